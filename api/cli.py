@@ -1,0 +1,61 @@
+"""The ``hrvpace`` command line.
+
+Each subcommand lives in its own module under :mod:`api.commands` and is registered here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from api._version import __version__
+
+app = typer.Typer(
+    name="hrvpace",
+    help=(
+        "hrvpace: real-time HRV biofeedback from a Bluetooth heart-rate strap, resonance "
+        "breathing and micro-break guidance."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"hrvpace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging (-v INFO, -vv DEBUG).")
+    ] = 0,
+) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# Subcommands: one line each, keep alphabetical.
+
+
+def main() -> None:
+    """Entry point of the ``hrvpace`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

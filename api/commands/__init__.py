@@ -1,0 +1,1 @@
+"""One module per ``hrvpace`` subcommand; :mod:`api.cli` registers them."""

@@ -1,0 +1,12 @@
+"""HRV core: pure, vectorised heart-rate-variability metrics on RR intervals in milliseconds.
+
+Arrays in, frozen dataclasses (or column dictionaries for many windows) out. No I/O, no asyncio,
+no clock reads. Every metric's docstring names its definition and reference.
+"""
+
+from hrv.errors import HrvInputError, HrvpaceError
+
+__all__ = [
+    "HrvInputError",
+    "HrvpaceError",
+]

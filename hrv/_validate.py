@@ -1,0 +1,82 @@
+"""Input checks shared by every metric of the HRV core (private)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hrv.errors import HrvInputError
+
+__all__ = ["as_gaps", "as_rr_ms"]
+
+#: Below this median an "rr_ms" series is almost surely in seconds (a 100 ms median RR is 600 bpm).
+_MIN_PLAUSIBLE_MEDIAN_MS = 100.0
+#: Above this median an "rr_ms" series is almost surely in microseconds or samples (6 bpm).
+_MAX_PLAUSIBLE_MEDIAN_MS = 10_000.0
+
+
+def as_rr_ms(rr_ms: Any, *, name: str = "rr_ms", allow_empty: bool = True) -> NDArray[np.float64]:
+    """Return ``rr_ms`` as a 1-D float64 array after checking that it is a usable RR series.
+
+    Units are never guessed: a series whose median is below 100 ms or above 10 s is rejected
+    with a message that says which unit it looks like, instead of being silently rescaled.
+
+    Raises
+    ------
+    HrvInputError
+        Not 1-D, not numeric (e.g. strings, bool, object), NaN or infinite values, values <= 0,
+        or a median outside the plausible range for milliseconds. The message gives the index
+        of the first offending value.
+    """
+    try:
+        arr = np.asarray(rr_ms)
+    except Exception as exc:  # ragged lists and the like
+        raise HrvInputError(f"{name}: cannot be read as an array ({exc})") from exc
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise HrvInputError(f"{name}: expected numbers in milliseconds, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise HrvInputError(f"{name}: expected a 1-D series, got shape {arr.shape}")
+    out = arr.astype(np.float64, copy=False)
+    if out.size == 0:
+        if allow_empty:
+            return out
+        raise HrvInputError(f"{name}: is empty")
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise HrvInputError(f"{name}: value at index {i} is {out[i]!r} (NaN or infinite)")
+    nonpos = out <= 0
+    if nonpos.any():
+        i = int(np.argmax(nonpos))
+        raise HrvInputError(f"{name}: value at index {i} is {out[i]!r}; RR intervals must be > 0")
+    median = float(np.median(out))
+    if median < _MIN_PLAUSIBLE_MEDIAN_MS:
+        raise HrvInputError(
+            f"{name}: median {median:g} looks like seconds, not milliseconds; "
+            "multiply by 1000 (units are never guessed)"
+        )
+    if median > _MAX_PLAUSIBLE_MEDIAN_MS:
+        raise HrvInputError(
+            f"{name}: median {median:g} ms is implausible for RR intervals (> 10 s); "
+            "check the units"
+        )
+    return out
+
+
+def as_gaps(gaps: Any, n: int, *, name: str = "gaps") -> NDArray[np.bool_]:
+    """Return a boolean mask of length ``n``: ``gaps[i]`` means beat ``i`` does not follow ``i-1``.
+
+    ``None`` means no gaps. Index 0 is ignored (the first beat has no predecessor anyway).
+    """
+    if gaps is None:
+        return np.zeros(n, dtype=np.bool_)
+    arr = np.asarray(gaps)
+    if arr.shape != (n,):
+        raise HrvInputError(f"{name}: expected shape ({n},) to match rr_ms, got {arr.shape}")
+    if arr.dtype != np.bool_:
+        raise HrvInputError(f"{name}: expected booleans, got dtype {arr.dtype}")
+    return arr

@@ -1,0 +1,67 @@
+"""Errors raised by sources of beats.
+
+Every class carries a ``reason`` a UI can show as is::
+
+    HrvpaceError (hrv.errors)
+    └── SensorError                     a source of beats failed
+        ├── MalformedPacketError(ValueError)  a Heart Rate Measurement payload breaks the GATT spec
+        ├── RecordingFormatError(ValueError)  a recording file is unreadable (names path and line)
+        └── BleError                    Bluetooth problems
+            ├── AdapterOffError         the Bluetooth adapter is missing or powered off
+            ├── DeviceNotFoundError     no strap with that address or name was found
+            └── ConnectionLostError     the strap dropped and could not be reconnected
+"""
+
+from __future__ import annotations
+
+from hrv.errors import HrvpaceError
+
+__all__ = [
+    "AdapterOffError",
+    "BleError",
+    "ConnectionLostError",
+    "DeviceNotFoundError",
+    "MalformedPacketError",
+    "RecordingFormatError",
+    "SensorError",
+]
+
+
+class SensorError(HrvpaceError):
+    """A source of beats failed. ``reason`` is a short sentence fit for a UI."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedPacketError(SensorError, ValueError):
+    """A Heart Rate Measurement (0x2A37) payload does not follow the GATT spec."""
+
+
+class RecordingFormatError(SensorError, ValueError):
+    """A recording file cannot be read; ``path`` and ``line`` (1-based, or None) say where."""
+
+    def __init__(self, reason: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = path or "<input>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.line = line
+
+
+class BleError(SensorError):
+    """A Bluetooth Low Energy problem."""
+
+
+class AdapterOffError(BleError):
+    """The Bluetooth adapter is missing or powered off."""
+
+
+class DeviceNotFoundError(BleError):
+    """No heart-rate strap with the requested address or name was found."""
+
+
+class ConnectionLostError(BleError):
+    """The strap dropped and reconnecting failed."""
