@@ -5,8 +5,11 @@ no clock reads. Every metric's docstring names its definition and reference.
 """
 
 from hrv.errors import HrvInputError, HrvpaceError
+from hrv.time_domain import TimeDomain, time_domain
 
 __all__ = [
     "HrvInputError",
     "HrvpaceError",
+    "TimeDomain",
+    "time_domain",
 ]
