@@ -5,11 +5,16 @@ no clock reads. Every metric's docstring names its definition and reference.
 """
 
 from hrv.errors import HrvInputError, HrvpaceError
+from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
 from hrv.time_domain import TimeDomain, time_domain
 
 __all__ = [
+    "Dfa",
     "HrvInputError",
     "HrvpaceError",
+    "StressIndex",
     "TimeDomain",
+    "dfa_alpha1",
+    "stress_index",
     "time_domain",
 ]

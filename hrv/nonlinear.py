@@ -1,0 +1,206 @@
+"""Nonlinear and geometric HRV metrics of one RR series: DFA alpha1 and Baevsky's stress index.
+
+- :func:`dfa_alpha1`: short-term scaling exponent of detrended fluctuation analysis (Peng et al.
+  1995) over box sizes ``n_min..n_max`` beats (default 4-16), non-overlapping boxes.
+- :func:`stress_index`: Baevsky's stress index SI = AMo / (2 Mo MxDMn) on a 50-ms histogram
+  (Baevsky & Chernikova 2017), reported *without* the square root that Kubios applies.
+
+Poincaré SD1/SD2 live in :func:`hrv.time_domain` (they are functions of SDNN and SDSD).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hrv._validate import as_rr_ms
+from hrv.errors import HrvInputError
+
+__all__ = ["Dfa", "StressIndex", "dfa_alpha1", "stress_index"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dfa:
+    """Short-term DFA scaling exponent; ``alpha1`` is ``None`` when there are too few beats.
+
+    ``n_beats`` is the number of RR intervals given.
+    """
+
+    alpha1: float | None
+    n_beats: int
+
+
+@dataclass(frozen=True, slots=True)
+class StressIndex:
+    """Baevsky's stress index and its parts (see :func:`stress_index`).
+
+    ``value`` is SI = AMo / (2 Mo MxDMn) with Mo and MxDMn in seconds (not square-rooted);
+    ``mode_ms`` the centre of the modal histogram bin; ``amo_pct`` the percentage of beats in
+    that bin; ``mxdmn_ms`` = max - min of the RR intervals. Fields are ``None`` when there are too
+    few beats (``value`` also when all intervals are equal, where SI is unbounded).
+    """
+
+    value: float | None
+    mode_ms: float | None
+    amo_pct: float | None
+    mxdmn_ms: float | None
+    n_beats: int
+
+
+#: F(n) at or below this fraction of mean RR is rounding noise of a flat profile (1e-6 ms at
+#: 1000 ms; real RR resolution is ~1 ms): the exponent is then undefined and reported as None.
+_FLAT_REL = 1e-9
+
+
+def _fluctuation(profile: NDArray[np.float64], n: int) -> float:
+    """Root-mean-square residual of a least-squares line fitted in each full box of ``n`` points."""
+    m = profile.size // n
+    boxes = profile[: m * n].reshape(m, n)
+    x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0  # centred abscissa: sum(x) == 0
+    sxx = float(np.dot(x, x))
+    slope = boxes @ x / sxx  # least-squares slope per box
+    resid = boxes - boxes.mean(axis=1, keepdims=True) - slope[:, None] * x[None, :]
+    return math.sqrt(float(np.mean(resid * resid)))
+
+
+def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
+    """Short-term scaling exponent alpha1 of detrended fluctuation analysis.
+
+    Exactly (Peng et al. 1995, first-order DFA):
+
+    1. profile ``y = cumsum(rr - mean(rr))`` (``rr`` in ms);
+    2. for every integer box size ``n`` in ``n_min..n_max``: split ``y`` into
+       ``floor(N / n)`` non-overlapping boxes of ``n`` points from the start (the remainder at
+       the end is dropped), fit a least-squares straight line in each box and take
+       ``F(n) = sqrt(mean of the squared residuals over all full boxes)``;
+    3. ``alpha1`` = the least-squares slope of ``log10 F(n)`` on ``log10 n`` (every box size
+       weighted equally).
+
+    Requires ``N >= 2 * n_max`` intervals (at least two boxes of the largest size), else
+    ``alpha1`` is ``None``. ``alpha1`` is also ``None`` when some ``F(n)`` is zero up to rounding
+    (``F(n) <= 1e-9 * mean(rr)``, e.g. constant RR), where the exponent is undefined. White
+    noise gives about 0.5 asymptotically (about 0.58 at box sizes 4-16: the small-scale bias of
+    DFA), 1/f noise about 1.0 and Brownian motion (integrated white noise) about 1.5; healthy
+    resting adults are typically near 1.0-1.2.
+
+    NeuroKit2's ``hrv_nonlinear`` differs by default: box sizes 4-11 and boxes overlapping by
+    half; ``nk.fractal_dfa(rr, scale=range(4, 17), overlap=False)`` computes this definition
+    (the slope does not depend on the base of the logarithm).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in milliseconds (1-D, finite, > 0).
+    n_min, n_max : int
+        Smallest and largest box size in beats; ``3 <= n_min < n_max``.
+
+    Returns
+    -------
+    Dfa
+        ``alpha1`` (or ``None``) and ``n_beats``.
+
+    Raises
+    ------
+    HrvInputError
+        Unusable ``rr_ms`` (see ``hrv._validate``) or box sizes out of range.
+
+    References
+    ----------
+    Peng C.-K., Havlin S., Stanley H.E., Goldberger A.L. (1995). Quantification of scaling
+    exponents and crossover phenomena in nonstationary heartbeat time series. Chaos 5(1), 82-87.
+    Tarvainen M.P. et al. (2014). Kubios HRV - heart rate variability analysis software.
+    Comput Methods Programs Biomed 113(1), 210-220 (alpha1 over 4-16 beats).
+    """
+    if isinstance(n_min, bool) or not isinstance(n_min, int | np.integer):
+        raise HrvInputError(f"n_min: expected an integer number of beats, got {n_min!r}")
+    if isinstance(n_max, bool) or not isinstance(n_max, int | np.integer):
+        raise HrvInputError(f"n_max: expected an integer number of beats, got {n_max!r}")
+    if n_min < 3:
+        raise HrvInputError(
+            f"n_min: must be >= 3 beats (a line through 2 points fits exactly), got {n_min}"
+        )
+    if n_max <= n_min:
+        raise HrvInputError(f"n_max: must be greater than n_min={n_min}, got {n_max}")
+    rr = as_rr_ms(rr_ms)
+    n_beats = int(rr.size)
+    if n_beats < 2 * n_max:
+        return Dfa(alpha1=None, n_beats=n_beats)
+    profile = np.cumsum(rr - rr.mean())
+    sizes = np.arange(int(n_min), int(n_max) + 1)
+    f = np.array([_fluctuation(profile, int(n)) for n in sizes])
+    if not np.all(f > _FLAT_REL * float(rr.mean())):
+        return Dfa(alpha1=None, n_beats=n_beats)
+    lx = np.log10(sizes.astype(np.float64))
+    ly = np.log10(f)
+    lxc = lx - lx.mean()
+    alpha = float(np.dot(lxc, ly - ly.mean()) / np.dot(lxc, lxc))
+    return Dfa(alpha1=alpha, n_beats=n_beats)
+
+
+def stress_index(rr_ms: Any, *, bin_ms: float = 50.0) -> StressIndex:
+    """Baevsky's stress index SI = AMo / (2 Mo MxDMn), not square-rooted.
+
+    Exactly: histogram bins of width ``bin_ms`` anchored at 0 ms (interval ``rr`` falls in bin
+    ``k = floor(rr / bin_ms)``); the modal bin is the one with the most intervals, the lowest
+    such bin on ties. Then
+
+    - ``amo_pct`` (AMo) = 100 * (intervals in the modal bin) / N;
+    - ``mode_ms`` (Mo) = centre of the modal bin, ``(k + 0.5) * bin_ms``;
+    - ``mxdmn_ms`` (MxDMn) = ``max(rr) - min(rr)``;
+    - ``value`` = AMo / (2 * Mo[s] * MxDMn[s]) with Mo and MxDMn in **seconds**.
+
+    Kubios HRV reports the square root of this quantity as its "Stress index" (to make it closer
+    to normally distributed); compare ``sqrt(value)`` with Kubios. Resting values of SI are
+    typically 50-150; mental or physical stress raises it to several hundred.
+
+    ``mode_ms``, ``amo_pct`` and ``mxdmn_ms`` need ``N >= 1``; ``value`` needs ``N >= 2`` and
+    ``MxDMn > 0`` (with all intervals equal SI is unbounded): otherwise those fields are ``None``.
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in milliseconds (1-D, finite, > 0).
+    bin_ms : float
+        Histogram bin width in ms (50 ms in Baevsky's method), finite and > 0.
+
+    Returns
+    -------
+    StressIndex
+        ``value``, ``mode_ms``, ``amo_pct``, ``mxdmn_ms`` and ``n_beats``.
+
+    Raises
+    ------
+    HrvInputError
+        Unusable ``rr_ms`` (see ``hrv._validate``) or a ``bin_ms`` that is not finite and > 0.
+
+    References
+    ----------
+    Baevsky R.M., Chernikova A.G. (2017). Heart rate variability analysis: physiological
+    foundations and main methods. Cardiometry 10, 66-76. doi:10.12710/cardiometry.2017.10.6676
+    Tarvainen M.P., Lipponen J., Niskanen J.-P., Ranta-aho P.O. (2021). Kubios HRV (ver. 3.5)
+    user's guide (stress index as the square root of Baevsky's SI).
+    """
+    if isinstance(bin_ms, bool) or not isinstance(bin_ms, int | float | np.floating | np.integer):
+        raise HrvInputError(f"bin_ms: expected a number of milliseconds, got {bin_ms!r}")
+    width = float(bin_ms)
+    if not math.isfinite(width) or width <= 0.0:
+        raise HrvInputError(f"bin_ms: must be finite and > 0, got {bin_ms!r}")
+    rr = as_rr_ms(rr_ms)
+    n = int(rr.size)
+    if n == 0:
+        return StressIndex(value=None, mode_ms=None, amo_pct=None, mxdmn_ms=None, n_beats=0)
+    k = np.floor(rr / width).astype(np.int64)
+    bins, counts = np.unique(k, return_counts=True)  # bins sorted ascending
+    top = int(np.argmax(counts))  # argmax returns the first, i.e. lowest, bin on ties
+    mode_bin = int(bins[top])
+    amo_pct = 100.0 * float(counts[top]) / n
+    mode_ms = (mode_bin + 0.5) * width
+    mxdmn_ms = float(rr.max() - rr.min())
+    value: float | None = None
+    if n >= 2 and mxdmn_ms > 0.0:
+        value = amo_pct / (2.0 * (mode_ms / 1000.0) * (mxdmn_ms / 1000.0))
+    return StressIndex(value=value, mode_ms=mode_ms, amo_pct=amo_pct, mxdmn_ms=mxdmn_ms, n_beats=n)
