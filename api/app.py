@@ -1,0 +1,118 @@
+"""``create_app(settings)``: the FastAPI application of the local service.
+
+Security (RR data is health data): every route but ``GET /api/v1/health`` requires
+``Authorization: Bearer <token>`` (the WebSocket takes ``?token=``); the ``Host`` header must be
+one of ``settings.allowed_hosts`` (DNS rebinding); CORS is off unless origins are configured.
+The OpenAPI document (``/api/v1/openapi.json``, docs at ``/api/v1/docs``) and the static page at
+``/`` are public: they hold no user data, and the page asks for the token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from api._version import __version__
+from api.auth import load_or_create_token, require_token
+from api.errors import SessionNotFoundError
+from api.routes import checkins, health, live, sessions
+from api.sessions import SessionCreate, SessionManager, SourceFactory
+from api.settings import Settings
+from api.storage import Storage
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids, ``<tag>-<function name>``, for generated clients."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    source_factory: SourceFactory | None = None,
+    start_sessions: Sequence[SessionCreate] = (),
+) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings
+        Where the data lives, which hosts and origins are allowed, queue sizes.
+    source_factory
+        Builds a session's source from its spec (default :func:`api.pipeline.make_source`).
+    start_sessions
+        Sessions to start as soon as the service is up (``hrvpace demo``).
+
+    The token is resolved here (``settings.token`` or the token file, created if missing) and
+    kept in ``app.state.token``; the database is opened when the app starts (lifespan).
+    """
+    token = load_or_create_token(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        storage = Storage(settings.database_path, flush_s=settings.beat_flush_s)
+        kwargs = {} if source_factory is None else {"source_factory": source_factory}
+        manager = SessionManager(storage, queue_size=settings.ws_queue_size, **kwargs)
+        app.state.storage = storage
+        app.state.sessions = manager
+        app.state.started_sessions = []
+        try:
+            for request in start_sessions:
+                live_session = await manager.start(request)
+                app.state.started_sessions.append(live_session.id)
+            yield
+        finally:
+            await manager.shutdown()
+            storage.close()
+
+    app = FastAPI(
+        title="hrvpace",
+        version=__version__,
+        summary="Local HRV biofeedback service: sessions, live metrics, breathing guidance.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.token = token
+
+    protected = [Depends(require_token)]
+    app.include_router(health.router)
+    app.include_router(sessions.router, dependencies=protected)
+    app.include_router(checkins.router, dependencies=protected)
+    app.include_router(live.router)  # the WebSocket checks ?token= itself; schema has its own
+
+    @app.exception_handler(SessionNotFoundError)
+    async def _not_found(request: Request, exc: SessionNotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    if STATIC_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    return app

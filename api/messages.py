@@ -1,0 +1,104 @@
+"""Messages of the live WebSocket: a discriminated union on ``type``.
+
+Every message carries the session id, a sequence number ``seq`` (per session, starting at 1,
+increasing by one per message published, whatever its type, so a client can see what it missed)
+and ``timestamp`` (Unix seconds when the server published it). OpenAPI cannot describe
+WebSockets, so :func:`live_schema` is served as JSON Schema at ``GET /api/v1/schema/live``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+__all__ = [
+    "BeatMessage",
+    "GuidanceMessage",
+    "LiveMessage",
+    "MetricsMessage",
+    "MicroBreakMessage",
+    "StatusMessage",
+    "live_schema",
+]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    session_id: str
+    seq: int = Field(ge=1, description="Per-session sequence number; a gap means dropped messages.")
+    timestamp: float = Field(description="Unix seconds when the server published the message.")
+
+
+class BeatMessage(_Message):
+    """One heartbeat, as the source produced it."""
+
+    type: Literal["beat"] = "beat"
+    idx: int = Field(ge=0, description="Index of the beat in the session (0-based).")
+    t_s: float = Field(description="Beat time on the session's timeline, seconds.")
+    rr_ms: float = Field(description="RR interval ending at this beat, milliseconds.")
+    arrived_at: float = Field(description="Arrival time of the beat's packet, Unix seconds.")
+    contact: bool | None = None
+    gap_before: bool = False
+    hr_bpm: float | None = Field(None, description="Heart rate the device reported, beats/min.")
+
+
+class MetricsMessage(_Message):
+    """HRV metrics of one completed window (keys carry units: ``rmssd_ms``, ``mean_hr_bpm``)."""
+
+    type: Literal["metrics"] = "metrics"
+    t_s: float = Field(description="End of the window on the session's timeline, seconds.")
+    metrics: dict[str, Any]
+
+
+class GuidanceMessage(_Message):
+    """Breathing guidance from the pacing engine (rate, pattern, phase reference)."""
+
+    type: Literal["guidance"] = "guidance"
+    t_s: float
+    guidance: dict[str, Any]
+
+
+class MicroBreakMessage(_Message):
+    """A micro-break flag raised, acknowledged, snoozed or its effect measured."""
+
+    type: Literal["micro_break"] = "micro_break"
+    t_s: float | None = None
+    event: str
+    micro_break: dict[str, Any]
+
+
+class StatusMessage(_Message):
+    """The session's and its source's state (sent on connect and on every change)."""
+
+    type: Literal["status"] = "status"
+    state: str = Field(description="starting, running, ended, stopped, failed or interrupted.")
+    source_state: str | None = None
+    message: str = ""
+    device_name: str | None = None
+    battery_pct: int | None = None
+    heart_rate_bpm: float | None = None
+    malformed_packets: int = 0
+    n_beats: int = 0
+
+
+LiveMessage = Annotated[
+    BeatMessage | MetricsMessage | GuidanceMessage | MicroBreakMessage | StatusMessage,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveMessage)
+
+
+def live_schema() -> dict[str, Any]:
+    """JSON Schema of every message the live WebSocket sends."""
+    schema = _ADAPTER.json_schema()
+    schema["title"] = "hrvpace live message"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def parse_live_message(text: str | bytes) -> Any:
+    """Validate one message received from the live WebSocket (for clients and tests)."""
+    return _ADAPTER.validate_json(text)

@@ -1,0 +1,379 @@
+"""The live pipeline of one session: source -> storage + HRV -> pacing -> broadcast.
+
+Each part of the science is plugged in at one place in this module:
+
+- :func:`make_analyser`  the streaming HRV analyser (``hrv.StreamingAnalyser``);
+- :func:`make_pacer`     the pacing facade (``breathing.PacingEngine``);
+- :func:`make_source`    the sources of beats (``sensors`` simulator, replay, BLE strap).
+
+A part that is not available in this build is left out (``None``): the session then streams and
+stores beats without that output. A failing source ends its session as ``failed`` with the
+source's reason; it never takes the service down. A beat that cannot be processed (a malformed
+value) is counted and skipped; it never ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.errors import ApiError
+from api.live import LiveHub
+from api.messages import BeatMessage, GuidanceMessage, MetricsMessage, StatusMessage
+from api.storage import Storage
+from sensors.beat import Beat, SourceStatus
+from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
+from sensors.source import BeatSource
+
+__all__ = [
+    "Analyser",
+    "BleSpec",
+    "Pacer",
+    "Pipeline",
+    "PipelineResult",
+    "ReplaySpec",
+    "SimulatorSpec",
+    "SourceSpec",
+    "SourceUnavailableError",
+    "make_analyser",
+    "make_clock",
+    "make_pacer",
+    "make_source",
+    "to_plain",
+]
+
+log = logging.getLogger(__name__)
+
+
+class SourceUnavailableError(ApiError):
+    """The requested kind of source is not available in this build or on this machine."""
+
+
+Speed = float | Literal["max"]
+
+
+class _SpecBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulatorSpec(_SpecBase):
+    """A simulated person (``sensors.SimulatorSource``)."""
+
+    kind: Literal["simulator"]
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed: same seed, same beats.")
+    resonance_bpm: float = Field(
+        6.0, ge=3.0, le=10.0, description="The person's resonance breathing rate, breaths/min."
+    )
+    speed: Speed = Field(1.0, description="Time scale: > 1 runs faster than real time, or 'max'.")
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, v: Speed) -> Speed:
+        return _check_speed(v)
+
+
+class ReplaySpec(_SpecBase):
+    """Replay of an RR recording on the server's disk (``sensors.ReplaySource``)."""
+
+    kind: Literal["replay"]
+    path: str = Field(min_length=1, description="Path of the recording on the server.")
+    speed: Speed = Field(1.0, description="Time scale: > 1 runs faster than real time, or 'max'.")
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, v: Speed) -> Speed:
+        return _check_speed(v)
+
+
+class BleSpec(_SpecBase):
+    """A Bluetooth heart-rate strap (``sensors.BleStrapSource``)."""
+
+    kind: Literal["ble"]
+    address: str = Field(min_length=1, max_length=64, description="The strap's BLE address.")
+
+
+SourceSpec = Annotated[SimulatorSpec | ReplaySpec | BleSpec, Field(discriminator="kind")]
+
+
+def _check_speed(v: Speed) -> Speed:
+    if isinstance(v, str):
+        return v
+    if not (math.isfinite(v) and 0 < v <= 10_000):
+        raise ValueError("speed must be a number in (0, 10000] or 'max'")
+    return v
+
+
+def make_clock(speed: Speed) -> Clock:
+    """Real time at speed 1, :class:`ScaledClock` above, :class:`VirtualClock` for ``"max"``."""
+    if speed == "max":
+        return VirtualClock(start=time.time())
+    if speed == 1:
+        return SystemClock()
+    return ScaledClock(float(speed))
+
+
+def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec) -> BeatSource:
+    """Build the (unopened) source a session asked for: the one place sources plug in.
+
+    Raises
+    ------
+    SourceUnavailableError
+        That kind of source is not built yet, or its file does not exist.
+    """
+    raise SourceUnavailableError(f"source kind {spec.kind!r} is not available in this build")
+
+
+class Analyser(Protocol):
+    """What the pipeline needs from a streaming HRV analyser."""
+
+    def push(self, rr_ms: float, *, gap_before: bool = False) -> list[Any]: ...
+
+
+class Pacer(Protocol):
+    """What the pipeline needs from the pacing facade (wrapped by :func:`make_pacer`)."""
+
+    def on_beat(self, beat: Beat, metrics: list[dict[str, Any]]) -> dict[str, Any] | None: ...
+
+
+def make_analyser() -> Analyser | None:
+    """The streaming HRV analyser, or ``None`` while ``hrv.StreamingAnalyser`` is not built."""
+    try:
+        from hrv import StreamingAnalyser  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    analyser: Analyser = StreamingAnalyser()
+    return analyser
+
+
+def make_pacer(mode: str, options: dict[str, Any]) -> Pacer | None:
+    """The pacing facade for ``mode``, or ``None`` while ``breathing.PacingEngine`` is not built."""
+    try:
+        from breathing import PacingEngine  # type: ignore[attr-defined]  # noqa: F401
+    except ImportError:
+        return None
+    return None
+
+
+def to_plain(obj: Any) -> Any:
+    """A JSON-friendly copy of a result: dataclasses to dicts, NaN/inf to ``None``, enums to str."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "item"):  # numpy scalar
+        return to_plain(obj.item())
+    if hasattr(obj, "tolist"):  # numpy array
+        return to_plain(obj.tolist())
+    if hasattr(obj, "value"):  # enum
+        return to_plain(obj.value)
+    return str(obj)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PipelineResult:
+    """How a session's pipeline ended."""
+
+    state: str  # "ended", "stopped" or "failed"
+    message: str
+
+
+class Pipeline:
+    """Runs one session: reads the source, stores, analyses, paces and broadcasts.
+
+    Parameters
+    ----------
+    session_id
+        The session's id.
+    source
+        An unopened :class:`sensors.BeatSource`.
+    storage
+        Where beats, metrics and guidance are written (queued, off the event loop).
+    hub
+        Where live messages are published.
+    analyser, pacer
+        The science; ``None`` leaves that output out.
+    """
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        source: BeatSource,
+        storage: Storage,
+        hub: LiveHub,
+        analyser: Analyser | None,
+        pacer: Pacer | None,
+        on_metrics: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.source = source
+        self.storage = storage
+        self.hub = hub
+        self.analyser = analyser
+        self.pacer = pacer
+        self.on_metrics = on_metrics
+        self.state = "running"
+        self.message = ""
+        self.n_beats = 0
+        self.n_skipped = 0
+        self.last_metrics: dict[str, Any] | None = None
+        self.last_guidance: dict[str, Any] | None = None
+        self._last_t_s: float | None = None
+        source.add_status_listener(self._on_source_status)
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status_message(self, *, consume_seq: bool = True) -> StatusMessage:
+        """The current status; ``consume_seq=False`` repeats the latest seq (a client's first)."""
+        src: SourceStatus = self.source.status
+        if consume_seq:
+            header = self.hub.next_header()
+        else:
+            header = {
+                "session_id": self.session_id,
+                "seq": max(self.hub.seq, 1),
+                "timestamp": time.time(),
+            }
+        return StatusMessage(
+            **header,
+            state=self.state,
+            source_state=str(src.state),
+            message=self.message or src.message,
+            device_name=src.device_name,
+            battery_pct=src.battery_pct,
+            heart_rate_bpm=src.heart_rate_bpm,
+            malformed_packets=src.malformed_packets + self.n_skipped,
+            n_beats=self.n_beats,
+        )
+
+    def _on_source_status(self, status: SourceStatus) -> None:
+        self.hub.publish_status(self.status_message())
+
+    def set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        self.message = message
+        self.hub.publish_status(self.status_message())
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self) -> PipelineResult:
+        """Run until the source ends, fails, or the task is cancelled (a stop)."""
+        self.set_state("running")
+        try:
+            async with self.source:
+                async for beat in self.source:
+                    self._on_beat(beat)
+        except asyncio.CancelledError:
+            return PipelineResult("stopped", "stopped on request")
+        except Exception as exc:  # a failing source ends its session, never the service
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            log.warning("session %s: source failed: %s", self.session_id, reason)
+            return PipelineResult("failed", reason)
+        return PipelineResult("ended", self.source.status.message or "the source ended")
+
+    def _valid(self, beat: Beat) -> bool:
+        rr = beat.rr_ms
+        if not (isinstance(rr, int | float) and math.isfinite(rr) and rr > 0):
+            return False
+        if not math.isfinite(beat.t_s):
+            return False
+        return self._last_t_s is None or beat.t_s >= self._last_t_s
+
+    def _on_beat(self, beat: Beat) -> None:
+        if not self._valid(beat):
+            self.n_skipped += 1
+            log.debug("session %s: skipped an unusable beat", self.session_id)
+            return
+        idx = self.n_beats
+        self.n_beats += 1
+        self._last_t_s = beat.t_s
+        self.storage.add_beats(
+            self.session_id,
+            [
+                (
+                    idx,
+                    beat.t_s,
+                    beat.rr_ms,
+                    beat.arrived_at,
+                    beat.contact,
+                    beat.gap_before,
+                    beat.heart_rate_bpm,
+                )
+            ],
+        )
+        hub = self.hub
+        if hub.n_subscribers:
+            hub.publish_text(
+                BeatMessage(
+                    **hub.next_header(),
+                    idx=idx,
+                    t_s=beat.t_s,
+                    rr_ms=beat.rr_ms,
+                    arrived_at=beat.arrived_at,
+                    contact=beat.contact,
+                    gap_before=beat.gap_before,
+                    hr_bpm=beat.heart_rate_bpm,
+                ).model_dump_json()
+            )
+        else:
+            hub.seq += 1
+        completed: list[dict[str, Any]] = []
+        if self.analyser is not None:
+            try:
+                results = self.analyser.push(beat.rr_ms, gap_before=beat.gap_before)
+            except Exception as exc:  # one bad beat must not end the session
+                self.n_skipped += 1
+                log.warning("session %s: analyser rejected a beat: %s", self.session_id, exc)
+                results = []
+            for result in results:
+                completed.append(self._publish_metrics(result, beat))
+        if self.pacer is not None:
+            try:
+                guidance = self.pacer.on_beat(beat, completed)
+            except Exception as exc:
+                log.warning("session %s: pacer failed on a beat: %s", self.session_id, exc)
+                guidance = None
+            if guidance is not None:
+                self._publish_guidance(guidance, beat)
+
+    def _publish_metrics(self, result: Any, beat: Beat) -> dict[str, Any]:
+        data: dict[str, Any] = to_plain(result)
+        if not isinstance(data, dict):
+            data = {"value": data}
+        t_s = data.get("t_end_s", data.get("t_s", beat.t_s))
+        t_s = float(t_s) if isinstance(t_s, int | float) else beat.t_s
+        self.last_metrics = {"t_s": t_s, **data}
+        self.storage.add_snapshot(
+            "metrics", self.session_id, t_s=t_s, recorded_at=beat.arrived_at, data=data
+        )
+        self.hub.publish_text(
+            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=data).model_dump_json()
+        )
+        if self.on_metrics is not None:
+            self.on_metrics(data)
+        return data
+
+    def _publish_guidance(self, guidance: dict[str, Any], beat: Beat) -> None:
+        data = to_plain(guidance)
+        if data == self.last_guidance:
+            return
+        self.last_guidance = data
+        self.storage.add_snapshot(
+            "guidance", self.session_id, t_s=beat.t_s, recorded_at=beat.arrived_at, data=data
+        )
+        self.hub.publish_text(
+            GuidanceMessage(**self.hub.next_header(), t_s=beat.t_s, guidance=data).model_dump_json()
+        )

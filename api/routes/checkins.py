@@ -1,0 +1,103 @@
+"""Check-ins: short self-reports (stress and energy on a 1-5 scale, an optional note)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.routes._deps import StorageDep
+
+router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
+
+
+class CheckinCreate(BaseModel):
+    """Body of ``POST /api/v1/checkins``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stress: int = Field(ge=1, le=5, description="1 = very relaxed ... 5 = very stressed")
+    energy: int = Field(ge=1, le=5, description="1 = exhausted ... 5 = full of energy")
+    note: str = Field("", max_length=1000)
+    session_id: str | None = Field(None, max_length=64, description="Attach to this session.")
+    at: float | None = Field(
+        None, ge=0, le=1e11, description="Unix seconds; the server's time when omitted."
+    )
+
+
+class CheckinOut(BaseModel):
+    id: int
+    session_id: str | None
+    at: float
+    stress: int
+    energy: int
+    note: str
+
+
+class CheckinList(BaseModel):
+    checkins: list[CheckinOut]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckinOut)
+async def post_checkin(body: CheckinCreate, storage: StorageDep) -> CheckinOut:
+    """Record a check-in (at any time, during a session or not)."""
+    if body.session_id is not None:
+        row = await asyncio.to_thread(storage.get_session, body.session_id)
+        if row is None:
+            raise HTTPException(
+                422,
+                detail=[
+                    {
+                        "loc": ["body", "session_id"],
+                        "msg": f"no session with id {body.session_id!r}",
+                        "type": "value_error",
+                    }
+                ],
+            )
+    at = body.at if body.at is not None else time.time()
+    new_id = await asyncio.wrap_future(
+        storage.add_checkin(
+            session_id=body.session_id,
+            at=at,
+            stress=body.stress,
+            energy=body.energy,
+            note=body.note,
+        )
+    )
+    return CheckinOut(
+        id=int(new_id),
+        session_id=body.session_id,
+        at=at,
+        stress=body.stress,
+        energy=body.energy,
+        note=body.note,
+    )
+
+
+@router.get("", response_model=CheckinList)
+async def list_checkins(
+    storage: StorageDep,
+    session_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[float | None, Query(ge=0, le=1e11, description="Unix seconds")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> CheckinList:
+    """Check-ins, oldest first (filter by session or by time)."""
+    rows = await asyncio.to_thread(
+        storage.checkins, session_id=session_id, since=since, limit=limit
+    )
+    return CheckinList(
+        checkins=[
+            CheckinOut(
+                id=r["id"],
+                session_id=r["session_id"],
+                at=r["at"],
+                stress=r["stress"],
+                energy=r["energy"],
+                note=r["note"],
+            )
+            for r in rows
+        ]
+    )

@@ -1,0 +1,260 @@
+"""Sessions: start, list, read, stop, and their beats and metrics as JSON or CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.pipeline import ReplaySpec, SourceUnavailableError
+from api.routes._deps import ManagerDep, StorageDep
+from api.sessions import LiveSession, SessionCreate
+from api.storage import Storage
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+
+#: CSV header of the beats export: the stored columns with their units.
+BEATS_CSV_HEADER: tuple[str, ...] = (
+    "idx",
+    "t_s",
+    "rr_ms",
+    "arrived_at_unix_s",
+    "contact",
+    "gap_before",
+    "hr_bpm",
+)
+
+
+class SessionOut(BaseModel):
+    """A session as stored, with its live state while it runs."""
+
+    id: str
+    state: str = Field(description="running, ended, stopped, failed or interrupted")
+    message: str
+    mode: str
+    source: dict[str, Any]
+    options: dict[str, Any]
+    created_at: float = Field(description="Unix seconds")
+    ended_at: float | None = Field(description="Unix seconds; null while running")
+    n_beats: int
+    live: bool = Field(description="True while the session runs in this process")
+    source_state: str | None = None
+    last_metrics: dict[str, Any] | None = None
+    last_guidance: dict[str, Any] | None = None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
+
+
+class BeatOut(BaseModel):
+    idx: int
+    t_s: float
+    rr_ms: float
+    arrived_at: float
+    contact: bool | None
+    gap_before: bool
+    hr_bpm: float | None
+
+
+class BeatsOut(BaseModel):
+    session_id: str
+    beats: list[BeatOut]
+
+
+class SnapshotsOut(BaseModel):
+    session_id: str
+    metrics: list[dict[str, Any]]
+
+
+def _row_to_out(row: sqlite3.Row, live: LiveSession | None) -> SessionOut:
+    out = SessionOut(
+        id=row["id"],
+        state=row["state"],
+        message=row["message"],
+        mode=row["mode"],
+        source=json.loads(row["source_json"]),
+        options=json.loads(row["options_json"]),
+        created_at=row["created_at"],
+        ended_at=row["ended_at"],
+        n_beats=row["n_beats"],
+        live=live is not None,
+    )
+    if live is not None:
+        p = live.pipeline
+        out.state = p.state
+        out.message = p.message
+        out.n_beats = max(out.n_beats, p.n_beats)
+        out.source_state = str(p.source.status.state)
+        out.last_metrics = p.last_metrics
+        out.last_guidance = p.last_guidance
+    return out
+
+
+async def _get_row(storage: Storage, session_id: str) -> sqlite3.Row:
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    return row
+
+
+def _check_replay_path(spec: ReplaySpec) -> None:
+    path = Path(spec.path).expanduser()
+    if not path.is_file():
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["body", "source", "path"],
+                    "msg": f"no such file on the server: {spec.path}",
+                    "type": "value_error",
+                }
+            ],
+        )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionOut,
+    responses={501: {"description": "That kind of source is not available on this server"}},
+)
+async def start_session(
+    body: SessionCreate, manager: ManagerDep, storage: StorageDep
+) -> SessionOut:
+    """Start a session: a source (simulator, replay or BLE strap) through the live pipeline."""
+    if isinstance(body.source, ReplaySpec):
+        _check_replay_path(body.source)
+    try:
+        live = await manager.start(body)
+    except SourceUnavailableError as exc:
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(exc)) from exc
+    row = await _get_row(storage, live.id)
+    return _row_to_out(row, manager.get_live(live.id))
+
+
+@router.get("", response_model=SessionList)
+async def list_sessions(
+    manager: ManagerDep,
+    storage: StorageDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SessionList:
+    """Sessions, newest first."""
+    rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
+    return SessionList(sessions=[_row_to_out(r, manager.get_live(r["id"])) for r in rows])
+
+
+@router.get("/{session_id}", response_model=SessionOut, responses={404: {}})
+async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
+    """One session."""
+    row = await _get_row(storage, session_id)
+    return _row_to_out(row, manager.get_live(session_id))
+
+
+@router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})
+async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
+    """Stop a running session (a session that already ended is returned as is)."""
+    await _get_row(storage, session_id)
+    await manager.stop(session_id)
+    row = await _get_row(storage, session_id)
+    return _row_to_out(row, manager.get_live(session_id))
+
+
+def beats_csv(rows: list[tuple[Any, ...]]) -> str:
+    """CSV text of stored beats; floats written with ``repr`` so they read back exactly."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(BEATS_CSV_HEADER)
+    for idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm in rows:
+        writer.writerow(
+            [
+                idx,
+                repr(t_s),
+                repr(rr_ms),
+                repr(arrived_at),
+                "" if contact is None else str(contact).lower(),
+                str(gap_before).lower(),
+                "" if hr_bpm is None else repr(hr_bpm),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _csv_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, dict | list):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def snapshots_csv(items: list[dict[str, Any]]) -> str:
+    """CSV of metric snapshots: ``t_s``, ``recorded_at_unix_s``, then every metric key."""
+    keys: list[str] = []
+    for item in items:
+        for k in item:
+            if k not in ("t_s", "recorded_at") and k not in keys:
+                keys.append(k)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["t_s", "recorded_at_unix_s", *keys])
+    for item in items:
+        writer.writerow(
+            [_csv_value(item["t_s"]), _csv_value(item["recorded_at"])]
+            + [_csv_value(item.get(k)) for k in keys]
+        )
+    return buf.getvalue()
+
+
+@router.get(
+    "/{session_id}/beats",
+    response_model=BeatsOut,
+    responses={200: {"content": {"text/csv": {}}}, 404: {}},
+)
+async def get_beats(session_id: str, storage: StorageDep, format: Format = "json") -> Response:
+    """Every stored beat of a session (``?format=csv`` for CSV with units in the header)."""
+    await _get_row(storage, session_id)
+    rows = await asyncio.to_thread(storage.beats, session_id)
+    if format == "csv":
+        return Response(
+            beats_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{session_id}-beats.csv"'},
+        )
+    cols = ("idx", "t_s", "rr_ms", "arrived_at", "contact", "gap_before", "hr_bpm")
+    return JSONResponse(
+        {"session_id": session_id, "beats": [dict(zip(cols, r, strict=True)) for r in rows]}
+    )
+
+
+@router.get(
+    "/{session_id}/metrics",
+    response_model=SnapshotsOut,
+    responses={200: {"content": {"text/csv": {}}}, 404: {}},
+)
+async def get_metrics(session_id: str, storage: StorageDep, format: Format = "json") -> Response:
+    """Every stored metrics snapshot of a session (one per completed window)."""
+    await _get_row(storage, session_id)
+    items = await asyncio.to_thread(storage.snapshots, "metrics", session_id)
+    if format == "csv":
+        return Response(
+            snapshots_csv(items),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{session_id}-metrics.csv"'},
+        )
+    return JSONResponse({"session_id": session_id, "metrics": items})

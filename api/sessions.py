@@ -1,0 +1,192 @@
+"""Live sessions: start, list, stop; several at once, each its own pipeline task.
+
+A session's row is written before its source starts and its final state (``ended``, ``stopped``,
+``failed``) when it ends; a session the process never finished is found ``running`` on the next
+start and marked ``interrupted`` by :class:`api.storage.Storage`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.errors import SessionNotFoundError
+from api.live import LiveHub
+from api.pipeline import (
+    BleSpec,
+    Pipeline,
+    PipelineResult,
+    ReplaySpec,
+    SimulatorSpec,
+    SourceSpec,
+    make_analyser,
+    make_pacer,
+    make_source,
+)
+from api.storage import Storage
+from sensors.source import BeatSource
+
+__all__ = ["LiveSession", "SessionCreate", "SessionManager", "SessionMode"]
+
+log = logging.getLogger(__name__)
+
+SessionMode = Literal["monitor", "assessment", "practice"]
+
+SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec], BeatSource]
+
+
+class SessionCreate(BaseModel):
+    """Body of ``POST /api/v1/sessions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: SourceSpec
+    mode: SessionMode = Field(
+        "monitor",
+        description="monitor (free monitoring), assessment (resonance assessment) or practice.",
+    )
+    practice_rate_bpm: float | None = Field(
+        None, ge=3.0, le=12.0, description="Fixed practice rate, breaths/min (mode practice)."
+    )
+    adaptive: bool = Field(False, description="Practice at an adaptive rate (mode practice).")
+    label: str = Field("", max_length=200, description="Free text shown in the history.")
+
+
+@dataclass
+class LiveSession:
+    """A running session in this process."""
+
+    id: str
+    created_at: float
+    request: SessionCreate
+    hub: LiveHub
+    pipeline: Pipeline
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class SessionManager:
+    """Owns the running sessions of one service process.
+
+    Parameters
+    ----------
+    storage
+        The database.
+    queue_size
+        Per-WebSocket-client queue length.
+    source_factory
+        Builds a source from its spec; :func:`api.pipeline.make_source` unless a test hands in
+        its own.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        queue_size: int = 256,
+        source_factory: SourceFactory = make_source,
+    ) -> None:
+        self.storage = storage
+        self.queue_size = queue_size
+        self.source_factory = source_factory
+        self._live: dict[str, LiveSession] = {}
+
+    @property
+    def live_sessions(self) -> list[LiveSession]:
+        return list(self._live.values())
+
+    def get_live(self, session_id: str) -> LiveSession | None:
+        return self._live.get(session_id)
+
+    async def start(self, request: SessionCreate) -> LiveSession:
+        """Create the session's row, then start its pipeline in a task.
+
+        Raises
+        ------
+        api.pipeline.SourceUnavailableError
+            The source cannot be built (kind not available, file missing).
+        """
+        source = self.source_factory(request.source)
+        session_id = uuid.uuid4().hex
+        created_at = time.time()
+        options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
+        await asyncio.wrap_future(
+            self.storage.create_session(
+                session_id,
+                created_at=created_at,
+                mode=request.mode,
+                source=request.source.model_dump(),
+                options=options,
+            )
+        )
+        hub = LiveHub(session_id, queue_size=self.queue_size)
+        pipeline = Pipeline(
+            session_id=session_id,
+            source=source,
+            storage=self.storage,
+            hub=hub,
+            analyser=make_analyser(),
+            pacer=make_pacer(request.mode, options),
+        )
+        live = LiveSession(session_id, created_at, request, hub, pipeline)
+        self._live[session_id] = live
+        live.task = asyncio.create_task(self._run(live), name=f"session-{session_id}")
+        log.info("session %s started (%s, %s)", session_id, request.source.kind, request.mode)
+        return live
+
+    async def _run(self, live: LiveSession) -> None:
+        try:
+            try:
+                result = await live.pipeline.run()
+            except asyncio.CancelledError:  # cancelled before the pipeline got going
+                result = PipelineResult("stopped", "stopped on request")
+            live.pipeline.set_state(result.state, result.message)
+            ended_at = time.time()
+            await asyncio.wrap_future(
+                self.storage.set_session_state(
+                    live.id, result.state, message=result.message, ended_at=ended_at
+                )
+            )
+            log.info("session %s %s: %s", live.id, result.state, result.message)
+        except Exception:
+            log.exception("session %s: bookkeeping failed", live.id)
+        finally:
+            live.hub.close()
+            self._live.pop(live.id, None)
+            live.done.set()
+
+    async def stop(self, session_id: str) -> bool:
+        """Stop a running session and wait until its final state is stored.
+
+        Returns ``False`` when the session exists but was not running.
+
+        Raises
+        ------
+        SessionNotFoundError
+            No session with that id.
+        """
+        live = self._live.get(session_id)
+        if live is None:
+            row = await asyncio.to_thread(self.storage.get_session, session_id)
+            if row is None:
+                raise SessionNotFoundError(f"no session with id {session_id!r}")
+            return False
+        if live.task is not None:
+            live.task.cancel()
+        await live.done.wait()
+        return True
+
+    async def shutdown(self) -> None:
+        """Stop every running session (service shutdown)."""
+        for live in list(self._live.values()):
+            if live.task is not None:
+                live.task.cancel()
+        for live in list(self._live.values()):
+            await live.done.wait()

@@ -1,0 +1,116 @@
+"""Settings of the local service, from flags, ``HRVPACE_*`` environment variables and a TOML file.
+
+Precedence, highest first: values passed in code (the command line's flags), environment variables
+(``HRVPACE_PORT=9000``; lists as JSON, ``HRVPACE_CORS_ORIGINS='["http://localhost:5173"]'``), the
+config file (``--config`` or ``HRVPACE_CONFIG``; TOML with the same keys, e.g. ``port = 9000``),
+then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "default_data_dir", "load_settings"]
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for hrvpace (platformdirs), e.g. ``~/.local/share/hrvpace``."""
+    return Path(platformdirs.user_data_dir("hrvpace", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Field names are the ``HRVPACE_<NAME>`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="HRVPACE_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address to bind; loopback unless you mean it.")
+    port: int = Field(8765, ge=0, le=65535, description="TCP port (0 = any free port).")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder of the database (hrvpace.sqlite3) and the token file.",
+    )
+    token: SecretStr | None = Field(
+        None, description="API token; when unset, one is created on first run in data_dir/token."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
+        description="Host headers accepted (protection against DNS rebinding).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    ws_queue_size: int = Field(
+        256, ge=1, description="Messages buffered per WebSocket client; the oldest are dropped."
+    )
+    beat_flush_s: float = Field(
+        0.1, gt=0, le=5, description="Longest time a beat waits before it is committed."
+    )
+    scan_max_s: float = Field(30.0, gt=0, description="Longest BLE scan a client may ask for.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hrvpace.sqlite3"
+
+    @property
+    def token_path(self) -> Path:
+        return self.data_dir / "token"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _CONFIG_FILE.get() or os.environ.get("HRVPACE_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+@contextmanager
+def _config_file(path: Path | None) -> Iterator[None]:
+    token = _CONFIG_FILE.set(path)
+    try:
+        yield
+    finally:
+        _CONFIG_FILE.reset(token)
+
+
+def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings`; ``overrides`` whose value is ``None`` are ignored (unset flags).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``config_file`` was given but does not exist.
+    """
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    with _config_file(config_file):
+        return Settings(**given)

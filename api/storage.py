@@ -1,0 +1,529 @@
+"""SQLite storage: one database file in the data directory, WAL, versioned migrations.
+
+Writes go through one writer thread with its own connection (:class:`Storage` queues them and
+returns at once), so the event loop never waits on the disk. The writer commits a batch at most
+``flush_s`` after its first item arrived; a committed beat survives ``kill -9`` (WAL with
+``synchronous=NORMAL`` is durable against a crash of the process; a power cut may lose the last
+batch). Reads use a connection per thread and are meant to be called through
+:func:`asyncio.to_thread` from async code.
+
+On open, sessions left ``running`` (the process died) are marked ``interrupted``; their data stays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.errors import ApiError
+
+__all__ = [
+    "BEAT_COLUMNS",
+    "MIGRATIONS",
+    "BeatRow",
+    "Storage",
+    "StorageError",
+]
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(ApiError):
+    """The database cannot be opened or written."""
+
+
+#: Schema migrations; ``PRAGMA user_version`` is the number applied. Append, never edit.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        created_at  REAL NOT NULL,
+        ended_at    REAL,
+        state       TEXT NOT NULL,
+        message     TEXT NOT NULL DEFAULT '',
+        mode        TEXT NOT NULL,
+        source_json TEXT NOT NULL,
+        options_json TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE beats (
+        session_id  TEXT NOT NULL REFERENCES sessions(id),
+        idx         INTEGER NOT NULL,
+        t_s         REAL NOT NULL,
+        rr_ms       REAL NOT NULL,
+        arrived_at  REAL NOT NULL,
+        contact     INTEGER,
+        gap_before  INTEGER NOT NULL,
+        hr_bpm      REAL,
+        PRIMARY KEY (session_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE metrics (
+        session_id  TEXT NOT NULL REFERENCES sessions(id),
+        t_s         REAL NOT NULL,
+        recorded_at REAL NOT NULL,
+        data_json   TEXT NOT NULL
+    );
+    CREATE INDEX metrics_session ON metrics(session_id, t_s);
+    CREATE TABLE guidance (
+        session_id  TEXT NOT NULL REFERENCES sessions(id),
+        t_s         REAL NOT NULL,
+        recorded_at REAL NOT NULL,
+        data_json   TEXT NOT NULL
+    );
+    CREATE INDEX guidance_session ON guidance(session_id, t_s);
+    CREATE TABLE assessments (
+        id          INTEGER PRIMARY KEY,
+        session_id  TEXT NOT NULL REFERENCES sessions(id),
+        recorded_at REAL NOT NULL,
+        data_json   TEXT NOT NULL
+    );
+    CREATE TABLE micro_breaks (
+        id          INTEGER PRIMARY KEY,
+        session_id  TEXT REFERENCES sessions(id),
+        t_s         REAL,
+        recorded_at REAL NOT NULL,
+        kind        TEXT NOT NULL,
+        data_json   TEXT NOT NULL
+    );
+    CREATE TABLE baseline (
+        key         TEXT PRIMARY KEY,
+        value_json  TEXT NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE settings (
+        key         TEXT PRIMARY KEY,
+        value_json  TEXT NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE checkins (
+        id          INTEGER PRIMARY KEY,
+        session_id  TEXT REFERENCES sessions(id),
+        at          REAL NOT NULL,
+        stress      INTEGER NOT NULL CHECK (stress BETWEEN 1 AND 5),
+        energy      INTEGER NOT NULL CHECK (energy BETWEEN 1 AND 5),
+        note        TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX checkins_at ON checkins(at);
+    """,
+)
+
+#: Columns of a stored beat, in export order (units in the names; times in Unix seconds).
+BEAT_COLUMNS: tuple[str, ...] = (
+    "idx",
+    "t_s",
+    "rr_ms",
+    "arrived_at",
+    "contact",
+    "gap_before",
+    "hr_bpm",
+)
+
+BeatRow = tuple[int, float, float, float, bool | None, bool, float | None]
+
+_ACTIVE_STATES = ("starting", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    sql: str
+    params: Sequence[Any] | Sequence[Sequence[Any]]
+    many: bool = False
+    future: Future[Any] | None = None
+
+
+_STOP = object()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise StorageError(
+            f"database schema version {version} is newer than this hrvpace knows "
+            f"({len(MIGRATIONS)}); upgrade hrvpace"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+class Storage:
+    """The service's database. Thread-safe; writes are queued to one writer thread.
+
+    Parameters
+    ----------
+    path
+        The SQLite file; its folder is created.
+    flush_s
+        Longest time a queued write waits before its batch is committed.
+    """
+
+    def __init__(self, path: Path, *, flush_s: float = 0.1) -> None:
+        self.path = path
+        self.flush_s = flush_s
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"{path}: cannot open the database ({exc})") from exc
+        self.schema_version = _migrate(conn)
+        self.interrupted_on_open = self._mark_interrupted(conn)
+        self._writer_conn = conn
+        self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="hrvpace-db-writer", daemon=True)
+        self._thread.start()
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _mark_interrupted(conn: sqlite3.Connection) -> list[str]:
+        rows = conn.execute(
+            "SELECT id FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        for session_id in ids:
+            last = conn.execute(
+                "SELECT MAX(arrived_at) FROM beats WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            conn.execute(
+                "UPDATE sessions SET state = 'interrupted', ended_at = COALESCE(?, created_at), "
+                "message = 'the service stopped while this session was running' WHERE id = ?",
+                (last, session_id),
+            )
+        if ids:
+            log.warning("%d session(s) left running by a previous run marked interrupted", len(ids))
+        return ids
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer and close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._writer_conn.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    # -- the writer thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        conn = self._writer_conn
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch: list[_Op] = [first]  # type: ignore[list-item]
+            deadline = time.monotonic() + self.flush_s
+            while True:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                op: _Op = item  # type: ignore[assignment]
+                batch.append(op)
+                if op.future is not None:  # someone waits: commit now
+                    break
+            self._commit(conn, batch)
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection, batch: list[_Op]) -> None:
+        results: list[tuple[_Op, Any]] = []
+        try:
+            conn.execute("BEGIN")
+            for op in batch:
+                if op.many:
+                    cur = conn.executemany(op.sql, op.params)
+                else:
+                    cur = conn.execute(op.sql, op.params)
+                results.append((op, cur.lastrowid))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            log.exception("database batch of %d writes failed; retrying one by one", len(batch))
+            Storage._commit_one_by_one(conn, batch, exc)
+            return
+        for op, lastrowid in results:
+            if op.future is not None:
+                op.future.set_result(lastrowid)
+
+    @staticmethod
+    def _commit_one_by_one(conn: sqlite3.Connection, batch: list[_Op], first: Exception) -> None:
+        for op in batch:
+            try:
+                if op.many:
+                    cur = conn.executemany(op.sql, op.params)
+                else:
+                    cur = conn.execute(op.sql, op.params)
+            except sqlite3.Error as exc:
+                log.error("database write failed: %s", exc)
+                if op.future is not None:
+                    op.future.set_exception(StorageError(f"database write failed: {exc}"))
+                continue
+            if op.future is not None:
+                op.future.set_result(cur.lastrowid)
+
+    def _submit(
+        self, sql: str, params: Sequence[Any], *, many: bool = False, wait: bool = False
+    ) -> Future[Any] | None:
+        if self._closed:
+            raise StorageError("storage is closed")
+        future: Future[Any] | None = Future() if wait else None
+        self._queue.put(_Op(sql, params, many, future))
+        return future
+
+    def flush(self) -> Future[Any]:
+        """A future that completes once everything queued before it is committed."""
+        future = self._submit("SELECT 1", (), wait=True)
+        assert future is not None
+        return future
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        yield conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run a read-only query and return its rows (blocking: call via a thread from async)."""
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        session_id: str,
+        *,
+        created_at: float,
+        mode: str,
+        source: dict[str, Any],
+        options: dict[str, Any],
+    ) -> Future[Any]:
+        future = self._submit(
+            "INSERT INTO sessions (id, created_at, state, mode, source_json, options_json) "
+            "VALUES (?, ?, 'running', ?, ?, ?)",
+            (session_id, created_at, mode, json.dumps(source), json.dumps(options)),
+            wait=True,
+        )
+        assert future is not None
+        return future
+
+    def set_session_state(
+        self, session_id: str, state: str, *, message: str = "", ended_at: float | None = None
+    ) -> Future[Any]:
+        future = self._submit(
+            "UPDATE sessions SET state = ?, message = ?, ended_at = COALESCE(?, ended_at) "
+            "WHERE id = ?",
+            (state, message, ended_at, session_id),
+            wait=True,
+        )
+        assert future is not None
+        return future
+
+    def get_session(self, session_id: str) -> sqlite3.Row | None:
+        rows = self.query(
+            "SELECT s.*, (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id) AS n_beats "
+            "FROM sessions s WHERE s.id = ?",
+            (session_id,),
+        )
+        return rows[0] if rows else None
+
+    def list_sessions(self, *, limit: int = 100, offset: int = 0) -> list[sqlite3.Row]:
+        return self.query(
+            "SELECT s.*, (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id) AS n_beats "
+            "FROM sessions s ORDER BY s.created_at DESC, s.id LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+
+    # -- beats, metrics, guidance ---------------------------------------------------------------
+
+    def add_beats(self, session_id: str, rows: Sequence[BeatRow]) -> None:
+        """Queue beats for writing (returns at once)."""
+        self._submit(
+            "INSERT OR REPLACE INTO beats (session_id, idx, t_s, rr_ms, arrived_at, contact, "
+            "gap_before, hr_bpm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(session_id, *row) for row in rows],
+            many=True,
+        )
+
+    def beats(self, session_id: str) -> list[BeatRow]:
+        rows = self.query(
+            "SELECT idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
+            "WHERE session_id = ? ORDER BY idx",
+            (session_id,),
+        )
+        return [
+            (
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                None if r[4] is None else bool(r[4]),
+                bool(r[5]),
+                r[6],
+            )
+            for r in rows
+        ]
+
+    def add_snapshot(
+        self, table: str, session_id: str, *, t_s: float, recorded_at: float, data: dict[str, Any]
+    ) -> None:
+        """Queue a metrics or guidance snapshot (``table`` is ``"metrics"`` or ``"guidance"``)."""
+        if table not in ("metrics", "guidance"):
+            raise ValueError(f"table: expected 'metrics' or 'guidance', got {table!r}")
+        self._submit(
+            f"INSERT INTO {table} (session_id, t_s, recorded_at, data_json) VALUES (?, ?, ?, ?)",
+            (session_id, t_s, recorded_at, json.dumps(data)),
+        )
+
+    def snapshots(self, table: str, session_id: str) -> list[dict[str, Any]]:
+        if table not in ("metrics", "guidance"):
+            raise ValueError(f"table: expected 'metrics' or 'guidance', got {table!r}")
+        rows = self.query(
+            f"SELECT t_s, recorded_at, data_json FROM {table} WHERE session_id = ? "
+            "ORDER BY t_s, rowid",
+            (session_id,),
+        )
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            item: dict[str, Any] = {"t_s": r[0], "recorded_at": r[1]}
+            item.update(json.loads(r[2]))
+            out.append(item)
+        return out
+
+    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
+        self._submit(
+            "INSERT INTO assessments (session_id, recorded_at, data_json) VALUES (?, ?, ?)",
+            (session_id, recorded_at, json.dumps(data)),
+        )
+
+    def assessments(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT id, recorded_at, data_json FROM assessments WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+        return [{"id": r[0], "recorded_at": r[1], **json.loads(r[2])} for r in rows]
+
+    def add_micro_break(
+        self,
+        *,
+        session_id: str | None,
+        t_s: float | None,
+        recorded_at: float,
+        kind: str,
+        data: dict[str, Any],
+    ) -> None:
+        self._submit(
+            "INSERT INTO micro_breaks (session_id, t_s, recorded_at, kind, data_json) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (session_id, t_s, recorded_at, kind, json.dumps(data)),
+        )
+
+    def micro_breaks(self, *, session_id: str | None = None, limit: int = 200) -> list[sqlite3.Row]:
+        if session_id is None:
+            return self.query(
+                "SELECT * FROM micro_breaks ORDER BY recorded_at DESC, id DESC LIMIT ?", (limit,)
+            )
+        return self.query(
+            "SELECT * FROM micro_breaks WHERE session_id = ? ORDER BY recorded_at DESC, id DESC "
+            "LIMIT ?",
+            (session_id, limit),
+        )
+
+    # -- key/value tables: settings and baseline ------------------------------------------------
+
+    def put_value(self, table: str, key: str, value: Any, *, updated_at: float) -> Future[Any]:
+        if table not in ("settings", "baseline"):
+            raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
+        future = self._submit(
+            f"INSERT INTO {table} (key, value_json, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json, "
+            "updated_at = excluded.updated_at",
+            (key, json.dumps(value), updated_at),
+            wait=True,
+        )
+        assert future is not None
+        return future
+
+    def get_value(self, table: str, key: str) -> tuple[Any, float] | None:
+        if table not in ("settings", "baseline"):
+            raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
+        rows = self.query(f"SELECT value_json, updated_at FROM {table} WHERE key = ?", (key,))
+        return (json.loads(rows[0][0]), rows[0][1]) if rows else None
+
+    # -- check-ins ------------------------------------------------------------------------------
+
+    def add_checkin(
+        self, *, session_id: str | None, at: float, stress: int, energy: int, note: str
+    ) -> Future[Any]:
+        future = self._submit(
+            "INSERT INTO checkins (session_id, at, stress, energy, note) VALUES (?, ?, ?, ?, ?)",
+            (session_id, at, stress, energy, note),
+            wait=True,
+        )
+        assert future is not None
+        return future
+
+    def checkins(
+        self, *, session_id: str | None = None, since: float | None = None, limit: int = 500
+    ) -> list[sqlite3.Row]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if session_id is not None:
+            clauses.append("session_id = ?")
+            params.append(session_id)
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self.query(
+            f"SELECT * FROM checkins {where} ORDER BY at, id LIMIT ?", (*params, limit)
+        )

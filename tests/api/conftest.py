@@ -1,0 +1,142 @@
+"""A real uvicorn on 127.0.0.1 in a thread, a real SQLite file in tmp_path, and a scripted source.
+
+``ScriptedSource`` is a real :class:`sensors.BeatSource` that plays a given list of RR intervals
+on an injected clock: it stands in for the simulator/replay sources where a test needs exact
+control (a failure at a given beat, an unusable value, an endless slow stream).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.pipeline import BleSpec, ReplaySpec, SimulatorSpec, make_source
+from api.settings import Settings, load_settings
+from sensors import Beat, BeatSource, Clock, SensorError, SourceState, SourceStatus
+
+
+class ScriptedSource(BeatSource):
+    """Plays ``rr_ms`` (``None`` entries become an unusable NaN beat), then ends or fails."""
+
+    def __init__(
+        self,
+        rr_ms: Sequence[float | None],
+        *,
+        clock: Clock,
+        fail_with: str | None = None,
+        repeat: bool = False,
+    ) -> None:
+        super().__init__()
+        self.rr_ms = list(rr_ms)
+        self.clock = clock
+        self.fail_with = fail_with
+        self.repeat = repeat
+
+    async def _open(self) -> None:
+        self._set_status(SourceStatus(SourceState.STREAMING, message="scripted"))
+
+    async def _beats(self) -> AsyncIterator[Beat]:
+        t_s = 0.0
+        while True:
+            for rr in self.rr_ms:
+                value = float("nan") if rr is None else rr
+                await self.clock.sleep((rr or 1000.0) / 1000.0)
+                if rr is not None:
+                    t_s += rr / 1000.0
+                yield Beat(t_s=t_s, rr_ms=value, arrived_at=self.clock.now(), contact=True)
+            if not self.repeat:
+                break
+        if self.fail_with is not None:
+            raise SensorError(self.fail_with)
+        self._set_status(SourceStatus(SourceState.ENDED, message="script finished"))
+
+
+def scripted_factory(
+    rr_ms: Sequence[float | None], **kwargs: Any
+) -> Callable[[SimulatorSpec | ReplaySpec | BleSpec], BeatSource]:
+    """A source factory: ``simulator`` specs play the script (speed from the spec), the rest
+    go to the real :func:`api.pipeline.make_source`."""
+    from api.pipeline import make_clock
+
+    def factory(spec: SimulatorSpec | ReplaySpec | BleSpec) -> BeatSource:
+        if isinstance(spec, SimulatorSpec):
+            return ScriptedSource(rr_ms, clock=make_clock(spec.speed), **kwargs)
+        return make_source(spec)
+
+    return factory
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    app: FastAPI
+    settings: Settings
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.auth, timeout=30.0, **kwargs)
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start a real uvicorn serving ``create_app(settings, **app_kwargs)`` on a free port."""
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(*, settings: Settings | None = None, **app_kwargs: Any) -> Server:
+        settings = settings or load_settings(data_dir=tmp_path / "data", token="test-token")
+        app = create_app(settings, **app_kwargs)
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        running.append((server, thread))
+        return Server(f"http://127.0.0.1:{port}", app.state.token, app, settings)
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout_s: float = 10.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.05)
