@@ -20,8 +20,9 @@ __all__ = ["LiveHub", "Subscriber"]
 class Subscriber:
     """One client's bounded queue of serialised messages."""
 
-    def __init__(self, maxlen: int) -> None:
+    def __init__(self, maxlen: int, hub: LiveHub | None = None) -> None:
         self._queue: deque[str] = deque(maxlen=maxlen)
+        self._hub = hub
         self._ready = asyncio.Event()
         self.dropped = 0
         self.closed = False
@@ -29,6 +30,8 @@ class Subscriber:
     def put(self, text: str) -> None:
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
+            if self._hub is not None:
+                self._hub.dropped_total += 1
         self._queue.append(text)
         self._ready.set()
 
@@ -64,6 +67,7 @@ class LiveHub:
         self._subscribers: set[Subscriber] = set()
         self.last_status: StatusMessage | None = None
         self.closed = False
+        self.dropped_total = 0  # messages dropped for slow clients, all clients together
 
     @property
     def n_subscribers(self) -> int:
@@ -83,7 +87,7 @@ class LiveHub:
         self.publish_text(message.model_dump_json())
 
     def subscribe(self) -> Subscriber:
-        sub = Subscriber(self.queue_size)
+        sub = Subscriber(self.queue_size, self)
         if self.closed:
             sub.close()
         self._subscribers.add(sub)

@@ -96,9 +96,12 @@ class Server:
         return httpx.Client(base_url=self.url, headers=self.auth, timeout=30.0, **kwargs)
 
 
-def free_socket() -> socket.socket:
+def free_socket(*, sndbuf: int | None = None) -> socket.socket:
+    """A listening socket on a free loopback port (accepted sockets inherit ``sndbuf``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if sndbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     sock.bind(("127.0.0.1", 0))
     return sock
 
@@ -108,10 +111,12 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start a real uvicorn serving ``create_app(settings, **app_kwargs)`` on a free port."""
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(*, settings: Settings | None = None, **app_kwargs: Any) -> Server:
+    def start(
+        *, settings: Settings | None = None, sndbuf: int | None = None, **app_kwargs: Any
+    ) -> Server:
         settings = settings or load_settings(data_dir=tmp_path / "data", token="test-token")
         app = create_app(settings, **app_kwargs)
-        sock = free_socket()
+        sock = free_socket(sndbuf=sndbuf)
         port = sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
         server = uvicorn.Server(config)

@@ -1,0 +1,244 @@
+"""Sessions through a real uvicorn: streaming over the WebSocket, storage, export, failures.
+
+The source here is :class:`tests.api.conftest.ScriptedSource` (a real BeatSource playing a fixed
+RR list) so that counts, failures and unusable values are exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from api.messages import parse_live_message
+from api.settings import load_settings
+from tests.api.conftest import Server, scripted_factory, wait_for
+
+RR = [800.0 + 50.0 * ((i * 7) % 5) for i in range(400)]
+
+
+def _session(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def _wait_done(server: Server, session_id: str, timeout_s: float = 20) -> dict[str, Any]:
+    with server.client() as c:
+
+        def done() -> dict[str, Any] | None:
+            s = c.get(f"/api/v1/sessions/{session_id}").json()
+            return s if not s["live"] else None
+
+        return wait_for(done, timeout_s=timeout_s, what="session end")
+
+
+def test_session_streams_beats_over_the_websocket(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR[:40]))
+    s = _session(server, {"source": {"kind": "simulator", "speed": 20}})
+    assert s["state"] == "running" and s["live"]
+    url = f"{server.ws_url}/api/v1/sessions/{s['id']}/live?token={server.token}"
+    messages = []
+    t0 = time.monotonic()
+    with connect(url, open_timeout=10) as ws:
+        for text in ws:
+            messages.append(parse_live_message(text))
+    assert time.monotonic() - t0 < 15
+    assert messages[0].type == "status"
+    beats = [m for m in messages if m.type == "beat"]
+    assert beats, "no beat arrived"
+    assert [b.rr_ms for b in beats] == RR[len(RR[:40]) - len(beats) : 40]
+    seqs = [m.seq for m in messages[1:]]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "seq must have no gap"
+    assert messages[-1].type == "status" and messages[-1].state == "ended"
+    assert all(m.session_id == s["id"] for m in messages)
+    final = _wait_done(server, s["id"])
+    assert final["state"] == "ended" and final["n_beats"] == 40
+
+
+def test_stored_beats_and_csv_export_equal_the_source(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR))
+    s = _session(server, {"source": {"kind": "simulator", "speed": "max"}})
+    final = _wait_done(server, s["id"])
+    assert final["state"] == "ended"
+    assert final["n_beats"] == len(RR)
+    with server.client() as c:
+        data = c.get(f"/api/v1/sessions/{s['id']}/beats").json()["beats"]
+        r = c.get(f"/api/v1/sessions/{s['id']}/beats", params={"format": "csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    assert [b["rr_ms"] for b in data] == RR
+    assert [b["idx"] for b in data] == list(range(len(RR)))
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == [
+        "idx",
+        "t_s",
+        "rr_ms",
+        "arrived_at_unix_s",
+        "contact",
+        "gap_before",
+        "hr_bpm",
+    ]
+    assert len(rows) == len(data)
+    for row, beat in zip(rows, data, strict=True):
+        assert int(row["idx"]) == beat["idx"]
+        assert float(row["t_s"]) == beat["t_s"]
+        assert float(row["rr_ms"]) == beat["rr_ms"]
+        assert float(row["arrived_at_unix_s"]) == beat["arrived_at"]
+        assert row["contact"] == ("" if beat["contact"] is None else str(beat["contact"]).lower())
+        assert row["gap_before"] == str(beat["gap_before"]).lower()
+        assert (float(row["hr_bpm"]) if row["hr_bpm"] else None) == beat["hr_bpm"]
+
+
+def test_a_failing_source_fails_its_session_not_the_service(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR[:5], fail_with="strap unplugged"))
+    s = _session(server, {"source": {"kind": "simulator", "speed": "max"}})
+    final = _wait_done(server, s["id"])
+    assert final["state"] == "failed"
+    assert final["message"] == "strap unplugged"
+    assert final["n_beats"] == 5
+    with server.client() as c:
+        assert c.get("/api/v1/health").status_code == 200
+    again = _session(server, {"source": {"kind": "simulator", "speed": "max"}})
+    assert again["state"] == "running"
+
+
+def test_an_unusable_beat_is_skipped_not_fatal(serve: Callable[..., Server]) -> None:
+    script: list[float | None] = [900.0, 910.0, None, 920.0, 930.0]
+    server = serve(source_factory=scripted_factory(script))
+    s = _session(server, {"source": {"kind": "simulator", "speed": "max"}})
+    final = _wait_done(server, s["id"])
+    assert final["state"] == "ended"
+    with server.client() as c:
+        beats = c.get(f"/api/v1/sessions/{s['id']}/beats").json()["beats"]
+    assert [b["rr_ms"] for b in beats] == [900.0, 910.0, 920.0, 930.0]
+
+
+def test_stop_ends_a_running_session_and_keeps_its_data(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR[:10], repeat=True))
+    s = _session(server, {"source": {"kind": "simulator", "speed": 50}})
+    with server.client() as c:
+        wait_for(
+            lambda: c.get(f"/api/v1/sessions/{s['id']}").json()["n_beats"] >= 5,
+            what="a few beats",
+        )
+        r = c.post(f"/api/v1/sessions/{s['id']}/stop")
+        assert r.status_code == 200
+        stopped = r.json()
+        assert stopped["state"] == "stopped" and not stopped["live"]
+        assert stopped["ended_at"] is not None
+        n = stopped["n_beats"]
+        assert n >= 5
+        assert len(c.get(f"/api/v1/sessions/{s['id']}/beats").json()["beats"]) == n
+        assert c.post(f"/api/v1/sessions/{s['id']}/stop").json()["state"] == "stopped"
+        assert c.post("/api/v1/sessions/nope/stop").status_code == 404
+        assert c.get("/api/v1/sessions/nope/beats").status_code == 404
+
+
+def test_several_sessions_run_at_once(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR[:50]))
+    ids = [_session(server, {"source": {"kind": "simulator", "speed": 25}})["id"] for _ in range(5)]
+    with server.client() as c:
+        listed = {s["id"]: s for s in c.get("/api/v1/sessions").json()["sessions"]}
+        assert set(ids) <= set(listed)
+        assert sum(listed[i]["live"] for i in ids) >= 4  # all started, running side by side
+    for i in ids:
+        assert _wait_done(server, i)["n_beats"] == 50
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"source": {"kind": "simulator", "speed": -1}}, "speed"),
+        ({"source": {"kind": "teleport"}}, "source"),
+        ({"source": {"kind": "replay"}}, "path"),
+        ({"source": {"kind": "replay", "path": "/no/such/file.txt"}}, "path"),
+        ({"source": {"kind": "simulator"}, "mode": "sleep"}, "mode"),
+        ({}, "source"),
+    ],
+)
+def test_malformed_request_is_422_naming_the_field(
+    serve: Callable[..., Server], body: dict[str, Any], field: str
+) -> None:
+    server = serve(source_factory=scripted_factory(RR[:3]))
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json=body)
+    assert r.status_code == 422
+    locs = [e["loc"] for e in r.json()["detail"]]
+    assert any(field in loc for loc in locs), locs
+
+
+def test_checkin_with_a_bad_scale_is_422_naming_the_field(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        r = c.post("/api/v1/checkins", json={"stress": 0, "energy": 3})
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "stress"]
+        r = c.post("/api/v1/checkins", content=b"{not json", headers={"Content-Type": "x"})
+        assert r.status_code == 422
+
+
+def _raw_ws_that_never_reads(server: Server, path: str) -> socket.socket:
+    """A WebSocket handshake on a raw socket with a tiny receive buffer, then no reading."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    host, port = server.url.removeprefix("http://").split(":")
+    sock.connect((host, int(port)))
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def test_a_client_that_never_reads_does_not_stall_the_others(
+    serve: Callable[..., Server], tmp_path: Any
+) -> None:
+    n = 3000
+    settings = load_settings(data_dir=tmp_path / "d", token="t", ws_queue_size=64)
+    # Small kernel send buffers, so that the stuck client's socket fills after a few messages.
+    server = serve(settings=settings, sndbuf=4096, source_factory=scripted_factory([1000.0] * n))
+    # A slow producer would hide the problem: beats come as fast as the loop allows.
+    s = _session(server, {"source": {"kind": "simulator", "speed": "max"}})
+    hub = server.app.state.sessions.get_live(s["id"]).hub
+    path = f"/api/v1/sessions/{s['id']}/live?token={server.token}"
+    stuck = _raw_ws_that_never_reads(server, path)
+    received: list[Any] = []
+    lateness: list[float] = []
+
+    def reader() -> None:
+        with connect(f"{server.ws_url}{path}", open_timeout=10) as ws:
+            for text in ws:
+                lateness.append(time.time() - json.loads(text)["timestamp"])
+                received.append(parse_live_message(text))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    t.join(timeout=60)
+    assert not t.is_alive()
+    final = _wait_done(server, s["id"])
+    stuck.close()
+    assert final["n_beats"] == n, "the sensor side stalled"
+    beats = [m for m in received if m.type == "beat"]
+    seqs = [m.seq for m in received[1:]]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "the reading client lost messages"
+    assert beats[-1].idx == n - 1
+    assert received[-1].type == "status" and received[-1].state == "ended"
+    assert hub.dropped_total > 0, "the client that never reads should have lost messages"
+    lateness.sort()
+    assert lateness[int(0.99 * (len(lateness) - 1))] < 2.0
