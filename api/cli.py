@@ -50,6 +50,8 @@ def _root(
 
 
 # Subcommands: one line each, keep alphabetical.
+app.command("demo")(__import__("api.commands.demo", fromlist=["demo"]).demo)
+app.command("serve")(__import__("api.commands.serve", fromlist=["serve"]).serve)
 
 
 def main() -> None:

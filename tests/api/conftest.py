@@ -25,6 +25,8 @@ from api.pipeline import BleSpec, ReplaySpec, SimulatorSpec, make_source
 from api.settings import Settings, load_settings
 from sensors import Beat, BeatSource, Clock, SensorError, SourceState, SourceStatus
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 class ScriptedSource(BeatSource):
     """Plays ``rr_ms`` (``None`` entries become an unusable NaN beat), then ends or fails."""

@@ -1,0 +1,74 @@
+"""``hrvpace demo``: a simulated person, the local service and the companion page, in seconds."""
+
+from __future__ import annotations
+
+import os
+import sys
+import webbrowser
+from typing import Annotated
+
+import typer
+
+from api.app import create_app
+from api.commands.serve import (
+    ConfigOpt,
+    DataDirOpt,
+    HostOpt,
+    PortOpt,
+    bind_socket,
+    run_server,
+    settings_from_flags,
+    url_for,
+)
+from api.pipeline import SimulatorSpec
+from api.sessions import SessionCreate
+
+__all__ = ["demo"]
+
+
+def _graphical_browser_available() -> bool:
+    """A browser can be shown: a display on Linux/BSD, always on macOS and Windows."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd")) and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+def demo(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated person.")] = 1,
+    resonance_bpm: Annotated[
+        float, typer.Option(help="The simulated person's resonance rate, breaths/min.")
+    ] = 6.0,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in a browser if one exists.")
+    ] = True,
+) -> None:
+    """Start a simulated person's session and the service, and show the page."""
+    settings = settings_from_flags(host, port, data_dir, config)
+    start = SessionCreate(
+        source=SimulatorSpec(kind="simulator", seed=seed, resonance_bpm=resonance_bpm)
+    )
+    app = create_app(settings, start_sessions=[start])
+    sock = bind_socket(settings.host, settings.port)
+    url = url_for(settings.host, sock.getsockname()[1])
+    page = f"{url}/#token={app.state.token}"
+
+    def announce() -> None:
+        ids = ", ".join(app.state.started_sessions)
+        typer.echo(f"hrvpace demo: simulated person streaming (session {ids})")
+        typer.echo(f"open {page}")
+        typer.echo(f"token: {app.state.token}")
+        if open_browser and _graphical_browser_available():
+            webbrowser.open(page)
+        typer.echo("Ctrl+C to stop.", err=True)
+
+    run_server(app, sock, on_started=announce)

@@ -1,0 +1,103 @@
+"""``hrvpace serve``: the local service on 127.0.0.1 (by default), printing its URL and token."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.settings import Settings, load_settings
+
+__all__ = ["bind_socket", "run_server", "serve", "settings_from_flags"]
+
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", help="Address to bind (default 127.0.0.1; env HRVPACE_HOST)."),
+]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", help="TCP port (default 8765; 0 = any free port).")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder of the database and token (env HRVPACE_DATA_DIR)."),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML config file (env HRVPACE_CONFIG).")
+]
+
+
+def settings_from_flags(
+    host: str | None, port: int | None, data_dir: Path | None, config: Path | None
+) -> Settings:
+    """Settings with the command line's flags on top of environment and config file."""
+    try:
+        return load_settings(config_file=config, host=host, port=port, data_dir=data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so the printed URL has the real port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"
+
+
+def run_server(
+    app: FastAPI,
+    sock: socket.socket,
+    *,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` on ``sock`` with uvicorn until interrupted."""
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        original = server.startup
+
+        async def startup(sockets: list[socket.socket] | None = None) -> None:
+            await original(sockets=sockets)
+            if server.started:
+                on_started()
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
+
+
+def serve(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the local service: REST API, live WebSocket and the companion page."""
+    settings = settings_from_flags(host, port, data_dir, config)
+    app = create_app(settings)
+    sock = bind_socket(settings.host, settings.port)
+    url = url_for(settings.host, sock.getsockname()[1])
+
+    def announce() -> None:
+        typer.echo(f"hrvpace is serving at {url}/")
+        typer.echo(f"token: {app.state.token}")
+        typer.echo(f"data:  {settings.data_dir}")
+        typer.echo("Ctrl+C to stop.", err=True)
+
+    run_server(app, sock, on_started=announce)

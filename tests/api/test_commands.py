@@ -1,0 +1,99 @@
+"""``hrvpace serve`` in a real subprocess, and a kill -9 that loses no committed beat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from api.storage import Storage
+from tests.api.conftest import REPO_ROOT, wait_for
+
+
+def _read_line(proc: subprocess.Popen[str], prefix: str, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(prefix):
+            return line.strip()
+        if not line and proc.poll() is not None:
+            raise AssertionError(f"process exited ({proc.returncode}) before printing {prefix!r}")
+    raise AssertionError(f"no line starting with {prefix!r}")
+
+
+def test_serve_prints_url_and_token_and_serves(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HRVPACE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    try:
+        url = _read_line(proc, "hrvpace is serving at ").split()[-1].rstrip("/")
+        token = _read_line(proc, "token: ").split()[-1]
+        assert url.startswith("http://127.0.0.1:")
+        assert (tmp_path / "token").read_text().strip() == token
+        assert stat.S_IMODE((tmp_path / "token").stat().st_mode) == 0o600
+        assert httpx.get(f"{url}/api/v1/health", timeout=10).status_code == 200
+        assert httpx.get(f"{url}/api/v1/sessions", timeout=10).status_code == 401
+        ok = httpx.get(f"{url}/api/v1/sessions", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert (tmp_path / "hrvpace.sqlite3").is_file()
+
+
+def test_kill_9_keeps_committed_beats_and_marks_the_session_interrupted(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.api._scripted_server", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    try:
+        _, _port, session_id = _read_line(proc, "READY").split()
+        db = tmp_path / "hrvpace.sqlite3"
+
+        def committed() -> int:
+            with sqlite3.connect(db) as conn:
+                return int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM beats WHERE session_id = ?", (session_id,)
+                    ).fetchone()[0]
+                )
+
+        wait_for(lambda: committed() >= 30, timeout_s=20, what="30 committed beats")
+        seen = committed()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    st = Storage(db)
+    try:
+        assert st.interrupted_on_open == [session_id]
+        row = st.get_session(session_id)
+        assert row is not None
+        assert row["state"] == "interrupted"
+        assert row["n_beats"] >= seen
+        beats = st.beats(session_id)
+        assert [b[0] for b in beats] == list(range(len(beats)))  # no hole
+        assert row["ended_at"] == max(b[3] for b in beats)
+    finally:
+        st.close()

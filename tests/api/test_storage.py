@@ -1,0 +1,102 @@
+"""The SQLite store on a real file: migrations, WAL, batching writer, interrupted sessions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from api.storage import MIGRATIONS, Storage, StorageError
+
+
+def _open(tmp_path: Path) -> Storage:
+    return Storage(tmp_path / "db.sqlite3", flush_s=0.02)
+
+
+def test_fresh_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    st = _open(tmp_path)
+    st.close()
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {
+        "sessions",
+        "beats",
+        "metrics",
+        "guidance",
+        "assessments",
+        "micro_breaks",
+        "baseline",
+        "settings",
+        "checkins",
+    } <= tables
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StorageError, match="newer"):
+        _open(tmp_path)
+
+
+def test_queued_beats_are_committed_and_visible_to_another_connection(tmp_path: Path) -> None:
+    st = _open(tmp_path)
+    st.create_session("s1", created_at=1.0, mode="monitor", source={"kind": "x"}, options={})
+    rows = [(i, i * 0.8, 800.0, 100.0 + i, True, i == 3, None) for i in range(50)]
+    for row in rows:
+        st.add_beats("s1", [row])
+    st.flush().result(timeout=10)
+    other = sqlite3.connect(tmp_path / "db.sqlite3")
+    assert other.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 50
+    assert st.beats("s1") == rows
+    st.close()
+
+
+def test_sessions_left_running_become_interrupted_with_their_data(tmp_path: Path) -> None:
+    st = _open(tmp_path)
+    st.create_session("s1", created_at=10.0, mode="monitor", source={"kind": "x"}, options={})
+    st.create_session("s2", created_at=11.0, mode="monitor", source={"kind": "x"}, options={})
+    st.add_beats("s1", [(0, 0.9, 900.0, 20.0, None, False, 66.0)])
+    st.add_beats("s1", [(1, 1.8, 900.0, 21.0, None, False, 66.0)])
+    st.set_session_state("s2", "ended", ended_at=30.0).result(timeout=10)
+    st.close()  # as if the process had died: s1 is still "running"
+    st = _open(tmp_path)
+    assert st.interrupted_on_open == ["s1"]
+    s1 = st.get_session("s1")
+    assert s1 is not None
+    assert s1["state"] == "interrupted"
+    assert s1["ended_at"] == 21.0  # the last beat's arrival
+    assert s1["n_beats"] == 2
+    s2 = st.get_session("s2")
+    assert s2 is not None and s2["state"] == "ended"
+    st.close()
+
+
+def test_checkin_scale_is_enforced_by_the_database_too(tmp_path: Path) -> None:
+    st = _open(tmp_path)
+    ok = st.add_checkin(session_id=None, at=1.0, stress=1, energy=5, note="")
+    assert ok.result(timeout=10) == 1
+    bad = st.add_checkin(session_id=None, at=1.0, stress=6, energy=5, note="")
+    with pytest.raises(StorageError, match="CHECK"):
+        bad.result(timeout=10)
+    # a failed write does not take the batch's other writes down with it
+    assert [r["stress"] for r in st.checkins()] == [1]
+    st.close()
+
+
+def test_snapshots_round_trip(tmp_path: Path) -> None:
+    st = _open(tmp_path)
+    st.create_session("s", created_at=1.0, mode="monitor", source={}, options={})
+    st.add_snapshot("metrics", "s", t_s=60.0, recorded_at=5.0, data={"rmssd_ms": 42.5, "n": 3})
+    st.add_snapshot("metrics", "s", t_s=65.0, recorded_at=6.0, data={"rmssd_ms": None, "n": 1})
+    st.flush().result(timeout=10)
+    assert st.snapshots("metrics", "s") == [
+        {"t_s": 60.0, "recorded_at": 5.0, "rmssd_ms": 42.5, "n": 3},
+        {"t_s": 65.0, "recorded_at": 6.0, "rmssd_ms": None, "n": 1},
+    ]
+    with pytest.raises(ValueError, match="table"):
+        st.snapshots("beats; DROP TABLE sessions", "s")
+    st.close()
