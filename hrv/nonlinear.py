@@ -85,7 +85,7 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
     (``F(n) <= 1e-9 * mean(rr)``, e.g. constant RR), where the exponent is undefined. White
     noise gives about 0.5 asymptotically (about 0.58 at box sizes 4-16: the small-scale bias of
     DFA), 1/f noise about 1.0 and Brownian motion (integrated white noise) about 1.5; healthy
-    resting adults are typically near 1.0-1.2.
+    adults at rest are typically between about 1.0 and 1.5.
 
     NeuroKit2's ``hrv_nonlinear`` differs by default: box sizes 4-11 and boxes overlapping by
     half; ``nk.fractal_dfa(rr, scale=range(4, 17), overlap=False)`` computes this definition
@@ -154,8 +154,8 @@ def stress_index(rr_ms: Any, *, bin_ms: float = 50.0) -> StressIndex:
     - ``value`` = AMo / (2 * Mo[s] * MxDMn[s]) with Mo and MxDMn in **seconds**.
 
     Kubios HRV reports the square root of this quantity as its "Stress index" (to make it closer
-    to normally distributed); compare ``sqrt(value)`` with Kubios. Resting values of SI are
-    typically 50-150; mental or physical stress raises it to several hundred.
+    to normally distributed); compare ``sqrt(value)`` with Kubios. SI rises under mental or
+    physical load (sympathetic activation narrows the RR histogram: AMo up, MxDMn down).
 
     ``mode_ms``, ``amo_pct`` and ``mxdmn_ms`` need ``N >= 1``; ``value`` needs ``N >= 2`` and
     ``MxDMn > 0`` (with all intervals equal SI is unbounded): otherwise those fields are ``None``.
