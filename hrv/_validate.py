@@ -52,7 +52,9 @@ def as_rr_ms(rr_ms: Any, *, name: str = "rr_ms", allow_empty: bool = True) -> ND
     nonpos = out <= 0
     if nonpos.any():
         i = int(np.argmax(nonpos))
-        raise HrvInputError(f"{name}: value at index {i} is {float(out[i])!r}; RR intervals must be > 0")
+        raise HrvInputError(
+            f"{name}: value at index {i} is {float(out[i])!r}; RR intervals must be > 0"
+        )
     median = float(np.median(out))
     if median < _MIN_PLAUSIBLE_MEDIAN_MS:
         raise HrvInputError(
