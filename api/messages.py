@@ -41,7 +41,9 @@ class BeatMessage(_Message):
     arrived_at: float = Field(description="Arrival time of the beat's packet, Unix seconds.")
     contact: bool | None = None
     gap_before: bool = False
-    hr_bpm: float | None = Field(None, description="Heart rate the device reported, beats/min.")
+    hr_bpm: float | None = Field(
+        default=None, description="Heart rate the device reported, beats/min."
+    )
 
 
 class MetricsMessage(_Message):

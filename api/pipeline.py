@@ -40,6 +40,7 @@ __all__ = [
     "PipelineResult",
     "ReplaySpec",
     "SimulatorSpec",
+    "SourceControl",
     "SourceSpec",
     "SourceUnavailableError",
     "make_analyser",
@@ -67,11 +68,24 @@ class SimulatorSpec(_SpecBase):
     """A simulated person (``sensors.SimulatorSource``)."""
 
     kind: Literal["simulator"]
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed: same seed, same beats.")
-    resonance_bpm: float = Field(
-        6.0, ge=3.0, le=10.0, description="The person's resonance breathing rate, breaths/min."
+    seed: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Random seed: same seed, same beats."
     )
-    speed: Speed = Field(1.0, description="Time scale: > 1 runs faster than real time, or 'max'.")
+    resonance_bpm: float = Field(
+        default=6.0,
+        ge=3.0,
+        le=10.0,
+        description="The person's resonance breathing rate, breaths/min.",
+    )
+    speed: Speed = Field(
+        default=1.0, description="Time scale: > 1 runs faster than real time, or 'max'."
+    )
+    duration_s: float | None = Field(
+        default=None, gt=0, le=7 * 86400, description="End after this much simulated time, s."
+    )
+    stress: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Initial stress, 0 (calm) .. 1 (stressed)."
+    )
 
     @field_validator("speed")
     @classmethod
@@ -84,7 +98,9 @@ class ReplaySpec(_SpecBase):
 
     kind: Literal["replay"]
     path: str = Field(min_length=1, description="Path of the recording on the server.")
-    speed: Speed = Field(1.0, description="Time scale: > 1 runs faster than real time, or 'max'.")
+    speed: Speed = Field(
+        default=1.0, description="Time scale: > 1 runs faster than real time, or 'max'."
+    )
 
     @field_validator("speed")
     @classmethod
@@ -119,7 +135,14 @@ def make_clock(speed: Speed) -> Clock:
     return ScaledClock(float(speed))
 
 
-def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec) -> BeatSource:
+@dataclasses.dataclass
+class SourceControl:
+    """Live knobs of a session's source (the simulated person's stress, set through the API)."""
+
+    stress: float = 0.0
+
+
+def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
     """Build the (unopened) source a session asked for: the one place sources plug in.
 
     Raises
@@ -127,7 +150,24 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec) -> BeatSource:
     SourceUnavailableError
         That kind of source is not built yet, or its file does not exist.
     """
+    if isinstance(spec, SimulatorSpec):
+        try:
+            from sensors.simulator import SimulatedPerson, SimulatorSource
+        except ImportError as exc:
+            raise SourceUnavailableError("the simulated person is not available") from exc
+        control.stress = spec.stress
+        person = SimulatedPerson(
+            seed=spec.seed,
+            resonance_bpm=spec.resonance_bpm,
+            stress=lambda _t_s: control.stress,
+        )
+        return SimulatorSource(person, clock=make_clock(spec.speed), duration_s=spec.duration_s)
     raise SourceUnavailableError(f"source kind {spec.kind!r} is not available in this build")
+
+
+#: Live metrics: a 60 s window (RMSSD "over the last 60 s") every 5 s.
+LIVE_WINDOW_S = 60.0
+LIVE_STEP_S = 5.0
 
 
 class Analyser(Protocol):
@@ -145,10 +185,10 @@ class Pacer(Protocol):
 def make_analyser() -> Analyser | None:
     """The streaming HRV analyser, or ``None`` while ``hrv.StreamingAnalyser`` is not built."""
     try:
-        from hrv import StreamingAnalyser  # type: ignore[attr-defined]
+        from hrv import StreamingAnalyser
     except ImportError:
         return None
-    analyser: Analyser = StreamingAnalyser()
+    analyser: Analyser = StreamingAnalyser(window_s=LIVE_WINDOW_S, step_s=LIVE_STEP_S)
     return analyser
 
 

@@ -25,6 +25,7 @@ from api.pipeline import (
     PipelineResult,
     ReplaySpec,
     SimulatorSpec,
+    SourceControl,
     SourceSpec,
     make_analyser,
     make_pacer,
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 SessionMode = Literal["monitor", "assessment", "practice"]
 
-SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec], BeatSource]
+SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]
 
 
 class SessionCreate(BaseModel):
@@ -49,14 +50,19 @@ class SessionCreate(BaseModel):
 
     source: SourceSpec
     mode: SessionMode = Field(
-        "monitor",
+        default="monitor",
         description="monitor (free monitoring), assessment (resonance assessment) or practice.",
     )
     practice_rate_bpm: float | None = Field(
-        None, ge=3.0, le=12.0, description="Fixed practice rate, breaths/min (mode practice)."
+        default=None,
+        ge=3.0,
+        le=12.0,
+        description="Fixed practice rate, breaths/min (mode practice).",
     )
-    adaptive: bool = Field(False, description="Practice at an adaptive rate (mode practice).")
-    label: str = Field("", max_length=200, description="Free text shown in the history.")
+    adaptive: bool = Field(
+        default=False, description="Practice at an adaptive rate (mode practice)."
+    )
+    label: str = Field(default="", max_length=200, description="Free text shown in the history.")
 
 
 @dataclass
@@ -68,6 +74,7 @@ class LiveSession:
     request: SessionCreate
     hub: LiveHub
     pipeline: Pipeline
+    control: SourceControl
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -113,7 +120,8 @@ class SessionManager:
         api.pipeline.SourceUnavailableError
             The source cannot be built (kind not available, file missing).
         """
-        source = self.source_factory(request.source)
+        control = SourceControl()
+        source = self.source_factory(request.source, control)
         session_id = uuid.uuid4().hex
         created_at = time.time()
         options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
@@ -135,7 +143,7 @@ class SessionManager:
             analyser=make_analyser(),
             pacer=make_pacer(request.mode, options),
         )
-        live = LiveSession(session_id, created_at, request, hub, pipeline)
+        live = LiveSession(session_id, created_at, request, hub, pipeline, control)
         self._live[session_id] = live
         live.task = asyncio.create_task(self._run(live), name=f"session-{session_id}")
         log.info("session %s started (%s, %s)", session_id, request.source.kind, request.mode)

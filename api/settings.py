@@ -39,14 +39,17 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HRVPACE_", extra="ignore", frozen=True)
 
-    host: str = Field("127.0.0.1", description="Address to bind; loopback unless you mean it.")
-    port: int = Field(8765, ge=0, le=65535, description="TCP port (0 = any free port).")
+    host: str = Field(
+        default="127.0.0.1", description="Address to bind; loopback unless you mean it."
+    )
+    port: int = Field(default=8765, ge=0, le=65535, description="TCP port (0 = any free port).")
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Folder of the database (hrvpace.sqlite3) and the token file.",
     )
     token: SecretStr | None = Field(
-        None, description="API token; when unset, one is created on first run in data_dir/token."
+        default=None,
+        description="API token; when unset, one is created on first run in data_dir/token.",
     )
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
@@ -56,12 +59,16 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
     ws_queue_size: int = Field(
-        256, ge=1, description="Messages buffered per WebSocket client; the oldest are dropped."
+        default=256,
+        ge=1,
+        description="Messages buffered per WebSocket client; the oldest are dropped.",
     )
     beat_flush_s: float = Field(
-        0.1, gt=0, le=5, description="Longest time a beat waits before it is committed."
+        default=0.1, gt=0, le=5, description="Longest time a beat waits before it is committed."
     )
-    scan_max_s: float = Field(30.0, gt=0, description="Longest BLE scan a client may ask for.")
+    scan_max_s: float = Field(
+        default=30.0, gt=0, description="Longest BLE scan a client may ask for."
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -21,10 +21,12 @@ class CheckinCreate(BaseModel):
 
     stress: int = Field(ge=1, le=5, description="1 = very relaxed ... 5 = very stressed")
     energy: int = Field(ge=1, le=5, description="1 = exhausted ... 5 = full of energy")
-    note: str = Field("", max_length=1000)
-    session_id: str | None = Field(None, max_length=64, description="Attach to this session.")
+    note: str = Field(default="", max_length=1000)
+    session_id: str | None = Field(
+        default=None, max_length=64, description="Attach to this session."
+    )
     at: float | None = Field(
-        None, ge=0, le=1e11, description="Unix seconds; the server's time when omitted."
+        default=None, ge=0, le=1e11, description="Unix seconds; the server's time when omitted."
     )
 
 

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.pipeline import ReplaySpec, SourceUnavailableError
+from api.pipeline import ReplaySpec, SimulatorSpec, SourceUnavailableError
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Storage
@@ -258,3 +258,33 @@ async def get_metrics(session_id: str, storage: StorageDep, format: Format = "js
             headers={"Content-Disposition": f'attachment; filename="{session_id}-metrics.csv"'},
         )
     return JSONResponse({"session_id": session_id, "metrics": items})
+
+
+class SimulatorControlIn(BaseModel):
+    """Body of ``POST /api/v1/sessions/{id}/simulator``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stress: float = Field(ge=0.0, le=1.0, description="0 (calm) .. 1 (stressed)")
+
+
+class SimulatorControlOut(BaseModel):
+    session_id: str
+    stress: float
+
+
+@router.post(
+    "/{session_id}/simulator",
+    response_model=SimulatorControlOut,
+    responses={404: {}, 409: {"description": "Not a running simulated session"}},
+)
+async def control_simulator(
+    session_id: str, body: SimulatorControlIn, manager: ManagerDep, storage: StorageDep
+) -> SimulatorControlOut:
+    """Change the simulated person's stress level while the session runs (demos and tests)."""
+    await _get_row(storage, session_id)
+    live = manager.get_live(session_id)
+    if live is None or not isinstance(live.request.source, SimulatorSpec):
+        raise HTTPException(status.HTTP_409_CONFLICT, "not a running simulated session")
+    live.control.stress = body.stress
+    return SimulatorControlOut(session_id=session_id, stress=live.control.stress)

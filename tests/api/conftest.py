@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.pipeline import BleSpec, ReplaySpec, SimulatorSpec, make_source
+from api.pipeline import BleSpec, ReplaySpec, SimulatorSpec, SourceControl, make_source
 from api.settings import Settings, load_settings
 from sensors import Beat, BeatSource, Clock, SensorError, SourceState, SourceStatus
 
@@ -66,15 +66,15 @@ class ScriptedSource(BeatSource):
 
 def scripted_factory(
     rr_ms: Sequence[float | None], **kwargs: Any
-) -> Callable[[SimulatorSpec | ReplaySpec | BleSpec], BeatSource]:
+) -> Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]:
     """A source factory: ``simulator`` specs play the script (speed from the spec), the rest
     go to the real :func:`api.pipeline.make_source`."""
     from api.pipeline import make_clock
 
-    def factory(spec: SimulatorSpec | ReplaySpec | BleSpec) -> BeatSource:
+    def factory(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
         if isinstance(spec, SimulatorSpec):
             return ScriptedSource(rr_ms, clock=make_clock(spec.speed), **kwargs)
-        return make_source(spec)
+        return make_source(spec, control)
 
     return factory
 
