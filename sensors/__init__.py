@@ -16,6 +16,12 @@ from sensors.errors import (
     RecordingFormatError,
     SensorError,
 )
+from sensors.heart_rate_measurement import (
+    HeartRateMeasurement,
+    beats_from_packet,
+    decode_heart_rate_measurement,
+    encode_heart_rate_measurement,
+)
 from sensors.source import BeatSource
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -28,6 +34,7 @@ __all__ = [
     "Clock",
     "ConnectionLostError",
     "DeviceNotFoundError",
+    "HeartRateMeasurement",
     "MalformedPacketError",
     "RecordingFormatError",
     "ScaledClock",
@@ -36,4 +43,7 @@ __all__ = [
     "SourceStatus",
     "SystemClock",
     "VirtualClock",
+    "beats_from_packet",
+    "decode_heart_rate_measurement",
+    "encode_heart_rate_measurement",
 ]

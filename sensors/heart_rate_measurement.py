@@ -1,0 +1,369 @@
+"""The Bluetooth Heart Rate Measurement characteristic (0x2A37): a pure codec and beat timing.
+
+Layout of a payload (Bluetooth SIG, Heart Rate Service 1.0 and GATT Specification Supplement,
+"Heart Rate Measurement"), all multi-byte fields little endian::
+
+    offset 0   flags  (uint8)
+                 bit 0    heart-rate value format: 0 = uint8, 1 = uint16
+                 bit 1    sensor contact detected (meaningful only when bit 2 is set)
+                 bit 2    sensor contact feature supported
+                 bit 3    energy expended field present (uint16, kilojoules)
+                 bit 4    RR-interval field present (0..n uint16 values in 1/1024 s)
+                 bits 5-7 reserved for future use (ignored)
+    offset 1   heart rate (uint8 or uint16, beats/min)
+    then       energy expended (uint16 kJ), if bit 3
+    then       RR intervals (uint16 each, 1/1024 s), if bit 4, filling the rest of the payload
+
+RR intervals are converted with ``rr_ms = raw * 1000 / 1024``, not rounded. A packet may carry
+several RR intervals (a packet is sent about once a second, the heart beats faster than that)
+or none (no beat ended since the last packet); RR values can be seconds old when they arrive.
+
+:func:`beats_from_packet` turns one decoded packet into :class:`~sensors.beat.Beat` objects: the
+last RR interval of a packet ends at the packet's arrival, earlier ones are back-dated from there
+by the running sum of the later intervals, so the beats of one packet never share one timestamp.
+
+References
+----------
+Bluetooth SIG. Heart Rate Service, Specification 1.0 (2011), section 3.1.
+Bluetooth SIG. GATT Specification Supplement, section "Heart Rate Measurement" (0x2A37).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sensors.beat import Beat
+from sensors.errors import MalformedPacketError
+
+__all__ = [
+    "HEART_RATE_MEASUREMENT_UUID",
+    "HEART_RATE_SERVICE_UUID",
+    "HeartRateMeasurement",
+    "beats_from_packet",
+    "decode_heart_rate_measurement",
+    "encode_heart_rate_measurement",
+    "rr_ms_from_raw",
+    "rr_raw_from_ms",
+]
+
+#: 128-bit form of the Heart Rate service (0x180D).
+HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
+#: 128-bit form of the Heart Rate Measurement characteristic (0x2A37).
+HEART_RATE_MEASUREMENT_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
+
+_FLAG_HR_UINT16 = 0x01
+_FLAG_CONTACT_DETECTED = 0x02
+_FLAG_CONTACT_SUPPORTED = 0x04
+_FLAG_ENERGY = 0x08
+_FLAG_RR = 0x10
+
+_UINT16_MAX = 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class HeartRateMeasurement:
+    """One decoded Heart Rate Measurement notification.
+
+    Attributes
+    ----------
+    heart_rate_bpm
+        The heart rate the device computed, in beats per minute (0..65535).
+    rr_ms
+        RR intervals in milliseconds, oldest first, exactly ``raw * 1000 / 1024`` (not rounded).
+        Empty when the packet carries none (no beat since the last packet, or an HR-only device).
+    energy_expended_kj
+        Accumulated energy expended in kilojoules, or ``None`` when the field is absent.
+    sensor_contact
+        ``True``/``False`` when the device supports contact detection (flag bit 2) and reports
+        contact (bit 1) or not; ``None`` when it does not support contact detection.
+    """
+
+    heart_rate_bpm: int
+    rr_ms: tuple[float, ...] = ()
+    energy_expended_kj: int | None = None
+    sensor_contact: bool | None = None
+
+
+def rr_ms_from_raw(raw: int) -> float:
+    """Convert an RR interval in 1/1024 s (the GATT unit) to milliseconds, not rounded.
+
+    Parameters
+    ----------
+    raw
+        RR interval as sent by the strap, in units of 1/1024 s.
+
+    Returns
+    -------
+    float
+        ``raw * 1000 / 1024``.
+
+    References
+    ----------
+    Bluetooth SIG, Heart Rate Service 1.0, section 3.1.1.5 (RR-Interval, resolution 1/1024 s).
+    """
+    return raw * 1000.0 / 1024.0
+
+
+def rr_raw_from_ms(rr_ms: float) -> int:
+    """Convert milliseconds to the nearest RR value in 1/1024 s (inverse of :func:`rr_ms_from_raw`).
+
+    Parameters
+    ----------
+    rr_ms
+        RR interval in milliseconds.
+
+    Returns
+    -------
+    int
+        ``round(rr_ms * 1024 / 1000)``; exact for every value :func:`rr_ms_from_raw` returns.
+
+    Raises
+    ------
+    MalformedPacketError
+        When the result is not in 1..65535 (an RR of 0 or of 64 s or more cannot be sent).
+
+    References
+    ----------
+    Bluetooth SIG, Heart Rate Service 1.0, section 3.1.1.5.
+    """
+    if not math.isfinite(rr_ms):
+        raise MalformedPacketError(f"RR interval {rr_ms!r} ms is not a finite number")
+    raw = round(rr_ms * 1024.0 / 1000.0)
+    if not 1 <= raw <= _UINT16_MAX:
+        raise MalformedPacketError(
+            f"RR interval {rr_ms!r} ms does not fit the field: "
+            f"needs 1..65535 in 1/1024 s, got {raw}"
+        )
+    return int(raw)
+
+
+def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> HeartRateMeasurement:
+    """Decode a Heart Rate Measurement (0x2A37) payload.
+
+    Every field is read at the offset the flags give it: the heart rate is 1 or 2 bytes as
+    bit 0 says, the energy field (bit 3) comes before the RR values, and the RR values (bit 4)
+    fill the rest of the payload two bytes at a time. Reserved flag bits 5-7 are ignored; bytes
+    after the heart rate (or energy) field when bit 4 is clear are ignored too, as the GATT
+    spec asks of fields a receiver does not know.
+
+    Parameters
+    ----------
+    data
+        The raw characteristic value.
+
+    Returns
+    -------
+    HeartRateMeasurement
+        The decoded packet; ``rr_ms`` in milliseconds (``raw * 1000 / 1024``).
+
+    Raises
+    ------
+    MalformedPacketError
+        Empty payload, heart rate or energy field cut short, an odd number of RR bytes, or an
+        RR value of 0; the message names the problem and its byte offset.
+
+    References
+    ----------
+    Bluetooth SIG. Heart Rate Service 1.0 (2011), section 3.1; GATT Specification Supplement,
+    "Heart Rate Measurement".
+    """
+    buf = bytes(data)
+    n = len(buf)
+    if n == 0:
+        raise MalformedPacketError("empty Heart Rate Measurement payload (byte offset 0)")
+    flags = buf[0]
+    offset = 1
+
+    if flags & _FLAG_HR_UINT16:
+        if n < offset + 2:
+            raise MalformedPacketError(
+                f"heart rate (uint16, flags bit 0 set) truncated at byte offset {offset}: "
+                f"needs 2 bytes, {n - offset} left in a {n}-byte payload"
+            )
+        (heart_rate,) = struct.unpack_from("<H", buf, offset)
+        offset += 2
+    else:
+        if n < offset + 1:
+            raise MalformedPacketError(
+                f"heart rate (uint8) missing at byte offset {offset} in a {n}-byte payload"
+            )
+        heart_rate = buf[offset]
+        offset += 1
+
+    contact: bool | None = None
+    if flags & _FLAG_CONTACT_SUPPORTED:
+        contact = bool(flags & _FLAG_CONTACT_DETECTED)
+
+    energy: int | None = None
+    if flags & _FLAG_ENERGY:
+        if n < offset + 2:
+            raise MalformedPacketError(
+                f"energy expended (uint16, flags bit 3 set) truncated at byte offset {offset}: "
+                f"needs 2 bytes, {n - offset} left in a {n}-byte payload"
+            )
+        (energy,) = struct.unpack_from("<H", buf, offset)
+        offset += 2
+
+    rr: tuple[float, ...] = ()
+    if flags & _FLAG_RR:
+        rest = n - offset
+        if rest % 2:
+            raise MalformedPacketError(
+                f"RR-interval field at byte offset {offset} has an odd number of bytes ({rest}); "
+                "each RR value is 2 bytes"
+            )
+        raws = struct.unpack_from(f"<{rest // 2}H", buf, offset)
+        for i, raw in enumerate(raws):
+            if raw == 0:
+                raise MalformedPacketError(
+                    f"RR interval of 0 at byte offset {offset + 2 * i} (RR value {i + 1} of "
+                    f"{len(raws)}): an RR interval must be positive"
+                )
+        rr = tuple(rr_ms_from_raw(raw) for raw in raws)
+
+    return HeartRateMeasurement(
+        heart_rate_bpm=int(heart_rate),
+        rr_ms=rr,
+        energy_expended_kj=None if energy is None else int(energy),
+        sensor_contact=contact,
+    )
+
+
+def encode_heart_rate_measurement(
+    measurement: HeartRateMeasurement,
+    *,
+    uint16_heart_rate: bool = False,
+    rr_flag_when_empty: bool = False,
+) -> bytes:
+    """Encode a :class:`HeartRateMeasurement` as a 0x2A37 payload (inverse of the decoder).
+
+    ``decode_heart_rate_measurement(encode_heart_rate_measurement(m)) == m`` for every valid
+    ``m`` whose ``rr_ms`` are multiples of 1000/1024 ms (every value the decoder returns).
+
+    Parameters
+    ----------
+    measurement
+        What to encode. ``sensor_contact=None`` clears flag bits 1-2 (contact detection not
+        supported); ``True``/``False`` sets bit 2 and bit 1 accordingly.
+    uint16_heart_rate
+        Send the heart rate as uint16 (flag bit 0) even when it fits a uint8. A heart rate above
+        255 is always sent as uint16.
+    rr_flag_when_empty
+        Set flag bit 4 even when there are no RR values (the spec allows 0..n values).
+
+    Returns
+    -------
+    bytes
+        The payload, little endian.
+
+    Raises
+    ------
+    MalformedPacketError
+        A field out of its range: heart rate or energy not in 0..65535, an RR interval that
+        rounds to 0 or to more than 65535/1024 s.
+
+    References
+    ----------
+    Bluetooth SIG. Heart Rate Service 1.0 (2011), section 3.1.
+    """
+    hr = measurement.heart_rate_bpm
+    if not 0 <= hr <= _UINT16_MAX:
+        raise MalformedPacketError(f"heart rate {hr!r} bpm does not fit a uint16 field")
+    flags = 0
+    body = bytearray()
+    if uint16_heart_rate or hr > 0xFF:
+        flags |= _FLAG_HR_UINT16
+        body += struct.pack("<H", hr)
+    else:
+        body.append(hr)
+    if measurement.sensor_contact is not None:
+        flags |= _FLAG_CONTACT_SUPPORTED
+        if measurement.sensor_contact:
+            flags |= _FLAG_CONTACT_DETECTED
+    if measurement.energy_expended_kj is not None:
+        energy = measurement.energy_expended_kj
+        if not 0 <= energy <= _UINT16_MAX:
+            raise MalformedPacketError(f"energy expended {energy!r} kJ does not fit a uint16 field")
+        flags |= _FLAG_ENERGY
+        body += struct.pack("<H", energy)
+    if measurement.rr_ms or rr_flag_when_empty:
+        flags |= _FLAG_RR
+        for rr in measurement.rr_ms:
+            body += struct.pack("<H", rr_raw_from_ms(rr))
+    return bytes([flags]) + bytes(body)
+
+
+def beats_from_packet(
+    measurement: HeartRateMeasurement,
+    *,
+    arrived_at: float,
+    session_start: float,
+    gap_before: bool = False,
+    not_before_s: float | None = None,
+) -> tuple[Beat, ...]:
+    """Turn one decoded packet into beats, back-dated from its arrival.
+
+    The last RR interval of the packet ends at the arrival time; each earlier one ends before
+    it by the sum of the intervals that follow it: for RR values ``r_0..r_{k-1}`` (ms), beat
+    ``i`` is at ``t_s = (arrived_at - session_start) - sum(r_{i+1..k-1}) / 1000``.
+
+    Parameters
+    ----------
+    measurement
+        The decoded packet.
+    arrived_at
+        Wall-clock time (Unix seconds) when the packet arrived.
+    session_start
+        Wall-clock time (Unix seconds) that is ``t_s = 0`` on the session's timeline.
+    gap_before
+        Mark the first beat of this packet with ``gap_before=True`` (e.g. first packet after a
+        reconnect).
+    not_before_s
+        The ``t_s`` of the previous beat of the stream, if any. Arrival times jitter by tens of
+        milliseconds; if back-dating would put this packet's first beat at or before
+        ``not_before_s``, the whole packet is shifted later (keeping its RR spacing) so that the
+        first beat lands 1 ms after it and beat times stay strictly increasing.
+
+    Returns
+    -------
+    tuple[Beat, ...]
+        One beat per RR interval, oldest first; empty for a packet without RR values. Each beat
+        carries the packet's arrival, contact and heart rate.
+
+    References
+    ----------
+    Bluetooth SIG. Heart Rate Service 1.0 (2011), section 3.1.1.5 ("RR-Interval").
+    """
+    rr = measurement.rr_ms
+    if not rr:
+        return ()
+    t_end = arrived_at - session_start
+    t_list = _back_dated_times_s(rr, t_end)
+    if not_before_s is not None and t_list[0] <= not_before_s:
+        shift = not_before_s + 0.001 - t_list[0]
+        t_list = [t + shift for t in t_list]
+    hr = float(measurement.heart_rate_bpm)
+    return tuple(
+        Beat(
+            t_s=t,
+            rr_ms=r,
+            arrived_at=arrived_at,
+            contact=measurement.sensor_contact,
+            gap_before=gap_before and i == 0,
+            heart_rate_bpm=hr,
+        )
+        for i, (t, r) in enumerate(zip(t_list, rr, strict=True))
+    )
+
+
+def _back_dated_times_s(rr_ms: Sequence[float], t_end_s: float) -> list[float]:
+    """Beat times for ``rr_ms`` whose last interval ends at ``t_end_s``."""
+    times = [0.0] * len(rr_ms)
+    t = t_end_s
+    for i in range(len(rr_ms) - 1, -1, -1):
+        times[i] = t
+        t -= rr_ms[i] / 1000.0
+    return times
