@@ -109,8 +109,11 @@ async def _get_row(storage: Storage, session_id: str) -> sqlite3.Row:
 
 
 def _check_replay_path(spec: ReplaySpec) -> None:
-    path = Path(spec.path).expanduser()
-    if not path.is_file():
+    try:
+        exists = Path(spec.path).expanduser().is_file()
+    except (OSError, ValueError):  # embedded NUL, name too long, unknown user in ~user
+        exists = False
+    if not exists:
         raise HTTPException(
             422,
             detail=[
