@@ -22,6 +22,14 @@ from sensors.heart_rate_measurement import (
     decode_heart_rate_measurement,
     encode_heart_rate_measurement,
 )
+from sensors.recording import (
+    RECORDING_FORMATS,
+    Recording,
+    RecordingWriter,
+    detect_recording_format,
+    read_recording,
+)
+from sensors.replay import ReplaySource
 from sensors.source import BeatSource
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -36,7 +44,11 @@ __all__ = [
     "DeviceNotFoundError",
     "HeartRateMeasurement",
     "MalformedPacketError",
+    "RECORDING_FORMATS",
+    "Recording",
     "RecordingFormatError",
+    "RecordingWriter",
+    "ReplaySource",
     "ScaledClock",
     "SensorError",
     "SourceState",
@@ -46,4 +58,6 @@ __all__ = [
     "beats_from_packet",
     "decode_heart_rate_measurement",
     "encode_heart_rate_measurement",
+    "detect_recording_format",
+    "read_recording",
 ]

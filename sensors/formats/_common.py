@@ -1,0 +1,199 @@
+"""The in-memory recording every reader returns, and the parsing helpers they share (private)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sensors.errors import RecordingFormatError
+
+__all__ = [
+    "CONTACT_NO",
+    "CONTACT_UNKNOWN",
+    "CONTACT_YES",
+    "Line",
+    "Recording",
+    "check_rr_positive",
+    "data_lines",
+    "parse_floats",
+    "plain_timeline",
+    "read_text",
+]
+
+#: ``Recording.contact`` codes (int8): the strap reported skin contact.
+CONTACT_YES = 1
+#: The strap reported *no* skin contact.
+CONTACT_NO = 0
+#: Unknown: the format or the strap has no notion of contact (``Beat.contact is None``).
+CONTACT_UNKNOWN = -1
+
+#: ``(line_number, stripped_text)``; line numbers are 1-based, as an editor shows them.
+Line = tuple[int, str]
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """An RR recording read from a file, with units explicit.
+
+    All arrays have one entry per beat (length N) and are read-only.
+
+    Attributes
+    ----------
+    rr_ms
+        RR intervals in milliseconds, float64, exactly as in the file after unit conversion
+        (seconds are multiplied by 1000, never rounded).
+    t_s
+        Time of each beat in seconds on the file's own timeline. Without timestamps in the file
+        it is ``start_s + cumsum(rr_ms) / 1000`` (docs/ARCHITECTURE.md, "Timeline"); after a gap
+        inferred from timestamps it also includes the estimated missing time; hrvpace recordings
+        keep the stream time they were recorded with.
+    gaps
+        bool; ``gaps[i]`` means beats are missing before beat ``i`` (no successive difference
+        may be taken across it). ``gaps[0]`` has no beat before it and no meaning; readers set
+        it False, except that hrvpace recordings keep what was recorded.
+    contact
+        int8 skin-contact codes: ``1`` contact (:data:`CONTACT_YES`), ``0`` no contact
+        (:data:`CONTACT_NO`), ``-1`` unknown (:data:`CONTACT_UNKNOWN`, ``Beat.contact is None``).
+        Use :meth:`contact_at` for the ``True/False/None`` of one beat.
+    arrived_at
+        float64 Unix seconds at which each beat reached the recording device (phone or hrvpace),
+        or ``None`` when the format has no such timestamps.
+    heart_rate_bpm
+        float64 heart rate the device itself reported with each beat (NaN where none), or
+        ``None`` when the format does not store it.
+    source_format
+        The format name (one of ``sensors.RECORDING_FORMATS``).
+    start_s
+        The time on the ``t_s`` timeline at which the recording starts: the R peak before the
+        first interval (so ``t_s[0] - start_s`` is about ``rr_ms[0] / 1000``), or ``0`` for
+        hrvpace recordings, whose ``t_s`` is already stream time. Replay emits ``t_s - start_s``.
+    meta
+        Read-only mapping of what the file says about itself: ``device``, ``start_time`` (ISO
+        8601 text when known), ``path`` and format-specific keys.
+    """
+
+    rr_ms: NDArray[np.float64]
+    t_s: NDArray[np.float64]
+    gaps: NDArray[np.bool_]
+    contact: NDArray[np.int8]
+    source_format: str
+    arrived_at: NDArray[np.float64] | None = None
+    heart_rate_bpm: NDArray[np.float64] | None = None
+    start_s: float = 0.0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = self.rr_ms.shape[0]
+        named: dict[str, NDArray[Any] | None] = {
+            "t_s": self.t_s,
+            "gaps": self.gaps,
+            "contact": self.contact,
+            "arrived_at": self.arrived_at,
+            "heart_rate_bpm": self.heart_rate_bpm,
+        }
+        for name, arr in named.items():
+            if arr is not None and arr.shape != (n,):
+                raise ValueError(f"Recording.{name} has shape {arr.shape}, expected ({n},)")
+        for arr in (self.rr_ms, *named.values()):
+            if arr is not None:
+                arr.flags.writeable = False
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    def __len__(self) -> int:
+        return int(self.rr_ms.shape[0])
+
+    @property
+    def n_beats(self) -> int:
+        """Number of beats (= number of RR intervals)."""
+        return len(self)
+
+    @property
+    def duration_s(self) -> float:
+        """Time from the start of the recording to its last beat, in seconds."""
+        return float(self.t_s[-1] - self.start_s) if len(self) else 0.0
+
+    def contact_at(self, i: int) -> bool | None:
+        """Skin contact of beat ``i`` as ``True``, ``False`` or ``None`` (unknown)."""
+        code = int(self.contact[i])
+        return None if code == CONTACT_UNKNOWN else code == CONTACT_YES
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """Read a text file (UTF-8, BOM tolerated); unreadable files raise RecordingFormatError."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        reason = f"cannot read the file ({exc.strerror or exc})"
+        raise RecordingFormatError(reason, path=str(p)) from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RecordingFormatError(
+            "not a text file (bytes that are not UTF-8)", path=str(p), line=line
+        ) from None
+
+
+def data_lines(text: str, *, start: int = 0) -> list[Line]:
+    """Non-blank lines of ``text`` (from 0-based line index ``start``) as ``(number, stripped)``."""
+    out: list[Line] = []
+    for idx, raw in enumerate(text.splitlines()[start:], start=start + 1):
+        s = raw.strip()
+        if s:
+            out.append((idx, s))
+    return out
+
+
+def parse_floats(
+    tokens: Sequence[str], line_numbers: Sequence[int], *, path: str, what: str
+) -> NDArray[np.float64]:
+    """Parse ``tokens`` as finite float64 numbers (vectorised); errors name the first bad line."""
+    try:
+        values = np.array(tokens, dtype=np.float64)
+    except ValueError:
+        for tok, line in zip(tokens, line_numbers, strict=True):
+            try:
+                float(tok)
+            except ValueError:
+                raise RecordingFormatError(
+                    f"{what} {tok!r} is not a number", path=path, line=line
+                ) from None
+        raise  # pragma: no cover - numpy and float() disagree
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise RecordingFormatError(
+            f"{what} {tokens[i]!r} is not a finite number", path=path, line=line_numbers[i]
+        )
+    return values
+
+
+def check_rr_positive(
+    rr_ms: NDArray[np.float64], line_numbers: Sequence[int], *, path: str, shown: Sequence[str]
+) -> None:
+    """Raise RecordingFormatError at the first RR interval that is zero or negative."""
+    bad = ~(rr_ms > 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise RecordingFormatError(
+            f"RR interval {shown[i]!r} is zero or negative; RR intervals must be > 0",
+            path=path,
+            line=line_numbers[i],
+        )
+
+
+def plain_timeline(
+    rr_ms: NDArray[np.float64], *, start_s: float = 0.0
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.int8]]:
+    """``t_s``, ``gaps`` (all False) and ``contact`` (all unknown) of an untimed RR series."""
+    n = rr_ms.shape[0]
+    t_s = start_s + np.cumsum(rr_ms) / 1000.0
+    return t_s, np.zeros(n, dtype=np.bool_), np.full(n, CONTACT_UNKNOWN, dtype=np.int8)

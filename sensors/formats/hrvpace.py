@@ -1,0 +1,274 @@
+"""hrvpace's own recording format: a versioned CSV written beat by beat (private module).
+
+Layout (UTF-8, ``\\n`` line ends)::
+
+    # hrvpace-recording v1
+    # meta {"device": "Polar H10 1A2B3C4D", "start_time": "2026-11-23T10:15:00+00:00"}
+    t_s,rr_ms,arrived_at_unix_s,contact,gap_before,heart_rate_bpm
+    0.8125,812.5,1763892900.8125,1,0,74
+    1.62109375,808.59375,1763892901.64,1,0,
+
+- line 1 names the format and its version; a reader refuses versions it does not know;
+- line 2 is ``# meta`` and one JSON object (device, start time, anything the recorder knows);
+- line 3 names the columns, with units in the names;
+- then one line per beat, exactly the fields of :class:`sensors.Beat`: floats are written with
+  Python's shortest round-trip ``repr``, so reading gives back the *identical* float64 values;
+  ``contact`` is ``1``/``0``/empty (unknown), ``gap_before`` ``1``/``0``, ``heart_rate_bpm``
+  empty when the device did not report one.
+
+Each beat is written and flushed at once (and ``fsync``-ed when asked), so a crash loses at
+most the line being written; a reader accepts a last line cut short without its newline (it is
+dropped and ``meta["truncated_last_line"]`` is set).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import numpy as np
+
+from sensors.beat import Beat
+from sensors.errors import RecordingFormatError
+from sensors.formats._common import (
+    CONTACT_NO,
+    CONTACT_UNKNOWN,
+    CONTACT_YES,
+    Recording,
+    check_rr_positive,
+    parse_floats,
+    read_text,
+)
+from sensors.formats.gaps import infer_gaps
+
+__all__ = ["MAGIC", "RecordingWriter", "looks_like_hrvpace", "read_hrvpace"]
+
+MAGIC = "# hrvpace-recording"
+VERSION = 1
+COLUMNS = ("t_s", "rr_ms", "arrived_at_unix_s", "contact", "gap_before", "heart_rate_bpm")
+_CONTACT_CODES = {"1": CONTACT_YES, "0": CONTACT_NO, "": CONTACT_UNKNOWN}
+
+
+def looks_like_hrvpace(first_line: str) -> bool:
+    """True when the first line is the ``# hrvpace-recording vN`` header."""
+    return first_line.strip().startswith(MAGIC)
+
+
+class RecordingWriter:
+    """Write beats to an hrvpace recording file, one line per beat, flushed as it goes.
+
+    Usage::
+
+        with RecordingWriter("session.csv", meta={"device": "Polar H10"}) as writer:
+            async for beat in source:
+                writer.write(beat)
+
+    Parameters
+    ----------
+    path
+        The file to create.
+    meta
+        What to record about the session (device name, start time, ...); stored as JSON on
+        line 2 (values that JSON cannot hold are written as their ``str``).
+    overwrite
+        Replace an existing file instead of refusing it (default: refuse).
+    fsync
+        Also ``os.fsync`` after each beat, so even a power cut loses nothing written (slower).
+
+    Raises
+    ------
+    RecordingFormatError
+        The file exists (without ``overwrite``) or cannot be created; a beat with an RR
+        interval that is not a positive finite number, or a non-finite time.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        meta: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        fsync: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self._fsync = fsync
+        self._n = 0
+        try:
+            self._file: IO[str] | None = open(  # noqa: SIM115 - closed in close()
+                self.path, "w" if overwrite else "x", encoding="utf-8", newline="\n"
+            )
+        except OSError as exc:
+            reason = f"cannot create the recording ({exc.strerror or exc})"
+            raise RecordingFormatError(reason, path=str(self.path)) from exc
+        meta_json = json.dumps(dict(meta or {}), default=str, ensure_ascii=False)
+        self._emit(f"{MAGIC} v{VERSION}\n# meta {meta_json}\n{','.join(COLUMNS)}\n")
+
+    @property
+    def n_written(self) -> int:
+        """Beats written so far."""
+        return self._n
+
+    @property
+    def closed(self) -> bool:
+        return self._file is None
+
+    def _emit(self, text: str) -> None:
+        if self._file is None:
+            raise RecordingFormatError("the recording is closed", path=str(self.path))
+        self._file.write(text)
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def write(self, beat: Beat) -> None:
+        """Append one beat and flush it to the operating system."""
+        where = f"beat {self._n + 1}"
+        rr = float(beat.rr_ms)
+        if not (math.isfinite(rr) and rr > 0):
+            raise RecordingFormatError(
+                f"{where}: rr_ms={beat.rr_ms!r} must be a positive finite number",
+                path=str(self.path),
+            )
+        for name in ("t_s", "arrived_at"):
+            if not math.isfinite(float(getattr(beat, name))):
+                raise RecordingFormatError(
+                    f"{where}: {name}={getattr(beat, name)!r} must be finite", path=str(self.path)
+                )
+        contact = "" if beat.contact is None else ("1" if beat.contact else "0")
+        hr = "" if beat.heart_rate_bpm is None else repr(float(beat.heart_rate_bpm))
+        self._emit(
+            f"{float(beat.t_s)!r},{rr!r},{float(beat.arrived_at)!r},{contact},"
+            f"{int(bool(beat.gap_before))},{hr}\n"
+        )
+        self._n += 1
+
+    def close(self) -> None:
+        """Close the file; safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_hrvpace(path: str) -> Recording:
+    """Read an hrvpace recording (see the module docstring for the layout).
+
+    ``t_s``, ``rr_ms``, ``arrived_at``, contact and the device heart rate come back exactly as
+    written. ``gaps`` is the recorded ``gap_before`` *or* a gap found from the recorded beat
+    times (rule in :mod:`sensors.formats.gaps`), so a file written by a source that did not
+    mark its gaps still has them. ``start_s`` is 0: ``t_s`` is already stream time.
+    """
+    text = read_text(path)
+    truncated = bool(text) and not text.endswith("\n")
+    lines = text.split("\n")
+    if truncated:
+        lines = lines[:-1]
+    head = lines[0].strip() if lines else ""
+    if not looks_like_hrvpace(head):
+        raise RecordingFormatError(
+            f"not an hrvpace recording: line 1 must be '{MAGIC} v{VERSION}'", path=path, line=1
+        )
+    version = head[len(MAGIC) :].strip()
+    if version != f"v{VERSION}":
+        raise RecordingFormatError(
+            f"unsupported hrvpace recording version {version!r} (this hrvpace reads v{VERSION})",
+            path=path,
+            line=1,
+        )
+    meta: dict[str, Any] = {}
+    idx = 1
+    if len(lines) > idx and lines[idx].startswith("# meta"):
+        try:
+            loaded = json.loads(lines[idx][len("# meta") :])
+        except json.JSONDecodeError as exc:
+            raise RecordingFormatError(
+                f"the meta line is not valid JSON ({exc.msg})", path=path, line=idx + 1
+            ) from None
+        if not isinstance(loaded, dict):
+            raise RecordingFormatError("the meta line is not a JSON object", path=path, line=2)
+        meta.update(loaded)
+        idx += 1
+    if len(lines) <= idx or tuple(c.strip() for c in lines[idx].split(",")) != COLUMNS:
+        raise RecordingFormatError(
+            f"missing column header: expected {','.join(COLUMNS)!r}", path=path, line=idx + 1
+        )
+    first_data = idx + 1
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for k, raw in enumerate(lines[first_data:], start=first_data + 1):
+        s = raw.strip()
+        if not s:
+            continue
+        fields = s.split(",")
+        if len(fields) != len(COLUMNS):
+            raise RecordingFormatError(
+                f"missing column: expected {len(COLUMNS)} fields, found {len(fields)}",
+                path=path,
+                line=k,
+            )
+        rows.append(fields)
+        numbers.append(k)
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
+    t_s = parse_floats(cols[0], numbers, path=path, what="t_s")
+    rr_ms = parse_floats(cols[1], numbers, path=path, what="RR interval")
+    check_rr_positive(rr_ms, numbers, path=path, shown=cols[1])
+    arrived_at = parse_floats(cols[2], numbers, path=path, what="arrival time")
+    contact = np.empty(len(rows), dtype=np.int8)
+    for k, (tok, line) in enumerate(zip(cols[3], numbers, strict=True)):
+        code = _CONTACT_CODES.get(tok.strip())
+        if code is None:
+            raise RecordingFormatError(
+                f"contact {tok!r} must be 1, 0 or empty", path=path, line=line
+            )
+        contact[k] = code
+    gap_tok = [g.strip() for g in cols[4]]
+    bad_gap = [k for k, g in enumerate(gap_tok) if g not in ("0", "1")]
+    if bad_gap:
+        k = bad_gap[0]
+        raise RecordingFormatError(
+            f"gap_before {gap_tok[k]!r} must be 1 or 0", path=path, line=numbers[k]
+        )
+    recorded_gaps = np.array([g == "1" for g in gap_tok], dtype=np.bool_)
+    hr_tok = [h.strip() for h in cols[5]]
+    hr = np.full(len(rows), np.nan)
+    have_hr = [k for k, h in enumerate(hr_tok) if h]
+    if have_hr:
+        hr[have_hr] = parse_floats(
+            [hr_tok[k] for k in have_hr],
+            [numbers[k] for k in have_hr],
+            path=path,
+            what="heart rate",
+        )
+    inferred, _ = infer_gaps(rr_ms, t_s)
+    gaps = recorded_gaps | inferred
+    meta.setdefault("path", path)
+    meta["units"] = "ms"
+    meta["format_version"] = VERSION
+    meta["truncated_last_line"] = truncated
+    meta["n_gaps"] = int(gaps.sum())
+    return Recording(
+        rr_ms=rr_ms,
+        t_s=t_s,
+        gaps=gaps,
+        contact=contact,
+        source_format="hrvpace",
+        arrived_at=arrived_at,
+        heart_rate_bpm=hr,
+        start_s=0.0,
+        meta=meta,
+    )

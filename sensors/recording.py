@@ -1,0 +1,177 @@
+"""Reading RR recordings from files, and writing hrvpace's own recordings.
+
+``read_recording(path, format=None, units=None)`` returns a :class:`Recording` whatever the
+format. Units are explicit, never guessed from the magnitude of the numbers.
+
+Formats (the names are also the command line's ``--format`` values)
+--------------------------------------------------------------------
+=======================  =======  ========  ==================================================
+name                     units    detected  content
+=======================  =======  ========  ==================================================
+``plain``                ms or s  fallback  one RR interval per line (``units``, ms by default)
+``physionet_rr_secs``    s        no        line 1 first-beat time, then one RR per line
+``ghrv_beats``           s        no        one beat time per line (RR = differences)
+``polar_hrm``            ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
+``polar_sensor_logger``  ms       yes       ``Phone timestamp;RR-interval [ms]`` CSV
+``hrv_logger``           ms       yes       HRV Logger ``date,rr,since start`` CSV
+``elite_hrv``            ms       no        Elite HRV export: RR per line or comma separated
+``hrvpace``              ms       yes       ``# hrvpace-recording v1`` (:class:`RecordingWriter`)
+=======================  =======  ========  ==================================================
+
+Auto-detection (``format=None``) looks only at self-describing content: the hrvpace header line,
+a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV Logger header
+rows. Anything else is read as ``plain`` in the given units (ms by default): a PhysioNet,
+gHRV or Elite HRV file must be named with ``format=``.
+
+Every problem in a file raises :class:`sensors.RecordingFormatError` naming the path, the line
+(1-based) and the problem: not a number, zero or negative RR, missing column, truncated HRM,
+empty file, unsupported version.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from sensors.errors import RecordingFormatError
+from sensors.formats._common import (
+    CONTACT_NO,
+    CONTACT_UNKNOWN,
+    CONTACT_YES,
+    Recording,
+)
+from sensors.formats.apps import (
+    looks_like_hrv_logger,
+    looks_like_polar_sensor_logger,
+    read_hrv_logger,
+    read_polar_sensor_logger,
+)
+from sensors.formats.hrm import looks_like_hrm, read_polar_hrm
+from sensors.formats.hrvpace import RecordingWriter, looks_like_hrvpace, read_hrvpace
+from sensors.formats.text import (
+    read_elite_hrv,
+    read_ghrv_beats,
+    read_physionet_rr_secs,
+    read_plain,
+)
+
+__all__ = [
+    "CONTACT_NO",
+    "CONTACT_UNKNOWN",
+    "CONTACT_YES",
+    "RECORDING_FORMATS",
+    "UNITS",
+    "Recording",
+    "RecordingWriter",
+    "detect_recording_format",
+    "read_recording",
+]
+
+#: Units each format stores its values in (``plain`` takes the ``units`` argument).
+_FIXED_UNITS: dict[str, str] = {
+    "physionet_rr_secs": "s",
+    "ghrv_beats": "s",
+    "polar_hrm": "ms",
+    "polar_sensor_logger": "ms",
+    "hrv_logger": "ms",
+    "elite_hrv": "ms",
+    "hrvpace": "ms",
+}
+_READERS: dict[str, Callable[[str], Recording]] = {
+    "physionet_rr_secs": read_physionet_rr_secs,
+    "ghrv_beats": read_ghrv_beats,
+    "polar_hrm": read_polar_hrm,
+    "polar_sensor_logger": read_polar_sensor_logger,
+    "hrv_logger": read_hrv_logger,
+    "elite_hrv": read_elite_hrv,
+    "hrvpace": read_hrvpace,
+}
+
+#: Every format name ``read_recording`` accepts.
+RECORDING_FORMATS: tuple[str, ...] = ("plain", *_READERS)
+#: Units a plain file may be in.
+UNITS: tuple[str, ...] = ("ms", "s")
+
+_HEAD_BYTES = 4096
+
+
+def detect_recording_format(path: str | os.PathLike[str]) -> str:
+    """Name the format of ``path`` from self-describing content, else ``"plain"``.
+
+    Looks at the first non-blank line only (and the ``.hrm`` suffix), never at magnitudes.
+    An unreadable file raises :class:`sensors.RecordingFormatError`.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        reason = f"cannot read the file ({exc.strerror or exc})"
+        raise RecordingFormatError(reason, path=str(p)) from exc
+    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
+    if looks_like_hrvpace(first):
+        return "hrvpace"
+    if looks_like_hrm(head) or p.suffix.lower() == ".hrm":
+        return "polar_hrm"
+    if looks_like_polar_sensor_logger(first):
+        return "polar_sensor_logger"
+    if looks_like_hrv_logger(first):
+        return "hrv_logger"
+    return "plain"
+
+
+def read_recording(
+    path: str | os.PathLike[str], *, format: str | None = None, units: str | None = None
+) -> Recording:
+    """Read an RR recording file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    format
+        One of :data:`RECORDING_FORMATS`; ``None`` detects it from self-describing content
+        (see the module docstring) and falls back to ``"plain"``.
+    units
+        ``"ms"`` or ``"s"``: the units of a ``plain`` file (``None`` means ms). For a format
+        with fixed units it may only repeat them.
+
+    Returns
+    -------
+    Recording
+        RR in ms (float64, never rounded), beat times, gaps, contact codes, arrival times when
+        the file has them, ``source_format`` and ``meta``.
+
+    Raises
+    ------
+    RecordingFormatError
+        The file cannot be read or breaks its format; the message names path, line and problem.
+        Also an unknown format name or units that contradict the format.
+
+    References
+    ----------
+    Task Force of the ESC and NASPE (1996) Heart rate variability: standards of measurement,
+    physiological interpretation and clinical use. Circulation 93(5):1043-1065 (RR intervals
+    between successive normal beats, in ms).
+    """
+    p = str(path)
+    if units is not None and units not in UNITS:
+        raise RecordingFormatError(f"units must be 'ms' or 's', got {units!r}", path=p)
+    if format is None:
+        format = detect_recording_format(p)
+    if format == "plain":
+        return read_plain(p, units=units or "ms")
+    reader = _READERS.get(format)
+    if reader is None:
+        raise RecordingFormatError(
+            f"unknown recording format {format!r}; known: {', '.join(RECORDING_FORMATS)}",
+            path=p,
+        )
+    fixed = _FIXED_UNITS[format]
+    if units is not None and units != fixed:
+        raise RecordingFormatError(
+            f"format {format!r} stores its values in {fixed}; units={units!r} does not apply",
+            path=p,
+        )
+    return reader(p)

@@ -1,0 +1,169 @@
+"""Replaying a recording through the same beat stream as a live strap."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Literal
+
+from sensors.beat import Beat, SourceState, SourceStatus
+from sensors.clock import Clock, SystemClock
+from sensors.errors import SensorError
+from sensors.formats._common import CONTACT_UNKNOWN, CONTACT_YES, Recording
+from sensors.recording import read_recording
+from sensors.source import BeatSource
+
+__all__ = ["ReplaySource"]
+
+_log = logging.getLogger(__name__)
+
+#: At ``speed="max"`` the stream hands control to the event loop after this many beats.
+MAX_SPEED_YIELD_EVERY = 256
+
+
+class ReplaySource(BeatSource):
+    """A :class:`~sensors.source.BeatSource` that plays a recording back, beat by beat.
+
+    Each :class:`~sensors.beat.Beat` carries the recording's RR interval, contact, gap flag and
+    device heart rate unchanged; ``t_s`` is the recording's beat time on the stream's timeline
+    (``Recording.t_s - Recording.start_s``, so 0 is the start of the recording); ``arrived_at``
+    is the clock's time when the beat is emitted.
+
+    Beat ``i`` is emitted when ``(t_s[i] - start_s) / speed`` seconds have passed on the clock
+    since iteration began (scheduled against the start, so waits do not drift). At
+    ``speed="max"`` nothing waits, but the stream still hands control to the event loop every
+    256 beats. The status goes ``STREAMING`` -> ``ENDED`` (``FAILED`` when the file cannot be
+    read, with the reason).
+
+    Parameters
+    ----------
+    recording_or_path
+        A :class:`~sensors.recording.Recording`, or a path read with
+        :func:`~sensors.recording.read_recording` when the source is entered.
+    speed
+        ``1.0`` real time, ``N`` for N times real time (any finite number > 0), ``"max"`` for
+        no waiting.
+    clock
+        Where time comes from (default :class:`~sensors.clock.SystemClock`); tests pass a
+        :class:`~sensors.clock.VirtualClock` and nothing really sleeps.
+    format, units
+        Passed to :func:`~sensors.recording.read_recording` for a path.
+
+    Raises
+    ------
+    ValueError
+        ``speed`` is neither ``"max"`` nor a finite number > 0, or ``format``/``units`` come
+        with an already read recording.
+    RecordingFormatError
+        On entering (or on first iteration), when the file cannot be read.
+    """
+
+    def __init__(
+        self,
+        recording_or_path: Recording | str | os.PathLike[str],
+        *,
+        speed: float | Literal["max"] = 1.0,
+        clock: Clock | None = None,
+        format: str | None = None,
+        units: str | None = None,
+    ) -> None:
+        super().__init__()
+        if speed != "max":
+            if isinstance(speed, bool) or not isinstance(speed, int | float):
+                raise ValueError(f"speed must be a number > 0 or 'max', got {speed!r}")
+            if not (math.isfinite(speed) and speed > 0):
+                raise ValueError(f"speed must be a finite number > 0 or 'max', got {speed!r}")
+        self.speed: float | Literal["max"] = speed
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        if isinstance(recording_or_path, Recording):
+            if format is not None or units is not None:
+                raise ValueError("format and units apply to a path, not to a Recording")
+            self._recording: Recording | None = recording_or_path
+            self._path: str | None = None
+        else:
+            self._recording = None
+            self._path = str(recording_or_path)
+        self._format = format
+        self._units = units
+
+    @property
+    def recording(self) -> Recording | None:
+        """The recording being replayed (``None`` until a path has been read)."""
+        return self._recording
+
+    def _name(self) -> str:
+        if self._path is not None:
+            return Path(self._path).name
+        path = self._recording.meta.get("path") if self._recording is not None else None
+        return Path(str(path)).name if path else "recording"
+
+    async def _load(self) -> Recording:
+        if self._recording is None:
+            assert self._path is not None
+            try:
+                self._recording = await asyncio.to_thread(
+                    read_recording, self._path, format=self._format, units=self._units
+                )
+            except SensorError as exc:
+                self._set_status(SourceStatus(SourceState.FAILED, message=exc.reason))
+                raise
+        return self._recording
+
+    async def _open(self) -> None:
+        await self._load()
+
+    async def _close(self) -> None:
+        if self.status.state is SourceState.STREAMING:
+            self._set_status(SourceStatus(SourceState.ENDED, message="replay stopped"))
+
+    async def _beats(self) -> AsyncIterator[Beat]:
+        rec = await self._load()
+        n = len(rec)
+        speed_text = "as fast as possible" if self.speed == "max" else f"at {self.speed:g}x"
+        device = rec.meta.get("device")
+        self._set_status(
+            SourceStatus(
+                SourceState.STREAMING,
+                message=f"replaying {self._name()} ({n} beats, {speed_text})",
+                device_name=str(device) if device is not None else None,
+            )
+        )
+        _log.debug("replay of %d beats started (%s)", n, speed_text)
+        rr_ms = rec.rr_ms.tolist()
+        t_rel = (rec.t_s - rec.start_s).tolist()
+        gaps = rec.gaps.tolist()
+        contact = rec.contact.tolist()
+        hr = rec.heart_rate_bpm.tolist() if rec.heart_rate_bpm is not None else None
+        clock = self.clock
+        t0 = clock.now()
+        since_yield = 0
+        for i in range(n):
+            delay = 0.0 if self.speed == "max" else t0 + t_rel[i] / self.speed - clock.now()
+            if delay > 0:
+                await clock.sleep(delay)
+                since_yield = 0
+            elif since_yield >= MAX_SPEED_YIELD_EVERY:
+                await asyncio.sleep(0)  # never starve the event loop
+                since_yield = 0
+            since_yield += 1
+            code = contact[i]
+            hr_i = hr[i] if hr is not None else None
+            yield Beat(
+                t_s=t_rel[i],
+                rr_ms=rr_ms[i],
+                arrived_at=clock.now(),
+                contact=None if code == CONTACT_UNKNOWN else code == CONTACT_YES,
+                gap_before=bool(gaps[i]),
+                heart_rate_bpm=None if hr_i is None or math.isnan(hr_i) else hr_i,
+            )
+        self._set_status(
+            SourceStatus(
+                SourceState.ENDED,
+                message=f"replay of {self._name()} ended ({n} beats)",
+                device_name=str(device) if device is not None else None,
+            )
+        )
