@@ -4,6 +4,55 @@ Pure policies over the HRV core's metrics: numpy arrays and frozen dataclasses i
 passed in explicitly (``t_s``), never read from a clock.
 """
 
+from breathing.adaptive import AdaptiveConfig, AdaptiveDecision, AdaptivePacing, SignalCheck
+from breathing.assessment import (
+    AssessmentProtocol,
+    AssessmentResult,
+    Criterion,
+    RateResult,
+    analyse_rate,
+    choose_resonance,
+)
+from breathing.engine import (
+    AdaptiveUpdate,
+    AssessmentDone,
+    AssessmentProgress,
+    AssessmentStepDone,
+    Guidance,
+    ModeChanged,
+    PacingEngine,
+    PacingEvent,
+    PacingMode,
+    RateChanged,
+)
 from breathing.errors import BreathingError
+from breathing.pacer import BreathingPattern, BreathStage, Pacer, PacerPhase, PacerReference
 
-__all__ = ["BreathingError"]
+__all__ = [
+    "AdaptiveConfig",
+    "AdaptiveDecision",
+    "AdaptivePacing",
+    "AdaptiveUpdate",
+    "AssessmentDone",
+    "AssessmentProgress",
+    "AssessmentProtocol",
+    "AssessmentResult",
+    "AssessmentStepDone",
+    "BreathStage",
+    "BreathingError",
+    "BreathingPattern",
+    "Criterion",
+    "Guidance",
+    "ModeChanged",
+    "Pacer",
+    "PacerPhase",
+    "PacerReference",
+    "PacingEngine",
+    "PacingEvent",
+    "PacingMode",
+    "RateChanged",
+    "RateResult",
+    "SignalCheck",
+    "analyse_rate",
+    "choose_resonance",
+]

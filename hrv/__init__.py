@@ -6,19 +6,35 @@ no clock reads. Every metric's docstring names its definition and reference.
 
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
+from hrv.resonance import (
+    BreathingResponse,
+    HrOscillation,
+    LfBand,
+    breathing_response,
+    hr_oscillation,
+    lf_band,
+    lung_volume,
+)
 from hrv.rolling import rolling
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.time_domain import TimeDomain, time_domain
 
 __all__ = [
+    "BreathingResponse",
     "Dfa",
+    "HrOscillation",
     "HrvInputError",
     "HrvpaceError",
+    "LfBand",
     "StreamingAnalyser",
     "StressIndex",
     "TimeDomain",
     "WindowMetrics",
+    "breathing_response",
     "dfa_alpha1",
+    "hr_oscillation",
+    "lf_band",
+    "lung_volume",
     "rolling",
     "stress_index",
     "time_domain",

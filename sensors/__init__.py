@@ -30,6 +30,7 @@ from sensors.recording import (
     read_recording,
 )
 from sensors.replay import ReplaySource
+from sensors.simulator import BeatKind, SimulatedBeat, SimulatedPerson, SimulatorSource
 from sensors.source import BeatSource
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -37,6 +38,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "AdapterOffError",
     "Beat",
+    "BeatKind",
     "BeatSource",
     "BleError",
     "Clock",
@@ -51,6 +53,9 @@ __all__ = [
     "ReplaySource",
     "ScaledClock",
     "SensorError",
+    "SimulatedBeat",
+    "SimulatedPerson",
+    "SimulatorSource",
     "SourceState",
     "SourceStatus",
     "SystemClock",

@@ -1,0 +1,411 @@
+"""Resonance-frequency assessment: the stepped paced-breathing protocol and the choice of rate.
+
+Protocol (Lehrer, Vaschillo & Vaschillo 2000; Shaffer & Meehan 2020): paced breathing at 6.5,
+6.0, 5.5, 5.0 and 4.5 breaths/min for about 2 minutes each (configurable; a 1-minute screening
+variant). For each rate, on the part of the step after a settling time:
+
+* peak-to-trough HR per breath (mean), :func:`hrv.resonance.hr_oscillation`;
+* phase of HR relative to lung volume at the breathing frequency and the oscillation's
+  amplitude, power and coherence, :func:`hrv.resonance.breathing_response`;
+* LF power and LF peak, :func:`hrv.resonance.lf_band`;
+* signal quality (share of artefact-free beats with skin contact).
+
+The choice (:func:`choose_resonance`) follows the published criteria: HR in phase with
+breathing (0 deg), the largest peak-to-trough HR, the highest LF power and LF peak, and a single
+smooth peak of the amplitude curve. The phase is the most precise of them (it changes sign at
+resonance, from HR leading below to lagging above, Vaschillo et al. 2002), so the estimate is
+the *interpolated zero crossing of the phase* between the two rates that bracket it, finer than
+the 0.5-bpm grid, cross-checked against the amplitude peak (a parabola through the largest
+peak-to-trough and its neighbours). When they disagree by more than one step the amplitude
+parabola is used; when the phase does not cross 0 on the grid the crossing is extrapolated by at
+most half a step beyond the grid. The result keeps the whole per-rate table and says why.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from breathing.errors import BreathingError
+from breathing.pacer import BreathingPattern
+from hrv.resonance import breathing_response, hr_oscillation, lf_band
+
+__all__ = [
+    "AssessmentProtocol",
+    "AssessmentResult",
+    "Criterion",
+    "RateResult",
+    "analyse_rate",
+    "choose_resonance",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentProtocol:
+    """The stepped protocol.
+
+    Attributes
+    ----------
+    rates_bpm
+        Rates in the order they are paced (breaths/min).
+    step_s
+        Nominal length of each step; a step ends at the first inhale onset after it.
+    settle_s
+        Start of each step left out of the analysis (the heart needs a few breaths to follow).
+    inhale_to_exhale
+        Breathing pattern during the assessment.
+    min_quality
+        A rate whose share of clean beats is lower is not usable.
+    min_coherence
+        A rate whose HR oscillation explains less of the HR variance than this is not usable
+        (the person was likely not following the pacer).
+    """
+
+    rates_bpm: tuple[float, ...] = (6.5, 6.0, 5.5, 5.0, 4.5)
+    step_s: float = 120.0
+    settle_s: float = 30.0
+    inhale_to_exhale: float = 1.0
+    min_quality: float = 0.8
+    min_coherence: float = 0.2
+
+    def __post_init__(self) -> None:
+        if len(self.rates_bpm) < 3:
+            raise BreathingError("protocol: at least 3 rates are needed to find a peak")
+        if len(set(self.rates_bpm)) != len(self.rates_bpm):
+            raise BreathingError(f"protocol: rates repeat: {self.rates_bpm}")
+        for r in self.rates_bpm:
+            BreathingPattern(r, self.inhale_to_exhale)  # validates the rate
+        if not (self.step_s >= 30.0 and 0.0 <= self.settle_s <= self.step_s - 20.0):
+            raise BreathingError(
+                f"protocol: need step_s >= 30 and 0 <= settle_s <= step_s - 20; got "
+                f"step_s={self.step_s}, settle_s={self.settle_s}"
+            )
+
+    @classmethod
+    def screening(cls) -> AssessmentProtocol:
+        """A shorter variant: 1 minute per rate, 15 s settling (about 5 minutes in all)."""
+        return cls(step_s=60.0, settle_s=15.0)
+
+    @property
+    def nominal_duration_s(self) -> float:
+        return self.step_s * len(self.rates_bpm)
+
+
+@dataclass(frozen=True, slots=True)
+class RateResult:
+    """The response measured at one paced rate (one row of the assessment table).
+
+    ``peak_to_trough_bpm`` is the mean per-breath max - min HR; ``amplitude_bpm``, ``phase_deg``,
+    ``breathing_power_ms2`` and ``coherence`` describe the HR oscillation at the breathing
+    frequency (phase positive when HR leads lung volume); ``lf_*`` the LF band of the RR
+    spectrum; ``quality`` the share of clean beats. Measures are ``None`` when unavailable.
+    """
+
+    rate_bpm: float
+    peak_to_trough_bpm: float | None
+    amplitude_bpm: float | None
+    phase_deg: float | None
+    breathing_power_ms2: float | None
+    coherence: float | None
+    lf_power_ms2: float | None
+    lf_peak_hz: float | None
+    lf_peak_density_ms2_per_hz: float | None
+    n_cycles: int
+    n_beats: int
+    quality: float
+    usable: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One published criterion and the rate it points to (``None`` when it cannot tell)."""
+
+    name: str
+    rate_bpm: float | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentResult:
+    """Outcome of an assessment.
+
+    ``resonance_bpm`` is the estimate (``None`` when too few rates were usable), ``method`` how it
+    was obtained (``phase_crossing``, ``phase_extrapolated``, ``amplitude_peak``), ``reason`` a
+    sentence a person can read, ``criteria`` the rate each criterion points to, ``rates`` the
+    per-rate table in protocol order.
+    """
+
+    resonance_bpm: float | None
+    method: str
+    reason: str
+    single_peak: bool
+    criteria: tuple[Criterion, ...]
+    rates: tuple[RateResult, ...]
+
+
+def analyse_rate(
+    rate_bpm: float,
+    *,
+    t_s: Any,
+    rr_ms: Any,
+    valid: Any = None,
+    inhale_onsets_s: Any,
+    pattern: BreathingPattern | None = None,
+    min_quality: float = 0.8,
+    min_coherence: float = 0.2,
+) -> RateResult:
+    """Measure the response to one paced rate from the beats of its analysis window.
+
+    Parameters
+    ----------
+    rate_bpm : float
+        The paced rate.
+    t_s, rr_ms : array_like
+        Beat times (s) and RR intervals (ms) of the analysis window.
+    valid : array_like of bool, optional
+        False for beats to leave out (artefacts, no contact); default all valid.
+    inhale_onsets_s : array_like
+        Pacer inhale onsets covering the window (phase reference).
+    pattern : BreathingPattern, optional
+        The paced pattern (for the lung-volume reference); default 1:1 at ``rate_bpm``.
+    min_quality, min_coherence : float
+        Thresholds for ``usable`` (see :class:`AssessmentProtocol`).
+
+    Returns
+    -------
+    RateResult
+
+    References
+    ----------
+    Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Applied Psychophysiology and
+    Biofeedback, 25(3), 177-191. Shaffer, F., & Meehan, Z. M. (2020). Frontiers in
+    Neuroscience, 14, 570400.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    ok = np.ones(t.shape, dtype=np.bool_) if valid is None else np.asarray(valid, dtype=np.bool_)
+    if not (t.shape == rr.shape == ok.shape):
+        raise BreathingError(
+            f"analyse_rate: t_s {t.shape}, rr_ms {rr.shape} and valid {ok.shape} must match"
+        )
+    pat = pattern or BreathingPattern(rate_bpm)
+    fi, fh1, _, fh2 = pat.fractions()
+    n_all = int(t.size)
+    quality = float(ok.mean()) if n_all else 0.0
+    tv, rv = t[ok], rr[ok]
+    onsets = np.asarray(inhale_onsets_s, dtype=np.float64)
+    if tv.size < 10 or onsets.size < 2:
+        return RateResult(
+            rate_bpm,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            0,
+            n_all,
+            quality,
+            False,
+            "too few beats or breaths",
+        )
+    # gaps: a removed beat means the next one does not follow its predecessor in the kept series
+    idx = np.flatnonzero(ok)
+    gaps = np.zeros(idx.size, dtype=np.bool_)
+    gaps[1:] = np.diff(idx) > 1
+    osc = hr_oscillation(rv, t_s=tv, cycle_starts_s=onsets, gaps=gaps)
+    resp = breathing_response(
+        rv,
+        t_s=tv,
+        inhale_onsets_s=onsets,
+        inhale_fraction=fi,
+        hold_after_inhale_fraction=fh1,
+        hold_after_exhale_fraction=fh2,
+    )
+    lf = lf_band(rv, t_s=tv)
+    notes = []
+    if quality < min_quality:
+        notes.append(f"signal quality {quality:.0%} below {min_quality:.0%}")
+    if resp.coherence is not None and resp.coherence < min_coherence:
+        notes.append("HR did not follow the pacer (low coherence)")
+    if resp.phase_deg is None or resp.n_cycles < 2:
+        notes.append("fewer than 2 whole breaths")
+    usable = not notes
+    return RateResult(
+        rate_bpm=rate_bpm,
+        peak_to_trough_bpm=osc.mean_peak_to_trough_bpm,
+        amplitude_bpm=resp.amplitude_bpm,
+        phase_deg=resp.phase_deg,
+        breathing_power_ms2=resp.power_ms2,
+        coherence=resp.coherence,
+        lf_power_ms2=lf.lf_power_ms2,
+        lf_peak_hz=lf.lf_peak_hz,
+        lf_peak_density_ms2_per_hz=lf.lf_peak_density_ms2_per_hz,
+        n_cycles=resp.n_cycles,
+        n_beats=n_all,
+        quality=quality,
+        usable=usable,
+        note="; ".join(notes),
+    )
+
+
+def _argmax_rate(rows: list[RateResult], key: str) -> float | None:
+    vals = [(getattr(r, key), r.rate_bpm) for r in rows if getattr(r, key) is not None]
+    return max(vals)[1] if vals else None
+
+
+def _amplitude_peak(rows: list[RateResult]) -> tuple[float | None, str]:
+    """Vertex of a parabola through the largest peak-to-trough HR and its grid neighbours."""
+    pts = [(r.rate_bpm, r.peak_to_trough_bpm) for r in rows if r.peak_to_trough_bpm is not None]
+    if not pts:
+        return None, "no peak-to-trough values"
+    pts.sort()
+    i = max(range(len(pts)), key=lambda k: pts[k][1])
+    r0, a0 = pts[i]
+    if 0 < i < len(pts) - 1:
+        (r1, a1), (r2, a2) = pts[i - 1], pts[i + 1]
+        coef = np.polyfit([r1, r0, r2], [a1, a0, a2], 2)
+        if coef[0] < 0:
+            vertex = float(-coef[1] / (2 * coef[0]))
+            vertex = min(max(vertex, (r1 + r0) / 2), (r0 + r2) / 2)
+            return (
+                vertex,
+                f"largest peak-to-trough HR {a0:.1f} bpm at {r0:g}/min, parabola {vertex:.2f}",
+            )
+    return r0, f"largest peak-to-trough HR {a0:.1f} bpm at {r0:g}/min (edge of the grid)"
+
+
+def _phase_crossing(rows: list[RateResult]) -> tuple[float | None, str, bool]:
+    """Interpolated rate where the phase crosses 0 (HR leading below, lagging above).
+
+    Returns (rate, explanation, extrapolated).
+    """
+    pts = sorted((r.rate_bpm, r.phase_deg) for r in rows if r.phase_deg is not None)
+    if len(pts) < 2:
+        return None, "fewer than 2 phases", False
+    crossings = []
+    for (r1, p1), (r2, p2) in itertools.pairwise(pts):
+        if p1 >= 0.0 > p2 and p1 - p2 < 180.0:
+            r = r1 + (r2 - r1) * p1 / (p1 - p2)
+            crossings.append(
+                (
+                    r,
+                    f"phase crosses 0 between {r1:g} ({p1:+.0f} deg) and {r2:g} "
+                    f"({p2:+.0f} deg) breaths/min, interpolated {r:.2f}",
+                )
+            )
+    if len(crossings) == 1:
+        return crossings[0][0], crossings[0][1], False
+    if len(crossings) > 1:
+        return None, f"phase crosses 0 {len(crossings)} times (noisy)", False
+    half = (pts[-1][0] - pts[0][0]) / (len(pts) - 1) / 2
+    if all(p >= 0 for _, p in pts):  # HR leads everywhere: resonance at or above the top rate
+        (r1, p1), (r2, p2) = pts[-2], pts[-1]
+        edge, side = r2, "above"
+    else:  # HR lags everywhere: resonance at or below the lowest rate
+        (r1, p1), (r2, p2) = pts[0], pts[1]
+        edge, side = r1, "below"
+    if p1 == p2:
+        return edge, f"phase flat near the {side} edge", True
+    r = r1 + (r2 - r1) * p1 / (p1 - p2)
+    r = min(max(r, pts[0][0] - half), pts[-1][0] + half)
+    return (
+        r,
+        f"phase does not cross 0 on the grid: resonance at or {side} {edge:g}/min, "
+        f"extrapolated {r:.2f} (at most half a step beyond the grid)",
+        True,
+    )
+
+
+def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> bool:
+    """True when peak-to-trough rises then falls along the rates (within a relative tolerance)."""
+    a = [r.peak_to_trough_bpm for r in sorted(rows, key=lambda r: r.rate_bpm)]
+    vals = [x for x in a if x is not None]
+    if len(vals) < 3:
+        return False
+    i = int(np.argmax(vals))
+    up = all(vals[k + 1] >= vals[k] * (1 - tolerance) for k in range(i))
+    down = all(vals[k + 1] <= vals[k] * (1 + tolerance) for k in range(i, len(vals) - 1))
+    return up and down
+
+
+def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> AssessmentResult:
+    """Choose the resonance rate from a per-rate table (see the module docstring).
+
+    Parameters
+    ----------
+    rates : sequence of RateResult
+        One row per paced rate, any order; only ``usable`` rows count.
+
+    Returns
+    -------
+    AssessmentResult
+
+    References
+    ----------
+    Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Applied Psychophysiology and
+    Biofeedback, 25(3), 177-191. Shaffer, F., & Meehan, Z. M. (2020). A practical guide to
+    resonance frequency assessment for heart rate variability biofeedback. Frontiers in
+    Neuroscience, 14, 570400. Vaschillo, E., et al. (2002). Applied Psychophysiology and
+    Biofeedback, 27(1), 1-27.
+    """
+    table = tuple(rates)
+    rows = [r for r in table if r.usable]
+    if len(rows) < 3:
+        return AssessmentResult(
+            None,
+            "none",
+            f"only {len(rows)} of {len(table)} rates had a usable signal "
+            "(at least 3 are needed); repeat the assessment with good contact",
+            False,
+            (),
+            table,
+        )
+    phase_rate, phase_why, extrapolated = _phase_crossing(rows)
+    amp_rate, amp_why = _amplitude_peak(rows)
+    lf_rate = _argmax_rate(rows, "lf_power_ms2")
+    lfpk_rate = _argmax_rate(rows, "lf_peak_density_ms2_per_hz")
+    single = _single_peak(rows)
+    criteria = (
+        Criterion("phase_zero_crossing", phase_rate, phase_why),
+        Criterion("max_peak_to_trough", amp_rate, amp_why),
+        Criterion("max_lf_power", lf_rate, "rate with the highest LF power"),
+        Criterion("max_lf_peak", lfpk_rate, "rate with the highest LF spectral peak"),
+        Criterion(
+            "single_smooth_peak",
+            amp_rate if single else None,
+            "peak-to-trough rises then falls along the rates"
+            if single
+            else "peak-to-trough curve has more than one peak",
+        ),
+    )
+    grid = sorted(r.rate_bpm for r in rows)
+    step = (grid[-1] - grid[0]) / (len(grid) - 1)
+    if phase_rate is not None and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01):
+        method = "phase_extrapolated" if extrapolated else "phase_crossing"
+        agree = f"; agrees with the amplitude peak ({amp_why})" if amp_rate is not None else ""
+        return AssessmentResult(
+            round(phase_rate, 2),
+            method,
+            f"HR in phase with breathing: {phase_why}{agree}",
+            single,
+            criteria,
+            table,
+        )
+    if amp_rate is not None:
+        why = (
+            f"{amp_why}; phase criterion unusable ({phase_why})"
+            if phase_rate is None
+            else f"{amp_why}; the phase crossing ({phase_rate:.2f}) disagrees by more than a step, "
+            "so the amplitude peak decides"
+        )
+        return AssessmentResult(round(amp_rate, 2), "amplitude_peak", why, single, criteria, table)
+    return AssessmentResult(
+        None, "none", "no criterion could be evaluated", single, criteria, table
+    )

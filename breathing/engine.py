@@ -1,0 +1,470 @@
+"""The pacing engine facade: one step API for the command line and the live service.
+
+``PacingEngine`` owns a :class:`~breathing.pacer.Pacer` and runs one of three modes:
+
+* ``fixed`` -- pace at a constant rate;
+* ``assessment`` -- the stepped resonance assessment (:mod:`breathing.assessment`), then fixed
+  pacing (or adaptive pacing) at the assessed rate;
+* ``adaptive`` -- adaptive pacing (:mod:`breathing.adaptive`), one decision per breath.
+
+Drive it with beats and time::
+
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+    person = SimulatedPerson(seed=1, breathing=engine.breathing_phase_cycles)
+    for each beat:  events = engine.on_beat(beat.t_s, beat.rr_ms, gap_before=..., contact=...)
+    at any time:    engine.guidance(t_s)   # pattern + phase reference + mode + progress
+    without beats:  engine.advance(t_s)    # lets steps and breaths complete during a dropout
+
+Every event and the guidance are frozen dataclasses made of numbers, strings, tuples and other
+such dataclasses: ``json.dumps(dataclasses.asdict(x))`` always works. Events carry a ``type``.
+
+Beats are cleaned before any measure: a beat is left out when the strap reports no contact,
+when its RR is outside 300-2000 ms, or when it differs from the median of the previous 9 RR by
+more than 25 % (ectopic beats, missed detections; a simple rule in the spirit of Malik et al.
+1989 / Kamath & Fallen 1995). Pure: time comes in as ``t_s``; nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+import numpy as np
+
+from breathing.adaptive import AdaptiveConfig, AdaptiveDecision, AdaptivePacing, SignalCheck
+from breathing.assessment import (
+    AssessmentProtocol,
+    AssessmentResult,
+    RateResult,
+    analyse_rate,
+    choose_resonance,
+)
+from breathing.errors import BreathingError
+from breathing.pacer import BreathingPattern, Pacer, PacerPhase, PacerReference
+from hrv.resonance import breathing_response
+
+__all__ = [
+    "AdaptiveUpdate",
+    "AssessmentDone",
+    "AssessmentProgress",
+    "AssessmentStepDone",
+    "Guidance",
+    "ModeChanged",
+    "PacingEngine",
+    "PacingEvent",
+    "PacingMode",
+    "RateChanged",
+]
+
+#: A beat whose RR differs from the median of the previous beats by more than this is left out.
+ARTEFACT_REL_DEVIATION = 0.25
+ARTEFACT_MEDIAN_BEATS = 9
+RR_RANGE_MS = (300.0, 2000.0)
+DEFAULT_RATE_BPM = 6.0
+
+
+class PacingMode(StrEnum):
+    FIXED = "fixed"
+    ASSESSMENT = "assessment"
+    ADAPTIVE = "adaptive"
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentProgress:
+    """Where a running (or finished) assessment is."""
+
+    step_index: int
+    n_steps: int
+    rate_bpm: float
+    step_start_s: float
+    step_end_s: float
+    fraction_done: float
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Guidance:
+    """Everything a display needs at ``t_s``: mode, pattern, phase and its reference, progress."""
+
+    t_s: float
+    mode: PacingMode
+    rate_bpm: float
+    pattern: BreathingPattern
+    reference: PacerReference
+    phase: PacerPhase
+    assessment: AssessmentProgress | None
+    adaptive: AdaptiveDecision | None
+    resonance_bpm: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateChanged:
+    t_s: float
+    rate_bpm: float
+    previous_rate_bpm: float
+    reason: str
+    reference: PacerReference
+    type: Literal["rate_change"] = "rate_change"
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChanged:
+    t_s: float
+    mode: PacingMode
+    previous_mode: PacingMode
+    type: Literal["mode_change"] = "mode_change"
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentStepDone:
+    t_s: float
+    step_index: int
+    n_steps: int
+    result: RateResult
+    type: Literal["assessment_step"] = "assessment_step"
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentDone:
+    t_s: float
+    result: AssessmentResult
+    type: Literal["assessment_complete"] = "assessment_complete"
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptiveUpdate:
+    t_s: float
+    decision: AdaptiveDecision
+    type: Literal["adaptive_update"] = "adaptive_update"
+
+
+PacingEvent = RateChanged | ModeChanged | AssessmentStepDone | AssessmentDone | AdaptiveUpdate
+
+
+class PacingEngine:
+    """Pacer + assessment + adaptive pacing behind one step API (see the module docstring).
+
+    Parameters
+    ----------
+    mode : PacingMode
+        Starting mode.
+    rate_bpm : float
+        Rate of fixed pacing (and the start of adaptive pacing when not assessed).
+    inhale_to_exhale : float
+        Breathing pattern (inhale / exhale duration).
+    protocol : AssessmentProtocol, optional
+        Assessment protocol (default: 6.5-4.5 breaths/min, 2 minutes each).
+    adaptive : AdaptiveConfig, optional
+        Adaptive pacing settings.
+    after_assessment : PacingMode
+        Mode once the assessment is done (``fixed`` or ``adaptive``), at the assessed rate.
+    t0_s : float
+        Start of the session on the beats' timeline (the first inhale onset).
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: PacingMode = PacingMode.FIXED,
+        rate_bpm: float = DEFAULT_RATE_BPM,
+        inhale_to_exhale: float = 1.0,
+        protocol: AssessmentProtocol | None = None,
+        adaptive: AdaptiveConfig | None = None,
+        after_assessment: PacingMode = PacingMode.FIXED,
+        t0_s: float = 0.0,
+    ) -> None:
+        if after_assessment is PacingMode.ASSESSMENT:
+            raise BreathingError("after_assessment must be 'fixed' or 'adaptive'")
+        self.protocol = protocol or AssessmentProtocol()
+        self.adaptive_config = adaptive or AdaptiveConfig()
+        self.after_assessment = after_assessment
+        self._ratio = inhale_to_exhale
+        self._pacer = Pacer(BreathingPattern(rate_bpm, inhale_to_exhale), t0_s=t0_s)
+        self._mode = PacingMode.FIXED
+        self._now = t0_s
+        # beats (kept for the longest analysis window)
+        self._t: list[float] = []
+        self._rr: list[float] = []
+        self._valid: list[bool] = []
+        self._gap: list[bool] = []
+        self._no_contact: list[bool] = []
+        # assessment state
+        self._step = 0
+        self._step_start = t0_s
+        self._step_end = math.inf
+        self._table: list[RateResult] = []
+        self._assessment: AssessmentResult | None = None
+        self._assessing = False
+        # adaptive state
+        self._controller: AdaptivePacing | None = None
+        self._adaptive_start = t0_s
+        self._next_onset = math.inf
+        self._last_decision: AdaptiveDecision | None = None
+        if mode is PacingMode.ASSESSMENT:
+            self.start_assessment(t_s=t0_s)
+        elif mode is PacingMode.ADAPTIVE:
+            self.start_adaptive(t_s=t0_s, start_rate_bpm=rate_bpm)
+
+    # -- read-only views ------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> PacingMode:
+        return self._mode
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
+
+    @property
+    def rate_bpm(self) -> float:
+        return self._pacer.rate_bpm
+
+    @property
+    def assessment_result(self) -> AssessmentResult | None:
+        return self._assessment
+
+    def breathing_phase_cycles(self, t_s: float) -> float:
+        """The pacer's phase in cycles (hand it to a simulated person as its breathing)."""
+        return self._pacer.phase_cycles(t_s)
+
+    def assessment_progress(self, t_s: float) -> AssessmentProgress | None:
+        n = len(self.protocol.rates_bpm)
+        if not self._assessing and self._assessment is None:
+            return None
+        if not self._assessing:
+            return AssessmentProgress(
+                n - 1, n, self.protocol.rates_bpm[-1], self._step_start, self._step_end, 1.0, True
+            )
+        span = self._step_end - self._step_start
+        within = min(1.0, max(0.0, (t_s - self._step_start) / span)) if span > 0 else 0.0
+        return AssessmentProgress(
+            self._step,
+            n,
+            self.protocol.rates_bpm[self._step],
+            self._step_start,
+            self._step_end,
+            (self._step + within) / n,
+            False,
+        )
+
+    def guidance(self, t_s: float) -> Guidance:
+        """Current pattern, phase and phase reference, mode and progress at ``t_s``."""
+        return Guidance(
+            t_s=t_s,
+            mode=self._mode,
+            rate_bpm=self._pacer.pattern_at(t_s).rate_bpm,
+            pattern=self._pacer.pattern_at(t_s),
+            reference=self._pacer.reference(t_s),
+            phase=self._pacer.phase(t_s),
+            assessment=self.assessment_progress(t_s),
+            adaptive=self._last_decision,
+            resonance_bpm=None if self._assessment is None else self._assessment.resonance_bpm,
+        )
+
+    # -- mode changes ---------------------------------------------------------------------------
+
+    def _set_mode(self, mode: PacingMode, t_s: float) -> list[PacingEvent]:
+        if mode is self._mode:
+            return []
+        prev, self._mode = self._mode, mode
+        return [ModeChanged(t_s, mode, prev)]
+
+    def _set_rate(self, rate_bpm: float, t_s: float, reason: str) -> list[PacingEvent]:
+        prev = self._pacer.rate_bpm
+        if rate_bpm == prev:
+            return []
+        self._pacer.set_pattern(BreathingPattern(rate_bpm, self._ratio), t_s=t_s)
+        return [RateChanged(t_s, rate_bpm, prev, reason, self._pacer.reference(t_s))]
+
+    def _check_time(self, t_s: float) -> float:
+        if not math.isfinite(t_s):
+            raise BreathingError(f"engine: t_s must be finite, got {t_s!r}")
+        return max(t_s, self._now)
+
+    def start_fixed(self, rate_bpm: float, *, t_s: float) -> list[PacingEvent]:
+        """Pace at ``rate_bpm`` from ``t_s`` on (stops an assessment or adaptive pacing)."""
+        t_s = self._check_time(t_s)
+        BreathingPattern(rate_bpm, self._ratio)  # validate before changing anything
+        self._assessing = False
+        self._controller = None
+        events = self._set_mode(PacingMode.FIXED, t_s)
+        return events + self._set_rate(rate_bpm, t_s, "fixed rate")
+
+    def start_assessment(
+        self, *, t_s: float, protocol: AssessmentProtocol | None = None
+    ) -> list[PacingEvent]:
+        """Start the stepped assessment at ``t_s`` (restarts one in progress)."""
+        t_s = self._check_time(t_s)
+        if protocol is not None:
+            self.protocol = protocol
+        self._controller = None
+        self._assessing = True
+        self._assessment = None
+        self._table = []
+        events = self._set_mode(PacingMode.ASSESSMENT, t_s)
+        return events + self._begin_step(0, t_s)
+
+    def start_adaptive(
+        self, *, t_s: float, start_rate_bpm: float | None = None
+    ) -> list[PacingEvent]:
+        """Start adaptive pacing at ``t_s`` from ``start_rate_bpm`` (else assessed, else 6)."""
+        t_s = self._check_time(t_s)
+        if start_rate_bpm is None:
+            assessed = None if self._assessment is None else self._assessment.resonance_bpm
+            start_rate_bpm = DEFAULT_RATE_BPM if assessed is None else assessed
+        self._assessing = False
+        self._controller = AdaptivePacing(start_rate_bpm, config=self.adaptive_config)
+        events = self._set_mode(PacingMode.ADAPTIVE, t_s)
+        events += self._set_rate(self._controller.rate_bpm, t_s, "adaptive pacing starts")
+        self._adaptive_start = t_s
+        self._next_onset = self._pacer.next_inhale_onset(t_s)
+        return events
+
+    # -- beats and time -------------------------------------------------------------------------
+
+    def on_beat(
+        self,
+        t_s: float,
+        rr_ms: float,
+        *,
+        gap_before: bool = False,
+        contact: bool | None = None,
+    ) -> list[PacingEvent]:
+        """Feed one beat (time and RR of the beat); returns the events it caused.
+
+        Raises
+        ------
+        BreathingError
+            ``t_s`` not finite or earlier than a previous beat, ``rr_ms`` not finite and > 0.
+        """
+        if not (math.isfinite(t_s) and math.isfinite(rr_ms) and rr_ms > 0):
+            raise BreathingError(f"engine: bad beat t_s={t_s!r}, rr_ms={rr_ms!r}")
+        if self._t and t_s < self._t[-1]:
+            raise BreathingError(
+                f"engine: beat at t_s={t_s} is earlier than the previous one at {self._t[-1]}"
+            )
+        recent = self._rr[-ARTEFACT_MEDIAN_BEATS:]
+        valid = contact is not False and RR_RANGE_MS[0] <= rr_ms <= RR_RANGE_MS[1]
+        if valid and len(recent) >= 4:
+            med = statistics.median(recent)
+            valid = abs(rr_ms - med) <= ARTEFACT_REL_DEVIATION * med
+        self._t.append(t_s)
+        self._rr.append(rr_ms)
+        self._valid.append(valid)
+        self._gap.append(gap_before)
+        self._no_contact.append(contact is False)
+        return self.advance(t_s)
+
+    def advance(self, t_s: float) -> list[PacingEvent]:
+        """Let time pass to ``t_s``: finishes assessment steps and breaths that are due."""
+        t_s = self._check_time(t_s)
+        self._now = t_s
+        events: list[PacingEvent] = []
+        if self._assessing:
+            while self._assessing and t_s >= self._step_end:
+                events += self._finish_step(t_s)
+        elif self._controller is not None:
+            while t_s >= self._next_onset:
+                events += self._adaptive_cycle(self._next_onset, t_s)
+        self._trim(t_s)
+        return events
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _trim(self, t_s: float) -> None:
+        if len(self._t) < 4000:
+            return
+        keep_s = max(300.0, self.protocol.step_s + 60.0)
+        i = bisect.bisect_left(self._t, t_s - keep_s)
+        for buf in (self._t, self._rr, self._valid, self._gap, self._no_contact):
+            del buf[:i]
+        self._pacer.forget_before(t_s - keep_s)
+
+    def _window(self, lo: float, hi: float) -> slice:
+        return slice(bisect.bisect_left(self._t, lo), bisect.bisect_right(self._t, hi))
+
+    def _begin_step(self, index: int, t_s: float) -> list[PacingEvent]:
+        rate = self.protocol.rates_bpm[index]
+        events = self._set_rate(
+            rate, t_s, f"assessment step {index + 1}/{len(self.protocol.rates_bpm)}"
+        )
+        self._step, self._step_start = index, t_s
+        # the step ends on the first inhale onset after its nominal length
+        self._step_end = self._pacer.next_inhale_onset(t_s + self.protocol.step_s - 1e-9)
+        return events
+
+    def _finish_step(self, t_s: float) -> list[PacingEvent]:
+        p = self.protocol
+        lo, hi = self._step_start + p.settle_s, self._step_end
+        sl = self._window(lo, hi)
+        onsets = self._pacer.inhale_onsets(lo, hi)
+        row = analyse_rate(
+            p.rates_bpm[self._step],
+            t_s=self._t[sl],
+            rr_ms=self._rr[sl],
+            valid=np.asarray(self._valid[sl], dtype=np.bool_)
+            & ~np.asarray(self._no_contact[sl], dtype=np.bool_),
+            inhale_onsets_s=onsets,
+            pattern=self._pacer.pattern_at(hi - 1e-9),
+            min_quality=p.min_quality,
+            min_coherence=p.min_coherence,
+        )
+        self._table.append(row)
+        events: list[PacingEvent] = [AssessmentStepDone(t_s, self._step, len(p.rates_bpm), row)]
+        if self._step + 1 < len(p.rates_bpm):
+            return events + self._begin_step(self._step + 1, t_s)
+        result = choose_resonance(self._table)
+        self._assessment = result
+        self._assessing = False
+        events.append(AssessmentDone(t_s, result))
+        cfg = self.adaptive_config
+        rate = DEFAULT_RATE_BPM if result.resonance_bpm is None else result.resonance_bpm
+        rate = round(cfg.clamp(rate), 2)
+        if self.after_assessment is PacingMode.ADAPTIVE:
+            return events + self.start_adaptive(t_s=t_s, start_rate_bpm=rate)
+        events += self._set_mode(PacingMode.FIXED, t_s)
+        return events + self._set_rate(rate, t_s, "assessed resonance rate")
+
+    def _adaptive_cycle(self, onset_s: float, now_s: float) -> list[PacingEvent]:
+        assert self._controller is not None
+        w = self.adaptive_config.window_cycles
+        prior = self._pacer.inhale_onsets(self._adaptive_start, onset_s)
+        events: list[PacingEvent] = []
+        if len(prior) < w + 1:
+            decision = self._controller.decide(onset_s, None, SignalCheck(1.0))
+        else:
+            onsets = prior[-(w + 1) :]
+            sl = self._window(onsets[0], onsets[-1])
+            valid = np.asarray(self._valid[sl], dtype=np.bool_)
+            n = int(valid.size)
+            signal = SignalCheck(
+                quality=float(valid.mean()) if n else 0.0,
+                contact_lost=any(self._no_contact[sl]),
+                gap=any(self._gap[sl]),
+            )
+            response = None
+            if n and int(valid.sum()) >= 6:
+                t = np.asarray(self._t[sl])[valid]
+                rr = np.asarray(self._rr[sl])[valid]
+                fi, fh1, _, fh2 = self._pacer.pattern_at(onset_s - 1e-9).fractions()
+                response = breathing_response(
+                    rr,
+                    t_s=t,
+                    inhale_onsets_s=onsets,
+                    inhale_fraction=fi,
+                    hold_after_inhale_fraction=fh1,
+                    hold_after_exhale_fraction=fh2,
+                )
+            decision = self._controller.decide(onset_s, response, signal)
+        self._last_decision = decision
+        events.append(AdaptiveUpdate(onset_s, decision))
+        if not decision.holding:
+            events += self._set_rate(decision.rate_bpm, now_s, decision.reason)
+            self._next_onset = self._pacer.next_inhale_onset(now_s)
+        else:
+            self._next_onset = self._pacer.next_inhale_onset(onset_s)
+        return events
