@@ -1,0 +1,176 @@
+"""ReplaySource: recordings through the live beat stream, on a virtual clock (nothing sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensors import (
+    Beat,
+    BeatSource,
+    RecordingFormatError,
+    RecordingWriter,
+    ReplaySource,
+    SourceState,
+    SourceStatus,
+    VirtualClock,
+    read_recording,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+T0 = 1_700_000_000.0
+
+
+async def _collect(source: ReplaySource) -> list[Beat]:
+    async with source:
+        return [beat async for beat in source]
+
+
+async def test_real_time_replay_of_a_polar_hrm_file(shared_data: Path) -> None:
+    path = shared_data / "hrvpkg_exercise_rri.hrm"
+    rec = read_recording(path)
+    clock = VirtualClock(T0)
+    source = ReplaySource(path, clock=clock)
+    assert isinstance(source, BeatSource)
+    beats = await _collect(source)
+    assert len(beats) == 4117
+    assert [b.rr_ms for b in beats] == rec.rr_ms.tolist()  # order and values exact
+    assert [b.t_s for b in beats] == rec.t_s.tolist()
+    # speed 1: each beat arrives when its time has passed on the clock
+    arrived = np.array([b.arrived_at for b in beats]) - T0
+    np.testing.assert_allclose(arrived, rec.t_s, atol=1e-6)
+    assert clock.now() - T0 == pytest.approx(rec.duration_s, abs=1e-6)  # 42 min, virtually
+    assert all(b.contact is None and not b.gap_before and b.heart_rate_bpm is None for b in beats)
+
+
+async def test_speed_two_takes_half_the_virtual_time(shared_data: Path) -> None:
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"
+    rec = read_recording(path)
+    clock = VirtualClock(T0)
+    beats = await _collect(ReplaySource(path, speed=2, clock=clock))
+    assert len(beats) == 910
+    assert clock.now() - T0 == pytest.approx(rec.duration_s / 2, abs=1e-6)
+    gaps_on_clock = np.diff([b.arrived_at for b in beats])
+    np.testing.assert_allclose(gaps_on_clock, rec.rr_ms[1:] / 2000, atol=1e-6)
+    # the stream's own timeline is unchanged by the speed
+    assert [b.t_s for b in beats] == rec.t_s.tolist()
+
+
+async def test_max_speed_does_not_wait_but_lets_other_tasks_run(shared_data: Path) -> None:
+    path = shared_data / "nsr2db_nsr001_rr_secs.txt"
+    clock = VirtualClock(T0)
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_task())
+    beats = await _collect(ReplaySource(path, speed="max", clock=clock, format="physionet_rr_secs"))
+    stop.set()
+    await task
+    assert len(beats) == 106_459
+    assert clock.now() == T0  # no virtual time passed at all
+    assert ticks >= 106_459 // 256 - 1  # the stream yielded to the loop all along
+    # t_s is stream time: 0 is the first beat of the Holter file (line 1: 225.797 s)
+    assert beats[0].t_s == pytest.approx(0.6953125)
+    assert beats[0].rr_ms == 695.3125
+
+
+async def test_status_goes_streaming_then_ended() -> None:
+    seen: list[SourceStatus] = []
+    source = ReplaySource(FIXTURES / "polar_rr_mode.hrm", speed="max", clock=VirtualClock())
+    source.add_status_listener(seen.append)
+    assert source.status.state is SourceState.IDLE
+    states: list[SourceState] = []
+    async with source:
+        async for _ in source:
+            states.append(source.status.state)
+    assert set(states) == {SourceState.STREAMING} and len(states) == 20
+    assert [s.state for s in seen] == [SourceState.STREAMING, SourceState.ENDED]
+    assert "polar_rr_mode.hrm" in seen[0].message and "20 beats" in seen[0].message
+    assert seen[0].device_name == "Polar HRM (Monitor=13)"
+
+
+async def test_stopping_early_ends_the_stream() -> None:
+    source = ReplaySource(FIXTURES / "polar_rr_mode.hrm", clock=VirtualClock())
+    async with source:
+        async for beat in source:
+            if beat.t_s > 3:
+                break
+    assert source.status.state is SourceState.ENDED
+    assert source.status.message == "replay stopped"
+
+
+async def test_hrvpace_recording_replays_contact_gaps_and_device_hr() -> None:
+    beats = await _collect(ReplaySource(FIXTURES / "hrvpace_v1.csv", speed=4, clock=VirtualClock()))
+    assert [b.rr_ms for b in beats] == [812.5, 808.59375, 808.59375, 820.3125, 800.78125, 804.6875]
+    assert [b.t_s for b in beats] == [0.8125, 1.62109375, 2.4296875, 3.25, 5.75, 6.5546875]
+    assert [b.contact for b in beats] == [True, True, True, False, None, True]
+    assert [b.gap_before for b in beats] == [False, False, False, False, True, False]
+    assert [b.heart_rate_bpm for b in beats] == [74, 74, 75, None, 76.5, 76]
+
+
+async def test_timestamped_formats_replay_the_time_lost_in_a_gap() -> None:
+    clock = VirtualClock(T0)
+    beats = await _collect(ReplaySource(FIXTURES / "polar_sensor_logger_RR.txt", clock=clock))
+    assert len(beats) == 28
+    assert [b.gap_before for b in beats].index(True) == 14
+    # the two lost beats (850 + 829 ms) are waited out, not skipped
+    wait = beats[14].arrived_at - beats[13].arrived_at
+    assert wait == pytest.approx(beats[14].rr_ms / 1000 + 1.679, abs=0.5)
+
+
+async def test_record_a_replay_and_read_it_back_identically(tmp_path: Path) -> None:
+    source_path = FIXTURES / "hrv_logger_RR.csv"
+    out = tmp_path / "again.csv"
+    async with ReplaySource(source_path, speed=8, clock=VirtualClock()) as source:
+        with RecordingWriter(out, meta={"device": "replay"}) as writer:
+            async for beat in source:
+                writer.write(beat)
+    original = read_recording(source_path)
+    again = read_recording(out)
+    np.testing.assert_array_equal(again.rr_ms, original.rr_ms)
+    np.testing.assert_array_equal(again.t_s, original.t_s)
+    np.testing.assert_array_equal(again.gaps, original.gaps)
+
+
+async def test_a_recording_object_replays_without_a_file() -> None:
+    rec = read_recording(FIXTURES / "2017-06-05 07-27-59.txt", format="elite_hrv")
+    source = ReplaySource(rec, speed="max", clock=VirtualClock())
+    assert source.recording is rec
+    beats = await _collect(source)
+    assert [b.rr_ms for b in beats] == rec.rr_ms.tolist()
+    # iterating again replays again
+    async with source:
+        assert len([b async for b in source]) == len(rec)
+
+
+async def test_broken_file_fails_on_enter_with_the_line() -> None:
+    source = ReplaySource(FIXTURES / "broken_letter_line7.txt", clock=VirtualClock())
+    with pytest.raises(RecordingFormatError) as info:
+        async with source:
+            pass  # pragma: no cover
+    assert info.value.line == 7
+    assert source.status.state is SourceState.FAILED
+    assert source.status.message.endswith(
+        "broken_letter_line7.txt:7: RR interval '8l2' is not a number"
+    )
+
+
+@pytest.mark.parametrize("speed", [0, -1, float("nan"), float("inf"), "fast", True])
+def test_bad_speed_is_refused(speed: object) -> None:
+    with pytest.raises(ValueError, match="speed"):
+        ReplaySource(FIXTURES / "polar_rr_mode.hrm", speed=speed)  # type: ignore[arg-type]
+
+
+def test_format_and_units_only_with_a_path() -> None:
+    rec = read_recording(FIXTURES / "polar_rr_mode.hrm")
+    with pytest.raises(ValueError, match="apply to a path"):
+        ReplaySource(rec, units="ms")
