@@ -4,7 +4,9 @@ Arrays in, frozen dataclasses (or column dictionaries for many windows) out. No 
 no clock reads. Every metric's docstring names its definition and reference.
 """
 
+from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean
 from hrv.errors import HrvInputError, HrvpaceError
+from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
 from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
 from hrv.resonance import (
     BreathingResponse,
@@ -20,8 +22,12 @@ from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.time_domain import TimeDomain, time_domain
 
 __all__ = [
+    "LABEL_NAMES",
+    "BeatLabel",
     "BreathingResponse",
+    "Cleaned",
     "Dfa",
+    "FrequencyDomain",
     "HrOscillation",
     "HrvInputError",
     "HrvpaceError",
@@ -31,7 +37,10 @@ __all__ = [
     "TimeDomain",
     "WindowMetrics",
     "breathing_response",
+    "clean",
     "dfa_alpha1",
+    "frequency_domain",
+    "frequency_domain_windows",
     "hr_oscillation",
     "lf_band",
     "lung_volume",
