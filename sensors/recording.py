@@ -23,6 +23,11 @@ a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV L
 rows. Anything else is read as ``plain`` in the given units (ms by default): a PhysioNet,
 gHRV or Elite HRV file must be named with ``format=``.
 
+Gaps: files with a clock time per beat (Polar Sensor Logger, HRV Logger, hrvpace) get
+``gaps`` where the clock moves on further than the RR intervals explain (the rule, and how well
+it works on arrival times, is in :mod:`sensors.formats.gaps`); hrvpace recordings also keep the
+gaps the live source flagged. Untimed formats have no gaps.
+
 Every problem in a file raises :class:`sensors.RecordingFormatError` naming the path, the line
 (1-based) and the problem: not a number, zero or negative RR, missing column, truncated HRM,
 empty file, unsupported version.

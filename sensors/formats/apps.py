@@ -150,7 +150,8 @@ def read_polar_sensor_logger(path: str) -> Recording:
 
     The header and row layout were confirmed from several public parsers and README examples of
     the app's ``*_RR.txt`` export; whether the app stamps each RR with its arrival time or
-    back-dates it is described both ways, and the gap rule works for both.
+    back-dates it is described both ways. The gap rule handles both: with back-dated stamps it
+    finds every lost beat, with arrival stamps the dropouts longer than the latency band.
 
     References
     ----------

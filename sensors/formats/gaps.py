@@ -2,33 +2,34 @@
 
 The rule
 --------
-A file that stores a clock time per beat (phone arrival time, or hrvpace stream time) can show
+A file that stores a clock time per beat (phone arrival time, or hrvpace stream time) shows
 that beats are missing even though every stored RR interval is valid: the clock moves on while
 the running sum of RR intervals does not. With ``cum_s[i] = sum(rr_ms[:i+1]) / 1000`` and the
-beat's clock time ``clock_s[i]``, the *offset* ``d[i] = clock_s[i] - cum_s[i]`` is the constant
-start offset plus the transmission latency of beat ``i`` plus the duration of every beat lost
-before it. Latency is never negative and its **lower envelope** (the smallest latency among a
-few neighbouring beats: the last beat of a notification arrives right after it happened) is
-nearly constant, even though a strap sends several beats per notification and a notification
-can be late by a second or more. So:
+beat's clock time ``clock_s[i]``, the *offset* ``d[i] = clock_s[i] - cum_s[i]`` is a constant
+plus the latency of beat ``i`` (never negative) plus the duration of every beat lost before it.
+Latency wanders (several beats share one notification, notifications come about once a second
+whatever the heart rate, one may come late) but stays within a band; a loss moves the whole
+band up for good. So, with ``W`` = 8 beats:
 
-1. ``before[i] = min(d[i-W : i])`` and ``after[i] = min(d[i : i+W])`` with ``W`` = 8 beats;
-2. ``i`` is a candidate where ``after[i] - before[i] > 0.6 * rr_ms[i] / 1000`` (a lost beat
-   moves the envelope by about one RR interval);
-3. each run of consecutive candidates is one gap, placed before the beat of the run with the
-   largest jump ``d[i] - d[i-1]`` (the biggest excess of clock time over RR time);
-4. the missing time of that gap is the largest envelope jump in its run;
-5. the last ``W / 2 - 1`` beats are never a gap: too few beats follow them to tell a lost
+1. beat ``i`` follows a gap when *every* offset of the next ``W`` beats exceeds *every* offset
+   of the previous ``W`` beats by more than 0.6 RR interval:
+   ``min(d[i : i+W]) - max(d[i-W : i]) > 0.6 * rr_ms[i] / 1000``;
+2. of consecutive such beats only the first is a gap;
+3. its missing time is the rise of the lower envelope, ``min(d[i:i+W]) - min(d[i-W:i])``;
+4. the last ``W / 2 - 1`` beats are never a gap: too few beats follow them to tell a lost
    notification from a late one.
 
-A late notification raises ``d`` for a few beats only and is not a gap; a lost one raises it
-for good. With timestamps that are beat times (back-dated by RR) ``d`` is flat and every gap is
-found exactly. With arrival times it is a heuristic: on a simulated strap (one notification a
-second, latency up to one second, 3 % of notifications late by 0.5-2.5 s, 1 % lost) it found
-about 9 in 10 gaps, sometimes a few beats off, with about one false gap per 750 beats. Two
-losses closer than ``W`` beats count as one gap. A clock stepped forward (a phone synchronising
-its time) looks like a gap and is marked as one (a safe error: a successive difference is
-skipped); a clock stepped back is ignored.
+A late notification raises ``d`` for a few beats only and is not a gap. With timestamps that
+are beat times (back-dated by RR, or hrvpace stream time) the band is flat and every loss of
+more than 0.6 RR is found at its exact place. With phone *arrival* times the band is about one
+notification period wide (about 1 s), so a loss is found only when it is longer than that band
+plus 0.6 RR: dropouts and runs of lost notifications are found, a single lost beat often is
+not. Checked on 43 real HRV Logger exports (16,012 beats, public repository
+ChristianKoplenig/hrv_public, not copied here): 28 gaps, each at a 2-4 s jump in arrival time
+after which the offset stays up, and no gap elsewhere. On a harsh simulated strap (latency up to
+1 s, 3 % of notifications 0.5-2.5 s late, 1 % lost) about one false gap per 90,000 beats.
+A phone clock stepped forward looks like a gap and is marked as one (a safe error: one
+successive difference is skipped); a clock stepped back is ignored.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ from numpy.typing import NDArray
 
 __all__ = ["ENVELOPE_BEATS", "infer_gaps", "timeline_with_gaps"]
 
-#: Width ``W`` (beats) of the lower-envelope windows before and after each beat.
+#: Width ``W`` (beats) of the windows before and after each beat.
 ENVELOPE_BEATS = 8
-#: A gap needs the envelope to move by more than this fraction of the RR interval after it.
+#: A gap needs the offsets to rise by more than this fraction of the RR interval after it.
 _GAP_FRACTION_OF_RR = 0.6
 
 
@@ -59,28 +60,21 @@ def infer_gaps(
     if n < 2:
         return gaps, missing_s
     d = clock_s - np.cumsum(rr_ms) / 1000.0
-    pad = np.full(window, np.inf)
-    mins = sliding_window_view(np.concatenate([pad, d, pad]), window).min(axis=1)
-    before = mins[0:n]
-    after = mins[window : window + n]
+    lo_pad = np.full(window, np.inf)
+    hi_pad = np.full(window, -np.inf)
+    mins = sliding_window_view(np.concatenate([lo_pad, d, lo_pad]), window).min(axis=1)
+    maxs = sliding_window_view(np.concatenate([hi_pad, d, hi_pad]), window).max(axis=1)
+    before_min, before_max = mins[0:n], maxs[0:n]
+    after_min = mins[window : window + n]
     with np.errstate(invalid="ignore"):
-        jump = after - before  # -inf at i == 0
-    cand = jump > _GAP_FRACTION_OF_RR * rr_ms / 1000.0
+        clear = after_min - before_max  # -inf at i == 0
+    cand = clear > _GAP_FRACTION_OF_RR * rr_ms / 1000.0
     cand[0] = False
     # The last beats have too few successors to tell a lost notification from a late one.
     cand[max(1, n - window // 2 + 1) :] = False
-    if not cand.any():
-        return gaps, missing_s
-    step = np.empty(n)
-    step[0] = -np.inf
-    step[1:] = np.diff(d)
-    edges = np.diff(np.concatenate([[0], cand.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    stops = np.flatnonzero(edges == -1)
-    for a, b in zip(starts, stops, strict=True):
-        i = a + int(np.argmax(step[a:b]))
-        gaps[i] = True
-        missing_s[i] = float(jump[a:b].max())
+    cand[1:] &= ~cand[:-1]  # one gap per run of candidates: its first beat
+    gaps[cand] = True
+    missing_s[cand] = (after_min - before_min)[cand]
     return gaps, missing_s
 
 
