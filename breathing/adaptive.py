@@ -39,12 +39,14 @@ class AdaptiveConfig:
         little to be noticed as a jump.
     gain_bpm_per_deg
         Step per degree of phase. Near resonance the phase changes by ~50 deg per breath/min,
-        so 0.005 corrects ~25 % of the error per breath: no overshoot despite the ~2-breath
-        measurement delay.
+        so 0.004 corrects ~20 % of the error per breath: no overshoot despite the measurement
+        delay of a few breaths.
     deadband_deg
         No change while the phase is within this of 0 (measurement noise).
     window_cycles
-        Breaths in each measurement (3 ~ 30 s: enough for a stable phase, short enough to follow).
+        Breaths in each measurement (5 ~ 50 s). Mayer waves near 0.1 Hz disturb the phase of a
+        short window by several degrees; 5 breaths keep the settled rate within ~0.15/min of
+        the resonance of the simulated person, 3 breaths let it wander by ~0.25/min.
     min_quality
         Fewest share of clean beats in the window.
     min_coherence
@@ -55,9 +57,9 @@ class AdaptiveConfig:
     min_rate_bpm: float = 4.5
     max_rate_bpm: float = 7.0
     max_step_bpm: float = 0.1
-    gain_bpm_per_deg: float = 0.005
+    gain_bpm_per_deg: float = 0.004
     deadband_deg: float = 3.0
-    window_cycles: int = 3
+    window_cycles: int = 5
     min_quality: float = 0.8
     min_coherence: float = 0.3
 

@@ -86,8 +86,8 @@ class AssessmentProtocol:
 
     @classmethod
     def screening(cls) -> AssessmentProtocol:
-        """A shorter variant: 1 minute per rate, 15 s settling (about 5 minutes in all)."""
-        return cls(step_s=60.0, settle_s=15.0)
+        """A shorter variant: 1 minute per rate, 20 s settling (about 5 minutes in all)."""
+        return cls(step_s=60.0, settle_s=20.0)
 
     @property
     def nominal_duration_s(self) -> float:

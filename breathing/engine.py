@@ -65,6 +65,11 @@ ARTEFACT_REL_DEVIATION = 0.25
 ARTEFACT_MEDIAN_BEATS = 9
 RR_RANGE_MS = (300.0, 2000.0)
 DEFAULT_RATE_BPM = 6.0
+#: A breath (or step) is analysed this long after it ends, so that the beat whose interval
+#: spans its end has arrived; beat windows are padded by PAD_S on both sides and the measures
+#: crop them to whole breaths.
+ANALYSIS_LAG_S = 1.5
+PAD_S = 3.0
 
 
 class PacingMode(StrEnum):
@@ -196,6 +201,8 @@ class PacingEngine:
         self._step = 0
         self._step_start = t0_s
         self._step_end = math.inf
+        self._steps_over = False
+        self._pending: list[tuple[int, float, float, BreathingPattern]] = []
         self._table: list[RateResult] = []
         self._assessment: AssessmentResult | None = None
         self._assessing = False
@@ -305,6 +312,8 @@ class PacingEngine:
         self._assessing = True
         self._assessment = None
         self._table = []
+        self._pending = []
+        self._steps_over = False
         events = self._set_mode(PacingMode.ASSESSMENT, t_s)
         return events + self._begin_step(0, t_s)
 
@@ -365,10 +374,12 @@ class PacingEngine:
         self._now = t_s
         events: list[PacingEvent] = []
         if self._assessing:
-            while self._assessing and t_s >= self._step_end:
-                events += self._finish_step(t_s)
+            while not self._steps_over and t_s >= self._step_end:
+                events += self._end_step(t_s)
+            while self._assessing and self._pending and t_s >= self._pending[0][2] + ANALYSIS_LAG_S:
+                events += self._analyse_step(t_s, *self._pending.pop(0))
         elif self._controller is not None:
-            while t_s >= self._next_onset:
+            while t_s >= self._next_onset + ANALYSIS_LAG_S:
                 events += self._adaptive_cycle(self._next_onset, t_s)
         self._trim(t_s)
         return events
@@ -397,26 +408,36 @@ class PacingEngine:
         self._step_end = self._pacer.next_inhale_onset(t_s + self.protocol.step_s - 1e-9)
         return events
 
-    def _finish_step(self, t_s: float) -> list[PacingEvent]:
+    def _end_step(self, t_s: float) -> list[PacingEvent]:
+        """The current step is over: queue its analysis and pace the next rate."""
+        lo, hi = self._step_start + self.protocol.settle_s, self._step_end
+        self._pending.append((self._step, lo, hi, self._pacer.pattern_at(hi - 1e-9)))
+        if self._step + 1 < len(self.protocol.rates_bpm):
+            return self._begin_step(self._step + 1, t_s)
+        self._steps_over = True
+        return []
+
+    def _analyse_step(
+        self, t_s: float, step: int, lo: float, hi: float, pattern: BreathingPattern
+    ) -> list[PacingEvent]:
         p = self.protocol
-        lo, hi = self._step_start + p.settle_s, self._step_end
-        sl = self._window(lo, hi)
+        sl = self._window(lo - PAD_S, hi + PAD_S)
         onsets = self._pacer.inhale_onsets(lo, hi)
         row = analyse_rate(
-            p.rates_bpm[self._step],
+            pattern.rate_bpm,
             t_s=self._t[sl],
             rr_ms=self._rr[sl],
             valid=np.asarray(self._valid[sl], dtype=np.bool_)
             & ~np.asarray(self._no_contact[sl], dtype=np.bool_),
             inhale_onsets_s=onsets,
-            pattern=self._pacer.pattern_at(hi - 1e-9),
+            pattern=pattern,
             min_quality=p.min_quality,
             min_coherence=p.min_coherence,
         )
         self._table.append(row)
-        events: list[PacingEvent] = [AssessmentStepDone(t_s, self._step, len(p.rates_bpm), row)]
-        if self._step + 1 < len(p.rates_bpm):
-            return events + self._begin_step(self._step + 1, t_s)
+        events: list[PacingEvent] = [AssessmentStepDone(t_s, step, len(p.rates_bpm), row)]
+        if not (self._steps_over and not self._pending):
+            return events
         result = choose_resonance(self._table)
         self._assessment = result
         self._assessing = False
@@ -438,7 +459,7 @@ class PacingEngine:
             decision = self._controller.decide(onset_s, None, SignalCheck(1.0))
         else:
             onsets = prior[-(w + 1) :]
-            sl = self._window(onsets[0], onsets[-1])
+            sl = self._window(onsets[0] - PAD_S, now_s)
             valid = np.asarray(self._valid[sl], dtype=np.bool_)
             n = int(valid.size)
             signal = SignalCheck(

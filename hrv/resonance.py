@@ -24,6 +24,7 @@ not given it is ``cumsum(rr_ms) / 1000`` (docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,26 +159,29 @@ def _onsets(inhale_onsets_s: Any) -> NDArray[np.float64]:
     return on
 
 
-def _phase_of(
-    t: NDArray[np.float64],
-    *,
-    inhale_onsets_s: Any,
-    rate_bpm: float | None,
-    t0_s: float,
-) -> tuple[NDArray[np.float64], float, float]:
-    """Breathing phase (cycles) at times ``t`` and the window [lo, hi] where it is defined."""
+def _reference(
+    *, inhale_onsets_s: Any, rate_bpm: float | None, t0_s: float
+) -> tuple[Callable[[Any], Any], Callable[[int], float], float, float]:
+    """Phase function (cycles), time of cycle ``k``, and the span where the phase is defined."""
     if inhale_onsets_s is not None:
         if rate_bpm is not None:
             raise HrvInputError("give either inhale_onsets_s or rate_bpm (+ t0_s), not both")
         on = _onsets(inhale_onsets_s)
         if on.size < 2:
-            return np.zeros_like(t), 0.0, -1.0
-        return np.interp(t, on, np.arange(on.size, dtype=np.float64)), float(on[0]), float(on[-1])
+            return (lambda x: x), (lambda k: 0.0), 0.0, -1.0
+        idx = np.arange(on.size, dtype=np.float64)
+        return (
+            (lambda x: np.interp(x, on, idx)),
+            (lambda k: float(on[k])),
+            float(on[0]),
+            float(on[-1]),
+        )
     if rate_bpm is None:
         raise HrvInputError("a phase reference is needed: inhale_onsets_s or rate_bpm (+ t0_s)")
-    if not (math.isfinite(rate_bpm) and rate_bpm > 0):
+    if not (math.isfinite(rate_bpm) and rate_bpm > 0 and math.isfinite(t0_s)):
         raise HrvInputError(f"rate_bpm: must be > 0 breaths/min, got {rate_bpm!r}")
-    return (t - t0_s) * rate_bpm / 60.0, -math.inf, math.inf
+    period = 60.0 / rate_bpm
+    return (lambda x: (x - t0_s) / period), (lambda k: t0_s + k * period), -math.inf, math.inf
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,18 +360,20 @@ def breathing_response(
         return _empty_response(int(rr.size))
     # an interval's mean heart rate belongs to the middle of the interval, not to its end
     t = t_beat - rr / 2000.0
-    grid = np.arange(t[0], t[-1], 1.0 / resample_hz)
-    phi, lo, hi = _phase_of(grid, inhale_onsets_s=inhale_onsets_s, rate_bpm=rate_bpm, t0_s=t0_s)
-    inside = (grid >= lo) & (grid <= hi)
-    grid, phi = grid[inside], phi[inside]
-    if grid.size < 4:
+    phase_of, time_of, lo, hi = _reference(
+        inhale_onsets_s=inhale_onsets_s, rate_bpm=rate_bpm, t0_s=t0_s
+    )
+    a, b = max(float(t[0]), lo), min(float(t[-1]), hi)
+    if a >= b:
         return _empty_response(int(rr.size))
-    first, last = math.ceil(phi[0]), math.floor(phi[-1])
+    first = math.ceil(float(phase_of(a)) - 1e-9)
+    last = math.floor(float(phase_of(b)) + 1e-9)
     n_cycles = last - first
     if n_cycles < 1:
         return _empty_response(int(rr.size))
-    keep = (phi >= first) & (phi < last)
-    grid, phi = grid[keep], phi[keep]
+    t_first, t_last = time_of(first), time_of(last)
+    grid = t_first + np.arange(0.0, t_last - t_first, 1.0 / resample_hz)
+    phi = np.asarray(phase_of(grid), dtype=np.float64)
     n_beats = int(np.count_nonzero((t >= grid[0]) & (t <= grid[-1])))
     if grid.size < 8 or n_beats < 3:
         return _empty_response(n_beats)

@@ -1,0 +1,180 @@
+"""``hrvpace assess``: the stepped resonance-frequency assessment (against a simulated person).
+
+The command only wires a source of beats to :class:`breathing.PacingEngine` (the same facade the
+service's live pipeline drives) and prints what the engine says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from breathing import (
+    AssessmentDone,
+    AssessmentProtocol,
+    AssessmentResult,
+    AssessmentStepDone,
+    PacingEngine,
+    PacingEvent,
+    PacingMode,
+)
+from sensors import BeatSource, SimulatedPerson, SimulatorSource
+
+__all__ = ["LIVE_HINT", "assess", "drive", "parse_speed", "simulated_source"]
+
+LIVE_HINT = (
+    "A live strap session runs through the service: start `hrvpace serve` and open a session "
+    "with a BLE source in assessment or practice mode (see the API docs at /docs). "
+    "Use --simulate to run against a simulated person here."
+)
+
+SimulateOpt = Annotated[
+    bool, typer.Option("--simulate", help="Run against a simulated person (no strap needed).")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated person.")]
+SpeedOpt = Annotated[
+    str,
+    typer.Option("--speed", help="Simulation speed: N times real time, or 'max' (no waiting)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def parse_speed(value: str) -> float | str:
+    """``"max"`` or a positive number."""
+    if value.strip().lower() == "max":
+        return "max"
+    try:
+        speed = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"--speed must be a number or 'max', got {value!r}") from None
+    if not speed > 0:
+        raise typer.BadParameter(f"--speed must be > 0, got {value!r}")
+    return speed
+
+
+def simulated_source(
+    engine: PacingEngine, *, seed: int, resonance_bpm: float, speed: float | str
+) -> BeatSource:
+    """A simulated person who breathes with the engine's pacer."""
+    inhale, *_ = engine.pacer.pattern.fractions()
+    try:
+        person = SimulatedPerson(
+            seed=seed,
+            resonance_bpm=resonance_bpm,
+            breathing=engine.breathing_phase_cycles,
+            inhale_fraction=inhale,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return SimulatorSource(person, speed="max" if speed == "max" else float(speed))
+
+
+async def drive(
+    engine: PacingEngine,
+    source: BeatSource,
+    *,
+    on_event: Callable[[PacingEvent], bool],
+    until_s: float | None = None,
+) -> float:
+    """Feed every beat of ``source`` to ``engine`` until ``on_event`` returns True or ``until_s``.
+
+    Returns the time of the last beat fed.
+    """
+    last = 0.0
+    async with source:
+        async for beat in source:
+            if until_s is not None and beat.t_s > until_s:
+                engine.advance(until_s)
+                return until_s
+            last = beat.t_s
+            events = engine.on_beat(
+                beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact
+            )
+            for event in events:
+                if on_event(event):
+                    return last
+    return last
+
+
+def _table(result: AssessmentResult) -> str:
+    lines = [
+        "rate/min  peak-trough bpm  phase deg  LF power ms2  LF peak Hz  breaths  quality",
+    ]
+    for r in result.rates:
+
+        def f(x: float | None, fmt: str) -> str:
+            return "-" if x is None else format(x, fmt)
+
+        lines.append(
+            f"{r.rate_bpm:8.1f}  {f(r.peak_to_trough_bpm, '15.1f')}  {f(r.phase_deg, '9.0f')}  "
+            f"{f(r.lf_power_ms2, '12.0f')}  {f(r.lf_peak_hz, '10.3f')}  {r.n_cycles:7d}  "
+            f"{r.quality:6.0%}{'' if r.usable else '  (not used: ' + r.note + ')'}"
+        )
+    return "\n".join(lines)
+
+
+def assess(
+    simulate: SimulateOpt = False,
+    resonance_bpm: Annotated[
+        float,
+        typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
+    ] = 5.5,
+    seed: SeedOpt = 1,
+    speed: SpeedOpt = "1",
+    screening: Annotated[
+        bool, typer.Option("--screening", help="Short variant: 1 minute per rate.")
+    ] = False,
+    step_s: Annotated[
+        float | None, typer.Option("--step-s", help="Seconds per rate (default 120).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the resonance breathing rate: 6.5, 6.0, 5.5, 5.0, 4.5 breaths/min, ~2 min each."""
+    if not simulate:
+        typer.echo(LIVE_HINT, err=True)
+        raise typer.Exit(2)
+    pace = parse_speed(speed)
+    protocol = AssessmentProtocol.screening() if screening else AssessmentProtocol()
+    if step_s is not None:
+        try:
+            protocol = dataclasses.replace(
+                protocol, step_s=step_s, settle_s=min(protocol.settle_s, step_s / 4)
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
+    source = simulated_source(engine, seed=seed, resonance_bpm=resonance_bpm, speed=pace)
+
+    def on_event(event: PacingEvent) -> bool:
+        if isinstance(event, AssessmentStepDone) and not as_json:
+            r = event.result
+            phase = "-" if r.phase_deg is None else f"{r.phase_deg:+.0f} deg"
+            ptt = "-" if r.peak_to_trough_bpm is None else f"{r.peak_to_trough_bpm:.1f} bpm"
+            typer.echo(
+                f"step {event.step_index + 1}/{event.n_steps}: {r.rate_bpm:g}/min  "
+                f"peak-to-trough {ptt}  phase {phase}"
+            )
+        return isinstance(event, AssessmentDone)
+
+    asyncio.run(drive(engine, source, on_event=on_event))
+    result = engine.assessment_result
+    if result is None:  # the source ended early (cannot happen with the simulator)
+        typer.echo("the assessment did not finish", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        out: dict[str, Any] = dataclasses.asdict(result)
+        out["protocol"] = dataclasses.asdict(protocol)
+        out["simulated"] = {"seed": seed, "resonance_bpm": resonance_bpm}
+        typer.echo(json.dumps(out))
+        return
+    typer.echo(_table(result))
+    if result.resonance_bpm is None:
+        typer.echo(f"no resonance rate: {result.reason}")
+    else:
+        typer.echo(f"resonance rate: {result.resonance_bpm:.2f} breaths/min ({result.method})")
+        typer.echo(f"why: {result.reason}")

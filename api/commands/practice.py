@@ -1,0 +1,99 @@
+"""``hrvpace practice``: a resonance-breathing session with adaptive pacing (simulated person).
+
+A thin loop over :class:`breathing.PacingEngine` in adaptive (or fixed) mode; the service's live
+pipeline drives the same facade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+from typing import Annotated, Any
+
+import typer
+
+from api.commands.assess import (
+    LIVE_HINT,
+    JsonOpt,
+    SeedOpt,
+    SimulateOpt,
+    SpeedOpt,
+    drive,
+    parse_speed,
+    simulated_source,
+)
+from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
+
+__all__ = ["practice"]
+
+#: The settled rate is the median of the rates over this last part of the session.
+SETTLED_WINDOW_S = 180.0
+
+
+def practice(
+    simulate: SimulateOpt = False,
+    resonance_bpm: Annotated[
+        float,
+        typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
+    ] = 5.5,
+    minutes: Annotated[float, typer.Option("--minutes", help="Session length.", min=0.5)] = 10.0,
+    start_rate_bpm: Annotated[
+        float, typer.Option("--start-rate-bpm", help="Starting rate (the assessed one; 6.0).")
+    ] = 6.0,
+    fixed: Annotated[
+        bool, typer.Option("--fixed", help="Keep the starting rate (no adaptive pacing).")
+    ] = False,
+    seed: SeedOpt = 1,
+    speed: SpeedOpt = "1",
+    as_json: JsonOpt = False,
+) -> None:
+    """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
+    if not simulate:
+        typer.echo(LIVE_HINT, err=True)
+        raise typer.Exit(2)
+    pace = parse_speed(speed)
+    try:
+        engine = PacingEngine(
+            mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE, rate_bpm=start_rate_bpm
+        )
+    except BreathingError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    source = simulated_source(engine, seed=seed, resonance_bpm=resonance_bpm, speed=pace)
+    trace: list[dict[str, Any]] = [{"t_s": 0.0, "rate_bpm": engine.rate_bpm}]
+    holds = 0
+
+    def on_event(event: PacingEvent) -> bool:
+        nonlocal holds
+        if isinstance(event, AdaptiveUpdate):
+            d = event.decision
+            holds += d.holding
+            trace.append({"t_s": round(d.t_s, 3), "rate_bpm": round(d.rate_bpm, 4)})
+            if not as_json:
+                typer.echo(f"{d.t_s / 60:5.1f} min  {d.rate_bpm:.2f}/min  {d.reason}")
+        return False
+
+    duration_s = minutes * 60.0
+    asyncio.run(drive(engine, source, on_event=on_event, until_s=duration_s))
+    if fixed:
+        trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
+    tail = [p["rate_bpm"] for p in trace if p["t_s"] >= duration_s - SETTLED_WINDOW_S]
+    settled = statistics.median(tail) if tail else engine.rate_bpm
+    out = {
+        "final_rate_bpm": round(engine.rate_bpm, 4),
+        "settled_rate_bpm": round(settled, 4),
+        "mode": engine.mode.value,
+        "minutes": minutes,
+        "start_rate_bpm": start_rate_bpm,
+        "breaths": len(trace) - 1,
+        "holds": holds,
+        "trace": trace,
+        "simulated": {"seed": seed, "resonance_bpm": resonance_bpm},
+    }
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    typer.echo(
+        f"final rate {out['final_rate_bpm']:.2f}/min, settled {out['settled_rate_bpm']:.2f}/min "
+        f"over the last {SETTLED_WINDOW_S / 60:g} min ({holds} breaths held)"
+    )
