@@ -1,0 +1,214 @@
+"""Spectral building blocks shared by ``hrv.frequency`` and ``hrv.coherence`` (private).
+
+Everything here is written so that a *batch* of windows of one recording and a *single* window
+(the window's beats alone) give the same numbers, which is what lets ``hrv.rolling`` and the
+streaming analyser agree to 1e-9 relative:
+
+Resampling (the 4 Hz tachogram)
+    The RR series (value ``rr[i]`` at beat time ``t[i]``) is interpolated with a local cubic
+    Hermite interpolant whose slope at beat ``i`` is the derivative of the quartic through
+    beats ``i-2 .. i+2`` (five-point finite-difference slopes on the uneven beat times; de Boor
+    2001, ch. IV, on Hermite interpolation with estimated slopes). On ``[t[i], t[i+1]]`` it
+    depends on beats ``i-2 .. i+3`` only, and it is C1 and exact for cubics. A window's
+    tachogram is therefore only taken on its *interior* ``[t[2], t[N-3]]`` (about two beats
+    are left out at each end), where every interval has its neighbours inside the window:
+    there it is identical to the same interpolant built on the whole recording (no end
+    conditions enter). Like any interpolation of a beat-sampled series it attenuates fast
+    oscillations a little: a sinusoidal RR modulation at 0.3 Hz with beats every 0.85 s keeps
+    about 94 % of its power (a natural cubic spline, Kubios' choice, keeps about 97 %, linear
+    interpolation about 66 %); at 0.1 Hz the loss is below 0.5 %.
+    The 4 Hz samples sit on the recording's clock: the grid points ``m / 4`` s (``m`` integer)
+    of the beat timeline ``t``, not a grid started at the window's first beat. That is why the
+    single-window functions take the beat times ``t_s`` (default ``cumsum(rr_ms) / 1000``).
+
+Periodogram scaling
+    One-sided power spectral density in ms^2/Hz: ``P[k] = c |X[k]|^2 / (fs * sum(w**2))`` with
+    ``c = 2`` except at 0 Hz and Nyquist (``c = 1``), ``X`` the FFT of the mean-removed,
+    windowed segment (the ``scaling="density"`` convention of ``scipy.signal.welch``). Band
+    powers are rectangle sums ``df * sum(P[k])`` over the bins with ``lo <= f[k] < hi``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import fft as sp_fft
+
+from hrv.errors import HrvInputError
+
+__all__ = [
+    "RESAMPLE_HZ",
+    "beat_times",
+    "gather_rows",
+    "hann_periodic",
+    "hermite_on_grid",
+    "interior_grid_range",
+    "lomb_psd",
+    "power_spectrum_rows",
+]
+
+#: Resampling rate of the tachogram (Hz); the Kubios / pyHRV habit.
+RESAMPLE_HZ = 4.0
+#: Grid index <-> time: sample ``m`` sits at ``m / RESAMPLE_HZ`` seconds (exact in binary).
+_FS = RESAMPLE_HZ
+#: Lomb-Scargle works on (frequencies x beats) blocks of at most this many elements.
+_LOMB_CHUNK = 2_000_000
+
+
+def beat_times(rr: NDArray[np.float64], t_s: Any) -> NDArray[np.float64]:
+    """Beat times: ``t_s`` checked (1-D, same length, finite, strictly increasing) or the default
+    timeline ``cumsum(rr) / 1000`` of docs/ARCHITECTURE.md."""
+    if t_s is None:
+        out: NDArray[np.float64] = np.cumsum(rr) / 1000.0
+        return out
+    try:
+        t = np.asarray(t_s, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise HrvInputError(f"t_s: cannot be read as beat times in seconds ({exc})") from exc
+    if t.shape != rr.shape:
+        raise HrvInputError(f"t_s: expected shape {rr.shape} to match rr_ms, got {t.shape}")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise HrvInputError(f"t_s: value at index {i} is {t[i]!r} (NaN or infinite)")
+    if t.size > 1:
+        dec = np.diff(t) <= 0.0
+        if dec.any():
+            i = int(np.argmax(dec)) + 1
+            raise HrvInputError(
+                f"t_s: must be strictly increasing; t_s[{i}] = {t[i]!r} is not after "
+                f"t_s[{i - 1}] = {t[i - 1]!r}"
+            )
+    return t
+
+
+def interior_grid_range(t_lo: Any, t_hi: Any) -> tuple[Any, Any]:
+    """First and last grid index ``m`` with ``t_lo <= m / fs <= t_hi`` (works on arrays)."""
+    return np.ceil(np.asarray(t_lo) * _FS).astype(np.int64), np.floor(
+        np.asarray(t_hi) * _FS
+    ).astype(np.int64)
+
+
+def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Slope at beats ``2 .. N-3``: derivative at ``t[i]`` of the quartic through ``i-2 .. i+2``.
+
+    Lagrange weights for uneven spacing: with ``d_k = t[i+k] - t[i]`` (``k = -2, -1, 1, 2``),
+    ``w_0 = -sum(1 / d_k)`` and ``w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k))``.
+    """
+    n = t.size
+    c = t[2 : n - 2]
+    d = [t[2 + k : n - 2 + k] - c for k in (-2, -1, 1, 2)]
+    yv = [y[2 + k : n - 2 + k] for k in (-2, -1, 1, 2)]
+    out = -(1.0 / d[0] + 1.0 / d[1] + 1.0 / d[2] + 1.0 / d[3]) * y[2 : n - 2]
+    for j in range(4):
+        num = np.ones_like(c)
+        den = d[j].copy()
+        for k in range(4):
+            if k != j:
+                num = num * -d[k]
+                den = den * (d[j] - d[k])
+        out = out + (num / den) * yv[j]
+    return out
+
+
+def hermite_on_grid(
+    t: NDArray[np.float64], y: NDArray[np.float64], m_lo: int, m_hi: int
+) -> NDArray[np.float64]:
+    """The five-point-slope cubic Hermite interpolant of ``(t, y)`` at ``m / fs`` for
+    ``m = m_lo .. m_hi`` (inclusive), using only the interior intervals ``2 .. N-4``.
+
+    On ``[t[i], t[i+1]]`` it depends on beats ``i-2 .. i+3`` only. The caller guarantees
+    ``N >= 6`` and ``t[2] <= m_lo / fs``, ``m_hi / fs <= t[N-3]``.
+    """
+    n = t.size
+    slope = _five_point_slopes(t, y)  # slope[j] belongs to beat j + 2
+    tau = np.arange(m_lo, m_hi + 1, dtype=np.float64) / _FS
+    i = np.searchsorted(t, tau, side="right") - 1
+    np.clip(i, 2, n - 4, out=i)
+    t0 = t[i]
+    hi = t[i + 1] - t0
+    s = (tau - t0) / hi
+    y0 = y[i]
+    dy = y[i + 1] - y0
+    m0 = hi * slope[i - 2]
+    m1 = hi * slope[i - 1]
+    c2 = 3.0 * dy - 2.0 * m0 - m1
+    c3 = m0 + m1 - 2.0 * dy
+    out: NDArray[np.float64] = y0 + s * (m0 + s * (c2 + s * c3))
+    return out
+
+
+def hann_periodic(n: int) -> NDArray[np.float64]:
+    """Periodic Hann window of length ``n`` (``scipy.signal.get_window("hann", n)``)."""
+    k = np.arange(n, dtype=np.float64)
+    out: NDArray[np.float64] = 0.5 - 0.5 * np.cos(2.0 * math.pi * k / n)
+    return out
+
+
+def gather_rows(series: NDArray[np.float64], offsets: NDArray[np.int64], length: int) -> Any:
+    """Rows ``series[o : o + length]`` for every offset: a copy, ``(len(offsets), length)``."""
+    view = np.lib.stride_tricks.sliding_window_view(series, length)
+    return view[offsets]
+
+
+def power_spectrum_rows(
+    rows: NDArray[np.float64], window: NDArray[np.float64], nfft: int, n_bins: int
+) -> NDArray[np.float64]:
+    """One-sided PSD (ms^2/Hz) of every row: mean removed, windowed, zero-padded to ``nfft``.
+
+    Only the first ``n_bins`` frequencies ``k * fs / nfft`` are returned (``n_bins < nfft / 2``,
+    so the Nyquist bin is never among them). ``rows`` is modified in place.
+    """
+    rows -= rows.mean(axis=-1, keepdims=True)
+    rows *= window
+    spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
+    p: NDArray[np.float64] = spec.real**2 + spec.imag**2
+    p *= 2.0 / (_FS * float(np.dot(window, window)))
+    p[..., 0] *= 0.5
+    return p
+
+
+def lomb_psd(
+    t: NDArray[np.float64], y: NDArray[np.float64], freq_hz: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Lomb-Scargle PSD (ms^2/Hz, one-sided) of ``y`` sampled at times ``t`` at ``freq_hz > 0``.
+
+    The classical periodogram of Lomb (1976) and Scargle (1982) on the mean-removed series, with
+    the time offset ``tau`` that makes the sine and cosine terms orthogonal::
+
+        P(f) = 1/2 [ (sum y cos w(t - tau))^2 / sum cos^2 w(t - tau)
+                     + (sum y sin w(t - tau))^2 / sum sin^2 w(t - tau) ],   w = 2 pi f
+
+    scaled to a density: ``PSD(f) = 2 * T * P(f) / N`` with ``T = N * mean(diff)``-like duration
+    ``T = t[-1] - t[0] + (t[-1] - t[0]) / (N - 1)`` (N samples of mean spacing). For evenly
+    sampled data this equals the periodogram density, so a sinusoid of amplitude ``A``
+    integrates to ``A**2 / 2`` (Press & Rybicki 1989; VanderPlas 2018).
+    """
+    n = t.size
+    yc = y - y.mean()
+    tc = t - t[0]
+    p = np.empty(freq_hz.size, dtype=np.float64)
+    step = max(1, _LOMB_CHUNK // max(n, 1))  # bound the (frequencies x beats) temporaries
+    for a in range(0, freq_hz.size, step):
+        w = 2.0 * math.pi * freq_hz[a : a + step]
+        wt = np.outer(w, tc)
+        two_wt = 2.0 * wt
+        tau_w = 0.5 * np.arctan2(np.sin(two_wt).sum(axis=1), np.cos(two_wt).sum(axis=1))
+        wt -= tau_w[:, None]
+        c = np.cos(wt)
+        s = np.sin(wt)
+        yc_ = c @ yc
+        ys_ = s @ yc
+        cc = np.einsum("ij,ij->i", c, c)
+        ss = np.einsum("ij,ij->i", s, s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p[a : a + step] = 0.5 * (
+                np.where(cc > 0, yc_**2 / cc, 0.0) + np.where(ss > 0, ys_**2 / ss, 0.0)
+            )
+    span = float(tc[-1])
+    duration = span * n / (n - 1)
+    out: NDArray[np.float64] = 2.0 * duration * p / n
+    return out

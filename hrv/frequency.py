@@ -1,0 +1,466 @@
+"""Frequency-domain HRV of one RR series (one window), and of every window of a recording.
+
+Bands (Task Force 1996): VLF ``0.0033 <= f < 0.04`` Hz, LF ``0.04 <= f < 0.15`` Hz,
+HF ``0.15 <= f < 0.4`` Hz. Powers are in ms^2: the one-sided power spectral density (ms^2/Hz)
+summed over the frequency bins inside the band times the bin width (rectangle rule; a bin at
+frequency ``f`` belongs to the band when ``lo <= f < hi``).
+
+Two estimators:
+
+``method="welch"`` (default), Welch (1967) on the 4 Hz resampled tachogram, as Kubios and pyHRV do
+    1. **Resampling**: RR (ms) at the beat times, interpolated by a local cubic Hermite interpolant
+       with five-point slopes, sampled at the grid points ``m / 4`` s of the beat timeline that
+       fall in ``[t[2], t[N-3]]`` (the interior, where the interpolant does not depend on end
+       conditions; see ``hrv._spectral``, which also states its small high-frequency
+       attenuation). ``n`` samples.
+    2. **Segments**: ``L = 512`` samples (128 s), ``K = 1 + ceil((n - L) / (L / 2))`` segments
+       spread evenly over the ``n`` samples (offsets ``round(s * (n - L) / (K - 1))``, ties up),
+       so that every sample is used and successive segments overlap by at least 50 %.
+    3. **Each segment**: its mean removed (constant detrend), a periodic Hann window, FFT with
+       ``nfft = 512`` (no zero padding: bins every ``4 / 512 = 0.0078125`` Hz), one-sided density
+       ``2 |X|^2 / (fs * sum(w^2))``; the K spectra are averaged (mean).
+    4. Needs ``N >= 6`` beats and ``n >= L`` (an interior of at least 128 s: the Task Force asks
+       for >= 2 min of data for LF); otherwise every metric is ``None``.
+
+``method="lomb"``, Lomb-Scargle on the uneven series (Lomb 1976; Scargle 1982)
+    The mean-removed RR values at the beat times themselves (no resampling, no window), on the
+    frequency grid ``k / 1024`` Hz (``k >= 1``), scaled to a density so that a sinusoid of
+    amplitude ``A`` ms integrates to ``A**2 / 2`` (see ``hrv._spectral.lomb_psd``). Needs
+    ``N >= 6`` and ``t[N-1] - t[0] >= 128`` s.
+
+**Gaps**: the resampled tachogram would bridge a gap (a dropped packet) with a cubic as if the
+beats followed each other, so ``method="welch"`` *falls back to Lomb-Scargle* for any series that
+has a gap (``gaps[i]`` for some ``i >= 1``); the result says so in its ``method`` field. Pass the
+real beat times as ``t_s`` when you have them: Lomb-Scargle then sees the hole at its true length
+(with the default timeline ``cumsum(rr_ms)``, the lost beats' time is simply missing).
+
+Derived metrics: ``total_ms2 = vlf + lf + hf`` (0.0033-0.4 Hz), ``lf_hf = lf / hf``,
+``lf_nu = 100 lf / (lf + hf)``, ``hf_nu = 100 hf / (lf + hf)`` (normalised units: power over
+total minus VLF, Task Force 1996), ``lf_peak_hz`` / ``hf_peak_hz`` the frequency of the largest
+density in the band (``None`` when the band holds no power). Ratios with a zero denominator are
+``None``.
+
+Windows of a whole recording (:func:`frequency_domain_windows`) are computed in one batch: one
+resampling of the whole recording, every segment of every window gathered into one matrix and
+one batched FFT. Each window's values equal :func:`frequency_domain` applied to that window's
+beats *with their beat times* (``t_s=t_s[sel]``: the 4 Hz grid is the recording's clock),
+to ~1e-12 relative.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hrv._spectral import (
+    RESAMPLE_HZ,
+    beat_times,
+    gather_rows,
+    hann_periodic,
+    hermite_on_grid,
+    interior_grid_range,
+    lomb_psd,
+    power_spectrum_rows,
+)
+from hrv._validate import as_gaps, as_rr_ms
+from hrv.errors import HrvInputError
+
+__all__ = [
+    "FREQUENCY_FIELDS",
+    "HF_BAND_HZ",
+    "LF_BAND_HZ",
+    "VLF_BAND_HZ",
+    "FrequencyDomain",
+    "frequency_domain",
+    "frequency_domain_windows",
+]
+
+#: Task Force (1996) bands, Hz: lower bound inclusive, upper bound exclusive.
+VLF_BAND_HZ: tuple[float, float] = (0.0033, 0.04)
+LF_BAND_HZ: tuple[float, float] = (0.04, 0.15)
+HF_BAND_HZ: tuple[float, float] = (0.15, 0.4)
+
+#: Welch segment length in samples at 4 Hz (128 s) and FFT length.
+WELCH_SEGMENT = 512
+WELCH_NFFT = 512
+#: Lomb-Scargle frequency step (Hz) and the minimum span of the beats it needs (s).
+LOMB_DF_HZ = 1.0 / 1024.0
+MIN_SPAN_S = WELCH_SEGMENT / RESAMPLE_HZ
+#: Fewest beats for any spectrum (the resampling's interior needs 2 beats at each end).
+MIN_BEATS = 6
+
+#: The numeric fields of :class:`FrequencyDomain`, in order (the ``"frequency"`` columns).
+FREQUENCY_FIELDS: tuple[str, ...] = (
+    "vlf_ms2",
+    "lf_ms2",
+    "hf_ms2",
+    "total_ms2",
+    "lf_hf",
+    "lf_nu",
+    "hf_nu",
+    "lf_peak_hz",
+    "hf_peak_hz",
+)
+
+_METHODS = ("welch", "lomb")
+#: Windows gathered per FFT batch (bounds the memory of the segment matrix to ~20 MB).
+_BATCH_SEGMENTS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyDomain:
+    """Frequency-domain HRV of one RR series; see :func:`frequency_domain` for definitions.
+
+    Every metric is ``None`` when the series is too short (or, for ratios and peaks, when a
+    denominator or a band's power is zero). ``n_beats`` is the number of RR intervals given;
+    ``method`` is the estimator actually used (``"lomb"`` when ``"welch"`` fell back because of
+    a gap).
+    """
+
+    vlf_ms2: float | None
+    lf_ms2: float | None
+    hf_ms2: float | None
+    total_ms2: float | None
+    lf_hf: float | None
+    lf_nu: float | None
+    hf_nu: float | None
+    lf_peak_hz: float | None
+    hf_peak_hz: float | None
+    n_beats: int
+    method: str
+
+
+# --------------------------------------------------------------------------------------------
+# Frequency grids and band metrics (shared by the single and the batched path)
+
+
+def _welch_freqs() -> NDArray[np.float64]:
+    n_bins = math.ceil(HF_BAND_HZ[1] * WELCH_NFFT / RESAMPLE_HZ)  # bins below 0.4 Hz
+    return np.arange(n_bins, dtype=np.float64) * (RESAMPLE_HZ / WELCH_NFFT)
+
+
+def _lomb_freqs() -> NDArray[np.float64]:
+    k_max = math.ceil(HF_BAND_HZ[1] / LOMB_DF_HZ)
+    return np.arange(1, k_max, dtype=np.float64) * LOMB_DF_HZ
+
+
+def _band_slices(freqs: NDArray[np.float64]) -> list[slice]:
+    out = []
+    for lo, hi in (VLF_BAND_HZ, LF_BAND_HZ, HF_BAND_HZ):
+        a = int(np.searchsorted(freqs, lo, side="left"))
+        b = int(np.searchsorted(freqs, hi, side="left"))
+        out.append(slice(a, b))
+    return out
+
+
+def _band_metrics(
+    psd: NDArray[np.float64], freqs: NDArray[np.float64], df: float
+) -> dict[str, NDArray[np.float64]]:
+    """Band powers, ratios and peaks of every row of ``psd`` (NaN where undefined)."""
+    vlf_s, lf_s, hf_s = _band_slices(freqs)
+    vlf = psd[:, vlf_s].sum(axis=1) * df
+    lf = psd[:, lf_s].sum(axis=1) * df
+    hf = psd[:, hf_s].sum(axis=1) * df
+    total = vlf + lf + hf
+    lfhf_sum = lf + hf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lf_hf = np.where(hf > 0.0, lf / hf, np.nan)
+        lf_nu = np.where(lfhf_sum > 0.0, 100.0 * lf / lfhf_sum, np.nan)
+        hf_nu = np.where(lfhf_sum > 0.0, 100.0 * hf / lfhf_sum, np.nan)
+    lf_peak = np.where(lf > 0.0, freqs[lf_s][np.argmax(psd[:, lf_s], axis=1)], np.nan)
+    hf_peak = np.where(hf > 0.0, freqs[hf_s][np.argmax(psd[:, hf_s], axis=1)], np.nan)
+    return {
+        "vlf_ms2": vlf,
+        "lf_ms2": lf,
+        "hf_ms2": hf,
+        "total_ms2": total,
+        "lf_hf": lf_hf,
+        "lf_nu": lf_nu,
+        "hf_nu": hf_nu,
+        "lf_peak_hz": lf_peak,
+        "hf_peak_hz": hf_peak,
+    }
+
+
+def _segment_plan(n: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Segment count per window and, flattened in window order, each segment's offset in its
+    window's sample series (evenly spread, rounded half up, exact integer arithmetic)."""
+    seg = WELCH_SEGMENT
+    extra = n - seg
+    k = 1 + (2 * extra + seg - 1) // seg  # 1 + ceil(extra / (seg / 2))
+    total = int(k.sum())
+    owner = np.repeat(np.arange(n.size, dtype=np.int64), k)
+    first = np.cumsum(k) - k
+    s = np.arange(total, dtype=np.int64) - first[owner]
+    km1 = k[owner] - 1
+    denom = np.maximum(2 * km1, 1)
+    offsets = (2 * s * extra[owner] + km1) // denom
+    return k, offsets
+
+
+def _nan_to_none(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _none_result(n_beats: int, method: str) -> FrequencyDomain:
+    return FrequencyDomain(None, None, None, None, None, None, None, None, None, n_beats, method)
+
+
+def _check_method(method: Any) -> str:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise HrvInputError(f"method: expected one of {_METHODS}, got {method!r}")
+    return method
+
+
+def _welch_psd_single(t: NDArray[np.float64], rr: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Welch PSD (one row) of one window's beats, or an empty (0, F) array when too short."""
+    n_bins = _welch_freqs().size
+    if rr.size < MIN_BEATS:
+        return np.empty((0, n_bins))
+    m_lo, m_hi = interior_grid_range(t[2], t[-3])
+    n = int(m_hi) - int(m_lo) + 1
+    if n < WELCH_SEGMENT:
+        return np.empty((0, n_bins))
+    series = hermite_on_grid(t, rr, int(m_lo), int(m_hi))
+    k, offsets = _segment_plan(np.array([n], dtype=np.int64))
+    rows = gather_rows(series, offsets, WELCH_SEGMENT)
+    p = power_spectrum_rows(rows, hann_periodic(WELCH_SEGMENT), WELCH_NFFT, n_bins)
+    out: NDArray[np.float64] = np.add.reduceat(p, np.array([0]), axis=0) / float(k[0])
+    return out
+
+
+def _lomb_psd_single(t: NDArray[np.float64], rr: NDArray[np.float64]) -> NDArray[np.float64]:
+    freqs = _lomb_freqs()
+    if rr.size < MIN_BEATS or float(t[-1] - t[0]) < MIN_SPAN_S:
+        return np.empty((0, freqs.size))
+    return lomb_psd(t, rr, freqs)[None, :]
+
+
+def _metrics_single(psd: NDArray[np.float64], method: str, n_beats: int) -> FrequencyDomain:
+    if psd.shape[0] == 0:
+        return _none_result(n_beats, method)
+    if method == "welch":
+        freqs, df = _welch_freqs(), RESAMPLE_HZ / WELCH_NFFT
+    else:
+        freqs, df = _lomb_freqs(), LOMB_DF_HZ
+    cols = _band_metrics(psd, freqs, df)
+    v = {name: _nan_to_none(float(cols[name][0])) for name in FREQUENCY_FIELDS}
+    return FrequencyDomain(**v, n_beats=n_beats, method=method)
+
+
+def frequency_domain(
+    rr_ms: Any,
+    *,
+    gaps: Any = None,
+    t_s: Any = None,
+    method: str = "welch",
+) -> FrequencyDomain:
+    """Frequency-domain HRV (VLF, LF, HF powers, LF/HF, normalised units, peaks) of an RR series.
+
+    See the module docstring for the exact estimator: Welch on the 4 Hz resampled tachogram
+    (128-s periodic-Hann segments, >= 50 % overlap spread evenly, mean removed per segment,
+    nfft 512, mean of the segment spectra) or Lomb-Scargle on the beats, and band powers in
+    ms^2 as rectangle sums of the density over ``lo <= f < hi``.
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in milliseconds (1-D, finite, > 0; may be empty).
+    gaps : array_like of bool, optional
+        ``gaps[i]`` True means beat ``i`` does not follow beat ``i-1``. Any gap (``i >= 1``)
+        makes ``method="welch"`` fall back to Lomb-Scargle (``result.method == "lomb"``).
+    t_s : array_like, optional
+        Beat times in seconds (strictly increasing), default ``cumsum(rr_ms) / 1000``. The 4 Hz
+        samples sit at multiples of 0.25 s of this clock, so to reproduce a window of
+        ``hrv.rolling`` / :func:`frequency_domain_windows` pass that window's slice of the
+        recording's ``cumsum(rr_ms) / 1000``.
+    method : {"welch", "lomb"}
+        Spectral estimator.
+
+    Returns
+    -------
+    FrequencyDomain
+        ``vlf_ms2, lf_ms2, hf_ms2, total_ms2`` (ms^2), ``lf_hf``, ``lf_nu, hf_nu`` (%),
+        ``lf_peak_hz, hf_peak_hz``, ``n_beats`` and the ``method`` used. All metrics ``None``
+        when there are fewer than 6 beats or less than 128 s of data (see the module
+        docstring); never raises for too few beats.
+
+    Raises
+    ------
+    HrvInputError
+        Unusable ``rr_ms``, ``gaps`` or ``t_s`` (wrong shape, NaN, not increasing, seconds
+        passed as ms, ...), or an unknown ``method``.
+
+    References
+    ----------
+    Task Force of the ESC and NASPE (1996). Heart rate variability: standards of measurement,
+    physiological interpretation and clinical use. Circulation 93(5), 1043-1065.
+    Welch P.D. (1967). The use of fast Fourier transform for the estimation of power spectra.
+    IEEE Trans Audio Electroacoust 15(2), 70-73.
+    Lomb N.R. (1976). Astrophys Space Sci 39, 447-462. Scargle J.D. (1982). Astrophys J 263,
+    835-853.
+    Tarvainen M.P. et al. (2014). Kubios HRV - heart rate variability analysis software.
+    Comput Methods Programs Biomed 113(1), 210-220 (4 Hz cubic resampling, Welch spectrum).
+    """
+    method = _check_method(method)
+    rr = as_rr_ms(rr_ms)
+    gap = as_gaps(gaps, rr.size)
+    t = beat_times(rr, t_s)
+    if method == "welch" and rr.size > 1 and bool(gap[1:].any()):
+        method = "lomb"
+    if method == "welch":
+        return _metrics_single(_welch_psd_single(t, rr), "welch", int(rr.size))
+    return _metrics_single(_lomb_psd_single(t, rr), "lomb", int(rr.size))
+
+
+def frequency_domain_windows(
+    rr_ms: Any,
+    *,
+    t_end_s: Any,
+    window_s: float,
+    gaps: Any = None,
+    method: str = "welch",
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`frequency_domain` of every window of a recording, batched.
+
+    Window ``k`` holds the beats with ``t_end_s[k] - window_s < t_s <= t_end_s[k]``, where
+    ``t_s = cumsum(rr_ms) / 1000`` (docs/ARCHITECTURE.md). Its values equal
+    ``frequency_domain(rr_ms[sel], gaps=gaps[sel], t_s=t_s[sel], method=method)`` (to ~1e-12
+    relative; ``gaps[sel][0]`` is irrelevant).
+
+    How: the tachogram of the whole recording is resampled once (the interpolant's value on a
+    window's interior does not depend on beats outside it), every Welch segment of every window
+    is gathered from it into one matrix, and the segments go through batched FFTs; band sums
+    are vectorised over windows. Windows estimated by Lomb-Scargle (``method="lomb"``, or a gap
+    inside the window) are computed one by one: this path is slow (milliseconds per window).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals (ms) of the whole recording.
+    t_end_s : array_like
+        Window ends (s), 1-D, finite.
+    window_s : float
+        Window length (s), > 0.
+    gaps : array_like of bool, optional
+        As for :func:`frequency_domain`.
+    method : {"welch", "lomb"}
+        Spectral estimator.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One float64 column per field of :data:`FREQUENCY_FIELDS`, one value per window, NaN
+        where the single-window result is ``None``.
+
+    Raises
+    ------
+    HrvInputError
+        Unusable ``rr_ms``, ``gaps``, ``t_end_s``, ``window_s`` or ``method``.
+
+    References
+    ----------
+    See :func:`frequency_domain`.
+    """
+    method = _check_method(method)
+    rr = as_rr_ms(rr_ms)
+    gap = as_gaps(gaps, rr.size)
+    t_end, window_s = _check_windows(t_end_s, window_s)
+    t = np.cumsum(rr) / 1000.0
+    start = np.searchsorted(t, t_end - window_s, side="right").astype(np.int64)
+    stop = np.searchsorted(t, t_end, side="right").astype(np.int64)
+    out = {name: np.full(t_end.size, np.nan) for name in FREQUENCY_FIELDS}
+    n_beats = stop - start
+    gappy = _windows_with_gap(gap, start, stop)
+    use_lomb = (n_beats >= MIN_BEATS) & (gappy | (method == "lomb"))
+    use_welch = (n_beats >= MIN_BEATS) & ~use_lomb
+    if use_welch.any():
+        idx = np.flatnonzero(use_welch)
+        cols = _welch_windows(t, rr, start[idx], stop[idx])
+        for name in FREQUENCY_FIELDS:
+            out[name][idx] = cols[name]
+    for k in np.flatnonzero(use_lomb):  # Lomb-Scargle: one window at a time (documented)
+        a, b = int(start[k]), int(stop[k])
+        res = _metrics_single(_lomb_psd_single(t[a:b], rr[a:b]), "lomb", b - a)
+        for name in FREQUENCY_FIELDS:
+            v = getattr(res, name)
+            out[name][k] = np.nan if v is None else v
+    return out
+
+
+def _check_windows(t_end_s: Any, window_s: Any) -> tuple[NDArray[np.float64], float]:
+    if isinstance(window_s, bool) or not isinstance(
+        window_s, int | float | np.integer | np.floating
+    ):
+        raise HrvInputError(f"window_s: expected a number of seconds, got {window_s!r}")
+    w = float(window_s)
+    if not math.isfinite(w) or w <= 0.0:
+        raise HrvInputError(f"window_s: must be finite and > 0 seconds, got {window_s!r}")
+    try:
+        t_end = np.asarray(t_end_s, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise HrvInputError(f"t_end_s: cannot be read as window ends in seconds ({exc})") from exc
+    if t_end.ndim != 1:
+        raise HrvInputError(f"t_end_s: expected a 1-D array, got shape {t_end.shape}")
+    if not np.all(np.isfinite(t_end)):
+        i = int(np.argmax(~np.isfinite(t_end)))
+        raise HrvInputError(f"t_end_s: value at index {i} is not finite")
+    return t_end, w
+
+
+def _windows_with_gap(
+    gap: NDArray[np.bool_], start: NDArray[np.int64], stop: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Whether any ``gap[i]`` with ``start < i < stop`` is set, per window."""
+    if gap.size == 0 or not gap[1:].any():
+        return np.zeros(start.size, dtype=np.bool_)
+    c = np.concatenate([[0], np.cumsum(gap[1:].astype(np.int64))])  # c[i] = gaps in 1..i
+    hi = np.clip(stop - 1, 0, gap.size - 1)
+    lo = np.clip(start, 0, gap.size - 1)
+    out: NDArray[np.bool_] = (stop - start >= 2) & (c[hi] - c[lo] > 0)
+    return out
+
+
+def _welch_windows(
+    t: NDArray[np.float64],
+    rr: NDArray[np.float64],
+    start: NDArray[np.int64],
+    stop: NDArray[np.int64],
+) -> dict[str, NDArray[np.float64]]:
+    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where the interior is < 128 s)."""
+    freqs = _welch_freqs()
+    n_bins = freqs.size
+    w = start.size
+    cols = {name: np.full(w, np.nan) for name in FREQUENCY_FIELDS}
+    m_lo, m_hi = interior_grid_range(t[start + 2], t[stop - 3])
+    n = m_hi - m_lo + 1
+    ok = np.flatnonzero(n >= WELCH_SEGMENT)
+    if ok.size == 0:
+        return cols
+    # one resampling of the whole recording over the span the windows need
+    g_lo = int(m_lo[ok].min())
+    g_hi = int(m_hi[ok].max())
+    series = hermite_on_grid(t, rr, g_lo, g_hi)
+    k, offsets = _segment_plan(n[ok])
+    owner = np.repeat(np.arange(ok.size), k)
+    offsets += m_lo[ok][owner] - g_lo
+    window = hann_periodic(WELCH_SEGMENT)
+    psd = np.empty((ok.size, n_bins))
+    first_seg = np.cumsum(k) - k
+    # batches of whole windows, about _BATCH_SEGMENTS segments each
+    bounds = np.searchsorted(first_seg, np.arange(0, int(k.sum()), _BATCH_SEGMENTS))
+    bounds = np.unique(np.append(bounds, ok.size))
+    for a, b in itertools.pairwise(bounds.tolist()):
+        s0, s1 = int(first_seg[a]), int(first_seg[b - 1] + k[b - 1])
+        rows = gather_rows(series, offsets[s0:s1], WELCH_SEGMENT)
+        p = power_spectrum_rows(rows, window, WELCH_NFFT, n_bins)
+        psd[a:b] = np.add.reduceat(p, first_seg[a:b] - s0, axis=0) / k[a:b, None]
+    metrics = _band_metrics(psd, freqs, RESAMPLE_HZ / WELCH_NFFT)
+    for name in FREQUENCY_FIELDS:
+        cols[name][ok] = metrics[name]
+    return cols
