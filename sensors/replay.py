@@ -124,7 +124,7 @@ class ReplaySource(BeatSource):
         rec = await self._load()
         n = len(rec)
         speed_text = "as fast as possible" if self.speed == "max" else f"at {self.speed:g}x"
-        device = rec.meta.get("device")
+        device = rec.meta.get("device") or rec.meta.get("device_name")
         self._set_status(
             SourceStatus(
                 SourceState.STREAMING,

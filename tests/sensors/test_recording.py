@@ -88,6 +88,15 @@ def test_physionet_values_match_an_independent_parse(shared_data: Path) -> None:
     assert float(rec.rr_ms.max()) == pytest.approx(7480, abs=5)
 
 
+def test_hrv_analysis_fixture_reads_to_its_published_values(shared_data: Path) -> None:
+    # expected values of Aura-healthcare/hrv-analysis tests/test_extract_features_methods.py
+    rec = read_recording(shared_data / "hrvanalysis_test_nn_intervals_ms.txt")
+    assert float(np.mean(rec.rr_ms)) == pytest.approx(718.248, abs=1e-9)
+    assert float(np.std(rec.rr_ms, ddof=1)) == pytest.approx(43.11307, abs=1e-4)
+    rmssd = float(np.sqrt(np.mean(np.diff(rec.rr_ms) ** 2)))
+    assert rmssd == pytest.approx(19.51940, abs=1e-4)
+
+
 def test_plain_seconds_are_converted_without_float_noise(shared_data: Path) -> None:
     rec = read_recording(shared_data / "ghrv_chapter6_rr.txt", units="s")
     expected = load_rr_ms(shared_data / "ghrv_chapter6_rr.txt", units="s")
