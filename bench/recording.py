@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from functools import partial
 from pathlib import Path
 
 from bench._common import Timing, fmt_seconds, machine_summary, shared_data_dir, time_call
@@ -64,11 +65,9 @@ def main() -> None:
         path = data / name
         n = len(read_recording(path, format=fmt, units=units))
         ours = time_call(
-            name,
-            lambda p=path, f=fmt, u=units: read_recording(p, format=f, units=u),
-            repeats=args.repeats,
+            name, partial(read_recording, path, format=fmt, units=units), repeats=args.repeats
         )
-        naive = time_call(name, lambda p=path: _naive(p), repeats=args.repeats)
+        naive = time_call(name, partial(_naive, path), repeats=args.repeats)
         rows.append((f"read {name} ({n:,} beats)", ours, naive))
     nsr = data / "nsr2db_nsr001_rr_secs.txt"
     replay = time_call(
