@@ -174,3 +174,15 @@ def test_format_and_units_only_with_a_path() -> None:
     rec = read_recording(FIXTURES / "polar_rr_mode.hrm")
     with pytest.raises(ValueError, match="apply to a path"):
         ReplaySource(rec, units="ms")
+
+
+async def test_scaled_real_clock_replays_in_order() -> None:
+    # the real event loop and a real (100x) clock: no virtual time, only order is asserted
+    from sensors import ScaledClock
+
+    beats = await _collect(
+        ReplaySource(FIXTURES / "hrvpace_v1.csv", speed=1, clock=ScaledClock(100))
+    )
+    assert [b.rr_ms for b in beats] == read_recording(FIXTURES / "hrvpace_v1.csv").rr_ms.tolist()
+    arrivals = [b.arrived_at for b in beats]
+    assert arrivals == sorted(arrivals)
