@@ -58,8 +58,21 @@ class GuidanceMessage(_Message):
     """Breathing guidance from the pacing engine (rate, pattern, phase reference)."""
 
     type: Literal["guidance"] = "guidance"
-    t_s: float
-    guidance: dict[str, Any]
+    t_s: float = Field(description="Session time of this guidance, s (the beats' timeline).")
+    t0_unix_s: float | None = Field(
+        default=None,
+        description="Wall-clock time of session t_s = 0 (first beat's arrival minus its t_s), "
+        "to place the pacer's phase reference on the client's clock at real-time speed.",
+    )
+    guidance: dict[str, Any] = Field(
+        description="breathing.PacingEngine guidance: mode, rate_bpm, pattern, reference "
+        "(phase_cycles at t_s, advancing at rate_bpm/60 per s), phase, assessment progress."
+    )
+    events: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Pacing events since the last guidance (rate_change, mode_change, "
+        "assessment_step, assessment_complete, adaptive_update).",
+    )
 
 
 class MicroBreakMessage(_Message):

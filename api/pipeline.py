@@ -35,7 +35,7 @@ from sensors.source import BeatSource
 __all__ = [
     "Analyser",
     "BleSpec",
-    "Pacer",
+    "Pacing",
     "Pipeline",
     "PipelineResult",
     "ReplaySpec",
@@ -137,9 +137,14 @@ def make_clock(speed: Speed) -> Clock:
 
 @dataclasses.dataclass
 class SourceControl:
-    """Live knobs of a session's source (the simulated person's stress, set through the API)."""
+    """Live knobs of a session's source.
+
+    ``stress`` is the simulated person's stress (set through the API); ``breathing`` (session
+    time -> phase in cycles) makes a simulated person follow the session's pacer.
+    """
 
     stress: float = 0.0
+    breathing: Callable[[float], float] | None = None
 
 
 def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
@@ -160,6 +165,7 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceContr
             seed=spec.seed,
             resonance_bpm=spec.resonance_bpm,
             stress=lambda _t_s: control.stress,
+            breathing=control.breathing,
         )
         return SimulatorSource(person, clock=make_clock(spec.speed), duration_s=spec.duration_s)
     raise SourceUnavailableError(f"source kind {spec.kind!r} is not available in this build")
@@ -176,12 +182,6 @@ class Analyser(Protocol):
     def push(self, rr_ms: float, *, gap_before: bool = False) -> list[Any]: ...
 
 
-class Pacer(Protocol):
-    """What the pipeline needs from the pacing facade (wrapped by :func:`make_pacer`)."""
-
-    def on_beat(self, beat: Beat, metrics: list[dict[str, Any]]) -> dict[str, Any] | None: ...
-
-
 def make_analyser() -> Analyser | None:
     """The streaming HRV analyser, or ``None`` while ``hrv.StreamingAnalyser`` is not built."""
     try:
@@ -192,13 +192,72 @@ def make_analyser() -> Analyser | None:
     return analyser
 
 
-def make_pacer(mode: str, options: dict[str, Any]) -> Pacer | None:
-    """The pacing facade for ``mode``, or ``None`` while ``breathing.PacingEngine`` is not built."""
+class Pacing:
+    """The pacing facade of one session, over ``breathing.PacingEngine``.
+
+    Inactive in ``monitor`` mode until a breathing command arrives (start an assessment, set a
+    practice rate, go adaptive); then every beat goes to the engine. Times are on the session's
+    beat timeline (``t_s``).
+    """
+
+    #: Guidance is re-sent at least this often (s of session time) while pacing is active.
+    REFRESH_S = 10.0
+
+    def __init__(self, engine: Any, mode_enum: Any, *, active: bool) -> None:
+        self.engine = engine
+        self._modes = mode_enum
+        self.active = active
+        self.last_sent_t_s = -math.inf
+
+    def breathing_phase_cycles(self, t_s: float) -> float:
+        phase: float = self.engine.breathing_phase_cycles(t_s)
+        return phase
+
+    def on_beat(self, beat: Beat) -> list[Any]:
+        events: list[Any] = self.engine.on_beat(
+            beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact
+        )
+        return events
+
+    def start_fixed(self, rate_bpm: float, *, t_s: float) -> list[Any]:
+        self.active = True
+        events: list[Any] = self.engine.start_fixed(rate_bpm, t_s=t_s)
+        return events
+
+    def start_assessment(self, *, t_s: float) -> list[Any]:
+        self.active = True
+        events: list[Any] = self.engine.start_assessment(t_s=t_s)
+        return events
+
+    def start_adaptive(self, *, t_s: float, start_rate_bpm: float | None) -> list[Any]:
+        self.active = True
+        events: list[Any] = self.engine.start_adaptive(t_s=t_s, start_rate_bpm=start_rate_bpm)
+        return events
+
+    def guidance(self, t_s: float) -> dict[str, Any]:
+        data: dict[str, Any] = to_plain(self.engine.guidance(t_s))
+        return data
+
+
+def make_pacer(mode: str, options: dict[str, Any]) -> Pacing | None:
+    """The pacing facade for a session, or ``None`` while ``breathing.PacingEngine`` is absent.
+
+    ``mode``: ``monitor`` (inactive until a breathing command), ``assessment`` (the stepped
+    resonance assessment, then fixed pacing at the assessed rate) or ``practice`` (fixed at
+    ``options["practice_rate_bpm"]`` (default 6/min), or adaptive when ``options["adaptive"]``).
+    """
     try:
-        from breathing import PacingEngine  # type: ignore[attr-defined]  # noqa: F401
+        from breathing.engine import PacingEngine, PacingMode
     except ImportError:
         return None
-    return None
+    rate = options.get("practice_rate_bpm") or 6.0
+    if mode == "assessment":
+        engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+    elif mode == "practice" and options.get("adaptive"):
+        engine = PacingEngine(mode=PacingMode.ADAPTIVE, rate_bpm=rate)
+    else:
+        engine = PacingEngine(mode=PacingMode.FIXED, rate_bpm=rate)
+    return Pacing(engine, PacingMode, active=mode != "monitor")
 
 
 def to_plain(obj: Any) -> Any:
@@ -255,7 +314,7 @@ class Pipeline:
         storage: Storage,
         hub: LiveHub,
         analyser: Analyser | None,
-        pacer: Pacer | None,
+        pacer: Pacing | None,
         on_metrics: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.session_id = session_id
@@ -272,6 +331,7 @@ class Pipeline:
         self.last_metrics: dict[str, Any] | None = None
         self.last_guidance: dict[str, Any] | None = None
         self._last_t_s: float | None = None
+        self._t0_unix_s: float | None = None
         source.add_status_listener(self._on_source_status)
 
     # -- status -------------------------------------------------------------------------------
@@ -340,6 +400,8 @@ class Pipeline:
         idx = self.n_beats
         self.n_beats += 1
         self._last_t_s = beat.t_s
+        if self._t0_unix_s is None:
+            self._t0_unix_s = beat.arrived_at - beat.t_s
         self.storage.add_beats(
             self.session_id,
             [
@@ -370,7 +432,6 @@ class Pipeline:
             )
         else:
             hub.seq += 1
-        completed: list[dict[str, Any]] = []
         if self.analyser is not None:
             try:
                 results = self.analyser.push(beat.rr_ms, gap_before=beat.gap_before)
@@ -379,17 +440,18 @@ class Pipeline:
                 log.warning("session %s: analyser rejected a beat: %s", self.session_id, exc)
                 results = []
             for result in results:
-                completed.append(self._publish_metrics(result, beat))
-        if self.pacer is not None:
+                self._publish_metrics(result, beat)
+        pacer = self.pacer
+        if pacer is not None and pacer.active:
             try:
-                guidance = self.pacer.on_beat(beat, completed)
-            except Exception as exc:
-                log.warning("session %s: pacer failed on a beat: %s", self.session_id, exc)
-                guidance = None
-            if guidance is not None:
-                self._publish_guidance(guidance, beat)
+                events = pacer.on_beat(beat)
+            except Exception as exc:  # one bad beat must not end the session
+                log.warning("session %s: pacer rejected a beat: %s", self.session_id, exc)
+                events = []
+            if events or beat.t_s - pacer.last_sent_t_s >= pacer.REFRESH_S:
+                self.publish_guidance(events, t_s=beat.t_s)
 
-    def _publish_metrics(self, result: Any, beat: Beat) -> dict[str, Any]:
+    def _publish_metrics(self, result: Any, beat: Beat) -> None:
         data: dict[str, Any] = to_plain(result)
         if not isinstance(data, dict):
             data = {"value": data}
@@ -397,23 +459,68 @@ class Pipeline:
         t_s = float(t_s) if isinstance(t_s, int | float) else beat.t_s
         self.last_metrics = {"t_s": t_s, **data}
         self.storage.add_snapshot(
-            "metrics", self.session_id, t_s=t_s, recorded_at=beat.arrived_at, data=data
+            "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data
         )
         self.hub.publish_text(
             MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=data).model_dump_json()
         )
         if self.on_metrics is not None:
             self.on_metrics(data)
-        return data
 
-    def _publish_guidance(self, guidance: dict[str, Any], beat: Beat) -> None:
-        data = to_plain(guidance)
-        if data == self.last_guidance:
-            return
+    def welcome_messages(self) -> list[str]:
+        """What a newly connected client gets first: the status, and the guidance if pacing.
+
+        They repeat the latest ``seq`` (they are a summary, not new messages).
+        """
+        out = [self.status_message(consume_seq=False).model_dump_json()]
+        if self.last_guidance is not None:
+            out.append(
+                GuidanceMessage(
+                    session_id=self.session_id,
+                    seq=max(self.hub.seq, 1),
+                    timestamp=time.time(),
+                    t_s=self.t_s,
+                    t0_unix_s=self._t0_unix_s,
+                    guidance=self.last_guidance,
+                ).model_dump_json()
+            )
+        return out
+
+    @property
+    def t_s(self) -> float:
+        """The session's current time: the last beat's ``t_s`` (0 before the first beat)."""
+        return self._last_t_s or 0.0
+
+    def publish_guidance(
+        self, events: list[Any], *, t_s: float, recorded_at: float | None = None
+    ) -> dict[str, Any] | None:
+        """Send (and store) the current guidance with the pacing events that caused it."""
+        pacer = self.pacer
+        if pacer is None or not pacer.active:
+            return None
+        recorded_at = time.time() if recorded_at is None else recorded_at
+        data = pacer.guidance(t_s)
+        plain_events: list[dict[str, Any]] = [to_plain(e) for e in events]
+        pacer.last_sent_t_s = t_s
         self.last_guidance = data
-        self.storage.add_snapshot(
-            "guidance", self.session_id, t_s=beat.t_s, recorded_at=beat.arrived_at, data=data
-        )
+        if events:
+            self.storage.add_snapshot(
+                "guidance",
+                self.session_id,
+                t_s=t_s,
+                recorded_at=recorded_at,
+                data={**data, "events": plain_events},
+            )
+        for event in plain_events:
+            if event.get("type") in ("assessment_step", "assessment_complete"):
+                self.storage.add_assessment(self.session_id, recorded_at=recorded_at, data=event)
         self.hub.publish_text(
-            GuidanceMessage(**self.hub.next_header(), t_s=beat.t_s, guidance=data).model_dump_json()
+            GuidanceMessage(
+                **self.hub.next_header(),
+                t_s=t_s,
+                t0_unix_s=self._t0_unix_s,
+                guidance=data,
+                events=plain_events,
+            ).model_dump_json()
         )
+        return data

@@ -120,11 +120,14 @@ class SessionManager:
         api.pipeline.SourceUnavailableError
             The source cannot be built (kind not available, file missing).
         """
+        options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
+        pacer = make_pacer(request.mode, options)
         control = SourceControl()
+        if pacer is not None and pacer.active:
+            control.breathing = pacer.breathing_phase_cycles  # a simulated person follows it
         source = self.source_factory(request.source, control)
         session_id = uuid.uuid4().hex
         created_at = time.time()
-        options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
         await asyncio.wrap_future(
             self.storage.create_session(
                 session_id,
@@ -141,7 +144,7 @@ class SessionManager:
             storage=self.storage,
             hub=hub,
             analyser=make_analyser(),
-            pacer=make_pacer(request.mode, options),
+            pacer=pacer,
         )
         live = LiveSession(session_id, created_at, request, hub, pipeline, control)
         self._live[session_id] = live

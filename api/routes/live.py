@@ -68,8 +68,8 @@ async def live(
 
     hub = live_session.hub
     sub = hub.subscribe()
-    first = live_session.pipeline.status_message(consume_seq=False)
-    sub.put(first.model_dump_json())
+    for text in live_session.pipeline.welcome_messages():
+        sub.put(text)
 
     async def drain_incoming() -> None:
         # Clients send nothing we need; reading notices a disconnect promptly.

@@ -1,0 +1,101 @@
+"""The personal baseline: typical resting HRV from the stored windows, and its reset.
+
+The baseline summarises the 60 s window metrics stored since the last reset (over at most the
+last ``days`` days, default 14): median and quartiles of RMSSD, ln RMSSD and mean heart rate.
+Day-to-day HRV is read against such a rolling personal norm rather than population values
+(Plews et al. 2012, Int J Sports Physiol Perform 7(4):344; Task Force 1996 on the large
+between-subject spread of short-term HRV). Reset starts a new baseline (e.g. after a change of
+strap or of routine); the windows stay stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.routes._deps import StorageDep
+from api.storage import Storage
+
+router = APIRouter(prefix="/api/v1/baseline", tags=["baseline"])
+
+#: Window metrics the baseline summarises (keys of the live metrics, units in the names).
+BASELINE_METRICS: tuple[str, ...] = ("rmssd_ms", "ln_rmssd", "mean_hr_bpm")
+
+
+class Spread(BaseModel):
+    median: float
+    p25: float
+    p75: float
+
+
+class BaselineOut(BaseModel):
+    since_unix_s: float = Field(description="Start of the baseline: last reset or the window")
+    reset_at_unix_s: float | None = Field(description="Last reset; null if never reset")
+    days: float
+    n_windows: int = Field(description="60 s windows with a value, over all sessions")
+    n_sessions: int
+    metrics: dict[str, Spread | None] = Field(
+        description="Median and quartiles per metric; null with fewer than 3 windows"
+    )
+
+
+def _spread(values: list[float]) -> Spread | None:
+    if len(values) < 3:
+        return None
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return Spread(median=statistics.median(values), p25=q[0], p75=q[2])
+
+
+def compute_baseline(storage: Storage, *, days: float, now: float) -> BaselineOut:
+    """Summarise the stored window metrics since ``max(reset, now - days)`` (blocking)."""
+    reset = storage.get_value("baseline", "reset_at")
+    reset_at = float(reset[0]) if reset is not None else None
+    since = now - days * 86400.0
+    if reset_at is not None:
+        since = max(since, reset_at)
+    rows = storage.query(
+        "SELECT session_id, data_json FROM metrics WHERE recorded_at >= ?", (since,)
+    )
+    values: dict[str, list[float]] = {k: [] for k in BASELINE_METRICS}
+    sessions = set()
+    for row in rows:
+        data = json.loads(row["data_json"])
+        used = False
+        for key in BASELINE_METRICS:
+            v = data.get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                values[key].append(float(v))
+                used = True
+        if used:
+            sessions.add(row["session_id"])
+    return BaselineOut(
+        since_unix_s=since,
+        reset_at_unix_s=reset_at,
+        days=days,
+        n_windows=max((len(v) for v in values.values()), default=0),
+        n_sessions=len(sessions),
+        metrics={k: _spread(v) for k, v in values.items()},
+    )
+
+
+Days = Annotated[float, Query(gt=0, le=3650, description="Look back this many days")]
+
+
+@router.get("", response_model=BaselineOut)
+async def get_baseline(storage: StorageDep, days: Days = 14.0) -> BaselineOut:
+    """The personal baseline from the stored windows."""
+    return await asyncio.to_thread(compute_baseline, storage, days=days, now=time.time())
+
+
+@router.post("/reset", response_model=BaselineOut)
+async def reset_baseline(storage: StorageDep, days: Days = 14.0) -> BaselineOut:
+    """Start a new baseline now (stored windows are kept, only no longer counted)."""
+    now = time.time()
+    await asyncio.wrap_future(storage.put_value("baseline", "reset_at", now, updated_at=now))
+    return await asyncio.to_thread(compute_baseline, storage, days=days, now=now)

@@ -1,0 +1,137 @@
+"""Breathing: start a resonance assessment, set a practice rate or adaptive pacing, read guidance.
+
+Commands act on a running session's pacing engine (``breathing.PacingEngine``) at the session's
+current time (its last beat); the new guidance is broadcast on the live WebSocket at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.routes._deps import ManagerDep, StorageDep
+from api.sessions import LiveSession, SessionManager
+from breathing.errors import BreathingError
+
+router = APIRouter(prefix="/api/v1/sessions/{session_id}/breathing", tags=["breathing"])
+
+
+class PracticeIn(BaseModel):
+    """Body of ``POST .../breathing/practice``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_bpm: float | None = Field(
+        default=None,
+        ge=3.0,
+        le=12.0,
+        description="Fixed rate, breaths/min; with adaptive, the starting rate (default: the "
+        "assessed resonance rate, else 6).",
+    )
+    adaptive: bool = Field(default=False, description="Adapt the rate breath by breath.")
+
+
+class GuidanceOut(BaseModel):
+    session_id: str
+    t_s: float = Field(description="Session time of the guidance, s")
+    guidance: dict[str, Any] | None = Field(
+        description="null while the session is in plain monitoring (no pacer)"
+    )
+
+
+class AssessmentsOut(BaseModel):
+    session_id: str
+    results: list[dict[str, Any]]
+
+
+_NOT_RUNNING: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The session is not running"},
+    404: {},
+}
+
+
+async def _live(manager: SessionManager, storage: Any, session_id: str) -> LiveSession:
+    live = manager.get_live(session_id)
+    if live is not None:
+        return live
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} is not running")
+
+
+def _apply(live: LiveSession, command: str, **kwargs: Any) -> GuidanceOut:
+    pipeline = live.pipeline
+    pacer = pipeline.pacer
+    if pacer is None:
+        raise HTTPException(
+            status.HTTP_501_NOT_IMPLEMENTED, "breathing guidance is not available in this build"
+        )
+    t_s = pipeline.t_s
+    try:
+        events = getattr(pacer, command)(t_s=t_s, **kwargs)
+    except BreathingError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    data = pipeline.publish_guidance(events, t_s=t_s)
+    return GuidanceOut(session_id=live.id, t_s=t_s, guidance=data)
+
+
+@router.post("/assessment", response_model=GuidanceOut, responses=_NOT_RUNNING)
+async def start_assessment(
+    session_id: str, manager: ManagerDep, storage: StorageDep
+) -> GuidanceOut:
+    """Start the stepped resonance assessment (6.5 to 4.5 breaths/min, 2 min each)."""
+    live = await _live(manager, storage, session_id)
+    return _apply(live, "start_assessment")
+
+
+@router.post("/practice", response_model=GuidanceOut, responses=_NOT_RUNNING)
+async def set_practice(
+    session_id: str, body: PracticeIn, manager: ManagerDep, storage: StorageDep
+) -> GuidanceOut:
+    """Pace at a fixed rate, or adaptively (``{"adaptive": true}``)."""
+    live = await _live(manager, storage, session_id)
+    if body.adaptive:
+        return _apply(live, "start_adaptive", start_rate_bpm=body.rate_bpm)
+    return _apply(live, "start_fixed", rate_bpm=body.rate_bpm or 6.0)
+
+
+@router.get("/guidance", response_model=GuidanceOut, responses=_NOT_RUNNING)
+async def get_guidance(session_id: str, manager: ManagerDep, storage: StorageDep) -> GuidanceOut:
+    """The current guidance: mode, rate, pattern, the pacer's phase reference, progress."""
+    live = await _live(manager, storage, session_id)
+    pipeline = live.pipeline
+    pacer = pipeline.pacer
+    t_s = pipeline.t_s
+    data = pacer.guidance(t_s) if pacer is not None and pacer.active else None
+    return GuidanceOut(session_id=session_id, t_s=t_s, guidance=data)
+
+
+@router.get("/assessments", response_model=AssessmentsOut, responses={404: {}})
+async def list_assessment_results(session_id: str, storage: StorageDep) -> AssessmentsOut:
+    """Stored assessment results of the session: each step as it finished, then the verdict."""
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    results = await asyncio.to_thread(storage.assessments, session_id)
+    return AssessmentsOut(session_id=session_id, results=results)
+
+
+class GuidanceHistoryOut(BaseModel):
+    session_id: str
+    changes: list[dict[str, Any]] = Field(
+        description="Stored guidance at each change, with the pacing events that caused it"
+    )
+
+
+@router.get("/history", response_model=GuidanceHistoryOut, responses={404: {}})
+async def guidance_history(session_id: str, storage: StorageDep) -> GuidanceHistoryOut:
+    """Every guidance change of the session (rate, mode, assessment steps), oldest first."""
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    changes = await asyncio.to_thread(storage.snapshots, "guidance", session_id)
+    return GuidanceHistoryOut(session_id=session_id, changes=changes)

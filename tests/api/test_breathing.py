@@ -1,0 +1,116 @@
+"""Breathing through the service: the pacing engine in a live session, with a simulated person
+that follows the pacer (sensors.SimulatorSource + breathing.PacingEngine, real uvicorn)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from websockets.sync.client import connect
+
+from api.messages import parse_live_message
+from tests.api.conftest import Server, wait_for
+
+
+def _start(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def test_practice_session_sends_guidance_and_follows_a_rate_change(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    s = _start(
+        server,
+        {
+            "source": {"kind": "simulator", "seed": 2, "speed": 20},
+            "mode": "practice",
+            "practice_rate_bpm": 6.0,
+        },
+    )
+    url = f"{server.ws_url}/api/v1/sessions/{s['id']}/live?token={server.token}"
+    with connect(url, open_timeout=10) as ws:
+        first = None
+        for text in ws:
+            m = parse_live_message(text)
+            if m.type == "guidance":
+                first = m
+                break
+        assert first is not None
+        g = first.guidance
+        assert g["mode"] == "fixed" and g["rate_bpm"] == 6.0
+        assert g["reference"]["rate_bpm"] == 6.0
+        assert first.t0_unix_s is not None
+        with server.client() as c:
+            r = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json={"rate_bpm": 5.5})
+            assert r.status_code == 200, r.text
+            assert r.json()["guidance"]["rate_bpm"] == 5.5
+        changed = None
+        for text in ws:
+            m = parse_live_message(text)
+            if m.type == "guidance" and m.events:
+                changed = m
+                break
+        assert changed is not None
+        assert changed.guidance["rate_bpm"] == 5.5
+        assert [e["type"] for e in changed.events] == ["rate_change"]
+        assert changed.events[0]["previous_rate_bpm"] == 6.0
+    with server.client() as c:
+        now = c.get(f"/api/v1/sessions/{s['id']}/breathing/guidance").json()
+        assert now["guidance"]["rate_bpm"] == 5.5
+        c.post(f"/api/v1/sessions/{s['id']}/stop")
+        history = c.get(f"/api/v1/sessions/{s['id']}/breathing/history").json()["changes"]
+        assert history[-1]["rate_bpm"] == 5.5
+        r = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json={"rate_bpm": 5.0})
+        assert r.status_code == 409  # no longer running
+
+
+def test_monitor_session_has_no_pacer_until_asked(serve: Callable[..., Server]) -> None:
+    server = serve()
+    s = _start(server, {"source": {"kind": "simulator", "speed": 10}})
+    with server.client() as c:
+        g = c.get(f"/api/v1/sessions/{s['id']}/breathing/guidance").json()
+        assert g["guidance"] is None
+        r = c.post(f"/api/v1/sessions/{s['id']}/breathing/assessment")
+        assert r.status_code == 200
+        g = r.json()["guidance"]
+        assert g["mode"] == "assessment"
+        assert g["assessment"]["step_index"] == 0 and g["rate_bpm"] == 6.5
+        bad = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json={"rate_bpm": 30})
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["body", "rate_bpm"]
+        c.post(f"/api/v1/sessions/{s['id']}/stop")
+
+
+def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., Server]) -> None:
+    server = serve()
+    s = _start(
+        server,
+        {
+            "source": {
+                "kind": "simulator",
+                "seed": 7,
+                "resonance_bpm": 5.0,
+                "speed": "max",
+                "duration_s": 720,
+            },
+            "mode": "assessment",
+        },
+    )
+    with server.client() as c:
+
+        def finished() -> dict[str, Any] | None:
+            out = c.get(f"/api/v1/sessions/{s['id']}").json()
+            return None if out["live"] else out
+
+        final = wait_for(finished, timeout_s=60, what="the assessment session to end")
+        assert final["state"] == "ended"
+        results = c.get(f"/api/v1/sessions/{s['id']}/breathing/assessments").json()["results"]
+    steps = [r for r in results if r["type"] == "assessment_step"]
+    done = [r for r in results if r["type"] == "assessment_complete"]
+    assert [st["result"]["rate_bpm"] for st in steps] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert len(done) == 1
+    assert abs(done[0]["result"]["resonance_bpm"] - 5.0) <= 0.5

@@ -1,0 +1,52 @@
+"""Check-ins and the personal baseline through a real server."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+from tests.api.conftest import Server, scripted_factory, wait_for
+
+RR = [800.0 + 40.0 * ((i * 5) % 7) for i in range(300)]
+
+
+def test_checkins_post_and_list(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR[:5]))
+    with server.client() as c:
+        s = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": "max"}})
+        sid = s.json()["id"]
+        a = c.post("/api/v1/checkins", json={"stress": 4, "energy": 2, "note": "deadline"})
+        b = c.post(
+            "/api/v1/checkins", json={"stress": 2, "energy": 4, "session_id": sid, "at": 1e9}
+        )
+        assert a.status_code == b.status_code == 201
+        listed = c.get("/api/v1/checkins").json()["checkins"]
+        assert [x["stress"] for x in listed] == [2, 4]  # oldest first (b is dated 2001)
+        assert listed[1]["note"] == "deadline"
+        mine = c.get("/api/v1/checkins", params={"session_id": sid}).json()["checkins"]
+        assert [x["id"] for x in mine] == [b.json()["id"]]
+        bad = c.post("/api/v1/checkins", json={"stress": 3, "energy": 3, "session_id": "nope"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "session_id"
+
+
+def test_baseline_summarises_stored_windows_and_resets(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR))
+    with server.client() as c:
+        empty = c.get("/api/v1/baseline").json()
+        assert empty["n_windows"] == 0 and empty["metrics"]["rmssd_ms"] is None
+        sid = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "speed": "max"}}
+        ).json()["id"]
+        wait_for(lambda: not c.get(f"/api/v1/sessions/{sid}").json()["live"], what="end")
+        windows = c.get(f"/api/v1/sessions/{sid}/metrics").json()["metrics"]
+        assert len(windows) > 10
+        base = c.get("/api/v1/baseline").json()
+        rmssd = [w["rmssd_ms"] for w in windows]
+        assert base["n_windows"] == len(windows) and base["n_sessions"] == 1
+        assert base["metrics"]["rmssd_ms"]["median"] == statistics.median(rmssd)
+        q = statistics.quantiles(rmssd, n=4, method="inclusive")
+        assert base["metrics"]["rmssd_ms"]["p25"] == q[0]
+        reset = c.post("/api/v1/baseline/reset").json()
+        assert reset["n_windows"] == 0 and reset["reset_at_unix_s"] is not None
+        assert c.get("/api/v1/baseline").json()["n_windows"] == 0
+        assert c.get("/api/v1/baseline", params={"days": 0}).status_code == 422
