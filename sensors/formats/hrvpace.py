@@ -216,8 +216,10 @@ def read_hrvpace(path: str) -> Recording:
             continue
         fields = s.split(",")
         if len(fields) != len(COLUMNS):
+            problem = "missing column" if len(fields) < len(COLUMNS) else "extra column"
             raise RecordingFormatError(
-                f"missing column: expected {len(COLUMNS)} fields, found {len(fields)}",
+                f"{problem}: expected {len(COLUMNS)} fields ({','.join(COLUMNS)}), "
+                f"found {len(fields)}",
                 path=path,
                 line=k,
             )

@@ -478,3 +478,25 @@ def test_gap_rule_tolerates_a_late_tail_and_a_short_series() -> None:
     gaps, _ = infer_gaps(rr, t)
     assert not gaps.any()
     assert infer_gaps(rr[:1], t[:1])[0].tolist() == [False]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("0.8,800.0,1.0,1,0", "missing column"),
+        ("0.8,800.0,1.0,1,0,60,7", "extra column"),
+        ("0.8,800.0,1.0,yes,0,60", "contact 'yes' must be 1, 0 or empty"),
+        ("0.8,800.0,1.0,1,2,60", "gap_before '2' must be 1 or 0"),
+        ("0.8,800.0,1.0,1,0,fast", "heart rate 'fast' is not a number"),
+        ("0.8,-800.0,1.0,1,0,60", "zero or negative"),
+    ],
+)
+def test_broken_hrvpace_rows_name_the_line(tmp_path: Path, row: str, problem: str) -> None:
+    path = tmp_path / "bad.csv"
+    head = "# hrvpace-recording v1\n# meta {}\n" + ",".join(
+        ("t_s", "rr_ms", "arrived_at_unix_s", "contact", "gap_before", "heart_rate_bpm")
+    )
+    path.write_text(f"{head}\n0.7,700.0,0.9,1,0,60\n{row}\n")
+    with pytest.raises(RecordingFormatError, match=problem) as info:
+        read_recording(path)
+    assert info.value.line == 5
