@@ -6,6 +6,7 @@
 import logging
 
 from sensors.beat import Beat, SourceState, SourceStatus
+from sensors.ble import BleStrapSource, DeviceInformation, DiscoveredStrap, scan_heart_rate_devices
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
@@ -36,17 +37,20 @@ from sensors.source import BeatSource
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "RECORDING_FORMATS",
     "AdapterOffError",
     "Beat",
     "BeatKind",
     "BeatSource",
     "BleError",
+    "BleStrapSource",
     "Clock",
     "ConnectionLostError",
+    "DeviceInformation",
     "DeviceNotFoundError",
+    "DiscoveredStrap",
     "HeartRateMeasurement",
     "MalformedPacketError",
-    "RECORDING_FORMATS",
     "Recording",
     "RecordingFormatError",
     "RecordingWriter",
@@ -62,7 +66,8 @@ __all__ = [
     "VirtualClock",
     "beats_from_packet",
     "decode_heart_rate_measurement",
-    "encode_heart_rate_measurement",
     "detect_recording_format",
+    "encode_heart_rate_measurement",
     "read_recording",
+    "scan_heart_rate_devices",
 ]

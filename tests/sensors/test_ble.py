@@ -1,0 +1,374 @@
+"""The BLE strap for real: bleak 3.1 (BlueZ backend) against an emulated BlueZ on a private D-Bus.
+
+Real: the ``dbus-daemon`` process, bleak and dbus-fast. Emulated (cannot exist on CI): the
+Bluetooth adapter and the strap, i.e. ``bluetoothd`` (tests/sensors/fake_bluez.py). Without
+``dbus-daemon`` these tests fail with an install hint; they never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from sensors import (
+    AdapterOffError,
+    Beat,
+    BleStrapSource,
+    ConnectionLostError,
+    DeviceNotFoundError,
+    HeartRateMeasurement,
+    SourceState,
+    SourceStatus,
+    VirtualClock,
+    encode_heart_rate_measurement,
+    read_recording,
+    scan_heart_rate_devices,
+)
+from sensors.heart_rate_measurement import rr_ms_from_raw
+from tests.sensors.fake_bluez import FakeBluez, FakeStrap, PrivateBus, environment_for
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(30)]
+
+H10 = "A0:9E:1A:00:00:01"
+WATCH = "C4:7C:8D:00:00:02"
+LAMP = "DE:AD:BE:EF:00:03"
+SECOND_STRAP = "F1:00:00:00:00:04"
+STEP = 2.0  # s: a generous bound for one D-Bus round trip on a loaded CI machine
+
+
+def packet(*raws: int, hr: int = 72, contact: bool | None = True) -> bytes:
+    rr = tuple(rr_ms_from_raw(r) for r in raws)
+    return encode_heart_rate_measurement(HeartRateMeasurement(hr, rr_ms=rr, sensor_contact=contact))
+
+
+@pytest.fixture(scope="session")
+def private_bus() -> Iterator[PrivateBus]:
+    try:
+        bus = PrivateBus()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield bus
+    bus.close()
+
+
+@pytest.fixture
+def system_bus(private_bus: PrivateBus, monkeypatch: pytest.MonkeyPatch) -> PrivateBus:
+    """The private bus is the system bus bleak talks to (no BlueZ on it yet)."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", private_bus.address)
+    return private_bus
+
+
+@pytest.fixture
+async def bluez(system_bus: PrivateBus) -> AsyncIterator[FakeBluez]:
+    fake = FakeBluez(system_bus.address)
+    await fake.start()
+    yield fake
+    await fake.stop()
+    await _release_bleak_bus()
+
+
+async def _release_bleak_bus() -> None:
+    """Close bleak's per-event-loop BlueZ manager connection before pytest closes the loop."""
+    from bleak.backends.bluezdbus import manager as bluez_manager
+
+    instance = bluez_manager._global_instances.pop(asyncio.get_running_loop(), None)
+    if instance is not None and instance._bus is not None:
+        instance._bus.disconnect()
+        watcher = instance._bus_watcher_task
+        if watcher is not None:
+            await asyncio.wait({watcher}, timeout=STEP)
+
+
+def polar_h10(**kwargs: object) -> FakeStrap:
+    defaults: dict[str, object] = {
+        "address": H10,
+        "name": "Polar H10 A1B2C3D4",
+        "battery_pct": 87,
+        "device_info": {"manufacturer": "Polar Electro Oy", "model": "H10", "firmware": "3.1.1"},
+    }
+    defaults.update(kwargs)
+    return FakeStrap(**defaults)  # type: ignore[arg-type]
+
+
+async def next_beat(it: AsyncIterator[Beat]) -> Beat:
+    return await asyncio.wait_for(anext(it), STEP)
+
+
+async def run_cli(*args: str) -> Result:
+    """Run ``hrvpace ARGS`` in-process (typer's runner) in a worker thread, so the command's own
+    ``asyncio.run`` and bleak work while the emulated BlueZ keeps answering in this loop."""
+    from api.cli import app
+
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
+
+
+def source(target: str = H10, **kwargs: object) -> BleStrapSource:
+    options: dict[str, object] = {"scan_timeout_s": 1.0, "connect_timeout_s": 5.0}
+    options.update(kwargs)
+    return BleStrapSource(target, **options)  # type: ignore[arg-type]
+
+
+# -- scan ------------------------------------------------------------------------------------------
+
+
+async def test_scan_finds_heart_rate_straps_by_service_and_not_other_devices(
+    bluez: FakeBluez,
+) -> None:
+    bluez.add_strap(polar_h10(rssi=-55), known=True)  # already known to BlueZ
+    bluez.add_strap(FakeStrap(SECOND_STRAP, name=None, rssi=-80))  # first seen by this scan
+    bluez.add_strap(
+        FakeStrap(LAMP, name="Desk lamp", advertised_uuids=["0000fff0-0000-1000-8000-00805f9b34fb"])
+    )
+    found = await scan_heart_rate_devices(timeout_s=0.3)
+    assert [s.address for s in found] == [H10, SECOND_STRAP]  # strongest first, no lamp
+    assert found[0].name == "Polar H10 A1B2C3D4"
+    assert found[1].name is None
+    assert all(isinstance(s.rssi, int) and -90 < s.rssi < -50 for s in found)
+
+
+# -- the stream ------------------------------------------------------------------------------------
+
+
+async def test_notifications_become_back_dated_beats_with_battery_and_device_info(
+    bluez: FakeBluez,
+) -> None:
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=1000.0)
+    async with source(clock=clock) as strap:
+        status = strap.status
+        assert status.state is SourceState.STREAMING
+        assert status.device_address == H10 and status.device_name == "Polar H10 A1B2C3D4"
+        assert status.battery_pct == 87
+        assert strap.device_info is not None
+        assert strap.device_info.manufacturer_name == "Polar Electro Oy"
+        assert strap.device_info.model_number == "H10"
+        assert strap.device_info.firmware_revision == "3.1.1"
+        assert strap.device_info.serial_number is None
+        assert "battery 87%" in status.message and "Polar Electro Oy H10" in status.message
+
+        it = aiter(strap)
+        bluez.notify(H10, packet(1024, 768, hr=68))  # arrives at 1000.0: 1000 ms, 750 ms
+        first = [await next_beat(it), await next_beat(it)]
+        await clock.sleep(1.5)
+        bluez.notify(H10, packet(768, 768, hr=80, contact=False))  # arrives at 1001.5
+        second = [await next_beat(it), await next_beat(it)]
+
+    beats = first + second
+    # The session starts at the R peak before the first interval: 1000.0 - 1.75 s.
+    assert [b.t_s for b in beats] == pytest.approx([1.0, 1.75, 2.5, 3.25])
+    assert [b.rr_ms for b in beats] == [1000.0, 750.0, 750.0, 750.0]
+    assert [b.arrived_at for b in beats] == [1000.0, 1000.0, 1001.5, 1001.5]
+    assert [b.contact for b in beats] == [True, True, False, False]
+    assert [b.heart_rate_bpm for b in beats] == [68.0, 68.0, 80.0, 80.0]
+    assert not any(b.gap_before for b in beats)
+    assert strap.status.state is SourceState.ENDED
+    assert not bluez.strap(H10).connected and not bluez.strap(H10).notifying
+
+
+async def test_connect_by_name_and_hr_only_device_is_usable(bluez: FakeBluez) -> None:
+    bluez.add_strap(FakeStrap(WATCH, name="Forerunner 255"))  # no battery, no device info
+    hr_only = asyncio.Event()
+    seen: list[SourceStatus] = []
+
+    def listen(status: SourceStatus) -> None:
+        seen.append(status)
+        if status.state is SourceState.HR_ONLY:
+            hr_only.set()
+
+    async with source("forerunner 255") as watch:
+        watch.add_status_listener(listen)
+        assert watch.status.device_address == WATCH
+        assert watch.status.battery_pct is None and watch.device_info is None
+        it = aiter(watch)
+        pending = asyncio.ensure_future(anext(it))
+        for hr in (70, 71, 72):
+            bluez.notify(WATCH, packet(hr=hr, contact=None))
+        await asyncio.wait_for(hr_only.wait(), STEP)
+        assert watch.status.state is SourceState.HR_ONLY
+        assert "HR-only" in watch.status.message
+        await asyncio.sleep(0.05)
+        assert watch.status.heart_rate_bpm == 72.0
+        assert not pending.done()  # no RR, no made-up beats
+        bluez.notify(WATCH, packet(900, hr=66, contact=None))
+        beat = await asyncio.wait_for(pending, STEP)
+        assert beat.rr_ms == rr_ms_from_raw(900) and beat.contact is None
+        assert watch.status.state is SourceState.STREAMING
+    assert [s.heart_rate_bpm for s in seen if s.heart_rate_bpm][:3] == [70.0, 71.0, 72.0]
+
+
+async def test_malformed_notification_mid_stream_is_counted_and_skipped(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    async with source() as strap:
+        it = aiter(strap)
+        bluez.notify(H10, packet(1000))
+        bluez.notify(H10, bytes([0x10, 70, 0x00]))  # odd number of RR bytes
+        bluez.notify(H10, b"")  # empty
+        bluez.notify(H10, packet(1010))
+        beats = [await next_beat(it), await next_beat(it)]
+        assert [b.rr_ms for b in beats] == [rr_ms_from_raw(1000), rr_ms_from_raw(1010)]
+        assert strap.status.malformed_packets == 2
+        assert strap.status.state is SourceState.STREAMING
+        assert "malformed" in strap.status.message
+
+
+@pytest.mark.parametrize("forget", [False, True], ids=["device-kept", "device-forgotten"])
+async def test_drop_mid_stream_reconnects_marks_gap_and_loses_no_beat(
+    bluez: FakeBluez, forget: bool
+) -> None:
+    strap_model = bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=500.0)  # backoff waits cost no real time
+    states: list[SourceState] = []
+    async with source(clock=clock, scan_timeout_s=0.3) as strap:
+        strap.add_status_listener(lambda s: states.append(s.state))
+        it = aiter(strap)
+        bluez.notify(H10, packet(1024, 1024))
+        bluez.notify(H10, packet(1000))
+        # The strap drops before the consumer has read anything; when forgotten, it stays out
+        # of range for a while so the first reconnect attempts fail.
+        bluez.drop(H10, forget=forget, away_s=0.4 if forget else 0.0)
+        before = [await next_beat(it) for _ in range(3)]
+        after_task = asyncio.ensure_future(anext(it))
+        await bluez.wait_notifying(H10, timeout_s=10.0)
+        await clock.sleep(3.0)
+        bluez.notify(H10, packet(980, 990))
+        after = [await asyncio.wait_for(after_task, STEP), await next_beat(it)]
+
+    assert [b.rr_ms for b in before] == [1000.0, 1000.0, rr_ms_from_raw(1000)]
+    assert not any(b.gap_before for b in before)
+    assert [b.gap_before for b in after] == [True, False]
+    assert [b.rr_ms for b in after] == [rr_ms_from_raw(980), rr_ms_from_raw(990)]
+    times = [b.t_s for b in before + after]
+    assert times == sorted(times) and after[0].t_s > before[-1].t_s
+    assert SourceState.RECONNECTING in states
+    assert strap_model.connect_calls >= 2
+    if forget:
+        # BlueZ forgot the device: it had to be found again by a new scan.
+        starts = [m for _, m in bluez.method_calls if m == "StartDiscovery"]
+        assert len(starts) >= 2
+
+
+async def test_drop_without_reconnect_ends_with_connection_lost(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    async with source(reconnect=False) as strap:
+        it = aiter(strap)
+        bluez.notify(H10, packet(1000))
+        bluez.drop(H10)
+        assert (await next_beat(it)).rr_ms == rr_ms_from_raw(1000)  # received, so kept
+        with pytest.raises(ConnectionLostError, match="lost"):
+            await next_beat(it)
+    assert strap.status.state is SourceState.FAILED
+
+
+async def test_reconnect_gives_up_after_the_deadline(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock()
+    async with source(clock=clock, scan_timeout_s=0.2, give_up_after_s=1.0) as strap:
+        it = aiter(strap)
+        bluez.drop(H10, forget=True, away_s=60.0)
+        with pytest.raises(ConnectionLostError, match="could not reconnect") as info:
+            await asyncio.wait_for(anext(it), 10.0)
+    assert "no strap with address" in info.value.reason
+    assert strap.status.state is SourceState.FAILED
+
+
+# -- errors a UI shows -----------------------------------------------------------------------------
+
+
+async def test_adapter_powered_off_gives_adapter_off_error(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    bluez.set_powered(False)
+    strap = source()
+    with pytest.raises(AdapterOffError, match="turned off") as info:
+        async with strap:
+            pass
+    assert info.value.reason == "Bluetooth is turned off: turn it on and try again"
+    assert strap.status.state is SourceState.FAILED
+    with pytest.raises(AdapterOffError):
+        await scan_heart_rate_devices(timeout_s=0.1)
+
+
+async def test_unknown_address_gives_device_not_found(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    with pytest.raises(DeviceNotFoundError, match="no strap with address 11:22:33:44:55:66"):
+        async with source("11:22:33:44:55:66", scan_timeout_s=0.3):
+            pass
+
+
+async def test_bluetooth_service_not_running_gives_adapter_off_error(
+    system_bus: PrivateBus,
+) -> None:
+    with pytest.raises(AdapterOffError, match="bluetoothd"):
+        await scan_heart_rate_devices(timeout_s=0.1)
+    await _release_bleak_bus()
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+async def test_cli_scan_json_lists_straps(bluez: FakeBluez, private_bus: PrivateBus) -> None:
+    bluez.add_strap(polar_h10(rssi=-58), known=True)
+    bluez.add_strap(FakeStrap(LAMP, name="Desk lamp", advertised_uuids=[], hr_service=False))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api",
+        "scan",
+        "--json",
+        "--timeout",
+        "0.5",
+        env=environment_for(private_bus),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20.0)
+    assert proc.returncode == 0, err.decode()
+    listed = json.loads(out)
+    assert len(listed) == 1
+    assert listed[0]["address"] == H10
+    assert listed[0]["name"] == "Polar H10 A1B2C3D4"
+    assert -60 <= listed[0]["rssi"] <= -57
+
+
+async def test_cli_scan_adapter_off_exits_with_reason(bluez: FakeBluez) -> None:
+    bluez.set_powered(False)
+    result = await run_cli("scan", "--timeout", "0.2")
+    assert result.exit_code == 1
+    assert "Bluetooth is turned off" in result.stderr
+
+
+async def test_cli_record_writes_a_replayable_recording(bluez: FakeBluez, tmp_path: Path) -> None:
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "h10.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.01")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.notify(H10, packet(1024, 768, hr=70))
+    bluez.notify(H10, bytes([0x10, 70, 0x00]))  # malformed: skipped, the recording goes on
+    bluez.notify(H10, packet(800, hr=71, contact=False))
+    result = await asyncio.wait_for(running, 10.0)
+    assert result.exit_code == 0, result.stderr
+    assert "3 beats written" in result.stdout
+    rec = read_recording(out)
+    assert rec.source_format == "hrvpace"
+    assert list(rec.rr_ms) == [1000.0, 750.0, rr_ms_from_raw(800)]
+    assert [rec.contact_at(i) for i in range(3)] == [True, True, False]
+    assert not rec.gaps.any()
+    assert rec.arrived_at is not None and rec.arrived_at[0] == rec.arrived_at[1]
+    assert rec.t_s[1] - rec.t_s[0] == pytest.approx(0.75)
+    assert rec.meta.get("device_address") == H10
+
+
+async def test_cli_record_unknown_device_fails_cleanly(bluez: FakeBluez, tmp_path: Path) -> None:
+    out = tmp_path / "none.csv"
+    result = await run_cli(
+        "record", "--device", "Nobody's strap", "--out", str(out), "--scan-timeout", "0.3"
+    )
+    assert result.exit_code == 1
+    assert "no strap with name Nobody's strap" in result.stderr
+    assert not out.exists()
