@@ -500,3 +500,43 @@ def test_broken_hrvpace_rows_name_the_line(tmp_path: Path, row: str, problem: st
     with pytest.raises(RecordingFormatError, match=problem) as info:
         read_recording(path)
     assert info.value.line == 5
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(min_value=1e-3, max_value=1e5), min_size=1, max_size=40),
+    st.lists(st.booleans(), min_size=40, max_size=40),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_plain_reader_keeps_every_value_exactly(
+    values: list[float], blanks: list[bool], newline: str
+) -> None:
+    # blank lines anywhere are skipped; CRLF or LF; values come back bit for bit (ms)
+    lines: list[str] = []
+    for v, blank in zip(values, blanks, strict=False):
+        if blank:
+            lines.append("  ")
+        lines.append(f" {v!r} ")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rr.txt"
+        path.write_bytes(newline.join(lines).encode())
+        rec = read_recording(path)
+    assert rec.rr_ms.tolist() == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=5, max_value=60),
+    st.data(),
+    st.sampled_from(["abc", "8O0", "1,2", "--5", "0", "-3", "0.0", "inf"]),
+)
+def test_the_error_names_the_broken_line(n: int, data: st.DataObject, bad: str) -> None:
+    k = data.draw(st.integers(min_value=1, max_value=n), label="broken line")
+    lines = ["800" if i != k else bad for i in range(1, n + 1)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rr.txt"
+        path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(RecordingFormatError) as info:
+            read_recording(path)
+    assert info.value.line == k
+    assert repr(bad) in str(info.value)
