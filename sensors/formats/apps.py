@@ -124,11 +124,12 @@ def _timed_recording(
     arrived_at: NDArray[np.float64],
     source_format: str,
     meta: dict[str, object],
+    utc: bool,
 ) -> Recording:
     gaps, missing_s = infer_gaps(rr_ms, arrived_at)
-    meta["start_time"] = (
-        dt.datetime.fromtimestamp(float(arrived_at[0]), dt.UTC).replace(tzinfo=None).isoformat()
-    )
+    # true UTC (a zone in the file, or epoch ms) says so; naive phone time stays naive
+    start = dt.datetime.fromtimestamp(float(arrived_at[0]), dt.UTC)
+    meta["start_time"] = (start if utc else start.replace(tzinfo=None)).isoformat()
     meta["n_gaps"] = int(gaps.sum())
     return Recording(
         rr_ms=rr_ms,
@@ -177,7 +178,11 @@ def read_polar_sensor_logger(path: str) -> Recording:
         "timezone": "from the file" if aware else "none in the file (phone local time, as UTC)",
     }
     return _timed_recording(
-        rr_ms=rr_ms, arrived_at=arrived_at, source_format="polar_sensor_logger", meta=meta
+        rr_ms=rr_ms,
+        arrived_at=arrived_at,
+        source_format="polar_sensor_logger",
+        meta=meta,
+        utc=aware,
     )
 
 
@@ -226,5 +231,9 @@ def read_hrv_logger(path: str) -> Recording:
         else ("from the file" if aware else "none in the file (phone local time, as UTC)"),
     }
     return _timed_recording(
-        rr_ms=rr_ms, arrived_at=arrived_at, source_format="hrv_logger", meta=meta
+        rr_ms=rr_ms,
+        arrived_at=arrived_at,
+        source_format="hrv_logger",
+        meta=meta,
+        utc=aware or epoch,
     )

@@ -182,6 +182,20 @@ def test_hrv_logger_epoch_milliseconds_are_unix_time() -> None:
     assert rec.arrived_at is not None
     assert rec.arrived_at[0] == pytest.approx(1675889368.255)
     assert rec.meta["timezone"] == "UTC (epoch ms)"
+    assert rec.meta["start_time"] == "2023-02-08T20:49:28.255000+00:00"
+
+
+def test_polar_sensor_logger_with_a_zone_is_true_utc(tmp_path: Path) -> None:
+    path = tmp_path / "tz_RR.txt"
+    path.write_text(
+        "Phone timestamp;RR-interval [ms]\n"
+        "2026-06-01T21:17:07.832+02:00;800\n2026-06-01T21:17:08.632+02:00;800\n"
+    )
+    rec = read_recording(path)
+    assert rec.arrived_at is not None
+    assert rec.arrived_at.tolist() == pytest.approx([1780341427.832, 1780341428.632])
+    assert rec.meta["start_time"] == "2026-06-01T19:17:07.832000+00:00"
+    assert rec.meta["timezone"] == "from the file"
 
 
 @pytest.mark.parametrize("name", ["2017-06-05 07-27-59.txt", "elite_hrv_commas.txt"])
