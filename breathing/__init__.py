@@ -13,6 +13,7 @@ from breathing.assessment import (
     analyse_rate,
     choose_resonance,
 )
+from breathing.baseline import Baseline
 from breathing.engine import (
     AdaptiveUpdate,
     AssessmentDone,
@@ -26,6 +27,24 @@ from breathing.engine import (
     RateChanged,
 )
 from breathing.errors import BreathingError
+from breathing.microbreak import (
+    BreakEffect,
+    BreakEnded,
+    BreakKind,
+    BreakStarted,
+    FlagAcknowledged,
+    MicroBreakDue,
+    MicroBreakEvent,
+    MicroBreakMonitor,
+    MicroBreakSettings,
+    MicroBreakStatus,
+    Reason,
+    ReasonCode,
+    SignalTracker,
+    Snoozed,
+    Suggestion,
+    WindowSignal,
+)
 from breathing.pacer import BreathingPattern, BreathStage, Pacer, PacerPhase, PacerReference
 
 __all__ = [
@@ -38,11 +57,22 @@ __all__ = [
     "AssessmentProtocol",
     "AssessmentResult",
     "AssessmentStepDone",
+    "Baseline",
+    "BreakEffect",
+    "BreakEnded",
+    "BreakKind",
+    "BreakStarted",
     "BreathStage",
     "BreathingError",
     "BreathingPattern",
     "Criterion",
+    "FlagAcknowledged",
     "Guidance",
+    "MicroBreakDue",
+    "MicroBreakEvent",
+    "MicroBreakMonitor",
+    "MicroBreakSettings",
+    "MicroBreakStatus",
     "ModeChanged",
     "Pacer",
     "PacerPhase",
@@ -52,7 +82,13 @@ __all__ = [
     "PacingMode",
     "RateChanged",
     "RateResult",
+    "Reason",
+    "ReasonCode",
     "SignalCheck",
+    "SignalTracker",
+    "Snoozed",
+    "Suggestion",
+    "WindowSignal",
     "analyse_rate",
     "choose_resonance",
 ]
