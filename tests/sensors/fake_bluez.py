@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -541,10 +540,3 @@ class FakeBluez:
             strap.notifying = False
         self._set(msg.path or "", CHARACTERISTIC, Notifying=Variant("b", False))
         return Message.new_method_return(msg)
-
-
-def environment_for(bus: PrivateBus) -> dict[str, str]:
-    """``os.environ`` with the private bus as the system bus (for a subprocess)."""
-    env = dict(os.environ)
-    env["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
-    return env

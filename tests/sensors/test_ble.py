@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from sensors import (
     scan_heart_rate_devices,
 )
 from sensors.heart_rate_measurement import rr_ms_from_raw
-from tests.sensors.fake_bluez import FakeBluez, FakeStrap, PrivateBus, environment_for
+from tests.sensors.fake_bluez import FakeBluez, FakeStrap, PrivateBus
 
 pytestmark = [pytest.mark.ble, pytest.mark.timeout(30)]
 
@@ -169,6 +168,12 @@ async def test_notifications_become_back_dated_beats_with_battery_and_device_inf
     assert not any(b.gap_before for b in beats)
     assert strap.status.state is SourceState.ENDED
     assert not bluez.strap(H10).connected and not bluez.strap(H10).notifying
+    # the notification callback was unregistered before the link was closed
+    calls = [(p, m) for p, m in bluez.method_calls if m in ("StopNotify", "Disconnect")]
+    assert calls == [
+        (bluez.strap(H10).hr_char_path, "StopNotify"),
+        (bluez.strap(H10).path, "Disconnect"),
+    ]
 
 
 async def test_connect_by_name_and_hr_only_device_is_usable(bluez: FakeBluez) -> None:
@@ -311,28 +316,26 @@ async def test_bluetooth_service_not_running_gives_adapter_off_error(
 # -- command line ----------------------------------------------------------------------------------
 
 
-async def test_cli_scan_json_lists_straps(bluez: FakeBluez, private_bus: PrivateBus) -> None:
+async def test_cli_scan_json_lists_straps(bluez: FakeBluez) -> None:
     bluez.add_strap(polar_h10(rssi=-58), known=True)
     bluez.add_strap(FakeStrap(LAMP, name="Desk lamp", advertised_uuids=[], hr_service=False))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "api",
-        "scan",
-        "--json",
-        "--timeout",
-        "0.5",
-        env=environment_for(private_bus),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 20.0)
-    assert proc.returncode == 0, err.decode()
-    listed = json.loads(out)
+    result = await run_cli("scan", "--json", "--timeout", "0.3")
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(result.stdout)
     assert len(listed) == 1
     assert listed[0]["address"] == H10
     assert listed[0]["name"] == "Polar H10 A1B2C3D4"
     assert -60 <= listed[0]["rssi"] <= -57
+
+
+async def test_cli_scan_prints_a_table(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10(rssi=-58), known=True)
+    result = await run_cli("scan", "--timeout", "0.3")
+    assert result.exit_code == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["NAME", "ADDRESS", "RSSI"]
+    assert row.startswith("Polar H10 A1B2C3D4  A0:9E:1A:00:00:01")
+    assert row.endswith("dBm")
 
 
 async def test_cli_scan_adapter_off_exits_with_reason(bluez: FakeBluez) -> None:
