@@ -1,0 +1,179 @@
+"""Resonance assessment: the engine against simulated people, and the choice on known tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+
+import pytest
+
+from breathing import (
+    AssessmentDone,
+    AssessmentProtocol,
+    AssessmentResult,
+    AssessmentStepDone,
+    BreathingError,
+    PacingEngine,
+    PacingEvent,
+    PacingMode,
+    RateChanged,
+    RateResult,
+    choose_resonance,
+)
+from sensors import SimulatedPerson
+
+
+def run_assessment(
+    resonance_bpm: float,
+    *,
+    seed: int,
+    protocol: AssessmentProtocol | None = None,
+    contact_ok: bool = True,
+    follow: bool = True,
+) -> tuple[AssessmentResult, list[PacingEvent], PacingEngine]:
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
+    person = SimulatedPerson(
+        seed=seed,
+        resonance_bpm=resonance_bpm,
+        breathing=engine.breathing_phase_cycles if follow else None,
+    )
+    events: list[PacingEvent] = []
+    for _ in range(5000):
+        b = person.next_beat()
+        new = engine.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=contact_ok)
+        events += new
+        for e in new:
+            if isinstance(e, AssessmentDone):
+                return e.result, events, engine
+    raise AssertionError("assessment never finished")
+
+
+@pytest.mark.parametrize(
+    ("resonance_bpm", "seed"), [(4.5, 1), (4.8, 2), (5.2, 3), (5.5, 4), (5.9, 5), (6.5, 6)]
+)
+def test_finds_the_simulated_resonance_within_a_quarter_breath(
+    resonance_bpm: float, seed: int
+) -> None:
+    result, events, engine = run_assessment(resonance_bpm, seed=seed)
+    assert result.resonance_bpm is not None
+    assert abs(result.resonance_bpm - resonance_bpm) <= 0.25, result.reason
+    assert [r.rate_bpm for r in result.rates] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert all(r.usable and r.n_cycles >= 6 for r in result.rates)  # 90 s analysed per rate
+    assert result.reason and result.method in {"phase_crossing", "phase_extrapolated"}
+    # the engine then paces at the assessed rate, in fixed mode
+    assert engine.mode is PacingMode.FIXED
+    assert engine.rate_bpm == pytest.approx(min(7.0, max(4.5, result.resonance_bpm)), abs=0.01)
+    steps = [e for e in events if isinstance(e, AssessmentStepDone)]
+    assert [s.step_index for s in steps] == [0, 1, 2, 3, 4]
+
+
+def test_table_shows_the_resonance_curve() -> None:
+    result, events, _ = run_assessment(5.5, seed=11)
+    by_rate = {r.rate_bpm: r for r in result.rates}
+    ptt = {k: v.peak_to_trough_bpm for k, v in by_rate.items()}
+    assert max(ptt, key=lambda k: ptt[k] or 0.0) in (5.0, 5.5, 6.0)
+    assert by_rate[4.5].phase_deg > 20.0  # type: ignore[operator]  # HR leads below
+    assert by_rate[6.5].phase_deg < -20.0  # type: ignore[operator]  # and lags above
+    names = {c.name for c in result.criteria}
+    assert {"phase_zero_crossing", "max_peak_to_trough", "max_lf_power", "max_lf_peak"} <= names
+    lf_rate = next(c.rate_bpm for c in result.criteria if c.name == "max_lf_power")
+    assert lf_rate is not None and abs(lf_rate - 5.5) <= 0.5
+    # rate changes happen at step boundaries, ~2 minutes apart
+    changes = [e.t_s for e in events if isinstance(e, RateChanged)]
+    gaps = [b - a for a, b in itertools.pairwise(changes)][:4]
+    assert all(118.0 <= g <= 135.0 for g in gaps), gaps
+    json.dumps(dataclasses.asdict(result))  # serialisable as is
+
+
+def test_screening_variant_is_shorter_and_still_close() -> None:
+    result, events, _ = run_assessment(5.5, seed=12, protocol=AssessmentProtocol.screening())
+    done = next(e for e in events if isinstance(e, AssessmentDone))
+    assert done.t_s < 6 * 60.0
+    assert result.resonance_bpm is not None and abs(result.resonance_bpm - 5.5) <= 0.35
+
+
+def test_no_contact_means_no_answer_not_a_wrong_one() -> None:
+    result, _, engine = run_assessment(5.5, seed=13, contact_ok=False)
+    assert result.resonance_bpm is None
+    assert all(not r.usable for r in result.rates)
+    assert "usable" in result.reason
+    assert engine.rate_bpm == 6.0  # falls back to the default rate
+
+
+def test_person_not_following_the_pacer_is_not_used() -> None:
+    result, _, _ = run_assessment(5.5, seed=14, follow=False)
+    assert sum(r.usable for r in result.rates) <= 2
+    assert result.resonance_bpm is None
+
+
+def row(rate: float, phase: float | None, ptt: float | None, usable: bool = True) -> RateResult:
+    return RateResult(
+        rate_bpm=rate,
+        peak_to_trough_bpm=ptt,
+        amplitude_bpm=None if ptt is None else ptt / 2,
+        phase_deg=phase,
+        breathing_power_ms2=None,
+        coherence=0.9,
+        lf_power_ms2=ptt,
+        lf_peak_hz=rate / 60,
+        lf_peak_density_ms2_per_hz=ptt,
+        n_cycles=10,
+        n_beats=100,
+        quality=1.0,
+        usable=usable,
+    )
+
+
+def test_choice_interpolates_the_phase_zero_crossing() -> None:
+    table = [
+        row(6.5, -40, 10),
+        row(6.0, -20, 13),
+        row(5.5, 10, 15),
+        row(5.0, 30, 12),
+        row(4.5, 50, 9),
+    ]
+    r = choose_resonance(table)
+    assert r.method == "phase_crossing"
+    assert r.resonance_bpm == pytest.approx(5.5 + 0.5 * 10 / 30, abs=0.01)
+    assert r.single_peak
+    assert "5.5" in r.reason and "6" in r.reason
+
+
+def test_choice_extrapolates_at_most_half_a_step_beyond_the_grid() -> None:
+    table = [row(6.5, 5, 15), row(6.0, 25, 13), row(5.5, 45, 11), row(5.0, 60, 9)]
+    r = choose_resonance(table)
+    assert r.method == "phase_extrapolated"
+    assert r.resonance_bpm == pytest.approx(6.5 + 0.5 * 5 / 20, abs=0.01)
+    far = choose_resonance([row(6.5, 60, 15), row(6.0, 61, 13), row(5.5, 62, 11)])
+    assert far.resonance_bpm == pytest.approx(6.75)
+
+
+def test_choice_falls_back_to_the_amplitude_peak_when_phase_is_noisy() -> None:
+    table = [
+        row(6.5, -10, 9),
+        row(6.0, 10, 11),
+        row(5.5, -10, 16),
+        row(5.0, 10, 14),
+        row(4.5, 30, 10),
+    ]
+    r = choose_resonance(table)
+    assert r.method == "amplitude_peak"
+    assert 5.25 <= (r.resonance_bpm or 0) <= 5.75
+    assert "noisy" in r.reason
+
+
+def test_unusable_rows_are_ignored_and_too_few_give_no_answer() -> None:
+    table = [row(6.5, -40, 10), row(6.0, -20, 13, usable=False), row(5.5, 10, 15), row(5.0, 30, 12)]
+    r = choose_resonance(table)
+    assert r.resonance_bpm == pytest.approx(5.5 + 1.0 * 10 / 50, abs=0.01)  # 6.0 skipped
+    assert len(r.rates) == 4  # the table keeps every row
+    none = choose_resonance(table[:2])
+    assert none.resonance_bpm is None and none.method == "none"
+
+
+def test_protocol_is_validated() -> None:
+    with pytest.raises(BreathingError, match="at least 3"):
+        AssessmentProtocol(rates_bpm=(6.0, 5.0))
+    with pytest.raises(BreathingError, match="settle_s"):
+        AssessmentProtocol(step_s=60.0, settle_s=50.0)

@@ -1,0 +1,178 @@
+"""The simulated person: determinism, timeline, resonance behaviour, artefacts, stress, source."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hrv import breathing_response, lf_band, time_domain
+from sensors import (
+    Beat,
+    BeatKind,
+    SimulatedBeat,
+    SimulatedPerson,
+    SimulatorSource,
+    SourceState,
+    VirtualClock,
+)
+
+
+def arrays(beats: list[SimulatedBeat]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([b.t_s for b in beats]), np.array([b.rr_ms for b in beats])
+
+
+def paced(rate_bpm: float):  # type: ignore[no-untyped-def]
+    return lambda t_s: t_s * rate_bpm / 60.0
+
+
+def clean_person(**kw: object) -> SimulatedPerson:
+    return SimulatedPerson(ectopic_rate=0.0, missed_beat_rate=0.0, **kw)  # type: ignore[arg-type]
+
+
+def test_same_seed_same_beats_other_seed_other_beats() -> None:
+    a = SimulatedPerson(seed=7, dropout_rate=0.01).beats(300)
+    b = SimulatedPerson(seed=7, dropout_rate=0.01).beats(300)
+    c = SimulatedPerson(seed=8, dropout_rate=0.01).beats(300)
+    assert a == b
+    assert [x.rr_ms for x in a[:50]] != [x.rr_ms for x in c[:50]]
+
+
+def test_timeline_is_running_sum_of_rr_except_after_gaps() -> None:
+    beats = SimulatedPerson(seed=3, dropout_rate=0.01, dropout_s=(3.0, 6.0)).beats(900)
+    assert any(b.gap_before for b in beats), "the seeded run should contain a dropout"
+    for prev, b in itertools.pairwise(beats):
+        assert b.t_s > prev.t_s
+        if b.gap_before:
+            assert b.t_s - prev.t_s >= b.rr_ms / 1000.0 + 1.0  # beats were lost in between
+        else:
+            assert b.t_s == pytest.approx(prev.t_s + b.rr_ms / 1000.0, abs=1e-9)
+
+
+def test_mean_hr_and_plausible_rr() -> None:
+    beats = clean_person(seed=1, mean_hr_bpm=72.0).beats(600)
+    _, rr = arrays(beats)
+    td = time_domain(rr)
+    assert td.mean_hr_bpm == pytest.approx(72.0, abs=3.0)
+    assert rr.min() > 300.0 and rr.max() < 2000.0
+    assert td.rmssd_ms is not None and 15.0 < td.rmssd_ms < 80.0
+
+
+def test_hr_follows_a_resonance_curve_when_breathing_with_a_pacer() -> None:
+    """Amplitude peaks at the resonance; phase vs lung volume goes + (below), 0, - (above)."""
+    res = 5.5
+    rows = {}
+    for rate in (4.0, 5.5, 7.5):
+        beats = clean_person(seed=2, resonance_bpm=res, breathing=paced(rate)).beats(240)
+        t, rr = arrays(beats)
+        keep = t > 40.0  # let the resonator settle
+        r = breathing_response(rr[keep], t_s=t[keep], rate_bpm=rate)
+        assert r.phase_deg is not None and r.amplitude_bpm is not None
+        rows[rate] = r
+    assert rows[4.0].phase_deg > 35.0
+    assert abs(rows[5.5].phase_deg) < 10.0
+    assert rows[7.5].phase_deg < -35.0
+    assert rows[5.5].amplitude_bpm > 1.3 * rows[4.0].amplitude_bpm
+    assert rows[5.5].amplitude_bpm > 1.3 * rows[7.5].amplitude_bpm
+    # rsa_gain_bpm is the peak-to-trough at resonance: amplitude ~ half of it
+    assert rows[5.5].amplitude_bpm == pytest.approx(15.0 / 2, rel=0.2)
+
+
+def test_rate_change_keeps_hr_continuous() -> None:
+    """Switching the breathing rate mid-run does not make HR jump (time-domain resonator)."""
+
+    def breathing(t_s: float) -> float:
+        return t_s * 6.0 / 60.0 if t_s < 120.0 else 12.0 + (t_s - 120.0) * 4.5 / 60.0
+
+    person = clean_person(seed=4, jitter_ms=0.0, mayer_amplitude_bpm=0.0, breathing=breathing)
+    beats = person.beats(240)
+    t = np.array([b.t_s for b in beats])
+    step = np.abs(np.diff([b.hr_bpm for b in beats]))
+    near = (t[1:] > 115.0) & (t[1:] < 130.0)
+    assert near.any()
+    # no beat-to-beat HR change around the switch beyond what breathing makes anyway
+    assert step[near].max() <= step[~near].max()
+
+
+def test_spontaneous_breathing_is_12_to_15_per_minute_with_mayer_waves_in_lf() -> None:
+    p = clean_person(seed=5, mayer_amplitude_bpm=3.0)
+    beats = p.beats(600)
+    phase = beats[-1].breathing_phase_cycles - beats[0].breathing_phase_cycles
+    rate = phase / (beats[-1].t_s - beats[0].t_s) * 60.0
+    assert 11.0 < rate < 16.0
+    t, rr = arrays(beats)
+    lf = lf_band(rr, t_s=t)
+    assert lf.lf_peak_hz is not None and 0.07 < lf.lf_peak_hz < 0.13
+
+
+def test_ectopic_and_missed_beats_are_labelled_with_their_shape() -> None:
+    beats = SimulatedPerson(seed=6, ectopic_rate=0.02, missed_beat_rate=0.01).beats(900)
+    kinds = [b.kind for b in beats]
+    assert BeatKind.ECTOPIC in kinds and BeatKind.MISSED in kinds
+    _, rr = arrays(beats)
+    normal = np.median(rr)
+    for i, b in enumerate(beats):
+        if b.kind is BeatKind.ECTOPIC:
+            assert rr[i] < 0.8 * normal
+            assert beats[i + 1].kind is BeatKind.COMPENSATORY and rr[i + 1] > 1.15 * normal
+        elif b.kind is BeatKind.MISSED:
+            assert rr[i] > 1.6 * normal
+
+
+def test_stress_raises_hr_and_lowers_rmssd() -> None:
+    calm = time_domain(arrays(clean_person(seed=9, stress=0.0).beats(300))[1])
+    tense = time_domain(arrays(clean_person(seed=9, stress=1.0).beats(300))[1])
+    assert tense.mean_hr_bpm > calm.mean_hr_bpm + 10.0  # type: ignore[operator]
+    assert tense.rmssd_ms < 0.6 * calm.rmssd_ms  # type: ignore[operator]
+
+
+def test_stress_can_be_a_function_of_time() -> None:
+    p = clean_person(seed=10, stress=lambda t: 0.0 if t < 300 else 1.0)
+    beats = p.beats(600)
+    first = [b for b in beats if b.t_s < 300]
+    second = [b for b in beats if b.t_s > 330]
+    assert all(b.stress == 0.0 for b in first) and all(b.stress == 1.0 for b in second)
+    hr1 = time_domain(arrays(first)[1]).mean_hr_bpm
+    hr2 = time_domain(arrays(second)[1]).mean_hr_bpm
+    assert hr2 > hr1 + 10.0  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"mean_hr_bpm": 10.0}, {"resonance_bpm": 0.5}, {"ectopic_rate": -0.1}]
+)
+def test_bad_parameters_are_rejected(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        SimulatedPerson(seed=1, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_source_streams_beats_on_a_virtual_clock() -> None:
+    clock = VirtualClock(start=1000.0)
+    person = SimulatedPerson(seed=11, dropout_rate=0.02)
+    expected = SimulatedPerson(seed=11, dropout_rate=0.02).beats(120)
+    source = SimulatorSource(person, clock=clock, duration_s=120.0)
+    got: list[Beat] = []
+    async with source:
+        assert source.status.state is SourceState.STREAMING
+        async for beat in source:
+            got.append(beat)
+    assert source.status.state is SourceState.ENDED
+    assert [(b.t_s, b.rr_ms, b.gap_before) for b in got] == [
+        (e.t_s, e.rr_ms, e.gap_before) for e in expected
+    ]
+    assert all(b.contact is True for b in got)
+    # arrival times are the clock's: the start plus the beat time, dropouts waited through
+    for b in got:
+        assert b.arrived_at == pytest.approx(1000.0 + b.t_s, abs=1e-6)
+
+
+async def test_source_speed_max_picks_a_virtual_clock_and_bad_speed_fails() -> None:
+    source = SimulatorSource(SimulatedPerson(seed=1), speed="max", duration_s=30.0)
+    assert isinstance(source.clock, VirtualClock)
+    n = 0
+    async with source:
+        async for _ in source:
+            n += 1
+    assert 25 < n < 45
+    with pytest.raises(ValueError, match="speed"):
+        SimulatorSource(SimulatedPerson(seed=1), speed=0.0)
