@@ -5,6 +5,7 @@ no clock reads. Every metric's docstring names its definition and reference.
 """
 
 from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean
+from hrv.coherence import Coherence, coherence, coherence_windows
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
 from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
@@ -26,6 +27,7 @@ __all__ = [
     "BeatLabel",
     "BreathingResponse",
     "Cleaned",
+    "Coherence",
     "Dfa",
     "FrequencyDomain",
     "HrOscillation",
@@ -38,6 +40,8 @@ __all__ = [
     "WindowMetrics",
     "breathing_response",
     "clean",
+    "coherence",
+    "coherence_windows",
     "dfa_alpha1",
     "frequency_domain",
     "frequency_domain_windows",

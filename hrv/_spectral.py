@@ -121,23 +121,30 @@ def hermite_on_grid(
     ``m = m_lo .. m_hi`` (inclusive), using only the interior intervals ``2 .. N-4``.
 
     On ``[t[i], t[i+1]]`` it depends on beats ``i-2 .. i+3`` only. The caller guarantees
-    ``N >= 6`` and ``t[2] <= m_lo / fs``, ``m_hi / fs <= t[N-3]``.
+    ``N >= 6`` and ``t[2] <= m_lo / fs``, ``m_hi / fs <= t[N-3]``. A grid point that falls
+    exactly on a beat belongs to the interval that starts there (except the last beat).
     """
     n = t.size
     slope = _five_point_slopes(t, y)  # slope[j] belongs to beat j + 2
-    tau = np.arange(m_lo, m_hi + 1, dtype=np.float64) / _FS
-    i = np.searchsorted(t, tau, side="right") - 1
-    np.clip(i, 2, n - 4, out=i)
-    t0 = t[i]
-    hi = t[i + 1] - t0
-    s = (tau - t0) / hi
-    y0 = y[i]
-    dy = y[i + 1] - y0
-    m0 = hi * slope[i - 2]
-    m1 = hi * slope[i - 1]
+    # the intervals 2 .. N-4 and their cubic coefficients in s = (tau - t[i]) / h[i]
+    t0 = t[2 : n - 3]
+    h = t[3 : n - 2] - t0
+    y0 = y[2 : n - 3]
+    dy = y[3 : n - 2] - y0
+    m0 = h * slope[:-1]
+    m1 = h * slope[1:]
     c2 = 3.0 * dy - 2.0 * m0 - m1
     c3 = m0 + m1 - 2.0 * dy
-    out: NDArray[np.float64] = y0 + s * (m0 + s * (c2 + s * c3))
+    # grid points per interval: m with t[i] <= m / fs < t[i+1] (4 t is exact in binary)
+    edges = np.ceil(t[2 : n - 2] * _FS).astype(np.int64)
+    edges[0] = m_lo
+    edges[-1] = m_hi + 1
+    np.clip(edges, m_lo, m_hi + 1, out=edges)
+    counts = np.diff(edges)
+    i = np.repeat(np.arange(counts.size), counts)
+    tau = np.arange(m_lo, m_hi + 1, dtype=np.float64) / _FS
+    s = (tau - t0[i]) / h[i]
+    out: NDArray[np.float64] = y0[i] + s * (m0[i] + s * (c2[i] + s * c3[i]))
     return out
 
 

@@ -13,14 +13,19 @@ Two estimators:
        fall in ``[t[2], t[N-3]]`` (the interior, where the interpolant does not depend on end
        conditions; see ``hrv._spectral``, which also states its small high-frequency
        attenuation). ``n`` samples.
-    2. **Segments**: ``L = 512`` samples (128 s), ``K = 1 + ceil((n - L) / (L / 2))`` segments
-       spread evenly over the ``n`` samples (offsets ``round(s * (n - L) / (K - 1))``, ties up),
-       so that every sample is used and successive segments overlap by at least 50 %.
+    2. **Segments on the recording's clock**: ``L = 512`` samples (128 s) starting at every
+       multiple of ``H = 32`` samples (8 s) of the 4 Hz clock, i.e. covering grid indices
+       ``j*H .. j*H + L - 1``; a window uses every such segment that lies wholly inside its
+       interior (overlap 94 %; periodic Hann windows at this hop add up to a constant, so the
+       window's data are weighted evenly except for the tapers at its two ends; up to 16 s at
+       the ends of the interior fall in no whole segment). Fixing the segments on the clock
+       means that overlapping windows share them, which is what makes the batched version fast.
     3. **Each segment**: its mean removed (constant detrend), a periodic Hann window, FFT with
        ``nfft = 512`` (no zero padding: bins every ``4 / 512 = 0.0078125`` Hz), one-sided density
-       ``2 |X|^2 / (fs * sum(w^2))``; the K spectra are averaged (mean).
-    4. Needs ``N >= 6`` beats and ``n >= L`` (an interior of at least 128 s: the Task Force asks
-       for >= 2 min of data for LF); otherwise every metric is ``None``.
+       ``2 |X|^2 / (fs * sum(w^2))``; the spectra of the window's segments are averaged (mean).
+    4. Needs ``N >= 6`` beats and at least one whole segment in the interior (an interior of
+       128-136 s at least; the Task Force asks for >= 2 min of data for LF); otherwise every
+       metric is ``None``.
 
 ``method="lomb"``, Lomb-Scargle on the uneven series (Lomb 1976; Scargle 1982)
     The mean-removed RR values at the beat times themselves (no resampling, no window), on the
@@ -41,15 +46,14 @@ density in the band (``None`` when the band holds no power). Ratios with a zero 
 ``None``.
 
 Windows of a whole recording (:func:`frequency_domain_windows`) are computed in one batch: one
-resampling of the whole recording, every segment of every window gathered into one matrix and
-one batched FFT. Each window's values equal :func:`frequency_domain` applied to that window's
-beats *with their beat times* (``t_s=t_s[sel]``: the 4 Hz grid is the recording's clock),
-to ~1e-12 relative.
+resampling of the whole recording, each clock segment transformed once (batched FFTs) and
+shared by the windows that contain it. Each window's values equal :func:`frequency_domain`
+applied to that window's beats *with their beat times* (``t_s=t_s[sel]``: the 4 Hz grid is
+the recording's clock), to ~1e-12 relative.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -85,9 +89,11 @@ VLF_BAND_HZ: tuple[float, float] = (0.0033, 0.04)
 LF_BAND_HZ: tuple[float, float] = (0.04, 0.15)
 HF_BAND_HZ: tuple[float, float] = (0.15, 0.4)
 
-#: Welch segment length in samples at 4 Hz (128 s) and FFT length.
+#: Welch segment length in samples at 4 Hz (128 s), FFT length, and the spacing (8 s) of the
+#: segments on the recording's clock.
 WELCH_SEGMENT = 512
 WELCH_NFFT = 512
+WELCH_HOP = 32
 #: Lomb-Scargle frequency step (Hz) and the minimum span of the beats it needs (s).
 LOMB_DF_HZ = 1.0 / 1024.0
 MIN_SPAN_S = WELCH_SEGMENT / RESAMPLE_HZ
@@ -108,7 +114,7 @@ FREQUENCY_FIELDS: tuple[str, ...] = (
 )
 
 _METHODS = ("welch", "lomb")
-#: Windows gathered per FFT batch (bounds the memory of the segment matrix to ~20 MB).
+#: Segments per FFT batch (bounds the memory of the segment matrix to ~16 MB).
 _BATCH_SEGMENTS = 4096
 
 
@@ -187,20 +193,41 @@ def _band_metrics(
     }
 
 
-def _segment_plan(n: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Segment count per window and, flattened in window order, each segment's offset in its
-    window's sample series (evenly spread, rounded half up, exact integer arithmetic)."""
-    seg = WELCH_SEGMENT
-    extra = n - seg
-    k = 1 + (2 * extra + seg - 1) // seg  # 1 + ceil(extra / (seg / 2))
-    total = int(k.sum())
-    owner = np.repeat(np.arange(n.size, dtype=np.int64), k)
-    first = np.cumsum(k) - k
-    s = np.arange(total, dtype=np.int64) - first[owner]
-    km1 = k[owner] - 1
-    denom = np.maximum(2 * km1, 1)
-    offsets = (2 * s * extra[owner] + km1) // denom
-    return k, offsets
+def _segment_range(m_lo: Any, m_hi: Any) -> tuple[Any, Any]:
+    """First and last index ``j`` of the clock's Welch segments (samples ``j*H .. j*H + L - 1``)
+    that lie inside the sample range ``m_lo .. m_hi`` (works on arrays; ``last < first`` when
+    none fits)."""
+    hop, seg = WELCH_HOP, WELCH_SEGMENT
+    first = -((-np.asarray(m_lo)) // hop)
+    last = (np.asarray(m_hi) - seg + 1) // hop
+    return first, last
+
+
+def _sum_runs(
+    seg_psd: NDArray[np.float64], first: NDArray[np.int64], count: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """``sum(seg_psd[first[w] : first[w] + count[w]])`` for every ``w`` (``count >= 1``).
+
+    Binary lifting: level ``k`` holds the sums of ``2**k`` consecutive rows, and a run is the sum
+    of the levels of the binary digits of its length, largest first. The single-window and the
+    batched paths both use this, so both add the same partial sums in the same order.
+    """
+    levels = [seg_psd]
+    while (1 << len(levels)) <= int(count.max()):
+        prev = levels[-1]
+        half = 1 << (len(levels) - 1)
+        levels.append(prev[:-half] + prev[half:])
+    acc = np.zeros((first.size, seg_psd.shape[1]))
+    pos = first.copy()
+    for k in range(len(levels) - 1, -1, -1):
+        take = ((count >> k) & 1).astype(bool)
+        if not take.any():
+            continue
+        lev = levels[k]
+        idx = np.minimum(pos, lev.shape[0] - 1)
+        acc += np.where(take[:, None], lev[idx], 0.0)
+        pos = pos + (take.astype(np.int64) << k)
+    return acc
 
 
 def _nan_to_none(x: float) -> float | None:
@@ -223,14 +250,16 @@ def _welch_psd_single(t: NDArray[np.float64], rr: NDArray[np.float64]) -> NDArra
     if rr.size < MIN_BEATS:
         return np.empty((0, n_bins))
     m_lo, m_hi = interior_grid_range(t[2], t[-3])
-    n = int(m_hi) - int(m_lo) + 1
-    if n < WELCH_SEGMENT:
+    j_lo, j_hi = _segment_range(m_lo, m_hi)
+    count = int(j_hi) - int(j_lo) + 1
+    if count < 1:
         return np.empty((0, n_bins))
     series = hermite_on_grid(t, rr, int(m_lo), int(m_hi))
-    k, offsets = _segment_plan(np.array([n], dtype=np.int64))
+    offsets = np.arange(int(j_lo), int(j_hi) + 1, dtype=np.int64) * WELCH_HOP - int(m_lo)
     rows = gather_rows(series, offsets, WELCH_SEGMENT)
     p = power_spectrum_rows(rows, hann_periodic(WELCH_SEGMENT), WELCH_NFFT, n_bins)
-    out: NDArray[np.float64] = np.add.reduceat(p, np.array([0]), axis=0) / float(k[0])
+    acc = _sum_runs(p, np.zeros(1, dtype=np.int64), np.array([count], dtype=np.int64))
+    out: NDArray[np.float64] = acc / float(count)
     return out
 
 
@@ -263,7 +292,7 @@ def frequency_domain(
     """Frequency-domain HRV (VLF, LF, HF powers, LF/HF, normalised units, peaks) of an RR series.
 
     See the module docstring for the exact estimator: Welch on the 4 Hz resampled tachogram
-    (128-s periodic-Hann segments, >= 50 % overlap spread evenly, mean removed per segment,
+    (128-s periodic-Hann segments every 8 s of the beat clock, mean removed per segment,
     nfft 512, mean of the segment spectra) or Lomb-Scargle on the beats, and band powers in
     ms^2 as rectangle sums of the density over ``lo <= f < hi``.
 
@@ -334,10 +363,12 @@ def frequency_domain_windows(
     relative; ``gaps[sel][0]`` is irrelevant).
 
     How: the tachogram of the whole recording is resampled once (the interpolant's value on a
-    window's interior does not depend on beats outside it), every Welch segment of every window
-    is gathered from it into one matrix, and the segments go through batched FFTs; band sums
-    are vectorised over windows. Windows estimated by Lomb-Scargle (``method="lomb"``, or a gap
-    inside the window) are computed one by one: this path is slow (milliseconds per window).
+    window's interior does not depend on beats outside it); the Welch segments sit on the
+    recording's clock, so each is transformed once (batched FFTs) and shared by every window
+    that contains it; each window averages its segments' spectra (vectorised over windows, a
+    loop over the segment rank only); band sums are vectorised over windows. Windows estimated
+    by Lomb-Scargle (``method="lomb"``, or a gap inside the window) are computed one by one:
+    this path is slow (milliseconds per window).
 
     Parameters
     ----------
@@ -370,7 +401,7 @@ def frequency_domain_windows(
     method = _check_method(method)
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size)
-    t_end, window_s = _check_windows(t_end_s, window_s)
+    t_end, window_s = check_windows(t_end_s, window_s)
     t = np.cumsum(rr) / 1000.0
     start = np.searchsorted(t, t_end - window_s, side="right").astype(np.int64)
     stop = np.searchsorted(t, t_end, side="right").astype(np.int64)
@@ -393,7 +424,7 @@ def frequency_domain_windows(
     return out
 
 
-def _check_windows(t_end_s: Any, window_s: Any) -> tuple[NDArray[np.float64], float]:
+def check_windows(t_end_s: Any, window_s: Any) -> tuple[NDArray[np.float64], float]:
     if isinstance(window_s, bool) or not isinstance(
         window_s, int | float | np.integer | np.floating
     ):
@@ -432,34 +463,41 @@ def _welch_windows(
     start: NDArray[np.int64],
     stop: NDArray[np.int64],
 ) -> dict[str, NDArray[np.float64]]:
-    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where the interior is < 128 s)."""
+    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where no segment fits).
+
+    The clock's segments are shared by every window that contains them, so each segment's
+    spectrum is computed once (batched FFTs over the whole recording) and every window averages
+    the spectra of its segments.
+    """
     freqs = _welch_freqs()
     n_bins = freqs.size
     w = start.size
     cols = {name: np.full(w, np.nan) for name in FREQUENCY_FIELDS}
     m_lo, m_hi = interior_grid_range(t[start + 2], t[stop - 3])
-    n = m_hi - m_lo + 1
-    ok = np.flatnonzero(n >= WELCH_SEGMENT)
+    j_lo, j_hi = _segment_range(m_lo, m_hi)
+    count = j_hi - j_lo + 1
+    ok = np.flatnonzero(count >= 1)
     if ok.size == 0:
         return cols
-    # one resampling of the whole recording over the span the windows need
-    g_lo = int(m_lo[ok].min())
-    g_hi = int(m_hi[ok].max())
+    j_lo, count = j_lo[ok], count[ok]
+    # the segments any window uses, and the resampled recording they span
+    seg_lo = int(j_lo.min())
+    seg_hi = int((j_lo + count - 1).max())
+    g_lo = seg_lo * WELCH_HOP
+    g_hi = seg_hi * WELCH_HOP + WELCH_SEGMENT - 1
     series = hermite_on_grid(t, rr, g_lo, g_hi)
-    k, offsets = _segment_plan(n[ok])
-    owner = np.repeat(np.arange(ok.size), k)
-    offsets += m_lo[ok][owner] - g_lo
+    used = np.zeros(seg_hi - seg_lo + 2, dtype=np.int64)  # segments some window needs
+    np.add.at(used, j_lo - seg_lo, 1)
+    np.add.at(used, j_lo + count - seg_lo, -1)
+    need = np.flatnonzero(np.cumsum(used[:-1]) > 0)
+    seg_psd = np.zeros((seg_hi - seg_lo + 1, n_bins))
     window = hann_periodic(WELCH_SEGMENT)
-    psd = np.empty((ok.size, n_bins))
-    first_seg = np.cumsum(k) - k
-    # batches of whole windows, about _BATCH_SEGMENTS segments each
-    bounds = np.searchsorted(first_seg, np.arange(0, int(k.sum()), _BATCH_SEGMENTS))
-    bounds = np.unique(np.append(bounds, ok.size))
-    for a, b in itertools.pairwise(bounds.tolist()):
-        s0, s1 = int(first_seg[a]), int(first_seg[b - 1] + k[b - 1])
-        rows = gather_rows(series, offsets[s0:s1], WELCH_SEGMENT)
-        p = power_spectrum_rows(rows, window, WELCH_NFFT, n_bins)
-        psd[a:b] = np.add.reduceat(p, first_seg[a:b] - s0, axis=0) / k[a:b, None]
+    for a in range(0, need.size, _BATCH_SEGMENTS):
+        idx = need[a : a + _BATCH_SEGMENTS]
+        rows = gather_rows(series, idx * WELCH_HOP, WELCH_SEGMENT)
+        seg_psd[idx] = power_spectrum_rows(rows, window, WELCH_NFFT, n_bins)
+    # each window: the mean of its segments' spectra
+    psd = _sum_runs(seg_psd, j_lo - seg_lo, count) / count[:, None]
     metrics = _band_metrics(psd, freqs, RESAMPLE_HZ / WELCH_NFFT)
     for name in FREQUENCY_FIELDS:
         cols[name][ok] = metrics[name]

@@ -1,0 +1,302 @@
+"""Heart-rhythm coherence after HeartMath (McCraty et al. 2009), one window or every window.
+
+Definition used here (the published HeartMath recipe; its 0-16 "coherence score" scaling is
+proprietary and not reproduced):
+
+1. **Data**: the beats of the last ``window_s = 64`` s, i.e. ``t_last - 64 < t_s <= t_last``
+   with ``t_last`` the time of the last beat given (HeartMath analyses "the most current 64
+   seconds of IBI data", updated every 5 s).
+2. **Spectrum**: the RR series resampled at 4 Hz exactly as for :func:`hrv.frequency_domain`
+   (five-point cubic Hermite on the recording's 4 Hz clock, over the interior of these beats;
+   HeartMath interpolates at 2 Hz), placed in a slot of ``4 * window_s = 256`` samples ending at
+   the last grid point ``<= t_last``; slot samples outside the interior (at most a few beats at
+   each end) are set to the mean of the others. Mean removed, periodic Hann window, FFT with
+   ``nfft = 1024`` (bins of 4/1024 = 0.0039 Hz), one-sided density in ms^2/Hz.
+3. **Peak**: the bin with the largest density in ``0.04 <= f <= 0.26`` Hz (``peak_hz``).
+4. **Peak power**: density summed (rectangle rule) over the bins within ``+-0.015`` Hz of the
+   peak (a 0.030 Hz wide window: 7 bins); **total power**: over ``0.0033 <= f < 0.4`` Hz.
+5. ``ratio = peak power / (total power - peak power)``: **not squared** (McCraty et al. 2009
+   write the ratio this way; some later descriptions square it, which only changes the scale).
+6. ``score = ln(1 + ratio)``: our own monotone compression of the ratio (0 for no peak, about 1
+   for a ratio of 1.7, about 2.4 for 10), not HeartMath's proprietary 0-16 scale.
+
+Needs at least 6 beats in the last 64 s and an interpolated interior covering at least 75 % of
+the slot (48 s of 64); otherwise every field is ``None``. ``gaps`` are accepted but not used:
+the interpolation bridges a dropped packet (pass real beat times as ``t_s`` so the hole keeps its
+duration).
+
+:func:`coherence_windows` evaluates the coherence of the last 64 s of every window of a recording
+in one batch (one resampling, one batched FFT); each window's values equal :func:`coherence` on
+that window's beats with their beat times (``t_s=t_s[sel]``), to ~1e-12 relative.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hrv._spectral import (
+    RESAMPLE_HZ,
+    beat_times,
+    hann_periodic,
+    hermite_on_grid,
+    interior_grid_range,
+    power_spectrum_rows,
+)
+from hrv._validate import as_gaps, as_rr_ms
+from hrv.errors import HrvInputError
+from hrv.frequency import MIN_BEATS, check_windows
+
+__all__ = [
+    "COHERENCE_PEAK_BAND_HZ",
+    "COHERENCE_PEAK_HALF_WIDTH_HZ",
+    "Coherence",
+    "coherence",
+    "coherence_windows",
+]
+
+#: Where the coherence peak is searched (HeartMath: 0.04-0.26 Hz), both ends inclusive.
+COHERENCE_PEAK_BAND_HZ: tuple[float, float] = (0.04, 0.26)
+#: Half width of the peak window (HeartMath: a 0.030 Hz wide window centred on the peak).
+COHERENCE_PEAK_HALF_WIDTH_HZ = 0.015
+#: Band of the total power, lower bound inclusive, upper exclusive.
+_TOTAL_BAND_HZ: tuple[float, float] = (0.0033, 0.4)
+#: Zero padding: nfft is this many times the slot length (next power of two).
+_PAD = 4
+#: Fraction of the slot the interpolated interior must cover.
+_MIN_COVER = 0.75
+#: Windows per FFT batch.
+_BATCH = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class Coherence:
+    """HeartMath-style coherence of the last 64 s of an RR series; see :func:`coherence`.
+
+    ``ratio`` (peak power / other power, not squared), ``peak_hz`` (the coherence peak) and
+    ``score = ln(1 + ratio)`` are ``None`` when there is too little data or no power;
+    ``n_beats`` is the number of beats in the analysed window.
+    """
+
+    ratio: float | None
+    peak_hz: float | None
+    score: float | None
+    n_beats: int
+
+
+def _check_length(window_s: Any) -> int:
+    if isinstance(window_s, bool) or not isinstance(
+        window_s, int | float | np.integer | np.floating
+    ):
+        raise HrvInputError(f"window_s: expected a number of seconds, got {window_s!r}")
+    w = float(window_s)
+    if not math.isfinite(w) or w < 16.0 or w > 3600.0:
+        raise HrvInputError(f"window_s: must be between 16 and 3600 seconds, got {window_s!r}")
+    return round(w * RESAMPLE_HZ)
+
+
+def _coherence_core(
+    t: NDArray[np.float64],
+    rr: NDArray[np.float64],
+    first: NDArray[np.int64],
+    last: NDArray[np.int64],
+    n_slot: int,
+) -> dict[str, NDArray[np.float64]]:
+    """Coherence of the beat ranges ``first[k] .. last[k]`` (inclusive) of one beat series.
+
+    Windows with too few beats or too little interior get NaN. The single-window function
+    calls this with one range, so both paths run the same arithmetic.
+    """
+    w = first.size
+    ratio = np.full(w, np.nan)
+    peak_hz = np.full(w, np.nan)
+    count = last - first + 1
+    cand = np.flatnonzero(count >= MIN_BEATS)
+    if cand.size == 0:
+        return {"ratio": ratio, "peak_hz": peak_hz}
+    m_lo, m_hi = interior_grid_range(t[first[cand] + 2], t[last[cand] - 2])
+    slot_end = np.floor(t[last[cand]] * RESAMPLE_HZ).astype(np.int64)
+    slot_start = slot_end - (n_slot - 1)
+    lo = np.maximum(m_lo, slot_start)
+    cover = m_hi - lo + 1
+    good = cover >= math.ceil(_MIN_COVER * n_slot)
+    cand, m_lo, m_hi, slot_start = cand[good], m_lo[good], m_hi[good], slot_start[good]
+    if cand.size == 0:
+        return {"ratio": ratio, "peak_hz": peak_hz}
+    g_lo = int(m_lo.min())
+    g_hi = int(m_hi.max())
+    inner = hermite_on_grid(t, rr, g_lo, g_hi)
+    # padded so that every slot can be sliced: index of grid point m is m - g_lo + n_slot
+    series = np.zeros(inner.size + 2 * n_slot)
+    series[n_slot : n_slot + inner.size] = inner
+    view = np.lib.stride_tricks.sliding_window_view(series, n_slot)
+    nfft = _PAD * (1 << (n_slot - 1).bit_length())
+    df = RESAMPLE_HZ / nfft
+    n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
+    f = np.arange(n_bins, dtype=np.float64) * df
+    tot_a = int(np.searchsorted(f, _TOTAL_BAND_HZ[0], side="left"))
+    pk_a = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[0], side="left"))
+    pk_b = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[1], side="right"))
+    half = math.floor(COHERENCE_PEAK_HALF_WIDTH_HZ / df + 1e-9)
+    window = hann_periodic(n_slot)
+    pos = np.arange(n_slot, dtype=np.int64)
+    for a in range(0, cand.size, _BATCH):
+        b = min(a + _BATCH, cand.size)
+        rows = view[slot_start[a:b] - g_lo + n_slot]
+        m = slot_start[a:b, None] + pos
+        inside = (m >= m_lo[a:b, None]) & (m <= m_hi[a:b, None])
+        fill = np.where(inside, rows, 0.0).sum(axis=1) / inside.sum(axis=1)
+        rows = np.where(inside, rows, fill[:, None])
+        psd = power_spectrum_rows(rows, window, nfft, n_bins)
+        k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)
+        csum = np.concatenate([np.zeros((b - a, 1)), np.cumsum(psd, axis=1)], axis=1)
+        r = np.arange(b - a)
+        p_lo = np.maximum(k_pk - half, 0)
+        p_hi = np.minimum(k_pk + half + 1, n_bins)
+        peak = (csum[r, p_hi] - csum[r, p_lo]) * df
+        total = (csum[:, n_bins] - csum[:, tot_a]) * df
+        rest = total - peak
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rat = np.where((total > 0.0) & (rest > 0.0), peak / rest, np.nan)
+        idx = cand[a:b]
+        ratio[idx] = rat
+        peak_hz[idx] = np.where(np.isnan(rat), np.nan, f[k_pk])
+    return {"ratio": ratio, "peak_hz": peak_hz}
+
+
+def coherence(
+    rr_ms: Any,
+    *,
+    gaps: Any = None,
+    t_s: Any = None,
+    window_s: float = 64.0,
+) -> Coherence:
+    """HeartMath-style heart-rhythm coherence of the last ``window_s`` seconds of an RR series.
+
+    ``ratio = peak power / (total power - peak power)`` (not squared), with the peak the largest
+    density in 0.04-0.26 Hz, peak power over its +-0.015 Hz window and total power over
+    0.0033-0.4 Hz; ``score = ln(1 + ratio)``. The module docstring gives every detail (4 Hz
+    resampling, 256-sample Hann slot, nfft 1024, rectangle sums).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals in milliseconds (1-D, finite, > 0; may be empty).
+    gaps : array_like of bool, optional
+        Checked for shape and dtype, otherwise not used (the interpolation bridges gaps).
+    t_s : array_like, optional
+        Beat times in seconds (strictly increasing), default ``cumsum(rr_ms) / 1000``; the 4 Hz
+        grid is ``m / 4`` s of this clock (see :func:`hrv.frequency_domain`).
+    window_s : float
+        Length of the analysed stretch, 16-3600 s (HeartMath: 64 s).
+
+    Returns
+    -------
+    Coherence
+        ``ratio``, ``peak_hz``, ``score`` (``None`` with fewer than 6 beats in the stretch, an
+        interior shorter than 75 % of it, or no power) and ``n_beats`` (beats in the stretch).
+
+    Raises
+    ------
+    HrvInputError
+        Unusable ``rr_ms``, ``gaps``, ``t_s`` or ``window_s``.
+
+    References
+    ----------
+    McCraty R., Atkinson M., Tomasino D., Bradley R.T. (2009). The coherent heart: heart-brain
+    interactions, psychophysiological coherence, and the emergence of system-wide order.
+    Integral Review 5(2), 10-115 (coherence ratio: peak in 0.04-0.26 Hz, 0.030 Hz window).
+    HeartMath knowledge base, "How is Coherence determined by HeartMath programs?" (64 s of
+    interbeat intervals, spectrum updated every 5 s).
+    Task Force of the ESC and NASPE (1996). Circulation 93(5), 1043-1065 (0.0033-0.4 Hz).
+    """
+    n_slot = _check_length(window_s)
+    rr = as_rr_ms(rr_ms)
+    as_gaps(gaps, rr.size)
+    t = beat_times(rr, t_s)
+    if rr.size == 0:
+        return Coherence(None, None, None, 0)
+    first = int(np.searchsorted(t, t[-1] - window_s, side="right"))
+    ts, rs = t[first:], rr[first:]
+    cols = _coherence_core(
+        ts, rs, np.array([0], dtype=np.int64), np.array([rs.size - 1], dtype=np.int64), n_slot
+    )
+    r = float(cols["ratio"][0])
+    if math.isnan(r):
+        return Coherence(None, None, None, int(rs.size))
+    return Coherence(r, float(cols["peak_hz"][0]), math.log1p(r), int(rs.size))
+
+
+def coherence_windows(
+    rr_ms: Any,
+    *,
+    t_end_s: Any,
+    window_s: float,
+    gaps: Any = None,
+    coherence_s: float = 64.0,
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`coherence` of the last ``coherence_s`` seconds of every window, batched.
+
+    Window ``k`` holds the beats with ``t_end_s[k] - window_s < t_s <= t_end_s[k]``
+    (``t_s = cumsum(rr_ms) / 1000``); its values equal
+    ``coherence(rr_ms[sel], t_s=t_s[sel], window_s=coherence_s)`` to ~1e-12 relative: the
+    stretch is the last ``coherence_s`` seconds *before the window's last beat* (and inside the
+    window). One resampling of the whole recording, slots gathered per window, batched FFTs.
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals (ms) of the whole recording.
+    t_end_s : array_like
+        Window ends (s), 1-D, finite.
+    window_s : float
+        Window length (s), > 0.
+    gaps : array_like of bool, optional
+        Checked, not used (see :func:`coherence`).
+    coherence_s : float
+        Length of the analysed stretch (HeartMath: 64 s).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``coherence_ratio``, ``coherence_peak_hz``, ``coherence_score``: float64, one value per
+        window, NaN where :func:`coherence` gives ``None``.
+
+    Raises
+    ------
+    HrvInputError
+        Unusable ``rr_ms``, ``gaps``, ``t_end_s``, ``window_s`` or ``coherence_s``.
+
+    References
+    ----------
+    See :func:`coherence`.
+    """
+    try:
+        n_slot = _check_length(coherence_s)
+    except HrvInputError as exc:
+        raise HrvInputError(str(exc).replace("window_s", "coherence_s", 1)) from None
+    rr = as_rr_ms(rr_ms)
+    as_gaps(gaps, rr.size)
+    t_end, window_s = check_windows(t_end_s, window_s)
+    t = np.cumsum(rr) / 1000.0
+    start = np.searchsorted(t, t_end - window_s, side="right").astype(np.int64)
+    stop = np.searchsorted(t, t_end, side="right").astype(np.int64)
+    nonempty = np.flatnonzero(stop > start)
+    ratio = np.full(t_end.size, np.nan)
+    peak_hz = np.full(t_end.size, np.nan)
+    if nonempty.size:
+        last = stop[nonempty] - 1
+        first = np.searchsorted(t, t[last] - float(coherence_s), side="right").astype(np.int64)
+        first = np.maximum(first, start[nonempty])
+        cols = _coherence_core(t, rr, first, last, n_slot)
+        ratio[nonempty] = cols["ratio"]
+        peak_hz[nonempty] = cols["peak_hz"]
+    return {
+        "coherence_ratio": ratio,
+        "coherence_peak_hz": peak_hz,
+        "coherence_score": np.log1p(ratio),
+    }

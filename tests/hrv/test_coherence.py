@@ -1,0 +1,168 @@
+"""HeartMath-style coherence: synthetic rhythms with a known answer, an independent recomputation
+with scipy, batched windows == single window on a real recording, too short, bad input."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from scipy.interpolate import CubicSpline
+from scipy.signal import periodogram
+
+import hrv
+from hrv import Coherence, HrvInputError, coherence, coherence_windows
+from tests.conftest import load_rr_ms
+from tests.hrv.test_frequency import modulated_rr
+
+Rr = NDArray[np.float64]
+
+
+def test_breathing_at_six_per_minute_gives_a_high_ratio_at_0_1_hz() -> None:
+    rr = modulated_rr(freq_hz=0.1, amplitude_ms=60.0, duration_s=120.0, noise_ms=5.0)
+    c = coherence(rr)
+    assert c.peak_hz is not None and abs(c.peak_hz - 0.1) <= 4.0 / 1024
+    assert c.ratio is not None and c.ratio > 3.0
+    assert c.score == pytest.approx(math.log1p(c.ratio))
+    # only the last 64 s count
+    t = np.cumsum(rr) / 1000.0
+    assert c.n_beats == int(np.count_nonzero(t > t[-1] - 64.0))
+
+
+def test_peak_follows_the_breathing_rate_inside_the_coherence_band() -> None:
+    for f in (0.06, 0.1, 0.2):
+        c = coherence(modulated_rr(freq_hz=f, amplitude_ms=50.0, duration_s=100.0, noise_ms=3.0))
+        assert c.peak_hz == pytest.approx(f, abs=2 * 4.0 / 1024)
+
+
+def test_white_noise_rr_gives_a_low_ratio() -> None:
+    rng = np.random.default_rng(11)
+    ratios = []
+    for _ in range(20):
+        rr = 850.0 + rng.normal(0.0, 40.0, 120)
+        c = coherence(rr)
+        assert c.ratio is not None
+        ratios.append(c.ratio)
+    coherent = coherence(modulated_rr(freq_hz=0.1, amplitude_ms=40.0, duration_s=100.0))
+    assert float(np.median(ratios)) < 0.6
+    assert coherent.ratio is not None and coherent.ratio > 5 * max(ratios)
+
+
+def test_more_noise_lowers_coherence() -> None:
+    scores = [
+        coherence(
+            modulated_rr(freq_hz=0.1, amplitude_ms=40.0, duration_s=100.0, noise_ms=n, seed=2)
+        ).score
+        for n in (0.0, 10.0, 30.0, 80.0)
+    ]
+    assert all(s is not None for s in scores)
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+
+
+def test_ratio_matches_an_independent_scipy_recomputation() -> None:
+    """Same recipe with other tools: cubic spline at 4 Hz, scipy periodogram (Hann, 1024)."""
+    rr = modulated_rr(freq_hz=0.12, amplitude_ms=30.0, duration_s=90.0, noise_ms=15.0, seed=5)
+    t = np.cumsum(rr) / 1000.0
+    keep = t > t[-1] - 64.0
+    tk, rk = t[keep], rr[keep]
+    m_end = math.floor(t[-1] * 4.0)
+    grid = np.arange(m_end - 255, m_end + 1) / 4.0
+    inside = (grid >= tk[2]) & (grid <= tk[-3])
+    y = CubicSpline(tk, rk)(grid)
+    y[~inside] = y[inside].mean()
+    f, p = periodogram(y, fs=4.0, window="hann", nfft=1024, detrend="constant")
+    band = (f >= 0.04) & (f <= 0.26)
+    k = int(np.flatnonzero(band)[np.argmax(p[band])])
+    peak = p[np.abs(f - f[k]) <= 0.015 + 1e-12].sum()
+    total = p[(f >= 0.0033) & (f < 0.4)].sum()
+    expected = peak / (total - peak)
+    c = coherence(rr)
+    assert c.peak_hz == pytest.approx(f[k])
+    # the spline and our Hermite resampling differ slightly at high frequencies
+    assert c.ratio == pytest.approx(expected, rel=0.03)
+
+
+def test_too_short_or_constant_gives_none_fields() -> None:
+    for rr in (np.array([]), np.full(5, 800.0), np.full(50, 800.0), np.full(200, 800.0)):
+        c = coherence(rr)
+        assert (c.ratio, c.peak_hz, c.score) == (None, None, None)
+    assert coherence(np.full(50, 800.0)).n_beats == 50  # 40 s: too short
+    assert coherence(np.array([])).n_beats == 0
+
+
+def test_window_length_is_configurable_and_checked() -> None:
+    rr = modulated_rr(freq_hz=0.1, amplitude_ms=40.0, duration_s=200.0, noise_ms=5.0)
+    c = coherence(rr, window_s=128.0)
+    assert c.peak_hz == pytest.approx(0.1, abs=2.0 / 512)
+    t = np.cumsum(rr) / 1000.0
+    assert c.n_beats == int(np.count_nonzero(t > t[-1] - 128.0))
+    for bad in (0.0, -64.0, float("nan"), 8.0, "64"):
+        with pytest.raises(HrvInputError, match="window_s"):
+            coherence(rr, window_s=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rr_ms": [800.0, float("inf")]}, "index 1"),
+        ({"rr_ms": [0.8, 0.9, 0.85]}, "seconds"),
+        ({"rr_ms": [800.0, 810.0], "gaps": [1, 0]}, "gaps"),
+        ({"rr_ms": [800.0, 810.0], "t_s": [2.0, 2.0]}, "increasing"),
+    ],
+)
+def test_bad_input_raises(kwargs: dict[str, object], match: str) -> None:
+    rr = kwargs.pop("rr_ms")
+    with pytest.raises(HrvInputError, match=match):
+        coherence(rr, **kwargs)  # type: ignore[arg-type]
+
+
+def test_exported_and_frozen() -> None:
+    c = hrv.coherence(np.full(100, 800.0))
+    assert isinstance(c, Coherence)
+    with pytest.raises(AttributeError):
+        c.ratio = 1.0  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------
+# Batched windows == single window
+
+
+@pytest.fixture(scope="module")
+def rr_real(shared_data: Path) -> Rr:
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")
+    return rr[np.cumsum(rr) <= 3_600_000.0]
+
+
+@pytest.mark.parametrize(("window_s", "step_s"), [(300.0, 23.0), (56.0, 7.0), (64.0, 64.0)])
+def test_windows_equal_single_window(rr_real: Rr, window_s: float, step_s: float) -> None:
+    t = np.cumsum(rr_real) / 1000.0
+    t_end = np.concatenate([[-1.0, 30.0], np.arange(window_s, t[-1], step_s)])
+    cols = coherence_windows(rr_real, t_end_s=t_end, window_s=window_s)
+    assert set(cols) == {"coherence_ratio", "coherence_peak_hz", "coherence_score"}
+    checked = 0
+    for k, te in enumerate(t_end):
+        sel = (t > te - window_s) & (t <= te)
+        single = coherence(rr_real[sel], t_s=t[sel])
+        for name, col in (
+            ("ratio", "coherence_ratio"),
+            ("peak_hz", "coherence_peak_hz"),
+            ("score", "coherence_score"),
+        ):
+            v = getattr(single, name)
+            if v is None:
+                assert np.isnan(cols[col][k]), (k, name)
+            else:
+                checked += 1
+                assert cols[col][k] == pytest.approx(v, rel=1e-9), (k, name)
+    assert checked > 100
+
+
+def test_windows_bad_input(rr_real: Rr) -> None:
+    with pytest.raises(HrvInputError, match="coherence_s"):
+        coherence_windows(rr_real, t_end_s=[300.0], window_s=300.0, coherence_s=1.0)
+    with pytest.raises(HrvInputError, match="window_s"):
+        coherence_windows(rr_real, t_end_s=[300.0], window_s=-1.0)
+    out = coherence_windows(rr_real, t_end_s=[], window_s=300.0)
+    assert all(v.size == 0 for v in out.values())
