@@ -10,8 +10,10 @@ Two stages
    the 0 ms or negative values that some devices emit for a duplicated beat, are merged with
    the neighbour that brings the sum closest to the local median (label ``extra``); too long
    ones are split into ``round(rr / local median)`` equal parts when that is 2 or more (label
-   ``missed``), otherwise replaced by interpolation (label ``long``). A merged interval that is
-   still below ``min_rr_ms`` is interpolated (label ``short``). The local median is the
+   ``missed``), otherwise replaced by interpolation (label ``long``). A too-short interval
+   that is closer to the local median than any merge with a neighbour would be (a premature
+   beat at a high heart rate, say) is interpolated instead (label ``short``), and so is a
+   merged interval that is still out of range. The local median is the
    ``median_window``-beat running median of the in-range intervals.
 2. **Lipponen & Tarvainen (2019)** beat classification on the gated series, with the
    published constants as defaults (``c1 = 0.13``, ``c2 = 0.17``, ``alpha = 5.2``, 91-beat
@@ -92,6 +94,9 @@ LABEL_NAMES: tuple[str, ...] = tuple(label.name.lower() for label in BeatLabel)
 
 #: Every threshold (Th1, Th2) is at least this many ms.
 _THRESHOLD_FLOOR_MS = 1.0
+#: Below this many intervals the classification is skipped (quartiles of a handful of beats
+#: are meaningless); the gate still applies.
+_MIN_BEATS_TO_CLASSIFY = 20
 #: Rows of the sliding-window matrix partitioned at once (bounds memory on 24-h recordings).
 _CHUNK_ROWS = 2048
 
@@ -403,7 +408,7 @@ def _gate(
         right_ok = k + 1 < m and not s.gaps[k + 1]
         err_left = abs(rr[k] + rr[k - 1] - ref[k]) if left_ok else math.inf
         err_right = abs(rr[k] + rr[k + 1] - ref[k]) if right_ok else math.inf
-        if err_left == math.inf and err_right == math.inf:
+        if min(err_left, err_right) >= abs(rr[k] - ref[k]):  # merging would not help
             interp[k] = True
             _label_inputs(labels, s, k, _SHORT)
             continue
@@ -508,17 +513,23 @@ def _correct(
     averaged = np.zeros(m, dtype=np.bool_)
     flagged = np.flatnonzero(codes)
     # Priority as in the paper's flow: ectopic decisions first, then the long/short family.
+    # Two ectopic centres side by side share an interval; the larger jump is the compensatory
+    # one, so centres are taken by decreasing |dRR| and a centre whose partner is taken yields.
+    ectopic = flagged[codes[flagged] == _ECTOPIC]
+    jump = np.abs(rr[ectopic] - rr[np.maximum(ectopic - 1, 0)])
     order = np.concatenate(
-        (flagged[codes[flagged] == _ECTOPIC], flagged[codes[flagged] != _ECTOPIC])
+        (ectopic[np.argsort(-jump, kind="stable")], flagged[codes[flagged] != _ECTOPIC])
     )
     for k in order.tolist():
         code = codes[k]
         if claimed[k]:
             continue
         if code == _ECTOPIC:
-            if k == 0 or claimed[k - 1] or s.gaps[k]:  # no free partner: interpolate alone
+            if k == 0 or s.gaps[k]:  # no partner: interpolate alone
                 claimed[k] = interp[k] = True
                 _label_inputs(labels, s, k, _ECTOPIC)
+                continue
+            if claimed[k - 1]:  # its partner belongs to a stronger ectopic centre
                 continue
             mean = 0.5 * (rr[k - 1] + rr[k])
             rr[k - 1] = rr[k] = mean
@@ -632,7 +643,7 @@ def clean(
 
     iterations = 0
     previous = math.inf
-    while iterations < max_iterations:
+    while iterations < max_iterations and s.rr.size >= _MIN_BEATS_TO_CLASSIFY:
         codes, n_parts = _classify(
             s.rr,
             s.gaps,
