@@ -369,6 +369,8 @@ class BleStrapSource(BeatSource):
             self._publish(SourceState.ENDED, f"disconnected from {self._label()}")
 
     async def _beats(self) -> AsyncIterator[Beat]:
+        if self._client is None and self._status.state is SourceState.IDLE:
+            raise BleError("open the strap first: 'async with BleStrapSource(...) as strap'")
         try:
             while True:
                 item = await self._queue.get()
@@ -489,7 +491,6 @@ class BleStrapSource(BeatSource):
             timeout=self._connect_timeout_s,
             **_bluez_args(self._adapter),
         )
-        self._client = client
         try:
             await client.connect()
             char = client.services.get_characteristic(HEART_RATE_MEASUREMENT_UUID)
@@ -502,12 +503,15 @@ class BleStrapSource(BeatSource):
             self._hr_char = char
             await self._read_battery_and_info(client)
             await client.start_notify(char, self._on_notify)
+            if not client.is_connected:  # dropped while subscribing: its callback was ignored
+                raise BleError(f"{device.name or device.address} dropped while connecting")
         except BaseException as exc:
-            self._client = None
             await _quiet_disconnect(client)
             if isinstance(exc, BleError) or not isinstance(exc, Exception):
                 raise
             raise _translate(exc, f"connecting to {device.name or device.address}") from exc
+        # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
+        self._client = client
         logger.info("connected to %s (%s)", device.name, device.address)
 
     async def _read_battery_and_info(self, client: BleakClient) -> None:

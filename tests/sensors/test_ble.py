@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from sensors import (
     AdapterOffError,
     Beat,
+    BleError,
     BleStrapSource,
     ConnectionLostError,
     DeviceNotFoundError,
@@ -296,6 +297,32 @@ async def test_adapter_powered_off_gives_adapter_off_error(bluez: FakeBluez) -> 
     assert strap.status.state is SourceState.FAILED
     with pytest.raises(AdapterOffError):
         await scan_heart_rate_devices(timeout_s=0.1)
+
+
+async def test_adapter_turned_off_mid_stream_is_waited_out(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    messages: list[str] = []
+    async with source(clock=VirtualClock(), give_up_after_s=1e9, max_backoff_s=1.0) as strap:
+        strap.add_status_listener(lambda s: messages.append(s.message))
+        it = aiter(strap)
+        bluez.notify(H10, packet(1000))
+        assert not (await next_beat(it)).gap_before
+        bluez.set_powered(False)
+        resumed = asyncio.ensure_future(anext(it))
+        await asyncio.sleep(0.2)
+        assert strap.status.state is SourceState.RECONNECTING
+        assert any("turned off?" in m for m in messages)
+        assert not resumed.done()
+        bluez.set_powered(True)
+        await bluez.wait_notifying(H10, timeout_s=10.0)
+        bluez.notify(H10, packet(1010))
+        beat = await asyncio.wait_for(resumed, STEP)
+    assert beat.gap_before and beat.rr_ms == rr_ms_from_raw(1010)
+
+
+async def test_iterating_before_opening_is_a_clear_error() -> None:
+    with pytest.raises(BleError, match="async with"):
+        await anext(aiter(BleStrapSource(H10)))
 
 
 async def test_unknown_address_gives_device_not_found(bluez: FakeBluez) -> None:
