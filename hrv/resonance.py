@@ -10,8 +10,8 @@ Vaschillo 2000; Shaffer & Meehan 2020):
   leads, docs/ARCHITECTURE.md) and its coherence (share of HR variance it explains). At the
   resonance frequency HR and lung volume are in phase (0 deg); below it HR leads (up to +90 deg),
   above it HR lags (down to -90 deg) (Vaschillo et al. 2002).
-* :func:`lf_band` -- LF power (0.04-0.15 Hz) and the LF peak of the RR spectrum (Task Force 1996),
-  an estimate of our own (documented on the function) until ``hrv.frequency_domain`` is used.
+* :func:`lf_band` -- LF power (0.04-0.15 Hz) and the LF peak of the RR spectrum (Task Force 1996)
+  on segments too short for ``hrv.frequency_domain`` (< 128 s); documented on the function.
 
 The lung-volume model shared by the pacer, the simulated person and these measures is
 :func:`lung_volume`: volume 0 at the start of inhale, 1 at the end of inhale, half-cosine ramps,
@@ -430,7 +430,11 @@ def lf_band(
 ) -> LfBand:
     """LF power (0.04-0.15 Hz) and the LF spectral peak of one RR segment.
 
-    Our own estimate, for resonance assessment on short (1-3 min) paced-breathing segments: the
+    Our own estimate, for resonance assessment on short (40-120 s) paced-breathing segments
+    (``hrv.frequency_domain`` needs at least 128 s for one Welch segment, more than one
+    assessment step leaves after its settling time). On segments long enough for both, LF power
+    agrees with ``hrv.frequency_domain`` within ~20 % and the LF peak within a bin (tested on
+    real recordings); the difference is single periodogram vs averaged Welch segments. The
     RR series is resampled at 4 Hz with a cubic spline through the beat times (Kubios
     convention), linearly detrended, and its periodogram taken with a Hann window and zero
     padding to 0.001 Hz bins (one segment: a 2-min step is too short for Welch averaging). LF

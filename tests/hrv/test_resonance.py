@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from hrv import HrvInputError, breathing_response, hr_oscillation, lf_band, lung_volume
+from hrv import (
+    HrvInputError,
+    breathing_response,
+    frequency_domain,
+    hr_oscillation,
+    lf_band,
+    lung_volume,
+)
 from hrv.resonance import lung_volume_at
+from tests.conftest import load_rr_ms
 
 
 def ipfm_beats(
@@ -182,3 +191,23 @@ def test_lung_volume_scalar_matches_vector_and_is_bounded(
     v = lung_volume_at(phase, **kw)
     assert 0.0 <= v <= 1.0
     assert v == pytest.approx(float(lung_volume(np.array([phase]), **kw)[0]), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "units", "skip_first"),
+    [
+        ("rrhealthy_000_rr_ms.txt", "ms", False),
+        ("hrvpkg_rest_rri_ms.txt", "ms", False),
+        ("nsr2db_nsr001_rr_secs.txt", "s", True),
+    ],
+)
+def test_lf_band_agrees_with_frequency_domain_on_real_recordings(
+    shared_data: Path, name: str, units: str, skip_first: bool
+) -> None:
+    """On 5-min artefact-free stretches of real recordings (no gap, >= 128 s for Welch)."""
+    rr = load_rr_ms(shared_data / name, units=units, skip_first_line=skip_first)[:300]
+    ref = frequency_domain(rr)
+    ours = lf_band(rr)
+    assert ref.lf_ms2 is not None and ours.lf_power_ms2 is not None
+    assert ours.lf_power_ms2 == pytest.approx(ref.lf_ms2, rel=0.25)
+    assert ours.lf_peak_hz == pytest.approx(ref.lf_peak_hz, abs=0.008)
