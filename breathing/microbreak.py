@@ -594,7 +594,7 @@ class SignalTracker:
             contact=contact,
             n_beats=n,
             n_gaps=n_gaps,
-            clean=time_domain(rr, gaps=gaps),
+            clean=time_domain(rr, gaps=gaps if rr else None),
         )
 
 
