@@ -69,8 +69,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from hrv._validate import _MAX_PLAUSIBLE_MEDIAN_MS, _MIN_PLAUSIBLE_MEDIAN_MS, as_gaps
 from hrv.errors import HrvInputError
@@ -97,8 +97,6 @@ _THRESHOLD_FLOOR_MS = 1.0
 #: Below this many intervals the classification is skipped (quartiles of a handful of beats
 #: are meaningless); the gate still applies.
 _MIN_BEATS_TO_CLASSIFY = 20
-#: Rows of the sliding-window matrix partitioned at once (bounds memory on 24-h recordings).
-_CHUNK_ROWS = 2048
 
 _NORMAL = np.int8(BeatLabel.NORMAL)
 _ECTOPIC = np.int8(BeatLabel.ECTOPIC)
@@ -261,16 +259,17 @@ def _running_quantiles(a: FloatArray, window: int, qs: tuple[float, ...]) -> lis
     if n == 0:
         return outs
     if n > window:
-        view = sliding_window_view(a, window)  # row r is centred on index r + half
-        kth: list[int] = []
-        for q in qs:
+        # full windows: order statistics from scipy's running rank filter (exact); the ends,
+        # where the filter would pad, are recomputed below on the truncated windows
+        ranks: dict[int, FloatArray] = {}
+        for out, q in zip(outs, qs, strict=True):
             pos = q * (window - 1)
-            kth += [math.floor(pos), min(math.floor(pos) + 1, window - 1)]
-        kth = sorted(set(kth))
-        for start in range(0, view.shape[0], _CHUNK_ROWS):
-            part = np.partition(view[start : start + _CHUNK_ROWS], kth, axis=1)
-            for out, q in zip(outs, qs, strict=True):
-                out[half + start : half + start + part.shape[0]] = _order_stat(part, q, window)
+            lo = math.floor(pos)
+            hi = min(lo + 1, window - 1)
+            for k in (lo, hi):
+                if k not in ranks:
+                    ranks[k] = ndimage.rank_filter(a, rank=k, size=window, mode="nearest")
+            out[:] = ranks[lo] + (pos - lo) * (ranks[hi] - ranks[lo])
         edge = list(range(half)) + list(range(n - half, n))
     else:
         edge = list(range(n))
