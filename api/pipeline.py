@@ -20,6 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -97,7 +98,15 @@ class ReplaySpec(_SpecBase):
     """Replay of an RR recording on the server's disk (``sensors.ReplaySource``)."""
 
     kind: Literal["replay"]
-    path: str = Field(min_length=1, description="Path of the recording on the server.")
+    path: str = Field(min_length=1, max_length=4096, description="Recording on the server.")
+    format: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Recording format (sensors.RECORDING_FORMATS); null detects it.",
+    )
+    units: Literal["ms", "s"] | None = Field(
+        default=None, description="Units of a plain one-value-per-line file (default ms)."
+    )
     speed: Speed = Field(
         default=1.0, description="Time scale: > 1 runs faster than real time, or 'max'."
     )
@@ -106,6 +115,19 @@ class ReplaySpec(_SpecBase):
     @classmethod
     def _speed(cls, v: Speed) -> Speed:
         return _check_speed(v)
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            from sensors.recording import RECORDING_FORMATS
+        except ImportError:  # pragma: no cover - replay not built
+            return v
+        if v not in RECORDING_FORMATS:
+            raise ValueError(f"unknown format {v!r}; one of {', '.join(RECORDING_FORMATS)}")
+        return v
 
 
 class BleSpec(_SpecBase):
@@ -168,6 +190,15 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceContr
             breathing=control.breathing,
         )
         return SimulatorSource(person, clock=make_clock(spec.speed), duration_s=spec.duration_s)
+    if isinstance(spec, ReplaySpec):
+        try:
+            from sensors.replay import ReplaySource
+        except ImportError as exc:
+            raise SourceUnavailableError("replay of recordings is not available") from exc
+        # the file is read when the source opens; a bad file fails the session with its reason
+        return ReplaySource(
+            Path(spec.path).expanduser(), speed=spec.speed, format=spec.format, units=spec.units
+        )
     raise SourceUnavailableError(f"source kind {spec.kind!r} is not available in this build")
 
 

@@ -170,9 +170,12 @@ def main() -> None:
     args = parser.parse_args()
     levels = sorted(int(x) for x in args.levels.split(","))
     print(f"bench.sessions: {machine_summary()}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at start (other processes share the CPU): {load}")
     print("simulated sessions at real time (~1.1 beat/s each), one WebSocket client each")
     _print_header()
     results = asyncio.run(_run(levels, args.warmup_s, args.measure_s))
+    print("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     held = [r["sessions"] for r in results if r["p99_ms"] < P99_LIMIT_MS]
     best = max(held) if held else 0
     print(f"held with p99 < {P99_LIMIT_MS:g} ms: {best:.0f} sessions (of levels {levels})")
