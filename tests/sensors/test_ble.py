@@ -12,9 +12,11 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
+from hrv import time_domain
 from sensors import (
     AdapterOffError,
     Beat,
@@ -31,6 +33,7 @@ from sensors import (
     scan_heart_rate_devices,
 )
 from sensors.heart_rate_measurement import rr_ms_from_raw
+from tests.conftest import load_rr_ms
 from tests.sensors.fake_bluez import FakeBluez, FakeStrap, PrivateBus
 
 pytestmark = [pytest.mark.ble, pytest.mark.timeout(30)]
@@ -175,6 +178,42 @@ async def test_notifications_become_back_dated_beats_with_battery_and_device_inf
         (bluez.strap(H10).hr_char_path, "StopNotify"),
         (bluez.strap(H10).path, "Disconnect"),
     ]
+
+
+async def test_real_recording_streamed_through_ble_keeps_rr_times_and_rmssd(
+    bluez: FakeBluez, shared_data: Path
+) -> None:
+    """240 beats of a real recording (PhysioNet RR interval time series from healthy subjects,
+    subject 000, ms), sent the way a strap sends them: one packet per second with the RR
+    intervals that ended in that second, in 1/1024 s."""
+    rr_true = load_rr_ms(shared_data / "rrhealthy_000_rr_ms.txt", units="ms")[:240]
+    t_true = np.cumsum(rr_true) / 1000.0
+    raws = np.rint(rr_true * 1024.0 / 1000.0).astype(int)
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=0.0)
+    received: list[Beat] = []
+    async with source(clock=clock) as strap:
+        it = aiter(strap)
+        for second in range(1, int(np.ceil(t_true[-1])) + 1):
+            await clock.sleep(second - clock.now())
+            in_packet = np.flatnonzero((t_true > second - 1) & (t_true <= second))
+            bluez.notify(H10, packet(*(int(r) for r in raws[in_packet])))
+            received += [await next_beat(it) for _ in in_packet]
+
+    rr = np.array([b.rr_ms for b in received])
+    assert np.array_equal(rr, raws * 1000.0 / 1024.0)
+    assert np.max(np.abs(rr - rr_true)) <= 0.5 * 1000.0 / 1024.0
+    # Back-dated times are late by less than one packet period (the last beat of a packet is
+    # put at its arrival), relative to the first beat, and strictly increasing.
+    t_s = np.array([b.t_s for b in received])
+    lag = (t_s - t_s[0]) - (t_true - t_true[0])
+    assert np.all(np.diff(t_s) > 0)
+    assert np.max(np.abs(lag)) < 1.0
+    # RMSSD survives the 1/1024 s quantisation within its bound: |dRMSSD| <= RMS(error of the
+    # successive differences) <= 1000/1024 ms.
+    got, want = time_domain(rr).rmssd_ms, time_domain(rr_true).rmssd_ms
+    assert got is not None and want is not None
+    assert abs(got - want) <= 1000.0 / 1024.0
 
 
 async def test_connect_by_name_and_hr_only_device_is_usable(bluez: FakeBluez) -> None:
