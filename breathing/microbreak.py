@@ -1066,7 +1066,7 @@ class MicroBreakMonitor:
 
     def start_break(
         self, t_s: float, kind: BreakKind | str = BreakKind.BREATHING
-    ) -> list[MicroBreakEvent]:
+    ) -> list[BreakStarted]:
         """The user starts a break (from a flag or on their own).
 
         Raises
@@ -1102,7 +1102,7 @@ class MicroBreakMonitor:
         self._last = self._status(t)
         return [BreakStarted(t, k, reason)]
 
-    def end_break(self, t_s: float) -> list[MicroBreakEvent]:
+    def end_break(self, t_s: float) -> list[BreakEnded]:
         """The break ends now; time on task restarts and the cooldown begins.
 
         Raises
@@ -1133,13 +1133,13 @@ class MicroBreakMonitor:
         self._pending = []
         return out
 
-    def acknowledge(self, t_s: float) -> list[MicroBreakEvent]:
+    def acknowledge(self, t_s: float) -> list[FlagAcknowledged]:
         """The user saw the latest flag (no other effect: the cooldown already runs)."""
         t = self._check_t(t_s, "acknowledge")
         flag_t = self._last_flag.t_s if self._last_flag is not None else None
         return [FlagAcknowledged(t, flag_t)]
 
-    def snooze(self, t_s: float, minutes: float) -> list[MicroBreakEvent]:
+    def snooze(self, t_s: float, minutes: float) -> list[Snoozed]:
         """No flag for ``minutes`` from ``t_s`` (0 cancels a snooze).
 
         Raises

@@ -8,6 +8,7 @@ real hrv.StreamingAnalyser; signal quality from the real SignalTracker.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ DATA = Path("/work/shared/data")
 ONSET_S = 600.0
 
 
-def _stress_after(onset_s: float) -> object:
+def _stress_after(onset_s: float) -> Callable[[float], float]:
     return lambda t: 0.0 if t < onset_s else 1.0
 
 
@@ -404,6 +405,7 @@ def test_break_effect_reports_rmssd_before_during_and_after() -> None:
     assert eff.rmssd_during_ms == pytest.approx(80.0, rel=0.1)
     assert eff.rmssd_after_ms == pytest.approx(35.0, rel=0.1)
     assert eff.hr_before_bpm == pytest.approx(78.0, abs=1.0)
+    assert eff.rmssd_after_ms is not None and eff.rmssd_before_ms is not None
     assert eff.rmssd_change_pct == pytest.approx(
         (eff.rmssd_after_ms - eff.rmssd_before_ms) / eff.rmssd_before_ms * 100.0
     )
