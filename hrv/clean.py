@@ -50,7 +50,9 @@ Correction (all but the last keep the timeline: the sum of the intervals is pres
 - extra: the interval is merged with the next one (the spurious R peak is removed);
 - missed: the interval is split into ``n`` equal parts (R peaks are inserted);
 - ectopic: the misplaced R peak is moved halfway between its neighbours, i.e. the two
-  intervals around it are both set to their mean (as NeuroKit2 moves a misaligned peak);
+  intervals around it are both set to their mean (NeuroKit2 likewise moves a misaligned peak
+  to the midpoint of its neighbours). When two ectopic centres are adjacent (they share an
+  interval), the one with the larger jump ``|dRR|`` is taken: it is the compensatory pause;
 - long / short: the interval is replaced by linear interpolation (over beat index) of the
   neighbouring corrected intervals, as Kubios interpolates; this one changes the total
   duration.
@@ -59,6 +61,23 @@ Labels are per input beat (``Cleaned.labels`` has the input's length): every inp
 that contributed to a corrected output interval gets that correction's label, so an ectopic
 beat labels the two intervals around the misplaced peak, an extra beat the two halves that were
 merged. ``Cleaned.source_index`` maps each output interval back to its first input interval.
+
+Choices, deviations and limits
+------------------------------
+- ``|mRR| > 3`` flags a beat as long/short on its own, as the paper's decision rule reads.
+  NeuroKit2 (0.2.x) tests it only for beats whose ``|dRR| > Th1``, so it flags slightly fewer
+  beats; on the real recordings in ``../shared/data`` the two agree on >= 90 % of NeuroKit2's
+  flags and >= 85 % of ours lie on or next to one of NeuroKit2's.
+- Series shorter than 20 intervals get the gate only: quartiles of a handful of beats do not
+  estimate anything.
+- The method is statistical: on broadband (Gaussian) variability under 0.1 % of normal beats
+  exceed the thresholds by chance. Strictly periodic series whose ``|dRR|`` is nearly constant
+  (for example a pure RSA sinusoid at exactly 4 beats per breath with little noise) have a
+  quartile deviation near zero and can be flagged heavily; real recordings are not like that,
+  synthetic test signals can be.
+- On the "artefact-free" rest recording (hrvpkg_rest_rri_ms) the method still flags 16 of 910
+  beats (NeuroKit2: 11 beats): physiological extremes the paper's thresholds call artefacts.
+  Correcting them lowers RMSSD from 55.1 to 51.0 ms; ``labels`` tell which beats were touched.
 """
 
 from __future__ import annotations
