@@ -41,6 +41,7 @@ from hrv.errors import HrvInputError
 
 __all__ = [
     "RESAMPLE_HZ",
+    "Tachogram",
     "beat_times",
     "gather_rows",
     "hann_periodic",
@@ -146,6 +147,42 @@ def hermite_on_grid(
     s = (tau - t0[i]) / h[i]
     out: NDArray[np.float64] = y0[i] + s * (m0[i] + s * (c2[i] + s * c3[i]))
     return out
+
+
+class Tachogram:
+    """The 4 Hz tachogram of a whole beat series over its interior, computed once on first use.
+
+    Grid index ``m`` (time ``m / 4`` s) is at position ``m - m_first`` of :meth:`series`. The
+    batched spectral functions of one recording share one instance, so the recording is
+    resampled once however many metric groups are asked for.
+    """
+
+    def __init__(self, t: NDArray[np.float64], y: NDArray[np.float64]) -> None:
+        self._t = t
+        self._y = y
+        lo, hi = interior_grid_range(t[2], t[-3]) if t.size >= 6 else (0, -1)
+        self.m_first = int(lo)
+        self.m_last = int(hi)
+        self._series: NDArray[np.float64] | None = None
+        self._padded: dict[int, NDArray[np.float64]] = {}
+
+    def series(self) -> NDArray[np.float64]:
+        """Samples at ``m = m_first .. m_last``."""
+        if self._series is None:
+            if self.m_last < self.m_first:
+                self._series = np.empty(0, dtype=np.float64)
+            else:
+                self._series = hermite_on_grid(self._t, self._y, self.m_first, self.m_last)
+        return self._series
+
+    def padded(self, pad: int) -> NDArray[np.float64]:
+        """:meth:`series` with ``pad`` zeros on both sides (grid ``m`` at ``m - m_first + pad``)."""
+        if pad not in self._padded:
+            inner = self.series()
+            out = np.zeros(inner.size + 2 * pad)
+            out[pad : pad + inner.size] = inner
+            self._padded[pad] = out
+        return self._padded[pad]
 
 
 def hann_periodic(n: int) -> NDArray[np.float64]:

@@ -41,15 +41,15 @@ from numpy.typing import NDArray
 
 from hrv._spectral import (
     RESAMPLE_HZ,
+    Tachogram,
     beat_times,
     hann_periodic,
-    hermite_on_grid,
     interior_grid_range,
     power_spectrum_rows,
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
-from hrv.frequency import MIN_BEATS, check_windows
+from hrv.frequency import MIN_BEATS, _frequency_windows, check_windows
 
 __all__ = [
     "COHERENCE_PEAK_BAND_HZ",
@@ -57,6 +57,7 @@ __all__ = [
     "Coherence",
     "coherence",
     "coherence_windows",
+    "spectral_windows",
 ]
 
 #: Where the coherence peak is searched (HeartMath: 0.04-0.26 Hz), both ends inclusive.
@@ -99,9 +100,35 @@ def _check_length(window_s: Any) -> int:
     return round(w * RESAMPLE_HZ)
 
 
+def _ragged(counts: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Row index and rank ``0 .. counts[r]-1`` of every element of ragged rows."""
+    row = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    rank = np.arange(row.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row, rank
+
+
+def _fill_outside(
+    rows: NDArray[np.float64], lo_off: NDArray[np.int64], hi_off: NDArray[np.int64]
+) -> None:
+    """Set ``rows[r, c]`` outside ``lo_off[r] <= c <= hi_off[r]`` to the mean of the inside.
+
+    In place; only the (few) outside samples are touched, so the cost is one row sum.
+    """
+    n = rows.shape[1]
+    n_lo = np.clip(lo_off, 0, n)
+    n_hi = np.clip(n - 1 - hi_off, 0, n)
+    r_lo, c_lo = _ragged(n_lo)
+    r_hi, c_hi = _ragged(n_hi)
+    r_out = np.concatenate([r_lo, r_hi])
+    c_out = np.concatenate([c_lo, n - 1 - c_hi])
+    outside = np.bincount(r_out, weights=rows[r_out, c_out], minlength=rows.shape[0])
+    fill = (rows.sum(axis=1) - outside) / (n - n_lo - n_hi)
+    rows[r_out, c_out] = fill[r_out]
+
+
 def _coherence_core(
     t: NDArray[np.float64],
-    rr: NDArray[np.float64],
+    tacho: Tachogram,
     first: NDArray[np.int64],
     last: NDArray[np.int64],
     n_slot: int,
@@ -127,13 +154,9 @@ def _coherence_core(
     cand, m_lo, m_hi, slot_start = cand[good], m_lo[good], m_hi[good], slot_start[good]
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
-    g_lo = int(m_lo.min())
-    g_hi = int(m_hi.max())
-    inner = hermite_on_grid(t, rr, g_lo, g_hi)
-    # padded so that every slot can be sliced: index of grid point m is m - g_lo + n_slot
-    series = np.zeros(inner.size + 2 * n_slot)
-    series[n_slot : n_slot + inner.size] = inner
-    view = np.lib.stride_tricks.sliding_window_view(series, n_slot)
+    # padded so that every slot can be sliced: grid point m sits at m - g_lo + n_slot
+    g_lo = tacho.m_first
+    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(n_slot), n_slot)
     nfft = _PAD * (1 << (n_slot - 1).bit_length())
     df = RESAMPLE_HZ / nfft
     n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
@@ -143,14 +166,10 @@ def _coherence_core(
     pk_b = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[1], side="right"))
     half = math.floor(COHERENCE_PEAK_HALF_WIDTH_HZ / df + 1e-9)
     window = hann_periodic(n_slot)
-    pos = np.arange(n_slot, dtype=np.int64)
     for a in range(0, cand.size, _BATCH):
         b = min(a + _BATCH, cand.size)
         rows = view[slot_start[a:b] - g_lo + n_slot]
-        m = slot_start[a:b, None] + pos
-        inside = (m >= m_lo[a:b, None]) & (m <= m_hi[a:b, None])
-        fill = np.where(inside, rows, 0.0).sum(axis=1) / inside.sum(axis=1)
-        rows = np.where(inside, rows, fill[:, None])
+        _fill_outside(rows, m_lo[a:b] - slot_start[a:b], m_hi[a:b] - slot_start[a:b])
         psd = power_spectrum_rows(rows, window, nfft, n_bins)
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)
         csum = np.concatenate([np.zeros((b - a, 1)), np.cumsum(psd, axis=1)], axis=1)
@@ -223,7 +242,11 @@ def coherence(
     first = int(np.searchsorted(t, t[-1] - window_s, side="right"))
     ts, rs = t[first:], rr[first:]
     cols = _coherence_core(
-        ts, rs, np.array([0], dtype=np.int64), np.array([rs.size - 1], dtype=np.int64), n_slot
+        ts,
+        Tachogram(ts, rs),
+        np.array([0], dtype=np.int64),
+        np.array([rs.size - 1], dtype=np.int64),
+        n_slot,
     )
     r = float(cols["ratio"][0])
     if math.isnan(r):
@@ -275,6 +298,25 @@ def coherence_windows(
     ----------
     See :func:`coherence`.
     """
+    return _coherence_windows(
+        rr_ms,
+        t_end_s=t_end_s,
+        window_s=window_s,
+        gaps=gaps,
+        coherence_s=coherence_s,
+        tacho_cache={},
+    )
+
+
+def _coherence_windows(
+    rr_ms: Any,
+    *,
+    t_end_s: Any,
+    window_s: float,
+    gaps: Any,
+    coherence_s: float,
+    tacho_cache: dict[str, Tachogram],
+) -> dict[str, NDArray[np.float64]]:
     try:
         n_slot = _check_length(coherence_s)
     except HrvInputError as exc:
@@ -292,7 +334,8 @@ def coherence_windows(
         last = stop[nonempty] - 1
         first = np.searchsorted(t, t[last] - float(coherence_s), side="right").astype(np.int64)
         first = np.maximum(first, start[nonempty])
-        cols = _coherence_core(t, rr, first, last, n_slot)
+        tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
+        cols = _coherence_core(t, tacho, first, last, n_slot)
         ratio[nonempty] = cols["ratio"]
         peak_hz[nonempty] = cols["peak_hz"]
     return {
@@ -300,3 +343,73 @@ def coherence_windows(
         "coherence_peak_hz": peak_hz,
         "coherence_score": np.log1p(ratio),
     }
+
+
+def spectral_windows(
+    rr_ms: Any,
+    *,
+    t_end_s: Any,
+    window_s: float,
+    gaps: Any = None,
+    method: str = "welch",
+    groups: tuple[str, ...] = ("frequency", "coherence"),
+    coherence_s: float = 64.0,
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`hrv.frequency_domain_windows` and :func:`coherence_windows` in one call.
+
+    Same windows, same values and same columns as the two functions (the ``"frequency"``
+    columns are the fields of :data:`hrv.frequency.FREQUENCY_FIELDS`, the ``"coherence"``
+    columns ``coherence_ratio``, ``coherence_peak_hz``, ``coherence_score``), but the recording
+    is resampled once for both. This is what ``hrv.rolling`` calls for its spectral groups.
+
+    Parameters
+    ----------
+    rr_ms, t_end_s, window_s, gaps, method
+        As for :func:`hrv.frequency_domain_windows`.
+    groups : tuple of str
+        Any of ``"frequency"`` and ``"coherence"``.
+    coherence_s : float
+        As for :func:`coherence_windows`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The requested columns, one float64 value per window, NaN where undefined.
+
+    Raises
+    ------
+    HrvInputError
+        Bad input (see the two functions) or an unknown group.
+
+    References
+    ----------
+    See :func:`hrv.frequency_domain` and :func:`coherence`.
+    """
+    for g in groups:
+        if g not in ("frequency", "coherence"):
+            raise HrvInputError(f"groups: unknown spectral group {g!r}")
+    out: dict[str, NDArray[np.float64]] = {}
+    tacho_cache: dict[str, Tachogram] = {}
+    if "frequency" in groups:
+        out.update(
+            _frequency_windows(
+                rr_ms,
+                t_end_s=t_end_s,
+                window_s=window_s,
+                gaps=gaps,
+                method=method,
+                tacho_cache=tacho_cache,
+            )
+        )
+    if "coherence" in groups:
+        out.update(
+            _coherence_windows(
+                rr_ms,
+                t_end_s=t_end_s,
+                window_s=window_s,
+                gaps=gaps,
+                coherence_s=coherence_s,
+                tacho_cache=tacho_cache,
+            )
+        )
+    return out

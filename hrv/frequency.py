@@ -63,6 +63,7 @@ from numpy.typing import NDArray
 
 from hrv._spectral import (
     RESAMPLE_HZ,
+    Tachogram,
     beat_times,
     gather_rows,
     hann_periodic,
@@ -398,6 +399,22 @@ def frequency_domain_windows(
     ----------
     See :func:`frequency_domain`.
     """
+    return _frequency_windows(
+        rr_ms, t_end_s=t_end_s, window_s=window_s, gaps=gaps, method=method, tacho_cache={}
+    )
+
+
+def _frequency_windows(
+    rr_ms: Any,
+    *,
+    t_end_s: Any,
+    window_s: float,
+    gaps: Any,
+    method: str,
+    tacho_cache: dict[str, Tachogram],
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`frequency_domain_windows`, sharing the resampled recording through
+    ``tacho_cache`` (key ``"tachogram"``) with other batched spectral functions."""
     method = _check_method(method)
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size)
@@ -412,7 +429,8 @@ def frequency_domain_windows(
     use_welch = (n_beats >= MIN_BEATS) & ~use_lomb
     if use_welch.any():
         idx = np.flatnonzero(use_welch)
-        cols = _welch_windows(t, rr, start[idx], stop[idx])
+        tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
+        cols = welch_windows(t, tacho, start[idx], stop[idx])
         for name in FREQUENCY_FIELDS:
             out[name][idx] = cols[name]
     for k in np.flatnonzero(use_lomb):  # Lomb-Scargle: one window at a time (documented)
@@ -457,9 +475,9 @@ def _windows_with_gap(
     return out
 
 
-def _welch_windows(
+def welch_windows(
     t: NDArray[np.float64],
-    rr: NDArray[np.float64],
+    tacho: Tachogram,
     start: NDArray[np.int64],
     stop: NDArray[np.int64],
 ) -> dict[str, NDArray[np.float64]]:
@@ -483,9 +501,8 @@ def _welch_windows(
     # the segments any window uses, and the resampled recording they span
     seg_lo = int(j_lo.min())
     seg_hi = int((j_lo + count - 1).max())
-    g_lo = seg_lo * WELCH_HOP
-    g_hi = seg_hi * WELCH_HOP + WELCH_SEGMENT - 1
-    series = hermite_on_grid(t, rr, g_lo, g_hi)
+    series = tacho.series()
+    g_lo = seg_lo * WELCH_HOP - tacho.m_first  # position of the first segment's first sample
     used = np.zeros(seg_hi - seg_lo + 2, dtype=np.int64)  # segments some window needs
     np.add.at(used, j_lo - seg_lo, 1)
     np.add.at(used, j_lo + count - seg_lo, -1)
@@ -494,7 +511,7 @@ def _welch_windows(
     window = hann_periodic(WELCH_SEGMENT)
     for a in range(0, need.size, _BATCH_SEGMENTS):
         idx = need[a : a + _BATCH_SEGMENTS]
-        rows = gather_rows(series, idx * WELCH_HOP, WELCH_SEGMENT)
+        rows = gather_rows(series, g_lo + idx * WELCH_HOP, WELCH_SEGMENT)
         seg_psd[idx] = power_spectrum_rows(rows, window, WELCH_NFFT, n_bins)
     # each window: the mean of its segments' spectra
     psd = _sum_runs(seg_psd, j_lo - seg_lo, count) / count[:, None]
