@@ -61,10 +61,13 @@ def private_bus() -> Iterator[PrivateBus]:
 
 
 @pytest.fixture
-def system_bus(private_bus: PrivateBus, monkeypatch: pytest.MonkeyPatch) -> PrivateBus:
+async def system_bus(
+    private_bus: PrivateBus, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[PrivateBus]:
     """The private bus is the system bus bleak talks to (no BlueZ on it yet)."""
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", private_bus.address)
-    return private_bus
+    yield private_bus
+    await _release_bleak_bus()
 
 
 @pytest.fixture
@@ -73,7 +76,6 @@ async def bluez(system_bus: PrivateBus) -> AsyncIterator[FakeBluez]:
     await fake.start()
     yield fake
     await fake.stop()
-    await _release_bleak_bus()
 
 
 async def _release_bleak_bus() -> None:
@@ -376,7 +378,6 @@ async def test_bluetooth_service_not_running_gives_adapter_off_error(
 ) -> None:
     with pytest.raises(AdapterOffError, match="bluetoothd"):
         await scan_heart_rate_devices(timeout_s=0.1)
-    await _release_bleak_bus()
 
 
 # -- command line ----------------------------------------------------------------------------------
