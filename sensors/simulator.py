@@ -23,8 +23,10 @@ followed continuously):
 * **Breathing**: ``breathing(t_s)`` gives the phase in cycles (e.g. the pacer's); ``None`` means
   spontaneous breathing at ~12-15 breaths/min with a slowly wandering rate.
 * **Artefacts**, labelled on each beat (:class:`BeatKind`): premature (ectopic) beats followed
-  by a compensatory pause, missed detections (one RR spanning two beats), and optional dropouts
-  (beats not delivered; the next one has ``gap_before``).
+  by a compensatory pause, missed detections (one RR spanning two beats), optional dropouts
+  (beats not delivered; the next one has ``gap_before``) and optional contact losses (beats
+  still delivered, ``contact=False``, with RR disturbed by ~120 ms of noise, as a strap sliding
+  on dry skin does).
 
 Same seed, same beats: all randomness comes from one ``numpy.random.Generator(seed)``.
 """
@@ -58,6 +60,7 @@ class BeatKind(StrEnum):
     ECTOPIC = "ectopic"  # premature beat: short RR
     COMPENSATORY = "compensatory"  # the long RR after an ectopic beat
     MISSED = "missed"  # a beat was not detected: this RR spans two intervals
+    NO_CONTACT = "no_contact"  # delivered while the strap had lost skin contact: unreliable
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,8 @@ class SimulatedBeat:
         Stress level (0..1) at the beat.
     breathing_phase_cycles
         The person's breathing phase (cycles) at the beat.
+    contact
+        False while a simulated contact loss lasts (the RR is then unreliable).
     """
 
     t_s: float
@@ -85,9 +90,12 @@ class SimulatedBeat:
     hr_bpm: float
     stress: float
     breathing_phase_cycles: float
+    contact: bool = True
 
 
-def _resonator(freq_hz: float, q: float, dt_s: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _resonator(
+    freq_hz: float, q: float, dt_s: float
+) -> tuple[list[list[float]], list[float], float]:
     """Exact ZOH discretisation of ``z'' + (w/q) z' + w^2 z = u``; output ``y = (w/q) z'``."""
     w = 2.0 * math.pi * freq_hz
     a = np.array([[0.0, 1.0], [-(w**2), -w / q]])
@@ -95,7 +103,8 @@ def _resonator(freq_hz: float, q: float, dt_s: float) -> tuple[np.ndarray, np.nd
     m[:2, :2] = a
     m[1, 2] = 1.0
     e = expm(m * dt_s)
-    return e[:2, :2], e[:2, 2], w / q
+    # plain floats: the model loop runs ~20 steps per beat in pure Python
+    return e[:2, :2].tolist(), e[:2, 2].tolist(), w / q
 
 
 class SimulatedPerson:
@@ -121,6 +130,8 @@ class SimulatedPerson:
         Probability per beat of a premature beat / of a missed detection.
     dropout_rate : float
         Probability per beat that a dropout starts; it lasts ``dropout_s`` (uniform range).
+    contact_loss_rate : float
+        Probability per beat that a loss of skin contact starts; it lasts ``contact_loss_s``.
     stress : float or callable
         0 (calm) .. 1 (stressed), or a function of ``t_s`` giving it.
     stress_hr_bpm : float
@@ -149,6 +160,8 @@ class SimulatedPerson:
         missed_beat_rate: float = 0.001,
         dropout_rate: float = 0.0,
         dropout_s: tuple[float, float] = (2.0, 8.0),
+        contact_loss_rate: float = 0.0,
+        contact_loss_s: tuple[float, float] = (5.0, 20.0),
         stress: StressLevel = 0.0,
         stress_hr_bpm: float = 20.0,
         breathing: BreathingPhase | None = None,
@@ -167,6 +180,8 @@ class SimulatedPerson:
             "missed_beat_rate": 0.0 <= missed_beat_rate < 0.5,
             "dropout_rate": 0.0 <= dropout_rate < 0.5,
             "dropout_s": 0.0 < dropout_s[0] <= dropout_s[1],
+            "contact_loss_rate": 0.0 <= contact_loss_rate < 0.5,
+            "contact_loss_s": 0.0 < contact_loss_s[0] <= contact_loss_s[1],
             "inhale_fraction": 0.1 <= inhale_fraction <= 0.9,
             "dt_s": 0.001 <= dt_s <= 0.1,
         }
@@ -183,6 +198,9 @@ class SimulatedPerson:
         self.missed_beat_rate = missed_beat_rate
         self.dropout_rate = dropout_rate
         self.dropout_s = dropout_s
+        self.contact_loss_rate = contact_loss_rate
+        self.contact_loss_s = contact_loss_s
+        self._no_contact_until = -1.0
         self.stress_hr_bpm = stress_hr_bpm
         self.inhale_fraction = inhale_fraction
         self._stress = stress
@@ -198,8 +216,8 @@ class SimulatedPerson:
         self._x = [0.5 / w0**2, 0.0]
         # Mayer-wave resonator driven by unit white noise; stationary SD for scaling
         self._mad, self._mbd, self._mc = _resonator(mayer_hz, 3.0, dt_s)
-        p = solve_discrete_lyapunov(self._mad, np.outer(self._mbd, self._mbd))
-        sd = math.sqrt(self._mc**2 * p[1, 1])
+        p = solve_discrete_lyapunov(np.array(self._mad), np.outer(self._mbd, self._mbd))
+        sd = math.sqrt(self._mc**2 * float(p[1, 1]))
         self._mayer_scale = mayer_amplitude_bpm / math.sqrt(2.0) / sd if sd > 0 else 0.0
         self._mx = [0.0, 0.0]
         # slow drift (OU) of mean HR and, for spontaneous breathing, of the breathing rate
@@ -252,14 +270,14 @@ class SimulatedPerson:
         self._breath_now = phase
         u = lung_volume_at(phase, inhale_fraction=self.inhale_fraction)
         ad, bd, x = self._ad, self._bd, self._x
-        x0 = ad[0, 0] * x[0] + ad[0, 1] * x[1] + bd[0] * u
-        x1 = ad[1, 0] * x[0] + ad[1, 1] * x[1] + bd[1] * u
+        x0 = ad[0][0] * x[0] + ad[0][1] * x[1] + bd[0] * u
+        x1 = ad[1][0] * x[0] + ad[1][1] * x[1] + bd[1] * u
         self._x = [x0, x1]
         rsa = self.rsa_gain_bpm * (1.0 - 0.75 * stress) * self._c * x1
         mad, mbd, mx = self._mad, self._mbd, self._mx
         w = self._normal() / math.sqrt(self._dt)
-        m0 = mad[0, 0] * mx[0] + mad[0, 1] * mx[1] + mbd[0] * w
-        m1 = mad[1, 0] * mx[0] + mad[1, 1] * mx[1] + mbd[1] * w
+        m0 = mad[0][0] * mx[0] + mad[0][1] * mx[1] + mbd[0] * w
+        m1 = mad[1][0] * mx[0] + mad[1][1] * mx[1] + mbd[1] * w
         self._mx = [m0, m1]
         mayer = self._mayer_scale * self._mc * m1 * math.sqrt(self._dt)
         a = self._dt / 60.0
@@ -300,7 +318,12 @@ class SimulatedPerson:
             jitter = max(-3.0, min(3.0, self._normal())) * jitter_sd
             kind = BeatKind.NORMAL
             emit = ideal + jitter
-            if self._compensate_next:
+            contact = bool(self._no_contact_until < ideal)
+            if not contact:
+                kind = BeatKind.NO_CONTACT
+                emit = ideal + max(-2.5, min(2.5, self._normal())) * 0.12
+                self._compensate_next = False
+            elif self._compensate_next:
                 kind = BeatKind.COMPENSATORY
                 self._compensate_next = False
             elif self._rng.random() < self.ectopic_rate:
@@ -310,7 +333,7 @@ class SimulatedPerson:
                 )
                 kind = BeatKind.ECTOPIC
                 self._compensate_next = True
-            elif self._rng.random() < self.missed_beat_rate and not self._gap:
+            elif self._rng.random() < self.missed_beat_rate and not self._gap and contact:
                 self._missed = True
                 self._last_ideal_s = ideal
                 continue
@@ -331,12 +354,19 @@ class SimulatedPerson:
                 hr_bpm=self._hr_now,
                 stress=stress,
                 breathing_phase_cycles=self._breath_now,
+                contact=contact,
             )
             self._gap = False
             self._last_ideal_s = ideal
             self._last_emit_s = beat.t_s
             if self.dropout_rate > 0 and self._rng.random() < self.dropout_rate:
                 self._dropout_until = ideal + self._rng.uniform(*self.dropout_s)
+            if (
+                self.contact_loss_rate > 0
+                and contact
+                and self._rng.random() < self.contact_loss_rate
+            ):
+                self._no_contact_until = ideal + self._rng.uniform(*self.contact_loss_s)
             return beat
 
     def beats(self, duration_s: float) -> list[SimulatedBeat]:
@@ -359,7 +389,8 @@ class SimulatorSource(BeatSource):
     """A :class:`~sensors.source.BeatSource` over a :class:`SimulatedPerson`.
 
     Each beat is delivered after waiting its RR interval on the clock (a dropout is waited
-    through, and the next beat comes with ``gap_before``). ``contact`` is always ``True``.
+    through, and the next beat comes with ``gap_before``). ``contact`` is ``False`` during a
+    simulated contact loss, ``True`` otherwise.
 
     Parameters
     ----------
@@ -417,7 +448,7 @@ class SimulatorSource(BeatSource):
                 t_s=sb.t_s,
                 rr_ms=sb.rr_ms,
                 arrived_at=self.clock.now(),
-                contact=True,
+                contact=sb.contact,
                 gap_before=sb.gap_before,
                 heart_rate_bpm=round(60000.0 / sb.rr_ms),
             )

@@ -176,3 +176,23 @@ async def test_source_speed_max_picks_a_virtual_clock_and_bad_speed_fails() -> N
     assert 25 < n < 45
     with pytest.raises(ValueError, match="speed"):
         SimulatorSource(SimulatedPerson(seed=1), speed=0.0)
+
+
+async def test_contact_loss_is_delivered_with_contact_false() -> None:
+    person = SimulatedPerson(seed=12, contact_loss_rate=0.01, contact_loss_s=(5.0, 10.0))
+    source = SimulatorSource(person, clock=VirtualClock(), duration_s=600.0)
+    got: list[Beat] = []
+    async with source:
+        async for beat in source:
+            got.append(beat)
+    lost = [b for b in got if b.contact is False]
+    assert lost and len(lost) < len(got) / 2
+    # losses come in runs of several seconds, and the RR is disturbed during them
+    rr = np.array([b.rr_ms for b in got])
+    contact = np.array([b.contact for b in got])
+    assert np.std(np.diff(rr)[~contact[1:] & ~contact[:-1]]) > 2 * np.std(
+        np.diff(rr)[contact[1:] & contact[:-1]]
+    )
+    again = SimulatedPerson(seed=12, contact_loss_rate=0.01, contact_loss_s=(5.0, 10.0))
+    labels = [b.kind for b in again.beats(600.0)]
+    assert labels.count(BeatKind.NO_CONTACT) == len(lost)
