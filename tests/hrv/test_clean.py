@@ -472,8 +472,12 @@ def test_no_merge_across_a_gap_and_gaps_follow_the_corrections() -> None:
     gaps = np.zeros(bad.size, dtype=np.bool_)
     gaps[101] = True  # the second half of the split beat comes after a dropped packet
     gaps[250] = True
+    assert clean(bad).label_names[100:102] == ("extra", "extra")  # merged without the gap
     result = clean(bad, gaps=gaps)
-    assert result.labels[101] != BeatLabel.EXTRA or result.labels[100] != BeatLabel.EXTRA
+    # with it, the halves stay apart (two output intervals) and are interpolated as short
+    assert result.label_names[100:102] == ("short", "short")
+    np.testing.assert_array_equal(result.source_index[100:102], [100, 101])
+    assert result.label_names[201] == "missed"
     # the output keeps exactly one gap per input gap, at the same input beats
     assert result.gaps.sum() == 2
     assert set(result.source_index[result.gaps].tolist()) == {101, 250}
