@@ -341,6 +341,7 @@ class BleStrapSource(BeatSource):
         self._client: BleakClient | None = None
         self._device: BLEDevice | None = None
         self._hr_char: BleakGATTCharacteristic | None = None
+        self._battery_char: BleakGATTCharacteristic | None = None
         self._closing = False
         self._session_start: float | None = None
         self._last_t_s: float | None = None
@@ -430,6 +431,13 @@ class BleStrapSource(BeatSource):
     def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self._queue.put_nowait(_Packet(bytes(data), self._clock.now()))
 
+    def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        if self._closing or not data:
+            return
+        pct = min(int(data[0]), 100)
+        if pct != self._status.battery_pct:
+            self._publish(battery_pct=pct)
+
     def _on_disconnected(self, client: BleakClient) -> None:
         if self._closing or client is not self._client:
             return
@@ -518,6 +526,7 @@ class BleStrapSource(BeatSource):
         from bleak.exc import BleakError
 
         battery: int | None = self._status.battery_pct
+        self._battery_char = None
         char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
         if char is not None:
             try:
@@ -526,6 +535,12 @@ class BleStrapSource(BeatSource):
                     battery = min(int(value[0]), 100)
             except BleakError as exc:
                 logger.debug("battery level unreadable: %s", exc)
+            if "notify" in char.properties:
+                try:
+                    await client.start_notify(char, self._on_battery)
+                    self._battery_char = char
+                except BleakError as exc:
+                    logger.debug("battery level notifications unavailable: %s", exc)
         info: dict[str, str] = {}
         for field_name, uuid in DEVICE_INFORMATION_UUIDS.items():
             char = client.services.get_characteristic(uuid)
@@ -595,11 +610,13 @@ class BleStrapSource(BeatSource):
         client, self._client = self._client, None
         if client is None:
             return
-        if self._hr_char is not None and client.is_connected:
-            from bleak.exc import BleakError
+        from bleak.exc import BleakError
 
+        for char in (self._hr_char, self._battery_char):
+            if char is None or not client.is_connected:
+                continue
             try:
-                await client.stop_notify(self._hr_char)
+                await client.stop_notify(char)
             except (BleakError, EOFError, OSError) as exc:
                 logger.debug("stop_notify failed: %s", exc)
         await _quiet_disconnect(client)

@@ -258,6 +258,14 @@ class FakeBluez:
             loop = asyncio.get_running_loop()
             self._timers.append(loop.call_later(away_s, setattr, strap, "in_range", True))
 
+    def set_battery(self, address: str, pct: int) -> None:
+        """The strap's battery level changes (a notification when the client subscribed)."""
+        strap = self.strap(address)
+        strap.battery_pct = pct
+        self._set(
+            f"{strap.path}/service0010/char0011", CHARACTERISTIC, Value=Variant("ay", bytes([pct]))
+        )
+
     def set_powered(self, powered: bool) -> None:
         self._set(ADAPTER_PATH, ADAPTER, Powered=Variant("b", powered))
         if not powered:

@@ -156,6 +156,9 @@ async def test_notifications_become_back_dated_beats_with_battery_and_device_inf
         assert strap.device_info.firmware_revision == "3.1.1"
         assert strap.device_info.serial_number is None
         assert "battery 87%" in status.message and "Polar Electro Oy H10" in status.message
+        bluez.set_battery(H10, 86)  # battery level notifications keep the status current
+        await asyncio.sleep(0.05)
+        assert strap.status.battery_pct == 86
 
         it = aiter(strap)
         bluez.notify(H10, packet(1024, 768, hr=68))  # arrives at 1000.0: 1000 ms, 750 ms
@@ -174,10 +177,11 @@ async def test_notifications_become_back_dated_beats_with_battery_and_device_inf
     assert not any(b.gap_before for b in beats)
     assert strap.status.state is SourceState.ENDED
     assert not bluez.strap(H10).connected and not bluez.strap(H10).notifying
-    # the notification callback was unregistered before the link was closed
+    # the notification callbacks were unregistered before the link was closed
     calls = [(p, m) for p, m in bluez.method_calls if m in ("StopNotify", "Disconnect")]
     assert calls == [
         (bluez.strap(H10).hr_char_path, "StopNotify"),
+        (f"{bluez.strap(H10).path}/service0010/char0011", "StopNotify"),
         (bluez.strap(H10).path, "Disconnect"),
     ]
 
