@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import logging
 import math
 import time
@@ -27,7 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.errors import ApiError
 from api.live import LiveHub
-from api.messages import BeatMessage, GuidanceMessage, MetricsMessage, StatusMessage
+from api.messages import (
+    BeatMessage,
+    GuidanceMessage,
+    MetricsMessage,
+    MicroBreakMessage,
+    StatusMessage,
+)
 from api.storage import Storage
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
@@ -36,6 +43,7 @@ from sensors.source import BeatSource
 __all__ = [
     "Analyser",
     "BleSpec",
+    "MicroBreaks",
     "Pacing",
     "Pipeline",
     "PipelineResult",
@@ -46,6 +54,7 @@ __all__ = [
     "SourceUnavailableError",
     "make_analyser",
     "make_clock",
+    "make_microbreaks",
     "make_pacer",
     "make_source",
     "to_plain",
@@ -291,6 +300,100 @@ def make_pacer(mode: str, options: dict[str, Any]) -> Pacing | None:
     return Pacing(engine, PacingMode, active=mode != "monitor")
 
 
+#: Key of the micro-break monitor's personal baseline in the ``baseline`` table.
+BASELINE_KEY = "personal"
+#: Key of the micro-break settings overrides in the ``settings`` table.
+MICROBREAK_SETTINGS_KEY = "microbreak"
+
+
+class MicroBreaks:
+    """The micro-break flags of one session, over ``breathing.MicroBreakMonitor``.
+
+    Every beat goes to a ``SignalTracker``; every finished 60 s window goes to the monitor as
+    the tracker's clean-beat metrics with its quality and contact. User actions (acknowledge,
+    snooze, start/end a break) act at the session's current time.
+    """
+
+    def __init__(self, monitor: Any, tracker: Any, *, local_time: Callable[[], Any] | None):
+        self.monitor = monitor
+        self.tracker = tracker
+        self._local_time = local_time
+        self.baseline_dirty = False
+        self.persist = True  # False after a baseline reset: this session's learning is not kept
+
+    def on_beat(self, beat: Beat) -> None:
+        self.tracker.on_beat(beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact)
+
+    def on_window(self, window: Any) -> list[Any]:
+        before = self.monitor.baseline
+        sig = self.tracker.window(window.t_s)
+        events: list[Any] = self.monitor.on_window(
+            sig.clean,
+            t_s=sig.t_s,
+            contact=sig.contact,
+            quality=sig.quality,
+            local_time=None if self._local_time is None else self._local_time(),
+        )
+        if self.monitor.baseline != before:
+            self.baseline_dirty = True
+        return events
+
+    def act(self, action: str, t_s: float, **kwargs: Any) -> list[Any]:
+        """Run a user action: acknowledge, snooze (minutes=), start_break (kind=), end_break,
+        finish."""
+        if action not in ("acknowledge", "snooze", "start_break", "end_break", "finish"):
+            raise ValueError(f"unknown micro-break action {action!r}")
+        events: list[Any] = getattr(self.monitor, action)(t_s, **kwargs)
+        return events
+
+    def status(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_plain(self.monitor.status)
+        return data
+
+    def baseline_dict(self) -> dict[str, float]:
+        data: dict[str, float] = self.monitor.baseline.to_dict()
+        return data
+
+
+def make_microbreaks(
+    *,
+    baseline: dict[str, Any] | None,
+    settings: dict[str, Any] | None,
+    wall_clock_local_time: bool,
+) -> MicroBreaks | None:
+    """Micro-break flags for a session, or ``None`` while ``breathing.microbreak`` is absent.
+
+    ``baseline`` is the stored personal baseline (``Baseline.to_dict``), ``settings`` stored
+    overrides of ``MicroBreakSettings``. Quiet hours use the local wall-clock time only for
+    sessions in real time on a real person (``wall_clock_local_time``); simulations and
+    replays are never quiet.
+    """
+    try:
+        from breathing.baseline import Baseline
+        from breathing.microbreak import MicroBreakMonitor, MicroBreakSettings, SignalTracker
+    except ImportError:
+        return None
+    ms = microbreak_settings(settings, MicroBreakSettings)
+    monitor = MicroBreakMonitor(
+        settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
+    )
+    local = (lambda: datetime.datetime.now().time()) if wall_clock_local_time else None
+    return MicroBreaks(monitor, SignalTracker(window_s=LIVE_WINDOW_S), local_time=local)
+
+
+def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any:
+    """``MicroBreakSettings`` from stored JSON overrides (quiet hours as "HH:MM" pairs)."""
+    if not stored:
+        return settings_cls()
+    kwargs = dict(stored)
+    if "quiet_hours" in kwargs:
+        kwargs["quiet_hours"] = tuple(
+            (datetime.time.fromisoformat(a), datetime.time.fromisoformat(b))
+            for a, b in kwargs["quiet_hours"]
+        )
+    return settings_cls(**kwargs)
+
+
 def to_plain(obj: Any) -> Any:
     """A JSON-friendly copy of a result: dataclasses to dicts, NaN/inf to ``None``, enums to str."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -309,6 +412,8 @@ def to_plain(obj: Any) -> Any:
         return to_plain(obj.tolist())
     if hasattr(obj, "value"):  # enum
         return to_plain(obj.value)
+    if isinstance(obj, datetime.time):
+        return obj.isoformat(timespec="minutes")
     return str(obj)
 
 
@@ -346,6 +451,7 @@ class Pipeline:
         hub: LiveHub,
         analyser: Analyser | None,
         pacer: Pacing | None,
+        microbreaks: MicroBreaks | None = None,
         on_metrics: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.session_id = session_id
@@ -354,6 +460,9 @@ class Pipeline:
         self.hub = hub
         self.analyser = analyser
         self.pacer = pacer
+        self.microbreaks = microbreaks
+        self.last_micro_break: dict[str, Any] | None = None
+        self._baseline_saved = time.monotonic()
         self.on_metrics = on_metrics
         self.state = "running"
         self.message = ""
@@ -470,8 +579,27 @@ class Pipeline:
                 self.n_skipped += 1
                 log.warning("session %s: analyser rejected a beat: %s", self.session_id, exc)
                 results = []
+            mb = self.microbreaks
+            if mb is not None:
+                try:
+                    mb.on_beat(beat)
+                except Exception as exc:
+                    log.warning(
+                        "session %s: signal tracker rejected a beat: %s", self.session_id, exc
+                    )
             for result in results:
                 self._publish_metrics(result, beat)
+                if mb is not None:
+                    try:
+                        events = mb.on_window(result)
+                    except Exception as exc:
+                        log.warning(
+                            "session %s: micro-break monitor failed: %s", self.session_id, exc
+                        )
+                        events = []
+                    self.publish_micro_break_events(events)
+                    if mb.baseline_dirty and time.monotonic() - self._baseline_saved >= 60.0:
+                        self.save_baseline()
         pacer = self.pacer
         if pacer is not None and pacer.active:
             try:
@@ -497,6 +625,45 @@ class Pipeline:
         )
         if self.on_metrics is not None:
             self.on_metrics(data)
+
+    def publish_micro_break_events(self, events: list[Any]) -> None:
+        """Store and broadcast micro-break events (flags, acknowledgements, breaks, effects)."""
+        now = time.time()
+        for event in events:
+            data: dict[str, Any] = to_plain(event)
+            kind = str(data.get("type", "micro_break"))
+            t_s = data.get("t_s")
+            t_s = float(t_s) if isinstance(t_s, int | float) else None
+            if kind == "micro_break":
+                self.last_micro_break = data
+            self.storage.add_micro_break(
+                session_id=self.session_id, t_s=t_s, recorded_at=now, kind=kind, data=data
+            )
+            self.hub.publish_text(
+                MicroBreakMessage(
+                    **self.hub.next_header(), t_s=t_s, event=kind, micro_break=data
+                ).model_dump_json()
+            )
+
+    def save_baseline(self) -> None:
+        """Persist the personal baseline the micro-break monitor has learned (queued write)."""
+        mb = self.microbreaks
+        if mb is None or not mb.baseline_dirty or not mb.persist:
+            return
+        self.storage.put_value(
+            "baseline", BASELINE_KEY, mb.baseline_dict(), updated_at=time.time(), wait=False
+        )
+        mb.baseline_dirty = False
+        self._baseline_saved = time.monotonic()
+
+    def finish(self) -> None:
+        """End of the session: the micro-break monitor's last effects; save the baseline."""
+        if self.microbreaks is not None and self._last_t_s is not None:
+            try:
+                self.publish_micro_break_events(self.microbreaks.act("finish", self.t_s))
+            except Exception as exc:
+                log.warning("session %s: micro-break finish failed: %s", self.session_id, exc)
+        self.save_baseline()
 
     def welcome_messages(self) -> list[str]:
         """What a newly connected client gets first: the status, and the guidance if pacing.

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.errors import SessionNotFoundError
 from api.live import LiveHub
 from api.pipeline import (
+    BASELINE_KEY,
+    MICROBREAK_SETTINGS_KEY,
     BleSpec,
     Pipeline,
     PipelineResult,
@@ -28,6 +30,7 @@ from api.pipeline import (
     SourceControl,
     SourceSpec,
     make_analyser,
+    make_microbreaks,
     make_pacer,
     make_source,
 )
@@ -122,6 +125,12 @@ class SessionManager:
         """
         options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
         pacer = make_pacer(request.mode, options)
+        stored_baseline, stored_settings = await asyncio.to_thread(self._stored_microbreak_state)
+        microbreaks = make_microbreaks(
+            baseline=stored_baseline,
+            settings=stored_settings,
+            wall_clock_local_time=isinstance(request.source, BleSpec),
+        )
         control = SourceControl()
         if pacer is not None and pacer.active:
             control.breathing = pacer.breathing_phase_cycles  # a simulated person follows it
@@ -145,6 +154,7 @@ class SessionManager:
             hub=hub,
             analyser=make_analyser(),
             pacer=pacer,
+            microbreaks=microbreaks,
         )
         live = LiveSession(session_id, created_at, request, hub, pipeline, control)
         self._live[session_id] = live
@@ -152,12 +162,21 @@ class SessionManager:
         log.info("session %s started (%s, %s)", session_id, request.source.kind, request.mode)
         return live
 
+    def _stored_microbreak_state(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        baseline = self.storage.get_value("baseline", BASELINE_KEY)
+        settings = self.storage.get_value("settings", MICROBREAK_SETTINGS_KEY)
+        return (
+            None if baseline is None else baseline[0],
+            None if settings is None else settings[0],
+        )
+
     async def _run(self, live: LiveSession) -> None:
         try:
             try:
                 result = await live.pipeline.run()
             except asyncio.CancelledError:  # cancelled before the pipeline got going
                 result = PipelineResult("stopped", "stopped on request")
+            live.pipeline.finish()
             live.pipeline.set_state(result.state, result.message)
             ended_at = time.time()
             await asyncio.wrap_future(

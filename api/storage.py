@@ -480,7 +480,9 @@ class Storage:
 
     # -- key/value tables: settings and baseline ------------------------------------------------
 
-    def put_value(self, table: str, key: str, value: Any, *, updated_at: float) -> Future[Any]:
+    def put_value(
+        self, table: str, key: str, value: Any, *, updated_at: float, wait: bool = True
+    ) -> Future[Any] | None:
         if table not in ("settings", "baseline"):
             raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
         future = self._submit(
@@ -488,8 +490,14 @@ class Storage:
             "ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json, "
             "updated_at = excluded.updated_at",
             (key, json.dumps(value), updated_at),
-            wait=True,
+            wait=wait,
         )
+        return future
+
+    def delete_value(self, table: str, key: str) -> Future[Any]:
+        if table not in ("settings", "baseline"):
+            raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
+        future = self._submit(f"DELETE FROM {table} WHERE key = ?", (key,), wait=True)
         assert future is not None
         return future
 

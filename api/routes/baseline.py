@@ -1,7 +1,14 @@
 """The personal baseline: typical resting HRV from the stored windows, and its reset.
 
-The baseline summarises the 60 s window metrics stored since the last reset (over at most the
-last ``days`` days, default 14): median and quartiles of RMSSD, ln RMSSD and mean heart rate.
+Two views of it:
+
+* ``personal``: the micro-break monitor's learned baseline (``breathing.Baseline``: lnRMSSD and
+  heart rate, mean and SD, learned from calm valid windows with exponential forgetting), kept
+  across sessions; ``null`` until a session has learned one (the population default is used).
+* ``windows``: a plain summary of the 60 s window metrics stored since the last reset (over at
+  most the last ``days`` days, default 14): median and quartiles of RMSSD, ln RMSSD and mean
+  heart rate.
+
 Day-to-day HRV is read against such a rolling personal norm rather than population values
 (Plews et al. 2012, Int J Sports Physiol Perform 7(4):344; Task Force 1996 on the large
 between-subject spread of short-term HRV). Reset starts a new baseline (e.g. after a change of
@@ -19,7 +26,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.routes._deps import StorageDep
+from api.pipeline import BASELINE_KEY
+from api.routes._deps import ManagerDep, StorageDep
 from api.storage import Storage
 
 router = APIRouter(prefix="/api/v1/baseline", tags=["baseline"])
@@ -34,7 +42,7 @@ class Spread(BaseModel):
     p75: float
 
 
-class BaselineOut(BaseModel):
+class WindowSummary(BaseModel):
     since_unix_s: float = Field(description="Start of the baseline: last reset or the window")
     reset_at_unix_s: float | None = Field(description="Last reset; null if never reset")
     days: float
@@ -45,6 +53,16 @@ class BaselineOut(BaseModel):
     )
 
 
+class BaselineOut(BaseModel):
+    personal: dict[str, float] | None = Field(
+        description="breathing.Baseline.to_dict() learned by the micro-break monitor "
+        "(ln_rmssd_mean, ln_rmssd_sd, hr_mean_bpm, hr_sd_bpm, weight_s, personal_s); null "
+        "until learned"
+    )
+    personal_updated_at_unix_s: float | None
+    windows: WindowSummary
+
+
 def _spread(values: list[float]) -> Spread | None:
     if len(values) < 3:
         return None
@@ -53,6 +71,16 @@ def _spread(values: list[float]) -> Spread | None:
 
 
 def compute_baseline(storage: Storage, *, days: float, now: float) -> BaselineOut:
+    """The stored personal baseline and the window summary (blocking)."""
+    personal = storage.get_value("baseline", BASELINE_KEY)
+    return BaselineOut(
+        personal=None if personal is None else personal[0],
+        personal_updated_at_unix_s=None if personal is None else personal[1],
+        windows=summarise_windows(storage, days=days, now=now),
+    )
+
+
+def summarise_windows(storage: Storage, *, days: float, now: float) -> WindowSummary:
     """Summarise the stored window metrics since ``max(reset, now - days)`` (blocking)."""
     reset = storage.get_value("baseline", "reset_at")
     reset_at = float(reset[0]) if reset is not None else None
@@ -74,7 +102,7 @@ def compute_baseline(storage: Storage, *, days: float, now: float) -> BaselineOu
                 used = True
         if used:
             sessions.add(row["session_id"])
-    return BaselineOut(
+    return WindowSummary(
         since_unix_s=since,
         reset_at_unix_s=reset_at,
         days=days,
@@ -94,8 +122,18 @@ async def get_baseline(storage: StorageDep, days: Days = 14.0) -> BaselineOut:
 
 
 @router.post("/reset", response_model=BaselineOut)
-async def reset_baseline(storage: StorageDep, days: Days = 14.0) -> BaselineOut:
-    """Start a new baseline now (stored windows are kept, only no longer counted)."""
+async def reset_baseline(
+    storage: StorageDep, manager: ManagerDep, days: Days = 14.0
+) -> BaselineOut:
+    """Start a new baseline now: the learned one is forgotten (sessions started from now on
+    begin at the population default; running sessions no longer save theirs), and the window
+    summary restarts (stored windows are kept, only no longer counted)."""
     now = time.time()
-    await asyncio.wrap_future(storage.put_value("baseline", "reset_at", now, updated_at=now))
+    for live in manager.live_sessions:
+        if live.pipeline.microbreaks is not None:
+            live.pipeline.microbreaks.persist = False
+    await asyncio.wrap_future(storage.delete_value("baseline", BASELINE_KEY))
+    written = storage.put_value("baseline", "reset_at", now, updated_at=now)
+    assert written is not None
+    await asyncio.wrap_future(written)
     return await asyncio.to_thread(compute_baseline, storage, days=days, now=now)

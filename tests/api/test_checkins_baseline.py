@@ -33,6 +33,8 @@ def test_baseline_summarises_stored_windows_and_resets(serve: Callable[..., Serv
     server = serve(source_factory=scripted_factory(RR))
     with server.client() as c:
         empty = c.get("/api/v1/baseline").json()
+        assert empty["personal"] is None
+        empty = empty["windows"]
         assert empty["n_windows"] == 0 and empty["metrics"]["rmssd_ms"] is None
         sid = c.post(
             "/api/v1/sessions", json={"source": {"kind": "simulator", "speed": "max"}}
@@ -40,13 +42,20 @@ def test_baseline_summarises_stored_windows_and_resets(serve: Callable[..., Serv
         wait_for(lambda: not c.get(f"/api/v1/sessions/{sid}").json()["live"], what="end")
         windows = c.get(f"/api/v1/sessions/{sid}/metrics").json()["metrics"]
         assert len(windows) > 10
-        base = c.get("/api/v1/baseline").json()
+        full = c.get("/api/v1/baseline").json()
+        base = full["windows"]
         rmssd = [w["rmssd_ms"] for w in windows]
         assert base["n_windows"] == len(windows) and base["n_sessions"] == 1
         assert base["metrics"]["rmssd_ms"]["median"] == statistics.median(rmssd)
         q = statistics.quantiles(rmssd, n=4, method="inclusive")
         assert base["metrics"]["rmssd_ms"]["p25"] == q[0]
+        # the micro-break monitor learned a personal baseline from the calm windows and saved it
+        personal = full["personal"]
+        assert personal is not None and personal["personal_s"] > 0
+        assert abs(personal["hr_mean_bpm"] - statistics.mean(60000.0 / x for x in RR)) < 5
         reset = c.post("/api/v1/baseline/reset").json()
-        assert reset["n_windows"] == 0 and reset["reset_at_unix_s"] is not None
-        assert c.get("/api/v1/baseline").json()["n_windows"] == 0
+        assert reset["personal"] is None
+        assert reset["windows"]["n_windows"] == 0
+        assert reset["windows"]["reset_at_unix_s"] is not None
+        assert c.get("/api/v1/baseline").json()["windows"]["n_windows"] == 0
         assert c.get("/api/v1/baseline", params={"days": 0}).status_code == 422
