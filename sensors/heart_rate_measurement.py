@@ -146,8 +146,8 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
     Every field is read at the offset the flags give it: the heart rate is 1 or 2 bytes as
     bit 0 says, the energy field (bit 3) comes before the RR values, and the RR values (bit 4)
     fill the rest of the payload two bytes at a time. Reserved flag bits 5-7 are ignored; bytes
-    after the heart rate (or energy) field when bit 4 is clear are ignored too, as the GATT
-    spec asks of fields a receiver does not know.
+    after the heart rate (or energy) field when bit 4 is clear are ignored too (they are not
+    RR intervals; skipping what is not understood keeps future extensions readable).
 
     Parameters
     ----------
