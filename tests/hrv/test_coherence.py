@@ -166,3 +166,23 @@ def test_windows_bad_input(rr_real: Rr) -> None:
         coherence_windows(rr_real, t_end_s=[300.0], window_s=-1.0)
     out = coherence_windows(rr_real, t_end_s=[], window_s=300.0)
     assert all(v.size == 0 for v in out.values())
+
+
+def test_spectral_windows_equals_the_two_batched_functions(rr_real: Rr) -> None:
+    from hrv.coherence import spectral_windows
+    from hrv.frequency import FREQUENCY_FIELDS
+
+    t = np.cumsum(rr_real) / 1000.0
+    t_end = np.arange(300.0, t[-1], 60.0)
+    gaps = np.zeros(rr_real.size, dtype=bool)
+    gaps[2000] = True  # one window family falls back to Lomb-Scargle
+    both = spectral_windows(rr_real, t_end_s=t_end, window_s=300.0, gaps=gaps)
+    freq = hrv.frequency_domain_windows(rr_real, t_end_s=t_end, window_s=300.0, gaps=gaps)
+    coh = coherence_windows(rr_real, t_end_s=t_end, window_s=300.0, gaps=gaps)
+    assert set(both) == set(FREQUENCY_FIELDS) | set(coh)
+    for name, col in {**freq, **coh}.items():
+        np.testing.assert_array_equal(both[name], col)
+    only = spectral_windows(rr_real, t_end_s=t_end, window_s=300.0, groups=("coherence",))
+    assert set(only) == set(coh)
+    with pytest.raises(HrvInputError, match="groups"):
+        spectral_windows(rr_real, t_end_s=t_end, window_s=300.0, groups=("time",))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 import hrv
@@ -324,3 +326,35 @@ def test_agrees_with_neurokit2_over_many_real_windows(healthy: dict[str, Rr]) ->
             assert 0.88 < ratio < 1.12, (name, label, ratio)
         a = np.log(np.array(hf))
         assert np.corrcoef(a[:, 0], a[:, 1])[0, 1] > 0.85, name
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shift_hops=st.integers(-500, 500),
+    scale=st.floats(0.5, 3.0),
+)
+def test_clock_shift_by_whole_hops_and_amplitude_scaling(
+    seed: int, shift_hops: int, scale: float
+) -> None:
+    """Moving the clock by whole segment hops (8 s) changes nothing; scaling the RR deviations
+    by ``c`` scales every power by ``c**2`` and leaves ratios and peaks alone."""
+    rng = np.random.default_rng(seed)
+    rr = modulated_rr(
+        freq_hz=0.08 + 0.2 * rng.random(), amplitude_ms=30.0, noise_ms=10.0, seed=seed
+    )
+    t = np.cumsum(rr) / 1000.0
+    base = frequency_domain(rr, t_s=t)
+    moved = frequency_domain(rr, t_s=t + 8.0 * shift_hops)
+    scaled = frequency_domain(850.0 + scale * (rr - 850.0), t_s=t)
+    for name in FREQUENCY_FIELDS:
+        b = getattr(base, name)
+        assert getattr(moved, name) == pytest.approx(b, rel=1e-6)
+        factor = scale**2 if name.endswith("_ms2") else 1.0
+        assert getattr(scaled, name) == pytest.approx(b * factor, rel=1e-9)
+    assert all(getattr(base, n) >= 0.0 for n in ("vlf_ms2", "lf_ms2", "hf_ms2"))
+    assert base.lf_nu + base.hf_nu == pytest.approx(100.0)  # type: ignore[operator]
