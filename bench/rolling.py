@@ -126,14 +126,14 @@ def main(argv: list[str] | None = None) -> None:
         args.repeats, args.nk_windows, args.stream_hours = 3, 6, 0.5
 
     import hrv
-    from hrv.rolling import available_groups
+    from hrv.rolling import METRIC_GROUPS
 
     if args.recording is None:
         args.recording = shared_data_dir() / "nsr2db_nsr001_rr_secs.txt"
         args.format = args.format or "physionet_rr_secs"
     rr, gaps = _load(args.recording, args.format, args.units)
     t_s = np.cumsum(rr) / 1000.0
-    groups = available_groups()
+    groups = METRIC_GROUPS
     spectral = tuple(g for g in groups if g in ("frequency", "coherence"))
     w, s = args.window_s, args.step_s
     ends = hrv.rolling(rr, window_s=w, step_s=s, metrics=["time"])["t_s"]
@@ -144,7 +144,6 @@ def main(argv: list[str] | None = None) -> None:
         f"recording: {args.recording.name}: {rr.size:,} beats, {t_s[-1] / 3600:.2f} h; "
         f"windows of {w:g} s every {s:g} s: {n_windows:,}"
     )
-    print(f"hrvpace metric groups available: {', '.join(groups)}")
     print()
 
     reps = args.repeats

@@ -20,7 +20,12 @@ How it stays fast:
   linear fit does not depend on the window it belongs to), and each window adds up the boxes
   it uses with per-residue prefix sums;
 - stress index: per-segment histograms of 50-ms bins with cumulative counts, and range
-  minimum/maximum queries over segments (sparse table) for MxDMn.
+  minimum/maximum queries over segments (sparse table) for MxDMn;
+- frequency domain and coherence: :func:`hrv.coherence.spectral_windows` (one 4 Hz resampling
+  of the whole recording, every Welch segment / coherence slot of every window in batched
+  FFTs). Welch needs >= 128 s of data, so on shorter windows (e.g. the live 60 s) the
+  ``"frequency"`` columns are NaN; coherence uses the last 64 s of each window. Windows that
+  hold a gap are estimated by Lomb-Scargle one at a time (slower; see ``hrv.frequency``).
 
 Output columns (a ``dict`` of 1-D numpy arrays, one value per window, in window order):
 ``t_s`` (window end, s), ``n_beats`` (int64), then per requested group:
@@ -46,7 +51,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hrv._validate import as_gaps, as_rr_ms
+from hrv.coherence import coherence, spectral_windows
 from hrv.errors import HrvInputError
+from hrv.frequency import FREQUENCY_FIELDS, frequency_domain
 from hrv.time_domain import PNN50_THRESHOLD_MS, TimeDomain
 
 __all__ = [
@@ -56,7 +63,6 @@ __all__ = [
     "NONLINEAR_COLUMNS",
     "TIME_COLUMNS",
     "Windows",
-    "available_groups",
     "check_metrics",
     "check_window",
     "rolling",
@@ -71,18 +77,8 @@ METRIC_GROUPS: tuple[str, ...] = ("time", "frequency", "coherence", "nonlinear")
 #: Columns of the ``"time"`` group: the fields of :class:`hrv.TimeDomain` (``n_beats`` apart).
 TIME_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(TimeDomain) if f.name != "n_beats")
 
-#: Columns of the ``"frequency"`` group: the fields of ``hrv.frequency.FrequencyDomain``.
-FREQUENCY_COLUMNS: tuple[str, ...] = (
-    "vlf_ms2",
-    "lf_ms2",
-    "hf_ms2",
-    "total_ms2",
-    "lf_hf",
-    "lf_nu",
-    "hf_nu",
-    "lf_peak_hz",
-    "hf_peak_hz",
-)
+#: Columns of the ``"frequency"`` group: the fields of :class:`hrv.FrequencyDomain`.
+FREQUENCY_COLUMNS: tuple[str, ...] = FREQUENCY_FIELDS
 
 #: Columns of the ``"coherence"`` group.
 COHERENCE_COLUMNS: tuple[str, ...] = ("coherence_ratio", "coherence_peak_hz", "coherence_score")
@@ -115,33 +111,18 @@ def check_window(window_s: Any, step_s: Any) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def available_groups() -> tuple[str, ...]:
-    """The metric groups this build can compute (the spectral ones need ``hrv.frequency`` and
-    ``hrv.coherence``)."""
-    groups = ["time"]
-    if _spectral_available():
-        groups += ["frequency", "coherence"]
-    groups.append("nonlinear")
-    return tuple(groups)
-
-
-def _spectral_available() -> bool:
-    return False
-
-
 def check_metrics(metrics: Any) -> tuple[str, ...]:
     """Return the requested metric groups in canonical order (duplicates dropped).
 
-    ``None`` means every group this build can compute (:func:`available_groups`).
+    ``None`` means every group (:data:`METRIC_GROUPS`).
 
     Raises
     ------
     HrvInputError
-        ``metrics`` is a bare string, empty, names an unknown group, or a group that is not
-        available in this build.
+        ``metrics`` is a bare string, empty, or names an unknown group.
     """
     if metrics is None:
-        return available_groups()
+        return METRIC_GROUPS
     if isinstance(metrics, str) or not isinstance(metrics, Iterable):
         raise HrvInputError(
             f"metrics: expected a sequence of group names from {METRIC_GROUPS}, got {metrics!r}"
@@ -152,12 +133,6 @@ def check_metrics(metrics: Any) -> tuple[str, ...]:
     for m in wanted:
         if m not in METRIC_GROUPS:
             raise HrvInputError(f"metrics: unknown group {m!r}; choose from {METRIC_GROUPS}")
-    missing = [m for m in wanted if m not in available_groups()]
-    if missing:
-        raise HrvInputError(
-            f"metrics: group(s) {missing} not available in this build; "
-            f"available: {available_groups()}"
-        )
     return tuple(g for g in METRIC_GROUPS if g in wanted)
 
 
@@ -603,7 +578,7 @@ def rolling(
     window_s: float = 300.0,
     step_s: float = 10.0,
     gaps: Any = None,
-    metrics: Iterable[str] | None = None,
+    metrics: Iterable[str] | None = METRIC_GROUPS,
 ) -> dict[str, NDArray[Any]]:
     """HRV metrics of every window of a recording, as columns.
 
@@ -629,7 +604,7 @@ def rolling(
         is taken across it (time domain). ``None`` means no gaps.
     metrics : sequence of str, optional
         Groups to compute, any of ``"time"``, ``"frequency"``, ``"coherence"``,
-        ``"nonlinear"``; ``None`` (default) computes every group available in this build.
+        ``"nonlinear"`` (default: all four; ``None`` also means all).
 
     Returns
     -------
@@ -675,7 +650,7 @@ def rolling(
     if "time" in groups:
         out.update(_time_columns(rr, gap_mask, win, bnd, work[1:7], work[7]))
     if "frequency" in groups or "coherence" in groups:
-        out.update(_spectral_columns(rr, win, groups))
+        out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
     if "nonlinear" in groups:
         mx, mn = _window_min_max(rr, win, bnd)
         out["dfa_alpha1"] = _dfa_column(rr, win, mx == mn)
@@ -697,16 +672,35 @@ def _columns_of(groups: tuple[str, ...]) -> list[str]:
     return names
 
 
-def spectral_window(rr: NDArray[np.float64], groups: tuple[str, ...]) -> dict[str, float | None]:
-    """Spectral values (``"frequency"``/``"coherence"`` columns) of one window (internal)."""
-    raise HrvInputError(
-        "metrics: the 'frequency' and 'coherence' groups are not available in this build yet"
-    )
+def spectral_window(
+    rr: NDArray[np.float64],
+    gap: NDArray[np.bool_] | None,
+    t_s: NDArray[np.float64],
+    groups: tuple[str, ...],
+) -> dict[str, float | None]:
+    """The ``"frequency"``/``"coherence"`` values of one window: :func:`hrv.frequency_domain`
+    and :func:`hrv.coherence` on its beats, with their times ``t_s`` on the recording's clock
+    (the 4 Hz resampling grid is that clock's, as in :func:`rolling`)."""
+    values: dict[str, float | None] = {}
+    if "frequency" in groups:
+        fd = frequency_domain(rr, gaps=gap, t_s=t_s)
+        values.update({name: getattr(fd, name) for name in FREQUENCY_COLUMNS})
+    if "coherence" in groups:
+        co = coherence(rr, gaps=gap, t_s=t_s)
+        values.update(
+            coherence_ratio=co.ratio, coherence_peak_hz=co.peak_hz, coherence_score=co.score
+        )
+    return values
 
 
 def _spectral_columns(
-    rr: NDArray[np.float64], win: Windows, groups: tuple[str, ...]
+    rr: NDArray[np.float64],
+    gap: NDArray[np.bool_] | None,
+    win: Windows,
+    window_s: float,
+    groups: tuple[str, ...],
 ) -> dict[str, NDArray[np.float64]]:
-    raise HrvInputError(
-        "metrics: the 'frequency' and 'coherence' groups are not available in this build yet"
-    )
+    """Spectral columns of every window from B's batched :func:`hrv.coherence.spectral_windows`
+    (one resampling of the recording, batched FFTs)."""
+    wanted = tuple(g for g in groups if g in ("frequency", "coherence"))
+    return spectral_windows(rr, t_end_s=win.t_end_s, window_s=window_s, gaps=gap, groups=wanted)

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 from hrv.nonlinear import dfa_alpha1, stress_index
-from hrv.rolling import check_metrics, check_window, spectral_window
+from hrv.rolling import METRIC_GROUPS, check_metrics, check_window, spectral_window
 from hrv.time_domain import time_domain
 
 __all__ = ["StreamingAnalyser", "WindowMetrics", "window_metrics"]
@@ -79,7 +79,8 @@ def window_metrics(
     *,
     t_s: float,
     gaps: Any = None,
-    metrics: Iterable[str] | None = None,
+    metrics: Iterable[str] | None = METRIC_GROUPS,
+    beat_t_s: Any = None,
 ) -> WindowMetrics:
     """Metrics of one window's beats: the single-window functions, gathered in one record.
 
@@ -93,7 +94,11 @@ def window_metrics(
         ``gaps[i]`` True means beat ``i`` does not follow beat ``i-1`` (``gaps[0]`` is ignored).
     metrics : sequence of str, optional
         Groups to compute (``"time"``, ``"frequency"``, ``"coherence"``, ``"nonlinear"``); the
-        fields of the others stay ``None``. ``None`` (default): every group available.
+        fields of the others stay ``None`` (default: all four; ``None`` also means all).
+    beat_t_s : array_like, optional
+        The beats' times (s) on the recording's clock, default ``cumsum(rr_ms) / 1000``. The
+        spectral metrics resample on a 4 Hz grid of this clock, so to reproduce a window of
+        :func:`hrv.rolling` pass that window's slice of the recording's ``cumsum / 1000``.
 
     Returns
     -------
@@ -114,12 +119,21 @@ def window_metrics(
     groups = check_metrics(metrics)
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size) if gaps is not None else None
-    return _window_metrics(rr, gap, float(t_s), groups)
+    if beat_t_s is None:
+        beats = np.cumsum(rr) / 1000.0
+    else:
+        beats = np.asarray(beat_t_s, dtype=np.float64)
+        if beats.shape != rr.shape:
+            raise HrvInputError(
+                f"beat_t_s: expected shape {rr.shape} to match rr_ms, got {beats.shape}"
+            )
+    return _window_metrics(rr, gap, beats, float(t_s), groups)
 
 
 def _window_metrics(
     rr: NDArray[np.float64],
     gap: NDArray[np.bool_] | None,
+    beat_t_s: NDArray[np.float64],
     t_s: float,
     groups: tuple[str, ...],
 ) -> WindowMetrics:
@@ -139,7 +153,7 @@ def _window_metrics(
             ln_rmssd=td.ln_rmssd,
         )
     if "frequency" in groups or "coherence" in groups:
-        values.update(spectral_window(rr, groups))
+        values.update(spectral_window(rr, gap, beat_t_s, groups))
     if "nonlinear" in groups:
         values["dfa_alpha1"] = dfa_alpha1(rr).alpha1
         values["stress_index"] = stress_index(rr).value
@@ -156,8 +170,7 @@ class StreamingAnalyser:
     step_s : float
         Distance between successive window ends (s).
     metrics : sequence of str, optional
-        Groups computed for each window (see :func:`hrv.rolling`); ``None`` (default): every
-        group available in this build.
+        Groups computed for each window (see :func:`hrv.rolling`); default all four.
     capacity_beats : int, optional
         Beats the ring buffer holds before it has to grow; by default enough for a window at
         240 beats/min (``4 * window_s + 16``). A window with more beats than this makes the
@@ -184,7 +197,7 @@ class StreamingAnalyser:
         *,
         window_s: float = 60.0,
         step_s: float = 5.0,
-        metrics: Iterable[str] | None = None,
+        metrics: Iterable[str] | None = METRIC_GROUPS,
         capacity_beats: int | None = None,
     ) -> None:
         self._window_s, self._step_s = check_window(window_s, step_s)
@@ -380,4 +393,4 @@ class StreamingAnalyser:
         gap: NDArray[np.bool_] | None = self._gap[start:stop]
         if gap is not None and not gap[1:].any():
             gap = None
-        return _window_metrics(rr, gap, t_end, self._groups)
+        return _window_metrics(rr, gap, self._t[start:stop], t_end, self._groups)

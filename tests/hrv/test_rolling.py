@@ -19,7 +19,14 @@ from numpy.typing import NDArray
 
 import hrv
 from hrv import HrvInputError, rolling
-from hrv.rolling import NONLINEAR_COLUMNS, TIME_COLUMNS, available_groups, window_bounds
+from hrv.rolling import (
+    COHERENCE_COLUMNS,
+    FREQUENCY_COLUMNS,
+    METRIC_GROUPS,
+    NONLINEAR_COLUMNS,
+    TIME_COLUMNS,
+    window_bounds,
+)
 from tests.conftest import load_rr_ms
 
 GROUPS = ("time", "nonlinear")
@@ -119,6 +126,45 @@ def test_24_hour_recording_off_grid_matches_to_1e9(nsr001: NDArray[np.float64]) 
     assert out["t_s"].size == 8067  # the figure quoted in issue 3 for this record
     ks = np.sort(rng.choice(out["t_s"].size, 120, replace=False))
     _assert_matches(out, rr, 300.0, gaps, ks)
+
+
+@pytest.mark.parametrize("with_gaps", [False, True])
+def test_real_recording_spectral_columns_equal_single_window_functions(
+    nsr001: NDArray[np.float64], with_gaps: bool
+) -> None:
+    # The spectral columns come from the batched hrv.coherence.spectral_windows; each window
+    # must equal hrv.frequency_domain / hrv.coherence on its beats with their recording times
+    # (the 4 Hz grid is the recording's clock). A gap makes Welch fall back to Lomb-Scargle.
+    rr = _two_hours(nsr001)
+    t = np.cumsum(rr) / 1000.0
+    gaps = None
+    if with_gaps:
+        gaps = np.zeros(rr.size, dtype=bool)
+        gaps[[1500, 4000, 7777]] = True
+    out = rolling(rr, window_s=300.0, step_s=10.0, gaps=gaps, metrics=["frequency", "coherence"])
+    assert list(out) == ["t_s", "n_beats", *FREQUENCY_COLUMNS, *COHERENCE_COLUMNS]
+    ks = list(np.linspace(0, out["t_s"].size - 1, 10).astype(int))
+    if gaps is not None:  # windows that hold a gap
+        ks += [int(np.searchsorted(out["t_s"], t[i])) + 3 for i in (1500, 4000)]
+    methods = set()
+    for k in ks:
+        te = float(out["t_s"][k])
+        sel = (t > te - 300.0) & (t <= te)
+        g = gaps[sel] if gaps is not None else None
+        fd = hrv.frequency_domain(rr[sel], gaps=g, t_s=t[sel])
+        co = hrv.coherence(rr[sel], gaps=g, t_s=t[sel])
+        methods.add(fd.method)
+        want = {name: getattr(fd, name) for name in FREQUENCY_COLUMNS}
+        want.update(
+            coherence_ratio=co.ratio, coherence_peak_hz=co.peak_hz, coherence_score=co.score
+        )
+        for col, v in want.items():
+            got = float(out[col][k])
+            if v is None:
+                assert np.isnan(got), (col, k)
+            else:
+                assert got == pytest.approx(v, rel=RTOL, abs=0.0), (col, k)
+    assert methods == ({"welch", "lomb"} if with_gaps else {"welch"})
 
 
 def test_columns_and_dtypes(nsr001: NDArray[np.float64]) -> None:
@@ -261,7 +307,9 @@ def test_bad_rr_raise_hrv_input_error(rr: Any, match: str) -> None:
         rolling(rr, window_s=1.0, step_s=1.0)
 
 
-def test_default_metrics_are_every_available_group() -> None:
-    out = rolling(np.full(200, 800.0), window_s=60.0, step_s=30.0)
-    assert "rmssd_ms" in out and "dfa_alpha1" in out and "stress_index" in out
-    assert available_groups()[0] == "time" and available_groups()[-1] == "nonlinear"
+def test_default_metrics_are_all_four_groups_in_column_order() -> None:
+    out = rolling(np.full(400, 800.0), window_s=200.0, step_s=60.0)
+    assert METRIC_GROUPS == ("time", "frequency", "coherence", "nonlinear")
+    want = [*TIME_COLUMNS, *FREQUENCY_COLUMNS, *COHERENCE_COLUMNS, *NONLINEAR_COLUMNS]
+    assert list(out) == ["t_s", "n_beats", *want]
+    assert list(rolling(np.full(400, 800.0), metrics=None)) == list(out)

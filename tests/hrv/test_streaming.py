@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 import hrv
 from hrv import HrvInputError, StreamingAnalyser, WindowMetrics, rolling
+from hrv.frequency import FREQUENCY_FIELDS
 from hrv.rolling import NONLINEAR_COLUMNS, TIME_COLUMNS
 from hrv.streaming import window_metrics
 from tests.conftest import load_rr_ms
@@ -79,6 +80,25 @@ def test_real_recording_streaming_equals_rolling(
     assert an.t_s == pytest.approx(float(np.sum(one_hour)) / 1000.0, rel=1e-12)
 
 
+def test_real_recording_all_groups_streaming_equals_rolling(one_hour: NDArray[np.float64]) -> None:
+    # frequency and coherence too: the analyser hands each window's beat times (its own
+    # running sum, the recording's clock) to the spectral functions, as rolling's batch does.
+    gaps = np.zeros(one_hour.size, dtype=bool)
+    gaps[[700, 2900]] = True  # windows holding these fall back to Lomb-Scargle
+    # 150-s windows: Welch needs >= 128 s (hrv.frequency), coherence the last 64 s
+    an = StreamingAnalyser(window_s=150.0, step_s=10.0)
+    assert an.metrics == ("time", "frequency", "coherence", "nonlinear")
+    emitted = an.push_many(one_hour, gaps=gaps) + an.flush()
+    batch = rolling(one_hour, window_s=150.0, step_s=10.0, gaps=gaps)
+    assert len(batch) == 2 + len(COLUMNS) + len(FREQUENCY_FIELDS) + 3
+    names = tuple(c for c in batch if c not in ("t_s", "n_beats"))
+    stream = _as_columns(emitted, names)
+    _assert_same(stream, batch)
+    # the spectral columns are really there (not all NaN)
+    assert np.isfinite(stream["coherence_ratio"]).mean() > 0.9
+    assert np.isfinite(stream["hf_ms2"]).mean() > 0.9
+
+
 def test_window_is_emitted_when_the_first_later_beat_arrives() -> None:
     an = StreamingAnalyser(window_s=10.0, step_s=5.0, metrics=["time"])
     # 1000-ms beats: beat i at t = i s. Window (0, 10] is complete only after t = 11 arrives.
@@ -139,9 +159,9 @@ def test_property_streaming_plus_flush_equals_rolling(
 
 def test_window_metrics_fields_are_the_rolling_columns() -> None:
     names = [f.name for f in dataclasses.fields(WindowMetrics)]
-    assert names[:2] == ["t_s", "n_beats"]
-    for col in COLUMNS:
-        assert col in names
+    rolling_cols = list(rolling(np.full(400, 800.0), window_s=200.0, step_s=100.0))
+    assert names == rolling_cols  # same names, same order
+    assert [f.name for f in dataclasses.fields(hrv.FrequencyDomain)][:9] == list(FREQUENCY_FIELDS)
     w = window_metrics([800.0, 810.0, 790.0], t_s=3.0, metrics=["time"])
     assert w.n_beats == 3 and w.t_s == 3.0
     assert w.rmssd_ms == hrv.time_domain([800.0, 810.0, 790.0]).rmssd_ms
