@@ -1,0 +1,218 @@
+"""Micro-breaks: a session's current state, user actions, history with reasons and effects,
+and the settings (``breathing.MicroBreakSettings``) used by sessions started afterwards.
+
+Flags themselves arrive on the live WebSocket as ``micro_break`` messages (``event`` =
+``micro_break`` for a flag; ``break_started``, ``break_ended``, ``break_effect``,
+``micro_break_acknowledged``, ``micro_break_snoozed`` for the rest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings, to_plain
+from api.routes._deps import ManagerDep, StorageDep
+from api.sessions import LiveSession, SessionManager
+from api.storage import Storage
+from breathing.errors import BreathingError
+from breathing.microbreak import MicroBreakSettings
+
+session_router = APIRouter(prefix="/api/v1/sessions/{session_id}/microbreaks", tags=["microbreaks"])
+router = APIRouter(prefix="/api/v1/microbreaks", tags=["microbreaks"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {},
+    409: {"description": "The session is not running"},
+    501: {"description": "Micro-break flags are not available in this build"},
+}
+
+
+class MicroBreakStateOut(BaseModel):
+    session_id: str
+    t_s: float = Field(description="Session time, s")
+    status: dict[str, Any] = Field(description="breathing.MicroBreakStatus of the session")
+
+
+class EventsOut(BaseModel):
+    session_id: str
+    events: list[dict[str, Any]]
+
+
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    minutes: float = Field(ge=0, le=24 * 60, description="0 cancels a snooze")
+
+
+class StartBreakIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["breathing", "screen", "walk"] = "breathing"
+
+
+async def _live(manager: SessionManager, storage: Storage, session_id: str) -> LiveSession:
+    live = manager.get_live(session_id)
+    if live is not None:
+        return live
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} is not running")
+
+
+def _monitor(live: LiveSession) -> MicroBreaks:
+    mb = live.pipeline.microbreaks
+    if mb is None:
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, "micro-breaks are not available")
+    return mb
+
+
+def _act(live: LiveSession, action: str, **kwargs: Any) -> EventsOut:
+    mb = _monitor(live)
+    try:
+        events = mb.act(action, live.pipeline.t_s, **kwargs)
+    except BreathingError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    live.pipeline.publish_micro_break_events(events)
+    return EventsOut(session_id=live.id, events=[to_plain(e) for e in events])
+
+
+@session_router.get("", response_model=MicroBreakStateOut, responses=_ERRORS)
+async def get_state(
+    session_id: str, manager: ManagerDep, storage: StorageDep
+) -> MicroBreakStateOut:
+    """The session's micro-break state: baseline, stress, load, time on task, last flag."""
+    live = await _live(manager, storage, session_id)
+    mb = _monitor(live)
+    return MicroBreakStateOut(session_id=session_id, t_s=live.pipeline.t_s, status=mb.status())
+
+
+@session_router.post("/acknowledge", response_model=EventsOut, responses=_ERRORS)
+async def acknowledge(session_id: str, manager: ManagerDep, storage: StorageDep) -> EventsOut:
+    """The user saw the latest flag."""
+    return _act(await _live(manager, storage, session_id), "acknowledge")
+
+
+@session_router.post("/snooze", response_model=EventsOut, responses=_ERRORS)
+async def snooze(
+    session_id: str, body: SnoozeIn, manager: ManagerDep, storage: StorageDep
+) -> EventsOut:
+    """No flag for ``minutes`` (0 cancels a snooze)."""
+    return _act(await _live(manager, storage, session_id), "snooze", minutes=body.minutes)
+
+
+@session_router.post("/start", response_model=EventsOut, responses=_ERRORS)
+async def start_break(
+    session_id: str, body: StartBreakIn, manager: ManagerDep, storage: StorageDep
+) -> EventsOut:
+    """Start a break (from a flag or on one's own); its effect is measured afterwards."""
+    return _act(await _live(manager, storage, session_id), "start_break", kind=body.kind)
+
+
+@session_router.post("/end", response_model=EventsOut, responses=_ERRORS)
+async def end_break(session_id: str, manager: ManagerDep, storage: StorageDep) -> EventsOut:
+    """End the running break (409 when none runs)."""
+    return _act(await _live(manager, storage, session_id), "end_break")
+
+
+class HistoryItem(BaseModel):
+    id: int
+    session_id: str | None
+    t_s: float | None
+    recorded_at: float = Field(description="Unix seconds")
+    event: str
+    data: dict[str, Any] = Field(description="The event: reason and suggestion, or effect")
+
+
+class HistoryOut(BaseModel):
+    events: list[HistoryItem]
+
+
+@router.get("/history", response_model=HistoryOut)
+async def history(
+    storage: StorageDep,
+    session_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+) -> HistoryOut:
+    """Flags with their reasons and suggestions, breaks and their effects, newest first."""
+    rows = await asyncio.to_thread(storage.micro_breaks, session_id=session_id, limit=limit)
+    return HistoryOut(
+        events=[
+            HistoryItem(
+                id=r["id"],
+                session_id=r["session_id"],
+                t_s=r["t_s"],
+                recorded_at=r["recorded_at"],
+                event=r["kind"],
+                data=json.loads(r["data_json"]),
+            )
+            for r in rows
+        ]
+    )
+
+
+def _settings_fields() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(MicroBreakSettings):
+        if f.name == "quiet_hours":
+            out[f.name] = (
+                list[tuple[str, str]] | None,
+                Field(default=None, description='[["22:00", "07:00"], ...] local times'),
+            )
+        elif f.type in (int, "int"):
+            out[f.name] = (int | None, None)
+        else:
+            out[f.name] = (float | None, None)
+    return out
+
+
+MicroBreakSettingsIn = create_model(
+    "MicroBreakSettingsIn",
+    __config__=ConfigDict(extra="forbid"),
+    **_settings_fields(),
+)
+MicroBreakSettingsIn.__doc__ = "Overrides of breathing.MicroBreakSettings (omitted: unchanged)."
+
+
+class MicroBreakSettingsOut(BaseModel):
+    settings: dict[str, Any] = Field(description="The effective breathing.MicroBreakSettings")
+    overrides: dict[str, Any] = Field(description="What differs from the defaults (stored)")
+
+
+async def _stored_overrides(storage: Storage) -> dict[str, Any]:
+    stored = await asyncio.to_thread(storage.get_value, "settings", MICROBREAK_SETTINGS_KEY)
+    return {} if stored is None else dict(stored[0])
+
+
+def _effective(overrides: dict[str, Any]) -> MicroBreakSettingsOut:
+    try:
+        effective = microbreak_settings(overrides, MicroBreakSettings)
+    except (BreathingError, ValueError, TypeError) as exc:
+        raise HTTPException(
+            422, detail=[{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
+        ) from exc
+    return MicroBreakSettingsOut(settings=to_plain(effective), overrides=overrides)
+
+
+@router.get("/settings", response_model=MicroBreakSettingsOut)
+async def get_settings(storage: StorageDep) -> MicroBreakSettingsOut:
+    """The micro-break thresholds sessions start with (defaults documented in breathing)."""
+    return _effective(await _stored_overrides(storage))
+
+
+@router.put("/settings", response_model=MicroBreakSettingsOut)
+async def put_settings(body: MicroBreakSettingsIn, storage: StorageDep) -> MicroBreakSettingsOut:  # type: ignore[valid-type]
+    """Change thresholds (merged into the stored ones); applies to sessions started later."""
+    overrides = await _stored_overrides(storage)
+    overrides.update(body.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+    out = _effective(overrides)  # 422 before anything is stored
+    now = time.time()
+    written = storage.put_value("settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=now)
+    assert written is not None
+    await asyncio.wrap_future(written)
+    return out

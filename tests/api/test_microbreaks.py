@@ -1,0 +1,87 @@
+"""Micro-break flags through the service: a simulated person gets stressed, the flag arrives
+on the WebSocket, the user acts on it, and the history keeps reason and effect."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from websockets.sync.client import connect
+
+from api.messages import parse_live_message
+from tests.api.conftest import Server
+
+
+def test_stress_raises_a_flag_that_the_user_can_act_on(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        s = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 4, "speed": 100}}
+        ).json()
+        sid = s["id"]
+        url = f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}"
+        flag: Any = None
+        stressed_at = None
+        deadline = time.monotonic() + 60
+        with connect(url, open_timeout=10) as ws:
+            for text in ws:
+                m = parse_live_message(text)
+                assert time.monotonic() < deadline, "no flag within 60 s"
+                if m.type == "metrics" and stressed_at is None and m.t_s >= 360:
+                    r = c.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0})
+                    assert r.status_code == 200
+                    stressed_at = m.t_s
+                if m.type == "micro_break" and m.event == "micro_break":
+                    flag = m
+                    break
+        assert stressed_at is not None, "flagged before any stress: a false alarm"
+        data = flag.micro_break
+        assert data["reason"]["code"] in ("stress", "stress_load")
+        assert data["suggestion"]["kind"] in ("breathing", "walk")
+        assert data["ln_rmssd_z"] < 0 and data["hr_z"] > 0
+        assert flag.t_s > stressed_at
+
+        ack = c.post(f"/api/v1/sessions/{sid}/microbreaks/acknowledge").json()
+        assert ack["events"][0]["flag_t_s"] == data["t_s"]
+        started = c.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "breathing"})
+        assert started.status_code == 200
+        assert started.json()["events"][0]["reason"] == data["reason"]["code"]
+        state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+        assert state["in_break"] and state["break_kind"] == "breathing"
+        again = c.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "walk"})
+        assert again.status_code == 409 and "already running" in again.json()["detail"]
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        c.post(f"/api/v1/sessions/{sid}/stop")
+        history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+        kinds = [e["event"] for e in history["events"]]
+        assert {"micro_break", "micro_break_acknowledged", "break_started", "break_ended"} <= set(
+            kinds
+        )
+        assert "break_effect" in kinds  # measured (with what is known) when the session ended
+        stored_flag = next(e for e in history["events"] if e["event"] == "micro_break")
+        assert stored_flag["data"]["reason"] == data["reason"]
+
+
+def test_micro_break_settings_are_validated_and_stored(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        default = c.get("/api/v1/microbreaks/settings").json()
+        assert default["overrides"] == {}
+        assert default["settings"]["time_on_task_s"] == 5400.0
+        assert default["settings"]["quiet_hours"] == [["22:00", "07:00"]]
+        r = c.put(
+            "/api/v1/microbreaks/settings",
+            json={"time_on_task_s": 3600, "quiet_hours": [["23:00", "06:30"]]},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["settings"]["time_on_task_s"] == 3600.0
+        assert r.json()["settings"]["quiet_hours"] == [["23:00", "06:30"]]
+        bad = c.put("/api/v1/microbreaks/settings", json={"min_quality": 2})
+        assert bad.status_code == 422 and "min_quality" in bad.json()["detail"][0]["msg"]
+        unknown = c.put("/api/v1/microbreaks/settings", json={"bogus": 1})
+        assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "bogus"
+        kept = c.get("/api/v1/microbreaks/settings").json()
+        assert (
+            kept["settings"]["time_on_task_s"] == 3600.0 and kept["settings"]["min_quality"] == 0.9
+        )
