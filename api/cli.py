@@ -54,6 +54,7 @@ app.command("assess")(__import__("api.commands.assess", fromlist=["assess"]).ass
 app.command("demo")(__import__("api.commands.demo", fromlist=["demo"]).demo)
 app.command("practice")(__import__("api.commands.practice", fromlist=["practice"]).practice)
 app.command("record")(__import__("api.commands.record", fromlist=["record"]).record)
+app.command("replay")(__import__("api.commands.replay", fromlist=["replay"]).replay)
 app.command("scan")(__import__("api.commands.scan", fromlist=["scan"]).scan)
 app.command("serve")(__import__("api.commands.serve", fromlist=["serve"]).serve)
 

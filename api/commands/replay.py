@@ -1,0 +1,263 @@
+"""``hrvpace replay``: a recording through the live pipeline, events out as JSON lines.
+
+The recording is played by :class:`sensors.ReplaySource` through the service's own
+:class:`api.pipeline.Pipeline` (the code path of a live strap: storage, the streaming HRV
+analyser of :func:`api.pipeline.make_analyser` with 60-s windows every 5 s, and the micro-break
+monitor of :func:`api.pipeline.make_microbreaks`). The replay starts from the population
+baseline (or ``--baseline FILE``) and never changes the person's stored baseline. Without
+``--store`` the pipeline writes to a throw-away database deleted at the end; with ``--store``
+the replay becomes a session of the service's database (with its micro-breaks), visible to
+``hrvpace serve`` and ``hrvpace report``.
+
+Events (one JSON object per line with ``--json``), each with ``type`` and ``t_s`` (seconds
+since the recording began):
+
+* ``metrics``: one 60-s window (the pipeline's metrics; ``t_s`` is the window's end);
+* ``micro_break``: a break is due: ``reason`` (``code`` + ``text``), ``suggestion`` (``kind``,
+  ``duration_s``, ``text``, ``reference``) and the numbers behind it;
+* ``replay_end``: beats, windows, flags, how the source ended, and the learned baseline.
+
+Quiet hours are not applied to replays (a recording's local time of day is rarely known).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.live import LiveHub
+from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks, to_plain
+from api.storage import Storage
+from breathing import Baseline, BreathingError, MicroBreakDue
+from sensors import RECORDING_FORMATS, ReplaySource, SensorError, VirtualClock
+
+__all__ = ["replay"]
+
+
+def _parse_speed(value: str) -> float | str:
+    if value.strip().lower() == "max":
+        return "max"
+    try:
+        speed = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"--speed must be a number or 'max', got {value!r}") from None
+    if not (math.isfinite(speed) and speed > 0):
+        raise typer.BadParameter(f"--speed must be > 0, got {value!r}")
+    return speed
+
+
+def _load_baseline(path: Path | None) -> Baseline | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        return Baseline.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"--baseline {path}: {exc}") from None
+
+
+def _human(event: dict[str, Any]) -> str | None:
+    kind = event["type"]
+    minutes = f"{event['t_s'] / 60:6.1f} min"
+    if kind == "micro_break":
+        return (
+            f"{minutes}  micro-break due ({event['reason']['code']}): {event['reason']['text']}\n"
+            f"{' ' * 12}suggestion: {event['suggestion']['text']}"
+        )
+    if kind == "replay_end":
+        return (
+            f"{minutes}  replay {event['state']}: {event['n_beats']} beats, "
+            f"{event['n_windows']} windows, {event['n_micro_breaks']} micro-break(s)"
+        )
+    return None
+
+
+class _Echo(MicroBreaks):
+    """The pipeline's micro-break facade, also handing each event to the replay's output."""
+
+    def __init__(self, inner: MicroBreaks, emit: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__(inner.monitor, inner.tracker, local_time=None)
+        self.persist = False  # a replay never overwrites the person's stored baseline
+        self._emit = emit
+        self.n_flags = 0
+
+    def on_window(self, window: Any) -> list[Any]:
+        events = super().on_window(window)
+        for event in events:
+            if isinstance(event, MicroBreakDue):
+                self.n_flags += 1
+            self._emit(to_plain(event))
+        return events
+
+
+async def run_replay(
+    path: Path,
+    *,
+    fmt: str | None,
+    units: str | None,
+    speed: float | str,
+    emit: Callable[[dict[str, Any]], None],
+    storage: Storage,
+    session_id: str,
+    baseline: Baseline | None = None,
+) -> tuple[dict[str, Any], MicroBreaks]:
+    """Replay ``path`` through :class:`api.pipeline.Pipeline`; ``emit`` each event as it comes.
+
+    Returns the ``replay_end`` event and the session's micro-break facade (its monitor holds
+    the baseline learned from the recording).
+    """
+    clock = VirtualClock(start=time.time()) if speed == "max" else None
+    source = ReplaySource(
+        path, speed="max" if speed == "max" else float(speed), clock=clock, format=fmt, units=units
+    )
+    made = make_microbreaks(
+        baseline=None if baseline is None else baseline.to_dict(),
+        settings=None,
+        wall_clock_local_time=False,
+    )
+    if made is None:  # pragma: no cover - breathing.microbreak is part of this build
+        raise RuntimeError("micro-break flags are not available in this build")
+    microbreaks = _Echo(made, emit)
+    n_windows = 0
+
+    def on_metrics(data: dict[str, Any]) -> None:
+        # data["t_s"] is the window's end on the analyser's timeline (the running sum of the
+        # RR); the tracker maps it to the recording's time (they differ after a gap)
+        nonlocal n_windows
+        n_windows += 1
+        t_s = microbreaks.tracker.window(float(data["t_s"])).t_s
+        emit({"type": "metrics", **data, "t_s": t_s})
+
+    pipeline = Pipeline(
+        session_id=session_id,
+        source=source,
+        storage=storage,
+        hub=LiveHub(session_id),
+        analyser=make_analyser(),
+        pacer=None,
+        microbreaks=microbreaks,
+        on_metrics=on_metrics,
+    )
+    result = await pipeline.run()
+    pipeline.finish()
+    end = {
+        "type": "replay_end",
+        "t_s": pipeline.t_s,
+        "state": result.state,
+        "message": result.message,
+        "n_beats": pipeline.n_beats,
+        "n_skipped": pipeline.n_skipped,
+        "n_windows": n_windows,
+        "n_micro_breaks": microbreaks.n_flags,
+        "baseline": microbreaks.baseline_dict(),
+    }
+    return end, microbreaks
+
+
+def replay(
+    file: Annotated[Path, typer.Argument(help="The recording (see --format).")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help=f"Recording format ({', '.join(RECORDING_FORMATS)}); detected when omitted.",
+        ),
+    ] = None,
+    units: Annotated[
+        str | None, typer.Option("--units", help="Units of a plain file: ms (default) or s.")
+    ] = None,
+    speed: Annotated[
+        str, typer.Option("--speed", help="N times real time, or 'max' (no waiting).")
+    ] = "max",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every event as one JSON object per line.")
+    ] = False,
+    store: Annotated[
+        bool,
+        typer.Option("--store", help="Keep the replay as a session in the service's database."),
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="The service's data folder, for --store."),
+    ] = None,
+    baseline_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="JSON file with a stored baseline: read if present, written at the end.",
+        ),
+    ] = None,
+) -> None:
+    """Replay a recording through the live pipeline; print metrics and micro-break events."""
+    pace = _parse_speed(speed)
+    if fmt is not None and fmt not in RECORDING_FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    if units is not None and units not in ("ms", "s"):
+        raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
+    if not file.is_file():
+        typer.echo(f"hrvpace replay: {file}: no such file", err=True)
+        raise typer.Exit(2)
+    baseline = _load_baseline(baseline_file)
+
+    def emit(event: dict[str, Any]) -> None:
+        if as_json:
+            typer.echo(json.dumps(event, allow_nan=False))
+        else:
+            text = _human(event)
+            if text is not None:
+                typer.echo(text)
+
+    session_id = uuid.uuid4().hex
+    source_desc = {"kind": "replay", "path": str(file), "format": fmt, "units": units}
+    with tempfile.TemporaryDirectory(prefix="hrvpace-replay-") as tmp:
+        if store:
+            from api.settings import load_settings
+
+            db_path = load_settings(data_dir=data_dir).database_path
+        else:
+            db_path = Path(tmp) / "replay.sqlite3"
+        storage = Storage(db_path)
+        try:
+            storage.create_session(
+                session_id,
+                created_at=time.time(),
+                mode="monitor",
+                source={**source_desc, "speed": pace},
+                options={"command": "hrvpace replay"},
+            ).result()
+            end, _ = asyncio.run(
+                run_replay(
+                    file,
+                    fmt=fmt,
+                    units=units,
+                    speed=pace,
+                    emit=emit,
+                    storage=storage,
+                    session_id=session_id,
+                    baseline=baseline,
+                )
+            )
+            storage.set_session_state(
+                session_id, end["state"], message=end["message"], ended_at=time.time()
+            ).result()
+        except (SensorError, BreathingError) as exc:
+            typer.echo(f"hrvpace replay: {exc}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            storage.close()
+    if store:
+        end["session_id"] = session_id
+    emit(end)
+    if baseline_file is not None:
+        baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
+    if end["state"] == "failed":
+        typer.echo(f"hrvpace replay: {end['message']}", err=True)
+        raise typer.Exit(1)

@@ -1,0 +1,159 @@
+"""``hrvpace replay``: real recordings through the live pipeline, events as JSON lines.
+
+Everything is real: the recording readers, ReplaySource, api.pipeline.Pipeline with a real
+SQLite file, the streaming analyser and the micro-break monitor. The stressed recording is
+written by the real RecordingWriter from the seeded simulated person.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.storage import Storage
+from hrv import rolling
+from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
+
+DATA = Path("/work/shared/data")
+runner = CliRunner()
+
+
+def lines(stdout: str) -> list[dict[str, Any]]:
+    events = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    for e in events:
+        assert isinstance(e["type"], str) and isinstance(e["t_s"], float | int)
+    return events
+
+
+@pytest.fixture(scope="module")
+def stressed_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """25 minutes of the simulated person: calm for 10, then stressed."""
+    person = SimulatedPerson(seed=11, stress=lambda t: 0.0 if t < 600.0 else 1.0)
+    path = tmp_path_factory.mktemp("rec") / "stress.csv"
+    with RecordingWriter(path, meta={"device": "simulated person, seed 11"}) as writer:
+        for b in person.beats(1500.0):
+            writer.write(
+                Beat(t_s=b.t_s, rr_ms=b.rr_ms, arrived_at=b.t_s, contact=True, gap_before=False)
+            )
+    return path
+
+
+def test_replay_of_the_exercise_recording_prints_metrics_and_no_micro_break() -> None:
+    """Rest, then 30 min cycling: activity, not stress. Through the installed entry point."""
+    path = DATA / "hrvpkg_exercise_rri.hrm"
+    out = subprocess.run(
+        [sys.executable, "-m", "api", "replay", str(path), "--speed", "max", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    events = lines(out.stdout)
+    assert events[-1]["type"] == "replay_end"
+    end = events[-1]
+    assert end["state"] == "ended" and end["n_beats"] == 4117 and end["n_micro_breaks"] == 0
+    assert [e for e in events if e["type"] == "micro_break"] == []
+    metrics = [e for e in events if e["type"] == "metrics"]
+    assert len(metrics) == end["n_windows"] > 400
+    # the live pipeline's windows are hrv.rolling's (60 s every 5 s) on the same beats
+    rec = read_recording(path)
+    table = rolling(rec.rr_ms, window_s=60.0, step_s=5.0, gaps=rec.gaps, metrics=("time",))
+    n = len(metrics)
+    np.testing.assert_allclose([m["t_s"] for m in metrics], table["t_s"][:n])
+    np.testing.assert_allclose([m["rmssd_ms"] for m in metrics], table["rmssd_ms"][:n], rtol=1e-9)
+    assert end["baseline"]["personal_s"] > 0  # learned from the seated rest
+
+
+def test_replay_flags_the_simulated_stress_within_minutes(stressed_recording: Path) -> None:
+    result = runner.invoke(app, ["replay", str(stressed_recording), "--json"])
+    assert result.exit_code == 0, result.output
+    events = lines(result.stdout)
+    flags = [e for e in events if e["type"] == "micro_break"]
+    assert len(flags) == 1  # 15 stressed minutes, 20-min cooldown
+    flag = flags[0]
+    assert 600.0 < flag["t_s"] <= 900.0
+    assert flag["reason"]["code"] == "stress"
+    assert "below your baseline" in flag["reason"]["text"]
+    assert flag["suggestion"]["kind"] == "breathing"
+    assert flag["suggestion"]["duration_s"] == 120.0
+    assert "Lehrer" in flag["suggestion"]["reference"]
+    # events come in time order, the flag right after the window that caused it
+    times = [e["t_s"] for e in events[:-1]]
+    assert times == sorted(times)
+    i = events.index(flag)
+    assert events[i - 1]["type"] == "metrics" and events[i - 1]["t_s"] == pytest.approx(flag["t_s"])
+    assert events[-1]["n_micro_breaks"] == 1
+
+    human = runner.invoke(app, ["replay", str(stressed_recording)])
+    assert human.exit_code == 0, human.output
+    assert "micro-break due (stress)" in human.stdout
+    assert "2-minute breathing reset" in human.stdout
+
+
+def test_replay_store_keeps_the_session_and_its_flag_but_not_the_baseline(
+    stressed_recording: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app, ["replay", str(stressed_recording), "--json", "--store", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    end = lines(result.stdout)[-1]
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        row = storage.get_session(end["session_id"])
+        assert row is not None and row["state"] == "ended"
+        n_file = len(read_recording(stressed_recording))
+        assert len(storage.beats(end["session_id"])) == end["n_beats"] == n_file
+        kinds = [r["kind"] for r in storage.micro_breaks(session_id=end["session_id"])]
+        assert kinds == ["micro_break"]
+        assert storage.get_value("baseline", "personal") is None  # a replay is not the person
+    finally:
+        storage.close()
+
+
+def test_baseline_file_is_read_and_written(tmp_path: Path) -> None:
+    path = DATA / "hrvpkg_rest_rri_ms.txt"
+    baseline = tmp_path / "baseline.json"
+    first = runner.invoke(app, ["replay", str(path), "--json", "--baseline", str(baseline)])
+    assert first.exit_code == 0, first.output
+    learned = json.loads(baseline.read_text())
+    assert learned == lines(first.stdout)[-1]["baseline"]
+    assert learned["personal_s"] > 600.0
+    assert 55.0 < learned["hr_mean_bpm"] < 62.0  # supine rest, median RR 1066 ms
+    second = runner.invoke(app, ["replay", str(path), "--json", "--baseline", str(baseline)])
+    assert second.exit_code == 0, second.output
+    again = json.loads(baseline.read_text())
+    assert again["personal_s"] == pytest.approx(2 * learned["personal_s"])
+
+
+def test_replay_in_scaled_real_time(tmp_path: Path) -> None:
+    # the last 2 minutes of the rest recording at 200x: about 0.6 s of real waiting
+    rr = read_recording(DATA / "hrvpkg_rest_rri_ms.txt").rr_ms[:130]
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(f"{x:g}" for x in rr) + "\n")
+    result = runner.invoke(app, ["replay", str(path), "--units", "ms", "--speed", "200", "--json"])
+    assert result.exit_code == 0, result.output
+    events = lines(result.stdout)
+    assert events[-1]["n_beats"] == 130
+    assert [e["t_s"] for e in events if e["type"] == "metrics"][:2] == [60.0, 65.0]
+
+
+def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.txt"
+    broken.write_text("800\n810\nabc\n790\n")
+    result = runner.invoke(app, ["replay", str(broken), "--json"])
+    assert result.exit_code == 1
+    assert "broken.txt:3: RR interval 'abc' is not a number" in result.stderr
+    assert lines(result.stdout)[-1]["state"] == "failed"
+    missing = runner.invoke(app, ["replay", str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    bad_speed = runner.invoke(app, ["replay", str(broken), "--speed", "fast"])
+    assert bad_speed.exit_code == 2 and "--speed" in bad_speed.stderr
