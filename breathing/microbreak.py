@@ -38,7 +38,7 @@ The rule (every threshold is a field of :class:`MicroBreakSettings`)
    exponential decay (tau 10 min) for each calm valid window; a load of 6 minutes also flags
    (intermittent stress that never reaches 70 % of 3 minutes).
 7. **Time on task**: 90 minutes without a break (or without an absence of 10 minutes, when no
-   window arrives) flags regardless of physiology.
+   window arrives) flags regardless of physiology; unheeded, it is repeated every 30 minutes.
 8. **Cooldown and quiet hours**: no flag within 20 minutes of the previous flag or of the end
    of a break, while snoozed, during a break, or in quiet hours (local times passed in).
 
@@ -171,6 +171,9 @@ class MicroBreakSettings:
     time_on_task_s : float
         Time without a break that flags regardless of physiology (5400 s = 90 min; ultradian
         work-rest cycles and office guidance of a break every 60-90 minutes).
+    time_on_task_repeat_s : float
+        A time-on-task flag that was not followed by a break is repeated after this long
+        (1800 s), not at every cooldown: a reminder, not nagging.
     away_s : float
         No window for this long (600 s) counts as a break taken (strap off, person away).
     cooldown_s : float
@@ -206,6 +209,7 @@ class MicroBreakSettings:
     load_flag_min: float = 6.0
     high_load_min: float = 10.0
     time_on_task_s: float = 5400.0
+    time_on_task_repeat_s: float = 1800.0
     away_s: float = 600.0
     cooldown_s: float = 1200.0
     repeat_s: float = 3600.0
@@ -243,6 +247,7 @@ class MicroBreakSettings:
             "load_flag_min",
             "high_load_min",
             "time_on_task_s",
+            "time_on_task_repeat_s",
             "away_s",
             "prior_weight_s",
             "memory_s",
@@ -739,6 +744,9 @@ class MicroBreakMonitor:
         z_hr = (hr - b.hr_mean_bpm) / max(b.hr_sd_bpm, s.min_hr_sd_bpm)
         return z_ln, z_hr
 
+    def _task_start_or(self, t: float) -> float:
+        return t if self._task_start is None else self._task_start
+
     def _time_on_task(self, t: float) -> float:
         return 0.0 if self._task_start is None else max(0.0, t - self._task_start)
 
@@ -970,6 +978,14 @@ class MicroBreakMonitor:
         s = self.settings
         on_task = self._time_on_task(t)
         if on_task < s.time_on_task_s or not self._may_flag(t, local_time):
+            return []
+        last = self._last_flag
+        if (
+            last is not None
+            and last.reason.code is ReasonCode.TIME_ON_TASK
+            and last.t_s >= self._task_start_or(t)
+            and t - last.t_s < s.time_on_task_repeat_s
+        ):
             return []
         reason = Reason(
             ReasonCode.TIME_ON_TASK,

@@ -355,6 +355,13 @@ def test_time_on_task_flags_after_90_minutes_and_a_break_resets_it() -> None:
     assert later == []
 
 
+def test_unheeded_time_on_task_is_repeated_every_30_minutes_not_every_cooldown() -> None:
+    mon = MicroBreakMonitor()
+    got = flags(feed(mon, 60.0, 9005.0, rmssd_ms=45.0, hr_bpm=62.0))
+    assert [f.t_s for f in got] == pytest.approx([5400.0, 7200.0, 9000.0])
+    assert all(f.reason.code is ReasonCode.TIME_ON_TASK for f in got)
+
+
 def test_an_absence_counts_as_a_break() -> None:
     mon = MicroBreakMonitor()
     feed(mon, 60.0, 3000.0, rmssd_ms=45.0, hr_bpm=62.0)
