@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -10,6 +11,16 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from tests.sensors.fake_bluez import FakeBluez
+from tests.sensors.test_ble import (  # noqa: F401  (fixtures of the emulated BlueZ)
+    H10,
+    bluez,
+    packet,
+    polar_h10,
+    private_bus,
+    run_cli,
+    system_bus,
+)
 
 runner = CliRunner()
 
@@ -76,11 +87,47 @@ def test_practice_json_settles_and_traces() -> None:
     assert times == sorted(times) and times[-1] <= 600.0
 
 
-def test_without_simulate_points_to_the_service() -> None:
+def test_without_a_source_points_to_strap_simulator_and_service() -> None:
     for cmd in ("assess", "practice"):
         result = runner.invoke(app, [cmd])
         assert result.exit_code == 2
-        assert "hrvpace serve" in result.output
+        assert "--device" in result.output and "hrvpace serve" in result.output
+        both = runner.invoke(app, [cmd, "--simulate", "--device", "AA:BB:CC:DD:EE:FF"])
+        assert both.exit_code == 2 and "not both" in both.output
+
+
+@pytest.mark.ble
+@pytest.mark.timeout(30)
+async def test_practice_with_a_strap_runs_the_same_engine(bluez: FakeBluez) -> None:  # noqa: F811
+    """Real bleak against the emulated BlueZ (tests/sensors/fake_bluez.py): the strap's beats
+    drive the engine; 1.2 s of session is enough to check the wiring, not the science."""
+    bluez.add_strap(polar_h10())
+    running = asyncio.ensure_future(
+        run_cli("practice", "--device", H10, "--minutes", "0.02", "--json")
+    )
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    for _ in range(12):
+        bluez.notify(H10, packet(307, hr=200))  # 300 ms beats, sent in real time
+        await asyncio.sleep(0.3)
+        if running.done():
+            break
+    result = await asyncio.wait_for(running, 10.0)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["device"] == H10 and data["mode"] == "adaptive"
+    assert data["final_rate_bpm"] == 6.0 and data["trace"][0] == {"t_s": 0.0, "rate_bpm": 6.0}
+
+
+@pytest.mark.ble
+@pytest.mark.timeout(30)
+async def test_assess_with_bluetooth_off_fails_with_the_reason(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    bluez.set_powered(False)
+    result = await run_cli("assess", "--device", H10, "--json")
+    assert result.exit_code == 1
+    assert "Bluetooth is turned off" in result.stderr
+    assert result.stdout == ""
 
 
 def test_bad_speed_is_a_usage_error() -> None:

@@ -25,16 +25,30 @@ from breathing import (
 )
 from sensors import BeatSource, SimulatedPerson, SimulatorSource
 
-__all__ = ["LIVE_HINT", "assess", "drive", "parse_speed", "simulated_source"]
+__all__ = [
+    "LIVE_HINT",
+    "assess",
+    "choose_source",
+    "drive",
+    "live_source",
+    "parse_speed",
+    "run_engine",
+    "simulated_source",
+]
 
 LIVE_HINT = (
-    "A live strap session runs through the service: start `hrvpace serve` and open a session "
-    "with a BLE source in assessment or practice mode (see the API docs at /docs). "
-    "Use --simulate to run against a simulated person here."
+    "Say where the beats come from: --device ADDRESS_OR_NAME for a Bluetooth strap "
+    "(`hrvpace scan` lists them), or --simulate for a simulated person. With the web page, a "
+    "live strap session runs through the service: `hrvpace serve`, then start an assessment "
+    "or a practice session there (API docs at /docs)."
 )
 
 SimulateOpt = Annotated[
     bool, typer.Option("--simulate", help="Run against a simulated person (no strap needed).")
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option("--device", help="A heart-rate strap's Bluetooth address or advertised name."),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated person.")]
 SpeedOpt = Annotated[
@@ -72,6 +86,53 @@ def simulated_source(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     return SimulatorSource(person, speed="max" if speed == "max" else float(speed))
+
+
+def live_source(device: str) -> BeatSource:
+    """A Bluetooth heart-rate strap (real time; reconnects when it drops)."""
+    from sensors import BleStrapSource  # bleak is imported only when a strap is used
+
+    return BleStrapSource(device)
+
+
+def run_engine(
+    engine: PacingEngine,
+    source: BeatSource,
+    *,
+    on_event: Callable[[PacingEvent], bool],
+    until_s: float | None = None,
+) -> None:
+    """:func:`drive` to the end; a failing source exits with its reason (exit code 1)."""
+    from sensors import SensorError
+
+    try:
+        asyncio.run(drive(engine, source, on_event=on_event, until_s=until_s))
+    except SensorError as exc:
+        typer.echo(f"hrvpace: {exc.reason}", err=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+        raise typer.Exit(130) from None
+
+
+def choose_source(
+    engine: PacingEngine,
+    *,
+    simulate: bool,
+    device: str | None,
+    seed: int,
+    resonance_bpm: float,
+    speed: str,
+) -> BeatSource:
+    """The simulated person or the strap; neither (or both) is a usage error (exit code 2)."""
+    if simulate == (device is not None):
+        typer.echo(LIVE_HINT if not simulate else "use --simulate or --device, not both", err=True)
+        raise typer.Exit(2)
+    if device is not None:
+        return live_source(device)
+    return simulated_source(
+        engine, seed=seed, resonance_bpm=resonance_bpm, speed=parse_speed(speed)
+    )
 
 
 async def drive(
@@ -120,6 +181,7 @@ def _table(result: AssessmentResult) -> str:
 
 def assess(
     simulate: SimulateOpt = False,
+    device: DeviceOpt = None,
     resonance_bpm: Annotated[
         float,
         typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
@@ -135,10 +197,8 @@ def assess(
     as_json: JsonOpt = False,
 ) -> None:
     """Find the resonance breathing rate: 6.5, 6.0, 5.5, 5.0, 4.5 breaths/min, ~2 min each."""
-    if not simulate:
-        typer.echo(LIVE_HINT, err=True)
-        raise typer.Exit(2)
-    pace = parse_speed(speed)
+    if simulate:
+        parse_speed(speed)  # a bad --speed is a usage error before anything starts
     protocol = AssessmentProtocol.screening() if screening else AssessmentProtocol()
     if step_s is not None:
         try:
@@ -148,7 +208,14 @@ def assess(
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
-    source = simulated_source(engine, seed=seed, resonance_bpm=resonance_bpm, speed=pace)
+    source = choose_source(
+        engine,
+        simulate=simulate,
+        device=device,
+        seed=seed,
+        resonance_bpm=resonance_bpm,
+        speed=speed,
+    )
 
     def on_event(event: PacingEvent) -> bool:
         if isinstance(event, AssessmentStepDone) and not as_json:
@@ -161,7 +228,7 @@ def assess(
             )
         return isinstance(event, AssessmentDone)
 
-    asyncio.run(drive(engine, source, on_event=on_event))
+    run_engine(engine, source, on_event=on_event)
     result = engine.assessment_result
     if result is None:  # the source ended early (cannot happen with the simulator)
         typer.echo("the assessment did not finish", err=True)
@@ -169,7 +236,10 @@ def assess(
     if as_json:
         out: dict[str, Any] = dataclasses.asdict(result)
         out["protocol"] = dataclasses.asdict(protocol)
-        out["simulated"] = {"seed": seed, "resonance_bpm": resonance_bpm}
+        if simulate:
+            out["simulated"] = {"seed": seed, "resonance_bpm": resonance_bpm}
+        else:
+            out["device"] = device
         typer.echo(json.dumps(out))
         return
     typer.echo(_table(result))

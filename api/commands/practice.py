@@ -6,7 +6,6 @@ pipeline drives the same facade.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
 from typing import Annotated, Any
@@ -14,14 +13,14 @@ from typing import Annotated, Any
 import typer
 
 from api.commands.assess import (
-    LIVE_HINT,
+    DeviceOpt,
     JsonOpt,
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
-    drive,
+    choose_source,
     parse_speed,
-    simulated_source,
+    run_engine,
 )
 from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
 
@@ -33,11 +32,12 @@ SETTLED_WINDOW_S = 180.0
 
 def practice(
     simulate: SimulateOpt = False,
+    device: DeviceOpt = None,
     resonance_bpm: Annotated[
         float,
         typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
     ] = 5.5,
-    minutes: Annotated[float, typer.Option("--minutes", help="Session length.", min=0.5)] = 10.0,
+    minutes: Annotated[float, typer.Option("--minutes", help="Session length.", min=0.01)] = 10.0,
     start_rate_bpm: Annotated[
         float, typer.Option("--start-rate-bpm", help="Starting rate (the assessed one; 6.0).")
     ] = 6.0,
@@ -49,17 +49,22 @@ def practice(
     as_json: JsonOpt = False,
 ) -> None:
     """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
-    if not simulate:
-        typer.echo(LIVE_HINT, err=True)
-        raise typer.Exit(2)
-    pace = parse_speed(speed)
+    if simulate:
+        parse_speed(speed)  # a bad --speed is a usage error before anything starts
     try:
         engine = PacingEngine(
             mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE, rate_bpm=start_rate_bpm
         )
     except BreathingError as exc:
         raise typer.BadParameter(str(exc)) from None
-    source = simulated_source(engine, seed=seed, resonance_bpm=resonance_bpm, speed=pace)
+    source = choose_source(
+        engine,
+        simulate=simulate,
+        device=device,
+        seed=seed,
+        resonance_bpm=resonance_bpm,
+        speed=speed,
+    )
     trace: list[dict[str, Any]] = [{"t_s": 0.0, "rate_bpm": engine.rate_bpm}]
     holds = 0
 
@@ -74,7 +79,7 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
-    asyncio.run(drive(engine, source, on_event=on_event, until_s=duration_s))
+    run_engine(engine, source, on_event=on_event, until_s=duration_s)
     if fixed:
         trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
     tail = [p["rate_bpm"] for p in trace if p["t_s"] >= duration_s - SETTLED_WINDOW_S]
@@ -88,8 +93,11 @@ def practice(
         "breaths": len(trace) - 1,
         "holds": holds,
         "trace": trace,
-        "simulated": {"seed": seed, "resonance_bpm": resonance_bpm},
     }
+    if simulate:
+        out["simulated"] = {"seed": seed, "resonance_bpm": resonance_bpm}
+    else:
+        out["device"] = device
     if as_json:
         typer.echo(json.dumps(out))
         return
