@@ -199,18 +199,22 @@ def gather_rows(series: NDArray[np.float64], offsets: NDArray[np.int64], length:
 
 
 def power_spectrum_rows(
-    rows: NDArray[np.float64], window: NDArray[np.float64], nfft: int, n_bins: int
+    rows: NDArray[np.float64],
+    window: NDArray[np.float64],
+    nfft: int,
+    n_bins: int,
+    fs: float = RESAMPLE_HZ,
 ) -> NDArray[np.float64]:
     """One-sided PSD (ms^2/Hz) of every row: mean removed, windowed, zero-padded to ``nfft``.
 
     Only the first ``n_bins`` frequencies ``k * fs / nfft`` are returned (``n_bins < nfft / 2``,
-    so the Nyquist bin is never among them). ``rows`` is modified in place.
+    so the Nyquist bin is never among them). ``rows`` (sampled at ``fs``) is modified in place.
     """
     rows -= rows.mean(axis=-1, keepdims=True)
     rows *= window
     spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
     p: NDArray[np.float64] = spec.real**2 + spec.imag**2
-    p *= 2.0 / (_FS * float(np.dot(window, window)))
+    p *= 2.0 / (fs * float(np.dot(window, window)))
     p[..., 0] *= 0.5
     return p
 

@@ -6,17 +6,20 @@ proprietary and not reproduced):
 1. **Data**: the beats of the last ``window_s = 64`` s, i.e. ``t_last - 64 < t_s <= t_last``
    with ``t_last`` the time of the last beat given (HeartMath analyses "the most current 64
    seconds of IBI data", updated every 5 s).
-2. **Spectrum**: the RR series resampled at 4 Hz exactly as for :func:`hrv.frequency_domain`
-   (five-point cubic Hermite on the recording's 4 Hz clock, over the interior of these beats;
-   HeartMath interpolates at 2 Hz), placed in a slot of ``4 * window_s = 256`` samples ending at
-   the last grid point ``<= t_last``; slot samples outside the interior (at most a few beats at
-   each end) are set to the mean of the others. Mean removed, periodic Hann window, FFT with
-   ``nfft = 1024`` (bins of 4/1024 = 0.0039 Hz), one-sided density in ms^2/Hz.
+2. **Spectrum**: the RR series resampled exactly as for :func:`hrv.frequency_domain`
+   (five-point cubic Hermite on the recording's 4 Hz clock, over the interior of these beats),
+   taken every second sample, i.e. on the 2 Hz clock (``t = k / 2`` s), as HeartMath does
+   ("interpolated every 500 ms for a total of 128 in the 64 sec window"): a slot of
+   ``2 * window_s = 128`` samples ending at the last 2 Hz grid point ``<= t_last``; slot samples
+   outside the interior (a few beats at each end) are set to the mean of the others. Mean
+   removed, periodic Hann window, FFT with ``nfft = 512`` (bins of 2/512 = 0.0039 Hz),
+   one-sided density in ms^2/Hz.
 3. **Peak**: the bin with the largest density in ``0.04 <= f <= 0.26`` Hz (``peak_hz``).
 4. **Peak power**: density summed (rectangle rule) over the bins within ``+-0.015`` Hz of the
-   peak (a 0.030 Hz wide window: 7 bins); **total power**: over ``0.0033 <= f < 0.4`` Hz.
-5. ``ratio = peak power / (total power - peak power)``: **not squared** (McCraty et al. 2009
-   write the ratio this way; some later descriptions square it, which only changes the scale).
+   peak (HeartMath's 0.030 Hz wide window; on our bins: 7 bins, 0.027 Hz); **total power**:
+   over ``0.0033 <= f < 0.4`` Hz.
+5. ``ratio = peak power / (total power - peak power)``: **not squared**; we follow the formula
+   as published by McCraty et al. (2009). (A squared variant would rank windows identically.)
 6. ``score = ln(1 + ratio)``: our own monotone compression of the ratio (0 for no peak, about 1
    for a ratio of 1.7, about 2.4 for 10), not HeartMath's proprietary 0-16 scale.
 
@@ -66,6 +69,8 @@ COHERENCE_PEAK_BAND_HZ: tuple[float, float] = (0.04, 0.26)
 COHERENCE_PEAK_HALF_WIDTH_HZ = 0.015
 #: Band of the total power, lower bound inclusive, upper exclusive.
 _TOTAL_BAND_HZ: tuple[float, float] = (0.0033, 0.4)
+#: The coherence spectrum uses every second sample of the 4 Hz tachogram (2 Hz, as HeartMath).
+_DECIM = 2
 #: Zero padding: nfft is this many times the slot length (next power of two).
 _PAD = 4
 #: Fraction of the slot the interpolated interior must cover.
@@ -97,7 +102,7 @@ def _check_length(window_s: Any) -> int:
     w = float(window_s)
     if not math.isfinite(w) or w < 16.0 or w > 3600.0:
         raise HrvInputError(f"window_s: must be between 16 and 3600 seconds, got {window_s!r}")
-    return round(w * RESAMPLE_HZ)
+    return round(w * RESAMPLE_HZ / _DECIM)
 
 
 def _ragged(counts: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -146,19 +151,22 @@ def _coherence_core(
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
     m_lo, m_hi = interior_grid_range(t[first[cand] + 2], t[last[cand] - 2])
-    slot_end = np.floor(t[last[cand]] * RESAMPLE_HZ).astype(np.int64)
-    slot_start = slot_end - (n_slot - 1)
-    lo = np.maximum(m_lo, slot_start)
-    cover = m_hi - lo + 1
-    good = cover >= math.ceil(_MIN_COVER * n_slot)
-    cand, m_lo, m_hi, slot_start = cand[good], m_lo[good], m_hi[good], slot_start[good]
+    # slot sample k sits at 4 Hz grid index slot_start + 2 k (the 2 Hz clock: even indices)
+    slot_end = (np.floor(t[last[cand]] * RESAMPLE_HZ).astype(np.int64) // _DECIM) * _DECIM
+    slot_start = slot_end - _DECIM * (n_slot - 1)
+    k_lo = np.maximum(-((slot_start - m_lo) // _DECIM), 0)  # ceil((m_lo - start) / 2)
+    k_hi = np.minimum((m_hi - slot_start) // _DECIM, n_slot - 1)
+    good = k_hi - k_lo + 1 >= math.ceil(_MIN_COVER * n_slot)
+    cand, k_lo, k_hi, slot_start = cand[good], k_lo[good], k_hi[good], slot_start[good]
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
-    # padded so that every slot can be sliced: grid point m sits at m - g_lo + n_slot
-    g_lo = tacho.m_first
-    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(n_slot), n_slot)
+    # padded so that every slot can be sliced: grid point m sits at m - m_first + pad
+    pad = _DECIM * n_slot
+    span = _DECIM * (n_slot - 1) + 1
+    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), span)[:, ::_DECIM]
+    fs = RESAMPLE_HZ / _DECIM
     nfft = _PAD * (1 << (n_slot - 1).bit_length())
-    df = RESAMPLE_HZ / nfft
+    df = fs / nfft
     n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
     f = np.arange(n_bins, dtype=np.float64) * df
     tot_a = int(np.searchsorted(f, _TOTAL_BAND_HZ[0], side="left"))
@@ -168,9 +176,9 @@ def _coherence_core(
     window = hann_periodic(n_slot)
     for a in range(0, cand.size, _BATCH):
         b = min(a + _BATCH, cand.size)
-        rows = view[slot_start[a:b] - g_lo + n_slot]
-        _fill_outside(rows, m_lo[a:b] - slot_start[a:b], m_hi[a:b] - slot_start[a:b])
-        psd = power_spectrum_rows(rows, window, nfft, n_bins)
+        rows = view[slot_start[a:b] - tacho.m_first + pad]
+        _fill_outside(rows, k_lo[a:b], k_hi[a:b])
+        psd = power_spectrum_rows(rows, window, nfft, n_bins, fs)
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)
         csum = np.concatenate([np.zeros((b - a, 1)), np.cumsum(psd, axis=1)], axis=1)
         r = np.arange(b - a)
@@ -198,8 +206,8 @@ def coherence(
 
     ``ratio = peak power / (total power - peak power)`` (not squared), with the peak the largest
     density in 0.04-0.26 Hz, peak power over its +-0.015 Hz window and total power over
-    0.0033-0.4 Hz; ``score = ln(1 + ratio)``. The module docstring gives every detail (4 Hz
-    resampling, 256-sample Hann slot, nfft 1024, rectangle sums).
+    0.0033-0.4 Hz; ``score = ln(1 + ratio)``. The module docstring gives every detail (2 Hz
+    clock of the 4 Hz resampling, 128-sample Hann slot, nfft 512, rectangle sums).
 
     Parameters
     ----------
@@ -208,8 +216,8 @@ def coherence(
     gaps : array_like of bool, optional
         Checked for shape and dtype, otherwise not used (the interpolation bridges gaps).
     t_s : array_like, optional
-        Beat times in seconds (strictly increasing), default ``cumsum(rr_ms) / 1000``; the 4 Hz
-        grid is ``m / 4`` s of this clock (see :func:`hrv.frequency_domain`).
+        Beat times in seconds (strictly increasing), default ``cumsum(rr_ms) / 1000``; the
+        resampling grid is ``m / 4`` s of this clock (see :func:`hrv.frequency_domain`).
     window_s : float
         Length of the analysed stretch, 16-3600 s (HeartMath: 64 s).
 
