@@ -24,7 +24,16 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
 from api.errors import SessionNotFoundError
-from api.routes import baseline, breathing, checkins, health, live, microbreaks, sessions
+from api.routes import (
+    baseline,
+    breathing,
+    checkins,
+    devices,
+    health,
+    live,
+    microbreaks,
+    sessions,
+)
 from api.sessions import SessionCreate, SessionManager, SourceFactory
 from api.settings import Settings
 from api.storage import Storage
@@ -102,6 +111,7 @@ def create_app(
     app.include_router(baseline.router, dependencies=protected)
     app.include_router(microbreaks.session_router, dependencies=protected)
     app.include_router(microbreaks.router, dependencies=protected)
+    app.include_router(devices.router, dependencies=protected)
     app.include_router(live.router)  # the WebSocket checks ?token= itself; schema has its own
 
     @app.exception_handler(SessionNotFoundError)

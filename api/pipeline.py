@@ -208,7 +208,11 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceContr
         return ReplaySource(
             Path(spec.path).expanduser(), speed=spec.speed, format=spec.format, units=spec.units
         )
-    raise SourceUnavailableError(f"source kind {spec.kind!r} is not available in this build")
+    try:
+        from sensors.ble import BleStrapSource
+    except ImportError as exc:
+        raise SourceUnavailableError("Bluetooth straps are not available in this build") from exc
+    return BleStrapSource(spec.address)
 
 
 #: Live metrics: a 60 s window (RMSSD "over the last 60 s") every 5 s.

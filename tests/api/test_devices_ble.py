@@ -1,0 +1,99 @@
+"""Bluetooth through the service: the real bleak client in the server, against an emulated BlueZ
+on a private D-Bus (tests/sensors/fake_bluez.py: a real dbus-daemon, the adapter and the strap
+emulated because they cannot exist on CI), and against no Bluetooth at all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from sensors import HeartRateMeasurement, encode_heart_rate_measurement
+from sensors.heart_rate_measurement import rr_ms_from_raw
+from tests.api.conftest import Server
+from tests.sensors.fake_bluez import FakeBluez, FakeStrap, PrivateBus
+
+STRAP = "A0:9E:1A:00:00:07"
+
+
+def test_without_bluetooth_scan_is_503_and_a_strap_session_fails_with_the_reason(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    server = serve()
+    with server.client() as c:
+        r = c.get("/api/v1/devices", params={"scan_s": 0.5})
+        assert r.status_code == 503
+        assert "Bluetooth" in r.json()["detail"]
+        assert c.get("/api/v1/devices", params={"scan_s": 600}).status_code == 422
+        s = c.post("/api/v1/sessions", json={"source": {"kind": "ble", "address": STRAP}}).json()
+        for _ in range(100):
+            out = c.get(f"/api/v1/sessions/{s['id']}").json()
+            if not out["live"]:
+                break
+            time.sleep(0.05)
+        assert out["state"] == "failed" and "Bluetooth" in out["message"]
+        assert c.get("/api/v1/health").status_code == 200
+
+
+@pytest.fixture
+async def bluez(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeBluez]:
+    try:
+        bus = PrivateBus()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
+    fake = FakeBluez(bus.address)
+    await fake.start()
+    yield fake
+    await fake.stop()
+    bus.close()
+
+
+def _packet(*raws: int, hr: int = 70) -> bytes:
+    rr = tuple(rr_ms_from_raw(r) for r in raws)
+    return encode_heart_rate_measurement(HeartRateMeasurement(hr, rr_ms=rr, sensor_contact=True))
+
+
+@pytest.mark.ble
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+async def test_strap_found_by_scan_streams_through_a_session(
+    serve: Callable[..., Server], bluez: FakeBluez
+) -> None:
+    bluez.add_strap(FakeStrap(STRAP, name="Polar H10 API", battery_pct=77))
+    server = await asyncio.to_thread(serve)
+    raws = [880, 900, 920, 940, 960, 980]
+    async with httpx.AsyncClient(base_url=server.url, headers=server.auth, timeout=30) as c:
+        found = (await c.get("/api/v1/devices", params={"scan_s": 1.5})).json()["devices"]
+        assert [d["address"] for d in found] == [STRAP]
+        assert found[0]["name"] == "Polar H10 API"
+        r = await c.post("/api/v1/sessions", json={"source": {"kind": "ble", "address": STRAP}})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        await bluez.wait_notifying(STRAP, timeout_s=20)
+        url = f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}"
+        got: list[float] = []
+        async with connect(url, open_timeout=10) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert first["type"] == "status" and first["state"] == "running"
+            assert first["source_state"] == "streaming"
+            assert first["battery_pct"] == 77 and first["device_name"] == "Polar H10 API"
+            for i in range(0, len(raws), 2):
+                bluez.notify(STRAP, _packet(*raws[i : i + 2]))
+            while len(got) < len(raws):
+                m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if m["type"] == "beat":
+                    got.append(m["rr_ms"])
+                    assert m["contact"] is True and m["hr_bpm"] == 70
+        assert got == [rr_ms_from_raw(x) for x in raws]
+        stopped = (await c.post(f"/api/v1/sessions/{sid}/stop")).json()
+        assert stopped["state"] == "stopped" and stopped["n_beats"] == len(raws)
+        beats = (await c.get(f"/api/v1/sessions/{sid}/beats")).json()["beats"]
+        assert [b["rr_ms"] for b in beats] == got
