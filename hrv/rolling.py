@@ -87,6 +87,9 @@ COHERENCE_COLUMNS: tuple[str, ...] = ("coherence_ratio", "coherence_peak_hz", "c
 NONLINEAR_COLUMNS: tuple[str, ...] = ("dfa_alpha1", "stress_index")
 
 #: DFA box sizes (beats) and bin width of the stress index, as the single-window defaults.
+#: Scale of the packed exact counts in the time-domain sums (needs recordings < 2**33 beats).
+_COUNT_SCALE = float(2**20)
+
 _DFA_N_MIN = 4
 _DFA_N_MAX = 16
 _SI_BIN_MS = 50.0
@@ -309,10 +312,12 @@ def _time_columns(
     bnd: _Boundaries,
     rows: NDArray[np.float64],
     d: NDArray[np.float64],
+    t_last_ms: float,
 ) -> dict[str, NDArray[np.float64]]:
     """Time-domain columns from window sums; same definitions as :func:`hrv.time_domain`.
 
-    ``rows`` (6 rows) and ``d`` are scratch arrays of ``rr``'s length.
+    ``rows`` (5 rows) and ``d`` are scratch arrays of ``rr``'s length; ``t_last_ms`` is
+    ``sum(rr)``.
     """
     start, stop = win.start, win.stop
     n = (stop - start).astype(np.float64)
@@ -321,7 +326,7 @@ def _time_columns(
     last = np.maximum(stop - 1, 0)  # only read where the window has two beats
 
     # Per-beat quantities, one row each, summed over every window in one batch.
-    centre = float(np.mean(rr))
+    centre = t_last_ms / rr.size  # the mean RR: any centre works, this one keeps most digits
     np.subtract(rr, centre, out=rows[0])  # centred RR: no cancellation in the variance
     np.multiply(rows[0], rows[0], out=rows[1])
     np.divide(60000.0, rr, out=rows[2])  # instantaneous HR
@@ -331,8 +336,10 @@ def _time_columns(
     np.subtract(rr[1:], rr[:-1], out=d[1:])
     nd = np.maximum(n - 1.0, 0.0)
     d2 = rows[3]
-    big = rows[4]  # 1.0 where |d| > 50 ms (pNN50 counts: exact integers in float64)
-    changes = rows[5]  # 1.0 where d != 0 (exact counts: all-zero differences give exactly 0)
+    # Exact integer counts packed in one row: COUNT_SCALE * [|d| > 50 ms] + [d != 0] (pNN50,
+    # and whether any kept difference is non-zero, so that windows of equal differences get
+    # exactly 0 like the direct formula). Sums stay below 2**53: exact in float64.
+    counts = rows[4]
     moved_across_gap: NDArray[np.int64] | int = 0
     if gap is not None:
         cut = gap.copy()
@@ -350,13 +357,16 @@ def _time_columns(
         )
         nd = np.where(has1, n - 1.0 - np.maximum(n_cut, 0), 0.0)
     np.multiply(d, d, out=d2)
-    np.abs(d, out=big)
-    np.greater(big, PNN50_THRESHOLD_MS, out=big, casting="unsafe")
-    np.not_equal(d, 0.0, out=changes, casting="unsafe")
-    s1, s2, shr, sd2, sbig, n_changes = bnd.window_sum(rows)
+    # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
+    np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=counts, casting="unsafe")
+    np.multiply(counts, _COUNT_SCALE, out=counts)
+    np.add(counts, d != 0.0, out=counts)
+    s1, s2, shr, sd2, packed = bnd.window_sum(rows)
     # the window's differences are d[start+1 : stop]: take d[start] back out
-    for row, values in ((sd2, d2), (sbig, big), (n_changes, changes)):
+    for row, values in ((sd2, d2), (packed, counts)):
         row[has1] -= values[first[has1]]
+    sbig = np.floor(packed / _COUNT_SCALE)
+    n_changes = packed - sbig * _COUNT_SCALE
     still = n_changes == 0.0  # every kept difference is exactly 0
     sd2[still] = 0.0
     if gap is None:
@@ -635,7 +645,7 @@ def rolling(
     gap_mask = as_gaps(gaps, rr.size) if gaps is not None else None
     if gap_mask is not None and not gap_mask[1:].any():
         gap_mask = None
-    work = _scratch(int(rr.size), 8)
+    work = _scratch(int(rr.size), 7)
     t_s = work[0]
     np.cumsum(rr, out=t_s)
     np.divide(t_s, 1000.0, out=t_s)  # bit-identical to cumsum(rr) / 1000
@@ -648,7 +658,8 @@ def rolling(
         return out
     bnd = _Boundaries(win, int(rr.size))
     if "time" in groups:
-        out.update(_time_columns(rr, gap_mask, win, bnd, work[1:7], work[7]))
+        t_last_ms = float(t_s[-1]) * 1000.0
+        out.update(_time_columns(rr, gap_mask, win, bnd, work[1:6], work[6], t_last_ms))
     if "frequency" in groups or "coherence" in groups:
         out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
     if "nonlinear" in groups:
