@@ -97,3 +97,39 @@ def test_kill_9_keeps_committed_beats_and_marks_the_session_interrupted(tmp_path
         assert row["ended_at"] == max(b[3] for b in beats)
     finally:
         st.close()
+
+
+def test_demo_is_ready_within_seconds_with_a_simulated_person(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HRVPACE_")}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "demo", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    try:
+        page = _read_line(proc, "open ").split()[-1]
+        token = _read_line(proc, "token: ").split()[-1]
+        assert page.endswith(f"/#token={token}")
+        base = page.split("/#")[0]
+        assert httpx.get(f"{base}/", timeout=10).status_code == 200  # the page is served
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def streaming() -> dict[str, object] | None:
+            sessions = httpx.get(f"{base}/api/v1/sessions", headers=auth, timeout=10).json()
+            live = [s for s in sessions["sessions"] if s["live"] and s["n_beats"] >= 2]
+            return live[0] if live else None
+
+        s = wait_for(streaming, timeout_s=20, what="demo beats")
+        assert s["source"]["kind"] == "simulator"
+        assert time.monotonic() - t0 < 20
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        assert proc.stdout is not None
+        proc.stdout.close()
