@@ -304,6 +304,12 @@ def make_pacer(mode: str, options: dict[str, Any]) -> Pacing | None:
     return Pacing(engine, PacingMode, active=mode != "monitor")
 
 
+def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:
+    """Log a per-beat failure at WARNING without its message (it may quote RR values)."""
+    log.warning("session %s: %s (%s)", session_id, what, type(exc).__name__)
+    log.debug("session %s: %s: %s", session_id, what, exc)
+
+
 #: Key of the micro-break monitor's personal baseline in the ``baseline`` table.
 BASELINE_KEY = "personal"
 #: Key of the micro-break settings overrides in the ``settings`` table.
@@ -524,7 +530,9 @@ class Pipeline:
             return PipelineResult("stopped", "stopped on request")
         except Exception as exc:  # a failing source ends its session, never the service
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-            log.warning("session %s: source failed: %s", self.session_id, reason)
+            # the reason may quote the data (a recording's line): details at DEBUG only
+            log.warning("session %s: source failed (%s)", self.session_id, type(exc).__name__)
+            log.debug("session %s: source failure: %s", self.session_id, reason)
             return PipelineResult("failed", reason)
         return PipelineResult("ended", self.source.status.message or "the source ended")
 
@@ -581,25 +589,21 @@ class Pipeline:
                 results = self.analyser.push(beat.rr_ms, gap_before=beat.gap_before)
             except Exception as exc:  # one bad beat must not end the session
                 self.n_skipped += 1
-                log.warning("session %s: analyser rejected a beat: %s", self.session_id, exc)
+                _warn_without_data("analyser rejected a beat", self.session_id, exc)
                 results = []
             mb = self.microbreaks
             if mb is not None:
                 try:
                     mb.on_beat(beat)
                 except Exception as exc:
-                    log.warning(
-                        "session %s: signal tracker rejected a beat: %s", self.session_id, exc
-                    )
+                    _warn_without_data("signal tracker rejected a beat", self.session_id, exc)
             for result in results:
                 self._publish_metrics(result, beat)
                 if mb is not None:
                     try:
                         events = mb.on_window(result)
                     except Exception as exc:
-                        log.warning(
-                            "session %s: micro-break monitor failed: %s", self.session_id, exc
-                        )
+                        _warn_without_data("micro-break monitor failed", self.session_id, exc)
                         events = []
                     self.publish_micro_break_events(events)
                     if mb.baseline_dirty and time.monotonic() - self._baseline_saved >= 60.0:
@@ -609,7 +613,7 @@ class Pipeline:
             try:
                 events = pacer.on_beat(beat)
             except Exception as exc:  # one bad beat must not end the session
-                log.warning("session %s: pacer rejected a beat: %s", self.session_id, exc)
+                _warn_without_data("pacer rejected a beat", self.session_id, exc)
                 events = []
             if events or beat.t_s - pacer.last_sent_t_s >= pacer.REFRESH_S:
                 self.publish_guidance(events, t_s=beat.t_s)
@@ -666,7 +670,7 @@ class Pipeline:
             try:
                 self.publish_micro_break_events(self.microbreaks.act("finish", self.t_s))
             except Exception as exc:
-                log.warning("session %s: micro-break finish failed: %s", self.session_id, exc)
+                _warn_without_data("micro-break finish failed", self.session_id, exc)
         self.save_baseline()
 
     def welcome_messages(self) -> list[str]:

@@ -184,7 +184,7 @@ class SessionManager:
                     live.id, result.state, message=result.message, ended_at=ended_at
                 )
             )
-            log.info("session %s %s: %s", live.id, result.state, result.message)
+            log.info("session %s %s", live.id, result.state)
         except Exception:
             log.exception("session %s: bookkeeping failed", live.id)
         finally:
