@@ -172,3 +172,40 @@ def test_engine_rejects_out_of_order_beats_and_switches_modes() -> None:
     events = engine.start_adaptive(t_s=30.0)
     assert engine.mode is PacingMode.ADAPTIVE and engine.rate_bpm == 6.0
     assert engine.guidance(31.0).assessment is None
+
+
+def test_dropouts_hold_the_rate_for_the_breaths_they_touch() -> None:
+    engine = PacingEngine(mode=PacingMode.ADAPTIVE)
+    person = SimulatedPerson(
+        seed=21,
+        resonance_bpm=5.0,
+        breathing=engine.breathing_phase_cycles,
+        dropout_rate=0.01,
+        dropout_s=(3.0, 6.0),
+    )
+    gaps, holds_for_gap = [], []
+    while True:
+        b = person.next_beat()
+        if b.t_s > 600.0:
+            break
+        if b.gap_before:
+            gaps.append(b.t_s)
+        for e in engine.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=True):
+            if isinstance(e, AdaptiveUpdate) and e.decision.reason == "gap in the signal":
+                holds_for_gap.append(e.t_s)
+    assert gaps and holds_for_gap
+    # every hold for a gap has a gap in its 5-breath window, and the rate still adapts
+    assert all(any(0 <= h - g <= 5 * 60 / 4.5 + 5 for g in gaps) for h in holds_for_gap)
+    assert engine.rate_bpm < 5.8
+
+
+def test_time_passing_without_beats_still_ends_the_assessment() -> None:
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+    events = []
+    for t in range(0, 800, 5):
+        events += engine.advance(float(t))
+    done = [e for e in events if e.type == "assessment_complete"]
+    assert len(done) == 1
+    assert done[0].result.resonance_bpm is None  # type: ignore[union-attr]
+    assert engine.mode is PacingMode.FIXED and engine.rate_bpm == 6.0
+    assert [e.type for e in events].count("assessment_step") == 5

@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from breathing import (
     AssessmentDone,
@@ -177,3 +180,24 @@ def test_protocol_is_validated() -> None:
         AssessmentProtocol(rates_bpm=(6.0, 5.0))
     with pytest.raises(BreathingError, match="settle_s"):
         AssessmentProtocol(step_s=60.0, settle_s=50.0)
+
+
+@given(
+    resonance=st.floats(4.3, 6.7),
+    q=st.floats(1.5, 4.0),
+    noise=st.lists(st.floats(-3.0, 3.0), min_size=5, max_size=5),
+)
+@settings(max_examples=200, deadline=None)
+def test_choice_on_an_ideal_resonator_is_within_0_15(
+    resonance: float, q: float, noise: list[float]
+) -> None:
+    """Tables from the band-pass model itself (+-3 deg of phase noise), resonance near the grid."""
+    rows = []
+    for rate, e in zip((6.5, 6.0, 5.5, 5.0, 4.5), noise, strict=True):
+        x = resonance / rate - rate / resonance
+        phase = math.degrees(math.atan(q * x)) + e
+        gain = 1.0 / math.sqrt(1.0 + (q * x) ** 2)
+        rows.append(row(rate, phase, 15.0 * gain))
+    r = choose_resonance(rows)
+    assert r.resonance_bpm is not None
+    assert abs(r.resonance_bpm - resonance) <= 0.15, (r.method, r.reason)
