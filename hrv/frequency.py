@@ -221,13 +221,15 @@ def _sum_runs(
     acc = np.zeros((first.size, seg_psd.shape[1]))
     pos = first.copy()
     for k in range(len(levels) - 1, -1, -1):
-        take = ((count >> k) & 1).astype(bool)
-        if not take.any():
+        rows = np.flatnonzero((count >> k) & 1)
+        if rows.size == 0:
             continue
-        lev = levels[k]
-        idx = np.minimum(pos, lev.shape[0] - 1)
-        acc += np.where(take[:, None], lev[idx], 0.0)
-        pos = pos + (take.astype(np.int64) << k)
+        at = pos[rows]
+        if rows.size == first.size:  # every window takes this level (the usual case)
+            acc += levels[k][at]
+        else:
+            acc[rows] += levels[k][at]
+        pos[rows] = at + (1 << k)
     return acc
 
 
