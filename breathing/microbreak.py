@@ -158,7 +158,9 @@ class MicroBreakSettings:
         minutes, not a moment (a sigh, a phone call); invalid windows count as not stressed.
     activity_hr_bpm : float
         HR more than this above baseline (25 bpm) is taken as physical activity, not stress:
-        mental stress typically raises HR by 5-20 bpm, walking or stairs by more.
+        mental stress typically raises HR by 5-20 bpm, walking or stairs by more. A z-score
+        rule (z > 3) is deliberately not used: with a personal HR SD of 3-5 bpm it would call
+        a +10-15 bpm stress response "activity" and hide it.
     activity_recovery_s : float
         Windows within this time (300 s) after the last activity window are excluded: low HRV
         and raised HR after exercise are recovery, not stress.

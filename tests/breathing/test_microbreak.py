@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from breathing import (
     Baseline,
@@ -516,3 +518,95 @@ def test_bad_calls_raise_breathing_errors_naming_the_problem() -> None:
         MicroBreakSettings(quiet_hours=((22, 7),))  # type: ignore[arg-type]
     with pytest.raises(BreathingError, match="bad beat"):
         SignalTracker().on_beat(1.0, float("nan"))
+
+
+# -- invariants over arbitrary window sequences -------------------------------------------------
+
+_window_st = st.tuples(
+    st.floats(1.0, 30.0),  # time since the previous window (s)
+    st.floats(3.0, 200.0),  # RMSSD (ms)
+    st.floats(40.0, 180.0),  # HR (bpm)
+    st.floats(0.0, 1.0),  # quality
+    st.sampled_from([True, False, None]),  # contact
+)
+#: stretches of similar windows, relative to the person's calm state, so that flags do happen
+_segment_st = st.tuples(
+    st.sampled_from(["calm", "stressed", "stressed", "active", "poor", "no_contact"]),
+    st.integers(1, 40),  # windows in the stretch
+    st.sampled_from([5.0, 10.0, 20.0]),  # step (s)
+    st.floats(0.0, 1.0),  # where in its range the stretch lies
+)
+Segment = tuple[str, int, float, float]
+Window = tuple[float, float, float, float, bool | None]
+
+
+def _segments(calm: tuple[int, float, float], rest: list[Segment]) -> list[Window]:
+    n, rmssd, hr = calm
+    out: list[Window] = [
+        (10.0, rmssd * (1.0 + 0.03 * (i % 3 - 1)), hr, 1.0, True) for i in range(n)
+    ]
+    for kind, m, step, u in rest:
+        q, c = 1.0, True
+        if kind == "calm":
+            r, h = rmssd * (0.8 + 0.4 * u), hr + 4.0 * (u - 0.5)
+        elif kind == "active":
+            r, h = rmssd * (0.1 + 0.3 * u), hr + 30.0 + 30.0 * u
+        else:
+            r, h = rmssd * (0.2 + 0.4 * u), hr + 3.0 + 20.0 * u
+            if kind == "poor":
+                q = 0.5 + 0.39 * u
+            elif kind == "no_contact":
+                c = False
+        out += [(step, r * (1.0 + 0.03 * (i % 3 - 1)), h, q, c) for i in range(m)]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.tuples(st.integers(0, 60), st.floats(20.0, 80.0), st.floats(50.0, 80.0)),
+    st.lists(_segment_st, min_size=1, max_size=12),
+)
+def test_every_stress_flag_is_justified_and_respects_the_cooldown(
+    calm: tuple[int, float, float], rest: list[Segment]
+) -> None:
+    windows = _segments(calm, rest)
+    mon = MicroBreakMonitor()
+    s = mon.settings
+    t = 60.0
+    last_flag = -math.inf
+    for dt, rmssd, hr, quality, contact in windows:
+        t += dt
+        baseline = mon.baseline
+        got = flags(
+            mon.on_window(window(t, rmssd_ms=rmssd, hr_bpm=hr), contact=contact, quality=quality)
+        )
+        for f in got:
+            assert f.t_s == t and t - last_flag >= s.cooldown_s
+            last_flag = t
+            if f.reason.code is ReasonCode.TIME_ON_TASK:
+                assert f.time_on_task_s >= s.time_on_task_s
+                continue
+            # a stress flag needs a valid window, a warm baseline and both z conditions
+            assert quality >= s.min_quality and contact is not False
+            assert baseline.personal_s >= s.warmup_s
+            assert f.ln_rmssd_z is not None and f.ln_rmssd_z <= s.ln_rmssd_z
+            assert f.hr_z is not None and f.hr_z >= s.hr_z
+            assert hr - baseline.hr_mean_bpm <= s.activity_hr_bpm
+            assert f.stress_fraction >= s.sustain_fraction or f.stress_load_min >= s.load_flag_min
+            assert f.suggestion.kind in (BreakKind.BREATHING, BreakKind.WALK)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_window_st, min_size=1, max_size=300), st.booleans())
+def test_poor_signal_never_raises_a_stress_flag_nor_changes_the_baseline(
+    windows: list[tuple[float, float, float, float, bool | None]], no_contact: bool
+) -> None:
+    mon = MicroBreakMonitor()
+    t = 60.0
+    for dt, rmssd, hr, quality, _ in windows:
+        t += dt
+        q, c = (1.0, False) if no_contact else (quality * 0.89, True)
+        got = flags(mon.on_window(window(t, rmssd_ms=rmssd, hr_bpm=hr), contact=c, quality=q))
+        assert all(f.reason.code is ReasonCode.TIME_ON_TASK for f in got)
+    assert mon.baseline == Baseline.population()
+    assert mon.status.stress_load_min == 0.0
