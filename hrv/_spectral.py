@@ -243,18 +243,25 @@ def lomb_psd(
     for a in range(0, freq_hz.size, step):
         w = 2.0 * math.pi * freq_hz[a : a + step]
         wt = np.outer(w, tc)
-        two_wt = 2.0 * wt
-        tau_w = 0.5 * np.arctan2(np.sin(two_wt).sum(axis=1), np.cos(two_wt).sum(axis=1))
-        wt -= tau_w[:, None]
         c = np.cos(wt)
         s = np.sin(wt)
-        yc_ = c @ yc
-        ys_ = s @ yc
-        cc = np.einsum("ij,ij->i", c, c)
-        ss = np.einsum("ij,ij->i", s, s)
+        yc_ = c @ yc  # sum y cos wt
+        ys_ = s @ yc  # sum y sin wt
+        c2 = np.einsum("ij,ij->i", c, c) - np.einsum("ij,ij->i", s, s)  # sum cos 2wt
+        s2 = 2.0 * np.einsum("ij,ij->i", c, s)  # sum sin 2wt
+        # tau: 2 w tau = atan2(s2, c2) makes the shifted cosines and sines orthogonal; then
+        # sum cos^2 w(t - tau) = (N + |z2|) / 2 and sum sin^2 w(t - tau) = (N - |z2|) / 2
+        half = 0.5 * np.arctan2(s2, c2)
+        cos_h, sin_h = np.cos(half), np.sin(half)
+        shifted_c = cos_h * yc_ + sin_h * ys_  # sum y cos w(t - tau)
+        shifted_s = cos_h * ys_ - sin_h * yc_  # sum y sin w(t - tau)
+        mod = np.hypot(c2, s2)
+        cc = 0.5 * (n + mod)
+        ss = 0.5 * (n - mod)
         with np.errstate(divide="ignore", invalid="ignore"):
             p[a : a + step] = 0.5 * (
-                np.where(cc > 0, yc_**2 / cc, 0.0) + np.where(ss > 0, ys_**2 / ss, 0.0)
+                np.where(cc > 0, shifted_c**2 / cc, 0.0)
+                + np.where(ss > 1e-9 * n, shifted_s**2 / ss, 0.0)
             )
     span = float(tc[-1])
     duration = span * n / (n - 1)
