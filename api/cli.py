@@ -50,6 +50,7 @@ def _root(
 
 
 # Subcommands: one line each, keep alphabetical.
+app.command("analyze")(__import__("api.commands.analyze", fromlist=["analyze"]).analyze)
 app.command("assess")(__import__("api.commands.assess", fromlist=["assess"]).assess)
 app.command("demo")(__import__("api.commands.demo", fromlist=["demo"]).demo)
 app.command("practice")(__import__("api.commands.practice", fromlist=["practice"]).practice)

@@ -1,0 +1,175 @@
+"""``hrvpace analyze``: HRV summaries and rolling windows of many recordings, on cores or Dask.
+
+Exit codes: 0 every recording analysed; 1 at least one failed (each failure is named on stderr
+and, with ``--json``, printed as ``{"path": ..., "error": ...}``; the others are still
+analysed); 2 bad usage (unknown option value, no recordings found, unwritable output).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.research import MissingExtraError
+from api.research.analysis import AnalysisOptions, RecordingAnalysis, expand_paths, rename_columns
+from api.research.cohort import analyze_many, windows_table, write_table
+from sensors import RECORDING_FORMATS
+
+__all__ = ["analyze"]
+
+#: Show the progress bar from this many recordings on (and only on a terminal).
+_PROGRESS_MIN = 4
+
+_HUMAN = ("n_beats", "duration_s", "quality", "mean_rr_ms", "sdnn_ms", "rmssd_ms", "lf_hf")
+
+
+def _human_line(r: RecordingAnalysis) -> str:
+    assert r.summary is not None
+    parts = []
+    for k in _HUMAN:
+        v = r.summary[k]
+        parts.append(f"{k}={'-' if v is None else (f'{v:.4g}' if isinstance(v, float) else v)}")
+    return f"{r.path}: " + " ".join(parts)
+
+
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="Recording files or folders of them.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help=f"Recording format ({', '.join(RECORDING_FORMATS)}); detected when omitted.",
+        ),
+    ] = None,
+    units: Annotated[
+        str | None, typer.Option("--units", help="Units of a plain file: ms (default) or s.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per recording on stdout.")
+    ] = False,
+    windows_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--windows", help="Write the rolling windows table (.csv or .parquet) of every file."
+        ),
+    ] = None,
+    window_s: Annotated[float, typer.Option("--window-s", help="Window length (s).")] = 300.0,
+    step_s: Annotated[float, typer.Option("--step-s", help="Window step (s).")] = 10.0,
+    clean: Annotated[
+        bool,
+        typer.Option(
+            "--clean/--no-clean", help="Correct artefacts (hrv.clean) before the metrics."
+        ),
+    ] = True,
+    names: Annotated[
+        str,
+        typer.Option(
+            "--names", help="Metric names: hrvpace, or neurokit (HRV_RMSSD, ... as NeuroKit2)."
+        ),
+    ] = "hrvpace",
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")
+    ] = None,
+    use_dask: Annotated[
+        bool, typer.Option("--dask", help="Run on a local Dask cluster started for this run.")
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run on an existing Dask cluster (tcp://host:port)."),
+    ] = None,
+) -> None:
+    """Analyse recordings: every HRV metric per recording, optionally the rolling windows."""
+    if fmt is not None and fmt not in RECORDING_FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    if units is not None and units not in ("ms", "s"):
+        raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
+    if names not in ("hrvpace", "neurokit"):
+        raise typer.BadParameter(f"--names must be 'hrvpace' or 'neurokit', got {names!r}")
+    if not (window_s > 0 and step_s > 0):
+        raise typer.BadParameter("--window-s and --step-s must be > 0")
+    if jobs is not None and jobs < 1:
+        raise typer.BadParameter("--jobs must be >= 1")
+    if windows_out is not None and windows_out.suffix.lower() not in (".csv", ".parquet"):
+        raise typer.BadParameter("--windows must name a .csv or .parquet file")
+    files = expand_paths(paths)
+    if not files:
+        typer.echo("hrvpace analyze: no recordings found", err=True)
+        raise typer.Exit(2)
+    options = AnalysisOptions(
+        format=fmt,
+        units=units,
+        clean=clean,
+        windows=windows_out is not None,
+        window_s=window_s,
+        step_s=step_s,
+    )
+    try:
+        results = _run(files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler)
+    except MissingExtraError as exc:
+        typer.echo(f"hrvpace analyze: {exc}", err=True)
+        raise typer.Exit(2) from None
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        typer.echo(f"hrvpace analyze: {r.path}: {r.error} (skipped)", err=True)
+    for r in results:
+        if as_json:
+            obj = r.to_json()
+            if r.ok and names == "neurokit":
+                obj = dict(zip(rename_columns(list(obj), style=names), obj.values(), strict=True))
+            typer.echo(json.dumps(obj, allow_nan=False))
+        elif r.ok:
+            typer.echo(_human_line(r))
+    if windows_out is not None:
+        table: dict[str, Any] = dict(windows_table(results, names=names))
+        if not table:
+            table = {"recording": []}
+        try:
+            write_table(table, windows_out)
+        except (OSError, MissingExtraError) as exc:
+            typer.echo(f"hrvpace analyze: cannot write {windows_out}: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if failed:
+        typer.echo(
+            f"hrvpace analyze: {len(failed)} of {len(results)} recording(s) failed", err=True
+        )
+        raise typer.Exit(1)
+
+
+def _run(
+    files: list[Path],
+    options: AnalysisOptions,
+    *,
+    jobs: int | None,
+    use_dask: bool,
+    scheduler: str | None,
+) -> list[RecordingAnalysis]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    show = console.is_terminal and len(files) >= _PROGRESS_MIN
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("analysing", total=len(files))
+
+        def progress(done: int, total: int, result: Any) -> None:
+            bar.update(task, completed=done)
+
+        return analyze_many(
+            files,
+            options=options,
+            jobs=jobs,
+            dask=use_dask,
+            scheduler=scheduler,
+            progress=progress,
+        )

@@ -1,0 +1,343 @@
+"""One recording -> its summary (every HRV metric by its public name) and its windows table.
+
+What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed series:
+
+- ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
+  ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
+  normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal;
+- with ``clean=True`` (default) ``rr`` is ``hrv.clean(rr_ms, gaps=gaps).rr_ms`` with its gaps
+  (Lipponen & Tarvainen 2019 correction plus the 300-2000 ms gate); with ``clean=False`` the
+  RR intervals exactly as in the file, with the file's gaps;
+- the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
+- the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` (Welch on the 4 Hz
+  tachogram, Lomb-Scargle when there are gaps; ``frequency_method`` says which ran);
+- ``dfa_alpha1`` is :func:`hrv.dfa_alpha1` (4-16 beats) and ``stress_index`` Baevsky's SI
+  (:func:`hrv.stress_index` ``.value``) of the whole ``rr``;
+- coherence is defined on 64-s stretches (HeartMath), so a whole recording's
+  ``coherence_ratio`` and ``coherence_score`` are the *means* of :func:`hrv.coherence` over the
+  64-s windows ending every ``coherence_step_s`` (5 s) of the recording
+  (:func:`hrv.coherence_windows`), and ``coherence_peak_hz`` their median peak; windows where
+  coherence is undefined are left out.
+
+The windows table is :func:`hrv.rolling` of the same ``rr`` and gaps (its ``t_s`` is the window
+end on the analysed series' own timeline ``cumsum(rr) / 1000``, which after cleaning can differ
+from the file's clock by the interpolated long/short beats).
+
+References
+----------
+Task Force of the ESC and NASPE (1996). Heart rate variability: standards of measurement,
+physiological interpretation and clinical use. Circulation 93(5), 1043-1065.
+Lipponen J.A., Tarvainen M.P. (2019). A robust algorithm for heart rate variability time series
+artefact correction using novel beat classification. J Med Eng Technol 43(3), 173-181.
+McCraty R. et al. (2009). The coherent heart. Integral Review 5(2), 10-115 (coherence ratio).
+Makowski D. et al. (2021). NeuroKit2: a Python toolbox for neurophysiological signal processing.
+Behav Res Methods 53, 1689-1696 (the ``HRV_*`` column names of ``--names neurokit``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import hrv
+from hrv.errors import HrvpaceError
+from hrv.frequency import FREQUENCY_FIELDS
+from hrv.time_domain import TimeDomain
+from sensors import Recording, read_recording
+
+__all__ = [
+    "NEUROKIT_NAMES",
+    "SUMMARY_FIELDS",
+    "AnalysisOptions",
+    "RecordingAnalysis",
+    "analyze_file",
+    "analyze_recording",
+    "rename_columns",
+    "summarize",
+]
+
+_TIME_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TimeDomain) if f.name != "n_beats")
+
+#: Every key of a summary, in output order (after ``path``).
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "n_beats",
+    "duration_s",
+    "quality",
+    "n_artefacts",
+    "cleaned",
+    *_TIME_FIELDS,
+    *FREQUENCY_FIELDS,
+    "frequency_method",
+    "coherence_ratio",
+    "coherence_peak_hz",
+    "coherence_score",
+    "dfa_alpha1",
+    "stress_index",
+)
+
+#: hrvpace name -> NeuroKit2 column name, for the metrics whose *definition* NeuroKit2 shares
+#: (``nk.hrv_time`` / ``nk.hrv_frequency`` / ``nk.hrv_nonlinear``). Values stay hrvpace's
+#: (powers in ms^2; NeuroKit2 scales its own powers differently). Left out on purpose:
+#: ``lf_nu``/``hf_nu`` (NeuroKit2's ``HRV_LFn`` is LF/TP, not the Task Force's LF/(LF+HF)),
+#: ``stress_index`` (NeuroKit2's ``HRV_SI`` is the slope index, not Baevsky's), and metrics
+#: NeuroKit2 does not have (``mean_hr_bpm``, ``ln_rmssd``, peaks, coherence).
+NEUROKIT_NAMES: Mapping[str, str] = {
+    "mean_rr_ms": "HRV_MeanNN",
+    "sdnn_ms": "HRV_SDNN",
+    "rmssd_ms": "HRV_RMSSD",
+    "sdsd_ms": "HRV_SDSD",
+    "pnn50_pct": "HRV_pNN50",
+    "sd1_ms": "HRV_SD1",
+    "sd2_ms": "HRV_SD2",
+    "vlf_ms2": "HRV_VLF",
+    "lf_ms2": "HRV_LF",
+    "hf_ms2": "HRV_HF",
+    "total_ms2": "HRV_TP",
+    "lf_hf": "HRV_LFHF",
+    "dfa_alpha1": "HRV_DFA_alpha1",
+}
+
+_NAME_STYLES = ("hrvpace", "neurokit")
+
+
+def rename_columns(names: Sequence[str], *, style: str = "hrvpace") -> list[str]:
+    """Column names in ``style``: ``"hrvpace"`` (as is) or ``"neurokit"`` (:data:`NEUROKIT_NAMES`).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``style``.
+    """
+    if style not in _NAME_STYLES:
+        raise ValueError(f"names: expected one of {_NAME_STYLES}, got {style!r}")
+    if style == "hrvpace":
+        return list(names)
+    return [NEUROKIT_NAMES.get(n, n) for n in names]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisOptions:
+    """How to read and analyse each recording (picklable: it travels to worker processes).
+
+    Attributes
+    ----------
+    format, units
+        Passed to :func:`sensors.read_recording` (``None``: detect / ms).
+    clean
+        Correct artefacts with :func:`hrv.clean` before the metrics (default True).
+    windows
+        Also compute the :func:`hrv.rolling` table.
+    window_s, step_s
+        Window length and step of that table (s).
+    coherence_step_s
+        Step of the 64-s coherence windows averaged into the summary (s).
+    """
+
+    format: str | None = None
+    units: str | None = None
+    clean: bool = True
+    windows: bool = False
+    window_s: float = 300.0
+    step_s: float = 10.0
+    coherence_step_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class RecordingAnalysis:
+    """The outcome for one recording: a summary and windows, or an error.
+
+    ``summary`` maps every name of :data:`SUMMARY_FIELDS` to a number, a string or ``None``;
+    ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
+    is a one-line reason when the recording could not be analysed (then both are ``None``).
+    """
+
+    path: str
+    summary: dict[str, Any] | None = None
+    windows: dict[str, NDArray[Any]] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``)."""
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
+        assert self.summary is not None
+        return {"path": self.path, **{k: _plain(v) for k, v in self.summary.items()}}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _nan_to_none(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _coherence_summary(
+    rr: NDArray[np.float64], gaps: NDArray[np.bool_] | None, *, step_s: float
+) -> dict[str, float | None]:
+    none: dict[str, float | None] = dict.fromkeys(
+        ("coherence_ratio", "coherence_peak_hz", "coherence_score")
+    )
+    if rr.size == 0:
+        return none
+    t_last = float(np.sum(rr)) / 1000.0
+    coherence_s = 64.0
+    if t_last < coherence_s:
+        return none
+    n = int((t_last - coherence_s) // step_s) + 1
+    t_end = coherence_s + np.arange(n, dtype=np.float64) * step_s
+    t_end = t_end[t_end <= t_last]
+    cols = hrv.coherence_windows(rr, t_end_s=t_end, window_s=coherence_s, gaps=gaps)
+    ratio = cols["coherence_ratio"]
+    ok = ~np.isnan(ratio)
+    if not ok.any():
+        return none
+    return {
+        "coherence_ratio": float(np.mean(ratio[ok])),
+        "coherence_peak_hz": float(np.median(cols["coherence_peak_hz"][ok])),
+        "coherence_score": float(np.mean(cols["coherence_score"][ok])),
+    }
+
+
+def summarize(
+    rr_ms: Any,
+    *,
+    gaps: Any = None,
+    clean: bool = True,
+    duration_s: float | None = None,
+    coherence_step_s: float = 5.0,
+) -> tuple[dict[str, Any], NDArray[np.float64], NDArray[np.bool_]]:
+    """Summary of one recording's RR intervals (see the module docstring for the definitions).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals (ms) as recorded.
+    gaps : array_like of bool, optional
+        Beats that do not follow their predecessor (``docs/ARCHITECTURE.md``).
+    clean : bool
+        Correct artefacts with :func:`hrv.clean` first.
+    duration_s : float, optional
+        The recording's duration (default ``sum(rr_ms) / 1000``).
+    coherence_step_s : float
+        Step of the 64-s coherence windows that are averaged.
+
+    Returns
+    -------
+    summary : dict
+        Every key of :data:`SUMMARY_FIELDS`.
+    rr_ms, gaps : numpy.ndarray
+        The analysed series (cleaned or not) and its gaps, for the windows table.
+
+    Raises
+    ------
+    HrvInputError
+        Unusable input (NaN, wrong units, ...), from :func:`hrv.clean`.
+
+    References
+    ----------
+    See the module docstring.
+    """
+    cleaned = hrv.clean(rr_ms, gaps=gaps)
+    if clean:
+        rr = np.asarray(cleaned.rr_ms, dtype=np.float64)
+        gap = np.asarray(cleaned.gaps, dtype=np.bool_)
+    else:
+        rr = np.asarray(rr_ms, dtype=np.float64)
+        gap = (
+            np.zeros(rr.size, dtype=np.bool_) if gaps is None else np.asarray(gaps, dtype=np.bool_)
+        )
+    gap_arg = gap if gap[1:].any() else None
+    n_in = int(cleaned.n_beats)
+    out: dict[str, Any] = {
+        "n_beats": n_in,
+        "duration_s": float(np.sum(np.asarray(rr_ms, dtype=np.float64))) / 1000.0
+        if duration_s is None
+        else float(duration_s),
+        "quality": cleaned.quality,
+        "n_artefacts": int(np.count_nonzero(cleaned.labels != int(hrv.BeatLabel.NORMAL))),
+        "cleaned": bool(clean),
+    }
+    td = hrv.time_domain(rr, gaps=gap_arg)
+    for name in _TIME_FIELDS:
+        out[name] = getattr(td, name)
+    fd = hrv.frequency_domain(rr, gaps=gap_arg)
+    for name in FREQUENCY_FIELDS:
+        out[name] = getattr(fd, name)
+    out["frequency_method"] = fd.method
+    out.update(_coherence_summary(rr, gap_arg, step_s=coherence_step_s))
+    out["dfa_alpha1"] = hrv.dfa_alpha1(rr).alpha1
+    out["stress_index"] = hrv.stress_index(rr).value
+    return out, rr, gap
+
+
+def analyze_recording(
+    recording: Recording, *, options: AnalysisOptions | None = None, path: str | None = None
+) -> RecordingAnalysis:
+    """Summary (and windows when ``options.windows``) of a recording already read.
+
+    Bad data raises; use :func:`analyze_file` for the tolerant, one-error-per-file behaviour.
+    """
+    opts = options or AnalysisOptions()
+    name = path if path is not None else str(recording.meta.get("path", ""))
+    summary, rr, gap = summarize(
+        recording.rr_ms,
+        gaps=recording.gaps,
+        clean=opts.clean,
+        duration_s=recording.duration_s,
+        coherence_step_s=opts.coherence_step_s,
+    )
+    windows = None
+    if opts.windows:
+        windows = hrv.rolling(
+            rr, window_s=opts.window_s, step_s=opts.step_s, gaps=gap if gap[1:].any() else None
+        )
+    return RecordingAnalysis(path=name, summary=summary, windows=windows)
+
+
+def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> RecordingAnalysis:
+    """Read and analyse one file; a problem becomes ``RecordingAnalysis.error``, never a raise.
+
+    This is the unit of work of a cohort (one task per recording, in a worker process or on a
+    Dask worker), so it must not take a whole run down: unreadable files, broken formats and
+    unusable values are reported with the reason (which names the line for format errors).
+    """
+    p = str(path)
+    try:
+        rec = read_recording(p, format=options.format, units=options.units)
+        if rec.n_beats == 0:
+            return RecordingAnalysis(path=p, error="the recording has no beats")
+        return analyze_recording(rec, options=options, path=p)
+    except (HrvpaceError, OSError, ValueError) as exc:
+        return RecordingAnalysis(path=p, error=f"{type(exc).__name__}: {exc}")
+
+
+def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files given, and the files inside folders given (sorted, hidden files skipped).
+
+    A folder is not searched recursively. A path that does not exist is kept, so that it is
+    reported as a failure like any other unreadable file.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")))
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,260 @@
+"""Many recordings at once: all local cores, or a Dask cluster; results gathered into one table.
+
+One task per recording (:func:`api.research.analysis.analyze_file`), so a broken file fails only
+its own task. Results come back in input order whatever order the tasks finish in.
+
+- Local (default): :class:`concurrent.futures.ProcessPoolExecutor` with ``jobs`` workers (all
+  cores by default; ``jobs=1`` runs in this process, which is also used for a single file).
+- Dask: ``dask=True`` starts a :class:`distributed.LocalCluster` (``jobs`` worker processes,
+  one thread each) for the run; ``scheduler="tcp://host:port"`` uses an existing cluster, whose
+  workers must have hrvpace installed (the task is a reference to ``analyze_file``, not code).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from api.research import require
+from api.research.analysis import (
+    SUMMARY_FIELDS,
+    AnalysisOptions,
+    RecordingAnalysis,
+    analyze_file,
+    rename_columns,
+)
+
+__all__ = [
+    "Progress",
+    "analyze_many",
+    "default_jobs",
+    "summary_table",
+    "windows_table",
+    "write_table",
+]
+
+#: Called after each finished recording with ``(done, total, result)``.
+Progress = Callable[[int, int, RecordingAnalysis], None]
+
+
+def default_jobs() -> int:
+    """Cores this process may use (``os.sched_getaffinity`` where available)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def analyze_many(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    options: AnalysisOptions,
+    jobs: int | None = None,
+    dask: bool = False,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    dask_processes: bool = True,
+) -> list[RecordingAnalysis]:
+    """Analyse every recording; one result per path, in the order given.
+
+    Parameters
+    ----------
+    paths
+        Recording files (folders already expanded).
+    options
+        How to read and analyse each one.
+    jobs
+        Worker processes (default: every core this process may use).
+    dask, scheduler
+        Run on a local Dask cluster started for this call, or on the cluster at ``scheduler``.
+    progress
+        Called after each recording finishes.
+    dask_processes
+        Workers of the local Dask cluster are processes (default) or threads of this process
+        (``False``: cheap, for tests and small runs).
+
+    Returns
+    -------
+    list of RecordingAnalysis
+        Failures carry ``error``; they never raise.
+
+    Raises
+    ------
+    MissingExtraError
+        Dask asked for but not installed.
+    """
+    names = [str(p) for p in paths]
+    n_jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    if dask or scheduler is not None:
+        return _run_dask(
+            names,
+            options,
+            jobs=n_jobs,
+            scheduler=scheduler,
+            progress=progress,
+            processes=dask_processes,
+        )
+    if n_jobs == 1 or len(names) <= 1:
+        out = []
+        for i, p in enumerate(names):
+            out.append(analyze_file(p, options))
+            if progress is not None:
+                progress(i + 1, len(names), out[-1])
+        return out
+    results: list[RecordingAnalysis | None] = [None] * len(names)
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(names))) as pool:
+        futures = {pool.submit(analyze_file, p, options): i for i, p in enumerate(names)}
+        for done, fut in enumerate(as_completed(futures), start=1):
+            i = futures[fut]
+            result = results[i] = fut.result()
+            if progress is not None:
+                progress(done, len(names), result)
+    return [r for r in results if r is not None]
+
+
+def _run_dask(
+    names: list[str],
+    options: AnalysisOptions,
+    *,
+    jobs: int,
+    scheduler: str | None,
+    progress: Progress | None,
+    processes: bool,
+) -> list[RecordingAnalysis]:
+    distributed = require("distributed")
+    cluster = None
+    if scheduler is None:
+        cluster = distributed.LocalCluster(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+        )
+        client = distributed.Client(cluster)
+    else:
+        client = distributed.Client(scheduler)
+    try:
+        futures = client.map(analyze_file, names, options=options, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[RecordingAnalysis | None] = [None] * len(names)
+        for done, fut in enumerate(distributed.as_completed(futures), start=1):
+            i = index[fut.key]
+            result = results[i] = fut.result()
+            if progress is not None:
+                progress(done, len(names), result)
+            fut.release()
+        return [r for r in results if r is not None]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def summary_table(
+    results: Sequence[RecordingAnalysis], *, names: str = "hrvpace"
+) -> dict[str, list[Any]]:
+    """One row per successful recording: ``recording`` then every :data:`SUMMARY_FIELDS`."""
+    ok = [r for r in results if r.summary is not None]
+    cols = ["recording", *SUMMARY_FIELDS]
+    out: dict[str, list[Any]] = {c: [] for c in rename_columns(cols, style=names)}
+    keys = list(out)
+    for r in ok:
+        assert r.summary is not None
+        out[keys[0]].append(r.path)
+        for key, field in zip(keys[1:], SUMMARY_FIELDS, strict=True):
+            out[key].append(r.summary[field])
+    return out
+
+
+def windows_table(
+    results: Sequence[RecordingAnalysis], *, names: str = "hrvpace"
+) -> dict[str, NDArray[Any]]:
+    """The windows of every successful recording stacked: a ``recording`` column, then
+    :func:`hrv.rolling`'s columns (one row per window per recording, in input order)."""
+    parts = [r for r in results if r.windows is not None]
+    if not parts:
+        return {}
+    first = parts[0].windows
+    assert first is not None
+    cols = list(first)
+    recording = np.concatenate(
+        [np.full(len(r.windows["t_s"]), r.path, dtype=object) for r in parts if r.windows]
+    )
+    out: dict[str, NDArray[Any]] = {"recording": recording}
+    for c in cols:
+        out[c] = np.concatenate([r.windows[c] for r in parts if r.windows])
+    renamed = rename_columns(list(out), style=names)
+    return dict(zip(renamed, out.values(), strict=True))
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return "" if v != v else repr(v)
+    return v
+
+
+def write_table(columns: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a column dict as ``.csv`` (floats with ``repr``: exact; empty cell for missing),
+    ``.parquet`` (pyarrow; nulls for missing) or ``.json`` (records), by the file's suffix.
+
+    Raises
+    ------
+    ValueError
+        Unknown suffix.
+    MissingExtraError
+        Parquet without pyarrow.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    if suffix == ".csv":
+        with open(p, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(names)
+            for i in range(n):
+                w.writerow([_cell(columns[c][i]) for c in names])
+    elif suffix == ".parquet":
+        pa = require("pyarrow")
+        pq = require("pyarrow.parquet")
+        arrays = {}
+        for c in names:
+            col = columns[c]
+            if isinstance(col, np.ndarray) and col.dtype.kind == "f":
+                arrays[c] = pa.array(col, mask=np.isnan(col))
+            elif isinstance(col, np.ndarray) and col.dtype.kind in "iub":
+                arrays[c] = pa.array(col)
+            else:
+                arrays[c] = pa.array(
+                    [None if (isinstance(v, float) and v != v) else _np_item(v) for v in col]
+                )
+        pq.write_table(pa.table(arrays), p)
+    elif suffix == ".json":
+        rows = [{c: _json_item(columns[c][i]) for c in names} for i in range(n)]
+        p.write_text(json.dumps(rows, allow_nan=False), encoding="utf-8")
+    else:
+        raise ValueError(f"{p}: the table's file must end in .csv, .parquet or .json")
+    return p
+
+
+def _np_item(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _json_item(v: Any) -> Any:
+    v = _np_item(v)
+    if isinstance(v, float) and v != v:
+        return None
+    return v

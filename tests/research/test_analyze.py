@@ -1,0 +1,285 @@
+"""``hrvpace analyze`` and api.research.analysis/cohort on the real recordings in ../shared/data.
+
+The command runs in-process (typer's CliRunner) on the real files; its numbers are checked
+against the HRV core's own functions called here directly, so a wiring mistake (raw vs cleaned
+series, wrong gaps, wrong field) shows up as a mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import hrv
+from api.cli import app
+from api.research.analysis import (
+    NEUROKIT_NAMES,
+    SUMMARY_FIELDS,
+    AnalysisOptions,
+    analyze_file,
+)
+from api.research.cohort import analyze_many, windows_table, write_table
+from sensors import read_recording
+
+runner = CliRunner()
+
+#: Short real recordings (fast) and how to read them.
+SHORT = {
+    "hrvpkg_rest_rri_ms.txt": {},
+    "hrvanalysis_test_nn_intervals_ms.txt": {},
+    "hrvpkg_exercise_rri.hrm": {},
+    "hrvpkg_noisy_rri.hrm": {},
+}
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, str) or isinstance(b, str):
+        return bool(a == b)
+    return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _expected(path: Path, *, clean: bool) -> dict[str, Any]:
+    """The summary computed straight from the HRV core, independent of api.research."""
+    rec = read_recording(path)
+    c = hrv.clean(rec.rr_ms, gaps=rec.gaps)
+    rr = c.rr_ms if clean else rec.rr_ms
+    gaps = c.gaps if clean else rec.gaps
+    g = gaps if gaps[1:].any() else None
+    td = hrv.time_domain(rr, gaps=g)
+    fd = hrv.frequency_domain(rr, gaps=g)
+    exp: dict[str, Any] = {
+        "n_beats": rec.n_beats,
+        "duration_s": rec.duration_s,
+        "quality": c.quality,
+        "rmssd_ms": td.rmssd_ms,
+        "sdnn_ms": td.sdnn_ms,
+        "mean_rr_ms": td.mean_rr_ms,
+        "pnn50_pct": td.pnn50_pct,
+        "sd1_ms": td.sd1_ms,
+        "sd2_ms": td.sd2_ms,
+        "mean_hr_bpm": td.mean_hr_bpm,
+        "lf_ms2": fd.lf_ms2,
+        "hf_ms2": fd.hf_ms2,
+        "lf_hf": fd.lf_hf,
+        "lf_peak_hz": fd.lf_peak_hz,
+        "frequency_method": fd.method,
+        "dfa_alpha1": hrv.dfa_alpha1(rr).alpha1,
+        "stress_index": hrv.stress_index(rr).value,
+    }
+    # coherence: mean over the 64-s stretches ending every 5 s, each by hrv.coherence itself
+    t = np.cumsum(rr) / 1000.0
+    ratios = []
+    for k in range(int((t[-1] - 64.0) // 5.0) + 1):
+        end = 64.0 + 5.0 * k
+        sel = (t > end - 64.0) & (t <= end)
+        co = hrv.coherence(rr[sel], t_s=t[sel])
+        if co.ratio is not None:
+            ratios.append(co.ratio)
+    exp["coherence_ratio"] = float(np.mean(ratios))
+    return exp
+
+
+@pytest.fixture(scope="module")
+def short_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    d = tmp_path_factory.mktemp("short")
+    for name in SHORT:
+        shutil.copy(shared_data / name, d / name)
+    return d
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_analyze_json_matches_the_hrv_core(short_dir: Path, clean: bool) -> None:
+    args = ["analyze", str(short_dir), "--json", "--jobs", "1"]
+    if not clean:
+        args.append("--no-clean")
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert sorted(Path(o["path"]).name for o in objs) == sorted(SHORT)
+    for obj in objs:
+        assert set(obj) == {"path", *SUMMARY_FIELDS}
+        exp = _expected(Path(obj["path"]), clean=clean)
+        for key, value in exp.items():
+            if key == "coherence_ratio":  # batched vs one-by-one: ~1e-12 relative
+                assert math.isclose(obj[key], value, rel_tol=1e-9), (obj["path"], key)
+            else:
+                assert _close(obj[key], value), (obj["path"], key, obj[key], value)
+        assert obj["cleaned"] is clean
+
+
+def test_analyze_long_physionet_recording_with_format(shared_data: Path) -> None:
+    path = shared_data / "nsr2db_nsr001_rr_secs.txt"
+    res = runner.invoke(app, ["analyze", str(path), "--format", "physionet_rr_secs", "--json"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    rec = read_recording(path, format="physionet_rr_secs")
+    c = hrv.clean(rec.rr_ms, gaps=rec.gaps)
+    td = hrv.time_domain(c.rr_ms, gaps=c.gaps if c.gaps[1:].any() else None)
+    assert obj["n_beats"] == 106459
+    assert obj["rmssd_ms"] == td.rmssd_ms and obj["sdnn_ms"] == td.sdnn_ms
+    assert 0.9 < obj["quality"] < 1.0  # Holter with ectopic beats and pauses
+
+
+def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.csv"
+    res = runner.invoke(
+        app,
+        ["analyze", str(short_dir), "--windows", str(out), "--window-s", "120", "--step-s", "30"],
+    )
+    assert res.exit_code == 0, res.output
+    import csv
+
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and set(rows[0]) >= {"recording", "t_s", "n_beats", "rmssd_ms", "lf_ms2"}
+    by_file: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_file.setdefault(row["recording"], []).append(row)
+    assert sorted(Path(k).name for k in by_file) == sorted(SHORT)
+    for name, got in by_file.items():
+        rec = read_recording(name)
+        c = hrv.clean(rec.rr_ms, gaps=rec.gaps)
+        exp = hrv.rolling(c.rr_ms, window_s=120.0, step_s=30.0, gaps=c.gaps)
+        assert len(got) == len(exp["t_s"])
+        for col, values in exp.items():
+            cells = [r[col] for r in got]
+            parsed = np.array([np.nan if v == "" else float(v) for v in cells])
+            # CSV floats are written with repr: the round trip is exact
+            np.testing.assert_array_equal(parsed, values.astype(np.float64), err_msg=col)
+
+
+def test_windows_parquet_and_neurokit_names(short_dir: Path, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "w.parquet"
+    res = runner.invoke(
+        app,
+        ["analyze", str(short_dir), "--windows", str(out), "--names", "neurokit", "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    table = pq.read_table(out)
+    assert {"recording", "HRV_RMSSD", "HRV_SDNN", "HRV_LF", "HRV_DFA_alpha1"} <= set(
+        table.column_names
+    )
+    assert "rmssd_ms" not in table.column_names
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    for obj in objs:
+        for ours, theirs in NEUROKIT_NAMES.items():
+            assert theirs in obj and ours not in obj
+        assert "quality" in obj and "n_beats" in obj  # no NeuroKit2 name: kept
+    # values are the same as under hrvpace names
+    rest = next(o for o in objs if o["path"].endswith("hrvpkg_rest_rri_ms.txt"))
+    exp = _expected(short_dir / "hrvpkg_rest_rri_ms.txt", clean=True)
+    assert rest["HRV_RMSSD"] == exp["rmssd_ms"] and rest["HRV_LF"] == exp["lf_ms2"]
+
+
+def test_neurokit_names_exist_in_neurokit2(shared_data: Path) -> None:
+    """The names we claim are NeuroKit2's own columns (checked on NeuroKit2 itself)."""
+    nk = pytest.importorskip("neurokit2")
+    import warnings
+
+    rr = np.loadtxt(shared_data / "hrvpkg_rest_rri_ms.txt")
+    peaks = np.concatenate([[0], np.cumsum(rr)]).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cols = set(nk.hrv_time(peaks, sampling_rate=1000).columns)
+        cols |= set(nk.hrv_frequency(peaks, sampling_rate=1000).columns)
+        cols |= set(nk.hrv_nonlinear(peaks, sampling_rate=1000).columns)
+    assert set(NEUROKIT_NAMES.values()) <= cols
+    # and NeuroKit2 agrees on the time-domain values under those names (no cleaning)
+    ours = analyze_file(
+        shared_data / "hrvpkg_rest_rri_ms.txt", AnalysisOptions(clean=False)
+    ).summary
+    assert ours is not None
+    t = nk.hrv_time(peaks, sampling_rate=1000)
+    assert math.isclose(ours["rmssd_ms"], float(t["HRV_RMSSD"].iloc[0]), rel_tol=1e-9)
+    assert math.isclose(ours["sdnn_ms"], float(t["HRV_SDNN"].iloc[0]), rel_tol=1e-9)
+
+
+def test_folder_with_a_corrupt_file_yields_the_others(short_dir: Path, tmp_path: Path) -> None:
+    d = tmp_path / "cohort"
+    shutil.copytree(short_dir, d)
+    (d / "broken.txt").write_text("812\n790\nnot-a-number\n805\n")
+    res = runner.invoke(app, ["analyze", str(d), "--json", "--jobs", "2"])
+    assert res.exit_code == 1
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(objs) == len(SHORT) + 1
+    bad = [o for o in objs if "error" in o]
+    assert len(bad) == 1 and bad[0]["path"].endswith("broken.txt")
+    assert "line 3" in bad[0]["error"] or ":3:" in bad[0]["error"]
+    assert "broken.txt" in res.stderr and "1 of 5 recording(s) failed" in res.stderr
+    good = [o for o in objs if "error" not in o]
+    assert all(o["rmssd_ms"] > 0 for o in good)
+
+
+def test_real_file_with_a_zero_interval_is_reported(shared_data: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(shared_data / "hrvpkg_real_rri_ms.txt"),
+            str(shared_data / "hrvpkg_rest_rri_ms.txt"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 1
+    first, second = (json.loads(x) for x in res.stdout.splitlines())
+    assert "zero or negative" in first["error"] and "772" in first["error"]
+    assert second["n_beats"] == 910
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["analyze", str(tmp_path)]).exit_code == 2  # empty folder
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--names", "kubios"])
+    assert res.exit_code == 2
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--windows", str(tmp_path / "w.xlsx")])
+    assert res.exit_code == 2
+
+
+def test_process_pool_gives_the_same_results_as_in_process(short_dir: Path) -> None:
+    files = sorted(short_dir.iterdir())
+    opts = AnalysisOptions(windows=True, window_s=120.0, step_s=60.0)
+    serial = analyze_many(files, options=opts, jobs=1)
+    pooled = analyze_many(files, options=opts, jobs=2)
+    assert [r.path for r in pooled] == [str(f) for f in files]  # input order kept
+    assert [r.summary for r in serial] == [r.summary for r in pooled]
+    a, b = windows_table(serial), windows_table(pooled)
+    assert list(a) == list(b)
+    for col in a:
+        np.testing.assert_array_equal(a[col], b[col])
+
+
+def test_dask_local_cluster_gives_the_same_table(short_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    files = sorted(short_dir.iterdir())
+    files.append(tmp_path / "missing.txt")  # a failure travels back as a result too
+    opts = AnalysisOptions(windows=True, window_s=120.0, step_s=60.0)
+    local = analyze_many(files, options=opts, jobs=1)
+    seen: list[int] = []
+    on_dask = analyze_many(
+        files,
+        options=opts,
+        jobs=2,
+        dask=True,
+        dask_processes=False,
+        progress=lambda done, total, r: seen.append(done),
+    )
+    assert seen == list(range(1, len(files) + 1))
+    assert [r.path for r in on_dask] == [str(f) for f in files]
+    assert [r.summary for r in on_dask] == [r.summary for r in local]
+    assert on_dask[-1].error is not None and local[-1].error is not None
+    a, b = windows_table(local), windows_table(on_dask)
+    for col in a:
+        np.testing.assert_array_equal(a[col], b[col])
+    # gathered into one table file
+    out = write_table(b, tmp_path / "w.json")
+    rows = json.loads(out.read_text())
+    assert len(rows) == len(b["t_s"]) and rows[0]["recording"] == str(files[0])
