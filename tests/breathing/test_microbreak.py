@@ -252,6 +252,31 @@ def test_dropouts_never_flag() -> None:
     assert all("signal quality" in r for r in invalid)
 
 
+def test_simulated_contact_losses_neither_flag_nor_pollute_the_baseline() -> None:
+    """A strap sliding off now and then: ~120 ms of RR noise while contact=False."""
+    clean_run = run_person(SimulatedPerson(seed=6), 1200.0, contact=None)[1]
+    person = SimulatedPerson(seed=6, contact_loss_rate=0.004, contact_loss_s=(5.0, 20.0))
+    an = StreamingAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
+    tracker = SignalTracker()
+    mon = MicroBreakMonitor()
+    events: list[MicroBreakEvent] = []
+    raw_rmssd: list[float] = []
+    n_lost = 0
+    for b in person.beats(1200.0):
+        n_lost += not b.contact
+        tracker.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=b.contact)
+        for w in an.push(b.rr_ms, gap_before=b.gap_before):
+            sig = tracker.window(w.t_s)
+            raw_rmssd.append(w.rmssd_ms or 0.0)
+            events += mon.on_window(
+                sig.clean, t_s=sig.t_s, contact=sig.contact, quality=sig.quality
+            )
+    assert n_lost > 20  # the losses happened
+    assert max(raw_rmssd) > 2.0 * clean_run.baseline.rmssd_ms  # and wreck the raw RMSSD
+    assert flags(events) == []
+    assert mon.baseline.rmssd_ms == pytest.approx(clean_run.baseline.rmssd_ms, rel=0.15)
+
+
 @pytest.mark.parametrize(
     ("quality", "contact", "n_beats", "why"),
     [
