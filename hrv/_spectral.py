@@ -230,8 +230,8 @@ def lomb_psd(
         P(f) = 1/2 [ (sum y cos w(t - tau))^2 / sum cos^2 w(t - tau)
                      + (sum y sin w(t - tau))^2 / sum sin^2 w(t - tau) ],   w = 2 pi f
 
-    scaled to a density: ``PSD(f) = 2 * T * P(f) / N`` with ``T = N * mean(diff)``-like duration
-    ``T = t[-1] - t[0] + (t[-1] - t[0]) / (N - 1)`` (N samples of mean spacing). For evenly
+    scaled to a density: ``PSD(f) = 2 * T * P(f) / N`` with the duration
+    ``T = (t[-1] - t[0]) * N / (N - 1)`` (N samples at their mean spacing). For evenly
     sampled data this equals the periodogram density, so a sinusoid of amplitude ``A``
     integrates to ``A**2 / 2`` (Press & Rybicki 1989; VanderPlas 2018).
     """

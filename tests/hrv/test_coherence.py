@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy.interpolate import CubicSpline
 from scipy.signal import periodogram
@@ -187,3 +189,33 @@ def test_spectral_windows_equals_the_two_batched_functions(rr_real: Rr) -> None:
     assert set(only) == set(coh)
     with pytest.raises(HrvInputError, match="groups"):
         spectral_windows(rr_real, t_end_s=t_end, window_s=300.0, groups=("time",))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shift_half_s=st.integers(-2000, 2000),
+    scale=st.floats(0.2, 5.0),
+    noise_ms=st.floats(0.0, 60.0),
+)
+def test_properties(seed: int, shift_half_s: int, scale: float, noise_ms: float) -> None:
+    """Ratio >= 0 and score = ln(1 + ratio); the ratio does not depend on the RR amplitude
+    (scaling the deviations) nor on moving the clock by whole 0.5-s samples."""
+    rng = np.random.default_rng(seed)
+    rr = modulated_rr(
+        freq_hz=0.05 + 0.2 * rng.random(),
+        amplitude_ms=40.0,
+        duration_s=80.0,
+        noise_ms=noise_ms,
+        seed=seed,
+    )
+    t = np.cumsum(rr) / 1000.0
+    base = coherence(rr, t_s=t)
+    assert base.ratio is not None and base.ratio >= 0.0
+    assert base.score == pytest.approx(math.log1p(base.ratio))
+    assert base.peak_hz is not None and 0.04 <= base.peak_hz <= 0.26
+    scaled = coherence(850.0 + scale * (rr - 850.0), t_s=t)
+    assert scaled.ratio == pytest.approx(base.ratio, rel=1e-9)
+    moved = coherence(rr, t_s=t + 0.5 * shift_half_s)
+    assert moved.ratio == pytest.approx(base.ratio, rel=1e-6)
+    assert moved.peak_hz == base.peak_hz

@@ -296,6 +296,7 @@ def test_lomb_matches_scipy_lombscargle(healthy: dict[str, Rr]) -> None:
     assert fd.hf_ms2 == pytest.approx(density[(f >= 0.15) & (f < 0.4)].sum() * df, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_agrees_with_neurokit2_over_many_real_windows(healthy: dict[str, Rr]) -> None:
     """NeuroKit2 ``hrv_frequency`` (Welch, 4 Hz interpolation, ``normalize=False``) on 5-min
     windows of two healthy 24-h recordings.
