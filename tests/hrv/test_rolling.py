@@ -167,6 +167,48 @@ def test_real_recording_spectral_columns_equal_single_window_functions(
     assert methods == ({"welch", "lomb"} if with_gaps else {"welch"})
 
 
+def _all_groups_reference(
+    rr: NDArray[np.float64], t_end: float, window_s: float, gaps: NDArray[np.bool_] | None
+) -> dict[str, float | None]:
+    t = np.cumsum(rr) / 1000.0
+    sel = (t > t_end - window_s) & (t <= t_end)
+    g = gaps[sel] if gaps is not None else None
+    _, ref = _reference(rr, t_end, window_s, gaps)
+    fd = hrv.frequency_domain(rr[sel], gaps=g, t_s=t[sel])
+    co = hrv.coherence(rr[sel], gaps=g, t_s=t[sel])
+    ref.update({name: getattr(fd, name) for name in FREQUENCY_COLUMNS})
+    ref.update(coherence_ratio=co.ratio, coherence_peak_hz=co.peak_hz, coherence_score=co.score)
+    return ref
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("chf2db_chf201_rr_secs.txt", "physionet_rr_secs"),  # heart failure, Holter
+        ("rrhealthy_000_rr_ms.txt", "plain"),  # healthy subject, ms
+        ("hrvpkg_exercise_rri.hrm", "polar_hrm"),  # Polar strap, rest-exercise-recovery
+    ],
+)
+def test_other_real_recordings_all_groups_equal_single_window_functions(
+    shared_data: Path, name: str, fmt: str
+) -> None:
+    from sensors.recording import read_recording  # the product's reader (tests may use it)
+
+    rec = read_recording(shared_data / name, format=fmt)
+    rr = np.asarray(rec.rr_ms, dtype=np.float64)
+    rr = rr[np.cumsum(rr) <= 2 * 3600 * 1000.0]  # at most two hours
+    out = rolling(rr, window_s=300.0, step_s=10.0)
+    assert out["t_s"].size > 100
+    for k in np.linspace(0, out["t_s"].size - 1, 12).astype(int):
+        ref = _all_groups_reference(rr, float(out["t_s"][k]), 300.0, None)
+        for col, want in ref.items():
+            got = float(out[col][k])
+            if want is None:
+                assert np.isnan(got), (col, k)
+            else:
+                assert got == pytest.approx(want, rel=RTOL, abs=0.0), (name, col, k)
+
+
 def test_columns_and_dtypes(nsr001: NDArray[np.float64]) -> None:
     out = rolling(nsr001[:2000], window_s=120.0, step_s=30.0, metrics=GROUPS)
     assert list(out) == ["t_s", "n_beats", *TIME_COLUMNS, *NONLINEAR_COLUMNS]
