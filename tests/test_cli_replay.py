@@ -47,15 +47,10 @@ def stressed_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_replay_of_the_exercise_recording_prints_metrics_and_no_micro_break() -> None:
-    """Rest, then 30 min cycling: activity, not stress. Through the installed entry point."""
+    """Rest, then 30 min cycling: activity, not stress."""
     path = DATA / "hrvpkg_exercise_rri.hrm"
-    out = subprocess.run(
-        [sys.executable, "-m", "api", "replay", str(path), "--speed", "max", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    out = runner.invoke(app, ["replay", str(path), "--speed", "max", "--json"])
+    assert out.exit_code == 0, out.output
     events = lines(out.stdout)
     assert events[-1]["type"] == "replay_end"
     end = events[-1]
@@ -144,6 +139,25 @@ def test_replay_in_scaled_real_time(tmp_path: Path) -> None:
     events = lines(result.stdout)
     assert events[-1]["n_beats"] == 130
     assert [e["t_s"] for e in events if e["type"] == "metrics"][:2] == [60.0, 65.0]
+
+
+def test_the_installed_command_replays_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 40) + "\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "api", "replay", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    events = lines(out.stdout)
+    assert [e["type"] for e in events][-1] == "replay_end"
+    assert events[-1]["n_beats"] == 120 and events[-1]["state"] == "ended"
+    # 120 beats of 0.8 s on average: 96 s, windows end at 60, 65, ..., 95 (before the last beat)
+    assert [e["t_s"] for e in events if e["type"] == "metrics"] == [
+        60.0 + 5.0 * k for k in range(8)
+    ]
 
 
 def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
