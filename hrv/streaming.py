@@ -285,7 +285,11 @@ class StreamingAnalyser:
         Raises
         ------
         HrvInputError
-            ``rr_ms`` not a finite number > 0; the analyser's state is unchanged.
+            ``rr_ms`` not a finite number > 0; the analyser's state is unchanged. A completed
+            window is never a reason to raise: one that the single-window functions refuse as
+            a whole (its median RR above 10 s, say, after a dropout) comes out with its
+            ``n_beats`` and every metric ``None`` (``hrv.rolling``, which checks the units of
+            the whole recording once, does give values for such a window).
         """
         if isinstance(rr_ms, bool) or not isinstance(rr_ms, int | float | np.integer | np.floating):
             raise HrvInputError(f"rr_ms: expected a number of milliseconds, got {rr_ms!r}")
@@ -393,4 +397,10 @@ class StreamingAnalyser:
         gap: NDArray[np.bool_] | None = self._gap[start:stop]
         if gap is not None and not gap[1:].any():
             gap = None
-        return _window_metrics(rr, gap, self._t[start:stop], t_end, self._groups)
+        try:
+            return _window_metrics(rr, gap, self._t[start:stop], t_end, self._groups)
+        except HrvInputError:
+            # The single-window checks refuse this window as a whole (e.g. its median RR is
+            # above 10 s after a dropout): report its count with no metrics rather than raise
+            # mid-stream and stall every later window.
+            return WindowMetrics(t_s=t_end, n_beats=stop - start)

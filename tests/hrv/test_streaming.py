@@ -189,6 +189,18 @@ def test_bad_beat_raises_and_leaves_the_state_unchanged(bad: Any) -> None:
     assert [w.t_s for w in an.push_many(np.full(2, 1000.0))] == [10.0]
 
 
+def test_a_window_the_single_window_checks_refuse_never_raises_mid_stream() -> None:
+    # After a dropout a 30-s window can hold only 12-s intervals: time_domain & co refuse a
+    # series whose median is above 10 s. The analyser reports the window without metrics and
+    # carries on with the next ones.
+    an = StreamingAnalyser(window_s=30.0, step_s=5.0)
+    out = an.push_many(np.array([800.0] * 40 + [12_000.0] * 10 + [800.0] * 80))
+    refused = [w for w in out if w.n_beats and w.mean_rr_ms is None]
+    assert refused and all(w.rmssd_ms is None and w.dfa_alpha1 is None for w in refused)
+    assert out[-1].mean_rr_ms == 800.0  # later windows are computed again
+    assert [w.t_s for w in out] == [30.0 + 5.0 * k for k in range(len(out))]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
