@@ -1,0 +1,691 @@
+// hrvpace companion page: connect a source, watch live HRV, breathe with the pacer, take
+// micro-breaks, check in, look back. Plain ES modules, no build step.
+//
+// Data flow: REST (js/api.js) to start/stop sessions and send commands; the session's live
+// WebSocket (messages typed `beat`, `metrics`, `guidance`, `micro_break`, `status`; schema at
+// GET /api/v1/schema/live) for everything that changes.
+
+import * as api from "./js/api.js";
+import { barChart, lineChart, setGauge } from "./js/charts.js";
+import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
+import * as microBreaks from "./js/microbreaks.js";
+
+const $ = (id) => document.getElementById(id);
+
+const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session time
+const QUALITY_WINDOW_S = 60;
+const HR_BEATS = 5; // heart rate shown from the mean RR of the last 5 beats
+const COHERENCE_MAX = 3; // gauge scale of ln(1 + ratio): 3 is a ratio of about 19
+
+const state = {
+  session: null, // the attached session (GET /sessions/{id})
+  ws: null,
+  wsRetry: 0,
+  clock: new SessionClock(),
+  beats: [], // {t_s, rr_ms, contact, gap_before}
+  lastMetrics: null,
+  guidance: null,
+  assessment: [], // per-rate results of the current assessment, in order
+  assessmentVerdict: null,
+  chartsDirty: true,
+  lastChartDraw: 0,
+  checkin: { stress: null, energy: null },
+};
+
+// ---------------------------------------------------------------------------------- token
+
+function askToken(message = "") {
+  const dialog = $("token-dialog");
+  $("token-error").textContent = message;
+  $("token-input").value = "";
+  if (!dialog.open) dialog.showModal();
+  $("token-input").focus();
+}
+
+async function withAuth(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof api.ApiError && err.status === 401) {
+      api.clearToken();
+      askToken("That token was not accepted.");
+    }
+    throw err;
+  }
+}
+
+$("token-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  api.setToken($("token-input").value);
+  try {
+    await api.get("/sessions?limit=1");
+    $("token-dialog").close();
+    await start();
+  } catch (err) {
+    api.clearToken();
+    $("token-error").textContent = err.status === 401 ? "That token was not accepted." : err.message;
+  }
+});
+$("token-change").addEventListener("click", () => askToken());
+
+// ------------------------------------------------------------------------------- sessions
+
+function describeSource(src) {
+  if (!src) return "-";
+  if (src.kind === "simulator") return `simulated person (seed ${src.seed})`;
+  if (src.kind === "replay") return `replay ${String(src.path).split("/").pop()}`;
+  if (src.kind === "ble") return `strap ${src.address}`;
+  return src.kind;
+}
+
+async function refreshSessionList(selectId) {
+  const data = await withAuth(() => api.get("/sessions?limit=50"));
+  const live = data.sessions.filter((s) => s.live);
+  const select = $("session-select");
+  select.replaceChildren();
+  if (!live.length) select.append(new Option("No running session", ""));
+  for (const s of live) {
+    const started = new Date(s.created_at * 1000).toLocaleTimeString();
+    select.append(new Option(`${describeSource(s.source)}, ${s.mode}, since ${started}`, s.id));
+  }
+  const want = selectId || state.session?.id || live[0]?.id || "";
+  if (live.some((s) => s.id === want)) select.value = want;
+  return { live, want: select.value };
+}
+
+async function attach(sessionId) {
+  detach();
+  if (!sessionId) {
+    setConn("No running session");
+    return;
+  }
+  const session = await withAuth(() => api.get(`/sessions/${sessionId}`));
+  state.session = session;
+  const speed = session.source?.speed;
+  state.clock = new SessionClock({ speed: typeof speed === "number" ? speed : 1 });
+  state.beats = [];
+  state.lastMetrics = session.last_metrics;
+  state.guidance = session.last_guidance;
+  state.assessment = [];
+  state.assessmentVerdict = null;
+  await microBreaks.attach(session);
+  $("session-stop").disabled = !session.live;
+  $("start-new").open = !session.live;
+  renderMetrics();
+  renderGuidanceInfo();
+  await loadAssessment(sessionId);
+  openSocket(sessionId);
+}
+
+function detach() {
+  if (state.ws) {
+    state.ws.onclose = null;
+    state.ws.close();
+    state.ws = null;
+  }
+  state.session = null;
+  state.guidance = null;
+  microBreaks.detach();
+  $("session-stop").disabled = true;
+}
+
+function openSocket(sessionId) {
+  const ws = api.liveSocket(sessionId);
+  state.ws = ws;
+  setConn("Connecting...");
+  ws.onopen = () => {
+    state.wsRetry = 0;
+    setConn("Live");
+  };
+  ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  ws.onclose = (ev) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (ev.code === 1008) {
+      api.clearToken();
+      askToken("The live connection refused the token.");
+      return;
+    }
+    if (ev.code === 4404) {
+      setConn("Session not found");
+      return;
+    }
+    // Ended sessions close normally after their final status; reconnect otherwise.
+    const ended = state.session && !["running", "starting"].includes(state.session.state);
+    if (ended) {
+      setConn(`Session ${state.session.state}`);
+      $("session-stop").disabled = true;
+      loadHistory();
+      return;
+    }
+    const delay = Math.min(10000, 500 * 2 ** state.wsRetry++);
+    setConn("Connection lost, retrying...");
+    setTimeout(() => {
+      if (state.session?.id === sessionId && !state.ws) openSocket(sessionId);
+    }, delay);
+  };
+}
+
+function setConn(text) {
+  $("conn-status").textContent = text;
+}
+
+// ------------------------------------------------------------------------- live messages
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case "beat":
+      onBeat(msg);
+      break;
+    case "metrics":
+      state.lastMetrics = msg.metrics;
+      renderMetrics();
+      break;
+    case "guidance":
+      onGuidance(msg);
+      break;
+    case "micro_break":
+      microBreaks.onMessage(msg);
+      break;
+    case "status":
+      onStatus(msg);
+      break;
+    default:
+      break; // a newer server may add types; ignore what we do not know
+  }
+}
+
+function onBeat(msg) {
+  state.clock.observe(msg.t_s);
+  const beats = state.beats;
+  beats.push({ t_s: msg.t_s, rr_ms: msg.rr_ms, contact: msg.contact, gap_before: msg.gap_before });
+  const cutoff = msg.t_s - TACHOGRAM_S;
+  let drop = 0;
+  while (drop < beats.length && beats[drop].t_s <= cutoff) drop++;
+  if (drop) beats.splice(0, drop);
+  const recent = beats.slice(-HR_BEATS);
+  const meanRr = recent.reduce((a, b) => a + b.rr_ms, 0) / recent.length;
+  $("heart-rate").textContent = Math.round(60000 / meanRr);
+  $("st-contact").textContent = msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT";
+  $("st-beats").textContent = String(msg.idx + 1);
+  renderQuality();
+  state.chartsDirty = true;
+}
+
+/**
+ * Share of the last 60 s of beats that are clean: skin contact (or not reported), no dropped
+ * packet before them, and an RR interval of a plausible heartbeat (300-2000 ms).
+ */
+function signalQuality() {
+  const beats = state.beats;
+  if (!beats.length) return null;
+  const end = beats[beats.length - 1].t_s;
+  const win = beats.filter((b) => b.t_s > end - QUALITY_WINDOW_S);
+  const clean = win.filter(
+    (b) => b.contact !== false && !b.gap_before && b.rr_ms >= 300 && b.rr_ms <= 2000,
+  );
+  return clean.length / win.length;
+}
+
+function renderQuality() {
+  const q = signalQuality();
+  const el = $("signal-quality");
+  if (q === null) {
+    el.textContent = "-";
+    el.dataset.level = "";
+    return;
+  }
+  el.textContent = `${Math.round(q * 100)} %`;
+  el.dataset.level = q >= 0.9 ? "good" : q >= 0.7 ? "fair" : "poor";
+  $("signal-quality-note").textContent =
+    q >= 0.9 ? "good: clean beats, last 60 s" : q >= 0.7 ? "fair: some beats lost" : "poor: check the strap";
+}
+
+function fmt(value, digits = 0) {
+  return value === null || value === undefined || Number.isNaN(value) ? "-" : value.toFixed(digits);
+}
+
+function renderMetrics() {
+  const m = state.lastMetrics;
+  $("rmssd").textContent = m ? fmt(m.rmssd_ms, 0) : "-";
+  const score = m ? m.coherence_score : null;
+  $("coherence").textContent = fmt(score, 2);
+  $("coherence").dataset.value = score ?? "";
+  $("coherence-note").textContent =
+    score === null || score === undefined
+      ? "needs about a minute of clean beats"
+      : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min`;
+  setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX });
+}
+
+function onStatus(msg) {
+  if (state.session) state.session.state = msg.state;
+  $("st-state").textContent = msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state;
+  $("st-device").textContent = msg.device_name || describeSource(state.session?.source);
+  $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %`;
+  $("st-beats").textContent = String(msg.n_beats);
+  if (msg.message) $("st-state").title = msg.message;
+  if (!["running", "starting"].includes(msg.state)) {
+    setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);
+    $("session-stop").disabled = true;
+  }
+}
+
+// ------------------------------------------------------------------------------ breathing
+
+function onGuidance(msg) {
+  state.clock.observe(msg.t_s);
+  state.guidance = msg.guidance;
+  for (const ev of msg.events || []) {
+    if (ev.type === "assessment_step" && ev.result) {
+      addAssessmentStep(ev.result);
+    } else if (ev.type === "assessment_complete" && ev.result) {
+      state.assessmentVerdict = ev.result;
+      if (Array.isArray(ev.result.rates) && ev.result.rates.length) state.assessment = [...ev.result.rates];
+    } else if (ev.type === "mode_change" && ev.mode === "assessment") {
+      state.assessment = [];
+      state.assessmentVerdict = null;
+    }
+  }
+  renderGuidanceInfo();
+}
+
+function addAssessmentStep(result) {
+  const i = state.assessment.findIndex((r) => r.rate_bpm === result.rate_bpm);
+  if (i >= 0) state.assessment[i] = result;
+  else state.assessment.push(result);
+  state.chartsDirty = true;
+}
+
+async function loadAssessment(sessionId) {
+  try {
+    const data = await api.get(`/sessions/${sessionId}/breathing/assessments`);
+    for (const item of data.results) {
+      const ev = item.data || item;
+      if (ev.type === "assessment_step" && ev.result) addAssessmentStep(ev.result);
+      if (ev.type === "assessment_complete" && ev.result) state.assessmentVerdict = ev.result;
+    }
+  } catch {
+    // no stored results (or an older server): the chart fills as results arrive
+  }
+  renderGuidanceInfo();
+}
+
+function renderGuidanceInfo() {
+  const g = state.guidance;
+  $("pacer-rate").textContent = g ? fmt(g.rate_bpm, 1) : "-";
+  $("pacer-mode").textContent = g ? `(${g.mode}${g.resonance_bpm ? `, resonance ${fmt(g.resonance_bpm, 1)}/min` : ""})` : "";
+  const box = $("assessment");
+  const progress = g?.assessment;
+  const show = Boolean(progress) || state.assessment.length > 0 || state.assessmentVerdict;
+  box.hidden = !show;
+  if (!show) return;
+  if (progress && !progress.done) {
+    $("assessment-progress").textContent =
+      `Assessment: step ${progress.step_index + 1} of ${progress.n_steps}, breathing at ${fmt(progress.rate_bpm, 1)}/min`;
+    $("assessment-bar").value = (progress.step_index + progress.fraction_done) / progress.n_steps;
+  } else {
+    $("assessment-progress").textContent = state.assessmentVerdict ? "Assessment complete" : "";
+    $("assessment-bar").value = state.assessmentVerdict ? 1 : 0;
+  }
+  const v = state.assessmentVerdict;
+  $("assessment-result").textContent = v
+    ? v.resonance_bpm
+      ? `Your resonance rate: ${fmt(v.resonance_bpm, 1)} breaths/min. ${v.reason || ""}`
+      : `No clear resonance rate: ${v.reason || "not enough usable data"}`
+    : "";
+  state.chartsDirty = true;
+}
+
+function drawAssessment() {
+  const resonance = state.assessmentVerdict?.resonance_bpm;
+  const bars = [...state.assessment]
+    .sort((a, b) => b.rate_bpm - a.rate_bpm)
+    .map((r) => ({
+      label: `${fmt(r.rate_bpm, 1)}/min`,
+      value: r.usable && r.peak_to_trough_bpm !== null ? r.peak_to_trough_bpm : null,
+      highlight: resonance !== undefined && resonance !== null && Math.abs(r.rate_bpm - resonance) < 1e-6,
+    }));
+  barChart($("assessment-chart"), bars, { yLabel: "HR peak-trough (bpm)", empty: "results appear after each 2-minute step" });
+}
+
+async function breathingCommand(path, body) {
+  $("breathing-error").textContent = "";
+  if (!state.session) {
+    $("breathing-error").textContent = "Start or pick a running session first.";
+    return;
+  }
+  try {
+    const out = await withAuth(() => api.post(`/sessions/${state.session.id}/breathing/${path}`, body));
+    if (out.guidance) {
+      state.clock.observe(out.t_s);
+      state.guidance = out.guidance;
+    }
+    if (path === "assessment") {
+      state.assessment = [];
+      state.assessmentVerdict = null;
+    }
+    renderGuidanceInfo();
+  } catch (err) {
+    $("breathing-error").textContent = err.message;
+  }
+}
+
+$("assess-button").addEventListener("click", () => breathingCommand("assessment"));
+$("practice-button").addEventListener("click", () =>
+  breathingCommand("practice", { rate_bpm: Number($("practice-rate").value) }),
+);
+$("adaptive-button").addEventListener("click", () =>
+  breathingCommand("practice", { adaptive: true, rate_bpm: Number($("practice-rate").value) }),
+);
+
+/** Every animation frame: the pacer from the reference and the session clock. */
+function animatePacer() {
+  const g = state.guidance;
+  const pacer = $("pacer");
+  const circle = $("pacer-circle");
+  const label = $("pacer-label");
+  const tS = state.clock.at();
+  if (!g || !g.reference || tS === null) {
+    pacer.dataset.stage = "idle";
+    circle.style.transform = "scale(0.45)";
+    label.textContent = g ? "Waiting for beats" : "No pacing";
+    return;
+  }
+  const ref = g.reference;
+  const phase = phaseAt(ref, tS);
+  const breath = breathAt(phase, ref.pattern || g.pattern);
+  const scale = 0.45 + 0.55 * breath.volume;
+  circle.style.transform = `scale(${scale.toFixed(4)})`;
+  pacer.dataset.stage = breath.stage;
+  pacer.dataset.volume = breath.volume.toFixed(4);
+  pacer.dataset.phase = phase.toFixed(4); // cycles since the pacer started; 0 = inhale onset
+  pacer.dataset.sessionT = tS.toFixed(3); // the page's estimate of the session time, s
+  if (label.textContent !== STAGE_LABELS[breath.stage]) label.textContent = STAGE_LABELS[breath.stage];
+}
+
+// ----------------------------------------------------------------------------- start form
+
+const startForm = $("start-form");
+
+function selectedKind() {
+  return startForm.elements.kind.value;
+}
+
+startForm.addEventListener("change", (ev) => {
+  if (ev.target.name !== "kind") return;
+  for (const div of startForm.querySelectorAll(".kind-options")) div.hidden = div.dataset.kind !== selectedKind();
+});
+
+$("scan-button").addEventListener("click", async () => {
+  const status = $("scan-status");
+  const select = $("strap-select");
+  status.textContent = "Scanning...";
+  try {
+    const data = await withAuth(() => api.get("/devices?scan_s=5"));
+    const devices = data.devices || data;
+    select.replaceChildren();
+    for (const d of devices) {
+      const rssi = d.rssi !== undefined && d.rssi !== null ? `, ${d.rssi} dBm` : "";
+      select.append(new Option(`${d.name || "unnamed"} (${d.address}${rssi})`, d.address));
+    }
+    status.textContent = devices.length ? `${devices.length} strap(s) found` : "No strap found: is it worn and awake?";
+  } catch (err) {
+    status.textContent = err.status === 404 || err.status === 501 ? "Scanning is not available on this server." : err.message;
+  }
+});
+
+function speedValue(raw) {
+  const v = Number(raw);
+  return Number.isFinite(v) && v > 0 ? v : 1;
+}
+
+startForm.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("start-error").textContent = "";
+  const f = startForm.elements;
+  const kind = selectedKind();
+  let source;
+  if (kind === "simulator") {
+    source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || 6, speed: speedValue(f.sim_speed.value) };
+  } else if (kind === "replay") {
+    source = { kind, path: f.path.value, speed: speedValue(f.replay_speed.value) };
+  } else {
+    source = { kind, address: f.address.value };
+  }
+  try {
+    const session = await withAuth(() => api.post("/sessions", { source, mode: f.mode.value }));
+    await refreshSessionList(session.id);
+    await attach(session.id);
+    loadHistory();
+  } catch (err) {
+    $("start-error").textContent = err.message;
+  }
+});
+
+$("session-select").addEventListener("change", (ev) => attach(ev.target.value));
+$("session-stop").addEventListener("click", async () => {
+  if (!state.session) return;
+  try {
+    await withAuth(() => api.post(`/sessions/${state.session.id}/stop`));
+  } catch (err) {
+    setConn(err.message);
+  }
+  await refreshSessionList();
+  loadHistory();
+});
+
+// -------------------------------------------------------------------------------- check-in
+
+function buildScale(id, key) {
+  const holder = $(id).querySelector(".scale-buttons");
+  for (let v = 1; v <= 5; v++) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = String(v);
+    b.dataset.value = String(v);
+    b.setAttribute("aria-pressed", "false");
+    b.setAttribute("aria-label", `${key} ${v} of 5`);
+    b.addEventListener("click", () => chooseCheckin(key, v));
+    holder.append(b);
+  }
+}
+
+async function chooseCheckin(key, value) {
+  state.checkin[key] = value;
+  for (const b of $(`${key}-scale`).querySelectorAll("button")) {
+    b.setAttribute("aria-pressed", String(Number(b.dataset.value) === value));
+  }
+  const { stress, energy } = state.checkin;
+  const status = $("checkin-status");
+  if (stress === null || energy === null) {
+    status.textContent = stress === null ? "Now tap your stress." : "Now tap your energy.";
+    return;
+  }
+  const body = { stress, energy };
+  if (state.session?.live) body.session_id = state.session.id;
+  try {
+    const saved = await withAuth(() => api.post("/checkins", body));
+    status.textContent = `Saved at ${new Date(saved.at * 1000).toLocaleTimeString()}: stress ${saved.stress}, energy ${saved.energy}.`;
+    status.dataset.checkinId = String(saved.id);
+  } catch (err) {
+    status.textContent = `Not saved: ${err.message}`;
+  }
+  state.checkin = { stress: null, energy: null };
+  setTimeout(() => {
+    for (const b of $("check-in").querySelectorAll("button[aria-pressed]")) b.setAttribute("aria-pressed", "false");
+  }, 1500);
+}
+
+// --------------------------------------------------------------------------------- history
+
+function median(values) {
+  if (!values.length) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function duration(s) {
+  if (!s.ended_at) return "running";
+  const sec = Math.max(0, s.ended_at - s.created_at);
+  return sec < 90 ? `${Math.round(sec)} s` : `${Math.round(sec / 60)} min`;
+}
+
+async function downloadCsv(sessionId, what) {
+  const res = await fetch(`${api.API}/sessions/${sessionId}/${what}?format=csv`, {
+    headers: { Authorization: `Bearer ${api.getToken()}` },
+  });
+  if (!res.ok) return;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `${sessionId}-${what}.csv`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const HISTORY_DETAIL = 20;
+const HISTORY_REFRESH_MS = 60_000; // summaries are computed for the newest 20 sessions
+
+async function loadHistory() {
+  let data;
+  try {
+    data = await withAuth(() => api.get("/sessions?limit=100"));
+  } catch {
+    return;
+  }
+  const tbody = $("history-table").querySelector("tbody");
+  const rows = [];
+  const perDay = new Map();
+  await Promise.all(
+    data.sessions.slice(0, HISTORY_DETAIL).map(async (s) => {
+      try {
+        const m = await api.get(`/sessions/${s.id}/metrics`);
+        const rmssd = m.metrics.map((w) => w.rmssd_ms).filter((v) => typeof v === "number");
+        const hr = m.metrics.map((w) => w.mean_hr_bpm).filter((v) => typeof v === "number");
+        s.summary = { rmssd: median(rmssd), hr: hr.length ? hr.reduce((a, b) => a + b, 0) / hr.length : null };
+        if (s.mode === "monitor") {
+          for (const w of m.metrics) {
+            if (typeof w.rmssd_ms !== "number") continue;
+            const day = new Date((w.recorded_at || s.created_at) * 1000).toISOString().slice(0, 10);
+            if (!perDay.has(day)) perDay.set(day, []);
+            perDay.get(day).push(w.rmssd_ms);
+          }
+        }
+      } catch {
+        s.summary = null;
+      }
+    }),
+  );
+  for (const s of data.sessions) {
+    const tr = document.createElement("tr");
+    const cells = [
+      new Date(s.created_at * 1000).toLocaleString(),
+      s.mode,
+      describeSource(s.source),
+      duration(s),
+      s.summary?.rmssd != null ? `${fmt(s.summary.rmssd, 0)} ms` : "-",
+      s.summary?.hr != null ? `${fmt(s.summary.hr, 0)} bpm` : "-",
+      s.state,
+    ];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    for (const what of ["beats", "metrics"]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "link-button";
+      b.textContent = `${what} CSV`;
+      b.addEventListener("click", () => downloadCsv(s.id, what));
+      td.append(b);
+    }
+    if (s.report_url) {
+      const a = document.createElement("a");
+      a.href = s.report_url;
+      a.textContent = "report";
+      td.append(a);
+    }
+    tr.append(td);
+    rows.push(tr);
+  }
+  tbody.replaceChildren(...rows);
+  const days = [...perDay.keys()].sort();
+  const points = days.map((d) => ({ x: Date.parse(d) / 86400000, y: median(perDay.get(d)) }));
+  lineChart($("trend-chart"), points, {
+    dots: true,
+    yLabel: "RMSSD (ms)",
+    xFormat: (v) => new Date(v * 86400000).toISOString().slice(5, 10),
+    empty: points.length === 1 ? `today: ${fmt(points[0].y, 0)} ms (a trend needs 2 days)` : "no free-monitoring sessions yet",
+  });
+  try {
+    const b = await api.get("/baseline");
+    const r = b.metrics.rmssd_ms;
+    $("baseline-summary").textContent = r
+      ? `Baseline RMSSD over ${b.n_windows} windows (${b.n_sessions} sessions, last ${b.days} days): median ${fmt(r.median, 0)} ms, middle half ${fmt(r.p25, 0)}-${fmt(r.p75, 0)} ms.`
+      : "Your baseline appears after a few minutes of recording.";
+  } catch {
+    $("baseline-summary").textContent = "";
+  }
+}
+$("history-refresh").addEventListener("click", loadHistory);
+
+// ------------------------------------------------------------------------------ main loop
+
+function frameLoop(now) {
+  animatePacer();
+  if (state.chartsDirty && now - state.lastChartDraw > 500) {
+    state.chartsDirty = false;
+    state.lastChartDraw = now;
+    const beats = state.beats;
+    lineChart(
+      $("tachogram"),
+      beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before })),
+      { yLabel: "RR (ms)", xLabel: "session time (s)", xFormat: (v) => `${Math.round(v)}`, empty: "waiting for beats" },
+    );
+    if (!$("assessment").hidden) drawAssessment();
+  }
+  requestAnimationFrame(frameLoop);
+}
+
+async function start() {
+  try {
+    const { want } = await refreshSessionList();
+    await attach(want);
+  } catch (err) {
+    if (!(err instanceof api.ApiError && err.status === 401)) setConn(`Cannot reach the service: ${err.message}`);
+    return;
+  }
+  loadHistory();
+}
+
+function init() {
+  buildScale("stress-scale", "stress");
+  buildScale("energy-scale", "energy");
+  microBreaks.init({
+    withAuth,
+    onError: setConn,
+    // A breathing break: pace at the person's resonance rate (or 6/min) unless pacing already.
+    onBreathingBreak: () => {
+      if (!state.guidance) breathingCommand("practice", {});
+      $("breathing").scrollIntoView({ behavior: "smooth", block: "center" });
+    },
+  });
+  requestAnimationFrame(frameLoop);
+  setInterval(() => {
+    if (api.getToken() && document.visibilityState === "visible") loadHistory();
+  }, HISTORY_REFRESH_MS);
+  window.addEventListener("resize", () => {
+    state.chartsDirty = true;
+  });
+  if (!api.adoptTokenFromUrl()) {
+    askToken();
+    return;
+  }
+  start();
+}
+
+init();

@@ -1,0 +1,86 @@
+// The service's REST and WebSocket API, with the token kept for the browser session.
+//
+// The token comes from the URL (`#token=...` as `hrvpace demo` prints it, or `?token=...`), or
+// from the user once; it is kept in sessionStorage (gone when the tab closes) and removed from
+// the address bar so it does not end up in the history or a shared screenshot.
+
+const TOKEN_KEY = "hrvpace.token";
+export const API = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : describeDetail(detail) || `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+function describeDetail(detail) {
+  // FastAPI validation errors: [{loc: [...], msg: "..."}]
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+  }
+  return detail ? JSON.stringify(detail) : "";
+}
+
+/** Take a token from the URL into sessionStorage; strip it from the address bar. */
+export function adoptTokenFromUrl(loc = window.location) {
+  const hash = new URLSearchParams(loc.hash.replace(/^#/, ""));
+  const query = new URLSearchParams(loc.search);
+  const token = hash.get("token") || query.get("token");
+  if (token) {
+    setToken(token);
+    hash.delete("token");
+    query.delete("token");
+    const q = query.toString();
+    const h = hash.toString();
+    history.replaceState(null, "", loc.pathname + (q ? `?${q}` : "") + (h ? `#${h}` : ""));
+  }
+  return getToken();
+}
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token.trim());
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** fetch() a JSON endpoint with the bearer token; throws ApiError on a non-2xx answer. */
+export async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(API + path, init);
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data);
+  return data;
+}
+
+export const get = (path) => request("GET", path);
+export const post = (path, body) => request("POST", path, body ?? {});
+
+/** The live WebSocket of a session (the token goes in the query: browsers send no headers). */
+export function liveSocket(sessionId) {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${window.location.host}${API}/sessions/${encodeURIComponent(sessionId)}/live?token=${encodeURIComponent(getToken() || "")}`;
+  return new WebSocket(url);
+}

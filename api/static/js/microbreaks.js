@@ -1,0 +1,159 @@
+// Micro-breaks: the banner when one is due (reason + suggested intervention), starting and
+// ending the break from it, and afterwards the break's effect (RMSSD before/after).
+//
+// Live `micro_break` messages carry `event` and the monitor's event as `micro_break`
+// (breathing.microbreak: MicroBreakDue, BreakStarted, BreakEnded, BreakEffect, ...).
+
+import * as api from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+
+let session = null;
+let ctx = { withAuth: (fn) => fn(), onError: () => {} };
+let current = null; // the flag shown (MicroBreakDue as plain JSON)
+let inBreak = false;
+
+const SNOOZE_MIN = 10;
+
+function base() {
+  return `/sessions/${session.id}/microbreaks`;
+}
+
+function fmtMs(v) {
+  return typeof v === "number" ? `${Math.round(v)} ms` : "-";
+}
+
+function show({ title, reason, suggestion, effect, phase }) {
+  const banner = $("micro-break-banner");
+  $("mb-title").textContent = title;
+  $("mb-reason").textContent = reason || "";
+  $("mb-suggestion").textContent = suggestion || "";
+  $("mb-effect").hidden = !effect;
+  $("mb-effect").textContent = effect || "";
+  $("mb-start").hidden = phase !== "due";
+  $("mb-snooze").hidden = phase !== "due";
+  $("mb-end").hidden = phase !== "break";
+  $("mb-dismiss").textContent = phase === "effect" ? "Close" : "Dismiss";
+  $("mb-dismiss").hidden = phase === "break";
+  banner.dataset.phase = phase;
+  banner.hidden = false;
+}
+
+function hide() {
+  $("micro-break-banner").hidden = true;
+  $("micro-break-banner").dataset.phase = "";
+}
+
+function suggestionText(s) {
+  if (!s) return "";
+  const minutes = s.duration_s ? ` (${Math.round(s.duration_s / 60)} min)` : "";
+  return `Suggested: ${s.text}${minutes}`;
+}
+
+function showDue(flag) {
+  current = flag;
+  inBreak = false;
+  show({
+    title: "Time for a short break",
+    reason: flag.reason?.text || flag.reason?.code || "",
+    suggestion: suggestionText(flag.suggestion),
+    phase: "due",
+  });
+}
+
+function showEffect(effect) {
+  inBreak = false;
+  const change =
+    typeof effect.rmssd_change_pct === "number"
+      ? ` (${effect.rmssd_change_pct >= 0 ? "+" : ""}${effect.rmssd_change_pct.toFixed(0)} %)`
+      : "";
+  show({
+    title: "Your break's effect",
+    reason: "",
+    suggestion: "",
+    effect: `RMSSD before ${fmtMs(effect.rmssd_before_ms)}, after ${fmtMs(effect.rmssd_after_ms)}${change}.`,
+    phase: "effect",
+  });
+}
+
+export function onMessage(msg) {
+  const data = msg.micro_break || {};
+  const kind = data.type || msg.event;
+  if (kind === "micro_break" || msg.event === "flag" || msg.event === "due") {
+    showDue(data);
+  } else if (kind === "break_started") {
+    inBreak = true;
+    show({
+      title: "Break in progress",
+      reason: current?.reason?.text || "",
+      suggestion: suggestionText(current?.suggestion),
+      phase: "break",
+    });
+  } else if (kind === "break_ended") {
+    inBreak = false;
+    show({ title: "Break over", reason: "Measuring its effect over the next 2 minutes...", phase: "measuring" });
+  } else if (kind === "break_effect") {
+    showEffect(data);
+  } else if (kind === "micro_break_acknowledged" || kind === "micro_break_snoozed") {
+    if (!inBreak) hide();
+  }
+}
+
+async function action(path, body) {
+  if (!session) return null;
+  try {
+    return await ctx.withAuth(() => api.post(`${base()}/${path}`, body));
+  } catch (err) {
+    ctx.onError(`Micro-break: ${err.message}`);
+    return null;
+  }
+}
+
+export function init(context) {
+  ctx = context;
+  $("mb-start").addEventListener("click", async () => {
+    const kind = current?.suggestion?.kind || "breathing";
+    if (await action("start", { kind })) {
+      onMessage({ micro_break: { type: "break_started" } });
+      if (kind === "breathing") ctx.onBreathingBreak?.();
+    }
+  });
+  $("mb-end").addEventListener("click", async () => {
+    if (await action("end")) onMessage({ micro_break: { type: "break_ended" } });
+  });
+  $("mb-snooze").addEventListener("click", async () => {
+    if (await action("snooze", { minutes: SNOOZE_MIN })) hide();
+  });
+  $("mb-dismiss").addEventListener("click", async () => {
+    const phase = $("micro-break-banner").dataset.phase;
+    if (phase === "due") await action("acknowledge");
+    hide();
+  });
+}
+
+export async function attach(s) {
+  session = s;
+  current = null;
+  inBreak = false;
+  hide();
+  if (!s.live) return;
+  // A flag raised before this page connected: the newest stored event says where we are.
+  try {
+    const hist = await api.get(`/microbreaks/history?session_id=${encodeURIComponent(s.id)}&limit=20`);
+    if (session !== s) return;
+    const events = hist.events; // newest first
+    const flag = events.find((e) => e.event === "micro_break");
+    if (flag) current = flag.data;
+    const last = events[0];
+    if (last && ["micro_break", "break_started", "break_ended"].includes(last.event)) {
+      onMessage({ event: last.event, micro_break: last.data });
+    }
+  } catch {
+    // micro-breaks not available on this server: the banner stays hidden
+  }
+}
+
+export function detach() {
+  session = null;
+  hide();
+}

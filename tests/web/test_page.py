@@ -1,0 +1,323 @@
+"""The companion page in real Chromium against the real service (uvicorn, SQLite, simulator).
+
+Nothing is mocked: the page talks to the service over HTTP and the live WebSocket; the
+simulated person is the real ``sensors.SimulatorSource`` run faster than real time, and its
+stress is raised through the service's simulator-control endpoint to trigger a real
+micro-break flag from ``breathing.MicroBreakMonitor``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hrv.resonance import lung_volume_at
+from tests.web.conftest import LAPTOP, PHONE, WebServer
+
+pytestmark = pytest.mark.e2e
+
+#: Simulated seconds per wall second: the 4-minute baseline warm-up of the micro-break monitor
+#: and 3 minutes of sustained stress pass in a few seconds.
+FAST = 60.0
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def number(page: Any, testid: str) -> float | None:
+    text = page.get_by_test_id(testid).inner_text().strip()
+    return float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else None
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def new_page(browser: Any, page_errors: list[str]) -> Iterator[Callable[..., Any]]:
+    """Pages that record uncaught script errors and console errors (a test fails on any)."""
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int]) -> Any:
+        ctx = browser.new_context(viewport=viewport)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: page_errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: page_errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def test_live_session_from_the_page(
+    web_server: WebServer, new_page: Callable[..., Any], page_errors: list[str], artifacts: Path
+) -> None:
+    """Start a session from the page, watch it live, check in, get and take a micro-break."""
+    page = new_page(LAPTOP)
+    page.goto(f"{web_server.url}/#token={web_server.token}")
+    # The token moved from the address bar into sessionStorage.
+    page.wait_for_function("sessionStorage.getItem('hrvpace.token') !== null")
+    assert "token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('hrvpace.token')") == web_server.token
+
+    # -- start a simulated person from the Connect form --------------------------------------
+    page.get_by_label("Simulated person").check()
+    page.get_by_label("Speed (x real time)").first.fill(str(FAST))
+    page.get_by_label("Mode").select_option("practice")
+    page.get_by_role("button", name="Start", exact=True).click()
+    with web_server.client() as api:
+        sessions = wait_until(
+            lambda: [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]],
+            timeout_s=10,
+            what="the session the page started",
+        )
+        assert len(sessions) == 1
+        session = sessions[0]
+        assert session["source"]["kind"] == "simulator"
+        assert session["source"]["speed"] == FAST
+        assert session["mode"] == "practice"
+        sid = session["id"]
+
+        # -- live numbers appear and change ---------------------------------------------------
+        hr0 = wait_until(lambda: number(page, "heart-rate"), timeout_s=10, what="heart rate")
+        assert 30 <= hr0 <= 220
+        rmssd0 = wait_until(lambda: number(page, "rmssd"), timeout_s=15, what="RMSSD")
+        assert 0 < rmssd0 < 300
+        wait_until(
+            lambda: number(page, "rmssd") not in (None, rmssd0),
+            timeout_s=10,
+            what="RMSSD to change",
+        )
+        wait_until(
+            lambda: number(page, "heart-rate") not in (None, hr0),
+            timeout_s=10,
+            what="heart rate to change",
+        )
+        # The RMSSD shown is one the server computed for a 60 s window of this session.
+        shown = number(page, "rmssd")
+
+        def stored_rmssd() -> set[int]:  # writes are queued: the newest window may lag
+            windows = api.get(f"/api/v1/sessions/{sid}/metrics").json()["metrics"]
+            return {round(w["rmssd_ms"]) for w in windows if w["rmssd_ms"] is not None}
+
+        wait_until(lambda: shown in stored_rmssd(), timeout_s=5, what=f"a window of {shown} ms")
+        assert page.get_by_text("RMSSD (last 60 s)").is_visible()
+
+        # -- the pacer moves: circle scale and stage change over time --------------------------
+        pacer = page.get_by_test_id("pacer")
+        samples = []
+        for _ in range(24):
+            samples.append(
+                (
+                    float(pacer.get_attribute("data-volume") or "nan"),
+                    pacer.get_attribute("data-stage"),
+                    page.locator("#pacer-circle").evaluate("e => getComputedStyle(e).transform"),
+                )
+            )
+            page.wait_for_timeout(40)
+        volumes = {round(v, 2) for v, _, _ in samples}
+        assert len(volumes) >= 5, samples
+        assert {"inhale", "exhale"} <= {s for _, s, _ in samples}
+        assert len({t for _, _, t in samples}) >= 5
+        assert page.locator("#pacer-rate").inner_text() == "6.0"
+
+        page.wait_for_timeout(600)  # let the tachogram redraw with the latest beats
+        page.screenshot(path=str(artifacts / "live-laptop.png"), full_page=True)
+
+        # -- two-tap check-in, found through the API ------------------------------------------
+        checkin = page.get_by_test_id("check-in")
+        checkin.get_by_role("button", name="stress 4 of 5").click()
+        checkin.get_by_role("button", name="energy 2 of 5").click()
+        page.get_by_text(re.compile(r"Saved at .*stress 4, energy 2")).wait_for(timeout=5000)
+        found = api.get("/api/v1/checkins", params={"session_id": sid}).json()["checkins"]
+        assert [(c["stress"], c["energy"], c["session_id"]) for c in found] == [(4, 2, sid)]
+
+        # -- stress the simulated person: a micro-break banner with reason and suggestion -----
+        banner = page.get_by_test_id("micro-break-banner")
+        assert banner.is_hidden()
+        wait_until(
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 300,
+            timeout_s=20,
+            what="the micro-break monitor's 4-minute warm-up",
+        )
+        r = api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0})
+        assert r.status_code == 200, r.text
+        banner.wait_for(state="visible", timeout=20_000)
+        assert banner.get_attribute("aria-live") == "assertive"
+        reason = page.locator("#mb-reason").inner_text()
+        assert "RMSSD" in reason and "baseline" in reason, reason
+        assert page.locator("#mb-suggestion").inner_text().startswith("Suggested:")
+
+        def stored_events(kind: str) -> list[dict[str, Any]]:
+            # Storage writes are queued off the event loop: poll until the event is stored.
+            events = api.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+            return [e["data"] for e in events["events"] if e["event"] == kind]
+
+        stored = wait_until(lambda: stored_events("micro_break"), timeout_s=5, what="the flag")
+        assert stored[0]["reason"]["text"] == reason
+        page.screenshot(path=str(artifacts / "micro-break-laptop.png"), full_page=False)
+
+        # -- take the break from the banner; afterwards its effect on RMSSD -------------------
+        api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 0.0})
+        page.get_by_role("button", name="Start break").click()
+        page.get_by_role("button", name="End break").wait_for(state="visible", timeout=5000)
+        status = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+        assert status["in_break"] is True
+        time.sleep(1.5)  # 90 s of simulated break
+        page.get_by_role("button", name="End break").click()
+        effect = page.locator("#mb-effect")
+        effect.wait_for(state="visible", timeout=20_000)
+        text = effect.inner_text()
+        match = re.search(r"RMSSD before (\d+) ms, after (\d+) ms", text)
+        assert match, text
+        stored_effect = wait_until(
+            lambda: stored_events("break_effect"), timeout_s=5, what="the stored effect"
+        )[0]
+        assert int(match[1]) == round(stored_effect["rmssd_before_ms"])
+        assert int(match[2]) == round(stored_effect["rmssd_after_ms"])
+        page.screenshot(path=str(artifacts / "break-effect-laptop.png"), full_page=False)
+
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert page_errors == []
+
+
+def test_phone_width_pacer_is_smooth_at_real_time(
+    web_server: WebServer, new_page: Callable[..., Any], page_errors: list[str], artifacts: Path
+) -> None:
+    """At real-time speed the pacer follows the server's reference smoothly (phone width)."""
+    with web_server.client() as api:
+        r = api.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "simulator", "seed": 3}, "mode": "practice"},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        page = new_page(PHONE)
+        page.goto(f"{web_server.url}/?token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        pacer = page.get_by_test_id("pacer")
+        page.wait_for_function(
+            "document.querySelector('[data-testid=pacer]').dataset.stage !== 'idle'",
+            timeout=10_000,
+        )
+        volumes = []
+        for _ in range(30):
+            volumes.append(float(pacer.get_attribute("data-volume") or "nan"))
+            page.wait_for_timeout(50)
+        steps = [abs(b - a) for a, b in itertools.pairwise(volumes)]
+        # 6 breaths/min: lung volume changes by at most pi/10 per second (~0.016 per 50 ms
+        # frame); a jump of 0.1 would be a visible stutter.
+        assert max(steps) < 0.1, volumes
+        assert max(volumes) - min(volumes) > 0.05, volumes
+        # The page's session clock follows the server's, and its phase is the server's.
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
+        page_t = float(pacer.get_attribute("data-session-t") or "nan")
+        page_phase = float(pacer.get_attribute("data-phase") or "nan")
+        server_t = guidance["t_s"]  # the last beat's time
+        assert abs(page_t - server_t) < 2.5, (page_t, server_t)
+        ref = guidance["guidance"]["reference"]
+        assert ref["rate_bpm"] == 6.0
+        expected = ref["phase_cycles"] + (page_t - ref["t_s"]) * ref["rate_bpm"] / 60.0
+        assert abs(page_phase - expected) < 0.01, (page_phase, expected)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "live-phone.png"), full_page=True)
+        # Nothing overflows the phone's width.
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert page_errors == []
+
+
+def test_token_is_asked_once_and_kept_for_the_tab(
+    web_server: WebServer, new_page: Callable[..., Any]
+) -> None:
+    page = new_page(LAPTOP)
+    page.goto(web_server.url + "/")
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(state="visible")
+    page.get_by_label("Token", exact=True).fill("wrong-token")
+    page.get_by_role("button", name="Use token").click()
+    page.get_by_text("That token was not accepted.").wait_for()
+    assert page.evaluate("sessionStorage.getItem('hrvpace.token')") is None
+    page.get_by_label("Token", exact=True).fill(web_server.token)
+    page.get_by_role("button", name="Use token").click()
+    dialog.wait_for(state="hidden")
+    page.reload()  # kept for the browser session: no second prompt
+    page.wait_for_function("document.getElementById('conn-status').textContent !== 'Not connected'")
+    assert page.get_by_role("dialog").is_hidden()
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {
+            "rate_bpm": 6.0,
+            "inhale_to_exhale": 1.0,
+            "hold_after_inhale_s": 0,
+            "hold_after_exhale_s": 0,
+        },
+        {
+            "rate_bpm": 5.5,
+            "inhale_to_exhale": 0.667,
+            "hold_after_inhale_s": 1.0,
+            "hold_after_exhale_s": 0.5,
+        },
+    ],
+)
+def test_page_pacer_matches_the_python_lung_volume_model(
+    web_server: WebServer, new_page: Callable[..., Any], pattern: dict[str, float]
+) -> None:
+    """js/pacer.js draws the same lung volume as hrv.resonance.lung_volume_at."""
+    page = new_page(LAPTOP)
+    page.goto(web_server.url + "/")
+    phases = [i / 37 + 0.003 for i in range(0, 80)]
+    got = page.evaluate(
+        """async ([pattern, phases]) => {
+            const m = await import('/js/pacer.js');
+            return phases.map((p) => m.breathAt(p, pattern));
+        }""",
+        [pattern, phases],
+    )
+    period = 60.0 / pattern["rate_bpm"]
+    h1 = pattern["hold_after_inhale_s"] / period
+    h2 = pattern["hold_after_exhale_s"] / period
+    inhale = (1 - h1 - h2) * pattern["inhale_to_exhale"] / (1 + pattern["inhale_to_exhale"])
+    for phase, out in zip(phases, got, strict=True):
+        expected = lung_volume_at(
+            phase,
+            inhale_fraction=inhale,
+            hold_after_inhale_fraction=h1,
+            hold_after_exhale_fraction=h2,
+        )
+        assert math.isclose(out["volume"], expected, abs_tol=1e-9), (phase, out, expected)
+        frac = phase % 1
+        stage = (
+            "inhale"
+            if frac < inhale
+            else "hold_after_inhale"
+            if frac < inhale + h1
+            else "exhale"
+            if frac < 1 - h2
+            else "hold_after_exhale"
+        )
+        assert out["stage"] == stage, (phase, out)
