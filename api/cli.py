@@ -53,9 +53,11 @@ def _root(
 app.command("analyze")(__import__("api.commands.analyze", fromlist=["analyze"]).analyze)
 app.command("assess")(__import__("api.commands.assess", fromlist=["assess"]).assess)
 app.command("demo")(__import__("api.commands.demo", fromlist=["demo"]).demo)
+app.command("export")(__import__("api.commands.export", fromlist=["export"]).export)
 app.command("practice")(__import__("api.commands.practice", fromlist=["practice"]).practice)
 app.command("record")(__import__("api.commands.record", fromlist=["record"]).record)
 app.command("replay")(__import__("api.commands.replay", fromlist=["replay"]).replay)
+app.command("report")(__import__("api.commands.report", fromlist=["report"]).report)
 app.command("scan")(__import__("api.commands.scan", fromlist=["scan"]).scan)
 app.command("serve")(__import__("api.commands.serve", fromlist=["serve"]).serve)
 

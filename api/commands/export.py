@@ -1,0 +1,44 @@
+"""``hrvpace export``: a stored session as CSV + Parquet with a JSON sidecar.
+
+Files (see :mod:`api.research.export`): ``ID-beats.csv``/``.parquet``, ``ID-metrics.csv``/
+``.parquet`` when the session has metric snapshots, and the sidecar ``ID.json`` (device,
+software version, settings, columns with units). Exit codes: 0 written; 1 no such session or
+unreadable database; 2 missing extra (pyarrow).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hrv.errors import HrvpaceError
+
+__all__ = ["export"]
+
+
+def export(
+    session_id: Annotated[str, typer.Argument(help="The stored session's id.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
+    ] = None,
+) -> None:
+    """Export a stored session: beats and metrics as CSV and Parquet, plus a JSON sidecar."""
+    from api.research import MissingExtraError
+    from api.research.export import export_session
+    from api.settings import load_settings
+
+    db = load_settings(data_dir=data_dir).database_path
+    try:
+        files = export_session(db, session_id, out)
+    except MissingExtraError as exc:
+        typer.echo(f"hrvpace export: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except HrvpaceError as exc:
+        typer.echo(f"hrvpace export: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for f in files:
+        typer.echo(str(f))

@@ -1,0 +1,218 @@
+"""A stored session as files: CSV (units in the header) and Parquet, with a JSON sidecar.
+
+For session ``ID`` in ``DIR``:
+
+- ``ID-beats.csv`` / ``ID-beats.parquet``: one row per beat, :data:`BEAT_UNITS` (the CSV
+  header says ``name [unit]``; Parquet keeps the plain names and puts the unit in each field's
+  metadata, key ``unit``). Floats are written with ``repr`` in the CSV (exact round trip);
+  missing values are empty cells / Parquet nulls;
+- ``ID-metrics.csv`` / ``ID-metrics.parquet``: the metric snapshots the live pipeline stored
+  (one row per analysed window; columns as in ``hrv.rolling``, ``t_s`` the window end);
+- ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
+  version, the session's options and the service's stored settings, the files and their
+  columns with units. Written last, so its presence means the export is complete.
+
+No file is written for an empty table other than the beats (a session with no beats still
+gets an empty beats table with its header).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from api._version import __version__
+from api.research import require
+from api.research.store import StoredSession, load_session
+
+__all__ = ["BEAT_UNITS", "METRIC_UNITS", "export_session"]
+
+#: Beat columns and their units.
+BEAT_UNITS: dict[str, str] = {
+    "idx": "index",
+    "t_s": "s",
+    "rr_ms": "ms",
+    "arrived_at": "unix_s",
+    "contact": "1 contact/0 none/-1 unknown",
+    "gap_before": "bool",
+    "hr_bpm": "1/min",
+}
+
+
+def _unit_of(name: str) -> str:
+    """The unit a metric column's name carries (``_ms2``, ``_ms``, ``_hz``, ...)."""
+    for suffix, unit in (
+        ("_ms2", "ms^2"),
+        ("_ms", "ms"),
+        ("_hz", "Hz"),
+        ("_bpm", "1/min"),
+        ("_pct", "%"),
+        ("_nu", "n.u."),
+        ("_s", "s"),
+        ("_at", "unix_s"),
+    ):
+        if name.endswith(suffix):
+            return unit
+    if name in ("n_beats",):
+        return "count"
+    return "1"
+
+
+#: Units of the usual metric columns (others are derived from the name by the same rule).
+METRIC_UNITS: dict[str, str] = {
+    n: _unit_of(n)
+    for n in ("t_s", "n_beats", "rmssd_ms", "sdnn_ms", "lf_ms2", "lf_hf", "coherence_ratio")
+}
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float):
+        return "" if v != v else repr(v)
+    return v
+
+
+def _write_csv(path: Path, names: list[str], units: dict[str, str], rows: list[list[Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow([f"{n} [{units[n]}]" for n in names])
+        for row in rows:
+            w.writerow([_cell(v) for v in row])
+
+
+def _write_parquet(
+    path: Path, names: list[str], units: dict[str, str], columns: list[list[Any]]
+) -> None:
+    pa = require("pyarrow")
+    pq = require("pyarrow.parquet")
+    arrays = []
+    fields = []
+    for n, col in zip(names, columns, strict=True):
+        clean = [None if (isinstance(v, float) and v != v) else v for v in col]
+        arr = pa.array(clean)
+        if arr.type == pa.null():
+            arr = pa.array(clean, type=pa.float64())
+        arrays.append(arr)
+        fields.append(pa.field(n, arr.type, metadata={"unit": units[n]}))
+    schema = pa.schema(fields, metadata={"hrvpace_version": __version__})
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+
+
+def _service_settings(database: Path) -> dict[str, Any]:
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT key, value_json FROM settings").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return {}
+    return {k: json.loads(v) for k, v in rows}
+
+
+def _device(s: StoredSession) -> dict[str, Any]:
+    src = s.source
+    out: dict[str, Any] = {"kind": src.get("kind")}
+    for key in ("device", "device_name", "address", "name", "device_info", "path", "seed"):
+        if key in src:
+            out[key] = src[key]
+    return out
+
+
+def _iso(t: Any) -> str | None:
+    if not isinstance(t, int | float):
+        return None
+    return datetime.datetime.fromtimestamp(float(t), tz=datetime.UTC).isoformat()
+
+
+def export_session(
+    database: str | os.PathLike[str], session_id: str, out_dir: str | os.PathLike[str]
+) -> list[Path]:
+    """Export one stored session into ``out_dir`` (created); return the files written.
+
+    Raises
+    ------
+    SessionNotFoundError
+        No such session.
+    ApiError
+        The database cannot be opened.
+    MissingExtraError
+        pyarrow is not installed (nothing is written then).
+    """
+    require("pyarrow.parquet")  # fail before writing anything
+    db = Path(database)
+    s = load_session(db, session_id)
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+
+    beat_names = list(BEAT_UNITS)
+    beat_cols: list[list[Any]] = [
+        s.idx.tolist(),
+        s.t_s.tolist(),
+        s.rr_ms.tolist(),
+        s.arrived_at.tolist(),
+        s.contact.astype(int).tolist(),
+        [bool(g) for g in s.gap_before],
+        [None if h != h else h for h in s.hr_bpm.tolist()],
+    ]
+    beat_rows = [list(r) for r in zip(*beat_cols, strict=True)]
+    _write_csv(d / f"{session_id}-beats.csv", beat_names, BEAT_UNITS, beat_rows)
+    _write_parquet(d / f"{session_id}-beats.parquet", beat_names, BEAT_UNITS, beat_cols)
+    files += [d / f"{session_id}-beats.csv", d / f"{session_id}-beats.parquet"]
+    tables: dict[str, Any] = {"beats": {n: BEAT_UNITS[n] for n in beat_names}}
+
+    if s.metrics:
+        names: list[str] = []
+        for m in s.metrics:
+            for k, v in m.items():
+                if k not in names and (v is None or isinstance(v, int | float | str)):
+                    names.append(k)
+        units = {n: _unit_of(n) for n in names}
+        cols = [[m.get(n) for m in s.metrics] for n in names]
+        rows = [list(r) for r in zip(*cols, strict=True)]
+        _write_csv(d / f"{session_id}-metrics.csv", names, units, rows)
+        _write_parquet(d / f"{session_id}-metrics.parquet", names, units, cols)
+        files += [d / f"{session_id}-metrics.csv", d / f"{session_id}-metrics.parquet"]
+        tables["metrics"] = units
+
+    sidecar = {
+        "session": {
+            "id": s.session_id,
+            "mode": s.info.get("mode"),
+            "state": s.info.get("state"),
+            "message": s.info.get("message"),
+            "created_at": _iso(s.info.get("created_at")),
+            "ended_at": _iso(s.info.get("ended_at")),
+            "n_beats": s.n_beats,
+            "n_metrics": len(s.metrics),
+            "n_micro_break_events": len(s.micro_breaks),
+            "n_checkins": len(s.checkins),
+            "n_assessment_events": len(s.assessments),
+        },
+        "device": _device(s),
+        "source": s.source,
+        "software": {"name": "hrvpace", "version": __version__},
+        "settings": {"session_options": s.options, "service": _service_settings(db)},
+        "timeline": "t_s: seconds of the session's beat timeline (docs/ARCHITECTURE.md); "
+        "arrived_at: Unix seconds (UTC)",
+        "files": [p.name for p in files],
+        "columns": tables,
+        "exported_at": datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds"),
+    }
+    side = d / f"{session_id}.json"
+    side.write_text(json.dumps(sidecar, indent=2, allow_nan=False), encoding="utf-8")
+    files.append(side)
+    return files

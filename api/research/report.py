@@ -1,0 +1,456 @@
+"""A self-contained HTML report of a recording or stored session, PNG plots by matplotlib (Agg).
+
+Contents: what the data are (file or session, beats, duration, software version); the numbers
+(:func:`api.research.analysis.summarize`: cleaned series, Kubios conventions); plots embedded
+as base64 PNG (also written to ``png_dir`` when given):
+
+1. tachogram, with the intervals :func:`hrv.clean` labels as artefacts marked by kind;
+2. RMSSD and coherence trend: :func:`hrv.rolling` of the cleaned series with the live
+   pipeline's windows (60 s every 5 s), with micro-breaks (vertical lines), breaks (shaded)
+   and check-ins (markers) on the same timeline;
+3. power spectrum of the whole cleaned recording with the LF/HF bands and the LF peak; the
+   curve is a display estimate (``scipy.signal.welch`` on the 4 Hz cubic-spline tachogram with
+   the same 128-s Hann segments), the marked peak and band powers are
+   :func:`hrv.frequency_domain`'s numbers;
+4. the resonance assessment curve (HR oscillation per paced rate and the phase of HR vs
+   breathing) when the session holds a completed assessment;
+
+and a table of break effects (RMSSD/HR before, during, after) when there are any.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import hrv
+from api._version import __version__
+from api.research import require
+from api.research.analysis import summarize
+from api.research.store import StoredSession
+from sensors import Recording
+
+__all__ = ["Plot", "ReportData", "build_report", "from_recording", "from_session", "write_report"]
+
+#: Trend windows: those of the live pipeline (api.pipeline.LIVE_WINDOW_S / LIVE_STEP_S).
+TREND_WINDOW_S = 60.0
+TREND_STEP_S = 5.0
+
+_ARTEFACT_COLOURS = {
+    1: "#d62728",  # ectopic
+    2: "#9467bd",  # long
+    3: "#ff7f0e",  # short
+    4: "#8c564b",  # missed
+    5: "#e377c2",  # extra
+}
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What a report is made of (from a file or a stored session).
+
+    ``t_s``/``rr_ms``/``gaps`` are the beats as recorded (``t_s`` from the start of the
+    recording); ``events`` micro-break events ``{"kind", "t_s", "data"}``; ``checkins``
+    ``{"t_s", "stress", "energy", "note"}``; ``assessment`` the ``result`` of the last
+    completed assessment, if any.
+    """
+
+    title: str
+    provenance: dict[str, Any]
+    t_s: NDArray[np.float64]
+    rr_ms: NDArray[np.float64]
+    gaps: NDArray[np.bool_]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    checkins: list[dict[str, Any]] = field(default_factory=list)
+    assessment: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One PNG plot: a file name, a caption and the bytes."""
+
+    name: str
+    caption: str
+    png: bytes
+
+
+def from_recording(rec: Recording, *, path: str) -> ReportData:
+    """Report data of a recording file (beats only)."""
+    return ReportData(
+        title=f"Recording {Path(path).name}",
+        provenance={
+            "file": str(Path(path).resolve()),
+            "format": rec.source_format,
+            "device": rec.meta.get("device"),
+            "start_time": rec.meta.get("start_time"),
+        },
+        t_s=np.asarray(rec.t_s - rec.start_s, dtype=np.float64),
+        rr_ms=np.asarray(rec.rr_ms, dtype=np.float64),
+        gaps=np.asarray(rec.gaps, dtype=np.bool_),
+    )
+
+
+def from_session(s: StoredSession, *, database: Path) -> ReportData:
+    """Report data of a stored session (beats, micro-breaks, check-ins, assessment)."""
+    done = [a for a in s.assessments if a.get("type") == "assessment_complete"]
+    return ReportData(
+        title=f"Session {s.session_id}",
+        provenance={
+            "session": s.session_id,
+            "database": str(database),
+            "mode": s.info.get("mode"),
+            "state": s.info.get("state"),
+            "created_at": _iso(s.info.get("created_at")),
+            "ended_at": _iso(s.info.get("ended_at")),
+            "source": s.source,
+        },
+        t_s=s.t_s,
+        rr_ms=s.rr_ms,
+        gaps=s.gap_before,
+        events=[e for e in s.micro_breaks if e.get("t_s") is not None],
+        checkins=[c for c in s.checkins if c.get("t_s") is not None],
+        assessment=done[-1].get("result") if done else None,
+    )
+
+
+def _iso(t: Any) -> str | None:
+    if not isinstance(t, int | float):
+        return None
+    return datetime.datetime.fromtimestamp(float(t), tz=datetime.UTC).isoformat()
+
+
+# --------------------------------------------------------------------------------------------
+# Plots
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt = require("matplotlib.pyplot")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _pyplot() -> Any:
+    mpl = require("matplotlib")
+    mpl.use("Agg", force=True)
+    return require("matplotlib.pyplot")
+
+
+def _minutes(t_s: Any) -> Any:
+    return np.asarray(t_s, dtype=np.float64) / 60.0
+
+
+def _tachogram(data: ReportData, cleaned: hrv.Cleaned) -> Plot:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    x = _minutes(data.t_s)
+    ax.plot(x, data.rr_ms, lw=0.6, color="#1f77b4", label="RR as recorded")
+    labels = np.asarray(cleaned.labels)
+    for code, colour in _ARTEFACT_COLOURS.items():
+        sel = labels == code
+        if sel.any():
+            ax.scatter(
+                x[sel],
+                data.rr_ms[sel],
+                s=12,
+                color=colour,
+                zorder=3,
+                label=f"{hrv.LABEL_NAMES[code]} ({int(sel.sum())})",
+            )
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel("RR (ms)")
+    ax.set_title("Tachogram, artefacts labelled by hrv.clean")
+    ax.legend(loc="upper right", fontsize=7)
+    n_art = int(np.count_nonzero(labels))
+    return Plot(
+        "tachogram.png",
+        f"Tachogram: {data.rr_ms.size} RR intervals, {n_art} labelled as artefacts "
+        "(Lipponen & Tarvainen 2019 + 300-2000 ms gate).",
+        _png(fig),
+    )
+
+
+def _trend(data: ReportData, rr: NDArray[np.float64], gaps: NDArray[np.bool_]) -> Plot | None:
+    cols = hrv.rolling(
+        rr,
+        window_s=TREND_WINDOW_S,
+        step_s=TREND_STEP_S,
+        gaps=gaps if gaps[1:].any() else None,
+        metrics=("time", "coherence"),
+    )
+    if cols["t_s"].size == 0:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.4))
+    x = _minutes(cols["t_s"])
+    ax.plot(x, cols["rmssd_ms"], color="#2ca02c", lw=1.0, label="RMSSD (ms)")
+    ax.set_ylabel("RMSSD (ms)")
+    ax.set_xlabel("time (min)")
+    ax2 = ax.twinx()
+    ax2.plot(x, cols["coherence_ratio"], color="#9467bd", lw=0.8, alpha=0.8, label="coherence")
+    ax2.set_ylabel("coherence ratio")
+    starts = [e for e in data.events if e["kind"] == "break_started"]
+    ends = [e for e in data.events if e["kind"] == "break_ended"]
+    for i, ev in enumerate(e for e in data.events if e["kind"] == "micro_break"):
+        ax.axvline(
+            ev["t_s"] / 60.0,
+            color="#d62728",
+            ls="--",
+            lw=1,
+            label="micro-break due" if not i else None,
+        )
+    for i, st in enumerate(starts):
+        end = next((e["t_s"] for e in ends if e["t_s"] >= st["t_s"]), None)
+        if end is not None:
+            ax.axvspan(
+                st["t_s"] / 60.0,
+                end / 60.0,
+                color="#ffbb78",
+                alpha=0.4,
+                label="break" if not i else None,
+            )
+    if data.checkins:
+        y = np.nanmax(cols["rmssd_ms"]) if np.isfinite(cols["rmssd_ms"]).any() else 1.0
+        ax.scatter(
+            [c["t_s"] / 60.0 for c in data.checkins],
+            [y] * len(data.checkins),
+            marker="v",
+            s=60,
+            color="#17becf",
+            zorder=4,
+            label="check-in",
+        )
+        for c in data.checkins:
+            ax.annotate(
+                f"S{c['stress']}/E{c['energy']}",
+                (c["t_s"] / 60.0, y),
+                textcoords="offset points",
+                xytext=(0, 6),
+                fontsize=7,
+                ha="center",
+            )
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7)
+    ax.set_title(f"RMSSD and coherence, {TREND_WINDOW_S:.0f}-s windows every {TREND_STEP_S:.0f} s")
+    n_mb = sum(1 for e in data.events if e["kind"] == "micro_break")
+    return Plot(
+        "trend.png",
+        f"RMSSD and coherence trend (hrv.rolling); {n_mb} micro-break(s), "
+        f"{len(starts)} break(s), {len(data.checkins)} check-in(s) on the timeline.",
+        _png(fig),
+    )
+
+
+def _display_psd(rr: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from scipy.interpolate import CubicSpline
+    from scipy.signal import welch
+
+    t = np.cumsum(rr) / 1000.0
+    grid = np.arange(math.ceil(t[0] * 4.0), math.floor(t[-1] * 4.0) + 1) / 4.0
+    if grid.size < 16:
+        return np.empty(0), np.empty(0)
+    y = CubicSpline(t, rr)(grid)
+    nper = min(512, grid.size)
+    f, p = welch(y, fs=4.0, window="hann", nperseg=nper, noverlap=nper // 2, detrend="constant")
+    keep = f <= 0.5
+    return np.asarray(f[keep], dtype=np.float64), np.asarray(p[keep], dtype=np.float64)
+
+
+def _spectrum(rr: NDArray[np.float64], summary: dict[str, Any]) -> Plot | None:
+    if rr.size < 16:
+        return None
+    f, p = _display_psd(rr)
+    if f.size == 0:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    ax.plot(f, p, color="#1f77b4", lw=1.0)
+    ax.axvspan(0.04, 0.15, color="#ff7f0e", alpha=0.15, label="LF 0.04-0.15 Hz")
+    ax.axvspan(0.15, 0.4, color="#2ca02c", alpha=0.12, label="HF 0.15-0.4 Hz")
+    peak = summary.get("lf_peak_hz")
+    if isinstance(peak, float):
+        ax.axvline(peak, color="#d62728", lw=1.2, label=f"LF peak {peak:.3f} Hz")
+    ax.set_xlim(0, 0.5)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("PSD (ms²/Hz)")
+    ax.set_title("Power spectrum of the cleaned recording")
+    ax.legend(fontsize=7)
+    lf, hf = summary.get("lf_ms2"), summary.get("hf_ms2")
+    numbers = ""
+    if isinstance(lf, float) and isinstance(hf, float):
+        numbers = f" LF {lf:.1f} ms², HF {hf:.1f} ms² (hrv.frequency_domain)."
+    return Plot(
+        "spectrum.png",
+        "Power spectrum (display: scipy Welch, 4 Hz cubic spline, 128-s Hann segments)." + numbers,
+        _png(fig),
+    )
+
+
+def _assessment(result: dict[str, Any]) -> Plot | None:
+    rates = [r for r in result.get("rates", []) if isinstance(r, dict)]
+    if not rates:
+        return None
+    plt = _pyplot()
+    fig, (ax, axp) = plt.subplots(1, 2, figsize=(10, 3.2))
+    x = [r["rate_bpm"] for r in rates]
+    p2t = [
+        np.nan if r.get("peak_to_trough_bpm") is None else r["peak_to_trough_bpm"] for r in rates
+    ]
+    phase = [np.nan if r.get("phase_deg") is None else r["phase_deg"] for r in rates]
+    ax.plot(x, p2t, "o-", color="#1f77b4")
+    ax.set_xlabel("paced rate (breaths/min)")
+    ax.set_ylabel("HR peak-to-trough (bpm)")
+    axp.plot(x, phase, "s-", color="#9467bd")
+    axp.axhline(0, color="grey", lw=0.8)
+    axp.set_xlabel("paced rate (breaths/min)")
+    axp.set_ylabel("HR phase vs breathing (deg)")
+    res = result.get("resonance_bpm")
+    for a in (ax, axp):
+        if isinstance(res, int | float):
+            a.axvline(res, color="#d62728", ls="--", lw=1)
+        a.invert_xaxis()
+    ax.set_title("Resonance assessment: HR oscillation")
+    axp.set_title("Phase (0 deg at resonance)")
+    caption = (
+        f"Resonance assessment: {len(rates)} paced rates; estimate "
+        f"{res if res is not None else 'none'} breaths/min ({result.get('method', '')}). "
+        f"{result.get('reason', '')}"
+    )
+    return Plot("assessment.png", caption, _png(fig))
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "&ndash;"
+    if isinstance(v, float):
+        return "&ndash;" if not math.isfinite(v) else f"{v:.6g}"
+    return html.escape(str(v))
+
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
+    "padding:.2em .6em;text-align:left;font-size:.9em}figure{margin:1em 0}"
+    "figcaption{font-size:.85em;color:#555}img{max-width:100%}"
+)
+
+
+def _table(rows: Sequence[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _effects_table(events: list[dict[str, Any]]) -> str:
+    effects = [e["data"] for e in events if e["kind"] == "break_effect"]
+    if not effects:
+        return ""
+    cols = (
+        "start_t_s",
+        "end_t_s",
+        "kind",
+        "rmssd_before_ms",
+        "rmssd_during_ms",
+        "rmssd_after_ms",
+        "rmssd_change_pct",
+        "hr_before_bpm",
+        "hr_after_bpm",
+    )
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(e.get(c))}</td>" for c in cols) + "</tr>" for e in effects
+    )
+    return f"<h2>Break effects</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def build_report(data: ReportData) -> tuple[str, list[Plot]]:
+    """The report's HTML (self-contained: plots inlined as base64 PNG) and its plots.
+
+    Raises
+    ------
+    HrvInputError
+        The beats are unusable.
+    MissingExtraError
+        matplotlib is not installed.
+    """
+    rr_in = np.asarray(data.rr_ms, dtype=np.float64)
+    cleaned = hrv.clean(rr_in, gaps=data.gaps)
+    duration_s = float(data.t_s[-1]) if data.t_s.size else 0.0
+    summary, rr, gaps = summarize(rr_in, gaps=data.gaps, clean=True, duration_s=duration_s)
+    plots: list[Plot] = [_tachogram(data, cleaned)]
+    for maybe in (
+        _trend(data, rr, gaps),
+        _spectrum(rr, summary),
+        None if data.assessment is None else _assessment(data.assessment),
+    ):
+        if maybe is not None:
+            plots.append(maybe)
+    generated = datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds")
+    prov_rows: list[tuple[str, Any]] = [
+        (k, v if not isinstance(v, dict) else ", ".join(f"{a}={b}" for a, b in v.items()))
+        for k, v in data.provenance.items()
+        if v is not None
+    ]
+    prov_rows += [
+        ("beats", int(rr_in.size)),
+        ("duration (min)", duration_s / 60.0),
+        ("software", f"hrvpace {__version__}"),
+        ("generated", generated),
+    ]
+    figures = "".join(
+        f'<figure><img alt="{html.escape(p.name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(p.png).decode("ascii")}"><figcaption>{html.escape(p.caption)}'
+        "</figcaption></figure>"
+        for p in plots
+    )
+    numbers = _table([(k, summary[k]) for k in summary])
+    title = html.escape(data.title)
+    doc = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>hrvpace report: {title}</title><style>{_CSS}</style></head><body>"
+        f"<h1>hrvpace report: {title}</h1>"
+        f"<h2>Data</h2>{_table(prov_rows)}"
+        f"<h2>Plots</h2>{figures}"
+        f"{_effects_table(data.events)}"
+        "<h2>Numbers</h2><p>Whole recording after artefact correction (hrv.clean); time "
+        "domain with Kubios conventions (SDNN, SD1/SD2 ddof=1; pNN50 over N-1), Welch spectrum "
+        "on the 4 Hz tachogram (Task Force 1996 bands), coherence the mean over 64-s windows "
+        "every 5 s (HeartMath ratio, not squared), DFA alpha1 over 4-16 beats, Baevsky's "
+        f"stress index.</p>{numbers}"
+        f"<footer><small>hrvpace {html.escape(__version__)}, {generated}</small></footer>"
+        "</body></html>\n"
+    )
+    return doc, plots
+
+
+def write_report(
+    data: ReportData, out: str | os.PathLike[str], *, png_dir: str | os.PathLike[str] | None = None
+) -> list[Path]:
+    """Write the HTML to ``out`` (and each plot as a PNG into ``png_dir``); return the files."""
+    doc, plots = build_report(data)
+    out_p = Path(out)
+    out_p.write_text(doc, encoding="utf-8")
+    files = [out_p]
+    if png_dir is not None:
+        d = Path(png_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        for p in plots:
+            (d / p.name).write_bytes(p.png)
+            files.append(d / p.name)
+    return files

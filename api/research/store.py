@@ -1,0 +1,148 @@
+"""Read-only access to a stored session, for reports and exports.
+
+The service's database (``api/storage.py``) is opened read-only (SQLite ``mode=ro``) rather than
+through :class:`api.storage.Storage`: opening a ``Storage`` marks every ``running`` session as
+``interrupted`` and starts a writer thread, which must not happen while ``hrvpace serve`` may
+be recording. The queries follow the schema of ``api.storage.MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from api.errors import ApiError, SessionNotFoundError
+
+__all__ = ["StoredSession", "load_session"]
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """Everything stored about one session, in plain Python / numpy.
+
+    Beat arrays have one entry per stored beat, in ``idx`` order; ``t_s`` is the session's beat
+    timeline (s), ``arrived_at`` Unix seconds, ``contact`` ``1``/``0``/``-1`` (unknown),
+    ``hr_bpm`` NaN where the strap sent none. ``metrics`` are the stored metric snapshots (one
+    dict per analysed window, ``t_s`` = window end); ``micro_breaks`` the micro-break events
+    (``kind``, ``t_s``, ``data``); ``checkins`` the check-ins of the session with ``t_s`` mapped
+    onto the beat timeline (``None`` before the first or without beats); ``assessments`` the
+    stored assessment events.
+    """
+
+    session_id: str
+    info: dict[str, Any]
+    source: dict[str, Any]
+    options: dict[str, Any]
+    idx: NDArray[np.int64]
+    t_s: NDArray[np.float64]
+    rr_ms: NDArray[np.float64]
+    arrived_at: NDArray[np.float64]
+    contact: NDArray[np.int8]
+    gap_before: NDArray[np.bool_]
+    hr_bpm: NDArray[np.float64]
+    metrics: list[dict[str, Any]]
+    micro_breaks: list[dict[str, Any]]
+    checkins: list[dict[str, Any]]
+    assessments: list[dict[str, Any]]
+
+    @property
+    def n_beats(self) -> int:
+        return int(self.rr_ms.size)
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise ApiError(f"{path}: no hrvpace database here (see --data-dir)")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.Error as exc:
+        raise ApiError(f"{path}: cannot open the database read-only ({exc})") from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def load_session(database: Path, session_id: str) -> StoredSession:
+    """Read one session from the database file ``database``.
+
+    Raises
+    ------
+    SessionNotFoundError
+        No session with that id.
+    ApiError
+        The database cannot be opened.
+    """
+    conn = _connect_ro(database)
+    try:
+        row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFoundError(f"no session {session_id!r} in {database}")
+        info = {k: row[k] for k in row.keys() if k not in ("source_json", "options_json")}  # noqa: SIM118 (sqlite3.Row iterates values)
+        beats = conn.execute(
+            "SELECT idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
+            "WHERE session_id = ? ORDER BY idx",
+            (session_id,),
+        ).fetchall()
+        metrics = [
+            {"t_s": r[0], "recorded_at": r[1], **json.loads(r[2])}
+            for r in conn.execute(
+                "SELECT t_s, recorded_at, data_json FROM metrics WHERE session_id = ? "
+                "ORDER BY t_s, rowid",
+                (session_id,),
+            )
+        ]
+        micro = [
+            {"t_s": r[0], "recorded_at": r[1], "kind": r[2], "data": json.loads(r[3])}
+            for r in conn.execute(
+                "SELECT t_s, recorded_at, kind, data_json FROM micro_breaks "
+                "WHERE session_id = ? ORDER BY recorded_at, id",
+                (session_id,),
+            )
+        ]
+        checkins = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT id, at, stress, energy, note FROM checkins WHERE session_id = ? "
+                "ORDER BY at, id",
+                (session_id,),
+            )
+        ]
+        assessments = [
+            {"recorded_at": r[0], **json.loads(r[1])}
+            for r in conn.execute(
+                "SELECT recorded_at, data_json FROM assessments WHERE session_id = ? ORDER BY id",
+                (session_id,),
+            )
+        ]
+    finally:
+        conn.close()
+    n = len(beats)
+    idx = np.array([b[0] for b in beats], dtype=np.int64)
+    t_s = np.array([b[1] for b in beats], dtype=np.float64)
+    arrived = np.array([b[3] for b in beats], dtype=np.float64)
+    contact = np.array([-1 if b[4] is None else int(b[4]) for b in beats], dtype=np.int8)
+    hr = np.array([np.nan if b[6] is None else b[6] for b in beats], dtype=np.float64)
+    for c in checkins:
+        c["t_s"] = float(np.interp(c["at"], arrived, t_s)) if n and arrived[0] <= c["at"] else None
+    return StoredSession(
+        session_id=session_id,
+        info=info,
+        source=json.loads(row["source_json"] or "{}"),
+        options=json.loads(row["options_json"] or "{}"),
+        idx=idx,
+        t_s=t_s,
+        rr_ms=np.array([b[2] for b in beats], dtype=np.float64).reshape(n),
+        arrived_at=arrived,
+        contact=contact,
+        gap_before=np.array([bool(b[5]) for b in beats], dtype=np.bool_).reshape(n),
+        hr_bpm=hr,
+        metrics=metrics,
+        micro_breaks=micro,
+        checkins=checkins,
+        assessments=assessments,
+    )

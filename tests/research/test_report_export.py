@@ -1,0 +1,272 @@
+"""``hrvpace replay`` vs ``analyze``, and ``report`` / ``export`` on a really stored session.
+
+The session is made by the real live pipeline: ``hrvpace replay FILE --store`` into a temporary
+data folder (SQLite file on disk). A check-in, micro-break events and a resonance assessment
+(from ``hrvpace assess --simulate``, the real engine against the simulated person) are then
+added through :class:`api.storage.Storage`, as the service would store them, so that the
+report has every element to draw.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import hrv
+from api._version import __version__
+from api.cli import app
+from api.storage import Storage
+from sensors import read_recording
+
+runner = CliRunner()
+
+REST = "hrvpkg_rest_rri_ms.txt"  # 910 beats, 16 min, supine rest
+
+
+def _windows_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_replay_at_max_speed_yields_the_metrics_of_analyze(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Comparable: the live pipeline analyses the raw beats (no hrv.clean) in 60-s windows
+    every 5 s. ``analyze --no-clean --window-s 60 --step-s 5`` gives the same windows; every
+    metric of every window the replay emitted must match to 1e-9 relative (the streaming
+    analyser's contract with hrv.rolling). The replay may hold back the last window (emitted
+    only when a later beat proves it complete)."""
+    rec_path = shared_data / REST
+    res = runner.invoke(app, ["replay", str(rec_path), "--speed", "max", "--json"])
+    assert res.exit_code == 0, res.output
+    events = [json.loads(x) for x in res.stdout.splitlines()]
+    live = [e for e in events if e["type"] == "metrics"]
+    out = tmp_path / "w.csv"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(rec_path),
+            "--no-clean",
+            "--window-s",
+            "60",
+            "--step-s",
+            "5",
+            "--windows",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    batch = _windows_csv(out)
+    assert len(live) >= 100 and 0 <= len(batch) - len(live) <= 1
+    compared = 0
+    for ev, row in zip(live, batch, strict=False):
+        assert math.isclose(ev["t_s"], float(row["t_s"]), rel_tol=1e-12)
+        assert ev["n_beats"] == int(row["n_beats"])
+        for key, cell in row.items():
+            if key in ("recording", "t_s", "n_beats"):
+                continue
+            if cell == "":
+                assert ev[key] is None, key
+            else:
+                assert math.isclose(ev[key], float(cell), rel_tol=1e-9, abs_tol=1e-12), key
+                compared += 1
+    assert compared > 1000
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Any]:
+    data_dir = tmp_path_factory.mktemp("data")
+    res = runner.invoke(
+        app,
+        [
+            "replay",
+            str(shared_data / REST),
+            "--speed",
+            "max",
+            "--json",
+            "--store",
+            "--data-dir",
+            str(data_dir),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    end = json.loads(res.stdout.splitlines()[-1])
+    session_id = end["session_id"]
+    assessed = runner.invoke(
+        app, ["assess", "--simulate", "--speed", "max", "--screening", "--json"]
+    )
+    assert assessed.exit_code == 0, assessed.output
+    result = json.loads(assessed.stdout)
+    storage = Storage(data_dir / "hrvpace.sqlite3")
+    try:
+        beats = storage.beats(session_id)
+        t0_unix = beats[0][3]
+        at_5min = np.interp(300.0, [b[1] for b in beats], [b[3] for b in beats])
+        storage.add_checkin(session_id=session_id, at=at_5min, stress=4, energy=2, note="").result()
+        for kind, t_s, data in (
+            ("micro_break", 420.0, {"type": "micro_break", "t_s": 420.0}),
+            ("break_started", 430.0, {"type": "break_started", "t_s": 430.0}),
+            ("break_ended", 550.0, {"type": "break_ended", "t_s": 550.0}),
+            (
+                "break_effect",
+                850.0,
+                {
+                    "type": "break_effect",
+                    "t_s": 850.0,
+                    "start_t_s": 430.0,
+                    "end_t_s": 550.0,
+                    "kind": "breathing",
+                    "rmssd_before_ms": 41.5,
+                    "rmssd_after_ms": 52.25,
+                    "rmssd_change_pct": 25.9,
+                },
+            ),
+        ):
+            storage.add_micro_break(
+                session_id=session_id, t_s=t_s, recorded_at=t0_unix + t_s, kind=kind, data=data
+            )
+        storage.add_assessment(
+            session_id,
+            recorded_at=t0_unix + 900.0,
+            data={"type": "assessment_complete", "t_s": 900.0, "result": result},
+        )
+        storage.flush().result()
+    finally:
+        storage.close()
+    return {"data_dir": data_dir, "session_id": session_id, "assessment": result}
+
+
+def _images(html_text: str) -> list[bytes]:
+    return [
+        base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html_text)
+    ]
+
+
+def test_report_of_a_stored_session(
+    stored: dict[str, Any], tmp_path: Path, shared_data: Path
+) -> None:
+    out = tmp_path / "report.html"
+    png_dir = tmp_path / "png"
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            stored["session_id"],
+            "--out",
+            str(out),
+            "--png-dir",
+            str(png_dir),
+            "--data-dir",
+            str(stored["data_dir"]),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    images = _images(text)
+    # tachogram, trend, spectrum, assessment
+    assert len(images) == 4
+    assert all(img.startswith(b"\x89PNG\r\n\x1a\n") and len(img) > 5000 for img in images)
+    assert sorted(p.name for p in png_dir.iterdir()) == sorted(
+        ["tachogram.png", "trend.png", "spectrum.png", "assessment.png"]
+    )
+    # names its data: the session, its beats, the software
+    assert stored["session_id"] in text
+    assert "910" in text and f"hrvpace {__version__}" in text
+    # timeline elements and break effects are there
+    assert "1 micro-break(s), 1 break(s), 1 check-in(s)" in text
+    assert "Break effects" in text and "41.5" in text and "25.9" in text
+    res_bpm = stored["assessment"]["resonance_bpm"]
+    assert f"estimate {res_bpm} breaths/min" in text
+    # the numbers table holds the hrv core's values of the cleaned beats
+    rec = read_recording(shared_data / REST)
+    c = hrv.clean(rec.rr_ms)
+    rmssd = hrv.time_domain(c.rr_ms).rmssd_ms
+    assert rmssd is not None and f"<th>rmssd_ms</th><td>{rmssd:.6g}</td>" in text
+
+
+def test_report_of_a_file_names_it_and_has_no_assessment(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    path = shared_data / "hrvpkg_noisy_rri.hrm"
+    res = runner.invoke(app, ["report", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert len(_images(text)) == 3
+    assert str(path.resolve()) in text and "polar_hrm" in text and "3581" in text
+    # artefacts are marked: the noisy file has labelled beats, shown in the caption
+    n_art = int(np.count_nonzero(hrv.clean(read_recording(path).rr_ms).labels))
+    assert n_art > 0 and f"{n_art} labelled as artefacts" in text
+
+
+def test_report_of_an_unknown_session_fails_clearly(tmp_path: Path) -> None:
+    Storage(tmp_path / "hrvpace.sqlite3").close()
+    res = runner.invoke(
+        app, ["report", "nope", "--out", str(tmp_path / "r.html"), "--data-dir", str(tmp_path)]
+    )
+    assert res.exit_code == 1
+    assert "no session 'nope'" in res.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_export_of_a_stored_session(stored: dict[str, Any], tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    sid = stored["session_id"]
+    res = runner.invoke(
+        app, ["export", sid, "--out", str(tmp_path), "--data-dir", str(stored["data_dir"])]
+    )
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(
+        [
+            f"{sid}-beats.csv",
+            f"{sid}-beats.parquet",
+            f"{sid}-metrics.csv",
+            f"{sid}-metrics.parquet",
+            f"{sid}.json",
+        ]
+    )
+    storage = Storage(stored["data_dir"] / "hrvpace.sqlite3")
+    try:
+        beats = storage.beats(sid)
+        metrics = storage.snapshots("metrics", sid)
+    finally:
+        storage.close()
+    # CSV: units in the header, exact values
+    with open(tmp_path / f"{sid}-beats.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["idx [index]", "t_s [s]", "rr_ms [ms]"]
+    assert len(rows) - 1 == len(beats) == 910
+    assert [float(r[2]) for r in rows[1:]] == [b[2] for b in beats]
+    # Parquet: same values, units in the field metadata
+    table = pq.read_table(tmp_path / f"{sid}-beats.parquet")
+    assert table.column("rr_ms").to_pylist() == [b[2] for b in beats]
+    assert table.schema.field("rr_ms").metadata[b"unit"] == b"ms"
+    mt = pq.read_table(tmp_path / f"{sid}-metrics.parquet")
+    assert mt.num_rows == len(metrics)
+    assert mt.column("rmssd_ms").to_pylist() == [m["rmssd_ms"] for m in metrics]
+    assert mt.schema.field("lf_ms2").metadata[b"unit"] == b"ms^2"
+    # sidecar
+    side = json.loads((tmp_path / f"{sid}.json").read_text())
+    assert side["software"] == {"name": "hrvpace", "version": __version__}
+    assert side["session"]["id"] == sid and side["session"]["n_beats"] == 910
+    assert side["device"]["kind"] == "replay" and side["device"]["path"].endswith(REST)
+    assert side["settings"]["session_options"] == {"command": "hrvpace replay"}
+    assert side["columns"]["beats"]["rr_ms"] == "ms"
+
+
+def test_export_of_an_unknown_session(tmp_path: Path) -> None:
+    Storage(tmp_path / "hrvpace.sqlite3").close()
+    res = runner.invoke(
+        app, ["export", "nope", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path)]
+    )
+    assert res.exit_code == 1 and "no session 'nope'" in res.stderr
