@@ -672,7 +672,8 @@ class MicroBreakMonitor:
             prior_weight_s=self.settings.prior_weight_s
         )
         s = self.settings
-        self._t: float | None = None
+        self._t: float | None = None  # latest time seen (window or user action)
+        self._t_window: float | None = None  # end of the latest window
         self._task_start: float | None = None
         self._recent: deque[_Recent] = deque()
         self._history: deque[tuple[float, float, float]] = deque()  # valid (t, rmssd, hr)
@@ -730,13 +731,14 @@ class MicroBreakMonitor:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _check_t(self, t_s: float, what: str) -> float:
+    def _check_t(self, t_s: float, what: str, previous: float | None = None) -> float:
         if isinstance(t_s, bool) or not isinstance(t_s, int | float) or not math.isfinite(t_s):
             raise BreathingError(f"micro-break {what}: t_s must be a finite number, got {t_s!r}")
         t = float(t_s)
-        if self._t is not None and t < self._t - 1e-9:
+        previous = self._t if previous is None else previous
+        if previous is not None and t < previous - 1e-9:
             raise BreathingError(
-                f"micro-break {what}: t_s={t} is earlier than the previous time {self._t}"
+                f"micro-break {what}: t_s={t} is earlier than the previous time {previous}"
             )
         return t
 
@@ -825,7 +827,11 @@ class MicroBreakMonitor:
             t_s = getattr(window, "t_s", None)
             if t_s is None:
                 raise BreathingError("micro-break on_window: no t_s given and the window has none")
-        t = self._check_t(t_s, "on_window")
+        # windows must not go back in time; a user action may have happened a moment after
+        # the beat that ends this window (the window then counts at the action's time)
+        last = -math.inf if self._t_window is None else self._t_window
+        t = self._check_t(t_s, "on_window", previous=last)
+        t = t if self._t is None else max(t, self._t)
         if (
             isinstance(quality, bool)
             or not isinstance(quality, int | float)
@@ -834,14 +840,15 @@ class MicroBreakMonitor:
             raise BreathingError(
                 f"micro-break on_window: quality must be in [0, 1], got {quality!r}"
             )
-        prev = self._t
+        prev = self._t_window
         if self._task_start is None:
             self._task_start = max(0.0, t - s.window_s)
-        elif prev is not None and t - prev >= s.away_s and self._break is None:
-            self._task_start = t - s.window_s  # an absence counts as a break
+        elif self._t is not None and t - self._t >= s.away_s and self._break is None:
+            # nothing for a while (no window, no action): an absence counts as a break
+            self._task_start = max(self._task_start, t - s.window_s)
             self._recent.clear()
         weight = s.step_s if prev is None else min(max(t - prev, 0.0), s.step_s)
-        self._t = t
+        self._t = self._t_window = t
         while self._recent and self._recent[0].t_s <= t - s.sustain_s:
             self._recent.popleft()
 

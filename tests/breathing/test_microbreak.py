@@ -521,6 +521,17 @@ def test_tracker_excludes_an_ectopic_beat_from_rmssd_and_counts_gaps() -> None:
 # -- errors ---------------------------------------------------------------------------------------
 
 
+def test_a_window_ending_just_before_a_user_action_is_accepted() -> None:
+    """Live: the user acts at the last beat's time; the next window may end a moment earlier."""
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 200.0, rmssd_ms=45.0, hr_bpm=62.0)  # last window at 190
+    mon.start_break(196.0, BreakKind.WALK)
+    assert mon.on_window(window(195.0, rmssd_ms=45.0, hr_bpm=62.0), contact=True, quality=1.0) == []
+    assert mon.status.t_s == 196.0
+    with pytest.raises(BreathingError, match="earlier than the previous time 196"):
+        mon.on_window(window(194.0, rmssd_ms=45.0, hr_bpm=62.0), contact=True, quality=1.0)
+
+
 def test_bad_calls_raise_breathing_errors_naming_the_problem() -> None:
     mon = MicroBreakMonitor()
     feed(mon, 60.0, 200.0, rmssd_ms=45.0, hr_bpm=62.0)
