@@ -23,7 +23,7 @@ Two estimators:
     3. **Each segment**: its mean removed (constant detrend), a periodic Hann window, FFT with
        ``nfft = 512`` (no zero padding: bins every ``4 / 512 = 0.0078125`` Hz), one-sided density
        ``2 |X|^2 / (fs * sum(w^2))``; the spectra of the window's segments are averaged (mean).
-    4. Needs ``N >= 6`` beats and at least one whole segment in the interior (an interior of
+    4. Needs ``N >= 6`` beats and at least one whole, gap-free segment in the interior (an interior of
        128-136 s at least; the Task Force asks for >= 2 min of data for LF); otherwise every
        metric is ``None``.
 
@@ -33,11 +33,15 @@ Two estimators:
     amplitude ``A`` ms integrates to ``A**2 / 2`` (see ``hrv._spectral.lomb_psd``). Needs
     ``N >= 6`` and ``t[N-1] - t[0] >= 128`` s.
 
-**Gaps**: the resampled tachogram would bridge a gap (a dropped packet) with a cubic as if the
-beats followed each other, so ``method="welch"`` *falls back to Lomb-Scargle* for any series that
-has a gap (``gaps[i]`` for some ``i >= 1``); the result says so in its ``method`` field. Pass the
-real beat times as ``t_s`` when you have them: Lomb-Scargle then sees the hole at its true length
-(with the default timeline ``cumsum(rr_ms)``, the lost beats' time is simply missing).
+**Gaps** (``gaps[i]``: beat ``i`` does not follow beat ``i-1``): the resampled tachogram would
+bridge a gap with a cubic as if the beats followed each other, so ``method="welch"`` *leaves out
+every segment that touches a gap*: a gap at beat ``g`` spoils the samples strictly between
+``t[g-3]`` and ``t[g+2]`` (the interpolation intervals whose six-beat stencil spans the gap), and
+a segment holding any of them is not averaged. When no usable segment is left, the metrics are
+``None``. ``method="lomb"`` needs no special treatment: it works on the beats themselves. Pass
+the real beat times as ``t_s`` when you have them, so that a hole keeps its duration (with the
+default timeline ``cumsum(rr_ms)`` the lost beats' time is simply missing and the two sides are
+spliced; the segments across the splice are left out all the same).
 
 Derived metrics: ``total_ms2 = vlf + lf + hf`` (0.0033-0.4 Hz), ``lf_hf = lf / hf``,
 ``lf_nu = 100 lf / (lf + hf)``, ``hf_nu = 100 hf / (lf + hf)`` (normalised units: power over
@@ -125,8 +129,7 @@ class FrequencyDomain:
 
     Every metric is ``None`` when the series is too short (or, for ratios and peaks, when a
     denominator or a band's power is zero). ``n_beats`` is the number of RR intervals given;
-    ``method`` is the estimator actually used (``"lomb"`` when ``"welch"`` fell back because of
-    a gap).
+    ``method`` is the estimator used (``"welch"`` or ``"lomb"``).
     """
 
     vlf_ms2: float | None
@@ -204,6 +207,41 @@ def _segment_range(m_lo: Any, m_hi: Any) -> tuple[Any, Any]:
     return first, last
 
 
+def _gap_free_segments(
+    t: NDArray[np.float64], gap_idx: NDArray[np.int64], j0: int, j1: int
+) -> NDArray[np.bool_]:
+    """Which clock segments ``j0 .. j1`` touch no gap (True = usable).
+
+    A gap at beat ``g`` (beat ``g`` does not follow ``g-1``) spoils the interpolation intervals
+    whose six-beat stencil spans it, ``g-3 .. g+1``, i.e. the samples strictly between
+    ``t[g-3]`` and ``t[g+2]`` (open-ended when those beats do not exist). A segment is left out
+    when any of its samples falls there.
+    """
+    n = t.size
+    ok = np.ones(j1 - j0 + 1, dtype=np.bool_)
+    if gap_idx.size == 0 or ok.size == 0:
+        return ok
+    big = np.iinfo(np.int64).max // 4
+    lo_beat = gap_idx - 3
+    hi_beat = gap_idx + 2
+    lo_m = np.where(
+        lo_beat >= 0, np.floor(t[np.maximum(lo_beat, 0)] * RESAMPLE_HZ) + 1, -big
+    ).astype(np.int64)
+    hi_m = np.where(
+        hi_beat <= n - 1, np.ceil(t[np.minimum(hi_beat, n - 1)] * RESAMPLE_HZ) - 1, big
+    ).astype(np.int64)
+    # segment j covers samples j*H .. j*H + L - 1: it meets [lo_m, hi_m] when
+    # ceil((lo_m - L + 1) / H) <= j <= floor(hi_m / H)
+    ja = np.maximum(-((WELCH_SEGMENT - 1 - lo_m) // WELCH_HOP), j0) - j0
+    jb = np.minimum(hi_m // WELCH_HOP, j1) - j0
+    keep = ja <= jb
+    mark = np.zeros(ok.size + 1, dtype=np.int64)
+    np.add.at(mark, ja[keep], 1)
+    np.add.at(mark, jb[keep] + 1, -1)
+    ok &= np.cumsum(mark[:-1]) == 0
+    return ok
+
+
 def _sum_runs(
     seg_psd: NDArray[np.float64], first: NDArray[np.int64], count: NDArray[np.int64]
 ) -> NDArray[np.float64]:
@@ -247,22 +285,30 @@ def _check_method(method: Any) -> str:
     return method
 
 
-def _welch_psd_single(t: NDArray[np.float64], rr: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Welch PSD (one row) of one window's beats, or an empty (0, F) array when too short."""
+def _welch_psd_single(
+    t: NDArray[np.float64], rr: NDArray[np.float64], gap: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Welch PSD (one row) of one window's beats, or an empty (0, F) array when no usable
+    segment fits."""
     n_bins = _welch_freqs().size
     if rr.size < MIN_BEATS:
         return np.empty((0, n_bins))
     m_lo, m_hi = interior_grid_range(t[2], t[-3])
-    j_lo, j_hi = _segment_range(m_lo, m_hi)
-    count = int(j_hi) - int(j_lo) + 1
-    if count < 1:
+    j_lo, j_hi = (int(v) for v in _segment_range(m_lo, m_hi))
+    if j_hi < j_lo:
+        return np.empty((0, n_bins))
+    usable = _gap_free_segments(t, np.flatnonzero(gap[1:]) + 1, j_lo, j_hi)
+    n_usable = int(usable.sum())
+    if n_usable == 0:
         return np.empty((0, n_bins))
     series = hermite_on_grid(t, rr, int(m_lo), int(m_hi))
-    offsets = np.arange(int(j_lo), int(j_hi) + 1, dtype=np.int64) * WELCH_HOP - int(m_lo)
+    offsets = np.arange(j_lo, j_hi + 1, dtype=np.int64) * WELCH_HOP - int(m_lo)
     rows = gather_rows(series, offsets, WELCH_SEGMENT)
     p = power_spectrum_rows(rows, hann_periodic(WELCH_SEGMENT), WELCH_NFFT, n_bins)
-    acc = _sum_runs(p, np.zeros(1, dtype=np.int64), np.array([count], dtype=np.int64))
-    out: NDArray[np.float64] = acc / float(count)
+    p[~usable] = 0.0
+    count = np.array([j_hi - j_lo + 1], dtype=np.int64)
+    acc = _sum_runs(p, np.zeros(1, dtype=np.int64), count)
+    out: NDArray[np.float64] = acc / float(n_usable)
     return out
 
 
@@ -304,8 +350,9 @@ def frequency_domain(
     rr_ms : array_like
         RR intervals in milliseconds (1-D, finite, > 0; may be empty).
     gaps : array_like of bool, optional
-        ``gaps[i]`` True means beat ``i`` does not follow beat ``i-1``. Any gap (``i >= 1``)
-        makes ``method="welch"`` fall back to Lomb-Scargle (``result.method == "lomb"``).
+        ``gaps[i]`` True means beat ``i`` does not follow beat ``i-1`` (``gaps[0]`` is ignored).
+        Welch leaves out the segments that touch a gap (module docstring); Lomb-Scargle uses
+        the beats as they are.
     t_s : array_like, optional
         Beat times in seconds (strictly increasing), default ``cumsum(rr_ms) / 1000``. The 4 Hz
         samples sit at multiples of 0.25 s of this clock, so to reproduce a window of
@@ -319,8 +366,8 @@ def frequency_domain(
     FrequencyDomain
         ``vlf_ms2, lf_ms2, hf_ms2, total_ms2`` (ms^2), ``lf_hf``, ``lf_nu, hf_nu`` (%),
         ``lf_peak_hz, hf_peak_hz``, ``n_beats`` and the ``method`` used. All metrics ``None``
-        when there are fewer than 6 beats or less than 128 s of data (see the module
-        docstring); never raises for too few beats.
+        when there are fewer than 6 beats or less than 128 s of (gap-free, for Welch) data;
+        see the module docstring. Never raises for too few beats.
 
     Raises
     ------
@@ -343,10 +390,8 @@ def frequency_domain(
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size)
     t = beat_times(rr, t_s)
-    if method == "welch" and rr.size > 1 and bool(gap[1:].any()):
-        method = "lomb"
     if method == "welch":
-        return _metrics_single(_welch_psd_single(t, rr), "welch", int(rr.size))
+        return _metrics_single(_welch_psd_single(t, rr, gap), "welch", int(rr.size))
     return _metrics_single(_lomb_psd_single(t, rr), "lomb", int(rr.size))
 
 
@@ -369,9 +414,9 @@ def frequency_domain_windows(
     window's interior does not depend on beats outside it); the Welch segments sit on the
     recording's clock, so each is transformed once (batched FFTs) and shared by every window
     that contains it; each window averages its segments' spectra (vectorised over windows, a
-    loop over the segment rank only); band sums are vectorised over windows. Windows estimated
-    by Lomb-Scargle (``method="lomb"``, or a gap inside the window) are computed one by one:
-    this path is slow (milliseconds per window).
+    loop over the segment rank only); segments that touch a gap are left out exactly as in the
+    single-window function. With ``method="lomb"`` the windows are computed one by one (about
+    10 ms per 5-min window: slow for whole recordings).
 
     Parameters
     ----------
@@ -426,21 +471,21 @@ def _frequency_windows(
     stop = np.searchsorted(t, t_end, side="right").astype(np.int64)
     out = {name: np.full(t_end.size, np.nan) for name in FREQUENCY_FIELDS}
     n_beats = stop - start
-    gappy = _windows_with_gap(gap, start, stop)
-    use_lomb = (n_beats >= MIN_BEATS) & (gappy | (method == "lomb"))
-    use_welch = (n_beats >= MIN_BEATS) & ~use_lomb
-    if use_welch.any():
-        idx = np.flatnonzero(use_welch)
+    valid = n_beats >= MIN_BEATS
+    if method == "welch" and valid.any():
+        idx = np.flatnonzero(valid)
         tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
-        cols = welch_windows(t, tacho, start[idx], stop[idx])
+        gap_idx = np.flatnonzero(gap[1:]) + 1 if gap.size > 1 else np.empty(0, np.int64)
+        cols = welch_windows(t, tacho, start[idx], stop[idx], gap_idx)
         for name in FREQUENCY_FIELDS:
             out[name][idx] = cols[name]
-    for k in np.flatnonzero(use_lomb):  # Lomb-Scargle: one window at a time (documented)
-        a, b = int(start[k]), int(stop[k])
-        res = _metrics_single(_lomb_psd_single(t[a:b], rr[a:b]), "lomb", b - a)
-        for name in FREQUENCY_FIELDS:
-            v = getattr(res, name)
-            out[name][k] = np.nan if v is None else v
+    elif method == "lomb":
+        for k in np.flatnonzero(valid):  # Lomb-Scargle: one window at a time (documented)
+            a, b = int(start[k]), int(stop[k])
+            res = _metrics_single(_lomb_psd_single(t[a:b], rr[a:b]), "lomb", b - a)
+            for name in FREQUENCY_FIELDS:
+                v = getattr(res, name)
+                out[name][k] = np.nan if v is None else v
     return out
 
 
@@ -464,30 +509,20 @@ def check_windows(t_end_s: Any, window_s: Any) -> tuple[NDArray[np.float64], flo
     return t_end, w
 
 
-def _windows_with_gap(
-    gap: NDArray[np.bool_], start: NDArray[np.int64], stop: NDArray[np.int64]
-) -> NDArray[np.bool_]:
-    """Whether any ``gap[i]`` with ``start < i < stop`` is set, per window."""
-    if gap.size == 0 or not gap[1:].any():
-        return np.zeros(start.size, dtype=np.bool_)
-    c = np.concatenate([[0], np.cumsum(gap[1:].astype(np.int64))])  # c[i] = gaps in 1..i
-    hi = np.clip(stop - 1, 0, gap.size - 1)
-    lo = np.clip(start, 0, gap.size - 1)
-    out: NDArray[np.bool_] = (stop - start >= 2) & (c[hi] - c[lo] > 0)
-    return out
-
-
 def welch_windows(
     t: NDArray[np.float64],
     tacho: Tachogram,
     start: NDArray[np.int64],
     stop: NDArray[np.int64],
+    gap_idx: NDArray[np.int64],
 ) -> dict[str, NDArray[np.float64]]:
-    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where no segment fits).
+    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where no usable segment
+    fits).
 
     The clock's segments are shared by every window that contains them, so each segment's
     spectrum is computed once (batched FFTs over the whole recording) and every window averages
-    the spectra of its segments.
+    the spectra of its segments; segments that touch a gap (``gap_idx``: beats that do not
+    follow their predecessor) are left out, as in the single-window function.
     """
     freqs = _welch_freqs()
     n_bins = freqs.size
@@ -508,16 +543,21 @@ def welch_windows(
     used = np.zeros(seg_hi - seg_lo + 2, dtype=np.int64)  # segments some window needs
     np.add.at(used, j_lo - seg_lo, 1)
     np.add.at(used, j_lo + count - seg_lo, -1)
-    need = np.flatnonzero(np.cumsum(used[:-1]) > 0)
-    seg_psd = np.zeros((seg_hi - seg_lo + 1, n_bins))
+    usable = _gap_free_segments(t, gap_idx, seg_lo, seg_hi)
+    need = np.flatnonzero((np.cumsum(used[:-1]) > 0) & usable)
+    seg_psd = np.zeros((seg_hi - seg_lo + 1, n_bins))  # rows of unusable segments stay 0
     window = hann_periodic(WELCH_SEGMENT)
     for a in range(0, need.size, _BATCH_SEGMENTS):
         idx = need[a : a + _BATCH_SEGMENTS]
         rows = gather_rows(series, g_lo + idx * WELCH_HOP, WELCH_SEGMENT)
         seg_psd[idx] = power_spectrum_rows(rows, window, WELCH_NFFT, n_bins)
-    # each window: the mean of its segments' spectra
-    psd = _sum_runs(seg_psd, j_lo - seg_lo, count) / count[:, None]
-    metrics = _band_metrics(psd, freqs, RESAMPLE_HZ / WELCH_NFFT)
+    # each window: the mean of its usable segments' spectra
+    n_usable_before = np.concatenate([[0], np.cumsum(usable, dtype=np.int64)])
+    n_usable = n_usable_before[j_lo - seg_lo + count] - n_usable_before[j_lo - seg_lo]
+    some = n_usable >= 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psd = _sum_runs(seg_psd, j_lo - seg_lo, count) / n_usable[:, None]
+    metrics = _band_metrics(psd[some], freqs, RESAMPLE_HZ / WELCH_NFFT)
     for name in FREQUENCY_FIELDS:
-        cols[name][ok] = metrics[name]
+        cols[name][ok[some]] = metrics[name]
     return cols

@@ -178,7 +178,7 @@ def test_spectral_windows_equals_the_two_batched_functions(rr_real: Rr) -> None:
     t = np.cumsum(rr_real) / 1000.0
     t_end = np.arange(300.0, t[-1], 60.0)
     gaps = np.zeros(rr_real.size, dtype=bool)
-    gaps[2000] = True  # one window family falls back to Lomb-Scargle
+    gaps[2000] = True  # Welch leaves out the segments around it
     both = spectral_windows(rr_real, t_end_s=t_end, window_s=300.0, gaps=gaps)
     freq = hrv.frequency_domain_windows(rr_real, t_end_s=t_end, window_s=300.0, gaps=gaps)
     coh = coherence_windows(rr_real, t_end_s=t_end, window_s=300.0, gaps=gaps)

@@ -122,28 +122,61 @@ def test_too_short_gives_none_fields_and_the_count() -> None:
             assert fd.n_beats == rr.size
 
 
-def test_gap_makes_welch_fall_back_to_lomb() -> None:
+def test_gap_index_zero_is_ignored() -> None:
     rr = modulated_rr(freq_hz=0.1, amplitude_ms=30.0, noise_ms=3.0)
     gaps = np.zeros(rr.size, dtype=bool)
-    gaps[0] = True  # index 0 is ignored
-    assert frequency_domain(rr, gaps=gaps).method == "welch"
-    gaps[100] = True
+    gaps[0] = True
+    assert frequency_domain(rr, gaps=gaps) == frequency_domain(rr)
+
+
+def test_welch_leaves_out_the_segments_that_touch_a_gap() -> None:
+    """RR values that jump by 150 ms across a marked gap (beat times unchanged): the segments
+    that touch the gap are left out and each remaining one has its mean removed, so the result
+    is the same as without the jump; ignoring the gap lets the jump leak into VLF and LF."""
+    rr = modulated_rr(freq_hz=0.1, amplitude_ms=30.0, noise_ms=3.0, duration_s=600.0)
+    t = np.cumsum(rr) / 1000.0
+    half = rr.size // 2
+    jumped = rr.copy()
+    jumped[half:] += 150.0
+    gaps = np.zeros(rr.size, dtype=bool)
+    gaps[half] = True
+    marked = frequency_domain(jumped, gaps=gaps, t_s=t)
+    for name in FREQUENCY_FIELDS:
+        assert getattr(marked, name) == pytest.approx(
+            getattr(frequency_domain(rr, gaps=gaps, t_s=t), name), rel=1e-9
+        )
+    clean = frequency_domain(rr, t_s=t)
+    ignored = frequency_domain(jumped, t_s=t)
+    assert marked.method == "welch"
+    assert ignored.vlf_ms2 > 20 * clean.vlf_ms2  # type: ignore[operator]
+    assert marked.vlf_ms2 == pytest.approx(clean.vlf_ms2, rel=0.5)
+    assert marked.lf_ms2 == pytest.approx(clean.lf_ms2, rel=0.1)
+    assert marked.lf_peak_hz == clean.lf_peak_hz
+
+
+def test_welch_is_none_when_gaps_leave_no_whole_segment() -> None:
+    rr = modulated_rr(freq_hz=0.1, amplitude_ms=30.0, noise_ms=3.0, duration_s=600.0)
+    t = np.cumsum(rr) / 1000.0
+    gaps = np.zeros(rr.size, dtype=bool)
+    gaps[np.searchsorted(t, np.arange(60.0, 600.0, 100.0))] = True  # every 100 s < 128 s
     fd = frequency_domain(rr, gaps=gaps)
-    assert fd.method == "lomb"
-    assert fd == frequency_domain(rr, method="lomb")
+    assert fd.lf_ms2 is None and fd.n_beats == rr.size and fd.method == "welch"
+    assert frequency_domain(rr, gaps=gaps, method="lomb").lf_ms2 is not None
 
 
-def test_lomb_sees_a_hole_in_real_time() -> None:
-    """With real beat times, dropping 20 beats leaves the LF peak where it was."""
-    rr = modulated_rr(freq_hz=0.1, amplitude_ms=30.0, noise_ms=3.0)
+@pytest.mark.parametrize("method", ["welch", "lomb"])
+def test_a_hole_in_real_time_keeps_the_lf_peak(method: str) -> None:
+    """With real beat times, dropping 20 beats (a 17-s hole) leaves the LF peak where it was."""
+    rr = modulated_rr(freq_hz=0.1, amplitude_ms=30.0, noise_ms=3.0, duration_s=400.0)
     t = np.cumsum(rr) / 1000.0
     keep = np.ones(rr.size, dtype=bool)
     keep[150:170] = False
     gaps = np.zeros(int(keep.sum()), dtype=bool)
     gaps[150] = True
-    fd = frequency_domain(rr[keep], gaps=gaps, t_s=t[keep])
-    assert fd.method == "lomb"
-    assert fd.lf_peak_hz == pytest.approx(0.1, abs=LOMB_DF_HZ)
+    fd = frequency_domain(rr[keep], gaps=gaps, t_s=t[keep], method=method)
+    bin_hz = WELCH_BIN_HZ if method == "welch" else LOMB_DF_HZ
+    assert fd.lf_peak_hz == pytest.approx(0.1, abs=bin_hz)
+    assert fd.lf_nu is not None and fd.lf_nu > 90.0
 
 
 @pytest.mark.parametrize(
