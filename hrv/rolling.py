@@ -25,7 +25,7 @@ How it stays fast:
   of the whole recording, every Welch segment / coherence slot of every window in batched
   FFTs). Welch needs >= 128 s of data, so on shorter windows (e.g. the live 60 s) the
   ``"frequency"`` columns are NaN; coherence uses the last 64 s of each window. Windows that
-  hold a gap are estimated by Lomb-Scargle one at a time (slower; see ``hrv.frequency``).
+  hold a gap follow ``hrv.frequency``'s gap policy.
 
 Output columns (a ``dict`` of 1-D numpy arrays, one value per window, in window order):
 ``t_s`` (window end, s), ``n_beats`` (int64), then per requested group:

@@ -84,7 +84,7 @@ def test_real_recording_all_groups_streaming_equals_rolling(one_hour: NDArray[np
     # frequency and coherence too: the analyser hands each window's beat times (its own
     # running sum, the recording's clock) to the spectral functions, as rolling's batch does.
     gaps = np.zeros(one_hour.size, dtype=bool)
-    gaps[[700, 2900]] = True  # windows holding these fall back to Lomb-Scargle
+    gaps[[700, 2900]] = True  # windows holding these take hrv.frequency's gap path
     # 150-s windows: Welch needs >= 128 s (hrv.frequency), coherence the last 64 s
     an = StreamingAnalyser(window_s=150.0, step_s=10.0)
     assert an.metrics == ("time", "frequency", "coherence", "nonlinear")
