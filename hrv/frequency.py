@@ -23,9 +23,9 @@ Two estimators:
     3. **Each segment**: its mean removed (constant detrend), a periodic Hann window, FFT with
        ``nfft = 512`` (no zero padding: bins every ``4 / 512 = 0.0078125`` Hz), one-sided density
        ``2 |X|^2 / (fs * sum(w^2))``; the spectra of the window's segments are averaged (mean).
-    4. Needs ``N >= 6`` beats and at least one whole, gap-free segment in the interior (an interior of
-       128-136 s at least; the Task Force asks for >= 2 min of data for LF); otherwise every
-       metric is ``None``.
+    4. Needs ``N >= 6`` beats and at least one whole, gap-free segment in the interior (an
+       interior of 128-136 s at least; the Task Force asks for >= 2 min of data for LF);
+       otherwise every metric is ``None``.
 
 ``method="lomb"``, Lomb-Scargle on the uneven series (Lomb 1976; Scargle 1982)
     The mean-removed RR values at the beat times themselves (no resampling, no window), on the
