@@ -86,6 +86,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from breathing.baseline import Baseline
+from breathing.engine import ArtefactFilter
 from breathing.errors import BreathingError
 from hrv.time_domain import TimeDomain, time_domain
 
@@ -108,10 +109,8 @@ __all__ = [
     "WindowSignal",
 ]
 
-#: Beat validity, as the pacing engine judges beats (breathing/engine.py).
-_RR_RANGE_MS = (300.0, 2000.0)
-_ARTEFACT_MEDIAN_BEATS = 9
-_ARTEFACT_REL_DEVIATION = 0.25
+#: Beats whose median RR sets the typical interval used to count the beats lost in a gap.
+_TYPICAL_RR_BEATS = 9
 
 
 class BreakKind(StrEnum):
@@ -481,10 +480,11 @@ class _Beat:
 class SignalTracker:
     """Beat-level signal quality for the windows of a :class:`hrv.StreamingAnalyser`.
 
-    Beats are judged as the pacing engine judges them: a beat is clean when the strap does not
-    report lost contact, its RR is within 300-2000 ms and within 25 % of the median of the
-    previous 9 RR (Malik et al. 1989; Kamath & Fallen 1995). Beats missing in a gap are counted
-    from the source time they skip (``t_s - previous t_s - rr``, at least one beat).
+    Beats are judged by the pacing engine's causal rule (:class:`breathing.ArtefactFilter`): a
+    beat is clean when the strap does not report lost contact, its RR is within 300-2000 ms and
+    within 20 % of the last accepted RR (Malik et al. 1989). Beats missing in a gap are counted
+    from the source time they skip (``t_s - previous t_s - rr``, at least one beat, in units of
+    the median of the last 9 RR).
 
     The tracker keeps the analyser's timeline (the running sum of the RR it was given) next to
     the source's ``t_s``, so :meth:`window` selects exactly the beats of the analyser's window
@@ -503,7 +503,8 @@ class SignalTracker:
         self._beats: list[_Beat] = []
         self._t_an: list[float] = []
         self._sum_ms = 0.0
-        self._recent: deque[float] = deque(maxlen=_ARTEFACT_MEDIAN_BEATS)
+        self._recent: deque[float] = deque(maxlen=_TYPICAL_RR_BEATS)
+        self._filter = ArtefactFilter()
 
     def on_beat(
         self,
@@ -522,10 +523,7 @@ class SignalTracker:
         """
         if not (math.isfinite(t_s) and math.isfinite(rr_ms) and rr_ms > 0):
             raise BreathingError(f"signal tracker: bad beat t_s={t_s!r}, rr_ms={rr_ms!r}")
-        valid = contact is not False and _RR_RANGE_MS[0] <= rr_ms <= _RR_RANGE_MS[1]
-        if valid and len(self._recent) >= 4:
-            med = statistics.median(self._recent)
-            valid = abs(rr_ms - med) <= _ARTEFACT_REL_DEVIATION * med
+        valid = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
         missing = 0.0
         if gap_before and self._beats:
             skipped_s = t_s - self._beats[-1].t_src - rr_ms / 1000.0
