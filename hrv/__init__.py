@@ -5,7 +5,7 @@ no clock reads. Every metric's docstring names its definition and reference.
 """
 
 from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean
-from hrv.coherence import Coherence, coherence, coherence_windows
+from hrv.coherence import Coherence, coherence, coherence_windows, spectral_windows
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
 from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
@@ -49,6 +49,7 @@ __all__ = [
     "lf_band",
     "lung_volume",
     "rolling",
+    "spectral_windows",
     "stress_index",
     "time_domain",
 ]
