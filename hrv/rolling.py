@@ -215,6 +215,8 @@ def window_bounds(t_s: NDArray[np.float64], *, window_s: float, step_s: float) -
 # --------------------------------------------------------------------------------------------
 
 _local = threading.local()
+#: Largest scratch block kept per thread, in float64 elements (16 MB).
+_SCRATCH_MAX = 2**21
 
 
 def _scratch(n: int, rows: int) -> NDArray[np.float64]:
@@ -222,8 +224,11 @@ def _scratch(n: int, rows: int) -> NDArray[np.float64]:
 
     Fresh multi-megabyte temporaries cost more in page faults than the arithmetic done in them
     (a 24-h recording is 0.85 MB per array); the per-beat intermediates of :func:`rolling` live
-    here instead. Nothing returned to the caller ever points into it.
+    here instead. Nothing returned to the caller ever points into it. Blocks larger than
+    :data:`_SCRATCH_MAX` elements (several days of beats) are not kept between calls.
     """
+    if rows * n > _SCRATCH_MAX:
+        return np.empty((rows, n), dtype=np.float64)
     block: NDArray[np.float64] | None = getattr(_local, "block", None)
     if block is None or block.shape[0] < rows or block.shape[1] < n:
         old_rows = 0 if block is None else block.shape[0]
