@@ -67,6 +67,27 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _checkin_t_s(at: float, t_s: NDArray[np.float64], arrived: NDArray[np.float64]) -> float | None:
+    """A check-in's Unix time on the beat timeline, or ``None`` when it cannot be placed.
+
+    Live beats arrive at ``t0 + t_s + latency``: ``t0`` is the median of ``arrived_at - t_s``
+    (robust to the latency of single packets). Replays faster than real time store arrival
+    times that do not follow the beat timeline (all equal at ``--speed max``): when the
+    arrivals span less than half the beat timeline's span, check-ins are not placed. A check-in
+    more than a minute outside the session is not placed either.
+    """
+    if t_s.size < 2:
+        return None
+    span = float(t_s[-1] - t_s[0])
+    if not float(arrived[-1] - arrived[0]) >= 0.5 * span:
+        return None
+    t0 = float(np.median(arrived - t_s))
+    x = at - t0
+    if x < -60.0 or x > float(t_s[-1]) + 60.0:
+        return None
+    return x
+
+
 def load_session(database: Path, session_id: str) -> StoredSession:
     """Read one session from the database file ``database``.
 
@@ -128,7 +149,7 @@ def load_session(database: Path, session_id: str) -> StoredSession:
     contact = np.array([-1 if b[4] is None else int(b[4]) for b in beats], dtype=np.int8)
     hr = np.array([np.nan if b[6] is None else b[6] for b in beats], dtype=np.float64)
     for c in checkins:
-        c["t_s"] = float(np.interp(c["at"], arrived, t_s)) if n and arrived[0] <= c["at"] else None
+        c["t_s"] = _checkin_t_s(float(c["at"]), t_s, arrived)
     return StoredSession(
         session_id=session_id,
         info=info,

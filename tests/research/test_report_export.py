@@ -109,10 +109,10 @@ def stored(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[
     result = json.loads(assessed.stdout)
     storage = Storage(data_dir / "hrvpace.sqlite3")
     try:
-        beats = storage.beats(session_id)
-        t0_unix = beats[0][3]
-        at_5min = np.interp(300.0, [b[1] for b in beats], [b[3] for b in beats])
-        storage.add_checkin(session_id=session_id, at=at_5min, stress=4, energy=2, note="").result()
+        t0_unix = storage.beats(session_id)[0][3]
+        # a check-in during a max-speed replay cannot be placed (arrival times do not follow
+        # the beat timeline): the report must leave it out rather than misplace it
+        storage.add_checkin(session_id=session_id, at=t0_unix, stress=4, energy=2, note="")
         for kind, t_s, data in (
             ("micro_break", 420.0, {"type": "micro_break", "t_s": 420.0}),
             ("break_started", 430.0, {"type": "break_started", "t_s": 430.0}),
@@ -184,7 +184,7 @@ def test_report_of_a_stored_session(
     assert stored["session_id"] in text
     assert "910" in text and f"hrvpace {__version__}" in text
     # timeline elements and break effects are there
-    assert "1 micro-break(s), 1 break(s), 1 check-in(s)" in text
+    assert "1 micro-break(s), 1 break(s), 0 check-in(s)" in text
     assert "Break effects" in text and "41.5" in text and "25.9" in text
     res_bpm = stored["assessment"]["resonance_bpm"]
     assert f"estimate {res_bpm} breaths/min" in text
@@ -193,6 +193,45 @@ def test_report_of_a_stored_session(
     c = hrv.clean(rec.rr_ms)
     rmssd = hrv.time_domain(c.rr_ms).rmssd_ms
     assert rmssd is not None and f"<th>rmssd_ms</th><td>{rmssd:.6g}</td>" in text
+
+
+def test_checkins_of_a_live_session_are_placed_on_the_beat_timeline(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A session stored as the live pipeline stores a strap's beats (arrival = start + beat
+    time + BLE latency); a check-in made 5 minutes in lands at t_s ~= 300 s in the report."""
+    from api.research.store import load_session
+
+    rec = read_recording(shared_data / REST)
+    t0 = 1_795_000_000.0
+    rng = np.random.default_rng(3)
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        storage.create_session(
+            "live1", created_at=t0, mode="monitor", source={"kind": "ble"}, options={}
+        ).result()
+        storage.add_beats(
+            "live1",
+            [
+                (i, float(t), float(rr), t0 + float(t) + float(lat), True, False, None)
+                for i, (t, rr, lat) in enumerate(
+                    zip(rec.t_s, rec.rr_ms, rng.uniform(0.02, 0.9, rec.n_beats), strict=True)
+                )
+            ],
+        )
+        storage.add_checkin(session_id="live1", at=t0 + 300.0, stress=4, energy=2, note="")
+        storage.add_checkin(session_id="live1", at=t0 - 7200.0, stress=1, energy=5, note="")
+        storage.flush().result()
+    finally:
+        storage.close()
+    s = load_session(tmp_path / "hrvpace.sqlite3", "live1")
+    placed = [c["t_s"] for c in s.checkins]
+    assert placed[0] is None  # two hours before the session: not on its timeline
+    assert placed[1] is not None and abs(placed[1] - 300.0) < 1.0
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", "live1", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "0 micro-break(s), 0 break(s), 1 check-in(s)" in out.read_text()
 
 
 def test_report_of_a_file_names_it_and_has_no_assessment(shared_data: Path, tmp_path: Path) -> None:
