@@ -337,16 +337,49 @@ function renderGuidanceInfo() {
   state.chartsDirty = true;
 }
 
+function assessmentRows() {
+  return [...state.assessment].sort((a, b) => b.rate_bpm - a.rate_bpm);
+}
+
 function drawAssessment() {
-  const resonance = state.assessmentVerdict?.resonance_bpm;
-  const bars = [...state.assessment]
-    .sort((a, b) => b.rate_bpm - a.rate_bpm)
-    .map((r) => ({
-      label: `${fmt(r.rate_bpm, 1)}/min`,
-      value: r.usable && r.peak_to_trough_bpm !== null ? r.peak_to_trough_bpm : null,
-      highlight: resonance !== undefined && resonance !== null && Math.abs(r.rate_bpm - resonance) < 1e-6,
-    }));
+  const resonance = state.assessmentVerdict?.resonance_bpm ?? null;
+  const rows = assessmentRows();
+  // The tested rate nearest the resonance rate (which may lie between two tested rates).
+  let nearest = -1;
+  if (resonance !== null) {
+    rows.forEach((r, i) => {
+      if (nearest < 0 || Math.abs(r.rate_bpm - resonance) < Math.abs(rows[nearest].rate_bpm - resonance)) nearest = i;
+    });
+  }
+  const bars = rows.map((r, i) => ({
+    label: `${fmt(r.rate_bpm, 1)}/min`,
+    value: r.usable && r.peak_to_trough_bpm !== null ? r.peak_to_trough_bpm : null,
+    highlight: i === nearest,
+  }));
   barChart($("assessment-chart"), bars, { yLabel: "HR peak-trough (bpm)", empty: "results appear after each 2-minute step" });
+}
+
+/** The per-rate results as a table too (the chart is a picture; this is readable by all). */
+function renderAssessmentTable() {
+  const tbody = $("assessment-table").querySelector("tbody");
+  const rows = assessmentRows().map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.rate = String(r.rate_bpm);
+    const cells = [
+      `${fmt(r.rate_bpm, 1)}/min`,
+      r.peak_to_trough_bpm === null ? "-" : `${fmt(r.peak_to_trough_bpm, 1)} bpm`,
+      r.phase_deg === null ? "-" : `${r.phase_deg > 0 ? "+" : ""}${fmt(r.phase_deg, 0)} deg`,
+      r.coherence === null ? "-" : fmt(r.coherence, 2),
+      r.usable ? "yes" : `no${r.note ? `: ${r.note}` : ""}`,
+    ];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    return tr;
+  });
+  tbody.replaceChildren(...rows);
 }
 
 async function breathingCommand(path, body) {
@@ -646,7 +679,10 @@ function frameLoop(now) {
       beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before })),
       { yLabel: "RR (ms)", xLabel: "session time (s)", xFormat: (v) => `${Math.round(v)}`, empty: "waiting for beats" },
     );
-    if (!$("assessment").hidden) drawAssessment();
+    if (!$("assessment").hidden) {
+      drawAssessment();
+      renderAssessmentTable();
+    }
   }
   requestAnimationFrame(frameLoop);
 }

@@ -248,6 +248,54 @@ def test_phone_width_pacer_is_smooth_at_real_time(
     assert page_errors == []
 
 
+def test_resonance_assessment_results_arrive_as_a_chart(
+    web_server: WebServer, new_page: Callable[..., Any], page_errors: list[str], artifacts: Path
+) -> None:
+    """Start the assessment from the page; per-rate results fill the chart and table."""
+    with web_server.client() as api:
+        r = api.post(
+            "/api/v1/sessions",
+            json={
+                "source": {"kind": "simulator", "seed": 2, "resonance_bpm": 5.5, "speed": 2 * FAST},
+                "mode": "practice",
+            },
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        page = new_page(LAPTOP)
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        page.get_by_role("button", name="Start resonance assessment").click()
+        progress = page.locator("#assessment-progress")
+        progress.get_by_text(re.compile(r"step \d of 5")).wait_for(timeout=5000)
+        rows = page.locator("#assessment-table tbody tr")
+        # Results arrive one rate at a time (the chart grows while the assessment runs).
+        wait_until(lambda: 1 <= rows.count() < 5, timeout_s=20, what="a first per-rate result")
+        progress.get_by_text("Assessment complete").wait_for(timeout=30_000)
+        wait_until(lambda: rows.count() == 5, timeout_s=3, what="five rows")
+        stored = api.get(f"/api/v1/sessions/{sid}/breathing/assessments").json()["results"]
+        steps = {
+            e["result"]["rate_bpm"]: e["result"] for e in stored if e["type"] == "assessment_step"
+        }
+        verdict = next(e["result"] for e in stored if e["type"] == "assessment_complete")
+        shown = [rows.nth(i).locator("td").all_inner_texts() for i in range(5)]
+        assert [c[0] for c in shown] == [f"{rate:.1f}/min" for rate in sorted(steps, reverse=True)]
+        for cells in shown:
+            result = steps[float(cells[0].removesuffix("/min"))]
+            if result["peak_to_trough_bpm"] is not None:
+                assert cells[1] == f"{result['peak_to_trough_bpm']:.1f} bpm"
+        text = page.locator("#assessment-result").inner_text()
+        if verdict["resonance_bpm"] is not None:
+            assert f"{verdict['resonance_bpm']:.1f} breaths/min" in text, text
+            # The simulated person resonates at 5.5/min; the assessment should find about that.
+            assert abs(verdict["resonance_bpm"] - 5.5) <= 0.5, verdict
+        else:
+            assert text.startswith("No clear resonance rate"), text
+        page.locator("#breathing").screenshot(path=str(artifacts / "assessment-laptop.png"))
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert page_errors == []
+
+
 def test_token_is_asked_once_and_kept_for_the_tab(
     web_server: WebServer, new_page: Callable[..., Any]
 ) -> None:
