@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _shared_data_dir() -> Path:
+def shared_data_dir() -> Path:
+    """The real recordings: ``$HRVPACE_SHARED_DATA``, else ``../shared/data`` beside the repo."""
     env = os.environ.get("HRVPACE_SHARED_DATA")
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
 
@@ -23,7 +24,7 @@ def shared_data() -> Path:
 
     Missing data is a failure, not a skip: the science tests must run.
     """
-    path = _shared_data_dir()
+    path = shared_data_dir()
     if not (path / "README.md").is_file():
         pytest.fail(f"real recordings not found at {path}; set HRVPACE_SHARED_DATA")
     return path

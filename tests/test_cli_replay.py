@@ -21,8 +21,9 @@ from api.cli import app
 from api.storage import Storage
 from hrv import rolling
 from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
+from tests.conftest import shared_data_dir
 
-DATA = Path("/work/shared/data")
+DATA = shared_data_dir()
 runner = CliRunner()
 
 

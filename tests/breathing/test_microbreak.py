@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,8 +31,9 @@ from breathing import (
 from breathing.baseline import POPULATION_HR_MEAN_BPM, POPULATION_LN_RMSSD_MEAN
 from hrv import StreamingAnalyser, WindowMetrics, time_domain
 from sensors import SimulatedPerson, read_recording
+from tests.conftest import shared_data_dir
 
-DATA = Path("/work/shared/data")
+DATA = shared_data_dir()
 ONSET_S = 600.0
 
 
