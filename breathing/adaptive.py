@@ -112,10 +112,24 @@ class AdaptivePacing:
         Where to start: the assessed resonance, or 6.0 when not assessed.
     config : AdaptiveConfig, optional
         Tunable settings.
+    breathing_delay_s : float
+        How far the person's breathing runs behind the pacer (from the assessment's band-pass
+        fit, :attr:`breathing.AssessmentResult.breathing_delay_s`; 0 when unknown). The
+        measured phase is corrected by ``+360 (rate / 60) delay`` degrees before steering, so a
+        person who lags the pacer is still led to their resonance, not below it.
     """
 
-    def __init__(self, start_rate_bpm: float = 6.0, *, config: AdaptiveConfig | None = None):
+    def __init__(
+        self,
+        start_rate_bpm: float = 6.0,
+        *,
+        config: AdaptiveConfig | None = None,
+        breathing_delay_s: float = 0.0,
+    ):
         self.config = config or AdaptiveConfig()
+        if not (math.isfinite(breathing_delay_s) and abs(breathing_delay_s) <= 5.0):
+            raise BreathingError(f"adaptive: breathing_delay_s {breathing_delay_s!r} not in +-5 s")
+        self.breathing_delay_s = breathing_delay_s
         if not math.isfinite(start_rate_bpm):
             raise BreathingError(f"adaptive: start_rate_bpm must be finite, got {start_rate_bpm}")
         self.rate_bpm = self.config.clamp(start_rate_bpm)
@@ -167,7 +181,8 @@ class AdaptivePacing:
         amp = response.amplitude_bpm
         if amp is not None and (self.best_amplitude_bpm is None or amp > self.best_amplitude_bpm):
             self.best_amplitude_bpm, self.best_rate_bpm = amp, self.rate_bpm
-        phase = response.phase_deg
+        phase = response.phase_deg + 360.0 * self.rate_bpm / 60.0 * self.breathing_delay_s
+        phase = (phase + 180.0) % 360.0 - 180.0
         if abs(phase) <= cfg.deadband_deg:
             return hold(f"in phase ({phase:+.0f} deg): at resonance")
         step = max(-cfg.max_step_bpm, min(cfg.max_step_bpm, cfg.gain_bpm_per_deg * phase))

@@ -36,6 +36,7 @@ import numpy as np
 
 from breathing.adaptive import AdaptiveConfig, AdaptiveDecision, AdaptivePacing, SignalCheck
 from breathing.assessment import (
+    DELAY_THRESHOLD_S,
     AssessmentProtocol,
     AssessmentResult,
     RateResult,
@@ -367,15 +368,30 @@ class PacingEngine:
         return events + self._begin_step(0, t_s)
 
     def start_adaptive(
-        self, *, t_s: float, start_rate_bpm: float | None = None
+        self,
+        *,
+        t_s: float,
+        start_rate_bpm: float | None = None,
+        breathing_delay_s: float | None = None,
     ) -> list[PacingEvent]:
-        """Start adaptive pacing at ``t_s`` from ``start_rate_bpm`` (else assessed, else 6)."""
+        """Start adaptive pacing at ``t_s``.
+
+        ``start_rate_bpm`` defaults to the assessed rate, else 6.0; ``breathing_delay_s`` (how
+        far the person breathes behind the pacer) to the assessment's estimate when it found a
+        clear one (beyond ``DELAY_THRESHOLD_S``), else 0.
+        """
         t_s = self._check_time(t_s)
+        result = self._assessment
         if start_rate_bpm is None:
-            assessed = None if self._assessment is None else self._assessment.resonance_bpm
+            assessed = None if result is None else result.resonance_bpm
             start_rate_bpm = DEFAULT_RATE_BPM if assessed is None else assessed
+        if breathing_delay_s is None:
+            d = None if result is None else result.breathing_delay_s
+            breathing_delay_s = d if d is not None and abs(d) > DELAY_THRESHOLD_S else 0.0
         self._assessing = False
-        self._controller = AdaptivePacing(start_rate_bpm, config=self.adaptive_config)
+        self._controller = AdaptivePacing(
+            start_rate_bpm, config=self.adaptive_config, breathing_delay_s=breathing_delay_s
+        )
         events = self._set_mode(PacingMode.ADAPTIVE, t_s)
         events += self._set_rate(self._controller.rate_bpm, t_s, "adaptive pacing starts")
         self._adaptive_start = t_s

@@ -139,6 +139,9 @@ class SimulatedPerson:
     breathing : callable, optional
         Breathing phase in cycles as a function of ``t_s`` (integer = start of inhale); ``None``
         for spontaneous breathing at ~12-15/min.
+    breathing_lag_s : float
+        How late the person follows ``breathing`` (a person tracking a visual pacer lags it a
+        little); the HR response is to the person's own lung volume.
     inhale_fraction : float
         Share of each breath spent inhaling (shape of the lung volume).
     dt_s : float
@@ -165,6 +168,7 @@ class SimulatedPerson:
         stress: StressLevel = 0.0,
         stress_hr_bpm: float = 20.0,
         breathing: BreathingPhase | None = None,
+        breathing_lag_s: float = 0.0,
         inhale_fraction: float = 0.5,
         dt_s: float = 0.05,
     ) -> None:
@@ -183,6 +187,7 @@ class SimulatedPerson:
             "contact_loss_rate": 0.0 <= contact_loss_rate < 0.5,
             "contact_loss_s": 0.0 < contact_loss_s[0] <= contact_loss_s[1],
             "inhale_fraction": 0.1 <= inhale_fraction <= 0.9,
+            "breathing_lag_s": 0.0 <= breathing_lag_s <= 5.0,
             "dt_s": 0.001 <= dt_s <= 0.1,
         }
         for name, ok in checks.items():
@@ -205,6 +210,7 @@ class SimulatedPerson:
         self.inhale_fraction = inhale_fraction
         self._stress = stress
         self._breathing = breathing
+        self.breathing_lag_s = breathing_lag_s
         self._dt = dt_s
         self._rng = np.random.default_rng(seed)
         self._noise = np.empty(0)
@@ -254,7 +260,7 @@ class SimulatedPerson:
 
     def _breathing_phase(self, t_s: float, stress: float) -> float:
         if self._breathing is not None:
-            return float(self._breathing(t_s))
+            return float(self._breathing(t_s - self.breathing_lag_s))
         # spontaneous: ~13.5/min (+4/min when stressed), rate wandering with 1/min SD, tau 30 s
         a = self._dt / 30.0
         self._spont_rate_dev += -a * self._spont_rate_dev + math.sqrt(2 * a) * self._normal()

@@ -55,6 +55,12 @@ SpeedOpt = Annotated[
     str,
     typer.Option("--speed", help="Simulation speed: N times real time, or 'max' (no waiting)."),
 ]
+LagOpt = Annotated[
+    float,
+    typer.Option(
+        "--breathing-lag-s", help="How far the simulated person breathes behind the pacer (s)."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
@@ -72,15 +78,21 @@ def parse_speed(value: str) -> float | str:
 
 
 def simulated_source(
-    engine: PacingEngine, *, seed: int, resonance_bpm: float, speed: float | str
+    engine: PacingEngine,
+    *,
+    seed: int,
+    resonance_bpm: float,
+    speed: float | str,
+    breathing_lag_s: float = 0.0,
 ) -> BeatSource:
-    """A simulated person who breathes with the engine's pacer."""
+    """A simulated person who breathes with the engine's pacer (``breathing_lag_s`` behind it)."""
     inhale, *_ = engine.pacer.pattern.fractions()
     try:
         person = SimulatedPerson(
             seed=seed,
             resonance_bpm=resonance_bpm,
             breathing=engine.breathing_phase_cycles,
+            breathing_lag_s=breathing_lag_s,
             inhale_fraction=inhale,
         )
     except ValueError as exc:
@@ -123,6 +135,7 @@ def choose_source(
     seed: int,
     resonance_bpm: float,
     speed: str,
+    breathing_lag_s: float = 0.0,
 ) -> BeatSource:
     """The simulated person or the strap; neither (or both) is a usage error (exit code 2)."""
     if simulate == (device is not None):
@@ -131,7 +144,11 @@ def choose_source(
     if device is not None:
         return live_source(device)
     return simulated_source(
-        engine, seed=seed, resonance_bpm=resonance_bpm, speed=parse_speed(speed)
+        engine,
+        seed=seed,
+        resonance_bpm=resonance_bpm,
+        speed=parse_speed(speed),
+        breathing_lag_s=breathing_lag_s,
     )
 
 
@@ -188,6 +205,7 @@ def assess(
     ] = 5.5,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
+    breathing_lag_s: LagOpt = 0.0,
     screening: Annotated[
         bool, typer.Option("--screening", help="Short variant: 1 minute per rate.")
     ] = False,
@@ -215,6 +233,7 @@ def assess(
         seed=seed,
         resonance_bpm=resonance_bpm,
         speed=speed,
+        breathing_lag_s=breathing_lag_s,
     )
 
     def on_event(event: PacingEvent) -> bool:
@@ -237,7 +256,11 @@ def assess(
         out: dict[str, Any] = dataclasses.asdict(result)
         out["protocol"] = dataclasses.asdict(protocol)
         if simulate:
-            out["simulated"] = {"seed": seed, "resonance_bpm": resonance_bpm}
+            out["simulated"] = {
+                "seed": seed,
+                "resonance_bpm": resonance_bpm,
+                "breathing_lag_s": breathing_lag_s,
+            }
         else:
             out["device"] = device
         typer.echo(json.dumps(out))

@@ -15,6 +15,7 @@ import typer
 from api.commands.assess import (
     DeviceOpt,
     JsonOpt,
+    LagOpt,
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
@@ -46,6 +47,7 @@ def practice(
     ] = False,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
+    breathing_lag_s: LagOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
@@ -64,6 +66,7 @@ def practice(
         seed=seed,
         resonance_bpm=resonance_bpm,
         speed=speed,
+        breathing_lag_s=breathing_lag_s,
     )
     trace: list[dict[str, Any]] = [{"t_s": 0.0, "rate_bpm": engine.rate_bpm}]
     holds = 0
@@ -95,7 +98,11 @@ def practice(
         "trace": trace,
     }
     if simulate:
-        out["simulated"] = {"seed": seed, "resonance_bpm": resonance_bpm}
+        out["simulated"] = {
+            "seed": seed,
+            "resonance_bpm": resonance_bpm,
+            "breathing_lag_s": breathing_lag_s,
+        }
     else:
         out["device"] = device
     if as_json:

@@ -251,3 +251,31 @@ def test_artefact_filter_keeps_real_resting_recordings(shared_data: Path) -> Non
     flt = ArtefactFilter()
     dropped = sum(not flt.accept(float(x)) for x in rr)
     assert dropped <= 0.02 * len(rr)  # "no ectopic beats" per the recording's source
+
+
+def test_known_breathing_delay_corrects_the_phase() -> None:
+    # at 6/min a 0.5-s delay is 18 deg: a measured -18 deg is really in phase
+    c = AdaptivePacing(6.0, breathing_delay_s=0.5)
+    d = c.decide(1.0, response(-18.0), GOOD)
+    assert d.holding and "in phase" in d.reason
+    plain = AdaptivePacing(6.0).decide(1.0, response(-18.0), GOOD)
+    assert not plain.holding and plain.step_bpm < 0
+    with pytest.raises(BreathingError, match="breathing_delay_s"):
+        AdaptivePacing(6.0, breathing_delay_s=float("nan"))
+
+
+def test_assessment_then_adaptive_settles_for_a_person_lagging_the_pacer() -> None:
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT, after_assessment=PacingMode.ADAPTIVE)
+    person = SimulatedPerson(
+        seed=41, resonance_bpm=5.3, breathing=engine.breathing_phase_cycles, breathing_lag_s=0.7
+    )
+    done_at = None
+    while True:
+        b = person.next_beat()
+        for e in engine.on_beat(b.t_s, b.rr_ms):
+            if e.type == "assessment_complete":
+                done_at = e.t_s
+        if done_at is not None and b.t_s > done_at + 600.0:
+            break
+    assert engine.mode is PacingMode.ADAPTIVE
+    assert abs(engine.rate_bpm - 5.3) <= 0.25

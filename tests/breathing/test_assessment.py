@@ -201,3 +201,30 @@ def test_choice_on_an_ideal_resonator_is_within_0_15(
     r = choose_resonance(rows)
     assert r.resonance_bpm is not None
     assert abs(r.resonance_bpm - resonance) <= 0.15, (r.method, r.reason)
+
+
+@pytest.mark.parametrize(("resonance_bpm", "seed"), [(4.8, 21), (5.5, 22), (6.3, 23)])
+def test_a_person_lagging_the_pacer_is_corrected_by_the_resonator_fit(
+    resonance_bpm: float, seed: int
+) -> None:
+    """0.7 s behind the pacer moves the phase crossing ~0.4/min down; the fit undoes it."""
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+    person = SimulatedPerson(
+        seed=seed,
+        resonance_bpm=resonance_bpm,
+        breathing=engine.breathing_phase_cycles,
+        breathing_lag_s=0.7,
+    )
+    result = None
+    while result is None:
+        b = person.next_beat()
+        for e in engine.on_beat(b.t_s, b.rr_ms):
+            if isinstance(e, AssessmentDone):
+                result = e.result
+    crossing = next(c.rate_bpm for c in result.criteria if c.name == "phase_zero_crossing")
+    assert crossing is not None and crossing < resonance_bpm - 0.2  # the bias is real
+    assert result.method == "resonator_fit", result.reason
+    assert result.resonance_bpm is not None
+    assert abs(result.resonance_bpm - resonance_bpm) <= 0.25
+    assert result.breathing_delay_s == pytest.approx(0.7, abs=0.3)
+    assert "behind the pacer" in result.reason

@@ -196,3 +196,16 @@ async def test_contact_loss_is_delivered_with_contact_false() -> None:
     again = SimulatedPerson(seed=12, contact_loss_rate=0.01, contact_loss_s=(5.0, 10.0))
     labels = [b.kind for b in again.beats(600.0)]
     assert labels.count(BeatKind.NO_CONTACT) == len(lost)
+
+
+def test_breathing_lag_shifts_the_phase_against_the_pacer() -> None:
+    """A person 1 s behind the pacer: HR vs the pacer's lung volume lags by 360 f tau degrees."""
+    rate = 6.0
+    phases = []
+    for lag in (0.0, 1.0):
+        person = clean_person(seed=13, breathing=paced(rate), breathing_lag_s=lag)
+        t, rr = arrays(person.beats(300))
+        keep = t > 40.0
+        phases.append(breathing_response(rr[keep], t_s=t[keep], rate_bpm=rate).phase_deg)
+    assert phases[0] is not None and phases[1] is not None
+    assert phases[0] - phases[1] == pytest.approx(360.0 * rate / 60.0 * 1.0, abs=4.0)
