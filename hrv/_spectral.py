@@ -97,13 +97,16 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
     """Slope at beats ``2 .. N-3``: derivative at ``t[i]`` of the quartic through ``i-2 .. i+2``.
 
     Lagrange weights for uneven spacing: with ``d_k = t[i+k] - t[i]`` (``k = -2, -1, 1, 2``),
-    ``w_0 = -sum(1 / d_k)`` and ``w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k))``.
+    ``w_0 = -sum(1 / d_k)`` and ``w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k))``;
+    as the weights sum to zero the slope is ``sum_j w_j (y[i+j] - y[i])``.
     """
     n = t.size
     c = t[2 : n - 2]
     d = [t[2 + k : n - 2 + k] - c for k in (-2, -1, 1, 2)]
-    yv = [y[2 + k : n - 2 + k] for k in (-2, -1, 1, 2)]
-    out = -(1.0 / d[0] + 1.0 / d[1] + 1.0 / d[2] + 1.0 / d[3]) * y[2 : n - 2]
+    # the weights sum to zero, so differences from the centre value can replace the values:
+    # the same slope, but exactly 0 on a constant stretch and free of cancellation
+    yv = [y[2 + k : n - 2 + k] - y[2 : n - 2] for k in (-2, -1, 1, 2)]
+    out = np.zeros_like(c)
     for j in range(4):
         num = np.ones_like(c)
         den = d[j].copy()
@@ -210,6 +213,7 @@ def power_spectrum_rows(
     Only the first ``n_bins`` frequencies ``k * fs / nfft`` are returned (``n_bins < nfft / 2``,
     so the Nyquist bin is never among them). ``rows`` (sampled at ``fs``) is modified in place.
     """
+    rows -= rows[..., :1]  # first value out first: a constant row becomes exactly 0
     rows -= rows.mean(axis=-1, keepdims=True)
     rows *= window
     spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
@@ -236,7 +240,8 @@ def lomb_psd(
     integrates to ``A**2 / 2`` (Press & Rybicki 1989; VanderPlas 2018).
     """
     n = t.size
-    yc = y - y.mean()
+    yc = y - y[0]  # exactly 0 for a constant series
+    yc -= yc.mean()
     tc = t - t[0]
     p = np.empty(freq_hz.size, dtype=np.float64)
     step = max(1, _LOMB_CHUNK // max(n, 1))  # bound the (frequencies x beats) temporaries

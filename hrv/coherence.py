@@ -11,7 +11,7 @@ proprietary and not reproduced):
    taken every second sample, i.e. on the 2 Hz clock (``t = k / 2`` s), as HeartMath does
    ("interpolated every 500 ms for a total of 128 in the 64 sec window"): a slot of
    ``2 * window_s = 128`` samples ending at the last 2 Hz grid point ``<= t_last``; slot samples
-   outside the interior (a few beats at each end) are set to the mean of the others. Mean
+   outside the interior (a few beats at each end) hold the first / last interior value. Mean
    removed, periodic Hann window, FFT with ``nfft = 512`` (bins of 2/512 = 0.0039 Hz),
    one-sided density in ms^2/Hz.
 3. **Peak**: the bin with the largest density in ``0.04 <= f <= 0.26`` Hz (``peak_hz``).
@@ -112,23 +112,21 @@ def _ragged(counts: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.in
     return row, rank
 
 
-def _fill_outside(
+def _hold_edges(
     rows: NDArray[np.float64], lo_off: NDArray[np.int64], hi_off: NDArray[np.int64]
 ) -> None:
-    """Set ``rows[r, c]`` outside ``lo_off[r] <= c <= hi_off[r]`` to the mean of the inside.
+    """Set ``rows[r, c]`` before ``lo_off[r]`` to ``rows[r, lo_off[r]]`` and after ``hi_off[r]``
+    to ``rows[r, hi_off[r]]`` (hold the first and last interpolated values), in place.
 
-    In place; only the (few) outside samples are touched, so the cost is one row sum.
+    Only the few outside samples are touched; a constant row stays exactly constant.
     """
     n = rows.shape[1]
     n_lo = np.clip(lo_off, 0, n)
     n_hi = np.clip(n - 1 - hi_off, 0, n)
     r_lo, c_lo = _ragged(n_lo)
+    rows[r_lo, c_lo] = rows[r_lo, lo_off[r_lo]]
     r_hi, c_hi = _ragged(n_hi)
-    r_out = np.concatenate([r_lo, r_hi])
-    c_out = np.concatenate([c_lo, n - 1 - c_hi])
-    outside = np.bincount(r_out, weights=rows[r_out, c_out], minlength=rows.shape[0])
-    fill = (rows.sum(axis=1) - outside) / (n - n_lo - n_hi)
-    rows[r_out, c_out] = fill[r_out]
+    rows[r_hi, n - 1 - c_hi] = rows[r_hi, hi_off[r_hi]]
 
 
 def _coherence_core(
@@ -177,7 +175,7 @@ def _coherence_core(
     for a in range(0, cand.size, _BATCH):
         b = min(a + _BATCH, cand.size)
         rows = view[slot_start[a:b] - tacho.m_first + pad]
-        _fill_outside(rows, k_lo[a:b], k_hi[a:b])
+        _hold_edges(rows, k_lo[a:b], k_hi[a:b])
         psd = power_spectrum_rows(rows, window, nfft, n_bins, fs)
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)
         csum = np.concatenate([np.zeros((b - a, 1)), np.cumsum(psd, axis=1)], axis=1)

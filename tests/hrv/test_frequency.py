@@ -92,8 +92,10 @@ def test_power_scales_with_amplitude_squared_and_ignores_a_constant_shift() -> N
     assert b.lf_nu == pytest.approx(a.lf_nu, rel=1e-9)
 
 
-def test_constant_rr_has_zero_power_and_undefined_ratios() -> None:
-    fd = frequency_domain(np.full(500, 800.0))
+@pytest.mark.parametrize("method", ["welch", "lomb"])
+@pytest.mark.parametrize("value", [800.0, 812.3, 1234.567])
+def test_constant_rr_has_zero_power_and_undefined_ratios(value: float, method: str) -> None:
+    fd = frequency_domain(np.full(500, value), method=method)
     assert fd.total_ms2 == 0.0 and fd.lf_ms2 == 0.0
     assert fd.lf_hf is None and fd.lf_nu is None and fd.lf_peak_hz is None
     assert fd.n_beats == 500
