@@ -440,6 +440,38 @@ def _box_residual_matrix(size: int) -> NDArray[np.float64]:
     return out
 
 
+#: Beats per block of the batched box residuals (bounds the temporary to ~9 MB).
+_DFA_CHUNK = 8192
+
+
+def _box_residual_ss(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Residual sum of squares of the DFA box ``[a, a + s)`` for every start ``a`` and size ``s``.
+
+    Row ``a`` holds the increments ``u[a+1 .. a+s_max-1]`` (``u`` the RR centred on their mean;
+    zero-padded past the end, where no box is ever used); one matrix product with the stacked
+    ``(I - H) L`` maps them to the residuals of every box size at once (see
+    :func:`_box_residual_matrix`), whose squares are summed per size. Returns ``(N, len(sizes))``.
+    """
+    s_max = int(sizes[-1])
+    u = np.zeros(rr.size - 1 + s_max - 1)
+    np.subtract(rr[1:], float(np.mean(rr)), out=u[: rr.size - 1])
+    lagged = np.lib.stride_tricks.sliding_window_view(u, s_max - 1)  # (N, s_max - 1), a view
+    blocks = [_box_residual_matrix(int(s)) for s in sizes]
+    stacked = np.zeros((s_max - 1, sum(b.shape[0] for b in blocks)))
+    col_start = np.zeros(len(blocks), dtype=np.int64)
+    c = 0
+    for j, b in enumerate(blocks):
+        stacked[: b.shape[1], c : c + b.shape[0]] = b.T
+        col_start[j] = c
+        c += b.shape[0]
+    out = np.empty((lagged.shape[0], len(blocks)))
+    for a in range(0, lagged.shape[0], _DFA_CHUNK):
+        resid = lagged[a : a + _DFA_CHUNK] @ stacked
+        np.multiply(resid, resid, out=resid)
+        out[a : a + _DFA_CHUNK] = np.add.reduceat(resid, col_start, axis=1)
+    return out
+
+
 def _dfa_column(
     rr: NDArray[np.float64], win: Windows, constant: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
@@ -455,17 +487,14 @@ def _dfa_column(
     if not ok.any():
         return alpha
     sizes = np.arange(_DFA_N_MIN, _DFA_N_MAX + 1)
-    u = rr - float(np.mean(rr))  # any constant offset is annihilated; centring keeps digits
     idx = np.flatnonzero(ok)
     lo = start[idx]
     nn = n[idx]
     log_f = np.empty((idx.size, sizes.size))
+    box_ss = _box_residual_ss(rr, sizes)
     for col, size in enumerate(sizes):
         s = int(size)
-        # residual sum of squares of the box [a, a+s) for every a in 0..n_rr-s
-        incr = np.lib.stride_tricks.sliding_window_view(u[1:], s - 1)
-        resid = incr @ _box_residual_matrix(s).T
-        ss = np.einsum("ij,ij->i", resid, resid)
+        ss = box_ss[:, col]
         # per-residue prefix sums: c[q, r] = sum of ss[q' * s + r] for q' <= q
         rows = -(-ss.size // s)
         padded = np.zeros(rows * s)
