@@ -187,7 +187,7 @@ def test_protocol_is_validated() -> None:
     q=st.floats(1.5, 4.0),
     noise=st.lists(st.floats(-3.0, 3.0), min_size=5, max_size=5),
 )
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 def test_choice_on_an_ideal_resonator_is_within_0_15(
     resonance: float, q: float, noise: list[float]
 ) -> None:

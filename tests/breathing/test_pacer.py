@@ -27,7 +27,7 @@ def build(start_rate: float, steps: list[tuple[float, float]]) -> tuple[Pacer, l
 
 
 @given(start=st.floats(3.0, 12.0), steps=changes)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_phase_is_continuous_and_increasing_through_rate_changes(
     start: float, steps: list[tuple[float, float]]
 ) -> None:
@@ -48,7 +48,7 @@ def test_phase_is_continuous_and_increasing_through_rate_changes(
 
 
 @given(start=st.floats(3.0, 12.0), steps=changes)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_phase_is_the_integral_of_the_rate(start: float, steps: list[tuple[float, float]]) -> None:
     pacer, times = build(start, steps)
     expected, t_prev, rate = 0.0, 0.0, start
@@ -60,7 +60,7 @@ def test_phase_is_the_integral_of_the_rate(start: float, steps: list[tuple[float
 
 
 @given(start=st.floats(3.0, 12.0), steps=changes, t=st.floats(0.0, 1500.0))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_reference_lets_an_app_reproduce_the_phase(
     start: float, steps: list[tuple[float, float]], t: float
 ) -> None:
