@@ -186,6 +186,12 @@ function onMessage(msg) {
       break;
     case "micro_break":
       microBreaks.onMessage(msg);
+      if (msg.event === "micro_break" || msg.event === "break_effect") {
+        const li = breakHistoryItem({ event: msg.event, data: msg.micro_break, recorded_at: msg.timestamp });
+        const list = $("break-history");
+        if (!list.querySelector("li[data-event]")) list.replaceChildren();
+        list.prepend(li);
+      }
       break;
     case "status":
       onStatus(msg);
@@ -559,10 +565,15 @@ function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** A session's length on its own timeline (the last window's end), else by the wall clock. */
 function duration(s) {
-  if (!s.ended_at) return "running";
-  const sec = Math.max(0, s.ended_at - s.created_at);
-  return sec < 90 ? `${Math.round(sec)} s` : `${Math.round(sec / 60)} min`;
+  const sessionS = s.summary?.lastT ?? null;
+  const wallS = s.ended_at ? Math.max(0, s.ended_at - s.created_at) : null;
+  const sec = sessionS ?? wallS;
+  if (sec === null) return "running";
+  const text = sec < 90 ? `${Math.round(sec)} s` : `${Math.round(sec / 60)} min`;
+  const speed = s.source?.speed;
+  return typeof speed === "number" && speed !== 1 ? `${text} (at ${speed}x)` : text;
 }
 
 async function downloadCsv(sessionId, what) {
@@ -597,7 +608,11 @@ async function loadHistory() {
         const m = await api.get(`/sessions/${s.id}/metrics`);
         const rmssd = m.metrics.map((w) => w.rmssd_ms).filter((v) => typeof v === "number");
         const hr = m.metrics.map((w) => w.mean_hr_bpm).filter((v) => typeof v === "number");
-        s.summary = { rmssd: median(rmssd), hr: hr.length ? hr.reduce((a, b) => a + b, 0) / hr.length : null };
+        s.summary = {
+          rmssd: median(rmssd),
+          hr: hr.length ? hr.reduce((a, b) => a + b, 0) / hr.length : null,
+          lastT: m.metrics.length ? m.metrics[m.metrics.length - 1].t_s : null,
+        };
         if (s.mode === "monitor") {
           for (const w of m.metrics) {
             if (typeof w.rmssd_ms !== "number") continue;
@@ -613,6 +628,7 @@ async function loadHistory() {
   );
   for (const s of data.sessions) {
     const tr = document.createElement("tr");
+    tr.dataset.sessionId = s.id;
     const cells = [
       new Date(s.created_at * 1000).toLocaleString(),
       s.mode,
@@ -646,6 +662,7 @@ async function loadHistory() {
     rows.push(tr);
   }
   tbody.replaceChildren(...rows);
+  loadBreakHistory();
   const days = [...perDay.keys()].sort();
   const points = days.map((d) => ({ x: Date.parse(d) / 86400000, y: median(perDay.get(d)) }));
   lineChart($("trend-chart"), points, {
@@ -664,6 +681,44 @@ async function loadHistory() {
     $("baseline-summary").textContent = "";
   }
 }
+/** One line of the micro-break history: a flag with its reason, or a break with its effect. */
+function breakHistoryItem(e) {
+  let text = null;
+  if (e.event === "micro_break") {
+    text = `Break suggested: ${e.data.reason?.text || e.data.reason?.code || ""}`;
+  } else if (e.event === "break_effect") {
+    const d = e.data;
+    const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${d.rmssd_change_pct.toFixed(0)} %)` : "";
+    text = `${d.kind || ""} break: RMSSD before ${fmt(d.rmssd_before_ms, 0)} ms, after ${fmt(d.rmssd_after_ms, 0)} ms${change}`;
+  }
+  if (text === null) return null;
+  const li = document.createElement("li");
+  li.dataset.event = e.event;
+  const when = document.createElement("span");
+  when.className = "when";
+  when.textContent = new Date(e.recorded_at * 1000).toLocaleString();
+  li.append(when, text);
+  return li;
+}
+
+/** Flags with their reasons, and breaks with their effect on RMSSD, newest first. */
+async function loadBreakHistory() {
+  let data;
+  try {
+    data = await api.get("/microbreaks/history?limit=200");
+  } catch {
+    return; // not available on this server
+  }
+  const items = [];
+  for (const e of data.events) {
+    const li = breakHistoryItem(e);
+    if (li === null) continue;
+    items.push(li);
+    if (items.length >= 20) break;
+  }
+  if (items.length) $("break-history").replaceChildren(...items);
+}
+
 $("history-refresh").addEventListener("click", loadHistory);
 
 // ------------------------------------------------------------------------------ main loop

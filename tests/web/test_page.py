@@ -197,8 +197,21 @@ def test_live_session_from_the_page(
         assert int(match[1]) == round(stored_effect["rmssd_before_ms"])
         assert int(match[2]) == round(stored_effect["rmssd_after_ms"])
         page.screenshot(path=str(artifacts / "break-effect-laptop.png"), full_page=False)
+        history = page.locator("#break-history li[data-event=break_effect]").first
+        history.wait_for(timeout=5000)
+        assert f"before {match[1]} ms, after {match[2]} ms" in history.inner_text()
 
-        api.post(f"/api/v1/sessions/{sid}/stop")
+        # -- stop from the page; the history summarises the session -------------------------
+        page.get_by_role("button", name="Stop", exact=True).click()
+        row = page.locator(f"#history-table tr[data-session-id='{sid}']")
+        row.locator("td", has_text="stopped").wait_for(timeout=10_000)
+        assert api.get(f"/api/v1/sessions/{sid}").json()["state"] == "stopped"
+        windows = api.get(f"/api/v1/sessions/{sid}/metrics").json()["metrics"]
+        rmssd = sorted(w["rmssd_ms"] for w in windows if w["rmssd_ms"] is not None)
+        mid = len(rmssd) // 2
+        median = rmssd[mid] if len(rmssd) % 2 else (rmssd[mid - 1] + rmssd[mid]) / 2
+        assert row.locator("td").nth(4).inner_text() == f"{median:.0f} ms"
+        page.locator("#history").screenshot(path=str(artifacts / "history-laptop.png"))
     assert page_errors == []
 
 
