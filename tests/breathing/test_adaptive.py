@@ -279,3 +279,21 @@ def test_assessment_then_adaptive_settles_for_a_person_lagging_the_pacer() -> No
             break
     assert engine.mode is PacingMode.ADAPTIVE
     assert abs(engine.rate_bpm - 5.3) <= 0.25
+
+
+def test_long_sessions_keep_bounded_memory() -> None:
+    """Four hours of beats and a rate change every minute: history is trimmed, not kept."""
+    engine = PacingEngine()
+    t = 0.0
+    for i in range(4 * 3600):
+        t += 1.0
+        engine.on_beat(t, 1000.0)
+        if i % 60 == 0:
+            engine.start_fixed(5.0 if (i // 60) % 2 else 6.0, t_s=t)
+    assert len(engine._t) < 4000
+    assert len(engine.pacer._segments) < 100  # trimmed with the beats (~hourly here)
+    # the phase is still the integral of the rate after trimming
+    ref = engine.pacer.reference(t)
+    assert engine.pacer.phase_cycles(t + 6.0) == pytest.approx(
+        ref.phase_cycles + 6.0 * ref.rate_bpm / 60.0
+    )
