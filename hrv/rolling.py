@@ -11,10 +11,12 @@ spectral functions of ``hrv.frequency`` / ``hrv.coherence``.
 How it stays fast:
 
 - time domain: window sums of centred RR, squared RR, instantaneous HR, squared successive
-  differences and ``|d| > 50 ms`` indicators are differences of prefix sums taken only at the
-  window boundaries (``np.add.reduceat`` over the segments between boundaries, then a cumulative
-  sum over the segments). The RR values are centred on the recording's mean before squaring so
-  that the variance ``(S2 - S1**2 / n) / (n - 1)`` does not lose digits to cancellation;
+  differences and exact counts (``|d| > 50 ms``, ``d != 0``) are differences of prefix sums
+  taken only at the window boundaries (``np.add.reduceat`` over the segments between
+  boundaries, then a cumulative sum over the segments), five per-beat rows in one batch. The
+  RR values are centred on the recording's mean before squaring so that the variance
+  ``(S2 - S1**2 / n) / (n - 1)`` does not lose digits to cancellation (Chan, Golub & LeVeque
+  1983), and a window whose kept differences are all 0 gets exactly 0 like the direct formula;
 - DFA alpha1: the residual sum of squares of every box of every size (4-16 beats) at every
   start position is one small matrix product of the RR increments (a box's residual after a
   linear fit does not depend on the window it belongs to), and each window adds up the boxes
@@ -86,10 +88,10 @@ COHERENCE_COLUMNS: tuple[str, ...] = ("coherence_ratio", "coherence_peak_hz", "c
 #: Columns of the ``"nonlinear"`` group.
 NONLINEAR_COLUMNS: tuple[str, ...] = ("dfa_alpha1", "stress_index")
 
-#: DFA box sizes (beats) and bin width of the stress index, as the single-window defaults.
 #: Scale of the packed exact counts in the time-domain sums (needs recordings < 2**33 beats).
 _COUNT_SCALE = float(2**20)
 
+#: DFA box sizes (beats) and bin width of the stress index, as the single-window defaults.
 _DFA_N_MIN = 4
 _DFA_N_MAX = 16
 _SI_BIN_MS = 50.0
