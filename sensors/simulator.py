@@ -312,7 +312,10 @@ class SimulatedPerson:
         return self._t
 
     def next_beat(self) -> SimulatedBeat:
-        """Generate and return the next delivered beat."""
+        """The next delivered beat (including one that :meth:`beats` looked at and held back)."""
+        return self._pending.pop(0) if self._pending else self._generate()
+
+    def _generate(self) -> SimulatedBeat:
         while True:
             ideal = self._next_true_beat()
             stress = self.stress_at(ideal)
@@ -376,7 +379,11 @@ class SimulatedPerson:
             return beat
 
     def beats(self, duration_s: float) -> list[SimulatedBeat]:
-        """All beats up to ``duration_s`` of model time (convenience for tests and batch use)."""
+        """The next beats up to ``duration_s`` of model time (for tests and batch use).
+
+        The first beat after ``duration_s`` is held back for the next :meth:`next_beat` or
+        :meth:`beats` call, so successive calls continue the same stream without a hole.
+        """
         out: list[SimulatedBeat] = []
         while True:
             b = self.next_beat()
@@ -385,10 +392,6 @@ class SimulatedPerson:
                 self._pending.append(b)
                 return out
             out.append(b)
-
-    def pop_beat(self) -> SimulatedBeat:
-        """The next beat, including one held back by :meth:`beats`."""
-        return self._pending.pop(0) if self._pending else self.next_beat()
 
 
 class SimulatorSource(BeatSource):
@@ -444,7 +447,7 @@ class SimulatorSource(BeatSource):
     async def _beats(self) -> AsyncIterator[Beat]:
         last_t = 0.0
         while not self._closed:
-            sb = self.person.pop_beat()
+            sb = self.person.next_beat()
             if self.duration_s is not None and sb.t_s > self.duration_s:
                 self._set_status(SourceStatus(SourceState.ENDED, "simulation finished"))
                 return

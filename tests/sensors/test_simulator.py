@@ -209,3 +209,12 @@ def test_breathing_lag_shifts_the_phase_against_the_pacer() -> None:
         phases.append(breathing_response(rr[keep], t_s=t[keep], rate_bpm=rate).phase_deg)
     assert phases[0] is not None and phases[1] is not None
     assert phases[0] - phases[1] == pytest.approx(360.0 * rate / 60.0 * 1.0, abs=4.0)
+
+
+def test_beats_and_next_beat_continue_one_stream() -> None:
+    whole = SimulatedPerson(seed=14).beats(120.0)
+    person = SimulatedPerson(seed=14)
+    parts = person.beats(60.0)
+    parts.append(person.next_beat())
+    parts += person.beats(120.0)
+    assert parts == whole
