@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -382,3 +385,56 @@ def test_page_pacer_matches_the_python_lung_volume_model(
             else "hold_after_exhale"
         )
         assert out["stage"] == stage, (phase, out)
+
+
+def test_hrvpace_demo_opens_a_live_page(
+    tmp_path: Path, new_page: Callable[..., Any], page_errors: list[str]
+) -> None:
+    """`hrvpace demo` as a user runs it: the URL it prints shows the simulated person live."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HRVPACE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "demo",
+            "--no-open",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        url = None
+        deadline = time.monotonic() + 30
+        lines = []
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.match(r"open (http://127\.0\.0\.1:\d+/#token=\S+)", line.strip())
+            url = m[1] if m else None
+        assert url, "".join(lines)
+        page = new_page(PHONE)
+        page.goto(url)
+        wait_until(lambda: number(page, "heart-rate"), timeout_s=10, what="a heart rate")
+        assert page.get_by_role("dialog").is_hidden()  # the token came with the URL
+        assert "token" not in page.url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert page_errors == []
