@@ -330,12 +330,15 @@ class PacingEngine:
         prev, self._mode = self._mode, mode
         return [ModeChanged(t_s, mode, prev)]
 
-    def _set_rate(self, rate_bpm: float, t_s: float, reason: str) -> list[PacingEvent]:
-        prev = self._pacer.rate_bpm
-        if rate_bpm == prev:
+    def _set_rate(
+        self, rate_bpm: float, t_s: float, reason: str, *, inhale_to_exhale: float | None = None
+    ) -> list[PacingEvent]:
+        prev = self._pacer.pattern
+        pattern = BreathingPattern(rate_bpm, inhale_to_exhale or self._ratio)
+        if pattern == prev:
             return []
-        self._pacer.set_pattern(BreathingPattern(rate_bpm, self._ratio), t_s=t_s)
-        return [RateChanged(t_s, rate_bpm, prev, reason, self._pacer.reference(t_s))]
+        self._pacer.set_pattern(pattern, t_s=t_s)
+        return [RateChanged(t_s, rate_bpm, prev.rate_bpm, reason, self._pacer.reference(t_s))]
 
     def _check_time(self, t_s: float) -> float:
         if not math.isfinite(t_s):
@@ -388,10 +391,11 @@ class PacingEngine:
         if breathing_delay_s is None:
             d = None if result is None else result.breathing_delay_s
             breathing_delay_s = d if d is not None and abs(d) > DELAY_THRESHOLD_S else 0.0
-        self._assessing = False
-        self._controller = AdaptivePacing(
+        controller = AdaptivePacing(
             start_rate_bpm, config=self.adaptive_config, breathing_delay_s=breathing_delay_s
-        )
+        )  # validates before anything changes
+        self._assessing = False
+        self._controller = controller
         events = self._set_mode(PacingMode.ADAPTIVE, t_s)
         events += self._set_rate(self._controller.rate_bpm, t_s, "adaptive pacing starts")
         self._adaptive_start = t_s
@@ -462,7 +466,10 @@ class PacingEngine:
     def _begin_step(self, index: int, t_s: float) -> list[PacingEvent]:
         rate = self.protocol.rates_bpm[index]
         events = self._set_rate(
-            rate, t_s, f"assessment step {index + 1}/{len(self.protocol.rates_bpm)}"
+            rate,
+            t_s,
+            f"assessment step {index + 1}/{len(self.protocol.rates_bpm)}",
+            inhale_to_exhale=self.protocol.inhale_to_exhale,
         )
         self._step, self._step_start = index, t_s
         # the step ends on the first inhale onset after its nominal length
