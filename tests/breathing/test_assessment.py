@@ -228,3 +228,18 @@ def test_a_person_lagging_the_pacer_is_corrected_by_the_resonator_fit(
     assert abs(result.resonance_bpm - resonance_bpm) <= 0.25
     assert result.breathing_delay_s == pytest.approx(0.7, abs=0.3)
     assert "behind the pacer" in result.reason
+
+
+def test_asymmetric_breathing_pattern_4_in_6_out() -> None:
+    """Shaffer & Meehan's 4:6 inhale:exhale pattern: the volume reference follows the pattern."""
+    protocol = AssessmentProtocol(inhale_to_exhale=4 / 6)
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
+    assert engine.pacer.pattern.inhale_to_exhale == pytest.approx(4 / 6)
+    person = SimulatedPerson(
+        seed=51, resonance_bpm=5.2, breathing=engine.breathing_phase_cycles, inhale_fraction=0.4
+    )
+    while engine.assessment_result is None:
+        b = person.next_beat()
+        engine.on_beat(b.t_s, b.rr_ms)
+    result = engine.assessment_result
+    assert result.resonance_bpm is not None and abs(result.resonance_bpm - 5.2) <= 0.25
