@@ -254,6 +254,7 @@ function fmt(value, digits = 0) {
 function renderMetrics() {
   const m = state.lastMetrics;
   $("rmssd").textContent = m ? fmt(m.rmssd_ms, 0) : "-";
+  $("rmssd-unit").textContent = m && typeof m.rmssd_ms === "number" ? "ms" : "ms, first value after 60 s of beats";
   const score = m ? m.coherence_score : null;
   $("coherence").textContent = fmt(score, 2);
   $("coherence").dataset.value = score ?? "";

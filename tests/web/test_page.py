@@ -180,6 +180,11 @@ def test_live_session_from_the_page(
         stored = wait_until(lambda: stored_events("micro_break"), timeout_s=5, what="the flag")
         assert stored[0]["reason"]["text"] == reason
         page.screenshot(path=str(artifacts / "micro-break-laptop.png"), full_page=False)
+        page.set_viewport_size(PHONE)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts / "micro-break-phone.png"), full_page=False)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.set_viewport_size(LAPTOP)
 
         # -- take the break from the banner; afterwards its effect on RMSSD -------------------
         api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 0.0})

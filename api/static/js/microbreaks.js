@@ -46,8 +46,7 @@ function hide() {
 
 function suggestionText(s) {
   if (!s) return "";
-  const minutes = s.duration_s ? ` (${Math.round(s.duration_s / 60)} min)` : "";
-  return `Suggested: ${s.text}${minutes}`;
+  return `Suggested: ${s.text}`;
 }
 
 function showDue(flag) {
