@@ -192,7 +192,8 @@ def test_neurokit_names_exist_in_neurokit2(shared_data: Path) -> None:
         warnings.simplefilter("ignore")
         cols = set(nk.hrv_time(peaks, sampling_rate=1000).columns)
         cols |= set(nk.hrv_frequency(peaks, sampling_rate=1000).columns)
-        cols |= set(nk.hrv_nonlinear(peaks, sampling_rate=1000).columns)
+        # the nonlinear group's names only (its entropies are slow on long input)
+        cols |= set(nk.hrv_nonlinear(peaks[:121], sampling_rate=1000).columns)
     assert set(NEUROKIT_NAMES.values()) <= cols
     # and NeuroKit2 agrees on the time-domain values under those names (no cleaning)
     ours = analyze_file(
