@@ -317,6 +317,40 @@ def test_resonance_assessment_results_arrive_as_a_chart(
     assert page_errors == []
 
 
+def test_replay_of_a_real_recording_from_the_page(
+    web_server: WebServer,
+    new_page: Callable[..., Any],
+    page_errors: list[str],
+    shared_data: Path,
+) -> None:
+    """Replay a real 16-minute rest recording (910 RR) from the Connect form, to its end."""
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"
+    n_rr = len(path.read_text().split())
+    page = new_page(LAPTOP)
+    page.goto(f"{web_server.url}/#token={web_server.token}")
+    page.wait_for_function("document.getElementById('conn-status').textContent !== 'Not connected'")
+    if not page.locator("#start-new").evaluate("d => d.open"):
+        page.locator("#start-new summary").click()  # folded while a session runs
+    page.get_by_label("Replay a recording").check()
+    page.get_by_label("File on the server").fill(str(path))
+    page.get_by_label("Speed (x real time)").nth(1).fill("1000")
+    page.get_by_role("button", name="Start", exact=True).click()
+    # The page follows the replay to its end: every beat counted, the session ended.
+    page.get_by_text(re.compile(r"^Session ended")).wait_for(timeout=20_000)
+    assert page.locator("#st-beats").inner_text() == str(n_rr)
+    with web_server.client() as api:
+        newest = api.get("/api/v1/sessions", params={"limit": 1}).json()["sessions"][0]
+        assert newest["source"]["kind"] == "replay" and newest["state"] == "ended"
+        assert newest["n_beats"] == n_rr
+        rmssd = [
+            w["rmssd_ms"]
+            for w in api.get(f"/api/v1/sessions/{newest['id']}/metrics").json()["metrics"]
+        ]
+    # The last window the page showed is the recording's last stored 60 s window.
+    assert number(page, "rmssd") == round(rmssd[-1])
+    assert page_errors == []
+
+
 def test_token_is_asked_once_and_kept_for_the_tab(
     web_server: WebServer, new_page: Callable[..., Any]
 ) -> None:
