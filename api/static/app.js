@@ -88,8 +88,13 @@ async function refreshSessionList(selectId) {
     const started = new Date(s.created_at * 1000).toLocaleTimeString();
     select.append(new Option(`${describeSource(s.source)}, ${s.mode}, since ${started}`, s.id));
   }
-  const want = selectId || state.session?.id || live[0]?.id || "";
-  if (live.some((s) => s.id === want)) select.value = want;
+  const current = state.session;
+  if (current && !live.some((s) => s.id === current.id)) {
+    // The attached session ended: keep it in the list so the page still says what it shows.
+    select.append(new Option(`${describeSource(current.source)}, ${current.mode} (${current.state})`, current.id));
+  }
+  const want = selectId || current?.id || live[0]?.id || "";
+  if ([...select.options].some((o) => o.value === want)) select.value = want;
   return { live, want: select.value };
 }
 
@@ -272,6 +277,12 @@ function onStatus(msg) {
   $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %`;
   $("st-beats").textContent = String(msg.n_beats);
   if (msg.message) $("st-state").title = msg.message;
+  if (msg.source_state === "hr_only" && typeof msg.heart_rate_bpm === "number") {
+    // A strap that reports heart rate but no RR intervals: HR only, no HRV (never made up).
+    $("heart-rate").textContent = Math.round(msg.heart_rate_bpm);
+    $("signal-quality").textContent = "-";
+    $("signal-quality-note").textContent = "this strap sends no RR intervals: no HRV";
+  }
   if (!["running", "starting"].includes(msg.state)) {
     setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);
     $("session-stop").disabled = true;
@@ -768,7 +779,12 @@ function init() {
   });
   requestAnimationFrame(frameLoop);
   setInterval(() => {
-    if (api.getToken() && document.visibilityState === "visible") loadHistory();
+    if (!api.getToken() || document.visibilityState !== "visible") return;
+    loadHistory();
+    // Sessions started elsewhere (the command line, another tab) appear in the list.
+    refreshSessionList().then(({ want }) => {
+      if (!state.session && want) attach(want);
+    }, () => {});
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {
     state.chartsDirty = true;
