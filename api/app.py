@@ -32,6 +32,7 @@ from api.routes import (
     health,
     live,
     microbreaks,
+    reports,
     sessions,
 )
 from api.sessions import SessionCreate, SessionManager, SourceFactory
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(microbreaks.session_router, dependencies=protected)
     app.include_router(microbreaks.router, dependencies=protected)
     app.include_router(devices.router, dependencies=protected)
+    app.include_router(reports.router, dependencies=protected)  # the page's History links
     app.include_router(live.router)  # the WebSocket checks ?token= itself; schema has its own
 
     @app.exception_handler(SessionNotFoundError)

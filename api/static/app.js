@@ -601,6 +601,37 @@ async function downloadCsv(sessionId, what) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/**
+ * Open the session's HTML report (GET /sessions/{id}/report, built by the service) in a new
+ * tab. The request needs the bearer token, so the page fetches it and shows it from a blob; the
+ * tab is opened at the click so that no popup blocker stops it.
+ */
+async function openReport(sessionId, button) {
+  const tab = window.open("", "_blank");
+  const label = button.textContent;
+  button.textContent = "building report...";
+  button.disabled = true;
+  try {
+    const res = await fetch(`${api.API}/sessions/${sessionId}/report`, {
+      headers: { Authorization: `Bearer ${api.getToken()}` },
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(typeof body.detail === "string" ? body.detail : `HTTP ${res.status}`);
+    }
+    const url = URL.createObjectURL(new Blob([await res.text()], { type: "text/html" }));
+    if (tab) tab.location.href = url;
+    else window.location.assign(url);
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (err) {
+    if (tab) tab.close();
+    setConn(`Report not available: ${err.message}`);
+  } finally {
+    button.textContent = label;
+    button.disabled = false;
+  }
+}
+
 const HISTORY_DETAIL = 20;
 const HISTORY_REFRESH_MS = 60_000; // summaries are computed for the newest 20 sessions
 
@@ -664,11 +695,14 @@ async function loadHistory() {
       b.addEventListener("click", () => downloadCsv(s.id, what));
       td.append(b);
     }
-    if (s.report_url) {
-      const a = document.createElement("a");
-      a.href = s.report_url;
-      a.textContent = "report";
-      td.append(a);
+    if (s.n_beats > 0) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "link-button";
+      b.textContent = "report";
+      b.setAttribute("aria-label", `report of the session started ${cells[0]}`);
+      b.addEventListener("click", () => openReport(s.id, b));
+      td.append(b);
     }
     tr.append(td);
     rows.push(tr);

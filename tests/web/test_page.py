@@ -348,6 +348,15 @@ def test_replay_of_a_real_recording_from_the_page(
         ]
     # The last window the page showed is the recording's last stored 60 s window.
     assert number(page, "rmssd") == round(rmssd[-1])
+
+    # Its report (built by the service) opens from the History in a new tab.
+    row = page.locator(f"#history-table tr[data-session-id='{newest['id']}']")
+    with page.expect_popup() as popup_info:
+        row.get_by_role("button", name=re.compile("^report")).click()
+    report = popup_info.value
+    report.wait_for_function("document.title.length > 0", timeout=30_000)
+    assert newest["id"] in report.title()
+    assert report.locator("img").count() >= 2  # plots inline (tachogram, trend, ...)
     assert page_errors == []
 
 

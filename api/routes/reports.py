@@ -1,0 +1,66 @@
+"""``GET /api/v1/sessions/{id}/report``: the session's self-contained HTML report.
+
+The same report as ``hrvpace report SESSION_ID`` (:mod:`api.research.report`: tachogram,
+RMSSD/coherence trend with micro-breaks and check-ins, spectrum, assessment, break effects),
+built on request from the stored session, for the companion page's History. It needs the
+``research`` extra (matplotlib): without it the answer is 501 with the reason. Built off the event
+loop, one at a time (matplotlib's pyplot is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+
+from api.errors import ApiError
+from api.routes._deps import StorageDep
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["reports"])
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _build(database: Path, session_id: str) -> str:
+    from api.research.report import build_report, from_session
+    from api.research.store import load_session
+
+    with _BUILD_LOCK:
+        session = load_session(database, session_id)
+        if session.n_beats == 0:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} has no beats")
+        doc, _plots = build_report(from_session(session, database=database))
+    return doc
+
+
+@router.get(
+    "/{session_id}/report",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}},
+        404: {},
+        409: {"description": "The session has no beats yet"},
+        501: {"description": "Reports need the research extra (matplotlib)"},
+    },
+)
+async def session_report(session_id: str, request: Request, storage: StorageDep) -> HTMLResponse:
+    """The session's HTML report (plots inline), as ``hrvpace report`` writes it."""
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    try:
+        from api.research import MissingExtraError
+    except ImportError as exc:  # pragma: no cover - research package not built
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, "reports are not available") from exc
+    await asyncio.wrap_future(storage.flush())  # the latest queued beats are in the file
+    database: Path = request.app.state.settings.database_path
+    try:
+        doc = await asyncio.to_thread(_build, database, session_id)
+    except MissingExtraError as exc:
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(exc)) from exc
+    except ApiError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return HTMLResponse(doc)
