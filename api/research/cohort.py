@@ -136,7 +136,7 @@ def _run_dask(
             n_workers=jobs,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port: never clash with another cluster
         )
         client = distributed.Client(cluster)
     else:
@@ -145,9 +145,10 @@ def _run_dask(
         futures = client.map(analyze_file, names, options=options, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[RecordingAnalysis | None] = [None] * len(names)
-        for done, fut in enumerate(distributed.as_completed(futures), start=1):
-            i = index[fut.key]
-            result = results[i] = fut.result()
+        # with_results: results come with the completions (no round trip per future)
+        completions = distributed.as_completed(futures, with_results=True)
+        for done, (fut, result) in enumerate(completions, start=1):
+            results[index[fut.key]] = result
             if progress is not None:
                 progress(done, len(names), result)
             fut.release()

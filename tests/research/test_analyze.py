@@ -284,3 +284,23 @@ def test_dask_local_cluster_gives_the_same_table(short_dir: Path, tmp_path: Path
     out = write_table(b, tmp_path / "w.json")
     rows = json.loads(out.read_text())
     assert len(rows) == len(b["t_s"]) and rows[0]["recording"] == str(files[0])
+
+
+def test_analyze_on_an_existing_dask_scheduler(short_dir: Path) -> None:
+    """``--scheduler tcp://...``: a real scheduler on loopback TCP (workers as threads here)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        res = runner.invoke(app, ["analyze", str(short_dir), "--json", "--scheduler", address])
+    assert res.exit_code == 0, res.output
+    on_dask = [json.loads(line) for line in res.stdout.splitlines()]
+    local = runner.invoke(app, ["analyze", str(short_dir), "--json", "--jobs", "1"])
+    assert on_dask == [json.loads(line) for line in local.stdout.splitlines()]
