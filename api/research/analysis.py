@@ -9,8 +9,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   (Lipponen & Tarvainen 2019 correction plus the 300-2000 ms gate); with ``clean=False`` the
   RR intervals exactly as in the file, with the file's gaps;
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
-- the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` (Welch on the 4 Hz
-  tachogram, Lomb-Scargle when there are gaps; ``frequency_method`` says which ran);
+- the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
+  on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
+  estimator it reports);
 - ``dfa_alpha1`` is :func:`hrv.dfa_alpha1` (4-16 beats) and ``stress_index`` Baevsky's SI
   (:func:`hrv.stress_index` ``.value``) of the whole ``rr``;
 - coherence is defined on 64-s stretches (HeartMath), so a whole recording's

@@ -31,7 +31,7 @@ from sensors import read_recording
 runner = CliRunner()
 
 #: Short real recordings (fast) and how to read them.
-SHORT = {
+SHORT: dict[str, dict[str, str]] = {
     "hrvpkg_rest_rri_ms.txt": {},
     "hrvanalysis_test_nn_intervals_ms.txt": {},
     "hrvpkg_exercise_rri.hrm": {},
@@ -304,3 +304,78 @@ def test_analyze_on_an_existing_dask_scheduler(short_dir: Path) -> None:
     on_dask = [json.loads(line) for line in res.stdout.splitlines()]
     local = runner.invoke(app, ["analyze", str(short_dir), "--json", "--jobs", "1"])
     assert on_dask == [json.loads(line) for line in local.stdout.splitlines()]
+
+
+def test_gaps_of_a_recording_are_respected(shared_data: Path, tmp_path: Path) -> None:
+    """An hrvpace recording with a dropped stretch (gap_before on the first beat after it): no
+    successive difference across the gap, and the spectrum is told about it."""
+    from sensors import Beat, RecordingWriter
+
+    rr = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt").rr_ms
+    keep = np.ones(rr.size, dtype=bool)
+    keep[400:420] = False  # 20 beats lost
+    t = np.cumsum(rr) / 1000.0
+    path = tmp_path / "gappy.csv"
+    with RecordingWriter(path, meta={"device": "test strap"}) as w:
+        for i in np.flatnonzero(keep):
+            w.write(
+                Beat(
+                    t_s=float(t[i]),
+                    rr_ms=float(rr[i]),
+                    arrived_at=1.7e9 + float(t[i]),
+                    contact=True,
+                    gap_before=bool(i == 420),
+                    heart_rate_bpm=None,
+                )
+            )
+    res = runner.invoke(app, ["analyze", str(path), "--json", "--no-clean"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    rec = read_recording(path)
+    assert rec.gaps.sum() == 1
+    td = hrv.time_domain(rec.rr_ms, gaps=rec.gaps)
+    assert obj["rmssd_ms"] == td.rmssd_ms
+    assert obj["rmssd_ms"] != hrv.time_domain(rec.rr_ms).rmssd_ms  # the gap matters
+    fd = hrv.frequency_domain(rec.rr_ms, gaps=rec.gaps)
+    assert obj["lf_ms2"] == fd.lf_ms2 and obj["frequency_method"] == fd.method
+    assert obj["lf_ms2"] != hrv.frequency_domain(rec.rr_ms).lf_ms2
+    assert obj["n_beats"] == int(keep.sum())
+
+
+def test_cli_starts_without_the_research_extra_modules() -> None:
+    """matplotlib, pyarrow and dask are imported only by the commands that use them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, api.cli; "
+        "print([m for m in ('matplotlib', 'pyarrow', 'dask', 'distributed') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_extra_names_what_to_install(
+    short_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pyarrow (simulated by hiding it from the import system), --windows x.parquet
+    says to install the research extra and exits 2."""
+    import importlib
+
+    real_import = importlib.import_module
+
+    def fake(name: str, package: str | None = None) -> Any:
+        if name.split(".")[0] == "pyarrow":
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    res = runner.invoke(
+        app,
+        ["analyze", str(short_dir), "--jobs", "1", "--windows", str(tmp_path / "w.parquet")],
+    )
+    assert res.exit_code == 2
+    assert "pip install 'hrvpace[research]'" in res.stderr
