@@ -379,3 +379,23 @@ def test_missing_extra_names_what_to_install(
     )
     assert res.exit_code == 2
     assert "pip install 'hrvpace[research]'" in res.stderr
+
+
+def test_analyze_reproduces_published_values(shared_data: Path) -> None:
+    """hrv-analysis' test fixture and the values its own tests expect
+    (tests/test_extract_features_methods.py, quoted in ../shared/data/README.md)."""
+    path = shared_data / "hrvanalysis_test_nn_intervals_ms.txt"
+    res = runner.invoke(app, ["analyze", str(path), "--json", "--no-clean"])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    published = {
+        "mean_rr_ms": 718.248,
+        "sdnn_ms": 43.11307,
+        "rmssd_ms": 19.51940,
+        "pnn50_pct": 2.4024,
+        "sd1_ms": 13.80919,
+        "sd2_ms": 59.38670,
+    }
+    for key, value in published.items():
+        assert obj[key] == pytest.approx(value, abs=5e-5), key
+    assert obj["n_beats"] == 1000
