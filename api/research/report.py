@@ -157,21 +157,28 @@ def _tachogram(data: ReportData, cleaned: hrv.Cleaned) -> Plot:
     fig, ax = plt.subplots(figsize=(10, 3.2))
     x = _minutes(data.t_s)
     ax.plot(x, data.rr_ms, lw=0.6, color="#1f77b4", label="RR as recorded")
+    lo, hi = np.percentile(data.rr_ms, [0.05, 99.95]) if data.rr_ms.size else (0.0, 1.0)
+    top = max(float(hi) * 1.25, 400.0)
     labels = np.asarray(cleaned.labels)
     for code, colour in _ARTEFACT_COLOURS.items():
         sel = labels == code
         if sel.any():
             ax.scatter(
                 x[sel],
-                data.rr_ms[sel],
-                s=12,
+                np.minimum(data.rr_ms[sel], top * 0.99),
+                s=12 if data.rr_ms.size < 20_000 else 4,
                 color=colour,
                 zorder=3,
                 label=f"{hrv.LABEL_NAMES[code]} ({int(sel.sum())})",
             )
+    n_above = int(np.count_nonzero(data.rr_ms > top))
+    ax.set_ylim(max(0.0, min(float(lo) * 0.8, 300.0)), top)
     ax.set_xlabel("time (min)")
     ax.set_ylabel("RR (ms)")
-    ax.set_title("Tachogram, artefacts labelled by hrv.clean")
+    title = "Tachogram, artefacts labelled by hrv.clean"
+    if n_above:
+        title += f" ({n_above} interval(s) above {top:.0f} ms off the scale)"
+    ax.set_title(title)
     ax.legend(loc="upper right", fontsize=7)
     n_art = int(np.count_nonzero(labels))
     return Plot(
