@@ -166,7 +166,10 @@ class StreamingAnalyser:
     Parameters
     ----------
     window_s : float
-        Window length (s). The live service uses 60 s (the micro-break engine 60 s too).
+        Window length (s). The live service uses 60 s (the micro-break engine 60 s too). On
+        windows shorter than about 130 s the frequency-domain fields stay ``None``
+        (:func:`hrv.frequency_domain` needs 128 s of resampled data); coherence uses the last
+        64 s of the window and the time domain and nonlinear metrics any length.
     step_s : float
         Distance between successive window ends (s).
     metrics : sequence of str, optional
