@@ -15,7 +15,7 @@ import typer
 
 from api.research import MissingExtraError
 from api.research.analysis import AnalysisOptions, RecordingAnalysis, expand_paths, rename_columns
-from api.research.cohort import analyze_many, windows_table, write_table
+from api.research.cohort import analyze_many, summary_table, windows_table, write_table
 from sensors import RECORDING_FORMATS
 
 __all__ = ["analyze"]
@@ -56,6 +56,13 @@ def analyze(
             "--windows", help="Write the rolling windows table (.csv or .parquet) of every file."
         ),
     ] = None,
+    summary_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary",
+            help="Also write the summaries as one table (.csv or .parquet), a row per recording.",
+        ),
+    ] = None,
     window_s: Annotated[float, typer.Option("--window-s", help="Window length (s).")] = 300.0,
     step_s: Annotated[float, typer.Option("--step-s", help="Window step (s).")] = 10.0,
     clean: Annotated[
@@ -92,8 +99,9 @@ def analyze(
         raise typer.BadParameter("--window-s and --step-s must be > 0")
     if jobs is not None and jobs < 1:
         raise typer.BadParameter("--jobs must be >= 1")
-    if windows_out is not None and windows_out.suffix.lower() not in (".csv", ".parquet"):
-        raise typer.BadParameter("--windows must name a .csv or .parquet file")
+    for flag, target in (("--windows", windows_out), ("--summary", summary_out)):
+        if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
+            raise typer.BadParameter(f"{flag} must name a .csv or .parquet file")
     files = expand_paths(paths)
     if not files:
         typer.echo("hrvpace analyze: no recordings found", err=True)
@@ -122,14 +130,16 @@ def analyze(
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
+    tables: list[tuple[Path, dict[str, Any]]] = []
     if windows_out is not None:
-        table: dict[str, Any] = dict(windows_table(results, names=names))
-        if not table:
-            table = {"recording": []}
+        tables.append((windows_out, dict(windows_table(results, names=names))))
+    if summary_out is not None:
+        tables.append((summary_out, dict(summary_table(results, names=names))))
+    for target, table in tables:
         try:
-            write_table(table, windows_out)
+            write_table(table or {"recording": []}, target)
         except (OSError, MissingExtraError) as exc:
-            typer.echo(f"hrvpace analyze: cannot write {windows_out}: {exc}", err=True)
+            typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None
     if failed:
         typer.echo(

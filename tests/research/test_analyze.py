@@ -399,3 +399,32 @@ def test_analyze_reproduces_published_values(shared_data: Path) -> None:
     for key, value in published.items():
         assert obj[key] == pytest.approx(value, abs=5e-5), key
     assert obj["n_beats"] == 1000
+
+
+def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) -> None:
+    import csv
+
+    out_csv, out_pq = tmp_path / "s.csv", tmp_path / "s.parquet"
+    res = runner.invoke(app, ["analyze", str(short_dir), "--json", "--summary", str(out_csv)])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    with open(out_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["recording"] for r in rows] == [o["path"] for o in objs]
+    for row, obj in zip(rows, objs, strict=True):
+        for key in SUMMARY_FIELDS:
+            v = obj[key]
+            if v is None:
+                assert row[key] == ""
+            elif isinstance(v, bool | str):
+                assert row[key] == str(v)
+            else:
+                assert float(row[key]) == v, key  # floats written exactly
+    pq = pytest.importorskip("pyarrow.parquet")
+    res = runner.invoke(
+        app, ["analyze", str(short_dir), "--summary", str(out_pq), "--names", "neurokit"]
+    )
+    assert res.exit_code == 0, res.output
+    table = pq.read_table(out_pq).to_pydict()
+    assert table["HRV_RMSSD"] == [o["rmssd_ms"] for o in objs]
+    assert table["quality"] == [o["quality"] for o in objs]
