@@ -9,8 +9,10 @@ For session ``ID`` in ``DIR``:
 - ``ID-metrics.csv`` / ``ID-metrics.parquet``: the metric snapshots the live pipeline stored
   (one row per analysed window; columns as in ``hrv.rolling``, ``t_s`` the window end);
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
-  version, the session's options and the service's stored settings, the files and their
-  columns with units. Written last, so its presence means the export is complete.
+  version, the session's options and the service's stored settings, the session's events
+  (micro-break events, check-ins with their ``t_s`` on the beat timeline or ``null``,
+  assessment events), the files and their columns with units. Written last, so its presence
+  means the export is complete.
 
 No file is written for an empty table other than the beats (a session with no beats still
 gets an empty beats table with its header).
@@ -208,6 +210,11 @@ def export_session(
         "settings": {"session_options": s.options, "service": _service_settings(db)},
         "timeline": "t_s: seconds of the session's beat timeline (docs/ARCHITECTURE.md); "
         "arrived_at: Unix seconds (UTC)",
+        "events": {
+            "micro_breaks": s.micro_breaks,
+            "checkins": [dict(c) for c in s.checkins],
+            "assessments": s.assessments,
+        },
         "files": [p.name for p in files],
         "columns": tables,
         "exported_at": datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds"),

@@ -301,6 +301,10 @@ def test_export_of_a_stored_session(stored: dict[str, Any], tmp_path: Path) -> N
     assert side["device"]["kind"] == "replay" and side["device"]["path"].endswith(REST)
     assert side["settings"]["session_options"] == {"command": "hrvpace replay"}
     assert side["columns"]["beats"]["rr_ms"] == "ms"
+    kinds = [e["kind"] for e in side["events"]["micro_breaks"]]
+    assert kinds == ["micro_break", "break_started", "break_ended", "break_effect"]
+    assert side["events"]["assessments"][0]["result"] == stored["assessment"]
+    assert [c["stress"] for c in side["events"]["checkins"]] == [4]
 
 
 def test_export_of_an_unknown_session(tmp_path: Path) -> None:
