@@ -329,6 +329,7 @@ def _time_columns(
     start, stop = win.start, win.stop
     n = (stop - start).astype(np.float64)
     has1 = n >= 1.0
+    all_nonempty = bool(has1.all())
     first = np.minimum(start, rr.size - 1)  # only read where the window has a beat
     last = np.maximum(stop - 1, 0)  # only read where the window has two beats
 
@@ -370,8 +371,12 @@ def _time_columns(
     np.add(counts, d != 0.0, out=counts)
     s1, s2, shr, sd2, packed = bnd.window_sum(rows)
     # the window's differences are d[start+1 : stop]: take d[start] back out
+    nonempty = first if all_nonempty else first[has1]
     for row, values in ((sd2, d2), (packed, counts)):
-        row[has1] -= values[first[has1]]
+        if all_nonempty:
+            row -= values[nonempty]
+        else:
+            row[has1] -= values[nonempty]
     sbig = np.floor(packed / _COUNT_SCALE)
     n_changes = packed - sbig * _COUNT_SCALE
     still = n_changes == 0.0  # every kept difference is exactly 0
@@ -382,7 +387,7 @@ def _time_columns(
         constant = still
     else:
         sd = bnd.window_sum(d)
-        sd[has1] -= d[first[has1]]
+        sd[has1] -= d[nonempty]
         sd[still] = 0.0
         constant = still & (moved_across_gap == 0)
 
