@@ -34,6 +34,7 @@ from api.routes import (
     microbreaks,
     reports,
     sessions,
+    trends,
 )
 from api.sessions import SessionCreate, SessionManager, SourceFactory
 from api.settings import Settings
@@ -113,6 +114,7 @@ def create_app(
     app.include_router(microbreaks.session_router, dependencies=protected)
     app.include_router(microbreaks.router, dependencies=protected)
     app.include_router(devices.router, dependencies=protected)
+    app.include_router(trends.router, dependencies=protected)
     app.include_router(reports.router, dependencies=protected)  # the page's History links
     app.include_router(live.router)  # the WebSocket checks ?token= itself; schema has its own
 

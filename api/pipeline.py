@@ -525,7 +525,16 @@ class Pipeline:
         try:
             async with self.source:
                 async for beat in self.source:
-                    self._on_beat(beat)
+                    try:
+                        self._on_beat(beat)
+                    except Exception as exc:  # our bug on one beat must not end the session
+                        self.n_skipped += 1
+                        log.error(
+                            "session %s: processing a beat failed (%s)",
+                            self.session_id,
+                            type(exc).__name__,
+                        )
+                        log.debug("beat processing failure", exc_info=True)
         except asyncio.CancelledError:
             return PipelineResult("stopped", "stopped on request")
         except Exception as exc:  # a failing source ends its session, never the service

@@ -126,11 +126,20 @@ class SessionManager:
         options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
         pacer = make_pacer(request.mode, options)
         stored_baseline, stored_settings = await asyncio.to_thread(self._stored_microbreak_state)
-        microbreaks = make_microbreaks(
-            baseline=stored_baseline,
-            settings=stored_settings,
-            wall_clock_local_time=isinstance(request.source, BleSpec),
-        )
+        # Only a strap on a real person reads and updates the person's baseline; a simulated
+        # person or a replay starts from the population default and is not remembered.
+        real_person = isinstance(request.source, BleSpec)
+        try:
+            microbreaks = make_microbreaks(
+                baseline=stored_baseline if real_person else None,
+                settings=stored_settings,
+                wall_clock_local_time=real_person,
+            )
+        except Exception as exc:  # stored settings or baseline unusable: run without flags
+            log.warning("micro-breaks disabled for this session (%s)", type(exc).__name__)
+            microbreaks = None
+        if microbreaks is not None:
+            microbreaks.persist = real_person
         control = SourceControl()
         if pacer is not None and pacer.active:
             control.breathing = pacer.breathing_phase_cycles  # a simulated person follows it

@@ -143,6 +143,22 @@ class _Op:
 _STOP = object()
 
 
+def _resolve(
+    future: Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    """Complete a waiter's future; one whose waiter gave up (cancelled) is left alone.
+
+    The write itself is committed either way: a cancelled waiter (a stopped session task
+    awaiting ``asyncio.wrap_future``) must not take the writer thread down.
+    """
+    if not future.set_running_or_notify_cancel():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -263,7 +279,10 @@ class Storage:
                 batch.append(op)
                 if op.future is not None:  # someone waits: commit now
                     break
-            self._commit(conn, batch)
+            try:
+                self._commit(conn, batch)
+            except Exception:  # the writer must never die: every later write would hang
+                log.exception("database writer: unexpected error in a batch of %d", len(batch))
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, batch: list[_Op]) -> None:
@@ -285,7 +304,7 @@ class Storage:
             return
         for op, lastrowid in results:
             if op.future is not None:
-                op.future.set_result(lastrowid)
+                _resolve(op.future, result=lastrowid)
 
     @staticmethod
     def _commit_one_by_one(conn: sqlite3.Connection, batch: list[_Op], first: Exception) -> None:
@@ -298,10 +317,10 @@ class Storage:
             except sqlite3.Error as exc:
                 log.error("database write failed: %s", exc)
                 if op.future is not None:
-                    op.future.set_exception(StorageError(f"database write failed: {exc}"))
+                    _resolve(op.future, error=StorageError(f"database write failed: {exc}"))
                 continue
             if op.future is not None:
-                op.future.set_result(cur.lastrowid)
+                _resolve(op.future, result=cur.lastrowid)
 
     def _submit(
         self, sql: str, params: Sequence[Any], *, many: bool = False, wait: bool = False
@@ -382,6 +401,50 @@ class Storage:
             "FROM sessions s ORDER BY s.created_at DESC, s.id LIMIT ? OFFSET ?",
             (limit, offset),
         )
+
+    def session_summaries(self, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per session: duration, window count, mean RMSSD and HR, flags and check-ins."""
+        out: dict[str, dict[str, Any]] = {
+            sid: {
+                "duration_s": None,
+                "n_windows": 0,
+                "mean_rmssd_ms": None,
+                "mean_hr_bpm": None,
+                "n_micro_breaks": 0,
+                "n_checkins": 0,
+            }
+            for sid in session_ids
+        }
+        if not out:
+            return out
+        marks = ",".join("?" * len(out))
+        ids = tuple(out)
+        for r in self.query(
+            "SELECT session_id, COUNT(*), AVG(json_extract(data_json, '$.rmssd_ms')), "
+            "AVG(json_extract(data_json, '$.mean_hr_bpm')) FROM metrics "
+            f"WHERE session_id IN ({marks}) GROUP BY session_id",
+            ids,
+        ):
+            out[r[0]].update(n_windows=r[1], mean_rmssd_ms=r[2], mean_hr_bpm=r[3])
+        for r in self.query(
+            "SELECT session_id, COUNT(*) FROM micro_breaks WHERE kind = 'micro_break' "
+            f"AND session_id IN ({marks}) GROUP BY session_id",
+            ids,
+        ):
+            out[r[0]]["n_micro_breaks"] = r[1]
+        for r in self.query(
+            f"SELECT session_id, COUNT(*) FROM checkins WHERE session_id IN ({marks}) "
+            "GROUP BY session_id",
+            ids,
+        ):
+            out[r[0]]["n_checkins"] = r[1]
+        for sid in ids:
+            last = self.query(
+                "SELECT t_s FROM beats WHERE session_id = ? ORDER BY idx DESC LIMIT 1", (sid,)
+            )
+            if last:
+                out[sid]["duration_s"] = last[0][0]
+        return out
 
     # -- beats, metrics, guidance ---------------------------------------------------------------
 

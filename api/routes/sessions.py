@@ -35,6 +35,17 @@ BEATS_CSV_HEADER: tuple[str, ...] = (
 )
 
 
+class SessionSummary(BaseModel):
+    """What a history list shows of a session."""
+
+    duration_s: float | None = Field(description="Session time of the last beat, s")
+    n_windows: int = Field(description="60 s windows analysed")
+    mean_rmssd_ms: float | None = Field(description="Mean of the windows' RMSSD, ms")
+    mean_hr_bpm: float | None = Field(description="Mean of the windows' mean HR, beats/min")
+    n_micro_breaks: int = Field(description="Micro-break flags raised")
+    n_checkins: int = Field(description="Check-ins attached to the session")
+
+
 class SessionOut(BaseModel):
     """A session as stored, with its live state while it runs."""
 
@@ -51,6 +62,8 @@ class SessionOut(BaseModel):
     source_state: str | None = None
     last_metrics: dict[str, Any] | None = None
     last_guidance: dict[str, Any] | None = None
+    last_micro_break: dict[str, Any] | None = None
+    summary: SessionSummary | None = None
 
 
 class SessionList(BaseModel):
@@ -77,7 +90,9 @@ class SnapshotsOut(BaseModel):
     metrics: list[dict[str, Any]]
 
 
-def _row_to_out(row: sqlite3.Row, live: LiveSession | None) -> SessionOut:
+def _row_to_out(
+    row: sqlite3.Row, live: LiveSession | None, summary: dict[str, Any] | None = None
+) -> SessionOut:
     out = SessionOut(
         id=row["id"],
         state=row["state"],
@@ -89,6 +104,7 @@ def _row_to_out(row: sqlite3.Row, live: LiveSession | None) -> SessionOut:
         ended_at=row["ended_at"],
         n_beats=row["n_beats"],
         live=live is not None,
+        summary=None if summary is None else SessionSummary(**summary),
     )
     if live is not None:
         p = live.pipeline
@@ -98,6 +114,7 @@ def _row_to_out(row: sqlite3.Row, live: LiveSession | None) -> SessionOut:
         out.source_state = str(p.source.status.state)
         out.last_metrics = p.last_metrics
         out.last_guidance = p.last_guidance
+        out.last_micro_break = p.last_micro_break
     return out
 
 
@@ -155,14 +172,18 @@ async def list_sessions(
 ) -> SessionList:
     """Sessions, newest first."""
     rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
-    return SessionList(sessions=[_row_to_out(r, manager.get_live(r["id"])) for r in rows])
+    summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
+    return SessionList(
+        sessions=[_row_to_out(r, manager.get_live(r["id"]), summaries[r["id"]]) for r in rows]
+    )
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses={404: {}})
 async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
-    """One session."""
+    """One session, with its summary."""
     row = await _get_row(storage, session_id)
-    return _row_to_out(row, manager.get_live(session_id))
+    summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
+    return _row_to_out(row, manager.get_live(session_id), summaries[session_id])
 
 
 @router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})

@@ -65,15 +65,18 @@ class ScriptedSource(BeatSource):
 
 
 def scripted_factory(
-    rr_ms: Sequence[float | None], **kwargs: Any
+    rr_ms: Sequence[float | None], *, as_strap: bool = False, **kwargs: Any
 ) -> Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]:
     """A source factory: ``simulator`` specs play the script (speed from the spec), the rest
-    go to the real :func:`api.pipeline.make_source`."""
+    go to the real :func:`api.pipeline.make_source`. ``as_strap``: ``ble`` specs play the
+    script at full speed instead (a "person" whose baseline the service keeps)."""
     from api.pipeline import make_clock
 
     def factory(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
         if isinstance(spec, SimulatorSpec):
             return ScriptedSource(rr_ms, clock=make_clock(spec.speed), **kwargs)
+        if as_strap and isinstance(spec, BleSpec):
+            return ScriptedSource(rr_ms, clock=make_clock("max"), **kwargs)
         return make_source(spec, control)
 
     return factory
@@ -108,15 +111,17 @@ def free_socket(*, sndbuf: int | None = None) -> socket.socket:
     return sock
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start a real uvicorn serving ``create_app(settings, **app_kwargs)`` on a free port."""
-    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+class _Servers:
+    """Starts real uvicorn servers in threads and stops them all at the end."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(
-        *, settings: Settings | None = None, sndbuf: int | None = None, **app_kwargs: Any
+        self, *, settings: Settings | None = None, sndbuf: int | None = None, **app_kwargs: Any
     ) -> Server:
-        settings = settings or load_settings(data_dir=tmp_path / "data", token="test-token")
+        settings = settings or load_settings(data_dir=self.data_dir, token="test-token")
         app = create_app(settings, **app_kwargs)
         sock = free_socket(sndbuf=sndbuf)
         port = sock.getsockname()[1]
@@ -129,13 +134,29 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
-        running.append((server, thread))
+        self.running.append((server, thread))
         return Server(f"http://127.0.0.1:{port}", app.state.token, app, settings)
 
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=15)
+    def stop_all(self) -> None:
+        for server, thread in self.running:
+            server.should_exit = True
+            thread.join(timeout=15)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start a real uvicorn serving ``create_app(settings, **app_kwargs)`` on a free port."""
+    servers = _Servers(tmp_path / "data")
+    yield servers.start
+    servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server shared by a module's tests (for many cheap requests)."""
+    servers = _Servers(tmp_path_factory.mktemp("data"))
+    yield servers.start()
+    servers.stop_all()
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout_s: float = 10.0, what: str = "") -> Any:

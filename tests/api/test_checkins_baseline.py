@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from tests.api.conftest import Server, scripted_factory, wait_for
 
-RR = [800.0 + 40.0 * ((i * 5) % 7) for i in range(300)]
+RR = [800.0 + 20.0 * ((i * 5) % 7) for i in range(300)]  # clean beats (< 25 % apart)
 
 
 def test_checkins_post_and_list(serve: Callable[..., Server]) -> None:
@@ -30,14 +30,21 @@ def test_checkins_post_and_list(serve: Callable[..., Server]) -> None:
 
 
 def test_baseline_summarises_stored_windows_and_resets(serve: Callable[..., Server]) -> None:
-    server = serve(source_factory=scripted_factory(RR))
+    server = serve(source_factory=scripted_factory(RR, as_strap=True))
     with server.client() as c:
         empty = c.get("/api/v1/baseline").json()
         assert empty["personal"] is None
         empty = empty["windows"]
         assert empty["n_windows"] == 0 and empty["metrics"]["rmssd_ms"] is None
-        sid = c.post(
+        # a simulated person does not become the user's baseline
+        sim = c.post(
             "/api/v1/sessions", json={"source": {"kind": "simulator", "speed": "max"}}
+        ).json()["id"]
+        wait_for(lambda: not c.get(f"/api/v1/sessions/{sim}").json()["live"], what="end")
+        assert c.get("/api/v1/baseline").json()["personal"] is None
+        c.post("/api/v1/baseline/reset")  # start the window summary after the simulation
+        sid = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "ble", "address": "AA:BB:CC:00:00:01"}}
         ).json()["id"]
         wait_for(lambda: not c.get(f"/api/v1/sessions/{sid}").json()["live"], what="end")
         windows = c.get(f"/api/v1/sessions/{sid}/metrics").json()["metrics"]
@@ -49,6 +56,18 @@ def test_baseline_summarises_stored_windows_and_resets(serve: Callable[..., Serv
         assert base["metrics"]["rmssd_ms"]["median"] == statistics.median(rmssd)
         q = statistics.quantiles(rmssd, n=4, method="inclusive")
         assert base["metrics"]["rmssd_ms"]["p25"] == q[0]
+        # the history view: each session's summary, and the daily trend of strap sessions only
+        summary = c.get(f"/api/v1/sessions/{sid}").json()["summary"]
+        assert summary["n_windows"] == len(windows)
+        assert abs(summary["mean_rmssd_ms"] - statistics.mean(rmssd)) < 1e-9
+        assert (
+            summary["duration_s"] == sum(RR) / 1000.0
+            or abs(summary["duration_s"] - sum(RR) / 1000.0) < 1e-9
+        )
+        trend = c.get("/api/v1/trends/daily").json()["series"]
+        assert len(trend) == 1 and trend[0]["n_sessions"] == 1
+        assert trend[0]["n_windows"] == len(windows)
+        assert trend[0]["median_rmssd_ms"] == statistics.median(rmssd)
         # the micro-break monitor learned a personal baseline from the calm windows and saved it
         personal = full["personal"]
         assert personal is not None and personal["personal_s"] > 0

@@ -83,8 +83,7 @@ async def test_strap_found_by_scan_streams_through_a_session(
         async with connect(url, open_timeout=10) as ws:
             first = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert first["type"] == "status" and first["state"] == "running"
-            assert first["source_state"] == "streaming"
-            assert first["battery_pct"] == 77 and first["device_name"] == "Polar H10 API"
+            statuses = [first]
             for i in range(0, len(raws), 2):
                 bluez.notify(STRAP, _packet(*raws[i : i + 2]))
             while len(got) < len(raws):
@@ -92,6 +91,12 @@ async def test_strap_found_by_scan_streams_through_a_session(
                 if m["type"] == "beat":
                     got.append(m["rr_ms"])
                     assert m["contact"] is True and m["hr_bpm"] == 70
+                elif m["type"] == "status":
+                    statuses.append(m)
+        # the source's status reaches the client: connected, streaming, with the strap's data
+        assert statuses[-1]["source_state"] == "streaming"
+        assert statuses[-1]["battery_pct"] == 77
+        assert statuses[-1]["device_name"] == "Polar H10 API"
         assert got == [rr_ms_from_raw(x) for x in raws]
         stopped = (await c.post(f"/api/v1/sessions/{sid}/stop")).json()
         assert stopped["state"] == "stopped" and stopped["n_beats"] == len(raws)

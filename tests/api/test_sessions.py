@@ -69,7 +69,7 @@ def test_stored_beats_and_csv_export_equal_the_source(serve: Callable[..., Serve
     server = serve(source_factory=scripted_factory(RR))
     s = _session(server, {"source": {"kind": "simulator", "speed": "max"}})
     final = _wait_done(server, s["id"])
-    assert final["state"] == "ended"
+    assert final["state"] == "ended", final
     assert final["n_beats"] == len(RR)
     with server.client() as c:
         data = c.get(f"/api/v1/sessions/{s['id']}/beats").json()["beats"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from api.storage import MIGRATIONS, Storage, StorageError
+from api.storage import MIGRATIONS, Storage, StorageError, _Op
 
 
 def _open(tmp_path: Path) -> Storage:
@@ -99,4 +101,21 @@ def test_snapshots_round_trip(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValueError, match="table"):
         st.snapshots("beats; DROP TABLE sessions", "s")
+    st.close()
+
+
+def test_a_waiter_that_gives_up_does_not_stop_the_writer(tmp_path: Path) -> None:
+    # found by schemathesis: a session stopped while awaiting its final state cancelled the
+    # future, the writer thread died on set_result, and every later write hung
+    st = _open(tmp_path)
+    st.create_session("s", created_at=1.0, mode="monitor", source={}, options={}).result(10)
+    given_up: Future[Any] = Future()
+    given_up.cancel()  # deterministic: the waiter is gone before the writer gets to the write
+    st._queue.put(
+        _Op("UPDATE sessions SET state = 'stopped' WHERE id = ?", ("s",), False, given_up)
+    )
+    later = st.add_checkin(session_id="s", at=3.0, stress=2, energy=3, note="")
+    assert later.result(timeout=10) == 1
+    row = st.get_session("s")
+    assert row is not None and row["state"] == "stopped"  # the write itself was committed
     st.close()
