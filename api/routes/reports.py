@@ -16,8 +16,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
-from api.errors import ApiError
 from api.routes._deps import StorageDep
+from hrv.errors import HrvpaceError
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["reports"])
 
@@ -61,6 +61,6 @@ async def session_report(session_id: str, request: Request, storage: StorageDep)
         doc = await asyncio.to_thread(_build, database, session_id)
     except MissingExtraError as exc:
         raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(exc)) from exc
-    except ApiError as exc:
+    except HrvpaceError as exc:  # the stored data cannot be analysed: say why
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return HTMLResponse(doc)
