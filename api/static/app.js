@@ -570,16 +570,9 @@ async function chooseCheckin(key, value) {
 
 // --------------------------------------------------------------------------------- history
 
-function median(values) {
-  if (!values.length) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** A session's length on its own timeline (the last window's end), else by the wall clock. */
 function duration(s) {
-  const sessionS = s.summary?.lastT ?? null;
+  const sessionS = s.summary?.duration_s ?? null;
   const wallS = s.ended_at ? Math.max(0, s.ended_at - s.created_at) : null;
   const sec = sessionS ?? wallS;
   if (sec === null) return "running";
@@ -635,6 +628,69 @@ async function openReport(sessionId, button) {
 const HISTORY_DETAIL = 20;
 const HISTORY_REFRESH_MS = 60_000; // summaries are computed for the newest 20 sessions
 
+/** Summaries of sessions from an older service without `summary`: from their metrics. */
+async function summaryFromMetrics(s) {
+  try {
+    const m = await api.get(`/sessions/${s.id}/metrics`);
+    const rmssd = m.metrics.map((w) => w.rmssd_ms).filter((v) => typeof v === "number");
+    const hr = m.metrics.map((w) => w.mean_hr_bpm).filter((v) => typeof v === "number");
+    const mean = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+    return {
+      duration_s: m.metrics.length ? m.metrics[m.metrics.length - 1].t_s : null,
+      n_windows: m.metrics.length,
+      mean_rmssd_ms: mean(rmssd),
+      mean_hr_bpm: mean(hr),
+      n_micro_breaks: null,
+      n_checkins: null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function historyRow(s) {
+  const tr = document.createElement("tr");
+  tr.dataset.sessionId = s.id;
+  const sum = s.summary;
+  const cells = [
+    new Date(s.created_at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" }),
+    s.mode,
+    describeSource(s.source),
+    duration(s),
+    typeof sum?.mean_rmssd_ms === "number" ? `${fmt(sum.mean_rmssd_ms, 0)} ms` : "-",
+    typeof sum?.mean_hr_bpm === "number" ? `${fmt(sum.mean_hr_bpm, 0)} bpm` : "-",
+    sum?.n_micro_breaks ?? "-",
+    sum?.n_checkins ?? "-",
+    s.state,
+  ];
+  for (const text of cells) {
+    const td = document.createElement("td");
+    td.textContent = String(text);
+    tr.append(td);
+  }
+  const td = document.createElement("td");
+  for (const what of ["beats", "metrics"]) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link-button";
+    b.textContent = what;
+    b.setAttribute("aria-label", `${what} of the session as CSV`);
+    b.addEventListener("click", () => downloadCsv(s.id, what));
+    td.append(b);
+  }
+  if (s.n_beats > 0) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link-button";
+    b.textContent = "report";
+    b.setAttribute("aria-label", `report of the session started ${cells[0]}`);
+    b.addEventListener("click", () => openReport(s.id, b));
+    td.append(b);
+  }
+  tr.append(td);
+  return tr;
+}
+
 async function loadHistory() {
   let data;
   try {
@@ -642,91 +698,64 @@ async function loadHistory() {
   } catch {
     return;
   }
-  const tbody = $("history-table").querySelector("tbody");
-  const rows = [];
-  const perDay = new Map();
+  const missing = data.sessions.slice(0, HISTORY_DETAIL).filter((s) => s.summary === undefined);
   await Promise.all(
-    data.sessions.slice(0, HISTORY_DETAIL).map(async (s) => {
-      try {
-        const m = await api.get(`/sessions/${s.id}/metrics`);
-        const rmssd = m.metrics.map((w) => w.rmssd_ms).filter((v) => typeof v === "number");
-        const hr = m.metrics.map((w) => w.mean_hr_bpm).filter((v) => typeof v === "number");
-        s.summary = {
-          rmssd: median(rmssd),
-          hr: hr.length ? hr.reduce((a, b) => a + b, 0) / hr.length : null,
-          lastT: m.metrics.length ? m.metrics[m.metrics.length - 1].t_s : null,
-        };
-        if (s.mode === "monitor") {
-          for (const w of m.metrics) {
-            if (typeof w.rmssd_ms !== "number") continue;
-            const day = new Date((w.recorded_at || s.created_at) * 1000).toISOString().slice(0, 10);
-            if (!perDay.has(day)) perDay.set(day, []);
-            perDay.get(day).push(w.rmssd_ms);
-          }
-        }
-      } catch {
-        s.summary = null;
-      }
+    missing.map(async (s) => {
+      s.summary = await summaryFromMetrics(s);
     }),
   );
-  for (const s of data.sessions) {
-    const tr = document.createElement("tr");
-    tr.dataset.sessionId = s.id;
-    const cells = [
-      new Date(s.created_at * 1000).toLocaleString(),
-      s.mode,
-      describeSource(s.source),
-      duration(s),
-      s.summary?.rmssd != null ? `${fmt(s.summary.rmssd, 0)} ms` : "-",
-      s.summary?.hr != null ? `${fmt(s.summary.hr, 0)} bpm` : "-",
-      s.state,
-    ];
-    for (const text of cells) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      tr.append(td);
-    }
-    const td = document.createElement("td");
-    for (const what of ["beats", "metrics"]) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "link-button";
-      b.textContent = `${what} CSV`;
-      b.addEventListener("click", () => downloadCsv(s.id, what));
-      td.append(b);
-    }
-    if (s.n_beats > 0) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "link-button";
-      b.textContent = "report";
-      b.setAttribute("aria-label", `report of the session started ${cells[0]}`);
-      b.addEventListener("click", () => openReport(s.id, b));
-      td.append(b);
-    }
-    tr.append(td);
-    rows.push(tr);
-  }
-  tbody.replaceChildren(...rows);
+  $("history-table").querySelector("tbody").replaceChildren(...data.sessions.map(historyRow));
   loadBreakHistory();
-  const days = [...perDay.keys()].sort();
-  const points = days.map((d) => ({ x: Date.parse(d) / 86400000, y: median(perDay.get(d)) }));
+  loadTrend();
+  loadBaseline();
+}
+
+/** Resting RMSSD per day: the service's daily medians of strap sessions (a real person). */
+async function loadTrend() {
+  let series = [];
+  try {
+    series = (await api.get("/trends/daily?days=60")).series;
+  } catch {
+    // not available on this server: the chart says there is nothing yet
+  }
+  const points = series
+    .filter((d) => typeof d.median_rmssd_ms === "number")
+    .map((d) => ({ x: Date.parse(d.day) / 86400000, y: d.median_rmssd_ms }));
+  $("trend-chart").classList.toggle("chart-empty", points.length < 2);
   lineChart($("trend-chart"), points, {
     dots: true,
     yLabel: "RMSSD (ms)",
     xFormat: (v) => new Date(v * 86400000).toISOString().slice(5, 10),
-    empty: points.length === 1 ? `today: ${fmt(points[0].y, 0)} ms (a trend needs 2 days)` : "no free-monitoring sessions yet",
+    empty:
+      points.length === 1
+        ? `today: ${fmt(points[0].y, 0)} ms (a trend needs 2 days)`
+        : "no strap sessions yet (simulations and replays are not counted)",
   });
+}
+
+async function loadBaseline() {
+  const el = $("baseline-summary");
   try {
     const b = await api.get("/baseline");
-    const r = b.metrics.rmssd_ms;
-    $("baseline-summary").textContent = r
-      ? `Baseline RMSSD over ${b.n_windows} windows (${b.n_sessions} sessions, last ${b.days} days): median ${fmt(r.median, 0)} ms, middle half ${fmt(r.p25, 0)}-${fmt(r.p75, 0)} ms.`
-      : "Your baseline appears after a few minutes of recording.";
+    const parts = [];
+    if (b.personal) {
+      parts.push(
+        `Personal baseline: RMSSD about ${fmt(Math.exp(b.personal.ln_rmssd_mean), 0)} ms, heart rate ${fmt(b.personal.hr_mean_bpm, 0)} bpm (learned at rest from strap sessions).`,
+      );
+    }
+    const w = b.windows;
+    const r = w?.metrics?.rmssd_ms;
+    if (r) {
+      parts.push(
+        `Last ${w.days} days: median RMSSD ${fmt(r.median, 0)} ms (middle half ${fmt(r.p25, 0)}-${fmt(r.p75, 0)} ms) over ${w.n_windows} windows of ${w.n_sessions} session${w.n_sessions === 1 ? "" : "s"}.`,
+      );
+    }
+    el.textContent = parts.length ? parts.join(" ") : "Your baseline appears after a few minutes of recording.";
   } catch {
-    $("baseline-summary").textContent = "";
+    el.textContent = "";
   }
 }
+
 /** One line of the micro-break history: a flag with its reason, or a break with its effect. */
 function breakHistoryItem(e) {
   let text = null;
