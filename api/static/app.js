@@ -722,8 +722,13 @@ async function loadTrend() {
     .filter((d) => typeof d.median_rmssd_ms === "number")
     .map((d) => ({ x: Date.parse(d.day) / 86400000, y: d.median_rmssd_ms }));
   $("trend-chart").classList.toggle("chart-empty", points.length < 2);
+  // One tick per day with data (at most 8 labelled), half a day of room on each side.
+  const every = Math.max(1, Math.ceil(points.length / 8));
   lineChart($("trend-chart"), points, {
     dots: true,
+    xLo: points.length ? points[0].x - 0.5 : undefined,
+    xHi: points.length ? points[points.length - 1].x + 0.5 : undefined,
+    xTicks: points.filter((_, i) => i % every === 0).map((p) => p.x),
     yLabel: "RMSSD (ms)",
     xFormat: (v) => new Date(v * 86400000).toISOString().slice(5, 10),
     empty:

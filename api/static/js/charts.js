@@ -35,7 +35,7 @@ function niceTicks(lo, hi, n = 4) {
   return ticks;
 }
 
-function frame(ctx, w, h, { xLo, xHi, yLo, yHi, xLabel, yLabel, xFormat = (v) => `${v}` }) {
+function frame(ctx, w, h, { xLo, xHi, yLo, yHi, xLabel, yLabel, xFormat = (v) => `${v}`, xTicks }) {
   const pad = { l: 48, r: 10, t: 10, b: 30 };
   const pw = w - pad.l - pad.r;
   const ph = h - pad.t - pad.b;
@@ -55,7 +55,7 @@ function frame(ctx, w, h, { xLo, xHi, yLo, yHi, xLabel, yLabel, xFormat = (v) =>
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const v of niceTicks(xLo, xHi, Math.max(2, Math.floor(pw / 80)))) {
+  for (const v of xTicks || niceTicks(xLo, xHi, Math.max(2, Math.floor(pw / 80)))) {
     ctx.fillText(xFormat(v), x(v), h - pad.b + 6);
   }
   if (yLabel) {
