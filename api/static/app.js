@@ -30,6 +30,8 @@ const state = {
   chartsDirty: true,
   lastChartDraw: 0,
   checkin: { stress: null, energy: null },
+  lastSeq: null, // the live messages' sequence number, to count what was missed
+  missed: 0,
 };
 
 // ---------------------------------------------------------------------------------- token
@@ -113,6 +115,9 @@ async function attach(sessionId) {
   state.guidance = session.last_guidance;
   state.assessment = [];
   state.assessmentVerdict = null;
+  state.lastSeq = null;
+  state.missed = 0;
+  $("st-missed").textContent = "0";
   await microBreaks.attach(session);
   $("session-stop").disabled = !session.live;
   $("start-new").open = !session.live;
@@ -177,7 +182,21 @@ function setConn(text) {
 
 // ------------------------------------------------------------------------- live messages
 
+/**
+ * Every message carries the session's sequence number: a jump means the service dropped
+ * messages for this (slow) client. Welcome messages repeat the latest number; they are not new.
+ */
+function countMissed(msg) {
+  if (typeof msg.seq !== "number") return;
+  if (state.lastSeq !== null && msg.seq > state.lastSeq + 1) {
+    state.missed += msg.seq - state.lastSeq - 1;
+    $("st-missed").textContent = String(state.missed);
+  }
+  if (state.lastSeq === null || msg.seq > state.lastSeq) state.lastSeq = msg.seq;
+}
+
 function onMessage(msg) {
+  countMissed(msg);
   switch (msg.type) {
     case "beat":
       onBeat(msg);
@@ -811,7 +830,7 @@ function frameLoop(now) {
     const beats = state.beats;
     lineChart(
       $("tachogram"),
-      beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before })),
+      beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before, flag: b.contact === false })),
       { yLabel: "RR (ms)", xLabel: "session time (s)", xFormat: (v) => `${Math.round(v)}`, empty: "waiting for beats" },
     );
     if (!$("assessment").hidden) {

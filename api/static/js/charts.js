@@ -112,6 +112,11 @@ export function lineChart(canvas, points, opts = {}) {
     started = true;
   }
   ctx.stroke();
+  // Flagged points (beats without skin contact) as red marks.
+  ctx.fillStyle = COLORS.accent;
+  for (const p of points) {
+    if (p.flag) ctx.fillRect(f.x(p.x) - 2, f.y(p.y) - 2, 4, 4);
+  }
   if (opts.dots) {
     ctx.fillStyle = opts.color || COLORS.line;
     for (const p of points) {
