@@ -263,6 +263,17 @@ def test_phone_width_pacer_is_smooth_at_real_time(
         assert abs(page_phase - expected) < 0.01, (page_phase, expected)
         page.wait_for_timeout(500)
         page.screenshot(path=str(artifacts / "live-phone.png"), full_page=True)
+
+        # Practise at another rate, then adaptively, from the Breathing controls.
+        page.get_by_role("spinbutton", name="Rate breaths/min").fill("5.5")
+        page.get_by_role("button", name="Practise at this rate").click()
+        page.locator("#pacer-rate").get_by_text("5.5").wait_for(timeout=5000)
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert (guidance["mode"], guidance["rate_bpm"]) == ("fixed", 5.5)
+        page.get_by_role("button", name="Adaptive rate").click()
+        page.locator("#pacer-mode").get_by_text(re.compile("adaptive")).wait_for(timeout=5000)
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert guidance["mode"] == "adaptive"
         # Nothing overflows the phone's width.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         api.post(f"/api/v1/sessions/{sid}/stop")
