@@ -25,6 +25,10 @@ from sensors.formats._common import (
 __all__ = ["read_elite_hrv", "read_ghrv_beats", "read_physionet_rr_secs", "read_plain"]
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
+#: A plain file whose values strictly increase for at least this many lines holds cumulative
+#: times, not RR intervals: RR intervals never rise monotonically for ~100 beats (respiratory
+#: sinus arrhythmia alone reverses them every few beats), beat times always do.
+BEAT_TIMES_MIN_RUN = 100
 #: Seconds become ms rounded to 1e-6 ms (1 ns): this removes the binary floating-point noise of
 #: the conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
 _NS_DECIMALS = 6
@@ -63,12 +67,26 @@ def read_plain(path: str, *, units: str = "ms") -> Recording:
     -------
     Recording
         ``t_s = cumsum(rr_ms) / 1000``, no gaps, contact unknown.
+
+    Raises
+    ------
+    RecordingFormatError
+        A value is not a positive number, or the whole series (at least
+        ``BEAT_TIMES_MIN_RUN`` values) strictly increases: that is a file of cumulative beat
+        times (e.g. gHRV ``beat_ascii.txt``), which must be named with ``format="ghrv_beats"``.
     """
     if units not in _SCALE_TO_MS:
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
     tokens, lines = _numbers(path, what="RR intervals")
     rr = parse_floats(tokens, lines, path=path, what="RR interval")
     check_rr_positive(rr, lines, path=path, shown=tokens)
+    if rr.shape[0] >= BEAT_TIMES_MIN_RUN and bool(np.all(np.diff(rr) > 0)):
+        raise RecordingFormatError(
+            f"the {rr.shape[0]} values strictly increase from {tokens[0]} to {tokens[-1]}: "
+            "this looks like beat times, not RR intervals; read it with --format ghrv_beats "
+            "(format='ghrv_beats') if it holds beat times in seconds",
+            path=path,
+        )
     rr_ms = _s_to_ms(rr) if units == "s" else rr
     t_s, gaps, contact = plain_timeline(rr_ms)
     return Recording(

@@ -116,6 +116,36 @@ def test_ghrv_beat_times_become_differences(shared_data: Path) -> None:
     assert float(np.median(rec.rr_ms)) == 668.0
 
 
+def test_beat_times_read_as_plain_are_refused(shared_data: Path) -> None:
+    # cumulative beat times read as RR intervals would give nonsense numbers: refuse, name the
+    # file and the format to use; the units argument does not change that (units are not guessed)
+    path = shared_data / "ghrv_beat_ascii.txt"
+    for units in (None, "ms", "s"):
+        with pytest.raises(RecordingFormatError, match="looks like beat times") as info:
+            read_recording(path, units=units)
+        assert "ghrv_beat_ascii.txt" in str(info.value) and info.value.path is not None
+        assert "--format ghrv_beats" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("n", "dip", "refused"),
+    [(99, None, False), (100, None, True), (400, None, True), (400, 250, False)],
+)
+def test_plain_refuses_only_a_long_strictly_increasing_series(
+    tmp_path: Path, n: int, dip: int | None, refused: bool
+) -> None:
+    values = [600.0 + i for i in range(n)]
+    if dip is not None:
+        values[dip] = values[dip - 1]  # one non-increase: RR intervals, read as they are
+    path = tmp_path / "rr.txt"
+    path.write_text("\n".join(repr(v) for v in values) + "\n")
+    if refused:
+        with pytest.raises(RecordingFormatError, match="beat times"):
+            read_recording(path)
+    else:
+        assert read_recording(path).rr_ms.tolist() == values
+
+
 def test_polar_hrm_reads_rr_mode_and_its_params(shared_data: Path) -> None:
     rec = read_recording(shared_data / "hrvpkg_exercise_rri.hrm")
     assert rec.rr_ms[0] == 1589.0 and rec.rr_ms[-1] == 557.0
