@@ -2,9 +2,10 @@
 
 Each part of the science is plugged in at one place in this module:
 
-- :func:`make_analyser`  the streaming HRV analyser (``hrv.StreamingAnalyser``);
-- :func:`make_pacer`     the pacing facade (``breathing.PacingEngine``);
-- :func:`make_source`    the sources of beats (``sensors`` simulator, replay, BLE strap).
+- :func:`make_source`       the sources of beats (``sensors`` simulator, replay, BLE strap);
+- :func:`make_analyser`     the streaming HRV analyser (``hrv.StreamingAnalyser``, 60 s / 5 s);
+- :func:`make_microbreaks`  micro-break flags (``breathing.MicroBreakMonitor``), every session;
+- :func:`make_pacer`        the pacing facade (``breathing.PacingEngine``).
 
 A part that is not available in this build is left out (``None``): the session then streams and
 stores beats without that output. A failing source ends its session as ``failed`` with the
