@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -128,6 +130,36 @@ async def test_assess_with_bluetooth_off_fails_with_the_reason(
     assert result.exit_code == 1
     assert "Bluetooth is turned off" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_hint_names_the_services_real_docs_path(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    result = runner.invoke(app, ["assess"])
+    found = re.search(r"API docs at (\S+?)\)", result.output)
+    assert found is not None, result.output
+    service = create_app(Settings(data_dir=tmp_path, token=SecretStr("t")))
+    assert found.group(1) == service.docs_url
+    assert found.group(1) in {getattr(r, "path", None) for r in service.routes}
+
+
+def test_assess_table_columns_line_up_when_values_are_missing() -> None:
+    """The screening run leaves LF power / LF peak out at some rates: every cell, ``-`` too,
+    ends where its header label ends."""
+    result = runner.invoke(app, ["assess", "--simulate", "--screening", "--speed", "max"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rate/min"))
+    header, rows = lines[start], lines[start + 1 : start + 6]
+    ends = [m.end() for m in re.finditer(r"\S+(?: \S+)*", header)]
+    assert len(ends) == 7
+    assert any(" - " in row or row.endswith(" -") for row in rows)  # a missing value is shown
+    for row in rows:
+        cells = [m.end() for m in re.finditer(r"\S+", row[: ends[-1]])]
+        assert cells == ends, f"{header!r}\n{row!r}"
 
 
 def test_bad_speed_is_a_usage_error() -> None:

@@ -40,7 +40,7 @@ LIVE_HINT = (
     "Say where the beats come from: --device ADDRESS_OR_NAME for a Bluetooth strap "
     "(`hrvpace scan` lists them), or --simulate for a simulated person. With the web page, a "
     "live strap session runs through the service: `hrvpace serve`, then start an assessment "
-    "or a practice session there (API docs at /docs)."
+    "or a practice session there (API docs at /api/v1/docs)."
 )
 
 SimulateOpt = Annotated[
@@ -179,20 +179,41 @@ async def drive(
     return last
 
 
+#: The table's columns: header label, and the format of a value (its width is the label's).
+_COLUMNS = (
+    ("rate/min", ".1f"),
+    ("peak-trough bpm", ".1f"),
+    ("phase deg", ".0f"),
+    ("LF power ms2", ".0f"),
+    ("LF peak Hz", ".3f"),
+    ("breaths", "d"),
+    ("quality", ".0%"),
+)
+_COLUMN_GAP = "  "
+
+
 def _table(result: AssessmentResult) -> str:
-    lines = [
-        "rate/min  peak-trough bpm  phase deg  LF power ms2  LF peak Hz  breaths  quality",
-    ]
+    """One row per rate; a missing value is a ``-`` padded to its column, so columns line up."""
+
+    def cell(value: float | None, label: str, fmt: str) -> str:
+        text = "-" if value is None else format(value, fmt)
+        return text.rjust(len(label))
+
+    lines = [_COLUMN_GAP.join(label for label, _ in _COLUMNS)]
     for r in result.rates:
-
-        def f(x: float | None, fmt: str) -> str:
-            return "-" if x is None else format(x, fmt)
-
-        lines.append(
-            f"{r.rate_bpm:8.1f}  {f(r.peak_to_trough_bpm, '15.1f')}  {f(r.phase_deg, '9.0f')}  "
-            f"{f(r.lf_power_ms2, '12.0f')}  {f(r.lf_peak_hz, '10.3f')}  {r.n_cycles:7d}  "
-            f"{r.quality:6.0%}{'' if r.usable else '  (not used: ' + r.note + ')'}"
+        values = (
+            r.rate_bpm,
+            r.peak_to_trough_bpm,
+            r.phase_deg,
+            r.lf_power_ms2,
+            r.lf_peak_hz,
+            r.n_cycles,
+            r.quality,
         )
+        row = _COLUMN_GAP.join(
+            cell(v, label, fmt) for v, (label, fmt) in zip(values, _COLUMNS, strict=True)
+        )
+        lines.append(row + ("" if r.usable else f"  (not used: {r.note})"))
     return "\n".join(lines)
 
 
