@@ -151,7 +151,9 @@ class AssessmentResult:
     criterion points to, ``rates`` the per-rate table in protocol order. ``breathing_delay_s``
     is the constant delay between the pacer and the HR response that the band-pass fit found
     (positive: the person breathes later than the pacer), ``None`` when not fitted; adaptive
-    pacing corrects the phase by it.
+    pacing corrects the phase by it. ``single_peak`` is True when peak-to-trough HR rises then
+    falls with its largest value at an interior rate of the grid; False when that value is at the
+    lowest or highest rate (the peak is not seen) or the curve has several peaks.
     """
 
     resonance_bpm: float | None
@@ -402,16 +404,33 @@ def _resonator_fit(rows: list[RateResult]) -> _Fit | None:
     return _Fit(r0, math.exp(log_q), tau, math.degrees(float(np.sqrt(np.mean(d_phase**2)))))
 
 
-def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> bool:
-    """True when peak-to-trough rises then falls along the rates (within a relative tolerance)."""
-    a = [r.peak_to_trough_bpm for r in sorted(rows, key=lambda r: r.rate_bpm)]
-    vals = [x for x in a if x is not None]
-    if len(vals) < 3:
-        return False
+def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[bool, str]:
+    """Whether peak-to-trough HR has one smooth peak *inside* the rate grid, and why.
+
+    True when the values rise then fall along the rates (within a relative ``tolerance``) with
+    the largest one at an interior rate. A curve whose largest value is at the lowest or highest
+    rate only rises (or falls) across the grid: its peak is at or beyond the edge, not seen.
+    """
+    pts = sorted(
+        (r.rate_bpm, r.peak_to_trough_bpm) for r in rows if r.peak_to_trough_bpm is not None
+    )
+    if len(pts) < 3:
+        return False, f"only {len(pts)} peak-to-trough values (at least 3 are needed)"
+    vals = [a for _, a in pts]
     i = int(np.argmax(vals))
     up = all(vals[k + 1] >= vals[k] * (1 - tolerance) for k in range(i))
     down = all(vals[k + 1] <= vals[k] * (1 + tolerance) for k in range(i, len(vals) - 1))
-    return up and down
+    if not (up and down):
+        return False, "peak-to-trough curve has more than one peak"
+    rate = pts[i][0]
+    if 0 < i < len(pts) - 1:
+        return True, f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
+    trend = "falls" if i == 0 else "rises"
+    side = "lowest" if i == 0 else "highest"
+    return False, (
+        f"peak-to-trough only {trend} along the rates: largest at {rate:g}/min, the {side} rate "
+        "of the grid, so no interior peak (the resonance may lie at or beyond the edge)"
+    )
 
 
 def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> AssessmentResult:
@@ -450,7 +469,7 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
     amp_rate, amp_why = _amplitude_peak(rows)
     lf_rate = _argmax_rate(rows, "lf_power_ms2")
     lfpk_rate = _argmax_rate(rows, "lf_peak_density_ms2_per_hz")
-    single = _single_peak(rows)
+    single, single_why = _single_peak(rows)
     fit = _resonator_fit(rows)
     fit_why = (
         "band-pass model could not be fitted"
@@ -464,13 +483,7 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
         Criterion("max_peak_to_trough", amp_rate, amp_why),
         Criterion("max_lf_power", lf_rate, "rate with the highest LF power"),
         Criterion("max_lf_peak", lfpk_rate, "rate with the highest LF spectral peak"),
-        Criterion(
-            "single_smooth_peak",
-            amp_rate if single else None,
-            "peak-to-trough rises then falls along the rates"
-            if single
-            else "peak-to-trough curve has more than one peak",
-        ),
+        Criterion("single_smooth_peak", amp_rate if single else None, single_why),
         Criterion("resonator_fit", None if fit is None else round(fit.resonance_bpm, 2), fit_why),
     )
     grid = sorted(r.rate_bpm for r in rows)

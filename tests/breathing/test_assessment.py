@@ -143,6 +143,62 @@ def test_choice_interpolates_the_phase_zero_crossing() -> None:
     assert "5.5" in r.reason and "6" in r.reason
 
 
+def _single_smooth_peak(r: AssessmentResult) -> tuple[float | None, str]:
+    (c,) = [c for c in r.criteria if c.name == "single_smooth_peak"]
+    return c.rate_bpm, c.detail
+
+
+def test_single_smooth_peak_is_claimed_only_for_an_interior_peak() -> None:
+    interior = choose_resonance(
+        [row(6.5, -40, 10), row(6.0, -20, 13), row(5.5, 10, 15), row(5.0, 30, 12), row(4.5, 50, 9)]
+    )
+    assert interior.single_peak
+    rate, detail = _single_smooth_peak(interior)
+    assert rate is not None and "rises then falls" in detail and "5.5/min" in detail
+    # largest at the highest rate: the curve only rises, the peak is not seen
+    rising = choose_resonance(
+        [
+            row(6.5, -5, 16),
+            row(6.0, 10, 14.5),
+            row(5.5, 25, 13.4),
+            row(5.0, 40, 12.4),
+            row(4.5, 55, 9.1),
+        ]
+    )
+    falling = choose_resonance(
+        [
+            row(6.5, -60, 9),
+            row(6.0, -45, 11),
+            row(5.5, -30, 13),
+            row(5.0, -15, 14),
+            row(4.5, -5, 16),
+        ]
+    )
+    for r, edge in ((rising, "6.5/min"), (falling, "4.5/min")):
+        assert not r.single_peak
+        rate, detail = _single_smooth_peak(r)
+        assert rate is None
+        assert "rises then falls" not in detail and "edge" in detail and edge in detail
+    assert "only rises" in _single_smooth_peak(rising)[1]
+    assert "only falls" in _single_smooth_peak(falling)[1]
+    few = choose_resonance(
+        [row(6.5, -40, 10), row(6.0, -20, None), row(5.5, 10, 15), row(5.0, 30, None)]
+    )
+    assert not few.single_peak and "more than one peak" not in _single_smooth_peak(few)[1]
+
+
+def test_resonance_near_the_grid_edge_does_not_claim_a_single_interior_peak() -> None:
+    # what `hrvpace assess --simulate --resonance-bpm 6.3` shows: peak-to-trough is largest at
+    # 6.5/min, the edge, while the phase crossing finds 6.3 inside the grid
+    result, _, _ = run_assessment(6.3, seed=1)
+    assert result.resonance_bpm == pytest.approx(6.3, abs=0.25)
+    ptt = {r.rate_bpm: r.peak_to_trough_bpm or 0.0 for r in result.rates}
+    assert max(ptt, key=lambda k: ptt[k]) == 6.5  # the scenario: largest at the edge
+    rate, detail = _single_smooth_peak(result)
+    assert not result.single_peak and rate is None
+    assert "rises then falls" not in detail and "edge" in detail
+
+
 def test_choice_extrapolates_at_most_half_a_step_beyond_the_grid() -> None:
     table = [row(6.5, 5, 15), row(6.0, 25, 13), row(5.5, 45, 11), row(5.0, 60, 9)]
     r = choose_resonance(table)
