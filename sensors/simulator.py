@@ -34,6 +34,7 @@ Same seed, same beats: all randomness comes from one ``numpy.random.Generator(se
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -407,7 +408,8 @@ class SimulatorSource(BeatSource):
         The beat generator.
     clock : Clock, optional
         Injected clock; by default ``speed`` picks one: ``"max"`` -> :class:`VirtualClock`
-        (as fast as possible), 1 -> :class:`SystemClock`, N -> ``ScaledClock(N)``.
+        starting at the current wall time (as fast as possible), 1 -> :class:`SystemClock`,
+        N -> ``ScaledClock(N)``.
     speed : float or "max"
         Used only when ``clock`` is ``None``.
     duration_s : float, optional
@@ -425,7 +427,8 @@ class SimulatorSource(BeatSource):
         super().__init__()
         if clock is None:
             if speed == "max":
-                clock = VirtualClock()
+                # virtual time starts now, so arrival times are today's dates, not 2023's
+                clock = VirtualClock(start=time.time())
             elif isinstance(speed, int | float) and speed > 0:
                 clock = SystemClock() if speed == 1 else ScaledClock(float(speed))
             else:

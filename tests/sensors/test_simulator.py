@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -167,13 +168,18 @@ async def test_source_streams_beats_on_a_virtual_clock() -> None:
 
 
 async def test_source_speed_max_picks_a_virtual_clock_and_bad_speed_fails() -> None:
+    before = time.time()
     source = SimulatorSource(SimulatedPerson(seed=1), speed="max", duration_s=30.0)
     assert isinstance(source.clock, VirtualClock)
-    n = 0
+    beats = []
     async with source:
-        async for _ in source:
-            n += 1
-    assert 25 < n < 45
+        async for b in source:
+            beats.append(b)
+    assert 25 < len(beats) < 45
+    # virtual time starts at the wall time of creation: arrivals carry today's date
+    after = time.time()
+    for b in beats:
+        assert before + b.t_s - 1e-3 <= b.arrived_at <= after + b.t_s + 1e-3
     with pytest.raises(ValueError, match="speed"):
         SimulatorSource(SimulatedPerson(seed=1), speed=0.0)
 
