@@ -1,9 +1,14 @@
 """The breathing pacer: a pattern and its phase at any time, continuous through rate changes.
 
-The phase (in cycles; every integer is the start of an inhale) is the integral of the rate over
-time: ``phase(t) = phase(t_k) + rate_k (t - t_k) / 60`` after the ``k``-th change at ``t_k``. A
-change of rate therefore never makes the phase jump; only its speed changes (a known flaw of
-pacers that compute ``t * rate`` from the start). The app animates on its own from a
+The phase (in cycles; every integer is the start of an inhale) advances at the rate:
+``phase(t) = phase_k + rate_k (t - t_k) / 60`` after the ``k``-th change at ``t_k``. A change
+keeps the breath where it is: the same cycle, the same stage (inhale, hold, exhale, hold) and
+the same share of that stage elapsed, so the lung volume never jumps (a known flaw of pacers
+that compute ``t * rate`` from the start). When the stage fractions do not change (no holds and
+the same inhale:exhale ratio: any rate change of a plain pattern) ``phase_k`` is the phase just
+before the change, i.e. the phase is the integral of the rate. Holds keep their seconds, so
+their share of the breath changes with the rate: then ``phase_k`` moves within the cycle to the
+same point of the same stage (never across an inhale onset). The app animates on its own from a
 :class:`PacerReference` (a time, the phase at that time, the rate and the pattern) and stays in
 sync with the service whenever it receives a new one.
 
@@ -127,6 +132,38 @@ class PacerReference:
     pattern: BreathingPattern
 
 
+def _stage_bounds(pattern: BreathingPattern) -> tuple[tuple[BreathStage, float, float], ...]:
+    """Each stage with the share of the cycle where it starts and ends."""
+    fi, fh1, fe, _ = pattern.fractions()
+    return (
+        (BreathStage.INHALE, 0.0, fi),
+        (BreathStage.HOLD_AFTER_INHALE, fi, fi + fh1),
+        (BreathStage.EXHALE, fi + fh1, fi + fh1 + fe),
+        (BreathStage.HOLD_AFTER_EXHALE, fi + fh1 + fe, 1.0),
+    )
+
+
+def _stage_at(frac: float, pattern: BreathingPattern) -> tuple[BreathStage, float]:
+    """Stage of the breath at ``frac`` (share of the cycle, 0-1) and the share of it elapsed."""
+    for name, lo, hi in _stage_bounds(pattern):
+        if lo <= frac < hi:
+            return name, (frac - lo) / (hi - lo)
+    return BreathStage.EXHALE, 1.0
+
+
+def _carry_phase(phase: float, old: BreathingPattern, new: BreathingPattern) -> float:
+    """The phase under ``new`` at the same cycle, stage and progress in it as ``phase`` under
+    ``old`` (unchanged when both patterns split the cycle alike)."""
+    if old.fractions() == new.fractions():
+        return phase
+    cycle = math.floor(phase)
+    stage, progress = _stage_at(phase - cycle, old)
+    for name, lo, hi in _stage_bounds(new):
+        if name is stage:
+            return cycle + min(lo + progress * (hi - lo), 1.0)
+    raise AssertionError(stage)  # every stage is in the bounds
+
+
 @dataclass(frozen=True, slots=True)
 class _Segment:
     t_start_s: float
@@ -191,18 +228,8 @@ class Pacer:
         phase = self.phase_cycles(t_s)
         cycle = math.floor(phase)
         frac = phase - cycle
-        fi, fh1, fe, fh2 = seg.pattern.fractions()
-        bounds = (
-            (BreathStage.INHALE, 0.0, fi),
-            (BreathStage.HOLD_AFTER_INHALE, fi, fi + fh1),
-            (BreathStage.EXHALE, fi + fh1, fi + fh1 + fe),
-            (BreathStage.HOLD_AFTER_EXHALE, fi + fh1 + fe, 1.0),
-        )
-        stage, progress = BreathStage.EXHALE, 1.0
-        for name, lo, hi in bounds:
-            if lo <= frac < hi:
-                stage, progress = name, (frac - lo) / (hi - lo)
-                break
+        fi, fh1, _, fh2 = seg.pattern.fractions()
+        stage, progress = _stage_at(frac, seg.pattern)
         volume = lung_volume_at(
             frac, inhale_fraction=fi, hold_after_inhale_fraction=fh1, hold_after_exhale_fraction=fh2
         )
@@ -256,7 +283,12 @@ class Pacer:
     # -- changes --------------------------------------------------------------------------------
 
     def set_pattern(self, pattern: BreathingPattern, *, t_s: float) -> None:
-        """Use ``pattern`` from ``t_s`` on; the phase stays continuous.
+        """Use ``pattern`` from ``t_s`` on, keeping the breath where it is.
+
+        The new phase at ``t_s`` is in the same cycle and the same stage, with the same share of
+        the stage elapsed, so the lung volume is continuous. If the stage fractions are the same
+        (no holds, same ratio) the phase itself is continuous; otherwise it moves within the
+        cycle (see the module docstring). :meth:`reference` gives the new phase at ``t_s``.
 
         Raises
         ------
@@ -267,7 +299,13 @@ class Pacer:
             raise BreathingError(
                 f"pacer: change at t_s={t_s!r} is before the latest change at {self._starts[-1]}"
             )
-        phase = self.phase_cycles(t_s)
+        if t_s == self._starts[-1] and len(self._segments) > 1:
+            # replaces the change made at this very time: carry from the breath before it
+            prev = self._segments[-2]
+            before = prev.phase_start + (t_s - prev.t_start_s) * prev.pattern.rate_bpm / 60.0
+            phase = _carry_phase(before, prev.pattern, pattern)
+        else:
+            phase = _carry_phase(self.phase_cycles(t_s), self.pattern, pattern)
         if t_s == self._starts[-1]:
             self._segments[-1] = _Segment(t_s, phase, pattern)
             return

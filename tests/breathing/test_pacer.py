@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from breathing import BreathingError, BreathingPattern, BreathStage, Pacer
+from breathing.pacer import PacerReference
+from hrv.resonance import lung_volume_at
 
 changes = st.lists(st.tuples(st.floats(0.5, 120.0), st.floats(3.0, 12.0)), min_size=1, max_size=12)
 
@@ -45,6 +47,80 @@ def test_phase_is_continuous_and_increasing_through_rate_changes(
     grid = [i * 0.37 for i in range(int((times[-1] + 30) / 0.37))]
     phases = [pacer.phase_cycles(x) for x in grid]
     assert all(b > a for a, b in itertools.pairwise(phases))
+
+
+def page_volume(ref: PacerReference, t_s: float) -> float:
+    """Lung volume as api/static/js/pacer.js computes it: phaseAt(ref, t) then breathAt."""
+    phase = ref.phase_cycles + (t_s - ref.t_s) * ref.rate_bpm / 60.0
+    fi, fh1, _, fh2 = ref.pattern.fractions()
+    return lung_volume_at(
+        phase, inhale_fraction=fi, hold_after_inhale_fraction=fh1, hold_after_exhale_fraction=fh2
+    )
+
+
+@given(
+    start=st.floats(3.0, 12.0),
+    steps=changes,
+    ratio=st.floats(0.5, 2.0),
+    holds=st.tuples(st.floats(0.0, 1.2), st.floats(0.0, 1.2)),
+)
+@settings(max_examples=100, deadline=None)
+def test_lung_volume_is_continuous_through_rate_changes_with_holds(
+    start: float, steps: list[tuple[float, float]], ratio: float, holds: tuple[float, float]
+) -> None:
+    """Holds keep their seconds, so the stage shares change with the rate: a change keeps the
+    cycle, the stage and the share of it elapsed, and the lung volume does not jump."""
+    pattern = BreathingPattern(
+        start, inhale_to_exhale=ratio, hold_after_inhale_s=holds[0], hold_after_exhale_s=holds[1]
+    )
+    pacer = Pacer(pattern)
+    t, times = 0.0, []
+    for dt, rate in steps:
+        t += dt
+        old_ref = pacer.reference(t)  # what the page animates from until the change
+        before = pacer.phase(t)
+        pacer.set_rate(rate, t_s=t)
+        times.append(t)
+        at, after = pacer.phase(t), pacer.phase(t + 1e-6)
+        # the volume's slope is at most (pi / 2) / inhale duration (> 0.8 s here): < 2 per second
+        assert at.lung_volume == pytest.approx(before.lung_volume, abs=1e-9)
+        assert after.lung_volume == pytest.approx(at.lung_volume, abs=1e-5)
+        assert at.cycle_index == before.cycle_index or (
+            at.phase_cycles == at.cycle_index and before.fraction > 1.0 - 1e-9
+        )
+        if 1e-9 < before.stage_progress < 1.0 - 1e-9:
+            assert at.stage is before.stage
+            assert at.stage_progress == pytest.approx(before.stage_progress, abs=1e-9)
+        # the page switches to the new reference at the change: no jump on the page either
+        new_ref = pacer.reference(t)
+        assert page_volume(new_ref, t) == pytest.approx(page_volume(old_ref, t), abs=1e-9)
+        assert page_volume(new_ref, t + 0.4) == pytest.approx(
+            pacer.phase(t + 0.4).lung_volume, abs=1e-9
+        )
+    # inhale onsets still strictly increase through every change
+    onsets = pacer.inhale_onsets(0.0, t + 30.0)
+    assert all(b > a for a, b in itertools.pairwise(onsets))
+
+
+def test_the_reported_hold_case_keeps_the_volume() -> None:
+    # 6 -> 4.5/min with a 1-s hold after the inhale, 0.8 s into the exhale: the old pacer kept
+    # the phase and the volume fell from 0.990 to 0.979 (0.966 later in the exhale)
+    pacer = Pacer(BreathingPattern(6.0, hold_after_inhale_s=1.0))
+    t = 5.8
+    before = pacer.phase(t)
+    assert before.stage is BreathStage.EXHALE and before.lung_volume == pytest.approx(
+        0.989, abs=1e-3
+    )
+    pacer.set_rate(4.5, t_s=t)
+    after = pacer.phase(t)
+    assert after.lung_volume == pytest.approx(before.lung_volume, abs=1e-12)
+    assert after.stage_progress == pytest.approx(before.stage_progress, abs=1e-12)
+    # the rest of the exhale takes its share of the new length: 4.5 s at 6/min -> 6.17 s
+    exhale_s = pacer.pattern.fractions()[2] * pacer.pattern.period_s
+    assert exhale_s == pytest.approx((40.0 / 3.0 - 1.0) / 2.0)
+    remaining_s = (1.0 - after.stage_progress) * exhale_s
+    assert pacer.phase(t + remaining_s - 1e-6).stage is BreathStage.EXHALE
+    assert pacer.next_inhale_onset(t) == pytest.approx(t + remaining_s)
 
 
 @given(start=st.floats(3.0, 12.0), steps=changes)
