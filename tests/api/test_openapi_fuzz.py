@@ -14,6 +14,8 @@ from schemathesis.checks import not_a_server_error
 
 from tests.api.conftest import Server
 
+pytestmark = pytest.mark.slow  # ~25 s on a loaded 2-core machine (schemathesis' coverage phase)
+
 _server: dict[str, Server] = {}
 
 
