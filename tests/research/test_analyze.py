@@ -286,6 +286,40 @@ def test_dask_local_cluster_gives_the_same_table(short_dir: Path, tmp_path: Path
     assert len(rows) == len(b["t_s"]) and rows[0]["recording"] == str(files[0])
 
 
+def test_analyze_dask_flag_runs_on_worker_processes(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--dask`` as users run it: the CLI starts a LocalCluster of worker *processes* (which
+    must import hrvpace and unpickle the options and results) and the table matches a local run."""
+    distributed = pytest.importorskip("distributed")
+    workers: list[set[str]] = []
+
+    real: Any = distributed.LocalCluster
+
+    class SpyCluster(real):  # type: ignore[misc]
+        """The real LocalCluster; notes what kind of workers it started."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            workers.append({type(w).__name__ for w in self.workers.values()})
+
+    monkeypatch.setattr(distributed, "LocalCluster", SpyCluster)
+    two = tmp_path / "two"
+    two.mkdir()
+    for name in ("hrvpkg_rest_rri_ms.txt", "hrvanalysis_test_nn_intervals_ms.txt"):
+        shutil.copy(shared_data / name, two / name)
+    args = ["analyze", str(two), "--json", "--window-s", "120", "--step-s", "60"]
+    res = runner.invoke(app, [*args, "--dask", "--jobs", "2", "--windows", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0, res.output
+    local = runner.invoke(app, [*args, "--jobs", "1", "--windows", str(tmp_path / "l.csv")])
+    assert local.exit_code == 0, local.output
+    on_dask = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(on_dask) == 2 and all(o["n_beats"] > 0 for o in on_dask)
+    assert on_dask == [json.loads(line) for line in local.stdout.splitlines()]
+    assert (tmp_path / "d.csv").read_text() == (tmp_path / "l.csv").read_text()
+    assert workers == [{"Nanny"}]  # a nanny per worker: each worker is its own process
+
+
 def test_analyze_on_an_existing_dask_scheduler(short_dir: Path) -> None:
     """``--scheduler tcp://...``: a real scheduler on loopback TCP (workers as threads here)."""
     distributed = pytest.importorskip("distributed")
