@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.commands._options import FormatOpt, UnitsOpt
 from api.research import MissingExtraError
 from api.research.analysis import AnalysisOptions, RecordingAnalysis, expand_paths, rename_columns
 from api.research.cohort import analyze_many, summary_table, windows_table, write_table
@@ -37,16 +38,8 @@ def _human_line(r: RecordingAnalysis) -> str:
 
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Recording files or folders of them.")],
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help=f"Recording format ({', '.join(RECORDING_FORMATS)}); detected when omitted.",
-        ),
-    ] = None,
-    units: Annotated[
-        str | None, typer.Option("--units", help="Units of a plain file: ms (default) or s.")
-    ] = None,
+    fmt: FormatOpt = None,
+    units: UnitsOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per recording on stdout.")
     ] = False,

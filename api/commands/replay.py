@@ -34,6 +34,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.commands._options import FormatOpt, UnitsOpt
 from api.live import LiveHub
 from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks, to_plain
 from api.storage import Storage
@@ -164,16 +165,8 @@ async def run_replay(
 
 def replay(
     file: Annotated[Path, typer.Argument(help="The recording (see --format).")],
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help=f"Recording format ({', '.join(RECORDING_FORMATS)}); detected when omitted.",
-        ),
-    ] = None,
-    units: Annotated[
-        str | None, typer.Option("--units", help="Units of a plain file: ms (default) or s.")
-    ] = None,
+    fmt: FormatOpt = None,
+    units: UnitsOpt = None,
     speed: Annotated[
         str, typer.Option("--speed", help="N times real time, or 'max' (no waiting).")
     ] = "max",

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from api.commands._options import FormatOpt, UnitsOpt
 from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
 from sensors import RECORDING_FORMATS
@@ -26,16 +27,8 @@ def report(
     png_dir: Annotated[
         Path | None, typer.Option("--png-dir", help="Also write each plot as a PNG here.")
     ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help=f"Recording format ({', '.join(RECORDING_FORMATS)}); detected when omitted.",
-        ),
-    ] = None,
-    units: Annotated[
-        str | None, typer.Option("--units", help="Units of a plain file: ms (default) or s.")
-    ] = None,
+    fmt: FormatOpt = None,
+    units: UnitsOpt = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
