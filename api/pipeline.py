@@ -248,11 +248,20 @@ class Pacing:
     #: Guidance is re-sent at least this often (s of session time) while pacing is active.
     REFRESH_S = 10.0
 
-    def __init__(self, engine: Any, mode_enum: Any, *, active: bool) -> None:
+    def __init__(
+        self, engine: Any, mode_enum: Any, *, active: bool, default_rate_bpm: float = 6.0
+    ) -> None:
         self.engine = engine
         self._modes = mode_enum
         self.active = active
+        self.default_rate_bpm = default_rate_bpm
         self.last_sent_t_s = -math.inf
+
+    def default_rate(self, t_s: float) -> float:
+        """The rate to pace at when none is asked for: this session's assessed resonance rate,
+        else the person's latest stored one (``default_rate_bpm``), else 6/min."""
+        assessed = self.guidance(t_s).get("resonance_bpm")
+        return float(assessed) if isinstance(assessed, int | float) else self.default_rate_bpm
 
     def breathing_phase_cycles(self, t_s: float) -> float:
         phase: float = self.engine.breathing_phase_cycles(t_s)
@@ -276,6 +285,8 @@ class Pacing:
 
     def start_adaptive(self, *, t_s: float, start_rate_bpm: float | None) -> list[Any]:
         self.active = True
+        if start_rate_bpm is None:
+            start_rate_bpm = self.default_rate(t_s)
         events: list[Any] = self.engine.start_adaptive(t_s=t_s, start_rate_bpm=start_rate_bpm)
         return events
 
@@ -284,25 +295,30 @@ class Pacing:
         return data
 
 
-def make_pacer(mode: str, options: dict[str, Any]) -> Pacing | None:
+def make_pacer(
+    mode: str, options: dict[str, Any], *, assessed_rate_bpm: float | None = None
+) -> Pacing | None:
     """The pacing facade for a session, or ``None`` while ``breathing.PacingEngine`` is absent.
 
     ``mode``: ``monitor`` (inactive until a breathing command), ``assessment`` (the stepped
     resonance assessment, then fixed pacing at the assessed rate) or ``practice`` (fixed at
-    ``options["practice_rate_bpm"]`` (default 6/min), or adaptive when ``options["adaptive"]``).
+    ``options["practice_rate_bpm"]``, or adaptive from it when ``options["adaptive"]``).
+    Without an explicit rate, practice starts at ``assessed_rate_bpm`` (the person's latest
+    stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`), else 6/min.
     """
     try:
         from breathing.engine import PacingEngine, PacingMode
     except ImportError:
         return None
-    rate = options.get("practice_rate_bpm") or 6.0
+    default_rate = assessed_rate_bpm or 6.0
+    rate = options.get("practice_rate_bpm") or default_rate
     if mode == "assessment":
         engine = PacingEngine(mode=PacingMode.ASSESSMENT)
     elif mode == "practice" and options.get("adaptive"):
         engine = PacingEngine(mode=PacingMode.ADAPTIVE, rate_bpm=rate)
     else:
         engine = PacingEngine(mode=PacingMode.FIXED, rate_bpm=rate)
-    return Pacing(engine, PacingMode, active=mode != "monitor")
+    return Pacing(engine, PacingMode, active=mode != "monitor", default_rate_bpm=default_rate)
 
 
 def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:

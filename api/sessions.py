@@ -124,7 +124,8 @@ class SessionManager:
             The source cannot be built (kind not available, file missing).
         """
         options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
-        pacer = make_pacer(request.mode, options)
+        assessed = await asyncio.to_thread(self.storage.latest_resonance_bpm)
+        pacer = make_pacer(request.mode, options, assessed_rate_bpm=assessed)
         stored_baseline, stored_settings = await asyncio.to_thread(self._stored_microbreak_state)
         # Only a strap on a real person reads and updates the person's baseline; a simulated
         # person or a replay starts from the population default and is not remembered.

@@ -515,6 +515,19 @@ class Storage:
         )
         return [{"id": r[0], "recorded_at": r[1], **json.loads(r[2])} for r in rows]
 
+    def latest_resonance_bpm(self) -> float | None:
+        """The resonance rate (breaths/min) of the newest finished assessment that found one.
+
+        ``None`` when no stored assessment has a result (none run, or none conclusive).
+        """
+        rows = self.query(
+            "SELECT json_extract(data_json, '$.result.resonance_bpm') FROM assessments "
+            "WHERE json_extract(data_json, '$.type') = 'assessment_complete' "
+            "AND json_extract(data_json, '$.result.resonance_bpm') IS NOT NULL "
+            "ORDER BY recorded_at DESC, id DESC LIMIT 1"
+        )
+        return float(rows[0][0]) if rows else None
+
     def add_micro_break(
         self,
         *,

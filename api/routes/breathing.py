@@ -96,7 +96,11 @@ async def set_practice(
     live = await _live(manager, storage, session_id)
     if body.adaptive:
         return _apply(live, "start_adaptive", start_rate_bpm=body.rate_bpm)
-    return _apply(live, "start_fixed", rate_bpm=body.rate_bpm or 6.0)
+    pacer = live.pipeline.pacer
+    rate = body.rate_bpm
+    if rate is None:  # this session's assessed rate, else the person's latest, else 6/min
+        rate = 6.0 if pacer is None else pacer.default_rate(live.pipeline.t_s)
+    return _apply(live, "start_fixed", rate_bpm=rate)
 
 
 @router.get("/guidance", response_model=GuidanceOut, responses=_NOT_RUNNING)

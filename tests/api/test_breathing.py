@@ -114,3 +114,43 @@ def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., S
     assert [st["result"]["rate_bpm"] for st in steps] == [6.5, 6.0, 5.5, 5.0, 4.5]
     assert len(done) == 1
     assert abs(done[0]["result"]["resonance_bpm"] - 5.0) <= 0.5
+
+
+def test_practice_defaults_to_the_latest_stored_assessment(serve: Callable[..., Server]) -> None:
+    """A later session practises at the person's assessed rate, not 6/min; an explicit rate
+    still wins. The assessment is a real one, stored by an earlier session."""
+    server = serve()
+    first = _start(
+        server,
+        {
+            "source": {"kind": "simulator", "seed": 7, "resonance_bpm": 5.0, "speed": "max"},
+            "mode": "assessment",
+            "label": "assessment",
+        },
+    )
+    with server.client() as c:
+
+        def assessed() -> float | None:
+            results = c.get(f"/api/v1/sessions/{first['id']}/breathing/assessments").json()
+            done = [r for r in results["results"] if r["type"] == "assessment_complete"]
+            return done[0]["result"]["resonance_bpm"] if done else None
+
+        resonance = wait_for(assessed, timeout_s=60, what="the assessment to finish")
+        c.post(f"/api/v1/sessions/{first['id']}/stop")
+    assert resonance != 6.0  # else this test could not tell the default from the assessment
+
+    def rate_of(body: dict[str, Any], *, command: dict[str, Any] | None = None) -> float:
+        s = _start(server, {"source": {"kind": "simulator", "speed": 10}, **body})
+        with server.client() as c:
+            if command is not None:
+                r = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json=command)
+                assert r.status_code == 200, r.text
+            g = c.get(f"/api/v1/sessions/{s['id']}/breathing/guidance").json()["guidance"]
+            c.post(f"/api/v1/sessions/{s['id']}/stop")
+        return float(g["rate_bpm"])
+
+    assert rate_of({"mode": "practice"}) == resonance
+    assert rate_of({"mode": "practice", "adaptive": True}) == resonance
+    assert rate_of({"mode": "practice", "practice_rate_bpm": 6.5}) == 6.5
+    assert rate_of({"mode": "monitor"}, command={}) == resonance
+    assert rate_of({"mode": "monitor"}, command={"rate_bpm": 5.5}) == 5.5
