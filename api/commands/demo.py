@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from api.app import create_app
 from api.commands.serve import (
     ConfigOpt,
     DataDirOpt,
@@ -20,8 +19,6 @@ from api.commands.serve import (
     settings_from_flags,
     url_for,
 )
-from api.pipeline import SimulatorSpec
-from api.sessions import SessionCreate
 
 __all__ = ["demo"]
 
@@ -53,6 +50,10 @@ def demo(
     ] = True,
 ) -> None:
     """Start a simulated person's session and the service, and show the page."""
+    from api.app import create_app
+    from api.pipeline import SimulatorSpec
+    from api.sessions import SessionCreate
+
     settings = settings_from_flags(host, port, data_dir, config)
     start = SessionCreate(
         source=SimulatorSpec(kind="simulator", seed=seed, resonance_bpm=resonance_bpm)

@@ -10,14 +10,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 
-from api.app import create_app
-from api.settings import Settings, load_settings
+if TYPE_CHECKING:  # the web stack is imported when a server starts, not for every command
+    from fastapi import FastAPI
+
+    from api.settings import Settings
 
 __all__ = ["bind_socket", "run_server", "serve", "settings_from_flags"]
 
@@ -41,6 +41,8 @@ def settings_from_flags(
     host: str | None, port: int | None, data_dir: Path | None, config: Path | None
 ) -> Settings:
     """Settings with the command line's flags on top of environment and config file."""
+    from api.settings import load_settings
+
     try:
         return load_settings(config_file=config, host=host, port=port, data_dir=data_dir)
     except (FileNotFoundError, ValueError) as exc:
@@ -129,6 +131,8 @@ def run_server(
     on_started: Callable[[], None] | None = None,
 ) -> None:
     """Serve ``app`` on ``sock`` with uvicorn until interrupted (the process's GC is tuned)."""
+    import uvicorn
+
     tune_gc()
     # no per-message compression: zlib on every small live message costs more than it saves
     config = uvicorn.Config(
@@ -158,6 +162,8 @@ def serve(
     config: ConfigOpt = None,
 ) -> None:
     """Run the local service: REST API, live WebSocket and the companion page."""
+    from api.app import create_app
+
     settings = settings_from_flags(host, port, data_dir, config)
     app = create_app(settings)
     sock = bind_socket(settings.host, settings.port)
