@@ -40,7 +40,7 @@ def load_or_create_token(settings: Settings) -> str:
     if settings.token is not None and settings.token.get_secret_value():
         return settings.token.get_secret_value()
     path: Path = settings.token_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data dir: the user's only
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,31 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+#: RR data is health data: the database and its WAL/shared-memory files are the user's only.
+DB_FILE_MODE = 0o600
+#: The data folder, when the service creates it.
+DATA_DIR_MODE = 0o700
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file (and its folder) readable by the user only.
+
+    The folder is created ``0700`` (an existing one is left as the user set it). The file is
+    created ``0600`` before SQLite opens it, so SQLite creates ``-wal`` and ``-shm`` with the
+    same mode; a database left group/world-readable by an older version is tightened, with
+    its ``-wal``/``-shm``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=DATA_DIR_MODE)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DB_FILE_MODE))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if p.stat().st_mode & 0o077:
+                os.chmod(p, DB_FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def _migrate(conn: sqlite3.Connection) -> int:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
@@ -204,7 +230,7 @@ class Storage:
         self.path = path
         self.flush_s = flush_s
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
             conn = _connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"{path}: cannot open the database ({exc})") from exc

@@ -121,3 +121,48 @@ def test_environment_token_overrides_the_file(
     settings = load_settings(data_dir=tmp_path / "d")
     assert load_or_create_token(settings) == "from-env"
     assert not settings.token_path.exists()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_data_dir_and_database_are_private(
+    serve: Callable[..., Server], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RR data is health data: the data dir the service creates is 0700, and the database
+    with its -wal and -shm files 0600, whatever the process umask allows."""
+    monkeypatch.delenv("HRVPACE_TOKEN", raising=False)
+    old_umask = os.umask(0o022)  # the usual default: files 0644, folders 0755
+    try:
+        settings = load_settings(data_dir=tmp_path / "fresh" / "hrvpace")
+        server = serve(settings=settings)
+        with server.client() as c:
+            r = c.post(
+                "/api/v1/sessions",
+                json={"source": {"kind": "simulator", "speed": "max", "duration_s": 30}},
+            )
+            assert r.status_code == 201, r.text
+            r = c.post("/api/v1/checkins", json={"stress": 2, "energy": 4})
+            assert r.status_code in (200, 201), r.text
+    finally:
+        os.umask(old_umask)
+    db = settings.database_path
+    assert _mode(settings.data_dir) == 0o700
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        assert path.exists(), path
+        assert _mode(path) == 0o600, f"{path.name}: {_mode(path):o}"
+
+
+def test_a_world_readable_database_is_tightened_on_open(tmp_path: Path) -> None:
+    from api.storage import Storage
+
+    db = tmp_path / "old.sqlite3"
+    Storage(db).close()
+    os.chmod(db, 0o644)
+    storage = Storage(db)
+    try:
+        assert _mode(db) == 0o600
+        assert _mode(db.with_name(db.name + "-wal")) == 0o600
+    finally:
+        storage.close()
