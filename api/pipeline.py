@@ -43,6 +43,7 @@ from sensors.source import BeatSource
 
 __all__ = [
     "Analyser",
+    "BeatFilter",
     "BleSpec",
     "MicroBreaks",
     "Pacing",
@@ -56,6 +57,7 @@ __all__ = [
     "make_analyser",
     "make_clock",
     "make_microbreaks",
+    "make_nn_filter",
     "make_pacer",
     "make_source",
     "to_plain",
@@ -237,6 +239,31 @@ def make_analyser() -> Analyser | None:
     return analyser
 
 
+class BeatFilter(Protocol):
+    """Decides, beat by beat, whether a beat is a normal-to-normal interval."""
+
+    def accept(
+        self, rr_ms: float, *, contact: bool | None = None, gap_before: bool = False
+    ) -> bool: ...
+
+
+def make_nn_filter() -> BeatFilter | None:
+    """The causal artefact filter that gates the live analyser (``breathing.ArtefactFilter``,
+    the micro-break tracker's and pacing engine's rule), or ``None`` when it is not built.
+
+    Live metrics are computed on NN intervals: a beat it rejects (ectopic, missed or extra
+    detection, lost contact, RR outside 300-2000 ms) is stored and broadcast but not analysed,
+    and the next accepted beat enters the analyser with ``gap_before=True`` (no successive
+    difference across the artefact). One ectopic beat can otherwise multiply a 60 s RMSSD.
+    """
+    try:
+        from breathing.engine import ArtefactFilter
+    except ImportError:
+        return None
+    nn: BeatFilter = ArtefactFilter()
+    return nn
+
+
 class Pacing:
     """The pacing facade of one session, over ``breathing.PacingEngine``.
 
@@ -405,7 +432,8 @@ def make_microbreaks(
         settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
     )
     local = (lambda: datetime.datetime.now().time()) if wall_clock_local_time else None
-    return MicroBreaks(monitor, SignalTracker(window_s=LIVE_WINDOW_S), local_time=local)
+    tracker = SignalTracker(window_s=LIVE_WINDOW_S, nn_timeline=True)  # the analyser sees NN
+    return MicroBreaks(monitor, tracker, local_time=local)
 
 
 def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any:
@@ -467,6 +495,9 @@ class Pipeline:
         Where live messages are published.
     analyser, pacer
         The science; ``None`` leaves that output out.
+    nn_filter
+        Gates the analyser to NN intervals (:func:`make_nn_filter` by default; ``None`` when
+        it is not built: then every beat is analysed). Every beat is still stored and sent.
     """
 
     def __init__(
@@ -480,8 +511,12 @@ class Pipeline:
         pacer: Pacing | None,
         microbreaks: MicroBreaks | None = None,
         on_metrics: Callable[[dict[str, Any]], None] | None = None,
+        nn_filter: BeatFilter | Literal["default"] | None = "default",
     ) -> None:
         self.session_id = session_id
+        self.nn_filter = make_nn_filter() if nn_filter == "default" else nn_filter
+        self._dropped_before = False  # an artefact was left out since the last analysed beat
+        self.n_artefacts = 0
         self.source = source
         self.storage = storage
         self.hub = hub
@@ -612,7 +647,7 @@ class Pipeline:
             hub.seq += 1
         if self.analyser is not None:
             try:
-                results = self.analyser.push(beat.rr_ms, gap_before=beat.gap_before)
+                results = self._push_nn(self.analyser, beat)
             except Exception as exc:  # one bad beat must not end the session
                 self.n_skipped += 1
                 _warn_without_data("analyser rejected a beat", self.session_id, exc)
@@ -643,6 +678,20 @@ class Pipeline:
                 events = []
             if events or beat.t_s - pacer.last_sent_t_s >= pacer.REFRESH_S:
                 self.publish_guidance(events, t_s=beat.t_s)
+
+    def _push_nn(self, analyser: Analyser, beat: Beat) -> list[Any]:
+        """Push the beat to the analyser if it is an NN interval; after a left-out artefact the
+        next accepted beat goes in with ``gap_before=True``."""
+        nn = self.nn_filter
+        if nn is not None and not nn.accept(
+            beat.rr_ms, contact=beat.contact, gap_before=beat.gap_before
+        ):
+            self._dropped_before = True
+            self.n_artefacts += 1
+            return []
+        gap = beat.gap_before or self._dropped_before
+        self._dropped_before = False
+        return analyser.push(beat.rr_ms, gap_before=gap)
 
     def _publish_metrics(self, result: Any, beat: Beat) -> None:
         data: dict[str, Any] = to_plain(result)

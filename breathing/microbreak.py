@@ -494,12 +494,18 @@ class SignalTracker:
     ----------
     window_s : float
         Window length (s); the analyser's (60 s).
+    nn_timeline : bool
+        The analyser is given only the beats this tracker's filter accepts (NN intervals, as
+        the live service does): the analyser's timeline is then the running sum of the
+        accepted RR, and a rejected beat sits at the time of the accepted beat before it.
+        Default False: the analyser gets every beat.
     """
 
-    def __init__(self, *, window_s: float = 60.0) -> None:
+    def __init__(self, *, window_s: float = 60.0, nn_timeline: bool = False) -> None:
         if not (math.isfinite(window_s) and window_s > 0):
             raise BreathingError(f"signal tracker: window_s must be > 0, got {window_s!r}")
         self.window_s = float(window_s)
+        self.nn_timeline = bool(nn_timeline)
         self._beats: list[_Beat] = []
         self._t_an: list[float] = []
         self._sum_ms = 0.0
@@ -532,7 +538,8 @@ class SignalTracker:
         if gap_before:
             self._recent.clear()
         self._recent.append(rr_ms)
-        self._sum_ms += rr_ms
+        if valid or not self.nn_timeline:
+            self._sum_ms += rr_ms
         t_an = self._sum_ms / 1000.0
         self._beats.append(
             _Beat(
@@ -593,6 +600,8 @@ class SignalTracker:
             else:
                 dropped = True
         last = beats[-1]
+        if self.nn_timeline:  # map through the last accepted beat: a rejected one adds no time
+            last = next((b for b in reversed(beats) if b.valid), last)
         return WindowSignal(
             t_s=last.t_src + (t_end_s - last.t_an),
             quality=float(quality),

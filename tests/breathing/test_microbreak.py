@@ -518,6 +518,32 @@ def test_tracker_excludes_an_ectopic_beat_from_rmssd_and_counts_gaps() -> None:
     assert later.quality < sig.quality
 
 
+def test_tracker_on_the_nn_timeline_follows_an_analyser_given_accepted_beats_only() -> None:
+    """``nn_timeline``: the analyser got only accepted beats, so its clock does not advance on a
+    rejected one; the window then holds the same accepted beats and maps to source time."""
+    rr = [800.0 + 10.0 * math.sin(i) for i in range(90)]
+    rr[40], rr[41] = 520.0, 1080.0  # both rejected (> 20 % from 800)
+    nn_sum_s = (sum(rr) - 520.0 - 1080.0) / 1000.0
+    tracker = SignalTracker(nn_timeline=True)
+    plain = SignalTracker()
+    t = 0.0
+    for x in rr:
+        t += x / 1000.0
+        tracker.on_beat(t, x, contact=True)
+        plain.on_beat(t, x, contact=True)
+    sig = tracker.window(nn_sum_s)  # a window ending at the analyser's last beat
+    assert sig.t_s == pytest.approx(t)  # the last beat, on the source's timeline
+    assert plain.window(nn_sum_s).t_s < t - 1.5  # the all-beats timeline would misplace it
+    # the window holds every beat of the analyser's 60 s (plus the two rejected ones)
+    accepted_in = sum(
+        1
+        for c in np.cumsum([x for x in rr if 600 < x < 1000]) / 1000
+        if nn_sum_s - 60 < c <= nn_sum_s
+    )
+    assert sig.n_beats == accepted_in + 2
+    assert sig.clean.n_beats == accepted_in
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 
