@@ -55,6 +55,8 @@ __all__ = [
 RESAMPLE_HZ = 4.0
 #: Grid index <-> time: sample ``m`` sits at ``m / RESAMPLE_HZ`` seconds (exact in binary).
 _FS = RESAMPLE_HZ
+#: Elements per block of the blockwise resampling (128 kB arrays: the temporaries stay in cache).
+_CHUNK = 16384
 #: Lomb-Scargle works on (frequencies x beats) blocks of at most this many elements.
 _LOMB_CHUNK = 2_000_000
 
@@ -101,6 +103,14 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
     as the weights sum to zero the slope is ``sum_j w_j (y[i+j] - y[i])``.
     """
     n = t.size
+    if n - 4 > _CHUNK:
+        # elementwise: blocks of beats (with their 2-beat margins) give the same numbers, and
+        # their temporaries stay in cache instead of faulting in fresh megabytes
+        blocks = np.empty(n - 4, dtype=np.float64)
+        for a in range(0, n - 4, _CHUNK):
+            b = min(a + _CHUNK, n - 4)
+            blocks[a:b] = _five_point_slopes(t[a : b + 4], y[a : b + 4])
+        return blocks
     c = t[2 : n - 2]
     d = [t[2 + k : n - 2 + k] - c for k in (-2, -1, 1, 2)]
     # the weights sum to zero, so differences from the centre value can replace the values:
@@ -146,9 +156,29 @@ def hermite_on_grid(
     np.clip(edges, m_lo, m_hi + 1, out=edges)
     counts = np.diff(edges)
     i = np.repeat(np.arange(counts.size), counts)
-    tau = np.arange(m_lo, m_hi + 1, dtype=np.float64) / _FS
-    s = (tau - t0[i]) / h[i]
-    out: NDArray[np.float64] = y0[i] + s * (m0[i] + s * (c2[i] + s * c3[i]))
+    n_grid = m_hi + 1 - m_lo
+    out: NDArray[np.float64] = np.empty(n_grid, dtype=np.float64)
+    # Evaluated in cache-sized blocks of grid points, with the same operations in the same order
+    # per point as y0 + s * (m0 + s * (c2 + s * c3)), s = (tau - t0) / h: identical numbers.
+    size = min(_CHUNK, out.size)
+    s = np.empty(size)
+    acc = np.empty(size)
+    tmp = np.empty(size)
+    for a in range(0, out.size, _CHUNK):
+        b = min(a + _CHUNK, out.size)
+        ii = i[a:b]
+        k = b - a
+        s_, acc_, tmp_ = s[:k], acc[:k], tmp[:k]
+        np.divide(np.arange(m_lo + a, m_lo + b, dtype=np.float64), _FS, out=s_)  # tau
+        np.subtract(s_, np.take(t0, ii, out=tmp_), out=s_)
+        np.divide(s_, np.take(h, ii, out=tmp_), out=s_)
+        np.take(c3, ii, out=acc_)
+        acc_ *= s_
+        acc_ += np.take(c2, ii, out=tmp_)
+        acc_ *= s_
+        acc_ += np.take(m0, ii, out=tmp_)
+        acc_ *= s_
+        np.add(np.take(y0, ii, out=tmp_), acc_, out=out[a:b])
     return out
 
 
