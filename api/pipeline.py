@@ -174,11 +174,20 @@ class SourceControl:
     """Live knobs of a session's source.
 
     ``stress`` is the simulated person's stress (set through the API); ``breathing`` (session
-    time -> phase in cycles) makes a simulated person follow the session's pacer.
+    time -> phase in cycles) makes a simulated person follow the session's pacer: set it before
+    the source is built, or later with :meth:`follow` (when pacing starts mid-session).
     """
 
     stress: float = 0.0
     breathing: Callable[[float], float] | None = None
+    #: Set by :func:`make_source` for a source that can follow a pacer once running.
+    on_breathing: Callable[[Callable[[float], float] | None], None] | None = None
+
+    def follow(self, breathing: Callable[[float], float] | None) -> None:
+        """From now on the simulated person breathes with ``breathing`` (``None``: on its own)."""
+        self.breathing = breathing
+        if self.on_breathing is not None:
+            self.on_breathing(breathing)
 
 
 def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
@@ -201,6 +210,13 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceContr
             stress=lambda _t_s: control.stress,
             breathing=control.breathing,
         )
+
+        def follow(breathing: Callable[[float], float] | None) -> None:
+            # SimulatedPerson reads its breathing callable every model step and has no public
+            # setter: replace it, so pacing started mid-session (monitor mode) is followed
+            person._breathing = breathing
+
+        control.on_breathing = follow
         return SimulatorSource(person, clock=make_clock(spec.speed), duration_s=spec.duration_s)
     if isinstance(spec, ReplaySpec):
         try:
@@ -281,6 +297,8 @@ class Pacing:
         self.engine = engine
         self._modes = mode_enum
         self.active = active
+        #: Called when a breathing command starts pacing (the session wires its source to it).
+        self.on_start: Callable[[], None] | None = None
         self.default_rate_bpm = default_rate_bpm
         self.last_sent_t_s = -math.inf
 
@@ -300,18 +318,23 @@ class Pacing:
         )
         return events
 
-    def start_fixed(self, rate_bpm: float, *, t_s: float) -> list[Any]:
+    def _activate(self) -> None:
         self.active = True
+        if self.on_start is not None:
+            self.on_start()
+
+    def start_fixed(self, rate_bpm: float, *, t_s: float) -> list[Any]:
+        self._activate()
         events: list[Any] = self.engine.start_fixed(rate_bpm, t_s=t_s)
         return events
 
     def start_assessment(self, *, t_s: float) -> list[Any]:
-        self.active = True
+        self._activate()
         events: list[Any] = self.engine.start_assessment(t_s=t_s)
         return events
 
     def start_adaptive(self, *, t_s: float, start_rate_bpm: float | None) -> list[Any]:
-        self.active = True
+        self._activate()
         if start_rate_bpm is None:
             start_rate_bpm = self.default_rate(t_s)
         events: list[Any] = self.engine.start_adaptive(t_s=t_s, start_rate_bpm=start_rate_bpm)

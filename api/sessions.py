@@ -142,8 +142,10 @@ class SessionManager:
         if microbreaks is not None:
             microbreaks.persist = real_person
         control = SourceControl()
-        if pacer is not None and pacer.active:
-            control.breathing = pacer.breathing_phase_cycles  # a simulated person follows it
+        if pacer is not None:  # a simulated person follows the pacer whenever it paces
+            if pacer.active:
+                control.breathing = pacer.breathing_phase_cycles
+            pacer.on_start = lambda: control.follow(pacer.breathing_phase_cycles)
         source = self.source_factory(request.source, control)
         session_id = uuid.uuid4().hex
         created_at = time.time()

@@ -154,3 +154,39 @@ def test_practice_defaults_to_the_latest_stored_assessment(serve: Callable[..., 
     assert rate_of({"mode": "practice", "practice_rate_bpm": 6.5}) == 6.5
     assert rate_of({"mode": "monitor"}, command={}) == resonance
     assert rate_of({"mode": "monitor"}, command={"rate_bpm": 5.5}) == 5.5
+
+
+def test_assessment_started_on_a_monitor_session_follows_the_pacer(
+    serve: Callable[..., Server],
+) -> None:
+    """A simulated person in a session started in monitor mode breathes on its own until an
+    assessment starts through the API, then follows the pacer: the assessment finds its
+    resonance (unpaced, the HR response at the stepped rates says nothing about it)."""
+    server = serve()
+    s = _start(
+        server,
+        {
+            "source": {
+                "kind": "simulator",
+                "seed": 3,
+                "resonance_bpm": 4.5,
+                "speed": 200,
+                "duration_s": 1000,
+            },
+            "mode": "monitor",
+        },
+    )
+    with server.client() as c:
+        r = c.post(f"/api/v1/sessions/{s['id']}/breathing/assessment")
+        assert r.status_code == 200, r.text
+        assert r.json()["t_s"] < 200  # the assessment (5 x 2 min) fits in the session
+
+        def done() -> list[dict[str, Any]]:
+            results = c.get(f"/api/v1/sessions/{s['id']}/breathing/assessments").json()
+            return [x for x in results["results"] if x["type"] == "assessment_complete"]
+
+        complete = wait_for(done, timeout_s=60, what="the assessment to finish")
+        c.post(f"/api/v1/sessions/{s['id']}/stop")
+    found = complete[0]["result"]["resonance_bpm"]
+    assert found is not None, "inconclusive: the simulated person did not follow the pacer"
+    assert abs(found - 4.5) <= 0.25
