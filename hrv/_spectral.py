@@ -31,6 +31,7 @@ Periodogram scaling
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ __all__ = [
     "interior_grid_range",
     "lomb_psd",
     "power_spectrum_rows",
+    "scratch",
 ]
 
 #: Resampling rate of the tachogram (Hz); the Kubios / pyHRV habit.
@@ -59,6 +61,33 @@ _FS = RESAMPLE_HZ
 _CHUNK = 16384
 #: Lomb-Scargle works on (frequencies x beats) blocks of at most this many elements.
 _LOMB_CHUNK = 2_000_000
+
+
+_local = threading.local()
+#: Largest scratch buffer kept per name and thread between calls, in float64 elements (32 MB).
+_SCRATCH_KEEP = 2**22
+
+
+def scratch(name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """An uninitialised float64 array of ``shape``, reused across calls in the same thread.
+
+    The batched spectral path of a whole recording needs several multi-megabyte intermediates;
+    fresh ones cost more in page faults than the arithmetic done in them (a fresh 4 MB array
+    here costs several ms). Each ``name`` is one buffer: callers use distinct names for
+    arrays alive at the same time and never return a scratch array (or a view of one).
+    Buffers larger than :data:`_SCRATCH_KEEP` elements are not kept.
+    """
+    size = math.prod(shape)
+    pool: dict[str, NDArray[np.float64]] | None = getattr(_local, "pool", None)
+    if pool is None:
+        pool = {}
+        _local.pool = pool
+    buf = pool.get(name)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.float64)
+        if size <= _SCRATCH_KEEP:
+            pool[name] = buf
+    return buf[:size].reshape(shape)
 
 
 def beat_times(rr: NDArray[np.float64], t_s: Any) -> NDArray[np.float64]:

@@ -75,6 +75,7 @@ from hrv._spectral import (
     interior_grid_range,
     lomb_psd,
     power_spectrum_rows,
+    scratch,
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
@@ -252,22 +253,30 @@ def _sum_runs(
     of the levels of the binary digits of its length, largest first. The single-window and the
     batched paths both use this, so both add the same partial sums in the same order.
     """
+    n_rows, n_bins = seg_psd.shape
+    n_lev = 1
+    while (1 << n_lev) <= int(count.max()):
+        n_lev += 1
+    # the levels above 0 live in reused scratch memory (fresh multi-megabyte blocks cost more
+    # in page faults than the additions); level k has n_rows - (2**k - 1) rows
+    block = scratch("sum_runs.levels", (max(n_lev - 1, 0), n_rows, n_bins))
     levels = [seg_psd]
-    while (1 << len(levels)) <= int(count.max()):
+    for k in range(1, n_lev):
         prev = levels[-1]
-        half = 1 << (len(levels) - 1)
-        levels.append(prev[:-half] + prev[half:])
-    acc = np.zeros((first.size, seg_psd.shape[1]))
+        half = 1 << (k - 1)
+        levels.append(np.add(prev[:-half], prev[half:], out=block[k - 1, : prev.shape[0] - half]))
+    acc = np.zeros((first.size, n_bins))
+    gathered = scratch("sum_runs.gathered", (first.size, n_bins))
     pos = first.copy()
-    for k in range(len(levels) - 1, -1, -1):
+    for k in range(n_lev - 1, -1, -1):
         rows = np.flatnonzero((count >> k) & 1)
         if rows.size == 0:
             continue
         at = pos[rows]
         if rows.size == first.size:  # every window takes this level (the usual case)
-            acc += levels[k][at]
+            acc += np.take(levels[k], at, axis=0, out=gathered)
         else:
-            acc[rows] += levels[k][at]
+            acc[rows] += np.take(levels[k], at, axis=0, out=gathered[: rows.size])
         pos[rows] = at + (1 << k)
     return acc
 
@@ -546,7 +555,8 @@ def welch_windows(
     np.add.at(used, j_lo + count - seg_lo, -1)
     usable = _gap_free_segments(t, gap_idx, seg_lo, seg_hi)
     need = np.flatnonzero((np.cumsum(used[:-1]) > 0) & usable)
-    seg_psd = np.zeros((seg_hi - seg_lo + 1, n_bins))  # rows of unusable segments stay 0
+    seg_psd = scratch("welch.seg_psd", (seg_hi - seg_lo + 1, n_bins))  # reused memory
+    seg_psd.fill(0.0)  # rows of unusable segments stay 0
     window = hann_periodic(WELCH_SEGMENT)
     for a in range(0, need.size, _BATCH_SEGMENTS):
         idx = need[a : a + _BATCH_SEGMENTS]
