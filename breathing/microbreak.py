@@ -477,6 +477,10 @@ class _Beat:
     contact_known: bool
 
 
+#: How far before the newest beat a window may still end (s); older beats are released.
+_KEEP_MARGIN_S = 30.0
+
+
 class SignalTracker:
     """Beat-level signal quality for the windows of a :class:`hrv.StreamingAnalyser`.
 
@@ -541,6 +545,7 @@ class SignalTracker:
         if valid or not self.nn_timeline:
             self._sum_ms += rr_ms
         t_an = self._sum_ms / 1000.0
+        prev_t_an = self._t_an[-1] if self._t_an else t_an
         self._beats.append(
             _Beat(
                 t_an,
@@ -553,8 +558,12 @@ class SignalTracker:
             )
         )
         self._t_an.append(t_an)
-        if len(self._beats) > 4096:
-            self._trim(t_an - 3.0 * self.window_s)
+        # keep only what a window :meth:`window` may still be asked for can hold (one ending at
+        # or after the previous beat, or at most _KEEP_MARGIN_S before this one); trim in
+        # chunks of about a window (at 500 sessions, thousands of kept beats each load the GC)
+        oldest_needed = min(t_an - _KEEP_MARGIN_S, prev_t_an) - self.window_s
+        if self._t_an[0] <= oldest_needed - self.window_s:
+            self._trim(oldest_needed)
 
     def _trim(self, before: float) -> None:
         i = bisect.bisect_right(self._t_an, before)
@@ -567,7 +576,9 @@ class SignalTracker:
         Parameters
         ----------
         t_end_s : float
-            The window's end as the analyser reports it (``WindowMetrics.t_s``).
+            The window's end as the analyser reports it (``WindowMetrics.t_s``): at or after the
+            previous beat's analyser time, or at most 30 s before the newest beat's (older
+            beats are released).
 
         Returns
         -------

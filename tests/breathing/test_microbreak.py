@@ -518,6 +518,31 @@ def test_tracker_excludes_an_ectopic_beat_from_rmssd_and_counts_gaps() -> None:
     assert later.quality < sig.quality
 
 
+def test_tracker_keeps_only_the_beats_its_windows_need() -> None:
+    """Two hours of beats (with ectopics): every window asked for as the analyser emits them
+    holds exactly the beats of its 60 s, while the tracker keeps a couple of windows' worth."""
+    rng = np.random.default_rng(5)
+    rr = 800.0 + 30.0 * rng.standard_normal(9000)
+    rr[rng.choice(9000, 60, replace=False)] = 500.0  # ectopic beats
+    t_an = np.cumsum(rr) / 1000.0
+    tracker = SignalTracker()
+    next_end = 60.0
+    kept = 0
+    for i, x in enumerate(rr):
+        while t_an[i] > next_end:  # the analyser emits windows ending before this beat
+            sig = tracker.window(next_end)
+            expected = int(np.count_nonzero((t_an[:i] > next_end - 60.0) & (t_an[:i] <= next_end)))
+            assert sig.n_beats == expected, next_end
+            next_end += 5.0
+        tracker.on_beat(float(t_an[i]), float(x), contact=True)
+        kept = max(kept, len(tracker._beats))
+    assert kept <= (2 * 60.0 + 30.0) / 0.7  # not thousands of per-beat objects
+    # a window up to 30 s before the newest beat is still whole
+    end = float(t_an[-1]) - 29.0
+    expected = int(np.count_nonzero((t_an > end - 60.0) & (t_an <= end)))
+    assert tracker.window(end).n_beats == expected
+
+
 def test_tracker_on_the_nn_timeline_follows_an_analyser_given_accepted_beats_only() -> None:
     """``nn_timeline``: the analyser got only accepted beats, so its clock does not advance on a
     rejected one; the window then holds the same accepted beats and maps to source time."""
