@@ -171,19 +171,23 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SessionList:
     """Sessions, newest first."""
+    # live sessions before the rows: one that ends in between is shown live with its final
+    # row, never not-live with a stale 'running' row
+    live = {s.id: s for s in manager.live_sessions}
     rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
     summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
     return SessionList(
-        sessions=[_row_to_out(r, manager.get_live(r["id"]), summaries[r["id"]]) for r in rows]
+        sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows]
     )
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses={404: {}})
 async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
     """One session, with its summary."""
+    live = manager.get_live(session_id)  # before the row (see list_sessions)
     row = await _get_row(storage, session_id)
     summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
-    return _row_to_out(row, manager.get_live(session_id), summaries[session_id])
+    return _row_to_out(row, live, summaries[session_id])
 
 
 @router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})
