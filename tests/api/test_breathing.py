@@ -16,7 +16,8 @@ def _start(server: Server, body: dict[str, Any]) -> dict[str, Any]:
     with server.client() as c:
         r = c.post("/api/v1/sessions", json=body)
         assert r.status_code == 201, r.text
-        return r.json()
+        data: dict[str, Any] = r.json()
+        return data
 
 
 def test_practice_session_sends_guidance_and_follows_a_rate_change(

@@ -33,7 +33,7 @@ def _protected_http_routes(server: Server) -> list[tuple[str, str]]:
     for route in _all_routes(server.app.routes):
         if isinstance(route, APIRoute) and route.path != "/api/v1/health":
             path = route.path.replace("{session_id}", "0123abcd")
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ()):
                 out.append((method, path))
     return out
 
