@@ -211,12 +211,8 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceContr
             breathing=control.breathing,
         )
 
-        def follow(breathing: Callable[[float], float] | None) -> None:
-            # SimulatedPerson reads its breathing callable every model step and has no public
-            # setter: replace it, so pacing started mid-session (monitor mode) is followed
-            person._breathing = breathing
-
-        control.on_breathing = follow
+        # pacing started mid-session (monitor mode) is followed from then on
+        control.on_breathing = person.follow
         return SimulatorSource(person, clock=make_clock(spec.speed), duration_s=spec.duration_s)
     if isinstance(spec, ReplaySpec):
         try:

@@ -259,6 +259,13 @@ class SimulatedPerson:
         s = self._stress(t_s) if callable(self._stress) else self._stress
         return min(1.0, max(0.0, float(s)))
 
+    def follow(self, breathing: Callable[[float], float] | None) -> None:
+        """From now on breathe along ``breathing`` (phase in cycles at ``t_s``, e.g. a pacer's).
+
+        ``None`` returns to spontaneous breathing. Used when pacing starts or stops mid-session.
+        """
+        self._breathing = breathing
+
     def _breathing_phase(self, t_s: float, stress: float) -> float:
         if self._breathing is not None:
             return float(self._breathing(t_s - self.breathing_lag_s))

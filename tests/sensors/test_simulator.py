@@ -224,3 +224,19 @@ def test_beats_and_next_beat_continue_one_stream() -> None:
     parts.append(person.next_beat())
     parts += person.beats(120.0)
     assert parts == whole
+
+
+def test_follow_switches_breathing_to_the_given_phase_mid_session() -> None:
+    """Pacing started mid-session: from then on the breathing phase is the pacer's."""
+    person = SimulatedPerson(seed=3)
+    before = person.beats(60.0)
+
+    def pacer(t_s: float) -> float:
+        return t_s * 6.0 / 60.0 + 0.25
+
+    person.follow(pacer)
+    after = person.beats(120.0)  # model time, absolute: the next 60 s
+    assert len(after) > 40
+    assert any(abs(b.breathing_phase_cycles - pacer(b.t_s)) > 0.05 for b in before)
+    for b in after[5:]:
+        assert b.breathing_phase_cycles == pytest.approx(pacer(b.t_s), abs=0.02)
