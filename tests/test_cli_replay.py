@@ -19,12 +19,44 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.storage import Storage
+from breathing import ArtefactFilter
 from hrv import rolling
 from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
 from tests.conftest import shared_data_dir
 
 DATA = shared_data_dir()
 runner = CliRunner()
+
+
+def live_windows(
+    rr_ms: np.ndarray, t_s: np.ndarray, gaps: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """What the live pipeline's 60-s windows every 5 s should be, computed independently.
+
+    The analyser sees NN intervals only (beats ``breathing.ArtefactFilter`` accepts, a gap after
+    a left-out beat) on their own running-sum timeline; replay reports each window's end on the
+    recording's timeline, through the last accepted beat before it. Returns ``hrv.rolling`` of
+    the NN intervals and the window ends in recording time.
+    """
+    nn_filter = ArtefactFilter()
+    nn: list[float] = []
+    nn_gaps: list[bool] = []
+    src_t: list[float] = []
+    dropped = False
+    for rr, t, gap in zip(rr_ms.tolist(), t_s.tolist(), gaps.tolist(), strict=True):
+        if nn_filter.accept(rr, contact=None, gap_before=gap):
+            nn.append(rr)
+            nn_gaps.append(dropped or gap)
+            src_t.append(t)
+            dropped = False
+        else:
+            dropped = True
+    table = rolling(
+        np.array(nn), window_s=60.0, step_s=5.0, gaps=np.array(nn_gaps), metrics=("time",)
+    )
+    t_an = np.cumsum(nn) / 1000.0
+    last = np.searchsorted(t_an, table["t_s"], side="right") - 1
+    return table, np.asarray(src_t)[last] + (table["t_s"] - t_an[last])
 
 
 def lines(stdout: str) -> list[dict[str, Any]]:
@@ -59,11 +91,12 @@ def test_replay_of_the_exercise_recording_prints_metrics_and_no_micro_break() ->
     assert [e for e in events if e["type"] == "micro_break"] == []
     metrics = [e for e in events if e["type"] == "metrics"]
     assert len(metrics) == end["n_windows"] > 400
-    # the live pipeline's windows are hrv.rolling's (60 s every 5 s) on the same beats
+    # the live pipeline's windows are hrv.rolling's (60 s every 5 s) on the NN intervals
     rec = read_recording(path)
-    table = rolling(rec.rr_ms, window_s=60.0, step_s=5.0, gaps=rec.gaps, metrics=("time",))
+    table, t_end = live_windows(rec.rr_ms, rec.t_s, rec.gaps)
     n = len(metrics)
-    np.testing.assert_allclose([m["t_s"] for m in metrics], table["t_s"][:n])
+    assert n in (len(t_end), len(t_end) - 1)  # the last window may be held back
+    np.testing.assert_allclose([m["t_s"] for m in metrics], t_end[:n], rtol=1e-12)
     np.testing.assert_allclose([m["rmssd_ms"] for m in metrics], table["rmssd_ms"][:n], rtol=1e-9)
     assert end["baseline"]["personal_s"] > 0  # learned from the seated rest
 
@@ -139,7 +172,10 @@ def test_replay_in_scaled_real_time(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     events = lines(result.stdout)
     assert events[-1]["n_beats"] == 130
-    assert [e["t_s"] for e in events if e["type"] == "metrics"][:2] == [60.0, 65.0]
+    rec = read_recording(path)
+    _, t_end = live_windows(rec.rr_ms, rec.t_s, rec.gaps)
+    got = [e["t_s"] for e in events if e["type"] == "metrics"][:2]
+    assert got == pytest.approx(list(t_end[:2]), rel=1e-12)
 
 
 def test_the_installed_command_replays_a_file(tmp_path: Path) -> None:
