@@ -17,11 +17,15 @@ _MIN_PLAUSIBLE_MEDIAN_MS = 100.0
 _MAX_PLAUSIBLE_MEDIAN_MS = 10_000.0
 
 
-def as_rr_ms(rr_ms: Any, *, name: str = "rr_ms", allow_empty: bool = True) -> NDArray[np.float64]:
+def as_rr_ms(
+    rr_ms: Any, *, name: str = "rr_ms", allow_empty: bool = True, allow_nonpositive: bool = False
+) -> NDArray[np.float64]:
     """Return ``rr_ms`` as a 1-D float64 array after checking that it is a usable RR series.
 
     Units are never guessed: a series whose median is below 100 ms or above 10 s is rejected
     with a message that says which unit it looks like, instead of being silently rescaled.
+    ``allow_nonpositive=True`` lets values <= 0 through (artefact correction labels them) and
+    judges the units on the positive values only.
 
     Raises
     ------
@@ -51,14 +55,20 @@ def as_rr_ms(rr_ms: Any, *, name: str = "rr_ms", allow_empty: bool = True) -> ND
         raise HrvInputError(f"{name}: value at index {i} is {float(out[i])!r} (NaN or infinite)")
     nonpos = out <= 0
     if nonpos.any():
-        i = int(np.argmax(nonpos))
-        raise HrvInputError(
-            f"{name}: value at index {i} is {float(out[i])!r}; RR intervals must be > 0"
-        )
+        if not allow_nonpositive:
+            i = int(np.argmax(nonpos))
+            raise HrvInputError(
+                f"{name}: value at index {i} is {float(out[i])!r}; RR intervals must be > 0"
+            )
+        positive = out[~nonpos]
+        if positive.size == 0:
+            return out
+    else:
+        positive = out
     # The unit check only needs a robust typical value, not an exact median: on long series a
     # strided subsample of ~2,000 values decides it without copying and sorting 10^5 values.
-    step = max(1, out.size // 2048)
-    median = float(np.median(out[::step]))
+    step = max(1, positive.size // 2048)
+    median = float(np.median(positive[::step]))
     if median < _MIN_PLAUSIBLE_MEDIAN_MS:
         raise HrvInputError(
             f"{name}: median {median:g} looks like seconds, not milliseconds; "

@@ -91,7 +91,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from hrv._validate import _MAX_PLAUSIBLE_MEDIAN_MS, _MIN_PLAUSIBLE_MEDIAN_MS, as_gaps
+from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
 __all__ = ["LABEL_NAMES", "BeatLabel", "Cleaned", "clean"]
@@ -192,36 +192,8 @@ class Cleaned:
 
 
 def _as_raw_rr_ms(rr_ms: Any) -> FloatArray:
-    """Tolerant twin of ``as_rr_ms``: values <= 0 are allowed (they are artefacts to label)."""
-    try:
-        arr = np.asarray(rr_ms)
-    except Exception as exc:  # ragged lists and the like
-        raise HrvInputError(f"rr_ms: cannot be read as an array ({exc})") from exc
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise HrvInputError(f"rr_ms: expected numbers in milliseconds, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise HrvInputError(f"rr_ms: expected a 1-D series, got shape {arr.shape}")
-    out = arr.astype(np.float64, copy=True)
-    bad = ~np.isfinite(out)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise HrvInputError(f"rr_ms: value at index {i} is {out[i]!r} (NaN or infinite)")
-    pos = out[out > 0]
-    if pos.size:
-        median = float(np.median(pos))
-        if median < _MIN_PLAUSIBLE_MEDIAN_MS:
-            raise HrvInputError(
-                f"rr_ms: median {median:g} looks like seconds, not milliseconds; "
-                "multiply by 1000 (units are never guessed)"
-            )
-        if median > _MAX_PLAUSIBLE_MEDIAN_MS:
-            raise HrvInputError(
-                f"rr_ms: median {median:g} ms is implausible for RR intervals (> 10 s); "
-                "check the units"
-            )
-    return out
+    """``as_rr_ms`` that lets values <= 0 through (they are artefacts to label), as a copy."""
+    return as_rr_ms(rr_ms, allow_nonpositive=True).copy()
 
 
 def _check_options(
