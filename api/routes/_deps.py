@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 
-from api.sessions import SessionManager
+from api.sessions import LiveSession, SessionManager
 from api.storage import Storage
 
-__all__ = ["ManagerDep", "StorageDep"]
+__all__ = ["ManagerDep", "StorageDep", "running_session"]
 
 
 def get_storage(request: Request) -> Storage:
@@ -24,3 +25,16 @@ def get_manager(request: Request) -> SessionManager:
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
+
+
+async def running_session(
+    manager: SessionManager, storage: Storage, session_id: str
+) -> LiveSession:
+    """The running session ``session_id``: 404 when there is none, 409 when it has ended."""
+    live = manager.get_live(session_id)
+    if live is not None:
+        return live
+    row = await asyncio.to_thread(storage.get_session, session_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+    raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} is not running")

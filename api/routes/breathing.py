@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.routes._deps import ManagerDep, StorageDep
-from api.sessions import LiveSession, SessionManager
+from api.routes._deps import ManagerDep, StorageDep, running_session
+from api.sessions import LiveSession
 from breathing.errors import BreathingError
 
 router = APIRouter(prefix="/api/v1/sessions/{session_id}/breathing", tags=["breathing"])
@@ -53,16 +53,6 @@ _NOT_RUNNING: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _live(manager: SessionManager, storage: Any, session_id: str) -> LiveSession:
-    live = manager.get_live(session_id)
-    if live is not None:
-        return live
-    row = await asyncio.to_thread(storage.get_session, session_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
-    raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} is not running")
-
-
 def _apply(live: LiveSession, command: str, **kwargs: Any) -> GuidanceOut:
     pipeline = live.pipeline
     pacer = pipeline.pacer
@@ -84,7 +74,7 @@ async def start_assessment(
     session_id: str, manager: ManagerDep, storage: StorageDep
 ) -> GuidanceOut:
     """Start the stepped resonance assessment (6.5 to 4.5 breaths/min, 2 min each)."""
-    live = await _live(manager, storage, session_id)
+    live = await running_session(manager, storage, session_id)
     return _apply(live, "start_assessment")
 
 
@@ -93,7 +83,7 @@ async def set_practice(
     session_id: str, body: PracticeIn, manager: ManagerDep, storage: StorageDep
 ) -> GuidanceOut:
     """Pace at a fixed rate, or adaptively (``{"adaptive": true}``)."""
-    live = await _live(manager, storage, session_id)
+    live = await running_session(manager, storage, session_id)
     if body.adaptive:
         return _apply(live, "start_adaptive", start_rate_bpm=body.rate_bpm)
     pacer = live.pipeline.pacer
@@ -106,7 +96,7 @@ async def set_practice(
 @router.get("/guidance", response_model=GuidanceOut, responses=_NOT_RUNNING)
 async def get_guidance(session_id: str, manager: ManagerDep, storage: StorageDep) -> GuidanceOut:
     """The current guidance: mode, rate, pattern, the pacer's phase reference, progress."""
-    live = await _live(manager, storage, session_id)
+    live = await running_session(manager, storage, session_id)
     pipeline = live.pipeline
     pacer = pipeline.pacer
     t_s = pipeline.t_s

@@ -18,8 +18,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings, to_plain
-from api.routes._deps import ManagerDep, StorageDep
-from api.sessions import LiveSession, SessionManager
+from api.routes._deps import ManagerDep, StorageDep, running_session
+from api.sessions import LiveSession
 from api.storage import Storage
 from breathing.errors import BreathingError
 from breathing.microbreak import MicroBreakSettings
@@ -55,16 +55,6 @@ class StartBreakIn(BaseModel):
     kind: Literal["breathing", "screen", "walk"] = "breathing"
 
 
-async def _live(manager: SessionManager, storage: Storage, session_id: str) -> LiveSession:
-    live = manager.get_live(session_id)
-    if live is not None:
-        return live
-    row = await asyncio.to_thread(storage.get_session, session_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
-    raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} is not running")
-
-
 def _monitor(live: LiveSession) -> MicroBreaks:
     mb = live.pipeline.microbreaks
     if mb is None:
@@ -87,7 +77,7 @@ async def get_state(
     session_id: str, manager: ManagerDep, storage: StorageDep
 ) -> MicroBreakStateOut:
     """The session's micro-break state: baseline, stress, load, time on task, last flag."""
-    live = await _live(manager, storage, session_id)
+    live = await running_session(manager, storage, session_id)
     mb = _monitor(live)
     return MicroBreakStateOut(session_id=session_id, t_s=live.pipeline.t_s, status=mb.status())
 
@@ -95,7 +85,7 @@ async def get_state(
 @session_router.post("/acknowledge", response_model=EventsOut, responses=_ERRORS)
 async def acknowledge(session_id: str, manager: ManagerDep, storage: StorageDep) -> EventsOut:
     """The user saw the latest flag."""
-    return _act(await _live(manager, storage, session_id), "acknowledge")
+    return _act(await running_session(manager, storage, session_id), "acknowledge")
 
 
 @session_router.post("/snooze", response_model=EventsOut, responses=_ERRORS)
@@ -103,7 +93,7 @@ async def snooze(
     session_id: str, body: SnoozeIn, manager: ManagerDep, storage: StorageDep
 ) -> EventsOut:
     """No flag for ``minutes`` (0 cancels a snooze)."""
-    return _act(await _live(manager, storage, session_id), "snooze", minutes=body.minutes)
+    return _act(await running_session(manager, storage, session_id), "snooze", minutes=body.minutes)
 
 
 @session_router.post("/start", response_model=EventsOut, responses=_ERRORS)
@@ -111,13 +101,13 @@ async def start_break(
     session_id: str, body: StartBreakIn, manager: ManagerDep, storage: StorageDep
 ) -> EventsOut:
     """Start a break (from a flag or on one's own); its effect is measured afterwards."""
-    return _act(await _live(manager, storage, session_id), "start_break", kind=body.kind)
+    return _act(await running_session(manager, storage, session_id), "start_break", kind=body.kind)
 
 
 @session_router.post("/end", response_model=EventsOut, responses=_ERRORS)
 async def end_break(session_id: str, manager: ManagerDep, storage: StorageDep) -> EventsOut:
     """End the running break (409 when none runs)."""
-    return _act(await _live(manager, storage, session_id), "end_break")
+    return _act(await running_session(manager, storage, session_id), "end_break")
 
 
 class HistoryItem(BaseModel):
