@@ -217,27 +217,62 @@ def window_bounds(t_s: NDArray[np.float64], *, window_s: float, step_s: float) -
 # --------------------------------------------------------------------------------------------
 
 _local = threading.local()
-#: Largest scratch block kept per thread, in float64 elements (16 MB).
+#: Largest scratch buffer kept per thread, in float64 elements (16 MB).
 _SCRATCH_MAX = 2**21
 
 
-def _scratch(n: int, rows: int) -> NDArray[np.float64]:
-    """A ``(rows, n)`` float64 scratch block, reused across calls in the same thread.
+def _scratch(size: int) -> NDArray[np.float64]:
+    """A flat float64 scratch buffer of ``size`` elements, reused across calls in one thread.
 
     Fresh multi-megabyte temporaries cost more in page faults than the arithmetic done in them
     (a 24-h recording is 0.85 MB per array); the per-beat intermediates of :func:`rolling` live
-    here instead. Nothing returned to the caller ever points into it. Blocks larger than
+    here instead. Nothing returned to the caller ever points into it. Buffers larger than
     :data:`_SCRATCH_MAX` elements (several days of beats) are not kept between calls.
     """
-    if rows * n > _SCRATCH_MAX:
-        return np.empty((rows, n), dtype=np.float64)
-    block: NDArray[np.float64] | None = getattr(_local, "block", None)
-    if block is None or block.shape[0] < rows or block.shape[1] < n:
-        old_rows = 0 if block is None else block.shape[0]
-        old_n = 0 if block is None else block.shape[1]
-        block = np.empty((max(rows, old_rows), max(n, old_n)), dtype=np.float64)
-        _local.block = block
-    return block[:rows, :n]
+    if size > _SCRATCH_MAX:
+        return np.empty(size, dtype=np.float64)
+    buf: NDArray[np.float64] | None = getattr(_local, "buf", None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.float64)
+        _local.buf = buf
+    return buf[:size]
+
+
+# --------------------------------------------------------------------------------------------
+# The beat timeline
+# --------------------------------------------------------------------------------------------
+
+#: RR values on a grid of ``2**-16`` ms (a strap's 1/1024 s, whole ms, PhysioNet's 1/128 s,
+#: ...) are summed as integers: see :func:`_running_sum_ms`.
+_GRID = float(2**16)
+
+
+def _running_sum_ms(
+    rr: NDArray[np.float64], out: NDArray[np.float64], work: NDArray[np.float64]
+) -> None:
+    """``out[0] = 0``, ``out[i + 1] = rr[0] + ... + rr[i]`` as a running float64 sum.
+
+    Bit-identical to adding left to right in float64 (``np.cumsum``, and the streaming
+    analyser's ``total += rr`` beat by beat), so rolling and streaming put every beat on the
+    same side of every window boundary. When every value is a multiple of ``2**-16`` ms and the
+    total stays below ``2**35`` ms (a year), every partial sum is exactly representable: the
+    running float sum is then exact, and equal to the integer cumulative sum of
+    ``rr * 2**16``, which is several times faster (an integer add has a 1-cycle latency, a
+    float add 4). Other series take ``np.cumsum``. ``out`` has ``rr.size + 1`` elements,
+    ``work`` (scratch) ``2 * rr.size``.
+    """
+    out[0] = 0.0
+    n = rr.size
+    if n and float(np.sum(rr)) < 2.0**51 / _GRID:
+        scaled = np.multiply(rr, _GRID, out=work[:n])  # exact: a power of two
+        ints = work[n : 2 * n].view(np.int64)
+        np.copyto(ints, scaled, casting="unsafe")  # truncates whatever is off the grid
+        if np.array_equal(ints, scaled):
+            acc = work[:n].view(np.int64)
+            np.cumsum(ints, out=acc)
+            np.multiply(acc, 1.0 / _GRID, out=out[1:])  # < 2**53: exact, then exact scaling
+            return
+    np.cumsum(rr, out=out[1:])
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,7 +315,7 @@ class _Boundaries:
         ``x`` is 1-D (one per-beat quantity) or 2-D (one quantity per row).
         """
         nb = int(self.bounds.size)
-        q = np.zeros((*x.shape[:-1], nb), dtype=np.float64)
+        q = np.zeros((*x.shape[:-1], nb), dtype=x.dtype)
         if self.n_inner == 0:
             return q
         seg = np.add.reduceat(x, self.inner, axis=-1)
@@ -317,110 +352,144 @@ def _time_columns(
     gap: NDArray[np.bool_] | None,
     win: Windows,
     bnd: _Boundaries,
-    rows: NDArray[np.float64],
-    d: NDArray[np.float64],
-    t_last_ms: float,
+    total_ms: NDArray[np.float64],
+    work: NDArray[np.float64],
 ) -> dict[str, NDArray[np.float64]]:
     """Time-domain columns from window sums; same definitions as :func:`hrv.time_domain`.
 
-    ``rows`` (5 rows) and ``d`` are scratch arrays of ``rr``'s length; ``t_last_ms`` is
-    ``sum(rr)``.
+    ``total_ms`` is the running sum of :func:`_running_sum_ms` (``rr.size + 1`` values);
+    ``work`` is scratch of ``5 * rr.size`` float64 values.
     """
+    size = rr.size
     start, stop = win.start, win.stop
-    n = (stop - start).astype(np.float64)
-    has1 = n >= 1.0
-    all_nonempty = bool(has1.all())
-    first = np.minimum(start, rr.size - 1)  # only read where the window has a beat
-    last = np.maximum(stop - 1, 0)  # only read where the window has two beats
+    n_int = stop - start
+    n = n_int.astype(np.float64)
+    all_nonempty = bool(n_int.min() >= 1)
+    has1 = None if all_nonempty else n_int >= 1
+    first = start if all_nonempty else np.minimum(start, size - 1)  # read only where n >= 1
+    last = np.maximum(stop - 1, 0)  # read only where the window has two beats
 
-    # Per-beat quantities, one row each, summed over every window in one batch.
-    centre = t_last_ms / rr.size  # the mean RR: any centre works, this one keeps most digits
-    np.subtract(rr, centre, out=rows[0])  # centred RR: no cancellation in the variance
-    np.multiply(rows[0], rows[0], out=rows[1])
-    np.divide(60000.0, rr, out=rows[2])  # instantaneous HR
+    # Sum of RR: a difference of the running sum (exact when the RR lie on a 2**-16 ms grid).
+    s1 = total_ms[stop] - total_ms[start]
+    centre = float(total_ms[size]) / size  # the mean RR: centring keeps the variance's digits
+
+    # Per-beat quantities, two per complex array (real, imaginary), summed over every window
+    # by one np.add.reduceat per array: (centred RR squared, instantaneous HR) and (squared
+    # successive difference, |difference| > 50 ms).
+    pair_a = work[: 2 * size]
+    pair_b = work[2 * size : 4 * size]
+    d = work[4 * size : 5 * size]
+    np.subtract(rr, centre, out=d)
+    np.multiply(d, d, out=pair_a[0::2])
+    np.divide(60000.0, rr, out=pair_a[1::2])
     # Successive differences d[i] = rr[i] - rr[i-1] (i >= 1), zero where they cross a gap. A
     # window [start, stop) uses d[start + 1 : stop]: its sums leave out d[start].
     d[0] = 0.0
     np.subtract(rr[1:], rr[:-1], out=d[1:])
     nd = np.maximum(n - 1.0, 0.0)
-    d2 = rows[3]
-    # Exact integer counts packed in one row: COUNT_SCALE * [|d| > 50 ms] + [d != 0] (pNN50,
-    # and whether any kept difference is non-zero, so that windows of equal differences get
-    # exactly 0 like the direct formula). Sums stay below 2**53: exact in float64.
-    counts = rows[4]
-    moved_across_gap: NDArray[np.int64] | int = 0
+    cut: NDArray[np.bool_] | None = None
     if gap is not None:
         cut = gap.copy()
         cut[0] = True  # d[0] is not a difference
-        # differences that change RR but are dropped by a gap still make SDNN > 0
-        cut_moving = np.flatnonzero(cut & (d != 0.0))
-        moved_across_gap = np.searchsorted(cut_moving, stop, side="left") - np.searchsorted(
-            cut_moving, start + 1, side="left"
-        )
-        d[cut] = 0.0
         cut_idx = np.flatnonzero(cut)
         # differences in a window: positions start+1 .. stop-1 that are not cut
         n_cut = np.searchsorted(cut_idx, stop, side="left") - np.searchsorted(
             cut_idx, start + 1, side="left"
         )
-        nd = np.where(has1, n - 1.0 - np.maximum(n_cut, 0), 0.0)
+        nd = np.where(n_int >= 1, n - 1.0 - np.maximum(n_cut, 0), 0.0)
+        moving = np.flatnonzero(cut & (d != 0.0))  # dropped differences that still change RR
+        d[cut] = 0.0
+    d2 = pair_b[0::2]
+    big = pair_b[1::2]
     np.multiply(d, d, out=d2)
     # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
-    np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=counts, casting="unsafe")
-    np.multiply(counts, _COUNT_SCALE, out=counts)
-    np.add(counts, d != 0.0, out=counts)
-    s1, s2, shr, sd2, packed = bnd.window_sum(rows)
+    np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=big, casting="unsafe")
+    sums_a = bnd.window_sum(pair_a.view(np.complex128))
+    sums_b = bnd.window_sum(pair_b.view(np.complex128))
+    s2, shr = sums_a.real, sums_a.imag
+    sd2, n_big = sums_b.real, sums_b.imag
     # the window's differences are d[start+1 : stop]: take d[start] back out
-    nonempty = first if all_nonempty else first[has1]
-    for row, values in ((sd2, d2), (packed, counts)):
-        if all_nonempty:
-            row -= values[nonempty]
-        else:
-            row[has1] -= values[nonempty]
-    sbig = np.floor(packed / _COUNT_SCALE)
-    n_changes = packed - sbig * _COUNT_SCALE
-    still = n_changes == 0.0  # every kept difference is exactly 0
-    sd2[still] = 0.0
+    if all_nonempty:
+        sd2 -= d2[first]
+        n_big -= big[first]
+    else:
+        sd2[has1] -= d2[first[has1]]
+        n_big[has1] -= big[first[has1]]
     if gap is None:
         # the differences telescope: sum(d[start+1:stop]) = rr[stop-1] - rr[start]
-        sd = np.where(n >= 2.0, rr[last] - rr[first], 0.0)
-        constant = still
+        sd = rr[last] - rr[first]
+        if not all_nonempty:
+            sd[n_int < 2] = 0.0
     else:
         sd = bnd.window_sum(d)
-        sd[has1] -= d[nonempty]
-        sd[still] = 0.0
-        constant = still & (moved_across_gap == 0)
+        if all_nonempty:
+            sd -= d[first]
+        else:
+            sd[has1] -= d[first[has1]]
+
+    # Windows whose kept differences are all exactly 0 get exactly 0 like the direct formula,
+    # not the rounding noise of the prefix sums (~1e-16 of the recording's total): the few
+    # windows whose sum is that small are checked exactly against the non-zero differences.
+    var_zero: NDArray[np.intp] | None = None
+    suspects = np.flatnonzero(sd2 <= 1e-9 * float(np.sum(d2)))
+    if suspects.size:
+        nonzero = np.flatnonzero(d)
+        lo, hi = start[suspects] + 1, stop[suspects]
+        still = np.searchsorted(nonzero, hi) == np.searchsorted(nonzero, lo)
+        zero = suspects[still]
+        sd2[zero] = 0.0
+        sd[zero] = 0.0
+        if gap is not None:
+            lo, hi = lo[still], hi[still]
+            zero = zero[np.searchsorted(moving, hi) == np.searchsorted(moving, lo)]
+        var_zero = zero  # every RR of the window equal
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_rr = s1 / n + centre
+        mean_rr = s1 / n
         mean_hr = shr / n
-        var = np.maximum(s2 - s1 * s1 / n, 0.0) / (n - 1.0)
-        # all RR equal: exactly 0 as the direct formula, not the rounding noise of the sums
-        var[constant] = 0.0
+        s1c = s1 - n * centre
+        var = np.maximum(s2 - s1c * s1c / n, 0.0) / (n - 1.0)
+        if var_zero is not None:
+            var[var_zero] = 0.0
         sdnn = np.sqrt(var)
-        rmssd = np.sqrt(np.maximum(sd2, 0.0) / nd)
+        np.maximum(sd2, 0.0, out=sd2)
+        rmssd = np.sqrt(sd2 / nd)
         dvar = np.maximum(sd2 - sd * sd / nd, 0.0) / (nd - 1.0)
         sdsd = np.sqrt(dvar)
-        pnn50 = 100.0 * sbig / nd
+        pnn50 = 100.0 * n_big / nd
         sd1 = math.sqrt(0.5) * sdsd
-        sd2_ms = np.sqrt(np.maximum(2.0 * sdnn * sdnn - 0.5 * sdsd * sdsd, 0.0))
+        sd2_ms = np.sqrt(np.maximum(2.0 * var - 0.5 * dvar, 0.0))
         ln_rmssd = np.log(rmssd)
 
-    few1 = n < 1
-    few2 = n < 2
-    dfew1 = nd < 1
-    dfew2 = nd < 2
     cols = {
-        "mean_rr_ms": _nan_where(mean_rr, few1),
-        "sdnn_ms": _nan_where(sdnn, few2),
-        "rmssd_ms": _nan_where(rmssd, dfew1),
-        "sdsd_ms": _nan_where(sdsd, dfew2),
-        "pnn50_pct": _nan_where(pnn50, dfew1),
-        "sd1_ms": _nan_where(sd1, dfew2),
-        "sd2_ms": _nan_where(sd2_ms, few2 | dfew2),
-        "mean_hr_bpm": _nan_where(mean_hr, few1),
-        "ln_rmssd": _nan_where(ln_rmssd, dfew1 | ~(rmssd > 0.0)),
+        "mean_rr_ms": mean_rr,
+        "sdnn_ms": sdnn,
+        "rmssd_ms": rmssd,
+        "sdsd_ms": sdsd,
+        "pnn50_pct": pnn50,
+        "sd1_ms": sd1,
+        "sd2_ms": sd2_ms,
+        "mean_hr_bpm": mean_hr,
+        "ln_rmssd": ln_rmssd,
     }
+    if var_zero is not None:
+        ln_rmssd[~(rmssd > 0.0)] = np.nan
+    if float(nd.min()) < 2.0:
+        # too few beats or differences: NaN where the single-window function gives None
+        few1, few2 = n < 1.0, n < 2.0
+        dfew1, dfew2 = nd < 1.0, nd < 2.0
+        for name, invalid in (
+            ("mean_rr_ms", few1),
+            ("sdnn_ms", few2),
+            ("rmssd_ms", dfew1),
+            ("sdsd_ms", dfew2),
+            ("pnn50_pct", dfew1),
+            ("sd1_ms", dfew2),
+            ("sd2_ms", few2 | dfew2),
+            ("mean_hr_bpm", few1),
+            ("ln_rmssd", dfew1),
+        ):
+            _nan_where(cols[name], invalid)
     return {name: cols[name] for name in TIME_COLUMNS}
 
 
@@ -686,10 +755,11 @@ def rolling(
     gap_mask = as_gaps(gaps, rr.size) if gaps is not None else None
     if gap_mask is not None and not gap_mask[1:].any():
         gap_mask = None
-    work = _scratch(int(rr.size), 7)
-    t_s = work[0]
-    np.cumsum(rr, out=t_s)
-    np.divide(t_s, 1000.0, out=t_s)  # bit-identical to cumsum(rr) / 1000
+    size = int(rr.size)
+    work = _scratch(7 * size + 1)
+    total_ms = work[5 * size : 6 * size + 1]
+    _running_sum_ms(rr, total_ms, work[: 2 * size])
+    t_s = np.divide(total_ms[1:], 1000.0, out=work[6 * size + 1 :])  # == cumsum(rr) / 1000
     win = window_bounds(t_s, window_s=window_s, step_s=step_s)
     n_beats = win.stop - win.start
     out: dict[str, NDArray[Any]] = {"t_s": win.t_end_s, "n_beats": n_beats}
@@ -697,10 +767,9 @@ def rolling(
         for name in _columns_of(groups):
             out[name] = np.empty(0, dtype=np.float64)
         return out
-    bnd = _Boundaries(win, int(rr.size))
+    bnd = _Boundaries(win, size)
     if "time" in groups:
-        t_last_ms = float(t_s[-1]) * 1000.0
-        out.update(_time_columns(rr, gap_mask, win, bnd, work[1:6], work[6], t_last_ms))
+        out.update(_time_columns(rr, gap_mask, win, bnd, total_ms, work[: 5 * size]))
     if "frequency" in groups or "coherence" in groups:
         out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
     if "nonlinear" in groups:
