@@ -44,19 +44,20 @@ that were not requested are absent.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from hrv._rolling_time import beat_timeline, time_columns
 from hrv._validate import as_gaps, as_rr_ms
+from hrv._windows import Boundaries, Windows, scratch_rows, window_bounds, window_ends
 from hrv.coherence import coherence, spectral_windows
 from hrv.errors import HrvInputError
 from hrv.frequency import FREQUENCY_FIELDS, frequency_domain
-from hrv.time_domain import PNN50_THRESHOLD_MS, TimeDomain
+from hrv.time_domain import TimeDomain
 
 __all__ = [
     "COHERENCE_COLUMNS",
@@ -139,358 +140,6 @@ def check_metrics(metrics: Any) -> tuple[str, ...]:
         if m not in METRIC_GROUPS:
             raise HrvInputError(f"metrics: unknown group {m!r}; choose from {METRIC_GROUPS}")
     return tuple(g for g in METRIC_GROUPS if g in wanted)
-
-
-@dataclass(frozen=True)
-class Windows:
-    """The windows of a recording: window ``k`` is the slice ``rr_ms[start[k]:stop[k]]``.
-
-    Attributes
-    ----------
-    t_end_s
-        Window ends ``window_s + k * step_s`` (s), float64.
-    start, stop
-        Beat index ranges (int64): the beats with ``t_end - window_s < t_s <= t_end``.
-    stride
-        ``m`` when ``window_s == m * step_s`` exactly (then ``start[k] == stop[k - m]`` for
-        ``k >= m``), else 0. Internal fast path.
-    """
-
-    t_end_s: NDArray[np.float64]
-    start: NDArray[np.int64]
-    stop: NDArray[np.int64]
-    stride: int
-
-
-def window_ends(t_last_s: float, window_s: float, step_s: float) -> NDArray[np.float64]:
-    """Window ends ``window_s + k * step_s`` (``k = 0, 1, ...``) that are ``<= t_last_s``.
-
-    The same float arithmetic (``window_s + float(k) * step_s``) is used by the streaming
-    analyser, so both see bit-identical boundaries.
-    """
-    if not t_last_s >= window_s:
-        return np.empty(0, dtype=np.float64)
-    k = int((t_last_s - window_s) // step_s) + 1
-    # Guard the estimate against rounding in the division: adjust until exact.
-    while k > 0 and window_s + float(k - 1) * step_s > t_last_s:
-        k -= 1
-    while window_s + float(k) * step_s <= t_last_s:
-        k += 1
-    return window_s + np.arange(k, dtype=np.float64) * step_s
-
-
-def window_bounds(t_s: NDArray[np.float64], *, window_s: float, step_s: float) -> Windows:
-    """Beat index range of every window over a beat timeline ``t_s`` (non-decreasing, seconds).
-
-    Parameters
-    ----------
-    t_s : numpy.ndarray
-        Beat times ``cumsum(rr_ms) / 1000``.
-    window_s, step_s : float
-        Window length and step (s).
-
-    Returns
-    -------
-    Windows
-        Ends and ``[start, stop)`` index ranges of the windows.
-    """
-    n = int(t_s.size)
-    t_end = window_ends(float(t_s[-1]) if n else -math.inf, window_s, step_s)
-    stop = np.searchsorted(t_s, t_end, side="right").astype(np.int64, copy=False)
-    lower = t_end - window_s
-    n_win = int(t_end.size)
-    ratio = window_s / step_s
-    m = round(ratio)
-    stride = 0
-    if m >= 1 and m == ratio and n_win > m and np.array_equal(lower[m:], t_end[:-m]):
-        stride = m
-        start = np.empty(n_win, dtype=np.int64)
-        start[m:] = stop[:-m]
-        start[:m] = np.searchsorted(t_s, lower[:m], side="right")
-    else:
-        start = np.searchsorted(t_s, lower, side="right").astype(np.int64, copy=False)
-    return Windows(t_end_s=t_end, start=start, stop=stop, stride=stride)
-
-
-# --------------------------------------------------------------------------------------------
-# Scratch memory
-# --------------------------------------------------------------------------------------------
-
-_local = threading.local()
-#: Largest scratch buffer kept per thread, in float64 elements (16 MB).
-_SCRATCH_MAX = 2**21
-
-
-def _scratch(size: int) -> NDArray[np.float64]:
-    """A flat float64 scratch buffer of ``size`` elements, reused across calls in one thread.
-
-    Fresh multi-megabyte temporaries cost more in page faults than the arithmetic done in them
-    (a 24-h recording is 0.85 MB per array); the per-beat intermediates of :func:`rolling` live
-    here instead. Nothing returned to the caller ever points into it. Buffers larger than
-    :data:`_SCRATCH_MAX` elements (several days of beats) are not kept between calls.
-    """
-    if size > _SCRATCH_MAX:
-        return np.empty(size, dtype=np.float64)
-    buf: NDArray[np.float64] | None = getattr(_local, "buf", None)
-    if buf is None or buf.size < size:
-        buf = np.empty(size, dtype=np.float64)
-        _local.buf = buf
-    return buf[:size]
-
-
-# --------------------------------------------------------------------------------------------
-# The beat timeline
-# --------------------------------------------------------------------------------------------
-
-#: RR values on a grid of ``2**-16`` ms (a strap's 1/1024 s, whole ms, PhysioNet's 1/128 s,
-#: ...) are summed as integers: see :func:`_running_sum_ms`.
-_GRID = float(2**16)
-
-
-def _running_sum_ms(
-    rr: NDArray[np.float64], out: NDArray[np.float64], work: NDArray[np.float64]
-) -> None:
-    """``out[0] = 0``, ``out[i + 1] = rr[0] + ... + rr[i]`` as a running float64 sum.
-
-    Bit-identical to adding left to right in float64 (``np.cumsum``, and the streaming
-    analyser's ``total += rr`` beat by beat), so rolling and streaming put every beat on the
-    same side of every window boundary. When every value is a multiple of ``2**-16`` ms and the
-    total stays below ``2**35`` ms (a year), every partial sum is exactly representable: the
-    running float sum is then exact, and equal to the integer cumulative sum of
-    ``rr * 2**16``, which is several times faster (an integer add has a 1-cycle latency, a
-    float add 4). Other series take ``np.cumsum``. ``out`` has ``rr.size + 1`` elements,
-    ``work`` (scratch) ``2 * rr.size``.
-    """
-    out[0] = 0.0
-    n = rr.size
-    if n and float(np.sum(rr)) < 2.0**51 / _GRID:
-        scaled = np.multiply(rr, _GRID, out=work[:n])  # exact: a power of two
-        ints = work[n : 2 * n].view(np.int64)
-        np.copyto(ints, scaled, casting="unsafe")  # truncates whatever is off the grid
-        if np.array_equal(ints, scaled):
-            acc = work[:n].view(np.int64)
-            np.cumsum(ints, out=acc)
-            np.multiply(acc, 1.0 / _GRID, out=out[1:])  # < 2**53: exact, then exact scaling
-            return
-    np.cumsum(rr, out=out[1:])
-
-
-# --------------------------------------------------------------------------------------------
-# Window sums through boundary prefix sums
-# --------------------------------------------------------------------------------------------
-
-
-class _Boundaries:
-    """Sorted window boundaries and where each window's start and stop sit among them."""
-
-    def __init__(self, win: Windows, n_beats: int) -> None:
-        k = int(win.t_end_s.size)
-        m = win.stride
-        if m:
-            # start[:m] then all stops: already non-decreasing (start[m-1] <= stop[0]).
-            self.bounds = np.concatenate([win.start[:m], win.stop])
-            self.pos_start = np.arange(k, dtype=np.int64)
-            self.pos_stop = np.arange(m, m + k, dtype=np.int64)
-        else:
-            cat = np.concatenate([win.start, win.stop])
-            order = np.argsort(cat, kind="stable")
-            self.bounds = cat[order]
-            pos = np.empty_like(order)
-            pos[order] = np.arange(2 * k, dtype=order.dtype)
-            self.pos_start = pos[:k].astype(np.int64, copy=False)
-            self.pos_stop = pos[k:].astype(np.int64, copy=False)
-        b = self.bounds
-        # reduceat needs indices < n; boundaries equal to n (windows reaching the end) sit last.
-        self.n_inner = int(np.searchsorted(b, n_beats, side="left"))
-        inner = b[: self.n_inner]
-        self.inner = inner
-        self.empty_idx = np.flatnonzero(inner[:-1] == inner[1:])
-        self.n_beats = n_beats
-        self.n_windows = k
-        self.stride = m
-
-    def prefix(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``Q[..., j] = sum(x[..., bounds[0]:bounds[j]])`` for every boundary ``j``.
-
-        ``x`` is 1-D (one per-beat quantity) or 2-D (one quantity per row).
-        """
-        nb = int(self.bounds.size)
-        q = np.zeros((*x.shape[:-1], nb), dtype=x.dtype)
-        if self.n_inner == 0:
-            return q
-        seg = np.add.reduceat(x, self.inner, axis=-1)
-        if self.empty_idx.size:
-            # reduceat gives x[i] (not 0) for an empty segment [i, i).
-            seg[..., self.empty_idx] = 0.0
-        if self.n_inner == nb:
-            # the last segment runs past the last boundary
-            np.cumsum(seg[..., :-1], axis=-1, out=q[..., 1:])
-        else:
-            np.cumsum(seg, axis=-1, out=q[..., 1 : self.n_inner + 1])
-            q[..., self.n_inner + 1 :] = q[..., self.n_inner : self.n_inner + 1]
-        return q
-
-    def window_sum(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``sum(x[..., start[k]:stop[k]])`` for every window ``k`` (1-D or row-wise 2-D)."""
-        q = self.prefix(x)
-        k = self.n_windows
-        if self.stride:
-            m = self.stride
-            out: NDArray[np.float64] = q[..., m : m + k] - q[..., :k]
-        else:
-            out = q[..., self.pos_stop] - q[..., self.pos_start]
-        return out
-
-
-def _nan_where(values: NDArray[np.float64], invalid: NDArray[np.bool_]) -> NDArray[np.float64]:
-    values[invalid] = np.nan
-    return values
-
-
-def _time_columns(
-    rr: NDArray[np.float64],
-    gap: NDArray[np.bool_] | None,
-    win: Windows,
-    bnd: _Boundaries,
-    total_ms: NDArray[np.float64],
-    work: NDArray[np.float64],
-) -> dict[str, NDArray[np.float64]]:
-    """Time-domain columns from window sums; same definitions as :func:`hrv.time_domain`.
-
-    ``total_ms`` is the running sum of :func:`_running_sum_ms` (``rr.size + 1`` values);
-    ``work`` is scratch of ``5 * rr.size`` float64 values.
-    """
-    size = rr.size
-    start, stop = win.start, win.stop
-    n_int = stop - start
-    n = n_int.astype(np.float64)
-    all_nonempty = bool(n_int.min() >= 1)
-    has1 = None if all_nonempty else n_int >= 1
-    first = start if all_nonempty else np.minimum(start, size - 1)  # read only where n >= 1
-    last = np.maximum(stop - 1, 0)  # read only where the window has two beats
-
-    # Sum of RR: a difference of the running sum (exact when the RR lie on a 2**-16 ms grid).
-    s1 = total_ms[stop] - total_ms[start]
-    centre = float(total_ms[size]) / size  # the mean RR: centring keeps the variance's digits
-
-    # Per-beat quantities, two per complex array (real, imaginary), summed over every window
-    # by one np.add.reduceat per array: (centred RR squared, instantaneous HR) and (squared
-    # successive difference, |difference| > 50 ms).
-    pair_a = work[: 2 * size]
-    pair_b = work[2 * size : 4 * size]
-    d = work[4 * size : 5 * size]
-    np.subtract(rr, centre, out=d)
-    np.multiply(d, d, out=pair_a[0::2])
-    np.divide(60000.0, rr, out=pair_a[1::2])
-    # Successive differences d[i] = rr[i] - rr[i-1] (i >= 1), zero where they cross a gap. A
-    # window [start, stop) uses d[start + 1 : stop]: its sums leave out d[start].
-    d[0] = 0.0
-    np.subtract(rr[1:], rr[:-1], out=d[1:])
-    nd = np.maximum(n - 1.0, 0.0)
-    cut: NDArray[np.bool_] | None = None
-    if gap is not None:
-        cut = gap.copy()
-        cut[0] = True  # d[0] is not a difference
-        cut_idx = np.flatnonzero(cut)
-        # differences in a window: positions start+1 .. stop-1 that are not cut
-        n_cut = np.searchsorted(cut_idx, stop, side="left") - np.searchsorted(
-            cut_idx, start + 1, side="left"
-        )
-        nd = np.where(n_int >= 1, n - 1.0 - np.maximum(n_cut, 0), 0.0)
-        moving = np.flatnonzero(cut & (d != 0.0))  # dropped differences that still change RR
-        d[cut] = 0.0
-    d2 = pair_b[0::2]
-    big = pair_b[1::2]
-    np.multiply(d, d, out=d2)
-    # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
-    np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=big, casting="unsafe")
-    sums_a = bnd.window_sum(pair_a.view(np.complex128))
-    sums_b = bnd.window_sum(pair_b.view(np.complex128))
-    s2, shr = sums_a.real, sums_a.imag
-    sd2, n_big = sums_b.real, sums_b.imag
-    # the window's differences are d[start+1 : stop]: take d[start] back out
-    if all_nonempty:
-        sd2 -= d2[first]
-        n_big -= big[first]
-    else:
-        sd2[has1] -= d2[first[has1]]
-        n_big[has1] -= big[first[has1]]
-    if gap is None:
-        # the differences telescope: sum(d[start+1:stop]) = rr[stop-1] - rr[start]
-        sd = rr[last] - rr[first]
-        if not all_nonempty:
-            sd[n_int < 2] = 0.0
-    else:
-        sd = bnd.window_sum(d)
-        if all_nonempty:
-            sd -= d[first]
-        else:
-            sd[has1] -= d[first[has1]]
-
-    # Windows whose kept differences are all exactly 0 get exactly 0 like the direct formula,
-    # not the rounding noise of the prefix sums (~1e-16 of the recording's total): the few
-    # windows whose sum is that small are checked exactly against the non-zero differences.
-    var_zero: NDArray[np.intp] | None = None
-    suspects = np.flatnonzero(sd2 <= 1e-9 * float(np.sum(d2)))
-    if suspects.size:
-        nonzero = np.flatnonzero(d)
-        lo, hi = start[suspects] + 1, stop[suspects]
-        still = np.searchsorted(nonzero, hi) == np.searchsorted(nonzero, lo)
-        zero = suspects[still]
-        sd2[zero] = 0.0
-        sd[zero] = 0.0
-        if gap is not None:
-            lo, hi = lo[still], hi[still]
-            zero = zero[np.searchsorted(moving, hi) == np.searchsorted(moving, lo)]
-        var_zero = zero  # every RR of the window equal
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_rr = s1 / n
-        mean_hr = shr / n
-        s1c = s1 - n * centre
-        var = np.maximum(s2 - s1c * s1c / n, 0.0) / (n - 1.0)
-        if var_zero is not None:
-            var[var_zero] = 0.0
-        sdnn = np.sqrt(var)
-        np.maximum(sd2, 0.0, out=sd2)
-        rmssd = np.sqrt(sd2 / nd)
-        dvar = np.maximum(sd2 - sd * sd / nd, 0.0) / (nd - 1.0)
-        sdsd = np.sqrt(dvar)
-        pnn50 = 100.0 * n_big / nd
-        sd1 = math.sqrt(0.5) * sdsd
-        sd2_ms = np.sqrt(np.maximum(2.0 * var - 0.5 * dvar, 0.0))
-        ln_rmssd = np.log(rmssd)
-
-    cols = {
-        "mean_rr_ms": mean_rr,
-        "sdnn_ms": sdnn,
-        "rmssd_ms": rmssd,
-        "sdsd_ms": sdsd,
-        "pnn50_pct": pnn50,
-        "sd1_ms": sd1,
-        "sd2_ms": sd2_ms,
-        "mean_hr_bpm": mean_hr,
-        "ln_rmssd": ln_rmssd,
-    }
-    if var_zero is not None:
-        ln_rmssd[~(rmssd > 0.0)] = np.nan
-    if float(nd.min()) < 2.0:
-        # too few beats or differences: NaN where the single-window function gives None
-        few1, few2 = n < 1.0, n < 2.0
-        dfew1, dfew2 = nd < 1.0, nd < 2.0
-        for name, invalid in (
-            ("mean_rr_ms", few1),
-            ("sdnn_ms", few2),
-            ("rmssd_ms", dfew1),
-            ("sdsd_ms", dfew2),
-            ("pnn50_pct", dfew1),
-            ("sd1_ms", dfew2),
-            ("sd2_ms", few2 | dfew2),
-            ("mean_hr_bpm", few1),
-            ("ln_rmssd", dfew1),
-        ):
-            _nan_where(cols[name], invalid)
-    return {name: cols[name] for name in TIME_COLUMNS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,7 +268,7 @@ def _range_query(
 
 
 def _window_min_max(
-    rr: NDArray[np.float64], win: Windows, bnd: _Boundaries
+    rr: NDArray[np.float64], win: Windows, bnd: Boundaries
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Largest and smallest RR of every window (NaN for a window without beats).
 
@@ -651,7 +300,7 @@ def _window_min_max(
 
 
 def _stress_column(
-    rr: NDArray[np.float64], win: Windows, bnd: _Boundaries, mxdmn_ms: NDArray[np.float64]
+    rr: NDArray[np.float64], win: Windows, bnd: Boundaries, mxdmn_ms: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Baevsky's SI of every window; same definition as :func:`hrv.stress_index`.
 
@@ -756,20 +405,18 @@ def rolling(
     if gap_mask is not None and not gap_mask[1:].any():
         gap_mask = None
     size = int(rr.size)
-    work = _scratch(7 * size + 1)
-    total_ms = work[5 * size : 6 * size + 1]
-    _running_sum_ms(rr, total_ms, work[: 2 * size])
-    t_s = np.divide(total_ms[1:], 1000.0, out=work[6 * size + 1 :])  # == cumsum(rr) / 1000
-    win = window_bounds(t_s, window_s=window_s, step_s=step_s)
+    rows = scratch_rows(8, size)
+    timeline = beat_timeline(rr, rows)
+    win = window_bounds(timeline.t_s, window_s=window_s, step_s=step_s)
     n_beats = win.stop - win.start
     out: dict[str, NDArray[Any]] = {"t_s": win.t_end_s, "n_beats": n_beats}
     if win.t_end_s.size == 0:
         for name in _columns_of(groups):
             out[name] = np.empty(0, dtype=np.float64)
         return out
-    bnd = _Boundaries(win, size)
+    bnd = Boundaries(win, size)
     if "time" in groups:
-        out.update(_time_columns(rr, gap_mask, win, bnd, total_ms, work[: 5 * size]))
+        out.update(time_columns(rr, gap_mask, win, bnd, timeline, rows))
     if "frequency" in groups or "coherence" in groups:
         out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
     if "nonlinear" in groups:

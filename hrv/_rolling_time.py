@@ -1,0 +1,434 @@
+"""Time-domain columns of :func:`hrv.rolling` from running sums (private to ``hrv``).
+
+Every window's time-domain metrics follow from a few sums over its beats: sum of RR, of RR
+squared, of the instantaneous heart rate ``60000 / rr``, of the successive differences and
+their squares, and the number of differences over 50 ms. Each sum is a difference of a
+running (cumulative) sum taken at the window's two ends, so a whole recording costs a few
+passes over its beats, whatever the number of windows.
+
+Two ways to the same numbers:
+
+- **On a grid** (every RR an exact multiple of ``2**-16`` ms, as recorded data is: a strap's
+  RR come in 1/1024 s, PhysioNet's in 1/128 s or the ECG's sample period, text files in whole
+  ms): RR are integers ``R = rr * 2**k`` for the smallest such ``k``, and every sum but the
+  heart rate's is an int64 cumulative sum, exact; the variance numerators
+  ``n * sum(R**2) - sum(R)**2`` are exact integers too (Cauchy-Schwarz: 0 exactly when every RR
+  is equal). The heart rate is summed in fixed point of at least ``2**30`` units per bpm
+  (error below ``1e-9`` bpm in a window's mean). Integer adds are also several times faster
+  than float adds in a running sum (one cycle of latency, not four).
+- **Off the grid** (or when int64 could overflow): float sums. RR are centred on the
+  recording's mean before squaring (Chan, Golub & LeVeque 1983) and summed per segment between
+  window boundaries by ``np.add.reduceat``, two quantities per complex array; windows whose
+  differences are all exactly 0 are found exactly so they give 0 like the direct formula.
+
+Both agree with :func:`hrv.time_domain` on each window's slice to about 1e-11 relative
+(tested to 1e-9 in ``tests/hrv/test_rolling.py``).
+
+References
+----------
+Task Force of the ESC and NASPE (1996). Heart rate variability: standards of measurement,
+physiological interpretation and clinical use. Circulation 93(5), 1043-1065.
+Chan T.F., Golub G.H., LeVeque R.J. (1983). Algorithms for computing the sample variance:
+analysis and recommendations. The American Statistician 37(3), 242-247.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hrv._windows import Boundaries, Windows
+from hrv.time_domain import PNN50_THRESHOLD_MS
+
+__all__ = ["Timeline", "beat_timeline", "time_columns"]
+
+#: RR on a grid of ``2**-GRID_BITS`` ms are summed as integers.
+GRID_BITS = 16
+_GRID = float(2**GRID_BITS)
+#: Running integer sums must stay below this (int64, with a bit to spare).
+_INT_LIMIT = 2.0**62
+#: Fewest fixed-point units per bpm for the integer heart-rate sum.
+_HR_MIN_UNIT = 2.0**30
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Beat times of a recording and its running sum of RR, in scratch memory.
+
+    Attributes
+    ----------
+    t_s
+        Beat times (s), bit-identical to ``np.cumsum(rr_ms) / 1000``.
+    grid
+        ``rr_ms * 2**16`` as int64 when every RR lies on that grid, else ``None``.
+    total
+        Exclusive running sum of RR, ``total[i] = sum(rr[:i])`` (``rr.size + 1`` values): int64
+        in units of ``2**-16`` ms on the grid, float64 ms otherwise.
+    """
+
+    t_s: NDArray[np.float64]
+    grid: NDArray[np.int64] | None
+    total: NDArray[np.int64] | NDArray[np.float64]
+
+
+def beat_timeline(rr: NDArray[np.float64], rows: NDArray[np.float64]) -> Timeline:
+    """Beat times ``cumsum(rr) / 1000``, bit for bit, and the running sum of ``rr``.
+
+    The running sum is the float64 one of adding left to right (``np.cumsum``, and the
+    streaming analyser's ``total += rr`` beat by beat), so rolling and streaming put every
+    beat on the same side of every window boundary. When every RR is a multiple of ``2**-16``
+    ms and the total stays below ``2**53`` such units, every partial sum is exactly
+    representable: the float running sum is then exact and equal to the int64 cumulative sum
+    of ``rr * 2**16``, which is what is computed (about ten times faster than a float
+    ``cumsum``, whose adds wait on each other). Other series take ``np.cumsum``.
+
+    ``rows`` is scratch of :func:`hrv._windows.scratch_rows` with at least 4 rows; the result
+    lives in rows 0-2.
+    """
+    n = int(rr.size)
+    if n and float(rr.max()) * _GRID * n < 2.0**53:
+        scaled = np.multiply(rr, _GRID, out=rows[2, :n])  # exact: a power of two
+        if np.array_equal(np.floor(scaled, out=rows[3, :n]), scaled):
+            grid = rows[0, :n].view(np.int64)
+            np.copyto(grid, scaled, casting="unsafe")
+            itotal = rows[1, : n + 1].view(np.int64)
+            itotal[0] = 0
+            np.cumsum(grid, out=itotal[1:])
+            t_s = np.multiply(itotal[1:], 1.0 / _GRID, out=rows[2, :n])  # exact
+            np.divide(t_s, 1000.0, out=t_s)
+            return Timeline(t_s=t_s, grid=grid, total=itotal)
+    ftotal = rows[1, : n + 1]
+    ftotal[0] = 0.0
+    np.cumsum(rr, out=ftotal[1:])
+    t_s = np.divide(ftotal[1:], 1000.0, out=rows[2, :n])
+    return Timeline(t_s=t_s, grid=None, total=ftotal)
+
+
+@dataclass
+class _Sums:
+    """Per-window sums the columns are made of (ms units; float64, one value per window)."""
+
+    n: NDArray[np.float64]  # beats
+    nd: NDArray[np.float64]  # successive differences kept (not across a gap)
+    sum_rr: NDArray[np.float64]
+    sum_hr: NDArray[np.float64]
+    var: NDArray[np.float64]  # sample variance of RR (ddof 1)
+    sum_d2: NDArray[np.float64]  # sum of squared differences, >= 0
+    var_d: NDArray[np.float64]  # sample variance of the differences (ddof 1)
+    n_big: NDArray[np.float64]  # differences with |d| > 50 ms
+
+
+def time_columns(
+    rr: NDArray[np.float64],
+    gap: NDArray[np.bool_] | None,
+    win: Windows,
+    bnd: Boundaries,
+    timeline: Timeline,
+    rows: NDArray[np.float64],
+) -> dict[str, NDArray[np.float64]]:
+    """Every :class:`hrv.TimeDomain` field of every window, as columns (NaN for ``None``).
+
+    Same definitions as :func:`hrv.time_domain` on each window's slice (Kubios conventions:
+    SDNN, SDSD and SD1/SD2 with ``ddof=1``; RMSSD over the differences; pNN50 over N-1
+    differences; ``gap[i]`` drops the difference into beat ``i``). ``rows`` is the scratch
+    :func:`beat_timeline` wrote ``timeline`` into, with at least 8 rows; it is overwritten.
+    """
+    sums = None
+    if timeline.grid is not None:
+        sums = _grid_sums(rr, gap, win, bnd, timeline, rows)
+    if sums is None:
+        if timeline.grid is None:
+            total = timeline.total.astype(np.float64, copy=False)
+        else:  # on the grid, but the integer sums could overflow
+            total = np.multiply(timeline.total, 1.0 / _GRID, out=rows[3, : rr.size + 1])
+        sums = _float_sums(rr, gap, win, bnd, total, rows)
+    return _columns(sums)
+
+
+def _kept_differences(
+    gap: NDArray[np.bool_] | None, win: Windows, n: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
+    """Number of successive differences in each window, and the mask of dropped ones.
+
+    A window ``[start, stop)`` holds the differences into beats ``start + 1 .. stop - 1`` that
+    do not cross a gap. ``cut`` (``None`` without gaps) marks every dropped difference,
+    including the non-difference at beat 0.
+    """
+    nd = np.maximum(n - 1.0, 0.0)
+    if gap is None:
+        return nd, None
+    cut = gap.copy()
+    cut[0] = True
+    cut_idx = np.flatnonzero(cut)
+    n_cut = np.searchsorted(cut_idx, win.stop, side="left") - np.searchsorted(
+        cut_idx, win.start + 1, side="left"
+    )
+    return np.where(n >= 1.0, nd - np.maximum(n_cut, 0), 0.0), cut
+
+
+def _minus_first(
+    sums: NDArray[np.float64] | NDArray[np.int64],
+    values: NDArray[np.float64] | NDArray[np.int64],
+    start: NDArray[np.int64],
+    nonempty: NDArray[np.bool_] | None,
+) -> None:
+    """``sums -= values[start]`` in the windows that hold a beat (``nonempty``; None: all).
+
+    Per-beat difference quantities sit at the later beat, so a window's own differences are
+    ``values[start + 1 : stop]``: its sum over ``[start, stop)`` has one value too many.
+    """
+    if nonempty is None:
+        sums -= values[start]
+    else:
+        sums[nonempty] -= values[start[nonempty]]
+
+
+def _grid_sums(
+    rr: NDArray[np.float64],
+    gap: NDArray[np.bool_] | None,
+    win: Windows,
+    bnd: Boundaries,
+    timeline: Timeline,
+    rows: NDArray[np.float64],
+) -> _Sums | None:
+    """Window sums in exact integer arithmetic; ``None`` when int64 could overflow."""
+    assert timeline.grid is not None
+    size = int(rr.size)
+    grid = timeline.grid
+    # the smallest grid the RR lie on: 2**-k ms with k = GRID_BITS - (common trailing zeros)
+    low = int(np.bitwise_or.reduce(grid))
+    shift = min((low & -low).bit_length() - 1, GRID_BITS)  # whole ms at most: k >= 0
+    k = GRID_BITS - shift
+    r_max = float(grid.max()) / 2.0**shift
+    n_int = win.stop - win.start
+    n_max = float(n_int.max())
+    hr_max = 60000.0 / float(rr.min())
+    if size * r_max * r_max >= _INT_LIMIT:
+        return None
+    hr_unit = 2.0 ** math.floor(math.log2(_INT_LIMIT / (size * hr_max)))
+    if hr_unit < _HR_MIN_UNIT:
+        return None
+    exact_var = n_max * n_max * r_max * r_max < _INT_LIMIT
+
+    start, stop = win.start, win.stop
+    n = n_int.astype(np.float64)
+    nonempty = None if int(n_int.min()) >= 1 else n_int >= 1
+    first = start if nonempty is None else np.minimum(start, size - 1)
+    bounds = bnd.bounds
+    sum_r = bnd.window_diff(timeline.total[bounds])  # before rows[1] is reused
+    if shift:
+        np.right_shift(grid, shift, out=grid)
+        sum_r >>= shift
+    r = grid
+
+    prefix = rows[2, : size + 1].view(np.int64)
+    prefix[0] = 0
+
+    def window_sum(x: NDArray[np.int64]) -> NDArray[np.int64]:
+        np.cumsum(x, out=prefix[1:])
+        out: NDArray[np.int64] = bnd.window_diff(prefix[bounds])
+        return out
+
+    nd, cut = _kept_differences(gap, win, n)
+    d = rows[1, :size].view(np.int64)
+    d[0] = 0
+    np.subtract(r[1:], r[:-1], out=d[1:])
+    moving = None
+    if cut is not None:
+        moving = np.flatnonzero(cut & (d != 0))  # dropped differences that still change RR
+        d[cut] = 0
+    tmp = rows[3, :size].view(np.int64)
+    np.multiply(d, d, out=tmp)
+    sum_d2 = window_sum(tmp)
+    _minus_first(sum_d2, tmp, first, nonempty)
+    # |d| > 50 ms exactly when d**2 > (50 * 2**k)**2; (limit - d**2) >> 63 is -1 there, else 0
+    np.subtract(int(PNN50_THRESHOLD_MS) ** 2 << (2 * k), tmp, out=tmp)
+    np.right_shift(tmp, 63, out=tmp)
+    n_big = window_sum(tmp)
+    _minus_first(n_big, tmp, first, nonempty)
+    if cut is None:
+        # the differences telescope: sum(d[start+1:stop]) = r[stop-1] - r[start]
+        sum_d = r[np.maximum(stop - 1, 0)] - r[first]
+        if int(n_int.min()) < 2:
+            sum_d[n_int < 2] = 0
+    else:
+        sum_d = window_sum(d)
+        _minus_first(sum_d, d, first, nonempty)
+    np.multiply(r, r, out=tmp)
+    sum_r2 = window_sum(tmp)
+    hr = np.divide(60000.0 * hr_unit, rr, out=rows[4, :size])
+    np.copyto(tmp, hr, casting="unsafe")  # truncation: under 1 unit per beat
+    sum_hr = window_sum(tmp).astype(np.float64)
+    sum_hr *= 1.0 / hr_unit
+
+    unit = 2.0**-k
+    unit2 = unit * unit
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if exact_var:
+            # n * sum(x**2) - sum(x)**2 = n * (n - 1) * var, exactly, in int64
+            var = (n_int * sum_r2 - sum_r * sum_r).astype(np.float64)
+            var *= unit2
+            var /= n * (n - 1.0)
+            nd_int = nd.astype(np.int64)
+            var_d = (nd_int * sum_d2 - sum_d * sum_d).astype(np.float64)
+            var_d *= unit2
+            var_d /= nd * (nd - 1.0)
+        else:
+            s1 = sum_r.astype(np.float64)
+            var = np.maximum(sum_r2.astype(np.float64) - s1 * s1 / n, 0.0) * unit2 / (n - 1.0)
+            sd = sum_d.astype(np.float64)
+            var_d = np.maximum(sum_d2 - sd * sd / nd, 0.0) * unit2 / (nd - 1.0)
+            # every RR of the window equal: exactly 0 like the direct formula
+            still = sum_d2 == 0
+            if moving is not None:
+                lo, hi = start + 1, stop
+                still &= np.searchsorted(moving, hi) == np.searchsorted(moving, lo)
+            var[still] = 0.0
+    return _Sums(
+        n=n,
+        nd=nd,
+        sum_rr=sum_r.astype(np.float64) * unit,
+        sum_hr=sum_hr,
+        var=var,
+        sum_d2=sum_d2.astype(np.float64) * unit2,
+        var_d=var_d,
+        n_big=-n_big.astype(np.float64),
+    )
+
+
+def _float_sums(
+    rr: NDArray[np.float64],
+    gap: NDArray[np.bool_] | None,
+    win: Windows,
+    bnd: Boundaries,
+    total: NDArray[np.float64],
+    rows: NDArray[np.float64],
+) -> _Sums:
+    """Window sums in float64: per-segment sums (reduceat) and a running sum over segments."""
+    size = int(rr.size)
+    start, stop = win.start, win.stop
+    n_int = stop - start
+    n = n_int.astype(np.float64)
+    nonempty = None if int(n_int.min()) >= 1 else n_int >= 1
+    first = start if nonempty is None else np.minimum(start, size - 1)
+    sum_rr = bnd.window_diff(total[bnd.bounds])
+    centre = float(total[size]) / size  # the mean RR: centring keeps the variance's digits
+
+    # Two quantities per complex array (real, imaginary), one np.add.reduceat each: (centred
+    # RR squared, instantaneous HR) in rows 4-5 and (squared difference, |difference| > 50 ms)
+    # in rows 6-7. Row 0 holds the differences; the running sum lives in row 1 or 3.
+    pair_a = rows[4:6].reshape(-1)[: 2 * size]
+    pair_b = rows[6:8].reshape(-1)[: 2 * size]
+    d = rows[0, :size]
+    np.subtract(rr, centre, out=d)
+    np.multiply(d, d, out=pair_a[0::2])
+    np.divide(60000.0, rr, out=pair_a[1::2])
+    d[0] = 0.0
+    np.subtract(rr[1:], rr[:-1], out=d[1:])
+    nd, cut = _kept_differences(gap, win, n)
+    moving = None
+    if cut is not None:
+        moving = np.flatnonzero(cut & (d != 0.0))
+        d[cut] = 0.0
+    d2 = pair_b[0::2]
+    big = pair_b[1::2]
+    np.multiply(d, d, out=d2)
+    # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
+    np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=big, casting="unsafe")
+    sums_a = bnd.window_sum(pair_a.view(np.complex128))
+    sums_b = bnd.window_sum(pair_b.view(np.complex128))
+    s2, sum_hr = sums_a.real, sums_a.imag
+    sum_d2, n_big = sums_b.real, sums_b.imag
+    _minus_first(sum_d2, d2, first, nonempty)
+    _minus_first(n_big, big, first, nonempty)
+    if cut is None:
+        sum_d = rr[np.maximum(stop - 1, 0)] - rr[first]
+        if int(n_int.min()) < 2:
+            sum_d[n_int < 2] = 0.0
+    else:
+        sum_d = bnd.window_sum(d)
+        _minus_first(sum_d, d, first, nonempty)
+
+    # Windows whose kept differences are all exactly 0 get exactly 0 like the direct formula,
+    # not the rounding noise of the running sums (~1e-16 of the recording's total): the few
+    # windows whose sum is that small are checked exactly against the non-zero differences.
+    equal_rr = None
+    suspects = np.flatnonzero(sum_d2 <= 1e-9 * float(np.sum(d2)))
+    if suspects.size:
+        nonzero = np.flatnonzero(d)
+        lo, hi = start[suspects] + 1, stop[suspects]
+        still = np.searchsorted(nonzero, hi) == np.searchsorted(nonzero, lo)
+        zero = suspects[still]
+        sum_d2[zero] = 0.0
+        sum_d[zero] = 0.0
+        if moving is not None:
+            lo, hi = lo[still], hi[still]
+            zero = zero[np.searchsorted(moving, hi) == np.searchsorted(moving, lo)]
+        equal_rr = zero
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1c = sum_rr - n * centre
+        var = np.maximum(s2 - s1c * s1c / n, 0.0) / (n - 1.0)
+        if equal_rr is not None:
+            var[equal_rr] = 0.0
+        np.maximum(sum_d2, 0.0, out=sum_d2)
+        var_d = np.maximum(sum_d2 - sum_d * sum_d / nd, 0.0) / (nd - 1.0)
+    return _Sums(
+        n=n,
+        nd=nd,
+        sum_rr=sum_rr,
+        sum_hr=sum_hr,
+        var=var,
+        sum_d2=sum_d2,
+        var_d=var_d,
+        n_big=n_big,
+    )
+
+
+def _columns(s: _Sums) -> dict[str, NDArray[np.float64]]:
+    """The :class:`hrv.TimeDomain` columns from the window sums, NaN where it gives ``None``."""
+    n, nd = s.n, s.nd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_rr = s.sum_rr / n
+        mean_hr = s.sum_hr / n
+        sdnn = np.sqrt(s.var)
+        rmssd = np.sqrt(s.sum_d2 / nd)
+        sdsd = np.sqrt(s.var_d)
+        pnn50 = 100.0 * s.n_big / nd
+        sd1 = math.sqrt(0.5) * sdsd
+        sd2 = np.sqrt(np.maximum(2.0 * s.var - 0.5 * s.var_d, 0.0))
+        ln_rmssd = np.log(rmssd)
+    zero = rmssd == 0.0
+    if zero.any():
+        ln_rmssd[zero] = np.nan  # log(0): TimeDomain gives None
+    cols = {
+        "mean_rr_ms": mean_rr,
+        "sdnn_ms": sdnn,
+        "rmssd_ms": rmssd,
+        "sdsd_ms": sdsd,
+        "pnn50_pct": pnn50,
+        "sd1_ms": sd1,
+        "sd2_ms": sd2,
+        "mean_hr_bpm": mean_hr,
+        "ln_rmssd": ln_rmssd,
+    }
+    if float(nd.min()) < 2.0:
+        # too few beats or differences: NaN where the single-window function gives None
+        few1, few2 = n < 1.0, n < 2.0
+        dfew1, dfew2 = nd < 1.0, nd < 2.0
+        for name, invalid in (
+            ("mean_rr_ms", few1),
+            ("sdnn_ms", few2),
+            ("rmssd_ms", dfew1),
+            ("sdsd_ms", dfew2),
+            ("pnn50_pct", dfew1),
+            ("sd1_ms", dfew2),
+            ("sd2_ms", few2 | dfew2),
+            ("mean_hr_bpm", few1),
+            ("ln_rmssd", dfew1),
+        ):
+            cols[name][invalid] = np.nan
+    return cols

@@ -1,0 +1,186 @@
+"""Windows of a recording: their ends, beat ranges and boundary sums (private to ``hrv``).
+
+``docs/ARCHITECTURE.md`` ("Windows") defines them: beat ``i`` happens at
+``t_s[i] = cumsum(rr_ms)[i] / 1000``; the window ending at ``t_end`` holds the beats with
+``t_end - window_s < t_s <= t_end``, for ``t_end = window_s + k * step_s`` (``k = 0, 1, ...``)
+while ``t_end <= t_s[-1]``. :mod:`hrv.rolling` and :mod:`hrv.streaming` both use these
+functions, so their windows are the same beats.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Boundaries", "Windows", "scratch_rows", "window_bounds", "window_ends"]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows of a recording: window ``k`` is the slice ``rr_ms[start[k]:stop[k]]``.
+
+    Attributes
+    ----------
+    t_end_s
+        Window ends ``window_s + k * step_s`` (s), float64.
+    start, stop
+        Beat index ranges (int64): the beats with ``t_end - window_s < t_s <= t_end``.
+    stride
+        ``m`` when ``window_s == m * step_s`` exactly (then ``start[k] == stop[k - m]`` for
+        ``k >= m``), else 0. Internal fast path.
+    """
+
+    t_end_s: NDArray[np.float64]
+    start: NDArray[np.int64]
+    stop: NDArray[np.int64]
+    stride: int
+
+
+def window_ends(t_last_s: float, window_s: float, step_s: float) -> NDArray[np.float64]:
+    """Window ends ``window_s + k * step_s`` (``k = 0, 1, ...``) that are ``<= t_last_s``.
+
+    The same float arithmetic (``window_s + float(k) * step_s``) is used by the streaming
+    analyser, so both see bit-identical boundaries.
+    """
+    if not t_last_s >= window_s:
+        return np.empty(0, dtype=np.float64)
+    k = int((t_last_s - window_s) // step_s) + 1
+    # Guard the estimate against rounding in the division: adjust until exact.
+    while k > 0 and window_s + float(k - 1) * step_s > t_last_s:
+        k -= 1
+    while window_s + float(k) * step_s <= t_last_s:
+        k += 1
+    return window_s + np.arange(k, dtype=np.float64) * step_s
+
+
+def window_bounds(t_s: NDArray[np.float64], *, window_s: float, step_s: float) -> Windows:
+    """Beat index range of every window over a beat timeline ``t_s`` (non-decreasing, seconds).
+
+    Parameters
+    ----------
+    t_s : numpy.ndarray
+        Beat times ``cumsum(rr_ms) / 1000``.
+    window_s, step_s : float
+        Window length and step (s).
+
+    Returns
+    -------
+    Windows
+        Ends and ``[start, stop)`` index ranges of the windows.
+    """
+    n = int(t_s.size)
+    t_end = window_ends(float(t_s[-1]) if n else -math.inf, window_s, step_s)
+    stop = np.searchsorted(t_s, t_end, side="right").astype(np.int64, copy=False)
+    lower = t_end - window_s
+    n_win = int(t_end.size)
+    ratio = window_s / step_s
+    m = round(ratio)
+    stride = 0
+    if m >= 1 and m == ratio and n_win > m and np.array_equal(lower[m:], t_end[:-m]):
+        stride = m
+        start = np.empty(n_win, dtype=np.int64)
+        start[m:] = stop[:-m]
+        start[:m] = np.searchsorted(t_s, lower[:m], side="right")
+    else:
+        start = np.searchsorted(t_s, lower, side="right").astype(np.int64, copy=False)
+    return Windows(t_end_s=t_end, start=start, stop=stop, stride=stride)
+
+
+class Boundaries:
+    """Sorted window boundaries and where each window's start and stop sit among them."""
+
+    def __init__(self, win: Windows, n_beats: int) -> None:
+        k = int(win.t_end_s.size)
+        m = win.stride
+        if m:
+            # start[:m] then all stops: already non-decreasing (start[m-1] <= stop[0]).
+            self.bounds = np.concatenate([win.start[:m], win.stop])
+            self.pos_start = np.arange(k, dtype=np.int64)
+            self.pos_stop = np.arange(m, m + k, dtype=np.int64)
+        else:
+            cat = np.concatenate([win.start, win.stop])
+            order = np.argsort(cat, kind="stable")
+            self.bounds = cat[order]
+            pos = np.empty_like(order)
+            pos[order] = np.arange(2 * k, dtype=order.dtype)
+            self.pos_start = pos[:k].astype(np.int64, copy=False)
+            self.pos_stop = pos[k:].astype(np.int64, copy=False)
+        b = self.bounds
+        # reduceat needs indices < n; boundaries equal to n (windows reaching the end) sit last.
+        self.n_inner = int(np.searchsorted(b, n_beats, side="left"))
+        inner = b[: self.n_inner]
+        self.inner = inner
+        self.empty_idx = np.flatnonzero(inner[:-1] == inner[1:])
+        self.n_beats = n_beats
+        self.n_windows = k
+        self.stride = m
+
+    def prefix(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``Q[..., j] = sum(x[..., bounds[0]:bounds[j]])`` for every boundary ``j``.
+
+        ``x`` is 1-D (one per-beat quantity) or 2-D (one quantity per row).
+        """
+        nb = int(self.bounds.size)
+        q = np.zeros((*x.shape[:-1], nb), dtype=x.dtype)
+        if self.n_inner == 0:
+            return q
+        seg = np.add.reduceat(x, self.inner, axis=-1)
+        if self.empty_idx.size:
+            # reduceat gives x[i] (not 0) for an empty segment [i, i).
+            seg[..., self.empty_idx] = 0.0
+        if self.n_inner == nb:
+            # the last segment runs past the last boundary
+            np.cumsum(seg[..., :-1], axis=-1, out=q[..., 1:])
+        else:
+            np.cumsum(seg, axis=-1, out=q[..., 1 : self.n_inner + 1])
+            q[..., self.n_inner + 1 :] = q[..., self.n_inner : self.n_inner + 1]
+        return q
+
+    def window_sum(self, x: NDArray[Any]) -> NDArray[Any]:
+        """``sum(x[..., start[k]:stop[k]])`` for every window ``k`` (1-D or row-wise 2-D)."""
+        return self.window_diff(self.prefix(x))
+
+    def window_diff(self, q: NDArray[Any]) -> NDArray[Any]:
+        """``q[..., stop] - q[..., start]`` of every window, from ``q`` at the boundaries.
+
+        ``q[..., j]`` is a running sum taken at boundary ``bounds[j]`` (:meth:`prefix`, or an
+        exclusive cumulative sum indexed by :attr:`bounds`).
+        """
+        k = self.n_windows
+        if self.stride:
+            m = self.stride
+            out: NDArray[Any] = q[..., m : m + k] - q[..., :k]
+        else:
+            out = q[..., self.pos_stop] - q[..., self.pos_start]
+        return out
+
+
+_local = threading.local()
+#: Largest scratch buffer kept per thread, in float64 elements (16 MB).
+_SCRATCH_MAX = 2**21
+
+
+def scratch_rows(rows: int, n: int) -> NDArray[np.float64]:
+    """A C-contiguous ``(rows, m)`` float64 scratch block, ``m >= n + 1`` and even.
+
+    Reused across calls in the same thread: fresh multi-megabyte temporaries cost more in page
+    faults than the arithmetic done in them (a 24-hour recording is 0.85 MB per array), so the
+    per-beat intermediates of :func:`hrv.rolling` live here. A row holds one per-beat array plus
+    a leading running-sum slot; an even width keeps every row 16-byte aligned for complex
+    views, and consecutive rows form one contiguous stretch. Nothing returned to a caller of
+    ``hrv`` may point into it. Blocks over :data:`_SCRATCH_MAX` elements are not kept.
+    """
+    m = n + 2 - n % 2
+    size = rows * m
+    if size > _SCRATCH_MAX:
+        return np.empty((rows, m), dtype=np.float64)
+    buf: NDArray[np.float64] | None = getattr(_local, "buf", None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.float64)
+        _local.buf = buf
+    return buf[:size].reshape(rows, m)
