@@ -45,7 +45,7 @@ from hrv.time_domain import PNN50_THRESHOLD_MS
 
 __all__ = ["Timeline", "beat_timeline", "time_columns"]
 
-#: RR on a grid of ``2**-GRID_BITS`` ms are summed as integers.
+#: RR on a grid of ``2**-k`` ms, ``k <= GRID_BITS``, are summed as integers.
 GRID_BITS = 16
 _GRID = float(2**GRID_BITS)
 #: Running integer sums must stay below this (int64, with a bit to spare).
@@ -56,55 +56,115 @@ _HR_MIN_UNIT = 2.0**30
 
 @dataclass(frozen=True)
 class Timeline:
-    """Beat times of a recording and its running sum of RR, in scratch memory.
+    """Beat times of a recording as a running sum of its RR, in scratch memory.
 
     Attributes
     ----------
-    t_s
-        Beat times (s), bit-identical to ``np.cumsum(rr_ms) / 1000``.
+    t_last_s
+        Time of the last beat (s), ``-inf`` without beats.
+    grid_bits
+        ``k`` when every RR is a multiple of ``2**-k`` ms (then summed exactly as integers),
+        else ``None``.
     grid
-        ``rr_ms * 2**16`` as int64 when every RR lies on that grid, else ``None``.
+        ``rr_ms * 2**k`` as int64 on the grid, else ``None``.
     total
         Exclusive running sum of RR, ``total[i] = sum(rr[:i])`` (``rr.size + 1`` values): int64
-        in units of ``2**-16`` ms on the grid, float64 ms otherwise.
+        in units of ``2**-k`` ms on the grid, float64 ms otherwise.
+    t_s
+        Beat times ``total[1:] / 1000`` (s) off the grid, else ``None`` (not needed).
     """
 
-    t_s: NDArray[np.float64]
+    t_last_s: float
+    grid_bits: int | None
     grid: NDArray[np.int64] | None
     total: NDArray[np.int64] | NDArray[np.float64]
+    t_s: NDArray[np.float64] | None
+
+    def count_upto(self, keys_s: NDArray[np.float64]) -> NDArray[np.int64]:
+        """How many beats have ``t_s <= key``, for each key (s, non-decreasing).
+
+        ``t_s = cumsum(rr) / 1000`` in float64, exactly as :func:`hrv.rolling` defines it.
+        """
+        if self.grid_bits is None:
+            assert self.t_s is not None
+            return np.searchsorted(self.t_s, keys_s, side="right").astype(np.int64, copy=False)
+        last = _last_units_upto(keys_s, self.grid_bits)
+        return np.searchsorted(self.total[1:], last, side="right").astype(np.int64, copy=False)
 
 
-def beat_timeline(rr: NDArray[np.float64], rows: NDArray[np.float64]) -> Timeline:
-    """Beat times ``cumsum(rr) / 1000``, bit for bit, and the running sum of ``rr``.
+def _time_s(units: NDArray[np.int64], k: int) -> NDArray[np.float64]:
+    """``t_s`` of a running sum of ``units`` (``2**-k`` ms): ``fl(fl(units * 2**-k) / 1000)``."""
+    out = units.astype(np.float64)  # exact below 2**53
+    out *= 2.0**-k  # exact: a power of two
+    out /= 1000.0
+    return out
+
+
+def _last_units_upto(keys_s: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+    """Largest running sum ``u`` (units of ``2**-k`` ms) with ``t_s(u) <= key``, per key.
+
+    ``t_s(u)`` is non-decreasing in ``u``, so "``t_s <= key``" is "``u <= `` this". The first
+    guess ``floor(key * 1000 * 2**k)`` is off by at most a unit or two (rounding of the
+    product and of ``t_s`` itself); it is corrected by evaluating ``t_s`` as rolling does.
+    """
+    u = np.floor(keys_s * 1000.0 * 2.0**k).astype(np.int64)
+    for _ in range(16):
+        up = _time_s(u + 1, k) <= keys_s
+        down = _time_s(u, k) > keys_s
+        if not (up.any() or down.any()):
+            return u
+        u += up
+        u -= down
+    raise AssertionError("window boundary search did not settle")  # pragma: no cover
+
+
+def _grid_bits(head: NDArray[np.float64]) -> int | None:
+    """Smallest ``k <= 16`` with every value of ``head`` a multiple of ``2**-k`` (else None)."""
+    scaled = head * _GRID
+    if not float(scaled.max()) < 2.0**62:
+        return None
+    ints = scaled.astype(np.int64)
+    if not np.array_equal(ints, scaled):
+        return None
+    low = int(np.bitwise_or.reduce(ints))
+    if low == 0:
+        return 0
+    return GRID_BITS - min((low & -low).bit_length() - 1, GRID_BITS)
+
+
+def beat_timeline(rr: NDArray[np.float64], rr_max: float, rows: NDArray[np.float64]) -> Timeline:
+    """The running sum of ``rr`` (``rr_max`` its largest value), bit for bit as in float64.
 
     The running sum is the float64 one of adding left to right (``np.cumsum``, and the
     streaming analyser's ``total += rr`` beat by beat), so rolling and streaming put every
-    beat on the same side of every window boundary. When every RR is a multiple of ``2**-16``
+    beat on the same side of every window boundary. When every RR is a multiple of ``2**-k``
     ms and the total stays below ``2**53`` such units, every partial sum is exactly
     representable: the float running sum is then exact and equal to the int64 cumulative sum
-    of ``rr * 2**16``, which is what is computed (about ten times faster than a float
-    ``cumsum``, whose adds wait on each other). Other series take ``np.cumsum``.
+    of ``rr * 2**k``, which is what is computed (about ten times faster than a float
+    ``cumsum``, whose adds wait on each other). ``k`` is the finest grid of the first 256 RR;
+    a series that leaves it later, or lies on no grid of ``2**-16`` ms, takes ``np.cumsum``.
 
     ``rows`` is scratch of :func:`hrv._windows.scratch_rows` with at least 4 rows; the result
     lives in rows 0-2.
     """
     n = int(rr.size)
-    if n and float(rr.max()) * _GRID * n < 2.0**53:
-        scaled = np.multiply(rr, _GRID, out=rows[2, :n])  # exact: a power of two
+    k = _grid_bits(rr[:256]) if n else None
+    if k is not None and rr_max * 2.0**k * n < 2.0**53:
+        scaled = np.multiply(rr, 2.0**k, out=rows[2, :n])  # exact: a power of two
         if np.array_equal(np.floor(scaled, out=rows[3, :n]), scaled):
             grid = rows[0, :n].view(np.int64)
             np.copyto(grid, scaled, casting="unsafe")
             itotal = rows[1, : n + 1].view(np.int64)
             itotal[0] = 0
             np.cumsum(grid, out=itotal[1:])
-            t_s = np.multiply(itotal[1:], 1.0 / _GRID, out=rows[2, :n])  # exact
-            np.divide(t_s, 1000.0, out=t_s)
-            return Timeline(t_s=t_s, grid=grid, total=itotal)
+            t_last = float(_time_s(itotal[n:], k)[0])
+            return Timeline(t_last_s=t_last, grid_bits=k, grid=grid, total=itotal, t_s=None)
     ftotal = rows[1, : n + 1]
     ftotal[0] = 0.0
     np.cumsum(rr, out=ftotal[1:])
     t_s = np.divide(ftotal[1:], 1000.0, out=rows[2, :n])
-    return Timeline(t_s=t_s, grid=None, total=ftotal)
+    t_last = float(t_s[-1]) if n else -math.inf
+    return Timeline(t_last_s=t_last, grid_bits=None, grid=None, total=ftotal, t_s=t_s)
 
 
 @dataclass
@@ -127,23 +187,26 @@ def time_columns(
     win: Windows,
     bnd: Boundaries,
     timeline: Timeline,
+    rr_range: tuple[float, float],
     rows: NDArray[np.float64],
 ) -> dict[str, NDArray[np.float64]]:
     """Every :class:`hrv.TimeDomain` field of every window, as columns (NaN for ``None``).
 
     Same definitions as :func:`hrv.time_domain` on each window's slice (Kubios conventions:
     SDNN, SDSD and SD1/SD2 with ``ddof=1``; RMSSD over the differences; pNN50 over N-1
-    differences; ``gap[i]`` drops the difference into beat ``i``). ``rows`` is the scratch
-    :func:`beat_timeline` wrote ``timeline`` into, with at least 8 rows; it is overwritten.
+    differences; ``gap[i]`` drops the difference into beat ``i``). ``rr_range`` is the smallest
+    and largest RR; ``rows`` is the scratch :func:`beat_timeline` wrote ``timeline`` into, with
+    at least 8 rows; it is overwritten.
     """
     sums = None
-    if timeline.grid is not None:
-        sums = _grid_sums(rr, gap, win, bnd, timeline, rows)
+    if timeline.grid_bits is not None:
+        sums = _grid_sums(rr, gap, win, bnd, timeline, rr_range, rows)
     if sums is None:
-        if timeline.grid is None:
+        if timeline.grid_bits is None:
             total = timeline.total.astype(np.float64, copy=False)
         else:  # on the grid, but the integer sums could overflow
-            total = np.multiply(timeline.total, 1.0 / _GRID, out=rows[3, : rr.size + 1])
+            unit = 2.0**-timeline.grid_bits
+            total = np.multiply(timeline.total, unit, out=rows[3, : rr.size + 1])
         sums = _float_sums(rr, gap, win, bnd, total, rows)
     return _columns(sums)
 
@@ -192,20 +255,18 @@ def _grid_sums(
     win: Windows,
     bnd: Boundaries,
     timeline: Timeline,
+    rr_range: tuple[float, float],
     rows: NDArray[np.float64],
 ) -> _Sums | None:
     """Window sums in exact integer arithmetic; ``None`` when int64 could overflow."""
-    assert timeline.grid is not None
+    assert timeline.grid is not None and timeline.grid_bits is not None
     size = int(rr.size)
-    grid = timeline.grid
-    # the smallest grid the RR lie on: 2**-k ms with k = GRID_BITS - (common trailing zeros)
-    low = int(np.bitwise_or.reduce(grid))
-    shift = min((low & -low).bit_length() - 1, GRID_BITS)  # whole ms at most: k >= 0
-    k = GRID_BITS - shift
-    r_max = float(grid.max()) / 2.0**shift
+    r = timeline.grid  # RR in units of 2**-k ms
+    k = timeline.grid_bits
+    r_max = rr_range[1] * 2.0**k
     n_int = win.stop - win.start
     n_max = float(n_int.max())
-    hr_max = 60000.0 / float(rr.min())
+    hr_max = 60000.0 / rr_range[0]
     if size * r_max * r_max >= _INT_LIMIT:
         return None
     hr_unit = 2.0 ** math.floor(math.log2(_INT_LIMIT / (size * hr_max)))
@@ -219,10 +280,6 @@ def _grid_sums(
     first = start if nonempty is None else np.minimum(start, size - 1)
     bounds = bnd.bounds
     sum_r = bnd.window_diff(timeline.total[bounds])  # before rows[1] is reused
-    if shift:
-        np.right_shift(grid, shift, out=grid)
-        sum_r >>= shift
-    r = grid
 
     prefix = rows[2, : size + 1].view(np.int64)
     prefix[0] = 0

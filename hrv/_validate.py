@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,7 @@ from numpy.typing import NDArray
 
 from hrv.errors import HrvInputError
 
-__all__ = ["as_gaps", "as_rr_ms"]
+__all__ = ["as_gaps", "as_rr_ms", "as_rr_ms_range"]
 
 #: Below this median an "rr_ms" series is almost surely in seconds (a 100 ms median RR is 600 bpm).
 _MIN_PLAUSIBLE_MEDIAN_MS = 100.0
@@ -34,6 +35,20 @@ def as_rr_ms(
         or a median outside the plausible range for milliseconds. The message gives the index
         of the first offending value.
     """
+    return _checked(rr_ms, name, allow_empty, allow_nonpositive)[0]
+
+
+def as_rr_ms_range(rr_ms: Any, *, name: str = "rr_ms") -> tuple[NDArray[np.float64], float, float]:
+    """:func:`as_rr_ms` (empty allowed, values > 0), with the smallest and largest value.
+
+    The range comes free with the checks; it is ``(nan, nan)`` for an empty series.
+    """
+    return _checked(rr_ms, name, True, False)
+
+
+def _checked(
+    rr_ms: Any, name: str, allow_empty: bool, allow_nonpositive: bool
+) -> tuple[NDArray[np.float64], float, float]:
     try:
         arr = np.asarray(rr_ms)
     except Exception as exc:  # ragged lists and the like
@@ -47,14 +62,18 @@ def as_rr_ms(
     out = arr.astype(np.float64, copy=False)
     if out.size == 0:
         if allow_empty:
-            return out
+            return out, math.nan, math.nan
         raise HrvInputError(f"{name}: is empty")
-    bad = ~np.isfinite(out)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise HrvInputError(f"{name}: value at index {i} is {float(out[i])!r} (NaN or infinite)")
-    nonpos = out <= 0
-    if nonpos.any():
+    lo, hi = float(out.min()), float(out.max())  # NaN if any value is NaN
+    positive = out
+    if not (lo > 0.0 and hi < math.inf):
+        bad = ~np.isfinite(out)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise HrvInputError(
+                f"{name}: value at index {i} is {float(out[i])!r} (NaN or infinite)"
+            )
+        nonpos = out <= 0
         if not allow_nonpositive:
             i = int(np.argmax(nonpos))
             raise HrvInputError(
@@ -62,9 +81,7 @@ def as_rr_ms(
             )
         positive = out[~nonpos]
         if positive.size == 0:
-            return out
-    else:
-        positive = out
+            return out, lo, hi
     # The unit check only needs a robust typical value, not an exact median: on long series a
     # strided subsample of ~2,000 values decides it without copying and sorting 10^5 values.
     step = max(1, positive.size // 2048)
@@ -79,7 +96,7 @@ def as_rr_ms(
             f"{name}: median {median:g} ms is implausible for RR intervals (> 10 s); "
             "check the units"
         )
-    return out
+    return out, lo, hi
 
 
 def as_gaps(gaps: Any, n: int, *, name: str = "gaps") -> NDArray[np.bool_]:

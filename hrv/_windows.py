@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Boundaries", "Windows", "scratch_rows", "window_bounds", "window_ends"]
+__all__ = [
+    "Boundaries",
+    "Windows",
+    "bounds_by_count",
+    "scratch_rows",
+    "window_bounds",
+    "window_ends",
+]
 
 
 @dataclass(frozen=True)
@@ -74,8 +82,29 @@ def window_bounds(t_s: NDArray[np.float64], *, window_s: float, step_s: float) -
         Ends and ``[start, stop)`` index ranges of the windows.
     """
     n = int(t_s.size)
-    t_end = window_ends(float(t_s[-1]) if n else -math.inf, window_s, step_s)
-    stop = np.searchsorted(t_s, t_end, side="right").astype(np.int64, copy=False)
+
+    def count_upto(keys_s: NDArray[np.float64]) -> NDArray[np.int64]:
+        return np.searchsorted(t_s, keys_s, side="right").astype(np.int64, copy=False)
+
+    return bounds_by_count(
+        count_upto, float(t_s[-1]) if n else -math.inf, window_s=window_s, step_s=step_s
+    )
+
+
+def bounds_by_count(
+    count_upto: Callable[[NDArray[np.float64]], NDArray[np.int64]],
+    t_last_s: float,
+    *,
+    window_s: float,
+    step_s: float,
+) -> Windows:
+    """:func:`window_bounds` from ``count_upto(keys)``: how many beats have ``t_s <= key``.
+
+    ``keys`` are non-decreasing times (s); ``t_last_s`` is the last beat's time (``-inf``
+    without beats). Lets a caller search its own representation of the beat times.
+    """
+    t_end = window_ends(t_last_s, window_s, step_s)
+    stop = count_upto(t_end)
     lower = t_end - window_s
     n_win = int(t_end.size)
     ratio = window_s / step_s
@@ -85,9 +114,9 @@ def window_bounds(t_s: NDArray[np.float64], *, window_s: float, step_s: float) -
         stride = m
         start = np.empty(n_win, dtype=np.int64)
         start[m:] = stop[:-m]
-        start[:m] = np.searchsorted(t_s, lower[:m], side="right")
+        start[:m] = count_upto(lower[:m])
     else:
-        start = np.searchsorted(t_s, lower, side="right").astype(np.int64, copy=False)
+        start = count_upto(lower)
     return Windows(t_end_s=t_end, start=start, stop=stop, stride=stride)
 
 

@@ -52,8 +52,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hrv._rolling_time import beat_timeline, time_columns
-from hrv._validate import as_gaps, as_rr_ms
-from hrv._windows import Boundaries, Windows, scratch_rows, window_bounds, window_ends
+from hrv._validate import as_gaps, as_rr_ms_range
+from hrv._windows import (
+    Boundaries,
+    Windows,
+    bounds_by_count,
+    scratch_rows,
+    window_bounds,
+    window_ends,
+)
 from hrv.coherence import coherence, spectral_windows
 from hrv.errors import HrvInputError
 from hrv.frequency import FREQUENCY_FIELDS, frequency_domain
@@ -400,14 +407,14 @@ def rolling(
     """
     window_s, step_s = check_window(window_s, step_s)
     groups = check_metrics(metrics)
-    rr = as_rr_ms(rr_ms)
+    rr, rr_min, rr_max = as_rr_ms_range(rr_ms)
     gap_mask = as_gaps(gaps, rr.size) if gaps is not None else None
     if gap_mask is not None and not gap_mask[1:].any():
         gap_mask = None
     size = int(rr.size)
     rows = scratch_rows(8, size)
-    timeline = beat_timeline(rr, rows)
-    win = window_bounds(timeline.t_s, window_s=window_s, step_s=step_s)
+    timeline = beat_timeline(rr, rr_max, rows)
+    win = bounds_by_count(timeline.count_upto, timeline.t_last_s, window_s=window_s, step_s=step_s)
     n_beats = win.stop - win.start
     out: dict[str, NDArray[Any]] = {"t_s": win.t_end_s, "n_beats": n_beats}
     if win.t_end_s.size == 0:
@@ -416,7 +423,7 @@ def rolling(
         return out
     bnd = Boundaries(win, size)
     if "time" in groups:
-        out.update(time_columns(rr, gap_mask, win, bnd, timeline, rows))
+        out.update(time_columns(rr, gap_mask, win, bnd, timeline, (rr_min, rr_max), rows))
     if "frequency" in groups or "coherence" in groups:
         out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
     if "nonlinear" in groups:
