@@ -13,6 +13,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -139,15 +140,25 @@ class Boundaries:
             pos[order] = np.arange(2 * k, dtype=order.dtype)
             self.pos_start = pos[:k].astype(np.int64, copy=False)
             self.pos_stop = pos[k:].astype(np.int64, copy=False)
-        b = self.bounds
-        # reduceat needs indices < n; boundaries equal to n (windows reaching the end) sit last.
-        self.n_inner = int(np.searchsorted(b, n_beats, side="left"))
-        inner = b[: self.n_inner]
-        self.inner = inner
-        self.empty_idx = np.flatnonzero(inner[:-1] == inner[1:])
         self.n_beats = n_beats
         self.n_windows = k
         self.stride = m
+
+    @cached_property
+    def n_inner(self) -> int:
+        """How many boundaries are below ``n_beats`` (``reduceat`` needs indices < n)."""
+        return int(np.searchsorted(self.bounds, self.n_beats, side="left"))
+
+    @cached_property
+    def inner(self) -> NDArray[np.int64]:
+        """The boundaries below ``n_beats``: where :meth:`prefix`'s segments start."""
+        return self.bounds[: self.n_inner]
+
+    @cached_property
+    def empty_idx(self) -> NDArray[np.intp]:
+        """Segments without beats (equal consecutive boundaries)."""
+        inner = self.inner
+        return np.flatnonzero(inner[:-1] == inner[1:])
 
     def prefix(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """``Q[..., j] = sum(x[..., bounds[0]:bounds[j]])`` for every boundary ``j``.
