@@ -10,13 +10,14 @@ spectral functions of ``hrv.frequency`` / ``hrv.coherence``.
 
 How it stays fast:
 
-- time domain: window sums of centred RR, squared RR, instantaneous HR, squared successive
-  differences and exact counts (``|d| > 50 ms``, ``d != 0``) are differences of prefix sums
-  taken only at the window boundaries (``np.add.reduceat`` over the segments between
-  boundaries, then a cumulative sum over the segments), five per-beat rows in one batch. The
-  RR values are centred on the recording's mean before squaring so that the variance
-  ``(S2 - S1**2 / n) / (n - 1)`` does not lose digits to cancellation (Chan, Golub & LeVeque
-  1983), and a window whose kept differences are all 0 gets exactly 0 like the direct formula;
+- time domain (``hrv._rolling_time``): every window sum (RR, RR squared, 60000/RR, successive
+  differences, their squares, the ``|d| > 50 ms`` count) is a difference of a running sum taken
+  at the window's two ends. Recorded RR lie on a grid of ``2**-k`` ms (a strap's 1/1024 s,
+  PhysioNet's 1/128 s, whole ms): there they are int64 and the sums exact, variance numerators
+  included; off the grid, float sums over the segments between window boundaries
+  (``np.add.reduceat``) with RR centred on the recording's mean (Chan, Golub & LeVeque 1983).
+  Either way a window whose RR (or kept differences) are all equal gets exactly 0 like the
+  direct formula;
 - DFA alpha1: the residual sum of squares of every box of every size (4-16 beats) at every
   start position is one small matrix product of the RR increments (a box's residual after a
   linear fit does not depend on the window it belongs to), and each window adds up the boxes
