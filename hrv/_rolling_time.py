@@ -364,13 +364,12 @@ def _float_sums(
     total: NDArray[np.float64],
     rows: NDArray[np.float64],
 ) -> _Sums:
-    """Window sums in float64: per-segment sums (reduceat) and a running sum over segments."""
+    """Window sums in float64: per-segment sums (reduceat) and running sums over segments."""
     size = int(rr.size)
     start, stop = win.start, win.stop
     n_int = stop - start
     n = n_int.astype(np.float64)
-    nonempty = None if int(n_int.min()) >= 1 else n_int >= 1
-    first = start if nonempty is None else np.minimum(start, size - 1)
+    first = np.minimum(start, size - 1)
     sum_rr = bnd.window_diff(total[bnd.bounds])
     centre = float(total[size]) / size  # the mean RR: centring keeps the variance's digits
 
@@ -396,22 +395,19 @@ def _float_sums(
     # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
     np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=big, casting="unsafe")
     sums_a = bnd.window_sum(pair_a.view(np.complex128))
-    sums_b = bnd.window_sum(pair_b.view(np.complex128))
+    sums_b = bnd.window_sum_inside(pair_b.view(np.complex128))
     s2, sum_hr = sums_a.real, sums_a.imag
-    sum_d2, n_big = sums_b.real, sums_b.imag
-    _minus_first(sum_d2, d2, first, nonempty)
-    _minus_first(n_big, big, first, nonempty)
+    sum_d2, n_big = sums_b.real.copy(), sums_b.imag
     if cut is None:
         sum_d = rr[np.maximum(stop - 1, 0)] - rr[first]
         if int(n_int.min()) < 2:
             sum_d[n_int < 2] = 0.0
     else:
-        sum_d = bnd.window_sum(d)
-        _minus_first(sum_d, d, first, nonempty)
+        sum_d = bnd.window_sum_inside(d)
 
     # Windows whose kept differences are all exactly 0 get exactly 0 like the direct formula,
-    # not the rounding noise of the running sums (~1e-16 of the recording's total): the few
-    # windows whose sum is that small are checked exactly against the non-zero differences.
+    # not rounding noise: the few windows whose sum is that small are checked exactly against
+    # the non-zero differences.
     equal_rr = None
     suspects = np.flatnonzero(sum_d2 <= 1e-9 * float(np.sum(d2)))
     if suspects.size:

@@ -160,30 +160,83 @@ class Boundaries:
         inner = self.inner
         return np.flatnonzero(inner[:-1] == inner[1:])
 
-    def prefix(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``Q[..., j] = sum(x[..., bounds[0]:bounds[j]])`` for every boundary ``j``.
+    def segment_sums(self, x: NDArray[Any]) -> NDArray[Any]:
+        """``seg[j] = sum(x[bounds[j]:bounds[j + 1]])`` for every segment between boundaries.
 
-        ``x`` is 1-D (one per-beat quantity) or 2-D (one quantity per row).
+        ``np.add.reduceat`` over the boundaries below ``n_beats``; empty segments give 0.
         """
         nb = int(self.bounds.size)
-        q = np.zeros((*x.shape[:-1], nb), dtype=x.dtype)
+        seg = np.zeros(max(nb - 1, 0), dtype=x.dtype)
         if self.n_inner == 0:
-            return q
-        seg = np.add.reduceat(x, self.inner, axis=-1)
+            return seg
+        sums = np.add.reduceat(x, self.inner)
         if self.empty_idx.size:
-            # reduceat gives x[i] (not 0) for an empty segment [i, i).
-            seg[..., self.empty_idx] = 0.0
+            sums[self.empty_idx] = 0  # reduceat gives x[i] (not 0) for an empty segment [i, i)
         if self.n_inner == nb:
-            # the last segment runs past the last boundary
-            np.cumsum(seg[..., :-1], axis=-1, out=q[..., 1:])
+            seg[:] = sums[:-1]  # the last one runs past the last boundary: in no window
         else:
-            np.cumsum(seg, axis=-1, out=q[..., 1 : self.n_inner + 1])
-            q[..., self.n_inner + 1 :] = q[..., self.n_inner : self.n_inner + 1]
-        return q
+            seg[: self.n_inner] = sums  # later segments lie between boundaries equal to n
+        return seg
 
     def window_sum(self, x: NDArray[Any]) -> NDArray[Any]:
-        """``sum(x[..., start[k]:stop[k]])`` for every window ``k`` (1-D or row-wise 2-D)."""
-        return self.window_diff(self.prefix(x))
+        """``sum(x[start[k]:stop[k]])`` for every window ``k`` (float or complex ``x``).
+
+        Accurate to a few ulps of the window's own sum of ``|x|``, however large the values
+        before it: the running sum over segments is carried in two floats (each addition's
+        rounding error recovered exactly by Knuth's TwoSum and summed separately), so a huge
+        value early in a recording (the square of a 400-s pause, say) does not cost later
+        windows their digits.
+        """
+        return self._window_sums(self.segment_sums(x), self.window_diff)
+
+    def window_sum_inside(self, x: NDArray[Any]) -> NDArray[Any]:
+        """``sum(x[start[k] + 1 : stop[k]])`` for every window (0 without two beats).
+
+        For per-beat quantities of a beat's difference with the beat before: a window's own
+        differences are those into its beats after the first. Segment sums leave out each
+        segment's first beat, and the values at the boundary beats are added back for the
+        boundaries strictly inside each window (so a window never subtracts its first value
+        from a sum holding it, which would cancel digits when that value is huge).
+        """
+        inner = self.inner
+        at = x[inner]
+        x[inner] = 0
+        interior = self._window_sums(self.segment_sums(x), self.window_diff)
+        x[inner] = at
+        # distinct boundary beats, and the rank of each boundary among them
+        bounds = self.bounds
+        new = np.ones(bounds.size, dtype=np.bool_)
+        np.not_equal(bounds[1:], bounds[:-1], out=new[1:])
+        rank = np.cumsum(new) - 1
+        beats = bounds[new]
+        vals = np.zeros(beats.size, dtype=x.dtype)
+        real = beats < self.n_beats
+        vals[real] = x[beats[real]]
+        rank_start, rank_stop = rank[self.pos_start], rank[self.pos_stop]
+
+        def between(q: NDArray[Any]) -> NDArray[Any]:
+            # boundary beats b with start < b < stop: ranks rank_start + 1 .. rank_stop - 1
+            out: NDArray[Any] = q[rank_stop] - q[np.minimum(rank_start + 1, rank_stop)]
+            return out
+
+        out: NDArray[Any] = interior + self._window_sums(vals, between)
+        return out
+
+    @staticmethod
+    def _window_sums(
+        values: NDArray[Any], take: Callable[[NDArray[Any]], NDArray[Any]]
+    ) -> NDArray[Any]:
+        """``take(Q)`` of the exclusive running sum ``Q`` of ``values``, in double-double."""
+        hi = np.zeros(values.size + 1, dtype=values.dtype)
+        np.cumsum(values, out=hi[1:])  # sequential: hi[j + 1] = fl(hi[j] + values[j])
+        before, after = hi[:-1], hi[1:]
+        # TwoSum (Knuth 1969): the exact rounding error of each addition
+        b_virtual = after - before
+        err = (before - (after - b_virtual)) + (values - b_virtual)
+        lo = np.zeros_like(hi)
+        np.cumsum(err, out=lo[1:])
+        out: NDArray[Any] = take(hi) + take(lo)
+        return out
 
     def window_diff(self, q: NDArray[Any]) -> NDArray[Any]:
         """``q[..., stop] - q[..., start]`` of every window, from ``q`` at the boundaries.
