@@ -264,22 +264,27 @@ def _grid_sums(
     r = timeline.grid  # RR in units of 2**-k ms
     k = timeline.grid_bits
     r_max = rr_range[1] * 2.0**k
-    n_int = win.stop - win.start
-    n_max = float(n_int.max())
+    r_total = float(timeline.total[size])
     hr_max = 60000.0 / rr_range[0]
-    if size * r_max * r_max >= _INT_LIMIT:
+    # Bounds on every integer sum: sum(R**2) <= max(R) * sum(R), and |D| <= max(R) with
+    # sum(|D|) <= 2 * sum(R) for the differences D, so sum(D**2) <= 2 * max(R) * sum(R).
+    if 2.0 * r_max * r_total >= _INT_LIMIT:
         return None
     hr_unit = 2.0 ** math.floor(math.log2(_INT_LIMIT / (size * hr_max)))
     if hr_unit < _HR_MIN_UNIT:
         return None
-    exact_var = n_max * n_max * r_max * r_max < _INT_LIMIT
 
     start, stop = win.start, win.stop
+    n_int = stop - start
     n = n_int.astype(np.float64)
     nonempty = None if int(n_int.min()) >= 1 else n_int >= 1
     first = start if nonempty is None else np.minimum(start, size - 1)
     bounds = bnd.bounds
     sum_r = bnd.window_diff(timeline.total[bounds])  # before rows[1] is reused
+    # A window's n * sum(R**2) and sum(R)**2 are at most n * max(R) * sum(R); for the
+    # differences, n * sum(D**2) <= 2 n max(R) sum(R) and sum(D)**2 <= (2 sum(R))**2 <=
+    # 4 n max(R) sum(R): below this the variance numerators are exact in int64.
+    exact_var = 4.0 * float(n_int.max()) * r_max * float(sum_r.max()) < _INT_LIMIT
 
     prefix = rows[2, : size + 1].view(np.int64)
     prefix[0] = 0
