@@ -179,11 +179,19 @@ def test_long_windows_on_the_strap_grid_use_the_float_variance_formula(
     window_s, step_s = 3 * 3600.0, 60.0
     out = rolling(rr, window_s=window_s, step_s=step_s, gaps=gaps, metrics=GROUPS)
     assert paths == ["grid k=7"]
-    # exact_var is False: n_max**2 * r_max**2 overflows int64, not size * r_max**2
+    # exact_var is False (the int64 variance numerators could overflow: 4 n max(R) sum(R) of
+    # the longest window >= 2**62) while the running sums cannot (2 max(R) sum(R) < 2**62)
     r_max = float(rr.max()) * 2.0**7
     n_max = float(out["n_beats"].max())
-    assert n_max * n_max * r_max * r_max >= 2.0**62
-    assert rr.size * r_max * r_max < 2.0**62
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    sel_max = float(
+        np.max(
+            t[np.searchsorted(t / 1000.0, out["t_s"], side="right") - 1]
+            - t[np.searchsorted(t / 1000.0, out["t_s"] - window_s, side="right") - 1]
+        )
+    )
+    assert 4.0 * n_max * r_max * sel_max * 2.0**7 >= 2.0**62
+    assert 2.0 * r_max * float(np.sum(rr)) * 2.0**7 < 2.0**62
     n_win = out["t_s"].size
     assert n_win == int((np.sum(rr) / 1000.0 - window_s) // step_s) + 1 > 100
     _assert_matches(out, rr, window_s, gaps, range(n_win))
@@ -209,7 +217,8 @@ def test_tiny_rr_fall_back_to_float_sums_and_still_match(
     assert rt._grid_bits(rr[:256]) == 4
     size = float(rr.size)
     r_max = float(rr.max()) * 2.0**4
-    assert size * r_max * r_max < 2.0**62  # no overflow: only the heart-rate unit is too small
+    # no overflow (2 max(R) sum(R) < 2**62): only the heart-rate unit is too small
+    assert 2.0 * r_max * float(np.sum(rr)) * 2.0**4 < 2.0**62
     hr_unit = 2.0 ** math.floor(math.log2(2.0**62 / (size * 60000.0 / tiny_ms)))
     assert hr_unit < 2.0**30
     gaps = _gaps(rng, rr.size, with_gaps)
