@@ -323,20 +323,17 @@ def _grid_sums(
     sum_r2 = window_sum(tmp)
     hr = np.divide(60000.0 * hr_unit, rr, out=rows[4, :size])
     np.copyto(tmp, hr, casting="unsafe")  # truncation: under 1 unit per beat
-    sum_hr = window_sum(tmp).astype(np.float64)
-    sum_hr *= 1.0 / hr_unit
+    sum_hr = np.multiply(window_sum(tmp), 1.0 / hr_unit, dtype=np.float64)
 
     unit = 2.0**-k
     unit2 = unit * unit
     with np.errstate(divide="ignore", invalid="ignore"):
         if exact_var:
             # n * sum(x**2) - sum(x)**2 = n * (n - 1) * var, exactly, in int64
-            var = (n_int * sum_r2 - sum_r * sum_r).astype(np.float64)
-            var *= unit2
+            var = (n_int * sum_r2 - sum_r * sum_r) * unit2  # to float64: exact below 2**53
             var /= n * (n - 1.0)
-            nd_int = nd.astype(np.int64)
-            var_d = (nd_int * sum_d2 - sum_d * sum_d).astype(np.float64)
-            var_d *= unit2
+            num_d = nd.astype(np.int64) * sum_d2 - sum_d * sum_d
+            var_d = np.multiply(num_d, unit2, dtype=np.float64)
             var_d /= nd * (nd - 1.0)
         else:
             s1 = sum_r.astype(np.float64)
@@ -352,12 +349,12 @@ def _grid_sums(
     return _Sums(
         n=n,
         nd=nd,
-        sum_rr=sum_r.astype(np.float64) * unit,
+        sum_rr=sum_r * unit,
         sum_hr=sum_hr,
         var=var,
-        sum_d2=sum_d2.astype(np.float64) * unit2,
+        sum_d2=np.multiply(sum_d2, unit2, dtype=np.float64),
         var_d=var_d,
-        n_big=-n_big.astype(np.float64),
+        n_big=np.negative(n_big, dtype=np.float64),
     )
 
 
