@@ -7,8 +7,6 @@ control (a failure at a given beat, an unusable value, an endless slow stream).
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,13 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
 from api.pipeline import BleSpec, ReplaySpec, SimulatorSpec, SourceControl, make_source
 from api.settings import Settings, load_settings
 from sensors import Beat, BeatSource, Clock, SensorError, SourceState, SourceStatus
+from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,46 +99,25 @@ class Server:
         return httpx.Client(base_url=self.url, headers=self.auth, timeout=30.0, **kwargs)
 
 
-def free_socket(*, sndbuf: int | None = None) -> socket.socket:
-    """A listening socket on a free loopback port (accepted sockets inherit ``sndbuf``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if sndbuf is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 class _Servers:
-    """Starts real uvicorn servers in threads and stops them all at the end."""
+    """Starts real uvicorn servers in threads (``tests._uvicorn``) and stops them all at the end."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.running: list[tuple[uvicorn.Server, threading.Thread]] = []
+        self.running: list[ThreadedUvicorn] = []
 
     def start(
         self, *, settings: Settings | None = None, sndbuf: int | None = None, **app_kwargs: Any
     ) -> Server:
         settings = settings or load_settings(data_dir=self.data_dir, token="test-token")
         app = create_app(settings, **app_kwargs)
-        sock = free_socket(sndbuf=sndbuf)
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        self.running.append((server, thread))
-        return Server(f"http://127.0.0.1:{port}", app.state.token, app, settings)
+        running = start_uvicorn(app, ws="websockets-sansio", lifespan="on", sndbuf=sndbuf)
+        self.running.append(running)
+        return Server(running.url, app.state.token, app, settings)
 
     def stop_all(self) -> None:
-        for server, thread in self.running:
-            server.should_exit = True
-            thread.join(timeout=15)
+        for running in self.running:
+            running.stop()
 
 
 @pytest.fixture
