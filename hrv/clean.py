@@ -89,7 +89,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
@@ -250,6 +249,8 @@ def _running_quantiles(a: FloatArray, window: int, qs: tuple[float, ...]) -> lis
     if n == 0:
         return outs
     if n > window:
+        from scipy import ndimage  # local: scipy.ndimage costs ~0.2 s at `import hrv`
+
         # full windows: order statistics from scipy's running rank filter (exact); the ends,
         # where the filter would pad, are recomputed below on the truncated windows
         ranks: dict[int, FloatArray] = {}

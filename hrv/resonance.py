@@ -30,8 +30,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.interpolate import CubicSpline
-from scipy.signal import periodogram
 
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
@@ -465,6 +463,10 @@ def lf_band(
     Shaffer, F., & Meehan, Z. M. (2020). A practical guide to resonance frequency assessment for
     heart rate variability biofeedback. Frontiers in Neuroscience, 14, 570400.
     """
+    # local: scipy.interpolate and scipy.signal cost ~0.4 s at `import hrv`
+    from scipy.interpolate import CubicSpline
+    from scipy.signal import periodogram
+
     rr, t = _beats(rr_ms, t_s)
     if rr.size < 4 or float(t[-1] - t[0]) < min_duration_s:
         return LfBand(None, None, None, int(rr.size))

@@ -41,7 +41,6 @@ from enum import StrEnum
 from typing import Literal
 
 import numpy as np
-from scipy.linalg import expm, solve_discrete_lyapunov
 
 from hrv.resonance import lung_volume_at
 from sensors.beat import Beat, SourceState, SourceStatus
@@ -98,6 +97,8 @@ def _resonator(
     freq_hz: float, q: float, dt_s: float
 ) -> tuple[list[list[float]], list[float], float]:
     """Exact ZOH discretisation of ``z'' + (w/q) z' + w^2 z = u``; output ``y = (w/q) z'``."""
+    from scipy.linalg import expm  # local: scipy.linalg costs ~0.1 s at `hrvpace` start-up
+
     w = 2.0 * math.pi * freq_hz
     a = np.array([[0.0, 1.0], [-(w**2), -w / q]])
     m = np.zeros((3, 3))
@@ -223,6 +224,8 @@ class SimulatedPerson:
         self._x = [0.5 / w0**2, 0.0]
         # Mayer-wave resonator driven by unit white noise; stationary SD for scaling
         self._mad, self._mbd, self._mc = _resonator(mayer_hz, 3.0, dt_s)
+        from scipy.linalg import solve_discrete_lyapunov  # local: see _resonator
+
         p = solve_discrete_lyapunov(np.array(self._mad), np.outer(self._mbd, self._mbd))
         sd = math.sqrt(self._mc**2 * float(p[1, 1]))
         self._mayer_scale = mayer_amplitude_bpm / math.sqrt(2.0) / sd if sd > 0 else 0.0
