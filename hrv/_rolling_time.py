@@ -201,13 +201,8 @@ def time_columns(
     sums = None
     if timeline.grid_bits is not None:
         sums = _grid_sums(rr, gap, win, bnd, timeline, rr_range, rows)
-    if sums is None:
-        if timeline.grid_bits is None:
-            total = timeline.total.astype(np.float64, copy=False)
-        else:  # on the grid, but the integer sums could overflow
-            unit = 2.0**-timeline.grid_bits
-            total = np.multiply(timeline.total, unit, out=rows[3, : rr.size + 1])
-        sums = _float_sums(rr, gap, win, bnd, total, rows)
+    if sums is None:  # off the grid, or beyond int64
+        sums = _float_sums(rr, gap, win, bnd, rows)
     return _columns(sums)
 
 
@@ -283,8 +278,10 @@ def _grid_sums(
     sum_r = bnd.window_diff(timeline.total[bounds])  # before rows[1] is reused
     # A window's n * sum(R**2) and sum(R)**2 are at most n * max(R) * sum(R); for the
     # differences, n * sum(D**2) <= 2 n max(R) sum(R) and sum(D)**2 <= (2 sum(R))**2 <=
-    # 4 n max(R) sum(R): below this the variance numerators are exact in int64.
-    exact_var = 4.0 * float(n_int.max()) * r_max * float(sum_r.max()) < _INT_LIMIT
+    # 4 n max(R) sum(R). Beyond int64 the numerators would need float cancellation: the float
+    # path (centred on a typical RR) is then the accurate one.
+    if 4.0 * float(n_int.max()) * r_max * float(sum_r.max()) >= _INT_LIMIT:
+        return None
 
     prefix = rows[2, : size + 1].view(np.int64)
     prefix[0] = 0
@@ -298,9 +295,7 @@ def _grid_sums(
     d = rows[1, :size].view(np.int64)
     d[0] = 0
     np.subtract(r[1:], r[:-1], out=d[1:])
-    moving = None
     if cut is not None:
-        moving = np.flatnonzero(cut & (d != 0))  # dropped differences that still change RR
         d[cut] = 0
     tmp = rows[3, :size].view(np.int64)
     np.multiply(d, d, out=tmp)
@@ -328,24 +323,12 @@ def _grid_sums(
     unit = 2.0**-k
     unit2 = unit * unit
     with np.errstate(divide="ignore", invalid="ignore"):
-        if exact_var:
-            # n * sum(x**2) - sum(x)**2 = n * (n - 1) * var, exactly, in int64
-            var = (n_int * sum_r2 - sum_r * sum_r) * unit2  # to float64: exact below 2**53
-            var /= n * (n - 1.0)
-            num_d = nd.astype(np.int64) * sum_d2 - sum_d * sum_d
-            var_d = np.multiply(num_d, unit2, dtype=np.float64)
-            var_d /= nd * (nd - 1.0)
-        else:
-            s1 = sum_r.astype(np.float64)
-            var = np.maximum(sum_r2.astype(np.float64) - s1 * s1 / n, 0.0) * unit2 / (n - 1.0)
-            sd = sum_d.astype(np.float64)
-            var_d = np.maximum(sum_d2 - sd * sd / nd, 0.0) * unit2 / (nd - 1.0)
-            # every RR of the window equal: exactly 0 like the direct formula
-            still = sum_d2 == 0
-            if moving is not None:
-                lo, hi = start + 1, stop
-                still &= np.searchsorted(moving, hi) == np.searchsorted(moving, lo)
-            var[still] = 0.0
+        # n * sum(x**2) - sum(x)**2 = n * (n - 1) * var, exactly, in int64
+        var = (n_int * sum_r2 - sum_r * sum_r) * unit2  # to float64: exact below 2**53
+        var /= n * (n - 1.0)
+        num_d = nd.astype(np.int64) * sum_d2 - sum_d * sum_d
+        var_d = np.multiply(num_d, unit2, dtype=np.float64)
+        var_d /= nd * (nd - 1.0)
     return _Sums(
         n=n,
         nd=nd,
@@ -363,33 +346,39 @@ def _float_sums(
     gap: NDArray[np.bool_] | None,
     win: Windows,
     bnd: Boundaries,
-    total: NDArray[np.float64],
     rows: NDArray[np.float64],
 ) -> _Sums:
-    """Window sums in float64: per-segment sums (reduceat) and running sums over segments."""
+    """Window sums in float64: per-segment sums (reduceat) and running sums over segments.
+
+    RR are centred on a typical RR (the median of a strided sample) before summing, so the
+    variance ``(S2 - S1**2 / n) / (n - 1)`` of centred sums keeps its digits (Chan, Golub &
+    LeVeque 1983) even when a few huge RR (an hours-long pause) would drag the mean far from
+    every window; the running sums over segments are double-double
+    (:meth:`hrv._windows.Boundaries.window_sum`), so no window pays for values it does not hold.
+    """
     size = int(rr.size)
     start, stop = win.start, win.stop
     n_int = stop - start
     n = n_int.astype(np.float64)
     first = np.minimum(start, size - 1)
-    sum_rr = bnd.window_diff(total[bnd.bounds])
-    centre = float(total[size]) / size  # the mean RR: centring keeps the variance's digits
+    centre = float(np.median(rr[:: max(1, size // 2048)]))
 
     # Two quantities per complex array (real, imaginary), one np.add.reduceat each: (centred
-    # RR squared, instantaneous HR) in rows 4-5 and (squared difference, |difference| > 50 ms)
-    # in rows 6-7. Row 0 holds the differences; the running sum lives in row 1 or 3.
+    # RR, its square) in rows 4-5, (squared difference, |difference| > 50 ms) in rows 6-7; the
+    # instantaneous HR in row 2 and the differences in row 0 (rows 1 and 3 may hold the
+    # timeline, no longer needed).
     pair_a = rows[4:6].reshape(-1)[: 2 * size]
     pair_b = rows[6:8].reshape(-1)[: 2 * size]
+    centred = np.subtract(rr, centre, out=pair_a[0::2])
+    np.multiply(centred, centred, out=pair_a[1::2])
+    hr = np.divide(60000.0, rr, out=rows[2, :size])
     d = rows[0, :size]
-    np.subtract(rr, centre, out=d)
-    np.multiply(d, d, out=pair_a[0::2])
-    np.divide(60000.0, rr, out=pair_a[1::2])
     d[0] = 0.0
     np.subtract(rr[1:], rr[:-1], out=d[1:])
     nd, cut = _kept_differences(gap, win, n)
     moving = None
     if cut is not None:
-        moving = np.flatnonzero(cut & (d != 0.0))
+        moving = np.flatnonzero(cut & (d != 0.0))  # dropped differences that still change RR
         d[cut] = 0.0
     d2 = pair_b[0::2]
     big = pair_b[1::2]
@@ -397,8 +386,9 @@ def _float_sums(
     # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
     np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=big, casting="unsafe")
     sums_a = bnd.window_sum(pair_a.view(np.complex128))
+    sum_hr = bnd.window_sum(hr)
     sums_b = bnd.window_sum_inside(pair_b.view(np.complex128))
-    s2, sum_hr = sums_a.real, sums_a.imag
+    s1c, s2 = sums_a.real, sums_a.imag
     sum_d2, n_big = sums_b.real.copy(), sums_b.imag
     if cut is None:
         sum_d = rr[np.maximum(stop - 1, 0)] - rr[first]
@@ -425,7 +415,6 @@ def _float_sums(
         equal_rr = zero
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1c = sum_rr - n * centre
         var = np.maximum(s2 - s1c * s1c / n, 0.0) / (n - 1.0)
         if equal_rr is not None:
             var[equal_rr] = 0.0
@@ -434,7 +423,7 @@ def _float_sums(
     return _Sums(
         n=n,
         nd=nd,
-        sum_rr=sum_rr,
+        sum_rr=n * centre + s1c,
         sum_hr=sum_hr,
         var=var,
         sum_d2=sum_d2,

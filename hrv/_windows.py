@@ -23,6 +23,7 @@ __all__ = [
     "Boundaries",
     "Windows",
     "bounds_by_count",
+    "running_sum_dd",
     "scratch_rows",
     "window_bounds",
     "window_ends",
@@ -228,21 +229,16 @@ class Boundaries:
     ) -> NDArray[Any]:
         """``take(Q)`` of the exclusive running sum ``Q`` of ``values``, in double-double."""
         hi = np.zeros(values.size + 1, dtype=values.dtype)
-        np.cumsum(values, out=hi[1:])  # sequential: hi[j + 1] = fl(hi[j] + values[j])
-        before, after = hi[:-1], hi[1:]
-        # TwoSum (Knuth 1969): the exact rounding error of each addition
-        b_virtual = after - before
-        err = (before - (after - b_virtual)) + (values - b_virtual)
         lo = np.zeros_like(hi)
-        np.cumsum(err, out=lo[1:])
+        running_sum_dd(values, out=(hi[1:], lo[1:]))
         out: NDArray[Any] = take(hi) + take(lo)
         return out
 
     def window_diff(self, q: NDArray[Any]) -> NDArray[Any]:
         """``q[..., stop] - q[..., start]`` of every window, from ``q`` at the boundaries.
 
-        ``q[..., j]`` is a running sum taken at boundary ``bounds[j]`` (:meth:`prefix`, or an
-        exclusive cumulative sum indexed by :attr:`bounds`).
+        ``q[..., j]`` is a running sum taken at boundary ``bounds[j]`` (an exclusive
+        cumulative sum indexed by :attr:`bounds`).
         """
         k = self.n_windows
         if self.stride:
@@ -277,3 +273,34 @@ def scratch_rows(rows: int, n: int) -> NDArray[np.float64]:
         buf = np.empty(size, dtype=np.float64)
         _local.buf = buf
     return buf[:size].reshape(rows, m)
+
+
+def running_sum_dd(
+    values: NDArray[Any],
+    axis: int = 0,
+    out: tuple[NDArray[Any], NDArray[Any]] | None = None,
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Inclusive running sum of ``values`` along ``axis`` as an unevaluated pair ``hi + lo``.
+
+    ``hi`` is ``np.cumsum``'s float sum; ``lo`` the running sum of the exact rounding error of
+    each of its additions (TwoSum, Knuth 1969), so ``hi + lo`` carries about twice the digits:
+    a difference of two running sums keeps its own digits even after a huge value earlier on
+    (``(hi[b] - hi[a]) + (lo[b] - lo[a])``). Float or complex values (componentwise).
+
+    References
+    ----------
+    Knuth D.E. (1969). The Art of Computer Programming, vol. 2, section 4.2.2 (TwoSum).
+    Ogita T., Rump S.M., Oishi S. (2005). Accurate sum and dot product. SIAM J. Sci. Comput.
+    26(6), 1955-1988.
+    """
+    hi, lo = out if out is not None else (np.empty_like(values), np.empty_like(values))
+    np.cumsum(values, axis=axis, out=hi)  # sequential: hi[j] = fl(hi[j - 1] + values[j])
+    before = np.zeros_like(hi)
+    src = [slice(None)] * hi.ndim
+    dst = [slice(None)] * hi.ndim
+    src[axis], dst[axis] = slice(None, -1), slice(1, None)
+    before[tuple(dst)] = hi[tuple(src)]
+    b_virtual = hi - before
+    err = (before - (hi - b_virtual)) + (values - b_virtual)
+    np.cumsum(err, axis=axis, out=lo)
+    return hi, lo

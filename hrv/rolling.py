@@ -58,6 +58,7 @@ from hrv._windows import (
     Boundaries,
     Windows,
     bounds_by_count,
+    running_sum_dd,
     scratch_rows,
     window_bounds,
     window_ends,
@@ -65,6 +66,7 @@ from hrv._windows import (
 from hrv.coherence import coherence, spectral_windows
 from hrv.errors import HrvInputError
 from hrv.frequency import FREQUENCY_FIELDS, frequency_domain
+from hrv.nonlinear import _FLAT_REL
 from hrv.time_domain import TimeDomain
 
 __all__ = [
@@ -206,11 +208,12 @@ def _box_residual_ss(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArr
 
 
 def _dfa_column(
-    rr: NDArray[np.float64], win: Windows, constant: NDArray[np.bool_]
+    rr: NDArray[np.float64], win: Windows, bnd: Boundaries, constant: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
     """DFA alpha1 of every window; same definition as :func:`hrv.dfa_alpha1` (4-16 beats).
 
-    ``constant`` marks windows whose RR are all equal (F(n) = 0: alpha1 undefined, NaN).
+    ``constant`` marks windows whose RR are all equal; like :func:`hrv.dfa_alpha1`, a window
+    with some ``F(n) <= 1e-9 * mean RR`` (flat at that box size) gets NaN too.
     """
     start, stop = win.start, win.stop
     n = stop - start
@@ -225,28 +228,35 @@ def _dfa_column(
     nn = n[idx]
     log_f = np.empty((idx.size, sizes.size))
     box_ss = _box_residual_ss(rr, sizes)
+    mean_rr = bnd.window_sum(rr)[idx] / nn
+    flat_f2 = (_FLAT_REL * mean_rr) ** 2
+    flat = np.zeros(idx.size, dtype=np.bool_)
     for col, size in enumerate(sizes):
         s = int(size)
         ss = box_ss[:, col]
-        # per-residue prefix sums: c[q, r] = sum of ss[q' * s + r] for q' <= q
+        # per-residue running sums: c[q, r] = sum of ss[q' * s + r] for q' <= q, in
+        # double-double so that a huge box (one holding a long pause) costs later windows no
+        # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0)
         rows = -(-ss.size // s)
-        padded = np.zeros(rows * s)
-        padded[: ss.size] = ss
-        c = np.cumsum(padded.reshape(rows, s), axis=0)
+        padded = np.zeros((rows + 1) * s)
+        padded[s : s + ss.size] = ss
+        hi, lo_part = running_sum_dd(padded.reshape(rows + 1, s), axis=0)
         boxes = nn // s
         q0 = lo // s
         r = lo % s
-        q1 = q0 + boxes - 1
-        total = c[q1, r] - np.where(q0 > 0, c[np.maximum(q0 - 1, 0), r], 0.0)
+        q1 = q0 + boxes
         # The boxes of the window starting at lo are lo + m*s; they share residue r only when
         # lo % s == r, which holds by construction (q*s + r == lo + m*s).
-        with np.errstate(divide="ignore"):
-            log_f[:, col] = 0.5 * np.log10(total / (boxes * s))
+        total = (hi[q1, r] - hi[q0, r]) + (lo_part[q1, r] - lo_part[q0, r])
+        f2 = total / (boxes * s)
+        flat |= f2 <= flat_f2  # F(n) <= 1e-9 * mean RR: alpha1 undefined, as dfa_alpha1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_f[:, col] = 0.5 * np.log10(f2)
     lx = np.log10(sizes.astype(np.float64))
     lxc = lx - lx.mean()
     with np.errstate(invalid="ignore"):
         slope = (log_f - log_f.mean(axis=1, keepdims=True)) @ lxc / float(lxc @ lxc)
-    finite = np.isfinite(log_f).all(axis=1)
+    finite = np.isfinite(log_f).all(axis=1) & ~flat
     alpha[idx[finite]] = slope[finite]
     return alpha
 
@@ -429,7 +439,7 @@ def rolling(
         out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
     if "nonlinear" in groups:
         mx, mn = _window_min_max(rr, win, bnd)
-        out["dfa_alpha1"] = _dfa_column(rr, win, mx == mn)
+        out["dfa_alpha1"] = _dfa_column(rr, win, bnd, mx == mn)
         out["stress_index"] = _stress_column(rr, win, bnd, mx - mn)
     return out
 

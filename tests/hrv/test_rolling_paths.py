@@ -170,7 +170,7 @@ def test_series_leaving_the_grid_of_its_first_256_rr_takes_the_float_path(
 
 
 @pytest.mark.parametrize("with_gaps", [False, True])
-def test_long_windows_on_the_strap_grid_use_the_float_variance_formula(
+def test_long_windows_beyond_int64_variances_fall_back_to_the_float_path(
     nsr001: Series, paths: list[str], with_gaps: bool
 ) -> None:
     rng = np.random.default_rng(17)
@@ -178,9 +178,9 @@ def test_long_windows_on_the_strap_grid_use_the_float_variance_formula(
     gaps = _gaps(rng, rr.size, with_gaps)
     window_s, step_s = 3 * 3600.0, 60.0
     out = rolling(rr, window_s=window_s, step_s=step_s, gaps=gaps, metrics=GROUPS)
-    assert paths == ["grid k=7"]
-    # exact_var is False (the int64 variance numerators could overflow: 4 n max(R) sum(R) of
-    # the longest window >= 2**62) while the running sums cannot (2 max(R) sum(R) < 2**62)
+    assert paths == ["grid k=7 -> None", "float"]
+    # the int64 variance numerators could overflow (4 n max(R) sum(R) of the longest window
+    # >= 2**62) though the running sums could not (2 max(R) sum(R) < 2**62)
     r_max = float(rr.max()) * 2.0**7
     n_max = float(out["n_beats"].max())
     t = np.concatenate([[0.0], np.cumsum(rr)])
@@ -246,7 +246,7 @@ def _constant_stretch_case(nsr001: Series, kind: str) -> tuple[Series, int, int,
         grid, value, n_const, window = "k0", 800.0, 500, (60.0, 7.0)
     elif kind == "off":  # 812.3 ms (no binary fraction) amid jittered RR: float sums
         grid, value, n_const, window = "off", 812.3, 500, (60.0, 7.0)
-    else:  # 3.5 h of 1000 ms amid 2**-10-ms RR, 3-h windows: the grid's float variance
+    else:  # 3.5 h of 1000 ms amid 2**-10-ms RR, 3-h windows: beyond int64, the float path
         grid, value, n_const, window = "k10", 1000.0, 12_600, (3 * 3600.0, 60.0)
     before = _on_grid(_hours(nsr001, 10.0, 0.5), grid, rng)
     after = _on_grid(_hours(nsr001, 11.0, 0.5), grid, rng)
@@ -256,7 +256,7 @@ def _constant_stretch_case(nsr001: Series, kind: str) -> tuple[Series, int, int,
 
 @pytest.mark.parametrize(
     ("kind", "want_paths"),
-    [("k0", ["grid k=0"]), ("off", ["float"]), ("k10_long", ["grid k=10"])],
+    [("k0", ["grid k=0"]), ("off", ["float"]), ("k10_long", ["grid k=10 -> None", "float"])],
 )
 @pytest.mark.parametrize("with_gaps", [False, True])
 def test_windows_of_equal_rr_give_exact_zero_variability(
@@ -272,7 +272,7 @@ def test_windows_of_equal_rr_give_exact_zero_variability(
         gaps[[i0, i1, (i0 + i1) // 2]] = True
     out = rolling(rr, window_s=window_s, step_s=step_s, gaps=gaps, metrics=GROUPS)
     assert paths == want_paths
-    if kind == "k10_long":  # the grid path without exact integer variances
+    if kind == "k10_long":  # on the grid, but the integer variance numerators could overflow
         r_max = float(rr.max()) * 2.0**10
         assert float(out["n_beats"].max()) ** 2 * r_max * r_max >= 2.0**62
     t = np.cumsum(rr) / 1000.0
