@@ -85,7 +85,7 @@ def _checked(
     # The unit check only needs a robust typical value, not an exact median: on long series a
     # strided subsample of ~2,000 values decides it without copying and sorting 10^5 values.
     step = max(1, positive.size // 2048)
-    median = float(np.median(positive[::step]))
+    median = _median(positive[::step])
     if median < _MIN_PLAUSIBLE_MEDIAN_MS:
         raise HrvInputError(
             f"{name}: median {median:g} looks like seconds, not milliseconds; "
@@ -97,6 +97,19 @@ def _checked(
             "check the units"
         )
     return out, lo, hi
+
+
+def _median(values: NDArray[np.float64]) -> float:
+    """Median of a non-empty 1-D array, by partial sort.
+
+    Same value as ``np.median``, whose first call in a process also imports ``numpy.ma``
+    (about 10 ms): this check runs at the start of every metric.
+    """
+    half = values.size // 2
+    if values.size % 2:
+        return float(np.partition(values, half)[half])
+    part = np.partition(values, (half - 1, half))
+    return float((part[half - 1] + part[half]) / 2.0)
 
 
 def as_gaps(gaps: Any, n: int, *, name: str = "gaps") -> NDArray[np.bool_]:

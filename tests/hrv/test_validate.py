@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hrv._validate import as_gaps, as_rr_ms
+from hrv._validate import _median, as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
 
@@ -49,3 +51,17 @@ def test_gaps_shape_and_dtype() -> None:
         as_gaps(np.zeros(2, dtype=bool), 3)
     with pytest.raises(HrvInputError, match="booleans"):
         as_gaps(np.zeros(3), 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=1.0, max_value=1e5, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_unit_check_median_equals_numpy_median(values: list[float]) -> None:
+    # the unit check's own median (partial sort) must decide exactly as np.median would
+    x = np.asarray(values)
+    assert _median(x) == float(np.median(x))
