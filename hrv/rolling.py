@@ -15,7 +15,7 @@ How it stays fast:
   at the window's two ends. Recorded RR lie on a grid of ``2**-k`` ms (a strap's 1/1024 s,
   PhysioNet's 1/128 s, whole ms): there they are int64 and the sums exact, variance numerators
   included; off the grid, float sums over the segments between window boundaries
-  (``np.add.reduceat``) with RR centred on the recording's mean (Chan, Golub & LeVeque 1983).
+  (``np.add.reduceat``) with RR centred on a typical RR (Chan, Golub & LeVeque 1983).
   Either way a window whose RR (or kept differences) are all equal gets exactly 0 like the
   direct formula;
 - DFA alpha1: the residual sum of squares of every box of every size (4-16 beats) at every
