@@ -9,8 +9,14 @@ Two stages
    (300-2000 ms by default, i.e. 30-200 bpm) cannot be heartbeats. Too short ones, including
    the 0 ms or negative values that some devices emit for a duplicated beat, are merged with
    the neighbour that brings the sum closest to the local median (label ``extra``); too long
-   ones are split into ``round(rr / local median)`` equal parts when that is 2 or more (label
-   ``missed``), otherwise replaced by interpolation (label ``long``). A too-short interval
+   ones are split into ``n = round(rr / local median)`` equal parts when ``2 <= n <=
+   max_missed_beats + 1`` (label ``missed``; default at most 3 beats missed in a row, i.e.
+   4 parts), replaced by interpolation when ``n == 1`` (label ``long``), and removed as a **gap**
+   when ``n`` is larger (label ``gap``): a pause of a minute, a strap off the chest, a corrupt
+   1e12 or 1e308 is not a run of missed beats. A gap interval leaves the output; the next
+   interval carries ``gaps=True`` so no successive difference is taken across it. Time and memory
+   are therefore O(n) whatever the values (before this bound one 1e12 ms value was split into
+   ~10^9 "beats"). Values <= 0 and tiny positive ones are never refused. A too-short interval
    that is closer to the local median than any merge with a neighbour would be (a premature
    beat at a high heart rate, say) is interpolated instead (label ``short``), and so is a
    merged interval that is still out of range. The local median is the
@@ -33,9 +39,9 @@ Two stages
    - otherwise **long** if ``S21 > 1 and S22 < -1``, **short** if ``S21 < -1 and S22 > 1``,
      and also long/short when ``|mRR| > 3`` (by the sign of mRR);
    - a long beat is **missed** if ``|RR[j] / n - med11[j]| < Th2[j]`` with
-     ``n = max(2, round(RR[j] / med11[j]))`` (the paper's rule is n = 2; larger n covers several
-     missed beats in a row); a short beat is **extra** if ``|RR[j] + RR[j+1] - med11[j]| <
-     Th2[j]``.
+     ``n = max(2, round(RR[j] / med11[j]))`` and ``n <= max_missed_beats + 1`` (the paper's rule
+     is n = 2; larger n covers several missed beats in a row); a short beat is **extra** if
+     ``|RR[j] + RR[j+1] - med11[j]| < Th2[j]``.
 
    Thresholds are floored at 1 ms so a perfectly constant stretch does not divide by zero.
    One detection/correction pass by default, as in the paper. ``max_iterations > 1`` repeats
@@ -56,6 +62,9 @@ Correction (all but the last keep the timeline: the sum of the intervals is pres
 - long / short: the interval is replaced by linear interpolation (over beat index) of the
   neighbouring corrected intervals, as Kubios interpolates; this one changes the total
   duration.
+
+- gap (gate only): the interval is removed and the next one starts a gap, as a dropped
+  connection would (this one also changes the total duration).
 
 Labels are per input beat (``Cleaned.labels`` has the input's length): every input interval
 that contributed to a corrected output interval gets that correction's label, so an ectopic
@@ -105,6 +114,7 @@ class BeatLabel(enum.IntEnum):
     SHORT = 3
     MISSED = 4
     EXTRA = 5
+    GAP = 6
 
 
 #: ``LABEL_NAMES[code]`` is the lower-case name of a label code.
@@ -112,6 +122,8 @@ LABEL_NAMES: tuple[str, ...] = tuple(label.name.lower() for label in BeatLabel)
 
 #: Every threshold (Th1, Th2) is at least this many ms.
 _THRESHOLD_FLOOR_MS = 1.0
+#: Largest accepted ``max_rr_ms`` option (ms): no RR interval lasts a minute.
+_MAX_GATE_MS = 60_000.0
 #: Below this many intervals the classification is skipped (quartiles of a handful of beats
 #: are meaningless); the gate still applies.
 _MIN_BEATS_TO_CLASSIFY = 20
@@ -122,6 +134,7 @@ _LONG = np.int8(BeatLabel.LONG)
 _SHORT = np.int8(BeatLabel.SHORT)
 _MISSED = np.int8(BeatLabel.MISSED)
 _EXTRA = np.int8(BeatLabel.EXTRA)
+_GAP = np.int8(BeatLabel.GAP)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -146,7 +159,7 @@ class Cleaned:
         True where the output interval is not an unchanged normal input interval.
     labels : numpy.ndarray of int8, shape (N,)
         One code per *input* interval, see :class:`BeatLabel` and :data:`LABEL_NAMES`
-        (0 normal, 1 ectopic, 2 long, 3 short, 4 missed, 5 extra).
+        (0 normal, 1 ectopic, 2 long, 3 short, 4 missed, 5 extra, 6 gap).
     gated : numpy.ndarray of bool, shape (N,)
         Input intervals outside the physiological range ``[min_rr_ms, max_rr_ms]`` (including
         values <= 0).
@@ -205,10 +218,13 @@ def _check_options(
     qd_window: int,
     median_window: int,
     max_iterations: int,
+    max_missed_beats: int,
 ) -> None:
     for name, value in (("min_rr_ms", min_rr_ms), ("max_rr_ms", max_rr_ms)):
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             raise HrvInputError(f"{name}: expected a finite number > 0, got {value!r}")
+    if max_rr_ms > _MAX_GATE_MS:
+        raise HrvInputError(f"max_rr_ms: expected at most {_MAX_GATE_MS:g} ms, got {max_rr_ms:g}")
     if not min_rr_ms < max_rr_ms:
         raise HrvInputError(f"min_rr_ms ({min_rr_ms:g}) must be below max_rr_ms ({max_rr_ms:g})")
     for name, value in (("c1", c1), ("c2", c2), ("alpha", alpha)):
@@ -221,6 +237,14 @@ def _check_options(
         raise HrvInputError(f"max_iterations: expected an integer, got {max_iterations!r}")
     if max_iterations < 0:
         raise HrvInputError(f"max_iterations: expected >= 0, got {max_iterations}")
+    if (
+        not isinstance(max_missed_beats, int)
+        or isinstance(max_missed_beats, bool)
+        or not 1 <= max_missed_beats <= 10
+    ):
+        raise HrvInputError(
+            f"max_missed_beats: expected an integer in 1-10, got {max_missed_beats!r}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +371,20 @@ def _interpolate(s: _Series, mask: BoolArray) -> _Series:
     return _Series(rr, s.gaps, s.src_start, s.src_stop, s.corrected | mask)
 
 
+def _drop(s: _Series, mask: BoolArray) -> _Series:
+    """Remove the intervals in ``mask``; the interval after a removed one starts a gap (no
+    successive difference is taken across it). The first remaining interval has no gap flag
+    (it has no predecessor anyway)."""
+    if not mask.any():
+        return s
+    keep = ~mask
+    after_drop = np.concatenate(([False], mask[:-1]))
+    gaps = (s.gaps | after_drop)[keep]
+    if gaps.size:
+        gaps[0] = False
+    return _Series(s.rr[keep], gaps, s.src_start[keep], s.src_stop[keep], s.corrected[keep])
+
+
 def _label_inputs(labels: NDArray[np.int8], s: _Series, k: int, code: np.int8) -> None:
     """Give ``code`` to the still-normal input intervals behind current interval ``k``."""
     seg = labels[s.src_start[k] : s.src_stop[k]]
@@ -358,6 +396,16 @@ def _label_inputs(labels: NDArray[np.int8], s: _Series, k: int, code: np.int8) -
 # ---------------------------------------------------------------------------------------------
 
 
+def _gate_reference(rr: FloatArray, out: BoolArray, median_window: int) -> FloatArray:
+    """Running median of ``rr`` with the out-of-range intervals ``out`` replaced by linear
+    interpolation of the in-range ones (at least one must be in range): the local RR."""
+    ok = ~out
+    idx = np.arange(rr.size, dtype=np.float64)
+    filled = rr.copy()
+    filled[out] = np.interp(idx[out], idx[ok], rr[ok])
+    return _running_median(filled, median_window)
+
+
 def _gate(
     s: _Series,
     labels: NDArray[np.int8],
@@ -365,17 +413,15 @@ def _gate(
     min_rr_ms: float,
     max_rr_ms: float,
     median_window: int,
+    max_parts: int,
 ) -> _Series:
-    rr = s.rr
-    m = rr.size
-    low = rr < min_rr_ms
-    high = rr > max_rr_ms
+    low = s.rr < min_rr_ms
+    high = s.rr > max_rr_ms
     out = low | high
     if not out.any():
         return s
-    ok = ~out
-    if not ok.any():  # nothing plausible to anchor on: every interval is an artefact
-        for k in range(m):
+    if out.all():  # nothing plausible to anchor on: every interval is an artefact
+        for k in range(s.rr.size):
             _label_inputs(labels, s, k, _SHORT if low[k] else _LONG)
         return _Series(
             np.empty(0),
@@ -384,10 +430,24 @@ def _gate(
             np.empty(0, dtype=np.int64),
             np.empty(0, dtype=np.bool_),
         )
-    idx = np.arange(m, dtype=np.float64)
-    filled = rr.copy()
-    filled[out] = np.interp(idx[out], idx[ok], rr[ok])
-    ref = _running_median(filled, median_window)
+    ref = _gate_reference(s.rr, out, median_window)
+    # Far too long (more than ``max_parts`` local RR, a pause or a corrupt value such as 1e12):
+    # a gap, removed before anything else, so that no value can make the series grow.
+    ratio = np.zeros(s.rr.size)
+    ratio[high] = s.rr[high] / ref[high]  # ref is in range, so this is finite
+    far = high & (ratio >= max_parts + 0.5)
+    if far.any():
+        for k in np.flatnonzero(far).tolist():
+            _label_inputs(labels, s, k, _GAP)
+        s = _drop(s, far)
+        low, high = low[~far], high[~far]
+        out = low | high
+        if not out.any():
+            return s
+        ref = _gate_reference(s.rr, out, median_window)
+    rr = s.rr
+    m = rr.size
+    vals: list[float] = rr.tolist()  # Python floats: sums of extreme values overflow quietly
 
     join_next = np.zeros(m, dtype=np.bool_)
     n_split = np.ones(m, dtype=np.int64)
@@ -397,9 +457,10 @@ def _gate(
             continue  # already merged into its left neighbour (a run of short intervals)
         left_ok = k > 0 and not s.gaps[k]
         right_ok = k + 1 < m and not s.gaps[k + 1]
-        err_left = abs(rr[k] + rr[k - 1] - ref[k]) if left_ok else math.inf
-        err_right = abs(rr[k] + rr[k + 1] - ref[k]) if right_ok else math.inf
-        if min(err_left, err_right) >= abs(rr[k] - ref[k]):  # merging would not help
+        r = float(ref[k])
+        err_left = abs(vals[k] + vals[k - 1] - r) if left_ok else math.inf
+        err_right = abs(vals[k] + vals[k + 1] - r) if right_ok else math.inf
+        if min(err_left, err_right) >= abs(vals[k] - r):  # merging would not help
             interp[k] = True
             _label_inputs(labels, s, k, _SHORT)
             continue
@@ -408,7 +469,7 @@ def _gate(
         _label_inputs(labels, s, j, _EXTRA)
         _label_inputs(labels, s, j + 1, _EXTRA)
     for k in np.flatnonzero(high).tolist():
-        n = round(rr[k] / ref[k])
+        n = round(vals[k] / float(ref[k]))  # <= max_parts: the far ones are gone
         if n >= 2:
             n_split[k] = n
             _label_inputs(labels, s, k, _MISSED)
@@ -439,6 +500,7 @@ def _classify(
     alpha: float,
     qd_window: int,
     median_window: int,
+    max_parts: int,
 ) -> tuple[NDArray[np.int8], IntArray]:
     """Label every interval of ``rr`` (codes of :class:`BeatLabel`) and, for missed beats, the
     number of parts to split into (1 elsewhere)."""
@@ -476,8 +538,10 @@ def _classify(
     is_long = ~ectopic & (eq3 | (eq4 & (mn > 0) & ~eq5))
     is_short = ~ectopic & ~is_long & (eq5 | (eq4 & (mn < 0)))
 
-    n = np.maximum(2, np.rint(rr / med)).astype(np.int64)
-    missed = is_long & (np.abs(rr / n - med) < th2)
+    # parts of a missed beat's split, capped (no value can make the series grow unboundedly):
+    # an interval that hides more than max_parts - 1 beats stays "long" and is interpolated
+    n = np.maximum(2, np.rint(np.minimum(rr / med, max_parts + 1))).astype(np.int64)
+    missed = is_long & (n <= max_parts) & (np.abs(rr / n - med) < th2)
     nxt = np.concatenate((rr[1:], [np.inf]))
     nxt[np.concatenate((gaps[1:], [True]))] = np.inf  # never merge across a gap
     extra = is_short & (np.abs(rr + nxt - med) < th2)
@@ -556,6 +620,7 @@ def clean(
     qd_window: int = 91,
     median_window: int = 11,
     max_iterations: int = 1,
+    max_missed_beats: int = 3,
 ) -> Cleaned:
     """Detect and correct artefacts (ectopic, long, short, missed, extra beats) in an RR series.
 
@@ -568,12 +633,14 @@ def clean(
     ----------
     rr_ms : array_like
         RR intervals in milliseconds, 1-D, finite. Values <= 0 (a duplicated beat time, as some
-        devices emit) are accepted and handled as artefacts by the gate, not rejected.
+        devices emit) and absurdly large ones (up to the largest finite float) are accepted and
+        labelled by the gate, not rejected.
     gaps : array_like of bool, optional
         ``gaps[i]`` True means beat ``i`` does not follow beat ``i-1`` (dropped packet): no
         difference is taken and no intervals are merged across a gap. ``None``: no gaps.
     min_rr_ms, max_rr_ms : float
-        Physiological gate, default 300 and 2000 ms (200 and 30 bpm).
+        Physiological gate, default 300 and 2000 ms (200 and 30 bpm); ``max_rr_ms`` at most
+        60,000 ms.
     c1, c2 : float
         Slope and intercept of the ectopic decision boundary in the (S11, S12) plane, default
         0.13 and 0.17 (Lipponen & Tarvainen 2019).
@@ -588,6 +655,9 @@ def clean(
         default 1 (the paper's single pass); 0 applies the gate only. After the first pass, a
         pass is applied only when it flags fewer beats than the previous one (NeuroKit2's
         iterative rule).
+    max_missed_beats : int
+        A too-long interval is split into missed beats only when it hides at most this many
+        (1-10, default 3); a longer one is a gap (removed, ``gaps`` set on the next interval).
 
     Returns
     -------
@@ -620,7 +690,9 @@ def clean(
         qd_window=qd_window,
         median_window=median_window,
         max_iterations=max_iterations,
+        max_missed_beats=max_missed_beats,
     )
+    max_parts = max_missed_beats + 1
     raw = _as_raw_rr_ms(rr_ms)
     n = raw.size
     gap_in = as_gaps(gaps, n).copy()
@@ -630,7 +702,14 @@ def clean(
     gated = (raw < min_rr_ms) | (raw > max_rr_ms)
     idx = np.arange(n, dtype=np.int64)
     s = _Series(raw, gap_in, idx, idx + 1, np.zeros(n, dtype=np.bool_))
-    s = _gate(s, labels, min_rr_ms=min_rr_ms, max_rr_ms=max_rr_ms, median_window=median_window)
+    s = _gate(
+        s,
+        labels,
+        min_rr_ms=min_rr_ms,
+        max_rr_ms=max_rr_ms,
+        median_window=median_window,
+        max_parts=max_parts,
+    )
 
     iterations = 0
     previous = math.inf
@@ -643,6 +722,7 @@ def clean(
             alpha=alpha,
             qd_window=qd_window,
             median_window=median_window,
+            max_parts=max_parts,
         )
         flagged = int(np.count_nonzero(codes))
         if flagged == 0 or flagged >= previous:

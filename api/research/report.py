@@ -53,6 +53,7 @@ _ARTEFACT_COLOURS = {
     3: "#ff7f0e",  # short
     4: "#8c564b",  # missed
     5: "#e377c2",  # extra
+    6: "#7f7f7f",  # gap
 }
 
 

@@ -497,7 +497,7 @@ def test_result_is_frozen_and_read_only() -> None:
         with pytest.raises(ValueError, match="read-only"):
             arr[0] = arr[0]
     assert result.labels.dtype == np.int8
-    assert LABEL_NAMES == ("normal", "ectopic", "long", "short", "missed", "extra")
+    assert LABEL_NAMES == ("normal", "ectopic", "long", "short", "missed", "extra", "gap")
     assert [LABEL_NAMES[b] for b in BeatLabel] == [b.name.lower() for b in BeatLabel]
     assert set(result.counts) == set(LABEL_NAMES)
     assert sum(result.counts.values()) == result.n_beats
