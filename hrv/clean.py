@@ -120,6 +120,9 @@ class BeatLabel(enum.IntEnum):
 #: ``LABEL_NAMES[code]`` is the lower-case name of a label code.
 LABEL_NAMES: tuple[str, ...] = tuple(label.name.lower() for label in BeatLabel)
 
+#: Contamination guard: a quartile deviation is capped at this many times the window's median
+#: of the same absolute values (where that median is > 0). See the module docstring.
+_QD_CAP = 1.25
 #: Every threshold (Th1, Th2) is at least this many ms.
 _THRESHOLD_FLOOR_MS = 1.0
 #: Largest accepted ``max_rr_ms`` option (ms): no RR interval lasts a minute.
@@ -297,9 +300,13 @@ def _running_quantiles(a: FloatArray, window: int, qs: tuple[float, ...]) -> lis
 
 
 def _quartile_threshold(a: FloatArray, window: int, alpha: float) -> FloatArray:
-    """``alpha * QD`` of ``|a|`` over a centred window, QD = (Q3 - Q1) / 2, floored at 1 ms."""
-    q1, q3 = _running_quantiles(np.abs(a), window, (0.25, 0.75))
-    th: FloatArray = alpha * (q3 - q1) / 2.0
+    """``alpha * QD`` of ``|a|`` over a centred window, QD = (Q3 - Q1) / 2, floored at 1 ms.
+
+    QD is capped at ``_QD_CAP`` times the window's median of ``|a|`` where that median is > 0
+    (contamination guard, see the module docstring)."""
+    q1, q3, q2 = _running_quantiles(np.abs(a), window, (0.25, 0.75, 0.5))
+    qd = np.where(q2 > 0, np.minimum((q3 - q1) / 2.0, _QD_CAP * q2), (q3 - q1) / 2.0)
+    th: FloatArray = alpha * qd
     return np.maximum(th, _THRESHOLD_FLOOR_MS)
 
 
@@ -501,14 +508,14 @@ def _classify(
     qd_window: int,
     median_window: int,
     max_parts: int,
-) -> tuple[NDArray[np.int8], IntArray]:
+) -> tuple[NDArray[np.int8], IntArray, FloatArray]:
     """Label every interval of ``rr`` (codes of :class:`BeatLabel`) and, for missed beats, the
-    number of parts to split into (1 elsewhere)."""
+    number of parts to split into (1 elsewhere); also return the running median med11."""
     m = rr.size
     codes = np.zeros(m, dtype=np.int8)
     n_parts = np.ones(m, dtype=np.int64)
     if m < 3:
-        return codes, n_parts
+        return codes, n_parts, rr.copy()
     drr = np.empty(m)
     drr[0] = 0.0
     drr[1:] = np.diff(rr)
@@ -552,11 +559,63 @@ def _classify(
     codes[extra] = _EXTRA
     codes[ectopic] = _ECTOPIC
     n_parts[missed] = n[missed]
-    return codes, n_parts
+    return codes, n_parts, med
+
+
+def _ectopic_pairs(rr: FloatArray, gaps: BoolArray, med: FloatArray, centres: IntArray) -> IntArray:
+    """Choose which ectopic pairs ``(j, j + 1)`` to average: the first index ``j`` of each.
+
+    Ectopic centre ``k`` proposes the pair ``(k - 1, k)`` (no gap between them). Moving the R
+    peak between the two to their midpoint helps only when one interval is shorter and the other
+    longer than the local median ``med[k]`` by comparable amounts (the smaller deviation at least
+    a third of the larger); its gain is how much closer to the median the two get,
+    ``|a - med| + |b - med| - 2 |(a + b)/2 - med|``. Overlapping proposals (a run of
+    ectopic beats: bigeminy) are resolved by the set of disjoint pairs of largest total gain (a
+    weighted matching on a path, by dynamic programming over each run of adjacent proposals),
+    so that every premature-compensatory couplet of a run is paired, not every other one.
+    """
+    ok = centres[(centres > 0) & ~gaps[np.maximum(centres, 1)]]
+    j = np.unique(ok - 1)
+    if j.size == 0:
+        return j
+    ref = med[j + 1]
+    da, db = rr[j] - ref, rr[j + 1] - ref
+    gain = np.abs(da) + np.abs(db) - np.abs(da + db)
+    # a moved peak shortens one interval and lengthens the other by about as much: both on one
+    # side of the median, or one deviation under a third of the other, is something else
+    lo, hi = np.minimum(np.abs(da), np.abs(db)), np.maximum(np.abs(da), np.abs(db))
+    gain[(da * db >= 0) | (3.0 * lo < hi)] = 0.0
+    chosen: list[int] = []
+    js, gs = j.tolist(), gain.tolist()
+    start = 0
+    while start < len(js):
+        stop = start + 1
+        while stop < len(js) and js[stop] == js[stop - 1] + 1:
+            stop += 1
+        # run js[start:stop] of overlapping pairs: best[i] = best total of the first i pairs
+        best = [0.0, max(gs[start], 0.0)]
+        for i in range(start + 1, stop):
+            best.append(max(best[-1], best[-2] + gs[i]))
+        i = stop - start
+        while i > 0:  # trace back
+            if (
+                gs[start + i - 1] > 0
+                and best[i] == (best[i - 2] if i >= 2 else 0.0) + gs[start + i - 1]
+            ):
+                chosen.append(js[start + i - 1])
+                i -= 2
+            else:
+                i -= 1
+        start = stop
+    return np.asarray(sorted(chosen), dtype=np.int64)
 
 
 def _correct(
-    s: _Series, codes: NDArray[np.int8], n_parts: IntArray, labels: NDArray[np.int8]
+    s: _Series,
+    codes: NDArray[np.int8],
+    n_parts: IntArray,
+    med: FloatArray,
+    labels: NDArray[np.int8],
 ) -> _Series:
     """Correct the flagged intervals of ``s`` and label the input intervals behind them."""
     m = s.rr.size
@@ -568,29 +627,33 @@ def _correct(
     averaged = np.zeros(m, dtype=np.bool_)
     flagged = np.flatnonzero(codes)
     # Priority as in the paper's flow: ectopic decisions first, then the long/short family.
-    # Two ectopic centres side by side share an interval; the larger jump is the compensatory
-    # one, so centres are taken by decreasing |dRR| and a centre whose partner is taken yields.
     ectopic = flagged[codes[flagged] == _ECTOPIC]
-    jump = np.abs(rr[ectopic] - rr[np.maximum(ectopic - 1, 0)])
-    order = np.concatenate(
-        (ectopic[np.argsort(-jump, kind="stable")], flagged[codes[flagged] != _ECTOPIC])
-    )
+    for j in _ectopic_pairs(s.rr, s.gaps, med, ectopic).tolist():
+        mean = 0.5 * (rr[j] + rr[j + 1])
+        rr[j] = rr[j + 1] = mean
+        claimed[j] = claimed[j + 1] = averaged[j] = averaged[j + 1] = True
+        _label_inputs(labels, s, j, _ECTOPIC)
+        _label_inputs(labels, s, j + 1, _ECTOPIC)
+    order = np.concatenate((ectopic, flagged[codes[flagged] != _ECTOPIC]))
     for k in order.tolist():
         code = codes[k]
         if claimed[k]:
             continue
         if code == _ECTOPIC:
-            if k == 0 or s.gaps[k]:  # no partner: interpolate alone
-                claimed[k] = interp[k] = True
-                _label_inputs(labels, s, k, _ECTOPIC)
-                continue
-            if claimed[k - 1]:  # its partner belongs to a stronger ectopic centre
-                continue
-            mean = 0.5 * (rr[k - 1] + rr[k])
-            rr[k - 1] = rr[k] = mean
-            claimed[k - 1] = claimed[k] = averaged[k - 1] = averaged[k] = True
-            _label_inputs(labels, s, k - 1, _ECTOPIC)
+            if k > 0 and averaged[k - 1] and not s.gaps[k]:
+                continue  # its partner is in a chosen pair: the centre is resolved
+            # no pair helps (not a balanced short-long couplet): interpolate it, and its
+            # partner too when that one is further from the local median
+            claimed[k] = interp[k] = True
             _label_inputs(labels, s, k, _ECTOPIC)
+            if (
+                k > 0
+                and not s.gaps[k]
+                and not claimed[k - 1]
+                and abs(rr[k - 1] - med[k]) > abs(rr[k] - med[k])
+            ):
+                claimed[k - 1] = interp[k - 1] = True
+                _label_inputs(labels, s, k - 1, _ECTOPIC)
         elif code == _EXTRA and k + 1 < m and not claimed[k + 1]:
             join_next[k] = True
             claimed[k] = claimed[k + 1] = True
@@ -714,7 +777,7 @@ def clean(
     iterations = 0
     previous = math.inf
     while iterations < max_iterations and s.rr.size >= _MIN_BEATS_TO_CLASSIFY:
-        codes, n_parts = _classify(
+        codes, n_parts, med = _classify(
             s.rr,
             s.gaps,
             c1=c1,
@@ -727,7 +790,7 @@ def clean(
         flagged = int(np.count_nonzero(codes))
         if flagged == 0 or flagged >= previous:
             break
-        s = _correct(s, codes, n_parts, labels)
+        s = _correct(s, codes, n_parts, med, labels)
         iterations += 1
         previous = flagged
 

@@ -1,0 +1,237 @@
+"""hrv.clean on ectopic shapes injected at random positions into raw real recordings.
+
+Issue 12 item 1, beyond the friendly case of test_clean.py (which injects into series cleaned
+until nothing is flagged, and only the shapes the correction undoes exactly):
+
+- the recordings are used *raw*: the beats that hrv.clean already flags in the recording without
+  injection (its own artefacts or physiological extremes) are left out of the scoring
+  ("don't care"), every other beat counts;
+- positions are uniformly random (at least 14 beats apart so that events do not overlap), not a
+  grid, one event per 100 beats on average (and one per 40 for the mixed case);
+- shapes (``SHAPES``): premature beat 15-40 % early with a full compensatory pause
+  (``premature_comp``: a, b -> a(1-f), b + af) and without one (``premature_noncomp``: the
+  sinus node is reset, a, b -> a(1-f), b), an interpolated beat (one interval split at 35-65 %),
+  runs of 2-4 premature-compensatory couplets (bigeminy), a missed beat (two intervals merged)
+  and an extra detection (one interval split at 15-85 %).
+
+Truth: the intervals whose values the injection changed. The interval after a non-compensatory
+premature beat keeps its normal length; in the ECG sense it starts at an ectopic beat, so it is
+"don't care": labelling it or not are both right. RMSSD truth: the RMSSD of the same recording
+cleaned without injection (the injection must not move the corrected RMSSD).
+
+Measured when written (10 seeds each, F1 pooled over the seeds, RMSSD error per seed):
+mixed shapes F1 0.977-0.981 (rest, rrhealthy_000 hour 4, nsr001 hour 14), worst RMSSD error
+4.9 %; per shape see ``PER_SHAPE_F1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from hrv import BeatLabel, clean, time_domain
+from tests.conftest import load_rr_ms
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+SHAPES = (
+    "premature_comp",
+    "premature_noncomp",
+    "interpolated",
+    "bigeminy",
+    "missed",
+    "extra",
+)
+
+#: Lowest pooled F1 a shape must reach alone. 0.95 everywhere except two shapes that stay
+#: below it on some recording (measured when written; see README "Artefact correction"):
+#: missed beats on the rrhealthy hour (0.931: the split restores the beat, but a few normal
+#: neighbours whose |dRR| sits right at the threshold flip to flagged once the thresholds are
+#: re-estimated) and non-compensatory premature beats on rest / nsr001 (0.930-0.936: at 15-20 %
+#: prematurity some are within the physiological variability and go unflagged).
+PER_SHAPE_F1 = {
+    "premature_comp": 0.95,
+    "premature_noncomp": 0.92,
+    "interpolated": 0.95,
+    "bigeminy": 0.95,
+    "missed": 0.92,
+    "extra": 0.95,
+}
+
+_NONCOMP_NEXT = -2  # origin code of the interval after a non-compensatory premature beat
+
+
+@dataclass(frozen=True)
+class Injected:
+    rr: FloatArray
+    truth: BoolArray  # intervals the injection changed
+    dont_care: BoolArray  # beats already flagged without injection, post-noncomp intervals
+
+
+def inject(
+    rr: FloatArray, rng: np.random.Generator, n_events: int, shapes: tuple[str, ...]
+) -> tuple[FloatArray, BoolArray, NDArray[np.int64]]:
+    """Inject ``n_events`` events of the given shapes at random positions >= 14 beats apart.
+
+    Returns the corrupted series, its truth mask and, per interval, the index of the original
+    interval it is (-1 for an injected interval, ``_NONCOMP_NEXT`` for the interval after a
+    non-compensatory premature beat).
+    """
+    n = rr.size
+    positions: list[int] = []
+    for _ in range(100 * n_events):
+        if len(positions) == n_events:
+            break
+        p = int(rng.integers(20, n - 20))
+        if all(abs(p - q) >= 14 for q in positions):
+            positions.append(p)
+    positions.sort()
+    vals: list[float] = []
+    origin: list[int] = []
+
+    def keep(i0: int, i1: int) -> None:
+        vals.extend(rr[i0:i1].tolist())
+        origin.extend(range(i0, i1))
+
+    def add(value: float, code: int = -1) -> None:
+        vals.append(float(value))
+        origin.append(code)
+
+    last = 0
+    for p in positions:
+        keep(last, p)
+        shape = shapes[int(rng.integers(len(shapes)))]
+        a, b = rr[p], rr[p + 1]
+        if shape == "premature_comp":
+            f = rng.uniform(0.15, 0.40)
+            add(a * (1 - f))
+            add(b + a * f)
+            last = p + 2
+        elif shape == "premature_noncomp":
+            f = rng.uniform(0.15, 0.40)
+            add(a * (1 - f))
+            add(b, _NONCOMP_NEXT)
+            last = p + 2
+        elif shape == "interpolated":
+            g = rng.uniform(0.35, 0.65)
+            add(a * g)
+            add(a * (1 - g))
+            last = p + 1
+        elif shape == "bigeminy":
+            k = int(rng.integers(2, 5))
+            for j in range(k):
+                f = rng.uniform(0.15, 0.40)
+                x, y = rr[p + 2 * j], rr[p + 2 * j + 1]
+                add(x * (1 - f))
+                add(y + x * f)
+            last = p + 2 * k
+        elif shape == "missed":
+            add(a + b)
+            last = p + 2
+        else:  # extra
+            g = rng.uniform(0.15, 0.85)
+            add(a * g)
+            add(a * (1 - g))
+            last = p + 1
+    keep(last, n)
+    org = np.asarray(origin, dtype=np.int64)
+    return np.asarray(vals), org == -1, org
+
+
+def injected(raw: FloatArray, seed: int, shapes: tuple[str, ...], per_beats: int) -> Injected:
+    baseline = clean(raw).labels != BeatLabel.NORMAL
+    rng = np.random.default_rng(seed)
+    bad, truth, origin = inject(raw, rng, raw.size // per_beats, shapes)
+    dont = np.zeros(bad.size, dtype=np.bool_)
+    kept = origin >= 0
+    dont[kept] = baseline[origin[kept]]
+    dont[origin == _NONCOMP_NEXT] = True
+    return Injected(bad, truth, dont)
+
+
+def rmssd_of(rr: FloatArray, gaps: BoolArray) -> float:
+    value = time_domain(rr, gaps=gaps if gaps[1:].any() else None).rmssd_ms
+    assert value is not None
+    return value
+
+
+def score(raw: FloatArray, shapes: tuple[str, ...], *, per_beats: int, seeds: int) -> tuple[
+    float, list[float]
+]:
+    """Pooled F1 over ``seeds`` injections and the relative RMSSD error of each."""
+    ref_clean = clean(raw)
+    ref = rmssd_of(np.asarray(ref_clean.rr_ms), np.asarray(ref_clean.gaps))
+    tp = fp = fn = 0
+    errors: list[float] = []
+    for seed in range(seeds):
+        case = injected(raw, seed, shapes, per_beats)
+        result = clean(case.rr)
+        pred = result.labels != BeatLabel.NORMAL
+        counted = ~case.dont_care
+        tp += int(np.sum(pred & case.truth & counted))
+        fp += int(np.sum(pred & ~case.truth & counted))
+        fn += int(np.sum(~pred & case.truth & counted))
+        errors.append(rmssd_of(np.asarray(result.rr_ms), np.asarray(result.gaps)) / ref - 1.0)
+    return 2 * tp / (2 * tp + fp + fn), errors
+
+
+@pytest.fixture(scope="module")
+def recordings(shared_data: Path) -> dict[str, FloatArray]:
+    """Raw real recordings: the supine rest recording (910 beats), hour 4 of rrhealthy_000
+    (night, strong variability) and hour 14 of nsr2db nsr001 (day, 128-Hz beat times)."""
+    rest = load_rr_ms(shared_data / "hrvpkg_rest_rri_ms.txt", units="ms")
+    h0 = load_rr_ms(shared_data / "rrhealthy_000_rr_ms.txt", units="ms")
+    t0 = np.cumsum(h0) / 1000.0
+    nsr = load_rr_ms(shared_data / "nsr2db_nsr001_rr_secs.txt", units="s", skip_first_line=True)
+    tn = np.cumsum(nsr) / 1000.0
+    return {
+        "rest": rest,
+        "rrhealthy_000_h4": h0[(t0 > 3 * 3600) & (t0 <= 4 * 3600)],
+        "nsr001_h14": nsr[(tn > 13 * 3600) & (tn <= 14 * 3600)],
+    }
+
+
+def test_injection_makes_the_truth_it_claims(recordings: dict[str, FloatArray]) -> None:
+    """The harness itself: every shape changes the intervals it marks and nothing else, and the
+    raw RMSSD of an injected series is far from the clean one (the test can fail)."""
+    raw = recordings["rest"]
+    for shape in SHAPES:
+        rng = np.random.default_rng(3)
+        bad, truth, origin = inject(raw, rng, 8, (shape,))
+        kept = origin >= 0
+        np.testing.assert_array_equal(bad[kept], raw[origin[kept]])
+        assert truth.sum() >= 8
+        if shape in ("premature_comp", "missed", "extra", "interpolated", "bigeminy"):
+            assert bad.sum() == pytest.approx(raw.sum())  # the timeline is kept
+        assert abs(time_domain(bad).rmssd_ms / time_domain(raw).rmssd_ms - 1) > 0.1  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("name", ["rest", "rrhealthy_000_h4", "nsr001_h14"])
+@pytest.mark.parametrize("per_beats", [100, 40])
+def test_mixed_shapes_at_random_positions(
+    name: str, per_beats: int, recordings: dict[str, FloatArray]
+) -> None:
+    f1, errors = score(recordings[name], SHAPES, per_beats=per_beats, seeds=10)
+    assert f1 >= 0.95
+    if per_beats == 100:
+        assert max(abs(e) for e in errors) <= 0.05
+    else:  # 2.5 % of beats are events, some clustered: measured worst 6.7 %, median <= 3.3 %
+        assert float(np.median(np.abs(errors))) <= 0.05
+        assert max(abs(e) for e in errors) <= 0.08
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ["rest", "rrhealthy_000_h4", "nsr001_h14"])
+def test_each_shape_alone(name: str, shape: str, recordings: dict[str, FloatArray]) -> None:
+    """Each shape alone, one event per 100 beats. RMSSD: the median seed within 5 %, the worst
+    within 7 % (a 4-couplet bigeminy run in the 910-beat rest recording moves it 6.0 %)."""
+    f1, errors = score(recordings[name], (shape,), per_beats=100, seeds=10)
+    assert f1 >= PER_SHAPE_F1[shape]
+    assert float(np.median(np.abs(errors))) <= 0.05
+    assert max(abs(e) for e in errors) <= 0.07
