@@ -30,6 +30,12 @@ Two stages
      ``j`` (fewer at the ends of the series, linear-interpolated quartiles);
    - ``mRR[j] = RR[j] - med11(RR)[j]``, doubled where negative, divided by
      ``Th2 = alpha * QD(|mRR|)``;
+   - contamination guard (not in the paper): each QD is capped at 1.25 times the median of the
+     same absolute values in the same window, where that median is > 0. QD breaks down when more
+     than a quarter of a window is artefactual (Q3 then lies among the artefacts, and whole
+     bigeminy runs went unflagged); the median holds up to half. On cleaned real recordings
+     QD / median is 0.4-1.0 (99th percentile 0.9-1.25), so the cap rarely binds on normal
+     data: it adds under 1 % flags on the long recordings (rrhealthy_000: 2,776 -> 2,791);
    - subspaces ``S11 = dRR[j]``; ``S12 = max(dRR[j-1], dRR[j+1])`` if ``dRR[j] > 0`` else the
      min; ``S21 = dRR[j]``; ``S22 = min(dRR[j+1], dRR[j+2])`` if ``dRR[j] >= 0`` else the max
      (missing neighbours beyond the ends count as 0);
@@ -56,9 +62,15 @@ Correction (all but the last keep the timeline: the sum of the intervals is pres
 - extra: the interval is merged with the next one (the spurious R peak is removed);
 - missed: the interval is split into ``n`` equal parts (R peaks are inserted);
 - ectopic: the misplaced R peak is moved halfway between its neighbours, i.e. the two
-  intervals around it are both set to their mean (NeuroKit2 likewise moves a misaligned peak
-  to the midpoint of its neighbours). When two ectopic centres are adjacent (they share an
-  interval), the one with the larger jump ``|dRR|`` is taken: it is the compensatory pause;
+  intervals around it are both set to their mean. Ectopic centre ``j`` (the compensatory pause
+  after a premature beat) proposes the pair ``(j-1, j)``; a pair is averaged only when one
+  interval is shorter and the other longer than the local median by comparable amounts (the
+  smaller deviation at least a third of the larger), and overlapping proposals (a bigeminy run
+  flags every interval) are resolved by the disjoint pairs of largest total gain (gain = how
+  much closer to the median the two intervals get), found by dynamic programming, so that each
+  premature-compensatory couplet of a run is paired with itself. A centre no pair resolves (a
+  premature beat without compensatory pause, say) is interpolated, with its partner when that
+  one is further from the median;
 - long / short: the interval is replaced by linear interpolation (over beat index) of the
   neighbouring corrected intervals, as Kubios interpolates; this one changes the total
   duration.
@@ -70,6 +82,41 @@ Labels are per input beat (``Cleaned.labels`` has the input's length): every inp
 that contributed to a corrected output interval gets that correction's label, so an ectopic
 beat labels the two intervals around the misplaced peak, an extra beat the two halves that were
 merged. ``Cleaned.source_index`` maps each output interval back to its first input interval.
+
+Validation against truth, and why NeuroKit2 differs
+---------------------------------------------------
+
+MIT-BIH Arrhythmia Database record 100 (Moody & Mark 2001; 30 min, cardiologists' labels: 2,239
+normal, 33 atrial premature, 1 ventricular premature beat; tests/data/mitdb_100_beats.csv). Truth:
+an interval is artefactual unless both its beats are normal; the NN RMSSD takes successive
+differences only between consecutive NN intervals (27.48 ms; raw RMSSD 63.23 ms):
+
+=====================================  =========  ===========  ========  =====  ============
+method                                 flagged    ectopic      FP / h    F1     RMSSD vs NN
+=====================================  =========  ===========  ========  =====  ============
+hrvpace ``clean``                      78         34 / 34      20        0.932  27.45 (-0.1 %)
+NeuroKit2 kubios, ``iterative=False``  79         34 / 34      22        0.925  36.09 (+31 %)
+NeuroKit2 kubios, ``iterative=True``   -          -            -         -      32.15 (+17 %)
+=====================================  =========  ===========  ========  =====  ============
+
+Both classify alike (same beats, same F1); the corrections differ. In NeuroKit2 0.3
+(``signal_fixpeaks``, ``_correct_artifacts``), every flagged index, "ectopic" and "longshort"
+alike, is a *peak* moved to the midpoint of its uncorrected neighbours (``_correct_misaligned``),
+all at once. For an atrial premature beat ``b`` it flags the premature peak ``b`` (as
+long/short, 32 of 34 here) *and* the normal peak ``b+1`` that ends the compensatory pause (as
+ectopic, 34 of 34), and moves both: the normal peak leaves its true place and the two intervals
+after it keep a residual of about half the prematurity (45 of the 79 peaks it moves on record
+100 are normal beats). hrvpace moves only the premature peak (the one between the short and the
+long interval), which restores the two NN intervals when the pause is compensatory; long/short
+beats it interpolates as Kubios does instead of moving a peak. Its ``iterative=True`` default
+repeats that on the corrected series and returns the flags of the last pass only.
+
+Injected artefacts (tests/hrv/test_clean_injected.py): premature beats 15-40 % early with and
+without compensatory pause, interpolated beats, bigeminy runs of 2-4 couplets, missed and extra
+beats, at random positions in raw real recordings (one event per 100 beats, beats flagged before
+injection not scored): F1 0.977-0.981 over all shapes, corrected RMSSD within 4.9 % of the
+uninjected recording's. Per shape the F1 is >= 0.95 except missed beats on one hour (0.93) and
+non-compensatory premature beats (0.93-0.95).
 
 Choices, deviations and limits
 ------------------------------

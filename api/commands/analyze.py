@@ -24,7 +24,17 @@ __all__ = ["analyze"]
 #: Show the progress bar from this many recordings on (and only on a terminal).
 _PROGRESS_MIN = 4
 
-_HUMAN = ("n_beats", "duration_s", "quality", "mean_rr_ms", "sdnn_ms", "rmssd_ms", "lf_hf")
+_HUMAN = (
+    "n_beats",
+    "duration_s",
+    "quality",
+    "correction",
+    "corrected_pct",
+    "mean_rr_ms",
+    "sdnn_ms",
+    "rmssd_ms",
+    "lf_hf",
+)
 
 
 def _human_line(r: RecordingAnalysis) -> str:

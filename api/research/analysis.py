@@ -7,7 +7,11 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal;
 - with ``clean=True`` (default) ``rr`` is ``hrv.clean(rr_ms, gaps=gaps).rr_ms`` with its gaps
   (Lipponen & Tarvainen 2019 correction plus the 300-2000 ms gate); with ``clean=False`` the
-  RR intervals exactly as in the file, with the file's gaps;
+  RR intervals exactly as in the file, with the file's gaps. ``correction`` names the
+  correction that ran (``"lipponen_tarvainen_2019"``, i.e. :func:`hrv.clean`; ``None`` with
+  ``clean=False``) and ``corrected_pct`` the share of the input intervals it changed (merged,
+  split, moved, interpolated or removed as a gap), in % (0 with ``clean=False``; ``None`` for
+  an empty recording);
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
@@ -66,6 +70,9 @@ __all__ = [
 
 _TIME_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TimeDomain) if f.name != "n_beats")
 
+#: Name of the artefact correction a cleaned summary ran (:func:`hrv.clean`).
+CORRECTION = "lipponen_tarvainen_2019"
+
 #: Every key of a summary, in output order (after ``path``).
 SUMMARY_FIELDS: tuple[str, ...] = (
     "n_beats",
@@ -73,6 +80,8 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "quality",
     "n_artefacts",
     "cleaned",
+    "correction",
+    "corrected_pct",
     *_TIME_FIELDS,
     *FREQUENCY_FIELDS,
     "frequency_method",
@@ -273,6 +282,12 @@ def summarize(
         "quality": cleaned.quality,
         "n_artefacts": int(np.count_nonzero(cleaned.labels != int(hrv.BeatLabel.NORMAL))),
         "cleaned": bool(clean),
+        "correction": CORRECTION if clean else None,
+        "corrected_pct": (
+            (100.0 * float(np.count_nonzero(cleaned.labels)) / n_in if clean else 0.0)
+            if n_in
+            else None
+        ),
     }
     td = hrv.time_domain(rr, gaps=gap_arg)
     for name in _TIME_FIELDS:

@@ -160,9 +160,9 @@ def rmssd_of(rr: FloatArray, gaps: BoolArray) -> float:
     return value
 
 
-def score(raw: FloatArray, shapes: tuple[str, ...], *, per_beats: int, seeds: int) -> tuple[
-    float, list[float]
-]:
+def score(
+    raw: FloatArray, shapes: tuple[str, ...], *, per_beats: int, seeds: int
+) -> tuple[float, list[float]]:
     """Pooled F1 over ``seeds`` injections and the relative RMSSD error of each."""
     ref_clean = clean(raw)
     ref = rmssd_of(np.asarray(ref_clean.rr_ms), np.asarray(ref_clean.gaps))

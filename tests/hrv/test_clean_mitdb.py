@@ -83,9 +83,7 @@ def load_record(path: Path = FIXTURE) -> Record:
     return Record(sample, normal)
 
 
-def _score(
-    rec: Record, method: str, flagged: BoolArray | None, rmssd_ms: float
-) -> Score:
+def _score(rec: Record, method: str, flagged: BoolArray | None, rmssd_ms: float) -> Score:
     truth = rec.artefactual
     ectopic = np.flatnonzero(~rec.normal)
     if flagged is None:
@@ -186,7 +184,8 @@ def test_side_by_side_with_neurokit2(record: Record) -> None:
 def table(scores: list[Score], rec: Record) -> str:
     head = (
         "| method | intervals flagged | ectopic beats found | false positives / h | F1 "
-        f"| RMSSD (ms) | vs NN RMSSD {rec.nn_rmssd_ms:.2f} ms |\n|---|---:|---:|---:|---:|---:|---:|"
+        f"| RMSSD (ms) | vs NN RMSSD {rec.nn_rmssd_ms:.2f} ms |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
     )
 
     def fmt(value: float | int | None, spec: str) -> str:

@@ -60,6 +60,8 @@ def _expected(path: Path, *, clean: bool) -> dict[str, Any]:
         "n_beats": rec.n_beats,
         "duration_s": rec.duration_s,
         "quality": c.quality,
+        "correction": "lipponen_tarvainen_2019" if clean else None,
+        "corrected_pct": 100.0 * float(np.count_nonzero(c.labels)) / c.n_beats if clean else 0.0,
         "rmssd_ms": td.rmssd_ms,
         "sdnn_ms": td.sdnn_ms,
         "mean_rr_ms": td.mean_rr_ms,
