@@ -20,8 +20,8 @@ premature beat keeps its normal length; in the ECG sense it starts at an ectopic
 cleaned without injection (the injection must not move the corrected RMSSD).
 
 Measured when written (10 seeds each, F1 pooled over the seeds, RMSSD error per seed):
-mixed shapes F1 0.977-0.981 (rest, rrhealthy_000 hour 4, nsr001 hour 14), worst RMSSD error
-4.9 %; per shape see ``PER_SHAPE_F1``.
+mixed shapes F1 0.979-0.983 (rest, rrhealthy_000 hour 4, nsr001 hour 14), worst RMSSD error
+4.9 %; per shape see ``PER_SHAPE_F1`` and README "Artefact correction against truth".
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ SHAPES = (
 
 #: Lowest pooled F1 a shape must reach alone. 0.95 everywhere except two shapes that stay
 #: below it on some recording (measured when written; see README "Artefact correction"):
-#: missed beats on the rrhealthy hour (0.931: the split restores the beat, but a few normal
-#: neighbours whose |dRR| sits right at the threshold flip to flagged once the thresholds are
-#: re-estimated) and non-compensatory premature beats on rest / nsr001 (0.930-0.936: at 15-20 %
-#: prematurity some are within the physiological variability and go unflagged).
+#: missed beats on the rrhealthy hour (0.928: the split restores the beat, but a few normal
+#: neighbours whose |dRR| sits right at the threshold flip to flagged) and non-compensatory
+#: premature beats on rest / nsr001 (0.940-0.941: at 15-20 % prematurity some are within the
+#: physiological variability and go unflagged).
 PER_SHAPE_F1 = {
     "premature_comp": 0.95,
     "premature_noncomp": 0.92,
