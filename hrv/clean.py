@@ -334,7 +334,7 @@ def _running_quantiles(a: FloatArray, window: int, qs: tuple[float, ...]) -> lis
         for out, q in zip(outs, qs, strict=True):
             pos = q * (window - 1)
             lo = math.floor(pos)
-            hi = min(lo + 1, window - 1)
+            hi = min(lo + 1, window - 1) if pos > lo else lo  # an exact rank needs one pass
             for k in (lo, hi):
                 if k not in ranks:
                     ranks[k] = ndimage.rank_filter(a, rank=k, size=window, mode="nearest")
