@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from hrv import BeatLabel, HrvInputError, clean, time_domain
@@ -172,3 +174,30 @@ def test_an_option_cannot_reopen_the_overflow() -> None:
     # the largest accepted gate still keeps a value past it a bounded gap
     result = clean([800.0] * 30 + [1e308] + [800.0] * 30, max_rr_ms=60_000.0)
     assert result.label_names[30] == "gap"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=12
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_finite_values_in_a_real_series_are_labelled_and_bounded(
+    values: list[float], seed: int, rest: FloatArray
+) -> None:
+    """Whatever finite values are mixed into a real series: no error, a labelled result in the
+    physiological range, and at most ``max_missed_beats`` extra intervals per input interval."""
+    base = rest[:200]
+    rng = np.random.default_rng(seed)
+    bad = base.copy()
+    bad[rng.choice(np.arange(bad.size), size=len(values), replace=False)] = values
+    result = clean(bad)
+    assert result.labels.size == bad.size
+    assert result.rr_ms.size <= 4 * bad.size
+    if result.rr_ms.size:
+        assert result.rr_ms.min() >= 300.0
+        assert result.rr_ms.max() <= 2000.0
+    out_of_range = (bad < 300.0) | (bad > 2000.0)
+    assert (result.labels[out_of_range] != BeatLabel.NORMAL).all()
+    assert np.isfinite(result.rr_ms).all()
