@@ -83,7 +83,8 @@ Correction (all but the last keep the timeline: the sum of the intervals is pres
 Labels are per input beat (``Cleaned.labels`` has the input's length): every input interval
 that contributed to a corrected output interval gets that correction's label, so an ectopic
 beat labels the two intervals around the misplaced peak (or the one or two it interpolated), an
-extra beat the two halves that were merged, a gap the removed interval. ``Cleaned.source_index`` maps each output interval back to its first input interval.
+extra beat the two halves that were merged, a gap the removed interval.
+``Cleaned.source_index`` maps each output interval back to its first input interval.
 
 Validation against truth, and why NeuroKit2 differs
 ---------------------------------------------------
