@@ -183,7 +183,7 @@ def test_side_by_side_with_neurokit2(record: Record) -> None:
 
 def table(scores: list[Score], rec: Record) -> str:
     head = (
-        "| method | intervals flagged | ectopic beats found | false positives / h | F1 "
+        "| method | intervals flagged | ectopic beats found | false-positive intervals / h | F1 "
         f"| RMSSD (ms) | vs NN RMSSD {rec.nn_rmssd_ms:.2f} ms |\n"
         "|---|---:|---:|---:|---:|---:|---:|"
     )
