@@ -272,6 +272,8 @@ def analyse_rate(
         raise BreathingError(
             f"analyse_rate: t_s {t.shape}, rr_ms {rr.shape} and valid {ok.shape} must match"
         )
+    if lf_span_s is not None and not (math.isfinite(lf_span_s) and lf_span_s > 0):
+        raise BreathingError(f"analyse_rate: lf_span_s must be > 0 s, got {lf_span_s!r}")
     pat = pattern or BreathingPattern(rate_bpm)
     fi, fh1, _, fh2 = pat.fractions()
     n_all = int(t.size)

@@ -22,6 +22,7 @@ from breathing import (
     PacingMode,
     RateChanged,
     RateResult,
+    analyse_rate,
     choose_resonance,
 )
 from sensors import SimulatedPerson
@@ -404,3 +405,26 @@ def test_range_edge_on_tables() -> None:
     assert cut.range_edge == "low" and "below 5/min" in cut.range_note
     none = choose_resonance([row(6.5, -40, 10), row(6.0, -20, 13)])
     assert none.resonance_bpm is None and none.range_edge is None
+
+
+def test_analyse_rate_lf_segment_length_decides_what_is_reported() -> None:
+    """The same 2 min of beats: LF power and peak on 90 s, LF power only on 40 s, none on 20 s."""
+    person = SimulatedPerson(seed=7, resonance_bpm=5.5, breathing=lambda t: t * 5.5 / 60)
+    beats = [person.next_beat() for _ in range(130)]
+    t = [b.t_s for b in beats]
+    rr = [b.rr_ms for b in beats]
+    onsets = [k * 60 / 5.5 for k in range(1, 12) if k * 60 / 5.5 <= t[-1]]
+    rows = {
+        span: analyse_rate(5.5, t_s=t, rr_ms=rr, inhale_onsets_s=onsets, lf_span_s=span)
+        for span in (90.0, 40.0, 20.0)
+    }
+    assert rows[90.0].lf_power_ms2 is not None and rows[90.0].lf_peak_hz is not None
+    assert rows[40.0].lf_power_ms2 is not None and rows[40.0].lf_peak_hz is None
+    assert rows[20.0].lf_power_ms2 is None and rows[20.0].lf_peak_hz is None
+    for span, r in rows.items():
+        assert r.usable and r.phase_deg == rows[90.0].phase_deg  # the rest is the whole window
+        uses = {c.name: c for c in r.criteria}
+        assert uses["max_lf_power"].used is (span >= 30.0), uses["max_lf_power"]
+        assert uses["max_lf_peak"].used is (span >= 60.0), uses["max_lf_peak"]
+    with pytest.raises(BreathingError, match="lf_span_s"):
+        analyse_rate(5.5, t_s=t, rr_ms=rr, inhale_onsets_s=onsets, lf_span_s=0.0)
