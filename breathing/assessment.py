@@ -46,7 +46,7 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,7 +123,8 @@ class AssessmentProtocol:
 #: Shortest segment (s) on which a step's LF power (0.04-0.15 Hz) is computed. The Hann
 #: periodogram of a sinusoid at any protocol rate (4.5-6.5/min, 0.075-0.108 Hz) keeps 95-102 % of
 #: its power inside the LF band on a 30-s segment, 99-100 % from 40 s on (any phase, linear
-#: detrend); shorter, leakage out of the band depends on the rate and biases the comparison.
+#: detrend); on 20-25 s it reads 89-118 %, depending on the rate and the phase, and on 15 s
+#: 43-107 %: a bias as large as the differences the comparison across rates looks for.
 LF_POWER_MIN_SPAN_S = 30.0
 #: Shortest segment (s) on which a step's LF *peak* is reported. A peak is resolved when the
 #: main lobe of the Hann window (+-2/T Hz) around the paced frequency stays inside the LF band:
@@ -217,7 +218,7 @@ class AssessmentResult:
     criteria: tuple[Criterion, ...]
     rates: tuple[RateResult, ...]
     breathing_delay_s: float | None = None
-    range_edge: str | None = None
+    range_edge: Literal["low", "high"] | None = None
     range_note: str = ""
 
 
@@ -585,7 +586,9 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
     return dataclasses.replace(result, range_edge=edge, range_note=note)
 
 
-def _range_edge(resonance_bpm: float | None, rates: list[float]) -> tuple[str | None, str]:
+def _range_edge(
+    resonance_bpm: float | None, rates: list[float]
+) -> tuple[Literal["low", "high"] | None, str]:
     """``"low"``/``"high"`` and a sentence when the chosen rate is at an edge of the grid."""
     if resonance_bpm is None or len(rates) < 2:
         return None, ""
