@@ -16,9 +16,12 @@ smooth peak of the amplitude curve. The phase is the most precise of them (it ch
 resonance, from HR leading below to lagging above, Vaschillo et al. 2002), so the estimate is
 the *interpolated zero crossing of the phase* between the two rates that bracket it, finer than
 the 0.5-bpm grid, cross-checked against the amplitude peak (a parabola through the largest
-peak-to-trough and its neighbours). When they disagree by more than one step the amplitude
-parabola is used; when the phase does not cross 0 on the grid the crossing is extrapolated by at
-most half a step beyond the grid. The result keeps the whole per-rate table and says why.
+peak-to-trough and its neighbours). When they disagree by more than one step, or when the
+band-pass model below does not explain the measured phases (residual >= 6 deg: HR in phase with
+breathing marks the resonance only under that model; on de Boer's beat-to-beat model it does
+not), the amplitude parabola is used, the amplitude peak being the definition of resonance.
+When the phase does not cross 0 on the grid the crossing is extrapolated by at most half a step
+beyond the grid. The result keeps the whole per-rate table and says why.
 
 The phase is measured against the *pacer*, not a respiration belt. A person who breathes a
 little behind the pacer shifts every phase by ``-360 f tau`` and the crossing down (0.7 s
@@ -471,7 +474,9 @@ def _phase_crossing(rows: list[RateResult]) -> tuple[float | None, str, bool]:
 #: is estimated at 0.45-0.9 s).
 DELAY_THRESHOLD_S = 0.35
 #: The fit is trusted only when the model explains the phases this well (RMS of the phase
-#: residuals; 0.5-3.5 deg on the simulated person, 9 deg on a table of alternating +-10 deg).
+#: residuals; 0.5-4.7 deg on the simulated person at resonances 4.5-6.5/min, 3-15 deg on the de
+#: Boer model of tests/breathing/deboer.py, 9 deg on a table of alternating +-10 deg). Beyond it
+#: the phase crossing is not used either (the amplitude peak decides).
 MAX_FIT_PHASE_RMS_DEG = 6.0
 
 
@@ -666,7 +671,17 @@ def _choose(table: tuple[RateResult, ...]) -> AssessmentResult:
             table,
             delay,
         )
-    if phase_rate is not None and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01):
+    # HR in phase at resonance is a property of the band-pass model: when that model (with a
+    # constant delay) does not explain the measured phases, the crossing has no footing and the
+    # amplitude peak, the definition of resonance, decides
+    off_model = (
+        fit is not None and fit.phase_rms_deg >= MAX_FIT_PHASE_RMS_DEG and amp_rate is not None
+    )
+    if (
+        phase_rate is not None
+        and not off_model
+        and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01)
+    ):
         method = "phase_extrapolated" if extrapolated else "phase_crossing"
         agree = f"; agrees with the amplitude peak ({amp_why})" if amp_rate is not None else ""
         return AssessmentResult(
@@ -679,12 +694,19 @@ def _choose(table: tuple[RateResult, ...]) -> AssessmentResult:
             delay,
         )
     if amp_rate is not None:
-        why = (
-            f"{amp_why}; phase criterion unusable ({phase_why})"
-            if phase_rate is None
-            else f"{amp_why}; the phase crossing ({phase_rate:.2f}) disagrees by more than a step, "
-            "so the amplitude peak decides"
-        )
+        if phase_rate is None:
+            why = f"{amp_why}; phase criterion unusable ({phase_why})"
+        elif off_model:
+            why = (
+                f"{amp_why}; the phase crossing ({phase_rate:.2f}) is not used: the band-pass "
+                f"model does not explain the phases ({fit_why}), so HR in phase with breathing "
+                "need not mark the resonance"
+            )
+        else:
+            why = (
+                f"{amp_why}; the phase crossing ({phase_rate:.2f}) disagrees by more than a "
+                "step, so the amplitude peak decides"
+            )
         return AssessmentResult(
             round(amp_rate, 2), "amplitude_peak", why, single, criteria, table, delay
         )

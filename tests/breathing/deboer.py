@@ -30,8 +30,9 @@ frequency (the resonance-frequency definition of Lehrer, Vaschillo & Vaschillo 2
 its own least squares.
 
 Unlike the simulator, the model does not put HR in phase with lung volume at its resonance: with
-the mechanical coupling alone HR *lags* lung volume there by 25-60 deg and leads it nowhere, so
-the assessment's phase criterion is tested against a physiology it does not assume.
+the mechanical coupling alone HR *lags* lung volume there by ~50 deg (and leads it at no rate of
+the grid), with central coupling it leads by ~20 deg, so the assessment's phase criterion is
+tested against a physiology it does not assume.
 
 ``python -m tests.breathing.deboer`` prints the table that README "Metrics" quotes.
 
