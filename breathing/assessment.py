@@ -16,9 +16,12 @@ smooth peak of the amplitude curve. The phase is the most precise of them (it ch
 resonance, from HR leading below to lagging above, Vaschillo et al. 2002), so the estimate is
 the *interpolated zero crossing of the phase* between the two rates that bracket it, finer than
 the 0.5-bpm grid, cross-checked against the amplitude peak (a parabola through the largest
-peak-to-trough and its neighbours). When they disagree by more than one step the amplitude
-parabola is used; when the phase does not cross 0 on the grid the crossing is extrapolated by at
-most half a step beyond the grid. The result keeps the whole per-rate table and says why.
+peak-to-trough and its neighbours). When they disagree by more than one step, or when the
+band-pass model below does not explain the measured phases (residual >= 6 deg: HR in phase with
+breathing marks the resonance only under that model; on de Boer's beat-to-beat model it does
+not), the amplitude parabola is used, the amplitude peak being the definition of resonance.
+When the phase does not cross 0 on the grid the crossing is extrapolated by at most half a step
+beyond the grid. The result keeps the whole per-rate table and says why.
 
 The phase is measured against the *pacer*, not a respiration belt. A person who breathes a
 little behind the pacer shifts every phase by ``-360 f tau`` and the crossing down (0.7 s
@@ -27,14 +30,26 @@ fitted to amplitude and phase with a constant delay ``tau``; the amplitude does 
 ``tau``, which separates the two. When the fitted delay exceeds 0.35 s, the fitted resonance
 is used (``method="resonator_fit"``) and the delay is reported, so adaptive pacing can correct
 its phase by it.
+
+Short steps (the 1-minute screening leaves ~40 s per rate after settling): each step says which
+criteria its measures can serve and why (:attr:`RateResult.criteria`). Phase, amplitude and
+peak-to-trough need 2 whole breaths. LF power and the LF peak are taken on the *same* length at
+every rate (the last ``step_s - settle_s`` seconds of the step: a periodogram's peak density
+grows with the segment's length, so unequal segments would bias the comparison): LF power from
+:data:`LF_POWER_MIN_SPAN_S` on, the LF peak from :data:`LF_PEAK_MIN_SPAN_S` on. A criterion
+that some usable rate cannot serve is left out of the choice altogether (an argmax over the
+other rates could point anywhere) and says so. When the chosen rate is at an edge of the tested
+range (within a quarter step of its lowest or highest rate, or beyond it) the result says that
+the resonance may lie beyond the range (:attr:`AssessmentResult.range_edge`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,9 +59,12 @@ from breathing.pacer import BreathingPattern
 from hrv.resonance import breathing_response, hr_oscillation, lf_band
 
 __all__ = [
+    "LF_PEAK_MIN_SPAN_S",
+    "LF_POWER_MIN_SPAN_S",
     "AssessmentProtocol",
     "AssessmentResult",
     "Criterion",
+    "CriterionUse",
     "RateResult",
     "analyse_rate",
     "choose_resonance",
@@ -105,6 +123,40 @@ class AssessmentProtocol:
         return self.step_s * len(self.rates_bpm)
 
 
+#: Shortest segment (s) on which a step's LF power (0.04-0.15 Hz) is computed. The Hann
+#: periodogram of a sinusoid at any protocol rate (4.5-6.5/min, 0.075-0.108 Hz) keeps 95-102 % of
+#: its power inside the LF band on a 30-s segment, 99-100 % from 40 s on (any phase, linear
+#: detrend); on 20-25 s it reads 89-118 %, depending on the rate and the phase, and on 15 s
+#: 43-107 %: a bias as large as the differences the comparison across rates looks for.
+LF_POWER_MIN_SPAN_S = 30.0
+#: Shortest segment (s) on which a step's LF *peak* is reported. A peak is resolved when the
+#: main lobe of the Hann window (+-2/T Hz) around the paced frequency stays inside the LF band:
+#: 0.075 Hz - 2/60 >= 0.04 Hz at 4.5/min. On the screening's 40-s steps the lobe (+-0.05 Hz)
+#: spills below 0.04 Hz and the bins are 0.025 Hz (1.5 breaths/min, three steps of the grid),
+#: so the largest in-band density says little about the paced oscillation.
+LF_PEAK_MIN_SPAN_S = 60.0
+
+
+#: The criteria of :func:`choose_resonance`, in the order of :attr:`AssessmentResult.criteria`.
+CRITERIA = (
+    "phase_zero_crossing",
+    "max_peak_to_trough",
+    "max_lf_power",
+    "max_lf_peak",
+    "single_smooth_peak",
+    "resonator_fit",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionUse:
+    """Whether one step's measures serve one criterion of the choice, and why (not)."""
+
+    name: str
+    used: bool
+    why: str
+
+
 @dataclass(frozen=True, slots=True)
 class RateResult:
     """The response measured at one paced rate (one row of the assessment table).
@@ -113,6 +165,8 @@ class RateResult:
     ``breathing_power_ms2`` and ``coherence`` describe the HR oscillation at the breathing
     frequency (phase positive when HR leads lung volume); ``lf_*`` the LF band of the RR
     spectrum; ``quality`` the share of clean beats. Measures are ``None`` when unavailable.
+    ``criteria`` lists, for each criterion of :func:`choose_resonance`, whether this step's
+    measures serve it and why (not): e.g. the LF peak on a 40-s screening step.
     """
 
     rate_bpm: float
@@ -129,6 +183,7 @@ class RateResult:
     quality: float
     usable: bool
     note: str = ""
+    criteria: tuple[CriterionUse, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +208,10 @@ class AssessmentResult:
     pacing corrects the phase by it. ``single_peak`` is True when peak-to-trough HR rises then
     falls with its largest value at an interior rate of the grid; False when that value is at the
     lowest or highest rate (the peak is not seen) or the curve has several peaks.
+    ``range_edge`` is ``"low"`` or ``"high"`` when the chosen rate lies within a quarter step of
+    the lowest or highest usable rate of the grid, or beyond it: the resonance may then lie
+    outside the tested range, which ``range_note`` says in words (``None`` and ``""``
+    otherwise).
     """
 
     resonance_bpm: float | None
@@ -162,6 +221,8 @@ class AssessmentResult:
     criteria: tuple[Criterion, ...]
     rates: tuple[RateResult, ...]
     breathing_delay_s: float | None = None
+    range_edge: Literal["low", "high"] | None = None
+    range_note: str = ""
 
 
 def analyse_rate(
@@ -174,6 +235,7 @@ def analyse_rate(
     pattern: BreathingPattern | None = None,
     min_quality: float = 0.8,
     min_coherence: float = 0.3,
+    lf_span_s: float | None = None,
 ) -> RateResult:
     """Measure the response to one paced rate from the beats of its analysis window.
 
@@ -191,6 +253,11 @@ def analyse_rate(
         The paced pattern (for the lung-volume reference); default 1:1 at ``rate_bpm``.
     min_quality, min_coherence : float
         Thresholds for ``usable`` (see :class:`AssessmentProtocol`).
+    lf_span_s : float, optional
+        Length of the segment, ending at the last inhale onset, on which LF power and the LF peak
+        are taken; give every step the same one (the engine gives ``step_s - settle_s``).
+        Default: the whole window. LF power needs :data:`LF_POWER_MIN_SPAN_S` of beats and the LF
+        peak :data:`LF_PEAK_MIN_SPAN_S`; shorter, they are ``None`` and ``criteria`` says why.
 
     Returns
     -------
@@ -209,6 +276,8 @@ def analyse_rate(
         raise BreathingError(
             f"analyse_rate: t_s {t.shape}, rr_ms {rr.shape} and valid {ok.shape} must match"
         )
+    if lf_span_s is not None and not (math.isfinite(lf_span_s) and lf_span_s > 0):
+        raise BreathingError(f"analyse_rate: lf_span_s must be > 0 s, got {lf_span_s!r}")
     pat = pattern or BreathingPattern(rate_bpm)
     fi, fh1, _, fh2 = pat.fractions()
     n_all = int(t.size)
@@ -216,6 +285,7 @@ def analyse_rate(
     tv, rv = t[ok], rr[ok]
     onsets = np.asarray(inhale_onsets_s, dtype=np.float64)
     if tv.size < 10 or onsets.size < 2:
+        why = "too few beats or breaths"
         return RateResult(
             rate_bpm,
             None,
@@ -230,7 +300,8 @@ def analyse_rate(
             n_all,
             quality,
             False,
-            "too few beats or breaths",
+            why,
+            tuple(CriterionUse(name, False, f"step not usable: {why}") for name in CRITERIA),
         )
     # gaps: a removed beat means the next one does not follow its predecessor in the kept series
     idx = np.flatnonzero(ok)
@@ -245,7 +316,13 @@ def analyse_rate(
         hold_after_inhale_fraction=fh1,
         hold_after_exhale_fraction=fh2,
     )
-    lf = lf_band(rv, t_s=tv)
+    if lf_span_s is None:
+        seg = np.ones(tv.shape, dtype=np.bool_)
+    else:
+        seg = (tv >= float(onsets[-1]) - lf_span_s) & (tv <= float(onsets[-1]))
+    seg_s = float(tv[seg][-1] - tv[seg][0]) if np.count_nonzero(seg) > 1 else 0.0
+    lf = lf_band(rv[seg], t_s=tv[seg], min_duration_s=LF_POWER_MIN_SPAN_S)
+    peak_ok = lf.lf_power_ms2 is not None and seg_s >= LF_PEAK_MIN_SPAN_S
     notes = []
     if quality < min_quality:
         notes.append(f"signal quality {quality:.0%} below {min_quality:.0%}")
@@ -254,6 +331,43 @@ def analyse_rate(
     if resp.phase_deg is None or resp.n_cycles < 2:
         notes.append("fewer than 2 whole breaths")
     usable = not notes
+    if not usable:
+        uses = tuple(
+            CriterionUse(name, False, f"step not usable: {'; '.join(notes)}") for name in CRITERIA
+        )
+    else:
+        n_osc = osc.n_cycles
+        osc_use = (
+            (True, f"peak-to-trough HR over {n_osc} whole breaths")
+            if osc.mean_peak_to_trough_bpm is not None
+            else (False, "no whole breath without a gap or with enough beats")
+        )
+        fit_ok = resp.amplitude_bpm is not None and resp.amplitude_bpm > 0
+        power_why = (
+            f"periodogram of {seg_s:.0f} s"
+            if lf.lf_power_ms2 is not None
+            else f"{seg_s:.0f} s of beats; LF power needs >= {LF_POWER_MIN_SPAN_S:g} s"
+        )
+        peak_why = (
+            f"periodogram of {seg_s:.0f} s"
+            if peak_ok
+            else f"{seg_s:.0f} s of beats; a resolved LF peak needs >= {LF_PEAK_MIN_SPAN_S:g} s "
+            "(the window's main lobe at the paced rate inside 0.04-0.15 Hz)"
+        )
+        uses = (
+            CriterionUse("phase_zero_crossing", True, f"phase over {resp.n_cycles} whole breaths"),
+            CriterionUse("max_peak_to_trough", *osc_use),
+            CriterionUse("max_lf_power", lf.lf_power_ms2 is not None, power_why),
+            CriterionUse("max_lf_peak", peak_ok, peak_why),
+            CriterionUse("single_smooth_peak", *osc_use),
+            CriterionUse(
+                "resonator_fit",
+                fit_ok,
+                "amplitude and phase at the breathing frequency"
+                if fit_ok
+                else "no HR oscillation at the breathing frequency",
+            ),
+        )
     return RateResult(
         rate_bpm=rate_bpm,
         peak_to_trough_bpm=osc.mean_peak_to_trough_bpm,
@@ -262,19 +376,34 @@ def analyse_rate(
         breathing_power_ms2=resp.power_ms2,
         coherence=resp.coherence,
         lf_power_ms2=lf.lf_power_ms2,
-        lf_peak_hz=lf.lf_peak_hz,
-        lf_peak_density_ms2_per_hz=lf.lf_peak_density_ms2_per_hz,
+        lf_peak_hz=lf.lf_peak_hz if peak_ok else None,
+        lf_peak_density_ms2_per_hz=lf.lf_peak_density_ms2_per_hz if peak_ok else None,
         n_cycles=resp.n_cycles,
         n_beats=n_all,
         quality=quality,
         usable=usable,
         note="; ".join(notes),
+        criteria=uses,
     )
 
 
-def _argmax_rate(rows: list[RateResult], key: str) -> float | None:
-    vals = [(getattr(r, key), r.rate_bpm) for r in rows if getattr(r, key) is not None]
-    return max(vals)[1] if vals else None
+def _argmax_rate(
+    rows: list[RateResult], key: str, name: str, what: str
+) -> tuple[float | None, str]:
+    """Rate with the largest ``key``, only when every usable rate has a value (else left out)."""
+    missing = [r for r in rows if getattr(r, key) is None]
+    if missing:
+        first = missing[0]
+        why = next((c.why for c in first.criteria if c.name == name), "not measured")
+        where = ", ".join(f"{r.rate_bpm:g}" for r in missing)
+        if len(missing) == len(rows):
+            return None, f"left out: no {what} at any rate (at {first.rate_bpm:g}/min: {why})"
+        return None, (
+            f"left out: no {what} at {where}/min (at {first.rate_bpm:g}/min: {why}), and the "
+            f"largest of the other {len(rows) - len(missing)} rates could be anywhere"
+        )
+    vals = [(getattr(r, key), r.rate_bpm) for r in rows]
+    return max(vals)[1], f"rate with the highest {what}"
 
 
 def _amplitude_peak(rows: list[RateResult]) -> tuple[float | None, str]:
@@ -345,7 +474,9 @@ def _phase_crossing(rows: list[RateResult]) -> tuple[float | None, str, bool]:
 #: is estimated at 0.45-0.9 s).
 DELAY_THRESHOLD_S = 0.35
 #: The fit is trusted only when the model explains the phases this well (RMS of the phase
-#: residuals; 0.5-3.5 deg on the simulated person, 9 deg on a table of alternating +-10 deg).
+#: residuals; 0.5-4.7 deg on the simulated person at resonances 4.5-6.5/min, 3-15 deg on the de
+#: Boer model of tests/breathing/deboer.py, 9 deg on a table of alternating +-10 deg). Beyond it
+#: the phase crossing is not used either (the amplitude peak decides).
 MAX_FIT_PHASE_RMS_DEG = 6.0
 
 
@@ -455,6 +586,35 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
     Biofeedback, 27(1), 1-27.
     """
     table = tuple(rates)
+    result = _choose(table)
+    edge, note = _range_edge(result.resonance_bpm, [r.rate_bpm for r in table if r.usable])
+    return dataclasses.replace(result, range_edge=edge, range_note=note)
+
+
+def _range_edge(
+    resonance_bpm: float | None, rates: list[float]
+) -> tuple[Literal["low", "high"] | None, str]:
+    """``"low"``/``"high"`` and a sentence when the chosen rate is at an edge of the grid."""
+    if resonance_bpm is None or len(rates) < 2:
+        return None, ""
+    lo, hi = min(rates), max(rates)
+    quarter = (hi - lo) / (len(rates) - 1) / 4
+    if resonance_bpm <= lo + quarter:
+        return "low", (
+            f"{resonance_bpm:.2f}/min is at the low edge of the tested range ({lo:g}-{hi:g}/min): "
+            f"the resonance may lie below {lo:g}/min; a second assessment at lower rates "
+            "would tell"
+        )
+    if resonance_bpm >= hi - quarter:
+        return "high", (
+            f"{resonance_bpm:.2f}/min is at the high edge of the tested range ({lo:g}-{hi:g}/min): "
+            f"the resonance may lie above {hi:g}/min; a second assessment at higher rates "
+            "would tell"
+        )
+    return None, ""
+
+
+def _choose(table: tuple[RateResult, ...]) -> AssessmentResult:
     rows = [r for r in table if r.usable]
     if len(rows) < 3:
         return AssessmentResult(
@@ -468,8 +628,10 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
         )
     phase_rate, phase_why, extrapolated = _phase_crossing(rows)
     amp_rate, amp_why = _amplitude_peak(rows)
-    lf_rate = _argmax_rate(rows, "lf_power_ms2")
-    lfpk_rate = _argmax_rate(rows, "lf_peak_density_ms2_per_hz")
+    lf_rate, lf_why = _argmax_rate(rows, "lf_power_ms2", "max_lf_power", "LF power")
+    lfpk_rate, lfpk_why = _argmax_rate(
+        rows, "lf_peak_density_ms2_per_hz", "max_lf_peak", "LF spectral peak"
+    )
     single, single_why = _single_peak(rows)
     fit = _resonator_fit(rows)
     fit_why = (
@@ -482,8 +644,8 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
     criteria = (
         Criterion("phase_zero_crossing", phase_rate, phase_why),
         Criterion("max_peak_to_trough", amp_rate, amp_why),
-        Criterion("max_lf_power", lf_rate, "rate with the highest LF power"),
-        Criterion("max_lf_peak", lfpk_rate, "rate with the highest LF spectral peak"),
+        Criterion("max_lf_power", lf_rate, lf_why),
+        Criterion("max_lf_peak", lfpk_rate, lfpk_why),
         Criterion("single_smooth_peak", amp_rate if single else None, single_why),
         Criterion("resonator_fit", None if fit is None else round(fit.resonance_bpm, 2), fit_why),
     )
@@ -509,7 +671,17 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
             table,
             delay,
         )
-    if phase_rate is not None and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01):
+    # HR in phase at resonance is a property of the band-pass model: when that model (with a
+    # constant delay) does not explain the measured phases, the crossing has no footing and the
+    # amplitude peak, the definition of resonance, decides
+    off_model = (
+        fit is not None and fit.phase_rms_deg >= MAX_FIT_PHASE_RMS_DEG and amp_rate is not None
+    )
+    if (
+        phase_rate is not None
+        and not off_model
+        and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01)
+    ):
         method = "phase_extrapolated" if extrapolated else "phase_crossing"
         agree = f"; agrees with the amplitude peak ({amp_why})" if amp_rate is not None else ""
         return AssessmentResult(
@@ -522,12 +694,19 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
             delay,
         )
     if amp_rate is not None:
-        why = (
-            f"{amp_why}; phase criterion unusable ({phase_why})"
-            if phase_rate is None
-            else f"{amp_why}; the phase crossing ({phase_rate:.2f}) disagrees by more than a step, "
-            "so the amplitude peak decides"
-        )
+        if phase_rate is None:
+            why = f"{amp_why}; phase criterion unusable ({phase_why})"
+        elif off_model:
+            why = (
+                f"{amp_why}; the phase crossing ({phase_rate:.2f}) is not used: the band-pass "
+                f"model does not explain the phases ({fit_why}), so HR in phase with breathing "
+                "need not mark the resonance"
+            )
+        else:
+            why = (
+                f"{amp_why}; the phase crossing ({phase_rate:.2f}) disagrees by more than a "
+                "step, so the amplitude peak decides"
+            )
         return AssessmentResult(
             round(amp_rate, 2), "amplitude_peak", why, single, criteria, table, delay
         )

@@ -501,6 +501,7 @@ class PacingEngine:
             pattern=pattern,
             min_quality=p.min_quality,
             min_coherence=p.min_coherence,
+            lf_span_s=p.step_s - p.settle_s,  # the same LF segment at every rate
         )
         self._table.append(row)
         events: list[PacingEvent] = [AssessmentStepDone(t_s, step, len(p.rates_bpm), row)]

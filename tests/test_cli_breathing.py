@@ -63,6 +63,35 @@ def test_assess_json_finds_the_resonance(resonance: str) -> None:
     assert data["reason"] and data["method"]
 
 
+def test_assess_says_when_the_resonance_may_lie_beyond_the_range() -> None:
+    data = run_json(
+        "assess", "--simulate", "--resonance-bpm", "6.6", "--speed", "max", "--json", "--seed", "6"
+    )
+    assert data["range_edge"] == "high"
+    assert "may lie above 6.5/min" in str(data["range_note"])
+    inside = run_json("assess", "--simulate", "--speed", "max", "--json", "--seed", "3")
+    assert inside["range_edge"] is None and inside["range_note"] == ""
+    text = runner.invoke(
+        app, ["assess", "--simulate", "--resonance-bpm", "6.6", "--speed", "max", "--seed", "6"]
+    )
+    assert text.exit_code == 0, text.output
+    assert "note: " in text.stdout and "may lie above 6.5/min" in text.stdout
+
+
+def test_assess_screening_json_lists_the_criteria_of_each_step() -> None:
+    data = run_json("assess", "--simulate", "--screening", "--speed", "max", "--json")
+    rates = data["rates"]
+    assert isinstance(rates, list)
+    for r in rates:
+        uses = {c["name"]: c for c in r["criteria"]}
+        assert uses["max_lf_power"]["used"] and r["lf_power_ms2"] is not None
+        assert not uses["max_lf_peak"]["used"] and "60 s" in uses["max_lf_peak"]["why"]
+    crit = {c["name"]: c for c in data["criteria"]}  # type: ignore[union-attr]
+    assert crit["max_lf_peak"]["rate_bpm"] is None
+    text = runner.invoke(app, ["assess", "--simulate", "--screening", "--speed", "max"])
+    assert "max_lf_peak left out" in text.stdout
+
+
 def test_assess_is_deterministic_for_a_seed() -> None:
     args = ("assess", "--simulate", "--speed", "max", "--json", "--seed", "5", "--screening")
     assert run_json(*args) == run_json(*args)

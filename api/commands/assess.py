@@ -292,3 +292,8 @@ def assess(
     else:
         typer.echo(f"resonance rate: {result.resonance_bpm:.2f} breaths/min ({result.method})")
         typer.echo(f"why: {result.reason}")
+        if result.range_note:
+            typer.echo(f"note: {result.range_note}")
+    for c in result.criteria:
+        if c.detail.startswith("left out"):
+            typer.echo(f"{c.name} {c.detail}")

@@ -368,7 +368,7 @@ function renderGuidanceInfo() {
   const v = state.assessmentVerdict;
   $("assessment-result").textContent = v
     ? v.resonance_bpm
-      ? `Your resonance rate: ${fmt(v.resonance_bpm, 1)} breaths/min. ${v.reason || ""}`
+      ? `Your resonance rate: ${fmt(v.resonance_bpm, 1)} breaths/min. ${v.reason || ""}${v.range_note ? ` Note: ${v.range_note}.` : ""}`
       : `No clear resonance rate: ${v.reason || "not enough usable data"}`
     : "";
   state.chartsDirty = true;

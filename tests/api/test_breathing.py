@@ -115,6 +115,9 @@ def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., S
     assert [st["result"]["rate_bpm"] for st in steps] == [6.5, 6.0, 5.5, 5.0, 4.5]
     assert len(done) == 1
     assert abs(done[0]["result"]["resonance_bpm"] - 5.0) <= 0.5
+    # 5.0/min is inside the tested range: flag and note present, empty
+    assert done[0]["result"]["range_edge"] is None and done[0]["result"]["range_note"] == ""
+    assert all(any(c["used"] for c in st["result"]["criteria"]) for st in steps)
 
 
 def test_practice_defaults_to_the_latest_stored_assessment(serve: Callable[..., Server]) -> None:

@@ -22,6 +22,7 @@ from breathing import (
     PacingMode,
     RateChanged,
     RateResult,
+    analyse_rate,
     choose_resonance,
 )
 from sensors import SimulatedPerson
@@ -299,3 +300,131 @@ def test_asymmetric_breathing_pattern_4_in_6_out() -> None:
         engine.on_beat(b.t_s, b.rr_ms)
     result = engine.assessment_result
     assert result.resonance_bpm is not None and abs(result.resonance_bpm - 5.2) <= 0.25
+
+
+# -- short steps: what a 1-minute step supports ------------------------------------------------
+
+
+def _uses(r: RateResult) -> dict[str, bool]:
+    return {c.name: c.used for c in r.criteria}
+
+
+def test_screening_steps_say_which_criteria_they_serve() -> None:
+    """A 1-min step leaves ~40 s: LF power (>= 30 s) at every rate, the LF peak (>= 60 s) at
+    none, and the choice leaves the LF peak out instead of comparing what is not there."""
+    result, _, _ = run_assessment(5.5, seed=12, protocol=AssessmentProtocol.screening())
+    names = {c.name for c in result.criteria}
+    for r in result.rates:
+        assert r.usable
+        assert {c.name for c in r.criteria} == names  # one entry per criterion of the choice
+        uses = _uses(r)
+        assert uses["phase_zero_crossing"] and uses["max_peak_to_trough"] and uses["max_lf_power"]
+        assert r.lf_power_ms2 is not None  # the same 40-s segment at every rate
+        assert not uses["max_lf_peak"] and r.lf_peak_hz is None
+        why = next(c.why for c in r.criteria if c.name == "max_lf_peak")
+        assert "60 s" in why
+    crit = {c.name: c for c in result.criteria}
+    assert crit["max_lf_power"].rate_bpm is not None
+    assert crit["max_lf_peak"].rate_bpm is None and crit["max_lf_peak"].detail.startswith(
+        "left out"
+    )
+    json.dumps(dataclasses.asdict(result))
+
+
+def test_two_minute_steps_serve_every_criterion() -> None:
+    result, _, _ = run_assessment(5.2, seed=3)
+    for r in result.rates:
+        assert all(_uses(r).values()), r.criteria
+        assert r.lf_peak_hz is not None
+    assert all(not c.detail.startswith("left out") for c in result.criteria)
+
+
+def test_an_lf_criterion_missing_at_one_rate_is_left_out_not_argmaxed() -> None:
+    """LF power missing at the rate where it would be largest: the largest of the others (6.0)
+    is not the answer, so the criterion is left out and says where and why."""
+    table = [
+        row(6.5, -40, 10),
+        row(6.0, -20, 13),
+        dataclasses.replace(row(5.5, 10, 15), lf_power_ms2=None),
+        row(5.0, 30, 12),
+        row(4.5, 50, 9),
+    ]
+    r = choose_resonance(table)
+    (lf,) = [c for c in r.criteria if c.name == "max_lf_power"]
+    assert lf.rate_bpm is None
+    assert lf.detail.startswith("left out") and "5.5/min" in lf.detail
+    (pk,) = [c for c in r.criteria if c.name == "max_lf_peak"]
+    assert pk.rate_bpm == 5.5  # present everywhere: compared as before
+
+
+# -- the chosen rate at an edge of the tested range ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resonance_bpm", "seed", "edge"), [(4.5, 1, "low"), (5.5, 4, None), (6.5, 6, "high")]
+)
+def test_a_rate_at_the_edge_of_the_range_says_the_resonance_may_lie_beyond(
+    resonance_bpm: float, seed: int, edge: str | None
+) -> None:
+    result, _, _ = run_assessment(resonance_bpm, seed=seed)
+    assert result.range_edge == edge, result.resonance_bpm
+    if edge is None:
+        assert result.range_note == ""
+    else:
+        side, rate = ("below", "4.5/min") if edge == "low" else ("above", "6.5/min")
+        assert f"may lie {side} {rate}" in result.range_note
+
+
+def test_range_edge_on_tables() -> None:
+    # extrapolated beyond the top of the grid
+    r = choose_resonance([row(6.5, 5, 15), row(6.0, 25, 13), row(5.5, 45, 11), row(5.0, 60, 9)])
+    assert r.resonance_bpm is not None and r.resonance_bpm > 6.5
+    assert r.range_edge == "high" and "above 6.5/min" in r.range_note
+    # interpolated just inside the lowest step (within a quarter step of 4.5): still the edge
+    low = choose_resonance(
+        [row(6.5, -70, 8), row(6.0, -60, 9), row(5.5, -45, 11), row(5.0, -20, 13), row(4.5, 2, 15)]
+    )
+    assert low.resonance_bpm is not None and 4.5 < low.resonance_bpm < 4.625
+    assert low.range_edge == "low" and "below 4.5/min" in low.range_note
+    # a quarter step and more inside: not an edge
+    inside = choose_resonance(
+        [row(6.5, -70, 8), row(6.0, -60, 9), row(5.5, -45, 11), row(5.0, -10, 14), row(4.5, 10, 13)]
+    )
+    assert inside.resonance_bpm == pytest.approx(4.75, abs=0.01)
+    assert inside.range_edge is None and inside.range_note == ""
+    # the range is the usable rates': with 4.5 unusable the lowest tested rate is 5.0
+    cut = choose_resonance(
+        [
+            row(6.5, -60, 8),
+            row(6.0, -40, 10),
+            row(5.5, -20, 12),
+            row(5.0, 2, 15),
+            row(4.5, 20, 13, usable=False),
+        ]
+    )
+    assert cut.range_edge == "low" and "below 5/min" in cut.range_note
+    none = choose_resonance([row(6.5, -40, 10), row(6.0, -20, 13)])
+    assert none.resonance_bpm is None and none.range_edge is None
+
+
+def test_analyse_rate_lf_segment_length_decides_what_is_reported() -> None:
+    """The same 2 min of beats: LF power and peak on 90 s, LF power only on 40 s, none on 20 s."""
+    person = SimulatedPerson(seed=7, resonance_bpm=5.5, breathing=lambda t: t * 5.5 / 60)
+    beats = [person.next_beat() for _ in range(130)]
+    t = [b.t_s for b in beats]
+    rr = [b.rr_ms for b in beats]
+    onsets = [k * 60 / 5.5 for k in range(1, 12) if k * 60 / 5.5 <= t[-1]]
+    rows = {
+        span: analyse_rate(5.5, t_s=t, rr_ms=rr, inhale_onsets_s=onsets, lf_span_s=span)
+        for span in (90.0, 40.0, 20.0)
+    }
+    assert rows[90.0].lf_power_ms2 is not None and rows[90.0].lf_peak_hz is not None
+    assert rows[40.0].lf_power_ms2 is not None and rows[40.0].lf_peak_hz is None
+    assert rows[20.0].lf_power_ms2 is None and rows[20.0].lf_peak_hz is None
+    for span, r in rows.items():
+        assert r.usable and r.phase_deg == rows[90.0].phase_deg  # the rest is the whole window
+        uses = {c.name: c for c in r.criteria}
+        assert uses["max_lf_power"].used is (span >= 30.0), uses["max_lf_power"]
+        assert uses["max_lf_peak"].used is (span >= 60.0), uses["max_lf_peak"]
+    with pytest.raises(BreathingError, match="lf_span_s"):
+        analyse_rate(5.5, t_s=t, rr_ms=rr, inhale_onsets_s=onsets, lf_span_s=0.0)
