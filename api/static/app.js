@@ -784,7 +784,7 @@ async function loadBaseline() {
 function breakHistoryItem(e) {
   let text = null;
   if (e.event === "micro_break") {
-    text = `Break suggested: ${e.data.reason?.text || e.data.reason?.code || ""}`;
+    text = `Break suggested: ${e.data.reason?.summary || e.data.reason?.text || e.data.reason?.code || ""}`;
   } else if (e.event === "break_effect") {
     const d = e.data;
     const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${d.rmssd_change_pct.toFixed(0)} %)` : "";

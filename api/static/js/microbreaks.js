@@ -23,10 +23,13 @@ function fmtMs(v) {
   return typeof v === "number" ? `${Math.round(v)} ms` : "-";
 }
 
-function show({ title, reason, suggestion, effect, phase }) {
+function show({ title, reason, details, suggestion, effect, phase }) {
   const banner = $("micro-break-banner");
   $("mb-title").textContent = title;
   $("mb-reason").textContent = reason || "";
+  // the numbers behind the plain sentence, one click away (a <details> element)
+  $("mb-details").hidden = !details;
+  $("mb-details-text").textContent = details || "";
   $("mb-suggestion").textContent = suggestion || "";
   $("mb-effect").hidden = !effect;
   $("mb-effect").textContent = effect || "";
@@ -54,7 +57,8 @@ function showDue(flag) {
   inBreak = false;
   show({
     title: "Time for a short break",
-    reason: flag.reason?.text || flag.reason?.code || "",
+    reason: flag.reason?.summary || flag.reason?.code || "",
+    details: flag.reason?.details || "",
     suggestion: suggestionText(flag.suggestion),
     phase: "due",
   });
@@ -84,7 +88,8 @@ export function onMessage(msg) {
     inBreak = true;
     show({
       title: "Break in progress",
-      reason: current?.reason?.text || "",
+      reason: current?.reason?.summary || "",
+      details: current?.reason?.details || "",
       suggestion: suggestionText(current?.suggestion),
       phase: "break",
     });
