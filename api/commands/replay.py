@@ -71,7 +71,8 @@ def _human(event: dict[str, Any]) -> str | None:
     minutes = f"{event['t_s'] / 60:6.1f} min"
     if kind == "micro_break":
         return (
-            f"{minutes}  micro-break due ({event['reason']['code']}): {event['reason']['summary']}\n"
+            f"{minutes}  micro-break due ({event['reason']['code']}): "
+            f"{event['reason']['summary']}\n"
             f"{' ' * 12}details: {event['reason']['details']}\n"
             f"{' ' * 12}suggestion: {event['suggestion']['text']}"
         )
