@@ -434,6 +434,8 @@ class MicroBreaks:
         self._local_time = local_time
         self.baseline_dirty = False
         self.persist = True  # False after a baseline reset: this session's learning is not kept
+        #: Session time at which the running break ends by itself (a break with a duration).
+        self.break_ends_at_s: float | None = None
 
     def on_beat(self, beat: Beat) -> None:
         self.tracker.on_beat(beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact)
@@ -457,7 +459,22 @@ class MicroBreaks:
         finish."""
         if action not in ("acknowledge", "snooze", "start_break", "end_break", "finish"):
             raise ValueError(f"unknown micro-break action {action!r}")
+        duration_s = kwargs.pop("duration_s", None)
         events: list[Any] = getattr(self.monitor, action)(t_s, **kwargs)
+        if action == "start_break":
+            self.break_ends_at_s = None if duration_s is None else t_s + duration_s
+        elif action in ("end_break", "finish"):
+            self.break_ends_at_s = None
+        return events
+
+    def end_if_due(self, t_s: float) -> list[Any]:
+        """End a break with a duration once session time reaches its end (else nothing)."""
+        if self.break_ends_at_s is None or t_s < self.break_ends_at_s:
+            return []
+        self.break_ends_at_s = None
+        if not self.monitor.in_break:
+            return []
+        events: list[Any] = self.monitor.end_break(t_s)
         return events
 
     def status(self) -> dict[str, Any]:
@@ -716,6 +733,7 @@ class Pipeline:
             if mb is not None:
                 try:
                     mb.on_beat(beat)
+                    self.publish_micro_break_events(mb.end_if_due(beat.t_s))
                 except Exception as exc:
                     _warn_without_data("signal tracker rejected a beat", self.session_id, exc)
             for result in results:
