@@ -40,11 +40,13 @@ function show({ title, reason, details, suggestion, effect, phase }) {
   $("mb-dismiss").hidden = phase === "break";
   banner.dataset.phase = phase;
   banner.hidden = false;
+  document.body.classList.toggle("in-break", phase === "break");
 }
 
 function hide() {
   $("micro-break-banner").hidden = true;
   $("micro-break-banner").dataset.phase = "";
+  document.body.classList.remove("in-break");
 }
 
 function suggestionText(s) {
@@ -155,6 +157,15 @@ export async function attach(s) {
   } catch {
     // micro-breaks not available on this server: the banner stays hidden
   }
+}
+
+/** Bring the banner into view and focus it (a notification was clicked). */
+export function focusBanner() {
+  const banner = $("micro-break-banner");
+  if (banner.hidden) return;
+  banner.scrollIntoView({ block: "start" });
+  banner.setAttribute("tabindex", "-1");
+  banner.focus();
 }
 
 export function detach() {
