@@ -297,6 +297,8 @@ class Pacing:
         self.on_start: Callable[[], None] | None = None
         self.default_rate_bpm = default_rate_bpm
         self.last_sent_t_s = -math.inf
+        #: Called when pacing stops (by a command or at the end of a practice's duration).
+        self.on_stop: Callable[[], None] | None = None
 
     def default_rate(self, t_s: float) -> float:
         """The rate to pace at when none is asked for: this session's assessed resonance rate,
@@ -319,9 +321,33 @@ class Pacing:
         if self.on_start is not None:
             self.on_start()
 
-    def start_fixed(self, rate_bpm: float, *, t_s: float) -> list[Any]:
+    @property
+    def stopped(self) -> bool:
+        """The engine stopped pacing (after ``stop`` or at the end of a practice's duration)."""
+        return bool(self.engine.mode is self._modes.STOPPED)
+
+    def deactivate(self) -> None:
+        """Back to plain monitoring once the stop has been published."""
+        self.active = False
+        if self.on_stop is not None:
+            self.on_stop()
+
+    def stop(self, *, t_s: float) -> list[Any]:
+        events: list[Any] = self.engine.stop(t_s=t_s)
+        return events
+
+    def start_fixed(
+        self,
+        rate_bpm: float,
+        *,
+        t_s: float,
+        inhale_to_exhale: float | None = None,
+        duration_s: float | None = None,
+    ) -> list[Any]:
         self._activate()
-        events: list[Any] = self.engine.start_fixed(rate_bpm, t_s=t_s)
+        events: list[Any] = self.engine.start_fixed(
+            rate_bpm, t_s=t_s, inhale_to_exhale=inhale_to_exhale, duration_s=duration_s
+        )
         return events
 
     def start_assessment(self, *, t_s: float) -> list[Any]:
@@ -329,11 +355,23 @@ class Pacing:
         events: list[Any] = self.engine.start_assessment(t_s=t_s)
         return events
 
-    def start_adaptive(self, *, t_s: float, start_rate_bpm: float | None) -> list[Any]:
+    def start_adaptive(
+        self,
+        *,
+        t_s: float,
+        start_rate_bpm: float | None,
+        inhale_to_exhale: float | None = None,
+        duration_s: float | None = None,
+    ) -> list[Any]:
         self._activate()
         if start_rate_bpm is None:
             start_rate_bpm = self.default_rate(t_s)
-        events: list[Any] = self.engine.start_adaptive(t_s=t_s, start_rate_bpm=start_rate_bpm)
+        events: list[Any] = self.engine.start_adaptive(
+            t_s=t_s,
+            start_rate_bpm=start_rate_bpm,
+            inhale_to_exhale=inhale_to_exhale,
+            duration_s=duration_s,
+        )
         return events
 
     def guidance(self, t_s: float) -> dict[str, Any]:
@@ -353,17 +391,20 @@ def make_pacer(
     stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`), else 6/min.
     """
     try:
-        from breathing.engine import PacingEngine, PacingMode
+        from breathing.engine import PRACTICE_INHALE_TO_EXHALE, PacingEngine, PacingMode
     except ImportError:
         return None
     default_rate = assessed_rate_bpm or 6.0
     rate = options.get("practice_rate_bpm") or default_rate
     if mode == "assessment":
         engine = PacingEngine(mode=PacingMode.ASSESSMENT)
-    elif mode == "practice" and options.get("adaptive"):
-        engine = PacingEngine(mode=PacingMode.ADAPTIVE, rate_bpm=rate)
-    else:
+    else:  # practice, or monitor (whose first breathing command sets what it needs)
         engine = PacingEngine(mode=PacingMode.FIXED, rate_bpm=rate)
+        ratio = options.get("inhale_to_exhale") or PRACTICE_INHALE_TO_EXHALE
+        if mode == "practice" and options.get("adaptive"):
+            engine.start_adaptive(t_s=0.0, start_rate_bpm=rate, inhale_to_exhale=ratio)
+        elif mode == "practice":
+            engine.start_fixed(rate, t_s=0.0, inhale_to_exhale=ratio)
     return Pacing(engine, PacingMode, active=mode != "monitor", default_rate_bpm=default_rate)
 
 
@@ -393,6 +434,8 @@ class MicroBreaks:
         self._local_time = local_time
         self.baseline_dirty = False
         self.persist = True  # False after a baseline reset: this session's learning is not kept
+        #: Session time at which the running break ends by itself (a break with a duration).
+        self.break_ends_at_s: float | None = None
 
     def on_beat(self, beat: Beat) -> None:
         self.tracker.on_beat(beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact)
@@ -416,7 +459,22 @@ class MicroBreaks:
         finish."""
         if action not in ("acknowledge", "snooze", "start_break", "end_break", "finish"):
             raise ValueError(f"unknown micro-break action {action!r}")
+        duration_s = kwargs.pop("duration_s", None)
         events: list[Any] = getattr(self.monitor, action)(t_s, **kwargs)
+        if action == "start_break":
+            self.break_ends_at_s = None if duration_s is None else t_s + duration_s
+        elif action in ("end_break", "finish"):
+            self.break_ends_at_s = None
+        return events
+
+    def end_if_due(self, t_s: float) -> list[Any]:
+        """End a break with a duration once session time reaches its end (else nothing)."""
+        if self.break_ends_at_s is None or t_s < self.break_ends_at_s:
+            return []
+        self.break_ends_at_s = None
+        if not self.monitor.in_break:
+            return []
+        events: list[Any] = self.monitor.end_break(t_s)
         return events
 
     def status(self) -> dict[str, Any]:
@@ -675,6 +733,7 @@ class Pipeline:
             if mb is not None:
                 try:
                     mb.on_beat(beat)
+                    self.publish_micro_break_events(mb.end_if_due(beat.t_s))
                 except Exception as exc:
                     _warn_without_data("signal tracker rejected a beat", self.session_id, exc)
             for result in results:
@@ -823,4 +882,6 @@ class Pipeline:
                 events=plain_events,
             ).model_dump_json()
         )
+        if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
+            pacer.deactivate()
         return data

@@ -65,6 +65,13 @@ class SessionCreate(BaseModel):
     adaptive: bool = Field(
         default=False, description="Practice at an adaptive rate (mode practice)."
     )
+    inhale_to_exhale: float | None = Field(
+        default=None,
+        ge=0.25,
+        le=4.0,
+        description="Inhale duration / exhale duration of practice (default 4:6 = 0.667, "
+        "longer out than in).",
+    )
     label: str = Field(default="", max_length=200, description="Free text shown in the history.")
 
 
@@ -146,6 +153,7 @@ class SessionManager:
             if pacer.active:
                 control.breathing = pacer.breathing_phase_cycles
             pacer.on_start = lambda: control.follow(pacer.breathing_phase_cycles)
+            pacer.on_stop = lambda: control.follow(None)
         source = self.source_factory(request.source, control)
         session_id = uuid.uuid4().hex
         created_at = time.time()

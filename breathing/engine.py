@@ -5,7 +5,9 @@
 * ``fixed`` -- pace at a constant rate;
 * ``assessment`` -- the stepped resonance assessment (:mod:`breathing.assessment`), then fixed
   pacing (or adaptive pacing) at the assessed rate;
-* ``adaptive`` -- adaptive pacing (:mod:`breathing.adaptive`), one decision per breath.
+* ``adaptive`` -- adaptive pacing (:mod:`breathing.adaptive`), one decision per breath;
+* ``stopped`` -- no pacing: after :meth:`PacingEngine.stop`, or when a practice started with a
+  ``duration_s`` reaches its end (``Guidance.ends_at_s``), which ends it by itself.
 
 Drive it with beats and time::
 
@@ -125,6 +127,14 @@ class PacingMode(StrEnum):
     FIXED = "fixed"
     ASSESSMENT = "assessment"
     ADAPTIVE = "adaptive"
+    STOPPED = "stopped"
+
+
+#: Inhale:exhale of practice when none is asked for: longer out than in (4 s : 6 s at 6/min),
+#: as the break suggestions say; a long exhale is the usual advice of slow-breathing protocols
+#: (Zaccaro et al. 2018, Front Hum Neurosci 12:353; Lehrer et al. 2020). The assessment keeps
+#: the engine's own ratio so its steps compare like with like.
+PRACTICE_INHALE_TO_EXHALE = 4.0 / 6.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +163,7 @@ class Guidance:
     assessment: AssessmentProgress | None
     adaptive: AdaptiveDecision | None
     resonance_bpm: float | None
+    ends_at_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +247,9 @@ class PacingEngine:
         self.protocol = protocol or AssessmentProtocol()
         self.adaptive_config = adaptive or AdaptiveConfig()
         self.after_assessment = after_assessment
+        self._base_ratio = inhale_to_exhale
         self._ratio = inhale_to_exhale
+        self._ends_at = math.inf
         self._pacer = Pacer(BreathingPattern(rate_bpm, inhale_to_exhale), t0_s=t0_s)
         self._mode = PacingMode.FIXED
         self._now = t0_s
@@ -320,6 +333,7 @@ class PacingEngine:
             assessment=self.assessment_progress(t_s),
             adaptive=self._last_decision,
             resonance_bpm=None if self._assessment is None else self._assessment.resonance_bpm,
+            ends_at_s=self._ends_at if math.isfinite(self._ends_at) else None,
         )
 
     # -- mode changes ---------------------------------------------------------------------------
@@ -345,14 +359,44 @@ class PacingEngine:
             raise BreathingError(f"engine: t_s must be finite, got {t_s!r}")
         return max(t_s, self._now)
 
-    def start_fixed(self, rate_bpm: float, *, t_s: float) -> list[PacingEvent]:
-        """Pace at ``rate_bpm`` from ``t_s`` on (stops an assessment or adaptive pacing)."""
+    def _practice_ratio(self, inhale_to_exhale: float | None, duration_s: float | None) -> float:
+        """Validate a practice's ratio and duration before anything changes."""
+        ratio = self._ratio if inhale_to_exhale is None else inhale_to_exhale
+        if duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0):
+            raise BreathingError(f"engine: duration_s must be finite and > 0, got {duration_s!r}")
+        return ratio
+
+    def start_fixed(
+        self,
+        rate_bpm: float,
+        *,
+        t_s: float,
+        inhale_to_exhale: float | None = None,
+        duration_s: float | None = None,
+    ) -> list[PacingEvent]:
+        """Pace at ``rate_bpm`` from ``t_s`` on (stops an assessment or adaptive pacing).
+
+        ``inhale_to_exhale`` changes the pattern (default: keep the current one); with
+        ``duration_s`` the practice ends by itself at ``t_s + duration_s`` (mode ``stopped``).
+        """
         t_s = self._check_time(t_s)
-        BreathingPattern(rate_bpm, self._ratio)  # validate before changing anything
+        ratio = self._practice_ratio(inhale_to_exhale, duration_s)
+        BreathingPattern(rate_bpm, ratio)  # validate before changing anything
         self._assessing = False
         self._controller = None
+        self._ratio = ratio
+        self._ends_at = math.inf if duration_s is None else t_s + duration_s
         events = self._set_mode(PacingMode.FIXED, t_s)
         return events + self._set_rate(rate_bpm, t_s, "fixed rate")
+
+    def stop(self, *, t_s: float) -> list[PacingEvent]:
+        """Stop pacing at ``t_s`` (an assessment in progress is abandoned, unscored)."""
+        t_s = self._check_time(t_s)
+        self._assessing = False
+        self._controller = None
+        self._pending = []
+        self._ends_at = math.inf
+        return self._set_mode(PacingMode.STOPPED, t_s)
 
     def start_assessment(
         self, *, t_s: float, protocol: AssessmentProtocol | None = None
@@ -362,6 +406,8 @@ class PacingEngine:
         if protocol is not None:
             self.protocol = protocol
         self._controller = None
+        self._ends_at = math.inf
+        self._ratio = self._base_ratio
         self._assessing = True
         self._assessment = None
         self._table = []
@@ -376,14 +422,18 @@ class PacingEngine:
         t_s: float,
         start_rate_bpm: float | None = None,
         breathing_delay_s: float | None = None,
+        inhale_to_exhale: float | None = None,
+        duration_s: float | None = None,
     ) -> list[PacingEvent]:
         """Start adaptive pacing at ``t_s``.
 
         ``start_rate_bpm`` defaults to the assessed rate, else 6.0; ``breathing_delay_s`` (how
         far the person breathes behind the pacer) to the assessment's estimate when it found a
-        clear one (beyond ``DELAY_THRESHOLD_S``), else 0.
+        clear one (beyond ``DELAY_THRESHOLD_S``), else 0. ``inhale_to_exhale`` and
+        ``duration_s`` as for :meth:`start_fixed`.
         """
         t_s = self._check_time(t_s)
+        ratio = self._practice_ratio(inhale_to_exhale, duration_s)
         result = self._assessment
         if start_rate_bpm is None:
             assessed = None if result is None else result.resonance_bpm
@@ -394,8 +444,11 @@ class PacingEngine:
         controller = AdaptivePacing(
             start_rate_bpm, config=self.adaptive_config, breathing_delay_s=breathing_delay_s
         )  # validates before anything changes
+        BreathingPattern(controller.rate_bpm, ratio)
         self._assessing = False
         self._controller = controller
+        self._ratio = ratio
+        self._ends_at = math.inf if duration_s is None else t_s + duration_s
         events = self._set_mode(PacingMode.ADAPTIVE, t_s)
         events += self._set_rate(self._controller.rate_bpm, t_s, "adaptive pacing starts")
         self._adaptive_start = t_s
@@ -438,6 +491,10 @@ class PacingEngine:
         t_s = self._check_time(t_s)
         self._now = t_s
         events: list[PacingEvent] = []
+        if t_s >= self._ends_at:  # a practice with a duration ends by itself
+            events += self._end_of_duration(self._ends_at)
+            self._trim(t_s)
+            return events
         if self._assessing:
             while not self._steps_over and t_s >= self._step_end:
                 events += self._end_step(t_s)
@@ -450,6 +507,14 @@ class PacingEngine:
         return events
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _end_of_duration(self, t_s: float) -> list[PacingEvent]:
+        """The practice's duration is over at ``t_s``: stop (an adaptive cycle still due is
+        dropped; the stop is dated at the planned end, not at the beat that revealed it)."""
+        self._assessing = False
+        self._controller = None
+        self._ends_at = math.inf
+        return self._set_mode(PacingMode.STOPPED, t_s)
 
     def _trim(self, t_s: float) -> None:
         if len(self._t) < 4000:

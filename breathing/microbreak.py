@@ -289,10 +289,23 @@ class MicroBreakSettings:
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why a break is due: a machine ``code`` and a human sentence with the numbers."""
+    """Why a break is due, for a machine, for the person and for the curious.
+
+    Attributes
+    ----------
+    code : ReasonCode
+        The rule that fired (stable, for clients and statistics).
+    summary : str
+        One plain sentence for the person: no SD, z scores, logarithms or metric names. The
+        page's banner, system notifications and the break history show it.
+    details : str
+        The same reason with the numbers (RMSSD, heart rate, how far from the person's
+        baseline), shown on demand.
+    """
 
     code: ReasonCode
-    text: str
+    summary: str
+    details: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +317,21 @@ class Suggestion:
     text: str
     reference: str
 
+
+# Plain-language summaries of each reason (issue 15): no statistics, no metric names. A low
+# RMSSD with a raised heart rate reads as "higher and steadier than usual for you".
+_SUMMARY_STRESS = (
+    "Your heart rate has been higher and steadier than usual for you for the last few minutes, "
+    "a pattern that often comes with stress."
+)
+_SUMMARY_STRESS_LOAD = (
+    "Your heart has shown a stress pattern again and again recently, about {minutes} minutes "
+    "in all. A short break helps you recover before it builds up further."
+)
+_SUMMARY_TIME_ON_TASK = (
+    "You have been working for {minutes} minutes without a break. A short pause away from the "
+    "screen helps you stay fresh."
+)
 
 _SUGGESTIONS: dict[BreakKind, Suggestion] = {
     BreakKind.BREATHING: Suggestion(
@@ -949,12 +977,14 @@ class MicroBreakMonitor:
         if stressed and fraction >= s.sustain_fraction:
             reason = Reason(
                 ReasonCode.STRESS,
+                _SUMMARY_STRESS,
                 self._stress_text(ln_rmssd, z_ln, hr, z_hr)
                 + f", in {fraction:.0%} of the last {s.sustain_s / 60:g} minutes.",
             )
         elif stressed and self._load_min >= s.load_flag_min:
             reason = Reason(
                 ReasonCode.STRESS_LOAD,
+                _SUMMARY_STRESS_LOAD.format(minutes=max(1, round(self._load_min))),
                 self._stress_text(ln_rmssd, z_ln, hr, z_hr)
                 + f"; stress has added up to {self._load_min:.1f} minutes recently.",
             )
@@ -1016,6 +1046,7 @@ class MicroBreakMonitor:
             return []
         reason = Reason(
             ReasonCode.TIME_ON_TASK,
+            _SUMMARY_TIME_ON_TASK.format(minutes=round(on_task / 60)),
             f"{on_task / 60:.0f} minutes without a break (the limit is "
             f"{s.time_on_task_s / 60:g} minutes).",
         )

@@ -110,7 +110,8 @@ def test_replay_flags_the_simulated_stress_within_minutes(stressed_recording: Pa
     flag = flags[0]
     assert 600.0 < flag["t_s"] <= 900.0
     assert flag["reason"]["code"] == "stress"
-    assert "below your baseline" in flag["reason"]["text"]
+    assert "below your baseline" in flag["reason"]["details"]
+    assert flag["reason"]["summary"] and "SD" not in flag["reason"]["summary"]
     assert flag["suggestion"]["kind"] == "breathing"
     assert flag["suggestion"]["duration_s"] == 120.0
     assert "Lehrer" in flag["suggestion"]["reference"]

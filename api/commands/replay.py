@@ -13,7 +13,8 @@ Events (one JSON object per line with ``--json``), each with ``type`` and ``t_s`
 since the recording began):
 
 * ``metrics``: one 60-s window (the pipeline's metrics; ``t_s`` is the window's end);
-* ``micro_break``: a break is due: ``reason`` (``code`` + ``text``), ``suggestion`` (``kind``,
+* ``micro_break``: a break is due: ``reason`` (``code``, a plain ``summary`` and
+  ``details`` with the numbers), ``suggestion`` (``kind``,
   ``duration_s``, ``text``, ``reference``) and the numbers behind it;
 * ``replay_end``: beats, windows, flags, how the source ended, and the learned baseline.
 
@@ -70,7 +71,9 @@ def _human(event: dict[str, Any]) -> str | None:
     minutes = f"{event['t_s'] / 60:6.1f} min"
     if kind == "micro_break":
         return (
-            f"{minutes}  micro-break due ({event['reason']['code']}): {event['reason']['text']}\n"
+            f"{minutes}  micro-break due ({event['reason']['code']}): "
+            f"{event['reason']['summary']}\n"
+            f"{' ' * 12}details: {event['reason']['details']}\n"
             f"{' ' * 12}suggestion: {event['suggestion']['text']}"
         )
     if kind == "replay_end":

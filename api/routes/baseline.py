@@ -60,6 +60,11 @@ class BaselineOut(BaseModel):
         "until learned"
     )
     personal_updated_at_unix_s: float | None
+    resonance_bpm: float | None = Field(
+        default=None,
+        description="The person's resonance rate (breaths/min) from their newest conclusive "
+        "assessment; practice and breathing breaks pace at it. null until assessed.",
+    )
     windows: WindowSummary
 
 
@@ -76,6 +81,7 @@ def compute_baseline(storage: Storage, *, days: float, now: float) -> BaselineOu
     return BaselineOut(
         personal=None if personal is None else personal[0],
         personal_updated_at_unix_s=None if personal is None else personal[1],
+        resonance_bpm=storage.latest_resonance_bpm(),
         windows=summarise_windows(storage, days=days, now=now),
     )
 

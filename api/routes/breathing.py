@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.routes._deps import ManagerDep, StorageDep, running_session
 from api.sessions import LiveSession
+from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from breathing.errors import BreathingError
 
 router = APIRouter(prefix="/api/v1/sessions/{session_id}/breathing", tags=["breathing"])
@@ -32,6 +33,19 @@ class PracticeIn(BaseModel):
         "assessed resonance rate, else 6).",
     )
     adaptive: bool = Field(default=False, description="Adapt the rate breath by breath.")
+    inhale_to_exhale: float = Field(
+        default=PRACTICE_INHALE_TO_EXHALE,
+        ge=0.25,
+        le=4.0,
+        description="Inhale duration / exhale duration (default 4:6 = 0.667: longer out than in).",
+    )
+    duration_s: float | None = Field(
+        default=None,
+        ge=10.0,
+        le=3600.0,
+        description="End the practice by itself after this many seconds of session time "
+        "(guidance.ends_at_s); default: until stopped.",
+    )
 
 
 class GuidanceOut(BaseModel):
@@ -84,13 +98,29 @@ async def set_practice(
 ) -> GuidanceOut:
     """Pace at a fixed rate, or adaptively (``{"adaptive": true}``)."""
     live = await running_session(manager, storage, session_id)
+    pattern = {"inhale_to_exhale": body.inhale_to_exhale, "duration_s": body.duration_s}
     if body.adaptive:
-        return _apply(live, "start_adaptive", start_rate_bpm=body.rate_bpm)
+        return _apply(live, "start_adaptive", start_rate_bpm=body.rate_bpm, **pattern)
     pacer = live.pipeline.pacer
     rate = body.rate_bpm
     if rate is None:  # this session's assessed rate, else the person's latest, else 6/min
         rate = 6.0 if pacer is None else pacer.default_rate(live.pipeline.t_s)
-    return _apply(live, "start_fixed", rate_bpm=rate)
+    return _apply(live, "start_fixed", rate_bpm=rate, **pattern)
+
+
+@router.post("/stop", response_model=GuidanceOut, responses=_NOT_RUNNING)
+async def stop_breathing(session_id: str, manager: ManagerDep, storage: StorageDep) -> GuidanceOut:
+    """Stop the pacer (an assessment in progress is abandoned); monitoring goes on.
+
+    The answer and the live ``guidance`` message carry ``mode: "stopped"``; after it the
+    session sends no guidance until the next breathing command.
+    """
+    live = await running_session(manager, storage, session_id)
+    pacer = live.pipeline.pacer
+    if pacer is None or not pacer.active:
+        t_s = live.pipeline.t_s
+        return GuidanceOut(session_id=live.id, t_s=t_s, guidance=None)
+    return _apply(live, "stop")
 
 
 @router.get("/guidance", response_model=GuidanceOut, responses=_NOT_RUNNING)

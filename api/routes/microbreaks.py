@@ -21,6 +21,7 @@ from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settin
 from api.routes._deps import ManagerDep, StorageDep, running_session
 from api.sessions import LiveSession
 from api.storage import Storage
+from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from breathing.errors import BreathingError
 from breathing.microbreak import MicroBreakSettings
 
@@ -53,6 +54,14 @@ class SnoozeIn(BaseModel):
 class StartBreakIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["breathing", "screen", "walk"] = "breathing"
+    duration_s: float | None = Field(
+        default=None,
+        ge=10.0,
+        le=3600.0,
+        description="End the break by itself after this many seconds of session time (the "
+        "2-minute reset: 120). A breathing break with a duration also paces for that long, at "
+        "the person's resonance rate (else 6/min), 4:6 in:out.",
+    )
 
 
 def _monitor(live: LiveSession) -> MicroBreaks:
@@ -100,8 +109,24 @@ async def snooze(
 async def start_break(
     session_id: str, body: StartBreakIn, manager: ManagerDep, storage: StorageDep
 ) -> EventsOut:
-    """Start a break (from a flag or on one's own); its effect is measured afterwards."""
-    return _act(await running_session(manager, storage, session_id), "start_break", kind=body.kind)
+    """Start a break (from a flag or on one's own); its effect is measured afterwards.
+
+    With ``duration_s`` the break ends by itself (``break_ended`` then ``break_effect`` on the
+    live WebSocket); a breathing break with a duration also starts the pacer for that long.
+    """
+    live = await running_session(manager, storage, session_id)
+    out = _act(live, "start_break", kind=body.kind, duration_s=body.duration_s)
+    pacer = live.pipeline.pacer
+    if body.kind == "breathing" and body.duration_s is not None and pacer is not None:
+        t_s = live.pipeline.t_s
+        events = pacer.start_fixed(
+            pacer.default_rate(t_s),
+            t_s=t_s,
+            inhale_to_exhale=PRACTICE_INHALE_TO_EXHALE,
+            duration_s=body.duration_s,
+        )
+        live.pipeline.publish_guidance(events, t_s=t_s)
+    return out
 
 
 @session_router.post("/end", response_model=EventsOut, responses=_ERRORS)

@@ -9,6 +9,7 @@ import * as api from "./js/api.js";
 import { barChart, lineChart, setGauge } from "./js/charts.js";
 import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
+import * as nudges from "./js/nudges.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -210,6 +211,14 @@ function onMessage(msg) {
       break;
     case "micro_break":
       microBreaks.onMessage(msg);
+      if (msg.event === "micro_break") {
+        nudges.nudge({
+          title: "Time for a short break",
+          body: msg.micro_break?.reason?.summary || "A short break is due.",
+          tag: "hrvpace-break",
+          onOpen: () => microBreaks.focusBanner(),
+        });
+      }
       if (msg.event === "micro_break" || msg.event === "break_effect") {
         const li = breakHistoryItem({ event: msg.event, data: msg.micro_break, recorded_at: msg.timestamp });
         const list = $("break-history");
@@ -312,12 +321,14 @@ function onStatus(msg) {
 
 function onGuidance(msg) {
   state.clock.observe(msg.t_s);
-  state.guidance = msg.guidance;
+  // "stopped": the pacer was stopped or its time ran out; the session goes on monitoring
+  state.guidance = msg.guidance?.mode === "stopped" ? null : msg.guidance;
   for (const ev of msg.events || []) {
     if (ev.type === "assessment_step" && ev.result) {
       addAssessmentStep(ev.result);
     } else if (ev.type === "assessment_complete" && ev.result) {
       state.assessmentVerdict = ev.result;
+      loadResonance();
       if (Array.isArray(ev.result.rates) && ev.result.rates.length) state.assessment = [...ev.result.rates];
     } else if (ev.type === "mode_change" && ev.mode === "assessment") {
       state.assessment = [];
@@ -350,6 +361,9 @@ async function loadAssessment(sessionId) {
 
 function renderGuidanceInfo() {
   const g = state.guidance;
+  $("pacer-stop").hidden = !g;
+  document.body.classList.toggle("pacing", Boolean(g));
+  if (!g) $("break-countdown").hidden = true;
   $("pacer-rate").textContent = g ? fmt(g.rate_bpm, 1) : "-";
   $("pacer-mode").textContent = g ? `(${g.mode}${g.resonance_bpm ? `, resonance ${fmt(g.resonance_bpm, 1)}/min` : ""})` : "";
   const box = $("assessment");
@@ -427,10 +441,8 @@ async function breathingCommand(path, body) {
   }
   try {
     const out = await withAuth(() => api.post(`/sessions/${state.session.id}/breathing/${path}`, body));
-    if (out.guidance) {
-      state.clock.observe(out.t_s);
-      state.guidance = out.guidance;
-    }
+    if (out.guidance) state.clock.observe(out.t_s);
+    state.guidance = out.guidance?.mode === "stopped" ? null : out.guidance;
     if (path === "assessment") {
       state.assessment = [];
       state.assessmentVerdict = null;
@@ -442,12 +454,71 @@ async function breathingCommand(path, body) {
 }
 
 $("assess-button").addEventListener("click", () => breathingCommand("assessment"));
-$("practice-button").addEventListener("click", () =>
-  breathingCommand("practice", { rate_bpm: Number($("practice-rate").value) }),
-);
-$("adaptive-button").addEventListener("click", () =>
-  breathingCommand("practice", { adaptive: true, rate_bpm: Number($("practice-rate").value) }),
-);
+/** The practice options of the form: rate, inhale:exhale, duration (empty: until stopped). */
+function practiceBody(extra = {}) {
+  const duration = $("practice-duration").value;
+  return {
+    rate_bpm: Number($("practice-rate").value),
+    inhale_to_exhale: Number($("practice-ratio").value),
+    duration_s: duration ? Number(duration) : null,
+    ...extra,
+  };
+}
+
+$("practice-button").addEventListener("click", () => breathingCommand("practice", practiceBody()));
+$("adaptive-button").addEventListener("click", () => breathingCommand("practice", practiceBody({ adaptive: true })));
+$("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
+
+const RESET_S = 120;
+
+/** The 2-minute reset: a breathing break at the resonance rate that ends by itself. */
+$("reset-now").addEventListener("click", async () => {
+  $("breathing-error").textContent = "";
+  if (!state.session?.live) {
+    setConn("Start or pick a running session for a reset (it measures your heart before and after).");
+    return;
+  }
+  try {
+    await withAuth(() =>
+      api.post(`/sessions/${state.session.id}/microbreaks/start`, { kind: "breathing", duration_s: RESET_S }),
+    );
+    $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
+  } catch (err) {
+    setConn(`Reset: ${err.message}`);
+  }
+});
+
+/** The person's assessed resonance rate, if any: practice starts there (GET /baseline). */
+async function loadResonance() {
+  try {
+    const b = await withAuth(() => api.get("/baseline"));
+    const r = b.resonance_bpm;
+    if (typeof r === "number") {
+      $("practice-rate").value = r.toFixed(1);
+      $("resonance-note").textContent = `Your resonance rate: ${fmt(r, 1)} breaths/min (from your last assessment). Practice and breaks use it.`;
+    } else {
+      $("resonance-note").textContent = "No resonance rate yet: practice uses 6 breaths/min until you find yours.";
+    }
+  } catch {
+    $("resonance-note").textContent = "";
+  }
+}
+
+let lastStage = null;
+
+/** The practice's remaining time (guidance.ends_at_s) as m:ss on the session clock. */
+function renderCountdown(g, tS) {
+  const box = $("break-countdown");
+  if (!g || typeof g.ends_at_s !== "number" || tS === null) {
+    box.hidden = true;
+    return;
+  }
+  const left = Math.max(0, Math.ceil(g.ends_at_s - tS));
+  const text = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
+  if (box.textContent !== text) box.textContent = text;
+  box.dataset.remainingS = String(left);
+  box.hidden = false;
+}
 
 /** Every animation frame: the pacer from the reference and the session clock. */
 function animatePacer() {
@@ -456,7 +527,9 @@ function animatePacer() {
   const circle = $("pacer-circle");
   const label = $("pacer-label");
   const tS = state.clock.at();
+  renderCountdown(g, tS);
   if (!g || !g.reference || tS === null) {
+    lastStage = null;
     pacer.dataset.stage = "idle";
     circle.style.transform = "scale(0.45)";
     label.textContent = g ? "Waiting for beats" : "No pacing";
@@ -467,6 +540,8 @@ function animatePacer() {
   const breath = breathAt(phase, ref.pattern || g.pattern);
   const scale = 0.45 + 0.55 * breath.volume;
   circle.style.transform = `scale(${scale.toFixed(4)})`;
+  if (breath.stage !== lastStage && lastStage !== null) nudges.cue(breath.stage);
+  lastStage = breath.stage;
   pacer.dataset.stage = breath.stage;
   pacer.dataset.volume = breath.volume.toFixed(4);
   pacer.dataset.phase = phase.toFixed(4); // cycles since the pacer started; 0 = inhale onset
@@ -784,7 +859,7 @@ async function loadBaseline() {
 function breakHistoryItem(e) {
   let text = null;
   if (e.event === "micro_break") {
-    text = `Break suggested: ${e.data.reason?.text || e.data.reason?.code || ""}`;
+    text = `Break suggested: ${e.data.reason?.summary || e.data.reason?.text || e.data.reason?.code || ""}`;
   } else if (e.event === "break_effect") {
     const d = e.data;
     const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${d.rmssd_change_pct.toFixed(0)} %)` : "";
@@ -845,6 +920,7 @@ async function start() {
   try {
     const { want } = await refreshSessionList();
     await attach(want);
+    loadResonance();
   } catch (err) {
     if (!(err instanceof api.ApiError && err.status === 401)) setConn(`Cannot reach the service: ${err.message}`);
     return;
@@ -853,6 +929,7 @@ async function start() {
 }
 
 function init() {
+  nudges.init();
   buildScale("stress-scale", "stress");
   buildScale("energy-scale", "energy");
   microBreaks.init({

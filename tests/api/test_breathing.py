@@ -194,3 +194,44 @@ def test_assessment_started_on_a_monitor_session_follows_the_pacer(
     found = complete[0]["result"]["resonance_bpm"]
     assert found is not None, "inconclusive: the simulated person did not follow the pacer"
     assert abs(found - 4.5) <= 0.25
+
+
+def test_practice_defaults_to_4_6_ends_by_itself_and_can_be_stopped(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    s = _start(server, {"source": {"kind": "simulator", "seed": 4, "speed": 30}})
+    base = f"/api/v1/sessions/{s['id']}/breathing"
+    url = f"{server.ws_url}/api/v1/sessions/{s['id']}/live?token={server.token}"
+    with connect(url, open_timeout=10) as ws:
+        with server.client() as c:
+            r = c.post(f"{base}/practice", json={"rate_bpm": 6.0, "duration_s": 30})
+            assert r.status_code == 200, r.text
+            g = r.json()["guidance"]
+        # longer out than in by default, carried in the pattern and the phase reference
+        assert g["pattern"]["inhale_to_exhale"] < 1.0
+        assert g["reference"]["pattern"]["inhale_to_exhale"] == g["pattern"]["inhale_to_exhale"]
+        assert g["ends_at_s"] == r.json()["t_s"] + 30
+        stopped = None
+        for text in ws:  # 30 s of session time pass in about a second at speed 30
+            m = parse_live_message(text)
+            if m.type == "guidance" and m.guidance["mode"] == "stopped":
+                stopped = m
+                break
+        assert stopped is not None
+        # sent with the first beat past the end, the stop itself dated at the planned end
+        assert [e["type"] for e in stopped.events] == ["mode_change"]
+        assert stopped.events[0]["t_s"] == g["ends_at_s"] <= stopped.t_s
+    with server.client() as c:
+        assert c.get(f"{base}/guidance").json()["guidance"] is None  # pacing is off
+        # a practice without a duration runs until stopped
+        r = c.post(f"{base}/practice", json={"inhale_to_exhale": 1.0})
+        assert r.status_code == 200 and r.json()["guidance"]["ends_at_s"] is None
+        assert r.json()["guidance"]["pattern"]["inhale_to_exhale"] == 1.0
+        r = c.post(f"{base}/stop")
+        assert r.status_code == 200, r.text
+        assert r.json()["guidance"]["mode"] == "stopped"
+        assert c.get(f"{base}/guidance").json()["guidance"] is None
+        assert c.post(f"{base}/stop").json()["guidance"] is None  # stopping twice is harmless
+        r = c.post(f"{base}/practice", json={"duration_s": 0})
+        assert r.status_code == 422

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
@@ -85,3 +86,49 @@ def test_micro_break_settings_are_validated_and_stored(serve: Callable[..., Serv
         assert (
             kept["settings"]["time_on_task_s"] == 3600.0 and kept["settings"]["min_quality"] == 0.9
         )
+
+
+def test_a_two_minute_reset_ends_by_itself_and_reports_its_effect(
+    serve: Callable[..., Server],
+) -> None:
+    """The page's reset-now: a breathing break with a duration paces, ends by itself, and
+    its before/after RMSSD follows, all on session time (simulator at speed)."""
+    server = serve()
+    with server.client() as c:
+        s = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 5, "speed": 60}}
+        ).json()
+        sid = s["id"]
+        url = f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}"
+        seen: list[tuple[str, float, dict[str, Any]]] = []
+        started_at = None
+        deadline = time.monotonic() + 60
+        with connect(url, open_timeout=10) as ws:
+            for text in ws:
+                m = parse_live_message(text)
+                assert time.monotonic() < deadline, f"no break effect within 60 s: {seen}"
+                if m.type == "metrics" and started_at is None and m.t_s >= 180:
+                    r = c.post(
+                        f"/api/v1/sessions/{sid}/microbreaks/start",
+                        json={"kind": "breathing", "duration_s": 120},
+                    )
+                    assert r.status_code == 200, r.text
+                    started_at = r.json()["events"][0]["t_s"]
+                if m.type == "guidance":
+                    seen.append(("guidance", m.t_s, m.guidance))
+                if m.type == "micro_break":
+                    seen.append((m.event, m.t_s, m.micro_break))
+                    if m.event == "break_effect":
+                        break
+        assert started_at is not None
+        guidance = [g for kind, _, g in seen if kind == "guidance"]
+        assert guidance[0]["mode"] == "fixed" and guidance[0]["ends_at_s"] is not None
+        assert guidance[0]["pattern"]["inhale_to_exhale"] < 1.0
+        assert any(g["mode"] == "stopped" for g in guidance)  # the pacer stopped with the break
+        ended = next(d for kind, _, d in seen if kind == "break_ended")
+        assert ended["t_s"] == pytest.approx(started_at + 120.0, abs=2.0)
+        effect = next(d for kind, _, d in seen if kind == "break_effect")
+        assert effect["rmssd_before_ms"] is not None and effect["rmssd_after_ms"] is not None
+        state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+        assert not state["in_break"]
+        c.post(f"/api/v1/sessions/{sid}/stop")

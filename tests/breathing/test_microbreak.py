@@ -8,6 +8,7 @@ real hrv.StreamingAnalyser; signal quality from the real SignalTracker.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import time
 
@@ -74,6 +75,14 @@ def run_person(
 
 def flags(events: list[MicroBreakEvent]) -> list[MicroBreakDue]:
     return [e for e in events if isinstance(e, MicroBreakDue)]
+
+
+_JARGON = re.compile(r"\bSD\b|\bz\b|\bln|RMSSD|HRV|bpm|baseline|\d+\.\d")
+
+
+def assert_plain(summary: str) -> None:
+    """A flag's summary is one plain sentence or two: no statistics, no metric names."""
+    assert summary and not _JARGON.search(summary), summary
 
 
 def window(t_s: float, *, rmssd_ms: float, hr_bpm: float, n_beats: int = 70) -> WindowMetrics:
@@ -189,7 +198,9 @@ def test_simulated_stress_is_flagged_within_minutes_and_calm_is_not(seed: int) -
     assert first.suggestion.duration_s == 120.0
     assert first.ln_rmssd_z is not None and first.ln_rmssd_z <= -1.0
     assert first.hr_z is not None and first.hr_z >= 0.5
-    assert "SD below your baseline" in first.reason.text and "bpm" in first.reason.text
+    assert "SD below your baseline" in first.reason.details and "bpm" in first.reason.details
+    assert_plain(first.reason.summary)
+    assert "higher and steadier than usual" in first.reason.summary
     # cooldown: 15 stressed minutes give one flag (the cooldown is 20 min)
     assert len(got) == 1
     # the baseline was learned from the calm part only
@@ -374,7 +385,9 @@ def test_time_on_task_flags_after_90_minutes_and_a_break_resets_it() -> None:
     assert got[0].t_s == pytest.approx(5400.0)  # 90 min after the session began (t = 0)
     assert got[0].suggestion.kind is BreakKind.SCREEN
     assert got[0].suggestion.duration_s == 600.0
-    assert "90 minutes without a break" in got[0].reason.text
+    assert "90 minutes without a break" in got[0].reason.details
+    assert_plain(got[0].reason.summary)
+    assert "90 minutes" in got[0].reason.summary
     mon.start_break(5500.0, BreakKind.SCREEN)
     mon.end_break(6100.0)
     assert mon.status.time_on_task_s == 0.0

@@ -169,7 +169,11 @@ def test_live_session_from_the_page(
         banner.wait_for(state="visible", timeout=20_000)
         assert banner.get_attribute("aria-live") == "assertive"
         reason = page.locator("#mb-reason").inner_text()
-        assert "RMSSD" in reason and "baseline" in reason, reason
+        # the banner speaks plainly; the numbers are one click away
+        assert "than usual for you" in reason and "SD" not in reason, reason
+        page.locator("#mb-details summary").click()
+        details = page.locator("#mb-details-text").inner_text()
+        assert "RMSSD" in details and "baseline" in details, details
         assert page.locator("#mb-suggestion").inner_text().startswith("Suggested:")
 
         def stored_events(kind: str) -> list[dict[str, Any]]:
@@ -178,7 +182,8 @@ def test_live_session_from_the_page(
             return [e["data"] for e in events["events"] if e["event"] == kind]
 
         stored = wait_until(lambda: stored_events("micro_break"), timeout_s=5, what="the flag")
-        assert stored[0]["reason"]["text"] == reason
+        assert stored[0]["reason"]["summary"] == reason
+        assert stored[0]["reason"]["details"] == details
         page.screenshot(path=str(artifacts / "micro-break-laptop.png"), full_page=False)
         page.set_viewport_size(PHONE)
         page.evaluate("window.scrollTo(0, 0)")

@@ -23,10 +23,13 @@ function fmtMs(v) {
   return typeof v === "number" ? `${Math.round(v)} ms` : "-";
 }
 
-function show({ title, reason, suggestion, effect, phase }) {
+function show({ title, reason, details, suggestion, effect, phase }) {
   const banner = $("micro-break-banner");
   $("mb-title").textContent = title;
   $("mb-reason").textContent = reason || "";
+  // the numbers behind the plain sentence, one click away (a <details> element)
+  $("mb-details").hidden = !details;
+  $("mb-details-text").textContent = details || "";
   $("mb-suggestion").textContent = suggestion || "";
   $("mb-effect").hidden = !effect;
   $("mb-effect").textContent = effect || "";
@@ -37,11 +40,13 @@ function show({ title, reason, suggestion, effect, phase }) {
   $("mb-dismiss").hidden = phase === "break";
   banner.dataset.phase = phase;
   banner.hidden = false;
+  document.body.classList.toggle("in-break", phase === "break");
 }
 
 function hide() {
   $("micro-break-banner").hidden = true;
   $("micro-break-banner").dataset.phase = "";
+  document.body.classList.remove("in-break");
 }
 
 function suggestionText(s) {
@@ -54,7 +59,8 @@ function showDue(flag) {
   inBreak = false;
   show({
     title: "Time for a short break",
-    reason: flag.reason?.text || flag.reason?.code || "",
+    reason: flag.reason?.summary || flag.reason?.code || "",
+    details: flag.reason?.details || "",
     suggestion: suggestionText(flag.suggestion),
     phase: "due",
   });
@@ -84,7 +90,8 @@ export function onMessage(msg) {
     inBreak = true;
     show({
       title: "Break in progress",
-      reason: current?.reason?.text || "",
+      reason: current?.reason?.summary || "",
+      details: current?.reason?.details || "",
       suggestion: suggestionText(current?.suggestion),
       phase: "break",
     });
@@ -150,6 +157,15 @@ export async function attach(s) {
   } catch {
     // micro-breaks not available on this server: the banner stays hidden
   }
+}
+
+/** Bring the banner into view and focus it (a notification was clicked). */
+export function focusBanner() {
+  const banner = $("micro-break-banner");
+  if (banner.hidden) return;
+  banner.scrollIntoView({ block: "start" });
+  banner.setAttribute("tabindex", "-1");
+  banner.focus();
 }
 
 export function detach() {
