@@ -413,6 +413,16 @@ class Storage:
         assert future is not None
         return future
 
+    def set_session_label(self, session_id: str, label: str) -> Future[Any]:
+        """Set the free-text label of a session (kept in its options)."""
+        future = self._submit(
+            "UPDATE sessions SET options_json = json_set(options_json, '$.label', ?) WHERE id = ?",
+            (label, session_id),
+            wait=True,
+        )
+        assert future is not None
+        return future
+
     def get_session(self, session_id: str) -> sqlite3.Row | None:
         rows = self.query(
             "SELECT s.*, (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id) AS n_beats "
@@ -483,11 +493,12 @@ class Storage:
             many=True,
         )
 
-    def beats(self, session_id: str) -> list[BeatRow]:
+    def beats(self, session_id: str, *, since_t_s: float | None = None) -> list[BeatRow]:
+        """A session's stored beats in order; with ``since_t_s`` only those with ``t_s`` >= it."""
         rows = self.query(
             "SELECT idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
-            "WHERE session_id = ? ORDER BY idx",
-            (session_id,),
+            "WHERE session_id = ? AND (? IS NULL OR t_s >= ?) ORDER BY idx",
+            (session_id, since_t_s, since_t_s),
         )
         return [
             (

@@ -59,6 +59,10 @@ class SessionOut(BaseModel):
     ended_at: float | None = Field(description="Unix seconds; null while running")
     n_beats: int
     live: bool = Field(description="True while the session runs in this process")
+    label: str = Field(default="", description="Free text shown in the history (settable)")
+    t_s: float | None = Field(
+        default=None, description="Session time of the last beat, s (while the session runs)"
+    )
     source_state: str | None = None
     last_metrics: dict[str, Any] | None = None
     last_guidance: dict[str, Any] | None = None
@@ -106,11 +110,13 @@ def _row_to_out(
         live=live is not None,
         summary=None if summary is None else SessionSummary(**summary),
     )
+    out.label = str(out.options.get("label") or "")
     if live is not None:
         p = live.pipeline
         out.state = p.state
         out.message = p.message
         out.n_beats = max(out.n_beats, p.n_beats)
+        out.t_s = p.t_s if p.n_beats else None
         out.source_state = str(p.source.status.state)
         out.last_metrics = p.last_metrics
         out.last_guidance = p.last_guidance
@@ -190,6 +196,24 @@ async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep)
     return _row_to_out(row, live, summaries[session_id])
 
 
+class SessionPatch(BaseModel):
+    """Body of ``PATCH /api/v1/sessions/{id}``: what a person may change afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(max_length=200, description="Free text shown in the history")
+
+
+@router.patch("/{session_id}", response_model=SessionOut, responses={404: {}})
+async def update_session(
+    session_id: str, body: SessionPatch, manager: ManagerDep, storage: StorageDep
+) -> SessionOut:
+    """Change a session's label (running or ended)."""
+    await _get_row(storage, session_id)
+    await asyncio.wrap_future(storage.set_session_label(session_id, body.label.strip()))
+    return await get_session(session_id, manager, storage)
+
+
 @router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})
 async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
     """Stop a running session (a session that already ended is returned as is)."""
@@ -254,10 +278,23 @@ def snapshots_csv(items: list[dict[str, Any]]) -> str:
     response_model=BeatsOut,
     responses={200: {"content": {"text/csv": {}}}, 404: {}},
 )
-async def get_beats(session_id: str, storage: StorageDep, format: Format = "json") -> Response:
+async def get_beats(
+    session_id: str,
+    storage: StorageDep,
+    format: Format = "json",
+    since_t_s: Annotated[
+        float | None,
+        Query(
+            ge=-1e12,
+            le=1e12,
+            description="Only beats at or after this session time, s (the page backfills its "
+            "5-minute tachogram with it)",
+        ),
+    ] = None,
+) -> Response:
     """Every stored beat of a session (``?format=csv`` for CSV with units in the header)."""
     await _get_row(storage, session_id)
-    rows = await asyncio.to_thread(storage.beats, session_id)
+    rows = await asyncio.to_thread(storage.beats, session_id, since_t_s=since_t_s)
     if format == "csv":
         return Response(
             beats_csv(rows),

@@ -6,7 +6,7 @@
 // GET /api/v1/schema/live) for everything that changes.
 
 import * as api from "./js/api.js";
-import { barChart, lineChart, setGauge } from "./js/charts.js";
+import { barChart, clockLabel, lineChart, setGauge, timeTicks } from "./js/charts.js";
 import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
 import * as nudges from "./js/nudges.js";
@@ -17,6 +17,14 @@ const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session ti
 const QUALITY_WINDOW_S = 60;
 const HR_BEATS = 5; // heart rate shown from the mean RR of the last 5 beats
 const COHERENCE_MAX = 3; // gauge scale of ln(1 + ratio): 3 is a ratio of about 19
+// Coherence zones on the score ln(1 + ratio). HeartMath's published levels for its ratio
+// (peak power / (total - peak), McCraty et al. 2009; emWave's defaults) put low below a ratio
+// of about 0.9, medium to about 3.0 and high above: scores ln(1.9) = 0.64 and ln(4.0) = 1.39.
+const COHERENCE_ZONES = [
+  { upTo: 0.64, name: "low" },
+  { upTo: 1.39, name: "medium" },
+  { upTo: Infinity, name: "high" },
+];
 
 const state = {
   session: null, // the attached session (GET /sessions/{id})
@@ -76,7 +84,7 @@ $("token-change").addEventListener("click", () => askToken());
 function describeSource(src) {
   if (!src) return "-";
   if (src.kind === "simulator") return `simulated person (seed ${src.seed})`;
-  if (src.kind === "replay") return `replay ${String(src.path).split("/").pop()}`;
+  if (src.kind === "replay") return `replay of ${String(src.recording || src.path || "a recording").split("/").pop()}`;
   if (src.kind === "ble") return `strap ${src.address}`;
   return src.kind;
 }
@@ -125,7 +133,28 @@ async function attach(sessionId) {
   renderMetrics();
   renderGuidanceInfo();
   await loadAssessment(sessionId);
+  await backfillBeats(sessionId);
   openSocket(sessionId);
+}
+
+/**
+ * The tachogram's last 5 minutes from storage (GET /beats?since_t_s=...), so a reload or a
+ * late attach shows the recent past at once; live beats then extend it.
+ */
+async function backfillBeats(sessionId) {
+  const last = state.session?.t_s;
+  const since = typeof last === "number" ? Math.max(0, last - TACHOGRAM_S) : 0;
+  try {
+    const data = await withAuth(() => api.get(`/sessions/${sessionId}/beats?since_t_s=${since}`));
+    if (state.session?.id !== sessionId) return;
+    const stored = data.beats.map((b) => ({ t_s: b.t_s, rr_ms: b.rr_ms, contact: b.contact, gap_before: b.gap_before }));
+    const cutoff = (stored.length ? stored[stored.length - 1].t_s : 0) - TACHOGRAM_S;
+    state.beats = stored.filter((b) => b.t_s > cutoff);
+    if (state.beats.length) state.clock.observe(state.beats[state.beats.length - 1].t_s);
+    state.chartsDirty = true;
+  } catch {
+    // an older service without since_t_s: the tachogram fills from live beats
+  }
 }
 
 function detach() {
@@ -237,6 +266,7 @@ function onMessage(msg) {
 function onBeat(msg) {
   state.clock.observe(msg.t_s);
   const beats = state.beats;
+  if (beats.length && msg.t_s <= beats[beats.length - 1].t_s) return; // already backfilled
   beats.push({ t_s: msg.t_s, rr_ms: msg.rr_ms, contact: msg.contact, gap_before: msg.gap_before });
   const cutoff = msg.t_s - TACHOGRAM_S;
   let drop = 0;
@@ -280,9 +310,17 @@ function renderQuality() {
     q >= 0.9 ? "good: clean beats, last 60 s" : q >= 0.7 ? "fair: some beats lost" : "poor: check the strap";
 }
 
+/** A number in the person's locale (decimal comma where that is the custom). */
 function fmt(value, digits = 0) {
-  return value === null || value === undefined || Number.isNaN(value) ? "-" : value.toFixed(digits);
+  if (value === null || value === undefined || Number.isNaN(value)) return "-";
+  return value.toLocaleString(undefined, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    useGrouping: false,
+  });
 }
+
+const MODE_WORDS = { monitor: "free monitoring", practice: "breathing practice", assessment: "resonance assessment" };
 
 function renderMetrics() {
   const m = state.lastMetrics;
@@ -295,7 +333,9 @@ function renderMetrics() {
     score === null || score === undefined
       ? "needs about a minute of clean beats"
       : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min`;
-  setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX });
+  const zone = setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX, zones: COHERENCE_ZONES });
+  $("coherence").dataset.zone = zone || "none";
+  if (zone) $("coherence-note").textContent += ` (${zone})`;
 }
 
 function onStatus(msg) {
@@ -598,6 +638,27 @@ startForm.addEventListener("submit", async (ev) => {
   } else {
     source = { kind, address: f.address.value };
   }
+  // A session already running is easy to forget (a strap left on, a replay): say so once.
+  const warning = $("start-warning");
+  if (startForm.dataset.confirmed !== "true") {
+    let running = [];
+    try {
+      running = (await withAuth(() => api.get("/sessions?limit=50"))).sessions.filter((s) => s.live);
+    } catch {
+      running = [];
+    }
+    if (running.length) {
+      const what = running.map((s) => describeSource(s.source)).join(", ");
+      warning.textContent = `A session is already running (${what}). Starting another runs both; press Start again to go ahead, or stop it first.`;
+      warning.hidden = false;
+      startForm.dataset.confirmed = "true";
+      $("start-button").textContent = "Start anyway";
+      return;
+    }
+  }
+  warning.hidden = true;
+  startForm.dataset.confirmed = "";
+  $("start-button").textContent = "Start";
   try {
     const session = await withAuth(() => api.post("/sessions", { source, mode: f.mode.value }));
     await refreshSessionList(session.id);
@@ -622,6 +683,12 @@ $("session-stop").addEventListener("click", async () => {
 
 // -------------------------------------------------------------------------------- check-in
 
+// Words for each point of the check-in scales (the ends are the anchors shown in the legend).
+const SCALE_WORDS = {
+  stress: ["very relaxed", "relaxed", "neither relaxed nor stressed", "stressed", "very stressed"],
+  energy: ["exhausted", "tired", "neither tired nor energetic", "energetic", "full of energy"],
+};
+
 function buildScale(id, key) {
   const holder = $(id).querySelector(".scale-buttons");
   for (let v = 1; v <= 5; v++) {
@@ -630,7 +697,9 @@ function buildScale(id, key) {
     b.textContent = String(v);
     b.dataset.value = String(v);
     b.setAttribute("aria-pressed", "false");
-    b.setAttribute("aria-label", `${key} ${v} of 5`);
+    const words = SCALE_WORDS[key][v - 1];
+    b.setAttribute("aria-label", `${key[0].toUpperCase()}${key.slice(1)} ${v} of 5: ${words}`);
+    b.title = words;
     b.addEventListener("click", () => chooseCheckin(key, v));
     holder.append(b);
   }
@@ -648,10 +717,13 @@ async function chooseCheckin(key, value) {
     return;
   }
   const body = { stress, energy };
+  const note = $("checkin-note").value.trim();
+  if (note) body.note = note;
   if (state.session?.live) body.session_id = state.session.id;
   try {
     const saved = await withAuth(() => api.post("/checkins", body));
-    status.textContent = `Saved at ${new Date(saved.at * 1000).toLocaleTimeString()}: stress ${saved.stress}, energy ${saved.energy}.`;
+    status.textContent = `Saved at ${new Date(saved.at * 1000).toLocaleTimeString()}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    $("checkin-note").value = "";
     status.dataset.checkinId = String(saved.id);
   } catch (err) {
     status.textContent = `Not saved: ${err.message}`;
@@ -719,6 +791,79 @@ async function openReport(sessionId, button) {
   }
 }
 
+const STRESS_WORDS = ["very relaxed", "relaxed", "neither", "stressed", "very stressed"];
+const ENERGY_WORDS = ["exhausted", "tired", "neither", "energetic", "full of energy"];
+
+function para(text, className) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  if (className) p.className = className;
+  return p;
+}
+
+function section(title, items) {
+  const box = document.createElement("section");
+  const h = document.createElement("h3");
+  h.textContent = title;
+  box.append(h, ...items);
+  return box;
+}
+
+/**
+ * The personal summary of a session, for the person (not a researcher): what you did, your
+ * heart in numbers you can compare, breaks and what they did, your check-ins. The researcher's
+ * report (every metric, spectra, plots) is one button away.
+ */
+async function openSummary(s) {
+  const dialog = $("summary-dialog");
+  const body = $("summary-body");
+  const started = new Date(s.created_at * 1000);
+  $("summary-title").textContent = s.label || `Your session of ${started.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}`;
+  body.replaceChildren(para("Loading..."));
+  if (!dialog.open) dialog.showModal();
+  const q = encodeURIComponent(s.id);
+  const [breaks, checkins, assessments] = await Promise.all([
+    withAuth(() => api.get(`/microbreaks/history?session_id=${q}`)).catch(() => ({ events: [] })),
+    withAuth(() => api.get(`/checkins?session_id=${q}`)).catch(() => ({ checkins: [] })),
+    withAuth(() => api.get(`/sessions/${s.id}/breathing/assessments`)).catch(() => ({ results: [] })),
+  ]);
+  const sum = s.summary || {};
+  const did = [
+    para(`${started.toLocaleString([], { dateStyle: "full", timeStyle: "short" })}: ${MODE_WORDS[s.mode] || s.mode} with a ${describeSource(s.source)}, ${duration(s)}.`),
+  ];
+  if (typeof sum.mean_hr_bpm === "number") {
+    did.push(para(`Heart rate ${fmt(sum.mean_hr_bpm, 0)} beats/min on average; heart-rate variability (RMSSD) ${fmt(sum.mean_rmssd_ms, 0)} ms on average (higher usually means more relaxed).`));
+  }
+  const verdict = (assessments.results || []).map((r) => r.data || r).find((e) => e.type === "assessment_complete");
+  if (verdict?.result?.resonance_bpm) {
+    did.push(para(`Your resonance breathing rate: ${fmt(verdict.result.resonance_bpm, 1)} breaths/min.`));
+  }
+  const events = [...(breaks.events || [])].reverse(); // oldest first
+  const breakItems = [];
+  for (const e of events) {
+    const when = new Date(e.recorded_at * 1000).toLocaleTimeString([], { timeStyle: "short" });
+    if (e.event === "micro_break") {
+      breakItems.push(para(`${when}: a break was suggested. ${e.data.reason?.summary || ""}`));
+    } else if (e.event === "break_effect") {
+      const d = e.data;
+      const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${fmt(d.rmssd_change_pct, 0)} %)` : "";
+      breakItems.push(para(`${when}: a ${d.kind || ""} break. Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.`));
+    }
+  }
+  const checkItems = (checkins.checkins || []).map((c) => {
+    const when = new Date(c.at * 1000).toLocaleTimeString([], { timeStyle: "short" });
+    const note = c.note ? ` "${c.note}"` : "";
+    return para(`${when}: stress ${c.stress} (${STRESS_WORDS[c.stress - 1]}), energy ${c.energy} (${ENERGY_WORDS[c.energy - 1]}).${note}`);
+  });
+  body.replaceChildren(
+    section("What you did", did),
+    section("Breaks", breakItems.length ? breakItems : [para("No breaks in this session.", "hint")]),
+    section("Check-ins", checkItems.length ? checkItems : [para("No check-ins in this session.", "hint")]),
+  );
+  const research = $("summary-research");
+  research.onclick = () => openReport(s.id, research);
+}
+
 const HISTORY_DETAIL = 20;
 const HISTORY_REFRESH_MS = 60_000; // summaries are computed for the newest 20 sessions
 
@@ -748,7 +893,7 @@ function historyRow(s) {
   const sum = s.summary;
   const cells = [
     new Date(s.created_at * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" }),
-    s.mode,
+    MODE_WORDS[s.mode] || s.mode,
     describeSource(s.source),
     duration(s),
     typeof sum?.mean_rmssd_ms === "number" ? `${fmt(sum.mean_rmssd_ms, 0)} ms` : "-",
@@ -762,7 +907,35 @@ function historyRow(s) {
     td.textContent = String(text);
     tr.append(td);
   }
+  const labelCell = document.createElement("td");
+  const labelInput = document.createElement("input");
+  labelInput.type = "text";
+  labelInput.maxLength = 200;
+  labelInput.value = s.label || "";
+  labelInput.placeholder = "add a label";
+  labelInput.className = "label-input";
+  labelInput.setAttribute("aria-label", `Label of the session started ${cells[0]}`);
+  labelInput.addEventListener("change", async () => {
+    try {
+      const saved = await withAuth(() => api.patch(`/sessions/${s.id}`, { label: labelInput.value }));
+      s.label = saved.label;
+      labelInput.dataset.saved = "true";
+    } catch (err) {
+      setConn(`Label not saved: ${err.message}`);
+    }
+  });
+  labelCell.append(labelInput);
+  tr.append(labelCell);
   const td = document.createElement("td");
+  if (s.n_beats > 0) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link-button";
+    b.textContent = "summary";
+    b.setAttribute("aria-label", `summary of the session started ${cells[0]}`);
+    b.addEventListener("click", () => openSummary(s));
+    td.append(b);
+  }
   for (const what of ["beats", "metrics"]) {
     const b = document.createElement("button");
     b.type = "button";
@@ -770,15 +943,6 @@ function historyRow(s) {
     b.textContent = what;
     b.setAttribute("aria-label", `${what} of the session as CSV`);
     b.addEventListener("click", () => downloadCsv(s.id, what));
-    td.append(b);
-  }
-  if (s.n_beats > 0) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "link-button";
-    b.textContent = "report";
-    b.setAttribute("aria-label", `report of the session started ${cells[0]}`);
-    b.addEventListener("click", () => openReport(s.id, b));
     td.append(b);
   }
   tr.append(td);
@@ -906,7 +1070,7 @@ function frameLoop(now) {
     lineChart(
       $("tachogram"),
       beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before, flag: b.contact === false })),
-      { yLabel: "RR (ms)", xLabel: "session time (s)", xFormat: (v) => `${Math.round(v)}`, empty: "waiting for beats" },
+      { yLabel: "RR (ms)", xLabel: "session time (m:ss)", xFormat: clockLabel, xTicks: timeTicks, empty: "waiting for beats" },
     );
     if (!$("assessment").hidden) {
       drawAssessment();

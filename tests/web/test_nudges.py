@@ -237,3 +237,78 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
         page.screenshot(path=str(artifacts / f"reset-effect-{name}.png"), full_page=False)
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
+
+
+def test_the_small_things_a_person_notices(
+    web_server: WebServer, open_page: Callable[..., Any], artifacts: Path
+) -> None:
+    """Issue 15 item 5: gauge empty state and zones, tachogram backfill and m:ss ticks, the
+    running-session warning, settable labels, the check-in note and accessible names, and the
+    personal summary with no file paths or Python reprs."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    page.goto(f"{web_server.url}/#token={web_server.token}")
+    page.wait_for_function("document.getElementById('conn-status').textContent !== ''")
+    # neutral gauge before any value: no coloured arc, no needle
+    gauge = page.locator("#coherence-gauge")
+    assert gauge.get_attribute("data-zone") == "none"
+    assert page.locator(".gauge-value").evaluate("e => getComputedStyle(e).stroke") == "none"
+    with web_server.client() as api:
+        sid = _start_simulator(api, seed=9)
+        wait_until(
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 400,
+            timeout_s=30,
+            what="several minutes of beats",
+        )
+        page.reload()  # a reload backfills the tachogram's last 5 minutes from storage
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        page.wait_for_function(
+            "Number(document.getElementById('tachogram').dataset.nPoints || 0) > 200",
+            timeout=5000,
+        )
+        page.wait_for_function("document.querySelector('#coherence-gauge').dataset.zone !== 'none'")
+        zone = gauge.get_attribute("data-zone")
+        assert zone in ("low", "medium", "high")
+        assert f"({zone})" in page.locator("#coherence-note").inner_text()
+
+        # another session while one runs: the page warns first
+        if not page.locator("#start-new").evaluate("d => d.open"):
+            page.locator("#start-new summary").click()
+        page.get_by_label("Simulated person").check()
+        page.get_by_role("button", name="Start", exact=True).click()
+        warning = page.locator("#start-warning")
+        warning.wait_for(state="visible")
+        assert "already running" in warning.inner_text()
+        assert len([s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]]) == 1
+
+        # check-in with a note; the scale buttons say what each point means
+        page.locator("#checkin-note").fill("deadline at four")
+        checkin = page.get_by_test_id("check-in")
+        checkin.get_by_role("button", name="Stress 4 of 5: stressed").click()
+        checkin.get_by_role("button", name="Energy 2 of 5: tired").click()
+        page.locator("#checkin-status").get_by_text("with your note").wait_for()
+        api.post(f"/api/v1/sessions/{sid}/stop")
+        page.get_by_role("button", name="Refresh").click()
+        row = page.locator(f"#history-table tr[data-session-id='{sid}']")
+        label = row.get_by_role("textbox")
+        label.fill("after the team meeting")
+        label.press("Enter")
+        wait_until(
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["label"] == "after the team meeting",
+            timeout_s=5,
+            what="the label to be stored",
+        )
+        row.get_by_role("button", name="summary", exact=False).click()
+        summary = page.locator("#summary-dialog")
+        summary.get_by_text("Check-ins").wait_for()
+        text = summary.inner_text()
+        assert page.locator("#summary-title").inner_text() == "after the team meeting"
+        assert "deadline at four" in text and "stress 4 (stressed)" in text
+        assert "simulated person" in text
+        for leak in ("{", "None", "'", "/tmp", "\\\\"):
+            assert leak not in text.replace("Researcher's", ""), (leak, text)
+        summary.screenshot(path=str(artifacts / "summary-laptop.png"))
+    # the tachogram's time axis reads m:ss, each label once
+    labels = (page.locator("#tachogram").get_attribute("data-x-ticks") or "").split("|")
+    assert labels and len(labels) == len(set(labels)), labels
+    assert all(":" in t for t in labels), labels
+    assert errors == []

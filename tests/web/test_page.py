@@ -365,10 +365,16 @@ def test_replay_of_a_real_recording_from_the_page(
     # The last window the page showed is the recording's last stored 60 s window.
     assert number(page, "rmssd") == round(rmssd[-1])
 
-    # Its report (built by the service) opens from the History in a new tab.
+    # Its personal summary opens from the History; the researcher's report (built by the
+    # service) is one click further, in a new tab.
     row = page.locator(f"#history-table tr[data-session-id='{newest['id']}']")
+    row.get_by_role("button", name=re.compile("^summary")).click()
+    summary = page.locator("#summary-dialog")
+    summary.get_by_text("What you did").wait_for(timeout=5000)
+    text = summary.inner_text()
+    assert "replay of hrvpkg_rest_rri_ms.txt" in text and str(shared_data) not in text
     with page.expect_popup() as popup_info:
-        row.get_by_role("button", name=re.compile("^report")).click()
+        summary.get_by_role("button", name="Researcher's report").click()
     report = popup_info.value
     report.wait_for_function("document.title.length > 0", timeout=30_000)
     assert newest["id"] in report.title()

@@ -77,6 +77,7 @@ export async function request(method, path, body) {
 
 export const get = (path) => request("GET", path);
 export const post = (path, body) => request("POST", path, body ?? {});
+export const patch = (path, body) => request("PATCH", path, body ?? {});
 
 /** The live WebSocket of a session (the token goes in the query: browsers send no headers). */
 export function liveSocket(sessionId) {

@@ -25,6 +25,27 @@ function prepare(canvas) {
   return { ctx, w, h };
 }
 
+/** Ticks for a time axis in seconds, on whole steps that read well as m:ss (never repeated). */
+export function timeTicks(lo, hi, n = 4) {
+  const span = Math.max(hi - lo, 1);
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+  const step = steps.find((s) => span / s <= n) || steps[steps.length - 1];
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) ticks.push(v);
+  return ticks;
+}
+
+/** Seconds as m:ss (or h:mm:ss from an hour on). */
+export function clockLabel(seconds) {
+  const s = Math.round(seconds);
+  const sign = s < 0 ? "-" : "";
+  const a = Math.abs(s);
+  const h = Math.floor(a / 3600);
+  const m = Math.floor((a % 3600) / 60);
+  const ss = String(a % 60).padStart(2, "0");
+  return h ? `${sign}${h}:${String(m).padStart(2, "0")}:${ss}` : `${sign}${m}:${ss}`;
+}
+
 function niceTicks(lo, hi, n = 4) {
   const span = hi - lo || 1;
   const raw = span / n;
@@ -55,9 +76,11 @@ function frame(ctx, w, h, { xLo, xHi, yLo, yHi, xLabel, yLabel, xFormat = (v) =>
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const v of xTicks || niceTicks(xLo, xHi, Math.max(2, Math.floor(pw / 80)))) {
-    ctx.fillText(xFormat(v), x(v), h - pad.b + 6);
-  }
+  const nx = Math.max(2, Math.floor(pw / 80));
+  const ticks = typeof xTicks === "function" ? xTicks(xLo, xHi, nx) : xTicks || niceTicks(xLo, xHi, nx);
+  const labels = ticks.map(xFormat);
+  ticks.forEach((v, i) => ctx.fillText(labels[i], x(v), h - pad.b + 6));
+  ctx.canvas.dataset.xTicks = labels.join("|"); // what the axis says, for tests and tools
   if (yLabel) {
     ctx.save();
     ctx.translate(12, pad.t + ph / 2);
@@ -87,6 +110,7 @@ function emptyMessage(ctx, w, h, text) {
  */
 export function lineChart(canvas, points, opts = {}) {
   const { ctx, w, h } = prepare(canvas);
+  canvas.dataset.nPoints = String(points.length);
   if (points.length < 2) {
     emptyMessage(ctx, w, h, opts.empty || "waiting for data");
     return;
@@ -153,14 +177,23 @@ export function barChart(canvas, bars, opts = {}) {
   });
 }
 
-/** Set an SVG semicircle gauge (see index.html) to `value` in [lo, hi]; null shows empty. */
-export function setGauge(svg, value, { lo = 0, hi = 1 } = {}) {
+/**
+ * Set an SVG semicircle gauge (see index.html) to `value` in [lo, hi]. `zones` =
+ * [{upTo, name}] in increasing order names the zone the value falls in (`data-zone` on the svg,
+ * which colours the value arc); null or undefined is the neutral empty state: no arc, no
+ * needle, `data-zone="none"`.
+ */
+export function setGauge(svg, value, { lo = 0, hi = 1, zones = [] } = {}) {
   const arc = svg.querySelector(".gauge-value");
   const needle = svg.querySelector(".gauge-needle");
-  const frac = value === null || value === undefined ? 0 : Math.max(0, Math.min(1, (value - lo) / (hi - lo)));
+  const empty = value === null || value === undefined || Number.isNaN(value);
+  const frac = empty ? 0 : Math.max(0, Math.min(1, (value - lo) / (hi - lo)));
   const length = arc.getTotalLength();
   arc.style.strokeDasharray = `${length}`;
   arc.style.strokeDashoffset = `${length * (1 - frac)}`;
   needle.setAttribute("transform", `rotate(${-90 + 180 * frac} 60 60)`);
-  needle.style.visibility = value === null || value === undefined ? "hidden" : "visible";
+  needle.style.visibility = empty ? "hidden" : "visible";
+  const zone = empty ? null : zones.find((z) => value < z.upTo) || zones[zones.length - 1];
+  svg.dataset.zone = zone ? zone.name : "none";
+  return zone ? zone.name : null;
 }
