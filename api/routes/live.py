@@ -12,7 +12,8 @@ Token: in the ``Sec-WebSocket-Protocol`` header, as subprotocols ``["hrvpace.v1"
 before, ``?token=``. The socket is accepted, then closed at once with 1008 (policy violation)
 on a missing or wrong token, or 4404 when the session is unknown. A session that is not
 running sends one ``status`` message and closes normally. Otherwise the client first gets the
-current ``status``, then every message the session publishes, in ``seq`` order, until the session ends (normal close 1000).
+current ``status``, then every message the session publishes, in ``seq`` order, until the
+session ends (normal close 1000).
 """
 
 from __future__ import annotations
