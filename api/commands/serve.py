@@ -115,6 +115,9 @@ def tune_gc() -> None:
     threading.Thread(target=_gc_maintenance, name="hrvpace-gc", daemon=True).start()
 
 
+#: Largest message a WebSocket client may send (uvicorn's default is 16 MiB).
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
 #: Seconds between moves of the surviving objects out of the collector's sight.
 GC_FREEZE_EVERY_S = 60.0
 #: Seconds between full collections of everything (reclaims garbage in reference cycles).
@@ -149,13 +152,15 @@ def run_server(
     import uvicorn
 
     tune_gc()
-    # no per-message compression: zlib on every small live message costs more than it saves
+    # no per-message compression: zlib on every small live message costs more than it saves;
+    # clients send nothing the live socket needs, so their messages are capped small
     config = uvicorn.Config(
         app,
         log_level="warning",
         lifespan="on",
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
     server = uvicorn.Server(config)
     if on_started is not None:
