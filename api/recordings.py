@@ -230,6 +230,19 @@ class RecordingStore:
         os.link(tmp, self.root / name)
         return name
 
+    def delete(self, name: str) -> None:
+        """Remove recording ``name`` and its sidecar (a link is removed, not its target).
+
+        Raises
+        ------
+        RecordingNotFoundError
+            No recording of that name in the folder.
+        """
+        path = self.path_of(name)
+        path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self._sidecar(name).unlink()
+
     def temp_file(self) -> Path:
         """A new empty private file in the folder for an upload (its name starts with a dot)."""
         root = self._ensure()

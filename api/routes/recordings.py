@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
-from api.recordings import RecordingInfo, RecordingStore
+from api.recordings import NAME_PATTERN, RecordingInfo, RecordingStore
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 
@@ -95,3 +95,18 @@ async def list_recordings(request: Request) -> RecordingList:
     """The recordings a replay session can name, by name."""
     infos = await asyncio.to_thread(get_store(request).list)
     return RecordingList(recordings=[_out(i) for i in infos])
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={404: {"description": "No recording of that name (recording_not_found)"}},
+)
+async def delete_recording(
+    request: Request,
+    name: Annotated[str, Path(max_length=100, pattern=NAME_PATTERN)],
+) -> Response:
+    """Delete a recording from the folder (sessions that replayed it keep their beats)."""
+    await asyncio.to_thread(get_store(request).delete, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -211,3 +211,20 @@ def test_upload_over_its_limit_is_413(serve: Callable[..., Server], tmp_path: Pa
         assert [x["name"] for x in c.get("/api/v1/recordings").json()["recordings"]] == [
             "small.txt"
         ]
+
+
+def test_a_recording_can_be_deleted(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        name = _upload(c, "gone.txt", b"900\n910\n").json()["name"]
+        assert c.delete(f"/api/v1/recordings/{name}").status_code == 204
+        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        _problem(c.delete(f"/api/v1/recordings/{name}"), 404, "recording_not_found")
+        beside = server.settings.data_dir / "beside.txt"
+        beside.write_text("900\n")
+        for path in ("..%2Fbeside.txt", "%2E%2E%2Fbeside.txt", "..", "beside.txt"):
+            r = c.delete(f"/api/v1/recordings/{path}")
+            assert r.status_code in (404, 405, 422), (path, r.status_code)
+            assert r.headers["content-type"] == "application/problem+json"
+        assert beside.read_text() == "900\n"
+    assert os.listdir(server.settings.recordings_path) == []  # the sidecar went too
