@@ -1,10 +1,14 @@
 """``create_app(settings)``: the FastAPI application of the local service.
 
 Security (RR data is health data): every route but ``GET /api/v1/health`` requires
-``Authorization: Bearer <token>`` (the WebSocket takes ``?token=``); the ``Host`` header must be
-one of ``settings.allowed_hosts`` (DNS rebinding); CORS is off unless origins are configured.
-The OpenAPI document (``/api/v1/openapi.json``, docs at ``/api/v1/docs``) and the static page at
-``/`` are public: they hold no user data, and the page asks for the token.
+``Authorization: Bearer <token>`` (the WebSocket takes it as a subprotocol or ``?token=``, and
+checks the ``Origin``, see :mod:`api.routes.live`); the ``Host`` header must be one of
+``settings.allowed_hosts`` (DNS rebinding); CORS only for ``settings.browser_origins``; request
+bodies are limited (``max_body_bytes``, ``max_recording_bytes`` for uploads, 413 before they are
+read whole); replays read only the recordings folder. Every error is ``application/problem+json``
+with a stable ``code`` (:mod:`api.problems`). The OpenAPI document (``/api/v1/openapi.json``,
+docs at ``/api/v1/docs``) and the static page at ``/`` are public: they hold no user data, and
+the page asks for the token.
 """
 
 from __future__ import annotations
@@ -12,18 +16,20 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
-from api.errors import SessionNotFoundError
+from api.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from api.pipeline import make_source
+from api.problems import install_problem_handlers, install_problem_openapi
+from api.recordings import RecordingStore
 from api.routes import (
     baseline,
     breathing,
@@ -32,6 +38,7 @@ from api.routes import (
     health,
     live,
     microbreaks,
+    recordings,
     reports,
     sessions,
     trends,
@@ -66,7 +73,8 @@ def create_app(
     settings
         Where the data lives, which hosts and origins are allowed, queue sizes.
     source_factory
-        Builds a session's source from its spec (default :func:`api.pipeline.make_source`).
+        Builds a session's source from its spec (default :func:`api.pipeline.make_source`
+        with the recordings folder ``settings.recordings_path``).
     start_sessions
         Sessions to start as soon as the service is up (``hrvpace demo``).
 
@@ -78,8 +86,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage = Storage(settings.database_path, flush_s=settings.beat_flush_s)
-        kwargs = {} if source_factory is None else {"source_factory": source_factory}
-        manager = SessionManager(storage, queue_size=settings.ws_queue_size, **kwargs)
+        factory = source_factory or partial(make_source, recordings_dir=settings.recordings_path)
+        manager = SessionManager(storage, queue_size=settings.ws_queue_size, source_factory=factory)
         app.state.storage = storage
         app.state.sessions = manager
         app.state.started_sessions = []
@@ -104,6 +112,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.token = token
+    app.state.recordings = RecordingStore(settings.recordings_path)
 
     protected = [Depends(require_token)]
     app.include_router(health.router)
@@ -116,21 +125,31 @@ def create_app(
     app.include_router(devices.router, dependencies=protected)
     app.include_router(trends.router, dependencies=protected)
     app.include_router(reports.router, dependencies=protected)  # the page's History links
-    app.include_router(live.router)  # the WebSocket checks ?token= itself; schema has its own
-
-    @app.exception_handler(SessionNotFoundError)
-    async def _not_found(request: Request, exc: SessionNotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+    app.include_router(recordings.router, dependencies=protected)
+    app.include_router(live.router)  # the WebSocket checks its token itself; schema has its own
+    install_problem_handlers(app)
+    install_problem_openapi(app, public_paths={"/api/v1/health"})
 
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
 
-    if settings.cors_origins:
+    # added last = outermost: Host check, then CORS, then the body limits, then the routes
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        route_limits={
+            ("POST", "/api/v1/recordings"): (
+                settings.max_recording_bytes,
+                "HRVPACE_MAX_RECORDING_BYTES",
+            )
+        },
+    )
+    if settings.browser_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.cors_origins,
+            allow_origins=settings.browser_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     return app

@@ -1,15 +1,90 @@
-"""Service-level errors (see :mod:`hrv.errors` for the whole hierarchy)."""
+"""Service-level errors, each with the HTTP status and the stable ``code`` a client sees.
+
+Part of the one hierarchy of :mod:`hrv.errors`::
+
+    ApiError                        a request to the service cannot be carried out (500)
+    ├── SessionNotFoundError        404 session_not_found
+    ├── SessionNotRunningError      409 session_not_running
+    ├── RecordingNotFoundError      404 recording_not_found
+    ├── RecordingUnreadableError    422 recording_unreadable (names the line, never quotes it)
+    ├── BodyTooLargeError           413 body_too_large
+    ├── DataDirInUseError           another server holds the data dir (``hrvpace serve``)
+    ├── SourceUnavailableError      501 source_unavailable (api/pipeline.py)
+    └── TokenFileError              the token file is unusable (api/auth.py)
+
+:mod:`api.problems` turns every one of them (and FastAPI's own errors) into an RFC 9457
+``application/problem+json`` answer with ``code``; a route raises these, never a bare string.
+"""
 
 from __future__ import annotations
 
 from hrv.errors import HrvpaceError
 
-__all__ = ["ApiError", "SessionNotFoundError"]
+__all__ = [
+    "ApiError",
+    "BodyTooLargeError",
+    "DataDirInUseError",
+    "RecordingNotFoundError",
+    "RecordingUnreadableError",
+    "SessionNotFoundError",
+    "SessionNotRunningError",
+]
 
 
 class ApiError(HrvpaceError):
-    """A request to the service cannot be carried out."""
+    """A request to the service cannot be carried out.
+
+    ``status`` and ``code`` are what the client gets (``application/problem+json``); the
+    message is the problem's ``detail`` and must never quote RR data or file content.
+    """
+
+    status: int = 500
+    code: str = "internal_error"
+    title: str = "Internal error"
 
 
 class SessionNotFoundError(ApiError, LookupError):
     """No session with that id."""
+
+    status = 404
+    code = "session_not_found"
+    title = "Session not found"
+
+
+class SessionNotRunningError(ApiError):
+    """The session exists but does not run in this process any more."""
+
+    status = 409
+    code = "session_not_running"
+    title = "Session not running"
+
+
+class RecordingNotFoundError(ApiError, LookupError):
+    """No recording of that name in the recordings folder."""
+
+    status = 404
+    code = "recording_not_found"
+    title = "Recording not found"
+
+
+class RecordingUnreadableError(ApiError, ValueError):
+    """An uploaded (or stored) recording breaks its format; the message names the line."""
+
+    status = 422
+    code = "recording_unreadable"
+    title = "Recording unreadable"
+
+
+class BodyTooLargeError(ApiError):
+    """A request body is over its limit (``max_body_bytes``, ``max_recording_bytes``)."""
+
+    status = 413
+    code = "body_too_large"
+    title = "Request body too large"
+
+
+class DataDirInUseError(ApiError):
+    """Another ``hrvpace serve`` process already uses this data dir."""
+
+    code = "data_dir_in_use"
+    title = "Data dir in use"

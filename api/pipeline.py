@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.errors import ApiError
 from api.live import LiveHub
@@ -36,6 +36,7 @@ from api.messages import (
     MicroBreakMessage,
     StatusMessage,
 )
+from api.recordings import NAME_PATTERN, RecordingSource, RecordingStore
 from api.storage import Storage
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
@@ -68,6 +69,10 @@ log = logging.getLogger(__name__)
 
 class SourceUnavailableError(ApiError):
     """The requested kind of source is not available in this build or on this machine."""
+
+    status = 501
+    code = "source_unavailable"
+    title = "Source not available"
 
 
 Speed = float | Literal["max"]
@@ -107,14 +112,24 @@ class SimulatorSpec(_SpecBase):
 
 
 class ReplaySpec(_SpecBase):
-    """Replay of an RR recording on the server's disk (``sensors.ReplaySource``)."""
+    """Replay of a recording in the service's recordings folder (``sensors.ReplaySource``).
+
+    The recording is named, never a path: it is uploaded first (``POST /api/v1/recordings``)
+    or copied into the folder (``HRVPACE_RECORDINGS_DIR``). ``hrvpace replay FILE`` still
+    replays a local file: that is the person's own shell, not the service.
+    """
 
     kind: Literal["replay"]
-    path: str = Field(min_length=1, max_length=4096, description="Recording on the server.")
+    recording: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="Name of a recording in the recordings folder (GET /api/v1/recordings).",
+    )
     format: str | None = Field(
         default=None,
         max_length=32,
-        description="Recording format (sensors.RECORDING_FORMATS); null detects it.",
+        description="Recording format (sensors.RECORDING_FORMATS); null: as uploaded, or detected.",
     )
     units: Literal["ms", "s"] | None = Field(
         default=None, description="Units of a plain one-value-per-line file (default ms)."
@@ -122,6 +137,16 @@ class ReplaySpec(_SpecBase):
     speed: Speed = Field(
         default=1.0, description="Time scale: > 1 runs faster than real time, or 'max'."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "path" in data:
+            raise ValueError(
+                "'path' is not accepted: the service replays only its recordings folder; "
+                "upload the file with POST /api/v1/recordings and give its name as 'recording'"
+            )
+        return data
 
     @field_validator("speed")
     @classmethod
@@ -190,13 +215,23 @@ class SourceControl:
             self.on_breathing(breathing)
 
 
-def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
+def make_source(
+    spec: SimulatorSpec | ReplaySpec | BleSpec,
+    control: SourceControl,
+    *,
+    recordings_dir: Path | None = None,
+) -> BeatSource:
     """Build the (unopened) source a session asked for: the one place sources plug in.
+
+    ``recordings_dir`` is the folder a replay's ``recording`` is looked up in (the service
+    passes ``Settings.recordings_path``); without it a replay is unavailable.
 
     Raises
     ------
     SourceUnavailableError
-        That kind of source is not built yet, or its file does not exist.
+        That kind of source is not built yet, or no recordings folder was given.
+    api.errors.RecordingNotFoundError
+        No recording of that name in the folder.
     """
     if isinstance(spec, SimulatorSpec):
         try:
@@ -215,14 +250,16 @@ def make_source(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceContr
         control.on_breathing = person.follow
         return SimulatorSource(person, clock=make_clock(spec.speed), duration_s=spec.duration_s)
     if isinstance(spec, ReplaySpec):
-        try:
-            from sensors.replay import ReplaySource
-        except ImportError as exc:
-            raise SourceUnavailableError("replay of recordings is not available") from exc
-        # the file is read when the source opens; a bad file fails the session with its reason
-        return ReplaySource(
-            Path(spec.path).expanduser(), speed=spec.speed, format=spec.format, units=spec.units
-        )
+        if recordings_dir is None:
+            raise SourceUnavailableError("replay needs the service's recordings folder")
+        store = RecordingStore(recordings_dir)
+        path = store.path_of(spec.recording)
+        stored = store.info(spec.recording)
+        fmt = spec.format or stored.format
+        units = spec.units or (stored.units if fmt == "plain" else None)
+        # read when the source opens; a file that became unreadable fails the session with a
+        # reason that names the recording and line, never the file's content
+        return RecordingSource(path, name=spec.recording, speed=spec.speed, format=fmt, units=units)
     try:
         from sensors.ble import BleStrapSource
     except ImportError as exc:

@@ -56,7 +56,31 @@ class Settings(BaseSettings):
         description="Host headers accepted (protection against DNS rebinding).",
     )
     cors_origins: list[str] = Field(
-        default_factory=list, description="Origins allowed to call the API from a browser."
+        default_factory=list,
+        description="Older name of allowed_origins; both lists are allowed.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Browser origins besides the service's own page (e.g. a companion app at "
+            "'http://localhost:5173') allowed on the live WebSocket and by CORS."
+        ),
+    )
+    recordings_dir: Path | None = Field(
+        default=None,
+        description="Folder of the recordings API replays may name (default data_dir/recordings).",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body (JSON), bytes; larger ones get 413.",
+    )
+    max_recording_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        le=16 * 1024**3,
+        description="Largest recording upload (multipart body), bytes; larger ones get 413.",
     )
     ws_queue_size: int = Field(
         default=256,
@@ -75,6 +99,11 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @field_validator("recordings_dir")
+    @classmethod
+    def _expand_recordings(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hrvpace.sqlite3"
@@ -82,6 +111,18 @@ class Settings(BaseSettings):
     @property
     def token_path(self) -> Path:
         return self.data_dir / "token"
+
+    @property
+    def recordings_path(self) -> Path:
+        """The recordings folder: ``recordings_dir``, else ``data_dir/recordings``."""
+        return (
+            self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
+        )
+
+    @property
+    def browser_origins(self) -> list[str]:
+        """Origins besides the service's own: ``allowed_origins`` and ``cors_origins``."""
+        return list(dict.fromkeys([*self.allowed_origins, *self.cors_origins]))
 
     @classmethod
     def settings_customise_sources(

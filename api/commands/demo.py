@@ -15,6 +15,7 @@ from api.commands.serve import (
     HostOpt,
     PortOpt,
     bind_socket,
+    lock_data_dir,
     run_server,
     settings_from_flags,
     url_for,
@@ -55,6 +56,7 @@ def demo(
     from api.sessions import SessionCreate
 
     settings = settings_from_flags(host, port, data_dir, config)
+    lock = lock_data_dir(settings)  # one server per data dir, held until the process ends
     start = SessionCreate(
         source=SimulatorSpec(kind="simulator", seed=seed, resonance_bpm=resonance_bpm)
     )
@@ -72,4 +74,7 @@ def demo(
             webbrowser.open(page)
         typer.echo("Ctrl+C to stop.", err=True)
 
-    run_server(app, sock, on_started=announce)
+    try:
+        run_server(app, sock, on_started=announce)
+    finally:
+        lock.release()

@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # the web stack is imported when a server starts, not for eve
 
     from api.settings import Settings
 
-__all__ = ["bind_socket", "run_server", "serve", "settings_from_flags"]
+if TYPE_CHECKING:
+    from api.datadir import DataDirLock
+
+__all__ = ["bind_socket", "lock_data_dir", "run_server", "serve", "settings_from_flags"]
 
 HostOpt = Annotated[
     str | None,
@@ -47,6 +50,18 @@ def settings_from_flags(
         return load_settings(config_file=config, host=host, port=port, data_dir=data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
+
+
+def lock_data_dir(settings: Settings) -> DataDirLock:
+    """Hold the data dir's lock for this process, or exit 1 naming the server that has it."""
+    from api.datadir import DataDirLock
+    from api.errors import DataDirInUseError
+
+    try:
+        return DataDirLock(settings.data_dir).acquire()
+    except DataDirInUseError as exc:
+        typer.echo(f"hrvpace: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -100,6 +115,9 @@ def tune_gc() -> None:
     threading.Thread(target=_gc_maintenance, name="hrvpace-gc", daemon=True).start()
 
 
+#: Largest message a WebSocket client may send (uvicorn's default is 16 MiB).
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
 #: Seconds between moves of the surviving objects out of the collector's sight.
 GC_FREEZE_EVERY_S = 60.0
 #: Seconds between full collections of everything (reclaims garbage in reference cycles).
@@ -134,13 +152,15 @@ def run_server(
     import uvicorn
 
     tune_gc()
-    # no per-message compression: zlib on every small live message costs more than it saves
+    # no per-message compression: zlib on every small live message costs more than it saves;
+    # clients send nothing the live socket needs, so their messages are capped small
     config = uvicorn.Config(
         app,
         log_level="warning",
         lifespan="on",
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
     server = uvicorn.Server(config)
     if on_started is not None:
@@ -165,6 +185,7 @@ def serve(
     from api.app import create_app
 
     settings = settings_from_flags(host, port, data_dir, config)
+    lock = lock_data_dir(settings)  # one server per data dir, held until the process ends
     app = create_app(settings)
     sock = bind_socket(settings.host, settings.port)
     url = url_for(settings.host, sock.getsockname()[1])
@@ -175,4 +196,7 @@ def serve(
         typer.echo(f"data:  {settings.data_dir}")
         typer.echo("Ctrl+C to stop.", err=True)
 
-    run_server(app, sock, on_started=announce)
+    try:
+        run_server(app, sock, on_started=announce)
+    finally:
+        lock.release()

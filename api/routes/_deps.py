@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 
+from api.errors import SessionNotFoundError, SessionNotRunningError
 from api.sessions import LiveSession, SessionManager
 from api.storage import Storage
 
@@ -36,5 +37,5 @@ async def running_session(
         return live
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
-    raise HTTPException(status.HTTP_409_CONFLICT, f"session {session_id} is not running")
+        raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
+    raise SessionNotRunningError(f"session {session_id} is not running")

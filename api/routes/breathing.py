@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.errors import SessionNotFoundError
 from api.routes._deps import ManagerDep, StorageDep, running_session
 from api.sessions import LiveSession
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
@@ -139,7 +140,7 @@ async def list_assessment_results(session_id: str, storage: StorageDep) -> Asses
     """Stored assessment results of the session: each step as it finished, then the verdict."""
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+        raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     results = await asyncio.to_thread(storage.assessments, session_id)
     return AssessmentsOut(session_id=session_id, results=results)
 
@@ -156,6 +157,6 @@ async def guidance_history(session_id: str, storage: StorageDep) -> GuidanceHist
     """Every guidance change of the session (rate, mode, assessment steps), oldest first."""
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+        raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     changes = await asyncio.to_thread(storage.snapshots, "guidance", session_id)
     return GuidanceHistoryOut(session_id=session_id, changes=changes)

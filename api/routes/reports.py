@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
+from api.errors import SessionNotFoundError
 from api.routes._deps import StorageDep
 from hrv.errors import HrvpaceError
 
@@ -50,7 +51,7 @@ async def session_report(session_id: str, request: Request, storage: StorageDep)
     """The session's HTML report (plots inline), as ``hrvpace report`` writes it."""
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+        raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     try:
         from api.research import MissingExtraError
     except ImportError as exc:  # pragma: no cover - research package not built

@@ -7,19 +7,23 @@ import csv
 import io
 import json
 import sqlite3
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.pipeline import ReplaySpec, SimulatorSpec, SourceUnavailableError
+from api.errors import SessionNotFoundError
+from api.pipeline import SimulatorSpec
+from api.problems import ProblemError
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Storage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+
+#: Largest ``offset`` of a list (bounded: SQLite integers end at 2**63 - 1).
+MAX_OFFSET = 10**9
 
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 
@@ -127,44 +131,25 @@ def _row_to_out(
 async def _get_row(storage: Storage, session_id: str) -> sqlite3.Row:
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session with id {session_id!r}")
+        raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     return row
-
-
-def _check_replay_path(spec: ReplaySpec) -> None:
-    try:
-        exists = Path(spec.path).expanduser().is_file()
-    except (OSError, ValueError):  # embedded NUL, name too long, unknown user in ~user
-        exists = False
-    if not exists:
-        raise HTTPException(
-            422,
-            detail=[
-                {
-                    "loc": ["body", "source", "path"],
-                    "msg": f"no such file on the server: {spec.path}",
-                    "type": "value_error",
-                }
-            ],
-        )
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOut,
-    responses={501: {"description": "That kind of source is not available on this server"}},
+    responses={
+        404: {"description": "No recording of that name (recording_not_found)"},
+        501: {"description": "That kind of source is not available on this server"},
+    },
 )
 async def start_session(
     body: SessionCreate, manager: ManagerDep, storage: StorageDep
 ) -> SessionOut:
-    """Start a session: a source (simulator, replay or BLE strap) through the live pipeline."""
-    if isinstance(body.source, ReplaySpec):
-        _check_replay_path(body.source)
-    try:
-        live = await manager.start(body)
-    except SourceUnavailableError as exc:
-        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, str(exc)) from exc
+    """Start a session: a source (simulator, replay of a recording, or BLE strap) through the
+    live pipeline. A replay names a recording of ``GET /api/v1/recordings``."""
+    live = await manager.start(body)
     row = await _get_row(storage, live.id)
     return _row_to_out(row, manager.get_live(live.id))
 
@@ -174,7 +159,7 @@ async def list_sessions(
     manager: ManagerDep,
     storage: StorageDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionList:
     """Sessions, newest first."""
     # live sessions before the rows: one that ends in between is shown live with its final
@@ -350,6 +335,6 @@ async def control_simulator(
     await _get_row(storage, session_id)
     live = manager.get_live(session_id)
     if live is None or not isinstance(live.request.source, SimulatorSpec):
-        raise HTTPException(status.HTTP_409_CONFLICT, "not a running simulated session")
+        raise ProblemError(409, "not_a_simulation", "not a running simulated session")
     live.control.stress = body.stress
     return SimulatorControlOut(session_id=session_id, stress=live.control.stress)

@@ -600,7 +600,37 @@ function selectedKind() {
 startForm.addEventListener("change", (ev) => {
   if (ev.target.name !== "kind") return;
   for (const div of startForm.querySelectorAll(".kind-options")) div.hidden = div.dataset.kind !== selectedKind();
+  if (selectedKind() === "replay") loadRecordings();
 });
+
+/** Fill the "uploaded before" list from GET /recordings. */
+async function loadRecordings() {
+  const select = $("recording-select");
+  try {
+    const data = await withAuth(() => api.get("/recordings"));
+    select.replaceChildren(new Option("(upload a file)", ""));
+    for (const r of data.recordings) {
+      const beats = r.beats == null ? "" : `, ${r.beats} beats`;
+      select.append(new Option(`${r.name}${beats}`, r.name));
+    }
+  } catch {
+    // the list is a convenience; uploading still works
+  }
+}
+
+/** The recording to replay: the chosen file uploaded now, else the one picked from the list. */
+async function recordingToReplay(f) {
+  const file = f.recording_file.files[0];
+  if (file) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    const info = await withAuth(() => api.upload("/recordings", form));
+    f.recording_file.value = "";
+    return info.name;
+  }
+  if (f.recording.value) return f.recording.value;
+  throw new Error("Choose a recording file to upload first.");
+}
 
 $("scan-button").addEventListener("click", async () => {
   const status = $("scan-status");
@@ -631,10 +661,18 @@ startForm.addEventListener("submit", async (ev) => {
   const f = startForm.elements;
   const kind = selectedKind();
   let source;
+  try {
+    if (kind === "replay") {
+      source = { kind, recording: await recordingToReplay(f), speed: speedValue(f.replay_speed.value) };
+    }
+  } catch (err) {
+    $("start-error").textContent = err.message;
+    return;
+  }
   if (kind === "simulator") {
     source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || 6, speed: speedValue(f.sim_speed.value) };
   } else if (kind === "replay") {
-    source = { kind, path: f.path.value, speed: speedValue(f.replay_speed.value) };
+    // uploaded above
   } else {
     source = { kind, address: f.address.value };
   }

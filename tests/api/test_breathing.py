@@ -82,7 +82,7 @@ def test_monitor_session_has_no_pacer_until_asked(serve: Callable[..., Server]) 
         assert g["assessment"]["step_index"] == 0 and g["rate_bpm"] == 6.5
         bad = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json={"rate_bpm": 30})
         assert bad.status_code == 422
-        assert bad.json()["detail"][0]["loc"] == ["body", "rate_bpm"]
+        assert bad.json()["errors"][0]["loc"] == ["body", "rate_bpm"]
         c.post(f"/api/v1/sessions/{s['id']}/stop")
 
 

@@ -26,7 +26,7 @@ def test_checkins_post_and_list(serve: Callable[..., Server]) -> None:
         mine = c.get("/api/v1/checkins", params={"session_id": sid}).json()["checkins"]
         assert [x["id"] for x in mine] == [b.json()["id"]]
         bad = c.post("/api/v1/checkins", json={"stress": 3, "energy": 3, "session_id": "nope"})
-        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "session_id"
+        assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][-1] == "session_id"
 
 
 def test_baseline_summarises_stored_windows_and_resets(serve: Callable[..., Server]) -> None:

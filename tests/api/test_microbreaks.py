@@ -79,9 +79,9 @@ def test_micro_break_settings_are_validated_and_stored(serve: Callable[..., Serv
         assert r.json()["settings"]["time_on_task_s"] == 3600.0
         assert r.json()["settings"]["quiet_hours"] == [["23:00", "06:30"]]
         bad = c.put("/api/v1/microbreaks/settings", json={"min_quality": 2})
-        assert bad.status_code == 422 and "min_quality" in bad.json()["detail"][0]["msg"]
+        assert bad.status_code == 422 and "min_quality" in bad.json()["errors"][0]["msg"]
         unknown = c.put("/api/v1/microbreaks/settings", json={"bogus": 1})
-        assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "bogus"
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"][-1] == "bogus"
         kept = c.get("/api/v1/microbreaks/settings").json()
         assert (
             kept["settings"]["time_on_task_s"] == 3600.0 and kept["settings"]["min_quality"] == 0.9

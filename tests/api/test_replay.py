@@ -14,6 +14,14 @@ from breathing import ArtefactFilter
 from tests.api.conftest import Server, wait_for
 
 
+def _upload(server: Server, path: Path) -> dict[str, Any]:
+    with server.client() as c, path.open("rb") as fh:
+        r = c.post("/api/v1/recordings", files={"file": (path.name, fh, "text/plain")})
+    assert r.status_code == 201, r.text
+    info: dict[str, Any] = r.json()
+    return info
+
+
 def _run_replay(server: Server, body: dict[str, Any]) -> dict[str, Any]:
     with server.client() as c:
         r = c.post("/api/v1/sessions", json=body)
@@ -35,7 +43,11 @@ def test_replay_at_max_speed_stores_every_beat(
     rr_file = [float(x) for x in path.read_text().split()]
     assert len(rr_file) == 910
     server = serve()
-    final = _run_replay(server, {"source": {"kind": "replay", "path": str(path), "speed": "max"}})
+    info = _upload(server, path)
+    assert info["name"] == path.name and info["beats"] == len(rr_file)
+    assert info["duration_s"] == pytest.approx(sum(rr_file) / 1000.0)
+    body = {"source": {"kind": "replay", "recording": info["name"], "speed": "max"}}
+    final = _run_replay(server, body)
     assert final["state"] == "ended", final
     assert final["n_beats"] == len(rr_file)
     with server.client() as c:
@@ -73,19 +85,26 @@ def test_replay_at_max_speed_stores_every_beat(
     assert metrics[0]["rmssd_ms"] < raw["rmssd_ms"][0] - 5.0
 
 
-def test_replay_of_an_unreadable_file_fails_the_session_with_the_reason(
+def test_a_recording_that_became_unreadable_fails_the_session_without_quoting_it(
     serve: Callable[..., Server], tmp_path: Path
 ) -> None:
-    bad = tmp_path / "bad.txt"
-    bad.write_text("900\n910\nnot-a-number\n")
+    good = tmp_path / "rec.txt"
+    good.write_text("900\n910\n920\n")
     server = serve()
-    final = _run_replay(server, {"source": {"kind": "replay", "path": str(bad), "speed": "max"}})
+    info = _upload(server, good)
+    # the file changes in the folder after the upload: the replay fails, naming line 3 only
+    secret = "SECRET-LINE-CONTENT"
+    (server.settings.recordings_path / info["name"]).write_text(f"900\n910\n{secret}\n")
+    body = {"source": {"kind": "replay", "recording": info["name"], "speed": "max"}}
+    final = _run_replay(server, body)
     assert final["state"] == "failed"
-    assert "bad.txt" in final["message"] and "3" in final["message"]
+    assert final["message"] == "recording 'rec.txt' cannot be read at line 3", final
     with server.client() as c:
         assert c.get("/api/v1/health").status_code == 200
+        listed = c.get("/api/v1/sessions").json()
+        assert secret not in str(listed)
         r = c.post(
             "/api/v1/sessions",
-            json={"source": {"kind": "replay", "path": str(bad), "format": "nope"}},
+            json={"source": {"kind": "replay", "recording": info["name"], "format": "nope"}},
         )
-        assert r.status_code == 422 and "format" in r.json()["detail"][0]["loc"]
+        assert r.status_code == 422 and "format" in r.json()["errors"][0]["loc"]

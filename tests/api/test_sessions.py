@@ -159,8 +159,8 @@ def test_several_sessions_run_at_once(serve: Callable[..., Server]) -> None:
     [
         ({"source": {"kind": "simulator", "speed": -1}}, "speed"),
         ({"source": {"kind": "teleport"}}, "source"),
-        ({"source": {"kind": "replay"}}, "path"),
-        ({"source": {"kind": "replay", "path": "/no/such/file.txt"}}, "path"),
+        ({"source": {"kind": "replay"}}, "recording"),
+        ({"source": {"kind": "replay", "recording": "../../etc/passwd"}}, "recording"),
         ({"source": {"kind": "simulator"}, "mode": "sleep"}, "mode"),
         ({}, "source"),
     ],
@@ -172,7 +172,7 @@ def test_malformed_request_is_422_naming_the_field(
     with server.client() as c:
         r = c.post("/api/v1/sessions", json=body)
     assert r.status_code == 422
-    locs = [e["loc"] for e in r.json()["detail"]]
+    locs = [e["loc"] for e in r.json()["errors"]]
     assert any(field in loc for loc in locs), locs
 
 
@@ -181,7 +181,7 @@ def test_checkin_with_a_bad_scale_is_422_naming_the_field(serve: Callable[..., S
     with server.client() as c:
         r = c.post("/api/v1/checkins", json={"stress": 0, "energy": 3})
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["body", "stress"]
+        assert r.json()["errors"][0]["loc"] == ["body", "stress"]
         r = c.post("/api/v1/checkins", content=b"{not json", headers={"Content-Type": "x"})
         assert r.status_code == 422
 

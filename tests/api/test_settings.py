@@ -54,3 +54,25 @@ def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HRVPACE_PORT", "not-a-port")
     with pytest.raises(ValueError, match="port"):
         load_settings()
+
+
+def test_hostile_input_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("HRVPACE_RECORDINGS_DIR", "HRVPACE_MAX_BODY_BYTES", "HRVPACE_ALLOWED_ORIGINS"):
+        monkeypatch.delenv(var, raising=False)
+    s = load_settings(data_dir=tmp_path / "d")
+    assert s.recordings_path == tmp_path / "d" / "recordings"
+    assert s.max_body_bytes == 1024 * 1024 and s.browser_origins == []
+    monkeypatch.setenv("HRVPACE_RECORDINGS_DIR", str(tmp_path / "recs"))
+    monkeypatch.setenv("HRVPACE_MAX_BODY_BYTES", "65536")
+    monkeypatch.setenv("HRVPACE_MAX_RECORDING_BYTES", "1048576")
+    monkeypatch.setenv("HRVPACE_ALLOWED_ORIGINS", '["http://localhost:5173"]')
+    monkeypatch.setenv("HRVPACE_CORS_ORIGINS", '["http://a.test", "http://localhost:5173"]')
+    s = load_settings(data_dir=tmp_path / "d")
+    assert s.recordings_path == tmp_path / "recs"
+    assert (s.max_body_bytes, s.max_recording_bytes) == (65536, 1048576)
+    assert s.browser_origins == ["http://localhost:5173", "http://a.test"]
+    monkeypatch.setenv("HRVPACE_MAX_BODY_BYTES", "10")
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        load_settings(data_dir=tmp_path / "d")

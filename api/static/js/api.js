@@ -75,13 +75,31 @@ export async function request(method, path, body) {
   return data;
 }
 
+/** POST a multipart form (a file upload) with the bearer token; throws ApiError like request(). */
+export async function upload(path, formData) {
+  const headers = { Accept: "application/json" };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(API + path, { method: "POST", headers, body: formData });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data);
+  return data;
+}
+
 export const get = (path) => request("GET", path);
 export const post = (path, body) => request("POST", path, body ?? {});
 export const patch = (path, body) => request("PATCH", path, body ?? {});
 
-/** The live WebSocket of a session (the token goes in the query: browsers send no headers). */
+/** The live WebSocket of a session. Browsers send no Authorization header on a WebSocket, so
+ * the token goes as a subprotocol (`bearer.<token>`, next to `hrvpace.v1`, which the service
+ * echoes): it stays out of the URL and so out of logs and history. */
 export function liveSocket(sessionId) {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${window.location.host}${API}/sessions/${encodeURIComponent(sessionId)}/live?token=${encodeURIComponent(getToken() || "")}`;
-  return new WebSocket(url);
+  const url = `${scheme}://${window.location.host}${API}/sessions/${encodeURIComponent(sessionId)}/live`;
+  const token = getToken() || "";
+  if (!/^[A-Za-z0-9._~!#$%&'*+^`|-]*$/.test(token)) {
+    // a hand-set token with characters a subprotocol cannot carry: the query, as before
+    return new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
+  }
+  return new WebSocket(url, ["hrvpace.v1", `bearer.${token}`]);
 }

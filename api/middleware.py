@@ -1,0 +1,157 @@
+"""ASGI middleware at the service's edge: allowed Host headers and request body limits.
+
+Both answer with ``application/problem+json`` (:mod:`api.problems`) and run before any route
+reads the request.
+
+- :class:`HostCheckMiddleware`: the ``Host`` header must be one of ``allowed_hosts`` (DNS
+  rebinding protection); 400 ``invalid_host`` otherwise (a WebSocket is refused at handshake).
+- :class:`BodyLimitMiddleware`: a request whose ``Content-Length`` is over its limit gets 413
+  ``body_too_large`` without a byte of the body being read; a body without a length (chunked)
+  is counted as it arrives and answered 413 as soon as it passes the limit, the route then sees
+  the client as gone. So no route ever holds more than the limit of one request in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import problem_response
+
+__all__ = ["BodyLimitMiddleware", "HostCheckMiddleware", "host_of"]
+
+log = logging.getLogger(__name__)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def host_of(host_header: str) -> str:
+    """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``."""
+    host_header = host_header.strip().lower()
+    if host_header.startswith("["):
+        end = host_header.find("]")
+        return host_header[: end + 1] if end > 0 else host_header
+    return host_header.split(":", 1)[0]
+
+
+class HostCheckMiddleware:
+    """Refuse requests whose ``Host`` is not allowed (``*`` allows any, ``*.x`` subdomains)."""
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = [h.lower() for h in allowed_hosts]
+
+    def allows(self, host: str) -> bool:
+        for pattern in self.allowed:
+            if pattern == "*" or host == pattern:
+                return True
+            if pattern.startswith("*.") and host.endswith(pattern[1:]):
+                return True
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self.allows(host_of(_header(scope, b"host") or "")):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "invalid host"})
+            return
+        response = problem_response(400, "invalid_host", "Host header not allowed")
+        await response(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """413 for request bodies over their limit, before they are read whole.
+
+    Parameters
+    ----------
+    max_body_bytes
+        Limit of every request body (the JSON bodies), ``HRVPACE_MAX_BODY_BYTES``.
+    route_limits
+        ``{(method, path): (limit, setting name)}`` for routes with their own limit (the
+        recording upload).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        route_limits: Mapping[tuple[str, str], tuple[int, str]] | None = None,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.route_limits = dict(route_limits or {})
+
+    def limit_for(self, scope: Scope) -> tuple[int, str]:
+        key = (str(scope.get("method", "")).upper(), str(scope.get("path", "")).rstrip("/"))
+        return self.route_limits.get(key, (self.max_body_bytes, "HRVPACE_MAX_BODY_BYTES"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, setting = self.limit_for(scope)
+        too_large = problem_response(
+            413,
+            "body_too_large",
+            f"request body over the limit of {limit} bytes ({setting})",
+            title="Request body too large",
+            headers={"Connection": "close"},
+        )
+        length = _header(scope, b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                bad = problem_response(400, "bad_request", "Content-Length is not a number")
+                await bad(scope, receive, send)
+                return
+            if declared > limit:
+                await too_large(scope, receive, send)
+                return
+
+        received = 0
+        over = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    if not started:
+                        await too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # answered 413 already; what the route says now goes nowhere
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+            log.debug("request cut at the body limit", exc_info=True)
+        if over:
+            log.info("413: request body over %d bytes on %s", limit, scope.get("path"))

@@ -1,0 +1,282 @@
+"""The recordings folder: the only files the service replays.
+
+A replay through the API names a recording in ``Settings.recordings_path``
+(``HRVPACE_RECORDINGS_DIR``, default ``<data_dir>/recordings``); a recording gets there by
+upload (``POST /api/v1/recordings``) or by the person copying it there. Nothing outside the
+folder can be named: a name is one path component of letters, digits, ``.``, ``_`` and ``-``
+(no leading dot, at most 100 characters), and a symbolic link leading out of the folder is
+not followed.
+
+Uploads are read with :func:`sensors.read_recording` before they are kept, so a stored upload
+replays; a name already taken is never overwritten: the upload gets the next free name
+(``rest.txt`` -> ``rest-2.txt``) and the answer says which. Each upload keeps a small sidecar
+``.<name>.json`` (format, units, beats, duration) so listing does not re-read the files.
+
+Errors never quote a file's content: an unreadable recording is named with its line number only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from api.errors import RecordingNotFoundError, RecordingUnreadableError
+from sensors.beat import SourceState, SourceStatus
+from sensors.errors import RecordingFormatError, SensorError
+from sensors.formats._common import Recording
+from sensors.recording import read_recording
+from sensors.replay import ReplaySource
+
+__all__ = [
+    "NAME_PATTERN",
+    "RecordingInfo",
+    "RecordingSource",
+    "RecordingStore",
+    "safe_name",
+]
+
+#: What a recording's name may be (one path component, no leading dot).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(filename: str | None) -> str:
+    """A safe recording name from an uploaded file's name (its last component, cleaned).
+
+    >>> safe_name("../../etc/passwd")
+    'passwd'
+    >>> safe_name("my rest (1).txt")
+    'my_rest_1_.txt'
+    """
+    base = re.split(r"[\\/]", filename or "")[-1]
+    cleaned = _UNSAFE.sub("_", base).lstrip("._-")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if len(cleaned) > 100:
+        suffix = suffix[:16] if dot else ""
+        cleaned = (stem if dot else cleaned)[: 99 - len(suffix)].rstrip("._-")
+        cleaned = f"{cleaned}.{suffix}" if suffix else cleaned
+    return cleaned if cleaned and _NAME_RE.match(cleaned) else "recording.txt"
+
+
+def _valid(name: str) -> bool:
+    return bool(_NAME_RE.match(name)) and ".." not in name
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordingInfo:
+    """What the service knows of a recording in the folder."""
+
+    name: str
+    size_bytes: int
+    uploaded_at: float
+    format: str | None = None
+    units: str | None = None
+    beats: int | None = None
+    duration_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class RecordingStore:
+    """The recordings folder ``root`` (created 0700 on first use)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _ensure(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.root
+
+    def path_of(self, name: str) -> Path:
+        """The file of recording ``name``.
+
+        Raises
+        ------
+        RecordingNotFoundError
+            ``name`` is not a valid name, not in the folder, not a regular file, or a link out
+            of the folder.
+        """
+        missing = RecordingNotFoundError(
+            f"no recording named {name[:100]!r}; upload it with POST /api/v1/recordings"
+        )
+        if not _valid(name):
+            raise missing
+        path = self.root / name
+        try:
+            resolved = path.resolve(strict=True)
+            inside = resolved.parent == self.root.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise missing from None
+        if not inside or not resolved.is_file():
+            raise missing
+        return path
+
+    def _sidecar(self, name: str) -> Path:
+        return self.root / f".{name}.json"
+
+    def info(self, name: str) -> RecordingInfo:
+        """What is known of ``name`` (its sidecar, else its size and time only)."""
+        path = self.path_of(name)
+        st = path.stat()
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            meta = json.loads(self._sidecar(name).read_text())
+            if isinstance(meta, dict) and meta.get("size_bytes") == st.st_size:
+                return RecordingInfo(
+                    name=name,
+                    size_bytes=st.st_size,
+                    uploaded_at=float(meta.get("uploaded_at", st.st_mtime)),
+                    format=meta.get("format"),
+                    units=meta.get("units"),
+                    beats=meta.get("beats"),
+                    duration_s=meta.get("duration_s"),
+                )
+        return RecordingInfo(name=name, size_bytes=st.st_size, uploaded_at=st.st_mtime)
+
+    def list(self) -> list[RecordingInfo]:
+        """Every recording in the folder, by name."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for entry in sorted(os.listdir(self.root)):
+            if not _valid(entry):
+                continue
+            with contextlib.suppress(RecordingNotFoundError, OSError):
+                out.append(self.info(entry))
+        return out
+
+    def add(
+        self,
+        data_path: Path,
+        *,
+        filename: str | None,
+        format: str | None = None,
+        units: str | None = None,
+    ) -> RecordingInfo:
+        """Read the uploaded file ``data_path`` (a temporary file), then keep it.
+
+        Parameters
+        ----------
+        data_path
+            The upload, already on disk (in the recordings folder, so the final move is a
+            rename on the same file system).
+        filename
+            The name the client gave; made safe with :func:`safe_name`, and made unique.
+        format, units
+            Passed to :func:`sensors.read_recording` (``None`` detects the format; ms).
+
+        Raises
+        ------
+        RecordingUnreadableError
+            The file is not a readable recording (the message names the line, not its text).
+        """
+        wanted = safe_name(filename)
+        try:
+            rec = read_recording(data_path, format=format, units=units)
+        except RecordingFormatError as exc:
+            where = f" at line {exc.line}" if exc.line is not None else ""
+            what = f"as {format!r}" if format else "in any known format"
+            raise RecordingUnreadableError(
+                f"{wanted}: not a readable RR recording {what}{where}"
+                f" (formats: plain RR per line in ms or s, hrvpace, polar_hrm,"
+                f" polar_sensor_logger, hrv_logger)"
+            ) from None
+        except (ValueError, OverflowError, MemoryError) as exc:
+            raise RecordingUnreadableError(
+                f"{wanted}: not a readable RR recording ({type(exc).__name__})"
+            ) from None
+        n = len(rec)
+        if n == 0:
+            raise RecordingUnreadableError(f"{wanted}: the recording has no beats")
+        duration_s = float(rec.t_s[-1] - rec.start_s)
+        name = self._place(data_path, wanted)
+        info = RecordingInfo(
+            name=name,
+            size_bytes=(self.root / name).stat().st_size,
+            uploaded_at=time.time(),
+            format=rec.source_format,
+            units=units if rec.source_format == "plain" else None,
+            beats=n,
+            duration_s=duration_s,
+        )
+        sidecar = self._sidecar(name)
+        fd = os.open(sidecar, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info.as_dict(), fh)
+        return info
+
+    def _place(self, tmp: Path, wanted: str) -> str:
+        """Hard-link ``tmp`` under the first free name from ``wanted`` (never overwrites)."""
+        stem, dot, suffix = wanted.rpartition(".")
+        if not dot or not stem:
+            stem, suffix = wanted, ""
+        for i in range(1, 1000):
+            name = wanted if i == 1 else f"{stem[:90]}-{i}{'.' + suffix if suffix else ''}"
+            try:
+                os.link(tmp, self.root / name)  # fails if the name exists: no overwrite
+            except FileExistsError:
+                continue
+            return name
+        name = f"{stem[:60]}-{secrets.token_hex(8)}{'.' + suffix if suffix else ''}"
+        os.link(tmp, self.root / name)
+        return name
+
+    def delete(self, name: str) -> None:
+        """Remove recording ``name`` and its sidecar (a link is removed, not its target).
+
+        Raises
+        ------
+        RecordingNotFoundError
+            No recording of that name in the folder.
+        """
+        path = self.path_of(name)
+        path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self._sidecar(name).unlink()
+
+    def temp_file(self) -> Path:
+        """A new empty private file in the folder for an upload (its name starts with a dot)."""
+        root = self._ensure()
+        path = root / f".upload-{secrets.token_hex(8)}.part"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return path
+
+
+class RecordingSource(ReplaySource):
+    """A :class:`sensors.ReplaySource` of a recording in the folder, named by ``name``.
+
+    When the file cannot be read (it changed after the upload) the source fails with a reason
+    that names the recording and the line, never the reader's own reason, which may quote the
+    offending text (file content must not reach a session's ``message`` or the WebSocket).
+    """
+
+    def __init__(self, path: Path, *, name: str, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.recording_name = name
+        self._file = path
+
+    async def _load(self) -> Recording:
+        rec = self.recording
+        if rec is not None:
+            return rec
+        try:
+            rec = await asyncio.to_thread(
+                read_recording, self._file, format=self._format, units=self._units
+            )
+        except (SensorError, ValueError, OverflowError, MemoryError) as exc:
+            line = exc.line if isinstance(exc, RecordingFormatError) else None
+            where = f" at line {line}" if line is not None else ""
+            reason = f"recording {self.recording_name!r} cannot be read{where}"
+            self._set_status(SourceStatus(SourceState.FAILED, message=reason))
+            raise SensorError(reason) from None
+        self._recording = rec
+        return rec

@@ -1,0 +1,253 @@
+"""Errors a client can act on (RFC 9457 problem+json), body limits and bounded parameters,
+on a real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from api.problems import MAX_INPUT_CHARS
+from api.settings import load_settings
+from tests.api.conftest import Server
+
+PROBLEM = "application/problem+json"
+
+
+def _assert_problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert r.status_code == status, (r.request.method, r.request.url, r.status_code, r.text)
+    assert r.headers["content-type"] == PROBLEM, r.headers
+    body: dict[str, Any] = r.json()
+    assert {"type", "title", "status", "detail", "code"} <= set(body), body
+    assert body["status"] == status
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body["type"] == f"/problems/{body['code']}"
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            yield path, method, op
+
+
+def test_openapi_declares_the_problem_schema_on_every_error_of_every_operation(
+    module_server: Server,
+) -> None:
+    doc = httpx.get(f"{module_server.url}/api/v1/openapi.json", timeout=10).json()
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail", "code"}
+    assert "HTTPValidationError" not in schemas
+    n = 0
+    for path, method, op in _operations(doc):
+        errors = {c: r for c, r in op["responses"].items() if c[0] in "45"}
+        assert {"400", "500"} <= set(errors), (method, path)
+        if path != "/api/v1/health":
+            assert "401" in errors, (method, path)
+        if op.get("parameters") or op.get("requestBody"):
+            assert "422" in errors, (method, path)
+        if op.get("requestBody"):
+            assert "413" in errors, (method, path)
+        if "{" in path:
+            assert "404" in errors, (method, path)
+        for code, response in errors.items():
+            assert response["content"] == {
+                PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }, (method, path, code)
+        n += 1
+    assert n >= 30
+
+
+def test_every_integer_query_parameter_is_bounded(module_server: Server) -> None:
+    doc = httpx.get(f"{module_server.url}/api/v1/openapi.json", timeout=10).json()
+    found = 0
+    for path, method, op in _operations(doc):
+        for p in op.get("parameters", []):
+            schema = p["schema"]
+            types = [schema, *schema.get("anyOf", [])]
+            for t in types:
+                if t.get("type") in ("integer", "number"):
+                    found += 1
+                    assert "maximum" in t or "exclusiveMaximum" in t, (method, path, p["name"])
+    assert found >= 5
+
+
+@pytest.mark.parametrize("offset", [str(2**63), str(2**64), "-1", "1e3", "x" * 500])
+def test_huge_or_bad_offset_is_422_not_500(module_server: Server, offset: str) -> None:
+    with module_server.client() as c:
+        r = c.get("/api/v1/sessions", params={"offset": offset})
+    body = _assert_problem(r, 422, "validation_error")
+    assert body["errors"][0]["loc"] == ["query", "offset"]
+    assert len(body["errors"][0]["input"]) <= MAX_INPUT_CHARS
+
+
+def test_validation_errors_echo_at_most_200_characters(module_server: Server) -> None:
+    huge = "A" * 200_000
+    bodies = [
+        {"source": {"kind": "simulator", "seed": huge}},
+        {"source": {"kind": huge}},
+        {"source": {"kind": "simulator"}, "label": huge},
+        {"source": {"kind": "simulator"}, huge[:5000]: 1},
+        {"source": {"kind": "simulator", "speed": [huge] * 3}},
+        [huge] * 4,
+    ]
+    with module_server.client() as c:
+        for body in bodies:
+            r = c.post("/api/v1/sessions", json=body)
+            problem = _assert_problem(r, 422, "validation_error")
+            assert len(r.content) < 6000, len(r.content)
+            for issue in problem["errors"]:
+                assert issue.get("input") is None or len(issue["input"]) <= MAX_INPUT_CHARS
+            assert "AAAA" * 100 not in r.text
+
+
+def test_every_kind_of_error_is_a_problem(module_server: Server) -> None:
+    s = module_server
+    with httpx.Client(base_url=s.url, timeout=10) as anon:
+        r = anon.get("/api/v1/sessions")
+        _assert_problem(r, 401, "unauthorized")
+        assert r.headers["www-authenticate"] == "Bearer"
+        _assert_problem(anon.get("/api/v1/health", headers={"Host": "evil.example"}), 400)
+    with s.client() as c:
+        sid = "0123abcd"
+        for method, path in [
+            ("GET", f"/api/v1/sessions/{sid}"),
+            ("POST", f"/api/v1/sessions/{sid}/stop"),
+            ("GET", f"/api/v1/sessions/{sid}/beats"),
+            ("GET", f"/api/v1/sessions/{sid}/metrics"),
+            ("POST", f"/api/v1/sessions/{sid}/breathing/assessment"),
+            ("GET", f"/api/v1/sessions/{sid}/breathing/guidance"),
+            ("GET", f"/api/v1/sessions/{sid}/report"),
+        ]:
+            _assert_problem(c.request(method, path, json={}), 404, "session_not_found")
+        _assert_problem(c.get("/api/v1/no/such/thing"), 404, "not_found")
+        _assert_problem(c.delete("/api/v1/sessions"), 405, "method_not_allowed")
+        bad_json = c.post(
+            "/api/v1/checkins", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        _assert_problem(bad_json, 422, "validation_error")
+        r = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": -1}})
+        problem = _assert_problem(r, 422, "validation_error")
+        assert problem["errors"][0]["loc"] == ["body", "source", "simulator", "speed"]
+        assert "speed" in problem["detail"]
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": "missing.txt"}},
+        )
+        _assert_problem(r, 404, "recording_not_found")
+
+
+def test_an_unexpected_failure_is_a_500_problem_without_details(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals /home/user/.ssh")
+
+    # ahead of the static mount at "/" (which would otherwise answer the path)
+    server.app.router.routes.insert(0, APIRoute("/api/v1/boom", boom, methods=["GET"]))
+    with server.client() as c:
+        r = c.get("/api/v1/boom")
+    body = _assert_problem(r, 500, "internal_error")
+    assert "secret" not in r.text and ".ssh" not in r.text
+    assert body["detail"] == "internal error; see the server log"
+
+
+def _raw_request(server: Server, head: str, body: bytes = b"") -> tuple[bytes, float]:
+    """Send ``head`` (and ``body``) on a raw socket; the whole answer and its time, s."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        t0 = time.monotonic()
+        sock.sendall(head.encode() + body)
+        data = b""
+        while b"\r\n\r\n" not in data or not _complete(data):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data, time.monotonic() - t0
+
+
+def _complete(data: bytes) -> bool:
+    head, _, body = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+def test_a_body_declared_too_large_is_413_before_a_byte_of_it_is_read(
+    serve: Callable[..., Server],
+) -> None:
+    """Content-Length of 100 MB and no body sent at all: the answer comes at once."""
+    server = serve()
+    host = server.url.removeprefix("http://")
+    head = (
+        f"POST /api/v1/sessions HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {server.token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
+    )
+    data, took_s = _raw_request(server, head)
+    status_line, _, rest = data.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), data[:300]
+    assert b"application/problem+json" in rest
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["code"] == "body_too_large" and "HRVPACE_MAX_BODY_BYTES" in body["detail"]
+    assert took_s < 5
+
+
+def test_a_chunked_body_is_cut_at_the_limit(serve: Callable[..., Server], tmp_path: Any) -> None:
+    settings = load_settings(data_dir=tmp_path / "d", token="t", max_body_bytes=64 * 1024)
+    server = serve(settings=settings)
+    sent = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal sent
+        yield b'{"stress": 2, "energy": 3, "note": "'
+        for _ in range(64):  # 4 MiB if it were all read
+            sent += 65536
+            yield b"x" * 65536
+        yield b'"}'
+
+    with server.client() as c:
+        try:
+            r = c.post(
+                "/api/v1/checkins", content=chunks(), headers={"Content-Type": "application/json"}
+            )
+        except httpx.HTTPError:
+            r = None  # the server may close while the client still sends: also a refusal
+        if r is not None:
+            _assert_problem(r, 413, "body_too_large")
+        assert sent < 64 * 65536  # cut long before the end (about 400 KiB here)
+        # the service is fine, and nothing was stored
+        assert c.get("/api/v1/checkins").json()["checkins"] == []
+        ok = c.post("/api/v1/checkins", json={"stress": 2, "energy": 3})
+        assert ok.status_code in (200, 201), ok.text
+
+
+def test_a_json_body_just_under_the_limit_is_read(
+    serve: Callable[..., Server], tmp_path: Any
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "d", token="t", max_body_bytes=64 * 1024)
+    server = serve(settings=settings)
+    with server.client() as c:
+        padding = " " * (64 * 1024 - 40)
+        body = ('{"stress": 2, "energy": 3}' + padding).encode()
+        assert len(body) <= 64 * 1024
+        r = c.post("/api/v1/checkins", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code in (200, 201), r.text
+        r = c.post(
+            "/api/v1/checkins",
+            content=body + b" " * 100,
+            headers={"Content-Type": "application/json"},
+        )
+        _assert_problem(r, 413, "body_too_large")

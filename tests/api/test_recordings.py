@@ -1,0 +1,230 @@
+"""The recordings folder on a real uvicorn: uploads, names, no path reaches the server's disk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.recordings import safe_name
+from api.settings import load_settings
+from tests.api.conftest import Server, wait_for
+
+
+def _upload(c: httpx.Client, name: str, content: bytes, **form: str) -> httpx.Response:
+    return c.post(
+        "/api/v1/recordings", files={"file": (name, content, "text/plain")}, data=form or None
+    )
+
+
+def _problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status and body["code"] == code, body
+    assert body["type"] == f"/problems/{code}" and body["title"] and body["detail"]
+    return body
+
+
+def test_upload_list_and_replay_a_real_recording_in_seconds(
+    serve: Callable[..., Server], shared_data: Path
+) -> None:
+    """A plain file in seconds, uploaded with its units: its beats in ms, replayed by name."""
+    src = shared_data / "hrvpkg_rest_rri_ms.txt"
+    rr_ms = [float(x) for x in src.read_text().split()][:300]
+    in_s = "".join(f"{v / 1000.0!r}\n" for v in rr_ms).encode()
+    server = serve()
+    with server.client() as c:
+        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        info = _upload(c, "rest in s.txt", in_s, units="s").json()
+        assert info["name"] == "rest_in_s.txt"
+        assert info["beats"] == 300 and info["format"] == "plain" and info["units"] == "s"
+        assert info["duration_s"] == pytest.approx(sum(rr_ms) / 1000.0, rel=1e-9)
+        assert info["size_bytes"] == len(in_s)
+        assert c.get("/api/v1/recordings").json()["recordings"] == [info]
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": info["name"], "speed": "max"}},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        assert r.json()["source"]["recording"] == "rest_in_s.txt"
+        s = wait_for(
+            lambda: (lambda x: None if x["live"] else x)(c.get(f"/api/v1/sessions/{sid}").json()),
+            timeout_s=30,
+            what="replay end",
+        )
+        assert s["state"] == "ended" and s["n_beats"] == 300, s
+        beats = c.get(f"/api/v1/sessions/{sid}/beats").json()["beats"]
+    # units as uploaded: the stored sidecar says seconds, the replay reads them as such
+    assert [b["rr_ms"] for b in beats] == pytest.approx(rr_ms, rel=1e-12)
+    stored = server.settings.recordings_path
+    assert stat_mode(stored) == 0o700 and stat_mode(stored / "rest_in_s.txt") == 0o600
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_names_are_made_safe_and_never_overwrite(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve()
+    first = b"800\n810\n820\n"
+    second = b"900\n910\n"
+    with server.client() as c:
+        a = _upload(c, "../../outside.txt", first).json()
+        b = _upload(c, "outside.txt", second).json()
+        c_ = _upload(c, "/etc/outside.txt", second).json()
+        listed = [r["name"] for r in c.get("/api/v1/recordings").json()["recordings"]]
+    assert (a["name"], b["name"], c_["name"]) == ("outside.txt", "outside-2.txt", "outside-3.txt")
+    assert listed == ["outside-2.txt", "outside-3.txt", "outside.txt"]
+    folder = server.settings.recordings_path
+    assert (folder / "outside.txt").read_bytes() == first  # not overwritten
+    assert (folder / "outside-2.txt").read_bytes() == second
+    assert not (tmp_path / "outside.txt").exists()
+    assert not (folder.parent / "outside.txt").exists()
+    assert not [p for p in os.listdir(folder) if p.endswith(".part")]  # temp files cleaned up
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\win.ini", "win.ini"),
+        (".hidden", "hidden"),
+        ("..", "recording.txt"),
+        ("", "recording.txt"),
+        ("a" * 300 + ".txt", "a" * 96 + ".txt"),  # 100 characters at most
+        ("rr\x00.txt", "rr_.txt"),
+    ],
+)
+def test_safe_name(given: str, expected: str) -> None:
+    assert safe_name(given) == expected
+
+
+def test_an_unreadable_upload_is_422_naming_the_line_not_the_content(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    secret = "SECRET-CONTENT-XYZ"
+    with server.client() as c:
+        r = _upload(c, "bad.txt", f"900\n910\n{secret}\n".encode())
+        body = _problem(r, 422, "recording_unreadable")
+        assert "line 3" in body["detail"] and secret not in r.text
+        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        r = _upload(c, "x.txt", b"900\n", format="no_such_format")
+        _problem(r, 422, "unknown_format")
+        r = _upload(c, "x.txt", b"900\n", units="hours")
+        assert _problem(r, 422, "validation_error")["errors"][0]["loc"] == ["body", "units"]
+    assert not [p for p in os.listdir(server.settings.recordings_path) if not p.startswith(".")]
+
+
+def test_replay_by_path_is_refused_the_same_whether_the_file_exists_or_not(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """The old ``path`` field is 422 telling to upload; nothing of the file and no existence
+    oracle (the answers for an existing and a missing file are the same but for the path)."""
+    secret_file = tmp_path / "token-like"
+    secret_file.write_text("TOP-SECRET-FIRST-LINE\n")
+    server = serve()
+    answers = []
+    with server.client() as c:
+        for path in (str(secret_file), str(tmp_path / "missing"), "/etc/passwd"):
+            r = c.post("/api/v1/sessions", json={"source": {"kind": "replay", "path": path}})
+            body = _problem(r, 422, "validation_error")
+            assert "TOP-SECRET" not in r.text and "root:" not in r.text
+            assert "POST /api/v1/recordings" in body["detail"], body
+            answers.append(r.text.replace(path, "PATH"))
+        assert answers[0] == answers[1] == answers[2]
+        assert c.get("/api/v1/sessions").json()["sessions"] == []
+
+
+@pytest.mark.parametrize("name", ["nope.txt", "token", "hrvpace.sqlite3", "..", "a/b"])
+def test_a_name_not_in_the_folder_is_404(serve: Callable[..., Server], name: str) -> None:
+    server = serve()
+    # files of the data dir next to the folder are not recordings
+    with server.client() as c:
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": name, "speed": "max"}},
+        )
+        if name in ("..", "a/b"):
+            _problem(r, 422, "validation_error")  # not even a name
+        else:
+            body = _problem(r, 404, "recording_not_found")
+            assert "upload" in body["detail"]
+        assert c.get("/api/v1/sessions").json()["sessions"] == []
+
+
+def test_a_link_out_of_the_folder_is_not_followed(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("900\n910\n920\n")
+    server = serve()
+    folder = server.settings.recordings_path
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "link.txt").symlink_to(outside)
+    with server.client() as c:
+        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": "link.txt", "speed": "max"}},
+        )
+        _problem(r, 404, "recording_not_found")
+
+
+def test_a_file_copied_into_the_folder_is_listed_and_replays(
+    serve: Callable[..., Server], tmp_path: Path, shared_data: Path
+) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "d", token="t", recordings_dir=tmp_path / "my recordings"
+    )
+    (tmp_path / "my recordings").mkdir()
+    src = shared_data / "hrvpkg_exercise_rri.hrm"
+    (tmp_path / "my recordings" / src.name).write_bytes(src.read_bytes())
+    server = serve(settings=settings)
+    with server.client() as c:
+        (listed,) = c.get("/api/v1/recordings").json()["recordings"]
+        assert listed["name"] == src.name and listed["beats"] is None  # not read yet
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": src.name, "speed": "max"}},
+        )
+        assert r.status_code == 201, r.text
+
+
+def test_upload_over_its_limit_is_413(serve: Callable[..., Server], tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "d", token="t", max_recording_bytes=4096)
+    server = serve(settings=settings)
+    with server.client() as c:
+        ok = _upload(c, "small.txt", b"900\n" * 500)  # 2000 bytes + the multipart envelope
+        assert ok.status_code == 201, ok.text
+        r = _upload(c, "big.txt", b"900\n" * 2000)
+        body = _problem(r, 413, "body_too_large")
+        assert "HRVPACE_MAX_RECORDING_BYTES" in body["detail"]
+        assert [x["name"] for x in c.get("/api/v1/recordings").json()["recordings"]] == [
+            "small.txt"
+        ]
+
+
+def test_a_recording_can_be_deleted(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        name = _upload(c, "gone.txt", b"900\n910\n").json()["name"]
+        assert c.delete(f"/api/v1/recordings/{name}").status_code == 204
+        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        _problem(c.delete(f"/api/v1/recordings/{name}"), 404, "recording_not_found")
+        beside = server.settings.data_dir / "beside.txt"
+        beside.write_text("900\n")
+        for path in ("..%2Fbeside.txt", "%2E%2E%2Fbeside.txt", "..", "beside.txt"):
+            r = c.delete(f"/api/v1/recordings/{path}")
+            assert r.status_code in (404, 405, 422), (path, r.status_code)
+            assert r.headers["content-type"] == "application/problem+json"
+        assert beside.read_text() == "900\n"
+    assert os.listdir(server.settings.recordings_path) == []  # the sidecar went too
