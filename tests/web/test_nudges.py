@@ -166,7 +166,7 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         sid = r.json()["id"]
         _attach(page, web_server, sid)
         page.wait_for_function("Number(document.getElementById('st-beats').textContent) > 2")
-        page.get_by_label("For").select_option("120")
+        page.get_by_label("Duration").select_option("120")
         page.get_by_role("button", name="Practise at this rate").click()
         pacer = page.get_by_test_id("pacer")
         page.wait_for_function(
