@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
-from api.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from api.middleware import BodyLimitMiddleware, HostCheckMiddleware, TokenGateMiddleware
 from api.pipeline import make_source
 from api.problems import install_problem_handlers, install_problem_openapi
 from api.recordings import RecordingStore
@@ -133,7 +133,8 @@ def create_app(
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
 
-    # added last = outermost: Host check, then CORS, then the body limits, then the routes
+    # added last = outermost: Host check, then CORS, then the token gate, then the body limits,
+    # then the routes
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -144,11 +145,18 @@ def create_app(
             )
         },
     )
+    app.add_middleware(
+        TokenGateMiddleware,
+        token=token,
+        prefix="/api/v1/",
+        # the docs and the OpenAPI document are public as before (they hold no data)
+        public=["/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs"],
+    )
     if settings.browser_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.browser_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)

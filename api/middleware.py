@@ -5,6 +5,9 @@ reads the request.
 
 - :class:`HostCheckMiddleware`: the ``Host`` header must be one of ``allowed_hosts`` (DNS
   rebinding protection); 400 ``invalid_host`` otherwise (a WebSocket is refused at handshake).
+- :class:`TokenGateMiddleware`: a request to a protected API path without the right bearer
+  token gets 401 ``unauthorized`` before its body is read (the routes' own token dependency
+  still checks too): nobody without the token can make the service read a 32 MiB upload.
 - :class:`BodyLimitMiddleware`: a request whose ``Content-Length`` is over its limit gets 413
   ``body_too_large`` without a byte of the body being read; a body without a length (chunked)
   is counted as it arrives and answered 413 as soon as it passes the limit, the route then sees
@@ -18,9 +21,10 @@ from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import token_matches
 from api.problems import problem_response
 
-__all__ = ["BodyLimitMiddleware", "HostCheckMiddleware", "host_of"]
+__all__ = ["BodyLimitMiddleware", "HostCheckMiddleware", "TokenGateMiddleware", "host_of"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,46 @@ class HostCheckMiddleware:
             await send({"type": "websocket.close", "code": 1008, "reason": "invalid host"})
             return
         response = problem_response(400, "invalid_host", "Host header not allowed")
+        await response(scope, receive, send)
+
+
+class TokenGateMiddleware:
+    """401 for HTTP requests under ``prefix`` (but ``public``) without ``Bearer <token>``.
+
+    Answers before the route (and so before its body) is reached. WebSockets check their own
+    token (query or subprotocol) in the route; CORS preflights never reach this (the CORS
+    middleware outside it answers them).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, token: str, prefix: str, public: Sequence[str] = ()
+    ) -> None:
+        self.app = app
+        self.token = token
+        self.prefix = prefix
+        self.public = {p.rstrip("/") for p in public}
+
+    def _protected(self, path: str) -> bool:
+        path = path.rstrip("/")
+        if not path.startswith(self.prefix) or path in self.public:
+            return False
+        return not any(path.startswith(p + "/") for p in self.public)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._protected(str(scope.get("path", ""))):
+            await self.app(scope, receive, send)
+            return
+        auth = _header(scope, b"authorization") or ""
+        scheme, _, given = auth.partition(" ")
+        if scheme.lower() == "bearer" and token_matches(given.strip(), self.token):
+            await self.app(scope, receive, send)
+            return
+        response = problem_response(
+            401,
+            "unauthorized",
+            "missing or wrong token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer", "Connection": "close"},
+        )
         await response(scope, receive, send)
 
 

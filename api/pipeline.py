@@ -473,6 +473,8 @@ class MicroBreaks:
         self.persist = True  # False after a baseline reset: this session's learning is not kept
         #: Session time at which the running break ends by itself (a break with a duration).
         self.break_ends_at_s: float | None = None
+        #: The running break started the pacer (a timed breathing break): ending it stops that.
+        self.break_paces = False
 
     def on_beat(self, beat: Beat) -> None:
         self.tracker.on_beat(beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact)
@@ -509,6 +511,7 @@ class MicroBreaks:
         if self.break_ends_at_s is None or t_s < self.break_ends_at_s:
             return []
         self.break_ends_at_s = None
+        self.break_paces = False  # its pacer ends at the same time, by its own duration
         if not self.monitor.in_break:
             return []
         events: list[Any] = self.monitor.end_break(t_s)

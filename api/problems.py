@@ -166,30 +166,48 @@ def _input_text(value: Any) -> str | None:
 
 
 def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]:
-    """FastAPI's validation errors as :class:`ValidationIssue`, at most :data:`MAX_ERRORS`."""
+    """FastAPI's validation errors as :class:`ValidationIssue`, at most :data:`MAX_ERRORS`.
+
+    What the client sent (its key names in ``loc`` and its values in ``input``) is echoed
+    within one budget of :data:`MAX_INPUT_CHARS` characters for the whole answer: issues past
+    the budget are left out (the detail counts them), so no 422 repeats more of the input.
+    """
     out: list[ValidationIssue] = []
+    budget = MAX_INPUT_CHARS
     for err in raw:
-        if len(out) >= MAX_ERRORS:
+        if len(out) >= MAX_ERRORS or budget <= 0:
             break
-        loc = [x if isinstance(x, int) else truncate(str(x), 100) for x in err.get("loc", ())]
+        loc: list[str | int] = []
+        for x in err.get("loc", ()):
+            if isinstance(x, int):
+                loc.append(x)
+                continue
+            text = truncate(str(x), max(budget, 1))
+            budget -= len(text)
+            loc.append(text)
+        given = _input_text(err.get("input"))
+        if given is not None:
+            given = truncate(given, budget) if budget > 0 else None
+            budget -= 0 if given is None else len(given)
         out.append(
             ValidationIssue(
                 loc=loc,
                 msg=truncate(str(err.get("msg", "")), 2 * MAX_INPUT_CHARS),
                 type=truncate(str(err.get("type", "")), 100),
-                input=_input_text(err.get("input")),
+                input=given,
             )
         )
     return out
 
 
 def _summary(issues: list[ValidationIssue], total: int) -> str:
-    parts = []
-    for issue in issues[:3]:
-        where = ".".join(str(x) for x in issue.loc[1:]) or ".".join(str(x) for x in issue.loc)
-        parts.append(f"{where}: {issue.msg}" if where else issue.msg)
-    more = f" (and {total - 3} more)" if total > 3 else ""
-    return "invalid request: " + "; ".join(parts) + more
+    """The first issue in words (its location is already in ``errors``: not echoed twice)."""
+    if not issues:
+        return "invalid request"
+    first = issues[0]
+    where = str(first.loc[0]) if first.loc and first.loc[0] in ("body", "query", "path") else ""
+    more = f" (and {total - 1} more)" if total > 1 else ""
+    return f"invalid request{f' ({where})' if where else ''}: {first.msg}{more}"
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -413,6 +413,13 @@ class Storage:
         assert future is not None
         return future
 
+    def last_beat_t_s(self, session_id: str) -> float | None:
+        """Session time of a session's last stored beat (``None`` without beats)."""
+        rows = self.query(
+            "SELECT t_s FROM beats WHERE session_id = ? ORDER BY idx DESC LIMIT 1", (session_id,)
+        )
+        return float(rows[0][0]) if rows else None
+
     def set_session_label(self, session_id: str, label: str) -> Future[Any]:
         """Set the free-text label of a session (kept in its options)."""
         future = self._submit(

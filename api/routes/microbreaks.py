@@ -126,13 +126,22 @@ async def start_break(
             duration_s=body.duration_s,
         )
         live.pipeline.publish_guidance(events, t_s=t_s)
+        _monitor(live).break_paces = True
     return out
 
 
 @session_router.post("/end", response_model=EventsOut, responses=_ERRORS)
 async def end_break(session_id: str, manager: ManagerDep, storage: StorageDep) -> EventsOut:
-    """End the running break (409 when none runs)."""
-    return _act(await running_session(manager, storage, session_id), "end_break")
+    """End the running break (409 when none runs); a pacer the break started stops with it."""
+    live = await running_session(manager, storage, session_id)
+    out = _act(live, "end_break")
+    mb = _monitor(live)
+    pacer = live.pipeline.pacer
+    if mb.break_paces and pacer is not None and pacer.active:
+        t_s = live.pipeline.t_s
+        live.pipeline.publish_guidance(pacer.stop(t_s=t_s), t_s=t_s)
+    mb.break_paces = False
+    return out
 
 
 class HistoryItem(BaseModel):

@@ -65,7 +65,8 @@ class SessionOut(BaseModel):
     live: bool = Field(description="True while the session runs in this process")
     label: str = Field(default="", description="Free text shown in the history (settable)")
     t_s: float | None = Field(
-        default=None, description="Session time of the last beat, s (while the session runs)"
+        default=None,
+        description="Session time of the last beat, s (in GET /sessions/{id}; null without beats)",
     )
     source_state: str | None = None
     last_metrics: dict[str, Any] | None = None
@@ -178,7 +179,10 @@ async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep)
     live = manager.get_live(session_id)  # before the row (see list_sessions)
     row = await _get_row(storage, session_id)
     summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
-    return _row_to_out(row, live, summaries[session_id])
+    out = _row_to_out(row, live, summaries[session_id])
+    if out.t_s is None:  # an ended session: its last stored beat (the page backfills from it)
+        out.t_s = await asyncio.to_thread(storage.last_beat_t_s, session_id)
+    return out
 
 
 class SessionPatch(BaseModel):

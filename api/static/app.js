@@ -626,6 +626,9 @@ async function recordingToReplay(f) {
     form.append("file", file, file.name);
     const info = await withAuth(() => api.upload("/recordings", form));
     f.recording_file.value = "";
+    // the upload is now one of the recordings: select it, so a retry does not upload again
+    if (![...f.recording.options].some((o) => o.value === info.name)) f.recording.append(new Option(info.name, info.name));
+    f.recording.value = info.name;
     return info.name;
   }
   if (f.recording.value) return f.recording.value;
@@ -660,23 +663,8 @@ startForm.addEventListener("submit", async (ev) => {
   $("start-error").textContent = "";
   const f = startForm.elements;
   const kind = selectedKind();
-  let source;
-  try {
-    if (kind === "replay") {
-      source = { kind, recording: await recordingToReplay(f), speed: speedValue(f.replay_speed.value) };
-    }
-  } catch (err) {
-    $("start-error").textContent = err.message;
-    return;
-  }
-  if (kind === "simulator") {
-    source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || 6, speed: speedValue(f.sim_speed.value) };
-  } else if (kind === "replay") {
-    // uploaded above
-  } else {
-    source = { kind, address: f.address.value };
-  }
-  // A session already running is easy to forget (a strap left on, a replay): say so once.
+  // A session already running is easy to forget (a strap left on, a replay): say so once,
+  // before anything is uploaded or started.
   const warning = $("start-warning");
   if (startForm.dataset.confirmed !== "true") {
     let running = [];
@@ -694,6 +682,19 @@ startForm.addEventListener("submit", async (ev) => {
       return;
     }
   }
+  let source;
+  try {
+    if (kind === "replay") {
+      source = { kind, recording: await recordingToReplay(f), speed: speedValue(f.replay_speed.value) };
+    } else if (kind === "simulator") {
+      source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || 6, speed: speedValue(f.sim_speed.value) };
+    } else {
+      source = { kind, address: f.address.value };
+    }
+  } catch (err) {
+    $("start-error").textContent = err.message;
+    return;
+  }
   warning.hidden = true;
   startForm.dataset.confirmed = "";
   $("start-button").textContent = "Start";
@@ -706,6 +707,7 @@ startForm.addEventListener("submit", async (ev) => {
     $("start-error").textContent = err.message;
   }
 });
+
 
 $("session-select").addEventListener("change", (ev) => attach(ev.target.value));
 $("session-stop").addEventListener("click", async () => {

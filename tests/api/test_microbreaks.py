@@ -131,4 +131,14 @@ def test_a_two_minute_reset_ends_by_itself_and_reports_its_effect(
         assert effect["rmssd_before_ms"] is not None and effect["rmssd_after_ms"] is not None
         state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
         assert not state["in_break"]
+        # ended early by the person, a timed breathing break stops its pacer with it
+        r = c.post(
+            f"/api/v1/sessions/{sid}/microbreaks/start",
+            json={"kind": "breathing", "duration_s": 600},
+        )
+        assert r.status_code == 200, r.text
+        guidance = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert guidance is not None and guidance["mode"] == "fixed"
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        assert c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
         c.post(f"/api/v1/sessions/{sid}/stop")

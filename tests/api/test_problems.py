@@ -251,3 +251,19 @@ def test_a_json_body_just_under_the_limit_is_read(
             headers={"Content-Type": "application/json"},
         )
         _assert_problem(r, 413, "body_too_large")
+
+
+def test_a_422_echoes_at_most_200_characters_of_input_in_all(module_server: Server) -> None:
+    """The budget is for the whole answer: many long keys and values (review finding: 30 keys
+    of 150 characters echoed ~6,000 characters across 20 issues and the detail)."""
+    body: dict[str, object] = {"source": {"kind": "simulator"}}
+    for i in range(30):
+        body[f"{i:02d}" + "k" * 148] = "V" * 1000
+    body["x" * 2000] = 1
+    with module_server.client() as c:
+        r = c.post("/api/v1/sessions", json=body)
+    problem = _assert_problem(r, 422, "validation_error")
+    echoed = r.text.count("V") + r.text.count("k" * 10) * 10 + r.text.count("x" * 10) * 10
+    assert echoed <= MAX_INPUT_CHARS, echoed
+    assert "more)" in problem["detail"]  # what was left out is counted
+    assert problem["errors"]  # and the first issue is still named

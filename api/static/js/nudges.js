@@ -117,7 +117,10 @@ export function nudge({ title, body, tag, onOpen }) {
     updateTitle();
   }
   if (settings().chime) chime();
-  if (!hidden || !notificationsSupported() || Notification.permission !== "granted") return null;
+  // Hidden (another tab, minimised) or merely behind another window (not focused: many window
+  // systems keep a covered window "visible"), a system notification is what reaches the person.
+  const away = hidden || !document.hasFocus();
+  if (!away || !notificationsSupported() || Notification.permission !== "granted") return null;
   try {
     const n = new Notification(title, { body, tag, renotify: true });
     n.onclick = () => {
