@@ -37,6 +37,7 @@ from api.errors import ApiError
 __all__ = [
     "BEAT_COLUMNS",
     "MIGRATIONS",
+    "WAL_SIZE_LIMIT_BYTES",
     "BeatRow",
     "Storage",
     "StorageError",
@@ -177,8 +178,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    # The WAL stays bounded over long days: SQLite checkpoints it every 1000 pages (~4 MB,
+    # PASSIVE, on commit) and this truncates the file back after a checkpoint that a long read
+    # let grow past the limit.
+    conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
     return conn
 
+
+#: The WAL file is truncated back to this size after a checkpoint (``journal_size_limit``).
+WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 #: RR data is health data: the database and its WAL/shared-memory files are the user's only.
 DB_FILE_MODE = 0o600
