@@ -248,6 +248,19 @@ def test_no_value_sinks_a_folder_run(short_dir: Path, shared_data: Path, tmp_pat
     assert "4 of 8 recording(s) failed" in res.stderr
 
 
+def test_an_unexpected_error_fails_only_its_file(short_dir: Path) -> None:
+    # a defect (here a zero coherence step: ZeroDivisionError, not a bad-input error) is that
+    # file's error, one line, in a worker process too; the run still returns every result
+    files = sorted(short_dir.iterdir())
+    bad = AnalysisOptions(coherence_step_s=0.0)
+    results = analyze_many(files, options=bad, jobs=2)
+    assert [r.path for r in results] == [str(f) for f in files]
+    assert all(
+        r.error is not None and "internal error ZeroDivisionError" in r.error for r in results
+    )
+    assert all("\n" not in (r.error or "") for r in results)
+
+
 def test_real_file_with_a_zero_interval_is_reported(shared_data: Path) -> None:
     res = runner.invoke(
         app,
