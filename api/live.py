@@ -3,6 +3,16 @@
 Publishing never waits: each message is serialised once and appended to every subscriber's
 bounded queue, which drops its oldest message when full. Each client has its own sender task,
 so a client that never reads only loses its own messages; the sensor and the other clients go on.
+
+Published means stored: a message about stored data (a beat, a metrics window, a micro-break
+event) is published with ``after=ticket``, the storage ticket of its write
+(:attr:`api.storage.Storage.last_ticket`), and held until :meth:`LiveHub.commit_reached` says
+that ticket is committed. Messages leave in the order they were made (a status waits behind
+held beats), so ``seq`` still only rises. The held messages are bounded (:data:`HELD_MAX`;
+beyond, the oldest is dropped, never sent); a source faster than real time does not get there:
+the pipeline waits for a commit once a quarter of a client queue is held
+(:attr:`LiveHub.hold_limit`), so a client that keeps up loses nothing at any replay speed,
+while a real-time strap (a beat or two a second, commits every 0.1 s) never waits.
 """
 
 from __future__ import annotations
@@ -14,7 +24,10 @@ from typing import Any
 
 from api.messages import StatusMessage
 
-__all__ = ["LiveHub", "Subscriber"]
+__all__ = ["HELD_MAX", "LiveHub", "Subscriber"]
+
+#: Most messages a hub holds while their data is being committed (about 3 MB of JSON).
+HELD_MAX = 10_000
 
 
 class Subscriber:
@@ -68,6 +81,9 @@ class LiveHub:
         self.last_status: StatusMessage | None = None
         self.closed = False
         self.dropped_total = 0  # messages dropped for slow clients, all clients together
+        #: Highest storage ticket known committed, and the messages waiting for theirs.
+        self.committed_ticket = 0
+        self._held: deque[tuple[int, str]] = deque()
 
     @property
     def n_subscribers(self) -> int:
@@ -78,9 +94,43 @@ class LiveHub:
         self.seq += 1
         return {"session_id": self.session_id, "seq": self.seq, "timestamp": time.time()}
 
-    def publish_text(self, text: str) -> None:
+    def publish_text(self, text: str, *, after: int | None = None) -> None:
+        """Send ``text`` to every subscriber once storage ticket ``after`` is committed.
+
+        ``after=None``: nothing to wait for, but it still leaves after the messages held
+        before it.
+        """
+        if not self._subscribers:
+            return
+        if self._held or (after is not None and after > self.committed_ticket):
+            ticket = max(after or 0, self._held[-1][0] if self._held else 0)
+            self._held.append((ticket, text))
+            if len(self._held) > HELD_MAX:
+                self._held.popleft()
+                self.dropped_total += 1
+            return
         for sub in self._subscribers:
             sub.put(text)
+
+    def commit_reached(self, ticket: int) -> None:
+        """Storage committed every write up to ``ticket``: send what waited for it."""
+        if ticket > self.committed_ticket:
+            self.committed_ticket = ticket
+        held = self._held
+        while held and held[0][0] <= self.committed_ticket:
+            text = held.popleft()[1]
+            for sub in self._subscribers:
+                sub.put(text)
+
+    @property
+    def n_held(self) -> int:
+        """Messages waiting for their data to be committed."""
+        return len(self._held)
+
+    @property
+    def hold_limit(self) -> int:
+        """Held messages at which the producer should wait for a commit (a quarter queue)."""
+        return max(1, self.queue_size // 4)
 
     def publish_status(self, message: StatusMessage) -> None:
         self.last_status = message

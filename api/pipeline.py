@@ -16,6 +16,7 @@ value) is counted and skipped; it never ends the session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -689,7 +690,26 @@ class Pipeline:
     # -- the loop ------------------------------------------------------------------------------
 
     async def run(self) -> PipelineResult:
-        """Run until the source ends, fails, or the task is cancelled (a stop)."""
+        """Run until the source ends, fails, or the task is cancelled (a stop).
+
+        Messages about stored data are published once storage has committed it (see
+        :mod:`api.live`): the storage writer's commits are relayed to the hub on this loop.
+        """
+        loop = asyncio.get_running_loop()
+        hub = self.hub
+
+        def on_commit(ticket: int) -> None:  # in the writer thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send to
+                loop.call_soon_threadsafe(hub.commit_reached, ticket)
+
+        hub.commit_reached(self.storage.committed_ticket)
+        self.storage.add_commit_listener(on_commit)
+        try:
+            return await self._run()
+        finally:
+            self.storage.remove_commit_listener(on_commit)
+
+    async def _run(self) -> PipelineResult:
         self.set_state("running")
         try:
             async with self.source:
@@ -704,6 +724,8 @@ class Pipeline:
                             type(exc).__name__,
                         )
                         log.debug("beat processing failure", exc_info=True)
+                    if self.hub.n_held >= self.hub.hold_limit:
+                        await self._wait_commit()
         except asyncio.CancelledError:
             return PipelineResult("stopped", "stopped on request")
         except Exception as exc:  # a failing source ends its session, never the service
@@ -713,6 +735,17 @@ class Pipeline:
             log.debug("session %s: source failure: %s", self.session_id, reason)
             return PipelineResult("failed", reason)
         return PipelineResult("ended", self.source.status.message or "the source ended")
+
+    async def _wait_commit(self) -> None:
+        """A faster-than-real-time source outran the commits: commit now, send, go on.
+
+        Only a replay or simulator at speed gets here (a strap's beat or two a second never
+        fills a quarter of a client queue within a 0.1 s commit interval), so the wait never
+        stalls a real sensor.
+        """
+        with contextlib.suppress(Exception):  # storage closed or failing: nothing to wait for
+            await asyncio.wrap_future(self.storage.flush())
+        self.hub.commit_reached(self.storage.committed_ticket)
 
     def _valid(self, beat: Beat) -> bool:
         rr = beat.rr_ms
@@ -758,7 +791,8 @@ class Pipeline:
                     contact=beat.contact,
                     gap_before=beat.gap_before,
                     hr_bpm=beat.heart_rate_bpm,
-                ).model_dump_json()
+                ).model_dump_json(),
+                after=self.storage.last_ticket,
             )
         else:
             hub.seq += 1
@@ -822,7 +856,8 @@ class Pipeline:
             "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data
         )
         self.hub.publish_text(
-            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=data).model_dump_json()
+            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=data).model_dump_json(),
+            after=self.storage.last_ticket,
         )
         if self.on_metrics is not None:
             self.on_metrics(data)
@@ -843,7 +878,8 @@ class Pipeline:
             self.hub.publish_text(
                 MicroBreakMessage(
                     **self.hub.next_header(), t_s=t_s, event=kind, micro_break=data
-                ).model_dump_json()
+                ).model_dump_json(),
+                after=self.storage.last_ticket,
             )
 
     def save_baseline(self) -> None:
@@ -920,7 +956,8 @@ class Pipeline:
                 t0_unix_s=self._t0_unix_s,
                 guidance=data,
                 events=plain_events,
-            ).model_dump_json()
+            ).model_dump_json(),
+            after=self.storage.last_ticket,
         )
         if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
             pacer.deactivate()

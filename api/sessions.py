@@ -204,6 +204,8 @@ class SessionManager:
                     live.id, result.state, message=result.message, ended_at=ended_at
                 )
             )
+            # everything written before the final state is committed: send what still waited
+            live.hub.commit_reached(self.storage.committed_ticket)
             log.info("session %s %s", live.id, result.state)
         except Exception:
             log.exception("session %s: bookkeeping failed", live.id)

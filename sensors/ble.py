@@ -21,7 +21,11 @@ How the live stream behaves:
 - When the strap drops, every packet already received is still yielded; then the source
   reconnects with exponential backoff (rescanning when BlueZ has forgotten the device), marks
   ``gap_before`` on the first beat after the reconnect, and raises
-  :class:`~sensors.errors.ConnectionLostError` only after ``give_up_after_s``.
+  :class:`~sensors.errors.ConnectionLostError` only after ``give_up_after_s``. Every packet
+  carries the connection it came on (a number per connection attempt), and the first beat of
+  a connection other than the previous beat's is marked, so a gap is marked however the drops
+  interleave with the reconnects (a strap dropping again while a reconnect completes, packets
+  of an attempt that then failed, a drop noticed late).
 
 References
 ----------
@@ -32,6 +36,7 @@ Service 1.1 (2011).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -139,6 +144,8 @@ class DeviceInformation:
 class _Packet:
     data: bytes
     arrived_at: float
+    #: The connection (attempt) it came on: see ``BleStrapSource._connection``.
+    connection: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +352,10 @@ class BleStrapSource(BeatSource):
         self._closing = False
         self._session_start: float | None = None
         self._last_t_s: float | None = None
-        self._pending_gap = False
+        #: Number of the latest connection attempt (its notifications carry it), and of the
+        #: connection the last yielded beat came on.
+        self._connection = 0
+        self._last_connection: int | None = None
         self._packets_without_rr = 0
         self._reconnects = 0
         #: What the strap's Device Information service said (None before connecting / absent).
@@ -387,14 +397,16 @@ class BleStrapSource(BeatSource):
                         message=f"skipped a malformed packet: {exc.reason}",
                     )
                     continue
-                for beat in self._beats_of(measurement, item.arrived_at):
+                for beat in self._beats_of(measurement, item.arrived_at, item.connection):
                     yield beat
         finally:
             await self._teardown()
 
     # -- packets ---------------------------------------------------------------------------------
 
-    def _beats_of(self, m: HeartRateMeasurement, arrived_at: float) -> tuple[Beat, ...]:
+    def _beats_of(
+        self, m: HeartRateMeasurement, arrived_at: float, connection: int
+    ) -> tuple[Beat, ...]:
         if self._session_start is None:
             self._session_start = arrived_at - sum(m.rr_ms) / 1000.0
         state = self._status.state
@@ -420,16 +432,17 @@ class BleStrapSource(BeatSource):
             m,
             arrived_at=arrived_at,
             session_start=self._session_start,
-            gap_before=self._pending_gap,
+            # beats of another connection than the previous beat's: the link was down between
+            gap_before=self._last_connection is not None and connection != self._last_connection,
             not_before_s=self._last_t_s,
         )
         if beats:
-            self._pending_gap = False
+            self._last_connection = connection
             self._last_t_s = beats[-1].t_s
         return beats
 
-    def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self._queue.put_nowait(_Packet(bytes(data), self._clock.now()))
+    def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         if self._closing or not data:
@@ -510,7 +523,8 @@ class BleStrapSource(BeatSource):
             self._device = device
             self._hr_char = char
             await self._read_battery_and_info(client)
-            await client.start_notify(char, self._on_notify)
+            self._connection += 1
+            await client.start_notify(char, functools.partial(self._on_notify, self._connection))
             if not client.is_connected:  # dropped while subscribing: its callback was ignored
                 raise BleError(f"{device.name or device.address} dropped while connecting")
         except BaseException as exc:
@@ -601,7 +615,6 @@ class BleStrapSource(BeatSource):
             await self._clock.sleep(delay)
             delay = min(delay * 2.0, self._max_backoff_s)
         self._reconnects += 1
-        self._pending_gap = True
         self._packets_without_rr = 0
         self._publish(SourceState.STREAMING, f"reconnected: {self._connected_message()}")
 

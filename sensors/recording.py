@@ -31,8 +31,16 @@ it works on arrival times, is in :mod:`sensors.formats.gaps`); hrvpace recording
 gaps the live source flagged. Untimed formats have no gaps.
 
 Every problem in a file raises :class:`sensors.RecordingFormatError` naming the path, the line
-(1-based) and the problem: not a number, zero or negative RR, missing column, truncated HRM,
-empty file, unsupported version.
+(1-based) and the problem: not a number, zero or negative RR, an RR over 64 s (a corrupt value
+such as ``1e12``), missing column, truncated HRM, empty file, unsupported version; messages quote
+at most 200 characters of the file.
+
+One units policy for every reader and every command (``analyze``, ``replay``, the service): after
+reading a file that does not state its units (``plain``, PhysioNet, gHRV, Elite HRV), the
+median RR interval must lie between 100 ms and 10 s (``hrv``'s own bounds), so
+seconds read as milliseconds (a PhysioNet ``*_rr_secs.txt`` read as ``plain``) or milliseconds
+read as seconds are refused with the flag that reads the file right, never rescaled. A file over
+64 MiB or a recording over 8 days is refused too, so what a file holds cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from sensors.formats._common import (
     CONTACT_UNKNOWN,
     CONTACT_YES,
     Recording,
+    check_recording,
 )
 from sensors.formats.apps import (
     looks_like_hrv_logger,
@@ -85,6 +94,8 @@ _FIXED_UNITS: dict[str, str] = {
     "elite_hrv": "ms",
     "hrvpace": "ms",
 }
+#: Formats whose files state their units in a header (the units check is for the others).
+_SELF_DESCRIBING = frozenset({"polar_hrm", "polar_sensor_logger", "hrv_logger", "hrvpace"})
 _READERS: dict[str, Callable[[str], Recording]] = {
     "physionet_rr_secs": read_physionet_rr_secs,
     "ghrv_beats": read_ghrv_beats,
@@ -168,7 +179,9 @@ def read_recording(
     if format is None:
         format = detect_recording_format(p)
     if format == "plain":
-        return read_plain(p, units=units or "ms")
+        rec = read_plain(p, units=units or "ms")
+        check_recording(rec, units=units or "ms", units_stated=False)
+        return rec
     reader = _READERS.get(format)
     if reader is None:
         raise RecordingFormatError(
@@ -181,4 +194,6 @@ def read_recording(
             f"format {format!r} stores its values in {fixed}; units={units!r} does not apply",
             path=p,
         )
-    return reader(p)
+    rec = reader(p)
+    check_recording(rec, units=fixed, units_stated=format in _SELF_DESCRIBING)
+    return rec

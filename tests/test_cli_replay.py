@@ -205,6 +205,18 @@ def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "broken.txt:3: RR interval 'abc' is not a number" in result.stderr
     assert lines(result.stdout)[-1]["state"] == "failed"
+    # seconds read as milliseconds: refused as `hrvpace analyze` refuses them (one units policy)
+    nsr = DATA / "nsr2db_nsr001_rr_secs.txt"
+    secs = runner.invoke(app, ["replay", str(nsr), "--json"])
+    assert secs.exit_code == 1
+    assert "look like seconds" in secs.stderr and "--format physionet_rr_secs" in secs.stderr
+    assert lines(secs.stdout)[-1]["n_beats"] == 0
+    analyzed = runner.invoke(app, ["analyze", str(nsr), "--json"])
+    assert analyzed.exit_code == 1 and "look like seconds" in analyzed.stderr
+    corrupt = tmp_path / "corrupt.txt"
+    corrupt.write_text("800\n810\n1e308\n790\n")
+    result = runner.invoke(app, ["replay", str(corrupt), "--json"])
+    assert result.exit_code == 1 and "corrupt.txt:3: RR interval '1e308'" in result.stderr
     missing = runner.invoke(app, ["replay", str(tmp_path / "nope.txt")])
     assert missing.exit_code == 2 and "no such file" in missing.stderr
     bad_speed = runner.invoke(app, ["replay", str(broken), "--speed", "fast"])

@@ -331,7 +331,11 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
 
     This is the unit of work of a cohort (one task per recording, in a worker process or on a
     Dask worker), so it must not take a whole run down: unreadable files, broken formats and
-    unusable values are reported with the reason (which names the line for format errors).
+    unusable values are reported with the reason (which names the line for format errors and
+    quotes at most 200 characters of the file); any other exception (a defect) is reported
+    the same way, as ``internal error ...``. Memory stays bounded whatever the file holds: the
+    readers refuse files over 64 MiB, RR over 64 s and recordings over 8 days
+    (:mod:`sensors.recording`).
     """
     p = str(path)
     try:
@@ -340,7 +344,21 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             return RecordingAnalysis(path=p, error="the recording has no beats")
         return analyze_recording(rec, options=options, path=p)
     except (HrvpaceError, OSError, ValueError) as exc:
-        return RecordingAnalysis(path=p, error=f"{type(exc).__name__}: {exc}")
+        return RecordingAnalysis(path=p, error=_one_line(f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # one file must never take the cohort down
+        # not a known bad-input error: a defect, still reported as this file's failure
+        return RecordingAnalysis(
+            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}")
+        )
+
+
+#: A failure's reason is at most this long (a reason quotes at most 200 characters of a file).
+_ERROR_MAX_CHARS = 600
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _ERROR_MAX_CHARS else text[: _ERROR_MAX_CHARS - 3] + "..."
 
 
 def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:

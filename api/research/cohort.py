@@ -114,7 +114,13 @@ def analyze_many(
         futures = {pool.submit(analyze_file, p, options): i for i, p in enumerate(names)}
         for done, fut in enumerate(as_completed(futures), start=1):
             i = futures[fut]
-            result = results[i] = fut.result()
+            try:
+                result = fut.result()
+            except Exception as exc:  # a dead worker fails its file, not the run
+                result = RecordingAnalysis(
+                    path=names[i], error=f"the worker analysing it failed ({type(exc).__name__})"
+                )
+            results[i] = result
             if progress is not None:
                 progress(done, len(names), result)
     return [r for r in results if r is not None]

@@ -12,18 +12,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hrv._validate import _MAX_PLAUSIBLE_MEDIAN_MS, _MIN_PLAUSIBLE_MEDIAN_MS
 from sensors.errors import RecordingFormatError
 
 __all__ = [
     "CONTACT_NO",
     "CONTACT_UNKNOWN",
     "CONTACT_YES",
+    "MAX_DURATION_S",
+    "MAX_RECORDING_BYTES",
+    "MAX_RR_MS",
+    "QUOTE_MAX_CHARS",
     "Line",
     "Recording",
-    "check_rr_positive",
+    "check_recording",
+    "check_rr_values",
     "data_lines",
     "parse_floats",
     "plain_timeline",
+    "quote",
     "read_text",
 ]
 
@@ -33,6 +40,19 @@ CONTACT_YES = 1
 CONTACT_NO = 0
 #: Unknown: the format or the strap has no notion of contact (``Beat.contact is None``).
 CONTACT_UNKNOWN = -1
+
+#: A recording file larger than this is refused before it is read (bounded memory whatever a
+#: file holds). 64 MiB is about 60 days of hrvpace recording at 70 bpm, 50x a 24-h Holter file.
+MAX_RECORDING_BYTES = 64 * 1024 * 1024
+#: Largest RR interval (ms) a file may hold: a Heart Rate Measurement (0x2A37) cannot encode
+#: more than 64 s (uint16 in 1/1024 s) and no heart pauses a minute and beats on in the same
+#: recording. A bigger value is a corrupt line (e.g. ``1e12``), refused with its line number.
+MAX_RR_MS = 64_000.0
+#: Longest recording (start to last beat): 8 days. Bounds what any analysis allocates per
+#: second of recording (the 4 Hz tachogram of a whole recording, a replay's timeline).
+MAX_DURATION_S = 8 * 86_400.0
+#: Error messages quote at most this many characters of the offending text.
+QUOTE_MAX_CHARS = 200
 
 #: ``(line_number, stripped_text)``; line numbers are 1-based, as an editor shows them.
 Line = tuple[int, str]
@@ -125,14 +145,31 @@ class Recording:
         return None if code == CONTACT_UNKNOWN else code == CONTACT_YES
 
 
+def quote(text: str) -> str:
+    """``repr(text)`` cut to :data:`QUOTE_MAX_CHARS` characters (an error never echoes more)."""
+    if len(text) <= QUOTE_MAX_CHARS:
+        return repr(text)
+    return repr(text[:QUOTE_MAX_CHARS]) + f"... ({len(text)} characters)"
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a text file (UTF-8, BOM tolerated); unreadable files raise RecordingFormatError."""
+    """Read a text file (UTF-8, BOM tolerated); unreadable files raise RecordingFormatError.
+
+    A file over :data:`MAX_RECORDING_BYTES` is refused without being read whole.
+    """
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            raw = f.read(MAX_RECORDING_BYTES + 1)
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or exc})"
         raise RecordingFormatError(reason, path=str(p)) from exc
+    if len(raw) > MAX_RECORDING_BYTES:
+        raise RecordingFormatError(
+            f"the file is larger than {MAX_RECORDING_BYTES // 2**20} MiB, the limit for a "
+            "recording (split it)",
+            path=str(p),
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -164,29 +201,92 @@ def parse_floats(
                 float(tok)
             except ValueError:
                 raise RecordingFormatError(
-                    f"{what} {tok!r} is not a number", path=path, line=line
+                    f"{what} {quote(tok)} is not a number", path=path, line=line
                 ) from None
         raise  # pragma: no cover - numpy and float() disagree
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingFormatError(
-            f"{what} {tokens[i]!r} is not a finite number", path=path, line=line_numbers[i]
+            f"{what} {quote(tokens[i])} is not a finite number", path=path, line=line_numbers[i]
         )
     return values
 
 
-def check_rr_positive(
+def check_rr_values(
     rr_ms: NDArray[np.float64], line_numbers: Sequence[int], *, path: str, shown: Sequence[str]
 ) -> None:
-    """Raise RecordingFormatError at the first RR interval that is zero or negative."""
-    bad = ~(rr_ms > 0)
+    """Raise RecordingFormatError at the first RR interval that is <= 0 or > :data:`MAX_RR_MS`.
+
+    ``rr_ms`` is in milliseconds (after unit conversion); ``shown`` is the text of each value
+    as the file has it, quoted in the message.
+    """
+    bad = ~((rr_ms > 0) & (rr_ms <= MAX_RR_MS))
     if bad.any():
         i = int(np.argmax(bad))
+        if rr_ms[i] > 0:
+            problem = (
+                f"is {float(rr_ms[i]):.6g} ms, more than any RR interval can be "
+                f"(limit {MAX_RR_MS / 1000:g} s): a corrupt value"
+            )
+        else:
+            problem = "is zero or negative; RR intervals must be > 0"
         raise RecordingFormatError(
-            f"RR interval {shown[i]!r} is zero or negative; RR intervals must be > 0",
+            f"RR interval {quote(shown[i])} {problem}", path=path, line=line_numbers[i]
+        )
+
+
+def check_recording(rec: Recording, *, units: str, units_stated: bool) -> None:
+    """The checks every reader's result passes, whatever its format (one policy for all).
+
+    Units (only when the file does not state them itself, ``units_stated=False``: the headerless
+    formats, whose units the reader was told or assumed): the median RR interval must lie in
+    100 ms - 10 s, the bounds of ``hrv``'s own input check (``hrv/_validate.py``): below, the
+    values are seconds read as milliseconds; above, milliseconds read as seconds (or another
+    unit). Units are never guessed or rescaled: the error says which flag reads the file right.
+    Duration (every format): at most :data:`MAX_DURATION_S`.
+
+    Raises
+    ------
+    RecordingFormatError
+        Naming the path and the problem.
+    """
+    path = str(rec.meta.get("path", "")) or None
+    n = len(rec)
+    if n == 0:
+        return
+    positive = rec.rr_ms[rec.rr_ms > 0]
+    median = float(np.median(positive)) if positive.size and not units_stated else float("nan")
+    if median < _MIN_PLAUSIBLE_MEDIAN_MS:
+        if rec.source_format == "plain":
+            fix = (
+                "read it with --units s (units='s'); a PhysioNet *_rr_secs.txt file (first "
+                "line the first-beat time) with --format physionet_rr_secs"
+            )
+        else:
+            fix = f"the {rec.source_format} format stores milliseconds: check the file"
+        raise RecordingFormatError(
+            f"the RR intervals look like seconds, not milliseconds (median {median:g} when "
+            f"read as {units}); {fix}. Units are never guessed",
             path=path,
-            line=line_numbers[i],
+        )
+    if median > _MAX_PLAUSIBLE_MEDIAN_MS:
+        if units == "s":
+            fix = "the values look like milliseconds: read it with --units ms (or no --units)"
+        else:
+            fix = "check the units of the file"
+        raise RecordingFormatError(
+            f"median RR interval {median:g} ms is implausible (> "
+            f"{_MAX_PLAUSIBLE_MEDIAN_MS / 1000:g} s); {fix}",
+            path=path,
+        )
+    duration = float(rec.t_s[-1] - rec.start_s)
+    span = float(np.max(rec.t_s) - np.min(rec.t_s))
+    if not (abs(duration) <= MAX_DURATION_S and span <= MAX_DURATION_S):
+        raise RecordingFormatError(
+            f"the recording spans {max(abs(duration), span) / 86_400:.4g} days, more than the "
+            f"limit of {MAX_DURATION_S / 86_400:g} days: a corrupt time or a file to split",
+            path=path,
         )
 
 

@@ -17,9 +17,10 @@ from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
     CONTACT_UNKNOWN,
     Recording,
-    check_rr_positive,
+    check_rr_values,
     data_lines,
     parse_floats,
+    quote,
     read_text,
 )
 from sensors.formats.gaps import infer_gaps, timeline_with_gaps
@@ -82,7 +83,7 @@ def _parse_timestamps(
             stamp = dt.datetime.fromisoformat(tok)
         except ValueError:
             raise RecordingFormatError(
-                f"timestamp {tok!r} is not a date-time", path=path, line=line
+                f"timestamp {quote(tok)} is not a date-time", path=path, line=line
             ) from None
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=dt.UTC)
@@ -106,7 +107,7 @@ def _rows(
         if len(fields) < n_fields or any(not fields[c].strip() for c in columns):
             raise RecordingFormatError(
                 f"missing column: expected {n_fields} fields separated by {sep!r}, "
-                f"found {len(fields)}: {text!r}",
+                f"found {len(fields)}: {quote(text)}",
                 path=path,
                 line=number,
             )
@@ -163,13 +164,13 @@ def read_polar_sensor_logger(path: str) -> Recording:
     )
     if not looks_like_polar_sensor_logger(header):
         raise RecordingFormatError(
-            f"not a Polar Sensor Logger RR export: header is {header!r}, expected "
+            f"not a Polar Sensor Logger RR export: header is {quote(header)}, expected "
             "'Phone timestamp;RR-interval [ms]'",
             path=path,
             line=1,
         )
     rr_ms = parse_floats(rr_tok, numbers, path=path, what="RR interval")
-    check_rr_positive(rr_ms, numbers, path=path, shown=rr_tok)
+    check_rr_values(rr_ms, numbers, path=path, shown=rr_tok)
     arrived_at, aware = _parse_timestamps(ts, numbers, path=path)
     meta: dict[str, object] = {
         "path": path,
@@ -207,7 +208,7 @@ def read_hrv_logger(path: str) -> Recording:
     header = text_lines[0][1]
     if not looks_like_hrv_logger(header):
         raise RecordingFormatError(
-            f"not an HRV Logger RR export: header is {header!r}, expected columns "
+            f"not an HRV Logger RR export: header is {quote(header)}, expected columns "
             "'date' (or 'timestamp'), 'rr' and 'since start'",
             path=path,
             line=text_lines[0][0],
@@ -219,7 +220,7 @@ def read_hrv_logger(path: str) -> Recording:
         path, sep=",", columns=(t_col, rr_col), n_fields=len(fields), fmt="HRV Logger"
     )
     rr_ms = parse_floats(rr_tok, numbers, path=path, what="RR interval")
-    check_rr_positive(rr_ms, numbers, path=path, shown=rr_tok)
+    check_rr_values(rr_ms, numbers, path=path, shown=rr_tok)
     arrived_at, aware = _parse_timestamps(ts, numbers, path=path)
     epoch = all(t.isdigit() for t in ts)
     meta: dict[str, object] = {

@@ -7,7 +7,7 @@ import re
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
     Recording,
-    check_rr_positive,
+    check_rr_values,
     parse_floats,
     plain_timeline,
     read_text,
@@ -99,7 +99,7 @@ def read_polar_hrm(path: str) -> Recording:
             line=sections["hrdata"] + 1,
         )
     rr_ms = parse_floats(tokens, numbers, path=path, what="RR interval")
-    check_rr_positive(rr_ms, numbers, path=path, shown=tokens)
+    check_rr_values(rr_ms, numbers, path=path, shown=tokens)
     length_s = _hms_to_s(params.get("Length", ""))
     total_s = float(rr_ms.sum()) / 1000.0
     if length_s is not None and total_s < length_s - _TRUNCATION_TOLERANCE_S:

@@ -39,9 +39,11 @@ from sensors.formats._common import (
     CONTACT_NO,
     CONTACT_UNKNOWN,
     CONTACT_YES,
+    MAX_DURATION_S,
     Recording,
-    check_rr_positive,
+    check_rr_values,
     parse_floats,
+    quote,
     read_text,
 )
 from sensors.formats.gaps import infer_gaps
@@ -186,7 +188,8 @@ def read_hrvpace(path: str) -> Recording:
     version = head[len(MAGIC) :].strip()
     if version != f"v{VERSION}":
         raise RecordingFormatError(
-            f"unsupported hrvpace recording version {version!r} (this hrvpace reads v{VERSION})",
+            f"unsupported hrvpace recording version {quote(version)} "
+            f"(this hrvpace reads v{VERSION})",
             path=path,
             line=1,
         )
@@ -227,15 +230,24 @@ def read_hrvpace(path: str) -> Recording:
         numbers.append(k)
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
     t_s = parse_floats(cols[0], numbers, path=path, what="t_s")
+    bad_t = ~(np.abs(t_s) <= MAX_DURATION_S)
+    if bad_t.any():
+        k = int(np.argmax(bad_t))
+        raise RecordingFormatError(
+            f"t_s {quote(cols[0][k])} is beyond {MAX_DURATION_S / 86_400:g} days, the longest "
+            "recording: a corrupt time",
+            path=path,
+            line=numbers[k],
+        )
     rr_ms = parse_floats(cols[1], numbers, path=path, what="RR interval")
-    check_rr_positive(rr_ms, numbers, path=path, shown=cols[1])
+    check_rr_values(rr_ms, numbers, path=path, shown=cols[1])
     arrived_at = parse_floats(cols[2], numbers, path=path, what="arrival time")
     contact = np.empty(len(rows), dtype=np.int8)
     for k, (tok, line) in enumerate(zip(cols[3], numbers, strict=True)):
         code = _CONTACT_CODES.get(tok.strip())
         if code is None:
             raise RecordingFormatError(
-                f"contact {tok!r} must be 1, 0 or empty", path=path, line=line
+                f"contact {quote(tok)} must be 1, 0 or empty", path=path, line=line
             )
         contact[k] = code
     gap_tok = [g.strip() for g in cols[4]]
@@ -243,7 +255,7 @@ def read_hrvpace(path: str) -> Recording:
     if bad_gap:
         k = bad_gap[0]
         raise RecordingFormatError(
-            f"gap_before {gap_tok[k]!r} must be 1 or 0", path=path, line=numbers[k]
+            f"gap_before {quote(gap_tok[k])} must be 1 or 0", path=path, line=numbers[k]
         )
     recorded_gaps = np.array([g == "1" for g in gap_tok], dtype=np.bool_)
     hr_tok = [h.strip() for h in cols[5]]

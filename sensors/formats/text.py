@@ -15,10 +15,11 @@ from numpy.typing import NDArray
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
     Recording,
-    check_rr_positive,
+    check_rr_values,
     data_lines,
     parse_floats,
     plain_timeline,
+    quote,
     read_text,
 )
 
@@ -79,7 +80,7 @@ def read_plain(path: str, *, units: str = "ms") -> Recording:
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
     tokens, lines = _numbers(path, what="RR intervals")
     rr = parse_floats(tokens, lines, path=path, what="RR interval")
-    check_rr_positive(rr, lines, path=path, shown=tokens)
+    check_rr_values(rr, lines, path=path, shown=tokens)
     if rr.shape[0] >= BEAT_TIMES_MIN_RUN and bool(np.all(np.diff(rr) > 0)):
         raise RecordingFormatError(
             f"the {rr.shape[0]} values strictly increase from {tokens[0]} to {tokens[-1]}: "
@@ -118,14 +119,14 @@ def read_physionet_rr_secs(path: str) -> Recording:
     start = float(values[0])
     if start < 0:
         raise RecordingFormatError(
-            f"first-beat time {tokens[0]!r} is negative", path=path, line=lines[0]
+            f"first-beat time {quote(tokens[0])} is negative", path=path, line=lines[0]
         )
     if values.shape[0] < 2:
         raise RecordingFormatError(
             "no RR intervals after the first-beat time on line 1", path=path, line=lines[0]
         )
     rr_ms = _s_to_ms(values[1:])
-    check_rr_positive(rr_ms, lines[1:], path=path, shown=tokens[1:])
+    check_rr_values(rr_ms, lines[1:], path=path, shown=tokens[1:])
     t_s, gaps, contact = plain_timeline(rr_ms, start_s=start)
     return Recording(
         rr_ms=rr_ms,
@@ -161,7 +162,7 @@ def read_ghrv_beats(path: str) -> Recording:
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingFormatError(
-            f"beat time {tokens[i + 1]!r} is not after the previous one ({tokens[i]!r}); "
+            f"beat time {quote(tokens[i + 1])} is not after the previous one ({quote(tokens[i])}); "
             "beat times must strictly increase",
             path=path,
             line=lines[i + 1],
@@ -194,7 +195,7 @@ def read_elite_hrv(path: str) -> Recording:
     """
     tokens, lines = _numbers(path, what="RR intervals", commas=True)
     rr_ms = parse_floats(tokens, lines, path=path, what="RR interval")
-    check_rr_positive(rr_ms, lines, path=path, shown=tokens)
+    check_rr_values(rr_ms, lines, path=path, shown=tokens)
     t_s, gaps, contact = plain_timeline(rr_ms)
     meta: dict[str, object] = {"path": path, "units": "ms", "device": "Elite HRV"}
     m = _ELITE_NAME.search(Path(path).name)

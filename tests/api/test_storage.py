@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.live import LiveHub
 from api.storage import MIGRATIONS, Storage, StorageError, _Op
 
 
@@ -119,3 +120,30 @@ def test_a_waiter_that_gives_up_does_not_stop_the_writer(tmp_path: Path) -> None
     row = st.get_session("s")
     assert row is not None and row["state"] == "stopped"  # the write itself was committed
     st.close()
+
+
+def test_live_messages_wait_for_their_commit_and_keep_their_order(tmp_path: Path) -> None:
+    # published means stored (issue 13 item 6): tickets follow the queue, listeners hear each
+    # commit, and the hub holds a message until its data's ticket is committed
+    st = Storage(tmp_path / "db.sqlite3", flush_s=30.0)  # nothing commits unless asked
+    heard: list[int] = []
+    st.add_commit_listener(heard.append)
+    hub = LiveHub("s1", queue_size=8)
+    sub = hub.subscribe()
+    try:
+        st.create_session("s1", created_at=1.0, mode="monitor", source={}, options={}).result()
+        first = st.committed_ticket
+        assert first == st.last_ticket and heard[-1] == first
+        hub.commit_reached(first)
+        st.add_beats("s1", [(0, 0.8, 800.0, 1.8, True, False, None)])
+        hub.publish_text("beat 0", after=st.last_ticket)
+        hub.publish_text("status")  # made after the beat: leaves after it
+        assert hub.n_held == 2 and list(sub._queue) == []
+        st.flush().result()
+        assert st.committed_ticket > first and st.beats("s1")[0][0] == 0
+        hub.commit_reached(st.committed_ticket)
+        assert list(sub._queue) == ["beat 0", "status"] and hub.n_held == 0
+        hub.publish_text("status 2")  # nothing held: out at once
+        assert list(sub._queue)[-1] == "status 2"
+    finally:
+        st.close()

@@ -223,6 +223,46 @@ def test_folder_with_a_corrupt_file_yields_the_others(short_dir: Path, tmp_path:
     assert all(o["rmssd_ms"] > 0 for o in good)
 
 
+def test_no_value_sinks_a_folder_run(short_dir: Path, shared_data: Path, tmp_path: Path) -> None:
+    # whatever a file holds, each failure is named (file, line, <= 200 characters of the
+    # text), every other file's result is printed and the exit code is 1
+    d = tmp_path / "cohort"
+    shutil.copytree(short_dir, d)
+    good = (short_dir / "hrvpkg_rest_rri_ms.txt").read_text().splitlines()
+    bad_files = {
+        "huge.txt": ([*good[:50], "1e308", *good[50:]], 51, "'1e308'"),
+        "corrupt.txt": ([*good[:80], "1e12", *good[80:]], 81, "'1e12'"),
+        "garbage.txt": ([*good[:20], "x" * 100000, *good[20:]], 21, "'" + "x" * 200 + "'"),
+    }
+    for name, (content, _, _) in bad_files.items():
+        (d / name).write_text("\n".join(content) + "\n")
+    shutil.copy(shared_data / "nsr2db_nsr001_rr_secs.txt", d / "seconds.txt")
+    res = runner.invoke(app, ["analyze", str(d), "--jobs", "2"])
+    assert res.exit_code == 1
+    printed = res.stdout.splitlines()
+    assert len(printed) == len(SHORT)  # every good file's result
+    assert all("rmssd_ms=" in line for line in printed)
+    for name, (_, line, text) in bad_files.items():
+        (msg,) = [m for m in res.stderr.splitlines() if f"{name}:" in m]
+        assert f"{name}:{line}:" in msg and text in msg
+        assert len(msg) < len(str(d / name)) * 2 + 200 + 250, msg
+    assert "seconds.txt" in res.stderr and "look like seconds" in res.stderr
+    assert "4 of 8 recording(s) failed" in res.stderr
+
+
+def test_an_unexpected_error_fails_only_its_file(short_dir: Path) -> None:
+    # a defect (here a zero coherence step: ZeroDivisionError, not a bad-input error) is that
+    # file's error, one line, in a worker process too; the run still returns every result
+    files = sorted(short_dir.iterdir())
+    bad = AnalysisOptions(coherence_step_s=0.0)
+    results = analyze_many(files, options=bad, jobs=2)
+    assert [r.path for r in results] == [str(f) for f in files]
+    assert all(
+        r.error is not None and "internal error ZeroDivisionError" in r.error for r in results
+    )
+    assert all("\n" not in (r.error or "") for r in results)
+
+
 def test_real_file_with_a_zero_interval_is_reported(shared_data: Path) -> None:
     res = runner.invoke(
         app,

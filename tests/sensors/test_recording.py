@@ -20,6 +20,7 @@ from sensors import (
     detect_recording_format,
     read_recording,
 )
+from sensors.formats._common import MAX_RECORDING_BYTES
 from sensors.formats.gaps import infer_gaps
 from sensors.recording import CONTACT_NO, CONTACT_UNKNOWN, CONTACT_YES
 from tests.conftest import load_rr_ms
@@ -165,13 +166,20 @@ def test_plain_file_with_a_zero_names_its_line(shared_data: Path) -> None:
 
 
 def test_units_are_never_guessed(shared_data: Path) -> None:
-    # a file in seconds read without units is read as milliseconds: values kept as they are
-    rec = read_recording(shared_data / "ghrv_chapter6_rr.txt")
-    assert rec.source_format == "plain" and rec.meta["units"] == "ms"
-    assert rec.rr_ms[0] == 0.35
-    # PhysioNet files do not describe themselves: without format= they are plain numbers
-    nsr = read_recording(shared_data / "nsr2db_nsr001_rr_secs.txt")
-    assert nsr.source_format == "plain" and nsr.rr_ms[0] == 225.796875
+    # a file in seconds read without units is refused, not rescaled: the error names the flag
+    with pytest.raises(RecordingFormatError, match="look like seconds") as info:
+        read_recording(shared_data / "ghrv_chapter6_rr.txt")
+    assert "--units s" in str(info.value) and "ghrv_chapter6_rr.txt" in str(info.value)
+    rec = read_recording(shared_data / "ghrv_chapter6_rr.txt", units="s")
+    assert rec.source_format == "plain" and rec.meta["units"] == "s"
+    assert rec.rr_ms[0] == 350.0
+    # PhysioNet files do not describe themselves: without format= they are plain numbers, in
+    # ms by default, so the seconds are refused with the format to use
+    with pytest.raises(RecordingFormatError, match="physionet_rr_secs"):
+        read_recording(shared_data / "nsr2db_nsr001_rr_secs.txt")
+    # and milliseconds read as seconds are refused the other way round
+    with pytest.raises(RecordingFormatError, match="look like milliseconds"):
+        read_recording(shared_data / "hrvpkg_rest_rri_ms.txt", units="s")
 
 
 # --------------------------------------------------------------------------- third-party fixtures
@@ -399,8 +407,9 @@ def test_writer_round_trip_is_exact(tmp_path: Path) -> None:
 @given(
     st.lists(
         st.tuples(
-            st.floats(min_value=1e-3, max_value=1e5, allow_nan=False),
-            st.floats(min_value=-1e6, max_value=1e10, allow_nan=False, allow_infinity=False),
+            # the reader's bounds: RR up to 64 s, times within 8 days (MAX_RR_MS, MAX_DURATION_S)
+            st.floats(min_value=1e-3, max_value=64_000, allow_nan=False),
+            st.floats(min_value=-5e4, max_value=6e5, allow_nan=False, allow_infinity=False),
             st.sampled_from([None, True, False]),
             st.booleans(),
             st.one_of(st.none(), st.floats(min_value=0, max_value=400)),
@@ -548,7 +557,7 @@ def test_broken_hrvpace_rows_name_the_line(tmp_path: Path, row: str, problem: st
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.floats(min_value=1e-3, max_value=1e5), min_size=1, max_size=40),
+    st.lists(st.floats(min_value=100.0, max_value=10_000.0), min_size=1, max_size=40),
     st.lists(st.booleans(), min_size=40, max_size=40),
     st.sampled_from(["\n", "\r\n"]),
 )
@@ -556,6 +565,7 @@ def test_plain_reader_keeps_every_value_exactly(
     values: list[float], blanks: list[bool], newline: str
 ) -> None:
     # blank lines anywhere are skipped; CRLF or LF; values come back bit for bit (ms)
+    # (values within the units check: a median of 100 ms - 10 s)
     lines: list[str] = []
     for v, blank in zip(values, blanks, strict=False):
         if blank:
@@ -572,7 +582,9 @@ def test_plain_reader_keeps_every_value_exactly(
 @given(
     st.integers(min_value=5, max_value=60),
     st.data(),
-    st.sampled_from(["abc", "8O0", "1,2", "--5", "0", "-3", "0.0", "inf"]),
+    st.sampled_from(
+        ["abc", "8O0", "1,2", "--5", "0", "-3", "0.0", "inf", "1e12", "1e308", "64001", "9" * 400]
+    ),
 )
 def test_the_error_names_the_broken_line(n: int, data: st.DataObject, bad: str) -> None:
     k = data.draw(st.integers(min_value=1, max_value=n), label="broken line")
@@ -583,4 +595,29 @@ def test_the_error_names_the_broken_line(n: int, data: st.DataObject, bad: str) 
         with pytest.raises(RecordingFormatError) as info:
             read_recording(path)
     assert info.value.line == k
-    assert repr(bad) in str(info.value)
+    assert repr(bad[:200]) in str(info.value)
+    assert len(str(info.value)) < 200 + 250  # never more than 200 characters of the file
+
+
+def test_impossible_values_and_oversized_files_are_refused_naming_where(tmp_path: Path) -> None:
+    # a corrupt value no RR can have: refused with its line, not handed to the analysis
+    path = tmp_path / "rr.txt"
+    path.write_text("800\n810\n1e12\n790\n")
+    with pytest.raises(RecordingFormatError, match="corrupt value") as info:
+        read_recording(path)
+    assert info.value.line == 3
+    # a file over the size limit is refused before being read whole (a sparse file: no disk)
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as f:
+        f.truncate(MAX_RECORDING_BYTES + 1)
+    with pytest.raises(RecordingFormatError, match="larger than 64 MiB"):
+        read_recording(big)
+    # an hrvpace recording whose time jumps years ahead: refused at that line
+    rec = tmp_path / "r.csv"
+    with RecordingWriter(rec) as writer:
+        for i in range(3):
+            t = 0.8 * (i + 1) if i != 1 else 1e12
+            writer.write(Beat(t_s=t, rr_ms=800.0, arrived_at=1e9 + t, contact=True))
+    with pytest.raises(RecordingFormatError, match="corrupt time") as info:
+        read_recording(rec)
+    assert info.value.line is not None and "1000000000000.0" in str(info.value)
