@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from api.errors import RecordingNotFoundError, RecordingUnreadableError
+from sensors import RECORDING_FORMATS
 from sensors.beat import SourceState, SourceStatus
 from sensors.errors import RecordingFormatError, SensorError
 from sensors.formats._common import Recording
@@ -185,10 +186,16 @@ class RecordingStore:
         except RecordingFormatError as exc:
             where = f" at line {exc.line}" if exc.line is not None else ""
             what = f"as {format!r}" if format else "in any known format"
+            # A problem of the whole file (units, duration) says what to do and quotes no line
+            # of it: pass that on, with the API's field names for the CLI's flags. A problem at
+            # a line may quote the line: only its number is given.
+            hint = ""
+            if exc.line is None:
+                hint = "; " + exc.reason.replace("--units", "units=").replace("--format", "format=")
+                hint = hint.replace("= ", "=")
             raise RecordingUnreadableError(
-                f"{wanted}: not a readable RR recording {what}{where}"
-                f" (formats: plain RR per line in ms or s, hrvpace, polar_hrm,"
-                f" polar_sensor_logger, hrv_logger)"
+                f"{wanted}: not a readable RR recording {what}{where}{hint}"
+                f" (formats: {', '.join(RECORDING_FORMATS)}; units ms or s)"
             ) from None
         except (ValueError, OverflowError, MemoryError) as exc:
             raise RecordingUnreadableError(

@@ -47,6 +47,7 @@ class RecordingFormatError(SensorError, ValueError):
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {reason}")
+        self.reason = reason
         self.path = path
         self.line = line
 

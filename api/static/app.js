@@ -624,6 +624,9 @@ async function recordingToReplay(f) {
   if (file) {
     const form = new FormData();
     form.append("file", file, file.name);
+    // units are never guessed: a file in seconds says so here (the service's 422 names the flag)
+    if (f.recording_units.value) form.append("units", f.recording_units.value);
+    if (f.recording_format.value) form.append("format", f.recording_format.value);
     const info = await withAuth(() => api.upload("/recordings", form));
     f.recording_file.value = "";
     // the upload is now one of the recordings: select it, so a retry does not upload again

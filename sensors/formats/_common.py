@@ -216,21 +216,22 @@ def parse_floats(
 def check_rr_values(
     rr_ms: NDArray[np.float64], line_numbers: Sequence[int], *, path: str, shown: Sequence[str]
 ) -> None:
-    """Raise RecordingFormatError at the first RR interval that is <= 0 or > :data:`MAX_RR_MS`.
+    """Raise RecordingFormatError at the first RR interval over :data:`MAX_RR_MS`.
 
     ``rr_ms`` is in milliseconds (after unit conversion); ``shown`` is the text of each value
-    as the file has it, quoted in the message.
+    as the file has it, quoted in the message. A value of 0 or below is read as it is: no RR
+    can have it, and ``hrv.clean`` labels it (``short``) like any other artefact (issue 12: one
+    such value is no reason to refuse a recording); the live pipeline skips it as an unusable
+    beat. A value over the limit cannot be labelled in place (it would stretch the recording's
+    timeline by hours), so it stays a format error naming its line.
     """
-    bad = ~((rr_ms > 0) & (rr_ms <= MAX_RR_MS))
+    bad = ~(rr_ms <= MAX_RR_MS)
     if bad.any():
         i = int(np.argmax(bad))
-        if rr_ms[i] > 0:
-            problem = (
-                f"is {float(rr_ms[i]):.6g} ms, more than any RR interval can be "
-                f"(limit {MAX_RR_MS / 1000:g} s): a corrupt value"
-            )
-        else:
-            problem = "is zero or negative; RR intervals must be > 0"
+        problem = (
+            f"is {float(rr_ms[i]):.6g} ms, more than any RR interval can be "
+            f"(limit {MAX_RR_MS / 1000:g} s): a corrupt value"
+        )
         raise RecordingFormatError(
             f"RR interval {quote(shown[i])} {problem}", path=path, line=line_numbers[i]
         )

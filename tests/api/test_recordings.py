@@ -228,3 +228,19 @@ def test_a_recording_can_be_deleted(serve: Callable[..., Server]) -> None:
             assert r.headers["content-type"] == "application/problem+json"
         assert beside.read_text() == "900\n"
     assert os.listdir(server.settings.recordings_path) == []  # the sidecar went too
+
+
+def test_a_file_in_seconds_is_refused_with_the_field_that_reads_it(
+    serve: Callable[..., Server], shared_data: Path
+) -> None:
+    """Uploads follow the readers' one units policy (review finding: nsr001 was read as 81 s)."""
+    content = (shared_data / "nsr2db_nsr001_rr_secs.txt").read_bytes()
+    server = serve()
+    with server.client() as c:
+        body = _problem(_upload(c, "nsr001.txt", content), 422, "recording_unreadable")
+        assert "look like seconds" in body["detail"]
+        assert "units=s" in body["detail"] and "format=physionet_rr_secs" in body["detail"]
+        assert "0.7" not in body["detail"].split("(median")[0]  # no line of the file quoted
+        info = _upload(c, "nsr001.txt", content, format="physionet_rr_secs").json()
+        assert info["beats"] == 106_459
+        assert info["duration_s"] == pytest.approx(22.5 * 3600, rel=0.01)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hrv import LABEL_NAMES, clean
 from sensors import (
     RECORDING_FORMATS,
     Beat,
@@ -157,12 +158,26 @@ def test_polar_hrm_reads_rr_mode_and_its_params(shared_data: Path) -> None:
     assert rec.duration_s == pytest.approx(rec.meta["length_s"], abs=1.0)
 
 
-def test_plain_file_with_a_zero_names_its_line(shared_data: Path) -> None:
-    # the README's ready-made artefact: a 0 ms value, the last of 772
+def test_a_zero_is_read_and_labelled_not_a_reason_to_refuse_the_file(shared_data: Path) -> None:
+    # the README's ready-made artefact: a 0 ms value, the last of 772 (issue 12 item 2)
+    rec = read_recording(shared_data / "hrvpkg_real_rri_ms.txt")
+    assert len(rec) == 772 and rec.rr_ms[-1] == 0.0
+    cleaned = clean(rec.rr_ms)
+    assert LABEL_NAMES[int(cleaned.labels[-1])] != "normal"
+    assert (cleaned.rr_ms > 0).all()
+    # a value over any RR's limit still names its line
+    bad = tmp_copy_with(shared_data / "hrvpkg_rest_rri_ms.txt", line=10, text="1e12")
     with pytest.raises(RecordingFormatError) as info:
-        read_recording(shared_data / "hrvpkg_real_rri_ms.txt")
-    assert info.value.line == 772
-    assert "zero or negative" in str(info.value) and "hrvpkg_real_rri_ms.txt:772" in str(info.value)
+        read_recording(bad)
+    assert info.value.line == 10 and "corrupt value" in str(info.value)
+
+
+def tmp_copy_with(src: Path, *, line: int, text: str) -> Path:
+    lines = src.read_text().splitlines()
+    lines[line - 1] = text
+    out = Path(tempfile.mkdtemp()) / src.name
+    out.write_text("\n".join(lines) + "\n")
+    return out
 
 
 def test_units_are_never_guessed(shared_data: Path) -> None:
@@ -273,8 +288,6 @@ def test_hrvpace_file_cut_by_a_crash_keeps_every_whole_line() -> None:
 
 BROKEN = [
     ("broken_letter_line7.txt", None, 7, "'8l2' is not a number"),
-    ("broken_zero_line3.txt", None, 3, "zero or negative"),
-    ("broken_negative_line5.txt", "elite_hrv", 5, "zero or negative"),
     ("broken_empty.txt", None, None, "empty"),
     ("broken_truncated.hrm", None, 23, "truncated Polar HRM"),
     ("broken_no_hrdata.hrm", None, 9, "no [HRData] section"),
@@ -534,6 +547,21 @@ def test_gap_rule_tolerates_a_late_tail_and_a_short_series() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "fmt", "line"),
+    [("broken_zero_line3.txt", None, 3), ("broken_negative_line5.txt", "elite_hrv", 5)],
+)
+def test_zero_and_negative_values_are_read_for_clean_to_label(
+    name: str, fmt: str | None, line: int
+) -> None:
+    """No RR can be 0 or negative, but one such value does not refuse a recording: it is read
+    as it is and hrv.clean labels it (issue 12 item 2)."""
+    rec = read_recording(FIXTURES / name, format=fmt)
+    assert rec.rr_ms[line - 1 - (1 if fmt == "elite_hrv" else 0)] <= 0 or (rec.rr_ms <= 0).any()
+    labels = clean(rec.rr_ms).labels
+    assert LABEL_NAMES[int(labels[int(np.argmax(rec.rr_ms <= 0))])] != "normal"
+
+
+@pytest.mark.parametrize(
     ("row", "problem"),
     [
         ("0.8,800.0,1.0,1,0", "missing column"),
@@ -541,7 +569,6 @@ def test_gap_rule_tolerates_a_late_tail_and_a_short_series() -> None:
         ("0.8,800.0,1.0,yes,0,60", "contact 'yes' must be 1, 0 or empty"),
         ("0.8,800.0,1.0,1,2,60", "gap_before '2' must be 1 or 0"),
         ("0.8,800.0,1.0,1,0,fast", "heart rate 'fast' is not a number"),
-        ("0.8,-800.0,1.0,1,0,60", "zero or negative"),
     ],
 )
 def test_broken_hrvpace_rows_name_the_line(tmp_path: Path, row: str, problem: str) -> None:
@@ -582,9 +609,7 @@ def test_plain_reader_keeps_every_value_exactly(
 @given(
     st.integers(min_value=5, max_value=60),
     st.data(),
-    st.sampled_from(
-        ["abc", "8O0", "1,2", "--5", "0", "-3", "0.0", "inf", "1e12", "1e308", "64001", "9" * 400]
-    ),
+    st.sampled_from(["abc", "8O0", "1,2", "--5", "inf", "1e12", "1e308", "64001", "9" * 400]),
 )
 def test_the_error_names_the_broken_line(n: int, data: st.DataObject, bad: str) -> None:
     k = data.draw(st.integers(min_value=1, max_value=n), label="broken line")
