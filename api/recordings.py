@@ -191,8 +191,8 @@ class RecordingStore:
             # a line may quote the line: only its number is given.
             hint = ""
             if exc.line is None:
-                hint = "; " + exc.reason.replace("--units", "units=").replace("--format", "format=")
-                hint = hint.replace("= ", "=")
+                hint = exc.problem.replace("--units ", "units=").replace("--format ", "format=")
+                hint = "; " + hint
             raise RecordingUnreadableError(
                 f"{wanted}: not a readable RR recording {what}{where}{hint}"
                 f" (formats: {', '.join(RECORDING_FORMATS)}; units ms or s)"

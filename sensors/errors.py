@@ -47,7 +47,9 @@ class RecordingFormatError(SensorError, ValueError):
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {reason}")
-        self.reason = reason
+        #: The problem alone, without path and line (``reason`` is the sources' attribute
+        #: for the whole message, so this one is named apart).
+        self.problem = reason
         self.path = path
         self.line = line
 

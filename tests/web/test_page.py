@@ -304,7 +304,7 @@ def test_resonance_assessment_results_arrive_as_a_chart(
         page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
         page.get_by_role("button", name="Start resonance assessment").click()
         progress = page.locator("#assessment-progress")
-        progress.get_by_text(re.compile(r"step \d of 5")).wait_for(timeout=5000)
+        progress.get_by_text(re.compile(r"step \d of 5")).wait_for(timeout=15_000)
         rows = page.locator("#assessment-table tbody tr")
         # Results arrive one rate at a time (the chart grows while the assessment runs).
         wait_until(lambda: 1 <= rows.count() < 5, timeout_s=20, what="a first per-rate result")
@@ -343,6 +343,10 @@ def test_replay_of_a_real_recording_from_the_page(
     its end."""
     path = shared_data / "hrvpkg_rest_rri_ms.txt"
     n_rr = len(path.read_text().split())
+    with web_server.client() as api:  # sessions left by earlier tests would ask to confirm
+        for s in api.get("/api/v1/sessions").json()["sessions"]:
+            if s["live"]:
+                api.post(f"/api/v1/sessions/{s['id']}/stop")
     page = new_page(LAPTOP)
     page.goto(f"{web_server.url}/#token={web_server.token}")
     page.wait_for_function("document.getElementById('conn-status').textContent !== 'Not connected'")
