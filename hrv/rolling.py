@@ -423,7 +423,7 @@ def rolling(
     if gap_mask is not None and not gap_mask[1:].any():
         gap_mask = None
     size = int(rr.size)
-    rows = scratch_rows(8, size)
+    rows = scratch_rows(10, size)
     timeline = beat_timeline(rr, rr_max, rows)
     win = bounds_by_count(timeline.count_upto, timeline.t_last_s, window_s=window_s, step_s=step_s)
     n_beats = win.stop - win.start
