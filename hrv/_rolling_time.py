@@ -481,8 +481,7 @@ def _float_sums(
         var_d = np.maximum(sum_d2 - sum_d * sum_d / nd, 0.0) / (nd - 1.0)
         s1p, s2p = sums_p.real, sums_p.imag
         var_p = np.maximum(s2p - s1p * s1p / nd, 0.0) / (nd - 1.0)
-        if equal_rr is not None:
-            var_p[equal_rr] = 0.0
+    _zero_equal_pairs(rr, cut, win, var_p)
     return _Sums(
         n=n,
         nd=nd,
@@ -494,6 +493,34 @@ def _float_sums(
         var_p=var_p,
         n_big=n_big,
     )
+
+
+def _zero_equal_pairs(
+    rr: NDArray[np.float64],
+    cut: NDArray[np.bool_] | None,
+    win: Windows,
+    var_p: NDArray[np.float64],
+) -> None:
+    """Set ``var_p`` to exactly 0 in the windows whose kept pair sums are all equal.
+
+    Like equal RR for SDNN: the float sums of squares leave ~sqrt(eps) * scale of noise where
+    the direct formula gives 0 (an alternating series ``a, b, a, b`` has equal pair sums).
+    Equal pair sums are found exactly: the window's kept pairs hold no change of value.
+    """
+    size = int(rr.size)
+    kept = np.arange(1, size) if cut is None else np.flatnonzero(~cut)
+    if kept.size == 0:
+        return
+    v = rr[kept - 1] + rr[kept]
+    changes = np.zeros(v.size, dtype=np.int64)
+    np.cumsum(v[1:] != v[:-1], out=changes[1:])
+    a = np.searchsorted(kept, win.start + 1, side="left")
+    b = np.searchsorted(kept, win.stop, side="left")  # kept pairs a .. b - 1
+    some = b - a >= 2
+    last = np.maximum(b - 1, 0)
+    first = np.minimum(a, v.size - 1)
+    equal = some & (changes[last] == changes[first])
+    var_p[equal] = 0.0
 
 
 def _columns(s: _Sums) -> dict[str, NDArray[np.float64]]:

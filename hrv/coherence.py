@@ -56,7 +56,7 @@ from hrv._spectral import (
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
-from hrv.frequency import MIN_BEATS, _frequency_windows, check_windows
+from hrv.frequency import DEFAULT_DETREND, MIN_BEATS, _frequency_windows, check_windows
 
 __all__ = [
     "COHERENCE_PEAK_BAND_HZ",
@@ -365,6 +365,7 @@ def spectral_windows(
     method: str = "welch",
     groups: tuple[str, ...] = ("frequency", "coherence"),
     coherence_s: float = 64.0,
+    detrend: str | None = DEFAULT_DETREND,
 ) -> dict[str, NDArray[np.float64]]:
     """:func:`hrv.frequency_domain_windows` and :func:`coherence_windows` in one call.
 
@@ -375,8 +376,9 @@ def spectral_windows(
 
     Parameters
     ----------
-    rr_ms, t_end_s, window_s, gaps, method
-        As for :func:`hrv.frequency_domain_windows`.
+    rr_ms, t_end_s, window_s, gaps, method, detrend
+        As for :func:`hrv.frequency_domain_windows` (``detrend`` applies to the frequency
+        group only: coherence removes each slot's mean, as HeartMath's recipe).
     groups : tuple of str
         Any of ``"frequency"`` and ``"coherence"``.
     coherence_s : float
@@ -409,6 +411,7 @@ def spectral_windows(
                 window_s=window_s,
                 gaps=gaps,
                 method=method,
+                detrend=detrend,
                 tacho_cache=tacho_cache,
             )
         )

@@ -145,7 +145,7 @@ def test_real_recording_spectral_columns_equal_single_window_functions(
         te = float(out["t_s"][k])
         sel = (t > te - 300.0) & (t <= te)
         g = gaps[sel] if gaps is not None else None
-        fd = hrv.frequency_domain(rr[sel], gaps=g, t_s=t[sel])
+        fd = hrv.frequency_domain(rr[sel], gaps=g, t_s=t[sel], span_s=300.0)
         co = hrv.coherence(rr[sel], gaps=g, t_s=t[sel])
         want = {name: getattr(fd, name) for name in FREQUENCY_COLUMNS}
         want.update(
@@ -166,7 +166,7 @@ def _all_groups_reference(
     sel = (t > t_end - window_s) & (t <= t_end)
     g = gaps[sel] if gaps is not None else None
     _, ref = _reference(rr, t_end, window_s, gaps)
-    fd = hrv.frequency_domain(rr[sel], gaps=g, t_s=t[sel])
+    fd = hrv.frequency_domain(rr[sel], gaps=g, t_s=t[sel], span_s=window_s)
     co = hrv.coherence(rr[sel], gaps=g, t_s=t[sel])
     ref.update({name: getattr(fd, name) for name in FREQUENCY_COLUMNS})
     ref.update(coherence_ratio=co.ratio, coherence_peak_hz=co.peak_hz, coherence_score=co.score)
