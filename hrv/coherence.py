@@ -6,8 +6,10 @@ proprietary and not reproduced):
 1. **Data**: the beats of the last ``window_s = 64`` s, i.e. ``t_last - 64 < t_s <= t_last``
    with ``t_last`` the time of the last beat given (HeartMath analyses "the most current 64
    seconds of IBI data", updated every 5 s).
-2. **Spectrum**: the RR series resampled exactly as for :func:`hrv.frequency_domain`
-   (five-point cubic Hermite on the recording's 4 Hz clock, over the interior of these beats),
+2. **Spectrum**: the RR series resampled on the recording's 4 Hz clock like
+   :func:`hrv.frequency_domain`'s, but by the local five-point cubic Hermite interpolant (the
+   spline needs 20 beats of margin at each end, which a 64-s slot cannot spare; over the
+   interior ``[t[2], t[N-3]]`` of these beats; see ``hrv._spectral``),
    taken every second sample, i.e. on the 2 Hz clock (``t = k / 2`` s), as HeartMath does
    ("interpolated every 500 ms for a total of 128 in the 64 sec window"): a slot of
    ``2 * window_s = 128`` samples ending at the last 2 Hz grid point ``<= t_last``; slot samples

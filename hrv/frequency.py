@@ -8,11 +8,11 @@ frequency ``f`` belongs to the band when ``lo <= f < hi``).
 Two estimators:
 
 ``method="welch"`` (default), Welch (1967) on the 4 Hz resampled tachogram, as Kubios and pyHRV do
-    1. **Resampling**: RR (ms) at the beat times, interpolated by a local cubic Hermite interpolant
-       with five-point slopes, sampled at the grid points ``m / 4`` s of the beat timeline that
-       fall in ``[t[2], t[N-3]]`` (the interior, where the interpolant does not depend on end
-       conditions; see ``hrv._spectral``, which also states its small high-frequency
-       attenuation). ``n`` samples.
+    1. **Resampling**: RR (ms) at the beat times, interpolated by a natural cubic spline (as
+       Kubios), sampled at the grid points ``m / 4`` s of the beat timeline that fall in
+       ``[t[20], t[N-21]]`` (the interior, where a window's own spline equals the whole
+       recording's to ~4e-12: 20 beats are left out at each end; see ``hrv._spectral``, which
+       also states the high-frequency power it keeps). ``n`` samples.
     2. **Segments on the recording's clock**: ``L = 512`` samples (128 s) starting at every
        multiple of ``H = 32`` samples (8 s) of the 4 Hz clock, i.e. covering grid indices
        ``j*H .. j*H + L - 1``; a window uses every such segment that lies wholly inside its
@@ -51,9 +51,9 @@ Two estimators:
        weights the data down. Computed exactly in the DFT domain (``hrv._spectral``: the
        smoothness-priors system is a circulant plus a rank-2 term), for about the cost of
        the FFT itself.
-    4. Needs ``N >= 6`` beats and at least one whole, gap-free segment in the interior (an
-       interior of 128-136 s at least; the Task Force asks for >= 2 min of data for LF);
-       otherwise every metric is ``None``.
+    4. Needs ``N >= 42`` beats and at least one whole, gap-free segment in the interior (an
+       interior of 128-136 s at least, i.e. about 128 s plus 40 beats of data; the Task Force
+       asks for >= 2 min of data for LF); otherwise every metric is ``None``.
 
 ``method="lomb"``, Lomb-Scargle on the uneven series (Lomb 1976; Scargle 1982)
     The mean-removed RR values at the beat times themselves (no resampling, no window), on the
@@ -64,7 +64,8 @@ Two estimators:
 **Gaps** (``gaps[i]``: beat ``i`` does not follow beat ``i-1``): the resampled tachogram would
 bridge a gap with a cubic as if the beats followed each other, so ``method="welch"`` *leaves out
 every segment that touches a gap*: a gap at beat ``g`` spoils the samples strictly between
-``t[g-3]`` and ``t[g+2]`` (the interpolation intervals whose six-beat stencil spans the gap), and
+``t[g-7]`` and ``t[g+6]`` (the spline's interval across the gap and the 6 intervals on each
+side, where its response to the jump is above 0.05 % of it), and
 a segment holding any of them is not averaged. When no usable segment is left, the metrics are
 ``None``. ``method="lomb"`` needs no special treatment: it works on the beats themselves. Pass
 the real beat times as ``t_s`` when you have them, so that a hole keeps its duration (with the
@@ -109,16 +110,17 @@ from hrv._spectral import (
     DETREND_METHODS,
     RESAMPLE_HZ,
     SMOOTHNESS_PRIORS_LAMBDA,
+    SPLINE_MARGIN,
     Tachogram,
     beat_times,
     check_detrend,
     detrended_hann_psd_rows,
     gather_rows,
-    hermite_on_grid,
     interior_grid_range,
     lomb_psd,
     refined_peak_hz,
     scratch,
+    spline_on_grid,
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
@@ -150,8 +152,14 @@ WELCH_HOP = 32
 #: Lomb-Scargle frequency step (Hz) and the minimum span of the beats it needs (s).
 LOMB_DF_HZ = 1.0 / 1024.0
 MIN_SPAN_S = WELCH_SEGMENT / RESAMPLE_HZ
-#: Fewest beats for any spectrum (the resampling's interior needs 2 beats at each end).
+#: Fewest beats for any spectrum (Lomb-Scargle; coherence's resampling needs 2 beats at each
+#: end).
 MIN_BEATS = 6
+#: Fewest beats for Welch: the spline resampling leaves SPLINE_MARGIN beats out at each end.
+WELCH_MIN_BEATS = 2 * SPLINE_MARGIN + 2
+#: Spline intervals on each side of a gap's own interval whose samples are left out with it
+#: (the spline's response to the jump decays by 0.268 per beat: below 0.05 % after 6).
+GAP_REACH = 6
 #: Shortest span (s) for which VLF is reported (Task Force 1996: VLF from recordings of 5 min
 #: or less "is a dubious measure and should be avoided").
 MIN_VLF_SPAN_S = 300.0
@@ -273,18 +281,18 @@ def _gap_free_segments(
 ) -> NDArray[np.bool_]:
     """Which clock segments ``j0 .. j1`` touch no gap (True = usable).
 
-    A gap at beat ``g`` (beat ``g`` does not follow ``g-1``) spoils the interpolation intervals
-    whose six-beat stencil spans it, ``g-3 .. g+1``, i.e. the samples strictly between
-    ``t[g-3]`` and ``t[g+2]`` (open-ended when those beats do not exist). A segment is left out
-    when any of its samples falls there.
+    A gap at beat ``g`` (beat ``g`` does not follow ``g-1``) spoils the spline's interval across
+    it and :data:`GAP_REACH` intervals on each side, ``g-7 .. g+5``, i.e. the samples strictly
+    between ``t[g-7]`` and ``t[g+6]`` (open-ended when those beats do not exist). A segment is
+    left out when any of its samples falls there.
     """
     n = t.size
     ok = np.ones(j1 - j0 + 1, dtype=np.bool_)
     if gap_idx.size == 0 or ok.size == 0:
         return ok
     big = np.iinfo(np.int64).max // 4
-    lo_beat = gap_idx - 3
-    hi_beat = gap_idx + 2
+    lo_beat = gap_idx - 1 - GAP_REACH
+    hi_beat = gap_idx + GAP_REACH
     lo_m = np.where(
         lo_beat >= 0, np.floor(t[np.maximum(lo_beat, 0)] * RESAMPLE_HZ) + 1, -big
     ).astype(np.int64)
@@ -378,9 +386,10 @@ def _welch_psd_single(
     """Welch PSD (one row) of one window's beats, or an empty (0, F) array when no usable
     segment fits."""
     n_bins = _welch_freqs().size
-    if rr.size < MIN_BEATS:
+    if rr.size < WELCH_MIN_BEATS:
         return np.empty((0, n_bins))
-    m_lo, m_hi = interior_grid_range(t[2], t[-3])
+    k = SPLINE_MARGIN
+    m_lo, m_hi = interior_grid_range(t[k], t[-1 - k])
     j_lo, j_hi = (int(v) for v in _segment_range(m_lo, m_hi))
     if j_hi < j_lo:
         return np.empty((0, n_bins))
@@ -388,7 +397,7 @@ def _welch_psd_single(
     n_usable = int(usable.sum())
     if n_usable == 0:
         return np.empty((0, n_bins))
-    series = hermite_on_grid(t, rr, int(m_lo), int(m_hi))
+    series = spline_on_grid(t, rr, int(m_lo), int(m_hi))
     offsets = np.arange(j_lo, j_hi + 1, dtype=np.int64) * WELCH_HOP - int(m_lo)
     rows = gather_rows(series, offsets, WELCH_SEGMENT)
     p = detrended_hann_psd_rows(rows, n_bins, detrend)
@@ -634,10 +643,10 @@ def _frequency_windows(
     stop = np.searchsorted(t, t_end, side="right").astype(np.int64)
     out = {name: np.full(t_end.size, np.nan) for name in FREQUENCY_FIELDS}
     n_beats = stop - start
-    valid = n_beats >= MIN_BEATS
+    valid = n_beats >= (WELCH_MIN_BEATS if method == "welch" else MIN_BEATS)
     if method == "welch" and valid.any():
         idx = np.flatnonzero(valid)
-        tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
+        tacho = tacho_cache.setdefault("spline", Tachogram(t, rr, kind="spline"))
         gap_idx = np.flatnonzero(gap[1:]) + 1 if gap.size > 1 else np.empty(0, np.int64)
         cols = welch_windows(t, tacho, start[idx], stop[idx], gap_idx, detrend, window_s)
         for name in FREQUENCY_FIELDS:
@@ -694,7 +703,7 @@ def welch_windows(
     n_bins = freqs.size
     w = start.size
     cols = {name: np.full(w, np.nan) for name in FREQUENCY_FIELDS}
-    m_lo, m_hi = interior_grid_range(t[start + 2], t[stop - 3])
+    m_lo, m_hi = interior_grid_range(t[start + SPLINE_MARGIN], t[stop - 1 - SPLINE_MARGIN])
     j_lo, j_hi = _segment_range(m_lo, m_hi)
     count = j_hi - j_lo + 1
     ok = np.flatnonzero(count >= 1)

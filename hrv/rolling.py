@@ -26,8 +26,9 @@ How it stays fast:
   minimum/maximum queries over segments (sparse table) for MxDMn;
 - frequency domain and coherence: :func:`hrv.coherence.spectral_windows` (one 4 Hz resampling
   of the whole recording, every Welch segment / coherence slot of every window in batched
-  FFTs). Welch needs >= 128 s of data, so on shorter windows (e.g. the live 60 s) the
-  ``"frequency"`` columns are NaN; coherence uses the last 64 s of each window. Windows that
+  FFTs). Welch needs >= 128 s of data inside the spline's 20-beat margins, so on shorter
+  windows (e.g. the live 60 s, anything under ~165 s at 70 bpm) the ``"frequency"`` columns
+  are NaN; coherence uses the last 64 s of each window. Windows that
   hold a gap follow ``hrv.frequency``'s gap policy.
 
 Output columns (a ``dict`` of 1-D numpy arrays, one value per window, in window order):

@@ -179,8 +179,9 @@ class StreamingAnalyser:
     ----------
     window_s : float
         Window length (s). The live service uses 60 s (the micro-break engine 60 s too). On
-        windows shorter than about 130 s the frequency-domain fields stay ``None``
-        (:func:`hrv.frequency_domain` needs 128 s of resampled data); coherence uses the last
+        windows shorter than about 128 s plus 40 beats (~165 s at 70 bpm) the frequency-domain
+        fields stay ``None`` (:func:`hrv.frequency_domain` needs 128 s of spline-resampled data
+        inside a 20-beat margin at each end); coherence uses the last
         64 s of the window and the time domain and nonlinear metrics any length.
     step_s : float
         Distance between successive window ends (s).

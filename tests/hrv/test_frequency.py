@@ -294,15 +294,17 @@ def healthy(shared_data: Path) -> dict[str, Rr]:
 def test_welch_machinery_matches_scipy_welch_on_a_spline_resampling(
     healthy: dict[str, Rr],
 ) -> None:
-    """Same segments (128 s every 8 s of the 4 Hz clock), scipy's welch and a natural cubic
-    spline instead of our Hermite resampling: band powers agree within the interpolation
-    difference (checks the segmenting, windowing, density scaling and band sums)."""
+    """Same segments (128 s every 8 s of the 4 Hz clock, inside the spline's interior), scipy's
+    welch on scipy's natural cubic spline of the window: the same numbers (checks the spline
+    resampling, segmenting, windowing, density scaling and band sums)."""
     from scipy.interpolate import CubicSpline
     from scipy.signal import welch
 
+    from hrv._spectral import SPLINE_MARGIN as K
+
     for rr in _windows_of(healthy["007"], length_s=300.0, every_s=1800.0, up_to_s=6 * 3600.0):
         t = np.cumsum(rr) / 1000.0
-        m_lo, m_hi = math.ceil(4 * t[2]), math.floor(4 * t[-3])
+        m_lo, m_hi = math.ceil(4 * t[K]), math.floor(4 * t[-1 - K])
         j_lo, j_hi = -(-m_lo // 32), (m_hi - 511) // 32
         grid = np.arange(32 * j_lo, 32 * j_hi + 512) / 4.0
         x = CubicSpline(t, rr, bc_type="natural")(grid)
@@ -314,9 +316,9 @@ def test_welch_machinery_matches_scipy_welch_on_a_spline_resampling(
             "hf_ms2": p[(f >= 0.15) & (f < 0.4)].sum() * df,
         }
         fd = frequency_domain(rr, detrend=None, span_s=300.0)  # a 5-min window
-        assert fd.vlf_ms2 == pytest.approx(expected["vlf_ms2"], rel=0.01)
-        assert fd.lf_ms2 == pytest.approx(expected["lf_ms2"], rel=0.02)
-        assert fd.hf_ms2 == pytest.approx(expected["hf_ms2"], rel=0.06)
+        assert fd.vlf_ms2 == pytest.approx(expected["vlf_ms2"], rel=1e-9)
+        assert fd.lf_ms2 == pytest.approx(expected["lf_ms2"], rel=1e-9)
+        assert fd.hf_ms2 == pytest.approx(expected["hf_ms2"], rel=1e-9)
         lf = (f >= 0.04) & (f < 0.15)
         # the peak between the bins: vertex of the parabola through log power at k-1, k, k+1
         k = int(np.flatnonzero(lf)[np.argmax(p[lf])])
@@ -396,6 +398,9 @@ def test_clock_shift_by_whole_hops_and_amplitude_scaling(
     scaled = frequency_domain(850.0 + scale * (rr - 850.0), t_s=t)
     for name in FREQUENCY_FIELDS:
         b = getattr(base, name)
+        if b is None:  # VLF of a span just under 300 s
+            assert getattr(moved, name) is None and getattr(scaled, name) is None
+            continue
         assert getattr(moved, name) == pytest.approx(b, rel=1e-6)
         factor = scale**2 if name.endswith("_ms2") else 1.0
         assert getattr(scaled, name) == pytest.approx(b * factor, rel=1e-9)

@@ -260,3 +260,83 @@ def test_vlf_needs_five_minutes() -> None:
     assert np.isnan(four["vlf_ms2"]).all() and not np.isnan(four["lf_ms2"]).any()
     with pytest.raises(hrv.HrvInputError, match="span_s"):
         hrv.frequency_domain(rr, span_s=-1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Item 4: HF fidelity of the 4 Hz tachogram (natural cubic spline, Kubios' resampling)
+
+
+def _hf_power_kept(rr: Rr, f0: float, amplitude: float) -> float:
+    """Welch power within +-0.03 Hz of ``f0`` (no detrending) over the sinusoid's A**2 / 2."""
+    from hrv.frequency import _welch_freqs, _welch_psd_single
+
+    t = np.cumsum(rr) / 1000.0
+    psd = _welch_psd_single(t, rr, np.zeros(rr.size, dtype=bool), None)[0]
+    f = _welch_freqs()
+    near = np.abs(f - f0) <= 0.03
+    return float(psd[near].sum() * (f[1] - f[0])) / (amplitude**2 / 2.0)
+
+
+def _scipy_spline_power_kept(rr: Rr, f0: float, amplitude: float) -> float:
+    """The same with scipy's natural cubic spline and scipy's Welch on the same samples."""
+    from scipy.interpolate import CubicSpline
+    from scipy.signal import welch
+
+    from hrv._spectral import SPLINE_MARGIN as K
+
+    t = np.cumsum(rr) / 1000.0
+    m_lo, m_hi = math.ceil(4 * t[K]), math.floor(4 * t[-1 - K])
+    j_lo, j_hi = -(-m_lo // 32), (m_hi - 511) // 32
+    grid = np.arange(32 * j_lo, 32 * j_hi + 512) / 4.0
+    x = CubicSpline(t, rr, bc_type="natural")(grid)
+    f, p = welch(x, fs=4.0, window="hann", nperseg=512, noverlap=480, detrend="constant")
+    near = (np.abs(f - f0) <= 0.03) & (f < 0.4)  # our bins stop below 0.4 Hz
+    return float(p[near].sum() * f[1]) / (amplitude**2 / 2.0)
+
+
+@pytest.mark.parametrize("mean_rr_ms", [600.0, 800.0, 1000.0, 1200.0])
+@pytest.mark.parametrize("f0", [0.16, 0.20, 0.25, 0.30, 0.35, 0.39])
+def test_hf_power_is_a_natural_splines(mean_rr_ms: float, f0: float) -> None:
+    """Every sinusoid of 0.15-0.40 Hz at mean RR 600-1200 ms keeps the power a natural cubic
+    spline keeps (the resampling is that spline, away from the window's ends)."""
+    rr = modulated_rr(freq_hz=f0, amplitude_ms=20.0, duration_s=600.0, base_ms=mean_rr_ms)
+    ours = _hf_power_kept(rr, f0, 20.0)
+    spline = _scipy_spline_power_kept(rr, f0, 20.0)
+    assert ours == pytest.approx(spline, rel=1e-9)
+
+
+@pytest.mark.parametrize(("f0", "natural_spline"), [(0.30, 0.93), (0.35, 0.84)])
+def test_hf_fidelity_at_mean_rr_1000_ms(f0: float, natural_spline: float) -> None:
+    """Issue 12: at mean RR 1000 ms the old local Hermite resampler kept 86 % / 74 % of a 0.30 /
+    0.35 Hz oscillation's power, a natural cubic spline 93 % / 84 %."""
+    from hrv._spectral import hermite_on_grid, interior_grid_range
+
+    rr = modulated_rr(freq_hz=f0, amplitude_ms=20.0, duration_s=600.0, base_ms=1000.0)
+    kept = _hf_power_kept(rr, f0, 20.0)
+    assert kept >= natural_spline - 0.005
+    assert hrv.frequency_domain(rr, detrend=None).hf_ms2 == pytest.approx(kept * 200.0, rel=0.01)
+    # the local Hermite interpolant (still coherence's) on the same beats keeps less
+    t = np.cumsum(rr) / 1000.0
+    lo, hi = (int(v) for v in interior_grid_range(t[2], t[-3]))
+    x = hermite_on_grid(t, rr, lo, hi)
+    from scipy.signal import welch
+
+    f, p = welch(x, fs=4.0, window="hann", nperseg=512, noverlap=480, detrend="constant")
+    hermite = float(p[np.abs(f - f0) <= 0.03].sum() * f[1]) / 200.0
+    assert hermite < kept - 0.05
+
+
+def test_window_spline_equals_the_recordings_spline_inside_the_margin() -> None:
+    from hrv._spectral import SPLINE_MARGIN as K
+    from hrv._spectral import interior_grid_range, spline_on_grid
+
+    rng = np.random.default_rng(8)
+    rr = 800.0 + 60.0 * rng.standard_normal(2000)
+    rr[700] = 3000.0  # a pause: the spline's coupling is still local
+    t = np.cumsum(rr) / 1000.0
+    lo, hi = (int(v) for v in interior_grid_range(t[K], t[-1 - K]))
+    whole = spline_on_grid(t, rr, lo, hi)
+    for a, b in [(0, 300), (650, 900), (1500, 2000)]:
+        wlo, whi = (int(v) for v in interior_grid_range(t[a + K], t[b - 1 - K]))
+        part = spline_on_grid(t[a:b], rr[a:b], wlo, whi)
+        np.testing.assert_allclose(part, whole[wlo - lo : whi - lo + 1], rtol=0.0, atol=1e-9)
