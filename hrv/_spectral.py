@@ -184,16 +184,18 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
 
 
 def hermite_on_grid(
-    t: NDArray[np.float64], y: NDArray[np.float64], m_lo: int, m_hi: int
+    t: NDArray[np.float64], y: NDArray[np.float64], m_lo: int, m_hi: int, fs: float = _FS
 ) -> NDArray[np.float64]:
     """The five-point-slope cubic Hermite interpolant of ``(t, y)`` at ``m / fs`` for
     ``m = m_lo .. m_hi`` (inclusive), using only the interior intervals ``2 .. N-4``.
 
     On ``[t[i], t[i+1]]`` it depends on beats ``i-2 .. i+3`` only. The caller guarantees
     ``N >= 6`` and ``t[2] <= m_lo / fs``, ``m_hi / fs <= t[N-3]``. A grid point that falls
-    exactly on a beat belongs to the interval that starts there (except the last beat).
+    exactly on a beat belongs to the interval that starts there (except the last beat). ``fs``
+    (4 or 2 Hz) is the grid's rate: ``m`` counts its samples (at 2 Hz, sample ``m`` is the 4 Hz
+    sample ``2 m``, with the same bits).
     """
-    return _hermite_eval(t, y, _five_point_slopes(t, y), HERMITE_MARGIN, m_lo, m_hi)
+    return _hermite_eval(t, y, _five_point_slopes(t, y), HERMITE_MARGIN, m_lo, m_hi, fs)
 
 
 def spline_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -252,9 +254,11 @@ def _hermite_eval(
     margin: int,
     m_lo: int,
     m_hi: int,
+    fs: float = _FS,
 ) -> NDArray[np.float64]:
     """Cubic Hermite interpolant on the intervals ``margin .. N-2-margin`` with the given
-    slopes of beats ``margin .. N-1-margin``, at ``m / fs`` for ``m = m_lo .. m_hi``."""
+    slopes of beats ``margin .. N-1-margin``, at ``m / fs`` for ``m = m_lo .. m_hi`` (``fs``
+    a power of two: ``m / fs`` is exact)."""
     n = t.size
     a, b = margin, n - 1 - margin  # first and last knot used
     # the intervals a .. b-1 and their cubic coefficients in s = (tau - t[i]) / h[i]
@@ -267,7 +271,7 @@ def _hermite_eval(
     c2 = 3.0 * dy - 2.0 * m0 - m1
     c3 = m0 + m1 - 2.0 * dy
     # grid points per interval: m with t[i] <= m / fs < t[i+1] (4 t is exact in binary)
-    edges = np.ceil(t[a : b + 1] * _FS).astype(np.int64)
+    edges = np.ceil(t[a : b + 1] * fs).astype(np.int64)
     edges[0] = m_lo
     edges[-1] = m_hi + 1
     np.clip(edges, m_lo, m_hi + 1, out=edges)
@@ -286,7 +290,7 @@ def _hermite_eval(
         ii = i[a:b]
         k = b - a
         s_, acc_, tmp_ = s[:k], acc[:k], tmp[:k]
-        np.divide(np.arange(m_lo + a, m_lo + b, dtype=np.float64), _FS, out=s_)  # tau
+        np.divide(np.arange(m_lo + a, m_lo + b, dtype=np.float64), fs, out=s_)  # tau
         np.subtract(s_, np.take(t0, ii, out=tmp_), out=s_)
         np.divide(s_, np.take(h, ii, out=tmp_), out=s_)
         np.take(c3, ii, out=acc_)
@@ -302,19 +306,28 @@ def _hermite_eval(
 class Tachogram:
     """The 4 Hz tachogram of a whole beat series over its interior, computed once on first use.
 
-    Grid index ``m`` (time ``m / 4`` s) is at position ``m - m_first`` of :meth:`series`. The
+    Grid index ``m`` (time ``m / fs`` s; ``fs`` 4 Hz, or 2 Hz for coherence's 2 Hz clock) is
+    at position ``m - m_first`` of :meth:`series`. The
     batched spectral functions of one recording share one instance, so the recording is
     resampled once however many metric groups are asked for.
     """
 
     def __init__(
-        self, t: NDArray[np.float64], y: NDArray[np.float64], kind: str = "hermite"
+        self,
+        t: NDArray[np.float64],
+        y: NDArray[np.float64],
+        kind: str = "hermite",
+        fs: float = _FS,
     ) -> None:
         self._t = t
         self._y = y
         self._kind = kind
+        self.fs = fs
         k = HERMITE_MARGIN if kind == "hermite" else SPLINE_MARGIN
-        lo, hi = interior_grid_range(t[k], t[-1 - k]) if t.size >= 2 * k + 2 else (0, -1)
+        if t.size >= 2 * k + 2:
+            lo, hi = np.ceil(t[k] * fs), np.floor(t[-1 - k] * fs)
+        else:
+            lo, hi = 0, -1
         self.m_first = int(lo)
         self.m_last = int(hi)
         self._series: NDArray[np.float64] | None = None
@@ -326,8 +339,12 @@ class Tachogram:
             if self.m_last < self.m_first:
                 self._series = np.empty(0, dtype=np.float64)
             else:
-                resample = hermite_on_grid if self._kind == "hermite" else spline_on_grid
-                self._series = resample(self._t, self._y, self.m_first, self.m_last)
+                if self._kind == "hermite":
+                    self._series = hermite_on_grid(
+                        self._t, self._y, self.m_first, self.m_last, self.fs
+                    )
+                else:
+                    self._series = spline_on_grid(self._t, self._y, self.m_first, self.m_last)
         return self._series
 
     def padded(self, pad: int) -> NDArray[np.float64]:

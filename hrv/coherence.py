@@ -52,7 +52,6 @@ from hrv._spectral import (
     Tachogram,
     beat_times,
     hann_periodic,
-    interior_grid_range,
     power_spectrum_rows,
     refined_peak_hz,
 )
@@ -154,21 +153,22 @@ def _coherence_core(
     cand = np.flatnonzero(count >= MIN_BEATS)
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
-    m_lo, m_hi = interior_grid_range(t[first[cand] + 2], t[last[cand] - 2])
-    # slot sample k sits at 4 Hz grid index slot_start + 2 k (the 2 Hz clock: even indices)
-    slot_end = (np.floor(t[last[cand]] * RESAMPLE_HZ).astype(np.int64) // _DECIM) * _DECIM
-    slot_start = slot_end - _DECIM * (n_slot - 1)
-    k_lo = np.maximum(-((slot_start - m_lo) // _DECIM), 0)  # ceil((m_lo - start) / 2)
-    k_hi = np.minimum((m_hi - slot_start) // _DECIM, n_slot - 1)
+    # indices of the 2 Hz clock (sample g at g / 2 s, the 4 Hz sample 2 g): the interior, and
+    # the slot, whose sample k sits at slot_start + k
+    fs = RESAMPLE_HZ / _DECIM
+    g_lo = np.ceil(t[first[cand] + 2] * fs).astype(np.int64)
+    g_hi = np.floor(t[last[cand] - 2] * fs).astype(np.int64)
+    slot_end = np.floor(t[last[cand]] * fs).astype(np.int64)
+    slot_start = slot_end - (n_slot - 1)
+    k_lo = np.maximum(g_lo - slot_start, 0)
+    k_hi = np.minimum(g_hi - slot_start, n_slot - 1)
     good = k_hi - k_lo + 1 >= math.ceil(_MIN_COVER * n_slot)
     cand, k_lo, k_hi, slot_start = cand[good], k_lo[good], k_hi[good], slot_start[good]
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
-    # padded so that every slot can be sliced: grid point m sits at m - m_first + pad
-    pad = _DECIM * n_slot
-    span = _DECIM * (n_slot - 1) + 1
-    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), span)[:, ::_DECIM]
-    fs = RESAMPLE_HZ / _DECIM
+    # padded so that every slot can be sliced: grid point g sits at g - m_first + pad
+    pad = n_slot
+    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), n_slot)
     nfft = _PAD * (1 << (n_slot - 1).bit_length())
     df = fs / nfft
     n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
@@ -256,7 +256,7 @@ def coherence(
     ts, rs = t[first:], rr[first:]
     cols = _coherence_core(
         ts,
-        Tachogram(ts, rs),
+        Tachogram(ts, rs, fs=RESAMPLE_HZ / _DECIM),
         np.array([0], dtype=np.int64),
         np.array([rs.size - 1], dtype=np.int64),
         n_slot,
@@ -347,7 +347,7 @@ def _coherence_windows(
         last = stop[nonempty] - 1
         first = np.searchsorted(t, t[last] - float(coherence_s), side="right").astype(np.int64)
         first = np.maximum(first, start[nonempty])
-        tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
+        tacho = tacho_cache.setdefault("hermite_2hz", Tachogram(t, rr, fs=RESAMPLE_HZ / _DECIM))
         cols = _coherence_core(t, tacho, first, last, n_slot)
         ratio[nonempty] = cols["ratio"]
         peak_hz[nonempty] = cols["peak_hz"]
