@@ -269,6 +269,10 @@ def test_a_jump_at_a_gap_changes_no_difference_metric(
     b = time_domain(jumped, gaps=gaps)
     for m in ("rmssd_ms", "sdsd_ms", "pnn50_pct", "sd1_ms", "ln_rmssd"):
         va, vb = getattr(a, m), getattr(b, m)
+        if m == "ln_rmssd" and (a.rmssd_ms or 0.0) < 1e-9:
+            # ln of rounding noise: (x + 1500) - (y + 1500) can round to exactly 0 where x - y
+            # was 6e-14 (RR 300 and 300 + 1 ulp), so one side is None, the other ln(6e-14)
+            continue
         assert (va is None) == (vb is None)
         if va is not None:
             assert vb == pytest.approx(va, rel=1e-9, abs=1e-9)
