@@ -2,9 +2,12 @@
 
 Every window's time-domain metrics follow from a few sums over its beats: sum of RR, of RR
 squared, of the instantaneous heart rate ``60000 / rr``, of the successive differences and
-their squares, and the number of differences over 50 ms. Each sum is a difference of a
-running (cumulative) sum taken at the window's two ends, so a whole recording costs a few
-passes over its beats, whatever the number of windows.
+their squares, the number of differences over 50 ms, and for SD2 the sums of adjacent pairs
+``rr[i-1] + rr[i]`` and their squares. Each sum is a difference of a running (cumulative) sum
+taken at the window's two ends, so a whole recording costs a few passes over its beats,
+whatever the number of windows. (On the grid the pair sums need no running sum of their own:
+every beat of a window but its first and last is in two of its pairs, and
+``(a + b)**2 = 2 (a**2 + b**2) - (a - b)**2``.)
 
 Two ways to the same numbers:
 
@@ -180,6 +183,7 @@ class _Sums:
     var: NDArray[np.float64]  # sample variance of RR (ddof 1)
     sum_d2: NDArray[np.float64]  # sum of squared differences, >= 0
     var_d: NDArray[np.float64]  # sample variance of the differences (ddof 1)
+    var_p: NDArray[np.float64]  # sample variance of the adjacent-pair sums (ddof 1)
     n_big: NDArray[np.float64]  # differences with |d| > 50 ms
 
 
@@ -195,10 +199,11 @@ def time_columns(
     """Every :class:`hrv.TimeDomain` field of every window, as columns (NaN for ``None``).
 
     Same definitions as :func:`hrv.time_domain` on each window's slice (Kubios conventions:
-    SDNN, SDSD and SD1/SD2 with ``ddof=1``; RMSSD over the differences; pNN50 over N-1
-    differences; ``gap[i]`` drops the difference into beat ``i``). ``rr_range`` is the smallest
-    and largest RR; ``rows`` is the scratch :func:`beat_timeline` wrote ``timeline`` into, with
-    at least 8 rows; it is overwritten.
+    SDNN, SDSD and SD1/SD2 with ``ddof=1``, SD2 along the Poincaré plot's rotated axis; RMSSD
+    over the differences; pNN50 over N-1 differences; ``gap[i]`` drops the difference into
+    beat ``i`` and its pair). ``rr_range`` is the smallest and largest RR; ``rows`` is the
+    scratch :func:`beat_timeline` wrote ``timeline`` into, with at least 10 rows; it is
+    overwritten.
     """
     sums = None
     if timeline.grid_bits is not None:
@@ -208,13 +213,31 @@ def time_columns(
     return _columns(sums)
 
 
+@dataclass
+class _Cuts:
+    """Dropped differences: the mask, their beat indices, and each window's range of them."""
+
+    mask: NDArray[np.bool_]  # cut[i]: no difference into beat i (beat 0 and every gap)
+    idx: NDArray[np.int64]  # flatnonzero(mask)
+    lo: NDArray[np.int64]  # per window: first position in idx at or after start + 1
+    hi: NDArray[np.int64]  # per window: first position in idx at or after stop
+
+    def window_sum(self, values: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Per window, the sum of ``values[j]`` (one per cut, in ``idx`` order) over its cuts
+        (int64, exact; 0 for a window without cuts inside)."""
+        run = np.zeros(values.size + 1, dtype=np.int64)
+        np.cumsum(values, out=run[1:])
+        out: NDArray[np.int64] = run[np.maximum(self.hi, self.lo)] - run[self.lo]
+        return out
+
+
 def _kept_differences(
     gap: NDArray[np.bool_] | None, win: Windows, n: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
-    """Number of successive differences in each window, and the mask of dropped ones.
+) -> tuple[NDArray[np.float64], _Cuts | None]:
+    """Number of successive differences in each window, and the dropped ones.
 
     A window ``[start, stop)`` holds the differences into beats ``start + 1 .. stop - 1`` that
-    do not cross a gap. ``cut`` (``None`` without gaps) marks every dropped difference,
+    do not cross a gap. The cuts (``None`` without gaps) mark every dropped difference,
     including the non-difference at beat 0.
     """
     nd = np.maximum(n - 1.0, 0.0)
@@ -223,10 +246,11 @@ def _kept_differences(
     cut = gap.copy()
     cut[0] = True
     cut_idx = np.flatnonzero(cut)
-    n_cut = np.searchsorted(cut_idx, win.stop, side="left") - np.searchsorted(
-        cut_idx, win.start + 1, side="left"
-    )
-    return np.where(n >= 1.0, nd - np.maximum(n_cut, 0), 0.0), cut
+    hi = np.searchsorted(cut_idx, win.stop, side="left")
+    lo = np.searchsorted(cut_idx, win.start + 1, side="left")
+    n_cut = hi - lo
+    cuts = _Cuts(mask=cut, idx=cut_idx, lo=lo, hi=hi)
+    return np.where(n >= 1.0, nd - np.maximum(n_cut, 0), 0.0), cuts
 
 
 def _minus_first(
@@ -293,7 +317,8 @@ def _grid_sums(
         out: NDArray[np.int64] = bnd.window_diff(prefix[bounds])
         return out
 
-    nd, cut = _kept_differences(gap, win, n)
+    nd, cuts = _kept_differences(gap, win, n)
+    cut = None if cuts is None else cuts.mask
     d = rows[1, :size].view(np.int64)
     d[0] = 0
     np.subtract(r[1:], r[:-1], out=d[1:])
@@ -318,6 +343,24 @@ def _grid_sums(
         _minus_first(sum_d, d, first, nonempty)
     np.multiply(r, r, out=tmp)
     sum_r2 = window_sum(tmp)
+    # The adjacent pairs (r[i-1], r[i]) of the kept differences, for SD2: the sum of the pair
+    # sums p = r[i-1] + r[i] and of their squares p**2 = 2 (r[i-1]**2 + r[i]**2) - d**2 follow
+    # from the window's sums: every beat but the first and the last is in two pairs. The pairs
+    # of dropped differences (gaps inside the window) are taken out again, cut by cut.
+    r_first = r[first]
+    r_last = r[np.maximum(stop - 1, 0)]
+    sum_p = 2 * sum_r - r_first - r_last
+    sum_q = 2 * sum_r2 - r_first * r_first - r_last * r_last  # sum of r[i-1]**2 + r[i]**2
+    if cuts is not None:
+        j = cuts.idx[1:]  # cut 0 is beat 0: no pair
+        a, b = r[j - 1], r[j]
+        cut_p = np.zeros(cuts.idx.size, dtype=np.int64)
+        cut_q = np.zeros(cuts.idx.size, dtype=np.int64)
+        np.add(a, b, out=cut_p[1:])
+        np.add(a * a, b * b, out=cut_q[1:])
+        sum_p -= cuts.window_sum(cut_p)
+        sum_q -= cuts.window_sum(cut_q)
+    sum_p2 = 2 * sum_q - sum_d2
     hr = np.divide(60000.0 * hr_unit, rr, out=rows[4, :size])
     np.copyto(tmp, hr, casting="unsafe")  # truncation: under 1 unit per beat
     sum_hr = np.multiply(window_sum(tmp), 1.0 / hr_unit, dtype=np.float64)
@@ -331,6 +374,9 @@ def _grid_sums(
         num_d = nd.astype(np.int64) * sum_d2 - sum_d * sum_d
         var_d = np.multiply(num_d, unit2, dtype=np.float64)
         var_d /= nd * (nd - 1.0)
+        num_p = nd.astype(np.int64) * sum_p2 - sum_p * sum_p
+        var_p = np.multiply(num_p, unit2, dtype=np.float64)
+        var_p /= nd * (nd - 1.0)
     return _Sums(
         n=n,
         nd=nd,
@@ -339,6 +385,7 @@ def _grid_sums(
         var=var,
         sum_d2=np.multiply(sum_d2, unit2, dtype=np.float64),
         var_d=var_d,
+        var_p=var_p,
         n_big=np.negative(n_big, dtype=np.float64),
     )
 
@@ -377,7 +424,8 @@ def _float_sums(
     d = rows[0, :size]
     d[0] = 0.0
     np.subtract(rr[1:], rr[:-1], out=d[1:])
-    nd, cut = _kept_differences(gap, win, n)
+    nd, cuts = _kept_differences(gap, win, n)
+    cut = None if cuts is None else cuts.mask
     moving = None
     if cut is not None:
         moving = np.flatnonzero(cut & (d != 0.0))  # dropped differences that still change RR
@@ -387,6 +435,15 @@ def _float_sums(
     np.multiply(d, d, out=d2)
     # |d| > 50 exactly when d*d > 2500: fl(d*d) is monotone in |d| and 2500 is exact
     np.greater(d2, PNN50_THRESHOLD_MS * PNN50_THRESHOLD_MS, out=big, casting="unsafe")
+    # the sums of adjacent pairs, centred (p - 2 centre), and their squares (rows 8-9), for SD2
+    pair_p = rows[8:10].reshape(-1)[: 2 * size]
+    pc = pair_p[0::2]
+    pc[0] = 0.0
+    np.add(centred[1:], centred[:-1], out=pc[1:])
+    if cut is not None:
+        pc[cut] = 0.0
+    np.multiply(pc, pc, out=pair_p[1::2])
+    sums_p = bnd.window_sum_inside(pair_p.view(np.complex128))
     sums_a = bnd.window_sum(pair_a.view(np.complex128))
     sum_hr = bnd.window_sum(hr)
     sums_b = bnd.window_sum_inside(pair_b.view(np.complex128))
@@ -422,6 +479,9 @@ def _float_sums(
             var[equal_rr] = 0.0
         np.maximum(sum_d2, 0.0, out=sum_d2)
         var_d = np.maximum(sum_d2 - sum_d * sum_d / nd, 0.0) / (nd - 1.0)
+        s1p, s2p = sums_p.real, sums_p.imag
+        var_p = np.maximum(s2p - s1p * s1p / nd, 0.0) / (nd - 1.0)
+    _zero_equal_pairs(rr, cut, win, var_p)
     return _Sums(
         n=n,
         nd=nd,
@@ -430,8 +490,37 @@ def _float_sums(
         var=var,
         sum_d2=sum_d2,
         var_d=var_d,
+        var_p=var_p,
         n_big=n_big,
     )
+
+
+def _zero_equal_pairs(
+    rr: NDArray[np.float64],
+    cut: NDArray[np.bool_] | None,
+    win: Windows,
+    var_p: NDArray[np.float64],
+) -> None:
+    """Set ``var_p`` to exactly 0 in the windows whose kept pair sums are all equal.
+
+    Like equal RR for SDNN: the float sums of squares leave ~sqrt(eps) * scale of noise where
+    the direct formula gives 0 (an alternating series ``a, b, a, b`` has equal pair sums).
+    Equal pair sums are found exactly: the window's kept pairs hold no change of value.
+    """
+    size = int(rr.size)
+    kept = np.arange(1, size) if cut is None else np.flatnonzero(~cut)
+    if kept.size == 0:
+        return
+    v = rr[kept - 1] + rr[kept]
+    changes = np.zeros(v.size, dtype=np.int64)
+    np.cumsum(v[1:] != v[:-1], out=changes[1:])
+    a = np.searchsorted(kept, win.start + 1, side="left")
+    b = np.searchsorted(kept, win.stop, side="left")  # kept pairs a .. b - 1
+    some = b - a >= 2
+    last = np.maximum(b - 1, 0)
+    first = np.minimum(a, v.size - 1)
+    equal = some & (changes[last] == changes[first])
+    var_p[equal] = 0.0
 
 
 def _columns(s: _Sums) -> dict[str, NDArray[np.float64]]:
@@ -445,7 +534,7 @@ def _columns(s: _Sums) -> dict[str, NDArray[np.float64]]:
         sdsd = np.sqrt(s.var_d)
         pnn50 = 100.0 * s.n_big / nd
         sd1 = math.sqrt(0.5) * sdsd
-        sd2 = np.sqrt(np.maximum(2.0 * s.var - 0.5 * s.var_d, 0.0))
+        sd2 = np.sqrt(0.5 * s.var_p)
         ln_rmssd = np.log(rmssd)
     zero = rmssd == 0.0
     if zero.any():
@@ -472,7 +561,7 @@ def _columns(s: _Sums) -> dict[str, NDArray[np.float64]]:
             ("sdsd_ms", dfew2),
             ("pnn50_pct", dfew1),
             ("sd1_ms", dfew2),
-            ("sd2_ms", few2 | dfew2),
+            ("sd2_ms", dfew2),
             ("mean_hr_bpm", few1),
             ("ln_rmssd", dfew1),
         ):

@@ -6,17 +6,22 @@ proprietary and not reproduced):
 1. **Data**: the beats of the last ``window_s = 64`` s, i.e. ``t_last - 64 < t_s <= t_last``
    with ``t_last`` the time of the last beat given (HeartMath analyses "the most current 64
    seconds of IBI data", updated every 5 s).
-2. **Spectrum**: the RR series resampled exactly as for :func:`hrv.frequency_domain`
-   (five-point cubic Hermite on the recording's 4 Hz clock, over the interior of these beats),
+2. **Spectrum**: the RR series resampled on the recording's 4 Hz clock like
+   :func:`hrv.frequency_domain`'s, but by the local five-point cubic Hermite interpolant (the
+   spline needs 20 beats of margin at each end, which a 64-s slot cannot spare; over the
+   interior ``[t[2], t[N-3]]`` of these beats; see ``hrv._spectral``),
    taken every second sample, i.e. on the 2 Hz clock (``t = k / 2`` s), as HeartMath does
    ("interpolated every 500 ms for a total of 128 in the 64 sec window"): a slot of
    ``2 * window_s = 128`` samples ending at the last 2 Hz grid point ``<= t_last``; slot samples
    outside the interior (a few beats at each end) hold the first / last interior value. Mean
    removed, periodic Hann window, FFT with ``nfft = 512`` (bins of 2/512 = 0.0039 Hz),
    one-sided density in ms^2/Hz.
-3. **Peak**: the bin with the largest density in ``0.04 <= f <= 0.26`` Hz (``peak_hz``).
+3. **Peak**: the bin with the largest density in ``0.04 <= f <= 0.26`` Hz; ``peak_hz`` is
+   refined between the bins (0.0039 Hz apart) by a parabola through the log density of that bin
+   and its two neighbours (``hrv._spectral.refined_peak_hz``), within 0.0001 Hz of a sinusoidal
+   modulation's frequency (tested within 0.002 Hz).
 4. **Peak power**: density summed (rectangle rule) over the bins within ``+-0.015`` Hz of the
-   peak (HeartMath's 0.030 Hz wide window; on our bins: 7 bins, 0.027 Hz); **total power**:
+   peak bin (HeartMath's 0.030 Hz wide window; on our bins: 7 bins, 0.027 Hz); **total power**:
    over ``0.0033 <= f < 0.4`` Hz.
 5. ``ratio = peak power / (total power - peak power)``: **not squared**; we follow the formula
    as published by McCraty et al. (2009). (A squared variant would rank windows identically.)
@@ -47,12 +52,12 @@ from hrv._spectral import (
     Tachogram,
     beat_times,
     hann_periodic,
-    interior_grid_range,
     power_spectrum_rows,
+    refined_peak_hz,
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
-from hrv.frequency import MIN_BEATS, _frequency_windows, check_windows
+from hrv.frequency import DEFAULT_DETREND, MIN_BEATS, _frequency_windows, check_windows
 
 __all__ = [
     "COHERENCE_PEAK_BAND_HZ",
@@ -148,21 +153,22 @@ def _coherence_core(
     cand = np.flatnonzero(count >= MIN_BEATS)
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
-    m_lo, m_hi = interior_grid_range(t[first[cand] + 2], t[last[cand] - 2])
-    # slot sample k sits at 4 Hz grid index slot_start + 2 k (the 2 Hz clock: even indices)
-    slot_end = (np.floor(t[last[cand]] * RESAMPLE_HZ).astype(np.int64) // _DECIM) * _DECIM
-    slot_start = slot_end - _DECIM * (n_slot - 1)
-    k_lo = np.maximum(-((slot_start - m_lo) // _DECIM), 0)  # ceil((m_lo - start) / 2)
-    k_hi = np.minimum((m_hi - slot_start) // _DECIM, n_slot - 1)
+    # indices of the 2 Hz clock (sample g at g / 2 s, the 4 Hz sample 2 g): the interior, and
+    # the slot, whose sample k sits at slot_start + k
+    fs = RESAMPLE_HZ / _DECIM
+    g_lo = np.ceil(t[first[cand] + 2] * fs).astype(np.int64)
+    g_hi = np.floor(t[last[cand] - 2] * fs).astype(np.int64)
+    slot_end = np.floor(t[last[cand]] * fs).astype(np.int64)
+    slot_start = slot_end - (n_slot - 1)
+    k_lo = np.maximum(g_lo - slot_start, 0)
+    k_hi = np.minimum(g_hi - slot_start, n_slot - 1)
     good = k_hi - k_lo + 1 >= math.ceil(_MIN_COVER * n_slot)
     cand, k_lo, k_hi, slot_start = cand[good], k_lo[good], k_hi[good], slot_start[good]
     if cand.size == 0:
         return {"ratio": ratio, "peak_hz": peak_hz}
-    # padded so that every slot can be sliced: grid point m sits at m - m_first + pad
-    pad = _DECIM * n_slot
-    span = _DECIM * (n_slot - 1) + 1
-    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), span)[:, ::_DECIM]
-    fs = RESAMPLE_HZ / _DECIM
+    # padded so that every slot can be sliced: grid point g sits at g - m_first + pad
+    pad = n_slot
+    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), n_slot)
     nfft = _PAD * (1 << (n_slot - 1).bit_length())
     df = fs / nfft
     n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
@@ -189,7 +195,8 @@ def _coherence_core(
             rat = np.where((total > 0.0) & (rest > 0.0), peak / rest, np.nan)
         idx = cand[a:b]
         ratio[idx] = rat
-        peak_hz[idx] = np.where(np.isnan(rat), np.nan, f[k_pk])
+        refined = refined_peak_hz(psd, k_pk, f, COHERENCE_PEAK_BAND_HZ)
+        peak_hz[idx] = np.where(np.isnan(rat), np.nan, refined)
     return {"ratio": ratio, "peak_hz": peak_hz}
 
 
@@ -249,7 +256,7 @@ def coherence(
     ts, rs = t[first:], rr[first:]
     cols = _coherence_core(
         ts,
-        Tachogram(ts, rs),
+        Tachogram(ts, rs, fs=RESAMPLE_HZ / _DECIM),
         np.array([0], dtype=np.int64),
         np.array([rs.size - 1], dtype=np.int64),
         n_slot,
@@ -340,7 +347,7 @@ def _coherence_windows(
         last = stop[nonempty] - 1
         first = np.searchsorted(t, t[last] - float(coherence_s), side="right").astype(np.int64)
         first = np.maximum(first, start[nonempty])
-        tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
+        tacho = tacho_cache.setdefault("hermite_2hz", Tachogram(t, rr, fs=RESAMPLE_HZ / _DECIM))
         cols = _coherence_core(t, tacho, first, last, n_slot)
         ratio[nonempty] = cols["ratio"]
         peak_hz[nonempty] = cols["peak_hz"]
@@ -360,6 +367,7 @@ def spectral_windows(
     method: str = "welch",
     groups: tuple[str, ...] = ("frequency", "coherence"),
     coherence_s: float = 64.0,
+    detrend: str | None = DEFAULT_DETREND,
 ) -> dict[str, NDArray[np.float64]]:
     """:func:`hrv.frequency_domain_windows` and :func:`coherence_windows` in one call.
 
@@ -370,8 +378,9 @@ def spectral_windows(
 
     Parameters
     ----------
-    rr_ms, t_end_s, window_s, gaps, method
-        As for :func:`hrv.frequency_domain_windows`.
+    rr_ms, t_end_s, window_s, gaps, method, detrend
+        As for :func:`hrv.frequency_domain_windows` (``detrend`` applies to the frequency
+        group only: coherence removes each slot's mean, as HeartMath's recipe).
     groups : tuple of str
         Any of ``"frequency"`` and ``"coherence"``.
     coherence_s : float
@@ -404,6 +413,7 @@ def spectral_windows(
                 window_s=window_s,
                 gaps=gaps,
                 method=method,
+                detrend=detrend,
                 tacho_cache=tacho_cache,
             )
         )

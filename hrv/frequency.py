@@ -8,11 +8,11 @@ frequency ``f`` belongs to the band when ``lo <= f < hi``).
 Two estimators:
 
 ``method="welch"`` (default), Welch (1967) on the 4 Hz resampled tachogram, as Kubios and pyHRV do
-    1. **Resampling**: RR (ms) at the beat times, interpolated by a local cubic Hermite interpolant
-       with five-point slopes, sampled at the grid points ``m / 4`` s of the beat timeline that
-       fall in ``[t[2], t[N-3]]`` (the interior, where the interpolant does not depend on end
-       conditions; see ``hrv._spectral``, which also states its small high-frequency
-       attenuation). ``n`` samples.
+    1. **Resampling**: RR (ms) at the beat times, interpolated by a natural cubic spline (as
+       Kubios), sampled at the grid points ``m / 4`` s of the beat timeline that fall in
+       ``[t[20], t[N-21]]`` (the interior, where a window's own spline equals the whole
+       recording's to ~4e-12: 20 beats are left out at each end; see ``hrv._spectral``, which
+       also states the high-frequency power it keeps). ``n`` samples.
     2. **Segments on the recording's clock**: ``L = 512`` samples (128 s) starting at every
        multiple of ``H = 32`` samples (8 s) of the 4 Hz clock, i.e. covering grid indices
        ``j*H .. j*H + L - 1``; a window uses every such segment that lies wholly inside its
@@ -20,12 +20,40 @@ Two estimators:
        window's data are weighted evenly except for the tapers at its two ends; up to 16 s at
        the ends of the interior fall in no whole segment). Fixing the segments on the clock
        means that overlapping windows share them, which is what makes the batched version fast.
-    3. **Each segment**: its mean removed (constant detrend), a periodic Hann window, FFT with
+    3. **Each segment**: detrended (``detrend=``, below), a periodic Hann window, FFT with
        ``nfft = 512`` (no zero padding: bins every ``4 / 512 = 0.0078125`` Hz), one-sided density
        ``2 |X|^2 / (fs * sum(w^2))``; the spectra of the window's segments are averaged (mean).
-    4. Needs ``N >= 6`` beats and at least one whole, gap-free segment in the interior (an
-       interior of 128-136 s at least; the Task Force asks for >= 2 min of data for LF);
-       otherwise every metric is ``None``.
+
+       **Detrending** (``detrend=``), per 128-s segment:
+
+       - ``"smoothness_priors"`` (default, Kubios' default method): minus the trend
+         ``z = (I + lam**2 D2' D2)^-1 y`` of Tarvainen, Ranta-aho & Karjalainen (2002), ``D2``
+         the second-difference matrix, ``lam = 500`` (:data:`SMOOTHNESS_PRIORS_LAMBDA`; the
+         ``lam**2`` convention of the paper and of NeuroKit2's ``signal_detrend``). What
+         ``lam`` means depends on the sample rate: away from the segment's ends the detrending
+         is the high-pass ``H(f) = L x**2 / (1 + L x**2)``, ``L = lam**2``,
+         ``x = 2 - 2 cos(2 pi f / fs)``, so ``lam = 500`` on our **4 Hz samples** has its half
+         power at **0.0355 Hz** (the 0.035 Hz Kubios quotes for lambda 500), keeps 63 % of the
+         power at 0.04 Hz, 82 % at 0.05 Hz, 98.7 % at 0.1 Hz and all of HF, and removes VLF
+         almost entirely (0.0078 Hz: 0.003 %). On a series of one sample per beat (~1 Hz)
+         the same ``lam`` would cut at ~0.009 Hz; for a given cut-off ``lam`` scales with
+         ``fs**2``.
+       - ``"linear"``: minus the segment's least-squares line (``scipy.signal.welch``'s
+         ``detrend="linear"``).
+       - ``None``: minus the segment's mean only (``detrend="constant"``; NeuroKit2's Welch
+         does not detrend beyond that).
+
+       Where this knowingly differs from Kubios: Kubios detrends the whole analysed sample once
+       before its Welch segments; here each 128-s segment is detrended on its own, which is
+       what keeps a window's spectrum a function of the window's beats alone and lets
+       overlapping windows share their segments (``hrv.rolling`` == single window ==
+       streaming). The two agree away from segment ends; near them the Hann taper already
+       weights the data down. Computed exactly in the DFT domain (``hrv._spectral``: the
+       smoothness-priors system is a circulant plus a rank-2 term), for about the cost of
+       the FFT itself.
+    4. Needs ``N >= 42`` beats and at least one whole, gap-free segment in the interior (an
+       interior of 128-136 s at least, i.e. about 128 s plus 40 beats of data; the Task Force
+       asks for >= 2 min of data for LF); otherwise every metric is ``None``.
 
 ``method="lomb"``, Lomb-Scargle on the uneven series (Lomb 1976; Scargle 1982)
     The mean-removed RR values at the beat times themselves (no resampling, no window), on the
@@ -36,18 +64,31 @@ Two estimators:
 **Gaps** (``gaps[i]``: beat ``i`` does not follow beat ``i-1``): the resampled tachogram would
 bridge a gap with a cubic as if the beats followed each other, so ``method="welch"`` *leaves out
 every segment that touches a gap*: a gap at beat ``g`` spoils the samples strictly between
-``t[g-3]`` and ``t[g+2]`` (the interpolation intervals whose six-beat stencil spans the gap), and
+``t[g-7]`` and ``t[g+6]`` (the spline's interval across the gap and the 6 intervals on each
+side, where its response to the jump is above 0.05 % of it), and
 a segment holding any of them is not averaged. When no usable segment is left, the metrics are
 ``None``. ``method="lomb"`` needs no special treatment: it works on the beats themselves. Pass
 the real beat times as ``t_s`` when you have them, so that a hole keeps its duration (with the
 default timeline ``cumsum(rr_ms)`` the lost beats' time is simply missing and the two sides are
 spliced; the segments across the splice are left out all the same).
 
+**VLF needs 5 minutes**: ``vlf_ms2`` is ``None`` when the analysed span is shorter than
+300 s (:data:`MIN_VLF_SPAN_S`; Task Force 1996: VLF from short-term recordings of 5 min or less
+"is a dubious measure and should be avoided"). The span is ``span_s`` when given (``hrv.rolling``
+and the streaming analyser pass the window length, so a 5-min window reports VLF), else the time
+the beats cover at their mean spacing, ``(t[-1] - t[0]) * N / (N - 1)``. ``total_ms2`` is still
+the power of 0.0033-0.4 Hz.
+
 Derived metrics: ``total_ms2 = vlf + lf + hf`` (0.0033-0.4 Hz), ``lf_hf = lf / hf``,
 ``lf_nu = 100 lf / (lf + hf)``, ``hf_nu = 100 hf / (lf + hf)`` (normalised units: power over
 total minus VLF, Task Force 1996), ``lf_peak_hz`` / ``hf_peak_hz`` the frequency of the largest
-density in the band (``None`` when the band holds no power). Ratios with a zero denominator are
-``None``.
+density in the band, refined between the bins by a parabola through the log density of that
+bin and its two neighbours (``hrv._spectral.refined_peak_hz``; Smith & Serra 1987): the Welch
+bins are 0.0078 Hz apart (0.47 breaths/min), the refined peak of a sinusoidal modulation lies
+within 0.0002 Hz of its frequency anywhere in the band (tested within 0.002 Hz). A band whose
+largest density sits at its edge, rising beyond it, keeps that bin's frequency; refined peaks
+are clipped to the band. ``None`` when the band holds no power. Ratios with a zero denominator
+are ``None``.
 
 Windows of a whole recording (:func:`frequency_domain_windows`) are computed in one batch: one
 resampling of the whole recording, each clock segment transformed once (batched FFTs) and
@@ -66,24 +107,32 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hrv._spectral import (
+    DETREND_METHODS,
     RESAMPLE_HZ,
+    SMOOTHNESS_PRIORS_LAMBDA,
+    SPLINE_MARGIN,
     Tachogram,
     beat_times,
+    check_detrend,
+    detrended_hann_psd_rows,
     gather_rows,
-    hann_periodic,
-    hermite_on_grid,
     interior_grid_range,
     lomb_psd,
-    power_spectrum_rows,
+    refined_peak_hz,
     scratch,
+    spline_on_grid,
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
 __all__ = [
+    "DEFAULT_DETREND",
+    "DETREND_METHODS",
     "FREQUENCY_FIELDS",
     "HF_BAND_HZ",
     "LF_BAND_HZ",
+    "MIN_VLF_SPAN_S",
+    "SMOOTHNESS_PRIORS_LAMBDA",
     "VLF_BAND_HZ",
     "FrequencyDomain",
     "frequency_domain",
@@ -103,8 +152,19 @@ WELCH_HOP = 32
 #: Lomb-Scargle frequency step (Hz) and the minimum span of the beats it needs (s).
 LOMB_DF_HZ = 1.0 / 1024.0
 MIN_SPAN_S = WELCH_SEGMENT / RESAMPLE_HZ
-#: Fewest beats for any spectrum (the resampling's interior needs 2 beats at each end).
+#: Fewest beats for any spectrum (Lomb-Scargle; coherence's resampling needs 2 beats at each
+#: end).
 MIN_BEATS = 6
+#: Fewest beats for Welch: the spline resampling leaves SPLINE_MARGIN beats out at each end.
+WELCH_MIN_BEATS = 2 * SPLINE_MARGIN + 2
+#: Spline intervals on each side of a gap's own interval whose samples are left out with it
+#: (the spline's response to the jump decays by 0.268 per beat: below 0.05 % after 6).
+GAP_REACH = 6
+#: Shortest span (s) for which VLF is reported (Task Force 1996: VLF from recordings of 5 min
+#: or less "is a dubious measure and should be avoided").
+MIN_VLF_SPAN_S = 300.0
+#: Detrending of the Welch segments unless told otherwise (Kubios' default method).
+DEFAULT_DETREND: str | None = "smoothness_priors"
 
 #: The numeric fields of :class:`FrequencyDomain`, in order (the ``"frequency"`` columns).
 FREQUENCY_FIELDS: tuple[str, ...] = (
@@ -171,21 +231,28 @@ def _band_slices(freqs: NDArray[np.float64]) -> list[slice]:
 
 
 def _band_metrics(
-    psd: NDArray[np.float64], freqs: NDArray[np.float64], df: float
+    psd: NDArray[np.float64],
+    freqs: NDArray[np.float64],
+    df: float,
+    span_s: NDArray[np.float64],
 ) -> dict[str, NDArray[np.float64]]:
-    """Band powers, ratios and peaks of every row of ``psd`` (NaN where undefined)."""
+    """Band powers, ratios and peaks of every row of ``psd`` (NaN where undefined); VLF is NaN
+    where ``span_s`` (per row) is below :data:`MIN_VLF_SPAN_S`."""
     vlf_s, lf_s, hf_s = _band_slices(freqs)
     vlf = psd[:, vlf_s].sum(axis=1) * df
     lf = psd[:, lf_s].sum(axis=1) * df
     hf = psd[:, hf_s].sum(axis=1) * df
     total = vlf + lf + hf
+    vlf = np.where(span_s >= MIN_VLF_SPAN_S, vlf, np.nan)
     lfhf_sum = lf + hf
     with np.errstate(divide="ignore", invalid="ignore"):
         lf_hf = np.where(hf > 0.0, lf / hf, np.nan)
         lf_nu = np.where(lfhf_sum > 0.0, 100.0 * lf / lfhf_sum, np.nan)
         hf_nu = np.where(lfhf_sum > 0.0, 100.0 * hf / lfhf_sum, np.nan)
-    lf_peak = np.where(lf > 0.0, freqs[lf_s][np.argmax(psd[:, lf_s], axis=1)], np.nan)
-    hf_peak = np.where(hf > 0.0, freqs[hf_s][np.argmax(psd[:, hf_s], axis=1)], np.nan)
+    lf_k = lf_s.start + np.argmax(psd[:, lf_s], axis=1)
+    hf_k = hf_s.start + np.argmax(psd[:, hf_s], axis=1)
+    lf_peak = np.where(lf > 0.0, refined_peak_hz(psd, lf_k, freqs, LF_BAND_HZ), np.nan)
+    hf_peak = np.where(hf > 0.0, refined_peak_hz(psd, hf_k, freqs, HF_BAND_HZ), np.nan)
     return {
         "vlf_ms2": vlf,
         "lf_ms2": lf,
@@ -214,18 +281,18 @@ def _gap_free_segments(
 ) -> NDArray[np.bool_]:
     """Which clock segments ``j0 .. j1`` touch no gap (True = usable).
 
-    A gap at beat ``g`` (beat ``g`` does not follow ``g-1``) spoils the interpolation intervals
-    whose six-beat stencil spans it, ``g-3 .. g+1``, i.e. the samples strictly between
-    ``t[g-3]`` and ``t[g+2]`` (open-ended when those beats do not exist). A segment is left out
-    when any of its samples falls there.
+    A gap at beat ``g`` (beat ``g`` does not follow ``g-1``) spoils the spline's interval across
+    it and :data:`GAP_REACH` intervals on each side, ``g-7 .. g+5``, i.e. the samples strictly
+    between ``t[g-7]`` and ``t[g+6]`` (open-ended when those beats do not exist). A segment is
+    left out when any of its samples falls there.
     """
     n = t.size
     ok = np.ones(j1 - j0 + 1, dtype=np.bool_)
     if gap_idx.size == 0 or ok.size == 0:
         return ok
     big = np.iinfo(np.int64).max // 4
-    lo_beat = gap_idx - 3
-    hi_beat = gap_idx + 2
+    lo_beat = gap_idx - 1 - GAP_REACH
+    hi_beat = gap_idx + GAP_REACH
     lo_m = np.where(
         lo_beat >= 0, np.floor(t[np.maximum(lo_beat, 0)] * RESAMPLE_HZ) + 1, -big
     ).astype(np.int64)
@@ -295,15 +362,34 @@ def _check_method(method: Any) -> str:
     return method
 
 
+def _check_span(span_s: Any, t: NDArray[np.float64], rr: NDArray[np.float64]) -> float:
+    """``span_s`` checked, or the default: the time the ``N`` beats cover at their mean spacing,
+    ``(t[-1] - t[0]) * N / (N - 1)`` (about ``sum(rr_ms) / 1000`` on the default timeline;
+    it depends on the beat times only)."""
+    if span_s is None:
+        n = int(rr.size)
+        return float(t[-1] - t[0]) * n / (n - 1) if n >= 2 else 0.0
+    if isinstance(span_s, bool) or not isinstance(span_s, int | float | np.integer | np.floating):
+        raise HrvInputError(f"span_s: expected a number of seconds, got {span_s!r}")
+    v = float(span_s)
+    if not math.isfinite(v) or v < 0.0:
+        raise HrvInputError(f"span_s: must be finite and >= 0 seconds, got {span_s!r}")
+    return v
+
+
 def _welch_psd_single(
-    t: NDArray[np.float64], rr: NDArray[np.float64], gap: NDArray[np.bool_]
+    t: NDArray[np.float64],
+    rr: NDArray[np.float64],
+    gap: NDArray[np.bool_],
+    detrend: str | None,
 ) -> NDArray[np.float64]:
     """Welch PSD (one row) of one window's beats, or an empty (0, F) array when no usable
     segment fits."""
     n_bins = _welch_freqs().size
-    if rr.size < MIN_BEATS:
+    if rr.size < WELCH_MIN_BEATS:
         return np.empty((0, n_bins))
-    m_lo, m_hi = interior_grid_range(t[2], t[-3])
+    k = SPLINE_MARGIN
+    m_lo, m_hi = interior_grid_range(t[k], t[-1 - k])
     j_lo, j_hi = (int(v) for v in _segment_range(m_lo, m_hi))
     if j_hi < j_lo:
         return np.empty((0, n_bins))
@@ -311,10 +397,10 @@ def _welch_psd_single(
     n_usable = int(usable.sum())
     if n_usable == 0:
         return np.empty((0, n_bins))
-    series = hermite_on_grid(t, rr, int(m_lo), int(m_hi))
+    series = spline_on_grid(t, rr, int(m_lo), int(m_hi))
     offsets = np.arange(j_lo, j_hi + 1, dtype=np.int64) * WELCH_HOP - int(m_lo)
     rows = gather_rows(series, offsets, WELCH_SEGMENT)
-    p = power_spectrum_rows(rows, hann_periodic(WELCH_SEGMENT), WELCH_NFFT, n_bins)
+    p = detrended_hann_psd_rows(rows, n_bins, detrend)
     p[~usable] = 0.0
     count = np.array([j_hi - j_lo + 1], dtype=np.int64)
     acc = _sum_runs(p, np.zeros(1, dtype=np.int64), count)
@@ -322,21 +408,64 @@ def _welch_psd_single(
     return out
 
 
-def _lomb_psd_single(t: NDArray[np.float64], rr: NDArray[np.float64]) -> NDArray[np.float64]:
+def _detrend_beats(
+    t: NDArray[np.float64], rr: NDArray[np.float64], detrend: str | None
+) -> NDArray[np.float64]:
+    """The uneven RR series detrended for Lomb-Scargle (its mean is removed there anyway).
+
+    ``"linear"``: minus the least-squares line in ``t``. ``"smoothness_priors"``: minus the
+    trend ``(I + l**2 D2' D2)^-1 rr`` on the beat series (one sample per beat), with
+    ``l = lam / (4 * mean_rr_s)**2``, which puts the filter's cut-off at the same frequency in
+    Hz as ``lam`` on the 4 Hz tachogram (the cut-off in samples scales as ``1 / sqrt(l)``).
+    """
+    if detrend is None:
+        return rr
+    if detrend == "linear":
+        tc = t - t.mean()
+        slope = float(np.dot(tc, rr - rr.mean()) / np.dot(tc, tc))
+        out: NDArray[np.float64] = rr - slope * tc
+        return out
+    from scipy.linalg import solveh_banded  # local: scipy.linalg costs at `import hrv`
+
+    n = rr.size
+    mean_rr_s = float(t[-1] - t[0]) / (n - 1)
+    lam = SMOOTHNESS_PRIORS_LAMBDA / (RESAMPLE_HZ * mean_rr_s) ** 2
+    l2 = lam * lam
+    # upper bands of I + l2 D2' D2: diagonals 0, 1, 2 (pentadiagonal, symmetric)
+    d0 = np.full(n, 1.0 + 6.0 * l2)
+    d0[[0, -1]] = 1.0 + l2
+    d0[[1, -2]] = 1.0 + 5.0 * l2
+    d1 = np.full(n - 1, -4.0 * l2)
+    d1[[0, -1]] = -2.0 * l2
+    d2 = np.full(n - 2, l2)
+    ab = np.zeros((3, n))
+    ab[0, 2:] = d2
+    ab[1, 1:] = d1
+    ab[2, :] = d0
+    trend = solveh_banded(ab, rr - rr[0]) + rr[0]
+    detrended: NDArray[np.float64] = rr - trend
+    return detrended
+
+
+def _lomb_psd_single(
+    t: NDArray[np.float64], rr: NDArray[np.float64], detrend: str | None
+) -> NDArray[np.float64]:
     freqs = _lomb_freqs()
     if rr.size < MIN_BEATS or float(t[-1] - t[0]) < MIN_SPAN_S:
         return np.empty((0, freqs.size))
-    return lomb_psd(t, rr, freqs)[None, :]
+    return lomb_psd(t, _detrend_beats(t, rr, detrend), freqs)[None, :]
 
 
-def _metrics_single(psd: NDArray[np.float64], method: str, n_beats: int) -> FrequencyDomain:
+def _metrics_single(
+    psd: NDArray[np.float64], method: str, n_beats: int, span_s: float
+) -> FrequencyDomain:
     if psd.shape[0] == 0:
         return _none_result(n_beats, method)
     if method == "welch":
         freqs, df = _welch_freqs(), RESAMPLE_HZ / WELCH_NFFT
     else:
         freqs, df = _lomb_freqs(), LOMB_DF_HZ
-    cols = _band_metrics(psd, freqs, df)
+    cols = _band_metrics(psd, freqs, df, np.array([span_s]))
     v = {name: _nan_to_none(float(cols[name][0])) for name in FREQUENCY_FIELDS}
     return FrequencyDomain(**v, n_beats=n_beats, method=method)
 
@@ -347,6 +476,8 @@ def frequency_domain(
     gaps: Any = None,
     t_s: Any = None,
     method: str = "welch",
+    detrend: str | None = DEFAULT_DETREND,
+    span_s: float | None = None,
 ) -> FrequencyDomain:
     """Frequency-domain HRV (VLF, LF, HF powers, LF/HF, normalised units, peaks) of an RR series.
 
@@ -370,6 +501,16 @@ def frequency_domain(
         recording's ``cumsum(rr_ms) / 1000``.
     method : {"welch", "lomb"}
         Spectral estimator.
+    detrend : {"smoothness_priors", "linear", None}
+        Trend removed from each Welch segment (module docstring): Tarvainen et al.'s smoothness
+        priors with lambda 500 on the 4 Hz samples (default; half power at 0.0355 Hz), the
+        least-squares line, or the mean only. With ``method="lomb"`` the same options apply to
+        the beat series itself, the smoothness priors with ``lambda / (4 * mean_rr_s)**2`` so
+        that the cut-off stays at 0.0355 Hz.
+    span_s : float, optional
+        The duration the beats stand for (s), which decides whether VLF is reported
+        (>= 300 s); default ``(t[-1] - t[0]) * N / (N - 1)``. :func:`hrv.rolling` passes
+        its ``window_s``.
 
     Returns
     -------
@@ -377,7 +518,8 @@ def frequency_domain(
         ``vlf_ms2, lf_ms2, hf_ms2, total_ms2`` (ms^2), ``lf_hf``, ``lf_nu, hf_nu`` (%),
         ``lf_peak_hz, hf_peak_hz``, ``n_beats`` and the ``method`` used. All metrics ``None``
         when there are fewer than 6 beats or less than 128 s of (gap-free, for Welch) data;
-        see the module docstring. Never raises for too few beats.
+        ``vlf_ms2`` ``None`` for a span under 300 s; see the module docstring. Never raises
+        for too few beats.
 
     Raises
     ------
@@ -393,16 +535,24 @@ def frequency_domain(
     IEEE Trans Audio Electroacoust 15(2), 70-73.
     Lomb N.R. (1976). Astrophys Space Sci 39, 447-462. Scargle J.D. (1982). Astrophys J 263,
     835-853.
+    Tarvainen M.P., Ranta-aho P.O., Karjalainen P.A. (2002). An advanced detrending method with
+    application to HRV analysis. IEEE Trans Biomed Eng 49(2), 172-175.
+    Smith J.O., Serra X. (1987). PARSHL: an analysis/synthesis program for non-harmonic sounds
+    based on a sinusoidal representation. Proc ICMC 1987 (peak interpolation on log magnitude).
     Tarvainen M.P. et al. (2014). Kubios HRV - heart rate variability analysis software.
     Comput Methods Programs Biomed 113(1), 210-220 (4 Hz cubic resampling, Welch spectrum).
     """
     method = _check_method(method)
+    detrend = check_detrend(detrend)
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size)
     t = beat_times(rr, t_s)
+    span = _check_span(span_s, t, rr)
     if method == "welch":
-        return _metrics_single(_welch_psd_single(t, rr, gap), "welch", int(rr.size))
-    return _metrics_single(_lomb_psd_single(t, rr), "lomb", int(rr.size))
+        psd = _welch_psd_single(t, rr, gap, detrend)
+    else:
+        psd = _lomb_psd_single(t, rr, detrend)
+    return _metrics_single(psd, method, int(rr.size), span)
 
 
 def frequency_domain_windows(
@@ -412,13 +562,15 @@ def frequency_domain_windows(
     window_s: float,
     gaps: Any = None,
     method: str = "welch",
+    detrend: str | None = DEFAULT_DETREND,
 ) -> dict[str, NDArray[np.float64]]:
     """:func:`frequency_domain` of every window of a recording, batched.
 
     Window ``k`` holds the beats with ``t_end_s[k] - window_s < t_s <= t_end_s[k]``, where
     ``t_s = cumsum(rr_ms) / 1000`` (docs/ARCHITECTURE.md). Its values equal
-    ``frequency_domain(rr_ms[sel], gaps=gaps[sel], t_s=t_s[sel], method=method)`` (to ~1e-12
-    relative; ``gaps[sel][0]`` is irrelevant).
+    ``frequency_domain(rr_ms[sel], gaps=gaps[sel], t_s=t_s[sel], method=method,
+    detrend=detrend, span_s=window_s)`` (to ~1e-12 relative; ``gaps[sel][0]`` is
+    irrelevant).
 
     How: the tachogram of the whole recording is resampled once (the interpolant's value on a
     window's interior does not depend on beats outside it); the Welch segments sit on the
@@ -440,12 +592,14 @@ def frequency_domain_windows(
         As for :func:`frequency_domain`.
     method : {"welch", "lomb"}
         Spectral estimator.
+    detrend : {"smoothness_priors", "linear", None}
+        As for :func:`frequency_domain`.
 
     Returns
     -------
     dict of str to numpy.ndarray
         One float64 column per field of :data:`FREQUENCY_FIELDS`, one value per window, NaN
-        where the single-window result is ``None``.
+        where the single-window result is ``None`` (VLF: with ``span_s=window_s``).
 
     Raises
     ------
@@ -457,7 +611,13 @@ def frequency_domain_windows(
     See :func:`frequency_domain`.
     """
     return _frequency_windows(
-        rr_ms, t_end_s=t_end_s, window_s=window_s, gaps=gaps, method=method, tacho_cache={}
+        rr_ms,
+        t_end_s=t_end_s,
+        window_s=window_s,
+        gaps=gaps,
+        method=method,
+        detrend=detrend,
+        tacho_cache={},
     )
 
 
@@ -468,11 +628,13 @@ def _frequency_windows(
     window_s: float,
     gaps: Any,
     method: str,
+    detrend: str | None,
     tacho_cache: dict[str, Tachogram],
 ) -> dict[str, NDArray[np.float64]]:
     """:func:`frequency_domain_windows`, sharing the resampled recording through
     ``tacho_cache`` (key ``"tachogram"``) with other batched spectral functions."""
     method = _check_method(method)
+    detrend = check_detrend(detrend)
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size)
     t_end, window_s = check_windows(t_end_s, window_s)
@@ -481,18 +643,19 @@ def _frequency_windows(
     stop = np.searchsorted(t, t_end, side="right").astype(np.int64)
     out = {name: np.full(t_end.size, np.nan) for name in FREQUENCY_FIELDS}
     n_beats = stop - start
-    valid = n_beats >= MIN_BEATS
+    valid = n_beats >= (WELCH_MIN_BEATS if method == "welch" else MIN_BEATS)
     if method == "welch" and valid.any():
         idx = np.flatnonzero(valid)
-        tacho = tacho_cache.setdefault("tachogram", Tachogram(t, rr))
+        tacho = tacho_cache.setdefault("spline", Tachogram(t, rr, kind="spline"))
         gap_idx = np.flatnonzero(gap[1:]) + 1 if gap.size > 1 else np.empty(0, np.int64)
-        cols = welch_windows(t, tacho, start[idx], stop[idx], gap_idx)
+        cols = welch_windows(t, tacho, start[idx], stop[idx], gap_idx, detrend, window_s)
         for name in FREQUENCY_FIELDS:
             out[name][idx] = cols[name]
     elif method == "lomb":
         for k in np.flatnonzero(valid):  # Lomb-Scargle: one window at a time (documented)
             a, b = int(start[k]), int(stop[k])
-            res = _metrics_single(_lomb_psd_single(t[a:b], rr[a:b]), "lomb", b - a)
+            psd = _lomb_psd_single(t[a:b], rr[a:b], detrend)
+            res = _metrics_single(psd, "lomb", b - a, window_s)
             for name in FREQUENCY_FIELDS:
                 v = getattr(res, name)
                 out[name][k] = np.nan if v is None else v
@@ -525,6 +688,8 @@ def welch_windows(
     start: NDArray[np.int64],
     stop: NDArray[np.int64],
     gap_idx: NDArray[np.int64],
+    detrend: str | None,
+    window_s: float,
 ) -> dict[str, NDArray[np.float64]]:
     """Welch metrics of windows that have >= MIN_BEATS beats (NaN where no usable segment
     fits).
@@ -538,7 +703,7 @@ def welch_windows(
     n_bins = freqs.size
     w = start.size
     cols = {name: np.full(w, np.nan) for name in FREQUENCY_FIELDS}
-    m_lo, m_hi = interior_grid_range(t[start + 2], t[stop - 3])
+    m_lo, m_hi = interior_grid_range(t[start + SPLINE_MARGIN], t[stop - 1 - SPLINE_MARGIN])
     j_lo, j_hi = _segment_range(m_lo, m_hi)
     count = j_hi - j_lo + 1
     ok = np.flatnonzero(count >= 1)
@@ -557,18 +722,18 @@ def welch_windows(
     need = np.flatnonzero((np.cumsum(used[:-1]) > 0) & usable)
     seg_psd = scratch("welch.seg_psd", (seg_hi - seg_lo + 1, n_bins))  # reused memory
     seg_psd.fill(0.0)  # rows of unusable segments stay 0
-    window = hann_periodic(WELCH_SEGMENT)
     for a in range(0, need.size, _BATCH_SEGMENTS):
         idx = need[a : a + _BATCH_SEGMENTS]
         rows = gather_rows(series, g_lo + idx * WELCH_HOP, WELCH_SEGMENT)
-        seg_psd[idx] = power_spectrum_rows(rows, window, WELCH_NFFT, n_bins)
+        seg_psd[idx] = detrended_hann_psd_rows(rows, n_bins, detrend)
     # each window: the mean of its usable segments' spectra
     n_usable_before = np.concatenate([[0], np.cumsum(usable, dtype=np.int64)])
     n_usable = n_usable_before[j_lo - seg_lo + count] - n_usable_before[j_lo - seg_lo]
     some = n_usable >= 1
     with np.errstate(divide="ignore", invalid="ignore"):
         psd = _sum_runs(seg_psd, j_lo - seg_lo, count) / n_usable[:, None]
-    metrics = _band_metrics(psd[some], freqs, RESAMPLE_HZ / WELCH_NFFT)
+    span = np.full(int(some.sum()), window_s)
+    metrics = _band_metrics(psd[some], freqs, RESAMPLE_HZ / WELCH_NFFT, span)
     for name in FREQUENCY_FIELDS:
         cols[name][ok[some]] = metrics[name]
     return cols

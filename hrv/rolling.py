@@ -26,8 +26,9 @@ How it stays fast:
   minimum/maximum queries over segments (sparse table) for MxDMn;
 - frequency domain and coherence: :func:`hrv.coherence.spectral_windows` (one 4 Hz resampling
   of the whole recording, every Welch segment / coherence slot of every window in batched
-  FFTs). Welch needs >= 128 s of data, so on shorter windows (e.g. the live 60 s) the
-  ``"frequency"`` columns are NaN; coherence uses the last 64 s of each window. Windows that
+  FFTs). Welch needs >= 128 s of data inside the spline's 20-beat margins, so on shorter
+  windows (e.g. the live 60 s, anything under ~165 s at 70 bpm) the ``"frequency"`` columns
+  are NaN; coherence uses the last 64 s of each window. Windows that
   hold a gap follow ``hrv.frequency``'s gap policy.
 
 Output columns (a ``dict`` of 1-D numpy arrays, one value per window, in window order):
@@ -53,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hrv._rolling_time import beat_timeline, time_columns
+from hrv._spectral import check_detrend
 from hrv._validate import as_gaps, as_rr_ms_range
 from hrv._windows import (
     Boundaries,
@@ -65,7 +67,7 @@ from hrv._windows import (
 )
 from hrv.coherence import coherence, spectral_windows
 from hrv.errors import HrvInputError
-from hrv.frequency import FREQUENCY_FIELDS, frequency_domain
+from hrv.frequency import DEFAULT_DETREND, FREQUENCY_FIELDS, frequency_domain
 from hrv.nonlinear import _FLAT_REL
 from hrv.time_domain import TimeDomain
 
@@ -366,6 +368,7 @@ def rolling(
     step_s: float = 10.0,
     gaps: Any = None,
     metrics: Iterable[str] | None = METRIC_GROUPS,
+    detrend: str | None = DEFAULT_DETREND,
 ) -> dict[str, NDArray[Any]]:
     """HRV metrics of every window of a recording, as columns.
 
@@ -392,6 +395,9 @@ def rolling(
     metrics : sequence of str, optional
         Groups to compute, any of ``"time"``, ``"frequency"``, ``"coherence"``,
         ``"nonlinear"`` (default: all four; ``None`` also means all).
+    detrend : {"smoothness_priors", "linear", None}
+        Detrending of the frequency group's Welch segments (:func:`hrv.frequency_domain`);
+        every window's VLF needs ``window_s >= 300`` (its ``span_s`` is ``window_s``).
 
     Returns
     -------
@@ -418,12 +424,13 @@ def rolling(
     """
     window_s, step_s = check_window(window_s, step_s)
     groups = check_metrics(metrics)
+    detrend = check_detrend(detrend)
     rr, rr_min, rr_max = as_rr_ms_range(rr_ms)
     gap_mask = as_gaps(gaps, rr.size) if gaps is not None else None
     if gap_mask is not None and not gap_mask[1:].any():
         gap_mask = None
     size = int(rr.size)
-    rows = scratch_rows(8, size)
+    rows = scratch_rows(10, size)
     timeline = beat_timeline(rr, rr_max, rows)
     win = bounds_by_count(timeline.count_upto, timeline.t_last_s, window_s=window_s, step_s=step_s)
     n_beats = win.stop - win.start
@@ -436,7 +443,7 @@ def rolling(
     if "time" in groups:
         out.update(time_columns(rr, gap_mask, win, bnd, timeline, (rr_min, rr_max), rows))
     if "frequency" in groups or "coherence" in groups:
-        out.update(_spectral_columns(rr, gap_mask, win, window_s, groups))
+        out.update(_spectral_columns(rr, gap_mask, win, window_s, groups, detrend))
     if "nonlinear" in groups:
         mx, mn = _window_min_max(rr, win, bnd)
         out["dfa_alpha1"] = _dfa_column(rr, win, bnd, mx == mn)
@@ -463,13 +470,16 @@ def spectral_window(
     gap: NDArray[np.bool_] | None,
     t_s: NDArray[np.float64],
     groups: tuple[str, ...],
+    window_s: float | None = None,
+    detrend: str | None = DEFAULT_DETREND,
 ) -> dict[str, float | None]:
     """The ``"frequency"``/``"coherence"`` values of one window: :func:`hrv.frequency_domain`
     and :func:`hrv.coherence` on its beats, with their times ``t_s`` on the recording's clock
-    (the 4 Hz resampling grid is that clock's, as in :func:`rolling`)."""
+    (the 4 Hz resampling grid is that clock's, as in :func:`rolling`) and the window's length
+    as the span that decides whether VLF is reported (``None``: the beats' own span)."""
     values: dict[str, float | None] = {}
     if "frequency" in groups:
-        fd = frequency_domain(rr, gaps=gap, t_s=t_s)
+        fd = frequency_domain(rr, gaps=gap, t_s=t_s, detrend=detrend, span_s=window_s)
         values.update({name: getattr(fd, name) for name in FREQUENCY_COLUMNS})
     if "coherence" in groups:
         co = coherence(rr, gaps=gap, t_s=t_s)
@@ -485,8 +495,11 @@ def _spectral_columns(
     win: Windows,
     window_s: float,
     groups: tuple[str, ...],
+    detrend: str | None,
 ) -> dict[str, NDArray[np.float64]]:
     """Spectral columns of every window from B's batched :func:`hrv.coherence.spectral_windows`
     (one resampling of the recording, batched FFTs)."""
     wanted = tuple(g for g in groups if g in ("frequency", "coherence"))
-    return spectral_windows(rr, t_end_s=win.t_end_s, window_s=window_s, gaps=gap, groups=wanted)
+    return spectral_windows(
+        rr, t_end_s=win.t_end_s, window_s=window_s, gaps=gap, groups=wanted, detrend=detrend
+    )

@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hrv._spectral import check_detrend
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
+from hrv.frequency import DEFAULT_DETREND
 from hrv.nonlinear import dfa_alpha1, stress_index
 from hrv.rolling import METRIC_GROUPS, check_metrics, check_window, spectral_window
 from hrv.time_domain import time_domain
@@ -81,6 +83,8 @@ def window_metrics(
     gaps: Any = None,
     metrics: Iterable[str] | None = METRIC_GROUPS,
     beat_t_s: Any = None,
+    window_s: float | None = None,
+    detrend: str | None = DEFAULT_DETREND,
 ) -> WindowMetrics:
     """Metrics of one window's beats: the single-window functions, gathered in one record.
 
@@ -99,6 +103,11 @@ def window_metrics(
         The beats' times (s) on the recording's clock, default ``cumsum(rr_ms) / 1000``. The
         spectral metrics resample on a 4 Hz grid of this clock, so to reproduce a window of
         :func:`hrv.rolling` pass that window's slice of the recording's ``cumsum / 1000``.
+    window_s : float, optional
+        The window's length (s), the span :func:`hrv.frequency_domain` needs >= 300 s of to
+        report VLF; default the beats' own span. :func:`hrv.rolling` uses its ``window_s``.
+    detrend : {"smoothness_priors", "linear", None}
+        Detrending of the Welch segments (:func:`hrv.frequency_domain`).
 
     Returns
     -------
@@ -117,6 +126,7 @@ def window_metrics(
     spectral functions for the definitions and their sources.
     """
     groups = check_metrics(metrics)
+    detrend = check_detrend(detrend)
     rr = as_rr_ms(rr_ms)
     gap = as_gaps(gaps, rr.size) if gaps is not None else None
     if beat_t_s is None:
@@ -127,7 +137,7 @@ def window_metrics(
             raise HrvInputError(
                 f"beat_t_s: expected shape {rr.shape} to match rr_ms, got {beats.shape}"
             )
-    return _window_metrics(rr, gap, beats, float(t_s), groups)
+    return _window_metrics(rr, gap, beats, float(t_s), groups, window_s, detrend)
 
 
 def _window_metrics(
@@ -136,6 +146,8 @@ def _window_metrics(
     beat_t_s: NDArray[np.float64],
     t_s: float,
     groups: tuple[str, ...],
+    window_s: float | None = None,
+    detrend: str | None = DEFAULT_DETREND,
 ) -> WindowMetrics:
     n = int(rr.size)
     values: dict[str, Any] = {}
@@ -153,7 +165,7 @@ def _window_metrics(
             ln_rmssd=td.ln_rmssd,
         )
     if "frequency" in groups or "coherence" in groups:
-        values.update(spectral_window(rr, gap, beat_t_s, groups))
+        values.update(spectral_window(rr, gap, beat_t_s, groups, window_s, detrend))
     if "nonlinear" in groups:
         values["dfa_alpha1"] = dfa_alpha1(rr).alpha1
         values["stress_index"] = stress_index(rr).value
@@ -167,13 +179,17 @@ class StreamingAnalyser:
     ----------
     window_s : float
         Window length (s). The live service uses 60 s (the micro-break engine 60 s too). On
-        windows shorter than about 130 s the frequency-domain fields stay ``None``
-        (:func:`hrv.frequency_domain` needs 128 s of resampled data); coherence uses the last
+        windows shorter than about 128 s plus 40 beats (~165 s at 70 bpm) the frequency-domain
+        fields stay ``None`` (:func:`hrv.frequency_domain` needs 128 s of spline-resampled data
+        inside a 20-beat margin at each end); coherence uses the last
         64 s of the window and the time domain and nonlinear metrics any length.
     step_s : float
         Distance between successive window ends (s).
     metrics : sequence of str, optional
         Groups computed for each window (see :func:`hrv.rolling`); default all four.
+    detrend : {"smoothness_priors", "linear", None}
+        Detrending of the frequency group's Welch segments (:func:`hrv.frequency_domain`), as
+        :func:`hrv.rolling`'s.
     capacity_beats : int, optional
         Beats the ring buffer holds before it has to grow; by default enough for a window at
         240 beats/min (``4 * window_s + 16``). A window with more beats than this makes the
@@ -202,9 +218,11 @@ class StreamingAnalyser:
         step_s: float = 5.0,
         metrics: Iterable[str] | None = METRIC_GROUPS,
         capacity_beats: int | None = None,
+        detrend: str | None = DEFAULT_DETREND,
     ) -> None:
         self._window_s, self._step_s = check_window(window_s, step_s)
         self._groups = check_metrics(metrics)
+        self._detrend = check_detrend(detrend)
         if capacity_beats is None:
             capacity_beats = math.ceil(4.0 * self._window_s) + 16
         if isinstance(capacity_beats, bool) or not isinstance(capacity_beats, int | np.integer):
@@ -401,7 +419,9 @@ class StreamingAnalyser:
         if gap is not None and not gap[1:].any():
             gap = None
         try:
-            return _window_metrics(rr, gap, self._t[start:stop], t_end, self._groups)
+            return _window_metrics(
+                rr, gap, self._t[start:stop], t_end, self._groups, self._window_s, self._detrend
+            )
         except HrvInputError:
             # The single-window checks refuse this window as a whole (e.g. its median RR is
             # above 10 s after a dropout): report its count with no metrics rather than raise

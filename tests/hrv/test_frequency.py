@@ -73,7 +73,9 @@ def test_hf_modulation_gives_hf_peak(method: str) -> None:
 def test_sinusoid_power_is_half_amplitude_squared(method: str, freq_hz: float, band: str) -> None:
     amplitude = 25.0
     rr = modulated_rr(freq_hz=freq_hz, amplitude_ms=amplitude, duration_s=600.0)
-    fd = frequency_domain(rr, method=method)
+    # the estimator's calibration: no detrending (the default smoothness priors remove most of
+    # a 0.02 Hz oscillation on purpose; tests/hrv/test_spectral_fidelity.py)
+    fd = frequency_domain(rr, method=method, detrend=None)
     power = getattr(fd, band)
     # The 4 Hz resampling attenuates fast modulations (hrv/_spectral.py states it: at 0.3 Hz
     # with beats every ~0.85 s it keeps ~94 % of the power); Lomb-Scargle does not resample.
@@ -153,7 +155,9 @@ def test_welch_leaves_out_the_segments_that_touch_a_gap() -> None:
     assert ignored.vlf_ms2 > 20 * clean.vlf_ms2  # type: ignore[operator]
     assert marked.vlf_ms2 == pytest.approx(clean.vlf_ms2, rel=0.5)
     assert marked.lf_ms2 == pytest.approx(clean.lf_ms2, rel=0.1)
-    assert marked.lf_peak_hz == clean.lf_peak_hz
+    # the refined peak is continuous (fewer segments: a slightly different estimate)
+    assert marked.lf_peak_hz == pytest.approx(clean.lf_peak_hz, abs=2e-4)
+    assert marked.lf_peak_hz == pytest.approx(0.1, abs=2e-3)
 
 
 def test_welch_is_none_when_gaps_leave_no_whole_segment() -> None:
@@ -227,7 +231,7 @@ def _check_windows_equal_single(
     for k, te in enumerate(t_end):
         sel = (t > te - window_s) & (t <= te)
         g = None if gaps is None else gaps[sel]
-        single = frequency_domain(rr[sel], gaps=g, t_s=t[sel], method=method)
+        single = frequency_domain(rr[sel], gaps=g, t_s=t[sel], method=method, span_s=window_s)
         for name in FREQUENCY_FIELDS:
             v = getattr(single, name)
             if v is None:
@@ -290,15 +294,17 @@ def healthy(shared_data: Path) -> dict[str, Rr]:
 def test_welch_machinery_matches_scipy_welch_on_a_spline_resampling(
     healthy: dict[str, Rr],
 ) -> None:
-    """Same segments (128 s every 8 s of the 4 Hz clock), scipy's welch and a natural cubic
-    spline instead of our Hermite resampling: band powers agree within the interpolation
-    difference (checks the segmenting, windowing, density scaling and band sums)."""
+    """Same segments (128 s every 8 s of the 4 Hz clock, inside the spline's interior), scipy's
+    welch on scipy's natural cubic spline of the window: the same numbers (checks the spline
+    resampling, segmenting, windowing, density scaling and band sums)."""
     from scipy.interpolate import CubicSpline
     from scipy.signal import welch
 
+    from hrv._spectral import SPLINE_MARGIN as K
+
     for rr in _windows_of(healthy["007"], length_s=300.0, every_s=1800.0, up_to_s=6 * 3600.0):
         t = np.cumsum(rr) / 1000.0
-        m_lo, m_hi = math.ceil(4 * t[2]), math.floor(4 * t[-3])
+        m_lo, m_hi = math.ceil(4 * t[K]), math.floor(4 * t[-1 - K])
         j_lo, j_hi = -(-m_lo // 32), (m_hi - 511) // 32
         grid = np.arange(32 * j_lo, 32 * j_hi + 512) / 4.0
         x = CubicSpline(t, rr, bc_type="natural")(grid)
@@ -309,12 +315,15 @@ def test_welch_machinery_matches_scipy_welch_on_a_spline_resampling(
             "lf_ms2": p[(f >= 0.04) & (f < 0.15)].sum() * df,
             "hf_ms2": p[(f >= 0.15) & (f < 0.4)].sum() * df,
         }
-        fd = frequency_domain(rr)
-        assert fd.vlf_ms2 == pytest.approx(expected["vlf_ms2"], rel=0.01)
-        assert fd.lf_ms2 == pytest.approx(expected["lf_ms2"], rel=0.02)
-        assert fd.hf_ms2 == pytest.approx(expected["hf_ms2"], rel=0.06)
+        fd = frequency_domain(rr, detrend=None, span_s=300.0)  # a 5-min window
+        assert fd.vlf_ms2 == pytest.approx(expected["vlf_ms2"], rel=1e-9)
+        assert fd.lf_ms2 == pytest.approx(expected["lf_ms2"], rel=1e-9)
+        assert fd.hf_ms2 == pytest.approx(expected["hf_ms2"], rel=1e-9)
         lf = (f >= 0.04) & (f < 0.15)
-        assert fd.lf_peak_hz == pytest.approx(f[lf][np.argmax(p[lf])])
+        # the peak between the bins: vertex of the parabola through log power at k-1, k, k+1
+        k = int(np.flatnonzero(lf)[np.argmax(p[lf])])
+        a2, a1, _ = np.polyfit(f[k - 1 : k + 2], np.log(p[k - 1 : k + 2]), 2)
+        assert fd.lf_peak_hz == pytest.approx(-a1 / (2.0 * a2), abs=1e-3)
 
 
 def test_lomb_matches_scipy_lombscargle(healthy: dict[str, Rr]) -> None:
@@ -325,7 +334,7 @@ def test_lomb_matches_scipy_lombscargle(healthy: dict[str, Rr]) -> None:
     f = np.arange(1, 410) / 1024.0
     pgram = lombscargle(t, rr - rr.mean(), 2 * np.pi * f)  # unnormalised Lomb-Scargle power
     density = 2.0 * (t[-1] - t[0]) * rr.size / (rr.size - 1) * pgram / rr.size
-    fd = frequency_domain(rr, method="lomb")
+    fd = frequency_domain(rr, method="lomb", detrend=None)
     df = 1.0 / 1024.0
     assert fd.lf_ms2 == pytest.approx(density[(f >= 0.04) & (f < 0.15)].sum() * df, rel=1e-6)
     assert fd.hf_ms2 == pytest.approx(density[(f >= 0.15) & (f < 0.4)].sum() * df, rel=1e-6)
@@ -342,16 +351,20 @@ def test_agrees_with_neurokit2_over_many_real_windows(healthy: dict[str, Rr]) ->
     spectrum, and VLF power leaks differently across the 0.04 Hz edge. Single windows differ
     by up to ~40 % in LF, so the test asks for agreement of the *typical* window: the median
     ratio of LF, HF and LF n.u. within 12 %, and log powers correlated (r > 0.85 for HF).
+    Both analyse the artefact-corrected series (``hrv.clean``): hrvpace's spline resampling
+    leaves 20 beats at each end of a window out, NeuroKit2 uses them, so on raw windows an
+    ectopic beat in those margins is seen by one tool only (r dropped to 0.77 on raw 000).
     """
     import neurokit2 as nk
 
-    for name, rr_all in healthy.items():
+    for name, rr_raw in healthy.items():
+        rr_all = hrv.clean(rr_raw).rr_ms
         lf, hf, lfnu = [], [], []
         for rr in _windows_of(rr_all, length_s=300.0, every_s=900.0, up_to_s=6 * 3600.0):
             peaks = np.concatenate([[0], np.cumsum(np.round(rr)).astype(np.int64)])
             ref = nk.hrv_frequency(peaks, sampling_rate=1000, normalize=False, interpolation_rate=4)
             ref_lf, ref_hf = float(ref["HRV_LF"].iloc[0]), float(ref["HRV_HF"].iloc[0])
-            fd = frequency_domain(rr)
+            fd = frequency_domain(rr, detrend=None)  # NeuroKit2 does not detrend
             assert fd.lf_ms2 is not None and fd.hf_ms2 is not None and fd.lf_nu is not None
             lf.append((fd.lf_ms2, ref_lf))
             hf.append((fd.hf_ms2, ref_hf))
@@ -389,6 +402,9 @@ def test_clock_shift_by_whole_hops_and_amplitude_scaling(
     scaled = frequency_domain(850.0 + scale * (rr - 850.0), t_s=t)
     for name in FREQUENCY_FIELDS:
         b = getattr(base, name)
+        if b is None:  # VLF of a span just under 300 s
+            assert getattr(moved, name) is None and getattr(scaled, name) is None
+            continue
         assert getattr(moved, name) == pytest.approx(b, rel=1e-6)
         factor = scale**2 if name.endswith("_ms2") else 1.0
         assert getattr(scaled, name) == pytest.approx(b * factor, rel=1e-9)

@@ -85,11 +85,12 @@ def test_real_recording_all_groups_streaming_equals_rolling(one_hour: NDArray[np
     # running sum, the recording's clock) to the spectral functions, as rolling's batch does.
     gaps = np.zeros(one_hour.size, dtype=bool)
     gaps[[700, 2900]] = True  # windows holding these take hrv.frequency's gap path
-    # 150-s windows: Welch needs >= 128 s (hrv.frequency), coherence the last 64 s
-    an = StreamingAnalyser(window_s=150.0, step_s=10.0)
+    # 180-s windows: Welch needs >= 128 s inside the spline's margins (20 beats at each end;
+    # hrv.frequency), coherence the last 64 s
+    an = StreamingAnalyser(window_s=180.0, step_s=10.0)
     assert an.metrics == ("time", "frequency", "coherence", "nonlinear")
     emitted = an.push_many(one_hour, gaps=gaps) + an.flush()
-    batch = rolling(one_hour, window_s=150.0, step_s=10.0, gaps=gaps)
+    batch = rolling(one_hour, window_s=180.0, step_s=10.0, gaps=gaps)
     assert len(batch) == 2 + len(COLUMNS) + len(FREQUENCY_FIELDS) + 3
     names = tuple(c for c in batch if c not in ("t_s", "n_beats"))
     stream = _as_columns(emitted, names)
