@@ -106,7 +106,9 @@ class PartResult:
     notes: list[str] = field(default_factory=list)
 
     def fail(self, check: str, detail: str) -> None:
-        self.failures.append(Failure(check, detail[:600]))
+        failure = Failure(check, detail[:600])
+        if failure not in self.failures[-50:]:  # the same finding twice is one failure
+            self.failures.append(failure)
 
     def failed_checks(self) -> set[str]:
         return {f.check for f in self.failures}
@@ -520,7 +522,7 @@ def make_mutated_files(
     for i in range(n):
         source = SOURCES[i % len(SOURCES)]
         data, names, broken = mutate_recording(texts[source.name], source, rng)
-        stem, dot, ext = source.name.rpartition(".")
+        stem, _, ext = source.name.rpartition(".")
         path = workdir / f"m{i:05d}_{stem}.{ext}"
         path.write_bytes(data)
         files.append(MutatedFile(path, source, names, broken))
@@ -543,8 +545,8 @@ def _check_error_message(
     desc = f"{f.path.name} ({', '.join(f.mutations)})"
     if not about:
         result.fail(
-            f"{check_prefix}_unnamed", f"{what} {desc}: exit 1, no error names the file: "
-            f"{stderr.strip()[-300:]!r}"
+            f"{check_prefix}_unnamed",
+            f"{what} {desc}: exit 1, no error names the file: {stderr.strip()[-300:]!r}",
         )
         return
     message = " ".join(about)
@@ -563,9 +565,7 @@ def _check_error_message(
         )
 
 
-def _check_process(
-    result: PartResult, check_prefix: str, out: ProcessOutcome, what: str
-) -> bool:
+def _check_process(result: PartResult, check_prefix: str, out: ProcessOutcome, what: str) -> bool:
     """Common failures of any run; True when the run itself was sound (exit 0 or 1)."""
     if out.timed_out:
         result.fail(f"{check_prefix}_timeout", f"{what}: still running after {out.seconds:.0f} s")
@@ -722,10 +722,11 @@ def run_recordings(
                 continue  # already a failure; no agreement to judge
             a, r = analyze_refused.get(f.path), replay_refused.get(f.path)
             if a is not None and r is not None and a != r:
+                options = " ".join(f.source.args) or "no options"
                 result.fail(
                     "units_disagree",
-                    f"{f.path.name} ({', '.join(f.mutations)}; {' '.join(f.source.args) or 'no options'}): "
-                    f"analyze {'refuses' if a else 'accepts'}, replay {'refuses' if r else 'plays'}",
+                    f"{f.path.name} ({', '.join(f.mutations)}; {options}): analyze "
+                    f"{'refuses' if a else 'accepts'}, replay {'refuses' if r else 'plays'}",
                 )
         result.notes.append(
             f"{len(files)} mutated files ({len(batches)} analyze runs, {len(files)} replays)"
