@@ -83,7 +83,7 @@ class _Probe:
         self.server = server
         self.result = result
         self.secrets = [s for s in secrets_ if s]
-        self.client = httpx.Client(base_url=server.url, headers=server.auth, timeout=30.0)
+        self.client = _client(server)
 
     def check_leak(self, what: str, text: str) -> None:
         for s in self.secrets:
@@ -127,7 +127,14 @@ class _Probe:
         self, what: str, method: str, path: str, sent: str | bytes = "", **kwargs: Any
     ) -> httpx.Response | None:
         try:
-            r = self.client.request(method, path, **kwargs)
+            try:
+                r = self.client.request(method, path, **kwargs)
+            except httpx.TransportError:
+                # a connection the server closed after its previous answer (e.g. a 500) is
+                # not this probe's fault: once more on a fresh connection
+                self.client.close()
+                self.client = _client(self.server)
+                r = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             self.result.tried += 1
             if not self.server.alive():
@@ -137,6 +144,10 @@ class _Probe:
             return None
         self.check_error_body(what, r, sent)
         return r
+
+
+def _client(server: ServeProcess) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers=server.auth, timeout=30.0)
 
 
 def _echoes(sent: str | bytes, text: str) -> bool:

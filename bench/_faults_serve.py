@@ -38,7 +38,8 @@ class ServeProcess:
         self.token = ""
         self.stderr_lines: list[str] = []
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._drains = [threading.Thread(target=self._drain_stderr, daemon=True)]
+        self._drains[0].start()
         deadline = time.monotonic() + start_timeout_s
         timer = threading.Timer(start_timeout_s, self.kill9)
         timer.start()
@@ -55,7 +56,8 @@ class ServeProcess:
         if not (self.url and self.token) or time.monotonic() > deadline:
             self.kill9()
             raise RuntimeError("hrvpace serve did not start: " + " | ".join(self.stderr_lines[-5:]))
-        threading.Thread(target=self._drain_stdout, daemon=True).start()
+        self._drains.append(threading.Thread(target=self._drain_stdout, daemon=True))
+        self._drains[-1].start()
 
     def _drain_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -90,6 +92,14 @@ class ServeProcess:
             except (ProcessLookupError, PermissionError):
                 self.proc.kill()
         self.proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for thread in self._drains:
+            thread.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None and not any(t.is_alive() for t in self._drains):
+                stream.close()
 
     def stop(self) -> None:
         """A clean stop (SIGTERM, as Ctrl-C), SIGKILL after 20 s."""
@@ -99,3 +109,4 @@ class ServeProcess:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        self._close_pipes()

@@ -59,8 +59,12 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench._common import machine_summary, shared_data_dir
+
+if TYPE_CHECKING:
+    from sensors.heart_rate_measurement import HeartRateMeasurement
 
 __all__ = [
     "PARTS",
@@ -235,12 +239,18 @@ def child_env(**extra: str) -> dict[str, str]:
 # ------------------------------------------------------------------------------------ codec
 
 
-def run_codec(n_packets: int, *, seed: int = 13) -> PartResult:
+def run_codec(
+    n_packets: int,
+    *,
+    seed: int = 13,
+    decode: Callable[[bytes], HeartRateMeasurement] | None = None,
+) -> PartResult:
     """Fuzz the 0x2A37 codec with ``n_packets`` random and mutated valid payloads.
 
     Checks (ids): ``codec_crash`` (an exception other than ``MalformedPacketError``),
     ``codec_roundtrip`` (a decoded packet does not re-encode to the same measurement),
-    ``codec_beats`` (not one beat per RR value, or beat times not increasing).
+    ``codec_beats`` (not one beat per RR value, or beat times not increasing). ``decode``
+    replaces the decoder under test (default: ``decode_heart_rate_measurement``).
     """
     from sensors.errors import MalformedPacketError
     from sensors.heart_rate_measurement import (
@@ -250,6 +260,8 @@ def run_codec(n_packets: int, *, seed: int = 13) -> PartResult:
         encode_heart_rate_measurement,
         rr_ms_from_raw,
     )
+
+    decoder = decode or decode_heart_rate_measurement
 
     result = PartResult("codec")
     rng = random.Random(seed)
@@ -300,7 +312,7 @@ def run_codec(n_packets: int, *, seed: int = 13) -> PartResult:
             data = valid_packet()
         result.tried += 1
         try:
-            m = decode_heart_rate_measurement(data)
+            m = decoder(data)
         except MalformedPacketError:
             continue
         except Exception as exc:  # the thing being counted
@@ -455,7 +467,7 @@ def mutate_recording(
             bad_at.append(i)
         elif op in ("scale_1000", "scale_0.001"):
             factor = 1000.0 if op == "scale_1000" else 0.001
-            body = [_scaled(line, factor) for line in body]
+            body = [line if j in bad_at else _scaled(line, factor) for j, line in enumerate(body)]
         elif op == "delete_line" and body:
             i = rng.randrange(len(body))
             del body[i]
