@@ -601,6 +601,28 @@ def _check_process(result: PartResult, check_prefix: str, out: ProcessOutcome, w
     return True
 
 
+def _results_by_path(stdout: str) -> dict[str, dict[str, object]]:
+    """``analyze --json`` output lines (a result or an error) by their ``path``."""
+    by_path: dict[str, dict[str, object]] = {}
+    for line in stdout.splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "path" in obj:
+            by_path[str(obj["path"])] = obj
+    return by_path
+
+
+def _why(out: ProcessOutcome) -> str:
+    if out.timed_out:
+        return "timeout"
+    if out.memory_blowup:
+        return "memory"
+    lines = out.stderr.strip().splitlines()
+    return f"exit {out.returncode}: {lines[-1][:160] if lines else ''}"
+
+
 def _analyze_batch(
     files: Sequence[MutatedFile], result: PartResult, lock: threading.Lock
 ) -> dict[Path, bool]:
@@ -618,23 +640,28 @@ def _analyze_batch(
     what = f"analyze of {len(files)} files"
     sound = _check_process(PartResult("scratch"), "x", out, what)
     if not sound and len(files) > 1:
+        # one file broke the whole run: which file (one by one), and which good results the
+        # run lost with it (issue 13 item 2: every other file's result still printed)
+        printed = _results_by_path(out.stdout)
         refused: dict[Path, bool] = {}
         for f in files:
             refused.update(_analyze_batch([f], result, lock))
+        lost = [f for f in files if not refused[f.path] and str(f.path) not in printed]
+        if lost:
+            with lock:
+                result.lost += len(lost)
+                result.fail(
+                    "analyze_lost",
+                    f"a {len(files)}-file run broke ({_why(out)}) and lost {len(lost)} good "
+                    f"results, e.g. {lost[0].path.name}",
+                )
         return refused
     with lock:
         if len(files) == 1:
             what = f"analyze {files[0].path.name} ({', '.join(files[0].mutations)})"
             if not _check_process(result, "analyze", out, what):
                 return {files[0].path: True}
-        by_path: dict[str, dict[str, object]] = {}
-        for line in out.stdout.splitlines():
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and "path" in obj:
-                by_path[str(obj["path"])] = obj
+        by_path = _results_by_path(out.stdout)
         refused = {}
         for f in files:
             obj = by_path.get(str(f.path))
