@@ -88,6 +88,13 @@ ECHO_LIMIT = 200
 WORDING = 120
 #: How many failures of a part are printed under the table.
 SHOWN_FAILURES = 8
+#: Progress lines on stderr (``main`` turns them on; the tests keep quiet).
+_PROGRESS = {"on": False}
+
+
+def _progress(message: str) -> None:
+    if _PROGRESS["on"]:
+        print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -744,12 +751,19 @@ def run_recordings(
         analyze_refused: dict[Path, bool] = {}
         replay_refused: dict[Path, bool] = {}
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for refused in pool.map(lambda b: _analyze_batch(b, result, lock), batches):
+            for i, refused in enumerate(
+                pool.map(lambda b: _analyze_batch(b, result, lock), batches), 1
+            ):
                 analyze_refused.update(refused)
-            for f, refused_one in zip(
-                files, pool.map(lambda f: _replay_one(f, result, lock), files), strict=True
+                if i % 10 == 0 or i == len(batches):
+                    _progress(f"recordings: {i}/{len(batches)} analyze runs")
+            for i, (f, refused_one) in enumerate(
+                zip(files, pool.map(lambda f: _replay_one(f, result, lock), files), strict=True),
+                1,
             ):
                 replay_refused[f.path] = refused_one
+                if i % 100 == 0 or i == len(files):
+                    _progress(f"recordings: {i}/{len(files)} replays")
         result.tried = 2 * len(files)
         broken_runs = {
             fl.detail.split(" ")[1]
@@ -872,6 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
+    _PROGRESS["on"] = True
     names = args.only or list(PARTS)
     print(f"bench.faults ({'quick' if args.quick else 'full'}): {machine_summary()}")
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
