@@ -423,7 +423,9 @@ class MutatedFile:
 
     @property
     def line_level(self) -> bool:
-        return bool(LINE_MUTATIONS.intersection(self.mutations))
+        """A line got a bad value and nothing made the whole file wrong first (its units)."""
+        scaled = any(m.startswith("scale_") for m in self.mutations)
+        return bool(LINE_MUTATIONS.intersection(self.mutations)) and not scaled
 
 
 def mutate_recording(
