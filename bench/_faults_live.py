@@ -142,8 +142,8 @@ async def _drops(n: int, seed: int, result: PartResult) -> None:
                             break
                         await asyncio.sleep(0.005)
                     if consumer.done():
-                        exc = consumer.exception()
-                        result.fail("no_reconnect", f"drop {i} ({mode}): source ended: {exc!r}")
+                        error = consumer.exception()
+                        result.fail("no_reconnect", f"drop {i} ({mode}): source ended: {error!r}")
                         break
                     if i == n:
                         break
