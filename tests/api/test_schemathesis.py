@@ -91,7 +91,7 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
     server = _server["current"]
     # the document declares HTTP bearer auth, so schemathesis makes up a token of its own;
     # extra headers given to call() do not replace it: set the real one on the case
-    case.headers.update(server.auth)
+    case.headers = {**dict(case.headers or {}), **server.auth}  # type: ignore[assignment]
     response = case.call(base_url=server.url, timeout=30)
     # sessions the fuzzer started (some at speed "max", endless) would hog the shared CPU
     for live in server.app.state.sessions.live_sessions:
