@@ -2,8 +2,8 @@
 
 Reproduce (from the repository root)::
 
-    python -m bench.faults                  # every part, full counts (~20-30 min on 2 cores)
-    python -m bench.faults --quick          # small counts (CI-sized, a few minutes)
+    python -m bench.faults                  # every part, full counts (~15-20 min on 2 shared cores)
+    python -m bench.faults --quick          # small counts (CI-sized, about a minute)
     python -m bench.faults --only codec --only http
 
 Parts (each a row of the table: ``tried``, ``failures``, ``lost items``):
