@@ -80,7 +80,7 @@ Speed = float | Literal["max"]
 
 
 class _SpecBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SimulatorSpec(_SpecBase):

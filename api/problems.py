@@ -165,6 +165,24 @@ def _input_text(value: Any) -> str | None:
     return truncate(text)
 
 
+def _long_strings(value: Any, *, depth: int = 0, found: list[str] | None = None) -> list[str]:
+    """Strings over 40 characters in a client's value (keys too), longest first, at most 20."""
+    found = [] if found is None else found
+    if len(found) >= 20 or depth > 4:
+        return found
+    if isinstance(value, str):
+        if len(value) > 40:
+            found.append(value)
+    elif isinstance(value, Mapping):
+        for k, v in list(value.items())[:50]:
+            _long_strings(k, depth=depth + 1, found=found)
+            _long_strings(v, depth=depth + 1, found=found)
+    elif isinstance(value, list | tuple):
+        for v in value[:50]:
+            _long_strings(v, depth=depth + 1, found=found)
+    return sorted(found, key=len, reverse=True) if depth == 0 else found
+
+
 def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]:
     """FastAPI's validation errors as :class:`ValidationIssue`, at most :data:`MAX_ERRORS`.
 
@@ -185,14 +203,19 @@ def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]
             text = truncate(str(x), max(budget, 1))
             budget -= len(text)
             loc.append(text)
-        given = _input_text(err.get("input"))
+        msg = str(err.get("msg", ""))
+        raw_input = err.get("input")
+        # some messages quote what was sent (a union's unknown tag): cut it there too
+        for sent in _long_strings(raw_input):
+            msg = msg.replace(sent, truncate(sent, 40))
+        given = _input_text(raw_input)
         if given is not None:
             given = truncate(given, budget) if budget > 0 else None
             budget -= 0 if given is None else len(given)
         out.append(
             ValidationIssue(
                 loc=loc,
-                msg=truncate(str(err.get("msg", "")), 2 * MAX_INPUT_CHARS),
+                msg=truncate(msg, 2 * MAX_INPUT_CHARS),
                 type=truncate(str(err.get("type", "")), 100),
                 input=given,
             )

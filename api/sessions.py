@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.errors import SessionNotFoundError
 from api.live import LiveHub
@@ -49,7 +49,7 @@ SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], 
 class SessionCreate(BaseModel):
     """Body of ``POST /api/v1/sessions``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     source: SourceSpec
     mode: SessionMode = Field(
@@ -62,7 +62,7 @@ class SessionCreate(BaseModel):
         le=12.0,
         description="Fixed practice rate, breaths/min (mode practice).",
     )
-    adaptive: bool = Field(
+    adaptive: StrictBool = Field(
         default=False, description="Practice at an adaptive rate (mode practice)."
     )
     inhale_to_exhale: float | None = Field(

@@ -29,33 +29,7 @@ from bench.faults import (
 from sensors import MalformedPacketError, decode_heart_rate_measurement
 
 #: (check id, text the failure's detail contains or "" for any, the branch that fixes it).
-PENDING: tuple[tuple[str, str, str], ...] = (
-    # h4-api, issue 13 items 1, 3, 4, 5
-    ("problem_json", "", "h4-api (item 4: problem+json errors)"),
-    ("echo", "", "h4-api (item 3: no echo over 200 characters)"),
-    ("oversize_413", "", "h4-api (item 3: 413 over HRVPACE_MAX_BODY_BYTES)"),
-    ("oversize_chunked_413", "", "h4-api (item 3)"),
-    ("huge_query", "", "h4-api (item 3: offset=2**63 gives 422)"),
-    ("http_5xx", "offset=9223372036854775808", "h4-api (item 3)"),
-    # NaN, 1e999 and 5000-digit numbers in a body: 500 or a reset connection today
-    ("http_5xx", " with ", "h4-api (items 3-4: malformed bodies answered with a 4xx)"),
-    ("malformed_4xx", "", "h4-api (items 3-4)"),
-    ("replay_path_read", "", "h4-api (item 1: replays only from the recordings folder)"),
-    ("replay_path_oracle", "", "h4-api (item 1)"),
-    ("leak", "", "h4-api (item 1: no error quotes file content)"),
-    ("upload", "", "h4-api (item 1: POST /api/v1/recordings)"),
-    ("ws_origin", "", "h4-api (item 5: WebSocket origin)"),
-    # h5-robust, issue 13 items 2, 6
-    ("analyze_echo", "", "h5-robust (item 2: at most 200 characters of the offending text)"),
-    ("replay_echo", "", "h5-robust (item 2)"),
-    ("units_disagree", "", "h5-robust (item 2: one units policy for every reader)"),
-    ("analyze_traceback", "", "h5-robust (item 2: 1e308/1e12 raise OverflowError)"),
-    ("analyze_memory", "", "h5-robust (item 2: 1e12 allocates gigabytes)"),
-    ("analyze_timeout", "", "h5-robust (item 2)"),
-    ("analyze_lost", "", "h5-robust (item 2: every other file's result still printed)"),
-    ("analyze_no_line", "", "h5-robust (item 2: 'value at index N is inf' names no line)"),
-    ("serve_lost", "", "h5-robust (item 6: published means stored)"),
-)
+PENDING: tuple[tuple[str, str, str], ...] = ()
 
 
 def _pending(f: Failure) -> bool:

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.errors import SessionNotFoundError
 from api.routes._deps import ManagerDep, StorageDep, running_session
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/sessions/{session_id}/breathing", tags=["brea
 class PracticeIn(BaseModel):
     """Body of ``POST .../breathing/practice``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rate_bpm: float | None = Field(
         default=None,
@@ -33,7 +33,7 @@ class PracticeIn(BaseModel):
         description="Fixed rate, breaths/min; with adaptive, the starting rate (default: the "
         "assessed resonance rate, else 6).",
     )
-    adaptive: bool = Field(default=False, description="Adapt the rate breath by breath.")
+    adaptive: StrictBool = Field(default=False, description="Adapt the rate breath by breath.")
     inhale_to_exhale: float = Field(
         default=PRACTICE_INHALE_TO_EXHALE,
         ge=0.25,

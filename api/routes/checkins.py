@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
 class CheckinCreate(BaseModel):
     """Body of ``POST /api/v1/checkins``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     stress: int = Field(ge=1, le=5, description="1 = very relaxed ... 5 = very stressed")
     energy: int = Field(ge=1, le=5, description="1 = exhausted ... 5 = full of energy")

@@ -15,7 +15,7 @@ import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, create_model
 
 from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings, to_plain
 from api.routes._deps import ManagerDep, StorageDep, running_session
@@ -47,12 +47,12 @@ class EventsOut(BaseModel):
 
 
 class SnoozeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     minutes: float = Field(ge=0, le=24 * 60, description="0 cancels a snooze")
 
 
 class StartBreakIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     kind: Literal["breathing", "screen", "walk"] = "breathing"
     duration_s: float | None = Field(
         default=None,
@@ -188,10 +188,10 @@ def _settings_fields() -> dict[str, Any]:
                 list[tuple[str, str]] | None,
                 Field(default=None, description='[["22:00", "07:00"], ...] local times'),
             )
-        elif f.type in (int, "int"):
-            out[f.name] = (int | None, None)
+        elif f.type in (int, "int"):  # strict: true/false are not numbers
+            out[f.name] = (StrictInt | None, None)
         else:
-            out[f.name] = (float | None, None)
+            out[f.name] = (StrictFloat | StrictInt | None, None)
     return out
 
 

@@ -188,7 +188,7 @@ async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep)
 class SessionPatch(BaseModel):
     """Body of ``PATCH /api/v1/sessions/{id}``: what a person may change afterwards."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     label: str = Field(max_length=200, description="Free text shown in the history")
 
@@ -317,7 +317,7 @@ async def get_metrics(session_id: str, storage: StorageDep, format: Format = "js
 class SimulatorControlIn(BaseModel):
     """Body of ``POST /api/v1/sessions/{id}/simulator``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     stress: float = Field(ge=0.0, le=1.0, description="0 (calm) .. 1 (stressed)")
 

@@ -146,10 +146,12 @@ class Recording:
 
 
 def quote(text: str) -> str:
-    """``repr(text)`` cut to :data:`QUOTE_MAX_CHARS` characters (an error never echoes more)."""
-    if len(text) <= QUOTE_MAX_CHARS:
-        return repr(text)
-    return repr(text[:QUOTE_MAX_CHARS]) + f"... ({len(text)} characters)"
+    """``repr(text)`` of at most :data:`QUOTE_MAX_CHARS` characters as shown (an error never
+    echoes more: escapes such as ``\\x00`` count as the characters they take)."""
+    shown = repr(text)
+    if len(shown) <= QUOTE_MAX_CHARS:
+        return shown
+    return shown[: QUOTE_MAX_CHARS - 1] + f"...' ({len(text)} characters)"
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
@@ -222,15 +224,16 @@ def check_rr_values(
     as the file has it, quoted in the message. A value of 0 or below is read as it is: no RR
     can have it, and ``hrv.clean`` labels it (``short``) like any other artefact (issue 12: one
     such value is no reason to refuse a recording); the live pipeline skips it as an unusable
-    beat. A value over the limit cannot be labelled in place (it would stretch the recording's
-    timeline by hours), so it stays a format error naming its line.
+    beat. A value beyond the limit either way (``1e12``, ``-1e308``) cannot be labelled in
+    place (it would stretch or reverse the recording's timeline by hours), so it stays a format
+    error naming its line.
     """
-    bad = ~(rr_ms <= MAX_RR_MS)
+    bad = ~(np.abs(rr_ms) <= MAX_RR_MS)
     if bad.any():
         i = int(np.argmax(bad))
         problem = (
-            f"is {float(rr_ms[i]):.6g} ms, more than any RR interval can be "
-            f"(limit {MAX_RR_MS / 1000:g} s): a corrupt value"
+            f"is {float(rr_ms[i]):.6g} ms, beyond what any RR interval can be "
+            f"(limit {MAX_RR_MS / 1000:g} s either way): a corrupt value"
         )
         raise RecordingFormatError(
             f"RR interval {quote(shown[i])} {problem}", path=path, line=line_numbers[i]

@@ -46,16 +46,7 @@ CHECKS = [
 
 #: (operation label or "*", finding) -> the branch that fixes it. A finding is the failure's
 #: class name, with the status code for status failures (see :func:`finding`).
-PENDING: dict[tuple[str, str], str] = {
-    # offset=2**94 on the list: an OverflowError in SQLite (issue 13 item 3)
-    ("GET /api/v1/sessions", "ServerError 500"): "h4-api (item 3)",
-    ("GET /api/v1/sessions", "UndefinedStatusCode 500"): "h4-api (item 3)",
-    # a body that is not JSON: 400 "There was an error parsing the body", not declared
-    ("*", "UndefinedStatusCode 400"): "h4-api (item 4: every error declared in OpenAPI)",
-    # lax validation: "adaptive": 0 taken for false (POST /sessions), nulls for settings the
-    # document declares numbers (PUT /microbreaks/settings), session_id filters
-    ("*", "AcceptedNegativeData"): "h4-api (item 4: the document says what is accepted)",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 _server: dict[str, Server] = {}
 #: Pending findings this run met (for the report at the end of the module).
