@@ -11,14 +11,17 @@ calendar feed read it, so a day runs in minutes without a single ``sleep`` in th
 
 from __future__ import annotations
 
+import csv
 import json
 import secrets
 import sqlite3
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -34,6 +37,7 @@ from breathing.dayplan import (
     InterventionKind,
     QuietHours,
 )
+from hrv.errors import HrvpaceError
 
 __all__ = [
     "PLAN_KEY",
@@ -44,8 +48,10 @@ __all__ = [
     "DayPlanOut",
     "FastClock",
     "InterventionModel",
+    "PromptExportError",
     "PromptOut",
     "RealClock",
+    "export_prompts",
     "load_plan",
     "plan_to_model",
     "prompt_out",
@@ -390,3 +396,110 @@ def prompt_out(row: sqlite3.Row, answers: list[sqlite3.Row] | None = None) -> Pr
 def _json_list(text: str) -> list[Any]:
     value = json.loads(text or "[]")
     return value if isinstance(value, list) else []
+
+
+# -- export --------------------------------------------------------------------------------------
+
+#: Columns of ``prompts.csv`` (times in Unix seconds on the plan clock; latency in seconds).
+PROMPT_COLUMNS = (
+    "id",
+    "key",
+    "kind",
+    "trigger",
+    "state",
+    "reason",
+    "due_at",
+    "sent_at",
+    "answered_at",
+    "dismissed_at",
+    "expired_at",
+    "response_latency_s",
+    "answer_text",
+    "note",
+)
+ANSWER_COLUMNS = (
+    "prompt_id",
+    "item_key",
+    "label",
+    "value",
+    "choice",
+    "scale_min",
+    "scale_max",
+    "anchor_low",
+    "anchor_high",
+)
+
+
+def export_prompts(database: Path, out: Path) -> list[Path]:
+    """Write the day plan's prompts as ``prompts.csv``, their check-in items as
+    ``prompt_answers.csv`` and a compliance summary ``prompts.json``.
+
+    Compliance and response latency are reported as EMA studies do (Stone & Shiffman 2002;
+    Wrzus & Neubauer 2023): prompts sent, answered, dismissed and expired unanswered, the
+    share answered, and the median latency from sent to answered.
+
+    References
+    ----------
+    Stone AA, Shiffman S. Capturing momentary, self-report data: a proposal for reporting
+    guidelines. Ann Behav Med. 2002;24(3):236-243.
+    Wrzus C, Neubauer AB. Ecological momentary assessment: a meta-analysis on designs, samples,
+    and compliance across research fields. Assessment. 2023;30(3):825-846.
+    """
+    if not database.is_file():
+        raise PromptExportError(f"{database}: no database (has the service run here?)")
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            prompts = conn.execute("SELECT * FROM prompts ORDER BY due_at, id").fetchall()
+            answers = conn.execute(
+                "SELECT * FROM prompt_answers ORDER BY prompt_id, position"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise PromptExportError(f"{database}: cannot read the prompts ({exc})") from None
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [prompt_out(r) for r in prompts]
+    with (out / "prompts.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(PROMPT_COLUMNS)
+        for p in rows:
+            d = p.model_dump()
+            w.writerow(["" if d[c] is None else d[c] for c in PROMPT_COLUMNS])
+    with (out / "prompt_answers.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(ANSWER_COLUMNS)
+        for a in answers:
+            w.writerow(["" if a[c] is None else a[c] for c in ANSWER_COLUMNS])
+    sent = [p for p in rows if p.sent_at is not None]
+    answered = [p for p in sent if p.response_latency_s is not None]
+    latencies = sorted(p.response_latency_s for p in answered if p.response_latency_s is not None)
+    summary = {
+        "n_planned": len(rows),
+        "n_sent": len(sent),
+        "n_answered": len(answered),
+        "n_dismissed": sum(p.state == "dismissed" for p in rows),
+        "n_expired_unanswered": sum(p.state == "expired" and p.sent_at is not None for p in rows),
+        "n_missed_unsent": sum(p.state == "expired" and p.sent_at is None for p in rows),
+        "n_skipped": sum(p.state == "skipped" for p in rows),
+        "compliance": len(answered) / len(sent) if sent else None,
+        "median_response_latency_s": statistics.median(latencies) if latencies else None,
+        "columns": {c: _PROMPT_UNITS.get(c, "") for c in PROMPT_COLUMNS},
+    }
+    (out / "prompts.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return [out / "prompts.csv", out / "prompt_answers.csv", out / "prompts.json"]
+
+
+_PROMPT_UNITS = {
+    "due_at": "Unix s",
+    "sent_at": "Unix s",
+    "answered_at": "Unix s",
+    "dismissed_at": "Unix s",
+    "expired_at": "Unix s",
+    "response_latency_s": "s",
+}
+
+
+class PromptExportError(HrvpaceError):
+    """The prompts cannot be exported (no database, unreadable)."""

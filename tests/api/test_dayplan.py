@@ -4,18 +4,22 @@ message on a live socket, webhooks against a local receiver, and the calendar fe
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from typer.testing import CliRunner
 from websockets.sync.client import connect
 
+from api.cli import app as cli_app
 from api.messages import PromptMessage, parse_live_message
 from tests.api.conftest import Server, wait_for
 
@@ -118,7 +122,7 @@ def test_default_plan_and_invalid_plans(clocked: tuple[Server, SetClock]) -> Non
 
 
 def test_prompts_fire_on_the_plan_clock_and_are_answered(
-    clocked: tuple[Server, SetClock],
+    clocked: tuple[Server, SetClock], tmp_path: Path
 ) -> None:
     server, clock = clocked
     clock.set(berlin(2026, 12, 7, 8, 59))
@@ -177,6 +181,29 @@ def test_prompts_fire_on_the_plan_clock_and_are_answered(
     # the unanswered... nothing else was due before 12:00 and the morning prompt was answered
     states = {p["key"].split(":")[1]: p["state"] for p in _prompts(server)}
     assert states == {"morning": "answered", "checkin-am": "answered"}
+
+    # hrvpace export --prompts: the answers with their latency, and the compliance summary
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        cli_app,
+        ["export", "--prompts", "--out", str(out), "--data-dir", str(server.settings.data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    with (out / "prompts.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["kind"] for r in rows] == ["morning_prompt", "checkin"]
+    assert float(rows[0]["response_latency_s"]) == pytest.approx(120.0)
+    assert rows[0]["answer_text"] == "Lunch with Ana"
+    with (out / "prompt_answers.csv").open() as f:
+        items = list(csv.DictReader(f))
+    assert [(i["item_key"], i["value"], i["anchor_high"]) for i in items] == [
+        ("stress", "2", "very stressed"),
+        ("energy", "4", "full of energy"),
+    ]
+    summary = json.loads((out / "prompts.json").read_text())
+    assert (summary["n_sent"], summary["n_answered"], summary["compliance"]) == (2, 2, 1.0)
+    nothing = CliRunner().invoke(cli_app, ["export", "--out", str(out)])
+    assert nothing.exit_code == 2
 
 
 def test_missed_prompt_expires_and_reset_skipped_after_a_break(
