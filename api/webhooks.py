@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.storage import Storage
 
@@ -55,6 +56,21 @@ class WebhookIn(BaseModel):
         description="The channel's incoming-webhook URL (http or https).",
     )
     kind: WebhookKind = Field(description='slack: {"text": ...}; teams: an Adaptive Card.')
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        """A URL with a host, printable ASCII only (what an HTTP client can send)."""
+        if not v.isascii() or not v.isprintable():
+            raise ValueError("must be printable ASCII (percent-encode anything else)")
+        parts = urllib.parse.urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError("has a bad port") from None
+        return v
 
 
 def payload(kind: WebhookKind, title: str, text: str) -> dict[str, Any]:
@@ -161,21 +177,29 @@ class WebhookNotifier:
         return [WebhookIn.model_validate(w) for w in stored[0]]
 
     async def deliver(
-        self, hook: WebhookIn, title: str, text: str, *, prompt_id: int | None
+        self,
+        hook: WebhookIn,
+        title: str,
+        text: str,
+        *,
+        prompt_id: int | None,
+        attempts: int | None = None,
     ) -> Delivery:
+        """Post one message, retrying (``attempts``, default the notifier's) with backoff."""
+        tries = attempts or self.attempts
         body = json.dumps(payload(hook.kind, title, text)).encode()
         status: int | None = None
         error = ""
         attempt = 0
-        for attempt in range(1, self.attempts + 1):
+        for attempt in range(1, tries + 1):
             try:
                 status = await self._post(hook.url, body)
                 error = "" if 200 <= status < 300 else f"HTTP {status}"
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 status, error = None, f"{type(exc).__name__}: {exc}"[:300]
             if status is not None and (200 <= status < 300 or not _retryable(status)):
                 break
-            if attempt < self.attempts:
+            if attempt < tries:
                 await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
         ok = status is not None and 200 <= status < 300
         if not ok:
@@ -199,12 +223,15 @@ class WebhookNotifier:
         return Delivery(hook.url, hook.kind, ok, attempt, status, error)
 
     async def deliver_all(
-        self, title: str, text: str, *, prompt_id: int | None = None
+        self, title: str, text: str, *, prompt_id: int | None = None, attempts: int | None = None
     ) -> list[Delivery]:
         hooks = await asyncio.to_thread(self.configured)
         return list(
             await asyncio.gather(
-                *(self.deliver(h, title, text, prompt_id=prompt_id) for h in hooks)
+                *(
+                    self.deliver(h, title, text, prompt_id=prompt_id, attempts=attempts)
+                    for h in hooks
+                )
             )
         )
 

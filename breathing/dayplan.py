@@ -85,6 +85,15 @@ class DayPlanError(BreathingError):
     """A day plan that cannot work (unknown time zone, a window that ends before it starts...)."""
 
 
+def _check_local(where: str, t: time | None) -> None:
+    """A plan's times are wall-clock times in its time zone: no UTC offset of their own."""
+    if t is not None and t.tzinfo is not None:
+        raise DayPlanError(
+            f"{where}: {t.isoformat()} carries a UTC offset; give a local time (HH:MM) in the "
+            "plan's time zone"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class CheckinItem:
     """One item of a check-in: an ordinal scale with anchor words, or a choice.
@@ -155,6 +164,8 @@ class Intervention:
     def __post_init__(self) -> None:
         if not self.id:
             raise DayPlanError("intervention: id is empty")
+        _check_local(f"intervention {self.id!r} start", self.start)
+        _check_local(f"intervention {self.id!r} end", self.end)
         if self.kind not in DEFAULT_TEXTS:
             raise DayPlanError(f"intervention {self.id!r}: unknown kind {self.kind!r}")
         if self.end is not None and self.end <= self.start:
@@ -186,6 +197,10 @@ class QuietHours:
 
     start: time
     end: time
+
+    def __post_init__(self) -> None:
+        _check_local("quiet hours start", self.start)
+        _check_local("quiet hours end", self.end)
 
     def contains(self, t: time) -> bool:
         if self.start == self.end:
@@ -245,6 +260,8 @@ class DayPlan:
         except (ZoneInfoNotFoundError, ValueError):
             raise DayPlanError(f"timezone: unknown time zone {self.timezone!r}") from None
         object.__setattr__(self, "_tz", tz)
+        _check_local("work_start", self.work_start)
+        _check_local("work_end", self.work_end)
         bad_days = sorted(d for d in self.working_days if not 1 <= d <= 7)
         if bad_days:
             raise DayPlanError(f"working_days: {bad_days} are not ISO weekdays 1-7")

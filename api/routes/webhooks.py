@@ -15,6 +15,9 @@ from api.webhooks import WEBHOOKS_KEY, WebhookIn, WebhookKind, WebhookNotifier
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
+#: Tries of a test message (a first try and one retry).
+TEST_ATTEMPTS = 2
+
 
 def get_notifier(request: Request) -> WebhookNotifier:
     notifier: WebhookNotifier = request.app.state.prompts.webhooks
@@ -107,9 +110,13 @@ async def put_webhooks(body: WebhooksIn, storage: StorageDep, notifier: Notifier
 
 @router.post("/test", response_model=TestOut)
 async def test_webhooks(notifier: NotifierDep) -> TestOut:
-    """Send a test message to each webhook now (with retries) and report each outcome."""
+    """Send a test message to each webhook now and report each outcome (one retry after a
+    failure, so the answer comes within seconds; prompts get the full retries)."""
     done = await notifier.deliver_all(
-        "hrvpace", "Test message: prompts of your day plan will arrive here.", prompt_id=None
+        "hrvpace",
+        "Test message: prompts of your day plan will arrive here.",
+        prompt_id=None,
+        attempts=TEST_ATTEMPTS,
     )
     return TestOut(
         deliveries=[

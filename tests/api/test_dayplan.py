@@ -331,6 +331,11 @@ def test_webhooks_retry_after_a_500_and_carry_slack_and_teams_payloads(
         path, body = receiver.bodies[1]
         assert path == "/slack" and set(body) == {"text"} and "Test message" in body["text"]
 
+        for bad in ("ftp://example.org/x", "http://exa\x00mple.org/", "http:///nohost"):
+            r = c.put("/api/v1/webhooks", json={"webhooks": [{"url": bad, "kind": "slack"}]})
+            assert r.status_code == 422, bad
+            assert r.json()["errors"][0]["loc"][-1] == "url"
+
         closed = "http://127.0.0.1:9/nobody"  # the discard port: nobody listens
         c.put(
             "/api/v1/webhooks",

@@ -257,6 +257,7 @@ def test_planned_between_covers_a_week() -> None:
             "more than once",
         ),
         ({"expire_after_s": 0}, "expire_after_s"),
+        ({"work_start": time(9, tzinfo=ZoneInfo("UTC"))}, "work_start: 09:00:00\\+00:00 carries"),
     ],
 )
 def test_bad_plans_name_the_problem(kwargs: dict[str, object], match: str) -> None:
@@ -269,5 +270,7 @@ def test_bad_interventions_name_the_problem() -> None:
         Intervention("x", "checkin", time(10), time(9))
     with pytest.raises(DayPlanError, match="randomised needs"):
         Intervention("x", "checkin", time(10), randomised=True)
+    with pytest.raises(DayPlanError, match="quiet hours start"):
+        QuietHours(time(22, tzinfo=ZoneInfo("UTC")), time(7))
     with pytest.raises(DayPlanError, match="unknown kind"):
         Intervention("x", "nap", time(10))  # type: ignore[arg-type]
