@@ -37,6 +37,7 @@ from api.routes import (
     breathing,
     calendar,
     checkins,
+    dashboard,
     dayplan,
     devices,
     health,
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(dayplan.router, dependencies=protected)
     app.include_router(prompts.router, dependencies=protected)
     app.include_router(webhooks.router, dependencies=protected)
+    app.include_router(dashboard.router, dependencies=protected)
     app.include_router(calendar.router)  # the feed takes its token in the URL, see the route
     app.include_router(live.router)  # the WebSocket checks its token itself; schema has its own
     install_problem_handlers(app)

@@ -417,3 +417,86 @@ def test_calendar_feed_local_times_across_a_dst_change(
     )
     assert other.status_code == 401
     assert httpx.get(f"{server.url}/api/v1/prompts?token={feed_token}").status_code == 401
+
+
+def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
+    clocked: tuple[Server, SetClock],
+) -> None:
+    server, clock = clocked
+    storage = server.app.state.storage
+    clock.set(berlin(2026, 12, 9, 18, 0))  # Wednesday evening
+    for d in (7, 8):
+        start = berlin(2026, 12, d, 8, 0).timestamp()
+        # the day's first strap session: windows at 60..600 s, RMSSD 30 + the window's minute
+        storage.create_session(
+            f"ble-{d}", created_at=start, mode="monitor", source={"kind": "ble"}, options={}
+        ).result(timeout=10)
+        for t in range(60, 605, 60):
+            storage.add_snapshot(
+                "metrics",
+                f"ble-{d}",
+                t_s=float(t),
+                recorded_at=start + t,
+                data={"rmssd_ms": 30.0 + t / 60 + (d - 7) * 10},
+            )
+        # a later strap session and a simulation do not count as the resting measure
+        storage.create_session(
+            f"ble-{d}-late",
+            created_at=start + 3600,
+            mode="monitor",
+            source={"kind": "ble"},
+            options={},
+        ).result(timeout=10)
+        storage.add_snapshot(
+            "metrics", f"ble-{d}-late", t_s=60.0, recorded_at=start + 3660, data={"rmssd_ms": 99.0}
+        )
+        storage.create_session(
+            f"sim-{d}",
+            created_at=start - 60,
+            mode="monitor",
+            source={"kind": "simulator"},
+            options={},
+        ).result(timeout=10)
+        storage.add_snapshot(
+            "metrics", f"sim-{d}", t_s=60.0, recorded_at=start, data={"rmssd_ms": 1.0}
+        )
+    for d, stress, energy in ((7, 4, 2), (7, 2, 4), (8, 1, 5)):
+        storage.add_checkin(
+            session_id=None,
+            at=berlin(2026, 12, d, 11, 0).timestamp(),
+            stress=stress,
+            energy=energy,
+            note="",
+        ).result(timeout=10)
+    effects = [(7, "breathing", 20.0), (8, "breathing", 10.0), (8, "walk", -5.0)]
+    for d, kind, change in effects:
+        storage.add_micro_break(
+            session_id=None,
+            t_s=None,
+            recorded_at=berlin(2026, 12, d, 15, 0).timestamp(),
+            kind="break_effect",
+            data={
+                "kind": kind,
+                "rmssd_before_ms": 30.0,
+                "rmssd_after_ms": 30.0 * (1 + change / 100),
+                "rmssd_change_pct": change,
+            },
+        )
+    storage.flush().result(timeout=10)
+    with server.client() as c:
+        r = c.get("/api/v1/dashboard", params={"days": 7})
+        assert r.status_code == 200, r.text
+        out = r.json()
+    assert out["timezone"] == "Europe/Berlin"
+    by_day = {d["day"]: d for d in out["days"]}
+    assert sorted(by_day) == ["2026-12-07", "2026-12-08"]
+    mon, tue = by_day["2026-12-07"], by_day["2026-12-08"]
+    assert (mon["n_checkins"], mon["mean_stress"], mon["mean_energy"]) == (2, 3.0, 3.0)
+    assert (tue["mean_stress"], tue["mean_energy"]) == (1.0, 5.0)
+    # windows ending at 60..360 s: RMSSD 31..36, median 33.5 (and 43.5 a day later)
+    assert (mon["resting_rmssd_ms"], mon["resting_n_windows"]) == (33.5, 6)
+    assert tue["resting_rmssd_ms"] == 43.5
+    assert [b["rmssd_change_pct"] for b in tue["breaks"]] == [10.0, -5.0]
+    week = {w["kind"]: w for w in out["week"]}
+    assert week["breathing"] == {"kind": "breathing", "n": 2, "mean_rmssd_change_pct": 15.0}
+    assert week["walk"]["n"] == 1 and week["walk"]["mean_rmssd_change_pct"] == -5.0
