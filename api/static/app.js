@@ -11,6 +11,7 @@ import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
 import * as nudges from "./js/nudges.js";
 import * as prompts from "./js/prompts.js";
+import * as workday from "./js/workday.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -1134,11 +1135,13 @@ async function start() {
     return;
   }
   loadHistory();
+  workday.refresh();
 }
 
 function init() {
   nudges.init();
   prompts.init({ onError: setConn });
+  workday.init();
   buildScale("stress-scale", "stress");
   buildScale("energy-scale", "energy");
   microBreaks.init({
