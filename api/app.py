@@ -108,9 +108,9 @@ def create_app(
         app.state.sessions = manager
         app.state.started_sessions = []
         notifier = WebhookNotifier(storage, backoff_s=webhook_backoff_s)
-        plan_tz = (await asyncio.to_thread(load_plan, storage)).timezone
-        clock = plan_clock(plan_tz) if plan_clock is not None else RealClock()
-        scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier)
+        plan = await asyncio.to_thread(load_plan, storage)
+        clock = plan_clock(plan.timezone) if plan_clock is not None else RealClock()
+        scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier, plan=plan)
         app.state.prompts = scheduler
         try:
             for request in start_sessions:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import secrets
 import sqlite3
 import statistics
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.problems import ProblemError
 from api.storage import Storage
@@ -56,6 +57,8 @@ __all__ = [
     "plan_to_model",
     "prompt_out",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Key of the stored day plan in the ``settings`` table.
 PLAN_KEY = "dayplan"
@@ -295,11 +298,20 @@ def plan_to_model(plan: DayPlan) -> DayPlanIn:
 
 
 def load_plan(storage: Storage) -> DayPlan:
-    """The stored plan, or the default plan when none is stored (blocking)."""
+    """The stored plan, or the default plan when none is stored (blocking).
+
+    A stored plan this version cannot use (a time zone the system no longer knows, a field
+    renamed) is logged and replaced by the default plan until the next ``PUT``: the service
+    starts either way.
+    """
     stored = storage.get_value("settings", PLAN_KEY)
     if stored is None:
         return DayPlan()
-    return DayPlanIn.model_validate(stored[0]).to_plan()
+    try:
+        return DayPlanIn.model_validate(stored[0]).to_plan()
+    except (ValidationError, ProblemError) as exc:
+        log.warning("the stored day plan cannot be used (%s); using the default plan", exc)
+        return DayPlan()
 
 
 def feed_token(storage: Storage) -> str:

@@ -59,6 +59,8 @@ class PromptScheduler:
         The plan's wall clock (real in production).
     webhooks
         Posts sent prompts to the configured webhooks.
+    plan
+        The day plan (read from storage when omitted: blocking).
     interval_s
         Real seconds between evaluations.
     """
@@ -70,6 +72,7 @@ class PromptScheduler:
         clock: Clock,
         *,
         webhooks: WebhookNotifier,
+        plan: DayPlan | None = None,
         interval_s: float = 1.0,
     ) -> None:
         self.storage = storage
@@ -77,7 +80,7 @@ class PromptScheduler:
         self.clock = clock
         self.webhooks = webhooks
         self.interval_s = interval_s
-        self.plan: DayPlan = load_plan(storage)
+        self.plan: DayPlan = plan if plan is not None else load_plan(storage)
         self._signal: dict[str, PlannedPrompt] = {}
         self._last_event_id: int | None = None
         self._task: asyncio.Task[None] | None = None

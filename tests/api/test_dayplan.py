@@ -500,3 +500,18 @@ def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
     week = {w["kind"]: w for w in out["week"]}
     assert week["breathing"] == {"kind": "breathing", "n": 2, "mean_rmssd_change_pct": 15.0}
     assert week["walk"]["n"] == 1 and week["walk"]["mean_rmssd_change_pct"] == -5.0
+
+
+def test_an_unusable_stored_plan_falls_back_to_the_default(serve: Any) -> None:
+    from api.dayplan import PLAN_KEY
+    from api.settings import load_settings
+
+    first = serve()
+    # a plan stored by an older version, with a time zone this system does not know
+    first.app.state.storage.put_value(
+        "settings", PLAN_KEY, {"timezone": "Atlantis/Capital"}, updated_at=0.0
+    ).result(timeout=10)
+    # a service started on that data (the one-server lock is the CLI's) starts, with the default
+    second = serve(settings=load_settings(data_dir=first.settings.data_dir, token="test-token"))
+    with second.client() as c:
+        assert c.get("/api/v1/dayplan").json()["timezone"] == "Europe/Berlin"
