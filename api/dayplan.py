@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.problems import ProblemError
 from api.storage import Storage
@@ -53,6 +53,7 @@ __all__ = [
     "PromptOut",
     "RealClock",
     "export_prompts",
+    "item_model",
     "load_plan",
     "plan_to_model",
     "prompt_out",
@@ -197,7 +198,7 @@ class DayPlanIn(BaseModel):
         max_length=50,
     )
     checkin_items: list[CheckinItemModel] = Field(
-        default_factory=lambda: [_item_model(c) for c in _DEFAULT.checkin_items],
+        default_factory=lambda: [item_model(c) for c in _DEFAULT.checkin_items],
         min_length=1,
         max_length=10,
     )
@@ -209,6 +210,15 @@ class DayPlanIn(BaseModel):
     reset_skip_after_break_s: float = Field(default=1800.0, ge=0, le=86400)
     expire_after_s: float = Field(default=3600.0, gt=0, le=86400)
     seed: int = Field(default=0, ge=0, le=2**31)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        """What ``GET`` adds (texts, optional items, the feed URL) may come back in a ``PUT``:
+        a client edits the plan it read and sends it whole."""
+        if isinstance(data, dict) and cls is DayPlanIn:
+            return {k: v for k, v in data.items() if k not in _READ_ONLY}
+        return data
 
     def to_plan(self) -> DayPlan:
         """The pure plan; a plan that cannot work is a 422 ``invalid_dayplan`` naming why."""
@@ -246,10 +256,17 @@ class DayPlanIn(BaseModel):
             raise ProblemError(422, "invalid_dayplan", f"day plan: {exc}") from None
 
 
+_READ_ONLY = frozenset({"default_texts", "optional_checkin_items", "calendar_feed_url"})
+
+
 class DayPlanOut(DayPlanIn):
     """The day plan, with the default texts and the calendar feed's subscription URL."""
 
     default_texts: dict[str, str] = Field(description="Each kind's text when its text is empty.")
+    optional_checkin_items: list[CheckinItemModel] = Field(
+        description="Items a plan can add to its check-ins (workload, sleep quality, "
+        "wellbeing, a context choice)."
+    )
     calendar_feed_url: str = Field(
         description="The ICS feed of the next 7 days, with a token that grants only the feed."
     )
@@ -267,7 +284,7 @@ def _intervention_model(i: Intervention) -> InterventionModel:
     )
 
 
-def _item_model(c: CheckinItem) -> CheckinItemModel:
+def item_model(c: CheckinItem) -> CheckinItemModel:
     return CheckinItemModel(
         key=c.key,
         label=c.label,
@@ -287,7 +304,7 @@ def plan_to_model(plan: DayPlan) -> DayPlanIn:
         work_end=plan.work_end,
         quiet_hours=[QuietHoursModel(start=q.start, end=q.end) for q in plan.quiet_hours],
         interventions=[_intervention_model(i) for i in plan.interventions],
-        checkin_items=[_item_model(c) for c in plan.checkin_items],
+        checkin_items=[item_model(c) for c in plan.checkin_items],
         signal_checkins=plan.signal_checkins,
         signal_checkin_delay_s=plan.signal_checkin_delay_s,
         signal_checkin_min_gap_s=plan.signal_checkin_min_gap_s,

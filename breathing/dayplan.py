@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_CHECKIN_ITEMS",
     "DEFAULT_INTERVENTIONS",
     "DEFAULT_TEXTS",
+    "OPTIONAL_CHECKIN_ITEMS",
     "CheckinItem",
     "DayContext",
     "DayPlan",
@@ -120,11 +121,24 @@ class CheckinItem:
             )
 
 
-#: Stress and energy 1-5 (the existing check-in's scale); workload, sleep quality, wellbeing
-#: and a context choice are available to switch on in a plan.
+#: Stress and energy 1-5 (the existing check-in's scale): what a check-in asks by default.
 DEFAULT_CHECKIN_ITEMS: tuple[CheckinItem, ...] = (
     CheckinItem("stress", "Stress", 1, 5, "very relaxed", "very stressed"),
     CheckinItem("energy", "Energy", 1, 5, "exhausted", "full of energy"),
+)
+
+#: Items a plan can add to its check-ins: workload, last night's sleep quality and wellbeing on
+#: 1-5 scales with anchor words, and a context choice (what the person is doing), as EMA
+#: studies of work stress pair momentary ratings with the situation.
+OPTIONAL_CHECKIN_ITEMS: tuple[CheckinItem, ...] = (
+    CheckinItem("workload", "Workload", 1, 5, "very light", "overwhelming"),
+    CheckinItem("sleep_quality", "Sleep quality last night", 1, 5, "very poor", "very good"),
+    CheckinItem("wellbeing", "Wellbeing", 1, 5, "very bad", "very good"),
+    CheckinItem(
+        "context",
+        "What are you doing?",
+        choices=("focused work", "meeting", "email and chat", "break", "commuting", "other"),
+    ),
 )
 
 

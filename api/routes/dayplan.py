@@ -14,11 +14,12 @@ from api.dayplan import (
     DayPlanIn,
     DayPlanOut,
     feed_token,
+    item_model,
     plan_to_model,
 )
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
-from breathing.dayplan import DEFAULT_TEXTS, DayPlan
+from breathing.dayplan import DEFAULT_TEXTS, OPTIONAL_CHECKIN_ITEMS, DayPlan
 
 router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
 
@@ -37,6 +38,7 @@ async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanO
     return DayPlanOut(
         **plan_to_model(plan).model_dump(),
         default_texts=dict(DEFAULT_TEXTS),
+        optional_checkin_items=[item_model(c) for c in OPTIONAL_CHECKIN_ITEMS],
         calendar_feed_url=url,
     )
 

@@ -89,9 +89,17 @@ def test_default_plan_and_invalid_plans(clocked: tuple[Server, SetClock]) -> Non
             "What are you looking forward to most today?"
         )
         assert plan["calendar_feed_url"].startswith(f"{server.url}/api/v1/calendar.ics?token=")
+        assert [i["key"] for i in plan["optional_checkin_items"]] == [
+            "workload",
+            "sleep_quality",
+            "wellbeing",
+            "context",
+        ]
+        # the plan read back and sent whole (read-only fields included) is accepted
+        r = c.put("/api/v1/dayplan", json=plan)
+        assert r.status_code == 200, r.text
+        assert r.json() == plan
         bad = dict(plan, work_start="18:00", work_end="09:00")
-        for field in ("default_texts", "calendar_feed_url"):
-            bad.pop(field)
         r = c.put("/api/v1/dayplan", json=bad)
         assert r.status_code == 422
         assert r.headers["content-type"].startswith("application/problem+json")
