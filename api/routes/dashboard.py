@@ -11,6 +11,9 @@ Definitions
   (``source.kind == "ble"``; simulations and replays are not the person). It assumes the person
   puts the strap on at rest, as morning HRV measures do (Plews et al. 2012, 2013: a short
   resting recording each day, lnRMSSD tracked over days).
+- *A practice session's before/after*: RMSSD of its first complete 60-s window (session time
+  60 s, the first minute of pacing) and of its last window, and the change in per cent; for
+  sessions started in practice mode (``mode == "practice"``) with at least two windows.
 - *A break's effect*: :class:`breathing.BreakEffect` ``rmssd_change_pct``, RMSSD after vs before
   the break (median of the valid 60-s windows of each period). The weekly summary is the mean of
   the breaks' changes per kind over the last 7 days, with n (breaks with an effect measured).
@@ -53,6 +56,15 @@ class BreakOut(BaseModel):
     rmssd_change_pct: float | None
 
 
+class PracticeOut(BaseModel):
+    session_id: str
+    started_at: float = Field(description="Unix s.")
+    duration_s: float = Field(description="Session time of the last window's end, s.")
+    rmssd_first_ms: float = Field(description="RMSSD of the first complete 60-s window.")
+    rmssd_last_ms: float = Field(description="RMSSD of the last window.")
+    rmssd_change_pct: float
+
+
 class DashboardDay(BaseModel):
     day: str = Field(description="Local date (the day plan's time zone), YYYY-MM-DD.")
     n_checkins: int
@@ -63,6 +75,7 @@ class DashboardDay(BaseModel):
     )
     resting_n_windows: int
     breaks: list[BreakOut]
+    practice: list[PracticeOut] = Field(description="Practice sessions' before/after.")
 
 
 class BreakKindSummary(BaseModel):
@@ -118,6 +131,34 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         ]
         resting[day] = (statistics.median(values) if values else None, len(values))
 
+    practice: dict[str, list[PracticeOut]] = defaultdict(list)
+    for s in storage.query(
+        "SELECT id, created_at FROM sessions WHERE mode = 'practice' AND created_at >= ? "
+        "AND created_at <= ? ORDER BY created_at",
+        (since, now),
+    ):
+        windows = [
+            (float(r["t_s"]), v)
+            for r in storage.query(
+                "SELECT t_s, data_json FROM metrics WHERE session_id = ? ORDER BY t_s",
+                (s["id"],),
+            )
+            if (v := _num(json.loads(r["data_json"]).get("rmssd_ms"))) is not None
+        ]
+        if len(windows) < 2 or windows[0][1] <= 0:
+            continue
+        (_, first), (end, last) = windows[0], windows[-1]
+        practice[day_of(s["created_at"])].append(
+            PracticeOut(
+                session_id=s["id"],
+                started_at=s["created_at"],
+                duration_s=end,
+                rmssd_first_ms=first,
+                rmssd_last_ms=last,
+                rmssd_change_pct=100.0 * (last - first) / first,
+            )
+        )
+
     breaks: dict[str, list[BreakOut]] = defaultdict(list)
     for r in storage.query(
         "SELECT recorded_at, data_json FROM micro_breaks WHERE kind = 'break_effect' "
@@ -136,7 +177,7 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         )
 
     out_days = []
-    for day in sorted(set(checkins) | set(resting) | set(breaks)):
+    for day in sorted(set(checkins) | set(resting) | set(breaks) | set(practice)):
         c = checkins.get(day, [])
         rmssd, n_windows = resting.get(day, (None, 0))
         out_days.append(
@@ -148,6 +189,7 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
                 resting_rmssd_ms=rmssd,
                 resting_n_windows=n_windows,
                 breaks=breaks.get(day, []),
+                practice=practice.get(day, []),
             )
         )
 

@@ -490,6 +490,19 @@ def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
                 "rmssd_change_pct": change,
             },
         )
+    # a practice session on Tuesday: RMSSD 20 ms in its first window, 35 ms in its last
+    practice_start = berlin(2026, 12, 8, 13, 0).timestamp()
+    storage.create_session(
+        "practice-8",
+        created_at=practice_start,
+        mode="practice",
+        source={"kind": "simulator"},
+        options={},
+    ).result(timeout=10)
+    for t, v in ((60.0, 20.0), (65.0, 22.0), (300.0, 35.0)):
+        storage.add_snapshot(
+            "metrics", "practice-8", t_s=t, recorded_at=practice_start + t, data={"rmssd_ms": v}
+        )
     storage.flush().result(timeout=10)
     with server.client() as c:
         r = c.get("/api/v1/dashboard", params={"days": 7})
@@ -505,6 +518,11 @@ def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
     assert (mon["resting_rmssd_ms"], mon["resting_n_windows"]) == (33.5, 6)
     assert tue["resting_rmssd_ms"] == 43.5
     assert [b["rmssd_change_pct"] for b in tue["breaks"]] == [10.0, -5.0]
+    assert mon["practice"] == []
+    [practice] = tue["practice"]
+    assert practice["session_id"] == "practice-8" and practice["duration_s"] == 300.0
+    assert (practice["rmssd_first_ms"], practice["rmssd_last_ms"]) == (20.0, 35.0)
+    assert practice["rmssd_change_pct"] == pytest.approx(75.0)
     week = {w["kind"]: w for w in out["week"]}
     assert week["breathing"] == {"kind": "breathing", "n": 2, "mean_rmssd_change_pct": 15.0}
     assert week["walk"]["n"] == 1 and week["walk"]["mean_rmssd_change_pct"] == -5.0

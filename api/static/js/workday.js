@@ -84,12 +84,16 @@ function renderDashboard(out) {
     const breaks = d.breaks.length
       ? d.breaks.map((b) => `${b.kind} ${typeof b.rmssd_change_pct === "number" ? `${b.rmssd_change_pct > 0 ? "+" : ""}${b.rmssd_change_pct.toFixed(0)} %` : "-"}`).join(", ")
       : "-";
+    const practice = (d.practice || []).length
+      ? d.practice.map((x) => `${x.rmssd_first_ms.toFixed(0)} → ${x.rmssd_last_ms.toFixed(0)} ms`).join(", ")
+      : "-";
     const cells = [
       d.day,
       d.n_checkins ? num(d.mean_stress) : "-",
       d.n_checkins ? num(d.mean_energy) : "-",
       typeof d.resting_rmssd_ms === "number" ? `${d.resting_rmssd_ms.toFixed(0)} ms` : "-",
       breaks,
+      practice,
     ];
     for (const text of cells) {
       const td = document.createElement("td");
