@@ -3,7 +3,8 @@
 Every ``interval_s`` (real seconds) it reads the plan clock (:class:`api.dayplan.Clock`),
 plans today's and yesterday's prompts (:func:`breathing.dayplan.planned_prompts`) plus the
 signal-contingent check-ins raised by new micro-break flags and ended breaks, and asks
-:func:`breathing.dayplan.decide` about each prompt not yet stored. A prompt sent is stored
+:func:`breathing.dayplan.decide` about each prompt not yet stored (a prompt that had already
+expired when the service started was never offered and is not recorded). A prompt sent is stored
 first, then published as a ``prompt`` message on every live WebSocket and posted to the
 webhooks; a skipped or missed prompt is stored with its reason; a sent prompt past its expiry
 becomes ``expired``. Break times are stored in real time and mapped onto the plan clock.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from datetime import timedelta
 from typing import Literal
 
@@ -85,6 +87,9 @@ class PromptScheduler:
         self._last_event_id: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        #: Prompts that expired before the service ran were never offered: not recorded as
+        #: missed (compliance counts what a person was asked, not the service's downtime).
+        self.started_s = clock.now()
 
     def set_plan(self, plan: DayPlan) -> None:
         self.plan = plan
@@ -102,6 +107,7 @@ class PromptScheduler:
         await self.webhooks.close()
 
     async def _run(self) -> None:
+        await asyncio.sleep(self.interval_s)  # let the service's own startup go first
         while True:
             try:
                 await self.tick()
@@ -168,14 +174,15 @@ class PromptScheduler:
     async def _tick(self) -> list[PromptOut]:
         now = self.clock.now()
         plan = self.plan
-        ctx = await asyncio.to_thread(self._breaks, plan)
+        # one thread hop for the tick's reads: the scheduler stays a light neighbour of the
+        # sessions' pipelines on the shared executor
+        ctx, known, open_rows = await asyncio.to_thread(self._read_state, plan, now)
         today = local_datetime(plan, now).date()
         candidates = [
             *planned_prompts(plan, today - timedelta(days=1)),
             *planned_prompts(plan, today),
             *self._signal.values(),
         ]
-        known = await asyncio.to_thread(self.storage.prompt_keys, since_due=now - 3 * 86400)
         sent: list[PromptOut] = []
         items = [
             {
@@ -190,6 +197,8 @@ class PromptScheduler:
             for c in plan.checkin_items
         ]
         for p in sorted(candidates, key=lambda p: p.due_s):
+            if p.expires_s <= self.started_s:
+                continue
             if p.key in known:
                 self._signal.pop(p.key, None)
                 continue
@@ -220,12 +229,19 @@ class PromptScheduler:
             sent.append(out)
             self.publish("sent", out)
             self.webhooks.notify(KIND_TITLES[out.kind], out.text, prompt_id=out.id)
-        await self._expire(now)
+        await self._expire(now, open_rows)
         return sent
 
-    async def _expire(self, now: float) -> None:
-        rows = await asyncio.to_thread(self.storage.prompts, state="sent", since=now - 3 * 86400)
-        due = [r for r in rows if r["expires_at"] <= now]
+    def _read_state(
+        self, plan: DayPlan, now: float
+    ) -> tuple[DayContext, set[str], list[sqlite3.Row]]:
+        ctx = self._breaks(plan)
+        known = self.storage.prompt_keys(since_due=now - 3 * 86400)
+        open_rows = self.storage.prompts(state="sent", since=now - 3 * 86400)
+        return ctx, known, open_rows
+
+    async def _expire(self, now: float, open_rows: list[sqlite3.Row]) -> None:
+        due = [r for r in open_rows if r["expires_at"] <= now]
         if not due:
             return
         await asyncio.wrap_future(self.storage.expire_prompts(now=now))

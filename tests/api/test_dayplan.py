@@ -7,6 +7,7 @@ import contextlib
 import csv
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -218,12 +219,31 @@ def test_missed_prompt_expires_and_reset_skipped_after_a_break(
     clocked: tuple[Server, SetClock],
 ) -> None:
     server, clock = clocked
-    # the service was not asked at 09:00; at 10:30 the morning prompt is over its hour: missed
-    clock.set(berlin(2026, 12, 7, 10, 30))
+    storage = server.app.state.storage
+    # a long break from 08:55: the 09:00 morning prompt waits for it...
+    storage.add_micro_break(
+        session_id=None,
+        t_s=None,
+        recorded_at=berlin(2026, 12, 7, 8, 55).timestamp(),
+        kind="break_started",
+        data={},
+    )
+    storage.flush().result(timeout=10)
+    clock.set(berlin(2026, 12, 7, 9, 0, 30))
+    time.sleep(2.5)  # two evaluations at least
+    assert _prompts(server) == []
+    # ...and, still in the break an hour later, it is missed (never sent)
+    clock.set(berlin(2026, 12, 7, 10, 0, 30))
     missed = _wait_prompt(server, ":morning", state="expired")
     assert missed["reason"] == "missed" and missed["sent_at"] is None
+    storage.add_micro_break(
+        session_id=None,
+        t_s=None,
+        recorded_at=berlin(2026, 12, 7, 10, 5).timestamp(),
+        kind="break_ended",
+        data={},
+    )
     # a break that ended 10 minutes before the 12:30 reset: the reset is skipped
-    storage = server.app.state.storage
     ended = berlin(2026, 12, 7, 12, 20).timestamp()
     storage.add_micro_break(
         session_id=None, t_s=None, recorded_at=ended - 300, kind="break_started", data={}
@@ -541,3 +561,15 @@ def test_an_unusable_stored_plan_falls_back_to_the_default(serve: Any) -> None:
     second = serve(settings=load_settings(data_dir=first.settings.data_dir, token="test-token"))
     with second.client() as c:
         assert c.get("/api/v1/dayplan").json()["timezone"] == "Europe/Berlin"
+
+
+def test_prompts_expired_before_the_service_started_are_not_recorded(
+    serve: Callable[..., Server],
+) -> None:
+    clock = SetClock(berlin(2026, 12, 7, 18, 30))  # Monday evening: every prompt is over
+    server = serve(plan_clock=lambda tz: clock)
+    time.sleep(2.5)  # two evaluations at least
+    assert _prompts(server) == []
+    # the next working day's prompts are recorded as usual
+    clock.set(berlin(2026, 12, 8, 9, 0, 30))
+    assert _wait_prompt(server, ":morning")["key"] == "2026-12-08:morning"
