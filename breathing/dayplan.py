@@ -352,13 +352,33 @@ def _seconds(t: time) -> float:
     return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
 
 
+def _exists(plan: DayPlan, day: date, t: time) -> bool:
+    """Whether wall-clock time ``t`` happens on ``day`` (not in a spring-forward gap)."""
+    back = local_datetime(plan, _unix(plan, day, t))
+    return back.date() == day and back.time().replace(microsecond=0) == t.replace(microsecond=0)
+
+
+#: Draws tried for a randomised time before its window is taken to lie in a DST gap.
+_MAX_DRAWS = 64
+
+
 def _draw(plan: DayPlan, day: date, item: Intervention) -> time:
+    """A random wall-clock time in the item's window that exists that day.
+
+    A time drawn in a spring-forward gap is drawn again (from the same seeded generator, so the
+    answer stays deterministic); a window lying wholly in the gap gives its start, which
+    resolves forward like a fixed time.
+    """
     assert item.end is not None
     digest = hashlib.sha256(f"{plan.seed}:{day.isoformat()}:{item.id}".encode()).digest()
     rng = random.Random(int.from_bytes(digest[:8], "big"))
     lo, hi = int(_seconds(item.start)), int(_seconds(item.end))
-    s = rng.randrange(lo, hi)
-    return time(s // 3600, s % 3600 // 60, s % 60)
+    for _ in range(_MAX_DRAWS):
+        s = rng.randrange(lo, hi)
+        t = time(s // 3600, s % 3600 // 60, s % 60)
+        if _exists(plan, day, t):
+            return t
+    return item.start
 
 
 def is_active_time(plan: DayPlan, t_s: float) -> bool:
