@@ -38,7 +38,8 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Export a stored session: beats and metrics as CSV and Parquet, plus a JSON sidecar."""
+    """Export a stored session (beats and metrics as CSV and Parquet, plus a JSON sidecar),
+    and/or with --prompts the day plan's prompts and answers."""
     from api.research import MissingExtraError
     from api.research.export import export_session
     from api.settings import load_settings
