@@ -13,6 +13,7 @@ the page asks for the token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
+from api.dayplan import ClockFactory, RealClock, load_plan
 from api.middleware import BodyLimitMiddleware, HostCheckMiddleware, TokenGateMiddleware
 from api.pipeline import make_source
 from api.problems import install_problem_handlers, install_problem_openapi
@@ -33,19 +35,26 @@ from api.recordings import RecordingStore
 from api.routes import (
     baseline,
     breathing,
+    calendar,
     checkins,
+    dashboard,
+    dayplan,
     devices,
     health,
     live,
     microbreaks,
+    prompts,
     recordings,
     reports,
     sessions,
     trends,
+    webhooks,
 )
+from api.scheduler import PromptScheduler
 from api.sessions import SessionCreate, SessionManager, SourceFactory
 from api.settings import Settings
 from api.storage import Storage
+from api.webhooks import WebhookNotifier
 
 __all__ = ["create_app"]
 
@@ -65,6 +74,8 @@ def create_app(
     *,
     source_factory: SourceFactory | None = None,
     start_sessions: Sequence[SessionCreate] = (),
+    plan_clock: ClockFactory | None = None,
+    webhook_backoff_s: float = 1.0,
 ) -> FastAPI:
     """Build the service.
 
@@ -77,6 +88,11 @@ def create_app(
         with the recordings folder ``settings.recordings_path``).
     start_sessions
         Sessions to start as soon as the service is up (``hrvpace demo``).
+    plan_clock
+        Builds the day plan's wall clock from the plan's time zone (``hrvpace demo
+        --clock-speed``); the real clock when omitted (production).
+    webhook_backoff_s
+        Wait before a failed webhook delivery's first retry (doubled per retry).
 
     The token is resolved here (``settings.token`` or the token file, created if missing) and
     kept in ``app.state.token``; the database is opened when the app starts (lifespan).
@@ -91,12 +107,19 @@ def create_app(
         app.state.storage = storage
         app.state.sessions = manager
         app.state.started_sessions = []
+        notifier = WebhookNotifier(storage, backoff_s=webhook_backoff_s)
+        plan = await asyncio.to_thread(load_plan, storage)
+        clock = plan_clock(plan.timezone) if plan_clock is not None else RealClock()
+        scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier, plan=plan)
+        app.state.prompts = scheduler
         try:
             for request in start_sessions:
                 live_session = await manager.start(request)
                 app.state.started_sessions.append(live_session.id)
+            scheduler.start()
             yield
         finally:
+            await scheduler.stop()
             await manager.shutdown()
             storage.close()
 
@@ -126,6 +149,11 @@ def create_app(
     app.include_router(trends.router, dependencies=protected)
     app.include_router(reports.router, dependencies=protected)  # the page's History links
     app.include_router(recordings.router, dependencies=protected)
+    app.include_router(dayplan.router, dependencies=protected)
+    app.include_router(prompts.router, dependencies=protected)
+    app.include_router(webhooks.router, dependencies=protected)
+    app.include_router(dashboard.router, dependencies=protected)
+    app.include_router(calendar.router)  # the feed takes its token in the URL, see the route
     app.include_router(live.router)  # the WebSocket checks its token itself; schema has its own
     install_problem_handlers(app)
     install_problem_openapi(app, public_paths={"/api/v1/health"})
@@ -150,7 +178,12 @@ def create_app(
         token=token,
         prefix="/api/v1/",
         # the docs and the OpenAPI document are public as before (they hold no data)
-        public=["/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs"],
+        public=[
+            "/api/v1/health",
+            "/api/v1/openapi.json",
+            "/api/v1/docs",
+            "/api/v1/calendar.ics",  # checks its feed token itself
+        ],
     )
     if settings.browser_origins:
         app.add_middleware(

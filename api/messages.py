@@ -12,12 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from api.dayplan import PromptOut
+
 __all__ = [
     "BeatMessage",
     "GuidanceMessage",
     "LiveMessage",
     "MetricsMessage",
     "MicroBreakMessage",
+    "PromptMessage",
     "StatusMessage",
     "live_schema",
 ]
@@ -84,6 +87,15 @@ class MicroBreakMessage(_Message):
     micro_break: dict[str, Any]
 
 
+class PromptMessage(_Message):
+    """A prompt of the day plan sent (or answered, dismissed, expired): the same on every live
+    socket, whatever its session (the ``session_id`` is the socket's)."""
+
+    type: Literal["prompt"] = "prompt"
+    event: Literal["sent", "answered", "dismissed", "expired"]
+    prompt: PromptOut
+
+
 class StatusMessage(_Message):
     """The session's and its source's state (sent on connect and on every change)."""
 
@@ -99,7 +111,12 @@ class StatusMessage(_Message):
 
 
 LiveMessage = Annotated[
-    BeatMessage | MetricsMessage | GuidanceMessage | MicroBreakMessage | StatusMessage,
+    BeatMessage
+    | MetricsMessage
+    | GuidanceMessage
+    | MicroBreakMessage
+    | PromptMessage
+    | StatusMessage,
     Field(discriminator="type"),
 ]
 

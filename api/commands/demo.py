@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import webbrowser
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -49,18 +50,50 @@ def demo(
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in a browser if one exists.")
     ] = True,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+            help="Run the day plan's clock from this local time (the plan's time zone), e.g. "
+            "2026-12-07T08:55: see the day's prompts within minutes.",
+        ),
+    ] = None,
+    clock_speed: Annotated[
+        float,
+        typer.Option(
+            "--clock-speed",
+            min=1.0,
+            max=10_000.0,
+            help="How many times faster than real time the day plan's clock runs (with --start).",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Start a simulated person's session and the service, and show the page."""
+    """Start a simulated person's session and the service, and show the page.
+
+    With ``--start`` (and ``--clock-speed``) the day plan runs on a demo clock: at 120x a working
+    day passes in about 5 minutes. Only the demo has this; ``hrvpace serve`` always uses the
+    real clock.
+    """
     from api.app import create_app
     from api.pipeline import SimulatorSpec
     from api.sessions import SessionCreate
 
     settings = settings_from_flags(host, port, data_dir, config)
     lock = lock_data_dir(settings)  # one server per data dir, held until the process ends
-    start = SessionCreate(
+    start_at = start
+    session = SessionCreate(
         source=SimulatorSpec(kind="simulator", seed=seed, resonance_bpm=resonance_bpm)
     )
-    app = create_app(settings, start_sessions=[start])
+    plan_clock = None
+    if start_at is not None:
+        from api.dayplan import FastClock
+
+        def plan_clock(timezone: str) -> FastClock:
+            assert start_at is not None
+            return FastClock.starting_at(start_at, timezone, clock_speed)
+
+    app = create_app(settings, start_sessions=[session], plan_clock=plan_clock)
     sock = bind_socket(settings.host, settings.port)
     url = url_for(settings.host, sock.getsockname()[1])
     page = f"{url}/#token={app.state.token}"
@@ -70,6 +103,8 @@ def demo(
         typer.echo(f"hrvpace demo: simulated person streaming (session {ids})")
         typer.echo(f"open {page}")
         typer.echo(f"token: {app.state.token}")
+        if start_at is not None:
+            typer.echo(f"day plan clock: from {start_at:%Y-%m-%d %H:%M} at {clock_speed:g}x")
         if open_browser and _graphical_browser_available():
             webbrowser.open(page)
         typer.echo("Ctrl+C to stop.", err=True)

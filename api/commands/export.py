@@ -2,8 +2,10 @@
 
 Files (see :mod:`api.research.export`): ``ID-beats.csv``/``.parquet``, ``ID-metrics.csv``/
 ``.parquet`` when the session has metric snapshots, and the sidecar ``ID.json`` (device,
-software version, settings, columns with units). Exit codes: 0 written; 1 no such session or
-unreadable database; 2 missing extra (pyarrow).
+software version, settings, columns with units). With ``--prompts``: the day plan's prompts
+(``prompts.csv``, ``prompt_answers.csv``, ``prompts.json`` with compliance and response latency,
+see :func:`api.dayplan.export_prompts`). Exit codes: 0 written; 1 no such session or unreadable
+database; 2 missing extra (pyarrow), or nothing asked for.
 """
 
 from __future__ import annotations
@@ -19,21 +21,41 @@ __all__ = ["export"]
 
 
 def export(
-    session_id: Annotated[str, typer.Argument(help="The stored session's id.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    session_id: Annotated[
+        str | None, typer.Argument(help="The stored session's id (optional with --prompts).")
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
     ] = None,
+    prompts: Annotated[
+        bool,
+        typer.Option(
+            "--prompts",
+            help="Also (or only) the day plan's prompts and answers: prompts.csv, "
+            "prompt_answers.csv and prompts.json (compliance, response latency).",
+        ),
+    ] = False,
 ) -> None:
-    """Export a stored session: beats and metrics as CSV and Parquet, plus a JSON sidecar."""
+    """Export a stored session (beats and metrics as CSV and Parquet, plus a JSON sidecar),
+    and/or with --prompts the day plan's prompts and answers."""
     from api.research import MissingExtraError
     from api.research.export import export_session
     from api.settings import load_settings
 
     db = load_settings(data_dir=data_dir).database_path
+    if session_id is None and not prompts:
+        typer.echo("hrvpace export: give a session id, --prompts, or both", err=True)
+        raise typer.Exit(2)
+    files: list[Path] = []
     try:
-        files = export_session(db, session_id, out)
+        if prompts:
+            from api.dayplan import export_prompts
+
+            files += export_prompts(db, out)
+        if session_id is not None:
+            files += export_session(db, session_id, out)
     except MissingExtraError as exc:
         typer.echo(f"hrvpace export: {exc}", err=True)
         raise typer.Exit(2) from None

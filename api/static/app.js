@@ -10,6 +10,8 @@ import { barChart, clockLabel, lineChart, setGauge, timeTicks } from "./js/chart
 import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
 import * as nudges from "./js/nudges.js";
+import * as prompts from "./js/prompts.js";
+import * as workday from "./js/workday.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -254,6 +256,9 @@ function onMessage(msg) {
         if (!list.querySelector("li[data-event]")) list.replaceChildren();
         list.prepend(li);
       }
+      break;
+    case "prompt":
+      prompts.onMessage(msg);
       break;
     case "status":
       onStatus(msg);
@@ -1133,10 +1138,13 @@ async function start() {
     return;
   }
   loadHistory();
+  workday.refresh();
 }
 
 function init() {
   nudges.init();
+  prompts.init({ onError: setConn });
+  workday.init();
   buildScale("stress-scale", "stress");
   buildScale("energy-scale", "energy");
   microBreaks.init({

@@ -1,0 +1,534 @@
+"""The day plan at the service's boundary: its JSON models, the stored plan, the plan clock.
+
+The plan's logic is :mod:`breathing.dayplan` (pure); this module turns the JSON a client sends
+(``PUT /api/v1/dayplan``) into a :class:`breathing.dayplan.DayPlan` and back, stores it in the
+``settings`` table, and shapes prompt rows for the API, the live WebSocket and the export.
+
+The plan's wall clock is an object (:class:`RealClock` in production; :class:`FastClock` for
+``hrvpace demo --start ... --clock-speed N`` and tests): the scheduler, the answers' times and the
+calendar feed read it, so a day runs in minutes without a single ``sleep`` in the logic.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import secrets
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from api.problems import ProblemError
+from api.storage import Storage
+from breathing.dayplan import (
+    CheckinItem,
+    DayPlan,
+    DayPlanError,
+    Intervention,
+    InterventionKind,
+    QuietHours,
+)
+from hrv.errors import HrvpaceError
+
+__all__ = [
+    "PLAN_KEY",
+    "AnswerItemOut",
+    "CheckinItemModel",
+    "Clock",
+    "DayPlanIn",
+    "DayPlanOut",
+    "FastClock",
+    "InterventionModel",
+    "PromptExportError",
+    "PromptOut",
+    "RealClock",
+    "export_prompts",
+    "item_model",
+    "load_plan",
+    "plan_to_model",
+    "prompt_out",
+]
+
+log = logging.getLogger(__name__)
+
+#: Key of the stored day plan in the ``settings`` table.
+PLAN_KEY = "dayplan"
+#: Key of the calendar feed's own token in the ``settings`` table.
+FEED_TOKEN_KEY = "calendar_feed_token"
+
+
+# -- clocks --------------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """The plan's wall clock (Unix seconds)."""
+
+    def now(self) -> float: ...
+
+    def from_real(self, real_s: float) -> float:
+        """The plan time of a real Unix time (break events are stored in real time)."""
+        ...
+
+
+class RealClock:
+    """Production: the plan runs on the real time."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def from_real(self, real_s: float) -> float:
+        return real_s
+
+
+@dataclass
+class FastClock:
+    """A clock that starts at ``start_s`` and runs ``speed`` times faster than ``real``.
+
+    Examples
+    --------
+    >>> ticks = iter([100.0, 101.0])
+    >>> c = FastClock(start_s=1_000.0, speed=120.0, real=lambda: next(ticks))
+    >>> c.now()
+    1120.0
+    """
+
+    start_s: float
+    speed: float
+    real: Callable[[], float] = time.time
+    origin_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.speed > 0:
+            raise ValueError(f"clock speed: must be > 0, got {self.speed}")
+        self.origin_s = self.real()
+
+    @classmethod
+    def starting_at(cls, local: datetime, timezone: str, speed: float) -> FastClock:
+        """Start at a naive local date-time in ``timezone`` (``2026-12-07T08:55``)."""
+        aware = local.replace(tzinfo=ZoneInfo(timezone)) if local.tzinfo is None else local
+        return cls(start_s=aware.timestamp(), speed=speed)
+
+    def now(self) -> float:
+        return self.from_real(self.real())
+
+    def from_real(self, real_s: float) -> float:
+        return self.start_s + (real_s - self.origin_s) * self.speed
+
+
+#: Builds the plan clock from the plan's time zone when the service starts.
+ClockFactory = Callable[[str], Clock]
+
+
+# -- the plan as JSON ----------------------------------------------------------------------------
+
+
+class InterventionModel(BaseModel):
+    """One micro-intervention of the plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: InterventionKind
+    start: dtime = Field(description="Local time it is due (the plan's time zone), HH:MM.")
+    end: dtime | None = Field(default=None, description="End of its window (exclusive).")
+    randomised: bool = Field(
+        default=False, description="A random time within [start, end), the same all day."
+    )
+    text: str = Field(
+        default="", max_length=1000, description="What the person reads; empty = default."
+    )
+    enabled: bool = True
+
+
+class CheckinItemModel(BaseModel):
+    """A check-in item: a scale with anchor words, or a choice (``choices`` non-empty)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    label: str = Field(min_length=1, max_length=200)
+    scale_min: int = Field(default=1, ge=0, le=100)
+    scale_max: int = Field(default=5, ge=1, le=100)
+    anchor_low: str = Field(default="", max_length=100)
+    anchor_high: str = Field(default="", max_length=100)
+    choices: list[str] = Field(default_factory=list, max_length=20)
+
+
+class QuietHoursModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: dtime
+    end: dtime = Field(description="<= start wraps past midnight (22:00-07:00).")
+
+
+_DEFAULT = DayPlan()
+
+
+class DayPlanIn(BaseModel):
+    """Body of ``PUT /api/v1/dayplan`` (the whole plan; omitted fields take their defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(default=_DEFAULT.timezone, max_length=64, description="IANA name.")
+    working_days: list[int] = Field(
+        default_factory=lambda: sorted(_DEFAULT.working_days),
+        max_length=7,
+        description="ISO weekdays, 1 = Monday ... 7 = Sunday.",
+    )
+    work_start: dtime = _DEFAULT.work_start
+    work_end: dtime = _DEFAULT.work_end
+    quiet_hours: list[QuietHoursModel] = Field(
+        default_factory=lambda: [
+            QuietHoursModel(start=q.start, end=q.end) for q in _DEFAULT.quiet_hours
+        ],
+        max_length=10,
+    )
+    interventions: list[InterventionModel] = Field(
+        default_factory=lambda: [_intervention_model(i) for i in _DEFAULT.interventions],
+        max_length=50,
+    )
+    checkin_items: list[CheckinItemModel] = Field(
+        default_factory=lambda: [item_model(c) for c in _DEFAULT.checkin_items],
+        min_length=1,
+        max_length=10,
+    )
+    signal_checkins: bool = Field(
+        default=True, description="Also a check-in after a micro-break flag or a break."
+    )
+    signal_checkin_delay_s: float = Field(default=120.0, ge=0, le=3600)
+    signal_checkin_min_gap_s: float = Field(default=3600.0, ge=0, le=86400)
+    reset_skip_after_break_s: float = Field(default=1800.0, ge=0, le=86400)
+    expire_after_s: float = Field(default=3600.0, gt=0, le=86400)
+    seed: int = Field(default=0, ge=0, le=2**31)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        """What ``GET`` adds (texts, optional items, the feed URL) may come back in a ``PUT``:
+        a client edits the plan it read and sends it whole."""
+        if isinstance(data, dict) and cls is DayPlanIn:
+            return {k: v for k, v in data.items() if k not in _READ_ONLY}
+        return data
+
+    def to_plan(self) -> DayPlan:
+        """The pure plan; a plan that cannot work is a 422 ``invalid_dayplan`` naming why."""
+        try:
+            return DayPlan(
+                timezone=self.timezone,
+                working_days=frozenset(self.working_days),
+                work_start=self.work_start,
+                work_end=self.work_end,
+                quiet_hours=tuple(QuietHours(q.start, q.end) for q in self.quiet_hours),
+                interventions=tuple(
+                    Intervention(i.id, i.kind, i.start, i.end, i.randomised, i.text, i.enabled)
+                    for i in self.interventions
+                ),
+                checkin_items=tuple(
+                    CheckinItem(
+                        c.key,
+                        c.label,
+                        c.scale_min,
+                        c.scale_max,
+                        c.anchor_low,
+                        c.anchor_high,
+                        tuple(c.choices),
+                    )
+                    for c in self.checkin_items
+                ),
+                signal_checkins=self.signal_checkins,
+                signal_checkin_delay_s=self.signal_checkin_delay_s,
+                signal_checkin_min_gap_s=self.signal_checkin_min_gap_s,
+                reset_skip_after_break_s=self.reset_skip_after_break_s,
+                expire_after_s=self.expire_after_s,
+                seed=self.seed,
+            )
+        except DayPlanError as exc:
+            raise ProblemError(422, "invalid_dayplan", f"day plan: {exc}") from None
+
+
+_READ_ONLY = frozenset({"default_texts", "optional_checkin_items", "calendar_feed_url"})
+
+
+class DayPlanOut(DayPlanIn):
+    """The day plan, with the default texts and the calendar feed's subscription URL."""
+
+    default_texts: dict[str, str] = Field(description="Each kind's text when its text is empty.")
+    optional_checkin_items: list[CheckinItemModel] = Field(
+        description="Items a plan can add to its check-ins (workload, sleep quality, "
+        "wellbeing, a context choice)."
+    )
+    calendar_feed_url: str = Field(
+        description="The ICS feed of the next 7 days, with a token that grants only the feed."
+    )
+
+
+def _intervention_model(i: Intervention) -> InterventionModel:
+    return InterventionModel(
+        id=i.id,
+        kind=i.kind,
+        start=i.start,
+        end=i.end,
+        randomised=i.randomised,
+        text=i.text,
+        enabled=i.enabled,
+    )
+
+
+def item_model(c: CheckinItem) -> CheckinItemModel:
+    return CheckinItemModel(
+        key=c.key,
+        label=c.label,
+        scale_min=c.scale_min,
+        scale_max=c.scale_max,
+        anchor_low=c.anchor_low,
+        anchor_high=c.anchor_high,
+        choices=list(c.choices),
+    )
+
+
+def plan_to_model(plan: DayPlan) -> DayPlanIn:
+    return DayPlanIn(
+        timezone=plan.timezone,
+        working_days=sorted(plan.working_days),
+        work_start=plan.work_start,
+        work_end=plan.work_end,
+        quiet_hours=[QuietHoursModel(start=q.start, end=q.end) for q in plan.quiet_hours],
+        interventions=[_intervention_model(i) for i in plan.interventions],
+        checkin_items=[item_model(c) for c in plan.checkin_items],
+        signal_checkins=plan.signal_checkins,
+        signal_checkin_delay_s=plan.signal_checkin_delay_s,
+        signal_checkin_min_gap_s=plan.signal_checkin_min_gap_s,
+        reset_skip_after_break_s=plan.reset_skip_after_break_s,
+        expire_after_s=plan.expire_after_s,
+        seed=plan.seed,
+    )
+
+
+def load_plan(storage: Storage) -> DayPlan:
+    """The stored plan, or the default plan when none is stored (blocking).
+
+    A stored plan this version cannot use (a time zone the system no longer knows, a field
+    renamed) is logged and replaced by the default plan until the next ``PUT``: the service
+    starts either way.
+    """
+    stored = storage.get_value("settings", PLAN_KEY)
+    if stored is None:
+        return DayPlan()
+    try:
+        return DayPlanIn.model_validate(stored[0]).to_plan()
+    except (ValidationError, ProblemError) as exc:
+        log.warning("the stored day plan cannot be used (%s); using the default plan", exc)
+        return DayPlan()
+
+
+def feed_token(storage: Storage) -> str:
+    """The calendar feed's own token (created on first use; it grants only the feed)."""
+    stored = storage.get_value("settings", FEED_TOKEN_KEY)
+    if stored is not None and isinstance(stored[0], str) and stored[0]:
+        return stored[0]
+    token = secrets.token_urlsafe(24)
+    future = storage.put_value("settings", FEED_TOKEN_KEY, token, updated_at=time.time())
+    assert future is not None
+    future.result(timeout=30)
+    return token
+
+
+# -- prompts as data -----------------------------------------------------------------------------
+
+PromptState = Literal["sent", "answered", "dismissed", "expired", "skipped"]
+
+
+class AnswerItemOut(BaseModel):
+    """One answered check-in item, stored with its scale and anchor words."""
+
+    key: str
+    label: str
+    value: int | None = None
+    choice: str | None = None
+    scale_min: int | None = None
+    scale_max: int | None = None
+    anchor_low: str = ""
+    anchor_high: str = ""
+
+
+class PromptOut(BaseModel):
+    """A prompt of the day plan and its answer (times in Unix seconds on the plan clock)."""
+
+    id: int
+    key: str = Field(description="<local date>:<intervention id>, or flag:/break:<time>.")
+    kind: InterventionKind
+    trigger: Literal["planned", "flag", "break"]
+    text: str
+    state: PromptState
+    reason: str = Field(description="Why skipped or expired (recent_break, missed).")
+    due_at: float
+    expires_at: float
+    sent_at: float | None
+    answered_at: float | None
+    dismissed_at: float | None
+    expired_at: float | None
+    response_latency_s: float | None = Field(
+        description="answered_at - sent_at (EMA compliance reporting)."
+    )
+    answer_text: str | None
+    note: str | None
+    items: list[CheckinItemModel] = Field(description="What a check-in asks.")
+    answers: list[AnswerItemOut]
+
+
+def prompt_out(row: sqlite3.Row, answers: list[sqlite3.Row] | None = None) -> PromptOut:
+    sent, answered = row["sent_at"], row["answered_at"]
+    return PromptOut(
+        id=row["id"],
+        key=row["key"],
+        kind=row["kind"],
+        trigger=row["trigger"],
+        text=row["text"],
+        state=row["state"],
+        reason=row["reason"],
+        due_at=row["due_at"],
+        expires_at=row["expires_at"],
+        sent_at=sent,
+        answered_at=answered,
+        dismissed_at=row["dismissed_at"],
+        expired_at=row["expired_at"],
+        response_latency_s=answered - sent if answered is not None and sent is not None else None,
+        answer_text=row["answer_text"],
+        note=row["note"],
+        items=[CheckinItemModel.model_validate(i) for i in _json_list(row["items_json"])],
+        answers=[
+            AnswerItemOut(
+                key=a["item_key"],
+                label=a["label"],
+                value=a["value"],
+                choice=a["choice"],
+                scale_min=a["scale_min"],
+                scale_max=a["scale_max"],
+                anchor_low=a["anchor_low"],
+                anchor_high=a["anchor_high"],
+            )
+            for a in answers or []
+        ],
+    )
+
+
+def _json_list(text: str) -> list[Any]:
+    value = json.loads(text or "[]")
+    return value if isinstance(value, list) else []
+
+
+# -- export --------------------------------------------------------------------------------------
+
+#: Columns of ``prompts.csv`` (times in Unix seconds on the plan clock; latency in seconds).
+PROMPT_COLUMNS = (
+    "id",
+    "key",
+    "kind",
+    "trigger",
+    "state",
+    "reason",
+    "due_at",
+    "sent_at",
+    "answered_at",
+    "dismissed_at",
+    "expired_at",
+    "response_latency_s",
+    "answer_text",
+    "note",
+)
+ANSWER_COLUMNS = (
+    "prompt_id",
+    "item_key",
+    "label",
+    "value",
+    "choice",
+    "scale_min",
+    "scale_max",
+    "anchor_low",
+    "anchor_high",
+)
+
+
+def export_prompts(database: Path, out: Path) -> list[Path]:
+    """Write the day plan's prompts as ``prompts.csv``, their check-in items as
+    ``prompt_answers.csv`` and a compliance summary ``prompts.json``.
+
+    Compliance and response latency are reported as EMA studies do (Stone & Shiffman 2002;
+    Wrzus & Neubauer 2023): prompts sent, answered, dismissed and expired unanswered, the
+    share answered, and the median latency from sent to answered.
+
+    References
+    ----------
+    Stone AA, Shiffman S. Capturing momentary, self-report data: a proposal for reporting
+    guidelines. Ann Behav Med. 2002;24(3):236-243.
+    Wrzus C, Neubauer AB. Ecological momentary assessment: a meta-analysis on designs, samples,
+    and compliance across research fields. Assessment. 2023;30(3):825-846.
+    """
+    if not database.is_file():
+        raise PromptExportError(f"{database}: no database (has the service run here?)")
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            prompts = conn.execute("SELECT * FROM prompts ORDER BY due_at, id").fetchall()
+            answers = conn.execute(
+                "SELECT * FROM prompt_answers ORDER BY prompt_id, position"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise PromptExportError(f"{database}: cannot read the prompts ({exc})") from None
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [prompt_out(r) for r in prompts]
+    with (out / "prompts.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(PROMPT_COLUMNS)
+        for p in rows:
+            d = p.model_dump()
+            w.writerow(["" if d[c] is None else d[c] for c in PROMPT_COLUMNS])
+    with (out / "prompt_answers.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(ANSWER_COLUMNS)
+        for a in answers:
+            w.writerow(["" if a[c] is None else a[c] for c in ANSWER_COLUMNS])
+    sent = [p for p in rows if p.sent_at is not None]
+    answered = [p for p in sent if p.response_latency_s is not None]
+    latencies = sorted(p.response_latency_s for p in answered if p.response_latency_s is not None)
+    summary = {
+        "n_planned": len(rows),
+        "n_sent": len(sent),
+        "n_answered": len(answered),
+        "n_dismissed": sum(p.state == "dismissed" for p in rows),
+        "n_expired_unanswered": sum(p.state == "expired" and p.sent_at is not None for p in rows),
+        "n_missed_unsent": sum(p.state == "expired" and p.sent_at is None for p in rows),
+        "n_skipped": sum(p.state == "skipped" for p in rows),
+        "compliance": len(answered) / len(sent) if sent else None,
+        "median_response_latency_s": statistics.median(latencies) if latencies else None,
+        "columns": {c: _PROMPT_UNITS.get(c, "") for c in PROMPT_COLUMNS},
+    }
+    (out / "prompts.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return [out / "prompts.csv", out / "prompt_answers.csv", out / "prompts.json"]
+
+
+_PROMPT_UNITS = {
+    "due_at": "Unix s",
+    "sent_at": "Unix s",
+    "answered_at": "Unix s",
+    "dismissed_at": "Unix s",
+    "expired_at": "Unix s",
+    "response_latency_s": "s",
+}
+
+
+class PromptExportError(HrvpaceError):
+    """The prompts cannot be exported (no database, unreadable)."""

@@ -1,0 +1,101 @@
+"""The calendar feed: ``GET /api/v1/calendar.ics``, the next 7 days of planned breathing resets
+and detox reminders as "mental reset" slots (RFC 5545, generated with :mod:`icalendar`).
+
+A calendar app cannot send a header, so the feed takes a token in its URL: the feed's own token
+(``calendar_feed_url`` of ``GET /api/v1/dayplan``), which grants this feed and nothing else, or
+the API token (as ``?token=`` or ``Authorization: Bearer``). Events carry the plan's time zone
+(``TZID`` with its ``VTIMEZONE``), so they stay at their local time across a DST change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import icalendar
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
+
+from api._version import __version__
+from api.auth import token_matches
+from api.dayplan import feed_token
+from api.routes._deps import StorageDep
+from api.routes.dayplan import SchedulerDep
+from breathing.dayplan import DayPlan, PlannedPrompt, local_datetime, planned_between
+
+router = APIRouter(prefix="/api/v1", tags=["calendar"])
+
+#: The feed's slots: which kinds, their title and their length.
+SLOTS: dict[str, tuple[str, timedelta]] = {
+    "breathing_reset": ("Mental reset: breathing", timedelta(minutes=2)),
+    "detox_reminder": ("Mental reset: away from screens", timedelta(minutes=10)),
+}
+FEED_DAYS = 7
+
+
+def ics_feed(plan: DayPlan, prompts: list[PlannedPrompt], *, now_s: float) -> bytes:
+    """The ICS document of ``prompts`` (the slot kinds only), in the plan's time zone."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//hrvpace//day plan {__version__}//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", "hrvpace mental resets")
+    cal.add("x-wr-timezone", plan.timezone)
+    stamp = datetime.fromtimestamp(now_s, tz=UTC)
+    for p in prompts:
+        if p.kind not in SLOTS:
+            continue
+        title, length = SLOTS[p.kind]
+        start = local_datetime(plan, p.due_s)
+        event = icalendar.Event()
+        event.add("uid", f"{p.key}@hrvpace")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", start)
+        event.add("dtend", start + length)
+        event.add("summary", title)
+        event.add("description", p.text)
+        event.add("categories", ["mental reset"])
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return bytes(cal.to_ical())
+
+
+@router.get(
+    "/calendar.ics",
+    name="calendar-feed",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 feed"}},
+)
+async def calendar_feed(
+    request: Request,
+    storage: StorageDep,
+    scheduler: SchedulerDep,
+    token: Annotated[str | None, Query(max_length=200, description="Feed or API token.")] = None,
+) -> Response:
+    """The next 7 days of planned resets and reminders as an iCalendar feed."""
+    api_token: str = request.app.state.token
+    auth = request.headers.get("authorization", "")
+    scheme, _, bearer = auth.partition(" ")
+    allowed = (scheme.lower() == "bearer" and token_matches(bearer.strip(), api_token)) or (
+        token is not None
+        and (
+            token_matches(token, api_token)
+            or token_matches(token, await asyncio.to_thread(feed_token, storage))
+        )
+    )
+    if not allowed:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong token: use the feed URL of GET /api/v1/dayplan",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    plan = scheduler.plan
+    now = scheduler.clock.now()
+    prompts = planned_between(plan, now, now + FEED_DAYS * 86400)
+    return Response(
+        ics_feed(plan, prompts, now_s=now),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )

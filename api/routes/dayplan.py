@@ -1,0 +1,64 @@
+"""The day plan: ``GET``/``PUT /api/v1/dayplan`` (working days and hours, quiet hours, the
+micro-interventions and check-in items; see :mod:`breathing.dayplan` for the rules)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.dayplan import (
+    PLAN_KEY,
+    DayPlanIn,
+    DayPlanOut,
+    feed_token,
+    item_model,
+    plan_to_model,
+)
+from api.routes._deps import StorageDep
+from api.scheduler import PromptScheduler
+from breathing.dayplan import DEFAULT_TEXTS, OPTIONAL_CHECKIN_ITEMS, DayPlan
+
+router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
+
+
+def get_scheduler(request: Request) -> PromptScheduler:
+    scheduler: PromptScheduler = request.app.state.prompts
+    return scheduler
+
+
+SchedulerDep = Annotated[PromptScheduler, Depends(get_scheduler)]
+
+
+async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanOut:
+    token = await asyncio.to_thread(feed_token, storage)
+    url = str(request.url_for("calendar-feed").include_query_params(token=token))
+    return DayPlanOut(
+        **plan_to_model(plan).model_dump(),
+        default_texts=dict(DEFAULT_TEXTS),
+        optional_checkin_items=[item_model(c) for c in OPTIONAL_CHECKIN_ITEMS],
+        calendar_feed_url=url,
+    )
+
+
+@router.get("", response_model=DayPlanOut)
+async def get_dayplan(request: Request, storage: StorageDep, scheduler: SchedulerDep) -> DayPlanOut:
+    """The day plan (the default plan until one is saved) and the calendar feed's URL."""
+    return await _out(scheduler.plan, request, storage)
+
+
+@router.put("", response_model=DayPlanOut, responses={422: {}})
+async def put_dayplan(
+    body: DayPlanIn, request: Request, storage: StorageDep, scheduler: SchedulerDep
+) -> DayPlanOut:
+    """Replace the day plan (422 ``invalid_dayplan`` names what cannot work)."""
+    plan = body.to_plan()
+    future = storage.put_value(
+        "settings", PLAN_KEY, body.model_dump(mode="json"), updated_at=time.time()
+    )
+    assert future is not None
+    await asyncio.wrap_future(future)
+    scheduler.set_plan(plan)
+    return await _out(plan, request, storage)

@@ -1,0 +1,168 @@
+"""Prompts of the day plan and their answers: ``GET /api/v1/prompts``,
+``POST /api/v1/prompts/{id}/answer`` and ``/dismiss``.
+
+An answer is stored with the prompt (text for prompts and reflections; for a check-in, each
+configured item with its scale and anchor words, plus an optional note); a check-in answer with
+stress and energy is also a row of ``/api/v1/checkins``, so history and trends see it. Times are
+on the plan clock (the real time, unless ``hrvpace demo --clock-speed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.dayplan import PromptOut, prompt_out
+from api.problems import ProblemError
+from api.routes._deps import StorageDep
+from api.routes.dayplan import SchedulerDep
+
+router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
+
+PromptId = Annotated[int, Path(ge=1, le=2**62, description="The prompt's id.")]
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No prompt with that id (code prompt_not_found)"}
+}
+_CLOSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The prompt is no longer open (code prompt_closed)"}
+}
+
+
+class PromptList(BaseModel):
+    prompts: list[PromptOut]
+
+
+class ItemAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(min_length=1, max_length=40)
+    value: int | None = Field(default=None, description="A scale item's value.")
+    choice: str | None = Field(default=None, max_length=200, description="A choice item's pick.")
+
+
+class AnswerIn(BaseModel):
+    """Body of ``POST /api/v1/prompts/{id}/answer``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, max_length=4000, description="A prompt's answer.")
+    items: list[ItemAnswer] = Field(default_factory=list, max_length=20)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+@router.get("", response_model=PromptList)
+async def list_prompts(
+    storage: StorageDep,
+    since: Annotated[
+        float | None, Query(ge=0, le=1e11, description="Due at or after (Unix s).")
+    ] = None,
+    state: Annotated[
+        str | None, Query(pattern="^(sent|answered|dismissed|expired|skipped)$")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> PromptList:
+    """Prompts, oldest due first, with their answers and response latency."""
+    rows = await asyncio.to_thread(storage.prompts, since=since, state=state, limit=limit)
+    answers = await asyncio.to_thread(storage.prompt_answers, [r["id"] for r in rows])
+    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows])
+
+
+async def _stored(storage: StorageDep, prompt_id: int) -> sqlite3.Row:
+    row = await asyncio.to_thread(storage.get_prompt, prompt_id)
+    if row is None:
+        raise ProblemError(404, "prompt_not_found", f"no prompt with id {prompt_id}")
+    return row
+
+
+async def _open_prompt(storage: StorageDep, prompt_id: int) -> sqlite3.Row:
+    row = await _stored(storage, prompt_id)
+    if row["state"] != "sent":
+        raise ProblemError(
+            409, "prompt_closed", f"prompt {prompt_id} is {row['state']}, no longer open"
+        )
+    return row
+
+
+def _validate_items(row: Any, body: AnswerIn) -> list[dict[str, Any]]:
+    asked = {i["key"]: i for i in json.loads(row["items_json"] or "[]")}
+    out: list[dict[str, Any]] = []
+    for n, given in enumerate(body.items):
+        where = f"items[{n}]"
+        item = asked.get(given.key)
+        if item is None:
+            raise ProblemError(
+                422, "invalid_answer", f"{where}: this prompt does not ask {given.key!r}"
+            )
+        if item.get("choices"):
+            if given.choice not in item["choices"]:
+                raise ProblemError(
+                    422,
+                    "invalid_answer",
+                    f"{where}: choice must be one of {item['choices']}",
+                )
+        elif given.value is None or not item["scale_min"] <= given.value <= item["scale_max"]:
+            raise ProblemError(
+                422,
+                "invalid_answer",
+                f"{where} ({given.key}): value must be {item['scale_min']}-{item['scale_max']}",
+            )
+        out.append({**item, "value": given.value, "choice": given.choice})
+    if row["kind"] == "checkin" and not out:
+        raise ProblemError(422, "invalid_answer", "items: a check-in answer needs its items")
+    if row["kind"] != "checkin" and not (body.text or "").strip():
+        raise ProblemError(422, "invalid_answer", "text: this prompt's answer is a text")
+    return out
+
+
+@router.post("/{prompt_id}/answer", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
+async def answer_prompt(
+    prompt_id: PromptId, body: AnswerIn, storage: StorageDep, scheduler: SchedulerDep
+) -> PromptOut:
+    """Answer an open prompt (a check-in: its items; anything else: a text)."""
+    row = await _open_prompt(storage, prompt_id)
+    items = _validate_items(row, body)
+    at = scheduler.clock.now()
+    await asyncio.wrap_future(
+        storage.answer_prompt(prompt_id, at=at, text=body.text, note=body.note, items=items)
+    )
+    # on the check-ins' own 1-5 scale, the answer is also a check-in (history, trends)
+    values = {
+        i["key"]: i["value"]
+        for i in items
+        if (i.get("scale_min"), i.get("scale_max")) == (1, 5) and isinstance(i["value"], int)
+    }
+    if "stress" in values and "energy" in values:
+        await asyncio.wrap_future(
+            storage.add_checkin(
+                session_id=None,
+                at=at,
+                stress=values["stress"],
+                energy=values["energy"],
+                note=body.note or "",
+            )
+        )
+    updated = await _stored(storage, prompt_id)
+    answers = await asyncio.to_thread(storage.prompt_answers, [prompt_id])
+    out = prompt_out(updated, answers[prompt_id])
+    scheduler.publish("answered", out)
+    return out
+
+
+@router.post("/{prompt_id}/dismiss", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
+async def dismiss_prompt(
+    prompt_id: PromptId, storage: StorageDep, scheduler: SchedulerDep
+) -> PromptOut:
+    """Dismiss an open prompt without answering (counted as not answered)."""
+    await _open_prompt(storage, prompt_id)
+    await asyncio.wrap_future(
+        storage.close_prompt(prompt_id, state="dismissed", at=scheduler.clock.now())
+    )
+    out = prompt_out(await _stored(storage, prompt_id))
+    scheduler.publish("dismissed", out)
+    return out

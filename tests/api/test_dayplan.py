@@ -1,0 +1,575 @@
+"""The day plan through the real service: a set clock, prompts stored and answered, the prompt
+message on a live socket, webhooks against a local receiver, and the calendar feed."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from typer.testing import CliRunner
+from websockets.sync.client import connect
+
+from api.cli import app as cli_app
+from api.messages import PromptMessage, parse_live_message
+from tests.api.conftest import Server, wait_for
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class SetClock:
+    """A plan clock a test sets by hand (break events map one to one)."""
+
+    def __init__(self, t: datetime) -> None:
+        self.t = t.timestamp()
+
+    def set(self, t: datetime) -> None:
+        self.t = t.timestamp()
+
+    def now(self) -> float:
+        return self.t
+
+    def from_real(self, real_s: float) -> float:
+        return real_s
+
+
+def berlin(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+
+
+@pytest.fixture
+def clocked(serve: Callable[..., Server]) -> tuple[Server, SetClock]:
+    clock = SetClock(berlin(2026, 12, 7, 8, 0))  # a Monday
+    server = serve(plan_clock=lambda tz: clock, webhook_backoff_s=0.05)
+    return server, clock
+
+
+def _prompts(server: Server, **params: Any) -> list[dict[str, Any]]:
+    with server.client() as c:
+        r = c.get("/api/v1/prompts", params=params)
+        assert r.status_code == 200, r.text
+        return list(r.json()["prompts"])
+
+
+def _wait_prompt(server: Server, key_end: str, state: str = "sent") -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        return next(
+            (p for p in _prompts(server) if p["key"].endswith(key_end) and p["state"] == state),
+            None,
+        )
+
+    result: dict[str, Any] = wait_for(found, timeout_s=10, what=f"prompt {key_end} {state}")
+    return result
+
+
+def test_default_plan_and_invalid_plans(clocked: tuple[Server, SetClock]) -> None:
+    server, _ = clocked
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        assert plan["timezone"] == "Europe/Berlin"
+        assert plan["working_days"] == [1, 2, 3, 4, 5]
+        kinds = {i["kind"] for i in plan["interventions"]}
+        assert kinds == {
+            "morning_prompt",
+            "breathing_reset",
+            "detox_reminder",
+            "evening_reflection",
+            "checkin",
+        }
+        assert plan["default_texts"]["morning_prompt"] == (
+            "What are you looking forward to most today?"
+        )
+        assert plan["calendar_feed_url"].startswith(f"{server.url}/api/v1/calendar.ics?token=")
+        assert [i["key"] for i in plan["optional_checkin_items"]] == [
+            "workload",
+            "sleep_quality",
+            "wellbeing",
+            "context",
+        ]
+        # the plan read back and sent whole (read-only fields included) is accepted
+        r = c.put("/api/v1/dayplan", json=plan)
+        assert r.status_code == 200, r.text
+        assert r.json() == plan
+        bad = dict(plan, work_start="18:00", work_end="09:00")
+        r = c.put("/api/v1/dayplan", json=bad)
+        assert r.status_code == 422
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "invalid_dayplan"
+        assert "working hours" in r.json()["detail"]
+        r = c.put("/api/v1/dayplan", json={"timezone": "Mars/Olympus"})
+        assert r.status_code == 422 and "Mars/Olympus" in r.json()["detail"]
+        # a plan in another language, saved and read back
+        r = c.put(
+            "/api/v1/dayplan",
+            json={
+                "timezone": "America/New_York",
+                "interventions": [
+                    {
+                        "id": "m",
+                        "kind": "morning_prompt",
+                        "start": "09:15",
+                        "text": "¿Qué te ilusiona hoy?",
+                    }
+                ],
+            },
+        )
+        assert r.status_code == 200, r.text
+        again = c.get("/api/v1/dayplan").json()
+        assert again["timezone"] == "America/New_York"
+        assert again["interventions"][0]["text"] == "¿Qué te ilusiona hoy?"
+        assert again["interventions"][0]["start"] == "09:15:00"
+
+
+def test_prompts_fire_on_the_plan_clock_and_are_answered(
+    clocked: tuple[Server, SetClock], tmp_path: Path
+) -> None:
+    server, clock = clocked
+    clock.set(berlin(2026, 12, 7, 8, 59))
+    with server.client() as c:
+        assert c.get("/api/v1/prompts").json()["prompts"] == []
+    clock.set(berlin(2026, 12, 7, 9, 0, 30))
+    morning = _wait_prompt(server, ":morning")
+    assert morning["kind"] == "morning_prompt"
+    assert morning["text"] == "What are you looking forward to most today?"
+    assert morning["due_at"] == berlin(2026, 12, 7, 9, 0).timestamp()
+    clock.set(berlin(2026, 12, 7, 9, 2, 30))
+    with server.client() as c:
+        r = c.post(f"/api/v1/prompts/{morning['id']}/answer", json={})
+        assert r.status_code == 422 and r.json()["code"] == "invalid_answer"
+        r = c.post(f"/api/v1/prompts/{morning['id']}/answer", json={"text": "Lunch with Ana"})
+        assert r.status_code == 200, r.text
+        done = r.json()
+        assert done["state"] == "answered"
+        assert done["answer_text"] == "Lunch with Ana"
+        assert done["response_latency_s"] == pytest.approx(120.0)
+        r = c.post(f"/api/v1/prompts/{morning['id']}/answer", json={"text": "again"})
+        assert r.status_code == 409 and r.json()["code"] == "prompt_closed"
+        assert c.post("/api/v1/prompts/99999/dismiss").status_code == 404
+
+    # the randomised morning check-in falls in 10:00-12:00
+    clock.set(berlin(2026, 12, 7, 12, 0))
+    checkin = _wait_prompt(server, ":checkin-am")
+    local = datetime.fromtimestamp(checkin["due_at"], tz=BERLIN)
+    assert 10 <= local.hour < 12
+    assert [i["key"] for i in checkin["items"]] == ["stress", "energy"]
+    assert checkin["items"][0]["anchor_high"] == "very stressed"
+    with server.client() as c:
+        r = c.post(
+            f"/api/v1/prompts/{checkin['id']}/answer",
+            json={"items": [{"key": "stress", "value": 9}, {"key": "energy", "value": 3}]},
+        )
+        assert r.status_code == 422
+        assert "items[0] (stress): value must be 1-5" in r.json()["detail"]
+        r = c.post(
+            f"/api/v1/prompts/{checkin['id']}/answer",
+            json={
+                "items": [{"key": "stress", "value": 2}, {"key": "energy", "value": 4}],
+                "note": "after standup",
+            },
+        )
+        assert r.status_code == 200, r.text
+        answers = {a["key"]: a for a in r.json()["answers"]}
+        assert answers["stress"]["value"] == 2
+        assert answers["stress"]["anchor_low"] == "very relaxed"
+        assert (answers["energy"]["scale_min"], answers["energy"]["scale_max"]) == (1, 5)
+        # also a check-in of the history
+        checkins = c.get("/api/v1/checkins").json()["checkins"]
+        assert [(x["stress"], x["energy"], x["note"]) for x in checkins] == [
+            (2, 4, "after standup")
+        ]
+    # the unanswered... nothing else was due before 12:00 and the morning prompt was answered
+    states = {p["key"].split(":")[1]: p["state"] for p in _prompts(server)}
+    assert states == {"morning": "answered", "checkin-am": "answered"}
+
+    # hrvpace export --prompts: the answers with their latency, and the compliance summary
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        cli_app,
+        ["export", "--prompts", "--out", str(out), "--data-dir", str(server.settings.data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    with (out / "prompts.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["kind"] for r in rows] == ["morning_prompt", "checkin"]
+    assert float(rows[0]["response_latency_s"]) == pytest.approx(120.0)
+    assert rows[0]["answer_text"] == "Lunch with Ana"
+    with (out / "prompt_answers.csv").open() as f:
+        items = list(csv.DictReader(f))
+    assert [(i["item_key"], i["value"], i["anchor_high"]) for i in items] == [
+        ("stress", "2", "very stressed"),
+        ("energy", "4", "full of energy"),
+    ]
+    summary = json.loads((out / "prompts.json").read_text())
+    assert (summary["n_sent"], summary["n_answered"], summary["compliance"]) == (2, 2, 1.0)
+    nothing = CliRunner().invoke(cli_app, ["export", "--out", str(out)])
+    assert nothing.exit_code == 2
+
+
+def test_missed_prompt_expires_and_reset_skipped_after_a_break(
+    clocked: tuple[Server, SetClock],
+) -> None:
+    server, clock = clocked
+    storage = server.app.state.storage
+    # a long break from 08:55: the 09:00 morning prompt waits for it...
+    storage.add_micro_break(
+        session_id=None,
+        t_s=None,
+        recorded_at=berlin(2026, 12, 7, 8, 55).timestamp(),
+        kind="break_started",
+        data={},
+    )
+    storage.flush().result(timeout=10)
+    clock.set(berlin(2026, 12, 7, 9, 0, 30))
+    time.sleep(2.5)  # two evaluations at least
+    assert _prompts(server) == []
+    # ...and, still in the break an hour later, it is missed (never sent)
+    clock.set(berlin(2026, 12, 7, 10, 0, 30))
+    missed = _wait_prompt(server, ":morning", state="expired")
+    assert missed["reason"] == "missed" and missed["sent_at"] is None
+    storage.add_micro_break(
+        session_id=None,
+        t_s=None,
+        recorded_at=berlin(2026, 12, 7, 10, 5).timestamp(),
+        kind="break_ended",
+        data={},
+    )
+    # a break that ended 10 minutes before the 12:30 reset: the reset is skipped
+    ended = berlin(2026, 12, 7, 12, 20).timestamp()
+    storage.add_micro_break(
+        session_id=None, t_s=None, recorded_at=ended - 300, kind="break_started", data={}
+    )
+    storage.add_micro_break(
+        session_id=None, t_s=None, recorded_at=ended, kind="break_ended", data={}
+    )
+    storage.flush().result(timeout=10)
+    clock.set(berlin(2026, 12, 7, 12, 30, 5))
+    skipped = _wait_prompt(server, ":reset-lunch", state="skipped")
+    assert skipped["reason"] == "recent_break"
+    # the ended break also asked for a signal-contingent check-in, 2 minutes after it: it was
+    # due at 12:22, sent now (still within its hour)
+    signal = _wait_prompt(server, f"break:{int(ended)}")
+    assert signal["trigger"] == "break" and signal["kind"] == "checkin"
+    # a sent prompt nobody answers expires an hour after it was due
+    clock.set(berlin(2026, 12, 7, 13, 23))
+    expired = _wait_prompt(server, f"break:{int(ended)}", state="expired")
+    assert expired["expired_at"] == pytest.approx(signal["expires_at"])
+
+
+def test_prompt_message_on_every_live_socket(clocked: tuple[Server, SetClock]) -> None:
+    server, clock = clocked
+    with server.client() as c:
+        ids = []
+        for seed in (1, 2):
+            r = c.post(
+                "/api/v1/sessions",
+                json={"source": {"kind": "simulator", "seed": seed, "speed": 1}},
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(
+                connect(
+                    f"{server.ws_url}/api/v1/sessions/{i}/live?token={server.token}",
+                    open_timeout=10,
+                )
+            )
+            for i in ids
+        ]
+        for ws in sockets:  # the welcome status: subscribed
+            assert parse_live_message(ws.recv(timeout=10)).type == "status"
+        clock.set(berlin(2026, 12, 7, 9, 0, 10))
+        for ws, sid in zip(sockets, ids, strict=True):
+            while True:
+                m = parse_live_message(ws.recv(timeout=10))
+                if m.type == "prompt":
+                    break
+            assert isinstance(m, PromptMessage)
+            assert m.session_id == sid
+            assert m.event == "sent"
+            assert m.prompt.kind == "morning_prompt"
+
+
+class Receiver:
+    """A local HTTP server standing in for Slack/Teams: answers 500 to the first ``fail``
+    requests, then 200; keeps every body."""
+
+    def __init__(self, fail: int) -> None:
+        self.fail = fail
+        self.bodies: list[tuple[str, Any]] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(n))
+                receiver.bodies.append((self.path, body))
+                status = 500 if len(receiver.bodies) <= receiver.fail else 200
+                receiver.statuses.append(status)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(fail=1)
+    yield r
+    r.close()
+
+
+def test_webhooks_retry_after_a_500_and_carry_slack_and_teams_payloads(
+    clocked: tuple[Server, SetClock], receiver: Receiver
+) -> None:
+    server, clock = clocked
+    with server.client() as c:
+        r = c.put(
+            "/api/v1/webhooks",
+            json={"webhooks": [{"url": f"{receiver.url}/slack", "kind": "slack"}]},
+        )
+        assert r.status_code == 200, r.text
+        test = c.post("/api/v1/webhooks/test").json()["deliveries"]
+        assert [(d["ok"], d["attempts"], d["status"]) for d in test] == [(True, 2, 200)]
+        assert receiver.statuses == [500, 200]
+        assert receiver.bodies[0] == receiver.bodies[1]
+        path, body = receiver.bodies[1]
+        assert path == "/slack" and set(body) == {"text"} and "Test message" in body["text"]
+
+        for bad in ("ftp://example.org/x", "http://exa\x00mple.org/", "http:///nohost"):
+            r = c.put("/api/v1/webhooks", json={"webhooks": [{"url": bad, "kind": "slack"}]})
+            assert r.status_code == 422, bad
+            assert r.json()["errors"][0]["loc"][-1] == "url"
+
+        closed = "http://127.0.0.1:9/nobody"  # the discard port: nobody listens
+        c.put(
+            "/api/v1/webhooks",
+            json={
+                "webhooks": [
+                    {"url": f"{receiver.url}/teams", "kind": "teams"},
+                    {"url": closed, "kind": "slack"},
+                ]
+            },
+        )
+    clock.set(berlin(2026, 12, 7, 12, 30, 1))
+    # the reset (and the morning check-in before it: the clock jumped) reach the receiver
+    wait_for(
+        lambda: any(
+            p == "/teams" and "2-minute breathing reset" in json.dumps(b)
+            for p, b in receiver.bodies
+        ),
+        what="the reset at the Teams receiver",
+    )
+    card = next(b for p, b in receiver.bodies if p == "/teams" and "reset" in json.dumps(b))
+    assert card["type"] == "message"
+    content = card["attachments"][0]["content"]
+    assert card["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert content["type"] == "AdaptiveCard"
+    assert content["body"][0]["text"] == "Breathing reset"
+
+    def failure_shown() -> dict[str, Any] | None:
+        with server.client() as c:
+            hooks = c.get("/api/v1/webhooks").json()["webhooks"]
+        bad = next(h for h in hooks if h["url"] == closed)
+        return bad if bad["failures"] else None
+
+    bad = wait_for(failure_shown, timeout_s=15, what="the failed delivery in GET /webhooks")
+    assert bad["last_delivery"]["ok"] is False
+    assert bad["last_delivery"]["attempts"] == 4
+    assert bad["last_delivery"]["status"] is None
+    assert "Error" in bad["last_delivery"]["error"]
+
+
+def test_calendar_feed_local_times_across_a_dst_change(
+    clocked: tuple[Server, SetClock],
+) -> None:
+    server, clock = clocked
+    clock.set(berlin(2026, 3, 25, 6, 0))  # Wednesday; Berlin springs forward on Sunday 29 March
+    with server.client() as c:
+        feed_url = c.get("/api/v1/dayplan").json()["calendar_feed_url"]
+    feed_token = feed_url.split("token=", 1)[1]
+    import httpx
+
+    r = httpx.get(feed_url, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/calendar")
+    cal = icalendar.Calendar.from_ical(r.content)
+    events = list(cal.walk("VEVENT"))
+    assert cal.walk("VTIMEZONE")[0]["TZID"] == "Europe/Berlin"
+    starts = sorted((e.decoded("dtstart"), str(e["summary"])) for e in events)
+    # 5 working days in the next 7 (Wed 25 .. Tue 31 March), a reset and a detox reminder each
+    assert len(starts) == 10
+    days = sorted({s.date().isoformat() for s, _ in starts})
+    assert days == ["2026-03-25", "2026-03-26", "2026-03-27", "2026-03-30", "2026-03-31"]
+    for start, summary in starts:
+        local = start.astimezone(BERLIN)
+        utc_hour = start.astimezone(ZoneInfo("UTC")).hour
+        before = local.date().day < 29
+        if summary == "Mental reset: breathing":
+            assert (local.hour, local.minute) == (12, 30)
+            assert utc_hour == (11 if before else 10)
+        else:
+            assert summary == "Mental reset: away from screens"
+            assert (local.hour, local.minute) == (15, 30)
+        assert events[0]["categories"].cats == ["mental reset"]
+    # the API token works too; a wrong token does not; the feed token opens nothing else
+    assert httpx.get(f"{server.url}/api/v1/calendar.ics", headers=server.auth).status_code == 200
+    wrong = httpx.get(f"{server.url}/api/v1/calendar.ics?token=nope")
+    assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
+    assert httpx.get(f"{server.url}/api/v1/calendar.ics").status_code == 401
+    other = httpx.get(
+        f"{server.url}/api/v1/prompts", headers={"Authorization": f"Bearer {feed_token}"}
+    )
+    assert other.status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/prompts?token={feed_token}").status_code == 401
+
+
+def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
+    clocked: tuple[Server, SetClock],
+) -> None:
+    server, clock = clocked
+    storage = server.app.state.storage
+    clock.set(berlin(2026, 12, 9, 18, 0))  # Wednesday evening
+    for d in (7, 8):
+        start = berlin(2026, 12, d, 8, 0).timestamp()
+        # the day's first strap session: windows at 60..600 s, RMSSD 30 + the window's minute
+        storage.create_session(
+            f"ble-{d}", created_at=start, mode="monitor", source={"kind": "ble"}, options={}
+        ).result(timeout=10)
+        for t in range(60, 605, 60):
+            storage.add_snapshot(
+                "metrics",
+                f"ble-{d}",
+                t_s=float(t),
+                recorded_at=start + t,
+                data={"rmssd_ms": 30.0 + t / 60 + (d - 7) * 10},
+            )
+        # a later strap session and a simulation do not count as the resting measure
+        storage.create_session(
+            f"ble-{d}-late",
+            created_at=start + 3600,
+            mode="monitor",
+            source={"kind": "ble"},
+            options={},
+        ).result(timeout=10)
+        storage.add_snapshot(
+            "metrics", f"ble-{d}-late", t_s=60.0, recorded_at=start + 3660, data={"rmssd_ms": 99.0}
+        )
+        storage.create_session(
+            f"sim-{d}",
+            created_at=start - 60,
+            mode="monitor",
+            source={"kind": "simulator"},
+            options={},
+        ).result(timeout=10)
+        storage.add_snapshot(
+            "metrics", f"sim-{d}", t_s=60.0, recorded_at=start, data={"rmssd_ms": 1.0}
+        )
+    for d, stress, energy in ((7, 4, 2), (7, 2, 4), (8, 1, 5)):
+        storage.add_checkin(
+            session_id=None,
+            at=berlin(2026, 12, d, 11, 0).timestamp(),
+            stress=stress,
+            energy=energy,
+            note="",
+        ).result(timeout=10)
+    effects = [(7, "breathing", 20.0), (8, "breathing", 10.0), (8, "walk", -5.0)]
+    for d, kind, change in effects:
+        storage.add_micro_break(
+            session_id=None,
+            t_s=None,
+            recorded_at=berlin(2026, 12, d, 15, 0).timestamp(),
+            kind="break_effect",
+            data={
+                "kind": kind,
+                "rmssd_before_ms": 30.0,
+                "rmssd_after_ms": 30.0 * (1 + change / 100),
+                "rmssd_change_pct": change,
+            },
+        )
+    # a practice session on Tuesday: RMSSD 20 ms in its first window, 35 ms in its last
+    practice_start = berlin(2026, 12, 8, 13, 0).timestamp()
+    storage.create_session(
+        "practice-8",
+        created_at=practice_start,
+        mode="practice",
+        source={"kind": "simulator"},
+        options={},
+    ).result(timeout=10)
+    for t, v in ((60.0, 20.0), (65.0, 22.0), (300.0, 35.0)):
+        storage.add_snapshot(
+            "metrics", "practice-8", t_s=t, recorded_at=practice_start + t, data={"rmssd_ms": v}
+        )
+    storage.flush().result(timeout=10)
+    with server.client() as c:
+        r = c.get("/api/v1/dashboard", params={"days": 7})
+        assert r.status_code == 200, r.text
+        out = r.json()
+    assert out["timezone"] == "Europe/Berlin"
+    by_day = {d["day"]: d for d in out["days"]}
+    assert sorted(by_day) == ["2026-12-07", "2026-12-08"]
+    mon, tue = by_day["2026-12-07"], by_day["2026-12-08"]
+    assert (mon["n_checkins"], mon["mean_stress"], mon["mean_energy"]) == (2, 3.0, 3.0)
+    assert (tue["mean_stress"], tue["mean_energy"]) == (1.0, 5.0)
+    # windows ending at 60..360 s: RMSSD 31..36, median 33.5 (and 43.5 a day later)
+    assert (mon["resting_rmssd_ms"], mon["resting_n_windows"]) == (33.5, 6)
+    assert tue["resting_rmssd_ms"] == 43.5
+    assert [b["rmssd_change_pct"] for b in tue["breaks"]] == [10.0, -5.0]
+    assert mon["practice"] == []
+    [practice] = tue["practice"]
+    assert practice["session_id"] == "practice-8" and practice["duration_s"] == 300.0
+    assert (practice["rmssd_first_ms"], practice["rmssd_last_ms"]) == (20.0, 35.0)
+    assert practice["rmssd_change_pct"] == pytest.approx(75.0)
+    week = {w["kind"]: w for w in out["week"]}
+    assert week["breathing"] == {"kind": "breathing", "n": 2, "mean_rmssd_change_pct": 15.0}
+    assert week["walk"]["n"] == 1 and week["walk"]["mean_rmssd_change_pct"] == -5.0
+
+
+def test_an_unusable_stored_plan_falls_back_to_the_default(serve: Any) -> None:
+    from api.dayplan import PLAN_KEY
+    from api.settings import load_settings
+
+    first = serve()
+    # a plan stored by an older version, with a time zone this system does not know
+    first.app.state.storage.put_value(
+        "settings", PLAN_KEY, {"timezone": "Atlantis/Capital"}, updated_at=0.0
+    ).result(timeout=10)
+    # a service started on that data (the one-server lock is the CLI's) starts, with the default
+    second = serve(settings=load_settings(data_dir=first.settings.data_dir, token="test-token"))
+    with second.client() as c:
+        assert c.get("/api/v1/dayplan").json()["timezone"] == "Europe/Berlin"
+
+
+def test_prompts_expired_before_the_service_started_are_not_recorded(
+    serve: Callable[..., Server],
+) -> None:
+    clock = SetClock(berlin(2026, 12, 7, 18, 30))  # Monday evening: every prompt is over
+    server = serve(plan_clock=lambda tz: clock)
+    time.sleep(2.5)  # two evaluations at least
+    assert _prompts(server) == []
+    # the next working day's prompts are recorded as usual
+    clock.set(berlin(2026, 12, 8, 9, 0, 30))
+    assert _wait_prompt(server, ":morning")["key"] == "2026-12-08:morning"
