@@ -6,7 +6,14 @@
 import logging
 
 from sensors.beat import Beat, SourceState, SourceStatus
-from sensors.ble import BleStrapSource, DeviceInformation, DiscoveredStrap, scan_heart_rate_devices
+from sensors.ble import (
+    BleStrapSource,
+    DeviceInformation,
+    DiscoveredStrap,
+    RrProbe,
+    probe_rr_intervals,
+    scan_heart_rate_devices,
+)
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
@@ -55,6 +62,7 @@ __all__ = [
     "RecordingFormatError",
     "RecordingWriter",
     "ReplaySource",
+    "RrProbe",
     "ScaledClock",
     "SensorError",
     "SimulatedBeat",
@@ -68,6 +76,7 @@ __all__ = [
     "decode_heart_rate_measurement",
     "detect_recording_format",
     "encode_heart_rate_measurement",
+    "probe_rr_intervals",
     "read_recording",
     "scan_heart_rate_devices",
 ]
