@@ -14,6 +14,7 @@ from sensors.ble import (
     probe_rr_intervals,
     scan_heart_rate_devices,
 )
+from sensors.ble_pmd import BlePpiSource
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
@@ -50,6 +51,7 @@ __all__ = [
     "BeatKind",
     "BeatSource",
     "BleError",
+    "BlePpiSource",
     "BleStrapSource",
     "Clock",
     "ConnectionLostError",

@@ -175,6 +175,8 @@ class _Packet:
     arrived_at: float
     #: The connection (attempt) it came on: see ``BleStrapSource._connection``.
     connection: int
+    #: The characteristic it came from: "hr" (0x2A37) or another a subclass subscribes to.
+    channel: str = "hr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,18 +508,24 @@ class BleStrapSource(BeatSource):
                     await self._handle_drop()
                     continue
                 try:
-                    measurement = decode_heart_rate_measurement(item.data)
+                    beats = self._beats_of_packet(item)
                 except MalformedPacketError as exc:
-                    logger.debug("skipping a malformed Heart Rate Measurement: %s", exc.reason)
+                    logger.debug("skipping a malformed packet: %s", exc.reason)
                     self._publish(
                         malformed_packets=self._status.malformed_packets + 1,
                         message=f"skipped a malformed packet: {exc.reason}",
                     )
                     continue
-                for beat in self._beats_of(measurement, item.arrived_at, item.connection):
+                for beat in beats:
                     yield beat
         finally:
             await self._teardown()
+
+    def _beats_of_packet(self, item: _Packet) -> tuple[Beat, ...]:
+        """The beats of one notification; a subclass with more characteristics dispatches on
+        ``item.channel``. Raises :class:`MalformedPacketError` for a packet to skip."""
+        measurement = decode_heart_rate_measurement(item.data)
+        return self._beats_of(measurement, item.arrived_at, item.connection)
 
     # -- packets ---------------------------------------------------------------------------------
 
@@ -642,6 +650,7 @@ class BleStrapSource(BeatSource):
             await self._read_battery_and_info(client)
             self._connection += 1
             await client.start_notify(char, functools.partial(self._on_notify, self._connection))
+            await self._after_subscribe(client, device)
             if not client.is_connected:  # dropped while subscribing: its callback was ignored
                 raise BleError(f"{device.name or device.address} dropped while connecting")
         except BaseException as exc:
@@ -652,6 +661,13 @@ class BleStrapSource(BeatSource):
         # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
         self._client = client
         logger.info("connected to %s (%s)", device.name, device.address)
+
+    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
+        """Called on every connection once Heart Rate Measurement notifications are on; a
+        subclass starts its other streams here (errors are translated and the link closed)."""
+
+    async def _before_disconnect(self, client: BleakClient) -> None:
+        """Called before the notifications are removed when the source closes."""
 
     async def _read_battery_and_info(self, client: BleakClient) -> None:
         from bleak.exc import BleakError
@@ -742,6 +758,8 @@ class BleStrapSource(BeatSource):
             return
         from bleak.exc import BleakError
 
+        if client.is_connected:
+            await self._before_disconnect(client)
         for char in (self._hr_char, self._battery_char):
             if char is None or not client.is_connected:
                 continue

@@ -261,6 +261,11 @@ class PmdFrame:
     compressed: bool
     samples: tuple[object, ...] = field(default=())
 
+    @property
+    def ppi(self) -> tuple[PpiSample, ...]:
+        """The PPI samples of a ``"ppi"`` frame (empty for other kinds)."""
+        return tuple(s for s in self.samples if isinstance(s, PpiSample))
+
 
 @dataclass(frozen=True, slots=True)
 class ControlPointResponse:

@@ -1,0 +1,167 @@
+"""PPI from a Polar optical sensor, for real: bleak against the emulated BlueZ's PMD service.
+
+Real: dbus-daemon, bleak, dbus-fast, the control-point writes and indications, the data
+notifications. Emulated: the sensor (tests/sensors/fake_bluez.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sensors import BleError, SourceState, encode_heart_rate_measurement
+from sensors.ble_pmd import BlePpiSource
+from sensors.heart_rate_measurement import HeartRateMeasurement
+from sensors.pmd import (
+    PpiSample,
+    SettingType,
+    encode_frame,
+    encode_settings_request,
+    encode_start_request,
+    encode_stop_request,
+)
+from tests.sensors.fake_bluez import FakeBluez, FakeStrap
+from tests.sensors.test_ble import (  # noqa: F401 - fixtures
+    STEP,
+    bluez,
+    next_beat,
+    private_bus,
+    system_bus,
+)
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(30)]
+
+SENSE = "A0:9E:1A:00:00:11"
+H10_LIKE = "A0:9E:1A:00:00:12"
+
+
+def verity_sense(**kwargs: object) -> FakeStrap:
+    defaults: dict[str, object] = {
+        "address": SENSE,
+        "name": "Polar Sense B5F1A12C",
+        "battery_pct": 64,
+        "pmd": {"ppi": {}, "ppg": {SettingType.SAMPLE_RATE: (55,)}},
+    }
+    defaults.update(kwargs)
+    return FakeStrap(**defaults)  # type: ignore[arg-type]
+
+
+def pulse(ppi: int, *, error: int = 10, hr: int = 60, blocker: bool = False, contact: bool = True):
+    return PpiSample(ppi_ms=ppi, error_ms=error, hr_bpm=hr, blocker=blocker, skin_contact=contact)
+
+
+def ppi_frame(*pulses: PpiSample) -> bytes:
+    return encode_frame("ppi", pulses)
+
+
+def source(target: str = SENSE, **kwargs: object) -> BlePpiSource:
+    options: dict[str, object] = {"scan_timeout_s": 1.0, "connect_timeout_s": 5.0}
+    options.update(kwargs)
+    return BlePpiSource(target, **options)
+
+
+async def test_ppi_stream_starts_gives_beats_with_error_and_stops_on_close(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    strap = bluez.add_strap(verity_sense())
+    async with source() as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        assert strap.pmd_requests == [encode_start_request("ppi")]
+        assert sensor.status.state is SourceState.STREAMING and sensor.status.battery_pct == 64
+        it = aiter(sensor)
+        pending = asyncio.ensure_future(anext(it))
+        # the standard heart-rate service sends bpm only: shown, never a beat
+        bluez.notify(SENSE, encode_heart_rate_measurement(HeartRateMeasurement(61)))
+        await asyncio.sleep(0.1)
+        assert not pending.done() and sensor.status.heart_rate_bpm == 61.0
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1000, error=12), pulse(950, error=8, hr=63)))
+        first = await asyncio.wait_for(pending, STEP)
+        second = await next_beat(it)
+        assert (first.rr_ms, first.error_ms, first.heart_rate_bpm) == (1000.0, 12.0, 60.0)
+        assert (second.rr_ms, second.error_ms, second.heart_rate_bpm) == (950.0, 8.0, 63.0)
+        assert second.t_s - first.t_s == pytest.approx(0.95)  # back-dated within the frame
+        assert first.contact is True and not first.gap_before and not second.gap_before
+    assert strap.pmd_requests[-1] == encode_stop_request("ppi")
+    assert not strap.connected and strap.pmd_streaming == set()
+
+
+async def test_blocked_or_contactless_pulses_are_left_out_with_a_gap(bluez: FakeBluez) -> None:  # noqa: F811
+    bluez.add_strap(verity_sense())
+    messages: list[str] = []
+    async with source(max_error_ms=30.0) as sensor:
+        sensor.add_status_listener(lambda status: messages.append(status.message))
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        it = aiter(sensor)
+        bluez.notify_pmd(
+            SENSE,
+            ppi_frame(
+                pulse(900),
+                pulse(910, blocker=True),  # movement: not a beat
+                pulse(920),
+                pulse(930, contact=False),  # no skin contact: not a beat
+                pulse(940, error=45),  # error estimate over max_error_ms
+                pulse(950),
+                pulse(960),
+            ),
+        )
+        beats = [await next_beat(it) for _ in range(4)]
+        assert [b.rr_ms for b in beats] == [900.0, 920.0, 950.0, 960.0]
+        assert [b.gap_before for b in beats] == [False, True, True, False]
+        # times keep the left-out pulses' duration: 950 ends 930+940+950 ms after 920
+        assert beats[2].t_s - beats[1].t_s == pytest.approx((930 + 940 + 950) / 1000)
+        assert sensor.rejected_pulses == 3
+        # several blocked pulses in a row: the wearer is asked to hold still
+        bluez.notify_pmd(SENSE, ppi_frame(*(pulse(800, blocker=True) for _ in range(3))))
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(810)))
+        after = await next_beat(it)
+        assert after.rr_ms == 810.0 and after.gap_before
+        assert sensor.rejected_pulses == 6
+        hold = [m for m in messages if m.endswith("hold still")]
+        assert hold == ["movement makes the pulse intervals unreliable: hold still"]
+        assert messages[-1] == "pulse intervals from Polar Sense B5F1A12C again"
+
+
+async def test_malformed_pmd_frame_is_counted_and_skipped(bluez: FakeBluez) -> None:  # noqa: F811
+    bluez.add_strap(verity_sense())
+    async with source() as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        it = aiter(sensor)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1000))[:-2])  # cut short
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(990)))
+        beat = await next_beat(it)
+        assert beat.rr_ms == 990.0
+        assert sensor.status.malformed_packets == 1
+        assert sensor.status.message.startswith(
+            "skipped a malformed packet: PMD: PPI frame: 4 sample bytes are not a multiple of 6"
+        )
+
+
+async def test_reconnect_restarts_ppi_and_marks_the_gap(bluez: FakeBluez) -> None:  # noqa: F811
+    strap = bluez.add_strap(verity_sense())
+    async with source(initial_backoff_s=0.05) as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        it = aiter(sensor)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1000), pulse(1010)))
+        assert [(await next_beat(it)).gap_before for _ in range(2)] == [False, False]
+        pending = asyncio.ensure_future(anext(it))
+        bluez.drop(SENSE)
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=10.0)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1020)))
+        beat = await asyncio.wait_for(pending, STEP)
+        assert beat.rr_ms == 1020.0 and beat.gap_before
+    assert strap.pmd_requests.count(encode_start_request("ppi")) == 2
+
+
+async def test_device_without_pmd_or_refusing_ppi_is_a_clear_error(bluez: FakeBluez) -> None:  # noqa: F811
+    bluez.add_strap(FakeStrap(H10_LIKE, name="Garmin HRM-Dual"))
+    with pytest.raises(BleError, match="has no Polar Measurement Data service"):
+        async with source(H10_LIKE):
+            pass
+    assert not bluez.strap(H10_LIKE).connected
+    strap = bluez.add_strap(verity_sense(address=SENSE, pmd={"ecg": {}}))  # no PPI offered
+    with pytest.raises(BleError, match="refused to start PPI: not supported"):
+        async with source():
+            pass
+    assert strap.pmd_requests == [encode_start_request("ppi")]
+    assert encode_settings_request("ppi") not in strap.pmd_requests
