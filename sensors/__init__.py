@@ -33,6 +33,7 @@ from sensors.heart_rate_measurement import (
 )
 from sensors.recording import (
     RECORDING_FORMATS,
+    SIGNAL_FORMATS,
     Recording,
     RecordingWriter,
     detect_recording_format,
@@ -46,6 +47,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "RECORDING_FORMATS",
+    "SIGNAL_FORMATS",
     "AdapterOffError",
     "Beat",
     "BeatKind",

@@ -16,7 +16,15 @@ name                     units    detected  content
 ``hrv_logger``           ms       yes       HRV Logger ``date,rr,since start`` CSV
 ``elite_hrv``            ms       no        Elite HRV export: RR per line or comma separated
 ``hrvpace``              ms       yes       ``# hrvpace-recording v1`` (:class:`RecordingWriter`)
+``wfdb``                 signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
+``ecg_csv``              signal   no        one ECG column at ``sampling_rate_hz``: R peaks
+``ppg_csv``              signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
 =======================  =======  ========  ==================================================
+
+Signal formats (:mod:`sensors.formats.signals`, NeuroKit2 and wfdb from the ``ecg`` extra): the
+beats are detected peaks (or a WFDB record's reference annotations, said in
+``meta["beats_from"]``), ``Recording.quality`` the detector's quality per beat; ``channel``
+chooses the signal (name or 0-based index) and ``sampling_rate_hz`` states a CSV's rate.
 
 Auto-detection (``format=None``) looks only at self-describing content: the hrvpace header line,
 a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV Logger header
@@ -65,6 +73,7 @@ from sensors.formats.apps import (
 )
 from sensors.formats.hrm import looks_like_hrm, read_polar_hrm
 from sensors.formats.hrvpace import RecordingWriter, looks_like_hrvpace, read_hrvpace
+from sensors.formats.signals import read_ecg_csv, read_ppg_csv, read_wfdb
 from sensors.formats.text import (
     read_elite_hrv,
     read_ghrv_beats,
@@ -77,6 +86,7 @@ __all__ = [
     "CONTACT_UNKNOWN",
     "CONTACT_YES",
     "RECORDING_FORMATS",
+    "SIGNAL_FORMATS",
     "UNITS",
     "Recording",
     "RecordingWriter",
@@ -106,8 +116,18 @@ _READERS: dict[str, Callable[[str], Recording]] = {
     "hrvpace": read_hrvpace,
 }
 
-#: Every format name ``read_recording`` accepts.
+#: Signal formats: beats detected in (or annotated on) an ECG or PPG, RR in ms.
+_SIGNAL_READERS: dict[str, Callable[..., Recording]] = {
+    "wfdb": read_wfdb,
+    "ecg_csv": read_ecg_csv,
+    "ppg_csv": read_ppg_csv,
+}
+
+#: The RR formats (the command line's and the service's ``--format`` values).
 RECORDING_FORMATS: tuple[str, ...] = ("plain", *_READERS)
+#: The signal formats ``read_recording`` also accepts (beats detected in ECG/PPG; they need a
+#: sampling rate, a channel and the ``ecg`` extra, which the command line does not pass yet).
+SIGNAL_FORMATS: tuple[str, ...] = tuple(_SIGNAL_READERS)
 #: Units a plain file may be in.
 UNITS: tuple[str, ...] = ("ms", "s")
 
@@ -140,7 +160,13 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
 
 
 def read_recording(
-    path: str | os.PathLike[str], *, format: str | None = None, units: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    units: str | None = None,
+    sampling_rate_hz: float | None = None,
+    channel: str | int | None = None,
+    beats: str = "auto",
 ) -> Recording:
     """Read an RR recording file.
 
@@ -149,11 +175,17 @@ def read_recording(
     path
         The file.
     format
-        One of :data:`RECORDING_FORMATS`; ``None`` detects it from self-describing content
-        (see the module docstring) and falls back to ``"plain"``.
+        One of :data:`RECORDING_FORMATS` or :data:`SIGNAL_FORMATS`; ``None`` detects it from
+        self-describing content (see the module docstring) and falls back to ``"plain"``.
     units
         ``"ms"`` or ``"s"``: the units of a ``plain`` file (``None`` means ms). For a format
-        with fixed units it may only repeat them.
+        with fixed units it may only repeat them; a signal format takes none.
+    sampling_rate_hz, channel
+        Signal formats only: the sampling rate of an ``ecg_csv``/``ppg_csv`` file (required
+        there; a WFDB header states its own), and which signal or column holds the ECG/PPG.
+    beats
+        ``wfdb`` only: ``"auto"`` (reference annotations when present, else detection),
+        ``"annotations"`` or ``"detect"``.
 
     Returns
     -------
@@ -178,6 +210,26 @@ def read_recording(
         raise RecordingFormatError(f"units must be 'ms' or 's', got {units!r}", path=p)
     if format is None:
         format = detect_recording_format(p)
+    signal_reader = _SIGNAL_READERS.get(format)
+    if signal_reader is None and (sampling_rate_hz is not None or channel is not None):
+        raise RecordingFormatError(
+            f"sampling_rate_hz and channel apply to signal formats "
+            f"({', '.join(_SIGNAL_READERS)}), not {format!r}",
+            path=p,
+        )
+    if signal_reader is not None:
+        if units is not None:
+            raise RecordingFormatError(
+                f"format {format!r} is a signal: its beat intervals are in ms, units does not "
+                "apply",
+                path=p,
+            )
+        options: dict[str, object] = {"sampling_rate_hz": sampling_rate_hz, "channel": channel}
+        if format == "wfdb":
+            options["beats"] = beats
+        rec = signal_reader(p, **options)
+        check_recording(rec, units="ms", units_stated=True)
+        return rec
     if format == "plain":
         rec = read_plain(p, units=units or "ms")
         check_recording(rec, units=units or "ms", units_stated=False)
@@ -185,7 +237,8 @@ def read_recording(
     reader = _READERS.get(format)
     if reader is None:
         raise RecordingFormatError(
-            f"unknown recording format {format!r}; known: {', '.join(RECORDING_FORMATS)}",
+            f"unknown recording format {format!r}; known: "
+            f"{', '.join((*RECORDING_FORMATS, *SIGNAL_FORMATS))}",
             path=p,
         )
     fixed = _FIXED_UNITS[format]
