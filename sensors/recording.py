@@ -5,21 +5,22 @@ format. Units are explicit, never guessed from the magnitude of the numbers.
 
 Formats (the names are also the command line's ``--format`` values)
 --------------------------------------------------------------------
-=======================  =======  ========  ==================================================
-name                     units    detected  content
-=======================  =======  ========  ==================================================
-``plain``                ms or s  fallback  one RR interval per line (``units``, ms by default)
-``physionet_rr_secs``    s        no        line 1 first-beat time, then one RR per line
-``ghrv_beats``           s        no        one beat time per line (RR = differences)
-``polar_hrm``            ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
-``polar_sensor_logger``  ms       yes       ``Phone timestamp;RR-interval [ms]`` CSV
-``hrv_logger``           ms       yes       HRV Logger ``date,rr,since start`` CSV
-``elite_hrv``            ms       no        Elite HRV export: RR per line or comma separated
-``hrvpace``              ms       yes       ``# hrvpace-recording v1`` (:class:`RecordingWriter`)
-``wfdb``                 signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
-``ecg_csv``              signal   no        one ECG column at ``sampling_rate_hz``: R peaks
-``ppg_csv``              signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
-=======================  =======  ========  ==================================================
+===========================  =======  ========  ==================================================
+name                         units    detected  content
+===========================  =======  ========  ==================================================
+``plain``                    ms or s  fallback  one RR interval per line (``units``, ms by default)
+``physionet_rr_secs``        s        no        line 1 first-beat time, then one RR per line
+``ghrv_beats``               s        no        one beat time per line (RR = differences)
+``polar_hrm``                ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
+``polar_sensor_logger``      ms       yes       ``Phone timestamp;RR-interval [ms]`` CSV
+``polar_sensor_logger_ppi``  ms       yes       ``Phone timestamp;PP-interval [ms];...`` (optical)
+``hrv_logger``               ms       yes       HRV Logger ``date,rr,since start`` CSV
+``elite_hrv``                ms       no        Elite HRV export: RR per line or comma separated
+``hrvpace``                  ms       yes       ``# hrvpace-recording v1`` (``RecordingWriter``)
+``wfdb``                     signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
+``ecg_csv``                  signal   no        one ECG column at ``sampling_rate_hz``: R peaks
+``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
+===========================  =======  ========  ==================================================
 
 Signal formats (:mod:`sensors.formats.signals`, NeuroKit2 and wfdb from the ``ecg`` extra): the
 beats are detected peaks (or a WFDB record's reference annotations, said in
@@ -73,6 +74,10 @@ from sensors.formats.apps import (
 )
 from sensors.formats.hrm import looks_like_hrm, read_polar_hrm
 from sensors.formats.hrvpace import RecordingWriter, looks_like_hrvpace, read_hrvpace
+from sensors.formats.polar_ppi import (
+    looks_like_polar_sensor_logger_ppi,
+    read_polar_sensor_logger_ppi,
+)
 from sensors.formats.signals import read_ecg_csv, read_ppg_csv, read_wfdb
 from sensors.formats.text import (
     read_elite_hrv,
@@ -100,17 +105,21 @@ _FIXED_UNITS: dict[str, str] = {
     "ghrv_beats": "s",
     "polar_hrm": "ms",
     "polar_sensor_logger": "ms",
+    "polar_sensor_logger_ppi": "ms",
     "hrv_logger": "ms",
     "elite_hrv": "ms",
     "hrvpace": "ms",
 }
 #: Formats whose files state their units in a header (the units check is for the others).
-_SELF_DESCRIBING = frozenset({"polar_hrm", "polar_sensor_logger", "hrv_logger", "hrvpace"})
+_SELF_DESCRIBING = frozenset(
+    {"polar_hrm", "polar_sensor_logger", "polar_sensor_logger_ppi", "hrv_logger", "hrvpace"}
+)
 _READERS: dict[str, Callable[[str], Recording]] = {
     "physionet_rr_secs": read_physionet_rr_secs,
     "ghrv_beats": read_ghrv_beats,
     "polar_hrm": read_polar_hrm,
     "polar_sensor_logger": read_polar_sensor_logger,
+    "polar_sensor_logger_ppi": read_polar_sensor_logger_ppi,
     "hrv_logger": read_hrv_logger,
     "elite_hrv": read_elite_hrv,
     "hrvpace": read_hrvpace,
@@ -154,6 +163,8 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
         return "polar_hrm"
     if looks_like_polar_sensor_logger(first):
         return "polar_sensor_logger"
+    if looks_like_polar_sensor_logger_ppi(first):
+        return "polar_sensor_logger_ppi"
     if looks_like_hrv_logger(first):
         return "hrv_logger"
     return "plain"
