@@ -20,6 +20,7 @@ name                         units    detected  content
 ``wfdb``                     signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
 ``ecg_csv``                  signal   no        one ECG column at ``sampling_rate_hz``: R peaks
 ``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
+``apple_health``             ms       yes       ``export.xml``: one Apple Watch beat series
 ===========================  =======  ========  ==================================================
 
 Signal formats (:mod:`sensors.formats.signals`, NeuroKit2 and wfdb from the ``ecg`` extra): the
@@ -66,6 +67,7 @@ from sensors.formats._common import (
     Recording,
     check_recording,
 )
+from sensors.formats.apple_health import looks_like_apple_health, read_apple_health
 from sensors.formats.apps import (
     looks_like_hrv_logger,
     looks_like_polar_sensor_logger,
@@ -109,10 +111,18 @@ _FIXED_UNITS: dict[str, str] = {
     "hrv_logger": "ms",
     "elite_hrv": "ms",
     "hrvpace": "ms",
+    "apple_health": "ms",
 }
 #: Formats whose files state their units in a header (the units check is for the others).
 _SELF_DESCRIBING = frozenset(
-    {"polar_hrm", "polar_sensor_logger", "polar_sensor_logger_ppi", "hrv_logger", "hrvpace"}
+    {
+        "polar_hrm",
+        "polar_sensor_logger",
+        "polar_sensor_logger_ppi",
+        "hrv_logger",
+        "hrvpace",
+        "apple_health",
+    }
 )
 _READERS: dict[str, Callable[[str], Recording]] = {
     "physionet_rr_secs": read_physionet_rr_secs,
@@ -123,6 +133,7 @@ _READERS: dict[str, Callable[[str], Recording]] = {
     "hrv_logger": read_hrv_logger,
     "elite_hrv": read_elite_hrv,
     "hrvpace": read_hrvpace,
+    "apple_health": read_apple_health,
 }
 
 #: Signal formats: beats detected in (or annotated on) an ECG or PPG, RR in ms.
@@ -165,6 +176,8 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
         return "polar_sensor_logger"
     if looks_like_polar_sensor_logger_ppi(first):
         return "polar_sensor_logger_ppi"
+    if looks_like_apple_health(head):
+        return "apple_health"
     if looks_like_hrv_logger(first):
         return "hrv_logger"
     return "plain"
@@ -178,6 +191,7 @@ def read_recording(
     sampling_rate_hz: float | None = None,
     channel: str | int | None = None,
     beats: str = "auto",
+    series: int | None = None,
 ) -> Recording:
     """Read an RR recording file.
 
@@ -197,6 +211,9 @@ def read_recording(
     beats
         ``wfdb`` only: ``"auto"`` (reference annotations when present, else detection),
         ``"annotations"`` or ``"detect"``.
+    series
+        ``apple_health`` only: which beat series of the export (0 the oldest, -1 the latest,
+        the default).
 
     Returns
     -------
@@ -221,6 +238,8 @@ def read_recording(
         raise RecordingFormatError(f"units must be 'ms' or 's', got {units!r}", path=p)
     if format is None:
         format = detect_recording_format(p)
+    if series is not None and format != "apple_health":
+        raise RecordingFormatError(f"series applies to apple_health, not {format!r}", path=p)
     signal_reader = _SIGNAL_READERS.get(format)
     if signal_reader is None and (sampling_rate_hz is not None or channel is not None):
         raise RecordingFormatError(
@@ -258,6 +277,12 @@ def read_recording(
             f"format {format!r} stores its values in {fixed}; units={units!r} does not apply",
             path=p,
         )
-    rec = reader(p)
+    if series is not None and format != "apple_health":
+        raise RecordingFormatError(f"series applies to apple_health, not {format!r}", path=p)
+    rec = (
+        read_apple_health(p, series=series if series is not None else -1)
+        if (format == "apple_health")
+        else reader(p)
+    )
     check_recording(rec, units=fixed, units_stated=format in _SELF_DESCRIBING)
     return rec

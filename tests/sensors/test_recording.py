@@ -351,6 +351,7 @@ def test_every_format_name_is_readable() -> None:
         "hrv_logger",
         "elite_hrv",
         "hrvpace",
+        "apple_health",
     }
 
 
