@@ -20,6 +20,7 @@ name                         units    detected  content
 ``wfdb``                     signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
 ``ecg_csv``                  signal   no        one ECG column at ``sampling_rate_hz``: R peaks
 ``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
+``edf``                      signal   no        EDF/EDF+ (pyedflib): the ECG or PPG channel's peaks
 ``apple_health``             ms       yes       ``export.xml``: one Apple Watch beat series
 ===========================  =======  ========  ==================================================
 
@@ -80,7 +81,7 @@ from sensors.formats.polar_ppi import (
     looks_like_polar_sensor_logger_ppi,
     read_polar_sensor_logger_ppi,
 )
-from sensors.formats.signals import read_ecg_csv, read_ppg_csv, read_wfdb
+from sensors.formats.signals import read_ecg_csv, read_edf, read_ppg_csv, read_wfdb
 from sensors.formats.text import (
     read_elite_hrv,
     read_ghrv_beats,
@@ -141,6 +142,7 @@ _SIGNAL_READERS: dict[str, Callable[..., Recording]] = {
     "wfdb": read_wfdb,
     "ecg_csv": read_ecg_csv,
     "ppg_csv": read_ppg_csv,
+    "edf": read_edf,
 }
 
 #: The RR formats (the command line's and the service's ``--format`` values).

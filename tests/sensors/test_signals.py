@@ -42,7 +42,7 @@ def beat_times(rec: object) -> np.ndarray:
 
 
 def test_signal_formats_are_listed_apart_from_the_rr_formats() -> None:
-    assert SIGNAL_FORMATS == ("wfdb", "ecg_csv", "ppg_csv")
+    assert SIGNAL_FORMATS == ("wfdb", "ecg_csv", "ppg_csv", "edf")
     assert not set(SIGNAL_FORMATS) & set(RECORDING_FORMATS)
 
 
@@ -82,6 +82,44 @@ def test_ecg_csv_gives_the_same_beats_as_the_record(tmp_path: Path) -> None:
     )
     again = read_recording(two, format="ecg_csv", sampling_rate_hz=FS, channel="ECG")
     np.testing.assert_array_equal(again.t_s, rec.t_s)
+
+
+def test_edf_ecg_channel_found_by_its_label(tmp_path: Path) -> None:
+    import pyedflib
+
+    signal = excerpt_signal()
+    path = tmp_path / "night.edf"
+    writer = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        headers = []
+        for label, dim in (("Resp chest", "uV"), ("ECG II", "mV")):
+            headers.append(
+                {
+                    "label": label,
+                    "dimension": dim,
+                    "sample_frequency": FS,
+                    "physical_min": -5.0,
+                    "physical_max": 5.0,
+                    "digital_min": -32768,
+                    "digital_max": 32767,
+                }
+            )
+        writer.setSignalHeaders(headers)
+        writer.writeSamples([np.zeros_like(signal), signal])
+    finally:
+        writer.close()
+    rec = read_recording(path, format="edf")
+    assert rec.meta["channel"] == "ECG II" and rec.meta["signal"] == "ecg"
+    from_record = read_recording(EXCERPT, format="wfdb", beats="detect")
+    np.testing.assert_allclose(beat_times(rec), beat_times(from_record), atol=1.5 / FS)
+    with pytest.raises(RecordingFormatError, match="no channel named 'EEG'; channels: 'Resp"):
+        read_recording(path, format="edf", channel="EEG")
+    with pytest.raises(RecordingFormatError, match="the signal is flat"):
+        read_recording(path, format="edf", channel=0)
+    junk = tmp_path / "junk.edf"
+    junk.write_bytes(b"0       " + b"x" * 300)
+    with pytest.raises(RecordingFormatError, match="not a readable EDF file"):
+        read_recording(junk, format="edf")
 
 
 def test_ppg_csv_finds_the_pulses_of_a_simulated_ppg(tmp_path: Path) -> None:
@@ -179,6 +217,9 @@ def test_missing_neurokit2_says_what_to_install(
     monkeypatch.setitem(sys.modules, "wfdb", None)
     with pytest.raises(RecordingFormatError, match=r"needs the wfdb package"):
         read_recording(EXCERPT, format="wfdb")
+    monkeypatch.setitem(sys.modules, "pyedflib", None)
+    with pytest.raises(RecordingFormatError, match=r"needs pyedflib \(pip install"):
+        read_recording(tmp_path / "night.edf", format="edf")
 
 
 def test_compare_beats_counts_misses_and_extras() -> None:
