@@ -32,9 +32,13 @@ def reference_beats_s() -> np.ndarray:
 
 
 def excerpt_signal() -> np.ndarray:
-    import wfdb
+    import warnings
 
-    return np.asarray(wfdb.rdrecord(str(EXCERPT)).p_signal[:, 0], dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # wfdb's own pandas deprecations
+        import wfdb
+
+        return np.asarray(wfdb.rdrecord(str(EXCERPT)).p_signal[:, 0], dtype=float)
 
 
 def beat_times(rec: object) -> np.ndarray:
