@@ -14,7 +14,7 @@ from sensors.ble import (
     probe_rr_intervals,
     scan_heart_rate_devices,
 )
-from sensors.ble_pmd import BlePpiSource
+from sensors.ble_pmd import BleEcgSource, BlePpiSource
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
@@ -52,6 +52,7 @@ __all__ = [
     "Beat",
     "BeatKind",
     "BeatSource",
+    "BleEcgSource",
     "BleError",
     "BlePpiSource",
     "BleStrapSource",

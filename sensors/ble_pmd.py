@@ -32,6 +32,9 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+from numpy.typing import NDArray
+
 from sensors.beat import Beat, SourceState
 from sensors.ble import BleStrapSource, _Packet
 from sensors.errors import BleError, MalformedPacketError
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
     from bleak.backends.characteristic import BleakGATTCharacteristic
     from bleak.backends.device import BLEDevice
 
-__all__ = ["BlePpiSource"]
+__all__ = ["BleEcgSource", "BlePpiSource"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +67,88 @@ _ALREADY_STARTED = 6
 _HOLD_STILL_AFTER = 3
 
 
-class BlePpiSource(BleStrapSource):
+class _PmdStreamSource(BleStrapSource):
+    """A strap source that also starts one PMD stream (``_KIND``) on every connection."""
+
+    _KIND = "ppi"
+    _NEEDS = "a Polar device"
+
+    def __init__(
+        self, address_or_name: str, *, response_timeout_s: float = 5.0, **kwargs: object
+    ) -> None:
+        super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
+        if not response_timeout_s > 0:
+            raise ValueError(f"response_timeout_s must be > 0, got {response_timeout_s!r}")
+        self._response_timeout_s = response_timeout_s
+        self._responses: asyncio.Queue[ControlPointResponse] = asyncio.Queue()
+        self._cp_char: BleakGATTCharacteristic | None = None
+        self._data_char: BleakGATTCharacteristic | None = None
+        self._gap_pending = False
+
+    def _start_request(self) -> bytes:
+        return encode_start_request(self._KIND)
+
+    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
+        label = device.name or device.address
+        what = self._KIND.upper()
+        cp = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
+        data = client.services.get_characteristic(PMD_DATA_UUID)
+        if cp is None or data is None:
+            raise BleError(
+                f"{label} has no Polar Measurement Data service: {what} needs {self._NEEDS}"
+            )
+        self._responses = asyncio.Queue()
+        await client.start_notify(cp, self._on_control_point)
+        await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
+        self._cp_char, self._data_char = cp, data
+        await client.write_gatt_char(cp, self._start_request(), response=True)
+        try:
+            async with asyncio.timeout(self._response_timeout_s):
+                while True:
+                    response = await self._responses.get()
+                    if response.op_code == 2 and response.kind == self._KIND:
+                        break
+        except TimeoutError:
+            raise BleError(
+                f"{label} did not answer the request to start {what} in "
+                f"{self._response_timeout_s:g} s"
+            ) from None
+        if not response.ok and response.status != _ALREADY_STARTED:
+            raise BleError(f"{label} refused to start {what}: {response.status_text}")
+        # a reconnect loses the data in between: the first beat after it starts a new run
+        self._gap_pending = self._last_t_s is not None
+        self._stream_started(response)
+
+    def _stream_started(self, response: ControlPointResponse) -> None:
+        """Called once the device accepted the start request (its answer given)."""
+
+    async def _before_disconnect(self, client: BleakClient) -> None:
+        from bleak.exc import BleakError
+
+        cp, data = self._cp_char, self._data_char
+        self._cp_char = self._data_char = None
+        try:
+            if cp is not None:
+                await client.write_gatt_char(cp, encode_stop_request(self._KIND), response=True)
+            for char in (data, cp):
+                if char is not None:
+                    await client.stop_notify(char)
+        except (BleakError, EOFError, OSError) as exc:
+            logger.debug("stopping %s failed: %s", self._KIND, exc)
+
+    def _on_control_point(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        try:
+            response = decode_control_point_response(bytes(data))
+        except MalformedPacketError as exc:
+            logger.debug("malformed PMD control-point response: %s", exc.reason)
+            return
+        self._responses.put_nowait(response)
+
+    def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection, "pmd"))
+
+
+class BlePpiSource(_PmdStreamSource):
     """Beats from a Polar optical sensor's PPI stream (PMD), reconnecting when it drops.
 
     Usage::
@@ -97,83 +181,22 @@ class BlePpiSource(BleStrapSource):
         How many pulses were left out (blocker, no contact, error over ``max_error_ms``).
     """
 
+    _KIND = "ppi"
+    _NEEDS = "a Polar optical sensor (OH1, Verity Sense) or a Polar watch"
+
     def __init__(
         self,
         address_or_name: str,
         *,
         max_error_ms: float | None = None,
-        response_timeout_s: float = 5.0,
         **kwargs: object,
     ) -> None:
         super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
         if max_error_ms is not None and not max_error_ms > 0:
             raise ValueError(f"max_error_ms must be > 0, got {max_error_ms!r}")
-        if not response_timeout_s > 0:
-            raise ValueError(f"response_timeout_s must be > 0, got {response_timeout_s!r}")
         self._max_error_ms = max_error_ms
-        self._response_timeout_s = response_timeout_s
-        self._responses: asyncio.Queue[ControlPointResponse] = asyncio.Queue()
-        self._cp_char: BleakGATTCharacteristic | None = None
-        self._data_char: BleakGATTCharacteristic | None = None
-        self._gap_pending = False
         self._blocked_in_row = 0
         self.rejected_pulses = 0
-
-    # -- connection ------------------------------------------------------------------------------
-
-    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
-        label = device.name or device.address
-        cp = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
-        data = client.services.get_characteristic(PMD_DATA_UUID)
-        if cp is None or data is None:
-            raise BleError(
-                f"{label} has no Polar Measurement Data service: pulse-to-pulse intervals need "
-                "a Polar optical sensor (OH1, Verity Sense) or a Polar watch"
-            )
-        self._responses = asyncio.Queue()
-        await client.start_notify(cp, self._on_control_point)
-        await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
-        self._cp_char, self._data_char = cp, data
-        await client.write_gatt_char(cp, encode_start_request("ppi"), response=True)
-        try:
-            async with asyncio.timeout(self._response_timeout_s):
-                while True:
-                    response = await self._responses.get()
-                    if response.op_code == 2 and response.kind == "ppi":
-                        break
-        except TimeoutError:
-            raise BleError(
-                f"{label} did not answer the request to start PPI in {self._response_timeout_s:g} s"
-            ) from None
-        if not response.ok and response.status != _ALREADY_STARTED:
-            raise BleError(f"{label} refused to start PPI: {response.status_text}")
-        # a reconnect loses the pulses in between: the first one after it starts a new run
-        self._gap_pending = self._last_t_s is not None
-
-    async def _before_disconnect(self, client: BleakClient) -> None:
-        from bleak.exc import BleakError
-
-        cp, data = self._cp_char, self._data_char
-        self._cp_char = self._data_char = None
-        try:
-            if cp is not None:
-                await client.write_gatt_char(cp, encode_stop_request("ppi"), response=True)
-            for char in (data, cp):
-                if char is not None:
-                    await client.stop_notify(char)
-        except (BleakError, EOFError, OSError) as exc:
-            logger.debug("stopping PPI failed: %s", exc)
-
-    def _on_control_point(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        try:
-            response = decode_control_point_response(bytes(data))
-        except MalformedPacketError as exc:
-            logger.debug("malformed PMD control-point response: %s", exc.reason)
-            return
-        self._responses.put_nowait(response)
-
-    def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection, "pmd"))
 
     # -- packets ---------------------------------------------------------------------------------
 
@@ -237,3 +260,166 @@ class BlePpiSource(BleStrapSource):
         if message is not None or hr != self._status.heart_rate_bpm:
             self._publish(state, message, heart_rate_bpm=hr)
         return tuple(out)
+
+
+class BleEcgSource(_PmdStreamSource):
+    """Beats from a chest strap's raw ECG (Polar H10, PMD ECG at 130 Hz), cross-checked.
+
+    The ECG frames feed a :class:`~sensors.ecg_live.LiveRPeakDetector`; each confirmed R peak
+    is a beat (its RR the time since the previous confirmed peak), timed by the strap's own
+    sample clock (frame timestamps, ns) mapped onto the session timeline at the first frame.
+    The strap's standard Heart Rate Measurement still arrives: its heart rate and contact go
+    on the beats, and its RR intervals cross-check the ECG beats (:attr:`cross_check`): the
+    last 30 ECG RR are aligned with the strap's RR sequence (the lag where they agree best; the
+    strap's RR arrive about a second late, so time alone cannot pair them) and compared beat for
+    beat; when fewer than 90 % agree within 20 ms the status says so (electrodes, a noisy ECG).
+
+    A peak more than ``max_rr_s`` after the previous one (lost frames, a detector restart)
+    starts a new run: no RR across it, ``gap_before`` on the next beat.
+
+    Parameters
+    ----------
+    sampling_rate_hz
+        The ECG rate to request (H10: 130).
+    max_rr_s
+        Longest RR taken as one interval.
+    **kwargs
+        The options of :class:`~sensors.ble.BleStrapSource` and ``response_timeout_s``.
+
+    References
+    ----------
+    Polar Electro. Polar BLE SDK, "Polar Measurement Data" (ECG 130 Hz, microvolts, frame
+    timestamps in ns); Makowski D. et al. (2021) NeuroKit2.
+    """
+
+    _KIND = "ecg"
+    _NEEDS = "a Polar chest strap with ECG (H10)"
+    _AGREE_MS = 20.0
+    _WINDOW = 30
+
+    def __init__(
+        self,
+        address_or_name: str,
+        *,
+        sampling_rate_hz: float = 130.0,
+        max_rr_s: float = 3.0,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
+        from sensors.ecg_live import LiveRPeakDetector
+
+        self._fs = float(sampling_rate_hz)
+        self._max_rr_s = max_rr_s
+        self._detector = LiveRPeakDetector(self._fs)
+        self._device_offset_s: float | None = None
+        self._detector_t_end: float | None = None
+        self._last_peak: float | None = None
+        self._strap_rr: list[tuple[float, float]] = []  # (t_s, rr_ms) of the strap's own RR
+        self._ecg_rr: list[tuple[float, float]] = []
+        self._contact: bool | None = None
+        #: Over the last 30 ECG beats aligned with the strap's RR: (beats compared, of which
+        #: within 20 ms, median |difference| ms).
+        self.cross_check: tuple[int, int, float | None] = (0, 0, None)
+
+    def _start_request(self) -> bytes:
+        from sensors.pmd import SettingType
+
+        return encode_start_request(
+            "ecg", {SettingType.SAMPLE_RATE: round(self._fs), SettingType.RESOLUTION: 14}
+        )
+
+    def _stream_started(self, response: ControlPointResponse) -> None:
+        self._detector.reset()
+        self._device_offset_s = None
+        self._ecg_rr = []
+
+    def _beats_of_packet(self, item: _Packet) -> tuple[Beat, ...]:
+        if item.channel == "hr":
+            m = decode_heart_rate_measurement(item.data)
+            hr = float(m.heart_rate_bpm)
+            self._contact = m.sensor_contact
+            if self._session_start is None:
+                self._session_start = item.arrived_at - sum(m.rr_ms) / 1000.0
+            t_end = item.arrived_at - self._session_start
+            for rr in reversed(m.rr_ms):
+                self._strap_rr.append((t_end, rr))
+                t_end -= rr / 1000.0
+            self._strap_rr = sorted(self._strap_rr)[-64:]
+            if hr != self._status.heart_rate_bpm:
+                self._publish(heart_rate_bpm=hr)
+            return ()
+        frame = decode_frame(item.data)
+        if frame.kind != "ecg" or not frame.samples:
+            return ()
+        samples = np.asarray(frame.samples, dtype=np.float64)
+        if self._session_start is None:
+            self._session_start = item.arrived_at - samples.size / self._fs
+        if self._device_offset_s is None or frame.timestamp_ns == 0:
+            if frame.timestamp_ns == 0 and self._detector_t_end is not None:
+                t_end = self._detector_t_end + samples.size / self._fs
+            else:
+                t_end = item.arrived_at - self._session_start
+            if frame.timestamp_ns:
+                self._device_offset_s = t_end - frame.timestamp_ns / 1e9
+        else:
+            t_end = frame.timestamp_ns / 1e9 + self._device_offset_s
+        self._detector_t_end = t_end
+        peaks = self._detector.push(samples, t_end_s=t_end)
+        return tuple(self._beats_from_peaks(peaks, item))
+
+    def _beats_from_peaks(self, peaks: list[float], item: _Packet) -> list[Beat]:
+        out: list[Beat] = []
+        for p in peaks:
+            prev, self._last_peak = self._last_peak, p
+            if prev is None or p - prev > self._max_rr_s:
+                # a new run: no RR to this peak; a gap unless nothing came before it
+                self._gap_pending = prev is not None or self._last_t_s is not None
+                continue
+            rr = (p - prev) * 1000.0
+            gap = self._gap_pending or (
+                self._last_connection is not None and item.connection != self._last_connection
+            )
+            self._gap_pending = False
+            self._cross_check(p, rr)
+            out.append(
+                Beat(
+                    t_s=p,
+                    rr_ms=rr,
+                    arrived_at=item.arrived_at,
+                    contact=self._contact,
+                    gap_before=gap,
+                    heart_rate_bpm=self._status.heart_rate_bpm,
+                )
+            )
+            self._last_connection = item.connection
+            self._last_t_s = p
+        return out
+
+    def _cross_check(self, t_s: float, rr_ms: float) -> None:
+        # The strap's RR are timed by their packet's arrival (about a second of latency), the
+        # ECG beats by the strap's sample clock, so time alone cannot pair them: the two RR
+        # sequences are aligned instead (one heart: at the right lag they coincide beat for
+        # beat), trying every strap beat within 3 s of this one as its partner.
+        self._ecg_rr = [*self._ecg_rr[-(self._WINDOW - 1) :], (t_s, rr_ms)]
+        ecg = np.array([r for _, r in self._ecg_rr])
+        strap_t = np.array([t for t, _ in self._strap_rr])
+        strap = np.array([r for _, r in self._strap_rr])
+        best: tuple[float, int, NDArray[np.float64]] | None = None
+        for j in np.flatnonzero(np.abs(strap_t - t_s) <= 3.0):
+            n = min(ecg.size, int(j) + 1)
+            diffs = np.abs(ecg[-n:] - strap[int(j) - n + 1 : int(j) + 1])
+            score = float(np.median(diffs))
+            if best is None or score < best[0]:
+                best = (score, n, diffs)
+        if best is None:
+            return
+        score, n, diffs = best
+        agreed = int((diffs <= self._AGREE_MS).sum())
+        self.cross_check = (n, agreed, score)
+        if n >= self._WINDOW and agreed / n < 0.9:
+            text = (
+                f"ECG beats disagree with the strap's own RR ({agreed / n:.0%} of the last "
+                f"{n} within {self._AGREE_MS:g} ms): check the electrodes"
+            )
+            if self._status.message != text:
+                self._publish(message=text)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
-from sensors import BleError, SourceState, encode_heart_rate_measurement
+from sensors import BleError, SourceState, VirtualClock, encode_heart_rate_measurement
 from sensors.ble_pmd import BlePpiSource
 from sensors.heart_rate_measurement import HeartRateMeasurement
 from sensors.pmd import (
@@ -165,3 +166,98 @@ async def test_device_without_pmd_or_refusing_ppi_is_a_clear_error(bluez: FakeBl
             pass
     assert strap.pmd_requests == [encode_start_request("ppi")]
     assert encode_settings_request("ppi") not in strap.pmd_requests
+
+
+# -- ECG ------------------------------------------------------------------------------------------
+
+H10 = "A0:9E:1A:00:00:13"
+ECG_SETTINGS = {"ecg": {SettingType.SAMPLE_RATE: (130,), SettingType.RESOLUTION: (14,)}}
+
+
+async def send_ecg(
+    fake: FakeBluez, clock: VirtualClock, seconds: float, *, strap_rr_offset_ms: float = 0.0
+) -> None:
+    """An H10: MIT-BIH 100's ECG at 130 Hz in 73-sample frames with device timestamps, and
+    Heart Rate Measurements with the strap's RR (the reference beats) every second; the
+    source's virtual clock moves with the frames, so arrival times are as in real time."""
+    from scipy.signal import resample_poly
+
+    from sensors.heart_rate_measurement import rr_raw_from_ms
+    from tests.sensors.test_signals import excerpt_signal, reference_beats_s
+
+    ecg_uv = np.round(resample_poly(excerpt_signal(), 13, 36) * 1000).astype(int)
+    beats = reference_beats_s()
+    device_t0_ns = 599_616_023_000_000_000
+    sent_until = 0.0
+    for start in range(0, int(seconds * 130), 73):
+        frame = ecg_uv[start : start + 73]
+        t_end = (start + frame.size - 1) / 130
+        fake.notify_pmd(
+            H10,
+            encode_frame(
+                "ecg", [int(v) for v in frame], timestamp_ns=device_t0_ns + round(t_end * 1e9)
+            ),
+        )
+        if t_end - sent_until >= 1.0:  # the strap's own RR of the beats that ended since
+            new = beats[(beats > sent_until) & (beats <= t_end)]
+            prev = beats[beats <= sent_until]
+            ends = np.r_[prev[-1:], new]
+            rr = [rr_raw_from_ms(d * 1000 + strap_rr_offset_ms) for d in np.diff(ends)]
+            fake.notify(
+                H10,
+                encode_heart_rate_measurement(
+                    HeartRateMeasurement(
+                        60, rr_ms=tuple(r * 1000 / 1024 for r in rr), sensor_contact=True
+                    )
+                ),
+            )
+            sent_until = t_end
+        await clock.sleep(frame.size / 130)
+
+
+async def test_ecg_stream_gives_r_peak_beats_that_agree_with_the_strap(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    from sensors import BleEcgSource
+    from tests.sensors.test_signals import reference_beats_s
+
+    strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
+    clock = VirtualClock()
+    async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
+        await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
+        assert strap.pmd_requests == [
+            encode_start_request("ecg", {SettingType.SAMPLE_RATE: 130, SettingType.RESOLUTION: 14})
+        ]
+        it = aiter(h10)
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, 40.0))
+        beats = []
+        while len(beats) < 40:
+            beats.append(await next_beat(it))
+        await feeder
+        compared, agreed, median_diff = h10.cross_check
+    # the beats are MIT-BIH's reference beats (their RR), on the strap's sample clock
+    ref = reference_beats_s()
+    rr = np.array([b.rr_ms for b in beats])
+    ref_rr = np.diff(ref) * 1000
+    # each ECG RR matches a reference RR within one 130-Hz sample (7.7 ms) and a little
+    assert all(np.min(np.abs(ref_rr - r)) < 12.0 for r in rr)
+    assert beats[0].contact is True and not any(b.gap_before for b in beats)
+    assert compared >= 30 and agreed / compared >= 0.9 and median_diff is not None
+    assert median_diff < 10.0
+
+
+async def test_ecg_disagreeing_with_the_strap_is_said(bluez: FakeBluez) -> None:  # noqa: F811
+    from sensors import BleEcgSource
+
+    bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
+    messages: list[str] = []
+    clock = VirtualClock()
+    async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
+        h10.add_status_listener(lambda s: messages.append(s.message))
+        await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
+        it = aiter(h10)
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, 60.0, strap_rr_offset_ms=60.0))
+        for _ in range(55):
+            await next_beat(it)
+        await feeder
+    assert any(m.startswith("ECG beats disagree with the strap's own RR") for m in messages)
