@@ -22,6 +22,7 @@ name                         units    detected  content
 ``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
 ``edf``                      signal   no        EDF/EDF+ (pyedflib): the ECG or PPG channel's peaks
 ``apple_health``             ms       yes       ``export.xml``: one Apple Watch beat series
+``fit``                      ms       yes       Garmin FIT: the ``hrv`` messages' intervals
 ===========================  =======  ========  ==================================================
 
 Signal formats (:mod:`sensors.formats.signals`, NeuroKit2 and wfdb from the ``ecg`` extra): the
@@ -75,6 +76,7 @@ from sensors.formats.apps import (
     read_hrv_logger,
     read_polar_sensor_logger,
 )
+from sensors.formats.fit import looks_like_fit, read_fit
 from sensors.formats.hrm import looks_like_hrm, read_polar_hrm
 from sensors.formats.hrvpace import RecordingWriter, looks_like_hrvpace, read_hrvpace
 from sensors.formats.polar_ppi import (
@@ -113,6 +115,7 @@ _FIXED_UNITS: dict[str, str] = {
     "elite_hrv": "ms",
     "hrvpace": "ms",
     "apple_health": "ms",
+    "fit": "ms",
 }
 #: Formats whose files state their units in a header (the units check is for the others).
 _SELF_DESCRIBING = frozenset(
@@ -123,6 +126,7 @@ _SELF_DESCRIBING = frozenset(
         "hrv_logger",
         "hrvpace",
         "apple_health",
+        "fit",
     }
 )
 _READERS: dict[str, Callable[[str], Recording]] = {
@@ -135,6 +139,7 @@ _READERS: dict[str, Callable[[str], Recording]] = {
     "elite_hrv": read_elite_hrv,
     "hrvpace": read_hrvpace,
     "apple_health": read_apple_health,
+    "fit": read_fit,
 }
 
 #: Signal formats: beats detected in (or annotated on) an ECG or PPG, RR in ms.
@@ -159,16 +164,20 @@ _HEAD_BYTES = 4096
 def detect_recording_format(path: str | os.PathLike[str]) -> str:
     """Name the format of ``path`` from self-describing content, else ``"plain"``.
 
-    Looks at the first non-blank line only (and the ``.hrm`` suffix), never at magnitudes.
+    Looks at the first non-blank line only (and the ``.hrm`` suffix, a FIT header's ``.FIT``
+    signature, an Apple Health export's ``HealthData`` root), never at magnitudes.
     An unreadable file raises :class:`sensors.RecordingFormatError`.
     """
     p = Path(path)
     try:
         with open(p, "rb") as f:
-            head = f.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+            raw_head = f.read(_HEAD_BYTES)
+        head = raw_head.decode("utf-8-sig", errors="replace")
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or exc})"
         raise RecordingFormatError(reason, path=str(p)) from exc
+    if looks_like_fit(raw_head):
+        return "fit"
     first = next((line.strip() for line in head.splitlines() if line.strip()), "")
     if looks_like_hrvpace(first):
         return "hrvpace"

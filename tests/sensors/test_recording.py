@@ -352,6 +352,7 @@ def test_every_format_name_is_readable() -> None:
         "elite_hrv",
         "hrvpace",
         "apple_health",
+        "fit",
     }
 
 
