@@ -1,4 +1,8 @@
-"""Pulse-to-pulse intervals (PPI) of a Polar optical sensor as a live source of beats.
+"""Polar Measurement Data (PMD) live sources: PPI of optical sensors, ECG of chest straps.
+
+:class:`BlePpiSource` and :class:`BleEcgSource` (below) share the PMD handling: start the stream
+on every connection, stop it on close, and, with ``motion=True``, also start the accelerometer
+(50 Hz) and keep a motion level per window (:meth:`motion_level_mg`, :mod:`sensors.motion`).
 
 :class:`BlePpiSource` is a :class:`~sensors.ble.BleStrapSource` (same discovery, reconnects,
 gaps, battery and status) that also starts the Polar Measurement Data (PMD) PPI stream on every
@@ -43,10 +47,13 @@ from sensors.heart_rate_measurement import (
     beats_from_packet,
     decode_heart_rate_measurement,
 )
+from sensors.motion import MotionTracker
 from sensors.pmd import (
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
     ControlPointResponse,
+    PmdFrame,
+    SettingType,
     decode_control_point_response,
     decode_frame,
     encode_start_request,
@@ -63,6 +70,12 @@ __all__ = ["BleEcgSource", "BlePpiSource"]
 logger = logging.getLogger(__name__)
 
 _ALREADY_STARTED = 6
+#: Accelerometer stream for the motion level: 50 Hz, 16 bit, +-8 g (an H10/Verity Sense offer).
+_ACC_SETTINGS = {
+    SettingType.SAMPLE_RATE: 50,
+    SettingType.RESOLUTION: 16,
+    SettingType.RANGE: 8,
+}
 #: Blocked pulses in a row before the status asks the wearer to hold still.
 _HOLD_STILL_AFTER = 3
 
@@ -74,7 +87,12 @@ class _PmdStreamSource(BleStrapSource):
     _NEEDS = "a Polar device"
 
     def __init__(
-        self, address_or_name: str, *, response_timeout_s: float = 5.0, **kwargs: object
+        self,
+        address_or_name: str,
+        *,
+        response_timeout_s: float = 5.0,
+        motion: bool = False,
+        **kwargs: object,
     ) -> None:
         super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
         if not response_timeout_s > 0:
@@ -84,9 +102,29 @@ class _PmdStreamSource(BleStrapSource):
         self._cp_char: BleakGATTCharacteristic | None = None
         self._data_char: BleakGATTCharacteristic | None = None
         self._gap_pending = False
+        self._motion_wanted = motion
+        self._acc_running = False
+        self._acc_offset_s: float | None = None
+        self._motion = MotionTracker()
+        #: Why there is no motion level (None while the accelerometer streams).
+        self.motion_unavailable: str | None = None if motion else "motion was not requested"
 
     def _start_request(self) -> bytes:
         return encode_start_request(self._KIND)
+
+    async def _start(
+        self, client: BleakClient, cp: BleakGATTCharacteristic, kind: str, request: bytes
+    ) -> ControlPointResponse | None:
+        """Write a start request and wait for its answer; ``None`` when none came in time."""
+        await client.write_gatt_char(cp, request, response=True)
+        try:
+            async with asyncio.timeout(self._response_timeout_s):
+                while True:
+                    response = await self._responses.get()
+                    if response.op_code == 2 and response.kind == kind:
+                        return response
+        except TimeoutError:
+            return None
 
     async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
         label = device.name or device.address
@@ -101,23 +139,60 @@ class _PmdStreamSource(BleStrapSource):
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
         self._cp_char, self._data_char = cp, data
-        await client.write_gatt_char(cp, self._start_request(), response=True)
-        try:
-            async with asyncio.timeout(self._response_timeout_s):
-                while True:
-                    response = await self._responses.get()
-                    if response.op_code == 2 and response.kind == self._KIND:
-                        break
-        except TimeoutError:
+        response = await self._start(client, cp, self._KIND, self._start_request())
+        if response is None:
             raise BleError(
                 f"{label} did not answer the request to start {what} in "
                 f"{self._response_timeout_s:g} s"
-            ) from None
+            )
         if not response.ok and response.status != _ALREADY_STARTED:
             raise BleError(f"{label} refused to start {what}: {response.status_text}")
         # a reconnect loses the data in between: the first beat after it starts a new run
         self._gap_pending = self._last_t_s is not None
         self._stream_started(response)
+        if self._motion_wanted:
+            acc = await self._start(client, cp, "acc", encode_start_request("acc", _ACC_SETTINGS))
+            self._acc_running = acc is not None and (acc.ok or acc.status == _ALREADY_STARTED)
+            self._acc_offset_s = None
+            self.motion_unavailable = (
+                None
+                if self._acc_running
+                else f"{label} did not start its accelerometer"
+                + (f" ({acc.status_text})" if acc is not None else "")
+                + ": standing up or walking cannot be told from stress by HR and RMSSD alone"
+            )
+
+    def motion_level_mg(self, t_end_s: float) -> float | None:
+        """Movement level (largest 5-s mean ENMO, milli-g) of the 60 s ending at ``t_end_s``
+        on the session timeline, from the accelerometer; ``None`` when unknown (see
+        :attr:`motion_unavailable`, or too little signal yet)."""
+        return self._motion.level_mg(t_end_s) if self._acc_running else None
+
+    def _pmd_frame(self, item: _Packet) -> PmdFrame | None:
+        """Decode a PMD notification: accelerometer frames feed the motion level, and the
+        frame of this source's own kind is returned."""
+        frame = decode_frame(item.data)
+        if frame.kind == "acc":
+            self._on_acc(frame, item.arrived_at)
+            return None
+        return frame if frame.kind == self._KIND else None
+
+    def _on_acc(self, frame: PmdFrame, arrived_at: float) -> None:
+        rows = np.asarray(frame.samples, dtype=np.float64).reshape(-1, 3)
+        if rows.size == 0:
+            return
+        if self._session_start is None:
+            self._session_start = arrived_at
+        fs = float(_ACC_SETTINGS[SettingType.SAMPLE_RATE])
+        if frame.timestamp_ns and self._acc_offset_s is None:
+            self._acc_offset_s = (arrived_at - self._session_start) - frame.timestamp_ns / 1e9
+        t_end = (
+            frame.timestamp_ns / 1e9 + self._acc_offset_s
+            if frame.timestamp_ns and self._acc_offset_s is not None
+            else arrived_at - self._session_start
+        )
+        times = t_end - (rows.shape[0] - 1 - np.arange(rows.shape[0])) / fs
+        self._motion.push(times, rows)
 
     def _stream_started(self, response: ControlPointResponse) -> None:
         """Called once the device accepted the start request (its answer given)."""
@@ -130,6 +205,8 @@ class _PmdStreamSource(BleStrapSource):
         try:
             if cp is not None:
                 await client.write_gatt_char(cp, encode_stop_request(self._KIND), response=True)
+                if self._acc_running:
+                    await client.write_gatt_char(cp, encode_stop_request("acc"), response=True)
             for char in (data, cp):
                 if char is not None:
                     await client.stop_notify(char)
@@ -208,7 +285,8 @@ class BlePpiSource(_PmdStreamSource):
             if hr != self._status.heart_rate_bpm:
                 self._publish(heart_rate_bpm=hr)
             return ()
-        pulses = decode_frame(item.data).ppi
+        frame = self._pmd_frame(item)
+        pulses = frame.ppi if frame is not None else ()
         if not pulses:
             return ()
         ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
@@ -322,8 +400,6 @@ class BleEcgSource(_PmdStreamSource):
         self.cross_check: tuple[int, int, float | None] = (0, 0, None)
 
     def _start_request(self) -> bytes:
-        from sensors.pmd import SettingType
-
         return encode_start_request(
             "ecg", {SettingType.SAMPLE_RATE: round(self._fs), SettingType.RESOLUTION: 14}
         )
@@ -348,8 +424,8 @@ class BleEcgSource(_PmdStreamSource):
             if hr != self._status.heart_rate_bpm:
                 self._publish(heart_rate_bpm=hr)
             return ()
-        frame = decode_frame(item.data)
-        if frame.kind != "ecg" or not frame.samples:
+        frame = self._pmd_frame(item)
+        if frame is None or not frame.samples:
             return ()
         samples = np.asarray(frame.samples, dtype=np.float64)
         if self._session_start is None:

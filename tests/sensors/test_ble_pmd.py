@@ -7,11 +7,12 @@ notifications. Emulated: the sensor (tests/sensors/fake_bluez.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
 
-from sensors import BleError, SourceState, VirtualClock, encode_heart_rate_measurement
+from sensors import Beat, BleError, SourceState, VirtualClock, encode_heart_rate_measurement
 from sensors.ble_pmd import BlePpiSource
 from sensors.heart_rate_measurement import HeartRateMeasurement
 from sensors.pmd import (
@@ -174,19 +175,30 @@ H10 = "A0:9E:1A:00:00:13"
 ECG_SETTINGS = {"ecg": {SettingType.SAMPLE_RATE: (130,), SettingType.RESOLUTION: (14,)}}
 
 
-async def send_ecg(
-    fake: FakeBluez, clock: VirtualClock, seconds: float, *, strap_rr_offset_ms: float = 0.0
-) -> None:
-    """An H10: MIT-BIH 100's ECG at 130 Hz in 73-sample frames with device timestamps, and
-    Heart Rate Measurements with the strap's RR (the reference beats) every second; the
-    source's virtual clock moves with the frames, so arrival times are as in real time."""
+def h10_data() -> tuple[np.ndarray, np.ndarray]:
+    """MIT-BIH 100's ECG at 130 Hz in microvolts, and its reference beat times (s)."""
     from scipy.signal import resample_poly
 
-    from sensors.heart_rate_measurement import rr_raw_from_ms
     from tests.sensors.test_signals import excerpt_signal, reference_beats_s
 
     ecg_uv = np.round(resample_poly(excerpt_signal(), 13, 36) * 1000).astype(int)
-    beats = reference_beats_s()
+    return ecg_uv, reference_beats_s()
+
+
+async def send_ecg(
+    fake: FakeBluez,
+    clock: VirtualClock,
+    data: tuple[np.ndarray, np.ndarray],
+    seconds: float,
+    *,
+    strap_rr_offset_ms: float = 0.0,
+) -> None:
+    """An H10: the ECG in 73-sample frames with device timestamps, and Heart Rate Measurements
+    with the strap's RR (the reference beats) every second; the source's virtual clock moves
+    with the frames, so arrival times are as in real time."""
+    from sensors.heart_rate_measurement import rr_raw_from_ms
+
+    ecg_uv, beats = data
     device_t0_ns = 599_616_023_000_000_000
     sent_until = 0.0
     for start in range(0, int(seconds * 130), 73):
@@ -215,12 +227,17 @@ async def send_ecg(
         await clock.sleep(frame.size / 130)
 
 
+async def ecg_beat(it: AsyncIterator[Beat]) -> Beat:
+    # an R peak is confirmed after >= 1 s of signal, and NeuroKit2 runs on a loaded CI machine
+    return await asyncio.wait_for(anext(it), 10.0)
+
+
 async def test_ecg_stream_gives_r_peak_beats_that_agree_with_the_strap(
     bluez: FakeBluez,  # noqa: F811
 ) -> None:
     from sensors import BleEcgSource
-    from tests.sensors.test_signals import reference_beats_s
 
+    data = h10_data()
     strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
     clock = VirtualClock()
     async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
@@ -229,14 +246,14 @@ async def test_ecg_stream_gives_r_peak_beats_that_agree_with_the_strap(
             encode_start_request("ecg", {SettingType.SAMPLE_RATE: 130, SettingType.RESOLUTION: 14})
         ]
         it = aiter(h10)
-        feeder = asyncio.ensure_future(send_ecg(bluez, clock, 40.0))
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, data, 40.0))
         beats = []
         while len(beats) < 40:
-            beats.append(await next_beat(it))
+            beats.append(await ecg_beat(it))
         await feeder
         compared, agreed, median_diff = h10.cross_check
     # the beats are MIT-BIH's reference beats (their RR), on the strap's sample clock
-    ref = reference_beats_s()
+    ref = data[1]
     rr = np.array([b.rr_ms for b in beats])
     ref_rr = np.diff(ref) * 1000
     # each ECG RR matches a reference RR within one 130-Hz sample (7.7 ms) and a little
@@ -249,6 +266,7 @@ async def test_ecg_stream_gives_r_peak_beats_that_agree_with_the_strap(
 async def test_ecg_disagreeing_with_the_strap_is_said(bluez: FakeBluez) -> None:  # noqa: F811
     from sensors import BleEcgSource
 
+    data = h10_data()
     bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
     messages: list[str] = []
     clock = VirtualClock()
@@ -256,8 +274,68 @@ async def test_ecg_disagreeing_with_the_strap_is_said(bluez: FakeBluez) -> None:
         h10.add_status_listener(lambda s: messages.append(s.message))
         await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
         it = aiter(h10)
-        feeder = asyncio.ensure_future(send_ecg(bluez, clock, 60.0, strap_rr_offset_ms=60.0))
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, data, 60.0, strap_rr_offset_ms=60.0))
         for _ in range(55):
-            await next_beat(it)
+            await ecg_beat(it)
         await feeder
     assert any(m.startswith("ECG beats disagree with the strap's own RR") for m in messages)
+
+
+# -- motion (accelerometer) ------------------------------------------------------------------------
+
+ACC_OFFER = {
+    SettingType.SAMPLE_RATE: (25, 50, 100, 200),
+    SettingType.RESOLUTION: (16,),
+    SettingType.RANGE: (2, 4, 8),
+}
+
+
+async def test_accelerometer_gives_the_motion_level_of_a_window(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    strap = bluez.add_strap(verity_sense(pmd={"ppi": {}, "acc": ACC_OFFER}))
+    clock = VirtualClock()
+    async with source(motion=True, clock=clock) as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "acc", timeout_s=STEP)
+        assert strap.pmd_requests[:2] == [
+            encode_start_request("ppi"),
+            encode_start_request(
+                "acc",
+                {SettingType.SAMPLE_RATE: 50, SettingType.RESOLUTION: 16, SettingType.RANGE: 8},
+            ),
+        ]
+        assert sensor.motion_unavailable is None
+        it = aiter(sensor)
+        pending = asyncio.ensure_future(anext(it))
+        # 60 s sitting still, then 60 s walking (2 steps/s, 0.3 g bounce), in delta frames of
+        # 36 samples at 50 Hz as an H10 sends them, with device timestamps
+        t0_ns = 700_000_000_000_000_000
+        for k in range(0, 120 * 50, 36):
+            t = np.arange(k, k + 36) / 50
+            z = 1000.0 + np.where(t >= 60, 300.0 * np.sin(2 * np.pi * 2.0 * t), 0.0)
+            rows = [(0, 0, int(v)) for v in z]
+            frame = encode_frame(
+                "acc", rows, compressed=True, frame_type=1, timestamp_ns=t0_ns + round(t[-1] * 1e9)
+            )
+            bluez.notify_pmd(SENSE, frame)
+            await clock.sleep(36 / 50)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(800)))  # the motion frames are all queued
+        await asyncio.wait_for(pending, STEP)
+        still = sensor.motion_level_mg(59.0)
+        walking = sensor.motion_level_mg(119.0)
+        assert still is not None and still < 5.0
+        assert walking is not None and walking == pytest.approx(300 / np.pi, rel=0.05)  # ENMO
+    assert strap.pmd_requests[-2:] == [encode_stop_request("ppi"), encode_stop_request("acc")]
+
+
+async def test_no_accelerometer_means_motion_unknown_and_says_why(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    bluez.add_strap(verity_sense(pmd={"ppi": {}}))
+    async with source(motion=True) as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        assert sensor.motion_level_mg(60.0) is None
+        assert sensor.motion_unavailable == (
+            "Polar Sense B5F1A12C did not start its accelerometer (not supported): standing up "
+            "or walking cannot be told from stress by HR and RMSSD alone"
+        )
