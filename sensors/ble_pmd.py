@@ -37,7 +37,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
 
 from sensors.beat import Beat, SourceState
 from sensors.ble import BleStrapSource, _Packet
@@ -347,10 +346,11 @@ class BleEcgSource(_PmdStreamSource):
     is a beat (its RR the time since the previous confirmed peak), timed by the strap's own
     sample clock (frame timestamps, ns) mapped onto the session timeline at the first frame.
     The strap's standard Heart Rate Measurement still arrives: its heart rate and contact go
-    on the beats, and its RR intervals cross-check the ECG beats (:attr:`cross_check`): the
-    last 30 ECG RR are aligned with the strap's RR sequence (the lag where they agree best; the
-    strap's RR arrive about a second late, so time alone cannot pair them) and compared beat for
-    beat; when fewer than 90 % agree within 20 ms the status says so (electrodes, a noisy ECG).
+    on the beats, and its RR intervals cross-check the ECG beats (:attr:`cross_check`): each
+    ECG RR is paired with the strap's RR of the same beat by aligning the last 5 RR of both
+    (the lag where they agree best; the strap's RR arrive about a second late, so time alone
+    cannot pair them); when fewer than 90 % of the last 30 agree within 20 ms the status says
+    so (electrodes, a noisy ECG).
 
     A peak more than ``max_rr_s`` after the previous one (lost frames, a detector restart)
     starts a new run: no RR across it, ``gap_before`` on the next beat.
@@ -374,6 +374,10 @@ class BleEcgSource(_PmdStreamSource):
     _NEEDS = "a Polar chest strap with ECG (H10)"
     _AGREE_MS = 20.0
     _WINDOW = 30
+    _ALIGN = 5
+    #: Strap beats this close in time (s) may be an ECG beat's partner: notification latency,
+    #: up to a second and a few seconds when notifications bunch up.
+    _PAIR_WITHIN_S = 6.0
 
     def __init__(
         self,
@@ -393,10 +397,11 @@ class BleEcgSource(_PmdStreamSource):
         self._detector_t_end: float | None = None
         self._last_peak: float | None = None
         self._strap_rr: list[tuple[float, float]] = []  # (t_s, rr_ms) of the strap's own RR
-        self._ecg_rr: list[tuple[float, float]] = []
+        self._ecg_rr: list[float] = []
+        self._decisions: list[float] = []  # |ECG RR - strap RR| of the last beats compared
         self._contact: bool | None = None
-        #: Over the last 30 ECG beats aligned with the strap's RR: (beats compared, of which
-        #: within 20 ms, median |difference| ms).
+        #: Over the last 30 ECG beats compared with the strap's RR of the same beat: (beats
+        #: compared, of which within 20 ms, median |difference| ms).
         self.cross_check: tuple[int, int, float | None] = (0, 0, None)
 
     def _start_request(self) -> bytes:
@@ -473,25 +478,27 @@ class BleEcgSource(_PmdStreamSource):
 
     def _cross_check(self, t_s: float, rr_ms: float) -> None:
         # The strap's RR are timed by their packet's arrival (about a second of latency), the
-        # ECG beats by the strap's sample clock, so time alone cannot pair them: the two RR
-        # sequences are aligned instead (one heart: at the right lag they coincide beat for
-        # beat), trying every strap beat within 3 s of this one as its partner.
-        self._ecg_rr = [*self._ecg_rr[-(self._WINDOW - 1) :], (t_s, rr_ms)]
-        ecg = np.array([r for _, r in self._ecg_rr])
+        # ECG beats by the strap's sample clock, so time alone cannot pair them: the last few
+        # RR of both are aligned instead (one heart: at the right lag they coincide beat for
+        # beat), trying every strap beat within 6 s as this beat's partner; a short alignment
+        # keeps one missed or extra beat from spoiling the decisions of the beats after it.
+        self._ecg_rr = [*self._ecg_rr[-(self._ALIGN - 1) :], rr_ms]
+        ecg = np.asarray(self._ecg_rr)
         strap_t = np.array([t for t, _ in self._strap_rr])
         strap = np.array([r for _, r in self._strap_rr])
-        best: tuple[float, int, NDArray[np.float64]] | None = None
-        for j in np.flatnonzero(np.abs(strap_t - t_s) <= 3.0):
+        best: tuple[float, float] | None = None
+        for j in np.flatnonzero(np.abs(strap_t - t_s) <= self._PAIR_WITHIN_S):
             n = min(ecg.size, int(j) + 1)
-            diffs = np.abs(ecg[-n:] - strap[int(j) - n + 1 : int(j) + 1])
-            score = float(np.median(diffs))
+            score = float(np.median(np.abs(ecg[-n:] - strap[int(j) - n + 1 : int(j) + 1])))
             if best is None or score < best[0]:
-                best = (score, n, diffs)
+                best = (score, abs(float(strap[int(j)]) - rr_ms))
         if best is None:
             return
-        score, n, diffs = best
-        agreed = int((diffs <= self._AGREE_MS).sum())
-        self.cross_check = (n, agreed, score)
+        diff = best[1]
+        self._decisions = [*self._decisions[-(self._WINDOW - 1) :], diff]
+        d = np.asarray(self._decisions)
+        n, agreed = d.size, int((d <= self._AGREE_MS).sum())
+        self.cross_check = (n, agreed, float(np.median(d)))
         if n >= self._WINDOW and agreed / n < 0.9:
             text = (
                 f"ECG beats disagree with the strap's own RR ({agreed / n:.0%} of the last "

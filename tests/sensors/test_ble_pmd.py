@@ -224,6 +224,7 @@ async def send_ecg(
                 ),
             )
             sent_until = t_end
+        await asyncio.sleep(0.002)  # let D-Bus deliver before the virtual clock moves on
         await clock.sleep(frame.size / 130)
 
 
