@@ -32,7 +32,10 @@ The rule (every threshold is a field of :class:`MicroBreakSettings`)
    2015); requiring both excludes a slow-breathing stretch (HRV up) and a posture change alone.
 4. **Physical activity is not stress**: a window with HR more than 25 bpm above baseline is
    activity; it, and the ``activity_recovery_s`` (5 min) after the last such window, are
-   excluded, and stress windows just before it (the ramp-up) are struck off.
+   excluded, and stress windows just before it (the ramp-up) are struck off. When the strap's
+   accelerometer gives the window's movement (``motion_mg``), movement above
+   ``motion_activity_mg`` is activity too (standing up, walking); without it, HR and RMSSD
+   alone cannot tell those from stress, and a stress flag says so.
 5. **Sustained**: a stress flag needs stress windows covering >= 70 % of the last 3 minutes.
 6. **Stress load** accumulates: + the window's time (minutes) for each stress window,
    exponential decay (tau 10 min) for each calm valid window; a load of 6 minutes also flags
@@ -68,6 +71,9 @@ variability: a meta-analysis and review of the literature. Psychiatry Investigat
 Castaldo, R., Melillo, P., Bracale, U., Caserta, M., Triassi, M., & Pecchia, L. (2015). Acute
 mental stress assessment via short term HRV analysis in healthy adults: a systematic review
 with meta-analysis. Biomedical Signal Processing and Control, 18, 370-377.
+van Hees, V. T., et al. (2013). Separating movement and gravity components in an acceleration
+signal and implications for the assessment of human daily physical activity. PLoS ONE, 8(4),
+e61691 (ENMO: Euclidean norm minus one g).
 Zaccaro, A., et al. (2018). How breath-control can change your life: a systematic review on
 psycho-physiological correlates of slow breathing. Frontiers in Human Neuroscience, 12, 353.
 Nunan, D., Sandercock, G. R. H., & Brodie, D. A. (2010). Pacing and Clinical
@@ -163,6 +169,15 @@ class MicroBreakSettings:
     activity_recovery_s : float
         Windows within this time (300 s) after the last activity window are excluded: low HRV
         and raised HR after exercise are recovery, not stress.
+    motion_activity_mg : float
+        When the window's movement level is known (``on_window(motion_mg=...)``: the largest
+        5-s mean ENMO of the window from the strap's accelerometer, :mod:`sensors.motion`), a
+        level of this many milli-g (40) or more makes the window physical activity whatever
+        the heart rate: standing up, walking, climbing stairs. Sitting still stays under about
+        10 mg, walking is about 100 mg and more (van Hees et al. 2013): the value is a reasoned
+        default between them, not a validated cut-off. Without motion data, a posture change
+        or a stroll lowers RMSSD and raises HR much as stress does, and HR and RMSSD alone
+        cannot tell them apart: the flag's explanation says so.
     load_tau_s : float
         Time constant (600 s) of the stress load's decay during calm valid windows.
     load_flag_min : float
@@ -206,6 +221,7 @@ class MicroBreakSettings:
     sustain_fraction: float = 0.7
     activity_hr_bpm: float = 25.0
     activity_recovery_s: float = 600.0
+    motion_activity_mg: float = 40.0
     load_tau_s: float = 600.0
     load_flag_min: float = 6.0
     high_load_min: float = 10.0
@@ -244,6 +260,7 @@ class MicroBreakSettings:
             "min_beats",
             "sustain_s",
             "activity_hr_bpm",
+            "motion_activity_mg",
             "load_tau_s",
             "load_flag_min",
             "high_load_min",
@@ -725,6 +742,7 @@ class MicroBreakMonitor:
         self._history: deque[tuple[float, float, float]] = deque()  # valid (t, rmssd, hr)
         self._load_min = 0.0
         self._last_activity_t: float = -math.inf
+        self._motion_mg: float | None = None  # the latest window's movement level, if known
         self._last_flag: MicroBreakDue | None = None
         self._last_stress_flag_t: float = -math.inf
         self._next_allowed: float = -math.inf
@@ -841,6 +859,7 @@ class MicroBreakMonitor:
         contact: bool | None,
         quality: float,
         local_time: time | None = None,
+        motion_mg: float | None = None,
     ) -> list[MicroBreakEvent]:
         """Take one finished 60-s window; return the events it causes (a flag, a break effect).
 
@@ -856,6 +875,9 @@ class MicroBreakMonitor:
             Share of expected beats that are clean, 0..1 (:class:`SignalTracker`).
         local_time : datetime.time, optional
             Local time of day at the window's end, for quiet hours (``None``: not checked).
+        motion_mg : float, optional
+            The window's movement level from an accelerometer (milli-g, ``>= 0``; see
+            ``MicroBreakSettings.motion_activity_mg``); ``None``: no motion data.
 
         Returns
         -------
@@ -886,6 +908,16 @@ class MicroBreakMonitor:
             raise BreathingError(
                 f"micro-break on_window: quality must be in [0, 1], got {quality!r}"
             )
+        if motion_mg is not None and (
+            isinstance(motion_mg, bool)
+            or not isinstance(motion_mg, int | float)
+            or not math.isfinite(motion_mg)
+            or motion_mg < 0
+        ):
+            raise BreathingError(
+                f"micro-break on_window: motion_mg must be a finite number >= 0, got {motion_mg!r}"
+            )
+        self._motion_mg = None if motion_mg is None else float(motion_mg)
         prev = self._t_window
         if self._task_start is None:
             self._task_start = max(0.0, t - s.window_s)
@@ -933,7 +965,8 @@ class MicroBreakMonitor:
             pending.windows.append((t, rmssd, hr))
 
         z_ln, z_hr = self._z(ln_rmssd, hr)
-        activity = hr - self._baseline.hr_mean_bpm > s.activity_hr_bpm
+        moving = motion_mg is not None and motion_mg >= s.motion_activity_mg
+        activity = moving or hr - self._baseline.hr_mean_bpm > s.activity_hr_bpm
         if activity:
             if t - self._last_activity_t > s.activity_recovery_s:
                 # onset of activity: the stress windows of its ramp-up were activity too
@@ -1008,11 +1041,16 @@ class MicroBreakMonitor:
 
     def _stress_text(self, ln_rmssd: float, z_ln: float, hr: float, z_hr: float) -> str:
         b = self._baseline
+        motion = (
+            " (no motion data: standing up or walking look the same in heart rate and RMSSD)"
+            if self._motion_mg is None
+            else f" while still (movement {self._motion_mg:.0f} mg)"
+        )
         return (
             f"RMSSD {math.exp(ln_rmssd):.0f} ms (lnRMSSD {ln_rmssd:.2f}) is {-z_ln:.1f} SD below "
             f"your baseline of {b.rmssd_ms:.0f} ms while heart rate {hr:.0f} bpm is "
             f"{hr - b.hr_mean_bpm:+.0f} bpm ({z_hr:+.1f} SD) above your baseline of "
-            f"{b.hr_mean_bpm:.0f} bpm"
+            f"{b.hr_mean_bpm:.0f} bpm{motion}"
         )
 
     def _may_flag(self, t: float, local_time: time | None) -> bool:

@@ -6,7 +6,15 @@
 import logging
 
 from sensors.beat import Beat, SourceState, SourceStatus
-from sensors.ble import BleStrapSource, DeviceInformation, DiscoveredStrap, scan_heart_rate_devices
+from sensors.ble import (
+    BleStrapSource,
+    DeviceInformation,
+    DiscoveredStrap,
+    RrProbe,
+    probe_rr_intervals,
+    scan_heart_rate_devices,
+)
+from sensors.ble_pmd import BleEcgSource, BlePpiSource
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
@@ -25,6 +33,7 @@ from sensors.heart_rate_measurement import (
 )
 from sensors.recording import (
     RECORDING_FORMATS,
+    SIGNAL_FORMATS,
     Recording,
     RecordingWriter,
     detect_recording_format,
@@ -38,11 +47,14 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "RECORDING_FORMATS",
+    "SIGNAL_FORMATS",
     "AdapterOffError",
     "Beat",
     "BeatKind",
     "BeatSource",
+    "BleEcgSource",
     "BleError",
+    "BlePpiSource",
     "BleStrapSource",
     "Clock",
     "ConnectionLostError",
@@ -55,6 +67,7 @@ __all__ = [
     "RecordingFormatError",
     "RecordingWriter",
     "ReplaySource",
+    "RrProbe",
     "ScaledClock",
     "SensorError",
     "SimulatedBeat",
@@ -68,6 +81,7 @@ __all__ = [
     "decode_heart_rate_measurement",
     "detect_recording_format",
     "encode_heart_rate_measurement",
+    "probe_rr_intervals",
     "read_recording",
     "scan_heart_rate_devices",
 ]

@@ -31,6 +31,9 @@ class Beat:
         a gap in a recording): no successive difference may be taken across it.
     heart_rate_bpm
         The heart rate the device itself reported with this beat, if any.
+    error_ms
+        The device's own estimate of the interval's error in milliseconds, when it gives one
+        (Polar PPI from optical sensors); ``None`` for RR from ECG straps and files.
     """
 
     t_s: float
@@ -39,6 +42,7 @@ class Beat:
     contact: bool | None = None
     gap_before: bool = False
     heart_rate_bpm: float | None = None
+    error_ms: float | None = None
 
 
 class SourceState(StrEnum):

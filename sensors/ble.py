@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sensors.beat import Beat, SourceState
+from sensors.beat import Beat, SourceState, SourceStatus
 from sensors.clock import Clock, SystemClock
 from sensors.errors import (
     AdapterOffError,
@@ -71,6 +71,8 @@ __all__ = [
     "BleStrapSource",
     "DeviceInformation",
     "DiscoveredStrap",
+    "RrProbe",
+    "probe_rr_intervals",
     "scan_heart_rate_devices",
 ]
 
@@ -109,11 +111,38 @@ class DiscoveredStrap:
         The Bluetooth address (a UUID on macOS); pass it to :class:`BleStrapSource`.
     rssi
         Received signal strength in dBm of the latest advertisement (closer is higher).
+    sends_rr
+        Whether the device sends RR (beat-to-beat) intervals: ``True``/``False`` once it was
+        probed (:func:`probe_rr_intervals`, ``scan_heart_rate_devices(probe_s=...)``), ``None``
+        when unknown. An advertisement cannot say it: the Heart Rate Measurement flags of the
+        first packets after connecting do.
     """
 
     name: str | None
     address: str
     rssi: int | None
+    sends_rr: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RrProbe:
+    """What :func:`probe_rr_intervals` learned from a device's first packets.
+
+    Attributes
+    ----------
+    sends_rr
+        ``True`` as soon as one packet carried an RR interval; ``False`` when
+        ``_HR_ONLY_AFTER_PACKETS`` packets in a row carried heart rate only; ``None`` when the
+        device sent too few packets in the time given (or could not be connected).
+    heart_rate_bpm
+        The last heart rate the device reported, if any.
+    reason
+        A sentence a UI can show as is.
+    """
+
+    sends_rr: bool | None
+    heart_rate_bpm: float | None
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +175,8 @@ class _Packet:
     arrived_at: float
     #: The connection (attempt) it came on: see ``BleStrapSource._connection``.
     connection: int
+    #: The characteristic it came from: "hr" (0x2A37) or another a subclass subscribes to.
+    channel: str = "hr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +235,7 @@ def _translate(exc: BaseException, doing: str) -> BleError:
 
 
 async def scan_heart_rate_devices(
-    *, timeout_s: float = 5.0, adapter: str | None = None
+    *, timeout_s: float = 5.0, adapter: str | None = None, probe_s: float = 0.0
 ) -> list[DiscoveredStrap]:
     """Scan for devices that advertise the Heart Rate service (0x180D).
 
@@ -214,6 +245,10 @@ async def scan_heart_rate_devices(
         How long to scan, in seconds.
     adapter
         The Bluetooth adapter to use (e.g. ``"hci1"``); default: the system's default one.
+    probe_s
+        When > 0, connect to each device found, one after the other, and listen to its first
+        packets for at most this many seconds to learn whether it sends RR intervals
+        (:func:`probe_rr_intervals`); ``sends_rr`` stays ``None`` without a probe.
 
     Returns
     -------
@@ -255,7 +290,91 @@ async def scan_heart_rate_devices(
         if HEART_RATE_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
     ]
     straps.sort(key=lambda s: -(s.rssi if s.rssi is not None else -1000))
+    if probe_s > 0:
+        probed = []
+        for strap in straps:
+            result = await probe_rr_intervals(strap.address, listen_s=probe_s, adapter=adapter)
+            probed.append(replace(strap, sends_rr=result.sends_rr))
+        straps = probed
     return straps
+
+
+async def probe_rr_intervals(
+    address_or_name: str, *, listen_s: float = 5.0, adapter: str | None = None
+) -> RrProbe:
+    """Connect to a heart-rate device and tell from its first packets whether it sends RR.
+
+    The Heart Rate Measurement characteristic (0x2A37) says per packet, in its flags, whether
+    RR intervals are present; nothing in an advertisement says it. A device counts as sending
+    RR at the first packet with an RR interval, and as heart-rate only (many watches'
+    "broadcast HR" modes) after several packets in a row without one, the rule
+    :class:`BleStrapSource` uses live.
+
+    Parameters
+    ----------
+    address_or_name
+        As for :class:`BleStrapSource`.
+    listen_s
+        The longest time to listen after connecting, in seconds.
+    adapter
+        The Bluetooth adapter (e.g. ``"hci1"``); default: the system's default one.
+
+    Returns
+    -------
+    RrProbe
+        ``sends_rr`` is ``None`` when the device could not be connected or sent too few
+        packets in ``listen_s``; connection failures are in ``reason``, never raised, so one
+        unreachable device does not hide the others of a scan.
+
+    References
+    ----------
+    Bluetooth SIG. Heart Rate Service 1.0 (2011), section 3.1.1.5 (RR-Interval field, flag
+    bit 4).
+    """
+    if not listen_s > 0:
+        raise ValueError(f"listen_s must be > 0, got {listen_s!r}")
+    strap = BleStrapSource(
+        address_or_name,
+        reconnect=False,
+        scan_timeout_s=max(listen_s, 1.0),
+        connect_timeout_s=max(listen_s, 5.0),
+        adapter=adapter,
+    )
+    hr_only = asyncio.Event()
+
+    def listen(status: SourceStatus) -> None:
+        if status.state is SourceState.HR_ONLY:
+            hr_only.set()
+
+    strap.add_status_listener(listen)
+    try:
+        async with strap:
+            beats = aiter(strap)
+            first_beat = asyncio.ensure_future(anext(beats))
+            waiting_hr_only = asyncio.ensure_future(hr_only.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {first_beat, waiting_hr_only},
+                    timeout=listen_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for task in (first_beat, waiting_hr_only):
+                    task.cancel()
+                await asyncio.gather(first_beat, waiting_hr_only, return_exceptions=True)
+                await beats.aclose()  # type: ignore[attr-defined]
+            hr = strap.status.heart_rate_bpm
+            if first_beat in done and first_beat.exception() is None:
+                return RrProbe(True, hr, "sends RR intervals")
+            if waiting_hr_only in done:
+                return RrProbe(False, hr, "sends heart rate only, no RR intervals")
+            if first_beat in done:
+                error = first_beat.exception()
+                reason = getattr(error, "reason", str(error))
+                return RrProbe(None, hr, f"unknown: {reason}")
+            return RrProbe(None, hr, f"unknown: too few packets in {listen_s:g} s")
+    except BleError as exc:
+        return RrProbe(None, None, f"unknown: {exc.reason}")
 
 
 class BleStrapSource(BeatSource):
@@ -389,18 +508,24 @@ class BleStrapSource(BeatSource):
                     await self._handle_drop()
                     continue
                 try:
-                    measurement = decode_heart_rate_measurement(item.data)
+                    beats = self._beats_of_packet(item)
                 except MalformedPacketError as exc:
-                    logger.debug("skipping a malformed Heart Rate Measurement: %s", exc.reason)
+                    logger.debug("skipping a malformed packet: %s", exc.reason)
                     self._publish(
                         malformed_packets=self._status.malformed_packets + 1,
                         message=f"skipped a malformed packet: {exc.reason}",
                     )
                     continue
-                for beat in self._beats_of(measurement, item.arrived_at, item.connection):
+                for beat in beats:
                     yield beat
         finally:
             await self._teardown()
+
+    def _beats_of_packet(self, item: _Packet) -> tuple[Beat, ...]:
+        """The beats of one notification; a subclass with more characteristics dispatches on
+        ``item.channel``. Raises :class:`MalformedPacketError` for a packet to skip."""
+        measurement = decode_heart_rate_measurement(item.data)
+        return self._beats_of(measurement, item.arrived_at, item.connection)
 
     # -- packets ---------------------------------------------------------------------------------
 
@@ -525,6 +650,7 @@ class BleStrapSource(BeatSource):
             await self._read_battery_and_info(client)
             self._connection += 1
             await client.start_notify(char, functools.partial(self._on_notify, self._connection))
+            await self._after_subscribe(client, device)
             if not client.is_connected:  # dropped while subscribing: its callback was ignored
                 raise BleError(f"{device.name or device.address} dropped while connecting")
         except BaseException as exc:
@@ -535,6 +661,13 @@ class BleStrapSource(BeatSource):
         # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
         self._client = client
         logger.info("connected to %s (%s)", device.name, device.address)
+
+    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
+        """Called on every connection once Heart Rate Measurement notifications are on; a
+        subclass starts its other streams here (errors are translated and the link closed)."""
+
+    async def _before_disconnect(self, client: BleakClient) -> None:
+        """Called before the notifications are removed when the source closes."""
 
     async def _read_battery_and_info(self, client: BleakClient) -> None:
         from bleak.exc import BleakError
@@ -625,6 +758,8 @@ class BleStrapSource(BeatSource):
             return
         from bleak.exc import BleakError
 
+        if client.is_connected:
+            await self._before_disconnect(client)
         for char in (self._hr_char, self._battery_char):
             if char is None or not client.is_connected:
                 continue

@@ -4,7 +4,7 @@ Every class carries a ``reason`` a UI can show as is::
 
     HrvpaceError (hrv.errors)
     └── SensorError                     a source of beats failed
-        ├── MalformedPacketError(ValueError)  a Heart Rate Measurement payload breaks the GATT spec
+        ├── MalformedPacketError(ValueError)  a Heart Rate Measurement or PMD payload is malformed
         ├── RecordingFormatError(ValueError)  a recording file is unreadable (names path and line)
         └── BleError                    Bluetooth problems
             ├── AdapterOffError         the Bluetooth adapter is missing or powered off
@@ -36,7 +36,7 @@ class SensorError(HrvpaceError):
 
 
 class MalformedPacketError(SensorError, ValueError):
-    """A Heart Rate Measurement (0x2A37) payload does not follow the GATT spec."""
+    """A device payload breaks its spec: Heart Rate Measurement (0x2A37) or a PMD frame."""
 
 
 class RecordingFormatError(SensorError, ValueError):

@@ -5,18 +5,30 @@ format. Units are explicit, never guessed from the magnitude of the numbers.
 
 Formats (the names are also the command line's ``--format`` values)
 --------------------------------------------------------------------
-=======================  =======  ========  ==================================================
-name                     units    detected  content
-=======================  =======  ========  ==================================================
-``plain``                ms or s  fallback  one RR interval per line (``units``, ms by default)
-``physionet_rr_secs``    s        no        line 1 first-beat time, then one RR per line
-``ghrv_beats``           s        no        one beat time per line (RR = differences)
-``polar_hrm``            ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
-``polar_sensor_logger``  ms       yes       ``Phone timestamp;RR-interval [ms]`` CSV
-``hrv_logger``           ms       yes       HRV Logger ``date,rr,since start`` CSV
-``elite_hrv``            ms       no        Elite HRV export: RR per line or comma separated
-``hrvpace``              ms       yes       ``# hrvpace-recording v1`` (:class:`RecordingWriter`)
-=======================  =======  ========  ==================================================
+===========================  =======  ========  ==================================================
+name                         units    detected  content
+===========================  =======  ========  ==================================================
+``plain``                    ms or s  fallback  one RR interval per line (``units``, ms by default)
+``physionet_rr_secs``        s        no        line 1 first-beat time, then one RR per line
+``ghrv_beats``               s        no        one beat time per line (RR = differences)
+``polar_hrm``                ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
+``polar_sensor_logger``      ms       yes       ``Phone timestamp;RR-interval [ms]`` CSV
+``polar_sensor_logger_ppi``  ms       yes       ``Phone timestamp;PP-interval [ms];...`` (optical)
+``hrv_logger``               ms       yes       HRV Logger ``date,rr,since start`` CSV
+``elite_hrv``                ms       no        Elite HRV export: RR per line or comma separated
+``hrvpace``                  ms       yes       ``# hrvpace-recording v1`` (``RecordingWriter``)
+``wfdb``                     signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
+``ecg_csv``                  signal   no        one ECG column at ``sampling_rate_hz``: R peaks
+``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
+``edf``                      signal   no        EDF/EDF+ (pyedflib): the ECG or PPG channel's peaks
+``apple_health``             ms       yes       ``export.xml``: one Apple Watch beat series
+``fit``                      ms       yes       Garmin FIT: the ``hrv`` messages' intervals
+===========================  =======  ========  ==================================================
+
+Signal formats (:mod:`sensors.formats.signals`, NeuroKit2 and wfdb from the ``ecg`` extra): the
+beats are detected peaks (or a WFDB record's reference annotations, said in
+``meta["beats_from"]``), ``Recording.quality`` the detector's quality per beat; ``channel``
+chooses the signal (name or 0-based index) and ``sampling_rate_hz`` states a CSV's rate.
 
 Auto-detection (``format=None``) looks only at self-describing content: the hrvpace header line,
 a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV Logger header
@@ -57,14 +69,21 @@ from sensors.formats._common import (
     Recording,
     check_recording,
 )
+from sensors.formats.apple_health import looks_like_apple_health, read_apple_health
 from sensors.formats.apps import (
     looks_like_hrv_logger,
     looks_like_polar_sensor_logger,
     read_hrv_logger,
     read_polar_sensor_logger,
 )
+from sensors.formats.fit import looks_like_fit, read_fit
 from sensors.formats.hrm import looks_like_hrm, read_polar_hrm
 from sensors.formats.hrvpace import RecordingWriter, looks_like_hrvpace, read_hrvpace
+from sensors.formats.polar_ppi import (
+    looks_like_polar_sensor_logger_ppi,
+    read_polar_sensor_logger_ppi,
+)
+from sensors.formats.signals import read_ecg_csv, read_edf, read_ppg_csv, read_wfdb
 from sensors.formats.text import (
     read_elite_hrv,
     read_ghrv_beats,
@@ -77,6 +96,7 @@ __all__ = [
     "CONTACT_UNKNOWN",
     "CONTACT_YES",
     "RECORDING_FORMATS",
+    "SIGNAL_FORMATS",
     "UNITS",
     "Recording",
     "RecordingWriter",
@@ -90,24 +110,51 @@ _FIXED_UNITS: dict[str, str] = {
     "ghrv_beats": "s",
     "polar_hrm": "ms",
     "polar_sensor_logger": "ms",
+    "polar_sensor_logger_ppi": "ms",
     "hrv_logger": "ms",
     "elite_hrv": "ms",
     "hrvpace": "ms",
+    "apple_health": "ms",
+    "fit": "ms",
 }
 #: Formats whose files state their units in a header (the units check is for the others).
-_SELF_DESCRIBING = frozenset({"polar_hrm", "polar_sensor_logger", "hrv_logger", "hrvpace"})
+_SELF_DESCRIBING = frozenset(
+    {
+        "polar_hrm",
+        "polar_sensor_logger",
+        "polar_sensor_logger_ppi",
+        "hrv_logger",
+        "hrvpace",
+        "apple_health",
+        "fit",
+    }
+)
 _READERS: dict[str, Callable[[str], Recording]] = {
     "physionet_rr_secs": read_physionet_rr_secs,
     "ghrv_beats": read_ghrv_beats,
     "polar_hrm": read_polar_hrm,
     "polar_sensor_logger": read_polar_sensor_logger,
+    "polar_sensor_logger_ppi": read_polar_sensor_logger_ppi,
     "hrv_logger": read_hrv_logger,
     "elite_hrv": read_elite_hrv,
     "hrvpace": read_hrvpace,
+    "apple_health": read_apple_health,
+    "fit": read_fit,
 }
 
-#: Every format name ``read_recording`` accepts.
+#: Signal formats: beats detected in (or annotated on) an ECG or PPG, RR in ms.
+_SIGNAL_READERS: dict[str, Callable[..., Recording]] = {
+    "wfdb": read_wfdb,
+    "ecg_csv": read_ecg_csv,
+    "ppg_csv": read_ppg_csv,
+    "edf": read_edf,
+}
+
+#: The RR formats (the command line's and the service's ``--format`` values).
 RECORDING_FORMATS: tuple[str, ...] = ("plain", *_READERS)
+#: The signal formats ``read_recording`` also accepts (beats detected in ECG/PPG; they need a
+#: sampling rate, a channel and the ``ecg`` extra, which the command line does not pass yet).
+SIGNAL_FORMATS: tuple[str, ...] = tuple(_SIGNAL_READERS)
 #: Units a plain file may be in.
 UNITS: tuple[str, ...] = ("ms", "s")
 
@@ -117,16 +164,20 @@ _HEAD_BYTES = 4096
 def detect_recording_format(path: str | os.PathLike[str]) -> str:
     """Name the format of ``path`` from self-describing content, else ``"plain"``.
 
-    Looks at the first non-blank line only (and the ``.hrm`` suffix), never at magnitudes.
+    Looks at the first non-blank line only (and the ``.hrm`` suffix, a FIT header's ``.FIT``
+    signature, an Apple Health export's ``HealthData`` root), never at magnitudes.
     An unreadable file raises :class:`sensors.RecordingFormatError`.
     """
     p = Path(path)
     try:
         with open(p, "rb") as f:
-            head = f.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+            raw_head = f.read(_HEAD_BYTES)
+        head = raw_head.decode("utf-8-sig", errors="replace")
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or exc})"
         raise RecordingFormatError(reason, path=str(p)) from exc
+    if looks_like_fit(raw_head):
+        return "fit"
     first = next((line.strip() for line in head.splitlines() if line.strip()), "")
     if looks_like_hrvpace(first):
         return "hrvpace"
@@ -134,13 +185,24 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
         return "polar_hrm"
     if looks_like_polar_sensor_logger(first):
         return "polar_sensor_logger"
+    if looks_like_polar_sensor_logger_ppi(first):
+        return "polar_sensor_logger_ppi"
+    if looks_like_apple_health(head):
+        return "apple_health"
     if looks_like_hrv_logger(first):
         return "hrv_logger"
     return "plain"
 
 
 def read_recording(
-    path: str | os.PathLike[str], *, format: str | None = None, units: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    units: str | None = None,
+    sampling_rate_hz: float | None = None,
+    channel: str | int | None = None,
+    beats: str = "auto",
+    series: int | None = None,
 ) -> Recording:
     """Read an RR recording file.
 
@@ -149,11 +211,20 @@ def read_recording(
     path
         The file.
     format
-        One of :data:`RECORDING_FORMATS`; ``None`` detects it from self-describing content
-        (see the module docstring) and falls back to ``"plain"``.
+        One of :data:`RECORDING_FORMATS` or :data:`SIGNAL_FORMATS`; ``None`` detects it from
+        self-describing content (see the module docstring) and falls back to ``"plain"``.
     units
         ``"ms"`` or ``"s"``: the units of a ``plain`` file (``None`` means ms). For a format
-        with fixed units it may only repeat them.
+        with fixed units it may only repeat them; a signal format takes none.
+    sampling_rate_hz, channel
+        Signal formats only: the sampling rate of an ``ecg_csv``/``ppg_csv`` file (required
+        there; a WFDB header states its own), and which signal or column holds the ECG/PPG.
+    beats
+        ``wfdb`` only: ``"auto"`` (reference annotations when present, else detection),
+        ``"annotations"`` or ``"detect"``.
+    series
+        ``apple_health`` only: which beat series of the export (0 the oldest, -1 the latest,
+        the default).
 
     Returns
     -------
@@ -178,6 +249,28 @@ def read_recording(
         raise RecordingFormatError(f"units must be 'ms' or 's', got {units!r}", path=p)
     if format is None:
         format = detect_recording_format(p)
+    if series is not None and format != "apple_health":
+        raise RecordingFormatError(f"series applies to apple_health, not {format!r}", path=p)
+    signal_reader = _SIGNAL_READERS.get(format)
+    if signal_reader is None and (sampling_rate_hz is not None or channel is not None):
+        raise RecordingFormatError(
+            f"sampling_rate_hz and channel apply to signal formats "
+            f"({', '.join(_SIGNAL_READERS)}), not {format!r}",
+            path=p,
+        )
+    if signal_reader is not None:
+        if units is not None:
+            raise RecordingFormatError(
+                f"format {format!r} is a signal: its beat intervals are in ms, units does not "
+                "apply",
+                path=p,
+            )
+        options: dict[str, object] = {"sampling_rate_hz": sampling_rate_hz, "channel": channel}
+        if format == "wfdb":
+            options["beats"] = beats
+        rec = signal_reader(p, **options)
+        check_recording(rec, units="ms", units_stated=True)
+        return rec
     if format == "plain":
         rec = read_plain(p, units=units or "ms")
         check_recording(rec, units=units or "ms", units_stated=False)
@@ -185,7 +278,8 @@ def read_recording(
     reader = _READERS.get(format)
     if reader is None:
         raise RecordingFormatError(
-            f"unknown recording format {format!r}; known: {', '.join(RECORDING_FORMATS)}",
+            f"unknown recording format {format!r}; known: "
+            f"{', '.join((*RECORDING_FORMATS, *SIGNAL_FORMATS))}",
             path=p,
         )
     fixed = _FIXED_UNITS[format]
@@ -194,6 +288,12 @@ def read_recording(
             f"format {format!r} stores its values in {fixed}; units={units!r} does not apply",
             path=p,
         )
-    rec = reader(p)
+    if series is not None and format != "apple_health":
+        raise RecordingFormatError(f"series applies to apple_health, not {format!r}", path=p)
+    rec = (
+        read_apple_health(p, series=series if series is not None else -1)
+        if (format == "apple_health")
+        else reader(p)
+    )
     check_recording(rec, units=fixed, units_stated=format in _SELF_DESCRIBING)
     return rec

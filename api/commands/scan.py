@@ -1,4 +1,8 @@
-"""``hrvpace scan``: list the heart-rate straps in range (devices advertising service 0x180D)."""
+"""``hrvpace scan``: list the heart-rate devices in range (advertising service 0x180D).
+
+Whether a device sends RR intervals is only known after connecting (the Heart Rate Measurement
+flags of its first packets): ``--probe SECONDS`` connects to each device in turn to find out.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +21,30 @@ def scan(
         float, typer.Option("--timeout", min=0.1, max=120.0, help="Seconds to scan.")
     ] = 5.0,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of {name, address, rssi}.")
+        bool,
+        typer.Option("--json", help="Print a JSON list of {name, address, rssi, sends_rr}."),
     ] = False,
+    probe: Annotated[
+        float,
+        typer.Option(
+            "--probe",
+            min=0.0,
+            max=60.0,
+            metavar="SECONDS",
+            help=(
+                "Connect to each device and listen up to SECONDS to learn whether it sends RR "
+                "(beat-to-beat) intervals; 0 (default) does not connect, RR shows '?'."
+            ),
+        ),
+    ] = 0.0,
 ) -> None:
-    """List nearby Bluetooth heart-rate straps (name, address, signal strength)."""
+    """List nearby Bluetooth heart-rate devices (name, address, signal strength, sends RR)."""
     # bleak loads only here (sensors.ble imports it lazily), not for every hrvpace command.
     from sensors.ble import scan_heart_rate_devices
     from sensors.errors import BleError
 
     try:
-        straps = asyncio.run(scan_heart_rate_devices(timeout_s=timeout))
+        straps = asyncio.run(scan_heart_rate_devices(timeout_s=timeout, probe_s=probe))
     except BleError as exc:
         typer.echo(f"hrvpace scan: {exc.reason}", err=True)
         raise typer.Exit(1) from exc
@@ -40,7 +58,14 @@ def scan(
         )
         return
     width = max(len(s.name or "-") for s in straps)
-    typer.echo(f"{'NAME':<{width}}  {'ADDRESS':<17}  RSSI")
+    typer.echo(f"{'NAME':<{width}}  {'ADDRESS':<17}  {'RSSI':<8}  RR")
     for s in straps:
         rssi = "" if s.rssi is None else f"{s.rssi} dBm"
-        typer.echo(f"{s.name or '-':<{width}}  {s.address:<17}  {rssi}")
+        rr = {True: "yes", False: "no (heart rate only: no HRV)", None: "?"}[s.sends_rr]
+        typer.echo(f"{s.name or '-':<{width}}  {s.address:<17}  {rssi:<8}  {rr}")
+    if any(s.sends_rr is None for s in straps):
+        typer.echo(
+            "RR ?: only known after connecting (hrvpace scan --probe 5)"
+            if probe == 0
+            else f"RR ?: too few packets in {probe:g} s or the device could not be connected"
+        )

@@ -354,7 +354,7 @@ function onStatus(msg) {
     // A strap that reports heart rate but no RR intervals: HR only, no HRV (never made up).
     $("heart-rate").textContent = Math.round(msg.heart_rate_bpm);
     $("signal-quality").textContent = "-";
-    $("signal-quality-note").textContent = "this strap sends no RR intervals: no HRV";
+    $("signal-quality-note").textContent = "this device sends no beat-to-beat (RR) intervals: heart rate only, no HRV";
   }
   if (!["running", "starting"].includes(msg.state)) {
     setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);

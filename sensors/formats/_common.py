@@ -97,6 +97,10 @@ class Recording:
     meta
         Read-only mapping of what the file says about itself: ``device``, ``start_time`` (ISO
         8601 text when known), ``path`` and format-specific keys.
+    quality
+        float64 per-beat quality in 0..1 from the beat detector of a signal recording (ECG or
+        PPG: NeuroKit2's quality index at each detected peak), ``None`` for RR files and for
+        beats taken from reference annotations.
     """
 
     rr_ms: NDArray[np.float64]
@@ -108,6 +112,7 @@ class Recording:
     heart_rate_bpm: NDArray[np.float64] | None = None
     start_s: float = 0.0
     meta: Mapping[str, Any] = field(default_factory=dict)
+    quality: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         n = self.rr_ms.shape[0]
@@ -117,6 +122,7 @@ class Recording:
             "contact": self.contact,
             "arrived_at": self.arrived_at,
             "heart_rate_bpm": self.heart_rate_bpm,
+            "quality": self.quality,
         }
         for name, arr in named.items():
             if arr is not None and arr.shape != (n,):

@@ -710,3 +710,49 @@ def test_poor_signal_never_raises_a_stress_flag_nor_changes_the_baseline(
         assert all(f.reason.code is ReasonCode.TIME_ON_TASK for f in got)
     assert mon.baseline == Baseline.population()
     assert mon.status.stress_load_min == 0.0
+
+
+# -- motion (issue 18 item 4) ---------------------------------------------------------------------
+
+
+def test_movement_known_from_the_accelerometer_is_activity_not_stress() -> None:
+    """Standing up and walking about: RMSSD down, HR up by 12 bpm (under the 25-bpm activity
+    bar), exactly what stress looks like. With motion data it is activity; without, a flag."""
+
+    def day(motion: float | None) -> tuple[MicroBreakMonitor, list[MicroBreakEvent]]:
+        mon = MicroBreakMonitor()
+        feed(mon, 60.0, 1800.0, rmssd_ms=45.0, hr_bpm=62.0)  # warm, calm, sitting
+        rng = np.random.default_rng(7)
+        events: list[MicroBreakEvent] = []
+        for t in np.arange(1800.0, 2400.0, 10.0):
+            events += mon.on_window(
+                window(
+                    float(t),
+                    rmssd_ms=22.0 * math.exp(0.05 * rng.standard_normal()),
+                    hr_bpm=74.0 + 0.5 * rng.standard_normal(),
+                ),
+                contact=True,
+                quality=1.0,
+                motion_mg=motion,
+            )
+        return mon, events
+
+    _, unknown = day(None)
+    walking_mon, walking = day(120.0)
+    _, still = day(4.0)
+    assert flags(walking) == [] and walking_mon.status.activity
+    assert walking_mon.baseline.hr_mean_bpm < 65.0  # nothing learned from walking
+    # without motion the same windows flag, and the explanation says what it cannot tell
+    assert flags(unknown)
+    assert "no motion data" in flags(unknown)[0].reason.details
+    # with motion data showing stillness, the flag stands and says it was taken while still
+    assert flags(still) and "while still (movement 4 mg)" in flags(still)[0].reason.details
+
+
+def test_motion_must_be_a_finite_non_negative_number() -> None:
+    mon = MicroBreakMonitor()
+    for bad in (-1.0, float("nan"), True, "12"):
+        with pytest.raises(BreathingError, match="motion_mg must be a finite number >= 0"):
+            mon.on_window(
+                window(60.0, rmssd_ms=40, hr_bpm=60), contact=True, quality=1.0, motion_mg=bad
+            )  # type: ignore[arg-type]

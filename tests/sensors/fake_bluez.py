@@ -22,6 +22,13 @@ BlueZ has "forgotten" (object removed) is re-created by discovery when it advert
 Object paths have BlueZ's shape (``/org/bluez/hci0/dev_XX_.../service000c/char000d``): bleak
 cuts them by length.
 
+A strap given ``pmd`` settings also has Polar's Measurement Data service (PMD, UUIDs and bytes
+from :mod:`sensors.pmd`): a control point (read: the features; write: ``GattCharacteristic1.
+WriteValue``, answered by an indication) that answers settings queries, starts and stops streams
+per measurement kind (an unoffered kind is "not supported", a second start "already in that
+state"), and a data characteristic that :meth:`FakeBluez.notify_pmd` sends frames on while the
+kind is started. A dropped link stops every stream, as on the device.
+
 The tests drive it with :meth:`FakeBluez.notify`, :meth:`FakeBluez.drop`,
 :meth:`FakeBluez.set_powered` and friends, all in the test's own event loop.
 """
@@ -41,6 +48,8 @@ from typing import Any
 
 from dbus_fast import DBusError, Message, MessageType, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
+
+from sensors import pmd
 
 BLUEZ = "org.bluez"
 ADAPTER_PATH = "/org/bluez/hci0"
@@ -149,11 +158,17 @@ class FakeStrap:
     device_info: dict[str, str] = field(default_factory=dict)
     rssi: int = -60
     in_range: bool = True
+    #: Polar Measurement Data: the settings offered per kind ({} for PPI); None: no PMD service.
+    pmd: dict[str, dict[pmd.SettingType, tuple[float, ...]]] | None = None
     # run-time state, owned by FakeBluez
     known: bool = False
     connected: bool = False
     notifying: bool = False
     connect_calls: int = 0
+    #: PMD kinds started and not stopped; every control-point write, in order.
+    pmd_streaming: set[str] = field(default_factory=set)
+    pmd_requests: list[bytes] = field(default_factory=list)
+    pmd_notifying: bool = False
     _notifying_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -163,6 +178,14 @@ class FakeStrap:
     @property
     def hr_char_path(self) -> str:
         return f"{self.path}/service000c/char000d"
+
+    @property
+    def pmd_cp_path(self) -> str:
+        return f"{self.path}/service0030/char0031"
+
+    @property
+    def pmd_data_path(self) -> str:
+        return f"{self.path}/service0030/char0034"
 
 
 class FakeBluez:
@@ -234,6 +257,23 @@ class FakeBluez:
         if not (strap.connected and strap.notifying):
             raise AssertionError(f"{address} is not connected with notifications on")
         self._set(strap.hr_char_path, CHARACTERISTIC, Value=Variant("ay", bytes(payload)))
+
+    def notify_pmd(self, address: str, frame: bytes) -> None:
+        """Send one PMD data frame; its kind (byte 0) must have been started by the client."""
+        strap = self.strap(address)
+        kind = (
+            {v: k for k, v in pmd.MEASUREMENT_TYPES.items()}.get(frame[0] & 0x3F) if frame else None
+        )
+        if not (strap.connected and strap.pmd_notifying and kind in strap.pmd_streaming):
+            raise AssertionError(f"{address} is not streaming {kind} with notifications on")
+        self._set(strap.pmd_data_path, CHARACTERISTIC, Value=Variant("ay", bytes(frame)))
+
+    async def wait_pmd_streaming(self, address: str, kind: str, timeout_s: float = 5.0) -> None:
+        strap = self.strap(address)
+        async with asyncio.timeout(timeout_s):
+            while not (strap.connected and strap.pmd_notifying and kind in strap.pmd_streaming):
+                strap._notifying_event.clear()
+                await strap._notifying_event.wait()
 
     async def wait_notifying(self, address: str, timeout_s: float = 5.0) -> None:
         strap = self.strap(address)
@@ -390,6 +430,11 @@ class FakeBluez:
             svc = service(0x0014, DEVICE_INFO_SERVICE)
             for i, (key, text) in enumerate(strap.device_info.items()):
                 char(svc, 0x0015 + 2 * i, DEVICE_INFO_CHARS[key], ["read"], text.encode())
+        if strap.pmd is not None:
+            svc = service(0x0030, pmd.PMD_SERVICE_UUID)
+            features = pmd.encode_features(list(strap.pmd))
+            char(svc, 0x0031, pmd.PMD_CONTROL_POINT_UUID, ["read", "write", "indicate"], features)
+            char(svc, 0x0034, pmd.PMD_DATA_UUID, ["notify"], b"")
         return out
 
     def _connect(self, strap: FakeStrap) -> None:
@@ -401,6 +446,8 @@ class FakeBluez:
         if strap.notifying and strap.known:
             self._set(strap.hr_char_path, CHARACTERISTIC, Notifying=Variant("b", False))
         strap.notifying = False
+        strap.pmd_notifying = False
+        strap.pmd_streaming.clear()
         strap.connected = False
         if strap.known:
             self._set(strap.path, DEVICE, ServicesResolved=Variant("b", False))
@@ -454,6 +501,7 @@ class FakeBluez:
             (CHARACTERISTIC, "ReadValue"): self._read_value,
             (CHARACTERISTIC, "StartNotify"): self._start_notify,
             (CHARACTERISTIC, "StopNotify"): self._stop_notify,
+            (CHARACTERISTIC, "WriteValue"): self._write_value,
         }.get((iface or "", member))
         if handler is None:
             raise DBusError("org.freedesktop.DBus.Error.UnknownMethod", f"{iface}.{member}")
@@ -539,11 +587,57 @@ class FakeBluez:
         if msg.path == strap.hr_char_path:
             strap.notifying = True
             strap._notifying_event.set()
+        if msg.path == strap.pmd_data_path:
+            strap.pmd_notifying = True
+            strap._notifying_event.set()
         self._set(msg.path or "", CHARACTERISTIC, Notifying=Variant("b", True))
+        return Message.new_method_return(msg)
+
+    def _write_value(self, msg: Message) -> Message:
+        """A write to the PMD control point, answered by an indication after the reply."""
+        strap = self._strap_at(msg.path or "")
+        if strap is None or not strap.connected:
+            raise DBusError("org.bluez.Error.Failed", "Not connected")
+        if msg.path != strap.pmd_cp_path or strap.pmd is None:
+            raise DBusError("org.bluez.Error.NotPermitted", "Write not permitted")
+        request = bytes(msg.body[0])
+        strap.pmd_requests.append(request)
+        if len(request) < 2:
+            raise DBusError("org.bluez.Error.InvalidValueLength", "Invalid Length")
+        op, number = request[0], request[1]
+        kind = {v: k for k, v in pmd.MEASUREMENT_TYPES.items()}.get(number)
+        status, settings = 0, None
+        if kind is None or kind not in strap.pmd:
+            status = 3  # not supported
+        elif op == 1:
+            settings = strap.pmd[kind]
+        elif op == 2:
+            if kind in strap.pmd_streaming:
+                status = 6  # already in that state
+            else:
+                strap.pmd_streaming.add(kind)
+                strap._notifying_event.set()
+        elif op == 3:
+            strap.pmd_streaming.discard(kind)
+        else:
+            status = 1  # invalid op code
+        answer = bytes([0xF0, op, number, status]) + (
+            pmd.encode_control_point_response(op, kind, settings=settings)[4:]
+            if status == 0 and kind is not None
+            else b""
+        )
+        asyncio.get_running_loop().call_soon(
+            lambda: (
+                strap.connected
+                and self._set(strap.pmd_cp_path, CHARACTERISTIC, Value=Variant("ay", answer))
+            )
+        )
         return Message.new_method_return(msg)
 
     def _stop_notify(self, msg: Message) -> Message:
         strap = self._strap_at(msg.path or "")
+        if strap is not None and msg.path == strap.pmd_data_path:
+            strap.pmd_notifying = False
         if strap is not None and msg.path == strap.hr_char_path:
             strap.notifying = False
         self._set(msg.path or "", CHARACTERISTIC, Notifying=Variant("b", False))

@@ -29,6 +29,7 @@ from sensors import (
     SourceStatus,
     VirtualClock,
     encode_heart_rate_measurement,
+    probe_rr_intervals,
     read_recording,
     scan_heart_rate_devices,
 )
@@ -403,10 +404,70 @@ async def test_cli_scan_prints_a_table(bluez: FakeBluez) -> None:
     bluez.add_strap(polar_h10(rssi=-58), known=True)
     result = await run_cli("scan", "--timeout", "0.3")
     assert result.exit_code == 0, result.stderr
-    header, row = result.stdout.splitlines()
-    assert header.split() == ["NAME", "ADDRESS", "RSSI"]
+    header, row, note = result.stdout.splitlines()
+    assert header.split() == ["NAME", "ADDRESS", "RSSI", "RR"]
     assert row.startswith("Polar H10 A1B2C3D4  A0:9E:1A:00:00:01")
-    assert row.endswith("dBm")
+    assert row.split()[-3:] == [row.split()[-3], "dBm", "?"]  # not connected: RR unknown
+    assert "--probe" in note
+
+
+async def keep_sending(bluez: FakeBluez, address: str, payload: bytes) -> None:
+    """Send ``payload`` every 20 ms whenever ``address`` is connected with notifications on."""
+    strap = bluez.strap(address)
+    while True:
+        await bluez.wait_notifying(address, timeout_s=30.0)
+        while strap.connected and strap.notifying:
+            bluez.notify(address, payload)
+            await asyncio.sleep(0.02)
+
+
+async def test_probe_tells_rr_devices_from_heart_rate_only_ones(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    bluez.add_strap(FakeStrap(WATCH, name="Forerunner 255"))
+    bluez.add_strap(FakeStrap(SECOND_STRAP, name="Silent strap"))  # connects, sends nothing
+    feeders = [
+        asyncio.ensure_future(keep_sending(bluez, H10, packet(900, hr=66))),
+        asyncio.ensure_future(keep_sending(bluez, WATCH, packet(hr=71, contact=None))),
+    ]
+    try:
+        strap = await probe_rr_intervals(H10, listen_s=STEP)
+        watch = await probe_rr_intervals("forerunner 255", listen_s=STEP)
+        silent = await probe_rr_intervals(SECOND_STRAP, listen_s=0.3)
+        nobody = await probe_rr_intervals("AA:AA:AA:AA:AA:AA", listen_s=0.3)
+    finally:
+        for feeder in feeders:
+            feeder.cancel()
+    assert strap.sends_rr is True and strap.heart_rate_bpm == 66.0
+    assert watch.sends_rr is False and watch.heart_rate_bpm == 71.0
+    assert "heart rate only" in watch.reason
+    assert silent.sends_rr is None and "too few packets in 0.3 s" in silent.reason
+    assert nobody.sends_rr is None and nobody.reason.startswith("unknown: ")
+    for address in (H10, WATCH, SECOND_STRAP):  # every probe let go of its device
+        assert not bluez.strap(address).connected
+
+
+async def test_cli_scan_probe_shows_which_device_sends_rr(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10(rssi=-50))
+    bluez.add_strap(FakeStrap(WATCH, name="Forerunner 255", rssi=-70))
+    feeders = [
+        asyncio.ensure_future(keep_sending(bluez, H10, packet(900, hr=66))),
+        asyncio.ensure_future(keep_sending(bluez, WATCH, packet(hr=71, contact=None))),
+    ]
+    try:
+        as_json = await run_cli("scan", "--json", "--timeout", "0.3", "--probe", "2")
+        table = await run_cli("scan", "--timeout", "0.3", "--probe", "2")
+    finally:
+        for feeder in feeders:
+            feeder.cancel()
+    assert as_json.exit_code == 0, as_json.stderr
+    listed = {d["address"]: d["sends_rr"] for d in json.loads(as_json.stdout)}
+    assert listed == {H10: True, WATCH: False}
+    assert table.exit_code == 0, table.stderr
+    _header, h10_row, watch_row = table.stdout.splitlines()
+    assert h10_row.startswith("Polar H10") and h10_row.endswith("yes")
+    assert watch_row.startswith("Forerunner 255") and watch_row.endswith(
+        "no (heart rate only: no HRV)"
+    )
 
 
 async def test_cli_scan_adapter_off_exits_with_reason(bluez: FakeBluez) -> None:

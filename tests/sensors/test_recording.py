@@ -360,9 +360,12 @@ def test_every_format_name_is_readable() -> None:
         "ghrv_beats",
         "polar_hrm",
         "polar_sensor_logger",
+        "polar_sensor_logger_ppi",
         "hrv_logger",
         "elite_hrv",
         "hrvpace",
+        "apple_health",
+        "fit",
     }
 
 

@@ -1,0 +1,508 @@
+"""Polar Measurement Data (PMD) live sources: PPI of optical sensors, ECG of chest straps.
+
+:class:`BlePpiSource` and :class:`BleEcgSource` (below) share the PMD handling: start the stream
+on every connection, stop it on close, and, with ``motion=True``, also start the accelerometer
+(50 Hz) and keep a motion level per window (:meth:`motion_level_mg`, :mod:`sensors.motion`).
+
+:class:`BlePpiSource` is a :class:`~sensors.ble.BleStrapSource` (same discovery, reconnects,
+gaps, battery and status) that also starts the Polar Measurement Data (PMD) PPI stream on every
+connection and takes its beats from it (:mod:`sensors.pmd`), not from the Heart Rate
+Measurement characteristic, whose heart rate it still shows. OH1, Verity Sense and Polar
+watches in SDK mode send PPI; their standard heart-rate service often sends no RR at all.
+
+Beat quality, as Polar's documentation asks: a pulse flagged by the blocker bit (movement) or
+without skin contact (when the sensor detects contact) is not a beat; it is left out and the
+next beat is marked ``gap_before`` so no successive difference spans it. So is a pulse whose
+error estimate exceeds ``max_error_ms`` when that is set. Every beat carries the sensor's error
+estimate in ``Beat.error_ms``. When several pulses in a row are blocked the status message asks
+the wearer to hold still.
+
+PPI frames carry no sample times (timestamp 0): like RR of the Heart Rate Measurement, the last
+interval of a frame ends at its arrival and earlier ones are back-dated by the later intervals
+(:func:`sensors.heart_rate_measurement.beats_from_packet`).
+
+References
+----------
+Polar Electro. Polar BLE SDK, "Polar Measurement Data" online measurement (2024), table 22 (PPI
+frame); "PPI Data in Polar devices" (blocker and skin-contact flags: such samples are to be
+discarded; PPI is reliable at rest only). https://github.com/polarofficial/polar-ble-sdk
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sensors.beat import Beat, SourceState
+from sensors.ble import BleStrapSource, _Packet
+from sensors.errors import BleError, MalformedPacketError
+from sensors.heart_rate_measurement import (
+    HeartRateMeasurement,
+    beats_from_packet,
+    decode_heart_rate_measurement,
+)
+from sensors.motion import MotionTracker
+from sensors.pmd import (
+    PMD_CONTROL_POINT_UUID,
+    PMD_DATA_UUID,
+    ControlPointResponse,
+    PmdFrame,
+    SettingType,
+    decode_control_point_response,
+    decode_frame,
+    encode_start_request,
+    encode_stop_request,
+)
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
+    from bleak.backends.characteristic import BleakGATTCharacteristic
+    from bleak.backends.device import BLEDevice
+
+__all__ = ["BleEcgSource", "BlePpiSource"]
+
+logger = logging.getLogger(__name__)
+
+_ALREADY_STARTED = 6
+#: Accelerometer stream for the motion level: 50 Hz, 16 bit, +-8 g (an H10/Verity Sense offer).
+_ACC_SETTINGS = {
+    SettingType.SAMPLE_RATE: 50,
+    SettingType.RESOLUTION: 16,
+    SettingType.RANGE: 8,
+}
+#: Blocked pulses in a row before the status asks the wearer to hold still.
+_HOLD_STILL_AFTER = 3
+
+
+class _PmdStreamSource(BleStrapSource):
+    """A strap source that also starts one PMD stream (``_KIND``) on every connection."""
+
+    _KIND = "ppi"
+    _NEEDS = "a Polar device"
+
+    def __init__(
+        self,
+        address_or_name: str,
+        *,
+        response_timeout_s: float = 5.0,
+        motion: bool = False,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
+        if not response_timeout_s > 0:
+            raise ValueError(f"response_timeout_s must be > 0, got {response_timeout_s!r}")
+        self._response_timeout_s = response_timeout_s
+        self._responses: asyncio.Queue[ControlPointResponse] = asyncio.Queue()
+        self._cp_char: BleakGATTCharacteristic | None = None
+        self._data_char: BleakGATTCharacteristic | None = None
+        self._gap_pending = False
+        self._motion_wanted = motion
+        self._acc_running = False
+        self._acc_offset_s: float | None = None
+        self._motion = MotionTracker()
+        #: Why there is no motion level (None while the accelerometer streams).
+        self.motion_unavailable: str | None = None if motion else "motion was not requested"
+
+    def _start_request(self) -> bytes:
+        return encode_start_request(self._KIND)
+
+    async def _start(
+        self, client: BleakClient, cp: BleakGATTCharacteristic, kind: str, request: bytes
+    ) -> ControlPointResponse | None:
+        """Write a start request and wait for its answer; ``None`` when none came in time."""
+        await client.write_gatt_char(cp, request, response=True)
+        try:
+            async with asyncio.timeout(self._response_timeout_s):
+                while True:
+                    response = await self._responses.get()
+                    if response.op_code == 2 and response.kind == kind:
+                        return response
+        except TimeoutError:
+            return None
+
+    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
+        label = device.name or device.address
+        what = self._KIND.upper()
+        cp = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
+        data = client.services.get_characteristic(PMD_DATA_UUID)
+        if cp is None or data is None:
+            raise BleError(
+                f"{label} has no Polar Measurement Data service: {what} needs {self._NEEDS}"
+            )
+        self._responses = asyncio.Queue()
+        await client.start_notify(cp, self._on_control_point)
+        await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
+        self._cp_char, self._data_char = cp, data
+        response = await self._start(client, cp, self._KIND, self._start_request())
+        if response is None:
+            raise BleError(
+                f"{label} did not answer the request to start {what} in "
+                f"{self._response_timeout_s:g} s"
+            )
+        if not response.ok and response.status != _ALREADY_STARTED:
+            raise BleError(f"{label} refused to start {what}: {response.status_text}")
+        # a reconnect loses the data in between: the first beat after it starts a new run
+        self._gap_pending = self._last_t_s is not None
+        self._stream_started(response)
+        if self._motion_wanted:
+            acc = await self._start(client, cp, "acc", encode_start_request("acc", _ACC_SETTINGS))
+            self._acc_running = acc is not None and (acc.ok or acc.status == _ALREADY_STARTED)
+            self._acc_offset_s = None
+            self.motion_unavailable = (
+                None
+                if self._acc_running
+                else f"{label} did not start its accelerometer"
+                + (f" ({acc.status_text})" if acc is not None else "")
+                + ": standing up or walking cannot be told from stress by HR and RMSSD alone"
+            )
+
+    def motion_level_mg(self, t_end_s: float) -> float | None:
+        """Movement level (largest 5-s mean ENMO, milli-g) of the 60 s ending at ``t_end_s``
+        on the session timeline, from the accelerometer; ``None`` when unknown (see
+        :attr:`motion_unavailable`, or too little signal yet)."""
+        return self._motion.level_mg(t_end_s) if self._acc_running else None
+
+    def _pmd_frame(self, item: _Packet) -> PmdFrame | None:
+        """Decode a PMD notification: accelerometer frames feed the motion level, and the
+        frame of this source's own kind is returned."""
+        frame = decode_frame(item.data)
+        if frame.kind == "acc":
+            self._on_acc(frame, item.arrived_at)
+            return None
+        return frame if frame.kind == self._KIND else None
+
+    def _on_acc(self, frame: PmdFrame, arrived_at: float) -> None:
+        rows = np.asarray(frame.samples, dtype=np.float64).reshape(-1, 3)
+        if rows.size == 0:
+            return
+        if self._session_start is None:
+            self._session_start = arrived_at
+        fs = float(_ACC_SETTINGS[SettingType.SAMPLE_RATE])
+        if frame.timestamp_ns and self._acc_offset_s is None:
+            self._acc_offset_s = (arrived_at - self._session_start) - frame.timestamp_ns / 1e9
+        t_end = (
+            frame.timestamp_ns / 1e9 + self._acc_offset_s
+            if frame.timestamp_ns and self._acc_offset_s is not None
+            else arrived_at - self._session_start
+        )
+        times = t_end - (rows.shape[0] - 1 - np.arange(rows.shape[0])) / fs
+        self._motion.push(times, rows)
+
+    def _stream_started(self, response: ControlPointResponse) -> None:
+        """Called once the device accepted the start request (its answer given)."""
+
+    async def _before_disconnect(self, client: BleakClient) -> None:
+        from bleak.exc import BleakError
+
+        cp, data = self._cp_char, self._data_char
+        self._cp_char = self._data_char = None
+        try:
+            if cp is not None:
+                await client.write_gatt_char(cp, encode_stop_request(self._KIND), response=True)
+                if self._acc_running:
+                    await client.write_gatt_char(cp, encode_stop_request("acc"), response=True)
+            for char in (data, cp):
+                if char is not None:
+                    await client.stop_notify(char)
+        except (BleakError, EOFError, OSError) as exc:
+            logger.debug("stopping %s failed: %s", self._KIND, exc)
+
+    def _on_control_point(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        try:
+            response = decode_control_point_response(bytes(data))
+        except MalformedPacketError as exc:
+            logger.debug("malformed PMD control-point response: %s", exc.reason)
+            return
+        self._responses.put_nowait(response)
+
+    def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection, "pmd"))
+
+
+class BlePpiSource(_PmdStreamSource):
+    """Beats from a Polar optical sensor's PPI stream (PMD), reconnecting when it drops.
+
+    Usage::
+
+        async with BlePpiSource("Polar Sense B5F1A12C") as sensor:
+            async for beat in sensor:
+                print(beat.rr_ms, beat.error_ms)
+
+    Parameters
+    ----------
+    address_or_name
+        As for :class:`~sensors.ble.BleStrapSource`.
+    max_error_ms
+        Leave out pulses whose error estimate exceeds this many milliseconds (with a gap);
+        ``None`` (default) keeps them, with ``Beat.error_ms`` telling their error.
+    response_timeout_s
+        How long the device may take to answer the start request.
+    **kwargs
+        The other options of :class:`~sensors.ble.BleStrapSource`.
+
+    Raises
+    ------
+    BleError
+        On entering the context, besides the strap's errors: the device has no PMD service, or
+        refused to start PPI (its reason quoted).
+
+    Attributes
+    ----------
+    rejected_pulses
+        How many pulses were left out (blocker, no contact, error over ``max_error_ms``).
+    """
+
+    _KIND = "ppi"
+    _NEEDS = "a Polar optical sensor (OH1, Verity Sense) or a Polar watch"
+
+    def __init__(
+        self,
+        address_or_name: str,
+        *,
+        max_error_ms: float | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
+        if max_error_ms is not None and not max_error_ms > 0:
+            raise ValueError(f"max_error_ms must be > 0, got {max_error_ms!r}")
+        self._max_error_ms = max_error_ms
+        self._blocked_in_row = 0
+        self.rejected_pulses = 0
+
+    # -- packets ---------------------------------------------------------------------------------
+
+    def _beats_of_packet(self, item: _Packet) -> tuple[Beat, ...]:
+        if item.channel == "hr":
+            # the heart rate is shown; beats come from PPI only (never counted twice)
+            m = decode_heart_rate_measurement(item.data)
+            hr = float(m.heart_rate_bpm)
+            if hr != self._status.heart_rate_bpm:
+                self._publish(heart_rate_bpm=hr)
+            return ()
+        frame = self._pmd_frame(item)
+        pulses = frame.ppi if frame is not None else ()
+        if not pulses:
+            return ()
+        ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
+        if any(v <= 0 for v in ppi_ms):
+            raise MalformedPacketError("PMD: a PPI frame with a zero interval")
+        if self._session_start is None:
+            self._session_start = item.arrived_at - sum(ppi_ms) / 1000.0
+        hr = float(pulses[-1].hr_bpm)
+        timed = beats_from_packet(
+            HeartRateMeasurement(int(hr), rr_ms=ppi_ms),
+            arrived_at=item.arrived_at,
+            session_start=self._session_start,
+            not_before_s=self._last_t_s,
+        )
+        gap = self._gap_pending or (
+            self._last_connection is not None and item.connection != self._last_connection
+        )
+        out: list[Beat] = []
+        for beat, pulse in zip(timed, pulses, strict=True):
+            error_ms = float(pulse.error_ms)
+            too_uncertain = self._max_error_ms is not None and error_ms > self._max_error_ms
+            if not pulse.valid or too_uncertain:
+                self.rejected_pulses += 1
+                gap = True
+                if pulse.blocker:
+                    self._blocked_in_row += 1
+                continue
+            self._blocked_in_row = 0
+            out.append(
+                replace(
+                    beat,
+                    contact=pulse.skin_contact,
+                    heart_rate_bpm=float(pulse.hr_bpm),
+                    error_ms=error_ms,
+                    gap_before=gap,
+                )
+            )
+            gap = False
+        self._gap_pending = gap
+        if timed:
+            self._last_t_s = timed[-1].t_s
+        if out:
+            self._last_connection = item.connection
+        state, message = self._status.state, None
+        if self._blocked_in_row >= _HOLD_STILL_AFTER:
+            message = "movement makes the pulse intervals unreliable: hold still"
+        elif state is SourceState.STREAMING and self._status.message.endswith("hold still"):
+            message = f"pulse intervals from {self._label()} again"
+        if message is not None or hr != self._status.heart_rate_bpm:
+            self._publish(state, message, heart_rate_bpm=hr)
+        return tuple(out)
+
+
+class BleEcgSource(_PmdStreamSource):
+    """Beats from a chest strap's raw ECG (Polar H10, PMD ECG at 130 Hz), cross-checked.
+
+    The ECG frames feed a :class:`~sensors.ecg_live.LiveRPeakDetector`; each confirmed R peak
+    is a beat (its RR the time since the previous confirmed peak), timed by the strap's own
+    sample clock (frame timestamps, ns) mapped onto the session timeline at the first frame.
+    The strap's standard Heart Rate Measurement still arrives: its heart rate and contact go
+    on the beats, and its RR intervals cross-check the ECG beats (:attr:`cross_check`): each
+    ECG RR is paired with the strap's RR of the same beat by aligning the last 5 RR of both
+    (the lag where they agree best; the strap's RR arrive about a second late, so time alone
+    cannot pair them); when fewer than 90 % of the last 30 agree within 20 ms the status says
+    so (electrodes, a noisy ECG).
+
+    A peak more than ``max_rr_s`` after the previous one (lost frames, a detector restart)
+    starts a new run: no RR across it, ``gap_before`` on the next beat.
+
+    Parameters
+    ----------
+    sampling_rate_hz
+        The ECG rate to request (H10: 130).
+    max_rr_s
+        Longest RR taken as one interval.
+    **kwargs
+        The options of :class:`~sensors.ble.BleStrapSource` and ``response_timeout_s``.
+
+    References
+    ----------
+    Polar Electro. Polar BLE SDK, "Polar Measurement Data" (ECG 130 Hz, microvolts, frame
+    timestamps in ns); Makowski D. et al. (2021) NeuroKit2.
+    """
+
+    _KIND = "ecg"
+    _NEEDS = "a Polar chest strap with ECG (H10)"
+    _AGREE_MS = 20.0
+    _WINDOW = 30
+    _ALIGN = 5
+    #: Strap beats this close in time (s) may be an ECG beat's partner: notification latency,
+    #: up to a second and a few seconds when notifications bunch up.
+    _PAIR_WITHIN_S = 6.0
+
+    def __init__(
+        self,
+        address_or_name: str,
+        *,
+        sampling_rate_hz: float = 130.0,
+        max_rr_s: float = 3.0,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(address_or_name, **kwargs)  # type: ignore[arg-type]
+        from sensors.ecg_live import LiveRPeakDetector
+
+        self._fs = float(sampling_rate_hz)
+        self._max_rr_s = max_rr_s
+        self._detector = LiveRPeakDetector(self._fs)
+        self._device_offset_s: float | None = None
+        self._detector_t_end: float | None = None
+        self._last_peak: float | None = None
+        self._strap_rr: list[tuple[float, float]] = []  # (t_s, rr_ms) of the strap's own RR
+        self._ecg_rr: list[float] = []
+        self._decisions: list[float] = []  # |ECG RR - strap RR| of the last beats compared
+        self._contact: bool | None = None
+        #: Over the last 30 ECG beats compared with the strap's RR of the same beat: (beats
+        #: compared, of which within 20 ms, median |difference| ms).
+        self.cross_check: tuple[int, int, float | None] = (0, 0, None)
+
+    def _start_request(self) -> bytes:
+        return encode_start_request(
+            "ecg", {SettingType.SAMPLE_RATE: round(self._fs), SettingType.RESOLUTION: 14}
+        )
+
+    def _stream_started(self, response: ControlPointResponse) -> None:
+        self._detector.reset()
+        self._device_offset_s = None
+        self._ecg_rr = []
+
+    def _beats_of_packet(self, item: _Packet) -> tuple[Beat, ...]:
+        if item.channel == "hr":
+            m = decode_heart_rate_measurement(item.data)
+            hr = float(m.heart_rate_bpm)
+            self._contact = m.sensor_contact
+            if self._session_start is None:
+                self._session_start = item.arrived_at - sum(m.rr_ms) / 1000.0
+            t_end = item.arrived_at - self._session_start
+            for rr in reversed(m.rr_ms):
+                self._strap_rr.append((t_end, rr))
+                t_end -= rr / 1000.0
+            self._strap_rr = sorted(self._strap_rr)[-64:]
+            if hr != self._status.heart_rate_bpm:
+                self._publish(heart_rate_bpm=hr)
+            return ()
+        frame = self._pmd_frame(item)
+        if frame is None or not frame.samples:
+            return ()
+        samples = np.asarray(frame.samples, dtype=np.float64)
+        if self._session_start is None:
+            self._session_start = item.arrived_at - samples.size / self._fs
+        if self._device_offset_s is None or frame.timestamp_ns == 0:
+            if frame.timestamp_ns == 0 and self._detector_t_end is not None:
+                t_end = self._detector_t_end + samples.size / self._fs
+            else:
+                t_end = item.arrived_at - self._session_start
+            if frame.timestamp_ns:
+                self._device_offset_s = t_end - frame.timestamp_ns / 1e9
+        else:
+            t_end = frame.timestamp_ns / 1e9 + self._device_offset_s
+        self._detector_t_end = t_end
+        peaks = self._detector.push(samples, t_end_s=t_end)
+        return tuple(self._beats_from_peaks(peaks, item))
+
+    def _beats_from_peaks(self, peaks: list[float], item: _Packet) -> list[Beat]:
+        out: list[Beat] = []
+        for p in peaks:
+            prev, self._last_peak = self._last_peak, p
+            if prev is None or p - prev > self._max_rr_s:
+                # a new run: no RR to this peak; a gap unless nothing came before it
+                self._gap_pending = prev is not None or self._last_t_s is not None
+                continue
+            rr = (p - prev) * 1000.0
+            gap = self._gap_pending or (
+                self._last_connection is not None and item.connection != self._last_connection
+            )
+            self._gap_pending = False
+            self._cross_check(p, rr)
+            out.append(
+                Beat(
+                    t_s=p,
+                    rr_ms=rr,
+                    arrived_at=item.arrived_at,
+                    contact=self._contact,
+                    gap_before=gap,
+                    heart_rate_bpm=self._status.heart_rate_bpm,
+                )
+            )
+            self._last_connection = item.connection
+            self._last_t_s = p
+        return out
+
+    def _cross_check(self, t_s: float, rr_ms: float) -> None:
+        # The strap's RR are timed by their packet's arrival (about a second of latency), the
+        # ECG beats by the strap's sample clock, so time alone cannot pair them: the last few
+        # RR of both are aligned instead (one heart: at the right lag they coincide beat for
+        # beat), trying every strap beat within 6 s as this beat's partner; a short alignment
+        # keeps one missed or extra beat from spoiling the decisions of the beats after it.
+        self._ecg_rr = [*self._ecg_rr[-(self._ALIGN - 1) :], rr_ms]
+        ecg = np.asarray(self._ecg_rr)
+        strap_t = np.array([t for t, _ in self._strap_rr])
+        strap = np.array([r for _, r in self._strap_rr])
+        best: tuple[float, float] | None = None
+        for j in np.flatnonzero(np.abs(strap_t - t_s) <= self._PAIR_WITHIN_S):
+            n = min(ecg.size, int(j) + 1)
+            score = float(np.median(np.abs(ecg[-n:] - strap[int(j) - n + 1 : int(j) + 1])))
+            if best is None or score < best[0]:
+                best = (score, abs(float(strap[int(j)]) - rr_ms))
+        if best is None:
+            return
+        diff = best[1]
+        self._decisions = [*self._decisions[-(self._WINDOW - 1) :], diff]
+        d = np.asarray(self._decisions)
+        n, agreed = d.size, int((d <= self._AGREE_MS).sum())
+        self.cross_check = (n, agreed, float(np.median(d)))
+        if n >= self._WINDOW and agreed / n < 0.9:
+            text = (
+                f"ECG beats disagree with the strap's own RR ({agreed / n:.0%} of the last "
+                f"{n} within {self._AGREE_MS:g} ms): check the electrodes"
+            )
+            if self._status.message != text:
+                self._publish(message=text)

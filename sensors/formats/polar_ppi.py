@@ -1,0 +1,202 @@
+"""Polar Sensor Logger PPI export: pulse-to-pulse intervals of an optical sensor (private).
+
+The app's PPI file (``*_PPI.txt``) is ``;`` separated with a header row such as::
+
+    Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact supported;hr [bpm]
+    2026-06-01T21:17:07.832;968;12;0;1;1;62
+
+i.e. the phone's local time, then the fields of Polar's PPI sample (Polar BLE SDK,
+``PolarPpiData``: interval, error estimate, blocker bit, skin contact, skin contact supported,
+heart rate). Columns are found by name (case-insensitive); when the two contact columns carry
+the same name they are taken in the SDK's order, status then supported. The error, blocker,
+contact and heart-rate columns are optional.
+
+Polar's rule for PPI quality: a pulse with the blocker bit (movement) or without skin contact
+(when contact is supported) is not valid. Such pulses are left out; their time is kept on the
+timeline and the next pulse kept is marked as a gap, as :class:`sensors.BlePpiSource` does live.
+The timestamps become ``arrived_at`` and further gaps are inferred from them
+(:mod:`sensors.formats.gaps`). ``meta`` reports ``rejected_pulses`` and the median error
+estimate.
+
+References
+----------
+Polar Sensor Logger (Jukka Happonen, Android app), PPI export. Polar Electro, Polar BLE SDK:
+"PPI Data in Polar devices" (blocker and skin-contact flags) and ``PolarPpiData``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from sensors.errors import RecordingFormatError
+from sensors.formats._common import (
+    CONTACT_NO,
+    CONTACT_UNKNOWN,
+    CONTACT_YES,
+    Recording,
+    check_rr_values,
+    data_lines,
+    parse_floats,
+    quote,
+    read_text,
+)
+from sensors.formats.gaps import infer_gaps, timeline_with_gaps
+
+__all__ = ["looks_like_polar_sensor_logger_ppi", "read_polar_sensor_logger_ppi"]
+
+_TIME = "phone timestamp"
+_PPI = "pp-interval [ms]"
+
+
+def _fields(line: str) -> list[str]:
+    return [f.strip().lower() for f in line.rstrip(";").split(";")]
+
+
+def looks_like_polar_sensor_logger_ppi(first_line: str) -> bool:
+    """True for the PPI export header ``Phone timestamp;PP-interval [ms];...``."""
+    return _fields(first_line)[:2] == [_TIME, _PPI]
+
+
+def _flags(tokens: list[str], numbers: list[int], path: str, what: str) -> np.ndarray:
+    out = np.zeros(len(tokens), dtype=bool)
+    for k, (tok, line) in enumerate(zip(tokens, numbers, strict=True)):
+        low = tok.strip().lower()
+        if low in ("1", "true"):
+            out[k] = True
+        elif low not in ("0", "false"):
+            raise RecordingFormatError(
+                f"{what} must be 0 or 1, got {quote(tok)}", path=path, line=line
+            )
+    return out
+
+
+def read_polar_sensor_logger_ppi(path: str) -> Recording:
+    """Read a Polar Sensor Logger PPI export (see the module docstring)."""
+    from sensors.formats.apps import _parse_timestamps
+
+    lines = data_lines(read_text(path))
+    if not lines:
+        raise RecordingFormatError("the file is empty (expected a PPI export header)", path=path)
+    header_line, header = lines[0]
+    names = _fields(header)
+    if names[:2] != [_TIME, _PPI]:
+        raise RecordingFormatError(
+            f"not a Polar Sensor Logger PPI export: header is {quote(header)}, expected "
+            "'Phone timestamp;PP-interval [ms];...'",
+            path=path,
+            line=header_line,
+        )
+
+    def column(match: str, *, exclude: str | None = None, nth: int = 0) -> int | None:
+        hits = [
+            i for i, n in enumerate(names) if match in n and (exclude is None or exclude not in n)
+        ]
+        return hits[nth] if len(hits) > nth else None
+
+    error_col = column("error")
+    blocker_col = column("blocker")
+    supported_col = column("supported")
+    contact_col = column("contact", exclude="supported")
+    if supported_col is None and contact_col is not None and column("contact", nth=1) is not None:
+        supported_col = column("contact", nth=1)  # "contact;contact": status, then supported
+    hr_col = column("hr")
+    cols = {"time": 0, "ppi": 1}
+    for key, col in (
+        ("error", error_col),
+        ("blocker", blocker_col),
+        ("contact", contact_col),
+        ("supported", supported_col),
+        ("hr", hr_col),
+    ):
+        if col is not None:
+            cols[key] = col
+    values: dict[str, list[str]] = {k: [] for k in cols}
+    numbers: list[int] = []
+    for number, text in lines[1:]:
+        row = text.rstrip(";").split(";")
+        need = max(cols.values()) + 1
+        if len(row) < need or not row[0].strip() or not row[1].strip():
+            raise RecordingFormatError(
+                f"missing column: expected {need} fields separated by ';', found {len(row)}: "
+                f"{quote(text)}",
+                path=path,
+                line=number,
+            )
+        for key, col in cols.items():
+            values[key].append(row[col].strip())
+        numbers.append(number)
+    if not numbers:
+        raise RecordingFormatError("the file is empty (a PPI header, no pulses)", path=path)
+    ppi_ms = parse_floats(values["ppi"], numbers, path=path, what="PP interval")
+    check_rr_values(ppi_ms, numbers, path=path, shown=values["ppi"])
+    arrived_at, aware = _parse_timestamps(values["time"], numbers, path=path)
+    n = len(numbers)
+    blocked = _flags(values["blocker"], numbers, path, "blocker") if "blocker" in values else None
+    contact = _flags(values["contact"], numbers, path, "contact") if "contact" in values else None
+    supported = (
+        _flags(values["supported"], numbers, path, "contact supported")
+        if "supported" in values
+        else None
+    )
+    if contact is not None and supported is None:
+        supported = np.ones(n, dtype=bool)  # a contact column without "supported": trust it
+    valid = np.ones(n, dtype=bool)
+    if blocked is not None:
+        valid &= ~blocked
+    if contact is not None and supported is not None:
+        valid &= ~(supported & ~contact)
+    if not valid.any():
+        raise RecordingFormatError(
+            f"all {n} pulses are flagged (blocker or no skin contact): no valid interval",
+            path=path,
+        )
+    inferred, missing_s = infer_gaps(ppi_ms, arrived_at)
+    t_all = timeline_with_gaps(ppi_ms, missing_s)
+    keep = np.flatnonzero(valid)
+    # a kept pulse follows a gap when a pulse before it (since the previous kept one) was left
+    # out or the timestamps say pulses were lost there
+    rejected_or_lost = ~valid | inferred
+    cum = np.cumsum(rejected_or_lost)
+    gaps = np.zeros(keep.size, dtype=bool)
+    gaps[1:] = (cum[keep[1:] - 1] - cum[keep[:-1]]) > 0
+    gaps[1:] |= inferred[keep[1:]]
+    codes = np.full(n, CONTACT_UNKNOWN, dtype=np.int8)
+    if contact is not None and supported is not None:
+        codes[supported & contact] = CONTACT_YES
+        codes[supported & ~contact] = CONTACT_NO
+    heart_rate = (
+        parse_floats(values["hr"], numbers, path=path, what="heart rate")[keep]
+        if "hr" in values
+        else None
+    )
+    errors = (
+        parse_floats(values["error"], numbers, path=path, what="error estimate")
+        if "error" in values
+        else None
+    )
+    start = dt.datetime.fromtimestamp(float(arrived_at[0]), dt.UTC)
+    first = int(keep[0])
+    meta: dict[str, object] = {
+        "path": path,
+        "units": "ms",
+        "device": "Polar Sensor Logger (PPI)",
+        "timezone": "from the file" if aware else "none in the file (phone local time, as UTC)",
+        "start_time": (start if aware else start.replace(tzinfo=None)).isoformat(),
+        "rejected_pulses": int(n - keep.size),
+        "n_gaps": int(gaps.sum()),
+    }
+    if errors is not None:
+        meta["median_error_ms"] = float(np.median(errors[keep]))
+    return Recording(
+        rr_ms=ppi_ms[keep],
+        t_s=t_all[keep],
+        gaps=gaps,
+        contact=codes[keep],
+        source_format="polar_sensor_logger_ppi",
+        arrived_at=arrived_at[keep],
+        heart_rate_bpm=heart_rate,
+        start_s=float(t_all[first] - ppi_ms[first] / 1000.0),
+        meta=meta,
+    )

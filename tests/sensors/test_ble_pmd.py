@@ -1,0 +1,342 @@
+"""PPI from a Polar optical sensor, for real: bleak against the emulated BlueZ's PMD service.
+
+Real: dbus-daemon, bleak, dbus-fast, the control-point writes and indications, the data
+notifications. Emulated: the sensor (tests/sensors/fake_bluez.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+
+from sensors import Beat, BleError, SourceState, VirtualClock, encode_heart_rate_measurement
+from sensors.ble_pmd import BlePpiSource
+from sensors.heart_rate_measurement import HeartRateMeasurement
+from sensors.pmd import (
+    PpiSample,
+    SettingType,
+    encode_frame,
+    encode_settings_request,
+    encode_start_request,
+    encode_stop_request,
+)
+from tests.sensors.fake_bluez import FakeBluez, FakeStrap
+from tests.sensors.test_ble import (  # noqa: F401 - fixtures
+    STEP,
+    bluez,
+    next_beat,
+    private_bus,
+    system_bus,
+)
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(30)]
+
+SENSE = "A0:9E:1A:00:00:11"
+H10_LIKE = "A0:9E:1A:00:00:12"
+
+
+def verity_sense(**kwargs: object) -> FakeStrap:
+    defaults: dict[str, object] = {
+        "address": SENSE,
+        "name": "Polar Sense B5F1A12C",
+        "battery_pct": 64,
+        "pmd": {"ppi": {}, "ppg": {SettingType.SAMPLE_RATE: (55,)}},
+    }
+    defaults.update(kwargs)
+    return FakeStrap(**defaults)  # type: ignore[arg-type]
+
+
+def pulse(ppi: int, *, error: int = 10, hr: int = 60, blocker: bool = False, contact: bool = True):
+    return PpiSample(ppi_ms=ppi, error_ms=error, hr_bpm=hr, blocker=blocker, skin_contact=contact)
+
+
+def ppi_frame(*pulses: PpiSample) -> bytes:
+    return encode_frame("ppi", pulses)
+
+
+def source(target: str = SENSE, **kwargs: object) -> BlePpiSource:
+    options: dict[str, object] = {"scan_timeout_s": 1.0, "connect_timeout_s": 5.0}
+    options.update(kwargs)
+    return BlePpiSource(target, **options)
+
+
+async def test_ppi_stream_starts_gives_beats_with_error_and_stops_on_close(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    strap = bluez.add_strap(verity_sense())
+    async with source() as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        assert strap.pmd_requests == [encode_start_request("ppi")]
+        assert sensor.status.state is SourceState.STREAMING and sensor.status.battery_pct == 64
+        it = aiter(sensor)
+        pending = asyncio.ensure_future(anext(it))
+        # the standard heart-rate service sends bpm only: shown, never a beat
+        bluez.notify(SENSE, encode_heart_rate_measurement(HeartRateMeasurement(61)))
+        await asyncio.sleep(0.1)
+        assert not pending.done() and sensor.status.heart_rate_bpm == 61.0
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1000, error=12), pulse(950, error=8, hr=63)))
+        first = await asyncio.wait_for(pending, STEP)
+        second = await next_beat(it)
+        assert (first.rr_ms, first.error_ms, first.heart_rate_bpm) == (1000.0, 12.0, 60.0)
+        assert (second.rr_ms, second.error_ms, second.heart_rate_bpm) == (950.0, 8.0, 63.0)
+        assert second.t_s - first.t_s == pytest.approx(0.95)  # back-dated within the frame
+        assert first.contact is True and not first.gap_before and not second.gap_before
+    assert strap.pmd_requests[-1] == encode_stop_request("ppi")
+    assert not strap.connected and strap.pmd_streaming == set()
+
+
+async def test_blocked_or_contactless_pulses_are_left_out_with_a_gap(bluez: FakeBluez) -> None:  # noqa: F811
+    bluez.add_strap(verity_sense())
+    messages: list[str] = []
+    async with source(max_error_ms=30.0) as sensor:
+        sensor.add_status_listener(lambda status: messages.append(status.message))
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        it = aiter(sensor)
+        bluez.notify_pmd(
+            SENSE,
+            ppi_frame(
+                pulse(900),
+                pulse(910, blocker=True),  # movement: not a beat
+                pulse(920),
+                pulse(930, contact=False),  # no skin contact: not a beat
+                pulse(940, error=45),  # error estimate over max_error_ms
+                pulse(950),
+                pulse(960),
+            ),
+        )
+        beats = [await next_beat(it) for _ in range(4)]
+        assert [b.rr_ms for b in beats] == [900.0, 920.0, 950.0, 960.0]
+        assert [b.gap_before for b in beats] == [False, True, True, False]
+        # times keep the left-out pulses' duration: 950 ends 930+940+950 ms after 920
+        assert beats[2].t_s - beats[1].t_s == pytest.approx((930 + 940 + 950) / 1000)
+        assert sensor.rejected_pulses == 3
+        # several blocked pulses in a row: the wearer is asked to hold still
+        bluez.notify_pmd(SENSE, ppi_frame(*(pulse(800, blocker=True) for _ in range(3))))
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(810)))
+        after = await next_beat(it)
+        assert after.rr_ms == 810.0 and after.gap_before
+        assert sensor.rejected_pulses == 6
+        hold = [m for m in messages if m.endswith("hold still")]
+        assert hold == ["movement makes the pulse intervals unreliable: hold still"]
+        assert messages[-1] == "pulse intervals from Polar Sense B5F1A12C again"
+
+
+async def test_malformed_pmd_frame_is_counted_and_skipped(bluez: FakeBluez) -> None:  # noqa: F811
+    bluez.add_strap(verity_sense())
+    async with source() as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        it = aiter(sensor)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1000))[:-2])  # cut short
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(990)))
+        beat = await next_beat(it)
+        assert beat.rr_ms == 990.0
+        assert sensor.status.malformed_packets == 1
+        assert sensor.status.message.startswith(
+            "skipped a malformed packet: PMD: PPI frame: 4 sample bytes are not a multiple of 6"
+        )
+
+
+async def test_reconnect_restarts_ppi_and_marks_the_gap(bluez: FakeBluez) -> None:  # noqa: F811
+    strap = bluez.add_strap(verity_sense())
+    async with source(initial_backoff_s=0.05) as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        it = aiter(sensor)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1000), pulse(1010)))
+        assert [(await next_beat(it)).gap_before for _ in range(2)] == [False, False]
+        pending = asyncio.ensure_future(anext(it))
+        bluez.drop(SENSE)
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=10.0)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(1020)))
+        beat = await asyncio.wait_for(pending, STEP)
+        assert beat.rr_ms == 1020.0 and beat.gap_before
+    assert strap.pmd_requests.count(encode_start_request("ppi")) == 2
+
+
+async def test_device_without_pmd_or_refusing_ppi_is_a_clear_error(bluez: FakeBluez) -> None:  # noqa: F811
+    bluez.add_strap(FakeStrap(H10_LIKE, name="Garmin HRM-Dual"))
+    with pytest.raises(BleError, match="has no Polar Measurement Data service"):
+        async with source(H10_LIKE):
+            pass
+    assert not bluez.strap(H10_LIKE).connected
+    strap = bluez.add_strap(verity_sense(address=SENSE, pmd={"ecg": {}}))  # no PPI offered
+    with pytest.raises(BleError, match="refused to start PPI: not supported"):
+        async with source():
+            pass
+    assert strap.pmd_requests == [encode_start_request("ppi")]
+    assert encode_settings_request("ppi") not in strap.pmd_requests
+
+
+# -- ECG ------------------------------------------------------------------------------------------
+
+H10 = "A0:9E:1A:00:00:13"
+ECG_SETTINGS = {"ecg": {SettingType.SAMPLE_RATE: (130,), SettingType.RESOLUTION: (14,)}}
+
+
+def h10_data() -> tuple[np.ndarray, np.ndarray]:
+    """MIT-BIH 100's ECG at 130 Hz in microvolts, and its reference beat times (s)."""
+    from scipy.signal import resample_poly
+
+    from tests.sensors.test_signals import excerpt_signal, reference_beats_s
+
+    ecg_uv = np.round(resample_poly(excerpt_signal(), 13, 36) * 1000).astype(int)
+    return ecg_uv, reference_beats_s()
+
+
+async def send_ecg(
+    fake: FakeBluez,
+    clock: VirtualClock,
+    data: tuple[np.ndarray, np.ndarray],
+    seconds: float,
+    *,
+    strap_rr_offset_ms: float = 0.0,
+) -> None:
+    """An H10: the ECG in 73-sample frames with device timestamps, and Heart Rate Measurements
+    with the strap's RR (the reference beats) every second; the source's virtual clock moves
+    with the frames, so arrival times are as in real time."""
+    from sensors.heart_rate_measurement import rr_raw_from_ms
+
+    ecg_uv, beats = data
+    device_t0_ns = 599_616_023_000_000_000
+    sent_until = 0.0
+    for start in range(0, int(seconds * 130), 73):
+        frame = ecg_uv[start : start + 73]
+        t_end = (start + frame.size - 1) / 130
+        fake.notify_pmd(
+            H10,
+            encode_frame(
+                "ecg", [int(v) for v in frame], timestamp_ns=device_t0_ns + round(t_end * 1e9)
+            ),
+        )
+        if t_end - sent_until >= 1.0:  # the strap's own RR of the beats that ended since
+            new = beats[(beats > sent_until) & (beats <= t_end)]
+            prev = beats[beats <= sent_until]
+            ends = np.r_[prev[-1:], new]
+            rr = [rr_raw_from_ms(d * 1000 + strap_rr_offset_ms) for d in np.diff(ends)]
+            fake.notify(
+                H10,
+                encode_heart_rate_measurement(
+                    HeartRateMeasurement(
+                        60, rr_ms=tuple(r * 1000 / 1024 for r in rr), sensor_contact=True
+                    )
+                ),
+            )
+            sent_until = t_end
+        await asyncio.sleep(0.002)  # let D-Bus deliver before the virtual clock moves on
+        await clock.sleep(frame.size / 130)
+
+
+async def ecg_beat(it: AsyncIterator[Beat]) -> Beat:
+    # an R peak is confirmed after >= 1 s of signal, and NeuroKit2 runs on a loaded CI machine
+    return await asyncio.wait_for(anext(it), 10.0)
+
+
+async def test_ecg_stream_gives_r_peak_beats_that_agree_with_the_strap(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    from sensors import BleEcgSource
+
+    data = h10_data()
+    strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
+    clock = VirtualClock()
+    async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
+        await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
+        assert strap.pmd_requests == [
+            encode_start_request("ecg", {SettingType.SAMPLE_RATE: 130, SettingType.RESOLUTION: 14})
+        ]
+        it = aiter(h10)
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, data, 40.0))
+        beats = []
+        while len(beats) < 40:
+            beats.append(await ecg_beat(it))
+        await feeder
+        compared, agreed, median_diff = h10.cross_check
+    # the beats are MIT-BIH's reference beats (their RR), on the strap's sample clock
+    ref = data[1]
+    rr = np.array([b.rr_ms for b in beats])
+    ref_rr = np.diff(ref) * 1000
+    # each ECG RR matches a reference RR within one 130-Hz sample (7.7 ms) and a little
+    assert all(np.min(np.abs(ref_rr - r)) < 12.0 for r in rr)
+    assert beats[0].contact is True and not any(b.gap_before for b in beats)
+    assert compared >= 30 and agreed / compared >= 0.9 and median_diff is not None
+    assert median_diff < 10.0
+
+
+async def test_ecg_disagreeing_with_the_strap_is_said(bluez: FakeBluez) -> None:  # noqa: F811
+    from sensors import BleEcgSource
+
+    data = h10_data()
+    bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
+    messages: list[str] = []
+    clock = VirtualClock()
+    async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
+        h10.add_status_listener(lambda s: messages.append(s.message))
+        await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
+        it = aiter(h10)
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, data, 60.0, strap_rr_offset_ms=60.0))
+        for _ in range(55):
+            await ecg_beat(it)
+        await feeder
+    assert any(m.startswith("ECG beats disagree with the strap's own RR") for m in messages)
+
+
+# -- motion (accelerometer) ------------------------------------------------------------------------
+
+ACC_OFFER = {
+    SettingType.SAMPLE_RATE: (25, 50, 100, 200),
+    SettingType.RESOLUTION: (16,),
+    SettingType.RANGE: (2, 4, 8),
+}
+
+
+async def test_accelerometer_gives_the_motion_level_of_a_window(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    strap = bluez.add_strap(verity_sense(pmd={"ppi": {}, "acc": ACC_OFFER}))
+    clock = VirtualClock()
+    async with source(motion=True, clock=clock) as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "acc", timeout_s=STEP)
+        assert strap.pmd_requests[:2] == [
+            encode_start_request("ppi"),
+            encode_start_request(
+                "acc",
+                {SettingType.SAMPLE_RATE: 50, SettingType.RESOLUTION: 16, SettingType.RANGE: 8},
+            ),
+        ]
+        assert sensor.motion_unavailable is None
+        it = aiter(sensor)
+        pending = asyncio.ensure_future(anext(it))
+        # 60 s sitting still, then 60 s walking (2 steps/s, 0.3 g bounce), in delta frames of
+        # 36 samples at 50 Hz as an H10 sends them, with device timestamps
+        t0_ns = 700_000_000_000_000_000
+        for k in range(0, 120 * 50, 36):
+            t = np.arange(k, k + 36) / 50
+            z = 1000.0 + np.where(t >= 60, 300.0 * np.sin(2 * np.pi * 2.0 * t), 0.0)
+            rows = [(0, 0, int(v)) for v in z]
+            frame = encode_frame(
+                "acc", rows, compressed=True, frame_type=1, timestamp_ns=t0_ns + round(t[-1] * 1e9)
+            )
+            bluez.notify_pmd(SENSE, frame)
+            await clock.sleep(36 / 50)
+        bluez.notify_pmd(SENSE, ppi_frame(pulse(800)))  # the motion frames are all queued
+        await asyncio.wait_for(pending, STEP)
+        still = sensor.motion_level_mg(59.0)
+        walking = sensor.motion_level_mg(119.0)
+        assert still is not None and still < 5.0
+        assert walking is not None and walking == pytest.approx(300 / np.pi, rel=0.05)  # ENMO
+    assert strap.pmd_requests[-2:] == [encode_stop_request("ppi"), encode_stop_request("acc")]
+
+
+async def test_no_accelerometer_means_motion_unknown_and_says_why(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    bluez.add_strap(verity_sense(pmd={"ppi": {}}))
+    async with source(motion=True) as sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        assert sensor.motion_level_mg(60.0) is None
+        assert sensor.motion_unavailable == (
+            "Polar Sense B5F1A12C did not start its accelerometer (not supported): standing up "
+            "or walking cannot be told from stress by HR and RMSSD alone"
+        )

@@ -1,0 +1,109 @@
+"""Polar Sensor Logger PPI exports (sensors.formats.polar_ppi).
+
+No real export is at hand (none found in public repositories with a licence to ship): the files
+here are written from the documented layout (the app's header, Polar's PPI sample fields), with
+phone timestamps as the app writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensors import RecordingFormatError, detect_recording_format, read_recording
+
+HEADER = (
+    "Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact supported;"
+    "hr [bpm]"
+)
+
+
+def export(
+    tmp_path: Path, rows: list[tuple[int, int, int, int, int, int]], *, header: str = HEADER
+) -> Path:
+    """rows: (ppi, error, blocker, contact, supported, hr); the phone stamps each pulse when it
+    arrives, here the running sum of the intervals (a steady link)."""
+    t0 = dt.datetime(2026, 6, 1, 21, 17, 7, 832000)
+    lines = [header]
+    elapsed = 0
+    for ppi, err, blocker, contact, supported, hr in rows:
+        elapsed += ppi
+        stamp = (t0 + dt.timedelta(milliseconds=elapsed)).isoformat(timespec="milliseconds")
+        lines.append(f"{stamp};{ppi};{err};{blocker};{contact};{supported};{hr}")
+    path = tmp_path / "Polar_Sense_B5F1A12C_20260601_211707_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_detected_and_read_with_flags_quality_and_timeline(tmp_path: Path) -> None:
+    rows = [(1000 + 10 * i, 8, 0, 1, 1, 60) for i in range(30)]
+    rows[10] = (1100, 40, 1, 1, 1, 61)  # blocker: movement
+    rows[20] = (1200, 15, 0, 0, 1, 59)  # no skin contact
+    path = export(tmp_path, rows)
+    assert detect_recording_format(path) == "polar_sensor_logger_ppi"
+    rec = read_recording(path)
+    assert rec.source_format == "polar_sensor_logger_ppi" and len(rec) == 28
+    kept = [r for i, r in enumerate(rows) if i not in (10, 20)]
+    np.testing.assert_array_equal(rec.rr_ms, [float(r[0]) for r in kept])
+    assert np.flatnonzero(rec.gaps).tolist() == [10, 19]  # the pulses right after the flagged
+    # the left-out pulses keep their time: pulse 11 ends 1100 + 1110 ms after pulse 9
+    assert rec.t_s[10] - rec.t_s[9] == pytest.approx((1100 + 1110) / 1000)
+    assert rec.meta["rejected_pulses"] == 2 and rec.meta["median_error_ms"] == 8.0
+    assert rec.contact_at(0) is True
+    assert rec.heart_rate_bpm is not None and rec.heart_rate_bpm[0] == 60.0
+    assert rec.t_s[0] - rec.start_s == pytest.approx(1.0)
+
+
+def test_contact_not_supported_keeps_pulses_with_unknown_contact(tmp_path: Path) -> None:
+    path = export(tmp_path, [(900, 10, 0, 0, 0, 66)] * 12)
+    rec = read_recording(path, format="polar_sensor_logger_ppi")
+    assert len(rec) == 12 and not rec.gaps.any()
+    assert rec.contact_at(3) is None
+
+
+def test_duplicate_contact_columns_follow_the_sdk_order(tmp_path: Path) -> None:
+    header = "Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact;hr [bpm]"
+    path = export(
+        tmp_path,
+        [(900, 10, 0, 1, 1, 66), (910, 10, 0, 0, 1, 66), (920, 9, 0, 1, 1, 66)],
+        header=header,
+    )
+    rec = read_recording(path)
+    assert rec.rr_ms.tolist() == [900.0, 920.0] and rec.gaps.tolist() == [False, True]
+
+
+def test_lost_pulses_found_from_the_timestamps(tmp_path: Path) -> None:
+    rows = [(1000, 10, 0, 1, 1, 60)] * 40
+    path = export(tmp_path, rows)
+    lines = path.read_text().splitlines()
+    del lines[21:24]  # three pulses never reached the phone
+    path.write_text("\n".join(lines) + "\n")
+    rec = read_recording(path)
+    assert len(rec) == 37 and np.flatnonzero(rec.gaps).tolist() == [20]
+    assert rec.meta["rejected_pulses"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        (HEADER + "\n", "a PPI header, no pulses"),
+        ("Phone timestamp;RR-interval [ms]\n", "Polar Sensor Logger PPI export|RR-interval"),
+        (HEADER + "\n2026-06-01T21:17:07.832;abc;1;0;1;1;60\n", ":2: .*PP interval"),
+        (
+            HEADER + "\n2026-06-01T21:17:07.832;900;1;2;1;1;60\n",
+            ":2: blocker must be 0 or 1, got '2'",
+        ),
+        (HEADER + "\n2026-06-01T21:17:07.832;900\n", ":2: missing column"),
+        (HEADER + "\nyesterday;900;1;0;1;1;60\n", "timestamp 'yesterday' is not a date-time"),
+        (HEADER + "\n2026-06-01T21:17:07.832;900;1;1;1;1;60\n", "all 1 pulses are flagged"),
+    ],
+)
+def test_malformed_exports_are_clear_errors(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad_PPI.txt"
+    path.write_text(content)
+    with pytest.raises(RecordingFormatError, match=message):
+        read_recording(path, format="polar_sensor_logger_ppi")
