@@ -167,6 +167,8 @@ def read_ghrv_beats(path: str) -> Recording:
             path=path,
             line=lines[i + 1],
         )
+    # an interval beyond any RR's limit names the beat time that ends it (a corrupt 1e308)
+    check_rr_values(rr_ms, lines[1:], path=path, shown=tokens[1:])
     start = float(times[0])
     _, gaps, contact = plain_timeline(rr_ms)
     return Recording(

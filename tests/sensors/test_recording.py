@@ -649,3 +649,13 @@ def test_impossible_values_and_oversized_files_are_refused_naming_where(tmp_path
     with pytest.raises(RecordingFormatError, match="corrupt time") as info:
         read_recording(rec)
     assert info.value.line is not None and "1000000000000.0" in str(info.value)
+
+
+def test_a_corrupt_beat_time_names_its_line(tmp_path: Path) -> None:
+    """bench.faults found a gHRV beat-times file with 1e308 as its last time refused as
+    'spans 1e+303 days' without its line."""
+    path = tmp_path / "beats.txt"
+    path.write_text("0.8\n1.6\n2.4\n3.2\n1e308\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path, format="ghrv_beats")
+    assert info.value.line == 5 and "corrupt value" in str(info.value)
