@@ -157,7 +157,8 @@ def read_ghrv_beats(path: str) -> Recording:
         raise RecordingFormatError(
             "need at least two beat times to form one RR interval", path=path, line=lines[0]
         )
-    rr_ms = _s_to_ms(np.diff(times))
+    with np.errstate(over="ignore", invalid="ignore"):  # a corrupt time: inf, named below
+        rr_ms = _s_to_ms(np.diff(times))
     bad = ~(rr_ms > 0)
     if bad.any():
         i = int(np.argmax(bad))
