@@ -204,17 +204,17 @@ class HubStore:
         now = self.now()
         if day > self.today() + dt.timedelta(days=1):
             raise BadRequestError(f"date {day} is in the future", code="date_in_future")
-        if now >= closes_at(week):
-            raise ContributionRefusedError(
-                f"the week {week.label} of {day} has closed; it is reported as it was",
-                code="period_closed",
-            )
         first = self.first_counted_week(member)
         if week < first:
             raise ContributionRefusedError(
                 f"contributions count from the first whole week of membership, "
                 f"{first.label} (from {first.start}); {day} is before it",
                 code="before_membership",
+            )
+        if now >= closes_at(week):
+            raise ContributionRefusedError(
+                f"the week {week.label} of {day} has closed; it is reported as it was",
+                code="period_closed",
             )
         row = {m: values.get(m) for m in MEASURES}
         row.update(member_id=member.id, day=day, group_id=member.group_id, received_at=now)
