@@ -142,13 +142,14 @@ class Hub:
     admin: httpx.Client
     engine: sa.Engine
     k_default: int = 5
-    _clients: list[httpx.Client] = field(default_factory=list)
+    _clients: dict[str | None, httpx.Client] = field(default_factory=dict)
 
     def client(self, token: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        c = httpx.Client(base_url=self.url, headers=headers, timeout=30)
-        self._clients.append(c)
-        return c
+        """A client sending ``token`` (one kept-alive connection per token)."""
+        if token not in self._clients:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            self._clients[token] = httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return self._clients[token]
 
     def group(self, name: str = "team", k: int = 5) -> str:
         r = self.admin.post("/hub/v1/groups", json={"name": name, "k": k})
@@ -187,7 +188,7 @@ class Hub:
         return body
 
     def close(self) -> None:
-        for c in self._clients:
+        for c in self._clients.values():
             c.close()
         self.admin.close()
         self.server.stop()
