@@ -88,7 +88,7 @@ def serve(
         typer.echo(f"hrvpace hub is serving at {url}/")
         if hub.state.admin_token_created:
             typer.echo(f"admin token (shown once): {hub.state.admin_token}")
-        elif settings.admin_token is not None:
+        elif settings.admin_token is not None and settings.admin_token.get_secret_value():
             typer.echo("admin token: from HRVPACE_HUB_ADMIN_TOKEN")
         else:
             typer.echo(f"admin token: in {settings.admin_token_path}")
