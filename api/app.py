@@ -13,6 +13,8 @@ the page asks for the token.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
+from api.hubshare import push_loop
 from api.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from api.pipeline import make_source
 from api.problems import install_problem_handlers, install_problem_openapi
@@ -91,12 +94,17 @@ def create_app(
         app.state.storage = storage
         app.state.sessions = manager
         app.state.started_sessions = []
+        # opt-in sharing with an organisation's hub (hrvpace share): pending days, daily
+        hub_push = asyncio.create_task(push_loop(settings.data_dir, storage), name="hub-push")
         try:
             for request in start_sessions:
                 live_session = await manager.start(request)
                 app.state.started_sessions.append(live_session.id)
             yield
         finally:
+            hub_push.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hub_push
             await manager.shutdown()
             storage.close()
 
