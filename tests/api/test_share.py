@@ -262,3 +262,34 @@ def test_an_unreachable_hub_or_a_bad_code_is_said_plainly(
     )
     assert r.exit_code == 1 and "cannot reach the hub" in r.output
     assert not (tmp_path / hubshare.STATE_FILE).exists()
+
+
+def test_the_running_service_pushes_pending_days_itself(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    from api.app import create_app as create_service
+    from api.settings import load_settings
+
+    data = tmp_path / "me"
+    _seed(data)
+    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
+    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
+    running_hub.clock[0] = time.time()
+    service = create_service(load_settings(data_dir=data, token="t"))
+    server = start_uvicorn(service)
+    try:
+        deadline = time.monotonic() + 30
+        pushed = None
+        while time.monotonic() < deadline:
+            membership = hubshare.load_membership(data)
+            pushed = membership.last_pushed if membership else None
+            if pushed == YESTERDAY:
+                break
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    assert pushed == YESTERDAY
+    with running_hub.engine.connect() as conn:
+        days = conn.execute(sa.select(hubdb.contributions.c.day)).scalars().all()
+    assert YESTERDAY in days
