@@ -10,13 +10,6 @@ Every hub test takes ``hub`` and so runs once per backend.
 from __future__ import annotations
 
 import datetime as dt
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bench._postgres import PostgresMissingError, throwaway_postgres
 from hub.app import create_app
 from hub.db import connect, metadata
 from hub.settings import HubSettings
@@ -34,69 +28,18 @@ from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 ADMIN = "ha_test-admin-token"
 
 
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if found is None:
-        pytest.fail(
-            f"PostgreSQL's {name} not found: install Debian's postgresql package "
-            "(scripts/test.sh does)",
-            pytrace=False,
-        )
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL server of this test session: ``postgresql://postgres@127.0.0.1:<port>/``."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    root = Path(tempfile.mkdtemp(prefix="hrvpace-pg-"))
-    data, sock_dir = root / "data", root / "sock"
-    sock_dir.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        pw = pwd.getpwnam("postgres")
-        for p in (root, sock_dir):
-            os.chown(p, pw.pw_uid, pw.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run(
-        [
-            *as_user,
-            initdb,
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-p {port} -k {sock_dir} -c listen_addresses=127.0.0.1 -F -c synchronous_commit=off"
-    subprocess.run(
-        [*as_user, pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        server = throwaway_postgres()
+        url = server.__enter__()
+    except PostgresMissingError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield url
     finally:
-        subprocess.run(
-            [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture
