@@ -19,7 +19,7 @@ from hub.errors import HubConfigError
 from hub.settings import HubSettings
 from hub.store import HubStore, Member
 
-__all__ = ["AdminDep", "MemberDep", "load_or_create_admin_token"]
+__all__ = ["AdminDep", "MemberDep", "MemberTokenDep", "load_or_create_admin_token"]
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, or a member's token.")
 
@@ -85,5 +85,15 @@ def require_member(
     return member
 
 
+async def member_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The bearer token as sent (checked by the route in its own transaction); 401 if none."""
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized("member")
+    return credentials.credentials
+
+
 AdminDep = Depends(require_admin)
+MemberTokenDep = Annotated[str, Depends(member_token)]
 MemberDep = Annotated[Member, Depends(require_member)]

@@ -3,6 +3,7 @@
 Part of the one hierarchy of :mod:`hrv.errors`::
 
     HubError                        a request to the hub cannot be carried out (500)
+    ├── UnauthorizedError           401 unauthorized (a member token no member holds)
     ├── NotFoundError               404 group_not_found, intervention_not_found, ...
     ├── InviteInvalidError          403 invite_invalid (unknown, expired or used up)
     ├── ContributionRefusedError    409 period_closed, before_membership, ...
@@ -26,6 +27,7 @@ __all__ = [
     "InviteInvalidError",
     "NotFoundError",
     "PeriodOpenError",
+    "UnauthorizedError",
 ]
 
 
@@ -44,6 +46,14 @@ class HubError(HrvpaceError):
         super().__init__(detail)
         if code is not None:
             self.code = code
+
+
+class UnauthorizedError(HubError):
+    """No current member holds the token (never held, or stopped sharing)."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
 
 
 class NotFoundError(HubError, LookupError):

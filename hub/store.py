@@ -29,6 +29,7 @@ from hub.errors import (
     InviteInvalidError,
     NotFoundError,
     PeriodOpenError,
+    UnauthorizedError,
 )
 from hub.periods import Week, closes_at, week_of, week_of_ts, weeks_between
 from hub.privacy import differs_safely, enough
@@ -174,11 +175,15 @@ class HubStore:
     def member_for_token(self, token: str) -> Member | None:
         """The current (not left) member holding ``token``, or ``None``."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
-                    db.members.c.token_hash == hash_secret(token), db.members.c.left_at.is_(None)
-                )
-            ).first()
+            return self._member(conn, token)
+
+    @staticmethod
+    def _member(conn: Connection, token: str) -> Member | None:
+        row = conn.execute(
+            sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
+                db.members.c.token_hash == hash_secret(token), db.members.c.left_at.is_(None)
+            )
+        ).first()
         return None if row is None else Member(row[0], row[1], int(row[2]))
 
     def first_counted_week(self, member: Member) -> Week:
@@ -186,22 +191,33 @@ class HubStore:
         week = week_of_ts(member.joined_at)
         return week if week.start_ts == member.joined_at else week.next()
 
-    def put_contribution(self, member: Member, day: dt.date, values: Mapping[str, Any]) -> str:
-        """Store (or replace: a retried push) ``member``'s aggregates of ``day``.
+    def contribute(self, token: str, day: dt.date, values: Mapping[str, Any]) -> str:
+        """Store (or replace: a retried push) the aggregates of ``day`` of the member holding
+        ``token``, in one transaction with the token's check (the ingest path).
 
         Returns the label of the week the day counts in.
 
         Raises
         ------
+        UnauthorizedError
+            No current member holds ``token``.
         ContributionRefusedError
-            ``period_closed`` when the day's week has closed; ``before_membership`` when the
-            day lies before the first whole week of membership (it would never be counted).
+            ``before_membership`` when the day lies before the first whole week of membership
+            (it would never be counted); ``period_closed`` when the day's week has closed.
         BadRequestError
             ``date_in_future`` for a day after tomorrow (UTC; a day ahead is allowed for
             time zones).
         """
+        with self.engine.begin() as conn:
+            member = self._member(conn, token)
+            if member is None:
+                raise UnauthorizedError("missing or wrong member token")
+            week = self._check_day(member, day)
+            self._upsert(conn, member, day, values)
+        return week.label
+
+    def _check_day(self, member: Member, day: dt.date) -> Week:
         week = week_of(day)
-        now = self.now()
         if day > self.today() + dt.timedelta(days=1):
             raise BadRequestError(f"date {day} is in the future", code="date_in_future")
         first = self.first_counted_week(member)
@@ -211,22 +227,25 @@ class HubStore:
                 f"{first.label} (from {first.start}); {day} is before it",
                 code="before_membership",
             )
-        if now >= closes_at(week):
+        if self.now() >= closes_at(week):
             raise ContributionRefusedError(
                 f"the week {week.label} of {day} has closed; it is reported as it was",
                 code="period_closed",
             )
+        return week
+
+    def _upsert(
+        self, conn: Connection, member: Member, day: dt.date, values: Mapping[str, Any]
+    ) -> None:
         row = {m: values.get(m) for m in MEASURES}
-        row.update(member_id=member.id, day=day, group_id=member.group_id, received_at=now)
-        with self.engine.begin() as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            stmt = dialect.insert(db.contributions).values(**row)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["member_id", "day"],
-                set_={c: stmt.excluded[c] for c in (*MEASURES, "received_at")},
-            )
-            conn.execute(stmt)
-        return week.label
+        row.update(member_id=member.id, day=day, group_id=member.group_id, received_at=self.now())
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(db.contributions).values(**row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["member_id", "day"],
+            set_={c: stmt.excluded[c] for c in (*MEASURES, "received_at")},
+        )
+        conn.execute(stmt)
 
     def put_many(self, rows: Iterable[tuple[Member, dt.date, Mapping[str, Any]]]) -> int:
         """Store many contributions in one transaction (the benchmark's bulk day); no checks."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from hub.auth import MemberDep
+from hub.auth import MemberDep, MemberTokenDep
 from hub.models import Contribution, ContributionAccepted, Joined, JoinRequest, Left
 from hub.store import HubStore
 
@@ -32,10 +32,10 @@ def join(body: JoinRequest, request: Request) -> dict[str, object]:
 
 
 @router.post("/contributions", status_code=201, response_model=ContributionAccepted)
-def contribute(body: Contribution, member: MemberDep, request: Request) -> dict[str, object]:
+def contribute(body: Contribution, token: MemberTokenDep, request: Request) -> dict[str, object]:
     """One day's aggregates (a retried push of the same day replaces it)."""
     values = body.model_dump(exclude={"date"})
-    period = _store(request).put_contribution(member, body.date, values)
+    period = _store(request).contribute(token, body.date, values)
     return {"date": body.date, "period": period}
 
 
