@@ -40,6 +40,14 @@ def test_groups_need_the_admin_token_and_k_of_at_least_3(hub: Hub) -> None:
     assert [g["name"] for g in hub.admin.get("/hub/v1/groups").json()] == ["Team A"]
     _problem(hub.admin.get("/hub/v1/groups/gnope"), 404, "group_not_found")
     assert hub.client().get("/hub/v1/health").json() == {"status": "ok"}
+    doc = hub.client().get("/hub/v1/openapi.json").json()
+    assert {
+        "/hub/v1/join",
+        "/hub/v1/contributions",
+        "/hub/v1/groups/{group_id}/summary",
+        "/hub/v1/interventions/{intervention_id}/effect",
+    } <= set(doc["paths"])
+    assert set(doc["components"]["schemas"]["Contribution"]["properties"]) == {"date", *db.MEASURES}
 
 
 def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
