@@ -130,7 +130,8 @@ def load(
 
 @contextmanager
 def hub_server(url: str, data_dir: Path) -> Iterator[tuple[str, int]]:
-    env = {**os.environ, "HRVPACE_HUB_ADMIN_TOKEN": ADMIN}
+    # no background computing of closed weeks: the summaries are timed cold, then warm
+    env = {**os.environ, "HRVPACE_HUB_ADMIN_TOKEN": ADMIN, "HRVPACE_HUB_SEAL_EVERY_S": "0"}
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -8,6 +8,9 @@ The dashboard page at ``/`` is public (it holds no data and asks for the admin t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +30,8 @@ from hub.settings import HubSettings
 from hub.store import Clock, HubStore
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -58,11 +63,28 @@ def create_app(
     engine = engine or connect(settings.db_url)
     store = HubStore(engine, clock=clock)
 
+    async def seal_closed_weeks() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(store.seal_all)
+            except Exception:
+                log.exception("computing the closed weeks failed; retried later")
+            await asyncio.sleep(settings.seal_every_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sealer = (
+            asyncio.create_task(seal_closed_weeks(), name="hub-sealer")
+            if settings.seal_every_s > 0
+            else None
+        )
         try:
             yield
         finally:
+            if sealer is not None:
+                sealer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sealer
             if app.state.owns_engine:
                 engine.dispose()
 

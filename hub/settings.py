@@ -38,6 +38,12 @@ class HubSettings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
         description="Host headers accepted (add the public name behind the TLS proxy).",
     )
+    seal_every_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds between computing newly closed weeks in the background (0 = only "
+        "when asked for)",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Request body limit.")
 
     @property

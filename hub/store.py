@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 import statistics
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,7 @@ class HubStore:
     def __init__(self, engine: Engine, *, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._seal_lock = threading.Lock()
 
     def now(self) -> int:
         return int(self.clock())
@@ -348,11 +350,32 @@ class HubStore:
                 ],
             )
 
+    def seal_all(self) -> int:
+        """Compute every closed, not yet stored week of every group (the hub's background
+        job, so summaries are read, not computed); returns the number of groups."""
+        with self.engine.connect() as conn:
+            gids = list(conn.execute(sa.select(db.groups.c.id)).scalars())
+        last = week_of_ts(self.now())
+        for gid in gids:
+            self.seal_through(gid, last)
+        return len(gids)
+
     def seal_through(self, gid: str, last: Week) -> None:
-        """Compute and store every closed, not yet stored week of ``gid`` up to ``last``."""
+        """Compute and store every closed, not yet stored week of ``gid`` up to ``last``.
+
+        Sealing is serialised: in this process by a lock, across hub processes on PostgreSQL
+        by an advisory lock per group; a week stored meanwhile by another process is kept.
+        """
         now = self.now()
         while last.start_ts > 0 and now < closes_at(last):
             last = last.previous()
+        with self._seal_lock:
+            try:
+                self._seal_through(gid, last)
+            except sa.exc.IntegrityError:  # another process stored these weeks first
+                self._seal_through(gid, last)
+
+    def _seal_through(self, gid: str, last: Week) -> None:
         with self.engine.begin() as conn:
             group = self._group(conn, gid)
             if conn.dialect.name == "postgresql":  # hub processes sealing together: one at a time

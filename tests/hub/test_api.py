@@ -190,3 +190,26 @@ def test_stop_sharing_and_delete(hub: Hub) -> None:
         n_members = conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar()
     assert len(left) == 1 and n_members == 1  # the one who kept their data
     assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+
+
+def test_closed_weeks_are_computed_in_the_background_as_when_asked(hub: Hub) -> None:
+    from hub.store import HubStore
+
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    hub.clock.at(WEEK_DAYS[6])
+    for i, token in enumerate(tokens):
+        assert hub.send(token, WEEK, resting_hr_bpm=60.0 + i).status_code == 201
+    hub.clock.at(CLOSES)
+    store = HubStore(hub.engine, clock=hub.clock)  # what the hub's background job runs
+    assert store.seal_all() == 1
+    with hub.engine.connect() as conn:
+        weeks = (
+            conn.execute(sa.select(db.period_cells.c.week).where(db.period_cells.c.group_id == gid))
+            .scalars()
+            .all()
+        )
+    assert sorted(weeks) == [dt.date(2025, 12, 29), WEEK]  # the group's first week, and W02
+    assert store.seal_all() == 1  # nothing new: computed once
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["measures"]["resting_hr_bpm"]["mean"] == 62.0
