@@ -213,3 +213,41 @@ def test_closed_weeks_are_computed_in_the_background_as_when_asked(hub: Hub) -> 
     assert store.seal_all() == 1  # nothing new: computed once
     (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
     assert cell["measures"]["resting_hr_bpm"]["mean"] == 62.0
+
+
+def test_a_foreign_host_header_is_refused(hub: Hub) -> None:
+    r = hub.client().get("/hub/v1/health", headers={"Host": "evil.example"})
+    _problem(r, 400, "invalid_host")
+
+
+def test_two_hub_processes_compute_a_week_once(hub: Hub) -> None:
+    """Several hubs on one database (behind a load balancer) race to compute closed weeks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub.db import connect
+    from hub.store import HubStore
+
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    hub.clock.at(WEEK_DAYS[6])
+    for token in tokens:
+        assert hub.send(token, WEEK, stress=2).status_code == 201
+    hub.clock.at(CLOSES)
+    url = hub.engine.url.render_as_string(hide_password=False)
+    engines = [connect(url) for _ in range(3)]  # each its own pool, like separate processes
+    try:
+        stores = [HubStore(e, clock=hub.clock) for e in engines]
+        with ThreadPoolExecutor(3) as pool:
+            assert list(pool.map(lambda s: s.seal_all(), stores)) == [1, 1, 1]
+    finally:
+        for e in engines:
+            e.dispose()
+    with hub.engine.connect() as conn:
+        n = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(db.period_cells)
+            .where(db.period_cells.c.group_id == gid)
+        ).scalar()
+    assert n == 2  # the group's first week and W02, each once
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["contributors"] == 5
