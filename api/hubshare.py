@@ -279,7 +279,8 @@ def push_pending(
     """Send every finished day not sent yet (up to yesterday); returns ``(day, outcome)``.
 
     Outcomes: ``sent``; ``skipped: <code>`` when the hub will never take that day (its week
-    closed, before membership): it is not retried. A day that fails otherwise (hub down)
+    closed, before membership, a value it refuses): it is not retried, so one bad day never
+    blocks the next ones. A day that fails otherwise (hub down)
     stops the push; it is retried next time. Stops sharing locally when the hub no longer
     knows the token (401).
     """
@@ -301,8 +302,8 @@ def push_pending(
                 raise HubShareError(f"cannot reach the hub: {exc}") from None
             if r.status_code == 201:
                 out.append((day, "sent"))
-            elif r.status_code == 409:
-                out.append((day, f"skipped: {r.json().get('code', 'conflict')}"))
+            elif r.status_code in (409, 422):  # never taken (closed week, a refused value)
+                out.append((day, f"skipped: {r.json().get('code', r.status_code)}"))
             elif r.status_code == 401:
                 (data_dir / STATE_FILE).unlink(missing_ok=True)
                 raise HubShareError("the hub no longer knows this member: sharing stopped")
