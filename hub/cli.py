@@ -94,6 +94,12 @@ def serve(
             typer.echo(f"admin token: in {settings.admin_token_path}")
         db = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
         typer.echo(f"database: {db}")
+        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+            typer.echo(
+                "not loopback: put TLS in front (tokens travel in headers) and list the public "
+                "name in HRVPACE_HUB_ALLOWED_HOSTS",
+                err=True,
+            )
         typer.echo("Ctrl+C to stop.", err=True)
 
     server.startup = startup  # type: ignore[method-assign]
