@@ -29,7 +29,7 @@ from hub.routes import groups, interventions, members
 from hub.settings import HubSettings
 from hub.store import Clock, HubStore
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +117,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The hub configured by ``HRVPACE_HUB_*`` variables: each process of ``--workers N``."""
+    return create_app(HubSettings())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +43,10 @@ def serve(
             help="sqlite:///path (default: in the data dir) or postgresql://user@host/db.",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, max=64, help="Hub processes on this socket (default 1)."),
+    ] = 1,
 ) -> None:
     """Run the hub: REST API under /hub/v1 and the dashboard page at /."""
     try:
@@ -51,6 +57,8 @@ def serve(
     import uvicorn
 
     from hub.app import create_app
+    from hub.auth import load_or_create_admin_token
+    from hub.db import connect
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
 
@@ -62,7 +70,12 @@ def serve(
     }
     settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
     try:
-        hub = create_app(settings)
+        if workers == 1:
+            hub = create_app(settings)
+            token, created = hub.state.admin_token, hub.state.admin_token_created
+        else:  # the token and the schema first, once; then each worker reads the environment
+            token, created = load_or_create_admin_token(settings)
+            connect(settings.db_url).dispose()
     except HubConfigError as exc:
         typer.echo(f"hrvpace hub: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -77,23 +90,17 @@ def serve(
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{sock.getsockname()[1]}"
-    config = uvicorn.Config(hub, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    original = server.startup
 
-    async def startup(sockets: list[socket.socket] | None = None) -> None:
-        await original(sockets=sockets)
-        if not server.started:
-            return
+    def announce() -> None:
         typer.echo(f"hrvpace hub is serving at {url}/")
-        if hub.state.admin_token_created:
-            typer.echo(f"admin token (shown once): {hub.state.admin_token}")
+        if created:
+            typer.echo(f"admin token (shown once): {token}")
         elif settings.admin_token is not None and settings.admin_token.get_secret_value():
             typer.echo("admin token: from HRVPACE_HUB_ADMIN_TOKEN")
         else:
             typer.echo(f"admin token: in {settings.admin_token_path}")
         db = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
-        typer.echo(f"database: {db}")
+        typer.echo(f"database: {db}" + (f", {workers} worker processes" if workers > 1 else ""))
         if settings.host not in ("127.0.0.1", "localhost", "::1"):
             typer.echo(
                 "not loopback: put TLS in front (tokens travel in headers) and list the public "
@@ -101,6 +108,32 @@ def serve(
                 err=True,
             )
         typer.echo("Ctrl+C to stop.", err=True)
+
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ.update(
+            HRVPACE_HUB_DATA_DIR=str(settings.data_dir),
+            HRVPACE_HUB_DATABASE_URL=settings.db_url,
+            HRVPACE_HUB_ADMIN_TOKEN=token,
+            HRVPACE_HUB_ALLOWED_HOSTS=json.dumps(settings.allowed_hosts),
+        )
+        config = uvicorn.Config(
+            "hub.app:app_from_env", factory=True, workers=workers, log_level="warning"
+        )
+        sock.set_inheritable(True)
+        sock.listen(2048)  # connections wait in the backlog until a worker is up
+        announce()
+        Multiprocess(config, sockets=[sock]).run()
+        return
+
+    server = uvicorn.Server(uvicorn.Config(hub, log_level="warning", lifespan="on"))
+    original = server.startup
+
+    async def startup(sockets: list[socket.socket] | None = None) -> None:
+        await original(sockets=sockets)
+        if server.started:
+            announce()
 
     server.startup = startup  # type: ignore[method-assign]
     server.run(sockets=[sock])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -67,10 +68,21 @@ def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None
         load_or_create_admin_token(settings)
 
 
-def _serve_until_up(data_dir: Path) -> str:
+def _serve_until_up(data_dir: Path, *extra: str, then: Any = None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "HRVPACE_HUB_ADMIN_TOKEN"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api", "hub", "serve", "--data-dir", str(data_dir), "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "hub",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -87,6 +99,8 @@ def _serve_until_up(data_dir: Path) -> str:
             out += line
             if line.startswith("database:"):
                 break
+        if then is not None:
+            then(out)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
@@ -103,3 +117,21 @@ def test_hrvpace_hub_serve_works_at_once_and_prints_the_token_once(tmp_path: Pat
     assert f"admin token (shown once): {token}" in first
     second = _serve_until_up(tmp_path / "hub")
     assert token not in second and "admin token: in " in second, second
+
+
+@pytest.mark.slow
+def test_several_worker_processes_share_the_token_and_the_database(tmp_path: Path) -> None:
+    import httpx
+
+    def use(out: str) -> None:
+        url = out.split("serving at ", 1)[1].split()[0].rstrip("/")
+        token = (tmp_path / "hub" / "admin-token").read_text().strip()
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+            gid = c.post("/hub/v1/groups", json={"name": "ward"}).json()["id"]
+            code = c.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+            joined = [c.post("/hub/v1/join", json={"code": code}).status_code for _ in range(20)]
+            assert joined == [201] * 20  # whichever process answers, one database
+            assert c.get(f"/hub/v1/groups/{gid}").json()["members"] == 20
+
+    out = _serve_until_up(tmp_path / "hub", "--workers", "2", then=use)
+    assert "2 worker processes" in out
