@@ -13,7 +13,7 @@ import json
 import secrets
 import statistics
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,23 +258,6 @@ class HubStore:
         row = {m: values.get(m) for m in MEASURES}
         row.update(member_id=member.id, day=day, group_id=member.group_id, received_at=self.now())
         conn.execute(_UPSERT[conn.dialect.name], row)
-
-    def put_many(self, rows: Iterable[tuple[Member, dt.date, Mapping[str, Any]]]) -> int:
-        """Store many contributions in one transaction (the benchmark's bulk day); no checks."""
-        now = self.now()
-        batch = [
-            {
-                **{m: v.get(m) for m in MEASURES},
-                "member_id": mem.id,
-                "day": day,
-                "group_id": mem.group_id,
-                "received_at": now,
-            }
-            for mem, day, v in rows
-        ]
-        with self.engine.begin() as conn:
-            conn.execute(db.contributions.insert(), batch)
-        return len(batch)
 
     def leave(self, member: Member, *, delete: bool) -> int:
         """Stop ``member`` sharing (their token stops working); ``delete`` also removes their
