@@ -164,6 +164,14 @@ def hub_server(url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, in
     if not base:
         proc.kill()
         raise RuntimeError("hrvpace hub serve did not start")
+    deadline = time.monotonic() + 60  # workers start after the socket listens: wait for them
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/hub/v1/health", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
     try:
         yield base, proc.pid
     finally:
