@@ -14,6 +14,7 @@ the page asks for the token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
 from api.dayplan import ClockFactory, RealClock, load_plan
+from api.hubshare import push_loop
 from api.middleware import BodyLimitMiddleware, HostCheckMiddleware, TokenGateMiddleware
 from api.pipeline import make_source
 from api.problems import install_problem_handlers, install_problem_openapi
@@ -112,6 +114,8 @@ def create_app(
         clock = plan_clock(plan.timezone) if plan_clock is not None else RealClock()
         scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier, plan=plan)
         app.state.prompts = scheduler
+        # opt-in sharing with an organisation's hub (hrvpace share): pending days, daily
+        hub_push = asyncio.create_task(push_loop(settings.data_dir, storage), name="hub-push")
         try:
             for request in start_sessions:
                 live_session = await manager.start(request)
@@ -120,6 +124,9 @@ def create_app(
             yield
         finally:
             await scheduler.stop()
+            hub_push.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hub_push
             await manager.shutdown()
             storage.close()
 

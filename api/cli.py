@@ -60,6 +60,19 @@ app.command("replay")(__import__("api.commands.replay", fromlist=["replay"]).rep
 app.command("report")(__import__("api.commands.report", fromlist=["report"]).report)
 app.command("scan")(__import__("api.commands.scan", fromlist=["scan"]).scan)
 app.command("serve")(__import__("api.commands.serve", fromlist=["serve"]).serve)
+app.command("share")(__import__("api.commands.share", fromlist=["share"]).share)
+
+
+@app.command(
+    "hub",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def _hub(ctx: typer.Context) -> None:
+    """The organisation's hub (hrvpace hub serve --help). A package of its own, loaded here."""
+    from hub.cli import main as hub_main  # lazily: the personal service never imports the hub
+
+    hub_main(list(ctx.args) or ["--help"])
 
 
 def main() -> None:

@@ -3,8 +3,9 @@
 #
 # It installs what a fresh machine lacks first, so it is the one test command of README.md and
 # what .ci/run calls:
-#   - Debian packages: dbus-daemon (the emulated BlueZ of the BLE tests) and chromium (the
-#     web page's end-to-end tests), plus python3-venv when Python cannot make a venv;
+#   - Debian packages: dbus-daemon (the emulated BlueZ of the BLE tests), chromium (the
+#     web page's end-to-end tests) and postgresql (the hub's tests start a throw-away
+#     cluster with its initdb/pg_ctl), plus python3-venv when Python cannot make a venv;
 #   - a virtual environment in .venv (override with HRVPACE_VENV) holding hrvpace with its
 #     dev extra (pip install -e ".[dev]"; a quick no-op when everything is there).
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not e2e" -x`.
@@ -22,6 +23,8 @@ apt_install() {
 need_apt=()
 command -v dbus-daemon >/dev/null 2>&1 || need_apt+=(dbus-daemon)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+  || need_apt+=(postgresql)
 [ ${#need_apt[@]} -gt 0 ] && apt_install "${need_apt[@]}"
 
 PYTHON="${PYTHON:-python3}"

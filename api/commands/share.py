@@ -1,0 +1,120 @@
+"""``hrvpace share``: opt in to an organisation's hub, push daily aggregates, stop and delete.
+
+Exit codes: 0 done; 1 the hub refused or could not be reached, or nothing to stop; 2 declined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["share"]
+
+
+def share(
+    hub: Annotated[
+        str | None, typer.Option("--hub", help="The hub's URL (https://...), with --invite.")
+    ] = None,
+    invite: Annotated[
+        str | None, typer.Option("--invite", help="The invite code the organisation gave you.")
+    ] = None,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop sharing (the hub keeps past days unless --delete).")
+    ] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="With --stop: delete everything sent to the hub.")
+    ] = False,
+    push: Annotated[
+        bool, typer.Option("--push", help="Send the finished days not sent yet, now.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Join without asking (after showing the data).")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
+    ] = None,
+) -> None:
+    """Share daily aggregates with your organisation's hub (opt-in, revocable).
+
+    Without options: shows whether you share, and exactly what a day's contribution holds.
+    Only these daily numbers leave your machine: never beats, notes or reflections.
+    """
+    from api import hubshare
+    from api.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir)
+    folder = settings.data_dir
+    try:
+        current = hubshare.load_membership(folder)
+        if stop:
+            n = hubshare.leave_hub(folder, delete=delete)
+            what = f", {n} day(s) deleted on the hub" if delete else " (past days stay)"
+            typer.echo(f"stopped sharing{what}")
+            return
+        if delete:
+            raise typer.BadParameter("--delete goes with --stop")
+        if hub or invite:
+            if not (hub and invite):
+                raise typer.BadParameter("--hub and --invite go together")
+            if current is not None:
+                typer.echo(
+                    f"hrvpace share: already sharing with {current.hub_url} (one hub at a time); "
+                    "run `hrvpace share --stop` first",
+                    err=True,
+                )
+                raise typer.Exit(1)
+            _show_preview(settings.database_path)
+            if not yes and not typer.confirm(f"Share these daily numbers with {hub}?"):
+                raise typer.Exit(2)
+            membership = hubshare.join_hub(hub, invite)
+            path = hubshare.save_membership(folder, membership)
+            typer.echo(
+                f"joined: member {membership.member_id} of group {membership.group_id}; "
+                f"days count from {membership.counts_from} (the first whole week)"
+            )
+            typer.echo(f"membership kept in {path} (readable by you only)")
+            typer.echo("`hrvpace serve` sends each finished day; `hrvpace share --push` now.")
+            return
+        if push:
+            if current is None:
+                typer.echo("hrvpace share: not sharing with any hub", err=True)
+                raise typer.Exit(1)
+            db = hubshare.ReadOnlyDatabase(settings.database_path)
+            try:
+                for day, outcome in hubshare.push_pending(folder, db):
+                    typer.echo(f"{day}: {outcome}")
+            finally:
+                db.close()
+            return
+        if current is None:
+            typer.echo("not sharing with any hub (hrvpace share --hub URL --invite CODE)")
+        else:
+            typer.echo(
+                f"sharing with {current.hub_url} as member {current.member_id}; "
+                f"last day sent: {current.last_pushed or 'none yet'}"
+            )
+        _show_preview(settings.database_path)
+    except hubshare.HubShareError as exc:
+        typer.echo(f"hrvpace share: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _show_preview(database: Path) -> None:
+    from api import hubshare
+
+    day = dt.date.today() - dt.timedelta(days=1)
+    if database.exists():
+        db = hubshare.ReadOnlyDatabase(database)
+        try:
+            payload = hubshare.daily_aggregates(db, day)
+        finally:
+            db.close()
+    else:
+        payload = {"date": day.isoformat(), **dict.fromkeys(hubshare.FIELDS)}
+    typer.echo("This is exactly what is sent for one day (yesterday shown; null = no data):")
+    typer.echo(json.dumps(payload, indent=2))

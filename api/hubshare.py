@@ -1,0 +1,344 @@
+"""Sharing daily aggregates with an organisation's hub: opt-in, shown first, revocable.
+
+``hrvpace share --hub URL --invite CODE`` shows exactly what will be sent, joins the hub and
+keeps the membership (hub URL, pseudonymous member id, member token) in ``hub-share.json`` of
+the data dir, mode 0600. Then, once a day, the days not yet sent are pushed (``hrvpace serve``
+does it in the background and retries hourly; ``hrvpace share --push`` does it at once).
+``hrvpace share --stop [--delete]`` ends it. The personal service talks to the hub over HTTP
+only (httpx) and never imports the hub's package.
+
+What a day's contribution holds (:func:`daily_aggregates`, the person's local calendar day),
+each ``None`` when there is no data that day:
+
+- ``resting_rmssd_ms``, ``resting_hr_bpm``: the day's medians of the strap sessions' 60-s
+  windows (:func:`api.routes.trends.daily_trends`; simulations and replays do not count);
+- ``stress``, ``energy``: means of the day's check-ins (1-5; notes are never sent);
+- ``prompts_sent``: micro-break flags raised; ``prompts_answered``: flags acknowledged (at most
+  the flags); ``breaks``: breaks ended; ``break_effect_rmssd_ms``: mean RMSSD change (after -
+  before, ms) of the day's breaks with both figures;
+- ``practice_min``: minutes of strap practice sessions begun that day.
+
+A value outside the hub's range (e.g. an implausible RMSSD over 300 ms) is sent as ``None``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.errors import ApiError
+from api.routes.trends import daily_trends
+
+__all__ = [
+    "FIELDS",
+    "STATE_FILE",
+    "HubShareError",
+    "Membership",
+    "ReadOnlyDatabase",
+    "daily_aggregates",
+    "join_hub",
+    "leave_hub",
+    "load_membership",
+    "push_pending",
+    "save_membership",
+]
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "hub-share.json"
+#: The hub's measures and the ranges it accepts (a value outside is sent as None).
+FIELDS: dict[str, tuple[float, float]] = {
+    "resting_rmssd_ms": (1, 300),
+    "resting_hr_bpm": (25, 220),
+    "stress": (1, 5),
+    "energy": (1, 5),
+    "prompts_sent": (0, 500),
+    "prompts_answered": (0, 500),
+    "breaks": (0, 500),
+    "break_effect_rmssd_ms": (-200, 200),
+    "practice_min": (0, 1440),
+}
+_INTS = {"prompts_sent", "prompts_answered", "breaks"}
+#: The oldest day a first push goes back to (the hub refuses days of closed weeks anyway).
+MAX_BACKFILL_DAYS = 9
+TIMEOUT_S = 20.0
+
+
+class HubShareError(ApiError):
+    """Sharing with a hub failed; the message says why (unreachable, invite refused, ...)."""
+
+    code = "hub_share"
+    title = "Hub sharing"
+
+
+@dataclass
+class Membership:
+    """This person's membership of a hub, as kept in ``hub-share.json`` (0600)."""
+
+    hub_url: str
+    member_id: str
+    group_id: str
+    token: str
+    counts_from: dt.date
+    last_pushed: dt.date | None = None
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["counts_from"] = self.counts_from.isoformat()
+        d["last_pushed"] = self.last_pushed.isoformat() if self.last_pushed else None
+        return json.dumps(d, indent=2)
+
+
+def load_membership(data_dir: Path) -> Membership | None:
+    path = data_dir / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        d = json.loads(path.read_text())
+        return Membership(
+            hub_url=str(d["hub_url"]),
+            member_id=str(d["member_id"]),
+            group_id=str(d["group_id"]),
+            token=str(d["token"]),
+            counts_from=dt.date.fromisoformat(d["counts_from"]),
+            last_pushed=dt.date.fromisoformat(d["last_pushed"]) if d.get("last_pushed") else None,
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HubShareError(f"{path} is unreadable ({type(exc).__name__}); delete it") from None
+
+
+def save_membership(data_dir: Path, membership: Membership) -> Path:
+    """Write the membership atomically, readable by the user only."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / STATE_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(membership.to_json() + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+class ReadOnlyDatabase:
+    """The service's SQLite database opened read-only (the server may be running meanwhile)."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise HubShareError(f"no hrvpace database at {path}")
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return list(self._conn.execute(sql, tuple(params)))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _local_bounds(day: dt.date) -> tuple[float, float]:
+    start = dt.datetime(day.year, day.month, day.day).astimezone()  # local midnight
+    end = (dt.datetime(day.year, day.month, day.day) + dt.timedelta(days=1)).astimezone()
+    return start.timestamp(), end.timestamp()
+
+
+def _in_range(name: str, value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    low, high = FIELDS[name]
+    if not low <= value <= high:
+        return None
+    return int(value) if name in _INTS else round(float(value), 2)
+
+
+def daily_aggregates(db: Any, day: dt.date, *, now: float | None = None) -> dict[str, Any]:
+    """What is sent for ``day``: ``{"date": ..., <each field of FIELDS>: value or None}``.
+
+    ``db`` is the service's :class:`api.storage.Storage` or a :class:`ReadOnlyDatabase` (both
+    answer ``query(sql, params)``). See the module docstring for each field's definition.
+    """
+    now = time.time() if now is None else now
+    start, end = _local_bounds(day)
+    days_back = max(1, int((now - start) // 86_400) + 2)
+    trend = next(
+        (d for d in daily_trends(db, days=days_back, now=now).series if d.day == day.isoformat()),
+        None,
+    )
+    checkins = db.query(
+        "SELECT stress, energy FROM checkins WHERE at >= ? AND at < ?", (start, end)
+    )
+    events = db.query(
+        "SELECT m.kind, m.data_json FROM micro_breaks m LEFT JOIN sessions s "
+        "ON s.id = m.session_id WHERE m.recorded_at >= ? AND m.recorded_at < ? AND "
+        "(m.session_id IS NULL OR json_extract(s.source_json, '$.kind') = 'ble')",
+        (start, end),
+    )
+    practice = db.query(
+        "SELECT created_at, COALESCE(ended_at, ?) FROM sessions WHERE mode = 'practice' "
+        "AND json_extract(source_json, '$.kind') = 'ble' AND created_at >= ? AND created_at < ?",
+        (now, start, end),
+    )
+    kinds = [str(e[0]) for e in events]
+    effects = []
+    for kind, data_json in events:
+        if kind == "break_effect":
+            data = json.loads(data_json)
+            before, after = data.get("rmssd_before_ms"), data.get("rmssd_after_ms")
+            if isinstance(before, int | float) and isinstance(after, int | float):
+                effects.append(float(after) - float(before))
+    sent = kinds.count("micro_break")
+    raw: dict[str, float | None] = {
+        "resting_rmssd_ms": trend.median_rmssd_ms if trend else None,
+        "resting_hr_bpm": trend.median_hr_bpm if trend else None,
+        "stress": statistics.fmean(r[0] for r in checkins) if checkins else None,
+        "energy": statistics.fmean(r[1] for r in checkins) if checkins else None,
+        "prompts_sent": sent,
+        "prompts_answered": min(sent, kinds.count("micro_break_acknowledged")),
+        "breaks": kinds.count("break_ended"),
+        "break_effect_rmssd_ms": statistics.fmean(effects) if effects else None,
+        "practice_min": sum(max(0.0, e - s) for s, e in practice) / 60.0 if practice else None,
+    }
+    return {"date": day.isoformat(), **{k: _in_range(k, v) for k, v in raw.items()}}
+
+
+def _client(hub_url: str, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=hub_url.rstrip("/"), headers=headers, timeout=TIMEOUT_S)
+
+
+def _why(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+        return f"{body.get('detail', '')} ({body.get('code', r.status_code)})"
+    except ValueError:
+        return f"HTTP {r.status_code}"
+
+
+def join_hub(hub_url: str, code: str) -> Membership:
+    """Join with the invite ``code``; the membership (not saved yet).
+
+    Raises
+    ------
+    HubShareError
+        The hub cannot be reached or refuses the code.
+    """
+    if not hub_url.startswith(("https://", "http://")):
+        raise HubShareError(f"hub URL must start with https:// (or http:// on a LAN): {hub_url}")
+    try:
+        with _client(hub_url) as c:
+            r = c.post("/hub/v1/join", json={"code": code})
+    except httpx.HTTPError as exc:
+        raise HubShareError(f"cannot reach the hub at {hub_url}: {exc}") from None
+    if r.status_code != 201:
+        raise HubShareError(f"the hub refused to join: {_why(r)}")
+    d = r.json()
+    return Membership(
+        hub_url=hub_url.rstrip("/"),
+        member_id=d["member_id"],
+        group_id=d["group_id"],
+        token=d["token"],
+        counts_from=dt.date.fromisoformat(d["counts_from"]),
+    )
+
+
+def leave_hub(data_dir: Path, *, delete: bool) -> int:
+    """Stop sharing (and with ``delete`` erase the contributions on the hub); the local
+    membership file is removed. Returns how many contributions the hub deleted."""
+    membership = load_membership(data_dir)
+    if membership is None:
+        raise HubShareError("not sharing with any hub")
+    try:
+        with _client(membership.hub_url, membership.token) as c:
+            r = c.delete("/hub/v1/me", params={"delete": "true" if delete else "false"})
+    except httpx.HTTPError as exc:
+        raise HubShareError(f"cannot reach the hub at {membership.hub_url}: {exc}") from None
+    if r.status_code == 401:  # already gone on the hub's side: nothing to delete there
+        n = 0
+    elif r.status_code != 200:
+        raise HubShareError(f"the hub refused: {_why(r)}")
+    else:
+        n = int(r.json()["deleted_contributions"])
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    return n
+
+
+def push_pending(
+    data_dir: Path, db: Any, *, today: dt.date | None = None, now: float | None = None
+) -> list[tuple[dt.date, str]]:
+    """Send every finished day not sent yet (up to yesterday); returns ``(day, outcome)``.
+
+    Outcomes: ``sent``; ``skipped: <code>`` when the hub will never take that day (its week
+    closed, before membership, a value it refuses): it is not retried, so one bad day never
+    blocks the next ones. A day that fails otherwise (hub down)
+    stops the push; it is retried next time. Stops sharing locally when the hub no longer
+    knows the token (401).
+    """
+    membership = load_membership(data_dir)
+    if membership is None:
+        return []
+    today = today or dt.date.today()
+    first = max(membership.counts_from, today - dt.timedelta(days=MAX_BACKFILL_DAYS))
+    if membership.last_pushed is not None:
+        first = max(first, membership.last_pushed + dt.timedelta(days=1))
+    out: list[tuple[dt.date, str]] = []
+    day = first
+    with _client(membership.hub_url, membership.token) as c:
+        while day < today:
+            payload = daily_aggregates(db, day, now=now)
+            try:
+                r = c.post("/hub/v1/contributions", json=payload)
+            except httpx.HTTPError as exc:
+                raise HubShareError(f"cannot reach the hub: {exc}") from None
+            if r.status_code == 201:
+                out.append((day, "sent"))
+            elif r.status_code in (409, 422):  # never taken (closed week, a refused value)
+                out.append((day, f"skipped: {r.json().get('code', r.status_code)}"))
+            elif r.status_code == 401:
+                (data_dir / STATE_FILE).unlink(missing_ok=True)
+                raise HubShareError("the hub no longer knows this member: sharing stopped")
+            else:
+                raise HubShareError(f"the hub refused {day}: {_why(r)}")
+            membership.last_pushed = day
+            save_membership(data_dir, membership)
+            day += dt.timedelta(days=1)
+    return out
+
+
+#: Seconds between two pushes, and between retries after a failure.
+PUSH_EVERY_S = 6 * 3600.0
+RETRY_S = 3600.0
+
+
+async def push_loop(
+    data_dir: Path, db: Any, *, sleep: Callable[[float], Any] = asyncio.sleep
+) -> None:
+    """``hrvpace serve``'s background push: pending days every 6 h, retried hourly on error.
+
+    Does nothing while the person does not share; never raises (a live session is never
+    disturbed by the hub).
+    """
+    while True:
+        wait = PUSH_EVERY_S
+        if (data_dir / STATE_FILE).exists():
+            try:
+                done = await asyncio.to_thread(push_pending, data_dir, db)
+                if done:
+                    log.info("hub: %d day(s) pushed or skipped", len(done))
+            except HubShareError as exc:
+                log.warning("hub push: %s", exc)
+                wait = RETRY_S
+            except Exception:
+                log.exception("hub push failed")
+                wait = RETRY_S
+        await sleep(wait)

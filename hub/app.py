@@ -1,0 +1,124 @@
+"""``create_app(settings)``: the FastAPI application of the organisation's hub.
+
+Every route but ``GET /hub/v1/health`` needs a token: the admin token for groups, invites,
+summaries and interventions; a member token for contributions and ``DELETE /hub/v1/me``
+(``POST /hub/v1/join`` takes an invite code instead). Errors are ``application/problem+json``.
+The dashboard page at ``/`` is public (it holds no data and asks for the admin token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+
+from hub.auth import AdminDep, load_or_create_admin_token
+from hub.db import connect
+from hub.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from hub.problems import install_problem_handlers
+from hub.routes import groups, interventions, members
+from hub.settings import HubSettings
+from hub.store import Clock, HubStore
+
+__all__ = ["app_from_env", "create_app"]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(
+    settings: HubSettings, *, clock: Clock = time.time, engine: Engine | None = None
+) -> FastAPI:
+    """Build the hub.
+
+    Parameters
+    ----------
+    settings
+        Data dir, database URL, admin token, allowed hosts.
+    clock
+        Unix seconds now (tests move through weeks with their own).
+    engine
+        An engine to use instead of opening ``settings.db_url`` (tests share one).
+
+    The database is opened and migrated here, so a bad URL or a missing driver fails before
+    the server listens (:class:`hub.errors.HubConfigError`).
+    """
+    token, created = load_or_create_admin_token(settings)
+    owns_engine = engine is None
+    engine = engine or connect(settings.db_url)
+    store = HubStore(engine, clock=clock)
+
+    async def seal_closed_weeks() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(store.seal_all)
+            except Exception:
+                log.exception("computing the closed weeks failed; retried later")
+            await asyncio.sleep(settings.seal_every_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sealer = (
+            asyncio.create_task(seal_closed_weeks(), name="hub-sealer")
+            if settings.seal_every_s > 0
+            else None
+        )
+        try:
+            yield
+        finally:
+            if sealer is not None:
+                sealer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sealer
+            if app.state.owns_engine:
+                engine.dispose()
+
+    app = FastAPI(
+        title="hrvpace hub",
+        summary="Opt-in team view of daily aggregates, never one person's data.",
+        lifespan=lifespan,
+        openapi_url="/hub/v1/openapi.json",
+        docs_url="/hub/v1/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.admin_token = token
+    app.state.admin_token_created = created
+    app.state.store = store
+    app.state.owns_engine = owns_engine
+
+    @app.get("/hub/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness (no token)."""
+        return {"status": "ok"}
+
+    app.include_router(groups.router, dependencies=[AdminDep])
+    app.include_router(interventions.router, dependencies=[AdminDep])
+    app.include_router(members.router)
+    install_problem_handlers(app)
+    if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The hub configured by ``HRVPACE_HUB_*`` variables: each process of ``--workers N``."""
+    return create_app(HubSettings())

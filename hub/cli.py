@@ -1,0 +1,144 @@
+"""``hrvpace hub ...``: run the organisation's hub (mounted lazily by ``api.cli``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="hub",
+    help="The organisation's hub: groups, invites, k-anonymous weekly summaries, studies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """The organisation's hub (a separate service; it never reads a person's own data)."""
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8766).")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of the SQLite database and the admin token."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="sqlite:///path (default: in the data dir) or postgresql://user@host/db.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, max=64, help="Hub processes on this socket (default 1)."),
+    ] = 1,
+) -> None:
+    """Run the hub: REST API under /hub/v1 and the dashboard page at /."""
+    try:
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        typer.echo("hrvpace hub needs SQLAlchemy: pip install 'hrvpace[hub]'", err=True)
+        raise typer.Exit(1) from None
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.auth import load_or_create_admin_token
+    from hub.db import connect
+    from hub.errors import HubConfigError
+    from hub.settings import HubSettings
+
+    given: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "database_url": database_url,
+    }
+    settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        if workers == 1:
+            hub = create_app(settings)
+            token, created = hub.state.admin_token, hub.state.admin_token_created
+        else:  # the token and the schema first, once; then each worker reads the environment
+            token, created = load_or_create_admin_token(settings)
+            connect(settings.db_url).dispose()
+    except HubConfigError as exc:
+        typer.echo(f"hrvpace hub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise typer.BadParameter(f"cannot listen on {settings.host}:{settings.port}") from exc
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    shown = f"[{shown}]" if ":" in shown else shown
+    url = f"http://{shown}:{sock.getsockname()[1]}"
+
+    def announce() -> None:
+        typer.echo(f"hrvpace hub is serving at {url}/")
+        if created:
+            typer.echo(f"admin token (shown once): {token}")
+        elif settings.admin_token is not None and settings.admin_token.get_secret_value():
+            typer.echo("admin token: from HRVPACE_HUB_ADMIN_TOKEN")
+        else:
+            typer.echo(f"admin token: in {settings.admin_token_path}")
+        db = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
+        typer.echo(f"database: {db}" + (f", {workers} worker processes" if workers > 1 else ""))
+        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+            typer.echo(
+                "not loopback: put TLS in front (tokens travel in headers) and list the public "
+                "name in HRVPACE_HUB_ALLOWED_HOSTS",
+                err=True,
+            )
+        typer.echo("Ctrl+C to stop.", err=True)
+
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ.update(
+            HRVPACE_HUB_DATA_DIR=str(settings.data_dir),
+            HRVPACE_HUB_DATABASE_URL=settings.db_url,
+            HRVPACE_HUB_ADMIN_TOKEN=token,
+            HRVPACE_HUB_ALLOWED_HOSTS=json.dumps(settings.allowed_hosts),
+        )
+        config = uvicorn.Config(
+            "hub.app:app_from_env", factory=True, workers=workers, log_level="warning"
+        )
+        sock.set_inheritable(True)
+        sock.listen(2048)  # connections wait in the backlog until a worker is up
+        announce()
+        Multiprocess(config, sockets=[sock]).run()
+        return
+
+    server = uvicorn.Server(uvicorn.Config(hub, log_level="warning", lifespan="on"))
+    original = server.startup
+
+    async def startup(sockets: list[socket.socket] | None = None) -> None:
+        await original(sockets=sockets)
+        if server.started:
+            announce()
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the ``hub`` command line with ``args`` (``hrvpace hub <args>``)."""
+    app(args=args, prog_name="hrvpace hub")

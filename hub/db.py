@@ -1,0 +1,232 @@
+"""The hub's database: one SQLAlchemy Core schema, ordered migrations, SQLite or PostgreSQL.
+
+``sqlite:///path`` (the default, a file in the data dir) or ``postgresql://...`` (psycopg 3;
+several hub processes may share one database). Times are Unix seconds (``BigInteger``) and days
+are ``Date``, so both backends compare them the same way.
+
+Tables
+------
+``schema_version``   the one row naming the schema's version (:data:`MIGRATIONS`).
+``groups``           a team, department or study arm, with its minimum size ``k``.
+``invites``          invite codes (only their SHA-256 is stored), expiry and uses left.
+``members``          pseudonymous members: a random id, one group, the SHA-256 of their token,
+                     when they joined and left.
+``contributions``    one row per member and day: the daily aggregates, nothing else.
+``period_cells``     every reported (group, week) cell, computed once when the week closed.
+``period_members``   the frozen set of members a released cell was computed over (ids only):
+                     what later cells are compared with to block differencing.
+``interventions``    T0/T1 studies of a group (optional control group) and their effect,
+                     computed once when T1 has closed.
+``intervention_members``  the frozen pair sets of a released effect (ids only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hub.errors import HubConfigError
+
+__all__ = ["MEASURES", "MIGRATIONS", "SCHEMA_VERSION", "connect", "metadata", "migrate"]
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+#: The daily measures a member may send, in the order the hub reports them.
+MEASURES: tuple[str, ...] = (
+    "resting_rmssd_ms",
+    "resting_hr_bpm",
+    "stress",
+    "energy",
+    "prompts_sent",
+    "prompts_answered",
+    "breaks",
+    "break_effect_rmssd_ms",
+    "practice_min",
+)
+
+schema_version = sa.Table(
+    "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("k", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("group_id", sa.String(32), sa.ForeignKey("groups.id"), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("uses_left", sa.Integer, nullable=False),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("group_id", sa.String(32), sa.ForeignKey("groups.id"), nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("joined_at", sa.BigInteger, nullable=False),
+    sa.Column("left_at", sa.BigInteger, nullable=True),
+)
+
+_INT_MEASURES = {"prompts_sent", "prompts_answered", "breaks"}
+
+contributions = sa.Table(
+    "contributions",
+    metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("group_id", sa.String(32), nullable=False),
+    *(
+        sa.Column(name, sa.Integer if name in _INT_MEASURES else sa.Float, nullable=True)
+        for name in MEASURES
+    ),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_contributions_group_day", "group_id", "day"),
+)
+
+period_cells = sa.Table(
+    "period_cells",
+    metadata,
+    sa.Column("group_id", sa.String(32), primary_key=True),
+    sa.Column("week", sa.Date, primary_key=True),
+    sa.Column("closed_at", sa.BigInteger, nullable=False),
+    sa.Column("suppressed", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(40), nullable=True),
+    sa.Column("body", sa.Text, nullable=True),  # JSON: counts and per-measure statistics
+)
+
+period_members = sa.Table(
+    "period_members",
+    metadata,
+    sa.Column("group_id", sa.String(32), primary_key=True),
+    sa.Column("week", sa.Date, primary_key=True),
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("mask", sa.Integer, nullable=False),  # bit i: had a value of MEASURES[i]
+)
+
+interventions = sa.Table(
+    "interventions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("group_id", sa.String(32), sa.ForeignKey("groups.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("start", sa.Date, nullable=False),
+    sa.Column("end", sa.Date, nullable=False),
+    sa.Column("control_group_id", sa.String(32), sa.ForeignKey("groups.id"), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("effect", sa.Text, nullable=True),  # JSON, set once when T1 has closed
+)
+
+intervention_members = sa.Table(
+    "intervention_members",
+    metadata,
+    sa.Column("intervention_id", sa.String(32), primary_key=True),
+    sa.Column("group_id", sa.String(32), primary_key=True),
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("mask", sa.Integer, nullable=False),  # bit i: in the pairs of MEASURES[i]
+)
+
+
+def _v1(conn: Connection) -> None:
+    """The first schema: every table above."""
+    metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not schema_version])
+
+
+#: Ordered migrations; migration ``i`` brings the schema from version ``i`` to ``i + 1``.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; returns the version it had before.
+
+    Runs in one transaction; on PostgreSQL an advisory lock makes hub processes that start
+    together migrate one after the other. A database newer than this hub is refused.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(8173017)"))
+        schema_version.create(conn, checkfirst=True)
+        row = conn.execute(sa.select(schema_version.c.version)).first()
+        before = int(row[0]) if row else 0
+        if before > SCHEMA_VERSION:
+            raise HubConfigError(
+                f"the database has schema version {before}, newer than this hub's "
+                f"{SCHEMA_VERSION}: upgrade hrvpace"
+            )
+        for step in MIGRATIONS[before:]:
+            step(conn)
+        if row is None:
+            conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+        elif before != SCHEMA_VERSION:
+            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+    if before != SCHEMA_VERSION:
+        log.info("hub database migrated from version %d to %d", before, SCHEMA_VERSION)
+    return before
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///file`` or ``postgresql://...``), schema migrated.
+
+    Raises
+    ------
+    HubConfigError
+        The URL is neither SQLite nor PostgreSQL, the PostgreSQL driver (psycopg 3) is not
+        installed, or the database cannot be reached; the message says which.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise HubConfigError(
+                "PostgreSQL needs the psycopg 3 driver: pip install 'hrvpace[hub]'"
+            ) from None
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    elif url.startswith("postgresql+psycopg://"):
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    elif url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # members' data: the file (and the -wal/-shm files SQLite gives its mode) 0600
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        scheme = url.split(":", 1)[0] if ":" in url else url[:20]
+        raise HubConfigError(
+            f"unsupported database URL scheme {scheme!r}: use sqlite:///path or postgresql://..."
+        )
+    try:
+        migrate(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise HubConfigError(f"cannot open the hub database: {reason}") from None
+    return engine

@@ -1,0 +1,103 @@
+"""Errors of the organisation's hub, each with the HTTP status and stable ``code`` a client sees.
+
+Part of the one hierarchy of :mod:`hrv.errors`::
+
+    HubError                        a request to the hub cannot be carried out (500)
+    ├── UnauthorizedError           401 unauthorized (a member token no member holds)
+    ├── NotFoundError               404 group_not_found, intervention_not_found, ...
+    ├── InviteInvalidError          403 invite_invalid (unknown, expired or used up)
+    ├── ContributionRefusedError    409 period_closed, before_membership, ...
+    ├── PeriodOpenError             409 period_open (an effect asked for before T1 has closed)
+    ├── BadRequestError             422 a request that validates but makes no sense
+    └── HubConfigError              the hub cannot start (database URL, missing driver, token)
+
+:mod:`hub.problems` turns every one of them (and FastAPI's own errors) into an RFC 9457
+``application/problem+json`` answer with ``code``, the same convention as the personal service.
+"""
+
+from __future__ import annotations
+
+from hrv.errors import HrvpaceError
+
+__all__ = [
+    "BadRequestError",
+    "ContributionRefusedError",
+    "HubConfigError",
+    "HubError",
+    "InviteInvalidError",
+    "NotFoundError",
+    "PeriodOpenError",
+    "UnauthorizedError",
+]
+
+
+class HubError(HrvpaceError):
+    """A request to the hub cannot be carried out.
+
+    ``status`` and ``code`` are what the client gets; the message is the problem's ``detail``
+    and never quotes a member's data.
+    """
+
+    status: int = 500
+    code: str = "internal_error"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
+
+
+class UnauthorizedError(HubError):
+    """No current member holds the token (never held, or stopped sharing)."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class NotFoundError(HubError, LookupError):
+    """No such group, intervention or member (``code`` names which)."""
+
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class InviteInvalidError(HubError):
+    """The invite code is unknown, expired or used up (the three are not told apart)."""
+
+    status = 403
+    code = "invite_invalid"
+    title = "Invite not valid"
+
+
+class ContributionRefusedError(HubError):
+    """A day's contribution the hub will not take (its period is closed, or before membership)."""
+
+    status = 409
+    code = "contribution_refused"
+    title = "Contribution refused"
+
+
+class PeriodOpenError(HubError):
+    """A statistic was asked for a period that has not closed yet."""
+
+    status = 409
+    code = "period_open"
+    title = "Period not closed"
+
+
+class BadRequestError(HubError, ValueError):
+    """A request that is well formed but cannot be meant (a control group equal to the group)."""
+
+    status = 422
+    code = "bad_request"
+    title = "Bad request"
+
+
+class HubConfigError(HubError):
+    """The hub cannot start: bad database URL, missing database driver, unusable token file."""
+
+    code = "hub_config"
+    title = "Hub configuration"

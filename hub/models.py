@@ -1,0 +1,226 @@
+"""The hub's request and response bodies (Pydantic at the boundary only).
+
+Requests refuse unknown fields and values of the wrong type (``strict``): a contribution is
+numbers in stated ranges, never free text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "ArmEffect",
+    "Contribution",
+    "ContributionAccepted",
+    "DiffInDiff",
+    "Effect",
+    "Group",
+    "GroupCreate",
+    "Intervention",
+    "InterventionCreate",
+    "Invite",
+    "InviteCreate",
+    "JoinRequest",
+    "Joined",
+    "Left",
+    "MeasureEffect",
+    "MeasureStat",
+    "PeriodCell",
+    "Summary",
+]
+
+#: Unknown fields refused; numbers must be JSON numbers (``StrictInt``/``StrictFloat``: no
+#: strings, no booleans), finite.
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class GroupCreate(BaseModel):
+    """A new group: a team, a department, a study arm."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=100, description="Shown to admins only")
+    k: StrictInt = Field(
+        default=5, ge=3, le=1000, description="Minimum group size of any statistic"
+    )
+
+
+class Group(BaseModel):
+    id: str
+    name: str
+    k: int
+    created: dt.date
+    members: int = Field(description="Current members (joined, not left)")
+
+
+class InviteCreate(BaseModel):
+    model_config = _STRICT
+    days: StrictInt = Field(default=14, ge=1, le=90, description="Days the code is valid")
+    uses: StrictInt = Field(default=100, ge=1, le=10_000, description="How many may join with it")
+
+
+class Invite(BaseModel):
+    code: str = Field(description="Give it to the people invited; shown once")
+    group_id: str
+    expires: dt.datetime
+    uses: int
+
+
+class JoinRequest(BaseModel):
+    model_config = _STRICT
+    code: str = Field(min_length=1, max_length=100)
+
+
+class Joined(BaseModel):
+    member_id: str = Field(description="Random pseudonymous id")
+    group_id: str
+    token: str = Field(description="The member's token: keep it, it is shown once")
+    counts_from: dt.date = Field(description="Monday of the first whole week that counts")
+
+
+class Contribution(BaseModel):
+    """One day's aggregates of one person; every measure may be null (no data that day)."""
+
+    model_config = _STRICT
+    date: dt.date = Field(description="The day (the person's local date)")
+    resting_rmssd_ms: StrictFloat | None = Field(default=None, ge=1, le=300)
+    resting_hr_bpm: StrictFloat | None = Field(default=None, ge=25, le=220)
+    stress: StrictFloat | None = Field(default=None, ge=1, le=5, description="Mean check-in, 1-5")
+    energy: StrictFloat | None = Field(default=None, ge=1, le=5, description="Mean check-in, 1-5")
+    prompts_sent: StrictInt | None = Field(default=None, ge=0, le=500)
+    prompts_answered: StrictInt | None = Field(default=None, ge=0, le=500)
+    breaks: StrictInt | None = Field(default=None, ge=0, le=500)
+    break_effect_rmssd_ms: StrictFloat | None = Field(
+        default=None, ge=-200, le=200, description="Mean RMSSD change over the day's breaks"
+    )
+    practice_min: StrictFloat | None = Field(default=None, ge=0, le=1440)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_is_text(cls, value: object) -> object:
+        if not isinstance(value, str | dt.date):
+            raise ValueError("date must be a YYYY-MM-DD string")
+        return value
+
+    @model_validator(mode="after")
+    def _answered_not_above_sent(self) -> Contribution:
+        if (
+            self.prompts_sent is not None
+            and self.prompts_answered is not None
+            and self.prompts_answered > self.prompts_sent
+        ):
+            raise ValueError("prompts_answered is above prompts_sent")
+        return self
+
+
+class ContributionAccepted(BaseModel):
+    date: dt.date
+    period: str = Field(description="ISO week the day counts in, e.g. 2026-W05")
+
+
+class Left(BaseModel):
+    deleted_contributions: int
+    member_id: str
+
+
+class MeasureStat(BaseModel):
+    suppressed: bool
+    n: int | None = None
+    mean: float | None = None
+    median: float | None = None
+
+
+class PeriodCell(BaseModel):
+    """One ISO week of one group; ``suppressed`` cells carry no value and no count."""
+
+    period: str = Field(description="ISO week, e.g. 2026-W05")
+    start: dt.date
+    end: dt.date = Field(description="The next Monday (exclusive)")
+    status: Literal["closed", "open", "before_group"]
+    suppressed: bool
+    reason: str | None = Field(
+        default=None, description="fewer_than_k, open (not closed yet) or before_group"
+    )
+    closes: dt.datetime | None = Field(default=None, description="When an open week closes")
+    members: int | None = Field(default=None, description="Members for the whole week")
+    contributors: int | None = Field(default=None, description="Members who sent data")
+    measures: dict[str, MeasureStat] | None = None
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    group_id: str
+    k: int
+    by: Literal["week"]
+    from_: dt.date = Field(alias="from", description="Monday of the first week")
+    to: dt.date = Field(description="Sunday of the last week")
+    periods: list[PeriodCell]
+
+
+class InterventionCreate(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=100)
+    start: dt.date
+    end: dt.date
+    control_group: str | None = Field(default=None, max_length=40)
+
+
+class Span(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+
+class Intervention(BaseModel):
+    """T1 is the intervention's whole weeks, T0 as many whole weeks just before it."""
+
+    id: str
+    group_id: str
+    name: str
+    start: dt.date
+    end: dt.date
+    control_group: str | None
+    t0: Span
+    t1: Span
+    ready: bool = Field(description="T1 has closed: the effect can be computed")
+
+
+class ArmEffect(BaseModel):
+    suppressed: bool
+    reason: str | None = None
+    n: int | None = Field(default=None, description="Members present in both periods")
+    mean_t0: float | None = None
+    mean_t1: float | None = None
+    mean_change: float | None = None
+    sd_change: float | None = None
+    ci_low: float | None = Field(default=None, description="95 % CI (t distribution)")
+    ci_high: float | None = None
+    d_z: float | None = Field(default=None, description="Cohen's d_z (mean change / SD)")
+
+
+class DiffInDiff(BaseModel):
+    estimate: float
+    ci_low: float
+    ci_high: float
+    df: float = Field(description="Welch-Satterthwaite degrees of freedom")
+
+
+class MeasureEffect(BaseModel):
+    group: ArmEffect
+    control: ArmEffect | None = None
+    diff_in_diff: DiffInDiff | None = None
+
+
+class Effect(Intervention):
+    computed_at: int = Field(description="Unix time the effect was computed (once)")
+    measures: dict[str, MeasureEffect]

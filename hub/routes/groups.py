@@ -1,0 +1,62 @@
+"""Groups, their invites and their weekly summaries (admin token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from hub.models import Group, GroupCreate, Invite, InviteCreate, Summary
+from hub.store import HubStore
+
+router = APIRouter(prefix="/hub/v1/groups", tags=["groups"])
+
+
+def _store(request: Request) -> HubStore:
+    store: HubStore = request.app.state.store
+    return store
+
+
+@router.post("", status_code=201, response_model=Group)
+def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
+    """Create a group with its minimum size ``k`` (default 5, never below 3)."""
+    return _store(request).create_group(body.name, body.k)
+
+
+@router.get("", response_model=list[Group])
+def list_groups(request: Request) -> list[dict[str, object]]:
+    """Every group with its current number of members."""
+    return _store(request).list_groups()
+
+
+@router.get("/{group_id}", response_model=Group)
+def get_group(group_id: str, request: Request) -> dict[str, object]:
+    return _store(request).get_group(group_id)
+
+
+@router.post("/{group_id}/invites", status_code=201, response_model=Invite)
+def create_invite(
+    group_id: str, request: Request, body: InviteCreate | None = None
+) -> dict[str, object]:
+    """A new invite code for the group (shown once; the hub keeps only its hash)."""
+    body = body or InviteCreate()
+    return _store(request).create_invite(group_id, days=body.days, uses=body.uses)
+
+
+@router.get("/{group_id}/summary", response_model=Summary)
+def summary(
+    group_id: str,
+    request: Request,
+    from_: Annotated[
+        dt.date | None, Query(alias="from", description="Snapped back to its Monday")
+    ] = None,
+    to: Annotated[dt.date | None, Query(description="Snapped forward to its Sunday")] = None,
+    by: Annotated[Literal["week"], Query(description="Reporting period: ISO weeks")] = "week",
+) -> dict[str, object]:
+    """Per-week counts, means and medians of the group's members; cells over fewer than k
+    members are suppressed. Default: the last 12 weeks."""
+    store = _store(request)
+    last = to or store.today()
+    first = from_ or last - dt.timedelta(weeks=11)
+    return store.summary(group_id, first, last)

@@ -1,0 +1,113 @@
+"""Intervention studies (T0/T1) and their effects (admin token)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from hub.db import MEASURES
+from hub.models import Effect, Intervention, InterventionCreate
+from hub.store import HubStore
+
+router = APIRouter(prefix="/hub/v1", tags=["interventions"])
+
+
+def _store(request: Request) -> HubStore:
+    store: HubStore = request.app.state.store
+    return store
+
+
+@router.post("/groups/{group_id}/interventions", status_code=201, response_model=Intervention)
+def create_intervention(
+    group_id: str, body: InterventionCreate, request: Request
+) -> dict[str, object]:
+    """Record an intervention; T1 is its whole weeks, T0 as many weeks just before."""
+    return _store(request).create_intervention(
+        group_id, body.name, body.start, body.end, body.control_group
+    )
+
+
+@router.get("/interventions", response_model=list[Intervention])
+def list_interventions(request: Request) -> list[dict[str, object]]:
+    return _store(request).list_interventions()
+
+
+@router.get("/interventions/{intervention_id}", response_model=Intervention)
+def get_intervention(intervention_id: str, request: Request) -> dict[str, object]:
+    return _store(request).get_intervention(intervention_id)
+
+
+@router.get("/interventions/{intervention_id}/effect", response_model=Effect)
+def effect(intervention_id: str, request: Request) -> dict[str, object]:
+    """Mean change T0 -> T1 per measure over members present in both (>= k pairs), 95 % CI,
+    Cohen's d_z, n; with a control group the difference in differences. Computed once."""
+    return _store(request).effect(intervention_id)
+
+
+CSV_COLUMNS = (
+    "measure",
+    "arm",
+    "suppressed",
+    "n",
+    "mean_t0",
+    "mean_t1",
+    "mean_change",
+    "sd_change",
+    "ci_low",
+    "ci_high",
+    "d_z",
+)
+
+
+@router.get(
+    "/interventions/{intervention_id}/effect.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def effect_csv(intervention_id: str, request: Request) -> Response:
+    """The effect as CSV: one row per measure and arm (group, control, diff_in_diff)."""
+    result = _store(request).effect(intervention_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for m in MEASURES:
+        entry = result["measures"][m]
+        for arm in ("group", "control"):
+            a = entry.get(arm)
+            if a is None:
+                continue
+            writer.writerow([m, arm, a["suppressed"], *(_num(a.get(c)) for c in CSV_COLUMNS[3:])])
+        did = entry.get("diff_in_diff")
+        if "control" in entry:
+            writer.writerow(
+                [
+                    m,
+                    "diff_in_diff",
+                    did is None,
+                    "",
+                    "",
+                    "",
+                    _num(did and did["estimate"]),
+                    "",
+                    _num(did and did["ci_low"]),
+                    _num(did and did["ci_high"]),
+                    "",
+                ]
+            )
+    name = f"effect-{intervention_id}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _num(value: object) -> str:
+    if value is None or value is False:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,55 @@
+"""Settings of the hub, from flags and ``HRVPACE_HUB_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["HubSettings", "default_hub_dir"]
+
+
+def default_hub_dir() -> Path:
+    """The hub's data directory (platformdirs), e.g. ``~/.local/share/hrvpace-hub``."""
+    return Path(platformdirs.user_data_dir("hrvpace-hub", appauthor=False))
+
+
+class HubSettings(BaseSettings):
+    """Everything the hub can be told. Field names are the ``HRVPACE_HUB_<NAME>`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="HRVPACE_HUB_", extra="ignore", frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="Address to bind; put TLS in front.")
+    port: int = Field(default=8766, ge=0, le=65535, description="TCP port (0 = any free port).")
+    data_dir: Path = Field(
+        default_factory=default_hub_dir,
+        description="Folder of the SQLite database (hub.sqlite3) and the admin token file.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://user@host/db; default SQLite in data_dir.",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="Admin token; when unset, one is created in data_dir."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
+        description="Host headers accepted (add the public name behind the TLS proxy).",
+    )
+    seal_every_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds between computing newly closed weeks in the background (0 = only "
+        "when asked for)",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Request body limit.")
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / "admin-token"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"

@@ -1,0 +1,295 @@
+"""``hrvpace share`` against a real hub (its own package, served on a real uvicorn).
+
+The person's data dir holds a real service database seeded through :class:`api.storage.Storage`;
+the hub is ``hub.create_app`` on SQLite with its own clock (joining two weeks ago, so the days
+pushed fall in weeks the membership counts in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from api import hubshare
+from api.cli import app as cli
+from api.storage import Storage
+from hub import db as hubdb
+from hub.app import create_app
+from hub.settings import HubSettings
+from tests._uvicorn import ThreadedUvicorn, start_uvicorn
+
+ADMIN = "ha_share-test"
+TODAY = dt.date.today()
+YESTERDAY = TODAY - dt.timedelta(days=1)
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> float:
+    return dt.datetime(day.year, day.month, day.day, hour, minute).astimezone().timestamp()
+
+
+def _seed(data_dir: Path) -> None:
+    """Yesterday: a strap session with windows, check-ins, micro-breaks and a practice; a
+    simulated session whose windows must not count; a check-in of the day before."""
+    storage = Storage(data_dir / "hrvpace.sqlite3")
+    try:
+        ble = {"kind": "ble", "device": "AA:BB"}
+        storage.create_session(
+            "s1", created_at=_at(YESTERDAY, 9), mode="monitor", source=ble, options={}
+        )
+        for i, (rmssd, hr) in enumerate([(30.0, 70.0), (40.0, 64.0), (50.0, 60.0)]):
+            storage.add_snapshot(
+                "metrics",
+                "s1",
+                t_s=60.0 * i,
+                recorded_at=_at(YESTERDAY, 9, i),
+                data={"rmssd_ms": rmssd, "mean_hr_bpm": hr},
+            )
+        storage.create_session(
+            "sim",
+            created_at=_at(YESTERDAY, 10),
+            mode="monitor",
+            source={"kind": "simulator"},
+            options={},
+        )
+        storage.add_snapshot(
+            "metrics",
+            "sim",
+            t_s=0.0,
+            recorded_at=_at(YESTERDAY, 10),
+            data={"rmssd_ms": 200.0, "mean_hr_bpm": 40.0},
+        )
+        storage.add_checkin(
+            session_id=None, at=_at(YESTERDAY, 11), stress=4, energy=2, note="my private note"
+        ).result()
+        storage.add_checkin(
+            session_id=None, at=_at(YESTERDAY, 15), stress=3, energy=3, note=""
+        ).result()
+        storage.add_checkin(
+            session_id=None,
+            at=_at(YESTERDAY - dt.timedelta(days=1), 15),
+            stress=1,
+            energy=5,
+            note="",
+        ).result()
+        for kind, data in [
+            ("micro_break", {}),
+            ("micro_break", {}),
+            ("micro_break_acknowledged", {}),
+            ("break_ended", {}),
+            ("break_effect", {"rmssd_before_ms": 35.0, "rmssd_after_ms": 47.5}),
+        ]:
+            storage.add_micro_break(
+                session_id="s1", t_s=1.0, recorded_at=_at(YESTERDAY, 12), kind=kind, data=data
+            )
+        storage.create_session(
+            "p1", created_at=_at(YESTERDAY, 18), mode="practice", source=ble, options={}
+        )
+        storage.set_session_state("p1", "ended", ended_at=_at(YESTERDAY, 18, 12)).result()
+        storage.flush().result()
+    finally:
+        storage.close()
+
+
+EXPECTED = {
+    "date": YESTERDAY.isoformat(),
+    "resting_rmssd_ms": 40.0,
+    "resting_hr_bpm": 64.0,
+    "stress": 3.5,
+    "energy": 2.5,
+    "prompts_sent": 2,
+    "prompts_answered": 1,
+    "breaks": 1,
+    "break_effect_rmssd_ms": 12.5,
+    "practice_min": 12.0,
+}
+
+
+@dataclass
+class RunningHub:
+    server: ThreadedUvicorn
+    engine: sa.Engine
+    clock: list[float]
+    admin: httpx.Client
+
+
+@pytest.fixture
+def running_hub(tmp_path: Path) -> Iterator[RunningHub]:
+    clock = [time.time() - 16 * 86_400]  # the member joins 16 days ago
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    engine = hubdb.connect(url)
+    app = create_app(
+        HubSettings(data_dir=tmp_path / "hub", database_url=url, admin_token=ADMIN),
+        clock=lambda: clock[0],
+        engine=engine,
+    )
+    server = start_uvicorn(app)
+    admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
+    try:
+        yield RunningHub(server, engine, clock, admin)
+    finally:
+        admin.close()
+        server.stop()
+        engine.dispose()
+
+
+def test_a_days_aggregates_are_the_documented_ones(tmp_path: Path) -> None:
+    _seed(tmp_path)
+    db = hubshare.ReadOnlyDatabase(tmp_path / "hrvpace.sqlite3")
+    try:
+        assert hubshare.daily_aggregates(db, YESTERDAY) == EXPECTED
+        empty = hubshare.daily_aggregates(db, YESTERDAY - dt.timedelta(days=3))
+        assert empty["resting_rmssd_ms"] is None and empty["stress"] is None
+        assert empty["prompts_sent"] == 0 and empty["practice_min"] is None
+    finally:
+        db.close()
+
+
+def test_share_shows_joins_pushes_and_stops_with_delete(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    data = tmp_path / "me"
+    _seed(data)
+    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
+    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    runner = CliRunner()
+    declined = runner.invoke(
+        cli,
+        ["share", "--hub", running_hub.server.url, "--invite", code, "--data-dir", str(data)],
+        input="n\n",
+    )
+    assert declined.exit_code == 2 and not (data / hubshare.STATE_FILE).exists()
+    shown = declined.output.split("yesterday shown; null = no data):\n", 1)[1]
+    assert json.loads(shown[: shown.index("}") + 1]) == EXPECTED  # exactly what is sent
+    assert "private" not in declined.output
+
+    r = runner.invoke(
+        cli,
+        [
+            "share",
+            "--hub",
+            running_hub.server.url,
+            "--invite",
+            code,
+            "--data-dir",
+            str(data),
+            "--yes",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    state = data / hubshare.STATE_FILE
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    membership = hubshare.load_membership(data)
+    assert membership is not None and membership.group_id == gid
+    again = runner.invoke(
+        cli,
+        [
+            "share",
+            "--hub",
+            running_hub.server.url,
+            "--invite",
+            code,
+            "--data-dir",
+            str(data),
+            "--yes",
+        ],
+    )
+    assert again.exit_code == 1 and "already sharing" in again.output
+
+    running_hub.clock[0] = time.time()
+    r = runner.invoke(cli, ["share", "--push", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert f"{YESTERDAY}: sent" in r.output
+    with running_hub.engine.connect() as conn:
+        rows = {row["day"]: row for row in conn.execute(sa.select(hubdb.contributions)).mappings()}
+    assert YESTERDAY in rows
+    sent = {k: rows[YESTERDAY][k] for k in EXPECTED if k != "date"}
+    assert sent == {k: v for k, v in EXPECTED.items() if k != "date"}
+    assert max(rows) == YESTERDAY  # today is not finished: not sent
+    # pushing again sends nothing new
+    assert runner.invoke(cli, ["share", "--push", "--data-dir", str(data)]).output == ""
+
+    r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
+    assert r.exit_code == 0 and f"{len(rows)} day(s) deleted" in r.output, r.output
+    assert not state.exists()
+    with running_hub.engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(hubdb.contributions)).scalar() == 0
+        )
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 1 and "not sharing" in r.output
+
+
+def test_an_unreachable_hub_or_a_bad_code_is_said_plainly(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    runner = CliRunner()
+    r = runner.invoke(
+        cli,
+        [
+            "share",
+            "--hub",
+            running_hub.server.url,
+            "--invite",
+            "nope",
+            "--data-dir",
+            str(tmp_path),
+            "--yes",
+        ],
+    )
+    assert r.exit_code == 1 and "invite_invalid" in r.output
+    r = runner.invoke(
+        cli,
+        [
+            "share",
+            "--hub",
+            "http://127.0.0.1:1",
+            "--invite",
+            "x",
+            "--data-dir",
+            str(tmp_path),
+            "--yes",
+        ],
+    )
+    assert r.exit_code == 1 and "cannot reach the hub" in r.output
+    assert not (tmp_path / hubshare.STATE_FILE).exists()
+
+
+def test_the_running_service_pushes_pending_days_itself(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    from api.app import create_app as create_service
+    from api.settings import load_settings
+
+    data = tmp_path / "me"
+    _seed(data)
+    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
+    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
+    running_hub.clock[0] = time.time()
+    service = create_service(load_settings(data_dir=data, token="t"))
+    server = start_uvicorn(service)
+    try:
+        deadline = time.monotonic() + 30
+        pushed = None
+        while time.monotonic() < deadline:
+            membership = hubshare.load_membership(data)
+            pushed = membership.last_pushed if membership else None
+            if pushed == YESTERDAY:
+                break
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    assert pushed == YESTERDAY
+    with running_hub.engine.connect() as conn:
+        days = conn.execute(sa.select(hubdb.contributions.c.day)).scalars().all()
+    assert YESTERDAY in days

@@ -1,0 +1,253 @@
+"""The hub's API on both backends: groups, invites, joining, contributions, leaving."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+import sqlalchemy as sa
+
+from hub import db
+from tests.hub.conftest import CLOSES, JOIN_DAY, WEEK, WEEK_DAYS, Hub
+
+
+def _problem(r: object, status: int, code: str) -> dict[str, object]:
+    import httpx
+
+    assert isinstance(r, httpx.Response)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = r.json()
+    assert body["code"] == code, body
+    return body
+
+
+def test_groups_need_the_admin_token_and_k_of_at_least_3(hub: Hub) -> None:
+    _problem(hub.client().post("/hub/v1/groups", json={"name": "a"}), 401, "unauthorized")
+    _problem(hub.client("wrong").get("/hub/v1/groups"), 401, "unauthorized")
+    r = hub.admin.post("/hub/v1/groups", json={"name": "Team A"})
+    assert r.status_code == 201 and r.json()["k"] == 5 and r.json()["members"] == 0
+    body = _problem(
+        hub.admin.post("/hub/v1/groups", json={"name": "b", "k": 2}), 422, "validation_error"
+    )
+    assert "k" in str(body["detail"])
+    _problem(
+        hub.admin.post("/hub/v1/groups", json={"name": "b", "k": "7"}), 422, "validation_error"
+    )
+    _problem(
+        hub.admin.post("/hub/v1/groups", json={"name": "b", "owner": "x"}), 422, "validation_error"
+    )
+    assert [g["name"] for g in hub.admin.get("/hub/v1/groups").json()] == ["Team A"]
+    _problem(hub.admin.get("/hub/v1/groups/gnope"), 404, "group_not_found")
+    assert hub.client().get("/hub/v1/health").json() == {"status": "ok"}
+    doc = hub.client().get("/hub/v1/openapi.json").json()
+    assert {
+        "/hub/v1/join",
+        "/hub/v1/contributions",
+        "/hub/v1/groups/{group_id}/summary",
+        "/hub/v1/interventions/{intervention_id}/effect",
+    } <= set(doc["paths"])
+    assert set(doc["components"]["schemas"]["Contribution"]["properties"]) == {"date", *db.MEASURES}
+
+
+def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
+    gid = hub.group()
+    code = hub.invite(gid, uses=2, days=1)
+    r = hub.client().post("/hub/v1/join", json={"code": code})
+    assert r.status_code == 201
+    joined = r.json()
+    assert joined["group_id"] == gid and joined["token"].startswith("hm_")
+    assert joined["counts_from"] == WEEK.isoformat()  # the first whole week after joining
+    hub.join(code)
+    _problem(hub.client().post("/hub/v1/join", json={"code": code}), 403, "invite_invalid")
+    _problem(hub.client().post("/hub/v1/join", json={"code": "guess"}), 403, "invite_invalid")
+    late = hub.invite(gid, days=1)
+    hub.clock.t += 2 * 86_400
+    _problem(hub.client().post("/hub/v1/join", json={"code": late}), 403, "invite_invalid")
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 2
+    with hub.engine.connect() as conn:  # no secret in clear, no name: a random id and hashes
+        rows = conn.execute(sa.select(db.members)).mappings().all()
+        assert {r["token_hash"] for r in rows}.isdisjoint({joined["token"]})
+        assert all(len(r["token_hash"]) == 64 for r in rows)
+        codes = conn.execute(sa.select(db.invites.c.code_hash)).scalars().all()
+        assert code not in codes
+
+
+def test_contributions_are_numbers_in_range_never_text(hub: Hub) -> None:
+    gid = hub.group()
+    (token,) = hub.members(gid, 1)
+    hub.clock.at(WEEK_DAYS[2])
+    ok = hub.send(token, WEEK, resting_rmssd_ms=42.5, resting_hr_bpm=61, stress=2.5, breaks=3)
+    assert ok.status_code == 201, ok.text
+    assert ok.json() == {"date": WEEK.isoformat(), "period": "2026-W02"}
+    bad = [
+        ({"resting_rmssd_ms": 1000}, "resting_rmssd_ms"),
+        ({"resting_hr_bpm": 10}, "resting_hr_bpm"),
+        ({"stress": 6}, "stress"),
+        ({"breaks": -1}, "breaks"),
+        ({"breaks": 2.5}, "breaks"),
+        ({"breaks": True}, "breaks"),
+        ({"stress": "3"}, "stress"),
+        ({"note": "felt awful after the meeting"}, "note"),
+        ({"prompts_sent": 2, "prompts_answered": 3}, "prompts_answered"),
+    ]
+    for values, name in bad:
+        body = _problem(hub.send(token, WEEK, **values), 422, "validation_error")
+        assert name in str(body["detail"]), (values, body)
+    raw = hub.client(token).post(
+        "/hub/v1/contributions",
+        content=b'{"date": "2026-01-05", "resting_rmssd_ms": NaN}',
+        headers={"Content-Type": "application/json"},
+    )
+    _problem(raw, 422, "validation_error")
+    _problem(hub.send(token, WEEK, date_note=1), 422, "validation_error")
+    r = hub.client(token).post("/hub/v1/contributions", json={"date": 20260105})
+    _problem(r, 422, "validation_error")
+    _problem(
+        hub.client("hm_wrong").post("/hub/v1/contributions", json={"date": "2026-01-05"}),
+        401,
+        "unauthorized",
+    )
+    _problem(hub.send(token, WEEK_DAYS[2] + dt.timedelta(days=5)), 422, "date_in_future")
+    _problem(hub.send(token, JOIN_DAY), 409, "before_membership")
+    _problem(
+        hub.client(token).post(
+            "/hub/v1/contributions",
+            content=b"x" * 70_000,
+            headers={"Content-Type": "application/json"},
+        ),
+        413,
+        "body_too_large",
+    )
+    # a retried push of a day replaces it: one row, the last values
+    assert hub.send(token, WEEK, resting_rmssd_ms=44.0).status_code == 201
+    with hub.engine.connect() as conn:
+        rows = conn.execute(sa.select(db.contributions)).mappings().all()
+    assert len(rows) == 1 and rows[0]["resting_rmssd_ms"] == 44.0 and rows[0]["breaks"] is None
+    hub.clock.at(CLOSES)
+    _problem(hub.send(token, WEEK_DAYS[6], stress=2), 409, "period_closed")
+
+
+def test_a_closed_week_reports_means_medians_and_counts(hub: Hub) -> None:
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 6)
+    hub.clock.at(WEEK_DAYS[6], hour=20)
+    per_member = []
+    for i, token in enumerate(tokens):
+        days = WEEK_DAYS[: 3 + i % 3]
+        values = [30.0 + 7 * i + d for d in range(len(days))]
+        for day, v in zip(days, values, strict=True):
+            r = hub.send(token, day, resting_rmssd_ms=v, stress=1 + (i % 5), breaks=i)
+            assert r.status_code == 201, r.text
+        per_member.append(statistics.fmean(values))
+    open_cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
+    assert open_cell["status"] == "open" and open_cell["suppressed"]
+    assert open_cell["measures"] is None and open_cell["contributors"] is None
+    hub.clock.at(CLOSES)
+    body = hub.summary(gid, WEEK, WEEK)
+    (cell,) = body["periods"]
+    assert cell["status"] == "closed" and not cell["suppressed"]
+    assert cell["contributors"] == 6 and cell["members"] == 6
+    rmssd = cell["measures"]["resting_rmssd_ms"]
+    assert rmssd["n"] == 6
+    assert rmssd["mean"] == round(statistics.fmean(per_member), 2)
+    assert rmssd["median"] == round(statistics.median(per_member), 2)
+    assert cell["measures"]["breaks"]["mean"] == round(statistics.fmean(range(6)), 2)
+    assert cell["measures"]["energy"] == {
+        "suppressed": True,
+        "n": None,
+        "mean": None,
+        "median": None,
+    }
+
+
+def test_fewer_than_k_members_suppresses_the_cell(hub: Hub) -> None:
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    hub.clock.at(WEEK_DAYS[6])
+    for token in tokens[:4]:  # five members, four contribute
+        assert hub.send(token, WEEK, resting_hr_bpm=60).status_code == 201
+    hub.clock.at(CLOSES)
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["suppressed"] and cell["reason"] == "fewer_than_k"
+    assert cell["contributors"] is None and cell["members"] is None and cell["measures"] is None
+
+
+def test_stop_sharing_and_delete(hub: Hub) -> None:
+    gid = hub.group()
+    keep, gone = hub.members(gid, 2)
+    hub.clock.at(WEEK_DAYS[3])
+    for token in (keep, gone):
+        assert hub.send(token, WEEK, stress=3).status_code == 201
+    r = hub.client(gone).delete("/hub/v1/me")
+    assert r.status_code == 200 and r.json()["deleted_contributions"] == 1
+    _problem(hub.send(gone, WEEK_DAYS[1], stress=2), 401, "unauthorized")
+    r = hub.client(keep).delete("/hub/v1/me", params={"delete": "false"})
+    assert r.json()["deleted_contributions"] == 0
+    _problem(hub.send(keep, WEEK_DAYS[1], stress=2), 401, "unauthorized")
+    with hub.engine.connect() as conn:
+        left = conn.execute(sa.select(db.contributions.c.member_id)).scalars().all()
+        n_members = conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar()
+    assert len(left) == 1 and n_members == 1  # the one who kept their data
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+
+
+def test_closed_weeks_are_computed_in_the_background_as_when_asked(hub: Hub) -> None:
+    from hub.store import HubStore
+
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    hub.clock.at(WEEK_DAYS[6])
+    for i, token in enumerate(tokens):
+        assert hub.send(token, WEEK, resting_hr_bpm=60.0 + i).status_code == 201
+    hub.clock.at(CLOSES)
+    store = HubStore(hub.engine, clock=hub.clock)  # what the hub's background job runs
+    assert store.seal_all() == 1
+    with hub.engine.connect() as conn:
+        weeks = (
+            conn.execute(sa.select(db.period_cells.c.week).where(db.period_cells.c.group_id == gid))
+            .scalars()
+            .all()
+        )
+    assert sorted(weeks) == [dt.date(2025, 12, 29), WEEK]  # the group's first week, and W02
+    assert store.seal_all() == 1  # nothing new: computed once
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["measures"]["resting_hr_bpm"]["mean"] == 62.0
+
+
+def test_a_foreign_host_header_is_refused(hub: Hub) -> None:
+    r = hub.client().get("/hub/v1/health", headers={"Host": "evil.example"})
+    _problem(r, 400, "invalid_host")
+
+
+def test_two_hub_processes_compute_a_week_once(hub: Hub) -> None:
+    """Several hubs on one database (behind a load balancer) race to compute closed weeks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub.db import connect
+    from hub.store import HubStore
+
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    hub.clock.at(WEEK_DAYS[6])
+    for token in tokens:
+        assert hub.send(token, WEEK, stress=2).status_code == 201
+    hub.clock.at(CLOSES)
+    url = hub.engine.url.render_as_string(hide_password=False)
+    engines = [connect(url) for _ in range(3)]  # each its own pool, like separate processes
+    try:
+        stores = [HubStore(e, clock=hub.clock) for e in engines]
+        with ThreadPoolExecutor(3) as pool:
+            assert list(pool.map(lambda s: s.seal_all(), stores)) == [1, 1, 1]
+    finally:
+        for e in engines:
+            e.dispose()
+    with hub.engine.connect() as conn:
+        n = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(db.period_cells)
+            .where(db.period_cells.c.group_id == gid)
+        ).scalar()
+    assert n == 2  # the group's first week and W02, each once
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["contributors"] == 5

@@ -1,0 +1,140 @@
+"""Intervention studies through the API on both backends: T0/T1 effect, control, CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tests.hub.conftest import WEEK, Hub
+
+T0 = WEEK  # 2026-W02
+T1 = WEEK + dt.timedelta(days=7)  # 2026-W03: the intervention week
+DONE = T1 + dt.timedelta(days=9)  # T1 closed
+
+
+def _send_week(hub: Hub, token: str, monday: dt.date, **values: float) -> None:
+    for i in (0, 3):  # two days of the week: the member's weekly mean is theirs
+        r = hub.send(token, monday + dt.timedelta(days=i), **values)
+        assert r.status_code == 201, r.text
+
+
+def _study(hub: Hub) -> tuple[str, str, dict[str, np.ndarray]]:
+    gid, cid = hub.group("treated", k=5), hub.group("control", k=5)
+    treated, control = hub.members(gid, 7), hub.members(cid, 6)
+    hr = {
+        "g0": np.array([70.0, 66, 62, 75, 68, 64, 71]),
+        "g1": np.array([66.0, 64, 57, 70, 66, 59, 67]),
+        "c0": np.array([69.0, 65, 72, 63, 67, 70]),
+        "c1": np.array([68.0, 66, 70, 63, 66, 70]),
+    }
+    for monday, key in ((T0, "0"), (T1, "1")):
+        hub.clock.at(monday + dt.timedelta(days=6))
+        for tok, v in zip(treated, hr["g" + key], strict=True):
+            _send_week(hub, tok, monday, resting_hr_bpm=float(v), stress=3.0)
+        for tok, v in zip(control, hr["c" + key], strict=True):
+            _send_week(hub, tok, monday, resting_hr_bpm=float(v))
+    return gid, cid, hr
+
+
+def test_effect_with_control_group_against_scipy(hub: Hub) -> None:
+    gid, cid, hr = _study(hub)
+    r = hub.admin.post(
+        f"/hub/v1/groups/{gid}/interventions",
+        json={
+            "name": "no-meeting mornings",
+            "start": "2026-01-14",
+            "end": "2026-01-16",
+            "control_group": cid,
+        },
+    )
+    assert r.status_code == 201, r.text
+    iv = r.json()
+    assert iv["t1"] == {"from": "2026-01-12", "to": "2026-01-18"}  # snapped to the week
+    assert iv["t0"] == {"from": "2026-01-05", "to": "2026-01-11"} and not iv["ready"]
+    early = hub.admin.get(f"/hub/v1/interventions/{iv['id']}/effect")
+    assert early.status_code == 409 and early.json()["code"] == "period_open"
+    hub.clock.at(DONE)
+    effect = hub.admin.get(f"/hub/v1/interventions/{iv['id']}/effect").json()
+    m = effect["measures"]["resting_hr_bpm"]
+    g, c = m["group"], m["control"]
+    d_g, d_c = hr["g1"] - hr["g0"], hr["c1"] - hr["c0"]
+    ci = stats.ttest_rel(hr["g1"], hr["g0"]).confidence_interval()
+    assert g["n"] == 7 and g["mean_change"] == pytest.approx(d_g.mean())
+    assert (g["ci_low"], g["ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert g["d_z"] == pytest.approx(d_g.mean() / d_g.std(ddof=1))
+    assert g["mean_t0"] == pytest.approx(hr["g0"].mean())
+    assert c["n"] == 6 and c["mean_change"] == pytest.approx(d_c.mean())
+    welch = stats.ttest_ind(d_g, d_c, equal_var=False).confidence_interval()
+    did = m["diff_in_diff"]
+    assert did["estimate"] == pytest.approx(d_g.mean() - d_c.mean())
+    assert (did["ci_low"], did["ci_high"]) == pytest.approx((welch.low, welch.high))
+    # stress: treated only (control sent none): no control arm, so no DiD
+    assert effect["measures"]["stress"]["control"]["reason"] == "fewer_than_k"
+    assert effect["measures"]["stress"]["diff_in_diff"] is None
+    assert effect["measures"]["practice_min"]["group"]["suppressed"]
+
+    rows = list(
+        csv.DictReader(
+            io.StringIO(hub.admin.get(f"/hub/v1/interventions/{iv['id']}/effect.csv").text)
+        )
+    )
+    hr_rows = {row["arm"]: row for row in rows if row["measure"] == "resting_hr_bpm"}
+    assert set(hr_rows) == {"group", "control", "diff_in_diff"}
+    assert float(hr_rows["group"]["mean_change"]) == pytest.approx(d_g.mean(), rel=1e-5)
+    assert int(hr_rows["group"]["n"]) == 7
+    assert float(hr_rows["diff_in_diff"]["mean_change"]) == pytest.approx(did["estimate"], rel=1e-5)
+    # computed once: a member deleting their data afterwards changes nothing
+    hub.clock.at(DONE + dt.timedelta(days=1))
+    listed = hub.admin.get("/hub/v1/interventions").json()
+    assert [i["id"] for i in listed] == [iv["id"]] and listed[0]["ready"]
+    assert hub.admin.get(f"/hub/v1/interventions/{iv['id']}/effect").json() == effect
+
+
+def test_effect_needs_k_pairs_and_valid_requests(hub: Hub) -> None:
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    for monday in (T0, T1):
+        hub.clock.at(monday + dt.timedelta(days=6))
+        for i, tok in enumerate(tokens[: 4 if monday == T0 else 5]):
+            assert hub.send(tok, monday, stress=2.0 + i / 4).status_code == 201
+    post = hub.admin.post
+    r = post(
+        f"/hub/v1/groups/{gid}/interventions",
+        json={"name": "x", "start": "2026-01-12", "end": "2026-01-18"},
+    )
+    assert r.status_code == 201
+    hub.clock.at(DONE)
+    effect = hub.admin.get(f"/hub/v1/interventions/{r.json()['id']}/effect").json()
+    assert effect["measures"]["stress"]["group"] == {
+        **dict.fromkeys(
+            ("n", "mean_t0", "mean_t1", "mean_change", "sd_change", "ci_low", "ci_high", "d_z")
+        ),
+        "suppressed": True,
+        "reason": "fewer_than_k",
+    }
+    bad = [
+        ({"name": "x", "start": "2026-01-12", "end": "2026-01-05"}, 422, "bad_range"),
+        (
+            {"name": "x", "start": "2026-01-12", "end": "2026-01-18", "control_group": gid},
+            422,
+            "bad_control",
+        ),
+        (
+            {"name": "x", "start": "2026-01-12", "end": "2026-01-18", "control_group": "gno"},
+            404,
+            "group_not_found",
+        ),
+        ({"name": "x", "start": "2026-01-12", "end": "2027-01-18"}, 422, "range_too_long"),
+        ({"name": "x", "start": "2026-01-12"}, 422, "validation_error"),
+    ]
+    for body, status, code in bad:
+        r = post(f"/hub/v1/groups/{gid}/interventions", json=body)
+        assert (r.status_code, r.json()["code"]) == (status, code), body
+    assert hub.admin.get("/hub/v1/interventions/inope/effect").json()["code"] == (
+        "intervention_not_found"
+    )
