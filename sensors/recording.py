@@ -140,7 +140,11 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
 
 
 def read_recording(
-    path: str | os.PathLike[str], *, format: str | None = None, units: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    units: str | None = None,
+    drop_zero: bool = False,
 ) -> Recording:
     """Read an RR recording file.
 
@@ -154,6 +158,9 @@ def read_recording(
     units
         ``"ms"`` or ``"s"``: the units of a ``plain`` file (``None`` means ms). For a format
         with fixed units it may only repeat them.
+    drop_zero
+        ``plain`` files only: leave out RR values of exactly 0 (a beat annotated twice) rather
+        than refuse the file; ``meta["dropped_zero_lines"]`` lists their lines.
 
     Returns
     -------
@@ -179,7 +186,7 @@ def read_recording(
     if format is None:
         format = detect_recording_format(p)
     if format == "plain":
-        rec = read_plain(p, units=units or "ms")
+        rec = read_plain(p, units=units or "ms", drop_zero=drop_zero)
         check_recording(rec, units=units or "ms", units_stated=False)
         return rec
     reader = _READERS.get(format)

@@ -8,14 +8,20 @@ analysed); 2 bad usage (unknown option value, no recordings found, unwritable ou
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from api.commands._options import FormatOpt, UnitsOpt
-from api.research import MissingExtraError
-from api.research.analysis import AnalysisOptions, RecordingAnalysis, expand_paths, rename_columns
+from api.research import MissingExtraError, require
+from api.research.analysis import (
+    AnalysisOptions,
+    RecordingAnalysis,
+    find_recordings,
+    rename_columns,
+)
 from api.research.cohort import analyze_many, summary_table, windows_table, write_table
 from sensors import RECORDING_FORMATS
 
@@ -26,7 +32,6 @@ _PROGRESS_MIN = 4
 
 _HUMAN = (
     "n_beats",
-    "duration_s",
     "quality",
     "correction",
     "corrected_pct",
@@ -37,9 +42,31 @@ _HUMAN = (
 )
 
 
+def human_duration(seconds: float | None) -> str:
+    """A duration as a person reads it: ``45 s``, ``16.1 min``, ``22.5 h``, ``3.2 d``.
+
+    Examples
+    --------
+    >>> human_duration(80_970.0)
+    '22.5 h'
+    """
+    if seconds is None or seconds != seconds:
+        return "-"
+    if seconds < 90:
+        return f"{seconds:.3g} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
 def _human_line(r: RecordingAnalysis) -> str:
     assert r.summary is not None
-    parts = []
+    parts = [
+        f"[{r.summary['read_as']}]",
+        f"duration={human_duration(r.summary['duration_s'])}",
+    ]
     for k in _HUMAN:
         v = r.summary[k]
         parts.append(f"{k}={'-' if v is None else (f'{v:.4g}' if isinstance(v, float) else v)}")
@@ -103,9 +130,13 @@ def analyze(
     if jobs is not None and jobs < 1:
         raise typer.BadParameter("--jobs must be >= 1")
     for flag, target in (("--windows", windows_out), ("--summary", summary_out)):
-        if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
-            raise typer.BadParameter(f"{flag} must name a .csv or .parquet file")
-    files = expand_paths(paths)
+        if target is not None:
+            _check_output(flag, target)
+    if use_dask or scheduler is not None:
+        _require_or_exit("distributed")
+    files, skipped = find_recordings(paths)
+    for path, reason in skipped:
+        typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
     if not files:
         typer.echo("hrvpace analyze: no recordings found", err=True)
         raise typer.Exit(2)
@@ -144,11 +175,42 @@ def analyze(
         except (OSError, MissingExtraError) as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None
+    typer.echo(
+        f"hrvpace analyze: {len(results) - len(failed)} of {len(results)} recording(s) "
+        f"analysed, {len(failed)} failed"
+        + (f", {len(skipped)} file(s) skipped as not recordings" if skipped else ""),
+        err=True,
+    )
     if failed:
-        typer.echo(
-            f"hrvpace analyze: {len(failed)} of {len(results)} recording(s) failed", err=True
-        )
         raise typer.Exit(1)
+
+
+def _require_or_exit(module: str) -> None:
+    try:
+        require(module)
+    except MissingExtraError as exc:
+        typer.echo(f"hrvpace analyze: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _check_output(flag: str, target: Path) -> None:
+    """An output table can be written: checked before any recording is analysed."""
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise typer.BadParameter(f"{flag} must name a .csv or .parquet file, got {target}")
+    if suffix == ".parquet":
+        _require_or_exit("pyarrow.parquet")
+    parent = target.parent if str(target.parent) else Path(".")
+    problem = None
+    if target.is_dir():
+        problem = "it is a folder"
+    elif not parent.is_dir():
+        problem = f"the folder {parent} does not exist"
+    elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        problem = "no permission to write there"
+    if problem is not None:
+        typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
+        raise typer.Exit(2)
 
 
 def _run(

@@ -2,6 +2,10 @@
 
 What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed series:
 
+- ``format``, ``units`` and ``read_as`` say how the file was read: the reader's format, the
+  units of the file's values (``ms``/``s``) and, in words, what chose them
+  (:func:`api.research.discover.choose_reading`: the file's header, its name and content, or
+  the flags);
 - ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
   ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal;
@@ -52,6 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
+from api.research.discover import choose_reading, skip_reason
 from hrv.errors import HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.time_domain import TimeDomain
@@ -66,6 +71,8 @@ __all__ = [
     "RecordingAnalysis",
     "analyze_file",
     "analyze_recording",
+    "expand_paths",
+    "find_recordings",
     "rename_columns",
     "summarize",
 ]
@@ -77,6 +84,9 @@ CORRECTION = "lipponen_tarvainen_2019"
 
 #: Every key of a summary, in output order (after ``path``).
 SUMMARY_FIELDS: tuple[str, ...] = (
+    "format",
+    "units",
+    "read_as",
     "n_beats",
     "duration_s",
     "quality",
@@ -126,6 +136,9 @@ NEUROKIT_REL_TOL = 0.005
 NEUROKIT_NAMES: Mapping[str, str] = {
     "path": "Path",
     "recording": "Recording",
+    "format": "Format",
+    "units": "Units",
+    "read_as": "Read_As",
     "t_s": "Time_End_s",
     "n_beats": "N_Beats",
     "duration_s": "Duration_s",
@@ -354,21 +367,32 @@ def summarize(
 
 
 def analyze_recording(
-    recording: Recording, *, options: AnalysisOptions | None = None, path: str | None = None
+    recording: Recording,
+    *,
+    options: AnalysisOptions | None = None,
+    path: str | None = None,
+    read_as: str | None = None,
 ) -> RecordingAnalysis:
     """Summary (and windows when ``options.windows``) of a recording already read.
 
     Bad data raises; use :func:`analyze_file` for the tolerant, one-error-per-file behaviour.
+    ``read_as`` says how the recording was read (default: its format).
     """
     opts = options or AnalysisOptions()
     name = path if path is not None else str(recording.meta.get("path", ""))
-    summary, rr, gap = summarize(
+    stats, rr, gap = summarize(
         recording.rr_ms,
         gaps=recording.gaps,
         clean=opts.clean,
         duration_s=recording.duration_s,
         coherence_step_s=opts.coherence_step_s,
     )
+    summary: dict[str, Any] = {
+        "format": recording.source_format,
+        "units": str(recording.meta.get("units", "ms")),
+        "read_as": read_as if read_as is not None else recording.source_format,
+        **stats,
+    }
     windows = None
     if opts.windows:
         windows = hrv.rolling(
@@ -384,18 +408,29 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     Dask worker), so it must not take a whole run down: unreadable files, broken formats and
     unusable values are reported with the reason (which names the line for format errors and
     quotes at most 200 characters of the file); any other exception (a defect) is reported
-    the same way, as ``internal error ...``. Memory stays bounded whatever the file holds: the
+    the same way, as ``internal error ...``. A plain file's RR values of exactly 0 (a beat
+    annotated twice) are left out, not refused, and ``read_as`` lists their lines. Memory stays
+    bounded whatever the file holds: the
     readers refuse files over 64 MiB, RR over 64 s and recordings over 8 days
     (:mod:`sensors.recording`).
     """
     p = str(path)
+    how = "as given"
     try:
-        rec = read_recording(p, format=options.format, units=options.units)
+        reading = choose_reading(p, format=options.format, units=options.units)
+        how = reading.how
+        rec = read_recording(p, format=reading.format, units=reading.units, drop_zero=True)
         if rec.n_beats == 0:
             return RecordingAnalysis(path=p, error="the recording has no beats")
-        return analyze_recording(rec, options=options, path=p)
+        dropped = rec.meta.get("dropped_zero_lines") or ()
+        if dropped:
+            lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
+            how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
+        return analyze_recording(rec, options=options, path=p, read_as=how)
     except (HrvpaceError, OSError, ValueError) as exc:
-        return RecordingAnalysis(path=p, error=_one_line(f"{type(exc).__name__}: {exc}"))
+        return RecordingAnalysis(
+            path=p, error=_one_line(f"read as {how}: {type(exc).__name__}: {exc}")
+        )
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(
@@ -416,13 +451,33 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Files given, and the files inside folders given (sorted, hidden files skipped).
 
     A folder is not searched recursively. A path that does not exist is kept, so that it is
-    reported as a failure like any other unreadable file.
+    reported as a failure like any other unreadable file. See :func:`find_recordings` for the
+    variant that leaves out a folder's files that are not recordings.
+    """
+    return find_recordings(paths, skip=False)[0]
+
+
+def find_recordings(
+    paths: Sequence[str | os.PathLike[str]], *, skip: bool = True
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The recordings among the files given and the files inside folders given.
+
+    Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
+    recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
+    CSV of something else). Files named one by one are always kept (a problem with one is
+    reported as its failure). Folders are not searched recursively; hidden files are ignored.
     """
     out: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out.extend(sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")))
+            for c in sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")):
+                reason = skip_reason(c) if skip else None
+                if reason is None:
+                    out.append(c)
+                else:
+                    skipped.append((c, reason))
         else:
             out.append(p)
-    return out
+    return out, skipped

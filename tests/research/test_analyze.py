@@ -23,7 +23,6 @@ from api.research.analysis import (
     NEUROKIT_NAMES,
     SUMMARY_FIELDS,
     AnalysisOptions,
-    analyze_file,
 )
 from api.research.cohort import analyze_many, windows_table, write_table
 from sensors import read_recording
@@ -192,7 +191,7 @@ def test_folder_with_a_corrupt_file_yields_the_others(short_dir: Path, tmp_path:
     bad = [o for o in objs if "error" in o]
     assert len(bad) == 1 and bad[0]["path"].endswith("broken.txt")
     assert "line 3" in bad[0]["error"] or ":3:" in bad[0]["error"]
-    assert "broken.txt" in res.stderr and "1 of 5 recording(s) failed" in res.stderr
+    assert "broken.txt" in res.stderr and "4 of 5 recording(s) analysed, 1 failed" in res.stderr
     good = [o for o in objs if "error" not in o]
     assert all(o["rmssd_ms"] > 0 for o in good)
 
@@ -221,7 +220,7 @@ def test_no_value_sinks_a_folder_run(short_dir: Path, shared_data: Path, tmp_pat
         assert f"{name}:{line}:" in msg and text in msg
         assert len(msg) < len(str(d / name)) * 2 + 200 + 250, msg
     assert "seconds.txt" in res.stderr and "look like seconds" in res.stderr
-    assert "4 of 8 recording(s) failed" in res.stderr
+    assert "4 of 8 recording(s) analysed, 4 failed" in res.stderr
 
 
 def test_an_unexpected_error_fails_only_its_file(short_dir: Path) -> None:
@@ -237,20 +236,28 @@ def test_an_unexpected_error_fails_only_its_file(short_dir: Path) -> None:
     assert all("\n" not in (r.error or "") for r in results)
 
 
-def test_real_file_with_a_zero_interval_is_reported(shared_data: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "analyze",
-            str(shared_data / "hrvpkg_real_rri_ms.txt"),
-            str(shared_data / "hrvpkg_rest_rri_ms.txt"),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 1
+def test_real_file_with_a_zero_interval_is_analysed_without_it(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # a 0 ms value is a beat annotated twice: leaving it out moves no beat time; the summary
+    # says so, with the line, and the numbers are those of the file without that line
+    real = shared_data / "hrvpkg_real_rri_ms.txt"
+    lines = real.read_text().splitlines()
+    assert lines[771].strip() == "0"
+    without = tmp_path / "without_zero.txt"
+    without.write_text("\n".join(lines[:771] + lines[772:]) + "\n")
+    res = runner.invoke(app, ["analyze", str(real), str(without), "--json"])
+    assert res.exit_code == 0, res.output
     first, second = (json.loads(x) for x in res.stdout.splitlines())
-    assert "zero or negative" in first["error"] and "772" in first["error"]
-    assert second["n_beats"] == 910
+    assert "1 zero RR value(s) left out (line 772)" in first["read_as"]
+    assert first["n_beats"] == 771
+    for key in ("rmssd_ms", "sdnn_ms", "lf_ms2", "duration_s", "dfa_alpha1"):
+        assert first[key] == second[key], key
+    # negative values are still refused, naming the line
+    neg = tmp_path / "negative.txt"
+    neg.write_text("\n".join([*lines[:100], "-5", *lines[100:200]]) + "\n")
+    res = runner.invoke(app, ["analyze", str(neg), "--json"])
+    assert res.exit_code == 1 and "zero or negative" in res.stdout and ":101:" in res.stdout
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
