@@ -166,12 +166,12 @@ def analyze(
             typer.echo(_human_line(r))
     tables: list[tuple[Path, dict[str, Any]]] = []
     if windows_out is not None:
-        tables.append((windows_out, dict(windows_table(results, names=names))))
+        tables.append((windows_out, dict(windows_table(results))))
     if summary_out is not None:
-        tables.append((summary_out, dict(summary_table(results, names=names))))
+        tables.append((summary_out, dict(summary_table(results))))
     for target, table in tables:
         try:
-            write_table(table or {"recording": []}, target)
+            write_table(table or {"path": []}, target, names=names)
         except (OSError, MissingExtraError) as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -26,6 +26,7 @@ from api.research.analysis import (
 )
 from api.research.cohort import analyze_many, windows_table, write_table
 from sensors import read_recording
+from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
 
@@ -137,14 +138,13 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         ["analyze", str(short_dir), "--windows", str(out), "--window-s", "120", "--step-s", "30"],
     )
     assert res.exit_code == 0, res.output
-    import csv
-
-    with open(out, newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert rows and set(rows[0]) >= {"recording", "t_s", "n_beats", "rmssd_ms", "lf_ms2"}
+    rows, units = read_csv_with_units(out)
+    assert rows and set(rows[0]) >= {"path", "t_s", "n_beats", "rmssd_ms", "lf_ms2"}
+    assert units["t_s"] == "s" and units["rmssd_ms"] == "ms" and units["lf_ms2"] == "ms^2"
+    assert units["n_beats"] == "count" and units["lf_hf"] == "ratio"
     by_file: dict[str, list[dict[str, str]]] = {}
     for row in rows:
-        by_file.setdefault(row["recording"], []).append(row)
+        by_file.setdefault(row["path"], []).append(row)
     assert sorted(Path(k).name for k in by_file) == sorted(SHORT)
     for name, got in by_file.items():
         rec = read_recording(name)
@@ -167,10 +167,10 @@ def test_windows_parquet_and_neurokit_names(short_dir: Path, tmp_path: Path) -> 
     )
     assert res.exit_code == 0, res.output
     table = pq.read_table(out)
-    assert {"Recording", "Time_End_s", "HRV_RMSSD", "HRV_SDNN", "HRV_LF_ms2"} <= set(
-        table.column_names
-    )
+    assert {"Path", "Time_End_s", "HRV_RMSSD", "HRV_SDNN", "HRV_LF_ms2"} <= set(table.column_names)
     assert "rmssd_ms" not in table.column_names and "HRV_LF" not in table.column_names
+    t_end = table.schema.field("Time_End_s").metadata
+    assert t_end[b"unit"] == b"s" and b"end of the window" in t_end[b"description"]
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     for obj in objs:
         assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)}
@@ -306,7 +306,7 @@ def test_dask_local_cluster_gives_the_same_table(short_dir: Path, tmp_path: Path
     # gathered into one table file
     out = write_table(b, tmp_path / "w.json")
     rows = json.loads(out.read_text())
-    assert len(rows) == len(b["t_s"]) and rows[0]["recording"] == str(files[0])
+    assert len(rows) == len(b["t_s"]) and rows[0]["path"] == str(files[0])
 
 
 def test_analyze_dask_flag_runs_on_worker_processes(
@@ -459,15 +459,13 @@ def test_analyze_reproduces_published_values(shared_data: Path) -> None:
 
 
 def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) -> None:
-    import csv
-
     out_csv, out_pq = tmp_path / "s.csv", tmp_path / "s.parquet"
     res = runner.invoke(app, ["analyze", str(short_dir), "--json", "--summary", str(out_csv)])
     assert res.exit_code == 0, res.output
     objs = [json.loads(line) for line in res.stdout.splitlines()]
-    with open(out_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["recording"] for r in rows] == [o["path"] for o in objs]
+    rows, units = read_csv_with_units(out_csv)
+    assert [r["path"] for r in rows] == [o["path"] for o in objs]
+    assert set(units) == {"path", *SUMMARY_FIELDS}
     for row, obj in zip(rows, objs, strict=True):
         for key in SUMMARY_FIELDS:
             v = obj[key]
@@ -482,6 +480,13 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
         app, ["analyze", str(short_dir), "--summary", str(out_pq), "--names", "neurokit"]
     )
     assert res.exit_code == 0, res.output
-    table = pq.read_table(out_pq).to_pydict()
+    pq_table = pq.read_table(out_pq)
+    table = pq_table.to_pydict()
     assert table["HRV_RMSSD"] == [o["rmssd_ms"] for o in objs]
     assert table["Quality"] == [o["quality"] for o in objs]
+    # units travel with the numbers: per-field metadata, the unit of the hrvpace column
+    schema = pq_table.schema
+    assert schema.field("HRV_RMSSD").metadata[b"unit"] == b"ms"
+    assert schema.field("HRV_LF_ms2").metadata[b"unit"] == b"ms^2"
+    assert schema.field("Quality").metadata[b"unit"] == b"fraction"
+    assert b"hrvpace_version" in schema.metadata

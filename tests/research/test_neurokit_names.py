@@ -68,9 +68,9 @@ def nk_columns() -> set[str]:
 
 
 def test_every_column_has_exactly_one_neurokit_style_name(nk_columns: set[str]) -> None:
-    window_cols = ["recording", "t_s", "n_beats", *TIME_COLUMNS, *FREQUENCY_COLUMNS]
+    window_cols = ["path", "t_s", "n_beats", *TIME_COLUMNS, *FREQUENCY_COLUMNS]
     window_cols += [*COHERENCE_COLUMNS, *NONLINEAR_COLUMNS]
-    for cols in (["path", *SUMMARY_FIELDS], ["recording", *SUMMARY_FIELDS], window_cols):
+    for cols in (["path", *SUMMARY_FIELDS], window_cols):
         renamed = rename_columns(cols, style="neurokit")
         assert len(set(renamed)) == len(renamed)
         assert not set(renamed) & set(cols)  # every column renamed, none kept snake_case

@@ -26,6 +26,7 @@ from api._version import __version__
 from api.cli import app
 from api.storage import Storage
 from sensors import read_recording
+from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
 
@@ -33,8 +34,7 @@ REST = "hrvpkg_rest_rri_ms.txt"  # 910 beats, 16 min, supine rest
 
 
 def _windows_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv_with_units(path)[0]
 
 
 def test_replay_at_max_speed_yields_the_metrics_of_analyze(
@@ -75,7 +75,7 @@ def test_replay_at_max_speed_yields_the_metrics_of_analyze(
         assert math.isclose(ev["t_s"], float(row["t_s"]), rel_tol=1e-12)
         assert ev["n_beats"] == int(row["n_beats"])
         for key, cell in row.items():
-            if key in ("recording", "t_s", "n_beats"):
+            if key in ("path", "t_s", "n_beats"):
                 continue
             if cell == "":
                 assert ev[key] is None, key
@@ -296,6 +296,8 @@ def test_export_of_a_stored_session(stored: dict[str, Any], tmp_path: Path) -> N
     assert mt.num_rows == len(metrics)
     assert mt.column("rmssd_ms").to_pylist() == [m["rmssd_ms"] for m in metrics]
     assert mt.schema.field("lf_ms2").metadata[b"unit"] == b"ms^2"
+    assert b"end of the window" in mt.schema.field("t_s").metadata[b"description"]
+    assert b"description" not in table.schema.field("t_s").metadata  # a beat's time, not a window
     # sidecar
     side = json.loads((tmp_path / f"{sid}.json").read_text())
     assert side["software"] == {"name": "hrvpace", "version": __version__}
