@@ -7,6 +7,7 @@ analysed); 2 bad usage (unknown option value, no recordings found, unwritable ou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -14,7 +15,14 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands._options import FormatOpt, UnitsOpt
+from api.commands._options import (
+    EndOpt,
+    FormatOpt,
+    SegmentsOpt,
+    StartOpt,
+    UnitsOpt,
+    segments_from_options,
+)
 from api.research import MissingExtraError, require
 from api.research.analysis import (
     AnalysisOptions,
@@ -65,6 +73,7 @@ def _human_line(r: RecordingAnalysis) -> str:
     assert r.summary is not None
     parts = [
         f"[{r.summary['read_as']}]",
+        *([f"segment={r.summary['segment']}"] if r.summary["segment"] is not None else []),
         f"duration={human_duration(r.summary['duration_s'])}",
     ]
     for k in _HUMAN:
@@ -77,6 +86,9 @@ def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Recording files or folders of them.")],
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    segments_file: SegmentsOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per recording on stdout.")
     ] = False,
@@ -129,6 +141,7 @@ def analyze(
         raise typer.BadParameter("--window-s and --step-s must be > 0")
     if jobs is not None and jobs < 1:
         raise typer.BadParameter("--jobs must be >= 1")
+    segments = segments_from_options(start, end, segments_file)
     for flag, target in (("--windows", windows_out), ("--summary", summary_out)):
         if target is not None:
             _check_output(flag, target)
@@ -149,7 +162,20 @@ def analyze(
         step_s=step_s,
     )
     try:
-        results = _run(files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler)
+        if segments is None:
+            results = _run(files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler)
+        else:  # one run per segment; results grouped by file, segments in their order
+            runs = [
+                _run(
+                    files,
+                    dataclasses.replace(options, segment=seg),
+                    jobs=jobs,
+                    use_dask=use_dask,
+                    scheduler=scheduler,
+                )
+                for seg in segments
+            ]
+            results = [run[i] for i in range(len(files)) for run in runs]
     except MissingExtraError as exc:
         typer.echo(f"hrvpace analyze: {exc}", err=True)
         raise typer.Exit(2) from None

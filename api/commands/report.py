@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 
-from api.commands._options import FormatOpt, UnitsOpt
+from api.commands._options import (
+    EndOpt,
+    FormatOpt,
+    SegmentsOpt,
+    StartOpt,
+    UnitsOpt,
+    segments_from_options,
+)
 from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
 from sensors import RECORDING_FORMATS
@@ -29,22 +36,37 @@ def report(
     ] = None,
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    segments_file: SegmentsOpt = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
     ] = None,
 ) -> None:
-    """Write an HTML report (tachogram, trends, spectrum, assessment, breaks, numbers)."""
+    """Write an HTML report (tachogram, trends, spectrum, assessment, breaks, numbers).
+
+    With --start/--end the report is of that stretch only; with --segments one report per
+    named segment, OUT's name followed by the label (report-rest.html, report-task.html).
+    """
     from api.research import MissingExtraError
-    from api.research.report import from_recording, from_session, write_report
+    from api.research.report import from_recording, from_session, segment_data, write_report
+    from api.research.segments import SegmentError, file_label
+
+    segments = segments_from_options(start, end, segments_file)
+    if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
+        typer.echo(f"hrvpace report: cannot write --out {out}: no such folder", err=True)
+        raise typer.Exit(2)
 
     if fmt is not None and fmt not in RECORDING_FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
     try:
         if Path(target).is_file():
+            from api.research.discover import choose_reading
             from sensors import read_recording
 
-            rec = read_recording(target, format=fmt, units=units)
+            reading = choose_reading(target, format=fmt, units=units)
+            rec = read_recording(target, format=reading.format, units=reading.units)
             if rec.n_beats == 0:
                 typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                 raise typer.Exit(1)
@@ -59,7 +81,21 @@ def report(
                 typer.echo(f"hrvpace report: session {target} has no beats", err=True)
                 raise typer.Exit(1)
             data = from_session(session, database=db)
-        files = write_report(data, out, png_dir=png_dir)
+        if segments is None:
+            files = write_report(data, out, png_dir=png_dir)
+        else:
+            files = []
+            for seg in segments:
+                part = segment_data(data, seg)
+                target_out, target_png = out, png_dir
+                if segments_file is not None:
+                    name = file_label(seg.label)
+                    target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
+                    target_png = None if png_dir is None else png_dir / name
+                files += write_report(part, target_out, png_dir=target_png)
+    except SegmentError as exc:
+        typer.echo(f"hrvpace report: {target}: {exc}", err=True)
+        raise typer.Exit(1) from None
     except MissingExtraError as exc:
         typer.echo(f"hrvpace report: {exc}", err=True)
         raise typer.Exit(2) from None

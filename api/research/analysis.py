@@ -6,6 +6,10 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   units of the file's values (``ms``/``s``) and, in words, what chose them
   (:func:`api.research.discover.choose_reading`: the file's header, its name and content, or
   the flags);
+- ``segment``, ``segment_start_s``, ``segment_end_s``: the segment analysed
+  (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase), its first interval's
+  start and its last beat in seconds since the recording began; ``None`` for the whole
+  recording. Every other field is then of that segment alone;
 - ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
   ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal;
@@ -57,6 +61,7 @@ from numpy.typing import NDArray
 
 import hrv
 from api.research.discover import choose_reading, skip_reason
+from api.research.segments import Segment, cut
 from hrv.errors import HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.time_domain import TimeDomain
@@ -87,6 +92,9 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "format",
     "units",
     "read_as",
+    "segment",
+    "segment_start_s",
+    "segment_end_s",
     "n_beats",
     "duration_s",
     "quality",
@@ -138,6 +146,9 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "format": "Format",
     "units": "Units",
     "read_as": "Read_As",
+    "segment": "Segment",
+    "segment_start_s": "Segment_Start_s",
+    "segment_end_s": "Segment_End_s",
     "t_s": "Time_End_s",
     "n_beats": "N_Beats",
     "duration_s": "Duration_s",
@@ -211,6 +222,8 @@ class AnalysisOptions:
         Window length and step of that table (s).
     coherence_step_s
         Step of the 64-s coherence windows averaged into the summary (s).
+    segment
+        Analyse only this part of each recording (:func:`api.research.segments.cut`).
     """
 
     format: str | None = None
@@ -220,6 +233,7 @@ class AnalysisOptions:
     window_s: float = 300.0
     step_s: float = 10.0
     coherence_step_s: float = 5.0
+    segment: Segment | None = None
 
 
 @dataclass(frozen=True)
@@ -390,6 +404,9 @@ def analyze_recording(
         "format": recording.source_format,
         "units": str(recording.meta.get("units", "ms")),
         "read_as": read_as if read_as is not None else recording.source_format,
+        "segment": recording.meta.get("segment"),
+        "segment_start_s": recording.meta.get("segment_start_s"),
+        "segment_end_s": recording.meta.get("segment_end_s"),
         **stats,
     }
     windows = None
@@ -421,6 +438,8 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         rec = read_recording(p, format=reading.format, units=reading.units, drop_zero=True)
         if rec.n_beats == 0:
             return RecordingAnalysis(path=p, error="the recording has no beats")
+        if options.segment is not None:
+            rec = cut(rec, options.segment)
         dropped = rec.meta.get("dropped_zero_lines") or ()
         if dropped:
             lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")

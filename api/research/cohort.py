@@ -188,7 +188,7 @@ def windows_table(
 ) -> dict[str, NDArray[Any]]:
     """The windows of every successful recording stacked: a ``path`` column, then
     :func:`hrv.rolling`'s columns (one row per window per recording, in input order; ``t_s``
-    is the window's end)."""
+    is the window's end; a ``segment`` column when segments were analysed)."""
     parts = [r for r in results if r.windows is not None]
     if not parts:
         return {}
@@ -199,6 +199,14 @@ def windows_table(
         [np.full(len(r.windows["t_s"]), r.path, dtype=object) for r in parts if r.windows]
     )
     out: dict[str, NDArray[Any]] = {"path": recording}
+    if any(r.summary is not None and r.summary.get("segment") is not None for r in parts):
+        out["segment"] = np.concatenate(
+            [
+                np.full(len(r.windows["t_s"]), (r.summary or {}).get("segment"), dtype=object)
+                for r in parts
+                if r.windows
+            ]
+        )
     for c in cols:
         out[c] = np.concatenate([r.windows[c] for r in parts if r.windows])
     renamed = rename_columns(list(out), style=names)

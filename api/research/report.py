@@ -38,6 +38,7 @@ import hrv
 from api._version import __version__
 from api.research import require
 from api.research.analysis import summarize
+from api.research.segments import Segment, segment_bounds
 from api.research.store import StoredSession
 from sensors import Recording
 
@@ -99,6 +100,40 @@ def from_recording(rec: Recording, *, path: str) -> ReportData:
         t_s=np.asarray(rec.t_s - rec.start_s, dtype=np.float64),
         rr_ms=np.asarray(rec.rr_ms, dtype=np.float64),
         gaps=np.asarray(rec.gaps, dtype=np.bool_),
+    )
+
+
+def segment_data(data: ReportData, segment: Segment) -> ReportData:
+    """The part of ``data`` inside ``segment`` (:func:`api.research.segments.segment_bounds`):
+    its beats, events and check-ins, with times from the segment's start; the title and the
+    provenance name the segment.
+
+    Raises
+    ------
+    SegmentError
+        The segment holds no whole interval.
+    """
+    i, j = segment_bounds(data.t_s, data.rr_ms, segment)
+    t0 = float(data.t_s[i] - data.rr_ms[i] / 1000.0)
+    t1 = float(data.t_s[j - 1])
+
+    def inside(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**e, "t_s": float(e["t_s"]) - t0} for e in items if t0 <= float(e["t_s"]) <= t1]
+
+    gaps = np.asarray(data.gaps[i:j], dtype=np.bool_).copy()
+    gaps[0] = False
+    return ReportData(
+        title=f"{data.title}, segment {segment.label}",
+        provenance={
+            **data.provenance,
+            "segment": f"{segment.label}: {t0:.6g} s - {t1:.6g} s of the recording",
+        },
+        t_s=np.asarray(data.t_s[i:j], dtype=np.float64) - t0,
+        rr_ms=np.asarray(data.rr_ms[i:j], dtype=np.float64).copy(),
+        gaps=gaps,
+        events=inside(data.events),
+        checkins=inside(data.checkins),
+        assessment=data.assessment,
     )
 
 
@@ -436,7 +471,8 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
         f"<h2>Data</h2>{_table(prov_rows)}"
         f"<h2>Plots</h2>{figures}"
         f"{_effects_table(data.events)}"
-        "<h2>Numbers</h2><p>Whole recording after artefact correction (hrv.clean); time "
+        f"<h2>Numbers</h2><p>{'The segment' if 'segment' in data.provenance else 'Whole recording'}"
+        " after artefact correction (hrv.clean); time "
         "domain with Kubios conventions (SDNN, SD1/SD2 ddof=1; pNN50 over N-1), Welch spectrum "
         "on the 4 Hz tachogram (Task Force 1996 bands), coherence the mean over 64-s windows "
         "every 5 s (HeartMath ratio, not squared), DFA alpha1 over 4-16 beats, Baevsky's "

@@ -43,8 +43,8 @@ DESCRIPTIONS: dict[str, str] = {
     "path": "the recording's file",
     "quality": "fraction of intervals hrv.clean labels normal",
     "corrected_pct": "share of the intervals the artefact correction changed",
-    "start_s": "segment start, seconds since the recording began",
-    "end_s": "segment end, seconds since the recording began",
+    "segment_start_s": "start of the segment's first interval, s since the recording began",
+    "segment_end_s": "the segment's last beat, s since the recording began",
 }
 
 _SUFFIXES: tuple[tuple[str, str], ...] = (
