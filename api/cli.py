@@ -60,6 +60,7 @@ app.command("replay")(__import__("api.commands.replay", fromlist=["replay"]).rep
 app.command("report")(__import__("api.commands.report", fromlist=["report"]).report)
 app.command("scan")(__import__("api.commands.scan", fromlist=["scan"]).scan)
 app.command("serve")(__import__("api.commands.serve", fromlist=["serve"]).serve)
+app.command("sessions")(__import__("api.commands.sessions", fromlist=["sessions"]).sessions)
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 Files (see :mod:`api.research.export`): ``ID-beats.csv``/``.parquet``, ``ID-metrics.csv``/
 ``.parquet`` when the session has metric snapshots, and the sidecar ``ID.json`` (device,
-software version, settings, columns with units). Exit codes: 0 written; 1 no such session or
-unreadable database; 2 missing extra (pyarrow).
+software version, settings, columns with units). ``SESSION_ID`` may be a unique prefix of
+the id (``hrvpace sessions`` lists them); an ambiguous one is an error listing the matches.
+Exit codes: 0 written; 1 no such session, an ambiguous prefix or an unreadable database;
+2 missing extra (pyarrow).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ __all__ = ["export"]
 
 
 def export(
-    session_id: Annotated[str, typer.Argument(help="The stored session's id.")],
+    session_id: Annotated[
+        str, typer.Argument(help="The stored session's id, or a unique prefix of it.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
     data_dir: Annotated[
         Path | None,
@@ -29,11 +33,12 @@ def export(
     """Export a stored session: beats and metrics as CSV and Parquet, plus a JSON sidecar."""
     from api.research import MissingExtraError
     from api.research.export import export_session
+    from api.research.store import resolve_session_id
     from api.settings import load_settings
 
     db = load_settings(data_dir=data_dir).database_path
     try:
-        files = export_session(db, session_id, out)
+        files = export_session(db, resolve_session_id(db, session_id), out)
     except MissingExtraError as exc:
         typer.echo(f"hrvpace export: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -1,8 +1,9 @@
 """``hrvpace report``: a self-contained HTML report (PNG plots inside) of a session or a file.
 
 ``SESSION_ID_OR_FILE`` is a recording file when such a file exists (read with
-``sensors.read_recording``, ``--format``/``--units`` as for ``analyze``), else the id of a
-session in the service's database (``--data-dir``, env ``HRVPACE_DATA_DIR``), opened read-only.
+``sensors.read_recording``, ``--format``/``--units`` as for ``analyze``), else the id (or a
+unique prefix of it) of a session in the service's database (``--data-dir``, env
+``HRVPACE_DATA_DIR``), opened read-only.
 Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or missing extra.
 """
 
@@ -72,11 +73,11 @@ def report(
                 raise typer.Exit(1)
             data = from_recording(rec, path=target)
         else:
-            from api.research.store import load_session
+            from api.research.store import load_session, resolve_session_id
             from api.settings import load_settings
 
             db = load_settings(data_dir=data_dir).database_path
-            session = load_session(db, target)
+            session = load_session(db, resolve_session_id(db, target))
             if session.n_beats == 0:
                 typer.echo(f"hrvpace report: session {target} has no beats", err=True)
                 raise typer.Exit(1)
