@@ -14,6 +14,11 @@ as base64 PNG (also written to ``png_dir`` when given):
    :func:`hrv.frequency_domain`'s numbers;
 4. the resonance assessment curve (HR oscillation per paced rate and the phase of HR vs
    breathing) when the session holds a completed assessment;
+5. Poincaré plot with the SD1/SD2 ellipse, RR histogram and DFA log-log plot
+   (:mod:`api.research.report_plots`);
+
+the numbers grouped (recording, artefact correction with the intervals per label, time,
+frequency, nonlinear, coherence) with a unit column, and a PDF beside the HTML for sharing;
 
 and a table of break effects (RMSSD/HR before, during, after) when there are any.
 """
@@ -36,7 +41,7 @@ from numpy.typing import NDArray
 
 import hrv
 from api._version import __version__
-from api.research import require
+from api.research import report_plots, require
 from api.research.analysis import summarize
 from api.research.segments import Segment, segment_bounds
 from api.research.store import StoredSession
@@ -391,7 +396,7 @@ _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
     "padding:.2em .6em;text-align:left;font-size:.9em}figure{margin:1em 0}"
-    "figcaption{font-size:.85em;color:#555}img{max-width:100%}"
+    "figcaption{font-size:.85em;color:#555}img{max-width:100%}td.num{text-align:right}"
 )
 
 
@@ -444,6 +449,14 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
     ):
         if maybe is not None:
             plots.append(maybe)
+    plt = _pyplot()
+    for extra in (
+        report_plots.poincare(rr, gaps, summary, _png, plt),
+        report_plots.histogram(rr, summary, _png, plt),
+        report_plots.dfa_plot(rr, summary, _png, plt),
+    ):
+        if extra is not None:
+            plots.append(Plot(*extra))
     generated = datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds")
     prov_rows: list[tuple[str, Any]] = [
         (k, v if not isinstance(v, dict) else ", ".join(f"{a}={b}" for a, b in v.items()))
@@ -462,7 +475,7 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
         "</figcaption></figure>"
         for p in plots
     )
-    numbers = _table([(k, summary[k]) for k in summary])
+    numbers = report_plots.numbers_html(summary, cleaned.counts)
     title = html.escape(data.title)
     doc = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -484,13 +497,33 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
 
 
 def write_report(
-    data: ReportData, out: str | os.PathLike[str], *, png_dir: str | os.PathLike[str] | None = None
+    data: ReportData,
+    out: str | os.PathLike[str],
+    *,
+    png_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
 ) -> list[Path]:
-    """Write the HTML to ``out`` (and each plot as a PNG into ``png_dir``); return the files."""
+    """Write the HTML to ``out``, a PDF next to it (``out`` with ``.pdf``: the grouped numbers,
+    then every plot) and each plot as a PNG into ``png_dir``; return the files written."""
     doc, plots = build_report(data)
     out_p = Path(out)
     out_p.write_text(doc, encoding="utf-8")
     files = [out_p]
+    if pdf:
+        pdf_p = out_p.with_suffix(".pdf")
+        summary, _, _ = summarize(
+            np.asarray(data.rr_ms, dtype=np.float64),
+            gaps=data.gaps,
+            duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
+        )
+        pdf_p.write_bytes(
+            report_plots.pdf_bytes(
+                f"hrvpace report: {data.title}",
+                report_plots.number_rows(summary),
+                [p.png for p in plots],
+            )
+        )
+        files.append(pdf_p)
     if png_dir is not None:
         d = Path(png_dir)
         d.mkdir(parents=True, exist_ok=True)

@@ -176,12 +176,21 @@ def test_report_of_a_stored_session(
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     images = _images(text)
-    # tachogram, trend, spectrum, assessment
-    assert len(images) == 4
+    # tachogram, trend, spectrum, assessment, Poincaré, histogram, DFA
+    assert len(images) == 7
     assert all(img.startswith(b"\x89PNG\r\n\x1a\n") and len(img) > 5000 for img in images)
     assert sorted(p.name for p in png_dir.iterdir()) == sorted(
-        ["tachogram.png", "trend.png", "spectrum.png", "assessment.png"]
+        [
+            "tachogram.png",
+            "trend.png",
+            "spectrum.png",
+            "assessment.png",
+            "poincare.png",
+            "histogram.png",
+            "dfa.png",
+        ]
     )
+    assert out.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     # names its data: the session, its beats, the software
     assert stored["session_id"] in text
     assert "910" in text and f"hrvpace {__version__}" in text
@@ -194,7 +203,8 @@ def test_report_of_a_stored_session(
     rec = read_recording(shared_data / REST)
     c = hrv.clean(rec.rr_ms)
     rmssd = hrv.time_domain(c.rr_ms).rmssd_ms
-    assert rmssd is not None and f"<th>rmssd_ms</th><td>{rmssd:.6g}</td>" in text
+    assert rmssd is not None
+    assert f"<th>rmssd_ms</th><td class='num'>{rmssd:.1f}</td><td>ms</td>" in text
 
 
 def test_checkins_of_a_live_session_are_placed_on_the_beat_timeline(
@@ -242,7 +252,7 @@ def test_report_of_a_file_names_it_and_has_no_assessment(shared_data: Path, tmp_
     res = runner.invoke(app, ["report", str(path), "--out", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
-    assert len(_images(text)) == 3
+    assert len(_images(text)) == 6  # tachogram, trend, spectrum, Poincaré, histogram, DFA
     assert str(path.resolve()) in text and "polar_hrm" in text and "3581" in text
     # artefacts are marked: the noisy file has labelled beats, shown in the caption
     n_art = int(np.count_nonzero(hrv.clean(read_recording(path).rr_ms).labels))
