@@ -23,6 +23,7 @@ from api.commands._options import (
     UnitsOpt,
     segments_from_options,
 )
+from api.commands._progress import QuietOpt, progress
 from api.research import MissingExtraError, require
 from api.research.analysis import (
     AnalysisOptions,
@@ -34,9 +35,6 @@ from api.research.cohort import analyze_many, summary_table, windows_table, writ
 from sensors import RECORDING_FORMATS
 
 __all__ = ["analyze"]
-
-#: Show the progress bar from this many recordings on (and only on a terminal).
-_PROGRESS_MIN = 4
 
 _HUMAN = (
     "n_beats",
@@ -129,6 +127,7 @@ def analyze(
         str | None,
         typer.Option("--scheduler", help="Run on an existing Dask cluster (tcp://host:port)."),
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Analyse recordings: every HRV metric per recording, optionally the rolling windows."""
     if fmt is not None and fmt not in RECORDING_FORMATS:
@@ -163,7 +162,9 @@ def analyze(
     )
     try:
         if segments is None:
-            results = _run(files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler)
+            results = _run(
+                files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler, quiet=quiet
+            )
         else:  # one run per segment; results grouped by file, segments in their order
             runs = [
                 _run(
@@ -172,6 +173,8 @@ def analyze(
                     jobs=jobs,
                     use_dask=use_dask,
                     scheduler=scheduler,
+                    quiet=quiet,
+                    label=f"segment {seg.label}",
                 )
                 for seg in segments
             ]
@@ -246,31 +249,16 @@ def _run(
     jobs: int | None,
     use_dask: bool,
     scheduler: str | None,
+    quiet: bool = False,
+    label: str = "analysing",
 ) -> list[RecordingAnalysis]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    show = console.is_terminal and len(files) >= _PROGRESS_MIN
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not show,
-    ) as bar:
-        task = bar.add_task("analysing", total=len(files))
-
-        def progress(done: int, total: int, result: Any) -> None:
-            bar.update(task, completed=done)
-
+    # the bar follows finished recordings (on a Dask cluster: its finished tasks)
+    with progress(label, len(files), quiet=quiet) as step:
         return analyze_many(
             files,
             options=options,
             jobs=jobs,
             dask=use_dask,
             scheduler=scheduler,
-            progress=progress,
+            progress=lambda done, total, result: step(done),
         )

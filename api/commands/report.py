@@ -22,6 +22,7 @@ from api.commands._options import (
     UnitsOpt,
     segments_from_options,
 )
+from api.commands._progress import QuietOpt, progress
 from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
 from sensors import RECORDING_FORMATS
@@ -40,6 +41,7 @@ def report(
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
+    quiet: QuietOpt = False,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
@@ -61,39 +63,46 @@ def report(
 
     if fmt is not None and fmt not in RECORDING_FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    n_steps = 1 + (1 if segments is None else len(segments))
     try:
-        if Path(target).is_file():
-            from api.research.discover import choose_reading
-            from sensors import read_recording
+        with progress(f"reading {target}", n_steps, quiet=quiet) as step:
+            if Path(target).is_file():
+                from api.research.discover import choose_reading
+                from sensors import read_recording
 
-            reading = choose_reading(target, format=fmt, units=units)
-            rec = read_recording(target, format=reading.format, units=reading.units)
-            if rec.n_beats == 0:
-                typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
-                raise typer.Exit(1)
-            data = from_recording(rec, path=target)
-        else:
-            from api.research.store import load_session, resolve_session_id
-            from api.settings import load_settings
+                reading = choose_reading(target, format=fmt, units=units)
+                rec = read_recording(target, format=reading.format, units=reading.units)
+                if rec.n_beats == 0:
+                    typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
+                    raise typer.Exit(1)
+                data = from_recording(rec, path=target)
+            else:
+                from api.research.store import load_session, resolve_session_id
+                from api.settings import load_settings
 
-            db = load_settings(data_dir=data_dir).database_path
-            session = load_session(db, resolve_session_id(db, target))
-            if session.n_beats == 0:
-                typer.echo(f"hrvpace report: session {target} has no beats", err=True)
-                raise typer.Exit(1)
-            data = from_session(session, database=db)
-        if segments is None:
-            files = write_report(data, out, png_dir=png_dir)
-        else:
-            files = []
-            for seg in segments:
-                part = segment_data(data, seg)
-                target_out, target_png = out, png_dir
-                if segments_file is not None:
-                    name = file_label(seg.label)
-                    target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
-                    target_png = None if png_dir is None else png_dir / name
-                files += write_report(part, target_out, png_dir=target_png)
+                db = load_settings(data_dir=data_dir).database_path
+                session = load_session(db, resolve_session_id(db, target))
+                if session.n_beats == 0:
+                    typer.echo(f"hrvpace report: session {target} has no beats", err=True)
+                    raise typer.Exit(1)
+                data = from_session(session, database=db)
+            step(1)
+            if segments is None:
+                step.describe(f"plots and PDF ({data.rr_ms.size} beats)")
+                files = write_report(data, out, png_dir=png_dir)
+                step(2)
+            else:
+                files = []
+                for k, seg in enumerate(segments, start=2):
+                    step.describe(f"segment {seg.label}")
+                    part = segment_data(data, seg)
+                    target_out, target_png = out, png_dir
+                    if segments_file is not None:
+                        name = file_label(seg.label)
+                        target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
+                        target_png = None if png_dir is None else png_dir / name
+                    files += write_report(part, target_out, png_dir=target_png)
+                    step(k)
     except SegmentError as exc:
         typer.echo(f"hrvpace report: {target}: {exc}", err=True)
         raise typer.Exit(1) from None
