@@ -22,15 +22,20 @@ FormatOpt = Annotated[
     ),
 ]
 UnitsOpt = Annotated[
-    str | None, typer.Option("--units", help="Units of a plain file: ms (default) or s.")
+    str | None,
+    typer.Option(
+        "--units", help="Units of files that do not state theirs (plain): ms (default) or s."
+    ),
 ]
 StartOpt = Annotated[
     str | None,
-    typer.Option("--start", help="Analyse from this time on: seconds (300) or [hh:]mm:ss (05:00)."),
+    typer.Option(
+        "--start", help="Analyse from this time on: seconds (300), mm:ss (05:00) or hh:mm:ss."
+    ),
 ]
 EndOpt = Annotated[
     str | None,
-    typer.Option("--end", help="Analyse up to this time: seconds or [hh:]mm:ss."),
+    typer.Option("--end", help="Analyse up to this time: seconds, mm:ss or hh:mm:ss."),
 ]
 SegmentsOpt = Annotated[
     Path | None,

@@ -114,7 +114,8 @@ def analyze(
     names: Annotated[
         str,
         typer.Option(
-            "--names", help="Metric names: hrvpace, or neurokit (HRV_RMSSD, ... as NeuroKit2)."
+            "--names",
+            help="Column names: hrvpace, or neurokit (NeuroKit2's where its values agree).",
         ),
     ] = "hrvpace",
     jobs: Annotated[
@@ -188,7 +189,7 @@ def analyze(
     for r in results:
         if as_json:
             obj = r.to_json()
-            if r.ok and names == "neurokit":
+            if names == "neurokit":
                 obj = dict(zip(rename_columns(list(obj), style=names), obj.values(), strict=True))
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:

@@ -47,7 +47,7 @@ def report(
         typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
     ] = None,
 ) -> None:
-    """Write an HTML report (tachogram, trends, spectrum, assessment, breaks, numbers).
+    """Write an HTML report and a PDF (tachogram, trends, spectrum, Poincaré, DFA, numbers).
 
     With --start/--end the report is of that stretch only; with --segments one report per
     named segment, OUT's name followed by the label (report-rest.html, report-task.html).

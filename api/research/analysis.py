@@ -143,6 +143,7 @@ NEUROKIT_REL_TOL = 0.005
 #: ``HRV_SI`` is another index than Baevsky's stress index.
 NEUROKIT_NAMES: Mapping[str, str] = {
     "path": "Path",
+    "error": "Error",
     "format": "Format",
     "units": "Units",
     "read_as": "Read_As",

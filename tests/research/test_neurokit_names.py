@@ -78,6 +78,7 @@ def test_every_column_has_exactly_one_neurokit_style_name(nk_columns: set[str]) 
     assert set(NEUROKIT_SHARED.values()) <= nk_columns
     others = {v for k, v in NEUROKIT_NAMES.items() if k not in NEUROKIT_SHARED}
     assert not others & nk_columns
+    assert rename_columns(["path", "error"], style="neurokit") == ["Path", "Error"]
     with pytest.raises(ValueError, match="no NeuroKit2-style name"):
         rename_columns(["rmssd_ms", "not_a_column"], style="neurokit")
 
