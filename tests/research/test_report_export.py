@@ -327,3 +327,18 @@ def test_export_of_an_unknown_session(tmp_path: Path) -> None:
         app, ["export", "nope", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path)]
     )
     assert res.exit_code == 1 and "no session 'nope'" in res.stderr
+
+
+def test_report_of_a_stored_session_segment(stored: dict[str, Any], tmp_path: Path) -> None:
+    """--start/--end on a session (by an id prefix): only the events inside the stretch (the
+    micro-break at 420 s and the break 430-550 s are in 400-900 s, none before 400 s)."""
+    out = tmp_path / "seg.html"
+    base = ["report", stored["session_id"][:10], "--data-dir", str(stored["data_dir"])]
+    res = runner.invoke(app, [*base, "--out", str(out), "--start", "400", "--end", "15:00"])
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "1 micro-break(s), 1 break(s)" in text and "segment 400-15:00" in text
+    early = tmp_path / "early.html"
+    res = runner.invoke(app, [*base, "--out", str(early), "--end", "400"])
+    assert res.exit_code == 0, res.output
+    assert "0 micro-break(s), 0 break(s)" in early.read_text()
