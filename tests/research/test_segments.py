@@ -141,3 +141,22 @@ def test_replay_a_segment(shared_data: Path) -> None:
     assert end["t_s"] == pytest.approx(part.duration_s, abs=1e-6)  # from the segment's start
     metrics = [e for e in events if e["type"] == "metrics"]
     assert metrics and max(e["t_s"] for e in metrics) <= part.duration_s + 1e-6
+
+
+def test_report_segment_shifts_events_to_its_clock(shared_data: Path) -> None:
+    from dataclasses import replace
+
+    from api.research.report import from_recording, segment_data
+
+    rec = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt")
+    data = replace(
+        from_recording(rec, path=str(shared_data / "hrvpkg_rest_rri_ms.txt")),
+        events=[{"kind": "micro_break", "t_s": 420.0, "data": {}}],
+        checkins=[{"t_s": 100.0, "stress": 3, "energy": 3, "note": ""}],
+    )
+    part = segment_data(data, Segment("s", 400.0, 900.0))
+    t0 = float(part.provenance["segment"].split(": ")[1].split(" s")[0])
+    assert 400.0 <= t0 < 402.0 and part.t_s[0] == pytest.approx(part.rr_ms[0] / 1000.0)
+    assert [e["t_s"] for e in part.events] == [pytest.approx(420.0 - t0)]
+    assert part.checkins == []  # 100 s is before the segment
+    assert part.t_s[-1] <= 900.0 - t0 + 1e-9
