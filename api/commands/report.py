@@ -9,6 +9,7 @@ Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or mis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -88,20 +89,23 @@ def report(
                 data = from_session(session, database=db)
             step(1)
             if segments is None:
-                step.describe(f"plots and PDF ({data.rr_ms.size} beats)")
-                files = write_report(data, out, png_dir=png_dir)
+                files = write_report(data, out, png_dir=png_dir, step=step.describe)
                 step(2)
             else:
                 files = []
                 for k, seg in enumerate(segments, start=2):
-                    step.describe(f"segment {seg.label}")
                     part = segment_data(data, seg)
                     target_out, target_png = out, png_dir
                     if segments_file is not None:
                         name = file_label(seg.label)
                         target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
                         target_png = None if png_dir is None else png_dir / name
-                    files += write_report(part, target_out, png_dir=target_png)
+                    files += write_report(
+                        part,
+                        target_out,
+                        png_dir=target_png,
+                        step=_labelled(step.describe, f"segment {seg.label}: "),
+                    )
                     step(k)
     except SegmentError as exc:
         typer.echo(f"hrvpace report: {target}: {exc}", err=True)
@@ -117,3 +121,12 @@ def report(
         raise typer.Exit(1) from None
     for f in files:
         typer.echo(str(f))
+
+
+def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    """``describe`` with ``prefix`` before every text."""
+
+    def say(what: str) -> None:
+        describe(prefix + what)
+
+    return say

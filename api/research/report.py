@@ -31,7 +31,7 @@ import html
 import io
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -427,8 +427,12 @@ def _effects_table(events: list[dict[str, Any]]) -> str:
     return f"<h2>Break effects</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def build_report(data: ReportData) -> tuple[str, list[Plot]]:
+def build_report(
+    data: ReportData, *, step: Callable[[str], None] | None = None
+) -> tuple[str, list[Plot]]:
     """The report's HTML (self-contained: plots inlined as base64 PNG) and its plots.
+
+    ``step`` is told what is being done (for a progress display).
 
     Raises
     ------
@@ -437,10 +441,13 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
     MissingExtraError
         matplotlib is not installed.
     """
+    say = step or (lambda what: None)
+    say(f"artefact correction and numbers ({data.rr_ms.size} beats)")
     rr_in = np.asarray(data.rr_ms, dtype=np.float64)
     cleaned = hrv.clean(rr_in, gaps=data.gaps)
     duration_s = float(data.t_s[-1]) if data.t_s.size else 0.0
     summary, rr, gaps = summarize(rr_in, gaps=data.gaps, clean=True, duration_s=duration_s)
+    say("tachogram, trend and spectrum plots")
     plots: list[Plot] = [_tachogram(data, cleaned)]
     for maybe in (
         _trend(data, rr, gaps),
@@ -450,6 +457,7 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
         if maybe is not None:
             plots.append(maybe)
     plt = _pyplot()
+    say("Poincaré, histogram and DFA plots")
     for extra in (
         report_plots.poincare(rr, gaps, summary, _png, plt),
         report_plots.histogram(rr, summary, _png, plt),
@@ -502,14 +510,17 @@ def write_report(
     *,
     png_dir: str | os.PathLike[str] | None = None,
     pdf: bool = True,
+    step: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the HTML to ``out``, a PDF next to it (``out`` with ``.pdf``: the grouped numbers,
     then every plot) and each plot as a PNG into ``png_dir``; return the files written."""
-    doc, plots = build_report(data)
+    doc, plots = build_report(data, step=step)
     out_p = Path(out)
     out_p.write_text(doc, encoding="utf-8")
     files = [out_p]
     if pdf:
+        if step is not None:
+            step("PDF")
         pdf_p = out_p.with_suffix(".pdf")
         summary, _, _ = summarize(
             np.asarray(data.rr_ms, dtype=np.float64),
