@@ -97,6 +97,7 @@ def analyze(
     start: float | str | None = None,
     end: float | str | None = None,
     names: str = "hrvpace",
+    drop_zero: bool = False,
     as_dict: bool = False,
 ) -> Any:
     """Every metric of one recording, as one row, like ``nk.hrv(...)``.
@@ -116,6 +117,8 @@ def analyze(
     names
         ``"hrvpace"`` (``rmssd_ms``, ...) or ``"neurokit"`` (``HRV_RMSSD`` where NeuroKit2
         computes the same value; see README "Research workflow").
+    drop_zero
+        Leave out RR values of exactly 0 in a plain file instead of refusing it (``--drop-zero``).
     as_dict
         Return a ``dict`` even when pandas is installed.
 
@@ -148,7 +151,7 @@ def analyze(
 
         reading = choose_reading(rr_or_path, format=format, units=units)
         rec = sensors.read_recording(
-            rr_or_path, format=reading.format, units=reading.units, drop_zero=True
+            rr_or_path, format=reading.format, units=reading.units, drop_zero=drop_zero
         )
         read_as: str | None = reading.how
     else:

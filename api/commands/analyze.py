@@ -111,6 +111,13 @@ def analyze(
             "--clean/--no-clean", help="Correct artefacts (hrv.clean) before the metrics."
         ),
     ] = True,
+    drop_zero: Annotated[
+        bool,
+        typer.Option(
+            "--drop-zero",
+            help="Leave out RR values of exactly 0 in plain files (a beat annotated twice).",
+        ),
+    ] = False,
     names: Annotated[
         str,
         typer.Option(
@@ -157,6 +164,7 @@ def analyze(
         format=fmt,
         units=units,
         clean=clean,
+        drop_zero=drop_zero,
         windows=windows_out is not None,
         window_s=window_s,
         step_s=step_s,

@@ -225,6 +225,9 @@ class AnalysisOptions:
         Step of the 64-s coherence windows averaged into the summary (s).
     segment
         Analyse only this part of each recording (:func:`api.research.segments.cut`).
+    drop_zero
+        Leave out RR values of exactly 0 in plain files (a beat annotated twice; removing it
+        moves no beat time) instead of refusing the file (the readers' default).
     """
 
     format: str | None = None
@@ -235,6 +238,7 @@ class AnalysisOptions:
     step_s: float = 10.0
     coherence_step_s: float = 5.0
     segment: Segment | None = None
+    drop_zero: bool = False
 
 
 @dataclass(frozen=True)
@@ -425,18 +429,20 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     Dask worker), so it must not take a whole run down: unreadable files, broken formats and
     unusable values are reported with the reason (which names the line for format errors and
     quotes at most 200 characters of the file); any other exception (a defect) is reported
-    the same way, as ``internal error ...``. A plain file's RR values of exactly 0 (a beat
-    annotated twice) are left out, not refused, and ``read_as`` lists their lines. Memory stays
-    bounded whatever the file holds: the
-    readers refuse files over 64 MiB, RR over 64 s and recordings over 8 days
-    (:mod:`sensors.recording`).
+    the same way, as ``internal error ...``. With ``options.drop_zero`` a plain file's RR
+    values of exactly 0 (a beat annotated twice) are left out, not refused, and ``read_as``
+    lists their lines (without it the error names that flag). Memory stays bounded whatever
+    the file holds: the readers refuse files over 64 MiB, RR over 64 s and recordings over
+    8 days (:mod:`sensors.recording`).
     """
     p = str(path)
     how = "as given"
     try:
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
-        rec = read_recording(p, format=reading.format, units=reading.units, drop_zero=True)
+        rec = read_recording(
+            p, format=reading.format, units=reading.units, drop_zero=options.drop_zero
+        )
         if rec.n_beats == 0:
             return RecordingAnalysis(path=p, error="the recording has no beats")
         if options.segment is not None:
@@ -447,8 +453,11 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
         return analyze_recording(rec, options=options, path=p, read_as=how)
     except (HrvpaceError, OSError, ValueError) as exc:
+        hint = ""
+        if "is zero or negative" in str(exc) and not options.drop_zero:
+            hint = " (--drop-zero leaves out RR values of exactly 0 in a plain file)"
         return RecordingAnalysis(
-            path=p, error=_one_line(f"read as {how}: {type(exc).__name__}: {exc}")
+            path=p, error=_one_line(f"read as {how}: {type(exc).__name__}: {exc}{hint}")
         )
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure

@@ -246,7 +246,10 @@ def test_real_file_with_a_zero_interval_is_analysed_without_it(
     assert lines[771].strip() == "0"
     without = tmp_path / "without_zero.txt"
     without.write_text("\n".join(lines[:771] + lines[772:]) + "\n")
-    res = runner.invoke(app, ["analyze", str(real), str(without), "--json"])
+    res = runner.invoke(app, ["analyze", str(real), "--json"])
+    assert res.exit_code == 1  # refused by default (the readers' policy), naming the flag
+    assert ":772:" in res.stdout and "--drop-zero" in res.stdout
+    res = runner.invoke(app, ["analyze", str(real), str(without), "--json", "--drop-zero"])
     assert res.exit_code == 0, res.output
     first, second = (json.loads(x) for x in res.stdout.splitlines())
     assert "1 zero RR value(s) left out (line 772)" in first["read_as"]
@@ -256,7 +259,7 @@ def test_real_file_with_a_zero_interval_is_analysed_without_it(
     # negative values are still refused, naming the line
     neg = tmp_path / "negative.txt"
     neg.write_text("\n".join([*lines[:100], "-5", *lines[100:200]]) + "\n")
-    res = runner.invoke(app, ["analyze", str(neg), "--json"])
+    res = runner.invoke(app, ["analyze", str(neg), "--json", "--drop-zero"])
     assert res.exit_code == 1 and "zero or negative" in res.stdout and ":101:" in res.stdout
 
 

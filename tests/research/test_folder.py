@@ -42,7 +42,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
 
 def test_each_file_read_as_its_content_says(folder: Path) -> None:
     res = runner.invoke(app, ["analyze", str(folder), "--json"])
-    assert res.exit_code == 1, res.output  # only the plain seconds file fails
+    assert res.exit_code == 1, res.output  # the plain seconds file and the 0 ms one fail
     objs = {Path(o["path"]).name: o for o in map(json.loads, res.stdout.splitlines())}
     assert "README.md" not in objs
     assert "README.md" in res.stderr and "not a recording" in res.stderr
@@ -51,17 +51,20 @@ def test_each_file_read_as_its_content_says(folder: Path) -> None:
         "ghrv_beat_ascii.txt": ("ghrv_beats", "s"),
         "hrvpkg_exercise_rri.hrm": ("polar_hrm", "ms"),
         "hrvpkg_rest_rri_ms.txt": ("plain", "ms"),
-        "hrvpkg_real_rri_ms.txt": ("plain", "ms"),
     }
     for name, (fmt, units) in expected.items():
         assert (objs[name]["format"], objs[name]["units"]) == (fmt, units), name
         assert objs[name]["read_as"].startswith(fmt), objs[name]["read_as"]
     assert "first beat at 225.797 s" in objs["nsr2db_nsr001_rr_secs.txt"]["read_as"]
-    assert "line 772" in objs["hrvpkg_real_rri_ms.txt"]["read_as"]
+    assert ":772:" in objs["hrvpkg_real_rri_ms.txt"]["error"]
+    assert "--drop-zero" in objs["hrvpkg_real_rri_ms.txt"]["error"]
     # the seconds file is not guessed: it fails, naming the exact flag
     err = objs["ghrv_chapter6_rr.txt"]["error"]
     assert "--units s" in err and "plain, ms" in err
-    assert "5 of 6 recording(s) analysed, 1 failed, 1 file(s) skipped" in res.stderr
+    assert "4 of 6 recording(s) analysed, 2 failed, 1 file(s) skipped" in res.stderr
+    # with the flags each asks for, in separate runs, both are read
+    fixed = runner.invoke(app, ["analyze", str(folder / "hrvpkg_real_rri_ms.txt"), "--drop-zero"])
+    assert fixed.exit_code == 0 and "1 zero RR value(s) left out (line 772)" in fixed.stdout
 
 
 def test_detected_reading_equals_the_explicit_flags(folder: Path) -> None:
@@ -114,9 +117,15 @@ def test_outputs_checked_before_any_work(folder: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_shared_data_folder_just_works(shared_data: Path) -> None:
-    """The whole real folder (~570,000 beats): one file needs ``--units s``, README skipped."""
+    """The whole real folder (~570,000 beats): README skipped; one file needs ``--units s`` and
+    one ``--drop-zero``, each error naming its flag."""
     res = runner.invoke(app, ["analyze", str(shared_data), "--json"])
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     failed = [Path(o["path"]).name for o in objs if "error" in o]
-    assert failed == ["ghrv_chapter6_rr.txt"]
+    assert failed == ["ghrv_chapter6_rr.txt", "hrvpkg_real_rri_ms.txt"]
     assert len(objs) == 13 and res.exit_code == 1
+    res = runner.invoke(app, ["analyze", str(shared_data), "--json", "--drop-zero"])
+    failed = [
+        Path(o["path"]).name for o in map(json.loads, res.stdout.splitlines()) if "error" in o
+    ]
+    assert failed == ["ghrv_chapter6_rr.txt"]
