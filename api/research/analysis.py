@@ -436,7 +436,6 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     8 days (:mod:`sensors.recording`).
     """
     p = str(path)
-    how = "as given"
     try:
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
@@ -453,12 +452,12 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
         return analyze_recording(rec, options=options, path=p, read_as=how)
     except (HrvpaceError, OSError, ValueError) as exc:
+        # the reader's message names path, line, the units it read and the fix (kept short:
+        # an error line quotes at most 200 characters of the file plus brief wording)
         hint = ""
         if "is zero or negative" in str(exc) and not options.drop_zero:
-            hint = " (--drop-zero leaves out RR values of exactly 0 in a plain file)"
-        return RecordingAnalysis(
-            path=p, error=_one_line(f"read as {how}: {type(exc).__name__}: {exc}{hint}")
-        )
+            hint = " (--drop-zero leaves 0 values out)"
+        return RecordingAnalysis(path=p, error=_one_line(f"{type(exc).__name__}: {exc}{hint}"))
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(

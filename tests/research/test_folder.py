@@ -60,7 +60,7 @@ def test_each_file_read_as_its_content_says(folder: Path) -> None:
     assert "--drop-zero" in objs["hrvpkg_real_rri_ms.txt"]["error"]
     # the seconds file is not guessed: it fails, naming the exact flag
     err = objs["ghrv_chapter6_rr.txt"]["error"]
-    assert "--units s" in err and "plain, ms" in err
+    assert "--units s" in err and "when read as ms" in err
     assert "4 of 6 recording(s) analysed, 2 failed, 1 file(s) skipped" in res.stderr
     # with the flags each asks for, in separate runs, both are read
     fixed = runner.invoke(app, ["analyze", str(folder / "hrvpkg_real_rri_ms.txt"), "--drop-zero"])
