@@ -75,6 +75,9 @@ def _hub(ctx: typer.Context) -> None:
     hub_main(list(ctx.args) or ["--help"])
 
 
+app.command("sessions")(__import__("api.commands.sessions", fromlist=["sessions"]).sessions)
+
+
 def main() -> None:
     """Entry point of the ``hrvpace`` console script."""
     app()

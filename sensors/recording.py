@@ -43,8 +43,9 @@ it works on arrival times, is in :mod:`sensors.formats.gaps`); hrvpace recording
 gaps the live source flagged. Untimed formats have no gaps.
 
 Every problem in a file raises :class:`sensors.RecordingFormatError` naming the path, the line
-(1-based) and the problem: not a number, zero or negative RR, an RR over 64 s (a corrupt value
-such as ``1e12``), missing column, truncated HRM, empty file, unsupported version; messages quote
+(1-based) and the problem: not a number, an RR beyond 64 s either way (a corrupt value such as
+``1e12``; 0 and negative values are read, for ``hrv.clean`` to label), missing column,
+truncated HRM, empty file, unsupported version; messages quote
 at most 200 characters of the file.
 
 One units policy for every reader and every command (``analyze``, ``replay``, the service): after
@@ -203,6 +204,7 @@ def read_recording(
     channel: str | int | None = None,
     beats: str = "auto",
     series: int | None = None,
+    drop_zero: bool = False,
 ) -> Recording:
     """Read an RR recording file.
 
@@ -225,6 +227,11 @@ def read_recording(
     series
         ``apple_health`` only: which beat series of the export (0 the oldest, -1 the latest,
         the default).
+        with fixed units it may only repeat them.
+    drop_zero
+        ``plain`` files only: leave out RR values of exactly 0 (a beat annotated twice) rather
+        than read them for ``hrv.clean`` to label; ``meta["dropped_zero_lines"]`` lists their
+        lines.
 
     Returns
     -------
@@ -272,7 +279,7 @@ def read_recording(
         check_recording(rec, units="ms", units_stated=True)
         return rec
     if format == "plain":
-        rec = read_plain(p, units=units or "ms")
+        rec = read_plain(p, units=units or "ms", drop_zero=drop_zero)
         check_recording(rec, units=units or "ms", units_stated=False)
         return rec
     reader = _READERS.get(format)

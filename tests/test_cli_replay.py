@@ -205,8 +205,10 @@ def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "broken.txt:3: RR interval 'abc' is not a number" in result.stderr
     assert lines(result.stdout)[-1]["state"] == "failed"
-    # seconds read as milliseconds: refused as `hrvpace analyze` refuses them (one units policy)
-    nsr = DATA / "nsr2db_nsr001_rr_secs.txt"
+    # seconds read as milliseconds: refused as `hrvpace analyze` refuses them (one units policy;
+    # under its own *_rr_secs name the file is read as PhysioNet seconds by both)
+    nsr = tmp_path / "seconds.txt"
+    nsr.write_bytes((DATA / "nsr2db_nsr001_rr_secs.txt").read_bytes())
     secs = runner.invoke(app, ["replay", str(nsr), "--json"])
     assert secs.exit_code == 1
     assert "look like seconds" in secs.stderr and "--format physionet_rr_secs" in secs.stderr

@@ -7,26 +7,37 @@ analysed); 2 bad usage (unknown option value, no recordings found, unwritable ou
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from api.commands._options import FormatOpt, UnitsOpt
-from api.research import MissingExtraError
-from api.research.analysis import AnalysisOptions, RecordingAnalysis, expand_paths, rename_columns
+from api.commands._options import (
+    EndOpt,
+    FormatOpt,
+    SegmentsOpt,
+    StartOpt,
+    UnitsOpt,
+    segments_from_options,
+)
+from api.commands._progress import QuietOpt, progress
+from api.research import MissingExtraError, require
+from api.research.analysis import (
+    AnalysisOptions,
+    RecordingAnalysis,
+    find_recordings,
+    rename_columns,
+)
 from api.research.cohort import analyze_many, summary_table, windows_table, write_table
 from sensors import RECORDING_FORMATS
 
 __all__ = ["analyze"]
 
-#: Show the progress bar from this many recordings on (and only on a terminal).
-_PROGRESS_MIN = 4
-
 _HUMAN = (
     "n_beats",
-    "duration_s",
     "quality",
     "correction",
     "corrected_pct",
@@ -37,9 +48,32 @@ _HUMAN = (
 )
 
 
+def human_duration(seconds: float | None) -> str:
+    """A duration as a person reads it: ``45 s``, ``16.1 min``, ``22.5 h``, ``3.2 d``.
+
+    Examples
+    --------
+    >>> human_duration(80_970.0)
+    '22.5 h'
+    """
+    if seconds is None or seconds != seconds:
+        return "-"
+    if seconds < 90:
+        return f"{seconds:.3g} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86_400:.1f} d"
+
+
 def _human_line(r: RecordingAnalysis) -> str:
     assert r.summary is not None
-    parts = []
+    parts = [
+        f"[{r.summary['read_as']}]",
+        *([f"segment={r.summary['segment']}"] if r.summary["segment"] is not None else []),
+        f"duration={human_duration(r.summary['duration_s'])}",
+    ]
     for k in _HUMAN:
         v = r.summary[k]
         parts.append(f"{k}={'-' if v is None else (f'{v:.4g}' if isinstance(v, float) else v)}")
@@ -50,6 +84,9 @@ def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Recording files or folders of them.")],
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    segments_file: SegmentsOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per recording on stdout.")
     ] = False,
@@ -74,10 +111,19 @@ def analyze(
             "--clean/--no-clean", help="Correct artefacts (hrv.clean) before the metrics."
         ),
     ] = True,
+    drop_zero: Annotated[
+        bool,
+        typer.Option(
+            "--drop-zero",
+            help="Leave out RR values of exactly 0 in plain files (a beat annotated twice) "
+            "instead of letting the artefact correction label them.",
+        ),
+    ] = False,
     names: Annotated[
         str,
         typer.Option(
-            "--names", help="Metric names: hrvpace, or neurokit (HRV_RMSSD, ... as NeuroKit2)."
+            "--names",
+            help="Column names: hrvpace, or neurokit (NeuroKit2's where its values agree).",
         ),
     ] = "hrvpace",
     jobs: Annotated[
@@ -90,6 +136,7 @@ def analyze(
         str | None,
         typer.Option("--scheduler", help="Run on an existing Dask cluster (tcp://host:port)."),
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Analyse recordings: every HRV metric per recording, optionally the rolling windows."""
     if fmt is not None and fmt not in RECORDING_FORMATS:
@@ -102,10 +149,15 @@ def analyze(
         raise typer.BadParameter("--window-s and --step-s must be > 0")
     if jobs is not None and jobs < 1:
         raise typer.BadParameter("--jobs must be >= 1")
+    segments = segments_from_options(start, end, segments_file)
     for flag, target in (("--windows", windows_out), ("--summary", summary_out)):
-        if target is not None and target.suffix.lower() not in (".csv", ".parquet"):
-            raise typer.BadParameter(f"{flag} must name a .csv or .parquet file")
-    files = expand_paths(paths)
+        if target is not None:
+            _check_output(flag, target)
+    if use_dask or scheduler is not None:
+        _require_or_exit("distributed")
+    files, skipped = find_recordings(paths)
+    for path, reason in skipped:
+        typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
     if not files:
         typer.echo("hrvpace analyze: no recordings found", err=True)
         raise typer.Exit(2)
@@ -113,12 +165,30 @@ def analyze(
         format=fmt,
         units=units,
         clean=clean,
+        drop_zero=drop_zero,
         windows=windows_out is not None,
         window_s=window_s,
         step_s=step_s,
     )
     try:
-        results = _run(files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler)
+        if segments is None:
+            results = _run(
+                files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler, quiet=quiet
+            )
+        else:  # one run per segment; results grouped by file, segments in their order
+            runs = [
+                _run(
+                    files,
+                    dataclasses.replace(options, segment=seg),
+                    jobs=jobs,
+                    use_dask=use_dask,
+                    scheduler=scheduler,
+                    quiet=quiet,
+                    label=f"segment {seg.label}",
+                )
+                for seg in segments
+            ]
+            results = [run[i] for i in range(len(files)) for run in runs]
     except MissingExtraError as exc:
         typer.echo(f"hrvpace analyze: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -128,27 +198,58 @@ def analyze(
     for r in results:
         if as_json:
             obj = r.to_json()
-            if r.ok and names == "neurokit":
+            if names == "neurokit":
                 obj = dict(zip(rename_columns(list(obj), style=names), obj.values(), strict=True))
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
     tables: list[tuple[Path, dict[str, Any]]] = []
     if windows_out is not None:
-        tables.append((windows_out, dict(windows_table(results, names=names))))
+        tables.append((windows_out, dict(windows_table(results))))
     if summary_out is not None:
-        tables.append((summary_out, dict(summary_table(results, names=names))))
+        tables.append((summary_out, dict(summary_table(results))))
     for target, table in tables:
         try:
-            write_table(table or {"recording": []}, target)
+            write_table(table or {"path": []}, target, names=names)
         except (OSError, MissingExtraError) as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None
+    typer.echo(
+        f"hrvpace analyze: {len(results) - len(failed)} of {len(results)} recording(s) "
+        f"analysed, {len(failed)} failed"
+        + (f", {len(skipped)} file(s) skipped as not recordings" if skipped else ""),
+        err=True,
+    )
     if failed:
-        typer.echo(
-            f"hrvpace analyze: {len(failed)} of {len(results)} recording(s) failed", err=True
-        )
         raise typer.Exit(1)
+
+
+def _require_or_exit(module: str) -> None:
+    try:
+        require(module)
+    except MissingExtraError as exc:
+        typer.echo(f"hrvpace analyze: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _check_output(flag: str, target: Path) -> None:
+    """An output table can be written: checked before any recording is analysed."""
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise typer.BadParameter(f"{flag} must name a .csv or .parquet file, got {target}")
+    if suffix == ".parquet":
+        _require_or_exit("pyarrow.parquet")
+    parent = target.parent if str(target.parent) else Path(".")
+    problem = None
+    if target.is_dir():
+        problem = "it is a folder"
+    elif not parent.is_dir():
+        problem = f"the folder {parent} does not exist"
+    elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        problem = "no permission to write there"
+    if problem is not None:
+        typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
+        raise typer.Exit(2)
 
 
 def _run(
@@ -158,31 +259,16 @@ def _run(
     jobs: int | None,
     use_dask: bool,
     scheduler: str | None,
+    quiet: bool = False,
+    label: str = "analysing",
 ) -> list[RecordingAnalysis]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    show = console.is_terminal and len(files) >= _PROGRESS_MIN
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not show,
-    ) as bar:
-        task = bar.add_task("analysing", total=len(files))
-
-        def progress(done: int, total: int, result: Any) -> None:
-            bar.update(task, completed=done)
-
+    # the bar follows finished recordings (on a Dask cluster: its finished tasks)
+    with progress(label, len(files), quiet=quiet) as step:
         return analyze_many(
             files,
             options=options,
             jobs=jobs,
             dask=use_dask,
             scheduler=scheduler,
-            progress=progress,
+            progress=lambda done, total, result: step(done),
         )

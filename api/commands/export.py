@@ -2,10 +2,12 @@
 
 Files (see :mod:`api.research.export`): ``ID-beats.csv``/``.parquet``, ``ID-metrics.csv``/
 ``.parquet`` when the session has metric snapshots, and the sidecar ``ID.json`` (device,
-software version, settings, columns with units). With ``--prompts``: the day plan's prompts
-(``prompts.csv``, ``prompt_answers.csv``, ``prompts.json`` with compliance and response latency,
-see :func:`api.dayplan.export_prompts`). Exit codes: 0 written; 1 no such session or unreadable
-database; 2 missing extra (pyarrow), or nothing asked for.
+software version, settings, columns with units). ``SESSION_ID`` may be a unique prefix of
+the id (``hrvpace sessions`` lists them); an ambiguous one is an error listing the matches.
+With ``--prompts``: the day plan's prompts (``prompts.csv``, ``prompt_answers.csv``,
+``prompts.json`` with compliance and response latency, see :func:`api.dayplan.export_prompts`).
+Exit codes: 0 written; 1 no such session, an ambiguous prefix or an unreadable database; 2
+missing extra (pyarrow), or nothing asked for.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ __all__ = ["export"]
 def export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
     session_id: Annotated[
-        str | None, typer.Argument(help="The stored session's id (optional with --prompts).")
+        str | None,
+        typer.Argument(help="The session's id or a unique prefix (optional with --prompts)."),
     ] = None,
     data_dir: Annotated[
         Path | None,
@@ -42,6 +45,7 @@ def export(
     and/or with --prompts the day plan's prompts and answers."""
     from api.research import MissingExtraError
     from api.research.export import export_session
+    from api.research.store import resolve_session_id
     from api.settings import load_settings
 
     db = load_settings(data_dir=data_dir).database_path
@@ -55,7 +59,7 @@ def export(
 
             files += export_prompts(db, out)
         if session_id is not None:
-            files += export_session(db, session_id, out)
+            files += export_session(db, resolve_session_id(db, session_id), out)
     except MissingExtraError as exc:
         typer.echo(f"hrvpace export: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -10,7 +10,8 @@ the replay becomes a session of the service's database (with its micro-breaks), 
 ``hrvpace serve`` and ``hrvpace report``.
 
 Events (one JSON object per line with ``--json``), each with ``type`` and ``t_s`` (seconds
-since the recording began):
+since the recording began; with ``--start``/``--end`` only that stretch is replayed and
+``t_s`` counts from its start):
 
 * ``metrics``: one 60-s window (the pipeline's metrics; ``t_s`` is the window's end);
 * ``micro_break``: a break is due: ``reason`` (``code``, a plain ``summary`` and
@@ -35,12 +36,12 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands._options import FormatOpt, UnitsOpt
+from api.commands._options import EndOpt, FormatOpt, StartOpt, UnitsOpt, segments_from_options
 from api.live import LiveHub
 from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks, to_plain
 from api.storage import Storage
 from breathing import Baseline, BreathingError, MicroBreakDue
-from sensors import RECORDING_FORMATS, ReplaySource, SensorError, VirtualClock
+from sensors import RECORDING_FORMATS, Recording, ReplaySource, SensorError, VirtualClock
 
 __all__ = ["replay"]
 
@@ -103,7 +104,7 @@ class _Echo(MicroBreaks):
 
 
 async def run_replay(
-    path: Path,
+    path: Path | Recording,
     *,
     fmt: str | None,
     units: str | None,
@@ -113,14 +114,18 @@ async def run_replay(
     session_id: str,
     baseline: Baseline | None = None,
 ) -> tuple[dict[str, Any], MicroBreaks]:
-    """Replay ``path`` through :class:`api.pipeline.Pipeline`; ``emit`` each event as it comes.
+    """Replay ``path`` (a file, or a recording already read, e.g. a segment) through
+    :class:`api.pipeline.Pipeline`; ``emit`` each event as it comes.
 
     Returns the ``replay_end`` event and the session's micro-break facade (its monitor holds
     the baseline learned from the recording).
     """
     clock = VirtualClock(start=time.time()) if speed == "max" else None
     source = ReplaySource(
-        path, speed="max" if speed == "max" else float(speed), clock=clock, format=fmt, units=units
+        path,
+        speed="max" if speed == "max" else float(speed),
+        clock=clock,
+        **({} if isinstance(path, Recording) else {"format": fmt, "units": units}),
     )
     made = make_microbreaks(
         baseline=None if baseline is None else baseline.to_dict(),
@@ -170,6 +175,8 @@ def replay(
     file: Annotated[Path, typer.Argument(help="The recording (see --format).")],
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    start_at: StartOpt = None,
+    end_at: EndOpt = None,
     speed: Annotated[
         str, typer.Option("--speed", help="N times real time, or 'max' (no waiting).")
     ] = "max",
@@ -202,6 +209,22 @@ def replay(
         typer.echo(f"hrvpace replay: {file}: no such file", err=True)
         raise typer.Exit(2)
     baseline = _load_baseline(baseline_file)
+    segments = segments_from_options(start_at, end_at)
+    # the format and units as analyze chooses them (the file's header, name and content)
+    from api.research.discover import choose_reading
+
+    reading = choose_reading(file, format=fmt, units=units)
+    fmt, units = reading.format, reading.units
+    played: Path | Recording = file
+    if segments is not None:  # the segment only; its t_s count from the segment's start
+        from api.research.segments import SegmentError, cut
+        from sensors import read_recording
+
+        try:
+            played = cut(read_recording(file, format=fmt, units=units), segments[0])
+        except (SensorError, SegmentError) as exc:
+            typer.echo(f"hrvpace replay: {exc}", err=True)
+            raise typer.Exit(1) from None
 
     def emit(event: dict[str, Any]) -> None:
         if as_json:
@@ -212,7 +235,17 @@ def replay(
                 typer.echo(text)
 
     session_id = uuid.uuid4().hex
-    source_desc = {"kind": "replay", "path": str(file), "format": fmt, "units": units}
+    source_desc: dict[str, Any] = {
+        "kind": "replay",
+        "path": str(file),
+        "format": fmt,
+        "units": units,
+    }
+    if isinstance(played, Recording):
+        source_desc["segment"] = {
+            "start_s": played.meta["segment_start_s"],
+            "end_s": played.meta["segment_end_s"],
+        }
     with tempfile.TemporaryDirectory(prefix="hrvpace-replay-") as tmp:
         if store:
             from api.settings import load_settings
@@ -231,7 +264,7 @@ def replay(
             ).result()
             end, _ = asyncio.run(
                 run_replay(
-                    file,
+                    played,
                     fmt=fmt,
                     units=units,
                     speed=pace,

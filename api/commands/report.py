@@ -1,19 +1,29 @@
 """``hrvpace report``: a self-contained HTML report (PNG plots inside) of a session or a file.
 
 ``SESSION_ID_OR_FILE`` is a recording file when such a file exists (read with
-``sensors.read_recording``, ``--format``/``--units`` as for ``analyze``), else the id of a
-session in the service's database (``--data-dir``, env ``HRVPACE_DATA_DIR``), opened read-only.
+``sensors.read_recording``, ``--format``/``--units`` as for ``analyze``), else the id (or a
+unique prefix of it) of a session in the service's database (``--data-dir``, env
+``HRVPACE_DATA_DIR``), opened read-only.
 Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or missing extra.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.commands._options import FormatOpt, UnitsOpt
+from api.commands._options import (
+    EndOpt,
+    FormatOpt,
+    SegmentsOpt,
+    StartOpt,
+    UnitsOpt,
+    segments_from_options,
+)
+from api.commands._progress import QuietOpt, progress
 from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
 from sensors import RECORDING_FORMATS
@@ -29,37 +39,77 @@ def report(
     ] = None,
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    segments_file: SegmentsOpt = None,
+    quiet: QuietOpt = False,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="The service's data folder (env HRVPACE_DATA_DIR)."),
     ] = None,
 ) -> None:
-    """Write an HTML report (tachogram, trends, spectrum, assessment, breaks, numbers)."""
+    """Write an HTML report and a PDF (tachogram, trends, spectrum, Poincaré, DFA, numbers).
+
+    With --start/--end the report is of that stretch only; with --segments one report per
+    named segment, OUT's name followed by the label (report-rest.html, report-task.html).
+    """
     from api.research import MissingExtraError
-    from api.research.report import from_recording, from_session, write_report
+    from api.research.report import from_recording, from_session, segment_data, write_report
+    from api.research.segments import SegmentError, file_label
+
+    segments = segments_from_options(start, end, segments_file)
+    if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
+        typer.echo(f"hrvpace report: cannot write --out {out}: no such folder", err=True)
+        raise typer.Exit(2)
 
     if fmt is not None and fmt not in RECORDING_FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    n_steps = 1 + (1 if segments is None else len(segments))
     try:
-        if Path(target).is_file():
-            from sensors import read_recording
+        with progress(f"reading {target}", n_steps, quiet=quiet) as step:
+            if Path(target).is_file():
+                from api.research.discover import choose_reading
+                from sensors import read_recording
 
-            rec = read_recording(target, format=fmt, units=units)
-            if rec.n_beats == 0:
-                typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
-                raise typer.Exit(1)
-            data = from_recording(rec, path=target)
-        else:
-            from api.research.store import load_session
-            from api.settings import load_settings
+                reading = choose_reading(target, format=fmt, units=units)
+                rec = read_recording(target, format=reading.format, units=reading.units)
+                if rec.n_beats == 0:
+                    typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
+                    raise typer.Exit(1)
+                data = from_recording(rec, path=target)
+            else:
+                from api.research.store import load_session, resolve_session_id
+                from api.settings import load_settings
 
-            db = load_settings(data_dir=data_dir).database_path
-            session = load_session(db, target)
-            if session.n_beats == 0:
-                typer.echo(f"hrvpace report: session {target} has no beats", err=True)
-                raise typer.Exit(1)
-            data = from_session(session, database=db)
-        files = write_report(data, out, png_dir=png_dir)
+                db = load_settings(data_dir=data_dir).database_path
+                session = load_session(db, resolve_session_id(db, target))
+                if session.n_beats == 0:
+                    typer.echo(f"hrvpace report: session {target} has no beats", err=True)
+                    raise typer.Exit(1)
+                data = from_session(session, database=db)
+            step(1)
+            if segments is None:
+                files = write_report(data, out, png_dir=png_dir, step=step.describe)
+                step(2)
+            else:
+                files = []
+                for k, seg in enumerate(segments, start=2):
+                    part = segment_data(data, seg)
+                    target_out, target_png = out, png_dir
+                    if segments_file is not None:
+                        name = file_label(seg.label)
+                        target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
+                        target_png = None if png_dir is None else png_dir / name
+                    files += write_report(
+                        part,
+                        target_out,
+                        png_dir=target_png,
+                        step=_labelled(step.describe, f"segment {seg.label}: "),
+                    )
+                    step(k)
+    except SegmentError as exc:
+        typer.echo(f"hrvpace report: {target}: {exc}", err=True)
+        raise typer.Exit(1) from None
     except MissingExtraError as exc:
         typer.echo(f"hrvpace report: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -71,3 +121,12 @@ def report(
         raise typer.Exit(1) from None
     for f in files:
         typer.echo(str(f))
+
+
+def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    """``describe`` with ``prefix`` before every text."""
+
+    def say(what: str) -> None:
+        describe(prefix + what)
+
+    return say

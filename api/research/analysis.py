@@ -2,6 +2,14 @@
 
 What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed series:
 
+- ``format``, ``units`` and ``read_as`` say how the file was read: the reader's format, the
+  units of the file's values (``ms``/``s``) and, in words, what chose them
+  (:func:`api.research.discover.choose_reading`: the file's header, its name and content, or
+  the flags);
+- ``segment``, ``segment_start_s``, ``segment_end_s``: the segment analysed
+  (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase), its first interval's
+  start and its last beat in seconds since the recording began; ``None`` for the whole
+  recording. Every other field is then of that segment alone;
 - ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
   ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal;
@@ -52,6 +60,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
+from api.research.discover import choose_reading, skip_reason
+from api.research.segments import Segment, cut
 from hrv.errors import HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.time_domain import TimeDomain
@@ -59,11 +69,15 @@ from sensors import Recording, read_recording
 
 __all__ = [
     "NEUROKIT_NAMES",
+    "NEUROKIT_REL_TOL",
+    "NEUROKIT_SHARED",
     "SUMMARY_FIELDS",
     "AnalysisOptions",
     "RecordingAnalysis",
     "analyze_file",
     "analyze_recording",
+    "expand_paths",
+    "find_recordings",
     "rename_columns",
     "summarize",
 ]
@@ -75,6 +89,12 @@ CORRECTION = "lipponen_tarvainen_2019"
 
 #: Every key of a summary, in output order (after ``path``).
 SUMMARY_FIELDS: tuple[str, ...] = (
+    "format",
+    "units",
+    "read_as",
+    "segment",
+    "segment_start_s",
+    "segment_end_s",
     "n_beats",
     "duration_s",
     "quality",
@@ -92,13 +112,13 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "stress_index",
 )
 
-#: hrvpace name -> NeuroKit2 column name, for the metrics whose *definition* NeuroKit2 shares
-#: (``nk.hrv_time`` / ``nk.hrv_frequency`` / ``nk.hrv_nonlinear``). Values stay hrvpace's
-#: (powers in ms^2; NeuroKit2 scales its own powers differently). Left out on purpose:
-#: ``lf_nu``/``hf_nu`` (NeuroKit2's ``HRV_LFn`` is LF/TP, not the Task Force's LF/(LF+HF)),
-#: ``stress_index`` (NeuroKit2's ``HRV_SI`` is the slope index, not Baevsky's), and metrics
-#: NeuroKit2 does not have (``mean_hr_bpm``, ``ln_rmssd``, peaks, coherence).
-NEUROKIT_NAMES: Mapping[str, str] = {
+#: Columns whose values NeuroKit2 computes the same way (``nk.hrv_time`` / ``nk.hrv_nonlinear``
+#: with its defaults on the same RR series): under ``--names neurokit`` they take NeuroKit2's
+#: name. ``tests/research/test_neurokit_names.py`` compares each with NeuroKit2 itself on real
+#: recordings (agreement within :data:`NEUROKIT_REL_TOL`; ``HRV_pNN50`` divides by the number of
+#: intervals, hrvpace by the number of successive differences as the Task Force does, and
+#: ``HRV_SD2`` differs in the last digits, both < 0.5 % from a few hundred beats on).
+NEUROKIT_SHARED: Mapping[str, str] = {
     "mean_rr_ms": "HRV_MeanNN",
     "sdnn_ms": "HRV_SDNN",
     "rmssd_ms": "HRV_RMSSD",
@@ -106,12 +126,56 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "pnn50_pct": "HRV_pNN50",
     "sd1_ms": "HRV_SD1",
     "sd2_ms": "HRV_SD2",
-    "vlf_ms2": "HRV_VLF",
-    "lf_ms2": "HRV_LF",
-    "hf_ms2": "HRV_HF",
-    "total_ms2": "HRV_TP",
-    "lf_hf": "HRV_LFHF",
-    "dfa_alpha1": "HRV_DFA_alpha1",
+}
+
+#: Largest relative difference from NeuroKit2 a borrowed name tolerates.
+NEUROKIT_REL_TOL = 0.005
+
+#: hrvpace name -> column name under ``--names neurokit``, for *every* column of a summary and
+#: of a windows table: the :data:`NEUROKIT_SHARED` metrics take NeuroKit2's name; every other
+#: column gets a name in the same style that NeuroKit2 does not use, so that no column borrows
+#: a name whose NeuroKit2 value differs. Not borrowed on purpose (checked on real recordings):
+#: NeuroKit2's ``HRV_VLF``/``HRV_LF``/``HRV_HF``/``HRV_TP`` are powers of a PSD normalised by its
+#: maximum (``normalize=True``, 100 Hz interpolation; ``HRV_TP`` also adds ULF and VHF), not
+#: ms^2, so hrvpace's powers are ``HRV_LF_ms2`` etc.; NeuroKit2's ``HRV_LFHF`` comes from that
+#: other spectrum (0.79 vs 0.92 on the same rest recording), ``HRV_LFn`` is LF/TP, not the Task
+#: Force's LF/(LF+HF) in n.u., ``HRV_DFA_alpha1`` fits other box sizes (0.93 vs 0.91) and
+#: ``HRV_SI`` is another index than Baevsky's stress index.
+NEUROKIT_NAMES: Mapping[str, str] = {
+    "path": "Path",
+    "error": "Error",
+    "format": "Format",
+    "units": "Units",
+    "read_as": "Read_As",
+    "segment": "Segment",
+    "segment_start_s": "Segment_Start_s",
+    "segment_end_s": "Segment_End_s",
+    "t_s": "Time_End_s",
+    "n_beats": "N_Beats",
+    "duration_s": "Duration_s",
+    "quality": "Quality",
+    "n_artefacts": "N_Artefacts",
+    "cleaned": "Cleaned",
+    "correction": "Correction",
+    "corrected_pct": "Corrected_pct",
+    **NEUROKIT_SHARED,
+    "mean_hr_bpm": "HRV_MeanHR_bpm",
+    "ln_rmssd": "HRV_LnRMSSD",
+    "vlf_ms2": "HRV_VLF_ms2",
+    "lf_ms2": "HRV_LF_ms2",
+    "hf_ms2": "HRV_HF_ms2",
+    "total_ms2": "HRV_TP_ms2",
+    "lf_hf": "HRV_LFtoHF",
+    "lf_nu": "HRV_LFnu",
+    "hf_nu": "HRV_HFnu",
+    "lf_peak_hz": "HRV_LFPeak_Hz",
+    "hf_peak_hz": "HRV_HFPeak_Hz",
+    "frequency_method": "HRV_FrequencyMethod",
+    "coherence_ratio": "HRV_CoherenceRatio",
+    "coherence_peak_hz": "HRV_CoherencePeak_Hz",
+    "coherence_score": "HRV_CoherenceScore",
+    "dfa_alpha1": "HRV_DFA_alpha1_4to16",
+    "stress_index": "HRV_BaevskySI",
 }
 
 _NAME_STYLES = ("hrvpace", "neurokit")
@@ -120,16 +184,27 @@ _NAME_STYLES = ("hrvpace", "neurokit")
 def rename_columns(names: Sequence[str], *, style: str = "hrvpace") -> list[str]:
     """Column names in ``style``: ``"hrvpace"`` (as is) or ``"neurokit"`` (:data:`NEUROKIT_NAMES`).
 
+    Every column is renamed under ``"neurokit"``; only the :data:`NEUROKIT_SHARED` metrics
+    take a name NeuroKit2 itself uses.
+
     Raises
     ------
     ValueError
-        Unknown ``style``.
+        Unknown ``style``, or a column without a NeuroKit2-style name.
+
+    Examples
+    --------
+    >>> rename_columns(["rmssd_ms", "lf_ms2"], style="neurokit")
+    ['HRV_RMSSD', 'HRV_LF_ms2']
     """
     if style not in _NAME_STYLES:
         raise ValueError(f"names: expected one of {_NAME_STYLES}, got {style!r}")
     if style == "hrvpace":
         return list(names)
-    return [NEUROKIT_NAMES.get(n, n) for n in names]
+    unknown = [n for n in names if n not in NEUROKIT_NAMES]
+    if unknown:  # every column renamed or none: a new column must be given a name here
+        raise ValueError(f"names: no NeuroKit2-style name for column(s) {unknown}")
+    return [NEUROKIT_NAMES[n] for n in names]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +223,12 @@ class AnalysisOptions:
         Window length and step of that table (s).
     coherence_step_s
         Step of the 64-s coherence windows averaged into the summary (s).
+    segment
+        Analyse only this part of each recording (:func:`api.research.segments.cut`).
+    drop_zero
+        Leave out RR values of exactly 0 in plain files (a beat annotated twice; removing it
+        moves no beat time) instead of reading them for ``hrv.clean`` to label (the readers'
+        default).
     """
 
     format: str | None = None
@@ -157,6 +238,8 @@ class AnalysisOptions:
     window_s: float = 300.0
     step_s: float = 10.0
     coherence_step_s: float = 5.0
+    segment: Segment | None = None
+    drop_zero: bool = False
 
 
 @dataclass(frozen=True)
@@ -303,21 +386,35 @@ def summarize(
 
 
 def analyze_recording(
-    recording: Recording, *, options: AnalysisOptions | None = None, path: str | None = None
+    recording: Recording,
+    *,
+    options: AnalysisOptions | None = None,
+    path: str | None = None,
+    read_as: str | None = None,
 ) -> RecordingAnalysis:
     """Summary (and windows when ``options.windows``) of a recording already read.
 
     Bad data raises; use :func:`analyze_file` for the tolerant, one-error-per-file behaviour.
+    ``read_as`` says how the recording was read (default: its format).
     """
     opts = options or AnalysisOptions()
     name = path if path is not None else str(recording.meta.get("path", ""))
-    summary, rr, gap = summarize(
+    stats, rr, gap = summarize(
         recording.rr_ms,
         gaps=recording.gaps,
         clean=opts.clean,
         duration_s=recording.duration_s,
         coherence_step_s=opts.coherence_step_s,
     )
+    summary: dict[str, Any] = {
+        "format": recording.source_format,
+        "units": str(recording.meta.get("units", "ms")),
+        "read_as": read_as if read_as is not None else recording.source_format,
+        "segment": recording.meta.get("segment"),
+        "segment_start_s": recording.meta.get("segment_start_s"),
+        "segment_end_s": recording.meta.get("segment_end_s"),
+        **stats,
+    }
     windows = None
     if opts.windows:
         windows = hrv.rolling(
@@ -333,17 +430,31 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     Dask worker), so it must not take a whole run down: unreadable files, broken formats and
     unusable values are reported with the reason (which names the line for format errors and
     quotes at most 200 characters of the file); any other exception (a defect) is reported
-    the same way, as ``internal error ...``. Memory stays bounded whatever the file holds: the
-    readers refuse files over 64 MiB, RR over 64 s and recordings over 8 days
-    (:mod:`sensors.recording`).
+    the same way, as ``internal error ...``. With ``options.drop_zero`` a plain file's RR
+    values of exactly 0 (a beat annotated twice) are left out, not refused, and ``read_as``
+    lists their lines (without it the error names that flag). Memory stays bounded whatever
+    the file holds: the readers refuse files over 64 MiB, RR over 64 s and recordings over
+    8 days (:mod:`sensors.recording`).
     """
     p = str(path)
     try:
-        rec = read_recording(p, format=options.format, units=options.units)
+        reading = choose_reading(p, format=options.format, units=options.units)
+        how = reading.how
+        rec = read_recording(
+            p, format=reading.format, units=reading.units, drop_zero=options.drop_zero
+        )
         if rec.n_beats == 0:
             return RecordingAnalysis(path=p, error="the recording has no beats")
-        return analyze_recording(rec, options=options, path=p)
+        if options.segment is not None:
+            rec = cut(rec, options.segment)
+        dropped = rec.meta.get("dropped_zero_lines") or ()
+        if dropped:
+            lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
+            how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
+        return analyze_recording(rec, options=options, path=p, read_as=how)
     except (HrvpaceError, OSError, ValueError) as exc:
+        # the reader's message names path, line, the units it read and the fix (kept short:
+        # an error line quotes at most 200 characters of the file plus brief wording)
         return RecordingAnalysis(path=p, error=_one_line(f"{type(exc).__name__}: {exc}"))
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
@@ -365,13 +476,33 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Files given, and the files inside folders given (sorted, hidden files skipped).
 
     A folder is not searched recursively. A path that does not exist is kept, so that it is
-    reported as a failure like any other unreadable file.
+    reported as a failure like any other unreadable file. See :func:`find_recordings` for the
+    variant that leaves out a folder's files that are not recordings.
+    """
+    return find_recordings(paths, skip=False)[0]
+
+
+def find_recordings(
+    paths: Sequence[str | os.PathLike[str]], *, skip: bool = True
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The recordings among the files given and the files inside folders given.
+
+    Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
+    recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
+    CSV of something else). Files named one by one are always kept (a problem with one is
+    reported as its failure). Folders are not searched recursively; hidden files are ignored.
     """
     out: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out.extend(sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")))
+            for c in sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")):
+                reason = skip_reason(c) if skip else None
+                if reason is None:
+                    out.append(c)
+                else:
+                    skipped.append((c, reason))
         else:
             out.append(p)
-    return out
+    return out, skipped

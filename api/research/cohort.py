@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from api._version import __version__
 from api.research import require
 from api.research.analysis import (
     SUMMARY_FIELDS,
@@ -31,6 +32,7 @@ from api.research.analysis import (
     analyze_file,
     rename_columns,
 )
+from api.research.units import DESCRIPTIONS, csv_header, units_of
 
 __all__ = [
     "Progress",
@@ -168,9 +170,9 @@ def _run_dask(
 def summary_table(
     results: Sequence[RecordingAnalysis], *, names: str = "hrvpace"
 ) -> dict[str, list[Any]]:
-    """One row per successful recording: ``recording`` then every :data:`SUMMARY_FIELDS`."""
+    """One row per successful recording: ``path`` then every :data:`SUMMARY_FIELDS`."""
     ok = [r for r in results if r.summary is not None]
-    cols = ["recording", *SUMMARY_FIELDS]
+    cols = ["path", *SUMMARY_FIELDS]
     out: dict[str, list[Any]] = {c: [] for c in rename_columns(cols, style=names)}
     keys = list(out)
     for r in ok:
@@ -184,8 +186,9 @@ def summary_table(
 def windows_table(
     results: Sequence[RecordingAnalysis], *, names: str = "hrvpace"
 ) -> dict[str, NDArray[Any]]:
-    """The windows of every successful recording stacked: a ``recording`` column, then
-    :func:`hrv.rolling`'s columns (one row per window per recording, in input order)."""
+    """The windows of every successful recording stacked: a ``path`` column, then
+    :func:`hrv.rolling`'s columns (one row per window per recording, in input order; ``t_s``
+    is the window's end; a ``segment`` column when segments were analysed)."""
     parts = [r for r in results if r.windows is not None]
     if not parts:
         return {}
@@ -195,7 +198,15 @@ def windows_table(
     recording = np.concatenate(
         [np.full(len(r.windows["t_s"]), r.path, dtype=object) for r in parts if r.windows]
     )
-    out: dict[str, NDArray[Any]] = {"recording": recording}
+    out: dict[str, NDArray[Any]] = {"path": recording}
+    if any(r.summary is not None and r.summary.get("segment") is not None for r in parts):
+        out["segment"] = np.concatenate(
+            [
+                np.full(len(r.windows["t_s"]), (r.summary or {}).get("segment"), dtype=object)
+                for r in parts
+                if r.windows
+            ]
+        )
     for c in cols:
         out[c] = np.concatenate([r.windows[c] for r in parts if r.windows])
     renamed = rename_columns(list(out), style=names)
@@ -212,9 +223,17 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def write_table(columns: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write a column dict as ``.csv`` (floats with ``repr``: exact; empty cell for missing),
-    ``.parquet`` (pyarrow; nulls for missing) or ``.json`` (records), by the file's suffix.
+def write_table(
+    columns: dict[str, Any], path: str | os.PathLike[str], *, names: str = "hrvpace"
+) -> Path:
+    """Write a column dict (hrvpace's column names) as ``.csv``, ``.parquet`` or ``.json``.
+
+    Units travel with the numbers (:mod:`api.research.units`): a CSV header cell is
+    ``name [unit]`` and floats are written with ``repr`` (exact; empty cell for missing); a
+    Parquet field carries ``unit`` (and ``description`` where one is known, e.g. ``t_s`` = the
+    window's end) in its metadata, the schema ``hrvpace_version``; nulls for missing. ``.json``
+    is a list of records. ``names="neurokit"`` renames the columns
+    (:func:`api.research.analysis.rename_columns`); the units stay those of the hrvpace column.
 
     Raises
     ------
@@ -225,31 +244,46 @@ def write_table(columns: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    names = list(columns)
+    own = list(columns)
+    units = units_of(own)
+    descriptions = {c: DESCRIPTIONS[c] for c in own if c in DESCRIPTIONS}
+    renamed = rename_columns(own, style=names)
     n = len(next(iter(columns.values()))) if columns else 0
     if suffix == ".csv":
         with open(p, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(names)
+            w.writerow([csv_header(r, units[c]) for r, c in zip(renamed, own, strict=True)])
             for i in range(n):
-                w.writerow([_cell(columns[c][i]) for c in names])
+                w.writerow([_cell(columns[c][i]) for c in own])
     elif suffix == ".parquet":
         pa = require("pyarrow")
         pq = require("pyarrow.parquet")
-        arrays = {}
-        for c in names:
+        arrays = []
+        schema_fields = []
+        for c, r in zip(own, renamed, strict=True):
             col = columns[c]
             if isinstance(col, np.ndarray) and col.dtype.kind == "f":
-                arrays[c] = pa.array(col, mask=np.isnan(col))
+                arr = pa.array(col, mask=np.isnan(col))
             elif isinstance(col, np.ndarray) and col.dtype.kind in "iub":
-                arrays[c] = pa.array(col)
+                arr = pa.array(col)
             else:
-                arrays[c] = pa.array(
+                arr = pa.array(
                     [None if (isinstance(v, float) and v != v) else _np_item(v) for v in col]
                 )
-        pq.write_table(pa.table(arrays), p)
+            if arr.type == pa.null():
+                arr = arr.cast(pa.float64())
+            meta = {"unit": units[c]}
+            if c in descriptions:
+                meta["description"] = descriptions[c]
+            arrays.append(arr)
+            schema_fields.append(pa.field(r, arr.type, metadata=meta))
+        schema = pa.schema(schema_fields, metadata={"hrvpace_version": __version__})
+        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), p)
     elif suffix == ".json":
-        rows = [{c: _json_item(columns[c][i]) for c in names} for i in range(n)]
+        rows = [
+            {r: _json_item(columns[c][i]) for c, r in zip(own, renamed, strict=True)}
+            for i in range(n)
+        ]
         p.write_text(json.dumps(rows, allow_nan=False), encoding="utf-8")
     else:
         raise ValueError(f"{p}: the table's file must end in .csv, .parquet or .json")

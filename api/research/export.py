@@ -7,7 +7,8 @@ For session ``ID`` in ``DIR``:
   metadata, key ``unit``). Floats are written with ``repr`` in the CSV (exact round trip);
   missing values are empty cells / Parquet nulls;
 - ``ID-metrics.csv`` / ``ID-metrics.parquet``: the metric snapshots the live pipeline stored
-  (one row per analysed window; columns as in ``hrv.rolling``, ``t_s`` the window end);
+  (one row per analysed window; columns as in ``hrv.rolling``, ``t_s`` the window end, which
+  the Parquet field's ``description`` says);
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
   version, the session's options and the service's stored settings, the session's events
   (micro-break events, check-ins with their ``t_s`` on the beat timeline or ``null``,
@@ -33,6 +34,7 @@ import numpy as np
 from api._version import __version__
 from api.research import require
 from api.research.store import StoredSession, load_session
+from api.research.units import DESCRIPTIONS, csv_header, unit_of, units_of
 
 __all__ = ["BEAT_UNITS", "METRIC_UNITS", "export_session"]
 
@@ -48,28 +50,9 @@ BEAT_UNITS: dict[str, str] = {
 }
 
 
-def _unit_of(name: str) -> str:
-    """The unit a metric column's name carries (``_ms2``, ``_ms``, ``_hz``, ...)."""
-    for suffix, unit in (
-        ("_ms2", "ms^2"),
-        ("_ms", "ms"),
-        ("_hz", "Hz"),
-        ("_bpm", "1/min"),
-        ("_pct", "%"),
-        ("_nu", "n.u."),
-        ("_s", "s"),
-        ("_at", "unix_s"),
-    ):
-        if name.endswith(suffix):
-            return unit
-    if name in ("n_beats",):
-        return "count"
-    return "1"
-
-
 #: Units of the usual metric columns (others are derived from the name by the same rule).
 METRIC_UNITS: dict[str, str] = {
-    n: _unit_of(n)
+    n: unit_of(n)
     for n in ("t_s", "n_beats", "rmssd_ms", "sdnn_ms", "lf_ms2", "lf_hf", "coherence_ratio")
 }
 
@@ -89,13 +72,17 @@ def _cell(v: Any) -> Any:
 def _write_csv(path: Path, names: list[str], units: dict[str, str], rows: list[list[Any]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow([f"{n} [{units[n]}]" for n in names])
+        w.writerow([csv_header(n, units[n]) for n in names])
         for row in rows:
             w.writerow([_cell(v) for v in row])
 
 
 def _write_parquet(
-    path: Path, names: list[str], units: dict[str, str], columns: list[list[Any]]
+    path: Path,
+    names: list[str],
+    units: dict[str, str],
+    columns: list[list[Any]],
+    descriptions: dict[str, str] | None = None,
 ) -> None:
     pa = require("pyarrow")
     pq = require("pyarrow.parquet")
@@ -107,7 +94,10 @@ def _write_parquet(
         if arr.type == pa.null():
             arr = pa.array(clean, type=pa.float64())
         arrays.append(arr)
-        fields.append(pa.field(n, arr.type, metadata={"unit": units[n]}))
+        meta = {"unit": units[n]}
+        if descriptions and n in descriptions:
+            meta["description"] = descriptions[n]
+        fields.append(pa.field(n, arr.type, metadata=meta))
     schema = pa.schema(fields, metadata={"hrvpace_version": __version__})
     pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
 
@@ -182,11 +172,17 @@ def export_session(
             for k, v in m.items():
                 if k not in names and (v is None or isinstance(v, int | float | str)):
                     names.append(k)
-        units = {n: _unit_of(n) for n in names}
+        units = units_of(names)
         cols = [[m.get(n) for m in s.metrics] for n in names]
         rows = [list(r) for r in zip(*cols, strict=True)]
         _write_csv(d / f"{session_id}-metrics.csv", names, units, rows)
-        _write_parquet(d / f"{session_id}-metrics.parquet", names, units, cols)
+        _write_parquet(
+            d / f"{session_id}-metrics.parquet",
+            names,
+            units,
+            cols,
+            {"t_s": DESCRIPTIONS["t_s"]},
+        )
         files += [d / f"{session_id}-metrics.csv", d / f"{session_id}-metrics.parquet"]
         tables["metrics"] = units
 

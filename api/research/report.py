@@ -14,6 +14,11 @@ as base64 PNG (also written to ``png_dir`` when given):
    :func:`hrv.frequency_domain`'s numbers;
 4. the resonance assessment curve (HR oscillation per paced rate and the phase of HR vs
    breathing) when the session holds a completed assessment;
+5. Poincaré plot with the SD1/SD2 ellipse, RR histogram and DFA log-log plot
+   (:mod:`api.research.report_plots`);
+
+the numbers grouped (recording, artefact correction with the intervals per label, time,
+frequency, nonlinear, coherence) with a unit column, and a PDF beside the HTML for sharing;
 
 and a table of break effects (RMSSD/HR before, during, after) when there are any.
 """
@@ -26,7 +31,7 @@ import html
 import io
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +41,9 @@ from numpy.typing import NDArray
 
 import hrv
 from api._version import __version__
-from api.research import require
+from api.research import report_plots, require
 from api.research.analysis import summarize
+from api.research.segments import Segment, segment_bounds
 from api.research.store import StoredSession
 from sensors import Recording
 
@@ -99,6 +105,40 @@ def from_recording(rec: Recording, *, path: str) -> ReportData:
         t_s=np.asarray(rec.t_s - rec.start_s, dtype=np.float64),
         rr_ms=np.asarray(rec.rr_ms, dtype=np.float64),
         gaps=np.asarray(rec.gaps, dtype=np.bool_),
+    )
+
+
+def segment_data(data: ReportData, segment: Segment) -> ReportData:
+    """The part of ``data`` inside ``segment`` (:func:`api.research.segments.segment_bounds`):
+    its beats, events and check-ins, with times from the segment's start; the title and the
+    provenance name the segment.
+
+    Raises
+    ------
+    SegmentError
+        The segment holds no whole interval.
+    """
+    i, j = segment_bounds(data.t_s, data.rr_ms, segment)
+    t0 = float(data.t_s[i] - data.rr_ms[i] / 1000.0)
+    t1 = float(data.t_s[j - 1])
+
+    def inside(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**e, "t_s": float(e["t_s"]) - t0} for e in items if t0 <= float(e["t_s"]) <= t1]
+
+    gaps = np.asarray(data.gaps[i:j], dtype=np.bool_).copy()
+    gaps[0] = False
+    return ReportData(
+        title=f"{data.title}, segment {segment.label}",
+        provenance={
+            **data.provenance,
+            "segment": f"{segment.label}: {t0:.6g} s - {t1:.6g} s of the recording",
+        },
+        t_s=np.asarray(data.t_s[i:j], dtype=np.float64) - t0,
+        rr_ms=np.asarray(data.rr_ms[i:j], dtype=np.float64).copy(),
+        gaps=gaps,
+        events=inside(data.events),
+        checkins=inside(data.checkins),
+        assessment=data.assessment,
     )
 
 
@@ -356,7 +396,7 @@ _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
     "padding:.2em .6em;text-align:left;font-size:.9em}figure{margin:1em 0}"
-    "figcaption{font-size:.85em;color:#555}img{max-width:100%}"
+    "figcaption{font-size:.85em;color:#555}img{max-width:100%}td.num{text-align:right}"
 )
 
 
@@ -387,8 +427,12 @@ def _effects_table(events: list[dict[str, Any]]) -> str:
     return f"<h2>Break effects</h2><table><tr>{head}</tr>{body}</table>"
 
 
-def build_report(data: ReportData) -> tuple[str, list[Plot]]:
+def build_report(
+    data: ReportData, *, step: Callable[[str], None] | None = None
+) -> tuple[str, list[Plot]]:
     """The report's HTML (self-contained: plots inlined as base64 PNG) and its plots.
+
+    ``step`` is told what is being done (for a progress display).
 
     Raises
     ------
@@ -397,10 +441,13 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
     MissingExtraError
         matplotlib is not installed.
     """
+    say = step or (lambda what: None)
+    say(f"artefact correction and numbers ({data.rr_ms.size} beats)")
     rr_in = np.asarray(data.rr_ms, dtype=np.float64)
     cleaned = hrv.clean(rr_in, gaps=data.gaps)
     duration_s = float(data.t_s[-1]) if data.t_s.size else 0.0
     summary, rr, gaps = summarize(rr_in, gaps=data.gaps, clean=True, duration_s=duration_s)
+    say("tachogram, trend and spectrum plots")
     plots: list[Plot] = [_tachogram(data, cleaned)]
     for maybe in (
         _trend(data, rr, gaps),
@@ -409,6 +456,15 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
     ):
         if maybe is not None:
             plots.append(maybe)
+    plt = _pyplot()
+    say("Poincaré, histogram and DFA plots")
+    for extra in (
+        report_plots.poincare(rr, gaps, summary, _png, plt),
+        report_plots.histogram(rr, summary, _png, plt),
+        report_plots.dfa_plot(rr, summary, _png, plt),
+    ):
+        if extra is not None:
+            plots.append(Plot(*extra))
     generated = datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds")
     prov_rows: list[tuple[str, Any]] = [
         (k, v if not isinstance(v, dict) else ", ".join(f"{a}={b}" for a, b in v.items()))
@@ -427,7 +483,7 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
         "</figcaption></figure>"
         for p in plots
     )
-    numbers = _table([(k, summary[k]) for k in summary])
+    numbers = report_plots.numbers_html(summary, cleaned.counts)
     title = html.escape(data.title)
     doc = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -436,7 +492,8 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
         f"<h2>Data</h2>{_table(prov_rows)}"
         f"<h2>Plots</h2>{figures}"
         f"{_effects_table(data.events)}"
-        "<h2>Numbers</h2><p>Whole recording after artefact correction (hrv.clean); time "
+        f"<h2>Numbers</h2><p>{'The segment' if 'segment' in data.provenance else 'Whole recording'}"
+        " after artefact correction (hrv.clean); time "
         "domain with Kubios conventions (SDNN, SD1/SD2 ddof=1; pNN50 over N-1), Welch spectrum "
         "on the 4 Hz tachogram (Task Force 1996 bands), coherence the mean over 64-s windows "
         "every 5 s (HeartMath ratio, not squared), DFA alpha1 over 4-16 beats, Baevsky's "
@@ -448,13 +505,36 @@ def build_report(data: ReportData) -> tuple[str, list[Plot]]:
 
 
 def write_report(
-    data: ReportData, out: str | os.PathLike[str], *, png_dir: str | os.PathLike[str] | None = None
+    data: ReportData,
+    out: str | os.PathLike[str],
+    *,
+    png_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+    step: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write the HTML to ``out`` (and each plot as a PNG into ``png_dir``); return the files."""
-    doc, plots = build_report(data)
+    """Write the HTML to ``out``, a PDF next to it (``out`` with ``.pdf``: the grouped numbers,
+    then every plot) and each plot as a PNG into ``png_dir``; return the files written."""
+    doc, plots = build_report(data, step=step)
     out_p = Path(out)
     out_p.write_text(doc, encoding="utf-8")
     files = [out_p]
+    if pdf:
+        if step is not None:
+            step("PDF")
+        pdf_p = out_p.with_suffix(".pdf")
+        summary, _, _ = summarize(
+            np.asarray(data.rr_ms, dtype=np.float64),
+            gaps=data.gaps,
+            duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
+        )
+        pdf_p.write_bytes(
+            report_plots.pdf_bytes(
+                f"hrvpace report: {data.title}",
+                report_plots.number_rows(summary),
+                [p.png for p in plots],
+            )
+        )
+        files.append(pdf_p)
     if png_dir is not None:
         d = Path(png_dir)
         d.mkdir(parents=True, exist_ok=True)

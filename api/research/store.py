@@ -19,7 +19,140 @@ from numpy.typing import NDArray
 
 from api.errors import ApiError, SessionNotFoundError
 
-__all__ = ["StoredSession", "load_session"]
+__all__ = [
+    "AmbiguousSessionError",
+    "SessionSummary",
+    "StoredSession",
+    "list_sessions",
+    "load_session",
+    "resolve_session_id",
+    "short_ids",
+]
+
+#: The shortest id prefix ``hrvpace sessions`` shows (longer where needed to be unique).
+MIN_PREFIX = 8
+
+
+class AmbiguousSessionError(ApiError, LookupError):
+    """An id prefix matches more than one session; the message lists them."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row of ``hrvpace sessions``: a stored session without its beats.
+
+    ``duration_s`` is the last beat's time on the session's timeline (0 without beats);
+    ``source`` is the stored source description (``kind`` and, by kind, ``path``, ``device``,
+    ``recording``); ``label`` the free-text label set in the history (``""`` when none).
+    """
+
+    session_id: str
+    created_at: float
+    ended_at: float | None
+    state: str
+    mode: str
+    source: dict[str, Any]
+    label: str
+    n_beats: int
+    duration_s: float
+
+    def source_text(self) -> str:
+        """The source in a few words: ``replay rest.txt``, ``ble Polar H10``, ``simulator``."""
+        src = self.source
+        kind = str(src.get("kind", "?"))
+        for key in ("recording", "path", "device_name", "name", "device", "address"):
+            if src.get(key):
+                value = str(src[key])
+                return f"{kind} {Path(value).name if key == 'path' else value}"
+        return kind
+
+
+def list_sessions(database: Path) -> list[SessionSummary]:
+    """Every stored session, oldest first (read-only; a running server is not disturbed).
+
+    Raises
+    ------
+    ApiError
+        The database cannot be opened.
+    """
+    conn = _connect_ro(database)
+    try:
+        rows = conn.execute(
+            "SELECT s.id, s.created_at, s.ended_at, s.state, s.mode, s.source_json, "
+            "s.options_json, COUNT(b.idx) AS n, MAX(b.t_s) AS t_last "
+            "FROM sessions s LEFT JOIN beats b ON b.session_id = s.id "
+            "GROUP BY s.id ORDER BY s.created_at, s.id"
+        ).fetchall()
+    finally:
+        conn.close()
+    out = []
+    for r in rows:
+        options = json.loads(r["options_json"] or "{}")
+        out.append(
+            SessionSummary(
+                session_id=r["id"],
+                created_at=float(r["created_at"]),
+                ended_at=None if r["ended_at"] is None else float(r["ended_at"]),
+                state=r["state"],
+                mode=r["mode"],
+                source=json.loads(r["source_json"] or "{}"),
+                label=str(options.get("label") or "") if isinstance(options, dict) else "",
+                n_beats=int(r["n"]),
+                duration_s=float(r["t_last"] or 0.0),
+            )
+        )
+    return out
+
+
+def short_ids(ids: list[str]) -> dict[str, str]:
+    """Each id's shortest prefix of at least :data:`MIN_PREFIX` characters that no other id
+    shares (the whole id when it is shorter)."""
+    out = {}
+    for i in ids:
+        n = min(MIN_PREFIX, len(i))
+        while n < len(i) and any(o != i and o.startswith(i[:n]) for o in ids):
+            n += 1
+        out[i] = i[:n]
+    return out
+
+
+def resolve_session_id(database: Path, prefix: str) -> str:
+    """The id of the one session whose id is ``prefix`` or starts with it.
+
+    Raises
+    ------
+    SessionNotFoundError
+        No session matches.
+    AmbiguousSessionError
+        Several match; the message lists each (id, start, source) so a longer prefix can be
+        chosen.
+    ApiError
+        The database cannot be opened.
+    """
+    p = prefix.strip()
+    if not p:
+        raise SessionNotFoundError("an empty session id matches nothing")
+    sessions = list_sessions(database)
+    exact = [s for s in sessions if s.session_id == p]
+    if exact:
+        return exact[0].session_id
+    matches = [s for s in sessions if s.session_id.startswith(p)]
+    if not matches:
+        raise SessionNotFoundError(f"no session {p!r} in {database} (hrvpace sessions lists them)")
+    if len(matches) > 1:
+        listed = "; ".join(
+            f"{s.session_id} ({_iso_minute(s.created_at)}, {s.source_text()})" for s in matches
+        )
+        raise AmbiguousSessionError(
+            f"the id prefix {p!r} matches {len(matches)} sessions: {listed}; give more characters"
+        )
+    return matches[0].session_id
+
+
+def _iso_minute(t: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)

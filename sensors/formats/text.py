@@ -53,7 +53,7 @@ def _numbers(path: str, *, what: str, commas: bool = False) -> tuple[list[str], 
     return tokens, lines
 
 
-def read_plain(path: str, *, units: str = "ms") -> Recording:
+def read_plain(path: str, *, units: str = "ms", drop_zero: bool = False) -> Recording:
     """One RR interval per line, in ``units`` (``"ms"`` or ``"s"``); blank lines are skipped.
 
     Parameters
@@ -63,6 +63,11 @@ def read_plain(path: str, *, units: str = "ms") -> Recording:
     units
         Units of the values, ``"ms"`` (default) or ``"s"``. Never guessed from magnitudes.
         Seconds are converted to ms and rounded to 1e-6 ms (1 ns) to drop float noise.
+    drop_zero
+        Leave out values that are exactly 0 (a beat annotated twice: removing a zero interval
+        moves no beat time) instead of reading them for ``hrv.clean`` to label; their line
+        numbers are listed in ``meta["dropped_zero_lines"]``. Negative values are read either
+        way.
 
     Returns
     -------
@@ -80,6 +85,15 @@ def read_plain(path: str, *, units: str = "ms") -> Recording:
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
     tokens, lines = _numbers(path, what="RR intervals")
     rr = parse_floats(tokens, lines, path=path, what="RR interval")
+    dropped: list[int] = []
+    if drop_zero and bool(np.any(rr == 0.0)):
+        zero = rr == 0.0
+        dropped = [ln for ln, z in zip(lines, zero, strict=True) if z]
+        tokens = [t for t, z in zip(tokens, zero, strict=True) if not z]
+        lines = [ln for ln, z in zip(lines, zero, strict=True) if not z]
+        rr = rr[~zero]
+        if rr.shape[0] == 0:
+            raise RecordingFormatError("every RR interval is 0", path=path)
     check_rr_values(rr, lines, path=path, shown=tokens)
     if rr.shape[0] >= BEAT_TIMES_MIN_RUN and bool(np.all(np.diff(rr) > 0)):
         raise RecordingFormatError(
@@ -96,7 +110,7 @@ def read_plain(path: str, *, units: str = "ms") -> Recording:
         gaps=gaps,
         contact=contact,
         source_format="plain",
-        meta={"path": path, "units": units},
+        meta={"path": path, "units": units, "dropped_zero_lines": tuple(dropped)},
     )
 
 

@@ -23,10 +23,10 @@ from api.research.analysis import (
     NEUROKIT_NAMES,
     SUMMARY_FIELDS,
     AnalysisOptions,
-    analyze_file,
 )
 from api.research.cohort import analyze_many, windows_table, write_table
 from sensors import read_recording
+from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
 
@@ -138,14 +138,13 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         ["analyze", str(short_dir), "--windows", str(out), "--window-s", "120", "--step-s", "30"],
     )
     assert res.exit_code == 0, res.output
-    import csv
-
-    with open(out, newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert rows and set(rows[0]) >= {"recording", "t_s", "n_beats", "rmssd_ms", "lf_ms2"}
+    rows, units = read_csv_with_units(out)
+    assert rows and set(rows[0]) >= {"path", "t_s", "n_beats", "rmssd_ms", "lf_ms2"}
+    assert units["t_s"] == "s" and units["rmssd_ms"] == "ms" and units["lf_ms2"] == "ms^2"
+    assert units["n_beats"] == "count" and units["lf_hf"] == "ratio"
     by_file: dict[str, list[dict[str, str]]] = {}
     for row in rows:
-        by_file.setdefault(row["recording"], []).append(row)
+        by_file.setdefault(row["path"], []).append(row)
     assert sorted(Path(k).name for k in by_file) == sorted(SHORT)
     for name, got in by_file.items():
         rec = read_recording(name)
@@ -168,43 +167,17 @@ def test_windows_parquet_and_neurokit_names(short_dir: Path, tmp_path: Path) -> 
     )
     assert res.exit_code == 0, res.output
     table = pq.read_table(out)
-    assert {"recording", "HRV_RMSSD", "HRV_SDNN", "HRV_LF", "HRV_DFA_alpha1"} <= set(
-        table.column_names
-    )
-    assert "rmssd_ms" not in table.column_names
+    assert {"Path", "Time_End_s", "HRV_RMSSD", "HRV_SDNN", "HRV_LF_ms2"} <= set(table.column_names)
+    assert "rmssd_ms" not in table.column_names and "HRV_LF" not in table.column_names
+    t_end = table.schema.field("Time_End_s").metadata
+    assert t_end[b"unit"] == b"s" and b"end of the window" in t_end[b"description"]
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     for obj in objs:
-        for ours, theirs in NEUROKIT_NAMES.items():
-            assert theirs in obj and ours not in obj
-        assert "quality" in obj and "n_beats" in obj  # no NeuroKit2 name: kept
+        assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)}
     # values are the same as under hrvpace names
-    rest = next(o for o in objs if o["path"].endswith("hrvpkg_rest_rri_ms.txt"))
+    rest = next(o for o in objs if o["Path"].endswith("hrvpkg_rest_rri_ms.txt"))
     exp = _expected(short_dir / "hrvpkg_rest_rri_ms.txt", clean=True)
-    assert rest["HRV_RMSSD"] == exp["rmssd_ms"] and rest["HRV_LF"] == exp["lf_ms2"]
-
-
-def test_neurokit_names_exist_in_neurokit2(shared_data: Path) -> None:
-    """The names we claim are NeuroKit2's own columns (checked on NeuroKit2 itself)."""
-    nk = pytest.importorskip("neurokit2")
-    import warnings
-
-    rr = np.loadtxt(shared_data / "hrvpkg_rest_rri_ms.txt")
-    peaks = np.concatenate([[0], np.cumsum(rr)]).astype(int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cols = set(nk.hrv_time(peaks, sampling_rate=1000).columns)
-        cols |= set(nk.hrv_frequency(peaks, sampling_rate=1000).columns)
-        # the nonlinear group's names only (its entropies are slow on long input)
-        cols |= set(nk.hrv_nonlinear(peaks[:121], sampling_rate=1000).columns)
-    assert set(NEUROKIT_NAMES.values()) <= cols
-    # and NeuroKit2 agrees on the time-domain values under those names (no cleaning)
-    ours = analyze_file(
-        shared_data / "hrvpkg_rest_rri_ms.txt", AnalysisOptions(clean=False)
-    ).summary
-    assert ours is not None
-    t = nk.hrv_time(peaks, sampling_rate=1000)
-    assert math.isclose(ours["rmssd_ms"], float(t["HRV_RMSSD"].iloc[0]), rel_tol=1e-9)
-    assert math.isclose(ours["sdnn_ms"], float(t["HRV_SDNN"].iloc[0]), rel_tol=1e-9)
+    assert rest["HRV_RMSSD"] == exp["rmssd_ms"] and rest["HRV_LF_ms2"] == exp["lf_ms2"]
 
 
 def test_folder_with_a_corrupt_file_yields_the_others(short_dir: Path, tmp_path: Path) -> None:
@@ -218,7 +191,7 @@ def test_folder_with_a_corrupt_file_yields_the_others(short_dir: Path, tmp_path:
     bad = [o for o in objs if "error" in o]
     assert len(bad) == 1 and bad[0]["path"].endswith("broken.txt")
     assert "line 3" in bad[0]["error"] or ":3:" in bad[0]["error"]
-    assert "broken.txt" in res.stderr and "1 of 5 recording(s) failed" in res.stderr
+    assert "broken.txt" in res.stderr and "4 of 5 recording(s) analysed, 1 failed" in res.stderr
     good = [o for o in objs if "error" not in o]
     assert all(o["rmssd_ms"] > 0 for o in good)
 
@@ -247,7 +220,7 @@ def test_no_value_sinks_a_folder_run(short_dir: Path, shared_data: Path, tmp_pat
         assert f"{name}:{line}:" in msg and text in msg
         assert len(msg) < len(str(d / name)) * 2 + 200 + 250, msg
     assert "seconds.txt" in res.stderr and "look like seconds" in res.stderr
-    assert "4 of 8 recording(s) failed" in res.stderr
+    assert "4 of 8 recording(s) analysed, 4 failed" in res.stderr
 
 
 def test_an_unexpected_error_fails_only_its_file(short_dir: Path) -> None:
@@ -279,6 +252,25 @@ def test_real_file_with_a_zero_interval_is_analysed_with_it_labelled(shared_data
     assert first.get("error") is None and first["n_artefacts"] >= 1
     assert first["corrected_pct"] > 0 and first["rmssd_ms"] is not None
     assert second["n_beats"] == 910
+
+
+def test_real_file_with_a_zero_interval_is_analysed_without_it(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # a 0 ms value is a beat annotated twice: leaving it out moves no beat time; the summary
+    # says so, with the line, and the numbers are those of the file without that line
+    real = shared_data / "hrvpkg_real_rri_ms.txt"
+    lines = real.read_text().splitlines()
+    assert lines[771].strip() == "0"
+    without = tmp_path / "without_zero.txt"
+    without.write_text("\n".join(lines[:771] + lines[772:]) + "\n")
+    res = runner.invoke(app, ["analyze", str(real), str(without), "--json", "--drop-zero"])
+    assert res.exit_code == 0, res.output
+    first, second = (json.loads(x) for x in res.stdout.splitlines())
+    assert "1 zero RR value(s) left out (line 772)" in first["read_as"]
+    assert first["n_beats"] == 771
+    for key in ("rmssd_ms", "sdnn_ms", "lf_ms2", "duration_s", "dfa_alpha1"):
+        assert first[key] == second[key], key
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -327,7 +319,7 @@ def test_dask_local_cluster_gives_the_same_table(short_dir: Path, tmp_path: Path
     # gathered into one table file
     out = write_table(b, tmp_path / "w.json")
     rows = json.loads(out.read_text())
-    assert len(rows) == len(b["t_s"]) and rows[0]["recording"] == str(files[0])
+    assert len(rows) == len(b["t_s"]) and rows[0]["path"] == str(files[0])
 
 
 def test_analyze_dask_flag_runs_on_worker_processes(
@@ -482,15 +474,13 @@ def test_analyze_reproduces_published_values(shared_data: Path) -> None:
 
 
 def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) -> None:
-    import csv
-
     out_csv, out_pq = tmp_path / "s.csv", tmp_path / "s.parquet"
     res = runner.invoke(app, ["analyze", str(short_dir), "--json", "--summary", str(out_csv)])
     assert res.exit_code == 0, res.output
     objs = [json.loads(line) for line in res.stdout.splitlines()]
-    with open(out_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["recording"] for r in rows] == [o["path"] for o in objs]
+    rows, units = read_csv_with_units(out_csv)
+    assert [r["path"] for r in rows] == [o["path"] for o in objs]
+    assert set(units) == {"path", *SUMMARY_FIELDS}
     for row, obj in zip(rows, objs, strict=True):
         for key in SUMMARY_FIELDS:
             v = obj[key]
@@ -505,6 +495,13 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
         app, ["analyze", str(short_dir), "--summary", str(out_pq), "--names", "neurokit"]
     )
     assert res.exit_code == 0, res.output
-    table = pq.read_table(out_pq).to_pydict()
+    pq_table = pq.read_table(out_pq)
+    table = pq_table.to_pydict()
     assert table["HRV_RMSSD"] == [o["rmssd_ms"] for o in objs]
-    assert table["quality"] == [o["quality"] for o in objs]
+    assert table["Quality"] == [o["quality"] for o in objs]
+    # units travel with the numbers: per-field metadata, the unit of the hrvpace column
+    schema = pq_table.schema
+    assert schema.field("HRV_RMSSD").metadata[b"unit"] == b"ms"
+    assert schema.field("HRV_LF_ms2").metadata[b"unit"] == b"ms^2"
+    assert schema.field("Quality").metadata[b"unit"] == b"fraction"
+    assert b"hrvpace_version" in schema.metadata

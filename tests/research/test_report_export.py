@@ -26,6 +26,7 @@ from api._version import __version__
 from api.cli import app
 from api.storage import Storage
 from sensors import read_recording
+from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
 
@@ -33,8 +34,7 @@ REST = "hrvpkg_rest_rri_ms.txt"  # 910 beats, 16 min, supine rest
 
 
 def _windows_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv_with_units(path)[0]
 
 
 def test_replay_at_max_speed_yields_the_metrics_of_analyze(
@@ -75,7 +75,7 @@ def test_replay_at_max_speed_yields_the_metrics_of_analyze(
         assert math.isclose(ev["t_s"], float(row["t_s"]), rel_tol=1e-12)
         assert ev["n_beats"] == int(row["n_beats"])
         for key, cell in row.items():
-            if key in ("recording", "t_s", "n_beats"):
+            if key in ("path", "t_s", "n_beats"):
                 continue
             if cell == "":
                 assert ev[key] is None, key
@@ -176,12 +176,21 @@ def test_report_of_a_stored_session(
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     images = _images(text)
-    # tachogram, trend, spectrum, assessment
-    assert len(images) == 4
+    # tachogram, trend, spectrum, assessment, Poincaré, histogram, DFA
+    assert len(images) == 7
     assert all(img.startswith(b"\x89PNG\r\n\x1a\n") and len(img) > 5000 for img in images)
     assert sorted(p.name for p in png_dir.iterdir()) == sorted(
-        ["tachogram.png", "trend.png", "spectrum.png", "assessment.png"]
+        [
+            "tachogram.png",
+            "trend.png",
+            "spectrum.png",
+            "assessment.png",
+            "poincare.png",
+            "histogram.png",
+            "dfa.png",
+        ]
     )
+    assert out.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     # names its data: the session, its beats, the software
     assert stored["session_id"] in text
     assert "910" in text and f"hrvpace {__version__}" in text
@@ -194,7 +203,8 @@ def test_report_of_a_stored_session(
     rec = read_recording(shared_data / REST)
     c = hrv.clean(rec.rr_ms)
     rmssd = hrv.time_domain(c.rr_ms).rmssd_ms
-    assert rmssd is not None and f"<th>rmssd_ms</th><td>{rmssd:.6g}</td>" in text
+    assert rmssd is not None
+    assert f"<th>rmssd_ms</th><td class='num'>{rmssd:.1f}</td><td>ms</td>" in text
 
 
 def test_checkins_of_a_live_session_are_placed_on_the_beat_timeline(
@@ -242,7 +252,7 @@ def test_report_of_a_file_names_it_and_has_no_assessment(shared_data: Path, tmp_
     res = runner.invoke(app, ["report", str(path), "--out", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
-    assert len(_images(text)) == 3
+    assert len(_images(text)) == 6  # tachogram, trend, spectrum, Poincaré, histogram, DFA
     assert str(path.resolve()) in text and "polar_hrm" in text and "3581" in text
     # artefacts are marked: the noisy file has labelled beats, shown in the caption
     n_art = int(np.count_nonzero(hrv.clean(read_recording(path).rr_ms).labels))
@@ -296,6 +306,8 @@ def test_export_of_a_stored_session(stored: dict[str, Any], tmp_path: Path) -> N
     assert mt.num_rows == len(metrics)
     assert mt.column("rmssd_ms").to_pylist() == [m["rmssd_ms"] for m in metrics]
     assert mt.schema.field("lf_ms2").metadata[b"unit"] == b"ms^2"
+    assert b"end of the window" in mt.schema.field("t_s").metadata[b"description"]
+    assert b"description" not in table.schema.field("t_s").metadata  # a beat's time, not a window
     # sidecar
     side = json.loads((tmp_path / f"{sid}.json").read_text())
     assert side["software"] == {"name": "hrvpace", "version": __version__}
@@ -315,3 +327,18 @@ def test_export_of_an_unknown_session(tmp_path: Path) -> None:
         app, ["export", "nope", "--out", str(tmp_path / "x"), "--data-dir", str(tmp_path)]
     )
     assert res.exit_code == 1 and "no session 'nope'" in res.stderr
+
+
+def test_report_of_a_stored_session_segment(stored: dict[str, Any], tmp_path: Path) -> None:
+    """--start/--end on a session (by an id prefix): only the events inside the stretch (the
+    micro-break at 420 s and the break 430-550 s are in 400-900 s, none before 400 s)."""
+    out = tmp_path / "seg.html"
+    base = ["report", stored["session_id"][:10], "--data-dir", str(stored["data_dir"])]
+    res = runner.invoke(app, [*base, "--out", str(out), "--start", "400", "--end", "15:00"])
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "1 micro-break(s), 1 break(s)" in text and "segment 400-15:00" in text
+    early = tmp_path / "early.html"
+    res = runner.invoke(app, [*base, "--out", str(early), "--end", "400"])
+    assert res.exit_code == 0, res.output
+    assert "0 micro-break(s), 0 break(s)" in early.read_text()

@@ -1,0 +1,160 @@
+"""Which files of a folder are recordings, and how to read each one (format and units).
+
+A folder given to ``hrvpace analyze`` holds recordings and other files (a README, notes). For
+every file this module decides, from what the file itself says and never from a guess:
+
+- :func:`skip_reason`: a file found in a folder is *not a recording* (skipped and listed,
+  not failed) when no reader recognises its first line as a header and that line is not a
+  number either (a README's title, a CSV of something else). Files named one by one are never
+  skipped: their problem is reported as a failure.
+- :func:`choose_reading`: the format and units to read a file with, and why:
+
+  ===========================  ==============================================================
+  what the file says           read as
+  ===========================  ==============================================================
+  a known header               that format (its units are fixed: ``polar_hrm`` ms, ...)
+  name ``*rr_secs*``, then     ``physionet_rr_secs`` (line 1 the first-beat time, then RR in
+  values of 0.1-10 after       seconds): the name says seconds and the values agree
+  line 1
+  values that strictly rise    ``ghrv_beats`` (beat times in seconds): RR intervals never rise
+  over the first 100+ lines    for 100 beats, and the steps are 0.1-10 s
+  with steps of 0.1-10
+  anything else                ``plain`` in the ``--units`` given, else ms; a file of seconds
+                               then fails with the flag that reads it (``--units s``)
+  ===========================  ==============================================================
+
+  An explicit ``format`` is used as given (no detection).
+
+Only the first :data:`HEAD_BYTES` of a file are looked at here; the reader then checks the
+whole file (a ``ghrv_beats`` file that stops rising later fails with the line).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sensors import detect_recording_format
+from sensors.errors import RecordingFormatError
+
+__all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
+
+#: Bytes of a file looked at to choose its format (~1,000 lines of RR values).
+HEAD_BYTES = 8192
+#: Beat-time detection needs at least this many strictly rising values (as the plain reader).
+_RISING_MIN = 100
+#: RR intervals in seconds lie in this range (hrv's own bounds, 100 ms - 10 s).
+_SECONDS_RANGE = (0.1, 10.0)
+_RR_SECS_NAME = re.compile(r"rr[_-]?secs?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a file is read: ``format`` and ``units`` for :func:`sensors.read_recording`.
+
+    ``how`` says in words what was chosen and why (printed per file by ``hrvpace analyze``).
+    ``units_read`` is the units of the values in the file (``"ms"`` or ``"s"``).
+    """
+
+    format: str | None
+    units: str | None
+    units_read: str
+    how: str
+
+
+def _head_lines(path: Path) -> list[str]:
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    lines = [ln.strip() for ln in head.splitlines()]
+    if len(head) == HEAD_BYTES and lines:
+        lines = lines[:-1]  # the last line may be cut
+    return [ln for ln in lines if ln]
+
+
+def _numbers(lines: list[str]) -> np.ndarray | None:
+    try:
+        return np.array([float(x) for x in lines], dtype=np.float64)
+    except ValueError:
+        return None
+
+
+def skip_reason(path: str | os.PathLike[str]) -> str | None:
+    """Why a file found in a folder is not a recording, or ``None`` when it may be one.
+
+    Examples
+    --------
+    >>> skip_reason("README.md")  # doctest: +SKIP
+    "not a recording: line 1 '# Real RR-interval data' is neither a number nor a known header"
+    """
+    p = Path(path)
+    try:
+        if detect_recording_format(p) != "plain":
+            return None
+        lines = _head_lines(p)
+    except (RecordingFormatError, OSError):
+        return None  # unreadable: reported as that file's failure
+    if not lines:
+        return None  # empty: the reader says so
+    first = lines[0]
+    try:
+        float(first.split(",")[0])
+    except ValueError:
+        shown = first if len(first) <= 60 else first[:57] + "..."
+        return f"not a recording: line 1 {shown!r} is neither a number nor a known header"
+    return None
+
+
+def choose_reading(
+    path: str | os.PathLike[str], *, format: str | None = None, units: str | None = None
+) -> Reading:
+    """The format and units to read ``path`` with (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        The file.
+    format
+        A format the user named (used as is), or ``None`` to decide from the content.
+    units
+        Units the user named for files that do not state theirs (``plain``), or ``None`` (ms).
+
+    Returns
+    -------
+    Reading
+        Unreadable files get the plain reading; reading them reports the problem.
+    """
+    p = Path(path)
+    if format is not None:
+        fixed = {"plain": units or "ms", "physionet_rr_secs": "s", "ghrv_beats": "s"}
+        return Reading(format, units, fixed.get(format, units or "ms"), f"{format} (--format)")
+    try:
+        detected = detect_recording_format(p)
+        lines = _head_lines(p) if detected == "plain" else []
+    except (RecordingFormatError, OSError):
+        return Reading(None, units, units or "ms", "unreadable")
+    if detected != "plain":
+        return Reading(detected, None, "ms", f"{detected} (the file's header)")
+    values = _numbers(lines)
+    lo, hi = _SECONDS_RANGE
+    if values is not None and values.size >= 3 and _RR_SECS_NAME.search(p.name):
+        rest = values[1:]
+        if lo <= float(np.median(rest)) <= hi:
+            return Reading(
+                "physionet_rr_secs",
+                None,
+                "s",
+                f"physionet_rr_secs, s (name *rr_secs*; line 1 = first beat at {values[0]:g} s)",
+            )
+    if values is not None and values.size >= _RISING_MIN:
+        steps = np.diff(values)
+        if bool(np.all(steps > 0)) and lo <= float(np.median(steps)) <= hi:
+            return Reading(
+                "ghrv_beats", None, "s", "ghrv_beats, s (values strictly rise: beat times)"
+            )
+    if units is not None:
+        return Reading("plain", units, units, f"plain, {units} (--units)")
+    return Reading("plain", None, "ms", "plain, ms (default; --units s for seconds)")

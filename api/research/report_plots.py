@@ -1,0 +1,305 @@
+"""The report's plots of the beat-to-beat structure, and its grouped numbers (a Kubios-style page).
+
+- :func:`poincare`: RR(n+1) against RR(n) of the cleaned series (pairs across a gap left out)
+  with the SD1/SD2 ellipse: centred on the mean RR on the identity line, semi-axes SD2 along
+  it and SD1 across it (Brennan, Palaniswami & Kamen 2001; Tarvainen et al. 2014, Kubios).
+  SD1/SD2 are the report's numbers (:func:`hrv.time_domain`).
+- :func:`histogram`: the RR histogram with bins of 1/128 s = 7.8125 ms, the Task Force's bin
+  for geometric measures (Task Force 1996).
+- :func:`dfa_plot`: log10 F(n) against log10 n of detrended fluctuation analysis (Peng et al.
+  1995): the profile ``cumsum(rr - mean)``, non-overlapping boxes of n beats, a least-squares
+  line removed in each, F(n) the RMS of the residuals; the alpha1 line of the numbers
+  (:func:`hrv.dfa_alpha1`, 4-16 beats) is drawn over the points it fits.
+- :func:`numbers_html` / :func:`number_rows`: the numbers grouped (recording, artefact
+  correction, time domain, frequency domain, nonlinear, coherence) with a unit column
+  (:mod:`api.research.units`) and a precision suited to each unit.
+
+References
+----------
+Brennan M., Palaniswami M., Kamen P. (2001). Do existing measures of Poincare plot geometry
+reflect nonlinear features of heart rate variability? IEEE Trans Biomed Eng 48(11), 1342-1347.
+Peng C.-K. et al. (1995). Quantification of scaling exponents and crossover phenomena in
+nonstationary heartbeat time series. Chaos 5(1), 82-87.
+Task Force of the ESC and NASPE (1996). Heart rate variability. Circulation 93(5), 1043-1065.
+Tarvainen M.P. et al. (2014). Kubios HRV. Comput Methods Programs Biomed 113(1), 210-220.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from api.research.units import unit_of
+
+__all__ = [
+    "DFA_DISPLAY_MAX",
+    "GROUPS",
+    "HIST_BIN_MS",
+    "dfa_fluctuations",
+    "dfa_plot",
+    "histogram",
+    "number_rows",
+    "numbers_html",
+    "poincare",
+]
+
+#: Histogram bin width (ms): 1/128 s, the Task Force's bin for geometric measures.
+HIST_BIN_MS = 1000.0 / 128.0
+#: Largest DFA box drawn (beats); alpha1 is fitted over 4-16.
+DFA_DISPLAY_MAX = 64
+
+#: The report's number groups, in order: (title, fields of the summary).
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Recording", ("n_beats", "duration_s", "quality")),
+    ("Artefact correction", ("correction", "n_artefacts", "corrected_pct")),
+    (
+        "Time domain",
+        ("mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "sdsd_ms", "pnn50_pct"),
+    ),
+    (
+        "Frequency domain",
+        (
+            "vlf_ms2",
+            "lf_ms2",
+            "hf_ms2",
+            "total_ms2",
+            "lf_hf",
+            "lf_nu",
+            "hf_nu",
+            "lf_peak_hz",
+            "hf_peak_hz",
+            "frequency_method",
+        ),
+    ),
+    ("Nonlinear", ("sd1_ms", "sd2_ms", "dfa_alpha1", "stress_index")),
+    ("Coherence", ("coherence_ratio", "coherence_score", "coherence_peak_hz")),
+)
+
+_DECIMALS = {
+    "ms": 1,
+    "ms^2": 0,
+    "Hz": 3,
+    "%": 1,
+    "1/min": 1,
+    "n.u.": 1,
+    "ratio": 2,
+    "fraction": 3,
+    "1": 3,
+    "ln(ms)": 2,
+    "s": 1,
+}
+
+
+def format_value(value: Any, unit: str) -> str:
+    """A number with the precision its unit deserves (``55.5`` ms, ``701`` ms^2, ``0.092`` Hz).
+
+    Examples
+    --------
+    >>> format_value(701.41, "ms^2"), format_value(0.0917, "Hz"), format_value(None, "ms")
+    ('701', '0.092', '-')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if unit == "count" or isinstance(value, int):
+        return f"{int(value):,}"
+    return f"{float(value):,.{_DECIMALS.get(unit, 3)}f}"
+
+
+def number_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """``(group, metric, value, unit)`` for every grouped field present in ``summary``."""
+    rows = []
+    for title, names in GROUPS:
+        for name in names:
+            if name in summary:
+                unit = unit_of(name)
+                rows.append((title, name, format_value(summary[name], unit), unit))
+    return rows
+
+
+def numbers_html(summary: dict[str, Any], counts: dict[str, int] | None = None) -> str:
+    """The grouped numbers as HTML tables (metric, value, unit), one per group; ``counts``
+    (intervals per hrv.clean label) are listed under the artefact correction."""
+    out = []
+    rows = number_rows(summary)
+    for title, _ in GROUPS:
+        body = "".join(
+            f"<tr><th>{html.escape(m)}</th><td class='num'>{html.escape(v)}</td>"
+            f"<td>{html.escape(u)}</td></tr>"
+            for g, m, v, u in rows
+            if g == title
+        )
+        if title == "Artefact correction" and counts:
+            labelled = ", ".join(f"{k} {n}" for k, n in counts.items() if n and k != "normal")
+            body += (
+                "<tr><th>intervals by label</th>"
+                f"<td colspan='2'>{html.escape(labelled or 'none')}</td></tr>"
+            )
+        if body:
+            out.append(
+                f"<h3>{html.escape(title)}</h3><table><tr><th>metric</th><th>value</th>"
+                f"<th>unit</th></tr>{body}</table>"
+            )
+    return "".join(out)
+
+
+def _successive_pairs(
+    rr: NDArray[np.float64], gaps: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    ok = ~np.asarray(gaps[1:], dtype=np.bool_)
+    return rr[:-1][ok], rr[1:][ok]
+
+
+def poincare(
+    rr: NDArray[np.float64],
+    gaps: NDArray[np.bool_],
+    summary: dict[str, Any],
+    png: Callable[[Any], bytes],
+    plt: Any,
+) -> tuple[str, str, bytes] | None:
+    """Poincaré plot with the SD1/SD2 ellipse, as ``(file name, caption, PNG)``."""
+    x, y = _successive_pairs(rr, gaps)
+    sd1, sd2, mean = summary.get("sd1_ms"), summary.get("sd2_ms"), summary.get("mean_rr_ms")
+    if not (isinstance(sd1, float) and isinstance(sd2, float) and isinstance(mean, float)):
+        return None
+    if x.size < 3:
+        return None
+    from matplotlib.patches import Ellipse
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(x, y, s=3, alpha=0.35, color="#1f77b4", linewidths=0)
+    lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8)
+    ax.add_patch(
+        Ellipse((mean, mean), 2 * sd2, 2 * sd1, angle=45.0, fill=False, color="#d62728", lw=1.5)
+    )
+    c, s = math.cos(math.pi / 4), math.sin(math.pi / 4)
+    ax.plot([mean, mean + sd2 * c], [mean, mean + sd2 * s], color="#2ca02c", lw=1.5, label="SD2")
+    ax.plot([mean, mean - sd1 * s], [mean, mean + sd1 * c], color="#ff7f0e", lw=1.5, label="SD1")
+    ax.set_xlabel("RR(n) (ms)")
+    ax.set_ylabel("RR(n+1) (ms)")
+    ax.set_aspect("equal")
+    ax.set_title("Poincaré plot")
+    ax.legend(fontsize=7)
+    caption = (
+        f"Poincaré plot of the cleaned series ({x.size} successive pairs): SD1 {sd1:.1f} ms "
+        f"(across the identity line), SD2 {sd2:.1f} ms (along it), ellipse centred on the mean "
+        f"RR {mean:.1f} ms (Brennan et al. 2001)."
+    )
+    return "poincare.png", caption, png(fig)
+
+
+def histogram(
+    rr: NDArray[np.float64], summary: dict[str, Any], png: Callable[[Any], bytes], plt: Any
+) -> tuple[str, str, bytes] | None:
+    """RR histogram (bins of :data:`HIST_BIN_MS`)."""
+    if rr.size < 3:
+        return None
+    lo = math.floor(float(rr.min()) / HIST_BIN_MS) * HIST_BIN_MS
+    edges = np.arange(lo, float(rr.max()) + 2 * HIST_BIN_MS, HIST_BIN_MS)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(rr, bins=edges, color="#1f77b4")
+    ax.set_xlabel("RR interval (ms)")
+    ax.set_ylabel("intervals")
+    ax.set_title("RR histogram")
+    mean, sdnn = summary.get("mean_rr_ms"), summary.get("sdnn_ms")
+    extra = (
+        f" Mean {mean:.1f} ms, SDNN {sdnn:.1f} ms."
+        if isinstance(mean, float) and isinstance(sdnn, float)
+        else ""
+    )
+    caption = f"RR histogram of the cleaned series, bins of 1/128 s = 7.8125 ms.{extra}"
+    return "histogram.png", caption, png(fig)
+
+
+def dfa_fluctuations(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArray[np.float64]:
+    """F(n) of DFA for each box size (see the module docstring)."""
+    profile = np.cumsum(rr - rr.mean())
+    out = np.empty(sizes.size, dtype=np.float64)
+    for k, n in enumerate(sizes.tolist()):
+        m = profile.size // n
+        boxes = profile[: m * n].reshape(m, n)
+        t = np.arange(n, dtype=np.float64)
+        tc = t - t.mean()
+        slope = (boxes - boxes.mean(axis=1, keepdims=True)) @ tc / float(tc @ tc)
+        fit = boxes.mean(axis=1, keepdims=True) + slope[:, None] * tc
+        out[k] = math.sqrt(float(np.mean((boxes - fit) ** 2)))
+    return out
+
+
+def dfa_plot(
+    rr: NDArray[np.float64], summary: dict[str, Any], png: Callable[[Any], bytes], plt: Any
+) -> tuple[str, str, bytes] | None:
+    """DFA log-log plot with the alpha1 line (4-16 beats)."""
+    alpha1 = summary.get("dfa_alpha1")
+    n_max = min(DFA_DISPLAY_MAX, rr.size // 4)
+    if not isinstance(alpha1, float) or n_max < 16:
+        return None
+    sizes = np.arange(4, n_max + 1, dtype=np.int64)
+    f = dfa_fluctuations(rr, sizes)
+    lx, ly = np.log10(sizes.astype(np.float64)), np.log10(f)
+    short = sizes <= 16
+    intercept = float(np.mean(ly[short] - alpha1 * lx[short]))
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(lx, ly, "o", ms=3, color="#1f77b4", label="F(n)")
+    ax.plot(
+        lx[short],
+        intercept + alpha1 * lx[short],
+        color="#d62728",
+        lw=1.5,
+        label=f"alpha1 = {alpha1:.2f} (4-16 beats)",
+    )
+    ax.set_xlabel("log10 n (beats per box)")
+    ax.set_ylabel("log10 F(n) (ms)")
+    ax.set_title("Detrended fluctuation analysis")
+    ax.legend(fontsize=7)
+    caption = (
+        f"DFA of the cleaned series, boxes of 4-{n_max} beats; the line is the short-term "
+        f"exponent alpha1 = {alpha1:.3f} fitted over 4-16 beats (Peng et al. 1995)."
+    )
+    return "dfa.png", caption, png(fig)
+
+
+def pdf_bytes(title: str, rows: list[tuple[str, str, str, str]], pngs: list[bytes]) -> bytes:
+    """A PDF: a page with the grouped numbers, then one page per plot (matplotlib)."""
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    with PdfPages(buf) as pdf:
+        per_page = 40
+        for start in range(0, max(len(rows), 1), per_page):
+            fig = plt.figure(figsize=(8.27, 11.69))
+            fig.text(0.05, 0.96, title, fontsize=12, weight="bold")
+            ax = fig.add_axes((0.05, 0.05, 0.9, 0.88))
+            ax.axis("off")
+            chunk = rows[start : start + per_page]
+            if chunk:
+                table = ax.table(
+                    cellText=[list(r) for r in chunk],
+                    colLabels=["group", "metric", "value", "unit"],
+                    loc="upper left",
+                    cellLoc="left",
+                )
+                table.auto_set_font_size(False)
+                table.set_fontsize(8)
+            pdf.savefig(fig)
+            plt.close(fig)
+        for data in pngs:
+            img = mpimg.imread(io.BytesIO(data), format="png")
+            h, w = img.shape[:2]
+            fig = plt.figure(figsize=(8.27, 8.27 * h / w))
+            ax = fig.add_axes((0, 0, 1, 1))
+            ax.imshow(img)
+            ax.axis("off")
+            pdf.savefig(fig)
+            plt.close(fig)
+    return buf.getvalue()

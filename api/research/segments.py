@@ -1,0 +1,199 @@
+"""Segments of a recording: ``--start``/``--end`` and named protocol phases from a CSV.
+
+A segment is a stretch of the recording's own timeline, in seconds since the recording began
+(the time of the start of its first interval, ``Recording.start_s``). It keeps the RR
+intervals that lie wholly inside it: interval ``i`` spans ``(t_i - rr_i, t_i]`` and is kept
+when ``start <= t_i - rr_i`` and ``t_i <= end``, so no interval is counted in two adjacent
+segments and none is cut. The segment is a :class:`sensors.Recording` of its own whose clock
+starts at its first interval (its ``meta`` records ``segment``, ``segment_start_s`` and
+``segment_end_s``), so every analysis, report and replay works on it unchanged.
+
+Times are given in seconds (``300``, ``90.5``) or as ``[hh:]mm:ss[.f]`` (``05:00``,
+``1:02:30``). A segments file is a CSV with the columns ``label,start,end`` (a header row with
+those names is optional; blank lines and lines starting with ``#`` are skipped), e.g. the
+protocol phases of the exercise recording::
+
+    label,start,end
+    rest,0,5:00
+    cycling,5:00,35:00
+    recovery,35:00,42:41
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from api.errors import ApiError
+from sensors import Recording
+
+__all__ = [
+    "Segment",
+    "SegmentError",
+    "cut",
+    "file_label",
+    "parse_time",
+    "read_segments",
+    "segment_bounds",
+]
+
+#: Intervals ending within this of a bound count as inside (binary noise of converted times).
+_EPS_S = 1e-6
+
+
+class SegmentError(ApiError, ValueError):
+    """A time, a segments file or a segment is not usable; the message says which and where."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled stretch ``[start_s, end_s]`` of a recording (``None``: its start / its end)."""
+
+    label: str
+    start_s: float | None = None
+    end_s: float | None = None
+
+    def describe(self) -> str:
+        a = "start" if self.start_s is None else f"{self.start_s:g} s"
+        b = "end" if self.end_s is None else f"{self.end_s:g} s"
+        return f"segment {self.label!r} ({a} - {b})"
+
+
+def parse_time(text: str, *, what: str = "time") -> float:
+    """Seconds from ``"300"``, ``"90.5"``, ``"05:00"`` or ``"1:02:30.5"``.
+
+    Raises
+    ------
+    SegmentError
+        Not a time, negative, or minutes/seconds fields of 60 or more.
+
+    Examples
+    --------
+    >>> parse_time("1:02:30"), parse_time("05:00"), parse_time("90.5")
+    (3750.0, 300.0, 90.5)
+    """
+    s = text.strip()
+    parts = s.split(":")
+    bad = SegmentError(f"{what} {text!r}: expected seconds (300) or [hh:]mm:ss (05:00)")
+    if not s or len(parts) > 3:
+        raise bad
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise bad from None
+    if any(not math.isfinite(n) or n < 0 for n in nums):
+        raise bad
+    if len(parts) > 1:
+        digits = all(p.strip().replace(".", "").isdigit() for p in parts)
+        if any(n >= 60 for n in nums[1:]) or not digits:
+            raise bad
+        if any(n != int(n) for n in nums[:-1]):
+            raise bad
+    total = 0.0
+    for n in nums:
+        total = total * 60.0 + n
+    return total
+
+
+def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
+    """The segments of a ``label,start,end`` CSV file, in file order.
+
+    Raises
+    ------
+    SegmentError
+        Unreadable file, a row without three fields, a bad time (with its line), ``end <=
+        start``, or a label used twice.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SegmentError(f"{p}: cannot read the segments file ({exc})") from None
+    out: list[Segment] = []
+    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
+        cells = [c.strip() for c in row]
+        if not cells or not any(cells) or cells[0].startswith("#"):
+            continue
+        if [c.lower() for c in cells] == ["label", "start", "end"]:
+            continue
+        if len(cells) != 3 or not cells[0]:
+            raise SegmentError(f"{p}:{line_no}: expected 'label,start,end', got {row!r}")
+        where = f"{p}:{line_no}"
+        start = parse_time(cells[1], what=f"{where}: start")
+        end = parse_time(cells[2], what=f"{where}: end")
+        if end <= start:
+            raise SegmentError(f"{where}: segment {cells[0]!r} ends ({end:g} s) before it starts")
+        if any(s.label == cells[0] for s in out):
+            raise SegmentError(f"{where}: the label {cells[0]!r} is used twice")
+        out.append(Segment(cells[0], start, end))
+    if not out:
+        raise SegmentError(f"{p}: no segments (expected rows 'label,start,end')")
+    return out
+
+
+def segment_bounds(t_rel_s: Any, rr_ms: Any, segment: Segment) -> tuple[int, int]:
+    """Indices ``i, j``: the intervals ``[i, j)`` lie wholly inside ``segment``.
+
+    ``t_rel_s`` are the beat times in seconds since the recording began, ``rr_ms`` the
+    intervals ending at them. The one rule for every segment (analyze, report, replay).
+
+    Raises
+    ------
+    SegmentError
+        The segment holds no whole interval (it names the recording's length).
+    """
+    t_rel = np.asarray(t_rel_s, dtype=np.float64)
+    begins = t_rel - np.asarray(rr_ms, dtype=np.float64) / 1000.0
+    keep = np.ones(t_rel.size, dtype=np.bool_)
+    if segment.start_s is not None:
+        keep &= begins >= segment.start_s - _EPS_S
+    if segment.end_s is not None:
+        keep &= t_rel <= segment.end_s + _EPS_S
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        length = float(t_rel[-1]) if t_rel.size else 0.0
+        raise SegmentError(
+            f"{segment.describe()} holds no RR interval: the recording lasts {length:.6g} s"
+        )
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+def file_label(label: str) -> str:
+    """``label`` made safe for a file name (``"rest 1/2"`` -> ``"rest_1_2"``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "segment"
+
+
+def cut(rec: Recording, segment: Segment) -> Recording:
+    """The part of ``rec`` inside ``segment`` (see the module docstring), as a Recording.
+
+    Raises
+    ------
+    SegmentError
+        The segment holds no whole interval (it names the recording's length).
+    """
+    i, j = segment_bounds(rec.t_s - rec.start_s, rec.rr_ms, segment)
+    start_abs = float(rec.t_s[i] - rec.rr_ms[i] / 1000.0)
+    gaps = rec.gaps[i:j].copy()
+    gaps[0] = False
+    return Recording(
+        rr_ms=rec.rr_ms[i:j].copy(),
+        t_s=rec.t_s[i:j].copy(),
+        gaps=gaps,
+        contact=rec.contact[i:j].copy(),
+        source_format=rec.source_format,
+        arrived_at=None if rec.arrived_at is None else rec.arrived_at[i:j].copy(),
+        heart_rate_bpm=None if rec.heart_rate_bpm is None else rec.heart_rate_bpm[i:j].copy(),
+        start_s=start_abs,
+        meta={
+            **rec.meta,
+            "segment": segment.label,
+            "segment_start_s": start_abs - rec.start_s,
+            "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+        },
+    )

@@ -1,0 +1,85 @@
+"""The unit of every column hrvpace writes, spelled once for JSON, CSV, Parquet and the API.
+
+A column's name carries its unit where it has one (``rmssd_ms``, ``lf_ms2``, ``mean_hr_bpm``,
+``t_s``); :func:`unit_of` reads it from the name, and :data:`DESCRIPTIONS` says what a column
+means where the name cannot (``t_s`` of a window table is the window's *end*). Tables carry
+both: a CSV header cell is ``name [unit]`` and a Parquet field has the metadata keys ``unit``
+and (where known) ``description``; the names themselves are the same in every output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["DESCRIPTIONS", "UNITLESS", "csv_header", "unit_of", "units_of"]
+
+#: Columns whose unit the name does not carry.
+UNITLESS: dict[str, str] = {
+    "path": "text",
+    "format": "text",
+    "units": "text",
+    "read_as": "text",
+    "correction": "text",
+    "frequency_method": "text",
+    "segment": "text",
+    "idx": "index",
+    "n_beats": "count",
+    "n_artefacts": "count",
+    "cleaned": "bool",
+    "gap_before": "bool",
+    "quality": "fraction",
+    "lf_hf": "ratio",
+    "coherence_ratio": "ratio",
+    "coherence_score": "1",
+    "ln_rmssd": "ln(ms)",
+    "dfa_alpha1": "1",
+    "stress_index": "1",
+    "contact": "1 contact/0 none/-1 unknown",
+}
+
+#: What a column means, where its name and unit do not say it all.
+DESCRIPTIONS: dict[str, str] = {
+    "t_s": "end of the window, seconds since the recording began (the analysed series' clock)",
+    "path": "the recording's file",
+    "quality": "fraction of intervals hrv.clean labels normal",
+    "corrected_pct": "share of the intervals the artefact correction changed",
+    "segment_start_s": "start of the segment's first interval, s since the recording began",
+    "segment_end_s": "the segment's last beat, s since the recording began",
+}
+
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_ms2", "ms^2"),
+    ("_ms", "ms"),
+    ("_hz", "Hz"),
+    ("_bpm", "1/min"),
+    ("_pct", "%"),
+    ("_nu", "n.u."),
+    ("_s", "s"),
+    ("_at", "unix_s"),
+)
+
+
+def unit_of(name: str) -> str:
+    """The unit of column ``name`` (hrvpace's spelling).
+
+    Examples
+    --------
+    >>> unit_of("lf_ms2"), unit_of("t_s"), unit_of("quality")
+    ('ms^2', 's', 'fraction')
+    """
+    if name in UNITLESS:
+        return UNITLESS[name]
+    for suffix, unit in _SUFFIXES:
+        if name.endswith(suffix):
+            return unit
+    return "1"
+
+
+def units_of(names: Iterable[str]) -> dict[str, str]:
+    """``{name: unit_of(name)}`` for every name."""
+    return {n: unit_of(n) for n in names}
+
+
+def csv_header(name: str, unit: str) -> str:
+    """A CSV header cell: ``rmssd_ms [ms]``."""
+    return f"{name} [{unit}]"

@@ -1,0 +1,131 @@
+"""``hrvpace analyze FOLDER`` just works (issue 19 item 2), on real recordings.
+
+A folder with a README, PhysioNet ``*_rr_secs`` files, gHRV beat times, plain ms files, Polar
+files, a file with a 0 ms value and a plain file of seconds: non-recordings are skipped and
+listed; the content decides format and units where it says them, each file's summary says what
+was chosen; the seconds file fails asking for ``--units s``; outputs are checked first.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.research.analysis import AnalysisOptions, analyze_file
+from api.research.discover import choose_reading, skip_reason
+
+runner = CliRunner()
+
+
+def _head(src: Path, dst: Path, n_lines: int) -> None:
+    """A real recording cut to its first ``n_lines`` lines (keeps the tests fast)."""
+    lines = src.read_text().splitlines()[:n_lines]
+    dst.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    d = tmp_path_factory.mktemp("folder")
+    shutil.copy(shared_data / "README.md", d / "README.md")
+    for name in ("hrvpkg_rest_rri_ms.txt", "hrvpkg_exercise_rri.hrm", "hrvpkg_real_rri_ms.txt"):
+        shutil.copy(shared_data / name, d / name)
+    _head(shared_data / "nsr2db_nsr001_rr_secs.txt", d / "nsr2db_nsr001_rr_secs.txt", 3000)
+    _head(shared_data / "ghrv_beat_ascii.txt", d / "ghrv_beat_ascii.txt", 2000)
+    _head(shared_data / "ghrv_chapter6_rr.txt", d / "ghrv_chapter6_rr.txt", 2000)
+    return d
+
+
+def test_each_file_read_as_its_content_says(folder: Path) -> None:
+    res = runner.invoke(app, ["analyze", str(folder), "--json"])
+    assert res.exit_code == 1, res.output  # the plain seconds file and the 0 ms one fail
+    objs = {Path(o["path"]).name: o for o in map(json.loads, res.stdout.splitlines())}
+    assert "README.md" not in objs
+    assert "README.md" in res.stderr and "not a recording" in res.stderr
+    expected = {
+        "nsr2db_nsr001_rr_secs.txt": ("physionet_rr_secs", "s"),
+        "ghrv_beat_ascii.txt": ("ghrv_beats", "s"),
+        "hrvpkg_exercise_rri.hrm": ("polar_hrm", "ms"),
+        "hrvpkg_rest_rri_ms.txt": ("plain", "ms"),
+    }
+    for name, (fmt, units) in expected.items():
+        assert (objs[name]["format"], objs[name]["units"]) == (fmt, units), name
+        assert objs[name]["read_as"].startswith(fmt), objs[name]["read_as"]
+    assert "first beat at 225.797 s" in objs["nsr2db_nsr001_rr_secs.txt"]["read_as"]
+    assert ":772:" in objs["hrvpkg_real_rri_ms.txt"]["error"]
+    assert "--drop-zero" in objs["hrvpkg_real_rri_ms.txt"]["error"]
+    # the seconds file is not guessed: it fails, naming the exact flag
+    err = objs["ghrv_chapter6_rr.txt"]["error"]
+    assert "--units s" in err and "when read as ms" in err
+    assert "4 of 6 recording(s) analysed, 2 failed, 1 file(s) skipped" in res.stderr
+    # with the flags each asks for, in separate runs, both are read
+    fixed = runner.invoke(app, ["analyze", str(folder / "hrvpkg_real_rri_ms.txt"), "--drop-zero"])
+    assert fixed.exit_code == 0 and "1 zero RR value(s) left out (line 772)" in fixed.stdout
+
+
+def test_detected_reading_equals_the_explicit_flags(folder: Path) -> None:
+    """What detection chose gives the numbers the explicit ``--format`` gives."""
+    for name, fmt in (
+        ("nsr2db_nsr001_rr_secs.txt", "physionet_rr_secs"),
+        ("ghrv_beat_ascii.txt", "ghrv_beats"),
+    ):
+        auto = analyze_file(folder / name, AnalysisOptions())
+        explicit = analyze_file(folder / name, AnalysisOptions(format=fmt))
+        assert auto.summary is not None and explicit.summary is not None
+        a = {k: v for k, v in auto.summary.items() if k != "read_as"}
+        b = {k: v for k, v in explicit.summary.items() if k != "read_as"}
+        assert a == b
+        assert explicit.summary["read_as"] == f"{fmt} (--format)"
+
+
+def test_units_flag_reads_the_seconds_file_and_the_human_output_says_how(folder: Path) -> None:
+    path = folder / "ghrv_chapter6_rr.txt"
+    res = runner.invoke(app, ["analyze", str(path), "--units", "s"])
+    assert res.exit_code == 0, res.output
+    assert "[plain, s (--units)]" in res.stdout
+    assert "duration=" in res.stdout and "e+0" not in res.stdout  # human durations
+
+
+def test_detection_looks_at_content_not_only_names(folder: Path, tmp_path: Path) -> None:
+    # a *rr_secs* name whose values are milliseconds is not PhysioNet: read as plain ms
+    ms = tmp_path / "subject_rr_secs.txt"
+    shutil.copy(folder / "hrvpkg_rest_rri_ms.txt", ms)
+    assert choose_reading(ms).format == "plain"
+    # RR intervals are never mistaken for beat times
+    assert choose_reading(folder / "hrvpkg_rest_rri_ms.txt").format == "plain"
+    # a file named one by one is never skipped; one in a folder with a text header is
+    notes = tmp_path / "notes.csv"
+    notes.write_text("subject,age\n1,34\n")
+    assert skip_reason(notes) is not None
+    assert skip_reason(folder / "hrvpkg_rest_rri_ms.txt") is None
+    res = runner.invoke(app, ["analyze", str(notes), "--json"])
+    assert res.exit_code == 1 and "not a number" in res.stdout
+
+
+def test_outputs_checked_before_any_work(folder: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "s.csv"
+    res = runner.invoke(app, ["analyze", str(folder), "--summary", str(missing)])
+    assert res.exit_code == 2
+    assert "does not exist" in res.stderr and res.stdout == ""  # nothing was analysed
+    res = runner.invoke(app, ["analyze", str(folder), "--windows", str(tmp_path)])
+    assert res.exit_code == 2  # a folder is not a table file
+
+
+@pytest.mark.slow
+def test_the_shared_data_folder_just_works(shared_data: Path) -> None:
+    """The whole real folder (~570,000 beats): README skipped; one file needs ``--units s`` and
+    one ``--drop-zero``, each error naming its flag."""
+    res = runner.invoke(app, ["analyze", str(shared_data), "--json"])
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    failed = [Path(o["path"]).name for o in objs if "error" in o]
+    assert failed == ["ghrv_chapter6_rr.txt", "hrvpkg_real_rri_ms.txt"]
+    assert len(objs) == 13 and res.exit_code == 1
+    res = runner.invoke(app, ["analyze", str(shared_data), "--json", "--drop-zero"])
+    failed = [
+        Path(o["path"]).name for o in map(json.loads, res.stdout.splitlines()) if "error" in o
+    ]
+    assert failed == ["ghrv_chapter6_rr.txt"]

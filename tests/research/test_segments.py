@@ -1,0 +1,162 @@
+"""Segments (issue 19 item 4): ``--start``/``--end`` and named phases on analyze, report, replay.
+
+The real exercise recording (Polar HRM: ~5 min seated rest, ~30 min cycling, recovery) is cut
+into its protocol phases; each phase is analysed apart and equals the HRV core run on that
+stretch of beats, and rest differs from cycling the way physiology says it must.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.research.analysis import summarize
+from api.research.segments import Segment, SegmentError, cut, parse_time, read_segments
+from sensors import read_recording
+
+runner = CliRunner()
+EXERCISE = "hrvpkg_exercise_rri.hrm"
+PHASES = "label,start,end\nrest,0,5:00\ncycling,5:00,35:00\nrecovery,35:00,42:41\n"
+
+
+@pytest.fixture
+def phases(tmp_path: Path) -> Path:
+    p = tmp_path / "phases.csv"
+    p.write_text(PHASES)
+    return p
+
+
+def test_parse_time() -> None:
+    assert parse_time("300") == 300.0
+    assert parse_time("90.5") == 90.5
+    assert parse_time("05:00") == 300.0
+    assert parse_time("1:02:30.5") == 3750.5
+    for bad in ("", "-5", "1:75", "1:2:3:4", "abc", "nan", "1.5:00", "5:-1"):
+        with pytest.raises(SegmentError, match="expected seconds"):
+            parse_time(bad)
+
+
+def test_read_segments(tmp_path: Path, phases: Path) -> None:
+    segs = read_segments(phases)
+    assert segs == [
+        Segment("rest", 0.0, 300.0),
+        Segment("cycling", 300.0, 2100.0),
+        Segment("recovery", 2100.0, 2561.0),
+    ]
+    no_header = tmp_path / "n.csv"
+    no_header.write_text("# phases\nrest,0,300\n\ntask,300,600\n")
+    assert [s.label for s in read_segments(no_header)] == ["rest", "task"]
+    for text, match in (
+        ("rest,0,300\ntask,600,300\n", ":2: segment 'task' ends"),
+        ("rest,0,300\nrest,300,600\n", ":2: the label 'rest' is used twice"),
+        ("rest,0\n", ":1: expected 'label,start,end'"),
+        ("rest,0,5:xx\n", ":1: end '5:xx'"),
+        ("label,start,end\n", "no segments"),
+    ):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text)
+        with pytest.raises(SegmentError, match=match):
+            read_segments(bad)
+
+
+def test_cut_keeps_whole_intervals_and_no_interval_twice(shared_data: Path, phases: Path) -> None:
+    rec = read_recording(shared_data / EXERCISE)
+    parts = [cut(rec, s) for s in read_segments(phases)]
+    t_rel = rec.t_s - rec.start_s
+    starts = [p.meta["segment_start_s"] for p in parts]
+    ends = [p.meta["segment_end_s"] for p in parts]
+    for p, a, b, seg in zip(parts, starts, ends, read_segments(phases), strict=True):
+        assert seg.start_s is not None and seg.end_s is not None
+        assert seg.start_s - 1e-6 <= a and b <= seg.end_s + 1e-6  # wholly inside
+        assert p.t_s[0] - p.start_s == pytest.approx(p.rr_ms[0] / 1000.0)  # own clock
+    # consecutive, disjoint: at most the one interval across each boundary is in neither
+    n = sum(p.n_beats for p in parts)
+    assert len(rec) - 2 - int(np.sum(t_rel > 2561.0)) <= n <= len(rec)
+    assert all(ends[k] <= starts[k + 1] + 1e-9 for k in range(2))
+    with pytest.raises(SegmentError, match=r"holds no RR interval: the recording lasts 2561\.79"):
+        cut(rec, Segment("late", 3000.0, None))
+
+
+def test_analyze_segments_each_apart(shared_data: Path, phases: Path) -> None:
+    path = shared_data / EXERCISE
+    res = runner.invoke(app, ["analyze", str(path), "--segments", str(phases), "--json"])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["segment"] for o in objs] == ["rest", "cycling", "recovery"]
+    rec = read_recording(path)
+    for obj, seg in zip(objs, read_segments(phases), strict=True):
+        part = cut(rec, seg)
+        exp, _, _ = summarize(part.rr_ms, gaps=part.gaps, duration_s=part.duration_s)
+        for key in ("n_beats", "duration_s", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2"):
+            assert obj[key] == exp[key], (seg.label, key)
+        assert obj["segment_start_s"] == part.meta["segment_start_s"]
+    rest, cycling, _ = objs
+    # physiology: heart rate up and vagal HRV down while cycling
+    assert cycling["mean_hr_bpm"] > rest["mean_hr_bpm"] + 15
+    assert cycling["rmssd_ms"] < rest["rmssd_ms"]
+    # --start/--end: the same rule as a named segment
+    res = runner.invoke(app, ["analyze", str(path), "--start", "0", "--end", "05:00", "--json"])
+    one = json.loads(res.stdout)
+    assert one["segment"] == "0-05:00" and one["rmssd_ms"] == rest["rmssd_ms"]
+    # usage errors
+    for args in (["--start", "10:00", "--end", "5:00"], ["--start", "1", "--segments", "x"]):
+        assert runner.invoke(app, ["analyze", str(path), *args]).exit_code == 2
+
+
+def test_report_per_segment(shared_data: Path, phases: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "r.html"
+    res = runner.invoke(
+        app, ["report", str(shared_data / EXERCISE), "--out", str(out), "--segments", str(phases)]
+    )
+    assert res.exit_code == 0, res.output
+    for label in ("rest", "cycling", "recovery"):
+        html = (tmp_path / f"r-{label}.html").read_text()
+        assert f"segment {label}" in html and "The segment after artefact correction" in html
+    assert not out.exists()
+    res = runner.invoke(
+        app, ["report", str(shared_data / EXERCISE), "--out", str(out), "--end", "5:00"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "0 s - 299.558 s of the recording" in out.read_text()
+    res = runner.invoke(
+        app, ["report", str(shared_data / EXERCISE), "--out", str(tmp_path / "no" / "r.html")]
+    )
+    assert res.exit_code == 2 and "no such folder" in res.stderr
+
+
+def test_replay_a_segment(shared_data: Path) -> None:
+    path = shared_data / EXERCISE
+    res = runner.invoke(app, ["replay", str(path), "--start", "5:00", "--end", "10:00", "--json"])
+    assert res.exit_code == 0, res.output
+    events = [json.loads(line) for line in res.stdout.splitlines()]
+    end = events[-1]
+    part = cut(read_recording(path), Segment("s", 300.0, 600.0))
+    assert end["type"] == "replay_end" and end["n_beats"] == part.n_beats
+    assert end["t_s"] == pytest.approx(part.duration_s, abs=1e-6)  # from the segment's start
+    metrics = [e for e in events if e["type"] == "metrics"]
+    assert metrics and max(e["t_s"] for e in metrics) <= part.duration_s + 1e-6
+
+
+def test_report_segment_shifts_events_to_its_clock(shared_data: Path) -> None:
+    from dataclasses import replace
+
+    from api.research.report import from_recording, segment_data
+
+    rec = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt")
+    data = replace(
+        from_recording(rec, path=str(shared_data / "hrvpkg_rest_rri_ms.txt")),
+        events=[{"kind": "micro_break", "t_s": 420.0, "data": {}}],
+        checkins=[{"t_s": 100.0, "stress": 3, "energy": 3, "note": ""}],
+    )
+    part = segment_data(data, Segment("s", 400.0, 900.0))
+    t0 = float(part.provenance["segment"].split(": ")[1].split(" s")[0])
+    assert 400.0 <= t0 < 402.0 and part.t_s[0] == pytest.approx(part.rr_ms[0] / 1000.0)
+    assert [e["t_s"] for e in part.events] == [pytest.approx(420.0 - t0)]
+    assert part.checkins == []  # 100 s is before the segment
+    assert part.t_s[-1] <= 900.0 - t0 + 1e-9

@@ -1,0 +1,88 @@
+"""``import hrvpace`` (issue 19 item 6): one call from Python, the same numbers as the CLI."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import breathing
+import hrv
+import hrvpace
+import sensors
+from api.cli import app
+from api.research.analysis import SUMMARY_FIELDS, summarize
+
+runner = CliRunner()
+
+
+def test_public_api_of_the_packages_is_re_exported() -> None:
+    for pkg in (hrv, sensors, breathing):
+        for name in pkg.__all__:
+            assert getattr(hrvpace, name) is getattr(pkg, name), name
+            assert name in hrvpace.__all__
+    assert hrvpace.hrv is hrv and hrvpace.api.__name__ == "api"
+    assert len(set(hrvpace.__all__)) == len(hrvpace.__all__)  # no name shadows another
+    with pytest.raises(AttributeError):
+        _ = hrvpace.no_such_thing
+
+
+@pytest.mark.parametrize(
+    "name", ["hrvpkg_rest_rri_ms.txt", "hrvpkg_exercise_rri.hrm", "ghrv_beat_ascii.txt"]
+)
+def test_analyze_a_file_equals_the_command_line(shared_data: Path, name: str) -> None:
+    pd = pytest.importorskip("pandas")
+    path = shared_data / name
+    df = hrvpace.analyze(path)
+    assert isinstance(df, pd.DataFrame) and len(df) == 1
+    assert list(df.columns) == ["path", *SUMMARY_FIELDS]
+    res = runner.invoke(app, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    cli = json.loads(res.stdout)
+    row = df.iloc[0].to_dict()
+    for key, value in cli.items():
+        got = row[key]
+        if value is None:
+            assert got is None or got != got, key  # None or NaN in a DataFrame
+        else:
+            assert got == value, key
+
+
+def test_analyze_an_array_a_recording_and_a_segment(shared_data: Path) -> None:
+    rec = hrvpace.read(shared_data / "hrvpkg_rest_rri_ms.txt")
+    exp, _, _ = summarize(rec.rr_ms)
+    row = hrvpace.analyze(np.asarray(rec.rr_ms), as_dict=True)
+    assert row["path"] is None and row["format"] == "array"
+    for key in ("n_beats", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "dfa_alpha1"):
+        assert row[key] == exp[key], key
+    assert hrvpace.analyze(rec, as_dict=True)["rmssd_ms"] == exp["rmssd_ms"]
+    seg = hrvpace.analyze(rec, start="1:00", end=300, as_dict=True)
+    assert seg["segment"] == "1:00-300" and seg["n_beats"] < row["n_beats"]
+    nk = hrvpace.analyze(rec, names="neurokit", as_dict=True)
+    assert nk["HRV_RMSSD"] == exp["rmssd_ms"] and nk["HRV_LF_ms2"] == exp["lf_ms2"]
+    with pytest.raises(hrv.HrvInputError, match="1-D"):
+        hrvpace.analyze(np.ones((3, 3)))
+
+
+def test_read_chooses_format_and_units_like_analyze(shared_data: Path) -> None:
+    rec = hrvpace.read(shared_data / "nsr2db_nsr001_rr_secs.txt")
+    assert rec.source_format == "physionet_rr_secs" and rec.start_s == pytest.approx(225.797)
+    with pytest.raises(sensors.RecordingFormatError, match="--units s"):
+        hrvpace.read(shared_data / "ghrv_chapter6_rr.txt")
+    assert hrvpace.read(shared_data / "ghrv_chapter6_rr.txt", units="s").n_beats == 15456
+
+
+def test_a_dict_without_pandas(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
+    row = hrvpace.analyze(shared_data / "hrvpkg_rest_rri_ms.txt")
+    assert isinstance(row, dict) and row["n_beats"] == 910
+
+
+def test_docstring_examples_run() -> None:
+    failures, tried = doctest.testmod(hrvpace, globs={"hrvpace": hrvpace}, verbose=False)
+    assert tried > 0 and failures == 0
