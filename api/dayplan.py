@@ -23,10 +23,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from api.problems import ProblemError
 from api.storage import Storage
@@ -68,6 +78,20 @@ FEED_TOKEN_KEY = "calendar_feed_token"
 
 
 # -- clocks --------------------------------------------------------------------------------------
+
+
+#: A local wall-clock time of the plan (its time zone), HH:MM[:SS]. Declared as a pattern, not
+#: JSON Schema's ``format: time``, which is RFC 3339's full-time and needs a UTC offset.
+LocalTime = Annotated[
+    dtime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "description": "Local time HH:MM[:SS] in the plan's time zone (no offset).",
+        }
+    ),
+]
 
 
 class Clock(Protocol):
@@ -139,15 +163,15 @@ class InterventionModel(BaseModel):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: InterventionKind
-    start: dtime = Field(description="Local time it is due (the plan's time zone), HH:MM.")
-    end: dtime | None = Field(default=None, description="End of its window (exclusive).")
-    randomised: bool = Field(
+    start: LocalTime = Field(description="Local time it is due (the plan's time zone), HH:MM.")
+    end: LocalTime | None = Field(default=None, description="End of its window (exclusive).")
+    randomised: StrictBool = Field(
         default=False, description="A random time within [start, end), the same all day."
     )
     text: str = Field(
         default="", max_length=1000, description="What the person reads; empty = default."
     )
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class CheckinItemModel(BaseModel):
@@ -157,8 +181,8 @@ class CheckinItemModel(BaseModel):
 
     key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
     label: str = Field(min_length=1, max_length=200)
-    scale_min: int = Field(default=1, ge=0, le=100)
-    scale_max: int = Field(default=5, ge=1, le=100)
+    scale_min: StrictInt = Field(default=1, ge=0, le=100)
+    scale_max: StrictInt = Field(default=5, ge=1, le=100)
     anchor_low: str = Field(default="", max_length=100)
     anchor_high: str = Field(default="", max_length=100)
     choices: list[str] = Field(default_factory=list, max_length=20)
@@ -167,8 +191,8 @@ class CheckinItemModel(BaseModel):
 class QuietHoursModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: dtime
-    end: dtime = Field(description="<= start wraps past midnight (22:00-07:00).")
+    start: LocalTime
+    end: LocalTime = Field(description="<= start wraps past midnight (22:00-07:00).")
 
 
 _DEFAULT = DayPlan()
@@ -185,8 +209,8 @@ class DayPlanIn(BaseModel):
         max_length=7,
         description="ISO weekdays, 1 = Monday ... 7 = Sunday.",
     )
-    work_start: dtime = _DEFAULT.work_start
-    work_end: dtime = _DEFAULT.work_end
+    work_start: LocalTime = _DEFAULT.work_start
+    work_end: LocalTime = _DEFAULT.work_end
     quiet_hours: list[QuietHoursModel] = Field(
         default_factory=lambda: [
             QuietHoursModel(start=q.start, end=q.end) for q in _DEFAULT.quiet_hours
@@ -202,14 +226,14 @@ class DayPlanIn(BaseModel):
         min_length=1,
         max_length=10,
     )
-    signal_checkins: bool = Field(
+    signal_checkins: StrictBool = Field(
         default=True, description="Also a check-in after a micro-break flag or a break."
     )
-    signal_checkin_delay_s: float = Field(default=120.0, ge=0, le=3600)
-    signal_checkin_min_gap_s: float = Field(default=3600.0, ge=0, le=86400)
-    reset_skip_after_break_s: float = Field(default=1800.0, ge=0, le=86400)
-    expire_after_s: float = Field(default=3600.0, gt=0, le=86400)
-    seed: int = Field(default=0, ge=0, le=2**31)
+    signal_checkin_delay_s: StrictFloat | StrictInt = Field(default=120.0, ge=0, le=3600)
+    signal_checkin_min_gap_s: StrictFloat | StrictInt = Field(default=3600.0, ge=0, le=86400)
+    reset_skip_after_break_s: StrictFloat | StrictInt = Field(default=1800.0, ge=0, le=86400)
+    expire_after_s: StrictFloat | StrictInt = Field(default=3600.0, gt=0, le=86400)
+    seed: StrictInt = Field(default=0, ge=0, le=2**31)
 
     @model_validator(mode="before")
     @classmethod

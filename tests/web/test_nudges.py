@@ -289,6 +289,8 @@ def test_the_small_things_a_person_notices(
         api.post(f"/api/v1/sessions/{sid}/stop")
         page.get_by_role("button", name="Refresh").click()
         row = page.locator(f"#history-table tr[data-session-id='{sid}']")
+        # the refreshed history (the row re-drawn as stopped) before typing into it
+        row.locator("td", has_text="stopped").wait_for(timeout=10_000)
         label = row.get_by_role("textbox")
         label.fill("after the team meeting")
         label.press("Enter")
