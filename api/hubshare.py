@@ -4,7 +4,11 @@
 keeps the membership (hub URL, pseudonymous member id, member token) in ``hub-share.json`` of
 the data dir, mode 0600. Then, once a day, the days not yet sent are pushed (``hrvpace serve``
 does it in the background and retries hourly; ``hrvpace share --push`` does it at once).
-``hrvpace share --stop [--delete]`` ends it. The personal service talks to the hub over HTTP
+``hrvpace share --stop`` ends the sharing: the hub keeps the days already sent, and the
+membership file (with its token, 0600) is kept, marked stopped, so that a later
+``hrvpace share --stop --delete`` can still erase those days on the hub (the hub accepts
+nothing but that deletion from a stopped member's token). The file is removed only once the
+hub confirms a deletion. The personal service talks to the hub over HTTP
 only (httpx) and never imports the hub's package.
 
 What a day's contribution holds (:func:`daily_aggregates`, the person's local calendar day),
@@ -44,6 +48,7 @@ from api.routes.trends import daily_trends
 __all__ = [
     "FIELDS",
     "STATE_FILE",
+    "AlreadyStoppedError",
     "HubShareError",
     "Membership",
     "ReadOnlyDatabase",
@@ -83,6 +88,10 @@ class HubShareError(ApiError):
     title = "Hub sharing"
 
 
+class AlreadyStoppedError(HubShareError):
+    """``--stop`` without ``--delete`` when sharing was stopped already (nothing to do)."""
+
+
 @dataclass
 class Membership:
     """This person's membership of a hub, as kept in ``hub-share.json`` (0600)."""
@@ -93,11 +102,15 @@ class Membership:
     token: str
     counts_from: dt.date
     last_pushed: dt.date | None = None
+    #: The day sharing was stopped (without deleting): nothing is pushed any more, the token
+    #: is kept only to delete the days already on the hub.
+    stopped_on: dt.date | None = None
 
     def to_json(self) -> str:
         d = asdict(self)
         d["counts_from"] = self.counts_from.isoformat()
         d["last_pushed"] = self.last_pushed.isoformat() if self.last_pushed else None
+        d["stopped_on"] = self.stopped_on.isoformat() if self.stopped_on else None
         return json.dumps(d, indent=2)
 
 
@@ -114,6 +127,7 @@ def load_membership(data_dir: Path) -> Membership | None:
             token=str(d["token"]),
             counts_from=dt.date.fromisoformat(d["counts_from"]),
             last_pushed=dt.date.fromisoformat(d["last_pushed"]) if d.get("last_pushed") else None,
+            stopped_on=dt.date.fromisoformat(d["stopped_on"]) if d.get("stopped_on") else None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise HubShareError(f"{path} is unreadable ({type(exc).__name__}); delete it") from None
@@ -253,22 +267,48 @@ def join_hub(hub_url: str, code: str) -> Membership:
 
 
 def leave_hub(data_dir: Path, *, delete: bool) -> int:
-    """Stop sharing (and with ``delete`` erase the contributions on the hub); the local
-    membership file is removed. Returns how many contributions the hub deleted."""
+    """Stop sharing, and with ``delete`` erase the contributions on the hub.
+
+    Without ``delete`` the membership file is kept (0600), marked stopped: its token is what
+    lets a later ``delete`` erase the days the hub keeps. With ``delete`` the file is removed
+    once the hub confirms. Returns how many contributions the hub deleted (0 without
+    ``delete``).
+
+    Raises
+    ------
+    HubShareError
+        Not sharing; already stopped (without ``delete``); the hub cannot be reached, refuses,
+        or does not know the token (then nothing could be deleted through it: the file is
+        removed, as the token is of no more use, and the message says so).
+    """
     membership = load_membership(data_dir)
     if membership is None:
         raise HubShareError("not sharing with any hub")
+    if membership.stopped_on is not None and not delete:
+        raise AlreadyStoppedError(
+            f"already stopped sharing with {membership.hub_url} on {membership.stopped_on}; "
+            "the days sent before stay there: `hrvpace share --stop --delete` erases them"
+        )
     try:
         with _client(membership.hub_url, membership.token) as c:
             r = c.delete("/hub/v1/me", params={"delete": "true" if delete else "false"})
     except httpx.HTTPError as exc:
         raise HubShareError(f"cannot reach the hub at {membership.hub_url}: {exc}") from None
-    if r.status_code == 401:  # already gone on the hub's side: nothing to delete there
-        n = 0
-    elif r.status_code != 200:
+    if r.status_code == 401:
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        raise HubShareError(
+            f"the hub at {membership.hub_url} does not know this member "
+            f"({membership.member_id}) any more, so nothing could be deleted through it now "
+            "(deleted earlier, or the hub's data was reset); ask the hub's operator if in "
+            "doubt. The local membership is removed."
+        )
+    if r.status_code != 200:
         raise HubShareError(f"the hub refused: {_why(r)}")
-    else:
-        n = int(r.json()["deleted_contributions"])
+    if not delete:
+        membership.stopped_on = dt.date.today()
+        save_membership(data_dir, membership)
+        return 0
+    n = int(r.json()["deleted_contributions"])
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return n
 
@@ -282,10 +322,11 @@ def push_pending(
     closed, before membership, a value it refuses): it is not retried, so one bad day never
     blocks the next ones. A day that fails otherwise (hub down)
     stops the push; it is retried next time. Stops sharing locally when the hub no longer
-    knows the token (401).
+    no longer takes days from the token (401): the file is kept, marked stopped, so that
+    ``--stop --delete`` can still erase the days sent. Nothing is sent once stopped.
     """
     membership = load_membership(data_dir)
-    if membership is None:
+    if membership is None or membership.stopped_on is not None:
         return []
     today = today or dt.date.today()
     first = max(membership.counts_from, today - dt.timedelta(days=MAX_BACKFILL_DAYS))
@@ -305,8 +346,12 @@ def push_pending(
             elif r.status_code in (409, 422):  # never taken (closed week, a refused value)
                 out.append((day, f"skipped: {r.json().get('code', r.status_code)}"))
             elif r.status_code == 401:
-                (data_dir / STATE_FILE).unlink(missing_ok=True)
-                raise HubShareError("the hub no longer knows this member: sharing stopped")
+                membership.stopped_on = dt.date.today()
+                save_membership(data_dir, membership)
+                raise HubShareError(
+                    "the hub no longer takes days from this member: sharing stopped "
+                    "(`hrvpace share --stop --delete` still tries to erase the days sent)"
+                )
             else:
                 raise HubShareError(f"the hub refused {day}: {_why(r)}")
             membership.last_pushed = day

@@ -19,7 +19,13 @@ from hub.errors import HubConfigError
 from hub.settings import HubSettings
 from hub.store import HubStore, Member
 
-__all__ = ["AdminDep", "MemberDep", "MemberTokenDep", "load_or_create_admin_token"]
+__all__ = [
+    "AdminDep",
+    "MemberDep",
+    "MemberOrLeftDep",
+    "MemberTokenDep",
+    "load_or_create_admin_token",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, or a member's token.")
 
@@ -85,6 +91,19 @@ def require_member(
     return member
 
 
+def require_member_or_left(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Member:
+    """The member whose token the request carries, also one who stopped sharing (who may
+    still delete their contributions); 401 for none or an unknown (deleted) one."""
+    store: HubStore = request.app.state.store
+    member = store.member_for_token_to_delete(credentials.credentials) if credentials else None
+    if member is None:
+        raise _unauthorized("member")
+    return member
+
+
 async def member_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
@@ -97,3 +116,4 @@ async def member_token(
 AdminDep = Depends(require_admin)
 MemberTokenDep = Annotated[str, Depends(member_token)]
 MemberDep = Annotated[Member, Depends(require_member)]
+MemberOrLeftDep = Annotated[Member, Depends(require_member_or_left)]

@@ -55,6 +55,10 @@ def hash_secret(secret: str) -> str:
 _MEMBER_BY_TOKEN = sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
     db.members.c.token_hash == sa.bindparam("token_hash"), db.members.c.left_at.is_(None)
 )
+#: The same, also for a member who stopped sharing (who may still delete their contributions).
+_ANY_MEMBER_BY_TOKEN = sa.select(
+    db.members.c.id, db.members.c.group_id, db.members.c.joined_at, db.members.c.left_at
+).where(db.members.c.token_hash == sa.bindparam("token_hash"))
 
 
 def _upsert_statement(dialect: Any) -> Any:
@@ -82,6 +86,8 @@ class Member:
     id: str
     group_id: str
     joined_at: int
+    #: When they stopped sharing (``None``: they share); a stopped member may only delete.
+    left_at: int | None = None
 
 
 class HubStore:
@@ -199,6 +205,15 @@ class HubStore:
         with self.engine.connect() as conn:
             return self._member(conn, token)
 
+    def member_for_token_to_delete(self, token: str) -> Member | None:
+        """The member holding ``token``, also one who stopped sharing (``left_at`` set), or
+        ``None``: a member who stopped keeps the right to delete their contributions."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_ANY_MEMBER_BY_TOKEN, {"token_hash": hash_secret(token)}).first()
+        if row is None:
+            return None
+        return Member(row[0], row[1], int(row[2]), None if row[3] is None else int(row[3]))
+
     @staticmethod
     def _member(conn: Connection, token: str) -> Member | None:
         row = conn.execute(_MEMBER_BY_TOKEN, {"token_hash": hash_secret(token)}).first()
@@ -261,7 +276,12 @@ class HubStore:
 
     def leave(self, member: Member, *, delete: bool) -> int:
         """Stop ``member`` sharing (their token stops working); ``delete`` also removes their
-        contributions and membership. Returns how many contributions were deleted."""
+        contributions and membership. Returns how many contributions were deleted.
+
+        A member who already stopped (``left_at`` set) may only delete.
+        """
+        if member.left_at is not None and not delete:
+            raise UnauthorizedError("this member stopped sharing; the token may only delete")
         with self.engine.begin() as conn:
             if not delete:
                 conn.execute(

@@ -23,7 +23,11 @@ def share(
         str | None, typer.Option("--invite", help="The invite code the organisation gave you.")
     ] = None,
     stop: Annotated[
-        bool, typer.Option("--stop", help="Stop sharing (the hub keeps past days unless --delete).")
+        bool,
+        typer.Option(
+            "--stop",
+            help="Stop sharing (the hub keeps past days; --delete, now or later, erases them).",
+        ),
     ] = False,
     delete: Annotated[
         bool, typer.Option("--delete", help="With --stop: delete everything sent to the hub.")
@@ -52,15 +56,34 @@ def share(
     try:
         current = hubshare.load_membership(folder)
         if stop:
-            n = hubshare.leave_hub(folder, delete=delete)
-            what = f", {n} day(s) deleted on the hub" if delete else " (past days stay)"
-            typer.echo(f"stopped sharing{what}")
+            try:
+                n = hubshare.leave_hub(folder, delete=delete)
+            except hubshare.AlreadyStoppedError as exc:
+                typer.echo(str(exc))
+                return
+            if delete:
+                typer.echo(f"stopped sharing, {n} day(s) deleted on the hub")
+            else:
+                typer.echo(
+                    "stopped sharing: nothing more is sent; the past days stay on the hub. "
+                    f"The member token is kept in {folder / hubshare.STATE_FILE} (readable by "
+                    "you only) so that `hrvpace share --stop --delete` can erase them later."
+                )
             return
         if delete:
             raise typer.BadParameter("--delete goes with --stop")
         if hub or invite:
             if not (hub and invite):
                 raise typer.BadParameter("--hub and --invite go together")
+            if current is not None and current.stopped_on is not None:
+                typer.echo(
+                    f"hrvpace share: you stopped sharing with {current.hub_url} on "
+                    f"{current.stopped_on}; the days sent then are still there and this "
+                    "machine keeps the only token that can erase them. Run "
+                    "`hrvpace share --stop --delete` first (one hub membership at a time).",
+                    err=True,
+                )
+                raise typer.Exit(1)
             if current is not None:
                 typer.echo(
                     f"hrvpace share: already sharing with {current.hub_url} (one hub at a time); "
@@ -81,6 +104,12 @@ def share(
             typer.echo("`hrvpace serve` sends each finished day; `hrvpace share --push` now.")
             return
         if push:
+            if current is not None and current.stopped_on is not None:
+                typer.echo(
+                    f"hrvpace share: stopped sharing on {current.stopped_on}; nothing is sent",
+                    err=True,
+                )
+                raise typer.Exit(1)
             if current is None:
                 typer.echo("hrvpace share: not sharing with any hub", err=True)
                 raise typer.Exit(1)
@@ -93,6 +122,12 @@ def share(
             return
         if current is None:
             typer.echo("not sharing with any hub (hrvpace share --hub URL --invite CODE)")
+        elif current.stopped_on is not None:
+            typer.echo(
+                f"stopped sharing with {current.hub_url} on {current.stopped_on} (member "
+                f"{current.member_id}); the days sent before stay on the hub until "
+                "`hrvpace share --stop --delete`"
+            )
         else:
             typer.echo(
                 f"sharing with {current.hub_url} as member {current.member_id}; "

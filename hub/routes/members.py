@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from hub.auth import MemberDep, MemberTokenDep
+from hub.auth import MemberOrLeftDep, MemberTokenDep
 from hub.models import Contribution, ContributionAccepted, Joined, JoinRequest, Left
 from hub.store import HubStore
 
@@ -41,12 +41,14 @@ def contribute(body: Contribution, token: MemberTokenDep, request: Request) -> d
 
 @router.delete("/me", response_model=Left)
 def leave(
-    member: MemberDep,
+    member: MemberOrLeftDep,
     request: Request,
     delete: Annotated[
         bool, Query(description="Also delete every contribution (default: yes)")
     ] = True,
 ) -> dict[str, object]:
-    """Stop sharing: the token stops working; with ``delete`` the contributions are erased."""
+    """Stop sharing: the token stops working for anything but deletion; with ``delete`` the
+    contributions and the membership are erased. A member who stopped sharing earlier can
+    still delete (``delete=true``) with their token; nothing else is accepted from it."""
     n = _store(request).leave(member, delete=delete)
     return {"deleted_contributions": n, "member_id": member.id}

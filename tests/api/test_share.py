@@ -293,3 +293,57 @@ def test_the_running_service_pushes_pending_days_itself(
     with running_hub.engine.connect() as conn:
         days = conn.execute(sa.select(hubdb.contributions.c.day)).scalars().all()
     assert YESTERDAY in days
+
+
+def test_stopping_keeps_the_token_so_deleting_later_still_works(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    """Review finding: ``--stop`` then ``--stop --delete`` must erase the days on the hub."""
+    data = tmp_path / "me"
+    _seed(data)
+    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
+    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
+    running_hub.clock[0] = time.time()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["share", "--push", "--data-dir", str(data)]).exit_code == 0
+    with running_hub.engine.connect() as conn:
+        n_sent = conn.execute(sa.select(sa.func.count()).select_from(hubdb.contributions)).scalar()
+    assert n_sent
+
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "past days stay on the hub" in r.output and "--stop --delete" in r.output
+    state = data / hubshare.STATE_FILE
+    assert state.exists() and stat.S_IMODE(state.stat().st_mode) == 0o600
+    membership = hubshare.load_membership(data)
+    assert membership is not None and membership.stopped_on is not None
+    # stopped: nothing is pushed any more, a second stop says so without asking the hub
+    assert hubshare.push_pending(data, None, today=TODAY + dt.timedelta(days=3)) == []
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0 and "already stopped" in r.output, r.output
+    r = runner.invoke(cli, ["share", "--data-dir", str(data)])
+    assert "stopped sharing" in r.output, r.output
+
+    r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
+    assert r.exit_code == 0 and f"{n_sent} day(s) deleted" in r.output, r.output
+    assert not state.exists()
+    with running_hub.engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(hubdb.contributions)).scalar() == 0
+        )
+        assert conn.execute(sa.select(sa.func.count()).select_from(hubdb.members)).scalar() == 0
+
+
+def test_a_delete_the_hub_cannot_confirm_is_not_reported_as_done(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    data = tmp_path / "me"
+    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
+    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    membership = hubshare.join_hub(running_hub.server.url, code)
+    membership.token = "hm_not-known-to-the-hub"
+    hubshare.save_membership(data, membership)
+    r = CliRunner().invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
+    assert r.exit_code == 1, r.output
+    assert "0 day(s) deleted" not in r.output and "does not know this member" in r.output

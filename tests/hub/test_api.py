@@ -251,3 +251,28 @@ def test_two_hub_processes_compute_a_week_once(hub: Hub) -> None:
     assert n == 2  # the group's first week and W02, each once
     (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
     assert cell["contributors"] == 5
+
+
+def test_a_member_who_stopped_can_still_delete_and_do_nothing_else(hub: Hub) -> None:
+    """Review finding: stopping without ``delete`` must not make deletion impossible later."""
+    gid = hub.group()
+    (token,) = hub.members(gid, 1)
+    hub.clock.at(WEEK_DAYS[3])
+    assert hub.send(token, WEEK, stress=3).status_code == 201
+    assert hub.send(token, WEEK_DAYS[1], stress=2).status_code == 201
+    r = hub.client(token).delete("/hub/v1/me", params={"delete": "false"})
+    assert r.status_code == 200 and r.json()["deleted_contributions"] == 0
+    # stopped: no more contributions, no second stop
+    _problem(hub.send(token, WEEK_DAYS[2], stress=2), 401, "unauthorized")
+    _problem(
+        hub.client(token).delete("/hub/v1/me", params={"delete": "false"}), 401, "unauthorized"
+    )
+    # ... but the token still deletes what was sent
+    r = hub.client(token).delete("/hub/v1/me", params={"delete": "true"})
+    assert r.status_code == 200, r.text
+    assert r.json()["deleted_contributions"] == 2
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.contributions)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 0
+    # and then the token is gone for good
+    _problem(hub.client(token).delete("/hub/v1/me", params={"delete": "true"}), 401, "unauthorized")
