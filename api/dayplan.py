@@ -338,7 +338,14 @@ def plan_to_model(plan: DayPlan) -> DayPlanIn:
     )
 
 
-def load_plan(storage: Storage) -> DayPlan:
+class ValueStore(Protocol):
+    """What :func:`load_plan` reads from: :class:`Storage`, or the read-only database of
+    ``hrvpace share`` (:class:`api.hubshare.ReadOnlyDatabase`)."""
+
+    def get_value(self, table: str, key: str) -> tuple[Any, float] | None: ...
+
+
+def load_plan(storage: ValueStore) -> DayPlan:
     """The stored plan, or the default plan when none is stored (blocking).
 
     A stored plan this version cannot use (a time zone the system no longer knows, a field

@@ -11,15 +11,18 @@ nothing but that deletion from a stopped member's token). The file is removed on
 hub confirms a deletion. The personal service talks to the hub over HTTP
 only (httpx) and never imports the hub's package.
 
-What a day's contribution holds (:func:`daily_aggregates`, the person's local calendar day),
-each ``None`` when there is no data that day:
+What a day's contribution holds (:func:`daily_aggregates`), for a calendar day of the day
+plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's dashboard), each
+``None`` when there is no data that day:
 
-- ``resting_rmssd_ms``, ``resting_hr_bpm``: the day's medians of the strap sessions' 60-s
-  windows (:func:`api.routes.trends.daily_trends`; simulations and replays do not count);
+- ``resting_rmssd_ms``, ``resting_hr_bpm``: the dashboard's resting measure
+  (:func:`api.routes.dashboard.resting_of_day`): medians of the 60-s windows of session time
+  60-360 s of the day's first strap session (simulations and replays do not count);
 - ``stress``, ``energy``: means of the day's check-ins (1-5; notes are never sent);
-- ``prompts_sent``: micro-break flags raised; ``prompts_answered``: flags acknowledged (at most
-  the flags); ``breaks``: breaks ended; ``break_effect_rmssd_ms``: mean RMSSD change (after -
-  before, ms) of the day's breaks with both figures;
+- ``prompts_sent``: the day plan's prompts sent that day (the ``prompts`` table; skipped ones
+  were never sent); ``prompts_answered``: those of them answered; ``breaks``: breaks ended;
+  ``break_effect_rmssd_ms``: mean RMSSD change (after - before, ms) of the day's breaks with
+  both figures;
 - ``practice_min``: minutes of strap practice sessions begun that day.
 
 A value outside the hub's range (e.g. an implausible RMSSD over 300 ms) is sent as ``None``.
@@ -42,10 +45,13 @@ from typing import Any
 
 import httpx
 
+from api.dayplan import load_plan
 from api.errors import ApiError
-from api.routes.trends import daily_trends
+from api.routes.dashboard import resting_of_day
+from breathing.dayplan import DayPlan
 
 __all__ = [
+    "DEFINITIONS",
     "FIELDS",
     "STATE_FILE",
     "AlreadyStoppedError",
@@ -56,6 +62,7 @@ __all__ = [
     "join_hub",
     "leave_hub",
     "load_membership",
+    "plan_today",
     "push_pending",
     "save_membership",
 ]
@@ -76,6 +83,14 @@ FIELDS: dict[str, tuple[float, float]] = {
     "practice_min": (0, 1440),
 }
 _INTS = {"prompts_sent", "prompts_answered", "breaks"}
+#: What each number means, as ``hrvpace share`` prints it under the preview.
+DEFINITIONS = """\
+Days are those of your day plan's time zone. resting_rmssd_ms / resting_hr_bpm: your
+dashboard's resting measure (medians of the 60-s windows 60-360 s into the day's first strap
+session); stress / energy: means of the day's check-ins; prompts_sent / prompts_answered: the
+day plan's prompts sent that day and those you answered; breaks: breaks ended;
+break_effect_rmssd_ms: their mean RMSSD change (after - before); practice_min: minutes of
+strap practice."""
 #: The oldest day a first push goes back to (the hub refuses days of closed weeks anyway).
 MAX_BACKFILL_DAYS = 9
 TIMEOUT_S = 20.0
@@ -157,14 +172,29 @@ class ReadOnlyDatabase:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return list(self._conn.execute(sql, tuple(params)))
 
+    def get_value(self, table: str, key: str) -> tuple[Any, float] | None:
+        """A stored setting (the day plan), as :meth:`api.storage.Storage.get_value`."""
+        if table not in ("settings", "baseline"):
+            raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
+        rows = self.query(f"SELECT value_json, updated_at FROM {table} WHERE key = ?", (key,))
+        return (json.loads(rows[0][0]), rows[0][1]) if rows else None
+
     def close(self) -> None:
         self._conn.close()
 
 
-def _local_bounds(day: dt.date) -> tuple[float, float]:
-    start = dt.datetime(day.year, day.month, day.day).astimezone()  # local midnight
-    end = (dt.datetime(day.year, day.month, day.day) + dt.timedelta(days=1)).astimezone()
+def _day_bounds(plan: DayPlan, day: dt.date) -> tuple[float, float]:
+    """Unix seconds of ``day``'s midnight and the next, in the day plan's time zone."""
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=plan.tz)
+    nxt = day + dt.timedelta(days=1)
+    end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=plan.tz)
     return start.timestamp(), end.timestamp()
+
+
+def plan_today(db: Any, *, now: float | None = None) -> dt.date:
+    """Today in the day plan's time zone (the days :func:`daily_aggregates` counts)."""
+    now = time.time() if now is None else now
+    return dt.datetime.fromtimestamp(now, tz=load_plan(db).tz).date()
 
 
 def _in_range(name: str, value: float | None) -> float | int | None:
@@ -183,12 +213,8 @@ def daily_aggregates(db: Any, day: dt.date, *, now: float | None = None) -> dict
     answer ``query(sql, params)``). See the module docstring for each field's definition.
     """
     now = time.time() if now is None else now
-    start, end = _local_bounds(day)
-    days_back = max(1, int((now - start) // 86_400) + 2)
-    trend = next(
-        (d for d in daily_trends(db, days=days_back, now=now).series if d.day == day.isoformat()),
-        None,
-    )
+    start, end = _day_bounds(load_plan(db), day)
+    resting = resting_of_day(db, start, end)
     checkins = db.query(
         "SELECT stress, energy FROM checkins WHERE at >= ? AND at < ?", (start, end)
     )
@@ -196,6 +222,10 @@ def daily_aggregates(db: Any, day: dt.date, *, now: float | None = None) -> dict
         "SELECT m.kind, m.data_json FROM micro_breaks m LEFT JOIN sessions s "
         "ON s.id = m.session_id WHERE m.recorded_at >= ? AND m.recorded_at < ? AND "
         "(m.session_id IS NULL OR json_extract(s.source_json, '$.kind') = 'ble')",
+        (start, end),
+    )
+    prompts = db.query(
+        "SELECT COUNT(*), COUNT(answered_at) FROM prompts WHERE sent_at >= ? AND sent_at < ?",
         (start, end),
     )
     practice = db.query(
@@ -211,14 +241,14 @@ def daily_aggregates(db: Any, day: dt.date, *, now: float | None = None) -> dict
             before, after = data.get("rmssd_before_ms"), data.get("rmssd_after_ms")
             if isinstance(before, int | float) and isinstance(after, int | float):
                 effects.append(float(after) - float(before))
-    sent = kinds.count("micro_break")
+    sent, answered = (int(prompts[0][0]), int(prompts[0][1])) if prompts else (0, 0)
     raw: dict[str, float | None] = {
-        "resting_rmssd_ms": trend.median_rmssd_ms if trend else None,
-        "resting_hr_bpm": trend.median_hr_bpm if trend else None,
+        "resting_rmssd_ms": resting.rmssd_ms,
+        "resting_hr_bpm": resting.hr_bpm,
         "stress": statistics.fmean(r[0] for r in checkins) if checkins else None,
         "energy": statistics.fmean(r[1] for r in checkins) if checkins else None,
         "prompts_sent": sent,
-        "prompts_answered": min(sent, kinds.count("micro_break_acknowledged")),
+        "prompts_answered": min(sent, answered),
         "breaks": kinds.count("break_ended"),
         "break_effect_rmssd_ms": statistics.fmean(effects) if effects else None,
         "practice_min": sum(max(0.0, e - s) for s, e in practice) / 60.0 if practice else None,
@@ -328,7 +358,7 @@ def push_pending(
     membership = load_membership(data_dir)
     if membership is None or membership.stopped_on is not None:
         return []
-    today = today or dt.date.today()
+    today = today or plan_today(db, now=now)
     first = max(membership.counts_from, today - dt.timedelta(days=MAX_BACKFILL_DAYS))
     if membership.last_pushed is not None:
         first = max(first, membership.last_pushed + dt.timedelta(days=1))

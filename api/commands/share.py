@@ -142,14 +142,16 @@ def share(
 def _show_preview(database: Path) -> None:
     from api import hubshare
 
-    day = dt.date.today() - dt.timedelta(days=1)
     if database.exists():
         db = hubshare.ReadOnlyDatabase(database)
         try:
+            day = hubshare.plan_today(db) - dt.timedelta(days=1)
             payload = hubshare.daily_aggregates(db, day)
         finally:
             db.close()
     else:
+        day = dt.date.today() - dt.timedelta(days=1)
         payload = {"date": day.isoformat(), **dict.fromkeys(hubshare.FIELDS)}
     typer.echo("This is exactly what is sent for one day (yesterday shown; null = no data):")
     typer.echo(json.dumps(payload, indent=2))
+    typer.echo(hubshare.DEFINITIONS)

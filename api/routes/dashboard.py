@@ -32,7 +32,9 @@ import asyncio
 import json
 import statistics
 from collections import defaultdict
-from typing import Annotated, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -94,6 +96,56 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+class _Queryable(Protocol):
+    def query(self, sql: str, params: Sequence[Any] = ...) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Resting:
+    """A day's resting measure (see the module's definitions): medians over the windows of
+    session time 60-360 s of the day's first strap session, and how many windows."""
+
+    rmssd_ms: float | None
+    hr_bpm: float | None
+    n_windows: int
+
+
+def resting_of_session(db: _Queryable, session_id: str) -> Resting:
+    """The resting measure of one session: median RMSSD and mean-HR of its 60-s windows of
+    session time :data:`RESTING_WINDOW_END_S` (the one definition, shared by the dashboard
+    and what is sent to a hub, :mod:`api.hubshare`)."""
+    lo, hi = RESTING_WINDOW_END_S
+    rmssd: list[float] = []
+    hr: list[float] = []
+    for r in db.query(
+        "SELECT data_json FROM metrics WHERE session_id = ? AND t_s >= ? AND t_s <= ?",
+        (session_id, lo, hi),
+    ):
+        data = json.loads(r["data_json"])
+        if (v := _num(data.get("rmssd_ms"))) is not None:
+            rmssd.append(v)
+        if (h := _num(data.get("mean_hr_bpm"))) is not None:
+            hr.append(h)
+    return Resting(
+        rmssd_ms=statistics.median(rmssd) if rmssd else None,
+        hr_bpm=statistics.median(hr) if hr else None,
+        n_windows=len(rmssd),
+    )
+
+
+def resting_of_day(db: _Queryable, start: float, end: float) -> Resting:
+    """The resting measure of the day ``[start, end)`` (Unix s, the day plan's local day):
+    that of the first strap session begun in it (``source.kind == "ble"``)."""
+    rows = db.query(
+        "SELECT id FROM sessions WHERE created_at >= ? AND created_at < ? "
+        "AND json_extract(source_json, '$.kind') = 'ble' ORDER BY created_at LIMIT 1",
+        (start, end),
+    )
+    if not rows:
+        return Resting(None, None, 0)
+    return resting_of_session(db, str(rows[0]["id"]))
+
+
 def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
@@ -120,16 +172,8 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         day = day_of(s["created_at"])
         if day in resting:
             continue  # only the day's first strap session
-        lo, hi = RESTING_WINDOW_END_S
-        values = [
-            v
-            for r in storage.query(
-                "SELECT data_json FROM metrics WHERE session_id = ? AND t_s >= ? AND t_s <= ?",
-                (s["id"], lo, hi),
-            )
-            if (v := _num(json.loads(r["data_json"]).get("rmssd_ms"))) is not None
-        ]
-        resting[day] = (statistics.median(values) if values else None, len(values))
+        measure = resting_of_session(storage, s["id"])
+        resting[day] = (measure.rmssd_ms, measure.n_windows)
 
     practice: dict[str, list[PracticeOut]] = defaultdict(list)
     for s in storage.query(

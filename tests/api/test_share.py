@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 
 from api import hubshare
 from api.cli import app as cli
+from api.dayplan import PLAN_KEY, DayPlanIn
 from api.storage import Storage
 from hub import db as hubdb
 from hub.app import create_app
@@ -29,31 +31,80 @@ from hub.settings import HubSettings
 from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 
 ADMIN = "ha_share-test"
-TODAY = dt.date.today()
+#: The person's day plan's time zone: days are its days, not the machine's (UTC here).
+PLAN_TZ = ZoneInfo("America/New_York")
+TODAY = dt.datetime.now(PLAN_TZ).date()
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> float:
-    return dt.datetime(day.year, day.month, day.day, hour, minute).astimezone().timestamp()
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=PLAN_TZ).timestamp()
 
 
 def _seed(data_dir: Path) -> None:
-    """Yesterday: a strap session with windows, check-ins, micro-breaks and a practice; a
-    simulated session whose windows must not count; a check-in of the day before."""
+    """Yesterday (in the day plan's time zone, New York): a first strap session whose windows
+    at 60-360 s are the resting measure and a later one that must not count, check-ins (one
+    late in the evening: already the next day in UTC), micro-breaks, the day plan's prompts
+    and a practice; a simulated session whose windows must not count; a check-in of the day
+    before."""
     storage = Storage(data_dir / "hrvpace.sqlite3")
     try:
+        plan = DayPlanIn(timezone="America/New_York").model_dump(mode="json")
+        storage.put_value("settings", PLAN_KEY, plan, updated_at=time.time()).result()
         ble = {"kind": "ble", "device": "AA:BB"}
         storage.create_session(
             "s1", created_at=_at(YESTERDAY, 9), mode="monitor", source=ble, options={}
         )
-        for i, (rmssd, hr) in enumerate([(30.0, 70.0), (40.0, 64.0), (50.0, 60.0)]):
+        first = [(30.0, 70.0), (40.0, 64.0), (50.0, 60.0), (44.0, 62.0), None, None, None]
+        for i, window in enumerate([*first, (90.0, 50.0)]):  # t_s 0..420: 60-360 count
+            if window is None:
+                continue
             storage.add_snapshot(
                 "metrics",
                 "s1",
                 t_s=60.0 * i,
                 recorded_at=_at(YESTERDAY, 9, i),
+                data={"rmssd_ms": window[0], "mean_hr_bpm": window[1]},
+            )
+        storage.create_session(
+            "s2", created_at=_at(YESTERDAY, 20), mode="monitor", source=ble, options={}
+        )
+        for i, (rmssd, hr) in enumerate([(80.0, 55.0), (82.0, 54.0)], start=1):
+            storage.add_snapshot(
+                "metrics",
+                "s2",
+                t_s=60.0 * i,
+                recorded_at=_at(YESTERDAY, 20, i),
                 data={"rmssd_ms": rmssd, "mean_hr_bpm": hr},
             )
+        for key, hour, state in [("a", 10, "sent"), ("b", 13, "sent"), ("c", 16, "skipped")]:
+            storage.add_prompt(
+                key=f"{YESTERDAY}:{key}",
+                kind="checkin",
+                trigger="time",
+                text="How are you?",
+                state=state,
+                due_at=_at(YESTERDAY, hour),
+                expires_at=_at(YESTERDAY, hour + 1),
+                at=_at(YESTERDAY, hour),
+            ).result()
+        storage.add_prompt(  # sent late in the evening: the next day in UTC
+            key=f"{YESTERDAY}:d",
+            kind="checkin",
+            trigger="time",
+            text="How was the day?",
+            state="sent",
+            due_at=_at(YESTERDAY, 22),
+            expires_at=_at(YESTERDAY, 23),
+            at=_at(YESTERDAY, 22),
+        ).result()
+        (pid,) = storage.query("SELECT id FROM prompts WHERE key = ?", (f"{YESTERDAY}:a",))[0]
+        storage.answer_prompt(
+            pid, at=_at(YESTERDAY, 10, 5), text="fine", note=None, items=[]
+        ).result()
+        storage.add_checkin(
+            session_id=None, at=_at(YESTERDAY, 22, 30), stress=5, energy=1, note=""
+        ).result()
         storage.create_session(
             "sim",
             created_at=_at(YESTERDAY, 10),
@@ -102,11 +153,11 @@ def _seed(data_dir: Path) -> None:
 
 EXPECTED = {
     "date": YESTERDAY.isoformat(),
-    "resting_rmssd_ms": 40.0,
-    "resting_hr_bpm": 64.0,
-    "stress": 3.5,
-    "energy": 2.5,
-    "prompts_sent": 2,
+    "resting_rmssd_ms": 44.0,  # median of 40, 50, 44 (windows at 60-180 s of s1)
+    "resting_hr_bpm": 62.0,  # median of 64, 60, 62
+    "stress": 4.0,  # 4, 3 and 5 (at 22:30 New York)
+    "energy": 2.0,
+    "prompts_sent": 3,  # a, b, d (c was skipped: never sent)
     "prompts_answered": 1,
     "breaks": 1,
     "break_effect_rmssd_ms": 12.5,
@@ -171,6 +222,7 @@ def test_share_shows_joins_pushes_and_stops_with_delete(
     shown = declined.output.split("yesterday shown; null = no data):\n", 1)[1]
     assert json.loads(shown[: shown.index("}") + 1]) == EXPECTED  # exactly what is sent
     assert "private" not in declined.output
+    assert "day plan's time zone" in declined.output and "60-360 s" in declined.output
 
     r = runner.invoke(
         cli,
