@@ -311,11 +311,20 @@ class HubStore:
     def _member_means(
         self, conn: Connection, gid: str, first: dt.date, end: dt.date, roster: set[str]
     ) -> dict[str, dict[str, float | None]]:
-        """Each roster member's mean of each measure over days ``[first, end)``."""
+        """Each roster member's mean of each measure over days ``[first, end)`` (whole weeks).
+
+        Only contributions received before their week closed count: one that passed the
+        close-time check of :meth:`contribute` but was stored after the week was sealed is
+        not a part of the week as reported (nor of an intervention's effect).
+        """
         c = db.contributions.c
+        weeks = weeks_between(first, end - dt.timedelta(days=1))
+        on_time = sa.or_(
+            *(sa.and_(c.day >= w.start, c.day < w.end, c.received_at < closes_at(w)) for w in weeks)
+        )
         q = (
             sa.select(c.member_id, *(sa.func.avg(c[m]).label(m) for m in MEASURES))
-            .where(c.group_id == gid, c.day >= first, c.day < end)
+            .where(c.group_id == gid, c.day >= first, c.day < end, on_time)
             .group_by(c.member_id)
         )
         out: dict[str, dict[str, float | None]] = {}

@@ -8,8 +8,11 @@ import io
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from scipy import stats
 
+from hub import db
+from hub.periods import closes_at, week_of
 from tests.hub.conftest import WEEK, Hub
 
 T0 = WEEK  # 2026-W02
@@ -138,3 +141,34 @@ def test_effect_needs_k_pairs_and_valid_requests(hub: Hub) -> None:
     assert hub.admin.get("/hub/v1/interventions/inope/effect").json()["code"] == (
         "intervention_not_found"
     )
+
+
+def test_the_effect_counts_only_what_was_received_before_the_week_closed(hub: Hub) -> None:
+    """Review finding: a contribution that passed the close-time check but committed after the
+    week was sealed (here: stored with its received_at at the close) must not enter the effect."""
+    gid, _, hr = _study(hub)
+    r = hub.admin.post(
+        f"/hub/v1/groups/{gid}/interventions",
+        json={"name": "late", "start": "2026-01-12", "end": "2026-01-18"},
+    )
+    assert r.status_code == 201, r.text
+    hub.clock.at(DONE)
+    late_day = T1 + dt.timedelta(days=5)
+    with hub.engine.begin() as conn:
+        member = conn.execute(
+            sa.select(db.members.c.id).where(db.members.c.group_id == gid).limit(1)
+        ).scalar_one()
+        conn.execute(
+            db.contributions.insert().values(
+                member_id=member,
+                group_id=gid,
+                day=late_day,
+                resting_hr_bpm=200.0,
+                received_at=closes_at(week_of(late_day)),
+            )
+        )
+    effect = hub.admin.get(f"/hub/v1/interventions/{r.json()['id']}/effect").json()
+    g = effect["measures"]["resting_hr_bpm"]["group"]
+    assert g["n"] == 7
+    assert g["mean_t1"] == pytest.approx(hr["g1"].mean())
+    assert g["mean_change"] == pytest.approx((hr["g1"] - hr["g0"]).mean())
