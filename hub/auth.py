@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -30,6 +31,20 @@ __all__ = [
 _bearer = HTTPBearer(auto_error=False, description="Admin token, or a member's token.")
 
 
+def _read_token_file(path: Path) -> str:
+    """The token in ``path``, which must be readable by its owner only and not empty."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise HubConfigError(f"{path}: cannot read the admin token file ({exc})") from None
+    if mode & 0o077:
+        raise HubConfigError(f"{path}: admin token file has mode {mode:o}; chmod 600 {path}")
+    if not token:
+        raise HubConfigError(f"{path}: admin token file is empty")
+    return token
+
+
 def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
     """The admin token and whether it was created just now (to print it once).
 
@@ -40,6 +55,8 @@ def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
     """
     if settings.admin_token is not None and settings.admin_token.get_secret_value():
         return settings.admin_token.get_secret_value(), False
+    if settings.admin_token_file is not None:
+        return _read_token_file(settings.admin_token_file), False
     path = settings.admin_token_path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:

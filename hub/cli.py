@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -112,19 +114,31 @@ def serve(
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
+        # The workers get the admin token from a file readable by this user only (removed
+        # at exit), never from their environment (/proc/<pid>/environ, inherited by any
+        # subprocess); a token given as HRVPACE_HUB_ADMIN_TOKEN is taken out of it.
+        secret_dir = Path(tempfile.mkdtemp(prefix="hrvpace-hub-"))  # 0700
+        token_file = secret_dir / "admin-token"
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token + "\n")
+        os.environ.pop("HRVPACE_HUB_ADMIN_TOKEN", None)
         os.environ.update(
             HRVPACE_HUB_DATA_DIR=str(settings.data_dir),
             HRVPACE_HUB_DATABASE_URL=settings.db_url,
-            HRVPACE_HUB_ADMIN_TOKEN=token,
+            HRVPACE_HUB_ADMIN_TOKEN_FILE=str(token_file),
             HRVPACE_HUB_ALLOWED_HOSTS=json.dumps(settings.allowed_hosts),
         )
-        config = uvicorn.Config(
-            "hub.app:app_from_env", factory=True, workers=workers, log_level="warning"
-        )
-        sock.set_inheritable(True)
-        sock.listen(2048)  # connections wait in the backlog until a worker is up
-        announce()
-        Multiprocess(config, sockets=[sock]).run()
+        try:
+            config = uvicorn.Config(
+                "hub.app:app_from_env", factory=True, workers=workers, log_level="warning"
+            )
+            sock.set_inheritable(True)
+            sock.listen(2048)  # connections wait in the backlog until a worker is up
+            announce()
+            Multiprocess(config, sockets=[sock]).run()
+        finally:
+            shutil.rmtree(secret_dir, ignore_errors=True)
         return
 
     server = uvicorn.Server(uvicorn.Config(hub, log_level="warning", lifespan="on"))

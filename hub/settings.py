@@ -34,6 +34,11 @@ class HubSettings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="Admin token; when unset, one is created in data_dir."
     )
+    admin_token_file: Path | None = Field(
+        default=None,
+        description="A file (mode 0600) holding the admin token: how `--workers N` hands the "
+        "token to its worker processes without putting it in their environment.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
         description="Host headers accepted (add the public name behind the TLS proxy).",

@@ -68,8 +68,11 @@ def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None
         load_or_create_admin_token(settings)
 
 
-def _serve_until_up(data_dir: Path, *extra: str, then: Any = None) -> str:
+def _serve_until_up(
+    data_dir: Path, *extra: str, then: Any = None, env_extra: dict[str, str] | None = None
+) -> str:
     env = {k: v for k, v in os.environ.items() if k != "HRVPACE_HUB_ADMIN_TOKEN"}
+    env.update(env_extra or {})
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -100,7 +103,7 @@ def _serve_until_up(data_dir: Path, *extra: str, then: Any = None) -> str:
             if line.startswith("database:"):
                 break
         if then is not None:
-            then(out)
+            then(out, proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
@@ -123,7 +126,7 @@ def test_hrvpace_hub_serve_works_at_once_and_prints_the_token_once(tmp_path: Pat
 def test_several_worker_processes_share_the_token_and_the_database(tmp_path: Path) -> None:
     import httpx
 
-    def use(out: str) -> None:
+    def use(out: str, pid: int) -> None:
         url = out.split("serving at ", 1)[1].split()[0].rstrip("/")
         token = (tmp_path / "hub" / "admin-token").read_text().strip()
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
@@ -135,3 +138,62 @@ def test_several_worker_processes_share_the_token_and_the_database(tmp_path: Pat
 
     out = _serve_until_up(tmp_path / "hub", "--workers", "2", then=use)
     assert "2 worker processes" in out
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat_file.parent.name))
+    return out
+
+
+@pytest.mark.slow
+def test_workers_get_the_admin_token_from_a_private_file_not_their_environment(
+    tmp_path: Path,
+) -> None:
+    """Review finding: ``--workers N`` put the admin token in os.environ (visible in
+    /proc/<pid>/environ, inherited by every subprocess)."""
+    import httpx
+
+    secret = "ha_never-in-an-environment"
+    seen: dict[str, Any] = {}
+
+    def use(out: str, pid: int) -> None:
+        url = out.split("serving at ", 1)[1].split()[0].rstrip("/")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the workers answer once up
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as c:
+                if c.get("/hub/v1/groups").status_code == 200:
+                    break
+            time.sleep(0.2)
+        workers = _children(pid)
+        assert workers, "no worker process found"
+        environs = [Path(f"/proc/{w}/environ").read_bytes() for w in workers]
+        assert all(secret.encode() not in e for e in environs)
+        names = {
+            kv.split(b"=", 1)[0]: kv.split(b"=", 1)[1]
+            for kv in environs[0].split(b"\0")
+            if b"=" in kv
+        }
+        assert b"HRVPACE_HUB_ADMIN_TOKEN" not in names
+        token_file = Path(names[b"HRVPACE_HUB_ADMIN_TOKEN_FILE"].decode())
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
+        assert token_file.read_text().strip() == secret
+        seen["file"] = token_file
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as c:
+            assert c.post("/hub/v1/groups", json={"name": "ward"}).status_code == 201
+
+    _serve_until_up(
+        tmp_path / "hub",
+        "--workers",
+        "2",
+        then=use,
+        env_extra={"HRVPACE_HUB_ADMIN_TOKEN": secret},
+    )
+    assert "file" in seen and not seen["file"].exists()  # removed at exit
