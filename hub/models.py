@@ -134,10 +134,16 @@ class Left(BaseModel):
 
 
 class MeasureStat(BaseModel):
+    """One measure of a week: over ``n`` contributing members' weekly means (``n`` >= k)."""
+
     suppressed: bool
-    n: int | None = None
-    mean: float | None = None
-    median: float | None = None
+    n: int | None = Field(default=None, description="Contributing members (>= the group's k).")
+    mean: float | None = Field(default=None, description="Mean of the members' weekly means.")
+    median: float | None = Field(
+        default=None,
+        description="Median of the members' weekly means; released only when n >= 5 (a median "
+        "of 3 or 4 values is one member's exact value), else null while mean and n are given.",
+    )
 
 
 class PeriodCell(BaseModel):

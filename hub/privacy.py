@@ -17,6 +17,9 @@ The rules (README "The hub: what it can and cannot learn about a person" explain
    statistic over the same data (the same group and weeks) by fewer than ``k`` members is
    suppressed, so the two cannot be subtracted (:func:`differs_safely`). This is what blocks
    an intervention effect over "everyone but one" of a week's cell.
+5b. **Medians over at least five.** A median over 3 or 4 values is one member's exact value
+   (the middle one), so a measure's median is released only when ``n >=``
+   :data:`MEDIAN_MIN_N` (:func:`median_releasable`); below it the mean and n still are.
 6. **One group per member.** A member token belongs to one group and a person's service shares
    with one hub membership, so groups never overlap and no cross-group differencing exists.
 """
@@ -25,12 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 
-__all__ = ["differs_safely", "enough"]
+__all__ = ["MEDIAN_MIN_N", "differs_safely", "enough", "median_releasable"]
+
+#: The fewest values whose median is released (a median of 3 or 4 is one member's value).
+MEDIAN_MIN_N = 5
 
 
 def enough(n: int, k: int) -> bool:
     """Whether ``n`` members are enough to release a statistic of a group with minimum ``k``."""
     return n >= k
+
+
+def median_releasable(n: int) -> bool:
+    """Whether a median over ``n`` values may be released (``n >=`` :data:`MEDIAN_MIN_N`)."""
+    return n >= MEDIAN_MIN_N
 
 
 def differs_safely(members: Set[str], released: Iterable[Set[str]], k: int) -> bool:

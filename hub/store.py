@@ -33,7 +33,7 @@ from hub.errors import (
     UnauthorizedError,
 )
 from hub.periods import Week, closes_at, week_of, week_of_ts, weeks_between
-from hub.privacy import differs_safely, enough
+from hub.privacy import differs_safely, enough, median_releasable
 from hub.stats import diff_in_diff, paired_change
 
 __all__ = ["Clock", "HubStore", "Member", "hash_secret"]
@@ -347,7 +347,11 @@ class HubStore:
                     measures[m] = {
                         "n": len(vals),
                         "mean": round(statistics.fmean(vals), 2),
-                        "median": round(statistics.median(vals), 2),
+                        "median": (
+                            round(statistics.median(vals), 2)
+                            if median_releasable(len(vals))
+                            else None
+                        ),
                         "suppressed": False,
                     }
                 else:
@@ -459,7 +463,7 @@ class HubStore:
                 cell["suppressed"] = bool(row["suppressed"])
                 cell["reason"] = row["reason"]
                 if row["body"] is not None:
-                    cell.update(json.loads(row["body"]))
+                    cell.update(_without_small_medians(json.loads(row["body"])))
             elif w < created:
                 cell.update(status="before_group", suppressed=True, reason="before_group")
             else:
@@ -681,6 +685,15 @@ class HubStore:
                 ],
             )
         return {"computed_at": self.now(), "measures": measures}
+
+
+def _without_small_medians(body: dict[str, Any]) -> dict[str, Any]:
+    """A stored cell as released: no median over fewer than five values (cells stored by a
+    hub before that rule keep their values, but their small medians are not shown)."""
+    for stat in (body.get("measures") or {}).values():
+        if stat.get("median") is not None and not median_releasable(int(stat.get("n") or 0)):
+            stat["median"] = None
+    return body
 
 
 def _arm_json(arm: Mapping[str, Any]) -> dict[str, Any]:

@@ -88,7 +88,10 @@ function measureCell(cell, name, digits = 1) {
   if (cell.suppressed) return td(cell.status === "open" ? "open" : "suppressed", "suppressed");
   const m = cell.measures[name];
   if (!m || m.suppressed) return td("suppressed", "suppressed");
-  return td(`${fmt(m.mean, digits)} (median ${fmt(m.median, digits)})`, "num");
+  const median = m.median === null || m.median === undefined
+    ? "median withheld: n < 5"
+    : `median ${fmt(m.median, digits)}`;
+  return td(`${fmt(m.mean, digits)} (${median})`, "num");
 }
 
 async function selectGroup(group) {

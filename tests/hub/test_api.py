@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 
 import sqlalchemy as sa
@@ -276,3 +277,37 @@ def test_a_member_who_stopped_can_still_delete_and_do_nothing_else(hub: Hub) -> 
         assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 0
     # and then the token is gone for good
     _problem(hub.client(token).delete("/hub/v1/me", params={"delete": "true"}), 401, "unauthorized")
+
+
+def test_a_median_is_released_only_over_five_or_more(hub: Hub) -> None:
+    """Review finding: with k=3 a cell's median of three (or four) is one member's value."""
+    small, big = hub.group("small", k=3), hub.group("big", k=3)
+    four, five = hub.members(small, 4), hub.members(big, 5)
+    hub.clock.at(WEEK_DAYS[6])
+    for i, token in enumerate(four + five):
+        assert hub.send(token, WEEK, stress=1.0 + i % 5, breaks=i).status_code == 201
+    for i, token in enumerate(four[:3]):  # three of the four also send energy
+        assert hub.send(token, WEEK_DAYS[1], energy=2.0 + i).status_code == 201
+    hub.clock.at(CLOSES)
+    (cell,) = hub.summary(small, WEEK, WEEK)["periods"]
+    assert not cell["suppressed"] and cell["contributors"] == 4
+    stress = cell["measures"]["stress"]
+    assert stress["n"] == 4 and stress["mean"] == 2.5 and stress["median"] is None
+    energy = cell["measures"]["energy"]
+    assert energy["n"] == 3 and energy["mean"] == 3.0 and energy["median"] is None
+    (cell,) = hub.summary(big, WEEK, WEEK)["periods"]
+    assert cell["measures"]["breaks"]["n"] == 5 and cell["measures"]["breaks"]["median"] == 6.0
+    # a cell stored before the rule (its median over three kept in the database) is not shown
+    body = {
+        "members": 3,
+        "contributors": 3,
+        "measures": {"stress": {"n": 3, "mean": 2.0, "median": 2.0, "suppressed": False}},
+    }
+    with hub.engine.begin() as conn:
+        conn.execute(
+            db.period_cells.update()
+            .where(db.period_cells.c.group_id == small)
+            .values(body=json.dumps(body))
+        )
+    (cell,) = hub.summary(small, WEEK, WEEK)["periods"]
+    assert cell["measures"]["stress"]["median"] is None and cell["measures"]["stress"]["n"] == 3
