@@ -154,6 +154,9 @@ class WebhookNotifier:
         Wait before the first retry; doubled before each next one.
     post
         Sends one request (tests may hand in their own; the default uses :mod:`urllib`).
+    enabled
+        ``False``: :meth:`notify` posts nothing (a demo on a fake clock: its prompts are not
+        real and must not reach a team channel).
     """
 
     def __init__(
@@ -163,8 +166,10 @@ class WebhookNotifier:
         attempts: int = 4,
         backoff_s: float = 1.0,
         post: Poster = _post,
+        enabled: bool = True,
     ) -> None:
         self.storage = storage
+        self.enabled = enabled
         self.attempts = attempts
         self.backoff_s = backoff_s
         self._post = post
@@ -237,6 +242,8 @@ class WebhookNotifier:
 
     def notify(self, title: str, text: str, *, prompt_id: int | None) -> None:
         """Deliver in the background (a slow channel never holds up the scheduler)."""
+        if not self.enabled:
+            return
         task = asyncio.create_task(self.deliver_all(title, text, prompt_id=prompt_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
