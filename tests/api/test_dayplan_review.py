@@ -5,8 +5,13 @@ the calendar feed's token can be rotated."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
+import urllib.error
 from collections.abc import Callable
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 import api.commands.demo as demo_cmd
 from api.cli import app as cli_app
 from api.scheduler import PromptScheduler
 from api.storage import Storage
-from api.webhooks import WebhookNotifier
+from api.webhooks import Delivery, WebhookIn, WebhookNotifier, error_category
 from breathing.dayplan import DayPlan, signal_checkin
 
 
@@ -123,3 +129,150 @@ def test_only_planned_prompts_go_to_webhooks(tmp_path: Path) -> None:
         assert asyncio.run(run()) == ["Good morning"]
     finally:
         storage.close()
+
+
+# -- webhook URLs and deliveries (SSRF) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.org/x",  # plain http off this machine
+        "https://169.254.169.254/latest/meta-data",  # cloud metadata (link-local)
+        "https://[fe80::1]/x",
+        "https://10.0.0.7/x",
+        "https://192.168.1.1/x",
+        "https://172.16.0.1/x",
+        "https://[fd00::1]/x",
+        "https://0.0.0.0/x",
+        "https://[::]/x",
+        "https://[::ffff:169.254.169.254]/x",  # IPv4-mapped
+    ],
+)
+def test_webhook_url_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        WebhookIn(url=url, kind="slack")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.slack.com/services/T0/B0/xyz",
+        "https://example.webhook.office.com/webhookb2/x",
+        "http://127.0.0.1:8123/slack",  # the tests' local receiver
+        "http://localhost:8123/slack",
+        "http://[::1]:8123/slack",
+        "https://93.184.216.34/x",  # a public literal address
+    ],
+)
+def test_webhook_url_accepted(url: str) -> None:
+    assert WebhookIn(url=url, kind="slack").url == url
+
+
+class _Receiver:
+    """A local HTTP server answering each POST from a script of (status, headers); keeps the
+    paths and the times the requests came."""
+
+    def __init__(self, script: list[tuple[int, dict[str, str]]]) -> None:
+        self.script = script
+        self.hits: list[tuple[str, float]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.hits.append((self.path, time.monotonic()))
+                i = min(len(receiver.hits), len(receiver.script)) - 1
+                status, headers = receiver.script[i] if receiver.script else (200, {})
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _deliver(tmp_path: Path, url: str, *, attempts: int = 2) -> Delivery:
+    storage = Storage(tmp_path / "db.sqlite")
+    try:
+        notifier = WebhookNotifier(storage, backoff_s=0.01)
+        hook = WebhookIn(url=url, kind="slack")
+        return asyncio.run(notifier.deliver(hook, "t", "x", prompt_id=None, attempts=attempts))
+    finally:
+        storage.close()
+
+
+def test_webhook_redirect_is_a_failure_not_followed(tmp_path: Path) -> None:
+    r = _Receiver([(302, {"Location": "/elsewhere"})])
+    try:
+        d = _deliver(tmp_path, f"{r.url}/hook")
+    finally:
+        r.close()
+    assert (d.ok, d.status, d.error, d.attempts) == (False, 302, "redirect refused", 1)
+    assert [path for path, _ in r.hits] == ["/hook"]  # never went to /elsewhere
+
+
+def test_webhook_errors_are_coarse_categories(tmp_path: Path) -> None:
+    closed = "http://127.0.0.1:9/nobody"  # the discard port: nobody listens
+    d = _deliver(tmp_path, closed)
+    assert (d.ok, d.status, d.error, d.attempts) == (False, None, "connection refused", 2)
+    r = _Receiver([(500, {})])
+    try:
+        d = _deliver(tmp_path, f"{r.url}/hook")
+    finally:
+        r.close()
+    assert (d.ok, d.status, d.error) == (False, 500, "HTTP 500")
+    assert error_category(TimeoutError("timed out after 10.0 s to 10.1.2.3:22")) == "timeout"
+    refused = ConnectionRefusedError(111, "Connection refused to 10.1.2.3:22")
+    assert error_category(urllib.error.URLError(refused)) == "connection refused"
+
+
+def test_webhook_host_resolving_to_link_local_is_refused_at_send_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = _Receiver([(200, {})])
+    port = r.httpd.server_address[1]
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "localhost":  # as if DNS pointed it at the metadata service
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    try:
+        d = _deliver(tmp_path, f"http://localhost:{port}/hook")
+        ok = _deliver(tmp_path, f"{r.url}/hook")  # the literal loopback address still works
+    finally:
+        r.close()
+    assert (d.ok, d.error, d.attempts) == (False, "address refused", 1)
+    assert ok.ok and [path for path, _ in r.hits] == ["/hook"]
+
+
+def test_webhook_429_honours_retry_after_within_a_bound(tmp_path: Path) -> None:
+    r = _Receiver([(429, {"Retry-After": "1"}), (200, {})])
+    try:
+        d = _deliver(tmp_path, f"{r.url}/hook")
+    finally:
+        r.close()
+    assert (d.ok, d.attempts) == (True, 2)
+    assert r.hits[1][1] - r.hits[0][1] >= 0.95  # waited the asked second, not backoff_s
+    # a Retry-After beyond the bound: no retry hammering early, the delivery fails now
+    r = _Receiver([(429, {"Retry-After": "3600"}), (200, {})])
+    try:
+        d = _deliver(tmp_path, f"{r.url}/hook", attempts=4)
+    finally:
+        r.close()
+    assert (d.ok, d.status, d.error, d.attempts) == (False, 429, "HTTP 429", 1)
