@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
@@ -24,10 +25,12 @@ from typer.testing import CliRunner
 
 import api.commands.demo as demo_cmd
 from api.cli import app as cli_app
+from api.dayplan import FEED_TOKEN_KEY, feed_token
 from api.scheduler import PromptScheduler
 from api.storage import Storage
 from api.webhooks import Delivery, WebhookIn, WebhookNotifier, error_category
 from breathing.dayplan import DayPlan, signal_checkin
+from tests.api.conftest import Server
 
 
 def _capture_demo(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -276,3 +279,71 @@ def test_webhook_429_honours_retry_after_within_a_bound(tmp_path: Path) -> None:
     finally:
         r.close()
     assert (d.ok, d.status, d.error, d.attempts) == (False, 429, "HTTP 429", 1)
+
+
+# -- the calendar feed's token -------------------------------------------------------------------
+
+
+class _StaleFirstRead:
+    """A storage whose first read of a value in each thread finds nothing: as when several
+    requests ask for the feed token before any has stored one."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._seen: set[int] = set()
+        self._lock = threading.Lock()
+
+    def get_value(self, table: str, key: str) -> Any:
+        with self._lock:
+            first = threading.get_ident() not in self._seen
+            self._seen.add(threading.get_ident())
+        return None if first else self._storage.get_value(table, key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
+def test_feed_token_created_once_when_requests_race(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "db.sqlite")
+    racing = _StaleFirstRead(storage)
+    tokens: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def ask() -> None:
+        barrier.wait()
+        tokens.append(feed_token(racing))  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        stored = storage.get_value("settings", FEED_TOKEN_KEY)
+    finally:
+        storage.close()
+    assert stored is not None and len(tokens) == 4
+    assert set(tokens) == {stored[0]}  # every caller got the one stored token
+
+
+def test_calendar_feed_token_rotates_with_the_api_token_only(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    with server.client() as c:
+        old_url = c.get("/api/v1/dayplan").json()["calendar_feed_url"]
+    old_token = old_url.split("token=", 1)[1]
+    assert httpx.get(old_url).status_code == 200
+    rotate = f"{server.url}/api/v1/calendar/rotate"
+    # the feed token grants the feed and nothing else: it cannot rotate itself
+    assert httpx.post(rotate, headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    assert httpx.post(f"{rotate}?token={old_token}").status_code == 401
+    assert httpx.post(rotate).status_code == 401
+    r = httpx.post(rotate, headers=server.auth)
+    assert r.status_code == 200, r.text
+    new_url = r.json()["calendar_feed_url"]
+    assert new_url.startswith(f"{server.url}/api/v1/calendar.ics?token=") and new_url != old_url
+    assert httpx.get(old_url).status_code == 401  # revoked
+    assert httpx.get(new_url).status_code == 200
+    with server.client() as c:
+        assert c.get("/api/v1/dayplan").json()["calendar_feed_url"] == new_url
