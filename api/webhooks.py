@@ -66,10 +66,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def _literal_ip(host: str) -> IPAddress | None:
+    """``host`` as an address if it is one, including the legacy IPv4 forms a resolver accepts
+    (``2852039166``, ``0xa9.254.169.254``, ``10.1``)."""
+    ip: IPAddress
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return None
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip

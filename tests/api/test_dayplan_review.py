@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import urllib.error
@@ -150,6 +152,8 @@ def test_only_planned_prompts_go_to_webhooks(tmp_path: Path) -> None:
         "https://0.0.0.0/x",
         "https://[::]/x",
         "https://[::ffff:169.254.169.254]/x",  # IPv4-mapped
+        "https://2852039166/x",  # 169.254.169.254 as one number
+        "https://0x0a.0.0.7/x",  # 10.0.0.7 in hex
     ],
 )
 def test_webhook_url_refused(url: str) -> None:
@@ -262,6 +266,38 @@ def test_webhook_host_resolving_to_link_local_is_refused_at_send_time(
         r.close()
     assert (d.ok, d.error, d.attempts) == (False, "address refused", 1)
     assert ok.ok and [path for path, _ in r.hits] == ["/hook"]
+
+
+def test_webhook_https_still_verifies_the_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checked connection keeps TLS verification (host name included): a self-signed
+    receiver is a TLS error; trusted, it gets the post."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    req = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [*req, "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    r = _Receiver([(200, {})])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    r.httpd.socket = ctx.wrap_socket(r.httpd.socket, server_side=True)
+    url = f"https://localhost:{r.httpd.server_address[1]}/hook"
+    try:
+        d = _deliver(tmp_path, url)
+        assert (d.ok, d.status, d.error) == (False, None, "TLS error")
+        assert r.hits == []
+        trusting = ssl.create_default_context(cafile=str(cert))
+        monkeypatch.setattr(ssl, "_create_default_https_context", lambda: trusting)
+        assert _deliver(tmp_path, url).ok
+        assert [path for path, _ in r.hits] == ["/hook"]
+        # the name is checked against the certificate: 127.0.0.1 is not "localhost"
+        wrong_name = _deliver(tmp_path, url.replace("localhost", "127.0.0.1"))
+        assert (wrong_name.ok, wrong_name.error) == (False, "TLS error")
+    finally:
+        r.close()
 
 
 def test_webhook_429_honours_retry_after_within_a_bound(tmp_path: Path) -> None:
