@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import webbrowser
@@ -53,6 +54,10 @@ def demo_data_dir(data_dir: Path | None, *, fake_clock: bool) -> tuple[Path | No
     return Path(tempfile.mkdtemp(prefix="hrvpace-demo-")), True
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def demo(
     host: HostOpt = None,
     port: PortOpt = None,
@@ -96,6 +101,12 @@ def demo(
     start_at = start
     fake_clock = start_at is not None or clock_speed != 1.0
     data_dir, temporary = demo_data_dir(data_dir, fake_clock=fake_clock)
+    if temporary:
+        # the server re-raises a SIGTERM/SIGHUP it caught once it has stopped: as an exit (not
+        # the default handler's sudden death) the temporary data dir is still removed
+        for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, _exit_on_signal)
     try:
         _run_demo(
             host,

@@ -5,9 +5,11 @@ the calendar feed's token can be rotated."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -383,3 +385,35 @@ def test_calendar_feed_token_rotates_with_the_api_token_only(
     assert httpx.get(new_url).status_code == 200
     with server.client() as c:
         assert c.get("/api/v1/dayplan").json()["calendar_feed_url"] == new_url
+
+
+DEMO = [sys.executable, "-m", "api", "demo", "--no-open", "--port", "0"]
+
+
+def test_fake_clock_demo_removes_its_temporary_data_dir_when_terminated() -> None:
+    """A real ``hrvpace demo --start`` process: its printed temporary dir is gone after SIGTERM
+    (how a service manager or ``kill`` stops it), as after Ctrl+C."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [*DEMO, "--start", "2026-12-07T08:55", "--clock-speed", "120"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            assert "temporary data dir" in first, first
+            data_dir = Path(first.rsplit(" ", 1)[1].strip())
+            assert data_dir.is_dir()
+            while "Ctrl+C" not in proc.stdout.readline():
+                pass
+            proc.send_signal(sig)
+            proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        assert not data_dir.exists(), sig
