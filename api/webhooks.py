@@ -204,8 +204,8 @@ class AddressRefusedError(OSError):
     """The webhook's host resolved to an address a delivery never connects to."""
 
 
-def _checked_address(host: str, port: int) -> str:
-    """The address to connect to: the first that ``host`` resolves to, if none is refused."""
+def _checked_addresses(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, if none of them is refused."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addrs = [str(info[4][0]) for info in infos]
     for a in addrs:
@@ -214,19 +214,30 @@ def _checked_address(host: str, port: int) -> str:
             raise AddressRefusedError("address refused")
     if not addrs:
         raise socket.gaierror("no address")
-    return addrs[0]
+    return addrs
+
+
+def _connect_checked(host: str, port: int, timeout: Any) -> socket.socket:
+    """A connection to the first of ``host``'s checked addresses that answers (never a second
+    look-up that could answer differently)."""
+    last: OSError | None = None
+    for addr in _checked_addresses(host, port):
+        try:
+            return socket.create_connection((addr, port), timeout)
+        except OSError as exc:
+            last = exc
+    assert last is not None
+    raise last
 
 
 class _CheckedHTTPConnection(http.client.HTTPConnection):
     def connect(self) -> None:
-        addr = _checked_address(self.host, self.port)
-        self.sock = socket.create_connection((addr, self.port), self.timeout)
+        self.sock = _connect_checked(self.host, self.port, self.timeout)
 
 
 class _CheckedHTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
-        addr = _checked_address(self.host, self.port)
-        sock = socket.create_connection((addr, self.port), self.timeout)
+        sock = _connect_checked(self.host, self.port, self.timeout)
         context: ssl.SSLContext = self._context  # type: ignore[attr-defined]
         self.sock = context.wrap_socket(sock, server_hostname=self.host)
 

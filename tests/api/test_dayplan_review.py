@@ -417,3 +417,29 @@ def test_fake_clock_demo_removes_its_temporary_data_dir_when_terminated() -> Non
             if proc.stdout is not None:
                 proc.stdout.close()
         assert not data_dir.exists(), sig
+
+
+def test_webhook_tries_each_checked_address_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = _Receiver([(200, {})])  # listens on 127.0.0.1 only
+    port = r.httpd.server_address[1]
+    looked_up: list[str] = []
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(host)
+        if host != "localhost":
+            return real(host, *args, **kwargs)
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),  # nobody there
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    try:
+        d = _deliver(tmp_path, f"http://localhost:{port}/hook")
+    finally:
+        r.close()
+    assert d.ok and [path for path, _ in r.hits] == ["/hook"]
+    assert looked_up.count("localhost") == 1  # one look-up: connected to what was checked
