@@ -78,6 +78,7 @@ def create_app(
     start_sessions: Sequence[SessionCreate] = (),
     plan_clock: ClockFactory | None = None,
     webhook_backoff_s: float = 1.0,
+    outbound: bool = True,
 ) -> FastAPI:
     """Build the service.
 
@@ -95,6 +96,10 @@ def create_app(
         --clock-speed``); the real clock when omitted (production).
     webhook_backoff_s
         Wait before a failed webhook delivery's first retry (doubled per retry).
+    outbound
+        Post sent prompts to the configured webhooks and push pending days to a hub. ``False``
+        for a demo on a fake clock (``hrvpace demo --start``): its prompts and check-ins are
+        not real and must not reach a team channel or an organisation's hub.
 
     The token is resolved here (``settings.token`` or the token file, created if missing) and
     kept in ``app.state.token``; the database is opened when the app starts (lifespan).
@@ -109,13 +114,19 @@ def create_app(
         app.state.storage = storage
         app.state.sessions = manager
         app.state.started_sessions = []
-        notifier = WebhookNotifier(storage, backoff_s=webhook_backoff_s)
+        notifier = WebhookNotifier(storage, backoff_s=webhook_backoff_s, enabled=outbound)
         plan = await asyncio.to_thread(load_plan, storage)
         clock = plan_clock(plan.timezone) if plan_clock is not None else RealClock()
         scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier, plan=plan)
         app.state.prompts = scheduler
         # opt-in sharing with an organisation's hub (hrvpace share): pending days, daily
-        hub_push = asyncio.create_task(push_loop(settings.data_dir, storage), name="hub-push")
+        # (never from a demo on a fake clock: its days are not the person's)
+        hub_push = (
+            asyncio.create_task(push_loop(settings.data_dir, storage), name="hub-push")
+            if outbound
+            else None
+        )
+        app.state.hub_push = hub_push
         try:
             for request in start_sessions:
                 live_session = await manager.start(request)
@@ -124,9 +135,10 @@ def create_app(
             yield
         finally:
             await scheduler.stop()
-            hub_push.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await hub_push
+            if hub_push is not None:
+                hub_push.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await hub_push
             await manager.shutdown()
             storage.close()
 

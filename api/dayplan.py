@@ -363,10 +363,27 @@ def load_plan(storage: ValueStore) -> DayPlan:
 
 
 def feed_token(storage: Storage) -> str:
-    """The calendar feed's own token (created on first use; it grants only the feed)."""
+    """The calendar feed's own token (created on first use; it grants only the feed).
+
+    Created race-free: insert-or-ignore, then read back, so requests racing on first use all
+    get the one token stored.
+    """
     stored = storage.get_value("settings", FEED_TOKEN_KEY)
     if stored is not None and isinstance(stored[0], str) and stored[0]:
         return stored[0]
+    if stored is not None:  # an unusable stored value: replace it
+        return rotate_feed_token(storage)
+    storage.add_value_if_absent(
+        "settings", FEED_TOKEN_KEY, secrets.token_urlsafe(24), updated_at=time.time()
+    )
+    stored = storage.get_value("settings", FEED_TOKEN_KEY)
+    if stored is None or not isinstance(stored[0], str) or not stored[0]:
+        raise RuntimeError("the calendar feed token was not stored")
+    return stored[0]
+
+
+def rotate_feed_token(storage: Storage) -> str:
+    """A new calendar feed token replacing the old one (old feed URLs stop working)."""
     token = secrets.token_urlsafe(24)
     future = storage.put_value("settings", FEED_TOKEN_KEY, token, updated_at=time.time())
     assert future is not None

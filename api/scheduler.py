@@ -5,9 +5,10 @@ plans today's and yesterday's prompts (:func:`breathing.dayplan.planned_prompts`
 signal-contingent check-ins raised by new micro-break flags and ended breaks, and asks
 :func:`breathing.dayplan.decide` about each prompt not yet stored (a prompt that had already
 expired when the service started was never offered and is not recorded). A prompt sent is stored
-first, then published as a ``prompt`` message on every live WebSocket and posted to the
-webhooks; a skipped or missed prompt is stored with its reason; a sent prompt past its expiry
-becomes ``expired``. Break times are stored in real time and mapped onto the plan clock.
+first, then published as a ``prompt`` message on every live WebSocket and, when planned
+(time-based, not a flag's or a break's check-in), posted to the webhooks; a skipped or missed
+prompt is stored with its reason; a sent prompt past its expiry becomes ``expired``. Break
+times are stored in real time and mapped onto the plan clock.
 """
 
 from __future__ import annotations
@@ -228,7 +229,11 @@ class PromptScheduler:
             out = prompt_out(row)
             sent.append(out)
             self.publish("sent", out)
-            self.webhooks.notify(KIND_TITLES[out.kind], out.text, prompt_id=out.id)
+            if out.trigger == "planned":
+                # a check-in raised by a stress flag or a break stays on the page and in
+                # notifications: on a team channel it would tell colleagues this person's
+                # physiology was just flagged
+                self.webhooks.notify(KIND_TITLES[out.kind], out.text, prompt_id=out.id)
         await self._expire(now, open_rows)
         return sent
 

@@ -710,6 +710,20 @@ class Storage:
         )
         return future
 
+    def add_value_if_absent(self, table: str, key: str, value: Any, *, updated_at: float) -> None:
+        """Store ``value`` under ``key`` unless a value is there already (insert-or-ignore: of
+        several racing callers exactly one stores; read the value back afterwards)."""
+        if table not in ("settings", "baseline"):
+            raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
+        future = self._submit(
+            f"INSERT INTO {table} (key, value_json, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO NOTHING",
+            (key, json.dumps(value), updated_at),
+            wait=True,
+        )
+        assert future is not None
+        future.result(timeout=30)
+
     def delete_value(self, table: str, key: str) -> Future[Any]:
         if table not in ("settings", "baseline"):
             raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import webbrowser
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,6 +42,22 @@ def _graphical_browser_available() -> bool:
     return True
 
 
+def demo_data_dir(data_dir: Path | None, *, fake_clock: bool) -> tuple[Path | None, bool]:
+    """The demo's data dir and whether it is a temporary one (to remove at exit).
+
+    A demo on a fake clock writes future-dated prompts and check-ins: in the person's own data
+    dir they would pass for real ones (the real scheduler would treat that day's prompts as
+    handled). So it gets a fresh temporary dir unless ``--data-dir`` names one explicitly.
+    """
+    if data_dir is not None or not fake_clock:
+        return data_dir, False
+    return Path(tempfile.mkdtemp(prefix="hrvpace-demo-")), True
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def demo(
     host: HostOpt = None,
     port: PortOpt = None,
@@ -56,7 +76,9 @@ def demo(
             "--start",
             formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
             help="Run the day plan's clock from this local time (the plan's time zone), e.g. "
-            "2026-12-07T08:55: see the day's prompts within minutes.",
+            "2026-12-07T08:55: see the day's prompts within minutes. Runs on a fresh temporary "
+            "data dir (removed at exit) unless --data-dir is given; webhooks and the hub push "
+            "are off.",
         ),
     ] = None,
     clock_speed: Annotated[
@@ -73,15 +95,58 @@ def demo(
 
     With ``--start`` (and ``--clock-speed``) the day plan runs on a demo clock: at 120x a working
     day passes in about 5 minutes. Only the demo has this; ``hrvpace serve`` always uses the
-    real clock.
+    real clock. A demo on this clock runs on a fresh temporary data dir (printed, removed at
+    exit) unless ``--data-dir`` is given, and never posts to webhooks or pushes to a hub.
     """
+    start_at = start
+    fake_clock = start_at is not None or clock_speed != 1.0
+    data_dir, temporary = demo_data_dir(data_dir, fake_clock=fake_clock)
+    if temporary:
+        # the server re-raises a SIGTERM/SIGHUP it caught once it has stopped: as an exit (not
+        # the default handler's sudden death) the temporary data dir is still removed
+        for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                signal.signal(sig, _exit_on_signal)
+    try:
+        _run_demo(
+            host,
+            port,
+            data_dir,
+            config,
+            seed,
+            resonance_bpm,
+            open_browser,
+            start_at,
+            clock_speed,
+            temporary=temporary,
+        )
+    finally:
+        if temporary and data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _run_demo(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    config: Path | None,
+    seed: int,
+    resonance_bpm: float,
+    open_browser: bool,
+    start_at: datetime | None,
+    clock_speed: float,
+    *,
+    temporary: bool,
+) -> None:
+    fake_clock = start_at is not None or clock_speed != 1.0
     from api.app import create_app
     from api.pipeline import SimulatorSpec
     from api.sessions import SessionCreate
 
     settings = settings_from_flags(host, port, data_dir, config)
+    if temporary:
+        typer.echo(f"hrvpace demo: fake clock, temporary data dir {settings.data_dir}")
     lock = lock_data_dir(settings)  # one server per data dir, held until the process ends
-    start_at = start
     session = SessionCreate(
         source=SimulatorSpec(kind="simulator", seed=seed, resonance_bpm=resonance_bpm)
     )
@@ -93,7 +158,13 @@ def demo(
             assert start_at is not None
             return FastClock.starting_at(start_at, timezone, clock_speed)
 
-    app = create_app(settings, start_sessions=[session], plan_clock=plan_clock)
+    # a fake clock's prompts and check-ins are not real: no webhooks, no hub push
+    app = create_app(
+        settings,
+        start_sessions=[session],
+        plan_clock=plan_clock,
+        outbound=not fake_clock,
+    )
     sock = bind_socket(settings.host, settings.port)
     url = url_for(settings.host, sock.getsockname()[1])
     page = f"{url}/#token={app.state.token}"

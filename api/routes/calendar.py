@@ -5,6 +5,8 @@ A calendar app cannot send a header, so the feed takes a token in its URL: the f
 (``calendar_feed_url`` of ``GET /api/v1/dayplan``), which grants this feed and nothing else, or
 the API token (as ``?token=`` or ``Authorization: Bearer``). Events carry the plan's time zone
 (``TZID`` with its ``VTIMEZONE``), so they stay at their local time across a DST change.
+``POST /api/v1/calendar/rotate`` (API token only) replaces the feed's token: old feed URLs stop
+working (a leaked or shared feed URL can be revoked).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import icalendar
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from api._version import __version__
-from api.auth import token_matches
-from api.dayplan import feed_token
+from api.auth import require_token, token_matches
+from api.dayplan import feed_token, rotate_feed_token
 from api.routes._deps import StorageDep
 from api.routes.dayplan import SchedulerDep
 from breathing.dayplan import DayPlan, PlannedPrompt, local_datetime, planned_between
@@ -99,3 +102,22 @@ async def calendar_feed(
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+class CalendarFeedOut(BaseModel):
+    """The calendar feed's URL (with its new token)."""
+
+    calendar_feed_url: str
+
+
+@router.post(
+    "/calendar/rotate",
+    name="calendar-rotate",
+    response_model=CalendarFeedOut,
+    dependencies=[Depends(require_token)],  # the API token only: never the feed's own token
+)
+async def rotate_calendar_feed(request: Request, storage: StorageDep) -> CalendarFeedOut:
+    """Replace the feed's token and return the new feed URL; the old URL stops working."""
+    token = await asyncio.to_thread(rotate_feed_token, storage)
+    url = str(request.url_for("calendar-feed").include_query_params(token=token))
+    return CalendarFeedOut(calendar_feed_url=url)
