@@ -907,9 +907,68 @@ async function openSummary(s) {
     section("What you did", did),
     section("Breaks", breakItems.length ? breakItems : [para("No breaks in this session.", "hint")]),
     section("Check-ins", checkItems.length ? checkItems : [para("No check-ins in this session.", "hint")]),
+    ...(await dayAndWeek(started)),
   );
   const research = $("summary-research");
   research.onclick = () => openReport(s.id, research);
+}
+
+/**
+ * The personal dashboard (GET /dashboard, issue 16) for the session's day and the last week:
+ * self-report beside the wearable, and whether breaks helped, as words and a bar chart.
+ */
+async function dayAndWeek(started) {
+  let dash;
+  try {
+    dash = await withAuth(() => api.get("/dashboard"));
+  } catch {
+    return []; // an older service: the summary has no dashboard part
+  }
+  const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: dash.timezone || undefined }).format(started);
+  const day = (dash.days || []).find((d) => d.day === dayKey);
+  const items = [];
+  if (day) {
+    if (day.n_checkins) {
+      items.push(para(`Check-ins that day: stress ${fmt(day.mean_stress, 1)}, energy ${fmt(day.mean_energy, 1)} on average (${day.n_checkins}).`));
+    }
+    items.push(
+      para(
+        typeof day.resting_rmssd_ms === "number"
+          ? `Resting heart-rate variability that day: ${fmt(day.resting_rmssd_ms, 0)} ms (first calm minutes of your first strap session).`
+          : "No resting measurement that day (it needs a strap session).",
+      ),
+    );
+    const effects = (day.breaks || []).filter((b) => typeof b.rmssd_change_pct === "number");
+    if (effects.length) {
+      const mean = effects.reduce((a, b) => a + b.rmssd_change_pct, 0) / effects.length;
+      items.push(para(`Breaks that day: ${effects.length}, heart-rate variability ${mean >= 0 ? "+" : ""}${fmt(mean, 0)} % after them on average.`));
+    }
+  } else {
+    items.push(para("Nothing else recorded that day.", "hint"));
+  }
+  const week = (dash.week || []).filter((w) => w.n > 0);
+  const weekItems = [];
+  if (week.length) {
+    for (const w of week) {
+      weekItems.push(para(`${w.kind} breaks: ${w.n}, heart-rate variability ${w.mean_rmssd_change_pct >= 0 ? "+" : ""}${fmt(w.mean_rmssd_change_pct, 0)} % on average.`));
+    }
+    const canvas = document.createElement("canvas");
+    canvas.className = "chart-canvas summary-chart";
+    canvas.id = "summary-week-chart";
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", "Mean change of heart-rate variability after each kind of break, last 7 days");
+    weekItems.push(canvas);
+    requestAnimationFrame(() =>
+      barChart(
+        canvas,
+        week.map((w) => ({ label: `${w.kind} (${w.n})`, value: w.mean_rmssd_change_pct, highlight: false })),
+        { yLabel: "RMSSD change (%)" },
+      ),
+    );
+  } else {
+    weekItems.push(para("No breaks with a measured effect in the last 7 days.", "hint"));
+  }
+  return [section("Your day", items), section("Did my breaks help? (last 7 days)", weekItems)];
 }
 
 const HISTORY_DETAIL = 20;

@@ -301,10 +301,17 @@ def test_the_small_things_a_person_notices(
         )
         row.get_by_role("button", name="summary", exact=False).click()
         summary = page.locator("#summary-dialog")
-        summary.get_by_text("Check-ins").wait_for()
+        summary.get_by_role("heading", name="Check-ins").wait_for()
         text = summary.inner_text()
         assert page.locator("#summary-title").inner_text() == "after the team meeting"
         assert "deadline at four" in text and "stress 4 (stressed)" in text
+        # the personal dashboard for that day and the week (issue 16 item 4)
+        summary.get_by_text("Did my breaks help?").wait_for()
+        text = summary.inner_text()
+        assert "Check-ins that day: stress 4.0, energy 2.0 on average (1)." in text
+        dash = api.get("/api/v1/dashboard").json()
+        for w in (w for w in dash["week"] if w["n"]):
+            assert f"{w['kind']} breaks: {w['n']}," in text
         assert "simulated person" in text
         for leak in ("{", "None", "'", "/tmp", "\\\\"):
             assert leak not in text.replace("Researcher's", ""), (leak, text)

@@ -160,14 +160,15 @@ export function barChart(canvas, bars, opts = {}) {
   }
   const values = bars.map((b) => b.value ?? 0);
   const yHi = Math.max(...values, opts.yMinHi ?? 1) * 1.15;
-  const f = frame(ctx, w, h, { xLo: 0, xHi: bars.length, yLo: 0, yHi, yLabel: opts.yLabel, xFormat: () => "" });
+  const yLo = Math.min(0, ...values) * 1.15; // negative bars (a change) hang below zero
+  const f = frame(ctx, w, h, { xLo: 0, xHi: bars.length, yLo, yHi, yLabel: opts.yLabel, xFormat: () => "" });
   const slot = f.pw / bars.length;
   bars.forEach((b, i) => {
     const x0 = f.pad.l + i * slot + slot * 0.2;
     const bw = slot * 0.6;
     ctx.fillStyle = b.value === null ? COLORS.barMuted : b.highlight ? COLORS.accent : COLORS.bar;
     const v = b.value ?? 0;
-    ctx.fillRect(x0, f.y(v), bw, f.y(0) - f.y(v));
+    ctx.fillRect(x0, Math.min(f.y(v), f.y(0)), bw, Math.abs(f.y(0) - f.y(v)));
     ctx.fillStyle = COLORS.text;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
