@@ -66,7 +66,9 @@ def _check(samples: list[tuple[float, float, int]], *, until_h: float) -> None:
     assert t0 < 3600.0, f"the first sample after 10 min came late ({t0:.0f} s)"
     assert samples[-1][0] >= until_h * 3600 * 0.9, f"sampled only until {samples[-1][0]} s"
     peak = max(rss for _, rss, _ in after)
-    assert peak - rss0 < GROWTH_MAX_MB, f"RSS grew from {rss0:.1f} to {peak:.1f} MB"
+    trace = [(round(t / 3600, 1), round(r, 1)) for t, r, _ in after[:: max(1, len(after) // 12)]]
+    assert peak - rss0 < GROWTH_MAX_MB, f"RSS grew from {rss0:.1f} to {peak:.1f} MB: {trace}"
+    print("RSS (h, MB):", trace)
     wal = max(w for _, _, w in samples)
     assert wal < WAL_MAX_BYTES, f"the WAL reached {wal / 2**20:.1f} MiB"
 
