@@ -523,13 +523,20 @@ $("reset-now").addEventListener("click", async () => {
     setConn("Start or pick a running session for a reset (it measures your heart before and after).");
     return;
   }
+  if (document.body.classList.contains("in-break")) {
+    setConn("A break is already running; it ends by itself.");
+    $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
+    return;
+  }
   try {
     await withAuth(() =>
       api.post(`/sessions/${state.session.id}/microbreaks/start`, { kind: "breathing", duration_s: RESET_S }),
     );
     $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
   } catch (err) {
-    setConn(`Reset: ${err.message}`);
+    // 409: a break is already running (from this page, another tab or a flag): say so plainly
+    setConn(err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`);
+    $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
   }
 });
 

@@ -224,6 +224,9 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
         else:  # on a laptop the page scrolls to it
             page.wait_for_function(in_view, timeout=5000)
         page.screenshot(path=str(artifacts / f"reset-{name}.png"), full_page=False)
+        # a second press while the break runs says so in plain words (no engine message)
+        page.get_by_test_id("reset-now").click()
+        page.locator("#conn-status").get_by_text("A break is already running").wait_for()
         # 2 minutes of session time (2 s here): the break ends by itself, then its effect
         effect = page.locator("#mb-effect")
         effect.wait_for(state="visible", timeout=30_000)
