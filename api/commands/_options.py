@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,15 +14,50 @@ import typer
 if TYPE_CHECKING:
     from api.research.segments import Segment
 
-from sensors import RECORDING_FORMATS
+from sensors import RECORDING_FORMATS, SIGNAL_FORMATS
 
-__all__ = ["EndOpt", "FormatOpt", "SegmentsOpt", "StartOpt", "UnitsOpt", "segments_from_options"]
+__all__ = [
+    "ChannelOpt",
+    "EndOpt",
+    "FormatOpt",
+    "SamplingRateOpt",
+    "SegmentsOpt",
+    "SignalOptions",
+    "StartOpt",
+    "UnitsOpt",
+    "check_format",
+    "segments_from_options",
+    "signal_options",
+]
+
+#: Signal formats whose files do not state their sampling rate (``--sampling-rate`` required).
+_RATE_REQUIRED = ("ecg_csv", "ppg_csv")
 
 FormatOpt = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help=f"Recording format ({', '.join(RECORDING_FORMATS)}); detected when omitted.",
+        help=f"Recording format ({', '.join(RECORDING_FORMATS)}), or an ECG/PPG signal "
+        f"({', '.join(SIGNAL_FORMATS)}: beats detected, see --sampling-rate and --channel); "
+        "detected when omitted (signal formats never are).",
+    ),
+]
+SamplingRateOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--sampling-rate",
+        metavar="HZ",
+        help="Sampling rate (Hz) of an ecg_csv or ppg_csv signal: required there. WFDB and EDF "
+        "headers state theirs (given anyway, it must agree). Other formats take none.",
+    ),
+]
+ChannelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--channel",
+        help="Which signal holds the ECG/PPG: a wfdb or edf channel name (MLII, 'ECG II') or "
+        "0-based index, or an ecg_csv/ppg_csv column name or index. Default: wfdb the first "
+        "channel, edf the one labelled ECG/EKG (else PPG), csv the only column.",
     ),
 ]
 UnitsOpt = Annotated[
@@ -74,3 +113,95 @@ def segments_from_options(
         raise typer.BadParameter(f"--end ({end}) must be after --start ({start})")
     label = f"{start or 'start'}-{end or 'end'}"
     return [Segment(label, a, b)]
+
+
+@dataclass(frozen=True)
+class SignalOptions:
+    """``--sampling-rate`` and ``--channel`` checked, as :func:`sensors.read_recording` takes
+    them (``sampling_rate_hz``, ``channel``: a number is an index); empty for RR formats."""
+
+    sampling_rate_hz: float | None = None
+    channel: str | int | None = None
+
+    def as_kwargs(self) -> dict[str, float | str | int]:
+        """The options given, as keyword arguments of :func:`sensors.read_recording`."""
+        out: dict[str, float | str | int] = {}
+        if self.sampling_rate_hz is not None:
+            out["sampling_rate_hz"] = self.sampling_rate_hz
+        if self.channel is not None:
+            out["channel"] = self.channel
+        return out
+
+
+def check_format(fmt: str | None) -> None:
+    """``--format`` names a format :func:`sensors.read_recording` knows.
+
+    Raises
+    ------
+    typer.BadParameter
+        It does not; the message lists the RR and the signal formats.
+    """
+    if fmt is not None and fmt not in (*RECORDING_FORMATS, *SIGNAL_FORMATS):
+        raise typer.BadParameter(
+            f"unknown format {fmt!r}; RR formats: {', '.join(RECORDING_FORMATS)}; ECG/PPG "
+            f"signals: {', '.join(SIGNAL_FORMATS)}",
+            param_hint="--format",
+        )
+
+
+def signal_options(
+    fmt: str | None,
+    sampling_rate: float | None,
+    channel: str | None,
+    files: Sequence[str | os.PathLike[str]] = (),
+) -> SignalOptions:
+    """Check ``--sampling-rate`` and ``--channel`` against ``--format`` (and name the files).
+
+    Parameters
+    ----------
+    fmt
+        The ``--format`` given (``None``: detected, which is never a signal format).
+    sampling_rate, channel
+        The options as typed.
+    files
+        The recordings they are for, named in the messages.
+
+    Raises
+    ------
+    typer.BadParameter
+        ``--sampling-rate`` or ``--channel`` without a signal ``--format``; a rate that is not
+        a finite number > 0; an ``ecg_csv``/``ppg_csv`` file without ``--sampling-rate``.
+    """
+    named = ", ".join(str(f) for f in files[:3]) + (", ..." if len(files) > 3 else "")
+    where = f" {named}" if named else ""
+    is_signal = fmt in SIGNAL_FORMATS
+    for flag, value in (("--sampling-rate", sampling_rate), ("--channel", channel)):
+        if value is not None and not is_signal:
+            signals = ", ".join(SIGNAL_FORMATS)
+            raise typer.BadParameter(
+                f"applies to the ECG/PPG signal formats only ({signals}), which are never "
+                f"detected: name one with --format for{where or ' the recording'}"
+                if fmt is None
+                else f"applies to the ECG/PPG signal formats only ({signals}), not to "
+                f"--format {fmt}" + (f" ({named})" if named else ""),
+                param_hint=flag,
+            )
+    if sampling_rate is not None and not (math.isfinite(sampling_rate) and sampling_rate > 0):
+        raise typer.BadParameter(
+            f"must be a number of Hz > 0, got {sampling_rate:g}", param_hint="--sampling-rate"
+        )
+    if fmt in _RATE_REQUIRED and sampling_rate is None:
+        raise typer.BadParameter(
+            f"--format {fmt} needs the signal's sampling rate in Hz (e.g. --sampling-rate "
+            f"250): {fmt} files do not state it ({named or 'the recording'})",
+            param_hint="--sampling-rate",
+        )
+    index: str | int | None = channel
+    if channel is not None:
+        text = channel.strip()
+        if not text:
+            raise typer.BadParameter(
+                "is empty: give a channel name or index", param_hint="--channel"
+            )
+        index = int(text) if text.isdigit() else text
+    return SignalOptions(sampling_rate, index)

@@ -16,12 +16,16 @@ from typing import Annotated, Any
 import typer
 
 from api.commands._options import (
+    ChannelOpt,
     EndOpt,
     FormatOpt,
+    SamplingRateOpt,
     SegmentsOpt,
     StartOpt,
     UnitsOpt,
+    check_format,
     segments_from_options,
+    signal_options,
 )
 from api.commands._progress import QuietOpt, progress
 from api.research import MissingExtraError, require
@@ -32,7 +36,6 @@ from api.research.analysis import (
     rename_columns,
 )
 from api.research.cohort import analyze_many, summary_table, windows_table, write_table
-from sensors import RECORDING_FORMATS
 
 __all__ = ["analyze"]
 
@@ -84,6 +87,8 @@ def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Recording files or folders of them.")],
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    sampling_rate: SamplingRateOpt = None,
+    channel: ChannelOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
@@ -138,9 +143,13 @@ def analyze(
     ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Analyse recordings: every HRV metric per recording, optionally the rolling windows."""
-    if fmt is not None and fmt not in RECORDING_FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    """Analyse recordings: every HRV metric per recording, optionally the rolling windows.
+
+    ECG/PPG signals (--format wfdb, edf, ecg_csv, ppg_csv) are analysed from their detected
+    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    """
+    check_format(fmt)
+    signal = signal_options(fmt, sampling_rate, channel, paths)
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
     if names not in ("hrvpace", "neurokit"):
@@ -164,6 +173,8 @@ def analyze(
     options = AnalysisOptions(
         format=fmt,
         units=units,
+        sampling_rate_hz=signal.sampling_rate_hz,
+        channel=signal.channel,
         clean=clean,
         drop_zero=drop_zero,
         windows=windows_out is not None,

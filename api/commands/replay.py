@@ -36,12 +36,22 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands._options import EndOpt, FormatOpt, StartOpt, UnitsOpt, segments_from_options
+from api.commands._options import (
+    ChannelOpt,
+    EndOpt,
+    FormatOpt,
+    SamplingRateOpt,
+    StartOpt,
+    UnitsOpt,
+    check_format,
+    segments_from_options,
+    signal_options,
+)
 from api.live import LiveHub
 from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks, to_plain
 from api.storage import Storage
 from breathing import Baseline, BreathingError, MicroBreakDue
-from sensors import RECORDING_FORMATS, Recording, ReplaySource, SensorError, VirtualClock
+from sensors import Recording, ReplaySource, SensorError, VirtualClock
 
 __all__ = ["replay"]
 
@@ -175,6 +185,8 @@ def replay(
     file: Annotated[Path, typer.Argument(help="The recording (see --format).")],
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    sampling_rate: SamplingRateOpt = None,
+    channel: ChannelOpt = None,
     start_at: StartOpt = None,
     end_at: EndOpt = None,
     speed: Annotated[
@@ -199,10 +211,14 @@ def replay(
         ),
     ] = None,
 ) -> None:
-    """Replay a recording through the live pipeline; print metrics and micro-break events."""
+    """Replay a recording through the live pipeline; print metrics and micro-break events.
+
+    An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its detected
+    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    """
     pace = _parse_speed(speed)
-    if fmt is not None and fmt not in RECORDING_FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    check_format(fmt)
+    signal = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
     if not file.is_file():
@@ -216,12 +232,16 @@ def replay(
     reading = choose_reading(file, format=fmt, units=units)
     fmt, units = reading.format, reading.units
     played: Path | Recording = file
-    if segments is not None:  # the segment only; its t_s count from the segment's start
+    if segments is not None or signal.as_kwargs():
+        # read here: a segment only (its t_s count from the segment's start), or a signal
+        # read with --sampling-rate/--channel
         from api.research.segments import SegmentError, cut
         from sensors import read_recording
 
         try:
-            played = cut(read_recording(file, format=fmt, units=units), segments[0])
+            played = read_recording(file, format=fmt, units=units, **signal.as_kwargs())
+            if segments is not None:
+                played = cut(played, segments[0])
         except (SensorError, SegmentError) as exc:
             typer.echo(f"hrvpace replay: {exc}", err=True)
             raise typer.Exit(1) from None
@@ -241,7 +261,8 @@ def replay(
         "format": fmt,
         "units": units,
     }
-    if isinstance(played, Recording):
+    source_desc.update(signal.as_kwargs())
+    if isinstance(played, Recording) and segments is not None:
         source_desc["segment"] = {
             "start_s": played.meta["segment_start_s"],
             "end_s": played.meta["segment_end_s"],

@@ -1,7 +1,8 @@
 """``hrvpace report``: a self-contained HTML report (PNG plots inside) of a session or a file.
 
 ``SESSION_ID_OR_FILE`` is a recording file when such a file exists (read with
-``sensors.read_recording``, ``--format``/``--units`` as for ``analyze``), else the id (or a
+``sensors.read_recording``, ``--format``/``--units``/``--sampling-rate``/``--channel`` as for
+``analyze``), else the id (or a
 unique prefix of it) of a session in the service's database (``--data-dir``, env
 ``HRVPACE_DATA_DIR``), opened read-only.
 Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or missing extra.
@@ -16,17 +17,20 @@ from typing import Annotated
 import typer
 
 from api.commands._options import (
+    ChannelOpt,
     EndOpt,
     FormatOpt,
+    SamplingRateOpt,
     SegmentsOpt,
     StartOpt,
     UnitsOpt,
+    check_format,
     segments_from_options,
+    signal_options,
 )
 from api.commands._progress import QuietOpt, progress
 from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
-from sensors import RECORDING_FORMATS
 
 __all__ = ["report"]
 
@@ -39,6 +43,8 @@ def report(
     ] = None,
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
+    sampling_rate: SamplingRateOpt = None,
+    channel: ChannelOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
@@ -52,6 +58,8 @@ def report(
 
     With --start/--end the report is of that stretch only; with --segments one report per
     named segment, OUT's name followed by the label (report-rest.html, report-task.html).
+    An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its detected
+    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
     """
     from api.research import MissingExtraError
     from api.research.report import from_recording, from_session, segment_data, write_report
@@ -62,8 +70,8 @@ def report(
         typer.echo(f"hrvpace report: cannot write --out {out}: no such folder", err=True)
         raise typer.Exit(2)
 
-    if fmt is not None and fmt not in RECORDING_FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(RECORDING_FORMATS)}")
+    check_format(fmt)
+    signal = signal_options(fmt, sampling_rate, channel, [target])
     n_steps = 1 + (1 if segments is None else len(segments))
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
@@ -72,7 +80,9 @@ def report(
                 from sensors import read_recording
 
                 reading = choose_reading(target, format=fmt, units=units)
-                rec = read_recording(target, format=reading.format, units=reading.units)
+                rec = read_recording(
+                    target, format=reading.format, units=reading.units, **signal.as_kwargs()
+                )
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                     raise typer.Exit(1)

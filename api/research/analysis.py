@@ -215,6 +215,9 @@ class AnalysisOptions:
     ----------
     format, units
         Passed to :func:`sensors.read_recording` (``None``: detect / ms).
+    sampling_rate_hz, channel
+        Signal formats only (``ecg_csv``/``ppg_csv`` need the rate; a channel name or index for
+        ``wfdb``/``edf``/csv): passed to :func:`sensors.read_recording` when set.
     clean
         Correct artefacts with :func:`hrv.clean` before the metrics (default True).
     windows
@@ -233,6 +236,8 @@ class AnalysisOptions:
 
     format: str | None = None
     units: str | None = None
+    sampling_rate_hz: float | None = None
+    channel: str | int | None = None
     clean: bool = True
     windows: bool = False
     window_s: float = 300.0
@@ -440,8 +445,16 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     try:
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
+        signal: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("sampling_rate_hz", options.sampling_rate_hz),
+                ("channel", options.channel),
+            )
+            if v is not None
+        }
         rec = read_recording(
-            p, format=reading.format, units=reading.units, drop_zero=options.drop_zero
+            p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )
         if rec.n_beats == 0:
             return RecordingAnalysis(path=p, error="the recording has no beats")

@@ -254,7 +254,7 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
             names = ", ".join(header) if header else f"{width} unnamed columns"
             raise RecordingFormatError(
                 f"expected one signal column, found {width} ({quote(names)}): choose one with "
-                "channel= (a column name or 0-based index)",
+                "channel= (the command line's --channel; a column name or 0-based index)",
                 path=path,
                 line=first_line,
             )
@@ -266,12 +266,15 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
     else:
         raise RecordingFormatError(
             f"no column named {quote(str(channel))}"
-            + (f"; columns: {quote(', '.join(header))}" if header else " (the file has no header)"),
+            + (f"; columns: {quote(', '.join(header))}" if header else " (the file has no header)")
+            + " (channel=, the command line's --channel)",
             path=path,
         )
     if not 0 <= col < max(width, 1):
         raise RecordingFormatError(
-            f"column index {col} is out of range: the file has {width} column(s)", path=path
+            f"column index {col} is out of range: the file has {width} column(s) (channel=, the "
+            "command line's --channel)",
+            path=path,
         )
     values = np.empty(len(rows), dtype=np.float64)
     for k, (line, row) in enumerate(rows):
@@ -294,7 +297,8 @@ def _read_csv(
 ) -> Recording:
     if sampling_rate_hz is None:
         raise RecordingFormatError(
-            f"an {kind}_csv file does not say its sampling rate: give it (sampling_rate_hz=)",
+            f"an {kind}_csv file does not say its sampling rate: give it (sampling_rate_hz=, "
+            "the command line's --sampling-rate)",
             path=path,
         )
     _neurokit(path)
@@ -304,7 +308,8 @@ def _read_csv(
     if not _MIN_MEDIAN_BEAT_MS <= median_ms <= _MAX_MEDIAN_BEAT_MS:
         raise RecordingFormatError(
             f"the median beat interval is {median_ms:.0f} ms at {float(sampling_rate_hz):g} Hz "
-            f"(a heart rate of {60_000 / median_ms:.0f} bpm): is the sampling rate right?",
+            f"(a heart rate of {60_000 / median_ms:.0f} bpm): is the sampling rate right? "
+            "(sampling_rate_hz=, the command line's --sampling-rate)",
             path=path,
         )
     detector = (
@@ -403,7 +408,9 @@ def read_wfdb(
     fs = float(head.fs)
     if sampling_rate_hz is not None and not math.isclose(sampling_rate_hz, fs):
         raise RecordingFormatError(
-            f"the header says {fs:g} Hz, not {sampling_rate_hz:g} Hz", path=str(header)
+            f"the header says {fs:g} Hz, not {sampling_rate_hz:g} Hz (sampling_rate_hz=, the "
+            "command line's --sampling-rate: leave it out to use the header's)",
+            path=str(header),
         )
     names = list(head.sig_name or [])
     if channel is None:
@@ -414,12 +421,14 @@ def read_wfdb(
         index = names.index(channel)
     else:
         raise RecordingFormatError(
-            f"no signal named {quote(str(channel))}; signals: {quote(', '.join(names))}",
+            f"no signal named {quote(str(channel))}; signals: {quote(', '.join(names))} "
+            "(channel=, the command line's --channel)",
             path=str(header),
         )
     if not 0 <= index < int(head.n_sig):
         raise RecordingFormatError(
-            f"signal index {index} is out of range: the record has {head.n_sig}",
+            f"signal index {index} is out of range: the record has {head.n_sig} "
+            "(channel=, the command line's --channel)",
             path=str(header),
         )
     for f in set(head.file_name or []):
@@ -543,7 +552,8 @@ def read_edf(
             candidates = ecg or ppg
             if len(candidates) != 1:
                 raise RecordingFormatError(
-                    f"choose the channel (channel=): {len(candidates)} ECG/PPG-named channels "
+                    f"choose the channel (channel=, the command line's --channel): "
+                    f"{len(candidates)} ECG/PPG-named channels "
                     f"among {quote(', '.join(labels))}",
                     path=path,
                 )
@@ -554,17 +564,22 @@ def read_edf(
             index = labels.index(channel)
         else:
             raise RecordingFormatError(
-                f"no channel named {quote(str(channel))}; channels: {quote(', '.join(labels))}",
+                f"no channel named {quote(str(channel))}; channels: {quote(', '.join(labels))} "
+                "(channel=, the command line's --channel)",
                 path=path,
             )
         if not 0 <= index < len(labels):
             raise RecordingFormatError(
-                f"channel index {index} is out of range: the file has {len(labels)}", path=path
+                f"channel index {index} is out of range: the file has {len(labels)} "
+                "(channel=, the command line's --channel)",
+                path=path,
             )
         fs = float(reader.getSampleFrequency(index))
         if sampling_rate_hz is not None and not math.isclose(sampling_rate_hz, fs):
             raise RecordingFormatError(
-                f"the header says {fs:g} Hz for {quote(labels[index])}, not {sampling_rate_hz:g}",
+                f"the header says {fs:g} Hz for {quote(labels[index])}, not "
+                f"{sampling_rate_hz:g} (sampling_rate_hz=, the command line's --sampling-rate: "
+                "leave it out to use the header's)",
                 path=path,
             )
         signal = np.asarray(reader.readSignal(index), dtype=np.float64)
