@@ -116,12 +116,18 @@ class DiscoveredStrap:
         probed (:func:`probe_rr_intervals`, ``scan_heart_rate_devices(probe_s=...)``), ``None``
         when unknown. An advertisement cannot say it: the Heart Rate Measurement flags of the
         first packets after connecting do.
+    pmd_streams
+        The Polar Measurement Data streams the device offers (``"ecg"``, ``"ppg"``, ``"acc"``,
+        ``"ppi"``, in Polar's type order), read from its PMD control point while probing;
+        ``()`` when it has no PMD service; ``None`` when unknown (not probed, or not
+        connected).
     """
 
     name: str | None
     address: str
     rssi: int | None
     sends_rr: bool | None = None
+    pmd_streams: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +144,16 @@ class RrProbe:
         The last heart rate the device reported, if any.
     reason
         A sentence a UI can show as is.
+    pmd_streams
+        The Polar Measurement Data streams the device offers (Polar's type order: ecg, ppg,
+        acc, ppi), ``()`` without a PMD service, ``None`` when the device could not be
+        connected or its features not read.
     """
 
     sends_rr: bool | None
     heart_rate_bpm: float | None
     reason: str
+    pmd_streams: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +258,9 @@ async def scan_heart_rate_devices(
         The Bluetooth adapter to use (e.g. ``"hci1"``); default: the system's default one.
     probe_s
         When > 0, connect to each device found, one after the other, and listen to its first
-        packets for at most this many seconds to learn whether it sends RR intervals
-        (:func:`probe_rr_intervals`); ``sends_rr`` stays ``None`` without a probe.
+        packets for at most this many seconds to learn whether it sends RR intervals and which
+        PMD streams it offers (:func:`probe_rr_intervals`); ``sends_rr`` and ``pmd_streams``
+        stay ``None`` without a probe.
 
     Returns
     -------
@@ -294,7 +306,7 @@ async def scan_heart_rate_devices(
         probed = []
         for strap in straps:
             result = await probe_rr_intervals(strap.address, listen_s=probe_s, adapter=adapter)
-            probed.append(replace(strap, sends_rr=result.sends_rr))
+            probed.append(replace(strap, sends_rr=result.sends_rr, pmd_streams=result.pmd_streams))
         straps = probed
     return straps
 
@@ -324,7 +336,9 @@ async def probe_rr_intervals(
     RrProbe
         ``sends_rr`` is ``None`` when the device could not be connected or sent too few
         packets in ``listen_s``; connection failures are in ``reason``, never raised, so one
-        unreachable device does not hide the others of a scan.
+        unreachable device does not hide the others of a scan. ``pmd_streams``: what a read
+        of the Polar Measurement Data control point says the device offers (its feature
+        bits), ``()`` when it has no PMD service.
 
     References
     ----------
@@ -333,7 +347,7 @@ async def probe_rr_intervals(
     """
     if not listen_s > 0:
         raise ValueError(f"listen_s must be > 0, got {listen_s!r}")
-    strap = BleStrapSource(
+    strap = _ProbeSource(
         address_or_name,
         reconnect=False,
         scan_timeout_s=max(listen_s, 1.0),
@@ -365,14 +379,18 @@ async def probe_rr_intervals(
                 await beats.aclose()  # type: ignore[attr-defined]
             hr = strap.status.heart_rate_bpm
             if first_beat in done and first_beat.exception() is None:
-                return RrProbe(True, hr, "sends RR intervals")
+                return RrProbe(True, hr, "sends RR intervals", strap.pmd_streams)
             if waiting_hr_only in done:
-                return RrProbe(False, hr, "sends heart rate only, no RR intervals")
+                return RrProbe(
+                    False, hr, "sends heart rate only, no RR intervals", strap.pmd_streams
+                )
             if first_beat in done:
                 error = first_beat.exception()
                 reason = getattr(error, "reason", str(error))
-                return RrProbe(None, hr, f"unknown: {reason}")
-            return RrProbe(None, hr, f"unknown: too few packets in {listen_s:g} s")
+                return RrProbe(None, hr, f"unknown: {reason}", strap.pmd_streams)
+            return RrProbe(
+                None, hr, f"unknown: too few packets in {listen_s:g} s", strap.pmd_streams
+            )
     except BleError as exc:
         return RrProbe(None, None, f"unknown: {exc.reason}")
 
@@ -804,3 +822,27 @@ async def _quiet_disconnect(client: BleakClient) -> None:
         await client.disconnect()
     except Exception as exc:  # the link is going away anyway
         logger.debug("disconnect failed: %s", exc)
+
+
+class _ProbeSource(BleStrapSource):
+    """A strap source that also reads which PMD streams the device offers, on connecting."""
+
+    #: The device's PMD streams (Polar's type order); () without a PMD service; None until read.
+    pmd_streams: tuple[str, ...] | None = None
+
+    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
+        from bleak.exc import BleakError
+
+        from sensors.pmd import MEASUREMENT_TYPES, PMD_CONTROL_POINT_UUID, decode_features
+
+        cp = client.services.get_characteristic(PMD_CONTROL_POINT_UUID)
+        if cp is None:
+            self.pmd_streams = ()
+            return
+        try:
+            features = decode_features(bytes(await client.read_gatt_char(cp)))
+        except (BleakError, MalformedPacketError, EOFError, OSError) as exc:
+            # unknown, not "none": the probe's answer about RR must not depend on this read
+            logger.debug("reading the PMD features of %s failed: %s", device.address, exc)
+            return
+        self.pmd_streams = tuple(sorted(features, key=MEASUREMENT_TYPES.__getitem__))

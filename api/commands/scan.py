@@ -1,7 +1,8 @@
 """``hrvpace scan``: list the heart-rate devices in range (advertising service 0x180D).
 
 Whether a device sends RR intervals is only known after connecting (the Heart Rate Measurement
-flags of its first packets): ``--probe SECONDS`` connects to each device in turn to find out.
+flags of its first packets): ``--probe SECONDS`` connects to each device in turn to find out,
+and reads which Polar Measurement Data streams (ECG, PPI, ACC, PPG) it offers (column PMD).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ def scan(
     ] = 5.0,
     as_json: Annotated[
         bool,
-        typer.Option("--json", help="Print a JSON list of {name, address, rssi, sends_rr}."),
+        typer.Option(
+            "--json",
+            help="Print a JSON list of {name, address, rssi, sends_rr, pmd_streams}.",
+        ),
     ] = False,
     probe: Annotated[
         float,
@@ -33,7 +37,8 @@ def scan(
             metavar="SECONDS",
             help=(
                 "Connect to each device and listen up to SECONDS to learn whether it sends RR "
-                "(beat-to-beat) intervals; 0 (default) does not connect, RR shows '?'."
+                "(beat-to-beat) intervals and which Polar Measurement Data streams it offers "
+                "(PMD: ecg, ppg, acc, ppi); 0 (default) does not connect, RR shows '?'."
             ),
         ),
     ] = 0.0,
@@ -58,11 +63,19 @@ def scan(
         )
         return
     width = max(len(s.name or "-") for s in straps)
-    typer.echo(f"{'NAME':<{width}}  {'ADDRESS':<17}  {'RSSI':<8}  RR")
+    # the PMD streams are only known after connecting: a column only when probed
+    pmd = {
+        s.address: "?" if s.pmd_streams is None else (",".join(s.pmd_streams) or "none")
+        for s in straps
+    }
+    pmd_width = max(3, *(len(v) for v in pmd.values()))
+    pmd_head = f"{'PMD':<{pmd_width}}  " if probe > 0 else ""
+    typer.echo(f"{'NAME':<{width}}  {'ADDRESS':<17}  {'RSSI':<8}  {pmd_head}RR")
     for s in straps:
         rssi = "" if s.rssi is None else f"{s.rssi} dBm"
         rr = {True: "yes", False: "no (heart rate only: no HRV)", None: "?"}[s.sends_rr]
-        typer.echo(f"{s.name or '-':<{width}}  {s.address:<17}  {rssi:<8}  {rr}")
+        streams = f"{pmd[s.address]:<{pmd_width}}  " if probe > 0 else ""
+        typer.echo(f"{s.name or '-':<{width}}  {s.address:<17}  {rssi:<8}  {streams}{rr}")
     if any(s.sends_rr is None for s in straps):
         typer.echo(
             "RR ?: only known after connecting (hrvpace scan --probe 5)"

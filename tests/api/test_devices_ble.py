@@ -102,3 +102,61 @@ async def test_strap_found_by_scan_streams_through_a_session(
         assert stopped["state"] == "stopped" and stopped["n_beats"] == len(raws)
         beats = (await c.get(f"/api/v1/sessions/{sid}/beats")).json()["beats"]
         assert [b["rr_ms"] for b in beats] == got
+
+
+async def _keep_sending(bluez: FakeBluez, address: str, payload: bytes) -> None:
+    """Send ``payload`` every 20 ms whenever ``address`` is connected with notifications on."""
+    strap = bluez.strap(address)
+    while True:
+        await bluez.wait_notifying(address, timeout_s=30.0)
+        while strap.connected and strap.notifying:
+            bluez.notify(address, payload)
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.ble
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+async def test_devices_probe_tells_rr_and_pmd_streams_typed_in_openapi(
+    serve: Callable[..., Server], bluez: FakeBluez
+) -> None:
+    watch = "C4:7C:8D:00:00:08"
+    bluez.add_strap(FakeStrap(STRAP, name="Polar H10 API", rssi=-50, pmd={"ecg": {}, "acc": {}}))
+    bluez.add_strap(FakeStrap(watch, name="Forerunner 255", rssi=-70))  # broadcast HR only
+    feeders = [
+        asyncio.ensure_future(_keep_sending(bluez, STRAP, _packet(900))),
+        asyncio.ensure_future(
+            _keep_sending(
+                bluez, watch, encode_heart_rate_measurement(HeartRateMeasurement(71, rr_ms=()))
+            )
+        ),
+    ]
+    server = await asyncio.to_thread(serve)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, headers=server.auth, timeout=30) as c:
+            unprobed = (await c.get("/api/v1/devices", params={"scan_s": 1.0})).json()
+            probed = (await c.get("/api/v1/devices", params={"scan_s": 1.0, "probe_s": 3.0})).json()
+            too_long = await c.get("/api/v1/devices", params={"scan_s": 1.0, "probe_s": 11})
+            schema = (await c.get("/api/v1/openapi.json")).json()
+    finally:
+        for feeder in feeders:
+            feeder.cancel()
+    # without a probe nothing is known (an advertisement cannot say it)
+    assert unprobed["probe_s"] == 0
+    assert {d["address"]: (d["sends_rr"], d["pmd_streams"]) for d in unprobed["devices"]} == {
+        STRAP: (None, None),
+        watch: (None, None),
+    }
+    assert probed["probe_s"] == 3.0
+    assert [(d["address"], d["sends_rr"], d["pmd_streams"]) for d in probed["devices"]] == [
+        (STRAP, True, ["ecg", "acc"]),
+        (watch, False, []),
+    ]
+    assert too_long.status_code == 422
+    assert not bluez.strap(STRAP).connected and not bluez.strap(watch).connected
+    # typed in the OpenAPI document: a nullable boolean and a nullable list of the PMD kinds
+    device = schema["components"]["schemas"]["DeviceOut"]["properties"]
+    assert {"type": "boolean"} in device["sends_rr"]["anyOf"]
+    streams = next(s for s in device["pmd_streams"]["anyOf"] if s.get("type") == "array")
+    assert streams["items"]["enum"] == ["ecg", "ppg", "acc", "ppi"]
+    assert "RR" in device["sends_rr"]["description"]

@@ -446,8 +446,34 @@ async def test_probe_tells_rr_devices_from_heart_rate_only_ones(bluez: FakeBluez
         assert not bluez.strap(address).connected
 
 
+async def test_probe_reads_the_pmd_streams_a_device_offers(bluez: FakeBluez) -> None:
+    # an H10 offers ECG and ACC through Polar Measurement Data; a watch in broadcast mode has
+    # no PMD service; without packets the streams are still read (they do not need any)
+    bluez.add_strap(polar_h10(pmd={"acc": {}, "ecg": {}}))
+    bluez.add_strap(FakeStrap(WATCH, name="Forerunner 255"))
+    bluez.add_strap(FakeStrap(SECOND_STRAP, name="Verity", pmd={"ppi": {}, "ppg": {}}))
+    feeders = [
+        asyncio.ensure_future(keep_sending(bluez, H10, packet(900, hr=66))),
+        asyncio.ensure_future(keep_sending(bluez, WATCH, packet(hr=71, contact=None))),
+    ]
+    try:
+        strap = await probe_rr_intervals(H10, listen_s=STEP)
+        watch = await probe_rr_intervals(WATCH, listen_s=STEP)
+        silent = await probe_rr_intervals(SECOND_STRAP, listen_s=0.3)
+        nobody = await probe_rr_intervals("AA:AA:AA:AA:AA:AA", listen_s=0.3)
+    finally:
+        for feeder in feeders:
+            feeder.cancel()
+    assert strap.sends_rr is True and strap.pmd_streams == ("ecg", "acc")
+    assert watch.sends_rr is False and watch.pmd_streams == ()
+    assert silent.sends_rr is None and silent.pmd_streams == ("ppg", "ppi")
+    assert nobody.sends_rr is None and nobody.pmd_streams is None
+    # reading the features started nothing
+    assert bluez.strap(H10).pmd_requests == [] and not bluez.strap(H10).connected
+
+
 async def test_cli_scan_probe_shows_which_device_sends_rr(bluez: FakeBluez) -> None:
-    bluez.add_strap(polar_h10(rssi=-50))
+    bluez.add_strap(polar_h10(rssi=-50, pmd={"ecg": {}, "acc": {}}))
     bluez.add_strap(FakeStrap(WATCH, name="Forerunner 255", rssi=-70))
     feeders = [
         asyncio.ensure_future(keep_sending(bluez, H10, packet(900, hr=66))),
@@ -460,10 +486,13 @@ async def test_cli_scan_probe_shows_which_device_sends_rr(bluez: FakeBluez) -> N
         for feeder in feeders:
             feeder.cancel()
     assert as_json.exit_code == 0, as_json.stderr
-    listed = {d["address"]: d["sends_rr"] for d in json.loads(as_json.stdout)}
-    assert listed == {H10: True, WATCH: False}
+    listed = {d["address"]: (d["sends_rr"], d["pmd_streams"]) for d in json.loads(as_json.stdout)}
+    assert listed == {H10: (True, ["ecg", "acc"]), WATCH: (False, [])}
     assert table.exit_code == 0, table.stderr
-    _header, h10_row, watch_row = table.stdout.splitlines()
+    header, h10_row, watch_row = table.stdout.splitlines()
+    assert header.split() == ["NAME", "ADDRESS", "RSSI", "PMD", "RR"]
+    assert h10_row.startswith("Polar H10") and h10_row.split()[-2:] == ["ecg,acc", "yes"]
+    assert watch_row.split()[5:7] == ["none", "no"] and "(heart rate only" in watch_row
     assert h10_row.startswith("Polar H10") and h10_row.endswith("yes")
     assert watch_row.startswith("Forerunner 255") and watch_row.endswith(
         "no (heart rate only: no HRV)"
