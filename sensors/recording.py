@@ -153,8 +153,9 @@ _SIGNAL_READERS: dict[str, Callable[..., Recording]] = {
 
 #: The RR formats (the command line's and the service's ``--format`` values).
 RECORDING_FORMATS: tuple[str, ...] = ("plain", *_READERS)
-#: The signal formats ``read_recording`` also accepts (beats detected in ECG/PPG; they need a
-#: sampling rate, a channel and the ``ecg`` extra, which the command line does not pass yet).
+#: The signal formats ``read_recording`` also accepts (beats detected in ECG/PPG; they take a
+#: sampling rate and a channel, the command line's ``--sampling-rate``/``--channel``, and need
+#: the ``ecg`` extra).
 SIGNAL_FORMATS: tuple[str, ...] = tuple(_SIGNAL_READERS)
 #: Units a plain file may be in.
 UNITS: tuple[str, ...] = ("ms", "s")
@@ -227,7 +228,6 @@ def read_recording(
     series
         ``apple_health`` only: which beat series of the export (0 the oldest, -1 the latest,
         the default).
-        with fixed units it may only repeat them.
     drop_zero
         ``plain`` files only: leave out RR values of exactly 0 (a beat annotated twice) rather
         than read them for ``hrv.clean`` to label; ``meta["dropped_zero_lines"]`` lists their

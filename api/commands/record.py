@@ -1,8 +1,16 @@
-"""``hrvpace record``: record a Bluetooth strap's beats to an hrvpace recording file.
+"""``hrvpace record``: record a Bluetooth strap's beats, and its PMD streams, to files.
 
-The file (``sensors.RecordingWriter``, format ``hrvpace``) keeps each beat's time, RR interval,
-arrival time, skin contact, gaps (reconnects) and the strap's heart rate, flushed beat by beat,
-so it can be replayed later (``sensors.ReplaySource``) even if the recording was interrupted.
+The beats file (``sensors.RecordingWriter``, format ``hrvpace``) keeps each beat's time, RR
+interval, arrival time, skin contact, gaps (reconnects) and the strap's heart rate, flushed beat
+by beat, so it can be replayed later (``sensors.ReplaySource``) even if the recording was
+interrupted.
+
+``--stream ppi,ecg,acc`` also records a Polar device's Polar Measurement Data streams
+(``sensors.pmd_recorder.BlePmdStreams``), each to a file next to OUT that hrvpace reads back
+(:mod:`sensors.formats.pmd_streams`): ``OUT.ppi.txt`` (Polar Sensor Logger PPI layout: analyze or
+replay it as is), ``OUT.ecg.csv`` (130 Hz, µV: ``--format ecg_csv --sampling-rate 130``; a
+break in the samples starts ``OUT.ecg-2.csv``), ``OUT.acc.csv`` (``t_s,x_mg,y_mg,z_mg``,
+``sensors.formats.pmd_streams.read_acc_stream``).
 """
 
 from __future__ import annotations
@@ -10,11 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from sensors.pmd import PmdFrame
+
 __all__ = ["record"]
+
+_STREAMS = ("ppi", "ecg", "acc")
+
+
+def _parse_streams(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    kinds = tuple(k.strip().lower() for k in value.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in _STREAMS]
+    if unknown or not kinds:
+        raise typer.BadParameter(
+            f"expected a comma-separated list of {', '.join(_STREAMS)}, got {value!r}",
+            param_hint="--stream",
+        )
+    return tuple(dict.fromkeys(kinds))
 
 
 def record(
@@ -27,20 +53,38 @@ def record(
         typer.Option("--minutes", min=0.0, help="Stop after this many minutes (default: Ctrl-C)."),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT if it exists.")
+        bool, typer.Option("--overwrite", help="Replace OUT (and its stream files) if they exist.")
     ] = False,
     scan_timeout: Annotated[
         float,
         typer.Option("--scan-timeout", min=0.1, help="Seconds to look for the strap."),
     ] = 10.0,
+    stream: Annotated[
+        str | None,
+        typer.Option(
+            "--stream",
+            metavar="ppi,ecg,acc",
+            help="Also record these Polar Measurement Data streams of a Polar device (H10: "
+            "ecg,acc; OH1, Verity Sense: ppi,acc), each to a file next to OUT: OUT.ppi.txt "
+            "(Polar Sensor Logger PPI: analyze/replay read it as is), OUT.ecg.csv (130 Hz, uV: "
+            "--format ecg_csv --sampling-rate 130), OUT.acc.csv (t_s and x,y,z in mg).",
+        ),
+    ] = None,
 ) -> None:
-    """Record beats from a heart-rate strap to a file hrvpace can replay."""
+    """Record beats from a heart-rate strap to a file hrvpace can replay (and, with --stream,
+    a Polar device's PPI/ECG/ACC streams)."""
     from sensors.errors import SensorError
+    from sensors.formats.pmd_streams import stream_path
 
-    if out.exists() and not overwrite:
-        typer.echo(f"hrvpace record: {out} exists (use --overwrite to replace it)", err=True)
+    streams = _parse_streams(stream)
+    targets = [out, *(stream_path(out, k) for k in streams)]
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        names = ", ".join(str(t) for t in existing)
+        typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
         raise typer.Exit(1)
     written = [0]
+    writers: dict[str, Any] = {}
     try:
         asyncio.run(
             _record(
@@ -50,14 +94,29 @@ def record(
                 overwrite=overwrite,
                 scan_timeout_s=scan_timeout,
                 written=written,
+                streams=streams,
+                writers=writers,
             )
         )
     except SensorError as exc:
         typer.echo(f"hrvpace record: {exc.reason}", err=True)
         raise typer.Exit(1) from exc
+    except OSError as exc:
+        typer.echo(f"hrvpace record: cannot write: {exc}", err=True)
+        raise typer.Exit(1) from exc
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+    finally:
+        for writer in writers.values():
+            writer.close()
     typer.echo(f"{written[0]} beats written to {out}")
+    for kind, writer in writers.items():
+        files = ", ".join(str(f) for f in writer.files)
+        unit = "pulses" if kind == "ppi" else "samples"
+        how = (
+            " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)" if kind == "ecg" else ""
+        )
+        typer.echo(f"{kind.upper()}: {writer.n_samples} {unit} written to {files}{how}")
 
 
 async def _record(
@@ -68,15 +127,42 @@ async def _record(
     overwrite: bool,
     scan_timeout_s: float,
     written: list[int],
+    streams: tuple[str, ...] = (),
+    writers: dict[str, Any] | None = None,
 ) -> None:
     from api._version import __version__
     from sensors.beat import SourceStatus
     from sensors.ble import BleStrapSource
     from sensors.clock import SystemClock
+    from sensors.formats.pmd_streams import (
+        AccStreamWriter,
+        EcgStreamWriter,
+        PpiStreamWriter,
+        stream_path,
+    )
+    from sensors.pmd import SettingType
+    from sensors.pmd_recorder import STREAM_SETTINGS, BlePmdStreams
     from sensors.recording import RecordingWriter
 
     clock = SystemClock()
-    strap = BleStrapSource(device, clock=clock, scan_timeout_s=scan_timeout_s)
+    sinks: dict[str, Any] = {} if writers is None else writers
+
+    def on_frame(frame: PmdFrame, arrived_at: float, connection: int) -> None:
+        writer = sinks.get(frame.kind)
+        if writer is None:
+            return
+        if frame.kind == "ecg":
+            writer.write(frame, connection)
+        else:
+            writer.write(frame, arrived_at)
+
+    strap: BleStrapSource = (
+        BlePmdStreams(
+            device, streams=streams, on_frame=on_frame, clock=clock, scan_timeout_s=scan_timeout_s
+        )
+        if streams
+        else BleStrapSource(device, clock=clock, scan_timeout_s=scan_timeout_s)
+    )
     last_state: list[str] = []
 
     def show(status: SourceStatus) -> None:
@@ -86,10 +172,24 @@ async def _record(
             typer.echo(f"[{status.state}] {status.message}", err=True)
 
     strap.add_status_listener(show)
+    rates = {k: STREAM_SETTINGS[k].get(SettingType.SAMPLE_RATE) for k in streams}
     async with strap:
+        for kind in streams:  # once connected (a failed connection leaves no files); frames
+            # wait in the source's queue until the loop below takes them
+            path = stream_path(out, kind)
+            if kind == "ppi":
+                sinks[kind] = PpiStreamWriter(path, overwrite=overwrite)
+            elif kind == "ecg":
+                sinks[kind] = EcgStreamWriter(
+                    path, sampling_rate_hz=float(rates[kind] or 130), out=out, overwrite=overwrite
+                )
+            else:
+                sinks[kind] = AccStreamWriter(
+                    path, sampling_rate_hz=float(rates[kind] or 50), overwrite=overwrite
+                )
         status = strap.status
         info = strap.device_info
-        meta = {
+        meta: dict[str, Any] = {
             "source": "ble",
             "device_name": status.device_name,
             "device_address": status.device_address,
@@ -97,6 +197,10 @@ async def _record(
             "started_at_unix_s": clock.now(),
             "hrvpace_version": __version__,
         }
+        if streams:
+            meta["streams"] = {
+                k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
+            }
         with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
             limit = None if minutes is None else minutes * 60.0
             with contextlib.suppress(TimeoutError):

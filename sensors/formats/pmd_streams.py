@@ -1,0 +1,286 @@
+"""Files of the Polar Measurement Data streams ``hrvpace record --stream`` stores (private).
+
+Each stream goes to a file that hrvpace's readers take back:
+
+- **PPI** (optical pulse-to-pulse intervals): Polar Sensor Logger's PPI export layout
+  (:data:`PPI_HEADER`, ``;`` separated)::
+
+      Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact supported;...
+      2026-12-05T13:01:02.345+01:00;968;12;0;1;1;62
+
+  read back as format ``polar_sensor_logger_ppi`` (detected from the header; blocked and
+  contactless pulses are left out there with a gap, as live). A PPI frame has no sample
+  times, so each pulse's timestamp is when it ended as the live sources time beats: the last
+  pulse of a frame at the frame's arrival (local time with its UTC offset), earlier ones
+  back-dated by the later intervals, never before the previous pulse plus its interval
+  (:func:`sensors.heart_rate_measurement.beats_from_packet`).
+- **ECG**: one column ``ecg_uV`` (microvolts) at the stream's sampling rate, format ``ecg_csv``
+  (``--sampling-rate 130`` for a Polar H10). A signal CSV has no time column, so the samples
+  of one file must be contiguous: when the device clock jumps by more than the samples explain
+  (frames lost) or the stream restarts after a reconnect, the next samples go to a new file
+  (``NAME.ecg-2.csv``, ``-3``, ...), each read on its own; beat times inside a file stay true.
+- **ACC** (accelerometer): ``t_s,x_mg,y_mg,z_mg``, the time of each sample in seconds since the
+  stream's first sample (device clock; arrival times when a frame carries none), then the
+  acceleration in milli-g; :func:`read_acc_stream` reads it back for
+  :class:`sensors.motion.MotionTracker`.
+
+Every frame is written and flushed at once, so an interrupted recording keeps what came.
+
+References
+----------
+Polar Electro. Polar BLE SDK, "Polar Measurement Data" (frame timestamps: device time of the
+last sample; ECG in µV; ACC in mG) and ``PolarPpiData``. Polar Sensor Logger (J. Happonen),
+PPI export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sensors.errors import RecordingFormatError
+from sensors.formats._common import data_lines, quote, read_text
+from sensors.heart_rate_measurement import HeartRateMeasurement, beats_from_packet
+from sensors.pmd import PmdFrame
+
+__all__ = [
+    "ACC_COLUMNS",
+    "ECG_COLUMN",
+    "PPI_HEADER",
+    "AccStream",
+    "AccStreamWriter",
+    "EcgStreamWriter",
+    "PpiStreamWriter",
+    "read_acc_stream",
+    "stream_path",
+]
+
+PPI_HEADER = (
+    "Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact supported;"
+    "hr [bpm]"
+)
+ECG_COLUMN = "ecg_uV"
+ACC_COLUMNS = ("t_s", "x_mg", "y_mg", "z_mg")
+#: A device-clock jump (s) beyond what the samples explain that starts a new ECG file.
+_ECG_BREAK_S = 0.5
+_SUFFIX = {"ppi": ".txt", "ecg": ".csv", "acc": ".csv"}
+
+
+def stream_path(out: Path, kind: str, run: int = 1) -> Path:
+    """Where stream ``kind`` of the recording ``out`` goes: ``h10.csv`` -> ``h10.ecg.csv``,
+    ``h10.ppi.txt``, ``h10.acc.csv``; run 2 of the ECG ``h10.ecg-2.csv``."""
+    if kind not in _SUFFIX:
+        raise ValueError(f"no stream file for {kind!r}; streams: {', '.join(_SUFFIX)}")
+    tag = kind if run == 1 else f"{kind}-{run}"
+    return out.with_name(f"{out.stem}.{tag}{_SUFFIX[kind]}")
+
+
+def _open(path: Path, overwrite: bool) -> IO[str]:
+    try:
+        return open(path, "w" if overwrite else "x", encoding="utf-8", newline="\n")
+    except FileExistsError:
+        raise RecordingFormatError(
+            "the file exists (use overwrite to replace it)", path=str(path)
+        ) from None
+    except OSError as exc:
+        raise RecordingFormatError(
+            f"cannot create the file ({exc.strerror or exc})", path=str(path)
+        ) from exc
+
+
+class _StreamWriter:
+    """An open stream file: ``close()`` it (or use ``with``)."""
+
+    def __init__(self, path: Path, header: str, *, overwrite: bool) -> None:
+        self.path = Path(path)
+        self.files: list[Path] = [self.path]
+        self._overwrite = overwrite
+        self._header = header
+        self._file: IO[str] | None = _open(self.path, overwrite)
+        self._emit(header + "\n")
+        self.n_samples = 0
+
+    def _emit(self, text: str) -> None:
+        assert self._file is not None, "write after close"
+        self._file.write(text)
+        self._file.flush()
+
+    def _next_file(self, path: Path) -> None:
+        self.close()
+        self._file = _open(path, self._overwrite)
+        self.files.append(path)
+        self._emit(self._header + "\n")
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> _StreamWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PpiStreamWriter(_StreamWriter):
+    """PPI frames to a Polar Sensor Logger PPI file (see the module docstring)."""
+
+    def __init__(self, path: Path, *, overwrite: bool = False) -> None:
+        super().__init__(path, PPI_HEADER, overwrite=overwrite)
+        self._start: float | None = None
+        self._last_t_s: float | None = None
+
+    def write(self, frame: PmdFrame, arrived_at: float) -> None:
+        """Write the pulses of one PPI frame that arrived at ``arrived_at`` (Unix s)."""
+        pulses = frame.ppi
+        if not pulses:
+            return
+        ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
+        if self._start is None:
+            self._start = arrived_at - sum(ppi_ms) / 1000.0
+        timed = beats_from_packet(
+            HeartRateMeasurement(int(pulses[-1].hr_bpm), rr_ms=ppi_ms),
+            arrived_at=arrived_at,
+            session_start=self._start,
+            not_before_s=self._last_t_s,
+        )
+        rows = []
+        for beat, p in zip(timed, pulses, strict=True):
+            stamp = dt.datetime.fromtimestamp(self._start + beat.t_s, tz=dt.UTC).astimezone()
+            supported = p.skin_contact is not None
+            rows.append(
+                f"{stamp.isoformat(timespec='milliseconds')};{p.ppi_ms};{p.error_ms};"
+                f"{int(p.blocker)};{int(bool(p.skin_contact))};{int(supported)};{p.hr_bpm}\n"
+            )
+        self._last_t_s = timed[-1].t_s
+        self._emit("".join(rows))
+        self.n_samples += len(rows)
+
+
+class EcgStreamWriter(_StreamWriter):
+    """ECG frames to one-column ``ecg_csv`` files, a new file at every break (module
+    docstring)."""
+
+    def __init__(
+        self, path: Path, *, sampling_rate_hz: float, out: Path, overwrite: bool = False
+    ) -> None:
+        if not sampling_rate_hz > 0:
+            raise ValueError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
+        super().__init__(path, ECG_COLUMN, overwrite=overwrite)
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self._out = out
+        self._last_ns: int | None = None
+        self._connection: int | None = None
+        self.n_samples_in_file = 0
+
+    def write(self, frame: PmdFrame, connection: int) -> None:
+        """Write one ECG frame's samples; ``connection`` tells a restarted stream."""
+        samples = [int(v) for v in frame.samples]  # type: ignore[call-overload]
+        if not samples:
+            return
+        restarted = self._connection is not None and connection != self._connection
+        jumped = False
+        if frame.timestamp_ns and self._last_ns is not None:
+            expected_ns = self._last_ns + len(samples) * 1e9 / self.sampling_rate_hz
+            jumped = abs(frame.timestamp_ns - expected_ns) > _ECG_BREAK_S * 1e9
+        if (restarted or jumped) and self.n_samples_in_file > 0:
+            self._next_file(stream_path(self._out, "ecg", len(self.files) + 1))
+            self.n_samples_in_file = 0
+        self._connection = connection
+        self._last_ns = frame.timestamp_ns or None
+        self._emit("".join(f"{v}\n" for v in samples))
+        self.n_samples += len(samples)
+        self.n_samples_in_file += len(samples)
+
+
+class AccStreamWriter(_StreamWriter):
+    """Accelerometer frames to a ``t_s,x_mg,y_mg,z_mg`` file (see the module docstring)."""
+
+    def __init__(self, path: Path, *, sampling_rate_hz: float, overwrite: bool = False) -> None:
+        if not sampling_rate_hz > 0:
+            raise ValueError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
+        super().__init__(path, ",".join(ACC_COLUMNS), overwrite=overwrite)
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self._t0_ns: float | None = None
+        self._t0_arrival: float | None = None
+
+    def write(self, frame: PmdFrame, arrived_at: float) -> None:
+        """Write one ACC frame's samples (``arrived_at``: Unix s, used without a timestamp)."""
+        rows = np.asarray(frame.samples, dtype=np.float64).reshape(-1, 3)
+        n = rows.shape[0]
+        if n == 0:
+            return
+        back_s = (n - 1 - np.arange(n)) / self.sampling_rate_hz
+        if frame.timestamp_ns:
+            if self._t0_ns is None:
+                self._t0_ns = frame.timestamp_ns - back_s[0] * 1e9
+            t = (frame.timestamp_ns - self._t0_ns) / 1e9 - back_s
+        else:
+            if self._t0_arrival is None:
+                self._t0_arrival = arrived_at - back_s[0]
+            t = arrived_at - self._t0_arrival - back_s
+        self._emit(
+            "".join(
+                f"{ti:.4f},{int(x)},{int(y)},{int(z)}\n"
+                for ti, (x, y, z) in zip(t.tolist(), rows.tolist(), strict=True)
+            )
+        )
+        self.n_samples += n
+
+
+@dataclass(frozen=True)
+class AccStream:
+    """An accelerometer stream read back: ``t_s`` (n,) seconds and ``acc_mg`` (n, 3) milli-g."""
+
+    t_s: NDArray[np.float64]
+    acc_mg: NDArray[np.float64]
+
+
+def read_acc_stream(path: str | Path) -> AccStream:
+    """Read an ``hrvpace record --stream acc`` file (``t_s,x_mg,y_mg,z_mg``).
+
+    Raises
+    ------
+    RecordingFormatError
+        Not such a file (header), a line without 4 numbers, or times that go backwards; the
+        message names the path and the line.
+    """
+    p = str(path)
+    lines = data_lines(read_text(p))
+    if not lines:
+        raise RecordingFormatError("the file is empty (expected 't_s,x_mg,y_mg,z_mg')", path=p)
+    number, header = lines[0]
+    if tuple(c.strip() for c in header.split(",")) != ACC_COLUMNS:
+        raise RecordingFormatError(
+            f"not an accelerometer stream: header is {quote(header)}, expected "
+            f"{quote(','.join(ACC_COLUMNS))}",
+            path=p,
+            line=number,
+        )
+    values = np.empty((len(lines) - 1, 4), dtype=np.float64)
+    for k, (number, text) in enumerate(lines[1:]):
+        fields = text.split(",")
+        try:
+            if len(fields) != 4:
+                raise ValueError
+            values[k] = [float(f) for f in fields]
+        except ValueError:
+            raise RecordingFormatError(
+                f"expected 4 numbers t_s,x_mg,y_mg,z_mg, got {quote(text)}", path=p, line=number
+            ) from None
+        if not np.isfinite(values[k]).all():
+            raise RecordingFormatError(f"not a finite number in {quote(text)}", path=p, line=number)
+        if k and values[k, 0] < values[k - 1, 0]:
+            raise RecordingFormatError(
+                f"time goes backwards ({values[k, 0]:g} s after {values[k - 1, 0]:g} s)",
+                path=p,
+                line=number,
+            )
+    return AccStream(t_s=values[:, 0].copy(), acc_mg=values[:, 1:].copy())

@@ -1,0 +1,101 @@
+"""Stream files of ``hrvpace record --stream`` (sensors.formats.pmd_streams), without Bluetooth:
+decoded PMD frames in, hrvpace's readers out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensors import RecordingFormatError, read_recording
+from sensors.formats.pmd_streams import (
+    AccStreamWriter,
+    EcgStreamWriter,
+    PpiStreamWriter,
+    read_acc_stream,
+    stream_path,
+)
+from sensors.pmd import PpiSample, decode_frame, encode_frame
+
+T0_NS = 700_000_000_000_000_000
+
+
+def test_stream_paths_sit_next_to_the_recording() -> None:
+    out = Path("/data/h10.csv")
+    assert stream_path(out, "ppi") == Path("/data/h10.ppi.txt")
+    assert stream_path(out, "ecg") == Path("/data/h10.ecg.csv")
+    assert stream_path(out, "ecg", 3) == Path("/data/h10.ecg-3.csv")
+    assert stream_path(out, "acc") == Path("/data/h10.acc.csv")
+    with pytest.raises(ValueError, match="no stream file for 'gps'"):
+        stream_path(out, "gps")
+
+
+def test_ppi_frames_arriving_late_are_timed_by_their_intervals(tmp_path: Path) -> None:
+    path = tmp_path / "r.ppi.txt"
+    pulses = [PpiSample(800 + 10 * i, 9, 70, False, True) for i in range(6)]
+    with PpiStreamWriter(path) as writer:
+        # two frames of three, the second arriving only 0.5 s after the first (bunched up)
+        writer.write(decode_frame(encode_frame("ppi", pulses[:3])), 1_800_000_000.0)
+        writer.write(decode_frame(encode_frame("ppi", pulses[3:])), 1_800_000_000.5)
+    rec = read_recording(path)
+    assert rec.source_format == "polar_sensor_logger_ppi"
+    assert list(rec.rr_ms) == [800.0 + 10 * i for i in range(6)]
+    assert rec.arrived_at is not None
+    # never before the previous pulse: the timestamps keep rising
+    assert np.all(np.diff(rec.arrived_at) > 0)
+    # the frame's last pulse ended at its arrival (the file keeps milliseconds)
+    assert rec.arrived_at[2] == pytest.approx(1_800_000_000.0, abs=1e-3)
+    assert not rec.gaps.any()
+
+
+def test_ecg_starts_a_new_file_where_the_samples_break(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    fs = 130.0
+    with EcgStreamWriter(stream_path(out, "ecg"), sampling_rate_hz=fs, out=out) as writer:
+
+        def send(first: int, n: int, shift_s: float, connection: int) -> None:
+            t_end = (first + n - 1) / fs + shift_s
+            frame = encode_frame(
+                "ecg", list(range(first, first + n)), timestamp_ns=T0_NS + round(t_end * 1e9)
+            )
+            writer.write(decode_frame(frame), connection)
+
+        send(0, 73, 0.0, 1)
+        send(73, 73, 0.0, 1)  # contiguous (to the ns rounding)
+        send(146, 73, 0.3, 1)  # 0.3 s of jitter: same file
+        send(219, 73, 2.0, 1)  # 1.7 s lost: a new file
+        send(292, 73, 2.0, 2)  # a reconnect: a new file
+    assert [f.name for f in writer.files] == ["r.ecg.csv", "r.ecg-2.csv", "r.ecg-3.csv"]
+    assert writer.n_samples == 5 * 73
+    lines = [f.read_text().splitlines() for f in writer.files]
+    assert [x[0] for x in lines] == ["ecg_uV"] * 3
+    assert [int(v) for v in lines[0][1:]] == list(range(219))
+    assert [int(v) for v in lines[1][1:]] == list(range(219, 292))
+
+
+def test_acc_stream_round_trip_and_malformed_files(tmp_path: Path) -> None:
+    path = tmp_path / "r.acc.csv"
+    rows = [(i, -i, 1000 + i) for i in range(72)]
+    with AccStreamWriter(path, sampling_rate_hz=50.0) as writer:
+        for k in (0, 36):
+            stamp = T0_NS + round((k + 35) / 50 * 1e9)
+            frame = encode_frame(
+                "acc", rows[k : k + 36], compressed=True, frame_type=1, timestamp_ns=stamp
+            )
+            writer.write(decode_frame(frame), 0.0)
+    acc = read_acc_stream(path)
+    np.testing.assert_allclose(acc.t_s, np.arange(72) / 50, atol=1e-4)
+    np.testing.assert_array_equal(acc.acc_mg, np.array(rows, dtype=float))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t_s,x_mg,y_mg,z_mg\n0.0,1,2,3\n0.02,1,2\n")
+    with pytest.raises(RecordingFormatError, match=r"bad.csv:3: expected 4 numbers"):
+        read_acc_stream(bad)
+    bad.write_text("t_s,x_mg,y_mg,z_mg\n0.5,1,2,3\n0.4,1,2,3\n")
+    with pytest.raises(RecordingFormatError, match="time goes backwards"):
+        read_acc_stream(bad)
+    bad.write_text("time,x\n")
+    with pytest.raises(RecordingFormatError, match="not an accelerometer stream"):
+        read_acc_stream(bad)
+    with pytest.raises(RecordingFormatError, match="exists"):
+        AccStreamWriter(path, sampling_rate_hz=50.0)
