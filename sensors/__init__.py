@@ -15,6 +15,7 @@ from sensors.ble import (
     scan_heart_rate_devices,
 )
 from sensors.ble_pmd import BleEcgSource, BlePpiSource
+from sensors.ble_sources import BLE_STREAMS, make_ble_source, motion_of
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
@@ -46,6 +47,7 @@ from sensors.source import BeatSource
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "BLE_STREAMS",
     "RECORDING_FORMATS",
     "SIGNAL_FORMATS",
     "AdapterOffError",
@@ -81,6 +83,8 @@ __all__ = [
     "decode_heart_rate_measurement",
     "detect_recording_format",
     "encode_heart_rate_measurement",
+    "make_ble_source",
+    "motion_of",
     "probe_rr_intervals",
     "read_recording",
     "scan_heart_rate_devices",

@@ -161,6 +161,11 @@ class _PmdStreamSource(BleStrapSource):
                 + ": standing up or walking cannot be told from stress by HR and RMSSD alone"
             )
 
+    @property
+    def motion_requested(self) -> bool:
+        """Whether the accelerometer is started with the stream (``motion=True``)."""
+        return self._motion_wanted
+
     def motion_level_mg(self, t_end_s: float) -> float | None:
         """Movement level (largest 5-s mean ENMO, milli-g) of the 60 s ending at ``t_end_s``
         on the session timeline, from the accelerometer; ``None`` when unknown (see
