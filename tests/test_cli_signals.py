@@ -65,8 +65,17 @@ def test_help_says_which_formats_need_the_signal_options() -> None:
 def test_analyze_reads_an_ecg_csv_at_the_rate_given_and_picks_the_column(ecg_csv: Path) -> None:
     result = runner.invoke(
         app,
-        ["analyze", str(ecg_csv), "--format", "ecg_csv", "--sampling-rate", "360"]
-        + ["--channel", "ECG", "--json"],
+        [
+            "analyze",
+            str(ecg_csv),
+            "--format",
+            "ecg_csv",
+            "--sampling-rate",
+            "360",
+            "--channel",
+            "ECG",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     [summary] = records(result.stdout)
@@ -78,8 +87,17 @@ def test_analyze_reads_an_ecg_csv_at_the_rate_given_and_picks_the_column(ecg_csv
     # the column by its 0-based index gives the same beats
     by_index = runner.invoke(
         app,
-        ["analyze", str(ecg_csv), "--format", "ecg_csv", "--sampling-rate", "360"]
-        + ["--channel", "1", "--json"],
+        [
+            "analyze",
+            str(ecg_csv),
+            "--format",
+            "ecg_csv",
+            "--sampling-rate",
+            "360",
+            "--channel",
+            "1",
+            "--json",
+        ],
     )
     assert records(by_index.stdout)[0]["rmssd_ms"] == summary["rmssd_ms"]
 
@@ -144,8 +162,17 @@ def test_missing_or_wrong_signal_options_are_clear_errors(ecg_csv: Path) -> None
 def test_replay_plays_the_beats_detected_in_an_ecg_csv(ecg_csv: Path) -> None:
     result = runner.invoke(
         app,
-        ["replay", str(ecg_csv), "--format", "ecg_csv", "--sampling-rate", "360"]
-        + ["--channel", "ECG", "--json"],
+        [
+            "replay",
+            str(ecg_csv),
+            "--format",
+            "ecg_csv",
+            "--sampling-rate",
+            "360",
+            "--channel",
+            "ECG",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     events = records(result.stdout)
@@ -167,8 +194,19 @@ def test_report_of_a_wfdb_record_and_of_an_ecg_csv(ecg_csv: Path, tmp_path: Path
     out = tmp_path / "ecg.html"
     result = runner.invoke(
         app,
-        ["report", str(ecg_csv), "--out", str(out), "--format", "ecg_csv"]
-        + ["--sampling-rate", "360", "--channel", "ECG", "--quiet"],
+        [
+            "report",
+            str(ecg_csv),
+            "--out",
+            str(out),
+            "--format",
+            "ecg_csv",
+            "--sampling-rate",
+            "360",
+            "--channel",
+            "ECG",
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
@@ -179,8 +217,17 @@ def test_report_of_a_wfdb_record_and_of_an_ecg_csv(ecg_csv: Path, tmp_path: Path
     assert missing.exit_code == 2 and "--format ppg_csv needs" in said(missing.stderr)
     wrong = runner.invoke(
         app,
-        ["report", str(HEADER), "--out", str(tmp_path / "w.html"), "--format", "wfdb"]
-        + ["--channel", "7", "--quiet"],
+        [
+            "report",
+            str(HEADER),
+            "--out",
+            str(tmp_path / "w.html"),
+            "--format",
+            "wfdb",
+            "--channel",
+            "7",
+            "--quiet",
+        ],
     )
     assert wrong.exit_code == 1
     assert "signal index 7 is out of range" in said(wrong.stderr)

@@ -239,7 +239,13 @@ def replay(
         from sensors import read_recording
 
         try:
-            played = read_recording(file, format=fmt, units=units, **signal.as_kwargs())
+            played = read_recording(
+                file,
+                format=fmt,
+                units=units,
+                sampling_rate_hz=signal.sampling_rate_hz,
+                channel=signal.channel,
+            )
             if segments is not None:
                 played = cut(played, segments[0])
         except (SensorError, SegmentError) as exc:

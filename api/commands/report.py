@@ -81,7 +81,11 @@ def report(
 
                 reading = choose_reading(target, format=fmt, units=units)
                 rec = read_recording(
-                    target, format=reading.format, units=reading.units, **signal.as_kwargs()
+                    target,
+                    format=reading.format,
+                    units=reading.units,
+                    sampling_rate_hz=signal.sampling_rate_hz,
+                    channel=signal.channel,
                 )
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
