@@ -38,7 +38,8 @@ import typer
 
 from api.commands._options import EndOpt, FormatOpt, StartOpt, UnitsOpt, segments_from_options
 from api.live import LiveHub
-from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks, to_plain
+from api.payloads import to_payload
+from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks
 from api.storage import Storage
 from breathing import Baseline, BreathingError, MicroBreakDue
 from sensors import RECORDING_FORMATS, Recording, ReplaySource, SensorError, VirtualClock
@@ -99,7 +100,7 @@ class _Echo(MicroBreaks):
         for event in events:
             if isinstance(event, MicroBreakDue):
                 self.n_flags += 1
-            self._emit(to_plain(event))
+            self._emit(to_payload(event))
         return events
 
 
