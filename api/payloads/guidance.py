@@ -152,7 +152,7 @@ class RateChanged(Payload):
     previous_rate_bpm: Finite = Field(description="Rate before, breaths/min.")
     reason: str = Field(description="Why, in words.")
     reference: PacerReference = Field(description="The pacer's phase reference from now on.")
-    type: Literal["rate_change"] = "rate_change"
+    type: Literal["rate_change"] = Field(default="rate_change", description="The event's kind.")
 
 
 @register(breathing.ModeChanged)
@@ -162,7 +162,7 @@ class ModeChanged(Payload):
     t_s: Finite = Field(description="Session time, s.")
     mode: breathing.PacingMode = Field(description="New mode.")
     previous_mode: breathing.PacingMode = Field(description="Mode before.")
-    type: Literal["mode_change"] = "mode_change"
+    type: Literal["mode_change"] = Field(default="mode_change", description="The event's kind.")
 
 
 @register(breathing.AssessmentStepDone)
@@ -173,7 +173,9 @@ class AssessmentStepDone(Payload):
     step_index: int = Field(description="The step that finished (0-based).")
     n_steps: int = Field(description="Steps of the protocol.")
     result: RateResult = Field(description="What was measured at that rate.")
-    type: Literal["assessment_step"] = "assessment_step"
+    type: Literal["assessment_step"] = Field(
+        default="assessment_step", description="The event's kind."
+    )
 
 
 @register(breathing.AssessmentDone)
@@ -182,7 +184,9 @@ class AssessmentDone(Payload):
 
     t_s: Finite = Field(description="Session time, s.")
     result: AssessmentResult = Field(description="The resonance rate and the table.")
-    type: Literal["assessment_complete"] = "assessment_complete"
+    type: Literal["assessment_complete"] = Field(
+        default="assessment_complete", description="The event's kind."
+    )
 
 
 @register(breathing.AdaptiveUpdate)
@@ -191,7 +195,9 @@ class AdaptiveUpdate(Payload):
 
     t_s: Finite = Field(description="Session time, s.")
     decision: AdaptiveDecision = Field(description="The decision.")
-    type: Literal["adaptive_update"] = "adaptive_update"
+    type: Literal["adaptive_update"] = Field(
+        default="adaptive_update", description="The event's kind."
+    )
 
 
 AnyPacingEvent = RateChanged | ModeChanged | AssessmentStepDone | AssessmentDone | AdaptiveUpdate

@@ -89,7 +89,7 @@ class MicroBreakDue(Payload):
     stress_load_min: Finite = Field(description="Accumulated stress load, minutes.")
     time_on_task_s: Finite = Field(description="Time since the last break, s.")
     baseline: Baseline = Field(description="The baseline the z scores are against.")
-    type: Literal["micro_break"] = "micro_break"
+    type: Literal["micro_break"] = Field(default="micro_break", description="The event's kind.")
 
 
 @register(breathing.FlagAcknowledged)
@@ -98,7 +98,9 @@ class FlagAcknowledged(Payload):
 
     t_s: Finite = Field(description="Session time, s.")
     flag_t_s: OptFloat = Field(description="Session time of the flag acknowledged, s.")
-    type: Literal["micro_break_acknowledged"] = "micro_break_acknowledged"
+    type: Literal["micro_break_acknowledged"] = Field(
+        default="micro_break_acknowledged", description="The event's kind."
+    )
 
 
 @register(breathing.Snoozed)
@@ -107,7 +109,9 @@ class Snoozed(Payload):
 
     t_s: Finite = Field(description="Session time, s.")
     until_s: Finite = Field(description="Session time the snooze ends, s.")
-    type: Literal["micro_break_snoozed"] = "micro_break_snoozed"
+    type: Literal["micro_break_snoozed"] = Field(
+        default="micro_break_snoozed", description="The event's kind."
+    )
 
 
 @register(breathing.BreakStarted)
@@ -117,7 +121,7 @@ class BreakStarted(Payload):
     t_s: Finite = Field(description="Session time, s.")
     kind: breathing.BreakKind = Field(description="breathing, screen or walk.")
     reason: breathing.ReasonCode | None = Field(description="The flag's reason code, if any.")
-    type: Literal["break_started"] = "break_started"
+    type: Literal["break_started"] = Field(default="break_started", description="The event's kind.")
 
 
 @register(breathing.BreakEnded)
@@ -127,7 +131,7 @@ class BreakEnded(Payload):
     t_s: Finite = Field(description="Session time, s.")
     start_t_s: Finite = Field(description="Session time the break started, s.")
     kind: breathing.BreakKind = Field(description="breathing, screen or walk.")
-    type: Literal["break_ended"] = "break_ended"
+    type: Literal["break_ended"] = Field(default="break_ended", description="The event's kind.")
 
 
 @register(breathing.BreakEffect)
@@ -150,7 +154,7 @@ class BreakEffect(Payload):
     n_windows_before: int = Field(description="Windows behind the 'before' figures.")
     n_windows_during: int = Field(description="Windows behind the 'during' figures.")
     n_windows_after: int = Field(description="Windows behind the 'after' figures.")
-    type: Literal["break_effect"] = "break_effect"
+    type: Literal["break_effect"] = Field(default="break_effect", description="The event's kind.")
 
 
 AnyMicroBreakEvent = (
