@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from api.payloads._base import OptFloat, Payload
 
@@ -29,8 +29,11 @@ def _absent(value: object) -> bool:
     return value is None
 
 
+#: "max" as a one-value enum, not a JSON Schema ``const``: openapi-python-client (0.29) parses a
+#: number-or-const union by the const alone and refuses every number.
+_Max = Annotated[Literal["max"], WithJsonSchema({"type": "string", "enum": ["max"]})]
 Speed = Annotated[
-    float | Literal["max"] | None,
+    float | _Max | None,
     Field(description="Time scale: > 1 runs faster than real time, or 'max'."),
 ]
 
