@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 
 import breathing
 from api.payloads._base import Finite, OptFloat, Payload, register, to_model
@@ -55,10 +55,14 @@ class Reason(Payload):
 
     code: breathing.ReasonCode = Field(description="The rule that fired (stable).")
     summary: str = Field(
-        description="One plain sentence for the person (no statistics or metric names)."
+        # flags stored before issue 15 carry their one sentence as ``text``
+        validation_alias=AliasChoices("summary", "text"),
+        description="One plain sentence for the person (no statistics or metric names).",
     )
     details: str = Field(
-        description="The same reason with the numbers (RMSSD, HR, distance from baseline)."
+        default="",
+        description="The same reason with the numbers (RMSSD, HR, distance from baseline); "
+        "'' in flags stored before issue 15.",
     )
 
 

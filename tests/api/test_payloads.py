@@ -259,3 +259,13 @@ def test_a_replay_stored_by_the_cli_keeps_its_path_and_a_service_source_gains_no
     assert out == {**cli, "recording": None}
     options = payloads.SessionOptionsOut.model_validate({"label": "x", "adaptive": False})
     assert "command" not in options.model_dump(mode="json")
+
+
+def test_a_flag_stored_before_plain_summaries_still_reads() -> None:
+    """Flags stored before issue 15 had ``reason.text`` (one sentence), no summary/details."""
+    flag = next(e for e in _micro_breaks()[0] if isinstance(e, breathing.MicroBreakDue))
+    stored = payloads.to_payload(flag)
+    stored["reason"] = {"code": "stress", "text": "Your heart rate has been high."}
+    model = payloads.MicroBreakDue.model_validate(stored)
+    assert model.reason.summary == "Your heart rate has been high." and model.reason.details == ""
+    assert "text" not in model.model_dump(mode="json")["reason"]
