@@ -132,8 +132,9 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveMessage)
 
 
 def live_schema() -> dict[str, Any]:
-    """JSON Schema of every message the live WebSocket sends."""
-    schema = _ADAPTER.json_schema()
+    """JSON Schema of every message the live WebSocket sends (as sent: serialization mode, so
+    a field with a default is still always present)."""
+    schema = _ADAPTER.json_schema(mode="serialization")
     schema["title"] = "hrvpace live message"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

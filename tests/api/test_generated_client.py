@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +22,9 @@ from typing import Any
 
 import attrs
 import httpx
+import jsonschema_rs
 import pytest
+from websockets.sync.client import connect
 
 import breathing
 import hrv
@@ -77,8 +81,6 @@ def client_models(
 ) -> Iterator[ModuleType]:
     out = tmp_path_factory.mktemp("client")
     spec = out / "openapi.json"
-    import json
-
     spec.write_text(json.dumps(document))
     tool = Path(sys.executable).parent / "openapi-python-client"
     assert tool.exists(), "openapi-python-client is missing: pip install -e '.[dev]'"
@@ -254,3 +256,39 @@ def test_the_generated_client_parses_a_running_session(
         snapshots = m.SnapshotsOut.from_dict(c.get(f"{base}/metrics").json())
         assert snapshots.metrics and isinstance(snapshots.metrics[0], m.MetricsSnapshot)
         assert snapshots.metrics[0].t_s == 60.0
+
+
+def test_real_live_messages_fit_the_served_live_schema(server: Server) -> None:
+    """Every message of a practice session with a break fits the closed live schema."""
+    with server.client() as c:
+        schema = c.get("/api/v1/schema/live").json()
+        validator = jsonschema_rs.validator_for(schema)
+        s = c.post(
+            "/api/v1/sessions",
+            json={
+                "source": {"kind": "simulator", "seed": 4, "speed": 30},
+                "mode": "practice",
+                "practice_rate_bpm": 6.0,
+            },
+        ).json()
+        url = f"{server.ws_url}/api/v1/sessions/{s['id']}/live?token={server.token}"
+        seen: set[str] = set()
+        deadline = time.monotonic() + 30
+        try:
+            with connect(url, open_timeout=10) as ws:
+                for text in ws:
+                    message = json.loads(text)
+                    errors = [e.message for e in validator.iter_errors(message)]
+                    assert not errors, (message["type"], errors[:3])
+                    seen.add(message["type"])
+                    if message["type"] == "metrics" and "micro_break" not in seen:
+                        r = c.post(f"/api/v1/sessions/{s['id']}/microbreaks/start", json={})
+                        assert r.status_code == 200, r.text
+                    if {"beat", "metrics", "guidance", "micro_break", "status"} <= seen:
+                        break
+                    assert time.monotonic() < deadline, f"only {seen} within 30 s"
+        finally:
+            c.post(f"/api/v1/sessions/{s['id']}/stop")
+    # a message with a free-form key is refused: the schema is closed
+    bad = {**message, "extra": 1}
+    assert not validator.is_valid(bad)
