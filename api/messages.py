@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from api.dayplan import PromptOut
+from api.payloads import Guidance, MicroBreakEvent, PacingEvent, WindowMetrics
 
 __all__ = [
     "BeatMessage",
@@ -54,7 +55,7 @@ class MetricsMessage(_Message):
 
     type: Literal["metrics"] = "metrics"
     t_s: float = Field(description="End of the window on the session's timeline, seconds.")
-    metrics: dict[str, Any]
+    metrics: WindowMetrics
 
 
 class GuidanceMessage(_Message):
@@ -67,11 +68,11 @@ class GuidanceMessage(_Message):
         description="Wall-clock time of session t_s = 0 (first beat's arrival minus its t_s), "
         "to place the pacer's phase reference on the client's clock at real-time speed.",
     )
-    guidance: dict[str, Any] = Field(
+    guidance: Guidance = Field(
         description="breathing.PacingEngine guidance: mode, rate_bpm, pattern, reference "
         "(phase_cycles at t_s, advancing at rate_bpm/60 per s), phase, assessment progress."
     )
-    events: list[dict[str, Any]] = Field(
+    events: list[PacingEvent] = Field(
         default_factory=list,
         description="Pacing events since the last guidance (rate_change, mode_change, "
         "assessment_step, assessment_complete, adaptive_update).",
@@ -83,8 +84,15 @@ class MicroBreakMessage(_Message):
 
     type: Literal["micro_break"] = "micro_break"
     t_s: float | None = None
-    event: str
-    micro_break: dict[str, Any]
+    event: Literal[
+        "micro_break",
+        "micro_break_acknowledged",
+        "micro_break_snoozed",
+        "break_started",
+        "break_ended",
+        "break_effect",
+    ] = Field(description="The event's type (micro_break.type).")
+    micro_break: MicroBreakEvent
 
 
 class PromptMessage(_Message):
@@ -124,8 +132,9 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveMessage)
 
 
 def live_schema() -> dict[str, Any]:
-    """JSON Schema of every message the live WebSocket sends."""
-    schema = _ADAPTER.json_schema()
+    """JSON Schema of every message the live WebSocket sends (as sent: serialization mode, so
+    a field with a default is still always present)."""
+    schema = _ADAPTER.json_schema(mode="serialization")
     schema["title"] = "hrvpace live message"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

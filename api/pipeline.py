@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api import payloads
 from api.errors import ApiError
 from api.live import LiveHub
 from api.messages import (
@@ -62,7 +63,6 @@ __all__ = [
     "make_nn_filter",
     "make_pacer",
     "make_source",
-    "to_plain",
 ]
 
 log = logging.getLogger(__name__)
@@ -341,8 +341,8 @@ class Pacing:
     def default_rate(self, t_s: float) -> float:
         """The rate to pace at when none is asked for: this session's assessed resonance rate,
         else the person's latest stored one (``default_rate_bpm``), else 6/min."""
-        assessed = self.guidance(t_s).get("resonance_bpm")
-        return float(assessed) if isinstance(assessed, int | float) else self.default_rate_bpm
+        assessed = self.guidance(t_s).resonance_bpm
+        return assessed if assessed is not None else self.default_rate_bpm
 
     def breathing_phase_cycles(self, t_s: float) -> float:
         phase: float = self.engine.breathing_phase_cycles(t_s)
@@ -412,9 +412,8 @@ class Pacing:
         )
         return events
 
-    def guidance(self, t_s: float) -> dict[str, Any]:
-        data: dict[str, Any] = to_plain(self.engine.guidance(t_s))
-        return data
+    def guidance(self, t_s: float) -> payloads.Guidance:
+        return payloads.Guidance.model_validate(self.engine.guidance(t_s))
 
 
 def make_pacer(
@@ -518,9 +517,8 @@ class MicroBreaks:
         events: list[Any] = self.monitor.end_break(t_s)
         return events
 
-    def status(self) -> dict[str, Any]:
-        data: dict[str, Any] = to_plain(self.monitor.status)
-        return data
+    def status(self) -> payloads.MicroBreakStatus:
+        return payloads.MicroBreakStatus.model_validate(self.monitor.status)
 
     def baseline_dict(self) -> dict[str, float]:
         data: dict[str, float] = self.monitor.baseline.to_dict()
@@ -565,29 +563,6 @@ def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any
             for a, b in kwargs["quiet_hours"]
         )
     return settings_cls(**kwargs)
-
-
-def to_plain(obj: Any) -> Any:
-    """A JSON-friendly copy of a result: dataclasses to dicts, NaN/inf to ``None``, enums to str."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item"):  # numpy scalar
-        return to_plain(obj.item())
-    if hasattr(obj, "tolist"):  # numpy array
-        return to_plain(obj.tolist())
-    if hasattr(obj, "value"):  # enum
-        return to_plain(obj.value)
-    if isinstance(obj, datetime.time):
-        return obj.isoformat(timespec="minutes")
-    return str(obj)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -641,15 +616,15 @@ class Pipeline:
         self.analyser = analyser
         self.pacer = pacer
         self.microbreaks = microbreaks
-        self.last_micro_break: dict[str, Any] | None = None
+        self.last_micro_break: payloads.MicroBreakDue | None = None
         self._baseline_saved = time.monotonic()
         self.on_metrics = on_metrics
         self.state = "running"
         self.message = ""
         self.n_beats = 0
         self.n_skipped = 0
-        self.last_metrics: dict[str, Any] | None = None
-        self.last_guidance: dict[str, Any] | None = None
+        self.last_metrics: payloads.WindowMetrics | None = None
+        self.last_guidance: payloads.Guidance | None = None
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
         source.add_status_listener(self._on_source_status)
@@ -846,17 +821,15 @@ class Pipeline:
         return analyser.push(beat.rr_ms, gap_before=gap)
 
     def _publish_metrics(self, result: Any, beat: Beat) -> None:
-        data: dict[str, Any] = to_plain(result)
-        if not isinstance(data, dict):
-            data = {"value": data}
-        t_s = data.get("t_end_s", data.get("t_s", beat.t_s))
-        t_s = float(t_s) if isinstance(t_s, int | float) else beat.t_s
-        self.last_metrics = {"t_s": t_s, **data}
+        metrics = payloads.WindowMetrics.model_validate(result)
+        data = metrics.model_dump(mode="json")
+        t_s = metrics.t_s
+        self.last_metrics = metrics
         self.storage.add_snapshot(
             "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data
         )
         self.hub.publish_text(
-            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=data).model_dump_json(),
+            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=metrics).model_dump_json(),
             after=self.storage.last_ticket,
         )
         if self.on_metrics is not None:
@@ -866,18 +839,18 @@ class Pipeline:
         """Store and broadcast micro-break events (flags, acknowledgements, breaks, effects)."""
         now = time.time()
         for event in events:
-            data: dict[str, Any] = to_plain(event)
-            kind = str(data.get("type", "micro_break"))
-            t_s = data.get("t_s")
-            t_s = float(t_s) if isinstance(t_s, int | float) else None
-            if kind == "micro_break":
-                self.last_micro_break = data
+            typed = payloads.micro_break_event(event)
+            data = typed.model_dump(mode="json")
+            kind = typed.type
+            t_s: float | None = typed.t_s
+            if isinstance(typed, payloads.MicroBreakDue):
+                self.last_micro_break = typed
             self.storage.add_micro_break(
                 session_id=self.session_id, t_s=t_s, recorded_at=now, kind=kind, data=data
             )
             self.hub.publish_text(
                 MicroBreakMessage(
-                    **self.hub.next_header(), t_s=t_s, event=kind, micro_break=data
+                    **self.hub.next_header(), t_s=t_s, event=kind, micro_break=typed
                 ).model_dump_json(),
                 after=self.storage.last_ticket,
             )
@@ -928,14 +901,15 @@ class Pipeline:
 
     def publish_guidance(
         self, events: list[Any], *, t_s: float, recorded_at: float | None = None
-    ) -> dict[str, Any] | None:
+    ) -> payloads.Guidance | None:
         """Send (and store) the current guidance with the pacing events that caused it."""
         pacer = self.pacer
         if pacer is None or not pacer.active:
             return None
         recorded_at = time.time() if recorded_at is None else recorded_at
         data = pacer.guidance(t_s)
-        plain_events: list[dict[str, Any]] = [to_plain(e) for e in events]
+        typed_events = [payloads.pacing_event(e) for e in events]
+        plain_events = [e.model_dump(mode="json") for e in typed_events]
         pacer.last_sent_t_s = t_s
         self.last_guidance = data
         if events:
@@ -944,7 +918,7 @@ class Pipeline:
                 self.session_id,
                 t_s=t_s,
                 recorded_at=recorded_at,
-                data={**data, "events": plain_events},
+                data={**data.model_dump(mode="json"), "events": plain_events},
             )
         for event in plain_events:
             if event.get("type") in ("assessment_step", "assessment_complete"):
@@ -955,7 +929,7 @@ class Pipeline:
                 t_s=t_s,
                 t0_unix_s=self._t0_unix_s,
                 guidance=data,
-                events=plain_events,
+                events=typed_events,
             ).model_dump_json(),
             after=self.storage.last_ticket,
         )

@@ -48,7 +48,8 @@ from api.commands._options import (
     signal_options,
 )
 from api.live import LiveHub
-from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks, to_plain
+from api.payloads import to_payload
+from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks
 from api.storage import Storage
 from breathing import Baseline, BreathingError, MicroBreakDue
 from sensors import Recording, ReplaySource, SensorError, VirtualClock
@@ -109,7 +110,7 @@ class _Echo(MicroBreaks):
         for event in events:
             if isinstance(event, MicroBreakDue):
                 self.n_flags += 1
-            self._emit(to_plain(event))
+            self._emit(to_payload(event))
         return events
 
 

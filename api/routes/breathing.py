@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from api import payloads
 from api.errors import SessionNotFoundError
 from api.routes._deps import ManagerDep, StorageDep, running_session
 from api.sessions import LiveSession
@@ -52,14 +53,16 @@ class PracticeIn(BaseModel):
 class GuidanceOut(BaseModel):
     session_id: str
     t_s: float = Field(description="Session time of the guidance, s")
-    guidance: dict[str, Any] | None = Field(
+    guidance: payloads.Guidance | None = Field(
         description="null while the session is in plain monitoring (no pacer)"
     )
 
 
 class AssessmentsOut(BaseModel):
     session_id: str
-    results: list[dict[str, Any]]
+    results: list[payloads.AssessmentRecord] = Field(
+        description="Each finished step (assessment_step), then the verdict (assessment_complete)"
+    )
 
 
 _NOT_RUNNING: dict[int | str, dict[str, Any]] = {
@@ -142,12 +145,12 @@ async def list_assessment_results(session_id: str, storage: StorageDep) -> Asses
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     results = await asyncio.to_thread(storage.assessments, session_id)
-    return AssessmentsOut(session_id=session_id, results=results)
+    return AssessmentsOut.model_validate({"session_id": session_id, "results": results})
 
 
 class GuidanceHistoryOut(BaseModel):
     session_id: str
-    changes: list[dict[str, Any]] = Field(
+    changes: list[payloads.GuidanceChange] = Field(
         description="Stored guidance at each change, with the pacing events that caused it"
     )
 
@@ -159,4 +162,4 @@ async def guidance_history(session_id: str, storage: StorageDep) -> GuidanceHist
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     changes = await asyncio.to_thread(storage.snapshots, "guidance", session_id)
-    return GuidanceHistoryOut(session_id=session_id, changes=changes)
+    return GuidanceHistoryOut.model_validate({"session_id": session_id, "changes": changes})

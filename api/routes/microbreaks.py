@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, create_model
 
-from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings, to_plain
+from api import payloads
+from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings
 from api.routes._deps import ManagerDep, StorageDep, running_session
 from api.sessions import LiveSession
 from api.storage import Storage
@@ -38,12 +39,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class MicroBreakStateOut(BaseModel):
     session_id: str
     t_s: float = Field(description="Session time, s")
-    status: dict[str, Any] = Field(description="breathing.MicroBreakStatus of the session")
+    status: payloads.MicroBreakStatus = Field(
+        description="breathing.MicroBreakStatus of the session"
+    )
 
 
 class EventsOut(BaseModel):
     session_id: str
-    events: list[dict[str, Any]]
+    events: list[payloads.MicroBreakEvent]
 
 
 class SnoozeIn(BaseModel):
@@ -78,7 +81,7 @@ def _act(live: LiveSession, action: str, **kwargs: Any) -> EventsOut:
     except BreathingError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     live.pipeline.publish_micro_break_events(events)
-    return EventsOut(session_id=live.id, events=[to_plain(e) for e in events])
+    return EventsOut(session_id=live.id, events=[payloads.micro_break_event(e) for e in events])
 
 
 @session_router.get("", response_model=MicroBreakStateOut, responses=_ERRORS)
@@ -150,7 +153,9 @@ class HistoryItem(BaseModel):
     t_s: float | None
     recorded_at: float = Field(description="Unix seconds")
     event: str
-    data: dict[str, Any] = Field(description="The event: reason and suggestion, or effect")
+    data: payloads.MicroBreakEvent = Field(
+        description="The event: reason and suggestion, or effect"
+    )
 
 
 class HistoryOut(BaseModel):
@@ -204,8 +209,12 @@ MicroBreakSettingsIn.__doc__ = "Overrides of breathing.MicroBreakSettings (omitt
 
 
 class MicroBreakSettingsOut(BaseModel):
-    settings: dict[str, Any] = Field(description="The effective breathing.MicroBreakSettings")
-    overrides: dict[str, Any] = Field(description="What differs from the defaults (stored)")
+    settings: payloads.MicroBreakSettings = Field(
+        description="The effective breathing.MicroBreakSettings"
+    )
+    overrides: MicroBreakSettingsIn = Field(  # type: ignore[valid-type]
+        description="What differs from the defaults (stored; only the keys set)"
+    )
 
 
 async def _stored_overrides(storage: Storage) -> dict[str, Any]:
@@ -220,16 +229,18 @@ def _effective(overrides: dict[str, Any]) -> MicroBreakSettingsOut:
         raise HTTPException(
             422, detail=[{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
         ) from exc
-    return MicroBreakSettingsOut(settings=to_plain(effective), overrides=overrides)
+    return MicroBreakSettingsOut(
+        settings=payloads.MicroBreakSettings.model_validate(effective), overrides=overrides
+    )
 
 
-@router.get("/settings", response_model=MicroBreakSettingsOut)
+@router.get("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
 async def get_settings(storage: StorageDep) -> MicroBreakSettingsOut:
     """The micro-break thresholds sessions start with (defaults documented in breathing)."""
     return _effective(await _stored_overrides(storage))
 
 
-@router.put("/settings", response_model=MicroBreakSettingsOut)
+@router.put("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
 async def put_settings(body: MicroBreakSettingsIn, storage: StorageDep) -> MicroBreakSettingsOut:  # type: ignore[valid-type]
     """Change thresholds (merged into the stored ones); applies to sessions started later."""
     overrides = await _stored_overrides(storage)

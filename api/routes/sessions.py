@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import payloads
 from api.errors import SessionNotFoundError
 from api.pipeline import SimulatorSpec
 from api.problems import ProblemError
@@ -57,8 +58,8 @@ class SessionOut(BaseModel):
     state: str = Field(description="running, ended, stopped, failed or interrupted")
     message: str
     mode: str
-    source: dict[str, Any]
-    options: dict[str, Any]
+    source: payloads.SessionSource
+    options: payloads.SessionOptionsOut
     created_at: float = Field(description="Unix seconds")
     ended_at: float | None = Field(description="Unix seconds; null while running")
     n_beats: int
@@ -69,9 +70,15 @@ class SessionOut(BaseModel):
         description="Session time of the last beat, s (in GET /sessions/{id}; null without beats)",
     )
     source_state: str | None = None
-    last_metrics: dict[str, Any] | None = None
-    last_guidance: dict[str, Any] | None = None
-    last_micro_break: dict[str, Any] | None = None
+    last_metrics: payloads.WindowMetrics | None = Field(
+        default=None, description="The latest window's metrics (while running)"
+    )
+    last_guidance: payloads.Guidance | None = Field(
+        default=None, description="The latest guidance sent (while running and pacing)"
+    )
+    last_micro_break: payloads.MicroBreakDue | None = Field(
+        default=None, description="The latest micro-break flag (while running)"
+    )
     summary: SessionSummary | None = None
 
 
@@ -96,7 +103,7 @@ class BeatsOut(BaseModel):
 
 class SnapshotsOut(BaseModel):
     session_id: str
-    metrics: list[dict[str, Any]]
+    metrics: list[payloads.MetricsSnapshot]
 
 
 def _row_to_out(
@@ -115,7 +122,7 @@ def _row_to_out(
         live=live is not None,
         summary=None if summary is None else SessionSummary(**summary),
     )
-    out.label = str(out.options.get("label") or "")
+    out.label = out.options.label
     if live is not None:
         p = live.pipeline
         out.state = p.state

@@ -41,9 +41,9 @@ def test_practice_session_sends_guidance_and_follows_a_rate_change(
                 first = m
                 break
         assert first is not None
-        g = first.guidance
-        assert g["mode"] == "fixed" and g["rate_bpm"] == 6.0
-        assert g["reference"]["rate_bpm"] == 6.0
+        g = first.guidance  # typed: the pacer's phase reference is an attribute
+        assert g.mode == "fixed" and g.rate_bpm == 6.0
+        assert g.reference.rate_bpm == 6.0 and g.reference.pattern.rate_bpm == 6.0
         assert first.t0_unix_s is not None
         with server.client() as c:
             r = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json={"rate_bpm": 5.5})
@@ -56,9 +56,9 @@ def test_practice_session_sends_guidance_and_follows_a_rate_change(
                 changed = m
                 break
         assert changed is not None
-        assert changed.guidance["rate_bpm"] == 5.5
-        assert [e["type"] for e in changed.events] == ["rate_change"]
-        assert changed.events[0]["previous_rate_bpm"] == 6.0
+        assert changed.guidance.rate_bpm == 5.5
+        assert [e.type for e in changed.events] == ["rate_change"]
+        assert changed.events[0].previous_rate_bpm == 6.0
     with server.client() as c:
         now = c.get(f"/api/v1/sessions/{s['id']}/breathing/guidance").json()
         assert now["guidance"]["rate_bpm"] == 5.5
@@ -215,13 +215,13 @@ def test_practice_defaults_to_4_6_ends_by_itself_and_can_be_stopped(
         stopped = None
         for text in ws:  # 30 s of session time pass in about a second at speed 30
             m = parse_live_message(text)
-            if m.type == "guidance" and m.guidance["mode"] == "stopped":
+            if m.type == "guidance" and m.guidance.mode == "stopped":
                 stopped = m
                 break
         assert stopped is not None
         # sent with the first beat past the end, the stop itself dated at the planned end
-        assert [e["type"] for e in stopped.events] == ["mode_change"]
-        assert stopped.events[0]["t_s"] == g["ends_at_s"] <= stopped.t_s
+        assert [e.type for e in stopped.events] == ["mode_change"]
+        assert stopped.events[0].t_s == g["ends_at_s"] <= stopped.t_s
     with server.client() as c:
         assert c.get(f"{base}/guidance").json()["guidance"] is None  # pacing is off
         # a practice without a duration runs until stopped

@@ -40,16 +40,16 @@ def test_simulated_session_streams_beats_and_metrics_within_seconds(
     first = got["metrics"][0]
     assert first.t_s == 60.0  # the first full 60 s window
     assert [m.t_s for m in got["metrics"]] == [60.0, 65.0, 70.0]
-    m = first.metrics
-    assert m["n_beats"] > 40
-    assert m["rmssd_ms"] is not None and m["rmssd_ms"] > 0
-    assert 40 < m["mean_hr_bpm"] < 120
+    m = first.metrics  # typed: hrv.WindowMetrics' fields as attributes
+    assert m.n_beats > 40 and m.t_s == first.t_s
+    assert m.rmssd_ms is not None and m.rmssd_ms > 0
+    assert m.mean_hr_bpm is not None and 40 < m.mean_hr_bpm < 120
     with server.client() as c:
         stop = c.post(f"/api/v1/sessions/{s['id']}/stop").json()
         assert stop["state"] in ("stopped", "ended")
         stored = c.get(f"/api/v1/sessions/{s['id']}/metrics").json()["metrics"]
         assert [x["t_s"] for x in stored][:3] == [60.0, 65.0, 70.0]
-        assert stored[0]["rmssd_ms"] == m["rmssd_ms"]
+        assert stored[0]["rmssd_ms"] == m.rmssd_ms
 
 
 def test_simulator_stress_can_be_changed_while_running(serve: Callable[..., Server]) -> None:

@@ -37,7 +37,9 @@ def test_stress_raises_a_flag_that_the_user_can_act_on(serve: Callable[..., Serv
                     flag = m
                     break
         assert stressed_at is not None, "flagged before any stress: a false alarm"
-        data = flag.micro_break
+        data = flag.micro_break.model_dump(mode="json")
+        assert flag.micro_break.type == "micro_break"  # typed: a MicroBreakDue
+        assert flag.micro_break.reason.summary  # the plain sentence, an attribute
         assert data["reason"]["code"] in ("stress", "stress_load")
         assert data["suggestion"]["kind"] in ("breathing", "walk")
         assert data["ln_rmssd_z"] < 0 and data["hr_z"] > 0
@@ -115,9 +117,9 @@ def test_a_two_minute_reset_ends_by_itself_and_reports_its_effect(
                     assert r.status_code == 200, r.text
                     started_at = r.json()["events"][0]["t_s"]
                 if m.type == "guidance":
-                    seen.append(("guidance", m.t_s, m.guidance))
+                    seen.append(("guidance", m.t_s, m.guidance.model_dump(mode="json")))
                 if m.type == "micro_break":
-                    seen.append((m.event, m.t_s, m.micro_break))
+                    seen.append((m.event, m.t_s, m.micro_break.model_dump(mode="json")))
                     if m.event == "break_effect":
                         break
         assert started_at is not None

@@ -1,0 +1,115 @@
+"""What a session was started from, as stored with it: its source and its options.
+
+The service stores a started session's request (:class:`api.pipeline.SimulatorSpec`,
+``ReplaySpec``, ``BleSpec`` and the :class:`api.sessions.SessionCreate` options); ``hrvpace
+replay --store`` stores a replayed local file (``path``, maybe a ``segment``). Every field a
+stored row may lack is ``null`` (or its default), so older and hand-made rows still read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, WithJsonSchema
+
+from api.payloads._base import OptFloat, Payload
+
+__all__ = [
+    "BleSourceOut",
+    "ReplaySegment",
+    "ReplaySourceOut",
+    "SessionOptionsOut",
+    "SessionSource",
+    "SimulatorSourceOut",
+]
+
+
+def _absent(value: object) -> bool:
+    """Fields only ``hrvpace replay --store`` writes are left out when they are ``None``."""
+    return value is None
+
+
+#: "max" as a one-value enum, not a JSON Schema ``const``: openapi-python-client (0.29) parses a
+#: number-or-const union by the const alone and refuses every number.
+_Max = Annotated[Literal["max"], WithJsonSchema({"type": "string", "enum": ["max"]})]
+Speed = Annotated[
+    float | _Max | None,
+    Field(description="Time scale: > 1 runs faster than real time, or 'max'."),
+]
+
+
+class SimulatorSourceOut(Payload):
+    """A simulated person (``sensors.SimulatorSource``)."""
+
+    kind: Literal["simulator"] = "simulator"
+    seed: int | None = Field(default=None, description="Random seed: same seed, same beats.")
+    resonance_bpm: OptFloat = Field(
+        default=None, description="The person's resonance breathing rate, breaths/min."
+    )
+    speed: Speed = None
+    duration_s: OptFloat = Field(default=None, description="End after this much time, s.")
+    stress: OptFloat = Field(default=None, description="Initial stress, 0 (calm) .. 1 (stressed).")
+
+
+class ReplaySegment(Payload):
+    """The part of a recording that was replayed (``hrvpace replay --segment``)."""
+
+    start_s: float = Field(description="Start of the segment in the recording, s.")
+    end_s: float = Field(description="End of the segment in the recording, s.")
+
+
+class ReplaySourceOut(Payload):
+    """A recording replayed: one of the service's recordings (``recording``) or, with
+    ``hrvpace replay --store``, a local file (``path``)."""
+
+    kind: Literal["replay"] = "replay"
+    recording: str | None = Field(
+        default=None, description="Name in the recordings folder (GET /api/v1/recordings)."
+    )
+    path: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The local file hrvpace replay played (absent for the service's sessions).",
+    )
+    format: str | None = Field(default=None, description="Recording format.")
+    units: Literal["ms", "s"] | None = Field(
+        default=None, description="Units of a plain one-value-per-line file."
+    )
+    speed: Speed = None
+    segment: ReplaySegment | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The replayed segment (absent: the whole recording).",
+    )
+
+
+class BleSourceOut(Payload):
+    """A Bluetooth heart-rate strap (``sensors.BleStrapSource``)."""
+
+    kind: Literal["ble"] = "ble"
+    address: str | None = Field(default=None, description="The strap's BLE address.")
+
+
+#: A session's source, told apart by ``kind``.
+SessionSource = Annotated[
+    SimulatorSourceOut | ReplaySourceOut | BleSourceOut, Field(discriminator="kind")
+]
+
+
+class SessionOptionsOut(Payload):
+    """The options a session was started with, and its label."""
+
+    practice_rate_bpm: OptFloat = Field(
+        default=None, description="Fixed practice rate, breaths/min (mode practice)."
+    )
+    adaptive: bool = Field(default=False, description="Practice at an adaptive rate.")
+    inhale_to_exhale: OptFloat = Field(
+        default=None, description="Inhale duration / exhale duration of practice."
+    )
+    label: str = Field(default="", description="Free text shown in the history.")
+    command: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The command that recorded the session ('hrvpace replay'); absent for the "
+        "service's sessions.",
+    )
