@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,6 @@ from breathing import (
     AdaptiveConfig,
     AdaptivePacing,
     AdaptiveUpdate,
-    ArtefactFilter,
     BreathingError,
     Guidance,
     PacingEngine,
@@ -22,8 +20,7 @@ from breathing import (
     SignalCheck,
 )
 from hrv import BreathingResponse
-from sensors import BeatKind, SimulatedPerson
-from tests.conftest import load_rr_ms
+from sensors import SimulatedPerson
 
 GOOD = SignalCheck(quality=1.0)
 
@@ -212,45 +209,6 @@ def test_time_passing_without_beats_still_ends_the_assessment() -> None:
     assert done[0].result.resonance_bpm is None  # type: ignore[union-attr]
     assert engine.mode is PacingMode.FIXED and engine.rate_bpm == 6.0
     assert [e.type for e in events].count("assessment_step") == 5
-
-
-@pytest.mark.parametrize("paced", [True, False])
-def test_artefact_filter_against_the_simulators_labels(paced: bool) -> None:
-    person = SimulatedPerson(
-        seed=31,
-        ectopic_rate=0.01,
-        missed_beat_rate=0.005,
-        breathing=(lambda t: t * 5.5 / 60.0) if paced else None,
-    )
-    beats = person.beats(1800)
-    flt = ArtefactFilter()
-    kept = [flt.accept(b.rr_ms, gap_before=b.gap_before) for b in beats]
-    artefact = [b.kind is not BeatKind.NORMAL for b in beats]
-    caught = sum(a and not k for a, k in zip(artefact, kept, strict=True))
-    dropped_normal = sum(not a and not k for a, k in zip(artefact, kept, strict=True))
-    assert sum(artefact) >= 20
-    assert caught >= 0.9 * sum(artefact)
-    assert dropped_normal <= 0.01 * (len(beats) - sum(artefact))
-
-
-def test_artefact_filter_reanchors_after_a_real_change_and_a_gap() -> None:
-    flt = ArtefactFilter()
-    assert all(flt.accept(1000.0) for _ in range(5))
-    assert not flt.accept(600.0)  # premature
-    assert not flt.accept(1400.0)  # compensatory pause
-    assert flt.accept(1000.0)
-    # a real, lasting jump (e.g. standing up): rejected at first, then taken as the new rhythm
-    steps = [flt.accept(700.0) for _ in range(4)]
-    assert steps == [False, False, True, True]
-    assert flt.accept(1000.0, gap_before=True)  # after a gap the reference restarts
-    assert not flt.accept(1000.0, contact=False) and not flt.accept(250.0)
-
-
-def test_artefact_filter_keeps_real_resting_recordings(shared_data: Path) -> None:
-    rr = load_rr_ms(shared_data / "hrvpkg_rest_rri_ms.txt", units="ms")
-    flt = ArtefactFilter()
-    dropped = sum(not flt.accept(float(x)) for x in rr)
-    assert dropped <= 0.02 * len(rr)  # "no ectopic beats" per the recording's source
 
 
 def test_known_breathing_delay_corrects_the_phase() -> None:
