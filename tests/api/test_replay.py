@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import hrv
-from breathing import ArtefactFilter
+from hrv import ArtefactFilter
 from tests.api.conftest import Server, wait_for
 
 
@@ -58,7 +58,7 @@ def test_replay_at_max_speed_stores_every_beat(
         beats[-1]["t_s"] == sum(rr_file) / 1000.0
         or abs(beats[-1]["t_s"] - sum(rr_file) / 1000.0) < 1e-6
     )
-    # Live metrics are of the NN intervals: the beats breathing.ArtefactFilter accepts, with a
+    # Live metrics are of the NN intervals: the beats hrv.ArtefactFilter accepts, with a
     # gap (no successive difference) where beats were left out; 60 s windows every 5 s on
     # their running sum, ending before the last beat.
     nn_filter = ArtefactFilter()
