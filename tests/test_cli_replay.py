@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.storage import Storage
-from hrv import ArtefactFilter
-from hrv import rolling
+from hrv import ArtefactFilter, rolling
 from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
 from tests.conftest import shared_data_dir
 
