@@ -12,6 +12,8 @@ from breathing import (
     AdaptiveConfig,
     AdaptivePacing,
     AdaptiveUpdate,
+    AssessmentProtocol,
+    AssessmentStepDone,
     BreathingError,
     Guidance,
     PacingEngine,
@@ -255,3 +257,25 @@ def test_long_sessions_keep_bounded_memory() -> None:
     assert engine.pacer.phase_cycles(t + 6.0) == pytest.approx(
         ref.phase_cycles + 6.0 * ref.rate_bpm / 60.0
     )
+
+
+def test_the_engine_takes_a_given_nn_verdict_and_never_judges_the_beat_again() -> None:
+    """In a session the beat is judged once (hrv.LiveAnalyser); the engine takes that verdict.
+
+    The step quality is the share of NN beats: with the engine's own filter the simulated
+    person's artefacts lower it; declared all NN it is 1; with every fifth beat declared not
+    NN it is ~0.8, although the engine's own filter would have accepted most of those beats."""
+
+    def first_step_quality(verdict: str | None) -> float:
+        engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=AssessmentProtocol.screening())
+        person = SimulatedPerson(seed=4, breathing=engine.breathing_phase_cycles)
+        for i, b in enumerate(person.beats(80.0)):
+            nn = None if verdict is None else verdict == "all" or i % 5 != 0
+            for e in engine.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, nn=nn):
+                if isinstance(e, AssessmentStepDone):
+                    return e.result.quality
+        raise AssertionError("no assessment step finished")
+
+    assert 0.9 < first_step_quality(None) < 1.0
+    assert first_step_quality("all") == 1.0
+    assert first_step_quality("four_in_five") == pytest.approx(0.8, abs=0.02)
