@@ -27,6 +27,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from hrv.errors import HrvInputError
 from hrv.frequency import DEFAULT_DETREND
 from hrv.nn_filter import ArtefactFilter
@@ -35,6 +37,8 @@ from hrv.signal_quality import SignalQuality, WindowSignal
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 
 __all__ = ["LiveAnalyser", "LiveWindow"]
+
+_NUMBER = (int, float, np.integer, np.floating)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,12 @@ class LiveAnalyser:
         As :class:`hrv.StreamingAnalyser` (the live service: 60 s every 5 s, all metrics).
     nn_filter : ArtefactFilter, optional
         The causal NN rule (default :class:`hrv.ArtefactFilter` with its defaults).
+
+    References
+    ----------
+    Malik, M., et al. (1989). Medical & Biological Engineering & Computing, 27(6), 603-611
+    (the NN rule, :class:`hrv.ArtefactFilter`). Task Force of the ESC and NASPE (1996).
+    Circulation, 93(5), 1043-1065 (HRV of NN intervals; :class:`hrv.SignalQuality`).
 
     Examples
     --------
@@ -158,17 +168,18 @@ class LiveAnalyser:
             ``t_s`` or ``rr_ms`` not finite, ``rr_ms`` <= 0, ``t_s`` earlier than the previous
             beat's; nothing is changed then.
         """
-        if isinstance(rr_ms, bool) or not isinstance(rr_ms, int | float):
+        if isinstance(rr_ms, bool) or not isinstance(rr_ms, _NUMBER):
             raise HrvInputError(f"rr_ms: expected a number of milliseconds, got {rr_ms!r}")
-        if isinstance(t_s, bool) or not isinstance(t_s, int | float) or not math.isfinite(t_s):
+        if isinstance(t_s, bool) or not isinstance(t_s, _NUMBER) or not math.isfinite(t_s):
             raise HrvInputError(f"t_s: expected a finite number of seconds, got {t_s!r}")
+        t_s, rr_ms = float(t_s), float(rr_ms)
         if not (math.isfinite(rr_ms) and rr_ms > 0):
             raise HrvInputError(f"rr_ms: must be finite and > 0, got {rr_ms!r}")
         if self._last_t is not None and t_s < self._last_t:
             raise HrvInputError(
                 f"t_s: beat at {t_s} s is earlier than the previous one at {self._last_t} s"
             )
-        self._last_t = float(t_s)
+        self._last_t = t_s
         nn = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
         self._last_nn = nn
         done: list[LiveWindow] = []
@@ -176,7 +187,7 @@ class LiveAnalyser:
             finished = self._analyser.push(rr_ms, gap_before=gap_before or self._dropped_before)
             self._dropped_before = False
             done = [self._live(w) for w in finished]
-            self._last_nn_beat = (float(t_s), self._analyser.t_s)
+            self._last_nn_beat = (t_s, self._analyser.t_s)
         else:
             self._dropped_before = True
             self._n_rejected += 1

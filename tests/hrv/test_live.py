@@ -62,7 +62,8 @@ def test_live_windows_are_rolling_of_the_nn_intervals_with_beat_time_ends() -> N
     table = rolling(nn, window_s=60.0, step_s=5.0, gaps=nn_gaps, metrics=("time",))
     assert [w.t_nn_s for w in windows] == pytest.approx(table["t_s"].tolist(), rel=1e-12)
     assert [w.metrics.n_beats for w in windows] == table["n_beats"].tolist()
-    np.testing.assert_allclose([w.metrics.rmssd_ms for w in windows], table["rmssd_ms"], rtol=1e-9)
+    rmssd = np.array([w.metrics.rmssd_ms for w in windows], dtype=np.float64)
+    np.testing.assert_allclose(rmssd, table["rmssd_ms"], rtol=1e-9)
     # each window's end is on the beats' clock, through its last NN beat
     t_nn = np.cumsum(nn) / 1000.0
     last = np.searchsorted(t_nn, table["t_s"], side="right") - 1
@@ -189,3 +190,12 @@ def test_bad_beats_raise_and_change_nothing() -> None:
         SignalQuality().on_beat(1.0, float("nan"), t_nn_s=1.0, nn=True)
     with pytest.raises(HrvInputError, match="window_s"):
         SignalQuality(window_s=0.0)
+
+
+def test_numpy_numbers_are_beats_too() -> None:
+    an = LiveAnalyser(window_s=10.0, step_s=5.0, metrics=("time",))
+    for i in range(30):
+        an.push(np.float32(0.8 * (i + 1)), np.int64(800))  # type: ignore[arg-type]
+    assert an.analyser.n_pushed == 30 and an.last_nn is True
+    with pytest.raises(HrvInputError, match="rr_ms"):
+        an.push(30.0, "800")  # type: ignore[arg-type]
