@@ -29,6 +29,8 @@ __all__ = [
 
 
 class PacingMode(StrEnum):
+    """What the engine does: pace at a fixed rate, assess, adapt, or nothing (stopped)."""
+
     FIXED = "fixed"
     ASSESSMENT = "assessment"
     ADAPTIVE = "adaptive"
@@ -73,6 +75,8 @@ class Guidance:
 
 @dataclass(frozen=True, slots=True)
 class RateChanged:
+    """The pacer's rate changed at ``t_s``; ``reference`` anchors the new phase."""
+
     t_s: float
     rate_bpm: float
     previous_rate_bpm: float
@@ -83,6 +87,8 @@ class RateChanged:
 
 @dataclass(frozen=True, slots=True)
 class ModeChanged:
+    """The engine's mode changed at ``t_s``."""
+
     t_s: float
     mode: PacingMode
     previous_mode: PacingMode
@@ -91,6 +97,8 @@ class ModeChanged:
 
 @dataclass(frozen=True, slots=True)
 class AssessmentStepDone:
+    """One assessment step was analysed: its row of the table (:class:`RateResult`)."""
+
     t_s: float
     step_index: int
     n_steps: int
@@ -100,6 +108,8 @@ class AssessmentStepDone:
 
 @dataclass(frozen=True, slots=True)
 class AssessmentDone:
+    """The assessment is over: the chosen resonance rate and the whole table."""
+
     t_s: float
     result: AssessmentResult
     type: Literal["assessment_complete"] = "assessment_complete"
@@ -107,6 +117,8 @@ class AssessmentDone:
 
 @dataclass(frozen=True, slots=True)
 class AdaptiveUpdate:
+    """Adaptive pacing decided at the inhale onset ``t_s`` (hold, or step the rate)."""
+
     t_s: float
     decision: AdaptiveDecision
     type: Literal["adaptive_update"] = "adaptive_update"
