@@ -3,7 +3,8 @@
 Each part of the science is plugged in at one place in this module:
 
 - :func:`make_source`       the sources of beats (``sensors`` simulator, replay, BLE strap);
-- :func:`make_analyser`     the streaming HRV analyser (``hrv.StreamingAnalyser``, 60 s / 5 s);
+- :func:`make_analyser`     the live HRV analyser (``hrv.LiveAnalyser``, 60 s / 5 s): one NN
+                            verdict per beat, windows on the beats' clock with their quality;
 - :func:`make_microbreaks`  micro-break flags (``breathing.MicroBreakMonitor``), every session;
 - :func:`make_pacer`        the pacing facade (``breathing.PacingEngine``).
 
@@ -46,7 +47,6 @@ from sensors.source import BeatSource
 
 __all__ = [
     "Analyser",
-    "BeatFilter",
     "BleSpec",
     "MicroBreaks",
     "Pacing",
@@ -60,7 +60,6 @@ __all__ = [
     "make_analyser",
     "make_clock",
     "make_microbreaks",
-    "make_nn_filter",
     "make_pacer",
     "make_source",
 ]
@@ -274,44 +273,32 @@ LIVE_STEP_S = 5.0
 
 
 class Analyser(Protocol):
-    """What the pipeline needs from a streaming HRV analyser."""
+    """What the pipeline needs from the live HRV analyser (``hrv.LiveAnalyser``)."""
 
-    def push(self, rr_ms: float, *, gap_before: bool = False) -> list[Any]: ...
+    @property
+    def last_nn(self) -> bool | None: ...
+
+    def push(
+        self, t_s: float, rr_ms: float, *, gap_before: bool = False, contact: bool | None = None
+    ) -> list[Any]: ...
 
 
 def make_analyser() -> Analyser | None:
-    """The streaming HRV analyser, or ``None`` while ``hrv.StreamingAnalyser`` is not built."""
-    try:
-        from hrv import StreamingAnalyser
-    except ImportError:
-        return None
-    analyser: Analyser = StreamingAnalyser(window_s=LIVE_WINDOW_S, step_s=LIVE_STEP_S)
-    return analyser
+    """The live HRV analyser, or ``None`` while ``hrv.LiveAnalyser`` is not built.
 
-
-class BeatFilter(Protocol):
-    """Decides, beat by beat, whether a beat is a normal-to-normal interval."""
-
-    def accept(
-        self, rr_ms: float, *, contact: bool | None = None, gap_before: bool = False
-    ) -> bool: ...
-
-
-def make_nn_filter() -> BeatFilter | None:
-    """The causal artefact filter that gates the live analyser (``breathing.ArtefactFilter``,
-    the micro-break tracker's and pacing engine's rule), or ``None`` when it is not built.
-
-    Live metrics are computed on NN intervals: a beat it rejects (ectopic, missed or extra
-    detection, lost contact, RR outside 300-2000 ms) is stored and broadcast but not analysed,
-    and the next accepted beat enters the analyser with ``gap_before=True`` (no successive
-    difference across the artefact). One ectopic beat can otherwise multiply a 60 s RMSSD.
+    It makes the session's one NN verdict per beat (``hrv.ArtefactFilter``: lost contact, RR
+    outside 300-2000 ms, > 20 % from the last accepted RR). A rejected beat is stored and
+    broadcast but not analysed, and the next accepted beat enters the windows with a gap (no
+    successive difference across the artefact); the pacer and the micro-break monitor take
+    that verdict and those windows, and never judge a beat again. Each window's ``t_s`` is on
+    the beats' clock (the session's ``t_s``), also after gaps and artefacts.
     """
     try:
-        from breathing.engine import ArtefactFilter
+        from hrv import LiveAnalyser
     except ImportError:
         return None
-    nn: BeatFilter = ArtefactFilter()
-    return nn
+    analyser: Analyser = LiveAnalyser(window_s=LIVE_WINDOW_S, step_s=LIVE_STEP_S)
+    return analyser
 
 
 class Pacing:
@@ -348,9 +335,10 @@ class Pacing:
         phase: float = self.engine.breathing_phase_cycles(t_s)
         return phase
 
-    def on_beat(self, beat: Beat) -> list[Any]:
+    def on_beat(self, beat: Beat, *, nn: bool | None = None) -> list[Any]:
+        """Feed a beat with its NN verdict (``None``: the engine judges it itself)."""
         events: list[Any] = self.engine.on_beat(
-            beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact
+            beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact, nn=nn
         )
         return events
 
@@ -460,14 +448,13 @@ MICROBREAK_SETTINGS_KEY = "microbreak"
 class MicroBreaks:
     """The micro-break flags of one session, over ``breathing.MicroBreakMonitor``.
 
-    Every beat goes to a ``SignalTracker``; every finished 60 s window goes to the monitor as
-    the tracker's clean-beat metrics with its quality and contact. User actions (acknowledge,
-    snooze, start/end a break) act at the session's current time.
+    Every finished 60 s window of the live analyser (``hrv.LiveWindow``: NN metrics, end on
+    the beats' clock, signal quality and contact) goes to the monitor. User actions
+    (acknowledge, snooze, start/end a break) act at the session's current time.
     """
 
-    def __init__(self, monitor: Any, tracker: Any, *, local_time: Callable[[], Any] | None):
+    def __init__(self, monitor: Any, *, local_time: Callable[[], Any] | None):
         self.monitor = monitor
-        self.tracker = tracker
         self._local_time = local_time
         self.baseline_dirty = False
         self.persist = True  # False after a baseline reset: this session's learning is not kept
@@ -476,18 +463,10 @@ class MicroBreaks:
         #: The running break started the pacer (a timed breathing break): ending it stops that.
         self.break_paces = False
 
-    def on_beat(self, beat: Beat) -> None:
-        self.tracker.on_beat(beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact)
-
     def on_window(self, window: Any) -> list[Any]:
         before = self.monitor.baseline
-        sig = self.tracker.window(window.t_s)
         events: list[Any] = self.monitor.on_window(
-            sig.clean,
-            t_s=sig.t_s,
-            contact=sig.contact,
-            quality=sig.quality,
-            local_time=None if self._local_time is None else self._local_time(),
+            window, local_time=None if self._local_time is None else self._local_time()
         )
         if self.monitor.baseline != before:
             self.baseline_dirty = True
@@ -540,7 +519,7 @@ def make_microbreaks(
     """
     try:
         from breathing.baseline import Baseline
-        from breathing.microbreak import MicroBreakMonitor, MicroBreakSettings, SignalTracker
+        from breathing.microbreak import MicroBreakMonitor, MicroBreakSettings
     except ImportError:
         return None
     ms = microbreak_settings(settings, MicroBreakSettings)
@@ -548,8 +527,7 @@ def make_microbreaks(
         settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
     )
     local = (lambda: datetime.datetime.now().time()) if wall_clock_local_time else None
-    tracker = SignalTracker(window_s=LIVE_WINDOW_S, nn_timeline=True)  # the analyser sees NN
-    return MicroBreaks(monitor, tracker, local_time=local)
+    return MicroBreaks(monitor, local_time=local)
 
 
 def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any:
@@ -587,10 +565,8 @@ class Pipeline:
     hub
         Where live messages are published.
     analyser, pacer
-        The science; ``None`` leaves that output out.
-    nn_filter
-        Gates the analyser to NN intervals (:func:`make_nn_filter` by default; ``None`` when
-        it is not built: then every beat is analysed). Every beat is still stored and sent.
+        The science; ``None`` leaves that output out. The analyser makes the one NN verdict
+        per beat (:func:`make_analyser`); every beat is still stored and sent.
     """
 
     def __init__(
@@ -604,12 +580,8 @@ class Pipeline:
         pacer: Pacing | None,
         microbreaks: MicroBreaks | None = None,
         on_metrics: Callable[[dict[str, Any]], None] | None = None,
-        nn_filter: BeatFilter | Literal["default"] | None = "default",
     ) -> None:
         self.session_id = session_id
-        self.nn_filter = make_nn_filter() if nn_filter == "default" else nn_filter
-        self._dropped_before = False  # an artefact was left out since the last analysed beat
-        self.n_artefacts = 0
         self.source = source
         self.storage = storage
         self.hub = hub
@@ -771,9 +743,13 @@ class Pipeline:
             )
         else:
             hub.seq += 1
+        nn: bool | None = None  # the beat's one NN verdict (None: no analyser to judge it)
         if self.analyser is not None:
             try:
-                results = self._push_nn(self.analyser, beat)
+                results = self.analyser.push(
+                    beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact
+                )
+                nn = self.analyser.last_nn
             except Exception as exc:  # one bad beat must not end the session
                 self.n_skipped += 1
                 _warn_without_data("analyser rejected a beat", self.session_id, exc)
@@ -781,12 +757,11 @@ class Pipeline:
             mb = self.microbreaks
             if mb is not None:
                 try:
-                    mb.on_beat(beat)
                     self.publish_micro_break_events(mb.end_if_due(beat.t_s))
                 except Exception as exc:
-                    _warn_without_data("signal tracker rejected a beat", self.session_id, exc)
+                    _warn_without_data("micro-break end failed", self.session_id, exc)
             for result in results:
-                self._publish_metrics(result, beat)
+                self._publish_metrics(result.metrics, beat)
                 if mb is not None:
                     try:
                         events = mb.on_window(result)
@@ -799,26 +774,12 @@ class Pipeline:
         pacer = self.pacer
         if pacer is not None and pacer.active:
             try:
-                events = pacer.on_beat(beat)
+                events = pacer.on_beat(beat, nn=nn)
             except Exception as exc:  # one bad beat must not end the session
                 _warn_without_data("pacer rejected a beat", self.session_id, exc)
                 events = []
             if events or beat.t_s - pacer.last_sent_t_s >= pacer.REFRESH_S:
                 self.publish_guidance(events, t_s=beat.t_s)
-
-    def _push_nn(self, analyser: Analyser, beat: Beat) -> list[Any]:
-        """Push the beat to the analyser if it is an NN interval; after a left-out artefact the
-        next accepted beat goes in with ``gap_before=True``."""
-        nn = self.nn_filter
-        if nn is not None and not nn.accept(
-            beat.rr_ms, contact=beat.contact, gap_before=beat.gap_before
-        ):
-            self._dropped_before = True
-            self.n_artefacts += 1
-            return []
-        gap = beat.gap_before or self._dropped_before
-        self._dropped_before = False
-        return analyser.push(beat.rr_ms, gap_before=gap)
 
     def _publish_metrics(self, result: Any, beat: Beat) -> None:
         metrics = payloads.WindowMetrics.model_validate(result)

@@ -1,7 +1,9 @@
 """Pacing engine: breathing pacer, resonance assessment, adaptive pacing and micro-break flags.
 
 Pure policies over the HRV core's metrics: numpy arrays and frozen dataclasses in and out, time
-passed in explicitly (``t_s``), never read from a clock.
+passed in explicitly (``t_s``), never read from a clock. The policies take the verdicts and
+windows of :class:`hrv.LiveAnalyser` (the one NN filter and signal quality, in ``hrv``) and
+never filter a beat again.
 """
 
 from breathing.adaptive import AdaptiveConfig, AdaptiveDecision, AdaptivePacing, SignalCheck
@@ -17,7 +19,6 @@ from breathing.assessment import (
 from breathing.baseline import Baseline
 from breathing.engine import (
     AdaptiveUpdate,
-    ArtefactFilter,
     AssessmentDone,
     AssessmentProgress,
     AssessmentStepDone,
@@ -42,10 +43,8 @@ from breathing.microbreak import (
     MicroBreakStatus,
     Reason,
     ReasonCode,
-    SignalTracker,
     Snoozed,
     Suggestion,
-    WindowSignal,
 )
 from breathing.pacer import BreathingPattern, BreathStage, Pacer, PacerPhase, PacerReference
 
@@ -54,7 +53,6 @@ __all__ = [
     "AdaptiveDecision",
     "AdaptivePacing",
     "AdaptiveUpdate",
-    "ArtefactFilter",
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentProtocol",
@@ -89,10 +87,8 @@ __all__ = [
     "Reason",
     "ReasonCode",
     "SignalCheck",
-    "SignalTracker",
     "Snoozed",
     "Suggestion",
-    "WindowSignal",
     "analyse_rate",
     "choose_resonance",
 ]

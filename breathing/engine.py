@@ -20,19 +20,17 @@ Drive it with beats and time::
 Every event and the guidance are frozen dataclasses made of numbers, strings, tuples and other
 such dataclasses: ``json.dumps(dataclasses.asdict(x))`` always works. Events carry a ``type``.
 
-Beats are cleaned before any measure by :class:`ArtefactFilter` (no contact, outside
-300-2000 ms, or > 20 % from the last accepted RR, Malik et al. 1989). Pure: time comes in as
-``t_s``; nothing reads a clock.
+Only NN beats enter the measures. The live service hands every beat's verdict in
+(``on_beat(..., nn=...)`` from :class:`hrv.LiveAnalyser`), so the beat is judged once for the
+whole session; without a verdict (a standalone engine) the engine asks its own
+:class:`hrv.ArtefactFilter` (no contact, outside 300-2000 ms, or > 20 % from the last accepted
+RR, Malik et al. 1989). Pure: time comes in as ``t_s``; nothing reads a clock.
 """
 
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
 
 import numpy as np
 
@@ -46,12 +44,25 @@ from breathing.assessment import (
     choose_resonance,
 )
 from breathing.errors import BreathingError
-from breathing.pacer import BreathingPattern, Pacer, PacerPhase, PacerReference
+from breathing.pacer import BreathingPattern, Pacer
+from breathing.pacing_events import (
+    PRACTICE_INHALE_TO_EXHALE,
+    AdaptiveUpdate,
+    AssessmentDone,
+    AssessmentProgress,
+    AssessmentStepDone,
+    Guidance,
+    ModeChanged,
+    PacingEvent,
+    PacingMode,
+    RateChanged,
+)
+from hrv.nn_filter import ArtefactFilter
 from hrv.resonance import breathing_response
 
 __all__ = [
+    "PRACTICE_INHALE_TO_EXHALE",
     "AdaptiveUpdate",
-    "ArtefactFilter",
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentStepDone",
@@ -63,151 +74,12 @@ __all__ = [
     "RateChanged",
 ]
 
-RR_RANGE_MS = (300.0, 2000.0)
 DEFAULT_RATE_BPM = 6.0
 #: A breath (or step) is analysed this long after it ends, so that the beat whose interval
 #: spans its end has arrived; beat windows are padded by PAD_S on both sides and the measures
 #: crop them to whole breaths.
 ANALYSIS_LAG_S = 1.5
 PAD_S = 3.0
-
-
-class ArtefactFilter:
-    """A causal, beat-by-beat artefact rule for the pacing measures (Malik et al. 1989).
-
-    A beat is left out when the strap reports no skin contact, when its RR is outside
-    300-2000 ms (30-200 bpm), or when it differs by more than 20 % from the last accepted RR
-    (Malik's rule): a premature beat (RR ~60-75 % of the expected), its compensatory pause and
-    a missed detection (~200 %) all do, while respiratory sinus arrhythmia, even at resonance,
-    changes RR by well under 20 % from one beat to the next. The reference restarts after a gap,
-    and when ``reanchor_after`` rejected beats in a row agree with each other within 20 % (a real
-    change of rhythm, not an artefact), so the rule never locks itself out.
-
-    Unlike ``hrv.clean`` (Lipponen & Tarvainen 2019, thresholds from the distribution of 91
-    beats around each one) it needs no future beats, so a live session can use it at once. On
-    the simulated person it catches ~95 % of the labelled artefacts and drops < 1 % of normal
-    beats at ordinary RSA; with extreme RSA (30 bpm peak-to-trough at 55 bpm) it drops ~8 %.
-
-    References
-    ----------
-    Malik, M., et al. (1989). Influence of the recognition artefact in automatic analysis of
-    long-term electrocardiograms on time-domain measurement of heart rate variability. Medical
-    & Biological Engineering & Computing, 27(6), 603-611.
-    """
-
-    def __init__(self, *, max_change: float = 0.2, reanchor_after: int = 3) -> None:
-        if not (0.0 < max_change < 1.0 and reanchor_after >= 2):
-            raise BreathingError("artefact filter: need 0 < max_change < 1, reanchor_after >= 2")
-        self.max_change = max_change
-        self.reanchor_after = reanchor_after
-        self._ref: float | None = None
-        self._rejected: list[float] = []
-
-    def accept(
-        self, rr_ms: float, *, contact: bool | None = None, gap_before: bool = False
-    ) -> bool:
-        """Whether this beat may enter the measures (updates the reference)."""
-        if contact is False or not RR_RANGE_MS[0] <= rr_ms <= RR_RANGE_MS[1]:
-            return False
-        ref = self._ref
-        if gap_before or ref is None or abs(rr_ms - ref) <= self.max_change * ref:
-            self._ref, self._rejected = rr_ms, []
-            return True
-        self._rejected.append(rr_ms)
-        run = self._rejected[-self.reanchor_after :]
-        if len(run) == self.reanchor_after and all(
-            abs(b - a) <= self.max_change * a for a, b in itertools.pairwise(run)
-        ):
-            self._ref, self._rejected = rr_ms, []
-            return True
-        return False
-
-
-class PacingMode(StrEnum):
-    FIXED = "fixed"
-    ASSESSMENT = "assessment"
-    ADAPTIVE = "adaptive"
-    STOPPED = "stopped"
-
-
-#: Inhale:exhale of practice when none is asked for: longer out than in (4 s : 6 s at 6/min),
-#: as the break suggestions say; a long exhale is the usual advice of slow-breathing protocols
-#: (Zaccaro et al. 2018, Front Hum Neurosci 12:353; Lehrer et al. 2020). The assessment keeps
-#: the engine's own ratio so its steps compare like with like.
-PRACTICE_INHALE_TO_EXHALE = 4.0 / 6.0
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentProgress:
-    """Where a running (or finished) assessment is."""
-
-    step_index: int
-    n_steps: int
-    rate_bpm: float
-    step_start_s: float
-    step_end_s: float
-    fraction_done: float
-    done: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Guidance:
-    """Everything a display needs at ``t_s``: mode, pattern, phase and its reference, progress."""
-
-    t_s: float
-    mode: PacingMode
-    rate_bpm: float
-    pattern: BreathingPattern
-    reference: PacerReference
-    phase: PacerPhase
-    assessment: AssessmentProgress | None
-    adaptive: AdaptiveDecision | None
-    resonance_bpm: float | None
-    ends_at_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RateChanged:
-    t_s: float
-    rate_bpm: float
-    previous_rate_bpm: float
-    reason: str
-    reference: PacerReference
-    type: Literal["rate_change"] = "rate_change"
-
-
-@dataclass(frozen=True, slots=True)
-class ModeChanged:
-    t_s: float
-    mode: PacingMode
-    previous_mode: PacingMode
-    type: Literal["mode_change"] = "mode_change"
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentStepDone:
-    t_s: float
-    step_index: int
-    n_steps: int
-    result: RateResult
-    type: Literal["assessment_step"] = "assessment_step"
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentDone:
-    t_s: float
-    result: AssessmentResult
-    type: Literal["assessment_complete"] = "assessment_complete"
-
-
-@dataclass(frozen=True, slots=True)
-class AdaptiveUpdate:
-    t_s: float
-    decision: AdaptiveDecision
-    type: Literal["adaptive_update"] = "adaptive_update"
-
-
-PacingEvent = RateChanged | ModeChanged | AssessmentStepDone | AssessmentDone | AdaptiveUpdate
 
 
 class PacingEngine:
@@ -464,8 +336,13 @@ class PacingEngine:
         *,
         gap_before: bool = False,
         contact: bool | None = None,
+        nn: bool | None = None,
     ) -> list[PacingEvent]:
         """Feed one beat (time and RR of the beat); returns the events it caused.
+
+        ``nn`` is the beat's NN verdict when it has been judged already (the session's
+        :class:`hrv.LiveAnalyser`, ``last_nn``): the engine then never judges it again. With
+        ``None`` the engine's own :class:`hrv.ArtefactFilter` judges it.
 
         Raises
         ------
@@ -478,7 +355,10 @@ class PacingEngine:
             raise BreathingError(
                 f"engine: beat at t_s={t_s} is earlier than the previous one at {self._t[-1]}"
             )
-        valid = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
+        if nn is None:
+            valid = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
+        else:
+            valid = bool(nn)
         self._t.append(t_s)
         self._rr.append(rr_ms)
         self._valid.append(valid)

@@ -8,6 +8,8 @@ from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean
 from hrv.coherence import Coherence, coherence, coherence_windows, spectral_windows
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
+from hrv.live import LiveAnalyser, LiveWindow
+from hrv.nn_filter import RR_RANGE_MS, ArtefactFilter
 from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
 from hrv.resonance import (
     BreathingResponse,
@@ -19,11 +21,14 @@ from hrv.resonance import (
     lung_volume,
 )
 from hrv.rolling import rolling
+from hrv.signal_quality import SignalQuality, WindowSignal
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.time_domain import TimeDomain, time_domain
 
 __all__ = [
     "LABEL_NAMES",
+    "RR_RANGE_MS",
+    "ArtefactFilter",
     "BeatLabel",
     "BreathingResponse",
     "Cleaned",
@@ -34,10 +39,14 @@ __all__ = [
     "HrvInputError",
     "HrvpaceError",
     "LfBand",
+    "LiveAnalyser",
+    "LiveWindow",
+    "SignalQuality",
     "StreamingAnalyser",
     "StressIndex",
     "TimeDomain",
     "WindowMetrics",
+    "WindowSignal",
     "breathing_response",
     "clean",
     "coherence",

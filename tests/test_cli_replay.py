@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.storage import Storage
-from breathing import ArtefactFilter
-from hrv import rolling
+from hrv import ArtefactFilter, rolling
 from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
 from tests.conftest import shared_data_dir
 
@@ -33,7 +32,7 @@ def live_windows(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """What the live pipeline's 60-s windows every 5 s should be, computed independently.
 
-    The analyser sees NN intervals only (beats ``breathing.ArtefactFilter`` accepts, a gap after
+    The analyser sees NN intervals only (beats ``hrv.ArtefactFilter`` accepts, a gap after
     a left-out beat) on their own running-sum timeline; replay reports each window's end on the
     recording's timeline, through the last accepted beat before it. Returns ``hrv.rolling`` of
     the NN intervals and the window ends in recording time.

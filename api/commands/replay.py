@@ -100,7 +100,7 @@ class _Echo(MicroBreaks):
     """The pipeline's micro-break facade, also handing each event to the replay's output."""
 
     def __init__(self, inner: MicroBreaks, emit: Callable[[dict[str, Any]], None]) -> None:
-        super().__init__(inner.monitor, inner.tracker, local_time=None)
+        super().__init__(inner.monitor, local_time=None)
         self.persist = False  # a replay never overwrites the person's stored baseline
         self._emit = emit
         self.n_flags = 0
@@ -149,12 +149,10 @@ async def run_replay(
     n_windows = 0
 
     def on_metrics(data: dict[str, Any]) -> None:
-        # data["t_s"] is the window's end on the analyser's timeline (the running sum of the
-        # RR); the tracker maps it to the recording's time (they differ after a gap)
+        # data["t_s"] is the window's end on the recording's clock (hrv.LiveAnalyser)
         nonlocal n_windows
         n_windows += 1
-        t_s = microbreaks.tracker.window(float(data["t_s"])).t_s
-        emit({"type": "metrics", **data, "t_s": t_s})
+        emit({"type": "metrics", **data})
 
     pipeline = Pipeline(
         session_id=session_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,8 @@ from breathing import (
     AdaptiveConfig,
     AdaptivePacing,
     AdaptiveUpdate,
-    ArtefactFilter,
+    AssessmentProtocol,
+    AssessmentStepDone,
     BreathingError,
     Guidance,
     PacingEngine,
@@ -22,8 +22,7 @@ from breathing import (
     SignalCheck,
 )
 from hrv import BreathingResponse
-from sensors import BeatKind, SimulatedPerson
-from tests.conftest import load_rr_ms
+from sensors import SimulatedPerson
 
 GOOD = SignalCheck(quality=1.0)
 
@@ -214,45 +213,6 @@ def test_time_passing_without_beats_still_ends_the_assessment() -> None:
     assert [e.type for e in events].count("assessment_step") == 5
 
 
-@pytest.mark.parametrize("paced", [True, False])
-def test_artefact_filter_against_the_simulators_labels(paced: bool) -> None:
-    person = SimulatedPerson(
-        seed=31,
-        ectopic_rate=0.01,
-        missed_beat_rate=0.005,
-        breathing=(lambda t: t * 5.5 / 60.0) if paced else None,
-    )
-    beats = person.beats(1800)
-    flt = ArtefactFilter()
-    kept = [flt.accept(b.rr_ms, gap_before=b.gap_before) for b in beats]
-    artefact = [b.kind is not BeatKind.NORMAL for b in beats]
-    caught = sum(a and not k for a, k in zip(artefact, kept, strict=True))
-    dropped_normal = sum(not a and not k for a, k in zip(artefact, kept, strict=True))
-    assert sum(artefact) >= 20
-    assert caught >= 0.9 * sum(artefact)
-    assert dropped_normal <= 0.01 * (len(beats) - sum(artefact))
-
-
-def test_artefact_filter_reanchors_after_a_real_change_and_a_gap() -> None:
-    flt = ArtefactFilter()
-    assert all(flt.accept(1000.0) for _ in range(5))
-    assert not flt.accept(600.0)  # premature
-    assert not flt.accept(1400.0)  # compensatory pause
-    assert flt.accept(1000.0)
-    # a real, lasting jump (e.g. standing up): rejected at first, then taken as the new rhythm
-    steps = [flt.accept(700.0) for _ in range(4)]
-    assert steps == [False, False, True, True]
-    assert flt.accept(1000.0, gap_before=True)  # after a gap the reference restarts
-    assert not flt.accept(1000.0, contact=False) and not flt.accept(250.0)
-
-
-def test_artefact_filter_keeps_real_resting_recordings(shared_data: Path) -> None:
-    rr = load_rr_ms(shared_data / "hrvpkg_rest_rri_ms.txt", units="ms")
-    flt = ArtefactFilter()
-    dropped = sum(not flt.accept(float(x)) for x in rr)
-    assert dropped <= 0.02 * len(rr)  # "no ectopic beats" per the recording's source
-
-
 def test_known_breathing_delay_corrects_the_phase() -> None:
     # at 6/min a 0.5-s delay is 18 deg: a measured -18 deg is really in phase
     c = AdaptivePacing(6.0, breathing_delay_s=0.5)
@@ -297,3 +257,25 @@ def test_long_sessions_keep_bounded_memory() -> None:
     assert engine.pacer.phase_cycles(t + 6.0) == pytest.approx(
         ref.phase_cycles + 6.0 * ref.rate_bpm / 60.0
     )
+
+
+def test_the_engine_takes_a_given_nn_verdict_and_never_judges_the_beat_again() -> None:
+    """In a session the beat is judged once (hrv.LiveAnalyser); the engine takes that verdict.
+
+    The step quality is the share of NN beats: with the engine's own filter the simulated
+    person's artefacts lower it; declared all NN it is 1; with every fifth beat declared not
+    NN it is ~0.8, although the engine's own filter would have accepted most of those beats."""
+
+    def first_step_quality(verdict: str | None) -> float:
+        engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=AssessmentProtocol.screening())
+        person = SimulatedPerson(seed=4, breathing=engine.breathing_phase_cycles)
+        for i, b in enumerate(person.beats(80.0)):
+            nn = None if verdict is None else verdict == "all" or i % 5 != 0
+            for e in engine.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, nn=nn):
+                if isinstance(e, AssessmentStepDone):
+                    return e.result.quality
+        raise AssertionError("no assessment step finished")
+
+    assert 0.9 < first_step_quality(None) < 1.0
+    assert first_step_quality("all") == 1.0
+    assert first_step_quality("four_in_five") == pytest.approx(0.8, abs=0.02)

@@ -2,7 +2,7 @@
 
 The simulated person (sensors.SimulatedPerson) is real code, seeded; its ``stress`` raises HR
 by up to 20 bpm and shrinks RSA and beat-to-beat jitter (lower RMSSD). Windows come from the
-real hrv.StreamingAnalyser; signal quality from the real SignalTracker.
+real hrv.LiveAnalyser, which judges every beat once and gives each window its signal quality.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from breathing import (
     MicroBreakMonitor,
     MicroBreakSettings,
     ReasonCode,
-    SignalTracker,
 )
 from breathing.baseline import POPULATION_HR_MEAN_BPM, POPULATION_LN_RMSSD_MEAN
-from hrv import StreamingAnalyser, WindowMetrics, time_domain
+from hrv import LiveAnalyser, StreamingAnalyser, WindowMetrics
 from sensors import SimulatedPerson, read_recording
 from tests.conftest import shared_data_dir
 
@@ -51,23 +50,14 @@ def run_person(
     contact: bool | None = True,
     local_time: time | None = None,
 ) -> tuple[list[MicroBreakEvent], MicroBreakMonitor, list[tuple[float, bool, str]]]:
-    """Simulated beats -> analyser + tracker -> monitor; events and per-window status."""
-    an = StreamingAnalyser(window_s=60.0, step_s=step_s, metrics=("time",))
-    tracker = SignalTracker()
+    """Simulated beats -> live analyser -> monitor; events and per-window status."""
+    an = LiveAnalyser(window_s=60.0, step_s=step_s, metrics=("time",))
     mon = monitor or MicroBreakMonitor()
     events: list[MicroBreakEvent] = []
     statuses: list[tuple[float, bool, str]] = []
     for b in person.beats(duration_s):
-        tracker.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=contact)
-        for w in an.push(b.rr_ms, gap_before=b.gap_before):
-            sig = tracker.window(w.t_s)
-            events += mon.on_window(
-                sig.clean,
-                t_s=sig.t_s,
-                contact=sig.contact,
-                quality=sig.quality,
-                local_time=local_time,
-            )
+        for w in an.push(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=contact):
+            events += mon.on_window(w, local_time=local_time)
             st = mon.status
             statuses.append((st.t_s, st.valid, st.invalid_reason))
     return events, mon, statuses
@@ -248,7 +238,8 @@ def test_no_contact_never_flags() -> None:
     person = SimulatedPerson(seed=1, stress=_stress_after(ONSET_S))
     events, mon, statuses = run_person(person, ONSET_S + 900.0, contact=False)
     assert flags(events) == []
-    assert {reason for _, _, reason in statuses} == {"no skin contact"}
+    # every beat without contact is left out by the one NN verdict: no window is ever made
+    assert statuses == [] and mon.status.invalid_reason == "no window yet"
     assert mon.baseline == Baseline.population()  # nothing learned from a strap off the skin
 
 
@@ -267,21 +258,17 @@ def test_simulated_contact_losses_neither_flag_nor_pollute_the_baseline() -> Non
     """A strap sliding off now and then: ~120 ms of RR noise while contact=False."""
     clean_run = run_person(SimulatedPerson(seed=6), 1200.0, contact=None)[1]
     person = SimulatedPerson(seed=6, contact_loss_rate=0.004, contact_loss_s=(5.0, 20.0))
-    an = StreamingAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
-    tracker = SignalTracker()
+    an = LiveAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
+    raw = StreamingAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))  # every beat
     mon = MicroBreakMonitor()
     events: list[MicroBreakEvent] = []
     raw_rmssd: list[float] = []
     n_lost = 0
     for b in person.beats(1200.0):
         n_lost += not b.contact
-        tracker.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=b.contact)
-        for w in an.push(b.rr_ms, gap_before=b.gap_before):
-            sig = tracker.window(w.t_s)
-            raw_rmssd.append(w.rmssd_ms or 0.0)
-            events += mon.on_window(
-                sig.clean, t_s=sig.t_s, contact=sig.contact, quality=sig.quality
-            )
+        raw_rmssd += [w.rmssd_ms or 0.0 for w in raw.push(b.rr_ms, gap_before=b.gap_before)]
+        for w in an.push(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=b.contact):
+            events += mon.on_window(w)
     assert n_lost > 20  # the losses happened
     assert max(raw_rmssd) > 2.0 * clean_run.baseline.rmssd_ms  # and wreck the raw RMSSD
     assert flags(events) == []
@@ -351,20 +338,15 @@ def test_real_exercise_recording_cycling_is_activity_not_stress() -> None:
     exclusion. No flag.
     """
     rec = read_recording(DATA / "hrvpkg_exercise_rri.hrm")
-    an = StreamingAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
-    tracker = SignalTracker()
+    an = LiveAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
     mon = MicroBreakMonitor()
     events: list[MicroBreakEvent] = []
     activity: list[tuple[float, bool]] = []
     t_rel = (rec.t_s - rec.start_s).tolist()
     for t, rr, gap in zip(t_rel, rec.rr_ms.tolist(), rec.gaps.tolist(), strict=True):
-        tracker.on_beat(t, rr, gap_before=gap, contact=None)
-        for w in an.push(rr, gap_before=gap):
-            sig = tracker.window(w.t_s)
-            events += mon.on_window(
-                sig.clean, t_s=sig.t_s, contact=sig.contact, quality=sig.quality
-            )
-            activity.append((sig.t_s, mon.status.activity))
+        for w in an.push(t, rr, gap_before=gap, contact=None):
+            events += mon.on_window(w)
+            activity.append((w.t_s, mon.status.activity))
     assert flags(events) == []
     cycling = [a for t, a in activity if 480.0 <= t <= 2100.0]
     assert len(cycling) > 150 and all(cycling)
@@ -479,22 +461,19 @@ def test_sim_break_after_a_flag_restores_rmssd() -> None:
         return 1.0 if t >= ONSET_S and not (flag_at and t >= flag_at[0]) else 0.0
 
     person = SimulatedPerson(seed=1, stress=stress)
-    an = StreamingAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
-    tracker = SignalTracker()
+    an = LiveAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
     mon = MicroBreakMonitor()
     effects: list[BreakEffect] = []
     while (b := person.next_beat()).t_s < 1500.0:  # beat by beat: stress reacts to the flag
-        tracker.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=True)
-        for w in an.push(b.rr_ms, gap_before=b.gap_before):
-            sig = tracker.window(w.t_s)
-            for e in mon.on_window(sig.clean, t_s=sig.t_s, contact=True, quality=sig.quality):
+        for w in an.push(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=True):
+            for e in mon.on_window(w):
                 if isinstance(e, MicroBreakDue) and not flag_at:
                     flag_at.append(e.t_s)
                     mon.start_break(e.t_s, e.suggestion.kind)
                 if isinstance(e, BreakEffect):
                     effects.append(e)
-            if flag_at and mon.in_break and sig.t_s >= flag_at[0] + 120.0:
-                mon.end_break(sig.t_s)
+            if flag_at and mon.in_break and w.t_s >= flag_at[0] + 120.0:
+                mon.end_break(w.t_s)
     assert len(effects) == 1
     eff = effects[0]
     assert eff.rmssd_before_ms is not None and eff.rmssd_after_ms is not None
@@ -502,84 +481,31 @@ def test_sim_break_after_a_flag_restores_rmssd() -> None:
     assert eff.rmssd_change_pct is not None and eff.rmssd_change_pct > 100.0
 
 
-# -- signal tracker -----------------------------------------------------------------------------
+# -- live windows ------------------------------------------------------------------------------
 
 
-def test_tracker_excludes_an_ectopic_beat_from_rmssd_and_counts_gaps() -> None:
-    rr = [800.0 + 10.0 * math.sin(i) for i in range(80)]
-    rr[40], rr[41] = 520.0, 1080.0  # premature beat + compensatory pause
-    tracker = SignalTracker()
-    t = 0.0
-    for x in rr:
-        t += x / 1000.0
-        tracker.on_beat(t, x, contact=True)
-    t_end = math.floor(t)
-    sig = tracker.window(float(t_end))
-    assert sig.quality < 1.0 and sig.n_gaps == 0 and sig.contact is True
-    raw = time_domain(
-        [x for x, c in zip(rr, np.cumsum(rr) / 1000, strict=True) if t_end - 60 < c <= t_end]
-    )
-    assert raw.rmssd_ms is not None and sig.clean.rmssd_ms is not None
-    assert sig.clean.rmssd_ms < 20.0 < raw.rmssd_ms
-    # a 5-s gap: about 6 beats missing
-    tracker.on_beat(t + 5.8, 800.0, gap_before=True, contact=True)
-    tracker.on_beat(t + 6.6, 800.0, contact=True)
-    later = tracker.window(tracker_t_an := (sum(rr) + 1600.0) / 1000.0)
-    assert later.n_gaps == 1
-    assert later.t_s == pytest.approx(t + 6.6)  # source time includes the gap
-    assert tracker_t_an < later.t_s
-    assert later.quality < sig.quality
-
-
-def test_tracker_keeps_only_the_beats_its_windows_need() -> None:
-    """Two hours of beats (with ectopics): every window asked for as the analyser emits them
-    holds exactly the beats of its 60 s, while the tracker keeps a couple of windows' worth."""
-    rng = np.random.default_rng(5)
-    rr = 800.0 + 30.0 * rng.standard_normal(9000)
-    rr[rng.choice(9000, 60, replace=False)] = 500.0  # ectopic beats
-    t_an = np.cumsum(rr) / 1000.0
-    tracker = SignalTracker()
-    next_end = 60.0
-    kept = 0
-    for i, x in enumerate(rr):
-        while t_an[i] > next_end:  # the analyser emits windows ending before this beat
-            sig = tracker.window(next_end)
-            expected = int(np.count_nonzero((t_an[:i] > next_end - 60.0) & (t_an[:i] <= next_end)))
-            assert sig.n_beats == expected, next_end
-            next_end += 5.0
-        tracker.on_beat(float(t_an[i]), float(x), contact=True)
-        kept = max(kept, len(tracker._beats))
-    assert kept <= (2 * 60.0 + 30.0) / 0.7  # not thousands of per-beat objects
-    # a window up to 30 s before the newest beat is still whole
-    end = float(t_an[-1]) - 29.0
-    expected = int(np.count_nonzero((t_an > end - 60.0) & (t_an <= end)))
-    assert tracker.window(end).n_beats == expected
-
-
-def test_tracker_on_the_nn_timeline_follows_an_analyser_given_accepted_beats_only() -> None:
-    """``nn_timeline``: the analyser got only accepted beats, so its clock does not advance on a
-    rejected one; the window then holds the same accepted beats and maps to source time."""
-    rr = [800.0 + 10.0 * math.sin(i) for i in range(90)]
-    rr[40], rr[41] = 520.0, 1080.0  # both rejected (> 20 % from 800)
-    nn_sum_s = (sum(rr) - 520.0 - 1080.0) / 1000.0
-    tracker = SignalTracker(nn_timeline=True)
-    plain = SignalTracker()
-    t = 0.0
-    for x in rr:
-        t += x / 1000.0
-        tracker.on_beat(t, x, contact=True)
-        plain.on_beat(t, x, contact=True)
-    sig = tracker.window(nn_sum_s)  # a window ending at the analyser's last beat
-    assert sig.t_s == pytest.approx(t)  # the last beat, on the source's timeline
-    assert plain.window(nn_sum_s).t_s < t - 1.5  # the all-beats timeline would misplace it
-    # the window holds every beat of the analyser's 60 s (plus the two rejected ones)
-    accepted_in = sum(
-        1
-        for c in np.cumsum([x for x in rr if 600 < x < 1000]) / 1000
-        if nn_sum_s - 60 < c <= nn_sum_s
-    )
-    assert sig.n_beats == accepted_in + 2
-    assert sig.clean.n_beats == accepted_in
+def test_a_live_window_brings_its_own_time_quality_and_contact() -> None:
+    """The monitor reads a hrv.LiveWindow's beat-time end, quality and contact; explicit
+    keywords override them, and bare metrics without a quality are refused."""
+    an = LiveAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
+    rr = [800.0 + 10.0 * math.sin(i) for i in range(100)]
+    t = np.cumsum(rr) / 1000.0
+    t[80:] += 30.0  # a gap of 30 s; with the 15 beats left out the NN clock falls further back
+    windows = [
+        w
+        for i, (ti, x) in enumerate(zip(t.tolist(), rr, strict=True))
+        for w in an.push(ti, x, gap_before=i == 80, contact=not 20 <= i < 35)
+    ]
+    (w,) = windows
+    assert w.t_s == pytest.approx(w.t_nn_s + 30.0 + sum(rr[20:35]) / 1000.0)
+    assert w.signal.contact is False
+    mon = MicroBreakMonitor()
+    mon.on_window(w)
+    assert mon.status.t_s == w.t_s and mon.status.invalid_reason == "no skin contact"
+    mon.on_window(w, contact=True, t_s=w.t_s + 5.0)  # an explicit contact overrides
+    assert mon.status.invalid_reason.startswith("signal quality")  # 15 of ~90 beats lost
+    with pytest.raises(BreathingError, match="quality must be in"):
+        mon.on_window(w.metrics, t_s=w.t_s + 10.0)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -616,8 +542,6 @@ def test_bad_calls_raise_breathing_errors_naming_the_problem() -> None:
         MicroBreakSettings(sustain_fraction=1.5)
     with pytest.raises(BreathingError, match="quiet_hours"):
         MicroBreakSettings(quiet_hours=((22, 7),))  # type: ignore[arg-type]
-    with pytest.raises(BreathingError, match="bad beat"):
-        SignalTracker().on_beat(1.0, float("nan"))
 
 
 # -- invariants over arbitrary window sequences -------------------------------------------------

@@ -45,7 +45,7 @@ def test_replay_at_max_speed_yields_the_metrics_of_analyze(
     metric of every window the replay emitted must match to 1e-9 relative (the streaming
     analyser's contract with hrv.rolling). The replay may hold back the last window (emitted
     only when a later beat proves it complete). The recording is artefact-free (the live
-    analyser leaves out beats breathing.ArtefactFilter rejects, which ``--no-clean`` keeps;
+    analyser leaves out beats hrv.ArtefactFilter rejects, which ``--no-clean`` keeps;
     tests/api/test_replay.py checks that on the rest recording)."""
     rec_path = shared_data / "hrvanalysis_test_nn_intervals_ms.txt"  # 1,000 NN, 718 s
     res = runner.invoke(app, ["replay", str(rec_path), "--speed", "max", "--json"])

@@ -1,0 +1,95 @@
+"""Break bookkeeping: the windows around one break, and what the break did (its effect).
+
+A break keeps the valid windows from ``effect_before_s`` before its start until its "after"
+period is complete; :func:`break_effect` then compares RMSSD and HR before (T0), during and
+after (T1) it as medians over those windows (:class:`breathing.BreakEffect`). The medians are
+robust to a single disturbed window; the before/after periods follow the pre/post design of
+micro-break studies (Albulescu et al. 2022).
+
+References
+----------
+Albulescu, P., Macsinga, I., Rusu, A., Sulea, C., Bodnaru, A., & Tulbure, B. T. (2022). "Give
+me a break!" A systematic review and meta-analysis on the efficacy of micro-breaks for
+increasing well-being and performance. PLoS ONE, 17(8), e0272460.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from breathing.microbreak.events import BreakEffect, BreakKind, ReasonCode
+from breathing.microbreak.settings import MicroBreakSettings
+
+__all__ = ["BreakRecord", "ValidWindow", "break_effect", "median"]
+
+#: A valid window as the break bookkeeping keeps it: (end t_s, RMSSD ms, HR bpm).
+ValidWindow = tuple[float, float, float]
+
+
+@dataclass(slots=True)
+class BreakRecord:
+    """One break, running or waiting for its "after" period: its times and its windows."""
+
+    start_t_s: float
+    kind: BreakKind
+    reason: ReasonCode | None
+    windows: list[ValidWindow]  # valid windows from T0 on
+    end_t_s: float | None = None
+
+    def effect_due(self, t_s: float, settings: MicroBreakSettings) -> bool:
+        """Whether the "after" period of this (ended) break is complete at ``t_s``."""
+        assert self.end_t_s is not None
+        return t_s > self.end_t_s + settings.window_s + settings.effect_after_s
+
+
+def median(values: list[float]) -> float | None:
+    """The median, ``None`` for no values."""
+    return float(statistics.median(values)) if values else None
+
+
+def break_effect(br: BreakRecord, t_s: float, settings: MicroBreakSettings) -> BreakEffect:
+    """What an ended break did, from the windows it kept (see :class:`breathing.BreakEffect`).
+
+    Parameters
+    ----------
+    br : BreakRecord
+        An ended break (``end_t_s`` set).
+    t_s : float
+        When the effect is reported (session time, s).
+    settings : MicroBreakSettings
+        ``window_s``, ``effect_after_s``: where "during" and "after" begin and end.
+
+    Returns
+    -------
+    BreakEffect
+        Medians of RMSSD and HR before, during and after, with their window counts.
+    """
+    s = settings
+    assert br.end_t_s is not None
+    wins = br.windows
+    before = [w for w in wins if w[0] <= br.start_t_s]
+    duration = br.end_t_s - br.start_t_s
+    during_from = br.start_t_s + min(s.window_s, duration / 2.0)
+    during = [w for w in wins if during_from < w[0] <= br.end_t_s]
+    after_lo = br.end_t_s + s.window_s
+    after = [w for w in wins if after_lo <= w[0] <= after_lo + s.effect_after_s]
+    rb = median([w[1] for w in before])
+    ra = median([w[1] for w in after])
+    return BreakEffect(
+        t_s=t_s,
+        start_t_s=br.start_t_s,
+        end_t_s=br.end_t_s,
+        kind=br.kind,
+        reason=br.reason,
+        rmssd_before_ms=rb,
+        rmssd_during_ms=median([w[1] for w in during]),
+        rmssd_after_ms=ra,
+        hr_before_bpm=median([w[2] for w in before]),
+        hr_during_bpm=median([w[2] for w in during]),
+        hr_after_bpm=median([w[2] for w in after]),
+        rmssd_change_pct=None if rb is None or ra is None else (ra - rb) / rb * 100.0,
+        n_windows_before=len(before),
+        n_windows_during=len(during),
+        n_windows_after=len(after),
+    )

@@ -1,0 +1,218 @@
+"""Live HRV on raw beats: one NN verdict per beat, windows on the beats' own timeline.
+
+:class:`LiveAnalyser` is what a live session runs. It composes the three parts of live HRV so
+that each decision is made once, here:
+
+1. every beat is judged once by the causal NN filter (:class:`hrv.ArtefactFilter`); the
+   verdict is kept (:attr:`LiveAnalyser.last_nn`) for the pacing policies, which never judge
+   a beat again;
+2. accepted beats (NN intervals) go to a :class:`hrv.StreamingAnalyser`; the first one after a
+   rejected beat or a gap enters with ``gap_before=True`` (no successive difference across an
+   artefact); its window boundaries stay on the running sum of the NN intervals, so its
+   metrics equal :func:`hrv.rolling` of the NN intervals exactly;
+3. every beat, rejected or not, goes to a :class:`hrv.SignalQuality`, so each window carries
+   the quality and skin contact of the beats it should hold.
+
+Each emitted :class:`LiveWindow` (and its ``metrics``) carries ``t_s`` on the beats' own
+timeline (the clock of the recording or session, gaps and rejected beats included): the
+window's boundary mapped through its last NN beat, ``t_s = beat_t_s + (t_end - beat_t_nn)``.
+Without gaps or artefacts this is the boundary itself; after them the running sum of the NN
+intervals falls behind the beats' clock and the mapping puts the window where its beats are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hrv.errors import HrvInputError
+from hrv.frequency import DEFAULT_DETREND
+from hrv.nn_filter import ArtefactFilter
+from hrv.rolling import METRIC_GROUPS
+from hrv.signal_quality import SignalQuality, WindowSignal
+from hrv.streaming import StreamingAnalyser, WindowMetrics
+
+__all__ = ["LiveAnalyser", "LiveWindow"]
+
+_NUMBER = (int, float, np.integer, np.floating)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveWindow:
+    """One finished live window: its NN metrics, its signal quality and where it ends.
+
+    Attributes
+    ----------
+    t_s : float
+        The window's end on the beats' own timeline (s), see the module docstring.
+    t_nn_s : float
+        The window's end on the analyser's timeline (the running sum of the NN intervals),
+        the ``t_s`` of the matching :func:`hrv.rolling` window of the NN intervals.
+    metrics : WindowMetrics
+        The metrics of the window's NN intervals; its ``t_s`` is this window's ``t_s``.
+    signal : WindowSignal
+        Quality and skin contact of all the beats in the window, the rejected ones included.
+    """
+
+    t_s: float
+    t_nn_s: float
+    metrics: WindowMetrics
+    signal: WindowSignal
+
+
+class LiveAnalyser:
+    """Windowed HRV of a live stream of raw beats: filter, analyser and signal quality in one.
+
+    Parameters
+    ----------
+    window_s, step_s, metrics, detrend
+        As :class:`hrv.StreamingAnalyser` (the live service: 60 s every 5 s, all metrics).
+    nn_filter : ArtefactFilter, optional
+        The causal NN rule (default :class:`hrv.ArtefactFilter` with its defaults).
+
+    References
+    ----------
+    Malik, M., et al. (1989). Medical & Biological Engineering & Computing, 27(6), 603-611
+    (the NN rule, :class:`hrv.ArtefactFilter`). Task Force of the ESC and NASPE (1996).
+    Circulation, 93(5), 1043-1065 (HRV of NN intervals; :class:`hrv.SignalQuality`).
+
+    Examples
+    --------
+    >>> an = LiveAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
+    >>> rr = [800.0] * 50 + [400.0] + [800.0] * 50  # one extra detection at 40.4 s
+    >>> t = [sum(rr[: i + 1]) / 1000.0 for i in range(len(rr))]
+    >>> done = [w for ti, x in zip(t, rr) for w in an.push(ti, x)]
+    >>> [(w.t_nn_s, w.t_s, w.signal.n_beats, w.metrics.n_beats) for w in done]
+    [(60.0, 60.4, 76, 75), (70.0, 70.4, 76, 75)]
+    """
+
+    def __init__(
+        self,
+        *,
+        window_s: float = 60.0,
+        step_s: float = 5.0,
+        metrics: Iterable[str] | None = METRIC_GROUPS,
+        detrend: str | None = DEFAULT_DETREND,
+        nn_filter: ArtefactFilter | None = None,
+    ) -> None:
+        self._analyser = StreamingAnalyser(
+            window_s=window_s, step_s=step_s, metrics=metrics, detrend=detrend
+        )
+        self._filter = ArtefactFilter() if nn_filter is None else nn_filter
+        self._quality = SignalQuality(window_s=self._analyser.window_s)
+        self._last_t: float | None = None
+        self._last_nn_beat: tuple[float, float] | None = None  # (beat t_s, its NN time)
+        self._dropped_before = False
+        self._last_nn: bool | None = None
+        self._n_rejected = 0
+
+    @property
+    def analyser(self) -> StreamingAnalyser:
+        """The streaming analyser of the NN intervals (its timeline is their running sum)."""
+        return self._analyser
+
+    @property
+    def window_s(self) -> float:
+        """Window length (s)."""
+        return self._analyser.window_s
+
+    @property
+    def last_nn(self) -> bool | None:
+        """The verdict on the last beat pushed (True: an NN interval); None before any."""
+        return self._last_nn
+
+    @property
+    def n_rejected(self) -> int:
+        """Beats the filter left out so far."""
+        return self._n_rejected
+
+    @property
+    def signal(self) -> SignalQuality:
+        """The beat-level signal bookkeeping behind each window's :class:`WindowSignal`."""
+        return self._quality
+
+    def push(
+        self,
+        t_s: float,
+        rr_ms: float,
+        *,
+        gap_before: bool = False,
+        contact: bool | None = None,
+    ) -> list[LiveWindow]:
+        """Judge one beat, analyse it if it is an NN interval; return the windows it completes.
+
+        Parameters
+        ----------
+        t_s : float
+            The beat's time on its own timeline (s); never earlier than the previous beat's.
+        rr_ms : float
+            Its RR interval (ms), finite and > 0.
+        gap_before : bool
+            Beats are missing before this one.
+        contact : bool or None
+            Skin contact reported with the beat (None: the strap does not say).
+
+        Returns
+        -------
+        list of LiveWindow
+            Usually none; the windows whose end the running sum of the NN intervals has just
+            passed, oldest first. A rejected beat completes none.
+
+        Raises
+        ------
+        HrvInputError
+            ``t_s`` or ``rr_ms`` not finite, ``rr_ms`` <= 0, ``t_s`` earlier than the previous
+            beat's; nothing is changed then.
+        """
+        if isinstance(rr_ms, bool) or not isinstance(rr_ms, _NUMBER):
+            raise HrvInputError(f"rr_ms: expected a number of milliseconds, got {rr_ms!r}")
+        if isinstance(t_s, bool) or not isinstance(t_s, _NUMBER) or not math.isfinite(t_s):
+            raise HrvInputError(f"t_s: expected a finite number of seconds, got {t_s!r}")
+        t_s, rr_ms = float(t_s), float(rr_ms)
+        if not (math.isfinite(rr_ms) and rr_ms > 0):
+            raise HrvInputError(f"rr_ms: must be finite and > 0, got {rr_ms!r}")
+        if self._last_t is not None and t_s < self._last_t:
+            raise HrvInputError(
+                f"t_s: beat at {t_s} s is earlier than the previous one at {self._last_t} s"
+            )
+        self._last_t = t_s
+        nn = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
+        self._last_nn = nn
+        done: list[LiveWindow] = []
+        if nn:
+            finished = self._analyser.push(rr_ms, gap_before=gap_before or self._dropped_before)
+            self._dropped_before = False
+            done = [self._live(w) for w in finished]
+            self._last_nn_beat = (t_s, self._analyser.t_s)
+        else:
+            self._dropped_before = True
+            self._n_rejected += 1
+        self._quality.on_beat(
+            t_s,
+            rr_ms,
+            t_nn_s=self._analyser.t_s,
+            nn=nn,
+            gap_before=gap_before,
+            contact=contact,
+        )
+        return done
+
+    def flush(self) -> list[LiveWindow]:
+        """Emit the window ending exactly at the last NN beat, if there is one (end of stream)."""
+        return [self._live(w) for w in self._analyser.flush()]
+
+    def _live(self, window: WindowMetrics) -> LiveWindow:
+        t_nn = window.t_s
+        signal = self._quality.window(t_nn)
+        last = self._last_nn_beat
+        t_s = t_nn if last is None else last[0] + (t_nn - last[1])
+        return LiveWindow(
+            t_s=t_s,
+            t_nn_s=t_nn,
+            metrics=dataclasses.replace(window, t_s=t_s),
+            signal=signal,
+        )

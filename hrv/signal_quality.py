@@ -1,0 +1,213 @@
+"""Signal quality of a live window: how many of the beats it should hold are clean NN beats.
+
+:class:`SignalQuality` keeps, beat by beat, the NN verdict of :class:`hrv.ArtefactFilter`,
+the skin contact the strap reported and the beats estimated missing in a gap, and summarises
+the beats of one analyser window as a :class:`WindowSignal`. :class:`hrv.LiveAnalyser` keeps
+one next to its streaming analyser, so every window it emits carries its own quality.
+
+The rule (a reasoned one; no validated threshold exists for wearables)
+---------------------------------------------------------------------
+* ``quality`` = clean beats / (beats received + beats missing in gaps). A clean beat is one the
+  filter accepts and that does not follow a gap; beats missing in a gap are counted from the
+  time it skips (``t_s - previous t_s - rr``, at least one beat, in units of the median of the
+  last 9 RR). Short-term HRV is defined on NN intervals only, and a window in which many
+  intervals had to be left out or are missing does not describe the person (Task Force 1996).
+* ``contact`` is False when more than 10 % of the window's beats came without skin contact,
+  None when the strap never reported contact at all.
+
+References
+----------
+Task Force of the European Society of Cardiology and the North American Society of Pacing and
+Electrophysiology (1996). Heart rate variability: standards of measurement, physiological
+interpretation and clinical use. Circulation, 93(5), 1043-1065.
+Malik, M., et al. (1989). Influence of the recognition artefact in automatic analysis of
+long-term electrocardiograms on time-domain measurement of heart rate variability. Medical &
+Biological Engineering & Computing, 27(6), 603-611.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections import deque
+from dataclasses import dataclass
+
+from hrv.errors import HrvInputError
+
+__all__ = ["SignalQuality", "WindowSignal"]
+
+#: Beats whose median RR sets the typical interval used to count the beats lost in a gap.
+_TYPICAL_RR_BEATS = 9
+#: Share of a window's beats without skin contact above which the window has no contact.
+_NO_CONTACT_SHARE = 0.1
+#: How far before the newest beat a window may still end (s); older beats are released.
+_KEEP_MARGIN_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSignal:
+    """Signal quality of one window's beats (see the module docstring for the rule).
+
+    Attributes
+    ----------
+    quality : float
+        Share of the beats the window should hold that are clean NN beats, 0..1.
+    contact : bool or None
+        False when more than 10 % of the window's beats had no skin contact, None when the
+        strap never said.
+    n_beats : int
+        Beats received in the window, the rejected ones included.
+    n_gaps : int
+        Gaps (beats missing before a beat) in the window.
+    """
+
+    quality: float
+    contact: bool | None
+    n_beats: int
+    n_gaps: int
+
+
+@dataclass(slots=True)
+class _Beat:
+    t_nn: float  # place on the analyser's timeline (running sum of the NN intervals)
+    t_src: float  # time on the beats' own timeline
+    clean: bool  # an NN beat that does not follow a gap
+    missing: float  # beats estimated missing before this one (gap)
+    no_contact: bool
+    contact_known: bool
+
+
+class SignalQuality:
+    """Beat-level bookkeeping behind :class:`WindowSignal`, for one stream of beats.
+
+    Parameters
+    ----------
+    window_s : float
+        Window length (s), the analyser's.
+
+    Raises
+    ------
+    HrvInputError
+        ``window_s`` not finite and > 0.
+
+    Examples
+    --------
+    >>> q = SignalQuality(window_s=10.0)
+    >>> t = 0.0
+    >>> for i in range(20):
+    ...     t += 0.8
+    ...     q.on_beat(t, 800.0, t_nn_s=t, nn=i != 5)
+    >>> q.window(10.0)
+    WindowSignal(quality=0.9166666666666666, contact=None, n_beats=12, n_gaps=0)
+    """
+
+    def __init__(self, *, window_s: float = 60.0) -> None:
+        if not (isinstance(window_s, int | float) and math.isfinite(window_s) and window_s > 0):
+            raise HrvInputError(f"SignalQuality: window_s must be > 0, got {window_s!r}")
+        self.window_s = float(window_s)
+        self._beats: list[_Beat] = []
+        self._t_nn: list[float] = []
+        self._recent: deque[float] = deque(maxlen=_TYPICAL_RR_BEATS)
+
+    def on_beat(
+        self,
+        t_s: float,
+        rr_ms: float,
+        *,
+        t_nn_s: float,
+        nn: bool,
+        gap_before: bool = False,
+        contact: bool | None = None,
+    ) -> None:
+        """Record one beat with its verdict.
+
+        Parameters
+        ----------
+        t_s : float
+            The beat's time on its own timeline (s), gaps included.
+        rr_ms : float
+            Its RR interval (ms), finite and > 0.
+        t_nn_s : float
+            Its place on the analyser's timeline (s): for an accepted beat the running sum of
+            the NN intervals up to it, for a rejected one that of the accepted beat before it.
+        nn : bool
+            The filter's verdict (:meth:`hrv.ArtefactFilter.accept`).
+        gap_before, contact : bool, bool or None
+            As reported with the beat.
+
+        Raises
+        ------
+        HrvInputError
+            ``t_s``, ``t_nn_s`` or ``rr_ms`` not finite, ``rr_ms`` <= 0.
+        """
+        if not (
+            math.isfinite(t_s) and math.isfinite(t_nn_s) and math.isfinite(rr_ms) and rr_ms > 0
+        ):
+            raise HrvInputError(
+                f"SignalQuality: bad beat t_s={t_s!r}, t_nn_s={t_nn_s!r}, rr_ms={rr_ms!r}"
+            )
+        missing = 0.0
+        if gap_before and self._beats:
+            skipped_s = t_s - self._beats[-1].t_src - rr_ms / 1000.0
+            typical_ms = statistics.median(self._recent) if self._recent else rr_ms
+            missing = max(1.0, skipped_s * 1000.0 / typical_ms)
+        if gap_before:
+            self._recent.clear()
+        self._recent.append(rr_ms)
+        prev_t_nn = self._t_nn[-1] if self._t_nn else t_nn_s
+        self._beats.append(
+            _Beat(
+                float(t_nn_s),
+                float(t_s),
+                bool(nn) and not missing,
+                missing,
+                contact is False,
+                contact is not None,
+            )
+        )
+        self._t_nn.append(float(t_nn_s))
+        # keep only what a window :meth:`window` may still be asked for can hold (one ending at
+        # or after the previous beat, or at most _KEEP_MARGIN_S before this one); trim in
+        # chunks of about a window (at 500 sessions, thousands of kept beats each load the GC)
+        oldest_needed = min(t_nn_s - _KEEP_MARGIN_S, prev_t_nn) - self.window_s
+        if self._t_nn[0] <= oldest_needed - self.window_s:
+            i = bisect.bisect_right(self._t_nn, oldest_needed)
+            del self._beats[:i]
+            del self._t_nn[:i]
+
+    @property
+    def n_kept(self) -> int:
+        """Beats held for windows still to come (bounded: about two windows' worth)."""
+        return len(self._beats)
+
+    def window(self, t_end_s: float) -> WindowSignal:
+        """Quality of the beats with ``t_end_s - window_s < t_nn <= t_end_s``.
+
+        Parameters
+        ----------
+        t_end_s : float
+            The window's end on the analyser's timeline: at or after the previous beat's
+            ``t_nn_s``, or at most 30 s before the newest beat's (older beats are released).
+
+        Returns
+        -------
+        WindowSignal
+            Quality, contact and counts (quality 0 and no beats for an empty window).
+        """
+        lo = bisect.bisect_right(self._t_nn, t_end_s - self.window_s)
+        hi = bisect.bisect_right(self._t_nn, t_end_s)
+        beats = self._beats[lo:hi]
+        if not beats:
+            return WindowSignal(0.0, None, 0, 0)
+        n = len(beats)
+        n_clean = sum(b.clean for b in beats)
+        missing = sum(b.missing for b in beats)
+        no_contact = sum(b.no_contact for b in beats)
+        known = any(b.contact_known for b in beats)
+        return WindowSignal(
+            quality=float(n_clean / (n + missing)),
+            contact=None if not known else no_contact <= _NO_CONTACT_SHARE * n,
+            n_beats=n,
+            n_gaps=sum(1 for b in beats if b.missing),
+        )
