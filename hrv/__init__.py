@@ -19,6 +19,7 @@ from hrv.resonance import (
     lung_volume,
 )
 from hrv.rolling import rolling
+from hrv.spectrum import PowerSpectrum, power_spectrum
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.time_domain import TimeDomain, time_domain
 
@@ -34,6 +35,7 @@ __all__ = [
     "HrvInputError",
     "HrvpaceError",
     "LfBand",
+    "PowerSpectrum",
     "StreamingAnalyser",
     "StressIndex",
     "TimeDomain",
@@ -48,6 +50,7 @@ __all__ = [
     "hr_oscillation",
     "lf_band",
     "lung_volume",
+    "power_spectrum",
     "rolling",
     "spectral_windows",
     "stress_index",
