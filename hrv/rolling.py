@@ -180,23 +180,34 @@ def _box_residual_ss(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArr
     few vector operations over the recording per size (O(N * s_max)), not a line fit per box.
     The sums are local to the box (its own increments, never a prefix sum of the whole
     profile), so no digits are lost to a wandering profile; a box that is exactly linear may
-    come out a few ulps below zero and is clamped to 0. Returns ``(N, len(sizes))``; ``sizes``
+    come out a few ulps below zero and is clamped to 0. Returns ``(len(sizes), N)``; ``sizes``
     must be consecutive integers >= 2.
     """
     n = rr.size
     s_min, s_max = int(sizes[0]), int(sizes[-1])
     u = np.zeros(n - 1 + s_max - 1)  # u[a + i] = rr[a + 1 + i]
     u[: n - 1] = rr[1:]
-    first = u[:n]  # rr[a + 1], the box's first step
-    out = np.empty((n, sizes.size))
-    z = np.zeros(n)
-    a_sum = np.zeros(n)
-    b_sum = np.zeros(n)
-    c_sum = np.zeros(n)
-    tmp = np.empty(n)
-    col = 0
+    out = np.empty((sizes.size, n))
+    # blocks of starts small enough for the five running arrays to stay in cache
+    for a0 in range(0, n, _DFA_CHUNK):
+        _box_residual_ss_block(u, a0, min(n, a0 + _DFA_CHUNK), s_min, s_max, out)
+    return out
+
+
+def _box_residual_ss_block(
+    u: NDArray[np.float64], a0: int, a1: int, s_min: int, s_max: int, out: NDArray[np.float64]
+) -> None:
+    """:func:`_box_residual_ss` for the starts ``a0 .. a1 - 1`` (columns of ``out``)."""
+    m = a1 - a0
+    first = u[a0:a1]  # rr[a + 1], the box's first step
+    z = np.zeros(m)
+    a_sum = np.zeros(m)
+    b_sum = np.zeros(m)
+    c_sum = np.zeros(m)
+    tmp = np.empty(m)
+    row = 0
     for j in range(1, s_max):  # z_0 = 0 adds nothing; box size s = j + 1 after this step
-        np.subtract(u[j - 1 : j - 1 + n], first, out=tmp)
+        np.subtract(u[a0 + j - 1 : a1 + j - 1], first, out=tmp)
         z += tmp
         a_sum += z
         np.multiply(z, z, out=tmp)
@@ -209,7 +220,7 @@ def _box_residual_ss(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArr
             sxx = s * (s * s - 1) / 12.0
             np.multiply(a_sum, -jbar, out=tmp)
             tmp += c_sum
-            res = out[:, col]
+            res = out[row, a0:a1]
             np.multiply(tmp, tmp, out=res)
             res /= -sxx
             res += b_sum
@@ -217,8 +228,11 @@ def _box_residual_ss(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArr
             tmp /= s
             res -= tmp
             np.maximum(res, 0.0, out=res)
-            col += 1
-    return out
+            row += 1
+
+
+#: Box starts per block of :func:`_box_residual_ss` (six 64 KB arrays: stay in cache).
+_DFA_CHUNK = 8192
 
 
 def _dfa_column(
@@ -247,7 +261,7 @@ def _dfa_column(
     flat = np.zeros(idx.size, dtype=np.bool_)
     for col, size in enumerate(sizes):
         s = int(size)
-        ss = box_ss[:, col]
+        ss = box_ss[col]
         # per-residue running sums: c[q, r] = sum of ss[q' * s + r] for q' <= q, in
         # double-double so that a huge box (one holding a long pause) costs later windows no
         # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0)

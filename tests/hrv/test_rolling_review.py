@@ -372,7 +372,7 @@ def test_dfa_box_residuals_are_the_line_fits_of_each_box(
     if pause_ms is not None:
         rr[1500] = pause_ms
     sizes = np.arange(4, 17)
-    ss = _box_residual_ss(rr, sizes)
+    ss = _box_residual_ss(rr, sizes).T
     profile = np.cumsum(rr - rr.mean())
     rng = np.random.default_rng(7)
     for a in [*rng.integers(0, rr.size - 16, 400).tolist(), 1490, 1495, 1500]:
