@@ -22,6 +22,7 @@ from hrv.resonance import (
 )
 from hrv.rolling import rolling
 from hrv.signal_quality import SignalQuality, WindowSignal
+from hrv.spectrum import PowerSpectrum, power_spectrum
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.time_domain import TimeDomain, time_domain
 
@@ -41,6 +42,7 @@ __all__ = [
     "LfBand",
     "LiveAnalyser",
     "LiveWindow",
+    "PowerSpectrum",
     "SignalQuality",
     "StreamingAnalyser",
     "StressIndex",
@@ -57,6 +59,7 @@ __all__ = [
     "hr_oscillation",
     "lf_band",
     "lung_volume",
+    "power_spectrum",
     "rolling",
     "spectral_windows",
     "stress_index",

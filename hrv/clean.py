@@ -2,6 +2,10 @@
 
 :func:`clean` takes raw RR intervals from a strap or a recording and returns a
 :class:`Cleaned`: the corrected series, one label per *input* beat, and a quality figure.
+The rules below are implemented in private modules, one per job: ``hrv._gate`` (stage 1),
+``hrv._lipponen_tarvainen`` (stage 2: classification and correction), ``hrv._beat_series``
+(label codes, the working series and its rebuilds) and ``hrv._running_stats`` (the centred
+running quantiles and thresholds).
 
 Two stages
 ----------
@@ -142,7 +146,6 @@ Choices, deviations and limits
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -150,45 +153,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hrv._beat_series import LABEL_NAMES, NORMAL, BeatLabel, BeatSeries
+from hrv._gate import gate
+from hrv._lipponen_tarvainen import classify, correct
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
 __all__ = ["LABEL_NAMES", "BeatLabel", "Cleaned", "clean"]
 
 
-class BeatLabel(enum.IntEnum):
-    """Code of a beat label in :attr:`Cleaned.labels` (an ``int8`` array)."""
-
-    NORMAL = 0
-    ECTOPIC = 1
-    LONG = 2
-    SHORT = 3
-    MISSED = 4
-    EXTRA = 5
-    GAP = 6
-
-
-#: ``LABEL_NAMES[code]`` is the lower-case name of a label code.
-LABEL_NAMES: tuple[str, ...] = tuple(label.name.lower() for label in BeatLabel)
-
-#: Contamination guard: a quartile deviation is capped at this many times the window's median
-#: of the same absolute values (where that median is > 0). See the module docstring.
-_QD_CAP = 1.25
-#: Every threshold (Th1, Th2) is at least this many ms.
-_THRESHOLD_FLOOR_MS = 1.0
 #: Largest accepted ``max_rr_ms`` option (ms): no RR interval lasts a minute.
 _MAX_GATE_MS = 60_000.0
 #: Below this many intervals the classification is skipped (quartiles of a handful of beats
 #: are meaningless); the gate still applies.
 _MIN_BEATS_TO_CLASSIFY = 20
-
-_NORMAL = np.int8(BeatLabel.NORMAL)
-_ECTOPIC = np.int8(BeatLabel.ECTOPIC)
-_LONG = np.int8(BeatLabel.LONG)
-_SHORT = np.int8(BeatLabel.SHORT)
-_MISSED = np.int8(BeatLabel.MISSED)
-_EXTRA = np.int8(BeatLabel.EXTRA)
-_GAP = np.int8(BeatLabel.GAP)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -301,431 +279,6 @@ def _check_options(
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# centred running order statistics (windows shrink at the ends, like pandas min_periods=1)
-# ---------------------------------------------------------------------------------------------
-
-
-def _order_stat(sorted_or_part: FloatArray, q: float, n: int) -> FloatArray:
-    """Linear-interpolated quantile ``q`` of rows of length ``n`` already partitioned/sorted."""
-    pos = q * (n - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, n - 1)
-    frac = pos - lo
-    return sorted_or_part[..., lo] + frac * (sorted_or_part[..., hi] - sorted_or_part[..., lo])
-
-
-def _running_quantiles(a: FloatArray, window: int, qs: tuple[float, ...]) -> list[FloatArray]:
-    """Quantiles ``qs`` of ``a`` over the ``window`` values centred on each index.
-
-    Near the ends the window is truncated to the values that exist (``window // 2`` on each side
-    at most); quantiles interpolate linearly between order statistics (numpy's default).
-    """
-    n = a.size
-    half = window // 2
-    outs = [np.empty(n, dtype=np.float64) for _ in qs]
-    if n == 0:
-        return outs
-    if n > window:
-        from scipy import ndimage  # local: scipy.ndimage costs ~0.2 s at `import hrv`
-
-        # full windows: order statistics from scipy's running rank filter (exact); the ends,
-        # where the filter would pad, are recomputed below on the truncated windows
-        ranks: dict[int, FloatArray] = {}
-        for out, q in zip(outs, qs, strict=True):
-            pos = q * (window - 1)
-            lo = math.floor(pos)
-            hi = min(lo + 1, window - 1) if pos > lo else lo  # an exact rank needs one pass
-            for k in (lo, hi):
-                if k not in ranks:
-                    ranks[k] = ndimage.rank_filter(a, rank=k, size=window, mode="nearest")
-            out[:] = ranks[lo] + (pos - lo) * (ranks[hi] - ranks[lo])
-        edge = list(range(half)) + list(range(n - half, n))
-    else:
-        edge = list(range(n))
-    for i in edge:
-        seg = np.sort(a[max(0, i - half) : min(n, i + half + 1)])
-        for out, q in zip(outs, qs, strict=True):
-            out[i] = _order_stat(seg, q, seg.size)
-    return outs
-
-
-def _quartile_threshold(a: FloatArray, window: int, alpha: float) -> FloatArray:
-    """``alpha * QD`` of ``|a|`` over a centred window, QD = (Q3 - Q1) / 2, floored at 1 ms.
-
-    QD is capped at ``_QD_CAP`` times the window's median of ``|a|`` where that median is > 0
-    (contamination guard, see the module docstring)."""
-    q1, q3, q2 = _running_quantiles(np.abs(a), window, (0.25, 0.75, 0.5))
-    qd = np.where(q2 > 0, np.minimum((q3 - q1) / 2.0, _QD_CAP * q2), (q3 - q1) / 2.0)
-    th: FloatArray = alpha * qd
-    return np.maximum(th, _THRESHOLD_FLOOR_MS)
-
-
-def _running_median(a: FloatArray, window: int) -> FloatArray:
-    return _running_quantiles(a, window, (0.5,))[0]
-
-
-# ---------------------------------------------------------------------------------------------
-# one rebuild of the series: merges, splits, pair averaging, interpolation
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Series:
-    """Working state: current intervals and, per interval, the input range it derives from."""
-
-    rr: FloatArray
-    gaps: BoolArray
-    src_start: IntArray  # first input index (inclusive)
-    src_stop: IntArray  # last input index + 1
-    corrected: BoolArray
-
-
-def _rebuild(
-    s: _Series,
-    *,
-    join_next: BoolArray,
-    n_split: IntArray,
-    interp: BoolArray,
-) -> tuple[_Series, BoolArray]:
-    """Apply merges (``join_next[k]``: merge k with k+1) and splits into ``n_split[k]`` equal
-    parts; return the new series and the ``interp`` marks carried over to its intervals (an
-    output interval is marked when any interval it came from was)."""
-    m = s.rr.size
-    if m == 0:
-        return s, interp
-    touched = join_next.copy()
-    touched[1:] |= join_next[:-1]
-    touched |= (n_split > 1) | interp
-    starts = np.flatnonzero(np.concatenate(([True], ~join_next[:-1])))
-    stops = np.concatenate((starts[1:], [m])) - 1  # last member of each group
-    rr = np.add.reduceat(s.rr, starts)
-    gaps = s.gaps[starts]
-    src_start = s.src_start[starts]
-    src_stop = s.src_stop[stops]
-    corrected = np.logical_or.reduceat(s.corrected | touched, starts)
-    g_interp = np.logical_or.reduceat(interp, starts)
-    g_split = np.maximum.reduceat(n_split, starts)
-    if (g_split > 1).any():
-        rr = np.repeat(rr / g_split, g_split)
-        first = np.zeros(rr.size, dtype=np.bool_)
-        first[np.concatenate(([0], np.cumsum(g_split)[:-1]))] = True
-        gaps = np.repeat(gaps, g_split) & first
-        src_start = np.repeat(src_start, g_split)
-        src_stop = np.repeat(src_stop, g_split)
-        corrected = np.repeat(corrected, g_split)
-        g_interp = np.repeat(g_interp, g_split)
-    return _Series(rr, gaps, src_start, src_stop, corrected), g_interp
-
-
-def _interpolate(s: _Series, mask: BoolArray) -> _Series:
-    """Replace the intervals in ``mask`` by linear interpolation (over beat index) of the others."""
-    keep = ~mask
-    if not mask.any() or not keep.any():
-        return s
-    idx = np.arange(s.rr.size, dtype=np.float64)
-    rr = s.rr.copy()
-    rr[mask] = np.interp(idx[mask], idx[keep], rr[keep])
-    return _Series(rr, s.gaps, s.src_start, s.src_stop, s.corrected | mask)
-
-
-def _drop(s: _Series, mask: BoolArray) -> _Series:
-    """Remove the intervals in ``mask``; the interval after a removed one starts a gap (no
-    successive difference is taken across it). The first remaining interval has no gap flag
-    (it has no predecessor anyway)."""
-    if not mask.any():
-        return s
-    keep = ~mask
-    after_drop = np.concatenate(([False], mask[:-1]))
-    gaps = (s.gaps | after_drop)[keep]
-    if gaps.size:
-        gaps[0] = False
-    return _Series(s.rr[keep], gaps, s.src_start[keep], s.src_stop[keep], s.corrected[keep])
-
-
-def _label_inputs(labels: NDArray[np.int8], s: _Series, k: int, code: np.int8) -> None:
-    """Give ``code`` to the still-normal input intervals behind current interval ``k``."""
-    seg = labels[s.src_start[k] : s.src_stop[k]]
-    seg[seg == _NORMAL] = code
-
-
-# ---------------------------------------------------------------------------------------------
-# stage 1: physiological gate
-# ---------------------------------------------------------------------------------------------
-
-
-def _gate_reference(rr: FloatArray, out: BoolArray, median_window: int) -> FloatArray:
-    """Running median of ``rr`` with the out-of-range intervals ``out`` replaced by linear
-    interpolation of the in-range ones (at least one must be in range): the local RR."""
-    ok = ~out
-    idx = np.arange(rr.size, dtype=np.float64)
-    filled = rr.copy()
-    filled[out] = np.interp(idx[out], idx[ok], rr[ok])
-    return _running_median(filled, median_window)
-
-
-def _gate(
-    s: _Series,
-    labels: NDArray[np.int8],
-    *,
-    min_rr_ms: float,
-    max_rr_ms: float,
-    median_window: int,
-    max_parts: int,
-) -> _Series:
-    low = s.rr < min_rr_ms
-    high = s.rr > max_rr_ms
-    out = low | high
-    if not out.any():
-        return s
-    if out.all():  # nothing plausible to anchor on: every interval is an artefact
-        for k in range(s.rr.size):
-            _label_inputs(labels, s, k, _SHORT if low[k] else _LONG)
-        return _Series(
-            np.empty(0),
-            np.empty(0, dtype=np.bool_),
-            np.empty(0, dtype=np.int64),
-            np.empty(0, dtype=np.int64),
-            np.empty(0, dtype=np.bool_),
-        )
-    ref = _gate_reference(s.rr, out, median_window)
-    # Far too long (more than ``max_parts`` local RR, a pause or a corrupt value such as 1e12):
-    # a gap, removed before anything else, so that no value can make the series grow.
-    ratio = np.zeros(s.rr.size)
-    ratio[high] = s.rr[high] / ref[high]  # ref is in range, so this is finite
-    far = high & (ratio >= max_parts + 0.5)
-    if far.any():
-        for k in np.flatnonzero(far).tolist():
-            _label_inputs(labels, s, k, _GAP)
-        s = _drop(s, far)
-        low, high = low[~far], high[~far]
-        out = low | high
-        if not out.any():
-            return s
-        ref = _gate_reference(s.rr, out, median_window)
-    rr = s.rr
-    m = rr.size
-    vals: list[float] = rr.tolist()  # Python floats: sums of extreme values overflow quietly
-
-    join_next = np.zeros(m, dtype=np.bool_)
-    n_split = np.ones(m, dtype=np.int64)
-    interp = np.zeros(m, dtype=np.bool_)
-    for k in np.flatnonzero(low).tolist():
-        if k > 0 and join_next[k - 1]:
-            continue  # already merged into its left neighbour (a run of short intervals)
-        left_ok = k > 0 and not s.gaps[k]
-        right_ok = k + 1 < m and not s.gaps[k + 1]
-        r = float(ref[k])
-        err_left = abs(vals[k] + vals[k - 1] - r) if left_ok else math.inf
-        err_right = abs(vals[k] + vals[k + 1] - r) if right_ok else math.inf
-        if min(err_left, err_right) >= abs(vals[k] - r):  # merging would not help
-            interp[k] = True
-            _label_inputs(labels, s, k, _SHORT)
-            continue
-        j = k - 1 if err_left <= err_right else k
-        join_next[j] = True
-        _label_inputs(labels, s, j, _EXTRA)
-        _label_inputs(labels, s, j + 1, _EXTRA)
-    for k in np.flatnonzero(high).tolist():
-        n = round(vals[k] / float(ref[k]))  # <= max_parts: the far ones are gone
-        if n >= 2:
-            n_split[k] = n
-            _label_inputs(labels, s, k, _MISSED)
-        else:
-            interp[k] = True
-            _label_inputs(labels, s, k, _LONG)
-    s2, g_interp = _rebuild(s, join_next=join_next, n_split=n_split, interp=interp)
-    # A merge can leave an interval still out of range (several short ones in a row, or a
-    # short one merged into a long one): interpolate those too.
-    still_low = s2.rr < min_rr_ms
-    still_high = s2.rr > max_rr_ms
-    for k in np.flatnonzero(still_low | still_high).tolist():
-        _label_inputs(labels, s2, k, _SHORT if still_low[k] else _LONG)
-    return _interpolate(s2, g_interp | still_low | still_high)
-
-
-# ---------------------------------------------------------------------------------------------
-# stage 2: Lipponen & Tarvainen (2019)
-# ---------------------------------------------------------------------------------------------
-
-
-def _classify(
-    rr: FloatArray,
-    gaps: BoolArray,
-    *,
-    c1: float,
-    c2: float,
-    alpha: float,
-    qd_window: int,
-    median_window: int,
-    max_parts: int,
-) -> tuple[NDArray[np.int8], IntArray, FloatArray]:
-    """Label every interval of ``rr`` (codes of :class:`BeatLabel`) and, for missed beats, the
-    number of parts to split into (1 elsewhere); also return the running median med11."""
-    m = rr.size
-    codes = np.zeros(m, dtype=np.int8)
-    n_parts = np.ones(m, dtype=np.int64)
-    if m < 3:
-        return codes, n_parts, rr.copy()
-    drr = np.empty(m)
-    drr[0] = 0.0
-    drr[1:] = np.diff(rr)
-    drr[gaps] = 0.0  # no difference across a gap (and none before the first beat)
-    th1 = _quartile_threshold(drr, qd_window, alpha)
-    d = drr / th1
-
-    med = _running_median(rr, median_window)
-    mrr = rr - med
-    mrr[mrr < 0] *= 2.0
-    th2 = _quartile_threshold(mrr, qd_window, alpha)
-    mn = mrr / th2
-
-    pad = np.concatenate(([0.0], d, [0.0, 0.0]))  # neighbours beyond the ends count as 0
-    prev_d, next_d, next2_d = pad[:-3], pad[2:-1], pad[3:]
-    s12 = np.where(
-        d > 0,
-        np.maximum(prev_d, next_d),
-        np.where(d < 0, np.minimum(prev_d, next_d), 0.0),
-    )
-    s22 = np.where(d >= 0, np.minimum(next_d, next2_d), np.maximum(next_d, next2_d))
-
-    ectopic = ((d > 1) & (s12 < -c1 * d - c2)) | ((d < -1) & (s12 > -c1 * d + c2))
-    eq3 = (d > 1) & (s22 < -1)
-    eq5 = (d < -1) & (s22 > 1)
-    eq4 = np.abs(mn) > 3
-    is_long = ~ectopic & (eq3 | (eq4 & (mn > 0) & ~eq5))
-    is_short = ~ectopic & ~is_long & (eq5 | (eq4 & (mn < 0)))
-
-    # parts of a missed beat's split, capped (no value can make the series grow unboundedly):
-    # an interval that hides more than max_parts - 1 beats stays "long" and is interpolated
-    n = np.maximum(2, np.rint(np.minimum(rr / med, max_parts + 1))).astype(np.int64)
-    missed = is_long & (n <= max_parts) & (np.abs(rr / n - med) < th2)
-    nxt = np.concatenate((rr[1:], [np.inf]))
-    nxt[np.concatenate((gaps[1:], [True]))] = np.inf  # never merge across a gap
-    extra = is_short & (np.abs(rr + nxt - med) < th2)
-
-    codes[is_long] = _LONG
-    codes[is_short] = _SHORT
-    codes[missed] = _MISSED
-    codes[extra] = _EXTRA
-    codes[ectopic] = _ECTOPIC
-    n_parts[missed] = n[missed]
-    return codes, n_parts, med
-
-
-def _ectopic_pairs(rr: FloatArray, gaps: BoolArray, med: FloatArray, centres: IntArray) -> IntArray:
-    """Choose which ectopic pairs ``(j, j + 1)`` to average: the first index ``j`` of each.
-
-    Ectopic centre ``k`` proposes the pair ``(k - 1, k)`` (no gap between them). Moving the R
-    peak between the two to their midpoint helps only when one interval is shorter and the other
-    longer than the local median ``med[k]`` by comparable amounts (the smaller deviation at
-    least a third of the larger for short-then-long, two thirds for long-then-short); its gain
-    is how much closer to the median the two get,
-    ``|a - med| + |b - med| - 2 |(a + b)/2 - med|``. Overlapping proposals (a run of ectopic
-    beats: bigeminy) are resolved by the set of disjoint pairs of largest total gain (a weighted
-    matching on a path, by dynamic programming over each run of adjacent proposals), so that
-    every premature-compensatory couplet of a run is paired, not every other one.
-    """
-    ok = centres[(centres > 0) & ~gaps[np.maximum(centres, 1)]]
-    j = np.unique(ok - 1)
-    if j.size == 0:
-        return j
-    ref = med[j + 1]
-    da, db = rr[j] - ref, rr[j + 1] - ref
-    gain = np.abs(da) + np.abs(db) - np.abs(da + db)
-    # a moved peak shortens one interval and lengthens the other by about as much: both on one
-    # side of the median, or one deviation under a third of the other, is something else
-    # (long then short, a late R peak, is an artefact of detection; short then long, a premature
-    # beat and its pause, is physiology and far more common: the first must balance closer)
-    lo, hi = np.minimum(np.abs(da), np.abs(db)), np.maximum(np.abs(da), np.abs(db))
-    balance = np.where(da < 0, 1.0 / 3.0, 2.0 / 3.0)
-    gain[(da * db >= 0) | (lo < balance * hi)] = 0.0
-    chosen: list[int] = []
-    js, gs = j.tolist(), gain.tolist()
-    start = 0
-    while start < len(js):
-        stop = start + 1
-        while stop < len(js) and js[stop] == js[stop - 1] + 1:
-            stop += 1
-        # run js[start:stop] of overlapping pairs: best[i] = best total of the first i pairs
-        best = [0.0, max(gs[start], 0.0)]
-        for i in range(start + 1, stop):
-            best.append(max(best[-1], best[-2] + gs[i]))
-        i = stop - start
-        while i > 0:  # trace back
-            if (
-                gs[start + i - 1] > 0
-                and best[i] == (best[i - 2] if i >= 2 else 0.0) + gs[start + i - 1]
-            ):
-                chosen.append(js[start + i - 1])
-                i -= 2
-            else:
-                i -= 1
-        start = stop
-    return np.asarray(sorted(chosen), dtype=np.int64)
-
-
-def _correct(
-    s: _Series,
-    codes: NDArray[np.int8],
-    n_parts: IntArray,
-    med: FloatArray,
-    labels: NDArray[np.int8],
-) -> _Series:
-    """Correct the flagged intervals of ``s`` and label the input intervals behind them."""
-    m = s.rr.size
-    rr = s.rr.copy()
-    claimed = np.zeros(m, dtype=np.bool_)
-    join_next = np.zeros(m, dtype=np.bool_)
-    n_split = np.ones(m, dtype=np.int64)
-    interp = np.zeros(m, dtype=np.bool_)
-    averaged = np.zeros(m, dtype=np.bool_)
-    flagged = np.flatnonzero(codes)
-    # Priority as in the paper's flow: ectopic decisions first, then the long/short family.
-    ectopic = flagged[codes[flagged] == _ECTOPIC]
-    for j in _ectopic_pairs(s.rr, s.gaps, med, ectopic).tolist():
-        mean = 0.5 * (rr[j] + rr[j + 1])
-        rr[j] = rr[j + 1] = mean
-        claimed[j] = claimed[j + 1] = averaged[j] = averaged[j + 1] = True
-        _label_inputs(labels, s, j, _ECTOPIC)
-        _label_inputs(labels, s, j + 1, _ECTOPIC)
-    order = np.concatenate((ectopic, flagged[codes[flagged] != _ECTOPIC]))
-    for k in order.tolist():
-        code = codes[k]
-        if claimed[k]:
-            continue
-        if code == _ECTOPIC:
-            if k > 0 and averaged[k - 1] and not s.gaps[k]:
-                continue  # its partner is in a chosen pair: the centre is resolved
-            # no pair helps (not a balanced short-long couplet): interpolate it, and its
-            # partner too when that one is further from the local median
-            claimed[k] = interp[k] = True
-            _label_inputs(labels, s, k, _ECTOPIC)
-            if (
-                k > 0
-                and not s.gaps[k]
-                and not claimed[k - 1]
-                and abs(rr[k - 1] - med[k]) > abs(rr[k] - med[k])
-            ):
-                claimed[k - 1] = interp[k - 1] = True
-                _label_inputs(labels, s, k - 1, _ECTOPIC)
-        elif code == _EXTRA and k + 1 < m and not claimed[k + 1]:
-            join_next[k] = True
-            claimed[k] = claimed[k + 1] = True
-            _label_inputs(labels, s, k, _EXTRA)
-            _label_inputs(labels, s, k + 1, _EXTRA)
-        elif code == _MISSED:
-            n_split[k] = n_parts[k]
-            claimed[k] = True
-            _label_inputs(labels, s, k, _MISSED)
-        else:  # long, short, or an extra whose partner is taken
-            claimed[k] = interp[k] = True
-            _label_inputs(labels, s, k, _LONG if code == _LONG else _SHORT)
-    base = _Series(rr, s.gaps, s.src_start, s.src_stop, s.corrected | averaged)
-    s2, g_interp = _rebuild(base, join_next=join_next, n_split=n_split, interp=interp)
-    return _interpolate(s2, g_interp)
-
-
 def clean(
     rr_ms: Any,
     *,
@@ -819,8 +372,8 @@ def clean(
     labels = np.zeros(n, dtype=np.int8)
     gated = (raw < min_rr_ms) | (raw > max_rr_ms)
     idx = np.arange(n, dtype=np.int64)
-    s = _Series(raw, gap_in, idx, idx + 1, np.zeros(n, dtype=np.bool_))
-    s = _gate(
+    s = BeatSeries(raw, gap_in, idx, idx + 1, np.zeros(n, dtype=np.bool_))
+    s = gate(
         s,
         labels,
         min_rr_ms=min_rr_ms,
@@ -832,7 +385,7 @@ def clean(
     iterations = 0
     previous = math.inf
     while iterations < max_iterations and s.rr.size >= _MIN_BEATS_TO_CLASSIFY:
-        codes, n_parts, med = _classify(
+        codes, n_parts, med = classify(
             s.rr,
             s.gaps,
             c1=c1,
@@ -845,13 +398,13 @@ def clean(
         flagged = int(np.count_nonzero(codes))
         if flagged == 0 or flagged >= previous:
             break
-        s = _correct(s, codes, n_parts, med, labels)
+        s = correct(s, codes, n_parts, med, labels)
         iterations += 1
         previous = flagged
 
     for arr in (s.rr, s.gaps, s.src_start, s.corrected, labels, gated):
         arr.setflags(write=False)
-    quality = float(np.count_nonzero(labels == _NORMAL) / n) if n else None
+    quality = float(np.count_nonzero(labels == NORMAL) / n) if n else None
     return Cleaned(
         rr_ms=s.rr,
         gaps=s.gaps,

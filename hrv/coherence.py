@@ -57,7 +57,8 @@ from hrv._spectral import (
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
-from hrv.frequency import DEFAULT_DETREND, MIN_BEATS, _frequency_windows, check_windows
+from hrv.frequency import DEFAULT_DETREND, _frequency_windows, check_windows
+from hrv.spectrum import MIN_BEATS
 
 __all__ = [
     "COHERENCE_PEAK_BAND_HZ",

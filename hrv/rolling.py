@@ -159,54 +159,80 @@ def check_metrics(metrics: Any) -> tuple[str, ...]:
 # --------------------------------------------------------------------------------------------
 
 
-def _box_residual_matrix(size: int) -> NDArray[np.float64]:
-    """Matrix ``B`` (``size x size-1``) mapping a box's increments to its detrended profile.
-
-    A box of the profile holds ``y[a], ..., y[a+size-1]`` with ``y[a+j] = y[a] + sum(u[a+1 ..
-    a+j])``. The residuals of a least-squares line through the box do not depend on ``y[a]``
-    (a constant) nor on any linear trend, so they are ``(I - H) L v`` with ``v`` the ``size-1``
-    increments, ``L`` the lower-triangular summation matrix (first row zero) and ``H`` the hat
-    matrix of ``[1, j]``.
-    """
-    lower = np.zeros((size, size - 1))
-    for j in range(1, size):
-        lower[j, :j] = 1.0
-    design = np.column_stack([np.ones(size), np.arange(size, dtype=np.float64)])
-    hat = design @ np.linalg.pinv(design)
-    out: NDArray[np.float64] = (np.eye(size) - hat) @ lower
-    return out
-
-
-#: Beats per block of the batched box residuals (a ~4 MB temporary: stays in cache).
-_DFA_CHUNK = 4096
-
-
 def _box_residual_ss(rr: NDArray[np.float64], sizes: NDArray[np.int64]) -> NDArray[np.float64]:
     """Residual sum of squares of the DFA box ``[a, a + s)`` for every start ``a`` and size ``s``.
 
-    Row ``a`` holds the increments ``u[a+1 .. a+s_max-1]`` (``u`` the RR centred on their mean;
-    zero-padded past the end, where no box is ever used); one matrix product with the stacked
-    ``(I - H) L`` maps them to the residuals of every box size at once (see
-    :func:`_box_residual_matrix`), whose squares are summed per size. Returns ``(N, len(sizes))``.
+    The residuals of a least-squares line through a box of the profile do not change when a
+    constant or a linear trend is added, so each box is taken relative to its first point and
+    to the slope of its first step: ``z_j = sum_{i=1..j} (rr[a+i] - rr[a+1])`` (the profile
+    ``y[a+j] - y[a]`` minus the line ``j (rr[a+1] - mean)``; zero-padded past the end, where no
+    box is ever used), ``j = 0 .. s-1``, so that ``z`` is of the size of the RR differences
+    within the box, however far the box's RR are from the recording's mean (a long pause
+    elsewhere moves the mean by seconds). With the running
+    sums ``A = sum z_j``, ``B = sum z_j**2`` and ``C = sum j z_j`` over the box, the residual
+    sum of squares of the line fit is
+
+        ``SS = B - A**2 / s - (C - jbar A)**2 / Sxx``,  ``jbar = (s-1)/2``,
+        ``Sxx = sum (j - jbar)**2 = s (s**2 - 1) / 12``
+
+    (total minus the mean's and the slope's share; Draper & Smith 1998, ch. 1). ``A, B, C`` of
+    size ``s + 1`` extend those of size ``s`` by one term, so every start and every size costs a
+    few vector operations over the recording per size (O(N * s_max)), not a line fit per box.
+    The sums are local to the box (its own increments, never a prefix sum of the whole
+    profile), so no digits are lost to a wandering profile; a box that is exactly linear may
+    come out a few ulps below zero and is clamped to 0. Returns ``(len(sizes), N)``; ``sizes``
+    must be consecutive integers >= 2.
     """
-    s_max = int(sizes[-1])
-    u = np.zeros(rr.size - 1 + s_max - 1)
-    np.subtract(rr[1:], float(np.mean(rr)), out=u[: rr.size - 1])
-    lagged = np.lib.stride_tricks.sliding_window_view(u, s_max - 1)  # (N, s_max - 1), a view
-    blocks = [_box_residual_matrix(int(s)) for s in sizes]
-    stacked = np.zeros((s_max - 1, sum(b.shape[0] for b in blocks)))
-    col_start = np.zeros(len(blocks), dtype=np.int64)
-    c = 0
-    for j, b in enumerate(blocks):
-        stacked[: b.shape[1], c : c + b.shape[0]] = b.T
-        col_start[j] = c
-        c += b.shape[0]
-    out = np.empty((lagged.shape[0], len(blocks)))
-    for a in range(0, lagged.shape[0], _DFA_CHUNK):
-        resid = lagged[a : a + _DFA_CHUNK] @ stacked
-        np.multiply(resid, resid, out=resid)
-        out[a : a + _DFA_CHUNK] = np.add.reduceat(resid, col_start, axis=1)
+    n = rr.size
+    s_min, s_max = int(sizes[0]), int(sizes[-1])
+    u = np.zeros(n - 1 + s_max - 1)  # u[a + i] = rr[a + 1 + i]
+    u[: n - 1] = rr[1:]
+    out = np.empty((sizes.size, n))
+    # blocks of starts small enough for the five running arrays to stay in cache
+    for a0 in range(0, n, _DFA_CHUNK):
+        _box_residual_ss_block(u, a0, min(n, a0 + _DFA_CHUNK), s_min, s_max, out)
     return out
+
+
+def _box_residual_ss_block(
+    u: NDArray[np.float64], a0: int, a1: int, s_min: int, s_max: int, out: NDArray[np.float64]
+) -> None:
+    """:func:`_box_residual_ss` for the starts ``a0 .. a1 - 1`` (columns of ``out``)."""
+    m = a1 - a0
+    first = u[a0:a1]  # rr[a + 1], the box's first step
+    z = np.zeros(m)
+    a_sum = np.zeros(m)
+    b_sum = np.zeros(m)
+    c_sum = np.zeros(m)
+    tmp = np.empty(m)
+    row = 0
+    for j in range(1, s_max):  # z_0 = 0 adds nothing; box size s = j + 1 after this step
+        np.subtract(u[a0 + j - 1 : a1 + j - 1], first, out=tmp)
+        z += tmp
+        a_sum += z
+        np.multiply(z, z, out=tmp)
+        b_sum += tmp
+        np.multiply(z, float(j), out=tmp)
+        c_sum += tmp
+        s = j + 1
+        if s >= s_min:
+            jbar = (s - 1) / 2.0
+            sxx = s * (s * s - 1) / 12.0
+            np.multiply(a_sum, -jbar, out=tmp)
+            tmp += c_sum
+            res = out[row, a0:a1]
+            np.multiply(tmp, tmp, out=res)
+            res /= -sxx
+            res += b_sum
+            np.multiply(a_sum, a_sum, out=tmp)
+            tmp /= s
+            res -= tmp
+            np.maximum(res, 0.0, out=res)
+            row += 1
+
+
+#: Box starts per block of :func:`_box_residual_ss` (six 64 KB arrays: stay in cache).
+_DFA_CHUNK = 8192
 
 
 def _dfa_column(
@@ -235,7 +261,7 @@ def _dfa_column(
     flat = np.zeros(idx.size, dtype=np.bool_)
     for col, size in enumerate(sizes):
         s = int(size)
-        ss = box_ss[:, col]
+        ss = box_ss[col]
         # per-residue running sums: c[q, r] = sum of ss[q' * s + r] for q' <= q, in
         # double-double so that a huge box (one holding a long pause) costs later windows no
         # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0)

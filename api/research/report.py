@@ -8,10 +8,10 @@ as base64 PNG (also written to ``png_dir`` when given):
 2. RMSSD and coherence trend: :func:`hrv.rolling` of the cleaned series with the live
    pipeline's windows (60 s every 5 s), with micro-breaks (vertical lines), breaks (shaded)
    and check-ins (markers) on the same timeline;
-3. power spectrum of the whole cleaned recording with the LF/HF bands and the LF peak; the
-   curve is a display estimate (``scipy.signal.welch`` on the 4 Hz cubic-spline tachogram with
-   the same 128-s Hann segments), the marked peak and band powers are
-   :func:`hrv.frequency_domain`'s numbers;
+3. power spectrum of the whole cleaned recording with the LF/HF bands and peaks: the curve is
+   :func:`hrv.power_spectrum` of the cleaned series and its gaps, the very density whose band
+   sums and refined maxima are the LF/HF numbers beside it
+   (:func:`api.research.report_plots.spectrum`);
 4. the resonance assessment curve (HR oscillation per paced rate and the phase of HR vs
    breathing) when the session holds a completed assessment;
 5. Poincaré plot with the SD1/SD2 ellipse, RR histogram and DFA log-log plot
@@ -302,51 +302,6 @@ def _trend(data: ReportData, rr: NDArray[np.float64], gaps: NDArray[np.bool_]) -
     )
 
 
-def _display_psd(rr: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    from scipy.interpolate import CubicSpline
-    from scipy.signal import welch
-
-    t = np.cumsum(rr) / 1000.0
-    grid = np.arange(math.ceil(t[0] * 4.0), math.floor(t[-1] * 4.0) + 1) / 4.0
-    if grid.size < 16:
-        return np.empty(0), np.empty(0)
-    y = CubicSpline(t, rr)(grid)
-    nper = min(512, grid.size)
-    f, p = welch(y, fs=4.0, window="hann", nperseg=nper, noverlap=nper // 2, detrend="constant")
-    keep = f <= 0.5
-    return np.asarray(f[keep], dtype=np.float64), np.asarray(p[keep], dtype=np.float64)
-
-
-def _spectrum(rr: NDArray[np.float64], summary: dict[str, Any]) -> Plot | None:
-    if rr.size < 16:
-        return None
-    f, p = _display_psd(rr)
-    if f.size == 0:
-        return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3.2))
-    ax.plot(f, p, color="#1f77b4", lw=1.0)
-    ax.axvspan(0.04, 0.15, color="#ff7f0e", alpha=0.15, label="LF 0.04-0.15 Hz")
-    ax.axvspan(0.15, 0.4, color="#2ca02c", alpha=0.12, label="HF 0.15-0.4 Hz")
-    peak = summary.get("lf_peak_hz")
-    if isinstance(peak, float):
-        ax.axvline(peak, color="#d62728", lw=1.2, label=f"LF peak {peak:.3f} Hz")
-    ax.set_xlim(0, 0.5)
-    ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("PSD (ms²/Hz)")
-    ax.set_title("Power spectrum of the cleaned recording")
-    ax.legend(fontsize=7)
-    lf, hf = summary.get("lf_ms2"), summary.get("hf_ms2")
-    numbers = ""
-    if isinstance(lf, float) and isinstance(hf, float):
-        numbers = f" LF {lf:.1f} ms², HF {hf:.1f} ms² (hrv.frequency_domain)."
-    return Plot(
-        "spectrum.png",
-        "Power spectrum (display: scipy Welch, 4 Hz cubic spline, 128-s Hann segments)." + numbers,
-        _png(fig),
-    )
-
-
 def _assessment(result: dict[str, Any]) -> Plot | None:
     rates = [r for r in result.get("rates", []) if isinstance(r, dict)]
     if not rates:
@@ -449,14 +404,17 @@ def build_report(
     summary, rr, gaps = summarize(rr_in, gaps=data.gaps, clean=True, duration_s=duration_s)
     say("tachogram, trend and spectrum plots")
     plots: list[Plot] = [_tachogram(data, cleaned)]
-    for maybe in (
-        _trend(data, rr, gaps),
-        _spectrum(rr, summary),
-        None if data.assessment is None else _assessment(data.assessment),
-    ):
-        if maybe is not None:
-            plots.append(maybe)
+    trend = _trend(data, rr, gaps)
+    if trend is not None:
+        plots.append(trend)
     plt = _pyplot()
+    spectrum = report_plots.spectrum(rr, gaps, summary, _png, plt)
+    if spectrum is not None:
+        plots.append(Plot(*spectrum))
+    if data.assessment is not None:
+        assessment = _assessment(data.assessment)
+        if assessment is not None:
+            plots.append(assessment)
     say("Poincaré, histogram and DFA plots")
     for extra in (
         report_plots.poincare(rr, gaps, summary, _png, plt),

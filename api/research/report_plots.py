@@ -1,5 +1,10 @@
 """The report's plots of the beat-to-beat structure, and its grouped numbers (a Kubios-style page).
 
+- :func:`spectrum`: the power spectral density of the cleaned series, :func:`hrv.power_spectrum`
+  with the series' gaps and the defaults of :func:`hrv.frequency_domain` (Welch, 4 Hz natural
+  spline, 128-s Hann segments, smoothness-priors detrending), with the VLF/LF/HF bands shaded
+  and the LF and HF peaks marked. The curve is the very array whose band sums and refined
+  maxima are the report's numbers, so the drawn peaks are the reported ones.
 - :func:`poincare`: RR(n+1) against RR(n) of the cleaned series (pairs across a gap left out)
   with the SD1/SD2 ellipse: centred on the mean RR on the identity line, semi-axes SD2 along
   it and SD1 across it (Brennan, Palaniswami & Kamen 2001; Tarvainen et al. 2014, Kubios).
@@ -35,7 +40,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+import hrv
 from api.research.units import unit_of
+from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
 
 __all__ = [
     "DFA_DISPLAY_MAX",
@@ -47,6 +54,7 @@ __all__ = [
     "number_rows",
     "numbers_html",
     "poincare",
+    "spectrum",
 ]
 
 #: Histogram bin width (ms): 1/128 s, the Task Force's bin for geometric measures.
@@ -148,6 +156,57 @@ def numbers_html(summary: dict[str, Any], counts: dict[str, int] | None = None) 
                 f"<th>unit</th></tr>{body}</table>"
             )
     return "".join(out)
+
+
+def spectrum(
+    rr: NDArray[np.float64],
+    gaps: NDArray[np.bool_],
+    summary: dict[str, Any],
+    png: Callable[[Any], bytes],
+    plt: Any,
+) -> tuple[str, str, bytes] | None:
+    """Power spectrum of the cleaned series with its bands and peaks, ``(file, caption, PNG)``.
+
+    ``summary`` is :func:`api.research.analysis.summarize` of the same ``rr`` and ``gaps``; the
+    curve is :func:`hrv.power_spectrum` of them with the same settings, so its band areas and
+    maxima are the summary's ``lf_ms2``/``hf_ms2`` and ``lf_peak_hz``/``hf_peak_hz``.
+    ``None`` when the series is too short for a spectrum.
+    """
+    spec = hrv.power_spectrum(rr, gaps=gaps if gaps[1:].any() else None)
+    p = spec.power_ms2_per_hz
+    if p is None:
+        return None
+    f = spec.freq_hz
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    ax.plot(f, p, color="#1f77b4", lw=1.0, label="PSD (hrv.power_spectrum)")
+    lf_lo, lf_hi = LF_BAND_HZ
+    hf_lo, hf_hi = HF_BAND_HZ
+    ax.axvspan(VLF_BAND_HZ[0], VLF_BAND_HZ[1], color="#7f7f7f", alpha=0.10, label="VLF")
+    ax.axvspan(lf_lo, lf_hi, color="#ff7f0e", alpha=0.15, label=f"LF {lf_lo}-{lf_hi} Hz")
+    ax.axvspan(hf_lo, hf_hi, color="#2ca02c", alpha=0.12, label=f"HF {hf_lo}-{hf_hi} Hz")
+    for key, colour, name in (("lf_peak_hz", "#d62728", "LF"), ("hf_peak_hz", "#9467bd", "HF")):
+        peak = summary.get(key)
+        if isinstance(peak, float):
+            ax.axvline(peak, color=colour, lw=1.2, ls="--", label=f"{name} peak {peak:.4f} Hz")
+    ax.set_xlim(0.0, float(f[-1]))
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("PSD (ms²/Hz)")
+    ax.set_title("Power spectrum of the cleaned recording")
+    ax.legend(fontsize=7)
+    lf, hf = summary.get("lf_ms2"), summary.get("hf_ms2")
+    numbers = (
+        f" LF {lf:.1f} ms², HF {hf:.1f} ms² are this curve's band areas."
+        if isinstance(lf, float) and isinstance(hf, float)
+        else ""
+    )
+    detrend = "smoothness priors (lambda 500)" if spec.detrend else "mean only"
+    left_out = f", {spec.n_segments_left_out} left out at gaps" if spec.n_segments_left_out else ""
+    caption = (
+        f"Power spectrum (hrv.power_spectrum: Welch on the 4 Hz natural-spline tachogram, "
+        f"{spec.n_segments} 128-s Hann segments every 8 s{left_out}, detrended by {detrend}; "
+        f"bins {spec.df_hz:.4f} Hz, peaks refined between bins).{numbers}"
+    )
+    return "spectrum.png", caption, png(fig)
 
 
 def _successive_pairs(

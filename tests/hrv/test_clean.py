@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from hrv import LABEL_NAMES, BeatLabel, Cleaned, HrvInputError, clean, time_domain
-from hrv.clean import _running_quantiles
+from hrv._running_stats import running_quantiles as _running_quantiles
 from tests.conftest import load_rr_ms
 
 FloatArray = NDArray[np.float64]

@@ -356,3 +356,31 @@ def test_streaming_gives_bit_identical_windows_after_a_huge_first_rr(grid: str) 
             want = getattr(emitted[k], col)
             got = float(batch[col][k])
             assert math.isnan(got) if want is None else got == pytest.approx(want, rel=RTOL)
+
+
+@pytest.mark.parametrize("pause_ms", [None, 4e5])
+def test_dfa_box_residuals_are_the_line_fits_of_each_box(
+    shared_data: Any, pause_ms: float | None
+) -> None:
+    """The running-sum box residuals (hrv.rolling's DFA) equal a least-squares line fitted to
+    each box of the profile (``numpy.polyfit``), box by box, to 1e-9 relative, on a real
+    recording, with and without a pause that moves the mean by seconds."""
+    from hrv.rolling import _box_residual_ss
+    from tests.conftest import load_rr_ms
+
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")[:3000].copy()
+    if pause_ms is not None:
+        rr[1500] = pause_ms
+    sizes = np.arange(4, 17)
+    ss = _box_residual_ss(rr, sizes).T
+    profile = np.cumsum(rr - rr.mean())
+    rng = np.random.default_rng(7)
+    for a in [*rng.integers(0, rr.size - 16, 400).tolist(), 1490, 1495, 1500]:
+        for col, s in enumerate(sizes.tolist()):
+            x = np.arange(s, dtype=np.float64)
+            box = profile[a : a + s]
+            resid = box - np.polyval(np.polyfit(x, box, 1), x)
+            want = float(resid @ resid)
+            # the reference's own rounding: ~1e-16 of the box's spread about its mean, squared
+            floor = 1e-12 * float(np.sum((box - box.mean()) ** 2))
+            assert ss[a, col] == pytest.approx(want, rel=1e-9, abs=floor), (a, s)

@@ -15,7 +15,8 @@ import pytest
 from numpy.typing import NDArray
 
 import hrv
-from hrv.frequency import FREQUENCY_FIELDS, WELCH_NFFT
+from hrv.frequency import FREQUENCY_FIELDS
+from hrv.spectrum import WELCH_NFFT
 
 Rr = NDArray[np.float64]
 WELCH_BIN_HZ = 4.0 / WELCH_NFFT
@@ -268,7 +269,8 @@ def test_vlf_needs_five_minutes() -> None:
 
 def _hf_power_kept(rr: Rr, f0: float, amplitude: float) -> float:
     """Welch power within +-0.03 Hz of ``f0`` (no detrending) over the sinusoid's A**2 / 2."""
-    from hrv.frequency import _welch_freqs, _welch_psd_single
+    from hrv.spectrum import welch_freqs as _welch_freqs
+    from hrv.spectrum import welch_psd_single as _welch_psd_single
 
     t = np.cumsum(rr) / 1000.0
     psd = _welch_psd_single(t, rr, np.zeros(rr.size, dtype=bool), None)[0]

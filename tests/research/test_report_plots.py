@@ -76,3 +76,53 @@ def test_report_has_the_new_plots_and_a_pdf(shared_data: Path, tmp_path: Path) -
     assert "<h3>Artefact correction</h3>" in text and "intervals by label" in text
     pdf = out.with_suffix(".pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and str(pdf) in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "hole_at"),
+    [("hrvpkg_rest_rri_ms.txt", None), ("rrhealthy_000_rr_ms.txt", 900)],
+)
+def test_spectrum_plot_peaks_are_the_reported_peaks(
+    shared_data: Path, name: str, hole_at: int | None
+) -> None:
+    """The drawn curve's LF and HF maxima sit in the bins of the reported peaks, refining them
+    gives the reported peaks, and its band areas are the reported LF and HF (with a gap too)."""
+    from api.research.report import _pyplot
+    from api.research.report_plots import spectrum
+    from hrv._spectral import refined_peak_hz
+    from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ
+
+    rec = read_recording(shared_data / name)
+    rr_in = np.asarray(rec.rr_ms[:1800], dtype=np.float64)
+    gaps_in = np.zeros(rr_in.size, dtype=bool)
+    if hole_at is not None:
+        gaps_in[hole_at] = True
+    summary, rr, gaps = summarize(rr_in, gaps=gaps_in)
+    figures: list[object] = []
+
+    def keep(fig: object) -> bytes:
+        figures.append(fig)
+        return b"png"
+
+    plt = _pyplot()
+    made = spectrum(rr, gaps, summary, keep, plt)
+    assert made is not None and made[0] == "spectrum.png" and made[2] == b"png"
+    (fig,) = figures
+    curve = fig.axes[0].lines[0]  # type: ignore[attr-defined]
+    f = np.asarray(curve.get_xdata(), dtype=np.float64)
+    p = np.asarray(curve.get_ydata(), dtype=np.float64)
+    plt.close(fig)
+    df = f[1] - f[0]
+    for band, power_key, peak_key in (
+        (LF_BAND_HZ, "lf_ms2", "lf_peak_hz"),
+        (HF_BAND_HZ, "hf_ms2", "hf_peak_hz"),
+    ):
+        inside = np.flatnonzero((f >= band[0]) & (f < band[1]))
+        k = int(inside[np.argmax(p[inside])])
+        reported = summary[peak_key]
+        assert abs(f[k] - reported) <= df / 2  # the drawn maximum is the reported peak's bin
+        refined = float(refined_peak_hz(p[None, :], np.array([k]), f, band)[0])
+        assert refined == reported
+        assert float(p[inside].sum() * df) == pytest.approx(summary[power_key], rel=1e-12)
+    if hole_at is not None:
+        assert "left out at gaps" in made[1]
