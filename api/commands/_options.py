@@ -10,9 +10,18 @@ import typer
 if TYPE_CHECKING:
     from api.research.segments import Segment
 
+from api.pipeline.speed import Speed, parse_speed
 from sensors import RECORDING_FORMATS
 
-__all__ = ["EndOpt", "FormatOpt", "SegmentsOpt", "StartOpt", "UnitsOpt", "segments_from_options"]
+__all__ = [
+    "EndOpt",
+    "FormatOpt",
+    "SegmentsOpt",
+    "StartOpt",
+    "UnitsOpt",
+    "read_speed",
+    "segments_from_options",
+]
 
 FormatOpt = Annotated[
     str | None,
@@ -74,3 +83,17 @@ def segments_from_options(
         raise typer.BadParameter(f"--end ({end}) must be after --start ({start})")
     label = f"{start or 'start'}-{end or 'end'}"
     return [Segment(label, a, b)]
+
+
+def read_speed(value: str) -> Speed:
+    """``--speed`` read by the one speed parser (:func:`api.pipeline.speed.parse_speed`).
+
+    Raises
+    ------
+    typer.BadParameter
+        The value is refused (exit code 2), with the parser's message, the same as the API's.
+    """
+    try:
+        return parse_speed(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--speed'") from None
