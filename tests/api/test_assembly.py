@@ -17,18 +17,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import hrv
 from api.cli import app
 from api.commands._paced import run_paced
 from api.pipeline import SPEED_RULE, Listener, parse_speed
 from api.storage import Storage
-from breathing import ArtefactFilter, PacingEngine, PacingEvent, PacingMode
-from sensors import ReplaySource
+from breathing import PacingEngine, PacingEvent, PacingMode
+from sensors import ReplaySource, read_recording
 from tests.api.conftest import Server, wait_for
+from tests.test_cli_replay import live_windows
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -175,7 +174,6 @@ def test_service_replay_and_paced_commands_give_the_same_windows(
     serve: Callable[..., Server], shared_data: Path, tmp_path: Path
 ) -> None:
     path = shared_data / "hrvpkg_rest_rri_ms.txt"
-    rr = np.array([float(x) for x in path.read_text().split()])
 
     # 1. the service: POST /api/v1/sessions with a replay of the uploaded recording
     server = serve()
@@ -233,19 +231,10 @@ def test_service_replay_and_paced_commands_give_the_same_windows(
         {k: v for k, v in w.items() if k != "t_s"} for w in service
     ]
 
-    # and they are hrv.rolling's windows of the beats the NN filter accepts (the safety net)
-    nn_filter = ArtefactFilter()
-    nn: list[float] = []
-    gaps: list[bool] = []
-    dropped = False
-    for x in rr.tolist():
-        if nn_filter.accept(x, contact=None):
-            nn.append(x)
-            gaps.append(dropped)
-            dropped = False
-        else:
-            dropped = True
-    expected = hrv.rolling(np.array(nn), window_s=60.0, step_s=5.0, gaps=np.array(gaps))
+    # and they are hrv.rolling's windows of the beats the NN filter accepts (the safety net;
+    # the independent computation of tests/test_cli_replay.py)
+    rec = read_recording(path)
+    expected, _ = live_windows(rec.rr_ms, rec.t_s, rec.gaps)
     n = len(service)
     assert n in (len(expected["t_s"]), len(expected["t_s"]) - 1)
     assert [w["rmssd_ms"] for w in service] == pytest.approx(
