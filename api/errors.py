@@ -9,7 +9,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── RecordingUnreadableError    422 recording_unreadable (names the line, never quotes it)
     ├── BodyTooLargeError           413 body_too_large
     ├── DataDirInUseError           another server holds the data dir (``hrvpace serve``)
-    ├── SourceUnavailableError      501 source_unavailable (api/pipeline.py)
+    ├── SourceUnavailableError      501 source_unavailable (api/pipeline/sources.py)
     └── TokenFileError              the token file is unusable (api/auth.py)
 
 :mod:`api.problems` turns every one of them (and FastAPI's own errors) into an RFC 9457

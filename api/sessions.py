@@ -24,15 +24,16 @@ from api.pipeline import (
     MICROBREAK_SETTINGS_KEY,
     BleSpec,
     Pipeline,
-    PipelineResult,
     ReplaySpec,
     SimulatorSpec,
     SourceControl,
     SourceSpec,
-    make_analyser,
-    make_microbreaks,
+    assemble,
+    follow_pacer,
     make_pacer,
     make_source,
+    play,
+    session_stages,
 )
 from api.storage import Storage
 from sensors.source import BeatSource
@@ -138,22 +139,17 @@ class SessionManager:
         # person or a replay starts from the population default and is not remembered.
         real_person = isinstance(request.source, BleSpec)
         try:
-            microbreaks = make_microbreaks(
+            stages = session_stages(
+                pacer=pacer,
                 baseline=stored_baseline if real_person else None,
-                settings=stored_settings,
-                wall_clock_local_time=real_person,
+                microbreak_settings=stored_settings,
+                real_person=real_person,
             )
         except Exception as exc:  # stored settings or baseline unusable: run without flags
             log.warning("micro-breaks disabled for this session (%s)", type(exc).__name__)
-            microbreaks = None
-        if microbreaks is not None:
-            microbreaks.persist = real_person
+            stages = session_stages(pacer=pacer, microbreaks=False)
         control = SourceControl()
-        if pacer is not None:  # a simulated person follows the pacer whenever it paces
-            if pacer.active:
-                control.breathing = pacer.breathing_phase_cycles
-            pacer.on_start = lambda: control.follow(pacer.breathing_phase_cycles)
-            pacer.on_stop = lambda: control.follow(None)
+        follow_pacer(pacer, control)  # a simulated person follows the pacer whenever it paces
         source = self.source_factory(request.source, control)
         session_id = uuid.uuid4().hex
         created_at = time.time()
@@ -167,15 +163,7 @@ class SessionManager:
             )
         )
         hub = LiveHub(session_id, queue_size=self.queue_size)
-        pipeline = Pipeline(
-            session_id=session_id,
-            source=source,
-            storage=self.storage,
-            hub=hub,
-            analyser=make_analyser(),
-            pacer=pacer,
-            microbreaks=microbreaks,
-        )
+        pipeline = assemble(source, stages, session_id=session_id, store=self.storage, hub=hub)
         live = LiveSession(session_id, created_at, request, hub, pipeline, control)
         self._live[session_id] = live
         live.task = asyncio.create_task(self._run(live), name=f"session-{session_id}")
@@ -192,11 +180,7 @@ class SessionManager:
 
     async def _run(self, live: LiveSession) -> None:
         try:
-            try:
-                result = await live.pipeline.run()
-            except asyncio.CancelledError:  # cancelled before the pipeline got going
-                result = PipelineResult("stopped", "stopped on request")
-            live.pipeline.finish()
+            result = await play(live.pipeline)
             live.pipeline.set_state(result.state, result.message)
             ended_at = time.time()
             await asyncio.wrap_future(

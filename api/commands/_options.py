@@ -14,6 +14,7 @@ import typer
 if TYPE_CHECKING:
     from api.research.segments import Segment
 
+from api.pipeline.speed import Speed, parse_speed
 from sensors import RECORDING_FORMATS, SIGNAL_FORMATS
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "StartOpt",
     "UnitsOpt",
     "check_format",
+    "read_speed",
     "segments_from_options",
     "signal_options",
 ]
@@ -205,3 +207,17 @@ def signal_options(
             )
         index = int(text) if text.isdigit() else text
     return SignalOptions(sampling_rate, index)
+
+
+def read_speed(value: str) -> Speed:
+    """``--speed`` read by the one speed parser (:func:`api.pipeline.speed.parse_speed`).
+
+    Raises
+    ------
+    typer.BadParameter
+        The value is refused (exit code 2), with the parser's message, the same as the API's.
+    """
+    try:
+        return parse_speed(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--speed'") from None

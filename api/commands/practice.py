@@ -1,7 +1,8 @@
 """``hrvpace practice``: a resonance-breathing session with adaptive pacing (simulated person).
 
-A thin loop over :class:`breathing.PacingEngine` in adaptive (or fixed) mode; the service's live
-pipeline drives the same facade.
+A :class:`breathing.PacingEngine` in adaptive (or fixed) mode, given its beats through the session
+assembly the service uses (:func:`api.commands._paced.run_paced`). ``--speed`` as ``hrvpace
+assess``'s: ``max`` or a number of times real time in (0, 10000].
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands.assess import (
+from api.commands._options import read_speed
+from api.commands._paced import (
     DeviceOpt,
     JsonOpt,
     LagOpt,
@@ -20,8 +22,7 @@ from api.commands.assess import (
     SimulateOpt,
     SpeedOpt,
     choose_source,
-    parse_speed,
-    run_engine,
+    run_paced,
 )
 from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
 
@@ -52,7 +53,7 @@ def practice(
 ) -> None:
     """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
     if simulate:
-        parse_speed(speed)  # a bad --speed is a usage error before anything starts
+        read_speed(speed)  # a bad --speed is a usage error before anything starts
     try:
         engine = PacingEngine(
             mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE, rate_bpm=start_rate_bpm
@@ -82,7 +83,7 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
-    run_engine(engine, source, on_event=on_event, until_s=duration_s)
+    run_paced(engine, source, on_event=on_event, until_s=duration_s)
     if fixed:
         trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
     tail = [p["rate_bpm"] for p in trace if p["t_s"] >= duration_s - SETTLED_WINDOW_S]

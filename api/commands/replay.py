@@ -1,13 +1,16 @@
 """``hrvpace replay``: a recording through the live pipeline, events out as JSON lines.
 
-The recording is played by :class:`sensors.ReplaySource` through the service's own
-:class:`api.pipeline.Pipeline` (the code path of a live strap: storage, the streaming HRV
-analyser of :func:`api.pipeline.make_analyser` with 60-s windows every 5 s, and the micro-break
-monitor of :func:`api.pipeline.make_microbreaks`). The replay starts from the population
-baseline (or ``--baseline FILE``) and never changes the person's stored baseline. Without
-``--store`` the pipeline writes to a throw-away database deleted at the end; with ``--store``
-the replay becomes a session of the service's database (with its micro-breaks), visible to
-``hrvpace serve`` and ``hrvpace report``.
+The recording is played by :class:`sensors.ReplaySource` through the service's own session
+assembly (:mod:`api.pipeline.assembly`, the code path of a live strap: the live HRV analyser with
+its one NN verdict per beat and 60-s windows every 5 s, and the micro-break monitor). The
+replay starts from the population baseline (or ``--baseline FILE``) and never changes the
+person's stored baseline. Its output is its events on stdout: without ``--store`` no database
+is opened or created; with ``--store`` the replay also becomes a session of the service's
+database (with its beats, metrics and micro-breaks), visible to ``hrvpace serve`` and
+``hrvpace report``.
+
+``--speed`` is read by the one speed parser (:func:`api.pipeline.speed.parse_speed`): ``max``
+(the default: no waiting) or a number of times real time in (0, 10000].
 
 Events (one JSON object per line with ``--json``), each with ``type`` and ``t_s`` (seconds
 since the recording began; with ``--start``/``--end`` only that stretch is replayed and
@@ -26,8 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -44,29 +45,22 @@ from api.commands._options import (
     StartOpt,
     UnitsOpt,
     check_format,
+    read_speed,
     segments_from_options,
     signal_options,
 )
-from api.live import LiveHub
-from api.payloads import to_payload
-from api.pipeline import MicroBreaks, Pipeline, make_analyser, make_microbreaks
-from api.storage import Storage
-from breathing import Baseline, BreathingError, MicroBreakDue
+from api.pipeline import (
+    Listener,
+    SessionStore,
+    Speed,
+    assemble,
+    play,
+    session_stages,
+)
+from breathing import Baseline, BreathingError
 from sensors import Recording, ReplaySource, SensorError, VirtualClock
 
-__all__ = ["replay"]
-
-
-def _parse_speed(value: str) -> float | str:
-    if value.strip().lower() == "max":
-        return "max"
-    try:
-        speed = float(value)
-    except ValueError:
-        raise typer.BadParameter(f"--speed must be a number or 'max', got {value!r}") from None
-    if not (math.isfinite(speed) and speed > 0):
-        raise typer.BadParameter(f"--speed must be > 0, got {value!r}")
-    return speed
+__all__ = ["replay", "run_replay"]
 
 
 def _load_baseline(path: Path | None) -> Baseline | None:
@@ -96,22 +90,23 @@ def _human(event: dict[str, Any]) -> str | None:
     return None
 
 
-class _Echo(MicroBreaks):
-    """The pipeline's micro-break facade, also handing each event to the replay's output."""
+class _ReplayOutput(Listener):
+    """The replay's sink: each metrics window and micro-break event to ``emit``."""
 
-    def __init__(self, inner: MicroBreaks, emit: Callable[[dict[str, Any]], None]) -> None:
-        super().__init__(inner.monitor, local_time=None)
-        self.persist = False  # a replay never overwrites the person's stored baseline
+    def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
         self._emit = emit
+        self.n_windows = 0
         self.n_flags = 0
 
-    def on_window(self, window: Any) -> list[Any]:
-        events = super().on_window(window)
-        for event in events:
-            if isinstance(event, MicroBreakDue):
-                self.n_flags += 1
-            self._emit(to_payload(event))
-        return events
+    def on_metrics(self, data: dict[str, Any]) -> None:
+        # data["t_s"] is the window's end on the recording's clock (hrv.LiveAnalyser)
+        self.n_windows += 1
+        self._emit({"type": "metrics", **data})
+
+    def on_micro_break(self, data: dict[str, Any]) -> None:
+        if data.get("type") == "micro_break":
+            self.n_flags += 1
+        self._emit(data)
 
 
 async def run_replay(
@@ -119,65 +114,45 @@ async def run_replay(
     *,
     fmt: str | None,
     units: str | None,
-    speed: float | str,
+    speed: Speed,
     emit: Callable[[dict[str, Any]], None],
-    storage: Storage,
-    session_id: str,
+    store: SessionStore | None = None,
+    session_id: str | None = None,
     baseline: Baseline | None = None,
-) -> tuple[dict[str, Any], MicroBreaks]:
-    """Replay ``path`` (a file, or a recording already read, e.g. a segment) through
-    :class:`api.pipeline.Pipeline`; ``emit`` each event as it comes.
+) -> dict[str, Any]:
+    """Replay ``path`` (a file, or a recording already read, e.g. a segment) through the
+    session assembly (:func:`api.pipeline.assemble`); ``emit`` each event as it comes.
 
-    Returns the ``replay_end`` event and the session's micro-break facade (its monitor holds
-    the baseline learned from the recording).
+    ``store``: where the session is also kept (``None``: nowhere, no database). Returns the
+    ``replay_end`` event (with the baseline learned from the recording).
     """
     clock = VirtualClock(start=time.time()) if speed == "max" else None
     source = ReplaySource(
         path,
-        speed="max" if speed == "max" else float(speed),
+        speed=speed,
         clock=clock,
         **({} if isinstance(path, Recording) else {"format": fmt, "units": units}),
     )
-    made = make_microbreaks(
-        baseline=None if baseline is None else baseline.to_dict(),
-        settings=None,
-        wall_clock_local_time=False,
+    # a replay is not the person: population (or --baseline) start, nothing kept, never quiet
+    stages = session_stages(
+        baseline=None if baseline is None else baseline.to_dict(), real_person=False
     )
-    if made is None:  # pragma: no cover - breathing.microbreak is part of this build
-        raise RuntimeError("micro-break flags are not available in this build")
-    microbreaks = _Echo(made, emit)
-    n_windows = 0
-
-    def on_metrics(data: dict[str, Any]) -> None:
-        # data["t_s"] is the window's end on the recording's clock (hrv.LiveAnalyser)
-        nonlocal n_windows
-        n_windows += 1
-        emit({"type": "metrics", **data})
-
-    pipeline = Pipeline(
-        session_id=session_id,
-        source=source,
-        storage=storage,
-        hub=LiveHub(session_id),
-        analyser=make_analyser(),
-        pacer=None,
-        microbreaks=microbreaks,
-        on_metrics=on_metrics,
-    )
-    result = await pipeline.run()
-    pipeline.finish()
-    end = {
+    microbreaks = stages.microbreaks
+    assert microbreaks is not None  # session_stages runs the micro-break flags by default
+    output = _ReplayOutput(emit)
+    pipeline = assemble(source, stages, session_id=session_id, store=store, listeners=[output])
+    result = await play(pipeline)
+    return {
         "type": "replay_end",
         "t_s": pipeline.t_s,
         "state": result.state,
         "message": result.message,
         "n_beats": pipeline.n_beats,
         "n_skipped": pipeline.n_skipped,
-        "n_windows": n_windows,
-        "n_micro_breaks": microbreaks.n_flags,
+        "n_windows": output.n_windows,
+        "n_micro_breaks": output.n_flags,
         "baseline": microbreaks.baseline_dict(),
     }
-    return end, microbreaks
 
 
 def replay(
@@ -215,7 +190,7 @@ def replay(
     An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its detected
     beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
     """
-    pace = _parse_speed(speed)
+    pace = read_speed(speed)
     check_format(fmt)
     signal = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
@@ -259,60 +234,74 @@ def replay(
             if text is not None:
                 typer.echo(text)
 
-    session_id = uuid.uuid4().hex
-    source_desc: dict[str, Any] = {
-        "kind": "replay",
-        "path": str(file),
-        "format": fmt,
-        "units": units,
-    }
-    source_desc.update(signal.as_kwargs())
-    if isinstance(played, Recording) and segments is not None:
-        source_desc["segment"] = {
-            "start_s": played.meta["segment_start_s"],
-            "end_s": played.meta["segment_end_s"],
-        }
-    with tempfile.TemporaryDirectory(prefix="hrvpace-replay-") as tmp:
-        if store:
-            from api.settings import load_settings
-
-            db_path = load_settings(data_dir=data_dir).database_path
-        else:
-            db_path = Path(tmp) / "replay.sqlite3"
-        storage = Storage(db_path)
-        try:
-            storage.create_session(
-                session_id,
-                created_at=time.time(),
-                mode="monitor",
-                source={**source_desc, "speed": pace},
-                options={"command": "hrvpace replay"},
-            ).result()
-            end, _ = asyncio.run(
-                run_replay(
-                    played,
-                    fmt=fmt,
-                    units=units,
-                    speed=pace,
-                    emit=emit,
-                    storage=storage,
-                    session_id=session_id,
-                    baseline=baseline,
-                )
+    def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any]:
+        return asyncio.run(
+            run_replay(
+                played,
+                fmt=fmt,
+                units=units,
+                speed=pace,
+                emit=emit,
+                store=store,
+                session_id=session_id,
+                baseline=baseline,
             )
-            storage.set_session_state(
-                session_id, end["state"], message=end["message"], ended_at=time.time()
-            ).result()
-        except (SensorError, BreathingError) as exc:
-            typer.echo(f"hrvpace replay: {exc}", err=True)
-            raise typer.Exit(1) from None
-        finally:
-            storage.close()
-    if store:
-        end["session_id"] = session_id
+        )
+
+    try:
+        if store:
+            source_desc: dict[str, Any] = {
+                "kind": "replay",
+                "path": str(file),
+                "format": fmt,
+                "units": units,
+                "speed": pace,
+            }
+            source_desc.update(signal.as_kwargs())
+            if isinstance(played, Recording) and segments is not None:
+                source_desc["segment"] = {
+                    "start_s": played.meta["segment_start_s"],
+                    "end_s": played.meta["segment_end_s"],
+                }
+            end = _stored(run, source_desc, data_dir=data_dir)
+        else:  # no database: the events on stdout are the replay's only output
+            end = run(None, None)
+    except (SensorError, BreathingError) as exc:
+        typer.echo(f"hrvpace replay: {exc}", err=True)
+        raise typer.Exit(1) from None
     emit(end)
     if baseline_file is not None:
         baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
     if end["state"] == "failed":
         typer.echo(f"hrvpace replay: {end['message']}", err=True)
         raise typer.Exit(1)
+
+
+def _stored(
+    run: Callable[[SessionStore | None, str | None], dict[str, Any]],
+    source_desc: dict[str, Any],
+    *,
+    data_dir: Path | None,
+) -> dict[str, Any]:
+    """``--store``: ``run`` the replay as a session of the service's database."""
+    from api.settings import load_settings
+    from api.storage import Storage
+
+    session_id = uuid.uuid4().hex
+    storage = Storage(load_settings(data_dir=data_dir).database_path)
+    try:
+        storage.create_session(
+            session_id,
+            created_at=time.time(),
+            mode="monitor",
+            source=source_desc,
+            options={"command": "hrvpace replay"},
+        ).result()
+        end = run(storage, session_id)
+        storage.set_session_state(
+            session_id, end["state"], message=end["message"], ended_at=time.time()
+        ).result()
+    finally:
+        storage.close()
+    end["session_id"] = session_id
+    return end

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import importlib
 import socket
 import threading
 import time
@@ -83,33 +81,16 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-#: Modules the pipeline imports lazily at the first session; loaded before the heap is frozen.
-_PLUGIN_MODULES = (
-    "sensors.simulator",
-    "sensors.replay",
-    "sensors.ble",
-    "breathing.engine",
-    "breathing.microbreak",
-    "hrv.streaming",
-)
-
-
-def _preload() -> None:
-    for name in _PLUGIN_MODULES:
-        with contextlib.suppress(ImportError):  # a part not in this build
-            importlib.import_module(name)
-
-
 def tune_gc() -> None:
     """Keep garbage-collection pauses short in the long-running service process.
 
-    The modules sessions import lazily are loaded first; then everything alive (modules, the
-    app, schemas: most of the process's objects) is moved out of the collector's sight
-    (``gc.freeze``), so full collections no longer scan it. Without this, full collections
+    The modules sessions use are already loaded (the app imports :mod:`api.pipeline`, which
+    imports its stages); everything alive (modules, the app, schemas: most of the process's
+    objects) is moved out of the collector's sight (``gc.freeze``), so full collections no
+    longer scan it. Without this, full collections
     paused the event loop for 100-200 ms with 500 live sessions (bench/sessions.py). Then a
     maintenance thread keeps doing so for what sessions accumulate (:func:`_gc_maintenance`).
     """
-    _preload()
     gc.collect()
     gc.freeze()
     threading.Thread(target=_gc_maintenance, name="hrvpace-gc", daemon=True).start()

@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
+from sensors.ble import scan_heart_rate_devices
+from sensors.errors import BleError
+
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 #: The PMD measurement kinds (sensors.pmd.MEASUREMENT_TYPES) a device may offer.
@@ -70,11 +73,6 @@ async def scan_devices(
                 {"loc": ["query", "scan_s"], "msg": f"at most {limit:g} s", "type": "value_error"}
             ],
         )
-    try:
-        from sensors.ble import scan_heart_rate_devices
-        from sensors.errors import BleError
-    except ImportError as exc:  # pragma: no cover - BLE not built
-        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, "BLE is not available") from exc
     try:
         found = await scan_heart_rate_devices(timeout_s=scan_s, probe_s=probe_s)
     except BleError as exc:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
 from api.errors import SessionNotFoundError
+from api.research import MissingExtraError
 from api.routes._deps import StorageDep
 from hrv.errors import HrvpaceError
 
@@ -52,10 +53,6 @@ async def session_report(session_id: str, request: Request, storage: StorageDep)
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
-    try:
-        from api.research import MissingExtraError
-    except ImportError as exc:  # pragma: no cover - research package not built
-        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, "reports are not available") from exc
     await asyncio.wrap_future(storage.flush())  # the latest queued beats are in the file
     database: Path = request.app.state.settings.database_path
     try:

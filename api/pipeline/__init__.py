@@ -1,0 +1,74 @@
+"""The live pipeline of one session: source -> stages -> sinks.
+
+Each part is plugged in at one place, one module per job:
+
+- :mod:`api.pipeline.speed`       the one speed parser (``"max"`` or a number in (0, 10000])
+                                  and the clock a speed runs on;
+- :mod:`api.pipeline.specs`       the request schemas of sources (simulator, replay, strap);
+- :mod:`api.pipeline.sources`     :func:`make_source`, the one place sources plug in;
+- :mod:`api.pipeline.analysis`    :func:`make_analyser`, the live HRV analyser (60 s / 5 s): one
+                                  NN verdict per beat, windows on the beats' clock;
+- :mod:`api.pipeline.pacing`      :func:`make_pacer`, the facade over ``breathing.PacingEngine``;
+- :mod:`api.pipeline.microbreaks` :func:`make_microbreaks`, over ``breathing.MicroBreakMonitor``;
+- :mod:`api.pipeline.sinks`       where output goes: a store (or :class:`NoStore`), listeners;
+- :mod:`api.pipeline.loop`        :class:`Pipeline`, the loop over the beats;
+- :mod:`api.pipeline.assembly`    :func:`session_stages`, :func:`assemble`, :func:`play`: the
+                                  one assembly the service and the commands share.
+"""
+
+from api.pipeline.analysis import (
+    LIVE_STEP_S,
+    LIVE_WINDOW_S,
+    Analyser,
+    make_analyser,
+)
+from api.pipeline.assembly import Stages, assemble, follow_pacer, play, session_stages
+from api.pipeline.loop import Pipeline, PipelineResult
+from api.pipeline.microbreaks import (
+    BASELINE_KEY,
+    MICROBREAK_SETTINGS_KEY,
+    MicroBreaks,
+    make_microbreaks,
+    microbreak_settings,
+)
+from api.pipeline.pacing import Pacing, make_pacer
+from api.pipeline.sinks import Listener, NoStore, SessionStore
+from api.pipeline.sources import SourceControl, SourceUnavailableError, make_source
+from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec, SourceSpec
+from api.pipeline.speed import MAX_SPEED, SPEED_RULE, Speed, make_clock, parse_speed
+
+__all__ = [
+    "BASELINE_KEY",
+    "LIVE_STEP_S",
+    "LIVE_WINDOW_S",
+    "MAX_SPEED",
+    "MICROBREAK_SETTINGS_KEY",
+    "SPEED_RULE",
+    "Analyser",
+    "BleSpec",
+    "Listener",
+    "MicroBreaks",
+    "NoStore",
+    "Pacing",
+    "Pipeline",
+    "PipelineResult",
+    "ReplaySpec",
+    "SessionStore",
+    "SimulatorSpec",
+    "SourceControl",
+    "SourceSpec",
+    "SourceUnavailableError",
+    "Speed",
+    "Stages",
+    "assemble",
+    "follow_pacer",
+    "make_analyser",
+    "make_clock",
+    "make_microbreaks",
+    "make_pacer",
+    "make_source",
+    "microbreak_settings",
+    "parse_speed",
+    "play",
+    "session_stages",
+]

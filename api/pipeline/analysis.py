@@ -1,0 +1,47 @@
+"""The HRV stage of a session: the live analyser and its one NN verdict per beat.
+
+- :func:`make_analyser` the live HRV analyser (``hrv.LiveAnalyser``, 60 s / 5 s): one NN
+  verdict per beat, windows on the beats' clock with their signal quality.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from hrv import LiveAnalyser
+
+__all__ = [
+    "LIVE_STEP_S",
+    "LIVE_WINDOW_S",
+    "Analyser",
+    "make_analyser",
+]
+
+#: Live metrics: a 60 s window (RMSSD "over the last 60 s") every 5 s.
+LIVE_WINDOW_S = 60.0
+LIVE_STEP_S = 5.0
+
+
+class Analyser(Protocol):
+    """What the pipeline needs from the live HRV analyser (``hrv.LiveAnalyser``)."""
+
+    @property
+    def last_nn(self) -> bool | None: ...
+
+    def push(
+        self, t_s: float, rr_ms: float, *, gap_before: bool = False, contact: bool | None = None
+    ) -> list[Any]: ...
+
+
+def make_analyser() -> Analyser:
+    """The live HRV analyser: ``hrv.LiveAnalyser``, 60-s windows every 5 s.
+
+    It makes the session's one NN verdict per beat (``hrv.ArtefactFilter``: lost contact, RR
+    outside 300-2000 ms, > 20 % from the last accepted RR). A rejected beat is stored and
+    broadcast but not analysed, and the next accepted beat enters the windows with a gap (no
+    successive difference across the artefact); the pacer and the micro-break monitor take
+    that verdict and those windows, and never judge a beat again. Each window's ``t_s`` is on
+    the beats' clock (the session's ``t_s``), also after gaps and artefacts.
+    """
+    analyser: Analyser = LiveAnalyser(window_s=LIVE_WINDOW_S, step_s=LIVE_STEP_S)
+    return analyser

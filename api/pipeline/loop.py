@@ -1,0 +1,438 @@
+"""The loop of one session: source -> storage + HRV -> pacing -> broadcast and listeners.
+
+:class:`Pipeline` reads beats from its source and, for each usable beat: stores it, publishes
+it, pushes it to the analyser (:mod:`api.pipeline.analysis`, the beat's one NN verdict), hands
+the analyser's windows to the micro-break stage (:mod:`api.pipeline.microbreaks`) and the beat to
+the pacing stage (:mod:`api.pipeline.pacing`) with that verdict; every result is stored (its
+:class:`~api.pipeline.sinks.SessionStore`), published (its :class:`~api.live.LiveHub`) and given
+to its :class:`~api.pipeline.sinks.Listener` objects. A stage that is ``None`` is left out.
+
+A failing source ends its session as ``failed`` with the source's reason; it never takes the
+service down. A beat that cannot be processed (a malformed value) is counted and skipped; it
+never ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from api import payloads
+from api.live import LiveHub
+from api.messages import (
+    BeatMessage,
+    GuidanceMessage,
+    MetricsMessage,
+    MicroBreakMessage,
+    StatusMessage,
+)
+from api.pipeline.analysis import Analyser
+from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
+from api.pipeline.pacing import Pacing
+from api.pipeline.sinks import Listener, SessionStore
+from sensors.beat import Beat, SourceStatus
+from sensors.source import BeatSource
+
+__all__ = ["Pipeline", "PipelineResult"]
+
+log = logging.getLogger(__name__)
+
+
+def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:
+    """Log a per-beat failure at WARNING without its message (it may quote RR values)."""
+    log.warning("session %s: %s (%s)", session_id, what, type(exc).__name__)
+    log.debug("session %s: %s: %s", session_id, what, exc)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PipelineResult:
+    """How a session's pipeline ended."""
+
+    state: str  # "ended", "stopped" or "failed"
+    message: str
+
+
+class Pipeline:
+    """Runs one session: reads the source, stores, analyses, paces and broadcasts.
+
+    Parameters
+    ----------
+    session_id
+        The session's id.
+    source
+        An unopened :class:`sensors.BeatSource`.
+    storage
+        Where beats, metrics and guidance are written (queued, off the event loop): the
+        service's :class:`api.storage.Storage`, or :class:`api.pipeline.sinks.NoStore`.
+    hub
+        Where live messages are published.
+    analyser, pacer, microbreaks
+        The stages; ``None`` leaves that output out. The analyser makes the one NN verdict
+        per beat (:func:`~api.pipeline.analysis.make_analyser`); every beat is still stored
+        and sent.
+    listeners
+        Get every result after it is stored and published (a command's output).
+    until_s
+        End the session at this session time: the first beat after it is not processed, the
+        pacer is advanced to it (``None``: until the source ends).
+    """
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        source: BeatSource,
+        storage: SessionStore,
+        hub: LiveHub,
+        analyser: Analyser | None,
+        pacer: Pacing | None,
+        microbreaks: MicroBreaks | None = None,
+        listeners: Sequence[Listener] = (),
+        until_s: float | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.source = source
+        self.storage = storage
+        self.hub = hub
+        self.analyser = analyser
+        self.pacer = pacer
+        self.microbreaks = microbreaks
+        self.last_micro_break: payloads.MicroBreakDue | None = None
+        self._baseline_saved = time.monotonic()
+        self.listeners = tuple(listeners)
+        self.until_s = until_s
+        self._end_requested = False  # a listener asked to end the session after this beat
+        self.state = "running"
+        self.message = ""
+        self.n_beats = 0
+        self.n_skipped = 0
+        self.last_metrics: payloads.WindowMetrics | None = None
+        self.last_guidance: payloads.Guidance | None = None
+        self._last_t_s: float | None = None
+        self._t0_unix_s: float | None = None
+        source.add_status_listener(self._on_source_status)
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status_message(self, *, consume_seq: bool = True) -> StatusMessage:
+        """The current status; ``consume_seq=False`` repeats the latest seq (a client's first)."""
+        src: SourceStatus = self.source.status
+        if consume_seq:
+            header = self.hub.next_header()
+        else:
+            header = {
+                "session_id": self.session_id,
+                "seq": max(self.hub.seq, 1),
+                "timestamp": time.time(),
+            }
+        return StatusMessage(
+            **header,
+            state=self.state,
+            source_state=str(src.state),
+            message=self.message or src.message,
+            device_name=src.device_name,
+            battery_pct=src.battery_pct,
+            heart_rate_bpm=src.heart_rate_bpm,
+            malformed_packets=src.malformed_packets + self.n_skipped,
+            n_beats=self.n_beats,
+        )
+
+    def _on_source_status(self, status: SourceStatus) -> None:
+        self.hub.publish_status(self.status_message())
+
+    def set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        self.message = message
+        self.hub.publish_status(self.status_message())
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self) -> PipelineResult:
+        """Run until the source ends, fails, or the task is cancelled (a stop).
+
+        Messages about stored data are published once storage has committed it (see
+        :mod:`api.live`): the storage writer's commits are relayed to the hub on this loop.
+        """
+        loop = asyncio.get_running_loop()
+        hub = self.hub
+
+        def on_commit(ticket: int) -> None:  # in the writer thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send to
+                loop.call_soon_threadsafe(hub.commit_reached, ticket)
+
+        hub.commit_reached(self.storage.committed_ticket)
+        self.storage.add_commit_listener(on_commit)
+        try:
+            return await self._run()
+        finally:
+            self.storage.remove_commit_listener(on_commit)
+
+    async def _run(self) -> PipelineResult:
+        self.set_state("running")
+        try:
+            async with self.source:
+                async for beat in self.source:
+                    if self.until_s is not None and beat.t_s > self.until_s:
+                        self._end_at(self.until_s)
+                        return PipelineResult("ended", "the session's time is over")
+                    try:
+                        self._on_beat(beat)
+                    except Exception as exc:  # our bug on one beat must not end the session
+                        self.n_skipped += 1
+                        log.error(
+                            "session %s: processing a beat failed (%s)",
+                            self.session_id,
+                            type(exc).__name__,
+                        )
+                        log.debug("beat processing failure", exc_info=True)
+                    if self._end_requested:
+                        return PipelineResult("ended", "ended by its listener")
+                    if self.hub.n_held >= self.hub.hold_limit:
+                        await self._wait_commit()
+        except asyncio.CancelledError:
+            return PipelineResult("stopped", "stopped on request")
+        except Exception as exc:  # a failing source ends its session, never the service
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            # the reason may quote the data (a recording's line): details at DEBUG only
+            log.warning("session %s: source failed (%s)", self.session_id, type(exc).__name__)
+            log.debug("session %s: source failure: %s", self.session_id, reason)
+            return PipelineResult("failed", reason)
+        return PipelineResult("ended", self.source.status.message or "the source ended")
+
+    def _end_at(self, t_s: float) -> None:
+        """The session's time is over at ``t_s``: let the pacer reach it (what that finishes
+        is not published: the session ends here)."""
+        pacer = self.pacer
+        if pacer is not None and pacer.active:
+            try:
+                pacer.advance(t_s)
+            except Exception as exc:
+                _warn_without_data("pacer could not reach the end", self.session_id, exc)
+
+    async def _wait_commit(self) -> None:
+        """A faster-than-real-time source outran the commits: commit now, send, go on.
+
+        Only a replay or simulator at speed gets here (a strap's beat or two a second never
+        fills a quarter of a client queue within a 0.1 s commit interval), so the wait never
+        stalls a real sensor.
+        """
+        with contextlib.suppress(Exception):  # storage closed or failing: nothing to wait for
+            await asyncio.wrap_future(self.storage.flush())
+        self.hub.commit_reached(self.storage.committed_ticket)
+
+    def _valid(self, beat: Beat) -> bool:
+        rr = beat.rr_ms
+        if not (isinstance(rr, int | float) and math.isfinite(rr) and rr > 0):
+            return False
+        if not math.isfinite(beat.t_s):
+            return False
+        return self._last_t_s is None or beat.t_s >= self._last_t_s
+
+    def _on_beat(self, beat: Beat) -> None:
+        if not self._valid(beat):
+            self.n_skipped += 1
+            log.debug("session %s: skipped an unusable beat", self.session_id)
+            return
+        idx = self.n_beats
+        self.n_beats += 1
+        self._last_t_s = beat.t_s
+        if self._t0_unix_s is None:
+            self._t0_unix_s = beat.arrived_at - beat.t_s
+        self.storage.add_beats(
+            self.session_id,
+            [
+                (
+                    idx,
+                    beat.t_s,
+                    beat.rr_ms,
+                    beat.arrived_at,
+                    beat.contact,
+                    beat.gap_before,
+                    beat.heart_rate_bpm,
+                )
+            ],
+        )
+        hub = self.hub
+        if hub.n_subscribers:
+            hub.publish_text(
+                BeatMessage(
+                    **hub.next_header(),
+                    idx=idx,
+                    t_s=beat.t_s,
+                    rr_ms=beat.rr_ms,
+                    arrived_at=beat.arrived_at,
+                    contact=beat.contact,
+                    gap_before=beat.gap_before,
+                    hr_bpm=beat.heart_rate_bpm,
+                ).model_dump_json(),
+                after=self.storage.last_ticket,
+            )
+        else:
+            hub.seq += 1
+        for listener in self.listeners:
+            listener.on_beat(beat)
+        nn: bool | None = None  # the beat's one NN verdict (None: no analyser to judge it)
+        if self.analyser is not None:
+            try:
+                results = self.analyser.push(
+                    beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact
+                )
+                nn = self.analyser.last_nn
+            except Exception as exc:  # one bad beat must not end the session
+                self.n_skipped += 1
+                _warn_without_data("analyser rejected a beat", self.session_id, exc)
+                results = []
+            mb = self.microbreaks
+            if mb is not None:
+                try:
+                    self.publish_micro_break_events(mb.end_if_due(beat.t_s))
+                except Exception as exc:
+                    _warn_without_data("micro-break end failed", self.session_id, exc)
+            for result in results:
+                self._publish_metrics(result.metrics, beat)
+                if mb is not None:
+                    try:
+                        events = mb.on_window(result)
+                    except Exception as exc:
+                        _warn_without_data("micro-break monitor failed", self.session_id, exc)
+                        events = []
+                    self.publish_micro_break_events(events)
+                    if mb.baseline_dirty and time.monotonic() - self._baseline_saved >= 60.0:
+                        self.save_baseline()
+        pacer = self.pacer
+        if pacer is not None and pacer.active:
+            try:
+                events = pacer.on_beat(beat, nn=nn)
+            except Exception as exc:  # one bad beat must not end the session
+                _warn_without_data("pacer rejected a beat", self.session_id, exc)
+                events = []
+            if events or beat.t_s - pacer.last_sent_t_s >= pacer.REFRESH_S:
+                self.publish_guidance(events, t_s=beat.t_s)
+
+    def _publish_metrics(self, result: Any, beat: Beat) -> None:
+        metrics = payloads.WindowMetrics.model_validate(result)
+        data = metrics.model_dump(mode="json")
+        t_s = metrics.t_s
+        self.last_metrics = metrics
+        self.storage.add_snapshot(
+            "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data
+        )
+        self.hub.publish_text(
+            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=metrics).model_dump_json(),
+            after=self.storage.last_ticket,
+        )
+        for listener in self.listeners:
+            listener.on_metrics(data)
+
+    def publish_micro_break_events(self, events: list[Any]) -> None:
+        """Store and broadcast micro-break events (flags, acknowledgements, breaks, effects)."""
+        now = time.time()
+        for event in events:
+            typed = payloads.micro_break_event(event)
+            data = typed.model_dump(mode="json")
+            kind = typed.type
+            t_s: float | None = typed.t_s
+            if isinstance(typed, payloads.MicroBreakDue):
+                self.last_micro_break = typed
+            self.storage.add_micro_break(
+                session_id=self.session_id, t_s=t_s, recorded_at=now, kind=kind, data=data
+            )
+            self.hub.publish_text(
+                MicroBreakMessage(
+                    **self.hub.next_header(), t_s=t_s, event=kind, micro_break=typed
+                ).model_dump_json(),
+                after=self.storage.last_ticket,
+            )
+            for listener in self.listeners:
+                listener.on_micro_break(data)
+
+    def save_baseline(self) -> None:
+        """Persist the personal baseline the micro-break monitor has learned (queued write)."""
+        mb = self.microbreaks
+        if mb is None or not mb.baseline_dirty or not mb.persist:
+            return
+        self.storage.put_value(
+            "baseline", BASELINE_KEY, mb.baseline_dict(), updated_at=time.time(), wait=False
+        )
+        mb.baseline_dirty = False
+        self._baseline_saved = time.monotonic()
+
+    def finish(self) -> None:
+        """End of the session: the micro-break monitor's last effects; save the baseline."""
+        if self.microbreaks is not None and self._last_t_s is not None:
+            try:
+                self.publish_micro_break_events(self.microbreaks.act("finish", self.t_s))
+            except Exception as exc:
+                _warn_without_data("micro-break finish failed", self.session_id, exc)
+        self.save_baseline()
+
+    def welcome_messages(self) -> list[str]:
+        """What a newly connected client gets first: the status, and the guidance if pacing.
+
+        They repeat the latest ``seq`` (they are a summary, not new messages).
+        """
+        out = [self.status_message(consume_seq=False).model_dump_json()]
+        if self.last_guidance is not None:
+            out.append(
+                GuidanceMessage(
+                    session_id=self.session_id,
+                    seq=max(self.hub.seq, 1),
+                    timestamp=time.time(),
+                    t_s=self.t_s,
+                    t0_unix_s=self._t0_unix_s,
+                    guidance=self.last_guidance,
+                ).model_dump_json()
+            )
+        return out
+
+    @property
+    def t_s(self) -> float:
+        """The session's current time: the last beat's ``t_s`` (0 before the first beat)."""
+        return self._last_t_s or 0.0
+
+    def publish_guidance(
+        self, events: list[Any], *, t_s: float, recorded_at: float | None = None
+    ) -> payloads.Guidance | None:
+        """Send (and store) the current guidance with the pacing events that caused it."""
+        pacer = self.pacer
+        if pacer is None or not pacer.active:
+            return None
+        recorded_at = time.time() if recorded_at is None else recorded_at
+        data = pacer.guidance(t_s)
+        typed_events = [payloads.pacing_event(e) for e in events]
+        plain_events = [e.model_dump(mode="json") for e in typed_events]
+        pacer.last_sent_t_s = t_s
+        self.last_guidance = data
+        if events:
+            self.storage.add_snapshot(
+                "guidance",
+                self.session_id,
+                t_s=t_s,
+                recorded_at=recorded_at,
+                data={**data.model_dump(mode="json"), "events": plain_events},
+            )
+        for event in plain_events:
+            if event.get("type") in ("assessment_step", "assessment_complete"):
+                self.storage.add_assessment(self.session_id, recorded_at=recorded_at, data=event)
+        self.hub.publish_text(
+            GuidanceMessage(
+                **self.hub.next_header(),
+                t_s=t_s,
+                t0_unix_s=self._t0_unix_s,
+                guidance=data,
+                events=typed_events,
+            ).model_dump_json(),
+            after=self.storage.last_ticket,
+        )
+        for listener in self.listeners:
+            if listener.on_pacing(events):
+                self._end_requested = True
+        if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
+            pacer.deactivate()
+        return data

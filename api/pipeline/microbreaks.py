@@ -1,0 +1,122 @@
+"""The micro-break stage of a session: flags, breaks and the personal baseline.
+
+- :func:`make_microbreaks`   micro-break flags (``breathing.MicroBreakMonitor``), every session;
+- :class:`MicroBreaks`       what the loop and the micro-break routes call;
+- :func:`microbreak_settings` ``MicroBreakSettings`` from the stored overrides.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from api import payloads
+from breathing import Baseline, MicroBreakMonitor, MicroBreakSettings
+
+__all__ = [
+    "BASELINE_KEY",
+    "MICROBREAK_SETTINGS_KEY",
+    "MicroBreaks",
+    "make_microbreaks",
+    "microbreak_settings",
+]
+
+
+#: Key of the micro-break monitor's personal baseline in the ``baseline`` table.
+BASELINE_KEY = "personal"
+#: Key of the micro-break settings overrides in the ``settings`` table.
+MICROBREAK_SETTINGS_KEY = "microbreak"
+
+
+class MicroBreaks:
+    """The micro-break flags of one session, over ``breathing.MicroBreakMonitor``.
+
+    Every finished 60 s window of the live analyser (``hrv.LiveWindow``: NN metrics, end on
+    the beats' clock, signal quality and contact) goes to the monitor. User actions
+    (acknowledge, snooze, start/end a break) act at the session's current time.
+    """
+
+    def __init__(self, monitor: Any, *, local_time: Callable[[], Any] | None):
+        self.monitor = monitor
+        self._local_time = local_time
+        self.baseline_dirty = False
+        self.persist = True  # False after a baseline reset: this session's learning is not kept
+        #: Session time at which the running break ends by itself (a break with a duration).
+        self.break_ends_at_s: float | None = None
+        #: The running break started the pacer (a timed breathing break): ending it stops that.
+        self.break_paces = False
+
+    def on_window(self, window: Any) -> list[Any]:
+        before = self.monitor.baseline
+        events: list[Any] = self.monitor.on_window(
+            window, local_time=None if self._local_time is None else self._local_time()
+        )
+        if self.monitor.baseline != before:
+            self.baseline_dirty = True
+        return events
+
+    def act(self, action: str, t_s: float, **kwargs: Any) -> list[Any]:
+        """Run a user action: acknowledge, snooze (minutes=), start_break (kind=), end_break,
+        finish."""
+        if action not in ("acknowledge", "snooze", "start_break", "end_break", "finish"):
+            raise ValueError(f"unknown micro-break action {action!r}")
+        duration_s = kwargs.pop("duration_s", None)
+        events: list[Any] = getattr(self.monitor, action)(t_s, **kwargs)
+        if action == "start_break":
+            self.break_ends_at_s = None if duration_s is None else t_s + duration_s
+        elif action in ("end_break", "finish"):
+            self.break_ends_at_s = None
+        return events
+
+    def end_if_due(self, t_s: float) -> list[Any]:
+        """End a break with a duration once session time reaches its end (else nothing)."""
+        if self.break_ends_at_s is None or t_s < self.break_ends_at_s:
+            return []
+        self.break_ends_at_s = None
+        self.break_paces = False  # its pacer ends at the same time, by its own duration
+        if not self.monitor.in_break:
+            return []
+        events: list[Any] = self.monitor.end_break(t_s)
+        return events
+
+    def status(self) -> payloads.MicroBreakStatus:
+        return payloads.MicroBreakStatus.model_validate(self.monitor.status)
+
+    def baseline_dict(self) -> dict[str, float]:
+        data: dict[str, float] = self.monitor.baseline.to_dict()
+        return data
+
+
+def make_microbreaks(
+    *,
+    baseline: dict[str, Any] | None,
+    settings: dict[str, Any] | None,
+    wall_clock_local_time: bool,
+) -> MicroBreaks:
+    """Micro-break flags for a session (``breathing.MicroBreakMonitor``).
+
+    ``baseline`` is the stored personal baseline (``Baseline.to_dict``), ``settings`` stored
+    overrides of ``MicroBreakSettings``. Quiet hours use the local wall-clock time only for
+    sessions in real time on a real person (``wall_clock_local_time``); simulations and
+    replays are never quiet.
+    """
+    ms = microbreak_settings(settings, MicroBreakSettings)
+    monitor = MicroBreakMonitor(
+        settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
+    )
+    local = (lambda: datetime.datetime.now().time()) if wall_clock_local_time else None
+    return MicroBreaks(monitor, local_time=local)
+
+
+def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any:
+    """``MicroBreakSettings`` from stored JSON overrides (quiet hours as "HH:MM" pairs)."""
+    if not stored:
+        return settings_cls()
+    kwargs = dict(stored)
+    if "quiet_hours" in kwargs:
+        kwargs["quiet_hours"] = tuple(
+            (datetime.time.fromisoformat(a), datetime.time.fromisoformat(b))
+            for a, b in kwargs["quiet_hours"]
+        )
+    return settings_cls(**kwargs)

@@ -1,0 +1,150 @@
+"""The pacing stage of a session: the facade over ``breathing.PacingEngine``.
+
+- :func:`make_pacer` the pacing facade for a session's mode (monitor, assessment, practice);
+- :class:`Pacing`    what the loop and the breathing routes call (start, stop, guidance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from api import payloads
+from breathing.engine import PRACTICE_INHALE_TO_EXHALE, PacingEngine, PacingMode
+from sensors.beat import Beat
+
+__all__ = ["Pacing", "make_pacer"]
+
+
+class Pacing:
+    """The pacing facade of one session, over ``breathing.PacingEngine``.
+
+    Inactive in ``monitor`` mode until a breathing command arrives (start an assessment, set a
+    practice rate, go adaptive); then every beat goes to the engine. Times are on the session's
+    beat timeline (``t_s``).
+    """
+
+    #: Guidance is re-sent at least this often (s of session time) while pacing is active.
+    REFRESH_S = 10.0
+
+    def __init__(
+        self, engine: Any, mode_enum: Any, *, active: bool, default_rate_bpm: float = 6.0
+    ) -> None:
+        self.engine = engine
+        self._modes = mode_enum
+        self.active = active
+        #: Called when a breathing command starts pacing (the session wires its source to it).
+        self.on_start: Callable[[], None] | None = None
+        self.default_rate_bpm = default_rate_bpm
+        self.last_sent_t_s = -math.inf
+        #: Called when pacing stops (by a command or at the end of a practice's duration).
+        self.on_stop: Callable[[], None] | None = None
+
+    def default_rate(self, t_s: float) -> float:
+        """The rate to pace at when none is asked for: this session's assessed resonance rate,
+        else the person's latest stored one (``default_rate_bpm``), else 6/min."""
+        assessed = self.guidance(t_s).resonance_bpm
+        return assessed if assessed is not None else self.default_rate_bpm
+
+    def breathing_phase_cycles(self, t_s: float) -> float:
+        phase: float = self.engine.breathing_phase_cycles(t_s)
+        return phase
+
+    def on_beat(self, beat: Beat, *, nn: bool | None = None) -> list[Any]:
+        """Feed a beat with its NN verdict (``None``: the engine judges it itself)."""
+        events: list[Any] = self.engine.on_beat(
+            beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact, nn=nn
+        )
+        return events
+
+    def _activate(self) -> None:
+        self.active = True
+        if self.on_start is not None:
+            self.on_start()
+
+    @property
+    def stopped(self) -> bool:
+        """The engine stopped pacing (after ``stop`` or at the end of a practice's duration)."""
+        return bool(self.engine.mode is self._modes.STOPPED)
+
+    def deactivate(self) -> None:
+        """Back to plain monitoring once the stop has been published."""
+        self.active = False
+        if self.on_stop is not None:
+            self.on_stop()
+
+    def advance(self, t_s: float) -> list[Any]:
+        """Let session time pass to ``t_s`` without a beat (the end of a timed session)."""
+        events: list[Any] = self.engine.advance(t_s)
+        return events
+
+    def stop(self, *, t_s: float) -> list[Any]:
+        events: list[Any] = self.engine.stop(t_s=t_s)
+        return events
+
+    def start_fixed(
+        self,
+        rate_bpm: float,
+        *,
+        t_s: float,
+        inhale_to_exhale: float | None = None,
+        duration_s: float | None = None,
+    ) -> list[Any]:
+        self._activate()
+        events: list[Any] = self.engine.start_fixed(
+            rate_bpm, t_s=t_s, inhale_to_exhale=inhale_to_exhale, duration_s=duration_s
+        )
+        return events
+
+    def start_assessment(self, *, t_s: float) -> list[Any]:
+        self._activate()
+        events: list[Any] = self.engine.start_assessment(t_s=t_s)
+        return events
+
+    def start_adaptive(
+        self,
+        *,
+        t_s: float,
+        start_rate_bpm: float | None,
+        inhale_to_exhale: float | None = None,
+        duration_s: float | None = None,
+    ) -> list[Any]:
+        self._activate()
+        if start_rate_bpm is None:
+            start_rate_bpm = self.default_rate(t_s)
+        events: list[Any] = self.engine.start_adaptive(
+            t_s=t_s,
+            start_rate_bpm=start_rate_bpm,
+            inhale_to_exhale=inhale_to_exhale,
+            duration_s=duration_s,
+        )
+        return events
+
+    def guidance(self, t_s: float) -> payloads.Guidance:
+        return payloads.Guidance.model_validate(self.engine.guidance(t_s))
+
+
+def make_pacer(
+    mode: str, options: dict[str, Any], *, assessed_rate_bpm: float | None = None
+) -> Pacing:
+    """The pacing facade for a session, over a new ``breathing.PacingEngine``.
+
+    ``mode``: ``monitor`` (inactive until a breathing command), ``assessment`` (the stepped
+    resonance assessment, then fixed pacing at the assessed rate) or ``practice`` (fixed at
+    ``options["practice_rate_bpm"]``, or adaptive from it when ``options["adaptive"]``).
+    Without an explicit rate, practice starts at ``assessed_rate_bpm`` (the person's latest
+    stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`), else 6/min.
+    """
+    default_rate = assessed_rate_bpm or 6.0
+    rate = options.get("practice_rate_bpm") or default_rate
+    if mode == "assessment":
+        engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+    else:  # practice, or monitor (whose first breathing command sets what it needs)
+        engine = PacingEngine(mode=PacingMode.FIXED, rate_bpm=rate)
+        ratio = options.get("inhale_to_exhale") or PRACTICE_INHALE_TO_EXHALE
+        if mode == "practice" and options.get("adaptive"):
+            engine.start_adaptive(t_s=0.0, start_rate_bpm=rate, inhale_to_exhale=ratio)
+        elif mode == "practice":
+            engine.start_fixed(rate, t_s=0.0, inhale_to_exhale=ratio)
+    return Pacing(engine, PacingMode, active=mode != "monitor", default_rate_bpm=default_rate)

@@ -1,0 +1,141 @@
+"""Where a session's output goes: a store, the live hub, and listeners.
+
+A session writes what it must keep to a :class:`SessionStore` (the service's
+:class:`api.storage.Storage`, or :class:`NoStore` for a command that keeps nothing: ``hrvpace
+replay`` without ``--store``, ``hrvpace assess``/``practice``), publishes live messages on its
+:class:`api.live.LiveHub`, and hands each result to its :class:`Listener` objects (a command's
+output: JSON lines on stdout, a progress line, an event that ends the run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from sensors.beat import Beat
+
+__all__ = ["BeatRow", "Listener", "NoStore", "SessionStore"]
+
+#: A stored beat: idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm.
+BeatRow = tuple[int, float, float, float, bool | None, bool, float | None]
+
+
+class SessionStore(Protocol):
+    """What the pipeline writes to: the queued writes of :class:`api.storage.Storage`.
+
+    Every write is queued and gets a ticket (:attr:`last_ticket`); a live message about stored
+    data leaves once its ticket is committed (:attr:`committed_ticket`, commit listeners).
+    """
+
+    last_ticket: int
+    committed_ticket: int
+
+    def add_beats(self, session_id: str, rows: Sequence[BeatRow]) -> None: ...
+
+    def add_snapshot(
+        self, table: str, session_id: str, *, t_s: float, recorded_at: float, data: dict[str, Any]
+    ) -> None: ...
+
+    def add_assessment(
+        self, session_id: str, *, recorded_at: float, data: dict[str, Any]
+    ) -> None: ...
+
+    def add_micro_break(
+        self,
+        *,
+        session_id: str | None,
+        t_s: float | None,
+        recorded_at: float,
+        kind: str,
+        data: dict[str, Any],
+    ) -> None: ...
+
+    def put_value(
+        self, table: str, key: str, value: Any, *, updated_at: float, wait: bool = True
+    ) -> Future[Any] | None: ...
+
+    def flush(self) -> Future[Any]: ...
+
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None: ...
+
+    def remove_commit_listener(self, listener: Callable[[int], None]) -> None: ...
+
+
+class NoStore:
+    """A store that keeps nothing: no database, no file; every write is committed at once.
+
+    For sessions whose output is their listeners' (``hrvpace replay`` without ``--store``,
+    ``hrvpace assess``, ``hrvpace practice``). Tickets stay 0, so live messages are never held.
+    """
+
+    last_ticket = 0
+    committed_ticket = 0
+
+    def add_beats(self, session_id: str, rows: Sequence[BeatRow]) -> None:
+        """Keep nothing."""
+
+    def add_snapshot(
+        self, table: str, session_id: str, *, t_s: float, recorded_at: float, data: dict[str, Any]
+    ) -> None:
+        """Keep nothing."""
+
+    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
+        """Keep nothing."""
+
+    def add_micro_break(
+        self,
+        *,
+        session_id: str | None,
+        t_s: float | None,
+        recorded_at: float,
+        kind: str,
+        data: dict[str, Any],
+    ) -> None:
+        """Keep nothing."""
+
+    def put_value(
+        self, table: str, key: str, value: Any, *, updated_at: float, wait: bool = True
+    ) -> Future[Any] | None:
+        """Keep nothing (a completed future when ``wait``)."""
+        return _done() if wait else None
+
+    def flush(self) -> Future[Any]:
+        """Nothing is queued: a completed future."""
+        return _done()
+
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Nothing is ever committed later: nobody to call."""
+
+    def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Nothing to remove."""
+
+
+def _done() -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(None)
+    return future
+
+
+class Listener:
+    """Receives a session's results as they are made; override what you need.
+
+    The hooks run on the pipeline's loop, after the result is stored and published; a hook
+    must not block. :meth:`on_pacing` may end the session by returning ``True``.
+    """
+
+    def on_beat(self, beat: Beat) -> None:
+        """A beat was stored (every usable beat, an NN interval or not)."""
+
+    def on_metrics(self, data: dict[str, Any]) -> None:
+        """A metrics window (``data["t_s"]``: its end on the beats' clock, the session's t_s)."""
+
+    def on_micro_break(self, data: dict[str, Any]) -> None:
+        """A micro-break event (``data["type"]``: ``micro_break``, ``break_started``, ...)."""
+
+    def on_pacing(self, events: list[Any]) -> bool:
+        """The pacing engine's events (``breathing.PacingEvent``) with the guidance they made.
+
+        Returns ``True`` to end the session after this beat.
+        """
+        return False

@@ -1,0 +1,111 @@
+"""What a session's source is, as a client asks for it: the request schemas of the sources.
+
+``POST /api/v1/sessions`` names its source with one of these (a discriminated union on
+``kind``); :func:`api.pipeline.sources.make_source` builds the source from it. Speeds are read
+by the one speed parser, :func:`api.pipeline.speed.parse_speed`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.pipeline.speed import Speed, parse_speed
+from api.recordings import NAME_PATTERN
+from sensors.recording import RECORDING_FORMATS
+
+__all__ = ["BleSpec", "ReplaySpec", "SimulatorSpec", "SourceSpec"]
+
+_SPEED_HELP = "Time scale: > 1 runs faster than real time (at most 10000), or 'max'."
+
+
+class _SpecBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SimulatorSpec(_SpecBase):
+    """A simulated person (``sensors.SimulatorSource``)."""
+
+    kind: Literal["simulator"]
+    seed: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Random seed: same seed, same beats."
+    )
+    resonance_bpm: float = Field(
+        default=6.0,
+        ge=3.0,
+        le=10.0,
+        description="The person's resonance breathing rate, breaths/min.",
+    )
+    speed: Speed = Field(default=1.0, description=_SPEED_HELP)
+    duration_s: float | None = Field(
+        default=None, gt=0, le=7 * 86400, description="End after this much simulated time, s."
+    )
+    stress: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Initial stress, 0 (calm) .. 1 (stressed)."
+    )
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, v: Speed) -> Speed:
+        parse_speed(v)  # the one rule; the value is kept as given
+        return v
+
+
+class ReplaySpec(_SpecBase):
+    """Replay of a recording in the service's recordings folder (``sensors.ReplaySource``).
+
+    The recording is named, never a path: it is uploaded first (``POST /api/v1/recordings``)
+    or copied into the folder (``HRVPACE_RECORDINGS_DIR``). ``hrvpace replay FILE`` still
+    replays a local file: that is the person's own shell, not the service.
+    """
+
+    kind: Literal["replay"]
+    recording: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="Name of a recording in the recordings folder (GET /api/v1/recordings).",
+    )
+    format: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Recording format (sensors.RECORDING_FORMATS); null: as uploaded, or detected.",
+    )
+    units: Literal["ms", "s"] | None = Field(
+        default=None, description="Units of a plain one-value-per-line file (default ms)."
+    )
+    speed: Speed = Field(default=1.0, description=_SPEED_HELP)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "path" in data:
+            raise ValueError(
+                "'path' is not accepted: the service replays only its recordings folder; "
+                "upload the file with POST /api/v1/recordings and give its name as 'recording'"
+            )
+        return data
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, v: Speed) -> Speed:
+        parse_speed(v)  # the one rule; the value is kept as given
+        return v
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: str | None) -> str | None:
+        if v is not None and v not in RECORDING_FORMATS:
+            raise ValueError(f"unknown format {v!r}; one of {', '.join(RECORDING_FORMATS)}")
+        return v
+
+
+class BleSpec(_SpecBase):
+    """A Bluetooth heart-rate strap (``sensors.BleStrapSource``)."""
+
+    kind: Literal["ble"]
+    address: str = Field(min_length=1, max_length=64, description="The strap's BLE address.")
+
+
+SourceSpec = Annotated[SimulatorSpec | ReplaySpec | BleSpec, Field(discriminator="kind")]
