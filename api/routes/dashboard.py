@@ -6,11 +6,12 @@ mean stress and energy, the resting RMSSD and the breaks taken with their effect
 
 Definitions
 -----------
-- *Resting RMSSD* of a day: the median RMSSD of the 60-s windows ending in the first 5 minutes
-  after the first complete window (session time 60-360 s) of that day's first strap session
-  (``source.kind == "ble"``; simulations and replays are not the person). It assumes the person
-  puts the strap on at rest, as morning HRV measures do (Plews et al. 2012, 2013: a short
-  resting recording each day, lnRMSSD tracked over days).
+- *Resting RMSSD* of a day (:mod:`api.resting`, shared with the hub): the median RMSSD of
+  the 60-s windows ending in the first 5 minutes after the first complete window (session
+  time 60-360 s) of that day's first strap session (``source.kind == "ble"``; simulations and
+  replays are not the person). It assumes the person puts the strap on at rest, as morning
+  HRV measures do (Plews et al. 2012, 2013: a short resting recording each day, lnRMSSD
+  tracked over days).
 - *A practice session's before/after*: RMSSD of its first complete 60-s window (session time
   60 s, the first minute of pacing) and of its last window, and the change in per cent; for
   sessions started in practice mode (``mode == "practice"``) with at least two windows.
@@ -29,25 +30,21 @@ variability in elite endurance athletes. Sports Med. 2013;43(9):773-781.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from api.resting import number as _num
+from api.resting import resting_of_session
 from api.routes._deps import StorageDep
 from api.routes.dayplan import SchedulerDep
 from api.storage import Storage
 from breathing.dayplan import DayPlan, local_datetime
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
-
-#: Session time (s) of the windows that count as the day's resting measure.
-RESTING_WINDOW_END_S = (60.0, 360.0)
 
 
 class BreakOut(BaseModel):
@@ -92,60 +89,6 @@ class DashboardOut(BaseModel):
     week: list[BreakKindSummary] = Field(description="Did my breaks help: the last 7 days.")
 
 
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
-class _Queryable(Protocol):
-    def query(self, sql: str, params: Sequence[Any] = ...) -> list[Any]: ...
-
-
-@dataclass(frozen=True)
-class Resting:
-    """A day's resting measure (see the module's definitions): medians over the windows of
-    session time 60-360 s of the day's first strap session, and how many windows."""
-
-    rmssd_ms: float | None
-    hr_bpm: float | None
-    n_windows: int
-
-
-def resting_of_session(db: _Queryable, session_id: str) -> Resting:
-    """The resting measure of one session: median RMSSD and mean-HR of its 60-s windows of
-    session time :data:`RESTING_WINDOW_END_S` (the one definition, shared by the dashboard
-    and what is sent to a hub, :mod:`api.hubshare`)."""
-    lo, hi = RESTING_WINDOW_END_S
-    rmssd: list[float] = []
-    hr: list[float] = []
-    for r in db.query(
-        "SELECT data_json FROM metrics WHERE session_id = ? AND t_s >= ? AND t_s <= ?",
-        (session_id, lo, hi),
-    ):
-        data = json.loads(r["data_json"])
-        if (v := _num(data.get("rmssd_ms"))) is not None:
-            rmssd.append(v)
-        if (h := _num(data.get("mean_hr_bpm"))) is not None:
-            hr.append(h)
-    return Resting(
-        rmssd_ms=statistics.median(rmssd) if rmssd else None,
-        hr_bpm=statistics.median(hr) if hr else None,
-        n_windows=len(rmssd),
-    )
-
-
-def resting_of_day(db: _Queryable, start: float, end: float) -> Resting:
-    """The resting measure of the day ``[start, end)`` (Unix s, the day plan's local day):
-    that of the first strap session begun in it (``source.kind == "ble"``)."""
-    rows = db.query(
-        "SELECT id FROM sessions WHERE created_at >= ? AND created_at < ? "
-        "AND json_extract(source_json, '$.kind') = 'ble' ORDER BY created_at LIMIT 1",
-        (start, end),
-    )
-    if not rows:
-        return Resting(None, None, 0)
-    return resting_of_session(db, str(rows[0]["id"]))
-
-
 def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
@@ -163,39 +106,27 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
             checkins[day_of(r["at"])].append((r["stress"], r["energy"]))
 
     resting: dict[str, tuple[float | None, int]] = {}
-    sessions = storage.query(
-        "SELECT id, created_at FROM sessions WHERE created_at >= ? AND created_at <= ? "
-        "AND json_extract(source_json, '$.kind') = 'ble' ORDER BY created_at",
-        (since, now),
-    )
-    for s in sessions:
-        day = day_of(s["created_at"])
+    for session_id, created_at in storage.strap_sessions(since, now):
+        day = day_of(created_at)
         if day in resting:
             continue  # only the day's first strap session
-        measure = resting_of_session(storage, s["id"])
+        measure = resting_of_session(storage, session_id)
         resting[day] = (measure.rmssd_ms, measure.n_windows)
 
     practice: dict[str, list[PracticeOut]] = defaultdict(list)
-    for s in storage.query(
-        "SELECT id, created_at FROM sessions WHERE mode = 'practice' AND created_at >= ? "
-        "AND created_at <= ? ORDER BY created_at",
-        (since, now),
-    ):
+    for session_id, created_at in storage.practice_sessions(since, now):
         windows = [
-            (float(r["t_s"]), v)
-            for r in storage.query(
-                "SELECT t_s, data_json FROM metrics WHERE session_id = ? ORDER BY t_s",
-                (s["id"],),
-            )
-            if (v := _num(json.loads(r["data_json"]).get("rmssd_ms"))) is not None
+            (t_s, v)
+            for t_s, data in storage.session_windows(session_id)
+            if (v := _num(data.get("rmssd_ms"))) is not None
         ]
         if len(windows) < 2 or windows[0][1] <= 0:
             continue
         (_, first), (end, last) = windows[0], windows[-1]
-        practice[day_of(s["created_at"])].append(
+        practice[day_of(created_at)].append(
             PracticeOut(
-                session_id=s["id"],
-                started_at=s["created_at"],
+                session_id=session_id,
+                started_at=created_at,
                 duration_s=end,
                 rmssd_first_ms=first,
                 rmssd_last_ms=last,
@@ -204,15 +135,10 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         )
 
     breaks: dict[str, list[BreakOut]] = defaultdict(list)
-    for r in storage.query(
-        "SELECT recorded_at, data_json FROM micro_breaks WHERE kind = 'break_effect' "
-        "AND recorded_at >= ? AND recorded_at <= ? ORDER BY recorded_at",
-        (since, now),
-    ):
-        d = json.loads(r["data_json"])
-        breaks[day_of(r["recorded_at"])].append(
+    for recorded_at, d in storage.break_effects(since, now):
+        breaks[day_of(recorded_at)].append(
             BreakOut(
-                at=r["recorded_at"],
+                at=recorded_at,
                 kind=str(d.get("kind", "breathing")),
                 rmssd_before_ms=_num(d.get("rmssd_before_ms")),
                 rmssd_after_ms=_num(d.get("rmssd_after_ms")),

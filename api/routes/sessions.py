@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import json
-import sqlite3
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
@@ -18,7 +17,7 @@ from api.pipeline import SimulatorSpec
 from api.problems import ProblemError
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
-from api.storage import Storage
+from api.storage import Row, Storage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -100,7 +99,7 @@ class SnapshotsOut(BaseModel):
 
 
 def _row_to_out(
-    row: sqlite3.Row, live: LiveSession | None, summary: dict[str, Any] | None = None
+    row: Row, live: LiveSession | None, summary: dict[str, Any] | None = None
 ) -> SessionOut:
     out = SessionOut(
         id=row["id"],
@@ -129,7 +128,7 @@ def _row_to_out(
     return out
 
 
-async def _get_row(storage: Storage, session_id: str) -> sqlite3.Row:
+async def _get_row(storage: Storage, session_id: str) -> Row:
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import statistics
 import time
 from typing import Annotated
@@ -45,24 +44,17 @@ def _median(values: list[float]) -> float | None:
 
 def daily_trends(storage: Storage, *, days: int, now: float) -> TrendsOut:
     """Daily medians of the strap sessions' windows over the last ``days`` days (blocking)."""
-    rows = storage.query(
-        "SELECT m.session_id, m.recorded_at, m.data_json FROM metrics m "
-        "JOIN sessions s ON s.id = m.session_id "
-        "WHERE m.recorded_at >= ? AND json_extract(s.source_json, '$.kind') = 'ble' "
-        "ORDER BY m.recorded_at",
-        (now - days * 86400.0,),
-    )
+    rows = storage.strap_windows_recorded_since(now - days * 86400.0)
     by_day: dict[str, dict[str, list[float]]] = {}
     sessions: dict[str, set[str]] = {}
-    for r in rows:
-        day = datetime.datetime.fromtimestamp(r["recorded_at"]).date().isoformat()
-        data = json.loads(r["data_json"])
+    for session_id, recorded_at, data in rows:
+        day = datetime.datetime.fromtimestamp(recorded_at).date().isoformat()
         bucket = by_day.setdefault(day, {"rmssd_ms": [], "ln_rmssd": [], "mean_hr_bpm": []})
         for key, values in bucket.items():
             v = data.get(key)
             if isinstance(v, int | float) and not isinstance(v, bool):
                 values.append(float(v))
-        sessions.setdefault(day, set()).add(r["session_id"])
+        sessions.setdefault(day, set()).add(session_id)
     return TrendsOut(
         days=days,
         series=[
