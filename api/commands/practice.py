@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands.assess import (
+from api.commands._engine import (
     DeviceOpt,
     JsonOpt,
     LagOpt,
