@@ -765,6 +765,8 @@ class Pipeline:
         self._last_t_s = beat.t_s
         if self._t0_unix_s is None:
             self._t0_unix_s = beat.arrived_at - beat.t_s
+        hub = self.hub
+        seq = hub.take_seq()  # stored with the beat: a client resuming by seq gets it back
         self.storage.add_beats(
             self.session_id,
             [
@@ -778,12 +780,12 @@ class Pipeline:
                     beat.heart_rate_bpm,
                 )
             ],
+            seqs=[seq],
         )
-        hub = self.hub
         if hub.n_subscribers:
             hub.publish_text(
                 BeatMessage(
-                    **hub.next_header(),
+                    **hub.header(seq),
                     idx=idx,
                     t_s=beat.t_s,
                     rr_ms=beat.rr_ms,
@@ -794,8 +796,6 @@ class Pipeline:
                 ).model_dump_json(),
                 after=self.storage.last_ticket,
             )
-        else:
-            hub.seq += 1
         if self.analyser is not None:
             try:
                 results = self._push_nn(self.analyser, beat)
@@ -852,11 +852,12 @@ class Pipeline:
         t_s = data.get("t_end_s", data.get("t_s", beat.t_s))
         t_s = float(t_s) if isinstance(t_s, int | float) else beat.t_s
         self.last_metrics = {"t_s": t_s, **data}
+        seq = self.hub.take_seq()
         self.storage.add_snapshot(
-            "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data
+            "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data, seq=seq
         )
         self.hub.publish_text(
-            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=data).model_dump_json(),
+            MetricsMessage(**self.hub.header(seq), t_s=t_s, metrics=data).model_dump_json(),
             after=self.storage.last_ticket,
         )
         if self.on_metrics is not None:
@@ -872,12 +873,18 @@ class Pipeline:
             t_s = float(t_s) if isinstance(t_s, int | float) else None
             if kind == "micro_break":
                 self.last_micro_break = data
+            seq = self.hub.take_seq()
             self.storage.add_micro_break(
-                session_id=self.session_id, t_s=t_s, recorded_at=now, kind=kind, data=data
+                session_id=self.session_id,
+                t_s=t_s,
+                recorded_at=now,
+                kind=kind,
+                data=data,
+                seq=seq,
             )
             self.hub.publish_text(
                 MicroBreakMessage(
-                    **self.hub.next_header(), t_s=t_s, event=kind, micro_break=data
+                    **self.hub.header(seq), t_s=t_s, event=kind, micro_break=data
                 ).model_dump_json(),
                 after=self.storage.last_ticket,
             )

@@ -60,6 +60,7 @@ class GuidanceOut(BaseModel):
 class AssessmentsOut(BaseModel):
     session_id: str
     results: list[dict[str, Any]]
+    total: int = Field(description="Stored results (all are returned)")
 
 
 _NOT_RUNNING: dict[int | str, dict[str, Any]] = {
@@ -142,7 +143,7 @@ async def list_assessment_results(session_id: str, storage: StorageDep) -> Asses
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     results = await asyncio.to_thread(storage.assessments, session_id)
-    return AssessmentsOut(session_id=session_id, results=results)
+    return AssessmentsOut(session_id=session_id, results=results, total=len(results))
 
 
 class GuidanceHistoryOut(BaseModel):
@@ -150,6 +151,7 @@ class GuidanceHistoryOut(BaseModel):
     changes: list[dict[str, Any]] = Field(
         description="Stored guidance at each change, with the pacing events that caused it"
     )
+    total: int = Field(description="Stored changes (all are returned)")
 
 
 @router.get("/history", response_model=GuidanceHistoryOut, responses={404: {}})
@@ -159,4 +161,4 @@ async def guidance_history(session_id: str, storage: StorageDep) -> GuidanceHist
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     changes = await asyncio.to_thread(storage.snapshots, "guidance", session_id)
-    return GuidanceHistoryOut(session_id=session_id, changes=changes)
+    return GuidanceHistoryOut(session_id=session_id, changes=changes, total=len(changes))

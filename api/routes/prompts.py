@@ -36,6 +36,7 @@ _CLOSED: dict[int | str, dict[str, Any]] = {
 
 class PromptList(BaseModel):
     prompts: list[PromptOut]
+    total: int = Field(description="Prompts the filters select (whatever limit)")
 
 
 class ItemAnswer(BaseModel):
@@ -70,7 +71,8 @@ async def list_prompts(
     """Prompts, oldest due first, with their answers and response latency."""
     rows = await asyncio.to_thread(storage.prompts, since=since, state=state, limit=limit)
     answers = await asyncio.to_thread(storage.prompt_answers, [r["id"] for r in rows])
-    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows])
+    total = await asyncio.to_thread(storage.count_prompts, since=since, state=state)
+    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows], total=total)
 
 
 async def _stored(storage: StorageDep, prompt_id: int) -> Row:
