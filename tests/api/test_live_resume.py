@@ -128,6 +128,8 @@ def test_reconnecting_after_the_session_ended_gets_the_rest_then_the_final_statu
     assert [(m.seq, m.type) for m in messages[:-1]] == [(s, t) for s, t, _ in stored]
     assert messages[-1].type == "status" and messages[-1].state == "ended"
     assert messages[-1].seq == stored[-1][0]
+    with server.client() as c:  # the live schema tells a client how to resume
+        assert "?since_seq=N" in c.get("/api/v1/schema/live").json()["description"]
     # without since_seq: only the final status, as before
     with connect(_url(server, session_id), open_timeout=10) as ws:
         plain = [parse_live_message(text) for text in ws]
