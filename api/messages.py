@@ -129,7 +129,8 @@ RESUME_DESCRIPTION = (
     "storage and in seq order, every beat, metrics and micro_break message numbered above N "
     "(timestamp: when the item was recorded), then the current status (and guidance while "
     "pacing) repeating the last resent seq, then the live messages after it: no item twice, "
-    "none missing. status and guidance are not stored: one sent meanwhile stays a seq gap."
+    "none missing. status, guidance and prompt messages are not resent (prompts: GET "
+    "/api/v1/prompts): one sent meanwhile stays a seq gap."
 )
 
 

@@ -19,8 +19,9 @@ Resuming: a client that reconnects with ``?since_seq=N`` (the last ``seq`` it re
 gets, from storage, every beat, metrics window and micro-break event of the session numbered
 above ``N``, in ``seq`` order; then the current ``status`` (and guidance while pacing), whose
 ``seq`` repeats the last one resent (a summary, not a new message); then the live messages
-after it: nothing twice and no stored item missing. Status and guidance messages are not
-stored, so the ``seq`` of one sent while the client was away stays a gap. Of a session that
+after it: nothing twice and no stored item missing. Status, guidance and prompt messages are
+not resent (prompts are at ``GET /api/v1/prompts``), so the ``seq`` of one sent while the
+client was away stays a gap. Of a session that
 has ended, the missed items are sent, then its final ``status``. How it holds: every stored
 item takes its ``seq`` just before its write is queued (stored ``seq`` order is commit order);
 the server subscribes, then waits for everything queued to be committed, then reads storage,
