@@ -15,7 +15,6 @@ import csv
 import json
 import logging
 import secrets
-import sqlite3
 import statistics
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from pydantic import (
 )
 
 from api.problems import ProblemError
-from api.storage import Storage
+from api.storage import ReadOnlyDatabase, Row, Storage, StorageError
 from breathing.dayplan import (
     CheckinItem,
     DayPlan,
@@ -434,7 +433,7 @@ class PromptOut(BaseModel):
     answers: list[AnswerItemOut]
 
 
-def prompt_out(row: sqlite3.Row, answers: list[sqlite3.Row] | None = None) -> PromptOut:
+def prompt_out(row: Row, answers: list[Row] | None = None) -> PromptOut:
     sent, answered = row["sent_at"], row["answered_at"]
     return PromptOut(
         id=row["id"],
@@ -525,16 +524,10 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
     if not database.is_file():
         raise PromptExportError(f"{database}: no database (has the service run here?)")
     try:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
-        try:
-            prompts = conn.execute("SELECT * FROM prompts ORDER BY due_at, id").fetchall()
-            answers = conn.execute(
-                "SELECT * FROM prompt_answers ORDER BY prompt_id, position"
-            ).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
+        with ReadOnlyDatabase(database) as db:
+            prompts = db.all_prompts()
+            answers = db.all_prompt_answers()
+    except StorageError as exc:
         raise PromptExportError(f"{database}: cannot read the prompts ({exc})") from None
     out.mkdir(parents=True, exist_ok=True)
     rows = [prompt_out(r) for r in prompts]

@@ -16,7 +16,7 @@ plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's d
 ``None`` when there is no data that day:
 
 - ``resting_rmssd_ms``, ``resting_hr_bpm``: the dashboard's resting measure
-  (:func:`api.routes.dashboard.resting_of_day`): medians of the 60-s windows of session time
+  (:func:`api.resting.resting_of_day`): medians of the 60-s windows of session time
   60-360 s of the day's first strap session (simulations and replays do not count);
 - ``stress``, ``energy``: means of the day's check-ins (1-5; notes are never sent);
 - ``prompts_sent``: the day plan's prompts sent that day (the ``prompts`` table; skipped ones
@@ -35,10 +35,9 @@ import datetime as dt
 import json
 import logging
 import os
-import sqlite3
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,10 @@ import httpx
 
 from api.dayplan import load_plan
 from api.errors import ApiError
-from api.routes.dashboard import resting_of_day
+from api.resting import resting_of_day
+from api.storage import StorageError
+from api.storage.queries import Queries
+from api.storage.readonly import ReadOnlyDatabase as StoredReadOnly
 from breathing.dayplan import DayPlan
 
 __all__ = [
@@ -160,27 +162,22 @@ def save_membership(data_dir: Path, membership: Membership) -> Path:
     return path
 
 
-class ReadOnlyDatabase:
-    """The service's SQLite database opened read-only (the server may be running meanwhile)."""
+class ReadOnlyDatabase(StoredReadOnly):
+    """The service's SQLite database opened read-only (the server may be running meanwhile).
+
+    Raises
+    ------
+    HubShareError
+        There is no database at ``path`` or it cannot be opened.
+    """
 
     def __init__(self, path: Path) -> None:
         if not path.exists():
             raise HubShareError(f"no hrvpace database at {path}")
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return list(self._conn.execute(sql, tuple(params)))
-
-    def get_value(self, table: str, key: str) -> tuple[Any, float] | None:
-        """A stored setting (the day plan), as :meth:`api.storage.Storage.get_value`."""
-        if table not in ("settings", "baseline"):
-            raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
-        rows = self.query(f"SELECT value_json, updated_at FROM {table} WHERE key = ?", (key,))
-        return (json.loads(rows[0][0]), rows[0][1]) if rows else None
-
-    def close(self) -> None:
-        self._conn.close()
+        try:
+            super().__init__(path)
+        except StorageError as exc:
+            raise HubShareError(str(exc)) from None
 
 
 def _day_bounds(plan: DayPlan, day: dt.date) -> tuple[float, float]:
@@ -206,42 +203,27 @@ def _in_range(name: str, value: float | None) -> float | int | None:
     return int(value) if name in _INTS else round(float(value), 2)
 
 
-def daily_aggregates(db: Any, day: dt.date, *, now: float | None = None) -> dict[str, Any]:
+def daily_aggregates(db: Queries, day: dt.date, *, now: float | None = None) -> dict[str, Any]:
     """What is sent for ``day``: ``{"date": ..., <each field of FIELDS>: value or None}``.
 
     ``db`` is the service's :class:`api.storage.Storage` or a :class:`ReadOnlyDatabase` (both
-    answer ``query(sql, params)``). See the module docstring for each field's definition.
+    answer the reads of :class:`api.storage.queries.Queries`). See the module docstring for
+    each field's definition.
     """
     now = time.time() if now is None else now
     start, end = _day_bounds(load_plan(db), day)
     resting = resting_of_day(db, start, end)
-    checkins = db.query(
-        "SELECT stress, energy FROM checkins WHERE at >= ? AND at < ?", (start, end)
-    )
-    events = db.query(
-        "SELECT m.kind, m.data_json FROM micro_breaks m LEFT JOIN sessions s "
-        "ON s.id = m.session_id WHERE m.recorded_at >= ? AND m.recorded_at < ? AND "
-        "(m.session_id IS NULL OR json_extract(s.source_json, '$.kind') = 'ble')",
-        (start, end),
-    )
-    prompts = db.query(
-        "SELECT COUNT(*), COUNT(answered_at) FROM prompts WHERE sent_at >= ? AND sent_at < ?",
-        (start, end),
-    )
-    practice = db.query(
-        "SELECT created_at, COALESCE(ended_at, ?) FROM sessions WHERE mode = 'practice' "
-        "AND json_extract(source_json, '$.kind') = 'ble' AND created_at >= ? AND created_at < ?",
-        (now, start, end),
-    )
-    kinds = [str(e[0]) for e in events]
+    checkins = db.checkin_scores(start, end)
+    events = db.person_break_events(start, end)
+    sent, answered = db.prompt_counts(start, end)
+    practice = db.strap_practice_spans(start, end, now=now)
+    kinds = [kind for kind, _ in events]
     effects = []
-    for kind, data_json in events:
+    for kind, data in events:
         if kind == "break_effect":
-            data = json.loads(data_json)
             before, after = data.get("rmssd_before_ms"), data.get("rmssd_after_ms")
             if isinstance(before, int | float) and isinstance(after, int | float):
                 effects.append(float(after) - float(before))
-    sent, answered = (int(prompts[0][0]), int(prompts[0][1])) if prompts else (0, 0)
     raw: dict[str, float | None] = {
         "resting_rmssd_ms": resting.rmssd_ms,
         "resting_hr_bpm": resting.hr_bpm,

@@ -91,8 +91,17 @@ class LiveHub:
 
     def next_header(self) -> dict[str, Any]:
         """The common fields of the next message: session id, seq and timestamp."""
+        return self.header(self.take_seq())
+
+    def take_seq(self) -> int:
+        """Number the next message (a stored item takes its ``seq`` before its write is
+        queued, so stored ``seq`` order is write order: see :mod:`api.routes.live`)."""
         self.seq += 1
-        return {"session_id": self.session_id, "seq": self.seq, "timestamp": time.time()}
+        return self.seq
+
+    def header(self, seq: int) -> dict[str, Any]:
+        """The common fields of the message numbered ``seq`` (from :meth:`take_seq`)."""
+        return {"session_id": self.session_id, "seq": seq, "timestamp": time.time()}
 
     def publish_text(self, text: str, *, after: int | None = None) -> None:
         """Send ``text`` to every subscriber once storage ticket ``after`` is committed.

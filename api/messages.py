@@ -130,12 +130,24 @@ LiveMessage = Annotated[
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveMessage)
 
+#: How a client resumes after a disconnect (the live schema's ``description``).
+RESUME_DESCRIPTION = (
+    "One message of WS /api/v1/sessions/{id}/live. seq rises by one per message published. "
+    "A client that reconnects with ?since_seq=N (the last seq it received) first gets, from "
+    "storage and in seq order, every beat, metrics and micro_break message numbered above N "
+    "(timestamp: when the item was recorded), then the current status (and guidance while "
+    "pacing) repeating the last resent seq, then the live messages after it: no item twice, "
+    "none missing. status, guidance and prompt messages are not resent (prompts: GET "
+    "/api/v1/prompts): one sent meanwhile stays a seq gap."
+)
+
 
 def live_schema() -> dict[str, Any]:
     """JSON Schema of every message the live WebSocket sends (as sent: serialization mode, so
     a field with a default is still always present)."""
     schema = _ADAPTER.json_schema(mode="serialization")
     schema["title"] = "hrvpace live message"
+    schema["description"] = RESUME_DESCRIPTION
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from datetime import timedelta
 from typing import Literal
 
 from api.dayplan import Clock, PromptOut, load_plan, prompt_out
 from api.messages import PromptMessage
 from api.sessions import SessionManager
-from api.storage import Storage
+from api.storage import Row, Storage
 from api.webhooks import WebhookNotifier
 from breathing.dayplan import (
     DayContext,
@@ -123,11 +122,7 @@ class PromptScheduler:
     def _breaks(self, plan: DayPlan) -> DayContext:
         """Break state from the stored micro-break events; new flags and ended breaks become
         signal-contingent check-ins."""
-        rows = self.storage.query(
-            "SELECT id, kind, recorded_at FROM micro_breaks "
-            "WHERE kind IN ('micro_break', 'break_started', 'break_ended') "
-            "ORDER BY id DESC LIMIT 200"
-        )
+        rows = self.storage.recent_break_events(limit=200)
         active = False
         last_end: float | None = None
         for r in rows:  # newest first
@@ -159,10 +154,7 @@ class PromptScheduler:
         return DayContext(break_active=active, last_break_end_s=last_end)
 
     def _last_checkin_s(self) -> float | None:
-        rows = self.storage.query(
-            "SELECT MAX(due_at) FROM prompts WHERE kind = 'checkin' AND state != 'skipped'"
-        )
-        stored = rows[0][0] if rows and rows[0][0] is not None else None
+        stored = self.storage.last_checkin_due()
         pending = [p.due_s for p in self._signal.values()]
         times = [t for t in [stored, *pending] if t is not None]
         return max(times) if times else None
@@ -237,15 +229,13 @@ class PromptScheduler:
         await self._expire(now, open_rows)
         return sent
 
-    def _read_state(
-        self, plan: DayPlan, now: float
-    ) -> tuple[DayContext, set[str], list[sqlite3.Row]]:
+    def _read_state(self, plan: DayPlan, now: float) -> tuple[DayContext, set[str], list[Row]]:
         ctx = self._breaks(plan)
         known = self.storage.prompt_keys(since_due=now - 3 * 86400)
         open_rows = self.storage.prompts(state="sent", since=now - 3 * 86400)
         return ctx, known, open_rows
 
-    async def _expire(self, now: float, open_rows: list[sqlite3.Row]) -> None:
+    async def _expire(self, now: float, open_rows: list[Row]) -> None:
         due = [r for r in open_rows if r["expires_at"] <= now]
         if not due:
             return

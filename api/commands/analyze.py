@@ -28,6 +28,7 @@ from api.commands._options import (
     signal_options,
 )
 from api.commands._progress import QuietOpt, progress
+from api.commands._text import human_duration
 from api.research import MissingExtraError, require
 from api.research.analysis import (
     AnalysisOptions,
@@ -49,25 +50,6 @@ _HUMAN = (
     "rmssd_ms",
     "lf_hf",
 )
-
-
-def human_duration(seconds: float | None) -> str:
-    """A duration as a person reads it: ``45 s``, ``16.1 min``, ``22.5 h``, ``3.2 d``.
-
-    Examples
-    --------
-    >>> human_duration(80_970.0)
-    '22.5 h'
-    """
-    if seconds is None or seconds != seconds:
-        return "-"
-    if seconds < 90:
-        return f"{seconds:.3g} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 2 * 86_400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.1f} d"
 
 
 def _human_line(r: RecordingAnalysis) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.serve import (
+from api.commands._server import (
     ConfigOpt,
     DataDirOpt,
     HostOpt,

@@ -30,7 +30,7 @@ def sessions(
     ] = False,
 ) -> None:
     """List stored sessions: id prefix, start, length, source, label, beats."""
-    from api.commands.analyze import human_duration
+    from api.commands._text import human_duration
     from api.research.store import list_sessions, short_ids
     from api.settings import load_settings
 

@@ -244,6 +244,8 @@ class Pipeline:
         self._last_t_s = beat.t_s
         if self._t0_unix_s is None:
             self._t0_unix_s = beat.arrived_at - beat.t_s
+        hub = self.hub
+        seq = hub.take_seq()  # stored with the beat: a client resuming by seq gets it back
         self.storage.add_beats(
             self.session_id,
             [
@@ -257,12 +259,12 @@ class Pipeline:
                     beat.heart_rate_bpm,
                 )
             ],
+            seqs=[seq],
         )
-        hub = self.hub
         if hub.n_subscribers:
             hub.publish_text(
                 BeatMessage(
-                    **hub.next_header(),
+                    **hub.header(seq),
                     idx=idx,
                     t_s=beat.t_s,
                     rr_ms=beat.rr_ms,
@@ -273,8 +275,6 @@ class Pipeline:
                 ).model_dump_json(),
                 after=self.storage.last_ticket,
             )
-        else:
-            hub.seq += 1
         for listener in self.listeners:
             listener.on_beat(beat)
         nn: bool | None = None  # the beat's one NN verdict (None: no analyser to judge it)
@@ -320,11 +320,12 @@ class Pipeline:
         data = metrics.model_dump(mode="json")
         t_s = metrics.t_s
         self.last_metrics = metrics
+        seq = self.hub.take_seq()
         self.storage.add_snapshot(
-            "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data
+            "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data, seq=seq
         )
         self.hub.publish_text(
-            MetricsMessage(**self.hub.next_header(), t_s=t_s, metrics=metrics).model_dump_json(),
+            MetricsMessage(**self.hub.header(seq), t_s=t_s, metrics=metrics).model_dump_json(),
             after=self.storage.last_ticket,
         )
         for listener in self.listeners:
@@ -340,12 +341,18 @@ class Pipeline:
             t_s: float | None = typed.t_s
             if isinstance(typed, payloads.MicroBreakDue):
                 self.last_micro_break = typed
+            seq = self.hub.take_seq()
             self.storage.add_micro_break(
-                session_id=self.session_id, t_s=t_s, recorded_at=now, kind=kind, data=data
+                session_id=self.session_id,
+                t_s=t_s,
+                recorded_at=now,
+                kind=kind,
+                data=data,
+                seq=seq,
             )
             self.hub.publish_text(
                 MicroBreakMessage(
-                    **self.hub.next_header(), t_s=t_s, event=kind, micro_break=typed
+                    **self.hub.header(seq), t_s=t_s, event=kind, micro_break=typed
                 ).model_dump_json(),
                 after=self.storage.last_ticket,
             )

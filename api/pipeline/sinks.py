@@ -31,10 +31,19 @@ class SessionStore(Protocol):
     last_ticket: int
     committed_ticket: int
 
-    def add_beats(self, session_id: str, rows: Sequence[BeatRow]) -> None: ...
+    def add_beats(
+        self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
+    ) -> None: ...
 
     def add_snapshot(
-        self, table: str, session_id: str, *, t_s: float, recorded_at: float, data: dict[str, Any]
+        self,
+        table: str,
+        session_id: str,
+        *,
+        t_s: float,
+        recorded_at: float,
+        data: dict[str, Any],
+        seq: int | None = None,
     ) -> None: ...
 
     def add_assessment(
@@ -49,6 +58,7 @@ class SessionStore(Protocol):
         recorded_at: float,
         kind: str,
         data: dict[str, Any],
+        seq: int | None = None,
     ) -> None: ...
 
     def put_value(
@@ -72,11 +82,20 @@ class NoStore:
     last_ticket = 0
     committed_ticket = 0
 
-    def add_beats(self, session_id: str, rows: Sequence[BeatRow]) -> None:
+    def add_beats(
+        self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
+    ) -> None:
         """Keep nothing."""
 
     def add_snapshot(
-        self, table: str, session_id: str, *, t_s: float, recorded_at: float, data: dict[str, Any]
+        self,
+        table: str,
+        session_id: str,
+        *,
+        t_s: float,
+        recorded_at: float,
+        data: dict[str, Any],
+        seq: int | None = None,
     ) -> None:
         """Keep nothing."""
 
@@ -91,6 +110,7 @@ class NoStore:
         recorded_at: float,
         kind: str,
         data: dict[str, Any],
+        seq: int | None = None,
     ) -> None:
         """Keep nothing."""
 

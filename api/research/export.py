@@ -25,7 +25,6 @@ import csv
 import datetime
 import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from api._version import __version__
 from api.research import require
 from api.research.store import StoredSession, load_session
 from api.research.units import DESCRIPTIONS, csv_header, unit_of, units_of
+from api.storage import ReadOnlyDatabase, StorageError
 
 __all__ = ["BEAT_UNITS", "METRIC_UNITS", "export_session"]
 
@@ -104,14 +104,10 @@ def _write_parquet(
 
 def _service_settings(database: Path) -> dict[str, Any]:
     try:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            rows = conn.execute("SELECT key, value_json FROM settings").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
+        with ReadOnlyDatabase(database) as db:
+            return db.all_settings()
+    except StorageError:
         return {}
-    return {k: json.loads(v) for k, v in rows}
 
 
 def _device(s: StoredSession) -> dict[str, Any]:

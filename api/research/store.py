@@ -1,15 +1,14 @@
 """Read-only access to a stored session, for reports and exports.
 
-The service's database (``api/storage.py``) is opened read-only (SQLite ``mode=ro``) rather than
-through :class:`api.storage.Storage`: opening a ``Storage`` marks every ``running`` session as
-``interrupted`` and starts a writer thread, which must not happen while ``hrvpace serve`` may
-be recording. The queries follow the schema of ``api.storage.MIGRATIONS``.
+The service's database is opened read-only (:class:`api.storage.ReadOnlyDatabase`, SQLite
+``mode=ro``) rather than through :class:`api.storage.Storage`: opening a ``Storage`` marks every
+``running`` session as ``interrupted`` and starts a writer thread, which must not happen while
+``hrvpace serve`` may be recording. The queries live in :mod:`api.storage.readonly`.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from api.errors import ApiError, SessionNotFoundError
+from api.storage import ReadOnlyDatabase, StorageError
 
 __all__ = [
     "AmbiguousSessionError",
@@ -75,16 +75,8 @@ def list_sessions(database: Path) -> list[SessionSummary]:
     ApiError
         The database cannot be opened.
     """
-    conn = _connect_ro(database)
-    try:
-        rows = conn.execute(
-            "SELECT s.id, s.created_at, s.ended_at, s.state, s.mode, s.source_json, "
-            "s.options_json, COUNT(b.idx) AS n, MAX(b.t_s) AS t_last "
-            "FROM sessions s LEFT JOIN beats b ON b.session_id = s.id "
-            "GROUP BY s.id ORDER BY s.created_at, s.id"
-        ).fetchall()
-    finally:
-        conn.close()
+    with _open(database) as db:
+        rows = db.session_overview()
     out = []
     for r in rows:
         options = json.loads(r["options_json"] or "{}")
@@ -189,15 +181,13 @@ class StoredSession:
         return int(self.rr_ms.size)
 
 
-def _connect_ro(path: Path) -> sqlite3.Connection:
+def _open(path: Path) -> ReadOnlyDatabase:
     if not path.is_file():
         raise ApiError(f"{path}: no hrvpace database here (see --data-dir)")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
-    except sqlite3.Error as exc:
-        raise ApiError(f"{path}: cannot open the database read-only ({exc})") from exc
-    conn.row_factory = sqlite3.Row
-    return conn
+        return ReadOnlyDatabase(path)
+    except StorageError as exc:
+        raise ApiError(str(exc)) from exc
 
 
 def _checkin_t_s(at: float, t_s: NDArray[np.float64], arrived: NDArray[np.float64]) -> float | None:
@@ -231,50 +221,16 @@ def load_session(database: Path, session_id: str) -> StoredSession:
     ApiError
         The database cannot be opened.
     """
-    conn = _connect_ro(database)
-    try:
-        row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    with _open(database) as db:
+        row = db.session_row(session_id)
         if row is None:
             raise SessionNotFoundError(f"no session {session_id!r} in {database}")
         info = {k: row[k] for k in row.keys() if k not in ("source_json", "options_json")}  # noqa: SIM118 (sqlite3.Row iterates values)
-        beats = conn.execute(
-            "SELECT idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
-            "WHERE session_id = ? ORDER BY idx",
-            (session_id,),
-        ).fetchall()
-        metrics = [
-            {"t_s": r[0], "recorded_at": r[1], **json.loads(r[2])}
-            for r in conn.execute(
-                "SELECT t_s, recorded_at, data_json FROM metrics WHERE session_id = ? "
-                "ORDER BY t_s, rowid",
-                (session_id,),
-            )
-        ]
-        micro = [
-            {"t_s": r[0], "recorded_at": r[1], "kind": r[2], "data": json.loads(r[3])}
-            for r in conn.execute(
-                "SELECT t_s, recorded_at, kind, data_json FROM micro_breaks "
-                "WHERE session_id = ? ORDER BY recorded_at, id",
-                (session_id,),
-            )
-        ]
-        checkins = [
-            dict(r)
-            for r in conn.execute(
-                "SELECT id, at, stress, energy, note FROM checkins WHERE session_id = ? "
-                "ORDER BY at, id",
-                (session_id,),
-            )
-        ]
-        assessments = [
-            {"recorded_at": r[0], **json.loads(r[1])}
-            for r in conn.execute(
-                "SELECT recorded_at, data_json FROM assessments WHERE session_id = ? ORDER BY id",
-                (session_id,),
-            )
-        ]
-    finally:
-        conn.close()
+        beats = db.beat_rows(session_id)
+        metrics = db.metric_snapshots(session_id)
+        micro = db.micro_break_events(session_id)
+        checkins = db.session_checkins(session_id)
+        assessments = db.session_assessments(session_id)
     n = len(beats)
     idx = np.array([b[0] for b in beats], dtype=np.int64)
     t_s = np.array([b[1] for b in beats], dtype=np.float64)

@@ -18,7 +18,6 @@ strap or of routine); the windows stay stored.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 from typing import Annotated
@@ -93,13 +92,10 @@ def summarise_windows(storage: Storage, *, days: float, now: float) -> WindowSum
     since = now - days * 86400.0
     if reset_at is not None:
         since = max(since, reset_at)
-    rows = storage.query(
-        "SELECT session_id, data_json FROM metrics WHERE recorded_at >= ?", (since,)
-    )
+    rows = storage.windows_recorded_since(since)
     values: dict[str, list[float]] = {k: [] for k in BASELINE_METRICS}
     sessions = set()
-    for row in rows:
-        data = json.loads(row["data_json"])
+    for session_id, data in rows:
         used = False
         for key in BASELINE_METRICS:
             v = data.get(key)
@@ -107,7 +103,7 @@ def summarise_windows(storage: Storage, *, days: float, now: float) -> WindowSum
                 values[key].append(float(v))
                 used = True
         if used:
-            sessions.add(row["session_id"])
+            sessions.add(session_id)
     return WindowSummary(
         since_unix_s=since,
         reset_at_unix_s=reset_at,

@@ -63,6 +63,7 @@ class AssessmentsOut(BaseModel):
     results: list[payloads.AssessmentRecord] = Field(
         description="Each finished step (assessment_step), then the verdict (assessment_complete)"
     )
+    total: int = Field(description="Stored results (all are returned)")
 
 
 _NOT_RUNNING: dict[int | str, dict[str, Any]] = {
@@ -145,7 +146,9 @@ async def list_assessment_results(session_id: str, storage: StorageDep) -> Asses
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     results = await asyncio.to_thread(storage.assessments, session_id)
-    return AssessmentsOut.model_validate({"session_id": session_id, "results": results})
+    return AssessmentsOut.model_validate(
+        {"session_id": session_id, "results": results, "total": len(results)}
+    )
 
 
 class GuidanceHistoryOut(BaseModel):
@@ -153,6 +156,7 @@ class GuidanceHistoryOut(BaseModel):
     changes: list[payloads.GuidanceChange] = Field(
         description="Stored guidance at each change, with the pacing events that caused it"
     )
+    total: int = Field(description="Stored changes (all are returned)")
 
 
 @router.get("/history", response_model=GuidanceHistoryOut, responses={404: {}})
@@ -162,4 +166,6 @@ async def guidance_history(session_id: str, storage: StorageDep) -> GuidanceHist
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
     changes = await asyncio.to_thread(storage.snapshots, "guidance", session_id)
-    return GuidanceHistoryOut.model_validate({"session_id": session_id, "changes": changes})
+    return GuidanceHistoryOut.model_validate(
+        {"session_id": session_id, "changes": changes, "total": len(changes)}
+    )

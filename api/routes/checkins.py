@@ -41,6 +41,7 @@ class CheckinOut(BaseModel):
 
 class CheckinList(BaseModel):
     checkins: list[CheckinOut]
+    total: int = Field(description="Check-ins the filters select (whatever limit)")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckinOut)
@@ -90,7 +91,9 @@ async def list_checkins(
     rows = await asyncio.to_thread(
         storage.checkins, session_id=session_id, since=since, limit=limit
     )
+    total = await asyncio.to_thread(storage.count_checkins, session_id=session_id, since=since)
     return CheckinList(
+        total=total,
         checkins=[
             CheckinOut(
                 id=r["id"],
@@ -101,5 +104,5 @@ async def list_checkins(
                 note=r["note"],
             )
             for r in rows
-        ]
+        ],
     )

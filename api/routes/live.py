@@ -14,18 +14,32 @@ on a missing or wrong token, or 4404 when the session is unknown. A session that
 running sends one ``status`` message and closes normally. Otherwise the client first gets the
 current ``status``, then every message the session publishes, in ``seq`` order, until the
 session ends (normal close 1000).
+
+Resuming: a client that reconnects with ``?since_seq=N`` (the last ``seq`` it received) first
+gets, from storage, every beat, metrics window and micro-break event of the session numbered
+above ``N``, in ``seq`` order; then the current ``status`` (and guidance while pacing), whose
+``seq`` repeats the last one resent (a summary, not a new message); then the live messages
+after it: nothing twice and no stored item missing. Status, guidance and prompt messages are
+not resent (prompts are at ``GET /api/v1/prompts``), so the ``seq`` of one sent while the
+client was away stays a gap. Of a session that
+has ended, the missed items are sent, then its final ``status``. How it holds: every stored
+item takes its ``seq`` just before its write is queued (stored ``seq`` order is commit order);
+the server subscribes, then waits for everything queued to be committed, then reads storage,
+so an item is either in that read or published to the new subscriber after it (and dropped
+there when its ``seq`` is not above the last one resent).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect, status
 
 from api.auth import require_token, token_matches
-from api.messages import StatusMessage, live_schema
+from api.messages import BeatMessage, MetricsMessage, MicroBreakMessage, StatusMessage, live_schema
 from api.sessions import SessionManager
 from api.storage import Storage
 
@@ -38,6 +52,55 @@ SUBPROTOCOL = "hrvpace.v1"
 #: Prefix of the subprotocol that carries the token.
 BEARER_PREFIX = "bearer."
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+#: Largest ``since_seq`` accepted (SQLite integers end at 2**63 - 1).
+MAX_SEQ = 2**62
+
+
+async def missed_messages(storage: Storage, session_id: str, since_seq: int) -> list[Any]:
+    """The stored items of a session numbered above ``since_seq``, as their live messages.
+
+    Their ``timestamp`` is when the item was recorded (a beat's arrival), not a publication.
+    """
+    with contextlib.suppress(Exception):  # storage closed or failing: read what is committed
+        await asyncio.wrap_future(storage.flush())
+    items = await asyncio.to_thread(storage.missed_since_seq, session_id, since_seq)
+    out: list[Any] = []
+    for seq, kind, f in items:
+        if kind == "beat":
+            out.append(BeatMessage(session_id=session_id, seq=seq, timestamp=f["arrived_at"], **f))
+        elif kind == "metrics":
+            out.append(
+                MetricsMessage(
+                    session_id=session_id,
+                    seq=seq,
+                    timestamp=f["recorded_at"],
+                    t_s=f["t_s"],
+                    metrics=f["data"],
+                )
+            )
+        else:
+            out.append(
+                MicroBreakMessage(
+                    session_id=session_id,
+                    seq=seq,
+                    timestamp=f["recorded_at"],
+                    t_s=f["t_s"],
+                    event=f["kind"],
+                    micro_break=f["data"],
+                )
+            )
+    return out
+
+
+def _with_seq(text: str, seq: int) -> str:
+    """A welcome message renumbered to ``seq`` (it repeats the last seq the client got)."""
+    data = json.loads(text)
+    data["seq"] = max(seq, 1)
+    return json.dumps(data)
+
+
+def _seq_of(text: str) -> int:
+    return int(json.loads(text)["seq"])
 
 
 def _normal_origin(origin: str) -> str:
@@ -92,6 +155,14 @@ async def live(
     websocket: WebSocket,
     session_id: str,
     token: Annotated[str | None, Query(max_length=512)] = None,
+    since_seq: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_SEQ,
+            description="The last seq received: resume, with the stored items missed first",
+        ),
+    ] = None,
 ) -> None:
     if not origin_allowed(websocket):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
@@ -104,16 +175,22 @@ async def live(
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="missing or bad token")
         return
     manager: SessionManager = app.state.sessions
+    storage: Storage = app.state.storage
     live_session = manager.get_live(session_id)
     if live_session is None:
-        storage: Storage = app.state.storage
         row = await asyncio.to_thread(storage.get_session, session_id)
         if row is None:
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")
             return
+        last_seq = 1
+        if since_seq is not None:
+            for message in await missed_messages(storage, session_id, since_seq):
+                await websocket.send_text(message.model_dump_json())
+                last_seq = message.seq
+            last_seq = max(last_seq, since_seq, 1)
         final = StatusMessage(
             session_id=session_id,
-            seq=1,
+            seq=last_seq,
             timestamp=row["ended_at"] or row["created_at"],
             state=row["state"],
             message=row["message"],
@@ -125,8 +202,23 @@ async def live(
 
     hub = live_session.hub
     sub = hub.subscribe()
-    for text in live_session.pipeline.welcome_messages():
-        sub.put(text)
+    #: live messages numbered up to this were resent from storage (or seen by the client)
+    cutoff: int | None = None
+    if since_seq is None:
+        for text in live_session.pipeline.welcome_messages():
+            sub.put(text)
+    else:
+        seq_at_subscribe = hub.seq
+        try:
+            missed = await missed_messages(storage, session_id, since_seq)
+            for message in missed:
+                await websocket.send_text(message.model_dump_json())
+            cutoff = missed[-1].seq if missed else min(since_seq, seq_at_subscribe)
+            for text in live_session.pipeline.welcome_messages():
+                await websocket.send_text(_with_seq(text, cutoff))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            hub.unsubscribe(sub)
+            return
 
     async def drain_incoming() -> None:
         # Clients send nothing we need; reading notices a disconnect promptly.
@@ -140,6 +232,11 @@ async def live(
             batch = await sub.get_batch()
             if not batch:
                 break  # the session ended and everything was sent
+            if cutoff is not None:  # resumed: skip what was resent (seq only rises)
+                while batch and _seq_of(batch[0]) <= cutoff:
+                    batch.pop(0)
+                if batch:
+                    cutoff = None
             for text in batch:
                 await websocket.send_text(text)
             if reader.done():

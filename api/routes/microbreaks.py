@@ -160,6 +160,7 @@ class HistoryItem(BaseModel):
 
 class HistoryOut(BaseModel):
     events: list[HistoryItem]
+    total: int = Field(description="Events stored (of the session when given), whatever limit")
 
 
 @router.get("/history", response_model=HistoryOut)
@@ -170,7 +171,9 @@ async def history(
 ) -> HistoryOut:
     """Flags with their reasons and suggestions, breaks and their effects, newest first."""
     rows = await asyncio.to_thread(storage.micro_breaks, session_id=session_id, limit=limit)
+    total = await asyncio.to_thread(storage.count_micro_breaks, session_id=session_id)
     return HistoryOut(
+        total=total,
         events=[
             HistoryItem(
                 id=r["id"],
@@ -181,7 +184,7 @@ async def history(
                 data=json.loads(r["data_json"]),
             )
             for r in rows
-        ]
+        ],
     )
 
 

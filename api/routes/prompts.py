@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -21,6 +20,7 @@ from api.dayplan import PromptOut, prompt_out
 from api.problems import ProblemError
 from api.routes._deps import StorageDep
 from api.routes.dayplan import SchedulerDep
+from api.storage import Row
 
 router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
 
@@ -36,6 +36,7 @@ _CLOSED: dict[int | str, dict[str, Any]] = {
 
 class PromptList(BaseModel):
     prompts: list[PromptOut]
+    total: int = Field(description="Prompts the filters select (whatever limit)")
 
 
 class ItemAnswer(BaseModel):
@@ -70,17 +71,18 @@ async def list_prompts(
     """Prompts, oldest due first, with their answers and response latency."""
     rows = await asyncio.to_thread(storage.prompts, since=since, state=state, limit=limit)
     answers = await asyncio.to_thread(storage.prompt_answers, [r["id"] for r in rows])
-    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows])
+    total = await asyncio.to_thread(storage.count_prompts, since=since, state=state)
+    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows], total=total)
 
 
-async def _stored(storage: StorageDep, prompt_id: int) -> sqlite3.Row:
+async def _stored(storage: StorageDep, prompt_id: int) -> Row:
     row = await asyncio.to_thread(storage.get_prompt, prompt_id)
     if row is None:
         raise ProblemError(404, "prompt_not_found", f"no prompt with id {prompt_id}")
     return row
 
 
-async def _open_prompt(storage: StorageDep, prompt_id: int) -> sqlite3.Row:
+async def _open_prompt(storage: StorageDep, prompt_id: int) -> Row:
     row = await _stored(storage, prompt_id)
     if row["state"] != "sent":
         raise ProblemError(

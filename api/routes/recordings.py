@@ -30,6 +30,7 @@ class RecordingOut(BaseModel):
 
 class RecordingList(BaseModel):
     recordings: list[RecordingOut]
+    total: int = Field(description="Recordings stored (all are returned)")
 
 
 def _out(info: RecordingInfo) -> RecordingOut:
@@ -94,7 +95,7 @@ async def upload_recording(
 async def list_recordings(request: Request) -> RecordingList:
     """The recordings a replay session can name, by name."""
     infos = await asyncio.to_thread(get_store(request).list)
-    return RecordingList(recordings=[_out(i) for i in infos])
+    return RecordingList(recordings=[_out(i) for i in infos], total=len(infos))
 
 
 @router.delete(

@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import json
-import sqlite3
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
@@ -19,7 +18,7 @@ from api.pipeline import SimulatorSpec
 from api.problems import ProblemError
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
-from api.storage import Storage
+from api.storage import Row, Storage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -84,6 +83,7 @@ class SessionOut(BaseModel):
 
 class SessionList(BaseModel):
     sessions: list[SessionOut]
+    total: int = Field(description="Sessions stored (whatever limit and offset)")
 
 
 class BeatOut(BaseModel):
@@ -99,15 +99,43 @@ class BeatOut(BaseModel):
 class BeatsOut(BaseModel):
     session_id: str
     beats: list[BeatOut]
+    total: int = Field(
+        description="Beats the filters select before limit (since_t_s, since): the beats "
+        "returned and those still to come"
+    )
 
 
 class SnapshotsOut(BaseModel):
     session_id: str
     metrics: list[payloads.MetricsSnapshot]
+    total: int = Field(description="Windows the filter selects before limit (since)")
+
+
+#: ``since``: the incremental cursor of beats and metrics (see :mod:`api.storage.series`).
+Since = Annotated[
+    float | None,
+    Query(
+        ge=-1e12,
+        le=1e12,
+        description="Only items after this session time t_s, s (exclusive). To follow a "
+        "session, pass the t_s of the last item received: items come in t_s order and a page "
+        "holds every item of its last t_s, so nothing is missed or repeated.",
+    ),
+]
+#: ``limit``: at most this many items (a few more when the last ones share a ``t_s``).
+Limit = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=100_000,
+        description="At most this many items (more only when several share the page's last "
+        "t_s); none: all",
+    ),
+]
 
 
 def _row_to_out(
-    row: sqlite3.Row, live: LiveSession | None, summary: dict[str, Any] | None = None
+    row: Row, live: LiveSession | None, summary: dict[str, Any] | None = None
 ) -> SessionOut:
     out = SessionOut(
         id=row["id"],
@@ -136,7 +164,7 @@ def _row_to_out(
     return out
 
 
-async def _get_row(storage: Storage, session_id: str) -> sqlite3.Row:
+async def _get_row(storage: Storage, session_id: str) -> Row:
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
@@ -175,8 +203,10 @@ async def list_sessions(
     live = {s.id: s for s in manager.live_sessions}
     rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
     summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
+    total = await asyncio.to_thread(storage.count_sessions)
     return SessionList(
-        sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows]
+        sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows],
+        total=total,
     )
 
 
@@ -287,19 +317,37 @@ async def get_beats(
             "5-minute tachogram with it)",
         ),
     ] = None,
+    since: Since = None,
+    limit: Limit = None,
 ) -> Response:
-    """Every stored beat of a session (``?format=csv`` for CSV with units in the header)."""
+    """A session's stored beats in order (``?format=csv`` for CSV with units in the header).
+
+    Follow a session incrementally with ``since`` (the last beat's ``t_s``) and ``limit``;
+    ``total`` (CSV: the ``X-Total-Count`` header) counts the beats the filters select.
+    """
     await _get_row(storage, session_id)
-    rows = await asyncio.to_thread(storage.beats, session_id, since_t_s=since_t_s)
+    rows = await asyncio.to_thread(
+        storage.beats, session_id, since_t_s=since_t_s, since=since, limit=limit
+    )
+    total = await asyncio.to_thread(
+        storage.count_beats, session_id, since_t_s=since_t_s, since=since
+    )
     if format == "csv":
         return Response(
             beats_csv(rows),
             media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{session_id}-beats.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{session_id}-beats.csv"',
+                "X-Total-Count": str(total),
+            },
         )
     cols = ("idx", "t_s", "rr_ms", "arrived_at", "contact", "gap_before", "hr_bpm")
     return JSONResponse(
-        {"session_id": session_id, "beats": [dict(zip(cols, r, strict=True)) for r in rows]}
+        {
+            "session_id": session_id,
+            "beats": [dict(zip(cols, r, strict=True)) for r in rows],
+            "total": total,
+        }
     )
 
 
@@ -308,17 +356,33 @@ async def get_beats(
     response_model=SnapshotsOut,
     responses={200: {"content": {"text/csv": {}}}, 404: {}},
 )
-async def get_metrics(session_id: str, storage: StorageDep, format: Format = "json") -> Response:
-    """Every stored metrics snapshot of a session (one per completed window)."""
+async def get_metrics(
+    session_id: str,
+    storage: StorageDep,
+    format: Format = "json",
+    since: Since = None,
+    limit: Limit = None,
+) -> Response:
+    """A session's stored metrics snapshots (one per completed window) in ``t_s`` order.
+
+    Follow a session incrementally with ``since`` (the last window's ``t_s``) and ``limit``;
+    ``total`` (CSV: the ``X-Total-Count`` header) counts the windows the filter selects.
+    """
     await _get_row(storage, session_id)
-    items = await asyncio.to_thread(storage.snapshots, "metrics", session_id)
+    items = await asyncio.to_thread(
+        storage.snapshots, "metrics", session_id, since=since, limit=limit
+    )
+    total = await asyncio.to_thread(storage.count_snapshots, "metrics", session_id, since=since)
     if format == "csv":
         return Response(
             snapshots_csv(items),
             media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{session_id}-metrics.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{session_id}-metrics.csv"',
+                "X-Total-Count": str(total),
+            },
         )
-    return JSONResponse({"session_id": session_id, "metrics": items})
+    return JSONResponse({"session_id": session_id, "metrics": items, "total": total})
 
 
 class SimulatorControlIn(BaseModel):

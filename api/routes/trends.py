@@ -1,82 +1,17 @@
-"""Trends over days: daily resting RMSSD and heart rate from a person's strap sessions.
-
-One row per local calendar day (the server's time zone) with the median of the stored 60 s
-windows' RMSSD, ln RMSSD and mean heart rate. Only strap sessions (``source.kind == "ble"``, a
-real person) count; simulations and replays do not. The median of short windows over a day is a
-robust daily value (day-to-day lnRMSSD monitoring: Plews et al. 2012, Int J Sports Physiol
-Perform 7(4):344); it mixes activities unless the person wears the strap at rest.
-"""
+"""``GET /api/v1/trends/daily``: daily resting-HRV trend (computed in :mod:`api.trends`)."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import json
-import statistics
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from api.routes._deps import StorageDep
-from api.storage import Storage
+from api.trends import TrendsOut, daily_trends
 
 router = APIRouter(prefix="/api/v1/trends", tags=["trends"])
-
-
-class DayOut(BaseModel):
-    day: str = Field(description="Local date, YYYY-MM-DD")
-    n_windows: int
-    n_sessions: int
-    median_rmssd_ms: float | None
-    median_ln_rmssd: float | None
-    median_hr_bpm: float | None
-
-
-class TrendsOut(BaseModel):
-    days: int
-    series: list[DayOut] = Field(description="Days with data, oldest first")
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def daily_trends(storage: Storage, *, days: int, now: float) -> TrendsOut:
-    """Daily medians of the strap sessions' windows over the last ``days`` days (blocking)."""
-    rows = storage.query(
-        "SELECT m.session_id, m.recorded_at, m.data_json FROM metrics m "
-        "JOIN sessions s ON s.id = m.session_id "
-        "WHERE m.recorded_at >= ? AND json_extract(s.source_json, '$.kind') = 'ble' "
-        "ORDER BY m.recorded_at",
-        (now - days * 86400.0,),
-    )
-    by_day: dict[str, dict[str, list[float]]] = {}
-    sessions: dict[str, set[str]] = {}
-    for r in rows:
-        day = datetime.datetime.fromtimestamp(r["recorded_at"]).date().isoformat()
-        data = json.loads(r["data_json"])
-        bucket = by_day.setdefault(day, {"rmssd_ms": [], "ln_rmssd": [], "mean_hr_bpm": []})
-        for key, values in bucket.items():
-            v = data.get(key)
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                values.append(float(v))
-        sessions.setdefault(day, set()).add(r["session_id"])
-    return TrendsOut(
-        days=days,
-        series=[
-            DayOut(
-                day=day,
-                n_windows=len(b["rmssd_ms"]),
-                n_sessions=len(sessions[day]),
-                median_rmssd_ms=_median(b["rmssd_ms"]),
-                median_ln_rmssd=_median(b["ln_rmssd"]),
-                median_hr_bpm=_median(b["mean_hr_bpm"]),
-            )
-            for day, b in sorted(by_day.items())
-        ],
-    )
 
 
 @router.get("/daily", response_model=TrendsOut)

@@ -39,7 +39,7 @@ def test_upload_list_and_replay_a_real_recording_in_seconds(
     in_s = "".join(f"{v / 1000.0!r}\n" for v in rr_ms).encode()
     server = serve()
     with server.client() as c:
-        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
         info = _upload(c, "rest in s.txt", in_s, units="s").json()
         assert info["name"] == "rest_in_s.txt"
         assert info["beats"] == 300 and info["format"] == "plain" and info["units"] == "s"
@@ -116,7 +116,7 @@ def test_an_unreadable_upload_is_422_naming_the_line_not_the_content(
         r = _upload(c, "bad.txt", f"900\n910\n{secret}\n".encode())
         body = _problem(r, 422, "recording_unreadable")
         assert "line 3" in body["detail"] and secret not in r.text
-        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
         r = _upload(c, "x.txt", b"900\n", format="no_such_format")
         _problem(r, 422, "unknown_format")
         r = _upload(c, "x.txt", b"900\n", units="hours")
@@ -171,7 +171,7 @@ def test_a_link_out_of_the_folder_is_not_followed(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "link.txt").symlink_to(outside)
     with server.client() as c:
-        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
         r = c.post(
             "/api/v1/sessions",
             json={"source": {"kind": "replay", "recording": "link.txt", "speed": "max"}},
@@ -218,7 +218,7 @@ def test_a_recording_can_be_deleted(serve: Callable[..., Server]) -> None:
     with server.client() as c:
         name = _upload(c, "gone.txt", b"900\n910\n").json()["name"]
         assert c.delete(f"/api/v1/recordings/{name}").status_code == 204
-        assert c.get("/api/v1/recordings").json() == {"recordings": []}
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
         _problem(c.delete(f"/api/v1/recordings/{name}"), 404, "recording_not_found")
         beside = server.settings.data_dir / "beside.txt"
         beside.write_text("900\n")

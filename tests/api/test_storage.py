@@ -147,3 +147,48 @@ def test_live_messages_wait_for_their_commit_and_keep_their_order(tmp_path: Path
         assert list(sub._queue)[-1] == "status 2"
     finally:
         st.close()
+
+
+def test_a_page_never_splits_beats_or_windows_that_share_a_t_s(tmp_path: Path) -> None:
+    st = _open(tmp_path)
+    st.create_session("s", created_at=1.0, mode="monitor", source={"kind": "x"}, options={})
+    # beats 2, 3, 4 share t_s 2.0 (a source may repeat a time; the pipeline keeps it)
+    times = [0.0, 1.0, 2.0, 2.0, 2.0, 3.0, 4.0]
+    rows = [(i, t, 800.0, 10.0 + i, None, False, None) for i, t in enumerate(times)]
+    st.add_beats("s", rows)
+    for n, t in enumerate([60.0, 65.0, 65.0, 70.0]):
+        st.add_snapshot("metrics", "s", t_s=t, recorded_at=5.0, data={"n": n})
+    st.flush().result(timeout=10)
+    page = st.beats("s", limit=3)  # cut inside the tie at 2.0: the page holds the whole tie
+    assert [r[0] for r in page] == [0, 1, 2, 3, 4]
+    assert [r[0] for r in st.beats("s", since=page[-1][1], limit=3)] == [5, 6]
+    assert st.count_beats("s", since=2.0) == 2 and st.count_beats("s") == len(times)
+    assert st.beats("s", since_t_s=2.0, since=None) == rows[2:]
+    windows = st.snapshots("metrics", "s", limit=2)
+    assert [w["n"] for w in windows] == [0, 1, 2]
+    assert [w["n"] for w in st.snapshots("metrics", "s", since=65.0, limit=2)] == [3]
+    assert st.count_snapshots("metrics", "s", since=60.0) == 3
+    st.close()
+
+
+def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    conn = sqlite3.connect(path)
+    for number in range(2):
+        conn.executescript(MIGRATIONS[number])
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO sessions (id, created_at, state, mode, source_json) "
+        "VALUES ('old', 1.0, 'ended', 'monitor', '{}')"
+    )
+    conn.execute("INSERT INTO beats VALUES ('old', 0, 0.8, 800.0, 1.8, NULL, 0, NULL)")
+    conn.commit()
+    conn.close()
+    st = Storage(path, flush_s=0.02)
+    assert st.schema_version == len(MIGRATIONS) == 3
+    assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
+    assert st.missed_since_seq("old", 0) == []  # stored before seq: nothing to resend
+    st.add_beats("old", [(1, 1.6, 800.0, 2.6, None, False, None)], seqs=[7])
+    st.flush().result(timeout=10)
+    assert [(s, k, f["idx"]) for s, k, f in st.missed_since_seq("old", 0)] == [(7, "beat", 1)]
+    st.close()

@@ -1,0 +1,168 @@
+"""Running the local service, shared by ``hrvpace serve`` and ``hrvpace demo``: the flags,
+the data-dir lock, the socket and uvicorn (a neutral module: commands do not import each other)."""
+
+from __future__ import annotations
+
+import gc
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:  # the web stack is imported when a server starts, not for every command
+    from fastapi import FastAPI
+
+    from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.datadir import DataDirLock
+
+__all__ = [
+    "WS_MAX_MESSAGE_BYTES",
+    "ConfigOpt",
+    "DataDirOpt",
+    "HostOpt",
+    "PortOpt",
+    "bind_socket",
+    "lock_data_dir",
+    "run_server",
+    "settings_from_flags",
+    "url_for",
+]
+
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", help="Address to bind (default 127.0.0.1; env HRVPACE_HOST)."),
+]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", help="TCP port (default 8765; 0 = any free port).")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder of the database and token (env HRVPACE_DATA_DIR)."),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML config file (env HRVPACE_CONFIG).")
+]
+
+
+def settings_from_flags(
+    host: str | None, port: int | None, data_dir: Path | None, config: Path | None
+) -> Settings:
+    """Settings with the command line's flags on top of environment and config file."""
+    from api.settings import load_settings
+
+    try:
+        return load_settings(config_file=config, host=host, port=port, data_dir=data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def lock_data_dir(settings: Settings) -> DataDirLock:
+    """Hold the data dir's lock for this process, or exit 1 naming the server that has it."""
+    from api.datadir import DataDirLock
+    from api.errors import DataDirInUseError
+
+    try:
+        return DataDirLock(settings.data_dir).acquire()
+    except DataDirInUseError as exc:
+        typer.echo(f"hrvpace: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so the printed URL has the real port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"
+
+
+def tune_gc() -> None:
+    """Keep garbage-collection pauses short in the long-running service process.
+
+    The modules sessions use are already loaded (the app imports :mod:`api.pipeline`, which
+    imports its stages); everything alive (modules, the app, schemas: most of the process's
+    objects) is moved out of the collector's sight (``gc.freeze``), so full collections no
+    longer scan it. Without this, full collections
+    paused the event loop for 100-200 ms with 500 live sessions (bench/sessions.py). Then a
+    maintenance thread keeps doing so for what sessions accumulate (:func:`_gc_maintenance`).
+    """
+    gc.collect()
+    gc.freeze()
+    threading.Thread(target=_gc_maintenance, name="hrvpace-gc", daemon=True).start()
+
+
+#: Largest message a WebSocket client may send (uvicorn's default is 16 MiB).
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
+#: Seconds between moves of the surviving objects out of the collector's sight.
+GC_FREEZE_EVERY_S = 60.0
+#: Seconds between full collections of everything (reclaims garbage in reference cycles).
+GC_FULL_EVERY_S = 1800.0
+
+
+def _gc_maintenance() -> None:
+    """Freeze survivors every minute; a full collection every 30 minutes.
+
+    Sessions keep many small long-lived objects (per-beat records of the micro-break signal
+    tracker); without this the heap grows for the first hour and every 25 % of growth costs a
+    full collection of all of it, 60-150 ms with a few hundred sessions. Frozen objects are
+    still freed by reference counting; only garbage in cycles waits for the full collection.
+    """
+    last_full = time.monotonic()
+    while True:
+        time.sleep(GC_FREEZE_EVERY_S)
+        if time.monotonic() - last_full >= GC_FULL_EVERY_S:
+            gc.unfreeze()
+            gc.collect()
+            last_full = time.monotonic()
+        gc.freeze()
+
+
+def run_server(
+    app: FastAPI,
+    sock: socket.socket,
+    *,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` on ``sock`` with uvicorn until interrupted (the process's GC is tuned)."""
+    import uvicorn
+
+    tune_gc()
+    # no per-message compression: zlib on every small live message costs more than it saves;
+    # clients send nothing the live socket needs, so their messages are capped small
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+    )
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        original = server.startup
+
+        async def startup(sockets: list[socket.socket] | None = None) -> None:
+            await original(sockets=sockets)
+            if server.started:
+                on_started()
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])

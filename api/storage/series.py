@@ -1,0 +1,306 @@
+"""A session's time series: beats, metrics and guidance snapshots, assessments, micro-breaks.
+
+Paging (``since``/``limit``): ``since`` is a session time ``t_s`` (s, exclusive: rows after it)
+and rows come in ``t_s`` order (ties in storage order: a beat's ``idx``, a snapshot's row id).
+A page cut by ``limit`` is extended by the rows sharing its last ``t_s``, so a client that asks
+next with ``since=`` that ``t_s`` misses nothing and gets nothing twice. ``count_*`` give the
+rows a filter selects before ``limit`` (a list's ``total``).
+
+Every beat, metrics window and micro-break event of a live session is stored with its live
+message number ``seq`` (:mod:`api.live`); :meth:`SeriesTables.missed_since_seq` reads them back
+for a WebSocket client that reconnects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from api.storage.schema import BeatRow
+from api.storage.writer import StorageCore
+
+__all__ = ["SNAPSHOT_TABLES", "SeriesTables", "StoredMessage"]
+
+#: Tables of JSON snapshots on a session's timeline.
+SNAPSHOT_TABLES = ("metrics", "guidance")
+
+#: A stored item a live client missed: ``(seq, type, fields)`` with ``type`` ``"beat"``,
+#: ``"metrics"`` or ``"micro_break"`` and the fields of that live message (no header).
+StoredMessage = tuple[int, str, dict[str, Any]]
+
+_BEAT_SELECT = "SELECT idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
+
+
+def _beat(r: Sequence[Any]) -> BeatRow:
+    return (
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        None if r[4] is None else bool(r[4]),
+        bool(r[5]),
+        r[6],
+    )
+
+
+def _check_table(table: str) -> None:
+    if table not in SNAPSHOT_TABLES:
+        raise ValueError(f"table: expected 'metrics' or 'guidance', got {table!r}")
+
+
+class SeriesTables(StorageCore):
+    """Beats, snapshots, assessments and micro-break events (a part of
+    :class:`api.storage.Storage`)."""
+
+    # -- beats ----------------------------------------------------------------------------------
+
+    def add_beats(
+        self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
+    ) -> None:
+        """Queue beats for writing (returns at once); ``seqs``: their live message numbers."""
+        numbers: Sequence[int | None] = [None] * len(rows) if seqs is None else seqs
+        if len(numbers) != len(rows):
+            raise ValueError(f"seqs: expected {len(rows)} numbers, got {len(numbers)}")
+        self._submit(
+            "INSERT OR REPLACE INTO beats (session_id, idx, t_s, rr_ms, arrived_at, contact, "
+            "gap_before, hr_bpm, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(session_id, *row, seq) for row, seq in zip(rows, numbers, strict=True)],
+            many=True,
+        )
+
+    def beats(
+        self,
+        session_id: str,
+        *,
+        since_t_s: float | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[BeatRow]:
+        """A session's stored beats in order.
+
+        ``since_t_s``: only those with ``t_s`` >= it; ``since``: only those with ``t_s`` > it;
+        ``limit``: at most that many (more when the last ones share a ``t_s``, see the module).
+        Beats are stored in ``t_s`` order (the pipeline drops one that goes back), so ``idx``
+        order is ``t_s`` order.
+        """
+        where = "WHERE session_id = ? AND (? IS NULL OR t_s >= ?) AND (? IS NULL OR t_s > ?) "
+        params: tuple[Any, ...] = (session_id, since_t_s, since_t_s, since, since)
+        if limit is None:
+            rows = self.query(_BEAT_SELECT + where + "ORDER BY idx", params)
+            return [_beat(r) for r in rows]
+        rows = self.query(_BEAT_SELECT + where + "ORDER BY idx LIMIT ?", (*params, limit))
+        if len(rows) == limit:  # the rest of the last t_s: a page never splits a tie
+            rows += self.query(
+                _BEAT_SELECT + "WHERE session_id = ? AND t_s = ? AND idx > ? ORDER BY idx",
+                (session_id, rows[-1][1], rows[-1][0]),
+            )
+        return [_beat(r) for r in rows]
+
+    def count_beats(
+        self, session_id: str, *, since_t_s: float | None = None, since: float | None = None
+    ) -> int:
+        """How many beats :meth:`beats` selects with these filters (before ``limit``)."""
+        return int(
+            self.query(
+                "SELECT COUNT(*) FROM beats WHERE session_id = ? AND (? IS NULL OR t_s >= ?) "
+                "AND (? IS NULL OR t_s > ?)",
+                (session_id, since_t_s, since_t_s, since, since),
+            )[0][0]
+        )
+
+    # -- metrics and guidance snapshots ---------------------------------------------------------
+
+    def add_snapshot(
+        self,
+        table: str,
+        session_id: str,
+        *,
+        t_s: float,
+        recorded_at: float,
+        data: dict[str, Any],
+        seq: int | None = None,
+    ) -> None:
+        """Queue a metrics or guidance snapshot (``table`` is ``"metrics"`` or ``"guidance"``;
+        ``seq``, a metrics window's live message number)."""
+        _check_table(table)
+        if table == "metrics":
+            self._submit(
+                "INSERT INTO metrics (session_id, t_s, recorded_at, data_json, seq) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (session_id, t_s, recorded_at, json.dumps(data), seq),
+            )
+            return
+        self._submit(
+            f"INSERT INTO {table} (session_id, t_s, recorded_at, data_json) VALUES (?, ?, ?, ?)",
+            (session_id, t_s, recorded_at, json.dumps(data)),
+        )
+
+    def snapshots(
+        self,
+        table: str,
+        session_id: str,
+        *,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """A session's snapshots in ``t_s`` order (``since``/``limit``: see the module)."""
+        _check_table(table)
+        select = f"SELECT t_s, recorded_at, data_json, rowid FROM {table} "
+        where = "WHERE session_id = ? AND (? IS NULL OR t_s > ?) ORDER BY t_s, rowid"
+        params: tuple[Any, ...] = (session_id, since, since)
+        if limit is None:
+            rows = self.query(select + where, params)
+        else:
+            rows = self.query(select + where + " LIMIT ?", (*params, limit))
+            if len(rows) == limit:  # the rest of the last t_s
+                rows += self.query(
+                    select + "WHERE session_id = ? AND t_s = ? AND rowid > ? ORDER BY rowid",
+                    (session_id, rows[-1][0], rows[-1][3]),
+                )
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            item: dict[str, Any] = {"t_s": r[0], "recorded_at": r[1]}
+            item.update(json.loads(r[2]))
+            out.append(item)
+        return out
+
+    def count_snapshots(self, table: str, session_id: str, *, since: float | None = None) -> int:
+        """How many snapshots :meth:`snapshots` selects (before ``limit``)."""
+        _check_table(table)
+        return int(
+            self.query(
+                f"SELECT COUNT(*) FROM {table} WHERE session_id = ? AND (? IS NULL OR t_s > ?)",
+                (session_id, since, since),
+            )[0][0]
+        )
+
+    # -- assessments ----------------------------------------------------------------------------
+
+    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
+        """Queue an assessment step or verdict."""
+        self._submit(
+            "INSERT INTO assessments (session_id, recorded_at, data_json) VALUES (?, ?, ?)",
+            (session_id, recorded_at, json.dumps(data)),
+        )
+
+    def assessments(self, session_id: str) -> list[dict[str, Any]]:
+        """A session's assessment steps and verdicts, in order."""
+        rows = self.query(
+            "SELECT id, recorded_at, data_json FROM assessments WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+        return [{"id": r[0], "recorded_at": r[1], **json.loads(r[2])} for r in rows]
+
+    def latest_resonance_bpm(self) -> float | None:
+        """The resonance rate (breaths/min) of the newest finished assessment that found one.
+
+        ``None`` when no stored assessment has a result (none run, or none conclusive).
+        """
+        rows = self.query(
+            "SELECT json_extract(data_json, '$.result.resonance_bpm') FROM assessments "
+            "WHERE json_extract(data_json, '$.type') = 'assessment_complete' "
+            "AND json_extract(data_json, '$.result.resonance_bpm') IS NOT NULL "
+            "ORDER BY recorded_at DESC, id DESC LIMIT 1"
+        )
+        return float(rows[0][0]) if rows else None
+
+    # -- micro-break events ---------------------------------------------------------------------
+
+    def add_micro_break(
+        self,
+        *,
+        session_id: str | None,
+        t_s: float | None,
+        recorded_at: float,
+        kind: str,
+        data: dict[str, Any],
+        seq: int | None = None,
+    ) -> None:
+        """Queue a micro-break event (``seq``: its live message number)."""
+        self._submit(
+            "INSERT INTO micro_breaks (session_id, t_s, recorded_at, kind, data_json, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, t_s, recorded_at, kind, json.dumps(data), seq),
+        )
+
+    def micro_breaks(self, *, session_id: str | None = None, limit: int = 200) -> list[sqlite3.Row]:
+        """Micro-break events, newest first."""
+        if session_id is None:
+            return self.query(
+                "SELECT * FROM micro_breaks ORDER BY recorded_at DESC, id DESC LIMIT ?", (limit,)
+            )
+        return self.query(
+            "SELECT * FROM micro_breaks WHERE session_id = ? ORDER BY recorded_at DESC, id DESC "
+            "LIMIT ?",
+            (session_id, limit),
+        )
+
+    def count_micro_breaks(self, *, session_id: str | None = None) -> int:
+        """How many micro-break events are stored (of one session when given)."""
+        return int(
+            self.query(
+                "SELECT COUNT(*) FROM micro_breaks WHERE ? IS NULL OR session_id = ?",
+                (session_id, session_id),
+            )[0][0]
+        )
+
+    def recent_break_events(self, *, limit: int = 200) -> list[sqlite3.Row]:
+        """The newest flags, break starts and ends (``id``, ``kind``, ``recorded_at``), newest
+        first (the day plan's signal-contingent check-ins)."""
+        return self.query(
+            "SELECT id, kind, recorded_at FROM micro_breaks "
+            "WHERE kind IN ('micro_break', 'break_started', 'break_ended') "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+
+    # -- resuming a live client -----------------------------------------------------------------
+
+    def missed_since_seq(self, session_id: str, seq: int) -> list[StoredMessage]:
+        """The stored beats, metrics windows and micro-break events of a live session with a
+        live message number above ``seq``, in ``seq`` order."""
+        out: list[StoredMessage] = []
+        for r in self.query(
+            "SELECT seq, idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
+            "WHERE session_id = ? AND seq > ?",
+            (session_id, seq),
+        ):
+            idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm = _beat(r[1:])
+            out.append(
+                (
+                    int(r[0]),
+                    "beat",
+                    {
+                        "idx": idx,
+                        "t_s": t_s,
+                        "rr_ms": rr_ms,
+                        "arrived_at": arrived_at,
+                        "contact": contact,
+                        "gap_before": gap_before,
+                        "hr_bpm": hr_bpm,
+                    },
+                )
+            )
+        for r in self.query(
+            "SELECT seq, t_s, recorded_at, data_json FROM metrics WHERE session_id = ? AND seq > ?",
+            (session_id, seq),
+        ):
+            out.append(
+                (int(r[0]), "metrics", {"t_s": r[1], "recorded_at": r[2], "data": json.loads(r[3])})
+            )
+        for r in self.query(
+            "SELECT seq, t_s, recorded_at, kind, data_json FROM micro_breaks "
+            "WHERE session_id = ? AND seq > ?",
+            (session_id, seq),
+        ):
+            out.append(
+                (
+                    int(r[0]),
+                    "micro_break",
+                    {"t_s": r[1], "recorded_at": r[2], "kind": r[3], "data": json.loads(r[4])},
+                )
+            )
+        out.sort(key=lambda item: item[0])
+        return out

@@ -1,0 +1,170 @@
+"""Following a session incrementally: ``since``/``limit``/``total`` on beats and metrics, and a
+WebSocket client that reconnects with its last ``seq`` (real uvicorn, real SQLite).
+
+The resumed client must get, before any live message, what it missed from storage, and then
+the live stream: its beats and metrics across both connections equal the stored ones from its
+first beat on, each once, in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from api.messages import parse_live_message
+from api.storage import Storage
+from tests.api.conftest import Server, scripted_factory, wait_for
+
+RR = [800.0 + 50.0 * ((i * 7) % 5) for i in range(420)]
+
+
+def _start(server: Server, speed: float | str) -> str:
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": speed}})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+
+def _wait_done(server: Server, session_id: str) -> None:
+    with server.client() as c:
+        wait_for(
+            lambda: not c.get(f"/api/v1/sessions/{session_id}").json()["live"],
+            timeout_s=60,
+            what="session end",
+        )
+
+
+def _url(server: Server, session_id: str, **params: Any) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"token": server.token, **params}.items())
+    return f"{server.ws_url}/api/v1/sessions/{session_id}/live?{query}"
+
+
+@pytest.mark.parametrize(
+    ("speed", "away_s", "read_delay_s"),
+    [
+        (30, 2.0, 0.0),  # ~0.03 s per beat: ~65 beats and a few windows missed
+        # ~9 ms per beat and a storage read that takes 0.5 s: the beats published and
+        # committed meanwhile are both in the read and queued live (each must be sent once)
+        (100, 0.5, 0.5),
+    ],
+)
+def test_a_client_that_reconnects_with_its_last_seq_misses_nothing_and_gets_nothing_twice(
+    serve: Callable[..., Server], speed: float, away_s: float, read_delay_s: float
+) -> None:
+    server = serve(source_factory=scripted_factory(RR))
+    storage = server.app.state.storage
+    read = storage.missed_since_seq
+
+    def slow_read(session_id: str, seq: int) -> Any:
+        time.sleep(read_delay_s)  # in the server's worker thread, as a slow disk would
+        return read(session_id, seq)
+
+    storage.missed_since_seq = slow_read
+    session_id = _start(server, speed)
+    first: list[Any] = []
+    with connect(_url(server, session_id), open_timeout=10) as ws:
+        for text in ws:
+            first.append(parse_live_message(text))
+            if sum(m.type == "beat" for m in first) >= 60:
+                break
+    last_seq = first[-1].seq
+    time.sleep(away_s)  # beats and windows flow while nobody listens
+    second: list[Any] = []
+    with connect(_url(server, session_id, since_seq=last_seq), open_timeout=10) as ws:
+        for text in ws:  # until the session ends and the server closes
+            second.append(parse_live_message(text))
+    _wait_done(server, session_id)
+
+    # what was missed comes first, from storage, numbered right after the client's last seq
+    assert second[0].type == "beat" and second[0].seq == last_seq + 1, second[0]
+    resent = []
+    for m in second:
+        if m.type == "status":
+            break
+        resent.append(m)
+    assert len([m for m in resent if m.type == "beat"]) >= 3, "nothing was missed?"
+    data = [m for m in first + second if m.type in ("beat", "metrics", "micro_break")]
+    seqs = [m.seq for m in data]
+    assert seqs == sorted(set(seqs)), "a data message twice or out of order"
+
+    with server.client() as c:
+        stored_beats = c.get(f"/api/v1/sessions/{session_id}/beats").json()["beats"]
+        stored_metrics = c.get(f"/api/v1/sessions/{session_id}/metrics").json()["metrics"]
+    beats = [m for m in data if m.type == "beat"]
+    from_idx = beats[0].idx
+    assert [b.idx for b in beats] == [b["idx"] for b in stored_beats[from_idx:]]
+    assert [(b.t_s, b.rr_ms) for b in beats] == [
+        (b["t_s"], b["rr_ms"]) for b in stored_beats[from_idx:]
+    ]
+    assert beats[-1].idx == len(RR) - 1
+    metrics = [m for m in data if m.type == "metrics"]
+    assert metrics, "no metrics window arrived"
+    first_t = metrics[0].t_s
+    assert [m.t_s for m in metrics] == [w["t_s"] for w in stored_metrics if w["t_s"] >= first_t]
+    assert [m.metrics["rmssd_ms"] for m in metrics] == [
+        w["rmssd_ms"] for w in stored_metrics if w["t_s"] >= first_t
+    ]
+    assert second[-1].type == "status" and second[-1].state == "ended"
+
+
+def test_reconnecting_after_the_session_ended_gets_the_rest_then_the_final_status(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve(source_factory=scripted_factory(RR[:120]))
+    session_id = _start(server, "max")
+    _wait_done(server, session_id)
+    with connect(_url(server, session_id, since_seq=50), open_timeout=10) as ws:
+        messages = [parse_live_message(text) for text in ws]
+    storage = Storage(server.settings.database_path)
+    try:
+        stored = storage.missed_since_seq(session_id, 50)
+    finally:
+        storage.close()
+    assert stored, "the stored beats carry no seq"
+    assert [(m.seq, m.type) for m in messages[:-1]] == [(s, t) for s, t, _ in stored]
+    assert messages[-1].type == "status" and messages[-1].state == "ended"
+    assert messages[-1].seq == stored[-1][0]
+    with server.client() as c:  # the live schema tells a client how to resume
+        assert "?since_seq=N" in c.get("/api/v1/schema/live").json()["description"]
+    # without since_seq: only the final status, as before
+    with connect(_url(server, session_id), open_timeout=10) as ws:
+        plain = [parse_live_message(text) for text in ws]
+    assert [m.type for m in plain] == ["status"] and plain[0].seq == 1
+
+
+def test_beats_and_metrics_page_by_t_s_with_total(serve: Callable[..., Server]) -> None:
+    server = serve(source_factory=scripted_factory(RR))
+    session_id = _start(server, "max")
+    _wait_done(server, session_id)
+    base = f"/api/v1/sessions/{session_id}"
+    with server.client() as c:
+        every = c.get(f"{base}/beats").json()
+        assert every["total"] == len(every["beats"]) == len(RR)
+        got: list[dict[str, Any]] = []
+        since: float | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 64}
+            if since is not None:
+                params["since"] = since
+            page = c.get(f"{base}/beats", params=params).json()
+            assert page["total"] == len(RR) - len(got)  # what the filter selects: the rest
+            if not page["beats"]:
+                break
+            got += page["beats"]
+            since = page["beats"][-1]["t_s"]
+        assert got == every["beats"]
+        csv = c.get(f"{base}/beats", params={"format": "csv", "since": 10.0, "limit": 5})
+        assert int(csv.headers["x-total-count"]) == sum(b["t_s"] > 10.0 for b in every["beats"])
+        assert len(csv.text.splitlines()) == 1 + 5
+
+        windows = c.get(f"{base}/metrics").json()
+        assert windows["total"] == len(windows["metrics"]) > 3
+        cut = windows["metrics"][2]["t_s"]
+        after = c.get(f"{base}/metrics", params={"since": cut, "limit": 1}).json()
+        assert after["metrics"] == [w for w in windows["metrics"] if w["t_s"] > cut][:1]
+        assert after["total"] == sum(w["t_s"] > cut for w in windows["metrics"])
+        assert c.get(f"{base}/metrics", params={"limit": 0}).status_code == 422
