@@ -105,7 +105,7 @@ def test_a_client_that_reconnects_with_its_last_seq_misses_nothing_and_gets_noth
     assert metrics, "no metrics window arrived"
     first_t = metrics[0].t_s
     assert [m.t_s for m in metrics] == [w["t_s"] for w in stored_metrics if w["t_s"] >= first_t]
-    assert [m.metrics["rmssd_ms"] for m in metrics] == [
+    assert [m.metrics.rmssd_ms for m in metrics] == [
         w["rmssd_ms"] for w in stored_metrics if w["t_s"] >= first_t
     ]
     assert second[-1].type == "status" and second[-1].state == "ended"
