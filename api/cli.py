@@ -78,55 +78,32 @@ def _hub(ctx: typer.Context) -> None:
 app.command("sessions")(__import__("api.commands.sessions", fromlist=["sessions"]).sessions)
 
 
-#: Seconds between two ``malloc_trim(0)`` calls of the long-running process (glibc only).
-MALLOC_TRIM_EVERY_S = 5.0
+def _fewer_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at 2 (``mallopt(M_ARENA_MAX, 2)``; elsewhere a no-op).
 
-
-def _tame_malloc() -> None:
-    """Keep glibc's heap from creeping over a long day (elsewhere a no-op).
-
-    Two measures (tests/api/test_long_days.py, issue 13 item 9):
-
-    - cap the malloc arenas at 2 (``mallopt(M_ARENA_MAX, 2)``; ``MALLOC_ARENA_MAX`` in the
-      environment, if set, wins): glibc gives each thread (storage writer, event loop, thread
-      pool) its own arena by default (8 x cores), and a 24-h replay's RSS grew 12-20 MB from
-      fragmentation across them while the Python heap stayed flat;
-    - return free heap pages to the system every :data:`MALLOC_TRIM_EVERY_S` seconds
-      (``malloc_trim(0)`` in a daemon thread; a few ms on a 100 MB heap). Even with two arenas
-      a 24-h replay on an idle CI machine grew 28 MB at ~1.2 MB per recorded hour, while the
-      same replay on a loaded machine grows 2-3 MB and the Python heap (object counts, allocated
-      blocks) stays flat on both: freed memory held by the allocator, likely large numpy
-      buffers that glibc's adaptive mmap threshold moved into the heap. ``malloc_trim`` hands
-      such free pages back; a real leak would survive it, and the test would still catch it.
+    The service runs for days with a few threads (storage writer, event loop, thread pool);
+    glibc gives each its own arena by default (8 x cores), and a 24-h replay's RSS kept growing
+    by 12-20 MB from fragmentation across them before it levelled off (the Python heap stayed
+    flat); with two arenas it grows ~8 MB (tests/api/test_long_days.py, issue 13 item 9).
+    ``MALLOC_ARENA_MAX`` in the environment, if set, wins.
     """
     import os
     import sys
-    import threading
-    import time
 
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return  # not glibc (musl, ...): nothing to tame
-    if "MALLOC_ARENA_MAX" not in os.environ:
         libc.mallopt(-8, 2)  # M_ARENA_MAX
-
-    def trim_forever() -> None:
-        while True:
-            time.sleep(MALLOC_TRIM_EVERY_S)
-            trim(0)
-
-    threading.Thread(target=trim_forever, name="hrvpace-malloc-trim", daemon=True).start()
+    except (OSError, AttributeError):
+        pass  # not glibc (musl, ...): nothing to cap
 
 
 def main() -> None:
     """Entry point of the ``hrvpace`` console script."""
-    _tame_malloc()
+    _fewer_malloc_arenas()
     app()
 
 
