@@ -43,6 +43,11 @@ __all__ = ["Pipeline", "PipelineResult"]
 
 log = logging.getLogger(__name__)
 
+#: Queued storage writes at which the loop waits for a commit (a strap's beat or two a second,
+#: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
+#: whole recording in memory while no client holds it back).
+WRITE_BACKLOG_MAX = 2_000
+
 
 def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:
     """Log a per-beat failure at WARNING without its message (it may quote RR values)."""
@@ -193,7 +198,7 @@ class Pipeline:
                         log.debug("beat processing failure", exc_info=True)
                     if self._end_requested:
                         return PipelineResult("ended", "ended by its listener")
-                    if self.hub.n_held >= self.hub.hold_limit:
+                    if self._outran_storage():
                         await self._wait_commit()
         except asyncio.CancelledError:
             return PipelineResult("stopped", "stopped on request")
@@ -214,6 +219,14 @@ class Pipeline:
                 pacer.advance(t_s)
             except Exception as exc:
                 _warn_without_data("pacer could not reach the end", self.session_id, exc)
+
+    def _outran_storage(self) -> bool:
+        """Wait for a commit? Once a quarter of a client queue is held (:mod:`api.live`), or
+        once :data:`WRITE_BACKLOG_MAX` writes wait in the storage queue (with no client there
+        is nothing held, and a replay at full speed outran the writer thread all day: a 24-h
+        replay queued most of its 106,459 beats, ~25 MB, before the first was committed)."""
+        backlog = self.storage.last_ticket - self.storage.committed_ticket
+        return self.hub.n_held >= self.hub.hold_limit or backlog >= WRITE_BACKLOG_MAX
 
     async def _wait_commit(self) -> None:
         """A faster-than-real-time source outran the commits: commit now, send, go on.

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,37 @@ def test_service_replay_and_paced_commands_give_the_same_windows(
     assert [w["rmssd_ms"] for w in service] == pytest.approx(
         list(expected["rmssd_ms"][:n]), rel=1e-9
     )
+
+
+# -- a replay at full speed never queues more writes than the loop allows ---------------------
+
+
+def test_a_fast_replay_waits_for_storage_instead_of_queueing_the_recording(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no live client nothing is held for commits, so only the write backlog can stop a
+    replay at full speed from queueing its beats in memory (CI: a 24-h replay grew 28 MB).
+
+    The disk is made slow (each commit of a batch waits 2 ms, the real commit still runs);
+    the writer thread records how many writes were queued behind each batch.
+    """
+    from api.pipeline.loop import WRITE_BACKLOG_MAX
+    from api.storage import writer
+
+    backlog: list[int] = []
+    commit = writer.StorageCore._commit
+
+    def slow_commit(self: Any, conn: Any, batch: list[Any]) -> None:
+        backlog.append(self.last_ticket - batch[-1].ticket)
+        time.sleep(0.002)
+        commit(self, conn, batch)
+
+    monkeypatch.setattr(writer.StorageCore, "_commit", slow_commit)
+    path = shared_data / "nsr2db_nsr001_rr_secs.txt"
+    args = ["replay", str(path), "--format", "physionet_rr_secs", "--end", "02:00:00", "--json"]
+    out = runner.invoke(app, [*args, "--store", "--data-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    end = json.loads(out.stdout.splitlines()[-1])
+    assert end["type"] == "replay_end" and end["n_beats"] > 8_000
+    assert len(backlog) > 100  # the writer committed all along
+    assert max(backlog) <= WRITE_BACKLOG_MAX + 100, max(backlog)
