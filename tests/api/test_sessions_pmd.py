@@ -17,8 +17,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from websockets.asyncio.client import connect
 
+from api.pipeline import BleSpec, SourceControl, assemble, make_source, session_stages
+from sensors import BlePpiSource, BleStrapSource
 from sensors.pmd import SettingType, encode_frame, encode_start_request
 from tests.api.conftest import Server
 from tests.api.test_devices_ble import bluez  # noqa: F401 - fixture
@@ -58,6 +61,29 @@ async def _poll(
         if loop.time() > deadline:
             pytest.fail(f"{what}: still {value!r} after {timeout_s} s")
         await asyncio.sleep(0.1)
+
+
+def test_assembly_gives_the_microbreak_stage_motion_only_from_a_source_with_motion() -> None:
+    """No Bluetooth needed: the sources are built, not opened."""
+    with_motion = make_source(
+        BleSpec(kind="ble", address=SENSE, stream="ppi", motion=True), SourceControl()
+    )
+    assert isinstance(with_motion, BlePpiSource)
+    stages = session_stages()
+    assemble(with_motion, stages)
+    assert stages.microbreaks is not None and stages.microbreaks.motion is not None
+    # not connected: the level is unknown (None), not "still"
+    assert stages.microbreaks.motion(60.0) is None
+    for spec in (
+        BleSpec(kind="ble", address=SENSE, stream="ecg"),
+        BleSpec(kind="ble", address=SENSE),
+    ):
+        plain = session_stages()
+        assemble(make_source(spec, SourceControl()), plain)
+        assert plain.microbreaks is not None and plain.microbreaks.motion is None
+    assert type(make_source(BleSpec(kind="ble", address=SENSE), SourceControl())) is BleStrapSource
+    with pytest.raises(ValidationError, match="has no accelerometer"):
+        BleSpec(kind="ble", address=SENSE, motion=True)
 
 
 def test_motion_with_the_heart_rate_stream_is_refused_with_the_reason(
