@@ -97,9 +97,12 @@ def test_motion_with_the_heart_rate_stream_is_refused_with_the_reason(
         )
         assert r.status_code == 422
         assert r.headers["content-type"].startswith("application/problem+json")
-        problem = json.dumps(r.json())
-        assert "'motion' needs a Polar Measurement Data stream" in problem
-        assert "has no accelerometer" in problem
+        problem = r.json()
+        assert problem["detail"].endswith(
+            "'motion' needs a Polar Measurement Data stream ('stream': 'ppi' or 'ecg'): the "
+            "Heart Rate service (stream 'hr') has no accelerometer"
+        )
+        assert problem["errors"][0]["loc"][:2] == ["body", "source"]
         # the default stream is hr: motion alone is refused the same way
         r = c.post(
             "/api/v1/sessions", json={"source": {"kind": "ble", "address": SENSE, "motion": True}}
