@@ -84,10 +84,22 @@ class ReplaySourceOut(Payload):
 
 
 class BleSourceOut(Payload):
-    """A Bluetooth heart-rate strap (``sensors.BleStrapSource``)."""
+    """A Bluetooth strap, watch or optical sensor (``sensors.make_ble_source``); sessions
+    stored before ``stream`` and ``motion`` existed read as ``hr`` without motion (what they
+    were)."""
 
     kind: Literal["ble"] = "ble"
     address: str | None = Field(default=None, description="The strap's BLE address.")
+    stream: Literal["hr", "ppi", "ecg"] = Field(
+        default="hr",
+        description="Where the beats came from: 'hr' the RR of the Heart Rate Measurement, "
+        "'ppi' the Polar Measurement Data pulse-to-pulse intervals, 'ecg' R peaks detected in "
+        "the PMD ECG.",
+    )
+    motion: bool = Field(
+        default=False,
+        description="The PMD accelerometer was started for the movement level of each window.",
+    )
 
 
 #: A session's source, told apart by ``kind``.

@@ -30,6 +30,7 @@ from api.pipeline.microbreaks import MicroBreaks, make_microbreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, NoStore, SessionStore
 from api.pipeline.sources import SourceControl
+from sensors.ble_sources import motion_of
 from sensors.source import BeatSource
 
 __all__ = ["Stages", "assemble", "follow_pacer", "play", "session_stages"]
@@ -114,7 +115,8 @@ def assemble(
     Parameters
     ----------
     source
-        An unopened :class:`sensors.BeatSource`.
+        An unopened :class:`sensors.BeatSource`. A Bluetooth source started with ``motion``
+        gives the micro-break stage its movement level per window (``sensors.motion_of``).
     stages
         From :func:`session_stages`.
     session_id
@@ -130,6 +132,9 @@ def assemble(
         End at this session time (``None``: when the source ends).
     """
     sid = uuid.uuid4().hex if session_id is None else session_id
+    if stages.microbreaks is not None and stages.microbreaks.motion is None:
+        # a PMD source's accelerometer tells the micro-break flags movement from stress
+        stages.microbreaks.motion = motion_of(source)
     return Pipeline(
         session_id=sid,
         source=source,

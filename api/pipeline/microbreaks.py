@@ -33,13 +33,24 @@ class MicroBreaks:
     """The micro-break flags of one session, over ``breathing.MicroBreakMonitor``.
 
     Every finished 60 s window of the live analyser (``hrv.LiveWindow``: NN metrics, end on
-    the beats' clock, signal quality and contact) goes to the monitor. User actions
+    the beats' clock, signal quality and contact) goes to the monitor, with the movement level
+    of the same 60 s when the source has an accelerometer (:attr:`motion`). User actions
     (acknowledge, snooze, start/end a break) act at the session's current time.
     """
 
-    def __init__(self, monitor: Any, *, local_time: Callable[[], Any] | None):
+    def __init__(
+        self,
+        monitor: Any,
+        *,
+        local_time: Callable[[], Any] | None,
+        motion: Callable[[float], float | None] | None = None,
+    ):
         self.monitor = monitor
         self._local_time = local_time
+        #: The movement level (milli-g) of the 60 s ending at a session time on the beats'
+        #: clock, or ``None`` while unknown (``sensors.motion_of``); ``None``: the source has no
+        #: accelerometer, and the monitor says HR and RMSSD alone cannot tell movement apart.
+        self.motion = motion
         self.baseline_dirty = False
         self.persist = True  # False after a baseline reset: this session's learning is not kept
         #: Session time at which the running break ends by itself (a break with a duration).
@@ -50,7 +61,9 @@ class MicroBreaks:
     def on_window(self, window: Any) -> list[Any]:
         before = self.monitor.baseline
         events: list[Any] = self.monitor.on_window(
-            window, local_time=None if self._local_time is None else self._local_time()
+            window,
+            local_time=None if self._local_time is None else self._local_time(),
+            motion_mg=None if self.motion is None else self.motion(window.t_s),
         )
         if self.monitor.baseline != before:
             self.baseline_dirty = True

@@ -1,9 +1,9 @@
 """The one place sources of beats plug in: a source spec in, an unopened source out.
 
 :func:`make_source` builds what a :mod:`api.pipeline.specs` spec asks for (the simulated
-person, a replay of the recordings folder, a Bluetooth strap); :class:`SourceControl` holds
-the live knobs of a session's source (the simulated person's stress, and the pacer it
-breathes with).
+person, a replay of the recordings folder, a Bluetooth strap by its stream);
+:class:`SourceControl` holds the live knobs of a session's source (the simulated person's
+stress, and the pacer it breathes with).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from api.errors import ApiError
 from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec
 from api.pipeline.speed import make_clock
 from api.recordings import RecordingSource, RecordingStore
-from sensors.ble import BleStrapSource
+from sensors.ble_sources import make_ble_source
 from sensors.simulator import SimulatedPerson, SimulatorSource
 from sensors.source import BeatSource
 
@@ -62,7 +62,8 @@ def make_source(
 
     ``recordings_dir`` is the folder a replay's ``recording`` is looked up in (the service
     passes ``Settings.recordings_path``); without it a replay is unavailable. A strap's
-    source imports bleak only when it opens.
+    source (:func:`sensors.make_ble_source`: its ``stream`` and ``motion``) imports bleak only
+    when it opens.
 
     Raises
     ------
@@ -94,4 +95,4 @@ def make_source(
         # read when the source opens; a file that became unreadable fails the session with a
         # reason that names the recording and line, never the file's content
         return RecordingSource(path, name=spec.recording, speed=spec.speed, format=fmt, units=units)
-    return BleStrapSource(spec.address)
+    return make_ble_source(spec.address, stream=spec.stream, motion=spec.motion)

@@ -102,10 +102,40 @@ class ReplaySpec(_SpecBase):
 
 
 class BleSpec(_SpecBase):
-    """A Bluetooth heart-rate strap (``sensors.BleStrapSource``)."""
+    """A Bluetooth strap, watch or optical sensor (``sensors.make_ble_source``).
+
+    ``stream`` says where the beats come from: the RR of the standard Heart Rate Measurement
+    (``hr``, any strap or watch sending RR), the Polar Measurement Data pulse-to-pulse
+    intervals (``ppi``: OH1, Verity Sense, Polar watches) or R peaks detected live in the PMD
+    ECG (``ecg``: H10). ``motion`` also starts a PMD device's accelerometer, so the micro-break
+    flags can tell standing up or walking from stress; the Heart Rate service has no
+    accelerometer, so ``motion`` with ``hr`` is refused.
+    """
 
     kind: Literal["ble"]
     address: str = Field(min_length=1, max_length=64, description="The strap's BLE address.")
+    stream: Literal["hr", "ppi", "ecg"] = Field(
+        default="hr",
+        description="Where the beats come from: 'hr' the RR of the Heart Rate Measurement "
+        "(any strap or watch sending RR), 'ppi' the Polar Measurement Data (PMD) pulse-to-pulse "
+        "intervals of an optical sensor (OH1, Verity Sense, Polar watches), 'ecg' R peaks "
+        "detected live in the PMD ECG of a chest strap (H10).",
+    )
+    motion: bool = Field(
+        default=False,
+        description="Also start the PMD accelerometer ('ppi' or 'ecg' only): the movement "
+        "level of each window lets the micro-break flags tell standing up or walking from "
+        "stress.",
+    )
+
+    @model_validator(mode="after")
+    def _motion_needs_pmd(self) -> BleSpec:
+        if self.motion and self.stream == "hr":
+            raise ValueError(
+                "'motion' needs a Polar Measurement Data stream ('stream': 'ppi' or 'ecg'): "
+                "the Heart Rate service (stream 'hr') has no accelerometer"
+            )
+        return self
 
 
 SourceSpec = Annotated[SimulatorSpec | ReplaySpec | BleSpec, Field(discriminator="kind")]

@@ -87,7 +87,10 @@ function describeSource(src) {
   if (!src) return "-";
   if (src.kind === "simulator") return `simulated person (seed ${src.seed})`;
   if (src.kind === "replay") return `replay of ${String(src.recording || src.path || "a recording").split("/").pop()}`;
-  if (src.kind === "ble") return `strap ${src.address}`;
+  if (src.kind === "ble") {
+    const stream = src.stream && src.stream !== "hr" ? ` (${src.stream.toUpperCase()}${src.motion ? ", motion" : ""})` : "";
+    return `strap ${src.address}${stream}`;
+  }
   return src.kind;
 }
 
@@ -704,7 +707,7 @@ startForm.addEventListener("submit", async (ev) => {
     } else if (kind === "simulator") {
       source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || 6, speed: speedValue(f.sim_speed.value) };
     } else {
-      source = { kind, address: f.address.value };
+      source = { kind, address: f.address.value, stream: f.ble_stream.value, motion: f.ble_motion.checked };
     }
   } catch (err) {
     $("start-error").textContent = err.message;

@@ -1,0 +1,118 @@
+"""A Bluetooth session started from the page, in real Chromium, by the stream its beats come
+from: the real service and the real bleak client against the emulated BlueZ with Polar's PMD
+service (tests/sensors/fake_bluez.py, run in a thread of its own as the page test is
+synchronous)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.sensors.fake_bluez import FakeBluez, PrivateBus
+from tests.sensors.test_ble_pmd import ACC_OFFER, SENSE, ppi_frame, pulse, verity_sense
+from tests.web.conftest import LAPTOP, WebServer
+from tests.web.test_page import new_page, page_errors, wait_until  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ble]
+
+T = TypeVar("T")
+
+
+class ThreadedBluez:
+    """:class:`FakeBluez` on an event loop in a thread; every call runs on that loop."""
+
+    def __init__(self, bus: PrivateBus) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.fake = FakeBluez(bus.address)
+        self.run(self.fake.start())
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout_s: float = 30.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        async def on_loop() -> T:
+            return fn()
+
+        return self.run(on_loop())
+
+    def close(self) -> None:
+        self.run(self.fake.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def bluez(monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedBluez]:
+    try:
+        bus = PrivateBus()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
+    threaded = ThreadedBluez(bus)
+    yield threaded
+    threaded.close()
+    bus.close()
+
+
+@pytest.mark.timeout(120)
+def test_page_starts_a_ppi_session_with_motion_and_refuses_motion_with_hr(
+    web_server: WebServer,
+    new_page: Callable[..., Any],  # noqa: F811
+    page_errors: list[str],  # noqa: F811
+    bluez: ThreadedBluez,
+) -> None:
+    bluez.call(lambda: bluez.fake.add_strap(verity_sense(pmd={"ppi": {}, "acc": ACC_OFFER})))
+    page = new_page(LAPTOP)
+    page.goto(f"{web_server.url}/#token={web_server.token}")
+    page.get_by_label("Heart-rate strap").check()
+    page.get_by_role("button", name="Scan for straps (5 s)").click()
+    page.get_by_text("1 strap(s) found").wait_for(timeout=20_000)
+    assert page.locator("#strap-select").input_value() == SENSE
+    # motion with the heart-rate service: the service's reason, nothing started
+    page.get_by_label("Motion from the accelerometer").check()
+    page.get_by_role("button", name="Start", exact=True).click()
+    error = page.locator("#start-error")
+    wait_until(lambda: "no accelerometer" in error.inner_text(), timeout_s=10, what="the 422")
+    assert "'motion' needs a Polar Measurement Data stream" in error.inner_text()
+    with web_server.client() as api:
+        assert not [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]]
+        # PPI with motion: started with what was chosen
+        page.locator("select[name=ble_stream]").select_option("ppi")
+        page.get_by_role("button", name="Start", exact=True).click()
+        live = wait_until(
+            lambda: [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]],
+            timeout_s=10,
+            what="the session the page started",
+        )
+        assert [s["source"] for s in live] == [
+            {"kind": "ble", "address": SENSE, "stream": "ppi", "motion": True}
+        ]
+        assert error.inner_text() == ""
+        bluez.run(bluez.fake.wait_pmd_streaming(SENSE, "acc", timeout_s=20))
+        wait_until(
+            lambda: page.locator("#conn-status").inner_text() == "Live",
+            timeout_s=10,
+            what="the page's live connection",
+        )
+        # the sensor's pulse intervals reach the page as live beats
+        bluez.call(
+            lambda: bluez.fake.notify_pmd(SENSE, ppi_frame(*(pulse(1000, hr=60) for _ in range(8))))
+        )
+        wait_until(
+            lambda: page.get_by_test_id("heart-rate").inner_text().strip() == "60",
+            timeout_s=10,
+            what="the heart rate of the PPI beats",
+        )
+        assert page.locator("#st-beats").inner_text() == "8"
+        selected = page.locator("#session-select option:checked").inner_text()
+        assert selected.startswith(f"strap {SENSE} (PPI, motion)")
+        api.post(f"/api/v1/sessions/{live[0]['id']}/stop")
+    # the browser logs the refused start (a 422 response) and nothing else
+    assert [e for e in page_errors if "status of 422" not in e] == []
