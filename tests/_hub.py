@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from hub import db as hubdb
 from hub.app import create_app
@@ -49,7 +50,7 @@ def running_hub_in(folder: Path, *, days_ago: float = 16) -> Iterator[RunningHub
     url = f"sqlite:///{folder / 'hub.sqlite3'}"
     engine = hubdb.connect(url)
     app = create_app(
-        HubSettings(data_dir=folder / "hub", database_url=url, admin_token=ADMIN),
+        HubSettings(data_dir=folder / "hub", database_url=url, admin_token=SecretStr(ADMIN)),
         clock=lambda: clock[0],
         engine=engine,
     )

@@ -77,7 +77,7 @@ def _seed(data_dir: Path) -> None:
             storage.add_prompt(
                 key=f"{YESTERDAY}:{key}",
                 kind="checkin",
-                trigger="time",
+                trigger="planned",
                 text="How are you?",
                 state=state,
                 due_at=_at(YESTERDAY, hour),
@@ -87,7 +87,7 @@ def _seed(data_dir: Path) -> None:
         storage.add_prompt(  # sent late in the evening: the next day in UTC
             key=f"{YESTERDAY}:d",
             kind="checkin",
-            trigger="time",
+            trigger="planned",
             text="How was the day?",
             state="sent",
             due_at=_at(YESTERDAY, 22),
