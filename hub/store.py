@@ -13,7 +13,7 @@ import json
 import secrets
 import statistics
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from hub.db import MEASURES
 from hub.errors import (
     BadRequestError,
     ContributionRefusedError,
+    HubError,
     InviteInvalidError,
     NotFoundError,
     PeriodOpenError,
@@ -54,6 +55,13 @@ def hash_secret(secret: str) -> str:
 #: The ingest path's statements, built once (building them per request cost ~1 ms).
 _MEMBER_BY_TOKEN = sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
     db.members.c.token_hash == sa.bindparam("token_hash"), db.members.c.left_at.is_(None)
+)
+#: The current members holding any of a batch's token hashes (the group-commit ingest path).
+_MEMBERS_BY_TOKENS = sa.select(
+    db.members.c.token_hash, db.members.c.id, db.members.c.group_id, db.members.c.joined_at
+).where(
+    db.members.c.token_hash.in_(sa.bindparam("token_hashes", expanding=True)),
+    db.members.c.left_at.is_(None),
 )
 #: The same, also for a member who stopped sharing (who may still delete their contributions).
 _ANY_MEMBER_BY_TOKEN = sa.select(
@@ -241,13 +249,62 @@ class HubStore:
             ``date_in_future`` for a day after tomorrow (UTC; a day ahead is allowed for
             time zones).
         """
-        with self.engine.begin() as conn:
-            member = self._member(conn, token)
-            if member is None:
-                raise UnauthorizedError("missing or wrong member token")
-            week = self._check_day(member, day)
-            self._upsert(conn, member, day, values)
-        return week.label
+        (outcome,) = self.contribute_many([(token, day, values)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def contribute_many(
+        self, items: Sequence[tuple[str, dt.date, Mapping[str, Any]]]
+    ) -> list[str | Exception]:
+        """:meth:`contribute` for several requests in one transaction (a group commit).
+
+        Each item is ``(token, day, values)`` and gets its own outcome, in order: the week's
+        label, or the error :meth:`contribute` would raise for it alone. The tokens are looked
+        up in one query and the accepted days written in one ``executemany`` upsert; the same
+        member and day twice in a batch is written once, the later values winning, as two
+        requests one after the other would leave it. When the transaction itself fails
+        (database unreachable, locked too long), every item not refused already gets that
+        error and nothing of the batch is stored.
+        """
+        hashes = [hash_secret(token) for token, _, _ in items]
+        outcomes: list[str | Exception] = []
+        rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
+        try:
+            with self.engine.begin() as conn:
+                members = {
+                    r[0]: Member(r[1], r[2], int(r[3]))
+                    for r in conn.execute(_MEMBERS_BY_TOKENS, {"token_hashes": sorted(set(hashes))})
+                }
+                received_at = self.now()
+                for token_hash, (_, day, values) in zip(hashes, items, strict=True):
+                    member = members.get(token_hash)
+                    if member is None:
+                        outcomes.append(UnauthorizedError("missing or wrong member token"))
+                        continue
+                    try:
+                        week = self._check_day(member, day)
+                    except HubError as exc:
+                        outcomes.append(exc)
+                        continue
+                    row = {m: values.get(m) for m in MEASURES}
+                    row.update(
+                        member_id=member.id,
+                        day=day,
+                        group_id=member.group_id,
+                        received_at=received_at,
+                    )
+                    rows.pop((member.id, day), None)  # the later of two wins, as in order
+                    rows[(member.id, day)] = row
+                    outcomes.append(week.label)
+                if rows:
+                    conn.execute(_UPSERT[conn.dialect.name], list(rows.values()))
+        except Exception as exc:  # the transaction failed: none of the batch was stored
+            failed: list[str | Exception] = [
+                o if isinstance(o, Exception) else exc for o in outcomes
+            ]
+            return failed + [exc] * (len(items) - len(failed))
+        return outcomes
 
     def _check_day(self, member: Member, day: dt.date) -> Week:
         week = week_of(day)
@@ -266,13 +323,6 @@ class HubStore:
                 code="period_closed",
             )
         return week
-
-    def _upsert(
-        self, conn: Connection, member: Member, day: dt.date, values: Mapping[str, Any]
-    ) -> None:
-        row = {m: values.get(m) for m in MEASURES}
-        row.update(member_id=member.id, day=day, group_id=member.group_id, received_at=self.now())
-        conn.execute(_UPSERT[conn.dialect.name], row)
 
     def leave(self, member: Member, *, delete: bool) -> int:
         """Stop ``member`` sharing (their token stops working); ``delete`` also removes their
