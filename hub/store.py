@@ -88,8 +88,16 @@ _UPSERT: dict[str, Any] = {
 }
 
 
+_BITS = tuple((1 << i, m) for i, m in enumerate(MEASURES))
+
+
 def _mask(values: Mapping[str, float | None]) -> int:
-    return sum(1 << i for i, m in enumerate(MEASURES) if values.get(m) is not None)
+    """Bit i set: ``values`` holds a value of ``MEASURES[i]``."""
+    mask = 0
+    for bit, m in _BITS:
+        if values.get(m) is not None:
+            mask |= bit
+    return mask
 
 
 @dataclass(frozen=True)
@@ -419,9 +427,9 @@ class HubStore:
         )
         first = (weeks[0].start - _MONDAY_0).days // 7
         out: list[dict[str, dict[str, float | None]]] = [{} for _ in weeks]
-        for r in conn.execute(q).mappings():
-            out[int(r["wn"]) - first][r["member_id"]] = {
-                m: None if r[m] is None else float(r[m]) for m in MEASURES
+        for member_id, wn, *values in conn.execute(q):
+            out[int(wn) - first][member_id] = {
+                m: None if x is None else float(x) for m, x in zip(MEASURES, values, strict=True)
             }
         return out
 
