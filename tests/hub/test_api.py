@@ -321,6 +321,7 @@ def test_weeks_sealed_together_put_each_day_in_its_week_and_leave_late_rows_out(
     (a request that passed the close-time check but committed late) counts in no cell,
     one received a second before does."""
     from hub.periods import closes_at, week_of
+    from hub.store import hash_secret
 
     gid = hub.group(k=5)
     tokens = hub.members(gid, 5)
@@ -329,8 +330,9 @@ def test_weeks_sealed_together_put_each_day_in_its_week_and_leave_late_rows_out(
     for i, token in enumerate(tokens):
         assert hub.send(token, sunday, resting_hr_bpm=50.0 + i).status_code == 201
         assert hub.send(token, monday, resting_hr_bpm=70.0 + i).status_code == 201
-    with hub.engine.connect() as conn:
-        ids = sorted(conn.execute(sa.select(db.members.c.id)).scalars())
+    with hub.engine.connect() as conn:  # the member id of each token, in join order
+        by_hash = dict(conn.execute(sa.select(db.members.c.token_hash, db.members.c.id)).all())
+    ids = [by_hash[hash_secret(t)] for t in tokens]
     closes = closes_at(week_of(WEEK))
     with hub.engine.begin() as conn:
         conn.execute(
