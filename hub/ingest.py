@@ -78,6 +78,8 @@ class ContributionWriter:
         return await future
 
     def _start(self) -> None:
+        if self._closed:  # nothing would take it from the queue any more
+            raise RuntimeError("the hub is shutting down")
         if self._thread is not None:
             return
         with self._lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from hub import db as hubdb
@@ -95,3 +96,6 @@ def test_concurrent_requests_share_transactions_and_get_their_own_answers(hub: H
     stored = _rows(hub)
     assert len(stored) == 40
     assert sorted(v for v in stored.values() if v is not None) == [30.0 + i for i in range(40)]
+    # closed (the hub shutting down): refused at once, never left waiting on the queue
+    with pytest.raises(RuntimeError, match="shutting down"):
+        asyncio.run(writer.contribute(tokens[0], WEEK, {}))
