@@ -52,11 +52,7 @@ def _open(browser: Any, url: str, viewport: dict[str, int]) -> tuple[Any, Any, l
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
-        lambda msg: (
-            errors.append(f"console: {msg.text}")
-            if msg.type == "error" and "502" not in msg.text and "409" not in msg.text
-            else None
-        ),
+        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
     )
     page.goto(f"{url}/#token={TOKEN}")
     page.get_by_test_id("share-preview").locator("tbody tr").first.wait_for()
@@ -168,5 +164,6 @@ def test_a_refused_invite_is_said_on_the_page_and_the_phone_layout_fits(
     page.get_by_test_id("share-confirm-yes").click()
     page.wait_for_selector("[data-testid=share-state][data-state=not_sharing]")
     assert hub.count(hubdb.members) == 0
-    assert [e for e in errors if "422" not in e] == []
+    # the refused join's 422 is the one error the browser logs
+    assert [e for e in errors if "status of 422" not in e] == []
     ctx.close()
