@@ -49,6 +49,7 @@ from api.routes import (
     recordings,
     reports,
     sessions,
+    share,
     trends,
     webhooks,
 )
@@ -172,6 +173,7 @@ def create_app(
     app.include_router(prompts.router, dependencies=protected)
     app.include_router(webhooks.router, dependencies=protected)
     app.include_router(dashboard.router, dependencies=protected)
+    app.include_router(share.router, dependencies=protected)  # the page's team sharing
     app.include_router(calendar.router)  # the feed takes its token in the URL, see the route
     app.include_router(live.router)  # the WebSocket checks its token itself; schema has its own
     install_problem_handlers(app)

@@ -57,8 +57,13 @@ __all__ = [
     "FIELDS",
     "STATE_FILE",
     "AlreadyStoppedError",
+    "HubRefusedError",
     "HubShareError",
+    "HubUnreachableError",
+    "InviteRefusedError",
+    "MemberUnknownError",
     "Membership",
+    "NotSharingError",
     "ReadOnlyDatabase",
     "daily_aggregates",
     "join_hub",
@@ -99,14 +104,62 @@ TIMEOUT_S = 20.0
 
 
 class HubShareError(ApiError):
-    """Sharing with a hub failed; the message says why (unreachable, invite refused, ...)."""
+    """Sharing with a hub failed; the message says why (unreachable, invite refused, ...).
+
+    The subclasses carry the HTTP status and ``code`` the page's routes answer with
+    (:mod:`api.routes.share`); ``hrvpace share`` prints the message whichever it is.
+    """
 
     code = "hub_share"
     title = "Hub sharing"
 
 
+class NotSharingError(HubShareError):
+    """Stop or delete asked while no hub membership is kept."""
+
+    status = 409
+    code = "not_sharing"
+    title = "Not sharing"
+
+
 class AlreadyStoppedError(HubShareError):
     """``--stop`` without ``--delete`` when sharing was stopped already (nothing to do)."""
+
+    status = 409
+    code = "already_stopped"
+    title = "Sharing already stopped"
+
+
+class HubUnreachableError(HubShareError):
+    """The hub could not be reached (network, DNS, TLS, timeout)."""
+
+    status = 502
+    code = "hub_unreachable"
+    title = "Hub unreachable"
+
+
+class HubRefusedError(HubShareError):
+    """The hub answered with an error; the message carries its ``code``."""
+
+    status = 502
+    code = "hub_refused"
+    title = "Hub refused"
+
+
+class InviteRefusedError(HubRefusedError):
+    """The hub URL is not http(s) or the hub refused the invite code."""
+
+    status = 422
+    code = "invite_refused"
+    title = "Invite refused"
+
+
+class MemberUnknownError(HubRefusedError):
+    """The hub does not know the member token (the local membership is removed)."""
+
+    status = 409
+    code = "member_unknown"
+    title = "Member unknown to the hub"
 
 
 @dataclass
@@ -260,14 +313,17 @@ def join_hub(hub_url: str, code: str) -> Membership:
         The hub cannot be reached or refuses the code.
     """
     if not hub_url.startswith(("https://", "http://")):
-        raise HubShareError(f"hub URL must start with https:// (or http:// on a LAN): {hub_url}")
+        raise InviteRefusedError(
+            f"hub URL must start with https:// (or http:// on a LAN): {hub_url}"
+        )
     try:
         with _client(hub_url) as c:
             r = c.post("/hub/v1/join", json={"code": code})
     except httpx.HTTPError as exc:
-        raise HubShareError(f"cannot reach the hub at {hub_url}: {exc}") from None
+        raise HubUnreachableError(f"cannot reach the hub at {hub_url}: {exc}") from None
     if r.status_code != 201:
-        raise HubShareError(f"the hub refused to join: {_why(r)}")
+        refused = InviteRefusedError if 400 <= r.status_code < 500 else HubRefusedError
+        raise refused(f"the hub refused to join: {_why(r)}")
     d = r.json()
     return Membership(
         hub_url=hub_url.rstrip("/"),
@@ -295,7 +351,7 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
     """
     membership = load_membership(data_dir)
     if membership is None:
-        raise HubShareError("not sharing with any hub")
+        raise NotSharingError("not sharing with any hub")
     if membership.stopped_on is not None and not delete:
         raise AlreadyStoppedError(
             f"already stopped sharing with {membership.hub_url} on {membership.stopped_on}; "
@@ -305,17 +361,17 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
         with _client(membership.hub_url, membership.token) as c:
             r = c.delete("/hub/v1/me", params={"delete": "true" if delete else "false"})
     except httpx.HTTPError as exc:
-        raise HubShareError(f"cannot reach the hub at {membership.hub_url}: {exc}") from None
+        raise HubUnreachableError(f"cannot reach the hub at {membership.hub_url}: {exc}") from None
     if r.status_code == 401:
         (data_dir / STATE_FILE).unlink(missing_ok=True)
-        raise HubShareError(
+        raise MemberUnknownError(
             f"the hub at {membership.hub_url} does not know this member "
             f"({membership.member_id}) any more, so nothing could be deleted through it now "
             "(deleted earlier, or the hub's data was reset); ask the hub's operator if in "
             "doubt. The local membership is removed."
         )
     if r.status_code != 200:
-        raise HubShareError(f"the hub refused: {_why(r)}")
+        raise HubRefusedError(f"the hub refused: {_why(r)}")
     if not delete:
         membership.stopped_on = dt.date.today()
         save_membership(data_dir, membership)

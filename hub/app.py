@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from hub.auth import AdminDep, load_or_create_admin_token
 from hub.db import connect
+from hub.ingest import ContributionWriter
 from hub.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from hub.problems import install_problem_handlers
 from hub.routes import groups, interventions, members
@@ -62,6 +63,7 @@ def create_app(
     owns_engine = engine is None
     engine = engine or connect(settings.db_url)
     store = HubStore(engine, clock=clock)
+    ingest = ContributionWriter(store)
 
     async def seal_closed_weeks() -> None:
         while True:
@@ -85,6 +87,7 @@ def create_app(
                 sealer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sealer
+            await asyncio.to_thread(ingest.close)
             if app.state.owns_engine:
                 engine.dispose()
 
@@ -101,6 +104,7 @@ def create_app(
     app.state.admin_token = token
     app.state.admin_token_created = created
     app.state.store = store
+    app.state.ingest = ingest
     app.state.owns_engine = owns_engine
 
     @app.get("/hub/v1/health", tags=["health"])
@@ -108,9 +112,9 @@ def create_app(
         """Liveness (no token)."""
         return {"status": "ok"}
 
+    app.include_router(members.router)  # first: the ingest path is matched most often
     app.include_router(groups.router, dependencies=[AdminDep])
     app.include_router(interventions.router, dependencies=[AdminDep])
-    app.include_router(members.router)
     install_problem_handlers(app)
     if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

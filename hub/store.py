@@ -13,7 +13,7 @@ import json
 import secrets
 import statistics
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,13 @@ from hub.db import MEASURES
 from hub.errors import (
     BadRequestError,
     ContributionRefusedError,
+    HubError,
     InviteInvalidError,
     NotFoundError,
     PeriodOpenError,
     UnauthorizedError,
 )
-from hub.periods import Week, closes_at, week_of, week_of_ts, weeks_between
+from hub.periods import GRACE_DAYS, Week, closes_at, week_of, week_of_ts, weeks_between
 from hub.privacy import differs_safely, enough, median_releasable
 from hub.stats import diff_in_diff, paired_change
 
@@ -44,6 +45,11 @@ Clock = Callable[[], float]
 MAX_SUMMARY_WEEKS = 106
 #: At most this many weeks in an intervention's T1 (and so in its T0).
 MAX_STUDY_WEEKS = 26
+#: Closed weeks computed by one query when sealing.
+SEAL_WEEKS_PER_QUERY = 60
+#: The Monday week numbers count from (in SQL) and the seconds of a day.
+_MONDAY_0 = dt.date(1970, 1, 5)
+_DAY_S = 86_400
 
 
 def hash_secret(secret: str) -> str:
@@ -54,6 +60,13 @@ def hash_secret(secret: str) -> str:
 #: The ingest path's statements, built once (building them per request cost ~1 ms).
 _MEMBER_BY_TOKEN = sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
     db.members.c.token_hash == sa.bindparam("token_hash"), db.members.c.left_at.is_(None)
+)
+#: The current members holding any of a batch's token hashes (the group-commit ingest path).
+_MEMBERS_BY_TOKENS = sa.select(
+    db.members.c.token_hash, db.members.c.id, db.members.c.group_id, db.members.c.joined_at
+).where(
+    db.members.c.token_hash.in_(sa.bindparam("token_hashes", expanding=True)),
+    db.members.c.left_at.is_(None),
 )
 #: The same, also for a member who stopped sharing (who may still delete their contributions).
 _ANY_MEMBER_BY_TOKEN = sa.select(
@@ -75,8 +88,16 @@ _UPSERT: dict[str, Any] = {
 }
 
 
+_BITS = tuple((1 << i, m) for i, m in enumerate(MEASURES))
+
+
 def _mask(values: Mapping[str, float | None]) -> int:
-    return sum(1 << i for i, m in enumerate(MEASURES) if values.get(m) is not None)
+    """Bit i set: ``values`` holds a value of ``MEASURES[i]``."""
+    mask = 0
+    for bit, m in _BITS:
+        if values.get(m) is not None:
+            mask |= bit
+    return mask
 
 
 @dataclass(frozen=True)
@@ -241,13 +262,62 @@ class HubStore:
             ``date_in_future`` for a day after tomorrow (UTC; a day ahead is allowed for
             time zones).
         """
-        with self.engine.begin() as conn:
-            member = self._member(conn, token)
-            if member is None:
-                raise UnauthorizedError("missing or wrong member token")
-            week = self._check_day(member, day)
-            self._upsert(conn, member, day, values)
-        return week.label
+        (outcome,) = self.contribute_many([(token, day, values)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def contribute_many(
+        self, items: Sequence[tuple[str, dt.date, Mapping[str, Any]]]
+    ) -> list[str | Exception]:
+        """:meth:`contribute` for several requests in one transaction (a group commit).
+
+        Each item is ``(token, day, values)`` and gets its own outcome, in order: the week's
+        label, or the error :meth:`contribute` would raise for it alone. The tokens are looked
+        up in one query and the accepted days written in one ``executemany`` upsert; the same
+        member and day twice in a batch is written once, the later values winning, as two
+        requests one after the other would leave it. When the transaction itself fails
+        (database unreachable, locked too long), every item not refused already gets that
+        error and nothing of the batch is stored.
+        """
+        hashes = [hash_secret(token) for token, _, _ in items]
+        outcomes: list[str | Exception] = []
+        rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
+        try:
+            with self.engine.begin() as conn:
+                members = {
+                    r[0]: Member(r[1], r[2], int(r[3]))
+                    for r in conn.execute(_MEMBERS_BY_TOKENS, {"token_hashes": sorted(set(hashes))})
+                }
+                received_at = self.now()
+                for token_hash, (_, day, values) in zip(hashes, items, strict=True):
+                    member = members.get(token_hash)
+                    if member is None:
+                        outcomes.append(UnauthorizedError("missing or wrong member token"))
+                        continue
+                    try:
+                        week = self._check_day(member, day)
+                    except HubError as exc:
+                        outcomes.append(exc)
+                        continue
+                    row = {m: values.get(m) for m in MEASURES}
+                    row.update(
+                        member_id=member.id,
+                        day=day,
+                        group_id=member.group_id,
+                        received_at=received_at,
+                    )
+                    rows.pop((member.id, day), None)  # the later of two wins, as in order
+                    rows[(member.id, day)] = row
+                    outcomes.append(week.label)
+                if rows:
+                    conn.execute(_UPSERT[conn.dialect.name], list(rows.values()))
+        except Exception as exc:  # the transaction failed: none of the batch was stored
+            failed: list[str | Exception] = [
+                o if isinstance(o, Exception) else exc for o in outcomes
+            ]
+            return failed + [exc] * (len(items) - len(failed))
+        return outcomes
 
     def _check_day(self, member: Member, day: dt.date) -> Week:
         week = week_of(day)
@@ -266,13 +336,6 @@ class HubStore:
                 code="period_closed",
             )
         return week
-
-    def _upsert(
-        self, conn: Connection, member: Member, day: dt.date, values: Mapping[str, Any]
-    ) -> None:
-        row = {m: values.get(m) for m in MEASURES}
-        row.update(member_id=member.id, day=day, group_id=member.group_id, received_at=self.now())
-        conn.execute(_UPSERT[conn.dialect.name], row)
 
     def leave(self, member: Member, *, delete: bool) -> int:
         """Stop ``member`` sharing (their token stops working); ``delete`` also removes their
@@ -333,48 +396,98 @@ class HubStore:
                 out[r["member_id"]] = {m: None if r[m] is None else float(r[m]) for m in MEASURES}
         return out
 
-    def _seal(self, conn: Connection, group: Mapping[Any, Any], week: Week) -> None:
-        gid, k = group["id"], int(group["k"])
-        roster = self._roster(conn, gid, week.start_ts, week.end_ts)
-        means = self._member_means(conn, gid, week.start, week.end, roster)
-        suppressed = not enough(len(means), k)
-        body: dict[str, Any] | None = None
-        if not suppressed:
-            measures: dict[str, Any] = {}
-            for m in MEASURES:
-                vals = [x for x in (v[m] for v in means.values()) if x is not None]
-                if enough(len(vals), k):
-                    measures[m] = {
-                        "n": len(vals),
-                        "mean": round(statistics.fmean(vals), 2),
-                        "median": (
-                            round(statistics.median(vals), 2)
-                            if median_releasable(len(vals))
-                            else None
-                        ),
-                        "suppressed": False,
-                    }
-                else:
-                    measures[m] = {"suppressed": True}
-            body = {"members": len(roster), "contributors": len(means), "measures": measures}
-        conn.execute(
-            db.period_cells.insert().values(
-                group_id=gid,
-                week=week.start,
-                closed_at=self.now(),
-                suppressed=suppressed,
-                reason="fewer_than_k" if suppressed else None,
-                body=None if body is None else json.dumps(body),
-            )
+    def _weekly_member_means(
+        self, conn: Connection, gid: str, weeks: list[Week]
+    ) -> list[dict[str, dict[str, float | None]]]:
+        """For each of ``weeks`` (consecutive), each member's mean of each measure that week,
+        over the contributions received before that week closed (as :meth:`_member_means`
+        of each week alone, in one query grouped by member and week number; a row counts
+        when received before its week closed). Members in id order."""
+        c = db.contributions.c
+        # weeks since the Monday 1970-01-05 (a week's start is (n * 7 + 4) days after the
+        # epoch, it closes GRACE_DAYS days after its end); SQLite keeps dates as ISO text
+        number: sa.ColumnElement[Any]
+        if conn.dialect.name == "postgresql":
+            number = sa.literal_column("(day - DATE '1970-01-05') / 7")
+        else:
+            number = sa.literal_column("CAST((julianday(day) - 2440591.5) / 7 AS INTEGER)")
+        rows = (
+            sa.select(c.member_id, c.received_at, number.label("wn"), *(c[m] for m in MEASURES))
+            .where(c.group_id == gid, c.day >= weeks[0].start, c.day < weeks[-1].end)
+            .subquery()
         )
-        if not suppressed:
-            conn.execute(
-                db.period_members.insert(),
-                [
+        closes = (rows.c.wn * 7 + (11 + GRACE_DAYS)) * _DAY_S  # closes_at of the row's week
+        q = (
+            sa.select(
+                rows.c.member_id, rows.c.wn, *(sa.func.avg(rows.c[m]).label(m) for m in MEASURES)
+            )
+            .where(rows.c.received_at < closes)
+            .group_by(rows.c.member_id, rows.c.wn)
+            .order_by(rows.c.member_id, rows.c.wn)
+        )
+        first = (weeks[0].start - _MONDAY_0).days // 7
+        out: list[dict[str, dict[str, float | None]]] = [{} for _ in weeks]
+        for member_id, wn, *values in conn.execute(q):
+            out[int(wn) - first][member_id] = {
+                m: None if x is None else float(x) for m, x in zip(MEASURES, values, strict=True)
+            }
+        return out
+
+    def _seal_weeks(self, conn: Connection, group: Mapping[Any, Any], weeks: list[Week]) -> None:
+        """Compute and store the cells of ``weeks`` (consecutive, closed) of ``group``: each
+        over its frozen roster (members for the whole week), suppressed under k members."""
+        gid, k = group["id"], int(group["k"])
+        m = db.members.c
+        members = conn.execute(
+            sa.select(m.id, m.joined_at, m.left_at).where(m.group_id == gid)
+        ).all()
+        weekly = self._weekly_member_means(conn, gid, weeks)
+        now = self.now()
+        cells: list[dict[str, Any]] = []
+        released: list[dict[str, Any]] = []
+        for week, week_means in zip(weeks, weekly, strict=True):
+            start_ts, end_ts = week.start_ts, week.end_ts
+            roster = {  # as _roster: joined by the week's start, not left before its end
+                mid
+                for mid, joined_at, left_at in members
+                if joined_at <= start_ts and (left_at is None or left_at >= end_ts)
+            }
+            means = {mid: v for mid, v in week_means.items() if mid in roster}
+            suppressed = not enough(len(means), k)
+            body: dict[str, Any] | None = None
+            if not suppressed:
+                body = {
+                    "members": len(roster),
+                    "contributors": len(means),
+                    "measures": _measure_stats(means, k),
+                }
+                released.extend(
                     {"group_id": gid, "week": week.start, "member_id": mid, "mask": _mask(v)}
                     for mid, v in means.items()
-                ],
+                )
+            cells.append(
+                {
+                    "group_id": gid,
+                    "week": week.start,
+                    "closed_at": now,
+                    "suppressed": suppressed,
+                    "reason": "fewer_than_k" if suppressed else None,
+                    "body": None if body is None else json.dumps(body),
+                }
             )
+        if cells:
+            conn.execute(db.period_cells.insert(), cells)
+        if released and conn.dialect.name == "postgresql":
+            # a year of a group's member sets is thousands of rows: COPY, in this transaction,
+            # instead of psycopg's one INSERT per row
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(
+                "COPY period_members (group_id, week, member_id, mask) FROM STDIN"
+            ) as copy:
+                for r in released:
+                    copy.write_row((r["group_id"], r["week"], r["member_id"], r["mask"]))
+        elif released:
+            conn.execute(db.period_members.insert(), released)
 
     def seal_all(self) -> int:
         """Compute every closed, not yet stored week of every group (the hub's background
@@ -425,9 +538,12 @@ class HubStore:
                 )
             ).scalar_one()
             week = Week(done).next() if done is not None else week_of_ts(group["created_at"])
+            weeks = []
             while week <= last:
-                self._seal(conn, group, week)
+                weeks.append(week)
                 week = week.next()
+            for i in range(0, len(weeks), SEAL_WEEKS_PER_QUERY):
+                self._seal_weeks(conn, group, weeks[i : i + SEAL_WEEKS_PER_QUERY])
 
     def summary(self, gid: str, first: dt.date, last: dt.date) -> dict[str, Any]:
         """Weekly cells of ``gid`` for the whole weeks from ``first`` to ``last``."""
@@ -685,6 +801,26 @@ class HubStore:
                 ],
             )
         return {"computed_at": self.now(), "measures": measures}
+
+
+def _measure_stats(means: Mapping[str, Mapping[str, float | None]], k: int) -> dict[str, Any]:
+    """A released cell's statistics of each measure over the members' weekly ``means``: n,
+    mean and median (:func:`hub.privacy.median_releasable`), or suppressed under k values."""
+    measures: dict[str, Any] = {}
+    for m in MEASURES:
+        vals = [x for x in (v[m] for v in means.values()) if x is not None]
+        if enough(len(vals), k):
+            measures[m] = {
+                "n": len(vals),
+                "mean": round(statistics.fmean(vals), 2),
+                "median": (
+                    round(statistics.median(vals), 2) if median_releasable(len(vals)) else None
+                ),
+                "suppressed": False,
+            }
+        else:
+            measures[m] = {"suppressed": True}
+    return measures
 
 
 def _without_small_medians(body: dict[str, Any]) -> dict[str, Any]:

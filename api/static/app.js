@@ -11,6 +11,7 @@ import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
 import * as nudges from "./js/nudges.js";
 import * as prompts from "./js/prompts.js";
+import * as sharing from "./js/sharing.js";
 import * as workday from "./js/workday.js";
 
 const $ = (id) => document.getElementById(id);
@@ -1208,12 +1209,14 @@ async function start() {
   }
   loadHistory();
   workday.refresh();
+  sharing.refresh();
 }
 
 function init() {
   nudges.init();
   prompts.init({ onError: setConn });
   workday.init();
+  sharing.init();
   buildScale("stress-scale", "stress");
   buildScale("energy-scale", "energy");
   microBreaks.init({

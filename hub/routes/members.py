@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from hub.auth import MemberOrLeftDep, MemberTokenDep
+from hub.ingest import ContributionWriter
 from hub.models import Contribution, ContributionAccepted, Joined, JoinRequest, Left
 from hub.store import HubStore
 
@@ -32,11 +33,13 @@ def join(body: JoinRequest, request: Request) -> dict[str, object]:
 
 
 @router.post("/contributions", status_code=201, response_model=ContributionAccepted)
-def contribute(body: Contribution, token: MemberTokenDep, request: Request) -> dict[str, object]:
+async def contribute(
+    body: Contribution, token: MemberTokenDep, request: Request
+) -> ContributionAccepted:
     """One day's aggregates (a retried push of the same day replaces it)."""
-    values = body.model_dump(exclude={"date"})
-    period = _store(request).contribute(token, body.date, values)
-    return {"date": body.date, "period": period}
+    writer: ContributionWriter = request.app.state.ingest
+    period = await writer.contribute(token, body.date, body.model_dump(exclude={"date"}))
+    return ContributionAccepted(date=body.date, period=period)
 
 
 @router.delete("/me", response_model=Left)

@@ -12,11 +12,9 @@ import json
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -26,11 +24,9 @@ from api.cli import app as cli
 from api.dayplan import PLAN_KEY, DayPlanIn
 from api.storage import Storage
 from hub import db as hubdb
-from hub.app import create_app
-from hub.settings import HubSettings
-from tests._uvicorn import ThreadedUvicorn, start_uvicorn
+from tests._hub import RunningHub, running_hub_in
+from tests._uvicorn import start_uvicorn
 
-ADMIN = "ha_share-test"
 #: The person's day plan's time zone: days are its days, not the machine's (UTC here).
 PLAN_TZ = ZoneInfo("America/New_York")
 TODAY = dt.datetime.now(PLAN_TZ).date()
@@ -81,7 +77,7 @@ def _seed(data_dir: Path) -> None:
             storage.add_prompt(
                 key=f"{YESTERDAY}:{key}",
                 kind="checkin",
-                trigger="time",
+                trigger="planned",
                 text="How are you?",
                 state=state,
                 due_at=_at(YESTERDAY, hour),
@@ -91,7 +87,7 @@ def _seed(data_dir: Path) -> None:
         storage.add_prompt(  # sent late in the evening: the next day in UTC
             key=f"{YESTERDAY}:d",
             kind="checkin",
-            trigger="time",
+            trigger="planned",
             text="How was the day?",
             state="sent",
             due_at=_at(YESTERDAY, 22),
@@ -165,32 +161,10 @@ EXPECTED = {
 }
 
 
-@dataclass
-class RunningHub:
-    server: ThreadedUvicorn
-    engine: sa.Engine
-    clock: list[float]
-    admin: httpx.Client
-
-
 @pytest.fixture
 def running_hub(tmp_path: Path) -> Iterator[RunningHub]:
-    clock = [time.time() - 16 * 86_400]  # the member joins 16 days ago
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    engine = hubdb.connect(url)
-    app = create_app(
-        HubSettings(data_dir=tmp_path / "hub", database_url=url, admin_token=ADMIN),
-        clock=lambda: clock[0],
-        engine=engine,
-    )
-    server = start_uvicorn(app)
-    admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
-    try:
-        yield RunningHub(server, engine, clock, admin)
-    finally:
-        admin.close()
-        server.stop()
-        engine.dispose()
+    with running_hub_in(tmp_path) as hub:
+        yield hub
 
 
 def test_a_days_aggregates_are_the_documented_ones(tmp_path: Path) -> None:

@@ -311,3 +311,55 @@ def test_a_median_is_released_only_over_five_or_more(hub: Hub) -> None:
         )
     (cell,) = hub.summary(small, WEEK, WEEK)["periods"]
     assert cell["measures"]["stress"]["median"] is None and cell["measures"]["stress"]["n"] == 3
+
+
+def test_weeks_sealed_together_put_each_day_in_its_week_and_leave_late_rows_out(
+    hub: Hub,
+) -> None:
+    """Several weeks are computed by one query (grouped by week number): a Sunday counts in
+    its week, the Monday after in the next; a row received at its week's close or later
+    (a request that passed the close-time check but committed late) counts in no cell,
+    one received a second before does."""
+    from hub.periods import closes_at, week_of
+    from hub.store import hash_secret
+
+    gid = hub.group(k=5)
+    tokens = hub.members(gid, 5)
+    sunday, monday = WEEK_DAYS[6], WEEK_DAYS[6] + dt.timedelta(days=1)
+    hub.clock.at(monday, hour=20)
+    for i, token in enumerate(tokens):
+        assert hub.send(token, sunday, resting_hr_bpm=50.0 + i).status_code == 201
+        assert hub.send(token, monday, resting_hr_bpm=70.0 + i).status_code == 201
+    with hub.engine.connect() as conn:  # the member id of each token, in join order
+        by_hash = dict(conn.execute(sa.select(db.members.c.token_hash, db.members.c.id)).all())
+    ids = [by_hash[hash_secret(t)] for t in tokens]
+    closes = closes_at(week_of(WEEK))
+    with hub.engine.begin() as conn:
+        conn.execute(
+            db.contributions.insert(),
+            [
+                {  # late: at the close of W02, must not count
+                    "member_id": ids[0],
+                    "group_id": gid,
+                    "day": WEEK_DAYS[0],
+                    "resting_hr_bpm": 200.0,
+                    "received_at": closes,
+                },
+                {  # a second before the close: counts
+                    "member_id": ids[1],
+                    "group_id": gid,
+                    "day": WEEK_DAYS[1],
+                    "resting_hr_bpm": 150.0,
+                    "received_at": closes - 1,
+                },
+            ],
+        )
+    hub.clock.at(monday + dt.timedelta(days=14))  # W02 and W03 closed: sealed together
+    w02, w03 = hub.summary(gid, WEEK, monday)["periods"]
+    expected_w02 = [50.0 + i for i in range(5)]
+    expected_w02[1] = statistics.fmean([51.0, 150.0])  # member 1's weekly mean
+    hr02 = w02["measures"]["resting_hr_bpm"]
+    assert hr02["n"] == 5 and hr02["mean"] == round(statistics.fmean(expected_w02), 2)
+    assert hr02["median"] == round(statistics.median(expected_w02), 2)
+    hr03 = w03["measures"]["resting_hr_bpm"]
+    assert hr03["n"] == 5 and hr03["mean"] == round(statistics.fmean(70.0 + i for i in range(5)), 2)

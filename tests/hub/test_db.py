@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
@@ -129,7 +130,15 @@ def test_several_worker_processes_share_the_token_and_the_database(tmp_path: Pat
     def use(out: str, pid: int) -> None:
         url = out.split("serving at ", 1)[1].split()[0].rstrip("/")
         token = (tmp_path / "hub" / "admin-token").read_text().strip()
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+            # the workers start after the socket listens (slowly on a loaded machine)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if c.get("/hub/v1/health").status_code == 200:
+                        break
+                time.sleep(0.2)
             gid = c.post("/hub/v1/groups", json={"name": "ward"}).json()["id"]
             code = c.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
             joined = [c.post("/hub/v1/join", json={"code": code}).status_code for _ in range(20)]
@@ -167,7 +176,12 @@ def test_workers_get_the_admin_token_from_a_private_file_not_their_environment(
         url = out.split("serving at ", 1)[1].split()[0].rstrip("/")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the workers answer once up
-            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as c:
+            with (
+                httpx.Client(
+                    base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=30
+                ) as c,
+                contextlib.suppress(httpx.HTTPError),  # slow to start on a loaded machine
+            ):
                 if c.get("/hub/v1/groups").status_code == 200:
                     break
             time.sleep(0.2)
