@@ -44,7 +44,7 @@ python -m pip install -q -e ".[dev]"
 
 echo "== ruff check";          python -m ruff check .
 echo "== ruff format --check"; python -m ruff format --check .
-echo "== mypy (strict on hrv/ and breathing/)"; python -m mypy
+echo "== mypy (strict)"; python -m mypy
 echo "== import contract";     lint-imports --config .importlinter
 echo "== pytest"
 set +e

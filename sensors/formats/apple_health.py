@@ -96,8 +96,8 @@ def _series_recording(
                 f"{where}, beat {k}: time {quote(str(time_text))} is not a clock time", path=path
             )
         try:
-            bpm = float(bpm_text)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            bpm = float("nan") if bpm_text is None else float(bpm_text)
+        except ValueError:
             bpm = float("nan")
         if not (np.isfinite(bpm) and 20.0 <= bpm <= 300.0):
             raise RecordingFormatError(
@@ -145,9 +145,11 @@ def _series_recording(
 
 
 def _is_number(text: str | None) -> bool:
+    if text is None:
+        return False
     try:
-        float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        float(text)
+    except ValueError:
         return False
     return True
 
