@@ -112,8 +112,11 @@ def require_member_or_left(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Member:
-    """The member whose token the request carries, also one who stopped sharing (who may
-    still delete their contributions); 401 for none or an unknown (deleted) one."""
+    """The member whose token the request carries, also one who stopped sharing.
+
+    Such a member may still delete their contributions; 401 for no token or an unknown
+    (deleted) one.
+    """
     store: HubStore = request.app.state.store
     member = store.member_for_token_to_delete(credentials.credentials) if credentials else None
     if member is None:

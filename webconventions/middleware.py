@@ -76,6 +76,7 @@ class HostCheckMiddleware:
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass an allowed request on; answer any other 400 (close a WebSocket 1008)."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -123,6 +124,7 @@ class TokenGateMiddleware:
         return not any(path.startswith(p + "/") for p in self.public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request on if it is public or carries the token; answer any other 401."""
         if scope["type"] != "http" or not self._protected(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
@@ -175,6 +177,7 @@ class BodyLimitMiddleware:
         return self.route_limits.get(key, (self.max_body_bytes, self.setting))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request on with its body counted; answer 413 once it is over its limit."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -214,8 +214,11 @@ def read_apple_health_series(path: str) -> list[Recording]:
 
 
 def read_apple_health(path: str, *, series: int = -1) -> Recording:
-    """One beat-to-beat series of an Apple Health export: ``series`` (0 the oldest, -1 the
-    latest); ``meta["n_series"]`` says how many there are."""
+    """One beat-to-beat series of an Apple Health export.
+
+    ``series`` counts from 0, the oldest (-1: the latest); ``meta["n_series"]`` says how many
+    there are.
+    """
     every = read_apple_health_series(path)
     if not -len(every) <= series < len(every):
         raise RecordingFormatError(
