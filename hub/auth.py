@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hub.errors import HubConfigError
 from hub.settings import HubSettings
 from hub.store import HubStore, Member
+from webconventions.tokens import token_matches
 
 __all__ = [
     "AdminDep",
@@ -91,8 +92,7 @@ async def require_admin(
 ) -> None:
     """401 unless the request carries the admin token."""
     expected: str = request.app.state.admin_token
-    given = credentials.credentials if credentials else ""
-    if not given or not secrets.compare_digest(given.encode(), expected.encode()):
+    if not token_matches(credentials.credentials if credentials else None, expected):
         raise _unauthorized("admin")
 
 
