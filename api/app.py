@@ -6,9 +6,9 @@ checks the ``Origin``, see :mod:`api.routes.live`); the ``Host`` header must be 
 ``settings.allowed_hosts`` (DNS rebinding); CORS only for ``settings.browser_origins``; request
 bodies are limited (``max_body_bytes``, ``max_recording_bytes`` for uploads, 413 before they are
 read whole); replays read only the recordings folder. Every error is ``application/problem+json``
-with a stable ``code`` (:mod:`api.problems`). The OpenAPI document (``/api/v1/openapi.json``,
-docs at ``/api/v1/docs``) and the static page at ``/`` are public: they hold no user data, and
-the page asks for the token.
+with a stable ``code`` (:mod:`webconventions.problems`). The OpenAPI document
+(``/api/v1/openapi.json``, docs at ``/api/v1/docs``) and the static page at ``/`` are public:
+they hold no user data, and the page asks for the token.
 """
 
 from __future__ import annotations
@@ -23,16 +23,13 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
 from api.dayplan import ClockFactory, RealClock, load_plan
 from api.hubshare import push_loop
-from api.middleware import BodyLimitMiddleware, HostCheckMiddleware, TokenGateMiddleware
 from api.pipeline import make_source
-from api.problems import install_problem_handlers, install_problem_openapi
 from api.recordings import RecordingStore
 from api.routes import (
     baseline,
@@ -58,18 +55,19 @@ from api.sessions import SessionCreate, SessionManager, SourceFactory
 from api.settings import Settings
 from api.storage import Storage
 from api.webhooks import WebhookNotifier
+from webconventions.middleware import (
+    BodyLimitMiddleware,
+    HostCheckMiddleware,
+    TokenGateMiddleware,
+)
+from webconventions.openapi import operation_id
+from webconventions.problems import install_problem_handlers, install_problem_openapi
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-
-def _operation_id(route: APIRoute) -> str:
-    """Stable operation ids, ``<tag>-<function name>``, for generated clients."""
-    tag = str(route.tags[0]) if route.tags else "default"
-    return f"{tag}-{route.name}"
 
 
 def create_app(
@@ -151,7 +149,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.token = token
@@ -187,6 +185,7 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        setting="HRVPACE_MAX_BODY_BYTES",
         route_limits={
             ("POST", "/api/v1/recordings"): (
                 settings.max_recording_bytes,

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from api.settings import Settings
+from webconventions.tokens import token_matches  # the routes that read a token elsewhere use it
 
 __all__ = ["TokenFileError", "load_or_create_token", "require_token", "token_matches"]
 
@@ -58,13 +59,6 @@ def load_or_create_token(settings: Settings) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
     return token
-
-
-def token_matches(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of a presented token with the expected one."""
-    if not given:
-        return False
-    return secrets.compare_digest(given.encode(), expected.encode())
 
 
 async def require_token(

@@ -12,13 +12,16 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── SourceUnavailableError      501 source_unavailable (api/pipeline/sources.py)
     └── TokenFileError              the token file is unusable (api/auth.py)
 
-:mod:`api.problems` turns every one of them (and FastAPI's own errors) into an RFC 9457
+Each is also a :class:`webconventions.errors.ServiceError`, which
+:mod:`webconventions.problems` turns (with FastAPI's own errors) into an RFC 9457
 ``application/problem+json`` answer with ``code``; a route raises these, never a bare string.
+:class:`api.problems.ProblemError` is an ``ApiError`` with the status and code given when raised.
 """
 
 from __future__ import annotations
 
 from hrv.errors import HrvpaceError
+from webconventions.errors import ServiceError
 
 __all__ = [
     "ApiError",
@@ -31,16 +34,12 @@ __all__ = [
 ]
 
 
-class ApiError(HrvpaceError):
+class ApiError(HrvpaceError, ServiceError):
     """A request to the service cannot be carried out.
 
     ``status`` and ``code`` are what the client gets (``application/problem+json``); the
     message is the problem's ``detail`` and must never quote RR data or file content.
     """
-
-    status: int = 500
-    code: str = "internal_error"
-    title: str = "Internal error"
 
 
 class SessionNotFoundError(ApiError, LookupError):

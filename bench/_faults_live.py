@@ -344,8 +344,10 @@ async def _kill_record_once(work: Path, rng: random.Random, result: PartResult, 
 
 
 def run_kills(n_serve: int, n_record: int, *, seed: int = 13) -> PartResult:
-    """``kill -9`` of ``hrvpace serve`` ``n_serve`` times and of ``hrvpace record``
-    ``n_record`` times, mid-stream; lost = published/sent items missing afterwards."""
+    """``kill -9`` of ``hrvpace serve`` and of ``hrvpace record``, mid-stream.
+
+    ``n_serve`` and ``n_record`` times; lost = published/sent items missing afterwards.
+    """
     result = PartResult("kill")
     rng = random.Random(seed)
     t0 = time.monotonic()

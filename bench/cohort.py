@@ -104,6 +104,7 @@ def _nk_one(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the cohort benchmark with the command line's options and print its tables."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1000, help="recordings in the cohort")
     ap.add_argument("--hours", type=float, default=1.0, help="length of each recording (h)")

@@ -35,6 +35,7 @@ DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "mitdb100x
 
 
 def measure(record: str) -> dict[str, object]:
+    """Compare the R peaks detected in ``record`` with its reference annotations."""
     ref = read_recording(record, format="wfdb", beats="annotations")
     det = read_recording(record, format="wfdb", beats="detect")
     result = compare_beats(np.r_[ref.start_s, ref.t_s], np.r_[det.start_s, det.t_s])
@@ -48,6 +49,7 @@ def measure(record: str) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure every record named on the command line and print one row (or JSON) each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("records", nargs="*", default=[str(DEFAULT)])
     parser.add_argument("--json", action="store_true", help="one JSON object per record")

@@ -117,15 +117,18 @@ class PartResult:
     notes: list[str] = field(default_factory=list)
 
     def fail(self, check: str, detail: str) -> None:
+        """Record a failed ``check`` (the same finding twice counts once)."""
         failure = Failure(check, detail[:600])
         if failure not in self.failures[-50:]:  # the same finding twice is one failure
             self.failures.append(failure)
 
     def failed_checks(self) -> set[str]:
+        """The names of the checks that failed."""
         return {f.check for f in self.failures}
 
     @property
     def ok(self) -> bool:
+        """Whether the part passed: no failure and nothing lost."""
         return not self.failures and self.lost == 0
 
 
@@ -877,6 +880,7 @@ def print_table(results: Iterable[PartResult]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the fault-injection parts the command line asks for; 0 when all passed."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.faults", description=(__doc__ or "").split("\n")[0]
     )

@@ -55,7 +55,8 @@ def load(
 ) -> tuple[list[str], list[str]]:
     """Groups, members and ``days`` days of contributions ending the day before yesterday.
 
-    Returns the group ids and the member tokens (index = member)."""
+    Returns the group ids and the member tokens (index = member).
+    """
     rng = random.Random(seed)
     engine = hubdb.connect(url)
     today = dt.date.today()
@@ -132,6 +133,7 @@ def load(
 
 @contextmanager
 def hub_server(url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
+    """Run ``hrvpace hub serve`` on ``url``'s database: its base URL and process id while open."""
     # no background computing of closed weeks: the summaries are timed cold, then warm
     env = {**os.environ, "HRVPACE_HUB_ADMIN_TOKEN": ADMIN, "HRVPACE_HUB_SEAL_EVERY_S": "0"}
     proc = subprocess.Popen(
@@ -181,6 +183,7 @@ def hub_server(url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, in
 
 
 def time_summaries(base: str, gids: list[str], n: int) -> tuple[list[float], list[float]]:
+    """Time year-long summaries of the first ``n`` groups: cold (first) and warm seconds."""
     today = dt.date.today()
     params = {"from": (today - dt.timedelta(weeks=52)).isoformat(), "to": today.isoformat()}
     cold: list[float] = []
@@ -229,7 +232,8 @@ async def ingest(base: str, tokens: list[str], clients: int) -> tuple[float, int
 
     A minimal HTTP/1.1 client (a request is a few bytes written, a response read by its
     Content-Length): a general client such as httpx costs about 1 ms of CPU per request here,
-    as much as the hub itself, on the same two cores."""
+    as much as the hub itself, on the same two cores.
+    """
     day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     body = json.dumps(
         {
@@ -284,6 +288,7 @@ def _ms(xs: list[float]) -> str:
 
 
 def run(backend: str, args: argparse.Namespace) -> None:
+    """Fill a hub on ``backend`` and print its timings."""
     print(f"== {backend}: {args.members} members, {args.groups} groups, {args.days} days")
     with tempfile.TemporaryDirectory(prefix="hrvpace-bench-hub-") as tmp:
         server = (
@@ -317,6 +322,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    """Run the hub benchmark on the backends the command line names."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]

@@ -53,6 +53,7 @@ async def _replay_all(path: Path) -> int:
 
 
 def main() -> None:
+    """Time reading the shared recordings, ``--repeats`` times each, and print the table."""
     from sensors import read_recording
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

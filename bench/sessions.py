@@ -83,6 +83,7 @@ class Clients:
                         self.delays_ms.append((now - msg["timestamp"]) * 1000.0)
 
     async def add(self, client: httpx.AsyncClient, n: int, seed0: int) -> None:
+        """Start ``n`` simulated sessions on the service (seeds from ``seed0``)."""
         for i in range(n):
             r = await client.post(
                 "/api/v1/sessions",
@@ -161,6 +162,7 @@ def _print_row(r: dict[str, float]) -> None:
 
 
 def main() -> None:
+    """Run the concurrent-sessions benchmark at each level the command line names."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--levels", default="100,250,500,750", help="session counts, ascending")
     parser.add_argument(

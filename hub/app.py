@@ -17,29 +17,24 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from hub.auth import AdminDep, load_or_create_admin_token
 from hub.db import connect
 from hub.ingest import ContributionWriter
-from hub.middleware import BodyLimitMiddleware, HostCheckMiddleware
-from hub.problems import install_problem_handlers
 from hub.routes import groups, interventions, members
 from hub.settings import HubSettings
 from hub.store import Clock, HubStore
+from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from webconventions.openapi import operation_id
+from webconventions.problems import fields_summary, install_problem_handlers
 
 __all__ = ["app_from_env", "create_app"]
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-
-def _operation_id(route: APIRoute) -> str:
-    tag = str(route.tags[0]) if route.tags else "default"
-    return f"{tag}-{route.name}"
 
 
 def create_app(
@@ -98,7 +93,7 @@ def create_app(
         openapi_url="/hub/v1/openapi.json",
         docs_url="/hub/v1/docs",
         redoc_url=None,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.admin_token = token
@@ -115,10 +110,14 @@ def create_app(
     app.include_router(members.router)  # first: the ingest path is matched most often
     app.include_router(groups.router, dependencies=[AdminDep])
     app.include_router(interventions.router, dependencies=[AdminDep])
-    install_problem_handlers(app)
+    install_problem_handlers(app, summary=fields_summary)
     if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        setting="HRVPACE_HUB_MAX_BODY_BYTES",
+    )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
 

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hub.errors import HubConfigError
 from hub.settings import HubSettings
 from hub.store import HubStore, Member
+from webconventions.tokens import token_matches
 
 __all__ = [
     "AdminDep",
@@ -91,8 +92,7 @@ async def require_admin(
 ) -> None:
     """401 unless the request carries the admin token."""
     expected: str = request.app.state.admin_token
-    given = credentials.credentials if credentials else ""
-    if not given or not secrets.compare_digest(given.encode(), expected.encode()):
+    if not token_matches(credentials.credentials if credentials else None, expected):
         raise _unauthorized("admin")
 
 
@@ -112,8 +112,11 @@ def require_member_or_left(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Member:
-    """The member whose token the request carries, also one who stopped sharing (who may
-    still delete their contributions); 401 for none or an unknown (deleted) one."""
+    """The member whose token the request carries, also one who stopped sharing.
+
+    Such a member may still delete their contributions; 401 for no token or an unknown
+    (deleted) one.
+    """
     store: HubStore = request.app.state.store
     member = store.member_for_token_to_delete(credentials.credentials) if credentials else None
     if member is None:

@@ -141,16 +141,10 @@ def serve(
             shutil.rmtree(secret_dir, ignore_errors=True)
         return
 
-    server = uvicorn.Server(uvicorn.Config(hub, log_level="warning", lifespan="on"))
-    original = server.startup
+    from webconventions.serving import AnnouncingServer
 
-    async def startup(sockets: list[socket.socket] | None = None) -> None:
-        await original(sockets=sockets)
-        if server.started:
-            announce()
-
-    server.startup = startup  # type: ignore[method-assign]
-    server.run(sockets=[sock])
+    config = uvicorn.Config(hub, log_level="warning", lifespan="on")
+    AnnouncingServer(config, on_started=announce).run(sockets=[sock])
 
 
 def main(args: list[str] | None = None) -> None:

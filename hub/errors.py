@@ -11,13 +11,15 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── BadRequestError             422 a request that validates but makes no sense
     └── HubConfigError              the hub cannot start (database URL, missing driver, token)
 
-:mod:`hub.problems` turns every one of them (and FastAPI's own errors) into an RFC 9457
-``application/problem+json`` answer with ``code``, the same convention as the personal service.
+Each is also a :class:`webconventions.errors.ServiceError`, which :mod:`webconventions.problems`
+turns (with FastAPI's own errors) into an RFC 9457 ``application/problem+json`` answer with
+``code``: the personal service's convention, kept in one package both use.
 """
 
 from __future__ import annotations
 
 from hrv.errors import HrvpaceError
+from webconventions.errors import ServiceError
 
 __all__ = [
     "BadRequestError",
@@ -31,21 +33,13 @@ __all__ = [
 ]
 
 
-class HubError(HrvpaceError):
+class HubError(HrvpaceError, ServiceError):
     """A request to the hub cannot be carried out.
 
     ``status`` and ``code`` are what the client gets; the message is the problem's ``detail``
-    and never quotes a member's data.
+    and never quotes a member's data. ``HubError(detail, code=...)`` names the occurrence's code
+    (``group_not_found``).
     """
-
-    status: int = 500
-    code: str = "internal_error"
-    title: str = "Internal error"
-
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
-        super().__init__(detail)
-        if code is not None:
-            self.code = code
 
 
 class UnauthorizedError(HubError):

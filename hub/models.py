@@ -56,6 +56,8 @@ class GroupCreate(BaseModel):
 
 
 class Group(BaseModel):
+    """A team: its name, its k (the smallest count any statistic is released for), its members."""
+
     id: str
     name: str
     k: int
@@ -64,12 +66,16 @@ class Group(BaseModel):
 
 
 class InviteCreate(BaseModel):
+    """What an admin asks for a new invite: how long it is valid and how many may join with it."""
+
     model_config = _STRICT
     days: StrictInt = Field(default=14, ge=1, le=90, description="Days the code is valid")
     uses: StrictInt = Field(default=100, ge=1, le=10_000, description="How many may join with it")
 
 
 class Invite(BaseModel):
+    """An invite code as created (the hub keeps only its hash, so it is shown once)."""
+
     code: str = Field(description="Give it to the people invited; shown once")
     group_id: str
     expires: dt.datetime
@@ -77,11 +83,15 @@ class Invite(BaseModel):
 
 
 class JoinRequest(BaseModel):
+    """A person joining a group with an invite code."""
+
     model_config = _STRICT
     code: str = Field(min_length=1, max_length=100)
 
 
 class Joined(BaseModel):
+    """The new member's pseudonymous id, token (shown once) and first counted week."""
+
     member_id: str = Field(description="Random pseudonymous id")
     group_id: str
     token: str = Field(description="The member's token: keep it, it is shown once")
@@ -124,11 +134,15 @@ class Contribution(BaseModel):
 
 
 class ContributionAccepted(BaseModel):
+    """A day taken: its date and the ISO week it counts in."""
+
     date: dt.date
     period: str = Field(description="ISO week the day counts in, e.g. 2026-W05")
 
 
 class Left(BaseModel):
+    """A member who stopped sharing, and how many of their days were deleted."""
+
     deleted_contributions: int
     member_id: str
 
@@ -164,6 +178,8 @@ class PeriodCell(BaseModel):
 
 
 class Summary(BaseModel):
+    """A group's weeks from ``from`` to ``to``, each a cell released or suppressed."""
+
     model_config = ConfigDict(populate_by_name=True)
     group_id: str
     k: int
@@ -174,6 +190,8 @@ class Summary(BaseModel):
 
 
 class InterventionCreate(BaseModel):
+    """An intervention to evaluate: its group's dates and an optional control group."""
+
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=100)
     start: dt.date
@@ -202,6 +220,8 @@ class Intervention(BaseModel):
 
 
 class ArmEffect(BaseModel):
+    """The T0 -> T1 change of one measure in one arm (group or control), paired by member."""
+
     suppressed: bool
     reason: str | None = None
     n: int | None = Field(default=None, description="Members present in both periods")
@@ -215,6 +235,8 @@ class ArmEffect(BaseModel):
 
 
 class DiffInDiff(BaseModel):
+    """The group's mean change minus the control's, with a Welch 95 % confidence interval."""
+
     estimate: float
     ci_low: float
     ci_high: float
@@ -222,11 +244,15 @@ class DiffInDiff(BaseModel):
 
 
 class MeasureEffect(BaseModel):
+    """One measure's effect: the group's change, the control's, and their difference."""
+
     group: ArmEffect
     control: ArmEffect | None = None
     diff_in_diff: DiffInDiff | None = None
 
 
 class Effect(Intervention):
+    """An intervention with its effect on every measure, computed once after T1 has closed."""
+
     computed_at: int = Field(description="Unix time the effect was computed (once)")
     measures: dict[str, MeasureEffect]

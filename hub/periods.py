@@ -33,6 +33,7 @@ class Week:
 
     @property
     def end(self) -> dt.date:
+        """The next Monday (exclusive end of the week)."""
         return self.start + dt.timedelta(days=7)
 
     @property
@@ -52,9 +53,11 @@ class Week:
         return day_start_ts(self.end)
 
     def next(self) -> Week:
+        """The week after this one."""
         return Week(self.end)
 
     def previous(self) -> Week:
+        """The week before this one."""
         return Week(self.start - dt.timedelta(days=7))
 
 

@@ -53,8 +53,10 @@ class HubSettings(BaseSettings):
 
     @property
     def admin_token_path(self) -> Path:
+        """Where the admin token is kept when not given: ``<data_dir>/admin-token``."""
         return self.data_dir / "admin-token"
 
     @property
     def db_url(self) -> str:
+        """``database_url``, or the SQLite file ``<data_dir>/hub.sqlite3``."""
         return self.database_url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"

@@ -40,12 +40,12 @@ class DiffInDiff:
 
 
 def paired_change(t0: ArrayLike, t1: ArrayLike, *, confidence: float = 0.95) -> PairedChange:
-    """Mean of the paired differences ``t1 - t0`` with a t-distribution confidence interval.
+    r"""Mean of the paired differences ``t1 - t0`` with a t-distribution confidence interval.
 
-    Definition: with differences :math:`d_i = x_{1,i} - x_{0,i}`, :math:`\\bar d` their mean and
+    Definition: with differences :math:`d_i = x_{1,i} - x_{0,i}`, :math:`\bar d` their mean and
     :math:`s_d` their sample SD (ddof 1), the interval is
-    :math:`\\bar d \\pm t_{1-\\alpha/2,\\,n-1}\\, s_d/\\sqrt n` (the paired t-test's interval)
-    and Cohen's :math:`d_z = \\bar d / s_d` (``None`` when :math:`s_d = 0`).
+    :math:`\bar d \pm t_{1-\alpha/2,\,n-1}\, s_d/\sqrt n` (the paired t-test's interval)
+    and Cohen's :math:`d_z = \bar d / s_d` (``None`` when :math:`s_d = 0`).
 
     Parameters
     ----------
@@ -96,10 +96,10 @@ def paired_change(t0: ArrayLike, t1: ArrayLike, *, confidence: float = 0.95) -> 
 def diff_in_diff(
     treated: PairedChange, control: PairedChange, *, confidence: float = 0.95
 ) -> DiffInDiff:
-    """Difference in differences of two independent groups' mean changes, Welch interval.
+    r"""Difference in differences of two independent groups' mean changes, Welch interval.
 
-    Definition: :math:`\\hat\\delta = \\bar d_T - \\bar d_C` with standard error
-    :math:`\\sqrt{s_T^2/n_T + s_C^2/n_C}` and Welch-Satterthwaite degrees of freedom; this is
+    Definition: :math:`\hat\delta = \bar d_T - \bar d_C` with standard error
+    :math:`\sqrt{s_T^2/n_T + s_C^2/n_C}` and Welch-Satterthwaite degrees of freedom; this is
     Welch's two-sample t interval on the change scores (the pre/post design's DiD).
 
     Examples

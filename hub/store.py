@@ -120,14 +120,17 @@ class HubStore:
         self._seal_lock = threading.Lock()
 
     def now(self) -> int:
+        """Unix seconds now, by the store's clock."""
         return int(self.clock())
 
     def today(self) -> dt.date:
+        """Today's date in UTC, by the store's clock."""
         return dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).date()
 
     # ---- groups and invites ------------------------------------------------------------
 
     def create_group(self, name: str, k: int) -> dict[str, Any]:
+        """Create a group with its k; returns it as :class:`hub.models.Group` reads it."""
         gid = "g" + secrets.token_hex(8)
         row = {"id": gid, "name": name, "k": k, "created_at": self.now()}
         with self.engine.begin() as conn:
@@ -150,6 +153,7 @@ class HubStore:
         return row
 
     def list_groups(self) -> list[dict[str, Any]]:
+        """Every group with its current member count."""
         count = (
             sa.select(db.members.c.group_id, sa.func.count().label("n"))
             .where(db.members.c.left_at.is_(None))
@@ -165,6 +169,7 @@ class HubStore:
             return [self._group_out(r, int(r["n"])) for r in conn.execute(q).mappings()]
 
     def get_group(self, gid: str) -> dict[str, Any]:
+        """One group with its current member count; :class:`NotFoundError` ``group_not_found``."""
         with self.engine.connect() as conn:
             row = self._group(conn, gid)
             n = conn.execute(
@@ -175,6 +180,7 @@ class HubStore:
         return self._group_out(row, int(n))
 
     def create_invite(self, gid: str, *, days: int, uses: int) -> dict[str, Any]:
+        """A new invite code for group ``gid``: ``days`` days, ``uses`` joins; its hash is kept."""
         code = secrets.token_urlsafe(12)
         now = self.now()
         with self.engine.begin() as conn:
@@ -227,8 +233,11 @@ class HubStore:
             return self._member(conn, token)
 
     def member_for_token_to_delete(self, token: str) -> Member | None:
-        """The member holding ``token``, also one who stopped sharing (``left_at`` set), or
-        ``None``: a member who stopped keeps the right to delete their contributions."""
+        """The member holding ``token``, also one who stopped sharing (``left_at`` set).
+
+        ``None`` when no member holds it. A member who stopped keeps the right to delete their
+        contributions.
+        """
         with self.engine.connect() as conn:
             row = conn.execute(_ANY_MEMBER_BY_TOKEN, {"token_hash": hash_secret(token)}).first()
         if row is None:
@@ -246,8 +255,10 @@ class HubStore:
         return week if week.start_ts == member.joined_at else week.next()
 
     def contribute(self, token: str, day: dt.date, values: Mapping[str, Any]) -> str:
-        """Store (or replace: a retried push) the aggregates of ``day`` of the member holding
-        ``token``, in one transaction with the token's check (the ingest path).
+        """Store (or replace: a retried push) the aggregates of one day of a member.
+
+        ``day`` of the member holding ``token``, in one transaction with the token's check (the
+        ingest path).
 
         Returns the label of the week the day counts in.
 
@@ -338,8 +349,10 @@ class HubStore:
         return week
 
     def leave(self, member: Member, *, delete: bool) -> int:
-        """Stop ``member`` sharing (their token stops working); ``delete`` also removes their
-        contributions and membership. Returns how many contributions were deleted.
+        """Stop ``member`` sharing (their token stops working).
+
+        ``delete`` also removes their contributions and membership. Returns how many
+        contributions were deleted.
 
         A member who already stopped (``left_at`` set) may only delete.
         """
@@ -399,10 +412,12 @@ class HubStore:
     def _weekly_member_means(
         self, conn: Connection, gid: str, weeks: list[Week]
     ) -> list[dict[str, dict[str, float | None]]]:
-        """For each of ``weeks`` (consecutive), each member's mean of each measure that week,
-        over the contributions received before that week closed (as :meth:`_member_means`
+        """Each member's mean of each measure in each of ``weeks`` (consecutive).
+
+        Over the contributions received before that week closed (as :meth:`_member_means`
         of each week alone, in one query grouped by member and week number; a row counts
-        when received before its week closed). Members in id order."""
+        when received before its week closed). Members in id order.
+        """
         c = db.contributions.c
         # weeks since the Monday 1970-01-05 (a week's start is (n * 7 + 4) days after the
         # epoch, it closes GRACE_DAYS days after its end); SQLite keeps dates as ISO text
@@ -434,8 +449,10 @@ class HubStore:
         return out
 
     def _seal_weeks(self, conn: Connection, group: Mapping[Any, Any], weeks: list[Week]) -> None:
-        """Compute and store the cells of ``weeks`` (consecutive, closed) of ``group``: each
-        over its frozen roster (members for the whole week), suppressed under k members."""
+        """Compute and store the cells of ``weeks`` (consecutive, closed) of ``group``.
+
+        Each over its frozen roster (members for the whole week), suppressed under k members.
+        """
         gid, k = group["id"], int(group["k"])
         m = db.members.c
         members = conn.execute(
@@ -490,8 +507,10 @@ class HubStore:
             conn.execute(db.period_members.insert(), released)
 
     def seal_all(self) -> int:
-        """Compute every closed, not yet stored week of every group (the hub's background
-        job, so summaries are read, not computed); returns the number of groups."""
+        """Compute every closed, not yet stored week of every group; the number of groups.
+
+        The hub's background job, so summaries are read, not computed.
+        """
         with self.engine.connect() as conn:
             gids = list(conn.execute(sa.select(db.groups.c.id)).scalars())
         last = week_of_ts(self.now())
@@ -601,6 +620,7 @@ class HubStore:
     def create_intervention(
         self, gid: str, name: str, start: dt.date, end: dt.date, control: str | None
     ) -> dict[str, Any]:
+        """Create an intervention of group ``gid`` from ``start`` to ``end`` (T0, T1 weeks)."""
         if end < start:
             raise BadRequestError("'end' is before 'start'", code="bad_range")
         if len(weeks_between(start, end)) > MAX_STUDY_WEEKS:
@@ -649,6 +669,7 @@ class HubStore:
         }
 
     def get_intervention(self, iid: str) -> dict[str, Any]:
+        """One intervention; :class:`NotFoundError` ``intervention_not_found``."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(sa.select(db.interventions).where(db.interventions.c.id == iid))
@@ -660,6 +681,7 @@ class HubStore:
         return self._intervention_out(row)
 
     def list_interventions(self, gid: str | None = None) -> list[dict[str, Any]]:
+        """Interventions (of group ``gid`` if given), oldest first."""
         q = sa.select(db.interventions).order_by(db.interventions.c.created_at)
         if gid is not None:
             q = q.where(db.interventions.c.group_id == gid)
@@ -688,8 +710,11 @@ class HubStore:
     def _released_sets(
         self, conn: Connection, gid: str, weeks: list[Week], measure_bit: int, exclude: str
     ) -> list[set[str]]:
-        """Member sets of released statistics over the same data: the group's cells of
-        ``weeks`` (members with the measure) and its other effects overlapping them."""
+        """Member sets of released statistics over the same data.
+
+        The group's cells of ``weeks`` (members with the measure) and its other effects
+        overlapping them.
+        """
         sets: list[set[str]] = []
         pm = db.period_members.c
         for w in weeks:
@@ -804,8 +829,10 @@ class HubStore:
 
 
 def _measure_stats(means: Mapping[str, Mapping[str, float | None]], k: int) -> dict[str, Any]:
-    """A released cell's statistics of each measure over the members' weekly ``means``: n,
-    mean and median (:func:`hub.privacy.median_releasable`), or suppressed under k values."""
+    """A released cell's statistics of each measure over the members' weekly ``means``.
+
+    n, mean and median (:func:`hub.privacy.median_releasable`), or suppressed under k values.
+    """
     measures: dict[str, Any] = {}
     for m in MEASURES:
         vals = [x for x in (v[m] for v in means.values()) if x is not None]
@@ -824,8 +851,11 @@ def _measure_stats(means: Mapping[str, Mapping[str, float | None]], k: int) -> d
 
 
 def _without_small_medians(body: dict[str, Any]) -> dict[str, Any]:
-    """A stored cell as released: no median over fewer than five values (cells stored by a
-    hub before that rule keep their values, but their small medians are not shown)."""
+    """A stored cell as released: no median over fewer than five values.
+
+    Cells stored by a hub before that rule keep their values, but their small medians are not
+    shown.
+    """
     for stat in (body.get("measures") or {}).values():
         if stat.get("median") is not None and not median_releasable(int(stat.get("n") or 0)):
             stat["median"] = None

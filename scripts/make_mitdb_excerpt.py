@@ -18,6 +18,7 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 
 
 def main(argv: list[str]) -> int:
+    """Write the excerpt of the record ``argv[1]`` into ``argv[2]`` (default ``tests/data``)."""
     import numpy as np
     import wfdb  # ecg extra
 

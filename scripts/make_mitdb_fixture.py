@@ -17,6 +17,7 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 
 
 def main(argv: list[str]) -> int:
+    """Write the beat annotations of the record ``argv[1]`` as CSV to ``argv[2]``."""
     import wfdb  # dev extra
 
     record = argv[1]

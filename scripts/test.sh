@@ -8,7 +8,13 @@
 #     cluster with its initdb/pg_ctl), plus python3-venv when Python cannot make a venv;
 #   - a virtual environment in .venv (override with HRVPACE_VENV) holding hrvpace with its
 #     dev extra (pip install -e ".[dev]"; a quick no-op when everything is there).
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not e2e" -x`.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not e2e" -x`; the fast inner loop
+# (a few minutes, no long recordings, no browser, no emulated BlueZ) is
+#   bash scripts/test.sh -m "not slow and not e2e and not ble"
+#
+# pytest measures branch coverage ([tool.coverage] in pyproject.toml). A run of the whole suite
+# (no arguments, as .ci/run calls it) must reach COV_FLOOR percent overall and CORE_COV_FLOOR
+# percent in the pure core (hrv/, breathing/); a selection of tests only reports its coverage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,15 +50,24 @@ python -m pip install -q -e ".[dev]"
 
 echo "== ruff check";          python -m ruff check .
 echo "== ruff format --check"; python -m ruff format --check .
-echo "== mypy (strict on hrv/ and breathing/)"; python -m mypy
+echo "== mypy (strict)";      python -m mypy
 echo "== import contract";     lint-imports --config .importlinter
-echo "== pytest"
+COV_FLOOR=90       # percent of statements and branches, every package
+CORE_COV_FLOOR=95  # percent in hrv/ and breathing/
+floor=()
+if [ $# -eq 0 ]; then floor=(--cov-fail-under="$COV_FLOOR"); fi
+echo "== pytest (branch coverage${floor:+, floor $COV_FLOOR % overall and $CORE_COV_FLOOR % in hrv/ and breathing/})"
 set +e
-python -m pytest "$@"
+python -m pytest --cov --cov-report=term:skip-covered "${floor[@]}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: that is a failure here" >&2
   exit 1
+fi
+if [ "$rc" -eq 0 ] && [ $# -eq 0 ]; then
+  echo "== coverage of the pure core (hrv/, breathing/)"
+  python -m coverage report --include="hrv/*,breathing/*" --fail-under="$CORE_COV_FLOOR" \
+    || rc=$?
 fi
 exit "$rc"

@@ -540,8 +540,11 @@ class BleStrapSource(BeatSource):
             await self._teardown()
 
     def _beats_of_packet(self, item: _Packet) -> tuple[Beat, ...]:
-        """The beats of one notification; a subclass with more characteristics dispatches on
-        ``item.channel``. Raises :class:`MalformedPacketError` for a packet to skip."""
+        """The beats of one notification.
+
+        A subclass with more characteristics dispatches on ``item.channel``. Raises
+        :class:`MalformedPacketError` for a packet to skip.
+        """
         measurement = decode_heart_rate_measurement(item.data)
         return self._beats_of(measurement, item.arrived_at, item.connection)
 
@@ -681,8 +684,10 @@ class BleStrapSource(BeatSource):
         logger.info("connected to %s (%s)", device.name, device.address)
 
     async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
-        """Called on every connection once Heart Rate Measurement notifications are on; a
-        subclass starts its other streams here (errors are translated and the link closed)."""
+        """Start a subclass's other streams: called once Heart Rate notifications are on.
+
+        Called on every connection; errors are translated and the link closed.
+        """
 
     async def _before_disconnect(self, client: BleakClient) -> None:
         """Called before the notifications are removed when the source closes."""

@@ -167,14 +167,18 @@ class _PmdStreamSource(BleStrapSource):
         return self._motion_wanted
 
     def motion_level_mg(self, t_end_s: float) -> float | None:
-        """Movement level (largest 5-s mean ENMO, milli-g) of the 60 s ending at ``t_end_s``
-        on the session timeline, from the accelerometer; ``None`` when unknown (see
-        :attr:`motion_unavailable`, or too little signal yet)."""
+        """Movement level (largest 5-s mean ENMO, milli-g) of the 60 s ending at ``t_end_s``.
+
+        On the session timeline, from the accelerometer; ``None`` when unknown (see
+        :attr:`motion_unavailable`, or too little signal yet).
+        """
         return self._motion.level_mg(t_end_s) if self._acc_running else None
 
     def _pmd_frame(self, item: _Packet) -> PmdFrame | None:
-        """Decode a PMD notification: accelerometer frames feed the motion level, and the
-        frame of this source's own kind is returned."""
+        """Decode a PMD notification; the frame of this source's own kind is returned.
+
+        Accelerometer frames feed the motion level.
+        """
         frame = decode_frame(item.data)
         if frame.kind == "acc":
             self._on_acc(frame, item.arrived_at)

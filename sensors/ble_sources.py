@@ -68,8 +68,9 @@ def make_ble_source(
 
 
 def motion_of(source: object) -> Callable[[float], float | None] | None:
-    """The movement level (milli-g) of the 60-s window ending at a session time, or ``None``
-    when ``source`` cannot give one (not a PMD source, or motion was not requested).
+    """The movement level (milli-g) of the 60-s window ending at a session time.
+
+    ``None`` when ``source`` cannot give one (not a PMD source, or motion was not requested).
 
     The function itself returns ``None`` while the level is unknown (accelerometer refused or
     too little signal yet; the source's ``motion_unavailable`` says why).

@@ -30,9 +30,11 @@ class SystemClock:
     """The real clock."""
 
     def now(self) -> float:
+        """Unix seconds now (``time.time()``)."""
         return time.time()
 
     async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time (negative: not at all)."""
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -50,9 +52,11 @@ class ScaledClock:
         self._t0_mono = time.monotonic()
 
     def now(self) -> float:
+        """Scaled Unix seconds: the start's wall clock plus ``speed`` times the time since."""
         return self._t0_wall + (time.monotonic() - self._t0_mono) * self.speed
 
     async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of scaled time: ``seconds / speed`` of real time."""
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 
 
@@ -66,8 +70,10 @@ class VirtualClock:
         self._t = start
 
     def now(self) -> float:
+        """The virtual time, Unix seconds."""
         return self._t
 
     async def sleep(self, seconds: float) -> None:
+        """Advance the virtual time by ``seconds`` at once and yield to the event loop once."""
         self._t += max(0.0, seconds)
         await asyncio.sleep(0)

@@ -73,8 +73,10 @@ class MotionTracker:
             self._enmo.popleft()
 
     def level_mg(self, t_end_s: float) -> float | None:
-        """Largest 5-s mean ENMO (milli-g) in ``(t_end_s - window_s, t_end_s]``; ``None`` when
-        fewer than half the window has samples (motion unknown, not "still")."""
+        """Largest 5-s mean ENMO (milli-g) in ``(t_end_s - window_s, t_end_s]``.
+
+        ``None`` when fewer than half the window has samples (motion unknown, not "still").
+        """
         t = np.fromiter(self._t, dtype=np.float64)
         e = np.fromiter(self._enmo, dtype=np.float64)
         inside = (t > t_end_s - self.window_s) & (t <= t_end_s)

@@ -284,14 +284,17 @@ class ControlPointResponse:
 
     @property
     def ok(self) -> bool:
+        """Whether the device accepted the request (status 0)."""
         return self.status == 0
 
     @property
     def status_text(self) -> str:
+        """The status in words (``success``, ``not supported``, ...)."""
         return _STATUS_TEXT.get(self.status, f"unknown status {self.status}")
 
     @property
     def kind(self) -> str:
+        """The measurement type's name (``ecg``, ``ppi``, ``acc``, ...)."""
         return _type_name(self.measurement_type)
 
 

@@ -34,9 +34,11 @@ class BeatSource(abc.ABC):
 
     @property
     def status(self) -> SourceStatus:
+        """The source's current state (connecting, streaming, reconnecting, ended, ...)."""
         return self._status
 
     def add_status_listener(self, listener: StatusListener) -> None:
+        """Call ``listener`` with every new status, synchronously (its errors are logged)."""
         self._listeners.append(listener)
 
     def _set_status(self, status: SourceStatus) -> None:

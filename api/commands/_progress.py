@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # rich is imported only when a bar is drawn
+    from rich.progress import Progress, TaskID
 
 __all__ = ["QuietOpt", "Step", "progress"]
 
@@ -23,17 +26,17 @@ QuietOpt = Annotated[
 class Step:
     """Advance a bar: ``step(done)`` sets the completed count, ``step.describe(text)`` its label."""
 
-    def __init__(self, bar: object | None, task: object | None) -> None:
+    def __init__(self, bar: Progress | None = None, task: TaskID | None = None) -> None:
         self._bar = bar
         self._task = task
 
     def __call__(self, done: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done)  # type: ignore[attr-defined]
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=done)
 
     def describe(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, description=text)  # type: ignore[attr-defined]
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=text)
 
 
 @contextmanager
@@ -43,7 +46,7 @@ def progress(description: str, total: int, *, quiet: bool) -> Iterator[Step]:
 
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
-        yield Step(None, None)
+        yield Step()
         return
     from rich.progress import (
         BarColumn,

@@ -155,14 +155,9 @@ def run_server(
         ws_per_message_deflate=False,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
-    server = uvicorn.Server(config)
-    if on_started is not None:
-        original = server.startup
+    if on_started is None:
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    from webconventions.serving import AnnouncingServer
 
-        async def startup(sockets: list[socket.socket] | None = None) -> None:
-            await original(sockets=sockets)
-            if server.started:
-                on_started()
-
-        server.startup = startup  # type: ignore[method-assign]
-    server.run(sockets=[sock])
+    AnnouncingServer(config, on_started=on_started).run(sockets=[sock])

@@ -32,6 +32,7 @@ def list_groups(request: Request) -> list[dict[str, object]]:
 
 @router.get("/{group_id}", response_model=Group)
 def get_group(group_id: str, request: Request) -> dict[str, object]:
+    """One group with its current member count; 404 ``group_not_found``."""
     return _store(request).get_group(group_id)
 
 
@@ -54,8 +55,10 @@ def summary(
     to: Annotated[dt.date | None, Query(description="Snapped forward to its Sunday")] = None,
     by: Annotated[Literal["week"], Query(description="Reporting period: ISO weeks")] = "week",
 ) -> dict[str, object]:
-    """Per-week counts, means and medians of the group's members; cells over fewer than k
-    members are suppressed. Default: the last 12 weeks."""
+    """Per-week counts, means and medians of the group's members (default: the last 12 weeks).
+
+    Cells over fewer than k members are suppressed.
+    """
     store = _store(request)
     last = to or store.today()
     first = from_ or last - dt.timedelta(weeks=11)

@@ -32,18 +32,23 @@ def create_intervention(
 
 @router.get("/interventions", response_model=list[Intervention])
 def list_interventions(request: Request) -> list[dict[str, object]]:
+    """Every intervention, oldest first."""
     return _store(request).list_interventions()
 
 
 @router.get("/interventions/{intervention_id}", response_model=Intervention)
 def get_intervention(intervention_id: str, request: Request) -> dict[str, object]:
+    """One intervention with its T0 and T1 weeks; 404 ``intervention_not_found``."""
     return _store(request).get_intervention(intervention_id)
 
 
 @router.get("/interventions/{intervention_id}/effect", response_model=Effect)
 def effect(intervention_id: str, request: Request) -> dict[str, object]:
-    """Mean change T0 -> T1 per measure over members present in both (>= k pairs), 95 % CI,
-    Cohen's d_z, n; with a control group the difference in differences. Computed once."""
+    """Mean change T0 -> T1 per measure over members present in both (>= k pairs).
+
+    With its 95 % CI, Cohen's d_z and n; with a control group the difference in differences.
+    Computed once.
+    """
     return _store(request).effect(intervention_id)
 
 

@@ -50,8 +50,11 @@ def leave(
         bool, Query(description="Also delete every contribution (default: yes)")
     ] = True,
 ) -> dict[str, object]:
-    """Stop sharing: the token stops working for anything but deletion; with ``delete`` the
-    contributions and the membership are erased. A member who stopped sharing earlier can
-    still delete (``delete=true``) with their token; nothing else is accepted from it."""
+    """Stop sharing: the token stops working for anything but deletion.
+
+    With ``delete`` the contributions and the membership are erased. A member who stopped
+    sharing earlier can still delete (``delete=true``) with their token; nothing else is
+    accepted from it.
+    """
     n = _store(request).leave(member, delete=delete)
     return {"deleted_contributions": n, "member_id": member.id}

@@ -152,8 +152,10 @@ class Recording:
 
 
 def quote(text: str) -> str:
-    """``repr(text)`` of at most :data:`QUOTE_MAX_CHARS` characters as shown (an error never
-    echoes more: escapes such as ``\\x00`` count as the characters they take)."""
+    r"""``repr(text)`` of at most :data:`QUOTE_MAX_CHARS` characters as shown.
+
+    An error never echoes more: escapes such as ``\x00`` count as the characters they take.
+    """
     shown = repr(text)
     if len(shown) <= QUOTE_MAX_CHARS:
         return shown

@@ -96,8 +96,8 @@ def _series_recording(
                 f"{where}, beat {k}: time {quote(str(time_text))} is not a clock time", path=path
             )
         try:
-            bpm = float(bpm_text)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            bpm = float("nan") if bpm_text is None else float(bpm_text)
+        except ValueError:
             bpm = float("nan")
         if not (np.isfinite(bpm) and 20.0 <= bpm <= 300.0):
             raise RecordingFormatError(
@@ -145,9 +145,11 @@ def _series_recording(
 
 
 def _is_number(text: str | None) -> bool:
+    if text is None:
+        return False
     try:
-        float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        float(text)
+    except ValueError:
         return False
     return True
 
@@ -212,8 +214,11 @@ def read_apple_health_series(path: str) -> list[Recording]:
 
 
 def read_apple_health(path: str, *, series: int = -1) -> Recording:
-    """One beat-to-beat series of an Apple Health export: ``series`` (0 the oldest, -1 the
-    latest); ``meta["n_series"]`` says how many there are."""
+    """One beat-to-beat series of an Apple Health export.
+
+    ``series`` counts from 0, the oldest (-1: the latest); ``meta["n_series"]`` says how many
+    there are.
+    """
     every = read_apple_health_series(path)
     if not -len(every) <= series < len(every):
         raise RecordingFormatError(

@@ -1,6 +1,6 @@
-"""hrvpace's own recording format: a versioned CSV written beat by beat (private module).
+r"""hrvpace's own recording format: a versioned CSV written beat by beat (private module).
 
-Layout (UTF-8, ``\\n`` line ends)::
+Layout (UTF-8, ``\n`` line ends)::
 
     # hrvpace-recording v1
     # meta {"device": "Polar H10 1A2B3C4D", "start_time": "2026-11-23T10:15:00+00:00"}
@@ -117,6 +117,7 @@ class RecordingWriter:
 
     @property
     def closed(self) -> bool:
+        """Whether the writer is closed (no more beats are taken)."""
         return self._file is None
 
     def _emit(self, text: str) -> None:

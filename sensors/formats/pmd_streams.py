@@ -72,8 +72,11 @@ _SUFFIX = {"ppi": ".txt", "ecg": ".csv", "acc": ".csv"}
 
 
 def stream_path(out: Path, kind: str, run: int = 1) -> Path:
-    """Where stream ``kind`` of the recording ``out`` goes: ``h10.csv`` -> ``h10.ecg.csv``,
-    ``h10.ppi.txt``, ``h10.acc.csv``; run 2 of the ECG ``h10.ecg-2.csv``."""
+    """Where stream ``kind`` of the recording ``out`` goes.
+
+    ``h10.csv`` -> ``h10.ecg.csv``, ``h10.ppi.txt``, ``h10.acc.csv``; run 2 of the ECG
+    ``h10.ecg-2.csv``.
+    """
     if kind not in _SUFFIX:
         raise ValueError(f"no stream file for {kind!r}; streams: {', '.join(_SUFFIX)}")
     tag = kind if run == 1 else f"{kind}-{run}"
@@ -165,8 +168,7 @@ class PpiStreamWriter(_StreamWriter):
 
 
 class EcgStreamWriter(_StreamWriter):
-    """ECG frames to one-column ``ecg_csv`` files, a new file at every break (module
-    docstring)."""
+    """ECG frames to one-column ``ecg_csv`` files, a new file at every break (module docstring)."""
 
     def __init__(
         self, path: Path, *, sampling_rate_hz: float, out: Path, overwrite: bool = False

@@ -349,7 +349,7 @@ def read_ppg_csv(
 
 @contextlib.contextmanager
 def _library_warnings_off() -> Iterator[None]:
-    """wfdb's own deprecation warnings (pandas, numpy) are not the reader's concern."""
+    """Wfdb's own deprecation warnings (pandas, numpy) are not the reader's concern."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield

@@ -154,7 +154,7 @@ def read_physionet_rr_secs(path: str) -> Recording:
 
 
 def read_ghrv_beats(path: str) -> Recording:
-    """gHRV ``beat_ascii.txt``: one beat (R peak) time in seconds per line; RR = differences.
+    """GHRV ``beat_ascii.txt``: one beat (R peak) time in seconds per line; RR = differences.
 
     ``N`` beat times give ``N - 1`` RR intervals; the first beat is ``start_s`` and
     ``t_s`` are the later beat times themselves. Times must strictly increase; the error names

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from api.problems import MAX_INPUT_CHARS
 from api.settings import load_settings
 from tests.api.conftest import Server
+from webconventions.problems import MAX_INPUT_CHARS
 
 PROBLEM = "application/problem+json"
 

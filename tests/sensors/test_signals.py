@@ -194,7 +194,12 @@ def test_malformed_wfdb_records_are_clear_errors(tmp_path: Path) -> None:
     for suffix in (".hea", ".dat"):
         data = (DATA / f"mitdb100x{suffix}").read_bytes()
         (tmp_path / f"mitdb100x{suffix}").write_bytes(data if suffix == ".hea" else data[:999])
-    with pytest.raises(RecordingFormatError, match="not a readable WFDB record: 'could not"):
+    # wfdb's own reason is quoted; its words vary: numpy's in-place resize inside wfdb says
+    # "cannot resize an array that references..." when a tracer (coverage) holds a reference
+    with pytest.raises(
+        RecordingFormatError,
+        match=r"mitdb100x: not a readable WFDB record: '(could not|cannot resize)",
+    ):
         read_recording(tmp_path / "mitdb100x", format="wfdb")
     with pytest.raises(RecordingFormatError, match="no reference annotations"):
         read_recording(tmp_path / "mitdb100x", format="wfdb", beats="annotations")

@@ -1,7 +1,7 @@
-"""ASGI middleware at the service's edge: allowed Host headers and request body limits.
+"""ASGI middleware at a service's edge: allowed Host headers, a token gate, body limits.
 
-Both answer with ``application/problem+json`` (:mod:`api.problems`) and run before any route
-reads the request.
+All three answer with ``application/problem+json`` (:mod:`webconventions.problems`) and run
+before any route reads the request.
 
 - :class:`HostCheckMiddleware`: the ``Host`` header must be one of ``allowed_hosts`` (DNS
   rebinding protection); 400 ``invalid_host`` otherwise (a WebSocket is refused at handshake).
@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import token_matches
-from api.problems import problem_response
+from webconventions.problems import problem_response
+from webconventions.tokens import token_matches
 
 __all__ = ["BodyLimitMiddleware", "HostCheckMiddleware", "TokenGateMiddleware", "host_of"]
 
@@ -36,6 +36,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _content_length(value: str) -> int | None:
+    """A ``Content-Length`` value as a number, ``None`` unless it is ASCII digits (RFC 9110)."""
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def host_of(host_header: str) -> str:
     """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``."""
     host_header = host_header.strip().lower()
@@ -46,13 +52,22 @@ def host_of(host_header: str) -> str:
 
 
 class HostCheckMiddleware:
-    """Refuse requests whose ``Host`` is not allowed (``*`` allows any, ``*.x`` subdomains)."""
+    """Refuse requests whose ``Host`` is not allowed (``*`` allows any, ``*.x`` subdomains).
+
+    Parameters
+    ----------
+    app
+        The application inside.
+    allowed_hosts
+        Host names (no port), ``*`` or ``*.example.org`` patterns.
+    """
 
     def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
         self.app = app
         self.allowed = [h.lower() for h in allowed_hosts]
 
     def allows(self, host: str) -> bool:
+        """Whether ``host`` (no port, lower case) matches an allowed pattern."""
         for pattern in self.allowed:
             if pattern == "*" or host == pattern:
                 return True
@@ -61,6 +76,7 @@ class HostCheckMiddleware:
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass an allowed request on; answer any other 400 (close a WebSocket 1008)."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -80,6 +96,17 @@ class TokenGateMiddleware:
     Answers before the route (and so before its body) is reached. WebSockets check their own
     token (query or subprotocol) in the route; CORS preflights never reach this (the CORS
     middleware outside it answers them).
+
+    Parameters
+    ----------
+    app
+        The application inside.
+    token
+        The bearer token every protected request must carry.
+    prefix
+        Paths under this prefix are protected.
+    public
+        Paths under ``prefix`` that are not (and the paths below them).
     """
 
     def __init__(
@@ -97,6 +124,7 @@ class TokenGateMiddleware:
         return not any(path.startswith(p + "/") for p in self.public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request on if it is public or carries the token; answer any other 401."""
         if scope["type"] != "http" or not self._protected(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
@@ -119,8 +147,12 @@ class BodyLimitMiddleware:
 
     Parameters
     ----------
+    app
+        The application inside.
     max_body_bytes
-        Limit of every request body (the JSON bodies), ``HRVPACE_MAX_BODY_BYTES``.
+        Limit of every request body (the JSON bodies).
+    setting
+        The name of the setting that holds ``max_body_bytes``, said in the 413's detail.
     route_limits
         ``{(method, path): (limit, setting name)}`` for routes with their own limit (the
         recording upload).
@@ -131,17 +163,21 @@ class BodyLimitMiddleware:
         app: ASGIApp,
         *,
         max_body_bytes: int,
+        setting: str,
         route_limits: Mapping[tuple[str, str], tuple[int, str]] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.setting = setting
         self.route_limits = dict(route_limits or {})
 
     def limit_for(self, scope: Scope) -> tuple[int, str]:
+        """The body limit of a request and the name of its setting."""
         key = (str(scope.get("method", "")).upper(), str(scope.get("path", "")).rstrip("/"))
-        return self.route_limits.get(key, (self.max_body_bytes, "HRVPACE_MAX_BODY_BYTES"))
+        return self.route_limits.get(key, (self.max_body_bytes, self.setting))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request on with its body counted; answer 413 once it is over its limit."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -155,9 +191,8 @@ class BodyLimitMiddleware:
         )
         length = _header(scope, b"content-length")
         if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
+            declared = _content_length(length)
+            if declared is None:
                 bad = problem_response(400, "bad_request", "Content-Length is not a number")
                 await bad(scope, receive, send)
                 return

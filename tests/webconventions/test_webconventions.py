@@ -1,0 +1,230 @@
+"""The web conventions both services share: problems, the edge middleware, the announcing server.
+
+The services' own tests (tests/api, tests/hub) check these through real servers; these check
+the parts each service configures differently (the 422 summary, the body limit's setting name)
+and the edge cases a real HTTP client never sends (a malformed ``Content-Length``).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from webconventions.errors import ServiceError
+from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from webconventions.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Summary,
+    fields_summary,
+    first_issue_summary,
+    install_problem_handlers,
+)
+from webconventions.serving import AnnouncingServer
+
+
+class _GoneError(ServiceError):
+    status = 404
+    code = "thing_not_found"
+    title = "Thing not found"
+
+
+class _UnauthorizedError(ServiceError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # as the hub's: every unknown key is an issue
+
+    k: int = Field(ge=3)
+
+
+def _app(summary: Summary) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/gone")
+    def gone() -> None:
+        raise _GoneError("no thing 7", code="thing_gone")
+
+    @app.get("/private")
+    def private() -> None:
+        raise _UnauthorizedError("no member holds that token")
+
+    @app.post("/things")
+    def things(body: _Body) -> dict[str, int]:
+        return {"k": body.k}
+
+    install_problem_handlers(app, summary=summary)
+    return app
+
+
+async def _request(app: FastAPI, method: str, path: str, **kwargs: object) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_service_error_is_a_problem_with_its_code_and_a_401_names_the_scheme() -> None:
+    app = _app(first_issue_summary)
+    r = await _request(app, "GET", "/gone")
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert r.json() == {
+        "type": "/problems/thing_gone",
+        "title": "Thing not found",
+        "status": 404,
+        "detail": "no thing 7",
+        "code": "thing_gone",
+    }
+    assert "www-authenticate" not in r.headers
+    r = await _request(app, "GET", "/private")
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("summary", "detail"),
+    [
+        (first_issue_summary, "invalid request (body): Input should be greater than or equal to 3"),
+        (fields_summary, "invalid request: k: Input should be greater than or equal to 3"),
+    ],
+)
+async def test_each_service_words_a_422_its_own_way_with_the_same_issues(
+    summary: Summary, detail: str
+) -> None:
+    r = await _request(_app(summary), "POST", "/things", json={"k": 2})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"] == detail and body["code"] == "validation_error"
+    assert body["errors"] == [
+        {
+            "loc": ["body", "k"],
+            "msg": "Input should be greater than or equal to 3",
+            "type": "greater_than_equal",
+            "input": "2",
+        }
+    ]
+
+
+async def test_a_422_echoes_at_most_200_characters_of_what_was_sent_in_all() -> None:
+    sent = {f"extra_{i}_" + "x" * 60: "y" * 300 for i in range(10)}
+    r = await _request(_app(fields_summary), "POST", "/things", json=sent)
+    assert r.status_code == 422
+    echoed = "".join(
+        "".join(str(x) for x in e["loc"]) + (e.get("input") or "") for e in r.json()["errors"]
+    )
+    assert len(echoed) <= 200 + len(r.json()["errors"])  # an issue past the budget: 1 char
+    assert "x" * 61 not in r.text and "y" * 201 not in r.text
+
+
+async def _call(
+    app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> tuple[int, dict[str, Any] | None]:
+    """Run one HTTP request through an ASGI app: the status and the problem answered, if any."""
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/things",
+        "headers": headers,
+        "query_string": b"",
+    }
+    sent: list[Message] = []
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status = int(sent[0]["status"])
+    raw = b"".join(m.get("body", b"") for m in sent[1:])
+    return status, (json.loads(raw) if raw else None)
+
+
+async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.parametrize("length", [b"-1", b"+5", b"1e3", b"\xb2", b"5 5", b""])
+async def test_a_content_length_that_is_not_digits_is_a_400(length: bytes) -> None:
+    limited = BodyLimitMiddleware(_ok, max_body_bytes=10, setting="HRVPACE_X_MAX_BODY_BYTES")
+    status, problem = await _call(limited, [(b"content-length", length)])
+    assert status == 400 and problem is not None
+    assert problem["code"] == "bad_request"
+    assert problem["detail"] == "Content-Length is not a number"
+
+
+async def test_the_413_names_the_setting_that_holds_the_limit() -> None:
+    limited = BodyLimitMiddleware(_ok, max_body_bytes=10, setting="HRVPACE_X_MAX_BODY_BYTES")
+    assert await _call(limited, [(b"content-length", b" 10 ")], b"x" * 10) == (204, None)
+    status, problem = await _call(limited, [(b"content-length", b"11")])
+    assert status == 413 and problem is not None
+    assert problem["code"] == "body_too_large"
+    assert problem["title"] == "Request body too large"
+    assert "10 bytes (HRVPACE_X_MAX_BODY_BYTES)" in problem["detail"]
+    status, problem = await _call(limited, [], b"x" * 11)  # no length: counted as it arrives
+    assert status == 413 and problem is not None and problem["code"] == "body_too_large"
+
+
+async def test_an_unknown_host_is_a_400_and_subdomain_patterns_match() -> None:
+    checked = HostCheckMiddleware(_ok, allowed_hosts=["127.0.0.1", "*.example.org"])
+    for host, status in [
+        (b"127.0.0.1:8765", 204),
+        (b"hub.example.org", 204),
+        (b"example.org.evil", 400),
+        (b"evil.test", 400),
+    ]:
+        answered, problem = await _call(checked, [(b"host", host)])
+        assert answered == status, host
+        assert (problem or {}).get("code") == (None if status == 204 else "invalid_host"), host
+
+
+def test_the_announcing_server_calls_back_once_it_answers_on_its_socket() -> None:
+    app = FastAPI()
+
+    @app.get("/ping")
+    def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    seen: list[int] = []
+    answered = threading.Event()
+
+    def on_started() -> None:
+        # called once the server is up: the port answers from here on
+        seen.append(httpx.get(f"http://127.0.0.1:{port}/ping", timeout=10).status_code)
+        answered.set()
+
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = AnnouncingServer(
+        config, on_started=lambda: threading.Thread(target=on_started).start()
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        assert answered.wait(30), "on_started was never called"
+        assert seen == [200]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    assert not thread.is_alive()

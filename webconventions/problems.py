@@ -1,0 +1,429 @@
+"""Every error a service answers is RFC 9457 ``application/problem+json`` with a stable ``code``.
+
+A problem has ``type`` (a URI naming the kind of problem; ``about:blank``-style relative
+``/problems/<code>`` here), ``title`` (short, the same for every problem of that kind),
+``status`` (the HTTP status), ``detail`` (this occurrence, in words a UI can show as is) and
+the extension ``code``: a stable snake_case string a client can branch on (``session_not_found``,
+``validation_error``, ``body_too_large``, ...). A 422 also carries ``errors``: the validation
+issues (``loc``, ``msg``, ``type`` and ``input`` cut to :data:`MAX_INPUT_CHARS` characters), at
+most :data:`MAX_ERRORS` of them, and no more than :data:`MAX_INPUT_CHARS` characters of what the
+client sent in all.
+
+Sources of errors and their codes (:func:`install_problem_handlers`):
+
+- :class:`webconventions.errors.ServiceError` and its subclasses (each service's own errors):
+  their own ``status``/``code``; a 401 says ``WWW-Authenticate: Bearer``;
+- FastAPI's request validation: 422 ``validation_error``, the detail written by the service's
+  :data:`Summary` (:func:`first_issue_summary` or :func:`fields_summary`);
+- ``HTTPException`` (auth, Starlette's 404/405 of unknown paths): a code from the status
+  (:data:`STATUS_CODES`) unless the exception names one;
+- anything else: 500 ``internal_error`` with no detail (the traceback goes to the log).
+
+:func:`install_problem_openapi` declares the :class:`Problem` schema for the error responses of
+every operation in the OpenAPI document, so a generated client gets a typed error.
+
+References
+----------
+Nottingham M, Wilde E, Dalal S (2023) RFC 9457: Problem Details for HTTP APIs. IETF.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from webconventions.errors import ServiceError
+
+__all__ = [
+    "MAX_ERRORS",
+    "MAX_INPUT_CHARS",
+    "PROBLEM_MEDIA_TYPE",
+    "STATUS_CODES",
+    "Problem",
+    "Summary",
+    "ValidationIssue",
+    "fields_summary",
+    "first_issue_summary",
+    "install_problem_handlers",
+    "install_problem_openapi",
+    "problem_response",
+    "status_title",
+    "truncate",
+    "validation_issues",
+]
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: No error echoes more than this many characters of what a client sent.
+MAX_INPUT_CHARS = 200
+#: A 422 lists at most this many validation issues.
+MAX_ERRORS = 20
+
+#: Code of an ``HTTPException`` that does not name one, by status.
+STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    500: "internal_error",
+    501: "not_implemented",
+    503: "service_unavailable",
+}
+
+
+class ValidationIssue(BaseModel):
+    """One thing wrong with a request (FastAPI/Pydantic validation), input cut short."""
+
+    loc: list[str | int] = Field(description="Where: 'body', 'query', 'path', then field names")
+    msg: str = Field(description="What is wrong")
+    type: str = Field(description="Pydantic's error type, e.g. 'missing', 'greater_than'")
+    input: str | None = Field(
+        default=None,
+        description=f"What was sent, as JSON text cut to {MAX_INPUT_CHARS} characters",
+    )
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457 problem details) with a stable ``code``."""
+
+    type: str = Field(description="URI reference naming the kind of problem: /problems/<code>")
+    title: str = Field(description="Short summary of the kind of problem")
+    status: int = Field(description="The HTTP status code")
+    detail: str = Field(description="What went wrong this time, to show as is")
+    code: str = Field(description="Stable machine-readable code, e.g. session_not_found")
+    errors: list[ValidationIssue] | None = Field(
+        default=None, description=f"Validation issues (422 only), at most {MAX_ERRORS}"
+    )
+
+
+def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> str:
+    """Cut ``text`` to ``limit`` characters, marked with an ellipsis when cut.
+
+    Parameters
+    ----------
+    text
+        Any text, often what a client sent.
+    limit
+        The most characters the result has, the ellipsis included.
+
+    Returns
+    -------
+    str
+        ``text`` itself when short enough, else its first ``limit - 1`` characters and ``…``.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_title(status: int) -> str:
+    """The reason phrase of an HTTP status (``404`` -> ``Not Found``), ``Error`` if unknown."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[ValidationIssue] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A ``JSONResponse`` with media type ``application/problem+json``.
+
+    Parameters
+    ----------
+    status
+        The HTTP status.
+    code
+        The stable ``code`` (``type`` becomes ``/problems/<code>``).
+    detail
+        This occurrence in words, cut to 1,000 characters.
+    title
+        The kind of problem in short; the status's reason phrase when not given.
+    errors
+        Validation issues (a 422).
+    headers
+        Extra response headers (``WWW-Authenticate``, ``Connection: close``).
+
+    Returns
+    -------
+    JSONResponse
+        The problem, ``None`` fields left out.
+    """
+    problem = Problem(
+        type=f"/problems/{code}",
+        title=title or status_title(status),
+        status=status,
+        detail=truncate(detail, 1000),
+        code=code,
+        errors=errors,
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def _input_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return truncate(value)
+    if isinstance(value, bytes):
+        return truncate(value[: MAX_INPUT_CHARS * 4].decode("utf-8", errors="replace"))
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return truncate(text)
+
+
+def _long_strings(value: object, *, depth: int = 0, found: list[str] | None = None) -> list[str]:
+    """Strings over 40 characters in a client's value (keys too), longest first, at most 20."""
+    found = [] if found is None else found
+    if len(found) >= 20 or depth > 4:
+        return found
+    if isinstance(value, str):
+        if len(value) > 40:
+            found.append(value)
+    elif isinstance(value, Mapping):
+        for k, v in list(value.items())[:50]:
+            _long_strings(k, depth=depth + 1, found=found)
+            _long_strings(v, depth=depth + 1, found=found)
+    elif isinstance(value, list | tuple):
+        for v in value[:50]:
+            _long_strings(v, depth=depth + 1, found=found)
+    return sorted(found, key=len, reverse=True) if depth == 0 else found
+
+
+def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]:
+    """FastAPI's validation errors as :class:`ValidationIssue`, at most :data:`MAX_ERRORS`.
+
+    What the client sent (its key names in ``loc`` and its values in ``input``) is echoed
+    within one budget of :data:`MAX_INPUT_CHARS` characters for the whole answer: issues past
+    the budget are left out (the detail counts them), so no 422 repeats more of the input.
+
+    Parameters
+    ----------
+    raw
+        Pydantic's error dictionaries (``loc``, ``msg``, ``type``, ``input``).
+
+    Returns
+    -------
+    list of ValidationIssue
+        The issues in order, cut to the budget.
+    """
+    out: list[ValidationIssue] = []
+    budget = MAX_INPUT_CHARS
+    for err in raw:
+        if len(out) >= MAX_ERRORS or budget <= 0:
+            break
+        loc: list[str | int] = []
+        for x in err.get("loc", ()):
+            if isinstance(x, int):
+                loc.append(x)
+                continue
+            text = truncate(str(x), max(budget, 1))
+            budget -= len(text)
+            loc.append(text)
+        msg = str(err.get("msg", ""))
+        raw_input = err.get("input")
+        # some messages quote what was sent (a union's unknown tag): cut it there too
+        for sent in _long_strings(raw_input):
+            msg = msg.replace(sent, truncate(sent, 40))
+        given = _input_text(raw_input)
+        if given is not None:
+            given = truncate(given, budget) if budget > 0 else None
+            budget -= 0 if given is None else len(given)
+        out.append(
+            ValidationIssue(
+                loc=loc,
+                msg=truncate(msg, 2 * MAX_INPUT_CHARS),
+                type=truncate(str(err.get("type", "")), 100),
+                input=given,
+            )
+        )
+    return out
+
+
+#: Writes a 422's ``detail`` from its issues and the number of issues there were in all.
+Summary = Callable[[list[ValidationIssue], int], str]
+
+
+def first_issue_summary(issues: list[ValidationIssue], total: int) -> str:
+    """The first issue in words; its field is not named (``errors`` has it: not echoed twice).
+
+    ``invalid request (body): Field required (and 2 more)``: the personal service's detail.
+    """
+    if not issues:
+        return "invalid request"
+    first = issues[0]
+    where = str(first.loc[0]) if first.loc and first.loc[0] in ("body", "query", "path") else ""
+    more = f" (and {total - 1} more)" if total > 1 else ""
+    return f"invalid request{f' ({where})' if where else ''}: {first.msg}{more}"
+
+
+def fields_summary(issues: list[ValidationIssue], total: int) -> str:
+    """The first three issues, each with the field it is about.
+
+    ``invalid request: k: Input should be greater than or equal to 3``: the hub's detail, whose
+    page shows the detail alone.
+    """
+    parts = []
+    for issue in issues[:3]:
+        where = ".".join(str(x) for x in issue.loc[1:]) or ".".join(map(str, issue.loc))
+        parts.append(f"{where}: {issue.msg}" if where else issue.msg)
+    more = f" (and {total - 3} more)" if total > 3 else ""
+    return "invalid request: " + "; ".join(parts) + more
+
+
+def install_problem_handlers(app: FastAPI, *, summary: Summary = first_issue_summary) -> None:
+    """Answer every error of ``app`` as ``application/problem+json``.
+
+    Parameters
+    ----------
+    app
+        The service.
+    summary
+        Writes the ``detail`` of a 422 from its issues (:func:`first_issue_summary`,
+        :func:`fields_summary`).
+    """
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc.status, exc.code, str(exc), title=exc.title, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
+        issues = validation_issues(raw)
+        return problem_response(
+            422,
+            "validation_error",
+            summary(issues, len(raw)),
+            title="Invalid request",
+            errors=issues,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.detail, list) and all(isinstance(e, Mapping) for e in exc.detail):
+            issues = validation_issues(exc.detail)  # a route's own validation-style detail
+            return problem_response(
+                exc.status_code,
+                "validation_error" if exc.status_code == 422 else f"http_{exc.status_code}",
+                summary(issues, len(exc.detail)),
+                title="Invalid request",
+                errors=issues,
+                headers=exc.headers,
+            )
+        detail = exc.detail if isinstance(exc.detail, str) else _input_text(exc.detail) or ""
+        code = STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return problem_response(exc.status_code, code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        log.debug("unhandled error", exc_info=exc)
+        return problem_response(500, "internal_error", "internal error; see the server log")
+
+
+def _problem_content() -> dict[str, object]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+#: Error statuses every operation can answer, with the description the document gives them.
+_DESCRIPTIONS: dict[str, str] = {
+    "400": "Bad request (e.g. a Host header that is not allowed)",
+    "401": "Missing or wrong token",
+    "404": "Not found",
+    "409": "Conflict with the current state",
+    "413": "Request body too large",
+    "422": "Validation error (the issues are in 'errors')",
+    "500": "Internal error",
+    "501": "Not available in this build",
+    "503": "Service unavailable",
+}
+
+
+def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -> None:
+    """Declare :class:`Problem` for every error response of every operation.
+
+    Each operation gets 400 and 500; 401 unless its path is in ``public_paths``; 404 when its
+    path has parameters; 422 when it takes parameters or a body; 413 when it takes a body; and
+    whatever error statuses the route declared itself. All of them are
+    ``application/problem+json`` with the ``Problem`` schema.
+
+    Parameters
+    ----------
+    app
+        The service; its ``openapi`` method is replaced by one that post-processes FastAPI's.
+    public_paths
+        Paths that need no token (no 401).
+    """
+    public = set(public_paths)
+
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = original()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        for model in (ValidationIssue, Problem):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schema.pop("$defs", None)
+            schemas[model.__name__] = schema
+        for path, ops in doc.get("paths", {}).items():
+            for op in ops.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                responses: dict[str, Any] = op["responses"]
+                codes = {"400", "500"}
+                if path not in public:
+                    codes.add("401")
+                if "{" in path:
+                    codes.add("404")
+                if op.get("parameters") or op.get("requestBody"):
+                    codes.add("422")
+                if op.get("requestBody"):
+                    codes.add("413")
+                codes |= {c for c in responses if c[:1] in ("4", "5")}
+                for c in sorted(codes):
+                    given = (responses.get(c) or {}).get("description")
+                    if not given or given == "Additional Response":
+                        given = _DESCRIPTIONS.get(c, status_title(int(c)))
+                    responses[c] = {
+                        "description": given,
+                        "content": _problem_content(),
+                    }
+                op["responses"] = dict(sorted(responses.items()))
+        app.openapi_schema = doc
+        return doc
+
+    # FastAPI's documented way to change the document is to assign app.openapi; its stubs
+    # declare a method, so mypy calls the assignment method-assign
+    app.openapi = openapi  # type: ignore[method-assign]
