@@ -11,11 +11,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    create_model,
+)
 
 from api import payloads
 from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings
@@ -25,6 +34,8 @@ from api.storage import Storage
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from breathing.errors import BreathingError
 from breathing.microbreak import MicroBreakSettings
+
+log = logging.getLogger(__name__)
 
 session_router = APIRouter(prefix="/api/v1/sessions/{session_id}/microbreaks", tags=["microbreaks"])
 router = APIRouter(prefix="/api/v1/microbreaks", tags=["microbreaks"])
@@ -159,8 +170,15 @@ class HistoryItem(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    """Stored micro-break events, newest first."""
+
     events: list[HistoryItem]
     total: int = Field(description="Events stored (of the session when given), whatever limit")
+    unreadable: int = Field(
+        default=0,
+        description="Stored events of this page left out because their data does not fit the "
+        "event schema (written by an older version or by hand); the log names their ids",
+    )
 
 
 @router.get("/history", response_model=HistoryOut)
@@ -172,20 +190,25 @@ async def history(
     """Flags with their reasons and suggestions, breaks and their effects, newest first."""
     rows = await asyncio.to_thread(storage.micro_breaks, session_id=session_id, limit=limit)
     total = await asyncio.to_thread(storage.count_micro_breaks, session_id=session_id)
-    return HistoryOut(
-        total=total,
-        events=[
-            HistoryItem(
-                id=r["id"],
-                session_id=r["session_id"],
-                t_s=r["t_s"],
-                recorded_at=r["recorded_at"],
-                event=r["kind"],
-                data=json.loads(r["data_json"]),
+    events: list[HistoryItem] = []
+    unreadable: list[int] = []
+    for r in rows:
+        try:
+            events.append(
+                HistoryItem(
+                    id=r["id"],
+                    session_id=r["session_id"],
+                    t_s=r["t_s"],
+                    recorded_at=r["recorded_at"],
+                    event=r["kind"],
+                    data=json.loads(r["data_json"]),
+                )
             )
-            for r in rows
-        ],
-    )
+        except (ValidationError, ValueError):  # one odd row must not hide the others
+            unreadable.append(int(r["id"]))
+    if unreadable:
+        log.warning("micro-break history: stored events %s do not fit the schema", unreadable)
+    return HistoryOut(total=total, events=events, unreadable=len(unreadable))
 
 
 def _settings_fields() -> dict[str, Any]:

@@ -144,3 +144,31 @@ def test_a_two_minute_reset_ends_by_itself_and_reports_its_effect(
         assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
         assert c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
         c.post(f"/api/v1/sessions/{sid}/stop")
+
+
+def test_history_leaves_out_a_stored_event_that_does_not_fit_and_says_so(
+    serve: Callable[..., Server], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row written by an older version or by hand (no ``type``) used to make the whole
+    history a 500 once the events were typed; now the others still come, with a count."""
+    server = serve()
+    storage = server.app.state.storage
+    good = {"type": "micro_break_acknowledged", "t_s": 5.0, "flag_t_s": 4.0}
+    storage.add_micro_break(
+        session_id=None, t_s=5.0, recorded_at=time.time(), kind=good["type"], data=good
+    )
+    storage.add_micro_break(
+        session_id=None,
+        t_s=6.0,
+        recorded_at=time.time(),
+        kind="break_effect",
+        data={"rmssd_before_ms": 35.0, "rmssd_after_ms": 47.5},
+    )
+    storage.flush().result()
+    with server.client() as c:
+        r = c.get("/api/v1/microbreaks/history")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == 2 and body["unreadable"] == 1
+    assert [e["event"] for e in body["events"]] == ["micro_break_acknowledged"]
+    assert "do not fit the schema" in caplog.text

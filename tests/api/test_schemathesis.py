@@ -3,7 +3,8 @@
 A real uvicorn on 127.0.0.1 (``module_server``), the document the server serves, and every
 response checked against it with schemathesis' response checks: no server error; status codes,
 content types, headers and bodies as documented; schema-violating data rejected. 503/501 from
-the Bluetooth scan (no Bluetooth service here) is documented and allowed.
+the Bluetooth scan (no Bluetooth service here) is documented and allowed, and so is 502
+``hub_unreachable``/``hub_refused`` from sharing (the fuzzer's hub URLs have no hub behind them).
 
 Issue 13 asks for 0 failures. What today's main still fails is listed in :data:`PENDING`, each
 with the branch that fixes it: such a finding is tolerated and the search goes on, so any other
@@ -89,6 +90,12 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
         httpx.post(f"{server.url}/api/v1/sessions/{live.id}/stop", headers=server.auth)
     if response.status_code in (501, 503) and case.operation.path == "/api/v1/devices":
         return  # documented: no Bluetooth service on this machine (the reason is in the body)
+    if (
+        response.status_code == 502
+        and case.operation.path.startswith("/api/v1/share/")
+        and response.json().get("code") in ("hub_unreachable", "hub_refused")
+    ):
+        return  # documented: the made-up hub URL is no hub (nothing answers there)
     try:
         case.validate_response(response, checks=CHECKS)
     except FailureGroup as group:
