@@ -148,7 +148,7 @@ class LiveHub:
         return max(1, self.queue_size // 4)
 
     def publish_status(self, message: StatusMessage) -> None:
-        """Publish a ``status`` message and keep it as the last status (sent to newcomers)."""
+        """Publish a ``status`` message and keep it as ``last_status``."""
         self.last_status = message
         self.publish_text(message.model_dump_json())
 

@@ -31,7 +31,7 @@ class DayOut(BaseModel):
 
 
 class TrendsOut(BaseModel):
-    """Daily resting HRV and heart rate over the last ``days`` days."""
+    """Daily medians of RMSSD and heart rate from strap sessions, over the last ``days`` days."""
 
     days: int
     series: list[DayOut] = Field(description="Days with data, oldest first")
