@@ -50,6 +50,8 @@ __all__ = [
 
 
 class BreakOut(BaseModel):
+    """A break taken that day and its effect on RMSSD (after vs before the break)."""
+
     at: float = Field(description="When the effect was measured (Unix s).")
     kind: str = Field(description="breathing, screen or walk.")
     rmssd_before_ms: float | None
@@ -58,6 +60,8 @@ class BreakOut(BaseModel):
 
 
 class PracticeOut(BaseModel):
+    """A practice session's before/after: RMSSD of its first and last 60-s windows."""
+
     session_id: str
     started_at: float = Field(description="Unix s.")
     duration_s: float = Field(description="Session time of the last window's end, s.")
@@ -67,6 +71,8 @@ class PracticeOut(BaseModel):
 
 
 class DashboardDay(BaseModel):
+    """One local day: check-ins, resting RMSSD, breaks with their effect, practice sessions."""
+
     day: str = Field(description="Local date (the day plan's time zone), YYYY-MM-DD.")
     n_checkins: int
     mean_stress: float | None = Field(description="Mean check-in stress, 1-5.")
@@ -80,12 +86,16 @@ class DashboardDay(BaseModel):
 
 
 class BreakKindSummary(BaseModel):
+    """Did breaks of one kind help: the mean RMSSD change of those with a measured effect."""
+
     kind: str
     n: int = Field(description="Breaks of this kind with a measured effect.")
     mean_rmssd_change_pct: float | None
 
 
 class DashboardOut(BaseModel):
+    """The personal dashboard: per day, and the last 7 days' breaks per kind."""
+
     timezone: str
     days: list[DashboardDay] = Field(description="Days with any data, oldest first.")
     week: list[BreakKindSummary] = Field(description="Did my breaks help: the last 7 days.")

@@ -96,7 +96,9 @@ LocalTime = Annotated[
 class Clock(Protocol):
     """The plan's wall clock (Unix seconds)."""
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """The plan time now (Unix s)."""
+        ...
 
     def from_real(self, real_s: float) -> float:
         """The plan time of a real Unix time (break events are stored in real time)."""
@@ -107,9 +109,11 @@ class RealClock:
     """Production: the plan runs on the real time."""
 
     def now(self) -> float:
+        """The real time now (Unix s)."""
         return time.time()
 
     def from_real(self, real_s: float) -> float:
+        """``real_s`` unchanged: plan time is real time."""
         return real_s
 
 
@@ -142,9 +146,11 @@ class FastClock:
         return cls(start_s=aware.timestamp(), speed=speed)
 
     def now(self) -> float:
+        """The plan time now: :meth:`from_real` of the ``real`` clock."""
         return self.from_real(self.real())
 
     def from_real(self, real_s: float) -> float:
+        """Plan time of ``real_s``: ``start_s`` plus ``speed`` times the real time since start."""
         return self.start_s + (real_s - self.origin_s) * self.speed
 
 
@@ -237,8 +243,10 @@ class DayPlanIn(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_read_only(cls, data: Any) -> Any:
-        """What ``GET`` adds (texts, optional items, the feed URL) may come back in a ``PUT``:
-        a client edits the plan it read and sends it whole."""
+        """What ``GET`` adds (texts, optional items, the feed URL) may come back in a ``PUT``.
+
+        A client edits the plan it read and sends it whole.
+        """
         if isinstance(data, dict) and cls is DayPlanIn:
             return {k: v for k, v in data.items() if k not in _READ_ONLY}
         return data
@@ -308,6 +316,7 @@ def _intervention_model(i: Intervention) -> InterventionModel:
 
 
 def item_model(c: CheckinItem) -> CheckinItemModel:
+    """The API model of a check-in item of the plan."""
     return CheckinItemModel(
         key=c.key,
         label=c.label,
@@ -320,6 +329,7 @@ def item_model(c: CheckinItem) -> CheckinItemModel:
 
 
 def plan_to_model(plan: DayPlan) -> DayPlanIn:
+    """The API model of a day plan (what ``PUT /api/v1/dayplan`` takes)."""
     return DayPlanIn(
         timezone=plan.timezone,
         working_days=sorted(plan.working_days),
@@ -338,8 +348,11 @@ def plan_to_model(plan: DayPlan) -> DayPlanIn:
 
 
 class ValueStore(Protocol):
-    """What :func:`load_plan` reads from: :class:`Storage`, or the read-only database of
-    ``hrvpace share`` (:class:`api.hubshare.ReadOnlyDatabase`)."""
+    """What :func:`load_plan` reads from.
+
+    :class:`Storage`, or the read-only database of ``hrvpace share``
+    (:class:`api.hubshare.ReadOnlyDatabase`).
+    """
 
     def get_value(self, table: str, key: str) -> tuple[Any, float] | None: ...
 
@@ -434,6 +447,7 @@ class PromptOut(BaseModel):
 
 
 def prompt_out(row: Row, answers: list[Row] | None = None) -> PromptOut:
+    """The API model of a stored prompt, with its stored answers when given."""
     sent, answered = row["sent_at"], row["answered_at"]
     return PromptOut(
         id=row["id"],
@@ -507,8 +521,10 @@ ANSWER_COLUMNS = (
 
 
 def export_prompts(database: Path, out: Path) -> list[Path]:
-    """Write the day plan's prompts as ``prompts.csv``, their check-in items as
-    ``prompt_answers.csv`` and a compliance summary ``prompts.json``.
+    """Write the day plan's prompts, their check-in answers and a compliance summary.
+
+    The files are ``prompts.csv``, ``prompt_answers.csv`` (the check-in items) and
+    ``prompts.json``.
 
     Compliance and response latency are reported as EMA studies do (Stone & Shiffman 2002;
     Wrzus & Neubauer 2023): prompts sent, answered, dismissed and expired unanswered, the

@@ -164,7 +164,7 @@ class MemberUnknownError(HubRefusedError):
 
 @dataclass
 class Membership:
-    """This person's membership of a hub, as kept in ``hub-share.json`` (0600)."""
+    """The person's membership of a hub, as kept in ``hub-share.json`` (0600)."""
 
     hub_url: str
     member_id: str
@@ -177,6 +177,7 @@ class Membership:
     stopped_on: dt.date | None = None
 
     def to_json(self) -> str:
+        """The membership as the JSON text of ``hub-share.json`` (dates in ISO format)."""
         d = asdict(self)
         d["counts_from"] = self.counts_from.isoformat()
         d["last_pushed"] = self.last_pushed.isoformat() if self.last_pushed else None
@@ -185,6 +186,7 @@ class Membership:
 
 
 def load_membership(data_dir: Path) -> Membership | None:
+    """The membership kept in ``data_dir``, or ``None`` when this service joined no hub."""
     path = data_dir / STATE_FILE
     if not path.exists():
         return None

@@ -41,6 +41,7 @@ class Subscriber:
         self.closed = False
 
     def put(self, text: str) -> None:
+        """Queue a message; a full queue drops its oldest one (counted in ``dropped``)."""
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
             if self._hub is not None:
@@ -58,6 +59,7 @@ class Subscriber:
         return out
 
     def close(self) -> None:
+        """No more messages: :meth:`get_batch` returns what is queued, then an empty batch."""
         self.closed = True
         self._ready.set()
 
@@ -87,6 +89,7 @@ class LiveHub:
 
     @property
     def n_subscribers(self) -> int:
+        """Clients subscribed now."""
         return len(self._subscribers)
 
     def next_header(self) -> dict[str, Any]:
@@ -94,8 +97,11 @@ class LiveHub:
         return self.header(self.take_seq())
 
     def take_seq(self) -> int:
-        """Number the next message (a stored item takes its ``seq`` before its write is
-        queued, so stored ``seq`` order is write order: see :mod:`api.routes.live`)."""
+        """Number the next message.
+
+        A stored item takes its ``seq`` before its write is queued, so stored ``seq`` order is
+        write order (see :mod:`api.routes.live`).
+        """
         self.seq += 1
         return self.seq
 
@@ -142,10 +148,12 @@ class LiveHub:
         return max(1, self.queue_size // 4)
 
     def publish_status(self, message: StatusMessage) -> None:
+        """Publish a ``status`` message and keep it as ``last_status``."""
         self.last_status = message
         self.publish_text(message.model_dump_json())
 
     def subscribe(self) -> Subscriber:
+        """A new client's queue (closed at once when the session has ended)."""
         sub = Subscriber(self.queue_size, self)
         if self.closed:
             sub.close()
@@ -153,6 +161,7 @@ class LiveHub:
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        """Stop sending to ``sub`` and close it."""
         self._subscribers.discard(sub)
         sub.close()
 

@@ -96,8 +96,10 @@ class MicroBreakMessage(_Message):
 
 
 class PromptMessage(_Message):
-    """A prompt of the day plan sent (or answered, dismissed, expired): the same on every live
-    socket, whatever its session (the ``session_id`` is the socket's)."""
+    """A prompt of the day plan sent (or answered, dismissed, expired).
+
+    The same on every live socket, whatever its session (the ``session_id`` is the socket's).
+    """
 
     type: Literal["prompt"] = "prompt"
     event: Literal["sent", "answered", "dismissed", "expired"]
@@ -143,8 +145,10 @@ RESUME_DESCRIPTION = (
 
 
 def live_schema() -> dict[str, Any]:
-    """JSON Schema of every message the live WebSocket sends (as sent: serialization mode, so
-    a field with a default is still always present)."""
+    """JSON Schema of every message the live WebSocket sends.
+
+    As sent (serialization mode), so a field with a default is still always present.
+    """
     schema = _ADAPTER.json_schema(mode="serialization")
     schema["title"] = "hrvpace live message"
     schema["description"] = RESUME_DESCRIPTION

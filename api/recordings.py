@@ -85,6 +85,7 @@ class RecordingInfo:
     duration_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The recording's fields as a dict."""
         return dataclasses.asdict(self)
 
 

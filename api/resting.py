@@ -31,8 +31,11 @@ RESTING_WINDOW_END_S = (60.0, 360.0)
 
 @dataclass(frozen=True)
 class Resting:
-    """A day's resting measure (see the module): medians over the windows of session time
-    60-360 s of the day's first strap session, and how many windows."""
+    """A day's resting measure (see the module).
+
+    Medians over the windows of session time 60-360 s of the day's first strap session, and
+    how many windows.
+    """
 
     rmssd_ms: float | None
     hr_bpm: float | None
@@ -45,8 +48,11 @@ def number(v: Any) -> float | None:
 
 
 def resting_of_session(db: Queries, session_id: str) -> Resting:
-    """The resting measure of one session: median RMSSD and mean-HR of its 60-s windows of
-    session time :data:`RESTING_WINDOW_END_S`."""
+    """The resting measure of one session.
+
+    Median RMSSD and mean-HR of its 60-s windows of session time
+    :data:`RESTING_WINDOW_END_S`.
+    """
     lo, hi = RESTING_WINDOW_END_S
     rmssd: list[float] = []
     hr: list[float] = []
@@ -63,8 +69,10 @@ def resting_of_session(db: Queries, session_id: str) -> Resting:
 
 
 def resting_of_day(db: Queries, start: float, end: float) -> Resting:
-    """The resting measure of the day ``[start, end)`` (Unix s, the day plan's local day):
-    that of the first strap session begun in it (``source.kind == "ble"``)."""
+    """The resting measure of the day ``[start, end)`` (Unix s, the day plan's local day).
+
+    That of the first strap session begun in it (``source.kind == "ble"``).
+    """
     session_id = db.first_strap_session(start, end)
     if session_id is None:
         return Resting(None, None, 0)

@@ -92,14 +92,17 @@ class PromptScheduler:
         self.started_s = clock.now()
 
     def set_plan(self, plan: DayPlan) -> None:
+        """Use ``plan`` from the next evaluation on."""
         self.plan = plan
 
     # -- the loop ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start evaluating the plan in a background task."""
         self._task = asyncio.create_task(self._run(), name="dayplan-scheduler")
 
     async def stop(self) -> None:
+        """Cancel the background task and close the webhook notifier."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -120,8 +123,10 @@ class PromptScheduler:
     # -- one evaluation -----------------------------------------------------------------------
 
     def _breaks(self, plan: DayPlan) -> DayContext:
-        """Break state from the stored micro-break events; new flags and ended breaks become
-        signal-contingent check-ins."""
+        """Break state from the stored micro-break events.
+
+        New flags and ended breaks become signal-contingent check-ins.
+        """
         rows = self.storage.recent_break_events(limit=200)
         active = False
         last_end: float | None = None

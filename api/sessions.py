@@ -118,9 +118,11 @@ class SessionManager:
 
     @property
     def live_sessions(self) -> list[LiveSession]:
+        """The sessions running now."""
         return list(self._live.values())
 
     def get_live(self, session_id: str) -> LiveSession | None:
+        """The running session ``session_id``, or ``None`` when it is not running."""
         return self._live.get(session_id)
 
     async def start(self, request: SessionCreate) -> LiveSession:

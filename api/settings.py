@@ -106,10 +106,12 @@ class Settings(BaseSettings):
 
     @property
     def database_path(self) -> Path:
+        """The SQLite database: ``data_dir/hrvpace.sqlite3``."""
         return self.data_dir / "hrvpace.sqlite3"
 
     @property
     def token_path(self) -> Path:
+        """The API token's file: ``data_dir/token``."""
         return self.data_dir / "token"
 
     @property
@@ -133,6 +135,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Where settings come from, first wins: arguments, environment, then the TOML file.
+
+        The TOML file is ``config_file`` of :func:`load_settings`, else ``HRVPACE_CONFIG``, if any.
+        """
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config = _CONFIG_FILE.get() or os.environ.get("HRVPACE_CONFIG")
         if config:

@@ -20,6 +20,8 @@ __all__ = ["DayOut", "TrendsOut", "daily_trends"]
 
 
 class DayOut(BaseModel):
+    """One local day: medians of its strap sessions' 60 s windows."""
+
     day: str = Field(description="Local date, YYYY-MM-DD")
     n_windows: int
     n_sessions: int
@@ -29,6 +31,8 @@ class DayOut(BaseModel):
 
 
 class TrendsOut(BaseModel):
+    """Daily medians of RMSSD and heart rate from strap sessions, over the last ``days`` days."""
+
     days: int
     series: list[DayOut] = Field(description="Days with data, oldest first")
 

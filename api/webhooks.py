@@ -66,8 +66,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def _literal_ip(host: str) -> IPAddress | None:
-    """``host`` as an address if it is one, including the legacy IPv4 forms a resolver accepts
-    (``2852039166``, ``0xa9.254.169.254``, ``10.1``)."""
+    """``host`` as an address if it is one.
+
+    Including the legacy IPv4 forms a resolver accepts (``2852039166``, ``0xa9.254.169.254``,
+    ``10.1``).
+    """
     ip: IPAddress
     try:
         ip = ipaddress.ip_address(host)
@@ -218,8 +221,10 @@ def _checked_addresses(host: str, port: int) -> list[str]:
 
 
 def _connect_checked(host: str, port: int, timeout: Any) -> socket.socket:
-    """A connection to the first of ``host``'s checked addresses that answers (never a second
-    look-up that could answer differently)."""
+    """A connection to the first of ``host``'s checked addresses that answers.
+
+    Never a second look-up that could answer differently.
+    """
     last: OSError | None = None
     for addr in _checked_addresses(host, port):
         try:
@@ -253,8 +258,11 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
 
 def _opener() -> urllib.request.OpenerDirector:
-    """No redirect handler (a 3xx comes back as it is), no error processor (every status comes
-    back as a response), no proxies; connections only to checked addresses."""
+    """An opener with no redirects, no error processing and no proxies, to checked addresses.
+
+    No redirect handler (a 3xx comes back as it is), no error processor (every status comes
+    back as a response), no proxies; connections only to checked addresses.
+    """
     opener = urllib.request.OpenerDirector()
     opener.add_handler(_HTTPHandler())
     opener.add_handler(_HTTPSHandler())
@@ -295,8 +303,10 @@ async def _post(url: str, body: bytes) -> Reply:
 
 
 def error_category(exc: BaseException) -> str:
-    """A coarse, stable description of a failed request: never the exception's text (which
-    would tell a caller about hosts and ports of the network the service runs in).
+    """A coarse, stable description of a failed request, never the exception's text.
+
+    The exception's text would tell a caller about hosts and ports of the network the service
+    runs in.
 
     Examples
     --------
@@ -367,8 +377,11 @@ class WebhookNotifier:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def configured(self) -> list[WebhookIn]:
-        """The stored webhooks that are valid now (one stored before a rule tightened, e.g.
-        a plain-http URL off this machine, is left out and logged, never posted to)."""
+        """The stored webhooks that are valid now.
+
+        One stored before a rule tightened (e.g. a plain-http URL off this machine) is left out
+        and logged, never posted to.
+        """
         stored = self.storage.get_value("settings", WEBHOOKS_KEY)
         if stored is None or not isinstance(stored[0], list):
             return []
@@ -438,6 +451,7 @@ class WebhookNotifier:
     async def deliver_all(
         self, title: str, text: str, *, prompt_id: int | None = None, attempts: int | None = None
     ) -> list[Delivery]:
+        """Deliver a message to every configured webhook at once; the outcome of each."""
         hooks = await asyncio.to_thread(self.configured)
         return list(
             await asyncio.gather(
@@ -457,6 +471,7 @@ class WebhookNotifier:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
+        """Cancel the deliveries still running in the background and wait for them."""
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -77,6 +77,7 @@ class AdaptiveConfig:
             raise BreathingError("adaptive: need window_cycles >= 1 and deadband_deg >= 0")
 
     def clamp(self, rate_bpm: float) -> float:
+        """``rate_bpm`` limited to ``min_rate_bpm .. max_rate_bpm``."""
         return min(self.max_rate_bpm, max(self.min_rate_bpm, rate_bpm))
 
 

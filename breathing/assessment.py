@@ -127,6 +127,7 @@ class AssessmentProtocol:
 
     @property
     def nominal_duration_s(self) -> float:
+        """Planned length of the whole protocol (s): ``step_s`` times the number of rates."""
         return self.step_s * len(self.rates_bpm)
 
 

@@ -192,6 +192,7 @@ class Intervention:
 
     @property
     def display_text(self) -> str:
+        """The text shown with the prompt: ``text``, or the default text of its kind."""
         return self.text or DEFAULT_TEXTS[self.kind]
 
 
@@ -217,6 +218,7 @@ class QuietHours:
         _check_local("quiet hours end", self.end)
 
     def contains(self, t: time) -> bool:
+        """Whether local time ``t`` is quiet (start inclusive, end exclusive; never if equal)."""
         if self.start == self.end:
             return False
         if self.start < self.end:
@@ -302,6 +304,7 @@ class DayPlan:
 
     @property
     def tz(self) -> ZoneInfo:
+        """The plan's time zone, resolved from ``timezone``."""
         return self._tz
 
 

@@ -155,18 +155,22 @@ class PacingEngine:
 
     @property
     def mode(self) -> PacingMode:
+        """The pacing mode in force now."""
         return self._mode
 
     @property
     def pacer(self) -> Pacer:
+        """The pacer that gives the breathing phase."""
         return self._pacer
 
     @property
     def rate_bpm(self) -> float:
+        """The pacer's current breathing rate (breaths per minute)."""
         return self._pacer.rate_bpm
 
     @property
     def assessment_result(self) -> AssessmentResult | None:
+        """The finished assessment's result, or ``None`` before one has finished."""
         return self._assessment
 
     def breathing_phase_cycles(self, t_s: float) -> float:
@@ -174,6 +178,7 @@ class PacingEngine:
         return self._pacer.phase_cycles(t_s)
 
     def assessment_progress(self, t_s: float) -> AssessmentProgress | None:
+        """Where the assessment is at ``t_s``; ``None`` when none has run or is running."""
         n = len(self.protocol.rates_bpm)
         if not self._assessing and self._assessment is None:
             return None
@@ -389,8 +394,11 @@ class PacingEngine:
     # -- internals ------------------------------------------------------------------------------
 
     def _end_of_duration(self, t_s: float) -> list[PacingEvent]:
-        """The practice's duration is over at ``t_s``: stop (an adaptive cycle still due is
-        dropped; the stop is dated at the planned end, not at the beat that revealed it)."""
+        """The practice's duration is over at ``t_s``: stop.
+
+        An adaptive cycle still due is dropped; the stop is dated at the planned end, not at
+        the beat that revealed it.
+        """
         self._assessing = False
         self._controller = None
         self._ends_at = math.inf

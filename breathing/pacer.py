@@ -152,8 +152,10 @@ def _stage_at(frac: float, pattern: BreathingPattern) -> tuple[BreathStage, floa
 
 
 def _carry_phase(phase: float, old: BreathingPattern, new: BreathingPattern) -> float:
-    """The phase under ``new`` at the same cycle, stage and progress in it as ``phase`` under
-    ``old`` (unchanged when both patterns split the cycle alike)."""
+    """The phase under ``new`` at the same cycle, stage and progress as ``phase`` under ``old``.
+
+    Unchanged when both patterns split the cycle alike.
+    """
     if old.fractions() == new.fractions():
         return phase
     cycle = math.floor(phase)
@@ -197,10 +199,12 @@ class Pacer:
 
     @property
     def rate_bpm(self) -> float:
+        """The breathing rate (breaths per minute) in force after the latest change."""
         return self._segments[-1].pattern.rate_bpm
 
     @property
     def last_change_t_s(self) -> float:
+        """Time (s) of the latest pattern change (``t0_s`` when there was none)."""
         return self._segments[-1].t_start_s
 
     def _segment(self, t_s: float) -> _Segment:

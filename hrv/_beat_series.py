@@ -81,9 +81,12 @@ def rebuild(
     n_split: IntArray,
     interp: BoolArray,
 ) -> tuple[BeatSeries, BoolArray]:
-    """Apply merges (``join_next[k]``: merge k with k+1) and splits into ``n_split[k]`` equal
-    parts; return the new series and the ``interp`` marks carried over to its intervals (an
-    output interval is marked when any interval it came from was)."""
+    """Apply the merges and splits to the series, carrying the ``interp`` marks over.
+
+    Merges are ``join_next[k]`` (merge k with k+1) and splits cut interval k into
+    ``n_split[k]`` equal parts. Returns the new series and the ``interp`` marks carried over to
+    its intervals (an output interval is marked when any interval it came from was).
+    """
     m = s.rr.size
     if m == 0:
         return s, interp
@@ -123,9 +126,11 @@ def interpolate(s: BeatSeries, mask: BoolArray) -> BeatSeries:
 
 
 def drop(s: BeatSeries, mask: BoolArray) -> BeatSeries:
-    """Remove the intervals in ``mask``; the interval after a removed one starts a gap (no
-    successive difference is taken across it). The first remaining interval has no gap flag
-    (it has no predecessor anyway)."""
+    """Remove the intervals in ``mask``, marking a gap after each removed one.
+
+    The interval after a removed one starts a gap (no successive difference is taken across
+    it). The first remaining interval has no gap flag (it has no predecessor anyway).
+    """
     if not mask.any():
         return s
     keep = ~mask

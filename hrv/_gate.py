@@ -35,8 +35,11 @@ BoolArray = NDArray[np.bool_]
 
 
 def gate_reference(rr: FloatArray, out: BoolArray, median_window: int) -> FloatArray:
-    """Running median of ``rr`` with the out-of-range intervals ``out`` replaced by linear
-    interpolation of the in-range ones (at least one must be in range): the local RR."""
+    """The local RR: a running median of ``rr`` with out-of-range intervals interpolated.
+
+    The out-of-range intervals ``out`` are replaced by linear interpolation of the in-range
+    ones (at least one must be in range) before the running median is taken.
+    """
     ok = ~out
     idx = np.arange(rr.size, dtype=np.float64)
     filled = rr.copy()

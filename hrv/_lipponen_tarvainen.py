@@ -1,5 +1,7 @@
-"""Stage 2 of :func:`hrv.clean`: Lipponen & Tarvainen (2019) beat classification and the
-correction of the flagged beats (private; the rules and their sources are in :mod:`hrv.clean`).
+"""Stage 2 of :func:`hrv.clean`: Lipponen & Tarvainen (2019) beat classification and correction.
+
+Classifies the beats and corrects the flagged ones (private; the rules and their sources are
+in :mod:`hrv.clean`).
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ def classify(
     median_window: int,
     max_parts: int,
 ) -> tuple[NDArray[np.int8], IntArray, FloatArray]:
-    """Label every interval of ``rr`` (codes of :class:`BeatLabel`) and, for missed beats, the
-    number of parts to split into (1 elsewhere); also return the running median med11."""
+    """Label every interval of ``rr`` (codes of :class:`BeatLabel`).
+
+    For missed beats, also give the number of parts to split into (1 elsewhere); the running
+    median med11 is returned as well.
+    """
     m = rr.size
     codes = np.zeros(m, dtype=np.int8)
     n_parts = np.ones(m, dtype=np.int64)

@@ -223,8 +223,11 @@ class _Cuts:
     hi: NDArray[np.int64]  # per window: first position in idx at or after stop
 
     def window_sum(self, values: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Per window, the sum of ``values[j]`` (one per cut, in ``idx`` order) over its cuts
-        (int64, exact; 0 for a window without cuts inside)."""
+        """Per window, the sum of ``values[j]`` over its cuts (int64, exact).
+
+        ``values`` holds one value per cut, in ``idx`` order; a window without cuts inside
+        sums to 0.
+        """
         run = np.zeros(values.size + 1, dtype=np.int64)
         np.cumsum(values, out=run[1:])
         out: NDArray[np.int64] = run[np.maximum(self.hi, self.lo)] - run[self.lo]

@@ -79,7 +79,8 @@ def quartile_threshold(a: FloatArray, window: int, alpha: float) -> FloatArray:
     """``alpha * QD`` of ``|a|`` over a centred window, QD = (Q3 - Q1) / 2, floored at 1 ms.
 
     QD is capped at ``QD_CAP`` times the window's median of ``|a|`` where that median is > 0
-    (contamination guard, see the module docstring)."""
+    (contamination guard, see the module docstring).
+    """
     q1, q3, q2 = running_quantiles(np.abs(a), window, (0.25, 0.75, 0.5))
     qd = np.where(q2 > 0, np.minimum((q3 - q1) / 2.0, QD_CAP * q2), (q3 - q1) / 2.0)
     th: FloatArray = alpha * qd

@@ -117,8 +117,11 @@ def scratch(name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
 
 
 def beat_times(rr: NDArray[np.float64], t_s: Any) -> NDArray[np.float64]:
-    """Beat times: ``t_s`` checked (1-D, same length, finite, strictly increasing) or the default
-    timeline ``cumsum(rr) / 1000`` of docs/ARCHITECTURE.md."""
+    """Beat times: ``t_s`` checked, or the default timeline.
+
+    ``t_s`` must be 1-D, of the same length, finite and strictly increasing; the default is
+    the timeline ``cumsum(rr) / 1000`` of docs/ARCHITECTURE.md.
+    """
     if t_s is None:
         out: NDArray[np.float64] = np.cumsum(rr) / 1000.0
         return out
@@ -186,8 +189,10 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
 def hermite_on_grid(
     t: NDArray[np.float64], y: NDArray[np.float64], m_lo: int, m_hi: int, fs: float = _FS
 ) -> NDArray[np.float64]:
-    """The five-point-slope cubic Hermite interpolant of ``(t, y)`` at ``m / fs`` for
-    ``m = m_lo .. m_hi`` (inclusive), using only the interior intervals ``2 .. N-4``.
+    """The five-point-slope cubic Hermite interpolant of ``(t, y)`` at ``m / fs``.
+
+    Evaluated for ``m = m_lo .. m_hi`` (inclusive), using only the interior intervals
+    ``2 .. N-4``.
 
     On ``[t[i], t[i+1]]`` it depends on beats ``i-2 .. i+3`` only. The caller guarantees
     ``N >= 6`` and ``t[2] <= m_lo / fs``, ``m_hi / fs <= t[N-3]``. A grid point that falls
@@ -236,12 +241,14 @@ def spline_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.
 def spline_on_grid(
     t: NDArray[np.float64], y: NDArray[np.float64], m_lo: int, m_hi: int
 ) -> NDArray[np.float64]:
-    """The natural cubic spline through ``(t, y)`` at ``m / fs`` for ``m = m_lo .. m_hi``,
-    using only the intervals ``K .. N-2-K``, ``K = SPLINE_MARGIN``.
+    """The natural cubic spline through ``(t, y)`` at ``m / fs`` for ``m = m_lo .. m_hi``.
+
+    Uses only the intervals ``K .. N-2-K``, ``K = SPLINE_MARGIN``.
 
     The caller guarantees ``N >= 2 K + 2`` and ``t[K] <= m_lo / fs``,
     ``m_hi / fs <= t[N-1-K]``. Evaluated as the cubic Hermite interpolant with the spline's
-    slopes (the same polynomial on each interval)."""
+    slopes (the same polynomial on each interval).
+    """
     slopes = spline_slopes(t, y)
     k = SPLINE_MARGIN
     return _hermite_eval(t, y, slopes[k : t.size - k], k, m_lo, m_hi)
@@ -256,9 +263,11 @@ def _hermite_eval(
     m_hi: int,
     fs: float = _FS,
 ) -> NDArray[np.float64]:
-    """Cubic Hermite interpolant on the intervals ``margin .. N-2-margin`` with the given
-    slopes of beats ``margin .. N-1-margin``, at ``m / fs`` for ``m = m_lo .. m_hi`` (``fs``
-    a power of two: ``m / fs`` is exact)."""
+    """Cubic Hermite interpolant with the given slopes, at ``m / fs`` for ``m = m_lo .. m_hi``.
+
+    Uses the intervals ``margin .. N-2-margin`` with the slopes of beats
+    ``margin .. N-1-margin``; ``fs`` is a power of two, so ``m / fs`` is exact.
+    """
     n = t.size
     a, b = margin, n - 1 - margin  # first and last knot used
     # the intervals a .. b-1 and their cubic coefficients in s = (tau - t[i]) / h[i]

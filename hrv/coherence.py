@@ -121,8 +121,10 @@ def _ragged(counts: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.in
 def _hold_edges(
     rows: NDArray[np.float64], lo_off: NDArray[np.int64], hi_off: NDArray[np.int64]
 ) -> None:
-    """Set ``rows[r, c]`` before ``lo_off[r]`` to ``rows[r, lo_off[r]]`` and after ``hi_off[r]``
-    to ``rows[r, hi_off[r]]`` (hold the first and last interpolated values), in place.
+    """Hold each row's first and last interpolated values outside its range, in place.
+
+    Sets ``rows[r, c]`` before ``lo_off[r]`` to ``rows[r, lo_off[r]]`` and after ``hi_off[r]``
+    to ``rows[r, hi_off[r]]``.
 
     Only the few outside samples are touched; a constant row stays exactly constant.
     """

@@ -160,8 +160,10 @@ def _band_metrics(
     df: float,
     span_s: NDArray[np.float64],
 ) -> dict[str, NDArray[np.float64]]:
-    """Band powers, ratios and peaks of every row of ``psd`` (NaN where undefined); VLF is NaN
-    where ``span_s`` (per row) is below :data:`MIN_VLF_SPAN_S`."""
+    """Band powers, ratios and peaks of every row of ``psd`` (NaN where undefined).
+
+    VLF is NaN where ``span_s`` (per row) is below :data:`MIN_VLF_SPAN_S`.
+    """
     vlf_s, lf_s, hf_s = _band_slices(freqs)
     vlf = psd[:, vlf_s].sum(axis=1) * df
     lf = psd[:, lf_s].sum(axis=1) * df
@@ -199,9 +201,11 @@ def _none_result(n_beats: int, method: str) -> FrequencyDomain:
 
 
 def _check_span(span_s: Any, t: NDArray[np.float64], rr: NDArray[np.float64]) -> float:
-    """``span_s`` checked, or the default: the time the ``N`` beats cover at their mean spacing,
-    ``(t[-1] - t[0]) * N / (N - 1)`` (about ``sum(rr_ms) / 1000`` on the default timeline;
-    it depends on the beat times only)."""
+    """``span_s`` checked, or the default: the time the ``N`` beats cover at their mean spacing.
+
+    The default is ``(t[-1] - t[0]) * N / (N - 1)`` (about ``sum(rr_ms) / 1000`` on the
+    default timeline; it depends on the beat times only).
+    """
     if span_s is None:
         n = int(rr.size)
         return float(t[-1] - t[0]) * n / (n - 1) if n >= 2 else 0.0
@@ -381,8 +385,11 @@ def _frequency_windows(
     detrend: str | None,
     tacho_cache: dict[str, Tachogram],
 ) -> dict[str, NDArray[np.float64]]:
-    """:func:`frequency_domain_windows`, sharing the resampled recording through
-    ``tacho_cache`` (key ``"tachogram"``) with other batched spectral functions."""
+    """:func:`frequency_domain_windows`, sharing the resampled recording through a cache.
+
+    The cache is ``tacho_cache`` (key ``"tachogram"``), shared with other batched spectral
+    functions.
+    """
     method = check_method(method)
     detrend = check_detrend(detrend)
     rr = as_rr_ms(rr_ms)
@@ -441,8 +448,7 @@ def welch_windows(
     detrend: str | None,
     window_s: float,
 ) -> dict[str, NDArray[np.float64]]:
-    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where no usable segment
-    fits).
+    """Welch metrics of windows that have >= MIN_BEATS beats (NaN where no usable segment fits).
 
     The clock's segments are shared by every window that contains them, so each segment's
     spectrum is computed once (batched FFTs over the whole recording) and every window averages

@@ -499,10 +499,13 @@ def spectral_window(
     window_s: float | None = None,
     detrend: str | None = DEFAULT_DETREND,
 ) -> dict[str, float | None]:
-    """The ``"frequency"``/``"coherence"`` values of one window: :func:`hrv.frequency_domain`
-    and :func:`hrv.coherence` on its beats, with their times ``t_s`` on the recording's clock
-    (the 4 Hz resampling grid is that clock's, as in :func:`rolling`) and the window's length
-    as the span that decides whether VLF is reported (``None``: the beats' own span)."""
+    """The ``"frequency"``/``"coherence"`` values of one window.
+
+    :func:`hrv.frequency_domain` and :func:`hrv.coherence` on its beats, with their times
+    ``t_s`` on the recording's clock (the 4 Hz resampling grid is that clock's, as in
+    :func:`rolling`) and the window's length as the span that decides whether VLF is reported
+    (``None``: the beats' own span).
+    """
     values: dict[str, float | None] = {}
     if "frequency" in groups:
         fd = frequency_domain(rr, gaps=gap, t_s=t_s, detrend=detrend, span_s=window_s)
@@ -523,8 +526,10 @@ def _spectral_columns(
     groups: tuple[str, ...],
     detrend: str | None,
 ) -> dict[str, NDArray[np.float64]]:
-    """Spectral columns of every window from B's batched :func:`hrv.coherence.spectral_windows`
-    (one resampling of the recording, batched FFTs)."""
+    """Spectral columns of every window from B's batched :func:`hrv.coherence.spectral_windows`.
+
+    One resampling of the recording, batched FFTs.
+    """
     wanted = tuple(g for g in groups if g in ("frequency", "coherence"))
     return spectral_windows(
         rr, t_end_s=win.t_end_s, window_s=window_s, gaps=gap, groups=wanted, detrend=detrend

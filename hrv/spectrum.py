@@ -202,9 +202,11 @@ def check_method(method: Any) -> str:
 
 
 def segment_range(m_lo: Any, m_hi: Any) -> tuple[Any, Any]:
-    """First and last index ``j`` of the clock's Welch segments (samples ``j*H .. j*H + L - 1``)
-    that lie inside the sample range ``m_lo .. m_hi`` (works on arrays; ``last < first`` when
-    none fits)."""
+    """First and last index ``j`` of the clock's Welch segments inside ``m_lo .. m_hi``.
+
+    Segment ``j`` covers samples ``j*H .. j*H + L - 1``; works on arrays; ``last < first``
+    when none fits.
+    """
     hop, seg = WELCH_HOP, WELCH_SEGMENT
     first = -((-np.asarray(m_lo)) // hop)
     last = (np.asarray(m_hi) - seg + 1) // hop
@@ -289,8 +291,10 @@ def welch_psd_single(
     gap: NDArray[np.bool_],
     detrend: str | None,
 ) -> NDArray[np.float64]:
-    """Welch PSD (one row) of one window's beats, or an empty (0, F) array when no usable
-    segment fits."""
+    """Welch PSD (one row) of one window's beats.
+
+    An empty (0, F) array when no usable segment fits.
+    """
     return welch_single(t, rr, gap, detrend)[0]
 
 

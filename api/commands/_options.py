@@ -119,8 +119,11 @@ def segments_from_options(
 
 @dataclass(frozen=True)
 class SignalOptions:
-    """``--sampling-rate`` and ``--channel`` checked, as :func:`sensors.read_recording` takes
-    them (``sampling_rate_hz``, ``channel``: a number is an index); empty for RR formats."""
+    """``--sampling-rate`` and ``--channel`` checked, as :func:`sensors.read_recording` takes them.
+
+    The keys are ``sampling_rate_hz`` and ``channel`` (a number is an index); empty for RR
+    formats.
+    """
 
     sampling_rate_hz: float | None = None
     channel: str | int | None = None

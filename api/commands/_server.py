@@ -1,5 +1,8 @@
-"""Running the local service, shared by ``hrvpace serve`` and ``hrvpace demo``: the flags,
-the data-dir lock, the socket and uvicorn (a neutral module: commands do not import each other)."""
+"""Running the local service, shared by ``hrvpace serve`` and ``hrvpace demo``.
+
+The flags, the data-dir lock, the socket and uvicorn (a neutral module: commands do not import
+each other).
+"""
 
 from __future__ import annotations
 

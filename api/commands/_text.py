@@ -1,5 +1,8 @@
-"""How commands write numbers for people (shared by ``hrvpace analyze`` and ``hrvpace
-sessions``; a neutral module: commands do not import each other)."""
+"""How commands write numbers for people.
+
+Shared by ``hrvpace analyze`` and ``hrvpace sessions`` (a neutral module: commands do not
+import each other).
+"""
 
 from __future__ import annotations
 

@@ -41,8 +41,10 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Export a stored session (beats and metrics as CSV and Parquet, plus a JSON sidecar),
-    and/or with --prompts the day plan's prompts and answers."""
+    """Export a stored session and/or, with --prompts, the day plan's prompts and answers.
+
+    A session is written as beats and metrics in CSV and Parquet, plus a JSON sidecar.
+    """
     from api.research import MissingExtraError
     from api.research.export import export_session
     from api.research.store import resolve_session_id

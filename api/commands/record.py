@@ -71,8 +71,10 @@ def record(
         ),
     ] = None,
 ) -> None:
-    """Record beats from a heart-rate strap to a file hrvpace can replay (and, with --stream,
-    a Polar device's PPI/ECG/ACC streams)."""
+    """Record beats from a heart-rate strap to a file hrvpace can replay.
+
+    With --stream, also a Polar device's PPI/ECG/ACC streams.
+    """
     from sensors.errors import SensorError
     from sensors.formats.pmd_streams import stream_path
 

@@ -120,8 +120,10 @@ async def run_replay(
     session_id: str | None = None,
     baseline: Baseline | None = None,
 ) -> dict[str, Any]:
-    """Replay ``path`` (a file, or a recording already read, e.g. a segment) through the
-    session assembly (:func:`api.pipeline.assemble`); ``emit`` each event as it comes.
+    """Replay ``path`` through the session assembly; ``emit`` each event as it comes.
+
+    ``path`` is a file, or a recording already read (e.g. a segment); the assembly is
+    :func:`api.pipeline.assemble`.
 
     ``store``: where the session is also kept (``None``: nowhere, no database). Returns the
     ``replay_end`` event (with the baseline learned from the recording).

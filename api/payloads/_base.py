@@ -61,8 +61,10 @@ MODELS: dict[type, type[Payload]] = {}
 
 
 def register(core: type) -> Callable[[type[_P]], type[_P]]:
-    """Class decorator: the model mirrors the dataclass ``core``; :func:`to_payload` converts
-    its instances with it."""
+    """Class decorator: the model mirrors the dataclass ``core``.
+
+    :func:`to_payload` converts the dataclass's instances with it.
+    """
     if not dataclasses.is_dataclass(core):
         raise TypeError(f"{core.__qualname__} is not a dataclass")
 
@@ -96,8 +98,9 @@ def to_model(obj: Any) -> Payload:
 
 
 def to_payload(obj: Any) -> dict[str, Any]:
-    """The JSON-ready dict of a core result (a registered dataclass), through its model:
-    ``to_model(obj).model_dump(mode="json")``; what the service stores and sends.
+    """The JSON-ready dict of a core result (a registered dataclass), through its model.
+
+    ``to_model(obj).model_dump(mode="json")``: what the service stores and sends.
 
     Raises
     ------

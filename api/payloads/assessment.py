@@ -1,5 +1,6 @@
-"""Resonance assessments (``breathing.AssessmentResult`` and its per-rate rows): the
-``assessment_step`` / ``assessment_complete`` pacing events and the stored results.
+"""Resonance assessments (``breathing.AssessmentResult`` and its per-rate rows).
+
+The ``assessment_step`` / ``assessment_complete`` pacing events and the stored results.
 
 The method (stepped rates, 2 min each, HR oscillation at the breathing frequency, phase and
 LF peak criteria) follows Lehrer, Vaschillo & Vaschillo (2000) and Shaffer & Meehan (2020);

@@ -1,5 +1,6 @@
-"""HRV metrics of one window (``hrv.WindowMetrics``): the live ``metrics`` message, the stored
-snapshots and a session's ``last_metrics``.
+"""HRV metrics of one window (``hrv.WindowMetrics``).
+
+The live ``metrics`` message, the stored snapshots and a session's ``last_metrics``.
 
 Definitions: time domain after the Task Force of the ESC and NASPE (1996) and Shaffer &
 Ginsberg (2017) (:class:`hrv.TimeDomain`); frequency domain from the Lomb-Scargle/Welch PSD of
@@ -20,8 +21,10 @@ __all__ = ["MetricsSnapshot", "WindowMetrics"]
 
 @register(hrv.WindowMetrics)
 class WindowMetrics(Payload):
-    """Metrics of one 60 s window (``hrv.WindowMetrics``); ``null`` when the window has too few
-    beats for a metric."""
+    """Metrics of one 60 s window (``hrv.WindowMetrics``).
+
+    A metric is ``null`` when the window has too few beats for it.
+    """
 
     t_s: Finite = Field(description="End of the window on the session's timeline, s.")
     n_beats: int = Field(description="Beats (NN intervals) in the window.")

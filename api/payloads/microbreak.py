@@ -1,5 +1,6 @@
-"""Micro-break flags, actions, breaks and their effects (``breathing.microbreak``), the monitor's
-status, its personal baseline and its settings.
+"""Micro-break flags, actions, breaks and their effects (``breathing.microbreak``).
+
+Also the monitor's status, its personal baseline and its settings.
 
 A flag is raised on sustained low lnRMSSD with raised heart rate against the person's own
 baseline (Plews et al. 2012; Kim et al. 2018), on accumulated stress load, or on time on task;
@@ -140,8 +141,10 @@ class BreakEnded(Payload):
 
 @register(breathing.BreakEffect)
 class BreakEffect(Payload):
-    """What a break did: median RMSSD and HR of the valid 60-s windows before, during and after
-    it (null when a period had none)."""
+    """What a break did: median RMSSD and HR before, during and after it.
+
+    Medians of the valid 60-s windows of each period (null when a period had none).
+    """
 
     t_s: Finite = Field(description="Session time the effect was measured, s.")
     start_t_s: Finite = Field(description="Session time the break started, s.")
@@ -228,8 +231,11 @@ QuietHours = Annotated[list[tuple[str, str]], BeforeValidator(_times_to_text)]
 
 @register(breathing.MicroBreakSettings)
 class MicroBreakSettings(Payload):
-    """The micro-break monitor's thresholds (``breathing.MicroBreakSettings``; its docstring
-    gives each default's reasoning and sources). Times are seconds of session time."""
+    """The micro-break monitor's thresholds (``breathing.MicroBreakSettings``).
+
+    That class's docstring gives each default's reasoning and sources. Times are seconds of
+    session time.
+    """
 
     min_quality: Finite = Field(description="Least share of clean beats for a window, 0..1.")
     min_beats: int = Field(description="Least beats in a 60-s window.")

@@ -1,5 +1,8 @@
-"""Stored records of the science: an assessment event as ``GET .../breathing/assessments``
-lists it (the event with its row id and storage time)."""
+"""Stored records of the science.
+
+An assessment event as ``GET .../breathing/assessments`` lists it (the event with its row id
+and storage time).
+"""
 
 from __future__ import annotations
 

@@ -59,8 +59,11 @@ class ReplaySegment(Payload):
 
 
 class ReplaySourceOut(Payload):
-    """A recording replayed: one of the service's recordings (``recording``) or, with
-    ``hrvpace replay --store``, a local file (``path``)."""
+    """A recording replayed.
+
+    One of the service's recordings (``recording``) or, with ``hrvpace replay --store``, a
+    local file (``path``).
+    """
 
     kind: Literal["replay"] = "replay"
     recording: str | None = Field(
@@ -84,9 +87,11 @@ class ReplaySourceOut(Payload):
 
 
 class BleSourceOut(Payload):
-    """A Bluetooth strap, watch or optical sensor (``sensors.make_ble_source``); sessions
-    stored before ``stream`` and ``motion`` existed read as ``hr`` without motion (what they
-    were)."""
+    """A Bluetooth strap, watch or optical sensor (``sensors.make_ble_source``).
+
+    Sessions stored before ``stream`` and ``motion`` existed read as ``hr`` without motion
+    (what they were).
+    """
 
     kind: Literal["ble"] = "ble"
     address: str | None = Field(default=None, description="The strap's BLE address.")

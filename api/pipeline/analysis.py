@@ -26,11 +26,15 @@ class Analyser(Protocol):
     """What the pipeline needs from the live HRV analyser (``hrv.LiveAnalyser``)."""
 
     @property
-    def last_nn(self) -> bool | None: ...
+    def last_nn(self) -> bool | None:
+        """The verdict on the last beat pushed (True: an NN interval); ``None`` before any."""
+        ...
 
     def push(
         self, t_s: float, rr_ms: float, *, gap_before: bool = False, contact: bool | None = None
-    ) -> list[Any]: ...
+    ) -> list[Any]:
+        """Judge one beat, analyse it if it is an NN interval; return the windows it completes."""
+        ...
 
 
 def make_analyser() -> Analyser:

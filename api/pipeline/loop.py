@@ -152,6 +152,7 @@ class Pipeline:
         self.hub.publish_status(self.status_message())
 
     def set_state(self, state: str, message: str = "") -> None:
+        """Set the session's state (and its message) and publish the new ``status``."""
         self.state = state
         self.message = message
         self.hub.publish_status(self.status_message())
@@ -211,8 +212,10 @@ class Pipeline:
         return PipelineResult("ended", self.source.status.message or "the source ended")
 
     def _end_at(self, t_s: float) -> None:
-        """The session's time is over at ``t_s``: let the pacer reach it (what that finishes
-        is not published: the session ends here)."""
+        """The session's time is over at ``t_s``: let the pacer reach it.
+
+        What that finishes is not published: the session ends here.
+        """
         pacer = self.pacer
         if pacer is not None and pacer.active:
             try:
@@ -221,10 +224,13 @@ class Pipeline:
                 _warn_without_data("pacer could not reach the end", self.session_id, exc)
 
     def _outran_storage(self) -> bool:
-        """Wait for a commit? Once a quarter of a client queue is held (:mod:`api.live`), or
-        once :data:`WRITE_BACKLOG_MAX` writes wait in the storage queue (with no client there
-        is nothing held, and a replay at full speed outran the writer thread all day: a 24-h
-        replay queued most of its 106,459 beats, ~25 MB, before the first was committed)."""
+        """Whether to wait for a commit: too many messages held or writes queued.
+
+        Once a quarter of a client queue is held (:mod:`api.live`), or once
+        :data:`WRITE_BACKLOG_MAX` writes wait in the storage queue (with no client there is
+        nothing held, and a replay at full speed outran the writer thread all day: a 24-h
+        replay queued most of its 106,459 beats, ~25 MB, before the first was committed).
+        """
         backlog = self.storage.last_ticket - self.storage.committed_ticket
         return self.hub.n_held >= self.hub.hold_limit or backlog >= WRITE_BACKLOG_MAX
 

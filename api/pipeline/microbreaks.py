@@ -59,6 +59,7 @@ class MicroBreaks:
         self.break_paces = False
 
     def on_window(self, window: Any) -> list[Any]:
+        """Judge one metrics window; the micro-break events it gives."""
         before = self.monitor.baseline
         events: list[Any] = self.monitor.on_window(
             window,
@@ -70,8 +71,10 @@ class MicroBreaks:
         return events
 
     def act(self, action: str, t_s: float, **kwargs: Any) -> list[Any]:
-        """Run a user action: acknowledge, snooze (minutes=), start_break (kind=), end_break,
-        finish."""
+        """Run a user action.
+
+        One of acknowledge, snooze (minutes=), start_break (kind=), end_break, finish.
+        """
         if action not in ("acknowledge", "snooze", "start_break", "end_break", "finish"):
             raise ValueError(f"unknown micro-break action {action!r}")
         duration_s = kwargs.pop("duration_s", None)
@@ -94,9 +97,11 @@ class MicroBreaks:
         return events
 
     def status(self) -> payloads.MicroBreakStatus:
+        """The monitor's current status."""
         return payloads.MicroBreakStatus.model_validate(self.monitor.status)
 
     def baseline_dict(self) -> dict[str, float]:
+        """The monitor's personal baseline as stored (``breathing.Baseline.to_dict``)."""
         data: dict[str, float] = self.monitor.baseline.to_dict()
         return data
 

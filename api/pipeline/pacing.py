@@ -42,12 +42,16 @@ class Pacing:
         self.on_stop: Callable[[], None] | None = None
 
     def default_rate(self, t_s: float) -> float:
-        """The rate to pace at when none is asked for: this session's assessed resonance rate,
-        else the person's latest stored one (``default_rate_bpm``), else 6/min."""
+        """The rate to pace at when none is asked for.
+
+        This session's assessed resonance rate, else the person's latest stored one
+        (``default_rate_bpm``), else 6/min.
+        """
         assessed = self.guidance(t_s).resonance_bpm
         return assessed if assessed is not None else self.default_rate_bpm
 
     def breathing_phase_cycles(self, t_s: float) -> float:
+        """The pacer's phase in cycles at ``t_s``."""
         phase: float = self.engine.breathing_phase_cycles(t_s)
         return phase
 
@@ -80,6 +84,7 @@ class Pacing:
         return events
 
     def stop(self, *, t_s: float) -> list[Any]:
+        """Stop pacing at ``t_s``; the events that gives."""
         events: list[Any] = self.engine.stop(t_s=t_s)
         return events
 
@@ -91,6 +96,7 @@ class Pacing:
         inhale_to_exhale: float | None = None,
         duration_s: float | None = None,
     ) -> list[Any]:
+        """Pace at a fixed rate from ``t_s`` (for ``duration_s`` when given); the events."""
         self._activate()
         events: list[Any] = self.engine.start_fixed(
             rate_bpm, t_s=t_s, inhale_to_exhale=inhale_to_exhale, duration_s=duration_s
@@ -98,6 +104,7 @@ class Pacing:
         return events
 
     def start_assessment(self, *, t_s: float) -> list[Any]:
+        """Start a resonance assessment at ``t_s``; the events that gives."""
         self._activate()
         events: list[Any] = self.engine.start_assessment(t_s=t_s)
         return events
@@ -110,6 +117,7 @@ class Pacing:
         inhale_to_exhale: float | None = None,
         duration_s: float | None = None,
     ) -> list[Any]:
+        """Pace adaptively from ``t_s`` (at :meth:`default_rate` unless a start rate is given)."""
         self._activate()
         if start_rate_bpm is None:
             start_rate_bpm = self.default_rate(t_s)
@@ -122,6 +130,7 @@ class Pacing:
         return events
 
     def guidance(self, t_s: float) -> payloads.Guidance:
+        """The engine's guidance at ``t_s`` as its payload."""
         return payloads.Guidance.model_validate(self.engine.guidance(t_s))
 
 

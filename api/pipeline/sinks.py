@@ -33,7 +33,9 @@ class SessionStore(Protocol):
 
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
-    ) -> None: ...
+    ) -> None:
+        """Queue beats of a session (with their live message numbers when given)."""
+        ...
 
     def add_snapshot(
         self,
@@ -44,11 +46,13 @@ class SessionStore(Protocol):
         recorded_at: float,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Queue a metrics or guidance snapshot (``table``) of a session."""
+        ...
 
-    def add_assessment(
-        self, session_id: str, *, recorded_at: float, data: dict[str, Any]
-    ) -> None: ...
+    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
+        """Queue an assessment event of a session."""
+        ...
 
     def add_micro_break(
         self,
@@ -59,17 +63,27 @@ class SessionStore(Protocol):
         kind: str,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Queue a micro-break event (of a session, or of none)."""
+        ...
 
     def put_value(
         self, table: str, key: str, value: Any, *, updated_at: float, wait: bool = True
-    ) -> Future[Any] | None: ...
+    ) -> Future[Any] | None:
+        """Store ``value`` under ``key`` in the key-value ``table``."""
+        ...
 
-    def flush(self) -> Future[Any]: ...
+    def flush(self) -> Future[Any]:
+        """A future done once every write queued so far is committed."""
+        ...
 
-    def add_commit_listener(self, listener: Callable[[int], None]) -> None: ...
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener`` with the ticket after each commit."""
+        ...
 
-    def remove_commit_listener(self, listener: Callable[[int], None]) -> None: ...
+    def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Stop calling ``listener``."""
+        ...
 
 
 class NoStore:

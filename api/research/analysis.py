@@ -263,6 +263,7 @@ class RecordingAnalysis:
 
     @property
     def ok(self) -> bool:
+        """Whether the recording was analysed (no error)."""
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:

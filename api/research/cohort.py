@@ -186,9 +186,12 @@ def summary_table(
 def windows_table(
     results: Sequence[RecordingAnalysis], *, names: str = "hrvpace"
 ) -> dict[str, NDArray[Any]]:
-    """The windows of every successful recording stacked: a ``path`` column, then
-    :func:`hrv.rolling`'s columns (one row per window per recording, in input order; ``t_s``
-    is the window's end; a ``segment`` column when segments were analysed)."""
+    """The windows of every successful recording stacked.
+
+    A ``path`` column, then :func:`hrv.rolling`'s columns (one row per window per recording,
+    in input order; ``t_s`` is the window's end; a ``segment`` column when segments were
+    analysed).
+    """
     parts = [r for r in results if r.windows is not None]
     if not parts:
         return {}

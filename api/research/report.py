@@ -109,8 +109,9 @@ def from_recording(rec: Recording, *, path: str) -> ReportData:
 
 
 def segment_data(data: ReportData, segment: Segment) -> ReportData:
-    """The part of ``data`` inside ``segment`` (:func:`api.research.segments.segment_bounds`):
-    its beats, events and check-ins, with times from the segment's start; the title and the
+    """The part of ``data`` inside ``segment`` (:func:`api.research.segments.segment_bounds`).
+
+    Its beats, events and check-ins, with times from the segment's start; the title and the
     provenance name the segment.
 
     Raises
@@ -470,8 +471,11 @@ def write_report(
     pdf: bool = True,
     step: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write the HTML to ``out``, a PDF next to it (``out`` with ``.pdf``: the grouped numbers,
-    then every plot) and each plot as a PNG into ``png_dir``; return the files written."""
+    """Write the HTML, a PDF and each plot as a PNG; return the files written.
+
+    The HTML goes to ``out``, the PDF next to it (``out`` with ``.pdf``: the grouped numbers,
+    then every plot) and the PNGs into ``png_dir``.
+    """
     doc, plots = build_report(data, step=step)
     out_p = Path(out)
     out_p.write_text(doc, encoding="utf-8")

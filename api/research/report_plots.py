@@ -133,8 +133,10 @@ def number_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def numbers_html(summary: dict[str, Any], counts: dict[str, int] | None = None) -> str:
-    """The grouped numbers as HTML tables (metric, value, unit), one per group; ``counts``
-    (intervals per hrv.clean label) are listed under the artefact correction."""
+    """The grouped numbers as HTML tables (metric, value, unit), one per group.
+
+    ``counts`` (intervals per hrv.clean label) are listed under the artefact correction.
+    """
     out = []
     rows = number_rows(summary)
     for title, _ in GROUPS:

@@ -60,6 +60,7 @@ class Segment:
     end_s: float | None = None
 
     def describe(self) -> str:
+        """The segment for people: its label and bounds (``"segment 'rest' (0 s - 300 s)"``)."""
         a = "start" if self.start_s is None else f"{self.start_s:g} s"
         b = "end" if self.end_s is None else f"{self.end_s:g} s"
         return f"segment {self.label!r} ({a} - {b})"

@@ -97,8 +97,10 @@ def list_sessions(database: Path) -> list[SessionSummary]:
 
 
 def short_ids(ids: list[str]) -> dict[str, str]:
-    """Each id's shortest prefix of at least :data:`MIN_PREFIX` characters that no other id
-    shares (the whole id when it is shorter)."""
+    """Each id's shortest prefix of at least :data:`MIN_PREFIX` characters no other id shares.
+
+    The whole id when it is shorter.
+    """
     out = {}
     for i in ids:
         n = min(MIN_PREFIX, len(i))
@@ -178,6 +180,7 @@ class StoredSession:
 
     @property
     def n_beats(self) -> int:
+        """Beats (RR intervals) stored."""
         return int(self.rr_ms.size)
 
 

@@ -36,12 +36,16 @@ BASELINE_METRICS: tuple[str, ...] = ("rmssd_ms", "ln_rmssd", "mean_hr_bpm")
 
 
 class Spread(BaseModel):
+    """Median and quartiles of one metric over the baseline's windows."""
+
     median: float
     p25: float
     p75: float
 
 
 class WindowSummary(BaseModel):
+    """The stored 60 s windows since the last reset (at most ``days`` back), summarised."""
+
     since_unix_s: float = Field(description="Start of the baseline: last reset or the window")
     reset_at_unix_s: float | None = Field(description="Last reset; null if never reset")
     days: float
@@ -53,6 +57,8 @@ class WindowSummary(BaseModel):
 
 
 class BaselineOut(BaseModel):
+    """The personal baseline: the learned one, the resonance rate and the window summary."""
+
     personal: dict[str, float] | None = Field(
         description="breathing.Baseline.to_dict() learned by the micro-break monitor "
         "(ln_rmssd_mean, ln_rmssd_sd, hr_mean_bpm, hr_sd_bpm, weight_s, personal_s); null "
@@ -127,9 +133,11 @@ async def get_baseline(storage: StorageDep, days: Days = 14.0) -> BaselineOut:
 async def reset_baseline(
     storage: StorageDep, manager: ManagerDep, days: Days = 14.0
 ) -> BaselineOut:
-    """Start a new baseline now: the learned one is forgotten (sessions started from now on
-    begin at the population default; running sessions no longer save theirs), and the window
-    summary restarts (stored windows are kept, only no longer counted)."""
+    """Start a new baseline now: the learned one is forgotten and the window summary restarts.
+
+    Sessions started from now on begin at the population default; running sessions no longer
+    save theirs. Stored windows are kept, only no longer counted.
+    """
     now = time.time()
     for live in manager.live_sessions:
         if live.pipeline.microbreaks is not None:

@@ -51,6 +51,8 @@ class PracticeIn(BaseModel):
 
 
 class GuidanceOut(BaseModel):
+    """A session's breathing guidance now (null while it only monitors)."""
+
     session_id: str
     t_s: float = Field(description="Session time of the guidance, s")
     guidance: payloads.Guidance | None = Field(
@@ -59,6 +61,8 @@ class GuidanceOut(BaseModel):
 
 
 class AssessmentsOut(BaseModel):
+    """A session's stored resonance assessment results."""
+
     session_id: str
     results: list[payloads.AssessmentRecord] = Field(
         description="Each finished step (assessment_step), then the verdict (assessment_complete)"
@@ -152,6 +156,8 @@ async def list_assessment_results(session_id: str, storage: StorageDep) -> Asses
 
 
 class GuidanceHistoryOut(BaseModel):
+    """A session's stored guidance changes, in order."""
+
     session_id: str
     changes: list[payloads.GuidanceChange] = Field(
         description="Stored guidance at each change, with the pacing events that caused it"

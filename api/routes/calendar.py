@@ -1,5 +1,7 @@
-"""The calendar feed: ``GET /api/v1/calendar.ics``, the next 7 days of planned breathing resets
-and detox reminders as "mental reset" slots (RFC 5545, generated with :mod:`icalendar`).
+"""The calendar feed: ``GET /api/v1/calendar.ics``.
+
+The next 7 days of planned breathing resets and detox reminders as "mental reset" slots
+(RFC 5545, generated with :mod:`icalendar`).
 
 A calendar app cannot send a header, so the feed takes a token in its URL: the feed's own token
 (``calendar_feed_url`` of ``GET /api/v1/dayplan``), which grants this feed and nothing else, or

@@ -31,6 +31,8 @@ class CheckinCreate(BaseModel):
 
 
 class CheckinOut(BaseModel):
+    """A stored check-in: stress and energy (1-5) and a note, at a time, of a session or none."""
+
     id: int
     session_id: str | None
     at: float
@@ -40,6 +42,8 @@ class CheckinOut(BaseModel):
 
 
 class CheckinList(BaseModel):
+    """A page of check-ins, with how many the filters select in all."""
+
     checkins: list[CheckinOut]
     total: int = Field(description="Check-ins the filters select (whatever limit)")
 

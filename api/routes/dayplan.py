@@ -1,5 +1,8 @@
-"""The day plan: ``GET``/``PUT /api/v1/dayplan`` (working days and hours, quiet hours, the
-micro-interventions and check-in items; see :mod:`breathing.dayplan` for the rules)."""
+"""The day plan: ``GET``/``PUT /api/v1/dayplan``.
+
+Working days and hours, quiet hours, the micro-interventions and check-in items; see
+:mod:`breathing.dayplan` for the rules.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
 
 
 def get_scheduler(request: Request) -> PromptScheduler:
+    """The service's prompt scheduler (a route dependency)."""
     scheduler: PromptScheduler = request.app.state.prompts
     return scheduler
 

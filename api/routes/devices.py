@@ -24,6 +24,8 @@ _STREAMS: tuple[PmdStream, ...] = ("ecg", "ppg", "acc", "ppi")
 
 
 class DeviceOut(BaseModel):
+    """A heart-rate device found in range."""
+
     name: str | None
     address: str = Field(description="Pass it as source.address to start a session")
     rssi: int | None = Field(description="Signal strength, dBm (closer is higher)")
@@ -40,6 +42,8 @@ class DeviceOut(BaseModel):
 
 
 class DevicesOut(BaseModel):
+    """The devices a scan found, strongest signal first."""
+
     scan_s: float
     probe_s: float = Field(description="Seconds each device was listened to (0: not probed)")
     devices: list[DeviceOut]
@@ -63,8 +67,10 @@ async def scan_devices(
         ),
     ] = 0.0,
 ) -> DevicesOut:
-    """Heart-rate devices in range, strongest signal first (the scan takes ``scan_s``, each
-    probe up to ``probe_s`` more)."""
+    """Heart-rate devices in range, strongest signal first.
+
+    The scan takes ``scan_s``, each probe up to ``probe_s`` more.
+    """
     limit: float = request.app.state.settings.scan_max_s
     if scan_s > limit:
         raise HTTPException(

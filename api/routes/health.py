@@ -11,11 +11,13 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
 class Health(BaseModel):
+    """The service's state (``ok``) and version."""
+
     status: str
     version: str
 
 
 @router.get("/health", response_model=Health)
 async def health() -> Health:
-    """Is the service up? (No token needed; reveals nothing about the user.)"""
+    """Whether the service is up (no token needed; reveals nothing about the user)."""
     return Health(status="ok", version=__version__)

@@ -113,8 +113,11 @@ def _normal_origin(origin: str) -> str:
 
 
 def origin_allowed(websocket: WebSocket) -> bool:
-    """True without ``Origin`` (not a browser), for the service's own origin, and for the
-    configured ``browser_origins``."""
+    """Whether the handshake's ``Origin`` may open a live socket.
+
+    True without ``Origin`` (not a browser), for the service's own origin, and for the
+    configured ``browser_origins``.
+    """
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
@@ -164,6 +167,11 @@ async def live(
         ),
     ] = None,
 ) -> None:
+    """Stream a session's live messages, in ``seq`` order, after the current ``status``.
+
+    The handshake's origin, the token and resuming with ``since_seq`` are described in the
+    module's docstring.
+    """
     if not origin_allowed(websocket):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
         return  # before accept: the handshake is refused with HTTP 403

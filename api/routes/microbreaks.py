@@ -1,5 +1,7 @@
-"""Micro-breaks: a session's current state, user actions, history with reasons and effects,
-and the settings (``breathing.MicroBreakSettings``) used by sessions started afterwards.
+"""Micro-breaks: a session's state, user actions, history, and the settings.
+
+A session's current state, user actions, history with reasons and effects, and the settings
+(``breathing.MicroBreakSettings``) used by sessions started afterwards.
 
 Flags themselves arrive on the live WebSocket as ``micro_break`` messages (``event`` =
 ``micro_break`` for a flag; ``break_started``, ``break_ended``, ``break_effect``,
@@ -48,6 +50,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class MicroBreakStateOut(BaseModel):
+    """A session's micro-break state now."""
+
     session_id: str
     t_s: float = Field(description="Session time, s")
     status: payloads.MicroBreakStatus = Field(
@@ -56,16 +60,22 @@ class MicroBreakStateOut(BaseModel):
 
 
 class EventsOut(BaseModel):
+    """The micro-break events a user action gave."""
+
     session_id: str
     events: list[payloads.MicroBreakEvent]
 
 
 class SnoozeIn(BaseModel):
+    """Body of a snooze: how many minutes without a flag."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
     minutes: float = Field(ge=0, le=24 * 60, description="0 cancels a snooze")
 
 
 class StartBreakIn(BaseModel):
+    """Body of a break start: its kind and, optionally, its duration."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
     kind: Literal["breathing", "screen", "walk"] = "breathing"
     duration_s: float | None = Field(
@@ -159,6 +169,8 @@ async def end_break(session_id: str, manager: ManagerDep, storage: StorageDep) -
 
 
 class HistoryItem(BaseModel):
+    """A stored micro-break event (a flag, an acknowledgement, a break or its effect)."""
+
     id: int
     session_id: str | None
     t_s: float | None
@@ -170,7 +182,7 @@ class HistoryItem(BaseModel):
 
 
 class HistoryOut(BaseModel):
-    """Stored micro-break events, newest first."""
+    """Stored micro-break events, newest first, with how many are stored in all."""
 
     events: list[HistoryItem]
     total: int = Field(description="Events stored (of the session when given), whatever limit")
@@ -235,6 +247,8 @@ MicroBreakSettingsIn.__doc__ = "Overrides of breathing.MicroBreakSettings (omitt
 
 
 class MicroBreakSettingsOut(BaseModel):
+    """The micro-break settings in effect and the stored overrides of the defaults."""
+
     settings: payloads.MicroBreakSettings = Field(
         description="The effective breathing.MicroBreakSettings"
     )

@@ -1,5 +1,6 @@
-"""Prompts of the day plan and their answers: ``GET /api/v1/prompts``,
-``POST /api/v1/prompts/{id}/answer`` and ``/dismiss``.
+"""Prompts of the day plan and their answers.
+
+``GET /api/v1/prompts``, ``POST /api/v1/prompts/{id}/answer`` and ``/dismiss``.
 
 An answer is stored with the prompt (text for prompts and reflections; for a check-in, each
 configured item with its scale and anchor words, plus an optional note); a check-in answer with
@@ -35,11 +36,15 @@ _CLOSED: dict[int | str, dict[str, Any]] = {
 
 
 class PromptList(BaseModel):
+    """A page of prompts, with how many the filters select in all."""
+
     prompts: list[PromptOut]
     total: int = Field(description="Prompts the filters select (whatever limit)")
 
 
 class ItemAnswer(BaseModel):
+    """The answer to one check-in item: a scale value or a choice."""
+
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(min_length=1, max_length=40)

@@ -29,6 +29,8 @@ class RecordingOut(BaseModel):
 
 
 class RecordingList(BaseModel):
+    """Every stored recording."""
+
     recordings: list[RecordingOut]
     total: int = Field(description="Recordings stored (all are returned)")
 
@@ -38,6 +40,7 @@ def _out(info: RecordingInfo) -> RecordingOut:
 
 
 def get_store(request: Request) -> RecordingStore:
+    """The service's recordings folder (a route dependency)."""
     store: RecordingStore = request.app.state.recordings
     return store
 

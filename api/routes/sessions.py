@@ -82,11 +82,15 @@ class SessionOut(BaseModel):
 
 
 class SessionList(BaseModel):
+    """A page of sessions, with how many are stored in all."""
+
     sessions: list[SessionOut]
     total: int = Field(description="Sessions stored (whatever limit and offset)")
 
 
 class BeatOut(BaseModel):
+    """A stored beat of a session: its RR interval, its time, contact and gap flags."""
+
     idx: int
     t_s: float
     rr_ms: float
@@ -97,6 +101,8 @@ class BeatOut(BaseModel):
 
 
 class BeatsOut(BaseModel):
+    """A page of a session's stored beats, in order."""
+
     session_id: str
     beats: list[BeatOut]
     total: int = Field(
@@ -106,6 +112,8 @@ class BeatsOut(BaseModel):
 
 
 class SnapshotsOut(BaseModel):
+    """A page of a session's stored metrics windows, in ``t_s`` order."""
+
     session_id: str
     metrics: list[payloads.MetricsSnapshot]
     total: int = Field(description="Windows the filter selects before limit (since)")
@@ -183,8 +191,11 @@ async def _get_row(storage: Storage, session_id: str) -> Row:
 async def start_session(
     body: SessionCreate, manager: ManagerDep, storage: StorageDep
 ) -> SessionOut:
-    """Start a session: a source (simulator, replay of a recording, or BLE strap) through the
-    live pipeline. A replay names a recording of ``GET /api/v1/recordings``."""
+    """Start a session: a source through the live pipeline.
+
+    The source is the simulator, a replay of a recording, or a BLE strap. A replay names a
+    recording of ``GET /api/v1/recordings``.
+    """
     live = await manager.start(body)
     row = await _get_row(storage, live.id)
     return _row_to_out(row, manager.get_live(live.id))
@@ -394,6 +405,8 @@ class SimulatorControlIn(BaseModel):
 
 
 class SimulatorControlOut(BaseModel):
+    """The simulated person's stress level now."""
+
     session_id: str
     stress: float
 

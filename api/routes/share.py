@@ -170,8 +170,10 @@ _HUB_ERRORS: dict[int | str, dict[str, str]] = {
 
 @router.post("/join", response_model=ShareStateOut, status_code=201, responses=_HUB_ERRORS)
 async def join(body: JoinIn, data_dir: DataDirDep, lock: LockDep) -> ShareStateOut:
-    """Join a hub with the organisation's invite code; the service then sends each finished
-    day (from the membership's first whole week)."""
+    """Join a hub with the organisation's invite code.
+
+    The service then sends each finished day (from the membership's first whole week).
+    """
     async with lock:
         current = await asyncio.to_thread(hubshare.load_membership, data_dir)
         if current is not None:

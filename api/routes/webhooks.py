@@ -1,5 +1,8 @@
-"""Outgoing webhooks (Slack- or Teams-compatible): ``GET``/``PUT /api/v1/webhooks`` and
-``POST /api/v1/webhooks/test``. See :mod:`api.webhooks` for payloads and retries."""
+"""Outgoing webhooks (Slack- or Teams-compatible).
+
+``GET``/``PUT /api/v1/webhooks`` and ``POST /api/v1/webhooks/test``. See :mod:`api.webhooks`
+for payloads and retries.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ TEST_ATTEMPTS = 2
 
 
 def get_notifier(request: Request) -> WebhookNotifier:
+    """The service's webhook notifier (a route dependency)."""
     notifier: WebhookNotifier = request.app.state.prompts.webhooks
     return notifier
 
@@ -28,6 +32,8 @@ NotifierDep = Annotated[WebhookNotifier, Depends(get_notifier)]
 
 
 class DeliveryOut(BaseModel):
+    """One delivery to a webhook and its outcome."""
+
     url: str
     kind: WebhookKind
     at: float | None = Field(default=None, description="Unix seconds (real time).")
@@ -39,6 +45,8 @@ class DeliveryOut(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    """A configured webhook with its last delivery and recent failures."""
+
     url: str
     kind: WebhookKind
     last_delivery: DeliveryOut | None = None
@@ -46,15 +54,21 @@ class WebhookOut(BaseModel):
 
 
 class WebhooksOut(BaseModel):
+    """The configured webhooks and the latest deliveries."""
+
     webhooks: list[WebhookOut]
     deliveries: list[DeliveryOut] = Field(description="The 50 latest deliveries, newest first.")
 
 
 class WebhooksIn(BaseModel):
+    """The webhooks to post sent prompts to (replaces the stored list)."""
+
     webhooks: list[WebhookIn] = Field(max_length=20)
 
 
 class TestOut(BaseModel):
+    """The outcome of a test message to each webhook."""
+
     deliveries: list[DeliveryOut]
 
 
@@ -110,8 +124,11 @@ async def put_webhooks(body: WebhooksIn, storage: StorageDep, notifier: Notifier
 
 @router.post("/test", response_model=TestOut)
 async def test_webhooks(notifier: NotifierDep) -> TestOut:
-    """Send a test message to each webhook now and report each outcome (one retry after a
-    failure, so the answer comes within seconds; prompts get the full retries)."""
+    """Send a test message to each webhook now and report each outcome.
+
+    One retry after a failure, so the answer comes within seconds; prompts get the full
+    retries.
+    """
     done = await notifier.deliver_all(
         "hrvpace",
         "Test message: prompts of your day plan will arrive here.",

@@ -35,8 +35,11 @@ class PersonalTables(StorageCore):
         return future
 
     def add_value_if_absent(self, table: str, key: str, value: Any, *, updated_at: float) -> None:
-        """Store ``value`` under ``key`` unless a value is there already (insert-or-ignore: of
-        several racing callers exactly one stores; read the value back afterwards)."""
+        """Store ``value`` under ``key`` unless a value is there already.
+
+        Insert-or-ignore: of several racing callers exactly one stores; read the value back
+        afterwards.
+        """
         if table not in ("settings", "baseline"):
             raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
         future = self._submit(

@@ -30,8 +30,10 @@ class PromptTables(StorageCore):
         reason: str = "",
         items: Sequence[dict[str, Any]] = (),
     ) -> Future[Any]:
-        """Record a decided prompt (``state`` sent, skipped or expired at ``at``); a key that
-        is already stored is left alone (the future then gives 0)."""
+        """Record a decided prompt (``state`` sent, skipped or expired at ``at``).
+
+        A key that is already stored is left alone (the future then gives 0).
+        """
         if state not in ("sent", "skipped", "expired"):
             raise ValueError(f"state: expected sent, skipped or expired, got {state!r}")
         future = self._submit(
@@ -123,8 +125,11 @@ class PromptTables(StorageCore):
         note: str | None,
         items: Sequence[dict[str, Any]],
     ) -> Future[Any]:
-        """Store an answer of a sent prompt: its text or its check-in items (with their scale
-        and anchor words) and note. Only a prompt still ``sent`` changes."""
+        """Store an answer of a sent prompt.
+
+        Its text or its check-in items (with their scale and anchor words) and note. Only a
+        prompt still ``sent`` changes.
+        """
         self._submit(
             "UPDATE prompts SET state = 'answered', answered_at = ?, answer_text = ?, note = ? "
             "WHERE id = ? AND state = 'sent'",

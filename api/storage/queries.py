@@ -1,6 +1,8 @@
-"""Read queries shared by the service's :class:`api.storage.Storage` and the read-only view
-(:class:`api.storage.readonly.ReadOnlyDatabase`): settings, and what the dashboard, the trends,
-the baseline and the daily aggregates sent to a hub read.
+"""Read queries shared by the service's storage and the read-only view.
+
+The service's is :class:`api.storage.Storage`, the read-only view
+:class:`api.storage.readonly.ReadOnlyDatabase`. They read settings, and what the dashboard,
+the trends, the baseline and the daily aggregates sent to a hub read.
 
 Strap sessions are those with ``source.kind == "ble"`` (a real person; simulations and replays
 are not). Metrics come back as ``(..., data)`` with ``data`` the stored window's metrics.
@@ -43,8 +45,10 @@ class Queries:
     def session_windows(
         self, session_id: str, *, t_from: float | None = None, t_to: float | None = None
     ) -> list[tuple[float, dict[str, Any]]]:
-        """A session's metrics windows ``(t_s, data)`` in ``t_s`` order, ``t_from <= t_s <=
-        t_to`` when given."""
+        """A session's metrics windows ``(t_s, data)`` in ``t_s`` order.
+
+        Only ``t_from <= t_s <= t_to`` when given.
+        """
         rows = self.query(
             "SELECT t_s, data_json FROM metrics WHERE session_id = ? AND (? IS NULL OR t_s >= ?) "
             "AND (? IS NULL OR t_s <= ?) ORDER BY t_s, rowid",
@@ -60,8 +64,10 @@ class Queries:
         return [(str(r[0]), json.loads(r[1])) for r in rows]
 
     def strap_windows_recorded_since(self, since: float) -> list[tuple[str, float, dict[str, Any]]]:
-        """Strap sessions' windows ``(session_id, recorded_at, data)`` recorded at or after
-        ``since``, oldest first."""
+        """Strap sessions' windows ``(session_id, recorded_at, data)`` recorded since ``since``.
+
+        At or after ``since``, oldest first.
+        """
         rows = self.query(
             "SELECT m.session_id, m.recorded_at, m.data_json FROM metrics m "
             "JOIN sessions s ON s.id = m.session_id "
@@ -103,8 +109,10 @@ class Queries:
     def strap_practice_spans(
         self, start: float, end: float, *, now: float
     ) -> list[tuple[float, float]]:
-        """Strap practice sessions begun in ``[start, end)``: ``(created_at, ended_at)``, a
-        running one ending ``now``."""
+        """Strap practice sessions begun in ``[start, end)``: ``(created_at, ended_at)``.
+
+        A running one ends ``now``.
+        """
         rows = self.query(
             "SELECT created_at, COALESCE(ended_at, ?) FROM sessions WHERE mode = 'practice' "
             f"AND {_STRAP} AND created_at >= ? AND created_at < ?",
@@ -124,8 +132,10 @@ class Queries:
         return [(float(r[0]), json.loads(r[1])) for r in rows]
 
     def person_break_events(self, start: float, end: float) -> list[tuple[str, dict[str, Any]]]:
-        """Micro-break events ``(kind, data)`` recorded in ``[start, end)`` of strap sessions
-        or of none (a break started from the page)."""
+        """Micro-break events ``(kind, data)`` recorded in ``[start, end)``.
+
+        Those of strap sessions or of none (a break started from the page).
+        """
         rows = self.query(
             "SELECT m.kind, m.data_json FROM micro_breaks m LEFT JOIN sessions s "
             "ON s.id = m.session_id WHERE m.recorded_at >= ? AND m.recorded_at < ? AND "

@@ -22,8 +22,9 @@ __all__ = ["ReadOnlyDatabase"]
 
 
 class ReadOnlyDatabase(Queries):
-    """A read-only connection with the reads of :class:`api.storage.queries.Queries` and those
-    of a whole stored session.
+    """A read-only connection: the reads of :class:`api.storage.queries.Queries`, and more.
+
+    Also the reads of a whole stored session.
 
     Parameters
     ----------

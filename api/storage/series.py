@@ -51,8 +51,10 @@ def _check_table(table: str) -> None:
 
 
 class SeriesTables(StorageCore):
-    """Beats, snapshots, assessments and micro-break events (a part of
-    :class:`api.storage.Storage`)."""
+    """Beats, snapshots, assessments and micro-break events.
+
+    A part of :class:`api.storage.Storage`.
+    """
 
     # -- beats ----------------------------------------------------------------------------------
 
@@ -122,8 +124,11 @@ class SeriesTables(StorageCore):
         data: dict[str, Any],
         seq: int | None = None,
     ) -> None:
-        """Queue a metrics or guidance snapshot (``table`` is ``"metrics"`` or ``"guidance"``;
-        ``seq``, a metrics window's live message number)."""
+        """Queue a metrics or guidance snapshot.
+
+        ``table`` is ``"metrics"`` or ``"guidance"``; ``seq`` is a metrics window's live
+        message number.
+        """
         _check_table(table)
         if table == "metrics":
             self._submit(
@@ -247,8 +252,10 @@ class SeriesTables(StorageCore):
         )
 
     def recent_break_events(self, *, limit: int = 200) -> list[sqlite3.Row]:
-        """The newest flags, break starts and ends (``id``, ``kind``, ``recorded_at``), newest
-        first (the day plan's signal-contingent check-ins)."""
+        """The newest flags, break starts and ends (``id``, ``kind``, ``recorded_at``).
+
+        Newest first (the day plan's signal-contingent check-ins).
+        """
         return self.query(
             "SELECT id, kind, recorded_at FROM micro_breaks "
             "WHERE kind IN ('micro_break', 'break_started', 'break_ended') "
@@ -259,8 +266,10 @@ class SeriesTables(StorageCore):
     # -- resuming a live client -----------------------------------------------------------------
 
     def missed_since_seq(self, session_id: str, seq: int) -> list[StoredMessage]:
-        """The stored beats, metrics windows and micro-break events of a live session with a
-        live message number above ``seq``, in ``seq`` order."""
+        """The stored items of a live session numbered above ``seq``, in ``seq`` order.
+
+        Beats, metrics windows and micro-break events, by their live message number.
+        """
         out: list[StoredMessage] = []
         for r in self.query(
             "SELECT seq, idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "

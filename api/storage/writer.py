@@ -192,6 +192,7 @@ class StorageCore:
         self._commit_listeners.append(listener)
 
     def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Stop calling ``listener`` after commits (nothing when it was not added)."""
         with suppress(ValueError):
             self._commit_listeners.remove(listener)
 
