@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sensors.beat import Beat, SourceState
-from sensors.ble import BleStrapSource, _Packet
+from sensors.ble_connection import _Packet
+from sensors.ble_strap import BleStrapSource
 from sensors.errors import BleError, MalformedPacketError
 from sensors.heart_rate_measurement import (
     HeartRateMeasurement,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sensors.beat import Beat
-from sensors.ble import _Packet
+from sensors.ble_connection import _Packet
 from sensors.ble_pmd import _ALREADY_STARTED, _PmdStreamSource
 from sensors.errors import BleError
 from sensors.pmd import (

@@ -1,0 +1,384 @@
+"""The link to one Bluetooth heart-rate device: find, connect, subscribe, reconnect, close.
+
+:class:`BleConnection` is the part of :class:`~sensors.ble_strap.BleStrapSource` (and of the
+PMD sources built on it) that owns the bleak client:
+
+- it finds the device by address or name, connects, reads its battery level and Device
+  Information, and subscribes to Heart Rate Measurement (0x2A37) notifications; a subclass
+  starts its other streams in :meth:`BleConnection._after_subscribe`;
+- notifications go from bleak's callback into an :class:`asyncio.Queue` with their arrival
+  time (``clock.now()``) and the connection (a number per connection attempt) they came on; a
+  disconnect of the current client goes into the same queue;
+- after a drop it reconnects with exponential backoff (rescanning when BlueZ has forgotten the
+  device) and raises :class:`~sensors.errors.ConnectionLostError` only after
+  ``give_up_after_s``;
+- it publishes the source's status (connecting, streaming, reconnecting, failed, ended).
+
+Turning the queued packets into beats is the subclass's job (:mod:`sensors.ble_strap`). bleak
+is imported lazily, inside the methods.
+
+References
+----------
+Bluetooth SIG. Heart Rate Service 1.0 (2011); Battery Service 1.0 (2011); Device Information
+Service 1.1 (2011).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sensors.beat import SourceState
+from sensors.ble_gatt import (
+    BATTERY_LEVEL_UUID,
+    DEVICE_INFORMATION_UUIDS,
+    DeviceInformation,
+    _bluez_args,
+    _is_address,
+    _quiet_disconnect,
+    _translate,
+)
+from sensors.clock import Clock, SystemClock
+from sensors.errors import AdapterOffError, BleError, ConnectionLostError, DeviceNotFoundError
+from sensors.heart_rate_measurement import HEART_RATE_MEASUREMENT_UUID
+from sensors.source import BeatSource
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
+    from bleak.backends.characteristic import BleakGATTCharacteristic
+    from bleak.backends.device import BLEDevice
+
+__all__ = ["BleConnection"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Packet:
+    data: bytes
+    arrived_at: float
+    #: The connection (attempt) it came on: see ``BleConnection._connection``.
+    connection: int
+    #: The characteristic it came from: "hr" (0x2A37) or another a subclass subscribes to.
+    channel: str = "hr"
+
+
+@dataclass(frozen=True, slots=True)
+class _Dropped:
+    at: float
+
+
+class BleConnection(BeatSource):
+    """The bleak side of a Bluetooth heart-rate source (see the module docstring).
+
+    Its options (address or name, clock, reconnect and backoff, timeouts, adapter) are
+    documented on :class:`~sensors.ble_strap.BleStrapSource`, the class to use; this base has
+    no beats of its own (:meth:`~sensors.source.BeatSource._beats` is the subclass's).
+    """
+
+    def __init__(
+        self,
+        address_or_name: str,
+        *,
+        clock: Clock | None = None,
+        reconnect: bool = True,
+        initial_backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        give_up_after_s: float = 300.0,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 20.0,
+        adapter: str | None = None,
+    ) -> None:
+        super().__init__()
+        target = address_or_name.strip()
+        if not target:
+            raise ValueError("address_or_name must not be empty")
+        for name, value in (
+            ("initial_backoff_s", initial_backoff_s),
+            ("max_backoff_s", max_backoff_s),
+            ("scan_timeout_s", scan_timeout_s),
+            ("connect_timeout_s", connect_timeout_s),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        if not give_up_after_s >= 0:
+            raise ValueError(f"give_up_after_s must be >= 0, got {give_up_after_s!r}")
+        self._target = target
+        self._by_address = _is_address(target)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._reconnect = reconnect
+        self._initial_backoff_s = initial_backoff_s
+        self._max_backoff_s = max(max_backoff_s, initial_backoff_s)
+        self._give_up_after_s = give_up_after_s
+        self._scan_timeout_s = scan_timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._adapter = adapter
+
+        self._queue: asyncio.Queue[_Packet | _Dropped] = asyncio.Queue()
+        self._client: BleakClient | None = None
+        self._device: BLEDevice | None = None
+        self._hr_char: BleakGATTCharacteristic | None = None
+        self._battery_char: BleakGATTCharacteristic | None = None
+        self._closing = False
+        #: Number of the latest connection attempt (its notifications carry it).
+        self._connection = 0
+        self._reconnects = 0
+        #: What the strap's Device Information service said (None before connecting / absent).
+        self.device_info: DeviceInformation | None = None
+
+    # -- BeatSource -----------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        self._closing = False
+        what = "address" if self._by_address else "name"
+        self._publish(SourceState.CONNECTING, f"looking for the strap with {what} {self._target}")
+        try:
+            await self._connect(use_known_device=False)
+        except BleError as exc:
+            self._publish(SourceState.FAILED, exc.reason)
+            raise
+        self._publish(SourceState.STREAMING, self._connected_message())
+
+    async def _close(self) -> None:
+        await self._teardown()
+        if self._status.state not in (SourceState.FAILED, SourceState.ENDED):
+            self._publish(SourceState.ENDED, f"disconnected from {self._label()}")
+
+    def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection))
+
+    def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        if self._closing or not data:
+            return
+        pct = min(int(data[0]), 100)
+        if pct != self._status.battery_pct:
+            self._publish(battery_pct=pct)
+
+    def _on_disconnected(self, client: BleakClient) -> None:
+        if self._closing or client is not self._client:
+            return
+        self._queue.put_nowait(_Dropped(self._clock.now()))
+
+    # -- connection ------------------------------------------------------------------------------
+
+    async def _find(self) -> BLEDevice:
+        from bleak import BleakScanner
+
+        target = self._target.casefold()
+        if self._by_address:
+
+            def match(device: Any, adv: Any) -> bool:
+                return bool(device.address.casefold() == target)
+        else:
+
+            def match(device: Any, adv: Any) -> bool:
+                name = adv.local_name or device.name or ""
+                return bool(name.casefold() == target)
+
+        try:
+            device = await BleakScanner.find_device_by_filter(
+                match, timeout=self._scan_timeout_s, **_bluez_args(self._adapter)
+            )
+        except Exception as exc:
+            raise _translate(exc, f"scanning for {self._target}") from exc
+        if device is None:
+            what = "address" if self._by_address else "name"
+            raise DeviceNotFoundError(
+                f"no strap with {what} {self._target} was found in {self._scan_timeout_s:g} s: "
+                "is it worn (electrodes moistened), in range, and not connected to another app?"
+            )
+        return device
+
+    async def _connect(self, *, use_known_device: bool) -> None:
+        """Find (unless a known device is to be tried first), connect, read info, subscribe."""
+        from bleak.exc import BleakError
+
+        device = self._device if use_known_device else None
+        if device is not None:
+            try:
+                await self._connect_to(device)
+                return
+            except AdapterOffError:
+                raise
+            except (BleError, BleakError) as exc:
+                # BlueZ may have forgotten the device (its object is gone) or it moved: rescan.
+                logger.debug("reconnecting to the known device failed (%s); rescanning", exc)
+        device = await self._find()
+        await self._connect_to(device)
+
+    async def _connect_to(self, device: BLEDevice) -> None:
+        from bleak import BleakClient
+
+        client = BleakClient(
+            device,
+            disconnected_callback=self._on_disconnected,
+            timeout=self._connect_timeout_s,
+            **_bluez_args(self._adapter),
+        )
+        try:
+            await client.connect()
+            char = client.services.get_characteristic(HEART_RATE_MEASUREMENT_UUID)
+            if char is None:
+                raise BleError(
+                    f"{device.name or device.address} has no Heart Rate Measurement "
+                    "characteristic (0x2A37): it is not a heart-rate strap"
+                )
+            self._device = device
+            self._hr_char = char
+            await self._read_battery_and_info(client)
+            self._connection += 1
+            await client.start_notify(char, functools.partial(self._on_notify, self._connection))
+            await self._after_subscribe(client, device)
+            if not client.is_connected:  # dropped while subscribing: its callback was ignored
+                raise BleError(f"{device.name or device.address} dropped while connecting")
+        except BaseException as exc:
+            await _quiet_disconnect(client)
+            if isinstance(exc, BleError) or not isinstance(exc, Exception):
+                raise
+            raise _translate(exc, f"connecting to {device.name or device.address}") from exc
+        # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
+        self._client = client
+        logger.info("connected to %s (%s)", device.name, device.address)
+
+    async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
+        """Start a subclass's other streams: called once Heart Rate notifications are on.
+
+        Called on every connection; errors are translated and the link closed.
+        """
+
+    async def _before_disconnect(self, client: BleakClient) -> None:
+        """Called before the notifications are removed when the source closes."""
+
+    def _after_reconnect(self) -> None:
+        """Reset what a subclass keeps per connection: called once a reconnect succeeded."""
+
+    async def _read_battery_and_info(self, client: BleakClient) -> None:
+        from bleak.exc import BleakError
+
+        battery: int | None = self._status.battery_pct
+        self._battery_char = None
+        char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
+        if char is not None:
+            try:
+                value = await client.read_gatt_char(char)
+                if value:
+                    battery = min(int(value[0]), 100)
+            except BleakError as exc:
+                logger.debug("battery level unreadable: %s", exc)
+            if "notify" in char.properties:
+                try:
+                    await client.start_notify(char, self._on_battery)
+                    self._battery_char = char
+                except BleakError as exc:
+                    logger.debug("battery level notifications unavailable: %s", exc)
+        info: dict[str, str] = {}
+        for field_name, uuid in DEVICE_INFORMATION_UUIDS.items():
+            char = client.services.get_characteristic(uuid)
+            if char is None:
+                continue
+            try:
+                raw = await client.read_gatt_char(char)
+            except BleakError as exc:
+                logger.debug("device information %s unreadable: %s", field_name, exc)
+                continue
+            text = bytes(raw).split(b"\x00", 1)[0].decode("utf-8", errors="replace").strip()
+            if text:
+                info[field_name] = text
+        if info:
+            self.device_info = DeviceInformation(**info)
+        device = self._device
+        self._status = replace(
+            self._status,
+            battery_pct=battery,
+            device_name=(device.name if device is not None else None) or self._status.device_name,
+            device_address=device.address if device is not None else None,
+        )
+
+    async def _handle_drop(self) -> None:
+        old, self._client = self._client, None
+        if old is not None:
+            await _quiet_disconnect(old)
+        if not self._reconnect:
+            reason = f"the connection to {self._label()} was lost"
+            self._publish(SourceState.FAILED, reason)
+            raise ConnectionLostError(reason)
+        self._publish(
+            SourceState.RECONNECTING, f"the connection to {self._label()} was lost; reconnecting"
+        )
+        started = self._clock.now()
+        delay = self._initial_backoff_s
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                await self._connect(use_known_device=True)
+                break
+            except BleError as exc:
+                last = exc
+                logger.info("reconnect attempt %d to %s failed: %s", attempts, self._label(), exc)
+            if self._clock.now() - started + delay > self._give_up_after_s:
+                reason = (
+                    f"lost {self._label()} and could not reconnect in {attempts} attempts over "
+                    f"{self._clock.now() - started:.0f} s: {last.reason}"
+                )
+                self._publish(SourceState.FAILED, reason)
+                raise ConnectionLostError(reason) from last
+            self._publish(
+                SourceState.RECONNECTING,
+                f"reconnecting to {self._label()} (attempt {attempts + 1} in {delay:g} s): "
+                f"{last.reason}",
+            )
+            await self._clock.sleep(delay)
+            delay = min(delay * 2.0, self._max_backoff_s)
+        self._reconnects += 1
+        self._after_reconnect()
+        self._publish(SourceState.STREAMING, f"reconnected: {self._connected_message()}")
+
+    async def _teardown(self) -> None:
+        self._closing = True
+        client, self._client = self._client, None
+        if client is None:
+            return
+        from bleak.exc import BleakError
+
+        if client.is_connected:
+            await self._before_disconnect(client)
+        for char in (self._hr_char, self._battery_char):
+            if char is None or not client.is_connected:
+                continue
+            try:
+                await client.stop_notify(char)
+            except (BleakError, EOFError, OSError) as exc:
+                logger.debug("stop_notify failed: %s", exc)
+        await _quiet_disconnect(client)
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def _label(self) -> str:
+        return self._status.device_name or self._target
+
+    def _connected_message(self) -> str:
+        text = f"connected to {self._label()}"
+        if self._status.device_address and self._status.device_address != self._label():
+            text += f" ({self._status.device_address})"
+        if self.device_info is not None and self.device_info.summary():
+            text += f", {self.device_info.summary()}"
+        if self._status.battery_pct is not None:
+            text += f", battery {self._status.battery_pct}%"
+        return text
+
+    def _publish(
+        self,
+        state: SourceState | None = None,
+        message: str | None = None,
+        **fields: Any,
+    ) -> None:
+        changes: dict[str, Any] = dict(fields)
+        if state is not None:
+            changes["state"] = state
+        if message is not None:
+            changes["message"] = message
+        self._set_status(replace(self._status, **changes))

@@ -1,0 +1,138 @@
+"""Beats of a one-column ECG or PPG CSV file (formats ``ecg_csv`` and ``ppg_csv``).
+
+One signal column of a CSV or text file (a header row is allowed; ``,``, ``;`` or tab
+separated), at the ``sampling_rate_hz`` the caller states (a signal file does not say it);
+the beats are the peaks :mod:`sensors.formats.signal_peaks` detects in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sensors.errors import RecordingFormatError
+from sensors.formats._common import Recording, quote, read_text
+from sensors.formats.signal_peaks import _detect, _neurokit, _recording
+
+__all__ = ["read_ecg_csv", "read_ppg_csv"]
+
+#: Median beat interval of a signal recording: 250 ms - 3 s (240 - 20 bpm); outside, the
+#: sampling rate given is most likely wrong.
+_MIN_MEDIAN_BEAT_MS, _MAX_MEDIAN_BEAT_MS = 250.0, 3000.0
+
+
+def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.float64], str]:
+    text = read_text(path)
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    if "\t" in sample and sample.count("\t") > sample.count(delimiter):
+        delimiter = "\t"
+    rows = [
+        (i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
+    ]
+    rows = [(n, [c.strip() for c in r]) for n, r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise RecordingFormatError("the file is empty", path=path)
+    header: list[str] | None = None
+    first_line, first = rows[0]
+    try:
+        [float(c) for c in first]
+    except ValueError:
+        header, rows = first, rows[1:]
+    width = len(header) if header is not None else len(rows[0][1]) if rows else 0
+    if channel is None:
+        if width != 1:
+            names = ", ".join(header) if header else f"{width} unnamed columns"
+            raise RecordingFormatError(
+                f"expected one signal column, found {width} ({quote(names)}): choose one with "
+                "channel= (the command line's --channel; a column name or 0-based index)",
+                path=path,
+                line=first_line,
+            )
+        col = 0
+    elif isinstance(channel, int):
+        col = channel
+    elif header is not None and channel in header:
+        col = header.index(channel)
+    else:
+        raise RecordingFormatError(
+            f"no column named {quote(str(channel))}"
+            + (f"; columns: {quote(', '.join(header))}" if header else " (the file has no header)")
+            + " (channel=, the command line's --channel)",
+            path=path,
+        )
+    if not 0 <= col < max(width, 1):
+        raise RecordingFormatError(
+            f"column index {col} is out of range: the file has {width} column(s) (channel=, the "
+            "command line's --channel)",
+            path=path,
+        )
+    values = np.empty(len(rows), dtype=np.float64)
+    for k, (line, row) in enumerate(rows):
+        if col >= len(row):
+            raise RecordingFormatError(
+                f"the row has {len(row)} column(s), column {col} is missing", path=path, line=line
+            )
+        try:
+            values[k] = float(row[col])
+        except ValueError:
+            raise RecordingFormatError(
+                f"not a number: {quote(row[col])}", path=path, line=line
+            ) from None
+    name = header[col] if header is not None else f"column {col}"
+    return values, name
+
+
+def _read_csv(
+    kind: str, path: str, sampling_rate_hz: float | None, channel: str | int | None
+) -> Recording:
+    if sampling_rate_hz is None:
+        raise RecordingFormatError(
+            f"an {kind}_csv file does not say its sampling rate: give it (sampling_rate_hz=, "
+            "the command line's --sampling-rate)",
+            path=path,
+        )
+    _neurokit(path)
+    signal, name = _read_signal_csv(path, channel)
+    peaks, quality, notes = _detect(kind, signal, float(sampling_rate_hz), path)
+    median_ms = float(np.median(np.diff(peaks))) / float(sampling_rate_hz) * 1000.0
+    if not _MIN_MEDIAN_BEAT_MS <= median_ms <= _MAX_MEDIAN_BEAT_MS:
+        raise RecordingFormatError(
+            f"the median beat interval is {median_ms:.0f} ms at {float(sampling_rate_hz):g} Hz "
+            f"(a heart rate of {60_000 / median_ms:.0f} bpm): is the sampling rate right? "
+            "(sampling_rate_hz=, the command line's --sampling-rate)",
+            path=path,
+        )
+    detector = (
+        "NeuroKit2 ecg_peaks (neurokit)" if kind == "ecg" else "NeuroKit2 ppg_peaks (elgendi)"
+    )
+    return _recording(
+        peaks,
+        float(sampling_rate_hz),
+        source_format=f"{kind}_csv",
+        quality=quality,
+        meta={
+            "path": path,
+            "sampling_rate_hz": float(sampling_rate_hz),
+            "channel": name,
+            "beats_from": f"detected: {detector}",
+            "detector_notes": tuple(notes),
+        },
+    )
+
+
+def read_ecg_csv(
+    path: str, *, sampling_rate_hz: float | None = None, channel: str | int | None = None
+) -> Recording:
+    """Beats (R peaks) of a one-column ECG CSV at ``sampling_rate_hz``."""
+    return _read_csv("ecg", path, sampling_rate_hz, channel)
+
+
+def read_ppg_csv(
+    path: str, *, sampling_rate_hz: float | None = None, channel: str | int | None = None
+) -> Recording:
+    """Beats (systolic peaks) of a one-column PPG CSV at ``sampling_rate_hz``."""
+    return _read_csv("ppg", path, sampling_rate_hz, channel)
