@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import struct
 from pathlib import Path
@@ -204,3 +205,28 @@ def test_clean_labels_the_missed_beats_of_the_real_run() -> None:
     # once running (from interval 30 on, about 100/min), each is labelled a missed beat
     assert all(labels[k] == BeatLabel.MISSED for k in doubled if k >= 30)
     assert np.mean(labels == BeatLabel.NORMAL) > 0.75
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line
+# ---------------------------------------------------------------------------------------------
+
+
+def test_analyze_reads_both_real_files_on_the_command_line() -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", str(FIT), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (fit,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert fit["format"] == "fit" and fit["read_as"] == "fit (the file's header)"
+    assert fit["n_beats"] == 113 and fit["cleaned"] and fit["n_artefacts"] > 0
+    assert 90 < fit["mean_hr_bpm"] < 115  # mostly running at about 100-112/min
+
+    args = ["analyze", str(EDF), "--format", "edf", "--channel", "ECG V5", "--json"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (edf,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert edf["format"] == "edf" and 215 <= edf["n_beats"] <= 225
+    assert 70 < edf["mean_hr_bpm"] < 80
