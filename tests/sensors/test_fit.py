@@ -1,8 +1,8 @@
 """Garmin FIT files with hrv messages (sensors.formats.fit), written with Garmin's own SDK.
 
-No real activity file is shipped (personal data, and the public ones found carry no licence):
-the files are encoded here with ``garmin_fit_sdk.Encoder``, as a watch writes them (file_id,
-session, hrv messages of five intervals padded with the invalid value).
+The files here are encoded with ``garmin_fit_sdk.Encoder``, as a watch writes them (file_id,
+session, hrv messages of five intervals padded with the invalid value); a real watch's file is
+read in test_real_formats.py.
 """
 
 from __future__ import annotations
