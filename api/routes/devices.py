@@ -47,6 +47,11 @@ class DevicesOut(BaseModel):
     scan_s: float
     probe_s: float = Field(description="Seconds each device was listened to (0: not probed)")
     devices: list[DeviceOut]
+    total: int = Field(default=0, description="Devices found (all are listed)")
+
+    def model_post_init(self, context: object, /) -> None:
+        """Count the devices listed."""
+        self.total = len(self.devices)
 
 
 @router.get(

@@ -143,6 +143,7 @@ async def test_devices_probe_tells_rr_and_pmd_streams_typed_in_openapi(
             feeder.cancel()
     # without a probe nothing is known (an advertisement cannot say it)
     assert unprobed["probe_s"] == 0
+    assert unprobed["total"] == len(unprobed["devices"]) == 2  # a list says how many it holds
     assert {d["address"]: (d["sends_rr"], d["pmd_streams"]) for d in unprobed["devices"]} == {
         STRAP: (None, None),
         watch: (None, None),
