@@ -306,6 +306,11 @@ def _why(r: httpx.Response) -> str:
         return f"HTTP {r.status_code}"
 
 
+def _shown(text: str, limit: int = 100) -> str:
+    """``text`` cut to ``limit`` characters for a message (no error echoes a long input)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def join_hub(hub_url: str, code: str) -> Membership:
     """Join with the invite ``code``; the membership (not saved yet).
 
@@ -316,13 +321,15 @@ def join_hub(hub_url: str, code: str) -> Membership:
     """
     if not hub_url.startswith(("https://", "http://")):
         raise InviteRefusedError(
-            f"hub URL must start with https:// (or http:// on a LAN): {hub_url}"
+            f"hub URL must start with https:// (or http:// on a LAN): {_shown(hub_url)}"
         )
     try:
         with _client(hub_url) as c:
             r = c.post("/hub/v1/join", json={"code": code})
-    except httpx.HTTPError as exc:
-        raise HubUnreachableError(f"cannot reach the hub at {hub_url}: {exc}") from None
+    except (httpx.HTTPError, UnicodeError) as exc:  # UnicodeError: a host IDNA cannot encode
+        raise HubUnreachableError(
+            f"cannot reach the hub at {_shown(hub_url)}: {_shown(str(exc))}"
+        ) from None
     if r.status_code != 201:
         refused = InviteRefusedError if 400 <= r.status_code < 500 else HubRefusedError
         raise refused(f"the hub refused to join: {_why(r)}")

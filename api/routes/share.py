@@ -97,6 +97,12 @@ class JoinIn(BaseModel):
             raise ValueError(f"not a web address ({exc})") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("expected https://host[:port][/path] (http:// on a LAN)")
+        try:  # what connecting does first: a label over 63 characters cannot be looked up
+            url.host.encode("idna")
+        except UnicodeError:
+            raise ValueError(
+                "the host is not a domain name (labels of at most 63 characters)"
+            ) from None
         return value
 
 
