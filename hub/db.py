@@ -178,7 +178,8 @@ def _v2(conn: Connection) -> None:
     vacuumed after 2 % new rows rather than PostgreSQL's default 20 %). SQLite reads such an
     index as a covering index. It replaces the (group, day) index it extends. PostgreSQL
     builds it inside the migration's transaction: writes wait for the build (seconds for a
-    year of 10,000 members).
+    year of 10,000 members). PostgreSQL 13 or newer (``INCLUDE``: 11; the insert-triggered
+    vacuum: 13).
     """
     cols = ", ".join(SUMMARY_COLUMNS)
     if conn.dialect.name == "postgresql":
