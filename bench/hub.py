@@ -149,6 +149,24 @@ def vacuum(url: str) -> None:
         engine.dispose()
 
 
+def sizes(url: str) -> str:
+    """The contributions table's size and its indexes' (PostgreSQL), or the file's (SQLite)."""
+    if url.startswith("sqlite:///"):
+        return f"database file {Path(url.removeprefix('sqlite:///')).stat().st_size >> 20} MB"
+    engine = hubdb.connect(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT c.relname, pg_relation_size(c.oid) >> 20 FROM pg_class c "
+                "WHERE c.oid = 'contributions'::regclass OR c.oid IN "
+                "(SELECT indexrelid FROM pg_index WHERE indrelid = 'contributions'::regclass) "
+                "ORDER BY c.relname"
+            ).all()
+    finally:
+        engine.dispose()
+    return ", ".join(f"{name} {mb} MB" for name, mb in rows)
+
+
 @contextmanager
 def hub_server(url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
     """Run ``hrvpace hub serve`` on ``url``'s database: its base URL and process id while open."""
@@ -319,7 +337,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             gids, tokens = load(
                 url, members=args.members, groups=args.groups, days=args.days, seed=args.seed
             )
-            print(f"  load (setup): {time.perf_counter() - t0:.1f} s")
+            print(f"  load (setup): {time.perf_counter() - t0:.1f} s; {sizes(url)}")
             if args.vacuum:
                 t0 = time.perf_counter()
                 vacuum(url)
