@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,131 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(database_url: str) ->
         with engine.begin() as conn:
             conn.execute(db.schema_version.update().values(version=db.SCHEMA_VERSION))
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _database_of_its_own(database_url: str) -> Iterator[str]:
+    """An empty database, no schema: the SQLite file, or a new database on the PostgreSQL."""
+    if not database_url.startswith("postgresql"):
+        yield database_url
+        return
+    name = "hub_v1_" + os.urandom(4).hex()
+    admin = sa.create_engine(
+        "postgresql+psycopg://" + database_url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        yield sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name}")
+    finally:
+        admin.dispose()
+
+
+def _contributions_plan(engine: sa.Engine, statement: str, parameters: Any) -> str:
+    """The plan of ``statement`` as the backend runs it (indexes only, not the table scan)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("VACUUM (ANALYZE) contributions")  # pages marked all-visible
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_bitmapscan = off")
+            rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+            return "\n".join(r[0] for r in rows)
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        return "\n".join(str(r[-1]) for r in rows)
+
+
+def test_migration_2_indexes_a_version_1_database_keeping_its_rows(database_url: str) -> None:
+    """A hub of schema 1 with a week of contributions is migrated to 2: every row kept, the
+    (group, day) index replaced by one covering the summary's query, which the backend
+    then answers from the index alone (PostgreSQL: an index-only scan; SQLite: a covering
+    index), and the week is reported from the kept rows."""
+    from hub.periods import closes_at, week_of
+    from hub.store import HubStore
+    from tests.hub.conftest import WEEK, WEEK_DAYS
+
+    before = week_of(WEEK).start_ts - 86_400  # the group and its members: the day before
+    with _database_of_its_own(database_url) as url:
+        v1 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with v1.begin() as conn:  # the database as a hub of schema version 1 left it
+            db.schema_version.create(conn)
+            db.MIGRATIONS[0](conn)
+            conn.execute(db.schema_version.insert().values(version=1))
+            conn.execute(db.groups.insert().values(id="g1", name="team", k=3, created_at=before))
+            conn.execute(
+                db.members.insert(),
+                [
+                    {
+                        "id": f"m{i}",
+                        "group_id": "g1",
+                        "token_hash": f"{i:064d}",
+                        "joined_at": before,
+                    }
+                    for i in range(4)
+                ],
+            )
+            rows = [
+                {
+                    "member_id": f"m{i}",
+                    "day": day,
+                    "group_id": "g1",
+                    "resting_hr_bpm": 60.0 + i,
+                    "stress": float(1 + d % 5),
+                    "breaks": d,
+                    "received_at": before,
+                }
+                for i in range(4)
+                for d, day in enumerate(WEEK_DAYS)
+            ]
+            conn.execute(db.contributions.insert(), rows)
+        assert {ix["name"] for ix in sa.inspect(v1).get_indexes("contributions")} == {
+            "ix_contributions_group_day"
+        }
+        v1.dispose()
+
+        engine = db.connect(url)  # migrates
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(sa.select(db.schema_version.c.version)).scalar_one() == 2
+                kept = conn.execute(
+                    sa.select(db.contributions).order_by(
+                        db.contributions.c.member_id, db.contributions.c.day
+                    )
+                ).mappings()
+                assert [
+                    {k: r[k] for k in ("member_id", "day", "resting_hr_bpm", "stress", "breaks")}
+                    for r in kept
+                ] == [
+                    {k: r[k] for k in ("member_id", "day", "resting_hr_bpm", "stress", "breaks")}
+                    for r in rows
+                ]
+            indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("contributions")}
+            assert "ix_contributions_summary" in indexes
+            assert "ix_contributions_group_day" not in indexes
+
+            statements: list[tuple[str, Any]] = []
+
+            def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+                if "FROM contributions" in statement and "GROUP BY" in statement:
+                    statements.append((statement, parameters))
+
+            sa.event.listen(engine, "before_cursor_execute", record)
+            store = HubStore(engine, clock=lambda: float(closes_at(week_of(WEEK))))
+            (cell,) = store.summary("g1", WEEK, WEEK)["periods"]
+            sa.event.remove(engine, "before_cursor_execute", record)
+            assert cell["status"] == "closed" and cell["contributors"] == 4
+            assert cell["measures"]["resting_hr_bpm"]["mean"] == 61.5
+            assert cell["measures"]["breaks"]["mean"] == 3.0
+
+            ((statement, parameters),) = statements  # the sealing query, once
+            plan = _contributions_plan(engine, statement, parameters)
+            if engine.dialect.name == "postgresql":
+                assert "Index Only Scan using ix_contributions_summary" in plan, plan
+            else:
+                assert "USING COVERING INDEX ix_contributions_summary" in plan, plan
+        finally:
+            engine.dispose()
 
 
 def test_bad_database_urls_say_what_is_wrong(tmp_path: Path) -> None:

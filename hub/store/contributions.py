@@ -1,0 +1,144 @@
+"""Ingest: a member's daily aggregates, one request or a group commit of several."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub import db
+from hub.db import MEASURES
+from hub.errors import (
+    BadRequestError,
+    ContributionRefusedError,
+    HubError,
+    UnauthorizedError,
+)
+from hub.periods import Week, closes_at, week_of
+from hub.store.base import Member, hash_secret
+from hub.store.members import MemberStore
+
+__all__ = ["ContributionStore"]
+
+#: The current members holding any of a batch's token hashes (the group-commit ingest path).
+_MEMBERS_BY_TOKENS = sa.select(
+    db.members.c.token_hash, db.members.c.id, db.members.c.group_id, db.members.c.joined_at
+).where(
+    db.members.c.token_hash.in_(sa.bindparam("token_hashes", expanding=True)),
+    db.members.c.left_at.is_(None),
+)
+
+
+def _upsert_statement(dialect: Any) -> Any:
+    stmt = dialect.insert(db.contributions)
+    return stmt.on_conflict_do_update(
+        index_elements=["member_id", "day"],
+        set_={c: stmt.excluded[c] for c in (*MEASURES, "received_at")},
+    )
+
+
+_UPSERT: dict[str, Any] = {
+    "sqlite": _upsert_statement(sqlite),
+    "postgresql": _upsert_statement(postgresql),
+}
+
+
+class ContributionStore(MemberStore):
+    """Contributions: checked against the member's weeks, upserted in one transaction."""
+
+    def contribute(self, token: str, day: dt.date, values: Mapping[str, Any]) -> str:
+        """Store (or replace: a retried push) the aggregates of one day of a member.
+
+        ``day`` of the member holding ``token``, in one transaction with the token's check (the
+        ingest path).
+
+        Returns the label of the week the day counts in.
+
+        Raises
+        ------
+        UnauthorizedError
+            No current member holds ``token``.
+        ContributionRefusedError
+            ``before_membership`` when the day lies before the first whole week of membership
+            (it would never be counted); ``period_closed`` when the day's week has closed.
+        BadRequestError
+            ``date_in_future`` for a day after tomorrow (UTC; a day ahead is allowed for
+            time zones).
+        """
+        (outcome,) = self.contribute_many([(token, day, values)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def contribute_many(
+        self, items: Sequence[tuple[str, dt.date, Mapping[str, Any]]]
+    ) -> list[str | Exception]:
+        """:meth:`contribute` for several requests in one transaction (a group commit).
+
+        Each item is ``(token, day, values)`` and gets its own outcome, in order: the week's
+        label, or the error :meth:`contribute` would raise for it alone. The tokens are looked
+        up in one query and the accepted days written in one ``executemany`` upsert; the same
+        member and day twice in a batch is written once, the later values winning, as two
+        requests one after the other would leave it. When the transaction itself fails
+        (database unreachable, locked too long), every item not refused already gets that
+        error and nothing of the batch is stored.
+        """
+        hashes = [hash_secret(token) for token, _, _ in items]
+        outcomes: list[str | Exception] = []
+        rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
+        try:
+            with self.engine.begin() as conn:
+                members = {
+                    r[0]: Member(r[1], r[2], int(r[3]))
+                    for r in conn.execute(_MEMBERS_BY_TOKENS, {"token_hashes": sorted(set(hashes))})
+                }
+                received_at = self.now()
+                for token_hash, (_, day, values) in zip(hashes, items, strict=True):
+                    member = members.get(token_hash)
+                    if member is None:
+                        outcomes.append(UnauthorizedError("missing or wrong member token"))
+                        continue
+                    try:
+                        week = self._check_day(member, day)
+                    except HubError as exc:
+                        outcomes.append(exc)
+                        continue
+                    row = {m: values.get(m) for m in MEASURES}
+                    row.update(
+                        member_id=member.id,
+                        day=day,
+                        group_id=member.group_id,
+                        received_at=received_at,
+                    )
+                    rows.pop((member.id, day), None)  # the later of two wins, as in order
+                    rows[(member.id, day)] = row
+                    outcomes.append(week.label)
+                if rows:
+                    conn.execute(_UPSERT[conn.dialect.name], list(rows.values()))
+        except Exception as exc:  # the transaction failed: none of the batch was stored
+            failed: list[str | Exception] = [
+                o if isinstance(o, Exception) else exc for o in outcomes
+            ]
+            return failed + [exc] * (len(items) - len(failed))
+        return outcomes
+
+    def _check_day(self, member: Member, day: dt.date) -> Week:
+        week = week_of(day)
+        if day > self.today() + dt.timedelta(days=1):
+            raise BadRequestError(f"date {day} is in the future", code="date_in_future")
+        first = self.first_counted_week(member)
+        if week < first:
+            raise ContributionRefusedError(
+                f"contributions count from the first whole week of membership, "
+                f"{first.label} (from {first.start}); {day} is before it",
+                code="before_membership",
+            )
+        if self.now() >= closes_at(week):
+            raise ContributionRefusedError(
+                f"the week {week.label} of {day} has closed; it is reported as it was",
+                code="period_closed",
+            )
+        return week

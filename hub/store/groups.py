@@ -1,0 +1,81 @@
+"""Groups and their invite codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub import db
+from hub.store.base import StoreBase, hash_secret
+
+__all__ = ["GroupStore"]
+
+
+class GroupStore(StoreBase):
+    """Groups (with their k) and invite codes."""
+
+    def create_group(self, name: str, k: int) -> dict[str, Any]:
+        """Create a group with its k; returns it as :class:`hub.models.Group` reads it."""
+        gid = "g" + secrets.token_hex(8)
+        row = {"id": gid, "name": name, "k": k, "created_at": self.now()}
+        with self.engine.begin() as conn:
+            conn.execute(db.groups.insert().values(**row))
+        return self._group_out(row, 0)
+
+    def _group_out(self, row: Mapping[Any, Any], n_members: int) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "k": row["k"],
+            "created": dt.datetime.fromtimestamp(row["created_at"], tz=dt.UTC).date(),
+            "members": n_members,
+        }
+
+    def list_groups(self) -> list[dict[str, Any]]:
+        """Every group with its current member count."""
+        count = (
+            sa.select(db.members.c.group_id, sa.func.count().label("n"))
+            .where(db.members.c.left_at.is_(None))
+            .group_by(db.members.c.group_id)
+            .subquery()
+        )
+        q = (
+            sa.select(db.groups, sa.func.coalesce(count.c.n, 0).label("n"))
+            .outerjoin(count, count.c.group_id == db.groups.c.id)
+            .order_by(db.groups.c.created_at, db.groups.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [self._group_out(r, int(r["n"])) for r in conn.execute(q).mappings()]
+
+    def get_group(self, gid: str) -> dict[str, Any]:
+        """One group with its current member count; :class:`NotFoundError` ``group_not_found``."""
+        with self.engine.connect() as conn:
+            row = self._group(conn, gid)
+            n = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(db.members)
+                .where(db.members.c.group_id == gid, db.members.c.left_at.is_(None))
+            ).scalar_one()
+        return self._group_out(row, int(n))
+
+    def create_invite(self, gid: str, *, days: int, uses: int) -> dict[str, Any]:
+        """A new invite code for group ``gid``: ``days`` days, ``uses`` joins; its hash is kept."""
+        code = secrets.token_urlsafe(12)
+        now = self.now()
+        with self.engine.begin() as conn:
+            self._group(conn, gid)
+            conn.execute(
+                db.invites.insert().values(
+                    code_hash=hash_secret(code),
+                    group_id=gid,
+                    created_at=now,
+                    expires_at=now + days * 86_400,
+                    uses_left=uses,
+                )
+            )
+        expires = dt.datetime.fromtimestamp(now + days * 86_400, tz=dt.UTC)
+        return {"code": code, "group_id": gid, "expires": expires, "uses": uses}
