@@ -74,7 +74,10 @@ def test_dashboard_shows_groups_trends_suppression_and_effects(
         page.goto(hub_url + "/")
         page.locator("#token-input").fill("wrong")
         page.locator("#token-form button").click()
-        assert "not accepted" in page.locator("#token-error").inner_text()
+        # the refusal comes back from the hub: wait for it (reading at once was flaky)
+        page.wait_for_function(
+            "document.querySelector('#token-error')?.innerText.includes('not accepted')"
+        )
         page.locator("#token-input").fill(ADMIN)
         page.locator("#token-form button").click()
         page.locator("#groups tbody tr").first.wait_for()
