@@ -301,9 +301,25 @@ def _client(hub_url: str, token: str | None = None) -> httpx.Client:
 def _why(r: httpx.Response) -> str:
     try:
         body = r.json()
-        return f"{body.get('detail', '')} ({body.get('code', r.status_code)})"
     except ValueError:
         return f"HTTP {r.status_code}"
+    if not isinstance(body, dict):
+        return f"HTTP {r.status_code}"
+    detail, code = body.get("detail", ""), body.get("code", r.status_code)
+    return f"{_shown(str(detail), 200)} ({_shown(str(code), 60)})"
+
+
+def _answer(r: httpx.Response, *keys: str) -> dict[str, Any]:
+    """The hub's JSON answer with ``keys``; anything else is not an hrvpace hub's answer."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or any(k not in body for k in keys):
+        raise HubRefusedError(
+            f"the answer from {_shown(str(r.url))} is not an hrvpace hub's (HTTP {r.status_code})"
+        )
+    return body
 
 
 def _shown(text: str, limit: int = 100) -> str:
@@ -333,14 +349,17 @@ def join_hub(hub_url: str, code: str) -> Membership:
     if r.status_code != 201:
         refused = InviteRefusedError if 400 <= r.status_code < 500 else HubRefusedError
         raise refused(f"the hub refused to join: {_why(r)}")
-    d = r.json()
-    return Membership(
-        hub_url=hub_url.rstrip("/"),
-        member_id=d["member_id"],
-        group_id=d["group_id"],
-        token=d["token"],
-        counts_from=dt.date.fromisoformat(d["counts_from"]),
-    )
+    d = _answer(r, "member_id", "group_id", "token", "counts_from")
+    try:
+        return Membership(
+            hub_url=hub_url.rstrip("/"),
+            member_id=str(d["member_id"]),
+            group_id=str(d["group_id"]),
+            token=str(d["token"]),
+            counts_from=dt.date.fromisoformat(str(d["counts_from"])),
+        )
+    except ValueError:
+        raise HubRefusedError("the hub's answer to joining has no valid counts_from date") from None
 
 
 def leave_hub(data_dir: Path, *, delete: bool) -> int:
@@ -370,7 +389,9 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
         with _client(membership.hub_url, membership.token) as c:
             r = c.delete("/hub/v1/me", params={"delete": "true" if delete else "false"})
     except httpx.HTTPError as exc:
-        raise HubUnreachableError(f"cannot reach the hub at {membership.hub_url}: {exc}") from None
+        raise HubUnreachableError(
+            f"cannot reach the hub at {_shown(membership.hub_url)}: {_shown(str(exc))}"
+        ) from None
     if r.status_code == 401:
         (data_dir / STATE_FILE).unlink(missing_ok=True)
         raise MemberUnknownError(
@@ -385,7 +406,10 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
         membership.stopped_on = dt.date.today()
         save_membership(data_dir, membership)
         return 0
-    n = int(r.json()["deleted_contributions"])
+    try:
+        n = int(_answer(r, "deleted_contributions")["deleted_contributions"])
+    except (TypeError, ValueError):
+        raise HubRefusedError("the hub's answer has no count of deleted days") from None
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return n
 

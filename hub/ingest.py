@@ -73,22 +73,19 @@ class ContributionWriter:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        self._start()
-        self._queue.put(_Pending(token, day, values, loop, future))
+        with self._lock:  # a close() in between would put its stop marker ahead of this
+            self._start()
+            self._queue.put(_Pending(token, day, values, loop, future))
         return await future
 
     def _start(self) -> None:
+        """Start the writer thread on first use (the caller holds ``self._lock``)."""
         if self._closed:  # nothing would take it from the queue any more
             raise RuntimeError("the hub is shutting down")
-        if self._thread is not None:
-            return
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the hub is shutting down")
-            if self._thread is None:
-                thread = threading.Thread(target=self._run, name="hub-ingest", daemon=True)
-                thread.start()
-                self._thread = thread
+        if self._thread is None:
+            thread = threading.Thread(target=self._run, name="hub-ingest", daemon=True)
+            thread.start()
+            self._thread = thread
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Store what is queued, then end the thread."""

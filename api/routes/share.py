@@ -93,8 +93,8 @@ class JoinIn(BaseModel):
     def _a_web_address(cls, value: str) -> str:
         try:
             url = httpx.URL(value)
-        except (httpx.InvalidURL, ValueError) as exc:
-            raise ValueError(f"not a web address ({exc})") from None
+        except (httpx.InvalidURL, ValueError):  # httpx's message quotes the input: not echoed
+            raise ValueError("not a web address") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("expected https://host[:port][/path] (http:// on a LAN)")
         try:  # what connecting does first: a label over 63 characters cannot be looked up

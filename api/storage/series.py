@@ -270,12 +270,27 @@ class SeriesTables(StorageCore):
 
         Beats, metrics windows and micro-break events, by their live message number.
         """
+        beats, metrics, events = self.query_together(  # one snapshot: no item of a gap
+            [
+                (
+                    "SELECT seq, idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm "
+                    "FROM beats WHERE session_id = ? AND seq > ?",
+                    (session_id, seq),
+                ),
+                (
+                    "SELECT seq, t_s, recorded_at, data_json FROM metrics "
+                    "WHERE session_id = ? AND seq > ?",
+                    (session_id, seq),
+                ),
+                (
+                    "SELECT seq, t_s, recorded_at, kind, data_json FROM micro_breaks "
+                    "WHERE session_id = ? AND seq > ?",
+                    (session_id, seq),
+                ),
+            ]
+        )
         out: list[StoredMessage] = []
-        for r in self.query(
-            "SELECT seq, idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
-            "WHERE session_id = ? AND seq > ?",
-            (session_id, seq),
-        ):
+        for r in beats:
             idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm = _beat(r[1:])
             out.append(
                 (
@@ -292,18 +307,11 @@ class SeriesTables(StorageCore):
                     },
                 )
             )
-        for r in self.query(
-            "SELECT seq, t_s, recorded_at, data_json FROM metrics WHERE session_id = ? AND seq > ?",
-            (session_id, seq),
-        ):
+        for r in metrics:
             out.append(
                 (int(r[0]), "metrics", {"t_s": r[1], "recorded_at": r[2], "data": json.loads(r[3])})
             )
-        for r in self.query(
-            "SELECT seq, t_s, recorded_at, kind, data_json FROM micro_breaks "
-            "WHERE session_id = ? AND seq > ?",
-            (session_id, seq),
-        ):
+        for r in events:
             out.append(
                 (
                     int(r[0]),

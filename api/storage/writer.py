@@ -174,9 +174,19 @@ class StorageCore:
                     break
             try:
                 self._commit(conn, batch)
-            except Exception:  # the writer must never die: every later write would hang
+            except Exception as exc:  # the writer must never die: every later write would hang
                 log.exception("database writer: unexpected error in a batch of %d", len(batch))
                 self._committed(batch[-1].ticket)
+                self._fail_waiters(batch, exc)
+
+    @staticmethod
+    def _fail_waiters(batch: list[_Op], exc: Exception) -> None:
+        """Tell every waiter of ``batch`` still waiting that its write failed (none hangs)."""
+        error = StorageError(f"database write failed ({type(exc).__name__})")
+        for op in batch:
+            if op.future is not None and not op.future.done():
+                with suppress(RuntimeError):  # already running: being resolved
+                    _resolve(op.future, error=error)
 
     def _committed(self, ticket: int) -> None:
         """Every write up to ``ticket`` is done (committed, or failed and logged)."""
@@ -270,3 +280,18 @@ class StorageCore:
         """Run a read-only query and return its rows (blocking: call via a thread from async)."""
         with self._read() as conn:
             return conn.execute(sql, params).fetchall()
+
+    def query_together(
+        self, queries: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[sqlite3.Row]]:
+        """Run read-only queries in one read transaction: all see the same committed state.
+
+        Separate :meth:`query` calls each see the database as it is then: a write committed
+        between two of them shows in the second only (blocking: call via a thread).
+        """
+        with self._read() as conn:
+            conn.execute("BEGIN")
+            try:
+                return [conn.execute(sql, params).fetchall() for sql, params in queries]
+            finally:
+                conn.execute("COMMIT")

@@ -192,3 +192,66 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     st.flush().result(timeout=10)
     assert [(s, k, f["idx"]) for s, k, f in st.missed_since_seq("old", 0)] == [(7, "beat", 1)]
     st.close()
+
+
+def test_an_unexpected_error_in_a_batch_fails_its_waiters_instead_of_hanging_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A non-sqlite error inside a commit (a bug) used to leave the batch's futures pending
+    for ever; a replay at full speed waits on such a future (the loop's write backlog)."""
+    from api.storage import writer
+
+    storage = Storage(tmp_path / "db.sqlite3")
+    try:
+        commit = writer.StorageCore._commit
+        calls = {"n": 0}
+
+        def broken_once(self: Any, conn: Any, batch: list[Any]) -> None:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("a bug in a batch")
+            commit(self, conn, batch)
+
+        monkeypatch.setattr(writer.StorageCore, "_commit", broken_once)
+        with pytest.raises(StorageError, match="RuntimeError"):
+            storage.flush().result(timeout=10)
+        storage.flush().result(timeout=10)  # the writer lives on
+        assert storage.committed_ticket == storage.last_ticket
+    finally:
+        storage.close()
+
+
+def test_missed_items_are_read_in_one_snapshot(tmp_path: Path) -> None:
+    """A resuming client's missed items come from one read transaction: a commit landing
+    between the beats' and the metrics' reads must not yield metrics N+2 without beat N+1
+    (the client then skips both live copies: a beat lost). The commit is made to land there,
+    from the reader's trace callback, as the metrics' SELECT starts."""
+    storage = Storage(tmp_path / "db.sqlite3")
+    try:
+        storage.create_session(
+            "s", created_at=1.0, mode="monitor", source={"kind": "simulator"}, options={}
+        )
+        storage.add_beats("s", [(0, 1.0, 1000.0, 1.0, None, False, None)], seqs=[1])
+        storage.add_snapshot("metrics", "s", t_s=1.0, recorded_at=1.0, data={}, seq=2)
+        storage.flush().result(timeout=10)
+        landed: list[bool] = []
+
+        def on_statement(sql: str) -> None:  # in the reading thread, before the statement runs
+            if "FROM metrics" in sql and not landed:
+                landed.append(True)
+                storage.add_beats("s", [(1, 2.0, 1000.0, 2.0, None, False, None)], seqs=[3])
+                storage.add_snapshot("metrics", "s", t_s=2.0, recorded_at=2.0, data={}, seq=4)
+                storage.flush().result(timeout=10)
+
+        with storage._read() as conn:
+            conn.set_trace_callback(on_statement)
+        try:
+            seqs = [m[0] for m in storage.missed_since_seq("s", 0)]
+        finally:
+            with storage._read() as conn:
+                conn.set_trace_callback(None)
+        assert landed
+        assert seqs == list(range(1, len(seqs) + 1)), seqs  # no gap (was [1, 2, 4])
+        assert [m[0] for m in storage.missed_since_seq("s", 0)] == [1, 2, 3, 4]
+    finally:
+        storage.close()
