@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,13 @@ def new_page(browser: Any, page_errors: list[str]) -> Iterator[Callable[..., Any
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+def _as_the_page(value: float) -> str:
+    """``value`` with one decimal as the page shows it: the browser's Intl rounds the shortest
+    decimal that reads back as the number, half away from zero (5.55 -> "5.6"), where Python's
+    ``:.1f`` rounds the binary value (5.55 is 5.5499... -> "5.5"); a run met that tie."""
+    return str(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def test_live_session_from_the_page(
@@ -320,10 +328,10 @@ def test_resonance_assessment_results_arrive_as_a_chart(
         for cells in shown:
             result = steps[float(cells[0].removesuffix("/min"))]
             if result["peak_to_trough_bpm"] is not None:
-                assert cells[1] == f"{result['peak_to_trough_bpm']:.1f} bpm"
+                assert cells[1] == f"{_as_the_page(result['peak_to_trough_bpm'])} bpm"
         text = page.locator("#assessment-result").inner_text()
         if verdict["resonance_bpm"] is not None:
-            assert f"{verdict['resonance_bpm']:.1f} breaths/min" in text, text
+            assert f"{_as_the_page(verdict['resonance_bpm'])} breaths/min" in text, text
             # The simulated person resonates at 5.5/min; the assessment should find about that.
             assert abs(verdict["resonance_bpm"] - 5.5) <= 0.5, verdict
         else:
