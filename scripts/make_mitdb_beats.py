@@ -79,8 +79,10 @@ def check_positions(record: str, beats: list[tuple[int, str]], tpcp: Path) -> bo
         )
     moved = [(a, b) for a, b in zip(ours, theirs, strict=True) if a != b]
     if moved:  # reported, not hidden: the two copies may come from different revisions
-        print(f"record {record}: {len(moved)} beat(s) at another sample in {all_csv.parent}: "
-              + ", ".join(f"{a} vs {b}" for a, b in moved))
+        print(
+            f"record {record}: {len(moved)} beat(s) at another sample in {all_csv.parent}: "
+            + ", ".join(f"{a} vs {b}" for a, b in moved)
+        )
     if len(moved) > MAX_MOVED:
         raise SystemExit(f"record {record}: more than {MAX_MOVED} beats differ")
     return True
