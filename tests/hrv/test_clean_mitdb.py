@@ -1,26 +1,52 @@
-"""hrv.clean against cardiologists' beat labels: MIT-BIH Arrhythmia Database record 100.
+"""hrv.clean against cardiologists' beat labels: the 48 records of the MIT-BIH Arrhythmia Database.
 
-The fixture (tests/data/mitdb_100_beats.csv, provenance and licence in tests/data/README.md)
-holds every beat of the 30-min record with its reference label: 2,239 normal (N), 33 atrial
-premature (A), 1 premature ventricular (V). From it:
+The fixture (tests/data/mitdb_beats.csv.gz, provenance and licence in tests/data/README.md)
+holds every beat of the 48 half-hour records with its reference label (Moody & Mark 2001;
+PhysioNet, Goldberger et al. 2000). For each record:
 
 - the raw RR series, as a chest strap would give it (all beats, ectopic ones included);
-- the truth per interval: an interval is artefactual when either of its two beats is not N;
-- the true NN intervals (both beats N) and their RMSSD, with successive differences only
-  between NN intervals that follow each other (three consecutive N beats), as Task Force (1996)
-  defines NN.
+- the truth per interval: an interval is artefactual unless both its beats are normal;
+- the true NN intervals (both beats normal) and their RMSSD, with successive differences only
+  between NN intervals that follow each other (three consecutive normal beats), as Task Force
+  (1996) defines NN.
+
+Which beats are normal, which records count
+-------------------------------------------
+Normal = ``N``, ``L``, ``R``: sinus beats conducted normally or with a left or right bundle
+branch block. A bundle branch block widens the QRS but the beat still comes from the sinus node
+through the AV node, so its timing is the sinus timing HRV is about (Task Force 1996: NN =
+intervals between beats of sinus-node depolarisation). Every other beat (atrial, nodal,
+ventricular premature, escape, fusion, paced, unclassifiable) is not normal.
+
+- ``sinus`` (35 records): sinus rhythm with ectopic beats, the case artefact correction is
+  for. Pooled figures are over these records.
+- ``af`` (201, 202, 203, 210, 219, 221, 222): episodes of atrial fibrillation or flutter, per
+  the database's rhythm annotations. There the "normal" (N) beats are conducted fibrillation:
+  irregular by nature, so the NN RMSSD is not sinus HRV and the Lipponen & Tarvainen rules
+  (which assume a regular local rhythm) call much of it artefact. Reported separately.
+- ``paced`` (102, 104, 107, 217): paced rhythm, almost no N beats (0-99 NN differences).
+  Listed, not pooled.
+- ``excluded``: 207 (ventricular flutter: its flutter waves are not beat annotations, so the
+  series holds a 100-s interval between two labelled beats, which the truth would count as an
+  NN interval; also 2nd-degree AV block, intermittent left and right bundle branch block) and
+  232 (sinus bradycardia with 1,382 of 1,780 beats atrial premature and pauses of up to 6 s:
+  31 NN differences, too few for a truth RMSSD). Listed, not pooled.
 
 Scored for hrv.clean and NeuroKit2's ``signal_fixpeaks(method="kubios")``: ectopic beats found
-(a beat is found when an interval next to it is flagged), false positives (flagged intervals
-between two N beats) per hour, interval F1, and corrected RMSSD against the NN RMSSD.
-``python -m tests.hrv.test_clean_mitdb`` prints the table of README "Artefact correction".
+(a non-normal beat is found when an interval next to it is flagged), false positives (flagged
+intervals between two normal beats) per hour, interval F1, and corrected RMSSD against the NN
+RMSSD. ``python -m tests.hrv.test_clean_mitdb`` prints the tables of README "Artefact
+correction against truth" and docs/mitdb_validation.md.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
+import statistics
 import warnings
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +55,44 @@ from numpy.typing import NDArray
 
 from hrv import BeatLabel, clean, time_domain
 
-FIXTURE = Path(__file__).resolve().parent.parent / "data" / "mitdb_100_beats.csv"
+DATA = Path(__file__).resolve().parent.parent / "data"
+FIXTURE = DATA / "mitdb_beats.csv.gz"
+FIXTURE_100 = DATA / "mitdb_100_beats.csv"
 FS_HZ = 360.0
+
+#: Beat labels counted as normal (sinus) beats: normal, left and right bundle branch block.
+NORMAL_SYMBOLS = frozenset("NLR")
+PACED = ("102", "104", "107", "217")
+AF_FLUTTER = ("201", "202", "203", "210", "219", "221", "222")
+EXCLUDED = {
+    "207": "ventricular flutter waves are not beats: a 100-s interval between labelled beats",
+    "232": "1,382 of 1,780 beats atrial premature, pauses to 6 s: 31 NN differences",
+}
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
+def group(name: str) -> str:
+    """``sinus``, ``af``, ``paced`` or ``excluded`` (see the module docstring)."""
+    if name in PACED:
+        return "paced"
+    if name in AF_FLUTTER:
+        return "af"
+    if name in EXCLUDED:
+        return "excluded"
+    return "sinus"
+
+
 @dataclass(frozen=True)
 class Record:
+    name: str
     sample: NDArray[np.int64]
-    normal: BoolArray  # per beat
+    symbol: tuple[str, ...]  # per beat
+
+    @property
+    def normal(self) -> BoolArray:
+        return np.array([s in NORMAL_SYMBOLS for s in self.symbol], dtype=np.bool_)
 
     @property
     def rr_ms(self) -> FloatArray:
@@ -47,63 +100,123 @@ class Record:
 
     @property
     def artefactual(self) -> BoolArray:
-        """Per interval: True unless both of its beats are N."""
-        return ~(self.normal[:-1] & self.normal[1:])
+        """Per interval: True unless both of its beats are normal."""
+        normal = self.normal
+        return ~(normal[:-1] & normal[1:])
 
     @property
     def hours(self) -> float:
         return float(self.sample[-1] - self.sample[0]) / FS_HZ / 3600.0
 
     @property
-    def nn_rmssd_ms(self) -> float:
-        rr = self.rr_ms
+    def nn_diffs_ms(self) -> FloatArray:
+        """Successive differences between consecutive NN intervals only."""
         nn = ~self.artefactual
-        d = np.diff(rr)[nn[:-1] & nn[1:]]
-        return math.sqrt(float(np.mean(d**2)))
+        return np.diff(self.rr_ms)[nn[:-1] & nn[1:]]
+
+    @property
+    def ectopic_fraction(self) -> float:
+        """Fraction of beats that are not normal."""
+        return float(np.mean(~self.normal))
+
+    @property
+    def nn_pauses(self) -> int:
+        """NN intervals longer than 1.5 times the median NN interval.
+
+        Pauses between two normal beats: a non-conducted P wave, an AV block, a sinus pause,
+        or a beat the annotators left unlabelled in noise. The truth counts them as NN
+        intervals; a strap-series method cannot tell them from a missed beat.
+        """
+        rr = self.rr_ms[~self.artefactual]
+        return int(np.sum(rr > 1.5 * np.median(rr))) if rr.size else 0
+
+    @property
+    def nn_rmssd_ms(self) -> float:
+        d = self.nn_diffs_ms
+        return math.sqrt(float(np.mean(d**2))) if d.size else math.nan
 
 
 @dataclass(frozen=True)
 class Score:
     method: str
+    record: str
     n_flagged: int | None  # intervals flagged
-    found: int | None  # ectopic beats with a flagged interval next to them
+    found: int | None  # non-normal beats with a flagged interval next to them
     n_ectopic: int
-    fp_per_hour: float | None
-    f1: float | None
+    tp: int | None  # intervals
+    fp: int | None
+    fn: int | None
+    hours: float
     rmssd_ms: float
     rmssd_error: float  # relative to the NN RMSSD
 
+    @property
+    def fp_per_hour(self) -> float | None:
+        return None if self.fp is None else self.fp / self.hours
 
-def load_record(path: Path = FIXTURE) -> Record:
-    lines = path.read_text().split()
-    assert lines[0] == "sample,symbol"
-    rows = [line.split(",") for line in lines[1:]]
-    sample = np.array([int(s) for s, _ in rows], dtype=np.int64)
-    normal = np.array([sym == "N" for _, sym in rows], dtype=np.bool_)
-    return Record(sample, normal)
+    @property
+    def f1(self) -> float | None:
+        if self.tp is None or self.fp is None or self.fn is None:
+            return None
+        denominator = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / denominator if denominator else None
+
+
+@cache
+def load_records(path: Path = FIXTURE) -> dict[str, Record]:
+    with gzip.open(path, "rt") as f:
+        lines = f.read().split()
+    assert lines[0] == "record,sample,symbol"
+    rows: dict[str, list[tuple[int, str]]] = {}
+    for line in lines[1:]:
+        name, sample, symbol = line.split(",")
+        rows.setdefault(name, []).append((int(sample), symbol))
+    return {
+        name: Record(
+            name,
+            np.array([s for s, _ in beats], dtype=np.int64),
+            tuple(sym for _, sym in beats),
+        )
+        for name, beats in rows.items()
+    }
+
+
+def load_record(name: str = "100") -> Record:
+    return load_records()[name]
 
 
 def _score(rec: Record, method: str, flagged: BoolArray | None, rmssd_ms: float) -> Score:
     truth = rec.artefactual
     ectopic = np.flatnonzero(~rec.normal)
-    if flagged is None:
-        n_flagged = found = None
-        fp_h = f1 = None
-    else:
+    tp = fp = fn = n_flagged = found = None
+    if flagged is not None:
         tp = int(np.sum(flagged & truth))
         fp = int(np.sum(flagged & ~truth))
         fn = int(np.sum(~flagged & truth))
         n_flagged = int(flagged.sum())
-        near = np.zeros(rec.normal.size, dtype=np.bool_)  # per beat: an adjacent interval flagged
+        near = np.zeros(rec.sample.size, dtype=np.bool_)  # per beat: an adjacent interval flagged
         near[:-1] |= flagged
         near[1:] |= flagged
         found = int(near[ectopic].sum())
-        fp_h = fp / rec.hours
-        f1 = 2 * tp / (2 * tp + fp + fn)
-    truth_rmssd = rec.nn_rmssd_ms
     return Score(
-        method, n_flagged, found, ectopic.size, fp_h, f1, rmssd_ms, rmssd_ms / truth_rmssd - 1
+        method,
+        rec.name,
+        n_flagged,
+        found,
+        ectopic.size,
+        tp,
+        fp,
+        fn,
+        rec.hours,
+        rmssd_ms,
+        rmssd_ms / rec.nn_rmssd_ms - 1,
     )
+
+
+def score_raw(rec: Record) -> Score:
+    rmssd = time_domain(rec.rr_ms).rmssd_ms
+    assert rmssd is not None
+    return _score(rec, "raw RR, no correction", np.zeros(rec.rr_ms.size, np.bool_), rmssd)
 
 
 def score_hrvpace(rec: Record) -> Score:
@@ -134,12 +247,93 @@ def score_neurokit(rec: Record, *, iterative: bool) -> Score:
     return _score(rec, name, flagged, rmssd)
 
 
+@dataclass(frozen=True)
+class Pooled:
+    """Figures over several records: counts summed, RMSSD errors as median and worst."""
+
+    method: str
+    records: int
+    found: int | None
+    n_ectopic: int
+    fp_per_hour: float | None
+    f1: float | None
+    median_abs_error: float
+    worst_abs_error: float
+    worst_record: str
+
+
+def pool(scores: list[Score]) -> Pooled:
+    errors = [abs(s.rmssd_error) for s in scores]
+    worst = max(range(len(scores)), key=errors.__getitem__)
+    counted = all(s.tp is not None for s in scores)
+    tp = sum(s.tp or 0 for s in scores)
+    fp = sum(s.fp or 0 for s in scores)
+    fn = sum(s.fn or 0 for s in scores)
+    return Pooled(
+        scores[0].method,
+        len(scores),
+        sum(s.found or 0 for s in scores) if counted else None,
+        sum(s.n_ectopic for s in scores),
+        fp / sum(s.hours for s in scores) if counted else None,
+        2 * tp / (2 * tp + fp + fn) if counted else None,
+        statistics.median(errors),
+        errors[worst],
+        scores[worst].record,
+    )
+
+
+#: Sinus records are split by ectopic burden: "frequent" when at least this fraction of the
+#: beats is not normal (runs of bigeminy or trigeminy, ventricular or supraventricular
+#: tachycardia), "occasional" otherwise. The split is by the truth labels, not by the results.
+FREQUENT_ECTOPY = 0.10
+
+
+def subgroup(rec: Record) -> str:
+    """``group``, with sinus records split into ``sinus, occasional`` and ``sinus, frequent``."""
+    kind = group(rec.name)
+    if kind != "sinus":
+        return kind
+    return "sinus, frequent" if rec.ectopic_fraction >= FREQUENT_ECTOPY else "sinus, occasional"
+
+
+def records_of(kind: str) -> list[Record]:
+    """Records of a :func:`group` or a :func:`subgroup`."""
+    return [rec for name, rec in load_records().items() if kind in (group(name), subgroup(rec))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="module")
 def record() -> Record:
-    return load_record()
+    return load_record("100")
 
 
-def test_fixture_is_record_100_as_published(record: Record) -> None:
+@pytest.fixture(scope="module")
+def sinus_scores() -> dict[str, Score]:
+    return {rec.name: score_hrvpace(rec) for rec in records_of("sinus")}
+
+
+@pytest.fixture(scope="module")
+def neurokit_scores() -> dict[str, tuple[Score, Score]]:
+    """NeuroKit2 kubios on the sinus records: (iterative=False, iterative=True)."""
+    return {
+        rec.name: (score_neurokit(rec, iterative=False), score_neurokit(rec, iterative=True))
+        for rec in records_of("sinus")
+    }
+
+
+def test_fixture_is_the_database_as_published(record: Record) -> None:
+    records = load_records()
+    assert len(records) == 48
+    assert sum(rec.sample.size for rec in records.values()) == 109_494
+    assert [len(records_of(k)) for k in ("sinus", "af", "paced", "excluded")] == [35, 7, 4, 2]
+    # record 100 as in the older single-record fixture (wfdb-python's 100.atr)
+    lines = FIXTURE_100.read_text().split()[1:]
+    assert [int(line.split(",")[0]) for line in lines] == record.sample.tolist()
+    assert [line.split(",")[1] for line in lines] == list(record.symbol)
     assert record.sample.size == 2273
     assert int((~record.normal).sum()) == 34  # 33 A + 1 V
     assert 30.0 < record.hours * 60 < 30.2
@@ -150,14 +344,18 @@ def test_fixture_is_record_100_as_published(record: Record) -> None:
     assert np.mean(rr[ectopic - 1] < 0.9 * np.median(rr)) > 0.9
 
 
-def test_clean_finds_every_ectopic_beat_with_few_false_positives(record: Record) -> None:
+def test_clean_finds_every_ectopic_beat_of_record_100_with_few_false_positives(
+    record: Record,
+) -> None:
     s = score_hrvpace(record)
     assert s.found == s.n_ectopic  # measured: 34 of 34
     assert s.fp_per_hour is not None and s.fp_per_hour <= 25.0  # measured 20 (10 intervals)
     assert s.f1 is not None and s.f1 >= 0.9  # measured 0.93
 
 
-def test_corrected_rmssd_is_the_rmssd_of_the_true_nn_intervals(record: Record) -> None:
+def test_corrected_rmssd_of_record_100_is_the_rmssd_of_the_true_nn_intervals(
+    record: Record,
+) -> None:
     raw = time_domain(record.rr_ms).rmssd_ms
     assert raw is not None
     assert raw / record.nn_rmssd_ms > 2.0  # the 34 ectopic beats more than double RMSSD
@@ -165,8 +363,94 @@ def test_corrected_rmssd_is_the_rmssd_of_the_true_nn_intervals(record: Record) -
     assert abs(s.rmssd_error) <= 0.02  # measured 0.1 %; the issue asks for 5 %
 
 
+def test_occasional_ectopy_rmssd_is_recovered_on_most_records(
+    sinus_scores: dict[str, Score],
+) -> None:
+    """Sinus records with < 10 % ectopic beats (25 records).
+
+    Measured (python -m tests.hrv.test_clean_mitdb): median |error| 5.8 %, 18 of 25 within
+    10 %, worst -61.1 % (118). The seven beyond 10 % are 101, 105, 108, 118, 231 (pauses
+    between two normal beats: non-conducted P waves, 2:1 AV block, which the truth counts as
+    NN and hrv.clean splits as missed beats), 205 (+14.5 %) and 220 (+54.7 %, atrial premature
+    beats it does not all correct). Margins: 2 points on the median, 2 records, 9 points on
+    the worst.
+    """
+    errors = {
+        r.name: abs(sinus_scores[r.name].rmssd_error) for r in records_of("sinus, occasional")
+    }
+    assert len(errors) == 25
+    assert statistics.median(errors.values()) <= 0.08
+    assert sum(e <= 0.10 for e in errors.values()) >= 16
+    assert max(errors.values()) <= 0.70
+
+
+def test_occasional_ectopy_pooled_detection(sinus_scores: dict[str, Score]) -> None:
+    """Pooled over the 25 occasional-ectopy records. Measured: 766 of 939 non-normal beats
+    found (81.6 %), 54.6 false-positive intervals per hour, interval F1 0.726."""
+    p = pool([sinus_scores[r.name] for r in records_of("sinus, occasional")])
+    assert p.found is not None and p.fp_per_hour is not None and p.f1 is not None
+    assert p.found / p.n_ectopic >= 0.78
+    assert p.fp_per_hour <= 60.0
+    assert p.f1 >= 0.69
+
+
+def test_frequent_ectopy_is_a_limit_but_correction_never_makes_rmssd_worse(
+    sinus_scores: dict[str, Score],
+) -> None:
+    """Sinus records with >= 10 % ectopic beats (10 records: runs of bigeminy, trigeminy,
+    tachycardia). Where ectopic beats are a quarter of the beats or more, the local quartiles
+    of dRR are made of them and they stop looking abnormal: hrv.clean finds 1,522 of 6,234
+    (pooled F1 0.369) and leaves RMSSD 320 % high on the median record (raw: 641 %; NeuroKit2
+    alike, see the slow test). Asserted: the correction lowers |error| on every one of them,
+    and the pooled F1 stays >= 0.33 (measured 0.369)."""
+    frequent = records_of("sinus, frequent")
+    assert len(frequent) == 10
+    for rec in frequent:
+        s = sinus_scores[rec.name]
+        assert abs(s.rmssd_error) < abs(score_raw(rec).rmssd_error), rec.name
+    p = pool([sinus_scores[r.name] for r in frequent])
+    assert p.f1 is not None and p.f1 >= 0.33
+
+
 @pytest.mark.slow
-def test_side_by_side_with_neurokit2(record: Record) -> None:
+def test_side_by_side_with_neurokit2_on_the_sinus_records(
+    sinus_scores: dict[str, Score], neurokit_scores: dict[str, tuple[Score, Score]]
+) -> None:
+    """hrv.clean against NeuroKit2 kubios on the 35 sinus records (about 10 s).
+
+    Measured: hrvpace's |RMSSD error| <= NeuroKit2's on 21 of 35 records (iterative=False) and
+    20 of 35 (iterative=True); median |error| over the 25 occasional-ectopy records 5.8 %
+    against 8.8 % and 8.1 %; pooled F1 0.443 against 0.352 (iterative=False), with more of the
+    ectopic beats found (2,288 against 1,805 of 7,173) but more false positives (47.2 against
+    35.3 intervals per hour: hrv.clean applies the |mRR| > 3 rule to every beat, see
+    hrv/clean.py). Where hrvpace loses, it is mostly on records with few ectopic beats, by
+    flagging and smoothing normal variability (115, 122: -8.4 % and -7.0 % against -4.7 % and
+    -3.7 %) or by splitting pauses between normal beats (105, 118). Margins: 3 records; the
+    medians and F1 only need the order.
+    """
+    names = [r.name for r in records_of("sinus")]
+    ours = [sinus_scores[n] for n in names]
+    for k in (0, 1):
+        theirs = [neurokit_scores[n][k] for n in names]
+        not_worse = sum(
+            abs(a.rmssd_error) <= abs(b.rmssd_error) for a, b in zip(ours, theirs, strict=True)
+        )
+        assert not_worse >= 18, (k, not_worse)  # most of 35
+        occasional = {r.name for r in records_of("sinus, occasional")}
+        assert (
+            pool([sinus_scores[n] for n in occasional]).median_abs_error
+            < pool([neurokit_scores[n][k] for n in occasional]).median_abs_error
+        )
+    mine = pool(ours)
+    single = pool([neurokit_scores[n][0] for n in names])
+    assert mine.f1 is not None and single.f1 is not None and mine.f1 > single.f1
+    assert mine.found is not None and single.found is not None and mine.found > single.found
+    assert mine.fp_per_hour is not None and single.fp_per_hour is not None
+    assert single.fp_per_hour < mine.fp_per_hour <= 1.5 * single.fp_per_hour  # measured 1.34
+
+
+@pytest.mark.slow
+def test_side_by_side_with_neurokit2_on_record_100(record: Record) -> None:
     """NeuroKit2 finds the same beats (same classification) but its correction leaves RMSSD
     17-31 % high: it moves every flagged peak to the midpoint of its uncorrected neighbours,
     including the normal peak that ends the compensatory pause (see hrv/clean.py)."""
@@ -181,33 +465,95 @@ def test_side_by_side_with_neurokit2(record: Record) -> None:
     assert abs(ours.rmssd_error) < min(single.rmssd_error, multi.rmssd_error) / 5
 
 
+# ---------------------------------------------------------------------------------------------
+# Tables (python -m tests.hrv.test_clean_mitdb)
+# ---------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | int | None, spec: str) -> str:
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else format(value, spec)
+    )
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:+.1f} %"
+
+
 def table(scores: list[Score], rec: Record) -> str:
+    """One record, one row per method (the record-100 table of README)."""
     head = (
         "| method | intervals flagged | ectopic beats found | false-positive intervals / h | F1 "
         f"| RMSSD (ms) | vs NN RMSSD {rec.nn_rmssd_ms:.2f} ms |\n"
         "|---|---:|---:|---:|---:|---:|---:|"
     )
-
-    def fmt(value: float | int | None, spec: str) -> str:
-        return "-" if value is None else format(value, spec)
-
     rows = [
-        f"| {s.method} | {fmt(s.n_flagged, 'd')} | "
+        f"| {s.method} | {_fmt(s.n_flagged, 'd')} | "
         + ("-" if s.found is None else f"{s.found} / {s.n_ectopic}")
-        + f" | {fmt(s.fp_per_hour, '.0f')} | {fmt(s.f1, '.3f')} | {s.rmssd_ms:.2f} "
-        f"| {100 * s.rmssd_error:+.1f} % |"
+        + f" | {_fmt(s.fp_per_hour, '.0f')} | {_fmt(s.f1, '.3f')} | {s.rmssd_ms:.2f} "
+        f"| {_pct(s.rmssd_error)} |"
         for s in scores
     ]
     return "\n".join([head, *rows])
 
 
-if __name__ == "__main__":
-    rec = load_record()
+def per_record_table(rows: list[tuple[Record, list[Score]]]) -> str:
+    """One row per record: hrvpace, NeuroKit2 iterative=False and iterative=True side by side."""
+    head = (
+        "| record | group | beats | not normal | NN pauses | NN RMSSD (ms) | raw RMSSD "
+        "| hrvpace found | FP/h | F1 | RMSSD | NK found | FP/h | F1 | RMSSD "
+        "| NK iterative RMSSD |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    lines = [head]
+    for rec, (raw, ours, single, multi) in rows:
+        cells = [
+            rec.name,
+            subgroup(rec),
+            str(rec.sample.size),
+            str(ours.n_ectopic),
+            str(rec.nn_pauses),
+            _fmt(rec.nn_rmssd_ms, ".1f"),
+            _pct(raw.rmssd_error),
+        ]
+        for s in (ours, single):
+            cells += [
+                f"{s.found}",
+                _fmt(s.fp_per_hour, ".0f"),
+                _fmt(s.f1, ".3f"),
+                _pct(s.rmssd_error),
+            ]
+        cells.append(_pct(multi.rmssd_error))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def pooled_table(pooled: list[tuple[str, Pooled]]) -> str:
+    head = (
+        "| records | method | ectopic beats found | false-positive intervals / h | pooled F1 "
+        "| median abs RMSSD error | worst (record) |\n"
+        "|---|---|---:|---:|---:|---:|---:|"
+    )
+    rows = [
+        f"| {kind} ({p.records}) | {p.method} | "
+        + ("-" if p.found is None else f"{p.found} / {p.n_ectopic}")
+        + f" | {_fmt(p.fp_per_hour, '.1f')} | {_fmt(p.f1, '.3f')} "
+        f"| {100 * p.median_abs_error:.1f} % | {100 * p.worst_abs_error:.1f} % ({p.worst_record}) |"
+        for kind, p in pooled
+    ]
+    return "\n".join([head, *rows])
+
+
+def main() -> None:
+    rec = load_record("100")
     raw = time_domain(rec.rr_ms).rmssd_ms
     print(f"record 100: {rec.sample.size} beats, {rec.hours * 60:.1f} min, raw RMSSD {raw:.2f} ms")
     print(
         table(
             [
+                score_raw(rec),
                 score_hrvpace(rec),
                 score_neurokit(rec, iterative=False),
                 score_neurokit(rec, iterative=True),
@@ -215,3 +561,38 @@ if __name__ == "__main__":
             rec,
         )
     )
+    rows = [
+        (
+            r,
+            [
+                score_raw(r),
+                score_hrvpace(r),
+                score_neurokit(r, iterative=False),
+                score_neurokit(r, iterative=True),
+            ],
+        )
+        for r in load_records().values()
+    ]
+    print()
+    print(per_record_table(rows))
+    pooled: list[tuple[str, Pooled]] = []
+    for kind in ("sinus", "sinus, occasional", "sinus, frequent", "af"):
+        names = {r.name for r in records_of(kind)}
+        for k in range(4):
+            pooled.append((kind, pool([s[k] for r, s in rows if r.name in names])))
+    print()
+    print(pooled_table(pooled))
+    for kind in ("sinus", "sinus, occasional", "sinus, frequent", "af"):
+        names = {r.name for r in records_of(kind)}
+        scores = [s for r, s in rows if r.name in names]
+        for k, name in ((2, "iterative=False"), (3, "iterative=True")):
+            better = sum(abs(s[1].rmssd_error) <= abs(s[k].rmssd_error) for s in scores)
+            within = sum(abs(s[1].rmssd_error) <= 0.10 for s in scores)
+            print(
+                f"{kind}: hrvpace |RMSSD error| <= NeuroKit2 {name}'s on {better} of "
+                f"{len(scores)} records; hrvpace within 10 % on {within}"
+            )
+
+
+if __name__ == "__main__":
+    main()
