@@ -93,30 +93,45 @@ extra beat the two halves that were merged, a gap the removed interval.
 Validation against truth, and why NeuroKit2 differs
 ---------------------------------------------------
 
-MIT-BIH Arrhythmia Database record 100 (Moody & Mark 2001; 30 min, cardiologists' labels: 2,239
-normal, 33 atrial premature, 1 ventricular premature beat; tests/data/mitdb_100_beats.csv). Truth:
-an interval is artefactual unless both its beats are normal; the NN RMSSD takes successive
-differences only between consecutive NN intervals (27.48 ms; raw RMSSD 63.23 ms):
+MIT-BIH Arrhythmia Database, all 48 records (Moody & Mark 2001; Goldberger et al. 2000; 30 min
+each, cardiologists' beat labels; tests/data/mitdb_beats.csv.gz). Truth: an interval is
+artefactual unless both its beats are normal (N, or L/R: sinus beats through a bundle branch
+block); the NN RMSSD takes successive differences only between consecutive NN intervals. Pooled
+over the 25 sinus records with < 10 % ectopic beats (found = ectopic beats next to a flagged
+interval; RMSSD error = median / worst over the records):
 
-=====================================  =========  ===========  ========  =====  ============
-method                                 flagged    ectopic      FP / h    F1     RMSSD vs NN
-=====================================  =========  ===========  ========  =====  ============
-hrvpace ``clean``                      78         34 / 34      20        0.932  27.45 (-0.1 %)
-NeuroKit2 kubios, ``iterative=False``  79         34 / 34      22        0.925  36.09 (+31 %)
-NeuroKit2 kubios, ``iterative=True``   -          -            -         -      32.15 (+17 %)
-=====================================  =========  ===========  ========  =====  ============
+=====================================  ===========  ======  =====  ==============
+method                                 found        FP / h  F1     RMSSD error
+=====================================  ===========  ======  =====  ==============
+hrvpace ``clean``                      766 / 939    54.6    0.726  5.8 % / 61 %
+NeuroKit2 kubios, ``iterative=False``  695 / 939    42.0    0.710  8.8 % / 317 %
+NeuroKit2 kubios, ``iterative=True``   -            -       -      8.1 % / 199 %
+=====================================  ===========  ======  =====  ==============
 
-Both classify alike (same beats, same F1); the corrections differ. In NeuroKit2 0.3
-(``signal_fixpeaks``, ``_correct_artifacts``), every flagged index, "ectopic" and "longshort"
-alike, is a *peak* moved to the midpoint of its uncorrected neighbours (``_correct_misaligned``),
-all at once. For an atrial premature beat ``b`` it flags the premature peak ``b`` (as
-long/short, 32 of 34 here) *and* the normal peak ``b+1`` that ends the compensatory pause (as
-ectopic, 34 of 34), and moves both: the normal peak leaves its true place and the two intervals
-after it keep a residual of about half the prematurity (45 of the 79 peaks it moves on record
-100 are normal beats). hrvpace moves only the premature peak (the one between the short and the
-long interval), which restores the two NN intervals when the pause is compensatory; long/short
-beats it interpolates as Kubios does instead of moving a peak. Its ``iterative=True`` default
-repeats that on the corrected series and returns the flags of the last pass only.
+Record 100 (33 atrial, 1 ventricular premature beat): hrvpace 34 / 34 found, F1 0.932, RMSSD
+27.45 ms against the NN 27.48 ms (-0.1 %); NeuroKit2 34 / 34, F1 0.925, +31 % (``iterative=True``
++17 %). hrvpace is far closer where isolated premature beats are many (116: -3.8 % against
++317 %) but worse than NeuroKit2 on 14 of the 25 records: with almost no ectopic beats it flags
+more normal intervals and lowers RMSSD by up to 10 % (NeuroKit2 by about 5 %), and it splits
+pauses between two normal beats (non-conducted P waves, 2:1 AV block), which the truth counts as
+NN, as missed beats (118: -61 %). With ectopic beats in runs (10 records, >= 10 % ectopic:
+bigeminy, trigeminy) both fail, since the ectopic beats set the local quartiles: median error
++320 % (NeuroKit2 +573 %, raw +641 %). Atrial fibrillation (7 records): median 19 % (NeuroKit2
+25 % / 16 %). Per record, groups and reasons: docs/mitdb_validation.md
+(``python -m tests.hrv.test_clean_mitdb``).
+
+On premature beats both classify alike (same beats, same F1 on record 100); the corrections
+differ. In NeuroKit2 0.3 (``signal_fixpeaks``, ``_correct_artifacts``), every flagged index,
+"ectopic" and "longshort" alike, is a *peak* moved to the midpoint of its uncorrected neighbours
+(``_correct_misaligned``), all at once. For an atrial premature beat ``b`` it flags the premature
+peak ``b`` (as long/short, 32 of 34 on record 100) *and* the normal peak ``b+1`` that ends the
+compensatory pause (as ectopic, 34 of 34), and moves both: the normal peak leaves its true place
+and the two intervals after it keep a residual of about half the prematurity (45 of the 79 peaks
+it moves on record 100 are normal beats). hrvpace moves only the premature peak (the one between
+the short and the long interval), which restores the two NN intervals when the pause is
+compensatory; long/short beats it interpolates as Kubios does instead of moving a peak. Its
+``iterative=True`` default repeats that on the corrected series and returns the flags of the
+last pass only.
 
 Injected artefacts (tests/hrv/test_clean_injected.py): premature beats 15-40 % early with and
 without compensatory pause, interpolated beats, bigeminy runs of 2-4 couplets, missed and extra
