@@ -5,7 +5,8 @@ until nothing is flagged, and only the shapes the correction undoes exactly):
 
 - the recordings are used *raw*: the beats that hrv.clean already flags in the recording without
   injection (its own artefacts or physiological extremes) are left out of the scoring
-  ("don't care"), every other beat counts;
+  ("don't care"), every other beat counts, except the few whose label a harmless sham change at
+  the same positions overturns (see :func:`injected`: the method's own noise floor);
 - positions are uniformly random (at least 14 beats apart so that events do not overlap), not a
   grid, one event per 100 beats on average (and one per 40 for the mixed case);
 - shapes (``SHAPES``): premature beat 15-40 % early with a full compensatory pause
@@ -19,9 +20,10 @@ premature beat keeps its normal length; in the ECG sense it starts at an ectopic
 "don't care": labelling it or not are both right. RMSSD truth: the RMSSD of the same recording
 cleaned without injection (the injection must not move the corrected RMSSD).
 
-Measured when written (10 seeds each, F1 pooled over the seeds, RMSSD error per seed):
-mixed shapes F1 0.979-0.983 (rest, rrhealthy_000 hour 4, nsr001 hour 14), worst RMSSD error
-4.9 %; per shape see ``PER_SHAPE_F1`` and README "Artefact correction against truth".
+Measured when written (10 seeds each, F1 pooled over the seeds, RMSSD error per seed; command:
+the tests below, or ``score`` per recording and shape): mixed shapes F1 0.979-0.989 (rest,
+rrhealthy_000 hour 4, nsr001 hour 14), worst RMSSD error 4.9 %; per shape see ``PER_SHAPE_F1``
+and README "Artefact correction against truth".
 """
 
 from __future__ import annotations
@@ -48,18 +50,21 @@ SHAPES = (
     "extra",
 )
 
-#: Lowest pooled F1 a shape must reach alone. 0.95 everywhere except two shapes that stay
-#: below it on some recording (measured when written; see README "Artefact correction"):
-#: missed beats on the rrhealthy hour (0.928: the split restores the beat, but a few normal
-#: neighbours whose |dRR| sits right at the threshold flip to flagged) and non-compensatory
-#: premature beats on rest / nsr001 (0.940-0.941: at 15-20 % prematurity some are within the
-#: physiological variability and go unflagged).
+#: Lowest pooled F1 a shape must reach alone: 0.95, except non-compensatory premature beats,
+#: 0.941 on rest and 0.940 on nsr001 hour 14 when written (0.963 on rrhealthy_000 hour 4). Not
+#: a harness artefact (the sham and neighbour-of-a-flag rules move them by <= 0.01): most of the
+#: misses are beats 15-20 % early whose next interval is also shorter than the one before the
+#: event, so the rebound dRR stays under Th1 and the paper's short rule (S21 < -1 and S22 > 1)
+#: does not fire, while |mRR| stays under 3 (nsr001: 21 of 360 injected intervals missed);
+#: the false positives next to an event are the interval *before* the premature one, which the
+#: paper's S22 look-ahead (max of dRR[j+1], dRR[j+2]) labels short when its own dRR is below
+#: -Th1 (rest: 5 of 9), the others threshold flips farther away.
 PER_SHAPE_F1 = {
     "premature_comp": 0.95,
     "premature_noncomp": 0.92,
     "interpolated": 0.95,
     "bigeminy": 0.95,
-    "missed": 0.92,
+    "missed": 0.95,
     "extra": 0.95,
 }
 
@@ -143,13 +148,52 @@ def inject(
     return np.asarray(vals), org == -1, org
 
 
+def event_starts(origin: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Index, in the raw series, of the first interval each injected event replaced."""
+    i = np.flatnonzero((origin[1:] < 0) & (origin[:-1] >= 0)) + 1
+    return origin[i - 1] + 1
+
+
+def sham(raw: FloatArray, starts: NDArray[np.int64]) -> FloatArray:
+    """The raw series with the two intervals at each event position swapped: no artefact (the
+    same values, the same timeline), but the threshold windows see a change of the same size."""
+    out = raw.copy()
+    out[starts], out[starts + 1] = raw[starts + 1], raw[starts]
+    return out
+
+
+#: Beyond this many intervals from a swapped pair a beat's classification sees the swap only
+#: through the 91-beat quartile thresholds: its dRR subspaces reach 2 beats back and 3 ahead,
+#: the 11-beat running median of mRR 5 either way.
+_LOCAL_REACH = 5
+
+
 def injected(raw: FloatArray, seed: int, shapes: tuple[str, ...], per_beats: int) -> Injected:
+    """Inject, and mark the beats whose label cannot be scored ("don't care").
+
+    Don't care: the beats hrv.clean flags in the raw recording; the interval after a
+    non-compensatory premature beat; and the beats that the method flags in a *sham* of the
+    same seed (the raw series with the two intervals at every event position swapped, see
+    :func:`sham`) farther than ``_LOCAL_REACH`` intervals from every swap. The last group is the
+    method's own noise floor: its thresholds are running quartiles of the same 91-beat window
+    the injection changes, so a beat whose |dRR| sits at the threshold flips with any change of
+    the window's content, artefact or not. Measured when written on rrhealthy_000 hour 4 (RR on
+    a ~7.8-ms grid, 3 % of its beats flagged before injection), 10 seeds at the positions of the
+    ``missed`` shape: the sham alone flips 65 beats there to flagged (and 45 back to normal),
+    more than the 44 far flips the missed beats themselves cause; a beat whose raw label a
+    harmless swap overturns has no stable reference label to be scored against.
+    """
     baseline = clean(raw).labels != BeatLabel.NORMAL
     rng = np.random.default_rng(seed)
     bad, truth, origin = inject(raw, rng, raw.size // per_beats, shapes)
+    starts = event_starts(origin)
+    near = np.zeros(raw.size, dtype=np.bool_)
+    for p in starts.tolist():
+        near[max(p - _LOCAL_REACH, 0) : p + 2 + _LOCAL_REACH] = True
+    unstable = (clean(sham(raw, starts)).labels != BeatLabel.NORMAL) & ~near
     dont = np.zeros(bad.size, dtype=np.bool_)
     kept = origin >= 0
-    dont[kept] = baseline[origin[kept]]
+    dont[kept] = (baseline | unstable)[origin[kept]]
     dont[origin == _NONCOMP_NEXT] = True
     return Injected(bad, truth, dont)
 
@@ -209,6 +253,13 @@ def test_injection_makes_the_truth_it_claims(recordings: dict[str, FloatArray]) 
         if shape in ("premature_comp", "missed", "extra", "interpolated", "bigeminy"):
             assert bad.sum() == pytest.approx(raw.sum())  # the timeline is kept
         assert abs(time_domain(bad).rmssd_ms / time_domain(raw).rmssd_ms - 1) > 0.1  # type: ignore[operator]
+        # the sham swaps the two intervals at each event position: same values, same timeline
+        starts = event_starts(origin)
+        assert starts.size == 8
+        assert starts[0] == origin[truth.argmax() - 1] + 1
+        fake = sham(raw, starts)
+        np.testing.assert_array_equal(np.sort(fake), np.sort(raw))
+        assert np.count_nonzero(fake != raw) <= 2 * starts.size
 
 
 @pytest.mark.parametrize("name", ["rest", "rrhealthy_000_h4", "nsr001_h14"])
@@ -230,7 +281,11 @@ def test_mixed_shapes_at_random_positions(
 @pytest.mark.parametrize("name", ["rest", "rrhealthy_000_h4", "nsr001_h14"])
 def test_each_shape_alone(name: str, shape: str, recordings: dict[str, FloatArray]) -> None:
     """Each shape alone, one event per 100 beats. RMSSD: the median seed within 5 %, the worst
-    within 7 % (a 4-couplet bigeminy run in the 910-beat rest recording moves it 6.0 %)."""
+    within 7 %: bigeminy in the 910-beat rest recording, seed 0, is +6.0 % because two runs (4
+    and 3 couplets) start 21 beats apart, so about 16 of the 91 dRR of their threshold window
+    are artefactual, Th1 rises to 380-440 ms (QD is capped at 1.25 times the median, but that
+    median is inflated too) and the 15 %-premature middle couplet of the second run (its pause
+    at dRR 0.90 Th1) is left uncorrected."""
     f1, errors = score(recordings[name], (shape,), per_beats=100, seeds=10)
     assert f1 >= PER_SHAPE_F1[shape]
     assert float(np.median(np.abs(errors))) <= 0.05
