@@ -13,14 +13,46 @@ import dataclasses
 import numpy as np
 import pytest
 
+from breathing import AssessmentProtocol, choose_resonance
+from tests.breathing.deboer import Errors
+from tests.breathing.test_assessment import row
 from tests.breathing.ursino import (
     PARAMETER_SETS,
+    SEEDS,
     UrsinoParams,
     UrsinoPerson,
+    errors,
     response_at,
     responses,
     true_resonance_bpm,
 )
+
+#: The one person for whom the assessment may give no rate: without the mechanical coupling the
+#: direct vagal and the baroreflex responses cancel near 5/min (HR amplitude 0.4 bpm at 5/min
+#: against 5.8 at 6.5/min, noise-free), the steps there fall below the coherence threshold and
+#: fewer than 3 rates are usable.
+WEAK = "delays 3 s, central coupling only"
+
+
+@pytest.fixture(scope="module")
+def two_minute() -> Errors:
+    return errors()
+
+
+@pytest.fixture(scope="module")
+def one_minute() -> Errors:
+    return errors(AssessmentProtocol.screening())
+
+
+def _given(table: Errors, criterion: str) -> list[float]:
+    """|found - true| of the runs that gave a rate; only WEAK may give none."""
+    out = []
+    for name, per in table.items():
+        vals = per[criterion]
+        if name != WEAK:
+            assert all(v is not None for v in vals), (name, criterion, vals)
+        out += [abs(v) for v in vals if v is not None]
+    return out
 
 
 def test_model_rests_at_its_working_point_and_a_kick_dies_out() -> None:
@@ -74,3 +106,48 @@ def test_hr_lags_breathing_at_this_models_resonance() -> None:
     degrees here when respiration acts through the pressure."""
     phases = {p.name: response_at(p, true_resonance_bpm(p))[1] for p in PARAMETER_SETS}
     assert sum(ph < -30.0 for ph in phases.values()) >= 6, phases
+
+
+@pytest.mark.slow
+def test_choice_on_noise_free_tables_of_the_model() -> None:
+    """The model's own response at the five rates, no noise: within 0.35/min of the true
+    resonance for every person (measured: 0.02-0.30, README). HR lags lung volume by ~2 s at
+    every rate, which the choice reads as the person breathing behind the pacer, so it takes
+    the band-pass fit for most people and lands above the true resonance."""
+    rates = np.array([6.5, 6.0, 5.5, 5.0, 4.5])
+    for params in PARAMETER_SETS:
+        true = true_resonance_bpm(params)
+        table = [
+            row(float(r), float(ph), 2.0 * float(a))
+            for r, (a, ph) in zip(rates, responses(params, rates), strict=True)
+        ]
+        result = choose_resonance(table)
+        assert result.resonance_bpm is not None, params.name
+        assert abs(result.resonance_bpm - true) <= 0.35, (params.name, result.reason)
+
+
+@pytest.mark.slow
+def test_assessment_error_on_the_held_out_model_2_minute_steps(two_minute: Errors) -> None:
+    """Found minus true resonance over 8 people x 4 seeds: 29 of 32 runs give a rate (WEAK's
+    3 do not), mean |error| 0.13/min, max 0.56 (README)."""
+    chosen = _given(two_minute, "chosen")
+    assert len(chosen) >= len(PARAMETER_SETS) * len(SEEDS) - 4, chosen
+    assert np.mean(chosen) <= 0.2, chosen
+    assert max(chosen) <= 0.75, chosen
+    weak = [v for v in two_minute[WEAK]["chosen"] if v is not None]
+    assert all(abs(v) <= 0.3 for v in weak), weak  # when it gives a rate, it is right
+    # the phase criterion's assumption (HR in phase at resonance) does not hold here either
+    phase = _given(two_minute, "phase_zero_crossing")
+    assert np.mean(phase) >= 0.5, phase
+
+
+@pytest.mark.slow
+def test_assessment_error_on_the_held_out_model_1_minute_steps(one_minute: Errors) -> None:
+    """The screening protocol: 30 of 32 runs give a rate, mean |error| 0.17/min, max 0.69
+    (README)."""
+    chosen = _given(one_minute, "chosen")
+    assert len(chosen) >= len(PARAMETER_SETS) * len(SEEDS) - 4, chosen
+    assert np.mean(chosen) <= 0.25, chosen
+    assert max(chosen) <= 0.9, chosen
+    weak = [v for v in one_minute[WEAK]["chosen"] if v is not None]
+    assert all(abs(v) <= 0.3 for v in weak), weak
