@@ -76,14 +76,16 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from breathing import AssessmentProtocol, AssessmentResult
+from breathing import AssessmentProtocol, AssessmentResult, choose_resonance
 from tests.breathing import deboer
+from tests.breathing.test_assessment import row
 
 __all__ = [
     "PARAMETER_SETS",
@@ -92,6 +94,7 @@ __all__ = [
     "UrsinoPerson",
     "assess",
     "errors",
+    "noise_free_choice",
     "response_at",
     "responses",
     "true_resonance_bpm",
@@ -433,9 +436,35 @@ def errors(protocol: AssessmentProtocol | None = None) -> dict[str, dict[str, li
     return deboer.errors_of(PARAMETER_SETS, SEEDS, true_resonance_bpm, assess, protocol)
 
 
+def noise_free_choice(params: UrsinoParams) -> AssessmentResult:
+    """``breathing.choose_resonance`` on the model's own noise-free response at the protocol's
+    five rates (peak-to-trough = twice the amplitude)."""
+    rates = np.array(AssessmentProtocol().rates_bpm, dtype=float)
+    table = [
+        row(float(r), float(ph), 2.0 * float(a))
+        for r, (a, ph) in zip(rates, responses(params, rates), strict=True)
+    ]
+    return choose_resonance(table)
+
+
 def main() -> None:
-    """Print the README table: true resonance, and the errors of the chosen rate."""
+    """Print the README table (true resonance, errors of the chosen rate), which method chose,
+    and the choice on the noise-free five-rate tables."""
     deboer.print_table(PARAMETER_SETS, SEEDS, true_resonance_bpm, response_at, errors)
+    for label, protocol in (("2-min", None), ("1-min", AssessmentProtocol.screening())):
+        methods = Counter(
+            assess(p, seed=s, protocol=protocol).method for p in PARAMETER_SETS for s in SEEDS
+        )
+        print(f"{label} method of the choice: {dict(methods.most_common())}")
+    print()
+    for params in PARAMETER_SETS:
+        r = noise_free_choice(params)
+        found = (
+            "none"
+            if r.resonance_bpm is None
+            else f"{r.resonance_bpm - true_resonance_bpm(params):+.2f}"
+        )
+        print(f"noise-free table, {params.name}: chosen - true {found} ({r.method})")
 
 
 if __name__ == "__main__":
