@@ -50,8 +50,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -60,10 +61,17 @@ from breathing import AssessmentDone, AssessmentProtocol, AssessmentResult, Paci
 __all__ = [
     "PARAMETER_SETS",
     "SEEDS",
+    "BeatSource",
     "DeBoerParams",
     "DeBoerPerson",
+    "Errors",
     "assess",
+    "assess_person",
     "errors",
+    "errors_of",
+    "fit_hr",
+    "peak_rate",
+    "print_table",
     "response_at",
     "true_resonance_bpm",
 ]
@@ -146,27 +154,20 @@ class DeBoerPerson:
         return self.t_s, rr
 
 
-def response_at(
-    params: DeBoerParams, rate_bpm: float, *, settle_s: float = 90.0, cycles: int = 10
+def fit_hr(
+    t_beat_s: np.ndarray, rr_ms: np.ndarray, f_hz: float, *, settle_s: float
 ) -> tuple[float, float]:
-    """HR amplitude (bpm) and phase (deg, + when HR leads lung volume) of the noise-free model.
+    """HR amplitude (bpm) and phase (deg, + when HR leads lung volume) at the breathing frequency.
 
-    Paced at a constant ``rate_bpm``; after ``settle_s`` the HR of each interval, placed at its
-    middle, is fitted by least squares with ``c + d t + x cos(w t) + y sin(w t)`` over ``cycles``
-    whole breaths.
+    The HR of each interval (``rr_ms`` ending at ``t_beat_s``), placed at its middle, from
+    ``settle_s`` on, is fitted by least squares with ``c + d t + x cos(w t) + y sin(w t)``;
+    lung volume is ``(1 - cos(w t)) / 2`` (breathing started at ``t = 0``).
     """
-    f = rate_bpm / 60.0
-    person = DeBoerPerson(params, breathing=lambda t: f * t, noise=False)
-    end = settle_s + cycles / f
-    t, rr = [], []
-    while person.t_s < end:
-        ts, r = person.next_beat()
-        t.append(ts - r / 2000.0)
-        rr.append(r)
-    tm, hr = np.array(t), 60000.0 / np.array(rr)
+    tm = np.asarray(t_beat_s, dtype=float) - np.asarray(rr_ms, dtype=float) / 2000.0
+    hr = 60000.0 / np.asarray(rr_ms, dtype=float)
     keep = tm >= settle_s
     x, y = tm[keep], hr[keep]
-    w = 2.0 * math.pi * f
+    w = 2.0 * math.pi * f_hz
     design = np.column_stack([np.cos(w * x), np.sin(w * x), np.ones_like(x), x - x.mean()])
     (c, s, _, _), *_ = np.linalg.lstsq(design, y, rcond=None)
     amp = math.hypot(c, s)
@@ -176,31 +177,79 @@ def response_at(
     return amp, lead
 
 
-@functools.cache
-def true_resonance_bpm(params: DeBoerParams, *, lo: float = 3.0, hi: float = 9.0) -> float:
-    """Rate (breaths/min) of the largest HR amplitude: coarse sweep 0.1/min, fine 0.01/min."""
+def response_at(
+    params: DeBoerParams, rate_bpm: float, *, settle_s: float = 90.0, cycles: int = 10
+) -> tuple[float, float]:
+    """HR amplitude (bpm) and phase (deg, + when HR leads lung volume) of the noise-free model.
+
+    Paced at a constant ``rate_bpm``; after ``settle_s`` the HR of each interval, placed at its
+    middle, is fitted by :func:`fit_hr` over ``cycles`` whole breaths.
+    """
+    f = rate_bpm / 60.0
+    person = DeBoerPerson(params, breathing=lambda t: f * t, noise=False)
+    end = settle_s + cycles / f
+    t, rr = [], []
+    while person.t_s < end:
+        ts, r = person.next_beat()
+        t.append(ts)
+        rr.append(r)
+    return fit_hr(np.array(t), np.array(rr), f, settle_s=settle_s)
+
+
+def peak_rate(
+    amplitudes: Callable[[np.ndarray], np.ndarray], name: str, *, lo: float, hi: float
+) -> float:
+    """Rate (breaths/min) of the largest of ``amplitudes(rates)``: coarse sweep 0.1/min over
+    ``lo``-``hi``, then 0.01/min around the coarse peak."""
     coarse = np.arange(lo, hi + 1e-9, 0.1)
-    amps = [response_at(params, r)[0] for r in coarse]
+    amps = np.asarray(amplitudes(coarse))
     k = int(np.argmax(amps))
     if k in (0, coarse.size - 1):
-        raise ValueError(f"{params.name}: HR amplitude peaks at the edge of {lo}-{hi}/min")
+        raise ValueError(f"{name}: HR amplitude peaks at the edge of {lo}-{hi}/min")
     fine = np.arange(coarse[k - 1], coarse[k + 1] + 1e-9, 0.01)
-    amps_f = [response_at(params, r)[0] for r in fine]
+    amps_f = np.asarray(amplitudes(fine))
     return round(float(fine[int(np.argmax(amps_f))]), 2)
 
 
-def assess(
-    params: DeBoerParams, *, seed: int, protocol: AssessmentProtocol | None = None
+@functools.cache
+def true_resonance_bpm(params: DeBoerParams, *, lo: float = 3.0, hi: float = 9.0) -> float:
+    """Rate (breaths/min) of the largest HR amplitude: coarse sweep 0.1/min, fine 0.01/min."""
+
+    def amplitudes(rates: np.ndarray) -> np.ndarray:
+        return np.array([response_at(params, float(r))[0] for r in rates])
+
+    return peak_rate(amplitudes, params.name, lo=lo, hi=hi)
+
+
+class BeatSource(Protocol):
+    """A simulated person: ``next_beat()`` gives ``(t_s, rr_ms)``."""
+
+    def next_beat(self) -> tuple[float, float]: ...
+
+
+def assess_person(
+    make_person: Callable[[Callable[[float], float]], BeatSource],
+    protocol: AssessmentProtocol | None = None,
 ) -> AssessmentResult:
-    """The whole assessment (the engine, as the service runs it) on a de Boer person."""
+    """The whole assessment (the engine, as the service runs it) on the person
+    ``make_person(breathing)`` makes, breathing at the engine's pacer."""
     engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
-    person = DeBoerPerson(params, breathing=engine.breathing_phase_cycles, seed=seed)
+    person = make_person(engine.breathing_phase_cycles)
     for _ in range(5000):
         t_s, rr_ms = person.next_beat()
         for event in engine.on_beat(t_s, rr_ms):
             if isinstance(event, AssessmentDone):
                 return event.result
     raise AssertionError("assessment never finished")
+
+
+def assess(
+    params: DeBoerParams, *, seed: int, protocol: AssessmentProtocol | None = None
+) -> AssessmentResult:
+    """The whole assessment (the engine, as the service runs it) on a de Boer person."""
+    return assess_person(
+        lambda breathing: DeBoerPerson(params, breathing=breathing, seed=seed), protocol
+    )
 
 
 #: People of the model whose true resonance lies in or near the protocol's range (4.5-6.5/min):
@@ -234,15 +283,35 @@ PARAMETER_SETS: tuple[DeBoerParams, ...] = (
 SEEDS: tuple[int, ...] = (1, 2, 3, 4)
 
 
-def errors(protocol: AssessmentProtocol | None = None) -> dict[str, dict[str, list[float | None]]]:
-    """Found minus true resonance (breaths/min), per parameter set and seed: the chosen rate
-    and each criterion's rate (``None`` where it gave none)."""
-    out: dict[str, dict[str, list[float | None]]] = {}
-    for params in PARAMETER_SETS:
-        true = true_resonance_bpm(params)
+Errors = dict[str, dict[str, list[float | None]]]
+
+
+class Person(Protocol):
+    """A parameter set with a name."""
+
+    @property
+    def name(self) -> str: ...
+
+
+P = TypeVar("P", bound=Person)
+
+
+def errors_of(
+    people: Sequence[P],
+    seeds: Sequence[int],
+    true_bpm: Callable[[P], float],
+    run: Callable[..., AssessmentResult],
+    protocol: AssessmentProtocol | None = None,
+) -> Errors:
+    """Found minus true resonance (breaths/min) per person (by ``name``) and seed: the chosen
+    rate and each criterion's rate (``None`` where it gave none); ``run(person, seed=,
+    protocol=)`` runs one assessment."""
+    out: Errors = {}
+    for params in people:
+        true = true_bpm(params)
         per: dict[str, list[float | None]] = {}
-        for seed in SEEDS:
-            r = assess(params, seed=seed, protocol=protocol)
+        for seed in seeds:
+            r = run(params, seed=seed, protocol=protocol)
             found = {"chosen": r.resonance_bpm} | {c.name: c.rate_bpm for c in r.criteria}
             for name, rate in found.items():
                 per.setdefault(name, []).append(None if rate is None else round(rate - true, 3))
@@ -250,8 +319,21 @@ def errors(protocol: AssessmentProtocol | None = None) -> dict[str, dict[str, li
     return out
 
 
-def main() -> None:
-    """Print the README table: true resonance, and the errors of the chosen rate."""
+def errors(protocol: AssessmentProtocol | None = None) -> Errors:
+    """Found minus true resonance (breaths/min), per parameter set and seed: the chosen rate
+    and each criterion's rate (``None`` where it gave none)."""
+    return errors_of(PARAMETER_SETS, SEEDS, true_resonance_bpm, assess, protocol)
+
+
+def print_table(
+    people: Sequence[P],
+    seeds: Sequence[int],
+    true_bpm: Callable[[P], float],
+    response: Callable[[P, float], tuple[float, float]],
+    errors_for: Callable[[AssessmentProtocol | None], Errors],
+) -> None:
+    """Print the README table (true resonance, HR phase there, errors of the chosen rate with
+    2- and 1-min steps) and each criterion's mean and max |error|."""
     short = AssessmentProtocol.screening()
     print(
         "| person | true resonance /min | HR phase there | error, 2-min steps "
@@ -260,10 +342,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     every: dict[str, list[float]] = {}
     for (name, full), (_, scr), params in zip(
-        errors().items(), errors(short).items(), PARAMETER_SETS, strict=True
+        errors_for(None).items(), errors_for(short).items(), people, strict=True
     ):
-        true = true_resonance_bpm(params)
-        _, phase = response_at(params, true)
+        true = true_bpm(params)
+        _, phase = response(params, true)
 
         def fmt(v: list[float | None]) -> str:
             return " ".join("none" if x is None else f"{x:+.2f}" for x in v)
@@ -276,13 +358,18 @@ def main() -> None:
             for crit, vals in table.items():
                 every.setdefault(f"{key} {crit}", []).extend(abs(x) for x in vals if x is not None)
     print()
-    n_runs = len(PARAMETER_SETS) * len(SEEDS)
-    for key, vals in every.items():
-        if vals:
+    n_runs = len(people) * len(seeds)
+    for key, absolute in every.items():
+        if absolute:
             print(
-                f"{key}: n {len(vals)}/{n_runs}, mean |error| {np.mean(vals):.2f}, "
-                f"max {np.max(vals):.2f}"
+                f"{key}: n {len(absolute)}/{n_runs}, mean |error| {np.mean(absolute):.2f}, "
+                f"max {np.max(absolute):.2f}"
             )
+
+
+def main() -> None:
+    """Print the README table: true resonance, and the errors of the chosen rate."""
+    print_table(PARAMETER_SETS, SEEDS, true_resonance_bpm, response_at, errors)
 
 
 if __name__ == "__main__":
