@@ -56,6 +56,7 @@ from breathing.pacer import BreathingPattern
 from breathing.resonance_choice import (
     CRITERIA,
     DELAY_THRESHOLD_S,
+    LOW_COHERENCE_NOTE,
     AssessmentResult,
     Criterion,
     CriterionUse,
@@ -247,7 +248,7 @@ def analyse_rate(
     if quality < min_quality:
         notes.append(f"signal quality {quality:.0%} below {min_quality:.0%}")
     if resp.coherence is not None and resp.coherence < min_coherence:
-        notes.append("HR did not follow the pacer (low coherence)")
+        notes.append(LOW_COHERENCE_NOTE)
     if resp.phase_deg is None or resp.n_cycles < 2:
         notes.append("fewer than 2 whole breaths")
     usable = not notes

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 __all__ = [
     "CRITERIA",
     "DELAY_THRESHOLD_S",
+    "LOW_COHERENCE_NOTE",
     "MAX_FIT_PHASE_RMS_DEG",
     "AssessmentResult",
     "Criterion",
@@ -60,6 +61,10 @@ class CriterionUse:
     name: str
     used: bool
     why: str
+
+
+#: The note of a step whose HR did not follow the pacer (coherence below the protocol's floor).
+LOW_COHERENCE_NOTE = "HR did not follow the pacer (low coherence)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,18 +362,43 @@ def _range_edge(
     return None, ""
 
 
+def _too_few_reason(table: tuple[RateResult, ...], rows: list[RateResult]) -> str:
+    """Why no rate was chosen, naming the rates and whether the signal or the response failed.
+
+    A step whose only fault is that HR did not follow the pacer had a clean signal: that can
+    be the person's physiology (at some rates the direct, vagal effect of breathing on the heart
+    and the baroreflex response to the breathing-driven pressure wave cancel), so a better
+    contact would not help; only steps with too few clean beats or breaths point at contact.
+    """
+    head = f"only {len(rows)} of {len(table)} rates had a usable signal (at least 3 are needed)"
+    bad = [r for r in table if not r.usable]
+    no_response = [r for r in bad if r.note == LOW_COHERENCE_NOTE]
+    contact = [r for r in bad if r.note != LOW_COHERENCE_NOTE]
+
+    def rates(rs: list[RateResult]) -> str:
+        return ", ".join(f"{r.rate_bpm:g}" for r in sorted(rs, key=lambda r: r.rate_bpm))
+
+    parts = [head]
+    if no_response:
+        parts.append(
+            f"at {rates(no_response)}/min the heart rate did not follow the breathing although "
+            "the signal was clean, which can be physiology rather than contact (at some rates "
+            "the direct and the reflex effects of breathing on heart rate cancel)"
+        )
+    if contact:
+        parts.append(
+            f"at {rates(contact)}/min the signal was not clean enough; repeat the assessment "
+            "with good contact"
+        )
+    elif rows:
+        parts.append(f"the rates that responded were {rates(rows)}/min")
+    return "; ".join(parts)
+
+
 def _choose(table: tuple[RateResult, ...]) -> AssessmentResult:
     rows = [r for r in table if r.usable]
     if len(rows) < 3:
-        return AssessmentResult(
-            None,
-            "none",
-            f"only {len(rows)} of {len(table)} rates had a usable signal "
-            "(at least 3 are needed); repeat the assessment with good contact",
-            False,
-            (),
-            table,
-        )
+        return AssessmentResult(None, "none", _too_few_reason(table, rows), False, (), table)
     phase_rate, phase_why, extrapolated = _phase_crossing(rows)
     amp_rate, amp_why = _amplitude_peak(rows)
     lf_rate, lf_why = _argmax_rate(rows, "lf_power_ms2", "max_lf_power", "LF power")

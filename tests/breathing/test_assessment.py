@@ -25,6 +25,7 @@ from breathing import (
     analyse_rate,
     choose_resonance,
 )
+from breathing.resonance_choice import LOW_COHERENCE_NOTE
 from sensors import SimulatedPerson
 
 
@@ -101,7 +102,8 @@ def test_no_contact_means_no_answer_not_a_wrong_one() -> None:
     result, _, engine = run_assessment(5.5, seed=13, contact_ok=False)
     assert result.resonance_bpm is None
     assert all(not r.usable for r in result.rates)
-    assert "usable" in result.reason
+    assert "usable" in result.reason and "good contact" in result.reason
+    assert "physiology" not in result.reason
     assert engine.rate_bpm == 6.0  # falls back to the default rate
 
 
@@ -109,6 +111,9 @@ def test_person_not_following_the_pacer_is_not_used() -> None:
     result, _, _ = run_assessment(5.5, seed=14, follow=False)
     assert sum(r.usable for r in result.rates) <= 2
     assert result.resonance_bpm is None
+    # a clean signal that does not follow the pacer is not blamed on the contact
+    assert "did not follow the breathing although the signal was clean" in result.reason
+    assert "good contact" not in result.reason
 
 
 def row(rate: float, phase: float | None, ptt: float | None, usable: bool = True) -> RateResult:
@@ -230,6 +235,30 @@ def test_unusable_rows_are_ignored_and_too_few_give_no_answer() -> None:
     assert len(r.rates) == 4  # the table keeps every row
     none = choose_resonance(table[:2])
     assert none.resonance_bpm is None and none.method == "none"
+
+
+def test_too_few_rates_name_the_rates_and_what_failed() -> None:
+    """Steps that failed only for coherence are physiology-or-pacer, the others contact."""
+    low_coh = dataclasses.replace(
+        row(5.0, None, 1, usable=False), coherence=0.1, note=LOW_COHERENCE_NOTE
+    )
+    noisy = dataclasses.replace(
+        row(4.5, None, 1, usable=False), quality=0.5, note="signal quality 50% below 80%"
+    )
+    table = [
+        row(6.5, -40, 10),
+        row(6.0, -20, 13),
+        low_coh,
+        dataclasses.replace(low_coh, rate_bpm=5.5),
+    ]
+    r = choose_resonance(table)
+    assert r.resonance_bpm is None
+    assert "at 5, 5.5/min the heart rate did not follow the breathing" in r.reason
+    assert "the rates that responded were 6, 6.5/min" in r.reason
+    assert "good contact" not in r.reason
+    r2 = choose_resonance([*table, noisy])
+    assert "at 4.5/min the signal was not clean enough" in r2.reason
+    assert "good contact" in r2.reason
 
 
 def test_protocol_is_validated() -> None:
