@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensors import read_recording
+from sensors import Recording, read_recording
 from sensors.formats.signals import compare_beats
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -63,12 +63,12 @@ def reference(record: str) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.asarray(samples, dtype=float) / FS, tuple(labels)
 
 
-def beat_times(rec: object) -> np.ndarray:
-    return np.r_[rec.start_s, rec.t_s]  # type: ignore[attr-defined]
+def beat_times(rec: Recording) -> np.ndarray:
+    return np.asarray(np.r_[rec.start_s, rec.t_s], dtype=float)
 
 
 @cache
-def detected(record: str) -> object:
+def detected(record: str) -> Recording:
     return read_recording(DATA / f"mitdb{record}x.hea", format="wfdb", beats="detect")
 
 
@@ -88,7 +88,7 @@ def test_shipped_excerpt_and_its_annotations_are_the_reference(record: str) -> N
 @pytest.mark.parametrize("record", CLEAN)
 def test_detection_meets_the_target_on_clean_records(record: str) -> None:
     rec = detected(record)
-    assert rec.meta["beats_from"] == "detected: NeuroKit2 ecg_peaks (neurokit)"  # type: ignore[attr-defined]
+    assert rec.meta["beats_from"] == "detected: NeuroKit2 ecg_peaks (neurokit)"
     times, _ = reference(record)
     result = compare_beats(times, beat_times(rec), tolerance_s=0.075)
     assert result.sensitivity >= 0.995, result
