@@ -32,7 +32,9 @@ __all__ = [
     "read_polar_sensor_logger",
 ]
 
-_PSL_HEADER = ("phone timestamp", "rr-interval [ms]")
+#: The phone-time column's names and the interval column of the app's RR exports.
+_PSL_TIME_NAMES = ("phone timestamp", "phone data rx timestamp")
+_PSL_RR = "rr-interval [ms]"
 _HRVL_TIME = ("date", "timestamp")
 _HRVL_SINCE = ("since start", "since_start")
 
@@ -42,8 +44,9 @@ def _header_fields(line: str, sep: str) -> list[str]:
 
 
 def looks_like_polar_sensor_logger(first_line: str) -> bool:
-    """True for the RR export header ``Phone timestamp;RR-interval [ms]``."""
-    return tuple(_header_fields(first_line, ";")[:2]) == _PSL_HEADER
+    """True for an RR export header: the phone's time first, an ``RR-interval [ms]`` column."""
+    names = [f for f in _header_fields(first_line, ";") if f]
+    return bool(names) and names[0] in _PSL_TIME_NAMES and _PSL_RR in names
 
 
 def looks_like_hrv_logger(first_line: str) -> bool:
@@ -150,6 +153,13 @@ def read_polar_sensor_logger(path: str) -> Recording:
     and the RR interval in ms. The timestamps become ``arrived_at`` (read as UTC; the file
     has no zone, see ``meta["timezone"]``) and gaps are inferred from them.
 
+    The app's versions lay the file out differently; every header whose first column is the
+    phone's time (``Phone timestamp`` or ``Phone Data RX timestamp``) and that has an
+    ``RR-interval [ms]`` column is read, e.g. ``Phone timestamp;sensor timestamp [ns];HR
+    [bpm];RR-interval [ms]`` (one row per RR, the notification's heart rate repeated). A row
+    whose RR field is empty is a heart-rate notification that carried no RR: it is skipped
+    (counted in ``meta["rows_without_rr"]``), never read as a beat.
+
     The header and row layout were confirmed from several public parsers and README examples of
     the app's ``*_RR.txt`` export; whether the app stamps each RR with its arrival time or
     back-dates it is described both ways. The gap rule handles both: with back-dated stamps it
@@ -159,15 +169,46 @@ def read_polar_sensor_logger(path: str) -> Recording:
     ----------
     Polar Sensor Logger (Jukka Happonen, Android app), RR export; Polar BLE SDK.
     """
-    (ts, rr_tok), numbers, header = _rows(
-        path, sep=";", columns=(0, 1), n_fields=2, fmt="Polar Sensor Logger"
-    )
+    lines = data_lines(read_text(path))
+    if not lines:
+        raise RecordingFormatError(
+            "the file is empty (expected a Polar Sensor Logger header)", path=path
+        )
+    header = lines[0][1]
     if not looks_like_polar_sensor_logger(header):
         raise RecordingFormatError(
             f"not a Polar Sensor Logger RR export: header is {quote(header)}, expected "
-            "'Phone timestamp;RR-interval [ms]'",
+            "'Phone timestamp;...;RR-interval [ms]'",
             path=path,
-            line=1,
+            line=lines[0][0],
+        )
+    rr_col = _header_fields(header, ";").index(_PSL_RR)
+    ts: list[str] = []
+    rr_tok: list[str] = []
+    numbers: list[int] = []
+    without_rr = 0
+    for number, text in lines[1:]:
+        fields = text.split(";")
+        if not fields[0].strip():
+            raise RecordingFormatError(
+                f"missing phone timestamp: {quote(text)}", path=path, line=number
+            )
+        if len(fields) <= rr_col:
+            raise RecordingFormatError(
+                f"missing column: expected {rr_col + 1} fields separated by ';', "
+                f"found {len(fields)}: {quote(text)}",
+                path=path,
+                line=number,
+            )
+        if not fields[rr_col].strip():
+            without_rr += 1  # a notification with heart rate but no RR
+            continue
+        ts.append(fields[0].strip())
+        rr_tok.append(fields[rr_col].strip())
+        numbers.append(number)
+    if not numbers:
+        raise RecordingFormatError(
+            "the file is empty (a Polar Sensor Logger header, no RR intervals)", path=path
         )
     rr_ms = parse_floats(rr_tok, numbers, path=path, what="RR interval")
     check_rr_values(rr_ms, numbers, path=path, shown=rr_tok)
@@ -177,6 +218,7 @@ def read_polar_sensor_logger(path: str) -> Recording:
         "units": "ms",
         "device": "Polar Sensor Logger",
         "timezone": "from the file" if aware else "none in the file (phone local time, as UTC)",
+        "rows_without_rr": without_rr,
     }
     return _timed_recording(
         rr_ms=rr_ms,

@@ -9,7 +9,14 @@ i.e. the phone's local time, then the fields of Polar's PPI sample (Polar BLE SD
 ``PolarPpiData``: interval, error estimate, blocker bit, skin contact, skin contact supported,
 heart rate). Columns are found by name (case-insensitive); when the two contact columns carry
 the same name they are taken in the SDK's order, status then supported. The error, blocker,
-contact and heart-rate columns are optional.
+contact and heart-rate columns are optional. The app's versions name and order the columns
+differently; every layout whose first column is the phone's time (``Phone timestamp`` or
+``Phone Data RX timestamp``) and that has a ``PP-interval [ms]`` column is read, e.g. (headers as
+published in users' tools; the first is one line in the file)::
+
+    Phone timestamp;sensor timestamp [ns];HR [bpm];PP-interval [ms];error estimate [ms];
+        blocker;skin contact;skin contact supported
+    Phone Data RX timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact;hr [bpm]
 
 Polar's rule for PPI quality: a pulse with the blocker bit (movement) or without skin contact
 (when contact is supported) is not valid. Such pulses are left out; their time is kept on the
@@ -46,7 +53,8 @@ from sensors.formats.gaps import infer_gaps, timeline_with_gaps
 
 __all__ = ["looks_like_polar_sensor_logger_ppi", "read_polar_sensor_logger_ppi"]
 
-_TIME = "phone timestamp"
+#: Names of the first column (the phone's time) in the app's versions.
+PHONE_TIME_NAMES = ("phone timestamp", "phone data rx timestamp")
 _PPI = "pp-interval [ms]"
 
 
@@ -55,8 +63,9 @@ def _fields(line: str) -> list[str]:
 
 
 def looks_like_polar_sensor_logger_ppi(first_line: str) -> bool:
-    """True for the PPI export header ``Phone timestamp;PP-interval [ms];...``."""
-    return _fields(first_line)[:2] == [_TIME, _PPI]
+    """True for a PPI export header: the phone's time first, a ``PP-interval [ms]`` column."""
+    names = _fields(first_line)
+    return names[0] in PHONE_TIME_NAMES and _PPI in names
 
 
 def _flags(tokens: list[str], numbers: list[int], path: str, what: str) -> np.ndarray:
@@ -81,10 +90,10 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
         raise RecordingFormatError("the file is empty (expected a PPI export header)", path=path)
     header_line, header = lines[0]
     names = _fields(header)
-    if names[:2] != [_TIME, _PPI]:
+    if not looks_like_polar_sensor_logger_ppi(header):
         raise RecordingFormatError(
             f"not a Polar Sensor Logger PPI export: header is {quote(header)}, expected "
-            "'Phone timestamp;PP-interval [ms];...'",
+            "'Phone timestamp;...;PP-interval [ms];...'",
             path=path,
             line=header_line,
         )
@@ -101,8 +110,8 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
     contact_col = column("contact", exclude="supported")
     if supported_col is None and contact_col is not None and column("contact", nth=1) is not None:
         supported_col = column("contact", nth=1)  # "contact;contact": status, then supported
-    hr_col = column("hr")
-    cols = {"time": 0, "ppi": 1}
+    hr_col = next((i for i, n in enumerate(names) if n.startswith("hr")), None)
+    cols = {"time": 0, "ppi": names.index(_PPI)}
     for key, col in (
         ("error", error_col),
         ("blocker", blocker_col),
@@ -117,7 +126,7 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
     for number, text in lines[1:]:
         row = text.rstrip(";").split(";")
         need = max(cols.values()) + 1
-        if len(row) < need or not row[0].strip() or not row[1].strip():
+        if len(row) < need or not row[0].strip() or not row[cols["ppi"]].strip():
             raise RecordingFormatError(
                 f"missing column: expected {need} fields separated by ';', found {len(row)}: "
                 f"{quote(text)}",

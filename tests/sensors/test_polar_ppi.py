@@ -107,3 +107,50 @@ def test_malformed_exports_are_clear_errors(tmp_path: Path, content: str, messag
     path.write_text(content)
     with pytest.raises(RecordingFormatError, match=message):
         read_recording(path, format="polar_sensor_logger_ppi")
+
+
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        # the app's layouts seen in public tools of its users (2026): sensor time and HR first,
+        # or "Phone Data RX timestamp" with heart rate last
+        (
+            "Phone timestamp;sensor timestamp [ns];HR [bpm];PP-interval [ms];"
+            "error estimate [ms];blocker;skin contact;skin contact supported",
+            "{stamp};0;{hr};{ppi};{err};{blocker};{contact};1",
+        ),
+        (
+            "Phone Data RX timestamp;PP-interval [ms];error estimate [ms];blocker;contact;"
+            "contact;hr [bpm]",
+            "{stamp};{ppi};{err};{blocker};{contact};1;{hr}",
+        ),
+    ],
+)
+def test_other_layouts_of_the_app_are_read_by_column_name(
+    tmp_path: Path, header: str, row: str
+) -> None:
+    t0 = dt.datetime(2026, 8, 4, 23, 0, 57, 20000)
+    lines, elapsed = [header], 0
+    pulses = [(950 + 5 * i, 10, int(i == 7), 1, 63) for i in range(20)]
+    for ppi, err, blocker, contact, hr in pulses:
+        elapsed += ppi
+        stamp = (t0 + dt.timedelta(milliseconds=elapsed)).isoformat(timespec="milliseconds")
+        lines.append(
+            row.format(stamp=stamp, ppi=ppi, err=err, blocker=blocker, contact=contact, hr=hr)
+        )
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    assert detect_recording_format(path) == "polar_sensor_logger_ppi"
+    rec = read_recording(path)
+    # the interval column, not the sensor time (0) or the heart rate, and the blocked pulse out
+    np.testing.assert_array_equal(rec.rr_ms, [float(p[0]) for i, p in enumerate(pulses) if i != 7])
+    assert rec.gaps.tolist().index(True) == 7 and rec.meta["rejected_pulses"] == 1
+    assert rec.heart_rate_bpm is not None and rec.heart_rate_bpm[0] == 63.0
+
+
+def test_a_header_without_the_interval_column_is_refused(tmp_path: Path) -> None:
+    path = export(tmp_path, [(900, 10, 0, 1, 1, 66)] * 3)
+    text = path.read_text().replace("PP-interval [ms]", "interval")
+    path.write_text(text)
+    with pytest.raises(RecordingFormatError, match="not a Polar Sensor Logger PPI export"):
+        read_recording(path, format="polar_sensor_logger_ppi")

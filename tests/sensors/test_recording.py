@@ -251,6 +251,33 @@ def test_polar_sensor_logger_with_a_zone_is_true_utc(tmp_path: Path) -> None:
     assert rec.meta["timezone"] == "from the file"
 
 
+def test_polar_sensor_logger_hr_layout_reads_rr_by_name_and_skips_rows_without_rr(
+    tmp_path: Path,
+) -> None:
+    """The app's layout with sensor time and HR before the RR (one row per RR, the
+    notification's HR repeated; a notification without RR leaves the RR field empty)."""
+    path = tmp_path / "Polar_H10_HR.txt"
+    path.write_text(
+        "Phone timestamp;sensor timestamp [ns];HR [bpm];RR-interval [ms]\n"
+        "2026-06-01T21:17:07.832;0;62;950\n"
+        "2026-06-01T21:17:08.801;0;62;969\n"
+        "2026-06-01T21:17:09.810;0;61;\n"
+        "2026-06-01T21:17:10.775;0;61;1004\n"
+    )
+    assert detect_recording_format(path) == "polar_sensor_logger"
+    rec = read_recording(path)
+    assert rec.rr_ms.tolist() == [950.0, 969.0, 1004.0]  # never the 0 ns or the bpm column
+    assert rec.meta["rows_without_rr"] == 1
+
+
+def test_polar_sensor_logger_row_without_a_phone_time_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad_RR.txt"
+    path.write_text("Phone timestamp;RR-interval [ms]\n2026-06-01T21:17:07.832;800\n;810\n")
+    with pytest.raises(RecordingFormatError, match="missing phone timestamp") as info:
+        read_recording(path)
+    assert ":3" in str(info.value) or "line 3" in str(info.value)
+
+
 @pytest.mark.parametrize("name", ["2017-06-05 07-27-59.txt", "elite_hrv_commas.txt"])
 def test_elite_hrv_one_per_line_or_commas(name: str) -> None:
     path = FIXTURES / name
