@@ -13,7 +13,7 @@ name                         units    detected  content
 ``ghrv_beats``               s        no        one beat time per line (RR = differences)
 ``polar_hrm``                ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
 ``polar_sensor_logger``      ms       yes       ``Phone timestamp;...;RR-interval [ms]`` CSV
-``polar_sensor_logger_ppi``  ms       yes       ``Phone timestamp;...PP-interval [ms];...`` (optical)
+``polar_sensor_logger_ppi``  ms       yes       ``Phone ...;PP-interval [ms];...`` (optical)
 ``hrv_logger``               ms       yes       HRV Logger ``date,rr,since start`` CSV
 ``elite_hrv``                ms       no        Elite HRV export: RR per line or comma separated
 ``hrvpace``                  ms       yes       ``# hrvpace-recording v1`` (``RecordingWriter``)
