@@ -234,8 +234,8 @@ def evaluate() -> None:
         "200-series sinus (judge)": [n for n in sinus if n >= "200"],
         "200-series sinus, occasional": [n for n in sinus if n >= "200" and n in occasional],
         "200-series sinus, frequent": [n for n in sinus if n >= "200" and n not in occasional],
-        "sinus, occasional (25)": sorted(occasional),
-        "af (7)": [r.name for r in m.records_of("af")],
+        "sinus, occasional": sorted(occasional),
+        "af": [r.name for r in m.records_of("af")],
     }
     print("| records | reading | found | FP / h | F1 | RMSSD error median / worst | <= NK2 |")
     print("|---|---|---|---|---|---|---|")
@@ -249,7 +249,7 @@ def evaluate() -> None:
                 else "-"
             )
             print(
-                f"| {label} ({len(names)}) | {name} | {p.found} / {p.n_ectopic} "
+                f"| {label}, {len(names)} | {name} | {p.found} / {p.n_ectopic} "
                 f"| {p.fp_per_hour:.2f} | {p.f1:.3f} | {100 * p.median_abs_error:.2f} % / "
                 f"{100 * p.worst_abs_error:.1f} % ({p.worst_record}) | {ok} |"
             )
