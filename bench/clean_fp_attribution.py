@@ -2,7 +2,9 @@
 
 Run from the repository root::
 
-    python -m bench.clean_fp_attribution            # attribution tables (~20 s)
+    python -m bench.clean_fp_attribution              # attribution tables (~5 s)
+    python -m bench.clean_fp_attribution --evaluate   # the candidate below on MIT-BIH (~5 s)
+    python -m bench.clean_fp_attribution --injected   # tests/hrv/test_clean_injected.py with it
 
 A false positive is an input interval that ``hrv.clean`` labels (anything but normal) although
 both its beats are normal in the cardiologists' labels (``tests.hrv.test_clean_mitdb``). The
@@ -24,6 +26,12 @@ For each false positive it also tells whether the contamination guard (the QD ca
 ``hrv._running_stats.QD_CAP``) is needed to flag it: ``cap binds`` when ``hrv.clean`` run with
 the cap removed leaves that interval normal. And whether NeuroKit2's ``signal_fixpeaks(method=
 "kubios", iterative=False)`` flags the same interval.
+
+``--evaluate`` and ``--injected`` judge one candidate change (``correct_flagged_partners``: the
+ectopic correction touches only flagged intervals) by the protocol written, before the judging
+run, in docs/mitdb_validation.md: develop on the 100-series records, judge on the 15 sinus
+records of the 200-series (lower false positives per hour and a median RMSSD error no higher),
+the injected-artefact tests and record 100. Result there: not adopted.
 """
 
 from __future__ import annotations
