@@ -422,8 +422,10 @@ def test_side_by_side_with_neurokit2_on_the_sinus_records(
     20 of 35 (iterative=True); median |error| over the 25 occasional-ectopy records 5.8 %
     against 8.8 % and 8.1 %; pooled F1 0.443 against 0.352 (iterative=False), with more of the
     ectopic beats found (2,288 against 1,805 of 7,173) but more false positives (47.2 against
-    35.3 intervals per hour; hrv.clean applies the |mRR| > 3 rule to every beat and caps the
-    quartile deviation, see hrv/clean.py). On the 25 occasional-ectopy records alone it is not
+    35.3 intervals per hour: 71 % of hrvpace's come from the paper's ectopic rule on normal
+    short-long swings and from correcting the unflagged partner of an ectopic centre, not from
+    the |mRR| > 3 rule or the quartile-deviation cap, see docs/mitdb_validation.md and
+    ``python -m bench.clean_fp_attribution``). On the 25 occasional-ectopy records alone it is not
     worse on only 11 (iterative=False) and 10 (iterative=True): it loses on records with few
     ectopic beats, by flagging and smoothing normal variability (115, 122: -8.4 % and -7.0 %
     against -4.7 % and -3.7 %), and by splitting pauses between normal beats (105, 118). It wins
