@@ -3,28 +3,43 @@
 Both commands drive a :class:`breathing.PacingEngine` of their own through the service's one
 session assembly (:func:`api.pipeline.assemble`: the same HRV analyser, NN verdict and pacing
 stage as a live session), with no database: the command's output is its only sink.
+
+A device's source is built as a live session's is (:func:`api.pipeline.make_source` from a
+:class:`api.pipeline.BleSpec`): ``--stream`` picks where the beats come from, the RR of the
+Heart Rate Measurement (``hr``), the Polar Measurement Data pulse-to-pulse intervals of an
+optical sensor (``ppi``) or R peaks detected live in a chest strap's ECG (``ecg``). A device
+that sends heart rate without RR intervals gives no beats: the run ends as soon as the source
+says so (``SourceState.HR_ONLY``), with the reason, never an HRV made up from bpm values, and
+the device probe (:func:`sensors.probe_rr_intervals`) tells whether ``--stream ppi`` would do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from api.commands._options import read_speed
 from api.pipeline import (
+    BleSpec,
     Listener,
     Pacing,
+    Pipeline,
     PipelineResult,
+    SourceControl,
     Speed,
     assemble,
+    make_source,
     play,
     session_stages,
 )
 from breathing import PacingEngine, PacingEvent, PacingMode
-from sensors import BeatSource, SimulatedPerson, SimulatorSource
+from sensors import BeatSource, SimulatedPerson, SimulatorSource, SourceState, SourceStatus
+from sensors.ble_sources import BLE_STREAMS
 
 __all__ = [
     "LIVE_HINT",
@@ -34,6 +49,7 @@ __all__ = [
     "SeedOpt",
     "SimulateOpt",
     "SpeedOpt",
+    "StreamOpt",
     "choose_source",
     "live_source",
     "run_paced",
@@ -52,7 +68,23 @@ SimulateOpt = Annotated[
 ]
 DeviceOpt = Annotated[
     str | None,
-    typer.Option("--device", help="A heart-rate strap's Bluetooth address or advertised name."),
+    typer.Option(
+        "--device",
+        help="A Bluetooth heart-rate strap's, watch's or optical sensor's address or advertised "
+        "name (`hrvpace scan` lists them); see --stream.",
+    ),
+]
+StreamOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stream",
+        metavar="[hr|ppi|ecg]",
+        help="With --device, where the beats come from (default hr): 'hr' the RR intervals of "
+        "the standard Heart Rate Measurement (any strap or watch that sends RR), 'ppi' the "
+        "Polar Measurement Data pulse-to-pulse intervals of an optical sensor (OH1, Verity "
+        "Sense, Polar watches), 'ecg' R peaks detected live in a Polar H10's ECG (needs the "
+        "ecg extra, NeuroKit2). `hrvpace scan --probe 5` shows what a device sends.",
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated person.")]
 SpeedOpt = Annotated[
@@ -94,11 +126,27 @@ def simulated_source(
     return SimulatorSource(person, speed=speed)
 
 
-def live_source(device: str) -> BeatSource:
-    """A Bluetooth heart-rate strap (real time; reconnects when it drops)."""
-    from sensors import BleStrapSource  # bleak is imported only when a strap is used
+def live_source(device: str, stream: str = "hr") -> BeatSource:
+    """A Bluetooth device's beats from ``stream``, built as a live session's source is.
 
-    return BleStrapSource(device)
+    Real time; reconnects when the device drops. bleak is imported only when it opens.
+
+    Raises
+    ------
+    typer.BadParameter
+        ``stream`` is not one of ``hr``, ``ppi``, ``ecg``, or the address or name is refused by
+        the session schema (:class:`api.pipeline.BleSpec`).
+    """
+    if stream not in BLE_STREAMS:
+        raise typer.BadParameter(
+            f"{stream!r} is not one of {', '.join(BLE_STREAMS)}", param_hint="'--stream'"
+        )
+    try:
+        spec = BleSpec.model_validate({"kind": "ble", "address": device, "stream": stream})
+    except ValidationError as exc:
+        reason = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise typer.BadParameter(reason, param_hint="'--device'") from None
+    return make_source(spec, SourceControl())
 
 
 def choose_source(
@@ -110,17 +158,25 @@ def choose_source(
     resonance_bpm: float,
     speed: str,
     breathing_lag_s: float = 0.0,
+    stream: str | None = None,
 ) -> BeatSource:
-    """The simulated person or the strap; neither (or both) is a usage error (exit code 2).
+    """The simulated person or the device; neither (or both) is a usage error (exit code 2).
 
-    ``speed`` (the simulated person's) is read by the one speed parser; a refused value is a
-    usage error too.
+    ``stream`` (``--stream``; ``None``: not given, ``hr``) is the device's; given with the
+    simulated person it is a usage error. ``speed`` (the simulated person's) is read by the one
+    speed parser; a refused value is a usage error too.
     """
     if simulate == (device is not None):
         typer.echo(LIVE_HINT if not simulate else "use --simulate or --device, not both", err=True)
         raise typer.Exit(2)
     if device is not None:
-        return live_source(device)
+        return live_source(device, stream or "hr")
+    if stream is not None:
+        raise typer.BadParameter(
+            "is for --device only: the simulated person's beats are its own, not a "
+            "Bluetooth stream's",
+            param_hint="'--stream'",
+        )
     return simulated_source(
         engine,
         seed=seed,
@@ -147,12 +203,16 @@ def run_paced(
     on_event: Callable[[PacingEvent], bool],
     until_s: float | None = None,
     listeners: tuple[Listener, ...] = (),
+    doing: str = "pace",
 ) -> None:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
-    A failing source exits with its reason (exit code 1); Ctrl-C exits with 130.
+    A failing source exits with its reason (exit code 1); Ctrl-C exits with 130. A device that
+    sends heart rate without RR intervals (the source's state ``hr_only``) ends the run at once
+    with exit code 1: the message says it cannot ``doing`` from bpm, and whether the device
+    offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
     """
     pacer = Pacing(engine, PacingMode, active=True, default_rate_bpm=engine.rate_bpm)
     stages = session_stages(pacer=pacer, microbreaks=False)
@@ -160,12 +220,95 @@ def run_paced(
         source, stages, listeners=(_PacingOutput(on_event), *listeners), until_s=until_s
     )
     try:
-        result = asyncio.run(play(pipeline))
+        result, bpm_only = asyncio.run(_play_unless_bpm_only(pipeline))
     except KeyboardInterrupt:
-        result = PipelineResult("stopped", "stopped on request")
+        result, bpm_only = PipelineResult("stopped", "stopped on request"), None
+    if bpm_only is not None:
+        typer.echo(f"hrvpace: {bpm_only.message(source.status, doing)}", err=True)
+        raise typer.Exit(1)
     if result.state == "stopped":
         typer.echo("stopped", err=True)
         raise typer.Exit(130)
     if result.state == "failed":
         typer.echo(f"hrvpace: {result.message}", err=True)
         raise typer.Exit(1)
+
+
+#: How long the device probe after an HR-only run may listen (it reads the device's PMD
+#: features on connecting, before it listens).
+_PROBE_S = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class _BpmOnly:
+    """A device that sent heart rate without RR intervals, and the PMD streams it offers.
+
+    ``pmd_streams``: as the device probe read them; ``()`` without a PMD service, ``None`` when
+    unknown (the probe could not connect or read them).
+    """
+
+    pmd_streams: tuple[str, ...] | None
+
+    def message(self, status: SourceStatus, doing: str) -> str:
+        """Why nothing can be measured from the device, and what would do."""
+        label = status.device_name or status.device_address or "the device"
+        hr = "" if status.heart_rate_bpm is None else f" ({status.heart_rate_bpm:g} bpm)"
+        head = (
+            f"{label} sends heart rate only{hr}, no RR intervals: cannot {doing} from bpm "
+            "(heart-rate variability needs beat-to-beat intervals; it is never derived from "
+            "bpm values)."
+        )
+        streams = self.pmd_streams
+        if streams is None:
+            return (
+                f"{head} Whether it offers pulse-to-pulse intervals (PPI) through Polar "
+                "Measurement Data is unknown: `hrvpace scan --probe 5` shows it; with PPI, "
+                "use --stream ppi."
+            )
+        if "ppi" in streams:
+            return (
+                f"{head} It offers pulse-to-pulse intervals (PPI) through Polar Measurement "
+                "Data: use --stream ppi."
+            )
+        if "ecg" in streams:
+            return f"{head} It offers ECG through Polar Measurement Data: use --stream ecg."
+        return (
+            f"{head} It offers no PPI or ECG through Polar Measurement Data either: use a "
+            "strap or sensor that sends RR intervals (`hrvpace scan --probe 5` shows which do)."
+        )
+
+
+async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _BpmOnly | None]:
+    """Play the session; end it as soon as its source says it sends heart rate only.
+
+    Returns the session's result and, for a device in HR-only mode, what the device probe
+    (:func:`sensors.probe_rr_intervals`, once the session's link is closed) says it offers.
+    """
+    hr_only = asyncio.Event()
+
+    def watch(status: SourceStatus) -> None:
+        if status.state is SourceState.HR_ONLY:
+            hr_only.set()
+
+    pipeline.source.add_status_listener(watch)
+    session = asyncio.ensure_future(play(pipeline))
+    noticed = asyncio.ensure_future(hr_only.wait())
+    try:
+        await asyncio.wait({session, noticed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # HR-only noticed, or this run cancelled (Ctrl-C): the session closes its link
+        noticed.cancel()
+        if not session.done():
+            session.cancel()
+        try:
+            result = await session
+        except asyncio.CancelledError:  # cancelled before the session got going
+            result = PipelineResult("stopped", "stopped on request")
+    if not hr_only.is_set():
+        return result, None
+    from sensors.ble import probe_rr_intervals  # bleak: only for a device
+
+    address = pipeline.source.status.device_address
+    if address is None:
+        return result, _BpmOnly(None)
+    probe = await probe_rr_intervals(address, listen_s=_PROBE_S)
+    return result, _BpmOnly(probe.pmd_streams)

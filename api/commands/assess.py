@@ -1,9 +1,11 @@
-"""``hrvpace assess``: the stepped resonance-frequency assessment (against a simulated person).
+"""``hrvpace assess``: the stepped resonance-frequency assessment (a device or a simulated person).
 
 The command only gives :class:`breathing.PacingEngine` a source of beats through the session
 assembly the service uses (:func:`api.commands._paced.run_paced`) and prints what the engine
-says. ``--speed`` (the simulated person's) is ``max`` or a number of times real time in
-(0, 10000] (:func:`api.pipeline.speed.parse_speed`).
+says. The beats come from a Bluetooth device (``--device``; ``--stream hr|ppi|ecg`` as a live
+session's ``stream``) or a simulated person (``--simulate``); ``--speed`` (the simulated
+person's) is ``max`` or a number of times real time in (0, 10000]
+(:func:`api.pipeline.speed.parse_speed`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from api.commands._paced import (
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
+    StreamOpt,
     choose_source,
     run_paced,
 )
@@ -79,6 +82,7 @@ def _table(result: AssessmentResult) -> str:
 def assess(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
+    stream: StreamOpt = None,
     resonance_bpm: Annotated[
         float,
         typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
@@ -114,6 +118,7 @@ def assess(
         resonance_bpm=resonance_bpm,
         speed=speed,
         breathing_lag_s=breathing_lag_s,
+        stream=stream,
     )
 
     def on_event(event: PacingEvent) -> bool:
@@ -127,7 +132,7 @@ def assess(
             )
         return isinstance(event, AssessmentDone)
 
-    run_paced(engine, source, on_event=on_event)
+    run_paced(engine, source, on_event=on_event, doing="assess the resonance")
     result = engine.assessment_result
     if result is None:  # the source ended early (cannot happen with the simulator)
         typer.echo("the assessment did not finish", err=True)
@@ -143,6 +148,7 @@ def assess(
             }
         else:
             out["device"] = device
+            out["stream"] = stream or "hr"
         typer.echo(json.dumps(out))
         return
     typer.echo(_table(result))

@@ -1,8 +1,9 @@
-"""``hrvpace practice``: a resonance-breathing session with adaptive pacing (simulated person).
+"""``hrvpace practice``: a resonance-breathing session with adaptive pacing.
 
 A :class:`breathing.PacingEngine` in adaptive (or fixed) mode, given its beats through the session
-assembly the service uses (:func:`api.commands._paced.run_paced`). ``--speed`` as ``hrvpace
-assess``'s: ``max`` or a number of times real time in (0, 10000].
+assembly the service uses (:func:`api.commands._paced.run_paced`): from a Bluetooth device
+(``--device``, ``--stream hr|ppi|ecg``) or a simulated person (``--simulate``). ``--speed`` as
+``hrvpace assess``'s: ``max`` or a number of times real time in (0, 10000].
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from api.commands._paced import (
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
+    StreamOpt,
     choose_source,
     run_paced,
 )
@@ -35,6 +37,7 @@ SETTLED_WINDOW_S = 180.0
 def practice(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
+    stream: StreamOpt = None,
     resonance_bpm: Annotated[
         float,
         typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
@@ -68,6 +71,7 @@ def practice(
         resonance_bpm=resonance_bpm,
         speed=speed,
         breathing_lag_s=breathing_lag_s,
+        stream=stream,
     )
     trace: list[dict[str, Any]] = [{"t_s": 0.0, "rate_bpm": engine.rate_bpm}]
     holds = 0
@@ -83,7 +87,7 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
-    run_paced(engine, source, on_event=on_event, until_s=duration_s)
+    run_paced(engine, source, on_event=on_event, until_s=duration_s, doing="pace the practice")
     if fixed:
         trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
     tail = [p["rate_bpm"] for p in trace if p["t_s"] >= duration_s - SETTLED_WINDOW_S]
@@ -106,6 +110,7 @@ def practice(
         }
     else:
         out["device"] = device
+        out["stream"] = stream or "hr"
     if as_json:
         typer.echo(json.dumps(out))
         return
