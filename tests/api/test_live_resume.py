@@ -325,3 +325,13 @@ def test_resuming_an_ended_session_reads_full_pages_then_an_empty_one(
     assert [(m.seq, m.type) for m in messages[:-1]] == stored[-3 * PAGE :]
     assert messages[-1].type == "status" and messages[-1].state == "ended"
     assert messages[-1].seq == stored[-1][0]
+
+
+def test_the_page_size_is_the_documented_one() -> None:
+    """README, the architecture notes and the live schema's description name the page size."""
+    from api.messages import RESUME_DESCRIPTION
+    from tests.api.conftest import REPO_ROOT
+
+    size = f"{live_routes.RESUME_PAGE_SIZE:,}"
+    assert f"{size} items" in RESUME_DESCRIPTION
+    assert f"{size} items" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
