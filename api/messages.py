@@ -139,8 +139,11 @@ RESUME_DESCRIPTION = (
     "storage and in seq order, every beat, metrics and micro_break message numbered above N "
     "(timestamp: when the item was recorded), then the current status (and guidance while "
     "pacing) repeating the last resent seq, then the live messages after it: no item twice, "
-    "none missing. status, guidance and prompt messages are not resent (prompts: GET "
-    "/api/v1/prompts): one sent meanwhile stays a seq gap."
+    "none missing. There is no maximum: since_seq=0 resends the whole session, read and sent "
+    "500 items at a time before the live stream starts; a client that wants only recent data "
+    "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
+    "since and limit. status, guidance and prompt messages are not resent (prompts: GET "
+    "/api/v1/prompts): one sent meanwhile, or before the resend caught up, stays a seq gap."
 )
 
 

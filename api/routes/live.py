@@ -19,14 +19,25 @@ Resuming: a client that reconnects with ``?since_seq=N`` (the last ``seq`` it re
 gets, from storage, every beat, metrics window and micro-break event of the session numbered
 above ``N``, in ``seq`` order; then the current ``status`` (and guidance while pacing), whose
 ``seq`` repeats the last one resent (a summary, not a new message); then the live messages
-after it: nothing twice and no stored item missing. Status, guidance and prompt messages are
-not resent (prompts are at ``GET /api/v1/prompts``), so the ``seq`` of one sent while the
-client was away stays a gap. Of a session that
-has ended, the missed items are sent, then its final ``status``. How it holds: every stored
-item takes its ``seq`` just before its write is queued (stored ``seq`` order is commit order);
-the server subscribes, then waits for everything queued to be committed, then reads storage,
-so an item is either in that read or published to the new subscriber after it (and dropped
-there when its ``seq`` is not above the last one resent).
+after it: nothing twice and no stored item missing. There is no maximum: ``since_seq=0`` on a
+day-long session resends all of it (about 100,000 beats), read and sent
+:data:`RESUME_PAGE_SIZE` items at a time, so the server holds one page, never the backlog.
+Status, guidance and prompt messages are not resent (prompts are at ``GET /api/v1/prompts``),
+so the ``seq`` of one sent while the client was away, or before the resend caught up, stays
+a gap. Of a session that has ended, the missed items are sent, then its final ``status``.
+
+How it holds. Every stored item takes its ``seq`` just before its write is queued, and writes
+commit in queue order, so the committed items are always every stored item up to some ``seq``.
+A page is one SQLite statement (one committed state) reading the items above the last one sent
+by ``seq``: consecutive pages chain with no gap and no repeat, and a page shorter than
+:data:`RESUME_PAGE_SIZE` holds every item committed when it was read. The bulk is paged before
+the client subscribes to the live stream (its queue is bounded and drops its oldest messages,
+so it must not fill during a long resend; items stored meanwhile are in the later pages). Once
+a page comes back short, the hand-over: the server subscribes, waits until every write queued
+before then is committed, and pages on from the last item sent until a page is short again
+(normally one read: what was stored since the previous page). An item stored after that read
+was queued after the subscription, so it is published to the new subscriber (held until
+committed); a live message whose ``seq`` is not above the last one resent is dropped there.
 """
 
 from __future__ import annotations
@@ -56,15 +67,22 @@ _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 MAX_SEQ = 2**62
 
 
-async def missed_messages(storage: Storage, session_id: str, since_seq: int) -> list[Any]:
-    """The stored items of a session numbered above ``since_seq``, as their live messages.
+#: Stored items read and sent per page when a client resumes (at most this many rows in memory).
+RESUME_PAGE_SIZE = 500
+
+#: A message resent from storage.
+Missed = BeatMessage | MetricsMessage | MicroBreakMessage
+
+
+async def missed_page(
+    storage: Storage, session_id: str, after_seq: int, limit: int
+) -> list[Missed]:
+    """The first ``limit`` stored items of a session numbered above ``after_seq``, as messages.
 
     Their ``timestamp`` is when the item was recorded (a beat's arrival), not a publication.
     """
-    with contextlib.suppress(Exception):  # storage closed or failing: read what is committed
-        await asyncio.wrap_future(storage.flush())
-    items = await asyncio.to_thread(storage.missed_since_seq, session_id, since_seq)
-    out: list[Any] = []
+    items = await asyncio.to_thread(storage.missed_since_seq, session_id, after_seq, limit=limit)
+    out: list[Missed] = []
     for seq, kind, f in items:
         if kind == "beat":
             out.append(BeatMessage(session_id=session_id, seq=seq, timestamp=f["arrived_at"], **f))
@@ -90,6 +108,26 @@ async def missed_messages(storage: Storage, session_id: str, since_seq: int) -> 
                 )
             )
     return out
+
+
+async def resend_missed(
+    websocket: WebSocket, storage: Storage, session_id: str, after_seq: int
+) -> int | None:
+    """Send the stored items numbered above ``after_seq``, a page at a time, until caught up.
+
+    Reads :data:`RESUME_PAGE_SIZE` items, sends them, reads the next page after the last one
+    sent, and so on until a page comes back short (every item committed then was sent). The
+    ``seq`` of the last item sent (``None`` when there was none).
+    """
+    last: int | None = None
+    while True:
+        page = await missed_page(storage, session_id, after_seq, RESUME_PAGE_SIZE)
+        for message in page:
+            await websocket.send_text(message.model_dump_json())
+        if page:
+            last = after_seq = page[-1].seq
+        if len(page) < RESUME_PAGE_SIZE:
+            return last
 
 
 def _with_seq(text: str, seq: int) -> str:
@@ -163,7 +201,10 @@ async def live(
         Query(
             ge=0,
             le=MAX_SEQ,
-            description="The last seq received: resume, with the stored items missed first",
+            description=(
+                "The last seq received: resume, with every stored item missed first (all of "
+                "them, read and sent 500 at a time), then the live stream"
+            ),
         ),
     ] = None,
 ) -> None:
@@ -192,10 +233,8 @@ async def live(
             return
         last_seq = 1
         if since_seq is not None:
-            for message in await missed_messages(storage, session_id, since_seq):
-                await websocket.send_text(message.model_dump_json())
-                last_seq = message.seq
-            last_seq = max(last_seq, since_seq, 1)
+            resent = await resend_missed(websocket, storage, session_id, since_seq)
+            last_seq = max(resent or 0, since_seq, 1)
         final = StatusMessage(
             session_id=session_id,
             seq=last_seq,
@@ -209,19 +248,26 @@ async def live(
         return
 
     hub = live_session.hub
-    sub = hub.subscribe()
     #: live messages numbered up to this were resent from storage (or seen by the client)
     cutoff: int | None = None
     if since_seq is None:
+        sub = hub.subscribe()
         for text in live_session.pipeline.welcome_messages():
             sub.put(text)
     else:
+        try:  # the bulk, before subscribing: the bounded live queue does not fill meanwhile
+            resent = await resend_missed(websocket, storage, session_id, since_seq)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+        sub = hub.subscribe()
         seq_at_subscribe = hub.seq
-        try:
-            missed = await missed_messages(storage, session_id, since_seq)
-            for message in missed:
-                await websocket.send_text(message.model_dump_json())
-            cutoff = missed[-1].seq if missed else min(since_seq, seq_at_subscribe)
+        try:  # the hand-over: every write queued before subscribing is committed, then read
+            with contextlib.suppress(Exception):  # storage closed or failing: read what is there
+                await asyncio.wrap_future(storage.flush())
+            after = since_seq if resent is None else resent
+            tail = await resend_missed(websocket, storage, session_id, after)
+            last = tail if tail is not None else resent
+            cutoff = last if last is not None else min(since_seq, seq_at_subscribe)
             for text in live_session.pipeline.welcome_messages():
                 await websocket.send_text(_with_seq(text, cutoff))
         except (WebSocketDisconnect, RuntimeError, OSError):

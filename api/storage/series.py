@@ -7,8 +7,8 @@ next with ``since=`` that ``t_s`` misses nothing and gets nothing twice. ``count
 rows a filter selects before ``limit`` (a list's ``total``).
 
 Every beat, metrics window and micro-break event of a live session is stored with its live
-message number ``seq`` (:mod:`api.live`); :meth:`SeriesTables.missed_since_seq` reads them back
-for a WebSocket client that reconnects.
+message number ``seq`` (:mod:`api.live`); :meth:`SeriesTables.missed_since_seq` reads them back,
+a page at a time, for a WebSocket client that reconnects.
 """
 
 from __future__ import annotations
@@ -29,6 +29,19 @@ SNAPSHOT_TABLES = ("metrics", "guidance")
 #: A stored item a live client missed: ``(seq, type, fields)`` with ``type`` ``"beat"``,
 #: ``"metrics"`` or ``"micro_break"`` and the fields of that live message (no header).
 StoredMessage = tuple[int, str, dict[str, Any]]
+
+#: One page of a resuming client's missed items: the three tables in one result (NULL where a
+#: kind has no such column), merged in ``seq`` order; each arm walks its ``(session_id, seq)``
+#: index, so only the page's rows are read.
+_MISSED_PAGE = (
+    "SELECT seq, 'beat', idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm, NULL, NULL "
+    "FROM beats WHERE session_id = ? AND seq > ? "
+    "UNION ALL SELECT seq, 'metrics', NULL, t_s, NULL, recorded_at, NULL, NULL, NULL, NULL, "
+    "data_json FROM metrics WHERE session_id = ? AND seq > ? "
+    "UNION ALL SELECT seq, 'micro_break', NULL, t_s, NULL, recorded_at, NULL, NULL, NULL, kind, "
+    "data_json FROM micro_breaks WHERE session_id = ? AND seq > ? "
+    "ORDER BY 1 LIMIT ?"
+)
 
 _BEAT_SELECT = "SELECT idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm FROM beats "
 
@@ -265,59 +278,36 @@ class SeriesTables(StorageCore):
 
     # -- resuming a live client -----------------------------------------------------------------
 
-    def missed_since_seq(self, session_id: str, seq: int) -> list[StoredMessage]:
-        """The stored items of a live session numbered above ``seq``, in ``seq`` order.
+    def missed_since_seq(self, session_id: str, seq: int, *, limit: int) -> list[StoredMessage]:
+        """The first ``limit`` stored items of a live session numbered above ``seq``.
 
-        Beats, metrics windows and micro-break events, by their live message number.
+        Beats, metrics windows and micro-break events, in ``seq`` order (their live message
+        number). One statement reads the three tables, so it sees one committed state: as
+        stored ``seq`` order is commit order (:mod:`api.routes.live`), a page is the run of
+        items right after ``seq`` with no gap, and a page shorter than ``limit`` holds every
+        item committed above ``seq``. At most ``limit`` rows are read, through the
+        ``(session_id, seq)`` indexes, so a resume pages through a long session in bounded
+        memory.
         """
-        beats, metrics, events = self.query_together(  # one snapshot: no item of a gap
-            [
-                (
-                    "SELECT seq, idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm "
-                    "FROM beats WHERE session_id = ? AND seq > ?",
-                    (session_id, seq),
-                ),
-                (
-                    "SELECT seq, t_s, recorded_at, data_json FROM metrics "
-                    "WHERE session_id = ? AND seq > ?",
-                    (session_id, seq),
-                ),
-                (
-                    "SELECT seq, t_s, recorded_at, kind, data_json FROM micro_breaks "
-                    "WHERE session_id = ? AND seq > ?",
-                    (session_id, seq),
-                ),
-            ]
-        )
+        if limit < 1:
+            raise ValueError(f"limit: expected >= 1, got {limit}")
+        rows = self.query(_MISSED_PAGE, (session_id, seq) * 3 + (limit,))
         out: list[StoredMessage] = []
-        for r in beats:
-            idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm = _beat(r[1:])
-            out.append(
-                (
-                    int(r[0]),
-                    "beat",
-                    {
-                        "idx": idx,
-                        "t_s": t_s,
-                        "rr_ms": rr_ms,
-                        "arrived_at": arrived_at,
-                        "contact": contact,
-                        "gap_before": gap_before,
-                        "hr_bpm": hr_bpm,
-                    },
-                )
-            )
-        for r in metrics:
-            out.append(
-                (int(r[0]), "metrics", {"t_s": r[1], "recorded_at": r[2], "data": json.loads(r[3])})
-            )
-        for r in events:
-            out.append(
-                (
-                    int(r[0]),
-                    "micro_break",
-                    {"t_s": r[1], "recorded_at": r[2], "kind": r[3], "data": json.loads(r[4])},
-                )
-            )
-        out.sort(key=lambda item: item[0])
+        for r in rows:
+            if r[1] == "beat":
+                idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm = _beat(r[2:9])
+                fields: dict[str, Any] = {
+                    "idx": idx,
+                    "t_s": t_s,
+                    "rr_ms": rr_ms,
+                    "arrived_at": arrived_at,
+                    "contact": contact,
+                    "gap_before": gap_before,
+                    "hr_bpm": hr_bpm,
+                }
+            else:
+                fields = {"t_s": r[3], "recorded_at": r[5], "data": json.loads(r[10])}
+                if r[1] == "micro_break":
+                    fields["kind"] = r[9]
+            out.append((int(r[0]), str(r[1]), fields))
         return out

@@ -3,19 +3,26 @@ WebSocket client that reconnects with its last ``seq`` (real uvicorn, real SQLit
 
 The resumed client must get, before any live message, what it missed from storage, and then
 the live stream: its beats and metrics across both connections equal the stored ones from its
-first beat on, each once, in order.
+first beat on, each once, in order. The resend is paged (``RESUME_PAGE_SIZE`` items per
+storage read): the page tests count the rows of every read, and make items arrive while the
+pages are read and between the last page and the subscription to the live stream.
 """
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
+from api.routes import live as live_routes
 from api.storage import Storage
 from tests.api.conftest import Server, scripted_factory, wait_for
 
@@ -59,9 +66,9 @@ def test_a_client_that_reconnects_with_its_last_seq_misses_nothing_and_gets_noth
     storage = server.app.state.storage
     read = storage.missed_since_seq
 
-    def slow_read(session_id: str, seq: int) -> Any:
+    def slow_read(session_id: str, seq: int, *, limit: int) -> Any:
         time.sleep(read_delay_s)  # in the server's worker thread, as a slow disk would
-        return read(session_id, seq)
+        return read(session_id, seq, limit=limit)
 
     storage.missed_since_seq = slow_read
     session_id = _start(server, speed)
@@ -121,7 +128,7 @@ def test_reconnecting_after_the_session_ended_gets_the_rest_then_the_final_statu
         messages = [parse_live_message(text) for text in ws]
     storage = Storage(server.settings.database_path)
     try:
-        stored = storage.missed_since_seq(session_id, 50)
+        stored = storage.missed_since_seq(session_id, 50, limit=10_000)
     finally:
         storage.close()
     assert stored, "the stored beats carry no seq"
@@ -168,3 +175,163 @@ def test_beats_and_metrics_page_by_t_s_with_total(serve: Callable[..., Server]) 
         assert after["metrics"] == [w for w in windows["metrics"] if w["t_s"] > cut][:1]
         assert after["total"] == sum(w["t_s"] > cut for w in windows["metrics"])
         assert c.get(f"{base}/metrics", params={"limit": 0}).status_code == 422
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One storage read of a resume: what it asked for and what it got."""
+
+    after: int
+    limit: int
+    seqs: list[int]  # of the rows returned
+    hub_seq: int  # the session's last seq when the read was called
+
+
+def _count_reads(
+    server: Server,
+    *,
+    session_id: str | None = None,
+    delay_s: float = 0.0,
+    pause_after_first_short_s: float = 0.0,
+) -> list[_Read]:
+    """Wrap the storage's page read: record every call; ``delay_s`` before each read (a slow
+    disk: the session goes on meanwhile); ``pause_after_first_short_s`` once the first page
+    shorter than its limit is read (the bulk is done: items are stored before the client
+    subscribes, while nobody is subscribed, so they are never published to it)."""
+    storage = server.app.state.storage
+    read = storage.missed_since_seq
+    reads: list[_Read] = []
+    lock = threading.Lock()
+
+    def counted(sid: str, seq: int, *, limit: int) -> Any:
+        live = server.app.state.sessions.get_live(sid)
+        hub_seq = live.hub.seq if live is not None else -1
+        time.sleep(delay_s)
+        rows = read(sid, seq, limit=limit)
+        with lock:
+            first_short = len(rows) < limit and all(len(r.seqs) == r.limit for r in reads)
+            reads.append(_Read(seq, limit, [r[0] for r in rows], hub_seq))
+        if first_short:
+            time.sleep(pause_after_first_short_s)
+        return rows
+
+    storage.missed_since_seq = counted
+    return reads
+
+
+def _stored_items(server: Server, session_id: str) -> list[tuple[int, str]]:
+    """Every stored item of the session that has a seq, as ``(seq, type)``, read directly."""
+    conn = sqlite3.connect(server.settings.database_path)
+    try:
+        rows = conn.execute(
+            "SELECT seq, 'beat' FROM beats WHERE session_id = ? AND seq IS NOT NULL "
+            "UNION ALL SELECT seq, 'metrics' FROM metrics WHERE session_id = ? AND seq IS NOT NULL "
+            "UNION ALL SELECT seq, 'micro_break' FROM micro_breaks WHERE session_id = ? "
+            "AND seq IS NOT NULL ORDER BY 1",
+            (session_id,) * 3,
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(int(seq), str(kind)) for seq, kind in rows]
+
+
+def _n_stored_beats(server: Server, session_id: str) -> int:
+    with server.client() as c:
+        return int(
+            c.get(f"/api/v1/sessions/{session_id}/beats", params={"limit": 1}).json()["total"]
+        )
+
+
+PAGE = 40
+QUEUE = 32
+LONG_RR = [800.0 + 50.0 * ((i * 7) % 5) for i in range(400)]
+
+
+@pytest.mark.parametrize(
+    ("delay_s", "pause_s"),
+    [
+        # every page read is slow: the session stores ~7 beats per read, so the resend chases
+        # the live session through storage, and the hand-over read overlaps the live queue
+        (0.04, 0.0),
+        # after the bulk's last page, 0.3 s before the client subscribes: ~50 beats stored
+        # and published to nobody; only the hand-over read can give them
+        (0.0, 0.3),
+    ],
+)
+def test_resume_from_0_pages_through_storage_and_hands_over_to_the_live_stream(
+    serve: Callable[..., Server],
+    monkeypatch: pytest.MonkeyPatch,
+    delay_s: float,
+    pause_s: float,
+) -> None:
+    monkeypatch.setattr(live_routes, "RESUME_PAGE_SIZE", PAGE)
+    server = serve(source_factory=scripted_factory(LONG_RR))
+    server.app.state.sessions.queue_size = QUEUE  # a live queue far shorter than the resend
+    reads = _count_reads(server, delay_s=delay_s, pause_after_first_short_s=pause_s)
+    session_id = _start(server, 150)  # ~6 ms per beat
+    hub = server.app.state.sessions.get_live(session_id).hub
+    wait_for(lambda: _n_stored_beats(server, session_id) >= 200, timeout_s=30, what="a backlog")
+    got: list[Any] = []
+    with connect(_url(server, session_id, since_seq=0), open_timeout=10) as ws:
+        for text in ws:  # until the session ends and the server closes
+            got.append(parse_live_message(text))
+    _wait_done(server, session_id)
+
+    # the client: every stored item exactly once, in seq order, then live after the status
+    data = [m for m in got if m.type in ("beat", "metrics", "micro_break")]
+    assert [(m.seq, m.type) for m in data] == _stored_items(server, session_id)
+    assert [m.idx for m in data if m.type == "beat"] == list(range(len(LONG_RR)))
+    welcome = next(i for i, m in enumerate(got) if m.type == "status")
+    resent = got[:welcome]
+    assert all(m.type in ("beat", "metrics", "micro_break") for m in resent)
+    assert [m.seq for m in resent] == [s for r in reads for s in r.seqs]
+    assert got[welcome].seq == resent[-1].seq  # the welcome repeats the last resent seq
+    live_beats = [m for m in got[welcome + 1 :] if m.type == "beat"]
+    assert len(live_beats) >= 50, "the session ended before the hand-over"
+    assert got[-1].type == "status" and got[-1].state == "ended"
+
+    # memory: no read returned more rows than a page; the backlog took several pages
+    assert reads and all(r.limit == PAGE and len(r.seqs) <= PAGE for r in reads), reads
+    assert sum(len(r.seqs) == PAGE for r in reads) >= 200 // PAGE
+    # pages chain: each read starts after the last item of the one before
+    assert reads[0].after == 0
+    for before, now in itertools.pairwise(reads):
+        assert now.after == (before.seqs[-1] if before.seqs else before.after)
+    n_bulk = next(i for i, r in enumerate(reads) if len(r.seqs) < PAGE) + 1
+    bulk, handover = reads[:n_bulk], reads[n_bulk:]
+    assert handover, "no read after subscribing"
+    if delay_s:  # items stored while the bulk was read came from the bulk's later pages
+        assert max(s for r in bulk for s in r.seqs) > bulk[0].hub_seq, bulk
+    if pause_s:  # stored during the pause, published to nobody: the hand-over read has them
+        assert sum(len(r.seqs) for r in handover) >= 10, handover
+    # the live queue never overflowed: the resend did not go through it
+    assert hub.queue_size == QUEUE and hub.dropped_total == 0
+
+
+def test_resuming_an_ended_session_reads_full_pages_then_an_empty_one(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog of exactly three pages: three full reads, one empty read, nothing more."""
+    monkeypatch.setattr(live_routes, "RESUME_PAGE_SIZE", PAGE)
+    server = serve(source_factory=scripted_factory(RR[:200]))
+    session_id = _start(server, "max")
+    _wait_done(server, session_id)
+    stored = _stored_items(server, session_id)
+    since = stored[-3 * PAGE - 1][0]  # the last 3 * PAGE items are missed
+    reads = _count_reads(server)
+    with connect(_url(server, session_id, since_seq=since), open_timeout=10) as ws:
+        messages = [parse_live_message(text) for text in ws]
+    assert [len(r.seqs) for r in reads] == [PAGE, PAGE, PAGE, 0]
+    assert [(m.seq, m.type) for m in messages[:-1]] == stored[-3 * PAGE :]
+    assert messages[-1].type == "status" and messages[-1].state == "ended"
+    assert messages[-1].seq == stored[-1][0]
+
+
+def test_the_page_size_is_the_documented_one() -> None:
+    """README, the architecture notes and the live schema's description name the page size."""
+    from api.messages import RESUME_DESCRIPTION
+    from tests.api.conftest import REPO_ROOT
+
+    size = f"{live_routes.RESUME_PAGE_SIZE:,}"
+    assert f"{size} items" in RESUME_DESCRIPTION
+    assert f"{size} items" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")

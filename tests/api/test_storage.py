@@ -187,10 +187,12 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     st = Storage(path, flush_s=0.02)
     assert st.schema_version == len(MIGRATIONS) == 3
     assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
-    assert st.missed_since_seq("old", 0) == []  # stored before seq: nothing to resend
+    assert st.missed_since_seq("old", 0, limit=10) == []  # stored before seq: nothing to resend
     st.add_beats("old", [(1, 1.6, 800.0, 2.6, None, False, None)], seqs=[7])
     st.flush().result(timeout=10)
-    assert [(s, k, f["idx"]) for s, k, f in st.missed_since_seq("old", 0)] == [(7, "beat", 1)]
+    assert [(s, k, f["idx"]) for s, k, f in st.missed_since_seq("old", 0, limit=10)] == [
+        (7, "beat", 1)
+    ]
     st.close()
 
 
@@ -222,10 +224,11 @@ def test_an_unexpected_error_in_a_batch_fails_its_waiters_instead_of_hanging_the
 
 
 def test_missed_items_are_read_in_one_snapshot(tmp_path: Path) -> None:
-    """A resuming client's missed items come from one read transaction: a commit landing
+    """A resuming client's missed items come from one committed state: a commit landing
     between the beats' and the metrics' reads must not yield metrics N+2 without beat N+1
-    (the client then skips both live copies: a beat lost). The commit is made to land there,
-    from the reader's trace callback, as the metrics' SELECT starts."""
+    (the client then skips both live copies: a beat lost). The commit is made to land as a
+    statement naming the metrics table starts (from the reader's trace callback): the page
+    is one statement over the three tables, so it lands before the whole read."""
     storage = Storage(tmp_path / "db.sqlite3")
     try:
         storage.create_session(
@@ -246,12 +249,86 @@ def test_missed_items_are_read_in_one_snapshot(tmp_path: Path) -> None:
         with storage._read() as conn:
             conn.set_trace_callback(on_statement)
         try:
-            seqs = [m[0] for m in storage.missed_since_seq("s", 0)]
+            seqs = [m[0] for m in storage.missed_since_seq("s", 0, limit=10)]
         finally:
             with storage._read() as conn:
                 conn.set_trace_callback(None)
         assert landed
         assert seqs == list(range(1, len(seqs) + 1)), seqs  # no gap (was [1, 2, 4])
-        assert [m[0] for m in storage.missed_since_seq("s", 0)] == [1, 2, 3, 4]
+        assert [m[0] for m in storage.missed_since_seq("s", 0, limit=10)] == [1, 2, 3, 4]
     finally:
         storage.close()
+
+
+def test_missed_items_come_a_page_at_a_time_in_seq_order_across_the_tables(
+    tmp_path: Path,
+) -> None:
+    """``limit`` bounds the rows read; pages chained by their last ``seq`` give every stored
+    item of the session once, in ``seq`` order, whatever table it is in; rows without a seq
+    and other sessions' rows are not resent."""
+    st = _open(tmp_path)
+    for sid in ("s", "other"):
+        st.create_session(sid, created_at=1.0, mode="monitor", source={"kind": "x"}, options={})
+    st.add_beats("s", [(0, 0.5, 800.0, 1.0, None, False, None)])  # stored without a seq
+    expected: list[tuple[int, str]] = []
+    seq = 0
+    for i in range(1, 60):
+        seq += 1
+        st.add_beats("s", [(i, i * 0.8, 800.0, 1.0 + i, True, False, 70.0)], seqs=[seq])
+        st.add_beats("other", [(i, i * 0.8, 800.0, 1.0 + i, None, False, None)], seqs=[seq])
+        expected.append((seq, "beat"))
+        if i % 7 == 0:
+            seq += 1
+            st.add_snapshot(
+                "metrics", "s", t_s=i * 0.8, recorded_at=2.0 + i, data={"i": i}, seq=seq
+            )
+            expected.append((seq, "metrics"))
+        if i % 11 == 0:
+            seq += 2  # a status between: a seq no table holds
+            st.add_micro_break(
+                session_id="s",
+                t_s=i * 0.8,
+                recorded_at=3.0 + i,
+                kind="flag",
+                data={"i": i},
+                seq=seq,
+            )
+            expected.append((seq, "micro_break"))
+    st.flush().result(timeout=10)
+    got: list[tuple[int, str, dict[str, Any]]] = []
+    sizes: list[int] = []
+    after = 0
+    while True:
+        page = st.missed_since_seq("s", after, limit=8)
+        sizes.append(len(page))
+        got += page
+        if len(page) < 8:
+            break
+        after = page[-1][0]
+    assert [(s, k) for s, k, _ in got] == expected
+    assert sizes[:-1] == [8] * (len(sizes) - 1) and sizes[-1] == len(expected) % 8
+    beat = next(f for _, k, f in got if k == "beat")
+    assert beat == {
+        "idx": 1,
+        "t_s": 0.8,
+        "rr_ms": 800.0,
+        "arrived_at": 2.0,
+        "contact": True,
+        "gap_before": False,
+        "hr_bpm": 70.0,
+    }
+    assert next(f for _, k, f in got if k == "metrics") == {
+        "t_s": 7 * 0.8,
+        "recorded_at": 9.0,
+        "data": {"i": 7},
+    }
+    assert next(f for _, k, f in got if k == "micro_break") == {
+        "t_s": 11 * 0.8,
+        "recorded_at": 14.0,
+        "kind": "flag",
+        "data": {"i": 11},
+    }
+    assert st.missed_since_seq("s", expected[-1][0], limit=8) == []
+    with pytest.raises(ValueError, match="limit"):
+        st.missed_since_seq("s", 0, limit=0)
+    st.close()
