@@ -116,6 +116,12 @@ class BleStrapSource(BleConnection):
         #: The connection the last yielded beat came on.
         self._last_connection: int | None = None
         self._packets_without_rr = 0
+        self._rr_received = False
+
+    @property
+    def rr_received(self) -> bool:
+        """True once any packet of this source carried an RR interval (the device sends RR)."""
+        return self._rr_received
 
     async def _beats(self) -> AsyncIterator[Beat]:
         if self._client is None and self._status.state is SourceState.IDLE:
@@ -160,9 +166,12 @@ class BleStrapSource(BleConnection):
         message: str | None = None
         if m.rr_ms:
             self._packets_without_rr = 0
+            self._rr_received = True
             if state is SourceState.HR_ONLY:
                 state, message = SourceState.STREAMING, f"RR intervals from {self._label()} again"
-        else:
+        elif m.sensor_contact is not False:
+            # a strap that says it has no skin contact detects no beats: no RR is expected
+            # then, which is lost contact, not a device in HR-only mode
             self._packets_without_rr += 1
             if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
                 SourceState.HR_ONLY

@@ -281,13 +281,20 @@ class _BpmOnly:
 async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _BpmOnly | None]:
     """Play the session; end it as soon as its source says it sends heart rate only.
 
+    Only before any RR interval has arrived: a device that sent RR and then stops (lost contact
+    for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap.
+
     Returns the session's result and, for a device in HR-only mode, what the device probe
     (:func:`sensors.probe_rr_intervals`, once the session's link is closed) says it offers.
     """
     hr_only = asyncio.Event()
 
     def watch(status: SourceStatus) -> None:
-        if status.state is SourceState.HR_ONLY:
+        # Only a device that has sent no RR since it connected is bpm-only; RR that stop for a
+        # while later (a strap slipping) is a gap the session rides out, as a live one does.
+        if status.state is SourceState.HR_ONLY and not getattr(
+            pipeline.source, "rr_received", False
+        ):
             hr_only.set()
 
     pipeline.source.add_status_listener(watch)
