@@ -203,7 +203,7 @@ async def live(
             le=MAX_SEQ,
             description=(
                 "The last seq received: resume, with every stored item missed first (all of "
-                "them, read and sent 500 at a time), then the live stream"
+                f"them, read and sent {RESUME_PAGE_SIZE} at a time), then the live stream"
             ),
         ),
     ] = None,

@@ -193,6 +193,9 @@ def read_polar_sensor_logger(path: str) -> Recording:
             raise RecordingFormatError(
                 f"missing phone timestamp: {quote(text)}", path=path, line=number
             )
+        if len(fields) == rr_col and rr_col > 1 and all(f.strip() for f in fields):
+            without_rr += 1  # columns up to the heart rate, no RR field at all: no RR either
+            continue
         if len(fields) <= rr_col:
             raise RecordingFormatError(
                 f"missing column: expected {rr_col + 1} fields separated by ';', "

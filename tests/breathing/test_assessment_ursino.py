@@ -110,14 +110,15 @@ def test_hr_lags_breathing_at_this_models_resonance() -> None:
 
 @pytest.mark.slow
 def test_choice_on_noise_free_tables_of_the_model() -> None:
-    """The model's own response at the five rates, no noise: above the true resonance by at
-    most 0.35/min for every person (measured: +0.02 to +0.30, README). HR lags lung volume by
+    """The model's own response at the five rates, no noise: within 0.35/min of the true
+    resonance for every person (measured: +0.02 to +0.30, all above it, README; the bound is
+    two-sided so that removing the bias passes). HR lags lung volume by
     1.6-2.2 s at every rate, which the choice reads as the person breathing behind the pacer,
     so it takes the band-pass fit for 5 of the 8 people."""
     for params in PARAMETER_SETS:
         result = noise_free_choice(params)
         assert result.resonance_bpm is not None, params.name
-        assert 0.0 < result.resonance_bpm - true_resonance_bpm(params) <= 0.35, result.reason
+        assert abs(result.resonance_bpm - true_resonance_bpm(params)) <= 0.35, result.reason
 
 
 @pytest.mark.slow
@@ -130,7 +131,9 @@ def test_assessment_error_on_the_held_out_model_2_minute_steps(two_minute: Error
     assert max(chosen) <= 0.75, chosen
     weak = [v for v in two_minute[WEAK]["chosen"] if v is not None]
     assert all(abs(v) <= 0.3 for v in weak), weak  # when it gives a rate, it is right
-    # the phase criterion's assumption (HR in phase at resonance) does not hold here either
+    # a property of the model, not a target for the method: HR is not in phase with lung volume
+    # at resonance here (unlike the simulator), so the phase-zero criterion alone is far off;
+    # this keeps the held-out model from being the simulator's physiology in disguise
     phase = _given(two_minute, "phase_zero_crossing")
     assert np.mean(phase) >= 0.5, phase
 

@@ -450,7 +450,9 @@ def test_side_by_side_with_neurokit2_on_the_sinus_records(
     assert mine.f1 is not None and single.f1 is not None and mine.f1 > single.f1
     assert mine.found is not None and single.found is not None and mine.found > single.found
     assert mine.fp_per_hour is not None and single.fp_per_hour is not None
-    assert single.fp_per_hour < mine.fp_per_hour <= 1.5 * single.fp_per_hour  # measured 1.34
+    # more false positives than NeuroKit2 (measured 1.34 times) is a known cost, not a target:
+    # only the upper bound is asserted, so that fewer passes
+    assert mine.fp_per_hour <= 1.5 * single.fp_per_hour
 
 
 @pytest.mark.slow

@@ -262,12 +262,13 @@ def test_polar_sensor_logger_hr_layout_reads_rr_by_name_and_skips_rows_without_r
         "2026-06-01T21:17:07.832;0;62;950\n"
         "2026-06-01T21:17:08.801;0;62;969\n"
         "2026-06-01T21:17:09.810;0;61;\n"
+        "2026-06-01T21:17:10.290;0;61\n"
         "2026-06-01T21:17:10.775;0;61;1004\n"
     )
     assert detect_recording_format(path) == "polar_sensor_logger"
     rec = read_recording(path)
     assert rec.rr_ms.tolist() == [950.0, 969.0, 1004.0]  # never the 0 ns or the bpm column
-    assert rec.meta["rows_without_rr"] == 1
+    assert rec.meta["rows_without_rr"] == 2
 
 
 def test_polar_sensor_logger_row_without_a_phone_time_names_its_line(tmp_path: Path) -> None:
