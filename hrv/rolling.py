@@ -270,12 +270,14 @@ def _dfa_column(
         padded[s : s + ss.size] = ss
         hi, lo_part = running_sum_dd(padded.reshape(rows + 1, s), axis=0)
         boxes = nn // s
-        q0 = lo // s
-        r = lo % s
-        q1 = q0 + boxes
-        # The boxes of the window starting at lo are lo + m*s; they share residue r only when
-        # lo % s == r, which holds by construction (q*s + r == lo + m*s).
-        total = (hi[q1, r] - hi[q0, r]) + (lo_part[q1, r] - lo_part[q0, r])
+        # The boxes of the window starting at lo start at lo + m*s, m < boxes: their sum is
+        # hi[q1, r] - hi[q0, r] with r = lo % s, q0 = lo // s, q1 = q0 + boxes (hi[q, r] holds
+        # the boxes starting before q*s + r, the padded row 0 being zero). Flat, hi[q, r] is
+        # element q*s + r: lo and lo + boxes*s.
+        i0 = lo
+        i1 = lo + boxes * s
+        hi_flat, lo_flat = hi.reshape(-1), lo_part.reshape(-1)
+        total = (hi_flat[i1] - hi_flat[i0]) + (lo_flat[i1] - lo_flat[i0])
         f2 = total / (boxes * s)
         flat |= f2 <= flat_f2  # F(n) <= 1e-9 * mean RR: alpha1 undefined, as dfa_alpha1
         with np.errstate(divide="ignore", invalid="ignore"):
