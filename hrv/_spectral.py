@@ -421,7 +421,8 @@ def power_spectrum_rows(
     rows -= rows.mean(axis=-1, keepdims=True)
     rows *= window
     spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
-    p: NDArray[np.float64] = spec.real**2 + spec.imag**2
+    p: NDArray[np.float64] = np.square(spec.real)
+    p += np.square(spec.imag, out=scratch("power_spectrum_rows.imag2", p.shape))
     p *= 2.0 / (fs * float(np.dot(window, window)))
     p[..., 0] *= 0.5
     return p
