@@ -175,15 +175,24 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
     # the weights sum to zero, so differences from the centre value can replace the values:
     # the same slope, but exactly 0 on a constant stretch and free of cancellation
     yv = [y[2 + k : n - 2 + k] - y[2 : n - 2] for k in (-2, -1, 1, 2)]
-    out = np.zeros_like(c)
+    neg = [-dk for dk in d]
+    out: NDArray[np.float64] | None = None
     for j in range(4):
-        num = np.ones_like(c)
-        den = d[j].copy()
-        for k in range(4):
-            if k != j:
-                num = num * -d[k]
-                den = den * (d[j] - d[k])
-        out = out + (num / den) * yv[j]
+        # w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k)), multiplied left to right
+        others = [k for k in range(4) if k != j]
+        num = neg[others[0]] * neg[others[1]]
+        num *= neg[others[2]]
+        den = d[j] * (d[j] - d[others[0]])
+        for k in others[1:]:
+            den *= d[j] - d[k]
+        num /= den
+        num *= yv[j]
+        if out is None:
+            out = num
+            out += 0.0  # as 0 + term: a -0.0 term gives +0.0, as in a sum started at zero
+        else:
+            out += num
+    assert out is not None
     return out
 
 
