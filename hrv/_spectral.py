@@ -231,22 +231,28 @@ def spline_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.
 
     n = t.size
     h = np.diff(t)
-    d = np.diff(y) / h
+    d = np.diff(y)
+    d /= h
     ab = np.empty((3, n))
     ab[0, 0] = 0.0
     ab[0, 1] = 1.0  # super-diagonal of row 0
     ab[0, 2:] = h[:-1]  # row i (1 .. n-2): coefficient of m[i+1] is h[i-1]
     ab[1, 0] = 2.0
-    ab[1, 1 : n - 1] = 2.0 * (h[:-1] + h[1:])
+    diag = np.add(h[:-1], h[1:], out=ab[1, 1 : n - 1])
+    diag *= 2.0
     ab[1, n - 1] = 2.0
     ab[2, : n - 2] = h[1:]  # row i: coefficient of m[i-1] is h[i]
     ab[2, n - 2] = 1.0
     ab[2, n - 1] = 0.0
     rhs = np.empty(n)
     rhs[0] = 3.0 * d[0]
-    rhs[1 : n - 1] = 3.0 * (h[1:] * d[:-1] + h[:-1] * d[1:])
+    inner = np.multiply(h[1:], d[:-1], out=rhs[1 : n - 1])
+    inner += np.multiply(ab[0, 2:], d[1:], out=h[:-1])  # h[:-1] * d[1:] (ab[0, 2:] = h[:-1])
+    inner *= 3.0
     rhs[n - 1] = 3.0 * d[-1]
-    out: NDArray[np.float64] = solve_banded((1, 1), ab, rhs, check_finite=False)
+    out: NDArray[np.float64] = solve_banded(
+        (1, 1), ab, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False
+    )
     return out
 
 
