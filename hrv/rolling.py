@@ -364,7 +364,18 @@ def _stress_column(
         return out
     part = rr[first:last]
     k = np.floor(part / _SI_BIN_MS).astype(np.int64)
-    bins, code = np.unique(k, return_inverse=True)
+    k_min = int(k.min())
+    k -= k_min
+    span = int(k.max()) + 1
+    if span <= 4 * k.size + 64:
+        # the occupied bins in order and each beat's rank among them, by counting (what
+        # np.unique(k, return_inverse=True) gives, without sorting)
+        present = np.bincount(k, minlength=span) > 0
+        bins = np.flatnonzero(present) + k_min
+        code = (np.cumsum(present) - 1)[k]
+    else:  # RR spread over far more bins than beats (hours-long pauses): sort
+        bins, code = np.unique(k, return_inverse=True)
+        bins += k_min
     nbin = int(bins.size)
     # segment j holds beats bounds[j] .. bounds[j+1]-1
     seg_len = np.diff(bounds)
