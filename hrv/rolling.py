@@ -259,6 +259,8 @@ def _dfa_column(
     mean_rr = bnd.window_sum(rr)[idx] / nn
     flat_f2 = (_FLAT_REL * mean_rr) ** 2
     flat = np.zeros(idx.size, dtype=np.bool_)
+    longest = rr.size + 2 * _DFA_N_MAX  # (ceil(N / s) + 1) * s <= N + 2 s
+    pad_buf, hi_buf, lo_buf = np.empty(longest), np.empty(longest), np.empty(longest)
     for col, size in enumerate(sizes):
         s = int(size)
         ss = box_ss[col]
@@ -266,9 +268,16 @@ def _dfa_column(
         # double-double so that a huge box (one holding a long pause) costs later windows no
         # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0)
         rows = -(-ss.size // s)
-        padded = np.zeros((rows + 1) * s)
+        length = (rows + 1) * s
+        padded = pad_buf[:length]  # one buffer for every size: zero head and tail, ss between
+        padded[:s] = 0.0
         padded[s : s + ss.size] = ss
-        hi, lo_part = running_sum_dd(padded.reshape(rows + 1, s), axis=0)
+        padded[s + ss.size :] = 0.0
+        hi, lo_part = running_sum_dd(
+            padded.reshape(rows + 1, s),
+            axis=0,
+            out=(hi_buf[:length].reshape(-1, s), lo_buf[:length].reshape(-1, s)),
+        )
         boxes = nn // s
         # The boxes of the window starting at lo start at lo + m*s, m < boxes: their sum is
         # hi[q1, r] - hi[q0, r] with r = lo % s, q0 = lo // s, q1 = q0 + boxes (hi[q, r] holds
