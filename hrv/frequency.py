@@ -475,9 +475,10 @@ def welch_windows(
     np.add.at(used, j_lo - seg_lo, 1)
     np.add.at(used, j_lo + count - seg_lo, -1)
     usable = gap_free_segments(t, gap_idx, seg_lo, seg_hi)
-    need = np.flatnonzero((np.cumsum(used[:-1]) > 0) & usable)
+    needed = (np.cumsum(used[:-1]) > 0) & usable
+    need = np.flatnonzero(needed)
     seg_psd = scratch("welch.seg_psd", (seg_hi - seg_lo + 1, n_bins))  # reused memory
-    seg_psd.fill(0.0)  # rows of unusable segments stay 0
+    seg_psd[~needed] = 0.0  # every other row is written below; unusable segments stay 0
     for a in range(0, need.size, _BATCH_SEGMENTS):
         idx = need[a : a + _BATCH_SEGMENTS]
         rows = centred_rows(
