@@ -54,6 +54,7 @@ __all__ = [
     "SMOOTHNESS_PRIORS_LAMBDA",
     "Tachogram",
     "beat_times",
+    "centred_rows",
     "check_detrend",
     "detrended_hann_psd_rows",
     "gather_rows",
@@ -79,6 +80,8 @@ HERMITE_MARGIN = 2
 SPLINE_MARGIN = 20
 #: Elements per block of the blockwise resampling (128 kB arrays: the temporaries stay in cache).
 _CHUNK = 16384
+#: Intervals per block of the Hermite evaluation (~14,000 grid points at 4 Hz: cache-sized).
+_INTERVALS = 4096
 #: Lomb-Scargle works on (frequencies x beats) blocks of at most this many elements.
 _LOMB_CHUNK = 2_000_000
 
@@ -174,15 +177,24 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
     # the weights sum to zero, so differences from the centre value can replace the values:
     # the same slope, but exactly 0 on a constant stretch and free of cancellation
     yv = [y[2 + k : n - 2 + k] - y[2 : n - 2] for k in (-2, -1, 1, 2)]
-    out = np.zeros_like(c)
+    neg = [-dk for dk in d]
+    out: NDArray[np.float64] | None = None
     for j in range(4):
-        num = np.ones_like(c)
-        den = d[j].copy()
-        for k in range(4):
-            if k != j:
-                num = num * -d[k]
-                den = den * (d[j] - d[k])
-        out = out + (num / den) * yv[j]
+        # w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k)), multiplied left to right
+        others = [k for k in range(4) if k != j]
+        num = neg[others[0]] * neg[others[1]]
+        num *= neg[others[2]]
+        den = d[j] * (d[j] - d[others[0]])
+        for k in others[1:]:
+            den *= d[j] - d[k]
+        num /= den
+        num *= yv[j]
+        if out is None:
+            out = num
+            out += 0.0  # as 0 + term: a -0.0 term gives +0.0, as in a sum started at zero
+        else:
+            out += num
+    assert out is not None
     return out
 
 
@@ -219,22 +231,28 @@ def spline_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.
 
     n = t.size
     h = np.diff(t)
-    d = np.diff(y) / h
+    d = np.diff(y)
+    d /= h
     ab = np.empty((3, n))
     ab[0, 0] = 0.0
     ab[0, 1] = 1.0  # super-diagonal of row 0
     ab[0, 2:] = h[:-1]  # row i (1 .. n-2): coefficient of m[i+1] is h[i-1]
     ab[1, 0] = 2.0
-    ab[1, 1 : n - 1] = 2.0 * (h[:-1] + h[1:])
+    diag = np.add(h[:-1], h[1:], out=ab[1, 1 : n - 1])
+    diag *= 2.0
     ab[1, n - 1] = 2.0
     ab[2, : n - 2] = h[1:]  # row i: coefficient of m[i-1] is h[i]
     ab[2, n - 2] = 1.0
     ab[2, n - 1] = 0.0
     rhs = np.empty(n)
     rhs[0] = 3.0 * d[0]
-    rhs[1 : n - 1] = 3.0 * (h[1:] * d[:-1] + h[:-1] * d[1:])
+    inner = np.multiply(h[1:], d[:-1], out=rhs[1 : n - 1])
+    inner += np.multiply(ab[0, 2:], d[1:], out=h[:-1])  # h[:-1] * d[1:] (ab[0, 2:] = h[:-1])
+    inner *= 3.0
     rhs[n - 1] = 3.0 * d[-1]
-    out: NDArray[np.float64] = solve_banded((1, 1), ab, rhs, check_finite=False)
+    out: NDArray[np.float64] = solve_banded(
+        (1, 1), ab, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False
+    )
     return out
 
 
@@ -270,45 +288,41 @@ def _hermite_eval(
     """
     n = t.size
     a, b = margin, n - 1 - margin  # first and last knot used
-    # the intervals a .. b-1 and their cubic coefficients in s = (tau - t[i]) / h[i]
-    t0 = t[a:b]
-    h = t[a + 1 : b + 1] - t0
-    y0 = y[a:b]
-    dy = y[a + 1 : b + 1] - y0
-    m0 = h * slope[:-1]
-    m1 = h * slope[1:]
-    c2 = 3.0 * dy - 2.0 * m0 - m1
-    c3 = m0 + m1 - 2.0 * dy
     # grid points per interval: m with t[i] <= m / fs < t[i+1] (4 t is exact in binary)
     edges = np.ceil(t[a : b + 1] * fs).astype(np.int64)
     edges[0] = m_lo
     edges[-1] = m_hi + 1
     np.clip(edges, m_lo, m_hi + 1, out=edges)
-    counts = np.diff(edges)
-    i = np.repeat(np.arange(counts.size), counts)
-    n_grid = m_hi + 1 - m_lo
-    out: NDArray[np.float64] = np.empty(n_grid, dtype=np.float64)
-    # Evaluated in cache-sized blocks of grid points, with the same operations in the same order
-    # per point as y0 + s * (m0 + s * (c2 + s * c3)), s = (tau - t0) / h: identical numbers.
-    size = min(_CHUNK, out.size)
-    s = np.empty(size)
-    acc = np.empty(size)
-    tmp = np.empty(size)
-    for a in range(0, out.size, _CHUNK):
-        b = min(a + _CHUNK, out.size)
-        ii = i[a:b]
-        k = b - a
-        s_, acc_, tmp_ = s[:k], acc[:k], tmp[:k]
-        np.divide(np.arange(m_lo + a, m_lo + b, dtype=np.float64), fs, out=s_)  # tau
-        np.subtract(s_, np.take(t0, ii, out=tmp_), out=s_)
-        np.divide(s_, np.take(h, ii, out=tmp_), out=s_)
-        np.take(c3, ii, out=acc_)
-        acc_ *= s_
-        acc_ += np.take(c2, ii, out=tmp_)
-        acc_ *= s_
-        acc_ += np.take(m0, ii, out=tmp_)
-        acc_ *= s_
-        np.add(np.take(y0, ii, out=tmp_), acc_, out=out[a:b])
+    out: NDArray[np.float64] = np.empty(m_hi + 1 - m_lo, dtype=np.float64)
+    # Blocks of intervals: each block's cubic coefficients in s = (tau - t[i]) / h[i] and its
+    # grid points stay in cache; per point the same operations in the same order as
+    # y0 + s * (m0 + s * (c2 + s * c3)): the numbers do not depend on the blocking.
+    n_int = b - a
+    for i0 in range(0, n_int, _INTERVALS):
+        i1 = min(i0 + _INTERVALS, n_int)
+        g0, g1 = int(edges[i0]), int(edges[i1])
+        if g1 <= g0:
+            continue
+        t0 = t[a + i0 : a + i1]
+        h = t[a + i0 + 1 : a + i1 + 1] - t0
+        y0 = y[a + i0 : a + i1]
+        dy = y[a + i0 + 1 : a + i1 + 1] - y0
+        m0 = h * slope[i0:i1]
+        m1 = h * slope[i0 + 1 : i1 + 1]
+        c2 = 3.0 * dy - 2.0 * m0 - m1
+        c3 = m0 + m1 - 2.0 * dy
+        ii = np.repeat(np.arange(i1 - i0), np.diff(edges[i0 : i1 + 1]))
+        s_ = np.arange(g0, g1, dtype=np.float64)
+        s_ /= fs  # tau
+        s_ -= t0[ii]
+        s_ /= h[ii]
+        acc = c3[ii]
+        acc *= s_
+        acc += c2[ii]
+        acc *= s_
+        acc += m0[ii]
+        acc *= s_
+        np.add(y0[ii], acc, out=out[g0 - m_lo : g1 - m_lo])
     return out
 
 
@@ -379,6 +393,29 @@ def gather_rows(series: NDArray[np.float64], offsets: NDArray[np.int64], length:
     return view[offsets]
 
 
+def centred_rows(
+    series: NDArray[np.float64],
+    offsets: NDArray[np.int64],
+    length: int,
+    out: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """Rows ``series[o : o + length] - series[o]`` for every offset, ``(len(offsets), length)``.
+
+    What :func:`gather_rows` followed by ``rows -= rows[:, :1]`` gives, with the same numbers,
+    in one pass: evenly spaced offsets (the Welch segments of a stretch of the clock) are read
+    through a strided view instead of being copied first. Written to ``out`` when given.
+    """
+    view = np.lib.stride_tricks.sliding_window_view(series, length)
+    k = int(offsets.size)
+    step = int(offsets[1] - offsets[0]) if k > 1 else 1
+    if k >= 1 and step > 0 and int(offsets[-1]) == int(offsets[0]) + (k - 1) * step:
+        sel = view[int(offsets[0]) : int(offsets[-1]) + 1 : step]
+    else:
+        sel = view[offsets]
+    res: NDArray[np.float64] = np.empty((k, length)) if out is None else out
+    return np.subtract(sel, sel[:, :1], out=res)
+
+
 def power_spectrum_rows(
     rows: NDArray[np.float64],
     window: NDArray[np.float64],
@@ -397,7 +434,8 @@ def power_spectrum_rows(
     rows -= rows.mean(axis=-1, keepdims=True)
     rows *= window
     spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
-    p: NDArray[np.float64] = spec.real**2 + spec.imag**2
+    p: NDArray[np.float64] = np.square(spec.real)
+    p += np.square(spec.imag, out=scratch("power_spectrum_rows.imag2", p.shape))
     p *= 2.0 / (fs * float(np.dot(window, window)))
     p[..., 0] *= 0.5
     return p
@@ -525,6 +563,8 @@ def detrended_hann_psd_rows(
     detrend: str | None,
     fs: float = RESAMPLE_HZ,
     lam: float = SMOOTHNESS_PRIORS_LAMBDA,
+    *,
+    centred: bool = False,
 ) -> NDArray[np.float64]:
     """One-sided PSD (ms^2/Hz) of every row: detrended, periodic-Hann windowed, no zero padding.
 
@@ -535,14 +575,17 @@ def detrended_hann_psd_rows(
     regularisation ``lam`` (Tarvainen et al. 2002; the trend solves
     ``(I + lam**2 D2' D2) z = y``, the convention of NeuroKit2's ``signal_detrend``). The
     periodic Hann window of length ``n`` is applied in the DFT domain, where it is exactly the
-    three-tap ``X[k] = Z[k] / 2 - (Z[k-1] + Z[k+1]) / 4``. ``rows`` is modified in place.
+    three-tap ``X[k] = Z[k] / 2 - (Z[k-1] + Z[k+1]) / 4``. ``rows`` is modified in place;
+    ``centred=True`` says each row's first value has already been subtracted
+    (:func:`centred_rows`), which this function otherwise does first.
     """
     from scipy import fft as sp_fft  # local: scipy.fft costs ~0.2 s at `import hrv`
 
     n = rows.shape[-1]
     n_keep = n_bins + 1
     det = _detrender(detrend, n, n_keep, lam)
-    rows -= rows[..., :1]  # first value out first: a constant row becomes exactly 0
+    if not centred:
+        rows -= rows[..., :1]  # first value out first: a constant row becomes exactly 0
     z = sp_fft.rfft(rows, axis=-1)[..., :n_keep]
     z *= det.m
     if det.r is not None and det.h is not None:

@@ -295,12 +295,19 @@ def running_sum_dd(
     """
     hi, lo = out if out is not None else (np.empty_like(values), np.empty_like(values))
     np.cumsum(values, axis=axis, out=hi)  # sequential: hi[j] = fl(hi[j - 1] + values[j])
-    before = np.zeros_like(hi)
-    src = [slice(None)] * hi.ndim
-    dst = [slice(None)] * hi.ndim
-    src[axis], dst[axis] = slice(None, -1), slice(1, None)
-    before[tuple(dst)] = hi[tuple(src)]
-    b_virtual = hi - before
-    err = (before - (hi - b_virtual)) + (values - b_virtual)
+    # TwoSum of hi[j] = fl(before + v) with before = hi[j - 1], v = values[j]:
+    # err = (before - (hi - bv)) + (v - bv), bv = hi - before; at j = 0 (before = 0) it is 0
+    err = np.empty_like(hi)
+    first = [slice(None)] * hi.ndim
+    cur = [slice(None)] * hi.ndim
+    prev = [slice(None)] * hi.ndim
+    first[axis], cur[axis], prev[axis] = slice(0, 1), slice(1, None), slice(None, -1)
+    err[tuple(first)] = 0.0
+    e, h, before, v = err[tuple(cur)], hi[tuple(cur)], hi[tuple(prev)], values[tuple(cur)]
+    np.subtract(h, before, out=e)  # bv
+    tmp = h - e
+    np.subtract(before, tmp, out=tmp)
+    np.subtract(v, e, out=e)
+    e += tmp
     np.cumsum(err, axis=axis, out=lo)
     return hi, lo

@@ -54,6 +54,7 @@ from hrv._spectral import (
     hann_periodic,
     power_spectrum_rows,
     refined_peak_hz,
+    scratch,
 )
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
@@ -187,7 +188,9 @@ def _coherence_core(
         _hold_edges(rows, k_lo[a:b], k_hi[a:b])
         psd = power_spectrum_rows(rows, window, nfft, n_bins, fs)
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)
-        csum = np.concatenate([np.zeros((b - a, 1)), np.cumsum(psd, axis=1)], axis=1)
+        csum = scratch("coherence.csum", (b - a, n_bins + 1))
+        csum[:, 0] = 0.0
+        np.cumsum(psd, axis=1, out=csum[:, 1:])
         r = np.arange(b - a)
         p_lo = np.maximum(k_pk - half, 0)
         p_hi = np.minimum(k_pk + half + 1, n_bins)

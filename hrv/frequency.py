@@ -54,9 +54,9 @@ from hrv._spectral import (
     SPLINE_MARGIN,
     Tachogram,
     beat_times,
+    centred_rows,
     check_detrend,
     detrended_hann_psd_rows,
-    gather_rows,
     interior_grid_range,
     refined_peak_hz,
     scratch,
@@ -475,13 +475,19 @@ def welch_windows(
     np.add.at(used, j_lo - seg_lo, 1)
     np.add.at(used, j_lo + count - seg_lo, -1)
     usable = gap_free_segments(t, gap_idx, seg_lo, seg_hi)
-    need = np.flatnonzero((np.cumsum(used[:-1]) > 0) & usable)
+    needed = (np.cumsum(used[:-1]) > 0) & usable
+    need = np.flatnonzero(needed)
     seg_psd = scratch("welch.seg_psd", (seg_hi - seg_lo + 1, n_bins))  # reused memory
-    seg_psd.fill(0.0)  # rows of unusable segments stay 0
+    seg_psd[~needed] = 0.0  # every other row is written below; unusable segments stay 0
     for a in range(0, need.size, _BATCH_SEGMENTS):
         idx = need[a : a + _BATCH_SEGMENTS]
-        rows = gather_rows(series, g_lo + idx * WELCH_HOP, WELCH_SEGMENT)
-        seg_psd[idx] = detrended_hann_psd_rows(rows, n_bins, detrend)
+        rows = centred_rows(
+            series,
+            g_lo + idx * WELCH_HOP,
+            WELCH_SEGMENT,
+            out=scratch("welch.rows", (idx.size, WELCH_SEGMENT)),
+        )
+        seg_psd[idx] = detrended_hann_psd_rows(rows, n_bins, detrend, centred=True)
     # each window: the mean of its usable segments' spectra
     n_usable_before = np.concatenate([[0], np.cumsum(usable, dtype=np.int64)])
     n_usable = n_usable_before[j_lo - seg_lo + count] - n_usable_before[j_lo - seg_lo]

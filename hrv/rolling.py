@@ -259,6 +259,8 @@ def _dfa_column(
     mean_rr = bnd.window_sum(rr)[idx] / nn
     flat_f2 = (_FLAT_REL * mean_rr) ** 2
     flat = np.zeros(idx.size, dtype=np.bool_)
+    longest = rr.size + 2 * _DFA_N_MAX  # (ceil(N / s) + 1) * s <= N + 2 s
+    pad_buf, hi_buf, lo_buf = np.empty(longest), np.empty(longest), np.empty(longest)
     for col, size in enumerate(sizes):
         s = int(size)
         ss = box_ss[col]
@@ -266,16 +268,25 @@ def _dfa_column(
         # double-double so that a huge box (one holding a long pause) costs later windows no
         # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0)
         rows = -(-ss.size // s)
-        padded = np.zeros((rows + 1) * s)
+        length = (rows + 1) * s
+        padded = pad_buf[:length]  # one buffer for every size: zero head and tail, ss between
+        padded[:s] = 0.0
         padded[s : s + ss.size] = ss
-        hi, lo_part = running_sum_dd(padded.reshape(rows + 1, s), axis=0)
+        padded[s + ss.size :] = 0.0
+        hi, lo_part = running_sum_dd(
+            padded.reshape(rows + 1, s),
+            axis=0,
+            out=(hi_buf[:length].reshape(-1, s), lo_buf[:length].reshape(-1, s)),
+        )
         boxes = nn // s
-        q0 = lo // s
-        r = lo % s
-        q1 = q0 + boxes
-        # The boxes of the window starting at lo are lo + m*s; they share residue r only when
-        # lo % s == r, which holds by construction (q*s + r == lo + m*s).
-        total = (hi[q1, r] - hi[q0, r]) + (lo_part[q1, r] - lo_part[q0, r])
+        # The boxes of the window starting at lo start at lo + m*s, m < boxes: their sum is
+        # hi[q1, r] - hi[q0, r] with r = lo % s, q0 = lo // s, q1 = q0 + boxes (hi[q, r] holds
+        # the boxes starting before q*s + r, the padded row 0 being zero). Flat, hi[q, r] is
+        # element q*s + r: lo and lo + boxes*s.
+        i0 = lo
+        i1 = lo + boxes * s
+        hi_flat, lo_flat = hi.reshape(-1), lo_part.reshape(-1)
+        total = (hi_flat[i1] - hi_flat[i0]) + (lo_flat[i1] - lo_flat[i0])
         f2 = total / (boxes * s)
         flat |= f2 <= flat_f2  # F(n) <= 1e-9 * mean RR: alpha1 undefined, as dfa_alpha1
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -362,7 +373,18 @@ def _stress_column(
         return out
     part = rr[first:last]
     k = np.floor(part / _SI_BIN_MS).astype(np.int64)
-    bins, code = np.unique(k, return_inverse=True)
+    k_min = int(k.min())
+    k -= k_min
+    span = int(k.max()) + 1
+    if span <= 4 * k.size + 64:
+        # the occupied bins in order and each beat's rank among them, by counting (what
+        # np.unique(k, return_inverse=True) gives, without sorting)
+        present = np.bincount(k, minlength=span) > 0
+        bins = np.flatnonzero(present) + k_min
+        code = (np.cumsum(present) - 1)[k]
+    else:  # RR spread over far more bins than beats (hours-long pauses): sort
+        bins, code = np.unique(k, return_inverse=True)
+        bins += k_min
     nbin = int(bins.size)
     # segment j holds beats bounds[j] .. bounds[j+1]-1
     seg_len = np.diff(bounds)

@@ -269,19 +269,38 @@ def sum_runs(
         prev = levels[-1]
         half = 1 << (k - 1)
         levels.append(np.add(prev[:-half], prev[half:], out=block[k - 1, : prev.shape[0] - half]))
-    acc = np.zeros((first.size, n_bins))
+    # Spectra are >= +0.0, so adding a zero row leaves a sum's bits unchanged: a level that
+    # most windows take is added to every window, with zeros for the windows that skip it (one
+    # contiguous pass instead of a scattered read-modify-write); the first level taken is
+    # written, not added to zeros.
+    acc = np.empty((first.size, n_bins))
     gathered = scratch("sum_runs.gathered", (first.size, n_bins))
     pos = first.copy()
+    started = False
     for k in range(n_lev - 1, -1, -1):
-        rows = np.flatnonzero((count >> k) & 1)
-        if rows.size == 0:
+        take = ((count >> k) & 1).astype(np.bool_)
+        n_take = int(np.count_nonzero(take))
+        if n_take == 0:
             continue
-        at = pos[rows]
-        if rows.size == first.size:  # every window takes this level (the usual case)
-            acc += np.take(levels[k], at, axis=0, out=gathered)
+        if n_take == first.size:  # every window takes this level (the usual case)
+            if started:
+                acc += np.take(levels[k], pos, axis=0, out=gathered)
+            else:
+                np.take(levels[k], pos, axis=0, out=acc)
+        elif 4 * n_take >= first.size:
+            part = np.take(levels[k], np.where(take, pos, 0), axis=0, out=gathered)
+            part[~take] = 0.0
+            if started:
+                acc += part
+            else:
+                acc[...] = part
         else:
-            acc[rows] += np.take(levels[k], at, axis=0, out=gathered[: rows.size])
-        pos[rows] = at + (1 << k)
+            if not started:
+                acc.fill(0.0)
+            rows = np.flatnonzero(take)
+            acc[rows] += np.take(levels[k], pos[rows], axis=0, out=gathered[:n_take])
+        started = True
+        pos[take] += 1 << k
     return acc
 
 
