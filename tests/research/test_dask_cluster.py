@@ -84,11 +84,13 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             client.wait_for_workers(2, timeout=90)
         yield address
     finally:
+        # a worker whose scheduler goes away keeps trying to reconnect for ~20 s after SIGTERM:
+        # the cluster is done with, so a short grace then SIGKILL (saves ~17 s of every run)
         for p in reversed(procs):
             p.terminate()
         for p in reversed(procs):
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
