@@ -120,11 +120,19 @@ def _stream_costs(
 
 
 def _group_times(
-    rr: NDArray[np.float64], window_s: float, step_s: float, repeats: int
-) -> list[tuple[str, list[float], list[float]]]:
-    """Wall and CPU seconds of ``repeats`` calls of ``hrv.rolling`` per metric-group selection."""
+    rr: NDArray[np.float64],
+    window_s: float,
+    step_s: float,
+    repeats: int,
+    extra: dict[str, Any] | None = None,
+) -> list[tuple[str, list[float], list[float], list[float]]]:
+    """Wall, thread-CPU and process-CPU seconds of ``repeats`` ``hrv.rolling`` calls per selection.
+
+    ``extra``: more keyword arguments of ``hrv.rolling`` (``{"parallel": False}``).
+    """
     import hrv
 
+    kw = extra or {}
     selections: list[tuple[str, list[str] | None]] = [
         ("time", ["time"]),
         ("time+frequency", ["time", "frequency"]),
@@ -133,17 +141,19 @@ def _group_times(
         ("all", None),
     ]
     for _ in range(5):  # warm-up: scratch memory, caches
-        hrv.rolling(rr, window_s=window_s, step_s=step_s, metrics=None)
+        hrv.rolling(rr, window_s=window_s, step_s=step_s, metrics=None, **kw)
     out = []
     for label, metrics in selections:
         wall: list[float] = []
         cpu: list[float] = []
+        proc: list[float] = []
         for _ in range(repeats):
-            c0, t0 = time.thread_time(), time.perf_counter()
-            hrv.rolling(rr, window_s=window_s, step_s=step_s, metrics=metrics)
+            p0, c0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
+            hrv.rolling(rr, window_s=window_s, step_s=step_s, metrics=metrics, **kw)
             wall.append(time.perf_counter() - t0)
             cpu.append(time.thread_time() - c0)
-        out.append((label, wall, cpu))
+            proc.append(time.process_time() - p0)
+        out.append((label, wall, cpu, proc))
     return out
 
 
@@ -172,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         help="only time hrv.rolling per metric group, one line (for alternating A/B runs of "
         "two checkouts: PYTHONPATH=<checkout> python -m bench.rolling --groups-only)",
     )
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="with --groups-only: call hrv.rolling(..., parallel=False) (checkouts that have it)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.repeats, args.nk_windows, args.stream_hours = 3, 6, 0.5
@@ -186,13 +201,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.groups_only:
         import hrv
 
-        rows_ab = _group_times(rr, args.window_s, args.step_s, args.repeats)
-        print(f"hrv from {Path(hrv.__file__).parent.parent}; median/best of {args.repeats} calls")
+        extra = {"parallel": False} if args.sequential else None
+        rows_ab = _group_times(rr, args.window_s, args.step_s, args.repeats, extra)
+        print(
+            f"hrv from {Path(hrv.__file__).parent.parent}"
+            f"{' (parallel=False)' if args.sequential else ''}; median/best of {args.repeats} "
+            "calls: wall ms (thread CPU; process CPU, all threads)"
+        )
         print(
             "  ".join(
                 f"{label}: {statistics.median(wall) * 1e3:.1f}/{min(wall) * 1e3:.1f} ms "
-                f"(cpu {statistics.median(cpu) * 1e3:.1f}/{min(cpu) * 1e3:.1f})"
-                for label, wall, cpu in rows_ab
+                f"(cpu {statistics.median(cpu) * 1e3:.1f}/{min(cpu) * 1e3:.1f}; "
+                f"proc {statistics.median(proc) * 1e3:.1f}/{min(proc) * 1e3:.1f})"
+                for label, wall, cpu, proc in rows_ab
             )
         )
         return

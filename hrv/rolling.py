@@ -24,9 +24,9 @@ How it stays fast:
   it uses with per-residue prefix sums;
 - stress index: per-segment histograms of 50-ms bins with cumulative counts, and range
   minimum/maximum queries over segments (sparse table) for MxDMn;
-- frequency domain and coherence: :func:`hrv.coherence.spectral_windows` (one 4 Hz resampling
-  of the whole recording, every Welch segment / coherence slot of every window in batched
-  FFTs). Welch needs >= 128 s of data inside the spline's 20-beat margins, so on shorter
+- frequency domain and coherence: :func:`hrv.coherence.spectral_windows` (one resampling
+  of the whole recording per group, every Welch segment / coherence slot of every window in
+  batched FFTs). Welch needs >= 128 s of data inside the spline's 20-beat margins, so on shorter
   windows (e.g. the live 60 s, anything under ~165 s at 70 bpm) the ``"frequency"`` columns
   are NaN; coherence uses the last 64 s of each window. Windows that
   hold a gap follow ``hrv.frequency``'s gap policy.
@@ -41,12 +41,23 @@ Output columns (a ``dict`` of 1-D numpy arrays, one value per window, in window 
 
 A metric that is ``None`` for a window (too few beats) is NaN in its column. Columns of groups
 that were not requested are absent.
+
+Threads: with ``parallel=True`` (the default) the requested groups run at the same time in the
+calling thread and a small pool of long-lived threads this module starts on first use (no I/O,
+no clock, no event loop: the module stays pure). The groups share only read-only inputs; the
+scratch memory the batched code reuses between calls is per thread (``threading.local`` in
+``hrv._windows`` and ``hrv._spectral``), and the time group, the only user of the calling
+thread's ``scratch_rows`` block after the beat timeline is built, is the only one that touches
+it while the groups run. Several threads may call :func:`rolling` at once.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
 from typing import Any
 
@@ -417,6 +428,7 @@ def rolling(
     gaps: Any = None,
     metrics: Iterable[str] | None = METRIC_GROUPS,
     detrend: str | None = DEFAULT_DETREND,
+    parallel: bool = True,
 ) -> dict[str, NDArray[Any]]:
     """HRV metrics of every window of a recording, as columns.
 
@@ -446,6 +458,16 @@ def rolling(
     detrend : {"smoothness_priors", "linear", None}
         Detrending of the frequency group's Welch segments (:func:`hrv.frequency_domain`);
         every window's VLF needs ``window_s >= 300`` (its ``span_s`` is ``window_s``).
+    parallel : bool
+        With two or more groups, compute them concurrently: the calling thread and up to
+        ``min(groups, os.cpu_count()) - 1`` threads of a small pool kept by this module (numpy
+        and scipy.fft release the GIL in their array loops and FFTs). The values are the same
+        bit for bit as with ``parallel=False`` (each group runs the same code, only on another
+        thread); the wall time drops on an idle machine with >= 2 cores (README
+        "Performance"), the CPU time does not (it grows: the threads compete for the GIL
+        between numpy calls and for memory), and on a loaded machine it can be slower.
+        ``False`` (or a single core) runs the groups one after the other in the calling
+        thread.
 
     Returns
     -------
@@ -488,15 +510,111 @@ def rolling(
             out[name] = np.empty(0, dtype=np.float64)
         return out
     bnd = Boundaries(win, size)
-    if "time" in groups:
-        out.update(time_columns(rr, gap_mask, win, bnd, timeline, (rr_min, rr_max), rows))
-    if "frequency" in groups or "coherence" in groups:
-        out.update(_spectral_columns(rr, gap_mask, win, window_s, groups, detrend))
-    if "nonlinear" in groups:
+    bnd.empty_idx  # noqa: B018 -- cached before the groups share ``bnd`` (maybe across threads)
+
+    def time_group() -> dict[str, NDArray[Any]]:
+        # the only user of ``rows`` (the calling thread's scratch) while the groups run
+        return time_columns(rr, gap_mask, win, bnd, timeline, (rr_min, rr_max), rows)
+
+    def spectral_group(group: str) -> Callable[[], dict[str, NDArray[Any]]]:
+        return lambda: _spectral_columns(rr, gap_mask, win, window_s, (group,), detrend)
+
+    def nonlinear_group() -> dict[str, NDArray[Any]]:
         mx, mn = _window_min_max(rr, win, bnd)
-        out["dfa_alpha1"] = _dfa_column(rr, win, bnd, mx == mn)
-        out["stress_index"] = _stress_column(rr, win, bnd, mx - mn)
+        return {
+            "dfa_alpha1": _dfa_column(rr, win, bnd, mx == mn),
+            "stress_index": _stress_column(rr, win, bnd, mx - mn),
+        }
+
+    tasks: dict[str, Callable[[], dict[str, NDArray[Any]]]] = {
+        "frequency": spectral_group("frequency"),
+        "coherence": spectral_group("coherence"),
+        "nonlinear": nonlinear_group,
+        "time": time_group,
+    }  # longest first (nsr001: ~44, ~30, ~27 and ~2 ms of CPU)
+    results = _run_groups([tasks[g] for g in tasks if g in groups], parallel)
+    by_group = dict(zip((g for g in tasks if g in groups), results, strict=True))
+    for g in groups:  # canonical column order, whichever thread finished first
+        out.update(by_group[g])
     return out
+
+
+_Columns = dict[str, NDArray[Any]]
+
+#: The pool that runs metric groups beside the calling thread, created on first use (and again
+#: in a forked child, where the parent's threads do not exist), with its process id.
+_pool: tuple[ThreadPoolExecutor, int] | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool threads (and maybe a held lock) are not there."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+#: Most groups that run at once (the calling thread included): there are four.
+_MAX_CONCURRENT = len(METRIC_GROUPS)
+
+
+def _helpers(n_tasks: int) -> tuple[ThreadPoolExecutor, int] | None:
+    """The module's pool and how many of its threads a call with ``n_tasks`` groups uses.
+
+    ``min(n_tasks, os.cpu_count()) - 1`` threads beside the caller; ``None`` when that is 0.
+    """
+    global _pool  # one pool per process, created lazily
+    n = min(n_tasks, os.cpu_count() or 1) - 1
+    if n < 1:
+        return None
+    with _pool_lock:
+        if _pool is None or _pool[1] != os.getpid():
+            # Long-lived threads (started as needed): each keeps its own scratch memory
+            # (``threading.local`` in hrv._windows and hrv._spectral) warm between calls.
+            pool = ThreadPoolExecutor(_MAX_CONCURRENT - 1, thread_name_prefix="hrv.rolling")
+            _pool = (pool, os.getpid())
+        return _pool[0], n
+
+
+def _run_groups(tasks: list[Callable[[], _Columns]], parallel: bool) -> list[_Columns]:
+    """Results of ``tasks`` (ordered longest first), concurrently when ``parallel``.
+
+    The calling thread and up to ``len(tasks) - 1`` pool threads take the next task from the
+    list until none is left (longest first: a simple longest-processing-time schedule). A pool
+    thread that has not started when the caller runs out of tasks is cancelled, so a busy pool
+    (other threads calling :func:`rolling` at the same time) never makes a caller wait for work
+    it could not start: the caller then computes everything itself, as without ``parallel``.
+    The tasks share only read-only arrays; their scratch memory is per thread.
+    """
+    helpers = _helpers(len(tasks)) if parallel else None
+    if helpers is None:
+        return [task() for task in tasks]
+    pool, n_helpers = helpers
+    results: list[_Columns] = [{} for _ in tasks]
+    lock = threading.Lock()
+    next_task = [0]
+
+    def drain() -> None:
+        while True:
+            with lock:
+                i = next_task[0]
+                next_task[0] += 1
+            if i >= len(tasks):
+                return
+            results[i] = tasks[i]()
+
+    started: list[Future[None]] = [pool.submit(drain) for _ in range(n_helpers)]
+    try:
+        drain()
+    finally:
+        with lock:
+            next_task[0] = len(tasks)  # after an error: start nothing new
+        for future in started:
+            if not future.cancel():
+                future.result()  # a helper that started: wait, and re-raise its error
+    return results
 
 
 def _columns_of(groups: tuple[str, ...]) -> list[str]:

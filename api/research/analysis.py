@@ -423,8 +423,13 @@ def analyze_recording(
     }
     windows = None
     if opts.windows:
+        # parallel=False: a cohort already runs one recording per core (threads would compete)
         windows = hrv.rolling(
-            rr, window_s=opts.window_s, step_s=opts.step_s, gaps=gap if gap[1:].any() else None
+            rr,
+            window_s=opts.window_s,
+            step_s=opts.step_s,
+            gaps=gap if gap[1:].any() else None,
+            parallel=False,
         )
     return RecordingAnalysis(path=name, summary=summary, windows=windows)
 
