@@ -463,9 +463,10 @@ def rolling(
         ``min(groups, os.cpu_count()) - 1`` threads of a small pool kept by this module (numpy
         and scipy.fft release the GIL in their array loops and FFTs). The values are the same
         bit for bit as with ``parallel=False`` (each group runs the same code, only on another
-        thread); the wall time drops on an idle machine with >= 2 cores (README
-        "Performance"), the CPU time does not (it grows: the threads compete for the GIL
-        between numpy calls and for memory), and on a loaded machine it can be slower.
+        thread). The wall time drops when a second core is idle (nsr001, all four groups, 2
+        cores: ~108 -> ~88 ms, README "Performance"); the CPU time does not (it grows by
+        ~25 %: the threads compete for the GIL between numpy calls and for memory), and with
+        the other cores busy there is no gain (it can be slower).
         ``False`` (or a single core) runs the groups one after the other in the calling
         thread.
 
