@@ -182,11 +182,15 @@ def _coherence_core(
     pk_b = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[1], side="right"))
     half = math.floor(COHERENCE_PEAK_HALF_WIDTH_HZ / df + 1e-9)
     window = hann_periodic(n_slot)
+    # the FFT's input: the windowed slots in the first n_slot columns of a reused buffer whose
+    # other columns stay zero (the zero padding, made once per call instead of once per batch)
+    padded = scratch("coherence.padded", (min(_BATCH, cand.size), nfft))
+    padded[:, n_slot:] = 0.0
     for a in range(0, cand.size, _BATCH):
         b = min(a + _BATCH, cand.size)
         rows = view[slot_start[a:b] - tacho.m_first + pad]
         _hold_edges(rows, k_lo[a:b], k_hi[a:b])
-        psd = power_spectrum_rows(rows, window, nfft, n_bins, fs)
+        psd = power_spectrum_rows(rows, window, nfft, n_bins, fs, padded=padded[: b - a])
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)
         csum = scratch("coherence.csum", (b - a, n_bins + 1))
         csum[:, 0] = 0.0
