@@ -270,33 +270,46 @@ def _dfa_column(
     mean_rr = bnd.window_sum(rr)[idx] / nn
     flat_f2 = (_FLAT_REL * mean_rr) ** 2
     flat = np.zeros(idx.size, dtype=np.bool_)
-    longest = rr.size + 2 * _DFA_N_MAX  # (ceil(N / s) + 1) * s <= N + 2 s
+    # (ceil(N / s) + 1) * w <= (N / s + 2) * (s + 1) elements per size, w = s rounded up to even
+    longest = max((-(-rr.size // int(s)) + 1) * (int(s) + int(s) % 2) for s in sizes)
     pad_buf, hi_buf, lo_buf = np.empty(longest), np.empty(longest), np.empty(longest)
     for col, size in enumerate(sizes):
         s = int(size)
         ss = box_ss[col]
         # per-residue running sums: c[q, r] = sum of ss[q' * s + r] for q' <= q, in
         # double-double so that a huge box (one holding a long pause) costs later windows no
-        # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0)
+        # digits (rows[0] is a zero row: c[q0 - 1] for q0 = 0). The residues are the columns
+        # of a (rows + 1, w) array, w = s or s + 1 (a zero column) so that w is even; it is
+        # summed as w / 2 complex columns: a complex addition is the two float additions of
+        # its parts, so each residue gets the same sums in the same order, but two running
+        # sums advance per step of the (latency-bound) cumulative sum.
         rows = -(-ss.size // s)
-        length = (rows + 1) * s
-        padded = pad_buf[:length]  # one buffer for every size: zero head and tail, ss between
-        padded[:s] = 0.0
-        padded[s : s + ss.size] = ss
-        padded[s + ss.size :] = 0.0
-        hi, lo_part = running_sum_dd(
-            padded.reshape(rows + 1, s),
+        w = s + s % 2
+        length = (rows + 1) * w
+        padded = pad_buf[:length].reshape(rows + 1, w)  # one buffer for every size
+        padded[0] = 0.0
+        full = ss.size // s
+        padded[1 : full + 1, :s] = ss[: full * s].reshape(full, s)
+        if full < rows:  # the last, partial row: zero after ss
+            padded[rows, : ss.size - full * s] = ss[full * s :]
+            padded[rows, ss.size - full * s : s] = 0.0
+        padded[1:, s:] = 0.0
+        running_sum_dd(  # into hi_buf, lo_buf
+            padded.view(np.complex128),
             axis=0,
-            out=(hi_buf[:length].reshape(-1, s), lo_buf[:length].reshape(-1, s)),
+            out=(
+                hi_buf[:length].reshape(rows + 1, w).view(np.complex128),
+                lo_buf[:length].reshape(rows + 1, w).view(np.complex128),
+            ),
         )
         boxes = nn // s
         # The boxes of the window starting at lo start at lo + m*s, m < boxes: their sum is
         # hi[q1, r] - hi[q0, r] with r = lo % s, q0 = lo // s, q1 = q0 + boxes (hi[q, r] holds
         # the boxes starting before q*s + r, the padded row 0 being zero). Flat, hi[q, r] is
-        # element q*s + r: lo and lo + boxes*s.
-        i0 = lo
-        i1 = lo + boxes * s
-        hi_flat, lo_flat = hi.reshape(-1), lo_part.reshape(-1)
+        # element q*w + r.
+        i0 = (lo // s) * w + lo % s
+        i1 = i0 + boxes * w
+        hi_flat, lo_flat = hi_buf[:length], lo_buf[:length]
         total = (hi_flat[i1] - hi_flat[i0]) + (lo_flat[i1] - lo_flat[i0])
         f2 = total / (boxes * s)
         flat |= f2 <= flat_f2  # F(n) <= 1e-9 * mean RR: alpha1 undefined, as dfa_alpha1
