@@ -553,6 +553,15 @@ class _Detrender:
         # the trend's DFT is Y / c + g1 Q1^ + g2 Q2^; Z = Y - trend^
         self.h = (u_hat / c_half[:, None])[:n_keep].T.copy()
 
+    @property
+    def m_complex(self) -> NDArray[np.complex128]:
+        """:attr:`m` as complex numbers (imaginary parts +0), made once."""
+        mc: NDArray[np.complex128] | None = getattr(self, "_m_complex", None)
+        if mc is None:
+            mc = self.m.astype(np.complex128)
+            self._m_complex = mc
+        return mc
+
 
 _DETRENDERS: dict[tuple[str | None, int, int, float], _Detrender] = {}
 
@@ -594,15 +603,31 @@ def detrended_hann_psd_rows(
     det = _detrender(detrend, n, n_keep, lam)
     if not centred:
         rows -= rows[..., :1]  # first value out first: a constant row becomes exactly 0
-    z = sp_fft.rfft(rows, axis=-1)[..., :n_keep]
-    z *= det.m
+    lead = rows.shape[:-1]
+    # the kept bins, multiplied by m (as a complex array: the product numpy forms when it
+    # casts the real m itself), into reused contiguous memory
+    z = np.multiply(
+        sp_fft.rfft(rows, axis=-1)[..., :n_keep],
+        det.m_complex,
+        out=scratch("detrended_hann_psd_rows.z", (*lead, 2 * n_keep)).view(np.complex128),
+    )
     if det.r is not None and det.h is not None:
         z -= (rows @ det.r) @ det.h
-    x = 0.5 * z[..., :n_bins]
-    x[..., 1:] -= 0.25 * z[..., : n_bins - 1]
-    x[..., 0] -= 0.25 * np.conj(z[..., 1])
-    x -= 0.25 * z[..., 1:n_keep]
-    p: NDArray[np.float64] = x.real**2 + x.imag**2
+    # The three-tap Hann window on the (real, imaginary) pairs: X[k] = Z[k] / 2 - Z[k-1] / 4 -
+    # Z[k+1] / 4 (Z[-1] = conj(Z[1])), each part the same product or difference as in complex
+    # arithmetic; a quarter of every bin is formed once.
+    zr = z.view(np.float64)
+    q = np.multiply(zr, 0.25, out=scratch("detrended_hann_psd_rows.q", zr.shape))
+    x = np.multiply(
+        zr[..., : 2 * n_bins], 0.5, out=scratch("detrended_hann_psd_rows.x", (*lead, 2 * n_bins))
+    )
+    x[..., 2:] -= q[..., : 2 * n_bins - 2]
+    x[..., 0] -= q[..., 2]  # conj(Z[1]) / 4: real part Re Z[1] / 4 ...
+    x[..., 1] += q[..., 3]  # ... imaginary part -Im Z[1] / 4, subtracted
+    x -= q[..., 2 : 2 * n_keep]
+    pairs = x.reshape(*lead, n_bins, 2)
+    p: NDArray[np.float64] = np.square(pairs[..., 0])
+    p += np.square(pairs[..., 1], out=scratch("detrended_hann_psd_rows.im2", p.shape))
     # sum(w**2) of the periodic Hann window of length n is 3 n / 8
     p *= 2.0 / (fs * (3.0 * n / 8.0))
     p[..., 0] *= 0.5
