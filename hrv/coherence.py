@@ -82,8 +82,10 @@ _DECIM = 2
 _PAD = 4
 #: Fraction of the slot the interpolated interior must cover.
 _MIN_COVER = 0.75
-#: Windows per FFT batch (small enough that each batch's passes stay in cache).
-_BATCH = 256
+#: Windows per FFT batch: 512 pays the per-batch Python and numpy call overhead half as often
+#: as 256 (~2 ms less CPU on nsr001 on the development machine, 2 MB L2 per core; 1,024 gains
+#: nothing more); a multiple of 4, so the FFT's vectorised row groups are the same rows.
+_BATCH = 512
 
 
 @dataclass(frozen=True, slots=True)
