@@ -492,10 +492,14 @@ def welch_windows(
     n_usable_before = np.concatenate([[0], np.cumsum(usable, dtype=np.int64)])
     n_usable = n_usable_before[j_lo - seg_lo + count] - n_usable_before[j_lo - seg_lo]
     some = n_usable >= 1
+    # the window means in reused memory (fresh multi-megabyte arrays cost page faults)
+    psd = sum_runs(seg_psd, j_lo - seg_lo, count, out=scratch("welch.psd", (j_lo.size, n_bins)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        psd = sum_runs(seg_psd, j_lo - seg_lo, count) / n_usable[:, None]
-    span = np.full(int(some.sum()), window_s)
-    metrics = _band_metrics(psd[some], freqs, RESAMPLE_HZ / WELCH_NFFT, span)
+        psd /= n_usable[:, None]
+    n_some = int(np.count_nonzero(some))
+    span = np.full(n_some, window_s)
+    psd_some = psd if n_some == psd.shape[0] else psd[some]
+    metrics = _band_metrics(psd_some, freqs, RESAMPLE_HZ / WELCH_NFFT, span)
     for name in FREQUENCY_FIELDS:
         cols[name][ok[some]] = metrics[name]
     return cols

@@ -249,13 +249,17 @@ def gap_free_segments(
 
 
 def sum_runs(
-    seg_psd: NDArray[np.float64], first: NDArray[np.int64], count: NDArray[np.int64]
+    seg_psd: NDArray[np.float64],
+    first: NDArray[np.int64],
+    count: NDArray[np.int64],
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """``sum(seg_psd[first[w] : first[w] + count[w]])`` for every ``w`` (``count >= 1``).
 
     Binary lifting: level ``k`` holds the sums of ``2**k`` consecutive rows, and a run is the sum
     of the levels of the binary digits of its length, largest first. The single-window and the
-    batched paths both use this, so both add the same partial sums in the same order.
+    batched paths both use this, so both add the same partial sums in the same order. Written
+    to ``out`` (``(len(first), n_bins)``, C-contiguous) when given.
     """
     n_rows, n_bins = seg_psd.shape
     n_lev = 1
@@ -273,7 +277,7 @@ def sum_runs(
     # most windows take is added to every window, with zeros for the windows that skip it (one
     # contiguous pass instead of a scattered read-modify-write); the first level taken is
     # written, not added to zeros.
-    acc = np.empty((first.size, n_bins))
+    acc = np.empty((first.size, n_bins)) if out is None else out
     gathered = scratch("sum_runs.gathered", (first.size, n_bins))
     pos = first.copy()
     started = False
