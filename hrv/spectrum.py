@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -248,6 +248,12 @@ def gap_free_segments(
     return ok
 
 
+#: ``np.take``'s mode in :func:`sum_runs`: its row indices are in range by construction (a
+#: run that takes level ``k`` at ``pos`` ends at or before the last segment), and with ``out``
+#: the default ``"raise"`` copies through a buffer (numpy's documentation), ~3x slower.
+_IN_RANGE: Literal["clip"] = "clip"
+
+
 def sum_runs(
     seg_psd: NDArray[np.float64],
     first: NDArray[np.int64],
@@ -288,11 +294,11 @@ def sum_runs(
             continue
         if n_take == first.size:  # every window takes this level (the usual case)
             if started:
-                acc += np.take(levels[k], pos, axis=0, out=gathered)
+                acc += np.take(levels[k], pos, axis=0, out=gathered, mode=_IN_RANGE)
             else:
-                np.take(levels[k], pos, axis=0, out=acc)
+                np.take(levels[k], pos, axis=0, out=acc, mode=_IN_RANGE)
         elif 4 * n_take >= first.size:
-            part = np.take(levels[k], np.where(take, pos, 0), axis=0, out=gathered)
+            part = np.take(levels[k], np.where(take, pos, 0), axis=0, out=gathered, mode=_IN_RANGE)
             part[~take] = 0.0
             if started:
                 acc += part
@@ -302,7 +308,9 @@ def sum_runs(
             if not started:
                 acc.fill(0.0)
             rows = np.flatnonzero(take)
-            acc[rows] += np.take(levels[k], pos[rows], axis=0, out=gathered[:n_take])
+            acc[rows] += np.take(
+                levels[k], pos[rows], axis=0, out=gathered[:n_take], mode=_IN_RANGE
+            )
         started = True
         pos[take] += 1 << k
     return acc
