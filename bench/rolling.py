@@ -18,12 +18,13 @@ per-beat streaming update <= 50 us median. Issue 12 (with its defaults: smoothne
 detrending, spline resampling, refined peaks, rotated-axis SD2): rolling time + frequency
 <= 40 ms, all four metric groups <= 60 ms.
 
-Status on the 2-core development machine (README "Performance", issue 12 speed work and
-"the metric groups in threads"): time + frequency about 31-32 ms and all four groups about
-58-63 ms when scaled to the quiet machine of the README table (estimates from paired runs
-against fd2ba32, not measured there): the 40-ms target met, the 60-ms one reached only at the
-edge, and only because ``hrv.rolling`` runs the groups in two threads by default (wall time;
-the CPU time grows, and with the second core busy the threads gain nothing). ``--groups-only``
+Status on the 2-core development machine (README "Performance", issue 12 speed work, "the
+metric groups in threads" and "fewer calls and passes inside the groups"): time + frequency
+about 28-29 ms and all four groups about 54-56 ms (per-round spread 49-60 ms) when scaled to
+the quiet machine of the README table (estimates from paired runs against fd2ba32, not
+measured there): the 40-ms target met, the 60-ms one met only because ``hrv.rolling`` runs
+the groups in two threads by default (wall time; the CPU time grows, and with the second core
+busy the threads gain nothing: about 68-72 ms sequentially). ``--groups-only``
 times just ``hrv.rolling`` per metric group and prints one line with wall, calling-thread CPU
 and process CPU (all threads) medians / best, for alternating A/B runs of two checkouts:
 ``cd /tmp && PYTHONPATH=<checkout> python <this repo>/bench/rolling.py --groups-only`` (the
