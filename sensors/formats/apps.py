@@ -32,8 +32,9 @@ __all__ = [
     "read_polar_sensor_logger",
 ]
 
-#: The phone-time column's names and the interval column of the app's RR exports.
-_PSL_TIME_NAMES = ("phone timestamp", "phone data rx timestamp")
+#: Names of the first column (the phone's time) in the Polar Sensor Logger versions' exports
+#: (RR and PPI alike), and the interval column of its RR exports.
+PSL_TIME_NAMES = ("phone timestamp", "phone data rx timestamp")
 _PSL_RR = "rr-interval [ms]"
 _HRVL_TIME = ("date", "timestamp")
 _HRVL_SINCE = ("since start", "since_start")
@@ -46,7 +47,7 @@ def _header_fields(line: str, sep: str) -> list[str]:
 def looks_like_polar_sensor_logger(first_line: str) -> bool:
     """True for an RR export header: the phone's time first, an ``RR-interval [ms]`` column."""
     names = [f for f in _header_fields(first_line, ";") if f]
-    return bool(names) and names[0] in _PSL_TIME_NAMES and _PSL_RR in names
+    return bool(names) and names[0] in PSL_TIME_NAMES and _PSL_RR in names
 
 
 def looks_like_hrv_logger(first_line: str) -> bool:

@@ -49,12 +49,11 @@ from sensors.formats._common import (
     quote,
     read_text,
 )
+from sensors.formats.apps import PSL_TIME_NAMES
 from sensors.formats.gaps import infer_gaps, timeline_with_gaps
 
 __all__ = ["looks_like_polar_sensor_logger_ppi", "read_polar_sensor_logger_ppi"]
 
-#: Names of the first column (the phone's time) in the app's versions.
-PHONE_TIME_NAMES = ("phone timestamp", "phone data rx timestamp")
 _PPI = "pp-interval [ms]"
 
 
@@ -65,7 +64,7 @@ def _fields(line: str) -> list[str]:
 def looks_like_polar_sensor_logger_ppi(first_line: str) -> bool:
     """True for a PPI export header: the phone's time first, a ``PP-interval [ms]`` column."""
     names = _fields(first_line)
-    return names[0] in PHONE_TIME_NAMES and _PPI in names
+    return names[0] in PSL_TIME_NAMES and _PPI in names
 
 
 def _flags(tokens: list[str], numbers: list[int], path: str, what: str) -> np.ndarray:
