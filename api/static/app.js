@@ -37,6 +37,9 @@ const state = {
   beats: [], // {t_s, rr_ms, contact, gap_before}
   lastMetrics: null,
   guidance: null,
+  // session time of the last breathing command's answer: live guidance stamped at or before it
+  // was sent before the command took effect (it waits for storage) and must not undo it
+  commandT: -Infinity,
   assessment: [], // per-rate results of the current assessment, in order
   assessmentVerdict: null,
   chartsDirty: true,
@@ -128,6 +131,7 @@ async function attach(sessionId) {
   state.beats = [];
   state.lastMetrics = session.last_metrics;
   state.guidance = session.last_guidance;
+  state.commandT = -Infinity;
   state.assessment = [];
   state.assessmentVerdict = null;
   state.lastSeq = null;
@@ -371,7 +375,7 @@ function onStatus(msg) {
 function onGuidance(msg) {
   state.clock.observe(msg.t_s);
   // "stopped": the pacer was stopped or its time ran out; the session goes on monitoring
-  state.guidance = msg.guidance?.mode === "stopped" ? null : msg.guidance;
+  if (msg.t_s > state.commandT) state.guidance = msg.guidance?.mode === "stopped" ? null : msg.guidance;
   for (const ev of msg.events || []) {
     if (ev.type === "assessment_step" && ev.result) {
       addAssessmentStep(ev.result);
@@ -491,6 +495,7 @@ async function breathingCommand(path, body) {
   try {
     const out = await withAuth(() => api.post(`/sessions/${state.session.id}/breathing/${path}`, body));
     if (out.guidance) state.clock.observe(out.t_s);
+    state.commandT = out.t_s;
     state.guidance = out.guidance?.mode === "stopped" ? null : out.guidance;
     if (path === "assessment") {
       state.assessment = [];

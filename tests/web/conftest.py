@@ -62,6 +62,20 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         yield WebServer(running.url, app.state.token, app)
 
 
+@pytest.fixture(autouse=True)
+def _no_session_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Stop what a test left running on the module's shared server (a failed assertion skips
+    the test's own stop), so one failure does not turn into the next test's "two sessions"."""
+    yield
+    if "web_server" not in request.fixturenames:
+        return
+    server: WebServer = request.getfixturevalue("web_server")
+    with server.client() as api:
+        for session in api.get("/api/v1/sessions", params={"limit": 500}).json()["sessions"]:
+            if session["live"]:
+                api.post(f"/api/v1/sessions/{session['id']}/stop")
+
+
 def _chromium_path() -> str:
     path = os.environ.get("HRVPACE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).is_file():

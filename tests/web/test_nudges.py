@@ -11,6 +11,7 @@ Everything else is real: the service, the simulator, the WebSocket, the page's c
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,6 +189,68 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         assert countdown.is_hidden() and page.get_by_test_id("pacer-stop").is_hidden()
         assert api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
         api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
+def test_guidance_sent_before_a_stop_does_not_restart_the_pacer(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """Live messages wait for their data to be stored, so the per-beat guidance sent just before
+    a stop can reach the page after the stop's answer (a CI run caught the page showing "Stop
+    pacing" again for that moment). Playwright holds the socket's messages to make the order
+    certain: the stale guidance is delivered after the answer, the "stopped" one is not yet."""
+    held: list[str] = []
+    holding = {"on": False}
+    to_page: list[Any] = []  # the page's side of the routed socket
+
+    def route(ws: Any) -> None:
+        to_page.append(ws)
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if holding["on"] and isinstance(message, str):
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page, errors = open_page(LAPTOP, notifications=False)
+    page.route_web_socket("**/live", route)
+    with web_server.client() as api:
+        sid = _start_simulator(api, seed=6)
+        try:
+            _attach(page, web_server, sid)
+            page.get_by_role("button", name="Practise at this rate").click()
+            page.wait_for_function(
+                "document.querySelector('[data-testid=pacer]').dataset.stage !== 'idle'"
+            )
+            holding["on"] = True
+
+            def guidance(message: str) -> dict[str, Any] | None:
+                data: dict[str, Any] = json.loads(message)
+                return data if data.get("type") == "guidance" else None
+
+            for _ in range(100):  # Playwright's sync API runs the route while it is called
+                if any(guidance(m) for m in held):
+                    break
+                page.wait_for_timeout(100)
+            assert any(guidance(m) for m in held), "no guidance message in 10 s"
+            page.get_by_test_id("pacer-stop").click()
+            page.wait_for_function(
+                "document.querySelector('[data-testid=pacer]').dataset.stage === 'idle'"
+            )
+            stale = [
+                m for m in list(held) if (g := guidance(m)) and g["guidance"]["mode"] != "stopped"
+            ]
+            assert stale, "no pre-stop guidance was held"
+            for message in stale:  # what the socket delivered late; "stopped" still held
+                to_page[-1].send(message)
+            page.wait_for_timeout(300)  # the messages handled, a few animation frames drawn
+            assert page.get_by_test_id("pacer-stop").is_hidden()
+            assert page.get_by_test_id("pacer").get_attribute("data-stage") == "idle"
+        finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
 
 
