@@ -240,8 +240,7 @@ def score(
     return 2 * tp / (2 * tp + fp + fn), errors
 
 
-@pytest.fixture(scope="module")
-def recordings(shared_data: Path) -> dict[str, FloatArray]:
+def load_recordings(shared_data: Path) -> dict[str, FloatArray]:
     """Raw real recordings: the supine rest recording (910 beats), hour 4 of rrhealthy_000
     (night, strong variability) and hour 14 of nsr2db nsr001 (day, 128-Hz beat times)."""
     rest = load_rr_ms(shared_data / "hrvpkg_rest_rri_ms.txt", units="ms")
@@ -254,6 +253,12 @@ def recordings(shared_data: Path) -> dict[str, FloatArray]:
         "rrhealthy_000_h4": h0[(t0 > 3 * 3600) & (t0 <= 4 * 3600)],
         "nsr001_h14": nsr[(tn > 13 * 3600) & (tn <= 14 * 3600)],
     }
+
+
+@pytest.fixture(scope="module")
+def recordings(shared_data: Path) -> dict[str, FloatArray]:
+    """The recordings of :func:`load_recordings` (also used by bench/noncomp_bound.py)."""
+    return load_recordings(shared_data)
 
 
 def test_injection_makes_the_truth_it_claims(recordings: dict[str, FloatArray]) -> None:
