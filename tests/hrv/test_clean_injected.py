@@ -58,7 +58,11 @@ SHAPES = (
 #: does not fire, while |mRR| stays under 3 (nsr001: 21 of 360 injected intervals missed);
 #: the false positives next to an event are the interval *before* the premature one, which the
 #: paper's S22 look-ahead (max of dRR[j+1], dRR[j+2]) labels short when its own dRR is below
-#: -Th1 (rest: 5 of 9), the others threshold flips farther away.
+#: -Th1 (rest: 5 of 9), the others threshold flips farther away. Not a limit of local RR
+#: information (``python -m bench.noncomp_bound``: one- and two-score detectors with an oracle
+#: threshold reach 0.989-0.999), and some misses are classified ectopic but left unlabelled by
+#: the correction (1 of 2 on rest, 3 of 12 on rrhealthy_000 hour 4); one candidate rule was
+#: judged and not adopted (docs/noncomp_short_beat_protocol.md).
 PER_SHAPE_F1 = {
     "premature_comp": 0.95,
     "premature_noncomp": 0.92,
