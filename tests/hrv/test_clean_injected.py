@@ -58,7 +58,11 @@ SHAPES = (
 #: does not fire, while |mRR| stays under 3 (nsr001: 21 of 360 injected intervals missed);
 #: the false positives next to an event are the interval *before* the premature one, which the
 #: paper's S22 look-ahead (max of dRR[j+1], dRR[j+2]) labels short when its own dRR is below
-#: -Th1 (rest: 5 of 9), the others threshold flips farther away.
+#: -Th1 (rest: 5 of 9), the others threshold flips farther away. Not a limit of local RR
+#: information (``python -m bench.noncomp_bound``: one- and two-score detectors with an oracle
+#: threshold reach 0.989-0.999), and some misses are classified ectopic but left unlabelled by
+#: the correction (1 of 2 on rest, 3 of 12 on rrhealthy_000 hour 4); one candidate rule was
+#: judged and not adopted (docs/noncomp_short_beat_protocol.md).
 PER_SHAPE_F1 = {
     "premature_comp": 0.95,
     "premature_noncomp": 0.92,
@@ -240,8 +244,7 @@ def score(
     return 2 * tp / (2 * tp + fp + fn), errors
 
 
-@pytest.fixture(scope="module")
-def recordings(shared_data: Path) -> dict[str, FloatArray]:
+def load_recordings(shared_data: Path) -> dict[str, FloatArray]:
     """Raw real recordings: the supine rest recording (910 beats), hour 4 of rrhealthy_000
     (night, strong variability) and hour 14 of nsr2db nsr001 (day, 128-Hz beat times)."""
     rest = load_rr_ms(shared_data / "hrvpkg_rest_rri_ms.txt", units="ms")
@@ -254,6 +257,12 @@ def recordings(shared_data: Path) -> dict[str, FloatArray]:
         "rrhealthy_000_h4": h0[(t0 > 3 * 3600) & (t0 <= 4 * 3600)],
         "nsr001_h14": nsr[(tn > 13 * 3600) & (tn <= 14 * 3600)],
     }
+
+
+@pytest.fixture(scope="module")
+def recordings(shared_data: Path) -> dict[str, FloatArray]:
+    """The recordings of :func:`load_recordings` (also used by bench/noncomp_bound.py)."""
+    return load_recordings(shared_data)
 
 
 def test_injection_makes_the_truth_it_claims(recordings: dict[str, FloatArray]) -> None:
