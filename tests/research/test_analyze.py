@@ -87,6 +87,11 @@ def _expected(path: Path, *, clean: bool) -> dict[str, Any]:
         if co.ratio is not None:
             ratios.append(co.ratio)
     exp["coherence_ratio"] = float(np.mean(ratios))
+    # the frequent-ectopy check of the analysed series (hrv.ectopy_check)
+    ectopy = hrv.ectopy_check(rr, gaps=gaps, labels=c.labels)
+    exp["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
+    exp["irregular_steps_pct"] = ectopy.irregular_pct
+    exp["ectopy_reason"] = ectopy.reason
     return exp
 
 
