@@ -40,12 +40,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hrv._beat_series import ECTOPIC
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
-__all__ = ["EctopyCheck", "ectopy_check"]
+FloatArray = NDArray[np.float64]
+
+__all__ = ["EctopyCheck", "ectopy_check", "ectopy_windows"]
 
 #: A successive difference larger than this fraction of the two intervals' mean is irregular.
 STEP_LIMIT = 0.20
@@ -215,3 +218,88 @@ def ectopy_check(
         ectopic_labelled_pct=ectopic_pct,
         reason=reason,
     )
+
+
+def ectopy_windows(
+    rr_ms: Any,
+    t_end_s: Any,
+    *,
+    window_s: float,
+    gaps: Any = None,
+    step_limit: float = STEP_LIMIT,
+    share_limit: float = SHARE_LIMIT,
+    min_steps: int = MIN_STEPS,
+) -> dict[str, NDArray[Any]]:
+    """:func:`ectopy_check` of every window of a series, as columns (no loop over windows).
+
+    Windows as :func:`hrv.rolling` takes them (``docs/ARCHITECTURE.md``): beat ``i`` at
+    ``t_s[i] = cumsum(rr_ms)[i] / 1000``; the window ending at ``t_end`` holds the beats with
+    ``t_end - window_s < t_s <= t_end``, and a step is taken between two of its beats that follow
+    each other (not across a gap). Each window's values equal :func:`ectopy_check` of that slice
+    (its first beat's gap flag ignored).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        The analysed RR series (ms), normally :attr:`hrv.Cleaned.rr_ms`.
+    t_end_s : array_like of float
+        Window ends (s), e.g. the ``t_s`` column of :func:`hrv.rolling`.
+    window_s : float
+        Window length (s), > 0.
+    gaps : array_like of bool, optional
+        As in :func:`ectopy_check`.
+    step_limit, share_limit, min_steps
+        As in :func:`ectopy_check`.
+
+    Returns
+    -------
+    dict
+        ``irregular_steps_pct`` (float64, NaN for a window without a step) and
+        ``ectopy_warning`` (bool; False also where a window has fewer than ``min_steps``
+        steps, i.e. was not assessed), one value per window end.
+
+    Raises
+    ------
+    HrvInputError
+        As :func:`ectopy_check`; ``t_end_s`` not 1-D finite numbers; ``window_s`` not > 0.
+
+    References
+    ----------
+    See :func:`ectopy_check`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rr = np.concatenate([np.full(100, 800.0), np.tile([600.0, 1000.0], 50)])
+    >>> cols = ectopy_windows(rr, [60.0, 160.0], window_s=60.0)
+    >>> cols["ectopy_warning"].tolist(), cols["irregular_steps_pct"].round(1).tolist()
+    ([False, True], [0.0, 100.0])
+    """
+    _check_limits(step_limit, share_limit, min_steps)
+    if not (isinstance(window_s, int | float) and math.isfinite(window_s) and window_s > 0):
+        raise HrvInputError(f"window_s: expected a finite number > 0, got {window_s!r}")
+    rr = as_rr_ms(rr_ms)
+    gap = as_gaps(gaps, rr.size)
+    ends = np.asarray(t_end_s, dtype=np.float64)
+    if ends.ndim != 1 or not np.all(np.isfinite(ends)):
+        raise HrvInputError("t_end_s: expected a 1-D array of finite numbers")
+    # per beat i >= 1: a step from beat i-1 (valid unless a gap) and whether it is irregular
+    valid = np.zeros(rr.size, dtype=np.int64)
+    irregular = np.zeros(rr.size, dtype=np.int64)
+    if rr.size > 1:
+        ok = ~gap[1:]
+        valid[1:] = ok
+        step = np.abs(np.diff(rr)) / (0.5 * (rr[1:] + rr[:-1]))
+        irregular[1:] = ok & (step > step_limit)
+    n_valid = np.concatenate([[0], np.cumsum(valid)])
+    n_irregular = np.concatenate([[0], np.cumsum(irregular)])
+    t = np.cumsum(rr) / 1000.0
+    lo = np.searchsorted(t, ends - window_s, side="right")  # first beat of each window
+    hi = np.searchsorted(t, ends, side="right")  # one past its last beat
+    first_step = np.minimum(lo + 1, hi)  # steps end at beats lo+1 .. hi-1
+    steps = n_valid[hi] - n_valid[first_step]
+    big = n_irregular[hi] - n_irregular[first_step]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct: FloatArray = np.where(steps > 0, 100.0 * big / np.maximum(steps, 1), np.nan)
+    warn = (steps >= min_steps) & (pct >= 100.0 * share_limit)
+    return {"irregular_steps_pct": pct, "ectopy_warning": warn}

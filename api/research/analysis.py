@@ -42,7 +42,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
 
 The windows table is :func:`hrv.rolling` of the same ``rr`` and gaps (its ``t_s`` is the window
 end on the analysed series' own timeline ``cumsum(rr) / 1000``, which after cleaning can differ
-from the file's clock by the interpolated long/short beats).
+from the file's clock by the interpolated long/short beats), with the frequent-ectopy check of
+each window (:func:`hrv.ectopy_windows`: ``irregular_steps_pct`` and ``ectopy_warning``, False
+also where a window has fewer than 30 steps).
 
 References
 ----------
@@ -449,6 +451,8 @@ def analyze_recording(
             gaps=gap if gap[1:].any() else None,
             parallel=False,
         )
+        # the frequent-ectopy check of each window (hrv.ectopy_windows, same windows)
+        windows.update(hrv.ectopy_windows(rr, windows["t_s"], window_s=opts.window_s, gaps=gap))
     return RecordingAnalysis(path=name, summary=summary, windows=windows)
 
 

@@ -157,3 +157,44 @@ def test_bad_rr_is_refused() -> None:
         ectopy_check(np.array([0.8, 0.9, 0.85]))  # seconds
     with pytest.raises(HrvInputError):
         ectopy_check(np.array([800.0, np.nan, 810.0]))
+
+
+def test_windows_equal_the_check_of_each_slice() -> None:
+    """ectopy_windows against ectopy_check on every window's slice (loop oracle), with gaps,
+    a bigeminy run that hrv.clean leaves, and windows too short to assess."""
+    sinus = _sinus(1200, seed=5)
+    c = clean(_with_bigeminy(sinus, 500, 760, seed=6))
+    rr = np.asarray(c.rr_ms)
+    gaps = np.asarray(c.gaps).copy()
+    gaps[[50, 51, 900]] = True
+    t = np.cumsum(rr) / 1000.0
+    window_s = 60.0
+    ends = np.arange(window_s, t[-1], 7.5)
+    ends = np.concatenate([[5.0, 20.0], ends])  # windows of a few beats: not assessed
+    cols = hrv.ectopy_windows(rr, ends, window_s=window_s, gaps=gaps)
+    assert cols["ectopy_warning"].dtype == np.bool_
+    assert cols["irregular_steps_pct"].shape == ends.shape
+    for k, end in enumerate(ends):
+        sel = np.flatnonzero((t > end - window_s) & (t <= end))
+        g = gaps[sel].copy()
+        if g.size:
+            g[0] = False
+        one = ectopy_check(rr[sel], gaps=g)
+        assert cols["ectopy_warning"][k] == one.unreliable, end
+        if one.irregular_pct is None:
+            assert np.isnan(cols["irregular_steps_pct"][k])
+        else:
+            assert cols["irregular_steps_pct"][k] == pytest.approx(one.irregular_pct, abs=1e-12)
+    assert cols["ectopy_warning"].any() and not cols["ectopy_warning"].all()
+
+
+def test_windows_bad_arguments() -> None:
+    rr = _sinus(100)
+    with pytest.raises(HrvInputError, match="window_s"):
+        hrv.ectopy_windows(rr, [60.0], window_s=0.0)
+    with pytest.raises(HrvInputError, match="t_end_s"):
+        hrv.ectopy_windows(rr, [[60.0]], window_s=60.0)
+    with pytest.raises(HrvInputError, match="t_end_s"):
+        hrv.ectopy_windows(rr, [np.nan], window_s=60.0)
+    empty = hrv.ectopy_windows(np.zeros(0), np.zeros(0), window_s=60.0)
+    assert empty["ectopy_warning"].size == 0 and empty["irregular_steps_pct"].size == 0

@@ -126,3 +126,40 @@ def test_neurokit_names_keep_the_new_columns(tmp_path: Path) -> None:
     )[0]
     assert obj["Ectopy_Warning"] is True and "Corrected_pct" in obj
     assert set(NEW_COLUMNS).isdisjoint(obj)
+
+
+def test_windows_table_carries_the_check(shared_data: Path, tmp_path: Path) -> None:
+    """The 60-s windows of the bigeminy excerpt warn except where the bigeminy pauses (one
+    window, 120 s: 3.1 % irregular steps, measured); no window of the rest recording does."""
+    out = tmp_path / "w.csv"
+    rest = shared_data / "hrvpkg_rest_rri_ms.txt"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(MITDB_119),
+            str(rest),
+            "--format",
+            "wfdb",
+            "--windows",
+            str(out),
+            "--window-s",
+            "60",
+            "--step-s",
+            "30",
+            "--quiet",
+        ],
+    )
+    assert res.exit_code == 1  # the rest recording is not WFDB: read apart below
+    rows, units = read_csv_with_units(out)
+    assert units["ectopy_warning"] == "bool" and units["irregular_steps_pct"] == "%"
+    mitdb = [r for r in rows if r["path"] == str(MITDB_119)]
+    assert len(mitdb) == 8 and sum(r["ectopy_warning"] == "True" for r in mitdb) >= 6
+    for r in mitdb:  # the flag is the share against the 8 % limit
+        assert (r["ectopy_warning"] == "True") == (float(r["irregular_steps_pct"]) >= 8.0)
+    res = runner.invoke(
+        app, ["analyze", str(rest), "--windows", str(out), "--window-s", "60", "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    rows, _ = read_csv_with_units(out)
+    assert len(rows) > 50 and all(r["ectopy_warning"] == "False" for r in rows)
