@@ -6,6 +6,7 @@ no clock reads. Every metric's docstring names its definition and reference.
 
 from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean
 from hrv.coherence import Coherence, coherence, coherence_windows, spectral_windows
+from hrv.ectopy import EctopyCheck, ectopy_check, ectopy_windows
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
 from hrv.live import LiveAnalyser, LiveWindow
@@ -35,6 +36,7 @@ __all__ = [
     "Cleaned",
     "Coherence",
     "Dfa",
+    "EctopyCheck",
     "FrequencyDomain",
     "HrOscillation",
     "HrvInputError",
@@ -54,6 +56,8 @@ __all__ = [
     "coherence",
     "coherence_windows",
     "dfa_alpha1",
+    "ectopy_check",
+    "ectopy_windows",
     "frequency_domain",
     "frequency_domain_windows",
     "hr_oscillation",

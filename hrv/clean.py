@@ -116,7 +116,8 @@ more normal intervals and lowers RMSSD by up to 10 % (NeuroKit2 by about 5 %), a
 pauses between two normal beats (non-conducted P waves, 2:1 AV block), which the truth counts as
 NN, as missed beats (118: -61 %). With ectopic beats in runs (10 records, >= 10 % ectopic:
 bigeminy, trigeminy) both fail, since the ectopic beats set the local quartiles: median error
-+320 % (NeuroKit2 +573 %, raw +641 %). Atrial fibrillation (7 records): median 19 % (NeuroKit2
++320 % (NeuroKit2 +573 %, raw +641 %); :func:`hrv.ectopy_check` (``hrv/ectopy.py``) flags a
+corrected series where that happened. Atrial fibrillation (7 records): median 19 % (NeuroKit2
 25 % / 16 %). Per record, groups and reasons: docs/mitdb_validation.md
 (``python -m tests.hrv.test_clean_mitdb``).
 

@@ -45,6 +45,7 @@ _HUMAN = (
     "quality",
     "correction",
     "corrected_pct",
+    "irregular_steps_pct",
     "mean_rr_ms",
     "sdnn_ms",
     "rmssd_ms",
@@ -62,6 +63,8 @@ def _human_line(r: RecordingAnalysis) -> str:
     for k in _HUMAN:
         v = r.summary[k]
         parts.append(f"{k}={'-' if v is None else (f'{v:.4g}' if isinstance(v, float) else v)}")
+    if r.summary["ectopy_warning"]:
+        parts.append(f"WARNING: {r.summary['ectopy_reason']}")
     return f"{r.path}: " + " ".join(parts)
 
 
@@ -196,6 +199,22 @@ def analyze(
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
+    warned = [r for r in results if r.summary is not None and r.summary["ectopy_warning"]]
+    if warned:
+        typer.echo(
+            f"hrvpace analyze: warning: {len(warned)} recording(s)"
+            f"{' or segment(s)' if segments is not None else ''} with frequent ectopy or an "
+            "irregular rhythm left after correction: their HRV values are unreliable, do not "
+            "cite them (ectopy_warning, ectopy_reason; README, 'Frequent ectopy'):",
+            err=True,
+        )
+        for r in warned:
+            assert r.summary is not None
+            seg = r.summary["segment"]
+            typer.echo(
+                f"  {r.path}{f' [{seg}]' if seg is not None else ''}: {r.summary['ectopy_reason']}",
+                err=True,
+            )
     tables: list[tuple[Path, dict[str, Any]]] = []
     if windows_out is not None:
         tables.append((windows_out, dict(windows_table(results))))

@@ -353,7 +353,20 @@ _CSS = (
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
     "padding:.2em .6em;text-align:left;font-size:.9em}figure{margin:1em 0}"
     "figcaption{font-size:.85em;color:#555}img{max-width:100%}td.num{text-align:right}"
+    "p.warning{border:2px solid #d62728;background:#fdecea;padding:.5em .8em}"
 )
+
+
+def _ectopy_warning_html(summary: dict[str, Any]) -> str:
+    """A warning above the numbers when :func:`hrv.ectopy_check` calls them unreliable."""
+    if summary.get("ectopy_warning") is not True:
+        return ""
+    return (
+        "<p class='warning'><strong>Do not cite these HRV values.</strong> "
+        f"{html.escape(str(summary.get('ectopy_reason')))}. On the MIT-BIH Arrhythmia Database "
+        "records where this warning fires, the corrected RMSSD was 3.7-14 times the RMSSD of "
+        "the true normal-to-normal intervals (docs/mitdb_validation.md).</p>"
+    )
 
 
 def _table(rows: Sequence[tuple[str, Any]]) -> str:
@@ -451,7 +464,8 @@ def build_report(
         f"<h2>Data</h2>{_table(prov_rows)}"
         f"<h2>Plots</h2>{figures}"
         f"{_effects_table(data.events)}"
-        f"<h2>Numbers</h2><p>{'The segment' if 'segment' in data.provenance else 'Whole recording'}"
+        f"<h2>Numbers</h2>{_ectopy_warning_html(summary)}"
+        f"<p>{'The segment' if 'segment' in data.provenance else 'Whole recording'}"
         " after artefact correction (hrv.clean); time "
         "domain with Kubios conventions (SDNN, SD1/SD2 ddof=1; pNN50 over N-1), Welch spectrum "
         "on the 4 Hz tachogram (Task Force 1996 bands), coherence the mean over 64-s windows "

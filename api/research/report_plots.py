@@ -65,7 +65,17 @@ DFA_DISPLAY_MAX = 64
 #: The report's number groups, in order: (title, fields of the summary).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Recording", ("n_beats", "duration_s", "quality")),
-    ("Artefact correction", ("correction", "n_artefacts", "corrected_pct")),
+    (
+        "Artefact correction",
+        (
+            "correction",
+            "n_artefacts",
+            "corrected_pct",
+            "ectopy_warning",
+            "irregular_steps_pct",
+            "ectopy_reason",
+        ),
+    ),
     (
         "Time domain",
         ("mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "sdsd_ms", "pnn50_pct"),

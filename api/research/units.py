@@ -26,6 +26,8 @@ UNITLESS: dict[str, str] = {
     "n_beats": "count",
     "n_artefacts": "count",
     "cleaned": "bool",
+    "ectopy_warning": "bool",
+    "ectopy_reason": "text",
     "gap_before": "bool",
     "quality": "fraction",
     "lf_hf": "ratio",
@@ -43,6 +45,14 @@ DESCRIPTIONS: dict[str, str] = {
     "path": "the recording's file",
     "quality": "fraction of intervals hrv.clean labels normal",
     "corrected_pct": "share of the intervals the artefact correction changed",
+    "ectopy_warning": (
+        "HRV unreliable: frequent ectopy or an irregular rhythm left after correction "
+        "(>= 8 % irregular steps); empty below 30 intervals"
+    ),
+    "irregular_steps_pct": (
+        "share of successive intervals differing by more than 20 % of their mean"
+    ),
+    "ectopy_reason": "why ectopy_warning is set (or why it was not assessed)",
     "segment_start_s": "start of the segment's first interval, s since the recording began",
     "segment_end_s": "the segment's last beat, s since the recording began",
 }

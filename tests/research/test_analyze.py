@@ -87,6 +87,11 @@ def _expected(path: Path, *, clean: bool) -> dict[str, Any]:
         if co.ratio is not None:
             ratios.append(co.ratio)
     exp["coherence_ratio"] = float(np.mean(ratios))
+    # the frequent-ectopy check of the analysed series (hrv.ectopy_check)
+    ectopy = hrv.ectopy_check(rr, gaps=gaps, labels=c.labels)
+    exp["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
+    exp["irregular_steps_pct"] = ectopy.irregular_pct
+    exp["ectopy_reason"] = ectopy.reason
     return exp
 
 
@@ -150,10 +155,12 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         rec = read_recording(name)
         c = hrv.clean(rec.rr_ms, gaps=rec.gaps)
         exp = hrv.rolling(c.rr_ms, window_s=120.0, step_s=30.0, gaps=c.gaps)
+        exp.update(hrv.ectopy_windows(c.rr_ms, exp["t_s"], window_s=120.0, gaps=c.gaps))
         assert len(got) == len(exp["t_s"])
         for col, values in exp.items():
             cells = [r[col] for r in got]
-            parsed = np.array([np.nan if v == "" else float(v) for v in cells])
+            booleans = {"True": 1.0, "False": 0.0, "": np.nan}
+            parsed = np.array([booleans[v] if v in booleans else float(v) for v in cells])
             # CSV floats are written with repr: the round trip is exact
             np.testing.assert_array_equal(parsed, values.astype(np.float64), err_msg=col)
 

@@ -77,6 +77,8 @@ def test_replay_at_max_speed_yields_the_metrics_of_analyze(
         for key, cell in row.items():
             if key in ("path", "t_s", "n_beats"):
                 continue
+            if key in ("irregular_steps_pct", "ectopy_warning"):
+                continue  # the batch table's frequent-ectopy check; the live events have none
             if cell == "":
                 assert ev[key] is None, key
             else:

@@ -1,0 +1,165 @@
+"""The frequent-ectopy warning end to end: ``hrvpace analyze`` (line, stderr, JSON, CSV,
+segments) and ``hrvpace report`` on MIT-BIH 119 (bigeminy) and on a healthy rest recording.
+
+The 5-min excerpt ``tests/data/mitdb119x`` (provenance in tests/data/README.md) holds 73
+premature ventricular beats in 326 (cardiologists' labels); hrv.clean changes 6.8 % of its
+intervals and leaves an RMSSD of about 455 ms where the normal-to-normal RMSSD of the whole
+record is 34.5 ms (docs/mitdb_validation.md). The warning must say so; on the rest recording it
+must stay silent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+import hrv
+from api.cli import app
+from tests.hrv.test_clean_mitdb import FS_HZ, load_record
+from tests.research._tables import read_csv_with_units
+
+runner = CliRunner()
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+MITDB_119 = DATA / "mitdb119x.hea"
+NEW_COLUMNS = ("ectopy_warning", "irregular_steps_pct", "ectopy_reason")
+
+
+def _json_lines(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_analyze_warns_on_the_bigeminy_excerpt(tmp_path: Path) -> None:
+    summary = tmp_path / "s.csv"
+    res = runner.invoke(
+        app, ["analyze", str(MITDB_119), "--format", "wfdb", "--quiet", "--summary", str(summary)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "WARNING: frequent ectopy" in res.stdout
+    assert "corrected_pct=" in res.stdout  # the existing fields stay
+    assert "warning: 1 recording(s) with frequent ectopy" in res.stderr
+    assert "corrected HRV unreliable" in res.stderr
+    obj = _json_lines(
+        runner.invoke(app, ["analyze", str(MITDB_119), "--format", "wfdb", "--json"]).stdout
+    )[0]
+    assert obj["ectopy_warning"] is True
+    assert isinstance(obj["irregular_steps_pct"], float) and obj["irregular_steps_pct"] > 30.0
+    assert isinstance(obj["ectopy_reason"], str) and "limit 8 %" in obj["ectopy_reason"]
+    # the number a researcher would have cited, and the share that did not warn them
+    assert isinstance(obj["rmssd_ms"], float) and obj["rmssd_ms"] > 300.0
+    assert isinstance(obj["corrected_pct"], float) and obj["corrected_pct"] < 10.0
+    rows, header = read_csv_with_units(summary)
+    assert header["ectopy_warning"] == "bool" and header["irregular_steps_pct"] == "%"
+    assert header["corrected_pct"] == "%"
+    assert rows[0]["ectopy_warning"] == "True"
+    assert rows[0]["ectopy_reason"] == obj["ectopy_reason"]
+
+
+def test_analyze_is_silent_on_a_healthy_recording(shared_data: Path) -> None:
+    rest = shared_data / "hrvpkg_rest_rri_ms.txt"
+    res = runner.invoke(app, ["analyze", str(rest), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "WARNING" not in res.stdout and "ectopy" not in res.stderr
+    assert "irregular_steps_pct=0.11" in res.stdout
+    obj = _json_lines(runner.invoke(app, ["analyze", str(rest), "--json"]).stdout)[0]
+    assert obj["ectopy_warning"] is False and obj["ectopy_reason"] is None
+    rec_rr = np.loadtxt(rest)
+    c = hrv.clean(rec_rr)
+    assert obj["irregular_steps_pct"] == hrv.ectopy_check(c.rr_ms, gaps=c.gaps).irregular_pct
+
+
+def test_segments_are_warned_apart(shared_data: Path, tmp_path: Path) -> None:
+    """Five minutes of the healthy rest recording, then the first five minutes of MIT-BIH 119
+    (RR from the cardiologists' beat positions, tests/data/mitdb_beats.csv.gz) in one file:
+    only the second segment warns, and stderr names it."""
+    rest = np.loadtxt(shared_data / "hrvpkg_rest_rri_ms.txt")
+    rest = rest[np.cumsum(rest) <= 300_000.0]
+    beats = load_record("119").sample
+    bigeminy = np.diff(beats[beats <= 300 * FS_HZ]) / FS_HZ * 1000.0
+    rec = tmp_path / "rest_then_119_rr_ms.txt"
+    rec.write_text("\n".join(f"{v:.3f}" for v in np.concatenate([rest, bigeminy])) + "\n")
+    segs = tmp_path / "segments.csv"
+    segs.write_text("label,start,end\nrest,0,295\nbigeminy,305,590\n")
+    res = runner.invoke(app, ["analyze", str(rec), "--segments", str(segs), "--json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    by_segment = {o["segment"]: o for o in _json_lines(res.stdout)}
+    assert by_segment["rest"]["ectopy_warning"] is False
+    assert by_segment["bigeminy"]["ectopy_warning"] is True
+    assert "1 recording(s) or segment(s)" in res.stderr and "[bigeminy]" in res.stderr
+    whole = _json_lines(runner.invoke(app, ["analyze", str(rec), "--json"]).stdout)[0]
+    assert whole["ectopy_warning"] is True  # half the recording is enough
+
+
+def test_short_recording_is_not_assessed(tmp_path: Path) -> None:
+    rec = tmp_path / "short_rr_ms.txt"
+    rec.write_text("\n".join(["600", "1000"] * 10) + "\n")
+    obj = _json_lines(runner.invoke(app, ["analyze", str(rec), "--json"]).stdout)[0]
+    assert obj["ectopy_warning"] is None
+    assert isinstance(obj["ectopy_reason"], str) and "not assessed" in obj["ectopy_reason"]
+
+
+def test_report_carries_the_warning(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = runner.invoke(
+        app, ["report", str(MITDB_119), "--format", "wfdb", "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert "Do not cite these HRV values." in text and "ectopy_warning" in text
+    quiet = tmp_path / "rest.html"
+    res = runner.invoke(
+        app,
+        ["report", str(shared_data / "hrvpkg_rest_rri_ms.txt"), "--out", str(quiet), "--quiet"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Do not cite" not in quiet.read_text(encoding="utf-8")
+
+
+def test_neurokit_names_keep_the_new_columns(tmp_path: Path) -> None:
+    obj = _json_lines(
+        runner.invoke(
+            app, ["analyze", str(MITDB_119), "--format", "wfdb", "--json", "--names", "neurokit"]
+        ).stdout
+    )[0]
+    assert obj["Ectopy_Warning"] is True and "Corrected_pct" in obj
+    assert set(NEW_COLUMNS).isdisjoint(obj)
+
+
+def test_windows_table_carries_the_check(shared_data: Path, tmp_path: Path) -> None:
+    """The 60-s windows of the bigeminy excerpt warn except where the bigeminy pauses (one
+    window, 120 s: 3.1 % irregular steps, measured); no window of the rest recording does."""
+    out = tmp_path / "w.csv"
+    rest = shared_data / "hrvpkg_rest_rri_ms.txt"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(MITDB_119),
+            str(rest),
+            "--format",
+            "wfdb",
+            "--windows",
+            str(out),
+            "--window-s",
+            "60",
+            "--step-s",
+            "30",
+            "--quiet",
+        ],
+    )
+    assert res.exit_code == 1  # the rest recording is not WFDB: read apart below
+    rows, units = read_csv_with_units(out)
+    assert units["ectopy_warning"] == "bool" and units["irregular_steps_pct"] == "%"
+    mitdb = [r for r in rows if r["path"] == str(MITDB_119)]
+    assert len(mitdb) == 8 and sum(r["ectopy_warning"] == "True" for r in mitdb) >= 6
+    for r in mitdb:  # the flag is the share against the 8 % limit
+        assert (r["ectopy_warning"] == "True") == (float(r["irregular_steps_pct"]) >= 8.0)
+    res = runner.invoke(
+        app, ["analyze", str(rest), "--windows", str(out), "--window-s", "60", "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    rows, _ = read_csv_with_units(out)
+    assert len(rows) > 50 and all(r["ectopy_warning"] == "False" for r in rows)
