@@ -22,9 +22,12 @@ Status on the 2-core development machine (README "Performance", issue 12 speed w
 metric groups in threads" and "fewer calls and passes inside the groups"): time + frequency
 about 28-29 ms and all four groups about 54-56 ms (per-round spread 49-60 ms) when scaled to
 the quiet machine of the README table (estimates from paired runs against fd2ba32, not
-measured there): the 40-ms target met, the 60-ms one met only because ``hrv.rolling`` runs
-the groups in two threads by default (wall time; the CPU time grows, and with the second core
-busy the threads gain nothing: about 68-72 ms sequentially). ``--groups-only``
+measured there): the 40-ms target met, the 60-ms one met because ``hrv.rolling`` runs the
+groups in two threads by default (wall time; the CPU time grows, and with the second core busy
+the threads gain nothing: about 68-72 ms sequentially). The reference figure (fd2ba32, 81-84 ms)
+was itself a two-core wall time: its DFA matrix product ran in OpenBLAS threads (process CPU
+twice its wall time); restricted to one core each, this version takes 0.80 of fd2ba32's time
+(README "what the reference figure itself used"). ``--groups-only``
 times just ``hrv.rolling`` per metric group and prints one line with wall, calling-thread CPU
 and process CPU (all threads) medians / best, for alternating A/B runs of two checkouts:
 ``cd /tmp && PYTHONPATH=<checkout> python <this repo>/bench/rolling.py --groups-only`` (the
