@@ -6,6 +6,7 @@ Run from the repository root (``HRVPACE_SHARED_DATA`` as for the tests)::
     python -m bench.noncomp_bound --develop  # task B: the candidate on the development data
     python -m bench.noncomp_bound --judge    # task B: the judging run
     python -m bench.noncomp_bound --tests    # tests/hrv/test_clean*.py with the candidate
+    python -m bench.noncomp_bound --judge2   # second judging: svdb (held out), criteria A-C
 
 Question (issue 12): ``hrv.clean`` reaches pooled F1 0.941 / 0.963 / 0.940 on the
 ``premature_noncomp`` shape of tests/hrv/test_clean_injected.py (rest, rrhealthy_000 hour 4,
@@ -454,13 +455,100 @@ def mitdb_table(names: list[str]) -> None:
         )
 
 
+def judge2(db: str = "svdb") -> bool:
+    """The second judging (docs/noncomp_short_beat_protocol.md, last section): svdb, A-C.
+
+    Scores hrv.clean and the candidate on the svdb sinus records with the measures of
+    ``tests.hrv.test_clean_mitdb`` (categories committed before this run) and prints criteria
+    A-C with their verdicts; criterion D is ``--judge`` and ``--tests`` (the first judging's
+    criteria 1, 2 and 4). Returns whether A, B and C all hold.
+    """
+    from tests.hrv import test_clean_mitdb as m
+
+    kinds = ("sinus, occasional", "sinus, frequent", "sinus")
+    scores: dict[str, dict[str, list[Any]]] = {"clean": {}, "candidate": {}}
+    for label, ctx in (("clean", contextlib.nullcontext), ("candidate", candidate)):
+        with ctx():
+            for kind in kinds:
+                scores[label][kind] = [m.score_hrvpace(r) for r in m.records_of(kind, db)]
+    print(f"{db}: hrv.clean vs the candidate (svdb: MIT-BIH Supraventricular Arrhythmia Database)")
+    print(
+        f"{'records':24s} {'method':10s} {'found':>12s} {'FP':>5s} {'FP/h':>7s} {'F1':>6s} "
+        f"{'median|err|':>11s} {'worst|err| (record)':>22s}"
+    )
+    pooled: dict[tuple[str, str], Any] = {}
+    fps: dict[tuple[str, str], int] = {}
+    for kind in kinds:
+        for label in ("clean", "candidate"):
+            sc = scores[label][kind]
+            p = m.pool(sc)
+            pooled[label, kind] = p
+            fps[label, kind] = sum(s.fp or 0 for s in sc)
+            print(
+                f"{kind + f' ({p.records})':24s} {label:10s} "
+                f"{f'{p.found}/{p.n_ectopic}':>12s} {fps[label, kind]:5d} "
+                f"{p.fp_per_hour:7.2f} {p.f1:6.3f} {100 * p.median_abs_error:10.2f} % "
+                f"{100 * p.worst_abs_error:12.1f} % ({p.worst_record})"
+            )
+    print("\nper record (clean -> candidate): found, FP, RMSSD error")
+    for a, b in zip(scores["clean"]["sinus"], scores["candidate"]["sinus"], strict=True):
+        if (a.found, a.fp, a.rmssd_error) != (b.found, b.fp, b.rmssd_error):
+            print(
+                f"  {a.record} found {a.found} -> {b.found} of {a.n_ectopic}, FP {a.fp} -> "
+                f"{b.fp}, RMSSD {100 * a.rmssd_error:+.2f} -> {100 * b.rmssd_error:+.2f} %"
+            )
+
+    def get(label: str, kind: str) -> Any:
+        return pooled[label, kind]
+
+    occ, all_ = "sinus, occasional", "sinus"
+    a_fp = get("candidate", occ).fp_per_hour <= 1.05 * get("clean", occ).fp_per_hour
+    a_err = get("candidate", occ).median_abs_error <= get("clean", occ).median_abs_error + 0.0025
+    b_err = get("candidate", all_).median_abs_error <= get("clean", all_).median_abs_error
+    b_f1 = get("candidate", all_).f1 >= get("clean", all_).f1
+    c_fp = get("candidate", all_).fp_per_hour <= 1.15 * get("clean", all_).fp_per_hour
+    d_found = get("candidate", all_).found - get("clean", all_).found
+    d_fp = fps["candidate", all_] - fps["clean", all_]
+    c_trade = d_fp <= 0 or d_found >= 10 * d_fp
+    verdicts = {
+        "A": a_fp and a_err,
+        "B": b_err and b_f1,
+        "C": c_fp and c_trade,
+    }
+    ratio_occ = get("candidate", occ).fp_per_hour / get("clean", occ).fp_per_hour
+    ratio_all = get("candidate", all_).fp_per_hour / get("clean", all_).fp_per_hour
+    print("\ncriteria (docs/noncomp_short_beat_protocol.md, second judging)")
+    print(
+        f"A occasional: FP/h ratio {ratio_occ:.4f} (<= 1.05: {a_fp}); median|err| "
+        f"{100 * get('clean', occ).median_abs_error:.2f} -> "
+        f"{100 * get('candidate', occ).median_abs_error:.2f} % (<= +0.25 pt: {a_err}) "
+        f"=> {'holds' if verdicts['A'] else 'FAILS'}"
+    )
+    print(
+        f"B all sinus: median|err| {100 * get('clean', all_).median_abs_error:.2f} -> "
+        f"{100 * get('candidate', all_).median_abs_error:.2f} % (not higher: {b_err}); F1 "
+        f"{get('clean', all_).f1:.3f} -> {get('candidate', all_).f1:.3f} (not lower: {b_f1}) "
+        f"=> {'holds' if verdicts['B'] else 'FAILS'}"
+    )
+    print(
+        f"C all sinus: FP/h ratio {ratio_all:.4f} (<= 1.15: {c_fp}); +{d_found} found for "
+        f"{d_fp:+d} FP (>= 10 per FP: {c_trade}) => {'holds' if verdicts['C'] else 'FAILS'}"
+    )
+    print("D: python -m bench.noncomp_bound --judge (injected part) and --tests")
+    return all(verdicts.values())
+
+
 def main() -> None:
-    """Task A tables by default; ``--develop``, ``--judge``, ``--tests`` for task B."""
+    """Task A tables by default; ``--develop``, ``--judge``, ``--tests``, ``--judge2``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--develop", action="store_true", help="task B, development data")
     parser.add_argument("--judge", action="store_true", help="task B, the judging run")
     parser.add_argument("--tests", action="store_true", help="test_clean*.py with candidate")
+    parser.add_argument("--judge2", action="store_true", help="second judging (svdb), A-C")
     args = parser.parse_args()
+    if args.judge2:
+        judge2()
+        return
     if args.develop:
         develop()
         return
