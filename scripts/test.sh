@@ -18,10 +18,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each stage's heading says how long the run has taken so far (CI time is watched: README).
+stage() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
+
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 apt_install() {
-  echo "== installing Debian packages: $*"
+  stage "installing Debian packages: $*"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -36,7 +39,7 @@ command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initd
 PYTHON="${PYTHON:-python3}"
 VENV="${HRVPACE_VENV:-.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
-  echo "== creating the virtual environment $VENV"
+  stage "creating the virtual environment $VENV"
   if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
     apt_install python3-venv
     rm -rf "$VENV"
@@ -45,18 +48,18 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 export VIRTUAL_ENV="$PWD/$VENV"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
-echo "== installing hrvpace with its dev extra into $VENV"
+stage "installing hrvpace with its dev extra into $VENV"
 python -m pip install -q -e ".[dev]"
 
-echo "== ruff check";          python -m ruff check .
-echo "== ruff format --check"; python -m ruff format --check .
-echo "== mypy (strict)";      python -m mypy
-echo "== import contract";     lint-imports --config .importlinter
+stage "ruff check";          python -m ruff check .
+stage "ruff format --check"; python -m ruff format --check .
+stage "mypy (strict)";      python -m mypy
+stage "import contract";     lint-imports --config .importlinter
 COV_FLOOR=90       # percent of statements and branches, every package
 CORE_COV_FLOOR=95  # percent in hrv/ and breathing/
 floor=()
 if [ $# -eq 0 ]; then floor=(--cov-fail-under="$COV_FLOOR"); fi
-echo "== pytest (branch coverage${floor:+, floor $COV_FLOOR % overall and $CORE_COV_FLOOR % in hrv/ and breathing/})"
+stage "pytest (branch coverage${floor:+, floor $COV_FLOOR % overall and $CORE_COV_FLOOR % in hrv/ and breathing/})"
 set +e
 python -m pytest --cov --cov-report=term:skip-covered "${floor[@]}" "$@"
 rc=$?
@@ -66,8 +69,9 @@ if [ "$rc" -eq 5 ]; then
   exit 1
 fi
 if [ "$rc" -eq 0 ] && [ $# -eq 0 ]; then
-  echo "== coverage of the pure core (hrv/, breathing/)"
+  stage "coverage of the pure core (hrv/, breathing/)"
   python -m coverage report --include="hrv/*,breathing/*" --fail-under="$CORE_COV_FLOOR" \
     || rc=$?
 fi
+stage "done (exit $rc)"
 exit "$rc"
