@@ -144,8 +144,9 @@ RMSSD within 4.9 % of the uninjected recording's. Per shape the F1 is >= 0.95 ex
 non-compensatory premature beats (0.940-0.941 on two of three recordings): a beat 15-20 % early
 whose next interval is also shorter than the one before it leaves a rebound under Th1, so the
 paper's short rule does not fire (a supplementary short-beat rule that catches them was judged
-twice on annotated ECG and not adopted: more false positives, docs/noncomp_short_beat_protocol.md); on a quiet 128-Hz Holter hour whose beats the method already
-flags at 7 % without injection, F1 drops to 0.88-0.99 (README).
+twice on annotated ECG and not adopted: more false positives; see
+docs/noncomp_short_beat_protocol.md); on a quiet 128-Hz Holter hour whose beats the method
+already flags at 7 % without injection, F1 drops to 0.88-0.99 (README).
 
 Choices, deviations and limits
 ------------------------------
