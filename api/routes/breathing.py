@@ -58,6 +58,11 @@ class GuidanceOut(BaseModel):
     guidance: payloads.Guidance | None = Field(
         description="null while the session is in plain monitoring (no pacer)"
     )
+    seq: int = Field(
+        description="The live stream's seq from which its messages reflect this answer: a "
+        "`guidance` message with a lower seq was published before it (live messages wait for "
+        "their data to be stored, so one can arrive after this answer) and must not undo it",
+    )
 
 
 class AssessmentsOut(BaseModel):
@@ -84,12 +89,14 @@ def _apply(live: LiveSession, command: str, **kwargs: Any) -> GuidanceOut:
             status.HTTP_501_NOT_IMPLEMENTED, "breathing guidance is not available in this build"
         )
     t_s = pipeline.t_s
+    # no await from here on: the next message published is this answer's own guidance
+    seq = pipeline.hub.seq + 1
     try:
         events = getattr(pacer, command)(t_s=t_s, **kwargs)
     except BreathingError as exc:
         raise HTTPException(422, str(exc)) from exc
     data = pipeline.publish_guidance(events, t_s=t_s)
-    return GuidanceOut(session_id=live.id, t_s=t_s, guidance=data)
+    return GuidanceOut(session_id=live.id, t_s=t_s, guidance=data, seq=seq)
 
 
 @router.post("/assessment", response_model=GuidanceOut, responses=_NOT_RUNNING)
@@ -128,7 +135,9 @@ async def stop_breathing(session_id: str, manager: ManagerDep, storage: StorageD
     pacer = live.pipeline.pacer
     if pacer is None or not pacer.active:
         t_s = live.pipeline.t_s
-        return GuidanceOut(session_id=live.id, t_s=t_s, guidance=None)
+        return GuidanceOut(
+            session_id=live.id, t_s=t_s, guidance=None, seq=live.pipeline.hub.seq + 1
+        )
     return _apply(live, "stop")
 
 
@@ -140,7 +149,7 @@ async def get_guidance(session_id: str, manager: ManagerDep, storage: StorageDep
     pacer = pipeline.pacer
     t_s = pipeline.t_s
     data = pacer.guidance(t_s) if pacer is not None and pacer.active else None
-    return GuidanceOut(session_id=session_id, t_s=t_s, guidance=data)
+    return GuidanceOut(session_id=session_id, t_s=t_s, guidance=data, seq=pipeline.hub.seq + 1)
 
 
 @router.get("/assessments", response_model=AssessmentsOut, responses={404: {}})

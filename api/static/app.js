@@ -37,9 +37,11 @@ const state = {
   beats: [], // {t_s, rr_ms, contact, gap_before}
   lastMetrics: null,
   guidance: null,
-  // session time of the last breathing command's answer: live guidance stamped at or before it
-  // was sent before the command took effect (it waits for storage) and must not undo it
-  commandT: -Infinity,
+  // the live seq from which messages reflect the last breathing command's answer (its `seq`):
+  // guidance numbered lower was published before the command (live messages wait for storage,
+  // so it can arrive after the answer) and must not undo it
+  commandSeq: -Infinity,
+  guidanceSeq: -Infinity, // seq of the live guidance message last applied
   assessment: [], // per-rate results of the current assessment, in order
   assessmentVerdict: null,
   chartsDirty: true,
@@ -131,7 +133,8 @@ async function attach(sessionId) {
   state.beats = [];
   state.lastMetrics = session.last_metrics;
   state.guidance = session.last_guidance;
-  state.commandT = -Infinity;
+  state.commandSeq = -Infinity;
+  state.guidanceSeq = -Infinity;
   state.assessment = [];
   state.assessmentVerdict = null;
   state.lastSeq = null;
@@ -375,7 +378,11 @@ function onStatus(msg) {
 function onGuidance(msg) {
   state.clock.observe(msg.t_s);
   // "stopped": the pacer was stopped or its time ran out; the session goes on monitoring
-  if (msg.t_s > state.commandT) state.guidance = msg.guidance?.mode === "stopped" ? null : msg.guidance;
+  const stale = typeof msg.seq === "number" && msg.seq < state.commandSeq;
+  if (!stale) {
+    state.guidance = msg.guidance?.mode === "stopped" ? null : msg.guidance;
+    if (typeof msg.seq === "number") state.guidanceSeq = msg.seq;
+  }
   for (const ev of msg.events || []) {
     if (ev.type === "assessment_step" && ev.result) {
       addAssessmentStep(ev.result);
@@ -492,11 +499,16 @@ async function breathingCommand(path, body) {
     $("breathing-error").textContent = "Start or pick a running session first.";
     return;
   }
+  const sessionId = state.session.id;
   try {
-    const out = await withAuth(() => api.post(`/sessions/${state.session.id}/breathing/${path}`, body));
+    const out = await withAuth(() => api.post(`/sessions/${sessionId}/breathing/${path}`, body));
+    if (state.session?.id !== sessionId) return; // another session was picked meanwhile
     if (out.guidance) state.clock.observe(out.t_s);
-    state.commandT = out.t_s;
-    state.guidance = out.guidance?.mode === "stopped" ? null : out.guidance;
+    if (typeof out.seq === "number") state.commandSeq = out.seq;
+    // unless the live stream already brought this answer's guidance or a later one
+    if (!(typeof out.seq === "number" && state.guidanceSeq >= out.seq)) {
+      state.guidance = out.guidance?.mode === "stopped" ? null : out.guidance;
+    }
     if (path === "assessment") {
       state.assessment = [];
       state.assessmentVerdict = null;

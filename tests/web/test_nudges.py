@@ -254,6 +254,35 @@ def test_guidance_sent_before_a_stop_does_not_restart_the_pacer(
     assert errors == []
 
 
+def test_a_stop_from_another_client_right_after_this_pages_command_is_shown(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """Another client (a second tab, the companion app) stops the pacer within the same beat
+    interval as this page's command: both carry the same session time, so only the live
+    stream's order (``seq``) tells the later one; the page must end up stopped."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    with web_server.client() as api:
+        r = api.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 8, "speed": 1}}
+        )
+        sid = r.json()["id"]
+        _attach(page, web_server, sid)
+        page.wait_for_function("Number(document.getElementById('st-beats').textContent) > 2")
+        with page.expect_response(lambda resp: resp.url.endswith("/breathing/practice")) as ans:
+            page.get_by_role("button", name="Practise at this rate").click()
+        practice = ans.value.json()
+        stop = api.post(f"/api/v1/sessions/{sid}/breathing/stop").json()
+        assert stop["seq"] > practice["seq"]
+        page.wait_for_function(
+            "document.querySelector('[data-testid=pacer]').dataset.stage === 'idle'"
+            " && document.getElementById('pacer-stop').hidden",
+            timeout=10_000,
+        )
+        page.wait_for_timeout(1500)  # a beat or two later it has not come back
+        assert page.get_by_test_id("pacer-stop").is_hidden()
+    assert errors == []
+
+
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     web_server: WebServer,
