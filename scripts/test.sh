@@ -19,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Each stage's heading says how long the run has taken so far (CI time is watched: README).
-stage() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
+stage() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+trap 'stage "done (exit $?)"' EXIT
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -73,5 +74,4 @@ if [ "$rc" -eq 0 ] && [ $# -eq 0 ]; then
   python -m coverage report --include="hrv/*,breathing/*" --fail-under="$CORE_COV_FLOOR" \
     || rc=$?
 fi
-stage "done (exit $rc)"
 exit "$rc"
