@@ -109,6 +109,10 @@ def test_report_carries_the_warning(shared_data: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert "Do not cite these HRV values." in text and "ectopy_warning" in text
+    # the 3.7-14x evidence is that of the sinus records; the warning also fires on AF
+    banner = text[text.index("Do not cite these HRV values.") :].split("</p>")[0]
+    assert "sinus records where this warning fires" in banner
+    assert "atrial-fibrillation record" in banner and "not sinus HRV" in banner
     quiet = tmp_path / "rest.html"
     res = runner.invoke(
         app,
