@@ -10,8 +10,9 @@ and (where known) ``description``; the names themselves are the same in every ou
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["DESCRIPTIONS", "UNITLESS", "csv_header", "unit_of", "units_of"]
+__all__ = ["DESCRIPTIONS", "UNITLESS", "arrow_null_type", "csv_header", "unit_of", "units_of"]
 
 #: Columns whose unit the name does not carry.
 UNITLESS: dict[str, str] = {
@@ -93,3 +94,18 @@ def units_of(names: Iterable[str]) -> dict[str, str]:
 def csv_header(name: str, unit: str) -> str:
     """A CSV header cell: ``rmssd_ms [ms]``."""
     return f"{name} [{unit}]"
+
+
+def arrow_null_type(pa: Any, unit: str) -> Any:
+    """The Arrow type of a column of ``unit`` whose values are all missing.
+
+    Arrow infers ``null`` from an all-``None`` column, and Parquet needs a type: it is taken from
+    the column's declared unit (``text``: string, ``bool``: bool, else float64), never from the
+    data, so that the files of different runs have one schema and concatenate. ``pa`` is the
+    ``pyarrow`` module (passed in: this module does not need pyarrow).
+    """
+    if unit == "text":
+        return pa.string()
+    if unit == "bool":
+        return pa.bool_()
+    return pa.float64()
