@@ -254,9 +254,12 @@ def ectopy_windows(
     Returns
     -------
     dict
-        ``irregular_steps_pct`` (float64, NaN for a window without a step) and
-        ``ectopy_warning`` (bool; False also where a window has fewer than ``min_steps``
-        steps, i.e. was not assessed), one value per window end.
+        ``irregular_steps_pct`` (float64, NaN for a window without a step),
+        ``ectopy_warning`` (bool; False also where a window was not assessed) and
+        ``ectopy_assessed`` (bool; False where a window has fewer than ``min_steps`` steps,
+        as :attr:`EctopyCheck.assessed`), one value per window end. A caller that shows the
+        warning should show a window not assessed as missing, not as False (``hrvpace analyze``
+        writes it empty).
 
     Raises
     ------
@@ -301,5 +304,6 @@ def ectopy_windows(
     big = n_irregular[hi] - n_irregular[first_step]
     with np.errstate(invalid="ignore", divide="ignore"):
         pct: FloatArray = np.where(steps > 0, 100.0 * big / np.maximum(steps, 1), np.nan)
-    warn = (steps >= min_steps) & (pct >= 100.0 * share_limit)
-    return {"irregular_steps_pct": pct, "ectopy_warning": warn}
+    assessed = steps >= min_steps
+    warn = assessed & (pct >= 100.0 * share_limit)
+    return {"irregular_steps_pct": pct, "ectopy_warning": warn, "ectopy_assessed": assessed}

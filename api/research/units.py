@@ -48,7 +48,8 @@ DESCRIPTIONS: dict[str, str] = {
     "corrected_pct": "share of the intervals the artefact correction changed",
     "ectopy_warning": (
         "HRV unreliable: frequent ectopy or an irregular rhythm left after correction "
-        "(>= 8 % irregular steps); empty below 30 intervals"
+        "(>= 8 % irregular steps); empty (null) when not assessed: fewer than 30 successive "
+        "differences without a gap, in the recording or the window"
     ),
     "irregular_steps_pct": (
         "share of successive intervals differing by more than 20 % of their mean"

@@ -181,11 +181,14 @@ def test_windows_equal_the_check_of_each_slice() -> None:
             g[0] = False
         one = ectopy_check(rr[sel], gaps=g)
         assert cols["ectopy_warning"][k] == one.unreliable, end
+        assert cols["ectopy_assessed"][k] == one.assessed, end
         if one.irregular_pct is None:
             assert np.isnan(cols["irregular_steps_pct"][k])
         else:
             assert cols["irregular_steps_pct"][k] == pytest.approx(one.irregular_pct, abs=1e-12)
     assert cols["ectopy_warning"].any() and not cols["ectopy_warning"].all()
+    assert cols["ectopy_assessed"].dtype == np.bool_
+    assert not cols["ectopy_assessed"][:2].any() and cols["ectopy_assessed"][2:].all()
 
 
 def test_windows_bad_arguments() -> None:
@@ -198,3 +201,4 @@ def test_windows_bad_arguments() -> None:
         hrv.ectopy_windows(rr, [np.nan], window_s=60.0)
     empty = hrv.ectopy_windows(np.zeros(0), np.zeros(0), window_s=60.0)
     assert empty["ectopy_warning"].size == 0 and empty["irregular_steps_pct"].size == 0
+    assert empty["ectopy_assessed"].size == 0
