@@ -107,6 +107,7 @@ def ectopy_check(
     step_limit: float = STEP_LIMIT,
     share_limit: float = SHARE_LIMIT,
     min_steps: int = MIN_STEPS,
+    corrected: bool = True,
 ) -> EctopyCheck:
     """Decide whether a corrected RR series still holds frequent ectopy (HRV unreliable).
 
@@ -135,6 +136,9 @@ def ectopy_check(
         Share of irregular steps from which the series is unreliable, in (0, 1); default 0.08.
     min_steps : int
         Below this many steps the series is not assessed (``unreliable`` False); default 30.
+    corrected : bool
+        Whether ``rr_ms`` is the output of :func:`hrv.clean` (default) or the raw series; only
+        the ``reason`` wording depends on it ("after correction" / "in the uncorrected series").
 
     Returns
     -------
@@ -205,10 +209,15 @@ def ectopy_check(
     reason = None
     if unreliable:
         labelled = "" if ectopic_pct is None else f"; {ectopic_pct:.1f} % labelled ectopic"
+        differ, where, which = (
+            ("still differ", "after correction", "corrected HRV")
+            if corrected
+            else ("differ", "in the uncorrected series", "HRV")
+        )
         reason = (
             f"frequent ectopy or irregular rhythm: {irregular_pct:.1f} % of successive "
-            f"intervals still differ by more than {100 * step_limit:.0f} % after correction "
-            f"(limit {100 * share_limit:.0f} %{labelled}); corrected HRV unreliable"
+            f"intervals {differ} by more than {100 * step_limit:.0f} % {where} "
+            f"(limit {100 * share_limit:.0f} %{labelled}); {which} unreliable"
         )
     return EctopyCheck(
         unreliable=unreliable,

@@ -395,7 +395,7 @@ def summarize(
             else None
         ),
     }
-    ectopy = hrv.ectopy_check(rr, gaps=gap, labels=cleaned.labels)
+    ectopy = hrv.ectopy_check(rr, gaps=gap, labels=cleaned.labels, corrected=clean)
     out["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
     out["irregular_steps_pct"] = ectopy.irregular_pct
     out["ectopy_reason"] = ectopy.reason

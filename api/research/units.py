@@ -47,9 +47,10 @@ DESCRIPTIONS: dict[str, str] = {
     "quality": "fraction of intervals hrv.clean labels normal",
     "corrected_pct": "share of the intervals the artefact correction changed",
     "ectopy_warning": (
-        "HRV unreliable: frequent ectopy or an irregular rhythm left after correction "
-        "(>= 8 % irregular steps); empty (null) when not assessed: fewer than 30 successive "
-        "differences without a gap, in the recording or the window"
+        "HRV unreliable: >= 8 % irregular steps, i.e. frequent ectopy or an irregular rhythm "
+        "in the analysed series (corrected; raw with --no-clean); empty (null) when not "
+        "assessed: fewer than 30 successive differences without a gap, in the recording or "
+        "the window"
     ),
     "irregular_steps_pct": (
         "share of successive intervals differing by more than 20 % of their mean"

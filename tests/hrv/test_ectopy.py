@@ -59,6 +59,7 @@ def test_a_bigeminy_run_the_correction_leaves_warns() -> None:
     assert check.ectopic_labelled_pct is not None and check.ectopic_labelled_pct > 10.0
     assert check.reason is not None
     assert "frequent ectopy" in check.reason and "labelled ectopic" in check.reason
+    assert "after correction" in check.reason and "corrected HRV unreliable" in check.reason
 
 
 def test_bigeminy_uncorrected_warns_and_a_clean_series_does_not() -> None:
@@ -66,6 +67,11 @@ def test_bigeminy_uncorrected_warns_and_a_clean_series_does_not() -> None:
     raw = ectopy_check(_with_bigeminy(sinus, 0, 400))
     assert raw.unreliable and raw.irregular_pct is not None and raw.irregular_pct > 80.0
     assert raw.ectopic_labelled_pct is None  # no labels given
+    # the reason says what was checked: a raw series is not "after correction"
+    told = ectopy_check(_with_bigeminy(sinus, 0, 400), corrected=False)
+    assert told.reason is not None and "in the uncorrected series" in told.reason
+    assert "correction" not in told.reason and "corrected HRV" not in told.reason
+    assert (told.unreliable, told.irregular_pct) == (raw.unreliable, raw.irregular_pct)
     quiet = _check(sinus)
     assert quiet.assessed and not quiet.unreliable and quiet.reason is None
     assert quiet.irregular_pct == 0.0

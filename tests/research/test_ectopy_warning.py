@@ -72,6 +72,21 @@ def test_analyze_is_silent_on_a_healthy_recording(shared_data: Path) -> None:
     assert obj["irregular_steps_pct"] == hrv.ectopy_check(c.rr_ms, gaps=c.gaps).irregular_pct
 
 
+def test_no_clean_says_the_raw_series_was_checked() -> None:
+    """With --no-clean the check runs on the RR as recorded: neither the reason nor the stderr
+    notice may say "after correction"."""
+    res = runner.invoke(
+        app, ["analyze", str(MITDB_119), "--format", "wfdb", "--no-clean", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    obj = _json_lines(res.stdout)[0]
+    assert obj["ectopy_warning"] is True and obj["correction"] is None
+    reason = obj["ectopy_reason"]
+    assert isinstance(reason, str) and "in the uncorrected series" in reason
+    assert "after correction" not in reason and "corrected HRV" not in reason
+    assert "in the uncorrected RR" in res.stderr and "after correction" not in res.stderr
+
+
 def test_segments_are_warned_apart(shared_data: Path, tmp_path: Path) -> None:
     """Five minutes of the healthy rest recording, then the first five minutes of MIT-BIH 119
     (RR from the cardiologists' beat positions, tests/data/mitdb_beats.csv.gz) in one file:
