@@ -107,6 +107,7 @@ def ectopy_check(
     step_limit: float = STEP_LIMIT,
     share_limit: float = SHARE_LIMIT,
     min_steps: int = MIN_STEPS,
+    corrected: bool = True,
 ) -> EctopyCheck:
     """Decide whether a corrected RR series still holds frequent ectopy (HRV unreliable).
 
@@ -135,6 +136,9 @@ def ectopy_check(
         Share of irregular steps from which the series is unreliable, in (0, 1); default 0.08.
     min_steps : int
         Below this many steps the series is not assessed (``unreliable`` False); default 30.
+    corrected : bool
+        Whether ``rr_ms`` is the output of :func:`hrv.clean` (default) or the raw series; only
+        the ``reason`` wording depends on it ("after correction" / "in the uncorrected series").
 
     Returns
     -------
@@ -205,10 +209,15 @@ def ectopy_check(
     reason = None
     if unreliable:
         labelled = "" if ectopic_pct is None else f"; {ectopic_pct:.1f} % labelled ectopic"
+        differ, where, which = (
+            ("still differ", "after correction", "corrected HRV")
+            if corrected
+            else ("differ", "in the uncorrected series", "HRV")
+        )
         reason = (
             f"frequent ectopy or irregular rhythm: {irregular_pct:.1f} % of successive "
-            f"intervals still differ by more than {100 * step_limit:.0f} % after correction "
-            f"(limit {100 * share_limit:.0f} %{labelled}); corrected HRV unreliable"
+            f"intervals {differ} by more than {100 * step_limit:.0f} % {where} "
+            f"(limit {100 * share_limit:.0f} %{labelled}); {which} unreliable"
         )
     return EctopyCheck(
         unreliable=unreliable,
@@ -254,9 +263,12 @@ def ectopy_windows(
     Returns
     -------
     dict
-        ``irregular_steps_pct`` (float64, NaN for a window without a step) and
-        ``ectopy_warning`` (bool; False also where a window has fewer than ``min_steps``
-        steps, i.e. was not assessed), one value per window end.
+        ``irregular_steps_pct`` (float64, NaN for a window without a step),
+        ``ectopy_warning`` (bool; False also where a window was not assessed) and
+        ``ectopy_assessed`` (bool; False where a window has fewer than ``min_steps`` steps,
+        as :attr:`EctopyCheck.assessed`), one value per window end. A caller that shows the
+        warning should show a window not assessed as missing, not as False (``hrvpace analyze``
+        writes it empty).
 
     Raises
     ------
@@ -301,5 +313,6 @@ def ectopy_windows(
     big = n_irregular[hi] - n_irregular[first_step]
     with np.errstate(invalid="ignore", divide="ignore"):
         pct: FloatArray = np.where(steps > 0, 100.0 * big / np.maximum(steps, 1), np.nan)
-    warn = (steps >= min_steps) & (pct >= 100.0 * share_limit)
-    return {"irregular_steps_pct": pct, "ectopy_warning": warn}
+    assessed = steps >= min_steps
+    warn = assessed & (pct >= 100.0 * share_limit)
+    return {"irregular_steps_pct": pct, "ectopy_warning": warn, "ectopy_assessed": assessed}

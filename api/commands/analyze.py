@@ -204,8 +204,9 @@ def analyze(
         typer.echo(
             f"hrvpace analyze: warning: {len(warned)} recording(s)"
             f"{' or segment(s)' if segments is not None else ''} with frequent ectopy or an "
-            "irregular rhythm left after correction: their HRV values are unreliable, do not "
-            "cite them (ectopy_warning, ectopy_reason; README, 'Frequent ectopy'):",
+            f"irregular rhythm {'left after correction' if clean else 'in the uncorrected RR'}: "
+            "their HRV values are unreliable, do not cite them (ectopy_warning, ectopy_reason; "
+            "README, 'Frequent ectopy'):",
             err=True,
         )
         for r in warned:

@@ -25,9 +25,10 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   ectopy (bigeminy, trigeminy) or an irregular rhythm (atrial fibrillation) that the
   correction left in place, so that the HRV values are unreliable (on the MIT-BIH records
   the corrected RMSSD of every warned sinus record was 3.7-14 times the true one;
-  docs/mitdb_validation.md); ``False`` when assessed and regular enough; ``None`` below 30
-  successive intervals. ``irregular_steps_pct`` is that share (%) and ``ectopy_reason`` the
-  sentence that says why (``None`` when there is nothing to say);
+  docs/mitdb_validation.md); ``False`` when assessed and regular enough; ``None`` when not
+  assessed: fewer than 30 steps (successive differences not across a gap).
+  ``irregular_steps_pct`` is that share (%) and ``ectopy_reason`` the sentence that says why
+  (``None`` when there is nothing to say);
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
@@ -43,8 +44,8 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
 The windows table is :func:`hrv.rolling` of the same ``rr`` and gaps (its ``t_s`` is the window
 end on the analysed series' own timeline ``cumsum(rr) / 1000``, which after cleaning can differ
 from the file's clock by the interpolated long/short beats), with the frequent-ectopy check of
-each window (:func:`hrv.ectopy_windows`: ``irregular_steps_pct`` and ``ectopy_warning``, False
-also where a window has fewer than 30 steps).
+each window (:func:`hrv.ectopy_windows`: ``irregular_steps_pct`` and ``ectopy_warning``,
+``None`` as in the summary where a window has fewer than 30 steps: not assessed, not regular).
 
 References
 ----------
@@ -394,7 +395,7 @@ def summarize(
             else None
         ),
     }
-    ectopy = hrv.ectopy_check(rr, gaps=gap, labels=cleaned.labels)
+    ectopy = hrv.ectopy_check(rr, gaps=gap, labels=cleaned.labels, corrected=clean)
     out["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
     out["irregular_steps_pct"] = ectopy.irregular_pct
     out["ectopy_reason"] = ectopy.reason
@@ -451,8 +452,13 @@ def analyze_recording(
             gaps=gap if gap[1:].any() else None,
             parallel=False,
         )
-        # the frequent-ectopy check of each window (hrv.ectopy_windows, same windows)
-        windows.update(hrv.ectopy_windows(rr, windows["t_s"], window_s=opts.window_s, gaps=gap))
+        # the frequent-ectopy check of each window (hrv.ectopy_windows, same windows); a window
+        # too short to assess is missing (None), as in the summary, not "checked, fine"
+        ectopy = hrv.ectopy_windows(rr, windows["t_s"], window_s=opts.window_s, gaps=gap)
+        windows["irregular_steps_pct"] = ectopy["irregular_steps_pct"]
+        warning = ectopy["ectopy_warning"].astype(object)
+        warning[~ectopy["ectopy_assessed"]] = None
+        windows["ectopy_warning"] = warning
     return RecordingAnalysis(path=name, summary=summary, windows=windows)
 
 

@@ -32,7 +32,7 @@ from api.research.analysis import (
     analyze_file,
     rename_columns,
 )
-from api.research.units import DESCRIPTIONS, csv_header, units_of
+from api.research.units import DESCRIPTIONS, arrow_null_type, csv_header, units_of
 
 __all__ = [
     "Progress",
@@ -234,7 +234,9 @@ def write_table(
     Units travel with the numbers (:mod:`api.research.units`): a CSV header cell is
     ``name [unit]`` and floats are written with ``repr`` (exact; empty cell for missing); a
     Parquet field carries ``unit`` (and ``description`` where one is known, e.g. ``t_s`` = the
-    window's end) in its metadata, the schema ``hrvpace_version``; nulls for missing. ``.json``
+    window's end) in its metadata, the schema ``hrvpace_version``; nulls for missing (a column
+    with no value at all gets the type of its unit, :func:`api.research.units.arrow_null_type`,
+    so that runs concatenate). ``.json``
     is a list of records. ``names="neurokit"`` renames the columns
     (:func:`api.research.analysis.rename_columns`); the units stay those of the hrvpace column.
 
@@ -273,8 +275,8 @@ def write_table(
                 arr = pa.array(
                     [None if (isinstance(v, float) and v != v) else _np_item(v) for v in col]
                 )
-            if arr.type == pa.null():
-                arr = arr.cast(pa.float64())
+            if arr.type == pa.null():  # all missing: the type of the unit, not of the data
+                arr = arr.cast(arrow_null_type(pa, units[c]))
             meta = {"unit": units[c]}
             if c in descriptions:
                 meta["description"] = descriptions[c]

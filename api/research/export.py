@@ -33,7 +33,7 @@ import numpy as np
 from api._version import __version__
 from api.research import require
 from api.research.store import StoredSession, load_session
-from api.research.units import DESCRIPTIONS, csv_header, unit_of, units_of
+from api.research.units import DESCRIPTIONS, arrow_null_type, csv_header, unit_of, units_of
 from api.storage import ReadOnlyDatabase, StorageError
 
 __all__ = ["BEAT_UNITS", "METRIC_UNITS", "export_session"]
@@ -91,8 +91,8 @@ def _write_parquet(
     for n, col in zip(names, columns, strict=True):
         clean = [None if (isinstance(v, float) and v != v) else v for v in col]
         arr = pa.array(clean)
-        if arr.type == pa.null():
-            arr = pa.array(clean, type=pa.float64())
+        if arr.type == pa.null():  # all missing: the type of the unit, not of the data
+            arr = pa.array(clean, type=arrow_null_type(pa, units[n]))
         arrays.append(arr)
         meta = {"unit": units[n]}
         if descriptions and n in descriptions:

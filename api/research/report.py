@@ -364,8 +364,10 @@ def _ectopy_warning_html(summary: dict[str, Any]) -> str:
     return (
         "<p class='warning'><strong>Do not cite these HRV values.</strong> "
         f"{html.escape(str(summary.get('ectopy_reason')))}. On the MIT-BIH Arrhythmia Database "
-        "records where this warning fires, the corrected RMSSD was 3.7-14 times the RMSSD of "
-        "the true normal-to-normal intervals (docs/mitdb_validation.md).</p>"
+        "sinus records where this warning fires, the corrected RMSSD was 3.7-14 times the RMSSD "
+        "of the true normal-to-normal intervals; it also fires on every atrial-fibrillation "
+        "record there (corrected RMSSD -19 % to +55 % of the true one), and HRV of atrial "
+        "fibrillation is not sinus HRV (docs/mitdb_validation.md).</p>"
     )
 
 

@@ -10,8 +10,9 @@ and (where known) ``description``; the names themselves are the same in every ou
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["DESCRIPTIONS", "UNITLESS", "csv_header", "unit_of", "units_of"]
+__all__ = ["DESCRIPTIONS", "UNITLESS", "arrow_null_type", "csv_header", "unit_of", "units_of"]
 
 #: Columns whose unit the name does not carry.
 UNITLESS: dict[str, str] = {
@@ -46,8 +47,10 @@ DESCRIPTIONS: dict[str, str] = {
     "quality": "fraction of intervals hrv.clean labels normal",
     "corrected_pct": "share of the intervals the artefact correction changed",
     "ectopy_warning": (
-        "HRV unreliable: frequent ectopy or an irregular rhythm left after correction "
-        "(>= 8 % irregular steps); empty below 30 intervals"
+        "HRV unreliable: >= 8 % irregular steps, i.e. frequent ectopy or an irregular rhythm "
+        "in the analysed series (corrected; raw with --no-clean); empty (null) when not "
+        "assessed: fewer than 30 successive differences without a gap, in the recording or "
+        "the window"
     ),
     "irregular_steps_pct": (
         "share of successive intervals differing by more than 20 % of their mean"
@@ -93,3 +96,18 @@ def units_of(names: Iterable[str]) -> dict[str, str]:
 def csv_header(name: str, unit: str) -> str:
     """A CSV header cell: ``rmssd_ms [ms]``."""
     return f"{name} [{unit}]"
+
+
+def arrow_null_type(pa: Any, unit: str) -> Any:
+    """The Arrow type of a column of ``unit`` whose values are all missing.
+
+    Arrow infers ``null`` from an all-``None`` column, and Parquet needs a type: it is taken from
+    the column's declared unit (``text``: string, ``bool``: bool, else float64), never from the
+    data, so that the files of different runs have one schema and concatenate. ``pa`` is the
+    ``pyarrow`` module (passed in: this module does not need pyarrow).
+    """
+    if unit == "text":
+        return pa.string()
+    if unit == "bool":
+        return pa.bool_()
+    return pa.float64()

@@ -63,9 +63,12 @@ FS_HZ = 360.0
 #: The MIT-BIH Supraventricular Arrhythmia Database (svdb, 78 records of 30 min, 128 Hz): the
 #: held-out data of the second judging of docs/noncomp_short_beat_protocol.md (fixture and
 #: provenance: tests/data/README.md; not shipped, built locally with scripts/make_svdb_beats.py).
-#: Only ``bench/noncomp_bound.py --judge2`` reads it.
+#: Read by ``python -m bench.noncomp_bound --judge2`` and ``python -m tests.hrv.test_clean_mitdb
+#: svdb`` (both through :func:`require_fixture`); the test suite does not read it.
 SVDB_FIXTURE = DATA / "svdb_beats.csv.gz"
 SVDB_FS_HZ = 128.0
+#: Samples per svdb record (its .hea files: ``NNN 2 128 230400``, 30 min at 128 Hz).
+SVDB_N_SAMPLES = 230_400
 
 #: Fixture and sampling rate of each database the scoring below can read.
 DATABASES: dict[str, tuple[Path, float]] = {
@@ -389,6 +392,70 @@ def excluded_by_rule(rec: Record) -> bool:
     return rec.nn_diffs_ms.size < 100 or bool(nn.size and nn.max() > 3000.0)
 
 
+def require_fixture(db: str) -> Path:
+    """The beat file of database ``db``; exits with how to get it when it is not there.
+
+    Raises
+    ------
+    SystemExit
+        The file is missing (svdb is not shipped: built by scripts/make_svdb_beats.py).
+    """
+    path, _ = DATABASES[db]
+    if path.is_file():
+        return path
+    if db == "svdb":
+        raise SystemExit(
+            f"{path} is not there: it is not shipped (its licence could not be read at the "
+            "source, tests/data/README.md); build it from PhysioNet's svdb annotation files "
+            "(NNN.atr, NNN.hea, RECORDS, SHA256SUMS.txt) with "
+            "`python scripts/make_svdb_beats.py DIR`"
+        )
+    raise SystemExit(f"{path} is not there: it ships with the repository (tests/data/README.md)")
+
+
+def check_svdb_categories() -> None:
+    """The svdb file as scripts/make_svdb_beats.py writes it, and the categories committed
+    before the second judging (:data:`SVDB_EXCLUDED` and the module docstring).
+
+    78 records, 184,583 beats, sample numbers at 128 Hz (every record's beats within its
+    230,400 samples and its last beat in the last half minute), no paced beats, the written
+    exclusion rule selecting exactly :data:`SVDB_EXCLUDED`, and 48 sinus records with
+    occasional and 29 with frequent ectopy, none AF or paced.
+
+    Raises
+    ------
+    SystemExit
+        The file is missing (:func:`require_fixture`).
+    AssertionError
+        A fact does not hold; the message names it.
+    """
+    path = require_fixture("svdb")
+    sv = load_records(path, DATABASES["svdb"][1])
+    last = [int(r.sample[-1]) for r in sv.values()]
+    facts = {
+        "78 records": len(sv) == 78,
+        "184,583 beats": sum(r.sample.size for r in sv.values()) == 184_583,
+        "samples at 128 Hz": all(
+            SVDB_N_SAMPLES - 30 * SVDB_FS_HZ <= n <= SVDB_N_SAMPLES for n in last
+        )
+        and all(r.fs_hz == SVDB_FS_HZ for r in sv.values()),
+        "no paced beats": not any(sym in ("/", "f") for r in sv.values() for sym in r.symbol),
+        "excluded by the written rule: 850": {n for n, r in sv.items() if excluded_by_rule(r)}
+        == set(SVDB_EXCLUDED),
+        "48 occasional, 29 frequent": [
+            len(records_of(k, "svdb")) for k in ("sinus, occasional", "sinus, frequent")
+        ]
+        == [48, 29],
+        "0 af, 0 paced, 1 excluded": [
+            len(records_of(k, "svdb")) for k in ("af", "paced", "excluded")
+        ]
+        == [0, 0, 1],
+    }
+    failed = [fact for fact, holds in facts.items() if not holds]
+    if failed:
+        raise AssertionError(f"{path}: not the file the judging fixed: {failed}")
+
+
 def test_the_written_exclusion_rule_selects_mitdbs_hand_excluded_records() -> None:
     """The rule behind :data:`SVDB_EXCLUDED` (:func:`excluded_by_rule`), applied to MIT-BIH's
     records that are neither AF nor paced, selects exactly the two records excluded there by
@@ -398,6 +465,64 @@ def test_the_written_exclusion_rule_selects_mitdbs_hand_excluded_records() -> No
     assert {
         n for n, r in mit.items() if group(n) not in ("af", "paced") and excluded_by_rule(r)
     } == set(EXCLUDED)
+
+
+def test_svdb_tools_say_how_to_build_the_missing_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """svdb is not shipped: the side-by-side tables (``python -m tests.hrv.test_clean_mitdb
+    svdb``) and the bench's second judging both exit with how to build it, not a raw
+    FileNotFoundError."""
+    from bench import noncomp_bound
+
+    monkeypatch.setitem(DATABASES, "svdb", (tmp_path / "svdb_beats.csv.gz", SVDB_FS_HZ))
+    for run in (lambda: main("svdb"), noncomp_bound.judge2, check_svdb_categories):
+        with pytest.raises(SystemExit) as exc:
+            run()
+        message = str(exc.value.code)
+        assert "is not shipped" in message and "make_svdb_beats.py" in message
+        assert "RECORDS" in message
+
+
+def test_svdb_category_check_refuses_a_file_that_is_not_the_judged_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A beat file at 360 Hz (MIT-BIH records 100 and 119 under svdb's name) fails the checks
+    of the file the second judging fixed, naming them: record count, beat count, 128 Hz and
+    the 48/29 occasional/frequent split."""
+    fake = tmp_path / "svdb_beats.csv.gz"
+    rows = ["record,sample,symbol"] + [
+        f"{name},{s},{sym}"
+        for name in ("100", "119")
+        for s, sym in zip(load_record(name).sample, load_record(name).symbol, strict=True)
+    ]
+    with gzip.open(fake, "wt") as f:
+        f.write("\n".join(rows) + "\n")
+    monkeypatch.setitem(DATABASES, "svdb", (fake, SVDB_FS_HZ))
+    with pytest.raises(AssertionError) as exc:
+        check_svdb_categories()
+    for fact in ("78 records", "184,583 beats", "samples at 128 Hz", "48 occasional, 29 frequent"):
+        assert fact in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("holds", "last_line"),
+    [
+        (False, "verdict: not adopted (criteria A-C do not all hold)"),
+        (True, "verdict: A-C hold; adopted only if D holds too"),
+    ],
+)
+def test_judge2_ends_with_its_verdict(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], holds: bool, last_line: str
+) -> None:
+    """``python -m bench.noncomp_bound --judge2`` exits 0 when it ran (the exit code is not the
+    verdict) and its last line says whether the candidate is adopted."""
+    from bench import noncomp_bound
+
+    monkeypatch.setattr(noncomp_bound, "judge2", lambda: holds)
+    monkeypatch.setattr("sys.argv", ["noncomp_bound", "--judge2"])
+    noncomp_bound.main()
+    assert capsys.readouterr().out.splitlines()[-1] == last_line
 
 
 def test_clean_finds_every_ectopic_beat_of_record_100_with_few_false_positives(
@@ -612,6 +737,7 @@ def main(db: str = "mitdb") -> None:
     """Print every table; ``db="svdb"`` (``python -m tests.hrv.test_clean_mitdb svdb``) the
     side-by-side and pooled tables of the locally built svdb file instead."""
     if db != "mitdb":
+        require_fixture(db)
         side_by_side(db)
         return
     rec = load_record("100")

@@ -59,6 +59,7 @@ def test_a_bigeminy_run_the_correction_leaves_warns() -> None:
     assert check.ectopic_labelled_pct is not None and check.ectopic_labelled_pct > 10.0
     assert check.reason is not None
     assert "frequent ectopy" in check.reason and "labelled ectopic" in check.reason
+    assert "after correction" in check.reason and "corrected HRV unreliable" in check.reason
 
 
 def test_bigeminy_uncorrected_warns_and_a_clean_series_does_not() -> None:
@@ -66,6 +67,11 @@ def test_bigeminy_uncorrected_warns_and_a_clean_series_does_not() -> None:
     raw = ectopy_check(_with_bigeminy(sinus, 0, 400))
     assert raw.unreliable and raw.irregular_pct is not None and raw.irregular_pct > 80.0
     assert raw.ectopic_labelled_pct is None  # no labels given
+    # the reason says what was checked: a raw series is not "after correction"
+    told = ectopy_check(_with_bigeminy(sinus, 0, 400), corrected=False)
+    assert told.reason is not None and "in the uncorrected series" in told.reason
+    assert "correction" not in told.reason and "corrected HRV" not in told.reason
+    assert (told.unreliable, told.irregular_pct) == (raw.unreliable, raw.irregular_pct)
     quiet = _check(sinus)
     assert quiet.assessed and not quiet.unreliable and quiet.reason is None
     assert quiet.irregular_pct == 0.0
@@ -181,11 +187,14 @@ def test_windows_equal_the_check_of_each_slice() -> None:
             g[0] = False
         one = ectopy_check(rr[sel], gaps=g)
         assert cols["ectopy_warning"][k] == one.unreliable, end
+        assert cols["ectopy_assessed"][k] == one.assessed, end
         if one.irregular_pct is None:
             assert np.isnan(cols["irregular_steps_pct"][k])
         else:
             assert cols["irregular_steps_pct"][k] == pytest.approx(one.irregular_pct, abs=1e-12)
     assert cols["ectopy_warning"].any() and not cols["ectopy_warning"].all()
+    assert cols["ectopy_assessed"].dtype == np.bool_
+    assert not cols["ectopy_assessed"][:2].any() and cols["ectopy_assessed"][2:].all()
 
 
 def test_windows_bad_arguments() -> None:
@@ -198,3 +207,4 @@ def test_windows_bad_arguments() -> None:
         hrv.ectopy_windows(rr, [np.nan], window_s=60.0)
     empty = hrv.ectopy_windows(np.zeros(0), np.zeros(0), window_s=60.0)
     assert empty["ectopy_warning"].size == 0 and empty["irregular_steps_pct"].size == 0
+    assert empty["ectopy_assessed"].size == 0

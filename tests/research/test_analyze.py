@@ -156,6 +156,8 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         c = hrv.clean(rec.rr_ms, gaps=rec.gaps)
         exp = hrv.rolling(c.rr_ms, window_s=120.0, step_s=30.0, gaps=c.gaps)
         exp.update(hrv.ectopy_windows(c.rr_ms, exp["t_s"], window_s=120.0, gaps=c.gaps))
+        assessed = exp.pop("ectopy_assessed")  # not a column: not assessed is an empty cell
+        exp["ectopy_warning"] = np.where(assessed, exp["ectopy_warning"], np.nan)
         assert len(got) == len(exp["t_s"])
         for col, values in exp.items():
             cells = [r[col] for r in got]
@@ -512,3 +514,38 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
     assert schema.field("HRV_LF_ms2").metadata[b"unit"] == b"ms^2"
     assert schema.field("Quality").metadata[b"unit"] == b"fraction"
     assert b"hrvpace_version" in schema.metadata
+
+
+def test_parquet_types_come_from_the_units_not_the_data(tmp_path: Path) -> None:
+    """A run where every text/bool value is missing (a healthy recording: no ectopy reason; a
+    recording too short to assess; no segments, no correction) writes the same Parquet schema
+    as a run where they are set, so the files of the two runs concatenate."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    empty = {
+        "path": ["a.txt"],
+        "segment": [None],
+        "correction": [None],
+        "ectopy_warning": [None],
+        "ectopy_reason": [None],
+        "rmssd_ms": [None],
+    }
+    full = {
+        "path": ["b.txt"],
+        "segment": ["rest"],
+        "correction": ["lipponen_tarvainen_2019"],
+        "ectopy_warning": [True],
+        "ectopy_reason": ["frequent ectopy"],
+        "rmssd_ms": [41.5],
+    }
+    tables = [
+        pq.read_table(write_table(t, tmp_path / f"{i}.parquet"))
+        for i, t in enumerate((empty, full))
+    ]
+    types = [{f.name: f.type for f in t.schema} for t in tables]
+    assert types[0] == types[1]
+    assert types[0]["ectopy_reason"] == pa.string() and types[0]["ectopy_warning"] == pa.bool_()
+    assert types[0]["segment"] == pa.string() and types[0]["rmssd_ms"] == pa.float64()
+    both = pa.concat_tables(tables).to_pydict()
+    assert both["ectopy_warning"] == [None, True]
+    assert both["ectopy_reason"] == [None, "frequent ectopy"]

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 import hrv
@@ -71,6 +72,21 @@ def test_analyze_is_silent_on_a_healthy_recording(shared_data: Path) -> None:
     assert obj["irregular_steps_pct"] == hrv.ectopy_check(c.rr_ms, gaps=c.gaps).irregular_pct
 
 
+def test_no_clean_says_the_raw_series_was_checked() -> None:
+    """With --no-clean the check runs on the RR as recorded: neither the reason nor the stderr
+    notice may say "after correction"."""
+    res = runner.invoke(
+        app, ["analyze", str(MITDB_119), "--format", "wfdb", "--no-clean", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    obj = _json_lines(res.stdout)[0]
+    assert obj["ectopy_warning"] is True and obj["correction"] is None
+    reason = obj["ectopy_reason"]
+    assert isinstance(reason, str) and "in the uncorrected series" in reason
+    assert "after correction" not in reason and "corrected HRV" not in reason
+    assert "in the uncorrected RR" in res.stderr and "after correction" not in res.stderr
+
+
 def test_segments_are_warned_apart(shared_data: Path, tmp_path: Path) -> None:
     """Five minutes of the healthy rest recording, then the first five minutes of MIT-BIH 119
     (RR from the cardiologists' beat positions, tests/data/mitdb_beats.csv.gz) in one file:
@@ -109,6 +125,10 @@ def test_report_carries_the_warning(shared_data: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert "Do not cite these HRV values." in text and "ectopy_warning" in text
+    # the 3.7-14x evidence is that of the sinus records; the warning also fires on AF
+    banner = text[text.index("Do not cite these HRV values.") :].split("</p>")[0]
+    assert "sinus records where this warning fires" in banner
+    assert "atrial-fibrillation record" in banner and "not sinus HRV" in banner
     quiet = tmp_path / "rest.html"
     res = runner.invoke(
         app,
@@ -163,3 +183,34 @@ def test_windows_table_carries_the_check(shared_data: Path, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     rows, _ = read_csv_with_units(out)
     assert len(rows) > 50 and all(r["ectopy_warning"] == "False" for r in rows)
+
+
+def test_a_window_too_short_to_assess_is_empty_not_false(tmp_path: Path) -> None:
+    """Raw bigeminy (``--no-clean``: every step irregular) in 20-s windows of about 25 beats:
+    fewer than 30 steps, not assessed. The window table leaves the warning empty (CSV) / null
+    (Parquet, still bool), as the summary does, rather than False ("checked, fine"); 60-s
+    windows of the same recording warn."""
+    rec = tmp_path / "bigeminy_rr_ms.txt"
+    rec.write_text("\n".join(["600", "1000"] * 100) + "\n")
+    short, long = tmp_path / "w20.csv", tmp_path / "w60.csv"
+    for out, window in ((short, "20"), (long, "60")):
+        args = ["analyze", str(rec), "--no-clean", "--windows", str(out), "--window-s", window]
+        res = runner.invoke(app, [*args, "--step-s", "10", "--quiet"])
+        assert res.exit_code == 0, res.output
+    rows, units = read_csv_with_units(short)
+    assert units["ectopy_warning"] == "bool" and len(rows) > 5
+    assert all(float(r["irregular_steps_pct"]) == 100.0 for r in rows)
+    assert all(int(r["n_beats"]) < 31 for r in rows)
+    assert all(r["ectopy_warning"] == "" for r in rows)
+    rows, _ = read_csv_with_units(long)
+    assert rows and all(r["ectopy_warning"] == "True" for r in rows)
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "w20.parquet"
+    res = runner.invoke(
+        app, ["analyze", str(rec), "--no-clean", "--windows", str(out), "--window-s", "20"]
+    )
+    assert res.exit_code == 0, res.output
+    table = pq.read_table(out)
+    assert table.schema.field("ectopy_warning").type == pa.bool_()
+    assert set(table.column("ectopy_warning").to_pylist()) == {None}
