@@ -1054,6 +1054,7 @@ function historyRow(s) {
     try {
       const saved = await withAuth(() => api.patch(`/sessions/${s.id}`, { label: labelInput.value }));
       s.label = saved.label;
+      labelSaves.set(s.id, { label: saved.label, at: performance.now() });
       labelInput.dataset.saved = "true";
     } catch (err) {
       setConn(`Label not saved: ${err.message}`);
@@ -1084,7 +1085,13 @@ function historyRow(s) {
   return tr;
 }
 
+/** Labels saved from the table: they outrank a history load that was asked for before them. */
+const labelSaves = new Map(); // session id -> { label, at: performance.now() of the save }
+let historyLoads = 0;
+
 async function loadHistory() {
+  const load = ++historyLoads;
+  const began = performance.now();
   let data;
   try {
     data = await withAuth(() => api.get("/sessions?limit=100"));
@@ -1097,6 +1104,11 @@ async function loadHistory() {
       s.summary = await summaryFromMetrics(s);
     }),
   );
+  if (load !== historyLoads) return; // a later load is on its way (the session ended, Refresh)
+  for (const s of data.sessions) {
+    const saved = labelSaves.get(s.id);
+    if (saved && saved.at > began) s.label = saved.label;
+  }
   $("history-table").querySelector("tbody").replaceChildren(...data.sessions.map(historyRow));
   loadBreakHistory();
   loadTrend();

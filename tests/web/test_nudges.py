@@ -283,6 +283,60 @@ def test_a_stop_from_another_client_right_after_this_pages_command_is_shown(
     assert errors == []
 
 
+def test_a_history_load_asked_for_before_a_label_was_saved_keeps_the_label(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """A session that ends reloads the history while the person may already be typing a label
+    (a CI run caught the summary titled "Your session of ..." right after the label was
+    stored): the load that was asked for before the save must not put the old label back.
+    Playwright holds that history request until the label is saved."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    held: list[Any] = []
+    holding = {"on": False}
+
+    def history(route: Any) -> None:
+        if holding["on"]:  # the server answers now, the page gets the answer later
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    with web_server.client() as api:
+        sid = _start_simulator(api, seed=11)
+        wait_until(
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 100,
+            timeout_s=20,
+            what="some beats",
+        )
+        api.post(f"/api/v1/sessions/{sid}/stop")
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        row = page.locator(f"#history-table tr[data-session-id='{sid}']")
+        row.locator("td", has_text="stopped").wait_for(timeout=10_000)
+        page.route("**/api/v1/sessions?limit=100", history)
+        holding["on"] = True
+        page.get_by_role("button", name="Refresh").click()
+        for _ in range(50):  # the sync API runs the route handler while it is called
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the history request was not held"
+        holding["on"] = False
+        label = row.get_by_role("textbox")
+        label.fill("before lunch")
+        label.press("Enter")
+        page.wait_for_function(
+            "document.querySelector('#history-table input.label-input[data-saved]') !== null"
+        )
+        assert api.get(f"/api/v1/sessions/{sid}").json()["label"] == "before lunch"
+        for route, response in held:  # the answer that predates the save arrives now
+            route.fulfill(response=response)
+        page.wait_for_timeout(1000)
+        assert row.get_by_role("textbox").input_value() == "before lunch"
+        row.get_by_role("button", name="summary", exact=False).click()
+        page.locator("#summary-dialog").get_by_role("heading", name="Check-ins").wait_for()
+        assert page.locator("#summary-title").inner_text() == "before lunch"
+    assert errors == []
+
+
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     web_server: WebServer,
