@@ -7,11 +7,13 @@ root, e.g. ``python -m bench.rolling``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,3 +105,19 @@ def shared_data_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@contextlib.contextmanager
+def clean_with_correct(correct: Callable[..., Any]) -> Iterator[None]:
+    """Run ``hrv.clean`` with ``correct`` in place of its correction step inside the block.
+
+    How the benches judge a candidate change to the correction without editing ``hrv/``: the
+    module's ``correct`` is swapped for the block and restored after it, also on an error.
+    """
+    module = sys.modules["hrv.clean"]
+    saved = module.correct
+    module.correct = correct  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        module.correct = saved  # type: ignore[attr-defined]

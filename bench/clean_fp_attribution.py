@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -49,6 +48,7 @@ import numpy as np
 import hrv._lipponen_tarvainen as lt
 import hrv._running_stats as rs
 import hrv.clean  # noqa: F401  (sys.modules['hrv.clean'] is patched)
+from bench._common import clean_with_correct
 from hrv import BeatLabel, clean
 from hrv._beat_series import BeatSeries
 from hrv._gate import gate
@@ -108,15 +108,9 @@ saved_correct = lt.correct
 READINGS = ("hrvpace (partners averaged/interpolated)", "flagged partners only")
 
 
-@contextlib.contextmanager
-def alternative() -> Iterator[None]:
+def alternative() -> contextlib.AbstractContextManager[None]:
     """Run ``hrv.clean`` with ``correct_flagged_partners`` inside the block."""
-    module = sys.modules["hrv.clean"]
-    module.correct = correct_flagged_partners  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        module.correct = saved_correct  # type: ignore[attr-defined]
+    return clean_with_correct(correct_flagged_partners)
 
 
 @contextlib.contextmanager

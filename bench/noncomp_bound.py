@@ -77,7 +77,6 @@ import contextlib
 import itertools
 import math
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +87,7 @@ from numpy.typing import NDArray
 
 import hrv._lipponen_tarvainen as lt
 import hrv.clean  # noqa: F401  (sys.modules['hrv.clean'] is patched by candidate())
+from bench._common import clean_with_correct
 from hrv import BeatLabel, clean
 from tests.conftest import shared_data_dir
 from tests.hrv.test_clean_injected import event_starts, inject, injected, load_recordings
@@ -370,12 +370,8 @@ def candidate(rel_nb: float = REL_NB, side: float = SIDE) -> Iterator[None]:
         ones = np.ones(s2.rr.size, dtype=np.int64)
         return _saved_correct(s2, codes2, ones, s2.rr, labels)
 
-    module = sys.modules["hrv.clean"]
-    module.correct = correct  # type: ignore[attr-defined]
-    try:
+    with clean_with_correct(correct):
         yield
-    finally:
-        module.correct = _saved_correct  # type: ignore[attr-defined]
 
 
 def develop() -> None:

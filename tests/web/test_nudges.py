@@ -90,18 +90,22 @@ def open_page(
         ctx.close()
 
 
-def _start_simulator(api: Any, *, seed: int) -> str:
+def _start_simulator(api: Any, *, seed: int, speed: float = FAST) -> str:
     r = api.post(
-        "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": seed, "speed": FAST}}
+        "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": seed, "speed": speed}}
     )
     assert r.status_code == 201, r.text
     sid: str = r.json()["id"]
     return sid
 
 
-def _attach(page: Any, web_server: WebServer, sid: str) -> None:
+def _attach(page: Any, web_server: WebServer, sid: str, *, min_beats: int = 0) -> None:
     page.goto(f"{web_server.url}/#token={web_server.token}")
     page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+    if min_beats:
+        page.wait_for_function(
+            f"Number(document.getElementById('st-beats').textContent) >= {min_beats}"
+        )
 
 
 def test_a_flag_while_the_tab_is_hidden_notifies_and_badges_the_title(
@@ -161,12 +165,8 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
 ) -> None:
     page, errors = open_page(LAPTOP, notifications=False)
     with web_server.client() as api:
-        r = api.post(
-            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 6, "speed": 1}}
-        )
-        sid = r.json()["id"]
-        _attach(page, web_server, sid)
-        page.wait_for_function("Number(document.getElementById('st-beats').textContent) > 2")
+        sid = _start_simulator(api, seed=6, speed=1)
+        _attach(page, web_server, sid, min_beats=3)
         page.get_by_label("Duration").select_option("120")
         page.get_by_role("button", name="Practise at this rate").click()
         pacer = page.get_by_test_id("pacer")
@@ -262,12 +262,8 @@ def test_a_stop_from_another_client_right_after_this_pages_command_is_shown(
     stream's order (``seq``) tells the later one; the page must end up stopped."""
     page, errors = open_page(LAPTOP, notifications=False)
     with web_server.client() as api:
-        r = api.post(
-            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 8, "speed": 1}}
-        )
-        sid = r.json()["id"]
-        _attach(page, web_server, sid)
-        page.wait_for_function("Number(document.getElementById('st-beats').textContent) > 2")
+        sid = _start_simulator(api, seed=8, speed=1)
+        _attach(page, web_server, sid, min_beats=3)
         with page.expect_response(lambda resp: resp.url.endswith("/breathing/practice")) as ans:
             page.get_by_role("button", name="Practise at this rate").click()
         practice = ans.value.json()
