@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import itertools
 import math
 import os
@@ -155,15 +156,13 @@ def _paper_codes(rr: FloatArray) -> NDArray[np.int8]:
     The test's series are all within the 300-2000 ms gate, so the gated series is ``rr`` itself.
     """
     assert rr.min() >= 300.0 and rr.max() <= 2000.0
+    defaults = {k: p.default for k, p in inspect.signature(clean).parameters.items()}
+    names = ("c1", "c2", "alpha", "qd_window", "median_window")
     codes, _, _ = _saved_classify(
         rr,
         np.zeros(rr.size, dtype=np.bool_),
-        c1=0.13,
-        c2=0.17,
-        alpha=5.2,
-        qd_window=91,
-        median_window=11,
-        max_parts=4,
+        **{k: defaults[k] for k in names},
+        max_parts=defaults["max_missed_beats"] + 1,
     )
     return codes
 
