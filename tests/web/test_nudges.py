@@ -99,6 +99,14 @@ def _start_simulator(api: Any, *, seed: int, speed: float = FAST) -> str:
     return sid
 
 
+def _wait_for_beats(api: Any, sid: str, *, more_than: int, timeout_s: float) -> None:
+    wait_until(
+        lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > more_than,
+        timeout_s=timeout_s,
+        what=f"more than {more_than} beats stored",
+    )
+
+
 def _attach(page: Any, web_server: WebServer, sid: str, *, min_beats: int = 0) -> None:
     page.goto(f"{web_server.url}/#token={web_server.token}")
     page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
@@ -116,11 +124,7 @@ def test_a_flag_while_the_tab_is_hidden_notifies_and_badges_the_title(
         sid = _start_simulator(api, seed=4)
         _attach(page, web_server, sid)
         assert "Break alerts are on" in page.locator("#notify-status").inner_text()
-        wait_until(
-            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 300,
-            timeout_s=20,
-            what="the micro-break monitor's warm-up",
-        )
+        _wait_for_beats(api, sid, more_than=300, timeout_s=20)
         page.evaluate("window.__setVisible(false)")  # the person works in another window
         assert (
             api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0}).status_code == 200
@@ -298,11 +302,7 @@ def test_a_history_load_asked_for_before_a_label_was_saved_keeps_the_label(
 
     with web_server.client() as api:
         sid = _start_simulator(api, seed=11)
-        wait_until(
-            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 100,
-            timeout_s=20,
-            what="some beats",
-        )
+        _wait_for_beats(api, sid, more_than=100, timeout_s=20)
         api.post(f"/api/v1/sessions/{sid}/stop")
         page.goto(f"{web_server.url}/#token={web_server.token}")
         row = page.locator(f"#history-table tr[data-session-id='{sid}']")
@@ -345,11 +345,7 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     with web_server.client() as api:
         sid = _start_simulator(api, seed=8)
         _attach(page, web_server, sid)
-        wait_until(
-            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 200,
-            timeout_s=20,
-            what="a few minutes of beats before the reset",
-        )
+        _wait_for_beats(api, sid, more_than=200, timeout_s=20)
         page.get_by_test_id("reset-now").click()
         page.get_by_role("button", name="End break").wait_for(state="visible", timeout=5000)
         page.wait_for_function(
@@ -399,11 +395,7 @@ def test_the_small_things_a_person_notices(
     assert page.locator(".gauge-value").evaluate("e => getComputedStyle(e).stroke") == "none"
     with web_server.client() as api:
         sid = _start_simulator(api, seed=9)
-        wait_until(
-            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 400,
-            timeout_s=30,
-            what="several minutes of beats",
-        )
+        _wait_for_beats(api, sid, more_than=400, timeout_s=30)
         page.reload()  # a reload backfills the tachogram's last 5 minutes from storage
         page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
         page.wait_for_function(
