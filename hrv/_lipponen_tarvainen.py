@@ -39,11 +39,14 @@ def classify(
     qd_window: int,
     median_window: int,
     max_parts: int,
+    long_min_mrr: float = -np.inf,
 ) -> tuple[NDArray[np.int8], IntArray, FloatArray]:
     """Label every interval of ``rr`` (codes of :class:`BeatLabel`).
 
     For missed beats, also give the number of parts to split into (1 elsewhere); the running
-    median med11 is returned as well.
+    median med11 is returned as well. ``long_min_mrr``: the paper's long-beat pattern
+    (``S21 > 1 and S22 < -1``) labels a beat long only when its normalised ``mRR`` is above
+    this (the default, no bound, is the paper's rule).
     """
     m = rr.size
     codes = np.zeros(m, dtype=np.int8)
@@ -73,7 +76,7 @@ def classify(
     s22 = np.where(d >= 0, np.minimum(next_d, next2_d), np.maximum(next_d, next2_d))
 
     ectopic = ((d > 1) & (s12 < -c1 * d - c2)) | ((d < -1) & (s12 > -c1 * d + c2))
-    eq3 = (d > 1) & (s22 < -1)
+    eq3 = (d > 1) & (s22 < -1) & (mn > long_min_mrr)
     eq5 = (d < -1) & (s22 > 1)
     eq4 = np.abs(mn) > 3
     is_long = ~ectopic & (eq3 | (eq4 & (mn > 0) & ~eq5))
