@@ -108,16 +108,22 @@ def shared_data_dir() -> Path:
 
 
 @contextlib.contextmanager
-def clean_with_correct(correct: Callable[..., Any]) -> Iterator[None]:
-    """Run ``hrv.clean`` with ``correct`` in place of its correction step inside the block.
+def clean_with(name: str, stage: Callable[..., Any]) -> Iterator[None]:
+    """Run ``hrv.clean`` with ``stage`` in place of its step ``name`` inside the block.
 
-    How the benches judge a candidate change to the correction without editing ``hrv/``: the
-    module's ``correct`` is swapped for the block and restored after it, also on an error.
+    How the benches judge a candidate change to a step of the correction (``"classify"`` or
+    ``"correct"``) without editing ``hrv/``: the name ``hrv.clean`` calls is swapped for the
+    block and restored after it, also on an error.
     """
     module = sys.modules["hrv.clean"]
-    saved = module.correct
-    module.correct = correct  # type: ignore[attr-defined]
+    saved = getattr(module, name)
+    setattr(module, name, stage)
     try:
         yield
     finally:
-        module.correct = saved  # type: ignore[attr-defined]
+        setattr(module, name, saved)
+
+
+def clean_with_correct(correct: Callable[..., Any]) -> contextlib.AbstractContextManager[None]:
+    """:func:`clean_with` for the correction step (``correct``)."""
+    return clean_with("correct", correct)
