@@ -88,7 +88,7 @@ def judge_ecg(db: str) -> bool:
         f"found {c0.found} -> {c1.found} (>= 0.98x: {f_found}) => "
         f"{'holds' if f_err and f_f1 and f_found else 'FAILS'}"
     )
-    return e_fp and e_err and f_err and f_f1 and f_found
+    return bool(e_fp and e_err and f_err and f_f1 and f_found)
 
 
 def judge_injected() -> bool:
