@@ -21,6 +21,7 @@ from hrv.resonance import (
     lf_band,
     lung_volume,
 )
+from hrv.rhythm import irregular_rhythm, premature_beats
 from hrv.rolling import rolling
 from hrv.signal_quality import SignalQuality, WindowSignal
 from hrv.spectrum import PowerSpectrum, power_spectrum
@@ -61,9 +62,11 @@ __all__ = [
     "frequency_domain",
     "frequency_domain_windows",
     "hr_oscillation",
+    "irregular_rhythm",
     "lf_band",
     "lung_volume",
     "power_spectrum",
+    "premature_beats",
     "rolling",
     "spectral_windows",
     "stress_index",

@@ -14,6 +14,9 @@ The rule (a reasoned one; no validated threshold exists for wearables)
   intervals had to be left out or are missing does not describe the person (Task Force 1996).
 * ``contact`` is False when more than 10 % of the window's beats came without skin contact,
   None when the strap never reported contact at all.
+* ``n_premature`` and ``irregular_rhythm``: the beats that start a premature pattern and
+  whether the rhythm, not the signal, explains rejected beats (:mod:`hrv.rhythm`; a beat is
+  judged when the next one arrives).
 
 References
 ----------
@@ -34,6 +37,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from hrv.errors import HrvInputError
+from hrv.rhythm import irregular_rhythm, premature_beats
 
 __all__ = ["SignalQuality", "WindowSignal"]
 
@@ -60,12 +64,20 @@ class WindowSignal:
         Beats received in the window, the rejected ones included.
     n_gaps : int
         Gaps (beats missing before a beat) in the window.
+    n_premature : int
+        Beats of the window that start a premature pattern (module docstring).
+    irregular_rhythm : bool or None
+        True when at least 5 % of the window's beats start a premature pattern: frequent early
+        beats, not the signal, explain rejected beats; None under 20 beats
+        (:func:`hrv.irregular_rhythm`).
     """
 
     quality: float
     contact: bool | None
     n_beats: int
     n_gaps: int
+    n_premature: int = 0
+    irregular_rhythm: bool | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +88,9 @@ class _Beat:
     missing: float  # beats estimated missing before this one (gap)
     no_contact: bool
     contact_known: bool
+    rr_ms: float
+    gap: bool  # a gap before this beat
+    premature: bool = False  # starts a premature pattern (set when the next beat arrives)
 
 
 class SignalQuality:
@@ -98,8 +113,9 @@ class SignalQuality:
     >>> for i in range(20):
     ...     t += 0.8
     ...     q.on_beat(t, 800.0, t_nn_s=t, nn=i != 5)
-    >>> q.window(10.0)
-    WindowSignal(quality=0.9166666666666666, contact=None, n_beats=12, n_gaps=0)
+    >>> w = q.window(10.0)
+    >>> (round(w.quality, 3), w.contact, w.n_beats, w.n_premature, w.irregular_rhythm)
+    (0.917, None, 12, 0, None)
     """
 
     def __init__(self, *, window_s: float = 60.0) -> None:
@@ -108,6 +124,7 @@ class SignalQuality:
         self.window_s = float(window_s)
         self._beats: list[_Beat] = []
         self._t_nn: list[float] = []
+        self._t_src: list[float] = []
         self._recent: deque[float] = deque(maxlen=_TYPICAL_RR_BEATS)
 
     def on_beat(
@@ -164,17 +181,38 @@ class SignalQuality:
                 missing,
                 contact is False,
                 contact is not None,
+                float(rr_ms),
+                bool(gap_before),
             )
         )
         self._t_nn.append(float(t_nn_s))
+        self._t_src.append(float(t_s))
+        self._mark_premature()
         # keep only what a window :meth:`window` may still be asked for can hold (one ending at
-        # or after the previous beat, or at most _KEEP_MARGIN_S before this one); trim in
-        # chunks of about a window (at 500 sessions, thousands of kept beats each load the GC)
+        # or after the previous beat, or at most _KEEP_MARGIN_S before this one) and what
+        # :meth:`recent` needs (the last window_s of the beats' own clock); trim in chunks of
+        # about a window (at 500 sessions, thousands of kept beats each load the GC)
         oldest_needed = min(t_nn_s - _KEEP_MARGIN_S, prev_t_nn) - self.window_s
         if self._t_nn[0] <= oldest_needed - self.window_s:
-            i = bisect.bisect_right(self._t_nn, oldest_needed)
+            i = min(
+                bisect.bisect_right(self._t_nn, oldest_needed),
+                bisect.bisect_right(self._t_src, t_s - self.window_s - _KEEP_MARGIN_S),
+            )
             del self._beats[:i]
             del self._t_nn[:i]
+            del self._t_src[:i]
+
+    def _mark_premature(self) -> None:
+        """Judge whether the beat before the newest starts a premature pattern."""
+        if len(self._beats) < 3:
+            return
+        three = self._beats[-3:]
+        flags = premature_beats(
+            [b.rr_ms for b in three],
+            gap_before=[b.gap for b in three],
+            no_contact=[b.no_contact for b in three],
+        )
+        three[1].premature = bool(flags[1])
 
     @property
     def n_kept(self) -> int:
@@ -193,11 +231,32 @@ class SignalQuality:
         Returns
         -------
         WindowSignal
-            Quality, contact and counts (quality 0 and no beats for an empty window).
+            Quality, contact, rhythm and counts (quality 0 and no beats for an empty window).
         """
         lo = bisect.bisect_right(self._t_nn, t_end_s - self.window_s)
         hi = bisect.bisect_right(self._t_nn, t_end_s)
-        beats = self._beats[lo:hi]
+        return self._summary(self._beats[lo:hi])
+
+    def recent(self) -> WindowSignal:
+        """Quality of the beats of the last ``window_s`` on the beats' own clock.
+
+        Unlike :meth:`window` (a window of the analyser, on the running sum of the NN
+        intervals) this one moves with every beat, also while the filter accepts none: a run of
+        bigeminy leaves no NN interval, so no analyser window ends, yet this says why.
+
+        Returns
+        -------
+        WindowSignal
+            The beats with ``t_s`` in ``(newest t_s - window_s, newest t_s]`` (the empty
+            summary before any beat).
+        """
+        if not self._beats:
+            return self._summary([])
+        lo = bisect.bisect_right(self._t_src, self._t_src[-1] - self.window_s)
+        return self._summary(self._beats[lo:])
+
+    @staticmethod
+    def _summary(beats: list[_Beat]) -> WindowSignal:
         if not beats:
             return WindowSignal(0.0, None, 0, 0)
         n = len(beats)
@@ -205,9 +264,12 @@ class SignalQuality:
         missing = sum(b.missing for b in beats)
         no_contact = sum(b.no_contact for b in beats)
         known = any(b.contact_known for b in beats)
+        n_premature = sum(b.premature for b in beats)
         return WindowSignal(
             quality=float(n_clean / (n + missing)),
             contact=None if not known else no_contact <= _NO_CONTACT_SHARE * n,
             n_beats=n,
             n_gaps=sum(1 for b in beats if b.missing),
+            n_premature=n_premature,
+            irregular_rhythm=irregular_rhythm(n_premature, n),
         )

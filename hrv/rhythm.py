@@ -1,0 +1,151 @@
+"""Premature beats in a stream of raw beats: when the rhythm, not the signal, is the cause.
+
+A live session's NN filter (:class:`hrv.ArtefactFilter`) rejects a premature beat and its
+pause just as it rejects a missed or extra detection, so a window's quality falls alike for a
+loose strap and for frequent early beats (bigeminy, trigeminy, runs of extra beats). This rule
+tells the two apart from the intervals alone, so that the live consumers can say "irregular
+heartbeat" instead of blaming the strap. It is not a diagnosis.
+
+The rule
+--------
+Beat ``i`` *starts a premature pattern* when
+
+* ``RR[i] <= 0.80 RR[i-1]``: it comes at least 20 % early (the 20 % criterion for non-sinus
+  intervals of Malik et al. 1989);
+* ``RR[i+1] >= 1.25 RR[i]``: the next interval rebounds (a pause, compensatory or not);
+* ``RR[i] + RR[i+1] >= 1.50 RR[i-1]``: the two together exceed one and a half intervals (an
+  extra R detected inside one normal interval splits it into two that sum to about one; a
+  premature beat and its pause sum to about two, or 1.75-2 without a full pause);
+
+with no gap before beat ``i`` or beat ``i + 1`` and none of the three beats reported without
+skin contact. A missed beat (one interval about twice the others) is a rise, not a drop, and
+does not match; nor does respiratory sinus arrhythmia, which changes RR smoothly, by well under
+20 % from one beat to the next even at resonance.
+
+A window's rhythm is *irregular* (:func:`irregular_rhythm`) when at least 5 % of its beats
+start a premature pattern: each pattern costs the NN filter about two beats, so from there the
+rhythm alone takes the window's quality to about 0.9, the level below which the live policies
+stop trusting the window. It is not judged under 20 beats.
+
+The rule and the criteria it was judged by were written before it was run on any data
+(docs/live_rhythm_protocol.md; ``python -m bench.live_rhythm``).
+
+References
+----------
+Malik, M., et al. (1989). Influence of the recognition artefact in automatic analysis of
+long-term electrocardiograms on time-domain measurement of heart rate variability. Medical &
+Biological Engineering & Computing, 27(6), 603-611.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from hrv.errors import HrvInputError
+
+__all__ = [
+    "IRREGULAR_SHARE",
+    "PREMATURE_DROP",
+    "PREMATURE_REBOUND",
+    "PREMATURE_SPAN",
+    "RHYTHM_MIN_BEATS",
+    "irregular_rhythm",
+    "premature_beats",
+]
+
+#: A premature beat's interval is at most this share of the one before it ...
+PREMATURE_DROP = 0.80
+#: ... the next interval at least this multiple of the beat's ...
+PREMATURE_REBOUND = 1.25
+#: ... and the two together at least this multiple of the one before.
+PREMATURE_SPAN = 1.50
+#: Share of a window's beats starting a premature pattern from which its rhythm is irregular.
+IRREGULAR_SHARE = 0.05
+#: Fewest beats in a window for a verdict on its rhythm.
+RHYTHM_MIN_BEATS = 20
+
+
+def _flags(values: ArrayLike | None, n: int, name: str) -> NDArray[np.bool_]:
+    if values is None:
+        return np.zeros(n, dtype=np.bool_)
+    out = np.asarray(values, dtype=np.bool_)
+    if out.shape != (n,):
+        raise HrvInputError(f"premature_beats: {name} must have one value per beat ({n})")
+    return out
+
+
+def premature_beats(
+    rr_ms: ArrayLike,
+    *,
+    gap_before: ArrayLike | None = None,
+    no_contact: ArrayLike | None = None,
+) -> NDArray[np.bool_]:
+    """Which beats start a premature pattern (the module docstring's rule).
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        RR intervals of consecutive beats (ms), each > 0.
+    gap_before : array_like of bool, optional
+        Beats missing before each beat: no pattern is judged across a gap.
+    no_contact : array_like of bool, optional
+        Beats the strap reported without skin contact: no pattern is judged with one.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per beat; the first and the last beat are never flagged (a pattern needs the
+        interval before and after).
+
+    Raises
+    ------
+    HrvInputError
+        ``rr_ms`` not one-dimensional, not finite or not > 0; flags of another length.
+
+    Examples
+    --------
+    >>> premature_beats([1000.0, 1000.0, 700.0, 1300.0, 1000.0]).tolist()
+    [False, False, True, False, False]
+    >>> premature_beats([1000.0, 1000.0, 300.0, 700.0, 1000.0]).tolist()  # an extra R
+    [False, False, False, False, False]
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.ndim != 1 or not np.all(np.isfinite(rr)) or np.any(rr <= 0):
+        raise HrvInputError("premature_beats: rr_ms must be one-dimensional, finite and > 0")
+    n = rr.size
+    gap = _flags(gap_before, n, "gap_before")
+    lost = _flags(no_contact, n, "no_contact")
+    out = np.zeros(n, dtype=np.bool_)
+    if n < 3:
+        return out
+    before, beat, after = rr[:-2], rr[1:-1], rr[2:]
+    out[1:-1] = (
+        (beat <= PREMATURE_DROP * before)
+        & (after >= PREMATURE_REBOUND * beat)
+        & (beat + after >= PREMATURE_SPAN * before)
+        & ~gap[1:-1]
+        & ~gap[2:]
+        & ~lost[:-2]
+        & ~lost[1:-1]
+        & ~lost[2:]
+    )
+    return out
+
+
+def irregular_rhythm(n_premature: int, n_beats: int) -> bool | None:
+    """Whether a window of ``n_beats`` with ``n_premature`` premature patterns is irregular.
+
+    Returns
+    -------
+    bool or None
+        True from 5 % of the beats on, False below, None under 20 beats (not judged).
+
+    Examples
+    --------
+    >>> irregular_rhythm(3, 60), irregular_rhythm(2, 60), irregular_rhythm(5, 19)
+    (True, False, None)
+    """
+    if n_beats < RHYTHM_MIN_BEATS:
+        return None
+    return n_premature >= IRREGULAR_SHARE * n_beats

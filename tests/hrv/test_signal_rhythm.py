@@ -1,0 +1,172 @@
+"""hrv.SignalQuality's rhythm check: premature patterns and ``irregular_rhythm`` per window.
+
+Synthetic beat series whose answer is known by construction (the rule and its judging on
+annotated ECG: docs/live_rhythm_protocol.md, ``python -m bench.live_rhythm``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from hrv import LiveAnalyser, SignalQuality, WindowSignal
+
+FloatArray = NDArray[np.float64]
+
+
+def _sinus(n: int, *, mean_ms: float = 1000.0, rsa: float = 0.0, seed: int = 0) -> FloatArray:
+    """Sinus rhythm: a respiratory swing of relative amplitude ``rsa`` (10 s period) + noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) * mean_ms / 1000.0
+    swing = mean_ms * (1.0 + rsa * np.sin(2 * np.pi * t / 10.0))
+    return np.asarray(swing + 5.0 * rng.standard_normal(n), dtype=np.float64)
+
+
+def _window(rr: FloatArray, *, gaps: Collection[int] = (), no_contact: Collection[int] = (),
+            window_s: float = 60.0) -> WindowSignal:  # fmt: skip
+    """Feed ``rr`` beat by beat (every beat accepted: the rule does not use the verdict) and
+    return the window ending at the last beat."""
+    q = SignalQuality(window_s=window_s)
+    t = 0.0
+    for i, x in enumerate(rr.tolist()):
+        t += x / 1000.0 + (5.0 if i in gaps else 0.0)
+        q.on_beat(t, x, t_nn_s=t, nn=True, gap_before=i in gaps, contact=i not in no_contact)
+    return q.window(t)
+
+
+def test_bigeminy_is_irregular_rhythm() -> None:
+    rr = _sinus(80)
+    rr[1::2] *= 0.7  # every other beat 30 % early ...
+    rr[2::2] *= 1.3  # ... and its compensatory pause
+    w = _window(rr)
+    # every premature beat whose pause has arrived, in the window's ~60 beats
+    assert w.n_premature >= 0.45 * w.n_beats
+    assert w.irregular_rhythm is True
+
+
+def test_non_compensatory_premature_beats_count() -> None:
+    rr = _sinus(90)
+    rr[5::10] *= 0.75  # 25 % early, the next interval normal: still a rebound of 1 / 0.75
+    w = _window(rr)
+    expected = int(np.sum(np.arange(90)[5::10] >= 90 - w.n_beats)) - 0  # in the window
+    assert w.n_premature in (expected - 1, expected)  # the newest may wait for its next beat
+    assert w.irregular_rhythm is True  # 10 % of the beats
+
+
+def test_strong_sinus_arrhythmia_is_not_premature() -> None:
+    # paced breathing at 6/min with a large swing: +-20 % of the mean interval, yet smooth
+    w = _window(_sinus(80, rsa=0.20))
+    assert w.n_premature == 0
+    assert w.irregular_rhythm is False
+
+
+def test_extra_detections_and_missed_beats_are_not_premature() -> None:
+    base = _sinus(120).tolist()
+    rr: list[float] = []
+    for i, x in enumerate(base):
+        if i % 10 == 3:  # an extra R inside the interval: two parts summing to one
+            rr += [0.3 * x, 0.7 * x]
+        elif i % 10 == 7 and i + 1 < len(base):  # a missed R: two intervals merged
+            rr.append(x + base[i + 1])
+        elif i % 10 == 8:
+            continue
+        else:
+            rr.append(x)
+    w = _window(np.asarray(rr))
+    assert w.n_premature == 0
+    assert w.irregular_rhythm is False
+
+
+@pytest.mark.parametrize("where", ["gap before the beat", "gap before the next", "no contact"])
+def test_a_pattern_across_a_gap_or_without_contact_is_not_judged(where: str) -> None:
+    rr = _sinus(60)
+    rr[30] *= 0.7
+    rr[31] *= 1.3
+    assert _window(rr).n_premature == 1  # the pattern alone counts
+    if where == "gap before the beat":
+        w = _window(rr, gaps={30})
+    elif where == "gap before the next":
+        w = _window(rr, gaps={31})
+    else:
+        w = _window(rr, no_contact={29})
+    assert w.n_premature == 0
+
+
+def test_too_few_beats_have_no_verdict_and_an_empty_window_none() -> None:
+    rr = _sinus(15)
+    rr[1::2] *= 0.7
+    rr[2::2] *= 1.3
+    w = _window(rr)
+    assert w.n_beats == 15 and w.n_premature >= 5
+    assert w.irregular_rhythm is None
+    assert SignalQuality(window_s=10.0).window(5.0).irregular_rhythm is None
+
+
+def test_live_windows_carry_the_rhythm_of_their_beats() -> None:
+    """Through hrv.LiveAnalyser: the filter rejects the early beats, the windows say why."""
+    sinus = _sinus(200)
+    every_fourth = _sinus(200, seed=1)
+    every_fourth[2::4] *= 0.7  # N N S L: a premature beat and its pause every four beats
+    every_fourth[3::4] *= 1.3
+    an = LiveAnalyser(window_s=60.0, step_s=5.0, metrics=("time",))
+    windows = []
+    t = 0.0
+    for x in np.concatenate([sinus, every_fourth]).tolist():
+        t += x / 1000.0
+        windows += an.push(t, x, contact=True)
+    first = [w for w in windows if w.t_s <= 190.0]
+    last = [w for w in windows if w.t_s >= 270.0]
+    assert first and last
+    assert all(w.signal.irregular_rhythm is False for w in first)
+    assert all(w.signal.irregular_rhythm is True for w in last)
+    assert all(w.signal.quality < 0.9 for w in last)  # the filter rejects them: quality falls
+
+
+def test_in_bigeminy_no_window_ends_but_the_recent_beats_say_why() -> None:
+    """Bigeminy leaves no NN interval: the analyser's windows stop, ``recent`` does not."""
+    an = LiveAnalyser(window_s=60.0, step_s=5.0, metrics=("time",))
+    bigeminy = _sinus(200, seed=1)
+    bigeminy[1::2] *= 0.7
+    bigeminy[2::2] *= 1.3
+    t = 0.0
+    for x in _sinus(100).tolist():
+        t += x / 1000.0
+        an.push(t, x, contact=True)
+    calm = an.signal.recent()
+    assert calm.irregular_rhythm is False and calm.quality == 1.0
+    windows = []
+    for x in bigeminy.tolist():
+        t += x / 1000.0
+        windows += an.push(t, x, contact=True)
+    assert an.n_rejected >= 195
+    assert all(w.t_s < 110.0 for w in windows)  # no window ends once the bigeminy starts
+    now = an.signal.recent()
+    assert now.irregular_rhythm is True
+    assert now.quality < 0.05  # every beat of the last minute rejected
+    assert now.n_premature >= 0.45 * now.n_beats
+
+
+def test_recent_covers_the_last_window_of_beat_time() -> None:
+    q = SignalQuality(window_s=10.0)
+    assert q.recent().n_beats == 0
+    t = 0.0
+    for i in range(100):
+        t += 1.0
+        q.on_beat(t, 1000.0, t_nn_s=t, nn=i % 10 != 0)
+    w = q.recent()
+    assert w.n_beats == 10  # t in (90, 100]
+    assert w.quality == pytest.approx(0.9)
+
+
+def test_premature_beats_refuses_what_is_not_a_beat_series() -> None:
+    from hrv import HrvInputError, premature_beats
+
+    for bad in ([1000.0, 0.0, 900.0], [1000.0, float("nan"), 900.0], [[1000.0, 900.0]]):
+        with pytest.raises(HrvInputError, match="rr_ms"):
+            premature_beats(bad)
+    with pytest.raises(HrvInputError, match="gap_before must have one value per beat"):
+        premature_beats([1000.0, 700.0, 1300.0], gap_before=[False, True])
+    assert premature_beats([1000.0, 700.0]).tolist() == [False, False]
