@@ -1,0 +1,174 @@
+"""Judge the live irregular-heartbeat check (hrv.rhythm) by docs/live_rhythm_protocol.md.
+
+Every recording is fed beat by beat through ``hrv.LiveAnalyser``; at the first beat at or after
+every 60 s of the recording's clock the last minute of beats (``SignalQuality.recent()``) is
+scored against the truth of the same beats. Criteria 1-6 of the protocol, each printed with
+its figures, then the verdict.
+
+Reproduce (needs the MIT-BIH beat file shipped in tests/data and the svdb beat file, which is
+not shipped: ``python scripts/make_svdb_beats.py DIR`` builds it)::
+
+    python -m bench.live_rhythm
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bench._common import shared_data_dir
+from hrv import LiveAnalyser, WindowSignal
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+SPAN_S = 60.0
+FREQUENT = 0.10  # a window's share of beats not normal from which it is "frequent"
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored window: the check's answer and the share of its beats that are not normal."""
+
+    signal: WindowSignal
+    abnormal_share: float | None  # None where there is no truth per beat
+
+
+def windows(
+    t_s: FloatArray,
+    rr_ms: FloatArray,
+    *,
+    normal: BoolArray | None = None,
+    gap_before: BoolArray | None = None,
+) -> Iterator[Scored]:
+    """Feed the beats (``t_s[i]`` ends ``rr_ms[i]``) and score every ``SPAN_S`` of beat time."""
+    an = LiveAnalyser(window_s=SPAN_S, step_s=5.0, metrics=("time",))
+    gaps = np.zeros(t_s.size, dtype=np.bool_) if gap_before is None else gap_before
+    next_at = t_s[0] + SPAN_S
+    for i, (t, rr, gap) in enumerate(zip(t_s.tolist(), rr_ms.tolist(), gaps.tolist(), strict=True)):
+        an.push(t, rr, gap_before=gap)
+        if t < next_at:
+            continue
+        next_at = t + SPAN_S
+        share = None
+        if normal is not None:
+            in_span = (t_s > t - SPAN_S) & (np.arange(t_s.size) <= i)
+            share = float(1.0 - normal[in_span].mean())
+        yield Scored(an.signal.recent(), share)
+
+
+def annotated(db: str) -> list[Scored]:
+    """The sinus records of ``db`` (categories of tests/hrv/test_clean_mitdb.py)."""
+    from tests.hrv import test_clean_mitdb as m
+
+    m.require_fixture(db)
+    out: list[Scored] = []
+    for rec in m.records_of("sinus", db):
+        t = rec.sample / rec.fs_hz
+        out += windows(t[1:], rec.rr_ms, normal=rec.normal[1:])
+    return out
+
+
+def healthy() -> dict[str, list[Scored]]:
+    """Every healthy recording of ../shared/data named in the protocol, raw values as read."""
+    from tests.conftest import load_rr_ms
+
+    data = shared_data_dir()
+    rr: dict[str, FloatArray] = {}
+    for name in ("nsr2db_nsr001_rr_secs.txt", "nsr2db_nsr002_rr_secs.txt"):
+        rr[name] = load_rr_ms(data / name, units="s", skip_first_line=True)
+    for name in ("rrhealthy_000_rr_ms.txt", "rrhealthy_007_rr_ms.txt", "hrvpkg_rest_rri_ms.txt"):
+        rr[name] = load_rr_ms(data / name, units="ms")
+    rr["ghrv_chapter6_rr.txt"] = load_rr_ms(data / "ghrv_chapter6_rr.txt", units="s")
+    rr["ghrv_beat_ascii.txt"] = np.diff(load_rr_ms(data / "ghrv_beat_ascii.txt", units="s"))
+    rr["hrvanalysis_test_nn_intervals_ms.txt"] = load_rr_ms(
+        data / "hrvanalysis_test_nn_intervals_ms.txt", units="ms"
+    )
+    return {name: list(windows(np.cumsum(x) / 1000.0, x)) for name, x in rr.items()}
+
+
+def strap_artefacts() -> list[Scored]:
+    """Missed and extra detections, one per 20 beats, into two real recordings (seeds 0-9)."""
+    from tests.hrv.test_clean_injected import inject, load_recordings
+
+    recs = load_recordings(shared_data_dir())
+    out: list[Scored] = []
+    for name in ("rest", "rrhealthy_000_h4"):
+        raw = recs[name]
+        for seed in range(10):
+            rng = np.random.default_rng(seed)
+            bad, _, _ = inject(raw, rng, raw.size // 20, ("missed", "extra"))
+            out += windows(np.cumsum(bad) / 1000.0, bad)
+    return out
+
+
+def simulator() -> list[Scored]:
+    """The simulated person (sensors.simulator) breathing at 6/min for 10 minutes, seeds 0-9."""
+    from sensors.simulator import SimulatedPerson
+
+    out: list[Scored] = []
+    for seed in range(10):
+        person = SimulatedPerson(seed=seed, breathing=lambda t: t / 10.0)
+        beats = person.beats(600.0)
+        t = np.array([b.t_s for b in beats])
+        rr = np.array([b.rr_ms for b in beats])
+        gaps = np.array([b.gap_before for b in beats])
+        out += windows(t, rr, gap_before=gaps)
+    return out
+
+
+def flagged(ws: list[Scored]) -> tuple[int, int]:
+    """Windows the check calls irregular, and windows it judged (not None)."""
+    judged = [w for w in ws if w.signal.irregular_rhythm is not None]
+    return sum(bool(w.signal.irregular_rhythm) for w in judged), len(judged)
+
+
+def main() -> None:
+    """Print every criterion with its figures and the verdict."""
+    ok: dict[str, bool] = {}
+    for db, n1, n2 in (("mitdb", "1", "2"), ("svdb", "3", "3")):
+        ws = annotated(db)
+        shares = [w.abnormal_share or 0.0 for w in ws]
+        freq = [w for w, x in zip(ws, shares, strict=True) if x >= FREQUENT]
+        none = [w for w, x in zip(ws, shares, strict=True) if x == 0.0]
+        between = [w for w, x in zip(ws, shares, strict=True) if 0.0 < x < FREQUENT]
+        f_hit, f_n = flagged(freq)
+        n_hit, n_n = flagged(none)
+        b_hit, b_n = flagged(between)
+        sens = f_hit / f_n if f_n else float("nan")
+        spec = 1.0 - n_hit / n_n if n_n else float("nan")
+        print(
+            f"{db}: frequent windows flagged {f_hit}/{f_n} ({sens:.3f}); no-ectopy windows not "
+            f"flagged {n_n - n_hit}/{n_n} ({spec:.3f}); in between (not scored) flagged "
+            f"{b_hit}/{b_n}"
+        )
+        ok[f"{n1} {db} sensitivity >= 0.80"] = sens >= 0.80
+        ok[f"{n2} {db} specificity >= 0.95"] = spec >= 0.95
+    total_hit = total_n = 0
+    for name, ws in healthy().items():
+        hit, n = flagged(ws)
+        total_hit, total_n = total_hit + hit, total_n + n
+        print(f"healthy {name}: flagged {hit}/{n}")
+    print(f"healthy, all: flagged {total_hit}/{total_n} ({total_hit / total_n:.4f})")
+    ok["4 healthy <= 2 %"] = total_hit <= 0.02 * total_n
+    hit, n = flagged(strap_artefacts())
+    print(f"strap artefacts (missed + extra, 1 / 20 beats): flagged {hit}/{n} ({hit / n:.4f})")
+    ok["5 strap artefacts <= 5 %"] = hit <= 0.05 * n
+    hit, n = flagged(simulator())
+    print(f"simulator, 6/min, seeds 0-9: flagged {hit}/{n}")
+    ok["6 simulator none"] = hit == 0
+    print("\ncriteria (docs/live_rhythm_protocol.md)")
+    for k, v in ok.items():
+        print(f"  {k}: {'holds' if v else 'FAILS'}")
+    print(
+        "verdict: all hold: the consumers use it"
+        if all(ok.values())
+        else "verdict: not shipped (a criterion fails)"
+    )
+
+
+if __name__ == "__main__":
+    main()
