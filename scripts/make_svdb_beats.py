@@ -1,8 +1,14 @@
-"""Derive tests/data/svdb_beats.csv.gz: the reference beat labels of all 78 svdb records.
+"""Derive tests/data/svdb_beats.csv.gz (or edb_beats.csv.gz): the reference beat labels.
 
 Usage::
 
     python scripts/make_svdb_beats.py SVDB_DIR [OUT]
+    python scripts/make_svdb_beats.py --db edb EDB_DIR [OUT]
+
+The European ST-T Database (``--db edb``: PhysioNet ``edb`` 1.0.0, 90 records of two hours at
+250 Hz, reference files ``eNNNN.atr``; the copy in the same repository, ``record_all/edb/1.0.0/``)
+is read the same way, with the same checks, into ``tests/data/edb_beats.csv.gz``; its rhythm
+annotations (``(N``, ``(AFIB``, ...) are listed in the report, the ST/T ones summed up.
 
 ``SVDB_DIR`` holds the reference annotation files ``NNN.atr`` of the 78 records of the MIT-BIH
 Supraventricular Arrhythmia Database (PhysioNet ``svdb`` 1.0.0, 128 Hz), with PhysioNet's
@@ -38,6 +44,9 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 #: Sampling frequency of every svdb record (its .hea files: ``NNN 2 128 230400``).
 FS_HZ = 128
 
+#: Per database: number of records and sampling frequency (every record's .hea).
+DATABASES = {"svdb": (78, FS_HZ), "edb": (90, 250)}
+
 
 def checksums(directory: Path) -> dict[str, str]:
     """PhysioNet's ``SHA256SUMS.txt``: file name -> SHA-256."""
@@ -51,16 +60,20 @@ def checksums(directory: Path) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     """Write the beat annotations of all records as gzipped CSV."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("svdb", type=Path)
-    parser.add_argument("out", type=Path, nargs="?", default=Path("tests/data/svdb_beats.csv.gz"))
+    parser.add_argument("--db", choices=sorted(DATABASES), default="svdb")
+    parser.add_argument("svdb", type=Path, help="the database's directory")
+    parser.add_argument("out", type=Path, nargs="?")
     args = parser.parse_args(argv)
+    n_records, fs_hz = DATABASES[args.db]
+    out: Path = args.out or Path(f"tests/data/{args.db}_beats.csv.gz")
     sums = checksums(args.svdb)
     records = (args.svdb / "RECORDS").read_text().split()
-    if len(records) != 78:
-        raise SystemExit(f"RECORDS lists {len(records)} records, expected 78")
+    if len(records) != n_records:
+        raise SystemExit(f"RECORDS lists {len(records)} records, expected {n_records}")
     rows = io.StringIO()
     rows.write("record,sample,symbol\n")
     rhythm: list[str] = []
+    n_st_t = 0  # ST and T-wave episode annotations (edb), counted only
     n_beats = 0
     for record in records:
         for ext in ("atr", "hea"):
@@ -69,10 +82,19 @@ def main(argv: list[str]) -> int:
             if sums.get(name) != digest:
                 raise SystemExit(f"{name}: SHA-256 {digest} is not PhysioNet's {sums.get(name)}")
         ann = wfdb.rdann(str(args.svdb / record), "atr")
-        if ann.fs != FS_HZ:
-            raise SystemExit(f"record {record}: {ann.fs} Hz, expected {FS_HZ}")
+        if ann.fs != fs_hz:
+            raise SystemExit(f"record {record}: {ann.fs} Hz, expected {fs_hz}")
         notes = [f"{record}@{s}:{a}" for s, a in zip(ann.sample, ann.aux_note, strict=True) if a]
-        rhythm += notes
+        # a rhythm annotation is "(" + a rhythm code; ST/T episodes are "(st..", "(t..", "AST..",
+        # "AT..", "st..)" and the like
+        st_t = [
+            n
+            for n in notes
+            if not n.split(":", 1)[1].startswith("(")
+            or n.split(":", 1)[1].lower().startswith(("(st", "(t"))
+        ]
+        n_st_t += len(st_t)
+        rhythm += [n for n in notes if n not in st_t]
         beats = [
             (int(s), sym)
             for s, sym in zip(ann.sample, ann.symbol, strict=True)
@@ -83,10 +105,11 @@ def main(argv: list[str]) -> int:
         n_beats += len(beats)
         rows.writelines(f"{record},{s},{sym}\n" for s, sym in beats)
     # mtime=0: the same input gives the same bytes
-    args.out.write_bytes(gzip.compress(rows.getvalue().encode(), compresslevel=9, mtime=0))
+    out.write_bytes(gzip.compress(rows.getvalue().encode(), compresslevel=9, mtime=0))
     print(
-        f"{args.out}: {len(records)} records, {n_beats} beats, all .atr/.hea as PhysioNet's "
+        f"{out}: {len(records)} records, {n_beats} beats, all .atr/.hea as PhysioNet's "
         f"SHA256SUMS.txt; rhythm/aux annotations: {', '.join(rhythm) or 'none'}"
+        + (f"; ST/T annotations: {n_st_t}" if n_st_t else "")
     )
     return 0
 

@@ -70,10 +70,17 @@ SVDB_FS_HZ = 128.0
 #: Samples per svdb record (its .hea files: ``NNN 2 128 230400``, 30 min at 128 Hz).
 SVDB_N_SAMPLES = 230_400
 
+#: The European ST-T Database (edb, 90 records of 2 h, 250 Hz): the held-out data of the second
+#: judging of docs/live_rhythm_protocol.md; not shipped either (``python
+#: scripts/make_svdb_beats.py --db edb DIR``). Read by ``python -m bench.live_rhythm --judge2``.
+EDB_FIXTURE = DATA / "edb_beats.csv.gz"
+EDB_FS_HZ = 250.0
+
 #: Fixture and sampling rate of each database the scoring below can read.
 DATABASES: dict[str, tuple[Path, float]] = {
     "mitdb": (FIXTURE, FS_HZ),
     "svdb": (SVDB_FIXTURE, SVDB_FS_HZ),
+    "edb": (EDB_FIXTURE, EDB_FS_HZ),
 }
 
 #: Beat labels counted as normal (sinus) beats: normal, left and right bundle branch block.
@@ -100,17 +107,30 @@ SVDB_EXCLUDED = {
     "850": "a 12.6-s interval between two labelled normal beats (unlabelled stretch)",
 }
 
+#: edb categories, decided from the labels alone before any method ran on edb, by the same
+#: written definitions (docs/live_rhythm_protocol.md, second judging): no paced beats; one
+#: ``(AFIB`` rhythm annotation, in e0409; the exclusion rule (an NN interval > 3 s or < 100 NN
+#: differences) selects ten records, all by an NN interval of 3.1-23.9 s.
+EDB_PACED: tuple[str, ...] = ()
+EDB_AF_FLUTTER: tuple[str, ...] = ("e0409",)
+EDB_EXCLUDED = {
+    name: "an NN interval longer than 3 s (pause or unlabelled stretch)"
+    for name in (
+        "e0116", "e0118", "e0119", "e0133", "e0148", "e0207", "e0213", "e0808", "e0817", "e1304",
+    )
+}  # fmt: skip
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
 def group(name: str, db: str = "mitdb") -> str:
     """``sinus``, ``af``, ``paced`` or ``excluded`` (see the module docstring)."""
-    paced, af, excluded = (
-        (PACED, AF_FLUTTER, EXCLUDED)
-        if db == "mitdb"
-        else (SVDB_PACED, SVDB_AF_FLUTTER, SVDB_EXCLUDED)
-    )
+    paced, af, excluded = {
+        "mitdb": (PACED, AF_FLUTTER, EXCLUDED),
+        "svdb": (SVDB_PACED, SVDB_AF_FLUTTER, SVDB_EXCLUDED),
+        "edb": (EDB_PACED, EDB_AF_FLUTTER, EDB_EXCLUDED),
+    }[db]
     if name in paced:
         return "paced"
     if name in af:
@@ -403,12 +423,13 @@ def require_fixture(db: str) -> Path:
     path, _ = DATABASES[db]
     if path.is_file():
         return path
-    if db == "svdb":
+    if db in ("svdb", "edb"):
+        option = "" if db == "svdb" else "--db edb "
         raise SystemExit(
             f"{path} is not there: it is not shipped (its licence could not be read at the "
-            "source, tests/data/README.md); build it from PhysioNet's svdb annotation files "
-            "(NNN.atr, NNN.hea, RECORDS, SHA256SUMS.txt) with "
-            "`python scripts/make_svdb_beats.py DIR`"
+            f"source, tests/data/README.md); build it from PhysioNet's {db} annotation files "
+            "(*.atr, *.hea, RECORDS, SHA256SUMS.txt) with "
+            f"`python scripts/make_svdb_beats.py {option}DIR`"
         )
     raise SystemExit(f"{path} is not there: it ships with the repository (tests/data/README.md)")
 
