@@ -5,10 +5,11 @@ every 60 s of the recording's clock the last minute of beats (``SignalQuality.re
 scored against the truth of the same beats. Criteria 1-6 of the protocol, each printed with
 its figures, then the verdict.
 
-Reproduce (needs the MIT-BIH beat file shipped in tests/data and the svdb beat file, which is
-not shipped: ``python scripts/make_svdb_beats.py DIR`` builds it)::
+Reproduce (needs the MIT-BIH beat file shipped in tests/data and the svdb and edb beat files,
+which are not shipped: ``python scripts/make_svdb_beats.py [--db edb] DIR`` builds them)::
 
-    python -m bench.live_rhythm
+    python -m bench.live_rhythm            # the first judging (criteria 1-6)
+    python -m bench.live_rhythm --judge2   # the second (1' and 2' on edb; MIT-BIH, svdb shown)
 """
 
 from __future__ import annotations
@@ -126,8 +127,55 @@ def flagged(ws: list[Scored]) -> tuple[int, int]:
     return sum(bool(w.signal.irregular_rhythm) for w in judged), len(judged)
 
 
+LOW_QUALITY = 0.9  # the live policies' threshold (criterion 1')
+
+
+def judge2() -> None:
+    """The second judging: criteria 1' and 2' on edb; MIT-BIH and svdb shown under them."""
+    ok: dict[str, bool] = {}
+    for db in ("mitdb", "svdb", "edb"):
+        ws = annotated(db)
+        share = [w.abnormal_share or 0.0 for w in ws]
+        freq = [w for w, x in zip(ws, share, strict=True) if x >= FREQUENT]
+        low = [w for w in freq if w.signal.quality < LOW_QUALITY]
+        none = [w for w, x in zip(ws, share, strict=True) if x == 0.0]
+        none_low = [w for w in none if w.signal.quality < LOW_QUALITY]
+        l_hit, l_n = flagged(low)
+        f_hit, f_n = flagged(freq)
+        n_hit, n_n = flagged(none)
+        nl_hit, nl_n = flagged(none_low)
+        sens = l_hit / l_n if l_n else float("nan")
+        spec = 1.0 - n_hit / n_n if n_n else float("nan")
+        print(
+            f"{db}: frequent + quality < {LOW_QUALITY} flagged {l_hit}/{l_n} ({sens:.3f}); "
+            f"frequent, any quality {f_hit}/{f_n}; no ectopy not flagged {n_n - n_hit}/{n_n} "
+            f"({spec:.3f}); no ectopy + quality < {LOW_QUALITY} flagged {nl_hit}/{nl_n}"
+            + ("" if db == "edb" else "  (development data: not judged)")
+        )
+        if db == "edb":
+            ok["1' edb: >= 30 windows"] = l_n >= 30
+            ok["1' edb: flagged >= 0.80"] = sens >= 0.80
+            ok["2' edb: not flagged >= 0.95"] = spec >= 0.95
+    print("4-6: the rule is unchanged; the first judging's figures stand (all held)")
+    print("\ncriteria (docs/live_rhythm_protocol.md, second judging)")
+    for k, v in ok.items():
+        print(f"  {k}: {'holds' if v else 'FAILS'}")
+    print(
+        "verdict: all hold: the consumers use it"
+        if all(ok.values())
+        else "verdict: not shipped (a criterion fails or the judging is inconclusive)"
+    )
+
+
 def main() -> None:
-    """Print every criterion with its figures and the verdict."""
+    """Print every criterion with its figures and the verdict (``--judge2``: the second)."""
+    import sys
+
+    if sys.argv[1:] == ["--judge2"]:
+        judge2()
+        return
+    if sys.argv[1:]:
+        raise SystemExit("usage: python -m bench.live_rhythm [--judge2]")
     ok: dict[str, bool] = {}
     for db, n1, n2 in (("mitdb", "1", "2"), ("svdb", "3", "3")):
         ws = annotated(db)
