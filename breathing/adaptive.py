@@ -88,6 +88,7 @@ class SignalCheck:
     quality: float
     contact_lost: bool = False
     gap: bool = False
+    irregular_rhythm: bool = False  # frequent early beats (hrv.rhythm) in the same window
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,11 @@ class AdaptivePacing:
         if signal.gap:
             return hold("gap in the signal")
         if signal.quality < cfg.min_quality:
+            if signal.irregular_rhythm:  # the rhythm, not the strap, lowers the quality
+                return hold(
+                    f"irregular heartbeat: frequent early beats (signal quality "
+                    f"{signal.quality:.0%}), not a strap problem"
+                )
             return hold(f"poor signal quality ({signal.quality:.0%})")
         if response is None or response.phase_deg is None or response.coherence is None:
             return hold("not enough breaths measured yet")

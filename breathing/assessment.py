@@ -56,6 +56,7 @@ from breathing.pacer import BreathingPattern
 from breathing.resonance_choice import (
     CRITERIA,
     DELAY_THRESHOLD_S,
+    IRREGULAR_RHYTHM_NOTE,
     LOW_COHERENCE_NOTE,
     AssessmentResult,
     Criterion,
@@ -64,6 +65,7 @@ from breathing.resonance_choice import (
     choose_resonance,
 )
 from hrv.resonance import breathing_response, hr_oscillation, lf_band
+from hrv.rhythm import irregular_rhythm, premature_beats
 
 __all__ = [
     "DELAY_THRESHOLD_S",
@@ -157,6 +159,8 @@ def analyse_rate(
     min_quality: float = 0.8,
     min_coherence: float = 0.3,
     lf_span_s: float | None = None,
+    gap_before: Any = None,
+    no_contact: Any = None,
 ) -> RateResult:
     """Measure the response to one paced rate from the beats of its analysis window.
 
@@ -179,6 +183,10 @@ def analyse_rate(
         are taken; give every step the same one (the engine gives ``step_s - settle_s``).
         Default: the whole window. LF power needs :data:`LF_POWER_MIN_SPAN_S` of beats and the LF
         peak :data:`LF_PEAK_MIN_SPAN_S`; shorter, they are ``None`` and ``criteria`` says why.
+    gap_before, no_contact : array_like of bool, optional
+        Per beat: beats missing before it, no skin contact. With them a step whose quality is
+        too low because of frequent early heartbeats (:func:`hrv.irregular_rhythm`) says so in
+        its note (:data:`IRREGULAR_RHYTHM_NOTE`) instead of pointing at the signal.
 
     Returns
     -------
@@ -246,7 +254,11 @@ def analyse_rate(
     peak_ok = lf.lf_power_ms2 is not None and seg_s >= LF_PEAK_MIN_SPAN_S
     notes = []
     if quality < min_quality:
-        notes.append(f"signal quality {quality:.0%} below {min_quality:.0%}")
+        premature = premature_beats(rr, gap_before=gap_before, no_contact=no_contact)
+        if irregular_rhythm(int(premature.sum()), n_all):
+            notes.append(f"{IRREGULAR_RHYTHM_NOTE} (signal quality {quality:.0%})")
+        else:
+            notes.append(f"signal quality {quality:.0%} below {min_quality:.0%}")
     if resp.coherence is not None and resp.coherence < min_coherence:
         notes.append(LOW_COHERENCE_NOTE)
     if resp.phase_deg is None or resp.n_cycles < 2:

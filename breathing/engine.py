@@ -59,6 +59,7 @@ from breathing.pacing_events import (
 )
 from hrv.nn_filter import ArtefactFilter
 from hrv.resonance import breathing_response
+from hrv.rhythm import irregular_rhythm, premature_beats
 
 __all__ = [
     "PRACTICE_INHALE_TO_EXHALE",
@@ -455,6 +456,8 @@ class PacingEngine:
             min_quality=p.min_quality,
             min_coherence=p.min_coherence,
             lf_span_s=p.step_s - p.settle_s,  # the same LF segment at every rate
+            gap_before=self._gap[sl],
+            no_contact=self._no_contact[sl],
         )
         self._table.append(row)
         events: list[PacingEvent] = [AssessmentStepDone(t_s, step, len(p.rates_bpm), row)]
@@ -484,10 +487,14 @@ class PacingEngine:
             sl = self._window(onsets[0] - PAD_S, now_s)
             valid = np.asarray(self._valid[sl], dtype=np.bool_)
             n = int(valid.size)
+            premature = premature_beats(
+                self._rr[sl], gap_before=self._gap[sl], no_contact=self._no_contact[sl]
+            )
             signal = SignalCheck(
                 quality=float(valid.mean()) if n else 0.0,
                 contact_lost=any(self._no_contact[sl]),
                 gap=any(self._gap[sl]),
+                irregular_rhythm=bool(irregular_rhythm(int(premature.sum()), n)),
             )
             response = None
             if n and int(valid.sum()) >= 6:

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 __all__ = [
     "CRITERIA",
     "DELAY_THRESHOLD_S",
+    "IRREGULAR_RHYTHM_NOTE",
     "LOW_COHERENCE_NOTE",
     "MAX_FIT_PHASE_RMS_DEG",
     "AssessmentResult",
@@ -65,6 +66,9 @@ class CriterionUse:
 
 #: The note of a step whose HR did not follow the pacer (coherence below the protocol's floor).
 LOW_COHERENCE_NOTE = "HR did not follow the pacer (low coherence)"
+#: The start of the note of a step whose quality fell because of frequent early heartbeats
+#: (:func:`hrv.irregular_rhythm`), not because of the contact.
+IRREGULAR_RHYTHM_NOTE = "irregular heartbeat: frequent early beats"
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +377,12 @@ def _too_few_reason(table: tuple[RateResult, ...], rows: list[RateResult]) -> st
     head = f"only {len(rows)} of {len(table)} rates had a usable signal (at least 3 are needed)"
     bad = [r for r in table if not r.usable]
     no_response = [r for r in bad if r.note == LOW_COHERENCE_NOTE]
-    contact = [r for r in bad if r.note != LOW_COHERENCE_NOTE]
+    rhythm = [r for r in bad if r.note.startswith(IRREGULAR_RHYTHM_NOTE)]
+    contact = [
+        r
+        for r in bad
+        if r.note != LOW_COHERENCE_NOTE and not r.note.startswith(IRREGULAR_RHYTHM_NOTE)
+    ]
 
     def rates(rs: list[RateResult]) -> str:
         return ", ".join(f"{r.rate_bpm:g}" for r in sorted(rs, key=lambda r: r.rate_bpm))
@@ -385,12 +394,17 @@ def _too_few_reason(table: tuple[RateResult, ...], rows: list[RateResult]) -> st
             "the signal was clean, which can be physiology rather than contact (at some rates "
             "the direct and the reflex effects of breathing on heart rate cancel)"
         )
+    if rhythm:
+        parts.append(
+            f"at {rates(rhythm)}/min frequent early heartbeats left too few regular beats to "
+            "measure (the rhythm, not the contact)"
+        )
     if contact:
         parts.append(
             f"at {rates(contact)}/min the signal was not clean enough; repeat the assessment "
             "with good contact"
         )
-    elif rows:
+    elif rows and not rhythm:
         parts.append(f"the rates that responded were {rates(rows)}/min")
     return "; ".join(parts)
 

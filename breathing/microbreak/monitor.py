@@ -300,6 +300,11 @@ class MicroBreakMonitor:
         if r.contact is False:
             return "no skin contact"
         if r.quality < s.min_quality:
+            if r.irregular_rhythm:  # the rhythm, not the strap, lowers the quality (hrv.rhythm)
+                return (
+                    f"irregular heartbeat: frequent early beats (signal quality {r.quality:.0%}),"
+                    " not a strap problem"
+                )
             return f"signal quality {r.quality:.0%} below {s.min_quality:.0%}"
         if r.n_beats < s.min_beats:
             return f"{r.n_beats} beats in the window (< {s.min_beats})"

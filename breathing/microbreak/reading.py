@@ -43,6 +43,7 @@ class WindowReading:
     t_s: float | None  # the window's own end, if it carries one
     contact: bool | None
     quality: float
+    irregular_rhythm: bool | None  # frequent early beats (hrv.rhythm), from a live window
     motion_mg: float | None
     n_beats: int
     hr: float | None
@@ -87,8 +88,10 @@ def read_window(
         ``quality`` missing or outside 0..1; ``motion_mg`` negative or not finite.
     """
     metrics = window
+    irregular: bool | None = None
     if isinstance(window, LiveWindow):
         metrics = window.metrics
+        irregular = window.signal.irregular_rhythm
         quality = window.signal.quality if quality is None else quality
         contact = window.signal.contact if contact is FROM_WINDOW else contact
     if contact is FROM_WINDOW:
@@ -113,6 +116,7 @@ def read_window(
         t_s=None if t_s is None else float(t_s),
         contact=contact,
         quality=float(quality),
+        irregular_rhythm=irregular,
         motion_mg=None if motion_mg is None else float(motion_mg),
         n_beats=int(getattr(metrics, "n_beats", 0) or 0),
         hr=_metric(metrics, "mean_hr_bpm"),

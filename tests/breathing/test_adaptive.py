@@ -279,3 +279,18 @@ def test_the_engine_takes_a_given_nn_verdict_and_never_judges_the_beat_again() -
     assert 0.9 < first_step_quality(None) < 1.0
     assert first_step_quality("all") == 1.0
     assert first_step_quality("four_in_five") == pytest.approx(0.8, abs=0.02)
+
+
+def test_low_quality_from_the_rhythm_is_named_not_blamed_on_the_strap() -> None:
+    c = AdaptivePacing(6.0)
+    poor = c.decide(10.0, response(+10.0), SignalCheck(quality=0.5))
+    assert poor.holding and poor.reason == "poor signal quality (50%)"
+    rhythm = c.decide(20.0, response(+10.0), SignalCheck(quality=0.5, irregular_rhythm=True))
+    assert rhythm.holding and rhythm.rate_bpm == 6.0
+    assert rhythm.reason.startswith("irregular heartbeat: frequent early beats")
+    assert "not a strap problem" in rhythm.reason and "50%" in rhythm.reason
+    # a lost contact or a gap still comes first: those are the signal's
+    lost = c.decide(
+        30.0, response(+10.0), SignalCheck(0.5, contact_lost=True, irregular_rhythm=True)
+    )
+    assert lost.reason == "contact lost"

@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from breathing import (
     analyse_rate,
     choose_resonance,
 )
-from breathing.resonance_choice import LOW_COHERENCE_NOTE
+from breathing.resonance_choice import IRREGULAR_RHYTHM_NOTE, LOW_COHERENCE_NOTE
 from sensors import SimulatedPerson
 
 
@@ -258,6 +259,11 @@ def test_too_few_rates_name_the_rates_and_what_failed() -> None:
     assert "good contact" not in r.reason
     r2 = choose_resonance([*table, noisy])
     assert "at 4.5/min the signal was not clean enough" in r2.reason
+    # a step whose quality fell from frequent early beats names the rhythm, not the contact
+    early = dataclasses.replace(noisy, note=f"{IRREGULAR_RHYTHM_NOTE} (signal quality 50%)")
+    r3 = choose_resonance([*table, early])
+    assert "at 4.5/min frequent early heartbeats" in r3.reason
+    assert "the rhythm, not the contact" in r3.reason and "good contact" not in r3.reason
     assert "good contact" in r2.reason
 
 
@@ -462,3 +468,25 @@ def test_analyse_rate_lf_segment_length_decides_what_is_reported() -> None:
         assert uses["max_lf_peak"].used is (span >= 60.0), uses["max_lf_peak"]
     with pytest.raises(BreathingError, match="lf_span_s"):
         analyse_rate(5.5, t_s=t, rr_ms=rr, inhale_onsets_s=onsets, lf_span_s=0.0)
+
+
+def test_analyse_rate_names_frequent_early_beats_when_they_lower_the_quality() -> None:
+    """The same paced beats, every fourth one early with its pause: the filter's verdicts make
+    the quality low either way; the note names the rhythm only when the beats show it."""
+    person = SimulatedPerson(seed=7, resonance_bpm=5.5, breathing=lambda t: t * 5.5 / 60)
+    beats = [person.next_beat() for _ in range(130)]
+    rr = np.array([b.rr_ms for b in beats])
+    rr[2::4] *= 0.7
+    rr[3::4] *= 1.3
+    t = np.cumsum(rr) / 1000.0
+    onsets = [k * 60 / 5.5 for k in range(1, 12) if k * 60 / 5.5 <= t[-1]]
+    valid = np.ones(rr.size, dtype=np.bool_)
+    valid[2::4] = valid[3::4] = False  # what the NN filter does with them
+    row = analyse_rate(5.5, t_s=t, rr_ms=rr, valid=valid, inhale_onsets_s=onsets)
+    assert not row.usable and row.note.startswith(IRREGULAR_RHYTHM_NOTE)
+    # with a gap before every early beat the pattern is not judged: the signal is blamed
+    gaps = np.zeros(rr.size, dtype=np.bool_)
+    gaps[2::4] = True
+    row2 = analyse_rate(5.5, t_s=t, rr_ms=rr, valid=valid, inhale_onsets_s=onsets, gap_before=gaps)
+    assert not row2.usable and row2.note.startswith("signal quality ")
+    assert "below 80%" in row2.note

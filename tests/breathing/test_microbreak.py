@@ -680,3 +680,29 @@ def test_motion_must_be_a_finite_non_negative_number() -> None:
             mon.on_window(
                 window(60.0, rmssd_ms=40, hr_bpm=60), contact=True, quality=1.0, motion_mg=bad
             )  # type: ignore[arg-type]
+
+
+def test_frequent_early_beats_are_named_not_blamed_on_the_signal() -> None:
+    """Every fourth beat early with its pause (real beats of a sinus simulation, reshaped): the
+    NN filter rejects them and quality falls, but the reason names the rhythm, not the strap;
+    the same quality loss from dropouts keeps the signal reason (test_dropouts_never_flag)."""
+    beats = SimulatedPerson(seed=3).beats(600.0)
+    rr = np.array([b.rr_ms for b in beats])
+    rr[200::4] *= 0.7  # from beat 200 on: a premature beat and its compensatory pause
+    rr[201::4] *= 1.3
+    an = LiveAnalyser(window_s=60.0, step_s=10.0, metrics=("time",))
+    mon = MicroBreakMonitor()
+    reasons: list[tuple[float, bool, str]] = []
+    t = 0.0
+    for x in rr.tolist():
+        t += x / 1000.0
+        for w in an.push(t, x, contact=True):
+            mon.on_window(w)
+            reasons.append((w.t_s, mon.status.valid, mon.status.invalid_reason))
+    onset = float(np.sum(rr[:200])) / 1000.0
+    late = [r for t_s, valid, r in reasons if t_s > onset + 70.0 and not valid]
+    assert late, reasons[-5:]
+    assert all(r.startswith("irregular heartbeat: frequent early beats") for r in late)
+    assert all("not a strap problem" in r for r in late)
+    early = [valid for t_s, valid, _ in reasons if t_s < onset]
+    assert early and all(early)
