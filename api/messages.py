@@ -4,6 +4,13 @@ Every message carries the session id, a sequence number ``seq`` (per session, st
 increasing by one per message published, whatever its type, so a client can see what it missed)
 and ``timestamp`` (Unix seconds when the server published it). OpenAPI cannot describe
 WebSockets, so :func:`live_schema` is served as JSON Schema at ``GET /api/v1/schema/live``.
+
+The types: ``beat`` (every beat, as the source gave it), ``metrics`` (a 60 s window of NN
+intervals, every 5 s of NN time), ``signal`` (signal quality and rhythm of the last 60 s of
+beats, about every 5 s of session time, also while no window comes), ``guidance`` (the pacer),
+``micro_break`` (flags, breaks and their effects), ``prompt`` (the day plan) and ``status``.
+``beat``, ``metrics`` and ``micro_break`` are stored and resent to a client that resumes with
+``since_seq``; the others are not (``signal`` is derived from the stored beats).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from api.dayplan import PromptOut
-from api.payloads import Guidance, MicroBreakEvent, PacingEvent, WindowMetrics
+from api.payloads import Guidance, MicroBreakEvent, PacingEvent, WindowMetrics, WindowSignal
 
 __all__ = [
     "BeatMessage",
@@ -22,6 +29,7 @@ __all__ = [
     "MetricsMessage",
     "MicroBreakMessage",
     "PromptMessage",
+    "SignalMessage",
     "StatusMessage",
     "live_schema",
 ]
@@ -56,6 +64,23 @@ class MetricsMessage(_Message):
     type: Literal["metrics"] = "metrics"
     t_s: float = Field(description="End of the window on the session's timeline, seconds.")
     metrics: WindowMetrics
+
+
+class SignalMessage(_Message):
+    """Signal quality and rhythm of the last 60 s of beats (``hrv.SignalQuality.recent``).
+
+    Sent at the session's first beat, then at the first beat at least 5 s of session time
+    after the previous one. Unlike ``metrics`` it keeps coming while the NN filter accepts no
+    beat (frequent early beats, a loose strap), so it says why no window comes:
+    ``irregular_rhythm`` (frequent early beats, not the strap) or ``contact`` false. Not
+    stored (derived from the stored beats), so not resent on resume.
+    """
+
+    type: Literal["signal"] = "signal"
+    t_s: float = Field(
+        description="Session time of the beat it was made at (the newest of the 60 s), s."
+    )
+    signal: WindowSignal
 
 
 class GuidanceMessage(_Message):
@@ -124,6 +149,7 @@ LiveMessage = Annotated[
     BeatMessage
     | MetricsMessage
     | GuidanceMessage
+    | SignalMessage
     | MicroBreakMessage
     | PromptMessage
     | StatusMessage,
@@ -142,8 +168,9 @@ RESUME_DESCRIPTION = (
     "none missing. There is no maximum: since_seq=0 resends the whole session, read and sent "
     "500 items at a time before the live stream starts; a client that wants only recent data "
     "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
-    "since and limit. status, guidance and prompt messages are not resent (prompts: GET "
-    "/api/v1/prompts): one sent meanwhile, or before the resend caught up, stays a seq gap."
+    "since and limit. status, guidance, signal and prompt messages are not resent (prompts: GET "
+    "/api/v1/prompts; the latest signal is last_signal of GET /api/v1/sessions/{id}): one sent "
+    "meanwhile, or before the resend caught up, stays a seq gap."
 )
 
 

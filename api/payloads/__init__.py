@@ -1,7 +1,8 @@
 """Typed payloads: Pydantic models mirroring the core's frozen dataclasses, field by field.
 
 They are the OpenAPI and live-schema types of what an app receives: HRV window metrics
-(:mod:`api.payloads.metrics`), breathing guidance with the pacer's phase reference and the
+(:mod:`api.payloads.metrics`), the signal quality and rhythm of the recent beats
+(:mod:`api.payloads.signal`), breathing guidance with the pacer's phase reference and the
 breathing pattern (:mod:`api.payloads.guidance`), resonance assessments
 (:mod:`api.payloads.assessment`), micro-break events, status and settings
 (:mod:`api.payloads.microbreak`) and session sources (:mod:`api.payloads.sources`).
@@ -48,6 +49,7 @@ from api.payloads.microbreak import (
     micro_break_event,
 )
 from api.payloads.records import AssessmentRecord, StoredAssessmentComplete, StoredAssessmentStep
+from api.payloads.signal import WindowSignal
 from api.payloads.sources import (
     BleSourceOut,
     ReplaySegment,
@@ -102,6 +104,7 @@ __all__ = [
     "StoredAssessmentStep",
     "Suggestion",
     "WindowMetrics",
+    "WindowSignal",
     "core_field_names",
     "micro_break_event",
     "pacing_event",

@@ -1,14 +1,15 @@
 """The HRV stage of a session: the live analyser and its one NN verdict per beat.
 
 - :func:`make_analyser` the live HRV analyser (``hrv.LiveAnalyser``, 60 s / 5 s): one NN
-  verdict per beat, windows on the beats' clock with their signal quality.
+  verdict per beat, windows on the beats' clock with their signal quality, and the signal
+  quality of the last 60 s of beats (:attr:`Analyser.signal`), also while no window ends.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from hrv import LiveAnalyser
+from hrv import LiveAnalyser, SignalQuality
 
 __all__ = [
     "LIVE_STEP_S",
@@ -28,6 +29,11 @@ class Analyser(Protocol):
     @property
     def last_nn(self) -> bool | None:
         """The verdict on the last beat pushed (True: an NN interval); ``None`` before any."""
+        ...
+
+    @property
+    def signal(self) -> SignalQuality:
+        """The beat-level signal bookkeeping; ``signal.recent()`` is the last 60 s of beats."""
         ...
 
     def push(

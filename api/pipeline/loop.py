@@ -7,6 +7,10 @@ the pacing stage (:mod:`api.pipeline.pacing`) with that verdict; every result is
 :class:`~api.pipeline.sinks.SessionStore`), published (its :class:`~api.live.LiveHub`) and given
 to its :class:`~api.pipeline.sinks.Listener` objects. A stage that is ``None`` is left out.
 
+Every :data:`SIGNAL_EVERY_S` of session time it also publishes the analyser's signal quality
+of the last 60 s of beats (a ``signal`` message, :meth:`Pipeline.publish_signal`), which keeps
+moving while no metrics window ends; it is not stored (it is derived from the stored beats).
+
 A failing source ends its session as ``failed`` with the source's reason; it never takes the
 service down. A beat that cannot be processed (a malformed value) is counted and skipped; it
 never ends the session.
@@ -30,6 +34,7 @@ from api.messages import (
     GuidanceMessage,
     MetricsMessage,
     MicroBreakMessage,
+    SignalMessage,
     StatusMessage,
 )
 from api.pipeline.analysis import Analyser
@@ -39,7 +44,7 @@ from api.pipeline.sinks import Listener, SessionStore
 from sensors.beat import Beat, SourceStatus
 from sensors.source import BeatSource
 
-__all__ = ["Pipeline", "PipelineResult"]
+__all__ = ["SIGNAL_EVERY_S", "Pipeline", "PipelineResult"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,10 @@ log = logging.getLogger(__name__)
 #: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
 #: whole recording in memory while no client holds it back).
 WRITE_BACKLOG_MAX = 2_000
+
+#: Session time (s) between two ``signal`` messages: one at the first beat at least this long
+#: after the previous one (the metrics windows' step).
+SIGNAL_EVERY_S = 5.0
 
 
 def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:
@@ -119,6 +128,8 @@ class Pipeline:
         self.n_skipped = 0
         self.last_metrics: payloads.WindowMetrics | None = None
         self.last_guidance: payloads.Guidance | None = None
+        self.last_signal: payloads.WindowSignal | None = None
+        self._signal_t_s: float | None = None  # session time of the last signal published
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
         source.add_status_listener(self._on_source_status)
@@ -324,6 +335,11 @@ class Pipeline:
                     self.publish_micro_break_events(events)
                     if mb.baseline_dirty and time.monotonic() - self._baseline_saved >= 60.0:
                         self.save_baseline()
+            if self._signal_t_s is None or beat.t_s - self._signal_t_s >= SIGNAL_EVERY_S:
+                try:
+                    self.publish_signal(beat.t_s)
+                except Exception as exc:  # one bad beat must not end the session
+                    _warn_without_data("signal quality failed", self.session_id, exc)
         pacer = self.pacer
         if pacer is not None and pacer.active:
             try:
@@ -349,6 +365,26 @@ class Pipeline:
         )
         for listener in self.listeners:
             listener.on_metrics(data)
+
+    def publish_signal(self, t_s: float) -> payloads.WindowSignal | None:
+        """Publish the signal quality of the last 60 s of beats as a ``signal`` message.
+
+        Kept as :attr:`last_signal` (the session's ``last_signal``). Not stored: it is derived
+        from the stored beats (``hrv.SignalQuality`` over them gives it back). Ordered after
+        the beat's storage, like the messages about stored data. ``None`` (nothing sent)
+        without an analyser or before it has a beat.
+        """
+        analyser = self.analyser
+        if analyser is None or analyser.signal.n_kept == 0:
+            return None
+        self._signal_t_s = t_s  # first: a failure skips this signal, not retried every beat
+        signal = payloads.WindowSignal.model_validate(analyser.signal.recent())
+        self.last_signal = signal
+        self.hub.publish_text(
+            SignalMessage(**self.hub.next_header(), t_s=t_s, signal=signal).model_dump_json(),
+            after=self.storage.last_ticket,
+        )
+        return signal
 
     def publish_micro_break_events(self, events: list[Any]) -> None:
         """Store and broadcast micro-break events (flags, acknowledgements, breaks, effects)."""

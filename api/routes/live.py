@@ -22,9 +22,11 @@ above ``N``, in ``seq`` order; then the current ``status`` (and guidance while p
 after it: nothing twice and no stored item missing. There is no maximum: ``since_seq=0`` on a
 day-long session resends all of it (about 100,000 beats), read and sent
 :data:`RESUME_PAGE_SIZE` items at a time, so the server holds one page, never the backlog.
-Status, guidance and prompt messages are not resent (prompts are at ``GET /api/v1/prompts``),
-so the ``seq`` of one sent while the client was away, or before the resend caught up, stays
-a gap. Of a session that has ended, the missed items are sent, then its final ``status``.
+Status, guidance, signal and prompt messages are not resent (prompts are at
+``GET /api/v1/prompts``; the latest signal is the session's ``last_signal``, and signals are
+derived from the stored beats), so the ``seq`` of one sent while the client was away, or before
+the resend caught up, stays a gap. Of a session that has ended, the missed items are sent, then
+its final ``status``.
 
 How it holds. Every stored item takes its ``seq`` just before its write is queued, and writes
 commit in queue order, so the committed items are always every stored item up to some ``seq``.

@@ -75,6 +75,12 @@ class SessionOut(BaseModel):
     last_guidance: payloads.Guidance | None = Field(
         default=None, description="The latest guidance sent (while running and pacing)"
     )
+    last_signal: payloads.WindowSignal | None = Field(
+        default=None,
+        description="Signal quality and rhythm of the last 60 s of beats, as in the latest "
+        "live signal message (sent about every 5 s of session time; while running, null "
+        "before the first beat). Not stored: derived from the beats.",
+    )
     last_micro_break: payloads.MicroBreakDue | None = Field(
         default=None, description="The latest micro-break flag (while running)"
     )
@@ -168,6 +174,7 @@ def _row_to_out(
         out.source_state = str(p.source.status.state)
         out.last_metrics = p.last_metrics
         out.last_guidance = p.last_guidance
+        out.last_signal = p.last_signal
         out.last_micro_break = p.last_micro_break
     return out
 

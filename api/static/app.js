@@ -2,8 +2,8 @@
 // micro-breaks, check in, look back. Plain ES modules, no build step.
 //
 // Data flow: REST (js/api.js) to start/stop sessions and send commands; the session's live
-// WebSocket (messages typed `beat`, `metrics`, `guidance`, `micro_break`, `status`; schema at
-// GET /api/v1/schema/live) for everything that changes.
+// WebSocket (messages typed `beat`, `metrics`, `signal`, `guidance`, `micro_break`, `prompt`,
+// `status`; schema at GET /api/v1/schema/live) for everything that changes.
 
 import * as api from "./js/api.js";
 import { barChart, clockLabel, lineChart, setGauge, timeTicks } from "./js/charts.js";
@@ -18,6 +18,10 @@ const $ = (id) => document.getElementById(id);
 
 const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session time
 const QUALITY_WINDOW_S = 60;
+// RMSSD and coherence older than this (session time, three missed 5-s windows) are shown as
+// the last value, dimmed: while the NN filter accepts no beat (frequent early beats, a loose
+// strap) no window comes, and a frozen number must not read as the current one
+const METRICS_STALE_S = 15;
 const HR_BEATS = 5; // heart rate shown from the mean RR of the last 5 beats
 const COHERENCE_MAX = 3; // gauge scale of ln(1 + ratio): 3 is a ratio of about 19
 // Coherence zones on the score ln(1 + ratio). HeartMath's published levels for its ratio
@@ -36,6 +40,11 @@ const state = {
   clock: new SessionClock(),
   beats: [], // {t_s, rr_ms, contact, gap_before}
   lastMetrics: null,
+  // the server's signal quality of the last 60 s of beats (live `signal`, or the session's
+  // `last_signal`): it sees the NN filter's rejections; null until the first one arrives
+  signal: null,
+  signalSeq: -Infinity, // seq of the live signal message last applied
+  signalT: null, // session time of that signal (its beat)
   guidance: null,
   // the live seq from which messages reflect the last breathing command's answer (its `seq`):
   // guidance numbered lower was published before the command (live messages wait for storage,
@@ -132,6 +141,9 @@ async function attach(sessionId) {
   state.clock = new SessionClock({ speed: typeof speed === "number" ? speed : 1 });
   state.beats = [];
   state.lastMetrics = session.last_metrics;
+  state.signal = session.last_signal ?? null;
+  state.signalSeq = -Infinity;
+  state.signalT = null;
   state.guidance = session.last_guidance;
   state.commandSeq = -Infinity;
   state.guidanceSeq = -Infinity;
@@ -147,6 +159,10 @@ async function attach(sessionId) {
   renderGuidanceInfo();
   await loadAssessment(sessionId);
   await backfillBeats(sessionId);
+  if (state.session?.id === sessionId) {
+    renderQuality();
+    renderMetrics(); // the backfilled beats say whether the last window is old
+  }
   openSocket(sessionId);
 }
 
@@ -173,11 +189,13 @@ async function backfillBeats(sessionId) {
 function detach() {
   if (state.ws) {
     state.ws.onclose = null;
+    state.ws.onmessage = null; // what is still in flight belongs to the session left
     state.ws.close();
     state.ws = null;
   }
   state.session = null;
   state.guidance = null;
+  state.signal = null;
   microBreaks.detach();
   $("session-stop").disabled = true;
 }
@@ -248,6 +266,9 @@ function onMessage(msg) {
       state.lastMetrics = msg.metrics;
       renderMetrics();
       break;
+    case "signal":
+      onSignal(msg);
+      break;
     case "guidance":
       onGuidance(msg);
       break;
@@ -297,9 +318,24 @@ function onBeat(msg) {
   state.chartsDirty = true;
 }
 
+/** The server's signal quality (live `signal` message) of the session shown, newest first. */
+function onSignal(msg) {
+  if (!state.session || msg.session_id !== state.session.id) return; // a session no longer shown
+  if (typeof msg.seq === "number") {
+    if (msg.seq <= state.signalSeq) return; // older than the one shown
+    state.signalSeq = msg.seq;
+  }
+  state.signal = msg.signal;
+  if (typeof msg.t_s === "number") state.signalT = msg.t_s;
+  renderQuality();
+  renderMetrics(); // every 5 s of session time: is the last window getting old?
+}
+
 /**
- * Share of the last 60 s of beats that are clean: skin contact (or not reported), no dropped
- * packet before them, and an RR interval of a plausible heartbeat (300-2000 ms).
+ * The page's own estimate, until the server's first `signal` message: share of the last 60 s
+ * of beats that are clean: skin contact (or not reported), no dropped packet before them, and
+ * an RR interval of a plausible heartbeat (300-2000 ms). It cannot see the beats the server's
+ * NN filter rejects (> 20 % from the last accepted one, e.g. frequent early beats).
  */
 function signalQuality() {
   const beats = state.beats;
@@ -312,18 +348,43 @@ function signalQuality() {
   return clean.length / win.length;
 }
 
+const QUALITY_NOTES = {
+  good: "good: clean beats, last 60 s",
+  fair: "fair: some beats lost",
+  poor: "poor: check the strap",
+};
+// Frequent early beats: the NN filter leaves them out, so the quality falls, but the strap is
+// fine. Plain words, no diagnosis (hrv.rhythm: "It is not a diagnosis").
+const IRREGULAR_NOTE = "irregular heartbeat: frequent early beats; HRV readings are unreliable now (not a strap problem)";
+const NO_CONTACT_NOTE = "no skin contact: check the strap";
+
+/**
+ * The quality tile: the server's latest `signal` (which sees the NN filter's verdicts and
+ * tells frequent early beats from strap trouble), or the page's own estimate before it.
+ */
 function renderQuality() {
-  const q = signalQuality();
   const el = $("signal-quality");
+  const note = $("signal-quality-note");
+  const s = state.signal;
+  const fromServer = !!s && typeof s.quality === "number";
+  const q = fromServer ? s.quality : signalQuality();
   if (q === null) {
     el.textContent = "-";
     el.dataset.level = "";
+    el.dataset.source = "";
+    note.dataset.reason = "";
+    note.textContent = "clean beats, last 60 s";
     return;
   }
+  const level = q >= 0.9 ? "good" : q >= 0.7 ? "fair" : "poor";
   el.textContent = `${Math.round(q * 100)} %`;
-  el.dataset.level = q >= 0.9 ? "good" : q >= 0.7 ? "fair" : "poor";
-  $("signal-quality-note").textContent =
-    q >= 0.9 ? "good: clean beats, last 60 s" : q >= 0.7 ? "fair: some beats lost" : "poor: check the strap";
+  el.dataset.level = level;
+  el.dataset.source = fromServer ? "server" : "page";
+  let reason = level;
+  if (fromServer && s.irregular_rhythm === true) reason = "irregular";
+  else if (fromServer && s.contact === false) reason = "no-contact";
+  note.dataset.reason = reason;
+  note.textContent = reason === "irregular" ? IRREGULAR_NOTE : reason === "no-contact" ? NO_CONTACT_NOTE : QUALITY_NOTES[level];
 }
 
 /** A number in the person's locale (decimal comma where that is the custom). */
@@ -338,20 +399,36 @@ function fmt(value, digits = 0) {
 
 const MODE_WORDS = { monitor: "free monitoring", practice: "breathing practice", assessment: "resonance assessment" };
 
+/** Session time of the newest beat or signal the page has (null before any). */
+function newestSessionT() {
+  const beats = state.beats;
+  const times = [beats.length ? beats[beats.length - 1].t_s : null, state.signalT];
+  const known = times.filter((t) => typeof t === "number");
+  return known.length ? Math.max(...known) : null;
+}
+
 function renderMetrics() {
   const m = state.lastMetrics;
+  const newest = newestSessionT();
+  const stale = !!m && typeof m.t_s === "number" && newest !== null && newest - m.t_s > METRICS_STALE_S;
+  const since = stale ? `from ${clockLabel(m.t_s)} (no clean minute since)` : "";
   $("rmssd").textContent = m ? fmt(m.rmssd_ms, 0) : "-";
-  $("rmssd-unit").textContent = m && typeof m.rmssd_ms === "number" ? "ms" : "ms, first value after 60 s of beats";
+  $("rmssd-unit").textContent =
+    m && typeof m.rmssd_ms === "number" ? (stale ? `ms, ${since}` : "ms") : "ms, first value after 60 s of beats";
   const score = m ? m.coherence_score : null;
   $("coherence").textContent = fmt(score, 2);
   $("coherence").dataset.value = score ?? "";
   $("coherence-note").textContent =
     score === null || score === undefined
       ? "needs about a minute of clean beats"
-      : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min`;
+      : stale
+        ? since
+        : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min`;
   const zone = setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX, zones: COHERENCE_ZONES });
   $("coherence").dataset.zone = zone || "none";
-  if (zone) $("coherence-note").textContent += ` (${zone})`;
+  if (zone && !stale) $("coherence-note").textContent += ` (${zone})`;
+  for (const id of ["rmssd", "coherence", "coherence-gauge"]) $(id).classList.toggle("stale", stale);
+  $("rmssd").dataset.stale = stale ? "true" : "false";
 }
 
 function onStatus(msg) {

@@ -128,6 +128,7 @@ def _fields(cls: type) -> set[str]:
 CORE_OF = {
     "WindowMetrics": hrv.WindowMetrics,
     "MetricsSnapshot": hrv.WindowMetrics,
+    "WindowSignal": hrv.WindowSignal,
     "Guidance": breathing.Guidance,
     "GuidanceChange": breathing.Guidance,
     "PacerReference": breathing.PacerReference,
@@ -174,6 +175,7 @@ def test_generated_models_carry_the_core_fields_as_typed_attributes(
     ("wrapper", "field", "typed_as"),
     [
         ("SessionOut", "last_metrics", "WindowMetrics"),
+        ("SessionOut", "last_signal", "WindowSignal"),
         ("SessionOut", "last_guidance", "Guidance"),
         ("SessionOut", "last_micro_break", "MicroBreakDue"),
         ("SessionOut", "source", "SimulatorSourceOut"),
@@ -225,6 +227,8 @@ def test_the_generated_client_parses_a_running_session(
             assert isinstance(session.source, m.SimulatorSourceOut) and session.source.seed == 3
             assert isinstance(session.last_metrics, m.WindowMetrics)
             assert session.last_metrics.rmssd_ms > 0 and session.last_metrics.n_beats > 40
+            assert isinstance(session.last_signal, m.WindowSignal)
+            assert session.last_signal.quality >= 0.9 and session.last_signal.n_beats > 40
             g = session.last_guidance
             assert isinstance(g, m.Guidance) and isinstance(g.reference, m.PacerReference)
             assert g.reference.rate_bpm == 6.0
@@ -290,7 +294,7 @@ def test_real_live_messages_fit_the_served_live_schema(server: Server) -> None:
                     if message["type"] == "metrics" and "micro_break" not in seen:
                         r = c.post(f"/api/v1/sessions/{s['id']}/microbreaks/start", json={})
                         assert r.status_code == 200, r.text
-                    if {"beat", "metrics", "guidance", "micro_break", "status"} <= seen:
+                    if {"beat", "metrics", "signal", "guidance", "micro_break", "status"} <= seen:
                         break
                     assert time.monotonic() < deadline, f"only {seen} within 30 s"
         finally:

@@ -74,6 +74,7 @@ def test_every_dataclass_the_api_sends_has_a_model() -> None:
     """The roots an app receives, and every dataclass nested in them, are registered."""
     roots: set[type] = {
         hrv.WindowMetrics,
+        hrv.WindowSignal,
         breathing.Guidance,
         breathing.MicroBreakStatus,
         breathing.MicroBreakSettings,

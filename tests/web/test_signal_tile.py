@@ -1,0 +1,169 @@
+"""The "Signal quality" tile in real Chromium: the server's live ``signal``, not the page's guess.
+
+The page used to count clean beats itself (contact, no gap, 300-2000 ms) and so said "100 %
+good" through bigeminy, while the NN filter rejected every beat and the pacer held for poor
+signal. Now the tile shows the server's ``signal`` message: quality as the NN filter sees it,
+and, when frequent early beats explain it, a note that says so without blaming the strap.
+Real service (uvicorn, SQLite), a real replay of a generated RR file, the real simulator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests._rhythm import sinus_then_bigeminy
+from tests.web.conftest import LAPTOP, PHONE, WebServer
+
+pytestmark = pytest.mark.e2e
+
+SPEED = 20.0  # simulated seconds per wall second
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[[dict[str, int]], tuple[Any, list[str]]]]:
+    """Pages that record uncaught script errors and console errors."""
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int]) -> tuple[Any, list[str]]:
+        ctx = browser.new_context(viewport=viewport)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+        return page, errors
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def _tile(page: Any) -> dict[str, str]:
+    """What the quality tile shows, with the hooks that say where it comes from."""
+    out: dict[str, str] = page.evaluate(
+        """() => {
+            const v = document.getElementById('signal-quality');
+            const n = document.getElementById('signal-quality-note');
+            return {text: v.textContent, level: v.dataset.level || '',
+                    source: v.dataset.source || '', reason: n.dataset.reason || '',
+                    note: n.textContent};
+        }"""
+    )
+    return out
+
+
+def _start_bigeminy_replay(api: Any) -> str:
+    rr, _ = sinus_then_bigeminy(60.0, 900.0)  # 3 s of sinus rhythm at 20x, then 45 s
+    body = "\n".join(f"{x:.3f}" for x in rr) + "\n"
+    r = api.post("/api/v1/recordings", files={"file": ("bigeminy.txt", body.encode())})
+    assert r.status_code == 201, r.text
+    r = api.post(
+        "/api/v1/sessions",
+        json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": SPEED}},
+    )
+    assert r.status_code == 201, r.text
+    sid: str = r.json()["id"]
+    return sid
+
+
+def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session(
+    web_server: WebServer,
+    open_page: Callable[[dict[str, int]], tuple[Any, list[str]]],
+    artifacts: Path,
+) -> None:
+    page, errors = open_page(LAPTOP)
+    with web_server.client() as api:
+        for s in api.get("/api/v1/sessions").json()["sessions"]:
+            if s["live"]:
+                api.post(f"/api/v1/sessions/{s['id']}/stop")
+        irregular_sid = _start_bigeminy_replay(api)
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(
+            f"document.getElementById('session-select').value === '{irregular_sid}'"
+        )
+
+        # -- bigeminy: the server's verdict, in words that do not blame the strap ------------
+        shown = wait_until(
+            lambda: (t := _tile(page))["reason"] == "irregular" and t["text"] == "0 %" and t,
+            timeout_s=30,
+            what="the irregular-heartbeat note at 0 % (a minute into the bigeminy)",
+        )
+        assert shown["source"] == "server" and shown["level"] == "poor", shown
+        note = shown["note"]
+        assert note.startswith("irregular heartbeat") and "early beats" in note, note
+        assert "not a strap problem" in note and "check the strap" not in note, note
+        last = api.get(f"/api/v1/sessions/{irregular_sid}").json()["last_signal"]
+        assert last["irregular_rhythm"] is True and last["quality"] == 0.0, last
+        # no window since the early beats began: RMSSD and coherence are the sinus minute's,
+        # dimmed and dated, not shown as current
+        page.wait_for_function("document.getElementById('rmssd').dataset.stale === 'true'")
+        unit = page.locator("#rmssd-unit").inner_text()
+        assert unit.startswith("ms, from 1:0") and "no clean minute since" in unit, unit
+        assert "no clean minute since" in page.locator("#coherence-note").inner_text()
+        # the page's own count (contact, no gap, 300-2000 ms) would have said 100 % good
+        beats = api.get(f"/api/v1/sessions/{irregular_sid}/beats").json()["beats"]
+        assert all(300 <= b["rr_ms"] <= 2000 and not b["gap_before"] for b in beats)
+        page.locator("#live").screenshot(path=str(artifacts / "signal-irregular-laptop.png"))
+        page.set_viewport_size(PHONE)
+        page.locator("#live").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "signal-irregular-phone.png"), full_page=False)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.set_viewport_size(LAPTOP)
+
+        # -- a calm simulated person, started from the page while the replay still runs -----
+        if not page.locator("#start-new").evaluate("d => d.open"):
+            page.locator("#start-new summary").click()  # folded while a session runs
+        page.get_by_label("Simulated person").check()
+        page.get_by_label("Speed (x real time)").first.fill(str(SPEED))
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.get_by_role("button", name="Start anyway").click()  # the replay runs on
+        calm_sid = wait_until(
+            lambda: [
+                s["id"]
+                for s in api.get("/api/v1/sessions").json()["sessions"]
+                if s["live"] and s["source"]["kind"] == "simulator"
+            ],
+            timeout_s=10,
+            what="the calm session the page started",
+        )[0]
+        page.wait_for_function(f"document.getElementById('session-select').value === '{calm_sid}'")
+        wait_until(
+            lambda: (t := _tile(page))["reason"] == "good" and t["source"] == "server",
+            timeout_s=20,
+            what="the calm session's signal",
+        )
+        # the left session keeps sending irregular signals: none reaches this tile
+        assert api.get(f"/api/v1/sessions/{irregular_sid}").json()["live"]
+        for _ in range(20):
+            t = _tile(page)
+            assert t["reason"] == "good" and t["level"] == "good", t
+            assert t["note"] == "good: clean beats, last 60 s", t
+            assert int(t["text"].removesuffix(" %")) >= 90, t
+            page.wait_for_timeout(100)
+        page.wait_for_function(
+            "/^\\d+$/.test(document.getElementById('rmssd').textContent)"
+            " && document.getElementById('rmssd').dataset.stale === 'false'"
+        )
+        assert page.locator("#rmssd-unit").inner_text() == "ms"
+        calm = api.get(f"/api/v1/sessions/{calm_sid}").json()["last_signal"]
+        assert calm["quality"] >= 0.9 and calm["irregular_rhythm"] is not True, calm
+    assert errors == []
