@@ -19,9 +19,9 @@
 # pytest runs in PYTEST_WORKERS (default 2) processes with pytest-xdist, a test file at a time
 # (--dist loadfile): a file's tests run in order in one process, so its module fixtures (a
 # shared server, one Chromium) start once as before. Much of the suite waits on real time
-# (servers, the browser, child processes), so two workers on two cores took the whole run from
-# ~11.3 to ~7.3 minutes. Every test picks free ports and temp dirs, and the PostgreSQL cluster
-# and private D-Bus are per process. pytest-cov combines the workers' coverage (and their child
+# (servers, the browser, child processes), so two workers on two cores take the pytest stage
+# from ~11.5 to ~6-7 minutes. Every test picks free ports and temp dirs; the PostgreSQL cluster
+# and the private D-Bus are per process. pytest-cov combines the workers' coverage (and their child
 # processes') before the floors are checked. PYTEST_WORKERS=0 runs in this process (--pdb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
