@@ -211,10 +211,23 @@ def analyse_rate(
     fi, fh1, _, fh2 = pat.fractions()
     n_all = int(t.size)
     quality = float(ok.mean()) if n_all else 0.0
+    # frequent early beats, not the contact, may be why quality is low (hrv.rhythm); in a run
+    # of bigeminy they leave no NN beat at all, so ask before the "too few beats" exit
+    irregular = (
+        quality < min_quality
+        and bool(np.all(np.isfinite(rr)) and np.all(rr > 0))
+        and bool(
+            irregular_rhythm(
+                int(premature_beats(rr, gap_before=gap_before, no_contact=no_contact).sum()),
+                n_all,
+            )
+        )
+    )
+    rhythm_note = f"{IRREGULAR_RHYTHM_NOTE} (signal quality {quality:.0%})"
     tv, rv = t[ok], rr[ok]
     onsets = np.asarray(inhale_onsets_s, dtype=np.float64)
     if tv.size < 10 or onsets.size < 2:
-        why = "too few beats or breaths"
+        why = rhythm_note if irregular and onsets.size >= 2 else "too few beats or breaths"
         return RateResult(
             rate_bpm,
             None,
@@ -254,11 +267,9 @@ def analyse_rate(
     peak_ok = lf.lf_power_ms2 is not None and seg_s >= LF_PEAK_MIN_SPAN_S
     notes = []
     if quality < min_quality:
-        premature = premature_beats(rr, gap_before=gap_before, no_contact=no_contact)
-        if irregular_rhythm(int(premature.sum()), n_all):
-            notes.append(f"{IRREGULAR_RHYTHM_NOTE} (signal quality {quality:.0%})")
-        else:
-            notes.append(f"signal quality {quality:.0%} below {min_quality:.0%}")
+        notes.append(
+            rhythm_note if irregular else f"signal quality {quality:.0%} below {min_quality:.0%}"
+        )
     if resp.coherence is not None and resp.coherence < min_coherence:
         notes.append(LOW_COHERENCE_NOTE)
     if resp.phase_deg is None or resp.n_cycles < 2:

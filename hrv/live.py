@@ -182,15 +182,16 @@ class LiveAnalyser:
         self._last_t = t_s
         nn = self._filter.accept(rr_ms, contact=contact, gap_before=gap_before)
         self._last_nn = nn
-        done: list[LiveWindow] = []
+        finished: list[WindowMetrics] = []
         if nn:
             finished = self._analyser.push(rr_ms, gap_before=gap_before or self._dropped_before)
             self._dropped_before = False
-            done = [self._live(w) for w in finished]
-            self._last_nn_beat = (t_s, self._analyser.t_s)
         else:
             self._dropped_before = True
             self._n_rejected += 1
+        # the beat goes to the signal bookkeeping before the windows it completes are read:
+        # it judges whether the beat before it started a premature pattern (hrv.rhythm), and
+        # that beat belongs to those windows
         self._quality.on_beat(
             t_s,
             rr_ms,
@@ -199,6 +200,9 @@ class LiveAnalyser:
             gap_before=gap_before,
             contact=contact,
         )
+        done = [self._live(w) for w in finished]  # mapped through the NN beat before this one
+        if nn:
+            self._last_nn_beat = (t_s, self._analyser.t_s)
         return done
 
     def flush(self) -> list[LiveWindow]:

@@ -47,6 +47,8 @@ _TYPICAL_RR_BEATS = 9
 _NO_CONTACT_SHARE = 0.1
 #: How far before the newest beat a window may still end (s); older beats are released.
 _KEEP_MARGIN_S = 30.0
+#: At most this many windows of the beats' own clock are kept, whatever the NN timeline does.
+_MAX_KEEP_WINDOWS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,16 @@ class SignalQuality:
             del self._beats[:i]
             del self._t_nn[:i]
             del self._t_src[:i]
+        # while the filter accepts no beat (a run of bigeminy) the NN timeline stands still and
+        # the rule above keeps every beat: beyond _MAX_KEEP_WINDOWS windows of the beats' own
+        # clock none is kept (a window spanning a longer stretch without NN beats counts its
+        # last _MAX_KEEP_WINDOWS windows of beats)
+        horizon = t_s - _MAX_KEEP_WINDOWS * self.window_s
+        if self._t_src[0] < horizon - self.window_s:
+            i = bisect.bisect_left(self._t_src, horizon)
+            del self._beats[:i]
+            del self._t_nn[:i]
+            del self._t_src[:i]
 
     def _mark_premature(self) -> None:
         """Judge whether the beat before the newest starts a premature pattern."""
@@ -216,7 +228,11 @@ class SignalQuality:
 
     @property
     def n_kept(self) -> int:
-        """Beats held for windows still to come (bounded: about two windows' worth)."""
+        """Beats held for windows still to come.
+
+        About two windows' worth; while the filter accepts no beat (the NN timeline stands
+        still) up to ten windows of the beats' own clock, never more.
+        """
         return len(self._beats)
 
     def window(self, t_end_s: float) -> WindowSignal:

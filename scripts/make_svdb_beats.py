@@ -32,6 +32,7 @@ import gzip
 import hashlib
 import io
 import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -43,6 +44,9 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 
 #: Sampling frequency of every svdb record (its .hea files: ``NNN 2 128 230400``).
 FS_HZ = 128
+
+#: An ST or T-wave episode annotation of edb (counted, not listed).
+ST_T_NOTE = re.compile(r"\(?a?(st|t)\d", re.IGNORECASE)
 
 #: Per database: number of records and sampling frequency (every record's .hea).
 DATABASES = {"svdb": (78, FS_HZ), "edb": (90, 250)}
@@ -85,14 +89,9 @@ def main(argv: list[str]) -> int:
         if ann.fs != fs_hz:
             raise SystemExit(f"record {record}: {ann.fs} Hz, expected {fs_hz}")
         notes = [f"{record}@{s}:{a}" for s, a in zip(ann.sample, ann.aux_note, strict=True) if a]
-        # a rhythm annotation is "(" + a rhythm code; ST/T episodes are "(st..", "(t..", "AST..",
-        # "AT..", "st..)" and the like
-        st_t = [
-            n
-            for n in notes
-            if not n.split(":", 1)[1].startswith("(")
-            or n.split(":", 1)[1].lower().startswith(("(st", "(t"))
-        ]
+        # ST and T-wave episode annotations: "(st0-", "(t1+", "AST1-150", "AT0+300", "st0-)";
+        # a rhythm code such as "(T" (ventricular trigeminy) carries no lead digit
+        st_t = [n for n in notes if ST_T_NOTE.match(n.split(":", 1)[1])]
         n_st_t += len(st_t)
         rhythm += [n for n in notes if n not in st_t]
         beats = [

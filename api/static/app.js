@@ -380,9 +380,10 @@ function renderQuality() {
   el.textContent = `${Math.round(q * 100)} %`;
   el.dataset.level = level;
   el.dataset.source = fromServer ? "server" : "page";
+  // a lost contact is the strap's whatever the rhythm (as the pacer holds for it first)
   let reason = level;
-  if (fromServer && s.irregular_rhythm === true) reason = "irregular";
-  else if (fromServer && s.contact === false) reason = "no-contact";
+  if (fromServer && s.contact === false) reason = "no-contact";
+  else if (fromServer && s.irregular_rhythm === true) reason = "irregular";
   note.dataset.reason = reason;
   note.textContent = reason === "irregular" ? IRREGULAR_NOTE : reason === "no-contact" ? NO_CONTACT_NOTE : QUALITY_NOTES[level];
 }

@@ -490,3 +490,16 @@ def test_analyse_rate_names_frequent_early_beats_when_they_lower_the_quality() -
     row2 = analyse_rate(5.5, t_s=t, rr_ms=rr, valid=valid, inhale_onsets_s=onsets, gap_before=gaps)
     assert not row2.usable and row2.note.startswith("signal quality ")
     assert "below 80%" in row2.note
+
+
+def test_analyse_rate_names_bigeminy_that_leaves_no_nn_beat() -> None:
+    """A run of bigeminy: the filter keeps no beat, so the step has too few NN beats; the note
+    still names the rhythm (and the result does not ask for better contact)."""
+    rr = np.array([700.0, 1300.0] * 60)
+    t = np.cumsum(rr) / 1000.0
+    onsets = [k * 60 / 5.5 for k in range(1, 12) if k * 60 / 5.5 <= t[-1]]
+    valid = np.zeros(rr.size, dtype=np.bool_)  # what the NN filter does with all of them
+    row = analyse_rate(5.5, t_s=t, rr_ms=rr, valid=valid, inhale_onsets_s=onsets)
+    assert not row.usable and row.note == f"{IRREGULAR_RHYTHM_NOTE} (signal quality 0%)"
+    result = choose_resonance([row, dataclasses.replace(row, rate_bpm=6.0)])
+    assert "frequent early heartbeats" in result.reason and "good contact" not in result.reason

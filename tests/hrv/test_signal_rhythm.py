@@ -170,3 +170,45 @@ def test_premature_beats_refuses_what_is_not_a_beat_series() -> None:
     with pytest.raises(HrvInputError, match="gap_before must have one value per beat"):
         premature_beats([1000.0, 700.0, 1300.0], gap_before=[False, True])
     assert premature_beats([1000.0, 700.0]).tolist() == [False, False]
+
+
+def test_each_window_counts_its_premature_beats_also_the_one_its_last_beat_judges() -> None:
+    """A beat is judged when the next one arrives; when that next beat completes a window the
+    judged beat is still counted in it: every window's n_premature equals an offline recount
+    over the beats it holds (non-compensatory early beats every 7 beats, so the next beat is
+    an NN beat that can complete a window)."""
+    from hrv import premature_beats
+
+    rr = _sinus(700, seed=5)
+    rr[3::7] *= 0.72
+    an = LiveAnalyser(window_s=60.0, step_s=5.0, metrics=("time",))
+    t = 0.0
+    t_nn: list[float] = []
+    running = 0.0
+    windows = []
+    for x in rr.tolist():
+        t += x / 1000.0
+        windows += an.push(t, x, contact=True)
+        if an.last_nn:
+            running += x / 1000.0
+        t_nn.append(running)
+    flags = premature_beats(rr)
+    pos = np.asarray(t_nn)
+    assert len(windows) > 50
+    for w in windows:
+        held = (pos > w.t_nn_s - 60.0 + 1e-9) & (pos <= w.t_nn_s + 1e-9)
+        assert w.signal.n_beats == int(held.sum())
+        assert w.signal.n_premature == int(flags[held].sum()), w.t_nn_s
+
+
+def test_a_long_run_without_nn_beats_keeps_memory_bounded() -> None:
+    """100 minutes of bigeminy: no NN beat, the NN timeline stands still; the bookkeeping keeps
+    at most ten windows of beats, and the last minute is still read whole."""
+    an = LiveAnalyser(window_s=60.0, step_s=5.0, metrics=("time",))
+    t = 0.0
+    for x in _sinus(100).tolist() + [700.0, 1300.0] * 3000:
+        t += x / 1000.0
+        an.push(t, x, contact=True)
+    assert an.signal.n_kept <= 11 * 60  # about one beat a second here: ten to eleven windows
+    now = an.signal.recent()
+    assert 55 <= now.n_beats <= 65 and now.irregular_rhythm is True
