@@ -144,11 +144,12 @@ RMSSD within 4.9 % of the uninjected recording's. Per shape the F1 is >= 0.95 ex
 non-compensatory premature beats (0.940-0.941 on two of three recordings): a beat 15-20 % early
 whose next interval is also shorter than the one before it leaves a rebound under Th1, so the
 paper's short rule does not fire, and the paper's long-beat pattern labels normal intervals
-just before the premature drop (a supplementary short-beat rule was judged twice on annotated
-ECG and not adopted: more false positives; bounding the long-beat pattern by mRR reached
-0.951-0.958 with no loss on annotated ECG but departs from the paper and was not adopted
-either; see docs/noncomp_short_beat_protocol.md); on a quiet 128-Hz Holter hour whose beats
-the method already flags at 7 % without injection, F1 drops to 0.88-0.99 (README).
+one or two beats before the premature drop or a few beats away (a supplementary short-beat
+rule was judged twice on annotated ECG and not adopted: more false positives; bounding the
+long-beat pattern by mRR reached 0.951-0.958 within the bounds on annotated ECG but departs
+from the paper and was not adopted either; see docs/noncomp_short_beat_protocol.md); on a
+quiet 128-Hz Holter hour whose beats the method already flags at 7 % without injection, F1
+drops to 0.88-0.99 (README).
 
 Choices, deviations and limits
 ------------------------------
