@@ -10,10 +10,12 @@ which are not shipped: ``python scripts/make_svdb_beats.py [--db edb] DIR`` buil
 
     python -m bench.live_rhythm            # the first judging (criteria 1-6)
     python -m bench.live_rhythm --judge2   # the second (1' and 2' on edb; MIT-BIH, svdb shown)
+    python -m bench.live_rhythm --judge3   # the reference-interval revision (criteria A-C)
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -167,6 +169,84 @@ def judge2() -> None:
     )
 
 
+@contextlib.contextmanager
+def reference_beats(k: int) -> Iterator[None]:
+    """Run the live signal bookkeeping with a reference of ``k`` preceding intervals."""
+    import hrv.rhythm
+
+    saved = hrv.rhythm.REFERENCE_BEATS
+    hrv.rhythm.REFERENCE_BEATS = k
+    try:
+        yield
+    finally:
+        hrv.rhythm.REFERENCE_BEATS = saved
+
+
+def bigeminy(coupling: float) -> list[Scored]:
+    """The windows from 60 s into a bigeminy at ``coupling`` (after a minute of sinus rhythm).
+
+    Sinus rhythm at 1,000 ms, then 5 min of couplets ``coupling`` and ``2 - coupling`` s.
+    """
+    rr = [1000.0] * 60 + [1000.0 * coupling, 1000.0 * (2.0 - coupling)] * 150
+    x = np.asarray(rr)
+    ws = list(windows(np.cumsum(x) / 1000.0, x))
+    return ws[1:]  # scored every 60 s: the first one ends the sinus minute
+
+
+def judge3() -> None:
+    """Criteria A-C of the reference-interval revision (docs/live_rhythm_protocol.md)."""
+    couplings = [round(0.50 + 0.05 * k, 2) for k in range(7)]
+    figures: dict[int, dict[str, float]] = {}
+    for k in (1, 8):
+        f: dict[str, float] = {}
+        with reference_beats(k):
+            for c in couplings:
+                hit, n = flagged(bigeminy(c))
+                f[f"bigeminy {c:.2f}"] = hit / n if n else float("nan")
+            for db in ("mitdb", "svdb", "edb"):
+                ws = annotated(db)
+                share = [w.abnormal_share or 0.0 for w in ws]
+                low = [
+                    w
+                    for w, x in zip(ws, share, strict=True)
+                    if x >= FREQUENT and w.signal.quality < LOW_QUALITY
+                ]
+                none = [w for w, x in zip(ws, share, strict=True) if x == 0.0]
+                l_hit, l_n = flagged(low)
+                n_hit, n_n = flagged(none)
+                f[f"{db} 1'"] = l_hit / l_n
+                f[f"{db} 2'"] = 1.0 - n_hit / n_n
+                print(f"k={k} {db}: 1' {l_hit}/{l_n}, 2' {n_n - n_hit}/{n_n}")
+            hits = [flagged(ws) for ws in healthy().values()]
+            f["healthy"] = sum(h for h, _ in hits) / sum(n for _, n in hits)
+            hit, n = flagged(strap_artefacts())
+            f["strap"] = hit / n
+            hit, n = flagged(simulator())
+            f["simulator"] = float(hit)
+        figures[k] = f
+        print(f"k={k}: " + ", ".join(f"{name} {v:.4f}" for name, v in f.items()))
+    old, new = figures[1], figures[8]
+    ok = {
+        "A bigeminy 0.50-0.80 all flagged": all(new[f"bigeminy {c:.2f}"] == 1.0 for c in couplings)
+    }
+    for db in ("mitdb", "svdb", "edb"):
+        ok[f"B {db} 1' not lower"] = new[f"{db} 1'"] >= old[f"{db} 1'"]
+        ok[f"B {db} 2' >= 0.95, <= 0.5 pt lower"] = (
+            new[f"{db} 2'"] >= 0.95 and new[f"{db} 2'"] >= old[f"{db} 2'"] - 0.005
+        )
+    ok["C healthy <= 2 %"] = new["healthy"] <= 0.02
+    ok["C strap <= 5 %"] = new["strap"] <= 0.05
+    ok["C simulator none"] = new["simulator"] == 0.0
+    print("\ncriteria (docs/live_rhythm_protocol.md, revision)")
+    for name, v in ok.items():
+        print(f"  {name}: {'holds' if v else 'FAILS'}")
+    print(
+        "verdict: all hold: the revision replaces the rule"
+        if all(ok.values())
+        else "verdict: not adopted (a criterion fails)"
+    )
+
+
 def main() -> None:
     """Print every criterion with its figures and the verdict (``--judge2``: the second)."""
     import sys
@@ -174,8 +254,11 @@ def main() -> None:
     if sys.argv[1:] == ["--judge2"]:
         judge2()
         return
+    if sys.argv[1:] == ["--judge3"]:
+        judge3()
+        return
     if sys.argv[1:]:
-        raise SystemExit("usage: python -m bench.live_rhythm [--judge2]")
+        raise SystemExit("usage: python -m bench.live_rhythm [--judge2 | --judge3]")
     ok: dict[str, bool] = {}
     for db, n1, n2 in (("mitdb", "1", "2"), ("svdb", "3", "3")):
         ws = annotated(db)

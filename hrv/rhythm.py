@@ -47,7 +47,10 @@ Biological Engineering & Computing, 27(6), 603-611.
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
 from hrv.errors import HrvInputError
@@ -57,8 +60,10 @@ __all__ = [
     "PREMATURE_DROP",
     "PREMATURE_REBOUND",
     "PREMATURE_SPAN",
+    "REFERENCE_BEATS",
     "RHYTHM_MIN_BEATS",
     "irregular_rhythm",
+    "is_premature",
     "premature_beats",
 ]
 
@@ -72,6 +77,8 @@ PREMATURE_SPAN = 1.50
 IRREGULAR_SHARE = 0.05
 #: Fewest beats in a window for a verdict on its rhythm.
 RHYTHM_MIN_BEATS = 20
+#: Intervals before a beat whose median is its reference (1: the interval just before it).
+REFERENCE_BEATS = 1
 
 
 def _flags(values: ArrayLike | None, n: int, name: str) -> NDArray[np.bool_]:
@@ -88,6 +95,7 @@ def premature_beats(
     *,
     gap_before: ArrayLike | None = None,
     no_contact: ArrayLike | None = None,
+    reference_beats: int = REFERENCE_BEATS,
 ) -> NDArray[np.bool_]:
     """Which beats start a premature pattern (the module docstring's rule).
 
@@ -96,9 +104,13 @@ def premature_beats(
     rr_ms : array_like
         RR intervals of consecutive beats (ms), each > 0.
     gap_before : array_like of bool, optional
-        Beats missing before each beat: no pattern is judged across a gap.
+        Beats missing before each beat: no pattern is judged across a gap, and the reference
+        takes no interval from before one.
     no_contact : array_like of bool, optional
         Beats the strap reported without skin contact: no pattern is judged with one.
+    reference_beats : int
+        The reference interval of beat ``i`` is the median of the up to this many intervals
+        before it (since the last gap); 1 is the interval just before it.
 
     Returns
     -------
@@ -109,7 +121,8 @@ def premature_beats(
     Raises
     ------
     HrvInputError
-        ``rr_ms`` not one-dimensional, not finite or not > 0; flags of another length.
+        ``rr_ms`` not one-dimensional, not finite or not > 0; flags of another length;
+        ``reference_beats`` not an integer >= 1.
 
     Examples
     --------
@@ -121,17 +134,23 @@ def premature_beats(
     rr = np.asarray(rr_ms, dtype=np.float64)
     if rr.ndim != 1 or not np.all(np.isfinite(rr)) or np.any(rr <= 0):
         raise HrvInputError("premature_beats: rr_ms must be one-dimensional, finite and > 0")
+    if (
+        isinstance(reference_beats, bool)
+        or not isinstance(reference_beats, int)
+        or (reference_beats < 1)
+    ):
+        raise HrvInputError(
+            f"premature_beats: reference_beats must be an integer >= 1, got {reference_beats!r}"
+        )
     n = rr.size
     gap = _flags(gap_before, n, "gap_before")
     lost = _flags(no_contact, n, "no_contact")
     out = np.zeros(n, dtype=np.bool_)
     if n < 3:
         return out
-    before, beat, after = rr[:-2], rr[1:-1], rr[2:]
+    ref = _reference(rr, gap, reference_beats)[1:-1]
     out[1:-1] = (
-        (beat <= PREMATURE_DROP * before)
-        & (after >= PREMATURE_REBOUND * beat)
-        & (beat + after >= PREMATURE_SPAN * before)
+        is_premature(ref, rr[1:-1], rr[2:])
         & ~gap[1:-1]
         & ~gap[2:]
         & ~lost[:-2]
@@ -139,6 +158,46 @@ def premature_beats(
         & ~lost[2:]
     )
     return out
+
+
+@overload
+def is_premature(ref_ms: float, rr_ms: float, next_rr_ms: float) -> bool: ...
+@overload
+def is_premature(
+    ref_ms: NDArray[np.float64], rr_ms: NDArray[np.float64], next_rr_ms: NDArray[np.float64]
+) -> NDArray[np.bool_]: ...
+def is_premature(ref_ms: Any, rr_ms: Any, next_rr_ms: Any) -> Any:
+    """The three interval tests of the rule, for one beat (floats) or many (arrays).
+
+    ``ref_ms`` is the beat's reference interval, ``rr_ms`` its interval and ``next_rr_ms`` the
+    next one; the gap and contact conditions are the caller's (:func:`premature_beats`,
+    :class:`hrv.SignalQuality`).
+    """
+    return (
+        (rr_ms <= PREMATURE_DROP * ref_ms)
+        & (next_rr_ms >= PREMATURE_REBOUND * rr_ms)
+        & (rr_ms + next_rr_ms >= PREMATURE_SPAN * ref_ms)
+    )
+
+
+def _reference(rr: NDArray[np.float64], gap: NDArray[np.bool_], k: int) -> NDArray[np.float64]:
+    """Per beat, the median of the up to ``k`` intervals before it since the last gap.
+
+    NaN for the first beat (no interval before it).
+    """
+    n = rr.size
+    if k == 1:
+        return np.concatenate(([np.nan], rr[:-1]))
+    pad = np.full(k, np.nan)
+    window = sliding_window_view(np.concatenate((pad, rr)), k)[:n]  # rr[i-k .. i-1]
+    gaps_upto = np.cumsum(gap)  # gaps at indices <= j
+    at_j = sliding_window_view(np.concatenate((np.full(k, -1), gaps_upto)), k)[:n]
+    at_i_minus_1 = np.concatenate(([0], gaps_upto[:-1]))
+    window = np.where(at_j == at_i_minus_1[:, None], window, np.nan)  # no gap in (j, i)
+    ref = np.full(n, np.nan)
+    some = np.any(~np.isnan(window), axis=1)
+    ref[some] = np.nanmedian(window[some], axis=1)
+    return ref
 
 
 def irregular_rhythm(n_premature: int, n_beats: int) -> bool | None:

@@ -36,8 +36,9 @@ import statistics
 from collections import deque
 from dataclasses import dataclass
 
+from hrv import rhythm
 from hrv.errors import HrvInputError
-from hrv.rhythm import irregular_rhythm, premature_beats
+from hrv.rhythm import irregular_rhythm, is_premature
 
 __all__ = ["SignalQuality", "WindowSignal"]
 
@@ -215,16 +216,22 @@ class SignalQuality:
             del self._t_src[:i]
 
     def _mark_premature(self) -> None:
-        """Judge whether the beat before the newest starts a premature pattern."""
+        """Judge whether the beat before the newest starts a premature pattern (hrv.rhythm)."""
         if len(self._beats) < 3:
             return
-        three = self._beats[-3:]
-        flags = premature_beats(
-            [b.rr_ms for b in three],
-            gap_before=[b.gap for b in three],
-            no_contact=[b.no_contact for b in three],
-        )
-        three[1].premature = bool(flags[1])
+        beat, after = self._beats[-2], self._beats[-1]
+        if beat.gap or after.gap or beat.no_contact or after.no_contact:
+            return
+        if self._beats[-3].no_contact:
+            return
+        # the reference: the median of the up to REFERENCE_BEATS intervals before the beat,
+        # none from before a gap (as hrv.premature_beats computes it for a whole series)
+        ref: list[float] = []
+        for b in reversed(self._beats[-2 - rhythm.REFERENCE_BEATS : -2]):
+            ref.append(b.rr_ms)
+            if b.gap:
+                break
+        beat.premature = bool(is_premature(statistics.median(ref), beat.rr_ms, after.rr_ms))
 
     @property
     def n_kept(self) -> int:

@@ -212,3 +212,34 @@ def test_a_long_run_without_nn_beats_keeps_memory_bounded() -> None:
     assert an.signal.n_kept <= 11 * 60  # about one beat a second here: ten to eleven windows
     now = an.signal.recent()
     assert 55 <= now.n_beats <= 65 and now.irregular_rhythm is True
+
+
+@pytest.mark.parametrize("reference_beats", [1, 8])
+def test_the_live_bookkeeping_judges_every_beat_as_premature_beats_does(
+    reference_beats: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule, two call styles: beat by beat (SignalQuality) and a whole series
+    (premature_beats) flag the same beats, with gaps, lost contact and early beats at random."""
+    import hrv.rhythm
+    from hrv import premature_beats
+
+    monkeypatch.setattr(hrv.rhythm, "REFERENCE_BEATS", reference_beats)
+    rng = np.random.default_rng(11)
+    rr = _sinus(3000, seed=11)
+    early = rng.random(rr.size) < 0.08
+    rr[early] *= rng.uniform(0.5, 0.85, int(early.sum()))
+    gaps = rng.random(rr.size) < 0.01
+    lost = rng.random(rr.size) < 0.01
+    q = SignalQuality(window_s=60.0)
+    t = 0.0
+    for i, x in enumerate(rr.tolist()):
+        t += x / 1000.0
+        q.on_beat(t, x, t_nn_s=t, nn=True, gap_before=bool(gaps[i]), contact=not lost[i])
+    # the last 60 s of beats, judged incrementally, against the whole series at once
+    expected = premature_beats(
+        rr, gap_before=gaps, no_contact=lost, reference_beats=reference_beats
+    )
+    recent = q.recent()
+    n = recent.n_beats
+    assert n > 40 and recent.n_premature > 0
+    assert recent.n_premature == int(expected[-n:-1].sum())  # the newest is not judged yet
