@@ -11,6 +11,7 @@ which are not shipped: ``python scripts/make_svdb_beats.py [--db edb] DIR`` buil
     python -m bench.live_rhythm            # the first judging (criteria 1-6)
     python -m bench.live_rhythm --judge2   # the second (1' and 2' on edb; MIT-BIH, svdb shown)
     python -m bench.live_rhythm --judge3   # the reference-interval revision (criteria A-C)
+    python -m bench.live_rhythm --judge4   # the second revision (criteria A-E)
 """
 
 from __future__ import annotations
@@ -170,16 +171,109 @@ def judge2() -> None:
 
 
 @contextlib.contextmanager
-def reference_beats(k: int) -> Iterator[None]:
-    """Run the live signal bookkeeping with a reference of ``k`` preceding intervals."""
+def rule(k: int, previous_not_early: bool) -> Iterator[None]:
+    """Run the live signal bookkeeping with one version of the rule.
+
+    The reference of ``k`` preceding intervals, with or without the "previous interval not
+    early" test.
+    """
     import hrv.rhythm
 
-    saved = hrv.rhythm.REFERENCE_BEATS
-    hrv.rhythm.REFERENCE_BEATS = k
+    saved = hrv.rhythm.REFERENCE_BEATS, hrv.rhythm.PREVIOUS_NOT_EARLY
+    hrv.rhythm.REFERENCE_BEATS, hrv.rhythm.PREVIOUS_NOT_EARLY = k, previous_not_early
     try:
         yield
     finally:
-        hrv.rhythm.REFERENCE_BEATS = saved
+        hrv.rhythm.REFERENCE_BEATS, hrv.rhythm.PREVIOUS_NOT_EARLY = saved
+
+
+#: The versions of the rule judged (docs/live_rhythm_protocol.md), by name.
+FIRST = (1, False)  # the first two judgings: the interval just before the beat
+REVISION = (8, False)  # the median of up to 8 preceding intervals
+SECOND_REVISION = (8, True)  # ... and the interval before the early beat not early itself
+
+
+def extra_detections(split: float) -> list[Scored]:
+    """Extra detections alone, one per 10 beats, the first part ``split`` of the interval.
+
+    In a 1,000-ms sinus rhythm and in the rest recording (windows from the first minute on).
+    """
+    from tests.hrv.test_clean_injected import load_recordings
+
+    out: list[Scored] = []
+    rest = load_recordings(shared_data_dir())["rest"]
+    for base in (np.full(600, 1000.0), rest):
+        rr: list[float] = []
+        for i, x in enumerate(base.tolist()):
+            rr += [split * x, (1.0 - split) * x] if i % 10 == 5 else [x]
+        x_ms = np.asarray(rr)
+        out += windows(np.cumsum(x_ms) / 1000.0, x_ms)
+    return out
+
+
+def figures_of(version: tuple[int, bool], couplings: list[float]) -> dict[str, float]:
+    """Every figure of the criteria for one version of the rule."""
+    f: dict[str, float] = {}
+    with rule(*version):
+        for c in couplings:
+            hit, n = flagged(bigeminy(c))
+            f[f"bigeminy {c:.2f}"] = hit / n if n else float("nan")
+        for split in (0.2, 0.3, 0.4, 0.5):
+            hit, n = flagged(extra_detections(split))
+            f[f"extra {split:.1f}"] = hit / n
+        for db in ("mitdb", "svdb", "edb"):
+            ws = annotated(db)
+            share = [w.abnormal_share or 0.0 for w in ws]
+            low = [
+                w
+                for w, x in zip(ws, share, strict=True)
+                if x >= FREQUENT and w.signal.quality < LOW_QUALITY
+            ]
+            none = [w for w, x in zip(ws, share, strict=True) if x == 0.0]
+            l_hit, l_n = flagged(low)
+            n_hit, n_n = flagged(none)
+            f[f"{db} 1'"] = l_hit / l_n
+            f[f"{db} 2'"] = 1.0 - n_hit / n_n
+            print(f"{version} {db}: 1' {l_hit}/{l_n}, 2' {n_n - n_hit}/{n_n}")
+        hits = [flagged(ws) for ws in healthy().values()]
+        f["healthy"] = sum(h for h, _ in hits) / sum(n for _, n in hits)
+        hit, n = flagged(strap_artefacts())
+        f["strap"] = hit / n
+        hit, n = flagged(simulator())
+        f["simulator"] = float(hit)
+    print(f"{version}: " + ", ".join(f"{name} {v:.4f}" for name, v in f.items()))
+    return f
+
+
+def judge4() -> None:
+    """Criteria A-E of the second revision (docs/live_rhythm_protocol.md)."""
+    couplings = [round(0.50 + 0.05 * k, 2) for k in range(7)]
+    old = figures_of(FIRST, couplings)
+    rev = figures_of(REVISION, couplings)
+    new = figures_of(SECOND_REVISION, couplings)
+    ok = {
+        "A bigeminy 0.50-0.80 all flagged": all(new[f"bigeminy {c:.2f}"] == 1.0 for c in couplings)
+    }
+    for db in ("mitdb", "svdb", "edb"):
+        ok[f"B {db} 1' not lower than the first rule's"] = new[f"{db} 1'"] >= old[f"{db} 1'"]
+        ok[f"B {db} 2' >= 0.95, <= 0.5 pt lower"] = (
+            new[f"{db} 2'"] >= 0.95 and new[f"{db} 2'"] >= old[f"{db} 2'"] - 0.005
+        )
+        ok[f"E {db} 1' >= the revision's - 1 pt"] = new[f"{db} 1'"] >= rev[f"{db} 1'"] - 0.01
+    ok["C healthy <= 2 %"] = new["healthy"] <= 0.02
+    ok["C strap <= 5 %"] = new["strap"] <= 0.05
+    ok["C simulator none"] = new["simulator"] == 0.0
+    ok["D extra detections: no window"] = all(
+        new[f"extra {x:.1f}"] == 0.0 for x in (0.2, 0.3, 0.4, 0.5)
+    )
+    print("\ncriteria (docs/live_rhythm_protocol.md, second revision)")
+    for name, v in ok.items():
+        print(f"  {name}: {'holds' if v else 'FAILS'}")
+    print(
+        "verdict: all hold: the second revision is the rule"
+        if all(ok.values())
+        else "verdict: not adopted (a criterion fails)"
+    )
 
 
 def bigeminy(coupling: float) -> list[Scored]:
@@ -199,7 +293,7 @@ def judge3() -> None:
     figures: dict[int, dict[str, float]] = {}
     for k in (1, 8):
         f: dict[str, float] = {}
-        with reference_beats(k):
+        with rule(k, False):
             for c in couplings:
                 hit, n = flagged(bigeminy(c))
                 f[f"bigeminy {c:.2f}"] = hit / n if n else float("nan")
@@ -252,13 +346,23 @@ def main() -> None:
     import sys
 
     if sys.argv[1:] == ["--judge2"]:
-        judge2()
+        with rule(*FIRST):  # the rule as it was judged then
+            judge2()
         return
     if sys.argv[1:] == ["--judge3"]:
         judge3()
         return
+    if sys.argv[1:] == ["--judge4"]:
+        judge4()
+        return
     if sys.argv[1:]:
-        raise SystemExit("usage: python -m bench.live_rhythm [--judge2 | --judge3]")
+        raise SystemExit("usage: python -m bench.live_rhythm [--judge2 | --judge3 | --judge4]")
+    with rule(*FIRST):  # the rule as it was judged then
+        judge1()
+
+
+def judge1() -> None:
+    """The first judging: criteria 1-6."""
     ok: dict[str, bool] = {}
     for db, n1, n2 in (("mitdb", "1", "2"), ("svdb", "3", "3")):
         ws = annotated(db)

@@ -231,7 +231,8 @@ class SignalQuality:
             ref.append(b.rr_ms)
             if b.gap:
                 break
-        beat.premature = bool(is_premature(statistics.median(ref), beat.rr_ms, after.rr_ms))
+        before = self._beats[-3].rr_ms
+        beat.premature = bool(is_premature(statistics.median(ref), before, beat.rr_ms, after.rr_ms))
 
     @property
     def n_kept(self) -> int:

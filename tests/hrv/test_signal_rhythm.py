@@ -243,3 +243,14 @@ def test_the_live_bookkeeping_judges_every_beat_as_premature_beats_does(
     n = recent.n_beats
     assert n > 40 and recent.n_premature > 0
     assert recent.n_premature == int(expected[-n:-1].sum())  # the newest is not judged yet
+
+
+@pytest.mark.parametrize("coupling", [0.5, 0.6, 0.7, 0.8])
+def test_sustained_bigeminy_is_irregular_whatever_its_coupling(coupling: float) -> None:
+    """The interval just before an early beat is the previous pause: against it an early
+    coupling (600 / 1400 ms) never looks early; the median reference does (the review's case,
+    docs/live_rhythm_protocol.md, revision)."""
+    rr = np.array([1000.0] * 60 + [1000.0 * coupling, 1000.0 * (2.0 - coupling)] * 60)
+    w = _window(rr)
+    assert w.irregular_rhythm is True
+    assert w.n_premature >= 0.45 * w.n_beats
