@@ -246,11 +246,24 @@ def test_the_live_bookkeeping_judges_every_beat_as_premature_beats_does(
 
 
 @pytest.mark.parametrize("coupling", [0.5, 0.6, 0.7, 0.8])
-def test_sustained_bigeminy_is_irregular_whatever_its_coupling(coupling: float) -> None:
-    """The interval just before an early beat is the previous pause: against it an early
-    coupling (600 / 1400 ms) never looks early; the median reference does (the review's case,
-    docs/live_rhythm_protocol.md, revision)."""
+def test_sustained_bigeminy_is_flagged_from_a_coupling_of_two_thirds(coupling: float) -> None:
+    """The known limit, pinned so that a change of it is seen: in sustained bigeminy the
+    interval before an early beat is the previous pause, and the span test holds only for an
+    early beat at >= 2/3 of the normal interval (docs/live_rhythm_protocol.md)."""
     rr = np.array([1000.0] * 60 + [1000.0 * coupling, 1000.0 * (2.0 - coupling)] * 60)
     w = _window(rr)
-    assert w.irregular_rhythm is True
-    assert w.n_premature >= 0.45 * w.n_beats
+    if coupling >= 2.0 / 3.0:
+        assert w.irregular_rhythm is True and w.n_premature >= 0.45 * w.n_beats
+    else:
+        assert w.irregular_rhythm is False and w.n_premature == 0
+
+
+@pytest.mark.parametrize("split", [0.2, 0.3, 0.4, 0.5])
+def test_frequent_extra_detections_are_never_called_a_rhythm(split: float) -> None:
+    """One extra R in ten beats, splitting an interval at ``split``: a strap problem, never
+    "irregular heartbeat" (the case that withdrew the median reference)."""
+    rr: list[float] = []
+    for i, x in enumerate(_sinus(120).tolist()):
+        rr += [split * x, (1.0 - split) * x] if i % 10 == 5 else [x]
+    w = _window(np.asarray(rr))
+    assert w.n_premature == 0 and w.irregular_rhythm is False
