@@ -69,6 +69,10 @@ def annotated(db: str) -> list[Scored]:
     from tests.hrv import test_clean_mitdb as m
 
     m.require_fixture(db)
+    if db == "svdb":  # the files the judgings fixed (records, beats, categories)
+        m.check_svdb_categories()
+    elif db == "edb":
+        m.check_edb_categories()
     out: list[Scored] = []
     for rec in m.records_of("sinus", db):
         t = rec.sample / rec.fs_hz

@@ -477,6 +477,35 @@ def check_svdb_categories() -> None:
         raise AssertionError(f"{path}: not the file the judging fixed: {failed}")
 
 
+def check_edb_categories() -> None:
+    """The edb file as ``scripts/make_svdb_beats.py --db edb`` writes it, and the categories
+    committed before the second judging of docs/live_rhythm_protocol.md.
+
+    90 records, 790,565 beats, no paced beats, the written exclusion rule selecting exactly
+    :data:`EDB_EXCLUDED`, 79 sinus records.
+
+    Raises
+    ------
+    SystemExit
+        The file is missing (:func:`require_fixture`).
+    AssertionError
+        A fact does not hold; the message names it.
+    """
+    path = require_fixture("edb")
+    recs = load_records(path, DATABASES["edb"][1])
+    facts = {
+        "90 records": len(recs) == 90,
+        "790,565 beats": sum(r.sample.size for r in recs.values()) == 790_565,
+        "no paced beats": not any(sym in ("/", "f") for r in recs.values() for sym in r.symbol),
+        "excluded by the written rule": {n for n, r in recs.items() if excluded_by_rule(r)}
+        == set(EDB_EXCLUDED),
+        "79 sinus, 1 af": [len(records_of(k, "edb")) for k in ("sinus", "af")] == [79, 1],
+    }
+    failed = [fact for fact, holds in facts.items() if not holds]
+    if failed:
+        raise AssertionError(f"{path}: not the file the judging fixed: {failed}")
+
+
 def test_the_written_exclusion_rule_selects_mitdbs_hand_excluded_records() -> None:
     """The rule behind :data:`SVDB_EXCLUDED` (:func:`excluded_by_rule`), applied to MIT-BIH's
     records that are neither AF nor paced, selects exactly the two records excluded there by
