@@ -270,14 +270,7 @@ def judge4() -> None:
     ok["D extra detections: no window"] = all(
         new[f"extra {x:.1f}"] == 0.0 for x in (0.2, 0.3, 0.4, 0.5)
     )
-    print("\ncriteria (docs/live_rhythm_protocol.md, second revision)")
-    for name, v in ok.items():
-        print(f"  {name}: {'holds' if v else 'FAILS'}")
-    print(
-        "verdict: all hold: the second revision is the rule"
-        if all(ok.values())
-        else "verdict: not adopted (a criterion fails)"
-    )
+    verdict(ok, "second revision", "the second revision is the rule")
 
 
 def bigeminy(coupling: float) -> list[Scored]:
@@ -294,36 +287,8 @@ def bigeminy(coupling: float) -> list[Scored]:
 def judge3() -> None:
     """Criteria A-C of the reference-interval revision (docs/live_rhythm_protocol.md)."""
     couplings = [round(0.50 + 0.05 * k, 2) for k in range(7)]
-    figures: dict[int, dict[str, float]] = {}
-    for k in (1, 8):
-        f: dict[str, float] = {}
-        with rule(k, False):
-            for c in couplings:
-                hit, n = flagged(bigeminy(c))
-                f[f"bigeminy {c:.2f}"] = hit / n if n else float("nan")
-            for db in ("mitdb", "svdb", "edb"):
-                ws = annotated(db)
-                share = [w.abnormal_share or 0.0 for w in ws]
-                low = [
-                    w
-                    for w, x in zip(ws, share, strict=True)
-                    if x >= FREQUENT and w.signal.quality < LOW_QUALITY
-                ]
-                none = [w for w, x in zip(ws, share, strict=True) if x == 0.0]
-                l_hit, l_n = flagged(low)
-                n_hit, n_n = flagged(none)
-                f[f"{db} 1'"] = l_hit / l_n
-                f[f"{db} 2'"] = 1.0 - n_hit / n_n
-                print(f"k={k} {db}: 1' {l_hit}/{l_n}, 2' {n_n - n_hit}/{n_n}")
-            hits = [flagged(ws) for ws in healthy().values()]
-            f["healthy"] = sum(h for h, _ in hits) / sum(n for _, n in hits)
-            hit, n = flagged(strap_artefacts())
-            f["strap"] = hit / n
-            hit, n = flagged(simulator())
-            f["simulator"] = float(hit)
-        figures[k] = f
-        print(f"k={k}: " + ", ".join(f"{name} {v:.4f}" for name, v in f.items()))
-    old, new = figures[1], figures[8]
+    old = figures_of(FIRST, couplings)
+    new = figures_of(REVISION, couplings)
     ok = {
         "A bigeminy 0.50-0.80 all flagged": all(new[f"bigeminy {c:.2f}"] == 1.0 for c in couplings)
     }
@@ -335,14 +300,15 @@ def judge3() -> None:
     ok["C healthy <= 2 %"] = new["healthy"] <= 0.02
     ok["C strap <= 5 %"] = new["strap"] <= 0.05
     ok["C simulator none"] = new["simulator"] == 0.0
-    print("\ncriteria (docs/live_rhythm_protocol.md, revision)")
-    for name, v in ok.items():
-        print(f"  {name}: {'holds' if v else 'FAILS'}")
-    print(
-        "verdict: all hold: the revision replaces the rule"
-        if all(ok.values())
-        else "verdict: not adopted (a criterion fails)"
-    )
+    verdict(ok, "revision", "the revision replaces the rule (later withdrawn: --judge4)")
+
+
+def verdict(ok: dict[str, bool], name: str, adopted: str) -> None:
+    """Print each criterion and the verdict."""
+    print(f"\ncriteria (docs/live_rhythm_protocol.md, {name})")
+    for criterion, holds in ok.items():
+        print(f"  {criterion}: {'holds' if holds else 'FAILS'}")
+    print(f"verdict: all hold: {adopted}" if all(ok.values()) else "verdict: not adopted")
 
 
 def main() -> None:

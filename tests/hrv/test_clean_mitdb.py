@@ -434,6 +434,13 @@ def require_fixture(db: str) -> Path:
     raise SystemExit(f"{path} is not there: it ships with the repository (tests/data/README.md)")
 
 
+def _require_facts(path: Path, facts: dict[str, bool]) -> None:
+    """Raise naming every fact about the file at ``path`` that does not hold."""
+    failed = [fact for fact, holds in facts.items() if not holds]
+    if failed:
+        raise AssertionError(f"{path}: not the file the judging fixed: {failed}")
+
+
 def check_svdb_categories() -> None:
     """The svdb file as scripts/make_svdb_beats.py writes it, and the categories committed
     before the second judging (:data:`SVDB_EXCLUDED` and the module docstring).
@@ -472,9 +479,7 @@ def check_svdb_categories() -> None:
         ]
         == [0, 0, 1],
     }
-    failed = [fact for fact, holds in facts.items() if not holds]
-    if failed:
-        raise AssertionError(f"{path}: not the file the judging fixed: {failed}")
+    _require_facts(path, facts)
 
 
 def check_edb_categories() -> None:
@@ -501,9 +506,7 @@ def check_edb_categories() -> None:
         == set(EDB_EXCLUDED),
         "79 sinus, 1 af": [len(records_of(k, "edb")) for k in ("sinus", "af")] == [79, 1],
     }
-    failed = [fact for fact, holds in facts.items() if not holds]
-    if failed:
-        raise AssertionError(f"{path}: not the file the judging fixed: {failed}")
+    _require_facts(path, facts)
 
 
 def test_the_written_exclusion_rule_selects_mitdbs_hand_excluded_records() -> None:

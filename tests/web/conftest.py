@@ -101,3 +101,14 @@ def artifacts() -> Path:
     """``test-artifacts/`` (git-ignored): screenshots of the page for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def record_errors(page: Any) -> list[str]:
+    """The uncaught script errors and console errors of ``page``, collected as they come."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
+    return errors

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.api.test_commands import _read_line
-from tests.web.conftest import LAPTOP, REPO_ROOT
+from tests.web.conftest import LAPTOP, REPO_ROOT, record_errors
 from tests.web.test_nudges import HIDDEN_TAB, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # ~20 s: a subprocess and a page
@@ -84,12 +84,7 @@ def test_fast_clock_delivers_prompt_cards_and_notifications_that_are_answered(
     ctx.grant_permissions(["notifications"], origin=base)
     ctx.add_init_script(HIDDEN_TAB)
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on(
-        "console",
-        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
+    errors = record_errors(page)
     try:
         page.goto(f"{base}/#token={token}")
         page.evaluate("window.__setVisible(false)")  # the person works elsewhere

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import LAPTOP, PHONE, WebServer
+from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -77,12 +77,7 @@ def open_page(
         contexts.append(ctx)
         ctx.add_init_script(HIDDEN_TAB)
         page = ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
+        errors = record_errors(page)
         return page, errors
 
     yield make

@@ -9,7 +9,6 @@ Real service (uvicorn, SQLite), a real replay of a generated RR file, the real s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,12 @@ from typing import Any
 import pytest
 
 from tests._rhythm import sinus_then_bigeminy
-from tests.web.conftest import LAPTOP, PHONE, WebServer
+from tests.api.conftest import wait_for
+from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
 
 pytestmark = pytest.mark.e2e
 
 SPEED = 20.0  # simulated seconds per wall second
-
-
-def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -44,12 +33,7 @@ def open_page(browser: Any) -> Iterator[Callable[[dict[str, int]], tuple[Any, li
         ctx = browser.new_context(viewport=viewport)
         contexts.append(ctx)
         page = ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
+        errors = record_errors(page)
         return page, errors
 
     yield make
@@ -104,7 +88,7 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
         )
 
         # -- bigeminy: the server's verdict, in words that do not blame the strap ------------
-        shown = wait_until(
+        shown = wait_for(
             lambda: (t := _tile(page))["reason"] == "irregular" and t["text"] == "0 %" and t,
             timeout_s=30,
             what="the irregular-heartbeat note at 0 % (a minute into the bigeminy)",
@@ -138,7 +122,7 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
         page.get_by_label("Speed (x real time)").first.fill(str(SPEED))
         page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_role("button", name="Start anyway").click()  # the replay runs on
-        calm_sid = wait_until(
+        calm_sid = wait_for(
             lambda: [
                 s["id"]
                 for s in api.get("/api/v1/sessions").json()["sessions"]
@@ -148,7 +132,7 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
             what="the calm session the page started",
         )[0]
         page.wait_for_function(f"document.getElementById('session-select').value === '{calm_sid}'")
-        wait_until(
+        wait_for(
             lambda: (t := _tile(page))["reason"] == "good" and t["source"] == "server",
             timeout_s=20,
             what="the calm session's signal",
