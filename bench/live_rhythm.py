@@ -137,19 +137,37 @@ def flagged(ws: list[Scored]) -> tuple[int, int]:
 LOW_QUALITY = 0.9  # the live policies' threshold (criterion 1')
 
 
+@dataclass(frozen=True)
+class ByTruth:
+    """Scored windows of a database grouped by the share of their beats that are not normal."""
+
+    frequent: list[Scored]  # >= FREQUENT
+    none: list[Scored]  # no beat that is not normal
+    between: list[Scored]  # reported, not scored
+    low: list[Scored]  # frequent, and quality below LOW_QUALITY (criterion 1')
+
+
+def by_truth(ws: list[Scored]) -> ByTruth:
+    """Group ``ws`` by their truth (see :class:`ByTruth`)."""
+    share = [w.abnormal_share or 0.0 for w in ws]
+    frequent = [w for w, x in zip(ws, share, strict=True) if x >= FREQUENT]
+    return ByTruth(
+        frequent,
+        [w for w, x in zip(ws, share, strict=True) if x == 0.0],
+        [w for w, x in zip(ws, share, strict=True) if 0.0 < x < FREQUENT],
+        [w for w in frequent if w.signal.quality < LOW_QUALITY],
+    )
+
+
 def judge2() -> None:
     """The second judging: criteria 1' and 2' on edb; MIT-BIH and svdb shown under them."""
     ok: dict[str, bool] = {}
     for db in ("mitdb", "svdb", "edb"):
-        ws = annotated(db)
-        share = [w.abnormal_share or 0.0 for w in ws]
-        freq = [w for w, x in zip(ws, share, strict=True) if x >= FREQUENT]
-        low = [w for w in freq if w.signal.quality < LOW_QUALITY]
-        none = [w for w, x in zip(ws, share, strict=True) if x == 0.0]
-        none_low = [w for w in none if w.signal.quality < LOW_QUALITY]
-        l_hit, l_n = flagged(low)
-        f_hit, f_n = flagged(freq)
-        n_hit, n_n = flagged(none)
+        g = by_truth(annotated(db))
+        none_low = [w for w in g.none if w.signal.quality < LOW_QUALITY]
+        l_hit, l_n = flagged(g.low)
+        f_hit, f_n = flagged(g.frequent)
+        n_hit, n_n = flagged(g.none)
         nl_hit, nl_n = flagged(none_low)
         sens = l_hit / l_n if l_n else float("nan")
         spec = 1.0 - n_hit / n_n if n_n else float("nan")
@@ -164,13 +182,11 @@ def judge2() -> None:
             ok["1' edb: flagged >= 0.80"] = sens >= 0.80
             ok["2' edb: not flagged >= 0.95"] = spec >= 0.95
     print("4-6: the rule is unchanged; the first judging's figures stand (all held)")
-    print("\ncriteria (docs/live_rhythm_protocol.md, second judging)")
-    for k, v in ok.items():
-        print(f"  {k}: {'holds' if v else 'FAILS'}")
-    print(
-        "verdict: all hold: the consumers use it"
-        if all(ok.values())
-        else "verdict: not shipped (a criterion fails or the judging is inconclusive)"
+    verdict(
+        ok,
+        "second judging",
+        "the consumers use it",
+        "not shipped (a criterion fails or the judging is inconclusive)",
     )
 
 
@@ -226,16 +242,9 @@ def figures_of(version: tuple[int, bool], couplings: list[float]) -> dict[str, f
             hit, n = flagged(extra_detections(split))
             f[f"extra {split:.1f}"] = hit / n
         for db in ("mitdb", "svdb", "edb"):
-            ws = annotated(db)
-            share = [w.abnormal_share or 0.0 for w in ws]
-            low = [
-                w
-                for w, x in zip(ws, share, strict=True)
-                if x >= FREQUENT and w.signal.quality < LOW_QUALITY
-            ]
-            none = [w for w, x in zip(ws, share, strict=True) if x == 0.0]
-            l_hit, l_n = flagged(low)
-            n_hit, n_n = flagged(none)
+            g = by_truth(annotated(db))
+            l_hit, l_n = flagged(g.low)
+            n_hit, n_n = flagged(g.none)
             f[f"{db} 1'"] = l_hit / l_n
             f[f"{db} 2'"] = 1.0 - n_hit / n_n
             print(f"{version} {db}: 1' {l_hit}/{l_n}, 2' {n_n - n_hit}/{n_n}")
@@ -303,12 +312,12 @@ def judge3() -> None:
     verdict(ok, "revision", "the revision replaces the rule (later withdrawn: --judge4)")
 
 
-def verdict(ok: dict[str, bool], name: str, adopted: str) -> None:
+def verdict(ok: dict[str, bool], name: str, adopted: str, rejected: str = "not adopted") -> None:
     """Print each criterion and the verdict."""
     print(f"\ncriteria (docs/live_rhythm_protocol.md, {name})")
     for criterion, holds in ok.items():
         print(f"  {criterion}: {'holds' if holds else 'FAILS'}")
-    print(f"verdict: all hold: {adopted}" if all(ok.values()) else "verdict: not adopted")
+    print(f"verdict: all hold: {adopted}" if all(ok.values()) else f"verdict: {rejected}")
 
 
 def main() -> None:
@@ -335,14 +344,10 @@ def judge1() -> None:
     """The first judging: criteria 1-6."""
     ok: dict[str, bool] = {}
     for db, n1, n2 in (("mitdb", "1", "2"), ("svdb", "3", "3")):
-        ws = annotated(db)
-        shares = [w.abnormal_share or 0.0 for w in ws]
-        freq = [w for w, x in zip(ws, shares, strict=True) if x >= FREQUENT]
-        none = [w for w, x in zip(ws, shares, strict=True) if x == 0.0]
-        between = [w for w, x in zip(ws, shares, strict=True) if 0.0 < x < FREQUENT]
-        f_hit, f_n = flagged(freq)
-        n_hit, n_n = flagged(none)
-        b_hit, b_n = flagged(between)
+        g = by_truth(annotated(db))
+        f_hit, f_n = flagged(g.frequent)
+        n_hit, n_n = flagged(g.none)
+        b_hit, b_n = flagged(g.between)
         sens = f_hit / f_n if f_n else float("nan")
         spec = 1.0 - n_hit / n_n if n_n else float("nan")
         print(
@@ -365,14 +370,7 @@ def judge1() -> None:
     hit, n = flagged(simulator())
     print(f"simulator, 6/min, seeds 0-9: flagged {hit}/{n}")
     ok["6 simulator none"] = hit == 0
-    print("\ncriteria (docs/live_rhythm_protocol.md)")
-    for k, v in ok.items():
-        print(f"  {k}: {'holds' if v else 'FAILS'}")
-    print(
-        "verdict: all hold: the consumers use it"
-        if all(ok.values())
-        else "verdict: not shipped (a criterion fails)"
-    )
+    verdict(ok, "first judging", "the consumers use it", "not shipped (a criterion fails)")
 
 
 if __name__ == "__main__":
