@@ -7,7 +7,9 @@
 #     web page's end-to-end tests) and postgresql (the hub's tests start a throw-away
 #     cluster with its initdb/pg_ctl), plus python3-venv when Python cannot make a venv;
 #   - a virtual environment in .venv (override with HRVPACE_VENV) holding hrvpace with its
-#     dev extra (pip install -e ".[dev]"; a quick no-op when everything is there).
+#     dev extra (pip install -e ".[dev]"; a quick no-op when everything is there), at the
+#     versions in scripts/constraints.txt, the set the suite last passed with
+#     (HRVPACE_CONSTRAINTS= , empty, installs the newest versions pyproject.toml allows).
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not e2e" -x`; the fast inner loop
 # (a few minutes, no long recordings, no browser, no emulated BlueZ) is
 #   bash scripts/test.sh -m "not slow and not e2e and not ble"
@@ -57,8 +59,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 export VIRTUAL_ENV="$PWD/$VENV"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
-stage "installing hrvpace with its dev extra into $VENV"
-python -m pip install -q -e ".[dev]"
+constraints="${HRVPACE_CONSTRAINTS-scripts/constraints.txt}"
+stage "installing hrvpace with its dev extra into $VENV${constraints:+ (versions: $constraints)}"
+python -m pip install -q ${constraints:+-c "$constraints"} -e ".[dev]"
 
 stage "ruff check";          python -m ruff check .
 stage "ruff format --check"; python -m ruff format --check .
