@@ -247,10 +247,10 @@ def replay(
 ) -> None:
     """Replay a recording through the live pipeline; print its events.
 
-    With --json every event a live client of the session gets, one JSON line each, in its
-    order: metrics (a 60-s window), signal (quality and rhythm of the last 60 s of beats, every
-    5 s of session time), micro_break, with --beats every beat; then replay_end. Without
-    --json: the micro-breaks and a summary.
+    With --json one JSON line per message a live client of the session gets (its connection
+    status aside), in their order: metrics (a 60-s window), signal (quality and rhythm of the
+    last 60 s of beats, every 5 s of session time), micro_break, with --beats every beat; then
+    replay_end. Without --json: the micro-breaks and a summary.
 
     An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its detected
     beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
