@@ -234,6 +234,37 @@ def test_replay_in_scaled_real_time(tmp_path: Path) -> None:
     assert got == pytest.approx(list(t_end[:2]), rel=1e-12)
 
 
+def test_a_reader_that_leaves_stops_the_replay_quietly(tmp_path: Path) -> None:
+    """``hrvpace replay --json --beats FILE | head -2`` on a 24-h recording: the replay stops
+    when its stdout is gone (exit 1, no error per event) instead of playing the day into a
+    closed pipe (it took about 30 s and logged an error for every event)."""
+    path = DATA / "nsr2db_nsr001_rr_secs.txt"
+    cmd = [sys.executable, "-m", "api", "replay", str(path), "--format", "physionet_rr_secs"]
+    proc = subprocess.Popen(
+        [*cmd, "--json", "--beats", "--store", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = [json.loads(proc.stdout.readline()) for _ in range(2)]
+    assert [e["type"] for e in first] == ["beat", "signal"]
+    proc.stdout.close()  # the reader leaves
+    try:
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.returncode == 1 and stderr == ""
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        (session,) = storage.list_sessions()
+    finally:
+        storage.close()
+    assert session["state"] == "stopped"  # not played to the end of the day
+
+
 def test_the_installed_command_replays_a_file(tmp_path: Path) -> None:
     path = tmp_path / "short.txt"
     path.write_text("\n".join(["800", "810", "790"] * 40) + "\n")

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -79,6 +81,14 @@ from breathing import Baseline, BreathingError
 from sensors import Beat, Recording, ReplaySource, SensorError, VirtualClock
 
 __all__ = ["replay", "run_replay"]
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _load_baseline(path: Path | None) -> Baseline | None:
@@ -291,13 +301,23 @@ def replay(
             typer.echo(f"hrvpace replay: {exc}", err=True)
             raise typer.Exit(1) from None
 
+    stdout_gone = False
+
     def emit(event: dict[str, Any]) -> None:
-        if as_json:
-            typer.echo(json.dumps(event, allow_nan=False))
-        else:
-            text = _human(event)
-            if text is not None:
-                typer.echo(text)
+        nonlocal stdout_gone
+        text = json.dumps(event, allow_nan=False) if as_json else _human(event)
+        if text is None or stdout_gone:
+            return
+        try:
+            typer.echo(text)
+        except BrokenPipeError:
+            # the reader left (| head): stop the replay (its task is cancelled: 'stopped')
+            # instead of failing on every later event; the rest goes nowhere
+            stdout_gone = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            task = asyncio.current_task() if _loop_running() else None
+            if task is not None:
+                task.cancel()
 
     def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any]:
         return asyncio.run(
@@ -336,6 +356,8 @@ def replay(
         typer.echo(f"hrvpace replay: {exc}", err=True)
         raise typer.Exit(1) from None
     emit(end)
+    if stdout_gone:
+        raise typer.Exit(1)
     if baseline_file is not None:
         baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
     if end["state"] == "failed":
