@@ -7,6 +7,7 @@ written by the real RecordingWriter from the seeded simulated person.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -17,10 +18,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import hrv
 from api.cli import app
 from api.storage import Storage
 from hrv import ArtefactFilter, rolling
 from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
+from tests._rhythm import sinus_then_bigeminy
 from tests.conftest import shared_data_dir
 
 DATA = shared_data_dir()
@@ -127,6 +130,59 @@ def test_replay_flags_the_simulated_stress_within_minutes(stressed_recording: Pa
     assert "2-minute breathing reset" in human.stdout
 
 
+def _signals_by_the_rule(rr_ms: list[float]) -> list[tuple[float, dict[str, Any]]]:
+    """The live ``signal`` rule from the beats alone, with the core (not the pipeline): at
+    the first beat, then at the first beat at least 5 s of session time after the previous
+    one, ``hrv.SignalQuality.recent()`` of the analyser fed every beat (a file: no contact)."""
+    analyser = hrv.LiveAnalyser(window_s=60.0, step_s=5.0)
+    out: list[tuple[float, dict[str, Any]]] = []
+    t_s = 0.0
+    for rr in rr_ms:
+        t_s += rr / 1000.0
+        analyser.push(t_s, rr)
+        if not out or t_s - out[-1][0] >= 5.0:
+            out.append((t_s, dataclasses.asdict(analyser.signal.recent())))
+    return out
+
+
+def test_replay_prints_the_live_signals_and_names_frequent_early_beats(tmp_path: Path) -> None:
+    """90 s of sinus rhythm, then 150 s of bigeminy (an early beat, a pause): the NN filter
+    takes none of the bigeminy, so no window ends; the signal lines keep coming every 5 s of
+    session time and, a minute in, say irregular rhythm with quality near 0."""
+    sinus_bigeminy, onset_s = sinus_then_bigeminy(90.0, 150.0)
+    rr = [round(x, 3) for x in sinus_bigeminy]  # as the file holds them
+    path = tmp_path / "bigeminy.txt"
+    path.write_text("".join(f"{x:.3f}\n" for x in rr), encoding="utf-8")
+    out = runner.invoke(app, ["replay", str(path), "--json"])
+    assert out.exit_code == 0, out.output
+    events = lines(out.stdout)
+    signals = [e for e in events if e["type"] == "signal"]
+    end = events[-1]
+    assert end["type"] == "replay_end" and end["n_beats"] == len(rr)
+    # when and what: the live rule, computed from the beats with the core alone
+    expected = _signals_by_the_rule(rr)
+    assert [s["t_s"] for s in signals] == pytest.approx([t for t, _ in expected], abs=1e-6)
+    for got, (_, want) in zip(signals, expected, strict=True):
+        assert set(got) == {"type", "t_s", *want}
+        assert {k: got[k] for k in want} == pytest.approx(want)
+    # the sinus stretch is clean; a minute into the bigeminy the rhythm is named
+    calm = [s for s in signals if 20.0 <= s["t_s"] < onset_s]
+    assert calm and all(s["irregular_rhythm"] is False and s["quality"] == 1.0 for s in calm)
+    late = [s for s in signals if s["t_s"] >= onset_s + 60.0]
+    assert len(late) >= 15
+    assert all(s["irregular_rhythm"] is True and s["quality"] < 0.1 for s in late)
+    assert all(s["n_premature"] >= 25 and s["contact"] is None for s in late)
+    # while the metrics windows stop at the first early beat
+    windows = [e["t_s"] for e in events if e["type"] == "metrics"]
+    assert windows and max(windows) < onset_s + 1.0
+    assert end["n_signals"] == len(signals)
+    assert end["n_irregular"] == sum(s["irregular_rhythm"] is True for s in signals) >= 15
+    human = runner.invoke(app, ["replay", str(path)])
+    assert human.exit_code == 0, human.output
+    n_irregular = end["n_irregular"]
+    assert f"{len(signals)} signals ({n_irregular} with irregular rhythm)" in human.stdout
+
+
 def test_replay_store_keeps_the_session_and_its_flag_but_not_the_baseline(
     stressed_recording: Path, tmp_path: Path
 ) -> None:
@@ -176,6 +232,37 @@ def test_replay_in_scaled_real_time(tmp_path: Path) -> None:
     _, t_end = live_windows(rec.rr_ms, rec.t_s, rec.gaps)
     got = [e["t_s"] for e in events if e["type"] == "metrics"][:2]
     assert got == pytest.approx(list(t_end[:2]), rel=1e-12)
+
+
+def test_a_reader_that_leaves_stops_the_replay_quietly(tmp_path: Path) -> None:
+    """``hrvpace replay --json --beats FILE | head -2`` on a 24-h recording: the replay stops
+    when its stdout is gone (exit 1, no error per event) instead of playing the day into a
+    closed pipe (it took about 30 s and logged an error for every event)."""
+    path = DATA / "nsr2db_nsr001_rr_secs.txt"
+    cmd = [sys.executable, "-m", "api", "replay", str(path), "--format", "physionet_rr_secs"]
+    proc = subprocess.Popen(
+        [*cmd, "--json", "--beats", "--store", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = [json.loads(proc.stdout.readline()) for _ in range(2)]
+    assert [e["type"] for e in first] == ["beat", "signal"]
+    proc.stdout.close()  # the reader leaves
+    try:
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.returncode == 1 and stderr == ""
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        (session,) = storage.list_sessions()
+    finally:
+        storage.close()
+    assert session["state"] == "stopped"  # not played to the end of the day
 
 
 def test_the_installed_command_replays_a_file(tmp_path: Path) -> None:

@@ -14,13 +14,31 @@ database (with its beats, metrics and micro-breaks), visible to ``hrvpace serve`
 
 Events (one JSON object per line with ``--json``), each with ``type`` and ``t_s`` (seconds
 since the recording began; with ``--start``/``--end`` only that stretch is replayed and
-``t_s`` counts from its start):
+``t_s`` counts from its start). They are the messages a live client of the same session gets
+(``WS /api/v1/sessions/{id}/live``), in the same order and made by the same code
+(:class:`api.pipeline.Pipeline` gives its listeners what it publishes), each as one flat line:
 
+* ``beat`` (only with ``--beats``): every beat as the pipeline took it: ``idx``, ``rr_ms``,
+  ``contact``, ``gap_before``, ``hr_bpm`` (not ``arrived_at``: the replay's clock, not the
+  recording's);
 * ``metrics``: one 60-s window (the pipeline's metrics; ``t_s`` is the window's end);
+* ``signal``: signal quality and rhythm of the last 60 s of beats (``hrv.WindowSignal``:
+  ``quality``, ``contact``, ``n_beats``, ``n_gaps``, ``n_premature``, ``irregular_rhythm``) at
+  the first beat, then at the first beat at least 5 s of session time after the previous one
+  (the live rule, :data:`api.pipeline.loop.SIGNAL_EVERY_S`); it keeps coming while no window
+  does (frequent early beats);
 * ``micro_break``: a break is due: ``reason`` (``code``, a plain ``summary`` and
   ``details`` with the numbers), ``suggestion`` (``kind``,
-  ``duration_s``, ``text``, ``reference``) and the numbers behind it;
-* ``replay_end``: beats, windows, flags, how the source ended, and the learned baseline.
+  ``duration_s``, ``text``, ``reference``) and the numbers behind it (and the other
+  micro-break events a live client gets, each under its own ``type``);
+* ``replay_end``: beats, windows, signals (and how many said irregular rhythm), flags, how the
+  source ended, and the learned baseline.
+
+A live client's other messages are not replay events by design: ``status`` (the source's
+connection state and the session's, summed up by ``replay_end``), ``guidance`` (only while
+pacing, which a replay never does: no breathing command reaches it) and ``prompt`` (the day
+plan on the wall clock, not of the recording). The JSON lines leave out the live messages'
+``session_id``, ``seq`` and ``timestamp`` (wall clock).
 
 Quiet hours are not applied to replays (a recording's local time of day is rarely known).
 """
@@ -29,6 +47,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -58,9 +78,17 @@ from api.pipeline import (
     session_stages,
 )
 from breathing import Baseline, BreathingError
-from sensors import Recording, ReplaySource, SensorError, VirtualClock
+from sensors import Beat, Recording, ReplaySource, SensorError, VirtualClock
 
 __all__ = ["replay", "run_replay"]
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _load_baseline(path: Path | None) -> Baseline | None:
@@ -85,23 +113,55 @@ def _human(event: dict[str, Any]) -> str | None:
     if kind == "replay_end":
         return (
             f"{minutes}  replay {event['state']}: {event['n_beats']} beats, "
-            f"{event['n_windows']} windows, {event['n_micro_breaks']} micro-break(s)"
+            f"{event['n_windows']} windows, {event['n_signals']} signals "
+            f"({event['n_irregular']} with irregular rhythm), "
+            f"{event['n_micro_breaks']} micro-break(s)"
         )
     return None
 
 
 class _ReplayOutput(Listener):
-    """The replay's sink: each metrics window and micro-break event to ``emit``."""
+    """The replay's sink: each window, signal, micro-break event (``beats``: beat) to ``emit``.
 
-    def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
+    What the pipeline gives its listeners is what it publishes to a live client, in the same
+    order (a replay's pipeline is a live session's, :func:`api.pipeline.assemble`).
+    """
+
+    def __init__(self, emit: Callable[[dict[str, Any]], None], *, beats: bool = False) -> None:
         self._emit = emit
+        self._beats = beats
+        self.n_beats = 0
         self.n_windows = 0
+        self.n_signals = 0
+        self.n_irregular = 0
         self.n_flags = 0
+
+    def on_beat(self, beat: Beat) -> None:
+        idx = self.n_beats  # the pipeline numbers the beats it takes the same way
+        self.n_beats += 1
+        if self._beats:
+            self._emit(
+                {
+                    "type": "beat",
+                    "t_s": beat.t_s,
+                    "idx": idx,
+                    "rr_ms": beat.rr_ms,
+                    "contact": beat.contact,
+                    "gap_before": beat.gap_before,
+                    "hr_bpm": beat.heart_rate_bpm,
+                }
+            )
 
     def on_metrics(self, data: dict[str, Any]) -> None:
         # data["t_s"] is the window's end on the recording's clock (hrv.LiveAnalyser)
         self.n_windows += 1
         self._emit({"type": "metrics", **data})
+
+    def on_signal(self, t_s: float, data: dict[str, Any]) -> None:
+        # the live signal message's t_s and signal, as one flat line like metrics
+        self.n_signals += 1
+        self.n_irregular += data["irregular_rhythm"] is True
+        self._emit({"type": "signal", "t_s": t_s, **data})
 
     def on_micro_break(self, data: dict[str, Any]) -> None:
         if data.get("type") == "micro_break":
@@ -119,14 +179,16 @@ async def run_replay(
     store: SessionStore | None = None,
     session_id: str | None = None,
     baseline: Baseline | None = None,
+    beats: bool = False,
 ) -> dict[str, Any]:
     """Replay ``path`` through the session assembly; ``emit`` each event as it comes.
 
     ``path`` is a file, or a recording already read (e.g. a segment); the assembly is
     :func:`api.pipeline.assemble`.
 
-    ``store``: where the session is also kept (``None``: nowhere, no database). Returns the
-    ``replay_end`` event (with the baseline learned from the recording).
+    ``store``: where the session is also kept (``None``: nowhere, no database). ``beats``:
+    emit every beat too. Returns the ``replay_end`` event (with the baseline learned from the
+    recording).
     """
     clock = VirtualClock(start=time.time()) if speed == "max" else None
     source = ReplaySource(
@@ -141,7 +203,7 @@ async def run_replay(
     )
     microbreaks = stages.microbreaks
     assert microbreaks is not None  # session_stages runs the micro-break flags by default
-    output = _ReplayOutput(emit)
+    output = _ReplayOutput(emit, beats=beats)
     pipeline = assemble(source, stages, session_id=session_id, store=store, listeners=[output])
     result = await play(pipeline)
     return {
@@ -152,6 +214,8 @@ async def run_replay(
         "n_beats": pipeline.n_beats,
         "n_skipped": pipeline.n_skipped,
         "n_windows": output.n_windows,
+        "n_signals": output.n_signals,
+        "n_irregular": output.n_irregular,
         "n_micro_breaks": output.n_flags,
         "baseline": microbreaks.baseline_dict(),
     }
@@ -171,6 +235,10 @@ def replay(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON object per line.")
     ] = False,
+    beats: Annotated[
+        bool,
+        typer.Option("--beats", help="With --json, also print every beat (a 'beat' line)."),
+    ] = False,
     store: Annotated[
         bool,
         typer.Option("--store", help="Keep the replay as a session in the service's database."),
@@ -187,7 +255,12 @@ def replay(
         ),
     ] = None,
 ) -> None:
-    """Replay a recording through the live pipeline; print metrics and micro-break events.
+    """Replay a recording through the live pipeline; print its events.
+
+    With --json one JSON line per message a live client of the session gets (its connection
+    status aside), in their order: metrics (a 60-s window), signal (quality and rhythm of the
+    last 60 s of beats, every 5 s of session time), micro_break, with --beats every beat; then
+    replay_end. Without --json: the micro-breaks and a summary.
 
     An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its detected
     beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
@@ -228,13 +301,23 @@ def replay(
             typer.echo(f"hrvpace replay: {exc}", err=True)
             raise typer.Exit(1) from None
 
+    stdout_gone = False
+
     def emit(event: dict[str, Any]) -> None:
-        if as_json:
-            typer.echo(json.dumps(event, allow_nan=False))
-        else:
-            text = _human(event)
-            if text is not None:
-                typer.echo(text)
+        nonlocal stdout_gone
+        text = json.dumps(event, allow_nan=False) if as_json else _human(event)
+        if text is None or stdout_gone:
+            return
+        try:
+            typer.echo(text)
+        except BrokenPipeError:
+            # the reader left (| head): stop the replay (its task is cancelled: 'stopped')
+            # instead of failing on every later event; the rest goes nowhere
+            stdout_gone = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            task = asyncio.current_task() if _loop_running() else None
+            if task is not None:
+                task.cancel()
 
     def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any]:
         return asyncio.run(
@@ -247,6 +330,7 @@ def replay(
                 store=store,
                 session_id=session_id,
                 baseline=baseline,
+                beats=beats,
             )
         )
 
@@ -272,6 +356,8 @@ def replay(
         typer.echo(f"hrvpace replay: {exc}", err=True)
         raise typer.Exit(1) from None
     emit(end)
+    if stdout_gone:
+        raise typer.Exit(1)
     if baseline_file is not None:
         baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
     if end["state"] == "failed":

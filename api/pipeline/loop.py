@@ -8,8 +8,9 @@ the pacing stage (:mod:`api.pipeline.pacing`) with that verdict; every result is
 to its :class:`~api.pipeline.sinks.Listener` objects. A stage that is ``None`` is left out.
 
 Every :data:`SIGNAL_EVERY_S` of session time it also publishes the analyser's signal quality
-of the last 60 s of beats (a ``signal`` message, :meth:`Pipeline.publish_signal`), which keeps
-moving while no metrics window ends; it is not stored (it is derived from the stored beats).
+of the last 60 s of beats (a ``signal`` message, :meth:`Pipeline.publish_signal`, also given to
+the listeners), which keeps moving while no metrics window ends; it is not stored (it is derived
+from the stored beats).
 
 A failing source ends its session as ``failed`` with the source's reason; it never takes the
 service down. A beat that cannot be processed (a malformed value) is counted and skipped; it
@@ -369,10 +370,11 @@ class Pipeline:
     def publish_signal(self, t_s: float) -> payloads.WindowSignal | None:
         """Publish the signal quality of the last 60 s of beats as a ``signal`` message.
 
-        Kept as :attr:`last_signal` (the session's ``last_signal``). Not stored: it is derived
-        from the stored beats (``hrv.SignalQuality`` over them gives it back). Ordered after
-        the beat's storage, like the messages about stored data. ``None`` (nothing sent)
-        without an analyser or before it has a beat.
+        Kept as :attr:`last_signal` (the session's ``last_signal``) and given to the listeners
+        (``hrvpace replay`` prints it). Not stored: it is derived from the stored beats
+        (``hrv.SignalQuality`` over them gives it back). Ordered after the beat's storage, like
+        the messages about stored data. ``None`` (nothing sent) without an analyser or before
+        it has a beat.
         """
         analyser = self.analyser
         if analyser is None or analyser.signal.n_kept == 0:
@@ -384,6 +386,10 @@ class Pipeline:
             SignalMessage(**self.hub.next_header(), t_s=t_s, signal=signal).model_dump_json(),
             after=self.storage.last_ticket,
         )
+        if self.listeners:
+            data = signal.model_dump(mode="json")
+            for listener in self.listeners:
+                listener.on_signal(t_s, data)
         return signal
 
     def publish_micro_break_events(self, events: list[Any]) -> None:

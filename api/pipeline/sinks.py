@@ -164,6 +164,13 @@ class Listener:
     def on_metrics(self, data: dict[str, Any]) -> None:
         """A metrics window (``data["t_s"]``: its end on the beats' clock, the session's t_s)."""
 
+    def on_signal(self, t_s: float, data: dict[str, Any]) -> None:
+        """A ``signal`` message was published at the beat of session time ``t_s``.
+
+        ``data`` is its ``hrv.WindowSignal`` as JSON (the last 60 s of beats), made when the
+        live rule says one is due (:meth:`api.pipeline.loop.Pipeline.publish_signal`).
+        """
+
     def on_micro_break(self, data: dict[str, Any]) -> None:
         """A micro-break event (``data["type"]``: ``micro_break``, ``break_started``, ...)."""
 
