@@ -309,3 +309,6 @@ def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such file" in missing.stderr
     bad_speed = runner.invoke(app, ["replay", str(broken), "--speed", "fast"])
     assert bad_speed.exit_code == 2 and "--speed" in bad_speed.stderr
+    beats_alone = runner.invoke(app, ["replay", str(broken), "--beats"])
+    assert beats_alone.exit_code == 2 and "--beats" in beats_alone.stderr
+    assert "--json" in beats_alone.stderr

@@ -237,7 +237,9 @@ def replay(
     ] = False,
     beats: Annotated[
         bool,
-        typer.Option("--beats", help="With --json, also print every beat (a 'beat' line)."),
+        typer.Option(
+            "--beats", help="With --json (needed), also print every beat (a 'beat' line)."
+        ),
     ] = False,
     store: Annotated[
         bool,
@@ -270,6 +272,8 @@ def replay(
     signal = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
+    if beats and not as_json:
+        raise typer.BadParameter("--beats prints beat lines of --json: give --json too")
     if not file.is_file():
         typer.echo(f"hrvpace replay: {file}: no such file", err=True)
         raise typer.Exit(2)
