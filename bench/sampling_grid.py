@@ -25,10 +25,11 @@ re-quantised to 64 Hz, and edb (250 Hz) for context. ``hrv`` is not changed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -299,11 +300,168 @@ def mechanism(label: str, pairs: list[tuple[m.Record, m.Record]], q_ms: float) -
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Candidate (stage 2 of docs/sampling_grid_study.md): grouped-data quartiles on a grid
+# ---------------------------------------------------------------------------------------------
+
+
+def detect_grid(a: np.ndarray, min_share: float = 0.9, min_step_ms: float = 0.1) -> float:
+    """The step ``q`` (ms) of the grid the values of ``|a|`` lie on, or 0.0 for none.
+
+    A first step is the commonest positive difference between successive distinct values (to
+    1e-6 ms; the smallest of equally common ones), divided by k = 1, 2, 3, 4 in turn; ``q`` is
+    then fitted to the values (sum of the values over the sum of their multiples) and accepted
+    when at least ``min_share`` of the values are whole multiples of it to 1e-6 ms. Steps under
+    ``min_step_ms`` count as no grid (continuous values). RR rounded to whole ms from a coarser
+    grid (e.g. 1/128 s written as 789, 797, 805 ms) are found on the 1-ms grid only.
+    """
+    v = np.abs(a[np.isfinite(a)])
+    u = np.unique(np.round(v, 6))
+    du = np.round(np.diff(u), 6)
+    du = du[du > 0]
+    if du.size == 0:
+        return 0.0
+    steps, counts = np.unique(du, return_counts=True)
+    base = float(steps[np.argmax(counts)])
+    for k in (1, 2, 3, 4):
+        if base / k < min_step_ms:
+            break
+        mult = np.rint(v * k / base)
+        q = float(v.sum() / mult.sum()) if mult.sum() > 0 else 0.0  # the step, unrounded
+        if q > 0 and np.mean(np.abs(v - q * np.rint(v / q)) < 1e-6) >= min_share:
+            return q
+    return 0.0
+
+
+def grouped_quantiles(
+    a: np.ndarray, window: int, qs: tuple[float, ...], q: float
+) -> list[np.ndarray]:
+    """``running_quantiles`` of ``a`` (>= 0) with tied values spread evenly over their grid cell.
+
+    The grouped-data (class-interval) quantile: ``c`` equal values ``v`` of a window stand for
+    ``c`` values of a continuous quantity rounded to ``v``, spread evenly over the cell
+    ``[max(0, v - q/2), v + q/2]`` (the ``j``-th at the ``(j + 1/2) / c`` point), then the
+    quantiles interpolate between order statistics as numpy does. Values not tied are kept, so
+    without ties (or with ``q = 0``) this is ``running_quantiles``.
+    """
+    n = a.size
+    half = window // 2
+    pad = np.concatenate((np.full(half, np.nan), a, np.full(half, np.nan)))
+    rows = np.lib.stride_tricks.sliding_window_view(pad, window)[:n]
+    s = np.sort(rows, axis=1)  # NaN (outside the series) last
+    valid = np.sum(np.isfinite(s), axis=1)
+    if q > 0:
+        idx = np.broadcast_to(np.arange(window), s.shape)
+        new = np.ones(s.shape, dtype=np.bool_)
+        new[:, 1:] = s[:, 1:] != s[:, :-1]
+        start = np.maximum.accumulate(np.where(new, idx, 0), axis=1)
+        last = np.ones(s.shape, dtype=np.bool_)
+        last[:, :-1] = s[:, :-1] != s[:, 1:]
+        end = np.flip(
+            np.minimum.accumulate(np.flip(np.where(last, idx, window - 1), axis=1), axis=1), axis=1
+        )
+        c = end - start + 1
+        j = idx - start
+        lo = np.maximum(0.0, s - q / 2)
+        hi = s + q / 2
+        spread = lo + (hi - lo) * (j + 0.5) / c
+        s = np.sort(np.where((c >= 2) & np.isfinite(s), spread, s), axis=1)
+    outs = []
+    rows_i = np.arange(n)
+    for p in qs:
+        pos = p * (valid - 1)
+        k = np.floor(pos).astype(np.int64)
+        k1 = np.minimum(k + 1, valid - 1)
+        frac = pos - k
+        outs.append(s[rows_i, k] + frac * (s[rows_i, k1] - s[rows_i, k]))
+    return outs
+
+
+def grouped_quartile_threshold(a: np.ndarray, window: int, alpha: float) -> np.ndarray:
+    """``hrv._running_stats.quartile_threshold`` with :func:`grouped_quantiles` on a grid."""
+    from hrv import _running_stats as rs
+
+    x = np.abs(a)
+    q = detect_grid(x)
+    q1, q3, q2 = grouped_quantiles(x, window, (0.25, 0.75, 0.5), q)
+    qd = np.where(q2 > 0, np.minimum((q3 - q1) / 2.0, rs.QD_CAP * q2), (q3 - q1) / 2.0)
+    th = np.maximum(alpha * qd, rs.THRESHOLD_FLOOR_MS)
+    return np.asarray(th, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def candidate() -> Iterator[None]:
+    """Run ``hrv.clean`` (and the attribution replay) with grouped-data quartiles inside."""
+    import hrv._lipponen_tarvainen as lt
+
+    saved = getattr(lt, "quartile_threshold")  # noqa: B009 (not exported: mypy)
+    setattr(lt, "quartile_threshold", grouped_quartile_threshold)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(lt, "quartile_threshold", saved)  # noqa: B010
+
+
+def compare(
+    records: dict[str, m.Record],
+    conditions: dict[str, Callable[[m.Record, np.random.Generator], m.Record] | None],
+    groups: dict[str, list[str]],
+    runs: int,
+) -> dict[tuple[str, str, str], Summary]:
+    """Baseline and candidate on the same records and runs; print one row per group and reading.
+
+    Returns the pooled summaries by (group, condition, reading).
+    """
+    out: dict[tuple[str, str, str], Summary] = {}
+    base = experiment(records, conditions, runs)
+    with candidate():
+        cand = experiment(records, conditions, runs)
+    print(
+        "| group | condition | reading | FP / h, mean (range) | found | F1 "
+        "| median abs RMSSD error vs reference | median signed |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for gname, names in groups.items():
+        for cond in conditions:
+            for reading, res in (("hrv.clean", base), ("grouped quartiles", cand)):
+                s = per_run(res[cond], names)
+                print(
+                    f"| {gname} ({len(names)}) | {cond} | {reading} "
+                    f"| {_range([x.fp_h for x in s], '.1f')} "
+                    f"| {statistics.fmean(x.found for x in s):.0f} / {s[0].n_ectopic} "
+                    f"| {_range([x.f1 for x in s], '.3f')} "
+                    f"| {_range([100 * x.med_abs_err_native for x in s], '.2f')} % "
+                    f"| {_range([100 * x.med_err_native for x in s], '+.2f')} % |"
+                )
+                out[gname, cond, reading] = pooled(res[cond], names)
+    return out
+
+
+def develop(runs: int) -> None:
+    """The candidate on the development data: mitdb's 100-series sinus records."""
+    mit = m.load_records()
+    groups = {
+        g + ", 100-series": [r.name for r in m.records_of(g) if r.name < "200"]
+        for g in ("sinus, occasional", "sinus, frequent")
+    }
+    recs = {n: mit[n] for names in groups.values() for n in names}
+    conditions: dict[str, Callable[[m.Record, np.random.Generator], m.Record] | None] = {
+        "native 360 Hz": None,
+        "128 Hz": grid(128.0),
+        "64 Hz": grid(64.0),
+    }
+    compare(recs, conditions, groups, runs)
+
+
 def main() -> None:
     """Run experiments A and B and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="phases (seeds) per condition")
+    parser.add_argument("--develop", action="store_true", help="candidate, development data")
     args = parser.parse_args()
+    if args.develop:
+        develop(args.runs)
+        return
 
     mit = m.load_records()
     conditions: dict[str, Callable[[m.Record, np.random.Generator], m.Record] | None] = {
