@@ -407,12 +407,12 @@ def compare(
     conditions: dict[str, Callable[[m.Record, np.random.Generator], m.Record] | None],
     groups: dict[str, list[str]],
     runs: int,
-) -> dict[tuple[str, str, str], Summary]:
+) -> dict[tuple[str, str, str], list[Summary]]:
     """Baseline and candidate on the same records and runs; print one row per group and reading.
 
-    Returns the pooled summaries by (group, condition, reading).
+    Returns the summaries of every run by (group, condition, reading).
     """
-    out: dict[tuple[str, str, str], Summary] = {}
+    out: dict[tuple[str, str, str], list[Summary]] = {}
     base = experiment(records, conditions, runs)
     with candidate():
         cand = experiment(records, conditions, runs)
@@ -433,7 +433,7 @@ def compare(
                     f"| {_range([100 * x.med_abs_err_native for x in s], '.2f')} % "
                     f"| {_range([100 * x.med_err_native for x in s], '+.2f')} % |"
                 )
-                out[gname, cond, reading] = pooled(res[cond], names)
+                out[gname, cond, reading] = s
     return out
 
 
@@ -453,14 +453,116 @@ def develop(runs: int) -> None:
     compare(recs, conditions, groups, runs)
 
 
+def judge(runs: int) -> None:
+    """The judging run of the candidate: criteria J1-J6 of docs/sampling_grid_study.md."""
+    import pytest
+
+    mit = m.load_records()
+    g200 = {
+        g + ", 200-series": [r.name for r in m.records_of(g) if r.name >= "200"]
+        for g in ("sinus, occasional", "sinus, frequent")
+    }
+    conditions: dict[str, Callable[[m.Record, np.random.Generator], m.Record] | None] = {
+        "native 360 Hz": None,
+        "128 Hz": grid(128.0),
+    }
+    print("### mitdb 200-series\n")
+    a = compare({n: mit[n] for v in g200.values() for n in v}, conditions, g200, runs)
+    sv = m.load_records(m.require_fixture("svdb"), m.SVDB_FS_HZ)
+    gsv = {"svdb " + g: [r.name for r in m.records_of(g, "svdb")] for g in GROUPS[:2]}
+    print("\n### svdb\n")
+    b = compare(sv, {"native 128 Hz": None}, gsv, runs)
+    res = {**a, **b}
+    old, new = "hrv.clean", "grouped quartiles"
+
+    def mean(key: tuple[str, str], what: Callable[[Summary], float]) -> tuple[float, float]:
+        return (
+            statistics.fmean(what(x) for x in res[(*key, old)]),
+            statistics.fmean(what(x) for x in res[(*key, new)]),
+        )
+
+    occ, freq = g200
+    verdicts: list[tuple[str, bool, str]] = []
+    f0, f1 = mean((occ, "128 Hz"), lambda x: x.fp_h)
+    verdicts.append(
+        ("J1", f1 <= 0.9 * f0, f"{f0:.1f} -> {f1:.1f} FP/h ({100 * (f1 / f0 - 1):+.1f} %)")
+    )
+    f0, f1 = mean((occ, "native 360 Hz"), lambda x: x.fp_h)
+    verdicts.append(
+        ("J2", f1 <= 1.02 * f0, f"{f0:.1f} -> {f1:.1f} FP/h ({100 * (f1 / f0 - 1):+.1f} %)")
+    )
+    found = []
+    for keys in (
+        [(occ, "native 360 Hz"), (freq, "native 360 Hz")],
+        [(occ, "128 Hz"), (freq, "128 Hz")],
+        [(f"svdb {g}", "native 128 Hz") for g in GROUPS[:2]],
+    ):
+        pairs = [mean(k, lambda x: float(x.found)) for k in keys]
+        found.append((sum(p[0] for p in pairs), sum(p[1] for p in pairs)))
+    verdicts.append(
+        (
+            "J3",
+            all(n >= 0.99 * o for o, n in found),
+            "found "
+            + ", ".join(f"{o:.0f} -> {n:.0f}" for o, n in found)
+            + " (200-series native, 128 Hz; svdb)",
+        )
+    )
+    errs = []
+    for key in [(g, c) for g in g200 for c in conditions] + [(g, "native 128 Hz") for g in gsv]:
+        e0, e1 = mean(key, lambda x: 100 * x.med_abs_err_native)
+        errs.append((key, e0, e1))
+    verdicts.append(
+        (
+            "J4",
+            all(e1 <= e0 for _, e0, e1 in errs),
+            "; ".join(f"{k[0]} {k[1]}: {e0:.2f} -> {e1:.2f} %" for k, e0, e1 in errs),
+        )
+    )
+    o0, o1 = mean(("svdb sinus, occasional", "native 128 Hz"), lambda x: x.fp_h)
+    q0, q1 = mean(("svdb sinus, frequent", "native 128 Hz"), lambda x: x.fp_h)
+    verdicts.append(
+        (
+            "J5",
+            o1 < o0 and q1 <= 1.02 * q0,
+            f"occasional {o0:.1f} -> {o1:.1f}, frequent {q0:.1f} -> {q1:.1f} FP/h",
+        )
+    )
+    print("\n### Tests with the candidate patched in\n", flush=True)
+    with candidate():
+        code = pytest.main(
+            [
+                "tests/hrv/test_clean.py",
+                "tests/hrv/test_clean_mitdb.py",
+                "tests/hrv/test_clean_injected.py",
+                "-m",
+                "slow or not slow",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-rf",
+            ]
+        )
+    verdicts.append(("J6", code == 0, f"pytest exit code {int(code)}"))
+    print("\n### Verdicts\n")
+    for name, ok, text in verdicts:
+        print(f"- {name}: {'holds' if ok else 'FAILS'}: {text}")
+    adopted = all(ok for _, ok, _ in verdicts)
+    print(f"\nCandidate {'meets every criterion: proposed' if adopted else 'not proposed'}.")
+
+
 def main() -> None:
     """Run experiments A and B and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="phases (seeds) per condition")
     parser.add_argument("--develop", action="store_true", help="candidate, development data")
+    parser.add_argument("--judge", action="store_true", help="candidate, judging run (J1-J6)")
     args = parser.parse_args()
     if args.develop:
         develop(args.runs)
+        return
+    if args.judge:
+        judge(args.runs)
         return
 
     mit = m.load_records()
