@@ -2,8 +2,10 @@
 
 Run from the repository root (protocol and results: docs/sampling_grid_study.md)::
 
-    python -m bench.sampling_grid            # experiments A and B, 10 phases (~2 min)
+    python -m bench.sampling_grid            # experiments A and B, 10 phases (~70 s)
     python -m bench.sampling_grid --runs 3   # fewer phases, for a quick look
+    python -m bench.sampling_grid --develop  # the candidate on the development data (~40 s)
+    python -m bench.sampling_grid --judge    # its judging run, criteria J1-J6 (~70 s + tests)
 
 Needs the shipped ``tests/data/mitdb_beats.csv.gz`` and the locally built
 ``tests/data/svdb_beats.csv.gz`` (``python scripts/make_svdb_beats.py DIR``, tests/data/README.md);
@@ -20,6 +22,11 @@ false positive attributed to its rule by ``bench.clean_fp_attribution.attribute`
 Experiment B: svdb (native 128 Hz) beside mitdb at 360 and 128 Hz: the split of svdb's excess
 of false positives per hour into grid and records, per bin of NN RMSSD, the rule mix, svdb
 re-quantised to 64 Hz, and edb (250 Hz) for context. ``hrv`` is not changed.
+
+Stage 2 (``--develop``, ``--judge``): one candidate against the collapsed quartiles found in
+stage 1, grouped-data quartiles on a detected grid (:func:`grouped_quartile_threshold`, patched
+in for the run); judged by criteria written before the run. Result: not proposed (J3, J4, J6
+fail).
 """
 
 from __future__ import annotations
@@ -629,6 +636,25 @@ def main() -> None:
         f"\n- criterion 3: mitdb@360 {native_fp:.1f}, mitdb@128 {m128:.1f}, svdb {s_fp:.1f} FP/h: "
         f"grid ratio {m128 / native_fp:.2f}, records ratio {s_fp / m128:.2f}, "
         f"grid share {share:.2f}"
+    )
+    sv_rows = sv_res["native 128 Hz"][0]
+    top = sorted(sv_occ, key=lambda n: -sv_rows[n].fp / sv_rows[n].hours)
+    rest = summarise([sv_rows[n] for n in top[1:]]).fp_h
+    print(
+        f"- without svdb's record of most FP/h ({top[0]}: "
+        f"{sv_rows[top[0]].fp / sv_rows[top[0]].hours:.0f} FP/h, "
+        f"{100 * sv_rows[top[0]].fp / sum(sv_rows[n].fp for n in sv_occ):.0f} % of svdb's): "
+        f"svdb {rest:.1f} FP/h, grid share "
+        f"{math.log(m128 / native_fp) / math.log(rest / native_fp):.2f}"
+    )
+    per_rec = {
+        "mitdb@360": [base[n].fp / base[n].hours for n in occ],
+        "mitdb@128": [statistics.fmean(r[n].fp / r[n].hours for r in res["128 Hz"]) for n in occ],
+        "svdb": [sv_rows[n].fp / sv_rows[n].hours for n in sv_occ],
+    }
+    print(
+        "- median FP/h of a record: "
+        + ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in per_rec.items())
     )
     m64 = statistics.fmean(x.fp_h for x in per_run(res["64 Hz"], occ))
     s64 = statistics.fmean(x.fp_h for x in per_run(sv_res["64 Hz"], sv_occ))
