@@ -22,7 +22,12 @@ const QUALITY_WINDOW_S = 60;
 // the last value, dimmed: while the NN filter accepts no beat (frequent early beats, a loose
 // strap) no window comes, and a frozen number must not read as the current one
 const METRICS_STALE_S = 15;
-const HR_BEATS = 5; // heart rate shown from the mean RR of the last 5 beats
+// Heart rate shown from the mean RR of the last 6 beats (a few seconds): a whole number of
+// cycles of bigeminy (2 beats) and trigeminy (3), so a regular run of early beats shows its
+// steady mean rate; 5 beats held 3 early + 2 long intervals, then 2 + 3, and the tile flipped
+// beat by beat (64, 57, 64/min at 700/1300 ms). A fixed time window would still flip by the
+// interval straddling its edge.
+const HR_BEATS = 6;
 const COHERENCE_MAX = 3; // gauge scale of ln(1 + ratio): 3 is a ratio of about 19
 // Coherence zones on the score ln(1 + ratio). HeartMath's published levels for its ratio
 // (peak power / (total - peak), McCraty et al. 2009; emWave's defaults) put low below a ratio

@@ -97,6 +97,12 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
             what="the irregular-heartbeat note at 0 % (a minute into the bigeminy)",
         )
         assert shown["source"] == "server" and shown["level"] == "poor", shown
+        # the heart rate of the couplets (700 + 1300 ms: 60/min), steady, not each interval's
+        rates = set()
+        for _ in range(20):  # 2 s of wall time: about 20 couplets at 20x
+            rates.add(page.get_by_test_id("heart-rate").inner_text())
+            page.wait_for_timeout(100)
+        assert rates == {"60"}, rates
         note = shown["note"]
         assert note.startswith("irregular heartbeat") and "early beats" in note, note
         assert "not a strap problem" in note and "check the strap" not in note, note
