@@ -73,7 +73,9 @@ class SignalMessage(_Message):
     after the previous one. Unlike ``metrics`` it keeps coming while the NN filter accepts no
     beat (frequent early beats, a loose strap), so it says why no window comes:
     ``irregular_rhythm`` (frequent early beats, not the strap) or ``contact`` false. Not
-    stored (derived from the stored beats), so not resent on resume.
+    stored (derived from the stored beats), so not resent on resume; the last one comes again
+    when a client connects (with the current ``status``, repeating the latest ``seq`` and
+    keeping its ``t_s``), so a client does not wait for the next.
     """
 
     type: Literal["signal"] = "signal"
@@ -164,12 +166,14 @@ RESUME_DESCRIPTION = (
     "A client that reconnects with ?since_seq=N (the last seq it received) first gets, from "
     "storage and in seq order, every beat, metrics and micro_break message numbered above N "
     "(timestamp: when the item was recorded), then the current status (and guidance while "
-    "pacing) repeating the last resent seq, then the live messages after it: no item twice, "
-    "none missing. There is no maximum: since_seq=0 resends the whole session, read and sent "
-    "500 items at a time before the live stream starts; a client that wants only recent data "
+    "pacing, and the last signal) repeating the last resent seq, then the live messages after "
+    "it: no item twice, none missing. A client connecting without since_seq gets the same "
+    "status, guidance and last signal first, repeating the latest seq. There is no maximum: "
+    "since_seq=0 resends the whole session, read and sent 500 items at a time before the "
+    "live stream starts; a client that wants only recent data "
     "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
-    "since and limit. status, guidance, signal and prompt messages are not resent (prompts: GET "
-    "/api/v1/prompts; the latest signal is last_signal of GET /api/v1/sessions/{id}): one sent "
+    "since and limit. status, guidance, signal and prompt messages are not resent (the latest "
+    "status, guidance and signal come on connect; prompts: GET /api/v1/prompts): one sent "
     "meanwhile, or before the resend caught up, stays a seq gap."
 )
 

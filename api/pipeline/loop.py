@@ -130,7 +130,8 @@ class Pipeline:
         self.last_metrics: payloads.WindowMetrics | None = None
         self.last_guidance: payloads.Guidance | None = None
         self.last_signal: payloads.WindowSignal | None = None
-        self._signal_t_s: float | None = None  # session time of the last signal published
+        self.last_signal_t_s: float | None = None  # session time of last_signal (its beat)
+        self._signal_t_s: float | None = None  # session time of the last signal attempted
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
         source.add_status_listener(self._on_source_status)
@@ -382,6 +383,7 @@ class Pipeline:
         self._signal_t_s = t_s  # first: a failure skips this signal, not retried every beat
         signal = payloads.WindowSignal.model_validate(analyser.signal.recent())
         self.last_signal = signal
+        self.last_signal_t_s = t_s
         self.hub.publish_text(
             SignalMessage(**self.hub.next_header(), t_s=t_s, signal=signal).model_dump_json(),
             after=self.storage.last_ticket,
@@ -441,20 +443,34 @@ class Pipeline:
         self.save_baseline()
 
     def welcome_messages(self) -> list[str]:
-        """What a newly connected client gets first: the status, and the guidance if pacing.
+        """What a newly connected client gets first: the last state, not new messages.
 
-        They repeat the latest ``seq`` (they are a summary, not new messages).
+        The status; the guidance while pacing; the last ``signal`` once there is one (else a
+        client waits up to :data:`SIGNAL_EVERY_S` of session time to learn the signal
+        quality). Each repeats the latest ``seq`` (a summary, not a new message); the signal
+        keeps the ``t_s`` of the beat it was made at.
         """
+        seq = max(self.hub.seq, 1)
         out = [self.status_message(consume_seq=False).model_dump_json()]
         if self.last_guidance is not None:
             out.append(
                 GuidanceMessage(
                     session_id=self.session_id,
-                    seq=max(self.hub.seq, 1),
+                    seq=seq,
                     timestamp=time.time(),
                     t_s=self.t_s,
                     t0_unix_s=self._t0_unix_s,
                     guidance=self.last_guidance,
+                ).model_dump_json()
+            )
+        if self.last_signal is not None and self.last_signal_t_s is not None:
+            out.append(
+                SignalMessage(
+                    session_id=self.session_id,
+                    seq=seq,
+                    timestamp=time.time(),
+                    t_s=self.last_signal_t_s,
+                    signal=self.last_signal,
                 ).model_dump_json()
             )
         return out

@@ -12,21 +12,21 @@ Token: in the ``Sec-WebSocket-Protocol`` header, as subprotocols ``["hrvpace.v1"
 before, ``?token=``. The socket is accepted, then closed at once with 1008 (policy violation)
 on a missing or wrong token, or 4404 when the session is unknown. A session that is not
 running sends one ``status`` message and closes normally. Otherwise the client first gets the
-current ``status``, then every message the session publishes, in ``seq`` order, until the
-session ends (normal close 1000).
+last state (the welcome messages, each repeating the latest ``seq``): the current ``status``,
+the ``guidance`` while pacing and the last ``signal`` once there is one; then every message the
+session publishes, in ``seq`` order, until the session ends (normal close 1000).
 
 Resuming: a client that reconnects with ``?since_seq=N`` (the last ``seq`` it received) first
 gets, from storage, every beat, metrics window and micro-break event of the session numbered
-above ``N``, in ``seq`` order; then the current ``status`` (and guidance while pacing), whose
-``seq`` repeats the last one resent (a summary, not a new message); then the live messages
-after it: nothing twice and no stored item missing. There is no maximum: ``since_seq=0`` on a
-day-long session resends all of it (about 100,000 beats), read and sent
-:data:`RESUME_PAGE_SIZE` items at a time, so the server holds one page, never the backlog.
-Status, guidance, signal and prompt messages are not resent (prompts are at
-``GET /api/v1/prompts``; the latest signal is the session's ``last_signal``, and signals are
-derived from the stored beats), so the ``seq`` of one sent while the client was away, or before
-the resend caught up, stays a gap. Of a session that has ended, the missed items are sent, then
-its final ``status``.
+above ``N``, in ``seq`` order; then the welcome messages (the current ``status``, the guidance
+while pacing, the last signal), whose ``seq`` repeats the last one resent (a summary, not a new
+message); then the live messages after it: nothing twice and no stored item missing. There
+is no maximum: ``since_seq=0`` on a day-long session resends all of it (about 100,000 beats),
+read and sent :data:`RESUME_PAGE_SIZE` items at a time, so the server holds one page, never
+the backlog. Status, guidance, signal and prompt messages are not resent (the latest status,
+guidance and signal come with the welcome; prompts are at ``GET /api/v1/prompts``), so the
+``seq`` of one sent while the client was away, or before the resend caught up, stays a gap.
+Of a session that has ended, the missed items are sent, then its final ``status``.
 
 How it holds. Every stored item takes its ``seq`` just before its write is queued, and writes
 commit in queue order, so the committed items are always every stored item up to some ``seq``.

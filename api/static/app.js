@@ -22,7 +22,12 @@ const QUALITY_WINDOW_S = 60;
 // the last value, dimmed: while the NN filter accepts no beat (frequent early beats, a loose
 // strap) no window comes, and a frozen number must not read as the current one
 const METRICS_STALE_S = 15;
-const HR_BEATS = 5; // heart rate shown from the mean RR of the last 5 beats
+// Heart rate shown from the mean RR of the last 6 beats (a few seconds): a whole number of
+// cycles of bigeminy (2 beats) and trigeminy (3), so a regular run of early beats shows its
+// steady mean rate; 5 beats held 3 early + 2 long intervals, then 2 + 3, and the tile flipped
+// beat by beat (64, 57, 64/min at 700/1300 ms). A fixed time window would still flip by the
+// interval straddling its edge.
+const HR_BEATS = 6;
 const COHERENCE_MAX = 3; // gauge scale of ln(1 + ratio): 3 is a ratio of about 19
 // Coherence zones on the score ln(1 + ratio). HeartMath's published levels for its ratio
 // (peak power / (total - peak), McCraty et al. 2009; emWave's defaults) put low below a ratio
@@ -129,13 +134,21 @@ async function refreshSessionList(selectId) {
   return { live, want: select.value };
 }
 
+// Each attach() is numbered; one still awaiting the service when a later one starts (a slow
+// first load, then a pick in the list or the periodic refresh) gives way to the later one, so
+// only the latest attach fills the page and opens a socket: never two sockets at once.
+let attachCount = 0;
+
 async function attach(sessionId) {
+  const mine = ++attachCount;
+  const current = () => mine === attachCount;
   detach();
   if (!sessionId) {
     setConn("No running session");
     return;
   }
   const session = await withAuth(() => api.get(`/sessions/${sessionId}`));
+  if (!current()) return; // a later attach() took over while this one waited
   state.session = session;
   const speed = session.source?.speed;
   state.clock = new SessionClock({ speed: typeof speed === "number" ? speed : 1 });
@@ -153,16 +166,17 @@ async function attach(sessionId) {
   state.missed = 0;
   $("st-missed").textContent = "0";
   await microBreaks.attach(session);
+  if (!current()) return;
   $("session-stop").disabled = !session.live;
   $("start-new").open = !session.live;
   renderMetrics();
   renderGuidanceInfo();
-  await loadAssessment(sessionId);
-  await backfillBeats(sessionId);
-  if (state.session?.id === sessionId) {
-    renderQuality();
-    renderMetrics(); // the backfilled beats say whether the last window is old
-  }
+  await loadAssessment(sessionId, current);
+  if (!current()) return;
+  await backfillBeats(sessionId, current);
+  if (!current()) return;
+  renderQuality();
+  renderMetrics(); // the backfilled beats say whether the last window is old
   openSocket(sessionId);
 }
 
@@ -170,12 +184,12 @@ async function attach(sessionId) {
  * The tachogram's last 5 minutes from storage (GET /beats?since_t_s=...), so a reload or a
  * late attach shows the recent past at once; live beats then extend it.
  */
-async function backfillBeats(sessionId) {
+async function backfillBeats(sessionId, current) {
   const last = state.session?.t_s;
   const since = typeof last === "number" ? Math.max(0, last - TACHOGRAM_S) : 0;
   try {
     const data = await withAuth(() => api.get(`/sessions/${sessionId}/beats?since_t_s=${since}`));
-    if (state.session?.id !== sessionId) return;
+    if (!current()) return;
     const stored = data.beats.map((b) => ({ t_s: b.t_s, rr_ms: b.rr_ms, contact: b.contact, gap_before: b.gap_before }));
     const cutoff = (stored.length ? stored[stored.length - 1].t_s : 0) - TACHOGRAM_S;
     state.beats = stored.filter((b) => b.t_s > cutoff);
@@ -186,13 +200,17 @@ async function backfillBeats(sessionId) {
   }
 }
 
-function detach() {
+function closeSocket() {
   if (state.ws) {
     state.ws.onclose = null;
     state.ws.onmessage = null; // what is still in flight belongs to the session left
     state.ws.close();
     state.ws = null;
   }
+}
+
+function detach() {
+  closeSocket();
   state.session = null;
   state.guidance = null;
   state.signal = null;
@@ -201,8 +219,10 @@ function detach() {
 }
 
 function openSocket(sessionId) {
+  closeSocket(); // one socket at most, whatever called this
   const ws = api.liveSocket(sessionId);
   state.ws = ws;
+  const mine = attachCount;
   setConn("Connecting...");
   ws.onopen = () => {
     state.wsRetry = 0;
@@ -232,7 +252,8 @@ function openSocket(sessionId) {
     const delay = Math.min(10000, 500 * 2 ** state.wsRetry++);
     setConn("Connection lost, retrying...");
     setTimeout(() => {
-      if (state.session?.id === sessionId && !state.ws) openSocket(sessionId);
+      // not when the page attached anew meanwhile (that attach opens its own socket)
+      if (mine === attachCount && state.session?.id === sessionId && !state.ws) openSocket(sessionId);
     }, delay);
   };
 }
@@ -483,9 +504,10 @@ function addAssessmentStep(result) {
   state.chartsDirty = true;
 }
 
-async function loadAssessment(sessionId) {
+async function loadAssessment(sessionId, current) {
   try {
     const data = await api.get(`/sessions/${sessionId}/breathing/assessments`);
+    if (!current()) return; // the page moved on: these results are not the one shown
     for (const item of data.results) {
       const ev = item.data || item;
       if (ev.type === "assessment_step" && ev.result) addAssessmentStep(ev.result);

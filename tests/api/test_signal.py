@@ -117,8 +117,9 @@ def test_a_failing_signal_is_skipped_and_the_session_goes_on() -> None:
     assert times == [t for i, t in enumerate(want) if i != 2]  # only the third is missing
 
 
-def _url(server: Server, session_id: str) -> str:
-    return f"{server.ws_url}/api/v1/sessions/{session_id}/live?token={server.token}"
+def _url(server: Server, session_id: str, since_seq: int | None = None) -> str:
+    resume = "" if since_seq is None else f"&since_seq={since_seq}"
+    return f"{server.ws_url}/api/v1/sessions/{session_id}/live?token={server.token}{resume}"
 
 
 def test_a_running_session_streams_signals_and_serves_the_last_one(
@@ -138,6 +139,8 @@ def test_a_running_session_streams_signals_and_serves_the_last_one(
                 m = parse_live_message(text)
                 if m.type == "beat":
                     beats[m.t_s] = m.seq
+                elif m.type == "signal" and not beats:
+                    continue  # the welcome's last signal (test_a_new_client_gets_the_last...)
                 elif m.type == "signal":
                     assert json.loads(text)["signal"].keys() == set(SIGNAL_FIELDS)
                     # made at a beat this client got just before it (a beat's messages are
@@ -173,6 +176,79 @@ def test_a_running_session_streams_signals_and_serves_the_last_one(
         doc = c.get("/api/v1/openapi.json").json()
     ref = doc["components"]["schemas"]["SessionOut"]["properties"]["last_signal"]
     assert "WindowSignal" in json.dumps(ref)
+
+
+def test_a_new_client_gets_the_last_signal_at_once_with_the_status(
+    serve: Callable[..., Server],
+) -> None:
+    """A page that (re)connects its socket must not wait up to 5 s of session time for the
+    signal quality: the last ``signal`` comes with the welcome ``status`` (as the guidance
+    does while pacing), before any new beat, on a plain connect and on a resume."""
+    rr, _ = sinus_then_bigeminy(60.0, 600.0)
+    expected = dict(_expected_signals(rr))  # t_s of each signal beat -> what it says
+    rule_times = sorted(expected)
+    server = serve(source_factory=scripted_factory(rr))
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 20}})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        wait_for(
+            lambda: (
+                (s := c.get(f"/api/v1/sessions/{sid}").json())["n_beats"] > 30
+                and s["last_signal"] is not None
+            ),
+            timeout_s=20,
+            what="a few signals",
+        )
+
+        def first_messages(url: str) -> tuple[list[Any], list[Any]]:
+            """Every message up to the first live beat, and the live ones up to two signals."""
+            before: list[Any] = []
+            after: list[Any] = []
+            with connect(url, open_timeout=10) as ws:
+                for text in ws:
+                    m = parse_live_message(text)
+                    if not after and m.type != "beat":
+                        before.append(m)
+                        continue
+                    after.append(m)
+                    if sum(x.type == "signal" for x in after) == 2:
+                        break
+            return before, after
+
+        # -- a plain connect: status, then the last signal, both repeating the latest seq ----
+        before, after = first_messages(_url(server, sid))
+        assert [m.type for m in before] == ["status", "signal"], before
+        status, welcome = before
+        assert welcome.seq == status.seq and welcome.session_id == sid
+        # the signal made at a real signal beat, as the core says of the 60 s before it
+        t_welcome = min(rule_times, key=lambda t: abs(t - welcome.t_s))
+        assert welcome.t_s == pytest.approx(t_welcome, abs=1e-9)
+        assert welcome.signal.model_dump() == pytest.approx(expected[t_welcome])
+        # the last one made before the connect: the next live signal is it again (published
+        # before, sent once its beat was stored) or the next one by the rule
+        first_live = next(m for m in after if m.type == "signal")
+        k = rule_times.index(t_welcome)
+        assert first_live.t_s == pytest.approx(t_welcome) or first_live.t_s == pytest.approx(
+            rule_times[k + 1]
+        ), (welcome.t_s, first_live.t_s)
+
+        # -- a resume: the missed stored items, then status and the last signal at their seq --
+        since = after[-1].seq
+        got: list[Any] = []
+        with connect(_url(server, sid, since_seq=since), open_timeout=10) as ws:
+            for text in ws:
+                got.append(parse_live_message(text))
+                if got[-1].type == "status":
+                    got.append(parse_live_message(ws.recv(timeout=10)))
+                    break
+        status, welcome = got[-2], got[-1]
+        assert welcome.type == "signal" and welcome.seq == status.seq, got[-3:]
+        assert all(m.type in ("beat", "metrics", "micro_break") for m in got[:-2])
+        t_welcome = min(rule_times, key=lambda t: abs(t - welcome.t_s))
+        assert welcome.signal.model_dump() == pytest.approx(expected[t_welcome])
+        assert welcome.t_s >= first_live.t_s
+        c.post(f"/api/v1/sessions/{sid}/stop")
 
 
 def _replay_messages(

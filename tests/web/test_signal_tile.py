@@ -3,8 +3,10 @@
 The page used to count clean beats itself (contact, no gap, 300-2000 ms) and so said "100 %
 good" through bigeminy, while the NN filter rejected every beat and the pacer held for poor
 signal. Now the tile shows the server's ``signal`` message: quality as the NN filter sees it,
-and, when frequent early beats explain it, a note that says so without blaming the strap.
-Real service (uvicorn, SQLite), a real replay of a generated RR file, the real simulator.
+and, when frequent early beats explain it, a note that says so without blaming the strap; when
+the strap itself says it lost skin contact, the note says that first. Real service (uvicorn,
+SQLite), real replays of generated recordings (plain RR; hrvpace's own format with the strap's
+contact flag per beat), the real simulator.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import hrv
 from tests._rhythm import sinus_then_bigeminy
 from tests.api.conftest import wait_for
 from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
@@ -94,6 +97,12 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
             what="the irregular-heartbeat note at 0 % (a minute into the bigeminy)",
         )
         assert shown["source"] == "server" and shown["level"] == "poor", shown
+        # the heart rate of the couplets (700 + 1300 ms: 60/min), steady, not each interval's
+        rates = set()
+        for _ in range(20):  # 2 s of wall time: about 20 couplets at 20x
+            rates.add(page.get_by_test_id("heart-rate").inner_text())
+            page.wait_for_timeout(100)
+        assert rates == {"60"}, rates
         note = shown["note"]
         assert note.startswith("irregular heartbeat") and "early beats" in note, note
         assert "not a strap problem" in note and "check the strap" not in note, note
@@ -152,4 +161,94 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
         assert page.locator("#rmssd-unit").inner_text() == "ms"
         calm = api.get(f"/api/v1/sessions/{calm_sid}").json()["last_signal"]
         assert calm["quality"] >= 0.9 and calm["irregular_rhythm"] is not True, calm
+    assert errors == []
+
+
+def _bigeminy_then_contact_losses() -> tuple[list[float], list[bool], float]:
+    """RR (ms) and skin contact of a strap on a person in bigeminy (after a sinus minute)
+    that then loses contact 3 s in every 10 s; also when the losses begin (session time)."""
+    rr, onset_s = sinus_then_bigeminy(60.0, 3600.0)
+    losses_from_s = onset_s + 180.0
+    contact: list[bool] = []
+    t_s = 0.0
+    for x in rr:
+        t_s += x / 1000.0
+        contact.append(not (t_s >= losses_from_s and (t_s - losses_from_s) % 10.0 < 3.0))
+    return rr, contact, losses_from_s
+
+
+def _hrvpace_csv(rr_ms: list[float], contact: list[bool]) -> bytes:
+    """hrvpace's own recording format (sensors.formats.hrvpace): contact beat by beat."""
+    lines = [
+        "# hrvpace-recording v1",
+        '# meta {"device": "test strap"}',
+        "t_s,rr_ms,arrived_at_unix_s,contact,gap_before,heart_rate_bpm",
+    ]
+    t_s = 0.0
+    for x, c in zip(rr_ms, contact, strict=True):
+        t_s += x / 1000.0
+        lines.append(f"{t_s!r},{x!r},{1_700_000_000.0 + t_s!r},{int(c)},0,")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_no_skin_contact_is_named_before_an_irregular_heartbeat(
+    web_server: WebServer,
+    open_page: Callable[[dict[str, int]], tuple[Any, list[str]]],
+    artifacts: Path,
+) -> None:
+    """A real replay whose beats say the strap lost skin contact, from the strap's own flag
+    (the recording's contact column), while the rhythm is bigeminy: the note says the strap,
+    not the heartbeat (a lost contact is checked first, as the pacer does)."""
+    rr, contact, losses_from_s = _bigeminy_then_contact_losses()
+    # the recording does what the test needs, by the core's rule: from a minute into the
+    # losses, every 60 s window says both no contact and an irregular rhythm
+    analyser = hrv.LiveAnalyser(window_s=60.0, step_s=5.0)  # the service's NN verdicts
+    t_s = 0.0
+    both = []
+    for x, c in zip(rr, contact, strict=True):
+        t_s += x / 1000.0
+        analyser.push(t_s, x, contact=c)
+        if losses_from_s + 60.0 <= t_s < losses_from_s + 600.0:
+            w = analyser.signal.recent()
+            both.append(w.contact is False and w.irregular_rhythm is True)
+    assert both and all(both)
+
+    page, errors = open_page(LAPTOP)
+    with web_server.client() as api:
+        r = api.post(
+            "/api/v1/recordings",
+            files={"file": ("contact-losses.csv", _hrvpace_csv(rr, contact))},
+        )
+        assert r.status_code == 201, r.text
+        r = api.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": SPEED}},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        # the bigeminy with the strap on: the heartbeat's note
+        wait_for(
+            lambda: _tile(page)["reason"] == "irregular",
+            timeout_s=30,
+            what="the irregular note before the contact losses",
+        )
+        # then the strap loses contact: its note, though the rhythm is still irregular
+        shown = wait_for(
+            lambda: (t := _tile(page))["reason"] == "no-contact" and t,
+            timeout_s=30,
+            what="the no-contact note",
+        )
+        assert shown["note"] == "no skin contact: check the strap", shown
+        assert shown["source"] == "server" and shown["level"] == "poor", shown
+        page.locator("#live").screenshot(path=str(artifacts / "signal-no-contact-laptop.png"))
+        for _ in range(10):  # the server says both, the page names the strap
+            last = api.get(f"/api/v1/sessions/{sid}").json()["last_signal"]
+            assert last["contact"] is False and last["irregular_rhythm"] is True, last
+            t = _tile(page)
+            assert t["reason"] == "no-contact" and "irregular" not in t["note"], t
+            page.wait_for_timeout(200)
+        beats = api.get(f"/api/v1/sessions/{sid}/beats").json()["beats"]
+        assert any(b["contact"] is False for b in beats)  # the strap's flag, stored as sent
     assert errors == []

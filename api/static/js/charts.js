@@ -56,8 +56,62 @@ function niceTicks(lo, hi, n = 4) {
   return ticks;
 }
 
+/**
+ * Draw `text` at (x, y) with the context's current alignment (rotated a quarter turn
+ * counter-clockwise about (x, y) when `rotated`) and record the box its ink covers, in CSS
+ * pixels, in `boxes`: the layout below keeps these boxes apart, and the canvas publishes them
+ * (`data-label-boxes`) so a test can check that no label overlaps another.
+ */
+function label(ctx, boxes, kind, text, x, y, rotated = false) {
+  if (!text) return;
+  const m = ctx.measureText(text);
+  // ink extent around the anchor, along the text (left, right) and across it (up, down)
+  const left = m.actualBoundingBoxLeft;
+  const right = m.actualBoundingBoxRight;
+  const up = m.actualBoundingBoxAscent;
+  const down = m.actualBoundingBoxDescent;
+  if (rotated) {
+    ctx.save();
+    ctx.translate(x, y);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText(text, 0, 0);
+    ctx.restore();
+    // after the turn, "along" runs upwards and "up" runs to the left
+    boxes.push({ kind, text, x0: x - up, x1: x + down, y0: y - right, y1: y + left });
+  } else {
+    ctx.fillText(text, x, y);
+    boxes.push({ kind, text, x0: x - left, x1: x + right, y0: y - up, y1: y + down });
+  }
+}
+
+/** Height of a line of the context's font (ascent + descent of its em box), CSS pixels. */
+function lineHeight(ctx) {
+  const m = ctx.measureText("0");
+  const h = (m.fontBoundingBoxAscent ?? 0) + (m.fontBoundingBoxDescent ?? 0);
+  return Math.ceil(h || 14);
+}
+
+const GAP = 4; // px between a label and its neighbour (a tick label, the plot, the edge)
+
+/**
+ * Axes, grid and labels of a chart; returns the plot's scales and box. The margins are made
+ * from the labels' measured sizes, so the labels never overlap: the y label has a column of its
+ * own left of the y tick labels (sized to the widest), and the x label a row of its own below
+ * the x tick labels.
+ */
 function frame(ctx, w, h, { xLo, xHi, yLo, yHi, xLabel, yLabel, xFormat = (v) => `${v}`, xTicks }) {
-  const pad = { l: 48, r: 10, t: 10, b: 30 };
+  const boxes = [];
+  const line = lineHeight(ctx);
+  const yTicks = niceTicks(yLo, yHi);
+  const yText = yTicks.map((v) => `${Math.round(v * 100) / 100}`);
+  const yTickW = Math.max(0, ...yText.map((t) => ctx.measureText(t).width));
+  const xEndW = Math.max(...[xLo, xHi].map((v) => ctx.measureText(xFormat(v)).width));
+  const pad = {
+    l: Math.ceil((yLabel ? GAP + line : 0) + GAP + yTickW + 6),
+    r: Math.ceil(Math.max(10, xEndW / 2 + GAP)),
+    t: Math.ceil(Math.max(10, line / 2 + 2)),
+    b: Math.ceil(6 + line + (xLabel ? GAP + line : 0) + 2),
+  };
   const pw = w - pad.l - pad.r;
   const ph = h - pad.t - pad.b;
   const x = (v) => pad.l + ((v - xLo) / (xHi - xLo || 1)) * pw;
@@ -67,34 +121,44 @@ function frame(ctx, w, h, { xLo, xHi, yLo, yHi, xLabel, yLabel, xFormat = (v) =>
   ctx.lineWidth = 1;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (const v of niceTicks(yLo, yHi)) {
+  yTicks.forEach((v, i) => {
     ctx.beginPath();
     ctx.moveTo(pad.l, y(v));
     ctx.lineTo(w - pad.r, y(v));
     ctx.stroke();
-    ctx.fillText(`${Math.round(v * 100) / 100}`, pad.l - 6, y(v));
-  }
+    label(ctx, boxes, "y-tick", yText[i], pad.l - 6, y(v));
+  });
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   const nx = Math.max(2, Math.floor(pw / 80));
   const ticks = typeof xTicks === "function" ? xTicks(xLo, xHi, nx) : xTicks || niceTicks(xLo, xHi, nx);
   const labels = ticks.map(xFormat);
-  ticks.forEach((v, i) => ctx.fillText(labels[i], x(v), h - pad.b + 6));
+  ticks.forEach((v, i) => label(ctx, boxes, "x-tick", labels[i], x(v), pad.t + ph + 6));
   ctx.canvas.dataset.xTicks = labels.join("|"); // what the axis says, for tests and tools
   if (yLabel) {
-    ctx.save();
-    ctx.translate(12, pad.t + ph / 2);
-    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    ctx.fillText(yLabel, 0, 0);
-    ctx.restore();
+    label(ctx, boxes, "y-label", yLabel, GAP + line / 2, pad.t + ph / 2, true);
   }
   if (xLabel) {
     ctx.textAlign = "right";
     ctx.textBaseline = "bottom";
-    ctx.fillText(xLabel, w - pad.r, h - 1);
+    label(ctx, boxes, "x-label", xLabel, w - pad.r, h - 2);
   }
-  return { x, y, pad, pw, ph };
+  return { x, y, pad, pw, ph, boxes };
+}
+
+/**
+ * Publish where the chart put its labels and its plot, for tests and tools: `data-label-boxes`
+ * (JSON list of {kind, text, x0, y0, x1, y1}, CSS pixels) and `data-plot-box` ({x0, y0, x1, y1}).
+ */
+function publishBoxes(canvas, f) {
+  const r = (v) => Math.round(v * 10) / 10;
+  canvas.dataset.labelBoxes = JSON.stringify(
+    f.boxes.map((b) => ({ ...b, x0: r(b.x0), x1: r(b.x1), y0: r(b.y0), y1: r(b.y1) })),
+  );
+  const { pad, pw, ph } = f;
+  canvas.dataset.plotBox = JSON.stringify({ x0: pad.l, y0: pad.t, x1: pad.l + pw, y1: pad.t + ph });
 }
 
 function emptyMessage(ctx, w, h, text) {
@@ -111,6 +175,8 @@ function emptyMessage(ctx, w, h, text) {
 export function lineChart(canvas, points, opts = {}) {
   const { ctx, w, h } = prepare(canvas);
   canvas.dataset.nPoints = String(points.length);
+  canvas.dataset.labelBoxes = "[]";
+  canvas.dataset.plotBox = "";
   if (points.length < 2) {
     emptyMessage(ctx, w, h, opts.empty || "waiting for data");
     return;
@@ -126,6 +192,7 @@ export function lineChart(canvas, points, opts = {}) {
   if (opts.yMin !== undefined) yLo = Math.max(yLo, opts.yMin);
   if (xHi === xLo) xHi = xLo + 1;
   const f = frame(ctx, w, h, { xLo, xHi, yLo, yHi, ...opts });
+  publishBoxes(canvas, f);
   ctx.strokeStyle = opts.color || COLORS.line;
   ctx.lineWidth = 1.6;
   ctx.beginPath();
@@ -154,6 +221,8 @@ export function lineChart(canvas, points, opts = {}) {
 /** A bar chart: `bars` = [{label, value (null = not usable), highlight}]. */
 export function barChart(canvas, bars, opts = {}) {
   const { ctx, w, h } = prepare(canvas);
+  canvas.dataset.labelBoxes = "[]";
+  canvas.dataset.plotBox = "";
   if (!bars.length) {
     emptyMessage(ctx, w, h, opts.empty || "no results yet");
     return;
@@ -172,10 +241,11 @@ export function barChart(canvas, bars, opts = {}) {
     ctx.fillStyle = COLORS.text;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    ctx.fillText(b.label, x0 + bw / 2, h - f.pad.b + 6);
+    label(ctx, f.boxes, "x-tick", b.label, x0 + bw / 2, f.pad.t + f.ph + 6);
     ctx.textBaseline = "bottom";
-    ctx.fillText(b.value === null ? "n/a" : b.value.toFixed(1), x0 + bw / 2, f.y(v) - 2);
+    label(ctx, f.boxes, "value", b.value === null ? "n/a" : b.value.toFixed(1), x0 + bw / 2, f.y(v) - 2);
   });
+  publishBoxes(canvas, f);
 }
 
 /**

@@ -1,0 +1,219 @@
+"""The page's live WebSocket in real Chromium against the real service (uvicorn, SQLite).
+
+Two things a reviewer found in the page's socket handling:
+
+* a page that reconnects its socket (without reloading) must show the session's last signal
+  quality at once, from the messages a new socket gets first (the welcome), not after up to
+  5 s of session time: the socket is cut by a Playwright WebSocket route standing between the
+  page and the real server, which then lets only the welcome through;
+* ``attach()`` awaits the service several times before it opens the socket: an earlier attach
+  still waiting (a slow first load) when a later one starts must give way, so that only one
+  socket is ever open (here the first load's ``GET /sessions/{id}`` is held until the page has
+  attached again).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests._rhythm import sinus_then_bigeminy
+from tests.web.conftest import LAPTOP, WebServer, record_errors
+
+pytestmark = pytest.mark.e2e
+
+LIVE_URL = re.compile(r"/api/v1/sessions/[^/]+/live")
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[[], tuple[Any, list[str]]]]:
+    """Laptop-sized pages that record uncaught script errors and console errors."""
+    contexts: list[Any] = []
+
+    def make() -> tuple[Any, list[str]]:
+        ctx = browser.new_context(viewport=LAPTOP)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        return page, record_errors(page)
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def _poll(page: Any, predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
+    """Wait for ``predicate`` while Playwright runs the route handlers (a sync Playwright
+    handles the page's events only inside its own calls, so not in ``time.sleep``)."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        page.wait_for_timeout(50)
+    return value
+
+
+def _tile(page: Any) -> dict[str, str]:
+    out: dict[str, str] = page.evaluate(
+        """() => {
+            const v = document.getElementById('signal-quality');
+            const n = document.getElementById('signal-quality-note');
+            return {text: v.textContent, source: v.dataset.source || '',
+                    reason: n.dataset.reason || ''};
+        }"""
+    )
+    return out
+
+
+def _start_replay(api: Any, rr_ms: list[float], speed: float) -> str:
+    body = "\n".join(f"{x:.3f}" for x in rr_ms) + "\n"
+    r = api.post("/api/v1/recordings", files={"file": ("rhythm.txt", body.encode())})
+    assert r.status_code == 201, r.text
+    r = api.post(
+        "/api/v1/sessions",
+        json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": speed}},
+    )
+    assert r.status_code == 201, r.text
+    sid: str = r.json()["id"]
+    return sid
+
+
+class _Cut:
+    """A WebSocket route between the page and the server: ``pass`` (everything both ways),
+    ``refuse`` (the page's socket is closed at once, the server never reached) or ``welcome``
+    (the server's messages up to its first beat reach the page; nothing after)."""
+
+    def __init__(self) -> None:
+        self.mode = "pass"
+        self.open: list[Any] = []  # the page-side routes connected to the server
+        self.n_refused = 0
+        self.welcome: list[dict[str, Any]] = []  # what reached the page in "welcome" mode
+
+    def handle(self, ws: Any) -> None:
+        if self.mode == "refuse":
+            self.n_refused += 1
+            ws.close(code=4000, reason="cut by the test")
+            return
+        server = ws.connect_to_server()
+        self.open.append(ws)
+        if self.mode == "pass":
+            return  # both directions forwarded as they come
+        held = False
+
+        def from_server(message: str | bytes) -> None:
+            nonlocal held
+            data = json.loads(message)
+            held = held or data["type"] == "beat"
+            if not held:
+                self.welcome.append(data)
+                ws.send(message)
+
+        server.on_message(from_server)
+
+
+def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
+    web_server: WebServer, open_page: Callable[[], tuple[Any, list[str]]]
+) -> None:
+    speed = 20.0
+    # 200 s of sinus rhythm (10 s of wall time), then bigeminy for the rest of the test
+    rr, _ = sinus_then_bigeminy(200.0, 3600.0)
+    page, errors = open_page()
+    cut = _Cut()
+    page.route_web_socket(LIVE_URL, cut.handle)
+    with web_server.client() as api:
+        sid = _start_replay(api, rr, speed)
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        _poll(
+            page,
+            lambda: (t := _tile(page))["reason"] == "good" and t["source"] == "server",
+            timeout_s=10,
+            what="the sinus rhythm's signal on the page",
+        )
+        assert api.get(f"/api/v1/sessions/{sid}").json()["last_signal"]["irregular_rhythm"] in (
+            None,
+            False,
+        ), "the bigeminy began before the cut: the test proves nothing"
+
+        # -- cut the socket; the page retries and is refused while the rhythm changes ---------
+        cut.mode = "refuse"
+        cut.open[-1].close(code=4000, reason="cut by the test")
+        page.locator("#conn-status", has_text="retrying").wait_for(timeout=5000)
+        _poll(
+            page,
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["last_signal"]["irregular_rhythm"],
+            timeout_s=30,
+            what="the server's irregular-rhythm signal",
+        )
+        assert cut.n_refused >= 1
+        assert _tile(page)["reason"] == "good"  # the page cannot know yet
+
+        # -- let one socket through, with nothing but the messages a new socket gets first ----
+        cut.mode = "welcome"
+        _poll(
+            page,
+            lambda: _tile(page)["reason"] == "irregular",
+            timeout_s=10,
+            what="the irregular note from the welcome messages alone",
+        )
+        kinds = [m["type"] for m in cut.welcome]
+        assert kinds == ["status", "signal"], kinds
+        signal = cut.welcome[1]
+        assert signal["seq"] == cut.welcome[0]["seq"] and signal["signal"]["irregular_rhythm"]
+        assert page.locator("#conn-status").inner_text() == "Live"
+    assert errors == []
+
+
+def test_an_attach_overtaken_by_a_later_one_opens_no_second_socket(
+    web_server: WebServer, open_page: Callable[[], tuple[Any, list[str]]]
+) -> None:
+    page, errors = open_page()
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    with web_server.client() as api:
+        r = api.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 5}})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        held: list[Any] = []
+
+        def hold_first(route: Any) -> None:
+            if not held:
+                held.append(route)  # the first load's GET /sessions/{id} waits
+            else:
+                route.continue_()
+
+        page.route(f"**/api/v1/sessions/{sid}", hold_first)
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        _poll(page, lambda: held, timeout_s=10, what="the first attach's session request")
+        # the person picks the session while the first load is still waiting
+        page.evaluate(
+            """sid => {
+                const select = document.getElementById('session-select');
+                select.value = sid;
+                select.dispatchEvent(new Event('change'));
+            }""",
+            sid,
+        )
+        page.locator("#conn-status", has_text="Live").wait_for(timeout=10_000)
+        assert len(sockets) == 1
+        held[0].continue_()  # the first attach's answer comes at last
+        # it would load the assessments and the beats, then open its socket: wait for more
+        # than that takes (the second attach did all of it before "Live")
+        page.wait_for_timeout(2000)
+        assert [ws.url for ws in sockets if not ws.is_closed()] == [sockets[0].url]
+        assert len(sockets) == 1, [ws.url for ws in sockets]
+        # and the page is the live session's, fed by that one socket
+        _poll(
+            page,
+            lambda: _tile(page)["source"] == "server",
+            timeout_s=10,
+            what="the server's signal",
+        )
+        beats = int(page.locator("#st-beats").inner_text())
+        page.wait_for_timeout(1500)
+        assert int(page.locator("#st-beats").inner_text()) > beats
+    assert errors == []
