@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.commands.practice import settled_rate
 from tests.sensors.fake_bluez import FakeBluez
 from tests.sensors.test_ble import (  # noqa: F401  (fixtures of the emulated BlueZ)
     H10,
@@ -110,12 +111,40 @@ def test_practice_json_settles_and_traces() -> None:
         "--json",
     )
     assert abs(float(data["final_rate_bpm"]) - 5.2) <= 0.25  # type: ignore[arg-type]
+    assert abs(float(data["settled_rate_bpm"]) - 5.2) <= 0.25  # type: ignore[arg-type]
+    assert data["not_settled"] is None
     trace = data["trace"]
     assert isinstance(trace, list) and len(trace) > 40
     assert trace[0] == {"t_s": 0.0, "rate_bpm": 6.0}
     assert all(set(p) == {"t_s", "rate_bpm"} for p in trace)
     times = [p["t_s"] for p in trace]
     assert times == sorted(times) and times[-1] <= 600.0
+
+
+def test_a_rate_still_walking_is_not_called_settled() -> None:
+    """3 minutes from 6.0 toward 5.0: the rate is still moving over the whole window."""
+    data = run_json(
+        "practice", "--simulate", "--resonance-bpm", "5", "--minutes", "3", "--speed", "max",
+        "--json",
+    )  # fmt: skip
+    trace = data["trace"]
+    assert isinstance(trace, list)
+    rates = [p["rate_bpm"] for p in trace]
+    assert max(rates) - min(rates) > 0.5  # the premise: it walked
+    assert data["settled_rate_bpm"] is None
+    assert "still moved" in str(data["not_settled"])
+    short = run_json("practice", "--simulate", "--minutes", "1", "--speed", "max", "--json")
+    assert short["settled_rate_bpm"] is None and "shorter than 3 min" in str(short["not_settled"])
+
+
+def test_settled_rate_takes_the_rate_in_force_when_the_window_opens() -> None:
+    walk = [{"t_s": 0.0, "rate_bpm": 6.0}] + [
+        {"t_s": 10.0 * i, "rate_bpm": 6.0 - 0.1 * i} for i in range(1, 11)
+    ]
+    # 300 s run: the window 120-300 s holds no update, the rate in force there is 5.0
+    assert settled_rate(walk, 300.0) == (5.0, "")
+    rate, why = settled_rate(walk, 200.0)  # window 20-200 s: 5.8 ... 5.0
+    assert rate is None and "moved 0.80/min" in why
 
 
 def test_without_a_source_points_to_strap_simulator_and_service() -> None:

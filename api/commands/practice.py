@@ -30,8 +30,34 @@ from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent,
 
 __all__ = ["practice"]
 
-#: The settled rate is the median of the rates over this last part of the session.
+#: The settled rate is the median of the rates over this last part of the session ...
 SETTLED_WINDOW_S = 180.0
+#: ... when the rate stayed within this range there (max - min, breaths/min): the engine moves
+#: at most 0.1/min a breath, so a rate still walking toward the resonance moves more than this
+#: in 3 minutes (~18 breaths at 6/min), one settled near it dithers by a step or two.
+SETTLED_RANGE_BPM = 0.25
+
+
+def settled_rate(trace: list[dict[str, float]], duration_s: float) -> tuple[float | None, str]:
+    """The rate the pacing settled at over the last :data:`SETTLED_WINDOW_S`, and why not.
+
+    ``trace``: the rate at the start (``t_s`` 0) and after every adaptive update. Returns the
+    median of the rates in force over the window when they stayed within
+    :data:`SETTLED_RANGE_BPM`, else ``None`` with the reason (a run shorter than the window
+    cannot show a settled rate; a rate that still moved did not settle).
+    """
+    if duration_s < SETTLED_WINDOW_S:
+        return None, f"the session was shorter than {SETTLED_WINDOW_S / 60:g} min"
+    start = duration_s - SETTLED_WINDOW_S
+    # the rate in force when the window opened counts too, then every change within it
+    before = [p["rate_bpm"] for p in trace if p["t_s"] <= start][-1:]
+    rates = before + [p["rate_bpm"] for p in trace if p["t_s"] > start]
+    spread = max(rates) - min(rates)
+    if spread > SETTLED_RANGE_BPM:
+        return None, (
+            f"the rate still moved {spread:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
+        )
+    return statistics.median(rates), ""
 
 
 def practice(
@@ -90,11 +116,11 @@ def practice(
     run_paced(engine, source, on_event=on_event, until_s=duration_s, doing="pace the practice")
     if fixed:
         trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
-    tail = [p["rate_bpm"] for p in trace if p["t_s"] >= duration_s - SETTLED_WINDOW_S]
-    settled = statistics.median(tail) if tail else engine.rate_bpm
-    out = {
+    settled, not_settled = settled_rate(trace, duration_s)
+    out: dict[str, Any] = {
         "final_rate_bpm": round(engine.rate_bpm, 4),
-        "settled_rate_bpm": round(settled, 4),
+        "settled_rate_bpm": None if settled is None else round(settled, 4),
+        "not_settled": not_settled or None,
         "mode": engine.mode.value,
         "minutes": minutes,
         "start_rate_bpm": start_rate_bpm,
@@ -114,7 +140,9 @@ def practice(
     if as_json:
         typer.echo(json.dumps(out))
         return
-    typer.echo(
-        f"final rate {out['final_rate_bpm']:.2f}/min, settled {out['settled_rate_bpm']:.2f}/min "
-        f"over the last {SETTLED_WINDOW_S / 60:g} min ({holds} breaths held)"
+    settled_text = (
+        f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
+        if settled is not None
+        else f"not settled: {not_settled}"
     )
+    typer.echo(f"final rate {out['final_rate_bpm']:.2f}/min, {settled_text} ({holds} breaths held)")
