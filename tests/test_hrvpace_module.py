@@ -86,3 +86,18 @@ def test_a_dict_without_pandas(shared_data: Path, monkeypatch: pytest.MonkeyPatc
 def test_docstring_examples_run() -> None:
     failures, tried = doctest.testmod(hrvpace, globs={"hrvpace": hrvpace}, verbose=False)
     assert tried > 0 and failures == 0
+
+
+def test_readme_python_example_prints_what_readme_shows(shared_data: Path) -> None:
+    """README's ``import hrvpace`` example: the table it shows is what the call gives today."""
+    pd = pytest.importorskip("pandas")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    lines = readme.splitlines()
+    start = lines.index('>>> df = hrvpace.analyze("../shared/data/hrvpkg_rest_rri_ms.txt")')
+    columns_call = lines[start + 1]
+    assert columns_call.startswith(">>> df[")
+    shown = lines[start + 2 : start + 4]  # the header and the row README prints
+    df = hrvpace.analyze(shared_data / "hrvpkg_rest_rri_ms.txt")
+    assert isinstance(df, pd.DataFrame)
+    got = eval(columns_call[4:], {"df": df})  # README's own expression
+    assert str(got).splitlines() == shown
