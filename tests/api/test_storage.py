@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,20 @@ def test_sessions_left_running_become_interrupted_with_their_data(tmp_path: Path
     assert s1["n_beats"] == 2
     s2 = st.get_session("s2")
     assert s2 is not None and s2["state"] == "ended"
+    st.close()
+
+
+def test_an_interrupted_session_never_ends_in_the_future(tmp_path: Path) -> None:
+    """A simulator at 20x stamps its beats on its own clock, ahead of the wall clock."""
+    st = _open(tmp_path)
+    now = time.time()
+    st.create_session("sim", created_at=now - 10, mode="monitor", source={"kind": "x"}, options={})
+    st.add_beats("sim", [(0, 200.0, 900.0, now - 10 + 200.0, None, False, 66.0)])
+    st.close()
+    st = _open(tmp_path)
+    sim = st.get_session("sim")
+    assert sim is not None and sim["state"] == "interrupted"
+    assert now - 10 < sim["ended_at"] <= time.time()
     st.close()
 
 
