@@ -21,34 +21,26 @@ gets an empty beats table with its header).
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from api._version import __version__
 from api.research import require
 from api.research.store import StoredSession, load_session
-from api.research.units import DESCRIPTIONS, arrow_null_type, csv_header, unit_of, units_of
+from api.research.units import (
+    BEAT_UNITS,
+    DESCRIPTIONS,
+    arrow_null_type,
+    csv_text,
+    unit_of,
+    units_of,
+)
 from api.storage import ReadOnlyDatabase, StorageError
 
 __all__ = ["BEAT_UNITS", "METRIC_UNITS", "export_session"]
-
-#: Beat columns and their units.
-BEAT_UNITS: dict[str, str] = {
-    "idx": "index",
-    "t_s": "s",
-    "rr_ms": "ms",
-    "arrived_at": "unix_s",
-    "contact": "1 contact/0 none/-1 unknown",
-    "gap_before": "bool",
-    "hr_bpm": "1/min",
-}
-
 
 #: Units of the usual metric columns (others are derived from the name by the same rule).
 METRIC_UNITS: dict[str, str] = {
@@ -57,24 +49,8 @@ METRIC_UNITS: dict[str, str] = {
 }
 
 
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, float):
-        return "" if v != v else repr(v)
-    return v
-
-
 def _write_csv(path: Path, names: list[str], units: dict[str, str], rows: list[list[Any]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow([csv_header(n, units[n]) for n in names])
-        for row in rows:
-            w.writerow([_cell(v) for v in row])
+    path.write_text(csv_text(names, units, rows), encoding="utf-8", newline="")
 
 
 def _write_parquet(

@@ -9,10 +9,23 @@ and (where known) ``description``; the names themselves are the same in every ou
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["DESCRIPTIONS", "UNITLESS", "arrow_null_type", "csv_header", "unit_of", "units_of"]
+__all__ = [
+    "BEAT_UNITS",
+    "DESCRIPTIONS",
+    "UNITLESS",
+    "arrow_null_type",
+    "csv_cell",
+    "csv_header",
+    "csv_text",
+    "unit_of",
+    "units_of",
+]
 
 #: Columns whose unit the name does not carry.
 UNITLESS: dict[str, str] = {
@@ -38,6 +51,17 @@ UNITLESS: dict[str, str] = {
     "dfa_alpha1": "1",
     "stress_index": "1",
     "contact": "1 contact/0 none/-1 unknown",
+}
+
+#: The stored beats' columns and their units (``hrvpace export``, ``GET /sessions/{id}/beats``).
+BEAT_UNITS: dict[str, str] = {
+    "idx": "index",
+    "t_s": "s",
+    "rr_ms": "ms",
+    "arrived_at": "unix_s",
+    "contact": "1 contact/0 none/-1 unknown",
+    "gap_before": "bool",
+    "hr_bpm": "1/min",
 }
 
 #: What a column means, where its name and unit do not say it all.
@@ -96,6 +120,36 @@ def units_of(names: Iterable[str]) -> dict[str, str]:
 def csv_header(name: str, unit: str) -> str:
     """A CSV header cell: ``rmssd_ms [ms]``."""
     return f"{name} [{unit}]"
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell, the same in every CSV hrvpace writes.
+
+    Missing (``None``, NaN): empty; a bool: ``1``/``0``; a float: ``repr`` (reads back
+    exactly); a dict or list: compact JSON; anything else: ``str``. numpy scalars as their
+    Python value.
+    """
+    if hasattr(value, "item") and not isinstance(value, dict | list | str):
+        value = value.item()
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return "" if value != value else repr(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def csv_text(names: Sequence[str], units: dict[str, str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV table: the header ``name [unit]`` (:func:`csv_header`), then :func:`csv_cell` rows."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([csv_header(n, units[n]) for n in names])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return buf.getvalue()
 
 
 def arrow_null_type(pa: Any, unit: str) -> Any:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 from typing import Annotated, Any, Literal
 
@@ -16,6 +14,7 @@ from api import payloads
 from api.errors import SessionNotFoundError
 from api.pipeline import SimulatorSpec
 from api.problems import ProblemError
+from api.research.units import BEAT_UNITS, csv_text, units_of
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Row, Storage
@@ -26,17 +25,6 @@ router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 MAX_OFFSET = 10**9
 
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
-
-#: CSV header of the beats export: the stored columns with their units.
-BEATS_CSV_HEADER: tuple[str, ...] = (
-    "idx",
-    "t_s",
-    "rr_ms",
-    "arrived_at_unix_s",
-    "contact",
-    "gap_before",
-    "hr_bpm",
-)
 
 
 class SessionSummary(BaseModel):
@@ -268,53 +256,37 @@ async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep
 
 
 def beats_csv(rows: list[tuple[Any, ...]]) -> str:
-    """CSV text of stored beats; floats written with ``repr`` so they read back exactly."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(BEATS_CSV_HEADER)
-    for idx, t_s, rr_ms, arrived_at, contact, gap_before, hr_bpm in rows:
-        writer.writerow(
-            [
+    """CSV of stored beats, as ``hrvpace export`` writes it (:data:`BEAT_UNITS`).
+
+    The header says ``name [unit]`` with the JSON's names; ``contact`` is 1, 0 or -1 (not
+    reported), ``gap_before`` 1/0, floats ``repr`` (they read back exactly).
+    """
+    return csv_text(
+        list(BEAT_UNITS),
+        BEAT_UNITS,
+        (
+            (
                 idx,
-                repr(t_s),
-                repr(rr_ms),
-                repr(arrived_at),
-                "" if contact is None else str(contact).lower(),
-                str(gap_before).lower(),
-                "" if hr_bpm is None else repr(hr_bpm),
-            ]
-        )
-    return buf.getvalue()
-
-
-def _csv_value(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, dict | list):
-        return json.dumps(v, separators=(",", ":"))
-    return str(v)
+                t_s,
+                rr_ms,
+                arrived_at,
+                -1 if contact is None else int(bool(contact)),
+                bool(gap),
+                hr,
+            )
+            for idx, t_s, rr_ms, arrived_at, contact, gap, hr in rows
+        ),
+    )
 
 
 def snapshots_csv(items: list[dict[str, Any]]) -> str:
-    """CSV of metric snapshots: ``t_s``, ``recorded_at_unix_s``, then every metric key."""
-    keys: list[str] = []
+    """CSV of metric snapshots: ``t_s``, ``recorded_at``, then every metric key, with units."""
+    keys: list[str] = ["t_s", "recorded_at"]
     for item in items:
         for k in item:
-            if k not in ("t_s", "recorded_at") and k not in keys:
+            if k not in keys:
                 keys.append(k)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["t_s", "recorded_at_unix_s", *keys])
-    for item in items:
-        writer.writerow(
-            [_csv_value(item["t_s"]), _csv_value(item["recorded_at"])]
-            + [_csv_value(item.get(k)) for k in keys]
-        )
-    return buf.getvalue()
+    return csv_text(keys, units_of(keys), ([item.get(k) for k in keys] for item in items))
 
 
 @router.get(

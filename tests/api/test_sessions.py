@@ -19,6 +19,7 @@ import pytest
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
+from api.research.export import export_session
 from api.settings import load_settings
 from tests.api.conftest import Server, scripted_factory, wait_for
 
@@ -93,24 +94,34 @@ def test_stored_beats_and_csv_export_equal_the_source(serve: Callable[..., Serve
     assert [b["rr_ms"] for b in data] == RR
     assert [b["idx"] for b in data] == list(range(len(RR)))
     rows = list(csv.DictReader(io.StringIO(r.text)))
+    # the JSON's names with their units, as every CSV hrvpace writes (api.research.units)
     assert list(rows[0]) == [
-        "idx",
-        "t_s",
-        "rr_ms",
-        "arrived_at_unix_s",
-        "contact",
-        "gap_before",
-        "hr_bpm",
+        "idx [index]",
+        "t_s [s]",
+        "rr_ms [ms]",
+        "arrived_at [unix_s]",
+        "contact [1 contact/0 none/-1 unknown]",
+        "gap_before [bool]",
+        "hr_bpm [1/min]",
     ]
     assert len(rows) == len(data)
+    contact = {None: "-1", True: "1", False: "0"}
     for row, beat in zip(rows, data, strict=True):
-        assert int(row["idx"]) == beat["idx"]
-        assert float(row["t_s"]) == beat["t_s"]
-        assert float(row["rr_ms"]) == beat["rr_ms"]
-        assert float(row["arrived_at_unix_s"]) == beat["arrived_at"]
-        assert row["contact"] == ("" if beat["contact"] is None else str(beat["contact"]).lower())
-        assert row["gap_before"] == str(beat["gap_before"]).lower()
-        assert (float(row["hr_bpm"]) if row["hr_bpm"] else None) == beat["hr_bpm"]
+        assert int(row["idx [index]"]) == beat["idx"]
+        assert float(row["t_s [s]"]) == beat["t_s"]
+        assert float(row["rr_ms [ms]"]) == beat["rr_ms"]
+        assert float(row["arrived_at [unix_s]"]) == beat["arrived_at"]
+        assert row["contact [1 contact/0 none/-1 unknown]"] == contact[beat["contact"]]
+        assert row["gap_before [bool]"] == str(int(beat["gap_before"]))
+        assert (float(row["hr_bpm [1/min]"]) if row["hr_bpm [1/min]"] else None) == beat["hr_bpm"]
+    # the same table, byte for byte, as `hrvpace export` writes of the session
+    out = export_session(server.settings.database_path, s["id"], server.settings.data_dir / "x")
+    exported = next(p for p in out if p.name.endswith("-beats.csv"))
+    assert exported.read_text(encoding="utf-8") == r.text
+    with server.client() as c:
+        m = c.get(f"/api/v1/sessions/{s['id']}/metrics", params={"format": "csv"}).text
+    header = m.splitlines()[0].split(",")
+    assert header[:2] == ["t_s [s]", "recorded_at [unix_s]"] and "rmssd_ms [ms]" in header
 
 
 def test_a_failing_source_fails_its_session_not_the_service(serve: Callable[..., Server]) -> None:
