@@ -43,7 +43,9 @@ const state = {
   ws: null,
   wsRetry: 0,
   clock: new SessionClock(),
-  beats: [], // {t_s, rr_ms, contact, gap_before}
+  beats: [], // {idx, t_s, rr_ms, contact, gap_before}, in idx order, each once
+  // the read of beats the socket did not bring, while it is under way (see takeBeat)
+  fill: null, // {pending: [live beats that came meanwhile, the first of them the one ahead]}
   lastMetrics: null,
   // the server's signal quality of the last 60 s of beats (live `signal`, or the session's
   // `last_signal`): it sees the NN filter's rejections; null until the first one arrives
@@ -153,6 +155,7 @@ async function attach(sessionId) {
   const speed = session.source?.speed;
   state.clock = new SessionClock({ speed: typeof speed === "number" ? speed : 1 });
   state.beats = [];
+  state.fill = null;
   state.lastMetrics = session.last_metrics;
   state.signal = session.last_signal ?? null;
   state.signalSeq = -Infinity;
@@ -182,7 +185,9 @@ async function attach(sessionId) {
 
 /**
  * The tachogram's last 5 minutes from storage (GET /beats?since_t_s=...), so a reload or a
- * late attach shows the recent past at once; live beats then extend it.
+ * late attach shows the recent past at once; live beats then extend it. The socket opens after
+ * this read: the beats stored in between come from storage too, once the first live beat shows
+ * they are missing (takeBeat).
  */
 async function backfillBeats(sessionId, current) {
   const last = state.session?.t_s;
@@ -190,7 +195,7 @@ async function backfillBeats(sessionId, current) {
   try {
     const data = await withAuth(() => api.get(`/sessions/${sessionId}/beats?since_t_s=${since}`));
     if (!current()) return;
-    const stored = data.beats.map((b) => ({ t_s: b.t_s, rr_ms: b.rr_ms, contact: b.contact, gap_before: b.gap_before }));
+    const stored = data.beats.map(beatEntry);
     const cutoff = (stored.length ? stored[stored.length - 1].t_s : 0) - TACHOGRAM_S;
     state.beats = stored.filter((b) => b.t_s > cutoff);
     if (state.beats.length) state.clock.observe(state.beats[state.beats.length - 1].t_s);
@@ -212,6 +217,7 @@ function closeSocket() {
 function detach() {
   closeSocket();
   state.session = null;
+  state.fill = null; // a read still under way belongs to the session left
   state.guidance = null;
   state.signal = null;
   microBreaks.detach();
@@ -321,16 +327,87 @@ function onMessage(msg) {
   }
 }
 
+/** A beat as the tachogram keeps it (a live `beat` message or a stored beat of GET /beats). */
+function beatEntry(b) {
+  return { idx: b.idx, t_s: b.t_s, rr_ms: b.rr_ms, contact: b.contact, gap_before: b.gap_before };
+}
+
 function onBeat(msg) {
   state.clock.observe(msg.t_s);
+  takeBeat(msg);
+}
+
+/**
+ * A live beat onto the tachogram: in `idx` order, each beat once. One beyond the next `idx`
+ * means the socket did not bring the beats between: those stored after the backfill read and
+ * before the socket subscribed (attach), those of a reconnect's outage (the page reconnects
+ * without `since_seq`: live from then on), or ones the service dropped for a slow client. They
+ * are read from storage (fillGap) while the live beats that come meanwhile wait.
+ */
+function takeBeat(msg) {
+  if (state.fill) {
+    state.fill.pending.push(msg);
+    return;
+  }
+  const last = state.beats[state.beats.length - 1];
+  if (typeof msg.idx !== "number" || (last && typeof last.idx !== "number")) {
+    // an older service without idx: by time, as before
+    if (last && msg.t_s <= last.t_s) return;
+  } else {
+    if (last && msg.idx <= last.idx) return; // already shown (backfilled, or read in a fill)
+    if (msg.idx > (last ? last.idx + 1 : 0)) {
+      fillGap(msg);
+      return;
+    }
+  }
+  pushBeat(msg);
+  showBeat(msg);
+}
+
+/**
+ * Read the stored beats between the last one shown and `first` (a live beat further on), then
+ * add them, `first` and the live beats that came meanwhile, in order. A live beat is published
+ * only once it is stored (api/live.py), so every beat before `first` is in storage by now.
+ * Only the tachogram's 5 minutes before `first` are read, and from the last shown beat's `t_s`
+ * on, inclusive (beats may share a `t_s`); what was shown already is told by `idx`.
+ */
+async function fillGap(first) {
+  const fill = { pending: [first] };
+  state.fill = fill;
+  const sessionId = state.session?.id;
+  const last = state.beats[state.beats.length - 1];
+  const known = last ? last.idx : -1;
+  const from = Math.max(last ? last.t_s : -Infinity, first.t_s - TACHOGRAM_S);
+  let between = [];
+  if (sessionId) {
+    try {
+      const data = await withAuth(() => api.get(`/sessions/${sessionId}/beats?since_t_s=${from}`));
+      between = data.beats.filter((b) => b.idx > known && b.idx < first.idx && b.t_s >= from);
+    } catch {
+      // not read: the line goes across the hole, as it did before this read existed
+    }
+  }
+  if (state.fill !== fill) return; // the page attached anew (or left) meanwhile
+  state.fill = null;
+  for (const b of between) pushBeat(b);
+  pushBeat(first); // the hole it showed is filled (or cannot be): not read again
+  showBeat(first);
+  for (const msg of fill.pending.slice(1)) takeBeat(msg); // they may show a hole of their own
+}
+
+/** Append a beat (the next in idx order) and drop those older than the tachogram's 5 minutes. */
+function pushBeat(b) {
   const beats = state.beats;
-  if (beats.length && msg.t_s <= beats[beats.length - 1].t_s) return; // already backfilled
-  beats.push({ t_s: msg.t_s, rr_ms: msg.rr_ms, contact: msg.contact, gap_before: msg.gap_before });
-  const cutoff = msg.t_s - TACHOGRAM_S;
+  beats.push(beatEntry(b));
+  const cutoff = b.t_s - TACHOGRAM_S;
   let drop = 0;
   while (drop < beats.length && beats[drop].t_s <= cutoff) drop++;
   if (drop) beats.splice(0, drop);
-  const recent = beats.slice(-HR_BEATS);
+}
+
+/** The tiles of the newest beat `msg` (a live one): heart rate, contact, count, quality. */
+function showBeat(msg) {
+  const recent = state.beats.slice(-HR_BEATS);
   const meanRr = recent.reduce((a, b) => a + b.rr_ms, 0) / recent.length;
   $("heart-rate").textContent = Math.round(60000 / meanRr);
   $("st-contact").textContent = msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT";
@@ -1314,6 +1391,7 @@ function frameLoop(now) {
     state.chartsDirty = false;
     state.lastChartDraw = now;
     const beats = state.beats;
+    $("tachogram").dataset.beatIdx = beats.map((b) => b.idx).join(","); // for tests and tools
     lineChart(
       $("tachogram"),
       beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before, flag: b.contact === false })),
