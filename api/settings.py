@@ -8,7 +8,9 @@ then the defaults below.
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,9 +26,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "default_data_dir", "load_settings"]
+__all__ = ["ConfigError", "Settings", "default_data_dir", "load_settings"]
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
+
+
+class ConfigError(ValueError):
+    """The settings cannot be used.
+
+    A config file that is not TOML, a key no setting has, or a value out of range; the message
+    names the file, the key and what is wrong.
+    """
 
 
 def default_data_dir() -> Path:
@@ -155,6 +165,38 @@ def _config_file(path: Path | None) -> Iterator[None]:
         _CONFIG_FILE.reset(token)
 
 
+def _check_config_keys(path: Path) -> None:
+    """Refuse a config file that is not TOML or names a key no setting has.
+
+    A misspelt key would otherwise be ignored silently and the default used.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not a readable TOML file: {exc}") from None
+    known = list(Settings.model_fields)
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"config file {path}: unknown setting {key!r}{hint}; settings are: "
+                + ", ".join(known)
+            )
+
+
+def _explain(exc: ValidationError, config: str | None) -> ConfigError:
+    """One line per wrong value: which setting, what is wrong, and where values come from."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        name = ".".join(str(p) for p in err["loc"]) or "settings"
+        lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+    where = "flags, HRVPACE_* environment variables" + (
+        f" or config file {config}" if config else ""
+    )
+    return ConfigError(f"invalid setting(s) from {where}: " + "; ".join(lines))
+
+
 def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings`; ``overrides`` whose value is ``None`` are ignored (unset flags).
 
@@ -162,9 +204,20 @@ def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Setti
     ------
     FileNotFoundError
         ``config_file`` was given but does not exist.
+    ConfigError
+        The config file is not TOML or has a key no setting has, or a value is invalid (the
+        message names the setting and the value).
     """
     if config_file is not None and not config_file.is_file():
         raise FileNotFoundError(f"config file not found: {config_file}")
+    config = config_file or (
+        Path(os.environ["HRVPACE_CONFIG"]) if os.environ.get("HRVPACE_CONFIG") else None
+    )
+    if config is not None and config.is_file():
+        _check_config_keys(config)
     given = {k: v for k, v in overrides.items() if v is not None}
     with _config_file(config_file):
-        return Settings(**given)
+        try:
+            return Settings(**given)
+        except ValidationError as exc:
+            raise _explain(exc, None if config is None else str(config)) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import default_data_dir, load_settings
+from api.settings import ConfigError, default_data_dir, load_settings
 
 
 def test_defaults_bind_loopback_and_use_the_platform_data_dir(
@@ -48,6 +48,39 @@ def test_config_file_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nope\.toml"):
         load_settings(config_file=tmp_path / "nope.toml")
+
+
+def test_a_config_file_with_a_misspelt_key_or_no_toml_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HRVPACE_PORT", raising=False)
+    typo = tmp_path / "typo.toml"
+    typo.write_text("prot = 9000\n")  # silently the default port before
+    with pytest.raises(
+        ConfigError, match=r"typo\.toml: unknown setting 'prot' \(did you mean 'port'"
+    ):
+        load_settings(config_file=typo)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("port = \n")
+    with pytest.raises(ConfigError, match=r"broken\.toml: not a readable TOML file"):
+        load_settings(config_file=broken)
+    monkeypatch.setenv("HRVPACE_CONFIG", str(typo))  # the same check for the environment's file
+    with pytest.raises(ConfigError, match="unknown setting 'prot'"):
+        load_settings()
+    # HRVPACE_* variables that are not settings (the test command's own) stay allowed
+    monkeypatch.delenv("HRVPACE_CONFIG")
+    monkeypatch.setenv("HRVPACE_SHARED_DATA", str(tmp_path))
+    assert load_settings(data_dir=tmp_path).data_dir == tmp_path
+
+
+def test_a_value_out_of_range_is_explained_without_pydantic_noise(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("port = 70000\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(config_file=config)
+    text = str(err.value)
+    assert "port: Input should be less than or equal to 65535 (got 70000)" in text
+    assert str(config) in text and "errors.pydantic.dev" not in text
 
 
 def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
