@@ -26,12 +26,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hrv.errors import HrvpaceError
+
 __all__ = ["ConfigError", "Settings", "default_data_dir", "load_settings"]
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
 
 
-class ConfigError(ValueError):
+class ConfigError(HrvpaceError, ValueError):
     """The settings cannot be used.
 
     A config file that is not TOML, a key no setting has, or a value out of range; the message
