@@ -8,6 +8,10 @@ What ``GET /api/v1/baseline`` answers (the route is :mod:`api.routes.baseline`):
 * ``windows``: a plain summary of the 60 s window metrics stored since the last reset (over at
   most the last ``days`` days, default 14): median and quartiles of RMSSD, ln RMSSD and mean
   heart rate (``statistics.quantiles``, inclusive method).
+* ``resonance_bpm``: the newest conclusive resonance assessment's rate.
+
+All three are the person's: only strap sessions count (``source.kind == "ble"``,
+:data:`api.storage.queries.PERSON_SOURCE`); a simulated person or a replay is not remembered.
 
 Day-to-day HRV is read against such a rolling personal norm rather than population values
 (Plews et al. 2012, Int J Sports Physiol Perform 7(4):344; Task Force 1996 on the large
@@ -50,8 +54,8 @@ class WindowSummary(BaseModel):
     since_unix_s: float = Field(description="Start of the baseline: last reset or the window")
     reset_at_unix_s: float | None = Field(description="Last reset; null if never reset")
     days: float
-    n_windows: int = Field(description="60 s windows with a value, over all sessions")
-    n_sessions: int
+    n_windows: int = Field(description="60 s windows with a value, over the strap sessions")
+    n_sessions: int = Field(description="Strap sessions with such a window")
     metrics: dict[str, Spread | None] = Field(
         description="Median and quartiles per metric; null with fewer than 3 windows"
     )
@@ -69,7 +73,8 @@ class BaselineOut(BaseModel):
     resonance_bpm: float | None = Field(
         default=None,
         description="The person's resonance rate (breaths/min) from their newest conclusive "
-        "assessment; practice and breathing breaks pace at it. null until assessed.",
+        "assessment in a strap session; practice and breathing breaks pace at it. null until "
+        "assessed.",
     )
     windows: WindowSummary
 
@@ -93,16 +98,16 @@ def compute_baseline(storage: Storage, *, days: float, now: float) -> BaselineOu
 
 
 def summarise_windows(storage: Storage, *, days: float, now: float) -> WindowSummary:
-    """Summarise the stored window metrics since ``max(reset, now - days)`` (blocking)."""
+    """Summarise the strap sessions' window metrics since ``max(reset, now - days)`` (blocking)."""
     reset = storage.get_value("baseline", "reset_at")
     reset_at = float(reset[0]) if reset is not None else None
     since = now - days * 86400.0
     if reset_at is not None:
         since = max(since, reset_at)
-    rows = storage.windows_recorded_since(since)
+    rows = storage.strap_windows_recorded_since(since)
     values: dict[str, list[float]] = {k: [] for k in BASELINE_METRICS}
     sessions = set()
-    for session_id, data in rows:
+    for session_id, _, data in rows:
         used = False
         for key in BASELINE_METRICS:
             v = data.get(key)

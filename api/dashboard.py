@@ -14,10 +14,14 @@ Definitions
   tracked over days).
 - *A practice session's before/after*: RMSSD of its first complete 60-s window (session time
   60 s, the first minute of pacing) and of its last window, and the change in per cent; for
-  sessions started in practice mode (``mode == "practice"``) with at least two windows.
+  strap sessions started in practice mode (``mode == "practice"``) with at least two windows.
 - *A break's effect*: :class:`breathing.BreakEffect` ``rmssd_change_pct``, RMSSD after vs before
-  the break (median of the valid 60-s windows of each period). The weekly summary is the mean of
-  the breaks' changes per kind over the last 7 days, with n (breaks with an effect measured).
+  the break (median of the valid 60-s windows of each period), of a strap session's break (or
+  one recorded outside a session). The weekly summary is the mean of the breaks' changes per
+  kind over the last 7 days, with n (breaks with an effect measured).
+
+Everything here is the person's: a simulated person's or a replay's sessions, breaks and
+practice do not count (:data:`api.storage.queries.PERSON_SOURCE`, the one definition).
 
 References
 ----------
@@ -126,7 +130,7 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         resting[day] = (measure.rmssd_ms, measure.n_windows)
 
     practice: dict[str, list[PracticeOut]] = defaultdict(list)
-    for session_id, created_at in storage.practice_sessions(since, now):
+    for session_id, created_at in storage.strap_practice_sessions(since, now):
         windows = [
             (t_s, v)
             for t_s, data in storage.session_windows(session_id)
@@ -147,7 +151,7 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         )
 
     breaks: dict[str, list[BreakOut]] = defaultdict(list)
-    for recorded_at, d in storage.break_effects(since, now):
+    for recorded_at, d in storage.person_break_effects(since, now):
         breaks[day_of(recorded_at)].append(
             BreakOut(
                 at=recorded_at,

@@ -134,6 +134,8 @@ class SessionManager:
             The source cannot be built (kind not available, file missing).
         """
         options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
+        # the person's assessed rate (strap sessions' assessments only): every session's pacer
+        # starts there; a session's own assessment then wins within it
         assessed = await asyncio.to_thread(self.storage.latest_resonance_bpm)
         pacer = make_pacer(request.mode, options, assessed_rate_bpm=assessed)
         stored_baseline, stored_settings = await asyncio.to_thread(self._stored_microbreak_state)

@@ -4,8 +4,11 @@ The service's is :class:`api.storage.Storage`, the read-only view
 :class:`api.storage.readonly.ReadOnlyDatabase`. They read settings, and what the dashboard,
 the trends, the baseline and the daily aggregates sent to a hub read.
 
-Strap sessions are those with ``source.kind == "ble"`` (a real person; simulations and replays
-are not). Metrics come back as ``(..., data)`` with ``data`` the stored window's metrics.
+Every read that aggregates across sessions (the person's numbers: the assessed resonance rate,
+the baseline windows, the dashboard, the trends, the resting measure, the day's aggregates for a
+hub, the breaks that prompt a check-in) counts only sessions on the person, told by one
+definition: :data:`PERSON_SOURCE` for a session row, :func:`of_person` for a row naming its
+session. Metrics come back as ``(..., data)`` with ``data`` the stored window's metrics.
 """
 
 from __future__ import annotations
@@ -15,9 +18,24 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Queries"]
+__all__ = ["PERSON_SOURCE", "Queries", "of_person"]
 
-_STRAP = "json_extract(source_json, '$.kind') = 'ble'"
+#: SQL on a ``sessions`` row: the session was on the person, a "strap session". That is a
+#: Bluetooth strap, watch or optical sensor (``source.kind == "ble"``, whichever ``stream``: the
+#: Heart Rate RR, PMD PPI or PMD ECG). A simulated person is not the person, nor is a replay,
+#: even of the person's own recording: the service cannot tell whose file it is, and a replay's
+#: windows are dated by the replay's clock, not by when the beats were recorded.
+PERSON_SOURCE = "json_extract(source_json, '$.kind') = 'ble'"
+
+
+def of_person(session_id: str = "session_id", *, or_none: bool = False) -> str:
+    """SQL: the column ``session_id`` names a session on the person (:data:`PERSON_SOURCE`).
+
+    ``or_none``: a row with no session counts too (a micro-break event recorded outside a
+    session is the person's own).
+    """
+    person = f"{session_id} IN (SELECT id FROM sessions WHERE {PERSON_SOURCE})"
+    return f"({session_id} IS NULL OR {person})" if or_none else person
 
 
 class Queries:
@@ -40,6 +58,21 @@ class Queries:
         """Every stored setting by key."""
         return {r[0]: json.loads(r[1]) for r in self.query("SELECT key, value_json FROM settings")}
 
+    def latest_resonance_bpm(self) -> float | None:
+        """The person's resonance rate (breaths/min), from a strap session's assessment.
+
+        That of the newest finished assessment of a strap session that found one; ``None``
+        when none has a result (none run, or none conclusive). An assessment of a simulated
+        person or of a replay is that session's own (its assessments), not the person's.
+        """
+        rows = self.query(
+            "SELECT json_extract(data_json, '$.result.resonance_bpm') FROM assessments "
+            "WHERE json_extract(data_json, '$.type') = 'assessment_complete' "
+            "AND json_extract(data_json, '$.result.resonance_bpm') IS NOT NULL "
+            f"AND {of_person()} ORDER BY recorded_at DESC, id DESC LIMIT 1"
+        )
+        return float(rows[0][0]) if rows else None
+
     # -- windows --------------------------------------------------------------------------------
 
     def session_windows(
@@ -56,23 +89,14 @@ class Queries:
         )
         return [(float(r[0]), json.loads(r[1])) for r in rows]
 
-    def windows_recorded_since(self, since: float) -> list[tuple[str, dict[str, Any]]]:
-        """Every session's windows ``(session_id, data)`` recorded at or after ``since``."""
-        rows = self.query(
-            "SELECT session_id, data_json FROM metrics WHERE recorded_at >= ?", (since,)
-        )
-        return [(str(r[0]), json.loads(r[1])) for r in rows]
-
     def strap_windows_recorded_since(self, since: float) -> list[tuple[str, float, dict[str, Any]]]:
         """Strap sessions' windows ``(session_id, recorded_at, data)`` recorded since ``since``.
 
         At or after ``since``, oldest first.
         """
         rows = self.query(
-            "SELECT m.session_id, m.recorded_at, m.data_json FROM metrics m "
-            "JOIN sessions s ON s.id = m.session_id "
-            "WHERE m.recorded_at >= ? AND json_extract(s.source_json, '$.kind') = 'ble' "
-            "ORDER BY m.recorded_at",
+            "SELECT session_id, recorded_at, data_json FROM metrics "
+            f"WHERE recorded_at >= ? AND {of_person()} ORDER BY recorded_at",
             (since,),
         )
         return [(str(r[0]), float(r[1]), json.loads(r[2])) for r in rows]
@@ -83,7 +107,7 @@ class Queries:
         """Strap sessions ``(id, created_at)`` begun in ``[start, end]``, oldest first."""
         rows = self.query(
             f"SELECT id, created_at FROM sessions WHERE created_at >= ? AND created_at <= ? "
-            f"AND {_STRAP} ORDER BY created_at",
+            f"AND {PERSON_SOURCE} ORDER BY created_at",
             (start, end),
         )
         return [(str(r[0]), float(r[1])) for r in rows]
@@ -91,17 +115,17 @@ class Queries:
     def first_strap_session(self, start: float, end: float) -> str | None:
         """The id of the first strap session begun in ``[start, end)``, if any."""
         rows = self.query(
-            f"SELECT id FROM sessions WHERE created_at >= ? AND created_at < ? AND {_STRAP} "
+            f"SELECT id FROM sessions WHERE created_at >= ? AND created_at < ? AND {PERSON_SOURCE} "
             "ORDER BY created_at LIMIT 1",
             (start, end),
         )
         return str(rows[0][0]) if rows else None
 
-    def practice_sessions(self, start: float, end: float) -> list[tuple[str, float]]:
-        """Sessions started in practice mode ``(id, created_at)`` in ``[start, end]``."""
+    def strap_practice_sessions(self, start: float, end: float) -> list[tuple[str, float]]:
+        """Strap sessions started in practice mode ``(id, created_at)`` in ``[start, end]``."""
         rows = self.query(
             "SELECT id, created_at FROM sessions WHERE mode = 'practice' AND created_at >= ? "
-            "AND created_at <= ? ORDER BY created_at",
+            f"AND created_at <= ? AND {PERSON_SOURCE} ORDER BY created_at",
             (start, end),
         )
         return [(str(r[0]), float(r[1])) for r in rows]
@@ -115,18 +139,22 @@ class Queries:
         """
         rows = self.query(
             "SELECT created_at, COALESCE(ended_at, ?) FROM sessions WHERE mode = 'practice' "
-            f"AND {_STRAP} AND created_at >= ? AND created_at < ?",
+            f"AND {PERSON_SOURCE} AND created_at >= ? AND created_at < ?",
             (now, start, end),
         )
         return [(float(r[0]), float(r[1])) for r in rows]
 
     # -- events of a day ------------------------------------------------------------------------
 
-    def break_effects(self, start: float, end: float) -> list[tuple[float, dict[str, Any]]]:
-        """Break effects ``(recorded_at, data)`` measured in ``[start, end]``, oldest first."""
+    def person_break_effects(self, start: float, end: float) -> list[tuple[float, dict[str, Any]]]:
+        """Break effects ``(recorded_at, data)`` measured in ``[start, end]``, oldest first.
+
+        Those of strap sessions or of none.
+        """
         rows = self.query(
             "SELECT recorded_at, data_json FROM micro_breaks WHERE kind = 'break_effect' "
-            "AND recorded_at >= ? AND recorded_at <= ? ORDER BY recorded_at",
+            f"AND recorded_at >= ? AND recorded_at <= ? AND {of_person(or_none=True)} "
+            "ORDER BY recorded_at",
             (start, end),
         )
         return [(float(r[0]), json.loads(r[1])) for r in rows]
@@ -137,12 +165,24 @@ class Queries:
         Those of strap sessions or of none (a break started from the page).
         """
         rows = self.query(
-            "SELECT m.kind, m.data_json FROM micro_breaks m LEFT JOIN sessions s "
-            "ON s.id = m.session_id WHERE m.recorded_at >= ? AND m.recorded_at < ? AND "
-            "(m.session_id IS NULL OR json_extract(s.source_json, '$.kind') = 'ble')",
+            "SELECT kind, data_json FROM micro_breaks WHERE recorded_at >= ? AND recorded_at < ? "
+            f"AND {of_person(or_none=True)}",
             (start, end),
         )
         return [(str(r[0]), json.loads(r[1])) for r in rows]
+
+    def recent_break_events(self, *, limit: int = 200) -> list[sqlite3.Row]:
+        """The person's newest flags, break starts and ends (``id``, ``kind``, ``recorded_at``).
+
+        Newest first, of strap sessions or of none (the day plan's signal-contingent
+        check-ins: a simulated person's flag asks the person nothing).
+        """
+        return self.query(
+            "SELECT id, kind, recorded_at FROM micro_breaks "
+            "WHERE kind IN ('micro_break', 'break_started', 'break_ended') "
+            f"AND {of_person(or_none=True)} ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
 
     def checkin_scores(self, start: float, end: float) -> list[tuple[int, int]]:
         """Check-ins' ``(stress, energy)`` made in ``[start, end)``."""

@@ -211,19 +211,6 @@ class SeriesTables(StorageCore):
         )
         return [{"id": r[0], "recorded_at": r[1], **json.loads(r[2])} for r in rows]
 
-    def latest_resonance_bpm(self) -> float | None:
-        """The resonance rate (breaths/min) of the newest finished assessment that found one.
-
-        ``None`` when no stored assessment has a result (none run, or none conclusive).
-        """
-        rows = self.query(
-            "SELECT json_extract(data_json, '$.result.resonance_bpm') FROM assessments "
-            "WHERE json_extract(data_json, '$.type') = 'assessment_complete' "
-            "AND json_extract(data_json, '$.result.resonance_bpm') IS NOT NULL "
-            "ORDER BY recorded_at DESC, id DESC LIMIT 1"
-        )
-        return float(rows[0][0]) if rows else None
-
     # -- micro-break events ---------------------------------------------------------------------
 
     def add_micro_break(
@@ -262,18 +249,6 @@ class SeriesTables(StorageCore):
                 "SELECT COUNT(*) FROM micro_breaks WHERE ? IS NULL OR session_id = ?",
                 (session_id, session_id),
             )[0][0]
-        )
-
-    def recent_break_events(self, *, limit: int = 200) -> list[sqlite3.Row]:
-        """The newest flags, break starts and ends (``id``, ``kind``, ``recorded_at``).
-
-        Newest first (the day plan's signal-contingent check-ins).
-        """
-        return self.query(
-            "SELECT id, kind, recorded_at FROM micro_breaks "
-            "WHERE kind IN ('micro_break', 'break_started', 'break_ended') "
-            "ORDER BY id DESC LIMIT ?",
-            (limit,),
         )
 
     # -- resuming a live client -----------------------------------------------------------------

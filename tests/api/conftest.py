@@ -80,6 +80,22 @@ def scripted_factory(
     return factory
 
 
+def person_on_a_strap(
+    person: dict[str, Any],
+) -> Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]:
+    """A source factory: a ``ble`` spec is a simulated person wearing the strap (``person``:
+    :class:`api.pipeline.SimulatorSpec` fields, read when each session starts; it follows the
+    pacer, so an assessment finds its rate); the rest go to :func:`api.pipeline.make_source`.
+    To the service it is a strap session: the person's own numbers."""
+
+    def factory(spec: SimulatorSpec | ReplaySpec | BleSpec, control: SourceControl) -> BeatSource:
+        if isinstance(spec, BleSpec):
+            return make_source(SimulatorSpec(kind="simulator", **person), control)
+        return make_source(spec, control)
+
+    return factory
+
+
 @dataclass
 class Server:
     url: str

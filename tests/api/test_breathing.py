@@ -9,7 +9,7 @@ from typing import Any
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
-from tests.api.conftest import Server, wait_for
+from tests.api.conftest import Server, person_on_a_strap, wait_for
 
 
 def _start(server: Server, body: dict[str, Any]) -> dict[str, Any]:
@@ -122,12 +122,15 @@ def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., S
 
 def test_practice_defaults_to_the_latest_stored_assessment(serve: Callable[..., Server]) -> None:
     """A later session practises at the person's assessed rate, not 6/min; an explicit rate
-    still wins. The assessment is a real one, stored by an earlier session."""
-    server = serve()
+    still wins. The assessment is a real one, stored by an earlier strap session (a simulated
+    person's would not be the person's: tests/api/test_own_numbers.py)."""
+    server = serve(
+        source_factory=person_on_a_strap({"seed": 7, "resonance_bpm": 5.0, "speed": "max"})
+    )
     first = _start(
         server,
         {
-            "source": {"kind": "simulator", "seed": 7, "resonance_bpm": 5.0, "speed": "max"},
+            "source": {"kind": "ble", "address": "AA:BB:CC:00:00:01"},
             "mode": "assessment",
             "label": "assessment",
         },

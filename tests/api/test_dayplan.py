@@ -510,19 +510,24 @@ def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
                 "rmssd_change_pct": change,
             },
         )
-    # a practice session on Tuesday: RMSSD 20 ms in its first window, 35 ms in its last
+    # a strap practice session on Tuesday: RMSSD 20 ms in its first window, 35 ms in its last;
+    # a simulated person's practice and break that day are not the person's
     practice_start = berlin(2026, 12, 8, 13, 0).timestamp()
-    storage.create_session(
-        "practice-8",
-        created_at=practice_start,
-        mode="practice",
-        source={"kind": "simulator"},
-        options={},
-    ).result(timeout=10)
-    for t, v in ((60.0, 20.0), (65.0, 22.0), (300.0, 35.0)):
-        storage.add_snapshot(
-            "metrics", "practice-8", t_s=t, recorded_at=practice_start + t, data={"rmssd_ms": v}
-        )
+    for sid, kind in (("practice-8", "ble"), ("sim-practice-8", "simulator")):
+        storage.create_session(
+            sid, created_at=practice_start, mode="practice", source={"kind": kind}, options={}
+        ).result(timeout=10)
+        for t_s, v in ((60.0, 20.0), (65.0, 22.0), (300.0, 35.0)):
+            storage.add_snapshot(
+                "metrics", sid, t_s=t_s, recorded_at=practice_start + t_s, data={"rmssd_ms": v}
+            )
+    storage.add_micro_break(
+        session_id="sim-practice-8",
+        t_s=400.0,
+        recorded_at=practice_start + 400,
+        kind="break_effect",
+        data={"kind": "walk", "rmssd_change_pct": 50.0},
+    )
     storage.flush().result(timeout=10)
     with server.client() as c:
         r = c.get("/api/v1/dashboard", params={"days": 7})
