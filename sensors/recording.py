@@ -44,7 +44,8 @@ gaps the live source flagged. Untimed formats have no gaps.
 
 Every problem in a file raises :class:`sensors.RecordingFormatError` naming the path, the line
 (1-based) and the problem: not a number, an RR beyond 64 s either way (a corrupt value such as
-``1e12``; 0 and negative values are read, for ``hrv.clean`` to label), missing column,
+``1e12``; 0 and negative values are read, for ``hrv.clean`` to label, and add no time to the
+timeline: such a beat sits at the time of the beat before it, never earlier), missing column,
 truncated HRM, empty file, unsupported version; messages quote
 at most 200 characters of the file.
 

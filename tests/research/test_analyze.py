@@ -549,3 +549,17 @@ def test_parquet_types_come_from_the_units_not_the_data(tmp_path: Path) -> None:
     both = pa.concat_tables(tables).to_pydict()
     assert both["ectopy_warning"] == [None, True]
     assert both["ectopy_reason"] == [None, "frequent ectopy"]
+
+
+def test_a_negative_value_does_not_shorten_the_recording(tmp_path: Path) -> None:
+    """Review finding: 200 x 800, -60000, 200 x 800, 5 x 0, 100 x 800 (400 s of beats) was
+    reported as 5.7 min. A value of 0 or below adds no time; hrv.clean labels it."""
+    path = tmp_path / "neg.txt"
+    values = [800] * 200 + [-60000] + [800] * 200 + [0] * 5 + [800] * 100
+    path.write_text("".join(f"{v}\n" for v in values))
+    res = runner.invoke(app, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    (obj,) = map(json.loads, res.stdout.splitlines())
+    assert obj["n_beats"] == 506 and obj["duration_s"] == pytest.approx(400.0)
+    assert obj["n_artefacts"] >= 6
+    assert "6.7 min" in runner.invoke(app, ["analyze", str(path)]).stdout
