@@ -112,12 +112,18 @@ def _human(event: dict[str, Any]) -> str | None:
         )
     if kind == "replay_end":
         return (
-            f"{minutes}  replay {event['state']}: {event['n_beats']} beats, "
+            f"{minutes}  replay {event['state']}: {event['n_beats']} beats"
+            f"{_skipped(event['n_skipped'])}, "
             f"{event['n_windows']} windows, {event['n_signals']} signals "
             f"({event['n_irregular']} with irregular rhythm), "
             f"{event['n_micro_breaks']} micro-break(s)"
         )
     return None
+
+
+def _skipped(n: int) -> str:
+    """`` (1 skipped as unusable)``: the beats the pipeline did not take (an RR of 0 or less)."""
+    return f" ({n} skipped as unusable)" if n else ""
 
 
 class _ReplayOutput(Listener):
