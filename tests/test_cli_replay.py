@@ -337,3 +337,32 @@ def test_a_negative_value_loses_no_beat_and_the_counts_agree(tmp_path: Path) -> 
     end = lines(real.stdout)[-1]
     assert (end["n_beats"], end["n_skipped"]) == (771, 1)
     assert "(772 beats, 1 of them unusable: an RR of 0 or less)" in end["message"]
+
+
+def test_a_folder_is_named_as_one(tmp_path: Path) -> None:
+    """Review finding: a folder was 'no such file'."""
+    out = runner.invoke(app, ["replay", str(tmp_path)])
+    assert out.exit_code == 2
+    assert out.stderr == f"hrvpace replay: {tmp_path}: a folder: replay takes one recording file\n"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_file_that_is_no_recording_says_why_once(as_json: bool) -> None:
+    """Review finding: a README printed the pipeline's WARNING log line and 'replay failed: 0
+    beats ...' before the reason. Only the reason now, once (with --json the replay_end line
+    on stdout too, as every replay ends)."""
+    path = DATA / "README.md"
+    out = subprocess.run(
+        [sys.executable, "-m", "api", "replay", str(path), *(["--json"] if as_json else [])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    reason = f"{path}:1: RR interval '# Real RR-interval data (offline copies)' is not a number"
+    assert out.stderr == f"hrvpace replay: {reason}\n"
+    if as_json:
+        (end,) = lines(out.stdout)
+        assert (end["state"], end["message"], end["n_beats"]) == ("failed", reason, 0)
+    else:
+        assert out.stdout == ""
