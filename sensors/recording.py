@@ -33,9 +33,10 @@ chooses the signal (name or 0-based index) and ``sampling_rate_hz`` states a CSV
 Auto-detection (``format=None``) looks only at self-describing content: the hrvpace header line,
 a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV Logger header
 rows. Anything else is read as ``plain`` in the given units (ms by default): a PhysioNet,
-gHRV or Elite HRV file must be named with ``format=``. A ``plain`` read refuses a series of 100
-or more values that strictly increase throughout (cumulative beat times, never RR intervals) and
-points to ``format="ghrv_beats"``.
+gHRV or Elite HRV file must be named with ``format=`` (the commands and the service's uploads
+choose it with :func:`api.research.discover.choose_reading`, from the file's name and
+content). A ``plain`` read refuses a series of 100 or more values that strictly increase
+throughout (cumulative beat times, never RR intervals) and points to ``format="ghrv_beats"``.
 
 Gaps: files with a clock time per beat (Polar Sensor Logger, HRV Logger, hrvpace) get
 ``gaps`` where the clock moves on further than the RR intervals explain (the rule, and how well
