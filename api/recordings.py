@@ -9,9 +9,10 @@ not followed.
 
 Uploads are read before they are kept, as ``hrvpace analyze`` reads a file (the one detection,
 :func:`api.research.discover.choose_reading`, on the uploaded file's name and content, then
-:func:`sensors.read_recording`), so a stored upload replays; a name already taken is never
-overwritten: the upload gets the next free name (``rest.txt`` -> ``rest-2.txt``) and the
-answer says which. Each upload keeps a small sidecar
+:func:`sensors.read_recording`), so a stored upload replays; its name is the uploaded one made
+safe (:func:`safe_name`: the extension kept, ``recording`` for a stem without ASCII letters or
+digits); a name already taken is never overwritten: the upload gets the next free name
+(``rest.txt`` -> ``rest-2.txt``) and the answer says which. Each upload keeps a small sidecar
 ``.<name>.json`` (format, units, beats, duration) so listing does not re-read the files.
 
 Errors never quote a file's content: an unreadable recording is named with its line number only.
@@ -56,19 +57,28 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_name(filename: str | None) -> str:
     """A safe recording name from an uploaded file's name (its last component, cleaned).
 
+    The extension is kept; the stem keeps its ASCII letters, digits, ``.``, ``_`` and ``-``
+    (every other run of characters becomes one ``_``, leading punctuation is dropped). A stem
+    left with no letter or digit (``日本.txt``, ``-.txt``) becomes ``recording``.
+
     >>> safe_name("../../etc/passwd")
     'passwd'
     >>> safe_name("my rest (1).txt")
     'my_rest_1_.txt'
+    >>> safe_name("日本.txt")
+    'recording.txt'
     """
     base = re.split(r"[\\/]", filename or "")[-1]
-    cleaned = _UNSAFE.sub("_", base).lstrip("._-")
-    stem, dot, suffix = cleaned.rpartition(".")
-    if len(cleaned) > 100:
-        suffix = suffix[:16] if dot else ""
-        cleaned = (stem if dot else cleaned)[: 99 - len(suffix)].rstrip("._-")
-        cleaned = f"{cleaned}.{suffix}" if suffix else cleaned
-    return cleaned if cleaned and _NAME_RE.match(cleaned) else "recording.txt"
+    stem, ext = os.path.splitext(base)  # a leading dot is no extension: ".hidden" is a stem
+    stem = re.sub(r"\.+", ".", _UNSAFE.sub("_", stem)).lstrip("._-").rstrip(".")
+    suffix = _UNSAFE.sub("_", ext[1:]).strip("._-")[:16]
+    room = 100 - (len(suffix) + 1 if suffix else 0)
+    if len(stem) > room:
+        stem = stem[:room].rstrip("._-")
+    if not stem:
+        stem, suffix = "recording", suffix or "txt"
+    cleaned = f"{stem}.{suffix}" if suffix else stem
+    return cleaned if _valid(cleaned) else "recording.txt"
 
 
 def api_flags(text: str) -> str:

@@ -325,6 +325,30 @@ def test_a_plain_upload_says_its_units(serve: Callable[..., Server]) -> None:
         assert [x["units"] for x in listed] == ["ms"]
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("日本.txt", "recording.txt"),
+        ("-.txt", "recording.txt"),
+        ("日本", "recording.txt"),
+        ("日本_rest.csv", "rest.csv"),
+        ("rest..txt", "rest.txt"),  # never '..' inside a name (not a valid name)
+        ("x.日本", "x"),
+        ("-" * 200 + ".hrm", "recording.hrm"),
+    ],
+)
+def test_a_name_without_ascii_letters_keeps_its_extension(given: str, expected: str) -> None:
+    """Review finding: ``日本.txt`` and ``-.txt`` both became ``txt``."""
+    assert safe_name(given) == expected
+
+
+def test_non_ascii_names_are_kept_apart_with_their_extension(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        names = [_upload(c, n, b"800\n810\n").json()["name"] for n in ("日本.txt", "-.txt")]
+        assert names == ["recording.txt", "recording-2.txt"]
+
+
 def test_a_negative_value_does_not_rewind_the_uploaded_recording(
     serve: Callable[..., Server],
 ) -> None:
