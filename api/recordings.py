@@ -7,8 +7,11 @@ folder can be named: a name is one path component of letters, digits, ``.``, ``_
 (no leading dot, at most 100 characters), and a symbolic link leading out of the folder is
 not followed.
 
-Uploads are read with :func:`sensors.read_recording` before they are kept, so a stored upload
-replays; a name already taken is never overwritten: the upload gets the next free name
+Uploads are read before they are kept, as ``hrvpace analyze`` reads a file (the one detection,
+:func:`api.research.discover.choose_reading`, on the uploaded file's name and content, then
+:func:`sensors.read_recording`), so a stored upload replays; its name is the uploaded one made
+safe (:func:`safe_name`: the extension kept, ``recording`` for a stem without ASCII letters or
+digits); a name already taken is never overwritten: the upload gets the next free name
 (``rest.txt`` -> ``rest-2.txt``) and the answer says which. Each upload keeps a small sidecar
 ``.<name>.json`` (format, units, beats, duration) so listing does not re-read the files.
 
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from api.errors import RecordingNotFoundError, RecordingUnreadableError
+from api.research.discover import choose_reading
 from sensors import RECORDING_FORMATS
 from sensors.beat import SourceState, SourceStatus
 from sensors.errors import RecordingFormatError, SensorError
@@ -53,19 +57,49 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_name(filename: str | None) -> str:
     """A safe recording name from an uploaded file's name (its last component, cleaned).
 
+    The extension is kept; the stem keeps its ASCII letters, digits, ``.``, ``_`` and ``-``
+    (every other run of characters becomes one ``_``, leading punctuation is dropped). A stem
+    left with no letter or digit (``日本.txt``, ``-.txt``) becomes ``recording``.
+
     >>> safe_name("../../etc/passwd")
     'passwd'
     >>> safe_name("my rest (1).txt")
     'my_rest_1_.txt'
+    >>> safe_name("日本.txt")
+    'recording.txt'
     """
     base = re.split(r"[\\/]", filename or "")[-1]
-    cleaned = _UNSAFE.sub("_", base).lstrip("._-")
-    stem, dot, suffix = cleaned.rpartition(".")
-    if len(cleaned) > 100:
-        suffix = suffix[:16] if dot else ""
-        cleaned = (stem if dot else cleaned)[: 99 - len(suffix)].rstrip("._-")
-        cleaned = f"{cleaned}.{suffix}" if suffix else cleaned
-    return cleaned if cleaned and _NAME_RE.match(cleaned) else "recording.txt"
+    stem, ext = os.path.splitext(base)  # a leading dot is no extension: ".hidden" is a stem
+    stem = re.sub(r"\.+", ".", _UNSAFE.sub("_", stem)).lstrip("._-").rstrip(".")
+    suffix = _UNSAFE.sub("_", ext[1:]).strip("._-")[:16]
+    room = 100 - (len(suffix) + 1 if suffix else 0)
+    if len(stem) > room:
+        stem = stem[:room].rstrip("._-")
+    if not stem:
+        stem, suffix = "recording", suffix or "txt"
+    cleaned = f"{stem}.{suffix}" if suffix else stem
+    return cleaned if _valid(cleaned) else "recording.txt"
+
+
+def api_flags(text: str) -> str:
+    """A reader's message with the API's field names for the command line's flags."""
+    return text.replace("--units ", "units=").replace("--format ", "format=")
+
+
+def _unreadable(name: str, exc: RecordingFormatError, format: str | None) -> str:
+    """Why the upload ``name`` cannot be read, quoting no line of it.
+
+    A problem of the whole file (units, duration) is the reason ``hrvpace analyze`` gives,
+    quoting no line: it is passed on as it is (:func:`api_flags`). A problem at a line may
+    quote the line: only its number is given.
+    """
+    if exc.line is None:
+        return f"{name}: {api_flags(exc.problem)}"
+    what = f"as {format!r}" if format else "in any known format"
+    return (
+        f"{name}: not a readable RR recording {what} at line {exc.line}"
+        f" (formats: {', '.join(RECORDING_FORMATS)}; units ms or s)"
+    )
 
 
 def _valid(name: str) -> bool:
@@ -174,7 +208,10 @@ class RecordingStore:
         filename
             The name the client gave; made safe with :func:`safe_name`, and made unique.
         format, units
-            Passed to :func:`sensors.read_recording` (``None`` detects the format; ms).
+            The format and units the client named; ``None`` chooses them as ``hrvpace analyze``
+            does (:func:`api.research.discover.choose_reading`: a known header, the PhysioNet
+            ``*rr_secs*`` name of ``filename`` with seconds after line 1, strictly rising beat
+            times, else plain in ``units``, ms by default).
 
         Raises
         ------
@@ -182,22 +219,14 @@ class RecordingStore:
             The file is not a readable recording (the message names the line, not its text).
         """
         wanted = safe_name(filename)
+        # the detection of `hrvpace analyze`, on the name the client gave the file (the upload
+        # is on disk under a temporary name)
+        given = re.split(r"[\\/]", filename or "")[-1] or wanted
+        reading = choose_reading(data_path, format=format, units=units, name=given)
         try:
-            rec = read_recording(data_path, format=format, units=units)
+            rec = read_recording(data_path, format=reading.format, units=reading.units)
         except RecordingFormatError as exc:
-            where = f" at line {exc.line}" if exc.line is not None else ""
-            what = f"as {format!r}" if format else "in any known format"
-            # A problem of the whole file (units, duration) says what to do and quotes no line
-            # of it: pass that on, with the API's field names for the CLI's flags. A problem at
-            # a line may quote the line: only its number is given.
-            hint = ""
-            if exc.line is None:
-                hint = exc.problem.replace("--units ", "units=").replace("--format ", "format=")
-                hint = "; " + hint
-            raise RecordingUnreadableError(
-                f"{wanted}: not a readable RR recording {what}{where}{hint}"
-                f" (formats: {', '.join(RECORDING_FORMATS)}; units ms or s)"
-            ) from None
+            raise RecordingUnreadableError(_unreadable(wanted, exc, format)) from None
         except (ValueError, OverflowError, MemoryError) as exc:
             raise RecordingUnreadableError(
                 f"{wanted}: not a readable RR recording ({type(exc).__name__})"
@@ -212,7 +241,7 @@ class RecordingStore:
             size_bytes=(self.root / name).stat().st_size,
             uploaded_at=time.time(),
             format=rec.source_format,
-            units=units if rec.source_format == "plain" else None,
+            units=reading.units_read if rec.source_format == "plain" else None,
             beats=n,
             duration_s=duration_s,
         )
@@ -277,9 +306,7 @@ class RecordingSource(ReplaySource):
         if rec is not None:
             return rec
         try:
-            rec = await asyncio.to_thread(
-                read_recording, self._file, format=self._format, units=self._units
-            )
+            rec = await asyncio.to_thread(_read_as_detected, self._file, self._format, self._units)
         except (SensorError, ValueError, OverflowError, MemoryError) as exc:
             line = exc.line if isinstance(exc, RecordingFormatError) else None
             where = f" at line {line}" if line is not None else ""
@@ -288,3 +315,15 @@ class RecordingSource(ReplaySource):
             raise SensorError(reason) from None
         self._recording = rec
         return rec
+
+
+def _read_as_detected(path: Path, format: str | None, units: str | None) -> Recording:
+    """Read ``path`` in ``format``, else as ``hrvpace analyze`` would.
+
+    ``format`` is ``None`` for a file copied into the folder by hand (never read by an upload):
+    its format and units are chosen by :func:`api.research.discover.choose_reading`.
+    """
+    if format is None:
+        reading = choose_reading(path, units=units)
+        format, units = reading.format, reading.units
+    return read_recording(path, format=format, units=units)

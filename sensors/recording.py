@@ -33,9 +33,10 @@ chooses the signal (name or 0-based index) and ``sampling_rate_hz`` states a CSV
 Auto-detection (``format=None``) looks only at self-describing content: the hrvpace header line,
 a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV Logger header
 rows. Anything else is read as ``plain`` in the given units (ms by default): a PhysioNet,
-gHRV or Elite HRV file must be named with ``format=``. A ``plain`` read refuses a series of 100
-or more values that strictly increase throughout (cumulative beat times, never RR intervals) and
-points to ``format="ghrv_beats"``.
+gHRV or Elite HRV file must be named with ``format=`` (the commands and the service's uploads
+choose it with :func:`api.research.discover.choose_reading`, from the file's name and
+content). A ``plain`` read refuses a series of 100 or more values that strictly increase
+throughout (cumulative beat times, never RR intervals) and points to ``format="ghrv_beats"``.
 
 Gaps: files with a clock time per beat (Polar Sensor Logger, HRV Logger, hrvpace) get
 ``gaps`` where the clock moves on further than the RR intervals explain (the rule, and how well
@@ -44,7 +45,8 @@ gaps the live source flagged. Untimed formats have no gaps.
 
 Every problem in a file raises :class:`sensors.RecordingFormatError` naming the path, the line
 (1-based) and the problem: not a number, an RR beyond 64 s either way (a corrupt value such as
-``1e12``; 0 and negative values are read, for ``hrv.clean`` to label), missing column,
+``1e12``; 0 and negative values are read, for ``hrv.clean`` to label, and add no time to the
+timeline: such a beat sits at the time of the beat before it, never earlier), missing column,
 truncated HRM, empty file, unsupported version; messages quote
 at most 200 characters of the file.
 

@@ -37,7 +37,10 @@ class ReplaySource(BeatSource):
     since iteration began (scheduled against the start, so waits do not drift). At
     ``speed="max"`` nothing waits, but the stream still hands control to the event loop every
     256 beats. The status goes ``STREAMING`` -> ``ENDED`` (``FAILED`` when the file cannot be
-    read, with the reason).
+    read, with the reason); the ``ENDED`` message counts the beats and, apart, those with an
+    RR of 0 or less (artefacts a session's pipeline skips as unusable: ``772 beats, 1 of them
+    unusable``, for 771 beats taken and 1 skipped). Such a beat is emitted at the time of the
+    beat before it (it adds no time, :func:`sensors.formats._common.beat_elapsed_s`).
 
     Parameters
     ----------
@@ -160,10 +163,16 @@ class ReplaySource(BeatSource):
                 gap_before=bool(gaps[i]),
                 heart_rate_bpm=None if hr_i is None or math.isnan(hr_i) else hr_i,
             )
+        # beats with an RR of 0 or less (artefacts: no heart beat has one) are emitted as they
+        # are; the session's pipeline skips them as unusable (its n_skipped), so say how many
+        unusable = sum(1 for r in rr_ms if not r > 0)
+        counted = f"{n} beats" + (
+            f", {unusable} of them unusable: an RR of 0 or less" if unusable else ""
+        )
         self._set_status(
             SourceStatus(
                 SourceState.ENDED,
-                message=f"replay of {self._name()} ended ({n} beats)",
+                message=f"replay of {self._name()} ended ({counted})",
                 device_name=str(device) if device is not None else None,
             )
         )

@@ -312,3 +312,57 @@ def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
     beats_alone = runner.invoke(app, ["replay", str(broken), "--beats"])
     assert beats_alone.exit_code == 2 and "--beats" in beats_alone.stderr
     assert "--json" in beats_alone.stderr
+
+
+def test_a_negative_value_loses_no_beat_and_the_counts_agree(tmp_path: Path) -> None:
+    """Review findings: 200 x 800, -60000, 200 x 800, 5 x 0, 100 x 800 ended at 340 s with
+    426 of 506 beats (the 75 valid beats after the negative value dropped as out of order), and
+    a replay said 772 beats where 771 were taken. Every valid beat is taken now, the 6
+    artefacts are skipped, and the end counts both."""
+    path = tmp_path / "neg.txt"
+    values = [800] * 200 + [-60000] + [800] * 200 + [0] * 5 + [800] * 100
+    path.write_text("".join(f"{v}\n" for v in values))
+    out = runner.invoke(app, ["replay", str(path), "--json", "--beats"])
+    assert out.exit_code == 0, out.output
+    events = lines(out.stdout)
+    end = events[-1]
+    assert (end["n_beats"], end["n_skipped"], end["t_s"]) == (500, 6, 400.0)
+    assert "506 beats, 6 of them unusable" in end["message"]
+    taken = [e for e in events if e["type"] == "beat"]
+    assert [e["rr_ms"] for e in taken] == [800] * 500
+    assert [e["t_s"] for e in taken] == pytest.approx([0.8 * (k + 1) for k in range(500)])
+    human = runner.invoke(app, ["replay", str(path)])
+    assert "replay ended: 500 beats (6 skipped as unusable)," in human.stdout
+    real = runner.invoke(app, ["replay", str(DATA / "hrvpkg_real_rri_ms.txt"), "--json"])
+    end = lines(real.stdout)[-1]
+    assert (end["n_beats"], end["n_skipped"]) == (771, 1)
+    assert "(772 beats, 1 of them unusable: an RR of 0 or less)" in end["message"]
+
+
+def test_a_folder_is_named_as_one(tmp_path: Path) -> None:
+    """Review finding: a folder was 'no such file'."""
+    out = runner.invoke(app, ["replay", str(tmp_path)])
+    assert out.exit_code == 2
+    assert out.stderr == f"hrvpace replay: {tmp_path}: a folder: replay takes one recording file\n"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_file_that_is_no_recording_says_why_once(as_json: bool) -> None:
+    """Review finding: a README printed the pipeline's WARNING log line and 'replay failed: 0
+    beats ...' before the reason. Only the reason now, once (with --json the replay_end line
+    on stdout too, as every replay ends)."""
+    path = DATA / "README.md"
+    out = subprocess.run(
+        [sys.executable, "-m", "api", "replay", str(path), *(["--json"] if as_json else [])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    reason = f"{path}:1: RR interval '# Real RR-interval data (offline copies)' is not a number"
+    assert out.stderr == f"hrvpace replay: {reason}\n"
+    if as_json:
+        (end,) = lines(out.stdout)
+        assert (end["state"], end["message"], end["n_beats"]) == ("failed", reason, 0)
+    else:
+        assert out.stdout == ""

@@ -190,7 +190,10 @@ def analyze(
         raise typer.Exit(2) from None
     failed = [r for r in results if not r.ok]
     for r in failed:
-        typer.echo(f"hrvpace analyze: {r.path}: {r.error} (skipped)", err=True)
+        # the reason names the file itself when it comes from the reader ("path:line: ...")
+        said = r.error or ""
+        named = said if said.startswith(f"{r.path}:") else f"{r.path}: {said}"
+        typer.echo(f"hrvpace analyze: {named} (skipped)", err=True)
     for r in results:
         if as_json:
             obj = r.to_json()

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -70,6 +71,7 @@ from api.commands._options import (
     signal_options,
 )
 from api.pipeline import (
+    SOURCE_FAILURE,
     Listener,
     SessionStore,
     Speed,
@@ -112,12 +114,18 @@ def _human(event: dict[str, Any]) -> str | None:
         )
     if kind == "replay_end":
         return (
-            f"{minutes}  replay {event['state']}: {event['n_beats']} beats, "
+            f"{minutes}  replay {event['state']}: {event['n_beats']} beats"
+            f"{_skipped(event['n_skipped'])}, "
             f"{event['n_windows']} windows, {event['n_signals']} signals "
             f"({event['n_irregular']} with irregular rhythm), "
             f"{event['n_micro_breaks']} micro-break(s)"
         )
     return None
+
+
+def _skipped(n: int) -> str:
+    """`` (1 skipped as unusable)``: the beats the pipeline did not take (an RR of 0 or less)."""
+    return f" ({n} skipped as unusable)" if n else ""
 
 
 class _ReplayOutput(Listener):
@@ -275,7 +283,8 @@ def replay(
     if beats and not as_json:
         raise typer.BadParameter("--beats prints beat lines of --json: give --json too")
     if not file.is_file():
-        typer.echo(f"hrvpace replay: {file}: no such file", err=True)
+        what = "a folder: replay takes one recording file" if file.is_dir() else "no such file"
+        typer.echo(f"hrvpace replay: {file}: {what}", err=True)
         raise typer.Exit(2)
     baseline = _load_baseline(baseline_file)
     segments = segments_from_options(start_at, end_at)
@@ -338,6 +347,9 @@ def replay(
             )
         )
 
+    # the command says why a replay failed: the pipeline's log line of it would say it first
+    quiet = _WithoutSourceFailure()
+    logging.getLogger("api.pipeline.loop").addFilter(quiet)
     try:
         if store:
             source_desc: dict[str, Any] = {
@@ -359,7 +371,10 @@ def replay(
     except (SensorError, BreathingError) as exc:
         typer.echo(f"hrvpace replay: {exc}", err=True)
         raise typer.Exit(1) from None
-    emit(end)
+    finally:
+        logging.getLogger("api.pipeline.loop").removeFilter(quiet)
+    if as_json or end["state"] != "failed" or end["n_beats"]:
+        emit(end)  # a replay that failed before its first beat: the reason alone (below)
     if stdout_gone:
         raise typer.Exit(1)
     if baseline_file is not None:
@@ -367,6 +382,13 @@ def replay(
     if end["state"] == "failed":
         typer.echo(f"hrvpace replay: {end['message']}", err=True)
         raise typer.Exit(1)
+
+
+class _WithoutSourceFailure(logging.Filter):
+    """Leaves out the pipeline's log line of a failed source (:data:`SOURCE_FAILURE`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, SOURCE_FAILURE, False)
 
 
 def _stored(

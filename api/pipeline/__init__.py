@@ -23,7 +23,7 @@ from api.pipeline.analysis import (
     make_analyser,
 )
 from api.pipeline.assembly import Stages, assemble, follow_pacer, play, session_stages
-from api.pipeline.loop import Pipeline, PipelineResult
+from api.pipeline.loop import SOURCE_FAILURE, Pipeline, PipelineResult
 from api.pipeline.microbreaks import (
     BASELINE_KEY,
     MICROBREAK_SETTINGS_KEY,
@@ -43,6 +43,7 @@ __all__ = [
     "LIVE_WINDOW_S",
     "MAX_SPEED",
     "MICROBREAK_SETTINGS_KEY",
+    "SOURCE_FAILURE",
     "SPEED_RULE",
     "Analyser",
     "BleSpec",

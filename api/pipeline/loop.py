@@ -45,7 +45,7 @@ from api.pipeline.sinks import Listener, SessionStore
 from sensors.beat import Beat, SourceStatus
 from sensors.source import BeatSource
 
-__all__ = ["SIGNAL_EVERY_S", "Pipeline", "PipelineResult"]
+__all__ = ["SIGNAL_EVERY_S", "SOURCE_FAILURE", "Pipeline", "PipelineResult"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 #: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
 #: whole recording in memory while no client holds it back).
 WRITE_BACKLOG_MAX = 2_000
+
+#: Attribute set on the log record of a failed source (``logging`` ``extra``): the session's
+#: result carries the reason, so a command that reports it (``hrvpace replay``) filters it.
+SOURCE_FAILURE = "hrvpace_source_failure"
 
 #: Session time (s) between two ``signal`` messages: one at the first beat at least this long
 #: after the previous one (the metrics windows' step).
@@ -219,7 +223,13 @@ class Pipeline:
         except Exception as exc:  # a failing source ends its session, never the service
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
             # the reason may quote the data (a recording's line): details at DEBUG only
-            log.warning("session %s: source failed (%s)", self.session_id, type(exc).__name__)
+            # marked, so a command that reports the failure itself can leave this line out
+            log.warning(
+                "session %s: source failed (%s)",
+                self.session_id,
+                type(exc).__name__,
+                extra={SOURCE_FAILURE: True},
+            )
             log.debug("session %s: source failure: %s", self.session_id, reason)
             return PipelineResult("failed", reason)
         return PipelineResult("ended", self.source.status.message or "the source ended")

@@ -109,9 +109,16 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
 
 
 def choose_reading(
-    path: str | os.PathLike[str], *, format: str | None = None, units: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    units: str | None = None,
+    name: str | None = None,
 ) -> Reading:
     """The format and units to read ``path`` with (see the module docstring).
+
+    The one detection of every command and of the service's uploads (``hrvpace analyze``,
+    ``replay``, ``report``, ``POST /api/v1/recordings``).
 
     Parameters
     ----------
@@ -121,6 +128,9 @@ def choose_reading(
         A format the user named (used as is), or ``None`` to decide from the content.
     units
         Units the user named for files that do not state theirs (``plain``), or ``None`` (ms).
+    name
+        The file's name as its owner gave it, for the ``*rr_secs*`` rule (an upload is on
+        disk under a temporary name); ``None``: the name of ``path``.
 
     Returns
     -------
@@ -140,7 +150,7 @@ def choose_reading(
         return Reading(detected, None, "ms", f"{detected} (the file's header)")
     values = _numbers(lines)
     lo, hi = _SECONDS_RANGE
-    if values is not None and values.size >= 3 and _RR_SECS_NAME.search(p.name):
+    if values is not None and values.size >= 3 and _RR_SECS_NAME.search(name or p.name):
         rest = values[1:]
         if lo <= float(np.median(rest)) <= hi:
             return Reading(

@@ -25,6 +25,7 @@ __all__ = [
     "QUOTE_MAX_CHARS",
     "Line",
     "Recording",
+    "beat_elapsed_s",
     "check_recording",
     "check_rr_values",
     "data_lines",
@@ -71,9 +72,11 @@ class Recording:
         (seconds are multiplied by 1000, never rounded).
     t_s
         Time of each beat in seconds on the file's own timeline. Without timestamps in the file
-        it is ``start_s + cumsum(rr_ms) / 1000`` (docs/ARCHITECTURE.md, "Timeline"); after a gap
-        inferred from timestamps it also includes the estimated missing time; hrvpace recordings
-        keep the stream time they were recorded with.
+        it is ``start_s + beat_elapsed_s(rr_ms)``, i.e. ``start_s + cumsum(rr_ms) / 1000`` with
+        an interval of 0 or below counting as no time (:func:`beat_elapsed_s`;
+        docs/ARCHITECTURE.md, "Timeline"); after a gap inferred from timestamps it also includes
+        the estimated missing time; hrvpace recordings keep the stream time they were recorded
+        with.
     gaps
         bool; ``gaps[i]`` means beats are missing before beat ``i`` (no successive difference
         may be taken across it). ``gaps[0]`` has no beat before it and no meaning; readers set
@@ -230,11 +233,11 @@ def check_rr_values(
 
     ``rr_ms`` is in milliseconds (after unit conversion); ``shown`` is the text of each value
     as the file has it, quoted in the message. A value of 0 or below is read as it is: no RR
-    can have it, and ``hrv.clean`` labels it (``short``) like any other artefact (issue 12: one
-    such value is no reason to refuse a recording); the live pipeline skips it as an unusable
-    beat. A value beyond the limit either way (``1e12``, ``-1e308``) cannot be labelled in
-    place (it would stretch or reverse the recording's timeline by hours), so it stays a format
-    error naming its line.
+    can have it, and ``hrv.clean`` labels it like any other artefact (issue 12: one such value
+    is no reason to refuse a recording); the live pipeline skips it as an unusable beat, and
+    on the recording's timeline it adds no time (:func:`beat_elapsed_s`). A value beyond the
+    limit either way (``1e12``, ``-1e308``) cannot be labelled in place (it would stretch or
+    reverse the recording's timeline by hours), so it stays a format error naming its line.
     """
     bad = ~(np.abs(rr_ms) <= MAX_RR_MS)
     if bad.any():
@@ -302,10 +305,28 @@ def check_recording(rec: Recording, *, units: str, units_stated: bool) -> None:
         )
 
 
+def beat_elapsed_s(rr_ms: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Time (s) from the recording's start to each beat: ``cumsum(rr_ms) / 1000``, 0 or below as 0.
+
+    No RR interval can be 0 or negative: such a value (a beat annotated twice, a corrupt entry)
+    is an artefact, read as it is for ``hrv.clean`` to label (``extra``: merged with a
+    neighbour, the spurious beat removed) and skipped by the live pipeline as an unusable beat.
+    Summed as it is, a negative value would move the clock back (a -60,000 ms entry puts the
+    next 75 beats of 800 ms before beats already played, so a replay drops them and the
+    recording's duration comes out a minute short). Counted as no time, the beat sits at the
+    time of the beat before it and every valid beat after it keeps its time.
+    """
+    out: NDArray[np.float64] = np.cumsum(np.maximum(rr_ms, 0.0)) / 1000.0
+    return out
+
+
 def plain_timeline(
     rr_ms: NDArray[np.float64], *, start_s: float = 0.0
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.int8]]:
-    """``t_s``, ``gaps`` (all False) and ``contact`` (all unknown) of an untimed RR series."""
+    """``t_s``, ``gaps`` (all False) and ``contact`` (all unknown) of an untimed RR series.
+
+    ``t_s = start_s + beat_elapsed_s(rr_ms)``: an interval of 0 or below adds no time.
+    """
     n = rr_ms.shape[0]
-    t_s = start_s + np.cumsum(rr_ms) / 1000.0
+    t_s = start_s + beat_elapsed_s(rr_ms)
     return t_s, np.zeros(n, dtype=np.bool_), np.full(n, CONTACT_UNKNOWN, dtype=np.int8)

@@ -4,7 +4,8 @@ The rule
 --------
 A file that stores a clock time per beat (phone arrival time, or hrvpace stream time) shows
 that beats are missing even though every stored RR interval is valid: the clock moves on while
-the running sum of RR intervals does not. With ``cum_s[i] = sum(rr_ms[:i+1]) / 1000`` and the
+the running sum of RR intervals does not. With ``cum_s[i] = sum(rr_ms[:i+1]) / 1000`` (an
+interval of 0 or below adding nothing, as on every reader's timeline) and the
 beat's clock time ``clock_s[i]``, the *offset* ``d[i] = clock_s[i] - cum_s[i]`` is a constant
 plus the latency of beat ``i`` (never negative) plus the duration of every beat lost before it.
 Latency wanders (several beats share one notification, notifications come about once a second
@@ -13,7 +14,8 @@ band up for good. So, with ``W`` = 8 beats:
 
 1. beat ``i`` follows a gap when *every* offset of the next ``W`` beats exceeds *every* offset
    of the previous ``W`` beats by more than 0.6 RR interval:
-   ``min(d[i : i+W]) - max(d[i-W : i]) > 0.6 * rr_ms[i] / 1000``;
+   ``min(d[i : i+W]) - max(d[i-W : i]) > 0.6 * rr_ms[i] / 1000`` (for an interval of 0 or
+   below, an artefact, 0.6 of the recording's median interval);
 2. of consecutive such beats only the first is a gap;
 3. its missing time is the rise of the lower envelope, ``min(d[i:i+W]) - min(d[i-W:i])``;
 4. the last ``W / 2 - 1`` beats are never a gap: too few beats follow them to tell a lost
@@ -38,6 +40,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+from sensors.formats._common import beat_elapsed_s
+
 __all__ = ["ENVELOPE_BEATS", "infer_gaps", "timeline_with_gaps"]
 
 #: Width ``W`` (beats) of the windows before and after each beat.
@@ -59,7 +63,7 @@ def infer_gaps(
     missing_s = np.zeros(n, dtype=np.float64)
     if n < 2:
         return gaps, missing_s
-    d = clock_s - np.cumsum(rr_ms) / 1000.0
+    d = clock_s - beat_elapsed_s(rr_ms)
     lo_pad = np.full(window, np.inf)
     hi_pad = np.full(window, -np.inf)
     mins = sliding_window_view(np.concatenate([lo_pad, d, lo_pad]), window).min(axis=1)
@@ -68,7 +72,11 @@ def infer_gaps(
     after_min = mins[window : window + n]
     with np.errstate(invalid="ignore"):
         clear = after_min - before_max  # -inf at i == 0
-    cand = clear > _GAP_FRACTION_OF_RR * rr_ms / 1000.0
+    # an interval of 0 or below (an artefact) has no length to compare with: the median one's
+    positive = rr_ms > 0
+    typical = float(np.median(rr_ms[positive])) if positive.any() else 0.0
+    scale = np.where(positive, rr_ms, typical)
+    cand = clear > _GAP_FRACTION_OF_RR * scale / 1000.0
     cand[0] = False
     # The last beats have too few successors to tell a lost notification from a late one.
     cand[max(1, n - window // 2 + 1) :] = False
@@ -81,5 +89,8 @@ def infer_gaps(
 def timeline_with_gaps(
     rr_ms: NDArray[np.float64], missing_s: NDArray[np.float64], *, start_s: float = 0.0
 ) -> NDArray[np.float64]:
-    """Beat times ``start_s + cumsum(rr) / 1000`` shifted by the time lost in earlier gaps."""
-    return start_s + np.cumsum(rr_ms) / 1000.0 + np.cumsum(missing_s)
+    """Beat times ``start_s + cumsum(rr) / 1000`` shifted by the time lost in earlier gaps.
+
+    An interval of 0 or below adds no time (:func:`sensors.formats._common.beat_elapsed_s`).
+    """
+    return start_s + beat_elapsed_s(rr_ms) + np.cumsum(missing_s)

@@ -72,7 +72,8 @@ def read_plain(path: str, *, units: str = "ms", drop_zero: bool = False) -> Reco
     Returns
     -------
     Recording
-        ``t_s = cumsum(rr_ms) / 1000``, no gaps, contact unknown.
+        ``t_s = cumsum(rr_ms) / 1000`` (a value of 0 or below adds no time: it is an artefact
+        for ``hrv.clean`` to label, never a step back in time), no gaps, contact unknown.
 
     Raises
     ------
@@ -120,7 +121,7 @@ def read_physionet_rr_secs(path: str) -> Recording:
     Line 1 is the time of the first beat in seconds since the start of the Holter recording;
     every further line is one RR interval in seconds (on the 1/128 s annotation grid). The
     first RR interval ends at the second beat, so ``start_s`` is that first-beat time and
-    ``t_s = start_s + cumsum(rr_ms) / 1000``.
+    ``t_s = start_s + cumsum(rr_ms) / 1000`` (a value of 0 or below adds no time).
 
     References
     ----------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -244,3 +245,134 @@ def test_a_file_in_seconds_is_refused_with_the_field_that_reads_it(
         info = _upload(c, "nsr001.txt", content, format="physionet_rr_secs").json()
         assert info["beats"] == 106_459
         assert info["duration_s"] == pytest.approx(22.5 * 3600, rel=0.01)
+
+
+def test_uploads_read_every_shared_file_as_analyze_does(
+    serve: Callable[..., Server], shared_data: Path
+) -> None:
+    """Review finding: uploads refused the PhysioNet ``*_rr_secs`` and gHRV beat-time files that
+    ``hrvpace analyze`` reads. One detection now: each file ``analyze`` reads is kept with the
+    same format and beats; each one it refuses is refused with the same reason."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.recordings import api_flags
+
+    names = sorted(p.name for p in shared_data.iterdir() if p.is_file())
+    res = CliRunner().invoke(app, ["analyze", *(str(shared_data / n) for n in names), "--json"])
+    analysed = {Path(o["path"]).name: o for o in map(json.loads, res.stdout.splitlines())}
+    assert set(analysed) == set(names)
+    refused = sorted(n for n, o in analysed.items() if "error" in o)
+    assert refused == ["README.md", "ghrv_chapter6_rr.txt"]  # prose; seconds without a flag
+    server = serve()
+    with server.client() as c:
+        for name in names:
+            r = _upload(c, name, (shared_data / name).read_bytes())
+            cli = analysed[name]
+            if "error" in cli:
+                detail = _problem(r, 422, "recording_unreadable")["detail"]
+                if cli["error"].startswith(f"{shared_data / name}: "):  # a whole-file reason
+                    reason = cli["error"].removeprefix(f"{shared_data / name}: ")
+                    assert detail == f"{name}: {api_flags(reason)}"
+                else:  # a reason at a line: the line's number, never its text
+                    assert "line 1" in detail and "#" not in detail
+                continue
+            assert r.status_code == 201, (name, r.text)
+            info = r.json()
+            assert (info["name"], info["format"], info["beats"]) == (
+                name,
+                cli["format"],
+                cli["n_beats"],
+            )
+            assert info["duration_s"] == pytest.approx(cli["duration_s"], rel=1e-12)
+            # the units actually used (plain: ms by default), not null
+            assert info["units"] == ("ms" if cli["format"] == "plain" else None)
+    assert "look like seconds" in analysed["ghrv_chapter6_rr.txt"]["error"]
+
+
+def test_a_file_copied_in_by_hand_replays_as_analyze_reads_it(
+    serve: Callable[..., Server], tmp_path: Path, shared_data: Path
+) -> None:
+    """Never uploaded, so never read: its replay chooses format and units as analyze does (gHRV
+    beat times here, which the plain reader refuses)."""
+    settings = load_settings(data_dir=tmp_path / "d", token="t", recordings_dir=tmp_path / "r")
+    (tmp_path / "r").mkdir()
+    src = shared_data / "ghrv_beat_ascii.txt"
+    (tmp_path / "r" / src.name).write_bytes(src.read_bytes())
+    server = serve(settings=settings)
+    with server.client() as c:
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": src.name, "speed": "max"}},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        s = wait_for(
+            lambda: (lambda x: None if x["live"] else x)(c.get(f"/api/v1/sessions/{sid}").json()),
+            timeout_s=60,
+            what="replay end",
+        )
+    assert s["state"] == "ended" and s["n_beats"] == 7181, s
+
+
+def test_a_plain_upload_says_its_units(serve: Callable[..., Server]) -> None:
+    """Review finding: read with the default ms, the answer said ``"units": null``."""
+    server = serve()
+    with server.client() as c:
+        info = _upload(c, "rest.txt", b"800\n810\n820\n").json()
+        assert (info["format"], info["units"]) == ("plain", "ms")
+        listed = c.get("/api/v1/recordings").json()["recordings"]
+        assert [x["units"] for x in listed] == ["ms"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("日本.txt", "recording.txt"),
+        ("-.txt", "recording.txt"),
+        ("日本", "recording.txt"),
+        ("日本_rest.csv", "rest.csv"),
+        ("rest..txt", "rest.txt"),  # never '..' inside a name (not a valid name)
+        ("x.日本", "x"),
+        ("-" * 200 + ".hrm", "recording.hrm"),
+    ],
+)
+def test_a_name_without_ascii_letters_keeps_its_extension(given: str, expected: str) -> None:
+    """Review finding: ``日本.txt`` and ``-.txt`` both became ``txt``."""
+    assert safe_name(given) == expected
+
+
+def test_non_ascii_names_are_kept_apart_with_their_extension(serve: Callable[..., Server]) -> None:
+    server = serve()
+    with server.client() as c:
+        names = [_upload(c, n, b"800\n810\n").json()["name"] for n in ("日本.txt", "-.txt")]
+        assert names == ["recording.txt", "recording-2.txt"]
+
+
+def test_a_negative_value_does_not_rewind_the_uploaded_recording(
+    serve: Callable[..., Server],
+) -> None:
+    """Review finding: 200 x 800, -60000, 200 x 800, 5 x 0, 100 x 800 was 340 s long and its
+    replay dropped the 75 beats after the negative value; it lasts 400 s and replays every
+    valid beat (the 6 artefacts are skipped)."""
+    values = [800] * 200 + [-60000] + [800] * 200 + [0] * 5 + [800] * 100
+    server = serve()
+    with server.client() as c:
+        info = _upload(c, "neg.txt", "".join(f"{v}\n" for v in values).encode()).json()
+        assert info["beats"] == 506 and info["duration_s"] == pytest.approx(400.0)
+        r = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": info["name"], "speed": "max"}},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        s = wait_for(
+            lambda: (lambda x: None if x["live"] else x)(c.get(f"/api/v1/sessions/{sid}").json()),
+            timeout_s=30,
+            what="replay end",
+        )
+        beats = c.get(f"/api/v1/sessions/{sid}/beats").json()["beats"]
+    assert s["state"] == "ended" and s["n_beats"] == 500, s
+    assert "506 beats, 6 of them unusable" in s["message"]  # the counts agree
+    assert [b["rr_ms"] for b in beats] == [800.0] * 500
+    assert beats[-1]["t_s"] == pytest.approx(400.0)

@@ -549,3 +549,44 @@ def test_parquet_types_come_from_the_units_not_the_data(tmp_path: Path) -> None:
     both = pa.concat_tables(tables).to_pydict()
     assert both["ectopy_warning"] == [None, True]
     assert both["ectopy_reason"] == [None, "frequent ectopy"]
+
+
+def test_a_negative_value_does_not_shorten_the_recording(tmp_path: Path) -> None:
+    """Review finding: 200 x 800, -60000, 200 x 800, 5 x 0, 100 x 800 (400 s of beats) was
+    reported as 5.7 min. A value of 0 or below adds no time; hrv.clean labels it."""
+    path = tmp_path / "neg.txt"
+    values = [800] * 200 + [-60000] + [800] * 200 + [0] * 5 + [800] * 100
+    path.write_text("".join(f"{v}\n" for v in values))
+    res = runner.invoke(app, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    (obj,) = map(json.loads, res.stdout.splitlines())
+    assert obj["n_beats"] == 506 and obj["duration_s"] == pytest.approx(400.0)
+    assert obj["n_artefacts"] >= 6
+    assert "6.7 min" in runner.invoke(app, ["analyze", str(path)]).stdout
+
+
+def test_failures_say_the_file_and_the_reason_without_class_names(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review finding: reasons came as 'RecordingFormatError: ...' and 'SegmentError: ...'
+    (and the reader's path twice). Each failure line names its file once, then the reason."""
+    readme = shared_data / "README.md"
+    short = tmp_path / "short.txt"
+    short.write_text("800\n810\n")
+    res = runner.invoke(app, ["analyze", str(readme), str(tmp_path / "nope.txt")])
+    assert res.exit_code == 1
+    failed = [x for x in res.stderr.splitlines() if x.endswith("(skipped)")]
+    assert failed == [
+        f"hrvpace analyze: {readme}:1: RR interval '# Real RR-interval data (offline copies)' "
+        "is not a number (skipped)",
+        f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
+        "directory) (skipped)",
+    ]
+    seg = runner.invoke(app, ["analyze", str(short), "--start", "100"])
+    assert seg.exit_code == 1
+    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(skipped)")]
+    assert line == (
+        f"hrvpace analyze: {short}: segment '100-end' (100 s - end) holds no RR interval: the "
+        "recording lasts 1.61 s (skipped)"
+    )
+    assert "Error" not in res.stderr + seg.stderr

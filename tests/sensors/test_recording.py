@@ -22,7 +22,7 @@ from sensors import (
     read_recording,
 )
 from sensors.formats._common import MAX_RECORDING_BYTES
-from sensors.formats.gaps import infer_gaps
+from sensors.formats.gaps import infer_gaps, timeline_with_gaps
 from sensors.recording import CONTACT_NO, CONTACT_UNKNOWN, CONTACT_YES
 from tests.conftest import load_rr_ms
 
@@ -687,3 +687,44 @@ def test_a_corrupt_beat_time_names_its_line(tmp_path: Path) -> None:
     with pytest.raises(RecordingFormatError) as info:
         read_recording(path, format="ghrv_beats")
     assert info.value.line == 5 and "corrupt value" in str(info.value)
+
+
+NEGATIVE_AND_ZEROS = [800.0] * 200 + [-60000.0] + [800.0] * 200 + [0.0] * 5 + [800.0] * 100
+
+
+@pytest.mark.parametrize("fmt", [None, "elite_hrv"])
+def test_a_negative_or_zero_value_adds_no_time(tmp_path: Path, fmt: str | None) -> None:
+    """Review finding: a -60000 ms value moved the clock back a minute (the recording lasted
+    340 s for 400 s of beats). A value of 0 or below is an artefact that adds no time: it sits
+    at the time of the beat before it and every valid beat keeps its time."""
+    path = tmp_path / "neg.txt"
+    path.write_text("".join(f"{v:g}\n" for v in NEGATIVE_AND_ZEROS))
+    rec = read_recording(path, format=fmt)
+    assert len(rec) == 506 and rec.rr_ms.tolist() == NEGATIVE_AND_ZEROS  # read as it is
+    assert rec.duration_s == pytest.approx(400.0, abs=1e-9)
+    assert (np.diff(rec.t_s) >= 0).all()
+    valid = rec.rr_ms > 0
+    np.testing.assert_allclose(rec.t_s[valid], np.cumsum(rec.rr_ms[valid]) / 1000.0)
+    assert rec.t_s[200] == rec.t_s[199] and (rec.t_s[401:406] == rec.t_s[400]).all()
+    labels = clean(rec.rr_ms).labels  # hrv.clean labels the artefacts, as before
+    assert all(LABEL_NAMES[int(labels[i])] != "normal" for i in (200, 401, 402, 403, 404, 405))
+
+
+def test_physionet_seconds_with_a_negative_value_keep_their_clock(tmp_path: Path) -> None:
+    path = tmp_path / "x_rr_secs.txt"
+    path.write_text("5.0\n" + "".join(f"{v / 1000:g}\n" for v in NEGATIVE_AND_ZEROS))
+    rec = read_recording(path, format="physionet_rr_secs")
+    assert rec.start_s == 5.0 and rec.t_s[-1] == pytest.approx(405.0, abs=1e-9)
+    assert (np.diff(rec.t_s) >= 0).all()
+
+
+def test_timed_formats_see_no_gap_at_a_negative_value() -> None:
+    """Clock-timed files (Sensor Logger, HRV Logger): beat times that run on through a negative
+    value are no lost time (the offset rule uses the same no-time sum), and the timeline never
+    steps back."""
+    rr = np.array(NEGATIVE_AND_ZEROS)
+    clock = 1_000.0 + np.cumsum(np.maximum(rr, 0.0)) / 1000.0
+    gaps, missing = infer_gaps(rr, clock)
+    assert not gaps.any() and not missing.any()
+    t = timeline_with_gaps(rr, missing)
+    np.testing.assert_allclose(t, clock - 1_000.0)

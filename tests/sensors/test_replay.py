@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,30 @@ async def test_scaled_real_clock_replays_in_order() -> None:
     assert [b.rr_ms for b in beats] == read_recording(FIXTURES / "hrvpace_v1.csv").rr_ms.tolist()
     arrivals = [b.arrived_at for b in beats]
     assert arrivals == sorted(arrivals)
+
+
+async def test_artefacts_replay_in_place_and_the_end_counts_them(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review findings: a negative value rewound the replay's clock (a pipeline then dropped the
+    75 beats after it), and the end said 772 beats where the pipeline took 771 (its one 0 ms
+    value skipped). Beats with an RR of 0 or less stay at the time of the beat before them;
+    the end names them apart."""
+    path = tmp_path / "neg.txt"
+    values = [800] * 200 + [-60000] + [800] * 200 + [0] * 5 + [800] * 100
+    path.write_text("".join(f"{v}\n" for v in values))
+    seen: list[SourceStatus] = []
+    source = ReplaySource(path, speed="max", clock=VirtualClock(T0))
+    source.add_status_listener(seen.append)
+    beats = await _collect(source)
+    assert [b.rr_ms for b in beats] == values
+    t = [b.t_s for b in beats]
+    assert all(b >= a for a, b in itertools.pairwise(t)) and t[-1] == pytest.approx(400.0)
+    assert seen[-1].state is SourceState.ENDED
+    assert "(506 beats, 6 of them unusable: an RR of 0 or less)" in seen[-1].message
+    real = ReplaySource(shared_data / "hrvpkg_real_rri_ms.txt", speed="max", clock=VirtualClock())
+    await _collect(real)
+    assert "(772 beats, 1 of them unusable: an RR of 0 or less)" in real.status.message
+    clean_file = ReplaySource(FIXTURES / "polar_rr_mode.hrm", speed="max", clock=VirtualClock())
+    await _collect(clean_file)
+    assert clean_file.status.message.endswith("ended (20 beats)")
