@@ -80,6 +80,7 @@ STATUS_CODES: dict[int, str] = {
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    426: "upgrade_required",
     500: "internal_error",
     501: "not_implemented",
     503: "service_unavailable",
