@@ -193,6 +193,43 @@ def test_unknown_api_paths_are_404_problems_and_the_page_is_still_served(
         assert r.headers["allow"] == "GET, HEAD"
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_nan_or_infinity_is_refused_as_not_finite_wherever_a_number_is_bounded(
+    module_server: Server, value: str
+) -> None:
+    """Not "less than or equal to 1" (the bound a NaN fails by comparison): one message."""
+    sid = "0123abcd"
+    bodies = [  # JSON numbers the way Python's json writes them (not JSON, but parsed)
+        (f"/api/v1/sessions/{sid}/simulator", '{"stress": %s}', ["body", "stress"]),
+        ("/api/v1/checkins", '{"stress": 2, "energy": 3, "at": %s}', ["body", "at"]),
+        (
+            f"/api/v1/sessions/{sid}/breathing/practice",
+            '{"rate_bpm": %s}',
+            ["body", "rate_bpm"],
+        ),
+    ]
+    with module_server.client() as c:
+        for path, template, loc in bodies:
+            r = c.post(
+                path,
+                content=(template % value).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            problem = _assert_problem(r, 422, "validation_error")
+            assert problem["errors"][0]["loc"] == loc, problem
+            assert problem["errors"][0]["msg"] == "Input should be a finite number", problem
+            assert problem["errors"][0]["type"] == "finite_number"
+            assert "finite number" in problem["detail"]
+        query = value.lower().replace("infinity", "inf")
+        r = c.get("/api/v1/checkins", params={"since": query})
+        problem = _assert_problem(r, 422, "validation_error")
+        assert problem["errors"][0]["msg"] == "Input should be a finite number", problem
+        # a finite number out of bounds still names its bound
+        r = c.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 2.0})
+        problem = _assert_problem(r, 422, "validation_error")
+        assert "less than or equal to 1" in problem["errors"][0]["msg"]
+
+
 def test_an_unexpected_failure_is_a_500_problem_without_details(
     serve: Callable[..., Server],
 ) -> None:
