@@ -23,7 +23,6 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
@@ -61,6 +60,7 @@ from webconventions.middleware import (
     TokenGateMiddleware,
 )
 from webconventions.openapi import operation_id
+from webconventions.page import mount_page
 from webconventions.problems import install_problem_handlers, install_problem_openapi
 
 __all__ = ["create_app"]
@@ -177,8 +177,8 @@ def create_app(
     install_problem_handlers(app)
     install_problem_openapi(app, public_paths={"/api/v1/health"})
 
-    if STATIC_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    if STATIC_DIR.is_dir():  # last: the page takes what no route took, but not the API's paths
+        mount_page(app, STATIC_DIR, api_prefix="/api")
 
     # added last = outermost: Host check, then CORS, then the token gate, then the body limits,
     # then the routes

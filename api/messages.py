@@ -174,7 +174,12 @@ RESUME_DESCRIPTION = (
     "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
     "since and limit. status, guidance, signal and prompt messages are not resent (the latest "
     "status, guidance and signal come on connect; prompts: GET /api/v1/prompts): one sent "
-    "meanwhile, or before the resend caught up, stays a seq gap."
+    "meanwhile, or before the resend caught up, stays a seq gap. since_seq must be a whole "
+    "number from 0 to 2**62, else the socket closes with 1008 and a reason naming since_seq. "
+    "The first status's seq is never above the session's own (an ended session's: its last "
+    "stored item's): a since_seq above it is not echoed back, and a client whose since_seq is "
+    "higher has nothing more to get; if that number was not from this session, it drops what "
+    "it holds and reconnects with since_seq=0."
 )
 
 

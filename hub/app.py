@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from hub.auth import AdminDep, load_or_create_admin_token
@@ -28,6 +27,7 @@ from hub.settings import HubSettings
 from hub.store import Clock, HubStore
 from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from webconventions.openapi import operation_id
+from webconventions.page import mount_page
 from webconventions.problems import fields_summary, install_problem_handlers
 
 __all__ = ["app_from_env", "create_app"]
@@ -112,7 +112,7 @@ def create_app(
     app.include_router(interventions.router, dependencies=[AdminDep])
     install_problem_handlers(app, summary=fields_summary)
     if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+        mount_page(app, STATIC_DIR, api_prefix="/hub")  # last; /hub/... errors stay the API's
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -13,6 +13,8 @@ One place for what a client of either service sees the same way, so the two cann
   headers, a bearer-token gate and request body limits, all answered as problems;
 - :mod:`webconventions.openapi`: stable operation ids for generated clients;
 - :mod:`webconventions.tokens`: the constant-time token comparison;
+- :mod:`webconventions.page`: the static page at ``/`` that leaves the API's paths (a wrong
+  method's 405 with ``Allow``, an unknown path's 404) to the API;
 - :mod:`webconventions.serving`: a uvicorn server that says when it listens.
 
 It imports none of hrvpace's own packages (``hrv``, ``breathing``, ``sensors``, ``api``, ``hub``;

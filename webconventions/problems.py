@@ -7,7 +7,9 @@ the extension ``code``: a stable snake_case string a client can branch on (``ses
 ``validation_error``, ``body_too_large``, ...). A 422 also carries ``errors``: the validation
 issues (``loc``, ``msg``, ``type`` and ``input`` cut to :data:`MAX_INPUT_CHARS` characters), at
 most :data:`MAX_ERRORS` of them, and no more than :data:`MAX_INPUT_CHARS` characters of what the
-client sent in all.
+client sent in all. A NaN or an infinity (``NaN`` in a JSON body, ``nan`` in a query) is
+``Input should be a finite number`` (``finite_number``) wherever a number is bounded, not the
+bound it fails by comparison.
 
 Sources of errors and their codes (:func:`install_problem_handlers`):
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -80,6 +83,7 @@ STATUS_CODES: dict[int, str] = {
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    426: "upgrade_required",
     500: "internal_error",
     501: "not_implemented",
     503: "service_unavailable",
@@ -216,6 +220,35 @@ def _long_strings(value: object, *, depth: int = 0, found: list[str] | None = No
     return sorted(found, key=len, reverse=True) if depth == 0 else found
 
 
+#: Pydantic's error types of a number's bounds: a NaN or an infinity fails them too, and the
+#: message then names a bound (``Input should be less than or equal to 1``) it does not break.
+_BOUND_TYPES = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _non_finite(value: object) -> bool:
+    """Whether a client's value is a NaN or an infinity (a JSON number or query text)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return False
+    return isinstance(value, float | int) and not math.isfinite(value)
+
+
+def _finite_issue(err: Mapping[str, Any]) -> tuple[str, str]:
+    """The issue's ``msg`` and ``type``; a bound failed by a NaN or infinity says finite.
+
+    Pydantic with ``allow_inf_nan=False`` says ``Input should be a finite number``
+    (``finite_number``); a bounded number without it fails a bound instead. Both answer alike.
+    """
+    msg, kind = str(err.get("msg", "")), str(err.get("type", ""))
+    if kind in _BOUND_TYPES and _non_finite(err.get("input")):
+        return "Input should be a finite number", "finite_number"
+    return msg, kind
+
+
 def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]:
     """FastAPI's validation errors as :class:`ValidationIssue`, at most :data:`MAX_ERRORS`.
 
@@ -246,7 +279,7 @@ def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]
             text = truncate(str(x), max(budget, 1))
             budget -= len(text)
             loc.append(text)
-        msg = str(err.get("msg", ""))
+        msg, kind = _finite_issue(err)
         raw_input = err.get("input")
         # some messages quote what was sent (a union's unknown tag): cut it there too
         for sent in _long_strings(raw_input):
@@ -259,7 +292,7 @@ def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]
             ValidationIssue(
                 loc=loc,
                 msg=truncate(msg, 2 * MAX_INPUT_CHARS),
-                type=truncate(str(err.get("type", "")), 100),
+                type=truncate(kind, 100),
                 input=given,
             )
         )

@@ -10,8 +10,10 @@ CLI, a native app, a script): a browser always sends one, so it is allowed, with
 Token: in the ``Sec-WebSocket-Protocol`` header, as subprotocols ``["hrvpace.v1",
 "bearer.<token>"]`` (the server answers ``hrvpace.v1``), so it never sits in a URL; or, as
 before, ``?token=``. The socket is accepted, then closed at once with 1008 (policy violation)
-on a missing or wrong token, or 4404 when the session is unknown. A session that is not
-running sends one ``status`` message and closes normally. Otherwise the client first gets the
+on a missing or wrong token, or on a ``since_seq`` that is not a whole number from 0 to
+:data:`MAX_SEQ` (the reason names ``since_seq``), or 4404 when the session is unknown. A
+session that is not running sends one ``status`` message, numbered with the session's last
+stored ``seq``, and closes normally. Otherwise the client first gets the
 last state (the welcome messages, each repeating the latest ``seq``): the current ``status``,
 the ``guidance`` while pacing and the last ``signal`` once there is one; then every message the
 session publishes, in ``seq`` order, until the session ends (normal close 1000).
@@ -27,6 +29,12 @@ the backlog. Status, guidance, signal and prompt messages are not resent (the la
 guidance and signal come with the welcome; prompts are at ``GET /api/v1/prompts``), so the
 ``seq`` of one sent while the client was away, or before the resend caught up, stays a gap.
 Of a session that has ended, the missed items are sent, then its final ``status``.
+The first status's ``seq`` is never above the session's: a ``since_seq`` above what the session
+reached is not echoed, the status carries the session's current ``seq`` (of an ended session,
+its last stored item's: its final status, guidance, signal and prompt messages were not stored
+and may have had higher numbers). A client whose ``since_seq`` is above that ``seq`` has
+nothing more to get from storage; if its number did not come from this session, what it holds
+is not this session's, and it drops that and reconnects with ``since_seq=0``.
 
 How it holds. Every stored item takes its ``seq`` just before its write is queued, and writes
 commit in queue order, so the committed items are always every stored item up to some ``seq``.
@@ -132,6 +140,21 @@ async def resend_missed(
             return last
 
 
+def parse_since_seq(value: str | None) -> int | str | None:
+    """``?since_seq`` as a number, ``None`` when not given, or why it is refused (a close reason).
+
+    A whole number written in ASCII digits, 0 to :data:`MAX_SEQ` (``abc``, ``-5``, ``1e23`` and
+    ``5.0`` are refused).
+    """
+    if value is None:
+        return None
+    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_SEQ)):
+        number = int(value)
+        if number <= MAX_SEQ:
+            return number
+    return f"since_seq must be a whole number from 0 to {MAX_SEQ}"
+
+
 def _with_seq(text: str, seq: int) -> str:
     """A welcome message renumbered to ``seq`` (it repeats the last seq the client got)."""
     data = json.loads(text)
@@ -197,15 +220,16 @@ async def live_message_schema() -> dict[str, Any]:
 async def live(
     websocket: WebSocket,
     session_id: str,
-    token: Annotated[str | None, Query(max_length=512)] = None,
+    # both read here, not validated by FastAPI: a value it refuses is a bare HTTP 403 at the
+    # handshake, which a client cannot tell from a refused origin
+    token: Annotated[str | None, Query()] = None,
     since_seq: Annotated[
-        int | None,
+        str | None,
         Query(
-            ge=0,
-            le=MAX_SEQ,
             description=(
-                "The last seq received: resume, with every stored item missed first (all of "
-                f"them, read and sent {RESUME_PAGE_SIZE} at a time), then the live stream"
+                f"The last seq received, a whole number 0-{MAX_SEQ}: resume, with every stored "
+                f"item missed first (all of them, read and sent {RESUME_PAGE_SIZE} at a time), "
+                "then the live stream"
             ),
         ),
     ] = None,
@@ -225,6 +249,10 @@ async def live(
     if not token_matches(bearer or token, app.state.token):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="missing or bad token")
         return
+    after = parse_since_seq(since_seq)
+    if isinstance(after, str):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=after)
+        return
     manager: SessionManager = app.state.sessions
     storage: Storage = app.state.storage
     live_session = manager.get_live(session_id)
@@ -233,13 +261,13 @@ async def live(
         if row is None:
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")
             return
-        last_seq = 1
-        if since_seq is not None:
-            resent = await resend_missed(websocket, storage, session_id, since_seq)
-            last_seq = max(resent or 0, since_seq, 1)
+        if after is not None:
+            await resend_missed(websocket, storage, session_id, after)
+        # the session's last stored seq, whatever since_seq said (one above it is not echoed)
+        last_seq = await asyncio.to_thread(storage.last_seq, session_id)
         final = StatusMessage(
             session_id=session_id,
-            seq=last_seq,
+            seq=max(last_seq or 0, 1),
             timestamp=row["ended_at"] or row["created_at"],
             state=row["state"],
             message=row["message"],
@@ -252,13 +280,13 @@ async def live(
     hub = live_session.hub
     #: live messages numbered up to this were resent from storage (or seen by the client)
     cutoff: int | None = None
-    if since_seq is None:
+    if after is None:
         sub = hub.subscribe()
         for text in live_session.pipeline.welcome_messages():
             sub.put(text)
     else:
         try:  # the bulk, before subscribing: the bounded live queue does not fill meanwhile
-            resent = await resend_missed(websocket, storage, session_id, since_seq)
+            resent = await resend_missed(websocket, storage, session_id, after)
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
         sub = hub.subscribe()
@@ -266,10 +294,12 @@ async def live(
         try:  # the hand-over: every write queued before subscribing is committed, then read
             with contextlib.suppress(Exception):  # storage closed or failing: read what is there
                 await asyncio.wrap_future(storage.flush())
-            after = since_seq if resent is None else resent
-            tail = await resend_missed(websocket, storage, session_id, after)
+            tail = await resend_missed(
+                websocket, storage, session_id, after if resent is None else resent
+            )
             last = tail if tail is not None else resent
-            cutoff = last if last is not None else min(since_seq, seq_at_subscribe)
+            # never above the session's seq: a since_seq beyond it is not echoed back
+            cutoff = last if last is not None else min(after, seq_at_subscribe)
             for text in live_session.pipeline.welcome_messages():
                 await websocket.send_text(_with_seq(text, cutoff))
         except (WebSocketDisconnect, RuntimeError, OSError):

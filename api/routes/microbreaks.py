@@ -44,7 +44,10 @@ router = APIRouter(prefix="/api/v1/microbreaks", tags=["microbreaks"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {},
-    409: {"description": "The session is not running"},
+    409: {
+        "description": "The session is not running, or the action does not fit the "
+        "micro-break state (a break already running, none to end, no flag to acknowledge)"
+    },
     501: {"description": "Micro-break flags are not available in this build"},
 }
 
@@ -117,7 +120,7 @@ async def get_state(
 
 @session_router.post("/acknowledge", response_model=EventsOut, responses=_ERRORS)
 async def acknowledge(session_id: str, manager: ManagerDep, storage: StorageDep) -> EventsOut:
-    """The user saw the latest flag."""
+    """The user saw the latest flag (409 when no flag has been raised in this session)."""
     return _act(await running_session(manager, storage, session_id), "acknowledge")
 
 

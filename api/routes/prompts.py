@@ -3,9 +3,11 @@
 ``GET /api/v1/prompts``, ``POST /api/v1/prompts/{id}/answer`` and ``/dismiss``.
 
 An answer is stored with the prompt (text for prompts and reflections; for a check-in, each
-configured item with its scale and anchor words, plus an optional note); a check-in answer with
-stress and energy is also a row of ``/api/v1/checkins``, so history and trends see it. Times are
-on the plan clock (the real time, unless ``hrvpace demo --clock-speed``).
+configured item with its scale and anchor words, plus an optional note; each item at most
+once); a check-in answer with stress and energy on the 1-5 scale is also a row of
+``/api/v1/checkins``, so history and trends see it. The answer's response says which:
+``checkin_id`` (``null`` when no row was made) and ``checkin_missing`` (what the row lacked).
+Times are on the plan clock (the real time, unless ``hrvpace demo --clock-speed``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,24 @@ class ItemAnswer(BaseModel):
     key: str = Field(min_length=1, max_length=40)
     value: int | None = Field(default=None, description="A scale item's value.")
     choice: str | None = Field(default=None, max_length=200, description="A choice item's pick.")
+
+
+#: The items a ``/api/v1/checkins`` row is made of (each on the 1-5 scale).
+CHECKIN_ITEMS = ("stress", "energy")
+
+
+class AnswerOut(PromptOut):
+    """The answered prompt, and whether the answer is also a row of ``/api/v1/checkins``."""
+
+    checkin_id: int | None = Field(
+        description="The /api/v1/checkins row this answer also made; null when it made none "
+        "(not a check-in, or stress or energy not answered on the 1-5 scale: see "
+        "checkin_missing). The answer is stored with the prompt either way."
+    )
+    checkin_missing: list[str] = Field(
+        description="Of a check-in prompt's answer, what a check-in row needs that it lacks "
+        "(stress, energy on the 1-5 scale); empty when checkin_id is set, and for other prompts."
+    )
 
 
 class AnswerIn(BaseModel):
@@ -99,8 +119,17 @@ async def _open_prompt(storage: StorageDep, prompt_id: int) -> Row:
 def _validate_items(row: Any, body: AnswerIn) -> list[dict[str, Any]]:
     asked = {i["key"]: i for i in json.loads(row["items_json"] or "[]")}
     out: list[dict[str, Any]] = []
+    first: dict[str, int] = {}
     for n, given in enumerate(body.items):
         where = f"items[{n}]"
+        if given.key in first:  # the later value would silently replace the earlier one
+            raise ProblemError(
+                422,
+                "invalid_answer",
+                f"{where}: {given.key!r} is answered twice (items[{first[given.key]}] too); "
+                "answer each item once",
+            )
+        first[given.key] = n
         item = asked.get(given.key)
         if item is None:
             raise ProblemError(
@@ -127,11 +156,16 @@ def _validate_items(row: Any, body: AnswerIn) -> list[dict[str, Any]]:
     return out
 
 
-@router.post("/{prompt_id}/answer", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
+@router.post("/{prompt_id}/answer", response_model=AnswerOut, responses={**_NOT_FOUND, **_CLOSED})
 async def answer_prompt(
     prompt_id: PromptId, body: AnswerIn, storage: StorageDep, scheduler: SchedulerDep
-) -> PromptOut:
-    """Answer an open prompt (a check-in: its items; anything else: a text)."""
+) -> AnswerOut:
+    """Answer an open prompt (a check-in: its items, each once; anything else: a text).
+
+    A check-in answer with stress and energy on the 1-5 scale is also a ``/api/v1/checkins``
+    row (``checkin_id``); one without them is stored with the prompt only (``checkin_id``
+    null, ``checkin_missing`` says what it lacked).
+    """
     row = await _open_prompt(storage, prompt_id)
     items = _validate_items(row, body)
     at = scheduler.clock.now()
@@ -144,8 +178,11 @@ async def answer_prompt(
         for i in items
         if (i.get("scale_min"), i.get("scale_max")) == (1, 5) and isinstance(i["value"], int)
     }
-    if "stress" in values and "energy" in values:
-        await asyncio.wrap_future(
+    is_checkin = row["kind"] == "checkin"
+    missing = [key for key in CHECKIN_ITEMS if key not in values] if is_checkin else []
+    checkin_id: int | None = None
+    if is_checkin and not missing:
+        new_id = await asyncio.wrap_future(
             storage.add_checkin(
                 session_id=None,
                 at=at,
@@ -154,11 +191,12 @@ async def answer_prompt(
                 note=body.note or "",
             )
         )
+        checkin_id = int(new_id)
     updated = await _stored(storage, prompt_id)
     answers = await asyncio.to_thread(storage.prompt_answers, [prompt_id])
     out = prompt_out(updated, answers[prompt_id])
     scheduler.publish("answered", out)
-    return out
+    return AnswerOut(**out.model_dump(), checkin_id=checkin_id, checkin_missing=missing)
 
 
 @router.post("/{prompt_id}/dismiss", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})

@@ -253,6 +253,23 @@ class SeriesTables(StorageCore):
 
     # -- resuming a live client -----------------------------------------------------------------
 
+    def last_seq(self, session_id: str) -> int | None:
+        """The highest live message number (``seq``) stored for a session (``None``: none).
+
+        Of its beats, metrics windows and micro-break events, read through the
+        ``(session_id, seq)`` indexes (three index lookups, whatever the session's length).
+        """
+        rows = self.query(
+            "SELECT MAX(m) FROM ("
+            + " UNION ALL ".join(
+                f"SELECT MAX(seq) AS m FROM {t} WHERE session_id = ? AND seq IS NOT NULL"
+                for t in ("beats", "metrics", "micro_breaks")
+            )
+            + ")",
+            (session_id,) * 3,
+        )
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     def missed_since_seq(self, session_id: str, seq: int, *, limit: int) -> list[StoredMessage]:
         """The first ``limit`` stored items of a live session numbered above ``seq``.
 

@@ -562,10 +562,18 @@ class MicroBreakMonitor:
         return out
 
     def acknowledge(self, t_s: float) -> list[FlagAcknowledged]:
-        """The user saw the latest flag (no other effect: the cooldown already runs)."""
+        """The user saw the latest flag (no other effect: the cooldown already runs).
+
+        Raises
+        ------
+        BreathingError
+            No flag has been raised yet (nothing to acknowledge, as :meth:`end_break` with no
+            break running), or ``t_s`` goes back in time.
+        """
         t = self._check_t(t_s, "acknowledge")
-        flag_t = self._last_flag.t_s if self._last_flag is not None else None
-        return [FlagAcknowledged(t, flag_t)]
+        if self._last_flag is None:
+            raise BreathingError("micro-break acknowledge: no flag has been raised to acknowledge")
+        return [FlagAcknowledged(t, self._last_flag.t_s)]
 
     def snooze(self, t_s: float, minutes: float) -> list[Snoozed]:
         """No flag for ``minutes`` from ``t_s`` (0 cancels a snooze).

@@ -170,6 +170,16 @@ def test_prompts_fire_on_the_plan_clock_and_are_answered(
         )
         assert r.status_code == 422
         assert "items[0] (stress): value must be 1-5" in r.json()["detail"]
+        # an item answered twice: refused, naming it (the later value used to replace the first)
+        twice = [{"key": "stress", "value": 5}, {"key": "stress", "value": 1}]
+        r = c.post(
+            f"/api/v1/prompts/{checkin['id']}/answer",
+            json={"items": [*twice, {"key": "energy", "value": 3}]},
+        )
+        assert r.status_code == 422 and r.json()["code"] == "invalid_answer", r.text
+        assert "items[1]: 'stress' is answered twice (items[0] too)" in r.json()["detail"]
+        answered = c.get("/api/v1/prompts", params={"state": "answered"}).json()
+        assert answered["total"] == 1  # the morning prompt: the check-in is still open
         r = c.post(
             f"/api/v1/prompts/{checkin['id']}/answer",
             json={
@@ -182,11 +192,13 @@ def test_prompts_fire_on_the_plan_clock_and_are_answered(
         assert answers["stress"]["value"] == 2
         assert answers["stress"]["anchor_low"] == "very relaxed"
         assert (answers["energy"]["scale_min"], answers["energy"]["scale_max"]) == (1, 5)
-        # also a check-in of the history
+        # also a check-in of the history, and the answer says which
         checkins = c.get("/api/v1/checkins").json()["checkins"]
         assert [(x["stress"], x["energy"], x["note"]) for x in checkins] == [
             (2, 4, "after standup")
         ]
+        assert r.json()["checkin_id"] == checkins[0]["id"]
+        assert r.json()["checkin_missing"] == []
     # the unanswered... nothing else was due before 12:00 and the morning prompt was answered
     states = {p["key"].split(":")[1]: p["state"] for p in _prompts(server)}
     assert states == {"morning": "answered", "checkin-am": "answered"}
@@ -213,6 +225,30 @@ def test_prompts_fire_on_the_plan_clock_and_are_answered(
     assert (summary["n_sent"], summary["n_answered"], summary["compliance"]) == (2, 2, 1.0)
     nothing = CliRunner().invoke(cli_app, ["export", "--out", str(out)])
     assert nothing.exit_code == 2
+
+
+def test_a_checkin_answer_without_energy_says_it_made_no_checkin_row(
+    clocked: tuple[Server, SetClock],
+) -> None:
+    server, clock = clocked
+    clock.set(berlin(2026, 12, 7, 12, 0))
+    checkin = _wait_prompt(server, ":checkin-am")
+    with server.client() as c:
+        r = c.post(
+            f"/api/v1/prompts/{checkin['id']}/answer",
+            json={"items": [{"key": "stress", "value": 4}]},
+        )
+        assert r.status_code == 200, r.text
+        answered = r.json()
+        assert answered["state"] == "answered"
+        assert [(a["key"], a["value"]) for a in answered["answers"]] == [("stress", 4)]
+        # stored with the prompt only: no check-in row, and the answer tells the app so
+        assert c.get("/api/v1/checkins").json()["total"] == 0
+        assert answered["checkin_id"] is None
+        assert answered["checkin_missing"] == ["energy"]
+        doc = c.get("/api/v1/openapi.json").json()
+        answer_out = doc["components"]["schemas"]["AnswerOut"]["properties"]
+        assert "null when it made none" in answer_out["checkin_id"]["description"]
 
 
 def test_missed_prompt_expires_and_reset_skipped_after_a_break(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
@@ -141,10 +142,52 @@ def test_reconnecting_after_the_session_ended_gets_the_rest_then_the_final_statu
     assert messages[-1].seq == stored[-1][0]
     with server.client() as c:  # the live schema tells a client how to resume
         assert "?since_seq=N" in c.get("/api/v1/schema/live").json()["description"]
-    # without since_seq: only the final status, as before
+    # without since_seq: only the final status, numbered with the session's last seq (not 1)
     with connect(_url(server, session_id), open_timeout=10) as ws:
         plain = [parse_live_message(text) for text in ws]
-    assert [m.type for m in plain] == ["status"] and plain[0].seq == 1
+    assert [m.type for m in plain] == ["status"] and plain[0].seq == stored[-1][0]
+    # a since_seq beyond the session is not echoed: the session's last seq, nothing resent
+    with connect(_url(server, session_id, since_seq=99_999_999), open_timeout=10) as ws:
+        beyond = [parse_live_message(text) for text in ws]
+    assert [(m.type, m.seq) for m in beyond] == [("status", stored[-1][0])]
+
+
+def test_a_since_seq_beyond_a_running_session_is_answered_with_its_current_seq(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve(source_factory=scripted_factory(RR))
+    session_id = _start(server, 5)
+    with server.client() as c:
+        wait_for(
+            lambda: c.get(f"/api/v1/sessions/{session_id}").json()["n_beats"] >= 3,
+            what="beats",
+        )
+    with connect(_url(server, session_id, since_seq=99_999_999), open_timeout=10) as ws:
+        first = parse_live_message(ws.recv(timeout=10))
+        reached = server.app.state.sessions.get_live(session_id).hub.seq
+    assert first.type == "status"
+    assert 1 <= first.seq <= reached < 99_999_999
+
+
+@pytest.mark.parametrize("since_seq", ["abc", "-5", "1e23", "5.0", str(2**62 + 1), ""])
+def test_a_malformed_since_seq_is_closed_with_1008_naming_it(
+    serve: Callable[..., Server], since_seq: str
+) -> None:
+    """Not a bare HTTP 403 at the handshake (what a refused origin gets): accepted, then closed
+    with 1008 (policy violation) and a reason naming ``since_seq``, as a bad token is."""
+    server = serve(source_factory=scripted_factory(RR[:120]))
+    session_id = _start(server, "max")
+    url = _url(server, session_id, since_seq=since_seq)
+    with connect(url, open_timeout=10) as ws, pytest.raises(ConnectionClosed) as info:
+        ws.recv(timeout=10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+    assert "since_seq" in info.value.rcvd.reason
+    # a token refused the same way, with its own reason
+    url = url.replace(server.token, "wrong")
+    with connect(url, open_timeout=10) as ws, pytest.raises(ConnectionClosed) as info:
+        ws.recv(timeout=10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+    assert info.value.rcvd.reason == "missing or bad token"
 
 
 def test_beats_and_metrics_page_by_t_s_with_total(serve: Callable[..., Server]) -> None:

@@ -66,6 +66,27 @@ def test_stress_raises_a_flag_that_the_user_can_act_on(serve: Callable[..., Serv
         assert stored_flag["data"]["reason"] == data["reason"]
 
 
+def test_acknowledge_with_nothing_flagged_is_a_409_as_end_with_no_break_is(
+    serve: Callable[..., Server],
+) -> None:
+    server = serve()
+    with server.client() as c:
+        sid = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 1}}).json()[
+            "id"
+        ]
+        state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+        assert state["last_flag"] is None
+        for action, words in (("acknowledge", "no flag"), ("end", "no break")):
+            r = c.post(f"/api/v1/sessions/{sid}/microbreaks/{action}")
+            assert r.status_code == 409, (action, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["code"] == "conflict" and words in r.json()["detail"]
+        c.post(f"/api/v1/sessions/{sid}/stop")
+        # nothing stored for it (it was a micro_break_acknowledged event with flag_t_s null)
+        history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+        assert [e for e in history["events"] if e["event"] == "micro_break_acknowledged"] == []
+
+
 def test_micro_break_settings_are_validated_and_stored(serve: Callable[..., Server]) -> None:
     server = serve()
     with server.client() as c:

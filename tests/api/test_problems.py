@@ -145,6 +145,91 @@ def test_every_kind_of_error_is_a_problem(module_server: Server) -> None:
         _assert_problem(r, 404, "recording_not_found")
 
 
+def test_a_method_an_api_path_does_not_take_is_405_naming_every_method_it_takes(
+    module_server: Server,
+) -> None:
+    """Every documented path, every other method: 405 with ``Allow`` = the document's methods.
+
+    The page is mounted at ``/`` and used to catch these: a GET to a POST-only route was its
+    404, a DELETE or PUT its 405 with ``Allow: GET, HEAD`` (and a path with several routes, e.g.
+    ``GET`` and ``PATCH /sessions/{id}``, named only the first route's method).
+    """
+    doc = httpx.get(f"{module_server.url}/api/v1/openapi.json").json()
+    checked = 0
+    with module_server.client() as c:
+        for path, ops in doc["paths"].items():
+            documented = {m.upper() for m in ops}
+            url = path.replace("{", "").replace("}", "")  # any value routes like a real one
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                if method in documented:
+                    continue
+                r = c.request(method, url)
+                body = _assert_problem(r, 405, "method_not_allowed")
+                allow = {m.strip() for m in r.headers["allow"].split(",")}
+                assert allow == documented, (method, path, r.headers["allow"])
+                assert method in body["detail"] and all(m in body["detail"] for m in documented)
+                checked += 1
+    assert checked > 40, checked  # most paths take one or two of the five methods
+
+
+def test_unknown_api_paths_are_404_problems_and_the_page_is_still_served(
+    module_server: Server,
+) -> None:
+    with module_server.client() as c:
+        for path in ("/api/v1/no/such/thing", "/api/v2/sessions", "/api", "/api/"):
+            _assert_problem(c.get(path), 404, "not_found")
+            _assert_problem(c.post(path, json={}), 404, "not_found")
+        # the live WebSocket's path asked over plain HTTP: says what it is
+        r = c.get("/api/v1/sessions/0123abcd/live")
+        assert "WebSocket" in _assert_problem(r, 426, "upgrade_required")["detail"]
+        assert r.headers["upgrade"] == "websocket"
+        page = c.get("/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        script = c.get("/app.js")
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+        _assert_problem(c.get("/no-such-file.js"), 404, "not_found")
+        r = c.post("/")  # the page's files are read-only, as before
+        _assert_problem(r, 405, "method_not_allowed")
+        assert r.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_nan_or_infinity_is_refused_as_not_finite_wherever_a_number_is_bounded(
+    module_server: Server, value: str
+) -> None:
+    """Not "less than or equal to 1" (the bound a NaN fails by comparison): one message."""
+    sid = "0123abcd"
+    bodies = [  # JSON numbers the way Python's json writes them (not JSON, but parsed)
+        (f"/api/v1/sessions/{sid}/simulator", '{"stress": %s}', ["body", "stress"]),
+        ("/api/v1/checkins", '{"stress": 2, "energy": 3, "at": %s}', ["body", "at"]),
+        (
+            f"/api/v1/sessions/{sid}/breathing/practice",
+            '{"rate_bpm": %s}',
+            ["body", "rate_bpm"],
+        ),
+    ]
+    with module_server.client() as c:
+        for path, template, loc in bodies:
+            r = c.post(
+                path,
+                content=(template % value).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            problem = _assert_problem(r, 422, "validation_error")
+            assert problem["errors"][0]["loc"] == loc, problem
+            assert problem["errors"][0]["msg"] == "Input should be a finite number", problem
+            assert problem["errors"][0]["type"] == "finite_number"
+            assert "finite number" in problem["detail"]
+        query = value.lower().replace("infinity", "inf")
+        r = c.get("/api/v1/checkins", params={"since": query})
+        problem = _assert_problem(r, 422, "validation_error")
+        assert problem["errors"][0]["msg"] == "Input should be a finite number", problem
+        # a finite number out of bounds still names its bound
+        r = c.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 2.0})
+        problem = _assert_problem(r, 422, "validation_error")
+        assert "less than or equal to 1" in problem["errors"][0]["msg"]
+
+
 def test_an_unexpected_failure_is_a_500_problem_without_details(
     serve: Callable[..., Server],
 ) -> None:

@@ -377,6 +377,19 @@ def test_time_on_task_flags_after_90_minutes_and_a_break_resets_it() -> None:
     assert later == []
 
 
+def test_acknowledge_needs_a_flag_as_end_break_needs_a_break() -> None:
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 600.0, rmssd_ms=45.0, hr_bpm=62.0)  # calm: no flag
+    with pytest.raises(BreathingError, match="no flag has been raised"):
+        mon.acknowledge(600.0)
+    with pytest.raises(BreathingError, match="no break is running"):
+        mon.end_break(600.0)
+    got = flags(feed(mon, 610.0, 5500.0, rmssd_ms=45.0, hr_bpm=62.0))  # 90 min on task
+    assert len(got) == 1
+    (ack,) = mon.acknowledge(5500.0)
+    assert ack.flag_t_s == got[0].t_s
+
+
 def test_unheeded_time_on_task_is_repeated_every_30_minutes_not_every_cooldown() -> None:
     mon = MicroBreakMonitor()
     got = flags(feed(mon, 60.0, 9005.0, rmssd_ms=45.0, hr_bpm=62.0))

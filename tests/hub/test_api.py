@@ -51,6 +51,19 @@ def test_groups_need_the_admin_token_and_k_of_at_least_3(hub: Hub) -> None:
     assert set(doc["components"]["schemas"]["Contribution"]["properties"]) == {"date", *db.MEASURES}
 
 
+def test_a_wrong_method_on_a_hub_path_is_405_naming_the_methods_it_takes(hub: Hub) -> None:
+    """The page at ``/`` used to catch these (a 404, or 405 with ``Allow: GET, HEAD``)."""
+    doc = hub.client().get("/hub/v1/openapi.json").json()
+    for path in ("/hub/v1/groups", "/hub/v1/join", "/hub/v1/groups/{group_id}"):
+        documented = {m.upper() for m in doc["paths"][path]}
+        wrong = next(m for m in ("PUT", "DELETE", "PATCH", "GET") if m not in documented)
+        r = hub.admin.request(wrong, path.replace("{group_id}", "gnope"))
+        _problem(r, 405, "method_not_allowed")
+        assert {m.strip() for m in r.headers["allow"].split(",")} == documented, path
+    _problem(hub.admin.get("/hub/v1/no/such/thing"), 404, "not_found")
+    assert hub.client().get("/").headers["content-type"].startswith("text/html")
+
+
 def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
     gid = hub.group()
     code = hub.invite(gid, uses=2, days=1)
