@@ -54,6 +54,7 @@ from api.sessions import SessionCreate, SessionManager, SourceFactory
 from api.settings import Settings
 from api.storage import Storage
 from api.webhooks import WebhookNotifier
+from webconventions.docs import install_docs
 from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
@@ -147,7 +148,7 @@ def create_app(
         summary="Local HRV biofeedback service: sessions, live metrics, breathing guidance.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # webconventions.docs: the same page without the CDN
         redoc_url=None,
         generate_unique_id_function=operation_id,
     )
@@ -176,6 +177,7 @@ def create_app(
     app.include_router(live.router)  # the WebSocket checks its token itself; schema has its own
     install_problem_handlers(app)
     install_problem_openapi(app, public_paths={"/api/v1/health"})
+    install_docs(app, "/api/v1/docs")
 
     if STATIC_DIR.is_dir():  # last: the page takes what no route took, but not the API's paths
         mount_page(app, STATIC_DIR, api_prefix="/api")

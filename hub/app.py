@@ -25,6 +25,7 @@ from hub.ingest import ContributionWriter
 from hub.routes import groups, interventions, members
 from hub.settings import HubSettings
 from hub.store import Clock, HubStore
+from webconventions.docs import install_docs
 from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from webconventions.openapi import operation_id
 from webconventions.page import mount_page
@@ -91,7 +92,7 @@ def create_app(
         summary="Opt-in team view of daily aggregates, never one person's data.",
         lifespan=lifespan,
         openapi_url="/hub/v1/openapi.json",
-        docs_url="/hub/v1/docs",
+        docs_url=None,  # webconventions.docs: the same page without the CDN
         redoc_url=None,
         generate_unique_id_function=operation_id,
     )
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(groups.router, dependencies=[AdminDep])
     app.include_router(interventions.router, dependencies=[AdminDep])
     install_problem_handlers(app, summary=fields_summary)
+    install_docs(app, "/hub/v1/docs")
     if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").is_file():
         mount_page(app, STATIC_DIR, api_prefix="/hub")  # last; /hub/... errors stay the API's
     app.add_middleware(
