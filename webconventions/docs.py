@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
 
 __all__ = ["install_docs", "swagger_ui_dir"]
 
@@ -37,7 +38,7 @@ def install_docs(app: FastAPI, docs_url: str) -> None:
     static = f"{docs_url}/static"
     app.mount(static, StaticFiles(directory=swagger_ui_dir()), name="docs-static")
 
-    async def swagger_ui() -> HTMLResponse:
+    async def swagger_ui(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
@@ -46,4 +47,5 @@ def install_docs(app: FastAPI, docs_url: str) -> None:
             swagger_favicon_url=f"{static}/favicon.png",
         )
 
-    app.add_api_route(docs_url, swagger_ui, methods=["GET"], include_in_schema=False)
+    # a plain route, as FastAPI's own docs page: not an API operation (no token, no schema)
+    app.add_route(docs_url, swagger_ui, methods=["GET"], include_in_schema=False)
