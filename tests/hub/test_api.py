@@ -64,6 +64,16 @@ def test_a_wrong_method_on_a_hub_path_is_405_naming_the_methods_it_takes(hub: Hu
     assert hub.client().get("/").headers["content-type"].startswith("text/html")
 
 
+def test_the_hub_docs_page_needs_nothing_from_the_internet(hub: Hub) -> None:
+    """Swagger UI's files come from the hub itself (webconventions.docs), not from a CDN."""
+    page = hub.client().get("/hub/v1/docs")
+    assert page.status_code == 200 and "https://" not in page.text
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/hub/v1/docs/static/{name}" in page.text
+        asset = hub.client().get(f"/hub/v1/docs/static/{name}")
+        assert asset.status_code == 200 and len(asset.content) > 10_000
+
+
 def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
     gid = hub.group()
     code = hub.invite(gid, uses=2, days=1)
