@@ -291,6 +291,11 @@ def test_broken_and_missing_files_fail_with_a_reason(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "broken.txt:3: RR interval 'abc' is not a number" in result.stderr
     assert lines(result.stdout)[-1]["state"] == "failed"
+    # read before playing (a stretch): the JSON stream ends the same way, with the same fields
+    stretch = runner.invoke(app, ["replay", str(broken), "--json", "--start", "0"])
+    assert stretch.exit_code == 1 and "broken.txt:3" in stretch.stderr
+    (end,) = lines(stretch.stdout)
+    assert end["state"] == "failed" and set(end) == set(lines(result.stdout)[-1])
     # seconds read as milliseconds: refused as `hrvpace analyze` refuses them (one units policy;
     # under its own *_rr_secs name the file is read as PhysioNet seconds by both)
     nsr = tmp_path / "seconds.txt"

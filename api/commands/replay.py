@@ -229,6 +229,24 @@ async def run_replay(
     }
 
 
+def _failed_before_start(message: str, baseline: Baseline | None) -> dict[str, Any]:
+    """The ``replay_end`` of a replay whose recording could not be read (nothing played)."""
+    stages = session_stages(
+        baseline=None if baseline is None else baseline.to_dict(), real_person=False
+    )
+    assert stages.microbreaks is not None
+    return {
+        "type": "replay_end",
+        "t_s": 0.0,
+        "state": "failed",
+        "message": message,
+        **dict.fromkeys(
+            ("n_beats", "n_skipped", "n_windows", "n_signals", "n_irregular", "n_micro_breaks"), 0
+        ),
+        "baseline": stages.microbreaks.baseline_dict(),
+    }
+
+
 def replay(
     file: Annotated[Path, typer.Argument(help="The recording (see --format).")],
     fmt: FormatOpt = None,
@@ -311,6 +329,8 @@ def replay(
             if segments is not None:
                 played = cut(played, segments[0])
         except (SensorError, SegmentError) as exc:
+            if as_json:  # the stream still ends with its replay_end, as a replay that fails
+                typer.echo(json.dumps(_failed_before_start(str(exc), baseline)))
             typer.echo(f"hrvpace replay: {exc}", err=True)
             raise typer.Exit(1) from None
 
