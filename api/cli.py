@@ -103,9 +103,20 @@ def _fewer_malloc_arenas() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``hrvpace`` console script."""
+    """Entry point of the ``hrvpace`` console script.
+
+    Unusable settings (:class:`api.settings.ConfigError`: a config file with a key no setting
+    has, not TOML, a value out of range) end any command with the reason and exit code 2, as a
+    bad flag does, whichever command read them.
+    """
+    from api.settings import ConfigError
+
     _fewer_malloc_arenas()
-    app()
+    try:
+        app()
+    except ConfigError as exc:
+        typer.echo(f"hrvpace: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from api.pipeline import (
     session_stages,
 )
 from api.storage import Storage
+from api.storage.queries import PERSON_KIND
 from sensors.source import BeatSource
 
 __all__ = ["LiveSession", "SessionCreate", "SessionManager", "SessionMode"]
@@ -141,7 +142,7 @@ class SessionManager:
         stored_baseline, stored_settings = await asyncio.to_thread(self._stored_microbreak_state)
         # Only a strap on a real person reads and updates the person's baseline; a simulated
         # person or a replay starts from the population default and is not remembered.
-        real_person = isinstance(request.source, BleSpec)
+        real_person = request.source.kind == PERSON_KIND  # what the person's queries count
         try:
             stages = session_stages(
                 pacer=pacer,

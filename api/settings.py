@@ -178,8 +178,8 @@ def _check_config_keys(path: Path) -> None:
         raise ConfigError(f"config file {path}: not a readable TOML file: {exc}") from None
     known = list(Settings.model_fields)
     for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
+        if key.lower() not in known:  # pydantic-settings matches names in any case
+            close = difflib.get_close_matches(key.lower(), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"config file {path}: unknown setting {key!r}{hint}; settings are: "
@@ -215,7 +215,9 @@ def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Setti
     config = config_file or (
         Path(os.environ["HRVPACE_CONFIG"]) if os.environ.get("HRVPACE_CONFIG") else None
     )
-    if config is not None and config.is_file():
+    if config is not None:
+        if not config.is_file():  # HRVPACE_CONFIG naming no file: not the defaults in silence
+            raise ConfigError(f"config file not found: {config} (HRVPACE_CONFIG)")
         _check_config_keys(config)
     given = {k: v for k, v in overrides.items() if v is not None}
     with _config_file(config_file):

@@ -39,12 +39,14 @@ def install_docs(app: FastAPI, docs_url: str) -> None:
     app.mount(static, StaticFiles(directory=swagger_ui_dir()), name="docs-static")
 
     async def swagger_ui(request: Request) -> HTMLResponse:
+        # behind a proxy that mounts the service under a prefix, as FastAPI's own page does
+        root = str(request.scope.get("root_path", "")).rstrip("/")
         return get_swagger_ui_html(
-            openapi_url=openapi_url,
+            openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} API",
-            swagger_js_url=f"{static}/swagger-ui-bundle.js",
-            swagger_css_url=f"{static}/swagger-ui.css",
-            swagger_favicon_url=f"{static}/favicon.png",
+            swagger_js_url=f"{root}{static}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{static}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{static}/favicon.png",
         )
 
     # a plain route, as FastAPI's own docs page: not an API operation (no token, no schema)

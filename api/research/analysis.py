@@ -503,7 +503,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         # the reader's message names path, line, the units it read and the fix (kept short:
         # an error line quotes at most 200 characters of the file plus brief wording); the
         # reason alone, no exception class name
-        return RecordingAnalysis(path=p, error=_one_line(str(exc)))
+        return RecordingAnalysis(path=p, error=_one_line(str(exc) or type(exc).__name__))
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from api.errors import ApiError, SessionNotFoundError
+from api.research.units import contact_code
 from api.storage import ReadOnlyDatabase, StorageError
 
 __all__ = [
@@ -238,7 +239,7 @@ def load_session(database: Path, session_id: str) -> StoredSession:
     idx = np.array([b[0] for b in beats], dtype=np.int64)
     t_s = np.array([b[1] for b in beats], dtype=np.float64)
     arrived = np.array([b[3] for b in beats], dtype=np.float64)
-    contact = np.array([-1 if b[4] is None else int(b[4]) for b in beats], dtype=np.int8)
+    contact = np.array([contact_code(b[4]) for b in beats], dtype=np.int8)
     hr = np.array([np.nan if b[6] is None else b[6] for b in beats], dtype=np.float64)
     for c in checkins:
         c["t_s"] = _checkin_t_s(float(c["at"]), t_s, arrived)

@@ -20,6 +20,7 @@ __all__ = [
     "DESCRIPTIONS",
     "UNITLESS",
     "arrow_null_type",
+    "contact_code",
     "csv_cell",
     "csv_header",
     "csv_text",
@@ -120,6 +121,11 @@ def units_of(names: Iterable[str]) -> dict[str, str]:
 def csv_header(name: str, unit: str) -> str:
     """A CSV header cell: ``rmssd_ms [ms]``."""
     return f"{name} [{unit}]"
+
+
+def contact_code(contact: bool | int | None) -> int:
+    """A stored skin-contact flag as the tables write it: 1 contact, 0 none, -1 not reported."""
+    return -1 if contact is None else int(bool(contact))
 
 
 def csv_cell(value: Any) -> str:

@@ -14,7 +14,7 @@ from api import payloads
 from api.errors import SessionNotFoundError
 from api.pipeline import SimulatorSpec
 from api.problems import ProblemError
-from api.research.units import BEAT_UNITS, csv_text, units_of
+from api.research.units import BEAT_UNITS, contact_code, csv_text, units_of
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Row, Storage
@@ -270,7 +270,7 @@ def beats_csv(rows: list[tuple[Any, ...]]) -> str:
                 t_s,
                 rr_ms,
                 arrived_at,
-                -1 if contact is None else int(bool(contact)),
+                contact_code(contact),
                 bool(gap),
                 hr,
             )

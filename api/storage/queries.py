@@ -18,14 +18,18 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PERSON_SOURCE", "Queries", "of_person"]
+__all__ = ["PERSON_KIND", "PERSON_SOURCE", "Queries", "of_person"]
+
+#: The source kind of a session on the person (``api.pipeline.BleSpec``); the service decides
+#: with it whether a starting session reads and updates the person's baseline.
+PERSON_KIND = "ble"
 
 #: SQL on a ``sessions`` row: the session was on the person, a "strap session". That is a
 #: Bluetooth strap, watch or optical sensor (``source.kind == "ble"``, whichever ``stream``: the
 #: Heart Rate RR, PMD PPI or PMD ECG). A simulated person is not the person, nor is a replay,
 #: even of the person's own recording: the service cannot tell whose file it is, and a replay's
 #: windows are dated by the replay's clock, not by when the beats were recorded.
-PERSON_SOURCE = "json_extract(source_json, '$.kind') = 'ble'"
+PERSON_SOURCE = f"json_extract(source_json, '$.kind') = '{PERSON_KIND}'"
 
 
 def of_person(session_id: str = "session_id", *, or_none: bool = False) -> str:

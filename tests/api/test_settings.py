@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,6 +74,36 @@ def test_a_config_file_with_a_misspelt_key_or_no_toml_is_refused_by_name(
     monkeypatch.delenv("HRVPACE_CONFIG")
     monkeypatch.setenv("HRVPACE_SHARED_DATA", str(tmp_path))
     assert load_settings(data_dir=tmp_path).data_dir == tmp_path
+
+
+def test_config_keys_in_any_case_and_a_missing_environment_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HRVPACE_PORT", raising=False)
+    upper = tmp_path / "upper.toml"
+    upper.write_text("PORT = 9000\n")  # pydantic-settings reads names in any case
+    assert load_settings(config_file=upper).port == 9000
+    monkeypatch.setenv("HRVPACE_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"nope\.toml \(HRVPACE_CONFIG\)"):
+        load_settings()
+
+
+def test_every_command_reports_a_bad_config_without_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("prot = 9000\n")
+    env = {**os.environ, "HRVPACE_CONFIG": str(bad)}
+    for args in (["sessions", "--data-dir", str(tmp_path)], ["export", "x", "--out", "o"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "api", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 2, (args, run.stderr)
+        assert "unknown setting 'prot' (did you mean 'port'?)" in run.stderr
+        assert "Traceback" not in run.stderr
 
 
 def test_a_value_out_of_range_is_explained_without_pydantic_noise(tmp_path: Path) -> None:

@@ -590,3 +590,19 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
         "recording lasts 1.61 s (skipped)"
     )
     assert "Error" not in res.stderr + seg.stderr
+
+
+def test_a_failure_without_a_message_still_says_what_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reason is the error's text without its class name, so an empty text would leave
+    ``PATH:  (skipped)``: the class name stands in for it then."""
+    import api.research.analysis as analysis
+
+    def no_words(*_: Any, **__: Any) -> Any:
+        raise PermissionError()
+
+    f = tmp_path / "r.txt"
+    f.write_text("800\n810\n")
+    monkeypatch.setattr(analysis, "read_recording", no_words)
+    assert analysis.analyze_file(f, AnalysisOptions()).error == "PermissionError"

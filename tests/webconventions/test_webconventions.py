@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from webconventions.docs import install_docs
 from webconventions.errors import ServiceError
 from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from webconventions.problems import (
@@ -228,3 +229,19 @@ def test_the_announcing_server_calls_back_once_it_answers_on_its_socket() -> Non
         thread.join(10)
         sock.close()
     assert not thread.is_alive()
+
+
+async def test_the_docs_page_puts_a_proxys_root_path_before_every_url() -> None:
+    """webconventions.docs: Swagger UI from the package, behind a prefix as at the root."""
+    app = FastAPI(openapi_url="/v1/openapi.json", docs_url=None)
+    install_docs(app, "/v1/docs")
+    plain = (await _request(app, "GET", "/v1/docs")).text
+    assert "url: '/v1/openapi.json'" in plain and '"/v1/docs/static/swagger-ui.css"' in plain
+    transport = httpx.ASGITransport(app=app, root_path="/hrv")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        proxied = (await client.get("/v1/docs")).text
+    assert "url: '/hrv/v1/openapi.json'" in proxied
+    assert '"/hrv/v1/docs/static/swagger-ui-bundle.js"' in proxied
+    assert "https://" not in proxied
+    js = await _request(app, "GET", "/v1/docs/static/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
