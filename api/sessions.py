@@ -190,7 +190,11 @@ class SessionManager:
             ended_at = time.time()
             await asyncio.wrap_future(
                 self.storage.set_session_state(
-                    live.id, result.state, message=result.message, ended_at=ended_at
+                    live.id,
+                    result.state,
+                    message=result.message,
+                    ended_at=ended_at,
+                    last_seq=live.hub.seq,  # the final status's, just published
                 )
             )
             # everything written before the final state is committed: send what still waited

@@ -31,8 +31,8 @@ guidance and signal come with the welcome; prompts are at ``GET /api/v1/prompts`
 Of a session that has ended, the missed items are sent, then its final ``status``.
 The first status's ``seq`` is never above the session's: a ``since_seq`` above what the session
 reached is not echoed, the status carries the session's current ``seq`` (of an ended session,
-its last stored item's: its final status, guidance, signal and prompt messages were not stored
-and may have had higher numbers). A client whose ``since_seq`` is above that ``seq`` has
+its final status's, kept with the session: the last number its live clients got; of one
+interrupted by a crash, its last stored item's, as its later messages were not stored). A client whose ``since_seq`` is above that ``seq`` has
 nothing more to get from storage; if its number did not come from this session, what it holds
 is not this session's, and it drops that and reconnects with ``since_seq=0``.
 
@@ -263,11 +263,12 @@ async def live(
             return
         if after is not None:
             await resend_missed(websocket, storage, session_id, after)
-        # the session's last stored seq, whatever since_seq said (one above it is not echoed)
+        # the session's last seq (its final status's; an interrupted one: its last stored
+        # message's), whatever since_seq said (one above it is not echoed)
         last_seq = await asyncio.to_thread(storage.last_seq, session_id)
         final = StatusMessage(
             session_id=session_id,
-            seq=max(last_seq or 0, 1),
+            seq=max(last_seq or 0, row["last_seq"] or 0, 1),
             timestamp=row["ended_at"] or row["created_at"],
             state=row["state"],
             message=row["message"],

@@ -138,6 +138,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX metrics_seq ON metrics(session_id, seq) WHERE seq IS NOT NULL;
     CREATE INDEX micro_breaks_seq ON micro_breaks(session_id, seq) WHERE seq IS NOT NULL;
     """,
+    # 4: the seq of a session's final ``status`` (never stored as a message), so a client that
+    # connects after the end is answered with the last number the live clients got
+    """
+    ALTER TABLE sessions ADD COLUMN last_seq INTEGER;
+    """,
 )
 
 #: Columns of a stored beat, in export order (units in the names; times in Unix seconds).

@@ -36,13 +36,23 @@ class SessionTables(StorageCore):
         return future
 
     def set_session_state(
-        self, session_id: str, state: str, *, message: str = "", ended_at: float | None = None
+        self,
+        session_id: str,
+        state: str,
+        *,
+        message: str = "",
+        ended_at: float | None = None,
+        last_seq: int | None = None,
     ) -> Future[Any]:
-        """Change a session's state and message; ``ended_at`` when it ended."""
+        """Change a session's state and message.
+
+        ``ended_at``: when it ended; ``last_seq``: the live message number of its final
+        ``status`` (the last number its live clients got).
+        """
         future = self._submit(
-            "UPDATE sessions SET state = ?, message = ?, ended_at = COALESCE(?, ended_at) "
-            "WHERE id = ?",
-            (state, message, ended_at, session_id),
+            "UPDATE sessions SET state = ?, message = ?, ended_at = COALESCE(?, ended_at), "
+            "last_seq = COALESCE(?, last_seq) WHERE id = ?",
+            (state, message, ended_at, last_seq, session_id),
             wait=True,
         )
         assert future is not None

@@ -121,6 +121,20 @@ def test_a_client_that_reconnects_with_its_last_seq_misses_nothing_and_gets_noth
         w["rmssd_ms"] for w in stored_metrics if w["t_s"] >= first_t
     ]
     assert second[-1].type == "status" and second[-1].state == "ended"
+    # after the end, a new client gets the final status with the number the live ones got
+    with connect(_url(server, session_id), open_timeout=10) as ws:
+        after_end = [parse_live_message(text) for text in ws]
+    assert [(m.type, m.seq) for m in after_end] == [("status", second[-1].seq)]
+
+
+def _final_seq(server: Server, session_id: str) -> int:
+    storage = Storage(server.settings.database_path)
+    try:
+        row = storage.get_session(session_id)
+    finally:
+        storage.close()
+    assert row is not None and row["last_seq"] is not None
+    return int(row["last_seq"])
 
 
 def test_reconnecting_after_the_session_ended_gets_the_rest_then_the_final_status(
@@ -139,17 +153,18 @@ def test_reconnecting_after_the_session_ended_gets_the_rest_then_the_final_statu
     assert stored, "the stored beats carry no seq"
     assert [(m.seq, m.type) for m in messages[:-1]] == [(s, t) for s, t, _ in stored]
     assert messages[-1].type == "status" and messages[-1].state == "ended"
-    assert messages[-1].seq == stored[-1][0]
+    final_seq = _final_seq(server, session_id)  # the final status's, above every stored one
+    assert messages[-1].seq == final_seq > stored[-1][0]
     with server.client() as c:  # the live schema tells a client how to resume
         assert "?since_seq=N" in c.get("/api/v1/schema/live").json()["description"]
     # without since_seq: only the final status, numbered with the session's last seq (not 1)
     with connect(_url(server, session_id), open_timeout=10) as ws:
         plain = [parse_live_message(text) for text in ws]
-    assert [m.type for m in plain] == ["status"] and plain[0].seq == stored[-1][0]
+    assert [m.type for m in plain] == ["status"] and plain[0].seq == final_seq
     # a since_seq beyond the session is not echoed: the session's last seq, nothing resent
     with connect(_url(server, session_id, since_seq=99_999_999), open_timeout=10) as ws:
         beyond = [parse_live_message(text) for text in ws]
-    assert [(m.type, m.seq) for m in beyond] == [("status", stored[-1][0])]
+    assert [(m.type, m.seq) for m in beyond] == [("status", final_seq)]
 
 
 def test_a_since_seq_beyond_a_running_session_is_answered_with_its_current_seq(
@@ -371,7 +386,7 @@ def test_resuming_an_ended_session_reads_full_pages_then_an_empty_one(
     assert [len(r.seqs) for r in reads] == [PAGE, PAGE, PAGE, 0]
     assert [(m.seq, m.type) for m in messages[:-1]] == stored[-3 * PAGE :]
     assert messages[-1].type == "status" and messages[-1].state == "ended"
-    assert messages[-1].seq == stored[-1][0]
+    assert messages[-1].seq == _final_seq(server, session_id) > stored[-1][0]
 
 
 def test_the_page_size_is_the_documented_one() -> None:

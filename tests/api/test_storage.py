@@ -200,8 +200,10 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     conn.commit()
     conn.close()
     st = Storage(path, flush_s=0.02)
-    assert st.schema_version == len(MIGRATIONS) == 3
+    assert st.schema_version == len(MIGRATIONS) == 4
     assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
+    old = st.get_session("old")
+    assert old is not None and old["last_seq"] is None  # migration 4: ended before it
     assert st.missed_since_seq("old", 0, limit=10) == []  # stored before seq: nothing to resend
     st.add_beats("old", [(1, 1.6, 800.0, 2.6, None, False, None)], seqs=[7])
     st.flush().result(timeout=10)
