@@ -33,8 +33,9 @@ The first status's ``seq`` is never above the session's: a ``since_seq`` above w
 reached is not echoed, the status carries the session's current ``seq`` (of an ended session,
 its final status's, kept with the session: the last number its live clients got; of one
 interrupted by a crash, its last stored item's, as its later messages were not stored). A
-client whose ``since_seq`` is above that ``seq`` has nothing more to get from storage; if its number did not come from this session, what it holds
-is not this session's, and it drops that and reconnects with ``since_seq=0``.
+client whose ``since_seq`` is above that ``seq`` has nothing more to get from storage; if its
+number did not come from this session, what it holds is not this session's, and it drops that
+and reconnects with ``since_seq=0``.
 
 How it holds. Every stored item takes its ``seq`` just before its write is queued, and writes
 commit in queue order, so the committed items are always every stored item up to some ``seq``.
