@@ -385,12 +385,19 @@ def _draw(plan: DayPlan, day: date, item: Intervention) -> time:
 
 
 def is_active_time(plan: DayPlan, t_s: float) -> bool:
-    """Whether a prompt may fire at ``t_s``: a working day, in working hours, not quiet hours."""
+    """Whether a prompt may fire at ``t_s``: a working day, in working hours, not quiet hours.
+
+    Working hours are whole minutes and include their last one: with ``work_end`` 17:00 a
+    prompt due at 17:00 fires on a tick at 17:00:00.3 (a scheduler's tick always comes a little
+    after the due second), not at 17:01.
+    """
     local = local_datetime(plan, t_s)
     t = local.time()
+    minute = t.replace(second=0, microsecond=0)
     return (
         local.isoweekday() in plan.working_days
-        and plan.work_start <= t <= plan.work_end
+        and plan.work_start <= t
+        and minute <= plan.work_end
         and not any(q.contains(t) for q in plan.quiet_hours)
     )
 

@@ -254,6 +254,22 @@ def test_reset_skipped_after_a_recent_break_and_waits_during_one() -> None:
     assert decide(plan, reset, now_s=reset.expires_s, ctx=DayContext()).action == "expire"
 
 
+def test_a_prompt_due_at_the_end_of_working_hours_is_sent_on_the_tick_after_it() -> None:
+    """9 to 5 with the reflection at 17:00: planned, in the calendar, so it must be sent (the
+    scheduler's tick comes a fraction of a second after 17:00:00); a minute later it waits."""
+    plan = DayPlan(
+        work_start=time(9, 0),
+        work_end=time(17, 0),
+        interventions=(Intervention("reflection", "evening_reflection", time(17, 0)),),
+    )
+    (reflection,) = planned_prompts(plan, date(2026, 12, 8))
+    due = reflection.due_s
+    assert decide(plan, reflection, now_s=due + 0.3, ctx=DayContext()).action == "send"
+    assert decide(plan, reflection, now_s=due + 59.9, ctx=DayContext()).action == "send"
+    late = decide(plan, reflection, now_s=due + 60.0, ctx=DayContext())
+    assert (late.action, late.reason) == ("wait", "inactive")
+
+
 def test_signal_checkin_after_a_break_and_its_spacing() -> None:
     plan = DayPlan()
     t = datetime(2026, 12, 7, 11, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
