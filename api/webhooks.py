@@ -149,6 +149,10 @@ class WebhookIn(BaseModel):
         return v
 
 
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def payload(kind: WebhookKind, title: str, text: str) -> dict[str, Any]:
     """The JSON body posted to a webhook of ``kind``.
 
@@ -156,9 +160,21 @@ def payload(kind: WebhookKind, title: str, text: str) -> dict[str, Any]:
     --------
     >>> payload("slack", "Breathing reset", "Time for a 2-minute breathing reset.")
     {'text': '*Breathing reset*: Time for a 2-minute breathing reset.'}
+
+    Slack reads ``<...>`` as links and mentions (``<!channel>`` notifies a whole channel) and
+    ``&`` as the start of an entity: the text is escaped as Slack's formatting reference asks
+    (``&`` ``&amp;``, ``<`` ``&lt;``, ``>`` ``&gt;``), so "R&D <3" arrives as written:
+
+    >>> payload("slack", "Check-in", "R&D <3 <!channel>")["text"]
+    '*Check-in*: R&amp;D &lt;3 &lt;!channel&gt;'
+
+    References
+    ----------
+    Slack API documentation, "Formatting text for app surfaces: escaping text",
+    https://api.slack.com/reference/surfaces/formatting#escaping
     """
     if kind == "slack":
-        return {"text": f"*{title}*: {text}"}
+        return {"text": f"*{_slack_escape(title)}*: {_slack_escape(text)}"}
     return {
         "type": "message",
         "attachments": [

@@ -32,7 +32,7 @@ from api.cli import app as cli_app
 from api.dayplan import FEED_TOKEN_KEY, feed_token
 from api.scheduler import PromptScheduler
 from api.storage import Storage
-from api.webhooks import Delivery, WebhookIn, WebhookNotifier, error_category
+from api.webhooks import Delivery, WebhookIn, WebhookNotifier, error_category, payload
 from breathing.dayplan import DayPlan, signal_checkin
 from tests.api.conftest import Server
 
@@ -221,6 +221,14 @@ def _deliver(tmp_path: Path, url: str, *, attempts: int = 2) -> Delivery:
         return asyncio.run(notifier.deliver(hook, "t", "x", prompt_id=None, attempts=attempts))
     finally:
         storage.close()
+
+
+def test_slack_text_is_escaped_so_it_arrives_as_written() -> None:
+    """A plan text "R&D <3" or one with <!channel> must not become an entity or a mention."""
+    sent = payload("slack", "A & B", "Breathe <!channel> & relax <3")["text"]
+    assert sent == "*A &amp; B*: Breathe &lt;!channel&gt; &amp; relax &lt;3"
+    teams = payload("teams", "A & B", "R&D <3")  # Teams cards take plain text as it is
+    assert teams["attachments"][0]["content"]["body"][1]["text"] == "R&D <3"
 
 
 def test_webhook_redirect_is_a_failure_not_followed(tmp_path: Path) -> None:
