@@ -73,7 +73,7 @@ from numpy.typing import NDArray
 import hrv
 from api.research.discover import choose_reading, skip_reason
 from api.research.segments import Segment, cut
-from hrv.errors import HrvpaceError
+from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
@@ -152,7 +152,7 @@ NEUROKIT_REL_TOL = 0.005
 #: NeuroKit2's ``HRV_VLF``/``HRV_LF``/``HRV_HF``/``HRV_TP`` are powers of a PSD normalised by its
 #: maximum (``normalize=True``, 100 Hz interpolation; ``HRV_TP`` also adds ULF and VHF), not
 #: ms^2, so hrvpace's powers are ``HRV_LF_ms2`` etc.; NeuroKit2's ``HRV_LFHF`` comes from that
-#: other spectrum (0.79 vs 0.92 on the same rest recording), ``HRV_LFn`` is LF/TP, not the Task
+#: other spectrum (0.80 vs 0.81 on the same rest recording), ``HRV_LFn`` is LF/TP, not the Task
 #: Force's LF/(LF+HF) in n.u., ``HRV_DFA_alpha1`` fits other box sizes (0.93 vs 0.91) and
 #: ``HRV_SI`` is another index than Baevsky's stress index.
 NEUROKIT_NAMES: Mapping[str, str] = {
@@ -426,6 +426,14 @@ def analyze_recording(
     """
     opts = options or AnalysisOptions()
     name = path if path is not None else str(recording.meta.get("path", ""))
+    if not opts.clean and (bad := np.flatnonzero(~(recording.rr_ms > 0))).size:
+        # the metrics of the RR as recorded need every interval > 0: say which beat and the ways
+        # out, instead of the core's "value at index i" (0-based, of an array the user never saw)
+        raise HrvInputError(
+            f"{bad.size} RR value(s) of 0 ms or less (first: beat {bad[0] + 1}) cannot be "
+            "analysed as recorded (--no-clean); leave zeros out with --drop-zero (a beat "
+            "annotated twice), or analyse without --no-clean (the artefact correction labels them)"
+        )
     stats, rr, gap = summarize(
         recording.rr_ms,
         gaps=recording.gaps,

@@ -66,6 +66,11 @@ def test_each_file_read_as_its_content_says(folder: Path) -> None:
     # --drop-zero leaves the 0 ms value out instead (a beat annotated twice)
     fixed = runner.invoke(app, ["analyze", str(folder / "hrvpkg_real_rri_ms.txt"), "--drop-zero"])
     assert fixed.exit_code == 0 and "1 zero RR value(s) left out (line 772)" in fixed.stdout
+    # as recorded (--no-clean) a zero cannot be analysed: the beat is named, and the ways out
+    raw = runner.invoke(app, ["analyze", str(folder / "hrvpkg_real_rri_ms.txt"), "--no-clean"])
+    assert raw.exit_code == 1
+    assert "1 RR value(s) of 0 ms or less (first: beat 772)" in raw.stderr
+    assert "--drop-zero" in raw.stderr and "index" not in raw.stderr
 
 
 def test_detected_reading_equals_the_explicit_flags(folder: Path) -> None:
