@@ -51,6 +51,7 @@ from hrv.errors import HrvpaceError
 
 __all__ = [
     "PLAN_KEY",
+    "SEED_KEY",
     "AnswerItemOut",
     "CheckinItemModel",
     "Clock",
@@ -61,6 +62,7 @@ __all__ = [
     "PromptExportError",
     "PromptOut",
     "RealClock",
+    "ensure_install_seed",
     "export_prompts",
     "item_model",
     "load_plan",
@@ -72,6 +74,8 @@ log = logging.getLogger(__name__)
 
 #: Key of the stored day plan in the ``settings`` table.
 PLAN_KEY = "dayplan"
+#: Where this install's seed of randomised prompt times is kept (created at the first start).
+SEED_KEY = "dayplan_seed"
 #: Key of the calendar feed's own token in the ``settings`` table.
 FEED_TOKEN_KEY = "calendar_feed_token"
 
@@ -366,12 +370,33 @@ def load_plan(storage: ValueStore) -> DayPlan:
     """
     stored = storage.get_value("settings", PLAN_KEY)
     if stored is None:
-        return DayPlan()
+        return DayPlan(seed=_install_seed(storage))
     try:
         return DayPlanIn.model_validate(stored[0]).to_plan()
     except (ValidationError, ProblemError) as exc:
         log.warning("the stored day plan cannot be used (%s); using the default plan", exc)
-        return DayPlan()
+        return DayPlan(seed=_install_seed(storage))
+
+
+def _install_seed(storage: ValueStore) -> int:
+    stored = storage.get_value("settings", SEED_KEY)
+    value = None if stored is None else stored[0]
+    return value if isinstance(value, int) and 0 <= value <= 2**31 else 0
+
+
+def ensure_install_seed(storage: Storage) -> int:
+    """The seed of this install's randomised prompt times, drawn once (blocking).
+
+    With one seed for everyone (the plan's default 0) every install would draw the same
+    "random" check-in time on a day: a team sharing a channel would be pinged together and the
+    times would be predictable, which defeats the randomisation of interval-contingent
+    sampling (Shiffman et al. 2008). The default plan takes this seed; a saved plan keeps the
+    seed it was saved with. Created race-free (insert-or-ignore, then read back).
+    """
+    storage.add_value_if_absent(
+        "settings", SEED_KEY, secrets.randbelow(2**31), updated_at=time.time()
+    )
+    return _install_seed(storage)
 
 
 def feed_token(storage: Storage) -> str:

@@ -57,7 +57,13 @@ async def get_dayplan(request: Request, storage: StorageDep, scheduler: Schedule
 async def put_dayplan(
     body: DayPlanIn, request: Request, storage: StorageDep, scheduler: SchedulerDep
 ) -> DayPlanOut:
-    """Replace the day plan (422 ``invalid_dayplan`` names what cannot work)."""
+    """Replace the day plan (422 ``invalid_dayplan`` names what cannot work).
+
+    A plan sent without ``seed`` keeps the current plan's (this install's own at first), so
+    its randomised times stay this install's, not the same as every other install's.
+    """
+    if "seed" not in body.model_fields_set:
+        body = body.model_copy(update={"seed": scheduler.plan.seed})
     plan = body.to_plan()
     future = storage.put_value(
         "settings", PLAN_KEY, body.model_dump(mode="json"), updated_at=time.time()

@@ -51,6 +51,11 @@ def berlin(*args: int) -> datetime:
 def clocked(serve: Callable[..., Server]) -> tuple[Server, SetClock]:
     clock = SetClock(berlin(2026, 12, 7, 8, 0))  # a Monday
     server = serve(plan_clock=lambda tz: clock, webhook_backoff_s=0.05)
+    # the default plan with seed 0, so the randomised check-in's time is the one these tests
+    # know (each install draws its own seed otherwise)
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        assert c.put("/api/v1/dayplan", json={**plan, "seed": 0}).status_code == 200
     return server, clock
 
 
@@ -614,3 +619,26 @@ def test_prompts_expired_before_the_service_started_are_not_recorded(
     # the next working day's prompts are recorded as usual
     clock.set(berlin(2026, 12, 8, 9, 0, 30))
     assert _wait_prompt(server, ":morning")["key"] == "2026-12-08:morning"
+
+
+def test_each_install_draws_its_own_seed_and_a_put_without_one_keeps_it(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """With one seed for all (0), every install pinged at the same "random" moment."""
+    from api.settings import load_settings
+
+    one = serve(settings=load_settings(data_dir=tmp_path / "one", token="test-token"))
+    two = serve(settings=load_settings(data_dir=tmp_path / "two", token="test-token"))
+    with one.client() as c1, two.client() as c2:
+        seed1 = c1.get("/api/v1/dayplan").json()["seed"]
+        seed2 = c2.get("/api/v1/dayplan").json()["seed"]
+        assert seed1 != seed2  # 1 in 2**31 to fail by chance
+        # a plan sent without seed keeps the install's; one with a seed sets it
+        plan = c1.get("/api/v1/dayplan").json()
+        plan.pop("seed")
+        assert c1.put("/api/v1/dayplan", json=plan).json()["seed"] == seed1
+        assert c1.put("/api/v1/dayplan", json={**plan, "seed": 7}).json()["seed"] == 7
+    # the seed is the data dir's: a restart on it keeps it
+    again = serve(settings=load_settings(data_dir=two.settings.data_dir, token="test-token"))
+    with again.client() as c:
+        assert c.get("/api/v1/dayplan").json()["seed"] == seed2
