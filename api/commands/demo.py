@@ -8,9 +8,9 @@ import signal
 import sys
 import tempfile
 import webbrowser
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -176,6 +176,9 @@ def _run_demo(
         typer.echo(f"token: {app.state.token}")
         if start_at is not None:
             typer.echo(f"day plan clock: from {start_at:%Y-%m-%d %H:%M} at {clock_speed:g}x")
+            note = _not_a_working_day(app.state.prompts.plan, start_at)
+            if note:
+                typer.echo(f"hrvpace demo: note: {note}", err=True)
         if open_browser and _graphical_browser_available():
             webbrowser.open(page)
         typer.echo("Ctrl+C to stop.", err=True)
@@ -184,3 +187,23 @@ def _run_demo(
         run_server(app, sock, on_started=announce)
     finally:
         lock.release()
+
+
+def _not_a_working_day(plan: Any, start_at: datetime) -> str | None:
+    """Why nothing will fire soon when ``start_at`` is not on one of the plan's working days."""
+    days = plan.working_days
+    if start_at.isoweekday() in days:
+        return None
+    later = next(
+        (
+            start_at.date() + timedelta(days=k)
+            for k in range(1, 8)
+            if (start_at.date() + timedelta(days=k)).isoweekday() in days
+        ),
+        None,
+    )
+    when = f"the next is {later:%A %Y-%m-%d}" if later else "the plan has none"
+    return (
+        f"{start_at:%A %Y-%m-%d} is not a working day of the day plan, so no prompt fires "
+        f"until its next working day ({when}); start on a working day to see them at once"
+    )

@@ -451,3 +451,18 @@ def test_webhook_tries_each_checked_address_in_turn(
         r.close()
     assert d.ok and [path for path, _ in r.hits] == ["/hook"]
     assert looked_up.count("localhost") == 1  # one look-up: connected to what was checked
+
+
+def test_a_demo_started_on_a_day_off_says_when_prompts_come() -> None:
+    """`hrvpace demo --start` on a Saturday ran silently with nothing ever firing."""
+    from datetime import datetime, time
+
+    from api.commands.demo import _not_a_working_day
+    from breathing.dayplan import DayPlan
+
+    note = _not_a_working_day(DayPlan(), datetime(2026, 12, 5, 8, 55))  # a Saturday
+    assert note is not None and "Saturday 2026-12-05 is not a working day" in note
+    assert "Monday 2026-12-07" in note
+    assert _not_a_working_day(DayPlan(), datetime(2026, 12, 7, 8, 55)) is None
+    weekend_only = DayPlan(working_days=frozenset({6, 7}), work_start=time(9), work_end=time(17))
+    assert "Saturday 2026-12-12" in str(_not_a_working_day(weekend_only, datetime(2026, 12, 7)))
