@@ -131,7 +131,8 @@ def _timed_recording(
     meta: dict[str, object],
     utc: bool,
 ) -> Recording:
-    gaps, missing_s = infer_gaps(rr_ms, arrived_at)
+    # naive phone local time steps with daylight saving: that is no loss of beats
+    gaps, missing_s = infer_gaps(rr_ms, arrived_at, local_clock=not utc)
     # true UTC (a zone in the file, or epoch ms) says so; naive phone time stays naive
     start = dt.datetime.fromtimestamp(float(arrived_at[0]), dt.UTC)
     meta["start_time"] = (start if utc else start.replace(tzinfo=None)).isoformat()

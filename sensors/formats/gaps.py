@@ -31,7 +31,12 @@ ChristianKoplenig/hrv_public, not copied here): 28 gaps, each at a 2-4 s jump in
 after which the offset stays up, and no gap elsewhere. On a harsh simulated strap (latency up to
 1 s, 3 % of notifications 0.5-2.5 s late, 1 % lost) about one false gap per 90,000 beats.
 A phone clock stepped forward looks like a gap and is marked as one (a safe error: one
-successive difference is skipped); a clock stepped back is ignored.
+successive difference is skipped); a clock stepped back is ignored. With ``local_clock`` (the
+file's times are the phone's naive local time) a rise of a daylight-saving step (1 h, or
+Lord Howe's 30 min) within :data:`CLOCK_CHANGE_TOLERANCE_S` is the clock changing, not an hour
+of lost beats: the step is taken off the missing time, and what remains is a gap only by the
+same 0.6-RR rule (a recording over the spring-forward night keeps its length). A real dropout
+of exactly one hour (within 1.5 s) would be read as the clock change: stated, and improbable.
 """
 
 from __future__ import annotations
@@ -42,21 +47,31 @@ from numpy.typing import NDArray
 
 from sensors.formats._common import beat_elapsed_s
 
-__all__ = ["ENVELOPE_BEATS", "infer_gaps", "timeline_with_gaps"]
+__all__ = ["CLOCK_CHANGE_TOLERANCE_S", "ENVELOPE_BEATS", "infer_gaps", "timeline_with_gaps"]
 
 #: Width ``W`` (beats) of the windows before and after each beat.
 ENVELOPE_BEATS = 8
 #: A gap needs the offsets to rise by more than this fraction of the RR interval after it.
 _GAP_FRACTION_OF_RR = 0.6
+#: Daylight-saving steps of local clocks (s): one hour, and Lord Howe Island's half hour.
+_CLOCK_STEPS_S = (3600.0, 1800.0)
+#: How close a rise must be to a step to be read as the clock changing (about the width of
+#: the band phone arrival times wander in, see the module docstring).
+CLOCK_CHANGE_TOLERANCE_S = 1.5
 
 
 def infer_gaps(
-    rr_ms: NDArray[np.float64], clock_s: NDArray[np.float64], *, window: int = ENVELOPE_BEATS
+    rr_ms: NDArray[np.float64],
+    clock_s: NDArray[np.float64],
+    *,
+    window: int = ENVELOPE_BEATS,
+    local_clock: bool = False,
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Return ``(gaps, missing_s)``: where beats are missing and how much time they took.
 
     ``missing_s[i]`` is the estimated time lost before beat ``i`` (0 where ``gaps[i]`` is
-    False). See the module docstring for the rule.
+    False). ``local_clock``: ``clock_s`` is naive local time, whose daylight-saving step is
+    not a loss. See the module docstring for the rule.
     """
     n = rr_ms.shape[0]
     gaps = np.zeros(n, dtype=np.bool_)
@@ -83,6 +98,19 @@ def infer_gaps(
     cand[1:] &= ~cand[:-1]  # one gap per run of candidates: its first beat
     gaps[cand] = True
     missing_s[cand] = (after_min - before_min)[cand]
+    if local_clock:
+        for i in np.flatnonzero(cand):
+            step = next(
+                (c for c in _CLOCK_STEPS_S if abs(missing_s[i] - c) <= CLOCK_CHANGE_TOLERANCE_S),
+                None,
+            )
+            if step is None:
+                continue
+            rest = max(0.0, float(missing_s[i]) - step)
+            if rest > _GAP_FRACTION_OF_RR * scale[i] / 1000.0:
+                missing_s[i] = rest  # the clock changed and beats were lost too
+            else:
+                gaps[i], missing_s[i] = False, 0.0
     return gaps, missing_s
 
 

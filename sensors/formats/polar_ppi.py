@@ -160,7 +160,8 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
             f"all {n} pulses are flagged (blocker or no skin contact): no valid interval",
             path=path,
         )
-    inferred, missing_s = infer_gaps(ppi_ms, arrived_at)
+    # naive phone local time steps with daylight saving: that is no loss of beats
+    inferred, missing_s = infer_gaps(ppi_ms, arrived_at, local_clock=not aware)
     t_all = timeline_with_gaps(ppi_ms, missing_s)
     keep = np.flatnonzero(valid)
     # a kept pulse follows a gap when a pulse before it (since the previous kept one) was left

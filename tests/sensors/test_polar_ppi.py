@@ -86,6 +86,45 @@ def test_lost_pulses_found_from_the_timestamps(tmp_path: Path) -> None:
     assert rec.meta["rejected_pulses"] == 0
 
 
+def _shift_stamps(path: Path, first: int, by: dt.timedelta) -> None:
+    """Move the phone stamps of pulse ``first`` (1-based data row) on by ``by``."""
+    lines = path.read_text().splitlines()
+    for k in range(first, len(lines)):
+        stamp, rest = lines[k].split(";", 1)
+        lines[k] = (
+            f"{(dt.datetime.fromisoformat(stamp) + by).isoformat(timespec='milliseconds')};{rest}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_phone_clock_springing_forward_is_no_hour_of_lost_pulses(tmp_path: Path) -> None:
+    """Naive phone local time jumps +1 h at the daylight-saving change: the pulses go on."""
+    rows = [(1000, 10, 0, 1, 1, 60)] * 60
+    steady = read_recording(export(tmp_path, rows))
+    path = export(tmp_path, rows)
+    _shift_stamps(path, 31, dt.timedelta(hours=1))
+    spring = read_recording(path)
+    assert not spring.gaps.any() and spring.duration_s == pytest.approx(steady.duration_s)
+    # three pulses lost earlier in the same file are still a gap of their time
+    lines = path.read_text().splitlines()
+    del lines[11:14]
+    path.write_text("\n".join(lines) + "\n")
+    both = read_recording(path)
+    assert np.flatnonzero(both.gaps).tolist() == [10]
+    assert both.duration_s == pytest.approx(steady.duration_s, abs=0.6)
+    # a jump of an hour between times that say their zone is a real hour without pulses
+    aware = export(tmp_path, rows)
+    text = aware.read_text().splitlines()
+    aware.write_text(
+        "\n".join([text[0]] + [f"{ln.split(';', 1)[0]}Z;{ln.split(';', 1)[1]}" for ln in text[1:]])
+        + "\n"
+    )
+    _shift_stamps(aware, 31, dt.timedelta(hours=1))
+    hour = read_recording(aware)
+    assert np.flatnonzero(hour.gaps).tolist() == [30]
+    assert hour.duration_s == pytest.approx(steady.duration_s + 3600.0, abs=1.0)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
