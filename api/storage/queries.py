@@ -176,15 +176,19 @@ class Queries:
         return [(str(r[0]), json.loads(r[1])) for r in rows]
 
     def recent_break_events(self, *, limit: int = 200) -> list[sqlite3.Row]:
-        """The person's newest flags, break starts and ends (``id``, ``kind``, ``recorded_at``).
+        """The newest flags of the person and breaks (``id``, ``kind``, ``recorded_at``).
 
-        Newest first, of strap sessions or of none (the day plan's signal-contingent
-        check-ins: a simulated person's flag asks the person nothing).
+        Newest first. Flags (``micro_break``) of strap sessions or of none only: a simulated
+        person's or a replay's flag asks the person nothing. Break starts and ends of any
+        session: a break is the person's own doing (started from the page, the app or a
+        prompt), also on the demo's simulated person, and the day plan holds prompts during
+        it and skips a breathing reset just after it.
         """
         return self.query(
             "SELECT id, kind, recorded_at FROM micro_breaks "
-            "WHERE kind IN ('micro_break', 'break_started', 'break_ended') "
-            f"AND {of_person(or_none=True)} ORDER BY id DESC LIMIT ?",
+            "WHERE (kind = 'micro_break' "
+            f"AND {of_person(or_none=True)}) OR kind IN ('break_started', 'break_ended') "
+            "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
 

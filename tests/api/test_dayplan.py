@@ -261,9 +261,13 @@ def test_missed_prompt_expires_and_reset_skipped_after_a_break(
 ) -> None:
     server, clock = clocked
     storage = server.app.state.storage
-    # a long break from 08:55: the 09:00 morning prompt waits for it...
+    # a long break from 08:55, taken on the demo's simulated person (a break is the person's
+    # doing whatever the session's source): the 09:00 morning prompt waits for it...
+    storage.create_session(
+        "sim", created_at=0.0, mode="monitor", source={"kind": "simulator"}, options={}
+    ).result(timeout=10)
     storage.add_micro_break(
-        session_id=None,
+        session_id="sim",
         t_s=None,
         recorded_at=berlin(2026, 12, 7, 8, 55).timestamp(),
         kind="break_started",

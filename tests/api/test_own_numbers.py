@@ -250,8 +250,11 @@ def test_every_query_of_the_persons_numbers_skips_simulations_and_replays(
                 assert {d["rmssd_change_pct"] for _, d in db.person_break_events(since, end)} == {
                     5.5
                 }
-                assert len(db.recent_break_events()) == 3  # the strap's flag, start and end
-                assert {r["recorded_at"] for r in db.recent_break_events()} == {now - 3400}
+                # the strap's flag; every session's break start and end (the person's doing)
+                events = [(r["kind"], r["recorded_at"]) for r in db.recent_break_events()]
+                assert sorted(k for k, t in events if k == "micro_break") == ["micro_break"]
+                assert {t for k, t in events if k == "micro_break"} == {now - 3400}
+                assert sum(k != "micro_break" for k, _ in events) == 6
         finally:
             ro.close()
         # a micro-break event outside any session is the person's (one added by hand)
