@@ -14,11 +14,13 @@ Tables
 ``contributions``    one row per member and day: the daily aggregates, nothing else; indexed
                      by (group, day) covering what the summaries read (migration 2).
 ``period_cells``     every reported (group, week) cell, computed once when the week closed.
-``period_members``   the frozen set of members a released cell was computed over (ids only):
-                     what later cells are compared with to block differencing.
+``period_members``   the frozen set of members a released cell was computed over (ids only,
+                     a bit per measure): S(week, measure), the one set every released answer
+                     about that week and measure is over (:mod:`hub.privacy`, rule 5).
 ``interventions``    T0/T1 studies of a group (optional control group) and their effect,
                      computed once when T1 has closed.
-``intervention_members``  the frozen pair sets of a released effect (ids only).
+``intervention_members``  the frozen pair sets of a released effect (ids only): by rule 5
+                     the member sets of its T0 and T1 cells.
 """
 
 from __future__ import annotations

@@ -223,10 +223,20 @@ class ArmEffect(BaseModel):
     """The T0 -> T1 change of one measure in one arm (group or control), paired by member."""
 
     suppressed: bool
-    reason: str | None = None
-    n: int | None = Field(default=None, description="Members present in both periods")
-    mean_t0: float | None = None
-    mean_t1: float | None = None
+    reason: str | None = Field(
+        default=None,
+        description="Why suppressed: fewer_than_k (a T0 or T1 week's cell, or its pairs, under "
+        "k members), or differencing (the pairs are not exactly the members of every T0 and T1 "
+        "week's cell: released, it could be subtracted from the cells down to one person)",
+    )
+    n: int | None = Field(
+        default=None,
+        description="Pairs: the members of every T0 and T1 week's cell (the same set each week)",
+    )
+    mean_t0: float | None = Field(
+        default=None, description="Mean of the T0 weeks' cell means (each pair's weekly means)"
+    )
+    mean_t1: float | None = Field(default=None, description="The same over T1")
     mean_change: float | None = None
     sd_change: float | None = None
     ci_low: float | None = Field(default=None, description="95 % CI (t distribution)")

@@ -44,10 +44,11 @@ def get_intervention(intervention_id: str, request: Request) -> dict[str, object
 
 @router.get("/interventions/{intervention_id}/effect", response_model=Effect)
 def effect(intervention_id: str, request: Request) -> dict[str, object]:
-    """Mean change T0 -> T1 per measure over members present in both (>= k pairs).
+    """Mean change T0 -> T1 per measure over the members of every T0 and T1 week's cell.
 
-    With its 95 % CI, Cohen's d_z and n; with a control group the difference in differences.
-    Computed once.
+    Released only when those are one and the same set of >= k members (else suppressed,
+    ``differencing`` or ``fewer_than_k``). With its 95 % CI, Cohen's d_z and n; with a
+    control group the difference in differences. Computed once.
     """
     return _store(request).effect(intervention_id)
 

@@ -1,10 +1,18 @@
-"""Intervention studies (T0/T1): their records and effects, computed once T1 has closed."""
+"""Intervention studies (T0/T1): their records and effects, computed once T1 has closed.
+
+An effect is computed from the weeks' released cells only: per measure, over exactly the
+members every T0 and T1 cell was computed over, or withheld
+(:func:`hub.privacy.effect_suppression`, the hub's rule 5). Interventions may be created for
+past weeks: an effect over any weeks gives no member set, and no mean, that the cells had not
+given.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import secrets
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +28,7 @@ from hub.errors import (
     PeriodOpenError,
 )
 from hub.periods import Week, closes_at, weeks_between
-from hub.privacy import differs_safely, enough
+from hub.privacy import effect_suppression
 from hub.stats import diff_in_diff, paired_change
 from hub.store.sealing import SealingStore
 
@@ -104,93 +112,71 @@ class InterventionStore(SealingStore):
         with self.engine.connect() as conn:
             return [self._intervention_out(r) for r in conn.execute(q).mappings()]
 
-    def _roster(self, conn: Connection, gid: str, start_ts: int, end_ts: int) -> set[str]:
-        """Members of ``gid`` for the whole span: joined by its start, not left before its end."""
-        m = db.members.c
-        q = sa.select(m.id).where(
-            m.group_id == gid,
-            m.joined_at <= start_ts,
-            sa.or_(m.left_at.is_(None), m.left_at >= end_ts),
-        )
-        return {r[0] for r in conn.execute(q)}
+    def _cells_of(
+        self, conn: Connection, gid: str, weeks: list[Week]
+    ) -> list[tuple[dict[str, int], dict[str, Any]]]:
+        """Each week's released cell: its member set (id -> measure mask) and its measures.
 
-    def _member_means(
-        self, conn: Connection, gid: str, first: dt.date, end: dt.date, roster: set[str]
-    ) -> dict[str, dict[str, float | None]]:
-        """Each roster member's mean of each measure over days ``[first, end)`` (whole weeks).
-
-        Only contributions received before their week closed count: one that passed the
-        close-time check of :meth:`contribute` but was stored after the week was sealed is
-        not a part of the week as reported (nor of an intervention's effect).
+        Empty for a week whose cell was withheld (or not computed: before the group).
         """
-        c = db.contributions.c
-        weeks = weeks_between(first, end - dt.timedelta(days=1))
-        on_time = sa.or_(
-            *(sa.and_(c.day >= w.start, c.day < w.end, c.received_at < closes_at(w)) for w in weeks)
-        )
-        q = (
-            sa.select(c.member_id, *(sa.func.avg(c[m]).label(m) for m in MEASURES))
-            .where(c.group_id == gid, c.day >= first, c.day < end, on_time)
-            .group_by(c.member_id)
-        )
-        out: dict[str, dict[str, float | None]] = {}
-        for r in conn.execute(q).mappings():
-            if r["member_id"] in roster:
-                out[r["member_id"]] = {m: None if r[m] is None else float(r[m]) for m in MEASURES}
-        return out
+        pm = db.period_members.c
+        pc = db.period_cells.c
+        masks: dict[dt.date, dict[str, int]] = {w.start: {} for w in weeks}
+        for week, mid, mask in conn.execute(
+            sa.select(pm.week, pm.member_id, pm.mask).where(
+                pm.group_id == gid, pm.week >= weeks[0].start, pm.week <= weeks[-1].start
+            )
+        ):
+            masks[week][mid] = int(mask)
+        bodies: dict[dt.date, dict[str, Any]] = {}
+        for week, body in conn.execute(
+            sa.select(pc.week, pc.body).where(
+                pc.group_id == gid, pc.week >= weeks[0].start, pc.week <= weeks[-1].start
+            )
+        ):
+            if body is not None:
+                bodies[week] = json.loads(body).get("measures") or {}
+        return [(masks[w.start], bodies.get(w.start, {})) for w in weeks]
 
     def _arm_pairs(
-        self, conn: Connection, gid: str, t0: list[Week], t1: list[Week]
-    ) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-        """Per measure: the members with a value in both periods, their T0 and T1 means."""
-        roster = self._roster(conn, gid, t0[0].start_ts, t1[-1].end_ts)
-        m0 = self._member_means(conn, gid, t0[0].start, t0[-1].end, roster)
-        m1 = self._member_means(conn, gid, t1[0].start, t1[-1].end, roster)
-        out: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
-        for m in MEASURES:
-            ids = sorted(
-                i for i in m0.keys() & m1.keys() if m0[i][m] is not None and m1[i][m] is not None
-            )
-            out[m] = (
-                ids,
-                np.array([m0[i][m] for i in ids], dtype=float),
-                np.array([m1[i][m] for i in ids], dtype=float),
-            )
-        return out
+        self, conn: Connection, gid: str, k: int, t0: list[Week], t1: list[Week]
+    ) -> dict[str, tuple[str | None, list[str], np.ndarray, np.ndarray]]:
+        """Per measure: why it is withheld (or ``None``), the pairs, their T0 and T1 values.
 
-    def _released_sets(
-        self, conn: Connection, gid: str, weeks: list[Week], measure_bit: int, exclude: str
-    ) -> list[set[str]]:
-        """Member sets of released statistics over the same data.
-
-        The group's cells of ``weeks`` (members with the measure) and its other effects
-        overlapping them.
+        The pairs must be exactly the member set of every T0 and T1 week's cell
+        (:func:`hub.privacy.effect_suppression`); a member's T0 (T1) value is the mean of
+        their weekly means over T0 (T1), each weekly mean computed as the cell's
+        (:meth:`~hub.store.sealing.SealingStore._weekly_member_means`). A week whose weekly
+        means over its set no longer give the cell's released mean (a member's day stored
+        after the cell) withholds the effect too (``"differencing"``): the effect is only
+        ever the cells' members with the cells' values.
         """
-        sets: list[set[str]] = []
-        pm = db.period_members.c
-        for w in weeks:
-            rows = conn.execute(
-                sa.select(pm.member_id, pm.mask).where(pm.group_id == gid, pm.week == w.start)
-            ).all()
-            if rows:
-                sets.append({r[0] for r in rows if int(r[1]) & measure_bit})
-        im = db.intervention_members.c
-        iv = db.interventions.c
-        others = conn.execute(
-            sa.select(iv.id, iv.start, iv.end).where(iv.effect.is_not(None), iv.id != exclude)
-        ).all()
-        for oid, start, end in others:
-            o0, o1 = self.periods_of(start, end)
-            if o1[-1].end <= weeks[0].start or o0[0].start >= weeks[-1].end:
-                continue  # no week in common: nothing to subtract
-            rows = conn.execute(
-                sa.select(im.member_id, im.mask).where(
-                    im.intervention_id == oid, im.group_id == gid
-                )
-            ).all()
-            if rows:
-                sets.append({r[0] for r in rows if int(r[1]) & measure_bit})
-        return sets
+        weeks = t0 + t1
+        cells = self._cells_of(conn, gid, weeks)
+        weekly = self._weekly_member_means(conn, gid, weeks)
+        out: dict[str, tuple[str | None, list[str], np.ndarray, np.ndarray]] = {}
+        empty = np.array([], dtype=float)
+        for i, m in enumerate(MEASURES):
+            cell_sets = [{mid for mid, mask in c.items() if mask & (1 << i)} for c, _ in cells]
+            values = [  # each week's weekly means of m of the members its cell counted
+                {mid: y for mid, v in week.items() if mid in c and (y := v[m]) is not None}
+                for (c, _), week in zip(cells, weekly, strict=True)
+            ]
+            pairs = set(values[0]).intersection(*values[1:])
+            reason = effect_suppression(cell_sets, pairs, k)
+            if reason is None and any(
+                (body.get(m) or {}).get("mean")
+                != round(statistics.fmean(vals[mid] for mid in pairs), 2)
+                for (_, body), vals in zip(cells, values, strict=True)
+            ):
+                reason = "differencing"
+            if reason is not None:
+                out[m] = (reason, [], empty, empty)
+                continue
+            ids = sorted(pairs)
+            xs = np.array([[vals[mid] for vals in values] for mid in ids], dtype=float)
+            out[m] = (None, ids, xs[:, : len(t0)].mean(axis=1), xs[:, len(t0) :].mean(axis=1))
+        return out
 
     def effect(self, iid: str) -> dict[str, Any]:
         """The intervention's effect, computed once when T1 has closed, then as stored.
@@ -227,23 +213,22 @@ class InterventionStore(SealingStore):
     def _compute_effect(
         self, conn: Connection, iid: str, arms: list[str], weeks: list[Week]
     ) -> dict[str, Any]:
+        """Each arm's paired change per measure (:meth:`_arm_pairs`) and their DiD.
+
+        The pairs of a released measure are recorded in ``intervention_members`` (ids only);
+        by the rule they are the T0 and T1 cells' member sets.
+        """
         t0, t1 = weeks[: len(weeks) // 2], weeks[len(weeks) // 2 :]
         per_arm: list[dict[str, Any]] = []
         released: dict[str, dict[str, int]] = {}
         for gid in arms:
             k = int(self._group(conn, gid)["k"])
-            pairs = self._arm_pairs(conn, gid, t0, t1)
+            pairs = self._arm_pairs(conn, gid, k, t0, t1)
             arm: dict[str, Any] = {}
             for i, m in enumerate(MEASURES):
-                ids, x0, x1 = pairs[m]
-                members = set(ids)
-                if not enough(len(ids), k):
-                    arm[m] = {"suppressed": True, "reason": "fewer_than_k"}
-                    continue
-                if not differs_safely(
-                    members, self._released_sets(conn, gid, weeks, 1 << i, iid), k
-                ):
-                    arm[m] = {"suppressed": True, "reason": "differencing"}
+                reason, ids, x0, x1 = pairs[m]
+                if reason is not None:
+                    arm[m] = {"suppressed": True, "reason": reason}
                     continue
                 r = paired_change(x0, x1)
                 arm[m] = {"suppressed": False, "result": r}

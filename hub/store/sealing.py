@@ -46,10 +46,11 @@ class SealingStore(StoreBase):
     ) -> list[dict[str, dict[str, float | None]]]:
         """Each member's mean of each measure in each of ``weeks`` (consecutive).
 
-        Over the contributions received before that week closed (as the effects'
-        :meth:`~hub.store.interventions.InterventionStore._member_means` of each week alone,
-        in one query grouped by member and week number; a row counts when received before its
-        week closed). Members in id order.
+        Over the contributions received before that week closed (one query grouped by member
+        and week number; a row counts when received before its week closed). Members in id
+        order. The cells and the effects' pairs
+        (:meth:`~hub.store.interventions.InterventionStore._arm_pairs`) both read it, so an
+        effect's weekly values are the cells'.
         """
         c = db.contributions.c
         # weeks since the Monday 1970-01-05 (a week's start is (n * 7 + 4) days after the

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from bench._postgres import PostgresMissingError, throwaway_postgres
 from hub.app import create_app
@@ -152,7 +153,7 @@ def hub(database_url: str, tmp_path: Path) -> Iterator[Hub]:
     clock = Clock()
     clock.at(GROUP_DAY)
     settings = HubSettings(
-        data_dir=tmp_path / "hubdata", database_url=database_url, admin_token=ADMIN
+        data_dir=tmp_path / "hubdata", database_url=database_url, admin_token=SecretStr(ADMIN)
     )
     engine = connect(database_url)
     app = create_app(settings, clock=clock, engine=engine)

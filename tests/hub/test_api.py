@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -104,7 +105,7 @@ def test_contributions_are_numbers_in_range_never_text(hub: Hub) -> None:
     ok = hub.send(token, WEEK, resting_rmssd_ms=42.5, resting_hr_bpm=61, stress=2.5, breaks=3)
     assert ok.status_code == 201, ok.text
     assert ok.json() == {"date": WEEK.isoformat(), "period": "2026-W02"}
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"resting_rmssd_ms": 1000}, "resting_rmssd_ms"),
         ({"resting_hr_bpm": 10}, "resting_hr_bpm"),
         ({"stress": 6}, "stress"),

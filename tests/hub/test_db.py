@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from hub import db
@@ -186,7 +187,9 @@ def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None
     engine = db.connect(settings.db_url)
     engine.dispose()
     assert stat.S_IMODE((tmp_path / "hub" / "hub.sqlite3").stat().st_mode) == 0o600
-    assert load_or_create_admin_token(HubSettings(data_dir=tmp_path, admin_token="ha_x")) == (
+    assert load_or_create_admin_token(
+        HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_x"))
+    ) == (
         "ha_x",
         False,
     )

@@ -172,3 +172,39 @@ def test_the_effect_counts_only_what_was_received_before_the_week_closed(hub: Hu
     assert g["n"] == 7
     assert g["mean_t1"] == pytest.approx(hr["g1"].mean())
     assert g["mean_change"] == pytest.approx((hr["g1"] - hr["g0"]).mean())
+
+
+def test_a_multi_week_effect_is_the_mean_of_its_weeks_cells(hub: Hub) -> None:
+    """T0 and T1 of two weeks: each member's value is the mean of their weekly means, so the
+    effect's mean_t0 is the mean of the T0 cells' means. A mean over each member's days
+    (weighted by how many days they sent in each week) is not: minus the cells' mean it left
+    3/8 of one member's change between the weeks (they sent 7 days, then 1)."""
+    gid = hub.group(k=3)
+    tokens = hub.members(gid, 5)
+    weeks = [WEEK + dt.timedelta(days=7 * i) for i in range(4)]  # T0 W02-W03, T1 W04-W05
+    for w, monday in enumerate(weeks):
+        hub.clock.at(monday + dt.timedelta(days=6))
+        for j, tok in enumerate(tokens):
+            days = 1 if (j == 0 and w == 1) else 7
+            value = 90.0 if (j == 0 and w == 0) else 40.0 + j + w
+            for i in range(days):
+                r = hub.send(tok, monday + dt.timedelta(days=i), resting_rmssd_ms=value)
+                assert r.status_code == 201, r.text
+    hub.clock.at(weeks[-1] + dt.timedelta(days=10))
+    r = hub.admin.post(
+        f"/hub/v1/groups/{gid}/interventions",
+        json={"name": "two weeks", "start": weeks[2].isoformat(), "end": weeks[3].isoformat()},
+    )
+    assert r.status_code == 201, r.text
+    g = hub.admin.get(f"/hub/v1/interventions/{r.json()['id']}/effect").json()
+    g = g["measures"]["resting_rmssd_ms"]["group"]
+    cells = [hub.summary(gid, w, w)["periods"][0]["measures"]["resting_rmssd_ms"] for w in weeks]
+    assert not g["suppressed"] and g["n"] == 5 and all(c["n"] == 5 for c in cells)
+    n = g["n"]
+    # sums over the same five: what is left after subtracting the cells is their rounding only
+    assert abs(n * g["mean_t0"] - n * (cells[0]["mean"] + cells[1]["mean"]) / 2) < n * 0.005
+    assert abs(n * g["mean_t1"] - n * (cells[2]["mean"] + cells[3]["mean"]) / 2) < n * 0.005
+    x0 = np.array([(90.0 + 41.0) / 2] + [(40.0 + j + 40.0 + j + 1) / 2 for j in range(1, 5)])
+    x1 = np.array([(40.0 + j + 2 + 40.0 + j + 3) / 2 for j in range(5)])
+    assert g["mean_change"] == pytest.approx((x1 - x0).mean())
+    assert g["sd_change"] == pytest.approx((x1 - x0).std(ddof=1))

@@ -26,6 +26,7 @@ def _week_of_five(hub: Hub, gid: str, tokens: list[str], value: float = 40.0) ->
 
 def _cell(hub: Hub, gid: str, first: dt.date, last: dt.date) -> dict[str, Any]:
     (cell,) = hub.summary(gid, first, last)["periods"]
+    assert isinstance(cell, dict)
     return cell
 
 
@@ -160,3 +161,47 @@ def test_an_effect_over_all_but_one_of_a_weeks_members_is_suppressed(hub: Hub) -
     assert not stress["suppressed"] and stress["n"] == 6
     cell = _cell(hub, gid, t1, t1)
     assert cell["measures"]["resting_rmssd_ms"]["n"] == 6
+
+
+def test_three_answers_about_one_week_cannot_be_summed_to_one_member(hub: Hub) -> None:
+    """The review's attack (k=3, members A-F and X): week 1 only D, E, F send, week 2 all seven,
+    week 3 only A, B, C. Cell W2 (n=7), an intervention in W3 (T0 = W2: pairs A, B, C) and one
+    in W2 (T1 = W2: pairs D, E, F) would give 7*cell - 3*mean_t0 - 3*mean_t1 = X's week-2
+    value, though every two of the three sets differ by 3 or more members. Every answer about
+    week 2's RMSSD is now over the cell's seven, or withheld."""
+    gid = hub.group(k=3)
+    tokens = dict(zip("ABCDEFX", hub.members(gid, 7), strict=True))
+    value = {"A": 30.0, "B": 35.0, "C": 40.0, "D": 45.0, "E": 50.0, "F": 55.0, "X": 97.3}
+    w1, w2, w3 = (WEEK + dt.timedelta(days=7 * i) for i in range(3))
+    for monday, who in ((w1, "DEF"), (w2, "ABCDEFX"), (w3, "ABC")):
+        hub.clock.at(monday + dt.timedelta(days=6))
+        for name in who:
+            for i in range(7):
+                r = hub.send(
+                    tokens[name], monday + dt.timedelta(days=i), resting_rmssd_ms=value[name]
+                )
+                assert r.status_code == 201, r.text
+    hub.clock.at(w3 + dt.timedelta(days=10))  # all three weeks closed
+    cell = _cell(hub, gid, w2, w2)["measures"]["resting_rmssd_ms"]
+    assert cell["n"] == 7 and cell["mean"] == round(sum(value.values()) / 7, 2)
+    effects = []
+    for monday in (w3, w2):  # made after the fact, for past weeks
+        r = hub.admin.post(
+            f"/hub/v1/groups/{gid}/interventions",
+            json={
+                "name": "after the fact",
+                "start": monday.isoformat(),
+                "end": (monday + dt.timedelta(days=6)).isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+        effect = hub.admin.get(f"/hub/v1/interventions/{r.json()['id']}/effect").json()
+        effects.append(effect["measures"]["resting_rmssd_ms"]["group"])
+    i1, i2 = effects
+    # T0 = W2 has seven, T1 = W3 three; T0 = W1 three, T1 = W2 seven: not one set, withheld
+    for e in (i1, i2):
+        assert e["suppressed"] and e["reason"] == "differencing"
+        assert e["n"] is None and e["mean_t0"] is None and e["mean_t1"] is None
+    # the sum the attack needs cannot be formed (and no released n about W2 is other than 7)
+    released_n_about_w2 = [cell["n"]] + [e["n"] for e in (i1, i2) if not e["suppressed"]]
+    assert released_n_about_w2 == [7]
