@@ -430,7 +430,7 @@ def rotate_feed_token(storage: Storage) -> str:
 
 # -- prompts as data -----------------------------------------------------------------------------
 
-PromptState = Literal["sent", "answered", "dismissed", "expired", "skipped"]
+PromptState = Literal["sent", "answered", "done", "dismissed", "expired", "skipped"]
 
 
 class AnswerItemOut(BaseModel):
@@ -454,12 +454,15 @@ class PromptOut(BaseModel):
     kind: InterventionKind
     trigger: Literal["planned", "flag", "break"]
     text: str
-    state: PromptState
+    state: PromptState = Field(
+        description="sent (open), answered, done (an action prompt the person did: a breathing "
+        "reset or a screen break, POST /api/v1/prompts/{id}/done), dismissed, expired or skipped."
+    )
     reason: str = Field(description="Why skipped or expired (recent_break, missed).")
     due_at: float
     expires_at: float
     sent_at: float | None
-    answered_at: float | None
+    answered_at: float | None = Field(description="When answered, or done (an action prompt).")
     dismissed_at: float | None
     expired_at: float | None
     response_latency_s: float | None = Field(
@@ -553,7 +556,9 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
 
     Compliance and response latency are reported as EMA studies do (Stone & Shiffman 2002;
     Wrzus & Neubauer 2023): prompts sent, answered, dismissed and expired unanswered, the
-    share answered, and the median latency from sent to answered.
+    share answered, and the median latency from sent to answered. An action prompt (a
+    breathing reset, a screen break) the person did (``done``) is complied with as an
+    answered one is: compliance is (answered + done) / sent, the latency counts both.
 
     References
     ----------
@@ -584,17 +589,19 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
         for a in answers:
             w.writerow(["" if a[c] is None else a[c] for c in ANSWER_COLUMNS])
     sent = [p for p in rows if p.sent_at is not None]
-    answered = [p for p in sent if p.response_latency_s is not None]
-    latencies = sorted(p.response_latency_s for p in answered if p.response_latency_s is not None)
+    # complied with: answered, or (an action prompt: a breathing reset, a screen break) done
+    responded = [p for p in sent if p.response_latency_s is not None]
+    latencies = sorted(p.response_latency_s for p in responded if p.response_latency_s is not None)
     summary = {
         "n_planned": len(rows),
         "n_sent": len(sent),
-        "n_answered": len(answered),
+        "n_answered": sum(p.state == "answered" for p in responded),
+        "n_done": sum(p.state == "done" for p in responded),
         "n_dismissed": sum(p.state == "dismissed" for p in rows),
         "n_expired_unanswered": sum(p.state == "expired" and p.sent_at is not None for p in rows),
         "n_missed_unsent": sum(p.state == "expired" and p.sent_at is None for p in rows),
         "n_skipped": sum(p.state == "skipped" for p in rows),
-        "compliance": len(answered) / len(sent) if sent else None,
+        "compliance": len(responded) / len(sent) if sent else None,
         "median_response_latency_s": statistics.median(latencies) if latencies else None,
         "columns": {c: _PROMPT_UNITS.get(c, "") for c in PROMPT_COLUMNS},
     }

@@ -20,7 +20,8 @@ plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's d
   60-360 s of the day's first strap session (simulations and replays do not count);
 - ``stress``, ``energy``: means of the day's check-ins (1-5; notes are never sent);
 - ``prompts_sent``: the day plan's prompts sent that day (the ``prompts`` table; skipped ones
-  were never sent); ``prompts_answered``: those of them answered; ``breaks``: breaks ended;
+  were never sent); ``prompts_answered``: those of them answered (or, a breathing reset or a
+  screen break, done); ``breaks``: breaks ended;
   ``break_effect_rmssd_ms``: mean RMSSD change (after - before, ms) of the day's breaks with
   both figures;
 - ``practice_min``: minutes of strap practice sessions begun that day.
@@ -95,7 +96,8 @@ DEFINITIONS = """\
 Days are those of your day plan's time zone. resting_rmssd_ms / resting_hr_bpm: your
 dashboard's resting measure (medians of the 60-s windows 60-360 s into the day's first strap
 session); stress / energy: means of the day's check-ins; prompts_sent / prompts_answered: the
-day plan's prompts sent that day and those you answered; breaks: breaks ended;
+day plan's prompts sent that day and those you answered (or did: a breathing reset, a
+screen break); breaks: breaks ended;
 break_effect_rmssd_ms: their mean RMSSD change (after - before); practice_min: minutes of
 strap practice."""
 #: The oldest day a first push goes back to (the hub refuses days of closed weeks anyway).

@@ -123,13 +123,13 @@ class MicroBreakMessage(_Message):
 
 
 class PromptMessage(_Message):
-    """A prompt of the day plan sent (or answered, dismissed, expired).
+    """A prompt of the day plan sent (or answered, done, dismissed, expired).
 
     The same on every live socket, whatever its session (the ``session_id`` is the socket's).
     """
 
     type: Literal["prompt"] = "prompt"
-    event: Literal["sent", "answered", "dismissed", "expired"]
+    event: Literal["sent", "answered", "done", "dismissed", "expired"]
     prompt: PromptOut
 
 

@@ -251,7 +251,7 @@ class PromptScheduler:
                 self.publish("expired", prompt_out(row))
 
     def publish(
-        self, event: Literal["sent", "answered", "dismissed", "expired"], prompt: PromptOut
+        self, event: Literal["sent", "answered", "done", "dismissed", "expired"], prompt: PromptOut
     ) -> None:
         """A ``prompt`` message on every live socket (the prompt is already stored)."""
         for live in self.manager.live_sessions:

@@ -1,12 +1,16 @@
 """Prompts of the day plan and their answers.
 
-``GET /api/v1/prompts``, ``POST /api/v1/prompts/{id}/answer`` and ``/dismiss``.
+``GET /api/v1/prompts``, ``POST /api/v1/prompts/{id}/answer``, ``/done`` and ``/dismiss``.
 
 An answer is stored with the prompt (text for prompts and reflections; for a check-in, each
 configured item with its scale and anchor words, plus an optional note; each item at most
 once); a check-in answer with stress and energy on the 1-5 scale is also a row of
 ``/api/v1/checkins``, so history and trends see it. The answer's response says which:
 ``checkin_id`` (``null`` when no row was made) and ``checkin_missing`` (what the row lacked).
+An action prompt (a breathing reset, a screen break) is something to do rather than to answer:
+``/done`` records that the person did it (state ``done``, its time in ``answered_at``).
+A prompt is answered, done or dismissed once: the first request wins, a later or concurrent one
+is a 409 ``prompt_closed`` and changes nothing.
 Times are on the plan clock (the real time, unless ``hrvpace demo --clock-speed``).
 """
 
@@ -33,8 +37,14 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No prompt with that id (code prompt_not_found)"}
 }
 _CLOSED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The prompt is no longer open (code prompt_closed)"}
+    409: {
+        "description": "The prompt is no longer open: answered, done, dismissed or expired, "
+        "possibly by a request a moment earlier (code prompt_closed)"
+    }
 }
+
+#: Kinds of prompt that ask the person to do something (``/done``) rather than answer.
+ACTION_KINDS = ("breathing_reset", "detox_reminder")
 
 
 class PromptList(BaseModel):
@@ -89,7 +99,7 @@ async def list_prompts(
         float | None, Query(ge=0, le=1e11, description="Due at or after (Unix s).")
     ] = None,
     state: Annotated[
-        str | None, Query(pattern="^(sent|answered|dismissed|expired|skipped)$")
+        str | None, Query(pattern="^(sent|answered|done|dismissed|expired|skipped)$")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> PromptList:
@@ -107,13 +117,22 @@ async def _stored(storage: StorageDep, prompt_id: int) -> Row:
     return row
 
 
+def _closed(row: Row) -> ProblemError:
+    return ProblemError(
+        409, "prompt_closed", f"prompt {row['id']} is {row['state']}, no longer open"
+    )
+
+
 async def _open_prompt(storage: StorageDep, prompt_id: int) -> Row:
     row = await _stored(storage, prompt_id)
     if row["state"] != "sent":
-        raise ProblemError(
-            409, "prompt_closed", f"prompt {prompt_id} is {row['state']}, no longer open"
-        )
+        raise _closed(row)
     return row
+
+
+async def _closed_meanwhile(storage: StorageDep, prompt_id: int) -> ProblemError:
+    """The 409 for a prompt that a concurrent request answered, did or closed first."""
+    return _closed(await _stored(storage, prompt_id))
 
 
 def _validate_items(row: Any, body: AnswerIn) -> list[dict[str, Any]]:
@@ -169,9 +188,6 @@ async def answer_prompt(
     row = await _open_prompt(storage, prompt_id)
     items = _validate_items(row, body)
     at = scheduler.clock.now()
-    await asyncio.wrap_future(
-        storage.answer_prompt(prompt_id, at=at, text=body.text, note=body.note, items=items)
-    )
     # on the check-ins' own 1-5 scale, the answer is also a check-in (history, trends)
     values = {
         i["key"]: i["value"]
@@ -180,23 +196,50 @@ async def answer_prompt(
     }
     is_checkin = row["kind"] == "checkin"
     missing = [key for key in CHECKIN_ITEMS if key not in values] if is_checkin else []
-    checkin_id: int | None = None
-    if is_checkin and not missing:
-        new_id = await asyncio.wrap_future(
-            storage.add_checkin(
-                session_id=None,
-                at=at,
-                stress=values["stress"],
-                energy=values["energy"],
-                note=body.note or "",
-            )
+    checkin = (values["stress"], values["energy"]) if is_checkin and not missing else None
+    # one transaction: answered, its items and its check-in row, or nothing when another
+    # answer (or a dismiss, the expiry) got there first
+    stored = await asyncio.wrap_future(
+        storage.answer_prompt(
+            prompt_id, at=at, text=body.text, note=body.note, items=items, checkin=checkin
         )
-        checkin_id = int(new_id)
+    )
+    if not stored.stored:
+        raise await _closed_meanwhile(storage, prompt_id)
+    checkin_id = stored.checkin_id
     updated = await _stored(storage, prompt_id)
     answers = await asyncio.to_thread(storage.prompt_answers, [prompt_id])
     out = prompt_out(updated, answers[prompt_id])
     scheduler.publish("answered", out)
     return AnswerOut(**out.model_dump(), checkin_id=checkin_id, checkin_missing=missing)
+
+
+@router.post("/{prompt_id}/done", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
+async def prompt_done(
+    prompt_id: PromptId, storage: StorageDep, scheduler: SchedulerDep
+) -> PromptOut:
+    """Record that the person did what an action prompt asked (state ``done``).
+
+    For a ``breathing_reset`` or a ``detox_reminder`` (a 422 ``invalid_answer`` for prompts that
+    ask a question: answer those). Its time is ``answered_at`` (``response_latency_s`` counts it),
+    and it is complied with, as an answered prompt is. The page's *Start* of a breathing reset
+    also starts the 2-minute breathing break on the running session
+    (``POST /api/v1/sessions/{id}/microbreaks/start``); this records the prompt only.
+    """
+    row = await _open_prompt(storage, prompt_id)
+    if row["kind"] not in ACTION_KINDS:
+        raise ProblemError(
+            422,
+            "invalid_answer",
+            f"a {row['kind']} prompt is answered (POST /api/v1/prompts/{prompt_id}/answer); "
+            f"done is for {' and '.join(ACTION_KINDS)}",
+        )
+    done = await asyncio.wrap_future(storage.mark_prompt_done(prompt_id, at=scheduler.clock.now()))
+    if not done:
+        raise await _closed_meanwhile(storage, prompt_id)
+    out = prompt_out(await _stored(storage, prompt_id))
+    scheduler.publish("done", out)
+    return out
 
 
 @router.post("/{prompt_id}/dismiss", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
@@ -205,9 +248,11 @@ async def dismiss_prompt(
 ) -> PromptOut:
     """Dismiss an open prompt without answering (counted as not answered)."""
     await _open_prompt(storage, prompt_id)
-    await asyncio.wrap_future(
+    dismissed = await asyncio.wrap_future(
         storage.close_prompt(prompt_id, state="dismissed", at=scheduler.clock.now())
     )
+    if not dismissed:
+        raise await _closed_meanwhile(storage, prompt_id)
     out = prompt_out(await _stored(storage, prompt_id))
     scheduler.publish("dismissed", out)
     return out

@@ -714,28 +714,33 @@ $("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
 
 const RESET_S = 120;
 
-/** The 2-minute reset: a breathing break at the resonance rate that ends by itself. */
-$("reset-now").addEventListener("click", async () => {
+/**
+ * The 2-minute reset: a breathing break at the resonance rate that ends by itself (the header's
+ * button, and a breathing-reset prompt's Start). Resolves to null once started, otherwise to
+ * why not, in a sentence.
+ */
+async function startReset() {
   $("breathing-error").textContent = "";
   if (!state.session?.live) {
-    setConn("Start or pick a running session for a reset (it measures your heart before and after).");
-    return;
-  }
-  if (document.body.classList.contains("in-break")) {
-    setConn("A break is already running; it ends by itself.");
-    $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
-    return;
+    return "Start or pick a running session for a reset (it measures your heart before and after).";
   }
   try {
+    if (document.body.classList.contains("in-break")) return "A break is already running; it ends by itself.";
     await withAuth(() =>
       api.post(`/sessions/${state.session.id}/microbreaks/start`, { kind: "breathing", duration_s: RESET_S }),
     );
-    $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
+    return null;
   } catch (err) {
     // 409: a break is already running (from this page, another tab or a flag): say so plainly
-    setConn(err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`);
-    $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
+    return err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`;
+  } finally {
+    if (state.session?.live) $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
   }
+}
+
+$("reset-now").addEventListener("click", async () => {
+  const why = await startReset();
+  if (why) setConn(why);
 });
 
 /** The person's assessed resonance rate, if any: practice starts there (GET /baseline). */
@@ -1421,7 +1426,7 @@ async function start() {
 
 function init() {
   nudges.init();
-  prompts.init({ onError: setConn });
+  prompts.init({ onError: setConn, startReset });
   workday.init();
   sharing.init();
   buildScale("stress-scale", "stress");

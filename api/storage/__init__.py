@@ -25,7 +25,7 @@ from api.storage.connection import (
     StorageError,
 )
 from api.storage.personal import PersonalTables
-from api.storage.prompts import PromptTables
+from api.storage.prompts import PromptTables, StoredAnswer
 from api.storage.queries import Queries
 from api.storage.readonly import ReadOnlyDatabase
 from api.storage.schema import BEAT_COLUMNS, MIGRATIONS, BeatRow
@@ -46,6 +46,7 @@ __all__ = [
     "Row",
     "Storage",
     "StorageError",
+    "StoredAnswer",
     "StoredMessage",
     "_Op",
 ]

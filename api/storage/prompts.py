@@ -6,15 +6,26 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from api.storage.writer import StorageCore
 
-__all__ = ["PromptTables"]
+__all__ = ["PromptTables", "StoredAnswer"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """What :meth:`PromptTables.answer_prompt` stored."""
+
+    #: The prompt was still open and is now answered (false: nothing was written).
+    stored: bool
+    #: The check-in row the answer also made (``None``: none asked for, or not stored).
+    checkin_id: int | None
 
 
 class PromptTables(StorageCore):
-    """Prompts sent, answered, dismissed or expired (a part of :class:`api.storage.Storage`)."""
+    """Prompts sent, answered, done, dismissed or expired (part of :class:`api.storage.Storage`)."""
 
     def add_prompt(
         self,
@@ -124,53 +135,78 @@ class PromptTables(StorageCore):
         text: str | None,
         note: str | None,
         items: Sequence[dict[str, Any]],
-    ) -> Future[Any]:
-        """Store an answer of a sent prompt.
+        checkin: tuple[int, int] | None = None,
+    ) -> Future[StoredAnswer]:
+        """Answer a sent prompt, in one transaction: all of it, or nothing when it is not open.
 
-        Its text or its check-in items (with their scale and anchor words) and note. Only a
-        prompt still ``sent`` changes.
+        The prompt becomes ``answered`` with its text or its check-in items (with their scale
+        and anchor words) and note; ``checkin`` (stress, energy) also adds a check-in row with
+        the note. Only a prompt still ``sent`` is answered: when two answers race, the first
+        one queued wins and the other stores nothing (:attr:`StoredAnswer.stored` false), so
+        the items, the note and the check-in row always come from the same answer.
         """
-        self._submit(
-            "UPDATE prompts SET state = 'answered', answered_at = ?, answer_text = ?, note = ? "
-            "WHERE id = ? AND state = 'sent'",
-            (at, text, note, prompt_id),
-        )
-        if items:
-            self._submit(
-                "INSERT OR REPLACE INTO prompt_answers (prompt_id, item_key, position, label, "
-                "value, choice, scale_min, scale_max, anchor_low, anchor_high) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        prompt_id,
-                        i["key"],
-                        n,
-                        i["label"],
-                        i.get("value"),
-                        i.get("choice"),
-                        i.get("scale_min"),
-                        i.get("scale_max"),
-                        i.get("anchor_low", ""),
-                        i.get("anchor_high", ""),
-                    )
-                    for n, i in enumerate(items)
-                ],
-                many=True,
+        rows = [
+            (
+                prompt_id,
+                i["key"],
+                n,
+                i["label"],
+                i.get("value"),
+                i.get("choice"),
+                i.get("scale_min"),
+                i.get("scale_max"),
+                i.get("anchor_low", ""),
+                i.get("anchor_high", ""),
             )
-        return self.flush()
+            for n, i in enumerate(items)
+        ]
 
-    def close_prompt(self, prompt_id: int, *, state: str, at: float) -> Future[Any]:
-        """A sent prompt dismissed or expired at ``at``."""
+        def write(conn: sqlite3.Connection) -> StoredAnswer:
+            cur = conn.execute(
+                "UPDATE prompts SET state = 'answered', answered_at = ?, answer_text = ?, "
+                "note = ? WHERE id = ? AND state = 'sent'",
+                (at, text, note, prompt_id),
+            )
+            if cur.rowcount != 1:  # not open (answered, dismissed, expired) or no such prompt
+                return StoredAnswer(stored=False, checkin_id=None)
+            conn.executemany(
+                "INSERT INTO prompt_answers (prompt_id, item_key, position, label, value, "
+                "choice, scale_min, scale_max, anchor_low, anchor_high) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            checkin_id = None
+            if checkin is not None:
+                cur = conn.execute(
+                    "INSERT INTO checkins (session_id, at, stress, energy, note) "
+                    "VALUES (NULL, ?, ?, ?, ?)",
+                    (at, checkin[0], checkin[1], note or ""),
+                )
+                checkin_id = cur.lastrowid
+            return StoredAnswer(stored=True, checkin_id=checkin_id)
+
+        return self._submit_transaction(write)
+
+    def mark_prompt_done(self, prompt_id: int, *, at: float) -> Future[bool]:
+        """A sent action prompt done at ``at`` (the future gives whether it was still open)."""
+        return self._close(prompt_id, "done", "answered_at", at)
+
+    def close_prompt(self, prompt_id: int, *, state: str, at: float) -> Future[bool]:
+        """A sent prompt dismissed or expired at ``at`` (the future: whether it was open)."""
         if state not in ("dismissed", "expired"):
             raise ValueError(f"state: expected dismissed or expired, got {state!r}")
         column = "dismissed_at" if state == "dismissed" else "expired_at"
-        future = self._submit(
-            f"UPDATE prompts SET state = ?, {column} = ? WHERE id = ? AND state = 'sent'",
-            (state, at, prompt_id),
-            wait=True,
-        )
-        assert future is not None
-        return future
+        return self._close(prompt_id, state, column, at)
+
+    def _close(self, prompt_id: int, state: str, column: str, at: float) -> Future[bool]:
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                f"UPDATE prompts SET state = ?, {column} = ? WHERE id = ? AND state = 'sent'",
+                (state, at, prompt_id),
+            )
+            return cur.rowcount == 1
+
+        return self._submit_transaction(write)
 
     def expire_prompts(self, *, now: float) -> Future[Any]:
         """Every sent prompt past its expiry becomes ``expired`` (a missed prompt)."""

@@ -200,7 +200,7 @@ class Queries:
         return [(int(r[0]), int(r[1])) for r in rows]
 
     def prompt_counts(self, start: float, end: float) -> tuple[int, int]:
-        """Prompts sent in ``[start, end)`` and how many of them were answered."""
+        """Prompts sent in ``[start, end)`` and how many of them were answered (or done)."""
         rows = self.query(
             "SELECT COUNT(*), COUNT(answered_at) FROM prompts WHERE sent_at >= ? AND sent_at < ?",
             (start, end),

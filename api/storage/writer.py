@@ -14,6 +14,12 @@ writer commits in that order and then tells its commit listeners the highest tic
 (:meth:`Storage.add_commit_listener`, :attr:`Storage.committed_ticket`). The live pipeline uses
 it to publish a beat, a metrics window or a flag only once it is committed (published means
 stored: a ``kill -9`` at any moment loses nothing a client was sent).
+
+A write that depends on what the database holds (answer a prompt only if it is still open, and
+then store its items and check-in too) is a *transaction function*
+(:meth:`StorageCore._submit_transaction`): the writer runs it on its connection inside a
+savepoint of the batch, so its statements are committed together or not at all, and no other
+write runs between its check and its changes.
 """
 
 from __future__ import annotations
@@ -33,16 +39,20 @@ from typing import Any
 from api.storage.connection import StorageError, connect, make_private
 from api.storage.schema import migrate
 
-__all__ = ["BATCH_MAX", "StorageCore"]
+__all__ = ["BATCH_MAX", "StorageCore", "Transaction"]
 
 log = logging.getLogger(__name__)
 
 _ACTIVE_STATES = ("starting", "running")
 
 
+#: A transaction function: runs on the writer's connection; its result is the waiter's.
+Transaction = Callable[[sqlite3.Connection], Any]
+
+
 @dataclass(frozen=True, slots=True)
 class _Op:
-    sql: str
+    sql: str | Transaction
     params: Sequence[Any] | Sequence[Sequence[Any]]
     many: bool = False
     future: Future[Any] | None = None
@@ -212,15 +222,18 @@ class StorageCore:
             self._commit_listeners.remove(listener)
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
-        results: list[tuple[_Op, Any]] = []
+        results: list[tuple[_Op, Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN")
             for op in batch:
+                if not isinstance(op.sql, str):
+                    results.append((op, *StorageCore._transaction(conn, op.sql)))
+                    continue
                 if op.many:
                     cur = conn.executemany(op.sql, op.params)
                 else:
                     cur = conn.execute(op.sql, op.params)
-                results.append((op, cur.lastrowid))
+                results.append((op, cur.lastrowid, None))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -231,13 +244,36 @@ class StorageCore:
             return
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
-        for op, lastrowid in results:
+        for op, result, error in results:
             if op.future is not None:
-                _resolve(op.future, result=lastrowid)
+                _resolve(op.future, result=result, error=error)
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, fn: Transaction) -> tuple[Any, BaseException | None]:
+        """Run ``fn`` in a savepoint: all its writes, or none (its error is its waiter's).
+
+        Inside the batch's transaction the savepoint nests; outside one (a batch retried one
+        write at a time) it is a transaction of its own, committed on release.
+        """
+        conn.execute("SAVEPOINT write_fn")
+        try:
+            result = fn(conn)
+        except Exception as exc:  # the batch's other writes go on
+            conn.execute("ROLLBACK TO write_fn")
+            conn.execute("RELEASE write_fn")
+            log.exception("database write failed (a transaction function; rolled back)")
+            return None, StorageError(f"database write failed ({type(exc).__name__})")
+        conn.execute("RELEASE write_fn")
+        return result, None
 
     @staticmethod
     def _commit_one_by_one(conn: sqlite3.Connection, batch: list[_Op], first: Exception) -> None:
         for op in batch:
+            if not isinstance(op.sql, str):
+                result, error = StorageCore._transaction(conn, op.sql)
+                if op.future is not None:
+                    _resolve(op.future, result=result, error=error)
+                continue
             try:
                 if op.many:
                     cur = conn.executemany(op.sql, op.params)
@@ -260,6 +296,21 @@ class StorageCore:
         with self._submit_lock:  # tickets follow queue order
             self.last_ticket += 1
             self._queue.put(_Op(sql, params, many, future, self.last_ticket))
+        return future
+
+    def _submit_transaction(self, fn: Transaction) -> Future[Any]:
+        """Queue ``fn`` to run on the writer's connection, all its writes or none.
+
+        The future gives what ``fn`` returns once committed (a :class:`StorageError` when it
+        raised: its writes are rolled back, the batch's other writes are not). ``fn`` runs in
+        queue order with every other write, so what it reads is not changed under it.
+        """
+        if self._closed:
+            raise StorageError("storage is closed")
+        future: Future[Any] = Future()
+        with self._submit_lock:
+            self.last_ticket += 1
+            self._queue.put(_Op(fn, (), False, future, self.last_ticket))
         return future
 
     def flush(self) -> Future[Any]:

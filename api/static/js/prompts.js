@@ -1,5 +1,7 @@
 // The day plan's prompts on the page: a card with the prompt and its answer form (a text, or a
-// check-in's items on their scales with anchor words, plus a note), and a system notification
+// check-in's items on their scales with anchor words, plus a note), or for an action prompt its
+// buttons (a breathing reset: Start, which starts the 2-minute breathing break, and Done; a
+// screen break: Done), both recording the prompt done; and a system notification
 // through nudges.nudge() when the page is hidden. Prompts arrive as `prompt` messages on the
 // live socket and, without a live session, by polling GET /api/v1/prompts?state=sent.
 
@@ -17,10 +19,21 @@ const TITLES = {
   checkin: "Check-in",
 };
 
+// Prompts that ask the person to do something (POST /prompts/{id}/done), and their buttons.
+const ACTIONS = { breathing_reset: ["prompt-start", "prompt-did"], detox_reminder: ["prompt-did"] };
+const BUTTONS = ["prompt-submit", "prompt-start", "prompt-did", "prompt-dismiss"];
+
 let current = null; // the prompt shown (PromptOut as JSON)
 let values = {}; // item key -> value or choice picked
+let busy = false; // a request for the prompt shown is on its way: one at a time (a double-click)
 const nudged = new Set();
 let onError = () => {};
+let startReset = async () => "The 2-minute reset is not available on this page.";
+
+function setBusy(on) {
+  busy = on;
+  for (const id of BUTTONS) $(id).disabled = on;
+}
 
 function hide() {
   current = null;
@@ -70,8 +83,13 @@ function show(prompt) {
   $("prompt-text").textContent = prompt.text;
   const items = $("prompt-items");
   items.replaceChildren(...(prompt.kind === "checkin" ? prompt.items.map(itemField) : []));
-  $("prompt-answer-label").hidden = prompt.kind === "checkin";
-  $("prompt-answer").hidden = prompt.kind === "checkin";
+  const actions = ACTIONS[prompt.kind];
+  const typed = prompt.kind !== "checkin" && !actions; // answered with a text
+  $("prompt-answer-label").hidden = !typed;
+  $("prompt-answer").hidden = !typed;
+  $("prompt-submit").hidden = Boolean(actions);
+  for (const id of ["prompt-start", "prompt-did"]) $(id).hidden = !actions?.includes(id);
+  setBusy(false);
   $("prompt-answer").value = "";
   $("prompt-note-label").hidden = prompt.kind !== "checkin";
   $("prompt-note").hidden = prompt.kind !== "checkin";
@@ -119,9 +137,36 @@ async function poll() {
   }
 }
 
+/** The prompt is closed (answered, done, dismissed or expired): hide it, say so. */
+function closed(id, text) {
+  if (current && current.id === id) hide();
+  $("prompt-done").textContent = text;
+}
+
+/** POST to the prompt shown, one request at a time; resolves to whether it was accepted. */
+async function send(path, body) {
+  const id = current.id;
+  setBusy(true);
+  try {
+    await api.post(`/prompts/${id}/${path}`, body);
+    return true;
+  } catch (err) {
+    if (err.status === 409) {
+      // answered or closed meanwhile (another tab, the phone, its expiry): nothing to save
+      closed(id, "This prompt was already answered or has closed.");
+    } else if (current && current.id === id) {
+      $("prompt-status").textContent = `Not saved: ${err.message}`;
+      onError(err.message);
+    }
+    return false;
+  } finally {
+    if (current && current.id === id) setBusy(false);
+  }
+}
+
 async function submit(ev) {
   ev.preventDefault();
-  if (!current) return;
+  if (!current || busy || ACTIONS[current.kind]) return;
   const body = {};
   if (current.kind === "checkin") {
     const missing = current.items.filter((i) => values[i.key] === undefined).map((i) => i.label);
@@ -142,30 +187,53 @@ async function submit(ev) {
     }
   }
   const id = current.id;
-  try {
-    await api.post(`/prompts/${id}/answer`, body);
-    hide();
-    $("prompt-done").textContent = "Saved. Thank you.";
-  } catch (err) {
-    $("prompt-status").textContent = `Not saved: ${err.message}`;
-    onError(err.message);
+  if (await send("answer", body)) closed(id, "Saved. Thank you.");
+}
+
+/** An action prompt done: the breathing reset started, or the person says they did it. */
+async function done(text) {
+  const id = current.id;
+  if (await send("done")) closed(id, text);
+}
+
+/** A breathing reset's Start: the 2-minute breathing break on the running session, then done. */
+async function start() {
+  if (!current || busy) return;
+  const id = current.id;
+  setBusy(true);
+  const why = await startReset();
+  if (!current || current.id !== id) return;
+  setBusy(false);
+  if (why) {
+    $("prompt-status").textContent = `${why} Or press Done once you have.`;
+    return;
   }
+  await done("Breathing reset started: follow the pacer.");
+}
+
+async function did() {
+  if (!current || busy) return;
+  await done("Done. Thank you.");
 }
 
 async function dismiss() {
-  if (!current) return;
+  if (!current || busy) return;
   const id = current.id;
+  setBusy(true);
   try {
     await api.post(`/prompts/${id}/dismiss`);
   } catch {
-    // expired meanwhile: it is gone either way
+    // expired or answered meanwhile: it is gone either way
   }
-  hide();
+  if (current && current.id === id) hide();
 }
 
 export function init(options = {}) {
   onError = options.onError || onError;
+  startReset = options.startReset || startReset;
   $("prompt-form").addEventListener("submit", submit);
+  $("prompt-start").addEventListener("click", start);
+  $("prompt-did").addEventListener("click", did);
   $("prompt-dismiss").addEventListener("click", dismiss);
   setInterval(() => {
     poll();

@@ -1,0 +1,286 @@
+"""A prompt is answered, done or dismissed once (review findings on the working day).
+
+Answers that race (a double-click, two devices) used to all be stored: three concurrent answers
+to one check-in made three check-in rows, and the prompt kept the first answer's items with
+the last one's note. Now the answer is one transaction of the storage writer, guarded by the
+prompt being open: the first wins, every other is a 409 and stores nothing.
+
+Action prompts (a breathing reset, a screen break) could only be answered with a text; now
+``POST /api/v1/prompts/{id}/done`` records that the person did it (state ``done``), and
+compliance counts it.
+
+Concurrency is real: requests from threads released together by a barrier, against a real
+uvicorn with a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+from websockets.sync.client import connect
+
+from api.cli import app as cli_app
+from api.messages import PromptMessage, parse_live_message
+from api.storage import Storage
+from tests.api.conftest import Server
+from tests.api.test_dayplan import SetClock, _wait_prompt, berlin
+
+#: Concurrent requests per race (one wins).
+N_RACERS = 8
+
+
+@pytest.fixture
+def planned(serve: Callable[..., Server]) -> tuple[Server, SetClock]:
+    """A server on a set clock (Monday 08:00) whose plan has a check-in at 09:00, a breathing
+    reset at 09:10 and a screen break at 09:20."""
+    clock = SetClock(berlin(2026, 12, 7, 8, 0))
+    server = serve(plan_clock=lambda tz: clock)
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        plan.pop("default_texts")
+        plan.pop("calendar_feed_url")
+        plan["interventions"] = [
+            {"id": "checkin", "kind": "checkin", "start": "09:00"},
+            {"id": "reset", "kind": "breathing_reset", "start": "09:10"},
+            {"id": "detox", "kind": "detox_reminder", "start": "09:20"},
+        ]
+        r = c.put("/api/v1/dayplan", json=plan)
+        assert r.status_code == 200, r.text
+    return server, clock
+
+
+def _race(server: Server, requests: list[tuple[str, dict[str, Any] | None]]) -> list[Any]:
+    """POST each (path, body) from its own thread and connection, released together."""
+    clients = [server.client() for _ in requests]
+    for c in clients:  # connected before the race: the requests leave at the same moment
+        assert c.get("/api/v1/prompts", params={"limit": 1}).status_code == 200
+    barrier = threading.Barrier(len(requests))
+    results: list[Any] = [None] * len(requests)
+
+    def run(n: int) -> None:
+        path, body = requests[n]
+        barrier.wait(timeout=10)
+        try:
+            results[n] = clients[n].post(path, json=body)
+        except httpx.HTTPError as exc:  # reported, not lost in the thread
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for c in clients:
+        c.close()
+    assert all(isinstance(r, httpx.Response) for r in results), results
+    return results
+
+
+def test_concurrent_answers_store_one_answer_and_one_checkin(
+    planned: tuple[Server, SetClock],
+) -> None:
+    server, clock = planned
+    clock.set(berlin(2026, 12, 7, 9, 0, 30))
+    prompt = _wait_prompt(server, ":checkin")
+    path = f"/api/v1/prompts/{prompt['id']}/answer"
+    bodies: list[dict[str, Any]] = [
+        {
+            "items": [{"key": "stress", "value": 1 + n % 5}, {"key": "energy", "value": 5 - n % 5}],
+            "note": f"n{n}",
+        }
+        for n in range(N_RACERS)
+    ]
+    results = _race(server, [(path, b) for b in bodies])
+
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] + [409] * (N_RACERS - 1), [(r.status_code, r.text) for r in results]
+    (won,) = [n for n, r in enumerate(results) if r.status_code == 200]
+    for r in results:
+        if r.status_code == 409:
+            assert r.json()["code"] == "prompt_closed"
+            assert "is answered, no longer open" in r.json()["detail"]
+    body = bodies[won]
+    given = {i["key"]: i["value"] for i in body["items"]}
+    with server.client() as c:
+        checkins = c.get("/api/v1/checkins").json()["checkins"]
+        stored = c.get("/api/v1/prompts", params={"state": "answered"}).json()["prompts"]
+    # one check-in row, from the answer that won, and the answer says which
+    assert [(x["stress"], x["energy"], x["note"]) for x in checkins] == [
+        (given["stress"], given["energy"], body["note"])
+    ]
+    assert results[won].json()["checkin_id"] == checkins[0]["id"]
+    # the prompt's items and note come from that same answer
+    (answered,) = stored
+    assert answered["id"] == prompt["id"]
+    assert {a["key"]: a["value"] for a in answered["answers"]} == given
+    assert answered["note"] == body["note"]
+
+
+def test_an_answer_is_stored_only_while_the_prompt_is_open(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "db.sqlite3")
+    try:
+        item = {"label": "Stress", "scale_min": 1, "scale_max": 5}
+        storage.add_prompt(
+            key="2026-12-07:checkin",
+            kind="checkin",
+            trigger="planned",
+            text="How are you?",
+            state="sent",
+            due_at=100.0,
+            expires_at=3700.0,
+            at=100.0,
+            items=[{"key": "stress", **item}],
+        ).result(timeout=10)
+        (pid,) = storage.query("SELECT id FROM prompts")[0]
+        first = storage.answer_prompt(
+            pid,
+            at=110.0,
+            text=None,
+            note="first",
+            items=[{"key": "stress", **item, "value": 2}],
+            checkin=(2, 3),
+        )
+        second = storage.answer_prompt(
+            pid,
+            at=111.0,
+            text=None,
+            note="second",
+            items=[{"key": "stress", **item, "value": 5}],
+            checkin=(5, 1),
+        )
+        assert first.result(timeout=10).stored and first.result().checkin_id == 1
+        assert not second.result(timeout=10).stored and second.result().checkin_id is None
+        row = storage.get_prompt(pid)
+        assert row is not None
+        assert (row["state"], row["answered_at"], row["note"]) == ("answered", 110.0, "first")
+        assert [a["value"] for a in storage.prompt_answers([pid])[pid]] == [2]
+        assert [(c["stress"], c["note"]) for c in storage.checkins()] == [(2, "first")]
+        # nor after a dismiss: closing reports whether the prompt was still open
+        assert storage.close_prompt(pid, state="dismissed", at=120.0).result(timeout=10) is False
+        assert storage.mark_prompt_done(pid, at=120.0).result(timeout=10) is False
+    finally:
+        storage.close()
+
+
+def test_a_failing_answer_writes_nothing_and_the_writer_goes_on(tmp_path: Path) -> None:
+    # all or nothing: an answer whose check-in row the database refuses (stress 9 breaks the
+    # checkins table's CHECK) leaves the prompt open, with no items, and later writes work
+    storage = Storage(tmp_path / "db.sqlite3")
+    try:
+        item = {"key": "stress", "label": "Stress", "scale_min": 1, "scale_max": 5}
+        storage.add_prompt(
+            key="k",
+            kind="checkin",
+            trigger="planned",
+            text="How are you?",
+            state="sent",
+            due_at=100.0,
+            expires_at=3700.0,
+            at=100.0,
+            items=[item],
+        ).result(timeout=10)
+        (pid,) = storage.query("SELECT id FROM prompts")[0]
+        bad = storage.answer_prompt(
+            pid, at=110.0, text=None, note="x", items=[{**item, "value": 2}], checkin=(9, 3)
+        )
+        with pytest.raises(Exception, match="database write failed"):
+            bad.result(timeout=10)
+        row = storage.get_prompt(pid)
+        assert row is not None and row["state"] == "sent" and row["note"] is None
+        assert storage.prompt_answers([pid])[pid] == [] and storage.checkins() == []
+        good = storage.answer_prompt(
+            pid, at=111.0, text=None, note="y", items=[{**item, "value": 4}], checkin=(4, 3)
+        )
+        assert good.result(timeout=10).stored
+        assert [(c["stress"], c["note"]) for c in storage.checkins()] == [(4, "y")]
+    finally:
+        storage.close()
+
+
+def test_action_prompts_are_done_once_and_count_as_complied(
+    planned: tuple[Server, SetClock], tmp_path: Path
+) -> None:
+    server, clock = planned
+    with server.client() as c:
+        r = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 1, "speed": 1}}
+        )
+        assert r.status_code == 201, r.text
+        session_id = r.json()["id"]
+    with connect(
+        f"{server.ws_url}/api/v1/sessions/{session_id}/live?token={server.token}",
+        open_timeout=10,
+    ) as ws:
+        assert parse_live_message(ws.recv(timeout=10)).type == "status"
+        clock.set(berlin(2026, 12, 7, 9, 12))
+        reset = _wait_prompt(server, ":reset")
+        assert reset["kind"] == "breathing_reset"
+        clock.set(berlin(2026, 12, 7, 9, 14))
+        # the person starts the reset (Start on the page): done, at once, on the plan clock
+        results = _race(server, [(f"/api/v1/prompts/{reset['id']}/done", None)] * N_RACERS)
+        codes = sorted(r.status_code for r in results)
+        assert codes == [200] + [409] * (N_RACERS - 1), [r.text for r in results]
+        done = next(r.json() for r in results if r.status_code == 200)
+        assert done["state"] == "done"
+        assert done["answered_at"] == berlin(2026, 12, 7, 9, 14).timestamp()
+        assert done["response_latency_s"] == pytest.approx(120.0)
+        assert done["answer_text"] is None
+        # every live socket hears it once
+        while True:
+            m = parse_live_message(ws.recv(timeout=10))
+            if isinstance(m, PromptMessage) and m.event != "sent":
+                break
+        assert m.event == "done" and m.prompt.id == reset["id"]
+
+    with server.client() as c:
+        # done is for action prompts; a check-in is answered
+        clock.set(berlin(2026, 12, 7, 9, 15))
+        checkin = _wait_prompt(server, ":checkin")
+        r = c.post(f"/api/v1/prompts/{checkin['id']}/done")
+        assert r.status_code == 422 and r.json()["code"] == "invalid_answer", r.text
+        assert "a checkin prompt is answered" in r.json()["detail"]
+        # a done prompt is closed to answers and dismissals
+        r = c.post(f"/api/v1/prompts/{reset['id']}/answer", json={"text": "did it"})
+        assert r.status_code == 409 and "is done, no longer open" in r.json()["detail"]
+        assert c.post(f"/api/v1/prompts/{reset['id']}/dismiss").status_code == 409
+        assert c.post("/api/v1/prompts/99999/done").status_code == 404
+        # the screen break: done and dismiss racing, one of them wins
+        clock.set(berlin(2026, 12, 7, 9, 21))
+        detox = _wait_prompt(server, ":detox")
+        base = f"/api/v1/prompts/{detox['id']}"
+        results = _race(server, [(f"{base}/done", None), (f"{base}/dismiss", None)] * 4)
+        assert sorted(r.status_code for r in results) == [200] + [409] * 7
+        (winner,) = [r.json() for r in results if r.status_code == 200]
+        assert winner["state"] in ("done", "dismissed")
+        stored = c.get("/api/v1/prompts", params={"state": winner["state"]}).json()["prompts"]
+        assert detox["id"] in [p["id"] for p in stored]
+        n_done = 2 if winner["state"] == "done" else 1
+        assert c.get("/api/v1/prompts", params={"state": "done"}).json()["total"] == n_done
+        # answered + done over sent, in the export too
+        r = c.post(
+            f"/api/v1/prompts/{checkin['id']}/answer",
+            json={"items": [{"key": "stress", "value": 2}, {"key": "energy", "value": 3}]},
+        )
+        assert r.status_code == 200, r.text
+        doc = c.get("/api/v1/openapi.json").json()
+        assert "/api/v1/prompts/{prompt_id}/done" in doc["paths"]
+        state = doc["components"]["schemas"]["PromptOut"]["properties"]["state"]
+        assert "done" in json.dumps(state)
+        c.post(f"/api/v1/sessions/{session_id}/stop")
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        cli_app,
+        ["export", "--prompts", "--out", str(out), "--data-dir", str(server.settings.data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "prompts.json").read_text())
+    assert (summary["n_sent"], summary["n_answered"], summary["n_done"]) == (3, 1, n_done)
+    assert summary["n_dismissed"] == 2 - n_done
+    assert summary["compliance"] == pytest.approx((1 + n_done) / 3)
