@@ -247,7 +247,8 @@ class PromptScheduler:
         await asyncio.wrap_future(self.storage.expire_prompts(now=now))
         for r in due:
             row = await asyncio.to_thread(self.storage.get_prompt, int(r["id"]))
-            if row is not None:
+            # answered (or done, dismissed) between the read and the update: it did not expire
+            if row is not None and row["state"] == "expired":
                 self.publish("expired", prompt_out(row))
 
     def publish(

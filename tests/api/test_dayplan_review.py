@@ -138,6 +138,38 @@ def test_only_planned_prompts_go_to_webhooks(tmp_path: Path) -> None:
         storage.close()
 
 
+def test_a_prompt_answered_while_the_tick_expires_it_is_not_announced_as_expired(
+    tmp_path: Path,
+) -> None:
+    """The tick reads the open prompts, then expires them: one answered in between stays
+    answered in the database, and no live 'expired' message says otherwise."""
+    storage = Storage(tmp_path / "db.sqlite")
+    try:
+        ids = [
+            storage.add_prompt(
+                key=f"2026-12-07:{k}", kind="detox_reminder", trigger="planned", text="t",
+                state="sent", due_at=0.0, expires_at=10.0, at=0.0,
+            ).result(timeout=10)
+            for k in ("a", "b")
+        ]  # fmt: skip
+        sched = PromptScheduler(
+            storage,
+            SimpleNamespace(live_sessions=[]),  # type: ignore[arg-type]
+            _FixedClock(20.0),
+            webhooks=_RecordingNotifier(storage),
+            plan=DayPlan(),
+        )
+        published: list[tuple[str, int]] = []
+        sched.publish = lambda event, prompt: published.append((event, prompt.id))  # type: ignore[method-assign]
+        open_rows = storage.prompts(state="sent", since=-1.0)  # what the tick read
+        assert storage.mark_prompt_done(ids[0], at=15.0).result(timeout=10)  # then a click
+        asyncio.run(sched._expire(20.0, open_rows))
+        assert published == [("expired", ids[1])]
+        assert storage.get_prompt(ids[0])["state"] == "done"  # type: ignore[index]
+    finally:
+        storage.close()
+
+
 # -- webhook URLs and deliveries (SSRF) -----------------------------------------------------------
 
 
