@@ -202,7 +202,12 @@ async function start() {
   const id = current.id;
   setBusy(true);
   const why = await startReset();
-  if (!current || current.id !== id) return;
+  if (!current || current.id !== id) {
+    // another prompt took the card while the break started: the break runs, so this reset is
+    // done all the same (a 409: it closed meanwhile, nothing to record)
+    if (!why) api.post(`/prompts/${id}/done`).catch(() => {});
+    return;
+  }
   setBusy(false);
   if (why) {
     $("prompt-status").textContent = `${why} Or press Done once you have.`;
