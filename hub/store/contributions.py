@@ -32,6 +32,19 @@ _MEMBERS_BY_TOKENS = sa.select(
 )
 
 
+def _sealed_through(conn: sa.Connection, group_ids: set[str]) -> dict[str, dt.date]:
+    """The last week (its Monday) with computed cells, of each of ``group_ids`` that has one."""
+    if not group_ids:
+        return {}
+    pc = db.period_cells.c
+    rows = conn.execute(
+        sa.select(pc.group_id, sa.func.max(pc.week))
+        .where(pc.group_id.in_(sorted(group_ids)))
+        .group_by(pc.group_id)
+    )
+    return {str(r[0]): r[1] for r in rows if r[1] is not None}
+
+
 def _upsert_statement(dialect: Any) -> Any:
     stmt = dialect.insert(db.contributions)
     return stmt.on_conflict_do_update(
@@ -96,6 +109,10 @@ class ContributionStore(MemberStore):
                     for r in conn.execute(_MEMBERS_BY_TOKENS, {"token_hashes": sorted(set(hashes))})
                 }
                 received_at = self.now()
+                # weeks whose cells are computed, read in this transaction: a day checked open
+                # just before its week closed must not land after its cell was computed (the
+                # cell would leave it out, an effect's weekly means would not)
+                sealed = _sealed_through(conn, {m.group_id for m in members.values()})
                 for token_hash, (_, day, values) in zip(hashes, items, strict=True):
                     member = members.get(token_hash)
                     if member is None:
@@ -103,6 +120,12 @@ class ContributionStore(MemberStore):
                         continue
                     try:
                         week = self._check_day(member, day)
+                        last = sealed.get(member.group_id)
+                        if last is not None and week.start <= last:
+                            raise ContributionRefusedError(
+                                f"the week {week.label} is closed and its summary computed",
+                                code="period_closed",
+                            )
                     except HubError as exc:
                         outcomes.append(exc)
                         continue

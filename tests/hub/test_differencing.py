@@ -247,3 +247,35 @@ def test_no_combination_of_released_answers_isolates_a_member(
 def test_the_rule_docstring_examples() -> None:
     failures, tried = doctest.testmod(hub.privacy, verbose=False)
     assert tried >= 4 and failures == 0
+
+
+def test_a_day_checked_open_but_landing_after_its_cell_was_computed_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The closing check passes just before a week closes, the cell is computed, then the row
+    would land: it is refused in the same transaction (the cell left it out, an effect's
+    weekly means would have counted it, a difference of one member's value)."""
+    from hub.db import connect
+    from hub.periods import closes_at, week_of
+    from hub.store import HubStore
+    from tests.hub.conftest import GROUP_DAY, JOIN_DAY, WEEK, Clock
+
+    clock = Clock()
+    clock.at(GROUP_DAY)
+    store = HubStore(connect(f"sqlite:///{tmp_path / 'h.sqlite3'}"), clock=clock)
+    gid = store.create_group("t", 3)["id"]
+    code = store.create_invite(gid, days=30, uses=50)["code"]
+    clock.at(JOIN_DAY)
+    tokens = [store.join(code)[1] for _ in range(4)]
+    clock.at(WEEK + dt.timedelta(days=6))
+    items = [
+        (t, WEEK + dt.timedelta(days=d), {"resting_rmssd_ms": 50.0})
+        for t in tokens
+        for d in range(7)
+    ]
+    assert all(isinstance(o, str) for o in store.contribute_many(items))
+    clock.at(WEEK + dt.timedelta(days=10))
+    store.summary(gid, WEEK, WEEK)  # the week's cell is computed
+    clock.t = closes_at(week_of(WEEK)) - 1  # a request whose check ran just before the close
+    (late,) = store.contribute_many([(tokens[0], WEEK, {"resting_rmssd_ms": 40.0})])
+    assert isinstance(late, Exception) and "is closed and its summary computed" in str(late)
