@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,30 @@ def record_errors(page: Any) -> list[str]:
         lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
     )
     return errors
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[[], tuple[Any, list[str]]]]:
+    """Laptop-sized pages that record uncaught script errors and console errors."""
+    contexts: list[Any] = []
+
+    def make() -> tuple[Any, list[str]]:
+        ctx = browser.new_context(viewport=LAPTOP)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        return page, record_errors(page)
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def poll(page: Any, predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
+    """Wait for ``predicate`` while Playwright runs the route handlers (a sync Playwright
+    handles the page's events only inside its own calls, so not in ``time.sleep``)."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        page.wait_for_timeout(50)
+    return value

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests._rhythm import sinus_then_bigeminy
-from tests.web.conftest import LAPTOP, WebServer, record_errors
+from tests.web.conftest import WebServer, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -31,33 +30,6 @@ SPEED = 30.0  # session seconds per wall second: a beat every ~33 ms of wall tim
 LIVE_URL = re.compile(r"/api/v1/sessions/[^/]+/live")
 #: Stored beats the tests let pass while the page cannot hear them (the hole to be filled).
 HOLE_BEATS = 60
-
-
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Callable[[], tuple[Any, list[str]]]]:
-    """Laptop-sized pages that record uncaught script errors and console errors."""
-    contexts: list[Any] = []
-
-    def make() -> tuple[Any, list[str]]:
-        ctx = browser.new_context(viewport=LAPTOP)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        return page, record_errors(page)
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
-def _poll(page: Any, predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
-    """Wait for ``predicate`` while Playwright runs the route handlers (a sync Playwright
-    handles the page's events only inside its own calls, so not in ``time.sleep``)."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        page.wait_for_timeout(50)
-    return value
 
 
 def _start_replay(api: Any) -> str:
@@ -140,7 +112,7 @@ def test_beats_stored_while_the_backfill_is_answered_reach_the_tachogram(
     with web_server.client() as api:
         sid = _start_replay(api)
         # some stored beats first, so that the backfill has a last beat to go on from
-        _poll(page, lambda: _n_stored(api, sid) >= 30, timeout_s=10, what="30 stored beats")
+        poll(page, lambda: _n_stored(api, sid) >= 30, timeout_s=10, what="30 stored beats")
         held: list[tuple[Any, Any]] = []
 
         def hold_backfill(route: Any) -> None:
@@ -151,11 +123,11 @@ def test_beats_stored_while_the_backfill_is_answered_reach_the_tachogram(
 
         page.route(re.compile(rf"/api/v1/sessions/{sid}/beats\?since_t_s="), hold_backfill)
         page.goto(f"{web_server.url}/#token={web_server.token}")
-        _poll(page, lambda: held, timeout_s=10, what="the page's backfill read")
+        poll(page, lambda: held, timeout_s=10, what="the page's backfill read")
         backfilled = json.loads(held[0][1].text())["beats"]
         assert backfilled, "the backfill read no beat"
         last_backfilled = backfilled[-1]["idx"]
-        _poll(
+        poll(
             page,
             lambda: _n_stored(api, sid) > last_backfilled + HOLE_BEATS,
             timeout_s=15,
@@ -163,13 +135,13 @@ def test_beats_stored_while_the_backfill_is_answered_reach_the_tachogram(
         )
         held[0][0].fulfill(response=held[0][1])  # the page goes on: the socket opens
 
-        _poll(page, lambda: relay.beats and relay.beats[0], timeout_s=10, what="a live beat")
+        poll(page, lambda: relay.beats and relay.beats[0], timeout_s=10, what="a live beat")
         first_live = relay.beats[0][0]
         assert first_live > last_backfilled + HOLE_BEATS, (
             f"no hole between the backfill (to {last_backfilled}) and the first live beat "
             f"({first_live}): the test proves nothing"
         )
-        _poll(
+        poll(
             page,
             lambda: (idx := _page_idx(page)) and idx[-1] >= first_live + 30,
             timeout_s=15,
@@ -182,7 +154,7 @@ def test_beats_stored_while_the_backfill_is_answered_reach_the_tachogram(
         # the live tiles as before: heart rate of the last 6 beats, the server's signal
         assert 55 <= _heart_rate(page) <= 65
         assert int(page.locator("#st-beats").inner_text()) > first_live
-        _poll(
+        poll(
             page,
             lambda: page.get_by_test_id("signal-quality").get_attribute("data-source") == "server",
             timeout_s=10,
@@ -203,7 +175,7 @@ def test_beats_stored_while_the_socket_is_down_reach_the_tachogram(
         sid = _start_replay(api)
         page.goto(f"{web_server.url}/#token={web_server.token}")
         page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
-        _poll(
+        poll(
             page,
             lambda: relay.beats and len(relay.beats[0]) >= 2 * HOLE_BEATS,
             timeout_s=15,
@@ -214,22 +186,22 @@ def test_beats_stored_while_the_socket_is_down_reach_the_tachogram(
         relay.refuse = True
         relay.open[-1].close(code=4000, reason="cut by the test")
         page.locator("#conn-status", has_text="retrying").wait_for(timeout=5000)
-        _poll(page, lambda: relay.n_refused >= 1, timeout_s=10, what="a refused reconnect")
+        poll(page, lambda: relay.n_refused >= 1, timeout_s=10, what="a refused reconnect")
         last_heard = relay.beats[0][-1]
-        _poll(
+        poll(
             page,
             lambda: _n_stored(api, sid) > last_heard + HOLE_BEATS,
             timeout_s=15,
             what=f"{HOLE_BEATS} more stored beats",
         )
         relay.refuse = False
-        _poll(page, lambda: len(relay.beats) == 2 and relay.beats[1], timeout_s=15, what="a beat")
+        poll(page, lambda: len(relay.beats) == 2 and relay.beats[1], timeout_s=15, what="a beat")
         first_after = relay.beats[1][0]
         assert first_after > last_heard + HOLE_BEATS, (
             f"no hole between the last beat before the cut ({last_heard}) and the first after "
             f"({first_after}): the test proves nothing"
         )
-        _poll(
+        poll(
             page,
             lambda: (idx := _page_idx(page)) and idx[-1] >= first_after + 30,
             timeout_s=15,

@@ -16,45 +16,17 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests._rhythm import sinus_then_bigeminy
-from tests.web.conftest import LAPTOP, WebServer, record_errors
+from tests.web.conftest import WebServer, poll
 
 pytestmark = pytest.mark.e2e
 
 LIVE_URL = re.compile(r"/api/v1/sessions/[^/]+/live")
-
-
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Callable[[], tuple[Any, list[str]]]]:
-    """Laptop-sized pages that record uncaught script errors and console errors."""
-    contexts: list[Any] = []
-
-    def make() -> tuple[Any, list[str]]:
-        ctx = browser.new_context(viewport=LAPTOP)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        return page, record_errors(page)
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
-def _poll(page: Any, predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
-    """Wait for ``predicate`` while Playwright runs the route handlers (a sync Playwright
-    handles the page's events only inside its own calls, so not in ``time.sleep``)."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        page.wait_for_timeout(50)
-    return value
 
 
 def _tile(page: Any) -> dict[str, str]:
@@ -128,7 +100,7 @@ def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
         sid = _start_replay(api, rr, speed)
         page.goto(f"{web_server.url}/#token={web_server.token}")
         page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
-        _poll(
+        poll(
             page,
             lambda: (t := _tile(page))["reason"] == "good" and t["source"] == "server",
             timeout_s=10,
@@ -143,7 +115,7 @@ def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
         cut.mode = "refuse"
         cut.open[-1].close(code=4000, reason="cut by the test")
         page.locator("#conn-status", has_text="retrying").wait_for(timeout=5000)
-        _poll(
+        poll(
             page,
             lambda: api.get(f"/api/v1/sessions/{sid}").json()["last_signal"]["irregular_rhythm"],
             timeout_s=30,
@@ -154,7 +126,7 @@ def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
 
         # -- let one socket through, with nothing but the messages a new socket gets first ----
         cut.mode = "welcome"
-        _poll(
+        poll(
             page,
             lambda: _tile(page)["reason"] == "irregular",
             timeout_s=10,
@@ -188,7 +160,7 @@ def test_an_attach_overtaken_by_a_later_one_opens_no_second_socket(
 
         page.route(f"**/api/v1/sessions/{sid}", hold_first)
         page.goto(f"{web_server.url}/#token={web_server.token}")
-        _poll(page, lambda: held, timeout_s=10, what="the first attach's session request")
+        poll(page, lambda: held, timeout_s=10, what="the first attach's session request")
         # the person picks the session while the first load is still waiting
         page.evaluate(
             """sid => {
@@ -207,7 +179,7 @@ def test_an_attach_overtaken_by_a_later_one_opens_no_second_socket(
         assert [ws.url for ws in sockets if not ws.is_closed()] == [sockets[0].url]
         assert len(sockets) == 1, [ws.url for ws in sockets]
         # and the page is the live session's, fed by that one socket
-        _poll(
+        poll(
             page,
             lambda: _tile(page)["source"] == "server",
             timeout_s=10,
