@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,3 +140,17 @@ def poll(page: Any, predicate: Callable[[], Any], *, timeout_s: float, what: str
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         page.wait_for_timeout(50)
     return value
+
+
+def start_replay(api: httpx.Client, rr_ms: Sequence[float], *, speed: float) -> str:
+    """Upload ``rr_ms`` as a plain recording and start a replay session of it; its id."""
+    body = "\n".join(f"{x:.3f}" for x in rr_ms) + "\n"
+    r = api.post("/api/v1/recordings", files={"file": ("rhythm.txt", body.encode())})
+    assert r.status_code == 201, r.text
+    r = api.post(
+        "/api/v1/sessions",
+        json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": speed}},
+    )
+    assert r.status_code == 201, r.text
+    sid: str = r.json()["id"]
+    return sid

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests._rhythm import sinus_then_bigeminy
-from tests.web.conftest import WebServer, poll
+from tests.web.conftest import WebServer, poll, start_replay
 
 pytestmark = pytest.mark.e2e
 
@@ -35,16 +35,7 @@ HOLE_BEATS = 60
 def _start_replay(api: Any) -> str:
     """A replay of an hour of sinus rhythm (60 beats/min, +-40 ms) at :data:`SPEED`."""
     rr, _ = sinus_then_bigeminy(3600.0, 0.0)
-    body = "\n".join(f"{x:.3f}" for x in rr) + "\n"
-    r = api.post("/api/v1/recordings", files={"file": ("sinus.txt", body.encode())})
-    assert r.status_code == 201, r.text
-    r = api.post(
-        "/api/v1/sessions",
-        json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": SPEED}},
-    )
-    assert r.status_code == 201, r.text
-    sid: str = r.json()["id"]
-    return sid
+    return start_replay(api, rr, speed=SPEED)
 
 
 def _n_stored(api: Any, sid: str) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests._rhythm import sinus_then_bigeminy
-from tests.web.conftest import WebServer, record_errors
+from tests.web.conftest import WebServer, record_errors, start_replay
 
 pytestmark = pytest.mark.e2e
 
@@ -76,15 +76,8 @@ def test_tachogram_labels_never_overlap_at_desktop_and_phone_width(
     artifacts: Path,
 ) -> None:
     rr, _ = sinus_then_bigeminy(3600.0, 0.0)  # 1000 +- 40 ms: ticks 960 ... 1040
-    body = "\n".join(f"{x:.3f}" for x in rr) + "\n"
     with web_server.client() as api:
-        r = api.post("/api/v1/recordings", files={"file": ("sinus.txt", body.encode())})
-        assert r.status_code == 201, r.text
-        r = api.post(
-            "/api/v1/sessions",
-            json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": 20}},
-        )
-        assert r.status_code == 201, r.text
+        start_replay(api, rr, speed=20)
         for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             page, errors = open_page(viewport)
             page.goto(f"{web_server.url}/#token={web_server.token}")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests._rhythm import sinus_then_bigeminy
-from tests.web.conftest import WebServer, poll
+from tests.web.conftest import WebServer, poll, start_replay
 
 pytestmark = pytest.mark.e2e
 
@@ -39,19 +39,6 @@ def _tile(page: Any) -> dict[str, str]:
         }"""
     )
     return out
-
-
-def _start_replay(api: Any, rr_ms: list[float], speed: float) -> str:
-    body = "\n".join(f"{x:.3f}" for x in rr_ms) + "\n"
-    r = api.post("/api/v1/recordings", files={"file": ("rhythm.txt", body.encode())})
-    assert r.status_code == 201, r.text
-    r = api.post(
-        "/api/v1/sessions",
-        json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": speed}},
-    )
-    assert r.status_code == 201, r.text
-    sid: str = r.json()["id"]
-    return sid
 
 
 class _Cut:
@@ -97,7 +84,7 @@ def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
     cut = _Cut()
     page.route_web_socket(LIVE_URL, cut.handle)
     with web_server.client() as api:
-        sid = _start_replay(api, rr, speed)
+        sid = start_replay(api, rr, speed=speed)
         page.goto(f"{web_server.url}/#token={web_server.token}")
         page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
         poll(

@@ -20,7 +20,7 @@ import pytest
 import hrv
 from tests._rhythm import sinus_then_bigeminy
 from tests.api.conftest import wait_for
-from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
+from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors, start_replay
 
 pytestmark = pytest.mark.e2e
 
@@ -62,16 +62,7 @@ def _start_bigeminy_replay(api: Any) -> str:
     # 3 s of sinus rhythm at 20x, then 3 min of bigeminy: still live when the test ends even on
     # a busy machine (the web tests' fixture stops it)
     rr, _ = sinus_then_bigeminy(60.0, 3600.0)
-    body = "\n".join(f"{x:.3f}" for x in rr) + "\n"
-    r = api.post("/api/v1/recordings", files={"file": ("bigeminy.txt", body.encode())})
-    assert r.status_code == 201, r.text
-    r = api.post(
-        "/api/v1/sessions",
-        json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": SPEED}},
-    )
-    assert r.status_code == 201, r.text
-    sid: str = r.json()["id"]
-    return sid
+    return start_replay(api, rr, speed=SPEED)
 
 
 def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session(
