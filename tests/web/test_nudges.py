@@ -431,6 +431,8 @@ def test_the_small_things_a_person_notices(
             timeout_s=5,
             what="the label to be stored",
         )
+        # and the page has its answer (it keeps the saved label for the summary's title)
+        row.locator("input[data-saved='true']").wait_for(timeout=5_000)
         row.get_by_role("button", name="summary", exact=False).click()
         summary = page.locator("#summary-dialog")
         summary.get_by_role("heading", name="Check-ins").wait_for()
