@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from breathing.pacer import BreathingPattern
 from hrv.resonance import lung_volume_at
 from tests.web.conftest import LAPTOP, PHONE, WebServer
 
@@ -255,14 +256,39 @@ def test_phone_width_pacer_is_smooth_at_real_time(
             "document.querySelector('[data-testid=pacer]').dataset.stage !== 'idle'",
             timeout=10_000,
         )
-        volumes = []
-        for _ in range(30):
-            volumes.append(float(pacer.get_attribute("data-volume") or "nan"))
-            page.wait_for_timeout(50)
-        steps = [abs(b - a) for a, b in itertools.pairwise(volumes)]
-        # 6 breaths/min: lung volume changes by at most pi/10 per second (~0.016 per 50 ms
-        # frame); a jump of 0.1 would be a visible stutter.
-        assert max(steps) < 0.1, volumes
+        # The steepest lung-volume slope the reference's pattern allows (a half cosine over
+        # the shorter of inhale and exhale), per session second.
+        pattern = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"][
+            "reference"
+        ]["pattern"]
+        fi, _, fe, _ = BreathingPattern(**pattern).fractions()
+        max_slope = math.pi / (2 * min(fi, fe) * 60.0 / pattern["rate_bpm"])
+        # Sample inside the page, once per animation frame for 1.5 s, with the wall time of
+        # each read: a loaded machine then shows fewer frames, not a false stutter (a poll
+        # from the test process can return a value a frame or more old).
+        frames = page.evaluate(
+            """() => new Promise((done) => {
+                const pacer = document.querySelector('[data-testid=pacer]');
+                const out = [];
+                const t0 = performance.now();
+                const tick = () => {
+                    out.push([performance.now(), Number(pacer.dataset.volume),
+                              Number(pacer.dataset.sessionT)]);
+                    if (performance.now() - t0 < 1500) requestAnimationFrame(tick);
+                    else done(out);
+                };
+                requestAnimationFrame(tick);
+            })"""
+        )
+        assert len(frames) >= 10, frames
+        volumes = [v for _, v, _ in frames]
+        for (w0, v0, t0), (w1, v1, t1) in itertools.pairwise(frames):
+            # The session clock runs with the wall clock; a server sample slews it by a
+            # tenth of at most 2 s, so no frame's clock jumps by more than 0.25 s.
+            assert abs((t1 - t0) - (w1 - w0) / 1000) < 0.25, (w0, t0, w1, t1)
+            # Lung volume follows the session clock no faster than the pattern allows (plus
+            # the attributes' rounding: 1 ms, 1e-4): a larger step is a phase jump, a stutter.
+            assert abs(v1 - v0) <= max_slope * (abs(t1 - t0) + 1e-3) + 2e-4, (t0, v0, t1, v1)
         assert max(volumes) - min(volumes) > 0.05, volumes
         # The page's session clock follows the server's, and its phase is the server's.
         guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
