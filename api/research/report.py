@@ -6,8 +6,10 @@ as base64 PNG (also written to ``png_dir`` when given):
 
 1. tachogram, with the intervals :func:`hrv.clean` labels as artefacts marked by kind;
 2. RMSSD and coherence trend: :func:`hrv.rolling` of the cleaned series with the live
-   pipeline's windows (60 s every 5 s), with micro-breaks (vertical lines), breaks (shaded)
-   and check-ins (markers) on the same timeline;
+   pipeline's windows (60 s every 5 s), each window's end on the recording's clock
+   (:func:`api.research.analysis.recording_windows`, the live pipeline's mapping), with
+   micro-breaks (vertical lines), breaks (shaded) and check-ins (markers) on the same timeline
+   as the tachogram;
 3. power spectrum of the whole cleaned recording with the LF/HF bands and peaks: the curve is
    :func:`hrv.power_spectrum` of the cleaned series and its gaps, the very density whose band
    sums and refined maxima are the LF/HF numbers beside it
@@ -42,7 +44,7 @@ from numpy.typing import NDArray
 import hrv
 from api._version import __version__
 from api.research import report_plots, require
-from api.research.analysis import summarize
+from api.research.analysis import recording_windows, summarize
 from api.research.segments import Segment, segment_bounds
 from api.research.store import StoredSession
 from sensors import Recording
@@ -231,13 +233,19 @@ def _tachogram(data: ReportData, cleaned: hrv.Cleaned) -> Plot:
     )
 
 
-def _trend(data: ReportData, rr: NDArray[np.float64], gaps: NDArray[np.bool_]) -> Plot | None:
-    cols = hrv.rolling(
+def _trend(
+    data: ReportData, rr: NDArray[np.float64], gaps: NDArray[np.bool_], cleaned: hrv.Cleaned
+) -> Plot | None:
+    # the windows' ends on the recording's clock, as the beats, events and check-ins are
+    cols = recording_windows(
         rr,
+        gaps,
+        t_s=data.t_s,
+        cleaned=cleaned,
         window_s=TREND_WINDOW_S,
         step_s=TREND_STEP_S,
-        gaps=gaps if gaps[1:].any() else None,
         metrics=("time", "coherence"),
+        parallel=True,
     )
     if cols["t_s"].size == 0:
         return None
@@ -417,10 +425,12 @@ def build_report(
     rr_in = np.asarray(data.rr_ms, dtype=np.float64)
     cleaned = hrv.clean(rr_in, gaps=data.gaps)
     duration_s = float(data.t_s[-1]) if data.t_s.size else 0.0
-    summary, rr, gaps = summarize(rr_in, gaps=data.gaps, clean=True, duration_s=duration_s)
+    summary, rr, gaps = summarize(
+        rr_in, gaps=data.gaps, clean=True, duration_s=duration_s, cleaned=cleaned
+    )
     say("tachogram, trend and spectrum plots")
     plots: list[Plot] = [_tachogram(data, cleaned)]
-    trend = _trend(data, rr, gaps)
+    trend = _trend(data, rr, gaps, cleaned)
     if trend is not None:
         plots.append(trend)
     plt = _pyplot()
