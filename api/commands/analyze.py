@@ -207,7 +207,8 @@ def analyze(
         typer.echo(
             f"hrvpace analyze: warning: {len(warned)} recording(s)"
             f"{' or segment(s)' if segments is not None else ''} with frequent ectopy or an "
-            f"irregular rhythm {'left after correction' if clean else 'in the uncorrected RR'}: "
+            f"irregular rhythm {'left after correction' if clean else 'in the uncorrected RR'}"
+            f"{' or mostly corrected' if clean else ''}: "
             "their HRV values are unreliable, do not cite them (ectopy_warning, ectopy_reason; "
             "README, 'Frequent ectopy'):",
             err=True,

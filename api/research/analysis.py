@@ -26,9 +26,13 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   correction left in place, so that the HRV values are unreliable (on the MIT-BIH records
   the corrected RMSSD of every warned sinus record was 3.7-14 times the true one;
   docs/mitdb_validation.md); ``False`` when assessed and regular enough; ``None`` when not
-  assessed: fewer than 30 steps (successive differences not across a gap).
-  ``irregular_steps_pct`` is that share (%) and ``ectopy_reason`` the sentence that says why
-  (``None`` when there is nothing to say);
+  assessed: fewer than 30 steps (successive differences not across a gap). With ``clean=True``
+  it is also ``True`` when the correction changed at least 5 % of the intervals (removed gaps
+  not counted; :data:`hrv.ectopy.CORRECTED_LIMIT`, the share of corrected beats above which
+  Kubios advises caution): a regular bigeminy is averaged couplet by couplet and leaves no
+  irregular step, but the series is then the correction's, not the heart's;
+  ``irregular_steps_pct`` is the share of irregular steps (%) and ``ectopy_reason`` the
+  sentence that says why (``None`` when there is nothing to say);
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
@@ -78,6 +82,7 @@ from numpy.typing import NDArray
 import hrv
 from api.research.discover import choose_reading, skip_reason
 from api.research.segments import Segment, cut
+from hrv.ectopy import CORRECTED_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.time_domain import TimeDomain
@@ -405,7 +410,9 @@ def summarize(
             else None
         ),
     }
-    ectopy = hrv.ectopy_check(rr, gaps=gap, labels=cleaned.labels, corrected=clean)
+    ectopy = hrv.ectopy_check(
+        rr, gaps=gap, labels=cleaned.labels, corrected=clean, corrected_limit=CORRECTED_LIMIT
+    )
     out["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
     out["irregular_steps_pct"] = ectopy.irregular_pct
     out["ectopy_reason"] = ectopy.reason

@@ -369,9 +369,16 @@ def _ectopy_warning_html(summary: dict[str, Any]) -> str:
     """A warning above the numbers when :func:`hrv.ectopy_check` calls them unreliable."""
     if summary.get("ectopy_warning") is not True:
         return ""
+    reason = str(summary.get("ectopy_reason"))
+    if reason.startswith("heavily corrected"):  # the corrected share alone (hrv.ectopy_check)
+        return (
+            "<p class='warning'><strong>Do not cite these HRV values.</strong> "
+            f"{html.escape(reason)}. What was analysed is mostly the correction's replacement "
+            "of the recorded intervals, not the heart's own variability.</p>"
+        )
     return (
         "<p class='warning'><strong>Do not cite these HRV values.</strong> "
-        f"{html.escape(str(summary.get('ectopy_reason')))}. On the MIT-BIH Arrhythmia Database "
+        f"{html.escape(reason)}. On the MIT-BIH Arrhythmia Database "
         "sinus records where this warning fires, the corrected RMSSD was 3.7-14 times the RMSSD "
         "of the true normal-to-normal intervals; it also fires on every atrial-fibrillation "
         "record there (corrected RMSSD -19 % to +55 % of the true one), and HRV of atrial "
