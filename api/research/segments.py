@@ -109,7 +109,9 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
     ------
     SegmentError
         Unreadable file, a row without three fields, a bad time (with its line), ``end <=
-        start``, or a label used twice.
+        start``, a label used twice, or two labels that give the same file name
+        (:func:`file_label`, case-insensitively: ``rest/a`` and ``rest_a``, ``Rest`` and
+        ``rest``).
     """
     p = Path(path)
     try:
@@ -117,6 +119,7 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SegmentError(f"{p}: cannot read the segments file ({exc})") from None
     out: list[Segment] = []
+    named: dict[str, tuple[str, int]] = {}  # file_label(label).lower() -> (label, line)
     for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
@@ -132,6 +135,18 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
             raise SegmentError(f"{where}: segment {cells[0]!r} ends ({end:g} s) before it starts")
         if any(s.label == cells[0] for s in out):
             raise SegmentError(f"{where}: the label {cells[0]!r} is used twice")
+        # report writes one file per segment named by file_label: two labels that become the
+        # same name (or names differing only in case, one file on macOS/Windows) would overwrite
+        key = file_label(cells[0]).lower()
+        if key in named:
+            other, other_line = named[key]
+            raise SegmentError(
+                f"{where}: the label {cells[0]!r} and {other!r} (line {other_line}) give the same "
+                f"file name {file_label(cells[0])!r} (report writes a file per segment: "
+                "letters, digits, '-', '_' and '.' are kept, any other character becomes '_', "
+                "and case does not count); rename one"
+            )
+        named[key] = (cells[0], line_no)
         out.append(Segment(cells[0], start, end))
     if not out:
         raise SegmentError(f"{p}: no segments (expected rows 'label,start,end')")

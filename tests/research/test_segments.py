@@ -54,6 +54,10 @@ def test_read_segments(tmp_path: Path, phases: Path) -> None:
     for text, match in (
         ("rest,0,300\ntask,600,300\n", ":2: segment 'task' ends"),
         ("rest,0,300\nrest,300,600\n", ":2: the label 'rest' is used twice"),
+        # labels that would write the same report file (report-rest_a.html), or files whose
+        # names differ only in case (one file on a case-insensitive file system)
+        ("rest/a,0,300\nrest_a,300,600\n", r":2: the label 'rest_a' and 'rest/a' \(line 1\)"),
+        ("Rest,0,300\n# x\nrest,300,600\n", r":3: the label 'rest' and 'Rest' \(line 1\)"),
         ("rest,0\n", ":1: expected 'label,start,end'"),
         ("rest,0,5:xx\n", ":1: end '5:xx'"),
         ("label,start,end\n", "no segments"),
