@@ -202,6 +202,9 @@ def analyze(
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
+    for r in results:
+        for said in r.warnings:  # e.g. a segment past the recording's end, analysed shorter
+            typer.echo(f"hrvpace analyze: {r.path}: warning: {said}", err=True)
     warned = [r for r in results if r.summary is not None and r.summary["ectopy_warning"]]
     if warned:
         typer.echo(

@@ -69,6 +69,7 @@ Behav Res Methods 53, 1689-1696 (the ``HRV_*`` column names of ``--names neuroki
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -281,13 +282,16 @@ class RecordingAnalysis:
 
     ``summary`` maps every name of :data:`SUMMARY_FIELDS` to a number, a string or ``None``;
     ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
-    is a one-line reason when the recording could not be analysed (then both are ``None``).
+    is a one-line reason when the recording could not be analysed (then both are ``None``);
+    ``warnings`` what the user must hear about an analysed one (a segment that ran past the
+    recording's end, :func:`api.research.segments.past_end`), printed on stderr.
     """
 
     path: str
     summary: dict[str, Any] | None = None
     windows: dict[str, NDArray[Any]] | None = None
     error: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -564,7 +568,9 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         if dropped:
             lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
-        return analyze_recording(rec, options=options, path=p, read_as=how)
+        result = analyze_recording(rec, options=options, path=p, read_as=how)
+        short = rec.meta.get("segment_past_end")
+        return dataclasses.replace(result, warnings=(short,)) if short else result
     except (HrvpaceError, OSError, ValueError) as exc:
         # the reader's message names path, line, the units it read and the fix (kept short:
         # an error line quotes at most 200 characters of the file plus brief wording); the

@@ -45,7 +45,7 @@ import hrv
 from api._version import __version__
 from api.research import report_plots, require
 from api.research.analysis import recording_windows, summarize
-from api.research.segments import Segment, segment_bounds
+from api.research.segments import Segment, past_end, segment_bounds
 from api.research.store import StoredSession
 from sensors import Recording
 
@@ -124,6 +124,7 @@ def segment_data(data: ReportData, segment: Segment) -> ReportData:
     i, j = segment_bounds(data.t_s, data.rr_ms, segment)
     t0 = float(data.t_s[i] - data.rr_ms[i] / 1000.0)
     t1 = float(data.t_s[j - 1])
+    short = past_end(segment, float(data.t_s[-1]), (t0, t1))
 
     def inside(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{**e, "t_s": float(e["t_s"]) - t0} for e in items if t0 <= float(e["t_s"]) <= t1]
@@ -135,6 +136,7 @@ def segment_data(data: ReportData, segment: Segment) -> ReportData:
         provenance={
             **data.provenance,
             "segment": f"{segment.label}: {t0:.6g} s - {t1:.6g} s of the recording",
+            "segment_past_end": short,  # None (no row) unless the segment ran past the end
         },
         t_s=np.asarray(data.t_s[i:j], dtype=np.float64) - t0,
         rr_ms=np.asarray(data.rr_ms[i:j], dtype=np.float64).copy(),

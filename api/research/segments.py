@@ -180,6 +180,24 @@ def segment_bounds(t_rel_s: Any, rr_ms: Any, segment: Segment) -> tuple[int, int
     return int(idx[0]), int(idx[-1]) + 1
 
 
+def past_end(segment: Segment, length_s: float, got: tuple[float, float]) -> str | None:
+    """A warning when ``segment`` asks for time after the recording's end, else ``None``.
+
+    ``length_s`` is the recording's length (s since it began) and ``got`` the start and end of
+    the intervals the segment keeps (:func:`segment_bounds`). Such a segment is analysed as
+    what the recording holds of it (a researcher's ``late,40:00,50:00`` of a 42:41 recording
+    is its last 2:41); the warning says so, so that a shorter segment is never taken for the
+    span asked.
+    """
+    if segment.end_s is None or segment.end_s <= length_s + _EPS_S:
+        return None
+    asked = segment.end_s - (segment.start_s or 0.0)
+    return (
+        f"{segment.describe()} runs past the recording's end at {length_s:.6g} s: analysed "
+        f"{got[0]:.6g} s - {got[1]:.6g} s, {got[1] - got[0]:.6g} s of the {asked:.6g} s asked"
+    )
+
+
 def file_label(label: str) -> str:
     """``label`` made safe for a file name (``"rest 1/2"`` -> ``"rest_1_2"``)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "segment"
@@ -211,5 +229,10 @@ def cut(rec: Recording, segment: Segment) -> Recording:
             "segment": segment.label,
             "segment_start_s": start_abs - rec.start_s,
             "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+            "segment_past_end": past_end(
+                segment,
+                rec.duration_s,
+                (start_abs - rec.start_s, float(rec.t_s[j - 1] - rec.start_s)),
+            ),
         },
     )
