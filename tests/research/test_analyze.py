@@ -641,3 +641,21 @@ def test_a_failure_without_a_message_still_says_what_failed(
     f.write_text("800\n810\n")
     monkeypatch.setattr(analysis, "read_recording", no_words)
     assert analysis.analyze_file(f, AnalysisOptions()).error == "PermissionError"
+
+
+def test_windows_longer_than_the_recording_say_so(shared_data: Path, tmp_path: Path) -> None:
+    """--window-s 1800 on the 16-min rest recording (review: a header-only table, exit 0, no
+    word): the table is still written (its header, as for any run without rows) and the exit
+    code stays 0 (the summary is valid, as with the other warnings), but stderr names the
+    recording, its length and the window."""
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"
+    out = tmp_path / "w.csv"
+    res = runner.invoke(app, ["analyze", str(path), "--windows", str(out), "--window-s", "1800"])
+    assert res.exit_code == 0, res.output
+    rec = read_recording(path)
+    said = [x for x in res.stderr.splitlines() if "no --windows row" in x]
+    assert len(said) == 1 and str(path) in said[0]
+    assert f"lasts {rec.duration_s:.6g} s" in said[0] and "--window-s 1800 s" in said[0]
+    assert read_csv_with_units(out)[0] == []
+    res = runner.invoke(app, ["analyze", str(path), "--windows", str(out), "--window-s", "600"])
+    assert res.exit_code == 0 and "no --windows row" not in res.stderr
