@@ -27,10 +27,10 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   the corrected RMSSD of every warned sinus record was 3.7-14 times the true one;
   docs/mitdb_validation.md); ``False`` when assessed and regular enough; ``None`` when not
   assessed: fewer than 30 steps (successive differences not across a gap). With ``clean=True``
-  it is also ``True`` when the correction changed at least 5 % of the intervals (removed gaps
-  not counted; :data:`hrv.ectopy.CORRECTED_LIMIT`, the share of corrected beats above which
-  Kubios advises caution): a regular bigeminy is averaged couplet by couplet and leaves no
-  irregular step, but the series is then the correction's, not the heart's;
+  it is also ``True`` when the correction changed at least 20 % of the intervals (removed gaps
+  not counted; :data:`hrv.ectopy.CORRECTED_LIMIT`, our choice: see its notes): a regular
+  bigeminy is averaged couplet by couplet and leaves no irregular step, but the series is
+  then the correction's, not the heart's;
   ``irregular_steps_pct`` is the share of irregular steps (%) and ``ectopy_reason`` the
   sentence that says why (``None`` when there is nothing to say);
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);

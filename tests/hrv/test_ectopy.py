@@ -227,7 +227,7 @@ def test_a_regular_bigeminy_the_correction_flattens_warns_with_the_corrected_lim
     assert check.unreliable and check.reason is not None
     assert check.reason.startswith("heavily corrected")
     assert f"changed {check.corrected_pct:.1f} % of the intervals" in check.reason
-    assert "limit 5 %" in check.reason
+    assert "limit 20 %" in check.reason
 
 
 def test_corrected_limit_counts_corrections_not_removed_gaps() -> None:

@@ -112,8 +112,8 @@ def test_segments_are_warned_apart(shared_data: Path, tmp_path: Path) -> None:
 def test_a_mostly_corrected_recording_warns(tmp_path: Path) -> None:
     """Regular bigeminy (600/1000 ms; review: quality 0.005, corrected_pct 99.5, LF/HF 1267 and
     no warning): the correction averaged every couplet, so the step rule sees a flat series;
-    the corrected share (at least 5 %, Kubios's caution) must warn, in the JSON, the line,
-    on stderr and in the report."""
+    the corrected share (at least 20 %, hrv.ectopy.CORRECTED_LIMIT) must warn, in the JSON,
+    the line, on stderr and in the report."""
     rec = tmp_path / "bigeminy_rr_ms.txt"
     rec.write_text("\n".join(["600", "1000"] * 500) + "\n")
     res = runner.invoke(app, ["analyze", str(rec), "--json"])
