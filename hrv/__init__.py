@@ -27,6 +27,7 @@ from hrv.signal_quality import SignalQuality, WindowSignal
 from hrv.spectrum import PowerSpectrum, power_spectrum
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.time_domain import TimeDomain, time_domain
+from hrv.timeline import clean_anchors, to_beat_clock
 
 __all__ = [
     "LABEL_NAMES",
@@ -54,6 +55,7 @@ __all__ = [
     "WindowSignal",
     "breathing_response",
     "clean",
+    "clean_anchors",
     "coherence",
     "coherence_windows",
     "dfa_alpha1",
@@ -71,4 +73,5 @@ __all__ = [
     "spectral_windows",
     "stress_index",
     "time_domain",
+    "to_beat_clock",
 ]

@@ -15,7 +15,8 @@ that each decision is made once, here:
 
 Each emitted :class:`LiveWindow` (and its ``metrics``) carries ``t_s`` on the beats' own
 timeline (the clock of the recording or session, gaps and rejected beats included): the
-window's boundary mapped through its last NN beat, ``t_s = beat_t_s + (t_end - beat_t_nn)``.
+window's boundary mapped through its last NN beat, ``t_s = beat_t_s + (t_end - beat_t_nn)``
+(:func:`hrv.timeline.to_beat_clock`, the same mapping ``hrvpace analyze`` and ``report`` use).
 Without gaps or artefacts this is the boundary itself; after them the running sum of the NN
 intervals falls behind the beats' clock and the mapping puts the window where its beats are.
 """
@@ -35,6 +36,7 @@ from hrv.nn_filter import ArtefactFilter
 from hrv.rolling import METRIC_GROUPS
 from hrv.signal_quality import SignalQuality, WindowSignal
 from hrv.streaming import StreamingAnalyser, WindowMetrics
+from hrv.timeline import to_beat_clock
 
 __all__ = ["LiveAnalyser", "LiveWindow"]
 
@@ -213,7 +215,11 @@ class LiveAnalyser:
         t_nn = window.t_s
         signal = self._quality.window(t_nn)
         last = self._last_nn_beat
-        t_s = t_nn if last is None else last[0] + (t_nn - last[1])
+        t_s = (
+            t_nn
+            if last is None
+            else float(to_beat_clock([t_nn], anchor_nn_s=[last[1]], anchor_t_s=[last[0]])[0])
+        )
         return LiveWindow(
             t_s=t_s,
             t_nn_s=t_nn,

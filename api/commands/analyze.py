@@ -93,7 +93,9 @@ def analyze(
             help="Also write the summaries as one table (.csv or .parquet), a row per recording.",
         ),
     ] = None,
-    window_s: Annotated[float, typer.Option("--window-s", help="Window length (s).")] = 300.0,
+    window_s: Annotated[
+        float, typer.Option("--window-s", help="Window length (s) of analysed intervals.")
+    ] = 300.0,
     step_s: Annotated[float, typer.Option("--step-s", help="Window step (s).")] = 10.0,
     clean: Annotated[
         bool,
@@ -202,12 +204,25 @@ def analyze(
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
+    for r in results:
+        for said in r.warnings:  # e.g. a segment past the recording's end, analysed shorter
+            typer.echo(f"hrvpace analyze: {r.path}: warning: {said}", err=True)
+        if r.summary is not None and r.windows is not None and r.windows["t_s"].size == 0:
+            # analysed, but no window fits: say so instead of a silent header-only table
+            seg = r.summary["segment"]
+            typer.echo(
+                f"hrvpace analyze: {r.path}{f' [{seg}]' if seg is not None else ''}: warning: "
+                f"no --windows row: it lasts {r.summary['duration_s']:.6g} s, and a window "
+                f"needs --window-s {window_s:g} s of analysed intervals",
+                err=True,
+            )
     warned = [r for r in results if r.summary is not None and r.summary["ectopy_warning"]]
     if warned:
         typer.echo(
             f"hrvpace analyze: warning: {len(warned)} recording(s)"
             f"{' or segment(s)' if segments is not None else ''} with frequent ectopy or an "
-            f"irregular rhythm {'left after correction' if clean else 'in the uncorrected RR'}: "
+            f"irregular rhythm {'left after correction' if clean else 'in the uncorrected RR'}"
+            f"{' or mostly corrected' if clean else ''}: "
             "their HRV values are unreliable, do not cite them (ectopy_warning, ectopy_reason; "
             "README, 'Frequent ectopy'):",
             err=True,

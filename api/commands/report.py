@@ -109,6 +109,8 @@ def report(
                 files = []
                 for k, seg in enumerate(segments, start=2):
                     part = segment_data(data, seg)
+                    if (short := part.provenance.get("segment_past_end")) is not None:
+                        typer.echo(f"hrvpace report: {target}: warning: {short}", err=True)
                     target_out, target_png = out, png_dir
                     if segments_file is not None:
                         name = file_label(seg.label)

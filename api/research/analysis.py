@@ -26,9 +26,13 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   correction left in place, so that the HRV values are unreliable (on the MIT-BIH records
   the corrected RMSSD of every warned sinus record was 3.7-14 times the true one;
   docs/mitdb_validation.md); ``False`` when assessed and regular enough; ``None`` when not
-  assessed: fewer than 30 steps (successive differences not across a gap).
-  ``irregular_steps_pct`` is that share (%) and ``ectopy_reason`` the sentence that says why
-  (``None`` when there is nothing to say);
+  assessed: fewer than 30 steps (successive differences not across a gap). With ``clean=True``
+  it is also ``True`` when the correction changed at least 20 % of the intervals (removed gaps
+  not counted; :data:`hrv.ectopy.CORRECTED_LIMIT`, our choice: see its notes): a regular
+  bigeminy is averaged couplet by couplet and leaves no irregular step, but the series is
+  then the correction's, not the heart's;
+  ``irregular_steps_pct`` is the share of irregular steps (%) and ``ectopy_reason`` the
+  sentence that says why (``None`` when there is nothing to say);
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
@@ -41,11 +45,16 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   (:func:`hrv.coherence_windows`), and ``coherence_peak_hz`` their median peak; windows where
   coherence is undefined are left out.
 
-The windows table is :func:`hrv.rolling` of the same ``rr`` and gaps (its ``t_s`` is the window
-end on the analysed series' own timeline ``cumsum(rr) / 1000``, which after cleaning can differ
-from the file's clock by the interpolated long/short beats), with the frequent-ectopy check of
-each window (:func:`hrv.ectopy_windows`: ``irregular_steps_pct`` and ``ectopy_warning``,
-``None`` as in the summary where a window has fewer than 30 steps: not assessed, not regular).
+The windows table (:func:`recording_windows`) is :func:`hrv.rolling` of the same ``rr`` and
+gaps, with the frequent-ectopy check of each window (:func:`hrv.ectopy_windows`:
+``irregular_steps_pct`` and ``ectopy_warning``, ``None`` as in the summary where a window has
+fewer than 30 steps: not assessed, not regular). A window holds ``window_s`` seconds of the
+analysed intervals (cut on their own timeline ``cumsum(rr) / 1000``, which leaves out a removed
+gap); its ``t_s`` is its end on the *recording's* clock (seconds since the recording or segment
+began, the clock of segments, replay and the report's tachogram), mapped through the last beat
+the correction left unchanged as the live pipeline maps its windows through their last NN beat
+(:func:`hrv.to_beat_clock`, :func:`hrv.clean_anchors`). A window that spans a gap therefore
+covers more than ``window_s`` of recording time, as a live window does.
 
 References
 ----------
@@ -60,6 +69,7 @@ Behav Res Methods 53, 1689-1696 (the ``HRV_*`` column names of ``--names neuroki
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -73,6 +83,7 @@ from numpy.typing import NDArray
 import hrv
 from api.research.discover import choose_reading, skip_reason
 from api.research.segments import Segment, cut
+from hrv.ectopy import CORRECTED_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.time_domain import TimeDomain
@@ -89,6 +100,7 @@ __all__ = [
     "analyze_recording",
     "expand_paths",
     "find_recordings",
+    "recording_windows",
     "rename_columns",
     "summarize",
 ]
@@ -270,13 +282,16 @@ class RecordingAnalysis:
 
     ``summary`` maps every name of :data:`SUMMARY_FIELDS` to a number, a string or ``None``;
     ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
-    is a one-line reason when the recording could not be analysed (then both are ``None``).
+    is a one-line reason when the recording could not be analysed (then both are ``None``);
+    ``warnings`` what the user must hear about an analysed one (a segment that ran past the
+    recording's end, :func:`api.research.segments.past_end`), printed on stderr.
     """
 
     path: str
     summary: dict[str, Any] | None = None
     windows: dict[str, NDArray[Any]] | None = None
     error: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -337,6 +352,7 @@ def summarize(
     clean: bool = True,
     duration_s: float | None = None,
     coherence_step_s: float = 5.0,
+    cleaned: hrv.Cleaned | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64], NDArray[np.bool_]]:
     """Summary of one recording's RR intervals (see the module docstring for the definitions).
 
@@ -352,6 +368,8 @@ def summarize(
         The recording's duration (default ``sum(rr_ms) / 1000``).
     coherence_step_s : float
         Step of the 64-s coherence windows that are averaged.
+    cleaned : hrv.Cleaned, optional
+        ``hrv.clean(rr_ms, gaps=gaps)`` when the caller already has it (not computed again).
 
     Returns
     -------
@@ -369,7 +387,8 @@ def summarize(
     ----------
     See the module docstring.
     """
-    cleaned = hrv.clean(rr_ms, gaps=gaps)
+    if cleaned is None:
+        cleaned = hrv.clean(rr_ms, gaps=gaps)
     if clean:
         rr = np.asarray(cleaned.rr_ms, dtype=np.float64)
         gap = np.asarray(cleaned.gaps, dtype=np.bool_)
@@ -395,7 +414,9 @@ def summarize(
             else None
         ),
     }
-    ectopy = hrv.ectopy_check(rr, gaps=gap, labels=cleaned.labels, corrected=clean)
+    ectopy = hrv.ectopy_check(
+        rr, gaps=gap, labels=cleaned.labels, corrected=clean, corrected_limit=CORRECTED_LIMIT
+    )
     out["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
     out["irregular_steps_pct"] = ectopy.irregular_pct
     out["ectopy_reason"] = ectopy.reason
@@ -434,12 +455,14 @@ def analyze_recording(
             "analysed as recorded (--no-clean); leave zeros out with --drop-zero (a beat "
             "annotated twice), or analyse without --no-clean (the artefact correction labels them)"
         )
+    cleaned = hrv.clean(recording.rr_ms, gaps=recording.gaps)
     stats, rr, gap = summarize(
         recording.rr_ms,
         gaps=recording.gaps,
         clean=opts.clean,
         duration_s=recording.duration_s,
         coherence_step_s=opts.coherence_step_s,
+        cleaned=cleaned,
     )
     summary: dict[str, Any] = {
         "format": recording.source_format,
@@ -452,22 +475,61 @@ def analyze_recording(
     }
     windows = None
     if opts.windows:
-        # parallel=False: a cohort already runs one recording per core (threads would compete)
-        windows = hrv.rolling(
+        windows = recording_windows(
             rr,
+            gap,
+            t_s=recording.t_s - recording.start_s,
+            cleaned=cleaned if opts.clean else None,
             window_s=opts.window_s,
             step_s=opts.step_s,
-            gaps=gap if gap[1:].any() else None,
-            parallel=False,
         )
-        # the frequent-ectopy check of each window (hrv.ectopy_windows, same windows); a window
-        # too short to assess is missing (None), as in the summary, not "checked, fine"
-        ectopy = hrv.ectopy_windows(rr, windows["t_s"], window_s=opts.window_s, gaps=gap)
+        # the frequent-ectopy check of each window (hrv.ectopy_windows, same windows: their
+        # ends on the analysed timeline); a window too short to assess is missing (None), as in
+        # the summary, not "checked, fine"
+        ectopy = hrv.ectopy_windows(rr, windows.pop("t_nn_s"), window_s=opts.window_s, gaps=gap)
         windows["irregular_steps_pct"] = ectopy["irregular_steps_pct"]
         warning = ectopy["ectopy_warning"].astype(object)
         warning[~ectopy["ectopy_assessed"]] = None
         windows["ectopy_warning"] = warning
     return RecordingAnalysis(path=name, summary=summary, windows=windows)
+
+
+def recording_windows(
+    rr: NDArray[np.float64],
+    gaps: NDArray[np.bool_],
+    *,
+    t_s: Any,
+    cleaned: hrv.Cleaned | None,
+    window_s: float,
+    step_s: float,
+    metrics: Sequence[str] | None = None,
+    parallel: bool = False,
+) -> dict[str, NDArray[Any]]:
+    """:func:`hrv.rolling` of an analysed series, each window's ``t_s`` on the recording's clock.
+
+    ``rr``/``gaps`` are the analysed series (:func:`summarize`'s), ``t_s`` the recorded beats'
+    times since the recording began and ``cleaned`` the correction that made ``rr`` (``None``:
+    ``rr`` is the RR as recorded). The windows are cut on the analysed series' own timeline
+    (returned as the column ``t_nn_s``, for :func:`hrv.ectopy_windows`); ``t_s`` is each
+    window's end put on the recording's clock through the last beat the correction left
+    unchanged (:func:`hrv.clean_anchors`, :func:`hrv.to_beat_clock`), as the live pipeline
+    does (``hrv.LiveAnalyser``). ``metrics`` and ``parallel`` as :func:`hrv.rolling` (``None``:
+    all metrics; not parallel by default: a cohort already runs one recording per core).
+    """
+    kwargs: dict[str, Any] = {} if metrics is None else {"metrics": tuple(metrics)}
+    cols = hrv.rolling(
+        rr,
+        window_s=window_s,
+        step_s=step_s,
+        gaps=gaps if gaps[1:].any() else None,
+        parallel=parallel,
+        **kwargs,
+    )
+    anchor_nn, anchor_t = hrv.clean_anchors(rr, t_s, cleaned=cleaned)
+    t_nn = cols["t_s"]
+    cols["t_s"] = hrv.to_beat_clock(t_nn, anchor_nn_s=anchor_nn, anchor_t_s=anchor_t)
+    cols["t_nn_s"] = t_nn
+    return cols
 
 
 def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> RecordingAnalysis:
@@ -506,7 +568,9 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         if dropped:
             lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
-        return analyze_recording(rec, options=options, path=p, read_as=how)
+        result = analyze_recording(rec, options=options, path=p, read_as=how)
+        short = rec.meta.get("segment_past_end")
+        return dataclasses.replace(result, warnings=(short,)) if short else result
     except (HrvpaceError, OSError, ValueError) as exc:
         # the reader's message names path, line, the units it read and the fix (kept short:
         # an error line quotes at most 200 characters of the file plus brief wording); the

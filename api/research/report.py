@@ -6,8 +6,10 @@ as base64 PNG (also written to ``png_dir`` when given):
 
 1. tachogram, with the intervals :func:`hrv.clean` labels as artefacts marked by kind;
 2. RMSSD and coherence trend: :func:`hrv.rolling` of the cleaned series with the live
-   pipeline's windows (60 s every 5 s), with micro-breaks (vertical lines), breaks (shaded)
-   and check-ins (markers) on the same timeline;
+   pipeline's windows (60 s every 5 s), each window's end on the recording's clock
+   (:func:`api.research.analysis.recording_windows`, the live pipeline's mapping), with
+   micro-breaks (vertical lines), breaks (shaded) and check-ins (markers) on the same timeline
+   as the tachogram;
 3. power spectrum of the whole cleaned recording with the LF/HF bands and peaks: the curve is
    :func:`hrv.power_spectrum` of the cleaned series and its gaps, the very density whose band
    sums and refined maxima are the LF/HF numbers beside it
@@ -42,8 +44,8 @@ from numpy.typing import NDArray
 import hrv
 from api._version import __version__
 from api.research import report_plots, require
-from api.research.analysis import summarize
-from api.research.segments import Segment, segment_bounds
+from api.research.analysis import recording_windows, summarize
+from api.research.segments import Segment, past_end, segment_bounds
 from api.research.store import StoredSession
 from sensors import Recording
 
@@ -122,6 +124,7 @@ def segment_data(data: ReportData, segment: Segment) -> ReportData:
     i, j = segment_bounds(data.t_s, data.rr_ms, segment)
     t0 = float(data.t_s[i] - data.rr_ms[i] / 1000.0)
     t1 = float(data.t_s[j - 1])
+    short = past_end(segment, float(data.t_s[-1]), (t0, t1))
 
     def inside(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{**e, "t_s": float(e["t_s"]) - t0} for e in items if t0 <= float(e["t_s"]) <= t1]
@@ -133,6 +136,7 @@ def segment_data(data: ReportData, segment: Segment) -> ReportData:
         provenance={
             **data.provenance,
             "segment": f"{segment.label}: {t0:.6g} s - {t1:.6g} s of the recording",
+            "segment_past_end": short,  # None (no row) unless the segment ran past the end
         },
         t_s=np.asarray(data.t_s[i:j], dtype=np.float64) - t0,
         rr_ms=np.asarray(data.rr_ms[i:j], dtype=np.float64).copy(),
@@ -231,13 +235,19 @@ def _tachogram(data: ReportData, cleaned: hrv.Cleaned) -> Plot:
     )
 
 
-def _trend(data: ReportData, rr: NDArray[np.float64], gaps: NDArray[np.bool_]) -> Plot | None:
-    cols = hrv.rolling(
+def _trend(
+    data: ReportData, rr: NDArray[np.float64], gaps: NDArray[np.bool_], cleaned: hrv.Cleaned
+) -> Plot | None:
+    # the windows' ends on the recording's clock, as the beats, events and check-ins are
+    cols = recording_windows(
         rr,
+        gaps,
+        t_s=data.t_s,
+        cleaned=cleaned,
         window_s=TREND_WINDOW_S,
         step_s=TREND_STEP_S,
-        gaps=gaps if gaps[1:].any() else None,
         metrics=("time", "coherence"),
+        parallel=True,
     )
     if cols["t_s"].size == 0:
         return None
@@ -361,9 +371,16 @@ def _ectopy_warning_html(summary: dict[str, Any]) -> str:
     """A warning above the numbers when :func:`hrv.ectopy_check` calls them unreliable."""
     if summary.get("ectopy_warning") is not True:
         return ""
+    reason = str(summary.get("ectopy_reason"))
+    if reason.startswith("heavily corrected"):  # the corrected share alone (hrv.ectopy_check)
+        return (
+            "<p class='warning'><strong>Do not cite these HRV values.</strong> "
+            f"{html.escape(reason)}. What was analysed is mostly the correction's replacement "
+            "of the recorded intervals, not the heart's own variability.</p>"
+        )
     return (
         "<p class='warning'><strong>Do not cite these HRV values.</strong> "
-        f"{html.escape(str(summary.get('ectopy_reason')))}. On the MIT-BIH Arrhythmia Database "
+        f"{html.escape(reason)}. On the MIT-BIH Arrhythmia Database "
         "sinus records where this warning fires, the corrected RMSSD was 3.7-14 times the RMSSD "
         "of the true normal-to-normal intervals; it also fires on every atrial-fibrillation "
         "record there (corrected RMSSD -19 % to +55 % of the true one), and HRV of atrial "
@@ -417,10 +434,12 @@ def build_report(
     rr_in = np.asarray(data.rr_ms, dtype=np.float64)
     cleaned = hrv.clean(rr_in, gaps=data.gaps)
     duration_s = float(data.t_s[-1]) if data.t_s.size else 0.0
-    summary, rr, gaps = summarize(rr_in, gaps=data.gaps, clean=True, duration_s=duration_s)
+    summary, rr, gaps = summarize(
+        rr_in, gaps=data.gaps, clean=True, duration_s=duration_s, cleaned=cleaned
+    )
     say("tachogram, trend and spectrum plots")
     plots: list[Plot] = [_tachogram(data, cleaned)]
-    trend = _trend(data, rr, gaps)
+    trend = _trend(data, rr, gaps, cleaned)
     if trend is not None:
         plots.append(trend)
     plt = _pyplot()

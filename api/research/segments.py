@@ -109,7 +109,9 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
     ------
     SegmentError
         Unreadable file, a row without three fields, a bad time (with its line), ``end <=
-        start``, or a label used twice.
+        start``, a label used twice, or two labels that give the same file name
+        (:func:`file_label`, case-insensitively: ``rest/a`` and ``rest_a``, ``Rest`` and
+        ``rest``).
     """
     p = Path(path)
     try:
@@ -117,6 +119,7 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SegmentError(f"{p}: cannot read the segments file ({exc})") from None
     out: list[Segment] = []
+    named: dict[str, tuple[str, int]] = {}  # file_label(label).lower() -> (label, line)
     for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
@@ -132,6 +135,18 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
             raise SegmentError(f"{where}: segment {cells[0]!r} ends ({end:g} s) before it starts")
         if any(s.label == cells[0] for s in out):
             raise SegmentError(f"{where}: the label {cells[0]!r} is used twice")
+        # report writes one file per segment named by file_label: two labels that become the
+        # same name (or names differing only in case, one file on macOS/Windows) would overwrite
+        key = file_label(cells[0]).lower()
+        if key in named:
+            other, other_line = named[key]
+            raise SegmentError(
+                f"{where}: the label {cells[0]!r} and {other!r} (line {other_line}) give the same "
+                f"file name {file_label(cells[0])!r} (report writes a file per segment: "
+                "letters, digits, '-', '_' and '.' are kept, any other character becomes '_', "
+                "and case does not count); rename one"
+            )
+        named[key] = (cells[0], line_no)
         out.append(Segment(cells[0], start, end))
     if not out:
         raise SegmentError(f"{p}: no segments (expected rows 'label,start,end')")
@@ -165,6 +180,24 @@ def segment_bounds(t_rel_s: Any, rr_ms: Any, segment: Segment) -> tuple[int, int
     return int(idx[0]), int(idx[-1]) + 1
 
 
+def past_end(segment: Segment, length_s: float, got: tuple[float, float]) -> str | None:
+    """A warning when ``segment`` asks for time after the recording's end, else ``None``.
+
+    ``length_s`` is the recording's length (s since it began) and ``got`` the start and end of
+    the intervals the segment keeps (:func:`segment_bounds`). Such a segment is analysed as
+    what the recording holds of it (a researcher's ``late,40:00,50:00`` of a 42:41 recording
+    is its last 2:41); the warning says so, so that a shorter segment is never taken for the
+    span asked.
+    """
+    if segment.end_s is None or segment.end_s <= length_s + _EPS_S:
+        return None
+    asked = segment.end_s - (segment.start_s or 0.0)
+    return (
+        f"{segment.describe()} runs past the recording's end at {length_s:.6g} s: analysed "
+        f"{got[0]:.6g} s - {got[1]:.6g} s, {got[1] - got[0]:.6g} s of the {asked:.6g} s asked"
+    )
+
+
 def file_label(label: str) -> str:
     """``label`` made safe for a file name (``"rest 1/2"`` -> ``"rest_1_2"``)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "segment"
@@ -196,5 +229,10 @@ def cut(rec: Recording, segment: Segment) -> Recording:
             "segment": segment.label,
             "segment_start_s": start_abs - rec.start_s,
             "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+            "segment_past_end": past_end(
+                segment,
+                rec.duration_s,
+                (start_abs - rec.start_s, float(rec.t_s[j - 1] - rec.start_s)),
+            ),
         },
     )

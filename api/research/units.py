@@ -67,7 +67,7 @@ BEAT_UNITS: dict[str, str] = {
 
 #: What a column means, where its name and unit do not say it all.
 DESCRIPTIONS: dict[str, str] = {
-    "t_s": "end of the window, seconds since the recording began (the analysed series' clock)",
+    "t_s": "end of the window on the recording's clock, seconds since the recording began",
     "path": "the recording's file",
     "quality": "fraction of intervals hrv.clean labels normal",
     "corrected_pct": "share of the intervals the artefact correction changed",

@@ -208,3 +208,43 @@ def test_windows_bad_arguments() -> None:
     empty = hrv.ectopy_windows(np.zeros(0), np.zeros(0), window_s=60.0)
     assert empty["ectopy_warning"].size == 0 and empty["irregular_steps_pct"].size == 0
     assert empty["ectopy_assessed"].size == 0
+
+
+def test_a_regular_bigeminy_the_correction_flattens_warns_with_the_corrected_limit() -> None:
+    """Ventricular bigeminy with a constant coupling interval and pause (600/1000 ms, a little
+    noise): hrv.clean averages every couplet, nearly all intervals change and no irregular step
+    is left. The step rule alone is silent (as judged on MIT-BIH); with ``corrected_limit``
+    (what hrvpace analyze passes) the series is unreliable and the reason says why."""
+    rng = np.random.default_rng(5)
+    rr = np.tile([600.0, 1000.0], 200) + rng.normal(0.0, 3.0, 400)
+    c = clean(rr)
+    steps_only = ectopy_check(c.rr_ms, gaps=c.gaps, labels=c.labels)
+    assert steps_only.assessed and not steps_only.unreliable  # what the review found
+    assert steps_only.corrected_pct is not None and steps_only.corrected_pct > 90.0
+    check = ectopy_check(
+        c.rr_ms, gaps=c.gaps, labels=c.labels, corrected_limit=hrv.ectopy.CORRECTED_LIMIT
+    )
+    assert check.unreliable and check.reason is not None
+    assert check.reason.startswith("heavily corrected")
+    assert f"changed {check.corrected_pct:.1f} % of the intervals" in check.reason
+    assert "limit 20 %" in check.reason
+
+
+def test_corrected_limit_counts_corrections_not_removed_gaps() -> None:
+    """The corrected share leaves removed gaps out: a clean sinus series with three dropouts
+    removed as gaps does not warn, and the limit is inclusive on the changed intervals."""
+    sinus = _sinus(400)
+    labels = np.zeros(400, dtype=np.int8)
+    labels[[100, 200, 300]] = int(hrv.BeatLabel.GAP)
+    gaps = np.zeros(400, dtype=bool)
+    gaps[[101, 201, 301]] = True
+    quiet = ectopy_check(sinus, gaps=gaps, labels=labels, corrected_limit=0.05)
+    assert quiet.corrected_pct == 0.0 and not quiet.unreliable
+    labels[:20] = int(hrv.BeatLabel.ECTOPIC)  # 20 of the 397 counted intervals: 5.04 %
+    assert ectopy_check(sinus, gaps=gaps, labels=labels, corrected_limit=0.05).unreliable
+    labels[19] = 0  # 19 of 397: 4.79 %
+    assert not ectopy_check(sinus, gaps=gaps, labels=labels, corrected_limit=0.05).unreliable
+    # the raw series (corrected=False) was not corrected: the limit does not apply
+    labels[:40] = int(hrv.BeatLabel.ECTOPIC)
+    raw = ectopy_check(sinus, gaps=gaps, labels=labels, corrected=False, corrected_limit=0.05)
+    assert raw.corrected_pct is None and not raw.unreliable

@@ -156,6 +156,9 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         c = hrv.clean(rec.rr_ms, gaps=rec.gaps)
         exp = hrv.rolling(c.rr_ms, window_s=120.0, step_s=30.0, gaps=c.gaps)
         exp.update(hrv.ectopy_windows(c.rr_ms, exp["t_s"], window_s=120.0, gaps=c.gaps))
+        # each window's end on the recording's clock (through its last unchanged beat)
+        anchor_nn, anchor_t = hrv.clean_anchors(c.rr_ms, rec.t_s - rec.start_s, cleaned=c)
+        exp["t_s"] = hrv.to_beat_clock(exp["t_s"], anchor_nn_s=anchor_nn, anchor_t_s=anchor_t)
         assessed = exp.pop("ectopy_assessed")  # not a column: not assessed is an empty cell
         exp["ectopy_warning"] = np.where(assessed, exp["ectopy_warning"], np.nan)
         assert len(got) == len(exp["t_s"])
@@ -421,6 +424,38 @@ def test_gaps_of_a_recording_are_respected(shared_data: Path, tmp_path: Path) ->
     assert obj["n_beats"] == int(keep.sum())
 
 
+@pytest.mark.parametrize("clean", [True, False])
+def test_windows_are_on_the_recordings_clock_after_a_gap(
+    shared_data: Path, tmp_path: Path, clean: bool
+) -> None:
+    """The rest recording with a 60-s dropout written into it as one 60 000 ms value (a plain
+    RR file: hrv.clean removes it as a gap): the windows after the dropout end 60 s later
+    than their running sum of intervals says, and the last one at the recording's end (review:
+    they ended at 300 ... 960 s as without the dropout while the recording lasts 1023 s). With
+    --no-clean the 60 000 ms interval is analysed as recorded and the two clocks agree."""
+    rr = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt").rr_ms
+    with_gap = np.concatenate([rr[:300], [60_000.0], rr[300:]])
+    path = tmp_path / "gap60_rr_ms.txt"
+    path.write_text("\n".join(repr(float(v)) for v in with_gap) + "\n")
+    out = tmp_path / "w.csv"
+    args = ["analyze", str(path), "--windows", str(out), "--window-s", "120", "--step-s", "10"]
+    res = runner.invoke(app, [*args] if clean else [*args, "--no-clean"])
+    assert res.exit_code == 0, res.output
+    ends = np.array([float(r["t_s"]) for r in read_csv_with_units(out)[0]])
+    duration = float(np.sum(with_gap)) / 1000.0
+    gap_start = float(np.sum(rr[:300])) / 1000.0
+    assert ends[-1] <= duration + 1e-9 and ends[-1] > duration - 10.0
+    if clean:  # no window ends inside the dropout (none holds a beat from it)
+        assert not ((ends > gap_start) & (ends < gap_start + 60.0)).any()
+        # on the analysed series' own clock the windows step by 10 s throughout; on the
+        # recording's, the step across the dropout is 60 s longer (less what the correction's
+        # interpolations move, well under a second here)
+        steps = np.diff(ends)
+        across = np.flatnonzero(steps > 30.0)
+        assert across.size == 1 and abs(steps[across[0]] - 70.0) < 1.0
+        assert np.all(np.abs(np.delete(steps, across) - 10.0) < 1.0)
+
+
 def test_cli_starts_without_the_research_extra_modules() -> None:
     """matplotlib, pyarrow and dask are imported only by the commands that use them."""
     import subprocess
@@ -606,3 +641,21 @@ def test_a_failure_without_a_message_still_says_what_failed(
     f.write_text("800\n810\n")
     monkeypatch.setattr(analysis, "read_recording", no_words)
     assert analysis.analyze_file(f, AnalysisOptions()).error == "PermissionError"
+
+
+def test_windows_longer_than_the_recording_say_so(shared_data: Path, tmp_path: Path) -> None:
+    """--window-s 1800 on the 16-min rest recording (review: a header-only table, exit 0, no
+    word): the table is still written (its header, as for any run without rows) and the exit
+    code stays 0 (the summary is valid, as with the other warnings), but stderr names the
+    recording, its length and the window."""
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"
+    out = tmp_path / "w.csv"
+    res = runner.invoke(app, ["analyze", str(path), "--windows", str(out), "--window-s", "1800"])
+    assert res.exit_code == 0, res.output
+    rec = read_recording(path)
+    said = [x for x in res.stderr.splitlines() if "no --windows row" in x]
+    assert len(said) == 1 and str(path) in said[0]
+    assert f"lasts {rec.duration_s:.6g} s" in said[0] and "--window-s 1800 s" in said[0]
+    assert read_csv_with_units(out)[0] == []
+    res = runner.invoke(app, ["analyze", str(path), "--windows", str(out), "--window-s", "600"])
+    assert res.exit_code == 0 and "no --windows row" not in res.stderr

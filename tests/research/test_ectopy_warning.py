@@ -109,6 +109,35 @@ def test_segments_are_warned_apart(shared_data: Path, tmp_path: Path) -> None:
     assert whole["ectopy_warning"] is True  # half the recording is enough
 
 
+def test_a_mostly_corrected_recording_warns(tmp_path: Path) -> None:
+    """Regular bigeminy (600/1000 ms; review: quality 0.005, corrected_pct 99.5, LF/HF 1267 and
+    no warning): the correction averaged every couplet, so the step rule sees a flat series;
+    the corrected share (at least 20 %, hrv.ectopy.CORRECTED_LIMIT) must warn, in the JSON,
+    the line, on stderr and in the report."""
+    rec = tmp_path / "bigeminy_rr_ms.txt"
+    rec.write_text("\n".join(["600", "1000"] * 500) + "\n")
+    res = runner.invoke(app, ["analyze", str(rec), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = _json_lines(res.stdout)[0]
+    assert isinstance(obj["corrected_pct"], float) and obj["corrected_pct"] > 90.0
+    assert obj["ectopy_warning"] is True
+    reason = obj["ectopy_reason"]
+    assert isinstance(reason, str) and reason.startswith("heavily corrected")
+    assert f"changed {obj['corrected_pct']:.1f} % of the intervals" in reason
+    assert "or mostly corrected" in res.stderr and str(rec) in res.stderr
+    line = runner.invoke(app, ["analyze", str(rec), "--quiet"])
+    assert "WARNING: heavily corrected" in line.stdout
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", str(rec), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "Do not cite these HRV values." in text and "heavily corrected" in text
+    # --no-clean analyses the RR as recorded: nothing was corrected, the step rule decides
+    raw = _json_lines(runner.invoke(app, ["analyze", str(rec), "--json", "--no-clean"]).stdout)
+    assert raw[0]["ectopy_warning"] is True
+    assert "in the uncorrected series" in str(raw[0]["ectopy_reason"])
+
+
 def test_short_recording_is_not_assessed(tmp_path: Path) -> None:
     rec = tmp_path / "short_rr_ms.txt"
     rec.write_text("\n".join(["600", "1000"] * 10) + "\n")

@@ -48,6 +48,46 @@ def test_replay_at_max_speed_yields_the_metrics_of_analyze(
     analyser leaves out beats hrv.ArtefactFilter rejects, which ``--no-clean`` keeps;
     tests/api/test_replay.py checks that on the rest recording)."""
     rec_path = shared_data / "hrvanalysis_test_nn_intervals_ms.txt"  # 1,000 NN, 718 s
+    _replay_and_analyze_agree(rec_path, tmp_path)
+
+
+def test_replay_and_analyze_windows_agree_across_a_gap(shared_data: Path, tmp_path: Path) -> None:
+    """The same recording with 40 beats (about 29 s) lost after beat 400, stored as an
+    hrvpace recording (the beat after the loss has gap_before; beat times keep the lost
+    time): the windows of ``analyze`` and of the replay still agree one for one, times
+    included. Both put each window's end on the recording's clock; before that fix the
+    analyze windows after the gap ended 29 s early (the running sum of the intervals)."""
+    from sensors import Beat, RecordingWriter
+
+    rr = read_recording(shared_data / "hrvanalysis_test_nn_intervals_ms.txt").rr_ms
+    keep = np.ones(rr.size, dtype=bool)
+    keep[400:440] = False
+    t = np.cumsum(rr) / 1000.0
+    path = tmp_path / "gappy.csv"
+    with RecordingWriter(path, meta={"device": "test strap"}) as w:
+        for i in np.flatnonzero(keep):
+            w.write(
+                Beat(
+                    t_s=float(t[i]),
+                    rr_ms=float(rr[i]),
+                    arrived_at=1.7e9 + float(t[i]),
+                    contact=True,
+                    gap_before=bool(i == 440),
+                    heart_rate_bpm=None,
+                )
+            )
+    lost_s = float(np.sum(rr[400:440])) / 1000.0
+    batch = _replay_and_analyze_agree(path, tmp_path)
+    ends = np.array([float(r["t_s"]) for r in batch])
+    # windows that end after the gap are on the recording's clock: none ends inside the gap,
+    # and the last ends within one step of the recording's end (not lost_s before it)
+    assert not ((ends > t[399]) & (ends < t[440] - rr[440] / 1000.0)).any()
+    rec = read_recording(path)
+    assert rec.duration_s - 5.0 < ends[-1] <= rec.duration_s + 1e-9
+    assert lost_s > 25.0
+
+
+def _replay_and_analyze_agree(rec_path: Path, tmp_path: Path) -> list[dict[str, str]]:
     res = runner.invoke(app, ["replay", str(rec_path), "--speed", "max", "--json"])
     assert res.exit_code == 0, res.output
     events = [json.loads(x) for x in res.stdout.splitlines()]
@@ -85,6 +125,7 @@ def test_replay_at_max_speed_yields_the_metrics_of_analyze(
                 assert math.isclose(ev[key], float(cell), rel_tol=1e-9, abs_tol=1e-12), key
                 compared += 1
     assert compared > 1000
+    return batch
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +248,39 @@ def test_report_of_a_stored_session(
     rmssd = hrv.time_domain(c.rr_ms).rmssd_ms
     assert rmssd is not None
     assert f"<th>rmssd_ms</th><td class='num'>{rmssd:.1f}</td><td>ms</td>" in text
+
+
+def test_report_trend_is_on_the_tachograms_clock_after_gaps(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three 60-s dropout values after 5 min of the rest recording (review: the tachogram ran
+    to 19 min with the gap at 5.3-8.3 min, the trend to 16 min without it). The trend's
+    windows must end where the tachogram's beats are: none inside the 3-min gap, the last at
+    the recording's end."""
+    import api.research.report as report
+
+    rr = read_recording(shared_data / REST).rr_ms
+    with_gap = np.concatenate([rr[:300], [60_000.0] * 3, rr[300:]])
+    path = tmp_path / "gap180_rr_ms.txt"
+    path.write_text("\n".join(repr(float(v)) for v in with_gap) + "\n")
+    seen: list[dict[str, Any]] = []
+    windows = report.recording_windows
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        cols = windows(*args, **kwargs)
+        seen.append(cols)
+        return cols
+
+    monkeypatch.setattr(report, "recording_windows", spy)
+    res = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / "g.html")])
+    assert res.exit_code == 0, res.output
+    assert len(seen) == 1
+    ends = np.asarray(seen[0]["t_s"])
+    t = np.cumsum(with_gap) / 1000.0  # the tachogram's beat times
+    gap_from, gap_to = float(t[299]), float(t[302])
+    assert gap_to - gap_from == pytest.approx(180.0)
+    assert not ((ends > gap_from + 1.0) & (ends < gap_to)).any()
+    assert t[-1] - 5.0 < ends[-1] <= t[-1] + 1e-9
 
 
 def test_checkins_of_a_live_session_are_placed_on_the_beat_timeline(

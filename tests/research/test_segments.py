@@ -54,6 +54,10 @@ def test_read_segments(tmp_path: Path, phases: Path) -> None:
     for text, match in (
         ("rest,0,300\ntask,600,300\n", ":2: segment 'task' ends"),
         ("rest,0,300\nrest,300,600\n", ":2: the label 'rest' is used twice"),
+        # labels that would write the same report file (report-rest_a.html), or files whose
+        # names differ only in case (one file on a case-insensitive file system)
+        ("rest/a,0,300\nrest_a,300,600\n", r":2: the label 'rest_a' and 'rest/a' \(line 1\)"),
+        ("Rest,0,300\n# x\nrest,300,600\n", r":3: the label 'rest' and 'Rest' \(line 1\)"),
         ("rest,0\n", ":1: expected 'label,start,end'"),
         ("rest,0,5:xx\n", ":1: end '5:xx'"),
         ("label,start,end\n", "no segments"),
@@ -160,3 +164,34 @@ def test_report_segment_shifts_events_to_its_clock(shared_data: Path) -> None:
     assert [e["t_s"] for e in part.events] == [pytest.approx(420.0 - t0)]
     assert part.checkins == []  # 100 s is before the segment
     assert part.t_s[-1] <= 900.0 - t0 + 1e-9
+
+
+def test_a_segment_past_the_end_is_analysed_shorter_with_a_warning(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """``late,40:00,50:00`` of the 42:41 exercise recording (review: 161.7 s, no word): analyze
+    and report analyse what the recording holds and say on stderr which segment, the span
+    asked and the span analysed; the report's data table names it too. A segment inside the
+    recording gets no warning."""
+    path = shared_data / EXERCISE
+    segs = tmp_path / "s.csv"
+    segs.write_text("early,0,5:00\nlate,40:00,50:00\n")
+    res = runner.invoke(app, ["analyze", str(path), "--segments", str(segs), "--json"])
+    assert res.exit_code == 0, res.output
+    by = {o["segment"]: o for o in (json.loads(x) for x in res.stdout.splitlines())}
+    late = by["late"]
+    got = late["segment_end_s"] - late["segment_start_s"]
+    assert 150.0 < got < 170.0
+    warnings = [x for x in res.stderr.splitlines() if "warning:" in x and "past" in x]
+    assert len(warnings) == 1 and "segment 'late' (2400 s - 3000 s)" in warnings[0]
+    assert f"{got:.6g} s of the 600 s asked" in warnings[0]
+    assert "'early'" not in res.stderr
+    out = tmp_path / "r.html"
+    res = runner.invoke(
+        app, ["report", str(path), "--segments", str(segs), "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "segment 'late' (2400 s - 3000 s) runs past the recording's end" in res.stderr
+    assert "'early'" not in res.stderr
+    assert "runs past the recording" in (tmp_path / "r-late.html").read_text()
+    assert "runs past the recording" not in (tmp_path / "r-early.html").read_text()
