@@ -325,6 +325,18 @@ def test_a_plain_upload_says_its_units(serve: Callable[..., Server]) -> None:
         assert [x["units"] for x in listed] == ["ms"]
 
 
+def test_an_upload_with_an_rr_header_is_read_as_analyze_reads_it(
+    serve: Callable[..., Server],
+) -> None:
+    """Review finding: a header row naming the RR column was refused at line 1; uploads use
+    the detection of ``hrvpace analyze`` (a header's units, a ``;`` file's decimal commas)."""
+    rows = "".join(f"{i};0,{800 + i % 5}\n" for i in range(100))
+    server = serve()
+    with server.client() as c:
+        info = _upload(c, "s06.csv", f"# subject 6\ntime;RR (s)\n{rows}".encode()).json()
+        assert (info["format"], info["units"], info["beats"]) == ("plain", "s", 100)
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
