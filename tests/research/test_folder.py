@@ -191,3 +191,35 @@ def test_a_header_stating_units_outranks_units_for_other_files(tmp_path: Path) -
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     assert [o["units"] for o in objs] == ["ms", "s"]
     assert objs[0]["mean_rr_ms"] == pytest.approx(objs[1]["mean_rr_ms"], abs=1e-9)
+
+
+def test_subfolders_are_listed_or_searched_with_recursive(tmp_path: Path) -> None:
+    """Review finding: a study folder with one subfolder per subject gave "no recordings found"
+    with no hint, and subfolders next to files were dropped without being listed."""
+    rr = _rr_lines()
+    study = tmp_path / "study"
+    for i, subject in enumerate(("s01", "s02")):
+        (study / subject).mkdir(parents=True)
+        shifted = [str(int(v) + 100 * i) for v in rr]
+        (study / subject / "rr.txt").write_text("\n".join(shifted) + "\n")
+    (study / ".cache").mkdir()
+    (study / ".cache" / "rr.txt").write_text("\n".join(rr) + "\n")
+    res = runner.invoke(app, ["analyze", str(study)])
+    assert res.exit_code == 2
+    assert f"{study / 's01'}: a folder, not searched (--recursive" in res.stderr
+    assert "no recordings found (2 subfolder(s) not searched: add --recursive)" in res.stderr
+    res = runner.invoke(app, ["analyze", str(study), "--recursive", "--json"])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    # the same file name in two subjects' folders: two rows, told apart by their paths
+    assert [o["path"] for o in objs] == [
+        str(study / "s01" / "rr.txt"),
+        str(study / "s02" / "rr.txt"),
+    ]
+    assert objs[1]["mean_rr_ms"] == pytest.approx(objs[0]["mean_rr_ms"] + 100.0)
+    # next to files, a subfolder is listed as skipped, and counted apart from non-recordings
+    (study / "s03.txt").write_text("\n".join(rr) + "\n")
+    res = runner.invoke(app, ["analyze", str(study)])
+    assert res.exit_code == 0, res.output
+    assert "1 of 1 recording(s) analysed, 0 failed, 2 folder(s) not searched" in res.stderr
+    assert str(study / "s02") in res.stderr
