@@ -99,7 +99,8 @@ def analyze(
         Path | None,
         typer.Option(
             "--summary",
-            help="Also write the summaries as one table (.csv or .parquet), a row per recording.",
+            help="Also write the summaries as one table (.csv or .parquet), a row per "
+            "recording; a failed one keeps its row, its reason in the error column.",
         ),
     ] = None,
     window_s: Annotated[float, typer.Option("--window-s", help="Window length (s).")] = 300.0,
