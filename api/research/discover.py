@@ -130,7 +130,7 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
     shown = first if len(first) <= 60 else first[:57] + "..."
     return (
         f"not a recording: {shown!r} is neither a number nor a header naming an RR column, "
-        f"and {numeric} of its first {len(body)} lines are numbers"
+        f"and {numeric} of the {len(body)} lines looked at are numbers"
     )
 
 

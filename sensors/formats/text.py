@@ -288,7 +288,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             float(tokens[0])
         except ValueError:
             raise RecordingFormatError(
-                f"line {quote(tokens[0])} is not a number, nor a header naming an RR column "
+                f"{quote(tokens[0])} is neither a number nor a header naming an RR column "
                 f"({_KNOWN})",
                 path=path,
                 line=numbers[0],

@@ -609,8 +609,11 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
     assert res.exit_code == 1
     failed = [x for x in res.stderr.splitlines() if x.endswith("(skipped)")]
     assert failed == [
-        f"hrvpace analyze: {readme}:1: RR interval '# Real RR-interval data (offline copies)' "
-        "is not a number (skipped)",
+        # line 1 '# Real RR-interval data ...' is a comment: the first line read is line 3
+        f"hrvpace analyze: {readme}:3: 'Data files only: no code was copied. Each file is "
+        "byte-identical to the source file named below' is neither a number nor a header "
+        "naming an RR column (rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any "
+        "case)) (skipped)",
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
         "directory) (skipped)",
     ]

@@ -109,7 +109,7 @@ def test_detection_looks_at_content_not_only_names(folder: Path, tmp_path: Path)
     assert skip_reason(notes) is not None
     assert skip_reason(folder / "hrvpkg_rest_rri_ms.txt") is None
     res = runner.invoke(app, ["analyze", str(notes), "--json"])
-    assert res.exit_code == 1 and "not a number" in res.stdout
+    assert res.exit_code == 1 and "neither a number nor a header" in res.stdout
 
 
 def test_outputs_checked_before_any_work(folder: Path, tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
     assert res.exit_code == 1
     failed = [o for o in map(json.loads, res.stdout.splitlines()) if "error" in o]
     assert [Path(o["path"]).name for o in failed] == ["s07.txt"]
-    assert "nor a header naming an RR column" in failed[0]["error"]
+    assert "neither a number nor a header naming an RR column" in failed[0]["error"]
 
 
 def test_a_header_stating_units_outranks_units_for_other_files(tmp_path: Path) -> None:

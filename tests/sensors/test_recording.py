@@ -803,7 +803,9 @@ def test_a_header_row_that_breaks_names_the_problem_and_line(tmp_path: Path) -> 
     assert info.value.line == 3
     # a first line that is no number and names no RR column lists the names known
     path.write_text("interval\n800\n810\n")
-    with pytest.raises(RecordingFormatError, match="nor a header naming an RR column") as info:
+    with pytest.raises(
+        RecordingFormatError, match="neither a number nor a header naming an RR column"
+    ) as info:
         read_recording(path)
     assert info.value.line == 1 and "rr_ms" in str(info.value)
 
