@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         where = "Dask LocalCluster" if args.dask else "process pool"
         print(
             f"hrvpace ({what}, {where}): {fmt_seconds(ours_s)} for {args.n} recordings = "
-            f"{args.n / ours_s:.1f} recordings/s ({len(table['path'])} ok, {failed} failed"
+            f"{args.n / ours_s:.1f} recordings/s ({len(table['path']) - failed} ok, {failed} failed"
             + (f", {n_win:,} windows" if args.windows else "")
             + ")"
         )

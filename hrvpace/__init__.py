@@ -3,8 +3,9 @@
 ``import hrvpace`` gives
 
 - :func:`analyze`: every metric of a recording (a file, a :class:`Recording` or an array of
-  RR intervals in ms) as a one-row :class:`pandas.DataFrame` (a ``dict`` when pandas is not
-  installed), like ``nk.hrv(...)``; exactly what ``hrvpace analyze --json`` prints;
+  RR intervals in ms, or s with ``units="s"``) as a one-row :class:`pandas.DataFrame` (a
+  ``dict`` when pandas is not installed), like ``nk.hrv(...)``; exactly what
+  ``hrvpace analyze --json`` prints;
 - :func:`read`: a recording file, its format and units chosen as ``hrvpace analyze`` chooses
   them (the file's header, name and content, or the arguments);
 - the public API of :mod:`hrv` (metrics), :mod:`sensors` (readers and beat sources) and
@@ -106,9 +107,12 @@ def analyze(
     ----------
     rr_or_path
         A recording file (read as :func:`read` reads it), a :class:`Recording`, or RR intervals
-        in milliseconds (array-like).
+        (array-like, in ``units``).
     format, units
-        How to read a file (see :func:`read`).
+        How to read a file (see :func:`read`). ``units`` also says the units of an array:
+        ``"ms"`` (default) or ``"s"`` (converted to ms, rounded to 1e-6 ms as the readers
+        do). ``format`` does not apply to an array, and neither applies to a
+        :class:`Recording` (already read, RR in ms): giving them is an error, not ignored.
     clean
         Correct artefacts with :func:`hrv.clean` first (default), as the command line does.
     start, end
@@ -132,7 +136,8 @@ def analyze(
     Raises
     ------
     HrvpaceError
-        Unreadable file, unusable values (the message says which and where), a bad segment.
+        Unreadable file, unusable values (the message says which and where), a bad segment,
+        ``format``/``units`` that do not apply (:class:`hrv.HrvInputError`).
 
     Examples
     --------
@@ -154,9 +159,21 @@ def analyze(
             rr_or_path, format=reading.format, units=reading.units, drop_zero=drop_zero
         )
         read_as: str | None = reading.how
+    elif isinstance(rr_or_path, sensors.Recording):
+        if format is not None or units is not None:
+            raise hrv.HrvInputError(
+                "format and units describe how to read a file; a Recording is already read "
+                f"(RR in ms, format {rr_or_path.source_format!r}): give neither"
+            )
+        path, read_as, rec = None, None, rr_or_path
     else:
+        if format is not None:
+            raise hrv.HrvInputError(
+                f"format={format!r} describes a file; an array is RR intervals in units "
+                "('ms', the default, or 's')"
+            )
         path, read_as = None, None
-        rec = rr_or_path if isinstance(rr_or_path, sensors.Recording) else _as_recording(rr_or_path)
+        rec = _as_recording(rr_or_path, units=units or "ms")
     if start is not None or end is not None:
         a = None if start is None else parse_time(str(start), what="start")
         b = None if end is None else parse_time(str(end), what="end")
@@ -177,17 +194,26 @@ def analyze(
     return pd.DataFrame([out])
 
 
-def _as_recording(rr_ms: Any) -> sensors.Recording:
+def _as_recording(rr: Any, *, units: str) -> sensors.Recording:
     import numpy as np
 
     from sensors.formats._common import plain_timeline
 
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    if rr.ndim != 1:
-        raise hrv.HrvInputError(f"rr_ms: expected a 1-D array of RR intervals, got {rr.shape}")
-    t_s, gaps, contact = plain_timeline(rr)
+    if units not in ("ms", "s"):
+        raise hrv.HrvInputError(f"units must be 'ms' or 's', got {units!r}")
+    values = np.asarray(rr, dtype=np.float64)
+    if values.ndim != 1:
+        raise hrv.HrvInputError(f"rr: expected a 1-D array of RR intervals, got {values.shape}")
+    # seconds to ms as the file readers convert them (rounded to 1 ns: no float noise)
+    rr_ms = np.round(values * 1000.0, 6) if units == "s" else values
+    t_s, gaps, contact = plain_timeline(rr_ms)
     return sensors.Recording(
-        rr_ms=rr, t_s=t_s, gaps=gaps, contact=contact, source_format="array", meta={"units": "ms"}
+        rr_ms=rr_ms,
+        t_s=t_s,
+        gaps=gaps,
+        contact=contact,
+        source_format="array",
+        meta={"units": units},
     )
 
 

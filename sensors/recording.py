@@ -8,7 +8,8 @@ Formats (the names are also the command line's ``--format`` values)
 ===========================  =======  ========  ==================================================
 name                         units    detected  content
 ===========================  =======  ========  ==================================================
-``plain``                    ms or s  fallback  one RR interval per line (``units``, ms by default)
+``plain``                    ms or s  fallback  one RR interval per line (``units``, ms by default),
+                                                or a column a header line names (``rr_ms``, ...)
 ``physionet_rr_secs``        s        no        line 1 first-beat time, then one RR per line
 ``ghrv_beats``               s        no        one beat time per line (RR = differences)
 ``polar_hrm``                ms       yes       Polar ``.hrm``: ``[Params]`` ... ``[HRData]``
@@ -32,7 +33,8 @@ chooses the signal (name or 0-based index) and ``sampling_rate_hz`` states a CSV
 
 Auto-detection (``format=None``) looks only at self-describing content: the hrvpace header line,
 a ``[Params]`` section or the ``.hrm`` suffix, the Polar Sensor Logger and HRV Logger header
-rows. Anything else is read as ``plain`` in the given units (ms by default): a PhysioNet,
+rows. Anything else is read as ``plain`` in the given units (ms by default; a header line
+naming the RR column with a unit, ``rr_ms`` or ``RR (s)``, states them): a PhysioNet,
 gHRV or Elite HRV file must be named with ``format=`` (the commands and the service's uploads
 choose it with :func:`api.research.discover.choose_reading`, from the file's name and
 content). A ``plain`` read refuses a series of 100 or more values that strictly increase
@@ -281,8 +283,8 @@ def read_recording(
         check_recording(rec, units="ms", units_stated=True)
         return rec
     if format == "plain":
-        rec = read_plain(p, units=units or "ms", drop_zero=drop_zero)
-        check_recording(rec, units=units or "ms", units_stated=False)
+        rec = read_plain(p, units=units, drop_zero=drop_zero)
+        check_recording(rec, units=str(rec.meta["units"]), units_stated=False)
         return rec
     reader = _READERS.get(format)
     if reader is None:

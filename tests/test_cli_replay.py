@@ -364,7 +364,11 @@ def test_a_file_that_is_no_recording_says_why_once(as_json: bool) -> None:
         timeout=120,
     )
     assert out.returncode == 1
-    reason = f"{path}:1: RR interval '# Real RR-interval data (offline copies)' is not a number"
+    reason = (  # line 1 '# Real RR-interval data ...' is a comment: line 3 is read first
+        f"{path}:3: 'Data files only: no code was copied. Each file is byte-identical to the "
+        "source file named below' is neither a number nor a header naming an RR column (rr, "
+        "rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any case))"
+    )
     assert out.stderr == f"hrvpace replay: {reason}\n"
     if as_json:
         (end,) = lines(out.stdout)

@@ -69,6 +69,26 @@ def test_analyze_an_array_a_recording_and_a_segment(shared_data: Path) -> None:
         hrvpace.analyze(np.ones((3, 3)))
 
 
+def test_units_apply_to_an_array_and_format_is_refused_where_it_means_nothing(
+    shared_data: Path,
+) -> None:
+    """Review finding: ``hrvpace.analyze(array, units="s")`` ignored ``units`` (seconds were
+    analysed as ms, or refused by the core's check), and ``format`` was silently ignored."""
+    rec = hrvpace.read(shared_data / "hrvpkg_rest_rri_ms.txt")
+    in_ms = hrvpace.analyze(np.asarray(rec.rr_ms), as_dict=True)
+    in_s = hrvpace.analyze(np.asarray(rec.rr_ms) / 1000.0, units="s", as_dict=True)
+    assert in_s["units"] == "s" and in_ms["units"] == "ms"
+    for key in ("n_beats", "mean_rr_ms", "rmssd_ms", "sdnn_ms", "lf_ms2"):
+        assert in_s[key] == pytest.approx(in_ms[key], rel=1e-9), key
+    with pytest.raises(hrv.HrvInputError, match="units must be"):
+        hrvpace.analyze(rec.rr_ms, units="us")
+    with pytest.raises(hrv.HrvInputError, match="format='plain' describes a file"):
+        hrvpace.analyze(rec.rr_ms, format="plain")
+    for options in ({"units": "s"}, {"format": "polar_hrm"}):
+        with pytest.raises(hrv.HrvInputError, match="a Recording is already read"):
+            hrvpace.analyze(rec, **options)
+
+
 def test_read_chooses_format_and_units_like_analyze(shared_data: Path) -> None:
     rec = hrvpace.read(shared_data / "nsr2db_nsr001_rr_secs.txt")
     assert rec.source_format == "physionet_rr_secs" and rec.start_s == pytest.approx(225.797)

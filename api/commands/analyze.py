@@ -70,6 +70,15 @@ def _human_line(r: RecordingAnalysis) -> str:
 
 def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Recording files or folders of them.")],
+    recursive: Annotated[
+        bool,
+        typer.Option(
+            "--recursive",
+            "-r",
+            help="Also analyse the files in subfolders of a folder given (e.g. one subfolder "
+            "per subject); each result keeps its path, so same-named files stay apart.",
+        ),
+    ] = False,
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
@@ -90,7 +99,8 @@ def analyze(
         Path | None,
         typer.Option(
             "--summary",
-            help="Also write the summaries as one table (.csv or .parquet), a row per recording.",
+            help="Also write the summaries as one table (.csv or .parquet), a row per "
+            "recording; a failed one keeps its row, its reason in the error column.",
         ),
     ] = None,
     window_s: Annotated[
@@ -151,11 +161,13 @@ def analyze(
             _check_output(flag, target)
     if use_dask or scheduler is not None:
         _require_or_exit("distributed")
-    files, skipped = find_recordings(paths)
+    files, skipped = find_recordings(paths, recursive=recursive)
     for path, reason in skipped:
         typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
+    folders = sum(1 for path, _ in skipped if path.is_dir())
     if not files:
-        typer.echo("hrvpace analyze: no recordings found", err=True)
+        hint = f" ({folders} subfolder(s) not searched: add --recursive)" if folders else ""
+        typer.echo(f"hrvpace analyze: no recordings found{hint}", err=True)
         raise typer.Exit(2)
     options = AnalysisOptions(
         format=fmt,
@@ -248,7 +260,12 @@ def analyze(
     typer.echo(
         f"hrvpace analyze: {len(results) - len(failed)} of {len(results)} recording(s) "
         f"analysed, {len(failed)} failed"
-        + (f", {len(skipped)} file(s) skipped as not recordings" if skipped else ""),
+        + (
+            f", {len(skipped) - folders} file(s) skipped as not recordings"
+            if len(skipped) > folders
+            else ""
+        )
+        + (f", {folders} folder(s) not searched" if folders else ""),
         err=True,
     )
     if failed:

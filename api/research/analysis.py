@@ -595,7 +595,8 @@ def _one_line(text: str) -> str:
 def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Files given, and the files inside folders given (sorted, hidden files skipped).
 
-    A folder is not searched recursively. A path that does not exist is kept, so that it is
+    A folder is not searched recursively (:func:`find_recordings` with ``recursive=True``
+    searches subfolders). A path that does not exist is kept, so that it is
     reported as a failure like any other unreadable file. See :func:`find_recordings` for the
     variant that leaves out a folder's files that are not recordings.
     """
@@ -603,26 +604,52 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 def find_recordings(
-    paths: Sequence[str | os.PathLike[str]], *, skip: bool = True
+    paths: Sequence[str | os.PathLike[str]], *, skip: bool = True, recursive: bool = False
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The recordings among the files given and the files inside folders given.
 
     Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
     recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
-    CSV of something else). Files named one by one are always kept (a problem with one is
-    reported as its failure). Folders are not searched recursively; hidden files are ignored.
+    CSV of something else), and, without ``recursive``, the subfolders of a folder given (not
+    searched; the reason names ``--recursive``). Files named one by one are always kept (a
+    problem with one is reported as its failure). With ``recursive`` the files of every
+    subfolder are found too, in order of their path below the folder given (e.g.
+    ``study/s01/rr.txt`` before ``study/s02/rr.txt``: the path keeps files of the same name in
+    different subfolders apart). Hidden files and folders are ignored; links to folders are
+    not followed.
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            for c in sorted(c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")):
-                reason = skip_reason(c) if skip else None
-                if reason is None:
-                    out.append(c)
-                else:
-                    skipped.append((c, reason))
-        else:
+        if not p.is_dir():
             out.append(p)
+            continue
+        found: list[Path] = []
+        for c in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
+            if c.is_dir() and not c.is_symlink():
+                if recursive:
+                    found.extend(_files_below(c))
+                elif skip:
+                    skipped.append((c, "a folder, not searched (--recursive searches subfolders)"))
+            elif c.is_file():
+                found.append(c)
+            elif c.is_dir() and skip:
+                skipped.append((c, "a link to a folder, not followed"))
+        found.sort(key=lambda f: f.relative_to(p).parts)
+        for c in found:
+            reason = skip_reason(c) if skip else None
+            if reason is None:
+                out.append(c)
+            else:
+                skipped.append((c, reason))
     return out, skipped
+
+
+def _files_below(folder: Path) -> list[Path]:
+    """Every file below ``folder`` (hidden files and folders left out, links not followed)."""
+    out: list[Path] = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out.extend(Path(root) / f for f in files if not f.startswith("."))
+    return [f for f in out if f.is_file()]

@@ -170,16 +170,20 @@ def _run_dask(
 def summary_table(
     results: Sequence[RecordingAnalysis], *, names: str = "hrvpace"
 ) -> dict[str, list[Any]]:
-    """One row per successful recording: ``path`` then every :data:`SUMMARY_FIELDS`."""
-    ok = [r for r in results if r.summary is not None]
-    cols = ["path", *SUMMARY_FIELDS]
+    """One row per result, in input order: ``path``, every :data:`SUMMARY_FIELDS`, ``error``.
+
+    A recording that could not be analysed keeps its row, with every field missing (``None``)
+    and ``error`` its reason, so the table shows what is missing; ``error`` is ``None`` (an
+    empty CSV cell) for the analysed ones.
+    """
+    cols = ["path", *SUMMARY_FIELDS, "error"]
     out: dict[str, list[Any]] = {c: [] for c in rename_columns(cols, style=names)}
     keys = list(out)
-    for r in ok:
-        assert r.summary is not None
+    for r in results:
         out[keys[0]].append(r.path)
-        for key, field in zip(keys[1:], SUMMARY_FIELDS, strict=True):
-            out[key].append(r.summary[field])
+        for key, field in zip(keys[1:-1], SUMMARY_FIELDS, strict=True):
+            out[key].append(None if r.summary is None else r.summary[field])
+        out[keys[-1]].append(None if r.summary is not None else (r.error or "not analysed"))
     return out
 
 

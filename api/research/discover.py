@@ -4,15 +4,19 @@ A folder given to ``hrvpace analyze`` holds recordings and other files (a README
 every file this module decides, from what the file itself says and never from a guess:
 
 - :func:`skip_reason`: a file found in a folder is *not a recording* (skipped and listed,
-  not failed) when no reader recognises its first line as a header and that line is not a
-  number either (a README's title, a CSV of something else). Files named one by one are never
-  skipped: their problem is reported as a failure.
+  not failed) when no reader recognises its first line (after ``#`` comment lines) as a
+  header, that line neither is a number nor names an RR column (``rr_ms``, ``RR (s)``,
+  ``time;rr``), and most of its lines are not numbers (a README, an image, a CSV of something
+  else). A file of numbers that cannot be read is a failure with the reason, never skipped.
+  Files named one by one are never skipped: their problem is reported as a failure.
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
   ===========================  ==============================================================
   what the file says           read as
   ===========================  ==============================================================
   a known header               that format (its units are fixed: ``polar_hrm`` ms, ...)
+  a header naming an RR        ``plain``, that column, in the units the name states
+  column (``rr_ms``, ``RR``)   (``rr_ms``, ``RR (s)``), else ``--units``, else ms
   name ``*rr_secs*``, then     ``physionet_rr_secs`` (line 1 the first-beat time, then RR in
   values of 0.1-10 after       seconds): the name says seconds and the values agree
   line 1
@@ -40,6 +44,7 @@ import numpy as np
 
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
+from sensors.formats.text import plain_layout
 
 __all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
 
@@ -50,6 +55,7 @@ _RISING_MIN = 100
 #: RR intervals in seconds lie in this range (hrv's own bounds, 100 ms - 10 s).
 _SECONDS_RANGE = (0.1, 10.0)
 _RR_SECS_NAME = re.compile(r"rr[_-]?secs?", re.IGNORECASE)
+_FIELD_SPLIT = re.compile(r"[,;\s]+")
 
 
 @dataclass(frozen=True)
@@ -82,30 +88,50 @@ def _numbers(lines: list[str]) -> np.ndarray | None:
         return None
 
 
+def _looks_numeric(line: str) -> bool:
+    """Every field of ``line`` (split on ``,``, ``;``, tabs and spaces) is a number."""
+    fields = [f for f in _FIELD_SPLIT.split(line) if f]
+    try:
+        for f in fields:
+            float(f)
+    except ValueError:
+        return False
+    return bool(fields)
+
+
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
     """Why a file found in a folder is not a recording, or ``None`` when it may be one.
+
+    A file may be one when a reader knows its header, when its first line after any ``#``
+    comment lines is a number or a header naming an RR column (``rr_ms``, ``time;RR (s)``:
+    :func:`sensors.formats.text.plain_layout`), or when most of its lines are numbers (data the
+    reader must then read or refuse with the reason: a failure, never a silent skip).
 
     Examples
     --------
     >>> skip_reason("README.md")  # doctest: +SKIP
-    "not a recording: line 1 '# Real RR-interval data' is neither a number nor a known header"
+    "not a recording: '# Real RR-interval data' is neither a number nor a header naming ..."
     """
     p = Path(path)
     try:
         if detect_recording_format(p) != "plain":
             return None
         lines = _head_lines(p)
+        layout = plain_layout(list(enumerate(lines, start=1)), path=str(p))
     except (RecordingFormatError, OSError):
-        return None  # unreadable: reported as that file's failure
-    if not lines:
-        return None  # empty: the reader says so
-    first = lines[0]
-    try:
-        float(first.split(",")[0])
-    except ValueError:
-        shown = first if len(first) <= 60 else first[:57] + "..."
-        return f"not a recording: line 1 {shown!r} is neither a number nor a known header"
-    return None
+        return None  # unreadable, or a header naming two RR columns: that file's failure
+    body = lines[layout.skip :]
+    if layout.header is not None or not body or _looks_numeric(body[0]):
+        return None  # an RR header, values, or only comments (the reader says: empty)
+    numeric = sum(_looks_numeric(line) for line in body)
+    if 2 * numeric > len(body):
+        return None  # mostly numbers under an unknown first line: read, and fail saying why
+    first = body[0]
+    shown = first if len(first) <= 60 else first[:57] + "..."
+    return (
+        f"not a recording: {shown!r} is neither a number nor a header naming an RR column, "
+        f"and {numeric} of the {len(body)} lines looked at are numbers"
+    )
 
 
 def choose_reading(
@@ -144,11 +170,19 @@ def choose_reading(
     try:
         detected = detect_recording_format(p)
         lines = _head_lines(p) if detected == "plain" else []
+        layout = plain_layout(list(enumerate(lines, start=1)), path=str(p))
     except (RecordingFormatError, OSError):
         return Reading(None, units, units or "ms", "unreadable")
     if detected != "plain":
         return Reading(detected, None, "ms", f"{detected} (the file's header)")
-    values = _numbers(lines)
+    if layout.header is not None:
+        column = f"column {layout.column_name!r} of the header"
+        if layout.units is not None:  # the file states its units: --units is for the others
+            return Reading("plain", None, layout.units, f"plain, {layout.units} ({column})")
+        if units is not None:
+            return Reading("plain", units, units, f"plain, {units} (--units; {column})")
+        return Reading("plain", None, "ms", f"plain, ms (default; {column}; --units s for seconds)")
+    values = _numbers(lines[layout.skip :])
     lo, hi = _SECONDS_RANGE
     if values is not None and values.size >= 3 and _RR_SECS_NAME.search(name or p.name):
         rest = values[1:]

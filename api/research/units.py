@@ -31,6 +31,7 @@ __all__ = [
 #: Columns whose unit the name does not carry.
 UNITLESS: dict[str, str] = {
     "path": "text",
+    "error": "text",
     "format": "text",
     "units": "text",
     "read_as": "text",
@@ -69,6 +70,7 @@ BEAT_UNITS: dict[str, str] = {
 DESCRIPTIONS: dict[str, str] = {
     "t_s": "end of the window on the recording's clock, seconds since the recording began",
     "path": "the recording's file",
+    "error": "why the recording could not be analysed (its other fields empty); empty: analysed",
     "quality": "fraction of intervals hrv.clean labels normal",
     "corrected_pct": "share of the intervals the artefact correction changed",
     "ectopy_warning": (

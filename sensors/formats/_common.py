@@ -203,25 +203,35 @@ def data_lines(text: str, *, start: int = 0) -> list[Line]:
 
 
 def parse_floats(
-    tokens: Sequence[str], line_numbers: Sequence[int], *, path: str, what: str
+    tokens: Sequence[str],
+    line_numbers: Sequence[int],
+    *,
+    path: str,
+    what: str,
+    shown: Sequence[str] | None = None,
 ) -> NDArray[np.float64]:
-    """Parse ``tokens`` as finite float64 numbers (vectorised); errors name the first bad line."""
+    """Parse ``tokens`` as finite float64 numbers (vectorised); errors name the first bad line.
+
+    ``shown`` is the text of each token as the file has it (e.g. ``0,736`` read as ``0.736``),
+    quoted in errors; ``None``: the tokens themselves.
+    """
+    said = tokens if shown is None else shown
     try:
         values = np.array(tokens, dtype=np.float64)
     except ValueError:
-        for tok, line in zip(tokens, line_numbers, strict=True):
+        for tok, text, line in zip(tokens, said, line_numbers, strict=True):
             try:
                 float(tok)
             except ValueError:
                 raise RecordingFormatError(
-                    f"{what} {quote(tok)} is not a number", path=path, line=line
+                    f"{what} {quote(text)} is not a number", path=path, line=line
                 ) from None
         raise  # pragma: no cover - numpy and float() disagree
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingFormatError(
-            f"{what} {quote(tokens[i])} is not a finite number", path=path, line=line_numbers[i]
+            f"{what} {quote(said[i])} is not a finite number", path=path, line=line_numbers[i]
         )
     return values
 
@@ -273,7 +283,9 @@ def check_recording(rec: Recording, *, units: str, units_stated: bool) -> None:
     positive = rec.rr_ms[rec.rr_ms > 0]
     median = float(np.median(positive)) if positive.size and not units_stated else float("nan")
     if median < _MIN_PLAUSIBLE_MEDIAN_MS:
-        if rec.source_format == "plain":
+        if rec.source_format == "plain" and rec.meta.get("units_from") == "header":
+            fix = f"the header's column {rec.meta.get('column')!r} says {units}: check the file"
+        elif rec.source_format == "plain":
             fix = (
                 "read it with --units s (units='s'); a PhysioNet *_rr_secs.txt file (first "
                 "line the first-beat time) with --format physionet_rr_secs"
@@ -286,7 +298,9 @@ def check_recording(rec: Recording, *, units: str, units_stated: bool) -> None:
             path=path,
         )
     if median > _MAX_PLAUSIBLE_MEDIAN_MS:
-        if units == "s":
+        if rec.source_format == "plain" and rec.meta.get("units_from") == "header":
+            fix = f"the header's column {rec.meta.get('column')!r} says {units}: check the file"
+        elif units == "s":
             fix = "the values look like milliseconds: read it with --units ms (or no --units)"
         else:
             fix = "check the units of the file"

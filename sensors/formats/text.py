@@ -1,12 +1,17 @@
-"""Headerless text formats: one number per line (private; use ``sensors.read_recording``).
+"""Text formats of numbers, one per line (private; use ``sensors.read_recording``).
 
 None of these describe themselves, so none is ever auto-detected except ``plain``, the
-fallback, whose units are the ones given (milliseconds by default), never guessed.
+fallback, whose units are the ones given (milliseconds by default), never guessed. Every one
+of them may start with ``#`` comment lines. A ``plain`` file may also have one header line that
+names its RR column (:func:`plain_layout`): ``rr_ms``, ``RR (s)``, ``time_s,rr_ms,hr_bpm`` or
+``time;rr`` (comma, semicolon or tab separated; with ``;`` or tab a decimal comma is read too).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,8 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
+    MAX_RR_MS,
+    Line,
     Recording,
     check_rr_values,
     data_lines,
@@ -23,7 +30,15 @@ from sensors.formats._common import (
     read_text,
 )
 
-__all__ = ["read_elite_hrv", "read_ghrv_beats", "read_physionet_rr_secs", "read_plain"]
+__all__ = [
+    "RR_COLUMN_NAMES",
+    "PlainLayout",
+    "plain_layout",
+    "read_elite_hrv",
+    "read_ghrv_beats",
+    "read_physionet_rr_secs",
+    "read_plain",
+]
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
 #: A plain file whose values strictly increase for at least this many lines holds cumulative
@@ -36,13 +51,141 @@ _NS_DECIMALS = 6
 
 
 def _s_to_ms(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.round(values * 1000.0, _NS_DECIMALS)
+    with np.errstate(over="ignore", invalid="ignore"):  # a corrupt 1e308: inf, refused later
+        return np.round(values * 1000.0, _NS_DECIMALS)
+
+
+#: Names of an RR column in a plain file's header, compared in lower case with spaces and
+#: hyphens read as ``_``; a unit may follow as ``_ms``/``_s`` or in brackets (``RR (ms)``,
+#: ``rr [s]``). ``RR_COLUMN_NAMES`` is what errors list.
+RR_COLUMN_NAMES: tuple[str, ...] = (
+    "rr",
+    "rri",
+    "rr_interval",
+    "rr_intervals",
+    "ibi",
+    "nn",
+    "nni",
+    "nn_interval",
+    "nn_intervals",
+)
+_UNIT_WORDS = {
+    "ms": "ms",
+    "msec": "ms",
+    "milliseconds": "ms",
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "seconds": "s",
+}
+_BRACKETED_UNIT = re.compile(r"^(.*?)\s*[(\[]\s*([a-z]+)\s*[)\]]$")
+#: Separators of a header's columns, in the order they are tried (``;`` first: a file with
+#: ``;`` between columns may write decimal commas).
+_SEPARATORS = (";", "\t", ",")
+_KNOWN = "rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any case)"
+
+
+def _rr_units(field: str) -> str | None:
+    """``None`` when a header field names no RR column, else its units (``""``: not stated)."""
+    name = field.strip().strip("\"'").strip().lower()
+    unit = ""
+    m = _BRACKETED_UNIT.match(name)
+    if m:
+        name, word = m.group(1), m.group(2)
+        if word not in _UNIT_WORDS:
+            return None
+        unit = _UNIT_WORDS[word]
+    name = re.sub(r"[\s-]+", "_", name).strip("_")
+    if name in RR_COLUMN_NAMES:
+        return unit
+    stem, _, suffix = name.rpartition("_")
+    if not unit and stem in RR_COLUMN_NAMES and suffix in _UNIT_WORDS:
+        return _UNIT_WORDS[suffix]
+    return None
+
+
+@dataclass(frozen=True)
+class PlainLayout:
+    r"""Where a plain file's RR values are (:func:`plain_layout`).
+
+    Attributes
+    ----------
+    skip
+        Leading non-blank lines that are not values: ``#`` comments and the header.
+    header, header_line
+        The header line naming the RR column and its line number, or ``None``.
+    separator
+        The header's column separator (``","``, ``";"``, ``"\t"``); ``None``: one value a line.
+    column, column_name
+        The RR column (0-based) and its name as the header writes it.
+    units
+        ``"ms"`` or ``"s"`` when the header's column name states them, else ``None``.
+    """
+
+    skip: int
+    header: str | None = None
+    header_line: int | None = None
+    separator: str | None = None
+    column: int = 0
+    column_name: str | None = None
+    units: str | None = None
+
+
+def plain_layout(lines: Sequence[Line], *, path: str | None = None) -> PlainLayout:
+    """The layout of a plain file from its non-blank lines (:func:`data_lines`).
+
+    Leading lines starting with ``#`` are comments. The next line is a header when one of its
+    fields (split on ``;``, tab or ``,``, whichever it has) names an RR column (see
+    :data:`RR_COLUMN_NAMES`): that column is read, in the units its name states (``rr_ms``,
+    ``RR (s)``) if any. Any other line is the first value.
+
+    Raises
+    ------
+    RecordingFormatError
+        The header names more than one RR column (which one is meant is not guessed).
+    """
+    k = 0
+    while k < len(lines) and lines[k][1].startswith("#"):
+        k += 1
+    if k == len(lines):
+        return PlainLayout(skip=k)
+    number, text = lines[k]
+    sep = next((c for c in _SEPARATORS if c in text), None)
+    fields = text.split(sep) if sep is not None else [text]
+    named = [(i, u) for i, f in enumerate(fields) if (u := _rr_units(f)) is not None]
+    if not named:
+        return PlainLayout(skip=k)
+    if len(named) > 1:
+        names = ", ".join(fields[i].strip() for i, _ in named)
+        raise RecordingFormatError(
+            f"the header names {len(named)} RR columns ({quote(names)}): keep the one to read",
+            path=path,
+            line=number,
+        )
+    col, unit = named[0]
+    return PlainLayout(
+        skip=k + 1,
+        header=text,
+        header_line=number,
+        separator=sep,
+        column=col,
+        column_name=fields[col].strip().strip("\"'").strip(),
+        units=unit or None,
+    )
+
+
+def _comments_skipped(path: str) -> list[Line]:
+    lines = data_lines(read_text(path))
+    k = 0
+    while k < len(lines) and lines[k][1].startswith("#"):
+        k += 1
+    return lines[k:]
 
 
 def _numbers(path: str, *, what: str, commas: bool = False) -> tuple[list[str], list[int]]:
     tokens: list[str] = []
     lines: list[int] = []
-    for number, text in data_lines(read_text(path)):
+    for number, text in _comments_skipped(path):
         parts = [p.strip() for p in text.split(",")] if commas else [text]
         for part in parts:
             if part:
@@ -53,16 +196,51 @@ def _numbers(path: str, *, what: str, commas: bool = False) -> tuple[list[str], 
     return tokens, lines
 
 
-def read_plain(path: str, *, units: str = "ms", drop_zero: bool = False) -> Recording:
-    """One RR interval per line, in ``units`` (``"ms"`` or ``"s"``); blank lines are skipped.
+def _column(
+    path: str, layout: PlainLayout, body: Sequence[Line]
+) -> tuple[list[str], list[str], list[int]]:
+    """``(values, shown, line numbers)`` of the RR column of a file with a header."""
+    sep = layout.separator
+    values: list[str] = []
+    shown: list[str] = []
+    numbers: list[int] = []
+    for number, text in body:
+        fields = text.split(sep) if sep is not None else [text]
+        cell = (
+            fields[layout.column].strip().strip("\"'").strip()
+            if layout.column < len(fields)
+            else ""
+        )
+        if not cell:
+            raise RecordingFormatError(
+                f"no value in the RR column {quote(layout.column_name or '')} (column "
+                f"{layout.column + 1} of the header): {quote(text)}",
+                path=path,
+                line=number,
+            )
+        shown.append(cell)
+        # with ";" or tab between columns a comma is the decimal mark (0,736)
+        values.append(cell.replace(",", ".") if sep in (";", "\t") else cell)
+        numbers.append(number)
+    return values, shown, numbers
+
+
+def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) -> Recording:
+    """One RR interval per line, or an RR column named by a header; blank lines are skipped.
+
+    Leading ``#`` lines are comments. A header line may name the RR column among others
+    (:func:`plain_layout`: ``rr_ms``, ``time_s,rr_ms,hr_bpm``, ``time;RR (s)``; with ``;`` or
+    tab between columns decimal commas are read); only that column is read.
 
     Parameters
     ----------
     path
         The file.
     units
-        Units of the values, ``"ms"`` (default) or ``"s"``. Never guessed from magnitudes.
-        Seconds are converted to ms and rounded to 1e-6 ms (1 ns) to drop float noise.
+        Units of the values, ``"ms"`` or ``"s"``, or ``None``: the units the header's column
+        name states, else ms. Never guessed from magnitudes; given units that contradict the
+        header's are refused. Seconds are converted to ms and rounded to 1e-6 ms (1 ns) to
+        drop float noise.
     drop_zero
         Leave out values that are exactly 0 (a beat annotated twice: removing a zero interval
         moves no beat time) instead of reading them for ``hrv.clean`` to label; their line
@@ -74,36 +252,86 @@ def read_plain(path: str, *, units: str = "ms", drop_zero: bool = False) -> Reco
     Recording
         ``t_s = cumsum(rr_ms) / 1000`` (a value of 0 or below adds no time: it is an artefact
         for ``hrv.clean`` to label, never a step back in time), no gaps, contact unknown.
+        ``meta["units"]`` the units read, ``meta["units_from"]`` ``"header"``, ``"given"`` or
+        ``"default"``, ``meta["column"]`` the header's RR column name (``None``: no header).
+        An interval over 64 s is refused here unless most are (ms read as s): then
+        ``read_recording``'s units check refuses the file with the flag that reads it.
 
     Raises
     ------
     RecordingFormatError
-        A value is not a positive number, or the whole series (at least
-        ``BEAT_TIMES_MIN_RUN`` values) strictly increases: that is a file of cumulative beat
-        times (e.g. gHRV ``beat_ascii.txt``), which must be named with ``format="ghrv_beats"``.
+        A value is not a number, an interval is over 64 s after conversion to ms, or the whole
+        series (at least ``BEAT_TIMES_MIN_RUN`` values) strictly increases: that is a file of
+        cumulative beat times (e.g. gHRV ``beat_ascii.txt``), which must be named with
+        ``format="ghrv_beats"``.
     """
-    if units not in _SCALE_TO_MS:
+    if units is not None and units not in _SCALE_TO_MS:
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
-    tokens, lines = _numbers(path, what="RR intervals")
-    rr = parse_floats(tokens, lines, path=path, what="RR interval")
+    lines = data_lines(read_text(path))
+    layout = plain_layout(lines, path=path)
+    body = lines[layout.skip :]
+    if not body:
+        raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
+    if layout.units is not None and units is not None and units != layout.units:
+        raise RecordingFormatError(
+            f"the header's RR column {quote(layout.column_name or '')} is in {layout.units}; "
+            f"units={units!r} (--units {units}) contradicts it",
+            path=path,
+            line=layout.header_line,
+        )
+    used = layout.units or units or "ms"
+    units_from = "header" if layout.units else "given" if units else "default"
+    if layout.header is None:
+        tokens = [text for _, text in body]
+        shown, numbers = tokens, [n for n, _ in body]
+        try:
+            float(tokens[0])
+        except ValueError:
+            raise RecordingFormatError(
+                f"{quote(tokens[0])} is neither a number nor a header naming an RR column "
+                f"({_KNOWN})",
+                path=path,
+                line=numbers[0],
+            ) from None
+    else:
+        tokens, shown, numbers = _column(path, layout, body)
+    rr = parse_floats(tokens, numbers, path=path, what="RR interval", shown=shown)
     dropped: list[int] = []
     if drop_zero and bool(np.any(rr == 0.0)):
         zero = rr == 0.0
-        dropped = [ln for ln, z in zip(lines, zero, strict=True) if z]
-        tokens = [t for t, z in zip(tokens, zero, strict=True) if not z]
-        lines = [ln for ln, z in zip(lines, zero, strict=True) if not z]
+        dropped = [ln for ln, z in zip(numbers, zero, strict=True) if z]
+        shown = [t for t, z in zip(shown, zero, strict=True) if not z]
+        numbers = [ln for ln, z in zip(numbers, zero, strict=True) if not z]
         rr = rr[~zero]
         if rr.shape[0] == 0:
             raise RecordingFormatError("every RR interval is 0", path=path)
-    check_rr_values(rr, lines, path=path, shown=tokens)
     if rr.shape[0] >= BEAT_TIMES_MIN_RUN and bool(np.all(np.diff(rr) > 0)):
         raise RecordingFormatError(
-            f"the {rr.shape[0]} values strictly increase from {tokens[0]} to {tokens[-1]}: "
+            f"the {rr.shape[0]} values strictly increase from {shown[0]} to {shown[-1]}: "
             "this looks like beat times, not RR intervals; read it with --format ghrv_beats "
             "(format='ghrv_beats') if it holds beat times in seconds",
             path=path,
         )
-    rr_ms = _s_to_ms(rr) if units == "s" else rr
+    rr_ms = _s_to_ms(rr) if used == "s" else rr
+    if (
+        used == "s"
+        and rr_ms.shape[0] > 1
+        and not abs(float(rr_ms[0])) <= MAX_RR_MS
+        and bool(np.all(np.abs(rr_ms[1:]) <= MAX_RR_MS))
+    ):
+        raise RecordingFormatError(
+            f"RR interval {quote(shown[0])} is {float(rr_ms[0]):.6g} ms, beyond what any RR "
+            f"interval can be (limit {MAX_RR_MS / 1000:g} s), and only the first value is: if "
+            "it is the time of the first beat (a PhysioNet *_rr_secs.txt file), read it "
+            "with --format physionet_rr_secs (format='physionet_rr_secs')",
+            path=path,
+            line=numbers[0],
+        )
+    # the 64-s limit is on the interval, so it is checked in ms, after any conversion; when
+    # most values are beyond it the units are wrong (ms read as s), not single values corrupt:
+    # read_recording's units check refuses that with the flag that reads the file right
+    if not float(np.median(np.abs(rr_ms))) > MAX_RR_MS:
+        check_rr_values(rr_ms, numbers, path=path, shown=shown)
     t_s, gaps, contact = plain_timeline(rr_ms)
     return Recording(
         rr_ms=rr_ms,
@@ -111,7 +339,13 @@ def read_plain(path: str, *, units: str = "ms", drop_zero: bool = False) -> Reco
         gaps=gaps,
         contact=contact,
         source_format="plain",
-        meta={"path": path, "units": units, "dropped_zero_lines": tuple(dropped)},
+        meta={
+            "path": path,
+            "units": used,
+            "units_from": units_from,
+            "column": layout.column_name,
+            "dropped_zero_lines": tuple(dropped),
+        },
     )
 
 

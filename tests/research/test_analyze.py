@@ -524,7 +524,8 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     rows, units = read_csv_with_units(out_csv)
     assert [r["path"] for r in rows] == [o["path"] for o in objs]
-    assert set(units) == {"path", *SUMMARY_FIELDS}
+    assert list(units) == ["path", *SUMMARY_FIELDS, "error"]
+    assert all(row["error"] == "" for row in rows)
     for row, obj in zip(rows, objs, strict=True):
         for key in SUMMARY_FIELDS:
             v = obj[key]
@@ -549,6 +550,37 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
     assert schema.field("HRV_LF_ms2").metadata[b"unit"] == b"ms^2"
     assert schema.field("Quality").metadata[b"unit"] == b"fraction"
     assert b"hrvpace_version" in schema.metadata
+
+
+def test_summary_keeps_a_row_for_each_failed_file(short_dir: Path, tmp_path: Path) -> None:
+    """Review finding: ``--summary`` left failed files out, so the table did not show what was
+    missing. Each failed file has its row, in input order, every field empty and ``error``
+    its reason (as ``--json`` says it); ``error`` is empty for the analysed ones."""
+    folder = tmp_path / "cohort"
+    shutil.copytree(short_dir, folder)
+    (folder / "a_broken.txt").write_text("800\n810\n1e12\n")
+    (folder / "z_empty.txt").write_text("")
+    out_csv = tmp_path / "s.csv"
+    res = runner.invoke(app, ["analyze", str(folder), "--json", "--summary", str(out_csv)])
+    assert res.exit_code == 1, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    rows, units = read_csv_with_units(out_csv)
+    assert units["error"] == "text"
+    assert [r["path"] for r in rows] == [o["path"] for o in objs]
+    assert len(rows) == len(SHORT) + 2
+    for row, obj in zip(rows, objs, strict=True):
+        assert row["error"] == obj.get("error", "")
+        if "error" in obj:
+            assert all(row[k] == "" for k in SUMMARY_FIELDS)
+        else:
+            assert float(row["rmssd_ms"]) == obj["rmssd_ms"]
+    assert "corrupt value" in rows[0]["error"] and "empty" in rows[-1]["error"]
+    pq = pytest.importorskip("pyarrow.parquet")
+    out_pq = tmp_path / "s.parquet"
+    res = runner.invoke(app, ["analyze", str(folder), "--summary", str(out_pq)])
+    table = pq.read_table(out_pq).to_pydict()
+    assert table["error"] == [o.get("error") for o in objs]
+    assert table["rmssd_ms"] == [o.get("rmssd_ms") for o in objs]
 
 
 def test_parquet_types_come_from_the_units_not_the_data(tmp_path: Path) -> None:
@@ -612,8 +644,11 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
     assert res.exit_code == 1
     failed = [x for x in res.stderr.splitlines() if x.endswith("(skipped)")]
     assert failed == [
-        f"hrvpace analyze: {readme}:1: RR interval '# Real RR-interval data (offline copies)' "
-        "is not a number (skipped)",
+        # line 1 '# Real RR-interval data ...' is a comment: the first line read is line 3
+        f"hrvpace analyze: {readme}:3: 'Data files only: no code was copied. Each file is "
+        "byte-identical to the source file named below' is neither a number nor a header "
+        "naming an RR column (rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any "
+        "case)) (skipped)",
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
         "directory) (skipped)",
     ]

@@ -109,7 +109,7 @@ def test_detection_looks_at_content_not_only_names(folder: Path, tmp_path: Path)
     assert skip_reason(notes) is not None
     assert skip_reason(folder / "hrvpkg_rest_rri_ms.txt") is None
     res = runner.invoke(app, ["analyze", str(notes), "--json"])
-    assert res.exit_code == 1 and "not a number" in res.stdout
+    assert res.exit_code == 1 and "neither a number nor a header" in res.stdout
 
 
 def test_outputs_checked_before_any_work(folder: Path, tmp_path: Path) -> None:
@@ -135,3 +135,91 @@ def test_the_shared_data_folder_just_works(shared_data: Path) -> None:
         Path(o["path"]).name for o in map(json.loads, res.stdout.splitlines()) if "error" in o
     ]
     assert failed == ["ghrv_chapter6_rr.txt"]
+
+
+def _rr_lines(n: int = 300) -> list[str]:
+    return [f"{800 + 40 * ((i * 7) % 11 - 5)}" for i in range(n)]
+
+
+def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: Path) -> None:
+    """Review finding: a folder of RR files with a header row (``rr_ms``, ``time_s,rr_ms,...``,
+    ``RR``), a ``#`` comment or ``;`` columns with decimal commas lost four of five files as
+    "not a recording", exit 0. They are read; only a file that is clearly no recording is
+    skipped, and a file of numbers that cannot be read fails (exit 1), never skipped."""
+    rr = _rr_lines()
+    (tmp_path / "s01.txt").write_text("\n".join(rr) + "\n")
+    (tmp_path / "s02.csv").write_text("rr_ms\n" + "\n".join(rr) + "\n")
+    (tmp_path / "s03.csv").write_text(
+        "time_s,rr_ms,hr_bpm,flag\n" + "".join(f"{i}.0,{v},75,0\n" for i, v in enumerate(rr))
+    )
+    (tmp_path / "s04.txt").write_text("# subject 1\n" + "\n".join(rr) + "\n")
+    (tmp_path / "s05.txt").write_text("RR\n" + "\n".join(rr) + "\n")
+    (tmp_path / "s06.csv").write_text(
+        "time;RR (s)\n"
+        + "".join(f"{i},0;{int(v) / 1000}\n".replace(".", ",") for i, v in enumerate(rr))
+    )
+    (tmp_path / "README.md").write_text("# Study\nOne file per subject.\nRR in ms.\n")
+    summary = tmp_path / "out" / "s.csv"
+    summary.parent.mkdir()
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json", "--summary", str(summary)])
+    assert res.exit_code == 0, res.output
+    objs = {Path(o["path"]).name: o for o in map(json.loads, res.stdout.splitlines())}
+    assert sorted(objs) == [f"s0{i}.{'txt' if i in (1, 4, 5) else 'csv'}" for i in range(1, 7)]
+    means = {name: o["mean_rr_ms"] for name, o in objs.items()}
+    assert len({round(v, 9) for v in means.values()}) == 1, means  # the same RR in every file
+    assert objs["s06.csv"]["units"] == "s" and "column 'RR (s)'" in objs["s06.csv"]["read_as"]
+    assert "README.md" in res.stderr and "1 file(s) skipped" in res.stderr
+    # a file of numbers under a first line naming no RR column: a failure with the reason
+    (tmp_path / "s07.txt").write_text("interval\n" + "\n".join(rr) + "\n")
+    assert skip_reason(tmp_path / "s07.txt") is None
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
+    assert res.exit_code == 1
+    failed = [o for o in map(json.loads, res.stdout.splitlines()) if "error" in o]
+    assert [Path(o["path"]).name for o in failed] == ["s07.txt"]
+    assert "neither a number nor a header naming an RR column" in failed[0]["error"]
+
+
+def test_a_header_stating_units_outranks_units_for_other_files(tmp_path: Path) -> None:
+    """``--units`` is for files that do not state theirs: a header ``rr_ms`` keeps ms."""
+    rr = _rr_lines()
+    (tmp_path / "a_ms.csv").write_text("rr_ms\n" + "\n".join(rr) + "\n")
+    (tmp_path / "b_s.txt").write_text("\n".join(str(int(v) / 1000) for v in rr) + "\n")
+    reading = choose_reading(tmp_path / "a_ms.csv", units="s")
+    assert (reading.format, reading.units, reading.units_read) == ("plain", None, "ms")
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--units", "s", "--json"])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["units"] for o in objs] == ["ms", "s"]
+    assert objs[0]["mean_rr_ms"] == pytest.approx(objs[1]["mean_rr_ms"], abs=1e-9)
+
+
+def test_subfolders_are_listed_or_searched_with_recursive(tmp_path: Path) -> None:
+    """Review finding: a study folder with one subfolder per subject gave "no recordings found"
+    with no hint, and subfolders next to files were dropped without being listed."""
+    rr = _rr_lines()
+    study = tmp_path / "study"
+    for i, subject in enumerate(("s01", "s02")):
+        (study / subject).mkdir(parents=True)
+        shifted = [str(int(v) + 100 * i) for v in rr]
+        (study / subject / "rr.txt").write_text("\n".join(shifted) + "\n")
+    (study / ".cache").mkdir()
+    (study / ".cache" / "rr.txt").write_text("\n".join(rr) + "\n")
+    res = runner.invoke(app, ["analyze", str(study)])
+    assert res.exit_code == 2
+    assert f"{study / 's01'}: a folder, not searched (--recursive" in res.stderr
+    assert "no recordings found (2 subfolder(s) not searched: add --recursive)" in res.stderr
+    res = runner.invoke(app, ["analyze", str(study), "--recursive", "--json"])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    # the same file name in two subjects' folders: two rows, told apart by their paths
+    assert [o["path"] for o in objs] == [
+        str(study / "s01" / "rr.txt"),
+        str(study / "s02" / "rr.txt"),
+    ]
+    assert objs[1]["mean_rr_ms"] == pytest.approx(objs[0]["mean_rr_ms"] + 100.0)
+    # next to files, a subfolder is listed as skipped, and counted apart from non-recordings
+    (study / "s03.txt").write_text("\n".join(rr) + "\n")
+    res = runner.invoke(app, ["analyze", str(study)])
+    assert res.exit_code == 0, res.output
+    assert "1 of 1 recording(s) analysed, 0 failed, 2 folder(s) not searched" in res.stderr
+    assert str(study / "s02") in res.stderr

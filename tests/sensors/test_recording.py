@@ -728,3 +728,100 @@ def test_timed_formats_see_no_gap_at_a_negative_value() -> None:
     assert not gaps.any() and not missing.any()
     t = timeline_with_gaps(rr, missing)
     np.testing.assert_allclose(t, clock - 1_000.0)
+
+
+# --------------------------------------------------------------------------- plain with a header
+
+RR_40 = [800.0 + 40.0 * math.sin(i / 2.0) for i in range(40)]
+
+
+def _rows(header: str, row: str) -> str:
+    """A file of ``RR_40`` in ms with a header line, each row made by ``row.format(ms=..)``."""
+    return header + "\n" + "".join(row.format(ms=v, s=v / 1000.0) + "\n" for v in RR_40)
+
+
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [
+        (_rows("rr_ms", "{ms!r}"), "ms"),
+        (_rows("RR", "{ms!r}"), "ms"),
+        (_rows("time_s,rr_ms,hr_bpm,flag", "0.5,{ms!r},75.2,0"), "ms"),
+        (_rows("RR (s)", "{s!r}"), "s"),
+        (_rows("Time\tIBI [ms]", "1.0\t{ms!r}"), "ms"),
+        (_rows('"t";"rr_interval"', "1;{ms!r}"), "ms"),
+        (_rows("nn_s", "{s!r}"), "s"),
+        ("# subject 1\n# rest, 5 min\n" + _rows("rri", "{ms!r}"), "ms"),
+        ("# subject 1\n" + "".join(f"{v!r}\n" for v in RR_40), "ms"),
+    ],
+    ids=["rr_ms", "RR", "4-columns", "RR (s)", "tab IBI [ms]", "quoted ;", "nn_s", "# + rri", "#"],
+)
+def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units: str) -> None:
+    """Review finding: files with a header row (``rr_ms``, ``time_s,rr_ms,...``, ``RR``) or a
+    ``#`` comment were refused at line 1; the named column is read in the units its name
+    states."""
+    path = tmp_path / "rr.csv"
+    path.write_text(text)
+    rec = read_recording(path)
+    assert rec.source_format == "plain" and rec.meta["units"] == units
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+def test_semicolon_columns_read_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "rr.csv"
+    rows = "".join(f"{i},5;{v:.1f}".replace(".", ",") + "\n" for i, v in enumerate(RR_40))
+    path.write_text("time;rr\n" + rows)
+    rec = read_recording(path)
+    np.testing.assert_allclose(rec.rr_ms, np.round(RR_40, 1), rtol=0, atol=1e-9)
+    # a bad cell is quoted as the file writes it, with its line
+    path.write_text("time;rr\n0,5;800,5\n1,5;8OO,5\n")
+    with pytest.raises(RecordingFormatError, match="'8OO,5' is not a number") as info:
+        read_recording(path)
+    assert info.value.line == 3
+
+
+def test_a_header_row_that_breaks_names_the_problem_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "rr.csv"
+    # the header's units and the units given disagree: refused, not one silently preferred
+    path.write_text(_rows("rr_ms", "{ms!r}"))
+    with pytest.raises(RecordingFormatError, match="contradicts") as info:
+        read_recording(path, units="s")
+    assert info.value.line == 1
+    assert read_recording(path, units="ms").n_beats == 40
+    # the header says seconds but the values are ms: the units check names the header
+    path.write_text(_rows("RR (s)", "{ms!r}"))
+    with pytest.raises(RecordingFormatError, match="header's column 'RR \\(s\\)' says s"):
+        read_recording(path)
+    # two RR columns: which one is meant is not guessed
+    path.write_text(_rows("rr_ms,nn_ms", "{ms!r},{ms!r}"))
+    with pytest.raises(RecordingFormatError, match="2 RR columns") as info:
+        read_recording(path)
+    assert info.value.line == 1
+    # a row without the RR cell
+    path.write_text("time,rr\n1,800\n2,\n3,810\n")
+    with pytest.raises(RecordingFormatError, match="no value in the RR column 'rr'") as info:
+        read_recording(path)
+    assert info.value.line == 3
+    # a first line that is no number and names no RR column lists the names known
+    path.write_text("interval\n800\n810\n")
+    with pytest.raises(
+        RecordingFormatError, match="neither a number nor a header naming an RR column"
+    ) as info:
+        read_recording(path)
+    assert info.value.line == 1 and "rr_ms" in str(info.value)
+
+
+def test_the_64_s_limit_applies_after_seconds_become_ms(tmp_path: Path) -> None:
+    """Review finding: with units='s' the limit was checked on the raw values (5000 < 64000),
+    so a 5000-s interval was analysed."""
+    path = tmp_path / "rr.txt"
+    path.write_text("0.8\n0.81\n5000\n0.79\n0.8\n")
+    with pytest.raises(RecordingFormatError, match="corrupt value") as info:
+        read_recording(path, units="s")
+    assert info.value.line == 3 and "'5000' is 5e+06 ms" in str(info.value)
+    path.write_text("0.8\n0.81\n64\n0.79\n0.8\n")  # 64 s exactly is the limit, still read
+    assert read_recording(path, units="s").rr_ms[2] == 64_000.0
+    # a PhysioNet first-beat time on line 1 read as an interval: refused, naming the format
+    path.write_text("225.796875\n" + "0.8\n" * 20)
+    with pytest.raises(RecordingFormatError, match="physionet_rr_secs") as info:
+        read_recording(path, units="s")
+    assert info.value.line == 1
