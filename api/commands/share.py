@@ -1,6 +1,8 @@
 """``hrvpace share``: opt in to an organisation's hub, push daily aggregates, stop and delete.
 
-Exit codes: 0 done; 1 the hub refused or could not be reached, or nothing to stop; 2 declined.
+Exit codes: 0 done; 1 the hub refused or could not be reached (a push that stopped at a day
+the hub did not take for now, e.g. its clock behind this one's, included: that day and the
+later ones stay pending), or nothing to stop; 2 declined.
 """
 
 from __future__ import annotations
@@ -117,6 +119,10 @@ def share(
             try:
                 for day, outcome in hubshare.push_pending(folder, db):
                     typer.echo(f"{day}: {outcome}")
+            except hubshare.PushStoppedError as exc:
+                for day, outcome in exc.done:
+                    typer.echo(f"{day}: {outcome}")
+                raise
             finally:
                 db.close()
             return
@@ -131,7 +137,12 @@ def share(
         else:
             typer.echo(
                 f"sharing with {current.hub_url} as member {current.member_id}; "
-                f"last day sent: {current.last_pushed or 'none yet'}"
+                f"last day done (sent, or refused for good): {current.last_pushed or 'none yet'}"
+            )
+        if current is not None and current.refused:
+            typer.echo(
+                "days the hub refused for good (not sent, never retried): "
+                + ", ".join(f"{day} ({code})" for day, code in sorted(current.refused.items()))
             )
         _show_preview(settings.database_path)
     except hubshare.HubShareError as exc:
