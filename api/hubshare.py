@@ -12,8 +12,9 @@ hub confirms a deletion. The personal service talks to the hub over HTTP
 only (httpx) and never imports the hub's package.
 
 What a day's contribution holds (:func:`daily_aggregates`), for a calendar day of the day
-plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's dashboard), each
-``None`` when there is no data that day:
+plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's dashboard). The
+counts (prompts, breaks, practice minutes) are 0 on a day without them; the levels (resting
+measure, check-ins, break effect) ``None`` when not measured that day:
 
 - ``resting_rmssd_ms``, ``resting_hr_bpm``: the dashboard's resting measure
   (:func:`api.resting.resting_of_day`): medians of the 60-s windows of session time
@@ -101,7 +102,7 @@ session); stress / energy: means of the day's check-ins; prompts_sent / prompts_
 day plan's prompts sent that day and those you answered (or did: a breathing reset, a
 screen break); breaks: breaks ended;
 break_effect_rmssd_ms: their mean RMSSD change (after - before); practice_min: minutes of
-strap practice."""
+strap practice. Counts are 0 on a day without them; null means not measured that day."""
 #: The oldest day a first push goes back to (the hub refuses days of closed weeks anyway).
 MAX_BACKFILL_DAYS = 9
 TIMEOUT_S = 20.0
@@ -321,7 +322,8 @@ def daily_aggregates(db: Queries, day: dt.date, *, now: float | None = None) -> 
         "prompts_answered": min(sent, answered),
         "breaks": kinds.count("break_ended"),
         "break_effect_rmssd_ms": statistics.fmean(effects) if effects else None,
-        "practice_min": sum(max(0.0, e - s) for s, e in practice) / 60.0 if practice else None,
+        # a count: 0 on a day without practice, like prompts and breaks (the hub's per-day rule)
+        "practice_min": sum(max(0.0, e - s) for s, e in practice) / 60.0,
     }
     return {"date": day.isoformat(), **{k: _in_range(k, v) for k, v in raw.items()}}
 

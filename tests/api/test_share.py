@@ -175,7 +175,9 @@ def test_a_days_aggregates_are_the_documented_ones(tmp_path: Path) -> None:
         assert hubshare.daily_aggregates(db, YESTERDAY) == EXPECTED
         empty = hubshare.daily_aggregates(db, YESTERDAY - dt.timedelta(days=3))
         assert empty["resting_rmssd_ms"] is None and empty["stress"] is None
-        assert empty["prompts_sent"] == 0 and empty["practice_min"] is None
+        # counts are 0 on a day without them (the hub's figures are per day sent), levels null
+        assert empty["prompts_sent"] == 0 and empty["breaks"] == 0
+        assert empty["practice_min"] == 0.0
     finally:
         db.close()
 
@@ -431,9 +433,9 @@ def test_only_a_day_taken_or_refused_for_good_is_done(
 
         # the hub failing (503) keeps the day pending too
         asked = _scripted_hub(monkeypatch, [(503, {"code": "unavailable"})])
-        with pytest.raises(hubshare.PushStoppedError) as stopped:
+        with pytest.raises(hubshare.PushStoppedError) as failing:
             hubshare.push_pending(tmp_path, db, today=TODAY)
-        assert stopped.value.done == [] and asked == [days[1].isoformat()]
+        assert failing.value.done == [] and asked == [days[1].isoformat()]
 
         # a closed week is final: recorded, listed, and the next days go on
         closed = (409, {"code": "period_closed", "detail": "closed"})
