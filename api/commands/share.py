@@ -65,11 +65,18 @@ def share(
                 return
             if delete:
                 typer.echo(f"stopped sharing, {n} day(s) deleted on the hub")
-            else:
+            elif current is not None and current.last_pushed is not None:
                 typer.echo(
                     "stopped sharing: nothing more is sent; the past days stay on the hub. "
                     f"The member token is kept in {folder / hubshare.STATE_FILE} (readable by "
-                    "you only) so that `hrvpace share --stop --delete` can erase them later."
+                    "you only) so that `hrvpace share --stop --delete` can erase them later; "
+                    "sharing again means erasing them first."
+                )
+            else:
+                typer.echo(
+                    "stopped sharing: no day was sent, and nothing more will be. Sharing "
+                    "again means `hrvpace share --stop --delete` first (it removes the "
+                    f"membership kept in {folder / hubshare.STATE_FILE})."
                 )
             return
         if delete:
@@ -129,10 +136,14 @@ def share(
         if current is None:
             typer.echo("not sharing with any hub (hrvpace share --hub URL --invite CODE)")
         elif current.stopped_on is not None:
+            kept = (
+                f"the days sent before (up to {current.last_pushed}) stay on the hub until"
+                if current.last_pushed is not None
+                else "no day was sent; sharing again needs"
+            )
             typer.echo(
                 f"stopped sharing with {current.hub_url} on {current.stopped_on} (member "
-                f"{current.member_id}); the days sent before stay on the hub until "
-                "`hrvpace share --stop --delete`"
+                f"{current.member_id}); {kept} `hrvpace share --stop --delete`"
             )
         else:
             typer.echo(

@@ -354,6 +354,7 @@ def test_stopping_keeps_the_token_so_deleting_later_still_works(
     r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
     assert r.exit_code == 0, r.output
     assert "past days stay on the hub" in r.output and "--stop --delete" in r.output
+    assert "sharing again means erasing them first" in r.output
     state = data / hubshare.STATE_FILE
     assert state.exists() and stat.S_IMODE(state.stat().st_mode) == 0o600
     membership = hubshare.load_membership(data)
@@ -364,6 +365,7 @@ def test_stopping_keeps_the_token_so_deleting_later_still_works(
     assert r.exit_code == 0 and "already stopped" in r.output, r.output
     r = runner.invoke(cli, ["share", "--data-dir", str(data)])
     assert "stopped sharing" in r.output, r.output
+    assert f"the days sent before (up to {YESTERDAY}) stay on the hub" in r.output
 
     r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 0 and f"{n_sent} day(s) deleted" in r.output, r.output
@@ -488,3 +490,22 @@ def test_a_hub_clock_behind_loses_no_day_and_the_push_says_so(
         days = set(conn.execute(sa.select(hubdb.contributions.c.day)).scalars())
     start = min(first)
     assert days == {start + dt.timedelta(days=i) for i in range((YESTERDAY - start).days + 1)}
+
+
+def test_stopping_before_any_day_was_sent_does_not_speak_of_days_on_the_hub(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    """Review finding: after stopping with nothing ever sent, hrvpace still said that the
+    days sent before stay on the hub; and it did not say that sharing again means deleting
+    first (one hub membership at a time)."""
+    data = tmp_path / "me"
+    _, code = running_hub.invite()
+    hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "no day was sent" in r.output and "stay on the hub" not in r.output
+    assert "Sharing again means `hrvpace share --stop --delete` first" in r.output
+    r = runner.invoke(cli, ["share", "--data-dir", str(data)])
+    assert "no day was sent; sharing again needs `hrvpace share --stop --delete`" in r.output
+    assert "stay on the hub" not in r.output
