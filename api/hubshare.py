@@ -12,8 +12,9 @@ hub confirms a deletion. The personal service talks to the hub over HTTP
 only (httpx) and never imports the hub's package.
 
 What a day's contribution holds (:func:`daily_aggregates`), for a calendar day of the day
-plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's dashboard), each
-``None`` when there is no data that day:
+plan's time zone (:func:`api.dayplan.load_plan`, the same days as the person's dashboard). The
+counts (prompts, breaks, practice minutes) are 0 on a day without them; the levels (resting
+measure, check-ins, break effect) ``None`` when not measured that day:
 
 - ``resting_rmssd_ms``, ``resting_hr_bpm``: the dashboard's resting measure
   (:func:`api.resting.resting_of_day`): medians of the 60-s windows of session time
@@ -39,7 +40,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ __all__ = [
     "FIELDS",
     "STATE_FILE",
     "AlreadyStoppedError",
+    "ClocksDisagreeError",
     "HubRefusedError",
     "HubShareError",
     "HubUnreachableError",
@@ -65,6 +67,7 @@ __all__ = [
     "MemberUnknownError",
     "Membership",
     "NotSharingError",
+    "PushStoppedError",
     "ReadOnlyDatabase",
     "daily_aggregates",
     "join_hub",
@@ -99,10 +102,12 @@ session); stress / energy: means of the day's check-ins; prompts_sent / prompts_
 day plan's prompts sent that day and those you answered (or did: a breathing reset, a
 screen break); breaks: breaks ended;
 break_effect_rmssd_ms: their mean RMSSD change (after - before); practice_min: minutes of
-strap practice."""
+strap practice. Counts are 0 on a day without them; null means not measured that day."""
 #: The oldest day a first push goes back to (the hub refuses days of closed weeks anyway).
 MAX_BACKFILL_DAYS = 9
 TIMEOUT_S = 20.0
+#: How many days refused for good a membership keeps (for ``hrvpace share`` to list).
+REFUSED_KEPT = 60
 
 
 class HubShareError(ApiError):
@@ -138,6 +143,28 @@ class HubUnreachableError(HubShareError):
     status = 502
     code = "hub_unreachable"
     title = "Hub unreachable"
+
+
+class PushStoppedError(HubShareError):
+    """A push stopped at a day the hub did not take for now; that day and later stay pending.
+
+    ``done`` holds the ``(day, outcome)`` of the days handled before it.
+    """
+
+    status = 502
+    code = "push_stopped"
+    title = "Push stopped"
+
+    def __init__(self, message: str, *, done: list[tuple[dt.date, str]]) -> None:
+        super().__init__(message)
+        self.done = list(done)
+
+
+class ClocksDisagreeError(PushStoppedError):
+    """The hub refused a day as in the future (``date_in_future``): the clocks disagree."""
+
+    code = "clocks_disagree"
+    title = "The hub's clock and this machine's disagree"
 
 
 class HubRefusedError(HubShareError):
@@ -177,6 +204,9 @@ class Membership:
     #: The day sharing was stopped (without deleting): nothing is pushed any more, the token
     #: is kept only to delete the days already on the hub.
     stopped_on: dt.date | None = None
+    #: Days the hub refused for good (ISO day -> the hub's code, e.g. ``period_closed``),
+    #: the latest :data:`REFUSED_KEPT`; never retried.
+    refused: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The membership as the JSON text of ``hub-share.json`` (dates in ISO format)."""
@@ -184,6 +214,7 @@ class Membership:
         d["counts_from"] = self.counts_from.isoformat()
         d["last_pushed"] = self.last_pushed.isoformat() if self.last_pushed else None
         d["stopped_on"] = self.stopped_on.isoformat() if self.stopped_on else None
+        d["refused"] = dict(sorted(self.refused.items())[-REFUSED_KEPT:])
         return json.dumps(d, indent=2)
 
 
@@ -202,6 +233,7 @@ def load_membership(data_dir: Path) -> Membership | None:
             counts_from=dt.date.fromisoformat(d["counts_from"]),
             last_pushed=dt.date.fromisoformat(d["last_pushed"]) if d.get("last_pushed") else None,
             stopped_on=dt.date.fromisoformat(d["stopped_on"]) if d.get("stopped_on") else None,
+            refused={str(k): str(v) for k, v in (d.get("refused") or {}).items()},
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise HubShareError(f"{path} is unreadable ({type(exc).__name__}); delete it") from None
@@ -290,7 +322,8 @@ def daily_aggregates(db: Queries, day: dt.date, *, now: float | None = None) -> 
         "prompts_answered": min(sent, answered),
         "breaks": kinds.count("break_ended"),
         "break_effect_rmssd_ms": statistics.fmean(effects) if effects else None,
-        "practice_min": sum(max(0.0, e - s) for s, e in practice) / 60.0 if practice else None,
+        # a count: 0 on a day without practice, like prompts and breaks (the hub's per-day rule)
+        "practice_min": sum(max(0.0, e - s) for s, e in practice) / 60.0,
     }
     return {"date": day.isoformat(), **{k: _in_range(k, v) for k, v in raw.items()}}
 
@@ -329,6 +362,25 @@ def _shown(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _not_answering(hub_url: str, exc: Exception) -> str:
+    """A plain sentence for a hub that could not be reached (the OS error goes to DEBUG)."""
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        if "refused" in text:
+            why = "connection refused"
+        elif "name" in text or "getaddrinfo" in text:
+            why = "its host name was not found"
+        else:
+            why = "cannot connect"
+    elif isinstance(exc, httpx.TimeoutException):
+        why = f"no answer within {TIMEOUT_S:.0f} s"
+    elif isinstance(exc, UnicodeError):
+        why = "the host name is not valid"
+    else:
+        why = "the connection failed"
+    return f"the hub at {_shown(hub_url)} is not answering ({why})"
+
+
 def join_hub(hub_url: str, code: str) -> Membership:
     """Join with the invite ``code``; the membership (not saved yet).
 
@@ -345,8 +397,9 @@ def join_hub(hub_url: str, code: str) -> Membership:
         with _client(hub_url) as c:
             r = c.post("/hub/v1/join", json={"code": code})
     except (httpx.HTTPError, UnicodeError) as exc:  # UnicodeError: a host IDNA cannot encode
+        log.debug("joining %s: %r", hub_url, exc)
         raise HubUnreachableError(
-            f"cannot reach the hub at {_shown(hub_url)}: {_shown(str(exc))}"
+            f"{_not_answering(hub_url, exc)}; you did not join, try again later"
         ) from None
     if r.status_code != 201:
         refused = InviteRefusedError if 400 <= r.status_code < 500 else HubRefusedError
@@ -391,8 +444,9 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
         with _client(membership.hub_url, membership.token) as c:
             r = c.delete("/hub/v1/me", params={"delete": "true" if delete else "false"})
     except httpx.HTTPError as exc:
+        log.debug("leaving %s: %r", membership.hub_url, exc)
         raise HubUnreachableError(
-            f"cannot reach the hub at {_shown(membership.hub_url)}: {_shown(str(exc))}"
+            f"{_not_answering(membership.hub_url, exc)}; nothing was changed, try again later"
         ) from None
     if r.status_code == 401:
         (data_dir / STATE_FILE).unlink(missing_ok=True)
@@ -416,17 +470,41 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
     return n
 
 
+def _code(r: httpx.Response) -> str:
+    """The ``code`` of the hub's problem answer, else the HTTP status."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    return _shown(str(code), 60) if code else str(r.status_code)
+
+
+def _final(r: httpx.Response) -> bool:
+    """Whether the hub refused a day for good: asking again later would be refused again.
+
+    409 (its week closed, before the membership) and 422 for a value the hub refuses; not
+    ``date_in_future`` (a 422 too), which only says that the two clocks disagree now.
+    """
+    return r.status_code == 409 or (r.status_code == 422 and _code(r) != "date_in_future")
+
+
 def push_pending(
     data_dir: Path, db: Any, *, today: dt.date | None = None, now: float | None = None
 ) -> list[tuple[dt.date, str]]:
     """Send every finished day not sent yet (up to yesterday); returns ``(day, outcome)``.
 
-    Outcomes: ``sent``; ``skipped: <code>`` when the hub will never take that day (its week
-    closed, before membership, a value it refuses): it is not retried, so one bad day never
-    blocks the next ones. A day that fails otherwise (hub down)
-    stops the push; it is retried next time. Stops sharing locally when the hub no longer
-    no longer takes days from the token (401): the file is kept, marked stopped, so that
-    ``--stop --delete`` can still erase the days sent. Nothing is sent once stopped.
+    Days go in order, and ``last_pushed`` only moves over a day the hub has taken or refused
+    for good. Outcomes: ``sent``; ``refused: <code>`` when the hub will never take that day
+    (its week closed, before membership, a value it refuses): it is not retried, so one bad
+    day never blocks the next ones, and it is kept in the membership's ``refused`` (shown by
+    ``hrvpace share``). Any other answer stops the push at that day, which stays pending and
+    is sent at the next push (``hrvpace serve`` retries hourly): the hub unreachable or
+    failing, and ``date_in_future`` (the hub's clock is behind this machine's:
+    :class:`ClocksDisagreeError`). The error raised then carries the days done before
+    (``done``). Stops sharing locally when the hub no longer takes days from the token (401):
+    the file is kept, marked stopped, so that ``--stop --delete`` can still erase the days
+    sent. Nothing is sent once stopped.
     """
     membership = load_membership(data_dir)
     if membership is None or membership.stopped_on is not None:
@@ -443,20 +521,41 @@ def push_pending(
             try:
                 r = c.post("/hub/v1/contributions", json=payload)
             except httpx.HTTPError as exc:
-                raise HubShareError(f"cannot reach the hub: {exc}") from None
+                log.debug("hub push of %s: %r", day, exc)
+                raise PushStoppedError(
+                    f"{_not_answering(membership.hub_url, exc)}; {day} and later days were "
+                    "not sent and will be at the next push",
+                    done=out,
+                ) from None
             if r.status_code == 201:
                 out.append((day, "sent"))
-            elif r.status_code in (409, 422):  # never taken (closed week, a refused value)
-                out.append((day, f"skipped: {r.json().get('code', r.status_code)}"))
+            elif _final(r):  # never taken (closed week, before membership, a refused value)
+                code = _code(r)
+                out.append((day, f"refused: {code}"))
+                membership.refused = {**membership.refused, day.isoformat(): code}
             elif r.status_code == 401:
                 membership.stopped_on = dt.date.today()
                 save_membership(data_dir, membership)
-                raise HubShareError(
+                raise PushStoppedError(
                     "the hub no longer takes days from this member: sharing stopped "
-                    "(`hrvpace share --stop --delete` still tries to erase the days sent)"
+                    "(`hrvpace share --stop --delete` still tries to erase the days sent)",
+                    done=out,
                 )
-            else:
-                raise HubShareError(f"the hub refused {day}: {_why(r)}")
+            elif _code(r) == "date_in_future":
+                raise ClocksDisagreeError(
+                    f"the hub at {_shown(membership.hub_url)} says {day} is still in the "
+                    "future: its clock and this machine's disagree by a day or more. "
+                    f"Nothing from {day} on was sent; those days stay pending and are sent "
+                    "at the next push once the clocks agree (check the date of this "
+                    "machine, or tell the hub's operator)",
+                    done=out,
+                )
+            else:  # the hub failing or busy (5xx, 429, ...): try again later
+                raise PushStoppedError(
+                    f"the hub did not take {day}: {_why(r)}; it and later days stay pending "
+                    "and are sent at the next push",
+                    done=out,
+                )
             membership.last_pushed = day
             save_membership(data_dir, membership)
             day += dt.timedelta(days=1)

@@ -38,6 +38,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from hub.errors import HubConfigError
 
 __all__ = [
+    "COUNT_MEASURES",
     "MEASURES",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -63,6 +64,12 @@ MEASURES: tuple[str, ...] = (
     "break_effect_rmssd_ms",
     "practice_min",
 )
+
+#: The measures that count something in a day (prompts, breaks, minutes of practice): on a
+#: day a member's service sent, none is 0 (an absent one counts as 0, :mod:`hub.store.sealing`).
+#: The others are levels (resting RMSSD and HR, stress, energy, a break's effect): absent on a
+#: day without that measurement, and a member's weekly value is over the days that have one.
+COUNT_MEASURES: tuple[str, ...] = ("prompts_sent", "prompts_answered", "breaks", "practice_min")
 
 schema_version = sa.Table(
     "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)

@@ -15,13 +15,14 @@ The rules (README "The hub: what it can and cannot learn about a person" explain
    suppressed: no values, no count.
 5. **One member set per week and measure.** Every released statistic about week W and
    measure M of a group is computed over one and the same set of members, S(W, M): the
-   members of W's frozen roster who sent M in W, the set W's cell was computed over (stored
-   with it, ``period_members``). A weekly cell is that set by construction; an intervention
-   effect is released only when its pairs are exactly S(w, M) for every week w of its T0 and
-   T1, each member's T0 (T1) value being the mean of their weekly means
-   (:func:`effect_suppression`); otherwise it is suppressed (``"differencing"``). So no sum
-   of released answers can be subtracted from another down to a person, however many
-   answers are combined (the argument is in :func:`effect_suppression`).
+   members of W's frozen roster who took part in W and have a value of M there (a count has
+   one on every day sent; :meth:`hub.store.sealing.SealingStore._weekly_member_means`), the
+   set W's cell was computed over (stored with it, ``period_members``). A weekly cell is
+   that set by construction; an intervention effect is released only when its pairs are
+   exactly S(w, M) for every week w of its T0 and T1, each member's T0 (T1) value being the
+   mean of their weekly means (:func:`effect_suppression`); otherwise it is suppressed
+   (``"differencing"``). So no sum of released answers can be subtracted from another down
+   to a person, however many answers are combined (the argument is in :func:`effect_suppression`).
 5b. **Medians over at least five.** A median over 3 or 4 values is one member's exact value
    (the middle one), so a measure's median is released only when ``n >=``
    :data:`MEDIAN_MIN_N` (:func:`median_releasable`); below it the mean and n still are.

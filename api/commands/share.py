@@ -1,6 +1,8 @@
 """``hrvpace share``: opt in to an organisation's hub, push daily aggregates, stop and delete.
 
-Exit codes: 0 done; 1 the hub refused or could not be reached, or nothing to stop; 2 declined.
+Exit codes: 0 done; 1 the hub refused or could not be reached (a push that stopped at a day
+the hub did not take for now, e.g. its clock behind this one's, included: that day and the
+later ones stay pending), or nothing to stop; 2 declined.
 """
 
 from __future__ import annotations
@@ -63,11 +65,18 @@ def share(
                 return
             if delete:
                 typer.echo(f"stopped sharing, {n} day(s) deleted on the hub")
-            else:
+            elif current is not None and current.last_pushed is not None:
                 typer.echo(
                     "stopped sharing: nothing more is sent; the past days stay on the hub. "
                     f"The member token is kept in {folder / hubshare.STATE_FILE} (readable by "
-                    "you only) so that `hrvpace share --stop --delete` can erase them later."
+                    "you only) so that `hrvpace share --stop --delete` can erase them later; "
+                    "sharing again means erasing them first."
+                )
+            else:
+                typer.echo(
+                    "stopped sharing: no day was sent, and nothing more will be. Sharing "
+                    "again means `hrvpace share --stop --delete` first (it removes the "
+                    f"membership kept in {folder / hubshare.STATE_FILE})."
                 )
             return
         if delete:
@@ -117,21 +126,34 @@ def share(
             try:
                 for day, outcome in hubshare.push_pending(folder, db):
                     typer.echo(f"{day}: {outcome}")
+            except hubshare.PushStoppedError as exc:
+                for day, outcome in exc.done:
+                    typer.echo(f"{day}: {outcome}")
+                raise
             finally:
                 db.close()
             return
         if current is None:
             typer.echo("not sharing with any hub (hrvpace share --hub URL --invite CODE)")
         elif current.stopped_on is not None:
+            kept = (
+                f"the days sent before (up to {current.last_pushed}) stay on the hub until"
+                if current.last_pushed is not None
+                else "no day was sent; sharing again needs"
+            )
             typer.echo(
                 f"stopped sharing with {current.hub_url} on {current.stopped_on} (member "
-                f"{current.member_id}); the days sent before stay on the hub until "
-                "`hrvpace share --stop --delete`"
+                f"{current.member_id}); {kept} `hrvpace share --stop --delete`"
             )
         else:
             typer.echo(
                 f"sharing with {current.hub_url} as member {current.member_id}; "
-                f"last day sent: {current.last_pushed or 'none yet'}"
+                f"last day done (sent, or refused for good): {current.last_pushed or 'none yet'}"
+            )
+        if current is not None and current.refused:
+            typer.echo(
+                "days the hub refused for good (not sent, never retried): "
+                + ", ".join(f"{day} ({code})" for day, code in sorted(current.refused.items()))
             )
         _show_preview(settings.database_path)
     except hubshare.HubShareError as exc:

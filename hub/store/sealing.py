@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub import db
-from hub.db import MEASURES
+from hub.db import COUNT_MEASURES, MEASURES
 from hub.periods import GRACE_DAYS, Week, closes_at, week_of_ts
 from hub.privacy import enough, median_releasable
 from hub.store.base import StoreBase
@@ -51,6 +51,15 @@ class SealingStore(StoreBase):
         order. The cells and the effects' pairs
         (:meth:`~hub.store.interventions.InterventionStore._arm_pairs`) both read it, so an
         effect's weekly values are the cells'.
+
+        One rule for every measure (README "The hub"): each day a member's service sent is a
+        *contributed day*. A count measure (:data:`hub.db.COUNT_MEASURES`) is 0 on a contributed
+        day without it (an absent one counts as 0), so its weekly value is per contributed
+        day: practice minutes per day, not per day of practice. A level measure's weekly value
+        is the mean over the days that have it. A member takes part in a week (is one of its
+        ``contributors``) only with at least one *day of use* in it: a contributed day with
+        any count above 0 or any level; a week of empty days (the app not used, the service
+        sending zeros) leaves the member out of the week, as if nothing had been sent.
         """
         c = db.contributions.c
         # weeks since the Monday 1970-01-05 (a week's start is (n * 7 + 4) days after the
@@ -66,12 +75,23 @@ class SealingStore(StoreBase):
             .subquery()
         )
         closes = (rows.c.wn * 7 + (11 + GRACE_DAYS)) * _DAY_S  # closes_at of the row's week
+        used = sa.or_(
+            *(rows.c[m] > 0 if m in COUNT_MEASURES else rows.c[m].is_not(None) for m in MEASURES)
+        )
         q = (
             sa.select(
-                rows.c.member_id, rows.c.wn, *(sa.func.avg(rows.c[m]).label(m) for m in MEASURES)
+                rows.c.member_id,
+                rows.c.wn,
+                *(
+                    sa.func.avg(
+                        sa.func.coalesce(rows.c[m], 0) if m in COUNT_MEASURES else rows.c[m]
+                    ).label(m)
+                    for m in MEASURES
+                ),
             )
             .where(rows.c.received_at < closes)
             .group_by(rows.c.member_id, rows.c.wn)
+            .having(sa.func.max(sa.case((used, 1), else_=0)) == 1)
             .order_by(rows.c.member_id, rows.c.wn)
         )
         first = (weeks[0].start - _MONDAY_0).days // 7

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -174,7 +175,9 @@ def test_a_days_aggregates_are_the_documented_ones(tmp_path: Path) -> None:
         assert hubshare.daily_aggregates(db, YESTERDAY) == EXPECTED
         empty = hubshare.daily_aggregates(db, YESTERDAY - dt.timedelta(days=3))
         assert empty["resting_rmssd_ms"] is None and empty["stress"] is None
-        assert empty["prompts_sent"] == 0 and empty["practice_min"] is None
+        # counts are 0 on a day without them (the hub's figures are per day sent), levels null
+        assert empty["prompts_sent"] == 0 and empty["breaks"] == 0
+        assert empty["practice_min"] == 0.0
     finally:
         db.close()
 
@@ -286,8 +289,19 @@ def test_an_unreachable_hub_or_a_bad_code_is_said_plainly(
             "--yes",
         ],
     )
-    assert r.exit_code == 1 and "cannot reach the hub" in r.output
+    assert r.exit_code == 1 and "is not answering (connection refused)" in r.output
+    assert "Errno" not in r.output and "you did not join" in r.output
     assert not (tmp_path / hubshare.STATE_FILE).exists()
+    # stopping and deleting with the hub down: said plainly, nothing changed here either
+    hubshare.save_membership(
+        tmp_path,
+        hubshare.Membership("http://127.0.0.1:1", "m1", "g1", "hm_t", counts_from=TODAY),
+    )
+    r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1, r.output
+    assert "http://127.0.0.1:1 is not answering (connection refused)" in r.output
+    assert "nothing was changed" in r.output and "Errno" not in r.output
+    assert (tmp_path / hubshare.STATE_FILE).exists()
 
 
 def test_the_running_service_pushes_pending_days_itself(
@@ -340,6 +354,7 @@ def test_stopping_keeps_the_token_so_deleting_later_still_works(
     r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
     assert r.exit_code == 0, r.output
     assert "past days stay on the hub" in r.output and "--stop --delete" in r.output
+    assert "sharing again means erasing them first" in r.output
     state = data / hubshare.STATE_FILE
     assert state.exists() and stat.S_IMODE(state.stat().st_mode) == 0o600
     membership = hubshare.load_membership(data)
@@ -350,6 +365,7 @@ def test_stopping_keeps_the_token_so_deleting_later_still_works(
     assert r.exit_code == 0 and "already stopped" in r.output, r.output
     r = runner.invoke(cli, ["share", "--data-dir", str(data)])
     assert "stopped sharing" in r.output, r.output
+    assert f"the days sent before (up to {YESTERDAY}) stay on the hub" in r.output
 
     r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 0 and f"{n_sent} day(s) deleted" in r.output, r.output
@@ -373,3 +389,123 @@ def test_a_delete_the_hub_cannot_confirm_is_not_reported_as_done(
     r = CliRunner().invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 1, r.output
     assert "0 day(s) deleted" not in r.output and "does not know this member" in r.output
+
+
+def _scripted_hub(
+    monkeypatch: pytest.MonkeyPatch, answers: list[tuple[int, dict[str, str]]]
+) -> list[str]:
+    """``push_pending``'s hub answering ``answers`` in turn (status, JSON); the days asked."""
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["date"])
+        status, body = answers[len(asked) - 1]
+        return httpx.Response(status, json=body)
+
+    def client(hub_url: str, token: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=hub_url, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(hubshare, "_client", client)
+    return asked
+
+
+def test_only_a_day_taken_or_refused_for_good_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding: a day refused as in the future, or not taken because the hub failed,
+    was marked pushed and lost for good. Now only ``sent`` and a final refusal (closed week,
+    before membership, a refused value) move ``last_pushed``; anything else stops the push
+    at that day, which the next push sends."""
+    _seed(tmp_path)
+    db = hubshare.ReadOnlyDatabase(tmp_path / "hrvpace.sqlite3")
+    days = [TODAY - dt.timedelta(days=n) for n in (4, 3, 2, 1)]
+    hubshare.save_membership(
+        tmp_path,
+        hubshare.Membership("http://hub.test", "m1", "g1", "hm_t", counts_from=days[0]),
+    )
+    future = (422, {"code": "date_in_future", "detail": "in the future"})
+    try:
+        asked = _scripted_hub(monkeypatch, [(201, {}), future])
+        with pytest.raises(hubshare.ClocksDisagreeError, match="disagree") as stopped:
+            hubshare.push_pending(tmp_path, db, today=TODAY)
+        assert stopped.value.done == [(days[0], "sent")]
+        assert asked == [days[0].isoformat(), days[1].isoformat()]
+        membership = hubshare.load_membership(tmp_path)
+        assert membership is not None and membership.last_pushed == days[0]
+
+        # the hub failing (503) keeps the day pending too
+        asked = _scripted_hub(monkeypatch, [(503, {"code": "unavailable"})])
+        with pytest.raises(hubshare.PushStoppedError) as failing:
+            hubshare.push_pending(tmp_path, db, today=TODAY)
+        assert failing.value.done == [] and asked == [days[1].isoformat()]
+
+        # a closed week is final: recorded, listed, and the next days go on
+        closed = (409, {"code": "period_closed", "detail": "closed"})
+        asked = _scripted_hub(monkeypatch, [closed, (201, {}), (201, {})])
+        done = hubshare.push_pending(tmp_path, db, today=TODAY)
+        assert done == [
+            (days[1], "refused: period_closed"),
+            (days[2], "sent"),
+            (days[3], "sent"),
+        ]
+        membership = hubshare.load_membership(tmp_path)
+        assert membership is not None and membership.last_pushed == days[3]
+        assert membership.refused == {days[1].isoformat(): "period_closed"}
+        r = CliRunner().invoke(cli, ["share", "--data-dir", str(tmp_path)])
+        assert f"refused for good (not sent, never retried): {days[1]} (period_closed)" in (
+            r.output
+        )
+    finally:
+        db.close()
+
+
+def test_a_hub_clock_behind_loses_no_day_and_the_push_says_so(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    """Review scenario: the hub's clock days behind this machine's. The days it calls future
+    are not reported as done; the push exits 1 saying the clocks disagree, and once they
+    agree the next push sends them."""
+    data = tmp_path / "me"
+    _seed(data)
+    _, code = running_hub.invite()
+    hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
+    running_hub.clock[0] = time.time() - 5 * 86_400  # the hub 5 days behind
+    runner = CliRunner()
+    r = runner.invoke(cli, ["share", "--push", "--data-dir", str(data)])
+    assert r.exit_code == 1, r.output
+    assert "disagree" in r.output and "Errno" not in r.output
+    assert "skipped" not in r.output and "refused" not in r.output
+    membership = hubshare.load_membership(data)
+    assert membership is not None and membership.last_pushed is not None
+    assert membership.last_pushed < YESTERDAY and membership.refused == {}
+    with running_hub.engine.connect() as conn:
+        first = set(conn.execute(sa.select(hubdb.contributions.c.day)).scalars())
+    assert first and max(first) == membership.last_pushed
+
+    running_hub.clock[0] = time.time() - 86_400  # a day behind: tomorrow is allowed
+    r = runner.invoke(cli, ["share", "--push", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert f"{membership.last_pushed + dt.timedelta(days=1)}: sent" in r.output
+    with running_hub.engine.connect() as conn:
+        days = set(conn.execute(sa.select(hubdb.contributions.c.day)).scalars())
+    start = min(first)
+    assert days == {start + dt.timedelta(days=i) for i in range((YESTERDAY - start).days + 1)}
+
+
+def test_stopping_before_any_day_was_sent_does_not_speak_of_days_on_the_hub(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    """Review finding: after stopping with nothing ever sent, hrvpace still said that the
+    days sent before stay on the hub; and it did not say that sharing again means deleting
+    first (one hub membership at a time)."""
+    data = tmp_path / "me"
+    _, code = running_hub.invite()
+    hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "no day was sent" in r.output and "stay on the hub" not in r.output
+    assert "Sharing again means `hrvpace share --stop --delete` first" in r.output
+    r = runner.invoke(cli, ["share", "--data-dir", str(data)])
+    assert "no day was sent; sharing again needs `hrvpace share --stop --delete`" in r.output
+    assert "stay on the hub" not in r.output

@@ -135,7 +135,8 @@ def test_refusals_are_problems_that_say_why(
     r = api.post("/api/v1/share/join", json={"hub_url": hub.server.url, "invite": "nope"})
     assert "invite_invalid" in _problem(r, 422, "invite_refused")
     r = api.post("/api/v1/share/join", json={"hub_url": "http://127.0.0.1:1", "invite": "x"})
-    assert "cannot reach the hub" in _problem(r, 502, "hub_unreachable")
+    why = _problem(r, 502, "hub_unreachable")
+    assert "is not answering (connection refused)" in why and "Errno" not in why
     # schemathesis found a 64+ character host label crashing the join (IDNA cannot encode it)
     for bad in ("ftp://hub.example", "https://", "hub.example", "https://" + "0" * 1000):
         r = api.post("/api/v1/share/join", json={"hub_url": bad, "invite": "x"})

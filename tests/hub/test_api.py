@@ -153,6 +153,30 @@ def test_contributions_are_numbers_in_range_never_text(hub: Hub) -> None:
     _problem(hub.send(token, WEEK_DAYS[6], stress=2), 409, "period_closed")
 
 
+def test_every_measure_is_per_contributed_day_and_unused_weeks_do_not_count(hub: Hub) -> None:
+    """Review scenario 5: three members each practise 10 min on one day of the week and send
+    the other six days with nothing in them (practice null, breaks and prompts 0, as hrvpace
+    sent them); a fourth member's service sends seven empty days (the app never used). The
+    week's practice is the mean per member per day, 10 / 7, not 10 (minutes per practice
+    day), and the member who never used the app is not counted as taking part."""
+    gid = hub.group(k=3)
+    tokens = hub.members(gid, 4)
+    hub.clock.at(WEEK_DAYS[6], hour=20)
+    empty = {"prompts_sent": 0, "prompts_answered": 0, "breaks": 0, "practice_min": None}
+    for i, token in enumerate(tokens):
+        for d, day in enumerate(WEEK_DAYS):
+            practised = i < 3 and d == i  # each practising member on a different day
+            values = {**empty, "practice_min": 10.0} if practised else empty
+            assert hub.send(token, day, **values).status_code == 201
+    hub.clock.at(CLOSES)
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["members"] == 4 and cell["contributors"] == 3
+    practice = cell["measures"]["practice_min"]
+    assert practice["n"] == 3 and practice["mean"] == round(10 / 7, 2)
+    assert cell["measures"]["breaks"]["mean"] == 0.0  # per contributed day as well
+    assert cell["measures"]["resting_rmssd_ms"]["suppressed"]  # a level: only when measured
+
+
 def test_a_closed_week_reports_means_medians_and_counts(hub: Hub) -> None:
     gid = hub.group(k=5)
     tokens = hub.members(gid, 6)

@@ -79,7 +79,10 @@ def test_effect_with_control_group_against_scipy(hub: Hub) -> None:
     # stress: treated only (control sent none): no control arm, so no DiD
     assert effect["measures"]["stress"]["control"]["reason"] == "fewer_than_k"
     assert effect["measures"]["stress"]["diff_in_diff"] is None
-    assert effect["measures"]["practice_min"]["group"]["suppressed"]
+    # a level nobody measured is withheld; a count nobody did is 0 on every day sent (README)
+    assert effect["measures"]["break_effect_rmssd_ms"]["group"]["suppressed"]
+    practice = effect["measures"]["practice_min"]["group"]
+    assert (practice["n"], practice["mean_t0"], practice["mean_change"]) == (7, 0.0, 0.0)
 
     rows = list(
         csv.DictReader(

@@ -110,10 +110,15 @@ def test_sharing_is_previewed_confirmed_and_revocable_from_the_page(
     _shot(page, artifacts, "share-sharing-laptop.png")
 
     # stop: asked first, then nothing more is sent, the member stays on the hub
+    # (review: with nothing sent yet, the page said the days sent before stay on the hub; and
+    # it did not say that sharing again means deleting first)
     page.get_by_test_id("share-stop").click()
-    assert "stay on the hub" in confirm.inner_text()
+    assert "No day has been sent yet" in confirm.inner_text()
+    assert "To share again later" in confirm.inner_text() and "first delete" in confirm.inner_text()
     page.get_by_test_id("share-confirm-yes").click()
     page.wait_for_selector("[data-testid=share-state][data-state=stopped]")
+    assert "No day was sent before you stopped" in state.inner_text()
+    assert "stay on the hub" not in state.inner_text()
     membership = hubshare.load_membership(data)
     assert membership is not None and membership.stopped_on is not None
     assert hub.count(hubdb.members) == 1

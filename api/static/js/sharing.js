@@ -38,7 +38,10 @@ function renderState() {
       `last day sent: ${m.last_pushed || "none yet"}.`;
   } else {
     text = `Stopped sharing with ${hostOf(m.hub_url)} on ${m.stopped_on}: nothing more is sent. ` +
-      "The days sent before stay on the hub until you delete them.";
+      (m.last_pushed
+        ? `The days sent before (up to ${m.last_pushed}) stay on the hub until you delete them; ` +
+          "sharing again means deleting them first."
+        : "No day was sent before you stopped; sharing again means deleting this membership first.");
   }
   const stateLine = $("share-state");
   stateLine.textContent = text;
@@ -116,8 +119,12 @@ function onJoin(ev) {
 }
 
 function onStop() {
+  const sent = share.membership && share.membership.last_pushed;
   ask(
-    "Stop sharing? Nothing more is sent; the days already sent stay on the hub until you delete them.",
+    (sent
+      ? "Stop sharing? Nothing more is sent; the days already sent stay on the hub until you delete them. "
+      : "Stop sharing? No day has been sent yet, and nothing more will be. ") +
+      "To share again later, with this hub or another, you first delete what this membership sent (Delete my days on the hub).",
     "Yes, stop",
     () => api.post("/share/stop", { delete: false }),
   );
