@@ -9,9 +9,9 @@ from sqlalchemy.engine import Connection
 
 from hub import db
 from hub.errors import (
+    AlreadyStoppedError,
     InviteInvalidError,
     NotFoundError,
-    UnauthorizedError,
 )
 from hub.periods import Week, week_of_ts
 from hub.store.base import Member, StoreBase, hash_secret
@@ -138,10 +138,14 @@ class MemberStore(StoreBase):
         ``delete`` also removes their contributions and membership. Returns how many
         contributions were deleted.
 
-        A member who already stopped (``left_at`` set) may only delete.
+        A member who already stopped (``left_at`` set) may only delete
+        (:class:`AlreadyStoppedError`, 409, otherwise: not 401, as the token still deletes).
         """
         if member.left_at is not None and not delete:
-            raise UnauthorizedError("this member stopped sharing; the token may only delete")
+            raise AlreadyStoppedError(
+                "this member stopped sharing (or was removed by the hub's admin); the token "
+                "still deletes their days: DELETE /hub/v1/me?delete=true"
+            )
         with self.engine.begin() as conn:
             if not delete:
                 conn.execute(

@@ -88,6 +88,10 @@ def test_a_removed_member_stops_as_if_they_had_and_released_weeks_stay(hub: Hub)
     assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 3
     # their token sends nothing more, but still deletes their own days (their call, not ours)
     _problem(hub.send(tokens[3], W03 + dt.timedelta(days=1), stress=5.0), 401, "unauthorized")
+    # stopping again is 409, not the 401 of an unknown token, after which the person's hrvpace
+    # would drop the token, the only key to their days
+    r = hub.client(tokens[3]).delete("/hub/v1/me", params={"delete": "false"})
+    _problem(r, 409, "already_stopped")
     # the week released before stays as it was; the week they were removed in leaves them out
     assert hub.summary(gid, WEEK, WEEK)["periods"][0] == before
     hub.clock.at(CLOSES + dt.timedelta(weeks=1))
