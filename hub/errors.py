@@ -4,6 +4,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
 
     HubError                        a request to the hub cannot be carried out (500)
     ├── UnauthorizedError           401 unauthorized (a member token no member holds)
+    ├── AlreadyStoppedError         409 already_stopped (a stopped member's token asked to stop)
     ├── NotFoundError               404 group_not_found, intervention_not_found, ...
     ├── InviteInvalidError          403 invite_invalid (unknown, expired or used up)
     ├── ContributionRefusedError    409 period_closed, before_membership, ...
@@ -22,6 +23,7 @@ from hrv.errors import HrvpaceError
 from webconventions.errors import ServiceError
 
 __all__ = [
+    "AlreadyStoppedError",
     "BadRequestError",
     "ContributionRefusedError",
     "HubConfigError",
@@ -48,6 +50,17 @@ class UnauthorizedError(HubError):
     status = 401
     code = "unauthorized"
     title = "Unauthorized"
+
+
+class AlreadyStoppedError(HubError):
+    """A member who stopped (or whom the admin removed) asked to stop again.
+
+    Not 401: the token is known and still deletes the member's days, so a client must keep it.
+    """
+
+    status = 409
+    code = "already_stopped"
+    title = "Already stopped"
 
 
 class NotFoundError(HubError, LookupError):

@@ -31,11 +31,13 @@ __all__ = [
     "InterventionCreate",
     "Invite",
     "InviteCreate",
+    "InviteInfo",
     "JoinRequest",
     "Joined",
     "Left",
     "MeasureEffect",
     "MeasureStat",
+    "MemberInfo",
     "PeriodCell",
     "Summary",
 ]
@@ -77,9 +79,29 @@ class Invite(BaseModel):
     """An invite code as created (the hub keeps only its hash, so it is shown once)."""
 
     code: str = Field(description="Give it to the people invited; shown once")
+    id: str = Field(description="The invite's id (to list or revoke it); not the code")
     group_id: str
     expires: dt.datetime
     uses: int
+
+
+class InviteInfo(BaseModel):
+    """An invite as the hub keeps it: no code (only its hash is stored), what is left of it."""
+
+    id: str = Field(description="The first 12 hex digits of the code's SHA-256")
+    group_id: str
+    created: dt.datetime
+    expires: dt.datetime
+    uses_left: int
+    status: Literal["active", "expired", "used_up"]
+
+
+class MemberInfo(BaseModel):
+    """A current member as an admin sees them: a random id and the week they count from."""
+
+    id: str = Field(description="Random pseudonymous id")
+    group_id: str
+    counts_from: dt.date = Field(description="Monday of the first whole week that counts")
 
 
 class JoinRequest(BaseModel):

@@ -57,6 +57,7 @@ CSV_COLUMNS = (
     "measure",
     "arm",
     "suppressed",
+    "reason",
     "n",
     "mean_t0",
     "mean_t1",
@@ -74,7 +75,11 @@ CSV_COLUMNS = (
     responses={200: {"content": {"text/csv": {}}}},
 )
 def effect_csv(intervention_id: str, request: Request) -> Response:
-    """The effect as CSV: one row per measure and arm (group, control, diff_in_diff)."""
+    """The effect as CSV: one row per measure and arm (group, control, diff_in_diff).
+
+    ``reason`` says why a row is withheld: ``fewer_than_k`` or ``differencing`` (an arm, as in
+    the JSON), ``arm_suppressed`` (a difference in differences with an arm withheld).
+    """
     result = _store(request).effect(intervention_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -93,6 +98,7 @@ def effect_csv(intervention_id: str, request: Request) -> Response:
                     m,
                     "diff_in_diff",
                     did is None,
+                    "arm_suppressed" if did is None else "",
                     "",
                     "",
                     "",

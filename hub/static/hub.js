@@ -57,32 +57,164 @@ function fmt(x, digits = 1) {
   return x === null || x === undefined ? "–" : Number(x).toFixed(digits);
 }
 
+// Dates as the hub counts them: UTC (weeks are ISO weeks, Monday 00:00 UTC).
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function utcDate(iso) {
+  return new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+}
+
+function fmtDay(iso) {
+  const d = utcDate(iso);
+  return `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+}
+
+function fmtTime(iso) {
+  const d = utcDate(iso);
+  const hm = `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+  return `${fmtDay(iso)}, ${hm} UTC`;
+}
+
+// The Monday (YYYY-MM-DD) of the ISO week holding the day `iso`.
+function mondayOf(iso) {
+  const d = new Date(`${iso.slice(0, 10)}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d.toISOString().slice(0, 10);
+}
+
+// Every table scrolls sideways in its own box, so a phone scrolls the table, not the page.
+function scrollBox(table) {
+  if (table.parentElement?.classList.contains("scroll")) return table.parentElement;
+  const box = document.createElement("div");
+  box.className = "scroll";
+  table.replaceWith(box);
+  box.append(table);
+  return box;
+}
+
+function button(text, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+const groupsById = new Map();
+
 async function loadGroups() {
   const groups = await api("/hub/v1/groups");
   const body = $("groups").querySelector("tbody");
   body.replaceChildren();
   for (const g of groups) {
+    groupsById.set(g.id, g);
     const row = document.createElement("tr");
     row.dataset.group = g.id;
-    row.append(td(g.name), td(String(g.k), "num"), td(String(g.members), "num"));
+    row.append(td(g.name), td(String(g.k), "num"), td(String(g.members), "num"), td(fmtDay(g.created)));
     const actions = document.createElement("td");
-    const show = document.createElement("button");
-    show.textContent = "Trends";
-    show.addEventListener("click", () => selectGroup(g));
-    const invite = document.createElement("button");
-    invite.textContent = "Invite code";
-    invite.addEventListener("click", async () => {
-      const inv = await api(`/hub/v1/groups/${g.id}/invites`, { method: "POST", body: "{}" });
-      const code = document.createElement("code");
-      code.textContent = inv.code;
-      $("invite-out").replaceChildren(`Invite code for ${g.name} (shown once, ${inv.uses} uses): `, code);
-    });
-    actions.append(show, " ", invite);
+    actions.className = "actions";
+    actions.append(
+      button("Trends", () => selectGroup(g)),
+      " ",
+      button("Invites & members", async () => {
+        await selectGroup(g);
+        $("access-section").scrollIntoView();
+      }),
+    );
     row.append(actions);
     body.append(row);
   }
+  if (selected) selected = groupsById.get(selected.id) || null;
   if (!selected && groups.length) await selectGroup(groups[0]);
+  else if (selected) await selectGroup(selected);  // its member count may have changed
 }
+
+// A group's invites (id, expiry, uses left; never a code) and current members (random ids).
+async function loadAccess(group) {
+  $("access-section").hidden = false;
+  $("access-group").textContent = `– ${group.name}`;
+  const [invites, members] = await Promise.all([
+    api(`/hub/v1/groups/${group.id}/invites`),
+    api(`/hub/v1/groups/${group.id}/members`),
+  ]);
+  if (selected?.id !== group.id) return members;  // another group was chosen meanwhile
+  const ibody = $("invites").querySelector("tbody");
+  ibody.replaceChildren();
+  if (!invites.length) {
+    const c = td("No invites (or all revoked).", "suppressed");
+    c.colSpan = 6;
+    const row = document.createElement("tr");
+    row.append(c);
+    ibody.append(row);
+  }
+  const status = { active: "active", expired: "expired", used_up: "used up" };
+  for (const inv of invites) {
+    const row = document.createElement("tr");
+    row.dataset.invite = inv.id;
+    const id = document.createElement("code");
+    id.textContent = inv.id;
+    const idCell = td("");
+    idCell.append(id);
+    const revoke = button("Revoke", async () => {
+      if (!confirm(`Revoke invite ${inv.id} of ${group.name}? No one can join with its code any more.`)) return;
+      await api(`/hub/v1/groups/${group.id}/invites/${inv.id}`, { method: "DELETE" });
+      $("invite-out").textContent = `Invite ${inv.id} revoked.`;
+      await loadAccess(group);
+    });
+    const act = td("");
+    act.append(revoke);
+    row.append(idCell, td(fmtTime(inv.created)), td(fmtTime(inv.expires)),
+      td(String(inv.uses_left), "num"), td(status[inv.status] || inv.status), act);
+    ibody.append(row);
+  }
+  const mbody = $("members").querySelector("tbody");
+  mbody.replaceChildren();
+  if (!members.length) {
+    const c = td("No members yet.", "suppressed");
+    c.colSpan = 3;
+    const row = document.createElement("tr");
+    row.append(c);
+    mbody.append(row);
+  }
+  for (const m of members) {
+    const row = document.createElement("tr");
+    row.dataset.member = m.id;
+    const id = document.createElement("code");
+    id.textContent = m.id;
+    const idCell = td("");
+    idCell.append(id);
+    const act = td("");
+    act.append(button("Remove", async () => {
+      if (!confirm(`Remove member ${m.id} from ${group.name}? Their token stops working for ` +
+        "anything but deleting their own days; weeks already shown stay as they were.")) return;
+      await api(`/hub/v1/groups/${group.id}/members/${m.id}`, { method: "DELETE" });
+      $("invite-out").textContent = `Member ${m.id} removed.`;
+      await loadGroups();
+    }));
+    row.append(idCell, td(fmtDay(m.counts_from)), act);
+    mbody.append(row);
+  }
+  return members;
+}
+
+$("invite-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const group = selected;
+  if (!group) return;
+  const body = JSON.stringify({ days: Number($("invite-days").value), uses: Number($("invite-uses").value) });
+  try {
+    const inv = await api(`/hub/v1/groups/${group.id}/invites`, { method: "POST", body });
+    const code = document.createElement("code");
+    code.textContent = inv.code;
+    $("invite-out").replaceChildren(`Invite code for ${group.name}: `, code,
+      ` – shown once, copy it now. Valid until ${fmtTime(inv.expires)}, for ${inv.uses} ` +
+      `${inv.uses === 1 ? "person" : "people"}; listed below as ${inv.id}.`);
+    await loadAccess(group);
+  } catch (err) {
+    $("invite-out").textContent = err.message;
+  }
+});
 
 function measureCell(cell, name, digits = 1) {
   if (cell.suppressed) return td(cell.status === "open" ? "open" : "suppressed", "suppressed");
@@ -97,17 +229,25 @@ function measureCell(cell, name, digits = 1) {
 async function selectGroup(group) {
   selected = group;
   $("trends-group").textContent = `– ${group.name} (k = ${group.k})`;
-  const summary = await api(`/hub/v1/groups/${group.id}/summary?by=week`);
+  const [summary, members] = await Promise.all([
+    api(`/hub/v1/groups/${group.id}/summary?by=week`),
+    loadAccess(group),
+  ]);
+  if (selected !== group) return;  // another group was chosen meanwhile
+  const firstWeek = mondayOf(group.created);
   const body = $("trends").querySelector("tbody");
   body.replaceChildren();
+  let before = 0;
   for (const cell of summary.periods.slice().reverse()) {
+    if (cell.status === "before_group") { before += 1; continue; }  // not listed: said below
     const row = document.createElement("tr");
     row.dataset.period = cell.period;
     row.append(td(cell.period));
     if (cell.suppressed) {
-      const why = cell.status === "open" ? "open (not closed yet)"
-        : cell.status === "before_group" ? "before the group existed"
-        : `suppressed: fewer than ${summary.k} members`;
+      const why = cell.start === firstWeek
+        ? "the group's first week: no figures, members count from the Monday after they join"
+        : cell.status === "open" ? `open: closes ${fmtTime(cell.closes)}`
+          : `suppressed: fewer than ${summary.k} members sent data`;
       const c = td(why, "suppressed");
       c.colSpan = 7;
       row.append(c);
@@ -120,6 +260,24 @@ async function selectGroup(group) {
     }
     body.append(row);
   }
+  // what the admin of a new group wants to know: from when its members count
+  const thisWeek = mondayOf(summary.to);  // the view ends with the hub's current week
+  const later = members.filter((m) => m.counts_from > thisWeek);
+  const parts = [`${group.name} was created ${fmtDay(group.created)}; ${members.length} ` +
+    `current member${members.length === 1 ? "" : "s"}.`];
+  if (later.length) {
+    const first = later.map((m) => m.counts_from).sort()[0];
+    // when that week closes, as the hub says it (an open week's `closes`)
+    const next = await api(`/hub/v1/groups/${group.id}/summary?from=${first}&to=${first}&by=week`);
+    if (selected !== group) return;
+    const closes = next.periods[0]?.closes;
+    parts.push(`${later.length} of them joined this week and count from ${fmtDay(first)}` +
+      (closes ? `; that week's figures appear when it closes, ${fmtTime(closes)}, if at ` +
+        `least ${group.k} members send data.` : "."));
+  }
+  if (before) parts.push(`The ${before} earlier week${before === 1 ? "" : "s"} of this view, ` +
+    "before the group existed, are not listed.");
+  $("trends-status").textContent = parts.join(" ");
 }
 
 async function loadInterventions() {
@@ -128,8 +286,10 @@ async function loadInterventions() {
   ul.replaceChildren();
   for (const iv of list) {
     const li = document.createElement("li");
-    li.textContent = `${iv.name}: T0 ${iv.t0.from}–${iv.t0.to}, T1 ${iv.t1.from}–${iv.t1.to}` +
-      (iv.control_group ? " (with control group) " : " ");
+    const group = (gid) => groupsById.get(gid)?.name || gid;
+    li.textContent = `${iv.name} (${group(iv.group_id)}` +
+      (iv.control_group ? `, control: ${group(iv.control_group)}` : "") +
+      `): T0 ${iv.t0.from}–${iv.t0.to}, T1 ${iv.t1.from}–${iv.t1.to} `;
     if (iv.ready) {
       const b = document.createElement("button");
       b.textContent = "Effect";
@@ -142,38 +302,59 @@ async function loadInterventions() {
   }
 }
 
+const WITHHELD = {
+  differencing: "suppressed: would single someone out (not the same members in every T0 and T1 week)",
+  fewer_than_k: "suppressed: fewer than k members in a T0 or T1 week",
+};
+
+// One row per measure and arm: the group's, and the control group's when there is one (each
+// released or withheld on its own, with the reason), the difference in differences beside.
 async function showEffect(iv) {
   const effect = await api(`/hub/v1/interventions/${iv.id}/effect`);
   const table = document.createElement("table");
   table.id = "effect-table";
   const head = document.createElement("tr");
-  for (const h of ["Measure", "n", "Mean change (95 % CI)", "d_z", "Diff. in diff. (95 % CI)"]) {
+  for (const h of ["Measure", "Arm", "n", "Mean change (95 % CI)", "d_z", "Diff. in diff. (95 % CI)"]) {
     const th = document.createElement("th");
     th.textContent = h;
     head.append(th);
   }
   table.append(head);
-  for (const [name, m] of Object.entries(effect.measures)) {
-    const row = document.createElement("tr");
-    row.dataset.measure = name;
-    row.append(td(name));
-    const g = m.group;
-    if (g.suppressed) {
-      const c = td(g.reason === "differencing" ? "suppressed (would single someone out)"
-        : "suppressed: fewer than k pairs", "suppressed");
-      c.colSpan = 4;
-      row.append(c);
-    } else {
-      row.append(td(String(g.n), "num"),
-        td(`${fmt(g.mean_change, 2)} (${fmt(g.ci_low, 2)} to ${fmt(g.ci_high, 2)})`, "num"),
-        td(fmt(g.d_z, 2), "num"),
-        td(m.diff_in_diff ? `${fmt(m.diff_in_diff.estimate, 2)} (${fmt(m.diff_in_diff.ci_low, 2)} to ${fmt(m.diff_in_diff.ci_high, 2)})` : "–", "num"));
-    }
-    table.append(row);
+  const name = (gid) => groupsById.get(gid)?.name || gid;
+  for (const [measure, m] of Object.entries(effect.measures)) {
+    const arms = [["group", m.group, name(effect.group_id)]];
+    if (m.control) arms.push(["control", m.control, `control: ${name(effect.control_group)}`]);
+    arms.forEach(([arm, a, label], i) => {
+      const row = document.createElement("tr");
+      row.dataset.measure = measure;
+      row.dataset.arm = arm;
+      if (i === 0) {
+        const c = td(measure);
+        c.rowSpan = arms.length;
+        row.append(c);
+      }
+      row.append(td(label));
+      if (a.suppressed) {
+        const c = td(WITHHELD[a.reason] || `suppressed (${a.reason})`, "suppressed");
+        c.colSpan = 3;
+        row.append(c);
+      } else {
+        row.append(td(String(a.n), "num"),
+          td(`${fmt(a.mean_change, 2)} (${fmt(a.ci_low, 2)} to ${fmt(a.ci_high, 2)})`, "num"),
+          td(fmt(a.d_z, 2), "num"));
+      }
+      if (i === 0) {
+        const did = m.diff_in_diff;
+        const c = did
+          ? td(`${fmt(did.estimate, 2)} (${fmt(did.ci_low, 2)} to ${fmt(did.ci_high, 2)})`, "num")
+          : td(m.control ? "– (an arm is suppressed)" : "– (no control group)", "suppressed");
+        c.rowSpan = arms.length;
+        row.append(c);
+      }
+      table.append(row);
+    });
   }
-  const csv = document.createElement("button");
-  csv.textContent = "Download CSV";
-  csv.addEventListener("click", async () => {
+  const csv = button("Download CSV", async () => {
     const text = await api(`/hub/v1/interventions/${iv.id}/effect.csv`);
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
@@ -183,6 +364,7 @@ async function showEffect(iv) {
   const title = document.createElement("h3");
   title.textContent = `Effect of ${iv.name}`;
   $("effect").replaceChildren(title, table, csv);
+  scrollBox(table);
 }
 
 $("group-form").addEventListener("submit", async (ev) => {
@@ -193,13 +375,21 @@ $("group-form").addEventListener("submit", async (ev) => {
     $("group-name").value = "";
     await loadGroups();
   } catch (err) {
-    $("invite-out").textContent = err.message;
+    $("group-out").textContent = err.message;
   }
 });
 
 async function loadAll() {
   await loadGroups();
   await loadInterventions();
+}
+
+// the trends table gets its scroll box and, above it, the selected group's status line
+{
+  const status = document.createElement("p");
+  status.id = "trends-status";
+  status.className = "hint";
+  scrollBox($("trends")).before(status);
 }
 
 if (token) loadAll().catch(() => {}); else askToken();

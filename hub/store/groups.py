@@ -10,9 +10,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub import db
+from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
 
-__all__ = ["GroupStore"]
+__all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
+
+#: An invite's id: the first hex digits of its code's SHA-256 (the code itself is never kept).
+INVITE_ID_LEN = 12
+
+
+def invite_id(code_hash: str) -> str:
+    """The id an admin sees for the invite whose code hashes to ``code_hash``."""
+    return code_hash[:INVITE_ID_LEN]
 
 
 class GroupStore(StoreBase):
@@ -65,12 +74,13 @@ class GroupStore(StoreBase):
     def create_invite(self, gid: str, *, days: int, uses: int) -> dict[str, Any]:
         """A new invite code for group ``gid``: ``days`` days, ``uses`` joins; its hash is kept."""
         code = secrets.token_urlsafe(12)
+        code_hash = hash_secret(code)
         now = self.now()
         with self.engine.begin() as conn:
             self._group(conn, gid)
             conn.execute(
                 db.invites.insert().values(
-                    code_hash=hash_secret(code),
+                    code_hash=code_hash,
                     group_id=gid,
                     created_at=now,
                     expires_at=now + days * 86_400,
@@ -78,4 +88,62 @@ class GroupStore(StoreBase):
                 )
             )
         expires = dt.datetime.fromtimestamp(now + days * 86_400, tz=dt.UTC)
-        return {"code": code, "group_id": gid, "expires": expires, "uses": uses}
+        return {
+            "code": code,
+            "id": invite_id(code_hash),
+            "group_id": gid,
+            "expires": expires,
+            "uses": uses,
+        }
+
+    def list_invites(self, gid: str) -> list[dict[str, Any]]:
+        """The invites of group ``gid``, newest first: id, when made, expiry, uses left.
+
+        Expired and used-up invites are listed too (their status says so) until revoked.
+        """
+        i = db.invites.c
+        with self.engine.connect() as conn:
+            self._group(conn, gid)
+            rows = conn.execute(
+                sa.select(i.code_hash, i.created_at, i.expires_at, i.uses_left)
+                .where(i.group_id == gid)
+                .order_by(i.created_at.desc(), i.code_hash)
+            ).all()
+        now = self.now()
+
+        def utc(ts: int) -> dt.datetime:
+            return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+
+        return [
+            {
+                "id": invite_id(code_hash),
+                "group_id": gid,
+                "created": utc(created),
+                "expires": utc(expires),
+                "uses_left": int(uses_left),
+                "status": "expired"
+                if expires <= now
+                else "used_up"
+                if uses_left <= 0
+                else "active",
+            }
+            for code_hash, created, expires, uses_left in rows
+        ]
+
+    def revoke_invite(self, gid: str, iid: str) -> None:
+        """Forget the invite ``iid`` of group ``gid``: its code lets no one join any more.
+
+        Members who joined with it stay members (``remove_member`` removes one).
+        :class:`NotFoundError` ``invite_not_found`` when the group has no such invite.
+        """
+        if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
+            raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
+        with self.engine.begin() as conn:
+            self._group(conn, gid)
+            n = conn.execute(
+                db.invites.delete().where(
+                    db.invites.c.group_id == gid, db.invites.c.code_hash.startswith(iid)
+                )
+            ).rowcount
+        if not n:
+            raise NotFoundError(f"no invite {iid!r} in this group", code="invite_not_found")

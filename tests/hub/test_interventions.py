@@ -94,6 +94,13 @@ def test_effect_with_control_group_against_scipy(hub: Hub) -> None:
     assert float(hr_rows["group"]["mean_change"]) == pytest.approx(d_g.mean(), rel=1e-5)
     assert int(hr_rows["group"]["n"]) == 7
     assert float(hr_rows["diff_in_diff"]["mean_change"]) == pytest.approx(did["estimate"], rel=1e-5)
+    # why a row is withheld is in the CSV as in the JSON (review: it had no reason column)
+    assert all(None not in row for row in rows)  # every row as wide as the header
+    assert hr_rows["group"]["reason"] == hr_rows["diff_in_diff"]["reason"] == ""
+    stress_rows = {row["arm"]: row for row in rows if row["measure"] == "stress"}
+    assert stress_rows["control"]["suppressed"] == "True"
+    assert stress_rows["control"]["reason"] == "fewer_than_k"
+    assert stress_rows["diff_in_diff"]["reason"] == "arm_suppressed"
     # computed once: a member deleting their data afterwards changes nothing
     hub.clock.at(DONE + dt.timedelta(days=1))
     listed = hub.admin.get("/hub/v1/interventions").json()

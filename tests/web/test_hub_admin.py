@@ -1,0 +1,222 @@
+"""The hub's dashboard for an admin in real Chromium, laptop and phone (outside review):
+
+- a group's invites listed with expiry and uses left, a new code shown with both, revoked;
+  its members listed by random id and removed (findings 3);
+- when figures appear: an open week says when it closes, the group's first (partial) week says
+  why it is empty, weeks before the group existed are not rows (finding 6);
+- an intervention's effect shows the control arm the API releases, and why an arm is withheld
+  (finding 7);
+- nothing is wider than a 390 px phone: tables scroll in their own box (finding 8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from hub.app import create_app
+from hub.db import connect
+from hub.settings import HubSettings
+from tests._uvicorn import serving
+from tests.web.conftest import LAPTOP, PHONE, record_errors
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = "ha_admin-page-test"
+W02 = dt.date(2026, 1, 5)  # T0
+W03 = dt.date(2026, 1, 12)  # T1
+W04 = dt.date(2026, 1, 19)  # two of Ward A's four send: suppressed
+NOW = dt.date(2026, 2, 4)  # Wednesday of W06, W05 closed at 00:00, W06 open
+
+
+def _at(day: dt.date, hour: int = 12) -> float:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC).timestamp()
+
+
+@dataclass
+class AdminHub:
+    url: str
+    admin: httpx.Client
+    ward_a: str
+    iv: str
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[AdminHub]:
+    """Ward A (intervention) and Ward C (control), k = 3, four members each.
+
+    Ward A's member 3 sends RMSSD in T0 only, so A's RMSSD effect is withheld
+    (``differencing``) while C's, whose four send both weeks, is released: the review's case.
+    """
+    clock = [_at(dt.date(2026, 1, 1))]  # a Thursday: W01 is the groups' first, partial week
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    engine = connect(url)
+    app = create_app(
+        HubSettings(data_dir=tmp_path, database_url=url, admin_token=SecretStr(ADMIN)),
+        clock=lambda: clock[0],
+        engine=engine,
+    )
+    with (
+        serving(app) as running,
+        httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {ADMIN}"}) as admin,
+    ):
+
+        def group(name: str) -> tuple[str, list[str]]:
+            gid = str(admin.post("/hub/v1/groups", json={"name": name, "k": 3}).json()["id"])
+            code = admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 10}).json()["code"]
+            return gid, [
+                admin.post("/hub/v1/join", json={"code": code}).json()["token"] for _ in range(4)
+            ]
+
+        ward_a, a_tokens = group("Ward A")
+        ward_c, c_tokens = group("Ward C")
+        sends: list[tuple[dt.date, list[str], float]] = [
+            (W02, a_tokens, 40.0),
+            (W03, a_tokens[:3], 45.0),
+            (W04, a_tokens[:2], 50.0),
+            (W02, c_tokens, 30.0),
+            (W03, c_tokens, 31.0),
+        ]
+        for monday, tokens, base in sends:
+            clock[0] = _at(monday + dt.timedelta(days=6))
+            for i, tok in enumerate(tokens):
+                body = {"date": monday.isoformat(), "resting_rmssd_ms": base + i, "stress": 2.0}
+                r = admin.post(
+                    "/hub/v1/contributions", json=body, headers={"Authorization": f"Bearer {tok}"}
+                )
+                assert r.status_code == 201, r.text
+        iv = admin.post(
+            f"/hub/v1/groups/{ward_a}/interventions",
+            json={
+                "name": "Lunch breathing",
+                "start": W03.isoformat(),
+                "end": (W03 + dt.timedelta(days=6)).isoformat(),
+                "control_group": ward_c,
+            },
+        ).json()["id"]
+        clock[0] = _at(NOW)
+        effect = admin.get(f"/hub/v1/interventions/{iv}/effect").json()
+        rmssd = effect["measures"]["resting_rmssd_ms"]
+        assert rmssd["group"]["reason"] == "differencing" and rmssd["control"]["n"] == 4
+        yield AdminHub(running.url, admin, ward_a, iv)
+    engine.dispose()
+
+
+def _log_in(page: Any, url: str) -> None:
+    page.goto(url + "/")
+    page.locator("#token-input").fill(ADMIN)
+    page.locator("#token-form button").click()
+    page.locator('#trends tr[data-period="2026-W02"]').wait_for()
+    page.locator("#groups tr", has_text="Ward A").get_by_role("button", name="Trends").click()
+    page.wait_for_function(
+        "document.querySelector('#trends-status').textContent.startsWith('Ward A')"
+        " && document.querySelector('#access-group').textContent.includes('Ward A')"
+    )
+    page.locator("#members tbody tr[data-member]").first.wait_for()
+
+
+def _no_wider_than(page: Any, width: int) -> None:
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= width, f"the page is {page_width} px wide on a {width} px screen"
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_admin_sees_when_figures_appear_controls_access_and_both_arms(
+    browser: Any, hub: AdminHub, artifacts: Path, viewport: dict[str, int]
+) -> None:
+    tag = "laptop" if viewport is LAPTOP else "phone"
+    ctx = browser.new_context(viewport=viewport)
+    page = ctx.new_page()
+    errors = record_errors(page)
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    try:
+        _log_in(page, hub.url)
+        # -- finding 6: when figures appear
+        trends = page.locator("#trends tbody")
+        periods = [r.get_attribute("data-period") for r in trends.locator("tr").all()]
+        assert periods == [f"2026-W0{i}" for i in range(6, 0, -1)], periods  # none before W01
+        assert "earlier weeks" in page.locator("#trends-status").inner_text()
+        w06 = trends.locator('tr[data-period="2026-W06"]').inner_text()
+        assert "closes Wed 11 Feb 2026, 00:00 UTC" in w06, w06
+        w01 = trends.locator('tr[data-period="2026-W01"]').inner_text()
+        assert "first week" in w01 and "Monday after they join" in w01, w01
+        w04 = trends.locator('tr[data-period="2026-W04"]').inner_text()
+        assert "fewer than 3 members sent data" in w04, w04
+        note = page.locator("#trends-note").inner_text()
+        assert "first Monday" in note and "closed" in note
+        if tag == "phone":  # finding 8: the trends table scrolls in its own box
+            box = page.locator("#trends").locator("xpath=..")
+            assert box.evaluate(
+                "b => b.classList.contains('scroll') && b.scrollWidth > b.clientWidth"
+            )
+        _no_wider_than(page, viewport["width"])
+        page.screenshot(path=str(artifacts / f"hub-admin-{tag}-top.png"), full_page=False)
+
+        # -- finding 3: invites listed, made with their expiry and uses, revoked
+        invites = page.locator("#invites tbody tr[data-invite]")
+        assert invites.count() == 1
+        first = invites.first.inner_text()
+        assert "15 Jan 2026" in first and "6" in first  # 14 days, 10 - 4 uses left
+        page.locator("#invite-days").fill("7")
+        page.locator("#invite-uses").fill("3")
+        page.get_by_role("button", name="Create invite code").click()
+        page.wait_for_function("document.querySelectorAll('#invites tr[data-invite]').length == 2")
+        out = page.locator("#invite-out").inner_text()
+        assert "Valid until Wed 11 Feb 2026, 12:00 UTC" in out and "3 people" in out, out
+        code = page.locator("#invite-out code").inner_text()
+        made = hub.admin.get(f"/hub/v1/groups/{hub.ward_a}/invites").json()[0]
+        assert made["id"] in out and made["uses_left"] == 3
+        page.locator(f'#invites tr[data-invite="{made["id"]}"]').get_by_role(
+            "button", name="Revoke"
+        ).click()
+        page.wait_for_function("document.querySelectorAll('#invites tr[data-invite]').length == 1")
+        assert dialogs and made["id"] in dialogs[-1]
+        assert hub.admin.post("/hub/v1/join", json={"code": code}).status_code == 403
+        # members listed by random id and removed
+        members = page.locator("#members tbody tr[data-member]")
+        assert members.count() == 4
+        gone = members.first.get_attribute("data-member")
+        members.first.get_by_role("button", name="Remove").click()
+        page.wait_for_function("document.querySelectorAll('#members tr[data-member]').length == 3")
+        assert gone in dialogs[-1]
+        page.wait_for_function(
+            "document.querySelector('#trends-status').textContent.includes('3 current members')"
+        )
+        listed = hub.admin.get(f"/hub/v1/groups/{hub.ward_a}/members").json()
+        assert gone not in {m["id"] for m in listed} and len(listed) == 3
+        page.wait_for_function(
+            "[...document.querySelectorAll('#groups tbody tr')].some(r =>"
+            " r.children[0].textContent === 'Ward A' && r.children[2].textContent === '3')"
+        )
+        _no_wider_than(page, viewport["width"])
+        access = artifacts / f"hub-admin-{tag}-access.png"
+        page.locator("#access-section").screenshot(path=str(access))
+
+        # -- finding 7: both arms of the effect, the withheld one with its reason
+        page.get_by_role("button", name="Effect").click()
+        rmssd = '#effect-table tr[data-measure="resting_rmssd_ms"]'
+        control = page.locator(f'{rmssd}[data-arm="control"]')
+        control.wait_for()
+        text = control.inner_text()
+        assert "control: Ward C" in text and "4" in text and "1.00" in text, text  # every +1 ms
+        group = page.locator(f'{rmssd}[data-arm="group"]').inner_text()
+        assert "would single someone out" in group and "an arm is suppressed" in group, group
+        _no_wider_than(page, viewport["width"])
+        page.locator("#effect").screenshot(path=str(artifacts / f"hub-admin-{tag}-effect.png"))
+        page.screenshot(path=str(artifacts / f"hub-admin-{tag}.png"), full_page=True)
+        assert errors == []
+    finally:
+        ctx.close()
