@@ -456,6 +456,16 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
             "(deleted earlier, or the hub's data was reset); ask the hub's operator if in "
             "doubt. The local membership is removed."
         )
+    if r.status_code == 409 and _code(r) == "already_stopped" and not delete:
+        # The hub ended the membership first (an admin removed it): what was asked is done;
+        # the token is kept, it is still what erases the days (`--stop --delete`).
+        membership.stopped_on = dt.date.today()
+        save_membership(data_dir, membership)
+        raise AlreadyStoppedError(
+            f"the hub at {membership.hub_url} had already ended this membership (its admin "
+            "removed it); marked stopped here too. The days sent before stay there: "
+            "`hrvpace share --stop --delete` erases them"
+        )
     if r.status_code != 200:
         raise HubRefusedError(f"the hub refused: {_why(r)}")
     if not delete:

@@ -509,3 +509,30 @@ def test_stopping_before_any_day_was_sent_does_not_speak_of_days_on_the_hub(
     r = runner.invoke(cli, ["share", "--data-dir", str(data)])
     assert "no day was sent; sharing again needs `hrvpace share --stop --delete`" in r.output
     assert "stay on the hub" not in r.output
+
+
+def test_a_member_the_admin_removed_stops_here_too_and_keeps_the_key_to_delete(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    """The hub answers a removed member's ``--stop`` 409 ``already_stopped``: the person's
+    side marks sharing stopped (it was), keeps the token and can still erase the days."""
+    data = tmp_path / "me"
+    _seed(data)
+    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
+    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    membership = hubshare.join_hub(running_hub.server.url, code)
+    hubshare.save_membership(data, membership)
+    running_hub.clock[0] = time.time()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["share", "--push", "--data-dir", str(data)]).exit_code == 0
+    r = running_hub.admin.delete(f"/hub/v1/groups/{gid}/members/{membership.member_id}")
+    assert r.status_code == 204, r.text
+
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "had already ended this membership" in r.output, r.output
+    kept = hubshare.load_membership(data)
+    assert kept is not None and kept.stopped_on is not None and kept.token == membership.token
+    r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
+    assert r.exit_code == 0 and "day(s) deleted" in r.output, r.output
+    assert not (data / hubshare.STATE_FILE).exists()
