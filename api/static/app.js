@@ -980,7 +980,7 @@ async function chooseCheckin(key, value) {
   if (state.session?.live) body.session_id = state.session.id;
   try {
     const saved = await withAuth(() => api.post("/checkins", body));
-    status.textContent = `Saved at ${new Date(saved.at * 1000).toLocaleTimeString()}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    status.textContent = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
     $("checkin-note").value = "";
     status.dataset.checkinId = String(saved.id);
   } catch (err) {
