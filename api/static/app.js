@@ -734,8 +734,19 @@ async function startReset() {
     // 409: a break is already running (from this page, another tab or a flag): say so plainly
     return err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`;
   } finally {
-    if (state.session?.live) $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
+    if (state.session?.live) scrollBelowBanners($("breathing"));
   }
+}
+
+/** Scroll `el` to the top of the view below the sticky banners (the break's, a prompt's). */
+function scrollBelowBanners(el) {
+  requestAnimationFrame(() => {
+    const covered = [...document.querySelectorAll(".banner")]
+      .filter((b) => !b.hidden && getComputedStyle(b).position === "sticky")
+      .reduce((low, b) => Math.max(low, parseFloat(getComputedStyle(b).top) + b.offsetHeight), 0);
+    el.style.scrollMarginTop = `${Math.ceil(covered) + 8}px`;
+    el.scrollIntoView({ behavior: "smooth", block: "start" });
+  });
 }
 
 $("reset-now").addEventListener("click", async () => {
