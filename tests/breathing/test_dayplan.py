@@ -99,7 +99,9 @@ def test_planned_prompts_respect_days_hours_quiet_and_windows(plan: DayPlan, fir
         for p in prompts:
             local = datetime.fromtimestamp(p.due_s, tz=tz)
             assert local.date() == day
-            assert plan.work_start <= local.time() <= plan.work_end
+            # working hours are whole minutes and include their last one (is_active_time)
+            minute = local.time().replace(second=0, microsecond=0)
+            assert plan.work_start <= local.time() and minute <= plan.work_end
             assert not any(q.contains(local.time()) for q in plan.quiet_hours)
             item = next(i for i in plan.interventions if i.id == p.intervention_id)
             assert item.enabled
