@@ -22,7 +22,7 @@ import pytest
 from api.app import create_app
 from api.settings import load_settings
 from tests._uvicorn import serving
-from tests.web.conftest import LAPTOP, poll, record_errors
+from tests.web.conftest import ARTIFACTS, LAPTOP, poll, record_errors
 
 pytestmark = [pytest.mark.e2e]
 
@@ -128,6 +128,10 @@ def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
         assert page.locator("#prompt-answer").input_value() == "A walk at lunch"
         assert not card.get_by_role("button", name="Save", exact=True).is_visible()
 
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "prompt-expired-390.png"))
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.screenshot(path=str(ARTIFACTS / "prompt-expired-1366.png"))
         # moved to the check-in card's note, with the question it answered
         card.get_by_role("button", name="Move to a check-in note").click()
         card.wait_for(state="hidden")

@@ -144,6 +144,8 @@ def test_the_plan_zone_is_shown_changed_and_used_for_plan_times(
                 what="the plan saved in Tokyo",
             )
             p.screenshot(path=str(ARTIFACTS / "workday_zone_390.png"), full_page=False)
+            p.set_viewport_size({"width": 1366, "height": 768})
+            card.screenshot(path=str(ARTIFACTS / "workday_zone_1366.png"))
     finally:
         with web_server.client() as api:  # the module's other tests expect Berlin
             plan = api.get("/api/v1/dayplan").json()
