@@ -11,9 +11,11 @@ calendar feed read it, so a day runs in minutes without a single ``sleep`` in th
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
+import os
 import secrets
 import statistics
 import time
@@ -23,7 +25,7 @@ from datetime import datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -66,6 +68,7 @@ __all__ = [
     "export_prompts",
     "item_model",
     "load_plan",
+    "machine_timezone",
     "plan_to_model",
     "prompt_out",
 ]
@@ -78,6 +81,51 @@ PLAN_KEY = "dayplan"
 SEED_KEY = "dayplan_seed"
 #: Key of the calendar feed's own token in the ``settings`` table.
 FEED_TOKEN_KEY = "calendar_feed_token"
+
+
+# -- the machine's time zone ----------------------------------------------------------------------
+
+#: Environment variable naming the zone a new plan takes, over the machine's own.
+TIMEZONE_ENV = "HRVPACE_TIMEZONE"
+
+
+def _zone_name(candidate: str) -> str | None:
+    """``candidate`` as an IANA zone name this system knows, or ``None``.
+
+    Takes a bare name (``Europe/Berlin``), POSIX ``TZ``'s ``:Europe/Berlin``, or a path into a
+    zoneinfo folder (``/usr/share/zoneinfo/Europe/Berlin``, what ``/etc/localtime`` links to).
+    """
+    name = candidate.strip().removeprefix(":")
+    if "zoneinfo/" in name:
+        name = name.rsplit("zoneinfo/", 1)[1]
+    if not name or name.startswith("/") or name in ("localtime", "posixrules"):
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def machine_timezone(environ: dict[str, str] | None = None, etc: Path = Path("/etc")) -> str:
+    """The IANA name of the zone a new day plan takes: this machine's local zone (blocking).
+
+    First usable of: ``HRVPACE_TIMEZONE``, ``TZ``, ``/etc/timezone``, the zone
+    ``/etc/localtime`` links to; ``UTC`` when none names a zone (a ``TZ`` rule such as
+    ``CET-1CEST`` has no IANA name). The pure planner reads no machine state; the service
+    resolves the zone here and passes it in. A saved plan keeps the zone it was saved with.
+    """
+    env = os.environ if environ is None else environ
+    candidates = [env.get(TIMEZONE_ENV, ""), env.get("TZ", "")]
+    with contextlib.suppress(OSError):
+        candidates.append((etc / "timezone").read_text(encoding="utf-8").split("\n", 1)[0])
+    with contextlib.suppress(OSError):
+        candidates.append(os.readlink(etc / "localtime"))
+    for candidate in candidates:
+        name = _zone_name(candidate) if candidate else None
+        if name is not None:
+            return name
+    return "UTC"
 
 
 # -- clocks --------------------------------------------------------------------------------------
@@ -212,7 +260,12 @@ class DayPlanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str = Field(default=_DEFAULT.timezone, max_length=64, description="IANA name.")
+    timezone: str = Field(
+        default=_DEFAULT.timezone,
+        max_length=64,
+        description="IANA name. Omitted from a PUT: the current plan's zone is kept (a new "
+        "install's plan takes the machine's local zone).",
+    )
     working_days: list[int] = Field(
         default_factory=lambda: sorted(_DEFAULT.working_days),
         max_length=7,
@@ -361,21 +414,23 @@ class ValueStore(Protocol):
     def get_value(self, table: str, key: str) -> tuple[Any, float] | None: ...
 
 
-def load_plan(storage: ValueStore) -> DayPlan:
+def load_plan(storage: ValueStore, timezone: str | None = None) -> DayPlan:
     """The stored plan, or the default plan when none is stored (blocking).
 
-    A stored plan this version cannot use (a time zone the system no longer knows, a field
-    renamed) is logged and replaced by the default plan until the next ``PUT``: the service
-    starts either way.
+    The default plan is in ``timezone``, else in the machine's local zone
+    (:func:`machine_timezone`); a stored plan keeps the zone it was saved with. A stored plan
+    this version cannot use (a time zone the system no longer knows, a field renamed) is
+    logged and replaced by the default plan until the next ``PUT``: the service starts either
+    way.
     """
     stored = storage.get_value("settings", PLAN_KEY)
-    if stored is None:
-        return DayPlan(seed=_install_seed(storage))
-    try:
-        return DayPlanIn.model_validate(stored[0]).to_plan()
-    except (ValidationError, ProblemError) as exc:
-        log.warning("the stored day plan cannot be used (%s); using the default plan", exc)
-        return DayPlan(seed=_install_seed(storage))
+    if stored is not None:
+        try:
+            return DayPlanIn.model_validate(stored[0]).to_plan()
+        except (ValidationError, ProblemError) as exc:
+            log.warning("the stored day plan cannot be used (%s); using the default plan", exc)
+    zone = timezone if timezone is not None else machine_timezone()
+    return DayPlan(timezone=zone, seed=_install_seed(storage))
 
 
 def _install_seed(storage: ValueStore) -> int:

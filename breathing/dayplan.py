@@ -233,7 +233,10 @@ class DayPlan:
     Parameters
     ----------
     timezone
-        IANA name (``Europe/Berlin``); every local time of the plan is in it.
+        IANA name (``Europe/Berlin``); every local time of the plan is in it. ``UTC`` when not
+        given: this module reads no clock and no zone of the machine, so the caller passes the
+        person's zone (the service gives a new plan its machine's local zone,
+        :func:`api.dayplan.machine_timezone`).
     working_days
         ISO weekdays that are working days (1 = Monday ... 7 = Sunday).
     work_start, work_end
@@ -255,7 +258,7 @@ class DayPlan:
         Seed of the randomised check-in times.
     """
 
-    timezone: str = "Europe/Berlin"
+    timezone: str = "UTC"
     working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
     work_start: time = time(8, 30)
     work_end: time = time(17, 30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,23 @@ import pytest
 from numpy.typing import NDArray
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+#: The machine zone the tests run in, whatever the machine's own (see the fixture below).
+TEST_MACHINE_ZONE = "Europe/Berlin"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _machine_zone() -> Iterator[None]:
+    """A new day plan takes the machine's zone (``api.dayplan.machine_timezone``): pin it.
+
+    ``HRVPACE_TIMEZONE`` is read by that resolver only (not ``TZ``, which would move the clocks
+    of Python and of the browsers the web tests start), so the tests' plans are in Berlin on a
+    UTC or a Tokyo machine alike; a test of the resolver passes its own environment.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HRVPACE_TIMEZONE", TEST_MACHINE_ZONE)
+        yield
 
 
 def shared_data_dir() -> Path:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.routes._deps import StorageDep
+from api.routes.dayplan import SchedulerDep
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
 
@@ -26,7 +26,11 @@ class CheckinCreate(BaseModel):
         default=None, max_length=64, description="Attach to this session."
     )
     at: float | None = Field(
-        default=None, ge=0, le=1e11, description="Unix seconds; the server's time when omitted."
+        default=None,
+        ge=0,
+        le=1e11,
+        description="Unix seconds; when omitted, now on the day plan's clock (the real time, "
+        "unless hrvpace demo --clock-speed), so a check-in falls on the plan's day.",
     )
 
 
@@ -49,7 +53,9 @@ class CheckinList(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckinOut)
-async def post_checkin(body: CheckinCreate, storage: StorageDep) -> CheckinOut:
+async def post_checkin(
+    body: CheckinCreate, storage: StorageDep, scheduler: SchedulerDep
+) -> CheckinOut:
     """Record a check-in (at any time, during a session or not)."""
     if body.session_id is not None:
         row = await asyncio.to_thread(storage.get_session, body.session_id)
@@ -64,7 +70,9 @@ async def post_checkin(body: CheckinCreate, storage: StorageDep) -> CheckinOut:
                     }
                 ],
             )
-    at = body.at if body.at is not None else time.time()
+    # the plan's clock, as the prompts' answers use: a fast-clock demo's check-in lands on the
+    # demo's day, not on the real date beside the prompts of another day
+    at = body.at if body.at is not None else scheduler.clock.now()
     new_id = await asyncio.wrap_future(
         storage.add_checkin(
             session_id=body.session_id,

@@ -60,10 +60,13 @@ async def put_dayplan(
     """Replace the day plan (422 ``invalid_dayplan`` names what cannot work).
 
     A plan sent without ``seed`` keeps the current plan's (this install's own at first), so
-    its randomised times stay this install's, not the same as every other install's.
+    its randomised times stay this install's, not the same as every other install's; one sent
+    without ``timezone`` keeps the current plan's zone (the machine's at first).
     """
-    if "seed" not in body.model_fields_set:
-        body = body.model_copy(update={"seed": scheduler.plan.seed})
+    keep = {k: getattr(scheduler.plan, k) for k in ("seed", "timezone")}
+    unset = {k: v for k, v in keep.items() if k not in body.model_fields_set}
+    if unset:
+        body = body.model_copy(update=unset)
     plan = body.to_plan()
     future = storage.put_value(
         "settings", PLAN_KEY, body.model_dump(mode="json"), updated_at=time.time()

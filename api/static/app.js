@@ -734,8 +734,19 @@ async function startReset() {
     // 409: a break is already running (from this page, another tab or a flag): say so plainly
     return err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`;
   } finally {
-    if (state.session?.live) $("breathing").scrollIntoView({ behavior: "smooth", block: "start" });
+    if (state.session?.live) scrollBelowBanners($("breathing"));
   }
+}
+
+/** Scroll `el` to the top of the view below the sticky banners (the break's, a prompt's). */
+function scrollBelowBanners(el) {
+  requestAnimationFrame(() => {
+    const covered = [...document.querySelectorAll(".banner")]
+      .filter((b) => !b.hidden && getComputedStyle(b).position === "sticky")
+      .reduce((low, b) => Math.max(low, parseFloat(getComputedStyle(b).top) + b.offsetHeight), 0);
+    el.style.scrollMarginTop = `${Math.ceil(covered) + 8}px`;
+    el.scrollIntoView({ behavior: "smooth", block: "start" });
+  });
 }
 
 $("reset-now").addEventListener("click", async () => {
@@ -980,7 +991,7 @@ async function chooseCheckin(key, value) {
   if (state.session?.live) body.session_id = state.session.id;
   try {
     const saved = await withAuth(() => api.post("/checkins", body));
-    status.textContent = `Saved at ${new Date(saved.at * 1000).toLocaleTimeString()}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    status.textContent = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
     $("checkin-note").value = "";
     status.dataset.checkinId = String(saved.id);
   } catch (err) {

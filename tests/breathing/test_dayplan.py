@@ -99,7 +99,9 @@ def test_planned_prompts_respect_days_hours_quiet_and_windows(plan: DayPlan, fir
         for p in prompts:
             local = datetime.fromtimestamp(p.due_s, tz=tz)
             assert local.date() == day
-            assert plan.work_start <= local.time() <= plan.work_end
+            # working hours are whole minutes and include their last one (is_active_time)
+            minute = local.time().replace(second=0, microsecond=0)
+            assert plan.work_start <= local.time() and minute <= plan.work_end
             assert not any(q.contains(local.time()) for q in plan.quiet_hours)
             item = next(i for i in plan.interventions if i.id == p.intervention_id)
             assert item.enabled
@@ -172,7 +174,7 @@ def test_simulated_weeks_send_each_prompt_once_and_never_in_a_break(
 
 
 def test_default_plan_on_a_monday() -> None:
-    plan = DayPlan()
+    plan = DayPlan(timezone="Europe/Berlin")
     prompts = planned_prompts(plan, date(2026, 12, 7))
     kinds = [p.kind for p in prompts]
     assert kinds.count("checkin") == 2
@@ -202,6 +204,7 @@ def test_randomised_checkins_differ_between_days_and_seeds() -> None:
 def test_a_random_time_is_never_drawn_in_the_spring_forward_gap() -> None:
     item = Intervention("night", "checkin", time(1, 30), time(2, 45), randomised=True)
     plan = DayPlan(
+        timezone="Europe/Berlin",
         working_days=frozenset(range(1, 8)),
         work_start=time(0, 0),
         work_end=time(23, 0),
@@ -229,7 +232,7 @@ def _fields(plan: DayPlan) -> dict[str, object]:
 
 
 def test_nine_oclock_across_the_berlin_spring_change() -> None:
-    plan = DayPlan(working_days=frozenset(range(1, 8)))
+    plan = DayPlan(timezone="Europe/Berlin", working_days=frozenset(range(1, 8)))
     friday = planned_prompts(plan, date(2026, 3, 27))[0]
     monday = planned_prompts(plan, date(2026, 3, 30))[0]
     # 09:00 CET = 08:00 UTC, 09:00 CEST = 07:00 UTC
@@ -271,7 +274,7 @@ def test_a_prompt_due_at_the_end_of_working_hours_is_sent_on_the_tick_after_it()
 
 
 def test_signal_checkin_after_a_break_and_its_spacing() -> None:
-    plan = DayPlan()
+    plan = DayPlan(timezone="Europe/Berlin")
     t = datetime(2026, 12, 7, 11, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
     p = signal_checkin(plan, event_s=t, trigger="break", last_checkin_s=None)
     assert isinstance(p, PlannedPrompt)
@@ -284,11 +287,17 @@ def test_signal_checkin_after_a_break_and_its_spacing() -> None:
 
 
 def test_planned_between_covers_a_week() -> None:
-    plan = DayPlan()
+    plan = DayPlan(timezone="Europe/Berlin")
     start = datetime(2026, 12, 7, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
     week = planned_between(plan, start, start + 7 * 86400)
     assert len(week) == 5 * 6
     assert all(start <= p.due_s < start + 7 * 86400 for p in week)
+
+
+def test_the_pure_default_zone_is_utc_not_a_guess_of_where_the_person_is() -> None:
+    """The planner reads no machine state: with no zone passed in, its wall clock is UTC's."""
+    (morning, *_) = planned_prompts(DayPlan(), date(2026, 12, 7))
+    assert datetime.fromtimestamp(morning.due_s, tz=ZoneInfo("UTC")).time() == time(9, 0)
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
 import pytest
 
-from tests.web.conftest import LAPTOP, WebServer
+from tests.web.conftest import ARTIFACTS, LAPTOP, WebServer, poll, record_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -77,4 +79,76 @@ def test_working_day_card_switches_an_intervention_and_shows_the_dashboard(
         assert "no break with a measured effect" in p.get_by_test_id("dashboard-week").inner_text()
         # put the plan back for the module's other tests
         p.locator("input[data-intervention=detox]").check()
+    assert errors == []
+
+
+def test_the_plan_zone_is_shown_changed_and_used_for_plan_times(
+    web_server: WebServer, browser: Any
+) -> None:
+    """Review: the zone was always Berlin and the page could not change it; "Saved at" was the
+    browser's clock beside the plan's; the switches sat on a line of their own above their
+    text. Here the device is in New York and the plan (the machine's zone) in Berlin."""
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, timezone_id="America/New_York"
+    )
+    p = ctx.new_page()
+    errors = record_errors(p)
+    try:
+        with web_server.client() as api:
+            assert api.get("/api/v1/dayplan").json()["timezone"] == "Europe/Berlin"
+            p.goto(f"{web_server.url}/#token={web_server.token}")
+            card = p.get_by_test_id("workday")
+            zone = p.get_by_test_id("workday-tz")
+            poll(p, lambda: zone.input_value() == "Europe/Berlin", timeout_s=10, what="the zone")
+            note = p.get_by_test_id("workday-tz-note").inner_text()
+            assert "This device is in America/New_York" in note, note
+            device = p.get_by_test_id("workday-tz-device")
+            assert device.inner_text() == "Use this device's time zone (America/New_York)"
+
+            # each switch beside its text, the text wrapping under itself (390 px wide)
+            for li in card.locator(".workday-plan li").all():
+                box = li.locator("input").bounding_box()
+                words = li.locator("span").bounding_box()
+                assert box is not None and words is not None
+                assert box["x"] + box["width"] <= words["x"]
+                assert words["y"] < box["y"] + box["height"], (box, words)
+
+            # a check-in's "Saved at" is on the plan's clock, and says so
+            p.locator("#stress-scale button", has_text="3").click()
+            p.locator("#energy-scale button", has_text="3").click()
+            status = p.locator("#checkin-status")
+            poll(p, lambda: "Saved at" in status.inner_text(), timeout_s=10, what="saved")
+            saved = api.get("/api/v1/checkins").json()["checkins"][-1]
+            berlin = datetime.fromtimestamp(saved["at"], tz=ZoneInfo("Europe/Berlin"))
+            text = status.inner_text()
+            assert f"{berlin.hour % 12 or 12}:{berlin.minute:02d}" in text, text
+            assert "(Europe/Berlin)" in text, text
+
+            # "use this device's time zone" saves the plan in New York
+            device.click()
+            poll(
+                p,
+                lambda: api.get("/api/v1/dayplan").json()["timezone"] == "America/New_York",
+                timeout_s=10,
+                what="the plan saved in New York",
+            )
+            poll(p, lambda: not device.is_visible(), timeout_s=10, what="the button gone")
+            assert zone.input_value() == "America/New_York"
+            assert "(America/New_York)" in card.inner_text()
+            # any IANA zone from the list
+            zone.select_option("Asia/Tokyo")
+            poll(
+                p,
+                lambda: api.get("/api/v1/dayplan").json()["timezone"] == "Asia/Tokyo",
+                timeout_s=10,
+                what="the plan saved in Tokyo",
+            )
+            p.screenshot(path=str(ARTIFACTS / "workday_zone_390.png"), full_page=False)
+            p.set_viewport_size({"width": 1366, "height": 768})
+            card.screenshot(path=str(ARTIFACTS / "workday_zone_1366.png"))
+    finally:
+        with web_server.client() as api:  # the module's other tests expect Berlin
+            plan = api.get("/api/v1/dayplan").json()
+            api.put("/api/v1/dayplan", json={**plan, "timezone": "Europe/Berlin"})
+        ctx.close()
     assert errors == []

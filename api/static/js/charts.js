@@ -161,11 +161,33 @@ function publishBoxes(canvas, f) {
   canvas.dataset.plotBox = JSON.stringify({ x0: pad.l, y0: pad.t, x1: pad.l + pw, y1: pad.t + ph });
 }
 
-function emptyMessage(ctx, w, h, text) {
+/**
+ * A chart's message in place of data, wrapped at word boundaries to the canvas's width (a
+ * phone's chart is narrower than one line of it); where its lines went is published in
+ * `data-empty-box` ({x0, y0, x1, y1}, CSS pixels) for tests.
+ */
+function emptyMessage(canvas, ctx, w, h, text) {
+  const room = Math.max(40, w - 16);
+  const lines = [];
+  for (const word of text.split(/\s+/)) {
+    const last = lines.length ? `${lines[lines.length - 1]} ${word}` : word;
+    if (lines.length && ctx.measureText(last).width <= room) lines[lines.length - 1] = last;
+    else lines.push(word);
+  }
+  const lineH = 15;
+  const top = h / 2 - ((lines.length - 1) * lineH) / 2;
   ctx.fillStyle = COLORS.axis;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  ctx.fillText(text, w / 2, h / 2);
+  lines.forEach((line, i) => ctx.fillText(line, w / 2, top + i * lineH));
+  const widest = Math.max(...lines.map((line) => ctx.measureText(line).width));
+  const r = (v) => Math.round(v * 10) / 10;
+  canvas.dataset.emptyBox = JSON.stringify({
+    x0: r(w / 2 - widest / 2),
+    x1: r(w / 2 + widest / 2),
+    y0: r(top - lineH / 2),
+    y1: r(top + (lines.length - 0.5) * lineH),
+  });
 }
 
 /**
@@ -176,9 +198,10 @@ export function lineChart(canvas, points, opts = {}) {
   const { ctx, w, h } = prepare(canvas);
   canvas.dataset.nPoints = String(points.length);
   canvas.dataset.labelBoxes = "[]";
+  canvas.dataset.emptyBox = "";
   canvas.dataset.plotBox = "";
   if (points.length < 2) {
-    emptyMessage(ctx, w, h, opts.empty || "waiting for data");
+    emptyMessage(canvas, ctx, w, h, opts.empty || "waiting for data");
     return;
   }
   let xLo = opts.xLo ?? Math.min(...points.map((p) => p.x));
@@ -222,9 +245,10 @@ export function lineChart(canvas, points, opts = {}) {
 export function barChart(canvas, bars, opts = {}) {
   const { ctx, w, h } = prepare(canvas);
   canvas.dataset.labelBoxes = "[]";
+  canvas.dataset.emptyBox = "";
   canvas.dataset.plotBox = "";
   if (!bars.length) {
-    emptyMessage(ctx, w, h, opts.empty || "no results yet");
+    emptyMessage(canvas, ctx, w, h, opts.empty || "no results yet");
     return;
   }
   const values = bars.map((b) => b.value ?? 0);

@@ -4,9 +4,16 @@
 // screen break: Done), both recording the prompt done; and a system notification
 // through nudges.nudge() when the page is hidden. Prompts arrive as `prompt` messages on the
 // live socket and, without a live session, by polling GET /api/v1/prompts?state=sent.
+//
+// A card the person has written in (or picked a value on) is never taken away under them: a
+// newer prompt waits behind it, and if the prompt closes before it is saved (its time ran out:
+// the service takes no answer after a prompt expires, it counts as missed; or another window
+// answered it) the card stays, says so, and offers to move the words to a check-in note or to
+// copy them.
 
 import * as api from "./api.js";
 import * as nudges from "./nudges.js";
+import { formatPlanTime } from "./workday.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,9 +29,14 @@ const TITLES = {
 // Prompts that ask the person to do something (POST /prompts/{id}/done), and their buttons.
 const ACTIONS = { breathing_reset: ["prompt-start", "prompt-did"], detox_reminder: ["prompt-did"] };
 const BUTTONS = ["prompt-submit", "prompt-start", "prompt-did", "prompt-dismiss"];
+// What the check-in card's note takes (CheckinCreate.note).
+const NOTE_MAX = 1000;
 
 let current = null; // the prompt shown (PromptOut as JSON)
 let values = {}; // item key -> value or choice picked
+let dirty = false; // the person has written in the card or picked a value
+let stale = false; // the prompt closed while the card was kept for what the person wrote
+let queue = []; // newer prompts waiting behind a card the person is writing in
 let busy = false; // a request for the prompt shown is on its way: one at a time (a double-click)
 const nudged = new Set();
 let onError = () => {};
@@ -35,10 +47,99 @@ function setBusy(on) {
   for (const id of BUTTONS) $(id).disabled = on;
 }
 
+function renderWaiting() {
+  const el = $("prompt-waiting");
+  el.hidden = !queue.length;
+  el.textContent = queue.length === 1 ? "1 more prompt waiting." : `${queue.length} more prompts waiting.`;
+}
+
 function hide() {
   current = null;
+  dirty = false;
+  stale = false;
   $("prompt-card").hidden = true;
   $("prompt-card").dataset.promptId = "";
+  $("prompt-card").dataset.stale = "";
+  const next = queue.shift();
+  renderWaiting();
+  if (next) show(next);
+}
+
+/** The words the person wrote in the card (a check-in's picks too), for a note or a copy. */
+function writtenText() {
+  if (current.kind === "checkin") {
+    const picks = current.items
+      .filter((i) => values[i.key] !== undefined)
+      .map((i) => `${i.label} ${values[i.key]}`);
+    return [picks.join(", "), $("prompt-note").value.trim()].filter(Boolean).join(": ");
+  }
+  const answer = $("prompt-answer").value.trim();
+  return answer ? `${current.text} ${answer}` : "";
+}
+
+/** The prompt shown closed before it was saved: keep the card and what was written. */
+function keep(why) {
+  stale = true;
+  $("prompt-card").dataset.stale = "1";
+  for (const id of ["prompt-submit", "prompt-start", "prompt-did"]) $(id).hidden = true;
+  $("prompt-keep").hidden = false;
+  $("prompt-copy").hidden = false;
+  $("prompt-dismiss").textContent = "Discard";
+  const elsewhere = ["answered", "done", "dismissed"].includes(why);
+  const reason =
+    why === "expired"
+      ? `This prompt expired at ${formatPlanTime(current.expires_at)} before it was saved: the service takes no answer after a prompt's time (it counts as missed).`
+      : elsewhere
+        ? `This prompt was ${why === "done" ? "marked done" : why} in another window, so this answer cannot be saved to it.`
+        : "This prompt has closed (its time ran out, or another window answered it), so this answer cannot be saved to it.";
+  $("prompt-status").textContent = `${reason} What you wrote is still here: move it to a check-in note, or copy it.`;
+}
+
+/** Why prompt `id` (due at `dueAt`) is no longer open: its state (expired, answered, ...). */
+async function closedWhy(id, dueAt) {
+  try {
+    const { prompts } = await api.get(`/prompts?since=${dueAt}&limit=50`);
+    return prompts.find((p) => p.id === id)?.state || "closed";
+  } catch {
+    return "closed";
+  }
+}
+
+/** The service says prompt `id` is no longer open (`why`: expired, answered, ..., or closed). */
+function lost(id, why) {
+  queue = queue.filter((q) => q.id !== id);
+  renderWaiting();
+  if (!current || current.id !== id || stale) return;
+  if (dirty) keep(why);
+  else hide();
+}
+
+function moveToCheckin() {
+  if (!current) return;
+  const text = writtenText();
+  const note = $("checkin-note");
+  const joined = [note.value.trim(), text].filter(Boolean).join("\n");
+  note.value = joined.slice(0, NOTE_MAX);
+  const cut = joined.length > NOTE_MAX;
+  hide();
+  $("prompt-done").textContent = `Moved to the check-in note${cut ? ` (its first ${NOTE_MAX} characters; the rest did not fit)` : ""}: pick stress and energy there to save it.`;
+  note.scrollIntoView({ behavior: "smooth", block: "center" });
+  note.focus({ preventScroll: true });
+}
+
+async function copyText() {
+  if (!current) return;
+  const text = writtenText();
+  try {
+    await navigator.clipboard.writeText(text);
+    $("prompt-status").textContent = "Copied.";
+  } catch {
+    // no clipboard permission: select the words so the person can copy them
+    const box = current.kind === "checkin" ? $("prompt-note") : $("prompt-answer");
+    box.focus();
+    box.select();
+    $("prompt-status").textContent = "Select and copy (Ctrl+C): the clipboard is not available here.";
+  }
 }
 
 function itemField(item) {
@@ -62,7 +163,9 @@ function itemField(item) {
     b.dataset.item = item.key;
     b.setAttribute("aria-pressed", "false");
     b.addEventListener("click", () => {
+      if (stale) return;
       values[item.key] = option;
+      dirty = true;
       for (const other of row.querySelectorAll("button")) {
         other.setAttribute("aria-pressed", String(other === b));
       }
@@ -76,8 +179,14 @@ function itemField(item) {
 function show(prompt) {
   current = prompt;
   values = {};
+  dirty = false;
+  stale = false;
   const card = $("prompt-card");
   card.dataset.promptId = String(prompt.id);
+  card.dataset.stale = "";
+  $("prompt-keep").hidden = true;
+  $("prompt-copy").hidden = true;
+  $("prompt-dismiss").textContent = "Dismiss";
   card.dataset.kind = prompt.kind;
   $("prompt-title").textContent = TITLES[prompt.kind] || "Prompt";
   $("prompt-text").textContent = prompt.text;
@@ -110,7 +219,14 @@ function notify(prompt) {
 }
 
 function offer(prompt) {
-  if (!current || current.id !== prompt.id) show(prompt);
+  if (current && current.id === prompt.id) return notify(prompt);
+  if (current && (dirty || stale)) {
+    // never replace what the person is writing: the newer prompt waits behind it
+    if (!queue.some((q) => q.id === prompt.id)) queue.push(prompt);
+    renderWaiting();
+  } else {
+    show(prompt);
+  }
   notify(prompt);
 }
 
@@ -118,20 +234,22 @@ function offer(prompt) {
 export function onMessage(msg) {
   const p = msg.prompt;
   if (msg.event === "sent") offer(p);
-  else if (current && current.id === p.id) hide();
+  else lost(p.id, msg.event);
 }
 
 async function poll() {
   if (!api.getToken()) return;
   try {
     const { prompts } = await api.get("/prompts?state=sent&limit=50");
-    if (!prompts.length) {
-      if (current) hide();
-      return;
+    const open = (id) => prompts.some((p) => p.id === id);
+    for (const q of queue.filter((q) => !open(q.id))) lost(q.id, "closed");
+    if (current && !open(current.id)) {
+      const { id, due_at: dueAt } = current;
+      lost(id, dirty && !stale ? await closedWhy(id, dueAt) : "closed");
     }
+    // the newest open prompt takes the card, or waits behind one the person is writing in
     const newest = prompts[prompts.length - 1];
-    if (current && !prompts.some((p) => p.id === current.id)) hide();
-    if (!current) offer(newest);
+    if (newest && !queue.some((q) => q.id === newest.id)) offer(newest);
   } catch {
     // the service is away or the token is being asked for: the next poll tries again
   }
@@ -152,8 +270,10 @@ async function send(path, body) {
     return true;
   } catch (err) {
     if (err.status === 409) {
-      // answered or closed meanwhile (another tab, the phone, its expiry): nothing to save
-      closed(id, "This prompt was already answered or has closed.");
+      // answered or closed meanwhile (another tab, the phone, its expiry): the answer cannot be
+      // saved to it; what the person wrote stays on the card
+      if (dirty && current && current.id === id) lost(id, await closedWhy(id, current.due_at));
+      else closed(id, "This prompt was already answered or has closed.");
     } else if (current && current.id === id) {
       $("prompt-status").textContent = `Not saved: ${err.message}`;
       onError(err.message);
@@ -166,7 +286,7 @@ async function send(path, body) {
 
 async function submit(ev) {
   ev.preventDefault();
-  if (!current || busy || ACTIONS[current.kind]) return;
+  if (!current || busy || stale || ACTIONS[current.kind]) return;
   const body = {};
   if (current.kind === "checkin") {
     const missing = current.items.filter((i) => values[i.key] === undefined).map((i) => i.label);
@@ -223,6 +343,7 @@ async function did() {
 
 async function dismiss() {
   if (!current || busy) return;
+  if (stale) return hide(); // closed already: Discard drops what was written, here only
   const id = current.id;
   setBusy(true);
   try {
@@ -240,6 +361,13 @@ export function init(options = {}) {
   $("prompt-start").addEventListener("click", start);
   $("prompt-did").addEventListener("click", did);
   $("prompt-dismiss").addEventListener("click", dismiss);
+  $("prompt-keep").addEventListener("click", moveToCheckin);
+  $("prompt-copy").addEventListener("click", copyText);
+  for (const id of ["prompt-answer", "prompt-note"]) {
+    $(id).addEventListener("input", () => {
+      if (current && !stale) dirty = Boolean($("prompt-answer").value.trim() || $("prompt-note").value.trim() || Object.keys(values).length);
+    });
+  }
   setInterval(() => {
     poll();
   }, POLL_MS);

@@ -18,6 +18,57 @@ const DAY_NAMES = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 let plan = null;
 
+/** The browser's own IANA zone (what "this device's time zone" is). */
+export const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The day plan's IANA zone (undefined until the plan is read). */
+export const planZone = () => plan?.timezone;
+
+/**
+ * A plan time (Unix s) as the page shows it: in the plan's zone, naming the zone when this
+ * device is in another one (so "12:40" is never the browser's clock beside the plan's).
+ */
+export function formatPlanTime(unixS, options = { timeStyle: "short" }) {
+  const zone = planZone();
+  const text = new Date(unixS * 1000).toLocaleString([], zone ? { ...options, timeZone: zone } : options);
+  return zone && zone !== deviceZone() ? `${text} (${zone})` : text;
+}
+
+function zoneOptions() {
+  let zones = [];
+  try {
+    zones = Intl.supportedValuesOf("timeZone");
+  } catch {
+    // an older browser: the plan's zone and this device's
+  }
+  return [...new Set([plan.timezone, deviceZone(), ...zones])].sort();
+}
+
+function renderZone() {
+  const select = $("workday-tz");
+  if (select.dataset.zone !== plan.timezone) {
+    // built again only when the zone changed (hundreds of options), never under the person's pick
+    select.replaceChildren(
+      ...zoneOptions().map((z) => {
+        const o = document.createElement("option");
+        o.value = z;
+        o.textContent = z.replaceAll("_", " ");
+        return o;
+      }),
+    );
+    select.value = plan.timezone;
+    select.dataset.zone = plan.timezone;
+  }
+  const device = deviceZone();
+  const button = $("workday-tz-device");
+  button.hidden = device === plan.timezone;
+  button.textContent = `Use this device's time zone (${device})`;
+  $("workday-tz-note").textContent =
+    device === plan.timezone
+      ? "Plan times are in this device's time zone."
+      : `This device is in ${device}; the plan's times, and the times of check-ins and prompts on this page, are in ${plan.timezone}.`;
+}
+
 const hhmm = (t) => (t ? t.slice(0, 5) : "");
 const num = (v, digits = 1) => (typeof v === "number" ? v.toFixed(digits) : "-");
 
@@ -39,27 +90,43 @@ function renderPlan() {
         ? `${hhmm(item.start)}-${hhmm(item.end)}${item.randomised ? " (random)" : ""}`
         : hhmm(item.start);
       const text = item.text || plan.default_texts[item.kind];
-      label.append(box, ` ${when} ${KIND_NAMES[item.kind] || item.kind}: ${text}`);
+      const words = document.createElement("span");
+      words.textContent = `${when} ${KIND_NAMES[item.kind] || item.kind}: ${text}`;
+      label.append(box, words);
       li.append(label);
       return li;
     }),
   );
+  renderZone();
   const link = $("calendar-link");
   link.href = plan.calendar_feed_url;
   link.hidden = false;
 }
 
-async function toggle(index, enabled) {
-  const body = { ...plan };
+/** Save the plan with `change` applied; the card shows what the service kept. */
+async function save(change, where = "workday-summary") {
+  const body = { ...plan, ...change };
   delete body.default_texts;
+  delete body.optional_checkin_items;
   delete body.calendar_feed_url;
-  body.interventions = plan.interventions.map((item, i) => (i === index ? { ...item, enabled } : item));
   try {
     plan = await api.request("PUT", "/dayplan", body);
     renderPlan();
+    return true;
   } catch (err) {
-    $("workday-summary").textContent = `Not saved: ${err.message}`;
+    $(where).textContent = `Not saved: ${err.message}`;
+    return false;
   }
+}
+
+function toggle(index, enabled) {
+  return save({ interventions: plan.interventions.map((item, i) => (i === index ? { ...item, enabled } : item)) });
+}
+
+async function setZone(zone) {
+  if (!plan || !zone || zone === plan.timezone) return;
+  if (!(await save({ timezone: zone }, "workday-tz-note"))) $("workday-tz").value = plan.timezone;
+  else refresh(); // "Your days" are counted in the new zone
 }
 
 function renderWebhooks(state) {
@@ -127,6 +194,8 @@ export async function refresh() {
 }
 
 export function init() {
+  $("workday-tz").addEventListener("change", (ev) => setZone(ev.target.value));
+  $("workday-tz-device").addEventListener("click", () => setZone(deviceZone()));
   refresh();
   setInterval(() => {
     if (document.visibilityState === "visible") refresh();

@@ -1,0 +1,145 @@
+"""A prompt card the person is writing in is never taken away under them (review finding).
+
+The service refuses an answer after a prompt expires (409 ``prompt_closed``: it counts as
+missed, EMA compliance), so the honest page keeps the card and the words, says the prompt
+expired, and offers to move them to a check-in note; a newer prompt waits behind the card
+instead of replacing it. Real Chromium against the real service on a plan clock the test sets;
+no session runs, so the page learns of prompts by polling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.settings import load_settings
+from tests._uvicorn import serving
+from tests.web.conftest import ARTIFACTS, LAPTOP, poll, record_errors
+
+pytestmark = [pytest.mark.e2e]
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class SetClock:
+    """A plan clock the test sets by hand."""
+
+    def __init__(self, t: datetime) -> None:
+        self.t = t.timestamp()
+
+    def set(self, hour: int, minute: int) -> None:
+        self.t = datetime(2026, 12, 7, hour, minute, tzinfo=BERLIN).timestamp()
+
+    def now(self) -> float:
+        return self.t
+
+    def from_real(self, real_s: float) -> float:
+        return real_s
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Iterator[tuple[str, str, SetClock, httpx.Client]]:
+    """A Monday at 08:00 whose plan has a reflection at 09:00 and a morning prompt at 09:02,
+    each expiring 5 minutes after its time."""
+    clock = SetClock(datetime(2026, 12, 7, 8, 0, tzinfo=BERLIN))
+    settings = load_settings(data_dir=tmp_path / "data", token="late-token")
+    app = create_app(settings, plan_clock=lambda tz: clock)
+    with (
+        serving(app, ws="auto", lifespan="on") as running,
+        httpx.Client(
+            base_url=running.url, headers={"Authorization": f"Bearer {app.state.token}"}
+        ) as api,
+    ):
+        plan = api.get("/api/v1/dayplan").json()
+        plan["interventions"] = [
+            {"id": "reflection", "kind": "evening_reflection", "start": "09:00"},
+            {"id": "morning", "kind": "morning_prompt", "start": "09:02"},
+        ]
+        plan["expire_after_s"] = 300
+        assert api.put("/api/v1/dayplan", json=plan).status_code == 200
+        yield running.url, app.state.token, clock, api
+
+
+def _state(api: httpx.Client, key_end: str) -> str | None:
+    prompts = api.get("/api/v1/prompts").json()["prompts"]
+    return next((p["state"] for p in prompts if p["key"].endswith(key_end)), None)
+
+
+def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    base, token, clock, api = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    try:
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        kind = lambda: card.get_attribute("data-kind")  # noqa: E731
+
+        # the reflection arrives; the person starts writing
+        clock.set(9, 1)
+        poll(
+            page,
+            lambda: card.is_visible() and kind() == "evening_reflection",
+            timeout_s=15,
+            what="the reflection's card",
+        )
+        page.locator("#prompt-answer").fill("Finished the quarterly report")
+
+        # a newer prompt is sent: it waits behind the card, which keeps the words
+        clock.set(9, 3)
+        poll(page, lambda: _state(api, ":morning") == "sent", timeout_s=10, what="morning sent")
+        waiting = page.get_by_test_id("prompt-waiting")
+        poll(page, waiting.is_visible, timeout_s=10, what="the waiting note")
+        assert waiting.inner_text() == "1 more prompt waiting."
+        assert kind() == "evening_reflection"
+        assert page.locator("#prompt-answer").input_value() == "Finished the quarterly report"
+
+        # saved in time; then the waiting prompt takes the card
+        card.get_by_role("button", name="Save", exact=True).click()
+        poll(page, lambda: kind() == "morning_prompt", timeout_s=10, what="the queued prompt")
+        assert _state(api, ":reflection") == "answered"
+        assert page.locator("#prompt-answer").input_value() == ""
+        assert not waiting.is_visible()
+
+        # the person writes; the prompt expires (09:07) before they save
+        page.locator("#prompt-answer").fill("A walk at lunch")
+        clock.set(9, 10)
+        poll(page, lambda: _state(api, ":morning") == "expired", timeout_s=10, what="expiry")
+        poll(
+            page,
+            lambda: card.get_attribute("data-stale") == "1",
+            timeout_s=10,
+            what="the card kept after expiry",
+        )
+        assert card.is_visible()
+        status = page.locator("#prompt-status").inner_text()
+        # 09:07 on the plan's clock, in the browser's own style (9:07 AM, 09:07)
+        assert re.search(r"expired at 0?9:07( AM)? before it was saved", status), status
+        assert page.locator("#prompt-answer").input_value() == "A walk at lunch"
+        assert not card.get_by_role("button", name="Save", exact=True).is_visible()
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "prompt-expired-390.png"))
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.screenshot(path=str(ARTIFACTS / "prompt-expired-1366.png"))
+        # moved to the check-in card's note, with the question it answered
+        card.get_by_role("button", name="Move to a check-in note").click()
+        card.wait_for(state="hidden")
+        note = page.locator("#checkin-note").input_value()
+        assert note == "What are you looking forward to most today? A walk at lunch"
+        assert "pick stress and energy" in page.locator("#prompt-done").inner_text()
+        # nothing was posted to the expired prompt
+        assert _state(api, ":morning") == "expired"
+    finally:
+        ctx.close()
+    assert errors == []
