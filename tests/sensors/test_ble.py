@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from sensors import (
     ConnectionLostError,
     DeviceNotFoundError,
     HeartRateMeasurement,
+    RecordingWriter,
     SourceState,
     SourceStatus,
     VirtualClock,
@@ -522,7 +523,8 @@ async def test_cli_record_writes_a_replayable_recording(bluez: FakeBluez, tmp_pa
     assert rec.source_format == "hrvpace"
     assert list(rec.rr_ms) == [1000.0, 750.0, rr_ms_from_raw(800)]
     assert [rec.contact_at(i) for i in range(3)] == [True, True, False]
-    assert not rec.gaps.any()
+    # the skipped packet may have carried beats: the beat after it follows a gap
+    assert rec.gaps.tolist() == [False, False, True]
     assert rec.arrived_at is not None and rec.arrived_at[0] == rec.arrived_at[1]
     assert rec.t_s[1] - rec.t_s[0] == pytest.approx(0.75)
     assert rec.meta.get("device_address") == H10
@@ -587,3 +589,75 @@ async def test_every_reconnect_marks_its_gap_across_many_quick_drops(bluez: Fake
     missed = [i for i in range(n_packets) if want[i] and not marked[i]]
     extra = [i for i in range(n_packets) if marked[i] and not want[i]]
     assert missed == [] and extra == [], (missed, extra)
+
+
+async def _until_status(strap: BleStrapSource, done: Callable[[SourceStatus], bool]) -> None:
+    """Wait until the source publishes a status ``done`` accepts (the packet was taken: its
+    beats, published after the status in the same step, are with the consumer too)."""
+    ready = asyncio.Event()
+
+    def check(status: SourceStatus) -> None:
+        if done(status):
+            ready.set()
+
+    strap.add_status_listener(check)
+    check(strap.status)
+    await asyncio.wait_for(ready.wait(), STEP)
+
+
+async def test_live_marks_the_gaps_a_replay_of_its_recording_finds(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # Review finding 2 (s03/s06): a packet with RR [0, 1024] was rejected whole, a contact-lost
+    # stretch (packets without RR) and a skipped packet left no mark, so the live stream took
+    # successive differences across holes the replay of its recording marked as gaps.
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=1000.0)
+    got: list[Beat] = []
+    zero_then_good = bytes([0x16, 60]) + (0).to_bytes(2, "little") + (1024).to_bytes(2, "little")
+    async with source(clock=clock) as strap:
+
+        async def consume() -> None:
+            async for beat in strap:
+                got.append(beat)
+
+        consumer = asyncio.ensure_future(consume())
+        hr = 60
+
+        async def send(payload: bytes | None = None, *, after_s: float = 1.0) -> None:
+            # one packet a second; wait until the source took it (its heart rate is shown)
+            nonlocal hr
+            hr = 121 - hr  # 60, 61, 60, ...: every packet changes the heart rate shown
+            await clock.sleep(after_s)
+            data = payload if payload is not None else packet(1024, hr=hr)
+            if payload is not None:
+                data = data[:1] + bytes([hr]) + data[2:]
+            bluez.notify(H10, data)
+            await _until_status(strap, lambda status: status.heart_rate_bpm == hr)
+
+        for _ in range(5):
+            await send()
+        await send(zero_then_good)  # beat 5: follows the left-out zero
+        for _ in range(3):
+            await send()
+        for _ in range(3):
+            await send(bytes([0x04, 0]))  # contact lost, no RR: 3 s of beats lost
+        await send()  # beat 9: after the contact-lost stretch (found by its time)
+        for _ in range(3):
+            await send()
+        bluez.notify(H10, bytes([0x10, 70, 0x00]))  # malformed, skipped (same second)
+        await _until_status(strap, lambda status: status.malformed_packets == 2)
+        await send(after_s=0.0)  # beat 13: after the skipped packet
+        for _ in range(10):
+            await send()
+        consumer.cancel()
+
+    assert [b.rr_ms for b in got] == [1000.0] * 24  # the zero's packet keeps its good RR
+    live = [b.gap_before for b in got]
+    assert [i for i, g in enumerate(live) if g] == [5, 9, 13]
+    out = tmp_path / "live.csv"
+    with RecordingWriter(out) as writer:
+        for beat in got:
+            writer.write(beat)
+    replayed = read_recording(out)
+    assert replayed.gaps.tolist() == live
