@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 # Consecutive packets without RR before the stream is said to be HR-only (a strap sends an
 # occasional packet without RR when no beat ended since the last one).
 _HR_ONLY_AFTER_PACKETS = 3
+# How long packets must say "no skin contact" without RR before the state is NO_CONTACT (a strap
+# put on, or shifting for a moment, reports no contact for a packet or two).
+_NO_CONTACT_AFTER_S = 3.0
 
 
 class BleStrapSource(BleConnection):
@@ -134,6 +137,8 @@ class BleStrapSource(BleConnection):
         #: Beats were lost since the last yielded one (a skipped packet, a trailing zero RR).
         self._gap_pending = False
         self._gap_rule = LiveGapRule()
+        #: Arrival of the first packet of the current run without contact and RR, if any.
+        self._no_contact_since: float | None = None
 
     @property
     def rr_received(self) -> bool:
@@ -187,14 +192,34 @@ class BleStrapSource(BleConnection):
             self._session_start = arrived_at - sum(m.rr_ms) / 1000.0
         state = self._status.state
         message: str | None = None
-        if m.rr_ms or m.zero_rr_at:
+        contact_t_s = self._status.contact_t_s
+        carries_rr = bool(m.rr_ms or m.zero_rr_at)
+        if carries_rr:
             self._packets_without_rr = 0
             self._rr_received = True
             if state is SourceState.HR_ONLY:
                 state, message = SourceState.STREAMING, f"RR intervals from {self._label()} again"
-        elif m.sensor_contact is not False:
+        if carries_rr or m.sensor_contact is not False:
+            # beats, or contact: not (or no longer) a strap without skin contact
+            self._no_contact_since = None
+            if state is SourceState.NO_CONTACT:
+                state, message = SourceState.STREAMING, f"skin contact back ({self._label()})"
+                contact_t_s = arrived_at - self._session_start
+        if not carries_rr and m.sensor_contact is False:
             # a strap that says it has no skin contact detects no beats: no RR is expected
-            # then, which is lost contact, not a device in HR-only mode
+            # then, which is lost contact (after a few seconds of it: NO_CONTACT), not a device
+            # in HR-only mode
+            if self._no_contact_since is None:
+                self._no_contact_since = arrived_at
+            lasted_s = arrived_at - self._no_contact_since
+            if state is SourceState.STREAMING and lasted_s >= _NO_CONTACT_AFTER_S:
+                state = SourceState.NO_CONTACT
+                message = (
+                    f"no skin contact: check the strap ({self._label()} has detected no beats "
+                    f"for {lasted_s:.0f} s; moisten the electrodes and tighten the strap)"
+                )
+                contact_t_s = self._no_contact_since - self._session_start
+        elif not carries_rr:
             self._packets_without_rr += 1
             if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
                 SourceState.HR_ONLY
@@ -206,7 +231,7 @@ class BleStrapSource(BleConnection):
                 )
         hr = float(m.heart_rate_bpm)
         if state is not self._status.state or hr != self._status.heart_rate_bpm:
-            self._publish(state, message, heart_rate_bpm=hr)
+            self._publish(state, message, heart_rate_bpm=hr, contact_t_s=contact_t_s)
         if m.zero_rr_at:
             self._publish(
                 malformed_packets=self._status.malformed_packets + 1,
@@ -235,3 +260,4 @@ class BleStrapSource(BleConnection):
 
     def _after_reconnect(self) -> None:
         self._packets_without_rr = 0
+        self._no_contact_since = None

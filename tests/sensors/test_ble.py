@@ -661,3 +661,77 @@ async def test_live_marks_the_gaps_a_replay_of_its_recording_finds(
             writer.write(beat)
     replayed = read_recording(out)
     assert replayed.gaps.tolist() == live
+
+
+async def test_lost_skin_contact_is_a_status_and_clears_when_contact_returns(
+    bluez: FakeBluez,
+) -> None:
+    # Review finding 3 (s12): a strap sending "no contact" without RR for 20 s stayed
+    # 'streaming' with no message; lost contact never reached the UI, API or recording.
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=1000.0)
+    seen: list[SourceStatus] = []
+    async with source(clock=clock) as strap:
+        strap.add_status_listener(seen.append)
+        got: list[Beat] = []
+
+        async def consume() -> None:
+            async for beat in strap:
+                got.append(beat)
+
+        consumer = asyncio.ensure_future(consume())
+        hr = 60
+
+        async def send(payload: bytes) -> None:
+            nonlocal hr
+            hr = 121 - hr
+            await clock.sleep(1.0)
+            bluez.notify(H10, payload[:1] + bytes([hr]) + payload[2:])
+            await _until_status(strap, lambda status: status.heart_rate_bpm == hr)
+
+        for _ in range(3):
+            await send(packet(1024))
+        await send(bytes([0x04, 0]))  # t 4.0: contact lost, no RR
+        for _ in range(2):
+            await send(bytes([0x04, 0]))
+        assert strap.status.state is SourceState.STREAMING  # 2 s: a strap shifting, not yet
+        await send(bytes([0x04, 0]))  # 3 s since the first
+        assert strap.status.state is SourceState.NO_CONTACT
+        assert strap.status.message.startswith("no skin contact: check the strap")
+        assert strap.status.contact_t_s == pytest.approx(4.0)
+        await send(bytes([0x04, 0]))
+        await send(packet(1024))  # t 9.0: contact and beats again
+        assert strap.status.state is SourceState.STREAMING
+        assert strap.status.message.startswith("skin contact back")
+        assert strap.status.contact_t_s == pytest.approx(9.0)
+        consumer.cancel()
+    states = [s.state for s in seen]
+    assert states.count(SourceState.NO_CONTACT) == 2  # entered (and one heart-rate update)
+    assert SourceState.HR_ONLY not in states  # no RR without contact is not HR-only
+    assert [b.gap_before for b in got] == [False, False, False, True]
+
+
+async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "contact.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.12")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.notify(H10, packet(1024, hr=60))
+    for _ in range(5):  # 3.2 s without contact
+        await asyncio.sleep(0.8)
+        bluez.notify(H10, bytes([0x04, 60]))
+    await asyncio.sleep(0.8)
+    bluez.notify(H10, packet(1024, hr=60))
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 0, result.stderr
+    assert "[no_contact] no skin contact: check the strap" in result.stderr
+    assert "[streaming] skin contact back" in result.stderr
+    rec = read_recording(out)
+    assert len(rec.rr_ms) == 2 and rec.gaps.tolist() == [False, True]
+    (lost_t, lost), (back_t, back) = rec.meta["contact_changes"]
+    assert (lost, back) == (False, True)
+    assert rec.t_s[0] + 0.7 < lost_t < rec.t_s[0] + 0.9  # the first packet without contact
+    assert back_t == pytest.approx(rec.t_s[1], abs=1e-9)  # contact back with the next beat
