@@ -210,9 +210,10 @@ def run_paced(
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
     A failing source exits with its reason (exit code 1); Ctrl-C exits with 130. A device that
-    sends heart rate without RR intervals (the source's state ``hr_only``) ends the run at once
-    with exit code 1: the message says it cannot ``doing`` from bpm, and whether the device
-    offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
+    sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
+    since it connected ends the run with exit code 1 once it has stayed so for
+    :data:`_BPM_ONLY_AFTER_S`: the message says it cannot ``doing`` from bpm, and whether the
+    device offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
     """
     pacer = Pacing(engine, PacingMode, active=True, default_rate_bpm=engine.rate_bpm)
     stages = session_stages(pacer=pacer, microbreaks=False)
@@ -233,6 +234,12 @@ def run_paced(
         typer.echo(f"hrvpace: {result.message}", err=True)
         raise typer.Exit(1)
 
+
+#: How long a source must stay ``hr_only``, with no RR since it connected, before the run ends
+#: as bpm-only (s, the event loop's real time). The source says ``hr_only`` after 3 packets
+#: without RR (quick, for the page's label); a strap just put on sends its first seconds of
+#: packets without RR, then RR: the run waits this long for the first RR before it gives up.
+_BPM_ONLY_AFTER_S = 10.0
 
 #: How long the device probe after an HR-only run may listen (it reads the device's PMD
 #: features on connecting, before it listens).
@@ -279,23 +286,36 @@ class _BpmOnly:
 
 
 async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _BpmOnly | None]:
-    """Play the session; end it as soon as its source says it sends heart rate only.
+    """Play the session; end it when its source has said it sends heart rate only for a while.
 
     Only before any RR interval has arrived: a device that sent RR and then stops (lost contact
-    for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap.
+    for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap. And
+    only once the source has stayed ``hr_only`` for :data:`_BPM_ONLY_AFTER_S` without any RR:
+    a strap whose first packets carry no RR (just put on) and then sends RR goes on.
 
     Returns the session's result and, for a device in HR-only mode, what the device probe
     (:func:`sensors.probe_rr_intervals`, once the session's link is closed) says it offers.
     """
     hr_only = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    judging: list[asyncio.TimerHandle] = []  # the pending judgement, if any
 
-    def watch(status: SourceStatus) -> None:
+    def bpm_only_now() -> bool:
         # Only a device that has sent no RR since it connected is bpm-only; RR that stop for a
         # while later (a strap slipping) is a gap the session rides out, as a live one does.
-        if status.state is SourceState.HR_ONLY and not getattr(
-            pipeline.source, "rr_received", False
-        ):
+        source = pipeline.source
+        return source.status.state is SourceState.HR_ONLY and not getattr(
+            source, "rr_received", False
+        )
+
+    def judge() -> None:
+        judging.clear()
+        if bpm_only_now():
             hr_only.set()
+
+    def watch(status: SourceStatus) -> None:
+        if not judging and not hr_only.is_set() and bpm_only_now():
+            judging.append(loop.call_later(_BPM_ONLY_AFTER_S, judge))
 
     pipeline.source.add_status_listener(watch)
     session = asyncio.ensure_future(play(pipeline))
@@ -303,6 +323,8 @@ async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _Bp
     try:
         await asyncio.wait({session, noticed}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # HR-only noticed, or this run cancelled (Ctrl-C): the session closes its link
+        for handle in judging:
+            handle.cancel()
         noticed.cancel()
         if not session.done():
             session.cancel()
