@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -37,12 +39,20 @@ from api.pipeline import (
     play,
     session_stages,
 )
-from breathing import PacingEngine, PacingEvent, PacingMode
-from sensors import BeatSource, SimulatedPerson, SimulatorSource, SourceState, SourceStatus
+from breathing import BreathStage, PacingEngine, PacingEvent, PacingMode
+from sensors import (
+    Beat,
+    BeatSource,
+    SimulatedPerson,
+    SimulatorSource,
+    SourceState,
+    SourceStatus,
+)
 from sensors.ble_sources import BLE_STREAMS
 
 __all__ = [
     "LIVE_HINT",
+    "CueOpt",
     "DeviceOpt",
     "JsonOpt",
     "LagOpt",
@@ -54,6 +64,7 @@ __all__ = [
     "live_source",
     "run_paced",
     "simulated_source",
+    "want_cue",
 ]
 
 LIVE_HINT = (
@@ -186,6 +197,79 @@ def choose_source(
     )
 
 
+#: The terminal's words for each stage of the breath (the page animates the pacer itself).
+_CUE_WORDS = {
+    BreathStage.INHALE: "breathe in",
+    BreathStage.HOLD_AFTER_INHALE: "hold",
+    BreathStage.EXHALE: "breathe out",
+    BreathStage.HOLD_AFTER_EXHALE: "hold",
+}
+
+#: ``--cue/--no-cue`` of ``assess`` and ``practice``.
+CueOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--cue/--no-cue",
+        help="Print a breathing cue line (breathe in / breathe out) at each change of the "
+        "breath; default: when the output is a terminal. The web page (hrvpace serve) shows "
+        "the animated pacer.",
+    ),
+]
+
+
+def want_cue(cue: bool | None, *, as_json: bool) -> bool:
+    """``--cue``/``--no-cue`` as given, else: when stdout is a terminal and not ``--json``."""
+    if cue is not None:
+        return cue
+    return not as_json and sys.stdout.isatty()
+
+
+class _BreathingCue(Listener):
+    """A line at each change of the breath's stage, on the beats' session time.
+
+    Text: ``0:42  breathe in  (6.0/min)`` on stdout; with ``as_json`` a JSON object per line
+    on stderr (stdout keeps the command's one result). Beat-driven, so a cue comes with the
+    first beat in the new stage (about a second late at most; the page's pacer is exact).
+    """
+
+    def __init__(self, engine: PacingEngine, *, as_json: bool) -> None:
+        self._engine = engine
+        self._as_json = as_json
+        self._stage: BreathStage | None = None
+
+    def on_beat(self, beat: Beat) -> None:
+        phase = self._engine.guidance(beat.t_s).phase
+        if phase.stage is self._stage:
+            return
+        self._stage = phase.stage
+        if self._as_json:
+            event: dict[str, Any] = {"event": "cue", "t_s": round(beat.t_s, 3)}
+            event.update(stage=str(phase.stage), rate_bpm=round(phase.rate_bpm, 4))
+            typer.echo(json.dumps(event), err=True)
+            return
+        minutes, seconds = divmod(int(beat.t_s), 60)
+        typer.echo(
+            f"{minutes}:{seconds:02d}  {_CUE_WORDS[phase.stage]}  ({phase.rate_bpm:.1f}/min)"
+        )
+
+
+def _status_printer(as_json: bool) -> Callable[[SourceStatus], None]:
+    """Print the source's state changes (connected, reconnecting, no contact, ...) on stderr."""
+    last: list[SourceState] = []
+
+    def show(status: SourceStatus) -> None:
+        if last and status.state is last[-1]:
+            return  # not every heart-rate update
+        last.append(status.state)
+        if as_json:
+            event = {"event": "status", "state": str(status.state), "message": status.message}
+            typer.echo(json.dumps(event), err=True)
+        else:
+            typer.echo(f"[{status.state}] {status.message}", err=True)
+
+    return show
+
+
 class _PacingOutput(Listener):
     """Hands each pacing event to the command; its ``True`` ends the run."""
 
@@ -204,6 +288,9 @@ def run_paced(
     until_s: float | None = None,
     listeners: tuple[Listener, ...] = (),
     doing: str = "pace",
+    show_status: bool = False,
+    cue: bool = False,
+    as_json: bool = False,
 ) -> None:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
@@ -214,7 +301,15 @@ def run_paced(
     since it connected ends the run with exit code 1 once it has stayed so for
     :data:`_BPM_ONLY_AFTER_S`: the message says it cannot ``doing`` from bpm, and whether the
     device offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
+
+    ``show_status``: print the source's state changes on stderr (a device: connecting,
+    connected, reconnecting, no skin contact; JSON lines with ``as_json``). ``cue``: a breathing
+    cue line at each change of the breath (:class:`_BreathingCue`).
     """
+    if show_status:
+        source.add_status_listener(_status_printer(as_json))
+    if cue:
+        listeners = (*listeners, _BreathingCue(engine, as_json=as_json))
     pacer = Pacing(engine, PacingMode, active=True, default_rate_bpm=engine.rate_bpm)
     stages = session_stages(pacer=pacer, microbreaks=False)
     pipeline = assemble(

@@ -735,3 +735,31 @@ async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
     assert (lost, back) == (False, True)
     assert rec.t_s[0] + 0.7 < lost_t < rec.t_s[0] + 0.9  # the first packet without contact
     assert back_t == pytest.approx(rec.t_s[1], abs=1e-9)  # contact back with the next beat
+
+
+@pytest.mark.timeout(60)
+async def test_cli_practice_with_a_device_shows_connection_states_and_cues(
+    bluez: FakeBluez,
+) -> None:
+    # Review finding 4 (s05): practice/assess --device printed nothing about the connection
+    # (not even a drop and reconnect) and no pacer at all.
+    bluez.add_strap(polar_h10())
+    args = ("practice", "--device", H10, "--fixed", "--minutes", "0.15", "--cue")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    for k in range(14):
+        if k == 5:
+            bluez.drop(H10)
+            await bluez.wait_notifying(H10, timeout_s=10.0)
+        bluez.notify(H10, packet(1024, hr=60))
+        await asyncio.sleep(1.0)
+        if running.done():
+            break
+    result = await asyncio.wait_for(running, 20.0)
+    assert result.exit_code == 0, result.stderr
+    assert "[connecting] looking for the strap" in result.stderr
+    assert "[streaming] connected to Polar H10 A1B2C3D4" in result.stderr
+    assert "[reconnecting] the connection to Polar H10 A1B2C3D4 was lost" in result.stderr
+    assert "[streaming] reconnected" in result.stderr
+    cues = [line for line in result.stdout.splitlines() if "breathe" in line]
+    assert any("breathe in" in c for c in cues) and any("breathe out" in c for c in cues)
