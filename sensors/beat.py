@@ -52,6 +52,7 @@ class SourceState(StrEnum):
     CONNECTING = "connecting"
     STREAMING = "streaming"
     HR_ONLY = "hr_only"  # the device sends heart rate but no RR intervals
+    NO_CONTACT = "no_contact"  # the strap reports no skin contact and detects no beats
     RECONNECTING = "reconnecting"
     ENDED = "ended"
     FAILED = "failed"
@@ -59,7 +60,13 @@ class SourceState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SourceStatus:
-    """A snapshot of a source's state, with a message a UI can show as is."""
+    """A snapshot of a source's state, with a message a UI can show as is.
+
+    ``contact_t_s`` is the time, on the source's timeline (:attr:`Beat.t_s`), of the latest
+    change of skin contact: while the state is ``NO_CONTACT`` the first packet that reported no
+    contact; after it, the first packet with contact (or beats) again. ``None`` when the source
+    has not lost contact.
+    """
 
     state: SourceState
     message: str = ""
@@ -68,3 +75,4 @@ class SourceStatus:
     battery_pct: int | None = None
     heart_rate_bpm: float | None = None
     malformed_packets: int = 0
+    contact_t_s: float | None = None

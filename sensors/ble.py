@@ -13,7 +13,13 @@ How the live stream behaves:
 - Beats of one packet are back-dated from its arrival by the running sum of their RR intervals
   (:func:`sensors.heart_rate_measurement.beats_from_packet`). The session timeline starts at the
   R peak before the first RR interval of the first packet (docs/ARCHITECTURE.md, "Timeline").
-- A malformed packet is counted in ``status.malformed_packets`` and skipped, never fatal.
+- A malformed packet is counted in ``status.malformed_packets`` and skipped, never fatal; the
+  next beat is marked ``gap_before`` (the packet may have carried beats). An RR value of 0 is
+  left out (counted too) and the packet's valid RR values kept; the beat after it is marked.
+- A beat whose time, against the running sum of RR intervals, shows beats were lost (lost skin
+  contact: packets without RR; a notification lost on the link) is marked ``gap_before`` by the
+  causal half of the rule a replay applies (:class:`sensors.formats.gaps.LiveGapRule`), so the
+  live stream and the replay of its recording mark the same gaps (:mod:`sensors.ble_strap`).
 - A device that sends heart rate without RR intervals (many watches) puts the status in
   ``SourceState.HR_ONLY`` with ``status.heart_rate_bpm`` kept current; it yields no beats then
   (an RR interval cannot be made up from a rounded heart rate) and goes back to ``STREAMING`` as

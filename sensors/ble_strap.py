@@ -3,9 +3,21 @@
 :class:`BleStrapSource` turns the Heart Rate Measurement (0x2A37) notifications its connection
 (:class:`~sensors.ble_connection.BleConnection`) queues into :class:`~sensors.beat.Beat`
 objects: beats of one packet are back-dated from its arrival, a malformed packet is counted and
-skipped, HR-only devices are noticed, and the first beat of another connection than the
-previous beat's is marked ``gap_before`` (the module docstring of :mod:`sensors.ble` says how
-the live stream behaves).
+skipped, HR-only devices are noticed (the module docstring of :mod:`sensors.ble` says how the
+live stream behaves).
+
+Gaps (``gap_before``: beats are missing before this one) are marked where beats were lost:
+
+- the first beat of another connection than the previous beat's (the link was down between);
+- the first beat after a skipped (malformed) packet, which may have carried beats, here and in
+  the PMD sources built on this class (:mod:`sensors.ble_pmd`);
+- the beat after an RR value of 0, which the decoder leaves out while keeping the packet's
+  valid RR values (:attr:`~sensors.heart_rate_measurement.HeartRateMeasurement.zero_rr_at`);
+- any beat whose time, against the running sum of RR intervals, shows beats were lost: lost
+  skin contact (the strap sends packets without RR), a notification lost on the link. This is
+  :class:`~sensors.formats.gaps.LiveGapRule`, the causal half of the rule a replay of the
+  recording applies (:func:`~sensors.formats.gaps.infer_gaps`): the live stream marks every
+  gap the replay of its recording finds, so live and replayed HRV skip the same differences.
 
 References
 ----------
@@ -15,12 +27,14 @@ Bluetooth SIG. Heart Rate Service 1.0 (2011), section 3.1 (Heart Rate Measuremen
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sensors.beat import Beat, SourceState
 from sensors.ble_connection import BleConnection, _Dropped, _Packet
 from sensors.clock import Clock
 from sensors.errors import BleError, MalformedPacketError
+from sensors.formats.gaps import LiveGapRule
 from sensors.heart_rate_measurement import (
     HeartRateMeasurement,
     beats_from_packet,
@@ -37,6 +51,9 @@ logger = logging.getLogger(__name__)
 # Consecutive packets without RR before the stream is said to be HR-only (a strap sends an
 # occasional packet without RR when no beat ended since the last one).
 _HR_ONLY_AFTER_PACKETS = 3
+# How long packets must say "no skin contact" without RR before the state is NO_CONTACT (a strap
+# put on, or shifting for a moment, reports no contact for a packet or two).
+_NO_CONTACT_AFTER_S = 3.0
 
 
 class BleStrapSource(BleConnection):
@@ -117,6 +134,11 @@ class BleStrapSource(BleConnection):
         self._last_connection: int | None = None
         self._packets_without_rr = 0
         self._rr_received = False
+        #: Beats were lost since the last yielded one (a skipped packet, a trailing zero RR).
+        self._gap_pending = False
+        self._gap_rule = LiveGapRule()
+        #: Arrival of the first packet of the current run without contact and RR, if any.
+        self._no_contact_since: float | None = None
 
     @property
     def rr_received(self) -> bool:
@@ -136,12 +158,18 @@ class BleStrapSource(BleConnection):
                     beats = self._beats_of_packet(item)
                 except MalformedPacketError as exc:
                     logger.debug("skipping a malformed packet: %s", exc.reason)
+                    # it may have carried beats: the next beat follows a gap (when one came
+                    # before it)
+                    self._gap_pending = self._gap_pending or self._last_t_s is not None
                     self._publish(
                         malformed_packets=self._status.malformed_packets + 1,
                         message=f"skipped a malformed packet: {exc.reason}",
                     )
                     continue
                 for beat in beats:
+                    # every beat goes through the rule (it keeps the running offsets)
+                    if self._gap_rule.follows_gap(beat.t_s, beat.rr_ms) and not beat.gap_before:
+                        beat = replace(beat, gap_before=True)
                     yield beat
         finally:
             await self._teardown()
@@ -164,14 +192,34 @@ class BleStrapSource(BleConnection):
             self._session_start = arrived_at - sum(m.rr_ms) / 1000.0
         state = self._status.state
         message: str | None = None
-        if m.rr_ms:
+        contact_t_s = self._status.contact_t_s
+        carries_rr = bool(m.rr_ms or m.zero_rr_at)
+        if carries_rr:
             self._packets_without_rr = 0
             self._rr_received = True
             if state is SourceState.HR_ONLY:
                 state, message = SourceState.STREAMING, f"RR intervals from {self._label()} again"
-        elif m.sensor_contact is not False:
+        if carries_rr or m.sensor_contact is not False:
+            # beats, or contact: not (or no longer) a strap without skin contact
+            self._no_contact_since = None
+            if state is SourceState.NO_CONTACT:
+                state, message = SourceState.STREAMING, f"skin contact back ({self._label()})"
+                contact_t_s = arrived_at - self._session_start
+        if not carries_rr and m.sensor_contact is False:
             # a strap that says it has no skin contact detects no beats: no RR is expected
-            # then, which is lost contact, not a device in HR-only mode
+            # then, which is lost contact (after a few seconds of it: NO_CONTACT), not a device
+            # in HR-only mode
+            if self._no_contact_since is None:
+                self._no_contact_since = arrived_at
+            lasted_s = arrived_at - self._no_contact_since
+            if state is SourceState.STREAMING and lasted_s >= _NO_CONTACT_AFTER_S:
+                state = SourceState.NO_CONTACT
+                message = (
+                    f"no skin contact: check the strap ({self._label()} has detected no beats "
+                    f"for {lasted_s:.0f} s; moisten the electrodes and tighten the strap)"
+                )
+                contact_t_s = self._no_contact_since - self._session_start
+        elif not carries_rr:
             self._packets_without_rr += 1
             if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
                 SourceState.HR_ONLY
@@ -183,19 +231,33 @@ class BleStrapSource(BleConnection):
                 )
         hr = float(m.heart_rate_bpm)
         if state is not self._status.state or hr != self._status.heart_rate_bpm:
-            self._publish(state, message, heart_rate_bpm=hr)
+            self._publish(state, message, heart_rate_bpm=hr, contact_t_s=contact_t_s)
+        if m.zero_rr_at:
+            self._publish(
+                malformed_packets=self._status.malformed_packets + 1,
+                message=(
+                    f"left out {len(m.zero_rr_at)} RR interval(s) of 0 from {self._label()}: "
+                    "the beat is lost, marked as a gap"
+                ),
+            )
         beats = beats_from_packet(
             m,
             arrived_at=arrived_at,
             session_start=self._session_start,
-            # beats of another connection than the previous beat's: the link was down between
-            gap_before=self._last_connection is not None and connection != self._last_connection,
+            # beats of another connection than the previous beat's: the link was down between;
+            # or beats lost since the last one (a skipped packet, a trailing RR of 0)
+            gap_before=self._gap_pending
+            or (self._last_connection is not None and connection != self._last_connection),
             not_before_s=self._last_t_s,
         )
         if beats:
             self._last_connection = connection
             self._last_t_s = beats[-1].t_s
+            self._gap_pending = False
+        if m.ends_with_zero_rr and (beats or self._last_t_s is not None):
+            self._gap_pending = True
         return beats
 
     def _after_reconnect(self) -> None:
         self._packets_without_rr = 0
+        self._no_contact_since = None

@@ -79,12 +79,26 @@ class HeartRateMeasurement:
     sensor_contact
         ``True``/``False`` when the device supports contact detection (flag bit 2) and reports
         contact (bit 1) or not; ``None`` when it does not support contact detection.
+    zero_rr_at
+        Where the packet carried an RR value of 0, which no interval can be: positions
+        (0-based, ascending) in the packet's RR field as sent, i.e. among ``rr_ms`` and these
+        together. Such a value is left out of ``rr_ms``; the beat that ended it is lost, so the
+        next beat follows a gap (:func:`beats_from_packet` marks it, and a packet that ends with
+        one leaves the mark to the next packet's first beat). Empty for a well-formed packet.
     """
 
     heart_rate_bpm: int
     rr_ms: tuple[float, ...] = ()
     energy_expended_kj: int | None = None
     sensor_contact: bool | None = None
+    zero_rr_at: tuple[int, ...] = ()
+
+    @property
+    def ends_with_zero_rr(self) -> bool:
+        """True when the packet's last RR value was 0 (its beat is lost before the next one)."""
+        return bool(self.zero_rr_at) and (
+            self.zero_rr_at[-1] == len(self.rr_ms) + len(self.zero_rr_at) - 1
+        )
 
 
 def rr_ms_from_raw(raw: int) -> float:
@@ -145,7 +159,10 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
 
     Every field is read at the offset the flags give it: the heart rate is 1 or 2 bytes as
     bit 0 says, the energy field (bit 3) comes before the RR values, and the RR values (bit 4)
-    fill the rest of the payload two bytes at a time. Reserved flag bits 5-7 are ignored; bytes
+    fill the rest of the payload two bytes at a time. An RR value of 0 (no interval can be 0) is
+    left out and its place kept in ``zero_rr_at``; the packet's other RR values are kept (one
+    bad value does not throw away the beats around it, and the lost beat is marked as a gap
+    by :func:`beats_from_packet`). Reserved flag bits 5-7 are ignored; bytes
     after the heart rate (or energy) field when bit 4 is clear are ignored too (they are not
     RR intervals; skipping what is not understood keeps future extensions readable).
 
@@ -162,8 +179,8 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
     Raises
     ------
     MalformedPacketError
-        Empty payload, heart rate or energy field cut short, an odd number of RR bytes, or an
-        RR value of 0; the message names the problem and its byte offset.
+        Empty payload, heart rate or energy field cut short, or an odd number of RR bytes; the
+        message names the problem and its byte offset.
 
     References
     ----------
@@ -208,6 +225,7 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
         offset += 2
 
     rr: tuple[float, ...] = ()
+    zero_at: tuple[int, ...] = ()
     if flags & _FLAG_RR:
         rest = n - offset
         if rest % 2:
@@ -216,19 +234,15 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
                 "each RR value is 2 bytes"
             )
         raws = struct.unpack_from(f"<{rest // 2}H", buf, offset)
-        for i, raw in enumerate(raws):
-            if raw == 0:
-                raise MalformedPacketError(
-                    f"RR interval of 0 at byte offset {offset + 2 * i} (RR value {i + 1} of "
-                    f"{len(raws)}): an RR interval must be positive"
-                )
-        rr = tuple(rr_ms_from_raw(raw) for raw in raws)
+        zero_at = tuple(i for i, raw in enumerate(raws) if raw == 0)
+        rr = tuple(rr_ms_from_raw(raw) for raw in raws if raw != 0)
 
     return HeartRateMeasurement(
         heart_rate_bpm=int(heart_rate),
         rr_ms=rr,
         energy_expended_kj=None if energy is None else int(energy),
         sensor_contact=contact,
+        zero_rr_at=zero_at,
     )
 
 
@@ -253,6 +267,8 @@ def encode_heart_rate_measurement(
         255 is always sent as uint16.
     rr_flag_when_empty
         Set flag bit 4 even when there are no RR values (the spec allows 0..n values).
+        ``measurement.zero_rr_at`` puts RR values of 0 at those places (a faulty strap's
+        packet, for tests).
 
     Returns
     -------
@@ -289,10 +305,19 @@ def encode_heart_rate_measurement(
             raise MalformedPacketError(f"energy expended {energy!r} kJ does not fit a uint16 field")
         flags |= _FLAG_ENERGY
         body += struct.pack("<H", energy)
-    if measurement.rr_ms or rr_flag_when_empty:
+    zero_at = set(measurement.zero_rr_at)
+    n_values = len(measurement.rr_ms) + len(zero_at)
+    if len(zero_at) != len(measurement.zero_rr_at) or not zero_at <= set(range(n_values)):
+        raise MalformedPacketError(
+            f"zero_rr_at {measurement.zero_rr_at!r} are not distinct places among "
+            f"{n_values} RR values"
+        )
+    if n_values or rr_flag_when_empty:
         flags |= _FLAG_RR
-        for rr in measurement.rr_ms:
-            body += struct.pack("<H", rr_raw_from_ms(rr))
+        valid = iter(measurement.rr_ms)
+        for i in range(n_values):
+            raw = 0 if i in zero_at else rr_raw_from_ms(next(valid))
+            body += struct.pack("<H", raw)
     return bytes([flags]) + bytes(body)
 
 
@@ -308,7 +333,9 @@ def beats_from_packet(
 
     The last RR interval of the packet ends at the arrival time; each earlier one ends before
     it by the sum of the intervals that follow it: for RR values ``r_0..r_{k-1}`` (ms), beat
-    ``i`` is at ``t_s = (arrived_at - session_start) - sum(r_{i+1..k-1}) / 1000``.
+    ``i`` is at ``t_s = (arrived_at - session_start) - sum(r_{i+1..k-1}) / 1000``. A beat that
+    follows an RR value of 0 the decoder left out (``measurement.zero_rr_at``) is marked
+    ``gap_before``: the beat ending that interval is lost, no successive difference may span it.
 
     Parameters
     ----------
@@ -346,16 +373,20 @@ def beats_from_packet(
         shift = not_before_s + 0.001 - t_list[0]
         t_list = [t + shift for t in t_list]
     hr = float(measurement.heart_rate_bpm)
+    # the original place of each kept value: it follows a left-out zero when the one before it
+    # in the packet (place - 1) was one
+    zero_at = set(measurement.zero_rr_at)
+    places = [i for i in range(len(rr) + len(zero_at)) if i not in zero_at]
     return tuple(
         Beat(
             t_s=t,
             rr_ms=r,
             arrived_at=arrived_at,
             contact=measurement.sensor_contact,
-            gap_before=gap_before and i == 0,
+            gap_before=(gap_before and i == 0) or (place - 1) in zero_at,
             heart_rate_bpm=hr,
         )
-        for i, (t, r) in enumerate(zip(t_list, rr, strict=True))
+        for i, (t, r, place) in enumerate(zip(t_list, rr, places, strict=True))
     )
 
 

@@ -17,7 +17,7 @@ name                         units    detected  content
 ``polar_sensor_logger_ppi``  ms       yes       ``Phone ...;PP-interval [ms];...`` (optical)
 ``hrv_logger``               ms       yes       HRV Logger ``date,rr,since start`` CSV
 ``elite_hrv``                ms       no        Elite HRV export: RR per line or comma separated
-``hrvpace``                  ms       yes       ``# hrvpace-recording v1`` (``RecordingWriter``)
+``hrvpace``                  ms       yes       ``# hrvpace-recording v2`` (``RecordingWriter``)
 ``wfdb``                     signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
 ``ecg_csv``                  signal   no        one ECG column at ``sampling_rate_hz``: R peaks
 ``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks

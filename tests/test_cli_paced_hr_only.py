@@ -46,8 +46,11 @@ def test_rr_then_none_with_contact_is_hr_only_and_reversible() -> None:
     assert never[-1] == "hr_only" and not src2.rr_received
 
 
-def _blipping_source(engine: PacingEngine, *, rr_received: bool) -> object:
-    """The simulated person, whose status goes HR-only and back once, at beat 200."""
+def _blipping_source(
+    engine: PacingEngine, *, rr_received: bool, back: bool = True, rr_after: bool = False
+) -> object:
+    """The simulated person, whose status goes HR-only at beat 200 and (``back``) at once back
+    to streaming, with RR received from then on when ``rr_after``."""
     sim = _paced.simulated_source(engine, seed=1, resonance_bpm=5.5, speed="max")
     beats = sim._beats
 
@@ -58,7 +61,10 @@ def _blipping_source(engine: PacingEngine, *, rr_received: bool) -> object:
             if k == 200:
                 st = sim.status
                 sim._set_status(dataclasses.replace(st, state=SourceState.HR_ONLY))
-                sim._set_status(dataclasses.replace(st, state=SourceState.STREAMING))
+                if rr_after:
+                    sim.rr_received = True  # type: ignore[attr-defined]
+                if back:
+                    sim._set_status(dataclasses.replace(st, state=SourceState.STREAMING))
             yield b
 
     sim._beats = with_blip  # type: ignore[method-assign]
@@ -74,9 +80,25 @@ def test_a_blip_after_rr_does_not_end_the_run() -> None:
     assert events  # paced to the end
 
 
-def test_hr_only_before_any_rr_ends_the_run() -> None:
+def test_first_packets_without_rr_then_rr_does_not_end_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Review finding 5 (s09): a strap whose first 3 packets carry no RR (just put on), then RR
+    # each second, ended practice as "heart rate only": the run ended at the first hr_only.
+    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.01)
     engine = PacingEngine(mode=PacingMode.ADAPTIVE)
-    source = _blipping_source(engine, rr_received=False)
+    source = _blipping_source(engine, rr_received=False, rr_after=True)
+    events: list[object] = []
+    _paced.run_paced(engine, source, on_event=lambda e: events.append(e) or False, until_s=400.0)  # type: ignore[arg-type]
+    assert events  # paced to the end
+
+
+def test_hr_only_before_any_rr_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # hr_only, no RR since connecting, for _BPM_ONLY_AFTER_S (shortened: the simulated person
+    # runs at full speed, its 400 s take less than a real second)
+    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.0)
+    engine = PacingEngine(mode=PacingMode.ADAPTIVE)
+    source = _blipping_source(engine, rr_received=False, back=False)
     with pytest.raises(typer.Exit) as info:
         _paced.run_paced(engine, source, on_event=lambda e: False, until_s=400.0)  # type: ignore[arg-type]
     assert info.value.exit_code == 1

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -37,12 +39,20 @@ from api.pipeline import (
     play,
     session_stages,
 )
-from breathing import PacingEngine, PacingEvent, PacingMode
-from sensors import BeatSource, SimulatedPerson, SimulatorSource, SourceState, SourceStatus
+from breathing import BreathStage, PacingEngine, PacingEvent, PacingMode
+from sensors import (
+    Beat,
+    BeatSource,
+    SimulatedPerson,
+    SimulatorSource,
+    SourceState,
+    SourceStatus,
+)
 from sensors.ble_sources import BLE_STREAMS
 
 __all__ = [
     "LIVE_HINT",
+    "CueOpt",
     "DeviceOpt",
     "JsonOpt",
     "LagOpt",
@@ -54,6 +64,7 @@ __all__ = [
     "live_source",
     "run_paced",
     "simulated_source",
+    "want_cue",
 ]
 
 LIVE_HINT = (
@@ -186,6 +197,79 @@ def choose_source(
     )
 
 
+#: The terminal's words for each stage of the breath (the page animates the pacer itself).
+_CUE_WORDS = {
+    BreathStage.INHALE: "breathe in",
+    BreathStage.HOLD_AFTER_INHALE: "hold",
+    BreathStage.EXHALE: "breathe out",
+    BreathStage.HOLD_AFTER_EXHALE: "hold",
+}
+
+#: ``--cue/--no-cue`` of ``assess`` and ``practice``.
+CueOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--cue/--no-cue",
+        help="Print a breathing cue line (breathe in / breathe out) at each change of the "
+        "breath; default: when the output is a terminal. The web page (hrvpace serve) shows "
+        "the animated pacer.",
+    ),
+]
+
+
+def want_cue(cue: bool | None, *, as_json: bool) -> bool:
+    """``--cue``/``--no-cue`` as given, else: when stdout is a terminal and not ``--json``."""
+    if cue is not None:
+        return cue
+    return not as_json and sys.stdout.isatty()
+
+
+class _BreathingCue(Listener):
+    """A line at each change of the breath's stage, on the beats' session time.
+
+    Text: ``0:42  breathe in  (6.0/min)`` on stdout; with ``as_json`` a JSON object per line
+    on stderr (stdout keeps the command's one result). Beat-driven, so a cue comes with the
+    first beat in the new stage (about a second late at most; the page's pacer is exact).
+    """
+
+    def __init__(self, engine: PacingEngine, *, as_json: bool) -> None:
+        self._engine = engine
+        self._as_json = as_json
+        self._stage: BreathStage | None = None
+
+    def on_beat(self, beat: Beat) -> None:
+        phase = self._engine.guidance(beat.t_s).phase
+        if phase.stage is self._stage:
+            return
+        self._stage = phase.stage
+        if self._as_json:
+            event: dict[str, Any] = {"event": "cue", "t_s": round(beat.t_s, 3)}
+            event.update(stage=str(phase.stage), rate_bpm=round(phase.rate_bpm, 4))
+            typer.echo(json.dumps(event), err=True)
+            return
+        minutes, seconds = divmod(int(beat.t_s), 60)
+        typer.echo(
+            f"{minutes}:{seconds:02d}  {_CUE_WORDS[phase.stage]}  ({phase.rate_bpm:.1f}/min)"
+        )
+
+
+def _status_printer(as_json: bool) -> Callable[[SourceStatus], None]:
+    """Print the source's state changes (connected, reconnecting, no contact, ...) on stderr."""
+    last: list[SourceState] = []
+
+    def show(status: SourceStatus) -> None:
+        if last and status.state is last[-1]:
+            return  # not every heart-rate update
+        last.append(status.state)
+        if as_json:
+            event = {"event": "status", "state": str(status.state), "message": status.message}
+            typer.echo(json.dumps(event), err=True)
+        else:
+            typer.echo(f"[{status.state}] {status.message}", err=True)
+
+    return show
+
+
 class _PacingOutput(Listener):
     """Hands each pacing event to the command; its ``True`` ends the run."""
 
@@ -204,16 +288,28 @@ def run_paced(
     until_s: float | None = None,
     listeners: tuple[Listener, ...] = (),
     doing: str = "pace",
+    show_status: bool = False,
+    cue: bool = False,
+    as_json: bool = False,
 ) -> None:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
     A failing source exits with its reason (exit code 1); Ctrl-C exits with 130. A device that
-    sends heart rate without RR intervals (the source's state ``hr_only``) ends the run at once
-    with exit code 1: the message says it cannot ``doing`` from bpm, and whether the device
-    offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
+    sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
+    since it connected ends the run with exit code 1 once it has stayed so for
+    :data:`_BPM_ONLY_AFTER_S`: the message says it cannot ``doing`` from bpm, and whether the
+    device offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
+
+    ``show_status``: print the source's state changes on stderr (a device: connecting,
+    connected, reconnecting, no skin contact; JSON lines with ``as_json``). ``cue``: a breathing
+    cue line at each change of the breath (:class:`_BreathingCue`).
     """
+    if show_status:
+        source.add_status_listener(_status_printer(as_json))
+    if cue:
+        listeners = (*listeners, _BreathingCue(engine, as_json=as_json))
     pacer = Pacing(engine, PacingMode, active=True, default_rate_bpm=engine.rate_bpm)
     stages = session_stages(pacer=pacer, microbreaks=False)
     pipeline = assemble(
@@ -233,6 +329,12 @@ def run_paced(
         typer.echo(f"hrvpace: {result.message}", err=True)
         raise typer.Exit(1)
 
+
+#: How long a source must stay ``hr_only``, with no RR since it connected, before the run ends
+#: as bpm-only (s, the event loop's real time). The source says ``hr_only`` after 3 packets
+#: without RR (quick, for the page's label); a strap just put on sends its first seconds of
+#: packets without RR, then RR: the run waits this long for the first RR before it gives up.
+_BPM_ONLY_AFTER_S = 10.0
 
 #: How long the device probe after an HR-only run may listen (it reads the device's PMD
 #: features on connecting, before it listens).
@@ -279,23 +381,36 @@ class _BpmOnly:
 
 
 async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _BpmOnly | None]:
-    """Play the session; end it as soon as its source says it sends heart rate only.
+    """Play the session; end it when its source has said it sends heart rate only for a while.
 
     Only before any RR interval has arrived: a device that sent RR and then stops (lost contact
-    for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap.
+    for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap. And
+    only once the source has stayed ``hr_only`` for :data:`_BPM_ONLY_AFTER_S` without any RR:
+    a strap whose first packets carry no RR (just put on) and then sends RR goes on.
 
     Returns the session's result and, for a device in HR-only mode, what the device probe
     (:func:`sensors.probe_rr_intervals`, once the session's link is closed) says it offers.
     """
     hr_only = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    judging: list[asyncio.TimerHandle] = []  # the pending judgement, if any
 
-    def watch(status: SourceStatus) -> None:
+    def bpm_only_now() -> bool:
         # Only a device that has sent no RR since it connected is bpm-only; RR that stop for a
         # while later (a strap slipping) is a gap the session rides out, as a live one does.
-        if status.state is SourceState.HR_ONLY and not getattr(
-            pipeline.source, "rr_received", False
-        ):
+        source = pipeline.source
+        return source.status.state is SourceState.HR_ONLY and not getattr(
+            source, "rr_received", False
+        )
+
+    def judge() -> None:
+        judging.clear()
+        if bpm_only_now():
             hr_only.set()
+
+    def watch(status: SourceStatus) -> None:
+        if not judging and not hr_only.is_set() and bpm_only_now():
+            judging.append(loop.call_later(_BPM_ONLY_AFTER_S, judge))
 
     pipeline.source.add_status_listener(watch)
     session = asyncio.ensure_future(play(pipeline))
@@ -303,6 +418,8 @@ async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _Bp
     try:
         await asyncio.wait({session, noticed}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # HR-only noticed, or this run cancelled (Ctrl-C): the session closes its link
+        for handle in judging:
+            handle.cancel()
         noticed.cancel()
         if not session.done():
             session.cancel()

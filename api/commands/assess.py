@@ -18,6 +18,7 @@ import typer
 
 from api.commands._options import read_speed
 from api.commands._paced import (
+    CueOpt,
     DeviceOpt,
     JsonOpt,
     LagOpt,
@@ -27,6 +28,7 @@ from api.commands._paced import (
     StreamOpt,
     choose_source,
     run_paced,
+    want_cue,
 )
 from breathing import (
     AssessmentDone,
@@ -97,6 +99,7 @@ def assess(
         float | None, typer.Option("--step-s", help="Seconds per rate (default 120).")
     ] = None,
     as_json: JsonOpt = False,
+    cue: CueOpt = None,
 ) -> None:
     """Find the resonance breathing rate: 6.5, 6.0, 5.5, 5.0, 4.5 breaths/min, ~2 min each."""
     if simulate:
@@ -132,7 +135,15 @@ def assess(
             )
         return isinstance(event, AssessmentDone)
 
-    run_paced(engine, source, on_event=on_event, doing="assess the resonance")
+    run_paced(
+        engine,
+        source,
+        on_event=on_event,
+        doing="assess the resonance",
+        show_status=device is not None,
+        cue=want_cue(cue, as_json=as_json),
+        as_json=as_json,
+    )
     result = engine.assessment_result
     if result is None:  # the source ended early (cannot happen with the simulator)
         typer.echo("the assessment did not finish", err=True)

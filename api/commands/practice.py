@@ -16,6 +16,7 @@ import typer
 
 from api.commands._options import read_speed
 from api.commands._paced import (
+    CueOpt,
     DeviceOpt,
     JsonOpt,
     LagOpt,
@@ -25,6 +26,7 @@ from api.commands._paced import (
     StreamOpt,
     choose_source,
     run_paced,
+    want_cue,
 )
 from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
 
@@ -79,6 +81,7 @@ def practice(
     speed: SpeedOpt = "1",
     breathing_lag_s: LagOpt = 0.0,
     as_json: JsonOpt = False,
+    cue: CueOpt = None,
 ) -> None:
     """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
     if simulate:
@@ -113,7 +116,16 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
-    run_paced(engine, source, on_event=on_event, until_s=duration_s, doing="pace the practice")
+    run_paced(
+        engine,
+        source,
+        on_event=on_event,
+        until_s=duration_s,
+        doing="pace the practice",
+        show_status=device is not None,
+        cue=want_cue(cue, as_json=as_json),
+        as_json=as_json,
+    )
     if fixed:
         trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
     settled, not_settled = settled_rate(trace, duration_s)

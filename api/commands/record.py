@@ -133,7 +133,7 @@ async def _record(
     writers: dict[str, Any] | None = None,
 ) -> None:
     from api._version import __version__
-    from sensors.beat import SourceStatus
+    from sensors.beat import SourceState, SourceStatus
     from sensors.ble import BleStrapSource
     from sensors.clock import SystemClock
     from sensors.formats.pmd_streams import (
@@ -166,12 +166,19 @@ async def _record(
         else BleStrapSource(device, clock=clock, scan_timeout_s=scan_timeout_s)
     )
     last_state: list[str] = []
+    open_writer: list[RecordingWriter] = []  # the recording, once it is open
 
     def show(status: SourceStatus) -> None:
-        # state changes only (reconnecting, HR-only, ...), not every heart-rate update
+        # state changes only (reconnecting, HR-only, no contact, ...), not every heart-rate
+        # update
         if not last_state or status.state != last_state[-1]:
+            was_no_contact = bool(last_state) and last_state[-1] == SourceState.NO_CONTACT
             last_state.append(status.state)
             typer.echo(f"[{status.state}] {status.message}", err=True)
+            # a stretch without skin contact has no beats to carry it: the file keeps it
+            lost = status.state is SourceState.NO_CONTACT
+            if open_writer and status.contact_t_s is not None and (lost or was_no_contact):
+                open_writer[0].write_contact(status.contact_t_s, not lost)
 
     strap.add_status_listener(show)
     rates = {k: STREAM_SETTINGS[k].get(SettingType.SAMPLE_RATE) for k in streams}
@@ -204,6 +211,7 @@ async def _record(
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
         with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
+            open_writer.append(writer)
             limit = None if minutes is None else minutes * 60.0
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(limit):

@@ -52,6 +52,9 @@ const state = {
   signal: null,
   signalSeq: -Infinity, // seq of the live signal message last applied
   signalT: null, // session time of that signal (its beat)
+  // the source says the strap has no skin contact (live status `source_state` "no_contact"):
+  // it sends no beats then, so only the status can tell
+  noContact: false,
   guidance: null,
   // the live seq from which messages reflect the last breathing command's answer (its `seq`):
   // guidance numbered lower was published before the command (live messages wait for storage,
@@ -220,6 +223,7 @@ function detach() {
   state.fill = null; // a read still under way belongs to the session left
   state.guidance = null;
   state.signal = null;
+  state.noContact = false;
   microBreaks.detach();
   $("session-stop").disabled = true;
 }
@@ -470,8 +474,8 @@ function renderQuality() {
     el.textContent = "-";
     el.dataset.level = "";
     el.dataset.source = "";
-    note.dataset.reason = "";
-    note.textContent = "clean beats, last 60 s";
+    note.dataset.reason = state.noContact ? "no-contact" : "";
+    note.textContent = state.noContact ? NO_CONTACT_NOTE : "clean beats, last 60 s";
     return;
   }
   const level = q >= 0.9 ? "good" : q >= 0.7 ? "fair" : "poor";
@@ -480,7 +484,7 @@ function renderQuality() {
   el.dataset.source = fromServer ? "server" : "page";
   // a lost contact is the strap's whatever the rhythm (as the pacer holds for it first)
   let reason = level;
-  if (fromServer && s.contact === false) reason = "no-contact";
+  if (state.noContact || (fromServer && s.contact === false)) reason = "no-contact";
   else if (fromServer && s.irregular_rhythm === true) reason = "irregular";
   note.dataset.reason = reason;
   note.textContent = reason === "irregular" ? IRREGULAR_NOTE : reason === "no-contact" ? NO_CONTACT_NOTE : QUALITY_NOTES[level];
@@ -537,6 +541,13 @@ function onStatus(msg) {
   $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %`;
   $("st-beats").textContent = String(msg.n_beats);
   if (msg.message) $("st-state").title = msg.message;
+  // lost skin contact: no beats come, so the status is what says it (the note and the tile)
+  const noContact = msg.source_state === "no_contact";
+  if (noContact) $("st-contact").textContent = "NO CONTACT";
+  if (noContact !== state.noContact) {
+    state.noContact = noContact;
+    renderQuality();
+  }
   if (msg.source_state === "hr_only" && typeof msg.heart_rate_bpm === "number") {
     // A strap that reports heart rate but no RR intervals: HR only, no HRV (never made up).
     $("heart-rate").textContent = Math.round(msg.heart_rate_bpm);

@@ -37,9 +37,23 @@ Lord Howe's 30 min) within :data:`CLOCK_CHANGE_TOLERANCE_S` is the clock changin
 of lost beats: the step is taken off the missing time, and what remains is a gap only by the
 same 0.6-RR rule (a recording over the spring-forward night keeps its length). A real dropout
 of exactly one hour (within 1.5 s) would be read as the clock change: stated, and improbable.
+
+Live
+----
+A live source cannot wait for the ``W`` beats after a beat. :class:`LiveGapRule` applies the
+causal half of rule 1 as each beat comes: beat ``i`` follows a gap when its *own* offset exceeds
+every offset of the previous ``W`` beats by more than 0.6 RR,
+``d[i] - max(d[i-W : i]) > 0.6 * rr_ms[i] / 1000``. Since ``d[i] >= min(d[i : i+W])``, every beat
+:func:`infer_gaps` marks, this rule marks too (computed on the same floats: hrvpace recordings
+keep ``t_s`` and ``rr_ms`` exactly), so a live stream and the replay of its recording (which
+keeps the live marks and adds the inferred ones) have the same gaps. The price is a notification
+that comes late by more than the latency band plus 0.6 RR, marked live as a gap it was not (a
+safe error: one successive difference skipped).
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -47,7 +61,13 @@ from numpy.typing import NDArray
 
 from sensors.formats._common import beat_elapsed_s
 
-__all__ = ["CLOCK_CHANGE_TOLERANCE_S", "ENVELOPE_BEATS", "infer_gaps", "timeline_with_gaps"]
+__all__ = [
+    "CLOCK_CHANGE_TOLERANCE_S",
+    "ENVELOPE_BEATS",
+    "LiveGapRule",
+    "infer_gaps",
+    "timeline_with_gaps",
+]
 
 #: Width ``W`` (beats) of the windows before and after each beat.
 ENVELOPE_BEATS = 8
@@ -122,3 +142,29 @@ def timeline_with_gaps(
     An interval of 0 or below adds no time (:func:`sensors.formats._common.beat_elapsed_s`).
     """
     return start_s + beat_elapsed_s(rr_ms) + np.cumsum(missing_s)
+
+
+class LiveGapRule:
+    """The causal half of :func:`infer_gaps`'s rule 1, one beat at a time (module docstring).
+
+    Feed every beat of a stream, in order, from its first: ``rule.follows_gap(t_s, rr_ms)``
+    says whether that beat follows a gap by its timing. Its offsets are computed as
+    :func:`infer_gaps` computes them on the stream's recording (``t_s`` minus the running sum
+    of the RR intervals, 0 or below adding nothing), so it marks every beat that function would.
+    """
+
+    def __init__(self, window: int = ENVELOPE_BEATS) -> None:
+        self._cum_ms = 0.0
+        self._before: deque[float] = deque(maxlen=window)
+
+    def follows_gap(self, t_s: float, rr_ms: float) -> bool:
+        """Take the next beat; True when its offset rose above the last ``W`` by > 0.6 RR."""
+        self._cum_ms += max(rr_ms, 0.0)
+        d = t_s - self._cum_ms / 1000.0
+        gap = (
+            bool(self._before)
+            and rr_ms > 0
+            and (d - max(self._before) > _GAP_FRACTION_OF_RR * rr_ms / 1000.0)
+        )
+        self._before.append(d)
+        return gap

@@ -2,11 +2,14 @@ r"""hrvpace's own recording format: a versioned CSV written beat by beat (privat
 
 Layout (UTF-8, ``\n`` line ends)::
 
-    # hrvpace-recording v1
+    # hrvpace-recording v2
     # meta {"device": "Polar H10 1A2B3C4D", "start_time": "2026-11-23T10:15:00+00:00"}
     t_s,rr_ms,arrived_at_unix_s,contact,gap_before,heart_rate_bpm
     0.8125,812.5,1763892900.8125,1,0,74
     1.62109375,808.59375,1763892901.64,1,0,
+    # contact {"t_s": 2.4, "contact": false}
+    # contact {"t_s": 9.1, "contact": true}
+    9.9,800.0,1763892910.3,1,1,75
 
 - line 1 names the format and its version; a reader refuses versions it does not know;
 - line 2 is ``# meta`` and one JSON object (device, start time, anything the recorder knows);
@@ -14,7 +17,12 @@ Layout (UTF-8, ``\n`` line ends)::
 - then one line per beat, exactly the fields of :class:`sensors.Beat`: floats are written with
   Python's shortest round-trip ``repr``, so reading gives back the *identical* float64 values;
   ``contact`` is ``1``/``0``/empty (unknown), ``gap_before`` ``1``/``0``, ``heart_rate_bpm``
-  empty when the device did not report one.
+  empty when the device did not report one;
+- ``# contact`` lines (v2) keep a stretch without skin contact, in which a strap sends no
+  beats and so no beat line could keep it: one with ``"contact": false`` where the stretch
+  began (``t_s`` on the beats' timeline), one with ``"contact": true`` where contact came back.
+  The reader returns them in ``meta["contact_changes"]`` as ``[t_s, contact]`` pairs. Version
+  1 files (no such lines) are read as before.
 
 Each beat is written and flushed at once (and ``fsync``-ed when asked), so a crash loses at
 most the line being written; a reader accepts a last line cut short without its newline (it is
@@ -51,7 +59,10 @@ from sensors.formats.gaps import infer_gaps
 __all__ = ["MAGIC", "RecordingWriter", "looks_like_hrvpace", "read_hrvpace"]
 
 MAGIC = "# hrvpace-recording"
-VERSION = 1
+VERSION = 2
+#: Versions this reader reads (v1: the same without ``# contact`` lines).
+_READABLE_VERSIONS = (1, 2)
+_CONTACT_LINE = "# contact"
 COLUMNS = ("t_s", "rr_ms", "arrived_at_unix_s", "contact", "gap_before", "heart_rate_bpm")
 _CONTACT_CODES = {"1": CONTACT_YES, "0": CONTACT_NO, "": CONTACT_UNKNOWN}
 
@@ -150,6 +161,15 @@ class RecordingWriter:
         )
         self._n += 1
 
+    def write_contact(self, t_s: float, contact: bool) -> None:
+        """Record that skin contact was lost (``contact=False``) or came back at ``t_s``."""
+        if not math.isfinite(float(t_s)):
+            raise RecordingFormatError(
+                f"contact change at t_s={t_s!r}: must be finite", path=str(self.path)
+            )
+        change = json.dumps({"t_s": float(t_s), "contact": bool(contact)})
+        self._emit(f"{_CONTACT_LINE} {change}\n")
+
     def close(self) -> None:
         """Close the file; safe to call twice."""
         if self._file is not None:
@@ -187,10 +207,10 @@ def read_hrvpace(path: str) -> Recording:
             f"not an hrvpace recording: line 1 must be '{MAGIC} v{VERSION}'", path=path, line=1
         )
     version = head[len(MAGIC) :].strip()
-    if version != f"v{VERSION}":
+    if version not in {f"v{v}" for v in _READABLE_VERSIONS}:
         raise RecordingFormatError(
             f"unsupported hrvpace recording version {quote(version)} "
-            f"(this hrvpace reads v{VERSION})",
+            f"(this hrvpace reads {', '.join(f'v{v}' for v in _READABLE_VERSIONS)})",
             path=path,
             line=1,
         )
@@ -214,9 +234,13 @@ def read_hrvpace(path: str) -> Recording:
     first_data = idx + 1
     rows: list[list[str]] = []
     numbers: list[int] = []
+    contact_changes: list[list[Any]] = []
     for k, raw in enumerate(lines[first_data:], start=first_data + 1):
         s = raw.strip()
         if not s:
+            continue
+        if s.startswith(_CONTACT_LINE) and version != "v1":
+            contact_changes.append(_contact_change(s[len(_CONTACT_LINE) :], path=path, line=k))
             continue
         fields = s.split(",")
         if len(fields) != len(COLUMNS):
@@ -273,7 +297,9 @@ def read_hrvpace(path: str) -> Recording:
     gaps = recorded_gaps | inferred
     meta.setdefault("path", path)
     meta["units"] = "ms"
-    meta["format_version"] = VERSION
+    meta["format_version"] = int(version[1:])
+    if contact_changes:
+        meta["contact_changes"] = contact_changes
     meta["truncated_last_line"] = truncated
     meta["n_gaps"] = int(gaps.sum())
     return Recording(
@@ -287,3 +313,25 @@ def read_hrvpace(path: str) -> Recording:
         start_s=0.0,
         meta=meta,
     )
+
+
+def _contact_change(text: str, *, path: str, line: int) -> list[Any]:
+    """``[t_s, contact]`` of a ``# contact`` line's JSON object."""
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordingFormatError(
+            f"the contact line is not valid JSON ({exc.msg})", path=path, line=line
+        ) from None
+    t_s = loaded.get("t_s") if isinstance(loaded, dict) else None
+    contact = loaded.get("contact") if isinstance(loaded, dict) else None
+    if (
+        not isinstance(t_s, int | float)
+        or isinstance(t_s, bool)
+        or not math.isfinite(t_s)
+        or not isinstance(contact, bool)
+    ):
+        raise RecordingFormatError(
+            'a contact line needs {"t_s": <number>, "contact": true|false}', path=path, line=line
+        )
+    return [float(t_s), contact]

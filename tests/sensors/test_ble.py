@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from sensors import (
     ConnectionLostError,
     DeviceNotFoundError,
     HeartRateMeasurement,
+    RecordingWriter,
     SourceState,
     SourceStatus,
     VirtualClock,
@@ -522,7 +523,8 @@ async def test_cli_record_writes_a_replayable_recording(bluez: FakeBluez, tmp_pa
     assert rec.source_format == "hrvpace"
     assert list(rec.rr_ms) == [1000.0, 750.0, rr_ms_from_raw(800)]
     assert [rec.contact_at(i) for i in range(3)] == [True, True, False]
-    assert not rec.gaps.any()
+    # the skipped packet may have carried beats: the beat after it follows a gap
+    assert rec.gaps.tolist() == [False, False, True]
     assert rec.arrived_at is not None and rec.arrived_at[0] == rec.arrived_at[1]
     assert rec.t_s[1] - rec.t_s[0] == pytest.approx(0.75)
     assert rec.meta.get("device_address") == H10
@@ -587,3 +589,177 @@ async def test_every_reconnect_marks_its_gap_across_many_quick_drops(bluez: Fake
     missed = [i for i in range(n_packets) if want[i] and not marked[i]]
     extra = [i for i in range(n_packets) if marked[i] and not want[i]]
     assert missed == [] and extra == [], (missed, extra)
+
+
+async def _until_status(strap: BleStrapSource, done: Callable[[SourceStatus], bool]) -> None:
+    """Wait until the source publishes a status ``done`` accepts (the packet was taken: its
+    beats, published after the status in the same step, are with the consumer too)."""
+    ready = asyncio.Event()
+
+    def check(status: SourceStatus) -> None:
+        if done(status):
+            ready.set()
+
+    strap.add_status_listener(check)
+    check(strap.status)
+    await asyncio.wait_for(ready.wait(), STEP)
+
+
+async def test_live_marks_the_gaps_a_replay_of_its_recording_finds(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # Review finding 2 (s03/s06): a packet with RR [0, 1024] was rejected whole, a contact-lost
+    # stretch (packets without RR) and a skipped packet left no mark, so the live stream took
+    # successive differences across holes the replay of its recording marked as gaps.
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=1000.0)
+    got: list[Beat] = []
+    zero_then_good = bytes([0x16, 60]) + (0).to_bytes(2, "little") + (1024).to_bytes(2, "little")
+    async with source(clock=clock) as strap:
+
+        async def consume() -> None:
+            async for beat in strap:
+                got.append(beat)
+
+        consumer = asyncio.ensure_future(consume())
+        hr = 60
+
+        async def send(payload: bytes | None = None, *, after_s: float = 1.0) -> None:
+            # one packet a second; wait until the source took it (its heart rate is shown)
+            nonlocal hr
+            hr = 121 - hr  # 60, 61, 60, ...: every packet changes the heart rate shown
+            await clock.sleep(after_s)
+            data = payload if payload is not None else packet(1024, hr=hr)
+            if payload is not None:
+                data = data[:1] + bytes([hr]) + data[2:]
+            bluez.notify(H10, data)
+            await _until_status(strap, lambda status: status.heart_rate_bpm == hr)
+
+        for _ in range(5):
+            await send()
+        await send(zero_then_good)  # beat 5: follows the left-out zero
+        for _ in range(3):
+            await send()
+        for _ in range(3):
+            await send(bytes([0x04, 0]))  # contact lost, no RR: 3 s of beats lost
+        await send()  # beat 9: after the contact-lost stretch (found by its time)
+        for _ in range(3):
+            await send()
+        bluez.notify(H10, bytes([0x10, 70, 0x00]))  # malformed, skipped (same second)
+        await _until_status(strap, lambda status: status.malformed_packets == 2)
+        await send(after_s=0.0)  # beat 13: after the skipped packet
+        for _ in range(10):
+            await send()
+        consumer.cancel()
+
+    assert [b.rr_ms for b in got] == [1000.0] * 24  # the zero's packet keeps its good RR
+    live = [b.gap_before for b in got]
+    assert [i for i, g in enumerate(live) if g] == [5, 9, 13]
+    out = tmp_path / "live.csv"
+    with RecordingWriter(out) as writer:
+        for beat in got:
+            writer.write(beat)
+    replayed = read_recording(out)
+    assert replayed.gaps.tolist() == live
+
+
+async def test_lost_skin_contact_is_a_status_and_clears_when_contact_returns(
+    bluez: FakeBluez,
+) -> None:
+    # Review finding 3 (s12): a strap sending "no contact" without RR for 20 s stayed
+    # 'streaming' with no message; lost contact never reached the UI, API or recording.
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=1000.0)
+    seen: list[SourceStatus] = []
+    async with source(clock=clock) as strap:
+        strap.add_status_listener(seen.append)
+        got: list[Beat] = []
+
+        async def consume() -> None:
+            async for beat in strap:
+                got.append(beat)
+
+        consumer = asyncio.ensure_future(consume())
+        hr = 60
+
+        async def send(payload: bytes) -> None:
+            nonlocal hr
+            hr = 121 - hr
+            await clock.sleep(1.0)
+            bluez.notify(H10, payload[:1] + bytes([hr]) + payload[2:])
+            await _until_status(strap, lambda status: status.heart_rate_bpm == hr)
+
+        for _ in range(3):
+            await send(packet(1024))
+        await send(bytes([0x04, 0]))  # t 4.0: contact lost, no RR
+        for _ in range(2):
+            await send(bytes([0x04, 0]))
+        assert strap.status.state is SourceState.STREAMING  # 2 s: a strap shifting, not yet
+        await send(bytes([0x04, 0]))  # 3 s since the first
+        assert strap.status.state is SourceState.NO_CONTACT
+        assert strap.status.message.startswith("no skin contact: check the strap")
+        assert strap.status.contact_t_s == pytest.approx(4.0)
+        await send(bytes([0x04, 0]))
+        await send(packet(1024))  # t 9.0: contact and beats again
+        assert strap.status.state is SourceState.STREAMING
+        assert strap.status.message.startswith("skin contact back")
+        assert strap.status.contact_t_s == pytest.approx(9.0)
+        consumer.cancel()
+    states = [s.state for s in seen]
+    assert states.count(SourceState.NO_CONTACT) == 2  # entered (and one heart-rate update)
+    assert SourceState.HR_ONLY not in states  # no RR without contact is not HR-only
+    assert [b.gap_before for b in got] == [False, False, False, True]
+
+
+async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "contact.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.12")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.notify(H10, packet(1024, hr=60))
+    for _ in range(5):  # 3.2 s without contact
+        await asyncio.sleep(0.8)
+        bluez.notify(H10, bytes([0x04, 60]))
+    await asyncio.sleep(0.8)
+    bluez.notify(H10, packet(1024, hr=60))
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 0, result.stderr
+    assert "[no_contact] no skin contact: check the strap" in result.stderr
+    assert "[streaming] skin contact back" in result.stderr
+    rec = read_recording(out)
+    assert len(rec.rr_ms) == 2 and rec.gaps.tolist() == [False, True]
+    (lost_t, lost), (back_t, back) = rec.meta["contact_changes"]
+    assert (lost, back) == (False, True)
+    assert rec.t_s[0] + 0.7 < lost_t < rec.t_s[0] + 0.9  # the first packet without contact
+    assert back_t == pytest.approx(rec.t_s[1], abs=1e-9)  # contact back with the next beat
+
+
+@pytest.mark.timeout(60)
+async def test_cli_practice_with_a_device_shows_connection_states_and_cues(
+    bluez: FakeBluez,
+) -> None:
+    # Review finding 4 (s05): practice/assess --device printed nothing about the connection
+    # (not even a drop and reconnect) and no pacer at all.
+    bluez.add_strap(polar_h10())
+    args = ("practice", "--device", H10, "--fixed", "--minutes", "0.15", "--cue")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    for k in range(14):
+        if k == 5:
+            bluez.drop(H10)
+            await bluez.wait_notifying(H10, timeout_s=10.0)
+        bluez.notify(H10, packet(1024, hr=60))
+        await asyncio.sleep(1.0)
+        if running.done():
+            break
+    result = await asyncio.wait_for(running, 20.0)
+    assert result.exit_code == 0, result.stderr
+    assert "[connecting] looking for the strap" in result.stderr
+    assert "[streaming] connected to Polar H10 A1B2C3D4" in result.stderr
+    assert "[reconnecting] the connection to Polar H10 A1B2C3D4 was lost" in result.stderr
+    assert "[streaming] reconnected" in result.stderr
+    cues = [line for line in result.stdout.splitlines() if "breathe" in line]
+    assert any("breathe in" in c for c in cues) and any("breathe out" in c for c in cues)

@@ -108,9 +108,23 @@ measurements = st.builds(
     energy_expended_kj=st.none() | st.integers(min_value=0, max_value=0xFFFF),
     sensor_contact=st.sampled_from([None, True, False]),
 )
+# the same with k RR values of 0 among the valid ones, at k distinct places of the field
+measurements_with_zeros = st.tuples(measurements, st.integers(0, 3)).flatmap(
+    lambda mk: st.sets(
+        st.integers(0, max(0, len(mk[0].rr_ms) + mk[1] - 1)), min_size=mk[1], max_size=mk[1]
+    ).map(
+        lambda places: HeartRateMeasurement(
+            mk[0].heart_rate_bpm,
+            rr_ms=mk[0].rr_ms,
+            energy_expended_kj=mk[0].energy_expended_kj,
+            sensor_contact=mk[0].sensor_contact,
+            zero_rr_at=tuple(sorted(places)),
+        )
+    )
+)
 
 
-@given(m=measurements, uint16=st.booleans(), rr_flag_when_empty=st.booleans())
+@given(m=measurements_with_zeros, uint16=st.booleans(), rr_flag_when_empty=st.booleans())
 def test_decode_inverts_encode(
     m: HeartRateMeasurement, uint16: bool, rr_flag_when_empty: bool
 ) -> None:
@@ -123,7 +137,7 @@ def test_decode_inverts_encode(
     assert bool(flags & 0x01) == (uint16 or m.heart_rate_bpm > 255)
     assert bool(flags & 0x04) == (m.sensor_contact is not None)
     assert bool(flags & 0x08) == (m.energy_expended_kj is not None)
-    assert bool(flags & 0x10) == (bool(m.rr_ms) or rr_flag_when_empty)
+    assert bool(flags & 0x10) == (bool(m.rr_ms or m.zero_rr_at) or rr_flag_when_empty)
     assert flags & 0xE0 == 0
 
 
@@ -161,8 +175,6 @@ def test_encode_rejects_out_of_range_fields() -> None:
             r"RR-interval field at byte offset 2 has an odd number of bytes \(3\)",
         ),
         (bytes([0x18, 70, 1, 0, 0x00]), r"RR-interval field at byte offset 4 .*odd"),
-        (bytes([0x10, 70, 0x00, 0x04, 0x00, 0x00]), r"RR interval of 0 at byte offset 4"),
-        (bytes([0x10, 70, 0x00, 0x00]), r"RR interval of 0 at byte offset 2 \(RR value 1 of 1\)"),
     ],
 )
 def test_malformed_payload_names_problem_and_offset(payload: bytes, pattern: str) -> None:
@@ -256,3 +268,31 @@ def test_back_dated_spacing_equals_rr(raws: list[int], arrived: float) -> None:
     assert beats[-1].t_s == pytest.approx(arrived)
     for prev, cur in itertools.pairwise(beats):
         assert (cur.t_s - prev.t_s) * 1000.0 == pytest.approx(cur.rr_ms, abs=1e-6)
+
+
+# -- RR values of 0 ------------------------------------------------------------------------------
+
+
+def test_zero_rr_is_left_out_and_the_packets_valid_rr_are_kept() -> None:
+    # review finding: flag 0x16 with RR raws [0, 1024] was rejected whole, losing a real beat
+    m = decode_heart_rate_measurement(bytes([0x16, 60]) + struct.pack("<HH", 0, 1024))
+    assert m.rr_ms == (1000.0,) and m.zero_rr_at == (0,) and not m.ends_with_zero_rr
+    assert m.sensor_contact is True and m.heart_rate_bpm == 60
+    only_zero = decode_heart_rate_measurement(bytes([0x10, 70, 0x00, 0x00]))
+    assert only_zero.rr_ms == () and only_zero.zero_rr_at == (0,) and only_zero.ends_with_zero_rr
+    tail = decode_heart_rate_measurement(bytes([0x10, 70]) + struct.pack("<HH", 1024, 0))
+    assert tail.rr_ms == (1000.0,) and tail.zero_rr_at == (1,) and tail.ends_with_zero_rr
+
+
+def test_the_beat_after_a_left_out_zero_rr_follows_a_gap() -> None:
+    m = decode_heart_rate_measurement(bytes([0x10, 70]) + struct.pack("<HHHH", 800, 0, 1024, 512))
+    beats = beats_from_packet(m, arrived_at=10.0, session_start=0.0)
+    assert [b.rr_ms for b in beats] == [rr_ms_from_raw(800), 1000.0, 500.0]
+    assert [b.gap_before for b in beats] == [False, True, False]
+    # the zero adds no time: the valid beats keep their back-dated times
+    assert [b.t_s for b in beats] == pytest.approx([8.5, 9.5, 10.0])
+
+
+def test_encode_refuses_zero_places_outside_the_rr_field() -> None:
+    with pytest.raises(MalformedPacketError, match="zero_rr_at"):
+        encode_heart_rate_measurement(HeartRateMeasurement(70, rr_ms=(1000.0,), zero_rr_at=(2,)))

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
 
 from tests.sensors.fake_bluez import FakeBluez, PrivateBus
+from tests.sensors.test_ble import H10, packet, polar_h10
 from tests.sensors.test_ble_pmd import ACC_OFFER, SENSE, ppi_frame, pulse, verity_sense
 from tests.web.conftest import LAPTOP, WebServer
 from tests.web.test_page import new_page, page_errors, wait_until  # noqa: F401 - fixtures
@@ -116,3 +118,58 @@ def test_page_starts_a_ppi_session_with_motion_and_refuses_motion_with_hr(
         api.post(f"/api/v1/sessions/{live[0]['id']}/stop")
     # the browser logs the refused start (a 422 response) and nothing else
     assert [e for e in page_errors if "status of 422" not in e] == []
+
+
+@pytest.mark.timeout(120)
+def test_lost_skin_contact_shows_the_note_and_the_tile_from_the_status(
+    web_server: WebServer,
+    new_page: Callable[..., Any],  # noqa: F811
+    page_errors: list[str],  # noqa: F811
+    bluez: ThreadedBluez,
+) -> None:
+    # Review finding 3 (s12): a strap without skin contact sends "no contact" and no RR: no
+    # beat, no signal message; only the source's status can bring the README's note.
+    bluez.call(lambda: bluez.fake.add_strap(polar_h10()))
+    page = new_page(LAPTOP)
+    page.goto(f"{web_server.url}/#token={web_server.token}")
+    page.get_by_label("Heart-rate strap").check()
+    page.get_by_role("button", name="Scan for straps (5 s)").click()
+    page.get_by_text("1 strap(s) found").wait_for(timeout=20_000)
+    page.get_by_role("button", name="Start", exact=True).click()
+    bluez.run(bluez.fake.wait_notifying(H10, timeout_s=20))
+    wait_until(
+        lambda: page.locator("#conn-status").inner_text() == "Live",
+        timeout_s=10,
+        what="the page's live connection",
+    )
+    note = page.locator("#signal-quality-note")
+    for _ in range(3):
+        bluez.call(lambda: bluez.fake.notify(H10, packet(1024, hr=60)))
+        time.sleep(0.5)
+    wait_until(
+        lambda: page.locator("#st-contact").inner_text() == "yes", timeout_s=10, what="beats"
+    )
+    assert note.get_attribute("data-reason") != "no-contact"
+    with web_server.client() as api:
+        sid = next(s["id"] for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"])
+        for _ in range(5):  # 3.2 s of packets without contact and RR
+            time.sleep(0.8)
+            bluez.call(lambda: bluez.fake.notify(H10, bytes([0x04, 60])))
+        wait_until(
+            lambda: note.get_attribute("data-reason") == "no-contact",
+            timeout_s=10,
+            what="the no-contact note",
+        )
+        assert note.inner_text() == "no skin contact: check the strap"
+        assert page.locator("#st-contact").inner_text() == "NO CONTACT"
+        session = api.get(f"/api/v1/sessions/{sid}").json()
+        assert session["source_state"] == "no_contact"
+        bluez.call(lambda: bluez.fake.notify(H10, packet(1024, hr=60)))  # contact is back
+        wait_until(
+            lambda: note.get_attribute("data-reason") != "no-contact",
+            timeout_s=10,
+            what="the note to clear",
+        )
+        assert api.get(f"/api/v1/sessions/{sid}").json()["source_state"] == "streaming"
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert page_errors == []
