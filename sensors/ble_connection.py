@@ -10,7 +10,9 @@ PMD sources built on it) that owns the bleak client:
   time (``clock.now()``) and the connection (a number per connection attempt) they came on; a
   disconnect of the current client goes into the same queue;
 - after a drop it reconnects with exponential backoff (rescanning when BlueZ has forgotten the
-  device) and raises :class:`~sensors.errors.ConnectionLostError` only after
+  device) to the device it connected to first, by that device's address even when it was
+  found by name (another strap with the same name, a colleague's, is never taken over), and
+  raises :class:`~sensors.errors.ConnectionLostError` only after
   ``give_up_after_s``;
 - it publishes the source's status (connecting, streaming, reconnecting, failed, ended).
 
@@ -108,6 +110,10 @@ class BleConnection(BeatSource):
             raise ValueError(f"give_up_after_s must be >= 0, got {give_up_after_s!r}")
         self._target = target
         self._by_address = _is_address(target)
+        #: The address of the device connected to first: every later connection (reconnects,
+        #: a reopen) is to this device only, whatever the target was (a name is for the first
+        #: find only: two straps may share it).
+        self._pinned_address: str | None = None
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._reconnect = reconnect
         self._initial_backoff_s = initial_backoff_s
@@ -167,8 +173,10 @@ class BleConnection(BeatSource):
     async def _find(self) -> BLEDevice:
         from bleak import BleakScanner
 
-        target = self._target.casefold()
-        if self._by_address:
+        by_address = self._by_address or self._pinned_address is not None
+        shown = self._pinned_address or self._target
+        target = shown.casefold()
+        if by_address:
 
             def match(device: Any, adv: Any) -> bool:
                 return bool(device.address.casefold() == target)
@@ -183,11 +191,11 @@ class BleConnection(BeatSource):
                 match, timeout=self._scan_timeout_s, **_bluez_args(self._adapter)
             )
         except Exception as exc:
-            raise _translate(exc, f"scanning for {self._target}") from exc
+            raise _translate(exc, f"scanning for {shown}") from exc
         if device is None:
-            what = "address" if self._by_address else "name"
+            what = "address" if by_address else "name"
             raise DeviceNotFoundError(
-                f"no strap with {what} {self._target} was found in {self._scan_timeout_s:g} s: "
+                f"no strap with {what} {shown} was found in {self._scan_timeout_s:g} s: "
                 "is it worn (electrodes moistened), in range, and not connected to another app?"
             )
         return device
@@ -241,6 +249,8 @@ class BleConnection(BeatSource):
             raise _translate(exc, f"connecting to {device.name or device.address}") from exc
         # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
         self._client = client
+        if self._pinned_address is None:
+            self._pinned_address = device.address
         logger.info("connected to %s (%s)", device.name, device.address)
 
     async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:

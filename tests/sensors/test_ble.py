@@ -43,6 +43,7 @@ H10 = "A0:9E:1A:00:00:01"
 WATCH = "C4:7C:8D:00:00:02"
 LAMP = "DE:AD:BE:EF:00:03"
 SECOND_STRAP = "F1:00:00:00:00:04"
+COLLEAGUE = "A0:9E:1A:00:00:09"  # another H10 with the same advertised name as H10
 STEP = 2.0  # s: a generous bound for one D-Bus round trip on a loaded CI machine
 
 
@@ -303,6 +304,42 @@ async def test_drop_mid_stream_reconnects_marks_gap_and_loses_no_beat(
         # BlueZ forgot the device: it had to be found again by a new scan.
         starts = [m for _, m in bluez.method_calls if m == "StartDiscovery"]
         assert len(starts) >= 2
+
+
+async def first_notifying(bluez: FakeBluez, *addresses: str, timeout_s: float = 10.0) -> str:
+    """The first of ``addresses`` to be connected with notifications on."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            for address in addresses:
+                strap = bluez.strap(address)
+                if strap.connected and strap.notifying:
+                    return address
+            await asyncio.sleep(0.02)
+
+
+async def test_reconnect_by_name_goes_back_to_the_same_strap_not_another_with_its_name(
+    bluez: FakeBluez,
+) -> None:
+    # Review s07: opened by name, the strap drops and BlueZ forgets it while it is away; a
+    # colleague's strap with the same name is in range. Before the fix the rescan matched the
+    # name and streamed the colleague's beats under the first strap's address.
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=500.0)  # backoff waits cost no real time
+    async with source("Polar H10 A1B2C3D4", clock=clock, scan_timeout_s=0.3) as strap:
+        assert strap.status.device_address == H10
+        colleague = bluez.add_strap(polar_h10(address=COLLEAGUE, battery_pct=15))
+        it = aiter(strap)
+        bluez.notify(H10, packet(1024))
+        assert (await next_beat(it)).rr_ms == 1000.0
+        bluez.drop(H10, forget=True, away_s=1.0)  # a few reconnect scans miss it
+        after = asyncio.ensure_future(anext(it))
+        assert await first_notifying(bluez, H10, COLLEAGUE) == H10
+        bluez.notify(H10, packet(980))
+        beat = await asyncio.wait_for(after, STEP)
+        assert beat.gap_before and beat.rr_ms == rr_ms_from_raw(980)
+        assert strap.status.device_address == H10 and strap.status.battery_pct == 87
+    assert colleague.connect_calls == 0
+    assert bluez.strap(H10).connect_calls == 2
 
 
 async def test_drop_without_reconnect_ends_with_connection_lost(bluez: FakeBluez) -> None:
