@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 from hrv import time_domain
 from sensors import (
     AdapterOffError,
+    AmbiguousDeviceError,
     Beat,
     BleError,
     BleStrapSource,
@@ -342,6 +343,27 @@ async def test_reconnect_by_name_goes_back_to_the_same_strap_not_another_with_it
     assert bluez.strap(H10).connect_calls == 2
 
 
+async def test_a_name_two_devices_advertise_is_refused_with_their_addresses(
+    bluez: FakeBluez,
+) -> None:
+    # Review s04: two straps named alike; before the fix the first to advertise was connected.
+    weak = bluez.add_strap(polar_h10(rssi=-71))
+    strong = bluez.add_strap(polar_h10(address=COLLEAGUE, rssi=-51))
+    with pytest.raises(AmbiguousDeviceError) as info:
+        async with source("polar h10 a1b2c3d4"):
+            pass
+    assert [address for address, _ in info.value.matches] == [COLLEAGUE, H10]
+    rssis = [rssi for _, rssi in info.value.matches]
+    assert rssis[0] is not None and -52 <= rssis[0] <= -51
+    assert rssis[1] is not None and -72 <= rssis[1] <= -71
+    assert f"{COLLEAGUE} (-5" in info.value.reason and f"{H10} (-7" in info.value.reason
+    assert "give the address" in info.value.reason
+    assert weak.connect_calls == 0 and strong.connect_calls == 0
+    # by address each one is still usable
+    async with source(COLLEAGUE) as strap:
+        assert strap.status.device_address == COLLEAGUE
+
+
 async def test_drop_without_reconnect_ends_with_connection_lost(bluez: FakeBluez) -> None:
     bluez.add_strap(polar_h10())
     async with source(reconnect=False) as strap:
@@ -563,6 +585,21 @@ async def test_cli_record_writes_a_replayable_recording(bluez: FakeBluez, tmp_pa
     assert rec.arrived_at is not None and rec.arrived_at[0] == rec.arrived_at[1]
     assert rec.t_s[1] - rec.t_s[0] == pytest.approx(0.75)
     assert rec.meta.get("device_address") == H10
+
+
+async def test_cli_record_by_a_shared_name_asks_for_the_address(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    bluez.add_strap(polar_h10(rssi=-71))
+    bluez.add_strap(polar_h10(address=COLLEAGUE, rssi=-51))
+    out = tmp_path / "which.csv"
+    args = ("--out", str(out), "--minutes", "0.01", "--scan-timeout", "1")
+    result = await run_cli("record", "--device", "Polar H10 A1B2C3D4", *args)
+    assert result.exit_code == 1
+    assert "2 devices are named Polar H10 A1B2C3D4" in result.stderr
+    assert COLLEAGUE in result.stderr and H10 in result.stderr
+    assert not out.exists()
+    assert bluez.strap(H10).connect_calls == 0 and bluez.strap(COLLEAGUE).connect_calls == 0
 
 
 async def test_cli_record_unknown_device_fails_cleanly(bluez: FakeBluez, tmp_path: Path) -> None:
