@@ -153,6 +153,11 @@ async def test_devices_probe_tells_rr_and_pmd_streams_typed_in_openapi(
         (STRAP, True, ["ecg", "acc"]),
         (watch, False, []),
     ]
+    assert [d["reason"] for d in unprobed["devices"]] == [None, None]
+    assert [d["reason"] for d in probed["devices"]] == [
+        "sends RR intervals",
+        "sends heart rate only, no RR intervals",
+    ]
     assert too_long.status_code == 422
     assert not bluez.strap(STRAP).connected and not bluez.strap(watch).connected
     # typed in the OpenAPI document: a nullable boolean and a nullable list of the PMD kinds

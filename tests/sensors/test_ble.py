@@ -558,6 +558,26 @@ async def test_cli_scan_probe_shows_which_device_sends_rr(bluez: FakeBluez) -> N
     )
 
 
+async def test_cli_scan_probe_says_why_a_device_is_unknown(bluez: FakeBluez) -> None:
+    # Review s04: the probe's reason was dropped; "RR ?" said neither which device nor why.
+    bluez.add_strap(FakeStrap(SECOND_STRAP, name="Silent strap", rssi=-50))  # sends nothing
+    bluez.add_strap(FakeStrap(LAMP, name="NoHR gadget", hr_service=False, rssi=-60))
+    as_json = await run_cli("scan", "--json", "--timeout", "0.3", "--probe", "0.5")
+    table = await run_cli("scan", "--timeout", "0.3", "--probe", "0.5")
+    plain = await run_cli("scan", "--json", "--timeout", "0.3")
+    assert as_json.exit_code == 0, as_json.stderr
+    reasons = {d["address"]: (d["sends_rr"], d["reason"]) for d in json.loads(as_json.stdout)}
+    assert reasons[SECOND_STRAP] == (None, "unknown: too few packets in 0.5 s")
+    sends_rr, reason = reasons[LAMP]
+    assert sends_rr is None and "no Heart Rate Measurement characteristic" in reason
+    assert table.exit_code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert f"RR ? Silent strap ({SECOND_STRAP}): too few packets in 0.5 s" in lines
+    lamp_line = next(line for line in lines if line.startswith(f"RR ? NoHR gadget ({LAMP}): "))
+    assert "no Heart Rate Measurement characteristic" in lamp_line
+    assert [d["reason"] for d in json.loads(plain.stdout)] == [None, None]  # not probed
+
+
 async def test_cli_scan_adapter_off_exits_with_reason(bluez: FakeBluez) -> None:
     bluez.set_powered(False)
     result = await run_cli("scan", "--timeout", "0.2")
