@@ -25,6 +25,12 @@ app = typer.Typer(
 )
 
 
+#: Commands that run a session in this process and print why its source failed themselves:
+#: the pipeline's WARNING line of it (no reason, a session id the user never saw) is left out
+#: of their terminal. ``replay`` filters it itself; a server (``serve``, ``demo``) logs it.
+_REPORT_SOURCE_FAILURE = frozenset({"assess", "practice"})
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"hrvpace {__version__}")
@@ -33,6 +39,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -48,6 +55,13 @@ def _root(
 ) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if ctx.invoked_subcommand in _REPORT_SOURCE_FAILURE:
+        from api.pipeline import WithoutSourceFailure
+
+        quiet = WithoutSourceFailure()
+        pipeline_log = logging.getLogger("api.pipeline.loop")
+        pipeline_log.addFilter(quiet)
+        ctx.call_on_close(lambda: pipeline_log.removeFilter(quiet))
 
 
 # Subcommands: one line each, keep alphabetical.

@@ -5,6 +5,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ApiError                        a request to the service cannot be carried out (500)
     ├── SessionNotFoundError        404 session_not_found
     ├── SessionNotRunningError      409 session_not_running
+    ├── StrapInUseError             409 strap_in_use (a running session holds that strap)
     ├── RecordingNotFoundError      404 recording_not_found
     ├── RecordingUnreadableError    422 recording_unreadable (names the line, never quotes it)
     ├── BodyTooLargeError           413 body_too_large
@@ -31,6 +32,7 @@ __all__ = [
     "RecordingUnreadableError",
     "SessionNotFoundError",
     "SessionNotRunningError",
+    "StrapInUseError",
 ]
 
 
@@ -56,6 +58,21 @@ class SessionNotRunningError(ApiError):
     status = 409
     code = "session_not_running"
     title = "Session not running"
+
+
+class StrapInUseError(ApiError):
+    """A running session of this service already holds the strap a new session asks for.
+
+    ``session_id`` names that session.
+    """
+
+    status = 409
+    code = "strap_in_use"
+    title = "Strap in use"
+
+    def __init__(self, message: str, *, session_id: str) -> None:
+        super().__init__(message)
+        self.session_id = session_id
 
 
 class RecordingNotFoundError(ApiError, LookupError):

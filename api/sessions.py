@@ -3,6 +3,10 @@
 A session's row is written before its source starts and its final state (``ended``, ``stopped``,
 ``failed``) when it ends; a session the process never finished is found ``running`` on the next
 start and marked ``interrupted`` by :class:`api.storage.Storage`.
+
+A strap (``ble`` source) serves one session at a time: a second session asking for a strap a
+running one holds is refused (:class:`~api.errors.StrapInUseError`, 409 ``strap_in_use``) rather
+than left to fail after its scan.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from api.errors import SessionNotFoundError
+from api.errors import SessionNotFoundError, StrapInUseError
 from api.live import LiveHub
 from api.pipeline import (
     BASELINE_KEY,
@@ -116,6 +120,9 @@ class SessionManager:
         self.queue_size = queue_size
         self.source_factory = source_factory
         self._live: dict[str, LiveSession] = {}
+        #: Strap sessions between their check for a strap in use and their entry in ``_live``
+        #: (the awaits in between would let a second request for the same strap through).
+        self._starting: dict[str, BleSpec] = {}
 
     @property
     def live_sessions(self) -> list[LiveSession]:
@@ -133,7 +140,56 @@ class SessionManager:
         ------
         api.pipeline.SourceUnavailableError
             The source cannot be built (kind not available, file missing).
+        StrapInUseError
+            A running session holds the strap asked for.
         """
+        session_id = uuid.uuid4().hex
+        if isinstance(request.source, BleSpec):
+            self._refuse_strap_in_use(request.source.address)
+            self._starting[session_id] = request.source
+        try:
+            return await self._start(session_id, request)
+        finally:
+            self._starting.pop(session_id, None)
+
+    def _refuse_strap_in_use(self, wanted: str) -> None:
+        """Raise :class:`StrapInUseError` when a running (or starting) session holds ``wanted``.
+
+        ``wanted`` (an address or an advertised name, compared without regard to case) is the
+        same strap as a running session's when it is that session's requested address or name,
+        or the address or name its source connected to. A session still looking for its strap
+        by name holds only that name: a request by address then gets through, and BlueZ decides.
+        """
+        key = wanted.strip().casefold()
+        # (session id, what it holds, the address its source connected to)
+        holders: list[tuple[str, set[str], str | None]] = []
+        for live in self._live.values():
+            spec = live.request.source
+            if not isinstance(spec, BleSpec):
+                continue
+            status = live.pipeline.source.status
+            held = {spec.address.strip().casefold()}
+            held.update(v.casefold() for v in (status.device_address, status.device_name) if v)
+            address = status.device_address.casefold() if status.device_address else None
+            holders.append((live.id, held, address))
+        holders.extend(
+            (sid, {spec.address.strip().casefold()}, None) for sid, spec in self._starting.items()
+        )
+        for sid, held, address in holders:
+            if key in held:
+                hint = (
+                    ""
+                    if key == address
+                    else "; for another strap with the same name, give that strap's address"
+                )
+                raise StrapInUseError(
+                    f"the strap {wanted.strip()} is in use by running session {sid}: follow that "
+                    f"session (GET /api/v1/sessions/{sid}, its live socket) or stop it first"
+                    + hint,
+                    session_id=sid,
+                )
+
+    async def _start(self, session_id: str, request: SessionCreate) -> LiveSession:
         options: dict[str, Any] = request.model_dump(exclude={"source", "mode"})
         # the person's assessed rate (strap sessions' assessments only): every session's pacer
         # starts there; a session's own assessment then wins within it
@@ -156,7 +212,6 @@ class SessionManager:
         control = SourceControl()
         follow_pacer(pacer, control)  # a simulated person follows the pacer whenever it paces
         source = self.source_factory(request.source, control)
-        session_id = uuid.uuid4().hex
         created_at = time.time()
         await asyncio.wrap_future(
             self.storage.create_session(

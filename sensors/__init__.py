@@ -19,6 +19,7 @@ from sensors.ble_sources import BLE_STREAMS, make_ble_source, motion_of
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.errors import (
     AdapterOffError,
+    AmbiguousDeviceError,
     BleError,
     ConnectionLostError,
     DeviceNotFoundError,
@@ -51,6 +52,7 @@ __all__ = [
     "RECORDING_FORMATS",
     "SIGNAL_FORMATS",
     "AdapterOffError",
+    "AmbiguousDeviceError",
     "Beat",
     "BeatKind",
     "BeatSource",

@@ -10,7 +10,9 @@ PMD sources built on it) that owns the bleak client:
   time (``clock.now()``) and the connection (a number per connection attempt) they came on; a
   disconnect of the current client goes into the same queue;
 - after a drop it reconnects with exponential backoff (rescanning when BlueZ has forgotten the
-  device) and raises :class:`~sensors.errors.ConnectionLostError` only after
+  device) to the device it connected to first, by that device's address even when it was
+  found by name (another strap with the same name, a colleague's, is never taken over), and
+  raises :class:`~sensors.errors.ConnectionLostError` only after
   ``give_up_after_s``;
 - it publishes the source's status (connecting, streaming, reconnecting, failed, ended).
 
@@ -42,7 +44,13 @@ from sensors.ble_gatt import (
     _translate,
 )
 from sensors.clock import Clock, SystemClock
-from sensors.errors import AdapterOffError, BleError, ConnectionLostError, DeviceNotFoundError
+from sensors.errors import (
+    AdapterOffError,
+    AmbiguousDeviceError,
+    BleError,
+    ConnectionLostError,
+    DeviceNotFoundError,
+)
 from sensors.heart_rate_measurement import HEART_RATE_MEASUREMENT_UUID
 from sensors.source import BeatSource
 
@@ -54,6 +62,11 @@ if TYPE_CHECKING:
 __all__ = ["BleConnection"]
 
 logger = logging.getLogger(__name__)
+
+#: After the first device with the requested name is seen, how long the scan goes on to see
+#: whether another device has the same name (then the name is refused: the address is needed).
+#: A device advertising less often than this can still be missed: an address is never ambiguous.
+_SAME_NAME_WAIT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +121,10 @@ class BleConnection(BeatSource):
             raise ValueError(f"give_up_after_s must be >= 0, got {give_up_after_s!r}")
         self._target = target
         self._by_address = _is_address(target)
+        #: The address of the device connected to first: every later connection (reconnects,
+        #: a reopen) is to this device only, whatever the target was (a name is for the first
+        #: find only: two straps may share it).
+        self._pinned_address: str | None = None
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._reconnect = reconnect
         self._initial_backoff_s = initial_backoff_s
@@ -165,32 +182,79 @@ class BleConnection(BeatSource):
     # -- connection ------------------------------------------------------------------------------
 
     async def _find(self) -> BLEDevice:
+        if self._pinned_address is None and not self._by_address:
+            return await self._find_by_name()
         from bleak import BleakScanner
 
-        target = self._target.casefold()
-        if self._by_address:
+        address = self._pinned_address or self._target
+        target = address.casefold()
 
-            def match(device: Any, adv: Any) -> bool:
-                return bool(device.address.casefold() == target)
-        else:
-
-            def match(device: Any, adv: Any) -> bool:
-                name = adv.local_name or device.name or ""
-                return bool(name.casefold() == target)
+        def match(device: Any, adv: Any) -> bool:
+            return bool(device.address.casefold() == target)
 
         try:
             device = await BleakScanner.find_device_by_filter(
                 match, timeout=self._scan_timeout_s, **_bluez_args(self._adapter)
             )
         except Exception as exc:
-            raise _translate(exc, f"scanning for {self._target}") from exc
+            raise _translate(exc, f"scanning for {address}") from exc
         if device is None:
-            what = "address" if self._by_address else "name"
-            raise DeviceNotFoundError(
-                f"no strap with {what} {self._target} was found in {self._scan_timeout_s:g} s: "
-                "is it worn (electrodes moistened), in range, and not connected to another app?"
-            )
+            raise self._not_found("address", address)
         return device
+
+    async def _find_by_name(self) -> BLEDevice:
+        """The one device advertising the target name; refused when several do.
+
+        After the first device with the name is seen the scan goes on for
+        ``_SAME_NAME_WAIT_S`` (at most the scan timeout), so that of two straps with that
+        name neither is chosen by which one advertised first.
+        """
+        from bleak import BleakScanner
+
+        target = self._target.casefold()
+        seen: dict[str, tuple[BLEDevice, int | None]] = {}
+        first_seen = asyncio.Event()
+
+        def on_advertisement(device: BLEDevice, adv: Any) -> None:
+            name = adv.local_name or device.name or ""
+            if name.casefold() == target:
+                seen[device.address] = (device, adv.rssi)
+                first_seen.set()
+
+        try:
+            async with BleakScanner(on_advertisement, **_bluez_args(self._adapter)):
+                try:
+                    await asyncio.wait_for(first_seen.wait(), self._scan_timeout_s)
+                except TimeoutError:
+                    pass
+                else:
+                    await asyncio.sleep(min(_SAME_NAME_WAIT_S, self._scan_timeout_s))
+        except Exception as exc:
+            raise _translate(exc, f"scanning for {self._target}") from exc
+        if not seen:
+            raise self._not_found("name", self._target)
+        if len(seen) > 1:
+            ranked = sorted(
+                ((address, rssi) for address, (_, rssi) in seen.items()),
+                key=lambda m: -(m[1] if m[1] is not None else -1000),
+            )
+            listed = ", ".join(
+                f"{address} ({rssi} dBm)" if rssi is not None else address
+                for address, rssi in ranked
+            )
+            raise AmbiguousDeviceError(
+                f"{len(seen)} devices are named {self._target}: {listed}; give the address of "
+                "the one to use instead of the name",
+                matches=tuple(ranked),
+            )
+        ((device, _),) = seen.values()
+        return device
+
+    def _not_found(self, what: str, target: str) -> DeviceNotFoundError:
+        return DeviceNotFoundError(
+            f"no strap with {what} {target} was found in {self._scan_timeout_s:g} s: "
+            "is it worn (electrodes moistened), in range, and not connected to another app?"
+        )
 
     async def _connect(self, *, use_known_device: bool) -> None:
         """Find (unless a known device is to be tried first), connect, read info, subscribe."""
@@ -241,6 +305,8 @@ class BleConnection(BeatSource):
             raise _translate(exc, f"connecting to {device.name or device.address}") from exc
         # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
         self._client = client
+        if self._pinned_address is None:
+            self._pinned_address = device.address
         logger.info("connected to %s (%s)", device.name, device.address)
 
     async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:

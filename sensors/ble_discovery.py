@@ -54,6 +54,10 @@ class DiscoveredStrap:
         ``"ppi"``, in Polar's type order), read from its PMD control point while probing;
         ``()`` when it has no PMD service; ``None`` when unknown (not probed, or not
         connected).
+    reason
+        What the probe said (:attr:`RrProbe.reason`, e.g. ``"sends RR intervals"`` or, when
+        ``sends_rr`` is ``None``, why it is unknown: ``"unknown: too few packets in 5 s"``, the
+        connection error); ``None`` when not probed.
     """
 
     name: str | None
@@ -61,6 +65,7 @@ class DiscoveredStrap:
     rssi: int | None
     sends_rr: bool | None = None
     pmd_streams: tuple[str, ...] | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +108,8 @@ async def scan_heart_rate_devices(
     probe_s
         When > 0, connect to each device found, one after the other, and listen to its first
         packets for at most this many seconds to learn whether it sends RR intervals and which
-        PMD streams it offers (:func:`probe_rr_intervals`); ``sends_rr`` and ``pmd_streams``
-        stay ``None`` without a probe.
+        PMD streams it offers (:func:`probe_rr_intervals`); ``sends_rr``, ``pmd_streams`` and
+        ``reason`` stay ``None`` without a probe.
 
     Returns
     -------
@@ -150,7 +155,14 @@ async def scan_heart_rate_devices(
         probed = []
         for strap in straps:
             result = await probe_rr_intervals(strap.address, listen_s=probe_s, adapter=adapter)
-            probed.append(replace(strap, sends_rr=result.sends_rr, pmd_streams=result.pmd_streams))
+            probed.append(
+                replace(
+                    strap,
+                    sends_rr=result.sends_rr,
+                    pmd_streams=result.pmd_streams,
+                    reason=result.reason,
+                )
+            )
         straps = probed
     return straps
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -49,12 +50,14 @@ from sensors.heart_rate_measurement import (
 )
 from sensors.motion import MotionTracker
 from sensors.pmd import (
+    MEASUREMENT_TYPES,
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
     ControlPointResponse,
     PmdFrame,
     SettingType,
     decode_control_point_response,
+    decode_features,
     decode_frame,
     encode_start_request,
     encode_stop_request,
@@ -76,6 +79,14 @@ _ACC_SETTINGS = {
     SettingType.RESOLUTION: 16,
     SettingType.RANGE: 8,
 }
+
+
+def _not_offered(label: str, missing: list[str], offered: Collection[str]) -> BleError:
+    """The one error for PMD streams a device does not offer (live sources and recording)."""
+    offers = ", ".join(sorted(offered, key=MEASUREMENT_TYPES.__getitem__)) or "nothing"
+    return BleError(f"{label} does not offer {', '.join(missing)} (it offers: {offers})")
+
+
 #: Blocked pulses in a row before the status asks the wearer to hold still.
 _HOLD_STILL_AFTER = 3
 
@@ -135,6 +146,7 @@ class _PmdStreamSource(BleStrapSource):
             raise BleError(
                 f"{label} has no Polar Measurement Data service: {what} needs {self._NEEDS}"
             )
+        await self._refuse_unless_offered(client, cp, label)
         self._responses = asyncio.Queue()
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
@@ -161,6 +173,24 @@ class _PmdStreamSource(BleStrapSource):
                 + (f" ({acc.status_text})" if acc is not None else "")
                 + ": standing up or walking cannot be told from stress by HR and RMSSD alone"
             )
+
+    async def _refuse_unless_offered(
+        self, client: BleakClient, cp: BleakGATTCharacteristic, label: str
+    ) -> None:
+        """Raise the recorder's "does not offer" error when the features lack the stream.
+
+        The features are the control point's value (what ``hrvpace scan --probe`` reads); when
+        they cannot be read the start request's answer decides, as before.
+        """
+        from bleak.exc import BleakError
+
+        try:
+            offered = decode_features(bytes(await client.read_gatt_char(cp)))
+        except (BleakError, MalformedPacketError, EOFError, OSError) as exc:
+            logger.debug("reading the PMD features of %s failed: %s", label, exc)
+            return
+        if self._KIND not in offered:
+            raise _not_offered(label, [self._KIND], offered)
 
     @property
     def motion_requested(self) -> bool:

@@ -93,6 +93,8 @@ class BleStrapSource(BleConnection):
         On entering the context: Bluetooth is off, missing, or its service is not running.
     DeviceNotFoundError
         On entering the context: no device with that address or name was seen.
+    AmbiguousDeviceError
+        On entering the context: a name that more than one device in range advertises.
     BleError
         On entering the context: the device has no Heart Rate Measurement characteristic, or
         connecting failed.

@@ -9,6 +9,7 @@ Every class carries a ``reason`` a UI can show as is::
         └── BleError                    Bluetooth problems
             ├── AdapterOffError         the Bluetooth adapter is missing or powered off
             ├── DeviceNotFoundError     no strap with that address or name was found
+            ├── AmbiguousDeviceError    more than one strap has that name: the address is needed
             └── ConnectionLostError     the strap dropped and could not be reconnected
 """
 
@@ -18,6 +19,7 @@ from hrv.errors import HrvpaceError
 
 __all__ = [
     "AdapterOffError",
+    "AmbiguousDeviceError",
     "BleError",
     "ConnectionLostError",
     "DeviceNotFoundError",
@@ -64,6 +66,18 @@ class AdapterOffError(BleError):
 
 class DeviceNotFoundError(BleError):
     """No heart-rate strap with the requested address or name was found."""
+
+
+class AmbiguousDeviceError(BleError):
+    """More than one device advertises the requested name: which one is meant is not known.
+
+    ``matches`` holds each one's ``(address, rssi)`` (RSSI in dBm, ``None`` when unknown),
+    strongest signal first.
+    """
+
+    def __init__(self, reason: str, *, matches: tuple[tuple[str, int | None], ...]) -> None:
+        super().__init__(reason)
+        self.matches = matches
 
 
 class ConnectionLostError(BleError):

@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING
 
 from sensors.beat import Beat
 from sensors.ble_connection import _Packet
-from sensors.ble_pmd import _ALREADY_STARTED, _PmdStreamSource
+from sensors.ble_pmd import _ALREADY_STARTED, _not_offered, _PmdStreamSource
 from sensors.errors import BleError
 from sensors.pmd import (
-    MEASUREMENT_TYPES,
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
     ControlPointResponse,
@@ -134,8 +133,7 @@ class BlePmdStreams(_PmdStreamSource):
         offered = decode_features(bytes(await client.read_gatt_char(cp)))
         missing = [k for k in self.streams if k not in offered]
         if missing:
-            offers = ", ".join(sorted(offered, key=MEASUREMENT_TYPES.__getitem__)) or "nothing"
-            raise BleError(f"{label} does not offer {', '.join(missing)} (it offers: {offers})")
+            raise _not_offered(label, missing, offered)
         self._responses = asyncio.Queue()
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, functools.partial(self._on_pmd, self._connection))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from functools import cache
 from typing import Any
 
@@ -292,3 +293,28 @@ async def test_a_device_sending_bpm_only_is_refused_with_the_reason_and_what_wou
     assert ppi_from_watch.exit_code == 1
     assert "has no Polar Measurement Data service" in ppi_from_watch.stderr
     assert not sense.connected and not watch.connected
+
+
+@pytest.mark.ble
+@pytest.mark.timeout(60)
+async def test_a_device_failing_says_why_once_without_the_pipelines_log_line(
+    bluez: FakeBluez,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Review: `assess --device` printed "WARNING api.pipeline.loop: session ...: source failed
+    # (AdapterOffError)" before its message (a CLI user has no session), and a stream the device
+    # does not offer was "refused to start ECG: not supported" where `record --stream` says
+    # "does not offer ecg (it offers: ppg, ppi)".
+    bluez.add_strap(verity_sense())
+    caplog.set_level(logging.WARNING)
+    no_ecg = await run_cli("assess", "--device", SENSE, "--stream", "ecg", "--screening")
+    assert no_ecg.exit_code == 1 and no_ecg.stdout == ""
+    assert "hrvpace: Polar Sense B5F1A12C does not offer ecg (it offers: ppg, ppi)" in (
+        no_ecg.stderr
+    )
+    bluez.set_powered(False)
+    off = await run_cli("practice", "--device", SENSE, "--minutes", "1")
+    assert off.exit_code == 1 and "Bluetooth is turned off" in off.stderr
+    assert [r for r in caplog.records if r.name == "api.pipeline.loop"] == []
+    # the filter is the commands' own: a server in this process still logs a failed source
+    assert logging.getLogger("api.pipeline.loop").filters == []

@@ -71,10 +71,10 @@ from api.commands._options import (
     signal_options,
 )
 from api.pipeline import (
-    SOURCE_FAILURE,
     Listener,
     SessionStore,
     Speed,
+    WithoutSourceFailure,
     assemble,
     play,
     session_stages,
@@ -368,7 +368,7 @@ def replay(
         )
 
     # the command says why a replay failed: the pipeline's log line of it would say it first
-    quiet = _WithoutSourceFailure()
+    quiet = WithoutSourceFailure()
     logging.getLogger("api.pipeline.loop").addFilter(quiet)
     try:
         if store:
@@ -402,13 +402,6 @@ def replay(
     if end["state"] == "failed":
         typer.echo(f"hrvpace replay: {end['message']}", err=True)
         raise typer.Exit(1)
-
-
-class _WithoutSourceFailure(logging.Filter):
-    """Leaves out the pipeline's log line of a failed source (:data:`SOURCE_FAILURE`)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(record, SOURCE_FAILURE, False)
 
 
 def _stored(

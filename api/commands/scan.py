@@ -25,7 +25,10 @@ def scan(
         bool,
         typer.Option(
             "--json",
-            help="Print a JSON list of {name, address, rssi, sends_rr, pmd_streams}.",
+            help=(
+                "Print a JSON list of {name, address, rssi, sends_rr, pmd_streams, reason} "
+                "(reason: what the probe said, why RR is unknown; null without --probe)."
+            ),
         ),
     ] = False,
     probe: Annotated[
@@ -76,9 +79,9 @@ def scan(
         rr = {True: "yes", False: "no (heart rate only: no HRV)", None: "?"}[s.sends_rr]
         streams = f"{pmd[s.address]:<{pmd_width}}  " if probe > 0 else ""
         typer.echo(f"{s.name or '-':<{width}}  {s.address:<17}  {rssi:<8}  {streams}{rr}")
-    if any(s.sends_rr is None for s in straps):
-        typer.echo(
-            "RR ?: only known after connecting (hrvpace scan --probe 5)"
-            if probe == 0
-            else f"RR ?: too few packets in {probe:g} s or the device could not be connected"
-        )
+    unknown = [s for s in straps if s.sends_rr is None]
+    if unknown and probe == 0:
+        typer.echo("RR ?: only known after connecting (hrvpace scan --probe 5)")
+    for s in unknown if probe > 0 else ():
+        why = (s.reason or "unknown").removeprefix("unknown: ")
+        typer.echo(f"RR ? {s.name or '-'} ({s.address}): {why}")

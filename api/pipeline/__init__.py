@@ -23,7 +23,7 @@ from api.pipeline.analysis import (
     make_analyser,
 )
 from api.pipeline.assembly import Stages, assemble, follow_pacer, play, session_stages
-from api.pipeline.loop import SOURCE_FAILURE, Pipeline, PipelineResult
+from api.pipeline.loop import SOURCE_FAILURE, Pipeline, PipelineResult, WithoutSourceFailure
 from api.pipeline.microbreaks import (
     BASELINE_KEY,
     MICROBREAK_SETTINGS_KEY,
@@ -61,6 +61,7 @@ __all__ = [
     "SourceUnavailableError",
     "Speed",
     "Stages",
+    "WithoutSourceFailure",
     "assemble",
     "follow_pacer",
     "make_analyser",

@@ -45,7 +45,13 @@ from api.pipeline.sinks import Listener, SessionStore
 from sensors.beat import Beat, SourceStatus
 from sensors.source import BeatSource
 
-__all__ = ["SIGNAL_EVERY_S", "SOURCE_FAILURE", "Pipeline", "PipelineResult"]
+__all__ = [
+    "SIGNAL_EVERY_S",
+    "SOURCE_FAILURE",
+    "Pipeline",
+    "PipelineResult",
+    "WithoutSourceFailure",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +61,18 @@ log = logging.getLogger(__name__)
 WRITE_BACKLOG_MAX = 2_000
 
 #: Attribute set on the log record of a failed source (``logging`` ``extra``): the session's
-#: result carries the reason, so a command that reports it (``hrvpace replay``) filters it.
+#: result carries the reason, so a command that reports it (``hrvpace replay``, ``assess``,
+#: ``practice``) filters it with :class:`WithoutSourceFailure`; a server's log keeps it.
 SOURCE_FAILURE = "hrvpace_source_failure"
+
+
+class WithoutSourceFailure(logging.Filter):
+    """Leaves out the pipeline's log line of a failed source (:data:`SOURCE_FAILURE`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` is kept: any but a failed source's line."""
+        return not getattr(record, SOURCE_FAILURE, False)
+
 
 #: Session time (s) between two ``signal`` messages: one at the first beat at least this long
 #: after the previous one (the metrics windows' step).

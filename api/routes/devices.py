@@ -39,6 +39,12 @@ class DeviceOut(BaseModel):
         "optical pulse-to-pulse intervals, acc: accelerometer, ppg: optical signal), read from "
         "its PMD control point while probing; [] when it has no PMD service; null when unknown"
     )
+    reason: str | None = Field(
+        default=None,
+        description="What the probe said, a sentence to show as is: why sends_rr is null "
+        "('unknown: too few packets in 3 s', the connection error), or e.g. 'sends RR "
+        "intervals'; null when not probed",
+    )
 
 
 class DevicesOut(BaseModel):
@@ -100,6 +106,7 @@ async def scan_devices(
                 pmd_streams=None
                 if d.pmd_streams is None
                 else [k for k in _STREAMS if k in d.pmd_streams],
+                reason=d.reason,
             )
             for d in found
         ],

@@ -180,6 +180,7 @@ async def _get_row(storage: Storage, session_id: str) -> Row:
     response_model=SessionOut,
     responses={
         404: {"description": "No recording of that name (recording_not_found)"},
+        409: {"description": "A running session holds that strap (strap_in_use)"},
         501: {"description": "That kind of source is not available on this server"},
     },
 )

@@ -153,6 +153,11 @@ async def test_devices_probe_tells_rr_and_pmd_streams_typed_in_openapi(
         (STRAP, True, ["ecg", "acc"]),
         (watch, False, []),
     ]
+    assert [d["reason"] for d in unprobed["devices"]] == [None, None]
+    assert [d["reason"] for d in probed["devices"]] == [
+        "sends RR intervals",
+        "sends heart rate only, no RR intervals",
+    ]
     assert too_long.status_code == 422
     assert not bluez.strap(STRAP).connected and not bluez.strap(watch).connected
     # typed in the OpenAPI document: a nullable boolean and a nullable list of the PMD kinds
@@ -161,3 +166,53 @@ async def test_devices_probe_tells_rr_and_pmd_streams_typed_in_openapi(
     streams = next(s for s in device["pmd_streams"]["anyOf"] if s.get("type") == "array")
     assert streams["items"]["enum"] == ["ecg", "ppg", "acc", "ppi"]
     assert "RR" in device["sends_rr"]["description"]
+
+
+@pytest.mark.ble
+@pytest.mark.e2e
+@pytest.mark.timeout(90)
+async def test_a_second_session_on_a_strap_in_use_is_refused_naming_the_running_one(
+    serve: Callable[..., Server], bluez: FakeBluez
+) -> None:
+    # Review s10: before the fix the second POST was a 201 and failed 10 s later saying no
+    # strap was found, though this service's own session held it.
+    strap = bluez.add_strap(FakeStrap(STRAP, name="Polar H10 API"))
+    server = await asyncio.to_thread(serve)
+    ble = {"kind": "ble", "address": STRAP}
+    async with httpx.AsyncClient(base_url=server.url, headers=server.auth, timeout=30) as c:
+        # two requests at once: one session gets the strap
+        answers = await asyncio.gather(
+            *(c.post("/api/v1/sessions", json={"source": ble}) for _ in range(2))
+        )
+        assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+        sid = next(r for r in answers if r.status_code == 201).json()["id"]
+        await bluez.wait_notifying(STRAP, timeout_s=20)
+        for _ in range(200):  # until the source says which strap it connected to
+            if (await c.get(f"/api/v1/sessions/{sid}")).json()["source_state"] == "streaming":
+                break
+            await asyncio.sleep(0.05)
+        # the same address (any case), the strap's advertised name (the source resolved it)
+        for target in (STRAP, STRAP.lower(), "polar h10 api"):
+            r = await c.post(
+                "/api/v1/sessions", json={"source": {"kind": "ble", "address": target}}
+            )
+            assert r.status_code == 409, (target, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            problem = r.json()
+            assert problem["code"] == "strap_in_use" and sid in problem["detail"]
+            by_name = "give that strap's address" in problem["detail"]
+            assert by_name == (target == "polar h10 api")
+        running = (await c.get("/api/v1/sessions")).json()["sessions"]
+        assert [s["id"] for s in running if s["live"]] == [sid]  # no refused session was stored
+        assert len(running) == 1
+        # another kind of source is not held by a strap session
+        sim = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+        assert sim.status_code == 201, sim.text
+        await c.post(f"/api/v1/sessions/{sim.json()['id']}/stop")
+        # stopped, the strap is free for the next session
+        await c.post(f"/api/v1/sessions/{sid}/stop")
+        again = await c.post("/api/v1/sessions", json={"source": ble})
+        assert again.status_code == 201, again.text
+        await bluez.wait_notifying(STRAP, timeout_s=20)
+        await c.post(f"/api/v1/sessions/{again.json()['id']}/stop")
+    assert strap.connect_calls == 2

@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 from hrv import time_domain
 from sensors import (
     AdapterOffError,
+    AmbiguousDeviceError,
     Beat,
     BleError,
     BleStrapSource,
@@ -44,6 +45,7 @@ H10 = "A0:9E:1A:00:00:01"
 WATCH = "C4:7C:8D:00:00:02"
 LAMP = "DE:AD:BE:EF:00:03"
 SECOND_STRAP = "F1:00:00:00:00:04"
+COLLEAGUE = "A0:9E:1A:00:00:09"  # another H10 with the same advertised name as H10
 STEP = 2.0  # s: a generous bound for one D-Bus round trip on a loaded CI machine
 
 
@@ -306,6 +308,63 @@ async def test_drop_mid_stream_reconnects_marks_gap_and_loses_no_beat(
         assert len(starts) >= 2
 
 
+async def first_notifying(bluez: FakeBluez, *addresses: str, timeout_s: float = 10.0) -> str:
+    """The first of ``addresses`` to be connected with notifications on."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            for address in addresses:
+                strap = bluez.strap(address)
+                if strap.connected and strap.notifying:
+                    return address
+            await asyncio.sleep(0.02)
+
+
+async def test_reconnect_by_name_goes_back_to_the_same_strap_not_another_with_its_name(
+    bluez: FakeBluez,
+) -> None:
+    # Review s07: opened by name, the strap drops and BlueZ forgets it while it is away; a
+    # colleague's strap with the same name is in range. Before the fix the rescan matched the
+    # name and streamed the colleague's beats under the first strap's address.
+    bluez.add_strap(polar_h10())
+    clock = VirtualClock(start=500.0)  # backoff waits cost no real time
+    async with source("Polar H10 A1B2C3D4", clock=clock, scan_timeout_s=0.3) as strap:
+        assert strap.status.device_address == H10
+        colleague = bluez.add_strap(polar_h10(address=COLLEAGUE, battery_pct=15))
+        it = aiter(strap)
+        bluez.notify(H10, packet(1024))
+        assert (await next_beat(it)).rr_ms == 1000.0
+        bluez.drop(H10, forget=True, away_s=1.0)  # a few reconnect scans miss it
+        after = asyncio.ensure_future(anext(it))
+        assert await first_notifying(bluez, H10, COLLEAGUE) == H10
+        bluez.notify(H10, packet(980))
+        beat = await asyncio.wait_for(after, STEP)
+        assert beat.gap_before and beat.rr_ms == rr_ms_from_raw(980)
+        assert strap.status.device_address == H10 and strap.status.battery_pct == 87
+    assert colleague.connect_calls == 0
+    assert bluez.strap(H10).connect_calls == 2
+
+
+async def test_a_name_two_devices_advertise_is_refused_with_their_addresses(
+    bluez: FakeBluez,
+) -> None:
+    # Review s04: two straps named alike; before the fix the first to advertise was connected.
+    weak = bluez.add_strap(polar_h10(rssi=-71))
+    strong = bluez.add_strap(polar_h10(address=COLLEAGUE, rssi=-51))
+    with pytest.raises(AmbiguousDeviceError) as info:
+        async with source("polar h10 a1b2c3d4"):
+            pass
+    assert [address for address, _ in info.value.matches] == [COLLEAGUE, H10]
+    rssis = [rssi for _, rssi in info.value.matches]
+    assert rssis[0] is not None and -52 <= rssis[0] <= -51
+    assert rssis[1] is not None and -72 <= rssis[1] <= -71
+    assert f"{COLLEAGUE} (-5" in info.value.reason and f"{H10} (-7" in info.value.reason
+    assert "give the address" in info.value.reason
+    assert weak.connect_calls == 0 and strong.connect_calls == 0
+    # by address each one is still usable
+    async with source(COLLEAGUE) as strap:
+        assert strap.status.device_address == COLLEAGUE
+
+
 async def test_drop_without_reconnect_ends_with_connection_lost(bluez: FakeBluez) -> None:
     bluez.add_strap(polar_h10())
     async with source(reconnect=False) as strap:
@@ -500,6 +559,26 @@ async def test_cli_scan_probe_shows_which_device_sends_rr(bluez: FakeBluez) -> N
     )
 
 
+async def test_cli_scan_probe_says_why_a_device_is_unknown(bluez: FakeBluez) -> None:
+    # Review s04: the probe's reason was dropped; "RR ?" said neither which device nor why.
+    bluez.add_strap(FakeStrap(SECOND_STRAP, name="Silent strap", rssi=-50))  # sends nothing
+    bluez.add_strap(FakeStrap(LAMP, name="NoHR gadget", hr_service=False, rssi=-60))
+    as_json = await run_cli("scan", "--json", "--timeout", "0.3", "--probe", "0.5")
+    table = await run_cli("scan", "--timeout", "0.3", "--probe", "0.5")
+    plain = await run_cli("scan", "--json", "--timeout", "0.3")
+    assert as_json.exit_code == 0, as_json.stderr
+    reasons = {d["address"]: (d["sends_rr"], d["reason"]) for d in json.loads(as_json.stdout)}
+    assert reasons[SECOND_STRAP] == (None, "unknown: too few packets in 0.5 s")
+    sends_rr, reason = reasons[LAMP]
+    assert sends_rr is None and "no Heart Rate Measurement characteristic" in reason
+    assert table.exit_code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert f"RR ? Silent strap ({SECOND_STRAP}): too few packets in 0.5 s" in lines
+    lamp_line = next(line for line in lines if line.startswith(f"RR ? NoHR gadget ({LAMP}): "))
+    assert "no Heart Rate Measurement characteristic" in lamp_line
+    assert [d["reason"] for d in json.loads(plain.stdout)] == [None, None]  # not probed
+
+
 async def test_cli_scan_adapter_off_exits_with_reason(bluez: FakeBluez) -> None:
     bluez.set_powered(False)
     result = await run_cli("scan", "--timeout", "0.2")
@@ -528,6 +607,21 @@ async def test_cli_record_writes_a_replayable_recording(bluez: FakeBluez, tmp_pa
     assert rec.arrived_at is not None and rec.arrived_at[0] == rec.arrived_at[1]
     assert rec.t_s[1] - rec.t_s[0] == pytest.approx(0.75)
     assert rec.meta.get("device_address") == H10
+
+
+async def test_cli_record_by_a_shared_name_asks_for_the_address(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    bluez.add_strap(polar_h10(rssi=-71))
+    bluez.add_strap(polar_h10(address=COLLEAGUE, rssi=-51))
+    out = tmp_path / "which.csv"
+    args = ("--out", str(out), "--minutes", "0.01", "--scan-timeout", "1")
+    result = await run_cli("record", "--device", "Polar H10 A1B2C3D4", *args)
+    assert result.exit_code == 1
+    assert "2 devices are named Polar H10 A1B2C3D4" in result.stderr
+    assert COLLEAGUE in result.stderr and H10 in result.stderr
+    assert not out.exists()
+    assert bluez.strap(H10).connect_calls == 0 and bluez.strap(COLLEAGUE).connect_calls == 0
 
 
 async def test_cli_record_unknown_device_fails_cleanly(bluez: FakeBluez, tmp_path: Path) -> None:
