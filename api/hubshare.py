@@ -64,6 +64,7 @@ __all__ = [
     "HubShareError",
     "HubUnreachableError",
     "InviteRefusedError",
+    "Left",
     "MemberUnknownError",
     "Membership",
     "NotSharingError",
@@ -417,13 +418,26 @@ def join_hub(hub_url: str, code: str) -> Membership:
         raise HubRefusedError("the hub's answer to joining has no valid counts_from date") from None
 
 
-def leave_hub(data_dir: Path, *, delete: bool) -> int:
+@dataclass(frozen=True)
+class Left:
+    """What :func:`leave_hub` did."""
+
+    #: Contributions the hub deleted (0 without ``delete``).
+    deleted: int = 0
+    #: The hub had ended the membership already (its token had stopped there, e.g. from
+    #: another copy of ``hub-share.json``): what was asked is done, and it is marked stopped
+    #: here too.
+    hub_had_stopped: bool = False
+
+
+def leave_hub(data_dir: Path, *, delete: bool) -> Left:
     """Stop sharing, and with ``delete`` erase the contributions on the hub.
 
     Without ``delete`` the membership file is kept (0600), marked stopped: its token is what
     lets a later ``delete`` erase the days the hub keeps. With ``delete`` the file is removed
     once the hub confirms. Returns how many contributions the hub deleted (0 without
-    ``delete``).
+    ``delete``) and whether the hub had ended the membership already (its 409
+    ``already_stopped`` to a stop: done all the same).
 
     Raises
     ------
@@ -456,28 +470,26 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
             "(deleted earlier, or the hub's data was reset); ask the hub's operator if in "
             "doubt. The local membership is removed."
         )
-    if r.status_code == 409 and _code(r) == "already_stopped" and not delete:
-        # The hub ended the membership first (an admin removed it): what was asked is done;
-        # the token is kept, it is still what erases the days (`--stop --delete`).
+    stopped_there = r.status_code == 409 and _code(r) == "already_stopped"
+    if stopped_there and not delete:
+        # The hub had ended the membership first (the token stopped there, e.g. from another
+        # copy of hub-share.json): what was asked is done. The token is kept, it is still what
+        # erases the days (`--stop --delete`).
         membership.stopped_on = dt.date.today()
         save_membership(data_dir, membership)
-        raise AlreadyStoppedError(
-            f"the hub at {membership.hub_url} had already ended this membership (its admin "
-            "removed it); marked stopped here too. The days sent before stay there: "
-            "`hrvpace share --stop --delete` erases them"
-        )
+        return Left(hub_had_stopped=True)
     if r.status_code != 200:
         raise HubRefusedError(f"the hub refused: {_why(r)}")
     if not delete:
         membership.stopped_on = dt.date.today()
         save_membership(data_dir, membership)
-        return 0
+        return Left()
     try:
         n = int(_answer(r, "deleted_contributions")["deleted_contributions"])
     except (TypeError, ValueError):
         raise HubRefusedError("the hub's answer has no count of deleted days") from None
     (data_dir / STATE_FILE).unlink(missing_ok=True)
-    return n
+    return Left(deleted=n)
 
 
 def _code(r: httpx.Response) -> str:

@@ -59,12 +59,17 @@ def share(
         current = hubshare.load_membership(folder)
         if stop:
             try:
-                n = hubshare.leave_hub(folder, delete=delete)
+                left = hubshare.leave_hub(folder, delete=delete)
             except hubshare.AlreadyStoppedError as exc:
                 typer.echo(str(exc))
                 return
+            if left.hub_had_stopped and current is not None:
+                typer.echo(
+                    f"the hub at {current.hub_url} had already ended this membership; it is "
+                    "marked stopped here too."
+                )
             if delete:
-                typer.echo(f"stopped sharing, {n} day(s) deleted on the hub")
+                typer.echo(f"stopped sharing, {left.deleted} day(s) deleted on the hub")
             elif current is not None and current.last_pushed is not None:
                 typer.echo(
                     "stopped sharing: nothing more is sent; the past days stay on the hub. "

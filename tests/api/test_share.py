@@ -511,34 +511,55 @@ def test_stopping_before_any_day_was_sent_does_not_speak_of_days_on_the_hub(
     assert "stay on the hub" not in r.output
 
 
-def test_a_member_the_admin_removed_stops_here_too_and_keeps_the_key_to_delete(
+def _stop_on_the_hub(hub_url: str, token: str) -> None:
+    """End the membership on the hub directly, as the member's token may (``DELETE /me``)."""
+    r = httpx.delete(
+        f"{hub_url}/hub/v1/me",
+        params={"delete": "false"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_stop_the_hub_had_made_already_is_done_here_too_and_keeps_the_key_to_delete(
     tmp_path: Path, running_hub: RunningHub
 ) -> None:
-    """The hub answers a removed member's ``--stop`` 409 ``already_stopped``: the person's
-    side marks sharing stopped (it was), keeps the token and can still erase the days."""
+    """The hub answers ``--stop`` 409 ``already_stopped`` when the membership had stopped there
+    first: the person's side marks sharing stopped (it was), says so plainly, exits 0, keeps
+    the token and can still erase the days."""
     data = tmp_path / "me"
     _seed(data)
-    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
-    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    _, code = running_hub.invite()
     membership = hubshare.join_hub(running_hub.server.url, code)
     hubshare.save_membership(data, membership)
     running_hub.clock[0] = time.time()
     runner = CliRunner()
     assert runner.invoke(cli, ["share", "--push", "--data-dir", str(data)]).exit_code == 0
-    # the hub ended the membership before this machine heard of it (here: the member's token
-    # stopped directly on the hub, e.g. from a copy of hub-share.json or a hub's own tooling)
-    stopped = httpx.delete(
-        f"{running_hub.server.url}/hub/v1/me",
-        params={"delete": "false"},
-        headers={"Authorization": f"Bearer {membership.token}"},
-    )
-    assert stopped.status_code == 200, stopped.text
+    _stop_on_the_hub(running_hub.server.url, membership.token)
 
     r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
     assert r.exit_code == 0, r.output
     assert "had already ended this membership" in r.output, r.output
+    assert "stopped sharing: nothing more is sent; the past days stay on the hub" in r.output
     kept = hubshare.load_membership(data)
     assert kept is not None and kept.stopped_on is not None and kept.token == membership.token
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0 and "already stopped sharing" in r.output, r.output
     r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 0 and "day(s) deleted" in r.output, r.output
     assert not (data / hubshare.STATE_FILE).exists()
+
+
+def test_a_stop_the_hub_had_made_before_any_day_was_sent_speaks_of_no_days(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    data = tmp_path / "me"
+    _, code = running_hub.invite()
+    membership = hubshare.join_hub(running_hub.server.url, code)
+    hubshare.save_membership(data, membership)
+    _stop_on_the_hub(running_hub.server.url, membership.token)
+    r = CliRunner().invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "had already ended this membership" in r.output, r.output
+    assert "no day was sent" in r.output and "stay on the hub" not in r.output, r.output
+    assert "days sent" not in r.output, r.output

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api import hubshare
@@ -171,4 +172,40 @@ def test_a_refused_invite_is_said_on_the_page_and_the_phone_layout_fits(
     assert hub.count(hubdb.members) == 0
     # the refused join's 422 is the one error the browser logs
     assert [e for e in errors if "status of 422" not in e] == []
+    ctx.close()
+
+
+def test_stopping_after_the_hub_had_ended_the_membership_says_it_is_done(
+    browser: Any, hub: RunningHub, service: tuple[str, Path]
+) -> None:
+    """Review: when the hub had ended the membership first, Stop saved the stop here but the
+    page said "Not done: ..." and kept showing the Stop button."""
+    url, data = service
+    ctx, page, errors = _open(browser, url, LAPTOP)
+    _, code = hub.invite()
+    page.locator("#share-hub").fill(hub.server.url)
+    page.locator("#share-invite").fill(code)
+    page.locator("#share-join-button").click()
+    page.get_by_test_id("share-confirm-yes").click()
+    page.wait_for_selector("[data-testid=share-state][data-state=sharing]")
+    membership = hubshare.load_membership(data)
+    assert membership is not None
+    r = httpx.delete(
+        f"{hub.server.url}/hub/v1/me",
+        params={"delete": "false"},
+        headers={"Authorization": f"Bearer {membership.token}"},
+    )
+    assert r.status_code == 200, r.text
+
+    page.get_by_test_id("share-stop").click()
+    page.get_by_test_id("share-confirm-yes").click()
+    page.wait_for_selector("[data-testid=share-state][data-state=stopped]")
+    state = page.get_by_test_id("share-state").inner_text()
+    assert "The hub had already ended this membership" in state, state
+    assert "No day was sent before you stopped" in state and "stay on the hub" not in state
+    assert page.get_by_test_id("share-error").inner_text() == ""
+    assert page.get_by_test_id("share-confirm").is_hidden()
+    assert page.get_by_test_id("share-stop").is_hidden()
+    assert page.get_by_test_id("share-delete").inner_text() == "Delete my days on the hub"
+    assert errors == []
     ctx.close()

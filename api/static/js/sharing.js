@@ -42,6 +42,8 @@ function renderState() {
         ? `The days sent before (up to ${m.last_pushed}) stay on the hub until you delete them; ` +
           "sharing again means deleting them first."
         : "No day was sent before you stopped; sharing again means deleting this membership first.");
+    // the stop's answer when the hub had ended the membership already: done all the same
+    if (share.hub_had_stopped) text = `The hub had already ended this membership. ${text}`;
   }
   const stateLine = $("share-state");
   stateLine.textContent = text;
