@@ -47,7 +47,13 @@ class MembershipOut(BaseModel):
     member_id: str = Field(description="The pseudonymous id the hub knows this person by.")
     group_id: str
     counts_from: dt.date = Field(description="The first day the hub counts (a whole week).")
-    last_pushed: dt.date | None = Field(description="The last day sent; null: none yet.")
+    last_pushed: dt.date | None = Field(
+        description="The last day done: sent, or refused for good by the hub (never retried); "
+        "null: none yet."
+    )
+    last_sent: dt.date | None = Field(
+        default=None, description="The last day the hub took; null: none sent yet."
+    )
     stopped_on: dt.date | None = Field(description="The day sharing was stopped; null: sharing.")
 
 
@@ -151,6 +157,7 @@ def _state(membership: hubshare.Membership | None) -> ShareStateOut:
             group_id=membership.group_id,
             counts_from=membership.counts_from,
             last_pushed=membership.last_pushed,
+            last_sent=membership.last_sent,
             stopped_on=membership.stopped_on,
         ),
     )

@@ -9,6 +9,7 @@ Screenshots at 1366x768 and 390x844 go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,41 @@ def test_stopping_after_the_hub_had_ended_the_membership_says_it_is_done(
     assert page.get_by_test_id("share-delete").inner_text() == "Delete my days on the hub"
     assert errors == []
     ctx.close()
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["some_sent", "none_sent"])
+def test_the_page_speaks_of_the_days_sent_not_of_days_refused_for_good(
+    browser: Any, tmp_path: Path, sent: bool
+) -> None:
+    """Review: the page took ``last_pushed`` for the last day sent, but it also moves over days
+    the hub refused for good (never sent)."""
+    data = tmp_path / "me"
+    _seed(data)
+    day = dt.date(2026, 3, 2)
+    hubshare.save_membership(
+        data,
+        hubshare.Membership(
+            "http://hub.test",
+            "m1",
+            "g1",
+            "hm_t",
+            counts_from=day,
+            last_pushed=day + dt.timedelta(days=3),
+            stopped_on=day + dt.timedelta(days=4),
+            refused={(day + dt.timedelta(days=i)).isoformat(): "period_closed" for i in (1, 2, 3)},
+            last_sent=day if sent else None,
+        ),
+    )
+    app = create_app(load_settings(data_dir=data, token=TOKEN))
+    with serving(app, lifespan="on") as running:
+        ctx, page, errors = _open(browser, running.url, LAPTOP)
+        page.wait_for_selector("[data-testid=share-state][data-state=stopped]")
+        state = page.get_by_test_id("share-state").inner_text()
+        assert "2026-03-05" not in state, state  # the last day refused, never sent
+        if sent:
+            assert "The days sent before (up to 2026-03-02) stay on the hub" in state, state
+        else:
+            assert "No day was sent before you stopped" in state, state
+            assert "stay on the hub" not in state, state
+        assert errors == []
+        ctx.close()
