@@ -64,6 +64,7 @@ __all__ = [
     "HubShareError",
     "HubUnreachableError",
     "InviteRefusedError",
+    "Left",
     "MemberUnknownError",
     "Membership",
     "NotSharingError",
@@ -200,6 +201,7 @@ class Membership:
     group_id: str
     token: str
     counts_from: dt.date
+    #: The last day done: sent, or refused for good (the next push starts after it).
     last_pushed: dt.date | None = None
     #: The day sharing was stopped (without deleting): nothing is pushed any more, the token
     #: is kept only to delete the days already on the hub.
@@ -207,12 +209,16 @@ class Membership:
     #: Days the hub refused for good (ISO day -> the hub's code, e.g. ``period_closed``),
     #: the latest :data:`REFUSED_KEPT`; never retried.
     refused: dict[str, str] = field(default_factory=dict)
+    #: The last day the hub took (201): what "the days sent" means; ``None``: none yet.
+    #: ``last_pushed`` also moves over days refused for good, which were never sent.
+    last_sent: dt.date | None = None
 
     def to_json(self) -> str:
         """The membership as the JSON text of ``hub-share.json`` (dates in ISO format)."""
         d = asdict(self)
         d["counts_from"] = self.counts_from.isoformat()
         d["last_pushed"] = self.last_pushed.isoformat() if self.last_pushed else None
+        d["last_sent"] = self.last_sent.isoformat() if self.last_sent else None
         d["stopped_on"] = self.stopped_on.isoformat() if self.stopped_on else None
         d["refused"] = dict(sorted(self.refused.items())[-REFUSED_KEPT:])
         return json.dumps(d, indent=2)
@@ -225,7 +231,7 @@ def load_membership(data_dir: Path) -> Membership | None:
         return None
     try:
         d = json.loads(path.read_text())
-        return Membership(
+        membership = Membership(
             hub_url=str(d["hub_url"]),
             member_id=str(d["member_id"]),
             group_id=str(d["group_id"]),
@@ -234,9 +240,26 @@ def load_membership(data_dir: Path) -> Membership | None:
             last_pushed=dt.date.fromisoformat(d["last_pushed"]) if d.get("last_pushed") else None,
             stopped_on=dt.date.fromisoformat(d["stopped_on"]) if d.get("stopped_on") else None,
             refused={str(k): str(v) for k, v in (d.get("refused") or {}).items()},
+            last_sent=dt.date.fromisoformat(d["last_sent"]) if d.get("last_sent") else None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise HubShareError(f"{path} is unreadable ({type(exc).__name__}); delete it") from None
+    if "last_sent" not in d:  # written before it was kept
+        membership.last_sent = _last_sent_of_old(membership)
+    return membership
+
+
+def _last_sent_of_old(membership: Membership) -> dt.date | None:
+    """The last day sent, for a ``hub-share.json`` written before ``last_sent`` was kept.
+
+    ``last_pushed`` less the days refused for good just before it, back to ``counts_from``.
+    An estimate: the file keeps the latest :data:`REFUSED_KEPT` refusals only, and a day
+    before the first push's backfill (:data:`MAX_BACKFILL_DAYS`) was never tried.
+    """
+    day = membership.last_pushed
+    while day is not None and day.isoformat() in membership.refused:
+        day -= dt.timedelta(days=1)
+    return day if day is not None and day >= membership.counts_from else None
 
 
 def save_membership(data_dir: Path, membership: Membership) -> Path:
@@ -417,13 +440,26 @@ def join_hub(hub_url: str, code: str) -> Membership:
         raise HubRefusedError("the hub's answer to joining has no valid counts_from date") from None
 
 
-def leave_hub(data_dir: Path, *, delete: bool) -> int:
+@dataclass(frozen=True)
+class Left:
+    """What :func:`leave_hub` did."""
+
+    #: Contributions the hub deleted (0 without ``delete``).
+    deleted: int = 0
+    #: The hub had ended the membership already (its token had stopped there, e.g. from
+    #: another copy of ``hub-share.json``): what was asked is done, and it is marked stopped
+    #: here too.
+    hub_had_stopped: bool = False
+
+
+def leave_hub(data_dir: Path, *, delete: bool) -> Left:
     """Stop sharing, and with ``delete`` erase the contributions on the hub.
 
     Without ``delete`` the membership file is kept (0600), marked stopped: its token is what
     lets a later ``delete`` erase the days the hub keeps. With ``delete`` the file is removed
     once the hub confirms. Returns how many contributions the hub deleted (0 without
-    ``delete``).
+    ``delete``) and whether the hub had ended the membership already (its 409
+    ``already_stopped`` to a stop: done all the same).
 
     Raises
     ------
@@ -436,9 +472,14 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
     if membership is None:
         raise NotSharingError("not sharing with any hub")
     if membership.stopped_on is not None and not delete:
+        kept = (
+            f"the days sent before (up to {membership.last_sent}) stay there: `hrvpace share "
+            "--stop --delete` erases them"
+            if membership.last_sent is not None
+            else "no day was sent; sharing again needs `hrvpace share --stop --delete` first"
+        )
         raise AlreadyStoppedError(
-            f"already stopped sharing with {membership.hub_url} on {membership.stopped_on}; "
-            "the days sent before stay there: `hrvpace share --stop --delete` erases them"
+            f"already stopped sharing with {membership.hub_url} on {membership.stopped_on}; " + kept
         )
     try:
         with _client(membership.hub_url, membership.token) as c:
@@ -456,28 +497,26 @@ def leave_hub(data_dir: Path, *, delete: bool) -> int:
             "(deleted earlier, or the hub's data was reset); ask the hub's operator if in "
             "doubt. The local membership is removed."
         )
-    if r.status_code == 409 and _code(r) == "already_stopped" and not delete:
-        # The hub ended the membership first (an admin removed it): what was asked is done;
-        # the token is kept, it is still what erases the days (`--stop --delete`).
+    stopped_there = r.status_code == 409 and _code(r) == "already_stopped"
+    if stopped_there and not delete:
+        # The hub had ended the membership first (the token stopped there, e.g. from another
+        # copy of hub-share.json): what was asked is done. The token is kept, it is still what
+        # erases the days (`--stop --delete`).
         membership.stopped_on = dt.date.today()
         save_membership(data_dir, membership)
-        raise AlreadyStoppedError(
-            f"the hub at {membership.hub_url} had already ended this membership (its admin "
-            "removed it); marked stopped here too. The days sent before stay there: "
-            "`hrvpace share --stop --delete` erases them"
-        )
+        return Left(hub_had_stopped=True)
     if r.status_code != 200:
         raise HubRefusedError(f"the hub refused: {_why(r)}")
     if not delete:
         membership.stopped_on = dt.date.today()
         save_membership(data_dir, membership)
-        return 0
+        return Left()
     try:
         n = int(_answer(r, "deleted_contributions")["deleted_contributions"])
     except (TypeError, ValueError):
         raise HubRefusedError("the hub's answer has no count of deleted days") from None
     (data_dir / STATE_FILE).unlink(missing_ok=True)
-    return n
+    return Left(deleted=n)
 
 
 def _code(r: httpx.Response) -> str:
@@ -539,6 +578,7 @@ def push_pending(
                 ) from None
             if r.status_code == 201:
                 out.append((day, "sent"))
+                membership.last_sent = day
             elif _final(r):  # never taken (closed week, before membership, a refused value)
                 code = _code(r)
                 out.append((day, f"refused: {code}"))

@@ -53,7 +53,7 @@ class UnauthorizedError(HubError):
 
 
 class AlreadyStoppedError(HubError):
-    """A member who stopped (or whom the admin removed) asked to stop again.
+    """A member who stopped sharing asked to stop again.
 
     Not 401: the token is known and still deletes the member's days, so a client must keep it.
     """
@@ -64,7 +64,7 @@ class AlreadyStoppedError(HubError):
 
 
 class NotFoundError(HubError, LookupError):
-    """No such group, intervention or member (``code`` names which)."""
+    """No such group, intervention or invite (``code`` names which)."""
 
     status = 404
     code = "not_found"

@@ -37,7 +37,6 @@ __all__ = [
     "Left",
     "MeasureEffect",
     "MeasureStat",
-    "MemberInfo",
     "PeriodCell",
     "Summary",
 ]
@@ -94,14 +93,6 @@ class InviteInfo(BaseModel):
     expires: dt.datetime
     uses_left: int
     status: Literal["active", "expired", "used_up"]
-
-
-class MemberInfo(BaseModel):
-    """A current member as an admin sees them: a random id and the week they count from."""
-
-    id: str = Field(description="Random pseudonymous id")
-    group_id: str
-    counts_from: dt.date = Field(description="Monday of the first whole week that counts")
 
 
 class JoinRequest(BaseModel):

@@ -59,15 +59,21 @@ def share(
         current = hubshare.load_membership(folder)
         if stop:
             try:
-                n = hubshare.leave_hub(folder, delete=delete)
+                left = hubshare.leave_hub(folder, delete=delete)
             except hubshare.AlreadyStoppedError as exc:
                 typer.echo(str(exc))
                 return
-            if delete:
-                typer.echo(f"stopped sharing, {n} day(s) deleted on the hub")
-            elif current is not None and current.last_pushed is not None:
+            if left.hub_had_stopped and current is not None:
                 typer.echo(
-                    "stopped sharing: nothing more is sent; the past days stay on the hub. "
+                    f"the hub at {current.hub_url} had already ended this membership; it is "
+                    "marked stopped here too."
+                )
+            if delete:
+                typer.echo(f"stopped sharing, {left.deleted} day(s) deleted on the hub")
+            elif current is not None and current.last_sent is not None:
+                typer.echo(
+                    "stopped sharing: nothing more is sent; the past days stay on the hub (the "
+                    f"last sent: {current.last_sent}). "
                     f"The member token is kept in {folder / hubshare.STATE_FILE} (readable by "
                     "you only) so that `hrvpace share --stop --delete` can erase them later; "
                     "sharing again means erasing them first."
@@ -137,8 +143,8 @@ def share(
             typer.echo("not sharing with any hub (hrvpace share --hub URL --invite CODE)")
         elif current.stopped_on is not None:
             kept = (
-                f"the days sent before (up to {current.last_pushed}) stay on the hub until"
-                if current.last_pushed is not None
+                f"the days sent before (up to {current.last_sent}) stay on the hub until"
+                if current.last_sent is not None
                 else "no day was sent; sharing again needs"
             )
             typer.echo(
@@ -148,7 +154,8 @@ def share(
         else:
             typer.echo(
                 f"sharing with {current.hub_url} as member {current.member_id}; "
-                f"last day done (sent, or refused for good): {current.last_pushed or 'none yet'}"
+                f"last day sent: {current.last_sent or 'none yet'}; last day done (sent, or "
+                f"refused for good): {current.last_pushed or 'none yet'}"
             )
         if current is not None and current.refused:
             typer.echo(

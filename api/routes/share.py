@@ -47,7 +47,13 @@ class MembershipOut(BaseModel):
     member_id: str = Field(description="The pseudonymous id the hub knows this person by.")
     group_id: str
     counts_from: dt.date = Field(description="The first day the hub counts (a whole week).")
-    last_pushed: dt.date | None = Field(description="The last day sent; null: none yet.")
+    last_pushed: dt.date | None = Field(
+        description="The last day done: sent, or refused for good by the hub (never retried); "
+        "null: none yet."
+    )
+    last_sent: dt.date | None = Field(
+        default=None, description="The last day the hub took; null: none sent yet."
+    )
     stopped_on: dt.date | None = Field(description="The day sharing was stopped; null: sharing.")
 
 
@@ -114,6 +120,11 @@ class StopIn(BaseModel):
 
 class StopOut(ShareStateOut):
     deleted_contributions: int = Field(description="Days the hub erased (0 without delete).")
+    hub_had_stopped: bool = Field(
+        default=False,
+        description="The hub had ended this membership already (its token had stopped there): "
+        "the stop is done all the same and the membership is marked stopped here too.",
+    )
 
 
 def _data_dir(request: Request) -> Path:
@@ -146,6 +157,7 @@ def _state(membership: hubshare.Membership | None) -> ShareStateOut:
             group_id=membership.group_id,
             counts_from=membership.counts_from,
             last_pushed=membership.last_pushed,
+            last_sent=membership.last_sent,
             stopped_on=membership.stopped_on,
         ),
     )
@@ -199,8 +211,16 @@ async def join(body: JoinIn, data_dir: DataDirDep, lock: LockDep) -> ShareStateO
 
 @router.post("/stop", response_model=StopOut, responses=_HUB_ERRORS)
 async def stop(body: StopIn, data_dir: DataDirDep, lock: LockDep) -> StopOut:
-    """Stop sending; with ``delete`` the hub erases every day it holds from this person."""
+    """Stop sending; with ``delete`` the hub erases every day it holds from this person.
+
+    When the hub had ended the membership already, the stop is done all the same (200,
+    ``hub_had_stopped``); a second stop of a membership stopped here is 409 ``already_stopped``.
+    """
     async with lock:
-        n = await asyncio.to_thread(hubshare.leave_hub, data_dir, delete=body.delete)
+        left = await asyncio.to_thread(hubshare.leave_hub, data_dir, delete=body.delete)
         after = await asyncio.to_thread(hubshare.load_membership, data_dir)
-        return StopOut(**_state(after).model_dump(), deleted_contributions=n)
+        return StopOut(
+            **_state(after).model_dump(),
+            deleted_contributions=left.deleted,
+            hub_had_stopped=left.hub_had_stopped,
+        )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub.models import Group, GroupCreate, Invite, InviteCreate, InviteInfo, MemberInfo, Summary
+from hub.models import Group, GroupCreate, Invite, InviteCreate, InviteInfo, Summary
 from hub.store import HubStore
 
 router = APIRouter(prefix="/hub/v1/groups", tags=["groups"])
@@ -55,26 +55,10 @@ def list_invites(group_id: str, request: Request) -> list[dict[str, object]]:
 def revoke_invite(group_id: str, invite_id: str, request: Request) -> Response:
     """Revoke an invite: its code lets no one join any more; 404 ``invite_not_found``.
 
-    Members who joined with it stay (remove one with ``DELETE .../members/{member_id}``).
+    Members who joined with it stay: the hub lists no members and removes none (README, "Invites
+    and members").
     """
     _store(request).revoke_invite(group_id, invite_id)
-    return Response(status_code=204)
-
-
-@router.get("/{group_id}/members", response_model=list[MemberInfo])
-def list_members(group_id: str, request: Request) -> list[dict[str, object]]:
-    """The group's current members: random ids and the Monday each counts from, nothing else."""
-    return _store(request).list_members(group_id)
-
-
-@router.delete("/{group_id}/members/{member_id}", status_code=204, response_class=Response)
-def remove_member(group_id: str, member_id: str, request: Request) -> Response:
-    """Remove a member (e.g. one who joined with a leaked code): as if they stopped sharing.
-
-    Their token then works only for deleting their own days; they count in no week that has
-    not ended; weeks already computed stay as they were. 404 ``member_not_found``.
-    """
-    _store(request).remove_member(group_id, member_id)
     return Response(status_code=204)
 
 

@@ -83,6 +83,12 @@ function mondayOf(iso) {
   return d.toISOString().slice(0, 10);
 }
 
+function addDays(iso, days) {
+  const d = new Date(`${iso.slice(0, 10)}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
 // Every table scrolls sideways in its own box, so a phone scrolls the table, not the page.
 function scrollBox(table) {
   if (table.parentElement?.classList.contains("scroll")) return table.parentElement;
@@ -117,7 +123,7 @@ async function loadGroups() {
     actions.append(
       button("Trends", () => selectGroup(g)),
       " ",
-      button("Invites & members", async () => {
+      button("Invites", async () => {
         await selectGroup(g);
         $("access-section").scrollIntoView();
       }),
@@ -130,15 +136,13 @@ async function loadGroups() {
   else if (selected) await selectGroup(selected);  // its member count may have changed
 }
 
-// A group's invites (id, expiry, uses left; never a code) and current members (random ids).
+// A group's invites (id, expiry, uses left; never a code). The hub lists no members: a roster
+// an admin could watch or shrink would single people out (README, "Invites and members").
 async function loadAccess(group) {
   $("access-section").hidden = false;
   $("access-group").textContent = `– ${group.name}`;
-  const [invites, members] = await Promise.all([
-    api(`/hub/v1/groups/${group.id}/invites`),
-    api(`/hub/v1/groups/${group.id}/members`),
-  ]);
-  if (selected?.id !== group.id) return members;  // another group was chosen meanwhile
+  const invites = await api(`/hub/v1/groups/${group.id}/invites`);
+  if (selected?.id !== group.id) return;  // another group was chosen meanwhile
   const ibody = $("invites").querySelector("tbody");
   ibody.replaceChildren();
   if (!invites.length) {
@@ -168,34 +172,6 @@ async function loadAccess(group) {
       td(String(inv.uses_left), "num"), td(status[inv.status] || inv.status), act);
     ibody.append(row);
   }
-  const mbody = $("members").querySelector("tbody");
-  mbody.replaceChildren();
-  if (!members.length) {
-    const c = td("No members yet.", "suppressed");
-    c.colSpan = 3;
-    const row = document.createElement("tr");
-    row.append(c);
-    mbody.append(row);
-  }
-  for (const m of members) {
-    const row = document.createElement("tr");
-    row.dataset.member = m.id;
-    const id = document.createElement("code");
-    id.textContent = m.id;
-    const idCell = td("");
-    idCell.append(id);
-    const act = td("");
-    act.append(button("Remove", async () => {
-      if (!confirm(`Remove member ${m.id} from ${group.name}? Their token stops working for ` +
-        "anything but deleting their own days; weeks already shown stay as they were.")) return;
-      await api(`/hub/v1/groups/${group.id}/members/${m.id}`, { method: "DELETE" });
-      $("invite-out").textContent = `Member ${m.id} removed.`;
-      await loadGroups();
-    }));
-    row.append(idCell, td(fmtDay(m.counts_from)), act);
-    mbody.append(row);
-  }
-  return members;
 }
 
 $("invite-form").addEventListener("submit", async (ev) => {
@@ -229,7 +205,7 @@ function measureCell(cell, name, digits = 1) {
 async function selectGroup(group) {
   selected = group;
   $("trends-group").textContent = `– ${group.name} (k = ${group.k})`;
-  const [summary, members] = await Promise.all([
+  const [summary] = await Promise.all([
     api(`/hub/v1/groups/${group.id}/summary?by=week`),
     loadAccess(group),
   ]);
@@ -260,21 +236,18 @@ async function selectGroup(group) {
     }
     body.append(row);
   }
-  // what the admin of a new group wants to know: from when its members count
+  // what the admin of a new group wants to know: from when someone joining now counts
   const thisWeek = mondayOf(summary.to);  // the view ends with the hub's current week
-  const later = members.filter((m) => m.counts_from > thisWeek);
-  const parts = [`${group.name} was created ${fmtDay(group.created)}; ${members.length} ` +
-    `current member${members.length === 1 ? "" : "s"}.`];
-  if (later.length) {
-    const first = later.map((m) => m.counts_from).sort()[0];
-    // when that week closes, as the hub says it (an open week's `closes`)
-    const next = await api(`/hub/v1/groups/${group.id}/summary?from=${first}&to=${first}&by=week`);
-    if (selected !== group) return;
-    const closes = next.periods[0]?.closes;
-    parts.push(`${later.length} of them joined this week and count from ${fmtDay(first)}` +
-      (closes ? `; that week's figures appear when it closes, ${fmtTime(closes)}, if at ` +
-        `least ${group.k} members send data.` : "."));
-  }
+  const parts = [`${group.name} was created ${fmtDay(group.created)}; ${group.members} ` +
+    `current member${group.members === 1 ? "" : "s"}.`];
+  const next = addDays(thisWeek, 7);
+  // when that week closes, as the hub says it (an open week's `closes`)
+  const later = await api(`/hub/v1/groups/${group.id}/summary?from=${next}&to=${next}&by=week`);
+  if (selected !== group) return;
+  const closes = later.periods[0]?.closes;
+  parts.push(`Someone who joins now counts from ${fmtDay(next)}` +
+    (closes ? `; that week's figures appear when it closes, ${fmtTime(closes)}, if at ` +
+      `least ${group.k} members send data.` : "."));
   if (before) parts.push(`The ${before} earlier week${before === 1 ? "" : "s"} of this view, ` +
     "before the group existed, are not listed.");
   $("trends-status").textContent = parts.join(" ");

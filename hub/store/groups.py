@@ -133,7 +133,8 @@ class GroupStore(StoreBase):
     def revoke_invite(self, gid: str, iid: str) -> None:
         """Forget the invite ``iid`` of group ``gid``: its code lets no one join any more.
 
-        Members who joined with it stay members (``remove_member`` removes one).
+        Members who joined with it stay members: an admin can neither list nor remove members
+        (a roster an admin could shrink or watch would single people out).
         :class:`NotFoundError` ``invite_not_found`` when the group has no such invite.
         """
         if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):

@@ -8,11 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub import db
-from hub.errors import (
-    AlreadyStoppedError,
-    InviteInvalidError,
-    NotFoundError,
-)
+from hub.errors import AlreadyStoppedError, InviteInvalidError
 from hub.periods import Week, week_of_ts
 from hub.store.base import Member, StoreBase, hash_secret
 
@@ -86,52 +82,6 @@ class MemberStore(StoreBase):
         week = week_of_ts(member.joined_at)
         return week if week.start_ts == member.joined_at else week.next()
 
-    def list_members(self, gid: str) -> list[dict[str, object]]:
-        """The current members of group ``gid`` (joined, not stopped), by first counted week.
-
-        Only what the group's member counts already tell, per random id: the Monday each
-        counts from. No join time to the second, no data, nothing about who stopped.
-        """
-        m = db.members.c
-        with self.engine.connect() as conn:
-            self._group(conn, gid)
-            rows = conn.execute(
-                sa.select(m.id, m.joined_at)
-                .where(m.group_id == gid, m.left_at.is_(None))
-                .order_by(m.joined_at, m.id)
-            ).all()
-        return [
-            {
-                "id": mid,
-                "group_id": gid,
-                "counts_from": self.first_counted_week(Member(mid, gid, int(joined))).start,
-            }
-            for mid, joined in rows
-        ]
-
-    def remove_member(self, gid: str, mid: str) -> None:
-        """The admin's removal of member ``mid`` of group ``gid``: they stop, as if they had.
-
-        The same as the member's own ``DELETE /me?delete=false``: their token works for
-        nothing but deleting their contributions, they count in no week that has not ended by
-        now, and the weeks already computed stay as they were. Their days are not deleted by
-        the admin: that stays the person's own call. :class:`NotFoundError`
-        ``member_not_found`` when the group has no such current member.
-        """
-        with self.engine.begin() as conn:
-            self._group(conn, gid)
-            n = conn.execute(
-                db.members.update()
-                .where(
-                    db.members.c.id == mid,
-                    db.members.c.group_id == gid,
-                    db.members.c.left_at.is_(None),
-                )
-                .values(left_at=self.now())
-            ).rowcount
-        if not n:
-            raise NotFoundError(f"no current member {mid!r} in this group", code="member_not_found")
-
     def leave(self, member: Member, *, delete: bool) -> int:
         """Stop ``member`` sharing (their token stops working).
 
@@ -143,8 +93,8 @@ class MemberStore(StoreBase):
         """
         if member.left_at is not None and not delete:
             raise AlreadyStoppedError(
-                "this member stopped sharing (or was removed by the hub's admin); the token "
-                "still deletes their days: DELETE /hub/v1/me?delete=true"
+                "this member stopped sharing; the token still deletes their days: "
+                "DELETE /hub/v1/me?delete=true"
             )
         with self.engine.begin() as conn:
             if not delete:

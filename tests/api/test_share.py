@@ -511,28 +511,142 @@ def test_stopping_before_any_day_was_sent_does_not_speak_of_days_on_the_hub(
     assert "stay on the hub" not in r.output
 
 
-def test_a_member_the_admin_removed_stops_here_too_and_keeps_the_key_to_delete(
+def _stop_on_the_hub(hub_url: str, token: str) -> None:
+    """End the membership on the hub directly, as the member's token may (``DELETE /me``)."""
+    r = httpx.delete(
+        f"{hub_url}/hub/v1/me",
+        params={"delete": "false"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_stop_the_hub_had_made_already_is_done_here_too_and_keeps_the_key_to_delete(
     tmp_path: Path, running_hub: RunningHub
 ) -> None:
-    """The hub answers a removed member's ``--stop`` 409 ``already_stopped``: the person's
-    side marks sharing stopped (it was), keeps the token and can still erase the days."""
+    """The hub answers ``--stop`` 409 ``already_stopped`` when the membership had stopped there
+    first: the person's side marks sharing stopped (it was), says so plainly, exits 0, keeps
+    the token and can still erase the days."""
     data = tmp_path / "me"
     _seed(data)
-    gid = running_hub.admin.post("/hub/v1/groups", json={"name": "team"}).json()["id"]
-    code = running_hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
+    _, code = running_hub.invite()
     membership = hubshare.join_hub(running_hub.server.url, code)
     hubshare.save_membership(data, membership)
     running_hub.clock[0] = time.time()
     runner = CliRunner()
     assert runner.invoke(cli, ["share", "--push", "--data-dir", str(data)]).exit_code == 0
-    r = running_hub.admin.delete(f"/hub/v1/groups/{gid}/members/{membership.member_id}")
-    assert r.status_code == 204, r.text
+    _stop_on_the_hub(running_hub.server.url, membership.token)
 
     r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
     assert r.exit_code == 0, r.output
     assert "had already ended this membership" in r.output, r.output
+    assert "stopped sharing: nothing more is sent; the past days stay on the hub" in r.output
     kept = hubshare.load_membership(data)
     assert kept is not None and kept.stopped_on is not None and kept.token == membership.token
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0 and "already stopped sharing" in r.output, r.output
     r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 0 and "day(s) deleted" in r.output, r.output
     assert not (data / hubshare.STATE_FILE).exists()
+
+
+def test_a_stop_the_hub_had_made_before_any_day_was_sent_speaks_of_no_days(
+    tmp_path: Path, running_hub: RunningHub
+) -> None:
+    data = tmp_path / "me"
+    _, code = running_hub.invite()
+    membership = hubshare.join_hub(running_hub.server.url, code)
+    hubshare.save_membership(data, membership)
+    _stop_on_the_hub(running_hub.server.url, membership.token)
+    r = CliRunner().invoke(cli, ["share", "--stop", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert "had already ended this membership" in r.output, r.output
+    assert "no day was sent" in r.output and "stay on the hub" not in r.output, r.output
+    assert "days sent" not in r.output, r.output
+
+
+def _scripted_hub_with_stop(
+    monkeypatch: pytest.MonkeyPatch, answers: list[tuple[int, dict[str, str]]]
+) -> None:
+    """A hub answering each day's push with ``answers`` in turn, and a stop with 200."""
+    pushes: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            return httpx.Response(200, json={"member_id": "m1", "deleted_contributions": 0})
+        pushes.append(json.loads(request.content)["date"])
+        status, body = answers[len(pushes) - 1]
+        return httpx.Response(status, json=body)
+
+    def client(hub_url: str, token: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=hub_url, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(hubshare, "_client", client)
+
+
+@pytest.mark.parametrize("sent_first", [False, True], ids=["none_sent", "first_sent"])
+def test_days_refused_for_good_are_not_spoken_of_as_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent_first: bool
+) -> None:
+    """Review: ``last_pushed`` also moves over days the hub refused for good, yet stopping
+    spoke of it as the days sent ("up to" it), also when the hub had taken none."""
+    _seed(tmp_path)
+    days = [TODAY - dt.timedelta(days=n) for n in (4, 3, 2, 1)]
+    hubshare.save_membership(
+        tmp_path,
+        hubshare.Membership("http://hub.test", "m1", "g1", "hm_t", counts_from=days[0]),
+    )
+    closed = (409, {"code": "period_closed", "detail": "closed"})
+    answers = [(201, {}) if sent_first else closed, closed, closed, closed]
+    _scripted_hub_with_stop(monkeypatch, answers)
+    db = hubshare.ReadOnlyDatabase(tmp_path / "hrvpace.sqlite3")
+    try:
+        hubshare.push_pending(tmp_path, db, today=TODAY)
+    finally:
+        db.close()
+    membership = hubshare.load_membership(tmp_path)
+    assert membership is not None and membership.last_pushed == days[3]
+    assert membership.last_sent == (days[0] if sent_first else None)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["share", "--data-dir", str(tmp_path)])
+    assert f"last day sent: {days[0] if sent_first else 'none yet'};" in r.output, r.output
+
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert str(days[3]) not in r.output, r.output  # never "sent up to" a refused day
+    if sent_first:
+        assert f"the past days stay on the hub (the last sent: {days[0]})" in r.output
+    else:
+        assert "no day was sent" in r.output and "stay on the hub" not in r.output, r.output
+    r = runner.invoke(cli, ["share", "--data-dir", str(tmp_path)])
+    if sent_first:
+        assert f"the days sent before (up to {days[0]}) stay on the hub" in r.output, r.output
+    else:
+        assert "no day was sent; sharing again needs" in r.output, r.output
+    r = runner.invoke(cli, ["share", "--stop", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 0 and "already stopped" in r.output, r.output
+    assert ("up to" in r.output) == sent_first and str(days[3]) not in r.output, r.output
+
+
+def test_a_membership_file_from_before_last_sent_was_kept_derives_it(tmp_path: Path) -> None:
+    days = [TODAY - dt.timedelta(days=n) for n in (4, 3, 2, 1)]
+    old = {
+        "hub_url": "http://hub.test",
+        "member_id": "m1",
+        "group_id": "g1",
+        "token": "hm_t",
+        "counts_from": days[0].isoformat(),
+        "last_pushed": days[3].isoformat(),
+        "stopped_on": None,
+        "refused": {days[2].isoformat(): "period_closed", days[3].isoformat(): "value_refused"},
+    }
+    (tmp_path / hubshare.STATE_FILE).write_text(json.dumps(old))
+    membership = hubshare.load_membership(tmp_path)
+    assert membership is not None and membership.last_sent == days[1]
+    old["refused"] = {d.isoformat(): "period_closed" for d in days}
+    (tmp_path / hubshare.STATE_FILE).write_text(json.dumps(old))
+    membership = hubshare.load_membership(tmp_path)
+    assert membership is not None and membership.last_sent is None
+    # once written again, the file keeps it
+    hubshare.save_membership(tmp_path, membership)
+    assert json.loads((tmp_path / hubshare.STATE_FILE).read_text())["last_sent"] is None

@@ -122,10 +122,47 @@ def test_preview_join_push_stop_and_delete_through_the_routes(
     # stop with delete: the hub erases every day and the member; the token is gone
     r = api.post("/api/v1/share/stop", json={"delete": True})
     assert r.status_code == 200, r.text
-    assert r.json() == {"state": "not_sharing", "membership": None, "deleted_contributions": n_sent}
+    assert r.json() == {
+        "state": "not_sharing",
+        "membership": None,
+        "deleted_contributions": n_sent,
+        "hub_had_stopped": False,
+    }
     assert not state.exists()
     assert hub.count(hubdb.contributions) == 0 and hub.count(hubdb.members) == 0
     _problem(api.post("/api/v1/share/stop", json={"delete": True}), 409, "not_sharing")
+
+
+def test_a_stop_the_hub_had_made_already_is_done_not_refused(
+    hub: RunningHub, service: tuple[httpx.Client, Path]
+) -> None:
+    """Review: when the hub had ended the membership first (its 409 ``already_stopped``), the
+    stop was saved here but answered 409, and the page said "Not done" about what was done."""
+    api, data = service
+    _, code = hub.invite()
+    r = api.post("/api/v1/share/join", json={"hub_url": hub.server.url, "invite": code})
+    assert r.status_code == 201, r.text
+    membership = hubshare.load_membership(data)
+    assert membership is not None
+    stopped = httpx.delete(
+        f"{hub.server.url}/hub/v1/me",
+        params={"delete": "false"},
+        headers={"Authorization": f"Bearer {membership.token}"},
+    )
+    assert stopped.status_code == 200, stopped.text
+
+    r = api.post("/api/v1/share/stop", json={"delete": False})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["state"] == "stopped" and body["hub_had_stopped"] is True
+    assert body["membership"]["stopped_on"] is not None and body["deleted_contributions"] == 0
+    kept = hubshare.load_membership(data)
+    assert kept is not None and kept.token == membership.token  # still erases the days
+    # stopping again here: nothing to do, as for any stopped membership
+    _problem(api.post("/api/v1/share/stop", json={"delete": False}), 409, "already_stopped")
+    r = api.post("/api/v1/share/stop", json={"delete": True})
+    assert r.status_code == 200 and r.json()["state"] == "not_sharing", r.text
+    assert hub.count(hubdb.members) == 0
 
 
 def test_refusals_are_problems_that_say_why(

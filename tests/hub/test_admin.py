@@ -1,15 +1,12 @@
-"""An admin's hold over a group's access on both backends: list and revoke invites, list and
-remove members (review: a leaked code let anyone join for two weeks and could not be undone)."""
+"""An admin's hold over a group's access on both backends: list and revoke invites (review: a
+leaked code let anyone join for two weeks and could not be undone), and no roster of members
+to watch or shrink (review: removing members let an admin single one person out)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 
-from tests.hub.conftest import CLOSES, WEEK, WEEK_DAYS, Hub
-
-W03 = WEEK + dt.timedelta(weeks=1)
+from tests.hub.conftest import CLOSES, JOIN_DAY, WEEK, WEEK_DAYS, Hub
 
 
 def _problem(r: httpx.Response, status: int, code: str) -> None:
@@ -57,47 +54,39 @@ def test_invites_are_listed_without_their_code_and_revoked(hub: Hub) -> None:
     assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["status"] == "expired"
 
 
-def test_a_removed_member_stops_as_if_they_had_and_released_weeks_stay(hub: Hub) -> None:
+def test_an_admin_can_neither_list_nor_remove_members_so_cannot_shrink_a_group(hub: Hub) -> None:
+    """The review's attack (k = 3, five real members): the admin removed four, joined two fake
+    members of their own and read the fifth person's exact weekly value off the next cell
+    (3 x mean - the two fake values). Listing the members told, by comparing two lists, who
+    stopped. Both calls are gone: the same steps now leave the target among five real people.
+    """
     gid = hub.group(k=3)
     code = hub.invite(gid)
-    joined = [hub.client().post("/hub/v1/join", json={"code": code}).json() for _ in range(4)]
-    tokens = [j["token"] for j in joined]
-    listed = hub.admin.get(f"/hub/v1/groups/{gid}/members").json()
-    # random ids and the Monday each counts from: no token, no join time, nothing else
-    assert sorted(m["id"] for m in listed) == sorted(j["member_id"] for j in joined)
-    assert all(
-        set(m) == {"id", "group_id", "counts_from"} and m["counts_from"] == WEEK.isoformat()
-        for m in listed
-    )
+    hub.clock.at(JOIN_DAY)
+    joined = [hub.client().post("/hub/v1/join", json={"code": code}).json() for _ in range(5)]
+    for path in (f"/hub/v1/groups/{gid}/members", f"/hub/v1/groups/{gid}/members/x"):
+        for method in ("GET", "DELETE"):
+            r = hub.admin.request(method, path)
+            assert r.status_code in (404, 405), (method, path, r.status_code, r.text)
+    for j in joined[1:]:
+        r = hub.admin.delete(f"/hub/v1/groups/{gid}/members/{j['member_id']}")
+        assert r.status_code in (404, 405), r.text
+    spec = hub.admin.get("/hub/v1/openapi.json")
+    assert spec.status_code == 200, spec.text
+    assert not [p for p in spec.json()["paths"] if "/members" in p]
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5  # nobody was removed
+    # the admin's two fake members, from a new invite, joined before Monday
+    fake = [hub.join(hub.invite(gid)) for _ in range(2)]
     hub.clock.at(WEEK_DAYS[6])
-    for i, tok in enumerate(tokens):
-        assert hub.send(tok, WEEK, stress=1.0 + i).status_code == 201
-    hub.clock.at(CLOSES)  # W02 closes; a day of W03 from everyone, then one is removed
-    before = hub.summary(gid, WEEK, WEEK)["periods"][0]
-    assert before["members"] == 4 and before["measures"]["stress"]["mean"] == 2.5
-    for i, tok in enumerate(tokens):
-        assert hub.send(tok, W03, stress=1.0 + i).status_code == 201
-    gone = joined[3]["member_id"]
-    _problem(hub.client().delete(f"/hub/v1/groups/{gid}/members/{gone}"), 401, "unauthorized")
-    other = hub.group("other", k=3)
-    _problem(hub.admin.delete(f"/hub/v1/groups/{other}/members/{gone}"), 404, "member_not_found")
-    r = hub.admin.delete(f"/hub/v1/groups/{gid}/members/{gone}")
-    assert r.status_code == 204, r.text
-    _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/members/{gone}"), 404, "member_not_found")
-    assert gone not in {m["id"] for m in hub.admin.get(f"/hub/v1/groups/{gid}/members").json()}
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 3
-    # their token sends nothing more, but still deletes their own days (their call, not ours)
-    _problem(hub.send(tokens[3], W03 + dt.timedelta(days=1), stress=5.0), 401, "unauthorized")
-    # stopping again is 409, not the 401 of an unknown token, after which the person's hrvpace
-    # would drop the token, the only key to their days
-    r = hub.client(tokens[3]).delete("/hub/v1/me", params={"delete": "false"})
-    _problem(r, 409, "already_stopped")
-    # the week released before stays as it was; the week they were removed in leaves them out
-    assert hub.summary(gid, WEEK, WEEK)["periods"][0] == before
-    hub.clock.at(CLOSES + dt.timedelta(weeks=1))
-    w03 = hub.summary(gid, W03, W03)["periods"][0]
-    assert w03["members"] == 3 and w03["contributors"] == 3
-    assert w03["measures"]["stress"]["mean"] == 2.0  # 1, 2, 3: not the removed member's 4
-    r = hub.client(tokens[3]).delete("/hub/v1/me", params={"delete": "true"})
-    assert r.status_code == 200 and r.json()["deleted_contributions"] == 2
-    assert hub.summary(gid, WEEK, WEEK)["periods"][0] == before
+    real = [4.2, 1.5, 3.5, 2.9, 4.5]  # with the fakes: 19.6 / 7 = 2.8 exactly
+    for j, stress in zip(joined, real, strict=True):
+        assert hub.send(j["token"], WEEK, stress=stress).status_code == 201
+    assert hub.send(fake[0], WEEK, stress=1.0).status_code == 201
+    assert hub.send(fake[1], WEEK, stress=2.0).status_code == 201
+    hub.clock.at(CLOSES)
+    cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
+    st = cell["measures"]["stress"]
+    assert not cell["suppressed"] and st["n"] == 7
+    # what the subtraction gives now: the sum over all five real people, not the target's value
+    rest = st["n"] * st["mean"] - 1.0 - 2.0
+    assert abs(rest - sum(real)) < 1e-9 and abs(rest - real[0]) > 1.0  # real[0]: the target's

@@ -9,11 +9,13 @@ Screenshots at 1366x768 and 390x844 go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api import hubshare
@@ -172,3 +174,77 @@ def test_a_refused_invite_is_said_on_the_page_and_the_phone_layout_fits(
     # the refused join's 422 is the one error the browser logs
     assert [e for e in errors if "status of 422" not in e] == []
     ctx.close()
+
+
+def test_stopping_after_the_hub_had_ended_the_membership_says_it_is_done(
+    browser: Any, hub: RunningHub, service: tuple[str, Path]
+) -> None:
+    """Review: when the hub had ended the membership first, Stop saved the stop here but the
+    page said "Not done: ..." and kept showing the Stop button."""
+    url, data = service
+    ctx, page, errors = _open(browser, url, LAPTOP)
+    _, code = hub.invite()
+    page.locator("#share-hub").fill(hub.server.url)
+    page.locator("#share-invite").fill(code)
+    page.locator("#share-join-button").click()
+    page.get_by_test_id("share-confirm-yes").click()
+    page.wait_for_selector("[data-testid=share-state][data-state=sharing]")
+    membership = hubshare.load_membership(data)
+    assert membership is not None
+    r = httpx.delete(
+        f"{hub.server.url}/hub/v1/me",
+        params={"delete": "false"},
+        headers={"Authorization": f"Bearer {membership.token}"},
+    )
+    assert r.status_code == 200, r.text
+
+    page.get_by_test_id("share-stop").click()
+    page.get_by_test_id("share-confirm-yes").click()
+    page.wait_for_selector("[data-testid=share-state][data-state=stopped]")
+    state = page.get_by_test_id("share-state").inner_text()
+    assert "The hub had already ended this membership" in state, state
+    assert "No day was sent before you stopped" in state and "stay on the hub" not in state
+    assert page.get_by_test_id("share-error").inner_text() == ""
+    assert page.get_by_test_id("share-confirm").is_hidden()
+    assert page.get_by_test_id("share-stop").is_hidden()
+    assert page.get_by_test_id("share-delete").inner_text() == "Delete my days on the hub"
+    assert errors == []
+    ctx.close()
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["some_sent", "none_sent"])
+def test_the_page_speaks_of_the_days_sent_not_of_days_refused_for_good(
+    browser: Any, tmp_path: Path, sent: bool
+) -> None:
+    """Review: the page took ``last_pushed`` for the last day sent, but it also moves over days
+    the hub refused for good (never sent)."""
+    data = tmp_path / "me"
+    _seed(data)
+    day = dt.date(2026, 3, 2)
+    hubshare.save_membership(
+        data,
+        hubshare.Membership(
+            "http://hub.test",
+            "m1",
+            "g1",
+            "hm_t",
+            counts_from=day,
+            last_pushed=day + dt.timedelta(days=3),
+            stopped_on=day + dt.timedelta(days=4),
+            refused={(day + dt.timedelta(days=i)).isoformat(): "period_closed" for i in (1, 2, 3)},
+            last_sent=day if sent else None,
+        ),
+    )
+    app = create_app(load_settings(data_dir=data, token=TOKEN))
+    with serving(app, lifespan="on") as running:
+        ctx, page, errors = _open(browser, running.url, LAPTOP)
+        page.wait_for_selector("[data-testid=share-state][data-state=stopped]")
+        state = page.get_by_test_id("share-state").inner_text()
+        assert "2026-03-05" not in state, state  # the last day refused, never sent
+        if sent:
+            assert "The days sent before (up to 2026-03-02) stay on the hub" in state, state
+        else:
+            assert "No day was sent before you stopped" in state, state
+            assert "stay on the hub" not in state, state
+        assert errors == []
+        ctx.close()

@@ -35,13 +35,15 @@ function renderState() {
     text = "Not sharing with any hub. To join, enter the address and invite code your organisation gave you.";
   } else if (share.state === "sharing") {
     text = `Sharing with ${hostOf(m.hub_url)} as member ${m.member_id}; days count from ${m.counts_from}; ` +
-      `last day sent: ${m.last_pushed || "none yet"}.`;
+      `last day sent: ${m.last_sent || "none yet"}.`;
   } else {
     text = `Stopped sharing with ${hostOf(m.hub_url)} on ${m.stopped_on}: nothing more is sent. ` +
-      (m.last_pushed
-        ? `The days sent before (up to ${m.last_pushed}) stay on the hub until you delete them; ` +
+      (m.last_sent
+        ? `The days sent before (up to ${m.last_sent}) stay on the hub until you delete them; ` +
           "sharing again means deleting them first."
         : "No day was sent before you stopped; sharing again means deleting this membership first.");
+    // the stop's answer when the hub had ended the membership already: done all the same
+    if (share.hub_had_stopped) text = `The hub had already ended this membership. ${text}`;
   }
   const stateLine = $("share-state");
   stateLine.textContent = text;
@@ -119,7 +121,7 @@ function onJoin(ev) {
 }
 
 function onStop() {
-  const sent = share.membership && share.membership.last_pushed;
+  const sent = share.membership && share.membership.last_sent;
   ask(
     (sent
       ? "Stop sharing? Nothing more is sent; the days already sent stay on the hub until you delete them. "
