@@ -88,7 +88,9 @@ Labels are per input beat (``Cleaned.labels`` has the input's length): every inp
 that contributed to a corrected output interval gets that correction's label, so an ectopic
 beat labels the two intervals around the misplaced peak (or the one or two it interpolated), an
 extra beat the two halves that were merged, a gap the removed interval.
-``Cleaned.source_index`` maps each output interval back to its first input interval.
+``Cleaned.source_index`` maps each output interval back to its first input interval,
+``Cleaned.end_index`` to the input interval whose recorded R peak it ends at (-1 for a peak the
+correction inserted).
 
 Validation against truth, and why NeuroKit2 differs
 ---------------------------------------------------
@@ -217,6 +219,11 @@ class Cleaned:
         input ``gaps``; never created by the correction).
     source_index : numpy.ndarray of int64, shape (M,)
         Index of the first input interval that output interval ``k`` derives from.
+    end_index : numpy.ndarray of int64, shape (M,)
+        Index of the input interval whose end (the recorded R peak) output interval ``k`` ends
+        at: the last input interval it derives from (an unchanged, moved or interpolated beat
+        ends at its own recorded beat, a merged one at the last of those merged); -1 where the
+        correction inserted that R peak (every part of a split interval but the last).
     corrected : numpy.ndarray of bool, shape (M,)
         True where the output interval is not an unchanged normal input interval.
     labels : numpy.ndarray of int8, shape (N,)
@@ -236,6 +243,7 @@ class Cleaned:
     rr_ms: FloatArray
     gaps: BoolArray
     source_index: IntArray
+    end_index: IntArray
     corrected: BoolArray
     labels: NDArray[np.int8]
     gated: BoolArray
@@ -432,13 +440,17 @@ def clean(
         iterations += 1
         previous = flagged
 
-    for arr in (s.rr, s.gaps, s.src_start, s.corrected, labels, gated):
+    # a split interval's parts share its input range: all but the last end at an inserted peak
+    end_index = s.src_stop - 1
+    end_index[:-1][s.src_start[1:] == s.src_start[:-1]] = -1
+    for arr in (s.rr, s.gaps, s.src_start, end_index, s.corrected, labels, gated):
         arr.setflags(write=False)
     quality = float(np.count_nonzero(labels == NORMAL) / n) if n else None
     return Cleaned(
         rr_ms=s.rr,
         gaps=s.gaps,
         source_index=s.src_start,
+        end_index=end_index,
         corrected=s.corrected,
         labels=labels,
         gated=gated,

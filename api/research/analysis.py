@@ -51,8 +51,9 @@ gaps, with the frequent-ectopy check of each window (:func:`hrv.ectopy_windows`:
 fewer than 30 steps: not assessed, not regular). A window holds ``window_s`` seconds of the
 analysed intervals (cut on their own timeline ``cumsum(rr) / 1000``, which leaves out a removed
 gap); its ``t_s`` is its end on the *recording's* clock (seconds since the recording or segment
-began, the clock of segments, replay and the report's tachogram), mapped through the last beat
-the correction left unchanged as the live pipeline maps its windows through their last NN beat
+began, the clock of segments, replay and the report's tachogram), mapped through the recorded
+time of its last beat (the last that stands for a recorded beat: not one the correction
+inserted) as the live pipeline maps its windows through their last NN beat
 (:func:`hrv.to_beat_clock`, :func:`hrv.clean_anchors`). A window that spans a gap therefore
 covers more than ``window_s`` of recording time, as a live window does.
 
@@ -511,8 +512,8 @@ def recording_windows(
     times since the recording began and ``cleaned`` the correction that made ``rr`` (``None``:
     ``rr`` is the RR as recorded). The windows are cut on the analysed series' own timeline
     (returned as the column ``t_nn_s``, for :func:`hrv.ectopy_windows`); ``t_s`` is each
-    window's end put on the recording's clock through the last beat the correction left
-    unchanged (:func:`hrv.clean_anchors`, :func:`hrv.to_beat_clock`), as the live pipeline
+    window's end put on the recording's clock through the recorded time of its last beat
+    (:func:`hrv.clean_anchors`, :func:`hrv.to_beat_clock`), as the live pipeline
     does (``hrv.LiveAnalyser``). ``metrics`` and ``parallel`` as :func:`hrv.rolling` (``None``:
     all metrics; not parallel by default: a cohort already runs one recording per core).
     """
