@@ -185,13 +185,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hrv._beat_series import LABEL_NAMES, NORMAL, BeatLabel, BeatSeries
+from hrv._beat_series import GAP, LABEL_NAMES, NORMAL, BeatLabel, BeatSeries
 from hrv._gate import gate
 from hrv._lipponen_tarvainen import classify, correct
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
-__all__ = ["LABEL_NAMES", "BeatLabel", "Cleaned", "clean"]
+__all__ = ["LABEL_NAMES", "BeatLabel", "Cleaned", "clean", "corrected_pct"]
 
 
 #: Largest accepted ``max_rr_ms`` option (ms): no RR interval lasts a minute.
@@ -458,3 +458,52 @@ def clean(
         n_beats=n,
         n_iterations=iterations,
     )
+
+
+def corrected_pct(labels: Any) -> float | None:
+    """Share of the input intervals the correction changed, in %; removed gaps not counted.
+
+    The one definition of the corrected share: the ``corrected_pct`` of ``hrvpace analyze``'s
+    summary and the 20 % rule of :func:`hrv.ectopy_check` both use it. An interval counts as
+    changed when :func:`clean` labelled it anything but normal and not a gap (it was merged,
+    split, moved or interpolated: its value is partly the correction's). An interval removed
+    as a gap is left out of both counts: nothing was made up for it, and a recording with
+    many dropouts is not thereby "mostly corrected".
+
+    Parameters
+    ----------
+    labels : array_like of int
+        One label per input interval, :attr:`Cleaned.labels` (see :class:`BeatLabel`).
+
+    Returns
+    -------
+    float or None
+        ``100 * changed / (intervals - gaps)``; ``None`` when no interval is left once the
+        gaps are left out (an empty input, or every interval a gap).
+
+    Raises
+    ------
+    HrvInputError
+        ``labels`` not 1-D.
+
+    References
+    ----------
+    Lipponen J.A., Tarvainen M.P. (2019). A robust algorithm for heart rate variability time
+    series artefact correction using novel beat classification. J Med Eng Technol 43(3),
+    173-181 (the corrections counted here).
+
+    Examples
+    --------
+    >>> corrected_pct([0, 1, 1, 6])  # two ectopic of three, the gap left out
+    66.66666666666667
+    >>> corrected_pct([6, 6]) is None
+    True
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        raise HrvInputError(f"labels: expected a 1-D array, got shape {lab.shape}")
+    counted = int(np.count_nonzero(lab != GAP))
+    if not counted:
+        return None
+    changed = int(np.count_nonzero((lab != NORMAL) & (lab != GAP)))
+    return 100.0 * changed / counted

@@ -18,8 +18,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   RR intervals exactly as in the file, with the file's gaps. ``correction`` names the
   correction that ran (``"lipponen_tarvainen_2019"``, i.e. :func:`hrv.clean`; ``None`` with
   ``clean=False``) and ``corrected_pct`` the share of the input intervals it changed (merged,
-  split, moved, interpolated or removed as a gap), in % (0 with ``clean=False``; ``None`` for
-  an empty recording);
+  split, moved or interpolated; intervals removed as a gap are left out of both counts:
+  :func:`hrv.corrected_pct`, the share the 20 % rule of :func:`hrv.ectopy_check` judges), in %
+  (0 with ``clean=False``; ``None`` for an empty recording or one that is all gaps);
 - ``ectopy_warning`` is :func:`hrv.ectopy_check` of the analysed series: ``True`` when at least
   8 % of its successive intervals still differ by more than 20 % of their mean, i.e. frequent
   ectopy (bigeminy, trigeminy) or an irregular rhythm (atrial fibrillation) that the
@@ -409,11 +410,8 @@ def summarize(
         "n_artefacts": int(np.count_nonzero(cleaned.labels != int(hrv.BeatLabel.NORMAL))),
         "cleaned": bool(clean),
         "correction": CORRECTION if clean else None,
-        "corrected_pct": (
-            (100.0 * float(np.count_nonzero(cleaned.labels)) / n_in if clean else 0.0)
-            if n_in
-            else None
-        ),
+        # the share hrv.ectopy_check's 20 % rule judges: removed gaps not counted
+        "corrected_pct": (hrv.corrected_pct(cleaned.labels) if clean else 0.0) if n_in else None,
     }
     ectopy = hrv.ectopy_check(
         rr, gaps=gap, labels=cleaned.labels, corrected=clean, corrected_limit=CORRECTED_LIMIT

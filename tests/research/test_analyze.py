@@ -61,7 +61,14 @@ def _expected(path: Path, *, clean: bool) -> dict[str, Any]:
         "duration_s": rec.duration_s,
         "quality": c.quality,
         "correction": "lipponen_tarvainen_2019" if clean else None,
-        "corrected_pct": 100.0 * float(np.count_nonzero(c.labels)) / c.n_beats if clean else 0.0,
+        # changed (not normal, not a removed gap) over all but the removed gaps
+        "corrected_pct": (
+            100.0
+            * float(np.count_nonzero((c.labels != 0) & (c.labels != 6)))
+            / float(np.count_nonzero(c.labels != 6))
+            if clean
+            else 0.0
+        ),
         "rmssd_ms": td.rmssd_ms,
         "sdnn_ms": td.sdnn_ms,
         "mean_rr_ms": td.mean_rr_ms,
