@@ -609,8 +609,9 @@ def find_recordings(
 
     Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
     recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
-    CSV of something else), and, without ``recursive``, the subfolders of a folder given (not
-    searched; the reason names ``--recursive``). Files named one by one are always kept (a
+    table of something else such as ``time,hr`` with no RR column), and, without
+    ``recursive``, the subfolders of a folder given (not searched; the reason names
+    ``--recursive``). Files named one by one are always kept (a
     problem with one is reported as its failure). With ``recursive`` the files of every
     subfolder are found too, in order of their path below the folder given (e.g.
     ``study/s01/rr.txt`` before ``study/s02/rr.txt``: the path keeps files of the same name in
