@@ -92,6 +92,8 @@ from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
 
 __all__ = [
+    "FOLDER_NOT_SEARCHED",
+    "LINK_NOT_FOLLOWED",
     "NEUROKIT_NAMES",
     "NEUROKIT_REL_TOL",
     "NEUROKIT_SHARED",
@@ -602,6 +604,12 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return find_recordings(paths, skip=False)[0]
 
 
+#: :func:`find_recordings`'s reason for a subfolder left out without ``recursive``.
+FOLDER_NOT_SEARCHED = "a folder, not searched (--recursive searches subfolders)"
+#: :func:`find_recordings`'s reason for a link to a folder (never followed, at any depth).
+LINK_NOT_FOLLOWED = "a link to a folder, not followed"
+
+
 def find_recordings(
     paths: Sequence[str | os.PathLike[str]], *, skip: bool = True, recursive: bool = False
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -609,14 +617,15 @@ def find_recordings(
 
     Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
     recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
-    table of something else such as ``time,hr`` with no RR column), and, without
-    ``recursive``, the subfolders of a folder given (not searched; the reason names
-    ``--recursive``). Files named one by one are always kept (a
-    problem with one is reported as its failure). With ``recursive`` the files of every
-    subfolder are found too, in order of their path below the folder given (e.g.
-    ``study/s01/rr.txt`` before ``study/s02/rr.txt``: the path keeps files of the same name in
-    different subfolders apart). Hidden files and folders are ignored; links to folders are
-    not followed.
+    table of something else such as ``time,hr`` with no RR column), the links to folders found
+    in a folder given or, with ``recursive``, anywhere below it (:data:`LINK_NOT_FOLLOWED`),
+    and, without ``recursive``, the subfolders of a folder given (:data:`FOLDER_NOT_SEARCHED`,
+    which names ``--recursive``). Files named one by one are always kept (a problem with one
+    is reported as its failure). With ``recursive`` the files of every subfolder are found
+    too, in order of their path below the folder given (e.g. ``study/s01/rr.txt`` before
+    ``study/s02/rr.txt``: the path keeps files of the same name in different subfolders
+    apart). Hidden files and folders are ignored; links to folders are not followed (a link
+    could lead outside the folder or round in a loop).
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
@@ -626,16 +635,22 @@ def find_recordings(
             out.append(p)
             continue
         found: list[Path] = []
+        links: list[Path] = []
         for c in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
             if c.is_dir() and not c.is_symlink():
                 if recursive:
-                    found.extend(_files_below(c))
+                    files_below, links_below = _files_below(c)
+                    found.extend(files_below)
+                    links.extend(links_below)
                 elif skip:
-                    skipped.append((c, "a folder, not searched (--recursive searches subfolders)"))
+                    skipped.append((c, FOLDER_NOT_SEARCHED))
             elif c.is_file():
                 found.append(c)
-            elif c.is_dir() and skip:
-                skipped.append((c, "a link to a folder, not followed"))
+            elif c.is_dir():
+                links.append(c)
+        if skip:
+            links.sort(key=lambda f: f.relative_to(p).parts)
+            skipped.extend((link, LINK_NOT_FOLLOWED) for link in links)
         found.sort(key=lambda f: f.relative_to(p).parts)
         for c in found:
             reason = skip_reason(c) if skip else None
@@ -646,10 +661,16 @@ def find_recordings(
     return out, skipped
 
 
-def _files_below(folder: Path) -> list[Path]:
-    """Every file below ``folder`` (hidden files and folders left out, links not followed)."""
+def _files_below(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Every file below ``folder`` and every link to a folder there (hidden ones left out).
+
+    Links to folders are not followed (``os.walk`` lists them among the folders without
+    entering them); they are returned so that they are listed, not dropped unseen.
+    """
     out: list[Path] = []
+    links: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        links.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
         out.extend(Path(root) / f for f in files if not f.startswith("."))
-    return [f for f in out if f.is_file()]
+    return [f for f in out if f.is_file()], links

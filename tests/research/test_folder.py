@@ -245,3 +245,32 @@ def test_subfolders_are_listed_or_searched_with_recursive(tmp_path: Path) -> Non
     assert res.exit_code == 0, res.output
     assert "1 of 1 recording(s) analysed, 0 failed, 2 folder(s) not searched" in res.stderr
     assert str(study / "s02") in res.stderr
+
+
+def test_links_to_folders_are_listed_at_any_depth_and_not_taken_for_folders(
+    tmp_path: Path,
+) -> None:
+    """Review finding: with --recursive a linked subfolder was counted as a folder not searched
+    ("add --recursive"), and a link below the top level was dropped without being listed."""
+    rr = _rr_lines()
+    (tmp_path / "data" / "s01").mkdir(parents=True)
+    (tmp_path / "data" / "s01" / "rr.txt").write_text("\n".join(rr) + "\n")
+    only_link = tmp_path / "st3"
+    only_link.mkdir()
+    (only_link / "subj").symlink_to(tmp_path / "data" / "s01", target_is_directory=True)
+    res = runner.invoke(app, ["analyze", str(only_link), "-r"])
+    assert res.exit_code == 2
+    assert f"{only_link / 'subj'}: a link to a folder, not followed (skipped)" in res.stderr
+    assert "no recordings found (1 link(s) to folders not followed)" in res.stderr
+    assert "--recursive" not in res.stderr.split("no recordings found")[1]
+    nested = tmp_path / "st4"
+    (nested / "a").mkdir(parents=True)
+    (nested / "a" / "rr.txt").write_text("\n".join(rr) + "\n")
+    (nested / "a" / "lnk").symlink_to(tmp_path / "data" / "s01", target_is_directory=True)
+    res = runner.invoke(app, ["analyze", str(nested), "-r", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(o)["path"] for o in res.stdout.splitlines()] == [
+        str(nested / "a" / "rr.txt")
+    ]
+    assert f"{nested / 'a' / 'lnk'}: a link to a folder, not followed (skipped)" in res.stderr
+    assert "1 of 1 recording(s) analysed, 0 failed, 1 link(s) to folders not followed" in res.stderr
