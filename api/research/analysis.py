@@ -288,7 +288,9 @@ class RecordingAnalysis:
     ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
     is a one-line reason when the recording could not be analysed (then both are ``None``);
     ``warnings`` what the user must hear about an analysed one (a segment that ran past the
-    recording's end, :func:`api.research.segments.past_end`), printed on stderr.
+    recording's end, :func:`api.research.segments.past_end`), printed on stderr. ``segment``
+    is the label of the segment analysed (``None``: the whole recording), kept on a failure
+    too, where there is no summary to hold it: a failed segment's row then says which one.
     """
 
     path: str
@@ -296,6 +298,7 @@ class RecordingAnalysis:
     windows: dict[str, NDArray[Any]] | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    segment: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -303,8 +306,13 @@ class RecordingAnalysis:
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``)."""
+        """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``).
+
+        A failed segment's object also names it: ``{"path": ..., "segment": ..., "error": ...}``.
+        """
         if self.error is not None:
+            if self.segment is not None:
+                return {"path": self.path, "segment": self.segment, "error": self.error}
             return {"path": self.path, "error": self.error}
         assert self.summary is not None
         return {"path": self.path, **{k: _plain(v) for k, v in self.summary.items()}}
@@ -547,6 +555,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     8 days (:mod:`sensors.recording`).
     """
     p = str(path)
+    label = None if options.segment is None else options.segment.label
     try:
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
@@ -562,25 +571,29 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )
         if rec.n_beats == 0:
-            return RecordingAnalysis(path=p, error="the recording has no beats")
+            return RecordingAnalysis(path=p, error="the recording has no beats", segment=label)
         if options.segment is not None:
             rec = cut(rec, options.segment)
         dropped = rec.meta.get("dropped_zero_lines") or ()
         if dropped:
             lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
-        result = analyze_recording(rec, options=options, path=p, read_as=how)
+        result = dataclasses.replace(
+            analyze_recording(rec, options=options, path=p, read_as=how), segment=label
+        )
         short = rec.meta.get("segment_past_end")
         return dataclasses.replace(result, warnings=(short,)) if short else result
     except (HrvpaceError, OSError, ValueError) as exc:
         # the reader's message names path, line, the units it read and the fix (kept short:
         # an error line quotes at most 200 characters of the file plus brief wording); the
         # reason alone, no exception class name
-        return RecordingAnalysis(path=p, error=_one_line(str(exc) or type(exc).__name__))
+        return RecordingAnalysis(
+            path=p, error=_one_line(str(exc) or type(exc).__name__), segment=label
+        )
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(
-            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}")
+            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}"), segment=label
         )
 
 
