@@ -4,7 +4,7 @@ Arrays in, frozen dataclasses (or column dictionaries for many windows) out. No 
 no clock reads. Every metric's docstring names its definition and reference.
 """
 
-from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean
+from hrv.clean import LABEL_NAMES, BeatLabel, Cleaned, clean, corrected_pct
 from hrv.coherence import Coherence, coherence, coherence_windows, spectral_windows
 from hrv.ectopy import EctopyCheck, ectopy_check, ectopy_windows
 from hrv.errors import HrvInputError, HrvpaceError
@@ -58,6 +58,7 @@ __all__ = [
     "clean_anchors",
     "coherence",
     "coherence_windows",
+    "corrected_pct",
     "dfa_alpha1",
     "ectopy_check",
     "ectopy_windows",

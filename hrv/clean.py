@@ -88,7 +88,9 @@ Labels are per input beat (``Cleaned.labels`` has the input's length): every inp
 that contributed to a corrected output interval gets that correction's label, so an ectopic
 beat labels the two intervals around the misplaced peak (or the one or two it interpolated), an
 extra beat the two halves that were merged, a gap the removed interval.
-``Cleaned.source_index`` maps each output interval back to its first input interval.
+``Cleaned.source_index`` maps each output interval back to its first input interval,
+``Cleaned.end_index`` to the input interval whose recorded R peak it ends at (-1 for a peak the
+correction inserted).
 
 Validation against truth, and why NeuroKit2 differs
 ---------------------------------------------------
@@ -183,13 +185,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hrv._beat_series import LABEL_NAMES, NORMAL, BeatLabel, BeatSeries
+from hrv._beat_series import GAP, LABEL_NAMES, NORMAL, BeatLabel, BeatSeries
 from hrv._gate import gate
 from hrv._lipponen_tarvainen import classify, correct
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
-__all__ = ["LABEL_NAMES", "BeatLabel", "Cleaned", "clean"]
+__all__ = ["LABEL_NAMES", "BeatLabel", "Cleaned", "clean", "corrected_pct"]
 
 
 #: Largest accepted ``max_rr_ms`` option (ms): no RR interval lasts a minute.
@@ -217,6 +219,11 @@ class Cleaned:
         input ``gaps``; never created by the correction).
     source_index : numpy.ndarray of int64, shape (M,)
         Index of the first input interval that output interval ``k`` derives from.
+    end_index : numpy.ndarray of int64, shape (M,)
+        Index of the input interval whose end (the recorded R peak) output interval ``k`` ends
+        at: the last input interval it derives from (an unchanged, moved or interpolated beat
+        ends at its own recorded beat, a merged one at the last of those merged); -1 where the
+        correction inserted that R peak (every part of a split interval but the last).
     corrected : numpy.ndarray of bool, shape (M,)
         True where the output interval is not an unchanged normal input interval.
     labels : numpy.ndarray of int8, shape (N,)
@@ -236,6 +243,7 @@ class Cleaned:
     rr_ms: FloatArray
     gaps: BoolArray
     source_index: IntArray
+    end_index: IntArray
     corrected: BoolArray
     labels: NDArray[np.int8]
     gated: BoolArray
@@ -432,13 +440,17 @@ def clean(
         iterations += 1
         previous = flagged
 
-    for arr in (s.rr, s.gaps, s.src_start, s.corrected, labels, gated):
+    # a split interval's parts share its input range: all but the last end at an inserted peak
+    end_index = s.src_stop - 1
+    end_index[:-1][s.src_start[1:] == s.src_start[:-1]] = -1
+    for arr in (s.rr, s.gaps, s.src_start, end_index, s.corrected, labels, gated):
         arr.setflags(write=False)
     quality = float(np.count_nonzero(labels == NORMAL) / n) if n else None
     return Cleaned(
         rr_ms=s.rr,
         gaps=s.gaps,
         source_index=s.src_start,
+        end_index=end_index,
         corrected=s.corrected,
         labels=labels,
         gated=gated,
@@ -446,3 +458,52 @@ def clean(
         n_beats=n,
         n_iterations=iterations,
     )
+
+
+def corrected_pct(labels: Any) -> float | None:
+    """Share of the input intervals the correction changed, in %; removed gaps not counted.
+
+    The one definition of the corrected share: the ``corrected_pct`` of ``hrvpace analyze``'s
+    summary and the 20 % rule of :func:`hrv.ectopy_check` both use it. An interval counts as
+    changed when :func:`clean` labelled it anything but normal and not a gap (it was merged,
+    split, moved or interpolated: its value is partly the correction's). An interval removed
+    as a gap is left out of both counts: nothing was made up for it, and a recording with
+    many dropouts is not thereby "mostly corrected".
+
+    Parameters
+    ----------
+    labels : array_like of int
+        One label per input interval, :attr:`Cleaned.labels` (see :class:`BeatLabel`).
+
+    Returns
+    -------
+    float or None
+        ``100 * changed / (intervals - gaps)``; ``None`` when no interval is left once the
+        gaps are left out (an empty input, or every interval a gap).
+
+    Raises
+    ------
+    HrvInputError
+        ``labels`` not 1-D.
+
+    References
+    ----------
+    Lipponen J.A., Tarvainen M.P. (2019). A robust algorithm for heart rate variability time
+    series artefact correction using novel beat classification. J Med Eng Technol 43(3),
+    173-181 (the corrections counted here).
+
+    Examples
+    --------
+    >>> corrected_pct([0, 1, 1, 6])  # two ectopic of three, the gap left out
+    66.66666666666667
+    >>> corrected_pct([6, 6]) is None
+    True
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        raise HrvInputError(f"labels: expected a 1-D array, got shape {lab.shape}")
+    counted = int(np.count_nonzero(lab != GAP))
+    if not counted:
+        return None
+    changed = int(np.count_nonzero((lab != NORMAL) & (lab != GAP)))
+    return 100.0 * changed / counted

@@ -42,8 +42,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hrv._beat_series import ECTOPIC, GAP, NORMAL
+from hrv._beat_series import ECTOPIC
 from hrv._validate import as_gaps, as_rr_ms
+from hrv.clean import corrected_pct as corrected_share
 from hrv.errors import HrvInputError
 
 FloatArray = NDArray[np.float64]
@@ -83,7 +84,8 @@ class EctopyCheck:
         Share of the input intervals :func:`hrv.clean` labelled ectopic, in % (``None``
         without ``labels`` or with empty ones). Information only: it does not decide.
     corrected_pct : float or None
-        Share of the input intervals (removed gaps not counted) :func:`hrv.clean` changed, in
+        Share of the input intervals (removed gaps not counted) :func:`hrv.clean` changed
+        (:func:`hrv.corrected_pct`, as ``hrvpace analyze``'s summary counts it), in
         % (``None`` without ``labels``, with empty ones or with ``corrected=False``). It decides
         only when ``corrected_limit`` is given.
     reason : str or None
@@ -212,10 +214,8 @@ def ectopy_check(
             raise HrvInputError(f"labels: expected a 1-D array, got shape {lab.shape}")
         if lab.size:
             ectopic_pct = 100.0 * float(np.count_nonzero(lab == ECTOPIC)) / lab.size
-        counted = int(np.count_nonzero(lab != GAP))
-        if corrected and counted:
-            changed = int(np.count_nonzero((lab != NORMAL) & (lab != GAP)))
-            corrected_pct = 100.0 * changed / counted
+        if corrected:
+            corrected_pct = corrected_share(lab)
     if rr.size < 2:
         steps = np.zeros(0, dtype=np.float64)
     else:

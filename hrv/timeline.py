@@ -11,10 +11,14 @@ first gap a window's end on the analysed timeline lies early by the time left ou
 :func:`to_beat_clock` puts a time of the analysed timeline on the beats' clock *through the
 last anchor beat at or before it*: an anchor is a beat whose place is known on both timelines
 (``anchor_nn_s`` on the analysed one, ``anchor_t_s`` on the beats' clock), and
-``t = anchor_t_s + (t_nn - anchor_nn_s)``. Between two anchors the time runs on at the rate of
-the analysed intervals; at each anchor the offset between the two clocks is taken afresh, so
-nothing accumulates. :class:`hrv.LiveAnalyser` maps each window through its last NN beat this
-way; :func:`clean_anchors` gives the anchors of a recording's analysed series.
+``t = anchor_t_s + (t_nn - anchor_nn_s)``, never later than the next anchor's ``anchor_t_s``.
+Between two anchors the time runs on at the rate of the analysed intervals; at each anchor the
+offset between the two clocks is taken afresh, so nothing accumulates across anchors: a time is
+off by at most what the intervals since its anchor were changed by. :class:`hrv.LiveAnalyser`
+maps each window through its last NN beat this way; :func:`clean_anchors` gives the anchors of
+a recording's analysed series: every output beat that stands for a recorded beat (unchanged,
+moved or interpolated), so that a recording the correction changed almost everywhere (a
+bigeminy run) keeps its windows on the recording's clock.
 
 A window holds ``window_s`` seconds of *analysed* intervals; one that spans a gap therefore
 covers more of the beats' clock than ``window_s`` (its beats before the gap are older), and
@@ -56,8 +60,11 @@ def to_beat_clock(t_nn_s: Any, *, anchor_nn_s: Any, anchor_t_s: Any) -> FloatArr
 
     Each time goes through the last anchor at or before it on the analysed timeline:
     ``t = anchor_t_s[j] + (t_nn - anchor_nn_s[j])``, ``j`` the last anchor with
-    ``anchor_nn_s[j] <= t_nn``. A time before the first anchor (or with no anchors) is kept
-    as it is.
+    ``anchor_nn_s[j] <= t_nn``, and is then capped at the next anchor's ``anchor_t_s[j + 1]``
+    (a time before a beat is not later than that beat on its clock, however much the analysed
+    interval to it was lengthened). A time before the first anchor is kept as it is (capped at
+    the first anchor's time), with no anchors it is kept as it is; after the last anchor it
+    runs on uncapped. The result is non-decreasing where ``t_nn_s`` is.
 
     Parameters
     ----------
@@ -87,6 +94,8 @@ def to_beat_clock(t_nn_s: Any, *, anchor_nn_s: Any, anchor_t_s: Any) -> FloatArr
     --------
     >>> to_beat_clock([60.0, 65.0], anchor_nn_s=[59.5, 64.0], anchor_t_s=[59.5, 124.0])
     array([ 60., 125.])
+    >>> to_beat_clock([1.5], anchor_nn_s=[1.0, 2.0], anchor_t_s=[1.0, 1.2])  # capped
+    array([1.2])
     """
     t = _vector(t_nn_s, "t_nn_s")
     a_nn = _vector(anchor_nn_s, "anchor_nn_s")
@@ -101,6 +110,8 @@ def to_beat_clock(t_nn_s: Any, *, anchor_nn_s: Any, anchor_t_s: Any) -> FloatArr
     out = t.copy()
     ok = j >= 0
     out[ok] = a_t[j[ok]] + (t[ok] - a_nn[j[ok]])
+    capped = j + 1 < a_t.size  # a next anchor exists
+    out[capped] = np.minimum(out[capped], a_t[j[capped] + 1])
     return out
 
 
@@ -123,12 +134,14 @@ def clean_anchors(
     -------
     anchor_nn_s, anchor_t_s : numpy.ndarray of float64
         For :func:`to_beat_clock`. Without ``cleaned`` every beat is an anchor (its end on
-        ``cumsum(rr_ms) / 1000`` and its ``t_s``). With it, only the output intervals the
-        correction left unchanged (``not cleaned.corrected``): their end on the cleaned
-        timeline and the time of the recorded beat they are. A moved, merged, split or
-        interpolated beat is no anchor (its place is the correction's, not the recording's),
-        as a beat the live NN filter rejects is none; times after it run on from the last
-        unchanged beat.
+        ``cumsum(rr_ms) / 1000`` and its ``t_s``). With it, every output beat that stands for
+        a recorded beat (``cleaned.end_index >= 0``): its end on the cleaned timeline and the
+        time of the recorded beat it ends at. That covers unchanged beats, beats moved or
+        interpolated by the correction (the anchor is the recorded beat, whatever place the
+        correction gave it) and merged ones (the last beat merged);
+        an R peak the correction inserted into a missed beat is none (it has no recorded time),
+        as a beat the live NN filter rejects is none. The anchors' times are non-decreasing;
+        the last is the last recorded beat kept, so no window end maps past the recording.
 
     Raises
     ------
@@ -157,5 +170,6 @@ def clean_anchors(
         raise HrvInputError(f"rr_ms: expected cleaned.rr_ms ({cleaned.rr_ms.size} intervals)")
     if t.size != cleaned.n_beats:
         raise HrvInputError(f"t_s: expected {cleaned.n_beats} beat times, got {t.size}")
-    kept = ~np.asarray(cleaned.corrected, dtype=np.bool_)
-    return nn_end[kept], t[np.asarray(cleaned.source_index)[kept]]
+    end = np.asarray(cleaned.end_index, dtype=np.int64)
+    kept = end >= 0
+    return nn_end[kept], t[end[kept]]

@@ -198,14 +198,16 @@ def _as_recording(rr: Any, *, units: str) -> sensors.Recording:
     import numpy as np
 
     from sensors.formats._common import plain_timeline
+    from sensors.formats.text import s_to_ms
 
     if units not in ("ms", "s"):
         raise hrv.HrvInputError(f"units must be 'ms' or 's', got {units!r}")
     values = np.asarray(rr, dtype=np.float64)
     if values.ndim != 1:
         raise hrv.HrvInputError(f"rr: expected a 1-D array of RR intervals, got {values.shape}")
-    # seconds to ms as the file readers convert them (rounded to 1 ns: no float noise)
-    rr_ms = np.round(values * 1000.0, 6) if units == "s" else values
+    # seconds to ms by the file readers' own conversion (rounded to 1 ns: no float noise; a
+    # corrupt 1e308 becomes inf quietly, and the core refuses it as not finite)
+    rr_ms = s_to_ms(values) if units == "s" else values
     t_s, gaps, contact = plain_timeline(rr_ms)
     return sensors.Recording(
         rr_ms=rr_ms,

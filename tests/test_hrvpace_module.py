@@ -89,6 +89,21 @@ def test_units_apply_to_an_array_and_format_is_refused_where_it_means_nothing(
             hrvpace.analyze(rec, **options)
 
 
+def test_seconds_convert_as_the_readers_convert_them(tmp_path: Path) -> None:
+    """Review finding: analyze(array, units="s") repeated the readers' conversion without its
+    overflow guard: a corrupt 1e308 s raised a floating-point RuntimeWarning (an error under
+    -W error) instead of the core's refusal naming the value."""
+    rr_s = [0.8, 1.001, 0.799] * 20
+    path = tmp_path / "rr_s.txt"
+    path.write_text("\n".join(str(v) for v in rr_s) + "\n")
+    from_file = hrvpace.read(path, units="s")
+    from_array = hrvpace.analyze(np.asarray(rr_s), units="s", as_dict=True)
+    assert from_file.rr_ms[1] == 1001.0  # not 1000.9999999999999
+    assert from_array["mean_rr_ms"] == hrvpace.analyze(from_file, as_dict=True)["mean_rr_ms"]
+    with pytest.raises(hrv.HrvInputError, match="index 1 is inf"):
+        hrvpace.analyze(np.asarray([0.8, 1e308] + [0.8] * 50), units="s")
+
+
 def test_read_chooses_format_and_units_like_analyze(shared_data: Path) -> None:
     rec = hrvpace.read(shared_data / "nsr2db_nsr001_rr_secs.txt")
     assert rec.source_format == "physionet_rr_secs" and rec.start_s == pytest.approx(225.797)

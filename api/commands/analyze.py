@@ -31,6 +31,8 @@ from api.commands._progress import QuietOpt, progress
 from api.commands._text import human_duration
 from api.research import MissingExtraError, require
 from api.research.analysis import (
+    FOLDER_NOT_SEARCHED,
+    LINK_NOT_FOLLOWED,
     AnalysisOptions,
     RecordingAnalysis,
     find_recordings,
@@ -164,9 +166,15 @@ def analyze(
     files, skipped = find_recordings(paths, recursive=recursive)
     for path, reason in skipped:
         typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
-    folders = sum(1 for path, _ in skipped if path.is_dir())
+    # only subfolders left out for want of --recursive are "not searched"; links to folders
+    # are never followed, --recursive or not
+    folders = sum(1 for _, reason in skipped if reason == FOLDER_NOT_SEARCHED)
+    links = sum(1 for _, reason in skipped if reason == LINK_NOT_FOLLOWED)
     if not files:
-        hint = f" ({folders} subfolder(s) not searched: add --recursive)" if folders else ""
+        hints = ([f"{folders} subfolder(s) not searched: add --recursive"] if folders else []) + (
+            [f"{links} link(s) to folders not followed"] if links else []
+        )
+        hint = f" ({'; '.join(hints)})" if hints else ""
         typer.echo(f"hrvpace analyze: no recordings found{hint}", err=True)
         raise typer.Exit(2)
     options = AnalysisOptions(
@@ -261,11 +269,12 @@ def analyze(
         f"hrvpace analyze: {len(results) - len(failed)} of {len(results)} recording(s) "
         f"analysed, {len(failed)} failed"
         + (
-            f", {len(skipped) - folders} file(s) skipped as not recordings"
-            if len(skipped) > folders
+            f", {len(skipped) - folders - links} file(s) skipped as not recordings"
+            if len(skipped) > folders + links
             else ""
         )
-        + (f", {folders} folder(s) not searched" if folders else ""),
+        + (f", {folders} folder(s) not searched" if folders else "")
+        + (f", {links} link(s) to folders not followed" if links else ""),
         err=True,
     )
     if failed:

@@ -18,8 +18,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   RR intervals exactly as in the file, with the file's gaps. ``correction`` names the
   correction that ran (``"lipponen_tarvainen_2019"``, i.e. :func:`hrv.clean`; ``None`` with
   ``clean=False``) and ``corrected_pct`` the share of the input intervals it changed (merged,
-  split, moved, interpolated or removed as a gap), in % (0 with ``clean=False``; ``None`` for
-  an empty recording);
+  split, moved or interpolated; intervals removed as a gap are left out of both counts:
+  :func:`hrv.corrected_pct`, the share the 20 % rule of :func:`hrv.ectopy_check` judges), in %
+  (0 with ``clean=False``; ``None`` for an empty recording or one that is all gaps);
 - ``ectopy_warning`` is :func:`hrv.ectopy_check` of the analysed series: ``True`` when at least
   8 % of its successive intervals still differ by more than 20 % of their mean, i.e. frequent
   ectopy (bigeminy, trigeminy) or an irregular rhythm (atrial fibrillation) that the
@@ -51,8 +52,9 @@ gaps, with the frequent-ectopy check of each window (:func:`hrv.ectopy_windows`:
 fewer than 30 steps: not assessed, not regular). A window holds ``window_s`` seconds of the
 analysed intervals (cut on their own timeline ``cumsum(rr) / 1000``, which leaves out a removed
 gap); its ``t_s`` is its end on the *recording's* clock (seconds since the recording or segment
-began, the clock of segments, replay and the report's tachogram), mapped through the last beat
-the correction left unchanged as the live pipeline maps its windows through their last NN beat
+began, the clock of segments, replay and the report's tachogram), mapped through the recorded
+time of its last beat (the last that stands for a recorded beat: not one the correction
+inserted) as the live pipeline maps its windows through their last NN beat
 (:func:`hrv.to_beat_clock`, :func:`hrv.clean_anchors`). A window that spans a gap therefore
 covers more than ``window_s`` of recording time, as a live window does.
 
@@ -90,6 +92,8 @@ from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
 
 __all__ = [
+    "FOLDER_NOT_SEARCHED",
+    "LINK_NOT_FOLLOWED",
     "NEUROKIT_NAMES",
     "NEUROKIT_REL_TOL",
     "NEUROKIT_SHARED",
@@ -284,7 +288,9 @@ class RecordingAnalysis:
     ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
     is a one-line reason when the recording could not be analysed (then both are ``None``);
     ``warnings`` what the user must hear about an analysed one (a segment that ran past the
-    recording's end, :func:`api.research.segments.past_end`), printed on stderr.
+    recording's end, :func:`api.research.segments.past_end`), printed on stderr. ``segment``
+    is the label of the segment analysed (``None``: the whole recording), kept on a failure
+    too, where there is no summary to hold it: a failed segment's row then says which one.
     """
 
     path: str
@@ -292,6 +298,7 @@ class RecordingAnalysis:
     windows: dict[str, NDArray[Any]] | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    segment: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -299,8 +306,13 @@ class RecordingAnalysis:
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``)."""
+        """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``).
+
+        A failed segment's object also names it: ``{"path": ..., "segment": ..., "error": ...}``.
+        """
         if self.error is not None:
+            if self.segment is not None:
+                return {"path": self.path, "segment": self.segment, "error": self.error}
             return {"path": self.path, "error": self.error}
         assert self.summary is not None
         return {"path": self.path, **{k: _plain(v) for k, v in self.summary.items()}}
@@ -408,11 +420,8 @@ def summarize(
         "n_artefacts": int(np.count_nonzero(cleaned.labels != int(hrv.BeatLabel.NORMAL))),
         "cleaned": bool(clean),
         "correction": CORRECTION if clean else None,
-        "corrected_pct": (
-            (100.0 * float(np.count_nonzero(cleaned.labels)) / n_in if clean else 0.0)
-            if n_in
-            else None
-        ),
+        # the share hrv.ectopy_check's 20 % rule judges: removed gaps not counted
+        "corrected_pct": (hrv.corrected_pct(cleaned.labels) if clean else 0.0) if n_in else None,
     }
     ectopy = hrv.ectopy_check(
         rr, gaps=gap, labels=cleaned.labels, corrected=clean, corrected_limit=CORRECTED_LIMIT
@@ -511,8 +520,8 @@ def recording_windows(
     times since the recording began and ``cleaned`` the correction that made ``rr`` (``None``:
     ``rr`` is the RR as recorded). The windows are cut on the analysed series' own timeline
     (returned as the column ``t_nn_s``, for :func:`hrv.ectopy_windows`); ``t_s`` is each
-    window's end put on the recording's clock through the last beat the correction left
-    unchanged (:func:`hrv.clean_anchors`, :func:`hrv.to_beat_clock`), as the live pipeline
+    window's end put on the recording's clock through the recorded time of its last beat
+    (:func:`hrv.clean_anchors`, :func:`hrv.to_beat_clock`), as the live pipeline
     does (``hrv.LiveAnalyser``). ``metrics`` and ``parallel`` as :func:`hrv.rolling` (``None``:
     all metrics; not parallel by default: a cohort already runs one recording per core).
     """
@@ -546,6 +555,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     8 days (:mod:`sensors.recording`).
     """
     p = str(path)
+    label = None if options.segment is None else options.segment.label
     try:
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
@@ -561,25 +571,29 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )
         if rec.n_beats == 0:
-            return RecordingAnalysis(path=p, error="the recording has no beats")
+            return RecordingAnalysis(path=p, error="the recording has no beats", segment=label)
         if options.segment is not None:
             rec = cut(rec, options.segment)
         dropped = rec.meta.get("dropped_zero_lines") or ()
         if dropped:
             lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
-        result = analyze_recording(rec, options=options, path=p, read_as=how)
+        result = dataclasses.replace(
+            analyze_recording(rec, options=options, path=p, read_as=how), segment=label
+        )
         short = rec.meta.get("segment_past_end")
         return dataclasses.replace(result, warnings=(short,)) if short else result
     except (HrvpaceError, OSError, ValueError) as exc:
         # the reader's message names path, line, the units it read and the fix (kept short:
         # an error line quotes at most 200 characters of the file plus brief wording); the
         # reason alone, no exception class name
-        return RecordingAnalysis(path=p, error=_one_line(str(exc) or type(exc).__name__))
+        return RecordingAnalysis(
+            path=p, error=_one_line(str(exc) or type(exc).__name__), segment=label
+        )
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(
-            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}")
+            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}"), segment=label
         )
 
 
@@ -603,6 +617,12 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return find_recordings(paths, skip=False)[0]
 
 
+#: :func:`find_recordings`'s reason for a subfolder left out without ``recursive``.
+FOLDER_NOT_SEARCHED = "a folder, not searched (--recursive searches subfolders)"
+#: :func:`find_recordings`'s reason for a link to a folder (never followed, at any depth).
+LINK_NOT_FOLLOWED = "a link to a folder, not followed"
+
+
 def find_recordings(
     paths: Sequence[str | os.PathLike[str]], *, skip: bool = True, recursive: bool = False
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -610,13 +630,15 @@ def find_recordings(
 
     Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
     recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
-    CSV of something else), and, without ``recursive``, the subfolders of a folder given (not
-    searched; the reason names ``--recursive``). Files named one by one are always kept (a
-    problem with one is reported as its failure). With ``recursive`` the files of every
-    subfolder are found too, in order of their path below the folder given (e.g.
-    ``study/s01/rr.txt`` before ``study/s02/rr.txt``: the path keeps files of the same name in
-    different subfolders apart). Hidden files and folders are ignored; links to folders are
-    not followed.
+    table of something else such as ``time,hr`` with no RR column), the links to folders found
+    in a folder given or, with ``recursive``, anywhere below it (:data:`LINK_NOT_FOLLOWED`),
+    and, without ``recursive``, the subfolders of a folder given (:data:`FOLDER_NOT_SEARCHED`,
+    which names ``--recursive``). Files named one by one are always kept (a problem with one
+    is reported as its failure). With ``recursive`` the files of every subfolder are found
+    too, in order of their path below the folder given (e.g. ``study/s01/rr.txt`` before
+    ``study/s02/rr.txt``: the path keeps files of the same name in different subfolders
+    apart). Hidden files and folders are ignored; links to folders are not followed (a link
+    could lead outside the folder or round in a loop).
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
@@ -626,16 +648,22 @@ def find_recordings(
             out.append(p)
             continue
         found: list[Path] = []
+        links: list[Path] = []
         for c in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
             if c.is_dir() and not c.is_symlink():
                 if recursive:
-                    found.extend(_files_below(c))
+                    files_below, links_below = _files_below(c)
+                    found.extend(files_below)
+                    links.extend(links_below)
                 elif skip:
-                    skipped.append((c, "a folder, not searched (--recursive searches subfolders)"))
+                    skipped.append((c, FOLDER_NOT_SEARCHED))
             elif c.is_file():
                 found.append(c)
-            elif c.is_dir() and skip:
-                skipped.append((c, "a link to a folder, not followed"))
+            elif c.is_dir():
+                links.append(c)
+        if skip:
+            links.sort(key=lambda f: f.relative_to(p).parts)
+            skipped.extend((link, LINK_NOT_FOLLOWED) for link in links)
         found.sort(key=lambda f: f.relative_to(p).parts)
         for c in found:
             reason = skip_reason(c) if skip else None
@@ -646,10 +674,16 @@ def find_recordings(
     return out, skipped
 
 
-def _files_below(folder: Path) -> list[Path]:
-    """Every file below ``folder`` (hidden files and folders left out, links not followed)."""
+def _files_below(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Every file below ``folder`` and every link to a folder there (hidden ones left out).
+
+    Links to folders are not followed (``os.walk`` lists them among the folders without
+    entering them); they are returned so that they are listed, not dropped unseen.
+    """
     out: list[Path] = []
+    links: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        links.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
         out.extend(Path(root) / f for f in files if not f.startswith("."))
-    return [f for f in out if f.is_file()]
+    return [f for f in out if f.is_file()], links

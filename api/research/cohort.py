@@ -120,7 +120,9 @@ def analyze_many(
                 result = fut.result()
             except Exception as exc:  # a dead worker fails its file, not the run
                 result = RecordingAnalysis(
-                    path=names[i], error=f"the worker analysing it failed ({type(exc).__name__})"
+                    path=names[i],
+                    error=f"the worker analysing it failed ({type(exc).__name__})",
+                    segment=None if options.segment is None else options.segment.label,
                 )
             results[i] = result
             if progress is not None:
@@ -173,8 +175,9 @@ def summary_table(
     """One row per result, in input order: ``path``, every :data:`SUMMARY_FIELDS`, ``error``.
 
     A recording that could not be analysed keeps its row, with every field missing (``None``)
-    and ``error`` its reason, so the table shows what is missing; ``error`` is ``None`` (an
-    empty CSV cell) for the analysed ones.
+    but ``segment`` (which segment failed, when segments were analysed) and ``error`` its
+    reason, so the table shows what is missing; ``error`` is ``None`` (an empty CSV cell) for
+    the analysed ones.
     """
     cols = ["path", *SUMMARY_FIELDS, "error"]
     out: dict[str, list[Any]] = {c: [] for c in rename_columns(cols, style=names)}
@@ -182,7 +185,10 @@ def summary_table(
     for r in results:
         out[keys[0]].append(r.path)
         for key, field in zip(keys[1:-1], SUMMARY_FIELDS, strict=True):
-            out[key].append(None if r.summary is None else r.summary[field])
+            if r.summary is not None:
+                out[key].append(r.summary[field])
+            else:
+                out[key].append(r.segment if field == "segment" else None)
         out[keys[-1]].append(None if r.summary is not None else (r.error or "not analysed"))
     return out
 

@@ -6,8 +6,11 @@ every file this module decides, from what the file itself says and never from a 
 - :func:`skip_reason`: a file found in a folder is *not a recording* (skipped and listed,
   not failed) when no reader recognises its first line (after ``#`` comment lines) as a
   header, that line neither is a number nor names an RR column (``rr_ms``, ``RR (s)``,
-  ``time;rr``), and most of its lines are not numbers (a README, an image, a CSV of something
-  else). A file of numbers that cannot be read is a failure with the reason, never skipped.
+  ``time;rr``), and either most of its lines are not numbers (a README, an image) or it is a
+  table of something else: that line names two or more columns (``time,hr``) and most lines
+  below it are numbers in as many columns. A file of numbers that cannot be read (a single
+  column under a name that is no RR column, say) is a failure with the reason, never
+  skipped.
   Files named one by one are never skipped: their problem is reported as a failure.
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
@@ -56,6 +59,8 @@ _RISING_MIN = 100
 _SECONDS_RANGE = (0.1, 10.0)
 _RR_SECS_NAME = re.compile(r"rr[_-]?secs?", re.IGNORECASE)
 _FIELD_SPLIT = re.compile(r"[,;\s]+")
+#: A header's column separators, in the order the plain reader tries them.
+_HEADER_SEPARATORS = (";", "\t", ",")
 
 
 @dataclass(frozen=True)
@@ -99,13 +104,34 @@ def _looks_numeric(line: str) -> bool:
     return bool(fields)
 
 
+def _table_columns(body: list[str]) -> list[str] | None:
+    """The column names of a table of something else, or ``None`` when ``body`` is not one.
+
+    A table: its first line is a header of at least two column names (split on ``;``, tab or
+    ``,`` as the plain reader splits a header; none of them a number) and most lines after it
+    are numbers in as many columns. (A header naming an RR column is read, not asked about.)
+    """
+    header = body[0]
+    sep = next((c for c in _HEADER_SEPARATORS if c in header), None)
+    if sep is None:
+        return None
+    names = [f.strip().strip("\"'").strip() for f in header.split(sep)]
+    if len(names) < 2 or any(not n or _looks_numeric(n) for n in names):
+        return None
+    rows = body[1:]
+    table = sum(_looks_numeric(row) and len(row.split(sep)) == len(names) for row in rows)
+    return names if rows and 2 * table > len(rows) else None
+
+
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
     """Why a file found in a folder is not a recording, or ``None`` when it may be one.
 
     A file may be one when a reader knows its header, when its first line after any ``#``
     comment lines is a number or a header naming an RR column (``rr_ms``, ``time;RR (s)``:
     :func:`sensors.formats.text.plain_layout`), or when most of its lines are numbers (data the
-    reader must then read or refuse with the reason: a failure, never a silent skip).
+    reader must then read or refuse with the reason: a failure, never a silent skip), unless
+    its first line names two or more columns, none an RR column, over rows of numbers in as
+    many columns: a table of something else (``time,hr``), skipped with its columns.
 
     Examples
     --------
@@ -123,6 +149,11 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
     body = lines[layout.skip :]
     if layout.header is not None or not body or _looks_numeric(body[0]):
         return None  # an RR header, values, or only comments (the reader says: empty)
+    columns = _table_columns(body)
+    if columns is not None:
+        shown = ", ".join(columns)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return f"a table without an RR column (columns: {shown})"
     numeric = sum(_looks_numeric(line) for line in body)
     if 2 * numeric > len(body):
         return None  # mostly numbers under an unknown first line: read, and fail saying why

@@ -72,7 +72,9 @@ DESCRIPTIONS: dict[str, str] = {
     "path": "the recording's file",
     "error": "why the recording could not be analysed (its other fields empty); empty: analysed",
     "quality": "fraction of intervals hrv.clean labels normal",
-    "corrected_pct": "share of the intervals the artefact correction changed",
+    "corrected_pct": (
+        "share of the intervals the artefact correction changed (removed gaps not counted)"
+    ),
     "ectopy_warning": (
         "HRV unreliable: >= 8 % irregular steps, i.e. frequent ectopy or an irregular rhythm "
         "in the analysed series (corrected; raw with --no-clean); empty (null) when not "

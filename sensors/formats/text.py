@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,7 @@ __all__ = [
     "read_ghrv_beats",
     "read_physionet_rr_secs",
     "read_plain",
+    "s_to_ms",
 ]
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
@@ -50,9 +52,37 @@ BEAT_TIMES_MIN_RUN = 100
 _NS_DECIMALS = 6
 
 
-def _s_to_ms(values: NDArray[np.float64]) -> NDArray[np.float64]:
+def s_to_ms(values: Any) -> NDArray[np.float64]:
+    """Seconds to milliseconds, as every reader and ``hrvpace.analyze(..., units="s")`` convert.
+
+    Rounded to 1e-6 ms (1 ns), which removes the binary floating-point noise of the
+    conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
+    A value too large to convert (a corrupt ``1e308``) becomes ``inf`` without a floating-point
+    warning; the caller refuses it with its line or its position (the 64-s RR limit, or the HRV
+    core's finiteness check).
+
+    Parameters
+    ----------
+    values : array_like of float
+        Times or intervals in seconds.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        The same in milliseconds.
+
+    References
+    ----------
+    IEEE 754-2008 (binary64 rounding: why ``1.001 * 1000`` is not ``1001``).
+
+    Examples
+    --------
+    >>> s_to_ms([1.001, 0.8]).tolist()
+    [1001.0, 800.0]
+    """
+    arr = np.asarray(values, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # a corrupt 1e308: inf, refused later
-        return np.round(values * 1000.0, _NS_DECIMALS)
+        return np.round(arr * 1000.0, _NS_DECIMALS)
 
 
 #: Names of an RR column in a plain file's header, compared in lower case with spaces and
@@ -312,7 +342,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             "(format='ghrv_beats') if it holds beat times in seconds",
             path=path,
         )
-    rr_ms = _s_to_ms(rr) if used == "s" else rr
+    rr_ms = s_to_ms(rr) if used == "s" else rr
     if (
         used == "s"
         and rr_ms.shape[0] > 1
@@ -328,9 +358,11 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             line=numbers[0],
         )
     # the 64-s limit is on the interval, so it is checked in ms, after any conversion; when
-    # most values are beyond it the units are wrong (ms read as s), not single values corrupt:
+    # most values (more than half, counted: not the median, which one corrupt value of two
+    # moves) are beyond it the units are wrong (ms read as s), not single values corrupt:
     # read_recording's units check refuses that with the flag that reads the file right
-    if not float(np.median(np.abs(rr_ms))) > MAX_RR_MS:
+    beyond = int(np.count_nonzero(~(np.abs(rr_ms) <= MAX_RR_MS)))
+    if not 2 * beyond > rr_ms.shape[0]:
         check_rr_values(rr_ms, numbers, path=path, shown=shown)
     t_s, gaps, contact = plain_timeline(rr_ms)
     return Recording(
@@ -374,7 +406,7 @@ def read_physionet_rr_secs(path: str) -> Recording:
         raise RecordingFormatError(
             "no RR intervals after the first-beat time on line 1", path=path, line=lines[0]
         )
-    rr_ms = _s_to_ms(values[1:])
+    rr_ms = s_to_ms(values[1:])
     check_rr_values(rr_ms, lines[1:], path=path, shown=tokens[1:])
     t_s, gaps, contact = plain_timeline(rr_ms, start_s=start)
     return Recording(
@@ -407,7 +439,7 @@ def read_ghrv_beats(path: str) -> Recording:
             "need at least two beat times to form one RR interval", path=path, line=lines[0]
         )
     with np.errstate(over="ignore", invalid="ignore"):  # a corrupt time: inf, named below
-        rr_ms = _s_to_ms(np.diff(times))
+        rr_ms = s_to_ms(np.diff(times))
     bad = ~(rr_ms > 0)
     if bad.any():
         i = int(np.argmax(bad))

@@ -248,3 +248,14 @@ def test_corrected_limit_counts_corrections_not_removed_gaps() -> None:
     labels[:40] = int(hrv.BeatLabel.ECTOPIC)
     raw = ectopy_check(sinus, gaps=gaps, labels=labels, corrected=False, corrected_limit=0.05)
     assert raw.corrected_pct is None and not raw.unreliable
+
+
+def test_corrected_pct_leaves_removed_gaps_out_of_both_counts() -> None:
+    # labels: 0 normal, 1 ectopic, 5 extra, 6 gap (hrv.BeatLabel)
+    assert hrv.corrected_pct([0, 0, 1, 5, 6, 6]) == 50.0  # 2 changed of 4 not gaps
+    assert hrv.corrected_pct([0, 0, 0]) == 0.0
+    assert hrv.corrected_pct([]) is None and hrv.corrected_pct([6]) is None
+    check = hrv.ectopy_check(np.full(40, 800.0), labels=[0] * 30 + [1] * 5 + [6] * 5)
+    assert check.corrected_pct == pytest.approx(100.0 * 5 / 35)
+    with pytest.raises(hrv.HrvInputError, match="1-D"):
+        hrv.corrected_pct([[0, 1]])

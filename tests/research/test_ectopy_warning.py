@@ -138,6 +138,32 @@ def test_a_mostly_corrected_recording_warns(tmp_path: Path) -> None:
     assert "in the uncorrected series" in str(raw[0]["ectopy_reason"])
 
 
+def test_the_summary_and_the_20_pct_rule_count_the_corrected_share_alike(tmp_path: Path) -> None:
+    """Removed gaps are counted by neither: 400 beats, 57 dropouts of 20 s, spurious beats.
+
+    (Review: the summary counted the gaps, 31.5 %, the rule did not, "changed 20.1 %".)
+    """
+    rng = np.random.default_rng(1)
+    rr = 800.0 + rng.normal(0.0, 10.0, 400)
+    idx = np.arange(400)
+    dropouts = idx[idx % 7 == 3][:57]
+    rr[dropouts] = 20000.0  # removed as gaps
+    spurious = [i for i in idx[idx % 5 == 1] if not {i - 1, i, i + 1} & set(dropouts.tolist())]
+    rr[spurious[:69]] = 250.0  # a spurious R peak: merged
+    rec = tmp_path / "gappy_rr_ms.txt"
+    rec.write_text("\n".join(f"{x:.1f}" for x in rr) + "\n")
+    res = runner.invoke(app, ["analyze", str(rec), "--json"])
+    assert res.exit_code == 0, res.output
+    obj = _json_lines(res.stdout)[0]
+    labels = hrv.clean(np.round(rr, 1)).labels
+    n_gaps = int(np.count_nonzero(labels == hrv.BeatLabel.GAP))
+    n_changed = int(np.count_nonzero(labels != hrv.BeatLabel.NORMAL)) - n_gaps
+    assert n_gaps == 57 and n_changed > 0
+    assert obj["corrected_pct"] == pytest.approx(100.0 * n_changed / (400 - 57), abs=1e-12)
+    assert obj["corrected_pct"] >= 20.0 and obj["ectopy_warning"] is True
+    assert f"changed {obj['corrected_pct']:.1f} % of the intervals" in obj["ectopy_reason"]
+
+
 def test_short_recording_is_not_assessed(tmp_path: Path) -> None:
     rec = tmp_path / "short_rr_ms.txt"
     rec.write_text("\n".join(["600", "1000"] * 10) + "\n")

@@ -179,6 +179,28 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
     assert "neither a number nor a header naming an RR column" in failed[0]["error"]
 
 
+def test_a_table_of_something_else_is_skipped_with_its_columns(tmp_path: Path) -> None:
+    """Review finding: ``hr.csv`` (``time,hr`` over rows of numbers) failed the whole run with
+    exit 1, while README and find_recordings said a table of something else is skipped."""
+    rr = _rr_lines()
+    (tmp_path / "s01.txt").write_text("\n".join(rr) + "\n")
+    (tmp_path / "hr.csv").write_text("time,hr\n" + "".join(f"{i},7{i % 5}\n" for i in range(50)))
+    (tmp_path / "acc.tsv").write_text('# accelerometer\n"t"\t"x"\t"y"\n' + "0\t0.1\t0.2\n" * 20)
+    assert skip_reason(tmp_path / "hr.csv") == "a table without an RR column (columns: time, hr)"
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert [Path(json.loads(o)["path"]).name for o in res.stdout.splitlines()] == ["s01.txt"]
+    assert f"{tmp_path / 'hr.csv'}: a table without an RR column (columns: time, hr)" in res.stderr
+    assert "(columns: t, x, y)" in res.stderr and "2 file(s) skipped" in res.stderr
+    # numbers in fewer columns than the header names are no such table: read, and failed
+    (tmp_path / "bad.csv").write_text("time,hr\n" + "\n".join(rr) + "\n")
+    assert skip_reason(tmp_path / "bad.csv") is None
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
+    assert res.exit_code == 1
+    failed = [o for o in map(json.loads, res.stdout.splitlines()) if "error" in o]
+    assert [Path(o["path"]).name for o in failed] == ["bad.csv"]
+
+
 def test_a_header_stating_units_outranks_units_for_other_files(tmp_path: Path) -> None:
     """``--units`` is for files that do not state theirs: a header ``rr_ms`` keeps ms."""
     rr = _rr_lines()
@@ -223,3 +245,32 @@ def test_subfolders_are_listed_or_searched_with_recursive(tmp_path: Path) -> Non
     assert res.exit_code == 0, res.output
     assert "1 of 1 recording(s) analysed, 0 failed, 2 folder(s) not searched" in res.stderr
     assert str(study / "s02") in res.stderr
+
+
+def test_links_to_folders_are_listed_at_any_depth_and_not_taken_for_folders(
+    tmp_path: Path,
+) -> None:
+    """Review finding: with --recursive a linked subfolder was counted as a folder not searched
+    ("add --recursive"), and a link below the top level was dropped without being listed."""
+    rr = _rr_lines()
+    (tmp_path / "data" / "s01").mkdir(parents=True)
+    (tmp_path / "data" / "s01" / "rr.txt").write_text("\n".join(rr) + "\n")
+    only_link = tmp_path / "st3"
+    only_link.mkdir()
+    (only_link / "subj").symlink_to(tmp_path / "data" / "s01", target_is_directory=True)
+    res = runner.invoke(app, ["analyze", str(only_link), "-r"])
+    assert res.exit_code == 2
+    assert f"{only_link / 'subj'}: a link to a folder, not followed (skipped)" in res.stderr
+    assert "no recordings found (1 link(s) to folders not followed)" in res.stderr
+    assert "--recursive" not in res.stderr.split("no recordings found")[1]
+    nested = tmp_path / "st4"
+    (nested / "a").mkdir(parents=True)
+    (nested / "a" / "rr.txt").write_text("\n".join(rr) + "\n")
+    (nested / "a" / "lnk").symlink_to(tmp_path / "data" / "s01", target_is_directory=True)
+    res = runner.invoke(app, ["analyze", str(nested), "-r", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(o)["path"] for o in res.stdout.splitlines()] == [
+        str(nested / "a" / "rr.txt")
+    ]
+    assert f"{nested / 'a' / 'lnk'}: a link to a folder, not followed (skipped)" in res.stderr
+    assert "1 of 1 recording(s) analysed, 0 failed, 1 link(s) to folders not followed" in res.stderr

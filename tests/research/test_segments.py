@@ -18,6 +18,7 @@ from api.cli import app
 from api.research.analysis import summarize
 from api.research.segments import Segment, SegmentError, cut, parse_time, read_segments
 from sensors import read_recording
+from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
 EXERCISE = "hrvpkg_exercise_rri.hrm"
@@ -195,3 +196,23 @@ def test_a_segment_past_the_end_is_analysed_shorter_with_a_warning(
     assert "'early'" not in res.stderr
     assert "runs past the recording" in (tmp_path / "r-late.html").read_text()
     assert "runs past the recording" not in (tmp_path / "r-early.html").read_text()
+
+
+def test_a_failed_segment_keeps_its_label_in_the_summary_and_the_json(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review finding: ``late,5000,6000`` of a 2561-s recording failed with an empty
+    ``segment`` cell in the --summary table: which segment failed was not said there."""
+    path = shared_data / EXERCISE
+    segs = tmp_path / "s.csv"
+    segs.write_text("early,0,5:00\nlate,5000,6000\n")
+    summary = tmp_path / "sum.csv"
+    res = runner.invoke(
+        app, ["analyze", str(path), "--segments", str(segs), "--summary", str(summary), "--json"]
+    )
+    assert res.exit_code == 1, res.output
+    objs = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [o["segment"] for o in objs] == ["early", "late"]
+    assert "error" in objs[1] and "error" not in objs[0]
+    rows, _ = read_csv_with_units(summary)
+    assert [(r["segment"], bool(r["error"])) for r in rows] == [("early", False), ("late", True)]

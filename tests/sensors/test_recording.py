@@ -719,6 +719,16 @@ def test_impossible_values_and_oversized_files_are_refused_naming_where(tmp_path
     with pytest.raises(RecordingFormatError, match="corrupt value") as info:
         read_recording(path)
     assert info.value.line == 3
+    # one corrupt value of two is still that value, not a units problem (review: the median of
+    # 800 and 1e12 is over the limit, and the file was refused as in the wrong units)
+    path.write_text("800\n1e12\n")
+    with pytest.raises(RecordingFormatError, match="corrupt value") as info:
+        read_recording(path)
+    assert info.value.line == 2
+    # most values beyond the limit: the units are wrong, and the error says which flag reads it
+    path.write_text("800\n810\n790\n")
+    with pytest.raises(RecordingFormatError, match="units"):
+        read_recording(path, units="s")
     # a file over the size limit is refused before being read whole (a sparse file: no disk)
     big = tmp_path / "big.txt"
     with open(big, "wb") as f:
