@@ -19,13 +19,13 @@ import os
 import secrets
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -40,7 +40,9 @@ from pydantic import (
 )
 
 from api.problems import ProblemError
+from api.settings import timezone_setting
 from api.storage import ReadOnlyDatabase, Row, Storage, StorageError
+from api.timezones import canonical_zone, zone_problem
 from breathing.dayplan import (
     CheckinItem,
     DayPlan,
@@ -85,44 +87,31 @@ FEED_TOKEN_KEY = "calendar_feed_token"
 
 # -- the machine's time zone ----------------------------------------------------------------------
 
-#: Environment variable naming the zone a new plan takes, over the machine's own.
-TIMEZONE_ENV = "HRVPACE_TIMEZONE"
 
-
-def _zone_name(candidate: str) -> str | None:
-    """``candidate`` as an IANA zone name this system knows, or ``None``.
-
-    Takes a bare name (``Europe/Berlin``), POSIX ``TZ``'s ``:Europe/Berlin``, or a path into a
-    zoneinfo folder (``/usr/share/zoneinfo/Europe/Berlin``, what ``/etc/localtime`` links to).
-    """
-    name = candidate.strip().removeprefix(":")
-    if "zoneinfo/" in name:
-        name = name.rsplit("zoneinfo/", 1)[1]
-    if not name or name.startswith("/") or name in ("localtime", "posixrules"):
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
-
-
-def machine_timezone(environ: dict[str, str] | None = None, etc: Path = Path("/etc")) -> str:
+def machine_timezone(environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")) -> str:
     """The IANA name of the zone a new day plan takes: this machine's local zone (blocking).
 
-    First usable of: ``HRVPACE_TIMEZONE``, ``TZ``, ``/etc/timezone``, the zone
-    ``/etc/localtime`` links to; ``UTC`` when none names a zone (a ``TZ`` rule such as
-    ``CET-1CEST`` has no IANA name). The pure planner reads no machine state; the service
-    resolves the zone here and passes it in. A saved plan keeps the zone it was saved with.
+    ``HRVPACE_TIMEZONE`` when set: it must be a zone a plan takes, and a mistyped one is a
+    :class:`api.settings.ConfigError` (:func:`api.settings.timezone_setting`; a command ends
+    with exit code 2, as for any unusable setting, and :func:`api.settings.load_settings`
+    checks it first), never the machine's zone in silence. Else the first of ``TZ``,
+    ``/etc/timezone`` and the zone ``/etc/localtime`` links to that names a zone
+    (:func:`api.timezones.canonical_zone`: a link into ``posix/`` or ``right/`` is the zone it
+    copies); ``UTC`` when none does (a ``TZ`` rule such as ``CET-1CEST`` has no IANA name). The
+    pure planner reads no machine state; the service resolves the zone here and passes it in.
+    A saved plan keeps the zone it was saved with.
     """
     env = os.environ if environ is None else environ
-    candidates = [env.get(TIMEZONE_ENV, ""), env.get("TZ", "")]
+    chosen = timezone_setting(env)
+    if chosen is not None:
+        return chosen
+    candidates = [env.get("TZ", "")]
     with contextlib.suppress(OSError):
         candidates.append((etc / "timezone").read_text(encoding="utf-8").split("\n", 1)[0])
     with contextlib.suppress(OSError):
         candidates.append(os.readlink(etc / "localtime"))
     for candidate in candidates:
-        name = _zone_name(candidate) if candidate else None
+        name = canonical_zone(candidate) if candidate else None
         if name is not None:
             return name
     return "UTC"
@@ -255,16 +244,38 @@ class QuietHoursModel(BaseModel):
 _DEFAULT = DayPlan()
 
 
+#: Fields a ``PUT`` without them (or with ``null``) keeps from the current plan; every other
+#: field left out takes its default (the ``PUT`` replaces the plan).
+KEPT_WHEN_OMITTED = ("timezone", "seed")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """Publish no ``default`` for a field kept when omitted.
+
+    A client generated from the OpenAPI document fills a published default in and sends it
+    (``timezone: "UTC"``, ``seed: 0``), which would reset the plan's zone and seed on every
+    ``PUT`` (review finding 3); without one, it leaves the field out.
+    """
+    schema.pop("default", None)
+
+
 class DayPlanIn(BaseModel):
-    """Body of ``PUT /api/v1/dayplan`` (the whole plan; omitted fields take their defaults)."""
+    """Body of ``PUT /api/v1/dayplan``: the whole plan, replacing the current one.
+
+    A field left out takes its default (the published one), except ``timezone`` and ``seed``:
+    left out or ``null``, they keep the current plan's (a new install's: the machine's zone and
+    this install's own seed).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str = Field(
-        default=_DEFAULT.timezone,
+    timezone: str | None = Field(
+        default=None,
         max_length=64,
-        description="IANA name. Omitted from a PUT: the current plan's zone is kept (a new "
-        "install's plan takes the machine's local zone).",
+        description="IANA name (e.g. Europe/Berlin; not right/..., posix/..., localtime, "
+        "posixrules or Factory). Omitted or null in a PUT: the current plan's zone is kept (a "
+        "new install's plan takes the machine's local zone).",
+        json_schema_extra=_no_default,
     )
     working_days: list[int] = Field(
         default_factory=lambda: sorted(_DEFAULT.working_days),
@@ -295,7 +306,14 @@ class DayPlanIn(BaseModel):
     signal_checkin_min_gap_s: StrictFloat | StrictInt = Field(default=3600.0, ge=0, le=86400)
     reset_skip_after_break_s: StrictFloat | StrictInt = Field(default=1800.0, ge=0, le=86400)
     expire_after_s: StrictFloat | StrictInt = Field(default=3600.0, gt=0, le=86400)
-    seed: StrictInt = Field(default=0, ge=0, le=2**31)
+    seed: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=2**31,
+        description="Seed of the randomised prompt times. Omitted or null in a PUT: the current "
+        "plan's seed is kept (this install's own at first).",
+        json_schema_extra=_no_default,
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -309,10 +327,18 @@ class DayPlanIn(BaseModel):
         return data
 
     def to_plan(self) -> DayPlan:
-        """The pure plan; a plan that cannot work is a 422 ``invalid_dayplan`` naming why."""
+        """The pure plan; a plan that cannot work is a 422 ``invalid_dayplan`` naming why.
+
+        A ``timezone`` or ``seed`` still unset takes the pure plan's default (UTC, 0): the
+        caller fills them from the current plan first (:data:`KEPT_WHEN_OMITTED`).
+        """
+        timezone = self.timezone if self.timezone is not None else _DEFAULT.timezone
+        problem = zone_problem(timezone)
+        if problem is not None:
+            raise ProblemError(422, "invalid_dayplan", f"day plan: timezone: {problem}")
         try:
             return DayPlan(
-                timezone=self.timezone,
+                timezone=timezone,
                 working_days=frozenset(self.working_days),
                 work_start=self.work_start,
                 work_end=self.work_end,
@@ -338,7 +364,7 @@ class DayPlanIn(BaseModel):
                 signal_checkin_min_gap_s=self.signal_checkin_min_gap_s,
                 reset_skip_after_break_s=self.reset_skip_after_break_s,
                 expire_after_s=self.expire_after_s,
-                seed=self.seed,
+                seed=self.seed if self.seed is not None else _DEFAULT.seed,
             )
         except DayPlanError as exc:
             raise ProblemError(422, "invalid_dayplan", f"day plan: {exc}") from None
@@ -349,6 +375,9 @@ _READ_ONLY = frozenset({"default_texts", "optional_checkin_items", "calendar_fee
 
 class DayPlanOut(DayPlanIn):
     """The day plan, with the default texts and the calendar feed's subscription URL."""
+
+    timezone: str = Field(max_length=64, description="The plan's IANA zone.")
+    seed: int = Field(ge=0, le=2**31, description="Seed of the randomised prompt times.")
 
     default_texts: dict[str, str] = Field(description="Each kind's text when its text is empty.")
     optional_checkin_items: list[CheckinItemModel] = Field(
@@ -426,11 +455,36 @@ def load_plan(storage: ValueStore, timezone: str | None = None) -> DayPlan:
     stored = storage.get_value("settings", PLAN_KEY)
     if stored is not None:
         try:
-            return DayPlanIn.model_validate(stored[0]).to_plan()
+            body = DayPlanIn.model_validate(_canonical_stored_zone(stored[0]))
+            if body.timezone is None or body.seed is None:
+                default = _default_plan(storage, timezone)
+                body = body.model_copy(
+                    update={k: getattr(default, k) for k in KEPT_WHEN_OMITTED}
+                    | body.model_dump(include=set(KEPT_WHEN_OMITTED), exclude_none=True)
+                )
+            return body.to_plan()
         except (ValidationError, ProblemError) as exc:
             log.warning("the stored day plan cannot be used (%s); using the default plan", exc)
+    return _default_plan(storage, timezone)
+
+
+def _default_plan(storage: ValueStore, timezone: str | None) -> DayPlan:
     zone = timezone if timezone is not None else machine_timezone()
     return DayPlan(timezone=zone, seed=_install_seed(storage))
+
+
+def _canonical_stored_zone(stored: Any) -> Any:
+    """A stored plan whose zone is a copy of a canonical one (``right/UTC``: ``UTC``).
+
+    A plan saved before only canonical names were taken keeps its zone rather than being
+    replaced by the default plan.
+    """
+    if isinstance(stored, dict) and isinstance(stored.get("timezone"), str):
+        same = canonical_zone(stored["timezone"])
+        if same is not None and same != stored["timezone"]:
+            log.warning("the stored day plan's zone %r is read as %r", stored["timezone"], same)
+            return {**stored, "timezone": same}
+    return stored
 
 
 def _install_seed(storage: ValueStore) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -26,9 +26,21 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from api.timezones import zone_problem
 from hrv.errors import HrvpaceError
 
-__all__ = ["ConfigError", "Settings", "default_data_dir", "load_settings"]
+__all__ = [
+    "TIMEZONE_ENV",
+    "ConfigError",
+    "Settings",
+    "default_data_dir",
+    "load_settings",
+    "timezone_setting",
+]
+
+#: Environment variable naming the zone a new day plan takes, over the machine's own
+#: (:func:`api.dayplan.machine_timezone`).
+TIMEZONE_ENV = "HRVPACE_TIMEZONE"
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
 
@@ -199,6 +211,26 @@ def _explain(exc: ValidationError, config: str | None) -> ConfigError:
     return ConfigError(f"invalid setting(s) from {where}: " + "; ".join(lines))
 
 
+def timezone_setting(environ: Mapping[str, str] | None = None) -> str | None:
+    """``HRVPACE_TIMEZONE``, checked; ``None`` when it is not set (or empty).
+
+    Raises
+    ------
+    ConfigError
+        It names no zone a plan takes (:func:`api.timezones.zone_problem`: the message names
+        the variable, the value and the closest zone name). A mistyped zone would otherwise
+        be passed over in silence and the plan would take the machine's zone, often UTC.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(TIMEZONE_ENV, "").strip()
+    if not value:
+        return None
+    problem = zone_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{TIMEZONE_ENV}: {problem}")
+    return value
+
+
 def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings`; ``overrides`` whose value is ``None`` are ignored (unset flags).
 
@@ -208,7 +240,8 @@ def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Setti
         ``config_file`` was given but does not exist.
     ConfigError
         The config file is not TOML or has a key no setting has, or a value is invalid (the
-        message names the setting and the value).
+        message names the setting and the value), or ``HRVPACE_TIMEZONE`` names no time zone
+        (:func:`timezone_setting`).
     """
     if config_file is not None and not config_file.is_file():
         raise FileNotFoundError(f"config file not found: {config_file}")
@@ -219,6 +252,7 @@ def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Setti
         if not config.is_file():  # HRVPACE_CONFIG naming no file: not the defaults in silence
             raise ConfigError(f"config file not found: {config} (HRVPACE_CONFIG)")
         _check_config_keys(config)
+    timezone_setting()
     given = {k: v for k, v in overrides.items() if v is not None}
     with _config_file(config_file):
         try:

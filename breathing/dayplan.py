@@ -276,7 +276,8 @@ class DayPlan:
     def __post_init__(self) -> None:
         try:
             tz = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a folder of the zoneinfo tree ("Etc", "Europe") is IsADirectoryError
             raise DayPlanError(f"timezone: unknown time zone {self.timezone!r}") from None
         object.__setattr__(self, "_tz", tz)
         _check_local("work_start", self.work_start)

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.dayplan import (
+    KEPT_WHEN_OMITTED,
     PLAN_KEY,
     DayPlanIn,
     DayPlanOut,
@@ -59,12 +60,14 @@ async def put_dayplan(
 ) -> DayPlanOut:
     """Replace the day plan (422 ``invalid_dayplan`` names what cannot work).
 
-    A plan sent without ``seed`` keeps the current plan's (this install's own at first), so
-    its randomised times stay this install's, not the same as every other install's; one sent
-    without ``timezone`` keeps the current plan's zone (the machine's at first).
+    Fields left out take their defaults, except ``seed`` and ``timezone`` (left out or
+    ``null``): a plan sent without ``seed`` keeps the current plan's (this install's own at
+    first), so its randomised times stay this install's, not the same as every other
+    install's; one sent without ``timezone`` keeps the current plan's zone (the machine's at
+    first). The schema publishes no default for these two, so a generated client leaves them
+    out rather than sending ``UTC`` and ``0``.
     """
-    keep = {k: getattr(scheduler.plan, k) for k in ("seed", "timezone")}
-    unset = {k: v for k, v in keep.items() if k not in body.model_fields_set}
+    unset = {k: getattr(scheduler.plan, k) for k in KEPT_WHEN_OMITTED if getattr(body, k) is None}
     if unset:
         body = body.model_copy(update=unset)
     plan = body.to_plan()

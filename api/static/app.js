@@ -1000,13 +1000,17 @@ async function chooseCheckin(key, value) {
   const note = $("checkin-note").value.trim();
   if (note) body.note = note;
   if (state.session?.live) body.session_id = state.session.id;
+  let saved = null;
   try {
-    const saved = await withAuth(() => api.post("/checkins", body));
-    status.textContent = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
-    $("checkin-note").value = "";
-    status.dataset.checkinId = String(saved.id);
+    saved = await withAuth(() => api.post("/checkins", body));
   } catch (err) {
     status.textContent = `Not saved: ${err.message}`;
+  }
+  if (saved) {
+    // saved: nothing after this line may say otherwise (formatPlanTime never throws)
+    $("checkin-note").value = "";
+    status.dataset.checkinId = String(saved.id);
+    status.textContent = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
   }
   state.checkin = { stress: null, energy: null };
   setTimeout(() => {
@@ -1156,7 +1160,12 @@ async function dayAndWeek(started) {
   } catch {
     return []; // an older service: the summary has no dashboard part
   }
-  const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: dash.timezone || undefined }).format(started);
+  let dayKey;
+  try {
+    dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: dash.timezone || undefined }).format(started);
+  } catch {
+    dayKey = new Intl.DateTimeFormat("en-CA").format(started); // a zone this browser does not know
+  }
   const day = (dash.days || []).find((d) => d.day === dayKey);
   const items = [];
   if (day) {

@@ -8,6 +8,9 @@ machine zone to Berlin through ``HRVPACE_TIMEZONE`` (tests/conftest.py); these t
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api.dayplan import machine_timezone
-from api.settings import load_settings
+from api.settings import ConfigError, load_settings
+from api.timezones import zone_names
+from breathing.dayplan import DayPlan
 from tests.api.conftest import Server
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -49,10 +54,103 @@ def test_machine_timezone_reads_the_environment_then_etc(tmp_path: Path) -> None
     # TZ before the files (POSIX's ':' prefix accepted); a TZ rule without a name is passed over
     assert machine_timezone({"TZ": ":Europe/Lisbon"}, etc) == "Europe/Lisbon"
     assert machine_timezone({"TZ": "CET-1CEST"}, etc) == "Asia/Tokyo"
-    # HRVPACE_TIMEZONE over everything; an unknown name is passed over
+    # HRVPACE_TIMEZONE over everything
     env = {"HRVPACE_TIMEZONE": "Australia/Sydney", "TZ": "Europe/Lisbon"}
     assert machine_timezone(env, etc) == "Australia/Sydney"
-    assert machine_timezone({"HRVPACE_TIMEZONE": "Mars/Olympus"}, etc) == "Asia/Tokyo"
+
+
+def test_a_link_into_posix_or_right_is_the_zone_it_copies(tmp_path: Path) -> None:
+    """A machine whose /etc/localtime (or TZ) names a copy of a zone gets the zone's canonical
+    name, one a browser takes (Chromium refuses ``right/...``, ``posixrules``, ``localtime``)."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    os.symlink("/usr/share/zoneinfo/posix/Europe/Berlin", etc / "localtime")
+    assert machine_timezone({}, etc) == "Europe/Berlin"
+    assert machine_timezone({"TZ": ":right/Asia/Tokyo"}, etc) == "Asia/Tokyo"
+    # a name that is no zone of its own is passed over: a folder, localtime, posixrules
+    for tz in ("Etc", "Europe", "localtime", "posixrules", "Factory"):
+        assert machine_timezone({"TZ": tz}, etc) == "Europe/Berlin", tz
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("Europe/Berln", "did you mean 'Europe/Berlin'?"),
+        ("Europe", "a group of zones, not a zone"),  # a folder of the zoneinfo tree
+        ("right/UTC", "use the IANA name 'UTC'"),
+        ("Mars/Olympus", "an IANA name"),
+    ],
+)
+def test_a_mistyped_hrvpace_timezone_is_refused_not_passed_over(
+    tmp_path: Path, value: str, hint: str
+) -> None:
+    """Review finding 7: ``HRVPACE_TIMEZONE=Europe/Berln`` gave a plan in UTC, nothing said."""
+    with pytest.raises(ConfigError) as err:
+        machine_timezone({"HRVPACE_TIMEZONE": value}, tmp_path)
+    assert f"HRVPACE_TIMEZONE: unknown time zone {value!r}" in str(err.value)
+    assert hint in str(err.value)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["share"]])
+@pytest.mark.parametrize("value", ["Europe", "Europe/Berln"])
+def test_serve_and_share_refuse_a_bad_hrvpace_timezone_with_exit_code_2(
+    tmp_path: Path, command: list[str], value: str
+) -> None:
+    """Review findings 5 and 7: ``HRVPACE_TIMEZONE=Europe hrvpace serve`` ended with exit code
+    3 and a traceback through machine_timezone; ``Europe/Berln`` served a plan in UTC."""
+    env = {**os.environ, "HRVPACE_TIMEZONE": value}
+    run = subprocess.run(
+        [sys.executable, "-m", "api", *command, "--data-dir", str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stderr
+    said = " ".join(re.sub("[\u2500-\u257f]", " ", run.stderr).split())  # no box drawing
+    assert f"HRVPACE_TIMEZONE: unknown time zone {value!r}" in said
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "data" / "hrvpace.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Etc",
+        "Europe",
+        "America",
+        "right/UTC",
+        "posix/Europe/Berlin",
+        "posixrules",
+        "localtime",
+        "Factory",
+        "/usr/share/zoneinfo/UTC",
+        "Europe/../UTC",
+    ],
+)
+def test_a_put_of_a_zone_that_is_no_canonical_name_is_a_422_naming_it(
+    module_server: Server, zone: str
+) -> None:
+    """Review findings 5 and 6: a folder (``Etc``) was a 500; ``right/UTC`` and the like were
+    taken, and broke the page (the browser refuses them)."""
+    with module_server.client() as c:
+        before = c.get("/api/v1/dayplan").json()
+        r = c.put("/api/v1/dayplan", json={"timezone": zone})
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "invalid_dayplan"
+        assert f"unknown time zone {zone!r}" in r.json()["detail"]
+        assert c.get("/api/v1/dayplan").json()["timezone"] == before["timezone"]
+
+
+def test_every_zone_the_service_takes_opens() -> None:
+    """The names a plan takes are the system's IANA zones, each one opening (no folder)."""
+    names = zone_names()
+    assert {"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"} <= names
+    assert not {"localtime", "posixrules", "Factory", "Etc", "Europe"} & names
+    assert not [n for n in names if n.startswith(("right/", "posix/"))]
+    for name in names:
+        DayPlan(timezone=name)
 
 
 def test_a_new_plan_takes_the_machine_zone_and_days_follow_it(

@@ -302,3 +302,33 @@ def test_real_live_messages_fit_the_served_live_schema(server: Server) -> None:
     # a message with a free-form key is refused: the schema is closed
     bad = {**message, "extra": 1}
     assert not validator.is_valid(bad)
+
+
+def test_a_generated_client_put_of_some_fields_keeps_the_plan_zone_and_seed(
+    client_models: ModuleType, document: dict[str, Any], server: Server
+) -> None:
+    """Review finding 3: the schema published ``timezone`` default ``"UTC"`` and ``seed``
+    default ``0``, so a generated client sent them on every PUT and reset the plan's zone and
+    seed. README: a PUT without ``timezone`` or ``seed`` keeps the plan's; every other field
+    left out takes its (published) default, the PUT replaces the plan."""
+    body = document["components"]["schemas"]["DayPlanIn"]["properties"]
+    assert "default" not in body["timezone"] and "default" not in body["seed"]
+    assert body["work_start"]["default"] == "08:30:00"  # the others: defaults, a full replace
+    put = importlib.import_module("hrvpace_client.api.dayplan.dayplan_put_dayplan")
+    with server.client() as c:
+        r = c.put(
+            "/api/v1/dayplan",
+            json={"timezone": "Asia/Tokyo", "seed": 1828310651, "work_start": "07:00"},
+        )
+        assert r.status_code == 200, r.text
+    authenticated = importlib.import_module("hrvpace_client").AuthenticatedClient
+    with authenticated(base_url=server.url, token=server.token) as client:
+        out = put.sync(client=client, body=client_models.DayPlanIn(working_days=[1, 2, 3, 4]))
+        assert isinstance(out, client_models.DayPlanOut), out
+        assert (out.timezone, out.seed) == ("Asia/Tokyo", 1828310651)
+        assert out.working_days == [1, 2, 3, 4]
+        assert out.work_start == "08:30:00"  # left out: the default (a full replace)
+        # a generated client may also say "keep" with null (Optional fields)
+        out = put.sync(client=client, body=client_models.DayPlanIn(timezone=None, seed=None))
+        assert isinstance(out, client_models.DayPlanOut), out
+        assert (out.timezone, out.seed) == ("Asia/Tokyo", 1828310651)

@@ -304,6 +304,9 @@ def test_the_pure_default_zone_is_utc_not_a_guess_of_where_the_person_is() -> No
     ("kwargs", "match"),
     [
         ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+        # a folder of the zoneinfo tree: IsADirectoryError, not a DayPlanError (review 5)
+        ({"timezone": "Etc"}, "unknown time zone 'Etc'"),
+        ({"timezone": "Europe"}, "unknown time zone 'Europe'"),
         ({"working_days": frozenset({0})}, "ISO weekdays"),
         ({"work_start": time(18), "work_end": time(9)}, "not after start"),
         (

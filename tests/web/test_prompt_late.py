@@ -143,3 +143,61 @@ def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
     finally:
         ctx.close()
     assert errors == []
+
+
+def test_words_too_long_for_a_check_in_note_stay_on_the_card_whole(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """Review finding 2: "Move to a check-in note" kept the first 1,000 characters and closed
+    the card, after saying "What you wrote is still here". The answer box takes 4,000 and the
+    note 1,000: what does not fit is not moved, and nothing is cut; Copy takes all of it, and
+    a shortened answer moves."""
+    base, token, clock, _ = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page = ctx.new_page()
+    errors = record_errors(page)
+    try:
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        clock.set(9, 1)
+        poll(page, card.is_visible, timeout_s=15, what="the reflection's card")
+        question = page.locator("#prompt-text").inner_text()
+        page.locator("#checkin-note").fill("earlier note about my morning")
+        answer = "".join(f"[{i:04d}] " for i in range(571))[:3995] + "END!!"
+        assert len(answer) == 4000
+        page.locator("#prompt-answer").fill(answer)
+        clock.set(9, 10)  # it expires at 09:05 before it is saved
+        poll(
+            page,
+            lambda: card.get_attribute("data-stale") == "1",
+            timeout_s=15,
+            what="the card kept after expiry",
+        )
+
+        card.get_by_role("button", name="Move to a check-in note").click()
+        status = page.locator("#prompt-status")
+        poll(page, lambda: "Not moved" in status.inner_text(), timeout_s=5, what="not moved")
+        whole = len("earlier note about my morning\n" + question + " " + answer)
+        assert f"{whole - 1000} characters too long" in status.inner_text()
+        assert "Nothing was cut" in status.inner_text()
+        # the card and every word stay; the check-in note is as it was
+        assert card.is_visible() and card.get_attribute("data-too-long") == "1"
+        assert page.locator("#prompt-answer").input_value() == answer
+        assert page.locator("#checkin-note").input_value() == "earlier note about my morning"
+
+        # Copy takes all of it, the question with it
+        card.get_by_role("button", name="Copy text").click()
+        poll(page, lambda: status.inner_text() == "Copied.", timeout_s=5, what="copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == f"{question} {answer}"
+
+        # shortened, it fits and moves
+        page.locator("#prompt-answer").fill("Shorter: the report is done.")
+        card.get_by_role("button", name="Move to a check-in note").click()
+        poll(page, lambda: not card.is_visible(), timeout_s=5, what="the card moved")
+        note = page.locator("#checkin-note").input_value()
+        assert note == f"earlier note about my morning\n{question} Shorter: the report is done."
+    finally:
+        ctx.close()
+    assert errors == []

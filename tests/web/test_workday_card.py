@@ -13,6 +13,7 @@ import httpx
 import icalendar
 import pytest
 
+from api.timezones import zone_names
 from tests.web.conftest import ARTIFACTS, LAPTOP, WebServer, poll, record_errors
 
 pytestmark = pytest.mark.e2e
@@ -150,5 +151,67 @@ def test_the_plan_zone_is_shown_changed_and_used_for_plan_times(
         with web_server.client() as api:  # the module's other tests expect Berlin
             plan = api.get("/api/v1/dayplan").json()
             api.put("/api/v1/dayplan", json={**plan, "timezone": "Europe/Berlin"})
+        ctx.close()
+    assert errors == []
+
+
+def test_every_zone_the_service_takes_is_one_chromium_formats(browser: Any) -> None:
+    """Review finding 6: the service took ``right/UTC``, ``posixrules``, ``localtime``, which
+    Chromium's ``Intl`` refuses (the page broke). The names it takes now all format."""
+    p = browser.new_page()
+    try:
+        refused = p.evaluate(
+            """zones => zones.filter(z => {
+                try { new Date(0).toLocaleString([], { timeStyle: "short", timeZone: z }); }
+                catch { return true; }
+                return false;
+            })""",
+            sorted(zone_names()),
+        )
+    finally:
+        p.close()
+    assert refused == []
+
+
+def test_a_plan_zone_the_browser_does_not_know_never_makes_a_saved_checkin_look_unsaved(
+    web_server: WebServer, browser: Any
+) -> None:
+    """Review finding 6: formatting "Saved at" in the plan's zone threw in the same ``try`` as
+    the POST, so a check-in that was saved said "Not saved" (and people saved twice). A zone
+    this browser does not know (here the plan as the page reads it names one; a browser with
+    an older tz database than the service's meets it for real) falls back to the device's
+    clock, named as such."""
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="America/New_York")
+    p = ctx.new_page()
+    errors = record_errors(p)
+
+    def unknown_zone(route: Any) -> None:
+        response = route.fetch()
+        plan = response.json()
+        plan["timezone"] = "Mars/Olympus"
+        route.fulfill(response=response, json=plan)
+
+    p.route("**/api/v1/dayplan", unknown_zone)
+    try:
+        with web_server.client() as api:
+            before = api.get("/api/v1/checkins").json()["total"]
+            p.goto(f"{web_server.url}/#token={web_server.token}")
+            poll(
+                p,
+                lambda: p.get_by_test_id("workday-tz").input_value() == "Mars/Olympus",
+                timeout_s=10,
+                what="the plan read",
+            )
+            p.locator("#checkin-note").fill("my note")
+            p.locator("#stress-scale button", has_text="3").click()
+            p.locator("#energy-scale button", has_text="2").click()
+            status = p.locator("#checkin-status")
+            poll(p, lambda: "aved" in status.inner_text(), timeout_s=10, what="the answer")
+            text = status.inner_text()
+            assert text.startswith("Saved at "), text
+            assert "(this device's time, America/New_York)" in text, text
+            assert p.locator("#checkin-note").input_value() == ""
+            assert api.get("/api/v1/checkins").json()["total"] == before + 1
+    finally:
         ctx.close()
     assert errors == []

@@ -9,7 +9,8 @@
 // newer prompt waits behind it, and if the prompt closes before it is saved (its time ran out:
 // the service takes no answer after a prompt expires, it counts as missed; or another window
 // answered it) the card stays, says so, and offers to move the words to a check-in note or to
-// copy them.
+// copy them. Words that do not fit the check-in note (it takes 1,000 characters; the answer box
+// takes 4,000) are never cut: the card keeps them and says so, to copy or to shorten and move.
 
 import * as api from "./api.js";
 import * as nudges from "./nudges.js";
@@ -60,6 +61,7 @@ function hide() {
   $("prompt-card").hidden = true;
   $("prompt-card").dataset.promptId = "";
   $("prompt-card").dataset.stale = "";
+  $("prompt-card").dataset.tooLong = "";
   const next = queue.shift();
   renderWaiting();
   if (next) show(next);
@@ -118,11 +120,21 @@ function moveToCheckin() {
   if (!current) return;
   const text = writtenText();
   const note = $("checkin-note");
-  const joined = [note.value.trim(), text].filter(Boolean).join("\n");
-  note.value = joined.slice(0, NOTE_MAX);
-  const cut = joined.length > NOTE_MAX;
+  const before = note.value.trim();
+  const joined = [before, text].filter(Boolean).join("\n");
+  if (joined.length > NOTE_MAX) {
+    // never cut what the person wrote: it stays on the card, whole, until it fits or is copied
+    const over = joined.length - NOTE_MAX;
+    const held = before ? `, and it holds ${before.length} already` : "";
+    $("prompt-card").dataset.tooLong = "1";
+    $("prompt-status").textContent =
+      `Not moved: this is ${over} characters too long for a check-in note (it takes ${NOTE_MAX}${held}). ` +
+      "Nothing was cut: copy it (Copy text), or shorten it here and move it again.";
+    return;
+  }
+  note.value = joined;
   hide();
-  $("prompt-done").textContent = `Moved to the check-in note${cut ? ` (its first ${NOTE_MAX} characters; the rest did not fit)` : ""}: pick stress and energy there to save it.`;
+  $("prompt-done").textContent = "Moved to the check-in note: pick stress and energy there to save it.";
   note.scrollIntoView({ behavior: "smooth", block: "center" });
   note.focus({ preventScroll: true });
 }
@@ -184,6 +196,7 @@ function show(prompt) {
   const card = $("prompt-card");
   card.dataset.promptId = String(prompt.id);
   card.dataset.stale = "";
+  card.dataset.tooLong = "";
   $("prompt-keep").hidden = true;
   $("prompt-copy").hidden = true;
   $("prompt-dismiss").textContent = "Dismiss";

@@ -30,8 +30,17 @@ export const planZone = () => plan?.timezone;
  */
 export function formatPlanTime(unixS, options = { timeStyle: "short" }) {
   const zone = planZone();
-  const text = new Date(unixS * 1000).toLocaleString([], zone ? { ...options, timeZone: zone } : options);
-  return zone && zone !== deviceZone() ? `${text} (${zone})` : text;
+  const when = new Date(unixS * 1000);
+  if (zone && zone !== deviceZone()) {
+    try {
+      return `${when.toLocaleString([], { ...options, timeZone: zone })} (${zone})`;
+    } catch {
+      // a zone this browser does not know (an older ICU than the service's tz database): the
+      // device's own clock, named, rather than no time at all (or a page that stops)
+      return `${when.toLocaleString([], options)} (this device's time, ${deviceZone()})`;
+    }
+  }
+  return when.toLocaleString([], options);
 }
 
 function zoneOptions() {
