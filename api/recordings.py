@@ -86,18 +86,31 @@ def api_flags(text: str) -> str:
     return text.replace("--units ", "units=").replace("--format ", "format=")
 
 
-def _unreadable(name: str, exc: RecordingFormatError, format: str | None) -> str:
+def _unreadable(
+    name: str, exc: RecordingFormatError, format: str | None, read_as: str | None
+) -> str:
     """Why the upload ``name`` cannot be read, quoting no line of it.
 
     A problem of the whole file (units, duration) is the reason ``hrvpace analyze`` gives,
     quoting no line: it is passed on as it is (:func:`api_flags`). A problem at a line may
-    quote the line: only its number is given.
+    quote the line (RR data is health data: it must not reach the answer or a log), so the
+    line's number is given with the reader's ``summary``, the problem in words that quote
+    nothing (``an RR interval is not a finite number``), when it has one. ``format`` is the
+    format the client named, ``read_as`` the one the file was read in (``None``: detected
+    by the reader).
     """
     if exc.line is None:
         return f"{name}: {api_flags(exc.problem)}"
-    what = f"as {format!r}" if format else "in any known format"
+    what = (
+        f"as {format!r}"
+        if format
+        else f"(read as {read_as!r})"
+        if read_as
+        else "in any known format"
+    )
+    why = f": {api_flags(exc.summary)}" if exc.summary else ""
     return (
-        f"{name}: not a readable RR recording {what} at line {exc.line}"
+        f"{name}: not a readable RR recording {what} at line {exc.line}{why}"
         f" (formats: {', '.join(RECORDING_FORMATS)}; units ms or s)"
     )
 
@@ -226,8 +239,10 @@ class RecordingStore:
         try:
             rec = read_recording(data_path, format=reading.format, units=reading.units)
         except RecordingFormatError as exc:
-            raise RecordingUnreadableError(_unreadable(wanted, exc, format)) from None
-        except (ValueError, OverflowError, MemoryError) as exc:
+            raise RecordingUnreadableError(
+                _unreadable(wanted, exc, format, reading.format)
+            ) from None
+        except (ValueError, OverflowError, MemoryError, RecursionError) as exc:
             raise RecordingUnreadableError(
                 f"{wanted}: not a readable RR recording ({type(exc).__name__})"
             ) from None
@@ -307,7 +322,7 @@ class RecordingSource(ReplaySource):
             return rec
         try:
             rec = await asyncio.to_thread(_read_as_detected, self._file, self._format, self._units)
-        except (SensorError, ValueError, OverflowError, MemoryError) as exc:
+        except (SensorError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
             line = exc.line if isinstance(exc, RecordingFormatError) else None
             where = f" at line {line}" if line is not None else ""
             reason = f"recording {self.recording_name!r} cannot be read{where}"

@@ -42,9 +42,22 @@ class MalformedPacketError(SensorError, ValueError):
 
 
 class RecordingFormatError(SensorError, ValueError):
-    """A recording file cannot be read; ``path`` and ``line`` (1-based, or None) say where."""
+    """A recording file cannot be read; ``path`` and ``line`` (1-based, or None) say where.
 
-    def __init__(self, reason: str, *, path: str | None = None, line: int | None = None) -> None:
+    ``summary`` is the problem in words that quote nothing of the file (``"an RR interval is
+    not a finite number"``), or ``None`` when the reader gave none: a file's content is health
+    data and may not be echoed where the reason is logged or sent (an upload's answer), the
+    summary may.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        summary: str | None = None,
+    ) -> None:
         where = path or "<input>"
         if line is not None:
             where = f"{where}:{line}"
@@ -54,6 +67,7 @@ class RecordingFormatError(SensorError, ValueError):
         self.problem = reason
         self.path = path
         self.line = line
+        self.summary = summary
 
 
 class BleError(SensorError):

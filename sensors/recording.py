@@ -73,6 +73,7 @@ from sensors.formats._common import (
     CONTACT_YES,
     Recording,
     check_recording,
+    split_lines,
 )
 from sensors.formats.apple_health import looks_like_apple_health, read_apple_health
 from sensors.formats.apps import (
@@ -184,7 +185,7 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
         raise RecordingFormatError(reason, path=str(p)) from exc
     if looks_like_fit(raw_head):
         return "fit"
-    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
+    first = next((line.strip() for line in split_lines(head) if line.strip()), "")
     if looks_like_hrvpace(first):
         return "hrvpace"
     if looks_like_hrm(head) or p.suffix.lower() == ".hrm":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "plain_timeline",
     "quote",
     "read_text",
+    "split_lines",
 ]
 
 #: ``Recording.contact`` codes (int8): the strap reported skin contact.
@@ -186,16 +188,35 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise RecordingFormatError(
-            "not a text file (bytes that are not UTF-8)", path=str(p), line=line
-        ) from None
+        line = len(split_lines(raw[: exc.start].decode("utf-8-sig") + "x"))
+        reason = "not a text file (bytes that are not UTF-8)"
+        raise RecordingFormatError(reason, path=str(p), line=line, summary=reason) from None
+
+
+#: A line ends at ``\r\n``, ``\n`` or a lone ``\r`` (old Mac files), as an editor counts lines.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    r"""The lines of ``text``, split at ``\r\n``, ``\n`` and a lone ``\r`` only.
+
+    Not ``str.splitlines``, which also splits at ``\x0b``, ``\x0c``, ``\x1c``-``\x1e``,
+    ``\x85``, ``\u2028`` and ``\u2029``: line numbers would then differ from the ones an editor
+    or ``grep -n`` shows, and a line holding such a character would be read as two.
+    """
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the end of the last line, not a line
+    return lines
 
 
 def data_lines(text: str, *, start: int = 0) -> list[Line]:
-    """Non-blank lines of ``text`` (from 0-based line index ``start``) as ``(number, stripped)``."""
+    r"""Non-blank lines of ``text`` (from 0-based line index ``start``) as ``(number, stripped)``.
+
+    Lines are split by :func:`split_lines` (``\r\n``, ``\n``, lone ``\r``).
+    """
     out: list[Line] = []
-    for idx, raw in enumerate(text.splitlines()[start:], start=start + 1):
+    for idx, raw in enumerate(split_lines(text)[start:], start=start + 1):
         s = raw.strip()
         if s:
             out.append((idx, s))
@@ -213,9 +234,18 @@ def parse_floats(
     """Parse ``tokens`` as finite float64 numbers (vectorised); errors name the first bad line.
 
     ``shown`` is the text of each token as the file has it (e.g. ``0,736`` read as ``0.736``),
-    quoted in errors; ``None``: the tokens themselves.
+    quoted in errors; ``None``: the tokens themselves. A number with ``_`` in it is refused:
+    Python reads ``1_2_0`` as 120, no spreadsheet or editor does.
     """
     said = tokens if shown is None else shown
+    if any("_" in tok for tok in tokens):
+        i = next(k for k, tok in enumerate(tokens) if "_" in tok)
+        raise RecordingFormatError(
+            f"{what} {quote(said[i])} is not a number ('_' is not read in numbers)",
+            path=path,
+            line=line_numbers[i],
+            summary=f"{_a(what)} is not a number ('_' is not read in numbers)",
+        )
     try:
         values = np.array(tokens, dtype=np.float64)
     except ValueError:
@@ -224,16 +254,27 @@ def parse_floats(
                 float(tok)
             except ValueError:
                 raise RecordingFormatError(
-                    f"{what} {quote(text)} is not a number", path=path, line=line
+                    f"{what} {quote(text)} is not a number",
+                    path=path,
+                    line=line,
+                    summary=f"{_a(what)} is not a number",
                 ) from None
         raise  # pragma: no cover - numpy and float() disagree
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingFormatError(
-            f"{what} {quote(said[i])} is not a finite number", path=path, line=line_numbers[i]
+            f"{what} {quote(said[i])} is not a finite number",
+            path=path,
+            line=line_numbers[i],
+            summary=f"{_a(what)} is not a finite number",
         )
     return values
+
+
+def _a(what: str) -> str:
+    """``what`` with its article, for a summary that quotes no value (``an RR interval``)."""
+    return f"{'an' if what[:1].lower() in 'aeiou' or what.startswith('RR') else 'a'} {what}"
 
 
 def check_rr_values(
@@ -257,7 +298,10 @@ def check_rr_values(
             f"(limit {MAX_RR_MS / 1000:g} s either way): a corrupt value"
         )
         raise RecordingFormatError(
-            f"RR interval {quote(shown[i])} {problem}", path=path, line=line_numbers[i]
+            f"RR interval {quote(shown[i])} {problem}",
+            path=path,
+            line=line_numbers[i],
+            summary=f"an RR interval {problem}",
         )
 
 
@@ -269,7 +313,8 @@ def check_recording(rec: Recording, *, units: str, units_stated: bool) -> None:
     100 ms - 10 s, the bounds of ``hrv``'s own input check (``hrv/_validate.py``): below, the
     values are seconds read as milliseconds; above, milliseconds read as seconds (or another
     unit). Units are never guessed or rescaled: the error says which flag reads the file right.
-    Duration (every format): at most :data:`MAX_DURATION_S`.
+    Duration (every format): at most :data:`MAX_DURATION_S`. At least one RR interval above
+    0 (every format): a recording of zeros has nothing to analyse.
 
     Raises
     ------
@@ -281,6 +326,14 @@ def check_recording(rec: Recording, *, units: str, units_stated: bool) -> None:
     if n == 0:
         return
     positive = rec.rr_ms[rec.rr_ms > 0]
+    if positive.size == 0:
+        # nothing to analyse, and no units check can fire on it (no median): a column of
+        # zeros read as RR (a decimal comma split into two columns, "0,757" -> "0" and "757")
+        raise RecordingFormatError(
+            f"none of the {n} RR intervals is above 0: no interval to analyse (was the "
+            "right column read? a decimal comma needs ';' or tab between columns)",
+            path=path,
+        )
     median = float(np.median(positive)) if positive.size and not units_stated else float("nan")
     if median < _MIN_PLAUSIBLE_MEDIAN_MS:
         if rec.source_format == "plain" and rec.meta.get("units_from") == "header":

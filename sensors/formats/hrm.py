@@ -11,6 +11,7 @@ from sensors.formats._common import (
     parse_floats,
     plain_timeline,
     read_text,
+    split_lines,
 )
 
 __all__ = ["looks_like_hrm", "read_polar_hrm"]
@@ -24,7 +25,7 @@ _TRUNCATION_TOLERANCE_S = 5.0
 
 def looks_like_hrm(head: str) -> bool:
     """True when the first non-blank line of ``head`` is the ``[Params]`` section header."""
-    for line in head.splitlines():
+    for line in split_lines(head):
         if line.strip():
             return line.strip().lower() == "[params]"
     return False
@@ -54,7 +55,7 @@ def read_polar_hrm(path: str) -> Recording:
     Polar Electro Oy, "Polar HRM2 File Format Description", version 1.4 (2009).
     """
     text = read_text(path)
-    lines = text.splitlines()
+    lines = split_lines(text)
     sections: dict[str, int] = {}
     for idx, raw in enumerate(lines):
         m = _SECTION.match(raw.strip())

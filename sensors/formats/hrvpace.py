@@ -37,7 +37,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, NoReturn, Self
 
 import numpy as np
 
@@ -65,6 +65,19 @@ _READABLE_VERSIONS = (1, 2)
 _CONTACT_LINE = "# contact"
 COLUMNS = ("t_s", "rr_ms", "arrived_at_unix_s", "contact", "gap_before", "heart_rate_bpm")
 _CONTACT_CODES = {"1": CONTACT_YES, "0": CONTACT_NO, "": CONTACT_UNKNOWN}
+#: Longest ``# meta`` line read (characters after ``# meta``): the recorder writes a few
+#: hundred; a bound keeps a crafted line from costing memory and time to parse.
+MAX_META_CHARS = 64 * 1024
+#: Longest ``# contact`` line read (the writer's are about 40 characters).
+MAX_CONTACT_CHARS = 4096
+#: Deepest nesting of arrays and objects read in a ``# meta`` or ``# contact`` line (the
+#: recorder's meta nests 3 deep); deeper JSON would exhaust the parser's recursion.
+MAX_JSON_DEPTH = 32
+#: Meta keys the reader sets itself: a file's meta line cannot set them (a ``path`` naming
+#: another file, ``contact_changes`` that no contact line made).
+RESERVED_META_KEYS = frozenset(
+    {"path", "units", "format_version", "contact_changes", "truncated_last_line", "n_gaps"}
+)
 
 
 def looks_like_hrvpace(first_line: str) -> bool:
@@ -217,20 +230,15 @@ def read_hrvpace(path: str) -> Recording:
     meta: dict[str, Any] = {}
     idx = 1
     if len(lines) > idx and lines[idx].startswith("# meta"):
-        try:
-            loaded = json.loads(lines[idx][len("# meta") :])
-        except json.JSONDecodeError as exc:
-            raise RecordingFormatError(
-                f"the meta line is not valid JSON ({exc.msg})", path=path, line=idx + 1
-            ) from None
+        loaded = _json_line(
+            lines[idx][len("# meta") :], what="meta", limit=MAX_META_CHARS, path=path, line=2
+        )
         if not isinstance(loaded, dict):
-            raise RecordingFormatError("the meta line is not a JSON object", path=path, line=2)
-        meta.update(loaded)
+            _refuse("the meta line is not a JSON object", path=path, line=2)
+        meta.update({k: v for k, v in loaded.items() if k not in RESERVED_META_KEYS})
         idx += 1
     if len(lines) <= idx or tuple(c.strip() for c in lines[idx].split(",")) != COLUMNS:
-        raise RecordingFormatError(
-            f"missing column header: expected {','.join(COLUMNS)!r}", path=path, line=idx + 1
-        )
+        _refuse(f"missing column header: expected {','.join(COLUMNS)!r}", path=path, line=idx + 1)
     first_data = idx + 1
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -240,12 +248,20 @@ def read_hrvpace(path: str) -> Recording:
         if not s:
             continue
         if s.startswith(_CONTACT_LINE) and version != "v1":
-            contact_changes.append(_contact_change(s[len(_CONTACT_LINE) :], path=path, line=k))
+            change = _contact_change(s[len(_CONTACT_LINE) :], path=path, line=k)
+            if contact_changes and change[0] < contact_changes[-1][0]:
+                _refuse(
+                    f"the contact change at t_s={change[0]:g} is before the one above it "
+                    f"(t_s={contact_changes[-1][0]:g}): contact lines are written in time order",
+                    path=path,
+                    line=k,
+                )
+            contact_changes.append(change)
             continue
         fields = s.split(",")
         if len(fields) != len(COLUMNS):
             problem = "missing column" if len(fields) < len(COLUMNS) else "extra column"
-            raise RecordingFormatError(
+            _refuse(
                 f"{problem}: expected {len(COLUMNS)} fields ({','.join(COLUMNS)}), "
                 f"found {len(fields)}",
                 path=path,
@@ -295,7 +311,7 @@ def read_hrvpace(path: str) -> Recording:
         )
     inferred, _ = infer_gaps(rr_ms, t_s)
     gaps = recorded_gaps | inferred
-    meta.setdefault("path", path)
+    meta["path"] = path
     meta["units"] = "ms"
     meta["format_version"] = int(version[1:])
     if contact_changes:
@@ -315,23 +331,73 @@ def read_hrvpace(path: str) -> Recording:
     )
 
 
-def _contact_change(text: str, *, path: str, line: int) -> list[Any]:
-    """``[t_s, contact]`` of a ``# contact`` line's JSON object."""
+def _refuse(problem: str, *, path: str, line: int) -> NoReturn:
+    """Raise the format error ``problem`` at ``line``; ``problem`` quotes nothing of the file."""
+    raise RecordingFormatError(problem, path=path, line=line, summary=problem)
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in a parsed JSON value (a scalar: 0), iteratively."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _json_line(text: str, *, what: str, limit: int, path: str, line: int) -> Any:
+    """The JSON value of a ``# meta`` or ``# contact`` line, bounded in length and nesting."""
+    if len(text) > limit:
+        _refuse(f"the {what} line is longer than {limit} characters", path=path, line=line)
     try:
         loaded = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RecordingFormatError(
-            f"the contact line is not valid JSON ({exc.msg})", path=path, line=line
-        ) from None
+        _refuse(f"the {what} line is not valid JSON ({exc.msg})", path=path, line=line)
+    except (ValueError, RecursionError):  # an integer of over 4300 digits; nesting too deep
+        _refuse(
+            f"the {what} line is not JSON this reader takes (an integer too long or arrays "
+            f"and objects nested more than {MAX_JSON_DEPTH} deep)",
+            path=path,
+            line=line,
+        )
+    if _depth(loaded) > MAX_JSON_DEPTH:
+        _refuse(
+            f"the {what} line nests arrays and objects more than {MAX_JSON_DEPTH} deep",
+            path=path,
+            line=line,
+        )
+    return loaded
+
+
+def _contact_change(text: str, *, path: str, line: int) -> list[Any]:
+    """``[t_s, contact]`` of a ``# contact`` line's JSON object.
+
+    ``t_s`` must be a finite number within :data:`MAX_DURATION_S` of 0, the bound of a beat's
+    ``t_s`` (the caller checks that contact lines come in time order).
+    """
+    loaded = _json_line(text, what="contact", limit=MAX_CONTACT_CHARS, path=path, line=line)
     t_s = loaded.get("t_s") if isinstance(loaded, dict) else None
     contact = loaded.get("contact") if isinstance(loaded, dict) else None
-    if (
-        not isinstance(t_s, int | float)
-        or isinstance(t_s, bool)
-        or not math.isfinite(t_s)
-        or not isinstance(contact, bool)
-    ):
-        raise RecordingFormatError(
+    if not isinstance(t_s, int | float) or isinstance(t_s, bool) or not isinstance(contact, bool):
+        _refuse(
             'a contact line needs {"t_s": <number>, "contact": true|false}', path=path, line=line
         )
-    return [float(t_s), contact]
+    try:
+        seconds = float(t_s)
+    except OverflowError:  # an integer beyond any float
+        seconds = math.inf
+    if not abs(seconds) <= MAX_DURATION_S:
+        _refuse(
+            f"the contact line's t_s is not a finite number within {MAX_DURATION_S / 86_400:g} "
+            "days, the longest recording: a corrupt time",
+            path=path,
+            line=line,
+        )
+    return [seconds, contact]

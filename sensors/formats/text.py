@@ -191,6 +191,7 @@ def plain_layout(lines: Sequence[Line], *, path: str | None = None) -> PlainLayo
             f"the header names {len(named)} RR columns ({quote(names)}): keep the one to read",
             path=path,
             line=number,
+            summary=f"the header names {len(named)} RR columns: keep the one to read",
         )
     col, unit = named[0]
     return PlainLayout(
@@ -229,24 +230,39 @@ def _numbers(path: str, *, what: str, commas: bool = False) -> tuple[list[str], 
 def _column(
     path: str, layout: PlainLayout, body: Sequence[Line]
 ) -> tuple[list[str], list[str], list[int]]:
-    """``(values, shown, line numbers)`` of the RR column of a file with a header."""
+    """``(values, shown, line numbers)`` of the RR column of a file with a header.
+
+    Every row must have as many fields as the header: a row with more or fewer would move the
+    RR column (``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal comma, and its RR column
+    would read ``0``), so it is refused with its line, never read shifted.
+    """
     sep = layout.separator
+    width = len(layout.header.split(sep)) if layout.header is not None and sep is not None else 1
     values: list[str] = []
     shown: list[str] = []
     numbers: list[int] = []
     for number, text in body:
         fields = text.split(sep) if sep is not None else [text]
-        cell = (
-            fields[layout.column].strip().strip("\"'").strip()
-            if layout.column < len(fields)
-            else ""
-        )
+        if len(fields) != width:
+            hint = (
+                ": a decimal comma needs ';' or tab between the columns"
+                if sep == "," and len(fields) > width
+                else ""
+            )
+            problem = (
+                f"the row has {len(fields)} fields where the header has {width} "
+                f"(separated by {sep!r}){hint}"
+            )
+            raise RecordingFormatError(problem, path=path, line=number, summary=problem)
+        cell = fields[layout.column].strip().strip("\"'").strip()
         if not cell:
+            summary = f"no value in the RR column (column {layout.column + 1} of the header)"
             raise RecordingFormatError(
                 f"no value in the RR column {quote(layout.column_name or '')} (column "
                 f"{layout.column + 1} of the header): {quote(text)}",
                 path=path,
                 line=number,
+                summary=summary,
             )
         shown.append(cell)
         # with ";" or tab between columns a comma is the decimal mark (0,736)

@@ -389,3 +389,58 @@ def test_a_negative_value_does_not_rewind_the_uploaded_recording(
     assert "506 beats, 6 of them unusable" in s["message"]  # the counts agree
     assert [b["rr_ms"] for b in beats] == [800.0] * 500
     assert beats[-1]["t_s"] == pytest.approx(400.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "why"),
+    [
+        (b"time_s,hr,rr_ms\n0,75,800\n1,75\n2,75,810\n", 3, "2 fields where the header has 3"),
+        (b"rr_ms\n800\nNaN\n810\n", 3, "an RR interval is not a finite number"),
+        (b"rr_ms\n800\n8\x0000\n810\n", 3, "an RR interval is not a number"),
+        (b"rr_ms\n800\n8\xff00\n810\n", 3, "not a text file (bytes that are not UTF-8)"),
+        (b"rr,rr_ms\n800,800\n", 1, "the header names 2 RR columns"),
+        (b"rr_ms\n800\n8_10\n", 3, "'_' is not read in numbers"),
+        (b"RR (s),HR (bpm)\n0,757,71\n0,760,75\n", 2, "decimal comma needs ';' or tab"),
+    ],
+    ids=["short-row", "nan", "nul", "not-utf8", "two-rr", "underscore", "decimal-comma"],
+)
+def test_an_unreadable_upload_says_why_without_quoting_the_file(
+    serve: Callable[..., Server], content: bytes, line: int, why: str
+) -> None:
+    """Attacker review finding 8: every problem at a line came back as 'not a readable RR
+    recording in any known format at line N'; the reader's reason now comes with it, in words
+    that quote nothing of the file (health data)."""
+    server = serve()
+    with server.client() as c:
+        body = _problem(_upload(c, "bad.txt", content), 422, "recording_unreadable")
+    assert f"at line {line}: " in body["detail"] and why in body["detail"], body
+    for value in ("NaN", "8_10", "757", "800,800", "\\x00", "\\xff"):
+        assert value not in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("meta", "contact", "line"),
+    [
+        ("[" * 3000 + "]" * 3000, "", 2),
+        ("{}", '# contact {"t_s": 1, "contact": false, "x": ' + "[" * 1500 + "]" * 1500 + "}", 9),
+        ("{}", '# contact {"t_s": ' + "9" * 4000 + ', "contact": false}', 9),
+        ("{}", '# contact {"t_s": 1e300, "contact": false}', 9),
+    ],
+    ids=["deep-meta", "deep-contact", "4000-digits", "1e300"],
+)
+def test_a_broken_json_line_is_422_naming_its_line_not_500(
+    serve: Callable[..., Server], meta: str, contact: str, line: int
+) -> None:
+    """Attacker review finding 4: deep JSON in a '# meta' or '# contact' line gave a 500
+    (RecursionError), a long integer a 422 naming neither problem nor line."""
+    beats = "".join(f"{0.8 * (i + 1)!r},800.0,{100.0 + i},1,0,75\n" for i in range(5))
+    text = (
+        f"# hrvpace-recording v2\n# meta {meta}\n"
+        "t_s,rr_ms,arrived_at_unix_s,contact,gap_before,heart_rate_bpm\n"
+        f"{beats}{contact}\n"
+    )
+    server = serve()
+    with server.client() as c:
+        body = _problem(_upload(c, "rec.csv", text.encode()), 422, "recording_unreadable")
+        assert f"(read as 'hrvpace') at line {line}: the " in body["detail"], body
+        assert c.get("/api/v1/recordings").json()["total"] == 0
