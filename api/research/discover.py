@@ -47,6 +47,7 @@ import numpy as np
 
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
+from sensors.formats._common import split_lines
 from sensors.formats.text import plain_layout
 
 __all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
@@ -80,7 +81,7 @@ class Reading:
 def _head_lines(path: Path) -> list[str]:
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES).decode("utf-8-sig", errors="replace")
-    lines = [ln.strip() for ln in head.splitlines()]
+    lines = [ln.strip() for ln in split_lines(head)]  # as the readers count lines
     if len(head) == HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     return [ln for ln in lines if ln]

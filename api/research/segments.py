@@ -32,6 +32,7 @@ import numpy as np
 
 from api.errors import ApiError
 from sensors import Recording
+from sensors.formats._common import split_lines
 
 __all__ = [
     "Segment",
@@ -120,7 +121,7 @@ def read_segments(path: str | os.PathLike[str]) -> list[Segment]:
         raise SegmentError(f"{p}: cannot read the segments file ({exc})") from None
     out: list[Segment] = []
     named: dict[str, tuple[str, int]] = {}  # file_label(label).lower() -> (label, line)
-    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
+    for line_no, row in enumerate(csv.reader(split_lines(text)), start=1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue

@@ -61,6 +61,8 @@ def test_read_segments(tmp_path: Path, phases: Path) -> None:
         ("Rest,0,300\n# x\nrest,300,600\n", r":3: the label 'rest' and 'Rest' \(line 1\)"),
         ("rest,0\n", ":1: expected 'label,start,end'"),
         ("rest,0,5:xx\n", ":1: end '5:xx'"),
+        # a form feed inside a label is not a line end: the error names the line an editor shows
+        ("re\x0cst,0,300\ntask,600,300\n", ":2: segment 'task' ends"),
         ("label,start,end\n", "no segments"),
     ):
         bad = tmp_path / "bad.csv"
