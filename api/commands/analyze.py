@@ -215,7 +215,7 @@ def analyze(
         # the reason names the file itself when it comes from the reader ("path:line: ...")
         said = r.error or ""
         named = said if said.startswith(f"{r.path}:") else f"{r.path}: {said}"
-        typer.echo(f"hrvpace analyze: {named} (skipped)", err=True)
+        typer.echo(f"hrvpace analyze: {named} (failed)", err=True)
     for r in results:
         if as_json:
             obj = r.to_json()

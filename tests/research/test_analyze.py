@@ -681,22 +681,22 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
     short.write_text("800\n810\n")
     res = runner.invoke(app, ["analyze", str(readme), str(tmp_path / "nope.txt")])
     assert res.exit_code == 1
-    failed = [x for x in res.stderr.splitlines() if x.endswith("(skipped)")]
+    failed = [x for x in res.stderr.splitlines() if x.endswith("(failed)")]
     assert failed == [
         # line 1 '# Real RR-interval data ...' is a comment: the first line read is line 3
         f"hrvpace analyze: {readme}:3: 'Data files only: no code was copied. Each file is "
         "byte-identical to the source file named below' is neither a number nor a header "
         "naming an RR column (rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any "
-        "case)) (skipped)",
+        "case)) (failed)",
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
-        "directory) (skipped)",
+        "directory) (failed)",
     ]
     seg = runner.invoke(app, ["analyze", str(short), "--start", "100"])
     assert seg.exit_code == 1
-    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(skipped)")]
+    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(failed)")]
     assert line == (
         f"hrvpace analyze: {short}: segment '100-end' (100 s - end) holds no RR interval: the "
-        "recording lasts 1.61 s (skipped)"
+        "recording lasts 1.61 s (failed)"
     )
     assert "Error" not in res.stderr + seg.stderr
 
@@ -705,7 +705,7 @@ def test_a_failure_without_a_message_still_says_what_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reason is the error's text without its class name, so an empty text would leave
-    ``PATH:  (skipped)``: the class name stands in for it then."""
+    ``PATH:  (failed)``: the class name stands in for it then."""
     import api.research.analysis as analysis
 
     def no_words(*_: Any, **__: Any) -> Any:
