@@ -22,29 +22,8 @@ from websockets.sync.client import connect
 
 from api.cli import app as cli_app
 from api.messages import PromptMessage, parse_live_message
+from tests._clock import BERLIN, SetClock, berlin
 from tests.api.conftest import Server, wait_for
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class SetClock:
-    """A plan clock a test sets by hand (break events map one to one)."""
-
-    def __init__(self, t: datetime) -> None:
-        self.t = t.timestamp()
-
-    def set(self, t: datetime) -> None:
-        self.t = t.timestamp()
-
-    def now(self) -> float:
-        return self.t
-
-    def from_real(self, real_s: float) -> float:
-        return real_s
-
-
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -22,22 +22,10 @@ from api.dayplan import machine_timezone
 from api.settings import ConfigError, load_settings
 from api.timezones import zone_names
 from breathing.dayplan import DayPlan
+from tests._clock import SetClock
 from tests.api.conftest import Server
 
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-class SetClock:
-    """A plan clock a test sets by hand."""
-
-    def __init__(self, t: datetime) -> None:
-        self.t = t.timestamp()
-
-    def now(self) -> float:
-        return self.t
-
-    def from_real(self, real_s: float) -> float:
-        return real_s
 
 
 def test_machine_timezone_reads_the_environment_then_etc(tmp_path: Path) -> None:

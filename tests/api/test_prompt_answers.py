@@ -29,8 +29,9 @@ from websockets.sync.client import connect
 from api.cli import app as cli_app
 from api.messages import PromptMessage, parse_live_message
 from api.storage import Storage
+from tests._clock import SetClock, berlin
 from tests.api.conftest import Server
-from tests.api.test_dayplan import SetClock, _wait_prompt, berlin
+from tests.api.test_dayplan import _wait_prompt
 
 #: Concurrent requests per race (one wins).
 N_RACERS = 8

@@ -11,23 +11,21 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from api.app import create_app
 from api.settings import load_settings
+from tests._clock import BERLIN, SetClock
 from tests._uvicorn import serving
 from tests.web.conftest import WebServer, record_errors
 from tests.web.test_nudges import _attach, _start_simulator, _wait_for_beats
-from tests.web.test_prompt_late import SetClock
 
 pytestmark = pytest.mark.e2e
 
 WIDE = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def test_reset_scrolls_the_breathing_card_below_the_sticky_banners(

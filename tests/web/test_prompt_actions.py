@@ -12,36 +12,18 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from api.app import create_app
 from api.settings import load_settings
+from tests._clock import BERLIN, SetClock, berlin
 from tests._uvicorn import serving
 from tests.web.conftest import LAPTOP, record_errors
 from tests.web.test_nudges import FAST, wait_until
 
 pytestmark = [pytest.mark.e2e]
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class SetClock:
-    """A plan clock the test sets by hand."""
-
-    def __init__(self, t: datetime) -> None:
-        self.t = t.timestamp()
-
-    def set(self, hour: int, minute: int) -> None:
-        self.t = datetime(2026, 12, 7, hour, minute, tzinfo=BERLIN).timestamp()
-
-    def now(self) -> float:
-        return self.t
-
-    def from_real(self, real_s: float) -> float:
-        return real_s
 
 
 @pytest.fixture
@@ -104,7 +86,7 @@ def test_prompt_card_saves_once_and_action_prompts_are_done(
         card = page.get_by_test_id("prompt-card")
 
         # a check-in, its Save double-clicked: one answer sent, one check-in row, no error
-        clock.set(9, 1)
+        clock.set(berlin(2026, 12, 7, 9, 1))
         _card_of(page, "checkin")
         page.locator("#prompt-items button[data-item=stress]", has_text="2").click()
         page.locator("#prompt-items button[data-item=energy]", has_text="4").click()
@@ -123,7 +105,7 @@ def test_prompt_card_saves_once_and_action_prompts_are_done(
             timeout_s=20,
             what="beats before the break",
         )
-        clock.set(9, 11)
+        clock.set(berlin(2026, 12, 7, 9, 11))
         _card_of(page, "breathing_reset")
         assert page.locator("#prompt-text").inner_text() == "Time for a 2-minute breathing reset."
         assert card.get_by_role("button", name="Start", exact=True).is_visible()
@@ -147,7 +129,7 @@ def test_prompt_card_saves_once_and_action_prompts_are_done(
         assert len(started) == 1 and started[0]["data"]["kind"] == "breathing", started
 
         # the screen break: Done only; it records the prompt done
-        clock.set(9, 21)
+        clock.set(berlin(2026, 12, 7, 9, 21))
         _card_of(page, "detox_reminder")
         assert not card.get_by_role("button", name="Start", exact=True).is_visible()
         assert not card.get_by_label("Your answer").is_visible()

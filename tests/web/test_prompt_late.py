@@ -14,35 +14,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from api.app import create_app
 from api.settings import load_settings
+from tests._clock import BERLIN, SetClock, berlin
 from tests._uvicorn import serving
 from tests.web.conftest import ARTIFACTS, LAPTOP, poll, record_errors
 
 pytestmark = [pytest.mark.e2e]
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class SetClock:
-    """A plan clock the test sets by hand."""
-
-    def __init__(self, t: datetime) -> None:
-        self.t = t.timestamp()
-
-    def set(self, hour: int, minute: int) -> None:
-        self.t = datetime(2026, 12, 7, hour, minute, tzinfo=BERLIN).timestamp()
-
-    def now(self) -> float:
-        return self.t
-
-    def from_real(self, real_s: float) -> float:
-        return real_s
 
 
 @pytest.fixture
@@ -86,7 +68,7 @@ def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
         kind = lambda: card.get_attribute("data-kind")  # noqa: E731
 
         # the reflection arrives; the person starts writing
-        clock.set(9, 1)
+        clock.set(berlin(2026, 12, 7, 9, 1))
         poll(
             page,
             lambda: card.is_visible() and kind() == "evening_reflection",
@@ -96,7 +78,7 @@ def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
         page.locator("#prompt-answer").fill("Finished the quarterly report")
 
         # a newer prompt is sent: it waits behind the card, which keeps the words
-        clock.set(9, 3)
+        clock.set(berlin(2026, 12, 7, 9, 3))
         poll(page, lambda: _state(api, ":morning") == "sent", timeout_s=10, what="morning sent")
         waiting = page.get_by_test_id("prompt-waiting")
         poll(page, waiting.is_visible, timeout_s=10, what="the waiting note")
@@ -113,7 +95,7 @@ def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
 
         # the person writes; the prompt expires (09:07) before they save
         page.locator("#prompt-answer").fill("A walk at lunch")
-        clock.set(9, 10)
+        clock.set(berlin(2026, 12, 7, 9, 10))
         poll(page, lambda: _state(api, ":morning") == "expired", timeout_s=10, what="expiry")
         poll(
             page,
@@ -160,14 +142,14 @@ def test_words_too_long_for_a_check_in_note_stay_on_the_card_whole(
     try:
         page.goto(f"{base}/#token={token}")
         card = page.get_by_test_id("prompt-card")
-        clock.set(9, 1)
+        clock.set(berlin(2026, 12, 7, 9, 1))
         poll(page, card.is_visible, timeout_s=15, what="the reflection's card")
         question = page.locator("#prompt-text").inner_text()
         page.locator("#checkin-note").fill("earlier note about my morning")
         answer = "".join(f"[{i:04d}] " for i in range(571))[:3995] + "END!!"
         assert len(answer) == 4000
         page.locator("#prompt-answer").fill(answer)
-        clock.set(9, 10)  # it expires at 09:05 before it is saved
+        clock.set(berlin(2026, 12, 7, 9, 10))  # it expires at 09:05 before it is saved
         poll(
             page,
             lambda: card.get_attribute("data-stale") == "1",
