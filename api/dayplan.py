@@ -93,8 +93,8 @@ def machine_timezone(environ: Mapping[str, str] | None = None, etc: Path = Path(
 
     ``HRVPACE_TIMEZONE`` when set: it must be a zone a plan takes, and a mistyped one is a
     :class:`api.settings.ConfigError` (:func:`api.settings.timezone_setting`; a command ends
-    with exit code 2, as for any unusable setting, and :func:`api.settings.load_settings`
-    checks it first), never the machine's zone in silence. Else the first of ``TZ``,
+    with exit code 2, as for any unusable setting; ``hrvpace serve``, ``demo`` and ``share``
+    check it before they start), never the machine's zone in silence. Else the first of ``TZ``,
     ``/etc/timezone`` and the zone ``/etc/localtime`` links to that names a zone
     (:func:`api.timezones.canonical_zone`: a link into ``posix/`` or ``right/`` is the zone it
     copies); ``UTC`` when none does (a ``TZ`` rule such as ``CET-1CEST`` has no IANA name). The

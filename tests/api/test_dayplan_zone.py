@@ -82,7 +82,7 @@ def test_a_mistyped_hrvpace_timezone_is_refused_not_passed_over(
     assert hint in str(err.value)
 
 
-@pytest.mark.parametrize("command", [["serve"], ["share"]])
+@pytest.mark.parametrize("command", [["serve"], ["demo", "--no-open", "--port", "0"], ["share"]])
 @pytest.mark.parametrize("value", ["Europe", "Europe/Berln"])
 def test_serve_and_share_refuse_a_bad_hrvpace_timezone_with_exit_code_2(
     tmp_path: Path, command: list[str], value: str
@@ -103,6 +103,41 @@ def test_serve_and_share_refuse_a_bad_hrvpace_timezone_with_exit_code_2(
     assert f"HRVPACE_TIMEZONE: unknown time zone {value!r}" in said
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "data" / "hrvpace.sqlite3").exists()
+
+
+def _hrvpace(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def test_commands_without_the_day_plan_work_with_a_bad_hrvpace_timezone(tmp_path: Path) -> None:
+    """Review (rev_code3) finding 3: ``HRVPACE_TIMEZONE=Europe/Berln hrvpace sessions`` (and
+    export, replay, report) ended with exit code 2 though they never use the day plan."""
+    from api.storage import Storage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Storage(data / "hrvpace.sqlite3").close()  # a data dir the service has run in
+    bad = {"HRVPACE_TIMEZONE": "Europe/Berln"}
+    listed = _hrvpace(["sessions", "--json", "--data-dir", str(data)], tmp_path, **bad)
+    assert (listed.returncode, listed.stdout) == (0, ""), listed.stderr
+    out = tmp_path / "out"
+    exported = _hrvpace(
+        ["export", "--prompts", "--out", str(out), "--data-dir", str(data)], tmp_path, **bad
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert (out / "prompts.json").is_file()
+    # stopping to share reads no plan: never blocked by the zone variable
+    stopped = _hrvpace(["share", "--stop", "--data-dir", str(data)], tmp_path, **bad)
+    assert "HRVPACE_TIMEZONE" not in stopped.stderr and "not sharing" in stopped.stderr
+    for run in (listed, exported, stopped):
+        assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize(
