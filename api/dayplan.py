@@ -42,7 +42,7 @@ from pydantic import (
 from api.problems import ProblemError
 from api.settings import timezone_setting
 from api.storage import ReadOnlyDatabase, Row, Storage, StorageError
-from api.timezones import canonical_zone, zone_problem
+from api.timezones import canonical_zone, zone_names, zone_problem
 from breathing.dayplan import (
     CheckinItem,
     DayPlan,
@@ -93,8 +93,8 @@ def machine_timezone(environ: Mapping[str, str] | None = None, etc: Path = Path(
 
     ``HRVPACE_TIMEZONE`` when set: it must be a zone a plan takes, and a mistyped one is a
     :class:`api.settings.ConfigError` (:func:`api.settings.timezone_setting`; a command ends
-    with exit code 2, as for any unusable setting, and :func:`api.settings.load_settings`
-    checks it first), never the machine's zone in silence. Else the first of ``TZ``,
+    with exit code 2, as for any unusable setting; ``hrvpace serve``, ``demo`` and ``share``
+    check it before they start), never the machine's zone in silence. Else the first of ``TZ``,
     ``/etc/timezone`` and the zone ``/etc/localtime`` links to that names a zone
     (:func:`api.timezones.canonical_zone`: a link into ``posix/`` or ``right/`` is the zone it
     copies); ``UTC`` when none does (a ``TZ`` rule such as ``CET-1CEST`` has no IANA name). The
@@ -447,15 +447,19 @@ def load_plan(storage: ValueStore, timezone: str | None = None) -> DayPlan:
     """The stored plan, or the default plan when none is stored (blocking).
 
     The default plan is in ``timezone``, else in the machine's local zone
-    (:func:`machine_timezone`); a stored plan keeps the zone it was saved with. A stored plan
-    this version cannot use (a time zone the system no longer knows, a field renamed) is
-    logged and replaced by the default plan until the next ``PUT``: the service starts either
-    way.
+    (:func:`machine_timezone`); a stored plan keeps the zone it was saved with. A stored zone
+    this version no longer takes keeps the rest of the plan (working hours, breaks,
+    check-ins): a copy of a zone (``right/UTC``) is read as the zone it copies, any other
+    (``localtime``, ``posixrules``, ``Factory``, which older versions took, or a zone the
+    system no longer knows) is replaced by the default plan's zone, logged with both names,
+    until the next ``PUT`` (:func:`_usable_stored_zone`). A stored plan this version cannot
+    use otherwise (a field renamed) is logged and replaced by the default plan until the next
+    ``PUT``: the service starts either way.
     """
     stored = storage.get_value("settings", PLAN_KEY)
     if stored is not None:
         try:
-            body = DayPlanIn.model_validate(_canonical_stored_zone(stored[0]))
+            body = DayPlanIn.model_validate(_usable_stored_zone(stored[0], timezone))
             if body.timezone is None or body.seed is None:
                 default = _default_plan(storage, timezone)
                 body = body.model_copy(
@@ -469,22 +473,42 @@ def load_plan(storage: ValueStore, timezone: str | None = None) -> DayPlan:
 
 
 def _default_plan(storage: ValueStore, timezone: str | None) -> DayPlan:
-    zone = timezone if timezone is not None else machine_timezone()
-    return DayPlan(timezone=zone, seed=_install_seed(storage))
+    return DayPlan(timezone=_default_zone(timezone), seed=_install_seed(storage))
 
 
-def _canonical_stored_zone(stored: Any) -> Any:
-    """A stored plan whose zone is a copy of a canonical one (``right/UTC``: ``UTC``).
+def _default_zone(timezone: str | None) -> str:
+    return timezone if timezone is not None else machine_timezone()
 
-    A plan saved before only canonical names were taken keeps its zone rather than being
-    replaced by the default plan.
+
+def _usable_stored_zone(stored: Any, timezone: str | None) -> Any:
+    """A stored plan with a zone this version takes, the rest of it unchanged.
+
+    A plan saved before only canonical names were taken keeps its zone, or the nearest this
+    version can tell, rather than being replaced by the default plan (its working hours,
+    breaks and check-ins lost, and overwritten for good by the next save of the page, which
+    shows the default). A copy of a canonical zone is that zone (``right/UTC``: ``UTC``);
+    ``localtime`` named the machine's zone, which is the default plan's zone
+    (``timezone``, else :func:`machine_timezone`); ``posixrules``, ``Factory`` and a name the
+    system no longer knows name no zone this version can find, so they take the default
+    plan's zone too. Each change is logged as a warning naming the old and the new zone.
     """
-    if isinstance(stored, dict) and isinstance(stored.get("timezone"), str):
-        same = canonical_zone(stored["timezone"])
-        if same is not None and same != stored["timezone"]:
-            log.warning("the stored day plan's zone %r is read as %r", stored["timezone"], same)
-            return {**stored, "timezone": same}
-    return stored
+    if not isinstance(stored, dict) or not isinstance(stored.get("timezone"), str):
+        return stored
+    old = stored["timezone"]
+    if old in zone_names():
+        return stored
+    new = canonical_zone(old)
+    if new is None:
+        new = _default_zone(timezone)
+        log.warning(
+            "the stored day plan's zone %r is not a zone this version takes; the plan is "
+            "read in %r (the default plan's zone) until it is saved again",
+            old,
+            new,
+        )
+    else:
+        log.warning("the stored day plan's zone %r is read as %r", old, new)
+    return {**stored, "timezone": new}
 
 
 def _install_seed(storage: ValueStore) -> int:

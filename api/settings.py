@@ -240,8 +240,12 @@ def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Setti
         ``config_file`` was given but does not exist.
     ConfigError
         The config file is not TOML or has a key no setting has, or a value is invalid (the
-        message names the setting and the value), or ``HRVPACE_TIMEZONE`` names no time zone
-        (:func:`timezone_setting`).
+        message names the setting and the value).
+
+    ``HRVPACE_TIMEZONE`` is not checked here: it only sets the day plan's zone, and commands
+    that do not use the plan (``sessions``, ``export``, ``replay``, ``report``) work with a
+    mistyped one. The commands that do (``serve``, ``demo``, ``share``) call
+    :func:`timezone_setting` themselves.
     """
     if config_file is not None and not config_file.is_file():
         raise FileNotFoundError(f"config file not found: {config_file}")
@@ -252,7 +256,6 @@ def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Setti
         if not config.is_file():  # HRVPACE_CONFIG naming no file: not the defaults in silence
             raise ConfigError(f"config file not found: {config} (HRVPACE_CONFIG)")
         _check_config_keys(config)
-    timezone_setting()
     given = {k: v for k, v in overrides.items() if v is not None}
     with _config_file(config_file):
         try:

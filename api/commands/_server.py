@@ -56,11 +56,18 @@ ConfigOpt = Annotated[
 def settings_from_flags(
     host: str | None, port: int | None, data_dir: Path | None, config: Path | None
 ) -> Settings:
-    """Settings with the command line's flags on top of environment and config file."""
-    from api.settings import load_settings
+    """Settings with the command line's flags on top of environment and config file.
+
+    ``HRVPACE_TIMEZONE`` is checked too (:func:`api.settings.timezone_setting`): the service
+    runs the day plan, and a mistyped zone is refused before anything starts rather than
+    giving a new plan the machine's zone in silence.
+    """
+    from api.settings import load_settings, timezone_setting
 
     try:
-        return load_settings(config_file=config, host=host, port=port, data_dir=data_dir)
+        settings = load_settings(config_file=config, host=host, port=port, data_dir=data_dir)
+        timezone_setting()
+        return settings
     except (FileNotFoundError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
 

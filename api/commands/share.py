@@ -51,9 +51,11 @@ def share(
     Only these daily numbers leave your machine: never beats, notes or reflections.
     """
     from api import hubshare
-    from api.settings import load_settings
+    from api.settings import load_settings, timezone_setting
 
     settings = load_settings(data_dir=data_dir)
+    if not stop:  # the days shown and sent are the plan's; stopping needs no plan
+        timezone_setting()
     folder = settings.data_dir
     try:
         current = hubshare.load_membership(folder)

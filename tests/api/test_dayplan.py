@@ -582,9 +582,10 @@ def test_an_unusable_stored_plan_falls_back_to_the_default(serve: Any) -> None:
     from api.settings import load_settings
 
     first = serve()
-    # a plan stored by an older version, with a time zone this system does not know
+    # a plan stored by an older version with a value this version cannot read (a zone this
+    # system does not know only changes the zone: test_dayplan_zone)
     first.app.state.storage.put_value(
-        "settings", PLAN_KEY, {"timezone": "Atlantis/Capital"}, updated_at=0.0
+        "settings", PLAN_KEY, {"timezone": "Asia/Tokyo", "work_start": "9 o'clock"}, updated_at=0.0
     ).result(timeout=10)
     # a service started on that data (the one-server lock is the CLI's) starts, with the default
     second = serve(settings=load_settings(data_dir=first.settings.data_dir, token="test-token"))

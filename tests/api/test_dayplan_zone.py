@@ -7,21 +7,24 @@ machine zone to Berlin through ``HRVPACE_TIMEZONE`` (tests/conftest.py); these t
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.dayplan import machine_timezone
+from api.dayplan import PLAN_KEY, load_plan, machine_timezone, plan_to_model
 from api.settings import ConfigError, load_settings
 from api.timezones import zone_names
-from breathing.dayplan import DayPlan
+from breathing.dayplan import DayPlan, QuietHours
 from tests._clock import SetClock
 from tests.api.conftest import Server
 
@@ -79,7 +82,7 @@ def test_a_mistyped_hrvpace_timezone_is_refused_not_passed_over(
     assert hint in str(err.value)
 
 
-@pytest.mark.parametrize("command", [["serve"], ["share"]])
+@pytest.mark.parametrize("command", [["serve"], ["demo", "--no-open", "--port", "0"], ["share"]])
 @pytest.mark.parametrize("value", ["Europe", "Europe/Berln"])
 def test_serve_and_share_refuse_a_bad_hrvpace_timezone_with_exit_code_2(
     tmp_path: Path, command: list[str], value: str
@@ -100,6 +103,41 @@ def test_serve_and_share_refuse_a_bad_hrvpace_timezone_with_exit_code_2(
     assert f"HRVPACE_TIMEZONE: unknown time zone {value!r}" in said
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "data" / "hrvpace.sqlite3").exists()
+
+
+def _hrvpace(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def test_commands_without_the_day_plan_work_with_a_bad_hrvpace_timezone(tmp_path: Path) -> None:
+    """Review (rev_code3) finding 3: ``HRVPACE_TIMEZONE=Europe/Berln hrvpace sessions`` (and
+    export, replay, report) ended with exit code 2 though they never use the day plan."""
+    from api.storage import Storage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Storage(data / "hrvpace.sqlite3").close()  # a data dir the service has run in
+    bad = {"HRVPACE_TIMEZONE": "Europe/Berln"}
+    listed = _hrvpace(["sessions", "--json", "--data-dir", str(data)], tmp_path, **bad)
+    assert (listed.returncode, listed.stdout) == (0, ""), listed.stderr
+    out = tmp_path / "out"
+    exported = _hrvpace(
+        ["export", "--prompts", "--out", str(out), "--data-dir", str(data)], tmp_path, **bad
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert (out / "prompts.json").is_file()
+    # stopping to share reads no plan: never blocked by the zone variable
+    stopped = _hrvpace(["share", "--stop", "--data-dir", str(data)], tmp_path, **bad)
+    assert "HRVPACE_TIMEZONE" not in stopped.stderr and "not sharing" in stopped.stderr
+    for run in (listed, exported, stopped):
+        assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize(
@@ -198,3 +236,90 @@ def test_without_a_saved_plan_the_default_follows_the_machine(
     second = serve(settings=load_settings(data_dir=first.settings.data_dir, token="test-token"))
     with second.client() as c:
         assert c.get("/api/v1/dayplan").json()["timezone"] == "Asia/Tokyo"
+
+
+class _Stored:
+    """A ``settings`` table holding one value (what :func:`load_plan` reads)."""
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        self.values: dict[tuple[str, str], Any] = {("settings", PLAN_KEY): plan}
+
+    def get_value(self, table: str, key: str) -> tuple[Any, float] | None:
+        value = self.values.get((table, key))
+        return None if value is None else (value, 0.0)
+
+
+def _saved_plan(timezone: str) -> dict[str, Any]:
+    """A plan as an older version's ``PUT`` stored it, in ``timezone``."""
+    plan = DayPlan(
+        timezone="UTC",
+        working_days=frozenset({1, 3, 5}),
+        work_start=dtime(7, 15),
+        work_end=dtime(15, 45),
+        quiet_hours=(QuietHours(dtime(21, 0), dtime(6, 30)),),
+        seed=1234,
+    )
+    return {**plan_to_model(plan).model_dump(mode="json"), "timezone": timezone}
+
+
+@pytest.mark.parametrize(
+    ("stored_zone", "read_as"),
+    [
+        # names older versions took (ZoneInfo opens them) that no plan takes now
+        ("localtime", None),
+        ("posixrules", None),
+        ("Factory", None),
+        # a zone this system's tz database does not know (or no longer knows)
+        ("Mars/Olympus", None),
+        # a copy of a zone: the zone it copies
+        ("right/Asia/Tokyo", "Asia/Tokyo"),
+        ("posix/Europe/Lisbon", "Europe/Lisbon"),
+    ],
+)
+def test_a_stored_plan_in_a_zone_no_longer_taken_keeps_everything_else(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    stored_zone: str,
+    read_as: str | None,
+) -> None:
+    """Review (rev_code3) finding 1: a plan saved in ``localtime``, ``posixrules`` or
+    ``Factory`` (which the old PUT took) was replaced by the default plan on upgrade: its
+    working hours, breaks and check-ins lost, and the page's next save made it for good."""
+    monkeypatch.setenv("HRVPACE_TIMEZONE", "America/New_York")  # the machine's zone
+    stored = _saved_plan(stored_zone)
+    with caplog.at_level(logging.WARNING, logger="api.dayplan"):
+        plan = load_plan(_Stored(stored))
+    expected_zone = read_as or "America/New_York"
+    assert plan.timezone == expected_zone
+    assert plan_to_model(plan).model_dump(mode="json") == {**stored, "timezone": expected_zone}
+    assert (plan.work_start, plan.work_end, plan.seed) == (dtime(7, 15), dtime(15, 45), 1234)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert repr(stored_zone) in warning and repr(expected_zone) in warning
+
+
+def test_a_stored_plan_in_a_canonical_zone_is_read_as_saved(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("HRVPACE_TIMEZONE", "America/New_York")
+    with caplog.at_level(logging.WARNING, logger="api.dayplan"):
+        plan = load_plan(_Stored(_saved_plan("Asia/Kolkata")))
+    assert (plan.timezone, plan.work_start) == ("Asia/Kolkata", dtime(7, 15))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_the_service_shows_a_localtime_plan_in_the_machine_zone_with_its_hours(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page shows the saved hours (not the default's), so a save keeps them."""
+    monkeypatch.setenv("HRVPACE_TIMEZONE", "America/New_York")
+    first = serve()
+    first.app.state.storage.put_value(
+        "settings", PLAN_KEY, _saved_plan("localtime"), updated_at=0.0
+    ).result(timeout=10)
+    second = serve(settings=load_settings(data_dir=first.settings.data_dir, token="test-token"))
+    with second.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        assert (plan["timezone"], plan["work_start"]) == ("America/New_York", "07:15:00")
+        assert plan["working_days"] == [1, 3, 5]
+        r = c.put("/api/v1/dayplan", json=plan)
+        assert r.status_code == 200 and r.json()["work_start"] == "07:15:00"
