@@ -210,11 +210,16 @@ async def _record(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
-        with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
-            open_writer.append(writer)
-            limit = None if minutes is None else minutes * 60.0
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(limit):
-                    async for beat in strap:
-                        writer.write(beat)
-                        written[0] = writer.n_written
+        try:
+            with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
+                open_writer.append(writer)
+                limit = None if minutes is None else minutes * 60.0
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(limit):
+                        async for beat in strap:
+                            writer.write(beat)
+                            written[0] = writer.n_written
+        finally:
+            # the file is closed here, but the strap's last statuses (ended, failed) come when
+            # the strap closes, after this: show() must not write to the closed file
+            open_writer.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -829,6 +830,31 @@ async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
     assert (lost, back) == (False, True)
     assert rec.t_s[0] + 0.7 < lost_t < rec.t_s[0] + 0.9  # the first packet without contact
     assert back_t == pytest.approx(rec.t_s[1], abs=1e-9)  # contact back with the next beat
+
+
+async def test_cli_record_ending_without_contact_logs_no_error(
+    bluez: FakeBluez, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Review (contact, finding 3): --minutes running out while the state was no_contact
+    # logged "ERROR status listener failed ... the recording is closed": the strap's 'ended'
+    # status came after the file was closed and the listener still wrote to it.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "ends.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.1")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.notify(H10, packet(1024, hr=60))
+    for _ in range(7):  # still without contact when the 6 s run out
+        await asyncio.sleep(0.8)
+        bluez.notify(H10, bytes([0x04, 60]))
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 0, result.stderr
+    assert "[no_contact] no skin contact: check the strap" in result.stderr
+    assert "[ended]" in result.stderr
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    rec = read_recording(out)
+    assert [c for _, c in rec.meta["contact_changes"]] == [False]  # the stretch runs to the end
 
 
 @pytest.mark.timeout(60)
