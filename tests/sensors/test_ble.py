@@ -806,6 +806,55 @@ async def test_lost_skin_contact_is_a_status_and_clears_when_contact_returns(
     assert [b.gap_before for b in got] == [False, False, False, True]
 
 
+def _contact_states(kinds: str) -> tuple[list[SourceStatus], BleStrapSource]:
+    """Feed a strap one packet a second: ``b`` a beat, ``c`` contact without RR, ``n`` no
+    contact without RR; the statuses it published that changed the state (from streaming), and
+    the strap."""
+    strap = BleStrapSource(H10, clock=VirtualClock(start=0.0))
+    strap._publish(SourceState.STREAMING, "connected")
+    seen: list[SourceStatus] = []
+    strap.add_status_listener(seen.append)
+    packets = {
+        "b": HeartRateMeasurement(60, rr_ms=(1000.0,), sensor_contact=True),
+        "c": HeartRateMeasurement(60, rr_ms=(), sensor_contact=True),
+        "n": HeartRateMeasurement(60, rr_ms=(), sensor_contact=False),
+    }
+    for k, kind in enumerate(kinds):
+        strap._beats_of(packets[kind], 100.0 + k, 1)
+    states = [SourceState.STREAMING, *(s.state for s in seen)]
+    changes = [s for s, before in zip(seen, states, strict=False) if s.state is not before]
+    return changes, strap
+
+
+def test_a_strap_slipping_off_after_packets_without_rr_reaches_no_contact() -> None:
+    # Review (contact, finding 2): contact without RR for 3 packets (hr_only), then no contact
+    # for 10 s stayed hr_only with the HR-only message: no_contact came only from streaming.
+    changes, strap = _contact_states("bbbbb" + "ccc" + "n" * 10)
+    assert [s.state for s in changes] == [SourceState.HR_ONLY, SourceState.NO_CONTACT]
+    assert strap.status.message.startswith("no skin contact: check the strap")
+    assert changes[-1].contact_t_s == pytest.approx(9.0)  # the first packet without contact
+    # no-contact packets are not packets of an HR-only device, whatever came before them
+    changes, strap = _contact_states("bbbbb" + "cc" + "n" * 4 + "c" + "n" * 10)
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+
+
+def test_a_loose_strap_stays_without_contact_until_a_beat_or_two_seconds_of_contact() -> None:
+    # Review (contact, finding 2): 4 s without contact, one packet with (no beat), repeated,
+    # flapped no_contact/streaming and ended in hr_only.
+    changes, strap = _contact_states("bbbbb" + "nnnnc" * 12)
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+    assert strap.status.contact_t_s == pytest.approx(6.0)  # beats end at 5.0
+    # two seconds of packets with contact end the stretch where contact came back ...
+    changes, strap = _contact_states("bbbbb" + "nnnn" + "ccc" + "bb")
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT, SourceState.STREAMING]
+    assert changes[-1].message.startswith("skin contact back")
+    assert changes[-1].contact_t_s == pytest.approx(10.0)  # the first of them
+    # ... and so does a beat, at once
+    changes, strap = _contact_states("bbbbb" + "nnnn" + "cb")
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT, SourceState.STREAMING]
+    assert changes[-1].contact_t_s == pytest.approx(11.0)
+
+
 @pytest.mark.parametrize("ends_by", ["contact", "drop"])
 async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
     bluez: FakeBluez, tmp_path: Path, ends_by: str
