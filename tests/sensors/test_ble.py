@@ -507,6 +507,26 @@ async def test_probe_tells_rr_devices_from_heart_rate_only_ones(bluez: FakeBluez
         assert not bluez.strap(address).connected
 
 
+async def test_probe_says_a_strap_without_skin_contact_is_not_on(bluez: FakeBluez) -> None:
+    # Review (contact, finding 4): a strap sending "no contact, no RR" for the whole probe was
+    # "unknown: too few packets"; it sends no RR because it detects no beats.
+    bluez.add_strap(polar_h10())
+    no_contact = bytes([0x04, 60])  # contact supported, not detected, no RR
+    feeder = asyncio.ensure_future(keep_sending(bluez, H10, no_contact))
+    try:
+        short = await probe_rr_intervals(H10, listen_s=1.0)  # ends before 3 s of it
+        started = asyncio.get_running_loop().time()
+        long = await probe_rr_intervals(H10, listen_s=20.0)  # answered at 3 s of it
+        took_s = asyncio.get_running_loop().time() - started
+    finally:
+        feeder.cancel()
+    for probe in (short, long):
+        assert probe.sends_rr is None
+        assert probe.reason == "no skin contact: put the strap on (RR unknown)"
+    assert took_s < 10.0  # not the whole 20 s
+    assert not bluez.strap(H10).connected
+
+
 async def test_probe_reads_the_pmd_streams_a_device_offers(bluez: FakeBluez) -> None:
     # an H10 offers ECG and ACC through Polar Measurement Data; a watch in broadcast mode has
     # no PMD service; without packets the streams are still read (they do not need any)
