@@ -176,7 +176,10 @@ async def probe_rr_intervals(
     RR intervals are present; nothing in an advertisement says it. A device counts as sending
     RR at the first packet with an RR interval, and as heart-rate only (many watches'
     "broadcast HR" modes) after several packets in a row without one, the rule
-    :class:`BleStrapSource` uses live.
+    :class:`BleStrapSource` uses live. A strap whose packets say it has no skin contact sends
+    no RR because it detects no beats, which says nothing about RR: the answer is then "no skin
+    contact" with ``sends_rr`` ``None`` (after 3 s of such packets, or when ``listen_s`` ends
+    with them).
 
     Parameters
     ----------
@@ -190,11 +193,11 @@ async def probe_rr_intervals(
     Returns
     -------
     RrProbe
-        ``sends_rr`` is ``None`` when the device could not be connected or sent too few
-        packets in ``listen_s``; connection failures are in ``reason``, never raised, so one
-        unreachable device does not hide the others of a scan. ``pmd_streams``: what a read
-        of the Polar Measurement Data control point says the device offers (its feature
-        bits), ``()`` when it has no PMD service.
+        ``sends_rr`` is ``None`` when the device could not be connected, sent too few
+        packets in ``listen_s`` or reports no skin contact; connection failures are in
+        ``reason``, never raised, so one unreachable device does not hide the others of a
+        scan. ``pmd_streams``: what a read of the Polar Measurement Data control point says
+        the device offers (its feature bits), ``()`` when it has no PMD service.
 
     References
     ----------
@@ -211,10 +214,13 @@ async def probe_rr_intervals(
         adapter=adapter,
     )
     hr_only = asyncio.Event()
+    no_contact = asyncio.Event()
 
     def listen(status: SourceStatus) -> None:
         if status.state is SourceState.HR_ONLY:
             hr_only.set()
+        elif status.state is SourceState.NO_CONTACT:
+            no_contact.set()
 
     strap.add_status_listener(listen)
     try:
@@ -222,16 +228,16 @@ async def probe_rr_intervals(
             beats = aiter(strap)
             first_beat = asyncio.ensure_future(anext(beats))
             waiting_hr_only = asyncio.ensure_future(hr_only.wait())
+            waiting_no_contact = asyncio.ensure_future(no_contact.wait())
+            waiting = (first_beat, waiting_hr_only, waiting_no_contact)
             try:
                 done, _ = await asyncio.wait(
-                    {first_beat, waiting_hr_only},
-                    timeout=listen_s,
-                    return_when=asyncio.FIRST_COMPLETED,
+                    waiting, timeout=listen_s, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
-                for task in (first_beat, waiting_hr_only):
+                for task in waiting:
                     task.cancel()
-                await asyncio.gather(first_beat, waiting_hr_only, return_exceptions=True)
+                await asyncio.gather(*waiting, return_exceptions=True)
                 await beats.aclose()  # type: ignore[attr-defined]
             hr = strap.status.heart_rate_bpm
             if first_beat in done and first_beat.exception() is None:
@@ -244,6 +250,10 @@ async def probe_rr_intervals(
                 error = first_beat.exception()
                 reason = getattr(error, "reason", str(error))
                 return RrProbe(None, hr, f"unknown: {reason}", strap.pmd_streams)
+            if waiting_no_contact in done or strap.without_contact:
+                return RrProbe(
+                    None, hr, "no skin contact: put the strap on (RR unknown)", strap.pmd_streams
+                )
             return RrProbe(
                 None, hr, f"unknown: too few packets in {listen_s:g} s", strap.pmd_streams
             )
@@ -256,6 +266,11 @@ class _ProbeSource(BleStrapSource):
 
     #: The device's PMD streams (Polar's type order); () without a PMD service; None until read.
     pmd_streams: tuple[str, ...] | None = None
+
+    @property
+    def without_contact(self) -> bool:
+        """Whether the latest packets said "no skin contact" (for 3 s yet or not)."""
+        return self._no_contact_since is not None
 
     async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
         from bleak.exc import BleakError

@@ -54,6 +54,10 @@ _HR_ONLY_AFTER_PACKETS = 3
 # How long packets must say "no skin contact" without RR before the state is NO_CONTACT (a strap
 # put on, or shifting for a moment, reports no contact for a packet or two).
 _NO_CONTACT_AFTER_S = 3.0
+# How long packets must say "contact" (without RR) before a stretch without contact is over: a
+# loose strap touching for a packet now and then is still a strap without contact. A beat ends
+# the stretch at once.
+_CONTACT_BACK_AFTER_S = 2.0
 
 
 class BleStrapSource(BleConnection):
@@ -139,8 +143,12 @@ class BleStrapSource(BleConnection):
         #: Beats were lost since the last yielded one (a skipped packet, a trailing zero RR).
         self._gap_pending = False
         self._gap_rule = LiveGapRule()
-        #: Arrival of the first packet of the current run without contact and RR, if any.
+        #: Arrival of the first packet without contact and RR of the current stretch without
+        #: contact, if any (a packet with contact shorter than _CONTACT_BACK_AFTER_S does not
+        #: end the stretch).
         self._no_contact_since: float | None = None
+        #: Arrival of the first packet of the current run of packets with contact but no RR.
+        self._contact_since: float | None = None
 
     @property
     def rr_received(self) -> bool:
@@ -199,38 +207,55 @@ class BleStrapSource(BleConnection):
         if carries_rr:
             self._packets_without_rr = 0
             self._rr_received = True
+            # a beat: the strap has contact, whatever the packets before it said
+            self._no_contact_since = self._contact_since = None
             if state is SourceState.HR_ONLY:
                 state, message = SourceState.STREAMING, f"RR intervals from {self._label()} again"
-        if carries_rr or m.sensor_contact is not False:
-            # beats, or contact: not (or no longer) a strap without skin contact
-            self._no_contact_since = None
-            if state is SourceState.NO_CONTACT:
+            elif state is SourceState.NO_CONTACT:
                 state, message = SourceState.STREAMING, f"skin contact back ({self._label()})"
                 contact_t_s = arrived_at - self._session_start
-        if not carries_rr and m.sensor_contact is False:
+        elif m.sensor_contact is False:
             # a strap that says it has no skin contact detects no beats: no RR is expected
             # then, which is lost contact (after a few seconds of it: NO_CONTACT), not a device
-            # in HR-only mode
+            # in HR-only mode; from HR-only too (a strap that slipped sends contact without RR
+            # for a moment before it reports no contact)
+            self._packets_without_rr = 0
+            self._contact_since = None
             if self._no_contact_since is None:
                 self._no_contact_since = arrived_at
             lasted_s = arrived_at - self._no_contact_since
-            if state is SourceState.STREAMING and lasted_s >= _NO_CONTACT_AFTER_S:
+            if (
+                state in (SourceState.STREAMING, SourceState.HR_ONLY)
+                and lasted_s >= _NO_CONTACT_AFTER_S
+            ):
                 state = SourceState.NO_CONTACT
                 message = (
                     f"no skin contact: check the strap ({self._label()} has detected no beats "
                     f"for {lasted_s:.0f} s; moisten the electrodes and tighten the strap)"
                 )
                 contact_t_s = self._no_contact_since - self._session_start
-        elif not carries_rr:
-            self._packets_without_rr += 1
-            if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
-                SourceState.HR_ONLY
-            ):
-                state = SourceState.HR_ONLY
-                message = (
-                    f"{self._label()} sends heart rate without RR intervals (HR-only mode): "
-                    "heart rate is shown, HRV needs RR intervals"
-                )
+        else:
+            # contact (or a device that does not detect it), no RR
+            if self._contact_since is None:
+                self._contact_since = arrived_at
+            back = arrived_at - self._contact_since >= _CONTACT_BACK_AFTER_S
+            if back:
+                self._no_contact_since = None  # contact for long enough: the stretch is over
+            if state is SourceState.NO_CONTACT:
+                # a loose strap touching for a moment is still without contact
+                if back:
+                    state, message = SourceState.STREAMING, f"skin contact back ({self._label()})"
+                    contact_t_s = self._contact_since - self._session_start
+            else:
+                self._packets_without_rr += 1
+                if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
+                    SourceState.HR_ONLY
+                ):
+                    state = SourceState.HR_ONLY
+                    message = (
+                        f"{self._label()} sends heart rate without RR intervals (HR-only mode): "
+                        "heart rate is shown, HRV needs RR intervals"
+                    )
         hr = float(m.heart_rate_bpm)
         if state is not self._status.state or hr != self._status.heart_rate_bpm:
             self._publish(state, message, heart_rate_bpm=hr, contact_t_s=contact_t_s)
@@ -262,4 +287,4 @@ class BleStrapSource(BleConnection):
 
     def _after_reconnect(self) -> None:
         self._packets_without_rr = 0
-        self._no_contact_since = None
+        self._no_contact_since = self._contact_since = None

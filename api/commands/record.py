@@ -3,7 +3,10 @@
 The beats file (``sensors.RecordingWriter``, format ``hrvpace``) keeps each beat's time, RR
 interval, arrival time, skin contact, gaps (reconnects) and the strap's heart rate, flushed beat
 by beat, so it can be replayed later (``sensors.ReplaySource``) even if the recording was
-interrupted.
+interrupted. A stretch without skin contact (no beats to carry it) is kept as ``# contact``
+lines: false where contact was lost, true where the strap said it came back; a stretch the
+strap leaves by dropping the connection has no true line (it ends at the next beat, after the
+reconnect's gap, or at the end of the file).
 
 ``--stream ppi,ecg,acc`` also records a Polar device's Polar Measurement Data streams
 (``sensors.pmd_recorder.BlePmdStreams``), each to a file next to OUT that hrvpace reads back
@@ -167,18 +170,33 @@ async def _record(
     )
     last_state: list[str] = []
     open_writer: list[RecordingWriter] = []  # the recording, once it is open
+    lost_at: list[float] = []  # where the stretch without contact written last began, if open
 
     def show(status: SourceStatus) -> None:
         # state changes only (reconnecting, HR-only, no contact, ...), not every heart-rate
         # update
-        if not last_state or status.state != last_state[-1]:
-            was_no_contact = bool(last_state) and last_state[-1] == SourceState.NO_CONTACT
-            last_state.append(status.state)
-            typer.echo(f"[{status.state}] {status.message}", err=True)
-            # a stretch without skin contact has no beats to carry it: the file keeps it
-            lost = status.state is SourceState.NO_CONTACT
-            if open_writer and status.contact_t_s is not None and (lost or was_no_contact):
-                open_writer[0].write_contact(status.contact_t_s, not lost)
+        if last_state and status.state == last_state[-1]:
+            return
+        last_state.append(status.state)
+        typer.echo(f"[{status.state}] {status.message}", err=True)
+        if open_writer and status.contact_t_s is not None:
+            _keep_contact(open_writer[0], status.state, status.contact_t_s)
+
+    def _keep_contact(writer: RecordingWriter, state: SourceState, contact_t_s: float) -> None:
+        # A stretch without skin contact has no beats to carry it: the file keeps it, from
+        # "contact": false where the source says contact was lost to "contact": true where
+        # the source says it came back (contact_t_s moves to the first packet with contact).
+        # A stretch the strap leaves by dropping (reconnecting, failed, ended) gets no true
+        # line: when contact came back is not known, the stretch ends at the next beat (which
+        # says its own contact and, after a reconnect, follows a gap) or at the file's end.
+        if state is SourceState.NO_CONTACT:
+            writer.write_contact(contact_t_s, False)
+            lost_at[:] = [contact_t_s]
+        elif lost_at and contact_t_s != lost_at[0]:
+            writer.write_contact(contact_t_s, True)
+            lost_at.clear()
+        elif state in (SourceState.RECONNECTING, SourceState.FAILED, SourceState.ENDED):
+            lost_at.clear()
 
     strap.add_status_listener(show)
     rates = {k: STREAM_SETTINGS[k].get(SettingType.SAMPLE_RATE) for k in streams}
@@ -210,11 +228,16 @@ async def _record(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
-        with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
-            open_writer.append(writer)
-            limit = None if minutes is None else minutes * 60.0
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(limit):
-                    async for beat in strap:
-                        writer.write(beat)
-                        written[0] = writer.n_written
+        try:
+            with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
+                open_writer.append(writer)
+                limit = None if minutes is None else minutes * 60.0
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(limit):
+                        async for beat in strap:
+                            writer.write(beat)
+                            written[0] = writer.n_written
+        finally:
+            # the file is closed here, but the strap's last statuses (ended, failed) come when
+            # the strap closes, after this: show() must not write to the closed file
+            open_writer.clear()

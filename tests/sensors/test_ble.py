@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -506,6 +507,26 @@ async def test_probe_tells_rr_devices_from_heart_rate_only_ones(bluez: FakeBluez
         assert not bluez.strap(address).connected
 
 
+async def test_probe_says_a_strap_without_skin_contact_is_not_on(bluez: FakeBluez) -> None:
+    # Review (contact, finding 4): a strap sending "no contact, no RR" for the whole probe was
+    # "unknown: too few packets"; it sends no RR because it detects no beats.
+    bluez.add_strap(polar_h10())
+    no_contact = bytes([0x04, 60])  # contact supported, not detected, no RR
+    feeder = asyncio.ensure_future(keep_sending(bluez, H10, no_contact))
+    try:
+        short = await probe_rr_intervals(H10, listen_s=1.0)  # ends before 3 s of it
+        started = asyncio.get_running_loop().time()
+        long = await probe_rr_intervals(H10, listen_s=20.0)  # answered at 3 s of it
+        took_s = asyncio.get_running_loop().time() - started
+    finally:
+        feeder.cancel()
+    for probe in (short, long):
+        assert probe.sends_rr is None
+        assert probe.reason == "no skin contact: put the strap on (RR unknown)"
+    assert took_s < 10.0  # not the whole 20 s
+    assert not bluez.strap(H10).connected
+
+
 async def test_probe_reads_the_pmd_streams_a_device_offers(bluez: FakeBluez) -> None:
     # an H10 offers ECG and ACC through Polar Measurement Data; a watch in broadcast mode has
     # no PMD service; without packets the streams are still read (they do not need any)
@@ -805,9 +826,62 @@ async def test_lost_skin_contact_is_a_status_and_clears_when_contact_returns(
     assert [b.gap_before for b in got] == [False, False, False, True]
 
 
+def _contact_states(kinds: str) -> tuple[list[SourceStatus], BleStrapSource]:
+    """Feed a strap one packet a second: ``b`` a beat, ``c`` contact without RR, ``n`` no
+    contact without RR; the statuses it published that changed the state (from streaming), and
+    the strap."""
+    strap = BleStrapSource(H10, clock=VirtualClock(start=0.0))
+    strap._publish(SourceState.STREAMING, "connected")
+    seen: list[SourceStatus] = []
+    strap.add_status_listener(seen.append)
+    packets = {
+        "b": HeartRateMeasurement(60, rr_ms=(1000.0,), sensor_contact=True),
+        "c": HeartRateMeasurement(60, rr_ms=(), sensor_contact=True),
+        "n": HeartRateMeasurement(60, rr_ms=(), sensor_contact=False),
+    }
+    for k, kind in enumerate(kinds):
+        strap._beats_of(packets[kind], 100.0 + k, 1)
+    states = [SourceState.STREAMING, *(s.state for s in seen)]
+    changes = [s for s, before in zip(seen, states, strict=False) if s.state is not before]
+    return changes, strap
+
+
+def test_a_strap_slipping_off_after_packets_without_rr_reaches_no_contact() -> None:
+    # Review (contact, finding 2): contact without RR for 3 packets (hr_only), then no contact
+    # for 10 s stayed hr_only with the HR-only message: no_contact came only from streaming.
+    changes, strap = _contact_states("bbbbb" + "ccc" + "n" * 10)
+    assert [s.state for s in changes] == [SourceState.HR_ONLY, SourceState.NO_CONTACT]
+    assert strap.status.message.startswith("no skin contact: check the strap")
+    assert changes[-1].contact_t_s == pytest.approx(9.0)  # the first packet without contact
+    # no-contact packets are not packets of an HR-only device, whatever came before them
+    changes, strap = _contact_states("bbbbb" + "cc" + "n" * 4 + "c" + "n" * 10)
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+
+
+def test_a_loose_strap_stays_without_contact_until_a_beat_or_two_seconds_of_contact() -> None:
+    # Review (contact, finding 2): 4 s without contact, one packet with (no beat), repeated,
+    # flapped no_contact/streaming and ended in hr_only.
+    changes, strap = _contact_states("bbbbb" + "nnnnc" * 12)
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+    assert strap.status.contact_t_s == pytest.approx(6.0)  # beats end at 5.0
+    # two seconds of packets with contact end the stretch where contact came back ...
+    changes, strap = _contact_states("bbbbb" + "nnnn" + "ccc" + "bb")
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT, SourceState.STREAMING]
+    assert changes[-1].message.startswith("skin contact back")
+    assert changes[-1].contact_t_s == pytest.approx(10.0)  # the first of them
+    # ... and so does a beat, at once
+    changes, strap = _contact_states("bbbbb" + "nnnn" + "cb")
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT, SourceState.STREAMING]
+    assert changes[-1].contact_t_s == pytest.approx(11.0)
+
+
+@pytest.mark.parametrize("ends_by", ["contact", "drop"])
 async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
-    bluez: FakeBluez, tmp_path: Path
+    bluez: FakeBluez, tmp_path: Path, ends_by: str
 ) -> None:
+    # "drop": review (contact, finding 1): a strap that dropped during the stretch had it
+    # written as zero seconds long ("contact": true at the loss time), the reconnect's
+    # 'reconnecting' status taken for contact back.
     bluez.add_strap(polar_h10())
     out = tmp_path / "contact.csv"
     args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.12")
@@ -817,18 +891,58 @@ async def test_cli_record_prints_and_keeps_a_stretch_without_contact(
     for _ in range(5):  # 3.2 s without contact
         await asyncio.sleep(0.8)
         bluez.notify(H10, bytes([0x04, 60]))
+    if ends_by == "drop":
+        await asyncio.sleep(0.5)
+        bluez.drop(H10)
+        await bluez.wait_notifying(H10, timeout_s=10.0)
     await asyncio.sleep(0.8)
     bluez.notify(H10, packet(1024, hr=60))
     result = await asyncio.wait_for(running, 15.0)
     assert result.exit_code == 0, result.stderr
     assert "[no_contact] no skin contact: check the strap" in result.stderr
-    assert "[streaming] skin contact back" in result.stderr
     rec = read_recording(out)
     assert len(rec.rr_ms) == 2 and rec.gaps.tolist() == [False, True]
-    (lost_t, lost), (back_t, back) = rec.meta["contact_changes"]
-    assert (lost, back) == (False, True)
+    changes = rec.meta["contact_changes"]
+    lost_t, lost = changes[0]
+    assert lost is False
     assert rec.t_s[0] + 0.7 < lost_t < rec.t_s[0] + 0.9  # the first packet without contact
-    assert back_t == pytest.approx(rec.t_s[1], abs=1e-9)  # contact back with the next beat
+    if ends_by == "contact":
+        assert "[streaming] skin contact back" in result.stderr
+        assert len(changes) == 2
+        back_t, back = changes[1]
+        assert back is True
+        assert back_t == pytest.approx(rec.t_s[1], abs=1e-9)  # contact back with the next beat
+    else:
+        assert "[reconnecting]" in result.stderr and "skin contact back" not in result.stderr
+        # when contact came back is unknown: no true line; the stretch ends at the next beat,
+        # which follows the reconnect's gap
+        assert changes == [[lost_t, False]]
+        assert rec.t_s[1] > lost_t + 3.0
+
+
+async def test_cli_record_ending_without_contact_logs_no_error(
+    bluez: FakeBluez, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Review (contact, finding 3): --minutes running out while the state was no_contact
+    # logged "ERROR status listener failed ... the recording is closed": the strap's 'ended'
+    # status came after the file was closed and the listener still wrote to it.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "ends.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.1")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.notify(H10, packet(1024, hr=60))
+    for _ in range(7):  # still without contact when the 6 s run out
+        await asyncio.sleep(0.8)
+        bluez.notify(H10, bytes([0x04, 60]))
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 0, result.stderr
+    assert "[no_contact] no skin contact: check the strap" in result.stderr
+    assert "[ended]" in result.stderr
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    rec = read_recording(out)
+    assert [c for _, c in rec.meta["contact_changes"]] == [False]  # the stretch runs to the end
 
 
 @pytest.mark.timeout(60)
