@@ -280,7 +280,10 @@ def test_bounds_leave_the_writers_files_alone(tmp_path: Path) -> None:
 def test_the_meta_line_cannot_set_what_the_reader_sets(tmp_path: Path) -> None:
     meta = (
         '{"path": "/etc/shadow", "contact_changes": [["x", "<img>"]], "units": "s", '
-        '"format_version": 9, "truncated_last_line": true, "n_gaps": 7, "device": "H10"}'
+        '"format_version": 9, "truncated_last_line": true, "n_gaps": 7, "device": "H10", '
+        '"segment": "baseline", "segment_start_s": 100, "segment_end_s": 400, '
+        '"segment_past_end": "x", "dropped_zero_lines": [3], "units_from": "header", '
+        '"column": "rr"}'
     )
     path = _json_lines(tmp_path, meta, "")
     rec = read_recording(path)
@@ -289,3 +292,7 @@ def test_the_meta_line_cannot_set_what_the_reader_sets(tmp_path: Path) -> None:
     assert rec.meta["units"] == "ms" and rec.meta["format_version"] == 2
     assert rec.meta["truncated_last_line"] is False and rec.meta["n_gaps"] == 0
     assert rec.meta["device"] == "H10"
+    for key in ("segment", "segment_start_s", "segment_end_s", "segment_past_end"):
+        assert key not in rec.meta  # set by a cut to a segment, never by the file (review)
+    for key in ("dropped_zero_lines", "units_from", "column"):
+        assert key not in rec.meta  # the plain reader's
