@@ -42,6 +42,7 @@ __all__ = [
     "read_ghrv_beats",
     "read_physionet_rr_secs",
     "read_plain",
+    "row_fields",
     "s_to_ms",
     "split_fields",
 ]
@@ -150,11 +151,19 @@ def split_fields(text: str, sep: str) -> list[str]:
 
 
 def _trailing_empty_dropped(fields: list[str]) -> list[str]:
-    """``fields`` without its trailing empty ones (``800,72,`` or ``800<tab>`` exports)."""
     end = len(fields)
     while end and not fields[end - 1]:
         end -= 1
     return fields[:end]
+
+
+def row_fields(text: str, sep: str) -> list[str]:
+    """The fields a header or a row is counted by: :func:`split_fields` less trailing empties.
+
+    Spreadsheet exports end rows with a separator (``800,72,``) or leave a last column empty
+    (``800<tab>``); those fields are not counted against the header's.
+    """
+    return _trailing_empty_dropped(split_fields(text, sep))
 
 
 def _rr_units(field: str) -> str | None:
@@ -285,7 +294,7 @@ def _column(
     """
     sep = layout.separator
     header = layout.header or ""
-    width = len(_trailing_empty_dropped(split_fields(header, sep))) if sep is not None else 1
+    width = len(row_fields(header, sep)) if sep is not None else 1
     values: list[str] = []
     shown: list[str] = []
     numbers: list[int] = []
