@@ -223,7 +223,8 @@ class Cleaned:
         Index of the input interval whose end (the recorded R peak) output interval ``k`` ends
         at: the last input interval it derives from (an unchanged, moved or interpolated beat
         ends at its own recorded beat, a merged one at the last of those merged); -1 where the
-        correction inserted that R peak (every part of a split interval but the last).
+        correction inserted that R peak (every part of a split interval but the last, also one
+        merged with the interval before it).
     corrected : numpy.ndarray of bool, shape (M,)
         True where the output interval is not an unchanged normal input interval.
     labels : numpy.ndarray of int8, shape (N,)
@@ -440,9 +441,12 @@ def clean(
         iterations += 1
         previous = flagged
 
-    # a split interval's parts share its input range: all but the last end at an inserted peak
+    # Output k ends at the recorded end of its last input interval unless the next output
+    # still derives from that input range: then k ends inside it, at a peak the correction
+    # inserted (a split interval's parts but the last, also when its first part was merged
+    # into the interval before, which gives it an earlier src_start than the parts after it).
     end_index = s.src_stop - 1
-    end_index[:-1][s.src_start[1:] == s.src_start[:-1]] = -1
+    end_index[:-1][s.src_start[1:] < s.src_stop[:-1]] = -1
     for arr in (s.rr, s.gaps, s.src_start, end_index, s.corrected, labels, gated):
         arr.setflags(write=False)
     quality = float(np.count_nonzero(labels == NORMAL) / n) if n else None

@@ -574,14 +574,15 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             return RecordingAnalysis(path=p, error="the recording has no beats", segment=label)
         if options.segment is not None:
             rec = cut(rec, options.segment)
-        dropped = rec.meta.get("dropped_zero_lines") or ()
+        # what the options asked for, not whatever a file's meta says (review)
+        dropped = (rec.meta.get("dropped_zero_lines") or ()) if options.drop_zero else ()
         if dropped:
             lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
             how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
         result = dataclasses.replace(
             analyze_recording(rec, options=options, path=p, read_as=how), segment=label
         )
-        short = rec.meta.get("segment_past_end")
+        short = rec.meta.get("segment_past_end") if options.segment is not None else None
         return dataclasses.replace(result, warnings=(short,)) if short else result
     except (HrvpaceError, OSError, ValueError) as exc:
         # the reader's message names path, line, the units it read and the fix (kept short:

@@ -48,7 +48,7 @@ import numpy as np
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
-from sensors.formats.text import plain_layout
+from sensors.formats.text import header_separator, plain_layout, row_fields
 
 __all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
 
@@ -60,8 +60,6 @@ _RISING_MIN = 100
 _SECONDS_RANGE = (0.1, 10.0)
 _RR_SECS_NAME = re.compile(r"rr[_-]?secs?", re.IGNORECASE)
 _FIELD_SPLIT = re.compile(r"[,;\s]+")
-#: A header's column separators, in the order the plain reader tries them.
-_HEADER_SEPARATORS = (";", "\t", ",")
 
 
 @dataclass(frozen=True)
@@ -109,18 +107,20 @@ def _table_columns(body: list[str]) -> list[str] | None:
     """The column names of a table of something else, or ``None`` when ``body`` is not one.
 
     A table: its first line is a header of at least two column names (split on ``;``, tab or
-    ``,`` as the plain reader splits a header; none of them a number) and most lines after it
-    are numbers in as many columns. (A header naming an RR column is read, not asked about.)
+    ``,`` by the plain reader's own :func:`~sensors.formats.text.header_separator` and
+    :func:`~sensors.formats.text.row_fields`: a quoted name may hold the separator, trailing
+    empty fields are not counted; none of them a number) and most lines after it are numbers
+    in as many columns. (A header naming an RR column is read, not asked about.)
     """
     header = body[0]
-    sep = next((c for c in _HEADER_SEPARATORS if c in header), None)
+    sep = header_separator(header)  # the plain reader's splitting, so the two cannot drift
     if sep is None:
         return None
-    names = [f.strip().strip("\"'").strip() for f in header.split(sep)]
+    names = row_fields(header, sep)
     if len(names) < 2 or any(not n or _looks_numeric(n) for n in names):
         return None
     rows = body[1:]
-    table = sum(_looks_numeric(row) and len(row.split(sep)) == len(names) for row in rows)
+    table = sum(_looks_numeric(row) and len(row_fields(row, sep)) == len(names) for row in rows)
     return names if rows and 2 * table > len(rows) else None
 
 

@@ -73,10 +73,28 @@ MAX_CONTACT_CHARS = 4096
 #: Deepest nesting of arrays and objects read in a ``# meta`` or ``# contact`` line (the
 #: recorder's meta nests 3 deep); deeper JSON would exhaust the parser's recursion.
 MAX_JSON_DEPTH = 32
-#: Meta keys the reader sets itself: a file's meta line cannot set them (a ``path`` naming
-#: another file, ``contact_changes`` that no contact line made).
+#: Meta keys set after reading, by this reader, the other readers or a cut to a segment
+#: (``api.research.segments.cut``), and read by the analysis: a file's meta line cannot set them
+#: (a ``path`` naming another file, ``contact_changes`` that no contact line made, a
+#: ``segment`` 'baseline' 100-400 s or ``dropped_zero_lines`` on a whole recording).
 RESERVED_META_KEYS = frozenset(
-    {"path", "units", "format_version", "contact_changes", "truncated_last_line", "n_gaps"}
+    {
+        "path",
+        "units",
+        "format_version",
+        "contact_changes",
+        "truncated_last_line",
+        "n_gaps",
+        # the plain reader's: the units' source, the RR column, the zeros left out
+        "units_from",
+        "column",
+        "dropped_zero_lines",
+        # a cut to a segment
+        "segment",
+        "segment_start_s",
+        "segment_end_s",
+        "segment_past_end",
+    }
 )
 
 

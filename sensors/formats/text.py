@@ -9,6 +9,7 @@ names its RR column (:func:`plain_layout`): ``rr_ms``, ``RR (s)``, ``time_s,rr_m
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,17 +30,21 @@ from sensors.formats._common import (
     plain_timeline,
     quote,
     read_text,
+    split_lines,
 )
 
 __all__ = [
     "RR_COLUMN_NAMES",
     "PlainLayout",
+    "header_separator",
     "plain_layout",
     "read_elite_hrv",
     "read_ghrv_beats",
     "read_physionet_rr_secs",
     "read_plain",
+    "row_fields",
     "s_to_ms",
+    "split_fields",
 ]
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
@@ -112,7 +117,53 @@ _BRACKETED_UNIT = re.compile(r"^(.*?)\s*[(\[]\s*([a-z]+)\s*[)\]]$")
 #: Separators of a header's columns, in the order they are tried (``;`` first: a file with
 #: ``;`` between columns may write decimal commas).
 _SEPARATORS = (";", "\t", ",")
+_QUOTED = re.compile(r'"[^"]*"')
 _KNOWN = "rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any case)"
+
+
+def header_separator(text: str) -> str | None:
+    """The column separator of a header line, or ``None`` (a single column).
+
+    The first of ``;``, tab and ``,`` the line has outside double quotes (``"Time, s"`` is one
+    column name), in that order: a file with ``;`` between columns may write decimal commas.
+    """
+    bare = _QUOTED.sub("", text)
+    return next((c for c in _SEPARATORS if c in bare), None)
+
+
+def split_fields(text: str, sep: str) -> list[str]:
+    """The fields of a line split at ``sep``, each stripped of whitespace and quotes.
+
+    A double-quoted field may hold the separator (``"Time, s"``, CSV quoting, read with the
+    ``csv`` module) when the line's double quotes pair up; otherwise the line is split at every
+    ``sep``. Split before stripping: a tab-separated row whose first or last field is empty
+    keeps its columns in place.
+    """
+    parts: list[str] | None = None
+    if '"' in text and text.count('"') % 2 == 0:
+        try:
+            parts = next(csv.reader([text], delimiter=sep, skipinitialspace=True), None)
+        except csv.Error:  # a field over the csv module's size limit, say
+            parts = None
+    if parts is None:
+        parts = text.split(sep)
+    return [f.strip().strip("\"'").strip() for f in parts]
+
+
+def _trailing_empty_dropped(fields: list[str]) -> list[str]:
+    end = len(fields)
+    while end and not fields[end - 1]:
+        end -= 1
+    return fields[:end]
+
+
+def row_fields(text: str, sep: str) -> list[str]:
+    """The fields a header or a row is counted by: :func:`split_fields` less trailing empties.
+
+    Spreadsheet exports end rows with a separator (``800,72,``) or leave a last column empty
+    (``800<tab>``); those fields are not counted against the header's.
+    """
+    return _trailing_empty_dropped(split_fields(text, sep))
 
 
 def _rr_units(field: str) -> str | None:
@@ -180,8 +231,8 @@ def plain_layout(lines: Sequence[Line], *, path: str | None = None) -> PlainLayo
     if k == len(lines):
         return PlainLayout(skip=k)
     number, text = lines[k]
-    sep = next((c for c in _SEPARATORS if c in text), None)
-    fields = text.split(sep) if sep is not None else [text]
+    sep = header_separator(text)
+    fields = split_fields(text, sep) if sep is not None else [text]
     named = [(i, u) for i, f in enumerate(fields) if (u := _rr_units(f)) is not None]
     if not named:
         return PlainLayout(skip=k)
@@ -228,33 +279,48 @@ def _numbers(path: str, *, what: str, commas: bool = False) -> tuple[list[str], 
 
 
 def _column(
-    path: str, layout: PlainLayout, body: Sequence[Line]
+    path: str, layout: PlainLayout, body: Sequence[Line], raw: Sequence[str]
 ) -> tuple[list[str], list[str], list[int]]:
     """``(values, shown, line numbers)`` of the RR column of a file with a header.
 
-    Every row must have as many fields as the header: a row with more or fewer would move the
-    RR column (``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal comma, and its RR column
-    would read ``0``), so it is refused with its line, never read shifted.
+    ``raw`` is every line of the file as written (``raw[number - 1]``): rows are split before
+    whitespace is stripped, so an empty first or last field (``800<tab>``) stays a field.
+    Trailing empty fields of the header and of a row are not counted (``RR,HR,`` over
+    ``800,72``, or ``800,72,`` under ``RR,HR``: spreadsheet exports). A row may end early
+    (``810`` under ``RR,HR``: the last fields left empty) when it still reaches the RR column,
+    whose value must be there. A row with more non-empty fields than the header is refused with
+    its line, never read shifted: ``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal comma,
+    and its RR column would read ``0``.
     """
     sep = layout.separator
-    width = len(layout.header.split(sep)) if layout.header is not None and sep is not None else 1
+    header = layout.header or ""
+    width = len(row_fields(header, sep)) if sep is not None else 1
     values: list[str] = []
     shown: list[str] = []
     numbers: list[int] = []
     for number, text in body:
-        fields = text.split(sep) if sep is not None else [text]
-        if len(fields) != width:
-            hint = (
-                ": a decimal comma needs ';' or tab between the columns"
-                if sep == "," and len(fields) > width
-                else ""
-            )
+        if sep is not None:
+            cells = split_fields(raw[number - 1], sep)
+        else:  # one column: a row may still end with separators (``800,``)
+            own = header_separator(text)
+            parts = split_fields(text, own) if own is not None else [text]
+            cells = [parts[0] if not any(parts[1:]) else text.strip("\"'").strip()]
+        fields = _trailing_empty_dropped(cells)
+        if len(fields) > width:
+            hint = ": a decimal comma needs ';' or tab between the columns" if sep == "," else ""
             problem = (
                 f"the row has {len(fields)} fields where the header has {width} "
                 f"(separated by {sep!r}){hint}"
             )
             raise RecordingFormatError(problem, path=path, line=number, summary=problem)
-        cell = fields[layout.column].strip().strip("\"'").strip()
+        if len(cells) <= layout.column:
+            problem = (
+                f"the row has {len(cells)} fields where the header has {width} "
+                f"(separated by {sep!r}): it ends before the RR column (column "
+                f"{layout.column + 1})"
+            )
+            raise RecordingFormatError(problem, path=path, line=number, summary=problem)
+        cell = cells[layout.column]
         if not cell:
             summary = f"no value in the RR column (column {layout.column + 1} of the header)"
             raise RecordingFormatError(
@@ -313,7 +379,8 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
     """
     if units is not None and units not in _SCALE_TO_MS:
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
-    lines = data_lines(read_text(path))
+    text = read_text(path)
+    lines = data_lines(text)
     layout = plain_layout(lines, path=path)
     body = lines[layout.skip :]
     if not body:
@@ -340,7 +407,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
                 line=numbers[0],
             ) from None
     else:
-        tokens, shown, numbers = _column(path, layout, body)
+        tokens, shown, numbers = _column(path, layout, body, split_lines(text))
     rr = parse_floats(tokens, numbers, path=path, what="RR interval", shown=shown)
     dropped: list[int] = []
     if drop_zero and bool(np.any(rr == 0.0)):

@@ -16,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from hrv import LABEL_NAMES, BeatLabel, Cleaned, HrvInputError, clean, time_domain
+from hrv import (
+    LABEL_NAMES,
+    BeatLabel,
+    Cleaned,
+    HrvInputError,
+    clean,
+    clean_anchors,
+    time_domain,
+)
 from hrv._running_stats import running_quantiles as _running_quantiles
 from tests.conftest import load_rr_ms
 
@@ -580,6 +588,67 @@ def test_running_quantiles_match_pandas_centred_rolling(n: int, window: int) -> 
 # ---------------------------------------------------------------------------------------------
 # invariants
 # ---------------------------------------------------------------------------------------------
+
+
+def _short_long_pairs(seed: int, n: int, n_pairs: int) -> FloatArray:
+    """Noisy 800-ms series with ``n_pairs`` short-long (or long-short) couplets, one of
+    150-700 ms next to one of 1300-3500 ms: merges and splits side by side."""
+    rng = np.random.default_rng(seed)
+    rr = 800.0 + rng.normal(0.0, 60.0, n)
+    for i in rng.choice(np.arange(1, n - 2), size=n_pairs, replace=False).tolist():
+        a, b = rng.uniform(150.0, 700.0), rng.uniform(1300.0, 3500.0)
+        rr[i], rr[i + 1] = (a, b) if rng.random() < 0.5 else (b, a)
+    return rr
+
+
+def test_end_index_when_a_split_intervals_first_part_is_merged_with_the_one_before() -> None:
+    """305 ms then 2057 ms: the 2057 is split in three, its first part merged with the 305.
+
+    That merged interval (input 27-28) ends at an inserted peak, 686 ms into input 28, not at
+    input 28's recorded beat: only the last part of the split does (review: it got 28 too,
+    so ``clean_anchors`` put two anchors at the recorded time of beat 28).
+    """
+    rr = np.array(
+        [811, 774, 770, 703, 760, 756, 892, 857, 722, 2970, 371, 778, 826, 844, 768, 784, 809,
+         744, 810, 194, 3415, 752, 817, 849, 818, 752, 842, 305, 2057, 865, 749, 792, 594,
+         2168, 912, 853, 701, 824, 769, 864, 805, 790, 808, 821, 802, 788, 792, 829, 737, 800,
+         793, 581, 1368, 728, 779, 752, 830],
+        dtype=np.float64,
+    )  # fmt: skip
+    result = clean(rr)
+    assert result.label_names[27:29] == ("extra", "missed")
+    np.testing.assert_allclose(result.rr_ms[32:35], [305 + 2057 / 3, 2057 / 3, 2057 / 3])
+    np.testing.assert_array_equal(result.source_index[31:35], [26, 27, 28, 28])
+    np.testing.assert_array_equal(result.end_index[31:35], [26, -1, -1, 28])
+    # merging and splitting keep time: from the recorded beat 26 to the recorded beat 28 the
+    # cleaned intervals last as long as the recorded ones
+    cum = np.cumsum(result.rr_ms)
+    assert cum[34] - cum[31] == pytest.approx(rr[27] + rr[28], abs=1e-9)
+    t = np.cumsum(rr) / 1000.0
+    _, at = clean_anchors(result.rr_ms, t, cleaned=result)
+    assert (np.diff(at) > 0).all()  # one anchor per recorded beat
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_pairs=st.integers(1, 20))
+def test_end_index_names_each_recorded_beat_once_and_in_order(seed: int, n_pairs: int) -> None:
+    """Every output interval with ``end_index >= 0`` ends at that input's recorded beat, so
+    (docstring of ``Cleaned.end_index``) the recorded beats named are strictly increasing and
+    the next output interval derives only from later input intervals (after the removed gaps
+    in between, if any); the ones with -1 are followed by one that shares their input."""
+    rr = _short_long_pairs(seed, 200, n_pairs)
+    result = clean(rr)
+    end, src = result.end_index, result.source_index
+    named = end[end >= 0]
+    assert (np.diff(named) > 0).all()
+    assert end[-1] >= 0 or result.labels[-1] == BeatLabel.GAP
+    for k in range(end.size - 1):
+        if end[k] >= 0:
+            assert src[k + 1] > end[k]
+            assert (result.labels[end[k] + 1 : src[k + 1]] == BeatLabel.GAP).all()
+        else:  # an inserted peak: the next output starts within the same input range
+            later = end[k + 1 :]
+            assert src[k + 1] <= later[later >= 0][0]
 
 
 @settings(max_examples=40, deadline=None)

@@ -179,6 +179,26 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
     assert "neither a number nor a header naming an RR column" in failed[0]["error"]
 
 
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        ('"time","HR, bpm"\n' + "".join(f"{i},7{i % 5}\n" for i in range(30)), "time, HR, bpm"),
+        ("time,hr,\n" + "".join(f"{i},7{i % 5},\n" for i in range(30)), "time, hr"),
+        ("time\thr\n" + "".join(f"{i}\t7{i % 5}\t\n" for i in range(30)), "time, hr"),
+    ],
+    ids=["quoted-comma", "trailing-comma", "tsv-empty-last"],
+)
+def test_tables_are_found_with_the_readers_own_header_splitting(
+    tmp_path: Path, text: str, columns: str
+) -> None:
+    """Review: discovery split headers with its own copy of the reader's separators and
+    ``str.split``; since the reader splits quoted headers with csv and ignores trailing empty
+    fields, discovery uses the reader's functions, so the two read a header alike."""
+    path = tmp_path / "hr.csv"
+    path.write_text(text)
+    assert skip_reason(path) == f"a table without an RR column (columns: {columns})"
+
+
 def test_a_table_of_something_else_is_skipped_with_its_columns(tmp_path: Path) -> None:
     """Review finding: ``hr.csv`` (``time,hr`` over rows of numbers) failed the whole run with
     exit 1, while README and find_recordings said a table of something else is skipped."""

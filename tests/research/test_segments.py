@@ -218,3 +218,36 @@ def test_a_failed_segment_keeps_its_label_in_the_summary_and_the_json(
     assert "error" in objs[1] and "error" not in objs[0]
     rows, _ = read_csv_with_units(summary)
     assert [(r["segment"], bool(r["error"])) for r in rows] == [("early", False), ("late", True)]
+
+
+def test_a_files_meta_line_cannot_make_a_whole_recording_a_segment(tmp_path: Path) -> None:
+    """Review: ``segment``, ``segment_start_s``, ``segment_end_s``, ``segment_past_end`` and
+    ``dropped_zero_lines`` in an hrvpace file's ``# meta`` line reached the summary: a
+    whole-recording analysis reported segment 'baseline' 100-400 s, zeros 'left out' that were
+    not, and a past-the-end warning. A real cut still sets them."""
+    meta = {
+        "device": "x",
+        "segment": "baseline",
+        "segment_start_s": 100,
+        "segment_end_s": 400,
+        "segment_past_end": "segment 'baseline' ends past the recording",
+        "dropped_zero_lines": [3, 4],
+    }
+    rows = "".join(f"{0.8 * (i + 1)!r},800.0,{1000.0 + i},1,0,75\n" for i in range(40))
+    path = tmp_path / "rec.csv"
+    path.write_text(
+        "# hrvpace-recording v2\n# meta " + json.dumps(meta) + "\n"
+        "t_s,rr_ms,arrived_at_unix_s,contact,gap_before,heart_rate_bpm\n" + rows
+    )
+    res = runner.invoke(app, ["analyze", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["segment"] is None and out["segment_start_s"] is None
+    assert out["segment_end_s"] is None
+    assert "left out" not in out["read_as"]
+    assert "warning" not in res.stderr
+    rec = read_recording(path)
+    assert rec.meta["device"] == "x"
+    part = cut(rec, Segment("first", 0.0, 10.0))
+    assert part.meta["segment"] == "first" and part.meta["segment_start_s"] == 0.0
+    assert part.meta["segment_past_end"] is None

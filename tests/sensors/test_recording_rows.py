@@ -60,15 +60,72 @@ def test_decimal_commas_with_semicolon_columns_still_read(tmp_path: Path) -> Non
     np.testing.assert_allclose(read_recording(path).rr_ms, RR, rtol=0, atol=1e-6)
 
 
-def test_a_row_with_fewer_fields_than_the_header_is_refused_at_its_line(tmp_path: Path) -> None:
+def test_a_row_ending_before_the_rr_column_is_refused_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
     rows = "".join(f"{i},{v},75\n" for i, v in enumerate(RR))
-    path.write_text("time_s,rr_ms,hr\n" + rows + "10,75\n" + rows)
+    path.write_text("time_s,rr_ms,hr\n" + rows + "10\n" + rows)
     with pytest.raises(RecordingFormatError) as info:
         read_recording(path)
     assert info.value.line == 12
-    assert "2 fields where the header has 3" in info.value.problem
+    assert "1 fields where the header has 3" in info.value.problem
+    assert "ends before the RR column (column 2)" in info.value.problem
     assert "decimal comma" not in info.value.problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RR\tNote\n800\t\n810\tx\n790\t\n",  # TSV with an empty last column
+        "RR,HR\n800,72,\n810,71,\n790,70,\n",  # rows ending with a separator
+        "RR,HR,\n800,72\n810,71\n790,70\n",  # a header ending with one
+        '"RR (ms)","Time, s"\n800,0.8\n810,1.6\n790,2.4\n',  # a quoted header with a comma
+        '"RR (ms)", "Time, s"\n"800","0,8"\n"810","1,6"\n"790","2,4"\n',  # quoted rows too
+        "RR,HR\n800,72\n810\n790,70\n",  # a row without its last field
+        "RR,HR\n800,\n810,\n790,\n",  # an empty last column
+        "RR\n800,\n810,\n790;\n",  # one column, rows ending with a separator
+        "Note\tRR\tHR\n\t800\t72\nx\t810\t71\n\t790\t\n",  # empty first and last fields
+        "RR;Marker\n800;\n810;\n790;\n",
+    ],
+    ids=[
+        "tsv-empty-last",
+        "trailing-comma-rows",
+        "trailing-comma-header",
+        "quoted-header",
+        "quoted-rows",
+        "short-row",
+        "empty-last-column",
+        "one-column-trailing-separator",
+        "tsv-empty-first",
+        "semicolon-empty-last",
+    ],
+)
+def test_common_exports_with_empty_or_quoted_fields_read(tmp_path: Path, text: str) -> None:
+    """Review: the row-width rule (rows that do not match the header refused) refused these;
+    lines were stripped before they were split, so a TSV row's empty last field vanished, a
+    row's empty first field moved the RR column, and a quoted header was split inside quotes."""
+    path = tmp_path / "export.csv"
+    path.write_text(text)
+    assert read_recording(path).rr_ms.tolist() == [800.0, 810.0, 790.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("RR,HR,\n800,72\n810,71,5\n", 3, "3 fields where the header has 2"),
+        ("RR (s),HR\n0,757,71,\n", 2, "decimal comma needs ';' or tab"),
+        ("Note\tRR\tHR\n\t800\t72\n\t\t71\n", 3, "no value in the RR column"),
+        ("HR,RR\n72,800\n71\n", 3, "ends before the RR column"),
+    ],
+    ids=["extra-value", "decimal-comma-trailing", "empty-rr", "short-before-rr"],
+)
+def test_rows_that_would_move_or_lose_the_rr_column_are_still_refused(
+    tmp_path: Path, text: str, line: int, problem: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(RecordingFormatError, match=problem) as info:
+        read_recording(path)
+    assert info.value.line == line
 
 
 @pytest.mark.parametrize(
@@ -223,7 +280,10 @@ def test_bounds_leave_the_writers_files_alone(tmp_path: Path) -> None:
 def test_the_meta_line_cannot_set_what_the_reader_sets(tmp_path: Path) -> None:
     meta = (
         '{"path": "/etc/shadow", "contact_changes": [["x", "<img>"]], "units": "s", '
-        '"format_version": 9, "truncated_last_line": true, "n_gaps": 7, "device": "H10"}'
+        '"format_version": 9, "truncated_last_line": true, "n_gaps": 7, "device": "H10", '
+        '"segment": "baseline", "segment_start_s": 100, "segment_end_s": 400, '
+        '"segment_past_end": "x", "dropped_zero_lines": [3], "units_from": "header", '
+        '"column": "rr"}'
     )
     path = _json_lines(tmp_path, meta, "")
     rec = read_recording(path)
@@ -232,3 +292,7 @@ def test_the_meta_line_cannot_set_what_the_reader_sets(tmp_path: Path) -> None:
     assert rec.meta["units"] == "ms" and rec.meta["format_version"] == 2
     assert rec.meta["truncated_last_line"] is False and rec.meta["n_gaps"] == 0
     assert rec.meta["device"] == "H10"
+    for key in ("segment", "segment_start_s", "segment_end_s", "segment_past_end"):
+        assert key not in rec.meta  # set by a cut to a segment, never by the file (review)
+    for key in ("dropped_zero_lines", "units_from", "column"):
+        assert key not in rec.meta  # the plain reader's
