@@ -29,7 +29,11 @@ from webconventions.docs import install_docs
 from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from webconventions.openapi import operation_id
 from webconventions.page import mount_page
-from webconventions.problems import fields_summary, install_problem_handlers
+from webconventions.problems import (
+    fields_summary,
+    install_problem_handlers,
+    install_problem_openapi,
+)
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -112,6 +116,8 @@ def create_app(
     app.include_router(groups.router, dependencies=[AdminDep])
     app.include_router(interventions.router, dependencies=[AdminDep])
     install_problem_handlers(app, summary=fields_summary)
+    # the same Problem schema the local service's document declares (webconventions)
+    install_problem_openapi(app, public_paths={"/hub/v1/health", "/hub/v1/join"})
     install_docs(app, "/hub/v1/docs")
     if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").is_file():
         mount_page(app, STATIC_DIR, api_prefix="/hub")  # last; /hub/... errors stay the API's

@@ -65,6 +65,32 @@ def test_a_wrong_method_on_a_hub_path_is_405_naming_the_methods_it_takes(hub: Hu
     assert hub.client().get("/").headers["content-type"].startswith("text/html")
 
 
+def test_the_hub_document_declares_its_errors_as_problems(hub: Hub) -> None:
+    """The hub answers errors as problem+json (webconventions); its OpenAPI document says so
+    with the same ``Problem`` schema as the local service's, 401 on every route but health and
+    join (no token), so a generated client parses a hub's refusal as it does the service's."""
+    doc = hub.client().get("/hub/v1/openapi.json").json()
+    assert "Problem" in doc["components"]["schemas"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+    def declared(path: str, method: str) -> dict[str, str]:
+        responses = doc["paths"][path][method]["responses"]
+        return {
+            code: next(iter(r["content"]))
+            for code, r in responses.items()
+            if code.startswith(("4", "5"))
+        }
+
+    summary = declared("/hub/v1/groups/{group_id}/summary", "get")
+    assert {"401", "404", "422", "500"} <= set(summary)
+    assert set(summary.values()) == {"application/problem+json"}
+    assert "401" not in declared("/hub/v1/join", "post")
+    assert "401" not in declared("/hub/v1/health", "get")
+    # and what the hub answers is what the document says
+    r = hub.client().get("/hub/v1/groups/gnope/summary")
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+
+
 def test_the_hub_docs_page_needs_nothing_from_the_internet(hub: Hub) -> None:
     """Swagger UI's files come from the hub itself (webconventions.docs), not from a CDN."""
     page = hub.client().get("/hub/v1/docs")
