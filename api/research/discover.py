@@ -48,7 +48,7 @@ import numpy as np
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
-from sensors.formats.text import header_separator, plain_layout, row_fields
+from sensors.formats.text import PlainLayout, header_separator, plain_layout, row_fields
 
 __all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
 
@@ -77,12 +77,23 @@ class Reading:
 
 
 def _head_lines(path: Path) -> list[str]:
+    """The non-blank lines of the file's head, as written.
+
+    Not stripped: split as the reader splits its header and rows, so an empty first field
+    (a pandas index) stays a field.
+    """
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES).decode("utf-8-sig", errors="replace")
-    lines = [ln.strip() for ln in split_lines(head)]  # as the readers count lines
+    lines = split_lines(head)  # as the readers count lines
     if len(head) == HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
-    return [ln for ln in lines if ln]
+    return [ln for ln in lines if ln.strip()]
+
+
+def _layout(lines: list[str], path: Path) -> PlainLayout:
+    """:func:`~sensors.formats.text.plain_layout` of ``_head_lines``, as the reader gets it."""
+    stripped = [(n, ln.strip()) for n, ln in enumerate(lines, start=1)]
+    return plain_layout(stripped, path=str(path), raw=lines)
 
 
 def _numbers(lines: list[str]) -> np.ndarray | None:
@@ -108,16 +119,17 @@ def _table_columns(body: list[str]) -> list[str] | None:
 
     A table: its first line is a header of at least two column names (split on ``;``, tab or
     ``,`` by the plain reader's own :func:`~sensors.formats.text.header_separator` and
-    :func:`~sensors.formats.text.row_fields`: a quoted name may hold the separator, trailing
-    empty fields are not counted; none of them a number) and most lines after it are numbers
-    in as many columns. (A header naming an RR column is read, not asked about.)
+    :func:`~sensors.formats.text.row_fields`, lines as written: a quoted name may hold the
+    separator, trailing empty fields are not counted; none of them a number, none empty but
+    the first, a pandas index's) and most lines after it are numbers in as many columns. (A
+    header naming an RR column is read, not asked about.)
     """
     header = body[0]
-    sep = header_separator(header)  # the plain reader's splitting, so the two cannot drift
+    sep = header_separator(header.strip())  # the plain reader's splitting: cannot drift
     if sep is None:
         return None
     names = row_fields(header, sep)
-    if len(names) < 2 or any(not n or _looks_numeric(n) for n in names):
+    if len(names) < 2 or any((not n and i) or _looks_numeric(n) for i, n in enumerate(names)):
         return None
     rows = body[1:]
     table = sum(_looks_numeric(row) and len(row_fields(row, sep)) == len(names) for row in rows)
@@ -144,7 +156,7 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         if detect_recording_format(p) != "plain":
             return None
         lines = _head_lines(p)
-        layout = plain_layout(list(enumerate(lines, start=1)), path=str(p))
+        layout = _layout(lines, p)
     except (RecordingFormatError, OSError):
         return None  # unreadable, or a header naming two RR columns: that file's failure
     body = lines[layout.skip :]
@@ -152,13 +164,13 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         return None  # an RR header, values, or only comments (the reader says: empty)
     columns = _table_columns(body)
     if columns is not None:
-        shown = ", ".join(columns)
+        shown = ", ".join(n or "(unnamed)" for n in columns)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         return f"a table without an RR column (columns: {shown})"
     numeric = sum(_looks_numeric(line) for line in body)
     if 2 * numeric > len(body):
         return None  # mostly numbers under an unknown first line: read, and fail saying why
-    first = body[0]
+    first = body[0].strip()
     shown = first if len(first) <= 60 else first[:57] + "..."
     return (
         f"not a recording: {shown!r} is neither a number nor a header naming an RR column, "
@@ -202,7 +214,7 @@ def choose_reading(
     try:
         detected = detect_recording_format(p)
         lines = _head_lines(p) if detected == "plain" else []
-        layout = plain_layout(list(enumerate(lines, start=1)), path=str(p))
+        layout = _layout(lines, p)
     except (RecordingFormatError, OSError):
         return Reading(None, units, units or "ms", "unreadable")
     if detected != "plain":

@@ -147,7 +147,11 @@ def split_fields(text: str, sep: str) -> list[str]:
             parts = None
     if parts is None:
         parts = text.split(sep)
-    return [f.strip().strip("\"'").strip() for f in parts]
+    return [_unquoted(f) for f in parts]
+
+
+def _unquoted(field: str) -> str:
+    return field.strip().strip("\"'").strip()
 
 
 def _trailing_empty_dropped(fields: list[str]) -> list[str]:
@@ -194,7 +198,9 @@ class PlainLayout:
     skip
         Leading non-blank lines that are not values: ``#`` comments and the header.
     header, header_line
-        The header line naming the RR column and its line number, or ``None``.
+        The header line naming the RR column, as written (split as the rows are: an empty
+        first field, a pandas index, keeps the columns in place), and its line number, or
+        ``None``.
     separator
         The header's column separator (``","``, ``";"``, ``"\t"``); ``None``: one value a line.
     column, column_name
@@ -212,13 +218,19 @@ class PlainLayout:
     units: str | None = None
 
 
-def plain_layout(lines: Sequence[Line], *, path: str | None = None) -> PlainLayout:
+def plain_layout(
+    lines: Sequence[Line], *, path: str | None = None, raw: Sequence[str] | None = None
+) -> PlainLayout:
     """The layout of a plain file from its non-blank lines (:func:`data_lines`).
 
     Leading lines starting with ``#`` are comments. The next line is a header when one of its
     fields (split on ``;``, tab or ``,``, whichever it has) names an RR column (see
     :data:`RR_COLUMN_NAMES`): that column is read, in the units its name states (``rr_ms``,
     ``RR (s)``) if any. Any other line is the first value.
+
+    ``raw`` is every line as written (``raw[number - 1]``; ``None``: the stripped lines): a
+    header with a separator is split from it, as :func:`read_plain` splits the rows, so a
+    header whose first field is empty (``<tab>RR<tab>HR``, pandas' index) keeps its columns.
 
     Raises
     ------
@@ -232,6 +244,8 @@ def plain_layout(lines: Sequence[Line], *, path: str | None = None) -> PlainLayo
         return PlainLayout(skip=k)
     number, text = lines[k]
     sep = header_separator(text)
+    if sep is not None and raw is not None:
+        text = raw[number - 1]
     fields = split_fields(text, sep) if sep is not None else [text]
     named = [(i, u) for i, f in enumerate(fields) if (u := _rr_units(f)) is not None]
     if not named:
@@ -251,7 +265,7 @@ def plain_layout(lines: Sequence[Line], *, path: str | None = None) -> PlainLayo
         header_line=number,
         separator=sep,
         column=col,
-        column_name=fields[col].strip().strip("\"'").strip(),
+        column_name=_unquoted(fields[col]),
         units=unit or None,
     )
 
@@ -276,6 +290,17 @@ def _numbers(path: str, *, what: str, commas: bool = False) -> tuple[list[str], 
     if not tokens:
         raise RecordingFormatError(f"the file is empty (no {what})", path=path)
     return tokens, lines
+
+
+def _quoted_whole(line: str) -> str:
+    """A hint when ``line`` is a header quoted whole (``"RR,HR"``), else ``""``."""
+    if len(line) < 2 or line[0] != '"' or line[-1] != '"' or '"' in line[1:-1]:
+        return ""
+    inner = line[1:-1]
+    sep = header_separator(inner)
+    if sep is None or not any(_rr_units(f) is not None for f in split_fields(inner, sep)):
+        return ""
+    return ": each line is quoted whole; remove the quotes around each line"
 
 
 def _column(
@@ -303,9 +328,11 @@ def _column(
             cells = split_fields(raw[number - 1], sep)
         else:  # one column: a row may still end with separators (``800,``)
             own = header_separator(text)
-            parts = split_fields(text, own) if own is not None else [text]
-            cells = [parts[0] if not any(parts[1:]) else text.strip("\"'").strip()]
+            parts = split_fields(text, own) if own is not None else [_unquoted(text)]
+            cells = [parts[0] if not any(parts[1:]) else _unquoted(text)]
         fields = _trailing_empty_dropped(cells)
+        if not fields:  # only separators (``,,``: an Excel export's last rows), as a blank line
+            continue
         if len(fields) > width:
             hint = ": a decimal comma needs ';' or tab between the columns" if sep == "," else ""
             problem = (
@@ -330,6 +357,12 @@ def _column(
                 line=number,
                 summary=summary,
             )
+        if sep == "," and "," in cell:  # quoted ("0,8"): never a number, say why
+            problem = (
+                f"RR interval {quote(cell)} is not a number: a decimal comma needs ';' or tab "
+                "between the columns"
+            )
+            raise RecordingFormatError(problem, path=path, line=number, summary=problem)
         shown.append(cell)
         # with ";" or tab between columns a comma is the decimal mark (0,736)
         values.append(cell.replace(",", ".") if sep in (";", "\t") else cell)
@@ -381,7 +414,8 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
     text = read_text(path)
     lines = data_lines(text)
-    layout = plain_layout(lines, path=path)
+    raw = split_lines(text)
+    layout = plain_layout(lines, path=path, raw=raw)
     body = lines[layout.skip :]
     if not body:
         raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
@@ -402,12 +436,14 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
         except ValueError:
             raise RecordingFormatError(
                 f"{quote(tokens[0])} is neither a number nor a header naming an RR column "
-                f"({_KNOWN})",
+                f"({_KNOWN}){_quoted_whole(tokens[0])}",
                 path=path,
                 line=numbers[0],
             ) from None
     else:
-        tokens, shown, numbers = _column(path, layout, body, split_lines(text))
+        tokens, shown, numbers = _column(path, layout, body, raw)
+        if not tokens:
+            raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
     rr = parse_floats(tokens, numbers, path=path, what="RR interval", shown=shown)
     dropped: list[int] = []
     if drop_zero and bool(np.any(rr == 0.0)):

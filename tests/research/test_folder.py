@@ -185,8 +185,13 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
         ('"time","HR, bpm"\n' + "".join(f"{i},7{i % 5}\n" for i in range(30)), "time, HR, bpm"),
         ("time,hr,\n" + "".join(f"{i},7{i % 5},\n" for i in range(30)), "time, hr"),
         ("time\thr\n" + "".join(f"{i}\t7{i % 5}\t\n" for i in range(30)), "time, hr"),
+        # pandas to_csv(sep="\t") with its index: the header starts with an empty field
+        (
+            "\ttime\thr\n" + "".join(f"{i}\t{i}.5\t7{i % 5}\n" for i in range(30)),
+            "(unnamed), time, hr",
+        ),
     ],
-    ids=["quoted-comma", "trailing-comma", "tsv-empty-last"],
+    ids=["quoted-comma", "trailing-comma", "tsv-empty-last", "tsv-pandas-index"],
 )
 def test_tables_are_found_with_the_readers_own_header_splitting(
     tmp_path: Path, text: str, columns: str

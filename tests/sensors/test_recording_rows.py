@@ -109,6 +109,58 @@ def test_common_exports_with_empty_or_quoted_fields_read(tmp_path: Path, text: s
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        'RR\n"800"\n"810"\n"790"\n',
+        '"RR"\n"800"\n"810"\n"790"\n',
+        "\tRR\tHR\n0\t800\t72\n1\t810\t71\n2\t790\t70\n",
+        "\tRR\tHR\n0\t800\t\n1\t810\t\n2\t790\t\n",
+        ",RR,HR\n0,800,72\n1,810,71\n2,790,70\n",
+        "\ttime\tRR\n\t1.0\t800\n\t1.8\t810\n\t2.6\t790\n",
+        "RR,HR\n800,72\n810,71\n790,70\n,\n,,\n",
+        "RR\n800\n,\n810\n790\n,,\n",
+    ],
+    ids=[
+        "one-column-quoted-rows",
+        "one-column-quoted-header",
+        "pandas-tsv-index",
+        "pandas-tsv-index-empty-last",
+        "csv-empty-first-header-cell",
+        "tsv-empty-first-everywhere",
+        "rows-of-separators",
+        "one-column-rows-of-separators",
+    ],
+)
+def test_quoted_indexed_and_separator_only_rows_read(tmp_path: Path, text: str) -> None:
+    """Review: a one-column row kept its quotes (``"800"`` not a number); the header was
+    stripped before it was split but rows were not, so a header starting with an empty field
+    (pandas' index) was misaligned with its rows (refused, or the index read as RR); rows of
+    separators only (Excel's last rows) were refused instead of skipped as blank lines."""
+    path = tmp_path / "export.csv"
+    path.write_text(text)
+    assert read_recording(path).rr_ms.tolist() == [800.0, 810.0, 790.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ('"t","RR (s)"\n"1,5","0,8"\n', 2, "'0,8' is not a number: a decimal comma needs ';'"),
+        ('"RR,HR"\n"800,72"\n', 1, "each line is quoted whole"),
+        ("RR,HR\n,\n,,\n", None, "the file is empty"),
+    ],
+    ids=["quoted-decimal-comma", "lines-quoted-whole", "only-separator-rows"],
+)
+def test_refusals_say_what_is_wrong(
+    tmp_path: Path, text: str, line: int | None, problem: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(RecordingFormatError, match=problem) as info:
+        read_recording(path)
+    assert info.value.line == line
+
+
+@pytest.mark.parametrize(
     ("text", "line", "problem"),
     [
         ("RR,HR,\n800,72\n810,71,5\n", 3, "3 fields where the header has 2"),
