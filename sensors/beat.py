@@ -52,7 +52,7 @@ class SourceState(StrEnum):
     CONNECTING = "connecting"
     STREAMING = "streaming"
     HR_ONLY = "hr_only"  # the device sends heart rate but no RR intervals
-    NO_CONTACT = "no_contact"  # the strap reports no skin contact and detects no beats
+    NO_CONTACT = "no_contact"  # the strap reports no skin contact (beats, if any, unreliable)
     RECONNECTING = "reconnecting"
     ENDED = "ended"
     FAILED = "failed"
@@ -64,8 +64,8 @@ class SourceStatus:
 
     ``contact_t_s`` is the time, on the source's timeline (:attr:`Beat.t_s`), of the latest
     change of skin contact: while the state is ``NO_CONTACT`` the first packet that reported no
-    contact; after it, the first packet with contact (or beats) again. ``None`` when the source
-    has not lost contact.
+    contact; after it, the first packet with contact (or beat with contact) again. ``None``
+    when the source has not lost contact.
     """
 
     state: SourceState

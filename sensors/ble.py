@@ -24,12 +24,14 @@ How the live stream behaves:
   ``SourceState.HR_ONLY`` with ``status.heart_rate_bpm`` kept current; it yields no beats then
   (an RR interval cannot be made up from a rounded heart rate) and goes back to ``STREAMING`` as
   soon as RR intervals arrive.
-- A strap whose packets say "no skin contact" (and carry no RR) for 3 s puts the status in
+- A strap whose packets say "no skin contact" for 3 s puts the status in
   ``SourceState.NO_CONTACT``, from ``STREAMING`` or ``HR_ONLY`` alike (packets without contact
   are never counted as an HR-only device's); ``status.contact_t_s`` is where contact was lost.
-  It leaves it on the next beat, or after 2 s of packets with contact (a loose strap touching
-  for a packet now and then stays without contact); ``contact_t_s`` then says where contact
-  came back.
+  A packet with RR that says "no skin contact" counts the same (its beats are yielded, with
+  ``contact`` False). It leaves it on the next beat with contact (its packet says contact, or
+  does not report it), or after 2 s of packets with contact (a loose strap touching for a
+  packet now and then stays without contact); ``contact_t_s`` then says where contact came
+  back.
 - When the strap drops, every packet already received is still yielded; then the source
   reconnects with exponential backoff (rescanning when BlueZ has forgotten the device), marks
   ``gap_before`` on the first beat after the reconnect, and raises

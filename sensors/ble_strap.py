@@ -51,12 +51,12 @@ logger = logging.getLogger(__name__)
 # Consecutive packets without RR before the stream is said to be HR-only (a strap sends an
 # occasional packet without RR when no beat ended since the last one).
 _HR_ONLY_AFTER_PACKETS = 3
-# How long packets must say "no skin contact" without RR before the state is NO_CONTACT (a strap
-# put on, or shifting for a moment, reports no contact for a packet or two).
+# How long packets must say "no skin contact" (with RR or without) before the state is NO_CONTACT
+# (a strap put on, or shifting for a moment, reports no contact for a packet or two).
 _NO_CONTACT_AFTER_S = 3.0
 # How long packets must say "contact" (without RR) before a stretch without contact is over: a
-# loose strap touching for a packet now and then is still a strap without contact. A beat ends
-# the stretch at once.
+# loose strap touching for a packet now and then is still a strap without contact. A beat whose
+# packet does not say "no contact" ends the stretch at once.
 _CONTACT_BACK_AFTER_S = 2.0
 
 
@@ -143,9 +143,9 @@ class BleStrapSource(BleConnection):
         #: Beats were lost since the last yielded one (a skipped packet, a trailing zero RR).
         self._gap_pending = False
         self._gap_rule = LiveGapRule()
-        #: Arrival of the first packet without contact and RR of the current stretch without
-        #: contact, if any (a packet with contact shorter than _CONTACT_BACK_AFTER_S does not
-        #: end the stretch).
+        #: Arrival of the first packet saying no contact (with RR or without) of the current
+        #: stretch without contact, if any (packets with contact but no RR for less than
+        #: _CONTACT_BACK_AFTER_S do not end the stretch; a beat with contact does).
         self._no_contact_since: float | None = None
         #: Arrival of the first packet of the current run of packets with contact but no RR.
         self._contact_since: float | None = None
@@ -207,7 +207,9 @@ class BleStrapSource(BleConnection):
         if carries_rr:
             self._packets_without_rr = 0
             self._rr_received = True
-            # a beat: the strap has contact, whatever the packets before it said
+        if carries_rr and m.sensor_contact is not False:
+            # a beat with contact (or a device that does not report it): the strap has
+            # contact, whatever the packets before it said
             self._no_contact_since = self._contact_since = None
             if state is SourceState.HR_ONLY:
                 state, message = SourceState.STREAMING, f"RR intervals from {self._label()} again"
@@ -218,7 +220,9 @@ class BleStrapSource(BleConnection):
             # a strap that says it has no skin contact detects no beats: no RR is expected
             # then, which is lost contact (after a few seconds of it: NO_CONTACT), not a device
             # in HR-only mode; from HR-only too (a strap that slipped sends contact without RR
-            # for a moment before it reports no contact)
+            # for a moment before it reports no contact). A beat whose packet says no contact
+            # counts the same (it is yielded, with contact False): a loose strap sending one
+            # now and then is still without contact, and a stream of them is lost contact.
             self._packets_without_rr = 0
             self._contact_since = None
             if self._no_contact_since is None:
@@ -230,10 +234,12 @@ class BleStrapSource(BleConnection):
             ):
                 state = SourceState.NO_CONTACT
                 message = (
-                    f"no skin contact: check the strap ({self._label()} has detected no beats "
-                    f"for {lasted_s:.0f} s; moisten the electrodes and tighten the strap)"
+                    f"no skin contact: check the strap ({self._label()} has reported no skin "
+                    f"contact for {lasted_s:.0f} s; moisten the electrodes and tighten the strap)"
                 )
                 contact_t_s = self._no_contact_since - self._session_start
+            elif carries_rr and state is SourceState.HR_ONLY:
+                state, message = SourceState.STREAMING, f"RR intervals from {self._label()} again"
         else:
             # contact (or a device that does not detect it), no RR
             if self._contact_since is None:

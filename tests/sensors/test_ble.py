@@ -826,10 +826,13 @@ async def test_lost_skin_contact_is_a_status_and_clears_when_contact_returns(
     assert [b.gap_before for b in got] == [False, False, False, True]
 
 
-def _contact_states(kinds: str) -> tuple[list[SourceStatus], BleStrapSource]:
+def _contact_states(
+    kinds: str, beats: list[Beat] | None = None
+) -> tuple[list[SourceStatus], BleStrapSource]:
     """Feed a strap one packet a second: ``b`` a beat, ``c`` contact without RR, ``n`` no
-    contact without RR; the statuses it published that changed the state (from streaming), and
-    the strap."""
+    contact without RR, ``x`` a beat whose packet says no contact, ``u`` a beat whose packet
+    does not report contact; the statuses it published that changed the state (from streaming),
+    and the strap. The beats go to ``beats`` when given."""
     strap = BleStrapSource(H10, clock=VirtualClock(start=0.0))
     strap._publish(SourceState.STREAMING, "connected")
     seen: list[SourceStatus] = []
@@ -838,9 +841,13 @@ def _contact_states(kinds: str) -> tuple[list[SourceStatus], BleStrapSource]:
         "b": HeartRateMeasurement(60, rr_ms=(1000.0,), sensor_contact=True),
         "c": HeartRateMeasurement(60, rr_ms=(), sensor_contact=True),
         "n": HeartRateMeasurement(60, rr_ms=(), sensor_contact=False),
+        "x": HeartRateMeasurement(60, rr_ms=(1000.0,), sensor_contact=False),
+        "u": HeartRateMeasurement(60, rr_ms=(1000.0,), sensor_contact=None),
     }
     for k, kind in enumerate(kinds):
-        strap._beats_of(packets[kind], 100.0 + k, 1)
+        got = strap._beats_of(packets[kind], 100.0 + k, 1)
+        if beats is not None:
+            beats.extend(got)
     states = [SourceState.STREAMING, *(s.state for s in seen)]
     changes = [s for s, before in zip(seen, states, strict=False) if s.state is not before]
     return changes, strap
@@ -873,6 +880,76 @@ def test_a_loose_strap_stays_without_contact_until_a_beat_or_two_seconds_of_cont
     changes, strap = _contact_states("bbbbb" + "nnnn" + "cb")
     assert [s.state for s in changes] == [SourceState.NO_CONTACT, SourceState.STREAMING]
     assert changes[-1].contact_t_s == pytest.approx(11.0)
+
+
+def test_a_beat_saying_no_contact_does_not_end_a_stretch_without_contact() -> None:
+    # Review (code4, finding 3): any packet with RR ended no_contact whatever its contact bit:
+    # 4 s without contact then a beat saying no contact, repeated, flapped no_contact/streaming
+    # four times; two packets without contact and a beat saying no contact, repeated, never
+    # reached no_contact though no packet said contact.
+    beats: list[Beat] = []
+    changes, strap = _contact_states("bbbbb" + "nnnnx" * 4, beats)
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+    assert changes[0].contact_t_s == pytest.approx(6.0)
+    assert strap.status.state is SourceState.NO_CONTACT
+    # the beats saying no contact are still yielded, with their contact
+    assert [b.contact for b in beats] == [True] * 5 + [False] * 4
+    # beats saying no contact count towards no_contact like packets without RR ...
+    changes, _ = _contact_states("bbbbb" + "nnx" * 6)
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+    assert changes[0].contact_t_s == pytest.approx(6.0)
+    changes, _ = _contact_states("bbbbb" + "xxxx")
+    assert [s.state for s in changes] == [SourceState.NO_CONTACT]
+    assert changes[0].contact_t_s == pytest.approx(6.0)
+    # ... from hr_only too (RR again first: the device does send RR)
+    changes, _ = _contact_states("bbbbb" + "ccc" + "xxxx")
+    assert [s.state for s in changes] == [
+        SourceState.HR_ONLY,
+        SourceState.STREAMING,
+        SourceState.NO_CONTACT,
+    ]
+    assert changes[-1].contact_t_s == pytest.approx(9.0)
+    # a beat with contact restarts the count; shorter than 3 s is a strap shifting
+    changes, _ = _contact_states("bbbbb" + "xxx" + "b" + "xx" + "b")
+    assert changes == []
+    # a beat with contact, or whose packet does not report contact, ends the stretch at once
+    for last in "bu":
+        changes, _ = _contact_states("bbbbb" + "nnnx" + last)
+        assert [s.state for s in changes] == [SourceState.NO_CONTACT, SourceState.STREAMING]
+        assert changes[-1].message.startswith("skin contact back")
+        assert changes[-1].contact_t_s == pytest.approx(10.0)
+
+
+async def test_cli_record_keeps_a_stretch_a_beat_saying_no_contact_does_not_end(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # Review (code4, finding 3): the file got '# contact true' followed at once by a beat whose
+    # contact is 0, and stderr two "skin contact back" lines for a strap that never had contact.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "loose.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.22")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.notify(H10, packet(1024, hr=60))
+    for _ in range(2):
+        for _ in range(5):  # 3.2 s without contact and RR ...
+            await asyncio.sleep(0.8)
+            bluez.notify(H10, bytes([0x04, 60]))
+        await asyncio.sleep(0.8)
+        bluez.notify(H10, packet(1024, hr=60, contact=False))  # ... then a beat, no contact
+    await asyncio.sleep(0.8)
+    bluez.notify(H10, packet(1024, hr=60))  # contact back
+    result = await asyncio.wait_for(running, 20.0)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("[no_contact] no skin contact: check the strap") == 1
+    assert result.stderr.count("skin contact back") == 1
+    rec = read_recording(out)
+    assert len(rec.rr_ms) == 4
+    assert rec.contact.tolist() == [1, 0, 0, 1]
+    changes = rec.meta["contact_changes"]
+    assert [c for _, c in changes] == [False, True]
+    assert rec.t_s[0] + 0.7 < changes[0][0] < rec.t_s[0] + 0.9  # the first packet without contact
+    assert changes[1][0] == pytest.approx(rec.t_s[3], abs=1e-9)  # the beat with contact
 
 
 @pytest.mark.parametrize("ends_by", ["contact", "drop"])
