@@ -26,6 +26,7 @@ from api._version import __version__
 from api.cli import app
 from api.storage import Storage
 from sensors import read_recording
+from tests.research._recordings import write_with_lost_beats
 from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
@@ -57,25 +58,10 @@ def test_replay_and_analyze_windows_agree_across_a_gap(shared_data: Path, tmp_pa
     time): the windows of ``analyze`` and of the replay still agree one for one, times
     included. Both put each window's end on the recording's clock; before that fix the
     analyze windows after the gap ended 29 s early (the running sum of the intervals)."""
-    from sensors import Beat, RecordingWriter
-
     rr = read_recording(shared_data / "hrvanalysis_test_nn_intervals_ms.txt").rr_ms
-    keep = np.ones(rr.size, dtype=bool)
-    keep[400:440] = False
     t = np.cumsum(rr) / 1000.0
     path = tmp_path / "gappy.csv"
-    with RecordingWriter(path, meta={"device": "test strap"}) as w:
-        for i in np.flatnonzero(keep):
-            w.write(
-                Beat(
-                    t_s=float(t[i]),
-                    rr_ms=float(rr[i]),
-                    arrived_at=1.7e9 + float(t[i]),
-                    contact=True,
-                    gap_before=bool(i == 440),
-                    heart_rate_bpm=None,
-                )
-            )
+    write_with_lost_beats(rr, slice(400, 440), path)
     lost_s = float(np.sum(rr[400:440])) / 1000.0
     batch = _replay_and_analyze_agree(path, tmp_path)
     ends = np.array([float(r["t_s"]) for r in batch])
