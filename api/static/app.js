@@ -1263,6 +1263,8 @@ function historyRow(s) {
   labelInput.placeholder = "add a label";
   labelInput.className = "label-input";
   labelInput.setAttribute("aria-label", `Label of the session started ${cells[0]}`);
+  // A row redrawn by a history load that was on its way during the save still says "saved".
+  if (labelSaves.get(s.id)?.label === labelInput.value) labelInput.dataset.saved = "true";
   labelInput.addEventListener("change", async () => {
     try {
       const saved = await withAuth(() => api.patch(`/sessions/${s.id}`, { label: labelInput.value }));
