@@ -187,9 +187,31 @@ def h10_data() -> tuple[np.ndarray, np.ndarray]:
     return ecg_uv, reference_beats_s()
 
 
+class StampingClock(VirtualClock):
+    """A virtual clock that counts its readings: the source reads it once per notification it
+    receives (the arrival stamp), so a feeder can wait for delivery before moving time on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readings = 0
+        self._read = asyncio.Event()
+
+    def now(self) -> float:
+        self.readings += 1
+        self._read.set()
+        return super().now()
+
+    async def delivered(self, since: int, *, timeout_s: float = 5.0) -> None:
+        """Wait (real time) until the clock was read after reading count ``since``."""
+        async with asyncio.timeout(timeout_s):
+            while self.readings <= since:
+                self._read.clear()
+                await self._read.wait()
+
+
 async def send_ecg(
     fake: FakeBluez,
-    clock: VirtualClock,
+    clock: StampingClock,
     data: tuple[np.ndarray, np.ndarray],
     seconds: float,
     *,
@@ -206,6 +228,7 @@ async def send_ecg(
     for start in range(0, int(seconds * 130), 73):
         frame = ecg_uv[start : start + 73]
         t_end = (start + frame.size - 1) / 130
+        before, sent = clock.readings, 1
         fake.notify_pmd(
             H10,
             encode_frame(
@@ -226,7 +249,10 @@ async def send_ecg(
                 ),
             )
             sent_until = t_end
-        await asyncio.sleep(0.002)  # let D-Bus deliver before the virtual clock moves on
+            sent += 1
+        # D-Bus delivers before the virtual clock moves on (on a loaded machine a fixed pause
+        # let notifications arrive seconds late in virtual time, beyond the pairing window)
+        await clock.delivered(before + sent - 1)
         await clock.sleep(frame.size / 130)
 
 
@@ -242,7 +268,7 @@ async def test_ecg_stream_gives_r_peak_beats_that_agree_with_the_strap(
 
     data = h10_data()
     strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
-    clock = VirtualClock()
+    clock = StampingClock()
     async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
         await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
         assert strap.pmd_requests == [
@@ -272,7 +298,7 @@ async def test_ecg_disagreeing_with_the_strap_is_said(bluez: FakeBluez) -> None:
     data = h10_data()
     bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
     messages: list[str] = []
-    clock = VirtualClock()
+    clock = StampingClock()
     async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
         h10.add_status_listener(lambda s: messages.append(s.message))
         await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
