@@ -29,7 +29,9 @@ plus 0.6 RR: dropouts and runs of lost notifications are found, a single lost be
 not. Checked on 43 real HRV Logger exports (16,012 beats, public repository
 ChristianKoplenig/hrv_public, not copied here): 28 gaps, each at a 2-4 s jump in arrival time
 after which the offset stays up, and no gap elsewhere. On a harsh simulated strap (latency up to
-1 s, 3 % of notifications 0.5-2.5 s late, 1 % lost) about one false gap per 90,000 beats.
+1 s, 3 % of notifications 0.5-2.5 s late, 1 % lost) about 2 false gaps per 10,000 beats
+(``python -m bench.live_gaps --seeds 100-139``: 1.85; an earlier, unrecorded simulation gave one
+per 90,000, not reproduced).
 A phone clock stepped forward looks like a gap and is marked as one (a safe error: one
 successive difference is skipped); a clock stepped back is ignored. With ``local_clock`` (the
 file's times are the phone's naive local time) a rise of a daylight-saving step (1 h, or
