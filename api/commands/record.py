@@ -136,9 +136,10 @@ async def _record(
     writers: dict[str, Any] | None = None,
 ) -> None:
     from api._version import __version__
-    from sensors.beat import SourceState, SourceStatus
+    from sensors.beat import SourceStatus
     from sensors.ble import BleStrapSource
     from sensors.clock import SystemClock
+    from sensors.contact import ContactChanges
     from sensors.formats.pmd_streams import (
         AccStreamWriter,
         EcgStreamWriter,
@@ -170,33 +171,22 @@ async def _record(
     )
     last_state: list[str] = []
     open_writer: list[RecordingWriter] = []  # the recording, once it is open
-    lost_at: list[float] = []  # where the stretch without contact written last began, if open
+    # A stretch without skin contact has no beats to carry it: the file keeps it as
+    # '# contact' lines (sensors.contact.ContactChanges: where contact was lost, where the
+    # source says it came back; none for the end of a stretch the strap dropped in)
+    contact_changes = ContactChanges()
 
     def show(status: SourceStatus) -> None:
+        if open_writer:
+            change = contact_changes.on_status(status)
+            if change is not None:
+                open_writer[0].write_contact(*change)
         # state changes only (reconnecting, HR-only, no contact, ...), not every heart-rate
         # update
         if last_state and status.state == last_state[-1]:
             return
         last_state.append(status.state)
         typer.echo(f"[{status.state}] {status.message}", err=True)
-        if open_writer and status.contact_t_s is not None:
-            _keep_contact(open_writer[0], status.state, status.contact_t_s)
-
-    def _keep_contact(writer: RecordingWriter, state: SourceState, contact_t_s: float) -> None:
-        # A stretch without skin contact has no beats to carry it: the file keeps it, from
-        # "contact": false where the source says contact was lost to "contact": true where
-        # the source says it came back (contact_t_s moves to the first packet with contact).
-        # A stretch the strap leaves by dropping (reconnecting, failed, ended) gets no true
-        # line: when contact came back is not known, the stretch ends at the next beat (which
-        # says its own contact and, after a reconnect, follows a gap) or at the file's end.
-        if state is SourceState.NO_CONTACT:
-            writer.write_contact(contact_t_s, False)
-            lost_at[:] = [contact_t_s]
-        elif lost_at and contact_t_s != lost_at[0]:
-            writer.write_contact(contact_t_s, True)
-            lost_at.clear()
-        elif state in (SourceState.RECONNECTING, SourceState.FAILED, SourceState.ENDED):
-            lost_at.clear()
 
     strap.add_status_listener(show)
     rates = {k: STREAM_SETTINGS[k].get(SettingType.SAMPLE_RATE) for k in streams}

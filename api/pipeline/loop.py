@@ -7,6 +7,9 @@ the pacing stage (:mod:`api.pipeline.pacing`) with that verdict; every result is
 :class:`~api.pipeline.sinks.SessionStore`), published (its :class:`~api.live.LiveHub`) and given
 to its :class:`~api.pipeline.sinks.Listener` objects. A stage that is ``None`` is left out.
 
+The source's changes of skin contact (:class:`sensors.contact.ContactChanges`: a strap
+without contact sends no beats, so no beat could carry the stretch) are stored as they come.
+
 Every :data:`SIGNAL_EVERY_S` of session time it also publishes the analyser's signal quality
 of the last 60 s of beats (a ``signal`` message, :meth:`Pipeline.publish_signal`, also given to
 the listeners), which keeps moving while no metrics window ends; it is not stored (it is derived
@@ -43,6 +46,7 @@ from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, SessionStore
 from sensors.beat import Beat, SourceStatus
+from sensors.contact import ContactChanges
 from sensors.source import BeatSource
 
 __all__ = [
@@ -154,6 +158,7 @@ class Pipeline:
         self._signal_t_s: float | None = None  # session time of the last signal attempted
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
+        self._contact_changes = ContactChanges()
         source.add_status_listener(self._on_source_status)
 
     # -- status -------------------------------------------------------------------------------
@@ -182,6 +187,13 @@ class Pipeline:
         )
 
     def _on_source_status(self, status: SourceStatus) -> None:
+        # a stretch without skin contact has no beats to carry it: its changes are stored
+        change = self._contact_changes.on_status(status)
+        if change is not None:
+            t_s, contact = change
+            self.storage.add_contact_change(
+                self.session_id, t_s=t_s, contact=contact, recorded_at=time.time()
+            )
         self.hub.publish_status(self.status_message())
 
     def set_state(self, state: str, message: str = "") -> None:

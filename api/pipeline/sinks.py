@@ -37,6 +37,12 @@ class SessionStore(Protocol):
         """Queue beats of a session (with their live message numbers when given)."""
         ...
 
+    def add_contact_change(
+        self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
+    ) -> None:
+        """Queue a change of skin contact of a session (:mod:`sensors.contact`)."""
+        ...
+
     def add_snapshot(
         self,
         table: str,
@@ -98,6 +104,11 @@ class NoStore:
 
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
+    ) -> None:
+        """Keep nothing."""
+
+    def add_contact_change(
+        self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
     ) -> None:
         """Keep nothing."""
 

@@ -9,11 +9,14 @@ For session ``ID`` in ``DIR``:
 - ``ID-metrics.csv`` / ``ID-metrics.parquet``: the metric snapshots the live pipeline stored
   (one row per analysed window; columns as in ``hrv.rolling``, ``t_s`` the window end, which
   the Parquet field's ``description`` says);
+- ``ID-contact.csv`` / ``ID-contact.parquet``: the stretches without skin contact the strap
+  reported (:data:`NO_CONTACT_UNITS`: ``start_t_s``, ``end_t_s``, ``ended_by``; see
+  :mod:`sensors.contact`): the strap sends no beats then, so the beats table cannot show them;
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
   version, the session's options and the service's stored settings, the session's events
   (micro-break events, check-ins with their ``t_s`` on the beat timeline or ``null``,
-  assessment events), the files and their columns with units. Written last, so its presence
-  means the export is complete.
+  assessment events, stretches without contact), the files and their columns with units.
+  Written last, so its presence means the export is complete.
 
 No file is written for an empty table other than the beats (a session with no beats still
 gets an empty beats table with its header).
@@ -21,6 +24,7 @@ gets an empty beats table with its header).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -33,6 +37,7 @@ from api.research.store import StoredSession, load_session
 from api.research.units import (
     BEAT_UNITS,
     DESCRIPTIONS,
+    NO_CONTACT_UNITS,
     arrow_null_type,
     csv_text,
     unit_of,
@@ -158,6 +163,22 @@ def export_session(
         files += [d / f"{session_id}-metrics.csv", d / f"{session_id}-metrics.parquet"]
         tables["metrics"] = units
 
+    if s.no_contact:
+        names = list(NO_CONTACT_UNITS)
+        cols = [
+            [x.start_t_s for x in s.no_contact],
+            [x.end_t_s for x in s.no_contact],
+            [x.ended_by for x in s.no_contact],
+        ]
+        rows = [list(r) for r in zip(*cols, strict=True)]
+        descriptions = {n: DESCRIPTIONS[n] for n in names}
+        _write_csv(d / f"{session_id}-contact.csv", names, NO_CONTACT_UNITS, rows)
+        _write_parquet(
+            d / f"{session_id}-contact.parquet", names, NO_CONTACT_UNITS, cols, descriptions
+        )
+        files += [d / f"{session_id}-contact.csv", d / f"{session_id}-contact.parquet"]
+        tables["contact"] = NO_CONTACT_UNITS
+
     sidecar = {
         "session": {
             "id": s.session_id,
@@ -171,6 +192,7 @@ def export_session(
             "n_micro_break_events": len(s.micro_breaks),
             "n_checkins": len(s.checkins),
             "n_assessment_events": len(s.assessments),
+            "n_no_contact": len(s.no_contact),
         },
         "device": _device(s),
         "source": s.source,
@@ -182,6 +204,7 @@ def export_session(
             "micro_breaks": s.micro_breaks,
             "checkins": [dict(c) for c in s.checkins],
             "assessments": s.assessments,
+            "no_contact": [dataclasses.asdict(x) for x in s.no_contact],
         },
         "files": [p.name for p in files],
         "columns": tables,

@@ -9,7 +9,7 @@ The service's database is opened read-only (:class:`api.storage.ReadOnlyDatabase
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from api.errors import ApiError, SessionNotFoundError
 from api.research.units import contact_code
 from api.storage import ReadOnlyDatabase, StorageError
+from sensors.contact import NoContactStretch, no_contact_stretches
 
 __all__ = [
     "AmbiguousSessionError",
@@ -160,7 +161,8 @@ class StoredSession:
     dict per analysed window, ``t_s`` = window end); ``micro_breaks`` the micro-break events
     (``kind``, ``t_s``, ``data``); ``checkins`` the check-ins of the session with ``t_s`` mapped
     onto the beat timeline (``None`` before the first or without beats); ``assessments`` the
-    stored assessment events.
+    stored assessment events; ``no_contact`` the stretches without skin contact the source
+    reported (:mod:`sensors.contact`; none for a session stored before hrvpace kept them).
     """
 
     session_id: str
@@ -178,6 +180,7 @@ class StoredSession:
     micro_breaks: list[dict[str, Any]]
     checkins: list[dict[str, Any]]
     assessments: list[dict[str, Any]]
+    no_contact: list[NoContactStretch] = field(default_factory=list)
 
     @property
     def n_beats(self) -> int:
@@ -235,6 +238,7 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         micro = db.micro_break_events(session_id)
         checkins = db.session_checkins(session_id)
         assessments = db.session_assessments(session_id)
+        contact_changes = db.contact_changes(session_id)
     n = len(beats)
     idx = np.array([b[0] for b in beats], dtype=np.int64)
     t_s = np.array([b[1] for b in beats], dtype=np.float64)
@@ -259,4 +263,5 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         micro_breaks=micro,
         checkins=checkins,
         assessments=assessments,
+        no_contact=no_contact_stretches(contact_changes, t_s.tolist()),
     )

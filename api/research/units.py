@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "BEAT_UNITS",
     "DESCRIPTIONS",
+    "NO_CONTACT_UNITS",
     "UNITLESS",
     "arrow_null_type",
     "contact_code",
@@ -66,6 +67,10 @@ BEAT_UNITS: dict[str, str] = {
     "hr_bpm": "1/min",
 }
 
+#: Columns of a session's stretches without skin contact (``hrvpace export``,
+#: ``GET /sessions/{id}/contact``): :class:`sensors.contact.NoContactStretch`.
+NO_CONTACT_UNITS: dict[str, str] = {"start_t_s": "s", "end_t_s": "s", "ended_by": "text"}
+
 #: What a column means, where its name and unit do not say it all.
 DESCRIPTIONS: dict[str, str] = {
     "t_s": "end of the window on the recording's clock, seconds since the recording began",
@@ -87,6 +92,15 @@ DESCRIPTIONS: dict[str, str] = {
     "ectopy_reason": "why ectopy_warning is set (or why it was not assessed)",
     "segment_start_s": "start of the segment's first interval, s since the recording began",
     "segment_end_s": "the segment's last beat, s since the recording began",
+    "start_t_s": "where the strap lost skin contact, on the beats' timeline (t_s)",
+    "end_t_s": (
+        "where the stretch without contact ended (see ended_by); empty: it lasted to the end"
+    ),
+    "ended_by": (
+        "contact: the strap said contact came back; beat: the strap dropped during the "
+        "stretch, which ends at the next beat (its contact column says the rest); end: no beat "
+        "came after it"
+    ),
 }
 
 _SUFFIXES: tuple[tuple[str, str], ...] = (

@@ -8,7 +8,9 @@ once); a check-in answer with stress and energy on the 1-5 scale is also a row o
 ``/api/v1/checkins``, so history and trends see it. The answer's response says which:
 ``checkin_id`` (``null`` when no row was made) and ``checkin_missing`` (what the row lacked).
 An action prompt (a breathing reset, a screen break) is something to do rather than to answer:
-``/done`` records that the person did it (state ``done``, its time in ``answered_at``).
+``/done`` records that the person did it (state ``done``, its time in ``answered_at``), and an
+answer to one is a 422 ``invalid_answer`` (a text stored as its answer would count it
+``answered`` rather than ``done``).
 A prompt is answered, done or dismissed once: the first request wins, a later or concurrent one
 is a 409 ``prompt_closed`` and changes nothing.
 Times are on the plan clock (the real time, unless ``hrvpace demo --clock-speed``).
@@ -83,13 +85,28 @@ class AnswerOut(PromptOut):
 
 
 class AnswerIn(BaseModel):
-    """Body of ``POST /api/v1/prompts/{id}/answer``."""
+    """Body of ``POST /api/v1/prompts/{id}/answer``; which fields depends on the prompt's kind.
+
+    ``morning_prompt``, ``evening_reflection``: ``text``. ``checkin``: ``items`` (each asked item
+    once) and an optional ``note``. ``breathing_reset``, ``detox_reminder``: no answer, they are
+    done (``POST /api/v1/prompts/{id}/done``) or dismissed. Any other answer is a 422
+    ``invalid_answer`` naming the field.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str | None = Field(default=None, max_length=4000, description="A prompt's answer.")
-    items: list[ItemAnswer] = Field(default_factory=list, max_length=20)
-    note: str | None = Field(default=None, max_length=1000)
+    text: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="The answer of a morning_prompt or an evening_reflection (required there); "
+        "a breathing_reset or a detox_reminder takes none (422 invalid_answer).",
+    )
+    items: list[ItemAnswer] = Field(
+        default_factory=list,
+        max_length=20,
+        description="A checkin's answer: each item it asks, at most once (required there).",
+    )
+    note: str | None = Field(default=None, max_length=1000, description="A checkin's note.")
 
 
 @router.get("", response_model=PromptList)
@@ -136,6 +153,15 @@ async def _closed_meanwhile(storage: StorageDep, prompt_id: int) -> ProblemError
 
 
 def _validate_items(row: Any, body: AnswerIn) -> list[dict[str, Any]]:
+    if row["kind"] in ACTION_KINDS:  # done or dismissed, not answered
+        sent = [f for f in ("text", "items", "note") if getattr(body, f)]
+        where = sent[0] if sent else "body"
+        raise ProblemError(
+            422,
+            "invalid_answer",
+            f"{where}: a {row['kind']} prompt takes no answer; it is done "
+            f"(POST /api/v1/prompts/{row['id']}/done) or dismissed",
+        )
     asked = {i["key"]: i for i in json.loads(row["items_json"] or "[]")}
     out: list[dict[str, Any]] = []
     first: dict[str, int] = {}
@@ -175,11 +201,28 @@ def _validate_items(row: Any, body: AnswerIn) -> list[dict[str, Any]]:
     return out
 
 
-@router.post("/{prompt_id}/answer", response_model=AnswerOut, responses={**_NOT_FOUND, **_CLOSED})
+_INVALID_ANSWER: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "A body that is not valid (the issues are in 'errors'), or an answer "
+        "that does not fit the prompt's kind (code invalid_answer, the detail names the field): "
+        "a text for a morning_prompt or an evening_reflection, items for a checkin, none for a "
+        "breathing_reset or a detox_reminder (done or dismissed)"
+    }
+}
+
+
+@router.post(
+    "/{prompt_id}/answer",
+    response_model=AnswerOut,
+    responses={**_NOT_FOUND, **_CLOSED, **_INVALID_ANSWER},
+)
 async def answer_prompt(
     prompt_id: PromptId, body: AnswerIn, storage: StorageDep, scheduler: SchedulerDep
 ) -> AnswerOut:
-    """Answer an open prompt (a check-in: its items, each once; anything else: a text).
+    """Answer an open prompt: a check-in its items (each once), anything else but an action a text.
+
+    An action prompt (a breathing reset, a screen break) is not answered but done (``/done``)
+    or dismissed: an answer to one is a 422 ``invalid_answer``.
 
     A check-in answer with stress and energy on the 1-5 scale is also a ``/api/v1/checkins``
     row (``checkin_id``); one without them is stored with the prompt only (``checkin_id``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Annotated, Any, Literal
 
@@ -14,10 +15,18 @@ from api import payloads
 from api.errors import SessionNotFoundError
 from api.pipeline import SimulatorSpec
 from api.problems import ProblemError
-from api.research.units import BEAT_UNITS, contact_code, csv_text, units_of
+from api.research.units import (
+    BEAT_UNITS,
+    DESCRIPTIONS,
+    NO_CONTACT_UNITS,
+    contact_code,
+    csv_text,
+    units_of,
+)
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Row, Storage
+from sensors.contact import NoContactStretch, no_contact_stretches
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -102,6 +111,25 @@ class BeatsOut(BaseModel):
     total: int = Field(
         description="Beats the filters select before limit (since_t_s, since): the beats "
         "returned and those still to come"
+    )
+
+
+class NoContactOut(BaseModel):
+    """A stretch without skin contact (:class:`sensors.contact.NoContactStretch`)."""
+
+    start_t_s: float = Field(description=DESCRIPTIONS["start_t_s"])
+    end_t_s: float | None = Field(description=DESCRIPTIONS["end_t_s"])
+    ended_by: Literal["contact", "beat", "end"] = Field(description=DESCRIPTIONS["ended_by"])
+
+
+class ContactOut(BaseModel):
+    """A session's stretches without skin contact, in time order."""
+
+    session_id: str
+    no_contact: list[NoContactOut] = Field(
+        description="Where the strap reported no skin contact (it sends no beats then, so no "
+        "beat row shows it); empty for a source without contact (a replay, the simulator) "
+        "and for a session stored before hrvpace kept them"
     )
 
 
@@ -340,6 +368,43 @@ async def get_beats(
             "total": total,
         }
     )
+
+
+@router.get(
+    "/{session_id}/contact",
+    response_model=ContactOut,
+    responses={200: {"content": {"text/csv": {}}}, 404: {}},
+)
+async def get_contact(session_id: str, storage: StorageDep, format: Format = "json") -> Response:
+    """A session's stretches without skin contact (``?format=csv`` for CSV with units).
+
+    On the beats' timeline (``t_s``). A live strap reports no skin contact with its status
+    (``no_contact``); it sends no beats then, so the beats alone cannot show the stretch.
+    """
+    await _get_row(storage, session_id)
+    stretches = await asyncio.to_thread(_stretches, storage, session_id)
+    if format == "csv":
+        return Response(
+            csv_text(
+                list(NO_CONTACT_UNITS),
+                NO_CONTACT_UNITS,
+                ((x.start_t_s, x.end_t_s, x.ended_by) for x in stretches),
+            ),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{session_id}-contact.csv"'},
+        )
+    return JSONResponse(
+        {
+            "session_id": session_id,
+            "no_contact": [dataclasses.asdict(x) for x in stretches],
+        }
+    )
+
+
+def _stretches(storage: Storage, session_id: str) -> list[NoContactStretch]:
+    changes = storage.contact_changes(session_id)
+    lost = [t for t, contact in changes if not contact]
+    return no_contact_stretches(changes, storage.next_beat_times(session_id, lost))
 
 
 @router.get(

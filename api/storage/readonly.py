@@ -98,6 +98,22 @@ class ReadOnlyDatabase(Queries):
             (session_id,),
         )
 
+    def contact_changes(self, session_id: str) -> list[tuple[float, bool]]:
+        """A session's changes of skin contact ``(t_s, contact)``, in the order kept.
+
+        None in a database an older hrvpace wrote and no newer one has opened since (read-only,
+        it is not migrated: it has no such table).
+        """
+        if not self.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'contact_changes'"
+        ):
+            return []
+        rows = self.query(
+            "SELECT t_s, contact FROM contact_changes WHERE session_id = ? ORDER BY rowid",
+            (session_id,),
+        )
+        return [(float(r[0]), bool(r[1])) for r in rows]
+
     def metric_snapshots(self, session_id: str) -> list[dict[str, Any]]:
         """A session's metrics windows with ``t_s`` and ``recorded_at``, in ``t_s`` order."""
         return [

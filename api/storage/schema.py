@@ -143,6 +143,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN last_seq INTEGER;
     """,
+    # 5: the changes of skin contact a live source reported (sensors.contact: where a stretch
+    # without contact began, contact 0, and where the strap said it came back, contact 1), on
+    # the beats' timeline: a stretch without contact has no beats to carry it (a session stored
+    # before keeps none)
+    """
+    CREATE TABLE contact_changes (
+        session_id  TEXT NOT NULL REFERENCES sessions(id),
+        t_s         REAL NOT NULL,
+        contact     INTEGER NOT NULL CHECK (contact IN (0, 1)),
+        recorded_at REAL NOT NULL
+    );
+    CREATE INDEX contact_changes_session ON contact_changes(session_id, t_s);
+    """,
 )
 
 #: Columns of a stored beat, in export order (units in the names; times in Unix seconds).

@@ -1,4 +1,4 @@
-"""A session's time series: beats, metrics and guidance snapshots, assessments, micro-breaks.
+"""A session's time series: beats, contact changes, snapshots, assessments, micro-breaks.
 
 Paging (``since``/``limit``): ``since`` is a session time ``t_s`` (s, exclusive: rows after it)
 and rows come in ``t_s`` order (ties in storage order: a beat's ``idx``, a snapshot's row id).
@@ -124,6 +124,44 @@ class SeriesTables(StorageCore):
                 (session_id, since_t_s, since_t_s, since, since),
             )[0][0]
         )
+
+    # -- changes of skin contact -----------------------------------------------------------------
+
+    def add_contact_change(
+        self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
+    ) -> None:
+        """Queue a change of skin contact (:class:`sensors.contact.ContactChanges`)."""
+        self._submit(
+            "INSERT INTO contact_changes (session_id, t_s, contact, recorded_at) "
+            "VALUES (?, ?, ?, ?)",
+            (session_id, t_s, int(bool(contact)), recorded_at),
+        )
+
+    def contact_changes(self, session_id: str) -> list[tuple[float, bool]]:
+        """A session's changes of skin contact ``(t_s, contact)``, in the order kept."""
+        rows = self.query(
+            "SELECT t_s, contact FROM contact_changes WHERE session_id = ? ORDER BY rowid",
+            (session_id,),
+        )
+        return [(float(r[0]), bool(r[1])) for r in rows]
+
+    def next_beat_times(self, session_id: str, after: Sequence[float]) -> list[float]:
+        """For each time in ``after``, the ``t_s`` of the session's first beat after it, ascending.
+
+        Times with no beat after them give nothing. Where a stretch without contact that has no
+        ``contact`` 1 change ends (:func:`sensors.contact.no_contact_stretches`), without
+        reading every beat into memory (beats are stored in ``t_s`` order: the first in
+        ``idx`` order after the time).
+        """
+        found: set[float] = set()
+        for t in after:
+            rows = self.query(
+                "SELECT t_s FROM beats WHERE session_id = ? AND t_s > ? ORDER BY idx LIMIT 1",
+                (session_id, t),
+            )
+            if rows:
+                found.add(float(rows[0][0]))
+        return sorted(found)
 
     # -- metrics and guidance snapshots ---------------------------------------------------------
 

@@ -69,8 +69,8 @@ def _parse_timestamps(
     date and time). Naive date-times are phone local time with no zone in the file; they are
     read as if UTC, which keeps every difference right (only differences are used).
     """
-    if all(t.isdigit() for t in tokens):
-        return np.array(tokens, dtype=np.float64) / 1000.0, False
+    if all(t.isdigit() for t in tokens):  # epoch ms (digits beyond ASCII are refused there)
+        return parse_floats(tokens, lines, path=path, what="timestamp") / 1000.0, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 from websockets.asyncio.client import connect
 
+from api.cli import app as cli_app
 from sensors import HeartRateMeasurement, encode_heart_rate_measurement
 from sensors.heart_rate_measurement import rr_ms_from_raw
 from tests.api.conftest import Server
@@ -216,3 +218,62 @@ async def test_a_second_session_on_a_strap_in_use_is_refused_naming_the_running_
         await bluez.wait_notifying(STRAP, timeout_s=20)
         await c.post(f"/api/v1/sessions/{again.json()['id']}/stop")
     assert strap.connect_calls == 2
+
+
+@pytest.mark.ble
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+async def test_a_stretch_without_contact_is_stored_and_exported(
+    serve: Callable[..., Server], bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # A strap without skin contact sends no beats: the stored beats cannot show the stretch.
+    # The session keeps where contact was lost and came back (as `hrvpace record`'s '# contact'
+    # lines do), and GET /contact and `hrvpace export` give it back.
+    bluez.add_strap(FakeStrap(STRAP, name="Polar H10 API"))
+    server = await asyncio.to_thread(serve)
+    async with httpx.AsyncClient(base_url=server.url, headers=server.auth, timeout=30) as c:
+        r = await c.post("/api/v1/sessions", json={"source": {"kind": "ble", "address": STRAP}})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        await bluez.wait_notifying(STRAP, timeout_s=20)
+        bluez.notify(STRAP, _packet(1024))
+        for _ in range(5):  # 4 s of packets without contact and without RR
+            await asyncio.sleep(0.8)
+            bluez.notify(STRAP, bytes([0x04, 60]))
+        await asyncio.sleep(0.8)
+        bluez.notify(STRAP, _packet(1024))  # contact back, with a beat
+        for _ in range(200):
+            out = (await c.get(f"/api/v1/sessions/{sid}")).json()
+            if out["n_beats"] == 2 and out["source_state"] == "streaming":
+                break
+            await asyncio.sleep(0.05)
+        assert out["n_beats"] == 2 and out["source_state"] == "streaming", out
+        assert (await c.post(f"/api/v1/sessions/{sid}/stop")).status_code == 200
+        beats = (await c.get(f"/api/v1/sessions/{sid}/beats")).json()["beats"]
+        assert [b["contact"] for b in beats] == [True, True]  # the beats alone say nothing
+        r = await c.get(f"/api/v1/sessions/{sid}/contact")
+        assert r.status_code == 200, r.text
+        (stretch,) = r.json()["no_contact"]
+        t0, t1 = beats[0]["t_s"], beats[1]["t_s"]
+        assert t0 + 0.7 < stretch["start_t_s"] < t0 + 0.9  # the first packet without contact
+        assert stretch["end_t_s"] == t1 and stretch["ended_by"] == "contact"
+        r = await c.get(f"/api/v1/sessions/{sid}/contact", params={"format": "csv"})
+        assert r.headers["content-type"].startswith("text/csv")
+        assert r.text.splitlines() == [
+            "start_t_s [s],end_t_s [s],ended_by [text]",
+            f"{stretch['start_t_s']!r},{t1!r},contact",
+        ]
+        assert (await c.get("/api/v1/sessions/nope/contact")).status_code == 404
+        doc = (await c.get("/api/v1/openapi.json")).json()
+        assert "/api/v1/sessions/{session_id}/contact" in doc["paths"]
+    out_dir = tmp_path / "export"
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli_app,
+        ["export", sid, "--out", str(out_dir), "--data-dir", str(server.settings.data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out_dir / f"{sid}-contact.csv").read_text(encoding="utf-8") == r.text
+    sidecar = json.loads((out_dir / f"{sid}.json").read_text(encoding="utf-8"))
+    assert sidecar["events"]["no_contact"] == [stretch]
+    assert sidecar["columns"]["contact"]["start_t_s"] == "s"

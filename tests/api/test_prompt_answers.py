@@ -285,3 +285,46 @@ def test_action_prompts_are_done_once_and_count_as_complied(
     assert (summary["n_sent"], summary["n_answered"], summary["n_done"]) == (3, 1, n_done)
     assert summary["n_dismissed"] == 2 - n_done
     assert summary["compliance"] == pytest.approx((1 + n_done) / 3)
+
+
+def test_action_prompts_take_no_answer(planned: tuple[Server, SetClock]) -> None:
+    # a breathing reset or a screen break is done or dismissed: a text (or items, a note)
+    # posted as its answer is a 422 naming the field and the way to record it, and stores
+    # nothing (the prompt stays open, so /done still records it)
+    server, clock = planned
+    clock.set(berlin(2026, 12, 7, 9, 21))
+    reset = _wait_prompt(server, ":reset")
+    detox = _wait_prompt(server, ":detox")
+    with server.client() as c:
+        for prompt, body, where in [
+            (reset, {"text": "did it"}, "text"),
+            (reset, {"text": ""}, "body"),
+            (reset, {"note": "later"}, "note"),
+            (detox, {"text": "walked", "note": "nice"}, "text"),
+            (detox, {"items": [{"key": "stress", "value": 2}]}, "items"),
+            (detox, {}, "body"),
+        ]:
+            r = c.post(f"/api/v1/prompts/{prompt['id']}/answer", json=body)
+            assert r.status_code == 422, (body, r.text)
+            problem = r.json()
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert problem["code"] == "invalid_answer"
+            assert problem["detail"] == (
+                f"{where}: a {prompt['kind']} prompt takes no answer; it is done "
+                f"(POST /api/v1/prompts/{prompt['id']}/done) or dismissed"
+            )
+        stored = {p["id"]: p for p in c.get("/api/v1/prompts").json()["prompts"]}
+        for prompt in (reset, detox):
+            assert stored[prompt["id"]]["state"] == "sent"
+            assert stored[prompt["id"]]["answer_text"] is None
+            assert stored[prompt["id"]]["note"] is None
+        r = c.post(f"/api/v1/prompts/{reset['id']}/done")
+        assert r.status_code == 200 and r.json()["state"] == "done", r.text
+        # the document tells a generated client which answer each kind takes
+        doc = c.get("/api/v1/openapi.json").json()
+    answer_in = doc["components"]["schemas"]["AnswerIn"]
+    assert "breathing_reset" in answer_in["properties"]["text"]["description"]
+    assert "/done" in answer_in["description"]
+    responses = doc["paths"]["/api/v1/prompts/{prompt_id}/answer"]["post"]["responses"]
+    assert "invalid_answer" in responses["422"]["description"]
+    assert "Problem" in json.dumps(responses["422"]["content"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api.live import LiveHub
-from api.storage import MIGRATIONS, Storage, StorageError, _Op
+from api.storage import MIGRATIONS, ReadOnlyDatabase, Storage, StorageError, _Op
 
 
 def _open(tmp_path: Path) -> Storage:
@@ -200,7 +200,7 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     conn.commit()
     conn.close()
     st = Storage(path, flush_s=0.02)
-    assert st.schema_version == len(MIGRATIONS) == 4
+    assert st.schema_version == len(MIGRATIONS) == 5
     assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
     old = st.get_session("old")
     assert old is not None and old["last_seq"] is None  # migration 4: ended before it
@@ -349,3 +349,38 @@ def test_missed_items_come_a_page_at_a_time_in_seq_order_across_the_tables(
     with pytest.raises(ValueError, match="limit"):
         st.missed_since_seq("s", 0, limit=0)
     st.close()
+
+
+def test_a_version_4_database_gains_contact_changes_and_keeps_its_rows(tmp_path: Path) -> None:
+    # migration 5: the stretches without skin contact of sessions stored from now on; a
+    # database from before keeps its sessions (with none), and the read-only view of one not
+    # yet migrated (an export while an older server runs) reads none rather than failing
+    path = tmp_path / "db.sqlite3"
+    conn = sqlite3.connect(path)
+    for number in range(4):
+        conn.executescript(MIGRATIONS[number])
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute(
+        "INSERT INTO sessions (id, created_at, state, mode, source_json) "
+        "VALUES ('old', 1.0, 'ended', 'monitor', '{}')"
+    )
+    conn.execute("INSERT INTO beats VALUES ('old', 0, 0.8, 800.0, 1.8, 0, 0, NULL, NULL)")
+    conn.commit()
+    conn.close()
+    with ReadOnlyDatabase(path) as db:
+        assert db.contact_changes("old") == []
+    st = Storage(path, flush_s=0.02)
+    try:
+        assert st.schema_version == 5
+        assert st.beats("old") == [(0, 0.8, 800.0, 1.8, False, False, None)]
+        assert st.contact_changes("old") == []
+        st.add_contact_change("old", t_s=2.5, contact=False, recorded_at=3.0)
+        st.add_contact_change("old", t_s=9.0, contact=True, recorded_at=10.0)
+        st.add_beats("old", [(1, 9.0, 800.0, 10.0, True, False, None)])
+        st.flush().result(timeout=10)
+        assert st.contact_changes("old") == [(2.5, False), (9.0, True)]
+        assert st.next_beat_times("old", [0.0, 2.5, 8.9, 9.0]) == [0.8, 9.0]
+    finally:
+        st.close()
+    with ReadOnlyDatabase(path) as db:
+        assert db.contact_changes("old") == [(2.5, False), (9.0, True)]

@@ -246,6 +246,34 @@ def test_underscores_in_numbers_are_refused(tmp_path: Path, fmt: str | None) -> 
     assert info.value.line == (4 if fmt is None else 9)
 
 
+@pytest.mark.parametrize(
+    ("text", "fmt", "line"),
+    [
+        # full-width digits (an East Asian input method), one line of a plain file
+        ("800\n810\n\uff18\uff12\uff10\n", None, 3),
+        # Arabic-Indic digits under a header with decimal commas
+        ("time;RR (s)\n0;0,800\n1;\u0660,\u0668\u0661\u0660\n", None, 3),
+        # a Devanagari digit in an hrvpace recording's RR column
+        (HEAD + _beats() + "4.8,8\u096600.0,105.0,1,0,75\n", "hrvpace", 9),
+        # full-width digits as an HRV Logger epoch timestamp
+        (
+            "timestamp,rr,since_start\n1675889368255,812,34096\n\uff11675889369255,798,34908\n",
+            "hrv_logger",
+            3,
+        ),
+    ],
+)
+def test_digits_beyond_ascii_are_refused(
+    tmp_path: Path, text: str, fmt: str | None, line: int
+) -> None:
+    """Python's float (and numpy) read any Unicode digit: ``float('８２０') == 820.0``."""
+    path = tmp_path / "digits.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RecordingFormatError, match="only ASCII digits are read") as info:
+        read_recording(path, format=fmt)
+    assert info.value.line == line
+
+
 # ------------------------------------------------------------------ hrvpace meta and contact
 
 
