@@ -111,8 +111,12 @@ def load_rule(rev: str) -> Chooser:
     choose: Callable[[Any], Any] = module.choose_resonance
 
     def run(rates: Sequence[RateResult]) -> AssessmentResult:
-        # the same rows, rebuilt as the baseline module's own RateResult
-        rows = [module.RateResult(**{f.name: getattr(r, f.name) for f in fields(r)}) for r in rates]
+        # the same rows, rebuilt as the baseline module's own RateResult (the fields it knows)
+        known = {f.name for f in fields(module.RateResult)}
+        rows = [
+            module.RateResult(**{f.name: getattr(r, f.name) for f in fields(r) if f.name in known})
+            for r in rates
+        ]
         out: AssessmentResult = choose(rows)
         return out
 
