@@ -328,9 +328,4 @@ def analyse_rate(
         usable=usable,
         note="; ".join(notes),
         criteria=uses,
-        peak_to_trough_se_bpm=(
-            float(np.std(osc.per_cycle_bpm, ddof=1) / math.sqrt(osc.n_cycles))
-            if osc.n_cycles >= 2
-            else None
-        ),
     )

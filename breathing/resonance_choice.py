@@ -81,9 +81,6 @@ class RateResult:
     spectrum; ``quality`` the share of clean beats. Measures are ``None`` when unavailable.
     ``criteria`` lists, for each criterion of :func:`choose_resonance`, whether this step's
     measures serve it and why (not): e.g. the LF peak on a 40-s screening step.
-    ``peak_to_trough_se_bpm`` is the standard error of ``peak_to_trough_bpm`` (SD of the
-    per-breath values / sqrt of their number; ``None`` with fewer than 2 breaths or when not
-    measured): how far two rates' means may differ by chance.
     """
 
     rate_bpm: float
@@ -101,7 +98,6 @@ class RateResult:
     usable: bool
     note: str = ""
     criteria: tuple[CriterionUse, ...] = ()
-    peak_to_trough_se_bpm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,39 +177,6 @@ def _amplitude_peak(rows: list[RateResult]) -> tuple[float | None, str]:
                 f"largest peak-to-trough HR {a0:.1f} bpm at {r0:g}/min, parabola {vertex:.2f}",
             )
     return r0, f"largest peak-to-trough HR {a0:.1f} bpm at {r0:g}/min (edge of the grid)"
-
-
-#: The amplitude peak overrules a phase crossing more than a step away only when peak-to-trough
-#: HR at the crossing is lower than at the peak by more than this many standard errors of the
-#: difference (:attr:`RateResult.peak_to_trough_se_bpm`): a curve flat within its noise does
-#: not tell the two rates apart (docs/assessment_flat_amplitude.md).
-AMPLITUDE_VETO_SE = 2.0
-
-
-def _amplitude_margin(rows: list[RateResult], rate: float) -> tuple[float, float, str]:
-    """How much lower peak-to-trough HR is at ``rate`` than at its largest, and the noise.
-
-    Returns (margin, standard error of the margin, words). Peak-to-trough and its standard error
-    at ``rate`` are interpolated linearly between the grid rates around it (the nearest end of
-    the grid beyond it); a missing standard error counts as 0 (the margin then always tells).
-    """
-    pts = sorted(
-        (r.rate_bpm, r.peak_to_trough_bpm, r.peak_to_trough_se_bpm or 0.0)
-        for r in rows
-        if r.peak_to_trough_bpm is not None
-    )
-    g = [p[0] for p in pts]
-    top = max(pts, key=lambda p: p[1])
-    at = min(max(rate, g[0]), g[-1])
-    value = float(np.interp(at, g, [p[1] for p in pts]))
-    se = float(np.interp(at, g, [p[2] for p in pts]))
-    margin = top[1] - value
-    noise = math.hypot(top[2], se)
-    words = (
-        f"peak-to-trough HR {value:.1f} bpm at {rate:.2f}/min against {top[1]:.1f} at "
-        f"{top[0]:g}/min: {margin:.1f} bpm lower, standard error {noise:.1f}"
-    )
-    return margin, noise, words
 
 
 def _phase_crossing(rows: list[RateResult]) -> tuple[float | None, str, bool]:
@@ -501,25 +464,13 @@ def _choose(table: tuple[RateResult, ...]) -> AssessmentResult:
     off_model = (
         fit is not None and fit.phase_rms_deg >= MAX_FIT_PHASE_RMS_DEG and amp_rate is not None
     )
-    # a disagreement counts only when the amplitude curve is measurably lower at the crossing
-    # than at its peak; a curve flat within its noise does not tell the two rates apart
-    flat = ""
-    if phase_rate is not None and amp_rate is not None and abs(phase_rate - amp_rate) > step * 1.01:
-        margin, noise, margin_why = _amplitude_margin(rows, phase_rate)
-        if margin <= AMPLITUDE_VETO_SE * noise:
-            flat = (
-                f"; the amplitude peak ({amp_rate:.2f}/min) lies more than a step away, but "
-                f"{margin_why}, within {AMPLITUDE_VETO_SE:g} standard errors: the amplitude does "
-                "not tell the two rates apart"
-            )
     if (
         phase_rate is not None
         and not off_model
-        and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01 or flat)
+        and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01)
     ):
         method = "phase_extrapolated" if extrapolated else "phase_crossing"
         agree = f"; agrees with the amplitude peak ({amp_why})" if amp_rate is not None else ""
-        agree = flat or agree
         return AssessmentResult(
             round(phase_rate, 2),
             method,

@@ -60,11 +60,6 @@ class RateResult(Payload):
     criteria: list[CriterionUse] = Field(
         default_factory=list, description="For each criterion: used or not, and why."
     )
-    peak_to_trough_se_bpm: OptFloat = Field(
-        default=None,
-        description="Standard error of peak_to_trough_bpm (SD of the per-breath values / "
-        "sqrt of their number), beats/min; null with fewer than 2 breaths.",
-    )
 
 
 @register(breathing.Criterion)
