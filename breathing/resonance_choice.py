@@ -120,8 +120,8 @@ class AssessmentResult:
     is the constant delay between the pacer and the HR response that the band-pass fit found
     (positive: the person breathes later than the pacer), ``None`` when not fitted; adaptive
     pacing corrects the phase by it. ``single_peak`` is True when peak-to-trough HR rises then
-    falls with its largest value at an interior rate of the grid; False when that value is at the
-    lowest or highest rate (the peak is not seen) or the curve has several peaks.
+    falls (within 10 %) with its largest value at an interior rate of the grid; False when that
+    value is at the lowest or highest rate (the peak is not seen) or the curve has several peaks.
     ``range_edge`` is ``"low"`` or ``"high"`` when the chosen rate lies within a quarter step of
     the lowest or highest usable rate of the grid, or beyond it: the resonance may then lie
     outside the tested range, which ``range_note`` says in words (``None`` and ``""``
@@ -291,8 +291,10 @@ def _resonator_fit(rows: list[RateResult]) -> _Fit | None:
 def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[bool, str]:
     """Whether peak-to-trough HR has one smooth peak *inside* the rate grid, and why.
 
-    True when the values rise then fall along the rates (within a relative ``tolerance``) with
-    the largest one at an interior rate. A curve whose largest value is at the lowest or highest
+    True when the values rise then fall along the rates with the largest one at an interior
+    rate, allowing a dip or a rise against the trend of at most ``tolerance`` (relative): the
+    words say "rises then falls" only when the values do so strictly, and name the largest
+    step against the trend otherwise. A curve whose largest value is at the lowest or highest
     rate only rises (or falls) across the grid: its peak is at or beyond the edge, not seen.
     """
     pts = sorted(
@@ -306,14 +308,35 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
     down = all(vals[k + 1] <= vals[k] * (1 + tolerance) for k in range(i, len(vals) - 1))
     if not (up and down):
         return False, "peak-to-trough curve has more than one peak"
+    # steps against the trend (a dip before the peak, a rise after it), within the tolerance
+    against = [(k, vals[k] - vals[k + 1]) for k in range(i)] + [
+        (k, vals[k + 1] - vals[k]) for k in range(i, len(vals) - 1)
+    ]
+    k, worst = max(against, key=lambda a: a[1])
+    move = "dips" if k < i else "rises again"
+    caveat = (
+        ""
+        if worst <= 0
+        else f", within {tolerance:.0%}: it {move} from {vals[k]:.2f} at {pts[k][0]:g} to "
+        f"{vals[k + 1]:.2f} bpm at {pts[k + 1][0]:g}/min"
+    )
     rate = pts[i][0]
     if 0 < i < len(pts) - 1:
-        return True, f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
-    trend = "falls" if i == 0 else "rises"
+        if not caveat:
+            return True, (
+                f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
+            )
+        return True, f"peak-to-trough has one peak at {rate:g}/min{caveat}"
     side = "lowest" if i == 0 else "highest"
+    if caveat:
+        shape = f"is largest at {rate:g}/min, the {side} rate of the grid{caveat};"
+    else:
+        trend = "falls" if i == 0 else "rises"
+        shape = (
+            f"only {trend} along the rates: largest at {rate:g}/min, the {side} rate of the grid,"
+        )
     return False, (
-        f"peak-to-trough only {trend} along the rates: largest at {rate:g}/min, the {side} rate "
-        "of the grid, so no interior peak (the resonance may lie at or beyond the edge)"
+        f"peak-to-trough {shape} so no interior peak (the resonance may lie at or beyond the edge)"
     )
 
 
