@@ -369,22 +369,34 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
 def _range_edge(
     resonance_bpm: float | None, rates: list[float]
 ) -> tuple[Literal["low", "high"] | None, str]:
-    """``"low"``/``"high"`` and a sentence when the chosen rate is at an edge of the grid."""
+    """``"low"``/``"high"`` and a sentence when the chosen rate is at or beyond an edge of the grid.
+
+    A rate beyond the grid was extrapolated, at most half a step (every method stops there): the
+    resonance may lie further out than the rate given.
+    """
     if resonance_bpm is None or len(rates) < 2:
         return None, ""
     lo, hi = min(rates), max(rates)
-    quarter = (hi - lo) / (len(rates) - 1) / 4
-    if resonance_bpm <= lo + quarter:
-        return "low", (
-            f"{resonance_bpm:.2f}/min is at the low edge of the tested range ({lo:g}-{hi:g}/min): "
-            f"the resonance may lie below {lo:g}/min; a second assessment at lower rates "
-            "would tell"
+    step = (hi - lo) / (len(rates) - 1)
+    quarter = step / 4
+    tested = f"the tested range ({lo:g}-{hi:g}/min)"
+    sides: tuple[tuple[Literal["low", "high"], float, float, bool, bool, str], ...] = (
+        ("low", lo, lo - step / 2, resonance_bpm < lo, resonance_bpm <= lo + quarter, "lower"),
+        ("high", hi, hi + step / 2, resonance_bpm > hi, resonance_bpm >= hi - quarter, "higher"),
+    )
+    for side, edge, limit, beyond, near, further in sides:
+        if not near:
+            continue
+        way = "below" if side == "low" else "above"
+        where = (
+            f"lies {way} {tested}: extrapolated, and no estimate goes further than half a step "
+            f"beyond it ({limit:g}/min), so the resonance may lie {way} {edge:g}/min, possibly "
+            f"further out than {resonance_bpm:.2f}"
+            if beyond
+            else f"is at the {side} edge of {tested}: the resonance may lie {way} {edge:g}/min"
         )
-    if resonance_bpm >= hi - quarter:
-        return "high", (
-            f"{resonance_bpm:.2f}/min is at the high edge of the tested range ({lo:g}-{hi:g}/min): "
-            f"the resonance may lie above {hi:g}/min; a second assessment at higher rates "
-            "would tell"
+        return side, (
+            f"{resonance_bpm:.2f}/min {where}; a second assessment at {further} rates would tell"
         )
     return None, ""
 

@@ -448,12 +448,21 @@ def test_range_edge_on_tables() -> None:
     r = choose_resonance([row(6.5, 5, 15), row(6.0, 25, 13), row(5.5, 45, 11), row(5.0, 60, 9)])
     assert r.resonance_bpm is not None and r.resonance_bpm > 6.5
     assert r.range_edge == "high" and "above 6.5/min" in r.range_note
+    # beyond the range is not "at the edge"; the note names the extrapolation's limit
+    assert f"{r.resonance_bpm:.2f}/min lies above the tested range (5-6.5/min)" in r.range_note
+    assert "edge" not in r.range_note and "half a step beyond it (6.75/min)" in r.range_note
+    far = choose_resonance([row(4.5, -60, 15), row(5.0, -61, 13), row(5.5, -62, 11)])
+    assert far.resonance_bpm == pytest.approx(4.25)
+    assert far.range_edge == "low" and "edge" not in far.range_note
+    assert far.range_note.startswith("4.25/min lies below the tested range (4.5-5.5/min)")
+    assert "may lie below 4.5/min, possibly further out than 4.25" in far.range_note
     # interpolated just inside the lowest step (within a quarter step of 4.5): still the edge
     low = choose_resonance(
         [row(6.5, -70, 8), row(6.0, -60, 9), row(5.5, -45, 11), row(5.0, -20, 13), row(4.5, 2, 15)]
     )
     assert low.resonance_bpm is not None and 4.5 < low.resonance_bpm < 4.625
     assert low.range_edge == "low" and "below 4.5/min" in low.range_note
+    assert "is at the low edge of the tested range (4.5-6.5/min)" in low.range_note
     # a quarter step and more inside: not an edge
     inside = choose_resonance(
         [row(6.5, -70, 8), row(6.0, -60, 9), row(5.5, -45, 11), row(5.0, -10, 14), row(4.5, 10, 13)]
