@@ -21,7 +21,8 @@ band-pass model below does not explain the measured phases (residual >= 6 deg: H
 breathing marks the resonance only under that model; on de Boer's beat-to-beat model it does
 not), the amplitude parabola is used, the amplitude peak being the definition of resonance.
 When the phase does not cross 0 on the grid the crossing is extrapolated by at most half a step
-beyond the grid. The result keeps the whole per-rate table and says why.
+beyond the grid; no method gives a rate further out (a resonance of 7.5/min is reported as
+6.75). The result keeps the whole per-rate table and says why.
 
 The phase is measured against the *pacer*, not a respiration belt. A person who breathes a
 little behind the pacer shifts every phase by ``-360 f tau`` and the crossing down (0.7 s
@@ -39,8 +40,9 @@ grows with the segment's length, so unequal segments would bias the comparison):
 :data:`LF_POWER_MIN_SPAN_S` on, the LF peak from :data:`LF_PEAK_MIN_SPAN_S` on. A criterion
 that some usable rate cannot serve is left out of the choice altogether (an argmax over the
 other rates could point anywhere) and says so. When the chosen rate is at an edge of the tested
-range (within a quarter step of its lowest or highest rate, or beyond it) the result says that
-the resonance may lie beyond the range (:attr:`AssessmentResult.range_edge`).
+range (within a quarter step of its lowest or highest rate) or beyond it, the result says that
+the resonance may lie beyond the range, and further out than the rate given when that was
+extrapolated (:attr:`AssessmentResult.range_edge`).
 """
 
 from __future__ import annotations

@@ -120,8 +120,8 @@ class AssessmentResult:
     is the constant delay between the pacer and the HR response that the band-pass fit found
     (positive: the person breathes later than the pacer), ``None`` when not fitted; adaptive
     pacing corrects the phase by it. ``single_peak`` is True when peak-to-trough HR rises then
-    falls with its largest value at an interior rate of the grid; False when that value is at the
-    lowest or highest rate (the peak is not seen) or the curve has several peaks.
+    falls (within 10 %) with its largest value at an interior rate of the grid; False when that
+    value is at the lowest or highest rate (the peak is not seen) or the curve has several peaks.
     ``range_edge`` is ``"low"`` or ``"high"`` when the chosen rate lies within a quarter step of
     the lowest or highest usable rate of the grid, or beyond it: the resonance may then lie
     outside the tested range, which ``range_note`` says in words (``None`` and ``""``
@@ -291,8 +291,10 @@ def _resonator_fit(rows: list[RateResult]) -> _Fit | None:
 def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[bool, str]:
     """Whether peak-to-trough HR has one smooth peak *inside* the rate grid, and why.
 
-    True when the values rise then fall along the rates (within a relative ``tolerance``) with
-    the largest one at an interior rate. A curve whose largest value is at the lowest or highest
+    True when the values rise then fall along the rates with the largest one at an interior
+    rate, allowing a dip or a rise against the trend of at most ``tolerance`` (relative): the
+    words say "rises then falls" only when the values do so strictly, and name the largest
+    step against the trend otherwise. A curve whose largest value is at the lowest or highest
     rate only rises (or falls) across the grid: its peak is at or beyond the edge, not seen.
     """
     pts = sorted(
@@ -306,14 +308,35 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
     down = all(vals[k + 1] <= vals[k] * (1 + tolerance) for k in range(i, len(vals) - 1))
     if not (up and down):
         return False, "peak-to-trough curve has more than one peak"
+    # steps against the trend (a dip before the peak, a rise after it), within the tolerance
+    against = [(k, vals[k] - vals[k + 1]) for k in range(i)] + [
+        (k, vals[k + 1] - vals[k]) for k in range(i, len(vals) - 1)
+    ]
+    k, worst = max(against, key=lambda a: a[1])
+    move = "dips" if k < i else "rises again"
+    caveat = (
+        ""
+        if worst <= 0
+        else f", within {tolerance:.0%}: it {move} from {vals[k]:.2f} at {pts[k][0]:g} to "
+        f"{vals[k + 1]:.2f} bpm at {pts[k + 1][0]:g}/min"
+    )
     rate = pts[i][0]
     if 0 < i < len(pts) - 1:
-        return True, f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
-    trend = "falls" if i == 0 else "rises"
+        if not caveat:
+            return True, (
+                f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
+            )
+        return True, f"peak-to-trough has one peak at {rate:g}/min{caveat}"
     side = "lowest" if i == 0 else "highest"
+    if caveat:
+        shape = f"is largest at {rate:g}/min, the {side} rate of the grid{caveat};"
+    else:
+        trend = "falls" if i == 0 else "rises"
+        shape = (
+            f"only {trend} along the rates: largest at {rate:g}/min, the {side} rate of the grid,"
+        )
     return False, (
-        f"peak-to-trough only {trend} along the rates: largest at {rate:g}/min, the {side} rate "
-        "of the grid, so no interior peak (the resonance may lie at or beyond the edge)"
+        f"peak-to-trough {shape} so no interior peak (the resonance may lie at or beyond the edge)"
     )
 
 
@@ -346,22 +369,34 @@ def choose_resonance(rates: tuple[RateResult, ...] | list[RateResult]) -> Assess
 def _range_edge(
     resonance_bpm: float | None, rates: list[float]
 ) -> tuple[Literal["low", "high"] | None, str]:
-    """``"low"``/``"high"`` and a sentence when the chosen rate is at an edge of the grid."""
+    """``"low"``/``"high"`` and a sentence when the chosen rate is at or beyond an edge of the grid.
+
+    A rate beyond the grid was extrapolated, at most half a step (every method stops there): the
+    resonance may lie further out than the rate given.
+    """
     if resonance_bpm is None or len(rates) < 2:
         return None, ""
     lo, hi = min(rates), max(rates)
-    quarter = (hi - lo) / (len(rates) - 1) / 4
-    if resonance_bpm <= lo + quarter:
-        return "low", (
-            f"{resonance_bpm:.2f}/min is at the low edge of the tested range ({lo:g}-{hi:g}/min): "
-            f"the resonance may lie below {lo:g}/min; a second assessment at lower rates "
-            "would tell"
+    step = (hi - lo) / (len(rates) - 1)
+    quarter = step / 4
+    tested = f"the tested range ({lo:g}-{hi:g}/min)"
+    sides: tuple[tuple[Literal["low", "high"], float, float, bool, bool, str], ...] = (
+        ("low", lo, lo - step / 2, resonance_bpm < lo, resonance_bpm <= lo + quarter, "lower"),
+        ("high", hi, hi + step / 2, resonance_bpm > hi, resonance_bpm >= hi - quarter, "higher"),
+    )
+    for side, edge, limit, beyond, near, further in sides:
+        if not near:
+            continue
+        way = "below" if side == "low" else "above"
+        where = (
+            f"lies {way} {tested}: extrapolated, and no estimate goes further than half a step "
+            f"beyond it ({limit:g}/min), so the resonance may lie {way} {edge:g}/min, possibly "
+            f"further out than {resonance_bpm:.2f}"
+            if beyond
+            else f"is at the {side} edge of {tested}: the resonance may lie {way} {edge:g}/min"
         )
-    if resonance_bpm >= hi - quarter:
-        return "high", (
-            f"{resonance_bpm:.2f}/min is at the high edge of the tested range ({lo:g}-{hi:g}/min): "
-            f"the resonance may lie above {hi:g}/min; a second assessment at higher rates "
-            "would tell"
+        return side, (
+            f"{resonance_bpm:.2f}/min {where}; a second assessment at {further} rates would tell"
         )
     return None, ""
 

@@ -83,7 +83,8 @@ class AssessmentResult(Payload):
     )
     reason: str = Field(description="A sentence a person can read.")
     single_peak: bool = Field(
-        description="Peak-to-trough HR rises then falls with its maximum at an interior rate."
+        description="Peak-to-trough HR rises then falls (within 10 %) with its maximum at an "
+        "interior rate."
     )
     criteria: list[Criterion] = Field(description="The rate each criterion points to.")
     rates: list[RateResult] = Field(description="The per-rate table, in protocol order.")

@@ -194,6 +194,34 @@ def test_single_smooth_peak_is_claimed_only_for_an_interior_peak() -> None:
     assert not few.single_peak and "more than one peak" not in _single_smooth_peak(few)[1]
 
 
+def test_single_smooth_peak_says_rises_then_falls_only_when_it_does() -> None:
+    """The review's table (`hrvpace assess --simulate --resonance-bpm 6.25 --seed 10`): peak-to-
+    trough 11.3, 11.9, 15.8, 15.4, 15.6 at 4.5-6.5/min dips and rises again within 10 %: one
+    peak within that tolerance, but not a curve that "rises then falls"."""
+    bumpy = choose_resonance(
+        [
+            row(6.5, -8, 15.6),
+            row(6.0, 14, 15.4),
+            row(5.5, 33, 15.8),
+            row(5.0, 46, 11.9),
+            row(4.5, 62, 11.3),
+        ]
+    )
+    rate, detail = _single_smooth_peak(bumpy)
+    assert bumpy.single_peak and rate is not None
+    assert "rises then falls" not in detail
+    assert "one peak at 5.5/min" in detail and "within 10%" in detail
+    assert "rises again from 15.40 at 6 to 15.60 bpm at 6.5/min" in detail
+    # a dip before an edge maximum: not "only rises"
+    edge = choose_resonance(
+        [row(6.5, 5, 16), row(6.0, 20, 14.5), row(5.5, 35, 14.8), row(5.0, 50, 12), row(4.5, 60, 9)]
+    )
+    rate, detail = _single_smooth_peak(edge)
+    assert not edge.single_peak and rate is None
+    assert "only rises" not in detail and "highest rate of the grid" in detail
+    assert "dips from 14.80 at 5.5 to 14.50 bpm at 6/min" in detail
+
+
 def test_resonance_near_the_grid_edge_does_not_claim_a_single_interior_peak() -> None:
     # what `hrvpace assess --simulate --resonance-bpm 6.3` shows: peak-to-trough is largest at
     # 6.5/min, the edge, while the phase crossing finds 6.3 inside the grid
@@ -420,12 +448,21 @@ def test_range_edge_on_tables() -> None:
     r = choose_resonance([row(6.5, 5, 15), row(6.0, 25, 13), row(5.5, 45, 11), row(5.0, 60, 9)])
     assert r.resonance_bpm is not None and r.resonance_bpm > 6.5
     assert r.range_edge == "high" and "above 6.5/min" in r.range_note
+    # beyond the range is not "at the edge"; the note names the extrapolation's limit
+    assert f"{r.resonance_bpm:.2f}/min lies above the tested range (5-6.5/min)" in r.range_note
+    assert "edge" not in r.range_note and "half a step beyond it (6.75/min)" in r.range_note
+    far = choose_resonance([row(4.5, -60, 15), row(5.0, -61, 13), row(5.5, -62, 11)])
+    assert far.resonance_bpm == pytest.approx(4.25)
+    assert far.range_edge == "low" and "edge" not in far.range_note
+    assert far.range_note.startswith("4.25/min lies below the tested range (4.5-5.5/min)")
+    assert "may lie below 4.5/min, possibly further out than 4.25" in far.range_note
     # interpolated just inside the lowest step (within a quarter step of 4.5): still the edge
     low = choose_resonance(
         [row(6.5, -70, 8), row(6.0, -60, 9), row(5.5, -45, 11), row(5.0, -20, 13), row(4.5, 2, 15)]
     )
     assert low.resonance_bpm is not None and 4.5 < low.resonance_bpm < 4.625
     assert low.range_edge == "low" and "below 4.5/min" in low.range_note
+    assert "is at the low edge of the tested range (4.5-6.5/min)" in low.range_note
     # a quarter step and more inside: not an edge
     inside = choose_resonance(
         [row(6.5, -70, 8), row(6.0, -60, 9), row(5.5, -45, 11), row(5.0, -10, 14), row(4.5, 10, 13)]
