@@ -540,7 +540,11 @@ class Pipeline:
                 data={**data.model_dump(mode="json"), "events": plain_events},
             )
         for event in plain_events:
-            if event.get("type") in ("assessment_step", "assessment_complete"):
+            if event.get("type") in (
+                "assessment_step",
+                "assessment_complete",
+                "assessment_stopped",
+            ):
                 self.storage.add_assessment(self.session_id, recorded_at=recorded_at, data=event)
         self.hub.publish_text(
             GuidanceMessage(

@@ -140,17 +140,22 @@ def make_pacer(
     """The pacing facade for a session, over a new ``breathing.PacingEngine``.
 
     ``mode``: ``monitor`` (inactive until a breathing command), ``assessment`` (the stepped
-    resonance assessment, then fixed pacing at the assessed rate) or ``practice`` (fixed at
+    resonance assessment) or ``practice`` (fixed at
     ``options["practice_rate_bpm"]``, or adaptive from it when ``options["adaptive"]``).
     Without an explicit rate, practice starts at ``assessed_rate_bpm`` (the person's latest
     stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`), else 6/min.
+    An assessment, in any mode, ends the pacing when it has its verdict (the session goes on
+    monitoring; a practice at the rate it found is the next command's): the pacer does not go
+    on at a rate nobody asked for.
     """
     default_rate = assessed_rate_bpm or 6.0
     rate = options.get("practice_rate_bpm") or default_rate
     if mode == "assessment":
-        engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+        engine = PacingEngine(mode=PacingMode.ASSESSMENT, after_assessment=PacingMode.STOPPED)
     else:  # practice, or monitor (whose first breathing command sets what it needs)
-        engine = PacingEngine(mode=PacingMode.FIXED, rate_bpm=rate)
+        engine = PacingEngine(
+            mode=PacingMode.FIXED, rate_bpm=rate, after_assessment=PacingMode.STOPPED
+        )
         ratio = options.get("inhale_to_exhale") or PRACTICE_INHALE_TO_EXHALE
         if mode == "practice" and options.get("adaptive"):
             engine.start_adaptive(t_s=0.0, start_rate_bpm=rate, inhale_to_exhale=ratio)
