@@ -368,7 +368,9 @@ class Pipeline:
                 self._publish_metrics(result.metrics, beat)
                 if mb is not None:
                     try:
-                        events = mb.on_window(result)
+                        pacer = self.pacer
+                        paced = None if pacer is None else pacer.paced_until_t_s
+                        events = mb.on_window(result, paced_until_t_s=paced)
                     except Exception as exc:
                         _warn_without_data("micro-break monitor failed", self.session_id, exc)
                         events = []
@@ -560,5 +562,5 @@ class Pipeline:
             if listener.on_pacing(events):
                 self._end_requested = True
         if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
-            pacer.deactivate()
+            pacer.deactivate(t_s)
         return data

@@ -40,6 +40,16 @@ class Pacing:
         self.last_sent_t_s = -math.inf
         #: Called when pacing stops (by a command or at the end of a practice's duration).
         self.on_stop: Callable[[], None] | None = None
+        #: Session time when pacing last stopped (``None``: not yet).
+        self.stopped_at_t_s: float | None = None
+
+    @property
+    def paced_until_t_s(self) -> float | None:
+        """Session time up to which a pacer ran, for the micro-breaks' "before" windows.
+
+        ``inf`` while it runs, else when it last stopped (``None``: it never ran).
+        """
+        return math.inf if self.active else self.stopped_at_t_s
 
     def default_rate(self, t_s: float) -> float:
         """The rate to pace at when none is asked for.
@@ -72,9 +82,11 @@ class Pacing:
         """The engine stopped pacing (after ``stop`` or at the end of a practice's duration)."""
         return bool(self.engine.mode is self._modes.STOPPED)
 
-    def deactivate(self) -> None:
-        """Back to plain monitoring once the stop has been published."""
+    def deactivate(self, t_s: float | None = None) -> None:
+        """Back to plain monitoring once the stop (at ``t_s``) has been published."""
         self.active = False
+        if t_s is not None:
+            self.stopped_at_t_s = t_s
         if self.on_stop is not None:
             self.on_stop()
 

@@ -1242,7 +1242,7 @@ async function openSummary(s) {
     } else if (e.event === "break_effect") {
       const d = e.data;
       const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${fmt(d.rmssd_change_pct, 0)} %)` : "";
-      breakItems.push(para(`${when}: a ${d.kind || ""} break. Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.`));
+      breakItems.push(para(`${when}: a ${d.kind || ""} break. Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.${microBreaks.pacedBeforeNote(d)}`));
     }
   }
   const checkItems = (checkins.checkins || []).map((c) => {
@@ -1500,7 +1500,7 @@ function breakHistoryItem(e) {
   } else if (e.event === "break_effect") {
     const d = e.data;
     const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${d.rmssd_change_pct.toFixed(0)} %)` : "";
-    text = `${d.kind || ""} break: RMSSD before ${fmt(d.rmssd_before_ms, 0)} ms, after ${fmt(d.rmssd_after_ms, 0)} ms${change}`;
+    text = `${d.kind || ""} break: RMSSD before ${fmt(d.rmssd_before_ms, 0)} ms, after ${fmt(d.rmssd_after_ms, 0)} ms${change}${microBreaks.pacedBeforeNote(d)}`;
   }
   if (text === null) return null;
   const li = document.createElement("li");
