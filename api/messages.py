@@ -102,7 +102,7 @@ class GuidanceMessage(_Message):
     events: list[PacingEvent] = Field(
         default_factory=list,
         description="Pacing events since the last guidance (rate_change, mode_change, "
-        "assessment_step, assessment_complete, adaptive_update).",
+        "assessment_step, assessment_complete, assessment_stopped, adaptive_update).",
     )
 
 

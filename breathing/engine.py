@@ -4,7 +4,8 @@
 
 * ``fixed`` -- pace at a constant rate;
 * ``assessment`` -- the stepped resonance assessment (:mod:`breathing.assessment`), then fixed
-  pacing (or adaptive pacing) at the assessed rate;
+  pacing (or adaptive pacing) at the assessed rate, or no pacing (``after_assessment``); an
+  assessment abandoned before its verdict says so (:class:`AssessmentStopped`);
 * ``adaptive`` -- adaptive pacing (:mod:`breathing.adaptive`), one decision per breath;
 * ``stopped`` -- no pacing: after :meth:`PacingEngine.stop`, or when a practice started with a
   ``duration_s`` reaches its end (``Guidance.ends_at_s``), which ends it by itself.
@@ -51,6 +52,7 @@ from breathing.pacing_events import (
     AssessmentDone,
     AssessmentProgress,
     AssessmentStepDone,
+    AssessmentStopped,
     Guidance,
     ModeChanged,
     PacingEvent,
@@ -67,6 +69,7 @@ __all__ = [
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentStepDone",
+    "AssessmentStopped",
     "Guidance",
     "ModeChanged",
     "PacingEngine",
@@ -99,7 +102,9 @@ class PacingEngine:
     adaptive : AdaptiveConfig, optional
         Adaptive pacing settings.
     after_assessment : PacingMode
-        Mode once the assessment is done (``fixed`` or ``adaptive``), at the assessed rate.
+        Mode once the assessment is done: ``fixed`` or ``adaptive`` at the assessed rate, or
+        ``stopped`` (the assessment ends the pacing; :meth:`start_fixed` at
+        ``assessment_result.resonance_bpm`` practises at the rate it found).
     t0_s : float
         Start of the session on the beats' timeline (the first inhale onset).
     """
@@ -116,7 +121,7 @@ class PacingEngine:
         t0_s: float = 0.0,
     ) -> None:
         if after_assessment is PacingMode.ASSESSMENT:
-            raise BreathingError("after_assessment must be 'fixed' or 'adaptive'")
+            raise BreathingError("after_assessment must be 'fixed', 'adaptive' or 'stopped'")
         self.protocol = protocol or AssessmentProtocol()
         self.adaptive_config = adaptive or AdaptiveConfig()
         self.after_assessment = after_assessment
@@ -232,6 +237,19 @@ class PacingEngine:
         self._pacer.set_pattern(pattern, t_s=t_s)
         return [RateChanged(t_s, rate_bpm, prev.rate_bpm, reason, self._pacer.reference(t_s))]
 
+    def _abandon_assessment(self, t_s: float) -> list[PacingEvent]:
+        """An assessment still running is abandoned at ``t_s``: say so (else nothing)."""
+        if not self._assessing:
+            return []
+        self._assessing = False
+        self._pending = []
+        n = len(self.protocol.rates_bpm)
+        return [
+            AssessmentStopped(
+                t_s, self._step, n, self.protocol.rates_bpm[self._step], len(self._table)
+            )
+        ]
+
     def _check_time(self, t_s: float) -> float:
         if not math.isfinite(t_s):
             raise BreathingError(f"engine: t_s must be finite, got {t_s!r}")
@@ -260,27 +278,34 @@ class PacingEngine:
         t_s = self._check_time(t_s)
         ratio = self._practice_ratio(inhale_to_exhale, duration_s)
         BreathingPattern(rate_bpm, ratio)  # validate before changing anything
-        self._assessing = False
+        abandoned = self._abandon_assessment(t_s)
         self._controller = None
         self._ratio = ratio
         self._ends_at = math.inf if duration_s is None else t_s + duration_s
-        events = self._set_mode(PacingMode.FIXED, t_s)
+        events = abandoned + self._set_mode(PacingMode.FIXED, t_s)
         return events + self._set_rate(rate_bpm, t_s, "fixed rate")
 
     def stop(self, *, t_s: float) -> list[PacingEvent]:
-        """Stop pacing at ``t_s`` (an assessment in progress is abandoned, unscored)."""
+        """Stop pacing at ``t_s``.
+
+        An assessment in progress is abandoned, unscored (:class:`AssessmentStopped`).
+        """
         t_s = self._check_time(t_s)
-        self._assessing = False
+        abandoned = self._abandon_assessment(t_s)
         self._controller = None
         self._pending = []
         self._ends_at = math.inf
-        return self._set_mode(PacingMode.STOPPED, t_s)
+        return abandoned + self._set_mode(PacingMode.STOPPED, t_s)
 
     def start_assessment(
         self, *, t_s: float, protocol: AssessmentProtocol | None = None
     ) -> list[PacingEvent]:
-        """Start the stepped assessment at ``t_s`` (restarts one in progress)."""
+        """Start the stepped assessment at ``t_s``.
+
+        Restarts one in progress: that one is abandoned (:class:`AssessmentStopped`).
+        """
         t_s = self._check_time(t_s)
+        abandoned = self._abandon_assessment(t_s)
         if protocol is not None:
             self.protocol = protocol
         self._controller = None
@@ -291,7 +316,7 @@ class PacingEngine:
         self._table = []
         self._pending = []
         self._steps_over = False
-        events = self._set_mode(PacingMode.ASSESSMENT, t_s)
+        events = abandoned + self._set_mode(PacingMode.ASSESSMENT, t_s)
         return events + self._begin_step(0, t_s)
 
     def start_adaptive(
@@ -323,11 +348,11 @@ class PacingEngine:
             start_rate_bpm, config=self.adaptive_config, breathing_delay_s=breathing_delay_s
         )  # validates before anything changes
         BreathingPattern(controller.rate_bpm, ratio)
-        self._assessing = False
+        abandoned = self._abandon_assessment(t_s)
         self._controller = controller
         self._ratio = ratio
         self._ends_at = math.inf if duration_s is None else t_s + duration_s
-        events = self._set_mode(PacingMode.ADAPTIVE, t_s)
+        events = abandoned + self._set_mode(PacingMode.ADAPTIVE, t_s)
         events += self._set_rate(self._controller.rate_bpm, t_s, "adaptive pacing starts")
         self._adaptive_start = t_s
         self._next_onset = self._pacer.next_inhale_onset(t_s)
@@ -472,6 +497,8 @@ class PacingEngine:
         rate = round(cfg.clamp(rate), 2)
         if self.after_assessment is PacingMode.ADAPTIVE:
             return events + self.start_adaptive(t_s=t_s, start_rate_bpm=rate)
+        if self.after_assessment is PacingMode.STOPPED:
+            return events + self._set_mode(PacingMode.STOPPED, t_s)
         events += self._set_mode(PacingMode.FIXED, t_s)
         return events + self._set_rate(rate, t_s, "assessed resonance rate")
 

@@ -20,6 +20,7 @@ __all__ = [
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentStepDone",
+    "AssessmentStopped",
     "Guidance",
     "ModeChanged",
     "PacingEvent",
@@ -116,6 +117,24 @@ class AssessmentDone:
 
 
 @dataclass(frozen=True, slots=True)
+class AssessmentStopped:
+    """An assessment was abandoned at ``t_s`` before its verdict: unscored, no resonance rate.
+
+    A stop, another practice or a restart abandons it.
+
+    ``step_index`` is the step that was running (0-based) at ``rate_bpm``; ``steps_done`` the
+    steps whose rows had been analysed (:class:`AssessmentStepDone`) before it.
+    """
+
+    t_s: float
+    step_index: int
+    n_steps: int
+    rate_bpm: float
+    steps_done: int
+    type: Literal["assessment_stopped"] = "assessment_stopped"
+
+
+@dataclass(frozen=True, slots=True)
 class AdaptiveUpdate:
     """Adaptive pacing decided at the inhale onset ``t_s`` (hold, or step the rate)."""
 
@@ -124,4 +143,11 @@ class AdaptiveUpdate:
     type: Literal["adaptive_update"] = "adaptive_update"
 
 
-PacingEvent = RateChanged | ModeChanged | AssessmentStepDone | AssessmentDone | AdaptiveUpdate
+PacingEvent = (
+    RateChanged
+    | ModeChanged
+    | AssessmentStepDone
+    | AssessmentDone
+    | AssessmentStopped
+    | AdaptiveUpdate
+)

@@ -311,7 +311,11 @@ def breathing_response(
 
     * ``phase_deg = angle(Y_hr / Y_volume)`` in (-180, 180], positive when HR leads lung volume
       (0 at resonance, Vaschillo et al. 2002);
-    * ``amplitude_bpm = |Y_hr|``: amplitude of the HR sinusoid (peak-to-trough is twice this);
+    * ``amplitude_bpm = |Y_hr|``: amplitude of the fitted HR sinusoid (a pure sinusoid's
+      peak-to-peak is twice this). Not :func:`hr_oscillation`'s peak-to-trough, the mean per
+      breath of max - min HR over the beats, which also takes up beat-to-beat noise and the
+      harmonics of a non-sinusoidal oscillation: on the simulated person it reads 2.2-2.5
+      times this amplitude;
     * ``power_ms2 = |Y_rr|**2 / 2``: variance of the RR series at the breathing frequency;
     * ``coherence = (|Y_hr|**2 / 2) / var(hr)``: share of the HR variance in the window
       explained by the oscillation at the breathing frequency (near 1 when the heart follows

@@ -21,6 +21,7 @@ from api.payloads.guidance import (
     AssessmentDone,
     AssessmentProgress,
     AssessmentStepDone,
+    AssessmentStopped,
     BreathingPattern,
     Guidance,
     GuidanceChange,
@@ -48,7 +49,12 @@ from api.payloads.microbreak import (
     Suggestion,
     micro_break_event,
 )
-from api.payloads.records import AssessmentRecord, StoredAssessmentComplete, StoredAssessmentStep
+from api.payloads.records import (
+    AssessmentRecord,
+    StoredAssessmentComplete,
+    StoredAssessmentStep,
+    StoredAssessmentStopped,
+)
 from api.payloads.signal import WindowSignal
 from api.payloads.sources import (
     BleSourceOut,
@@ -70,6 +76,7 @@ __all__ = [
     "AssessmentRecord",
     "AssessmentResult",
     "AssessmentStepDone",
+    "AssessmentStopped",
     "Baseline",
     "BleSourceOut",
     "BreakEffect",
@@ -102,6 +109,7 @@ __all__ = [
     "Snoozed",
     "StoredAssessmentComplete",
     "StoredAssessmentStep",
+    "StoredAssessmentStopped",
     "Suggestion",
     "WindowMetrics",
     "WindowSignal",

@@ -24,6 +24,7 @@ __all__ = [
     "AssessmentDone",
     "AssessmentProgress",
     "AssessmentStepDone",
+    "AssessmentStopped",
     "BreathingPattern",
     "Guidance",
     "GuidanceChange",
@@ -189,6 +190,23 @@ class AssessmentDone(Payload):
     )
 
 
+@register(breathing.AssessmentStopped)
+class AssessmentStopped(Payload):
+    """The assessment was abandoned before its verdict: no resonance rate.
+
+    Stopped, replaced by a practice, or restarted; the steps finished before it keep their rows.
+    """
+
+    t_s: Finite = Field(description="Session time it was abandoned, s.")
+    step_index: int = Field(description="The step that was running (0-based).")
+    n_steps: int = Field(description="Steps of the protocol.")
+    rate_bpm: Finite = Field(description="Rate of that step, breaths/min.")
+    steps_done: int = Field(description="Steps analysed before it (their assessment_step rows).")
+    type: Literal["assessment_stopped"] = Field(
+        default="assessment_stopped", description="The event's kind."
+    )
+
+
 @register(breathing.AdaptiveUpdate)
 class AdaptiveUpdate(Payload):
     """Adaptive pacing made its per-breath decision."""
@@ -200,7 +218,14 @@ class AdaptiveUpdate(Payload):
     )
 
 
-AnyPacingEvent = RateChanged | ModeChanged | AssessmentStepDone | AssessmentDone | AdaptiveUpdate
+AnyPacingEvent = (
+    RateChanged
+    | ModeChanged
+    | AssessmentStepDone
+    | AssessmentDone
+    | AssessmentStopped
+    | AdaptiveUpdate
+)
 #: A pacing event (``breathing.PacingEvent``), told apart by ``type``.
 PacingEvent = Annotated[AnyPacingEvent, Field(discriminator="type")]
 
@@ -215,7 +240,15 @@ def pacing_event(obj: Any) -> AnyPacingEvent:
     """
     model = to_model(obj)
     if not isinstance(
-        model, (RateChanged, ModeChanged, AssessmentStepDone, AssessmentDone, AdaptiveUpdate)
+        model,
+        (
+            RateChanged,
+            ModeChanged,
+            AssessmentStepDone,
+            AssessmentDone,
+            AssessmentStopped,
+            AdaptiveUpdate,
+        ),
     ):
         raise TypeError(f"not a pacing event: {type(obj).__qualname__}")
     return model

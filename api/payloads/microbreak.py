@@ -161,6 +161,13 @@ class BreakEffect(Payload):
     n_windows_before: int = Field(description="Windows behind the 'before' figures.")
     n_windows_during: int = Field(description="Windows behind the 'during' figures.")
     n_windows_after: int = Field(description="Windows behind the 'after' figures.")
+    n_windows_before_paced: int = Field(
+        default=0,
+        description="Windows of the 'before' period left out because their beats overlap "
+        "paced breathing (a practice, an assessment, an earlier breathing break): paced "
+        "breathing is not the rest a break is compared with. With no other 'before' window, "
+        "the 'before' figures and rmssd_change_pct are null.",
+    )
     type: Literal["break_effect"] = Field(default="break_effect", description="The event's kind.")
 
 

@@ -10,9 +10,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from api.payloads.guidance import AssessmentDone, AssessmentStepDone
+from api.payloads.guidance import AssessmentDone, AssessmentStepDone, AssessmentStopped
 
-__all__ = ["AssessmentRecord", "StoredAssessmentComplete", "StoredAssessmentStep"]
+__all__ = [
+    "AssessmentRecord",
+    "StoredAssessmentComplete",
+    "StoredAssessmentStep",
+    "StoredAssessmentStopped",
+]
 
 
 class StoredAssessmentStep(AssessmentStepDone):
@@ -29,7 +34,15 @@ class StoredAssessmentComplete(AssessmentDone):
     recorded_at: float = Field(description="When it was stored, Unix seconds.")
 
 
+class StoredAssessmentStopped(AssessmentStopped):
+    """An assessment abandoned before its verdict, as stored."""
+
+    id: int = Field(description="Row id (increasing in storage order).")
+    recorded_at: float = Field(description="When it was stored, Unix seconds.")
+
+
 #: A stored assessment event, told apart by ``type``.
 AssessmentRecord = Annotated[
-    StoredAssessmentStep | StoredAssessmentComplete, Field(discriminator="type")
+    StoredAssessmentStep | StoredAssessmentComplete | StoredAssessmentStopped,
+    Field(discriminator="type"),
 ]

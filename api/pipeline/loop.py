@@ -368,7 +368,9 @@ class Pipeline:
                 self._publish_metrics(result.metrics, beat)
                 if mb is not None:
                     try:
-                        events = mb.on_window(result)
+                        pacer = self.pacer
+                        paced = None if pacer is None else pacer.paced_until_t_s
+                        events = mb.on_window(result, paced_until_t_s=paced)
                     except Exception as exc:
                         _warn_without_data("micro-break monitor failed", self.session_id, exc)
                         events = []
@@ -540,7 +542,11 @@ class Pipeline:
                 data={**data.model_dump(mode="json"), "events": plain_events},
             )
         for event in plain_events:
-            if event.get("type") in ("assessment_step", "assessment_complete"):
+            if event.get("type") in (
+                "assessment_step",
+                "assessment_complete",
+                "assessment_stopped",
+            ):
                 self.storage.add_assessment(self.session_id, recorded_at=recorded_at, data=event)
         self.hub.publish_text(
             GuidanceMessage(
@@ -556,5 +562,5 @@ class Pipeline:
             if listener.on_pacing(events):
                 self._end_requested = True
         if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
-            pacer.deactivate()
+            pacer.deactivate(t_s)
         return data

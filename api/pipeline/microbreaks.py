@@ -58,13 +58,23 @@ class MicroBreaks:
         #: The running break started the pacer (a timed breathing break): ending it stops that.
         self.break_paces = False
 
-    def on_window(self, window: Any) -> list[Any]:
-        """Judge one metrics window; the micro-break events it gives."""
+    def on_window(self, window: Any, *, paced_until_t_s: float | None = None) -> list[Any]:
+        """Judge one metrics window; the micro-break events it gives.
+
+        ``paced_until_t_s``: session time up to which a pacer ran (``inf`` while it runs,
+        ``None`` if it never ran); a window whose 60 s reach into it overlaps paced breathing
+        and is no "before" window of a break.
+        """
         before = self.monitor.baseline
+        paced = (
+            paced_until_t_s is not None
+            and paced_until_t_s > window.t_s - self.monitor.settings.window_s
+        )
         events: list[Any] = self.monitor.on_window(
             window,
             local_time=None if self._local_time is None else self._local_time(),
             motion_mg=None if self.motion is None else self.motion(window.t_s),
+            paced=paced,
         )
         if self.monitor.baseline != before:
             self.baseline_dirty = True

@@ -40,6 +40,16 @@ class Pacing:
         self.last_sent_t_s = -math.inf
         #: Called when pacing stops (by a command or at the end of a practice's duration).
         self.on_stop: Callable[[], None] | None = None
+        #: Session time when pacing last stopped (``None``: not yet).
+        self.stopped_at_t_s: float | None = None
+
+    @property
+    def paced_until_t_s(self) -> float | None:
+        """Session time up to which a pacer ran, for the micro-breaks' "before" windows.
+
+        ``inf`` while it runs, else when it last stopped (``None``: it never ran).
+        """
+        return math.inf if self.active else self.stopped_at_t_s
 
     def default_rate(self, t_s: float) -> float:
         """The rate to pace at when none is asked for.
@@ -72,9 +82,11 @@ class Pacing:
         """The engine stopped pacing (after ``stop`` or at the end of a practice's duration)."""
         return bool(self.engine.mode is self._modes.STOPPED)
 
-    def deactivate(self) -> None:
-        """Back to plain monitoring once the stop has been published."""
+    def deactivate(self, t_s: float | None = None) -> None:
+        """Back to plain monitoring once the stop (at ``t_s``) has been published."""
         self.active = False
+        if t_s is not None:
+            self.stopped_at_t_s = t_s
         if self.on_stop is not None:
             self.on_stop()
 
@@ -140,17 +152,22 @@ def make_pacer(
     """The pacing facade for a session, over a new ``breathing.PacingEngine``.
 
     ``mode``: ``monitor`` (inactive until a breathing command), ``assessment`` (the stepped
-    resonance assessment, then fixed pacing at the assessed rate) or ``practice`` (fixed at
+    resonance assessment) or ``practice`` (fixed at
     ``options["practice_rate_bpm"]``, or adaptive from it when ``options["adaptive"]``).
     Without an explicit rate, practice starts at ``assessed_rate_bpm`` (the person's latest
     stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`), else 6/min.
+    An assessment, in any mode, ends the pacing when it has its verdict (the session goes on
+    monitoring; a practice at the rate it found is the next command's): the pacer does not go
+    on at a rate nobody asked for.
     """
     default_rate = assessed_rate_bpm or 6.0
     rate = options.get("practice_rate_bpm") or default_rate
     if mode == "assessment":
-        engine = PacingEngine(mode=PacingMode.ASSESSMENT)
+        engine = PacingEngine(mode=PacingMode.ASSESSMENT, after_assessment=PacingMode.STOPPED)
     else:  # practice, or monitor (whose first breathing command sets what it needs)
-        engine = PacingEngine(mode=PacingMode.FIXED, rate_bpm=rate)
+        engine = PacingEngine(
+            mode=PacingMode.FIXED, rate_bpm=rate, after_assessment=PacingMode.STOPPED
+        )
         ratio = options.get("inhale_to_exhale") or PRACTICE_INHALE_TO_EXHALE
         if mode == "practice" and options.get("adaptive"):
             engine.start_adaptive(t_s=0.0, start_rate_bpm=rate, inhale_to_exhale=ratio)

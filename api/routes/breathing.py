@@ -70,7 +70,8 @@ class AssessmentsOut(BaseModel):
 
     session_id: str
     results: list[payloads.AssessmentRecord] = Field(
-        description="Each finished step (assessment_step), then the verdict (assessment_complete)"
+        description="Each finished step (assessment_step), then the verdict "
+        "(assessment_complete), or assessment_stopped when it was abandoned before one"
     )
     total: int = Field(description="Stored results (all are returned)")
 

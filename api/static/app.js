@@ -63,6 +63,12 @@ const state = {
   guidanceSeq: -Infinity, // seq of the live guidance message last applied
   assessment: [], // per-rate results of the current assessment, in order
   assessmentVerdict: null,
+  // the current assessment was abandoned before its verdict (stored `assessment_stopped`)
+  assessmentStopped: null,
+  // the person's own resonance rate (GET /baseline; strap sessions only): a number, null for
+  // none yet, undefined while unknown
+  personalResonance: undefined,
+  rateFieldFrom: null, // the default the Rate field was last set to, so a change shows
   chartsDirty: true,
   lastChartDraw: 0,
   checkin: { stress: null, energy: null },
@@ -166,8 +172,7 @@ async function attach(sessionId) {
   state.guidance = session.last_guidance;
   state.commandSeq = -Infinity;
   state.guidanceSeq = -Infinity;
-  state.assessment = [];
-  state.assessmentVerdict = null;
+  resetAssessment();
   state.lastSeq = null;
   state.missed = 0;
   $("st-missed").textContent = "0";
@@ -571,18 +576,45 @@ function onGuidance(msg) {
     if (typeof msg.seq === "number") state.guidanceSeq = msg.seq;
   }
   for (const ev of msg.events || []) {
-    if (ev.type === "assessment_step" && ev.result) {
-      addAssessmentStep(ev.result);
-    } else if (ev.type === "assessment_complete" && ev.result) {
-      state.assessmentVerdict = ev.result;
-      loadResonance();
-      if (Array.isArray(ev.result.rates) && ev.result.rates.length) state.assessment = [...ev.result.rates];
-    } else if (ev.type === "mode_change" && ev.mode === "assessment") {
-      state.assessment = [];
-      state.assessmentVerdict = null;
+    if (ev.type === "mode_change" && ev.mode === "assessment") {
+      resetAssessment();
+    } else {
+      takeAssessmentEvent(ev);
+      if (ev.type === "assessment_complete" && ev.result) loadResonance();
     }
   }
   renderGuidanceInfo();
+}
+
+function resetAssessment() {
+  state.assessment = [];
+  state.assessmentVerdict = null;
+  state.assessmentStopped = null;
+  state.chartsDirty = true;
+}
+
+/**
+ * One assessment event, live or stored (GET .../assessments, in order): a finished step, the
+ * verdict, or `assessment_stopped` (abandoned before a verdict: its finished steps stay, no
+ * rate). The page shows the latest assessment: a step after a verdict or a stop, or a first
+ * step again, begins a new one.
+ */
+function takeAssessmentEvent(ev) {
+  if (ev.type === "assessment_step" && ev.result) {
+    const over = state.assessmentVerdict || state.assessmentStopped;
+    if (over || (ev.step_index === 0 && state.assessment.length)) resetAssessment();
+    addAssessmentStep(ev.result);
+  } else if (ev.type === "assessment_complete" && ev.result) {
+    state.assessmentStopped = null;
+    state.assessmentVerdict = ev.result;
+    if (Array.isArray(ev.result.rates) && ev.result.rates.length) state.assessment = [...ev.result.rates];
+  } else if (ev.type === "assessment_stopped") {
+    // the rows shown belong to this assessment unless an earlier one had ended
+    if (state.assessmentVerdict || state.assessmentStopped || !ev.steps_done) state.assessment = [];
+    state.assessmentVerdict = null;
+    state.assessmentStopped = ev;
+  }
+  state.chartsDirty = true;
 }
 
 function addAssessmentStep(result) {
@@ -592,15 +624,23 @@ function addAssessmentStep(result) {
   state.chartsDirty = true;
 }
 
+/** Whether the session is on the person (a strap, watch or optical sensor): only then are its
+ * results the person's own numbers (README "Whose numbers"). */
+function personSession() {
+  return state.session?.source?.kind === "ble";
+}
+
+/** "this simulated person" / "the replayed recording": whose the session's numbers are. */
+function sessionSubject() {
+  const kind = state.session?.source?.kind;
+  return kind === "simulator" ? "this simulated person" : kind === "replay" ? "the replayed recording" : "this session";
+}
+
 async function loadAssessment(sessionId, current) {
   try {
     const data = await api.get(`/sessions/${sessionId}/breathing/assessments`);
     if (!current()) return; // the page moved on: these results are not the one shown
-    for (const item of data.results) {
-      const ev = item.data || item;
-      if (ev.type === "assessment_step" && ev.result) addAssessmentStep(ev.result);
-      if (ev.type === "assessment_complete" && ev.result) state.assessmentVerdict = ev.result;
-    }
+    for (const item of data.results) takeAssessmentEvent(item.data || item);
   } catch {
     // no stored results (or an older server): the chart fills as results arrive
   }
@@ -614,25 +654,60 @@ function renderGuidanceInfo() {
   if (!g) $("break-countdown").hidden = true;
   $("pacer-rate").textContent = g ? fmt(g.rate_bpm, 1) : "-";
   $("pacer-mode").textContent = g ? `(${g.mode}${g.resonance_bpm ? `, resonance ${fmt(g.resonance_bpm, 1)}/min` : ""})` : "";
+  renderResonanceNote();
   const box = $("assessment");
   const progress = g?.assessment;
-  const show = Boolean(progress) || state.assessment.length > 0 || state.assessmentVerdict;
+  const running = Boolean(progress && !progress.done && g.mode === "assessment");
+  const stopped = running ? null : state.assessmentStopped;
+  const v = running ? null : state.assessmentVerdict;
+  const show = running || state.assessment.length > 0 || Boolean(v) || Boolean(stopped);
   box.hidden = !show;
+  $("assessment-practice").hidden = true;
   if (!show) return;
-  if (progress && !progress.done) {
+  const rate = typeof v?.resonance_bpm === "number" ? v.resonance_bpm : null;
+  let where;
+  if (running) {
+    where = "running";
     $("assessment-progress").textContent =
       `Assessment: step ${progress.step_index + 1} of ${progress.n_steps}, breathing at ${fmt(progress.rate_bpm, 1)}/min`;
     $("assessment-bar").value = (progress.step_index + progress.fraction_done) / progress.n_steps;
+  } else if (stopped) {
+    where = "stopped";
+    const done = stopped.steps_done;
+    $("assessment-progress").textContent =
+      `Assessment stopped at step ${stopped.step_index + 1} of ${stopped.n_steps} (${fmt(stopped.rate_bpm, 1)}/min): ` +
+      `no resonance rate. ${done ? `The ${done === 1 ? "finished step is" : `${done} finished steps are`} shown below; ` : ""}` +
+      "a new assessment starts from the first step.";
+    $("assessment-bar").value = done / stopped.n_steps;
+  } else if (v) {
+    where = "complete";
+    $("assessment-progress").textContent = "Assessment complete";
+    $("assessment-bar").value = 1;
   } else {
-    $("assessment-progress").textContent = state.assessmentVerdict ? "Assessment complete" : "";
-    $("assessment-bar").value = state.assessmentVerdict ? 1 : 0;
+    // steps without a verdict or a stop: the session ended (or pacing went) during it
+    where = "unfinished";
+    $("assessment-progress").textContent = "Assessment not finished (the session or the pacing ended during it): no resonance rate.";
+    $("assessment-bar").value = 0;
   }
-  const v = state.assessmentVerdict;
-  $("assessment-result").textContent = v
-    ? v.resonance_bpm
-      ? `Your resonance rate: ${fmt(v.resonance_bpm, 1)} breaths/min. ${v.reason || ""}${v.range_note ? ` Note: ${v.range_note}.` : ""}`
-      : `No clear resonance rate: ${v.reason || "not enough usable data"}`
-    : "";
+  box.dataset.state = where;
+  let result = "";
+  if (v && rate !== null) {
+    const why = `${v.reason || ""}${v.range_note ? ` Note: ${v.range_note}.` : ""}`;
+    result = personSession()
+      ? `Your resonance rate: ${fmt(rate, 1)} breaths/min. ${why}`
+      : `Resonance rate of ${sessionSubject()}: ${fmt(rate, 1)} breaths/min (not you: not kept as your rate). ${why}`;
+    // the assessment ended the pacing: practising at the rate it found is one click
+    if (!g && state.session?.live) {
+      $("assessment-practice").textContent = `Practise at ${fmt(rate, 1)} breaths/min`;
+      $("assessment-practice").hidden = false;
+    }
+  } else if (v) {
+    result = `No clear resonance rate: ${v.reason || "not enough usable data"}`;
+  }
+  $("assessment-result").textContent = result;
+  $("assessment-caption").textContent =
+    "Heart-rate oscillation (peak to trough, beats/min) at each breathing rate" +
+    (rate !== null ? "; the tested rate nearest the resonance rate is highlighted" : "");
   state.chartsDirty = true;
 }
 
@@ -641,7 +716,7 @@ function assessmentRows() {
 }
 
 function drawAssessment() {
-  const resonance = state.assessmentVerdict?.resonance_bpm ?? null;
+  const resonance = state.assessmentStopped ? null : (state.assessmentVerdict?.resonance_bpm ?? null);
   const rows = assessmentRows();
   // The tested rate nearest the resonance rate (which may lie between two tested rates).
   let nearest = -1;
@@ -697,10 +772,9 @@ async function breathingCommand(path, body) {
     if (!(typeof out.seq === "number" && state.guidanceSeq >= out.seq)) {
       state.guidance = out.guidance?.mode === "stopped" ? null : out.guidance;
     }
-    if (path === "assessment") {
-      state.assessment = [];
-      state.assessmentVerdict = null;
-    }
+    // (a stop or another practice abandons a running assessment: its assessment_stopped
+    // comes with the live guidance message, and is stored for a reload)
+    if (path === "assessment") resetAssessment();
     renderGuidanceInfo();
   } catch (err) {
     $("breathing-error").textContent = err.message;
@@ -722,6 +796,10 @@ function practiceBody(extra = {}) {
 $("practice-button").addEventListener("click", () => breathingCommand("practice", practiceBody()));
 $("adaptive-button").addEventListener("click", () => breathingCommand("practice", practiceBody({ adaptive: true })));
 $("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
+$("assessment-practice").addEventListener("click", () => {
+  const rate = state.assessmentVerdict?.resonance_bpm;
+  if (typeof rate === "number") breathingCommand("practice", practiceBody({ rate_bpm: rate }));
+});
 
 const RESET_S = 120;
 
@@ -769,15 +847,48 @@ $("reset-now").addEventListener("click", async () => {
 async function loadResonance() {
   try {
     const b = await withAuth(() => api.get("/baseline"));
-    const r = b.resonance_bpm;
-    if (typeof r === "number") {
-      $("practice-rate").value = r.toFixed(1);
-      $("resonance-note").textContent = `Your resonance rate: ${fmt(r, 1)} breaths/min (from your last assessment). Practice and breaks use it.`;
-    } else {
-      $("resonance-note").textContent = "No resonance rate yet: practice uses 6 breaths/min until you find yours.";
-    }
+    state.personalResonance = typeof b.resonance_bpm === "number" ? b.resonance_bpm : null;
   } catch {
-    $("resonance-note").textContent = "";
+    state.personalResonance = undefined;
+  }
+  renderResonanceNote();
+}
+
+/**
+ * Which rate practice and breaks use, and why: the person's own (GET /baseline, strap sessions
+ * only), or, within a simulated or replayed session, that session's own assessment (the
+ * service paces this session's practice and breaks at it, but never keeps it as the person's:
+ * README "Whose numbers"). The Rate field follows when that rate changes.
+ */
+function renderResonanceNote() {
+  const note = $("resonance-note");
+  const mine = state.personalResonance;
+  const v = state.assessmentStopped ? null : state.assessmentVerdict;
+  const own = !personSession() && typeof v?.resonance_bpm === "number" ? v.resonance_bpm : null;
+  let rate = null;
+  if (own !== null) {
+    rate = own;
+    const yours =
+      typeof mine === "number"
+        ? `your own rate stays ${fmt(mine, 1)} breaths/min`
+        : "new sessions use 6 breaths/min until an assessment on you finds yours";
+    note.textContent =
+      `This session's assessment found ${fmt(own, 1)} breaths/min for ${sessionSubject()}: practice and breaks in this session use it. ` +
+      `It is not kept as your resonance rate (only a strap session on you counts), so ${yours}.`;
+  } else if (typeof mine === "number") {
+    rate = mine;
+    note.textContent = `Your resonance rate: ${fmt(mine, 1)} breaths/min (from your last assessment). Practice and breaks use it.`;
+  } else if (mine === null) {
+    rate = 6;
+    note.textContent = "No resonance rate yet: practice uses 6 breaths/min until you find yours.";
+  } else {
+    note.textContent = "";
+  }
+  note.dataset.source = own !== null ? "session" : typeof mine === "number" ? "person" : mine === null ? "none" : "";
+  if (rate !== null && rate !== state.rateFieldFrom) {
+    state.rateFieldFrom = rate;
+    // rounded as the note shows it (Intl rounds the decimal, toFixed the binary value)
+    $("practice-rate").value = rate.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
   }
 }
 
@@ -1131,7 +1242,7 @@ async function openSummary(s) {
     } else if (e.event === "break_effect") {
       const d = e.data;
       const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${fmt(d.rmssd_change_pct, 0)} %)` : "";
-      breakItems.push(para(`${when}: a ${d.kind || ""} break. Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.`));
+      breakItems.push(para(`${when}: a ${d.kind || ""} break. Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.${microBreaks.pacedBeforeNote(d)}`));
     }
   }
   const checkItems = (checkins.checkins || []).map((c) => {
@@ -1389,7 +1500,7 @@ function breakHistoryItem(e) {
   } else if (e.event === "break_effect") {
     const d = e.data;
     const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${d.rmssd_change_pct.toFixed(0)} %)` : "";
-    text = `${d.kind || ""} break: RMSSD before ${fmt(d.rmssd_before_ms, 0)} ms, after ${fmt(d.rmssd_after_ms, 0)} ms${change}`;
+    text = `${d.kind || ""} break: RMSSD before ${fmt(d.rmssd_before_ms, 0)} ms, after ${fmt(d.rmssd_after_ms, 0)} ms${change}${microBreaks.pacedBeforeNote(d)}`;
   }
   if (text === null) return null;
   const li = document.createElement("li");

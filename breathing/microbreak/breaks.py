@@ -2,7 +2,12 @@
 
 A break keeps the valid windows from ``effect_before_s`` before its start until its "after"
 period is complete; :func:`break_effect` then compares RMSSD and HR before (T0), during and
-after (T1) it as medians over those windows (:class:`breathing.BreakEffect`). The medians are
+after (T1) it as medians over those windows (:class:`breathing.BreakEffect`). A window whose
+beats overlap paced breathing (a practice, an assessment, an earlier breathing break) is not a
+"before" window: slow paced breathing enlarges the heart-rate oscillation by itself, RMSSD with
+it (Lehrer et al. 2000), so a break after it would be compared with the pacing, not with rest;
+it is counted apart
+(``n_windows_before_paced``). The medians are
 robust to a single disturbed window; the before/after periods follow the pre/post design of
 micro-break studies (Albulescu et al. 2022).
 
@@ -23,8 +28,9 @@ from breathing.microbreak.settings import MicroBreakSettings
 
 __all__ = ["BreakRecord", "ValidWindow", "break_effect", "median"]
 
-#: A valid window as the break bookkeeping keeps it: (end t_s, RMSSD ms, HR bpm).
-ValidWindow = tuple[float, float, float]
+#: A valid window as the break bookkeeping keeps it: (end t_s, RMSSD ms, HR bpm, whether its
+#: beats overlap paced breathing).
+ValidWindow = tuple[float, float, float, bool]
 
 
 @dataclass(slots=True)
@@ -63,12 +69,20 @@ def break_effect(br: BreakRecord, t_s: float, settings: MicroBreakSettings) -> B
     Returns
     -------
     BreakEffect
-        Medians of RMSSD and HR before, during and after, with their window counts.
+        Medians of RMSSD and HR before, during and after, with their window counts; the
+        "before" medians leave out windows overlapping paced breathing (``None`` when every
+        "before" window did: no rest to compare with).
+
+    References
+    ----------
+    Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Resonant frequency biofeedback training
+    to increase cardiac variability. Applied Psychophysiology and Biofeedback, 25(3), 177-191.
     """
     s = settings
     assert br.end_t_s is not None
     wins = br.windows
-    before = [w for w in wins if w[0] <= br.start_t_s]
+    before_all = [w for w in wins if w[0] <= br.start_t_s]
+    before = [w for w in before_all if not w[3]]
     duration = br.end_t_s - br.start_t_s
     during_from = br.start_t_s + min(s.window_s, duration / 2.0)
     during = [w for w in wins if during_from < w[0] <= br.end_t_s]
@@ -92,4 +106,5 @@ def break_effect(br: BreakRecord, t_s: float, settings: MicroBreakSettings) -> B
         n_windows_before=len(before),
         n_windows_during=len(during),
         n_windows_after=len(after),
+        n_windows_before_paced=len(before_all) - len(before),
     )

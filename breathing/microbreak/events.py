@@ -187,6 +187,9 @@ class BreakEffect:
     windows ending inside the break (those after its first minute when the break is longer
     than a window, so they hold only break beats); after = windows ending from one window
     length after the end, for ``effect_after_s``. ``rmssd_change_pct`` is after vs before.
+    Windows overlapping paced breathing are not "before" windows (paced breathing is not the
+    rest a break is compared with): ``n_windows_before_paced`` counts those left out, and the
+    "before" figures are ``None`` when no other window was there.
     """
 
     t_s: float
@@ -204,6 +207,7 @@ class BreakEffect:
     n_windows_before: int
     n_windows_during: int
     n_windows_after: int
+    n_windows_before_paced: int = 0
     type: Literal["break_effect"] = "break_effect"
 
 

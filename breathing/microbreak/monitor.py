@@ -100,7 +100,7 @@ class MicroBreakMonitor:
         self._t_window: float | None = None  # end of the latest window
         self._task_start: float | None = None
         self._stress = StressHistory(s)
-        self._history: deque[ValidWindow] = deque()  # valid (t, rmssd, hr)
+        self._history: deque[ValidWindow] = deque()  # valid (t, rmssd, hr, paced)
         self._motion_mg: float | None = None  # the latest window's movement level, if known
         self._last_flag: MicroBreakDue | None = None
         self._last_stress_flag_t: float = -math.inf
@@ -194,6 +194,7 @@ class MicroBreakMonitor:
         quality: float | None = None,
         local_time: time | None = None,
         motion_mg: float | None = None,
+        paced: bool = False,
     ) -> list[MicroBreakEvent]:
         """Take one finished 60-s window; return the events it causes (a flag, a break effect).
 
@@ -216,6 +217,9 @@ class MicroBreakMonitor:
         motion_mg : float, optional
             The window's movement level from an accelerometer (milli-g, ``>= 0``; see
             ``MicroBreakSettings.motion_activity_mg``); ``None``: no motion data.
+        paced : bool
+            The window's beats overlap paced breathing (a pacer ran during some of it): it is
+            no "before" window of a break (:func:`breathing.microbreak.breaks.break_effect`).
 
         Returns
         -------
@@ -239,7 +243,7 @@ class MicroBreakMonitor:
             self._last = self._status(t, invalid_reason=invalid)
             return events + self._fallback(t, local_time)
         assert w.hr is not None and w.ln_rmssd is not None and w.rmssd is not None
-        self._remember(t, w.rmssd, w.hr)
+        self._remember(t, w.rmssd, w.hr, paced=paced)
         j = self._judge(t, r.weight, w.ln_rmssd, w.hr)
         self._learn(r.weight, w.ln_rmssd, w.hr, j)
         events = self._effects(t)
@@ -312,17 +316,18 @@ class MicroBreakMonitor:
             return "RMSSD or heart rate not available"
         return ""
 
-    def _remember(self, t: float, rmssd: float, hr: float) -> None:
+    def _remember(self, t: float, rmssd: float, hr: float, *, paced: bool) -> None:
         """Keep a valid window for the effects of breaks (running, pending, or still to come)."""
         s = self.settings
-        self._history.append((t, rmssd, hr))
+        window = (t, rmssd, hr, paced)
+        self._history.append(window)
         horizon = t - max(s.effect_before_s, s.window_s) - s.step_s
         while self._history and self._history[0][0] < horizon:
             self._history.popleft()
         if self._break is not None:
-            self._break.windows.append((t, rmssd, hr))
+            self._break.windows.append(window)
         for pending in self._pending:
-            pending.windows.append((t, rmssd, hr))
+            pending.windows.append(window)
 
     def _judge(self, t: float, weight: float, ln_rmssd: float, hr: float) -> Judgement:
         """Activity, recovery and stress of a valid window (steps 2-6); updates the load."""

@@ -119,7 +119,7 @@ def _windows() -> list[hrv.WindowMetrics]:
 
 
 def _pacing() -> tuple[list[Any], list[breathing.Guidance]]:
-    """Events and guidance of a full assessment, then adaptive pacing, then a stop."""
+    """Events and guidance of a full assessment, adaptive pacing, a stop, a stopped assessment."""
     engine = breathing.PacingEngine(mode=breathing.PacingMode.ASSESSMENT)
     person = SimulatedPerson(seed=1, resonance_bpm=5.5, breathing=engine.breathing_phase_cycles)
     events: list[Any] = []
@@ -142,6 +142,14 @@ def _pacing() -> tuple[list[Any], list[breathing.Guidance]]:
     guidance.append(engine.guidance(t_s))
     events += engine.stop(t_s=t_s)
     guidance.append(engine.guidance(t_s))
+    # an assessment stopped in its second step (AssessmentStopped)
+    events += engine.start_assessment(t_s=t_s)
+    end = t_s + 150.0
+    while t_s < end:
+        b = person.next_beat()
+        t_s = b.t_s
+        events += engine.on_beat(b.t_s, b.rr_ms, gap_before=b.gap_before, contact=True)
+    events += engine.stop(t_s=t_s)
     return events, guidance
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from breathing import BreathingError, PacingEngine, PacingMode
-from breathing.engine import PRACTICE_INHALE_TO_EXHALE, ModeChanged
+from breathing.assessment import AssessmentProtocol
+from breathing.engine import (
+    PRACTICE_INHALE_TO_EXHALE,
+    AssessmentDone,
+    AssessmentStepDone,
+    AssessmentStopped,
+    ModeChanged,
+    RateChanged,
+)
 from sensors import SimulatedPerson
 
 _PEOPLE: dict[int, SimulatedPerson] = {}
@@ -34,7 +42,8 @@ def test_stop_ends_any_mode_and_guidance_says_so() -> None:
             engine.start_adaptive(t_s=0.0)
         feed(engine, 60.0)
         events = engine.stop(t_s=60.0)
-        assert [type(e) for e in events] == [ModeChanged]
+        said = [AssessmentStopped, ModeChanged] if start == "assessment" else [ModeChanged]
+        assert [type(e) for e in events] == said
         assert engine.mode is PacingMode.STOPPED
         g = engine.guidance(61.0)
         assert g.mode is PacingMode.STOPPED and g.ends_at_s is None
@@ -42,6 +51,66 @@ def test_stop_ends_any_mode_and_guidance_says_so() -> None:
         more = feed(engine, 400.0)
         assert not [e for e in more if getattr(e, "type", "") == "assessment_complete"]
         assert engine.mode is PacingMode.STOPPED
+
+
+def test_an_assessment_stopped_in_its_third_step_says_where_and_what_was_done() -> None:
+    """The steps analysed before the stop keep their rows; the stop names the running step."""
+    engine = PacingEngine(protocol=AssessmentProtocol.screening())
+    engine.start_assessment(t_s=0.0)
+    done = [e for e in feed(engine, 150.0) if isinstance(e, AssessmentStepDone)]
+    assert [e.step_index for e in done] == [0, 1]
+    events = engine.stop(t_s=150.0)
+    stopped = events[0]
+    assert isinstance(stopped, AssessmentStopped)
+    assert (stopped.step_index, stopped.n_steps, stopped.rate_bpm, stopped.steps_done) == (
+        2,
+        5,
+        5.5,
+        2,
+    )
+    assert stopped.t_s == 150.0
+    assert engine.assessment_result is None
+    # stopping again, or stopping a practice, abandons nothing
+    assert [type(e) for e in engine.stop(t_s=151.0)] == []
+
+
+@pytest.mark.parametrize("command", ["start_fixed", "start_adaptive", "start_assessment"])
+def test_another_command_during_an_assessment_abandons_it_first(command: str) -> None:
+    engine = PacingEngine(protocol=AssessmentProtocol.screening())
+    engine.start_assessment(t_s=0.0)
+    feed(engine, 70.0)
+    if command == "start_fixed":
+        events = engine.start_fixed(6.0, t_s=70.0)
+    elif command == "start_adaptive":
+        events = engine.start_adaptive(t_s=70.0)
+    else:
+        events = engine.start_assessment(t_s=70.0)
+    assert isinstance(events[0], AssessmentStopped)
+    assert (events[0].step_index, events[0].steps_done) == (1, 1)
+    assert sum(isinstance(e, AssessmentStopped) for e in events) == 1
+
+
+def test_after_assessment_stopped_ends_the_pacing_with_the_verdict() -> None:
+    """``after_assessment=stopped``: the verdict, then the pacer stops; nothing paces at the
+    found rate until asked (then the assessed rate is there to ask for)."""
+    engine = PacingEngine(
+        protocol=AssessmentProtocol.screening(), after_assessment=PacingMode.STOPPED
+    )
+    engine.start_assessment(t_s=0.0)
+    events = feed(engine, 400.0)
+    i = next(k for k, e in enumerate(events) if isinstance(e, AssessmentDone))
+    after = events[i + 1 :]
+    assert [type(e) for e in after] == [ModeChanged]
+    assert after[0].mode is PacingMode.STOPPED  # type: ignore[attr-defined]
+    assert not any(isinstance(e, RateChanged) for e in after)
+    assert engine.mode is PacingMode.STOPPED
+    assert engine.assessment_result is not None
+    assert engine.guidance(400.0).resonance_bpm == engine.assessment_result.resonance_bpm
+    # the default (fixed) still paces on at the assessed rate, as `hrvpace assess` expects
+    fixed = PacingEngine(protocol=AssessmentProtocol.screening())
+    fixed.start_assessment(t_s=0.0)
+    feed(fixed, 400.0)
+    assert fixed.mode is PacingMode.FIXED
 
 
 def test_a_practice_with_a_duration_ends_by_itself_at_its_end() -> None:

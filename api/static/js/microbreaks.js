@@ -23,6 +23,19 @@ function fmtMs(v) {
   return typeof v === "number" ? `${Math.round(v)} ms` : "-";
 }
 
+/**
+ * What a break's "before" was, when paced breathing was near it: the service leaves windows
+ * overlapping paced breathing out of "before" (`n_windows_before_paced`; paced breathing raises
+ * RMSSD by itself, so it is no rest to compare with). "" when none was left out.
+ */
+export function pacedBeforeNote(effect) {
+  const paced = effect?.n_windows_before_paced || 0;
+  if (!paced) return "";
+  return typeof effect.rmssd_before_ms === "number"
+    ? " Before: only the minutes after paced breathing ended (the paced minutes are left out)."
+    : " No rest before it to compare with: the minutes before were paced breathing, which can raise RMSSD by itself.";
+}
+
 function show({ title, reason, details, suggestion, effect, phase }) {
   const banner = $("micro-break-banner");
   $("mb-title").textContent = title;
@@ -76,7 +89,10 @@ function showEffect(effect) {
     title: "Your break's effect",
     reason: "",
     suggestion: "",
-    effect: `RMSSD before ${fmtMs(effect.rmssd_before_ms)}, after ${fmtMs(effect.rmssd_after_ms)}${change}.`,
+    effect:
+      (typeof effect.rmssd_before_ms === "number" || !effect.n_windows_before_paced
+        ? `RMSSD before ${fmtMs(effect.rmssd_before_ms)}, after ${fmtMs(effect.rmssd_after_ms)}${change}.`
+        : `RMSSD after ${fmtMs(effect.rmssd_after_ms)}.`) + pacedBeforeNote(effect),
     phase: "effect",
   });
 }

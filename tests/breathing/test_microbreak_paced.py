@@ -1,0 +1,73 @@
+"""A break's "before" period leaves out windows overlapping paced breathing.
+
+Slow paced breathing enlarges RMSSD by itself, so a break taken just after a practice or an
+assessment would otherwise be compared with the pacing (the "-30 %" of a reset pressed right
+after an assessment), not with rest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from breathing import BreakEffect, MicroBreakMonitor
+from hrv import WindowMetrics
+
+
+def feed(
+    mon: MicroBreakMonitor, t0: float, t1: float, *, rmssd_ms: float, paced: bool
+) -> list[object]:
+    """Valid 60-s windows every 5 s ending in [t0, t1), RMSSD about ``rmssd_ms``."""
+    rng = np.random.default_rng(int(t0))
+    out: list[object] = []
+    for t in np.arange(t0, t1, 5.0):
+        r = rmssd_ms * math.exp(0.03 * rng.standard_normal())
+        window = WindowMetrics(
+            t_s=float(t), n_beats=70, rmssd_ms=r, ln_rmssd=math.log(r), mean_hr_bpm=65.0
+        )
+        out += mon.on_window(window, contact=True, quality=1.0, paced=paced)
+    return out
+
+
+def effect_of(mon: MicroBreakMonitor, start: float) -> BreakEffect:
+    mon.start_break(start, "breathing")
+    feed(mon, start + 5.0, start + 125.0, rmssd_ms=60.0, paced=True)  # the break paces
+    mon.end_break(start + 120.0)
+    events = feed(mon, start + 125.0, start + 400.0, rmssd_ms=35.0, paced=False)
+    (effect,) = [e for e in events if isinstance(e, BreakEffect)]
+    return effect
+
+
+def test_paced_windows_are_no_before_windows() -> None:
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 600.0, rmssd_ms=35.0, paced=False)  # rest
+    feed(mon, 600.0, 900.0, rmssd_ms=50.0, paced=True)  # an assessment's pacing
+    # pacing stopped at 900: windows ending before 960 still hold paced beats
+    feed(mon, 900.0, 960.0, rmssd_ms=50.0, paced=True)
+    feed(mon, 960.0, 1000.0, rmssd_ms=34.0, paced=False)
+    eff = effect_of(mon, 1000.0)
+    # before = the unpaced windows ending in 960..1000 only
+    assert eff.n_windows_before == 8
+    assert eff.n_windows_before_paced == 16  # ending 880..955 (120 s before 1000, 5-s steps)
+    assert eff.rmssd_before_ms == pytest.approx(34.0, rel=0.05)
+    assert eff.rmssd_change_pct == pytest.approx(3.0, abs=6.0)  # rest against rest
+
+
+def test_a_break_right_after_pacing_has_no_before_to_compare_with() -> None:
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 600.0, rmssd_ms=35.0, paced=False)
+    feed(mon, 600.0, 1000.0, rmssd_ms=50.0, paced=True)
+    eff = effect_of(mon, 1000.0)
+    assert eff.n_windows_before == 0 and eff.n_windows_before_paced == 24
+    assert eff.rmssd_before_ms is None and eff.hr_before_bpm is None
+    assert eff.rmssd_change_pct is None  # not "-30 %": there was no rest before it
+    assert eff.rmssd_after_ms == pytest.approx(35.0, rel=0.05)
+
+
+def test_without_pacing_nothing_changes() -> None:
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 1000.0, rmssd_ms=35.0, paced=False)
+    eff = effect_of(mon, 1000.0)
+    assert eff.n_windows_before_paced == 0 and eff.n_windows_before == 24

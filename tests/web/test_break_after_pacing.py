@@ -1,0 +1,87 @@
+"""A 2-minute reset pressed just after paced breathing: its effect does not pass the pacing off
+as the rest before the break (real Chromium, real service, simulated person)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import WebServer, poll, record_errors
+
+pytestmark = pytest.mark.e2e
+
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport=LAPTOP)
+    yield ctx
+    ctx.close()
+
+
+def test_a_reset_right_after_pacing_says_there_was_no_rest_to_compare_with(
+    web_server: WebServer, context: Any, artifacts: Path
+) -> None:
+    with web_server.client() as api:
+        # paced from the start (a practice), 20x: the reset follows the stop within seconds
+        r = api.post(
+            "/api/v1/sessions",
+            json={
+                "source": {"kind": "simulator", "seed": 2, "resonance_bpm": 5.0, "speed": 20},
+                "mode": "practice",
+                "practice_rate_bpm": 5.0,
+            },
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        page = context.new_page()
+        errors = record_errors(page)
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        # two minutes of paced breathing, so the whole "before" period could be filled
+        poll(
+            page,
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["t_s"] > 150,
+            timeout_s=60,
+            what="150 s of the session",
+        )
+        page.get_by_test_id("pacer-stop").click()
+        page.get_by_test_id("pacer-stop").wait_for(state="hidden", timeout=10_000)
+        page.get_by_test_id("reset-now").click()
+        banner = page.get_by_test_id("micro-break-banner")
+        page.locator("#micro-break-banner[data-phase='effect']").wait_for(timeout=120_000)
+        history = api.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+        effects = [
+            e["data"]
+            for e in history["events"]
+            if e["event"] == "break_effect" and e["session_id"] == sid
+        ]
+        assert len(effects) == 1, history
+        eff = effects[0]
+        # the windows overlapping the pacing are left out of "before", and counted
+        assert eff["n_windows_before_paced"] >= 1, eff
+        text = page.locator("#mb-effect").inner_text()
+        if eff["n_windows_before"] == 0:
+            assert eff["rmssd_before_ms"] is None and eff["rmssd_change_pct"] is None, eff
+            assert text.startswith("RMSSD after ") and "before" not in text.split(".")[0], text
+            assert "No rest before it to compare with" in text, text
+            assert "%" not in text, text
+        else:
+            assert "only the minutes after paced breathing ended" in text, text
+        assert banner.is_visible()
+        page.screenshot(path=str(artifacts / "break-after-pacing-laptop.png"))
+        page.set_viewport_size(PHONE)
+        assert (
+            page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            == 0
+        )
+        banner.screenshot(path=str(artifacts / "break-after-pacing-phone.png"))
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
