@@ -1264,17 +1264,9 @@ function historyRow(s) {
   labelInput.className = "label-input";
   labelInput.setAttribute("aria-label", `Label of the session started ${cells[0]}`);
   // A row redrawn by a history load that was on its way during the save still says "saved".
-  if (labelSaves.get(s.id)?.label === labelInput.value) labelInput.dataset.saved = "true";
-  labelInput.addEventListener("change", async () => {
-    try {
-      const saved = await withAuth(() => api.patch(`/sessions/${s.id}`, { label: labelInput.value }));
-      s.label = saved.label;
-      labelSaves.set(s.id, { label: saved.label, at: performance.now() });
-      labelInput.dataset.saved = "true";
-    } catch (err) {
-      setConn(`Label not saved: ${err.message}`);
-    }
-  });
+  const save = labelSaves.get(s.id);
+  if (save && save.at !== null && save.label === labelInput.value) labelInput.dataset.saved = "true";
+  labelInput.addEventListener("change", () => saveLabel(s.id, labelInput.value));
   labelCell.append(labelInput);
   tr.append(labelCell);
   const td = document.createElement("td");
@@ -1300,9 +1292,79 @@ function historyRow(s) {
   return tr;
 }
 
-/** Labels saved from the table: they outrank a history load that was asked for before them. */
-const labelSaves = new Map(); // session id -> { label, at: performance.now() of the save }
+/**
+ * Labels saved from the table: they outrank a history load that was asked for before the save's
+ * answer (its `at`; null while the save is on its way), whose rows still carry the old label.
+ */
+const labelSaves = new Map(); // session id -> { label, at: performance.now() of the answer }
+const drawnSessions = new Map(); // session id -> the session object its history row shows
 let historyLoads = 0;
+
+/** The label input of session `id`'s history row as drawn now (a redraw replaces it). */
+function labelInputOf(id) {
+  return [...$("history-table").querySelectorAll("tr[data-session-id]")]
+    .find((tr) => tr.dataset.sessionId === id)
+    ?.querySelector("input.label-input");
+}
+
+/**
+ * PATCH the label of session `id`. A history load may redraw the row while the save is on its
+ * way: the row then shows the label being saved (loadHistory), and the answer marks whatever
+ * input the row has by then, not only the one the person typed in.
+ */
+async function saveLabel(id, label) {
+  const before = labelSaves.get(id);
+  const mine = { label, at: null };
+  labelSaves.set(id, mine);
+  const typed = labelInputOf(id);
+  if (typed) delete typed.dataset.saved; // saved again: the mark waits for this answer
+  try {
+    const saved = await withAuth(() => api.patch(`/sessions/${id}`, { label }));
+    if (labelSaves.get(id) !== mine) return; // a later save of this label is on its way
+    mine.label = saved.label;
+    mine.at = performance.now();
+    const s = drawnSessions.get(id);
+    if (s) s.label = saved.label; // the row's summary is titled by it
+    const input = labelInputOf(id);
+    if (input && (input.value === label || input.value === saved.label)) {
+      input.value = saved.label;
+      input.dataset.saved = "true";
+    }
+  } catch (err) {
+    if (labelSaves.get(id) === mine) {
+      if (before) labelSaves.set(id, before);
+      else labelSaves.delete(id);
+    }
+    setConn(`Label not saved: ${err.message}`);
+  }
+}
+
+/**
+ * Put the history's `rows` into `tbody`. The row whose label the person is typing in (its input
+ * has the focus) stays in the table, input and all, and only its other cells are replaced: a
+ * redraw (the minutely refresh, the load after a session ends) must not take the words or the
+ * focus away, nor the edit Enter would save.
+ */
+function placeHistoryRows(tbody, rows) {
+  const active = document.activeElement;
+  const editing = active?.classList?.contains("label-input") && tbody.contains(active) ? active.closest("tr") : null;
+  const i = editing ? rows.findIndex((tr) => tr.dataset.sessionId === editing.dataset.sessionId) : -1;
+  if (i < 0) {
+    tbody.replaceChildren(...rows);
+    return;
+  }
+  const keep = active.closest("td");
+  const fresh = [...rows[i].children];
+  [...editing.children].forEach((td, k) => {
+    if (td !== keep && fresh[k]) td.replaceWith(fresh[k]);
+  });
+  rows[i] = editing;
+  // every other row out, then the new ones around the one kept (it is never moved: a moved
+  // input loses the focus)
+  for (const tr of [...tbody.children]) if (tr !== editing) tr.remove();
+  for (const tr of rows.slice(0, i)) tbody.insertBefore(tr, editing);
+  tbody.append(...rows.slice(i + 1));
+}
 
 async function loadHistory() {
   const load = ++historyLoads;
@@ -1322,9 +1384,11 @@ async function loadHistory() {
   if (load !== historyLoads) return; // a later load is on its way (the session ended, Refresh)
   for (const s of data.sessions) {
     const saved = labelSaves.get(s.id);
-    if (saved && saved.at > began) s.label = saved.label;
+    if (saved && (saved.at === null || saved.at > began)) s.label = saved.label;
   }
-  $("history-table").querySelector("tbody").replaceChildren(...data.sessions.map(historyRow));
+  drawnSessions.clear();
+  for (const s of data.sessions) drawnSessions.set(s.id, s);
+  placeHistoryRows($("history-table").querySelector("tbody"), data.sessions.map(historyRow));
   loadBreakHistory();
   loadTrend();
   loadBaseline();
