@@ -24,6 +24,7 @@ from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
 pytestmark = pytest.mark.e2e
 
 FAST = 60.0  # simulated seconds per wall second
+RESET_SPEED = 20.0  # a 2-minute reset in 6 s of wall time
 
 HIDDEN_TAB = """
 (() => {
@@ -478,9 +479,11 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     page, errors = open_page(viewport, notifications=False)
     name = "phone" if viewport is PHONE else "laptop"
     with web_server.client() as api:
-        sid = _start_simulator(api, seed=8)
+        # 20x, not 60x: the 2-minute break lasts 6 s of wall time, not 2, and everything up to
+        # the second press below happens during it (1.3 s of a 2-s break at a load of 7)
+        sid = _start_simulator(api, seed=8, speed=RESET_SPEED)
         _attach(page, web_server, sid)
-        _wait_for_beats(api, sid, more_than=200, timeout_s=20)
+        _wait_for_beats(api, sid, more_than=200, timeout_s=40)
         page.get_by_test_id("reset-now").click()
         page.get_by_role("button", name="End break").wait_for(state="visible", timeout=5000)
         page.wait_for_function(
@@ -500,7 +503,7 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
         # a second press while the break runs says so in plain words (no engine message)
         page.get_by_test_id("reset-now").click()
         page.locator("#conn-status").get_by_text("A break is already running").wait_for()
-        # 2 minutes of session time (2 s here): the break ends by itself, then its effect
+        # 2 minutes of session time (6 s here): the break ends by itself, then its effect
         effect = page.locator("#mb-effect")
         effect.wait_for(state="visible", timeout=30_000)
         assert "RMSSD before" in effect.inner_text()
