@@ -314,7 +314,10 @@ function onMessage(msg) {
         });
       }
       if (msg.event === "micro_break" || msg.event === "break_effect") {
-        const li = breakHistoryItem({ event: msg.event, data: msg.micro_break, recorded_at: msg.timestamp });
+        const e = { event: msg.event, data: msg.micro_break, recorded_at: msg.timestamp, session_id: msg.session_id, t_s: msg.t_s };
+        liveBreakEvents.push({ e, at: performance.now() });
+        if (liveBreakEvents.length > 20) liveBreakEvents.shift();
+        const li = breakHistoryItem(e);
         const list = $("break-history");
         if (!list.querySelector("li[data-event]")) list.replaceChildren();
         list.prepend(li);
@@ -1465,16 +1468,35 @@ function breakHistoryItem(e) {
   return li;
 }
 
+// Flags and effects that came on the live socket (the newest 20), with when they came: a
+// history read asked for before one was stored must not drop it from the list (loadBreakHistory).
+const liveBreakEvents = []; // { e: a history item, at: performance.now() }
+let breakHistoryLoads = 0;
+
+/** The same stored event, from the history or from the live socket. */
+function breakEventKey(e) {
+  return `${e.session_id}|${e.event}|${e.t_s}`;
+}
+
 /** Flags with their reasons, and breaks with their effect on RMSSD, newest first. */
 async function loadBreakHistory() {
+  const load = ++breakHistoryLoads;
+  const began = performance.now();
   let data;
   try {
     data = await api.get("/microbreaks/history?limit=200");
   } catch {
     return; // not available on this server
   }
+  if (load !== breakHistoryLoads) return; // a later read is on its way
+  // events the socket brought since this read was asked for, and the read does not have yet
+  const stored = new Set(data.events.map(breakEventKey));
+  const late = liveBreakEvents
+    .filter((x) => x.at > began && !stored.has(breakEventKey(x.e)))
+    .map((x) => x.e)
+    .reverse();
   const items = [];
-  for (const e of data.events) {
+  for (const e of [...late, ...data.events]) {
     const li = breakHistoryItem(e);
     if (li === null) continue;
     items.push(li);

@@ -469,6 +469,66 @@ def test_a_history_redraw_while_a_label_is_being_saved_shows_it_and_marks_it_sav
     assert errors == []
 
 
+def test_a_break_history_read_asked_for_before_an_effect_was_stored_keeps_the_effect(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """The break history (flags and effects, newest first) is read again by every history
+    load (each minute, when a session ends); an effect that came on the live socket while a
+    read asked for before it was stored was on its way vanished from the list when that read
+    was drawn. Playwright holds the read's answer until the effect is on the page."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    held: list[tuple[Any, Any]] = []
+    holding = {"on": False}
+
+    def history(route: Any) -> None:
+        if holding["on"]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/microbreaks/history?limit=200", history)
+    with web_server.client() as api:
+        sid = _start_simulator(api, seed=14)
+        try:
+            _attach(page, web_server, sid)
+            _wait_for_beats(api, sid, more_than=300, timeout_s=20)
+            # a flag first: the held read has an event of its own to draw
+            assert api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0}).is_success
+            items = page.locator("#break-history li[data-event]")
+            items.first.wait_for(timeout=30_000)
+            api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 0.0})
+            holding["on"] = True
+            page.get_by_role("button", name="Refresh").click()
+            for _ in range(100):  # the sync API runs the route handler while it is called
+                if held:
+                    break
+                page.wait_for_timeout(100)
+            assert held, "the break history read was not held"
+            stored = held[0][1].json()["events"]
+            assert stored and all(e["event"] != "break_effect" for e in stored), stored
+            # a 60-s break (1 s here); its effect comes 2 minutes of session time later
+            r = api.post(
+                f"/api/v1/sessions/{sid}/microbreaks/start",
+                json={"kind": "breathing", "duration_s": 60},
+            )
+            assert r.status_code == 200, r.text
+            effect = page.locator("#break-history li[data-event=break_effect]")
+            effect.wait_for(timeout=30_000)
+            text = effect.inner_text()
+            route, response = held.pop(0)
+            with page.expect_event("requestfinished", lambda req: req is route.request):
+                route.fulfill(response=response)  # the read from before the effect, drawn now
+            page.wait_for_timeout(500)  # the answer read and drawn
+            assert effect.count() == 1 and effect.inner_text() == text
+            assert items.first.get_attribute("data-event") == "break_effect"  # newest first
+            holding["on"] = False
+            for route, response in held:
+                route.fulfill(response=response)
+        finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     web_server: WebServer,
