@@ -119,10 +119,17 @@ function describeSource(src) {
   return src.kind;
 }
 
+// Each list read is numbered: only the latest one asked for is drawn. The minutely refresh's
+// read, asked for before a session was started here and answered after, would otherwise put
+// back a list without it and select another session than the one the page attaches to.
+let sessionLists = 0;
+
 async function refreshSessionList(selectId) {
+  const mine = ++sessionLists;
   const data = await withAuth(() => api.get("/sessions?limit=50"));
   const live = data.sessions.filter((s) => s.live);
   const select = $("session-select");
+  if (mine !== sessionLists) return { live, want: select.value }; // a later read is drawn
   select.replaceChildren();
   if (!live.length) select.append(new Option("No running session", ""));
   for (const s of live) {
@@ -134,7 +141,8 @@ async function refreshSessionList(selectId) {
     // The attached session ended: keep it in the list so the page still says what it shows.
     select.append(new Option(`${describeSource(current.source)}, ${current.mode} (${current.state})`, current.id));
   }
-  const want = selectId || current?.id || live[0]?.id || "";
+  // while an attach is under way (state.session is null meanwhile) the list keeps its session
+  const want = selectId || current?.id || attaching || live[0]?.id || "";
   if ([...select.options].some((o) => o.value === want)) select.value = want;
   return { live, want: select.value };
 }
@@ -143,10 +151,20 @@ async function refreshSessionList(selectId) {
 // first load, then a pick in the list or the periodic refresh) gives way to the later one, so
 // only the latest attach fills the page and opens a socket: never two sockets at once.
 let attachCount = 0;
+let attaching = null; // the session the latest attach() is loading, until it is done
 
 async function attach(sessionId) {
   const mine = ++attachCount;
   const current = () => mine === attachCount;
+  attaching = sessionId || null;
+  try {
+    await attachSteps(sessionId, current);
+  } finally {
+    if (current()) attaching = null;
+  }
+}
+
+async function attachSteps(sessionId, current) {
   detach();
   if (!sessionId) {
     setConn("No running session");
@@ -1565,7 +1583,7 @@ function init() {
     loadHistory();
     // Sessions started elsewhere (the command line, another tab) appear in the list.
     refreshSessionList().then(({ want }) => {
-      if (!state.session && want) attach(want);
+      if (!state.session && !attaching && want) attach(want);
     }, () => {});
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {
