@@ -125,10 +125,17 @@ function describeSource(src) {
   return src.kind;
 }
 
+// Each list read is numbered: only the latest one asked for is drawn. The minutely refresh's
+// read, asked for before a session was started here and answered after, would otherwise put
+// back a list without it and select another session than the one the page attaches to.
+let sessionLists = 0;
+
 async function refreshSessionList(selectId) {
+  const mine = ++sessionLists;
   const data = await withAuth(() => api.get("/sessions?limit=50"));
   const live = data.sessions.filter((s) => s.live);
   const select = $("session-select");
+  if (mine !== sessionLists) return { live, want: select.value }; // a later read is drawn
   select.replaceChildren();
   if (!live.length) select.append(new Option("No running session", ""));
   for (const s of live) {
@@ -140,7 +147,8 @@ async function refreshSessionList(selectId) {
     // The attached session ended: keep it in the list so the page still says what it shows.
     select.append(new Option(`${describeSource(current.source)}, ${current.mode} (${current.state})`, current.id));
   }
-  const want = selectId || current?.id || live[0]?.id || "";
+  // while an attach is under way (state.session is null meanwhile) the list keeps its session
+  const want = selectId || current?.id || attaching || live[0]?.id || "";
   if ([...select.options].some((o) => o.value === want)) select.value = want;
   return { live, want: select.value };
 }
@@ -149,10 +157,20 @@ async function refreshSessionList(selectId) {
 // first load, then a pick in the list or the periodic refresh) gives way to the later one, so
 // only the latest attach fills the page and opens a socket: never two sockets at once.
 let attachCount = 0;
+let attaching = null; // the session the latest attach() is loading, until it is done
 
 async function attach(sessionId) {
   const mine = ++attachCount;
   const current = () => mine === attachCount;
+  attaching = sessionId || null;
+  try {
+    await attachSteps(sessionId, current);
+  } finally {
+    if (current()) attaching = null;
+  }
+}
+
+async function attachSteps(sessionId, current) {
   detach();
   if (!sessionId) {
     setConn("No running session");
@@ -319,7 +337,10 @@ function onMessage(msg) {
         });
       }
       if (msg.event === "micro_break" || msg.event === "break_effect") {
-        const li = breakHistoryItem({ event: msg.event, data: msg.micro_break, recorded_at: msg.timestamp });
+        const e = { event: msg.event, data: msg.micro_break, recorded_at: msg.timestamp, session_id: msg.session_id, t_s: msg.t_s };
+        liveBreakEvents.push({ e, at: performance.now() });
+        if (liveBreakEvents.length > 20) liveBreakEvents.shift();
+        const li = breakHistoryItem(e);
         const list = $("break-history");
         if (!list.querySelector("li[data-event]")) list.replaceChildren();
         list.prepend(li);
@@ -1375,17 +1396,9 @@ function historyRow(s) {
   labelInput.className = "label-input";
   labelInput.setAttribute("aria-label", `Label of the session started ${cells[0]}`);
   // A row redrawn by a history load that was on its way during the save still says "saved".
-  if (labelSaves.get(s.id)?.label === labelInput.value) labelInput.dataset.saved = "true";
-  labelInput.addEventListener("change", async () => {
-    try {
-      const saved = await withAuth(() => api.patch(`/sessions/${s.id}`, { label: labelInput.value }));
-      s.label = saved.label;
-      labelSaves.set(s.id, { label: saved.label, at: performance.now() });
-      labelInput.dataset.saved = "true";
-    } catch (err) {
-      setConn(`Label not saved: ${err.message}`);
-    }
-  });
+  const save = labelSaves.get(s.id);
+  if (save && save.at !== null && save.label === labelInput.value) labelInput.dataset.saved = "true";
+  labelInput.addEventListener("change", () => saveLabel(s.id, labelInput.value));
   labelCell.append(labelInput);
   tr.append(labelCell);
   const td = document.createElement("td");
@@ -1411,9 +1424,79 @@ function historyRow(s) {
   return tr;
 }
 
-/** Labels saved from the table: they outrank a history load that was asked for before them. */
-const labelSaves = new Map(); // session id -> { label, at: performance.now() of the save }
+/**
+ * Labels saved from the table: they outrank a history load that was asked for before the save's
+ * answer (its `at`; null while the save is on its way), whose rows still carry the old label.
+ */
+const labelSaves = new Map(); // session id -> { label, at: performance.now() of the answer }
+const drawnSessions = new Map(); // session id -> the session object its history row shows
 let historyLoads = 0;
+
+/** The label input of session `id`'s history row as drawn now (a redraw replaces it). */
+function labelInputOf(id) {
+  return [...$("history-table").querySelectorAll("tr[data-session-id]")]
+    .find((tr) => tr.dataset.sessionId === id)
+    ?.querySelector("input.label-input");
+}
+
+/**
+ * PATCH the label of session `id`. A history load may redraw the row while the save is on its
+ * way: the row then shows the label being saved (loadHistory), and the answer marks whatever
+ * input the row has by then, not only the one the person typed in.
+ */
+async function saveLabel(id, label) {
+  const before = labelSaves.get(id);
+  const mine = { label, at: null };
+  labelSaves.set(id, mine);
+  const typed = labelInputOf(id);
+  if (typed) delete typed.dataset.saved; // saved again: the mark waits for this answer
+  try {
+    const saved = await withAuth(() => api.patch(`/sessions/${id}`, { label }));
+    if (labelSaves.get(id) !== mine) return; // a later save of this label is on its way
+    mine.label = saved.label;
+    mine.at = performance.now();
+    const s = drawnSessions.get(id);
+    if (s) s.label = saved.label; // the row's summary is titled by it
+    const input = labelInputOf(id);
+    if (input && (input.value === label || input.value === saved.label)) {
+      input.value = saved.label;
+      input.dataset.saved = "true";
+    }
+  } catch (err) {
+    if (labelSaves.get(id) === mine) {
+      if (before) labelSaves.set(id, before);
+      else labelSaves.delete(id);
+    }
+    setConn(`Label not saved: ${err.message}`);
+  }
+}
+
+/**
+ * Put the history's `rows` into `tbody`. The row whose label the person is typing in (its input
+ * has the focus) stays in the table, input and all, and only its other cells are replaced: a
+ * redraw (the minutely refresh, the load after a session ends) must not take the words or the
+ * focus away, nor the edit Enter would save.
+ */
+function placeHistoryRows(tbody, rows) {
+  const active = document.activeElement;
+  const editing = active?.classList?.contains("label-input") && tbody.contains(active) ? active.closest("tr") : null;
+  const i = editing ? rows.findIndex((tr) => tr.dataset.sessionId === editing.dataset.sessionId) : -1;
+  if (i < 0) {
+    tbody.replaceChildren(...rows);
+    return;
+  }
+  const keep = active.closest("td");
+  const fresh = [...rows[i].children];
+  [...editing.children].forEach((td, k) => {
+    if (td !== keep && fresh[k]) td.replaceWith(fresh[k]);
+  });
+  rows[i] = editing;
+  // every other row out, then the new ones around the one kept (it is never moved: a moved
+  // input loses the focus)
+  for (const tr of [...tbody.children]) if (tr !== editing) tr.remove();
+  for (const tr of rows.slice(0, i)) tbody.insertBefore(tr, editing);
+  tbody.append(...rows.slice(i + 1));
+}
 
 async function loadHistory() {
   const load = ++historyLoads;
@@ -1433,9 +1516,11 @@ async function loadHistory() {
   if (load !== historyLoads) return; // a later load is on its way (the session ended, Refresh)
   for (const s of data.sessions) {
     const saved = labelSaves.get(s.id);
-    if (saved && saved.at > began) s.label = saved.label;
+    if (saved && (saved.at === null || saved.at > began)) s.label = saved.label;
   }
-  $("history-table").querySelector("tbody").replaceChildren(...data.sessions.map(historyRow));
+  drawnSessions.clear();
+  for (const s of data.sessions) drawnSessions.set(s.id, s);
+  placeHistoryRows($("history-table").querySelector("tbody"), data.sessions.map(historyRow));
   loadBreakHistory();
   loadTrend();
   loadBaseline();
@@ -1512,16 +1597,35 @@ function breakHistoryItem(e) {
   return li;
 }
 
+// Flags and effects that came on the live socket (the newest 20), with when they came: a
+// history read asked for before one was stored must not drop it from the list (loadBreakHistory).
+const liveBreakEvents = []; // { e: a history item, at: performance.now() }
+let breakHistoryLoads = 0;
+
+/** The same stored event, from the history or from the live socket. */
+function breakEventKey(e) {
+  return `${e.session_id}|${e.event}|${e.t_s}`;
+}
+
 /** Flags with their reasons, and breaks with their effect on RMSSD, newest first. */
 async function loadBreakHistory() {
+  const load = ++breakHistoryLoads;
+  const began = performance.now();
   let data;
   try {
     data = await api.get("/microbreaks/history?limit=200");
   } catch {
     return; // not available on this server
   }
+  if (load !== breakHistoryLoads) return; // a later read is on its way
+  // events the socket brought since this read was asked for, and the read does not have yet
+  const stored = new Set(data.events.map(breakEventKey));
+  const late = liveBreakEvents
+    .filter((x) => x.at > began && !stored.has(breakEventKey(x.e)))
+    .map((x) => x.e)
+    .reverse();
   const items = [];
-  for (const e of data.events) {
+  for (const e of [...late, ...data.events]) {
     const li = breakHistoryItem(e);
     if (li === null) continue;
     items.push(li);
@@ -1590,7 +1694,7 @@ function init() {
     loadHistory();
     // Sessions started elsewhere (the command line, another tab) appear in the list.
     refreshSessionList().then(({ want }) => {
-      if (!state.session && want) attach(want);
+      if (!state.session && !attaching && want) attach(want);
     }, () => {});
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {

@@ -176,3 +176,78 @@ def test_an_attach_overtaken_by_a_later_one_opens_no_second_socket(
         page.wait_for_timeout(1500)
         assert int(page.locator("#st-beats").inner_text()) > beats
     assert errors == []
+
+
+def test_a_session_list_read_before_a_start_does_not_select_another_session(
+    web_server: WebServer, open_page: Callable[[], tuple[Any, list[str]]]
+) -> None:
+    """The page refreshes its list of running sessions every minute. A refresh whose read was
+    answered before the person started a session from the page, and drawn after the start's
+    own list, put back a list without the new session and selected the other one, while the
+    page attached to the new one (its Stop then stopped a session the list did not show).
+    Playwright's clock brings the minute; its read is held until the start is under way, and
+    the start's read of the new session until the old list has been drawn."""
+    page, errors = open_page()
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    page.clock.install()
+    with web_server.client() as api:
+        r = api.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 5}})
+        assert r.status_code == 201, r.text
+        first = r.json()["id"]
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{first}'")
+        page.locator("#conn-status", has_text="Live").wait_for(timeout=10_000)
+
+        lists: list[tuple[Any, Any]] = []
+
+        def hold_first_list(route: Any) -> None:
+            if not lists:
+                lists.append((route, route.fetch()))  # the minute's read: answered, held
+            else:
+                route.continue_()
+
+        page.route("**/api/v1/sessions?limit=50", hold_first_list)
+        page.clock.fast_forward(60_000)  # the minutely refresh
+        poll(page, lambda: lists, timeout_s=10, what="the minutely list read")
+        stale = [s["id"] for s in lists[0][1].json()["sessions"] if s["live"]]
+        assert stale == [first], stale
+
+        attaches: list[tuple[Any, Any]] = []
+
+        def hold_new_attach(route: Any) -> None:
+            if route.request.method == "GET" and not route.request.url.endswith(first):
+                attaches.append((route, route.fetch()))
+            else:
+                route.continue_()
+
+        page.route(re.compile(r"/api/v1/sessions/[^/?]+$"), hold_new_attach)
+        if not page.locator("#start-new").evaluate("d => d.open"):
+            page.locator("#start-new summary").click()
+        page.get_by_label("Simulated person").check()
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.get_by_role("button", name="Start anyway").click()
+        poll(page, lambda: attaches, timeout_s=10, what="the new session's read")
+        second = attaches[0][1].json()["id"]
+        assert second != first
+        # the minute's list, from before the start, arrives now
+        route, response = lists[0]
+        with page.expect_event("requestfinished", lambda req: req is route.request):
+            route.fulfill(response=response)
+        page.wait_for_timeout(500)  # the answer read and drawn
+        page.unroute(re.compile(r"/api/v1/sessions/[^/?]+$"))
+        for route, response in attaches:  # and the attach goes on
+            route.fulfill(response=response)
+        poll(
+            page,
+            lambda: any(f"/sessions/{second}/live" in ws.url for ws in sockets),
+            timeout_s=10,
+            what="the new session's socket (the attach done)",
+        )
+        select = page.locator("#session-select")
+        assert select.input_value() == second
+        shown = page.locator("#session-select option:checked").inner_text()
+        assert "since" in shown, shown  # listed as running, not as a session left
+        for sid in (first, second):
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []

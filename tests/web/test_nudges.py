@@ -24,6 +24,7 @@ from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
 pytestmark = pytest.mark.e2e
 
 FAST = 60.0  # simulated seconds per wall second
+RESET_SPEED = 20.0  # a 2-minute reset in 6 s of wall time
 
 HIDDEN_TAB = """
 (() => {
@@ -330,6 +331,204 @@ def test_a_history_load_asked_for_before_a_label_was_saved_keeps_the_label(
     assert errors == []
 
 
+def _stopped_session_in_history(
+    web_server: WebServer, page: Any, api: Any, *, seed: int
+) -> tuple[str, Any]:
+    """A simulated session, stopped, and the page open with its history row drawn."""
+    sid = _start_simulator(api, seed=seed)
+    _wait_for_beats(api, sid, more_than=100, timeout_s=20)
+    api.post(f"/api/v1/sessions/{sid}/stop")
+    page.goto(f"{web_server.url}/#token={web_server.token}")
+    row = page.locator(f"#history-table tr[data-session-id='{sid}']")
+    row.locator("td", has_text="stopped").wait_for(timeout=10_000)
+    return sid, row
+
+
+class _HeldHistory:
+    """The answers of the page's history loads, held from now on (the server has answered,
+    the page gets nothing) until :meth:`release`. Not unrouted: removing a page's last route
+    lets the requests it holds go on."""
+
+    def __init__(self, page: Any) -> None:
+        self.held: list[tuple[Any, Any]] = []
+        self.holding = True
+        page.route("**/api/v1/sessions?limit=100", self._route)
+
+    def _route(self, route: Any) -> None:
+        if self.holding:
+            self.held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    def __call__(self) -> list[tuple[Any, Any]]:
+        return self.held
+
+    def release(self) -> None:
+        self.holding = False
+        for route, response in self.held:
+            route.fulfill(response=response)
+
+
+def _wait_held(page: Any, held: Callable[[], list[Any]], what: str) -> None:
+    for _ in range(100):  # the sync API runs the route handlers while it is called
+        if held():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{what} was not held in 10 s")
+
+
+def _first_cell(sid: str) -> str:
+    return f"#history-table tr[data-session-id='{sid}'] td"
+
+
+def _mark_drawn(page: Any, sid: str) -> None:
+    """Mark the row's first cell: a redraw of the row replaces it."""
+    page.locator(_first_cell(sid)).first.evaluate("td => { td.dataset.old = '1'; }")
+
+
+def _wait_redrawn(page: Any, sid: str) -> None:
+    page.wait_for_function(
+        "sel => { const td = document.querySelector(sel);"
+        " return td !== null && td.dataset.old === undefined; }",
+        arg=_first_cell(sid),
+        timeout=10_000,
+    )
+
+
+def test_a_history_redraw_while_a_label_is_typed_keeps_the_words_and_the_focus(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """The history is redrawn every minute and whenever a session ends: a person typing a
+    label then lost the words and the focus (the row was drawn anew with the stored label), and
+    the Enter that followed saved nothing. Playwright holds a history load's answer until the
+    person has typed, so the redraw lands in the middle of the typing."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    with web_server.client() as api:
+        sid, row = _stopped_session_in_history(web_server, page, api, seed=12)
+        held = _HeldHistory(page)
+        page.get_by_role("button", name="Refresh").click()
+        _wait_held(page, held, "the history request")
+        label = row.get_by_role("textbox")
+        label.click()
+        label.press_sequentially("after the stand")
+        _mark_drawn(page, sid)
+        held.release()  # the redraw comes while the person types
+        _wait_redrawn(page, sid)
+        assert label.input_value() == "after the stand"
+        assert label.evaluate("e => e === document.activeElement")
+        label.press_sequentially("-up")
+        label.press("Enter")
+        row.locator("input[data-saved='true']").wait_for(timeout=10_000)
+        assert api.get(f"/api/v1/sessions/{sid}").json()["label"] == "after the stand-up"
+        # the row was redrawn all the same: its other cells are the load's
+        row.get_by_role("button", name="summary", exact=False).click()
+        page.locator("#summary-dialog").get_by_role("heading", name="Check-ins").wait_for()
+        assert page.locator("#summary-title").inner_text() == "after the stand-up"
+    assert errors == []
+
+
+def test_a_history_redraw_while_a_label_is_being_saved_shows_it_and_marks_it_saved(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """A history load answered before a label's save reached the service, and drawn while the
+    save's answer was on its way (the person had tabbed out of the input): the row showed the
+    old label, and the answer marked the input no longer on the page as saved. Playwright
+    holds that load's answer until the save is sent, and the save's answer until the load is
+    drawn."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    with web_server.client() as api:
+        sid, row = _stopped_session_in_history(web_server, page, api, seed=13)
+        held = _HeldHistory(page)
+        page.get_by_role("button", name="Refresh").click()
+        _wait_held(page, held, "the history request")
+        saves: list[tuple[Any, Any]] = []
+
+        def save(route: Any) -> None:
+            if route.request.method == "PATCH":
+                saves.append((route, route.fetch()))
+            else:
+                route.continue_()
+
+        page.route(f"**/api/v1/sessions/{sid}", save)
+        label = row.get_by_role("textbox")
+        label.fill("before the review")
+        label.press("Tab")  # the change event: the save is sent, the focus has moved on
+        _wait_held(page, lambda: saves, "the label's save")
+        assert api.get(f"/api/v1/sessions/{sid}").json()["label"] == "before the review"
+        _mark_drawn(page, sid)
+        held.release()  # the load from before the save is drawn now
+        _wait_redrawn(page, sid)
+        assert row.get_by_role("textbox").input_value() == "before the review"
+        for route, response in saves:  # and now the save's answer
+            route.fulfill(response=response)
+        row.locator("input[data-saved='true']").wait_for(timeout=10_000)
+        assert row.get_by_role("textbox").input_value() == "before the review"
+        row.get_by_role("button", name="summary", exact=False).click()
+        page.locator("#summary-dialog").get_by_role("heading", name="Check-ins").wait_for()
+        assert page.locator("#summary-title").inner_text() == "before the review"
+    assert errors == []
+
+
+def test_a_break_history_read_asked_for_before_an_effect_was_stored_keeps_the_effect(
+    web_server: WebServer, open_page: Callable[..., Any]
+) -> None:
+    """The break history (flags and effects, newest first) is read again by every history
+    load (each minute, when a session ends); an effect that came on the live socket while a
+    read asked for before it was stored was on its way vanished from the list when that read
+    was drawn. Playwright holds the read's answer until the effect is on the page."""
+    page, errors = open_page(LAPTOP, notifications=False)
+    held: list[tuple[Any, Any]] = []
+    holding = {"on": False}
+
+    def history(route: Any) -> None:
+        if holding["on"]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/microbreaks/history?limit=200", history)
+    with web_server.client() as api:
+        sid = _start_simulator(api, seed=14)
+        try:
+            _attach(page, web_server, sid)
+            _wait_for_beats(api, sid, more_than=300, timeout_s=20)
+            # a flag first: the held read has an event of its own to draw
+            assert api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0}).is_success
+            items = page.locator("#break-history li[data-event]")
+            items.first.wait_for(timeout=30_000)
+            api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 0.0})
+            holding["on"] = True
+            page.get_by_role("button", name="Refresh").click()
+            for _ in range(100):  # the sync API runs the route handler while it is called
+                if held:
+                    break
+                page.wait_for_timeout(100)
+            assert held, "the break history read was not held"
+            stored = held[0][1].json()["events"]
+            assert stored and all(e["event"] != "break_effect" for e in stored), stored
+            # a 60-s break (1 s here); its effect comes 2 minutes of session time later
+            r = api.post(
+                f"/api/v1/sessions/{sid}/microbreaks/start",
+                json={"kind": "breathing", "duration_s": 60},
+            )
+            assert r.status_code == 200, r.text
+            effect = page.locator("#break-history li[data-event=break_effect]")
+            effect.wait_for(timeout=30_000)
+            text = effect.inner_text()
+            route, response = held.pop(0)
+            with page.expect_event("requestfinished", lambda req: req is route.request):
+                route.fulfill(response=response)  # the read from before the effect, drawn now
+            page.wait_for_timeout(500)  # the answer read and drawn
+            assert effect.count() == 1 and effect.inner_text() == text
+            assert items.first.get_attribute("data-event") == "break_effect"  # newest first
+            holding["on"] = False
+            for route, response in held:
+                route.fulfill(response=response)
+        finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     web_server: WebServer,
@@ -340,9 +539,11 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
     page, errors = open_page(viewport, notifications=False)
     name = "phone" if viewport is PHONE else "laptop"
     with web_server.client() as api:
-        sid = _start_simulator(api, seed=8)
+        # 20x, not 60x: the 2-minute break lasts 6 s of wall time, not 2, and everything up to
+        # the second press below happens during it (1.3 s of a 2-s break at a load of 7)
+        sid = _start_simulator(api, seed=8, speed=RESET_SPEED)
         _attach(page, web_server, sid)
-        _wait_for_beats(api, sid, more_than=200, timeout_s=20)
+        _wait_for_beats(api, sid, more_than=200, timeout_s=40)
         page.get_by_test_id("reset-now").click()
         page.get_by_role("button", name="End break").wait_for(state="visible", timeout=5000)
         page.wait_for_function(
@@ -362,7 +563,7 @@ def test_reset_now_paces_two_minutes_ends_by_itself_and_shows_its_effect(
         # a second press while the break runs says so in plain words (no engine message)
         page.get_by_test_id("reset-now").click()
         page.locator("#conn-status").get_by_text("A break is already running").wait_for()
-        # 2 minutes of session time (2 s here): the break ends by itself, then its effect
+        # 2 minutes of session time (6 s here): the break ends by itself, then its effect
         effect = page.locator("#mb-effect")
         effect.wait_for(state="visible", timeout=30_000)
         assert "RMSSD before" in effect.inner_text()

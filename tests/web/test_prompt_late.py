@@ -183,3 +183,61 @@ def test_words_too_long_for_a_check_in_note_stay_on_the_card_whole(
     finally:
         ctx.close()
     assert errors == []
+
+
+def test_a_poll_answered_before_the_save_does_not_bring_the_card_back(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """The page polls the open prompts every 3 s. A poll the service answered just before the
+    person's Save (the prompt still open), arriving after the Save's answer, showed the
+    answered card again, for up to the next poll (a second Save then got "already answered").
+    Playwright holds that poll's answer until the Save is done."""
+    base, token, clock, api = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    held: list[tuple[Any, Any]] = []
+    holding = {"on": False}
+
+    def open_prompts(route: Any) -> None:
+        if holding["on"]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/prompts?state=sent*", open_prompts)
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        clock.set(berlin(2026, 12, 7, 9, 1))
+        poll(page, card.is_visible, timeout_s=15, what="the reflection's card")
+        holding["on"] = True
+        poll(page, lambda: held, timeout_s=10, what="a poll held")
+        assert held[0][1].json()["prompts"][0]["state"] == "sent"  # answered before the Save
+        page.locator("#prompt-answer").fill("Finished the quarterly report")
+        card.get_by_role("button", name="Save", exact=True).click()
+        card.wait_for(state="hidden")
+        assert page.locator("#prompt-done").inner_text() == "Saved. Thank you."
+        assert _state(api, ":reflection") == "answered"
+        # whether the card shows again, even for a moment, from here on
+        page.evaluate(
+            """() => {
+                const card = document.querySelector('[data-testid=prompt-card]');
+                window.__cardShown = false;
+                new MutationObserver(() => { if (!card.hidden) window.__cardShown = true; })
+                    .observe(card, { attributes: true });
+            }"""
+        )
+        route, response = held.pop(0)
+        with page.expect_event("requestfinished", lambda r: r is route.request):
+            route.fulfill(response=response)  # later polls stay held
+        page.wait_for_timeout(500)  # the answer read and handled
+        assert page.evaluate("window.__cardShown") is False
+        assert card.is_hidden()
+        assert page.locator("#prompt-done").inner_text() == "Saved. Thank you."
+        holding["on"] = False
+        for route, response in held:
+            route.fulfill(response=response)
+    finally:
+        ctx.close()
+    assert errors == []

@@ -40,6 +40,10 @@ let stale = false; // the prompt closed while the card was kept for what the per
 let queue = []; // newer prompts waiting behind a card the person is writing in
 let busy = false; // a request for the prompt shown is on its way: one at a time (a double-click)
 const nudged = new Set();
+// Prompts this page saw close (answered, done, dismissed here; closed by the service or another
+// window): a prompt never opens again, so a poll answered before the close, arriving after it,
+// must not bring its card back.
+const gone = new Set();
 let onError = () => {};
 let startReset = async () => "The 2-minute reset is not available on this page.";
 
@@ -109,6 +113,7 @@ async function closedWhy(id, dueAt) {
 
 /** The service says prompt `id` is no longer open (`why`: expired, answered, ..., or closed). */
 function lost(id, why) {
+  gone.add(id);
   queue = queue.filter((q) => q.id !== id);
   renderWaiting();
   if (!current || current.id !== id || stale) return;
@@ -232,6 +237,7 @@ function notify(prompt) {
 }
 
 function offer(prompt) {
+  if (gone.has(prompt.id)) return; // a late poll's copy of a prompt closed since
   if (current && current.id === prompt.id) return notify(prompt);
   if (current && (dirty || stale)) {
     // never replace what the person is writing: the newer prompt waits behind it
@@ -270,6 +276,7 @@ async function poll() {
 
 /** The prompt is closed (answered, done, dismissed or expired): hide it, say so. */
 function closed(id, text) {
+  gone.add(id);
   if (current && current.id === id) hide();
   $("prompt-done").textContent = text;
 }
@@ -338,7 +345,10 @@ async function start() {
   if (!current || current.id !== id) {
     // another prompt took the card while the break started: the break runs, so this reset is
     // done all the same (a 409: it closed meanwhile, nothing to record)
-    if (!why) api.post(`/prompts/${id}/done`).catch(() => {});
+    if (!why) {
+      gone.add(id);
+      api.post(`/prompts/${id}/done`).catch(() => {});
+    }
     return;
   }
   setBusy(false);
@@ -364,6 +374,7 @@ async function dismiss() {
   } catch {
     // expired or answered meanwhile: it is gone either way
   }
+  gone.add(id);
   if (current && current.id === id) hide();
 }
 
