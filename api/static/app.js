@@ -1263,7 +1263,11 @@ async function openSummary(s) {
     } else if (e.event === "break_effect") {
       const d = e.data;
       const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${fmt(d.rmssd_change_pct, 0)} %)` : "";
-      breakItems.push(para(`${when}: a ${d.kind || ""} break. Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.${microBreaks.pacedBeforeNote(d)}`));
+      const hrv =
+        typeof d.rmssd_before_ms === "number" || !d.n_windows_before_paced
+          ? `Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.`
+          : `Your heart-rate variability after it: ${fmt(d.rmssd_after_ms, 0)} ms.`;
+      breakItems.push(para(`${when}: a ${d.kind || ""} break. ${hrv}${microBreaks.pacedBeforeNote(d)}`));
     }
   }
   const checkItems = (checkins.checkins || []).map((c) => {
@@ -1583,9 +1587,7 @@ function breakHistoryItem(e) {
   if (e.event === "micro_break") {
     text = `Break suggested: ${e.data.reason?.summary || e.data.reason?.text || e.data.reason?.code || ""}`;
   } else if (e.event === "break_effect") {
-    const d = e.data;
-    const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${d.rmssd_change_pct.toFixed(0)} %)` : "";
-    text = `${d.kind || ""} break: RMSSD before ${fmt(d.rmssd_before_ms, 0)} ms, after ${fmt(d.rmssd_after_ms, 0)} ms${change}${microBreaks.pacedBeforeNote(d)}`;
+    text = `${e.data.kind || ""} break: ${microBreaks.effectText(e.data)}`;
   }
   if (text === null) return null;
   const li = document.createElement("li");

@@ -36,6 +36,22 @@ export function pacedBeforeNote(effect) {
     : " No rest before it to compare with: the minutes before were paced breathing, which can raise RMSSD by itself.";
 }
 
+/**
+ * A break's effect in words: RMSSD before and after with the change, or only after when every
+ * "before" window was paced (no rest to compare with), and what was left out of "before".
+ */
+export function effectText(effect) {
+  const change =
+    typeof effect.rmssd_change_pct === "number"
+      ? ` (${effect.rmssd_change_pct >= 0 ? "+" : ""}${effect.rmssd_change_pct.toFixed(0)} %)`
+      : "";
+  const numbers =
+    typeof effect.rmssd_before_ms === "number" || !effect.n_windows_before_paced
+      ? `RMSSD before ${fmtMs(effect.rmssd_before_ms)}, after ${fmtMs(effect.rmssd_after_ms)}${change}.`
+      : `RMSSD after ${fmtMs(effect.rmssd_after_ms)}.`;
+  return numbers + pacedBeforeNote(effect);
+}
+
 function show({ title, reason, details, suggestion, effect, phase }) {
   const banner = $("micro-break-banner");
   $("mb-title").textContent = title;
@@ -81,18 +97,11 @@ function showDue(flag) {
 
 function showEffect(effect) {
   inBreak = false;
-  const change =
-    typeof effect.rmssd_change_pct === "number"
-      ? ` (${effect.rmssd_change_pct >= 0 ? "+" : ""}${effect.rmssd_change_pct.toFixed(0)} %)`
-      : "";
   show({
     title: "Your break's effect",
     reason: "",
     suggestion: "",
-    effect:
-      (typeof effect.rmssd_before_ms === "number" || !effect.n_windows_before_paced
-        ? `RMSSD before ${fmtMs(effect.rmssd_before_ms)}, after ${fmtMs(effect.rmssd_after_ms)}${change}.`
-        : `RMSSD after ${fmtMs(effect.rmssd_after_ms)}.`) + pacedBeforeNote(effect),
+    effect: effectText(effect),
     phase: "effect",
   });
 }
