@@ -8,7 +8,8 @@ the pacing stage (:mod:`api.pipeline.pacing`) with that verdict; every result is
 to its :class:`~api.pipeline.sinks.Listener` objects. A stage that is ``None`` is left out.
 
 The source's changes of skin contact (:class:`sensors.contact.ContactChanges`: a strap
-without contact sends no beats, so no beat could carry the stretch) are stored as they come.
+without contact sends no beats, or beats marked without contact, so the beats cannot say where
+the stretch began and ended) are stored as they come.
 
 Every :data:`SIGNAL_EVERY_S` of session time it also publishes the analyser's signal quality
 of the last 60 s of beats (a ``signal`` message, :meth:`Pipeline.publish_signal`, also given to

@@ -145,18 +145,21 @@ class SeriesTables(StorageCore):
         )
         return [(float(r[0]), bool(r[1])) for r in rows]
 
-    def next_beat_times(self, session_id: str, after: Sequence[float]) -> list[float]:
-        """For each time in ``after``, the ``t_s`` of the session's first beat after it, ascending.
+    def next_contact_beat_times(self, session_id: str, after: Sequence[float]) -> list[float]:
+        """For each time in ``after``, the ``t_s`` of the first beat with contact after it.
 
-        Times with no beat after them give nothing. Where a stretch without contact that has no
-        ``contact`` 1 change ends (:func:`sensors.contact.no_contact_stretches`), without
-        reading every beat into memory (beats are stored in ``t_s`` order: the first in
-        ``idx`` order after the time).
+        Ascending; times with no such beat after them give nothing. A beat with contact is one
+        whose ``contact`` is not 0 (1, or not reported): where a stretch without contact that
+        has no ``contact`` 1 change ends (:func:`sensors.contact.no_contact_stretches`; a strap
+        without contact may send beats marked so, which are in the stretch), without reading
+        every beat into memory (beats are stored in ``t_s`` order: the first in ``idx`` order
+        after the time).
         """
         found: set[float] = set()
         for t in after:
             rows = self.query(
-                "SELECT t_s FROM beats WHERE session_id = ? AND t_s > ? ORDER BY idx LIMIT 1",
+                "SELECT t_s FROM beats WHERE session_id = ? AND t_s > ? "
+                "AND (contact IS NULL OR contact != 0) ORDER BY idx LIMIT 1",
                 (session_id, t),
             )
             if rows:

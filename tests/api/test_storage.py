@@ -379,7 +379,7 @@ def test_a_version_4_database_gains_contact_changes_and_keeps_its_rows(tmp_path:
         st.add_beats("old", [(1, 9.0, 800.0, 10.0, True, False, None)])
         st.flush().result(timeout=10)
         assert st.contact_changes("old") == [(2.5, False), (9.0, True)]
-        assert st.next_beat_times("old", [0.0, 2.5, 8.9, 9.0]) == [0.8, 9.0]
+        assert st.next_contact_beat_times("old", [0.0, 2.5, 8.9, 9.0]) == [9.0]
     finally:
         st.close()
     with ReadOnlyDatabase(path) as db:
