@@ -11,7 +11,8 @@ the service keeps. A stretch the strap drops in gets no ``True`` change: when co
 is not known; it ends at the next beat with contact (``contact`` not ``False``: a beat whose
 packet said no contact is still in the stretch; after a reconnect that beat follows a gap) or
 at the end of the recording. :func:`no_contact_stretches` reads changes and the times of the
-beats with contact back as stretches.
+beats with contact back as stretches; it needs those beats only after
+:func:`open_stretch_starts`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Literal
 
 from sensors.beat import SourceState, SourceStatus
 
-__all__ = ["ContactChanges", "NoContactStretch", "no_contact_stretches"]
+__all__ = ["ContactChanges", "NoContactStretch", "no_contact_stretches", "open_stretch_starts"]
 
 #: States in which the source lost the strap: a stretch open then gets no ``True`` change.
 _DROPPED = (SourceState.RECONNECTING, SourceState.FAILED, SourceState.ENDED)
@@ -136,3 +137,20 @@ def no_contact_stretches(
         if start is not None:
             out.append(NoContactStretch(start, None, "end"))
     return out
+
+
+def open_stretch_starts(changes: Sequence[tuple[float, bool]]) -> list[float]:
+    """Where :func:`no_contact_stretches` looks for the next beat with contact, ascending.
+
+    The starts of the stretches no ``True`` change may end: a ``False`` change that is the
+    last or is followed by another ``False``. For each, passing :func:`no_contact_stretches`
+    only the first beat with contact after it (or none when there is none) gives the same
+    stretches as passing every such beat: a reader of stored beats looks up only these (a
+    stretch that a ``True`` change ends needs no beat).
+    """
+    starts = {
+        float(t_s)
+        for i, (t_s, contact) in enumerate(changes)
+        if not contact and (i + 1 == len(changes) or not changes[i + 1][1])
+    }
+    return sorted(starts)

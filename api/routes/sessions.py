@@ -26,7 +26,7 @@ from api.research.units import (
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Row, Storage
-from sensors.contact import NoContactStretch, no_contact_stretches
+from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -406,8 +406,9 @@ async def get_contact(session_id: str, storage: StorageDep, format: Format = "js
 
 def _stretches(storage: Storage, session_id: str) -> list[NoContactStretch]:
     changes = storage.contact_changes(session_id)
-    lost = [t for t, contact in changes if not contact]
-    return no_contact_stretches(changes, storage.next_contact_beat_times(session_id, lost))
+    # only the stretches no 'contact back' change ends look for a beat (a few lookups each)
+    after = open_stretch_starts(changes)
+    return no_contact_stretches(changes, storage.next_contact_beat_times(session_id, after))
 
 
 @router.get(
