@@ -1,15 +1,18 @@
 """Stretches without skin contact: what a recording keeps of them, and reading them back.
 
-A strap that loses skin contact sends no beats (or beats it marks without contact), so no beat
-can carry the stretch. A source says so in its status (``SourceState.NO_CONTACT``, with
-``contact_t_s`` where contact was lost; when it comes back, ``contact_t_s`` moves to the first
-packet with contact). :class:`ContactChanges` turns the statuses into the changes a recording
-keeps, ``(t_s, False)`` where a stretch began and ``(t_s, True)`` where the strap said contact
-came back, on the beats' timeline: the ``# contact`` lines of an hrvpace recording (v2) and the
-rows a session stored by the service keeps. A stretch the strap drops in gets no ``True``
-change: when contact came back is not known; it ends at the next beat (which says its own
-contact and, after a reconnect, follows a gap) or at the end of the recording.
-:func:`no_contact_stretches` reads changes and beat times back as stretches.
+A strap that loses skin contact sends no beats, or beats whose packet says no contact (a
+source yields those with ``contact=False``), so the beats alone cannot carry the stretch. A
+source says so in its status (``SourceState.NO_CONTACT``, with ``contact_t_s`` where contact
+was lost; when it comes back, ``contact_t_s`` moves to the first packet with contact).
+:class:`ContactChanges` turns the statuses into the changes a recording keeps, ``(t_s, False)``
+where a stretch began and ``(t_s, True)`` where the strap said contact came back, on the beats'
+timeline: the ``# contact`` lines of an hrvpace recording (v2) and the rows a session stored by
+the service keeps. A stretch the strap drops in gets no ``True`` change: when contact came back
+is not known; it ends at the next beat with contact (``contact`` not ``False``: a beat whose
+packet said no contact is still in the stretch; after a reconnect that beat follows a gap) or
+at the end of the recording. :func:`no_contact_stretches` reads changes and the times of the
+beats with contact back as stretches; it needs those beats only after
+:func:`open_stretch_starts`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Literal
 
 from sensors.beat import SourceState, SourceStatus
 
-__all__ = ["ContactChanges", "NoContactStretch", "no_contact_stretches"]
+__all__ = ["ContactChanges", "NoContactStretch", "no_contact_stretches", "open_stretch_starts"]
 
 #: States in which the source lost the strap: a stretch open then gets no ``True`` change.
 _DROPPED = (SourceState.RECONNECTING, SourceState.FAILED, SourceState.ENDED)
@@ -61,8 +64,9 @@ class NoContactStretch:
     """A stretch without skin contact, on the beats' timeline (s).
 
     ``end_t_s`` is where the strap said contact came back (``ended_by="contact"``); for a
-    stretch the strap dropped in, the next beat's time (``"beat"``: that beat says its own
-    contact); ``None`` when no beat came after it (``"end"``: it lasted to the end).
+    stretch the strap dropped in, the time of the next beat with contact (``"beat"``: a beat
+    whose packet said contact, or did not report it); ``None`` when no such beat came after it
+    (``"end"``: it lasted to the end).
     """
 
     start_t_s: float
@@ -71,7 +75,7 @@ class NoContactStretch:
 
 
 def no_contact_stretches(
-    changes: Sequence[tuple[float, bool]], beat_t_s: Sequence[float]
+    changes: Sequence[tuple[float, bool]], contact_beat_t_s: Sequence[float]
 ) -> list[NoContactStretch]:
     """The stretches without contact that ``changes`` (in the order kept) describe.
 
@@ -80,8 +84,11 @@ def no_contact_stretches(
     changes
         ``(t_s, contact)`` pairs as :class:`ContactChanges` gives them (an hrvpace recording's
         ``meta["contact_changes"]``).
-    beat_t_s
-        The beats' times, ascending: where a stretch without a ``True`` change ends.
+    contact_beat_t_s
+        The times of the beats with contact, ascending: where a stretch without a ``True``
+        change ends. Leave out the beats whose ``contact`` is ``False``: a strap without
+        contact may go on sending beats its packets mark so (``sensors.ble_strap`` yields
+        them), and those are in the stretch; keep those whose contact is not reported.
 
     Returns
     -------
@@ -94,15 +101,15 @@ def no_contact_stretches(
     start: float | None = None
 
     def next_beat_after(t: float) -> float | None:
-        # bisect by hand: beat_t_s may be a list or an array
-        lo, hi = 0, len(beat_t_s)
+        # bisect by hand: contact_beat_t_s may be a list or an array
+        lo, hi = 0, len(contact_beat_t_s)
         while lo < hi:
             mid = (lo + hi) // 2
-            if beat_t_s[mid] <= t:
+            if contact_beat_t_s[mid] <= t:
                 lo = mid + 1
             else:
                 hi = mid
-        return float(beat_t_s[lo]) if lo < len(beat_t_s) else None
+        return float(contact_beat_t_s[lo]) if lo < len(contact_beat_t_s) else None
 
     def close_dropped(before: float | None) -> None:
         nonlocal start
@@ -130,3 +137,20 @@ def no_contact_stretches(
         if start is not None:
             out.append(NoContactStretch(start, None, "end"))
     return out
+
+
+def open_stretch_starts(changes: Sequence[tuple[float, bool]]) -> list[float]:
+    """Where :func:`no_contact_stretches` looks for the next beat with contact, ascending.
+
+    The starts of the stretches no ``True`` change may end: a ``False`` change that is the
+    last or is followed by another ``False``. For each, passing :func:`no_contact_stretches`
+    only the first beat with contact after it (or none when there is none) gives the same
+    stretches as passing every such beat: a reader of stored beats looks up only these (a
+    stretch that a ``True`` change ends needs no beat).
+    """
+    starts = {
+        float(t_s)
+        for i, (t_s, contact) in enumerate(changes)
+        if not contact and (i + 1 == len(changes) or not changes[i + 1][1])
+    }
+    return sorted(starts)

@@ -37,10 +37,17 @@ class ReplaySource(BeatSource):
     since iteration began (scheduled against the start, so waits do not drift). At
     ``speed="max"`` nothing waits, but the stream still hands control to the event loop every
     256 beats. The status goes ``STREAMING`` -> ``ENDED`` (``FAILED`` when the file cannot be
-    read, with the reason); the ``ENDED`` message counts the beats and, apart, those with an
-    RR of 0 or less (artefacts a session's pipeline skips as unusable: ``772 beats, 1 of them
-    unusable``, for 771 beats taken and 1 skipped). Such a beat is emitted at the time of the
-    beat before it (it adds no time, :func:`sensors.formats._common.beat_elapsed_s`).
+    read, with the reason). A recording's stretches without skin contact (an hrvpace
+    recording's ``# contact`` lines, ``meta["contact_changes"]``) are replayed as a strap
+    reports them, each when the replay reaches its time: ``NO_CONTACT`` with ``contact_t_s``
+    where contact was lost, ``STREAMING`` with ``contact_t_s`` where it came back (a stretch the
+    strap dropped in, a ``false`` line after a ``false`` line, goes back to ``STREAMING`` with
+    the stretch's own ``contact_t_s``: no contact back), so a session keeps them as it keeps a
+    live strap's (:class:`sensors.contact.ContactChanges`). The ``ENDED`` message counts the
+    beats and, apart, those with an RR of 0 or less (artefacts a session's pipeline skips as
+    unusable: ``772 beats, 1 of them unusable``, for 771 beats taken and 1 skipped). Such a
+    beat is emitted at the time of the beat before it (it adds no time,
+    :func:`sensors.formats._common.beat_elapsed_s`).
 
     Parameters
     ----------
@@ -120,7 +127,7 @@ class ReplaySource(BeatSource):
         await self._load()
 
     async def _close(self) -> None:
-        if self.status.state is SourceState.STREAMING:
+        if self.status.state in (SourceState.STREAMING, SourceState.NO_CONTACT):
             self._set_status(SourceStatus(SourceState.ENDED, message="replay stopped"))
 
     async def _beats(self) -> AsyncIterator[Beat]:
@@ -141,10 +148,18 @@ class ReplaySource(BeatSource):
         gaps = rec.gaps.tolist()
         contact = rec.contact.tolist()
         hr = rec.heart_rate_bpm.tolist() if rec.heart_rate_bpm is not None else None
+        changes = _contact_changes(rec)
+        next_change = 0
         clock = self.clock
         t0 = clock.now()
         since_yield = 0
         for i in range(n):
+            # the changes of contact up to this beat, each at its time (between beats: a
+            # stretch without contact usually has none)
+            while next_change < len(changes) and changes[next_change][0] <= t_rel[i]:
+                await self._wait_until(t0, changes[next_change][0])
+                self._replay_contact(*changes[next_change], device)
+                next_change += 1
             delay = 0.0 if self.speed == "max" else t0 + t_rel[i] / self.speed - clock.now()
             if delay > 0:
                 await clock.sleep(delay)
@@ -163,6 +178,9 @@ class ReplaySource(BeatSource):
                 gap_before=bool(gaps[i]),
                 heart_rate_bpm=None if hr_i is None or math.isnan(hr_i) else hr_i,
             )
+        for t_s, contact in changes[next_change:]:  # after the last beat
+            await self._wait_until(t0, t_s)
+            self._replay_contact(t_s, contact, device)
         # beats with an RR of 0 or less (artefacts: no heart beat has one) are emitted as they
         # are; the session's pipeline skips them as unusable (its n_skipped), so say how many
         unusable = sum(1 for r in rr_ms if not r > 0)
@@ -176,3 +194,60 @@ class ReplaySource(BeatSource):
                 device_name=str(device) if device is not None else None,
             )
         )
+
+    async def _wait_until(self, t0: float, t_s: float) -> None:
+        """Wait until the replay reaches ``t_s`` (stream time), not at ``speed="max"``."""
+        if self.speed != "max":
+            delay = t0 + t_s / self.speed - self.clock.now()
+            if delay > 0:
+                await self.clock.sleep(delay)
+
+    def _replay_contact(self, t_s: float, contact: bool, device: object) -> None:
+        """Report a recorded change of skin contact as a strap does (see the class)."""
+        name = str(device) if device is not None else None
+        lost = self.status.state is SourceState.NO_CONTACT
+        if contact:
+            if lost:
+                self._set_status(
+                    SourceStatus(
+                        SourceState.STREAMING,
+                        message=f"skin contact back in {self._name()}",
+                        device_name=name,
+                        contact_t_s=t_s,
+                    )
+                )
+            return
+        if lost:  # the strap dropped in the stretch before: that stretch has no contact back
+            self._set_status(
+                SourceStatus(
+                    SourceState.STREAMING,
+                    message=f"the strap dropped in {self._name()}",
+                    device_name=name,
+                    contact_t_s=self.status.contact_t_s,
+                )
+            )
+        self._set_status(
+            SourceStatus(
+                SourceState.NO_CONTACT,
+                message=f"no skin contact in {self._name()} from {t_s:g} s",
+                device_name=name,
+                contact_t_s=t_s,
+            )
+        )
+
+
+def _contact_changes(rec: Recording) -> list[tuple[float, bool]]:
+    """The recording's changes of skin contact on the stream's timeline, in the order kept.
+
+    From ``meta["contact_changes"]`` (hrvpace recordings, v2); none for other formats. A
+    segment cut from a recording (``api.research.segments.cut``: ``meta["segment"]``, the
+    whole file's changes) keeps those within it: a stretch still without contact where the
+    segment starts begins at 0, the changes after its last beat are outside it.
+    """
+    kept = [(float(t) - rec.start_s, bool(c)) for t, c in rec.meta.get("contact_changes") or []]
+    if "segment" not in rec.meta or not len(rec):
+        return kept
+    end = float(rec.t_s[-1] - rec.start_s)
+    before = [c for t, c in kept if t < 0.0]
+    inside = [(t, c) for t, c in kept if 0.0 <= t <= end]
+    return ([(0.0, False)] if before and not before[-1] else []) + inside

@@ -1,9 +1,11 @@
 """``hrvpace export``: a stored session as CSV + Parquet with a JSON sidecar.
 
 Files (see :mod:`api.research.export`): ``ID-beats.csv``/``.parquet``, ``ID-metrics.csv``/
-``.parquet`` when the session has metric snapshots, and the sidecar ``ID.json`` (device,
-software version, settings, columns with units). ``SESSION_ID`` may be a unique prefix of
-the id (``hrvpace sessions`` lists them); an ambiguous one is an error listing the matches.
+``.parquet`` when the session has metric snapshots, ``ID-contact.csv``/``.parquet`` when the
+strap lost skin contact (the stretches: start, end, what ended them), and the sidecar
+``ID.json`` (device, software version, settings, events, columns with units). ``SESSION_ID``
+may be a unique prefix of the id (``hrvpace sessions`` lists them); an ambiguous one is an
+error listing the matches.
 With ``--prompts``: the day plan's prompts (``prompts.csv``, ``prompt_answers.csv``,
 ``prompts.json`` with compliance and response latency, see :func:`api.dayplan.export_prompts`).
 Exit codes: 0 written; 1 no such session, an ambiguous prefix or an unreadable database; 2
@@ -43,7 +45,9 @@ def export(
 ) -> None:
     """Export a stored session and/or, with --prompts, the day plan's prompts and answers.
 
-    A session is written as beats and metrics in CSV and Parquet, plus a JSON sidecar.
+    A session is written as ID-beats and ID-metrics in CSV and Parquet, ID-contact.csv and
+    .parquet when the strap lost skin contact (its stretches without contact), plus a JSON
+    sidecar ID.json.
     """
     from api.research import MissingExtraError
     from api.research.export import export_session

@@ -3,10 +3,11 @@
 The beats file (``sensors.RecordingWriter``, format ``hrvpace``) keeps each beat's time, RR
 interval, arrival time, skin contact, gaps (reconnects) and the strap's heart rate, flushed beat
 by beat, so it can be replayed later (``sensors.ReplaySource``) even if the recording was
-interrupted. A stretch without skin contact (no beats to carry it) is kept as ``# contact``
-lines: false where contact was lost, true where the strap said it came back; a stretch the
-strap leaves by dropping the connection has no true line (it ends at the next beat, after the
-reconnect's gap, or at the end of the file).
+interrupted. A stretch without skin contact (no beats, or beats marked without contact, so the
+beats cannot say where it began and ended) is kept as ``# contact`` lines: false where contact
+was lost, true where the strap said it came back; a stretch the strap leaves by dropping the
+connection has no true line (it ends at the next beat with contact, after the reconnect's gap,
+or at the end of the file).
 
 ``--stream ppi,ecg,acc`` also records a Polar device's Polar Measurement Data streams
 (``sensors.pmd_recorder.BlePmdStreams``), each to a file next to OUT that hrvpace reads back

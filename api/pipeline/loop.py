@@ -8,7 +8,8 @@ the pacing stage (:mod:`api.pipeline.pacing`) with that verdict; every result is
 to its :class:`~api.pipeline.sinks.Listener` objects. A stage that is ``None`` is left out.
 
 The source's changes of skin contact (:class:`sensors.contact.ContactChanges`: a strap
-without contact sends no beats, so no beat could carry the stretch) are stored as they come.
+without contact sends no beats, or beats marked without contact, so the beats cannot say where
+the stretch began and ended) are stored as they come.
 
 Every :data:`SIGNAL_EVERY_S` of session time it also publishes the analyser's signal quality
 of the last 60 s of beats (a ``signal`` message, :meth:`Pipeline.publish_signal`, also given to
@@ -187,13 +188,18 @@ class Pipeline:
         )
 
     def _on_source_status(self, status: SourceStatus) -> None:
-        # a stretch without skin contact has no beats to carry it: its changes are stored
+        # the beats cannot say where a stretch without skin contact began and ended: its
+        # changes are stored. Storage failing (closed, full disk) must not keep the status
+        # from the clients: they are told the strap has no contact all the same.
         change = self._contact_changes.on_status(status)
         if change is not None:
             t_s, contact = change
-            self.storage.add_contact_change(
-                self.session_id, t_s=t_s, contact=contact, recorded_at=time.time()
-            )
+            try:
+                self.storage.add_contact_change(
+                    self.session_id, t_s=t_s, contact=contact, recorded_at=time.time()
+                )
+            except Exception as exc:
+                _warn_without_data("storing a change of skin contact failed", self.session_id, exc)
         self.hub.publish_status(self.status_message())
 
     def set_state(self, state: str, message: str = "") -> None:

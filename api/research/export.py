@@ -11,7 +11,8 @@ For session ``ID`` in ``DIR``:
   the Parquet field's ``description`` says);
 - ``ID-contact.csv`` / ``ID-contact.parquet``: the stretches without skin contact the strap
   reported (:data:`NO_CONTACT_UNITS`: ``start_t_s``, ``end_t_s``, ``ended_by``; see
-  :mod:`sensors.contact`): the strap sends no beats then, so the beats table cannot show them;
+  :mod:`sensors.contact`): the strap sends no beats then, or beats marked without contact, so
+  the beats table cannot show where they began and ended;
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
   version, the session's options and the service's stored settings, the session's events
   (micro-break events, check-ins with their ``t_s`` on the beat timeline or ``null``,

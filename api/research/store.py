@@ -263,5 +263,6 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         micro_breaks=micro,
         checkins=checkins,
         assessments=assessments,
-        no_contact=no_contact_stretches(contact_changes, t_s.tolist()),
+        # a beat whose packet said no contact does not end a stretch (sensors.contact)
+        no_contact=no_contact_stretches(contact_changes, t_s[contact != 0].tolist()),
     )

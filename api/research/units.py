@@ -98,8 +98,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "ended_by": (
         "contact: the strap said contact came back; beat: the strap dropped during the "
-        "stretch, which ends at the next beat (its contact column says the rest); end: no beat "
-        "came after it"
+        "stretch, which ends at the next beat with contact (contact 1, or not reported; beats "
+        "marked without contact, contact 0, are in the stretch); end: no such beat came after it"
     ),
 }
 

@@ -26,7 +26,7 @@ from api.research.units import (
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate
 from api.storage import Row, Storage
-from sensors.contact import NoContactStretch, no_contact_stretches
+from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -127,9 +127,11 @@ class ContactOut(BaseModel):
 
     session_id: str
     no_contact: list[NoContactOut] = Field(
-        description="Where the strap reported no skin contact (it sends no beats then, so no "
-        "beat row shows it); empty for a source without contact (a replay, the simulator) "
-        "and for a session stored before hrvpace kept them"
+        description="Where the strap reported no skin contact (it sends no beats then, or "
+        "beats marked without contact, so the beat rows cannot show where it began and ended); "
+        "a replay keeps those of its hrvpace recording's '# contact' lines; empty for "
+        "the simulator, a replay of another format and a session stored before hrvpace kept "
+        "them"
     )
 
 
@@ -379,7 +381,9 @@ async def get_contact(session_id: str, storage: StorageDep, format: Format = "js
     """A session's stretches without skin contact (``?format=csv`` for CSV with units).
 
     On the beats' timeline (``t_s``). A live strap reports no skin contact with its status
-    (``no_contact``); it sends no beats then, so the beats alone cannot show the stretch.
+    (``no_contact``); it sends no beats then, or beats marked without contact (``contact``
+    false), so the beats alone cannot show the stretch. One the strap dropped in ends at the
+    next beat with contact (``contact`` true or not reported), or lasts to the end.
     """
     await _get_row(storage, session_id)
     stretches = await asyncio.to_thread(_stretches, storage, session_id)
@@ -403,8 +407,9 @@ async def get_contact(session_id: str, storage: StorageDep, format: Format = "js
 
 def _stretches(storage: Storage, session_id: str) -> list[NoContactStretch]:
     changes = storage.contact_changes(session_id)
-    lost = [t for t, contact in changes if not contact]
-    return no_contact_stretches(changes, storage.next_beat_times(session_id, lost))
+    # only the stretches no 'contact back' change ends look for a beat (a few lookups each)
+    after = open_stretch_starts(changes)
+    return no_contact_stretches(changes, storage.next_contact_beat_times(session_id, after))
 
 
 @router.get(

@@ -145,23 +145,57 @@ class SeriesTables(StorageCore):
         )
         return [(float(r[0]), bool(r[1])) for r in rows]
 
-    def next_beat_times(self, session_id: str, after: Sequence[float]) -> list[float]:
-        """For each time in ``after``, the ``t_s`` of the session's first beat after it, ascending.
+    def next_contact_beat_times(self, session_id: str, after: Sequence[float]) -> list[float]:
+        """For each time in ``after``, the ``t_s`` of the first beat with contact after it.
 
-        Times with no beat after them give nothing. Where a stretch without contact that has no
-        ``contact`` 1 change ends (:func:`sensors.contact.no_contact_stretches`), without
-        reading every beat into memory (beats are stored in ``t_s`` order: the first in
-        ``idx`` order after the time).
+        Ascending; times with no such beat after them give nothing. A beat with contact is one
+        whose ``contact`` is not 0 (1, or not reported): where a stretch without contact that
+        has no ``contact`` 1 change ends (:func:`sensors.contact.no_contact_stretches`, for the
+        times :func:`sensors.contact.open_stretch_starts` gives; a strap without contact may
+        send beats marked so, which are in the stretch).
+
+        Without reading every beat, and without an index on ``t_s``: beats are stored in ``t_s``
+        order (:meth:`beats`), so the first beat after a time is found by bisecting on ``idx``
+        (the primary key; a few lookups per time), then the beats marked without contact from
+        there are stepped over. Times are taken in ascending order, each search starting where
+        the last ended (a time before the beat found for the previous one has that beat too):
+        no beat is stepped over twice. All in one read transaction.
         """
-        found: set[float] = set()
-        for t in after:
-            rows = self.query(
-                "SELECT t_s FROM beats WHERE session_id = ? AND t_s > ? ORDER BY idx LIMIT 1",
-                (session_id, t),
-            )
-            if rows:
-                found.add(float(rows[0][0]))
-        return sorted(found)
+        times = sorted({float(t) for t in after})
+        found: list[float] = []
+        with self._read() as conn:
+            conn.execute("BEGIN")
+            try:
+                # apart: SQLite reads a lone min() or max() off the index, both together by a scan
+                first_idx, last_idx = (
+                    conn.execute(
+                        f"SELECT {f}(idx) FROM beats WHERE session_id = ?", (session_id,)
+                    ).fetchone()[0]
+                    for f in ("min", "max")
+                )
+                if first_idx is None or last_idx is None:
+                    return []
+                lo_idx, end_idx = int(first_idx), int(last_idx) + 1
+                last: tuple[int, float] | None = None  # (idx, t_s) of the beat found last
+                for t in times:
+                    if last is not None and last[1] > t:
+                        continue  # the same beat: no beat with contact between
+                    first = _first_beat_after(conn, session_id, t, lo_idx, end_idx)
+                    if first is None:
+                        break  # no beat after t: none after the later times either
+                    row = conn.execute(
+                        "SELECT idx, t_s FROM beats WHERE session_id = ? AND idx >= ? "
+                        "AND (contact IS NULL OR contact != 0) ORDER BY idx LIMIT 1",
+                        (session_id, first),
+                    ).fetchone()
+                    if row is None:
+                        break  # no beat with contact after t, nor after the later times
+                    last = (int(row[0]), float(row[1]))
+                    found.append(last[1])
+                    lo_idx = last[0]  # the later times' first beats are at or after it
+            finally:
+                conn.execute("COMMIT")
+        return found
 
     # -- metrics and guidance snapshots ---------------------------------------------------------
 
@@ -341,3 +375,28 @@ class SeriesTables(StorageCore):
                     fields["kind"] = r[9]
             out.append((int(r[0]), str(r[1]), fields))
         return out
+
+
+def _first_beat_after(
+    conn: sqlite3.Connection, session_id: str, t: float, lo: int, hi: int
+) -> int | None:
+    """The ``idx`` of the session's first beat with ``t_s`` > ``t`` among ``lo`` <= idx < ``hi``.
+
+    Bisection on ``idx`` (beats are stored in ``t_s`` order; ``idx`` may skip numbers):
+    ``None`` when no beat in the range is after ``t``.
+    """
+    answer: int | None = None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = conn.execute(
+            "SELECT idx, t_s FROM beats WHERE session_id = ? AND idx >= ? AND idx < ? "
+            "ORDER BY idx LIMIT 1",
+            (session_id, mid, hi),
+        ).fetchone()
+        if row is None:
+            hi = mid  # no beat in [mid, hi)
+        elif float(row[1]) > t:
+            answer, hi = int(row[0]), mid
+        else:
+            lo = int(row[0]) + 1
+    return answer

@@ -19,13 +19,14 @@ Layout (UTF-8, ``\n`` line ends)::
   ``contact`` is ``1``/``0``/empty (unknown), ``gap_before`` ``1``/``0``, ``heart_rate_bpm``
   empty when the device did not report one;
 - ``# contact`` lines (v2) keep a stretch without skin contact, in which a strap sends no
-  beats and so no beat line could keep it: one with ``"contact": false`` where the stretch
-  began (``t_s`` on the beats' timeline), one with ``"contact": true`` where the strap said
-  contact came back. A stretch the strap dropped in has no ``true`` line (when contact came
-  back is unknown): it ends at the next beat, which carries its own contact value, or at the
-  end of the file; two ``false`` lines in a row are possible. The reader returns them in
-  ``meta["contact_changes"]`` as ``[t_s, contact]`` pairs. Version 1 files (no such lines) are
-  read as before.
+  beats, or beats marked without contact, so the beat lines cannot say where it began and
+  ended: one with ``"contact": false`` where the stretch began (``t_s`` on the beats'
+  timeline), one with ``"contact": true`` where the strap said contact came back. A stretch
+  the strap dropped in has no ``true`` line (when contact came back is unknown): it ends at
+  the next beat with contact (``contact`` ``1`` or empty: beats marked ``0`` are in the
+  stretch), or at the end of the file; two ``false`` lines in a row are possible. The reader
+  returns them in ``meta["contact_changes"]`` as ``[t_s, contact]`` pairs. Version 1 files (no
+  such lines) are read as before.
 
 Each beat is written and flushed at once (and ``fsync``-ed when asked), so a crash loses at
 most the line being written; a reader accepts a last line cut short without its newline (it is

@@ -275,3 +275,30 @@ def test_a_fast_replay_waits_for_storage_instead_of_queueing_the_recording(
     assert end["type"] == "replay_end" and end["n_beats"] > 8_000
     assert len(backlog) > 100  # the writer committed all along
     assert max(backlog) <= WRITE_BACKLOG_MAX + 100, max(backlog)
+
+
+# -- a status is published even when its change of skin contact cannot be stored ---------------
+
+
+def test_a_no_contact_status_reaches_the_clients_when_storage_fails() -> None:
+    from api.live import LiveHub
+    from api.pipeline.loop import Pipeline
+    from api.pipeline.sinks import NoStore
+    from api.storage import StorageError
+    from sensors import SourceState, SourceStatus
+
+    class ClosedStore(NoStore):
+        def add_contact_change(
+            self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
+        ) -> None:
+            raise StorageError("storage is closed")
+
+    source = ReplaySource(
+        read_recording(Path(__file__).parents[1] / "sensors/fixtures/hrvpace_v1.csv")
+    )
+    hub = LiveHub("s")
+    Pipeline(
+        session_id="s", source=source, storage=ClosedStore(), hub=hub, analyser=None, pacer=None
+    )
+    source._set_status(SourceStatus(SourceState.NO_CONTACT, contact_t_s=2.0))
+    assert hub.last_status is not None and hub.last_status.source_state == "no_contact"

@@ -58,9 +58,9 @@ async def bluez(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeBluez]:
     bus.close()
 
 
-def _packet(*raws: int, hr: int = 70) -> bytes:
+def _packet(*raws: int, hr: int = 70, contact: bool = True) -> bytes:
     rr = tuple(rr_ms_from_raw(r) for r in raws)
-    return encode_heart_rate_measurement(HeartRateMeasurement(hr, rr_ms=rr, sensor_contact=True))
+    return encode_heart_rate_measurement(HeartRateMeasurement(hr, rr_ms=rr, sensor_contact=contact))
 
 
 @pytest.mark.ble
@@ -277,3 +277,50 @@ async def test_a_stretch_without_contact_is_stored_and_exported(
     sidecar = json.loads((out_dir / f"{sid}.json").read_text(encoding="utf-8"))
     assert sidecar["events"]["no_contact"] == [stretch]
     assert sidecar["columns"]["contact"]["start_t_s"] == "s"
+
+
+@pytest.mark.ble
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+async def test_beats_marked_without_contact_do_not_end_a_stretch(
+    serve: Callable[..., Server], bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # A loose strap may go on sending RR packets that say no contact: the session keeps those
+    # beats (contact false), and they are part of the stretch, not its end. Stopped while
+    # still without contact (no 'contact back'), the stretch lasts to the end, through the
+    # API and the export alike.
+    bluez.add_strap(FakeStrap(STRAP, name="Polar H10 API"))
+    server = await asyncio.to_thread(serve)
+    async with httpx.AsyncClient(base_url=server.url, headers=server.auth, timeout=30) as c:
+        r = await c.post("/api/v1/sessions", json={"source": {"kind": "ble", "address": STRAP}})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        await bluez.wait_notifying(STRAP, timeout_s=20)
+        bluez.notify(STRAP, _packet(1024))
+        for _ in range(5):  # 4 s of beats whose packets say no contact
+            await asyncio.sleep(0.8)
+            bluez.notify(STRAP, _packet(819, contact=False))
+        for _ in range(200):
+            out = (await c.get(f"/api/v1/sessions/{sid}")).json()
+            if out["n_beats"] == 6 and out["source_state"] == "no_contact":
+                break
+            await asyncio.sleep(0.05)
+        assert out["n_beats"] == 6 and out["source_state"] == "no_contact", out
+        assert (await c.post(f"/api/v1/sessions/{sid}/stop")).status_code == 200
+        beats = (await c.get(f"/api/v1/sessions/{sid}/beats")).json()["beats"]
+        assert [b["contact"] for b in beats] == [True] + [False] * 5
+        r = await c.get(f"/api/v1/sessions/{sid}/contact")
+        assert r.status_code == 200, r.text
+        (stretch,) = r.json()["no_contact"]
+        t0 = beats[0]["t_s"]
+        assert t0 + 0.7 < stretch["start_t_s"] < t0 + 0.9  # the first packet without contact
+        assert stretch["end_t_s"] is None and stretch["ended_by"] == "end"
+    out_dir = tmp_path / "export"
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli_app,
+        ["export", sid, "--out", str(out_dir), "--data-dir", str(server.settings.data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    sidecar = json.loads((out_dir / f"{sid}.json").read_text(encoding="utf-8"))
+    assert sidecar["events"]["no_contact"] == [stretch]

@@ -121,3 +121,42 @@ def test_a_recording_that_became_unreadable_fails_the_session_without_quoting_it
             json={"source": {"kind": "replay", "recording": info["name"], "format": "nope"}},
         )
         assert r.status_code == 422 and "format" in r.json()["errors"][0]["loc"]
+
+
+def test_a_replay_keeps_the_recordings_stretches_without_contact(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    # a replay of a `hrvpace record` file stores its '# contact' lines' stretches, as a session
+    # of the strap would have: GET /contact gives what the file says
+    from sensors import Beat, RecordingWriter, read_recording
+    from sensors.contact import no_contact_stretches
+
+    path = tmp_path / "contact.csv"
+    with RecordingWriter(path) as writer:
+        for i in range(60):
+            t = 1.0 + i
+            if i == 10:
+                writer.write_contact(10.5, False)
+                writer.write_contact(15.25, True)
+            if i == 30:
+                writer.write_contact(30.5, False)  # the strap dropped: no contact back
+            contact = not 30 <= i < 40  # beats marked without contact after it
+            writer.write(Beat(t_s=t, rr_ms=1000.0, arrived_at=100.0 + t, contact=contact))
+        writer.write_contact(60.5, False)  # lost at the end
+    rec = read_recording(path)
+    expected = no_contact_stretches(
+        [(t, bool(c)) for t, c in rec.meta["contact_changes"]],
+        rec.t_s[rec.contact != 0].tolist(),
+    )
+    assert [x.ended_by for x in expected] == ["contact", "beat", "end"]
+    server = serve()
+    info = _upload(server, path)
+    final = _run_replay(
+        server, {"source": {"kind": "replay", "recording": info["name"], "speed": "max"}}
+    )
+    assert final["state"] == "ended", final
+    with server.client() as c:
+        got = c.get(f"/api/v1/sessions/{final['id']}/contact").json()["no_contact"]
+    assert got == [
+        {"start_t_s": x.start_t_s, "end_t_s": x.end_t_s, "ended_by": x.ended_by} for x in expected
+    ]

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from api.live import LiveHub
@@ -379,8 +380,106 @@ def test_a_version_4_database_gains_contact_changes_and_keeps_its_rows(tmp_path:
         st.add_beats("old", [(1, 9.0, 800.0, 10.0, True, False, None)])
         st.flush().result(timeout=10)
         assert st.contact_changes("old") == [(2.5, False), (9.0, True)]
-        assert st.next_beat_times("old", [0.0, 2.5, 8.9, 9.0]) == [0.8, 9.0]
+        assert st.next_contact_beat_times("old", [0.0, 2.5, 8.9, 9.0]) == [9.0]
     finally:
         st.close()
     with ReadOnlyDatabase(path) as db:
         assert db.contact_changes("old") == [(2.5, False), (9.0, True)]
+
+
+def test_the_next_beat_with_contact_is_found_without_walking_the_beats(tmp_path: Path) -> None:
+    # GET /sessions/{id}/contact looks up, for a stretch that no 'contact back' ended, the
+    # first beat with contact after its start. There is no index on t_s: the lookup must not
+    # walk the session's beats up to that time (it did: a request on a 100k-beat session with
+    # thousands of stretches took tens of seconds and held a worker thread). Its work is
+    # bounded by SQLite's own count of VM instructions, not by a clock.
+    rng = np.random.default_rng(5)
+    st = _open(tmp_path)
+    n = 20_000
+    contact = rng.random(n) > 0.3  # runs of beats marked without contact (0) among them
+    contact[-50:] = False  # none with contact at the end
+    unknown = rng.random(n) < 0.05  # some say nothing: they have contact as far as we know
+    t_s = np.cumsum(rng.uniform(0.4, 1.2, n))
+    rows = [
+        (
+            3 * i,
+            float(t_s[i]),
+            800.0,
+            float(t_s[i]),
+            None if unknown[i] else bool(contact[i]),
+            False,
+            None,
+        )
+        for i in range(n)
+    ]  # idx skips numbers: the lookup must not assume 0, 1, 2, ...
+    for sid in ("s", "other"):
+        st.create_session(sid, created_at=0.0, mode="monitor", source={}, options={})
+    st.add_beats("s", rows)
+    st.add_beats("other", [(0, 1.0, 800.0, 1.0, True, False, None)])
+    st.flush().result(timeout=30)
+    with_contact = t_s[contact | unknown]
+    after = [-1.0, float(t_s[0]), *rng.uniform(0.0, float(t_s[-1]) + 5.0, 200).tolist()]
+    expected = sorted(
+        {
+            float(with_contact[np.searchsorted(with_contact, t, side="right")])
+            for t in after
+            if t < with_contact[-1]
+        }
+    )
+    assert st.next_contact_beat_times("s", after) == expected
+    assert st.next_contact_beat_times("none", after) == []
+
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    with st._read() as conn:  # this thread's reading connection, which the lookup uses
+        conn.set_progress_handler(count, 100)
+    try:
+        for t in (float(t_s[n // 2]), float(t_s[n - 100])):
+            steps[0] = 0
+            st.next_contact_beat_times("s", [t])
+            # a bisection is ~15 lookups of a few dozen instructions each; walking half the
+            # beats is ~10,000 rows of several instructions each (~1,000 hundreds)
+            assert steps[0] < 60, steps[0]
+    finally:
+        with st._read() as conn:
+            conn.set_progress_handler(None, 0)
+        st.close()
+
+
+def test_the_contact_route_looks_up_beats_only_for_stretches_no_contact_back_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 300 stretches that the strap said ended ('contact back') need no beat; the last one,
+    # dropped in (no True change), and one lost again before any beat, do
+    from api.routes.sessions import _stretches
+
+    st = _open(tmp_path)
+    st.create_session("s", created_at=0.0, mode="monitor", source={}, options={})
+    st.add_beats(
+        "s", [(i, i + 1.0, 1000.0, i + 1.0, i < 700 or i >= 900, False, None) for i in range(1000)]
+    )
+    for k in range(300):
+        st.add_contact_change("s", t_s=k + 0.5, contact=False, recorded_at=0.0)
+        st.add_contact_change("s", t_s=k + 0.9, contact=True, recorded_at=0.0)
+    for t in (700.5, 750.0):  # dropped, lost again while the beats say no contact
+        st.add_contact_change("s", t_s=t, contact=False, recorded_at=0.0)
+    st.flush().result(timeout=10)
+    asked: list[list[float]] = []
+    lookup = st.next_contact_beat_times
+
+    def spy(session_id: str, after: list[float]) -> list[float]:
+        asked.append(list(after))
+        return lookup(session_id, after)
+
+    monkeypatch.setattr(st, "next_contact_beat_times", spy)
+    try:
+        got = _stretches(st, "s")
+    finally:
+        st.close()
+    assert asked == [[700.5, 750.0]]
+    assert len(got) == 301 and {x.ended_by for x in got[:300]} == {"contact"}
+    assert (got[-1].start_t_s, got[-1].end_t_s, got[-1].ended_by) == (700.5, 901.0, "beat")

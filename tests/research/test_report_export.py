@@ -404,3 +404,12 @@ def test_report_of_a_stored_session_segment(stored: dict[str, Any], tmp_path: Pa
     res = runner.invoke(app, [*base, "--out", str(early), "--end", "400"])
     assert res.exit_code == 0, res.output
     assert "0 micro-break(s), 0 break(s)" in early.read_text()
+
+
+def test_export_help_names_the_contact_files() -> None:
+    # the files written for a session whose strap lost skin contact are in --help, as the
+    # beats and metrics files are
+    out = " ".join(
+        re.sub(r"[│╭╮╰╯─]", " ", CliRunner().invoke(app, ["export", "--help"]).stdout).split()
+    )
+    assert "ID-beats" in out and "ID-contact.csv" in out and "skin contact" in out

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sensors.beat import SourceState, SourceStatus
-from sensors.contact import ContactChanges, NoContactStretch, no_contact_stretches
+from sensors.contact import (
+    ContactChanges,
+    NoContactStretch,
+    no_contact_stretches,
+    open_stretch_starts,
+)
 
 
 def _status(state: SourceState, contact_t_s: float | None) -> SourceStatus:
@@ -48,3 +55,32 @@ def test_stretches_end_with_contact_the_next_beat_or_the_end() -> None:
     assert no_contact_stretches([(30.0, False)], beats) == [NoContactStretch(30.0, None, "end")]
     # a True with no stretch open changes nothing
     assert no_contact_stretches([(1.0, True)], beats) == []
+
+
+def test_only_the_starts_no_true_change_follows_need_a_beat() -> None:
+    # a reader of stored beats looks up, for each start open_stretch_starts gives, the first
+    # beat with contact after it; the stretches are those every beat with contact gives
+    assert open_stretch_starts([(2.4, False), (9.1, True), (12.0, False)]) == [12.0]
+    assert open_stretch_starts([(2.4, False), (5.0, False), (9.5, True)]) == [2.4]
+    assert open_stretch_starts([(1.0, True), (3.0, False), (3.0, False)]) == [3.0]
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        beats = np.sort(
+            rng.choice(np.arange(0.5, 40.0, 0.5), size=rng.integers(0, 30), replace=False)
+        )
+        changes = [
+            (float(t), bool(c))
+            for t, c in zip(
+                np.sort(rng.uniform(0.0, 42.0, rng.integers(0, 12))),
+                rng.random(12) < 0.4,
+                strict=False,
+            )
+        ]
+        nexts = []
+        for s in open_stretch_starts(changes):
+            i = int(np.searchsorted(beats, s, side="right"))
+            if i < len(beats):
+                nexts.append(float(beats[i]))
+        assert no_contact_stretches(changes, sorted(set(nexts))) == no_contact_stretches(
+            changes, beats.tolist()
+        ), changes

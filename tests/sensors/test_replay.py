@@ -20,6 +20,7 @@ from sensors import (
     VirtualClock,
     read_recording,
 )
+from sensors.contact import ContactChanges
 
 FIXTURES = Path(__file__).parent / "fixtures"
 T0 = 1_700_000_000.0
@@ -214,3 +215,86 @@ async def test_artefacts_replay_in_place_and_the_end_counts_them(
     clean_file = ReplaySource(FIXTURES / "polar_rr_mode.hrm", speed="max", clock=VirtualClock())
     await _collect(clean_file)
     assert clean_file.status.message.endswith("ended (20 beats)")
+
+
+def _contact_recording(path: Path) -> Path:
+    # as `hrvpace record` writes one: contact lost at 2.4 s and back at 9.1 s; lost at 20.0 s,
+    # the strap dropped (no 'contact back'), lost again at 25.5 s; lost at 40.0 s to the end
+    with RecordingWriter(path) as writer:
+        for t in (1.0, 2.0):
+            writer.write(Beat(t_s=t, rr_ms=1000.0, arrived_at=100.0 + t, contact=True))
+        writer.write_contact(2.4, False)
+        writer.write_contact(9.1, True)
+        for t in (10.0, 11.0):
+            writer.write(Beat(t_s=t, rr_ms=1000.0, arrived_at=100.0 + t, contact=True))
+        writer.write_contact(20.0, False)
+        writer.write(Beat(t_s=24.0, rr_ms=1000.0, arrived_at=124.0, contact=False, gap_before=True))
+        writer.write_contact(25.5, False)
+        writer.write(Beat(t_s=30.0, rr_ms=1000.0, arrived_at=130.0, contact=True, gap_before=True))
+        writer.write_contact(40.0, False)
+    return path
+
+
+async def test_a_recordings_stretches_without_contact_replay_as_a_strap_reports_them(
+    tmp_path: Path,
+) -> None:
+    # a session keeps the stretches from the source's statuses (sensors.contact.ContactChanges):
+    # a replay reports the file's '# contact' lines so, each at its time
+    path = _contact_recording(tmp_path / "contact.csv")
+    clock = VirtualClock(T0)
+    source = ReplaySource(path, clock=clock)
+    kept = ContactChanges()
+    seen: list[tuple[float, SourceState, float | None]] = []
+    changes: list[tuple[float, bool]] = []
+
+    def on_status(status: SourceStatus) -> None:
+        seen.append((clock.now() - T0, status.state, status.contact_t_s))
+        change = kept.on_status(status)
+        if change is not None:
+            changes.append(change)
+
+    source.add_status_listener(on_status)
+    await _collect(source)
+    assert changes == [(t, bool(c)) for t, c in read_recording(path).meta["contact_changes"]]
+    for at, state, contact_t_s in seen:
+        if state is SourceState.NO_CONTACT:
+            assert at == pytest.approx(contact_t_s)  # reported when the replay reached it
+    assert seen[-1][1] is SourceState.ENDED and seen[-1][0] == pytest.approx(40.0)
+    # stopped at 10 s: the changes it did not reach are not reported
+    source = ReplaySource(path, clock=VirtualClock(T0))
+    kept, changes = ContactChanges(), []
+    source.add_status_listener(on_status)
+    async with source:
+        async for beat in source:
+            if beat.t_s >= 10.0:
+                break
+    assert changes == [(2.4, False), (9.1, True)]
+
+
+async def test_a_segment_replays_the_stretches_within_it(tmp_path: Path) -> None:
+    # `hrvpace replay --start/--end` plays a cut whose meta still has the whole file's changes
+    from api.research.segments import Segment, cut
+
+    rec = read_recording(_contact_recording(tmp_path / "contact.csv"))
+    # from the beat at 11 s (its interval starts at 10 s: the segment's 0) to the one at 30 s:
+    # the stretch from 20 s is inside, the loss at 40 s after it
+    part = cut(rec, Segment(start_s=9.5, end_s=30.0, label="part"))
+    kept, changes = ContactChanges(), []
+
+    def on_status(status: SourceStatus) -> None:
+        change = kept.on_status(status)
+        if change is not None:
+            changes.append(change)
+
+    source = ReplaySource(part, clock=VirtualClock(T0))
+    source.add_status_listener(on_status)
+    beats = await _collect(source)
+    assert beats[0].t_s == 1.0 and beats[-1].t_s == 20.0
+    assert changes == [(10.0, False), (15.5, False)]
+    # from the beat at 10 s (interval from 9 s): the stretch open since 2.4 s starts at 0
+    part = cut(rec, Segment(start_s=5.0, end_s=12.0, label="early"))
+    kept, changes = ContactChanges(), []
+    source = ReplaySource(part, clock=VirtualClock(T0))
+    source.add_status_listener(on_status)
+    await _collect(source)
+    assert changes == [(0.0, False), (pytest.approx(0.1), True)]
