@@ -20,7 +20,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -52,6 +52,7 @@ from sensors.ble_sources import BLE_STREAMS
 
 __all__ = [
     "LIVE_HINT",
+    "STOPPED_EXIT_CODE",
     "CueOpt",
     "DeviceOpt",
     "JsonOpt",
@@ -61,6 +62,7 @@ __all__ = [
     "SpeedOpt",
     "StreamOpt",
     "choose_source",
+    "exit_stopped",
     "live_source",
     "run_paced",
     "simulated_source",
@@ -73,6 +75,9 @@ LIVE_HINT = (
     "live strap session runs through the service: `hrvpace serve`, then start an assessment "
     "or a practice session there (API docs at /api/v1/docs)."
 )
+
+#: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+STOPPED_EXIT_CODE = 130
 
 SimulateOpt = Annotated[
     bool, typer.Option("--simulate", help="Run against a simulated person (no strap needed).")
@@ -291,12 +296,14 @@ def run_paced(
     show_status: bool = False,
     cue: bool = False,
     as_json: bool = False,
-) -> None:
+) -> bool:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
-    A failing source exits with its reason (exit code 1); Ctrl-C exits with 130. A device that
+    Returns ``True`` when Ctrl-C stopped the run (the engine keeps what it had done: the caller
+    prints it, marked stopped, then :func:`exit_stopped`), ``False`` when it ended otherwise.
+    A failing source exits with its reason (exit code 1). A device that
     sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
     since it connected ends the run with exit code 1 once it has stayed so for
     :data:`_BPM_ONLY_AFTER_S`: the message says it cannot ``doing`` from bpm, and whether the
@@ -322,12 +329,16 @@ def run_paced(
     if bpm_only is not None:
         typer.echo(f"hrvpace: {bpm_only.message(source.status, doing)}", err=True)
         raise typer.Exit(1)
-    if result.state == "stopped":
-        typer.echo("stopped", err=True)
-        raise typer.Exit(130)
     if result.state == "failed":
         typer.echo(f"hrvpace: {result.message}", err=True)
         raise typer.Exit(1)
+    return result.state == "stopped"
+
+
+def exit_stopped(what: str) -> NoReturn:
+    """Say on stderr that Ctrl-C stopped the run and what is incomplete; exit 130."""
+    typer.echo(f"stopped (Ctrl-C): {what}", err=True)
+    raise typer.Exit(STOPPED_EXIT_CODE)
 
 
 #: How long a source must stay ``hr_only``, with no RR since it connected, before the run ends

@@ -25,10 +25,13 @@ from api.commands._paced import (
     SpeedOpt,
     StreamOpt,
     choose_source,
+    exit_stopped,
     run_paced,
     want_cue,
 )
+from api.pipeline import Listener
 from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
+from sensors import Beat
 
 __all__ = ["practice"]
 
@@ -38,6 +41,16 @@ SETTLED_WINDOW_S = 180.0
 #: at most 0.1/min a breath, so a rate still walking toward the resonance moves more than this
 #: in 3 minutes (~18 breaths at 6/min), one settled near it dithers by a step or two.
 SETTLED_RANGE_BPM = 0.25
+
+
+class _SessionClock(Listener):
+    """The session time of the last beat: how far a practice stopped by Ctrl-C got."""
+
+    def __init__(self) -> None:
+        self.t_s = 0.0
+
+    def on_beat(self, beat: Beat) -> None:
+        self.t_s = beat.t_s
 
 
 def settled_rate(trace: list[dict[str, float]], duration_s: float) -> tuple[float | None, str]:
@@ -83,7 +96,11 @@ def practice(
     as_json: JsonOpt = False,
     cue: CueOpt = None,
 ) -> None:
-    """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
+    """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min).
+
+    Ctrl-C stops it: the summary so far is printed (--json: "stopped": true, "minutes_done"),
+    and the exit code is 130.
+    """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
     try:
@@ -116,25 +133,30 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
-    run_paced(
+    clock = _SessionClock()
+    stopped = run_paced(
         engine,
         source,
         on_event=on_event,
         until_s=duration_s,
+        listeners=(clock,),
         doing="pace the practice",
         show_status=device is not None,
         cue=want_cue(cue, as_json=as_json),
         as_json=as_json,
     )
+    done_s = min(clock.t_s, duration_s) if stopped else duration_s
     if fixed:
-        trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
-    settled, not_settled = settled_rate(trace, duration_s)
+        trace.append({"t_s": round(done_s, 3), "rate_bpm": engine.rate_bpm})
+    settled, not_settled = settled_rate(trace, done_s)
     out: dict[str, Any] = {
+        "stopped": stopped,
         "final_rate_bpm": round(engine.rate_bpm, 4),
         "settled_rate_bpm": None if settled is None else round(settled, 4),
         "not_settled": not_settled or None,
         "mode": engine.mode.value,
         "minutes": minutes,
+        "minutes_done": round(done_s / 60.0, 3),
         "start_rate_bpm": start_rate_bpm,
         "breaths": len(trace) - 1,
         "holds": holds,
@@ -151,10 +173,23 @@ def practice(
         out["stream"] = stream or "hr"
     if as_json:
         typer.echo(json.dumps(out))
-        return
-    settled_text = (
-        f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
-        if settled is not None
-        else f"not settled: {not_settled}"
-    )
-    typer.echo(f"final rate {out['final_rate_bpm']:.2f}/min, {settled_text} ({holds} breaths held)")
+    else:
+        settled_text = (
+            f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
+            if settled is not None
+            else f"not settled: {not_settled}"
+        )
+        head = (
+            f"stopped after {_mmss(done_s)} of {_mmss(duration_s)}: last rate"
+            if stopped
+            else "final rate"
+        )
+        typer.echo(f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} ({holds} breaths held)")
+    if stopped:
+        exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}")
+
+
+def _mmss(t_s: float) -> str:
+    """Session time as ``m:ss``."""
+    minutes, seconds = divmod(int(t_s), 60)
+    return f"{minutes}:{seconds:02d}"
