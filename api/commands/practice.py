@@ -9,6 +9,7 @@ assembly the service uses (:func:`api.commands._paced.run_paced`): from a Blueto
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from typing import Annotated, Any
 
@@ -30,7 +31,15 @@ from api.commands._paced import (
     want_cue,
 )
 from api.pipeline import Listener
-from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
+from breathing import (
+    AdaptiveConfig,
+    AdaptiveUpdate,
+    BreathingError,
+    PacingEngine,
+    PacingEvent,
+    PacingMode,
+)
+from breathing.pacer import MAX_RATE_BPM, MIN_RATE_BPM
 from sensors import Beat
 
 __all__ = ["practice"]
@@ -51,6 +60,50 @@ class _SessionClock(Listener):
 
     def on_beat(self, beat: Beat) -> None:
         self.t_s = beat.t_s
+
+
+#: The adult resonance range (Lehrer et al. 2000: 4.5-7 breaths/min): adaptive pacing keeps the
+#: rate within it; a --fixed rate outside it is paced, with a note.
+_RESONANCE_RANGE = (AdaptiveConfig().min_rate_bpm, AdaptiveConfig().max_rate_bpm)
+
+
+def check_start_rate(rate_bpm: float, *, fixed: bool) -> str | None:
+    """``--start-rate-bpm`` checked for the mode; the note for a fixed rate outside the range.
+
+    Adaptive pacing keeps its rate within :data:`_RESONANCE_RANGE`, so a start outside it is
+    refused (it would start at the range's edge instead of the rate asked for); a fixed rate
+    may be anything the pacer paces (1-30/min), with a note when outside the resonance range.
+
+    Raises
+    ------
+    typer.BadParameter
+        The rate is outside the mode's range (exit code 2); the message names both ranges.
+    """
+    lo, hi = _RESONANCE_RANGE
+    if not fixed and not (lo <= rate_bpm <= hi):
+        raise typer.BadParameter(
+            f"adaptive pacing keeps the rate within {lo:g}-{hi:g} breaths/min (the adult "
+            f"resonance range), got {rate_bpm:g}: give a start within it, or add --fixed to "
+            f"pace at any rate in {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}",
+            param_hint="'--start-rate-bpm'",
+        )
+    if not (MIN_RATE_BPM <= rate_bpm <= MAX_RATE_BPM):
+        raise typer.BadParameter(
+            f"must be within {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g} breaths/min with --fixed "
+            f"({lo:g}-{hi:g} for adaptive pacing), got {rate_bpm:g}",
+            param_hint="'--start-rate-bpm'",
+        )
+    if lo <= rate_bpm <= hi:
+        return None
+    return (
+        f"{rate_bpm:g}/min is outside the usual adult resonance range {lo:g}-{hi:g}/min "
+        "(Lehrer et al. 2000); paced as asked (--fixed)"
+    )
+
+
+def paced_breaths(engine: PacingEngine, t_s: float) -> int:
+    """Whole breaths the pacer has paced from the session's start to ``t_s``."""
+    return math.floor(engine.breathing_phase_cycles(t_s) + 1e-9)
 
 
 def settled_rate(trace: list[dict[str, float]], duration_s: float) -> tuple[float | None, str]:
@@ -85,7 +138,13 @@ def practice(
     ] = 5.5,
     minutes: Annotated[float, typer.Option("--minutes", help="Session length.", min=0.01)] = 10.0,
     start_rate_bpm: Annotated[
-        float, typer.Option("--start-rate-bpm", help="Starting rate (the assessed one; 6.0).")
+        float,
+        typer.Option(
+            "--start-rate-bpm",
+            help="Starting rate, breaths/min: your assessed resonance rate (`hrvpace assess`); "
+            "default 6.0. Adaptive pacing takes 4.5-7 (its range); --fixed any in 1-30, with a "
+            "note outside 4.5-7.",
+        ),
     ] = 6.0,
     fixed: Annotated[
         bool, typer.Option("--fixed", help="Keep the starting rate (no adaptive pacing).")
@@ -103,6 +162,7 @@ def practice(
     """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
+    rate_note = check_start_rate(start_rate_bpm, fixed=fixed)
     try:
         engine = PacingEngine(
             mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE, rate_bpm=start_rate_bpm
@@ -133,6 +193,11 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
+    if rate_note:
+        typer.echo(f"note: {rate_note}", err=True)
+    if not as_json:
+        how = "fixed pacing at" if fixed else "adaptive pacing from"
+        typer.echo(f"{how} {engine.rate_bpm:.2f}/min for {_mmss(duration_s)}")
     clock = _SessionClock()
     stopped = run_paced(
         engine,
@@ -158,8 +223,9 @@ def practice(
         "minutes": minutes,
         "minutes_done": round(done_s / 60.0, 3),
         "start_rate_bpm": start_rate_bpm,
-        "breaths": len(trace) - 1,
-        "holds": holds,
+        "rate_note": rate_note,
+        "breaths": paced_breaths(engine, done_s),
+        "holds": None if fixed else holds,
         "trace": trace,
     }
     if simulate:
@@ -184,7 +250,11 @@ def practice(
             if stopped
             else "final rate"
         )
-        typer.echo(f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} ({holds} breaths held)")
+        kept = "" if fixed else f", rate kept at {holds} of them"
+        typer.echo(
+            f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} "
+            f"({out['breaths']} breaths{kept})"
+        )
     if stopped:
         exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}")
 
