@@ -53,12 +53,20 @@ SETTLED_RANGE_BPM = 0.25
 
 
 class _SessionClock(Listener):
-    """The session time of the last beat: how far a practice stopped by Ctrl-C got."""
+    """The session time of the last beat: how far a practice stopped by Ctrl-C got.
 
-    def __init__(self) -> None:
+    ``opening``: a line printed with the first beat (how it paces), so that a source that never
+    sends a beat (a device without RR intervals) leaves stdout empty.
+    """
+
+    def __init__(self, opening: str | None = None) -> None:
         self.t_s = 0.0
+        self._opening = opening
 
     def on_beat(self, beat: Beat) -> None:
+        if self._opening is not None:
+            typer.echo(self._opening)
+            self._opening = None
         self.t_s = beat.t_s
 
 
@@ -195,10 +203,9 @@ def practice(
     duration_s = minutes * 60.0
     if rate_note:
         typer.echo(f"note: {rate_note}", err=True)
-    if not as_json:
-        how = "fixed pacing at" if fixed else "adaptive pacing from"
-        typer.echo(f"{how} {engine.rate_bpm:.2f}/min for {_mmss(duration_s)}")
-    clock = _SessionClock()
+    how = "fixed pacing at" if fixed else "adaptive pacing from"
+    opening = f"{how} {engine.rate_bpm:.2f}/min for {_mmss(duration_s)}"
+    clock = _SessionClock(None if as_json else opening)
     stopped = run_paced(
         engine,
         source,
