@@ -34,10 +34,10 @@ def test_fixed_outside_the_resonance_range_is_paced_with_a_note() -> None:
     assert "note: 3/min is outside" in low.stderr
     usual = runner.invoke(app, [*SIM, "--fixed", "--start-rate-bpm", "5", "--minutes", "1"])
     assert usual.exit_code == 0 and "note:" not in usual.output
-    for rate in ("0", "31"):
+    for rate in ("0", "2.9", "12.5"):  # the API's practice rate_bpm: 3-12
         bad = runner.invoke(app, [*SIM, "--fixed", "--start-rate-bpm", rate])
         assert bad.exit_code == 2 and "--start-rate-bpm" in bad.output
-        assert "1-30" in bad.output
+        assert "3-12" in bad.output
 
 
 def test_fixed_counts_the_breaths_paced_and_has_no_rate_kept_count() -> None:

@@ -25,13 +25,14 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
-from api.commands._options import read_speed
+from api.commands._options import check_within, read_speed
 from api.pipeline import (
     BleSpec,
     Listener,
     Pacing,
     Pipeline,
     PipelineResult,
+    SimulatorSpec,
     SourceControl,
     Speed,
     assemble,
@@ -57,6 +58,7 @@ __all__ = [
     "DeviceOpt",
     "JsonOpt",
     "LagOpt",
+    "ResonanceOpt",
     "SeedOpt",
     "SimulateOpt",
     "SpeedOpt",
@@ -102,7 +104,19 @@ StreamOpt = Annotated[
         "ecg extra, NeuroKit2). `hrvpace scan --probe 5` shows what a device sends.",
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated person.")]
+ResonanceOpt = Annotated[
+    float,
+    typer.Option(
+        "--resonance-bpm",
+        help="The simulated person's resonance, breaths/min, 3-10 (as a simulator session's).",
+    ),
+]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the simulated person, 0-4294967295 (same seed, same beats)."
+    ),
+]
 SpeedOpt = Annotated[
     str,
     typer.Option(
@@ -113,10 +127,46 @@ SpeedOpt = Annotated[
 LagOpt = Annotated[
     float,
     typer.Option(
-        "--breathing-lag-s", help="How far the simulated person breathes behind the pacer (s)."
+        "--breathing-lag-s",
+        help="How far the simulated person breathes behind the pacer, 0-5 s.",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _spec_range(field: str) -> tuple[float, float]:
+    """The bounds of a session source's simulator field (:class:`api.pipeline.SimulatorSpec`)."""
+    meta = SimulatorSpec.model_fields[field].metadata
+    lo = next(m.ge for m in meta if hasattr(m, "ge"))
+    hi = next(m.le for m in meta if hasattr(m, "le"))
+    return float(lo), float(hi)
+
+
+#: ``--resonance-bpm`` and ``--seed``: the simulated person's, bounded as a session source's
+#: ``resonance_bpm`` and ``seed`` are (the API's rule, as ``--speed`` follows its).
+RESONANCE_RANGE_BPM = _spec_range("resonance_bpm")
+SEED_RANGE = _spec_range("seed")
+#: ``--breathing-lag-s``: how far behind the pacer the simulated person may breathe (s).
+LAG_RANGE_S = (0.0, 5.0)
+
+
+def check_simulated_person(*, seed: int, resonance_bpm: float, breathing_lag_s: float) -> None:
+    """``--seed``, ``--resonance-bpm`` and ``--breathing-lag-s`` within their ranges.
+
+    Raises
+    ------
+    typer.BadParameter
+        One is outside: the message names the option and its range (exit code 2).
+    """
+    check_within(
+        resonance_bpm,
+        *RESONANCE_RANGE_BPM,
+        option="--resonance-bpm",
+        unit=" breaths/min",
+        why="the simulated person's resonance, as a simulator session's resonance_bpm",
+    )
+    check_within(seed, *SEED_RANGE, option="--seed", why="as a simulator session's seed")
+    check_within(breathing_lag_s, *LAG_RANGE_S, option="--breathing-lag-s", unit=" s")
 
 
 def simulated_source(
@@ -127,7 +177,14 @@ def simulated_source(
     speed: Speed,
     breathing_lag_s: float = 0.0,
 ) -> BeatSource:
-    """A simulated person who breathes with the engine's pacer (``breathing_lag_s`` behind it)."""
+    """A simulated person who breathes with the engine's pacer (``breathing_lag_s`` behind it).
+
+    Raises
+    ------
+    typer.BadParameter
+        An option of the simulated person outside its range (:func:`check_simulated_person`).
+    """
+    check_simulated_person(seed=seed, resonance_bpm=resonance_bpm, breathing_lag_s=breathing_lag_s)
     inhale, *_ = engine.pacer.pattern.fractions()
     try:
         person = SimulatedPerson(

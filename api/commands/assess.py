@@ -17,12 +17,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from api.commands._options import read_speed
+from api.commands._options import check_within, read_speed
 from api.commands._paced import (
     CueOpt,
     DeviceOpt,
     JsonOpt,
     LagOpt,
+    ResonanceOpt,
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
@@ -44,6 +45,11 @@ from breathing import (
 
 __all__ = ["assess"]
 
+
+#: ``--step-s``: at least 30 s (the protocol's shortest step: 7.5 s settling, 22.5 s analysed);
+#: at most 10 minutes a rate (50 minutes for the five), longer than any published protocol
+#: (Lehrer et al. 2000: about 2 minutes; Shaffer & Meehan 2020: 2-3 minutes).
+STEP_RANGE_S = (30.0, 600.0)
 
 #: The table's columns: header label, and the format of a value (its width is the label's).
 _COLUMNS = (
@@ -87,10 +93,7 @@ def assess(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
-    resonance_bpm: Annotated[
-        float,
-        typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
-    ] = 5.5,
+    resonance_bpm: ResonanceOpt = 5.5,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
     breathing_lag_s: LagOpt = 0.0,
@@ -98,7 +101,12 @@ def assess(
         bool, typer.Option("--screening", help="Short variant: 1 minute per rate.")
     ] = False,
     step_s: Annotated[
-        float | None, typer.Option("--step-s", help="Seconds per rate (default 120).")
+        float | None,
+        typer.Option(
+            "--step-s",
+            help="Seconds per rate, 30-600 (default 120); its first quarter, at most 30 s, "
+            "is left out as settling. Not with --screening (60 s, 20 s settling).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
     cue: CueOpt = None,
@@ -113,12 +121,15 @@ def assess(
         read_speed(speed)  # a bad --speed is a usage error before anything starts
     protocol = AssessmentProtocol.screening() if screening else AssessmentProtocol()
     if step_s is not None:
-        try:
-            protocol = dataclasses.replace(
-                protocol, step_s=step_s, settle_s=min(protocol.settle_s, step_s / 4)
+        if screening:
+            raise typer.BadParameter(
+                "--screening is the 60-s step with 20 s of settling: give --step-s without it",
+                param_hint="'--step-s'",
             )
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+        check_within(step_s, *STEP_RANGE_S, option="--step-s", unit=" s", why="per rate")
+        protocol = dataclasses.replace(
+            protocol, step_s=step_s, settle_s=min(protocol.settle_s, step_s / 4)
+        )
     engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
     source = choose_source(
         engine,

@@ -15,12 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands._options import read_speed
+from api.commands._options import check_within, read_speed
 from api.commands._paced import (
     CueOpt,
     DeviceOpt,
     JsonOpt,
     LagOpt,
+    ResonanceOpt,
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
@@ -39,7 +40,6 @@ from breathing import (
     PacingEvent,
     PacingMode,
 )
-from breathing.pacer import MAX_RATE_BPM, MIN_RATE_BPM
 from sensors import Beat
 
 __all__ = ["practice"]
@@ -70,6 +70,12 @@ class _SessionClock(Listener):
         self.t_s = beat.t_s
 
 
+#: ``--fixed --start-rate-bpm``: the range of a fixed practice's rate through the API
+#: (``POST .../breathing/practice`` ``rate_bpm``), breaths/min.
+FIXED_RATE_RANGE_BPM = (3.0, 12.0)
+#: ``--minutes``: from a few breaths' check to the API's longest practice (``duration_s`` 3600).
+MINUTES_RANGE = (0.01, 60.0)
+
 #: The adult resonance range (Lehrer et al. 2000: 4.5-7 breaths/min): adaptive pacing keeps the
 #: rate within it; a --fixed rate outside it is paced, with a note.
 _RESONANCE_RANGE = (AdaptiveConfig().min_rate_bpm, AdaptiveConfig().max_rate_bpm)
@@ -80,7 +86,8 @@ def check_start_rate(rate_bpm: float, *, fixed: bool) -> str | None:
 
     Adaptive pacing keeps its rate within :data:`_RESONANCE_RANGE`, so a start outside it is
     refused (it would start at the range's edge instead of the rate asked for); a fixed rate
-    may be anything the pacer paces (1-30/min), with a note when outside the resonance range.
+    may be anything the API's practice takes (:data:`FIXED_RATE_RANGE_BPM`, 3-12/min), with a
+    note when outside the resonance range.
 
     Raises
     ------
@@ -88,19 +95,22 @@ def check_start_rate(rate_bpm: float, *, fixed: bool) -> str | None:
         The rate is outside the mode's range (exit code 2); the message names both ranges.
     """
     lo, hi = _RESONANCE_RANGE
+    flo, fhi = FIXED_RATE_RANGE_BPM
     if not fixed and not (lo <= rate_bpm <= hi):
         raise typer.BadParameter(
             f"adaptive pacing keeps the rate within {lo:g}-{hi:g} breaths/min (the adult "
             f"resonance range), got {rate_bpm:g}: give a start within it, or add --fixed to "
-            f"pace at any rate in {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}",
+            f"pace at any rate in {flo:g}-{fhi:g}",
             param_hint="'--start-rate-bpm'",
         )
-    if not (MIN_RATE_BPM <= rate_bpm <= MAX_RATE_BPM):
-        raise typer.BadParameter(
-            f"must be within {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g} breaths/min with --fixed "
-            f"({lo:g}-{hi:g} for adaptive pacing), got {rate_bpm:g}",
-            param_hint="'--start-rate-bpm'",
-        )
+    check_within(
+        rate_bpm,
+        flo,
+        fhi,
+        option="--start-rate-bpm",
+        unit=" breaths/min",
+        why=f"with --fixed, as the API's practice rate_bpm; {lo:g}-{hi:g} for adaptive pacing",
+    )
     if lo <= rate_bpm <= hi:
         return None
     return (
@@ -140,17 +150,16 @@ def practice(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
-    resonance_bpm: Annotated[
-        float,
-        typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
-    ] = 5.5,
-    minutes: Annotated[float, typer.Option("--minutes", help="Session length.", min=0.01)] = 10.0,
+    resonance_bpm: ResonanceOpt = 5.5,
+    minutes: Annotated[
+        float, typer.Option("--minutes", help="Session length, 0.01-60 minutes.")
+    ] = 10.0,
     start_rate_bpm: Annotated[
         float,
         typer.Option(
             "--start-rate-bpm",
             help="Starting rate, breaths/min: your assessed resonance rate (`hrvpace assess`); "
-            "default 6.0. Adaptive pacing takes 4.5-7 (its range); --fixed any in 1-30, with a "
+            "default 6.0. Adaptive pacing takes 4.5-7 (its range); --fixed any in 3-12, with a "
             "note outside 4.5-7.",
         ),
     ] = 6.0,
@@ -170,6 +179,7 @@ def practice(
     """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
+    check_within(minutes, *MINUTES_RANGE, option="--minutes", unit=" minutes")
     rate_note = check_start_rate(start_rate_bpm, fixed=fixed)
     try:
         engine = PacingEngine(
