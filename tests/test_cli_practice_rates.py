@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from typer.testing import CliRunner
@@ -67,3 +68,31 @@ def test_adaptive_counts_breaths_and_the_breaths_the_rate_was_kept() -> None:
     assert data["holds"] >= 5 and data["holds"] <= kept  # the first 5 breaths only measure
     text = runner.invoke(app, [*SIM, "--minutes", "3"])
     assert f"({data['breaths']} breaths, rate kept at {data['holds']} of them)" in text.stdout
+
+
+def _stage_lengths(*extra: str) -> tuple[list[float], list[float], dict[str, object]]:
+    """Seconds from each 'breathe in' cue to the next 'breathe out', and out to in."""
+    result = runner.invoke(app, [*SIM, "--fixed", "--minutes", "1", "--json", "--cue", *extra])
+    assert result.exit_code == 0, result.output
+    cues = [json.loads(x) for x in result.stderr.splitlines() if x.startswith('{"event": "cue"')]
+    inhale: list[float] = []
+    exhale: list[float] = []
+    for a, b in itertools.pairwise(cues):
+        (inhale if a["stage"] == "inhale" else exhale).append(b["t_s"] - a["t_s"])
+    return inhale, exhale, json.loads(result.stdout)
+
+
+def test_practice_breathes_4_6_by_default_as_the_api_and_the_page() -> None:
+    from api.routes.breathing import PracticeIn
+
+    inhale, exhale, data = _stage_lengths()
+    assert len(inhale) >= 5 and len(exhale) >= 5
+    # 6/min, 4:6: 4 s in, 6 s out (a cue comes with the first beat of its stage, ~1 s late)
+    assert all(3.0 <= x <= 5.2 for x in inhale) and all(5.0 <= x <= 7.2 for x in exhale)
+    assert sum(exhale) / len(exhale) - sum(inhale) / len(inhale) > 1.0
+    assert data["inhale_to_exhale"] == round(PracticeIn.model_fields["inhale_to_exhale"].default, 4)
+    inhale, exhale, data = _stage_lengths("--inhale-to-exhale", "1")
+    assert abs(sum(exhale) / len(exhale) - sum(inhale) / len(inhale)) < 0.8  # 5 s : 5 s
+    assert data["inhale_to_exhale"] == 1.0
+    bad = runner.invoke(app, [*SIM, "--inhale-to-exhale", "5"])
+    assert bad.exit_code == 2 and "'--inhale-to-exhale'" in bad.output and "0.25-4" in bad.output

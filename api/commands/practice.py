@@ -40,6 +40,7 @@ from breathing import (
     PacingEvent,
     PacingMode,
 )
+from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from sensors import Beat
 
 __all__ = ["practice"]
@@ -73,6 +74,8 @@ class _SessionClock(Listener):
 #: ``--fixed --start-rate-bpm``: the range of a fixed practice's rate through the API
 #: (``POST .../breathing/practice`` ``rate_bpm``), breaths/min.
 FIXED_RATE_RANGE_BPM = (3.0, 12.0)
+#: ``--inhale-to-exhale``: as a practice's ``inhale_to_exhale`` through the API.
+RATIO_RANGE = (0.25, 4.0)
 #: ``--minutes``: from a few breaths' check to the API's longest practice (``duration_s`` 3600).
 MINUTES_RANGE = (0.01, 60.0)
 
@@ -166,6 +169,14 @@ def practice(
     fixed: Annotated[
         bool, typer.Option("--fixed", help="Keep the starting rate (no adaptive pacing).")
     ] = False,
+    inhale_to_exhale: Annotated[
+        float,
+        typer.Option(
+            "--inhale-to-exhale",
+            help="Inhale duration / exhale duration, 0.25-4 (default 0.667 = 4:6, longer out "
+            "than in, as the API's and the page's practice; 1 for 1:1).",
+        ),
+    ] = PRACTICE_INHALE_TO_EXHALE,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
     breathing_lag_s: LagOpt = 0.0,
@@ -181,9 +192,12 @@ def practice(
         read_speed(speed)  # a bad --speed is a usage error before anything starts
     check_within(minutes, *MINUTES_RANGE, option="--minutes", unit=" minutes")
     rate_note = check_start_rate(start_rate_bpm, fixed=fixed)
+    check_within(inhale_to_exhale, *RATIO_RANGE, option="--inhale-to-exhale", why="as the API's")
     try:
         engine = PacingEngine(
-            mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE, rate_bpm=start_rate_bpm
+            mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE,
+            rate_bpm=start_rate_bpm,
+            inhale_to_exhale=inhale_to_exhale,
         )
     except BreathingError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -240,6 +254,7 @@ def practice(
         "minutes": minutes,
         "minutes_done": round(done_s / 60.0, 3),
         "start_rate_bpm": start_rate_bpm,
+        "inhale_to_exhale": round(inhale_to_exhale, 4),
         "rate_note": rate_note,
         "breaths": paced_breaths(engine, done_s),
         "holds": None if fixed else holds,
