@@ -46,10 +46,9 @@ from tests.test_cli_signals import said
 
 H10 = "A0:9E:1A:00:00:31"
 FS = 130
-#: The screening assessment with the shortest step the protocol allows (30 s per rate).
+#: The assessment with the shortest step the command allows (30 s per rate, 7.5 s settling).
 STEP_S = "30"
-SCREENING_30 = AssessmentProtocol.screening()
-SCREENING_30 = AssessmentProtocol(step_s=30.0, settle_s=min(SCREENING_30.settle_s, 30.0 / 4))
+SCREENING_30 = AssessmentProtocol(step_s=30.0, settle_s=30.0 / 4)
 
 runner = CliRunner()
 
@@ -157,7 +156,7 @@ async def test_assess_from_an_h10_ecg_matches_the_engine_on_the_reference_beats(
     strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 5E2A7C01", pmd=ECG_SETTINGS))
     running = asyncio.ensure_future(
         run_cli(
-            *("assess", "--device", H10, "--stream", "ecg", "--screening", "--step-s", STEP_S),
+            *("assess", "--device", H10, "--stream", "ecg", "--step-s", STEP_S),
             "--json",
         )
     )
@@ -201,7 +200,7 @@ async def test_assess_from_an_optical_sensors_ppi_runs_every_step(
     strap = bluez.add_strap(verity_sense())
     running = asyncio.ensure_future(
         run_cli(
-            *("assess", "--device", SENSE, "--stream", "ppi", "--screening", "--step-s", STEP_S),
+            *("assess", "--device", SENSE, "--stream", "ppi", "--step-s", STEP_S),
             "--json",
         )
     )

@@ -27,6 +27,7 @@ __all__ = [
     "StartOpt",
     "UnitsOpt",
     "check_format",
+    "check_within",
     "read_speed",
     "segments_from_options",
     "signal_options",
@@ -210,6 +211,33 @@ def signal_options(
             )
         index = int(text) if text.isdigit() else text
     return SignalOptions(sampling_rate, index)
+
+
+def check_within(
+    value: float, lo: float, hi: float, *, option: str, unit: str = "", why: str = ""
+) -> None:
+    """A usage error (exit code 2) naming ``option`` and the range unless ``lo <= value <= hi``.
+
+    ``unit`` follows the range in the message (`` breaths/min``), ``why`` after it says whose
+    range it is. NaN and infinities are outside every range.
+
+    Raises
+    ------
+    typer.BadParameter
+        ``Invalid value for '--option': must be within LO-HI UNIT (WHY), got VALUE``.
+    """
+    if math.isfinite(value) and lo <= value <= hi:
+        return
+    because = f" ({why})" if why else ""
+    raise typer.BadParameter(
+        f"must be within {_number(lo)}-{_number(hi)}{unit}{because}, got {_number(value)}",
+        param_hint=f"'{option}'",
+    )
+
+
+def _number(x: float) -> str:
+    """``x`` as typed: a whole number in full (4294967295, not 4.29497e+09), else ``:g``."""
+    return str(int(x)) if math.isfinite(x) and float(x).is_integer() else f"{x:g}"
 
 
 def read_speed(value: str) -> Speed:

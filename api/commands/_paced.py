@@ -20,18 +20,19 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 
-from api.commands._options import read_speed
+from api.commands._options import check_within, read_speed
 from api.pipeline import (
     BleSpec,
     Listener,
     Pacing,
     Pipeline,
     PipelineResult,
+    SimulatorSpec,
     SourceControl,
     Speed,
     assemble,
@@ -52,15 +53,18 @@ from sensors.ble_sources import BLE_STREAMS
 
 __all__ = [
     "LIVE_HINT",
+    "STOPPED_EXIT_CODE",
     "CueOpt",
     "DeviceOpt",
     "JsonOpt",
     "LagOpt",
+    "ResonanceOpt",
     "SeedOpt",
     "SimulateOpt",
     "SpeedOpt",
     "StreamOpt",
     "choose_source",
+    "exit_stopped",
     "live_source",
     "run_paced",
     "simulated_source",
@@ -73,6 +77,9 @@ LIVE_HINT = (
     "live strap session runs through the service: `hrvpace serve`, then start an assessment "
     "or a practice session there (API docs at /api/v1/docs)."
 )
+
+#: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+STOPPED_EXIT_CODE = 130
 
 SimulateOpt = Annotated[
     bool, typer.Option("--simulate", help="Run against a simulated person (no strap needed).")
@@ -97,7 +104,19 @@ StreamOpt = Annotated[
         "ecg extra, NeuroKit2). `hrvpace scan --probe 5` shows what a device sends.",
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulated person.")]
+ResonanceOpt = Annotated[
+    float,
+    typer.Option(
+        "--resonance-bpm",
+        help="The simulated person's resonance, breaths/min, 3-10 (as a simulator session's).",
+    ),
+]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the simulated person, 0-4294967295 (same seed, same beats)."
+    ),
+]
 SpeedOpt = Annotated[
     str,
     typer.Option(
@@ -108,10 +127,46 @@ SpeedOpt = Annotated[
 LagOpt = Annotated[
     float,
     typer.Option(
-        "--breathing-lag-s", help="How far the simulated person breathes behind the pacer (s)."
+        "--breathing-lag-s",
+        help="How far the simulated person breathes behind the pacer, 0-5 s.",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _spec_range(field: str) -> tuple[float, float]:
+    """The bounds of a session source's simulator field (:class:`api.pipeline.SimulatorSpec`)."""
+    meta = SimulatorSpec.model_fields[field].metadata
+    lo = next(m.ge for m in meta if hasattr(m, "ge"))
+    hi = next(m.le for m in meta if hasattr(m, "le"))
+    return float(lo), float(hi)
+
+
+#: ``--resonance-bpm`` and ``--seed``: the simulated person's, bounded as a session source's
+#: ``resonance_bpm`` and ``seed`` are (the API's rule, as ``--speed`` follows its).
+RESONANCE_RANGE_BPM = _spec_range("resonance_bpm")
+SEED_RANGE = _spec_range("seed")
+#: ``--breathing-lag-s``: how far behind the pacer the simulated person may breathe (s).
+LAG_RANGE_S = (0.0, 5.0)
+
+
+def check_simulated_person(*, seed: int, resonance_bpm: float, breathing_lag_s: float) -> None:
+    """``--seed``, ``--resonance-bpm`` and ``--breathing-lag-s`` within their ranges.
+
+    Raises
+    ------
+    typer.BadParameter
+        One is outside: the message names the option and its range (exit code 2).
+    """
+    check_within(
+        resonance_bpm,
+        *RESONANCE_RANGE_BPM,
+        option="--resonance-bpm",
+        unit=" breaths/min",
+        why="the simulated person's resonance, as a simulator session's resonance_bpm",
+    )
+    check_within(seed, *SEED_RANGE, option="--seed", why="as a simulator session's seed")
+    check_within(breathing_lag_s, *LAG_RANGE_S, option="--breathing-lag-s", unit=" s")
 
 
 def simulated_source(
@@ -122,7 +177,14 @@ def simulated_source(
     speed: Speed,
     breathing_lag_s: float = 0.0,
 ) -> BeatSource:
-    """A simulated person who breathes with the engine's pacer (``breathing_lag_s`` behind it)."""
+    """A simulated person who breathes with the engine's pacer (``breathing_lag_s`` behind it).
+
+    Raises
+    ------
+    typer.BadParameter
+        An option of the simulated person outside its range (:func:`check_simulated_person`).
+    """
+    check_simulated_person(seed=seed, resonance_bpm=resonance_bpm, breathing_lag_s=breathing_lag_s)
     inhale, *_ = engine.pacer.pattern.fractions()
     try:
         person = SimulatedPerson(
@@ -291,12 +353,14 @@ def run_paced(
     show_status: bool = False,
     cue: bool = False,
     as_json: bool = False,
-) -> None:
+) -> bool:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
-    A failing source exits with its reason (exit code 1); Ctrl-C exits with 130. A device that
+    Returns ``True`` when Ctrl-C stopped the run (the engine keeps what it had done: the caller
+    prints it, marked stopped, then :func:`exit_stopped`), ``False`` when it ended otherwise.
+    A failing source exits with its reason (exit code 1). A device that
     sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
     since it connected ends the run with exit code 1 once it has stayed so for
     :data:`_BPM_ONLY_AFTER_S`: the message says it cannot ``doing`` from bpm, and whether the
@@ -322,12 +386,16 @@ def run_paced(
     if bpm_only is not None:
         typer.echo(f"hrvpace: {bpm_only.message(source.status, doing)}", err=True)
         raise typer.Exit(1)
-    if result.state == "stopped":
-        typer.echo("stopped", err=True)
-        raise typer.Exit(130)
     if result.state == "failed":
         typer.echo(f"hrvpace: {result.message}", err=True)
         raise typer.Exit(1)
+    return result.state == "stopped"
+
+
+def exit_stopped(what: str) -> NoReturn:
+    """Say on stderr that Ctrl-C stopped the run and what is incomplete; exit 130."""
+    typer.echo(f"stopped (Ctrl-C): {what}", err=True)
+    raise typer.Exit(STOPPED_EXIT_CODE)
 
 
 #: How long a source must stay ``hr_only``, with no RR since it connected, before the run ends

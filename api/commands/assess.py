@@ -12,36 +12,44 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from api.commands._options import read_speed
+from api.commands._options import check_within, read_speed
 from api.commands._paced import (
     CueOpt,
     DeviceOpt,
     JsonOpt,
     LagOpt,
+    ResonanceOpt,
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
     StreamOpt,
     choose_source,
+    exit_stopped,
     run_paced,
     want_cue,
 )
 from breathing import (
     AssessmentDone,
     AssessmentProtocol,
-    AssessmentResult,
     AssessmentStepDone,
     PacingEngine,
     PacingEvent,
     PacingMode,
+    RateResult,
 )
 
 __all__ = ["assess"]
 
+
+#: ``--step-s``: at least 30 s (the protocol's shortest step: 7.5 s settling, 22.5 s analysed);
+#: at most 10 minutes a rate (50 minutes for the five), longer than any published protocol
+#: (Lehrer et al. 2000: about 2 minutes; Shaffer & Meehan 2020: 2-3 minutes).
+STEP_RANGE_S = (30.0, 600.0)
 
 #: The table's columns: header label, and the format of a value (its width is the label's).
 _COLUMNS = (
@@ -56,7 +64,7 @@ _COLUMNS = (
 _COLUMN_GAP = "  "
 
 
-def _table(result: AssessmentResult) -> str:
+def _table(rates: Sequence[RateResult]) -> str:
     """One row per rate; a missing value is a ``-`` padded to its column, so columns line up."""
 
     def cell(value: float | None, label: str, fmt: str) -> str:
@@ -64,7 +72,7 @@ def _table(result: AssessmentResult) -> str:
         return text.rjust(len(label))
 
     lines = [_COLUMN_GAP.join(label for label, _ in _COLUMNS)]
-    for r in result.rates:
+    for r in rates:
         values = (
             r.rate_bpm,
             r.peak_to_trough_bpm,
@@ -85,10 +93,7 @@ def assess(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
-    resonance_bpm: Annotated[
-        float,
-        typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
-    ] = 5.5,
+    resonance_bpm: ResonanceOpt = 5.5,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
     breathing_lag_s: LagOpt = 0.0,
@@ -96,22 +101,35 @@ def assess(
         bool, typer.Option("--screening", help="Short variant: 1 minute per rate.")
     ] = False,
     step_s: Annotated[
-        float | None, typer.Option("--step-s", help="Seconds per rate (default 120).")
+        float | None,
+        typer.Option(
+            "--step-s",
+            help="Seconds per rate, 30-600 (default 120); its first quarter, at most 30 s, "
+            "is left out as settling. Not with --screening (60 s, 20 s settling).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
     cue: CueOpt = None,
 ) -> None:
-    """Find the resonance breathing rate: 6.5, 6.0, 5.5, 5.0, 4.5 breaths/min, ~2 min each."""
+    """Find the resonance breathing rate: 6.5, 6.0, 5.5, 5.0, 4.5 breaths/min, ~2 min each.
+
+    Ctrl-C stops it: the steps finished so far are printed (--json: "complete": false,
+    "stopped": true, "steps_done", "rates"), with no resonance rate (the choice compares every
+    rate), and the exit code is 130.
+    """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
     protocol = AssessmentProtocol.screening() if screening else AssessmentProtocol()
     if step_s is not None:
-        try:
-            protocol = dataclasses.replace(
-                protocol, step_s=step_s, settle_s=min(protocol.settle_s, step_s / 4)
+        if screening:
+            raise typer.BadParameter(
+                "--screening is the 60-s step with 20 s of settling: give --step-s without it",
+                param_hint="'--step-s'",
             )
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+        check_within(step_s, *STEP_RANGE_S, option="--step-s", unit=" s", why="per rate")
+        protocol = dataclasses.replace(
+            protocol, step_s=step_s, settle_s=min(protocol.settle_s, step_s / 4)
+        )
     engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
     source = choose_source(
         engine,
@@ -124,18 +142,22 @@ def assess(
         stream=stream,
     )
 
+    done: list[RateResult] = []  # the steps analysed so far, in order
+
     def on_event(event: PacingEvent) -> bool:
-        if isinstance(event, AssessmentStepDone) and not as_json:
-            r = event.result
-            phase = "-" if r.phase_deg is None else f"{r.phase_deg:+.0f} deg"
-            ptt = "-" if r.peak_to_trough_bpm is None else f"{r.peak_to_trough_bpm:.1f} bpm"
-            typer.echo(
-                f"step {event.step_index + 1}/{event.n_steps}: {r.rate_bpm:g}/min  "
-                f"peak-to-trough {ptt}  phase {phase}"
-            )
+        if isinstance(event, AssessmentStepDone):
+            done.append(event.result)
+            if not as_json:
+                r = event.result
+                phase = "-" if r.phase_deg is None else f"{r.phase_deg:+.0f} deg"
+                ptt = "-" if r.peak_to_trough_bpm is None else f"{r.peak_to_trough_bpm:.1f} bpm"
+                typer.echo(
+                    f"step {event.step_index + 1}/{event.n_steps}: {r.rate_bpm:g}/min  "
+                    f"peak-to-trough {ptt}  phase {phase}"
+                )
         return isinstance(event, AssessmentDone)
 
-    run_paced(
+    stopped = run_paced(
         engine,
         source,
         on_event=on_event,
@@ -144,25 +166,29 @@ def assess(
         cue=want_cue(cue, as_json=as_json),
         as_json=as_json,
     )
-    result = engine.assessment_result
-    if result is None:  # the source ended early (cannot happen with the simulator)
-        typer.echo("the assessment did not finish", err=True)
-        raise typer.Exit(1)
-    if as_json:
-        out: dict[str, Any] = dataclasses.asdict(result)
-        out["protocol"] = dataclasses.asdict(protocol)
-        if simulate:
-            out["simulated"] = {
+    where: dict[str, Any] = (
+        {
+            "simulated": {
                 "seed": seed,
                 "resonance_bpm": resonance_bpm,
                 "breathing_lag_s": breathing_lag_s,
             }
-        else:
-            out["device"] = device
-            out["stream"] = stream or "hr"
+        }
+        if simulate
+        else {"device": device, "stream": stream or "hr"}
+    )
+    result = engine.assessment_result
+    if result is None:  # stopped (Ctrl-C), or the source ended before the last step
+        _incomplete(done, protocol, where, stopped=stopped, as_json=as_json)
+    n = len(protocol.rates_bpm)
+    if as_json:
+        out: dict[str, Any] = {"complete": True, "stopped": False, "steps_done": n, "n_steps": n}
+        out.update(dataclasses.asdict(result))
+        out["protocol"] = dataclasses.asdict(protocol)
+        out.update(where)
         typer.echo(json.dumps(out))
         return
-    typer.echo(_table(result))
+    typer.echo(_table(result.rates))
     if result.resonance_bpm is None:
         typer.echo(f"no resonance rate: {result.reason}")
     else:
@@ -173,3 +199,49 @@ def assess(
     for c in result.criteria:
         if c.detail.startswith("left out"):
             typer.echo(f"{c.name} {c.detail}")
+
+
+def _incomplete(
+    done: Sequence[RateResult],
+    protocol: AssessmentProtocol,
+    where: dict[str, Any],
+    *,
+    stopped: bool,
+    as_json: bool,
+) -> NoReturn:
+    """Print the steps finished before the assessment stopped, marked incomplete; exit.
+
+    No resonance rate is claimed: the choice compares every rate of the protocol (the peak of
+    the HR oscillation, the phase crossing zero between two rates), and a rate never paced may
+    be the resonance. Exit code 130 after Ctrl-C, 1 when the source ended early.
+    """
+    n = len(protocol.rates_bpm)
+    k = len(done)
+    untried = ", ".join(f"{r:g}" for r in protocol.rates_bpm[k:])
+    why = (
+        f"stopped after {k} of {n} steps: no resonance rate, the choice compares all {n} rates "
+        f"and {untried}/min {'was' if n - k == 1 else 'were'} not measured"
+    )
+    if not stopped:
+        why = why.replace("stopped", "the source ended", 1)
+    if as_json:
+        out: dict[str, Any] = {
+            "complete": False,
+            "stopped": stopped,
+            "steps_done": k,
+            "n_steps": n,
+            "resonance_bpm": None,
+            "reason": why,
+            "rates": [dataclasses.asdict(r) for r in done],
+            "protocol": dataclasses.asdict(protocol),
+        }
+        out.update(where)
+        typer.echo(json.dumps(out))
+    else:
+        if done:
+            typer.echo(_table(done))
+        typer.echo(f"incomplete assessment: {why}")
+    if stopped:
+        exit_stopped(f"assessment incomplete ({k} of {n} steps done)")
+    typer.echo("hrvpace: the assessment did not finish", err=True)
+    raise typer.Exit(1)

@@ -9,26 +9,39 @@ assembly the service uses (:func:`api.commands._paced.run_paced`): from a Blueto
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from typing import Annotated, Any
 
 import typer
 
-from api.commands._options import read_speed
+from api.commands._options import check_within, read_speed
 from api.commands._paced import (
     CueOpt,
     DeviceOpt,
     JsonOpt,
     LagOpt,
+    ResonanceOpt,
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
     StreamOpt,
     choose_source,
+    exit_stopped,
     run_paced,
     want_cue,
 )
-from breathing import AdaptiveUpdate, BreathingError, PacingEngine, PacingEvent, PacingMode
+from api.pipeline import Listener
+from breathing import (
+    AdaptiveConfig,
+    AdaptiveUpdate,
+    BreathingError,
+    PacingEngine,
+    PacingEvent,
+    PacingMode,
+)
+from breathing.engine import PRACTICE_INHALE_TO_EXHALE
+from sensors import Beat
 
 __all__ = ["practice"]
 
@@ -38,6 +51,80 @@ SETTLED_WINDOW_S = 180.0
 #: at most 0.1/min a breath, so a rate still walking toward the resonance moves more than this
 #: in 3 minutes (~18 breaths at 6/min), one settled near it dithers by a step or two.
 SETTLED_RANGE_BPM = 0.25
+
+
+class _SessionClock(Listener):
+    """The session time of the last beat: how far a practice stopped by Ctrl-C got.
+
+    ``opening``: a line printed with the first beat (how it paces), so that a source that never
+    sends a beat (a device without RR intervals) leaves stdout empty.
+    """
+
+    def __init__(self, opening: str | None = None) -> None:
+        self.t_s = 0.0
+        self._opening = opening
+
+    def on_beat(self, beat: Beat) -> None:
+        if self._opening is not None:
+            typer.echo(self._opening)
+            self._opening = None
+        self.t_s = beat.t_s
+
+
+#: ``--fixed --start-rate-bpm``: the range of a fixed practice's rate through the API
+#: (``POST .../breathing/practice`` ``rate_bpm``), breaths/min.
+FIXED_RATE_RANGE_BPM = (3.0, 12.0)
+#: ``--inhale-to-exhale``: as a practice's ``inhale_to_exhale`` through the API.
+RATIO_RANGE = (0.25, 4.0)
+#: ``--minutes``: from a few breaths' check to the API's longest practice (``duration_s`` 3600).
+MINUTES_RANGE = (0.01, 60.0)
+
+#: The adult resonance range (Lehrer et al. 2000: 4.5-7 breaths/min): adaptive pacing keeps the
+#: rate within it; a --fixed rate outside it is paced, with a note.
+_RESONANCE_RANGE = (AdaptiveConfig().min_rate_bpm, AdaptiveConfig().max_rate_bpm)
+
+
+def check_start_rate(rate_bpm: float, *, fixed: bool) -> str | None:
+    """``--start-rate-bpm`` checked for the mode; the note for a fixed rate outside the range.
+
+    Adaptive pacing keeps its rate within :data:`_RESONANCE_RANGE`, so a start outside it is
+    refused (it would start at the range's edge instead of the rate asked for); a fixed rate
+    may be anything the API's practice takes (:data:`FIXED_RATE_RANGE_BPM`, 3-12/min), with a
+    note when outside the resonance range.
+
+    Raises
+    ------
+    typer.BadParameter
+        The rate is outside the mode's range (exit code 2); the message names both ranges.
+    """
+    lo, hi = _RESONANCE_RANGE
+    flo, fhi = FIXED_RATE_RANGE_BPM
+    if not fixed and not (lo <= rate_bpm <= hi):
+        raise typer.BadParameter(
+            f"adaptive pacing keeps the rate within {lo:g}-{hi:g} breaths/min (the adult "
+            f"resonance range), got {rate_bpm:g}: give a start within it, or add --fixed to "
+            f"pace at any rate in {flo:g}-{fhi:g}",
+            param_hint="'--start-rate-bpm'",
+        )
+    check_within(
+        rate_bpm,
+        flo,
+        fhi,
+        option="--start-rate-bpm",
+        unit=" breaths/min",
+        why=f"with --fixed, as the API's practice rate_bpm; {lo:g}-{hi:g} for adaptive pacing",
+    )
+    if lo <= rate_bpm <= hi:
+        return None
+    return (
+        f"{rate_bpm:g}/min is outside the usual adult resonance range {lo:g}-{hi:g}/min "
+        "(Lehrer et al. 2000); paced as asked (--fixed)"
+    )
+
+
+def paced_breaths(engine: PacingEngine, t_s: float) -> int:
+    """Whole breaths the pacer has paced from the session's start to ``t_s``."""
+    return math.floor(engine.breathing_phase_cycles(t_s) + 1e-9)
 
 
 def settled_rate(trace: list[dict[str, float]], duration_s: float) -> tuple[float | None, str]:
@@ -66,29 +153,51 @@ def practice(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
-    resonance_bpm: Annotated[
-        float,
-        typer.Option("--resonance-bpm", help="The simulated person's resonance, breaths/min."),
-    ] = 5.5,
-    minutes: Annotated[float, typer.Option("--minutes", help="Session length.", min=0.01)] = 10.0,
+    resonance_bpm: ResonanceOpt = 5.5,
+    minutes: Annotated[
+        float, typer.Option("--minutes", help="Session length, 0.01-60 minutes.")
+    ] = 10.0,
     start_rate_bpm: Annotated[
-        float, typer.Option("--start-rate-bpm", help="Starting rate (the assessed one; 6.0).")
+        float,
+        typer.Option(
+            "--start-rate-bpm",
+            help="Starting rate, breaths/min: your assessed resonance rate (`hrvpace assess`); "
+            "default 6.0. Adaptive pacing takes 4.5-7 (its range); --fixed any in 3-12, with a "
+            "note outside 4.5-7.",
+        ),
     ] = 6.0,
     fixed: Annotated[
         bool, typer.Option("--fixed", help="Keep the starting rate (no adaptive pacing).")
     ] = False,
+    inhale_to_exhale: Annotated[
+        float,
+        typer.Option(
+            "--inhale-to-exhale",
+            help="Inhale duration / exhale duration, 0.25-4 (default 0.667 = 4:6, longer out "
+            "than in, as the API's and the page's practice; 1 for 1:1).",
+        ),
+    ] = PRACTICE_INHALE_TO_EXHALE,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
     breathing_lag_s: LagOpt = 0.0,
     as_json: JsonOpt = False,
     cue: CueOpt = None,
 ) -> None:
-    """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min)."""
+    """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min).
+
+    Ctrl-C stops it: the summary so far is printed (--json: "stopped": true, "minutes_done"),
+    and the exit code is 130.
+    """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
+    check_within(minutes, *MINUTES_RANGE, option="--minutes", unit=" minutes")
+    rate_note = check_start_rate(start_rate_bpm, fixed=fixed)
+    check_within(inhale_to_exhale, *RATIO_RANGE, option="--inhale-to-exhale", why="as the API's")
     try:
         engine = PacingEngine(
-            mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE, rate_bpm=start_rate_bpm
+            mode=PacingMode.FIXED if fixed else PacingMode.ADAPTIVE,
+            rate_bpm=start_rate_bpm,
+            inhale_to_exhale=inhale_to_exhale,
         )
     except BreathingError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -116,28 +225,39 @@ def practice(
         return False
 
     duration_s = minutes * 60.0
-    run_paced(
+    if rate_note:
+        typer.echo(f"note: {rate_note}", err=True)
+    how = "fixed pacing at" if fixed else "adaptive pacing from"
+    opening = f"{how} {engine.rate_bpm:.2f}/min for {_mmss(duration_s)}"
+    clock = _SessionClock(None if as_json else opening)
+    stopped = run_paced(
         engine,
         source,
         on_event=on_event,
         until_s=duration_s,
+        listeners=(clock,),
         doing="pace the practice",
         show_status=device is not None,
         cue=want_cue(cue, as_json=as_json),
         as_json=as_json,
     )
+    done_s = min(clock.t_s, duration_s) if stopped else duration_s
     if fixed:
-        trace.append({"t_s": duration_s, "rate_bpm": engine.rate_bpm})
-    settled, not_settled = settled_rate(trace, duration_s)
+        trace.append({"t_s": round(done_s, 3), "rate_bpm": engine.rate_bpm})
+    settled, not_settled = settled_rate(trace, done_s)
     out: dict[str, Any] = {
+        "stopped": stopped,
         "final_rate_bpm": round(engine.rate_bpm, 4),
         "settled_rate_bpm": None if settled is None else round(settled, 4),
         "not_settled": not_settled or None,
         "mode": engine.mode.value,
         "minutes": minutes,
+        "minutes_done": round(done_s / 60.0, 3),
         "start_rate_bpm": start_rate_bpm,
-        "breaths": len(trace) - 1,
-        "holds": holds,
+        "inhale_to_exhale": round(inhale_to_exhale, 4),
+        "rate_note": rate_note,
+        "breaths": paced_breaths(engine, done_s),
+        "holds": None if fixed else holds,
         "trace": trace,
     }
     if simulate:
@@ -151,10 +271,27 @@ def practice(
         out["stream"] = stream or "hr"
     if as_json:
         typer.echo(json.dumps(out))
-        return
-    settled_text = (
-        f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
-        if settled is not None
-        else f"not settled: {not_settled}"
-    )
-    typer.echo(f"final rate {out['final_rate_bpm']:.2f}/min, {settled_text} ({holds} breaths held)")
+    else:
+        settled_text = (
+            f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
+            if settled is not None
+            else f"not settled: {not_settled}"
+        )
+        head = (
+            f"stopped after {_mmss(done_s)} of {_mmss(duration_s)}: last rate"
+            if stopped
+            else "final rate"
+        )
+        kept = "" if fixed else f", rate kept at {holds} of them"
+        typer.echo(
+            f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} "
+            f"({out['breaths']} breaths{kept})"
+        )
+    if stopped:
+        exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}")
+
+
+def _mmss(t_s: float) -> str:
+    """Session time as ``m:ss``."""
+    minutes, seconds = divmod(int(t_s), 60)
+    return f"{minutes}:{seconds:02d}"

@@ -87,6 +87,8 @@ def session_stages(
             wall_clock_local_time=real_person,
         )
         flags.persist = real_person
+        if pacer is not None:  # a breathing reset's suggestion names the rate it paces at
+            flags.resonance_rate = pacer.resonance_rate
     return Stages(analyser=make_analyser(), pacer=pacer, microbreaks=flags)
 
 

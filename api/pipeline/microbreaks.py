@@ -57,6 +57,10 @@ class MicroBreaks:
         self.break_ends_at_s: float | None = None
         #: The running break started the pacer (a timed breathing break): ending it stops that.
         self.break_paces = False
+        #: The person's resonance rate known at a session time (``None``: not assessed), which
+        #: a breathing reset's suggestion names (:meth:`api.pipeline.pacing.Pacing.resonance_rate`;
+        #: ``None``: no pacer, the suggestion says "about 6 breaths a minute").
+        self.resonance_rate: Callable[[float], float | None] | None = None
 
     def on_window(self, window: Any, *, paced_until_t_s: float | None = None) -> list[Any]:
         """Judge one metrics window; the micro-break events it gives.
@@ -70,6 +74,8 @@ class MicroBreaks:
             paced_until_t_s is not None
             and paced_until_t_s > window.t_s - self.monitor.settings.window_s
         )
+        if self.resonance_rate is not None:
+            self.monitor.resonance_bpm = self.resonance_rate(window.t_s)
         events: list[Any] = self.monitor.on_window(
             window,
             local_time=None if self._local_time is None else self._local_time(),

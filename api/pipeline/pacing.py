@@ -29,7 +29,13 @@ class Pacing:
     REFRESH_S = 10.0
 
     def __init__(
-        self, engine: Any, mode_enum: Any, *, active: bool, default_rate_bpm: float = 6.0
+        self,
+        engine: Any,
+        mode_enum: Any,
+        *,
+        active: bool,
+        default_rate_bpm: float = 6.0,
+        assessed_rate_bpm: float | None = None,
     ) -> None:
         self.engine = engine
         self._modes = mode_enum
@@ -37,6 +43,8 @@ class Pacing:
         #: Called when a breathing command starts pacing (the session wires its source to it).
         self.on_start: Callable[[], None] | None = None
         self.default_rate_bpm = default_rate_bpm
+        #: The person's latest stored resonance rate (``None``: never assessed).
+        self.assessed_rate_bpm = assessed_rate_bpm
         self.last_sent_t_s = -math.inf
         #: Called when pacing stops (by a command or at the end of a practice's duration).
         self.on_stop: Callable[[], None] | None = None
@@ -59,6 +67,16 @@ class Pacing:
         """
         assessed = self.guidance(t_s).resonance_bpm
         return assessed if assessed is not None else self.default_rate_bpm
+
+    def resonance_rate(self, t_s: float) -> float | None:
+        """The person's resonance rate as known at ``t_s``, ``None`` when not assessed.
+
+        This session's assessed rate, else the person's latest stored one: the rate
+        :meth:`default_rate` paces a breathing break at, which a micro-break's suggestion names.
+        """
+        result = self.engine.assessment_result
+        assessed = None if result is None else result.resonance_bpm
+        return assessed if assessed is not None else self.assessed_rate_bpm
 
     def breathing_phase_cycles(self, t_s: float) -> float:
         """The pacer's phase in cycles at ``t_s``."""
@@ -173,4 +191,10 @@ def make_pacer(
             engine.start_adaptive(t_s=0.0, start_rate_bpm=rate, inhale_to_exhale=ratio)
         elif mode == "practice":
             engine.start_fixed(rate, t_s=0.0, inhale_to_exhale=ratio)
-    return Pacing(engine, PacingMode, active=mode != "monitor", default_rate_bpm=default_rate)
+    return Pacing(
+        engine,
+        PacingMode,
+        active=mode != "monitor",
+        default_rate_bpm=default_rate,
+        assessed_rate_bpm=assessed_rate_bpm,
+    )

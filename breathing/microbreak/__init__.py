@@ -44,7 +44,8 @@ per person and per study, not clinical cut-offs.
 Suggestions
 -----------
 * sustained stress, first time: a 2-minute resonance-breathing reset (slow paced breathing
-  near 6/min; Lehrer et al. 2020 meta-analysis of HRV biofeedback, Zaccaro et al. 2018);
+  at the person's assessed resonance rate when the caller knows it, else near 6/min; Lehrer et
+  al. 2020 meta-analysis of HRV biofeedback, Zaccaro et al. 2018);
 * stress again within an hour, or a high load: a short walk (5 minutes of light activity);
 * time on task: a 10-minute screen break (Albulescu et al. 2022: micro-breaks of up to 10
   minutes raise vigour and lower fatigue; longer breaks also help performance).
@@ -85,6 +86,7 @@ from breathing.microbreak.events import (
     ReasonCode,
     Snoozed,
     Suggestion,
+    breathing_suggestion,
 )
 from breathing.microbreak.monitor import MicroBreakMonitor
 from breathing.microbreak.settings import MicroBreakSettings
@@ -104,4 +106,5 @@ __all__ = [
     "ReasonCode",
     "Snoozed",
     "Suggestion",
+    "breathing_suggestion",
 ]

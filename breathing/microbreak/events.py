@@ -7,11 +7,14 @@ Every event is a frozen dataclass of numbers, strings, enums and other such data
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
 from breathing.baseline import Baseline
+from breathing.errors import BreathingError
+from breathing.pacer import MAX_RATE_BPM, MIN_RATE_BPM
 
 __all__ = [
     "SUGGESTIONS",
@@ -30,6 +33,7 @@ __all__ = [
     "ReasonCode",
     "Snoozed",
     "Suggestion",
+    "breathing_suggestion",
 ]
 
 
@@ -120,6 +124,41 @@ SUGGESTIONS: dict[BreakKind, Suggestion] = {
         "breaks also help performance)",
     ),
 }
+
+
+def breathing_suggestion(resonance_bpm: float | None = None) -> Suggestion:
+    """The breathing reset's suggestion, naming the person's resonance rate when it is known.
+
+    Parameters
+    ----------
+    resonance_bpm : float, optional
+        The rate the break's pacer will pace at: the person's assessed resonance rate
+        (breaths/min). ``None`` (not assessed): the generic "about 6 breaths a minute" of
+        :data:`SUGGESTIONS`, the pacer's default.
+
+    Returns
+    -------
+    Suggestion
+        The same kind, duration and reference as ``SUGGESTIONS[BreakKind.BREATHING]``.
+
+    Raises
+    ------
+    BreathingError
+        ``resonance_bpm`` is not a finite rate the pacer paces (1-30/min).
+    """
+    generic = SUGGESTIONS[BreakKind.BREATHING]
+    if resonance_bpm is None:
+        return generic
+    if not (math.isfinite(resonance_bpm) and MIN_RATE_BPM <= resonance_bpm <= MAX_RATE_BPM):
+        raise BreathingError(
+            f"microbreak: resonance_bpm must be within {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}, got "
+            f"{resonance_bpm!r}"
+        )
+    text = (
+        "Take a 2-minute breathing reset: breathe slowly with the pacer at your resonance "
+        f"rate, {resonance_bpm:.1f} breaths a minute, longer out than in."
+    )
+    return Suggestion(generic.kind, generic.duration_s, text, generic.reference)
 
 
 @dataclass(frozen=True, slots=True)

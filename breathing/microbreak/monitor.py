@@ -49,6 +49,7 @@ from breathing.microbreak.events import (
     Reason,
     ReasonCode,
     Snoozed,
+    breathing_suggestion,
 )
 from breathing.microbreak.reading import FROM_WINDOW, FromWindow, WindowReading, read_window
 from breathing.microbreak.settings import MicroBreakSettings
@@ -77,6 +78,10 @@ class MicroBreakMonitor:
     baseline : Baseline, optional
         The person's stored baseline; by default the population default
         (:meth:`Baseline.population`).
+    resonance_bpm : float, optional
+        The person's assessed resonance rate (breaths/min), named by the breathing reset's
+        suggestion (:func:`breathing_suggestion`); ``None``: not known, "about 6 breaths a
+        minute". The attribute of the same name may be set as it becomes known.
 
     Notes
     -----
@@ -90,7 +95,10 @@ class MicroBreakMonitor:
         *,
         settings: MicroBreakSettings | None = None,
         baseline: Baseline | None = None,
+        resonance_bpm: float | None = None,
     ) -> None:
+        self._resonance_bpm: float | None = None
+        self.resonance_bpm = resonance_bpm
         self.settings = settings or MicroBreakSettings()
         self._baseline = baseline or Baseline.population(
             prior_weight_s=self.settings.prior_weight_s
@@ -110,6 +118,16 @@ class MicroBreakMonitor:
         self._pending: list[BreakRecord] = []
         self._breaks: list[BreakEffect] = []
         self._last = self._status(0.0, invalid_reason="no window yet")
+
+    @property
+    def resonance_bpm(self) -> float | None:
+        """The rate the breathing reset's suggestion names (``None``: not known)."""
+        return self._resonance_bpm
+
+    @resonance_bpm.setter
+    def resonance_bpm(self, rate_bpm: float | None) -> None:
+        breathing_suggestion(rate_bpm)  # validates it: a finite 1-30/min, or None
+        self._resonance_bpm = rate_bpm
 
     # -- read-only state ------------------------------------------------------------------------
 
@@ -456,7 +474,11 @@ class MicroBreakMonitor:
         flag = MicroBreakDue(
             t_s=t,
             reason=reason,
-            suggestion=SUGGESTIONS[kind],
+            suggestion=(
+                breathing_suggestion(self.resonance_bpm)
+                if kind is BreakKind.BREATHING
+                else SUGGESTIONS[kind]
+            ),
             ln_rmssd=ln_rmssd,
             ln_rmssd_z=z_ln,
             hr_bpm=hr,

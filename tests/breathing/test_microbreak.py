@@ -719,3 +719,29 @@ def test_frequent_early_beats_are_named_not_blamed_on_the_signal() -> None:
     assert all("not a strap problem" in r for r in late)
     early = [valid for t_s, valid, _ in reasons if t_s < onset]
     assert early and all(early)
+
+
+def test_the_breathing_reset_names_the_persons_resonance_rate_when_known() -> None:
+    """Review finding 5: the suggestion said "about 6 breaths a minute" whatever the rate the
+    break paces at; the caller passes the person's assessed rate in."""
+
+    def first_flag(mon: MicroBreakMonitor) -> MicroBreakDue:
+        feed(mon, 60.0, 660.0, rmssd_ms=45.0, hr_bpm=62.0)
+        got = flags(feed(mon, 660.0, 1200.0, rmssd_ms=12.0, hr_bpm=80.0))
+        assert got and got[0].suggestion.kind is BreakKind.BREATHING
+        return got[0]
+
+    known = first_flag(MicroBreakMonitor(resonance_bpm=4.8)).suggestion
+    assert "at your resonance rate, 4.8 breaths a minute" in known.text
+    assert "about 6" not in known.text and known.duration_s == 120.0
+    unknown = first_flag(MicroBreakMonitor()).suggestion
+    assert "about 6 breaths a minute" in unknown.text
+    assert known.reference == unknown.reference
+    later = MicroBreakMonitor()
+    later.resonance_bpm = 6.3  # learned during the session (its own assessment)
+    assert "6.3 breaths a minute" in first_flag(later).suggestion.text
+    for bad in (0.0, math.nan, 31.0):
+        with pytest.raises(BreathingError, match="resonance_bpm"):
+            MicroBreakMonitor(resonance_bpm=bad)
+        with pytest.raises(BreathingError, match="resonance_bpm"):
+            later.resonance_bpm = bad
