@@ -67,13 +67,15 @@ class MicroBreaks:
 
         ``paced_until_t_s``: session time up to which a pacer ran (``inf`` while it runs,
         ``None`` if it never ran); a window whose 60 s reach into it overlaps paced breathing
-        and is no "before" window of a break.
+        and is no "before" window of a break, nor an "after" window when the pacing ran after
+        the break ended.
         """
         before = self.monitor.baseline
         paced = (
             paced_until_t_s is not None
             and paced_until_t_s > window.t_s - self.monitor.settings.window_s
         )
+        paced_last = None if not paced else min(paced_until_t_s, window.t_s)
         if self.resonance_rate is not None:
             self.monitor.resonance_bpm = self.resonance_rate(window.t_s)
         events: list[Any] = self.monitor.on_window(
@@ -81,6 +83,7 @@ class MicroBreaks:
             local_time=None if self._local_time is None else self._local_time(),
             motion_mg=None if self.motion is None else self.motion(window.t_s),
             paced=paced,
+            paced_last_t_s=paced_last,
         )
         if self.monitor.baseline != before:
             self.baseline_dirty = True
