@@ -56,6 +56,8 @@ class MicroBreaks:
         #: Session time at which the running break ends by itself (a break with a duration).
         self.break_ends_at_s: float | None = None
         #: The running break started the pacer (a timed breathing break): ending it stops that.
+        #: A practice or an assessment started since clears it (``api.routes.breathing``): that
+        #: pacing is not the break's, and ending the break leaves it running.
         self.break_paces = False
         #: The person's resonance rate known at a session time (``None``: not assessed), which
         #: a breathing reset's suggestion names (:meth:`api.pipeline.pacing.Pacing.resonance_rate`;

@@ -211,6 +211,39 @@ def test_a_practice_started_right_after_a_break_is_not_its_after(
     assert effect["rmssd_before_ms"] is not None and effect["n_windows_before_paced"] == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "mode"),
+    [
+        ("assessment", None, "assessment"),
+        ("practice", {"rate_bpm": 5.0}, "fixed"),
+        ("practice", {"adaptive": True}, "adaptive"),
+    ],
+)
+def test_ending_a_break_leaves_pacing_started_after_it_running(
+    serve: Callable[..., Server], path: str, body: dict[str, Any] | None, mode: str
+) -> None:
+    """A breathing break paces; an assessment or a practice started during it replaces that
+    pacing, so ending the break stops neither (nor stores a stop the user never made)."""
+    server = serve()
+    with server.client() as c:
+        sid = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 3, "speed": 5}}
+        ).json()["id"]
+        r = c.post(
+            f"/api/v1/sessions/{sid}/microbreaks/start",
+            json={"kind": "breathing", "duration_s": 120},
+        )
+        assert r.status_code == 200, r.text
+        r = c.post(f"/api/v1/sessions/{sid}/breathing/{path}", json=body)
+        assert r.status_code == 200 and r.json()["guidance"]["mode"] == mode, r.text
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        guidance = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert guidance is not None and guidance["mode"] == mode, guidance
+        results = c.get(f"/api/v1/sessions/{sid}/breathing/assessments").json()["results"]
+        assert not any((x.get("data") or x).get("type") == "assessment_stopped" for x in results)
+        c.post(f"/api/v1/sessions/{sid}/stop")
+
+
 def test_history_leaves_out_a_stored_event_that_does_not_fit_and_says_so(
     serve: Callable[..., Server], caplog: pytest.LogCaptureFixture
 ) -> None:
