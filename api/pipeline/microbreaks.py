@@ -68,15 +68,17 @@ class MicroBreaks:
         """Judge one metrics window; the micro-break events it gives.
 
         ``paced_until_t_s``: session time up to which a pacer ran (``inf`` while it runs,
-        ``None`` if it never ran); a window whose 60 s reach into it overlaps paced breathing
+        ``None`` if it never ran); a window whose beats reach into it overlaps paced breathing
         and is no "before" window of a break, nor an "after" window when the pacing ran after
         the break ended.
         """
         before = self.monitor.baseline
-        paced = (
-            paced_until_t_s is not None
-            and paced_until_t_s > window.t_s - self.monitor.settings.window_s
-        )
+        # where the window's beats begin (a live window is 60 s of NN intervals: after rejected
+        # beats or a dropout it reaches further back in beat time); bare metrics: window_s
+        start = getattr(window, "start_t_s", None)
+        if start is None:
+            start = window.t_s - self.monitor.settings.window_s
+        paced = paced_until_t_s is not None and paced_until_t_s > start
         paced_last = None if not paced else min(paced_until_t_s, window.t_s)
         if self.resonance_rate is not None:
             self.monitor.resonance_bpm = self.resonance_rate(window.t_s)
