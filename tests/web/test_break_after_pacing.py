@@ -72,7 +72,7 @@ def test_a_reset_right_after_pacing_says_there_was_no_rest_to_compare_with(
             assert "No rest before it to compare with" in text, text
             assert "%" not in text, text
         else:
-            assert "only the minutes after paced breathing ended" in text, text
+            assert "Paced minutes left out of before" in text, text
         assert banner.is_visible()
         page.screenshot(path=str(artifacts / "break-after-pacing-laptop.png"))
         page.set_viewport_size(PHONE)
@@ -140,3 +140,16 @@ def test_a_practice_right_after_a_break_is_not_passed_off_as_its_effect(
     assert "left out" in summary2, summary2
     assert banner3 == "RMSSD before 28 ms, after 33 ms (+16 %)."
     assert summary3 == "Your heart-rate variability went from 28 ms before to 33 ms after (+16 %)."
+
+
+def test_paced_minutes_left_out_of_before_are_named_whichever_side_they_were(
+    web_server: WebServer, context: Any
+) -> None:
+    """A practice started 100 s before a walk break: the unpaced "before" minutes are those
+    before the pacing began, so the note must not say "after paced breathing ended"."""
+    some_paced = _effect(n_windows_before=4, n_windows_before_paced=20)
+    ((banner, summary),) = _words(web_server, context, [some_paced])
+    assert banner.startswith("RMSSD before 28 ms, after 33 ms (+16 %).")
+    for text in (banner, summary):
+        assert "Paced minutes left out of before" in text, text
+        assert "ended" not in text and "only the minutes after" not in text, text

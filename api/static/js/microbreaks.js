@@ -31,13 +31,15 @@ function pacedOut(effect, period) {
 /**
  * What a break's "before" was, when paced breathing was near it: the service leaves windows
  * overlapping paced breathing out of "before" (`n_windows_before_paced`; paced breathing raises
- * RMSSD by itself, so it is no rest to compare with). "" when none was left out.
+ * RMSSD by itself, so it is no rest to compare with). "" when none was left out. The pacing may
+ * have come before or after the unpaced minutes kept (a practice started shortly before the
+ * break), so the note does not say which.
  */
 export function pacedBeforeNote(effect) {
   const paced = effect?.n_windows_before_paced || 0;
   if (!paced) return "";
   return typeof effect.rmssd_before_ms === "number"
-    ? " Before: only the minutes after paced breathing ended (the paced minutes are left out)."
+    ? " Paced minutes left out of before, since paced breathing can raise RMSSD by itself."
     : " No rest before it to compare with: the minutes before were paced breathing, which can raise RMSSD by itself.";
 }
 
