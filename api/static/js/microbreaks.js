@@ -52,8 +52,8 @@ export function pacedAfterNote(effect) {
   const paced = effect?.n_windows_after_paced || 0;
   if (!paced) return "";
   return typeof effect.rmssd_after_ms === "number"
-    ? " After: the minutes of paced breathing that followed the break are left out."
-    : " Nothing to compare after it: paced breathing began right after the break, which can raise RMSSD by itself.";
+    ? " Paced minutes left out of after, since paced breathing can raise RMSSD by itself."
+    : " Nothing to compare after it: the minutes after it were paced breathing, which can raise RMSSD by itself.";
 }
 
 function changeText(effect) {
