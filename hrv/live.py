@@ -58,12 +58,17 @@ class LiveWindow:
         The metrics of the window's NN intervals; its ``t_s`` is this window's ``t_s``.
     signal : WindowSignal
         Quality and skin contact of all the beats in the window, the rejected ones included.
+    start_t_s : float or None
+        Where the window's beats begin on the beats' own timeline (its first beat less its RR
+        interval, :meth:`hrv.SignalQuality.window_start`; ``None``: no beat). Without gaps or
+        artefacts about ``t_s - window_s``; after them earlier.
     """
 
     t_s: float
     t_nn_s: float
     metrics: WindowMetrics
     signal: WindowSignal
+    start_t_s: float | None = None
 
 
 class LiveAnalyser:
@@ -225,4 +230,5 @@ class LiveAnalyser:
             t_nn_s=t_nn,
             metrics=dataclasses.replace(window, t_s=t_s),
             signal=signal,
+            start_t_s=self._quality.window_start(t_nn),
         )

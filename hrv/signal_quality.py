@@ -261,6 +261,21 @@ class SignalQuality:
         hi = bisect.bisect_right(self._t_nn, t_end_s)
         return self._summary(self._beats[lo:hi])
 
+    def window_start(self, t_end_s: float) -> float | None:
+        """Where the beats of the window ending at ``t_end_s`` begin on the beats' own clock.
+
+        The window's first beat (as in :meth:`window`, rejected beats included) less its RR
+        interval; ``None`` for an empty window. After rejected beats or a gap the running sum
+        of the NN intervals falls behind the beats' clock, so a ``window_s`` window reaches
+        further back than ``window_s`` of beat time.
+        """
+        lo = bisect.bisect_right(self._t_nn, t_end_s - self.window_s)
+        hi = bisect.bisect_right(self._t_nn, t_end_s)
+        if lo >= hi:
+            return None
+        first = self._beats[lo]
+        return first.t_src - first.rr_ms / 1000.0
+
     def recent(self) -> WindowSignal:
         """Quality of the beats of the last ``window_s`` on the beats' own clock.
 

@@ -168,6 +168,13 @@ class BreakEffect(Payload):
         "breathing is not the rest a break is compared with. With no other 'before' window, "
         "the 'before' figures and rmssd_change_pct are null.",
     )
+    n_windows_after_paced: int = Field(
+        default=0,
+        description="Windows of the 'after' period left out because pacing ran in them after "
+        "the break ended (a practice or an assessment started right after it): the break is "
+        "not credited with the pacing's RMSSD. A breathing break's own pacing is its 'during'. "
+        "With no other 'after' window, the 'after' figures and rmssd_change_pct are null.",
+    )
     type: Literal["break_effect"] = Field(default="break_effect", description="The event's kind.")
 
 

@@ -56,6 +56,8 @@ class MicroBreaks:
         #: Session time at which the running break ends by itself (a break with a duration).
         self.break_ends_at_s: float | None = None
         #: The running break started the pacer (a timed breathing break): ending it stops that.
+        #: A practice or an assessment started since clears it (``api.routes.breathing``): that
+        #: pacing is not the break's, and ending the break leaves it running.
         self.break_paces = False
         #: The person's resonance rate known at a session time (``None``: not assessed), which
         #: a breathing reset's suggestion names (:meth:`api.pipeline.pacing.Pacing.resonance_rate`;
@@ -66,14 +68,18 @@ class MicroBreaks:
         """Judge one metrics window; the micro-break events it gives.
 
         ``paced_until_t_s``: session time up to which a pacer ran (``inf`` while it runs,
-        ``None`` if it never ran); a window whose 60 s reach into it overlaps paced breathing
-        and is no "before" window of a break.
+        ``None`` if it never ran); a window whose beats reach into it overlaps paced breathing
+        and is no "before" window of a break, nor an "after" window when the pacing ran after
+        the break ended.
         """
         before = self.monitor.baseline
-        paced = (
-            paced_until_t_s is not None
-            and paced_until_t_s > window.t_s - self.monitor.settings.window_s
-        )
+        # where the window's beats begin (a live window is 60 s of NN intervals: after rejected
+        # beats or a dropout it reaches further back in beat time); bare metrics: window_s
+        start = getattr(window, "start_t_s", None)
+        if start is None:
+            start = window.t_s - self.monitor.settings.window_s
+        paced = paced_until_t_s is not None and paced_until_t_s > start
+        paced_last = None if not paced else min(paced_until_t_s, window.t_s)
         if self.resonance_rate is not None:
             self.monitor.resonance_bpm = self.resonance_rate(window.t_s)
         events: list[Any] = self.monitor.on_window(
@@ -81,6 +87,7 @@ class MicroBreaks:
             local_time=None if self._local_time is None else self._local_time(),
             motion_mg=None if self.motion is None else self.motion(window.t_s),
             paced=paced,
+            paced_last_t_s=paced_last,
         )
         if self.monitor.baseline != before:
             self.baseline_dirty = True

@@ -96,6 +96,9 @@ def _apply(live: LiveSession, command: str, **kwargs: Any) -> GuidanceOut:
         events = getattr(pacer, command)(t_s=t_s, **kwargs)
     except BreathingError as exc:
         raise HTTPException(422, str(exc)) from exc
+    if command.startswith("start_") and pipeline.microbreaks is not None:
+        # this pacing replaces a breathing break's: ending the break no longer stops the pacer
+        pipeline.microbreaks.break_paces = False
     data = pipeline.publish_guidance(events, t_s=t_s)
     return GuidanceOut(session_id=live.id, t_s=t_s, guidance=data, seq=seq)
 

@@ -1262,12 +1262,7 @@ async function openSummary(s) {
       breakItems.push(para(`${when}: a break was suggested. ${e.data.reason?.summary || ""}`));
     } else if (e.event === "break_effect") {
       const d = e.data;
-      const change = typeof d.rmssd_change_pct === "number" ? ` (${d.rmssd_change_pct >= 0 ? "+" : ""}${fmt(d.rmssd_change_pct, 0)} %)` : "";
-      const hrv =
-        typeof d.rmssd_before_ms === "number" || !d.n_windows_before_paced
-          ? `Your heart-rate variability went from ${fmt(d.rmssd_before_ms, 0)} ms before to ${fmt(d.rmssd_after_ms, 0)} ms after${change}.`
-          : `Your heart-rate variability after it: ${fmt(d.rmssd_after_ms, 0)} ms.`;
-      breakItems.push(para(`${when}: a ${d.kind || ""} break. ${hrv}${microBreaks.pacedBeforeNote(d)}`));
+      breakItems.push(para(`${when}: a ${d.kind || ""} break. ${microBreaks.summaryText(d)}`));
     }
   }
   const checkItems = (checkins.checkins || []).map((c) => {

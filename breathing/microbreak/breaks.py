@@ -7,7 +7,11 @@ beats overlap paced breathing (a practice, an assessment, an earlier breathing b
 "before" window: slow paced breathing enlarges the heart-rate oscillation by itself, RMSSD with
 it (Lehrer et al. 2000), so a break after it would be compared with the pacing, not with rest;
 it is counted apart
-(``n_windows_before_paced``). The medians are
+(``n_windows_before_paced``). Likewise an "after" window in which pacing ran after the break
+ended (a practice or an assessment started right after it) is no "after" window
+(``n_windows_after_paced``): the break would be credited with the pacing's RMSSD. Pacing that
+ended by the break's end (a breathing break's own pacer) belongs to the break, whose "during"
+it is. The medians are
 robust to a single disturbed window; the before/after periods follow the pre/post design of
 micro-break studies (Albulescu et al. 2022).
 
@@ -28,9 +32,9 @@ from breathing.microbreak.settings import MicroBreakSettings
 
 __all__ = ["BreakRecord", "ValidWindow", "break_effect", "median"]
 
-#: A valid window as the break bookkeeping keeps it: (end t_s, RMSSD ms, HR bpm, whether its
-#: beats overlap paced breathing).
-ValidWindow = tuple[float, float, float, bool]
+#: A valid window as the break bookkeeping keeps it: (end t_s, RMSSD ms, HR bpm, the latest
+#: session time within its beats at which a pacer ran, ``None`` when no pacing overlaps it).
+ValidWindow = tuple[float, float, float, float | None]
 
 
 @dataclass(slots=True)
@@ -70,8 +74,9 @@ def break_effect(br: BreakRecord, t_s: float, settings: MicroBreakSettings) -> B
     -------
     BreakEffect
         Medians of RMSSD and HR before, during and after, with their window counts; the
-        "before" medians leave out windows overlapping paced breathing (``None`` when every
-        "before" window did: no rest to compare with).
+        "before" medians leave out windows overlapping paced breathing, the "after" medians
+        windows in which pacing ran after the break's end (``None`` when every window of the
+        period was left out: nothing unpaced to compare).
 
     References
     ----------
@@ -82,12 +87,14 @@ def break_effect(br: BreakRecord, t_s: float, settings: MicroBreakSettings) -> B
     assert br.end_t_s is not None
     wins = br.windows
     before_all = [w for w in wins if w[0] <= br.start_t_s]
-    before = [w for w in before_all if not w[3]]
+    before = [w for w in before_all if w[3] is None]
     duration = br.end_t_s - br.start_t_s
     during_from = br.start_t_s + min(s.window_s, duration / 2.0)
     during = [w for w in wins if during_from < w[0] <= br.end_t_s]
     after_lo = br.end_t_s + s.window_s
-    after = [w for w in wins if after_lo <= w[0] <= after_lo + s.effect_after_s]
+    after_all = [w for w in wins if after_lo <= w[0] <= after_lo + s.effect_after_s]
+    # pacing that stopped by the break's end is the break's own (a breathing break's pacer)
+    after = [w for w in after_all if w[3] is None or w[3] <= br.end_t_s]
     rb = median([w[1] for w in before])
     ra = median([w[1] for w in after])
     return BreakEffect(
@@ -107,4 +114,5 @@ def break_effect(br: BreakRecord, t_s: float, settings: MicroBreakSettings) -> B
         n_windows_during=len(during),
         n_windows_after=len(after),
         n_windows_before_paced=len(before_all) - len(before),
+        n_windows_after_paced=len(after_all) - len(after),
     )

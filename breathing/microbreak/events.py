@@ -228,7 +228,10 @@ class BreakEffect:
     length after the end, for ``effect_after_s``. ``rmssd_change_pct`` is after vs before.
     Windows overlapping paced breathing are not "before" windows (paced breathing is not the
     rest a break is compared with): ``n_windows_before_paced`` counts those left out, and the
-    "before" figures are ``None`` when no other window was there.
+    "before" figures are ``None`` when no other window was there. Symmetrically, windows in
+    which pacing ran after the break ended (a practice or an assessment started right after
+    it) are not "after" windows (``n_windows_after_paced``; the "after" figures ``None`` when
+    no other window was there); a breathing break's own pacing is its "during".
     """
 
     t_s: float
@@ -247,6 +250,7 @@ class BreakEffect:
     n_windows_during: int
     n_windows_after: int
     n_windows_before_paced: int = 0
+    n_windows_after_paced: int = 0
     type: Literal["break_effect"] = "break_effect"
 
 

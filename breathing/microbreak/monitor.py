@@ -108,7 +108,7 @@ class MicroBreakMonitor:
         self._t_window: float | None = None  # end of the latest window
         self._task_start: float | None = None
         self._stress = StressHistory(s)
-        self._history: deque[ValidWindow] = deque()  # valid (t, rmssd, hr, paced)
+        self._history: deque[ValidWindow] = deque()  # valid (t, rmssd, hr, paced until)
         self._motion_mg: float | None = None  # the latest window's movement level, if known
         self._last_flag: MicroBreakDue | None = None
         self._last_stress_flag_t: float = -math.inf
@@ -213,6 +213,7 @@ class MicroBreakMonitor:
         local_time: time | None = None,
         motion_mg: float | None = None,
         paced: bool = False,
+        paced_last_t_s: float | None = None,
     ) -> list[MicroBreakEvent]:
         """Take one finished 60-s window; return the events it causes (a flag, a break effect).
 
@@ -238,6 +239,11 @@ class MicroBreakMonitor:
         paced : bool
             The window's beats overlap paced breathing (a pacer ran during some of it): it is
             no "before" window of a break (:func:`breathing.microbreak.breaks.break_effect`).
+        paced_last_t_s : float, optional
+            With ``paced``: the latest session time within the window at which the pacer ran
+            (default the window's end). A window in which pacing ran after a break ended is no
+            "after" window of that break; pacing that stopped by the break's end is the
+            break's own.
 
         Returns
         -------
@@ -261,7 +267,10 @@ class MicroBreakMonitor:
             self._last = self._status(t, invalid_reason=invalid)
             return events + self._fallback(t, local_time)
         assert w.hr is not None and w.ln_rmssd is not None and w.rmssd is not None
-        self._remember(t, w.rmssd, w.hr, paced=paced)
+        paced_last = None
+        if paced:
+            paced_last = t if paced_last_t_s is None else min(float(paced_last_t_s), t)
+        self._remember(t, w.rmssd, w.hr, paced_last=paced_last)
         j = self._judge(t, r.weight, w.ln_rmssd, w.hr)
         self._learn(r.weight, w.ln_rmssd, w.hr, j)
         events = self._effects(t)
@@ -334,10 +343,10 @@ class MicroBreakMonitor:
             return "RMSSD or heart rate not available"
         return ""
 
-    def _remember(self, t: float, rmssd: float, hr: float, *, paced: bool) -> None:
+    def _remember(self, t: float, rmssd: float, hr: float, *, paced_last: float | None) -> None:
         """Keep a valid window for the effects of breaks (running, pending, or still to come)."""
         s = self.settings
-        window = (t, rmssd, hr, paced)
+        window = (t, rmssd, hr, paced_last)
         self._history.append(window)
         horizon = t - max(s.effect_before_s, s.window_s) - s.step_s
         while self._history and self._history[0][0] < horizon:

@@ -152,6 +152,8 @@ def test_a_two_minute_reset_ends_by_itself_and_reports_its_effect(
         assert ended["t_s"] == pytest.approx(started_at + 120.0, abs=2.0)
         effect = next(d for kind, _, d in seen if kind == "break_effect")
         assert effect["rmssd_before_ms"] is not None and effect["rmssd_after_ms"] is not None
+        # the break's own pacing (stopped at its end) is its "during", not paced "after"
+        assert effect["n_windows_after_paced"] == 0 and effect["n_windows_after"] > 0, effect
         state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
         assert not state["in_break"]
         # ended early by the person, a timed breathing break stops its pacer with it
@@ -164,6 +166,81 @@ def test_a_two_minute_reset_ends_by_itself_and_reports_its_effect(
         assert guidance is not None and guidance["mode"] == "fixed"
         assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
         assert c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
+        c.post(f"/api/v1/sessions/{sid}/stop")
+
+
+def test_a_practice_started_right_after_a_break_is_not_its_after(
+    serve: Callable[..., Server],
+) -> None:
+    """The review's case: a practice started seconds after a walk break made the break's
+    "after" the practice's. Its windows are left out of "after" and counted."""
+    server = serve()
+    with server.client() as c:
+        s = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "simulator", "seed": 5, "resonance_bpm": 5.0, "speed": 60}},
+        ).json()
+        sid = s["id"]
+        url = f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}"
+        started = practising = False
+        effect: dict[str, Any] | None = None
+        deadline = time.monotonic() + 60
+        with connect(url, open_timeout=10) as ws:
+            for text in ws:
+                m = parse_live_message(text)
+                assert time.monotonic() < deadline, "no break effect within 60 s"
+                if m.type == "metrics" and not started and m.t_s >= 180:
+                    r = c.post(
+                        f"/api/v1/sessions/{sid}/microbreaks/start",
+                        json={"kind": "walk", "duration_s": 60},
+                    )
+                    assert r.status_code == 200, r.text
+                    started = True
+                if m.type == "micro_break" and m.event == "break_ended" and not practising:
+                    r = c.post(f"/api/v1/sessions/{sid}/breathing/practice", json={"rate_bpm": 5})
+                    assert r.status_code == 200, r.text
+                    practising = True
+                if m.type == "micro_break" and m.event == "break_effect":
+                    effect = m.micro_break.model_dump(mode="json")
+                    break
+        c.post(f"/api/v1/sessions/{sid}/stop")
+    assert effect is not None and practising
+    # every "after" window (from 60 s after the end) holds practice beats
+    assert effect["n_windows_after_paced"] >= 20 and effect["n_windows_after"] == 0, effect
+    assert effect["rmssd_after_ms"] is None and effect["rmssd_change_pct"] is None, effect
+    assert effect["rmssd_before_ms"] is not None and effect["n_windows_before_paced"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "mode"),
+    [
+        ("assessment", None, "assessment"),
+        ("practice", {"rate_bpm": 5.0}, "fixed"),
+        ("practice", {"adaptive": True}, "adaptive"),
+    ],
+)
+def test_ending_a_break_leaves_pacing_started_after_it_running(
+    serve: Callable[..., Server], path: str, body: dict[str, Any] | None, mode: str
+) -> None:
+    """A breathing break paces; an assessment or a practice started during it replaces that
+    pacing, so ending the break stops neither (nor stores a stop the user never made)."""
+    server = serve()
+    with server.client() as c:
+        sid = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 3, "speed": 5}}
+        ).json()["id"]
+        r = c.post(
+            f"/api/v1/sessions/{sid}/microbreaks/start",
+            json={"kind": "breathing", "duration_s": 120},
+        )
+        assert r.status_code == 200, r.text
+        r = c.post(f"/api/v1/sessions/{sid}/breathing/{path}", json=body)
+        assert r.status_code == 200 and r.json()["guidance"]["mode"] == mode, r.text
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        guidance = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert guidance is not None and guidance["mode"] == mode, guidance
+        results = c.get(f"/api/v1/sessions/{sid}/breathing/assessments").json()["results"]
+        assert not any((x.get("data") or x).get("type") == "assessment_stopped" for x in results)
         c.post(f"/api/v1/sessions/{sid}/stop")
 
 

@@ -17,9 +17,18 @@ from hrv import WindowMetrics
 
 
 def feed(
-    mon: MicroBreakMonitor, t0: float, t1: float, *, rmssd_ms: float, paced: bool
+    mon: MicroBreakMonitor,
+    t0: float,
+    t1: float,
+    *,
+    rmssd_ms: float,
+    paced: bool,
+    paced_last_t_s: float | None = None,
 ) -> list[object]:
-    """Valid 60-s windows every 5 s ending in [t0, t1), RMSSD about ``rmssd_ms``."""
+    """Valid 60-s windows every 5 s ending in [t0, t1), RMSSD about ``rmssd_ms``.
+
+    ``paced_last_t_s``: when the pacer last ran in the paced windows (default: their end).
+    """
     rng = np.random.default_rng(int(t0))
     out: list[object] = []
     for t in np.arange(t0, t1, 5.0):
@@ -27,7 +36,9 @@ def feed(
         window = WindowMetrics(
             t_s=float(t), n_beats=70, rmssd_ms=r, ln_rmssd=math.log(r), mean_hr_bpm=65.0
         )
-        out += mon.on_window(window, contact=True, quality=1.0, paced=paced)
+        out += mon.on_window(
+            window, contact=True, quality=1.0, paced=paced, paced_last_t_s=paced_last_t_s
+        )
     return out
 
 
@@ -71,3 +82,53 @@ def test_without_pacing_nothing_changes() -> None:
     feed(mon, 60.0, 1000.0, rmssd_ms=35.0, paced=False)
     eff = effect_of(mon, 1000.0)
     assert eff.n_windows_before_paced == 0 and eff.n_windows_before == 24
+
+
+def walk_break_then(mon: MicroBreakMonitor, practice_from: float) -> BreakEffect:
+    """Rest, a walk break 1000-1060 s, rest, then a practice (RMSSD 55 ms) from
+    ``practice_from`` on; the break's effect."""
+    feed(mon, 60.0, 1000.0, rmssd_ms=35.0, paced=False)
+    mon.start_break(1000.0, "walk")
+    feed(mon, 1000.0, 1065.0, rmssd_ms=36.0, paced=False)
+    mon.end_break(1060.0)
+    feed(mon, 1065.0, practice_from, rmssd_ms=38.0, paced=False)
+    # windows whose 60 s reach into the practice: paced, the pacer running at their end
+    events = feed(mon, practice_from, 1300.0, rmssd_ms=55.0, paced=True)
+    (effect,) = [e for e in events if isinstance(e, BreakEffect)]
+    return effect
+
+
+def test_a_practice_started_right_after_a_break_is_no_after_window() -> None:
+    """The review's case: "Practise at R" a few seconds after a walk break made its "after"
+    the practice's (+57 % instead of +16 %); now there is nothing unpaced after it."""
+    eff = walk_break_then(MicroBreakMonitor(), practice_from=1070.0)
+    # after = windows ending 1120..1240 (one window after the end, for 2 minutes): all paced
+    assert eff.n_windows_after == 0 and eff.n_windows_after_paced == 25
+    assert eff.rmssd_after_ms is None and eff.hr_after_bpm is None
+    assert eff.rmssd_change_pct is None  # the practice's 55 ms is not the break's effect
+    assert eff.rmssd_before_ms == pytest.approx(35.0, rel=0.05)
+
+
+def test_a_practice_later_in_the_after_period_leaves_the_unpaced_windows() -> None:
+    eff = walk_break_then(MicroBreakMonitor(), practice_from=1180.0)
+    assert eff.n_windows_after == 12  # ending 1120..1175
+    assert eff.n_windows_after_paced == 13  # ending 1180..1240
+    assert eff.rmssd_after_ms == pytest.approx(38.0, rel=0.05)
+    assert eff.rmssd_change_pct == pytest.approx(100 * (38 / 35 - 1), abs=6.0)
+
+
+def test_a_breathing_breaks_own_pacing_is_its_during_not_paced_after() -> None:
+    """A breathing break paces; windows after it that reach back into that pacing (stopped at
+    the break's end) are "after" windows all the same."""
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 1000.0, rmssd_ms=35.0, paced=False)
+    mon.start_break(1000.0, "breathing")
+    feed(mon, 1000.0, 1125.0, rmssd_ms=60.0, paced=True)  # the break's pacer runs
+    mon.end_break(1120.0)
+    # the pacer stopped with the break at 1120: windows ending until 1180 still hold its beats
+    feed(mon, 1125.0, 1180.0, rmssd_ms=40.0, paced=True, paced_last_t_s=1120.0)
+    events = feed(mon, 1180.0, 1400.0, rmssd_ms=40.0, paced=False)
+    (eff,) = [e for e in events if isinstance(e, BreakEffect)]
+    assert eff.n_windows_after_paced == 0 and eff.n_windows_after == 25
+    assert eff.rmssd_during_ms == pytest.approx(60.0, rel=0.05)
+    assert eff.rmssd_after_ms == pytest.approx(40.0, rel=0.05)

@@ -72,7 +72,7 @@ def test_a_reset_right_after_pacing_says_there_was_no_rest_to_compare_with(
             assert "No rest before it to compare with" in text, text
             assert "%" not in text, text
         else:
-            assert "only the minutes after paced breathing ended" in text, text
+            assert "Paced minutes left out of before" in text, text
         assert banner.is_visible()
         page.screenshot(path=str(artifacts / "break-after-pacing-laptop.png"))
         page.set_viewport_size(PHONE)
@@ -85,3 +85,71 @@ def test_a_reset_right_after_pacing_says_there_was_no_rest_to_compare_with(
         banner.screenshot(path=str(artifacts / "break-after-pacing-phone.png"))
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
+
+
+def _words(web_server: WebServer, context: Any, effects: list[dict[str, Any]]) -> list[Any]:
+    """effectText and summaryText of js/microbreaks.js for each effect, in real Chromium."""
+    page = context.new_page()
+    errors = record_errors(page)
+    page.goto(web_server.url + "/")
+    got = page.evaluate(
+        """async (effects) => {
+            const m = await import('/js/microbreaks.js');
+            return effects.map((e) => [m.effectText(e), m.summaryText(e)]);
+        }""",
+        effects,
+    )
+    assert errors == []
+    return list(got)
+
+
+def _effect(**kw: Any) -> dict[str, Any]:
+    base = {
+        "kind": "walk",
+        "rmssd_before_ms": 28.1,
+        "rmssd_after_ms": 32.6,
+        "rmssd_change_pct": 16.0,
+        "n_windows_before": 24,
+        "n_windows_after": 25,
+        "n_windows_before_paced": 0,
+        "n_windows_after_paced": 0,
+    }
+    return {**base, **kw}
+
+
+def test_a_practice_right_after_a_break_is_not_passed_off_as_its_effect(
+    web_server: WebServer, context: Any
+) -> None:
+    """Pacing after a break: the page says what was left out of "after", and with nothing
+    unpaced after it names no after figure and no change."""
+    all_paced = _effect(
+        rmssd_after_ms=None, rmssd_change_pct=None, n_windows_after=0, n_windows_after_paced=25
+    )
+    some_paced = _effect(n_windows_after=12, n_windows_after_paced=13)
+    plain = _effect()
+    (banner, summary), (banner2, summary2), (banner3, summary3) = _words(
+        web_server, context, [all_paced, some_paced, plain]
+    )
+    assert banner.startswith("RMSSD before 28 ms.") and "after" not in banner.split(".")[0]
+    assert "%" not in banner and "%" not in summary, (banner, summary)
+    assert "the minutes after it were paced breathing" in banner, banner
+    assert summary.startswith("Your heart-rate variability before it: 28 ms."), summary
+    assert "the minutes after it were paced breathing" in summary, summary
+    assert banner2.startswith("RMSSD before 28 ms, after 33 ms (+16 %).")
+    assert "Paced minutes left out of after" in banner2, banner2
+    assert "left out" in summary2, summary2
+    assert banner3 == "RMSSD before 28 ms, after 33 ms (+16 %)."
+    assert summary3 == "Your heart-rate variability went from 28 ms before to 33 ms after (+16 %)."
+
+
+def test_paced_minutes_left_out_of_before_are_named_whichever_side_they_were(
+    web_server: WebServer, context: Any
+) -> None:
+    """A practice started 100 s before a walk break: the unpaced "before" minutes are those
+    before the pacing began, so the note must not say "after paced breathing ended"."""
+    some_paced = _effect(n_windows_before=4, n_windows_before_paced=20)
+    ((banner, summary),) = _words(web_server, context, [some_paced])
+    assert banner.startswith("RMSSD before 28 ms, after 33 ms (+16 %).")
+    for text in (banner, summary):
+        assert "Paced minutes left out of before" in text, text
+        assert "ended" not in text and "only the minutes after" not in text, text

@@ -23,33 +23,71 @@ function fmtMs(v) {
   return typeof v === "number" ? `${Math.round(v)} ms` : "-";
 }
 
+/** Whether a period's figures are missing because every window of it was paced. */
+function pacedOut(effect, period) {
+  return typeof effect[`rmssd_${period}_ms`] !== "number" && (effect[`n_windows_${period}_paced`] || 0) > 0;
+}
+
 /**
  * What a break's "before" was, when paced breathing was near it: the service leaves windows
  * overlapping paced breathing out of "before" (`n_windows_before_paced`; paced breathing raises
- * RMSSD by itself, so it is no rest to compare with). "" when none was left out.
+ * RMSSD by itself, so it is no rest to compare with). "" when none was left out. The pacing may
+ * have come before or after the unpaced minutes kept (a practice started shortly before the
+ * break), so the note does not say which.
  */
 export function pacedBeforeNote(effect) {
   const paced = effect?.n_windows_before_paced || 0;
   if (!paced) return "";
   return typeof effect.rmssd_before_ms === "number"
-    ? " Before: only the minutes after paced breathing ended (the paced minutes are left out)."
+    ? " Paced minutes left out of before, since paced breathing can raise RMSSD by itself."
     : " No rest before it to compare with: the minutes before were paced breathing, which can raise RMSSD by itself.";
 }
 
 /**
- * A break's effect in words: RMSSD before and after with the change, or only after when every
- * "before" window was paced (no rest to compare with), and what was left out of "before".
+ * The same for "after": windows in which pacing ran after the break ended (a practice or an
+ * assessment started right after it, `n_windows_after_paced`) are left out, so the break is not
+ * credited with the pacing's RMSSD. A breathing break's own pacing is its "during". "" when none.
+ */
+export function pacedAfterNote(effect) {
+  const paced = effect?.n_windows_after_paced || 0;
+  if (!paced) return "";
+  return typeof effect.rmssd_after_ms === "number"
+    ? " Paced minutes left out of after, since paced breathing can raise RMSSD by itself."
+    : " Nothing to compare after it: the minutes after it were paced breathing, which can raise RMSSD by itself.";
+}
+
+function changeText(effect) {
+  return typeof effect.rmssd_change_pct === "number"
+    ? ` (${effect.rmssd_change_pct >= 0 ? "+" : ""}${effect.rmssd_change_pct.toFixed(0)} %)`
+    : "";
+}
+
+/**
+ * A break's effect in words: RMSSD before and after with the change; a period whose every
+ * window was paced is not named (no rest to compare with), and the notes say what was left out.
  */
 export function effectText(effect) {
-  const change =
-    typeof effect.rmssd_change_pct === "number"
-      ? ` (${effect.rmssd_change_pct >= 0 ? "+" : ""}${effect.rmssd_change_pct.toFixed(0)} %)`
-      : "";
-  const numbers =
-    typeof effect.rmssd_before_ms === "number" || !effect.n_windows_before_paced
-      ? `RMSSD before ${fmtMs(effect.rmssd_before_ms)}, after ${fmtMs(effect.rmssd_after_ms)}${change}.`
-      : `RMSSD after ${fmtMs(effect.rmssd_after_ms)}.`;
-  return numbers + pacedBeforeNote(effect);
+  const parts = [];
+  if (!pacedOut(effect, "before")) parts.push(`before ${fmtMs(effect.rmssd_before_ms)}`);
+  if (!pacedOut(effect, "after")) parts.push(`after ${fmtMs(effect.rmssd_after_ms)}`);
+  const numbers = parts.length ? `RMSSD ${parts.join(", ")}${changeText(effect)}.` : "";
+  return (numbers + pacedBeforeNote(effect) + pacedAfterNote(effect)).trim();
+}
+
+/** The same for the session summary, in plainer words ("heart-rate variability"). */
+export function summaryText(effect) {
+  const ms = (v) => (typeof v === "number" ? `${Math.round(v)} ms` : "- ms");
+  const before = !pacedOut(effect, "before");
+  const after = !pacedOut(effect, "after");
+  let hrv = "";
+  if (before && after) {
+    hrv = `Your heart-rate variability went from ${ms(effect.rmssd_before_ms)} before to ${ms(effect.rmssd_after_ms)} after${changeText(effect)}.`;
+  } else if (after) {
+    hrv = `Your heart-rate variability after it: ${ms(effect.rmssd_after_ms)}.`;
+  } else if (before) {
+    hrv = `Your heart-rate variability before it: ${ms(effect.rmssd_before_ms)}.`;
+  }
+  return (hrv + pacedBeforeNote(effect) + pacedAfterNote(effect)).trim();
 }
 
 function show({ title, reason, details, suggestion, effect, phase }) {
