@@ -13,7 +13,7 @@ from typing import Literal
 from sensors.beat import Beat, SourceState, SourceStatus
 from sensors.clock import Clock, SystemClock
 from sensors.errors import SensorError
-from sensors.formats._common import CONTACT_UNKNOWN, CONTACT_YES, Recording
+from sensors.formats._common import CONTACT_NO, CONTACT_UNKNOWN, CONTACT_YES, Recording
 from sensors.recording import read_recording
 from sensors.source import BeatSource
 
@@ -43,10 +43,13 @@ class ReplaySource(BeatSource):
     where contact was lost, ``STREAMING`` with ``contact_t_s`` where it came back (a stretch the
     strap dropped in, a ``false`` line after a ``false`` line, goes back to ``STREAMING`` with
     the stretch's own ``contact_t_s``: no contact back), so a session keeps them as it keeps a
-    live strap's (:class:`sensors.contact.ContactChanges`). The ``ENDED`` message counts the
-    beats and, apart, those with an RR of 0 or less (artefacts a session's pipeline skips as
-    unusable: ``772 beats, 1 of them unusable``, for 771 beats taken and 1 skipped). Such a
-    beat is emitted at the time of the beat before it (it adds no time,
+    live strap's (:class:`sensors.contact.ContactChanges`). A stretch the strap dropped in has
+    no ``true`` line: it ends at the next beat with contact (``contact`` not ``False``), where
+    the replay goes ``RECONNECTING`` then ``STREAMING`` with the stretch's own ``contact_t_s``,
+    as a live strap that reconnects does (no contact back is kept for it). The ``ENDED``
+    message counts the beats and, apart, those with an RR of 0 or less (artefacts a session's
+    pipeline skips as unusable: ``772 beats, 1 of them unusable``, for 771 beats taken and 1
+    skipped). Such a beat is emitted at the time of the beat before it (it adds no time,
     :func:`sensors.formats._common.beat_elapsed_s`).
 
     Parameters
@@ -150,6 +153,7 @@ class ReplaySource(BeatSource):
         hr = rec.heart_rate_bpm.tolist() if rec.heart_rate_bpm is not None else None
         changes = _contact_changes(rec)
         next_change = 0
+        dropped = False  # the stretch without contact open now has no 'true' line
         clock = self.clock
         t0 = clock.now()
         since_yield = 0
@@ -160,6 +164,8 @@ class ReplaySource(BeatSource):
                 await self._wait_until(t0, changes[next_change][0])
                 self._replay_contact(*changes[next_change], device)
                 next_change += 1
+                # a loss the strap dropped in: no 'true' line comes next (another loss or none)
+                dropped = next_change == len(changes) or not changes[next_change][1]
             delay = 0.0 if self.speed == "max" else t0 + t_rel[i] / self.speed - clock.now()
             if delay > 0:
                 await clock.sleep(delay)
@@ -169,6 +175,11 @@ class ReplaySource(BeatSource):
                 since_yield = 0
             since_yield += 1
             code = contact[i]
+            if dropped and code != CONTACT_NO and self.status.state is SourceState.NO_CONTACT:
+                # a beat with contact in a stretch with no 'true' line: the strap dropped in the
+                # stretch and this beat came after it reconnected
+                self._replay_reconnect(device)
+                dropped = False
             hr_i = hr[i] if hr is not None else None
             yield Beat(
                 t_s=t_rel[i],
@@ -201,6 +212,31 @@ class ReplaySource(BeatSource):
             delay = t0 + t_s / self.speed - self.clock.now()
             if delay > 0:
                 await self.clock.sleep(delay)
+
+    def _replay_reconnect(self, device: object) -> None:
+        """Leave a stretch the strap dropped in as a live strap does: reconnecting, streaming.
+
+        Both keep the stretch's ``contact_t_s`` (a live strap's statuses keep it too), so
+        :class:`sensors.contact.ContactChanges` closes the stretch without a contact-back change.
+        """
+        name = str(device) if device is not None else None
+        lost_at = self.status.contact_t_s
+        self._set_status(
+            SourceStatus(
+                SourceState.RECONNECTING,
+                message=f"the strap dropped in {self._name()}; reconnecting",
+                device_name=name,
+                contact_t_s=lost_at,
+            )
+        )
+        self._set_status(
+            SourceStatus(
+                SourceState.STREAMING,
+                message=f"replaying {self._name()} after the strap dropped",
+                device_name=name,
+                contact_t_s=lost_at,
+            )
+        )
 
     def _replay_contact(self, t_s: float, contact: bool, device: object) -> None:
         """Report a recorded change of skin contact as a strap does (see the class)."""
@@ -242,7 +278,10 @@ def _contact_changes(rec: Recording) -> list[tuple[float, bool]]:
     From ``meta["contact_changes"]`` (hrvpace recordings, v2); none for other formats. A
     segment cut from a recording (``api.research.segments.cut``: ``meta["segment"]``, the
     whole file's changes) keeps those within it: a stretch still without contact where the
-    segment starts begins at 0, the changes after its last beat are outside it.
+    segment starts begins at 0, the changes after its last beat are outside it. Still without
+    contact is ``meta["segment_no_contact_at_start"]`` (the cut knows the beats before the
+    segment: a stretch the strap dropped in ends at the next beat with contact); a segment
+    without it goes by the changes alone (the last before it is a loss).
     """
     kept = [(float(t) - rec.start_s, bool(c)) for t, c in rec.meta.get("contact_changes") or []]
     if "segment" not in rec.meta or not len(rec):
@@ -250,4 +289,7 @@ def _contact_changes(rec: Recording) -> list[tuple[float, bool]]:
     end = float(rec.t_s[-1] - rec.start_s)
     before = [c for t, c in kept if t < 0.0]
     inside = [(t, c) for t, c in kept if 0.0 <= t <= end]
-    return ([(0.0, False)] if before and not before[-1] else []) + inside
+    open_at_start = rec.meta.get("segment_no_contact_at_start")
+    if open_at_start is None:
+        open_at_start = bool(before) and not before[-1]
+    return ([(0.0, False)] if open_at_start else []) + inside

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import pytest
+
 from tests.api.conftest import REPO_ROOT
 
 SPEED = "50"  # 50 times real time: the first 2-min step ends after ~2.5 s
@@ -101,3 +103,90 @@ def test_practice_stopped_prints_the_summary_so_far() -> None:
     )
     assert code == 130, err
     assert "stopped after 1:" in out and "of 10:00: last rate" in out
+
+
+def _terminate(args: list[str], ready: Callable[[str], bool]) -> tuple[int, str, str]:
+    """Run ``hrvpace ARGS`` (with ``--json --cue``); once a stderr line is ``ready``, SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if ready(line):
+                break
+        else:
+            raise AssertionError(f"ended ({proc.wait()}) before the moment to stop: {seen}")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, "".join(seen) + err
+
+
+def test_practice_sigterm_prints_the_summary_so_far_exit_143() -> None:
+    args = ["practice", "--simulate", "--speed", SPEED, "--minutes", "10", "--json", "--cue"]
+    code, out, err = _terminate(args, _cue_after(60.0))
+    assert code == 143, err
+    data = json.loads(out)
+    assert data["stopped"] is True and 1.0 <= data["minutes_done"] < 10.0
+    assert "stopped (SIGTERM): practice ended early" in err
+
+
+def test_assess_sigterm_says_incomplete_with_the_steps_done_exit_143() -> None:
+    args = ["assess", "--simulate", "--speed", SPEED, "--json", "--cue", "--seed", "3"]
+    code, out, err = _terminate(args, _cue_after(130.0))
+    assert code == 143, err
+    data = json.loads(out)
+    assert data["complete"] is False and data["stopped"] is True
+    assert 1 <= data["steps_done"] < 5 and data["resonance_bpm"] is None
+    assert "stopped (SIGTERM): assessment incomplete" in err
+
+
+#: Runs the command line with the command's ``choose_source`` sending the signal to its own
+#: process first: a real signal, arriving before the run starts (the source not yet chosen).
+_SIGNAL_BEFORE_RUN = """
+import os, runpy, signal, sys
+import api.commands.{command} as command
+chosen = command.choose_source
+def choose_source(*args, **kwargs):
+    os.kill(os.getpid(), signal.{signal})
+    return chosen(*args, **kwargs)
+command.choose_source = choose_source
+sys.argv = ["hrvpace", *sys.argv[1:]]
+runpy.run_module("api", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "label"), [("SIGINT", 130, "Ctrl-C"), ("SIGTERM", 143, "SIGTERM")]
+)
+@pytest.mark.parametrize("command", ["practice", "assess"])
+def test_a_stop_before_the_run_still_prints_the_stopped_output(
+    command: str, sig: str, code: int, label: str
+) -> None:
+    script = _SIGNAL_BEFORE_RUN.format(command=command, signal=sig)
+    args = [command, "--simulate", "--speed", "max", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert done.returncode == code, done.stderr
+    data = json.loads(done.stdout)
+    assert data["stopped"] is True
+    if command == "practice":
+        assert data["minutes_done"] == 0.0 and data["breaths"] == 0
+    else:
+        assert data["steps_done"] == 0 and data["rates"] == [] and data["complete"] is False
+    assert f"stopped ({label}): " in done.stderr

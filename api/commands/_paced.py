@@ -16,10 +16,13 @@ the device probe (:func:`sensors.probe_rr_intervals`) tells whether ``--stream p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -62,12 +65,14 @@ __all__ = [
     "SeedOpt",
     "SimulateOpt",
     "SpeedOpt",
+    "Stop",
     "StreamOpt",
     "choose_source",
     "exit_stopped",
     "live_source",
     "run_paced",
     "simulated_source",
+    "stoppable",
     "want_cue",
 ]
 
@@ -80,6 +85,77 @@ LIVE_HINT = (
 
 #: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
 STOPPED_EXIT_CODE = 130
+
+
+@dataclasses.dataclass
+class Stop:
+    """Which signal stopped a command: ``None`` while none has, else SIGINT (Ctrl-C) or SIGTERM."""
+
+    signal: signal.Signals | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether Ctrl-C or SIGTERM stopped the command."""
+        return self.signal is not None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports it: 130 Ctrl-C, 143 SIGTERM."""
+        return 128 + int(self.signal or signal.SIGINT)
+
+    @property
+    def label(self) -> str:
+        """``Ctrl-C`` or ``SIGTERM``."""
+        return "SIGTERM" if self.signal is signal.SIGTERM else "Ctrl-C"
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside the run's event loop: unwinds the command body as Ctrl-C would."""
+
+
+def _handle_sigterm(handler: Callable[[int, FrameType | None], None]) -> Callable[[], None]:
+    """Set SIGTERM's handler; returns what puts the previous one back.
+
+    Only the main thread may set a handler: elsewhere (a command run from another thread)
+    SIGTERM keeps its handler and the returned function does nothing.
+    """
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return lambda: None
+    # None: the previous handler was not set from Python (the default's)
+    back = signal.SIG_DFL if previous is None else previous
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, back)
+
+    return restore
+
+
+@contextlib.contextmanager
+def stoppable() -> Iterator[Stop]:
+    """The part of a command that Ctrl-C or SIGTERM stops, with what was done kept.
+
+    Within it a Ctrl-C (SIGINT) or a SIGTERM, before the run (choosing the source, assembling the
+    session) or during it (:func:`run_paced`, which stops the session and closes the device's
+    link), ends the block: the :class:`Stop` it yields says which, and the command prints what
+    was done, marked stopped, then :func:`exit_stopped` (exit code 130 or 143).
+    """
+    stop = Stop()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.signal = signal.SIGTERM
+        raise _Terminated
+
+    restore = _handle_sigterm(on_sigterm)
+    try:
+        yield stop
+    except KeyboardInterrupt:
+        if stop.signal is None:
+            stop.signal = signal.SIGINT
+    finally:
+        restore()
+
 
 SimulateOpt = Annotated[
     bool, typer.Option("--simulate", help="Run against a simulated person (no strap needed).")
@@ -353,13 +429,16 @@ def run_paced(
     show_status: bool = False,
     cue: bool = False,
     as_json: bool = False,
+    stop: Stop | None = None,
 ) -> bool:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
-    Returns ``True`` when Ctrl-C stopped the run (the engine keeps what it had done: the caller
-    prints it, marked stopped, then :func:`exit_stopped`), ``False`` when it ended otherwise.
+    Returns ``True`` when Ctrl-C or SIGTERM stopped the run (the engine keeps what it had done:
+    the caller prints it, marked stopped, then :func:`exit_stopped`), ``False`` when it ended
+    otherwise; ``stop`` (the command's, :func:`stoppable`) is told which signal it was. A
+    SIGTERM is handled as Ctrl-C is: the session is stopped and the device's link closed.
     A failing source exits with its reason (exit code 1). A device that
     sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
     since it connected ends the run with exit code 1 once it has stayed so for
@@ -379,9 +458,12 @@ def run_paced(
     pipeline = assemble(
         source, stages, listeners=(_PacingOutput(on_event), *listeners), until_s=until_s
     )
+    stop = stop if stop is not None else Stop()
     try:
-        result, bpm_only = asyncio.run(_play_unless_bpm_only(pipeline))
+        result, bpm_only = asyncio.run(_play_unless_bpm_only(pipeline, stop))
     except KeyboardInterrupt:
+        if stop.signal is None:
+            stop.signal = signal.SIGINT
         result, bpm_only = PipelineResult("stopped", "stopped on request"), None
     if bpm_only is not None:
         typer.echo(f"hrvpace: {bpm_only.message(source.status, doing)}", err=True)
@@ -392,10 +474,14 @@ def run_paced(
     return result.state == "stopped"
 
 
-def exit_stopped(what: str) -> NoReturn:
-    """Say on stderr that Ctrl-C stopped the run and what is incomplete; exit 130."""
-    typer.echo(f"stopped (Ctrl-C): {what}", err=True)
-    raise typer.Exit(STOPPED_EXIT_CODE)
+def exit_stopped(what: str, stop: Stop | None = None) -> NoReturn:
+    """Say on stderr that Ctrl-C (or SIGTERM) stopped the run and what is incomplete; exit.
+
+    Exit code 130 after Ctrl-C, 143 after SIGTERM (128 + the signal, as a shell reports it).
+    """
+    stop = stop if stop is not None and stop.stopped else Stop(signal.SIGINT)
+    typer.echo(f"stopped ({stop.label}): {what}", err=True)
+    raise typer.Exit(stop.exit_code)
 
 
 #: How long a source must stay ``hr_only``, with no RR since it connected, before the run ends
@@ -448,8 +534,13 @@ class _BpmOnly:
         )
 
 
-async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _BpmOnly | None]:
+async def _play_unless_bpm_only(
+    pipeline: Pipeline, stop: Stop | None = None
+) -> tuple[PipelineResult, _BpmOnly | None]:
     """Play the session; end it when its source has said it sends heart rate only for a while.
+
+    A SIGTERM while it plays stops the session as Ctrl-C does (it closes the device's link) and
+    is noted in ``stop``; the previous SIGTERM handler is back once it returns.
 
     Only before any RR interval has arrived: a device that sent RR and then stops (lost contact
     for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap. And
@@ -480,21 +571,36 @@ async def _play_unless_bpm_only(pipeline: Pipeline) -> tuple[PipelineResult, _Bp
         if not judging and not hr_only.is_set() and bpm_only_now():
             judging.append(loop.call_later(_BPM_ONLY_AFTER_S, judge))
 
+    terminated = asyncio.Event()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(terminated.set)
+
     pipeline.source.add_status_listener(watch)
     session = asyncio.ensure_future(play(pipeline))
     noticed = asyncio.ensure_future(hr_only.wait())
+    ended = asyncio.ensure_future(terminated.wait())
+    restore = _handle_sigterm(on_sigterm)
     try:
-        await asyncio.wait({session, noticed}, return_when=asyncio.FIRST_COMPLETED)
-    finally:  # HR-only noticed, or this run cancelled (Ctrl-C): the session closes its link
+        await asyncio.wait({session, noticed, ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # HR-only noticed, SIGTERM, or this run cancelled (Ctrl-C): the session closes
+        # its link
         for handle in judging:
             handle.cancel()
         noticed.cancel()
+        ended.cancel()
         if not session.done():
             session.cancel()
         try:
             result = await session
         except asyncio.CancelledError:  # cancelled before the session got going
             result = PipelineResult("stopped", "stopped on request")
+        finally:  # once the link is closed: a SIGTERM while it closes only asks again
+            restore()
+    if terminated.is_set():
+        if stop is not None:
+            stop.signal = signal.SIGTERM
+        return PipelineResult("stopped", "stopped by SIGTERM"), None
     if not hr_only.is_set():
         return result, None
     from sensors.ble import probe_rr_intervals  # bleak: only for a device

@@ -27,10 +27,12 @@ from api.commands._paced import (
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
+    Stop,
     StreamOpt,
     choose_source,
     exit_stopped,
     run_paced,
+    stoppable,
     want_cue,
 )
 from breathing import (
@@ -115,7 +117,7 @@ def assess(
 
     Ctrl-C stops it: the steps finished so far are printed (--json: "complete": false,
     "stopped": true, "steps_done", "rates"), with no resonance rate (the choice compares every
-    rate), and the exit code is 130.
+    rate), and the exit code is 130. SIGTERM stops it the same way, exit code 143.
     """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
@@ -131,17 +133,6 @@ def assess(
             protocol, step_s=step_s, settle_s=min(protocol.settle_s, step_s / 4)
         )
     engine = PacingEngine(mode=PacingMode.ASSESSMENT, protocol=protocol)
-    source = choose_source(
-        engine,
-        simulate=simulate,
-        device=device,
-        seed=seed,
-        resonance_bpm=resonance_bpm,
-        speed=speed,
-        breathing_lag_s=breathing_lag_s,
-        stream=stream,
-    )
-
     done: list[RateResult] = []  # the steps analysed so far, in order
 
     def on_event(event: PacingEvent) -> bool:
@@ -157,15 +148,27 @@ def assess(
                 )
         return isinstance(event, AssessmentDone)
 
-    stopped = run_paced(
-        engine,
-        source,
-        on_event=on_event,
-        doing="assess the resonance",
-        show_status=device is not None,
-        cue=want_cue(cue, as_json=as_json),
-        as_json=as_json,
-    )
+    with stoppable() as stop:  # Ctrl-C or SIGTERM from here on: the steps done so far
+        source = choose_source(
+            engine,
+            simulate=simulate,
+            device=device,
+            seed=seed,
+            resonance_bpm=resonance_bpm,
+            speed=speed,
+            breathing_lag_s=breathing_lag_s,
+            stream=stream,
+        )
+        run_paced(
+            engine,
+            source,
+            on_event=on_event,
+            doing="assess the resonance",
+            show_status=device is not None,
+            cue=want_cue(cue, as_json=as_json),
+            as_json=as_json,
+            stop=stop,
+        )
     where: dict[str, Any] = (
         {
             "simulated": {
@@ -179,7 +182,7 @@ def assess(
     )
     result = engine.assessment_result
     if result is None:  # stopped (Ctrl-C), or the source ended before the last step
-        _incomplete(done, protocol, where, stopped=stopped, as_json=as_json)
+        _incomplete(done, protocol, where, stop=stop, as_json=as_json)
     n = len(protocol.rates_bpm)
     if as_json:
         out: dict[str, Any] = {"complete": True, "stopped": False, "steps_done": n, "n_steps": n}
@@ -206,15 +209,17 @@ def _incomplete(
     protocol: AssessmentProtocol,
     where: dict[str, Any],
     *,
-    stopped: bool,
+    stop: Stop,
     as_json: bool,
 ) -> NoReturn:
     """Print the steps finished before the assessment stopped, marked incomplete; exit.
 
     No resonance rate is claimed: the choice compares every rate of the protocol (the peak of
     the HR oscillation, the phase crossing zero between two rates), and a rate never paced may
-    be the resonance. Exit code 130 after Ctrl-C, 1 when the source ended early.
+    be the resonance. Exit code 130 after Ctrl-C, 143 after SIGTERM, 1 when the source ended
+    early.
     """
+    stopped = stop.stopped
     n = len(protocol.rates_bpm)
     k = len(done)
     untried = ", ".join(f"{r:g}" for r in protocol.rates_bpm[k:])
@@ -242,6 +247,6 @@ def _incomplete(
             typer.echo(_table(done))
         typer.echo(f"incomplete assessment: {why}")
     if stopped:
-        exit_stopped(f"assessment incomplete ({k} of {n} steps done)")
+        exit_stopped(f"assessment incomplete ({k} of {n} steps done)", stop)
     typer.echo("hrvpace: the assessment did not finish", err=True)
     raise typer.Exit(1)

@@ -29,6 +29,7 @@ from api.commands._paced import (
     choose_source,
     exit_stopped,
     run_paced,
+    stoppable,
     want_cue,
 )
 from api.pipeline import Listener
@@ -186,7 +187,7 @@ def practice(
     """Paced breathing that follows you toward your resonance rate (4.5-7 breaths/min).
 
     Ctrl-C stops it: the summary so far is printed (--json: "stopped": true, "minutes_done"),
-    and the exit code is 130.
+    and the exit code is 130. SIGTERM stops it the same way, exit code 143.
     """
     if simulate:
         read_speed(speed)  # a bad --speed is a usage error before anything starts
@@ -201,16 +202,6 @@ def practice(
         )
     except BreathingError as exc:
         raise typer.BadParameter(str(exc)) from None
-    source = choose_source(
-        engine,
-        simulate=simulate,
-        device=device,
-        seed=seed,
-        resonance_bpm=resonance_bpm,
-        speed=speed,
-        breathing_lag_s=breathing_lag_s,
-        stream=stream,
-    )
     trace: list[dict[str, Any]] = [{"t_s": 0.0, "rate_bpm": engine.rate_bpm}]
     holds = 0
 
@@ -230,17 +221,30 @@ def practice(
     how = "fixed pacing at" if fixed else "adaptive pacing from"
     opening = f"{how} {engine.rate_bpm:.2f}/min for {_mmss(duration_s)}"
     clock = _SessionClock(None if as_json else opening)
-    stopped = run_paced(
-        engine,
-        source,
-        on_event=on_event,
-        until_s=duration_s,
-        listeners=(clock,),
-        doing="pace the practice",
-        show_status=device is not None,
-        cue=want_cue(cue, as_json=as_json),
-        as_json=as_json,
-    )
+    with stoppable() as stop:  # Ctrl-C or SIGTERM from here on: the summary so far
+        source = choose_source(
+            engine,
+            simulate=simulate,
+            device=device,
+            seed=seed,
+            resonance_bpm=resonance_bpm,
+            speed=speed,
+            breathing_lag_s=breathing_lag_s,
+            stream=stream,
+        )
+        run_paced(
+            engine,
+            source,
+            on_event=on_event,
+            until_s=duration_s,
+            listeners=(clock,),
+            doing="pace the practice",
+            show_status=device is not None,
+            cue=want_cue(cue, as_json=as_json),
+            as_json=as_json,
+            stop=stop,
+        )
+    stopped = stop.stopped
     done_s = min(clock.t_s, duration_s) if stopped else duration_s
     if fixed:
         trace.append({"t_s": round(done_s, 3), "rate_bpm": engine.rate_bpm})
@@ -288,7 +292,7 @@ def practice(
             f"({out['breaths']} breaths{kept})"
         )
     if stopped:
-        exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}")
+        exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}", stop)
 
 
 def _mmss(t_s: float) -> str:

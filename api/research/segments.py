@@ -5,7 +5,8 @@ A segment is a stretch of the recording's own timeline, in seconds since the rec
 intervals that lie wholly inside it: interval ``i`` spans ``(t_i - rr_i, t_i]`` and is kept
 when ``start <= t_i - rr_i`` and ``t_i <= end``, so no interval is counted in two adjacent
 segments and none is cut. The segment is a :class:`sensors.Recording` of its own whose clock
-starts at its first interval (its ``meta`` records ``segment``, ``segment_start_s`` and
+starts at its first interval (its ``meta`` records ``segment``, ``segment_start_s``,
+``segment_no_contact_at_start`` (a stretch without skin contact is open where it starts) and
 ``segment_end_s``), so every analysis, report and replay works on it unchanged.
 
 Times are given in seconds (``300``, ``90.5``) or as ``[hh:]mm:ss[.f]`` (``05:00``,
@@ -32,7 +33,8 @@ import numpy as np
 
 from api.errors import ApiError
 from sensors import Recording
-from sensors.formats._common import split_lines
+from sensors.contact import no_contact_stretches
+from sensors.formats._common import CONTACT_NO, split_lines
 
 __all__ = [
     "Segment",
@@ -214,6 +216,16 @@ def cut(rec: Recording, segment: Segment) -> Recording:
     """
     i, j = segment_bounds(rec.t_s - rec.start_s, rec.rr_ms, segment)
     start_abs = float(rec.t_s[i] - rec.rr_ms[i] / 1000.0)
+    # a stretch without skin contact still open where the segment starts: one the strap said
+    # contact came back in later, or one it dropped in with no beat with contact before
+    # start_abs (such a beat ends that stretch; sensors.contact)
+    stretches = no_contact_stretches(
+        [(float(t), bool(c)) for t, c in rec.meta.get("contact_changes") or []],
+        rec.t_s[rec.contact != CONTACT_NO].tolist(),
+    )
+    no_contact_at_start = any(
+        x.start_t_s < start_abs and (x.end_t_s is None or x.end_t_s > start_abs) for x in stretches
+    )
     gaps = rec.gaps[i:j].copy()
     gaps[0] = False
     return Recording(
@@ -230,6 +242,7 @@ def cut(rec: Recording, segment: Segment) -> Recording:
             "segment": segment.label,
             "segment_start_s": start_abs - rec.start_s,
             "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+            "segment_no_contact_at_start": no_contact_at_start,
             "segment_past_end": past_end(
                 segment,
                 rec.duration_s,

@@ -98,6 +98,7 @@ RESERVED_META_KEYS = frozenset(
         "segment_start_s",
         "segment_end_s",
         "segment_past_end",
+        "segment_no_contact_at_start",
     }
 )
 

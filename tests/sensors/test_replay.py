@@ -12,6 +12,7 @@ import pytest
 from sensors import (
     Beat,
     BeatSource,
+    Recording,
     RecordingFormatError,
     RecordingWriter,
     ReplaySource,
@@ -298,3 +299,86 @@ async def test_a_segment_replays_the_stretches_within_it(tmp_path: Path) -> None
     source.add_status_listener(on_status)
     await _collect(source)
     assert changes == [(0.0, False), (pytest.approx(0.1), True)]
+
+
+def _dropped_recording(path: Path) -> Path:
+    # contact lost at 20 s and the strap dropped in that stretch (no 'contact back' line); it
+    # reconnected and beats with contact came from 30 s on
+    with RecordingWriter(path) as writer:
+        for t in (1.0, 2.0):
+            writer.write(Beat(t_s=t, rr_ms=1000.0, arrived_at=100.0 + t, contact=True))
+        writer.write_contact(20.0, False)
+        for k in range(30):
+            t = 30.0 + k
+            writer.write(
+                Beat(t_s=t, rr_ms=1000.0, arrived_at=100.0 + t, contact=True, gap_before=k == 0)
+            )
+    return path
+
+
+async def test_a_stretch_the_strap_dropped_in_ends_at_the_next_beat_with_contact(
+    tmp_path: Path,
+) -> None:
+    # as a live strap: reconnecting, then streaming, at the first beat with contact; the
+    # stretch kept (ContactChanges) has no contact back and ends at that beat
+    from sensors.contact import no_contact_stretches
+
+    path = _dropped_recording(tmp_path / "dropped.csv")
+    source = ReplaySource(path, clock=VirtualClock(T0))
+    kept = ContactChanges()
+    seen: list[SourceState] = []
+    changes: list[tuple[float, bool]] = []
+
+    def on_status(status: SourceStatus) -> None:
+        seen.append(status.state)
+        change = kept.on_status(status)
+        if change is not None:
+            changes.append(change)
+
+    source.add_status_listener(on_status)
+    states: dict[float, SourceState] = {}
+    async with source:
+        async for beat in source:
+            states[beat.t_s] = source.status.state
+    assert states[2.0] is SourceState.STREAMING
+    assert {states[t] for t in (30.0, 45.0, 59.0)} == {SourceState.STREAMING}
+    after_loss = seen[seen.index(SourceState.NO_CONTACT) :]
+    assert after_loss[:3] == [
+        SourceState.NO_CONTACT,
+        SourceState.RECONNECTING,
+        SourceState.STREAMING,
+    ]
+    assert after_loss[-1] is SourceState.ENDED and SourceState.NO_CONTACT not in after_loss[1:]
+    assert changes == [(20.0, False)]
+    stretches = no_contact_stretches(changes, list(states))  # every beat has contact
+    assert [(x.start_t_s, x.end_t_s, x.ended_by) for x in stretches] == [(20.0, 30.0, "beat")]
+
+
+async def test_a_segment_after_a_dropped_stretch_starts_with_contact(tmp_path: Path) -> None:
+    from api.research.segments import Segment, cut
+
+    rec = read_recording(_dropped_recording(tmp_path / "dropped.csv"))
+
+    async def replayed(part: Recording) -> tuple[list[tuple[float, bool]], SourceState]:
+        kept, changes = ContactChanges(), []
+
+        def on_status(status: SourceStatus) -> None:
+            change = kept.on_status(status)
+            if change is not None:
+                changes.append(change)
+
+        source = ReplaySource(part, clock=VirtualClock(T0))
+        source.add_status_listener(on_status)
+        states = []
+        async with source:
+            async for _ in source:
+                states.append(source.status.state)
+        return changes, states[0]
+
+    # from the beat at 41 s: the beat at 30 s ended the stretch, none is open at the start
+    changes, first = await replayed(cut(rec, Segment(start_s=40.0, end_s=50.0, label="later")))
+    assert changes == [] and first is SourceState.STREAMING
+    # from the beat at 30 s (its interval from 29 s): the stretch is still open at the segment's
+    # start and ends at its first beat
+    changes, first = await replayed(cut(rec, Segment(start_s=28.5, end_s=40.0, label="back")))
+    assert changes == [(0.0, False)] and first is SourceState.STREAMING
