@@ -347,3 +347,53 @@ def test_a_poll_sent_before_a_socket_prompt_does_not_close_its_card(
     finally:
         ctx.close()
     assert errors == []
+
+
+def test_a_dismiss_that_failed_keeps_the_card_to_dismiss_again(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """Review finding: a Dismiss whose request failed (the network, a 500) hid the card for
+    good, the prompt still open on the service. Only a dismiss the service took (or a 409, the
+    prompt closed elsewhere) closes the card; otherwise it says so and stays."""
+    base, token, clock, api = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    failures = ["abort", "500"]
+
+    def dismiss(route: Any) -> None:
+        how = failures.pop(0) if failures else None
+        if how == "abort":
+            route.abort("internetdisconnected")
+        elif how == "500":
+            route.fulfill(status=500, json={"detail": "the service stumbled"})
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/prompts/*/dismiss", dismiss)
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        status = page.locator("#prompt-status")
+        clock.set(berlin(2026, 12, 7, 9, 1))
+        poll(page, card.is_visible, timeout_s=15, what="the reflection's card")
+        button = card.get_by_role("button", name="Dismiss", exact=True)
+        for says in ("Not dismissed: ", "Not dismissed: the service stumbled"):
+            button.click()
+            poll(page, lambda says=says: says in status.inner_text(), timeout_s=10, what=says)
+            assert card.is_visible() and button.is_enabled()
+            assert _state(api, ":reflection") == "sent"
+            status.evaluate("el => { el.textContent = ''; }")  # the next failure says it again
+        assert failures == []
+        # still open, so still shown after the next polls
+        _polls_read(page, 2)
+        assert card.is_visible()
+        button.click()
+        card.wait_for(state="hidden")
+        poll(page, lambda: _state(api, ":reflection") == "dismissed", timeout_s=5, what="saved")
+        _polls_read(page, 1)
+        assert card.is_hidden()
+    finally:
+        ctx.close()
+    # the browser's own lines for the failed requests, nothing else
+    assert [e for e in errors if "Failed to load resource" not in e] == []

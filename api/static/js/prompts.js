@@ -384,8 +384,17 @@ async function dismiss() {
   setBusy(true);
   try {
     await api.post(`/prompts/${id}/dismiss`);
-  } catch {
-    // expired or answered meanwhile: it is gone either way
+  } catch (err) {
+    // a 409: expired or answered meanwhile, it is gone either way; anything else (the network,
+    // the service, the token) left it open: the card stays, to dismiss again
+    if (err.status !== 409) {
+      if (current && current.id === id) {
+        setBusy(false);
+        $("prompt-status").textContent = `Not dismissed: ${err.message}`;
+        onError(err.message);
+      }
+      return;
+    }
   }
   gone.add(id);
   if (current && current.id === id) hide();
