@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +350,10 @@ def test_a_poll_sent_before_a_socket_prompt_does_not_close_its_card(
     assert errors == []
 
 
+def _status_says(status: Any, says: str) -> bool:
+    return says in status.inner_text()
+
+
 def test_a_dismiss_that_failed_keeps_the_card_to_dismiss_again(
     day: tuple[str, str, SetClock, httpx.Client], browser: Any
 ) -> None:
@@ -380,7 +385,7 @@ def test_a_dismiss_that_failed_keeps_the_card_to_dismiss_again(
         button = card.get_by_role("button", name="Dismiss", exact=True)
         for says in ("Not dismissed: ", "Not dismissed: the service stumbled"):
             button.click()
-            poll(page, lambda says=says: says in status.inner_text(), timeout_s=10, what=says)
+            poll(page, partial(_status_says, status, says), timeout_s=10, what=says)
             assert card.is_visible() and button.is_enabled()
             assert _state(api, ":reflection") == "sent"
             status.evaluate("el => { el.textContent = ''; }")  # the next failure says it again
