@@ -1426,8 +1426,13 @@ function historyRow(s) {
 /**
  * Labels saved from the table: they outrank a history load that was asked for before the save's
  * answer (its `at`; null while the save is on its way), whose rows still carry the old label.
+ * `labelSaves` holds the newest save of each session, on its way or confirmed; `labelsConfirmed`
+ * the newest the service confirmed, which is what a failed save falls back to (never another
+ * save still on its way, whose `at` a failure would leave null for good).
  */
-const labelSaves = new Map(); // session id -> { label, at: performance.now() of the answer }
+const labelSaves = new Map(); // session id -> { label, at: performance.now() of the answer, n }
+const labelsConfirmed = new Map(); // session id -> the newest confirmed of its saves
+let labelSavesSent = 0; // numbers the saves (n) in the order they were sent
 const drawnSessions = new Map(); // session id -> the session object its history row shows
 let historyLoads = 0;
 
@@ -1444,16 +1449,20 @@ function labelInputOf(id) {
  * input the row has by then, not only the one the person typed in.
  */
 async function saveLabel(id, label) {
-  const before = labelSaves.get(id);
-  const mine = { label, at: null };
+  const mine = { label, at: null, n: ++labelSavesSent };
   labelSaves.set(id, mine);
   const typed = labelInputOf(id);
   if (typed) delete typed.dataset.saved; // saved again: the mark waits for this answer
   try {
     const saved = await withAuth(() => api.patch(`/sessions/${id}`, { label }));
-    if (labelSaves.get(id) !== mine) return; // a later save of this label is on its way
     mine.label = saved.label;
     mine.at = performance.now();
+    const older = (entry) => !entry || (entry.at !== null && entry.n < mine.n);
+    if (older(labelsConfirmed.get(id))) labelsConfirmed.set(id, mine);
+    // a later save failed meanwhile (and fell back to an older label, or to none): this one
+    // is what the service holds
+    if (older(labelSaves.get(id))) labelSaves.set(id, mine);
+    if (labelSaves.get(id) !== mine) return; // a later save of this label is on its way
     const s = drawnSessions.get(id);
     if (s) s.label = saved.label; // the row's summary is titled by it
     const input = labelInputOf(id);
@@ -1463,7 +1472,8 @@ async function saveLabel(id, label) {
     }
   } catch (err) {
     if (labelSaves.get(id) === mine) {
-      if (before) labelSaves.set(id, before);
+      const confirmed = labelsConfirmed.get(id);
+      if (confirmed) labelSaves.set(id, confirmed);
       else labelSaves.delete(id);
     }
     setConn(`Label not saved: ${err.message}`);

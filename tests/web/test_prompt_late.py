@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,163 @@ def test_a_poll_answered_before_the_save_does_not_bring_the_card_back(
     finally:
         ctx.close()
     assert errors == []
+
+
+_WATCH_HIDDEN = """() => {
+    const card = document.querySelector('[data-testid=prompt-card]');
+    window.__cardHidden = false;
+    new MutationObserver(() => { if (card.hidden) window.__cardHidden = true; })
+        .observe(card, { attributes: true });
+}"""
+
+
+def _polls_read(page: Any, n: int) -> None:
+    """Wait until ``n`` more polls of the open prompts have finished (a poll every 3 s): the
+    page reads answers in the order they arrive, so one released before them is read by then."""
+    for _ in range(n):
+        with page.expect_event("requestfinished", lambda r: "state=sent" in r.url, timeout=15_000):
+            pass
+
+
+def test_a_poll_sent_before_a_prompt_existed_does_not_close_its_card(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """Review finding (regression of the late-poll fix): a poll answered before the reflection
+    was sent, arriving after a later poll showed its card, took the card away for good (the
+    page counted the prompt closed and ignored it from then on, open on the service)."""
+    base, token, clock, api = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    held: list[tuple[Any, Any]] = []
+    holding = {"on": False}
+
+    def open_prompts(route: Any) -> None:
+        if holding["on"] and not held:
+            held.append((route, route.fetch()))  # answered now, with no prompt open yet
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/prompts?state=sent*", open_prompts)
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        holding["on"] = True
+        poll(page, lambda: held, timeout_s=10, what="a poll held")
+        assert held[0][1].json()["prompts"] == []
+        clock.set(berlin(2026, 12, 7, 9, 1))  # the reflection is sent; later polls show it
+        poll(page, card.is_visible, timeout_s=15, what="the reflection's card")
+        page.evaluate(_WATCH_HIDDEN)
+        route, response = held[0]
+        with page.expect_event("requestfinished", lambda r: r is route.request):
+            route.fulfill(response=response)  # the older poll's answer, late
+        _polls_read(page, 2)
+        assert page.evaluate("window.__cardHidden") is False
+        assert card.is_visible()
+        assert _state(api, ":reflection") == "sent"
+    finally:
+        ctx.close()
+    assert errors == []
+
+
+def test_a_poll_sent_before_a_socket_prompt_does_not_close_its_card(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """As above with the live socket: the prompt arrives as a ``prompt`` message while polls
+    sent before it are on their way; their answers (without it) must not close its card."""
+    base, token, clock, api = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    held: list[tuple[Any, Any]] = []
+    holding = {"on": False}
+
+    def open_prompts(route: Any) -> None:
+        if holding["on"]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/prompts?state=sent*", open_prompts)
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        holding["on"] = True
+        poll(page, lambda: held, timeout_s=10, what="a poll held")
+        assert held[0][1].json()["prompts"] == []
+        clock.set(berlin(2026, 12, 7, 9, 1))
+        poll(page, lambda: _state(api, ":reflection") == "sent", timeout_s=15, what="sent")
+        prompt = next(
+            p for p in api.get("/api/v1/prompts").json()["prompts"] if p["state"] == "sent"
+        )
+        # the live socket's message, handed to the page's own prompts module
+        page.evaluate(
+            "async (p) => (await import('/js/prompts.js')).onMessage({event: 'sent', prompt: p})",
+            prompt,
+        )
+        poll(page, card.is_visible, timeout_s=5, what="the reflection's card")
+        page.evaluate(_WATCH_HIDDEN)
+        holding["on"] = False
+        for route, response in list(held):
+            with page.expect_event("requestfinished", lambda r, route=route: r is route.request):
+                route.fulfill(response=response)  # each without the prompt
+        _polls_read(page, 2)
+        assert page.evaluate("window.__cardHidden") is False
+        assert card.is_visible()
+    finally:
+        ctx.close()
+    assert errors == []
+
+
+def _status_says(status: Any, says: str) -> bool:
+    return says in status.inner_text()
+
+
+def test_a_dismiss_that_failed_keeps_the_card_to_dismiss_again(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """Review finding: a Dismiss whose request failed (the network, a 500) hid the card for
+    good, the prompt still open on the service. Only a dismiss the service took (or a 409, the
+    prompt closed elsewhere) closes the card; otherwise it says so and stays."""
+    base, token, clock, api = day
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    failures = ["abort", "500"]
+
+    def dismiss(route: Any) -> None:
+        how = failures.pop(0) if failures else None
+        if how == "abort":
+            route.abort("internetdisconnected")
+        elif how == "500":
+            route.fulfill(status=500, json={"detail": "the service stumbled"})
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/prompts/*/dismiss", dismiss)
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        status = page.locator("#prompt-status")
+        clock.set(berlin(2026, 12, 7, 9, 1))
+        poll(page, card.is_visible, timeout_s=15, what="the reflection's card")
+        button = card.get_by_role("button", name="Dismiss", exact=True)
+        for says in ("Not dismissed: ", "Not dismissed: the service stumbled"):
+            button.click()
+            poll(page, partial(_status_says, status, says), timeout_s=10, what=says)
+            assert card.is_visible() and button.is_enabled()
+            assert _state(api, ":reflection") == "sent"
+            status.evaluate("el => { el.textContent = ''; }")  # the next failure says it again
+        assert failures == []
+        # still open, so still shown after the next polls
+        _polls_read(page, 2)
+        assert card.is_visible()
+        button.click()
+        card.wait_for(state="hidden")
+        poll(page, lambda: _state(api, ":reflection") == "dismissed", timeout_s=5, what="saved")
+        _polls_read(page, 1)
+        assert card.is_hidden()
+    finally:
+        ctx.close()
+    # the browser's own lines for the failed requests, nothing else
+    assert [e for e in errors if "Failed to load resource" not in e] == []

@@ -44,6 +44,13 @@ const nudged = new Set();
 // window): a prompt never opens again, so a poll answered before the close, arriving after it,
 // must not bring its card back.
 const gone = new Set();
+// Polls are numbered as they are sent. `seenAt` holds, for each prompt offered, how many polls
+// had been sent when it was first offered: a poll sent before a prompt existed does not list it,
+// so only a poll sent after the page saw the prompt can say it closed. An answer older than one
+// already read is left unread (answers may arrive out of order).
+let pollsSent = 0;
+let pollRead = 0;
+const seenAt = new Map();
 let onError = () => {};
 let startReset = async () => "The 2-minute reset is not available on this page.";
 
@@ -238,6 +245,7 @@ function notify(prompt) {
 
 function offer(prompt) {
   if (gone.has(prompt.id)) return; // a late poll's copy of a prompt closed since
+  if (!seenAt.has(prompt.id)) seenAt.set(prompt.id, pollsSent);
   if (current && current.id === prompt.id) return notify(prompt);
   if (current && (dirty || stale)) {
     // never replace what the person is writing: the newer prompt waits behind it
@@ -258,9 +266,14 @@ export function onMessage(msg) {
 
 async function poll() {
   if (!api.getToken()) return;
+  const sent = ++pollsSent;
   try {
     const { prompts } = await api.get("/prompts?state=sent&limit=50");
-    const open = (id) => prompts.some((p) => p.id === id);
+    if (sent < pollRead) return; // a poll sent later was read already
+    pollRead = sent;
+    // not listed: closed, if the page had the prompt before this poll was sent
+    const listed = new Set(prompts.map((p) => p.id));
+    const open = (id) => listed.has(id) || !seenAt.has(id) || seenAt.get(id) >= sent;
     for (const q of queue.filter((q) => !open(q.id))) lost(q.id, "closed");
     if (current && !open(current.id)) {
       const { id, due_at: dueAt } = current;
@@ -371,8 +384,17 @@ async function dismiss() {
   setBusy(true);
   try {
     await api.post(`/prompts/${id}/dismiss`);
-  } catch {
-    // expired or answered meanwhile: it is gone either way
+  } catch (err) {
+    // a 409: expired or answered meanwhile, it is gone either way; anything else (the network,
+    // the service, the token) left it open: the card stays, to dismiss again
+    if (err.status !== 409) {
+      if (current && current.id === id) {
+        setBusy(false);
+        $("prompt-status").textContent = `Not dismissed: ${err.message}`;
+        onError(err.message);
+      }
+      return;
+    }
   }
   gone.add(id);
   if (current && current.id === id) hide();
