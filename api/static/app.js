@@ -691,7 +691,8 @@ function renderGuidanceInfo() {
     where = "running";
     $("assessment-progress").textContent =
       `Assessment: step ${progress.step_index + 1} of ${progress.n_steps}, breathing at ${fmt(progress.rate_bpm, 1)}/min`;
-    $("assessment-bar").value = (progress.step_index + progress.fraction_done) / progress.n_steps;
+    // (fraction_done is already the share of the whole assessment, not of this step)
+    $("assessment-bar").value = progress.fraction_done;
   } else if (stopped) {
     where = "stopped";
     const done = stopped.steps_done;

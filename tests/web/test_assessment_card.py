@@ -158,10 +158,30 @@ def test_an_assessment_stopped_in_its_third_step_says_so_and_survives_a_reload(
         sid = _start(api, {"kind": "simulator", "seed": 2, "resonance_bpm": 5.0, "speed": 30})
         page, errors = pages(LAPTOP)
         _open(page, web_server.url, web_server.token, sid)
+        # what the card shows while it runs: its step and its bar, sampled together
+        page.evaluate(
+            """() => {
+              window.barSamples = [];
+              setInterval(() => {
+                const m = /step (\\d+) of (\\d+)/.exec(
+                  document.getElementById("assessment-progress").textContent);
+                if (m) window.barSamples.push(
+                  [Number(m[1]), Number(m[2]), document.getElementById("assessment-bar").value]);
+              }, 25);
+            }"""
+        )
         page.get_by_role("button", name="Start resonance assessment").click()
         progress = page.locator("#assessment-progress")
         progress.get_by_text(re.compile(r"step [3-5] of 5")).wait_for(timeout=60_000)
         page.get_by_test_id("pacer-stop").click()
+        # the bar is the share of the whole assessment done: within step k of n it goes from
+        # (k-1)/n towards k/n (a finished step fills its fifth of the bar, not a fifth of that)
+        samples: list[list[float]] = page.evaluate("window.barSamples")
+        for k in (1, 2):
+            values = [v for step, n, v in samples if step == k and n == 5]
+            assert values, (k, samples)
+            assert all((k - 1) / 5 - 1e-9 <= v <= k / 5 + 1e-9 for v in values), (k, values)
+            assert max(values) >= (k - 0.5) / 5, (k, values)
         _state(page, "stopped")
         stopped = poll(
             page,
