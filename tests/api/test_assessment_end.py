@@ -55,6 +55,8 @@ def test_the_verdict_stops_the_pacer_and_practice_then_starts_at_the_found_rate(
         now = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
         assert c.get(f"/api/v1/sessions/{sid}").json()["live"], "the session ended too soon"
         assert now["guidance"] is None
+        # ... and the session says no guidance is running (not the stop's "stopped" guidance)
+        assert c.get(f"/api/v1/sessions/{sid}").json()["last_guidance"] is None
         history = c.get(f"/api/v1/sessions/{sid}/breathing/history").json()["changes"]
         last = history[-1]
         assert last["mode"] == "stopped"
