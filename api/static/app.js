@@ -679,6 +679,10 @@ function renderGuidanceInfo() {
   const box = $("assessment");
   const progress = g?.assessment;
   const running = Boolean(progress && !progress.done && g.mode === "assessment");
+  // A running assessment after a verdict or a stop is a new one (a restart while one runs
+  // stops it without a mode change, also from another tab; a reload reads the stop back):
+  // only its own steps are shown.
+  if (running && (state.assessmentVerdict || state.assessmentStopped)) resetAssessment();
   const stopped = running ? null : state.assessmentStopped;
   const v = running ? null : state.assessmentVerdict;
   const show = running || state.assessment.length > 0 || Boolean(v) || Boolean(stopped);

@@ -228,6 +228,48 @@ def test_an_assessment_stopped_in_its_third_step_says_so_and_survives_a_reload(
     assert errors == []
 
 
+#: In the page, once it drew the stored beats (it reads them after the stored assessments, and
+#: draws the table with the tachogram): the card runs step 1 of 5 and shows no rows (none of
+#: an earlier assessment).
+FIRST_STEP_NO_ROWS = """() => {
+  const box = document.getElementById("assessment");
+  return Boolean(document.getElementById("tachogram").dataset.beatIdx)
+    && box.dataset.state === "running"
+    && /step 1 of 5/.test(document.getElementById("assessment-progress").textContent)
+    && document.querySelectorAll("#assessment-table tbody tr").length === 0;
+}"""
+
+
+def test_an_assessment_restarted_elsewhere_shows_only_its_own_steps_also_after_a_reload(
+    web_server: WebServer, pages: Callable[..., tuple[Any, list[str]]]
+) -> None:
+    with web_server.client() as api:
+        # slow enough (a step is 20 s) that a reload fits in the restarted first step
+        sid = _start(api, {"kind": "simulator", "seed": 2, "resonance_bpm": 5.0, "speed": 6})
+        page, errors = pages(LAPTOP)
+        _open(page, web_server.url, web_server.token, sid)
+        base = f"/api/v1/sessions/{sid}/breathing"
+        assert api.post(f"{base}/assessment").status_code == 200
+        rows = page.locator("#assessment-table tbody tr")
+        poll(page, lambda: rows.count() == 1, timeout_s=ASSESSMENT_TIMEOUT_S, what="step 1's row")
+        # another client (a tab, the CLI) starts it again while it runs: no mode change, the
+        # running one is stopped with its finished step; this page did not click
+        assert api.post(f"{base}/assessment").status_code == 200
+        page.wait_for_function(FIRST_STEP_NO_ROWS, timeout=30_000)
+        kinds = ["assessment_step", "assessment_stopped"]
+        poll(
+            page,
+            lambda: [r["type"] for r in _records(api, sid)] == kinds,
+            timeout_s=30,
+            what="the first run stored as stopped",
+        )
+        page.reload()
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        page.wait_for_function(FIRST_STEP_NO_ROWS, timeout=30_000)
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
 @pytest.fixture
 def strap_server(tmp_path: Path) -> Iterator[WebServer]:
     """The service whose straps are a simulated person (resonance 5.0/min) wearing one: to the
