@@ -26,6 +26,7 @@ from breathing import (
     analyse_rate,
     choose_resonance,
 )
+from breathing.engine import practice_rate_bpm
 from breathing.resonance_choice import IRREGULAR_RHYTHM_NOTE, LOW_COHERENCE_NOTE
 from sensors import SimulatedPerson
 
@@ -67,9 +68,10 @@ def test_finds_the_simulated_resonance_within_a_quarter_breath(
     assert [r.rate_bpm for r in result.rates] == [6.5, 6.0, 5.5, 5.0, 4.5]
     assert all(r.usable and r.n_cycles >= 6 for r in result.rates)  # 90 s analysed per rate
     assert result.reason and result.method in {"phase_crossing", "phase_extrapolated"}
-    # the engine then paces at the assessed rate, in fixed mode
+    # the engine then paces at the assessed rate as practised (4.5-7/min, one decimal)
     assert engine.mode is PacingMode.FIXED
-    assert engine.rate_bpm == pytest.approx(min(7.0, max(4.5, result.resonance_bpm)), abs=0.01)
+    assert engine.rate_bpm == practice_rate_bpm(result.resonance_bpm)
+    assert abs(engine.rate_bpm - min(7.0, max(4.5, result.resonance_bpm))) <= 0.05
     steps = [e for e in events if isinstance(e, AssessmentStepDone)]
     assert [s.step_index for s in steps] == [0, 1, 2, 3, 4]
 

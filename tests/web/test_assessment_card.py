@@ -21,6 +21,7 @@ import pytest
 
 from api.app import create_app
 from api.settings import load_settings
+from breathing.engine import practice_rate_bpm
 from tests._uvicorn import serving
 from tests.api.conftest import person_on_a_strap
 from tests.web.conftest import WebServer, poll
@@ -138,13 +139,14 @@ def test_a_simulated_persons_result_is_not_kept_as_yours_and_ends_the_pacing(
                 path=str(artifacts / f"assessment-simulated-done-{name}.png")
             )
         page.set_viewport_size(LAPTOP)
-        # one click practises at the rate found, exactly
+        # one click practises at the rate found, as shown (the service's own practice rate)
         offer = page.locator("#assessment-practice")
         assert offer.inner_text() == f"Practise at {shown} breaths/min"
         offer.click()
         page.locator("#pacer-stop").wait_for(state="visible", timeout=10_000)
         g = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
-        assert (g["mode"], g["rate_bpm"]) == ("fixed", found)
+        assert (g["mode"], g["rate_bpm"]) == ("fixed", float(shown))
+        assert g["rate_bpm"] == practice_rate_bpm(found)
         assert offer.is_hidden()
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
