@@ -846,7 +846,18 @@ function practiceBody(extra = {}) {
 }
 
 $("practice-button").addEventListener("click", () => breathingCommand("practice", practiceBody()));
-$("adaptive-button").addEventListener("click", () => breathingCommand("practice", practiceBody({ adaptive: true })));
+$("adaptive-button").addEventListener("click", () => {
+  // adaptive pacing keeps its rate within 4.5-7/min, so it starts there (the service refuses
+  // a start outside it); a fixed practice takes the field's whole 3-12
+  const body = practiceBody({ adaptive: true });
+  if (!(body.rate_bpm >= PRACTICE_MIN_BPM && body.rate_bpm <= PRACTICE_MAX_BPM)) {
+    $("breathing-error").textContent =
+      `Adaptive pacing starts within ${fmt(PRACTICE_MIN_BPM, 1)}-${fmt(PRACTICE_MAX_BPM, 0)} breaths/min (it keeps the rate there): ` +
+      "set the Rate within it, or use Practice for a fixed rate.";
+    return;
+  }
+  breathingCommand("practice", body);
+});
 $("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
 $("assessment-practice").addEventListener("click", () => {
   const rate = state.assessmentVerdict?.resonance_bpm;

@@ -87,6 +87,34 @@ def test_monitor_session_has_no_pacer_until_asked(serve: Callable[..., Server]) 
         c.post(f"/api/v1/sessions/{s['id']}/stop")
 
 
+def test_an_adaptive_start_outside_its_range_is_refused_naming_the_field_and_range(
+    serve: Callable[..., Server],
+) -> None:
+    """Adaptive pacing keeps its rate within 4.5-7/min: a start outside it is a 422 (it would
+    start at the range's edge, not at the rate asked for); a fixed rate takes 3-12."""
+    server = serve()
+    s = _start(server, {"source": {"kind": "simulator", "speed": 10}})
+    url = f"/api/v1/sessions/{s['id']}/breathing/practice"
+    with server.client() as c:
+        for rate in (4.0, 7.5, 3.0, 12.0):
+            bad = c.post(url, json={"rate_bpm": rate, "adaptive": True})
+            assert bad.status_code == 422, (rate, bad.text)
+            problem = bad.json()
+            assert problem["code"] == "validation_error"
+            assert problem["errors"][0]["loc"] == ["body", "rate_bpm"]
+            assert "rate_bpm" in problem["detail"] and "4.5-7 breaths/min" in problem["detail"]
+        assert c.get(url.replace("practice", "guidance")).json()["guidance"] is None  # unchanged
+        for rate in (4.5, 7.0):
+            ok = c.post(url, json={"rate_bpm": rate, "adaptive": True})
+            assert ok.status_code == 200, ok.text
+            assert ok.json()["guidance"]["rate_bpm"] == rate  # started where asked
+        fixed = c.post(url, json={"rate_bpm": 4.0})
+        assert fixed.status_code == 200 and fixed.json()["guidance"]["rate_bpm"] == 4.0
+        described = c.get("/api/v1/openapi.json").json()["components"]["schemas"]["PracticeIn"]
+        assert "4.5-7" in described["properties"]["rate_bpm"]["description"]
+        c.post(f"/api/v1/sessions/{s['id']}/stop")
+
+
 def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., Server]) -> None:
     server = serve()
     s = _start(
