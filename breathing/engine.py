@@ -76,9 +76,40 @@ __all__ = [
     "PacingEvent",
     "PacingMode",
     "RateChanged",
+    "practice_rate_bpm",
 ]
 
 DEFAULT_RATE_BPM = 6.0
+
+
+def practice_rate_bpm(resonance_bpm: float, config: AdaptiveConfig | None = None) -> float:
+    """The rate a practice at an assessed resonance rate paces at.
+
+    The rate within the paced range (``config``'s ``min_rate_bpm .. max_rate_bpm``, by default
+    4.5-7/min: the assessment's own rates and the adult resonance range, Lehrer et al. 2000),
+    to one decimal, half up: the rate as the page shows it, so that a practice "at 5.0" paces
+    at 5.0, not at an unshown 4.98 (an extrapolated 4.25 is practised at 4.5). Rounded on whole
+    hundredths so that a display rounding the same way (the page's ``practiceRate``) agrees.
+
+    Parameters
+    ----------
+    resonance_bpm : float
+        Assessed resonance rate, breaths/min (finite).
+    config : AdaptiveConfig, optional
+        Gives the paced range (default :class:`AdaptiveConfig`).
+
+    Returns
+    -------
+    float
+        The rate to practise at, breaths/min.
+    """
+    if not math.isfinite(resonance_bpm):
+        raise BreathingError(f"practice rate: resonance_bpm must be finite, got {resonance_bpm!r}")
+    cfg = config or AdaptiveConfig()
+    hundredths = round(cfg.clamp(resonance_bpm) * 100)
+    return ((hundredths + 5) // 10) / 10
+
+
 #: A breath (or step) is analysed this long after it ends, so that the beat whose interval
 #: spans its end has arrived; beat windows are padded by PAD_S on both sides and the measures
 #: crop them to whole breaths.
@@ -494,7 +525,7 @@ class PacingEngine:
         events.append(AssessmentDone(t_s, result))
         cfg = self.adaptive_config
         rate = DEFAULT_RATE_BPM if result.resonance_bpm is None else result.resonance_bpm
-        rate = round(cfg.clamp(rate), 2)
+        rate = practice_rate_bpm(rate, cfg)
         if self.after_assessment is PacingMode.ADAPTIVE:
             return events + self.start_adaptive(t_s=t_s, start_rate_bpm=rate)
         if self.after_assessment is PacingMode.STOPPED:

@@ -293,9 +293,11 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
 
     True when the values rise then fall along the rates with the largest one at an interior
     rate, allowing a dip or a rise against the trend of at most ``tolerance`` (relative): the
-    words say "rises then falls" only when the values do so strictly, and name the largest
-    step against the trend otherwise. A curve whose largest value is at the lowest or highest
-    rate only rises (or falls) across the grid: its peak is at or beyond the edge, not seen.
+    words say "rises then falls" only when the values do so strictly (no step against the
+    trend, none flat), name the largest step against the trend otherwise, or a flat step; a
+    largest value reached at more than one rate is named at all of them ("equal"). A curve
+    whose largest value is at the lowest or highest rate only rises (or falls) across the grid:
+    its peak is at or beyond the edge, not seen.
     """
     pts = sorted(
         (r.rate_bpm, r.peak_to_trough_bpm) for r in rows if r.peak_to_trough_bpm is not None
@@ -308,28 +310,42 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
     down = all(vals[k + 1] <= vals[k] * (1 + tolerance) for k in range(i, len(vals) - 1))
     if not (up and down):
         return False, "peak-to-trough curve has more than one peak"
+    top = [j for j, v in enumerate(vals) if v == vals[i]]  # the largest value, maybe tied
+    where = (
+        f"{pts[i][0]:g}/min"
+        if len(top) == 1
+        else " and ".join(f"{pts[j][0]:g}" for j in top) + f"/min (equal, {vals[i]:.2f} bpm)"
+    )
     # steps against the trend (a dip before the peak, a rise after it), within the tolerance
     against = [(k, vals[k] - vals[k + 1]) for k in range(i)] + [
         (k, vals[k + 1] - vals[k]) for k in range(i, len(vals) - 1)
     ]
     k, worst = max(against, key=lambda a: a[1])
-    move = "dips" if k < i else "rises again"
-    caveat = (
-        ""
-        if worst <= 0
-        else f", within {tolerance:.0%}: it {move} from {vals[k]:.2f} at {pts[k][0]:g} to "
-        f"{vals[k + 1]:.2f} bpm at {pts[k + 1][0]:g}/min"
-    )
+    # flat steps other than between the tied largest values (those are named in ``where``)
+    flat = [k for k, d in against if d == 0 and not (k in top and k + 1 in top)]
+    if worst > 0:
+        move = "dips" if k < i else "rises again"
+        caveat = (
+            f", within {tolerance:.0%}: it {move} from {vals[k]:.2f} at {pts[k][0]:g} to "
+            f"{vals[k + 1]:.2f} bpm at {pts[k + 1][0]:g}/min"
+        )
+    elif flat:
+        k = flat[0]
+        caveat = f", flat at {vals[k]:.2f} bpm from {pts[k][0]:g} to {pts[k + 1][0]:g}/min"
+    else:
+        caveat = ""
+    strict = not caveat and len(top) == 1
     rate = pts[i][0]
     if 0 < i < len(pts) - 1:
-        if not caveat:
+        if strict:
             return True, (
                 f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
             )
-        return True, f"peak-to-trough has one peak at {rate:g}/min{caveat}"
+        return True, f"peak-to-trough has one peak at {where}{caveat}"
     side = "lowest" if i == 0 else "highest"
-    if caveat:
-        shape = f"is largest at {rate:g}/min, the {side} rate of the grid{caveat};"
+    if not strict:
+        among = " among them" if len(top) > 1 else ""
+        shape = f"is largest at {where}, the {side} rate of the grid{among}{caveat};"
     else:
         trend = "falls" if i == 0 else "rises"
         shape = (

@@ -569,4 +569,5 @@ class Pipeline:
                 self._end_requested = True
         if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
             pacer.deactivate(t_s)
+            self.last_guidance = None  # nothing paces now: no guidance to show or welcome with
         return data

@@ -11,7 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from api import payloads
-from breathing.engine import PRACTICE_INHALE_TO_EXHALE, PacingEngine, PacingMode
+from breathing.engine import (
+    PRACTICE_INHALE_TO_EXHALE,
+    PacingEngine,
+    PacingMode,
+    practice_rate_bpm,
+)
 from sensors.beat import Beat
 
 __all__ = ["Pacing", "make_pacer"]
@@ -60,23 +65,27 @@ class Pacing:
         return math.inf if self.active else self.stopped_at_t_s
 
     def default_rate(self, t_s: float) -> float:
-        """The rate to pace at when none is asked for.
+        """The rate to pace at when none is asked for (a practice, a breathing break).
 
         This session's assessed resonance rate, else the person's latest stored one
-        (``default_rate_bpm``), else 6/min.
+        (``default_rate_bpm``), else 6/min; an assessed rate as practised
+        (:func:`breathing.engine.practice_rate_bpm`: within 4.5-7/min, to one decimal).
         """
         assessed = self.guidance(t_s).resonance_bpm
-        return assessed if assessed is not None else self.default_rate_bpm
+        return practice_rate_bpm(assessed) if assessed is not None else self.default_rate_bpm
 
     def resonance_rate(self, t_s: float) -> float | None:
-        """The person's resonance rate as known at ``t_s``, ``None`` when not assessed.
+        """The person's resonance rate as known at ``t_s``, as practised (``None``: none).
 
-        This session's assessed rate, else the person's latest stored one: the rate
-        :meth:`default_rate` paces a breathing break at, which a micro-break's suggestion names.
+        This session's assessed rate, else the person's latest stored one, as practised
+        (:func:`breathing.engine.practice_rate_bpm`): the rate :meth:`default_rate` paces a
+        breathing break at, which a micro-break's suggestion names.
         """
         result = self.engine.assessment_result
         assessed = None if result is None else result.resonance_bpm
-        return assessed if assessed is not None else self.assessed_rate_bpm
+        if assessed is None:
+            assessed = self.assessed_rate_bpm
+        return None if assessed is None else practice_rate_bpm(assessed)
 
     def breathing_phase_cycles(self, t_s: float) -> float:
         """The pacer's phase in cycles at ``t_s``."""
@@ -173,12 +182,13 @@ def make_pacer(
     resonance assessment) or ``practice`` (fixed at
     ``options["practice_rate_bpm"]``, or adaptive from it when ``options["adaptive"]``).
     Without an explicit rate, practice starts at ``assessed_rate_bpm`` (the person's latest
-    stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`), else 6/min.
+    stored assessment result, :meth:`api.storage.Storage.latest_resonance_bpm`, as practised:
+    :func:`breathing.engine.practice_rate_bpm`), else 6/min.
     An assessment, in any mode, ends the pacing when it has its verdict (the session goes on
     monitoring; a practice at the rate it found is the next command's): the pacer does not go
     on at a rate nobody asked for.
     """
-    default_rate = assessed_rate_bpm or 6.0
+    default_rate = 6.0 if assessed_rate_bpm is None else practice_rate_bpm(assessed_rate_bpm)
     rate = options.get("practice_rate_bpm") or default_rate
     if mode == "assessment":
         engine = PacingEngine(mode=PacingMode.ASSESSMENT, after_assessment=PacingMode.STOPPED)

@@ -16,10 +16,16 @@ from api import payloads
 from api.errors import SessionNotFoundError
 from api.routes._deps import ManagerDep, StorageDep, running_session
 from api.sessions import LiveSession
+from breathing.adaptive import AdaptiveConfig
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from breathing.errors import BreathingError
 
 router = APIRouter(prefix="/api/v1/sessions/{session_id}/breathing", tags=["breathing"])
+
+#: Adaptive pacing keeps its rate within the adult resonance range (Lehrer et al. 2000), so its
+#: start must be there: outside it the engine would start at the range's edge, not the rate
+#: asked for (as ``hrvpace practice`` refuses it).
+ADAPTIVE_RANGE_BPM = (AdaptiveConfig().min_rate_bpm, AdaptiveConfig().max_rate_bpm)
 
 
 class PracticeIn(BaseModel):
@@ -31,8 +37,10 @@ class PracticeIn(BaseModel):
         default=None,
         ge=3.0,
         le=12.0,
-        description="Fixed rate, breaths/min; with adaptive, the starting rate (default: the "
-        "assessed resonance rate, else 6).",
+        description="Fixed rate, breaths/min (3-12); with adaptive, the starting rate, which "
+        "must be within 4.5-7 (adaptive pacing keeps the rate there; a start outside it is a "
+        "422 naming rate_bpm). Default: the assessed resonance rate (within 4.5-7, one "
+        "decimal), else 6.",
     )
     adaptive: StrictBool = Field(default=False, description="Adapt the rate breath by breath.")
     inhale_to_exhale: float = Field(
@@ -116,7 +124,22 @@ async def start_assessment(
 async def set_practice(
     session_id: str, body: PracticeIn, manager: ManagerDep, storage: StorageDep
 ) -> GuidanceOut:
-    """Pace at a fixed rate, or adaptively (``{"adaptive": true}``)."""
+    """Pace at a fixed rate (3-12/min), or adaptively (``{"adaptive": true}``, from 4.5-7/min)."""
+    lo, hi = ADAPTIVE_RANGE_BPM
+    if body.adaptive and body.rate_bpm is not None and not lo <= body.rate_bpm <= hi:
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["body", "rate_bpm"],
+                    "msg": f"rate_bpm: adaptive pacing keeps the rate within {lo:g}-{hi:g} "
+                    f"breaths/min (the adult resonance range), got {body.rate_bpm:g}: give a "
+                    f"start within it, or leave out adaptive to pace at any rate in 3-12",
+                    "type": "value_error",
+                    "input": body.rate_bpm,
+                }
+            ],
+        )
     live = await running_session(manager, storage, session_id)
     pattern = {"inhale_to_exhale": body.inhale_to_exhale, "duration_s": body.duration_s}
     if body.adaptive:

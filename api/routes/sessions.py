@@ -70,7 +70,9 @@ class SessionOut(BaseModel):
         default=None, description="The latest window's metrics (while running)"
     )
     last_guidance: payloads.Guidance | None = Field(
-        default=None, description="The latest guidance sent (while running and pacing)"
+        default=None,
+        description="The latest guidance sent while the session runs and paces; null when "
+        "nothing paces (also after a stop or an assessment's verdict ended the pacing)",
     )
     last_signal: payloads.WindowSignal | None = Field(
         default=None,

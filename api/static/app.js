@@ -607,6 +607,29 @@ function onGuidance(msg) {
   renderGuidanceInfo();
 }
 
+/** The slowest and fastest rates practice paces at an assessed rate (breathing.engine
+ * practice_rate_bpm: the adaptive range, which is the assessment's own 4.5-7/min). */
+const PRACTICE_MIN_BPM = 4.5;
+const PRACTICE_MAX_BPM = 7.0;
+
+/**
+ * The rate a practice at an assessed resonance rate paces at, as the service's
+ * practice_rate_bpm: within 4.5-7/min, to one decimal, half up on whole hundredths (so it is
+ * the rate shown with one decimal, and the service, given no rate, paces the same).
+ */
+function practiceRate(resonance) {
+  const hundredths = Math.round(Math.min(PRACTICE_MAX_BPM, Math.max(PRACTICE_MIN_BPM, resonance)) * 100);
+  return Math.floor((hundredths + 5) / 10) / 10;
+}
+
+/** " (at 4.5/min: practice stays within 4.5-7/min)" when the rate practised is not `rate` as
+ * shown (an assessed rate outside the paced range); else "". */
+function clampNote(rate) {
+  const p = practiceRate(rate);
+  const range = `${fmt(PRACTICE_MIN_BPM, 1)}-${fmt(PRACTICE_MAX_BPM, 0)}/min`;
+  return fmt(p, 1) === fmt(rate, 1) ? "" : ` (at ${fmt(p, 1)}/min: practice stays within ${range})`;
+}
+
 function resetAssessment() {
   state.assessment = [];
   state.assessmentVerdict = null;
@@ -679,6 +702,10 @@ function renderGuidanceInfo() {
   const box = $("assessment");
   const progress = g?.assessment;
   const running = Boolean(progress && !progress.done && g.mode === "assessment");
+  // A running assessment after a verdict or a stop is a new one (a restart while one runs
+  // stops it without a mode change, also from another tab; a reload reads the stop back):
+  // only its own steps are shown.
+  if (running && (state.assessmentVerdict || state.assessmentStopped)) resetAssessment();
   const stopped = running ? null : state.assessmentStopped;
   const v = running ? null : state.assessmentVerdict;
   const show = running || state.assessment.length > 0 || Boolean(v) || Boolean(stopped);
@@ -691,7 +718,8 @@ function renderGuidanceInfo() {
     where = "running";
     $("assessment-progress").textContent =
       `Assessment: step ${progress.step_index + 1} of ${progress.n_steps}, breathing at ${fmt(progress.rate_bpm, 1)}/min`;
-    $("assessment-bar").value = (progress.step_index + progress.fraction_done) / progress.n_steps;
+    // (fraction_done is already the share of the whole assessment, not of this step)
+    $("assessment-bar").value = progress.fraction_done;
   } else if (stopped) {
     where = "stopped";
     const done = stopped.steps_done;
@@ -718,8 +746,11 @@ function renderGuidanceInfo() {
       ? `Your resonance rate: ${fmt(rate, 1)} breaths/min. ${why}`
       : `Resonance rate of ${sessionSubject()}: ${fmt(rate, 1)} breaths/min (not you: not kept as your rate). ${why}`;
     // the assessment ended the pacing: practising at the rate it found is one click
+    // (within the paced range 4.5-7/min, as the service practises it: the rate shown is sent)
     if (!g && state.session?.live) {
-      $("assessment-practice").textContent = `Practise at ${fmt(rate, 1)} breaths/min`;
+      const range = `${fmt(PRACTICE_MIN_BPM, 1)}-${fmt(PRACTICE_MAX_BPM, 0)}/min`;
+      const outside = fmt(practiceRate(rate), 1) !== fmt(rate, 1) ? ` (practice stays within ${range})` : "";
+      $("assessment-practice").textContent = `Practise at ${fmt(practiceRate(rate), 1)} breaths/min${outside}`;
       $("assessment-practice").hidden = false;
     }
   } else if (v) {
@@ -815,11 +846,22 @@ function practiceBody(extra = {}) {
 }
 
 $("practice-button").addEventListener("click", () => breathingCommand("practice", practiceBody()));
-$("adaptive-button").addEventListener("click", () => breathingCommand("practice", practiceBody({ adaptive: true })));
+$("adaptive-button").addEventListener("click", () => {
+  // adaptive pacing keeps its rate within 4.5-7/min, so it starts there (the service refuses
+  // a start outside it); a fixed practice takes the field's whole 3-12
+  const body = practiceBody({ adaptive: true });
+  if (!(body.rate_bpm >= PRACTICE_MIN_BPM && body.rate_bpm <= PRACTICE_MAX_BPM)) {
+    $("breathing-error").textContent =
+      `Adaptive pacing starts within ${fmt(PRACTICE_MIN_BPM, 1)}-${fmt(PRACTICE_MAX_BPM, 0)} breaths/min (it keeps the rate there): ` +
+      "set the Rate within it, or use Practice for a fixed rate.";
+    return;
+  }
+  breathingCommand("practice", body);
+});
 $("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
 $("assessment-practice").addEventListener("click", () => {
   const rate = state.assessmentVerdict?.resonance_bpm;
-  if (typeof rate === "number") breathingCommand("practice", practiceBody({ rate_bpm: rate }));
+  if (typeof rate === "number") breathingCommand("practice", practiceBody({ rate_bpm: practiceRate(rate) }));
 });
 
 const RESET_S = 120;
@@ -894,11 +936,11 @@ function renderResonanceNote() {
         ? `your own rate stays ${fmt(mine, 1)} breaths/min`
         : "new sessions use 6 breaths/min until an assessment on you finds yours";
     note.textContent =
-      `This session's assessment found ${fmt(own, 1)} breaths/min for ${sessionSubject()}: practice and breaks in this session use it. ` +
+      `This session's assessment found ${fmt(own, 1)} breaths/min for ${sessionSubject()}: practice and breaks in this session use it${clampNote(own)}. ` +
       `It is not kept as your resonance rate (only a strap session on you counts), so ${yours}.`;
   } else if (typeof mine === "number") {
     rate = mine;
-    note.textContent = `Your resonance rate: ${fmt(mine, 1)} breaths/min (from your last assessment). Practice and breaks use it.`;
+    note.textContent = `Your resonance rate: ${fmt(mine, 1)} breaths/min (from your last assessment). Practice and breaks use it${clampNote(mine)}.`;
   } else if (mine === null) {
     rate = 6;
     note.textContent = "No resonance rate yet: practice uses 6 breaths/min until you find yours.";
@@ -908,8 +950,9 @@ function renderResonanceNote() {
   note.dataset.source = own !== null ? "session" : typeof mine === "number" ? "person" : mine === null ? "none" : "";
   if (rate !== null && rate !== state.rateFieldFrom) {
     state.rateFieldFrom = rate;
-    // rounded as the note shows it (Intl rounds the decimal, toFixed the binary value)
-    $("practice-rate").value = rate.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+    // the rate practised (4.5-7/min, one decimal), so the Practice button sends what the
+    // service would pace without a rate
+    $("practice-rate").value = practiceRate(rate).toFixed(1);
   }
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from breathing.engine import practice_rate_bpm
 from tests.api.conftest import Server, wait_for
 
 
@@ -55,6 +56,8 @@ def test_the_verdict_stops_the_pacer_and_practice_then_starts_at_the_found_rate(
         now = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
         assert c.get(f"/api/v1/sessions/{sid}").json()["live"], "the session ended too soon"
         assert now["guidance"] is None
+        # ... and the session says no guidance is running (not the stop's "stopped" guidance)
+        assert c.get(f"/api/v1/sessions/{sid}").json()["last_guidance"] is None
         history = c.get(f"/api/v1/sessions/{sid}/breathing/history").json()["changes"]
         last = history[-1]
         assert last["mode"] == "stopped"
@@ -64,10 +67,11 @@ def test_the_verdict_stops_the_pacer_and_practice_then_starts_at_the_found_rate(
             for h in history
             for e in h["events"]
         )
-        # a practice without a rate starts at this session's found rate
+        # a practice without a rate starts at this session's found rate, as practised (as the
+        # page shows it: one decimal, within 4.5-7/min)
         r = c.post(f"/api/v1/sessions/{sid}/breathing/practice", json={})
         assert r.status_code == 200, r.text
-        assert r.json()["guidance"]["rate_bpm"] == found
+        assert r.json()["guidance"]["rate_bpm"] == practice_rate_bpm(found)
         c.post(f"/api/v1/sessions/{sid}/stop")
 
 

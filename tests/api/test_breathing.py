@@ -9,6 +9,7 @@ from typing import Any
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
+from breathing.engine import practice_rate_bpm
 from tests.api.conftest import Server, person_on_a_strap, wait_for
 
 
@@ -86,6 +87,34 @@ def test_monitor_session_has_no_pacer_until_asked(serve: Callable[..., Server]) 
         c.post(f"/api/v1/sessions/{s['id']}/stop")
 
 
+def test_an_adaptive_start_outside_its_range_is_refused_naming_the_field_and_range(
+    serve: Callable[..., Server],
+) -> None:
+    """Adaptive pacing keeps its rate within 4.5-7/min: a start outside it is a 422 (it would
+    start at the range's edge, not at the rate asked for); a fixed rate takes 3-12."""
+    server = serve()
+    s = _start(server, {"source": {"kind": "simulator", "speed": 10}})
+    url = f"/api/v1/sessions/{s['id']}/breathing/practice"
+    with server.client() as c:
+        for rate in (4.0, 7.5, 3.0, 12.0):
+            bad = c.post(url, json={"rate_bpm": rate, "adaptive": True})
+            assert bad.status_code == 422, (rate, bad.text)
+            problem = bad.json()
+            assert problem["code"] == "validation_error"
+            assert problem["errors"][0]["loc"] == ["body", "rate_bpm"]
+            assert "rate_bpm" in problem["detail"] and "4.5-7 breaths/min" in problem["detail"]
+        assert c.get(url.replace("practice", "guidance")).json()["guidance"] is None  # unchanged
+        for rate in (4.5, 7.0):
+            ok = c.post(url, json={"rate_bpm": rate, "adaptive": True})
+            assert ok.status_code == 200, ok.text
+            assert ok.json()["guidance"]["rate_bpm"] == rate  # started where asked
+        fixed = c.post(url, json={"rate_bpm": 4.0})
+        assert fixed.status_code == 200 and fixed.json()["guidance"]["rate_bpm"] == 4.0
+        described = c.get("/api/v1/openapi.json").json()["components"]["schemas"]["PracticeIn"]
+        assert "4.5-7" in described["properties"]["rate_bpm"]["description"]
+        c.post(f"/api/v1/sessions/{s['id']}/stop")
+
+
 def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., Server]) -> None:
     server = serve()
     s = _start(
@@ -144,7 +173,9 @@ def test_practice_defaults_to_the_latest_stored_assessment(serve: Callable[..., 
 
         resonance = wait_for(assessed, timeout_s=60, what="the assessment to finish")
         c.post(f"/api/v1/sessions/{first['id']}/stop")
-    assert resonance != 6.0  # else this test could not tell the default from the assessment
+    # practised within 4.5-7/min, to one decimal (as the page shows it)
+    practised = practice_rate_bpm(resonance)
+    assert practised != 6.0  # else this test could not tell the default from the assessment
 
     def rate_of(body: dict[str, Any], *, command: dict[str, Any] | None = None) -> float:
         s = _start(server, {"source": {"kind": "simulator", "speed": 10}, **body})
@@ -156,10 +187,10 @@ def test_practice_defaults_to_the_latest_stored_assessment(serve: Callable[..., 
             c.post(f"/api/v1/sessions/{s['id']}/stop")
         return float(g["rate_bpm"])
 
-    assert rate_of({"mode": "practice"}) == resonance
-    assert rate_of({"mode": "practice", "adaptive": True}) == resonance
+    assert rate_of({"mode": "practice"}) == practised
+    assert rate_of({"mode": "practice", "adaptive": True}) == practised
     assert rate_of({"mode": "practice", "practice_rate_bpm": 6.5}) == 6.5
-    assert rate_of({"mode": "monitor"}, command={}) == resonance
+    assert rate_of({"mode": "monitor"}, command={}) == practised
     assert rate_of({"mode": "monitor"}, command={"rate_bpm": 5.5}) == 5.5
 
 

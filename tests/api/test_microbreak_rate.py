@@ -6,6 +6,7 @@ from __future__ import annotations
 from api.pipeline import session_stages
 from api.pipeline.microbreaks import MicroBreaks
 from api.pipeline.pacing import Pacing, make_pacer
+from breathing.engine import practice_rate_bpm
 from hrv import LiveAnalyser
 from sensors import Beat, SimulatedPerson
 
@@ -34,7 +35,8 @@ def test_the_monitor_is_told_the_stored_rate_then_the_sessions_assessed_one() ->
     assert result is not None and result.resonance_bpm is not None
     assert abs(result.resonance_bpm - 6.2) > 0.5  # the premise: the two differ
     assert seen[0] == 6.2 == seen[len(seen) // 2]  # the stored rate while it assesses
-    assert seen[-1] == result.resonance_bpm == pacer.default_rate(720.0)  # the break's rate
+    # the break's rate: the found rate as practised (within 4.5-7/min, one decimal)
+    assert seen[-1] == practice_rate_bpm(result.resonance_bpm) == pacer.default_rate(720.0)
 
 
 def test_never_assessed_leaves_the_generic_suggestion() -> None:
@@ -42,3 +44,16 @@ def test_never_assessed_leaves_the_generic_suggestion() -> None:
     flags = session_stages(pacer=pacer).microbreaks
     assert flags is not None
     assert set(_run(pacer, flags, 120.0)) == {None}
+
+
+def test_practice_and_breaks_pace_a_stored_rate_within_the_paced_range() -> None:
+    """A stored rate outside 4.5-7/min (an extrapolated verdict) is practised at the range's
+    edge, and the suggestion names that rate: the rate the break paces at."""
+    for stored, practised in ((4.25, 4.5), (7.3, 7.0), (5.37, 5.4)):
+        pacer = make_pacer("monitor", {}, assessed_rate_bpm=stored)
+        assert pacer.default_rate(0.0) == practised
+        assert pacer.resonance_rate(0.0) == practised
+        guidance = pacer.guidance(0.0)
+        assert guidance.rate_bpm == practised  # a practice session without a rate starts there
+        pacer.start_adaptive(t_s=1.0, start_rate_bpm=None)  # adaptive: from there too
+        assert pacer.guidance(1.0).rate_bpm == practised

@@ -26,6 +26,7 @@ from breathing import (
     analyse_rate,
     choose_resonance,
 )
+from breathing.engine import practice_rate_bpm
 from breathing.resonance_choice import IRREGULAR_RHYTHM_NOTE, LOW_COHERENCE_NOTE
 from sensors import SimulatedPerson
 
@@ -67,9 +68,10 @@ def test_finds_the_simulated_resonance_within_a_quarter_breath(
     assert [r.rate_bpm for r in result.rates] == [6.5, 6.0, 5.5, 5.0, 4.5]
     assert all(r.usable and r.n_cycles >= 6 for r in result.rates)  # 90 s analysed per rate
     assert result.reason and result.method in {"phase_crossing", "phase_extrapolated"}
-    # the engine then paces at the assessed rate, in fixed mode
+    # the engine then paces at the assessed rate as practised (4.5-7/min, one decimal)
     assert engine.mode is PacingMode.FIXED
-    assert engine.rate_bpm == pytest.approx(min(7.0, max(4.5, result.resonance_bpm)), abs=0.01)
+    assert engine.rate_bpm == practice_rate_bpm(result.resonance_bpm)
+    assert abs(engine.rate_bpm - min(7.0, max(4.5, result.resonance_bpm))) <= 0.05
     steps = [e for e in events if isinstance(e, AssessmentStepDone)]
     assert [s.step_index for s in steps] == [0, 1, 2, 3, 4]
 
@@ -540,3 +542,29 @@ def test_analyse_rate_names_bigeminy_that_leaves_no_nn_beat() -> None:
     assert not row.usable and row.note == f"{IRREGULAR_RHYTHM_NOTE} (signal quality 0%)"
     result = choose_resonance([row, dataclasses.replace(row, rate_bpm=6.0)])
     assert "frequent early heartbeats" in result.reason and "good contact" not in result.reason
+
+
+def test_single_smooth_peak_words_flat_steps_and_tied_maxima_as_they_are() -> None:
+    """Review: flat steps read "rises then falls" (8, 8, 10, 9, 9 at 4.5-6.5/min), and a tie at
+    the maximum (10, 10, 9, 8, 7) named only the lowest rate as the largest."""
+
+    def detail(ptt: list[float]) -> tuple[bool, str]:
+        rates = [4.5, 5.0, 5.5, 6.0, 6.5]
+        phases = [50, 30, 10, -20, -40]
+        r = choose_resonance([row(x, p, a) for x, p, a in zip(rates, phases, ptt, strict=True)])
+        return r.single_peak, _single_smooth_peak(r)[1]
+
+    single, words = detail([8.0, 8.0, 10.0, 9.0, 9.0])
+    assert single  # the verdict is as before: one peak, at 5.5
+    assert "rises then falls" not in words
+    assert "one peak at 5.5/min" in words and "flat at 8.00 bpm from 4.5 to 5/min" in words
+    single, words = detail([10.0, 10.0, 9.0, 8.0, 7.0])
+    assert not single
+    assert "only falls" not in words
+    assert "largest at 4.5 and 5/min (equal, 10.00 bpm)" in words and "lowest rate" in words
+    single, words = detail([8.0, 10.0, 10.0, 9.0, 7.0])
+    assert single and "rises then falls" not in words
+    assert "one peak at 5 and 5.5/min (equal, 10.00 bpm)" in words and "flat at" not in words
+    # strictly rising then falling still says so
+    single, words = detail([8.0, 9.0, 10.0, 9.0, 7.0])
+    assert single and "rises then falls along the rates (one peak at 5.5/min)" in words

@@ -13,6 +13,7 @@ from breathing.engine import (
     AssessmentStopped,
     ModeChanged,
     RateChanged,
+    practice_rate_bpm,
 )
 from sensors import SimulatedPerson
 
@@ -166,3 +167,37 @@ def test_bad_practice_options_change_nothing(kwargs: dict[str, float], match: st
         engine.start_fixed(6.0, t_s=1.0, **kwargs)
     assert engine.rate_bpm == 5.0 and engine.mode is PacingMode.FIXED
     assert engine.guidance(2.0).ends_at_s is None
+
+
+@pytest.mark.parametrize(
+    ("resonance", "practised"),
+    [
+        (5.37, 5.4),
+        (4.98, 5.0),  # "Practise at 5.0" paces at 5.0, not at an unshown 4.98
+        (5.25, 5.3),  # half up, as the page shows it (not Python's half-even 5.2)
+        (5.35, 5.4),  # half up although 5.35 is stored just below it in binary
+        (4.25, 4.5),  # an extrapolated rate below the paced range: its slowest rate
+        (4.47, 4.5),
+        (7.6, 7.0),  # above: its fastest
+        (6.0, 6.0),
+    ],
+)
+def test_a_practice_at_an_assessed_rate_is_within_the_paced_range_to_one_decimal(
+    resonance: float, practised: float
+) -> None:
+    assert practice_rate_bpm(resonance) == practised
+
+
+def test_the_practice_rate_of_an_assessment_that_paces_on_is_that_rate() -> None:
+    """The engine that paces on after its verdict paces at the practised rate."""
+    fixed = PacingEngine(mode=PacingMode.ASSESSMENT)
+    person = SimulatedPerson(seed=41, resonance_bpm=5.3, breathing=fixed.breathing_phase_cycles)
+    while fixed.assessment_result is None:
+        b = person.next_beat()  # one at a time: the person follows the pacer's steps
+        fixed.on_beat(b.t_s, b.rr_ms)
+    result = fixed.assessment_result
+    assert result is not None and result.resonance_bpm is not None
+    assert fixed.mode is PacingMode.FIXED
+    assert fixed.rate_bpm == practice_rate_bpm(result.resonance_bpm)
+    with pytest.raises(BreathingError, match="finite"):
+        practice_rate_bpm(float("nan"))

@@ -21,6 +21,7 @@ import pytest
 
 from api.app import create_app
 from api.settings import load_settings
+from breathing.engine import practice_rate_bpm
 from tests._uvicorn import serving
 from tests.api.conftest import person_on_a_strap
 from tests.web.conftest import WebServer, poll
@@ -138,13 +139,14 @@ def test_a_simulated_persons_result_is_not_kept_as_yours_and_ends_the_pacing(
                 path=str(artifacts / f"assessment-simulated-done-{name}.png")
             )
         page.set_viewport_size(LAPTOP)
-        # one click practises at the rate found, exactly
+        # one click practises at the rate found, as shown (the service's own practice rate)
         offer = page.locator("#assessment-practice")
         assert offer.inner_text() == f"Practise at {shown} breaths/min"
         offer.click()
         page.locator("#pacer-stop").wait_for(state="visible", timeout=10_000)
         g = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
-        assert (g["mode"], g["rate_bpm"]) == ("fixed", found)
+        assert (g["mode"], g["rate_bpm"]) == ("fixed", float(shown))
+        assert g["rate_bpm"] == practice_rate_bpm(found)
         assert offer.is_hidden()
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
@@ -158,10 +160,30 @@ def test_an_assessment_stopped_in_its_third_step_says_so_and_survives_a_reload(
         sid = _start(api, {"kind": "simulator", "seed": 2, "resonance_bpm": 5.0, "speed": 30})
         page, errors = pages(LAPTOP)
         _open(page, web_server.url, web_server.token, sid)
+        # what the card shows while it runs: its step and its bar, sampled together
+        page.evaluate(
+            """() => {
+              window.barSamples = [];
+              setInterval(() => {
+                const m = /step (\\d+) of (\\d+)/.exec(
+                  document.getElementById("assessment-progress").textContent);
+                if (m) window.barSamples.push(
+                  [Number(m[1]), Number(m[2]), document.getElementById("assessment-bar").value]);
+              }, 25);
+            }"""
+        )
         page.get_by_role("button", name="Start resonance assessment").click()
         progress = page.locator("#assessment-progress")
         progress.get_by_text(re.compile(r"step [3-5] of 5")).wait_for(timeout=60_000)
         page.get_by_test_id("pacer-stop").click()
+        # the bar is the share of the whole assessment done: within step k of n it goes from
+        # (k-1)/n towards k/n (a finished step fills its fifth of the bar, not a fifth of that)
+        samples: list[list[float]] = page.evaluate("window.barSamples")
+        for k in (1, 2):
+            values = [v for step, n, v in samples if step == k and n == 5]
+            assert values, (k, samples)
+            assert all((k - 1) / 5 - 1e-9 <= v <= k / 5 + 1e-9 for v in values), (k, values)
+            assert max(values) >= (k - 0.5) / 5, (k, values)
         _state(page, "stopped")
         stopped = poll(
             page,
@@ -204,6 +226,48 @@ def test_an_assessment_stopped_in_its_third_step_says_so_and_survives_a_reload(
         wrap = page.locator("#assessment .table-wrap")
         assert wrap.evaluate("w => w.scrollWidth - w.clientWidth") == 0
         page.locator("#breathing").screenshot(path=str(artifacts / "assessment-stopped-phone.png"))
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
+#: In the page, once it drew the stored beats (it reads them after the stored assessments, and
+#: draws the table with the tachogram): the card runs step 1 of 5 and shows no rows (none of
+#: an earlier assessment).
+FIRST_STEP_NO_ROWS = """() => {
+  const box = document.getElementById("assessment");
+  return Boolean(document.getElementById("tachogram").dataset.beatIdx)
+    && box.dataset.state === "running"
+    && /step 1 of 5/.test(document.getElementById("assessment-progress").textContent)
+    && document.querySelectorAll("#assessment-table tbody tr").length === 0;
+}"""
+
+
+def test_an_assessment_restarted_elsewhere_shows_only_its_own_steps_also_after_a_reload(
+    web_server: WebServer, pages: Callable[..., tuple[Any, list[str]]]
+) -> None:
+    with web_server.client() as api:
+        # slow enough (a step is 20 s) that a reload fits in the restarted first step
+        sid = _start(api, {"kind": "simulator", "seed": 2, "resonance_bpm": 5.0, "speed": 6})
+        page, errors = pages(LAPTOP)
+        _open(page, web_server.url, web_server.token, sid)
+        base = f"/api/v1/sessions/{sid}/breathing"
+        assert api.post(f"{base}/assessment").status_code == 200
+        rows = page.locator("#assessment-table tbody tr")
+        poll(page, lambda: rows.count() == 1, timeout_s=ASSESSMENT_TIMEOUT_S, what="step 1's row")
+        # another client (a tab, the CLI) starts it again while it runs: no mode change, the
+        # running one is stopped with its finished step; this page did not click
+        assert api.post(f"{base}/assessment").status_code == 200
+        page.wait_for_function(FIRST_STEP_NO_ROWS, timeout=30_000)
+        kinds = ["assessment_step", "assessment_stopped"]
+        poll(
+            page,
+            lambda: [r["type"] for r in _records(api, sid)] == kinds,
+            timeout_s=30,
+            what="the first run stored as stopped",
+        )
+        page.reload()
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        page.wait_for_function(FIRST_STEP_NO_ROWS, timeout=30_000)
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
 

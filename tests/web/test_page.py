@@ -317,6 +317,19 @@ def test_phone_width_pacer_is_smooth_at_real_time(
         page.locator("#pacer-rate").get_by_text("5.5").wait_for(timeout=5000)
         guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
         assert (guidance["mode"], guidance["rate_bpm"]) == ("fixed", 5.5)
+        # adaptive pacing starts within 4.5-7/min: the page says so and sends nothing (the
+        # Rate field's 3-12 is the fixed practice's)
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if "/breathing/" in r.url else None)
+        page.get_by_role("spinbutton", name="Rate breaths/min").fill("8")
+        page.get_by_role("button", name="Adaptive rate").click()
+        page.locator("#breathing-error").get_by_text(
+            "Adaptive pacing starts within 4.5-7"
+        ).wait_for(timeout=5000)
+        assert sent == []
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert (guidance["mode"], guidance["rate_bpm"]) == ("fixed", 5.5)
+        page.get_by_role("spinbutton", name="Rate breaths/min").fill("5.5")
         page.get_by_role("button", name="Adaptive rate").click()
         page.locator("#pacer-mode").get_by_text(re.compile("adaptive")).wait_for(timeout=5000)
         guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
