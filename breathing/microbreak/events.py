@@ -132,8 +132,9 @@ def breathing_suggestion(resonance_bpm: float | None = None) -> Suggestion:
     Parameters
     ----------
     resonance_bpm : float, optional
-        The rate the break's pacer will pace at: the person's assessed resonance rate
-        (breaths/min). ``None`` (not assessed): the generic "about 6 breaths a minute" of
+        The rate the break's pacer will pace at: the practice rate of the person's assessed
+        resonance rate (breaths/min; ``breathing.engine.practice_rate_bpm``: within
+        4.5-7/min). ``None`` (not assessed): the generic "about 6 breaths a minute" of
         :data:`SUGGESTIONS`, the pacer's default.
 
     Returns
@@ -155,8 +156,9 @@ def breathing_suggestion(resonance_bpm: float | None = None) -> Suggestion:
             f"{resonance_bpm!r}"
         )
     text = (
-        "Take a 2-minute breathing reset: breathe slowly with the pacer at your resonance "
-        f"rate, {resonance_bpm:.1f} breaths a minute, longer out than in."
+        "Take a 2-minute breathing reset: breathe slowly with the pacer at your practice "
+        f"rate from your resonance assessment, {resonance_bpm:.1f} breaths a minute, longer "
+        "out than in."
     )
     return Suggestion(generic.kind, generic.duration_s, text, generic.reference)
 

@@ -732,7 +732,9 @@ def test_the_breathing_reset_names_the_persons_resonance_rate_when_known() -> No
         return got[0]
 
     known = first_flag(MicroBreakMonitor(resonance_bpm=4.8)).suggestion
-    assert "at your resonance rate, 4.8 breaths a minute" in known.text
+    assert (
+        "at your practice rate from your resonance assessment, 4.8 breaths a minute" in known.text
+    )
     assert "about 6" not in known.text and known.duration_s == 120.0
     unknown = first_flag(MicroBreakMonitor()).suggestion
     assert "about 6 breaths a minute" in unknown.text
