@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.errors import SessionNotFoundError, StrapInUseError
 from api.live import LiveHub
@@ -66,7 +66,8 @@ class SessionCreate(BaseModel):
         default=None,
         ge=3.0,
         le=12.0,
-        description="Fixed practice rate, breaths/min (mode practice).",
+        description="Practice rate, breaths/min (mode practice): fixed 3-12; with adaptive the "
+        "starting rate, within 4.5-7 (outside it a 422 naming practice_rate_bpm).",
     )
     adaptive: StrictBool = Field(
         default=False, description="Practice at an adaptive rate (mode practice)."
@@ -79,6 +80,22 @@ class SessionCreate(BaseModel):
         "longer out than in).",
     )
     label: str = Field(default="", max_length=200, description="Free text shown in the history.")
+
+    @model_validator(mode="after")
+    def _adaptive_start_in_range(self) -> SessionCreate:
+        # as POST .../breathing/practice: adaptive pacing keeps its rate within the adult
+        # resonance range, so a start outside it would silently begin at the range's edge
+        from breathing.adaptive import AdaptiveConfig
+
+        lo, hi = AdaptiveConfig().min_rate_bpm, AdaptiveConfig().max_rate_bpm
+        rate = self.practice_rate_bpm
+        if self.adaptive and rate is not None and not lo <= rate <= hi:
+            raise ValueError(
+                f"practice_rate_bpm: adaptive pacing keeps the rate within {lo:g}-{hi:g} "
+                f"breaths/min (the adult resonance range), got {rate:g}: give a start within "
+                "it, or leave out adaptive to pace at any rate in 3-12"
+            )
+        return self
 
 
 @dataclass

@@ -115,6 +115,24 @@ def test_an_adaptive_start_outside_its_range_is_refused_naming_the_field_and_ran
         c.post(f"/api/v1/sessions/{s['id']}/stop")
 
 
+def test_a_practice_session_with_an_adaptive_start_outside_its_range_is_refused(
+    serve: Callable[..., Server],
+) -> None:
+    """POST /sessions takes the same rule as .../breathing/practice: an adaptive practice
+    session starting outside 4.5-7/min is a 422 naming practice_rate_bpm (it began at the
+    range's edge, silently); fixed practice keeps 3-12."""
+    server = serve()
+    with server.client() as c:
+        body = {"source": {"kind": "simulator", "speed": 10}, "mode": "practice"}
+        bad = c.post("/api/v1/sessions", json={**body, "adaptive": True, "practice_rate_bpm": 8.0})
+        assert bad.status_code == 422, bad.text
+        assert "practice_rate_bpm" in bad.json()["detail"] and "4.5-7" in bad.json()["detail"]
+        assert c.get("/api/v1/sessions").json()["sessions"] == []  # nothing started
+        fixed = c.post("/api/v1/sessions", json={**body, "practice_rate_bpm": 8.0})
+        assert fixed.status_code in (200, 201), fixed.text
+        c.post(f"/api/v1/sessions/{fixed.json()['id']}/stop")
+
+
 def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., Server]) -> None:
     server = serve()
     s = _start(
