@@ -73,8 +73,11 @@ def ecg_121() -> tuple[np.ndarray, np.ndarray]:
 async def send_ecg_until_done(bluez: FakeBluez, running: asyncio.Future[Any]) -> float:  # noqa: F811
     """ECG in 73-sample frames (an H10's), stamped by the strap's clock, until the command ends.
 
-    Returns the seconds of ECG sent.
+    Returns the seconds of ECG sent. Call :func:`ecg_121` before the command starts: loading the
+    record (wfdb, resampling; seconds on a loaded machine) blocks this event loop, which is the
+    emulated strap, so the strap would not answer the start request within the command's 5 s.
     """
+    assert ecg_121.cache_info().currsize, "load ecg_121() before the command starts"
     ecg_uv, _ = ecg_121()
     strap = bluez.strap(H10)
     device_t0_ns = 599_616_023_000_000_000
@@ -154,6 +157,7 @@ async def test_assess_from_an_h10_ecg_matches_the_engine_on_the_reference_beats(
     bluez: FakeBluez,  # noqa: F811
 ) -> None:
     strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 5E2A7C01", pmd=ECG_SETTINGS))
+    ecg_121()  # before the command starts (see send_ecg_until_done)
     running = asyncio.ensure_future(
         run_cli(
             *("assess", "--device", H10, "--stream", "ecg", "--step-s", STEP_S),
@@ -223,6 +227,7 @@ async def test_assess_from_an_optical_sensors_ppi_runs_every_step(
 async def test_practice_from_ppi_and_from_ecg(bluez: FakeBluez) -> None:  # noqa: F811
     sense = bluez.add_strap(verity_sense())
     h10 = bluez.add_strap(FakeStrap(H10, name="Polar H10 5E2A7C01", pmd=ECG_SETTINGS))
+    ecg_121()  # before the command starts (see send_ecg_until_done)
     for address, stream, send in (
         (SENSE, "ppi", send_ppi_until_done),
         (H10, "ecg", send_ecg_until_done),
