@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,35 @@ import pytest
 from numpy.typing import NDArray
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Every directory collector of the session, by path (see ``pytest_make_collect_report``).
+_DIRECTORIES = pytest.StashKey[dict[Path, pytest.Directory]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Keep one collector per directory, so a conftest's fixtures stay visible in any file order.
+
+    pytest 9.1 binds a conftest's fixtures to the node that collected its directory and finds
+    them by node identity. A file argument directly under a package (``tests/test_cli.py``)
+    makes pytest collect that package again, which creates a second ``tests/api`` node; files
+    of ``tests/api`` listed after it hang under the second node and lose the fixtures of
+    ``tests/api/conftest.py`` ("fixture 'serve' not found"), e.g. in
+    ``pytest tests/api/test_replay_stream.py tests/test_cli_replay.py tests/api/test_assembly.py``.
+    This hands the first node of each directory back instead of the new one, as pytest's own
+    fix does (pytest-dev/pytest#14645, backport #14974 for 9.1.x; issues #14964, #14971).
+    Harmless where pytest does not fork the nodes.
+    """
+    report = yield
+    if isinstance(collector, pytest.Directory) and report.passed:
+        seen = collector.session.stash.setdefault(_DIRECTORIES, {})
+        report.result = [
+            seen.setdefault(node.path, node) if isinstance(node, pytest.Directory) else node
+            for node in report.result
+        ]
+    return report
 
 
 #: The machine zone the tests run in, whatever the machine's own (see the fixture below).

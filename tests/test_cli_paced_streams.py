@@ -18,9 +18,11 @@ optical sensor's pulses drive the whole assessment and practice, not the science
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -70,24 +72,93 @@ def ecg_121() -> tuple[np.ndarray, np.ndarray]:
     return np.round(resample_poly(mv, 13, 36) * 1000).astype(int), times
 
 
-async def send_ecg_until_done(bluez: FakeBluez, running: asyncio.Future[Any]) -> float:  # noqa: F811
+class EcgTakenIn:
+    """The ECG frames the command's source has processed so far.
+
+    The command runs in a worker thread of this process (:func:`run_cli`), so counting the
+    frames its :class:`~sensors.ble_pmd.BleEcgSource` takes in lets the feeder stay a bounded
+    stretch ahead of it: however slow the command on a loaded machine (it imports NeuroKit2 at
+    its first detection, seconds under load, while frames pile up), it ends its assessment
+    before the feeder runs out of ECG, as it would with a strap sending in real time.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from sensors.ble_pmd import BleEcgSource
+
+        self.frames = 0
+        self._more = asyncio.Event()
+        self._wanted: tuple[asyncio.AbstractEventLoop, int] | None = None
+        beats_of_packet = BleEcgSource._beats_of_packet
+
+        def counted(source: BleEcgSource, item: Any) -> Any:
+            try:
+                return beats_of_packet(source, item)
+            finally:
+                if item.channel == "pmd":
+                    self.frames += 1
+                    wanted = self._wanted
+                    if wanted is not None and self.frames >= wanted[1]:
+                        self._wanted = None
+                        with contextlib.suppress(RuntimeError):  # the test's loop has closed
+                            wanted[0].call_soon_threadsafe(self._more.set)
+
+        monkeypatch.setattr(BleEcgSource, "_beats_of_packet", counted)
+
+    async def at_least(self, frames: int, *, unless: Callable[[], bool]) -> None:
+        """Wait until ``frames`` frames were processed, or ``unless()``; 30 s at most."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(30.0):  # the command stopped taking in ECG: fail, not hang
+            while self.frames < frames and not unless():
+                self._more.clear()
+                self._wanted = (loop, frames)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._more.wait(), 0.05)
+        self._wanted = None
+
+
+@pytest.fixture
+def ecg_taken_in(monkeypatch: pytest.MonkeyPatch) -> EcgTakenIn:
+    return EcgTakenIn(monkeypatch)
+
+
+#: How many ECG frames (0.56 s each, 18 s in all) the feeder may be ahead of the command.
+ECG_FRAMES_AHEAD = 32
+
+
+async def send_ecg_until_done(
+    bluez: FakeBluez,  # noqa: F811
+    running: asyncio.Future[Any],
+    taken_in: EcgTakenIn,
+) -> float:
     """ECG in 73-sample frames (an H10's), stamped by the strap's clock, until the command ends.
 
-    Returns the seconds of ECG sent.
+    Faster than real time, but at most :data:`ECG_FRAMES_AHEAD` + 1 frames ahead of what the
+    command has processed (``taken_in``; then it waits until the command is half that behind).
+    Returns the seconds of ECG sent. Call :func:`ecg_121` before the command starts: loading
+    the record (wfdb, resampling; seconds on a loaded machine) blocks this event loop, which is
+    the emulated strap, so the strap would not answer the start request within the command's
+    5 s.
     """
+    assert ecg_121.cache_info().currsize, "load ecg_121() before the command starts"
     ecg_uv, _ = ecg_121()
     strap = bluez.strap(H10)
     device_t0_ns = 599_616_023_000_000_000
-    sent = 0
+
+    def command_done() -> bool:
+        return running.done() or "ecg" not in strap.pmd_streaming
+
+    sent = frames = 0
     for start in range(0, ecg_uv.size, 73):
-        if running.done() or "ecg" not in strap.pmd_streaming:
+        if command_done():
             break
         frame = ecg_uv[start : start + 73]
         t_end = (start + frame.size - 1) / FS
         stamp = device_t0_ns + round(t_end * 1e9)
         bluez.notify_pmd(H10, encode_frame("ecg", [int(v) for v in frame], timestamp_ns=stamp))
-        sent = start + frame.size
+        sent, frames = start + frame.size, frames + 1
         await asyncio.sleep(0.004)
+        if frames - taken_in.frames > ECG_FRAMES_AHEAD:  # let the command catch up by half
+            await taken_in.at_least(frames - ECG_FRAMES_AHEAD // 2, unless=command_done)
     return sent / FS
 
 
@@ -152,8 +223,10 @@ def test_stream_is_for_a_device_and_one_of_hr_ppi_ecg() -> None:
 @pytest.mark.timeout(120)
 async def test_assess_from_an_h10_ecg_matches_the_engine_on_the_reference_beats(
     bluez: FakeBluez,  # noqa: F811
+    ecg_taken_in: EcgTakenIn,
 ) -> None:
     strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 5E2A7C01", pmd=ECG_SETTINGS))
+    ecg_121()  # before the command starts (see send_ecg_until_done)
     running = asyncio.ensure_future(
         run_cli(
             *("assess", "--device", H10, "--stream", "ecg", "--step-s", STEP_S),
@@ -164,7 +237,7 @@ async def test_assess_from_an_h10_ecg_matches_the_engine_on_the_reference_beats(
     assert strap.pmd_requests[0] == encode_start_request(
         "ecg", {k: v[0] for k, v in ECG_SETTINGS["ecg"].items()}
     )
-    seconds = await send_ecg_until_done(bluez, running)
+    seconds = await send_ecg_until_done(bluez, running, ecg_taken_in)
     result = await asyncio.wait_for(running, 60.0)
     assert result.exit_code == 0, result.stderr
     assert seconds < 300.0  # the assessment ended before the ECG did
@@ -220,12 +293,16 @@ async def test_assess_from_an_optical_sensors_ppi_runs_every_step(
 
 @pytest.mark.ble
 @pytest.mark.timeout(60)
-async def test_practice_from_ppi_and_from_ecg(bluez: FakeBluez) -> None:  # noqa: F811
+async def test_practice_from_ppi_and_from_ecg(
+    bluez: FakeBluez,  # noqa: F811
+    ecg_taken_in: EcgTakenIn,
+) -> None:
     sense = bluez.add_strap(verity_sense())
     h10 = bluez.add_strap(FakeStrap(H10, name="Polar H10 5E2A7C01", pmd=ECG_SETTINGS))
+    ecg_121()  # before the command starts (see send_ecg_until_done)
     for address, stream, send in (
         (SENSE, "ppi", send_ppi_until_done),
-        (H10, "ecg", send_ecg_until_done),
+        (H10, "ecg", partial(send_ecg_until_done, taken_in=ecg_taken_in)),
     ):
         running = asyncio.ensure_future(
             run_cli(
