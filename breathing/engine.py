@@ -106,7 +106,9 @@ def practice_rate_bpm(resonance_bpm: float, config: AdaptiveConfig | None = None
     if not math.isfinite(resonance_bpm):
         raise BreathingError(f"practice rate: resonance_bpm must be finite, got {resonance_bpm!r}")
     cfg = config or AdaptiveConfig()
-    hundredths = round(cfg.clamp(resonance_bpm) * 100)
+    # half up twice, as the page's Math.round does (Python's round is half-even: 5.045 would
+    # give 5.0 here and 5.1 on the page)
+    hundredths = math.floor(cfg.clamp(resonance_bpm) * 100 + 0.5)
     return ((hundredths + 5) // 10) / 10
 
 

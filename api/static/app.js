@@ -627,7 +627,8 @@ function practiceRate(resonance) {
 function clampNote(rate) {
   const p = practiceRate(rate);
   const range = `${fmt(PRACTICE_MIN_BPM, 1)}-${fmt(PRACTICE_MAX_BPM, 0)}/min`;
-  return fmt(p, 1) === fmt(rate, 1) ? "" : ` (at ${fmt(p, 1)}/min: practice stays within ${range})`;
+  const clamped = rate < PRACTICE_MIN_BPM || rate > PRACTICE_MAX_BPM;
+  return clamped ? ` (at ${fmt(p, 1)}/min: practice stays within ${range})` : "";
 }
 
 function resetAssessment() {

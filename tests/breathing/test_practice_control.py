@@ -180,6 +180,8 @@ def test_bad_practice_options_change_nothing(kwargs: dict[str, float], match: st
         (4.47, 4.5),
         (7.6, 7.0),  # above: its fastest
         (6.0, 6.0),
+        (5.045, 5.1),  # half up at the hundredths too, as the page's Math.round (was 5.0)
+        (6.445, 6.5),
     ],
 )
 def test_a_practice_at_an_assessed_rate_is_within_the_paced_range_to_one_decimal(
