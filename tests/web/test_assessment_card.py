@@ -132,6 +132,12 @@ def test_a_simulated_persons_result_is_not_kept_as_yours_and_ends_the_pacing(
         heads = page.locator("#assessment-table thead th").all_inner_texts()
         assert "Breathing-locked share" in heads and "Coherence" not in heads, heads
         assert "highlighted" in page.locator("#assessment-caption").inner_text()
+        # every rate of the verdict in the table (tables and charts are redrawn at most every
+        # 500 ms: a screenshot taken at once showed the steps before the last one)
+        rates = sorted((r["rate_bpm"] for r in verdict["rates"]), reverse=True)
+        table = page.locator("#assessment-table tbody tr")
+        poll(page, lambda: table.count() == len(rates), timeout_s=10, what="the verdict's rows")
+        assert [float(r) for r in table.evaluate_all("rs => rs.map(r => r.dataset.rate)")] == rates
         for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
             page.set_viewport_size(viewport)
             assert _overflow(page) == 0, name
