@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breathing import BreathingError, PacingEngine, PacingMode
+from breathing.adaptive import AdaptiveConfig
 from breathing.assessment import AssessmentProtocol
 from breathing.engine import (
     PRACTICE_INHALE_TO_EXHALE,
@@ -188,6 +189,17 @@ def test_a_practice_at_an_assessed_rate_is_within_the_paced_range_to_one_decimal
     resonance: float, practised: float
 ) -> None:
     assert practice_rate_bpm(resonance) == practised
+
+
+def test_the_practice_rates_range_is_a_keyword_argument() -> None:
+    """``config`` is keyword-only, as the rest of the engine's options (``start_adaptive(*,
+    ...)``, ``PacingEngine(*, adaptive=...)``): a positional one is refused, not read as
+    something else."""
+    narrow = AdaptiveConfig(min_rate_bpm=5.0, max_rate_bpm=6.0)
+    assert practice_rate_bpm(4.5, config=narrow) == 5.0
+    assert practice_rate_bpm(6.74, config=narrow) == 6.0
+    with pytest.raises(TypeError):
+        practice_rate_bpm(4.5, narrow)  # type: ignore[misc]
 
 
 def test_the_practice_rate_of_an_assessment_that_paces_on_is_that_rate() -> None:
