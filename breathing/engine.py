@@ -401,7 +401,9 @@ class PacingEngine:
     ) -> list[PacingEvent]:
         """Start adaptive pacing at ``t_s``.
 
-        ``start_rate_bpm`` defaults to the assessed rate, else 6.0; ``breathing_delay_s`` (how
+        ``start_rate_bpm`` defaults to the assessed rate as practised (:func:`practice_rate_bpm`:
+        within the adaptive range, to one decimal, the rate a fixed practice after the verdict
+        paces at), else 6.0; ``breathing_delay_s`` (how
         far the person breathes behind the pacer) to the assessment's estimate when it found a
         clear one (beyond ``DELAY_THRESHOLD_S``), else 0. ``inhale_to_exhale`` and
         ``duration_s`` as for :meth:`start_fixed`.
@@ -411,7 +413,11 @@ class PacingEngine:
         result = self._assessment
         if start_rate_bpm is None:
             assessed = None if result is None else result.resonance_bpm
-            start_rate_bpm = DEFAULT_RATE_BPM if assessed is None else assessed
+            start_rate_bpm = (
+                DEFAULT_RATE_BPM
+                if assessed is None
+                else practice_rate_bpm(assessed, config=self.adaptive_config)
+            )
         if breathing_delay_s is None:
             d = None if result is None else result.breathing_delay_s
             breathing_delay_s = d if d is not None and abs(d) > DELAY_THRESHOLD_S else 0.0
