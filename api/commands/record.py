@@ -99,7 +99,7 @@ def record(
         names = ", ".join(str(t) for t in existing)
         typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
         raise typer.Exit(1)
-    written = [0]
+    written: list[int] = []  # the beats written, once the recording is open
     writers: dict[str, Any] = {}
     with stoppable() as stop:
         try:
@@ -125,7 +125,10 @@ def record(
         finally:
             for writer in writers.values():
                 writer.close()
-    typer.echo(f"{written[0]} beats written to {out}")
+    if stop.stopped and not written:  # before the strap connected: no file was opened
+        typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
+        exit_stopped("before the strap connected", stop)
+    typer.echo(f"{written[0] if written else 0} beats written to {out}")
     for kind, writer in writers.items():
         files = ", ".join(str(f) for f in writer.files)
         unit = "pulses" if kind == "ppi" else "samples"
@@ -285,6 +288,7 @@ async def _record_until_stopped(
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)
+                written[:] = [0]
                 limit = None if minutes is None else minutes * 60.0
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(limit):

@@ -1076,6 +1076,39 @@ async def test_cli_record_stopped_by_a_signal_keeps_the_file_and_prints_the_summ
     assert (bluez.strap(H10).path, "Disconnect") in bluez.method_calls  # the link closed
 
 
+async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_recorded(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # A SIGTERM while the strap is still being looked for said "0 beats written to OUT" and
+    # "the files keep every beat received", with no file written (or an older one left).
+    out = tmp_path / "never.csv"
+    args = ("record", "--device", "Nobody's strap", "--out", str(out), "--scan-timeout", "30")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        first = await asyncio.wait_for(proc.stderr.readline(), 20.0)
+        assert first.startswith(b"[connecting] looking for the strap"), first
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = stderr.decode()
+    assert proc.returncode == 143, err
+    assert stdout.decode() == f"nothing recorded: the strap had not connected ({out} not written)\n"
+    assert "stopped (SIGTERM): before the strap connected" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 @pytest.mark.timeout(60)
 async def test_cli_practice_with_a_device_shows_connection_states_and_cues(
     bluez: FakeBluez,
