@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.errors import SessionNotFoundError, StrapInUseError
 from api.live import LiveHub
@@ -84,16 +85,25 @@ class SessionCreate(BaseModel):
     @model_validator(mode="after")
     def _adaptive_start_in_range(self) -> SessionCreate:
         # as POST .../breathing/practice: adaptive pacing keeps its rate within the adult
-        # resonance range, so a start outside it would silently begin at the range's edge
+        # resonance range, so a start outside it would silently begin at the range's edge.
+        # Only where the start is used: a practice session's (make_pacer); monitor and
+        # assessment sessions do not pace adaptively from it. The error names the field.
         from breathing.adaptive import AdaptiveConfig
 
         lo, hi = AdaptiveConfig().min_rate_bpm, AdaptiveConfig().max_rate_bpm
         rate = self.practice_rate_bpm
-        if self.adaptive and rate is not None and not lo <= rate <= hi:
-            raise ValueError(
-                f"practice_rate_bpm: adaptive pacing keeps the rate within {lo:g}-{hi:g} "
-                f"breaths/min (the adult resonance range), got {rate:g}: give a start within "
+        used = self.mode == "practice" and self.adaptive
+        if used and rate is not None and not lo <= rate <= hi:
+            msg = (
+                "practice_rate_bpm: adaptive pacing keeps the rate within {lo}-{hi} "
+                "breaths/min (the adult resonance range), got {rate}: give a start within "
                 "it, or leave out adaptive to pace at any rate in 3-12"
+            )
+            context = {"lo": f"{lo:g}", "hi": f"{hi:g}", "rate": f"{rate:g}"}
+            error = PydanticCustomError("value_error", msg, context)
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [InitErrorDetails(type=error, loc=("practice_rate_bpm",), input=rate)],
             )
         return self
 

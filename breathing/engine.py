@@ -26,6 +26,26 @@ Only NN beats enter the measures. The live service hands every beat's verdict in
 whole session; without a verdict (a standalone engine) the engine asks its own
 :class:`hrv.ArtefactFilter` (no contact, outside 300-2000 ms, or > 20 % from the last accepted
 RR, Malik et al. 1989). Pure: time comes in as ``t_s``; nothing reads a clock.
+
+References
+----------
+Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Resonant frequency biofeedback training
+to increase cardiac variability: rationale and manual for training. Applied Psychophysiology
+and Biofeedback, 25(3), 177-191 (the stepped assessment, the adult resonance range 4.5-7/min).
+Vaschillo, E., Lehrer, P., Rishe, N., & Konstantinov, M. (2002). Heart rate variability
+biofeedback as a method for assessing baroreflex function: a preliminary study of resonance in
+the cardiovascular system. Applied Psychophysiology and Biofeedback, 27(1), 1-27 (HR's phase
+to breathing below, at and above resonance, which adaptive pacing steers on).
+Vaschillo, E. G., Vaschillo, B., & Lehrer, P. M. (2006). Characteristics of resonance in heart
+rate variability stimulated by biofeedback. Applied Psychophysiology and Biofeedback, 31(2),
+129-142 (at resonance HR oscillates in phase with breathing, with the largest amplitude).
+Lehrer, P., Kaur, K., Sharma, A., Shah, K., Huseby, R., Bhavsar, J., & Zhang, Y. (2020). Heart
+rate variability biofeedback improves emotional and physical health and performance: a
+systematic review and meta analysis. Applied Psychophysiology and Biofeedback, 45(3), 109-129
+(practice at the assessed rate).
+Malik, M., et al. (1989). Influence of the recognition artefact in automatic analysis of
+long-term electrocardiograms on time-domain measurement of heart rate variability. Medical &
+Biological Engineering & Computing, 27(6), 603-611 (the engine's own NN rule).
 """
 
 from __future__ import annotations
@@ -82,7 +102,7 @@ __all__ = [
 DEFAULT_RATE_BPM = 6.0
 
 
-def practice_rate_bpm(resonance_bpm: float, config: AdaptiveConfig | None = None) -> float:
+def practice_rate_bpm(resonance_bpm: float, *, config: AdaptiveConfig | None = None) -> float:
     """The rate a practice at an assessed resonance rate paces at.
 
     The rate within the paced range (``config``'s ``min_rate_bpm .. max_rate_bpm``, by default
@@ -102,6 +122,16 @@ def practice_rate_bpm(resonance_bpm: float, config: AdaptiveConfig | None = None
     -------
     float
         The rate to practise at, breaths/min.
+
+    Raises
+    ------
+    BreathingError
+        ``resonance_bpm`` is not finite.
+
+    References
+    ----------
+    Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Applied Psychophysiology and
+    Biofeedback, 25(3), 177-191 (resonance in adults at 4.5-7 breaths/min).
     """
     if not math.isfinite(resonance_bpm):
         raise BreathingError(f"practice rate: resonance_bpm must be finite, got {resonance_bpm!r}")
@@ -140,6 +170,14 @@ class PacingEngine:
         ``assessment_result.resonance_bpm`` practises at the rate it found).
     t0_s : float
         Start of the session on the beats' timeline (the first inhale onset).
+
+    References
+    ----------
+    Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Applied Psychophysiology and
+    Biofeedback, 25(3), 177-191 (the assessment protocol). Vaschillo, E. G., Vaschillo, B., &
+    Lehrer, P. M. (2006). Applied Psychophysiology and Biofeedback, 31(2), 129-142 (resonance:
+    HR in phase with breathing, largest amplitude; what adaptive pacing steers toward).
+    Lehrer, P., et al. (2020). Applied Psychophysiology and Biofeedback, 45(3), 109-129.
     """
 
     def __init__(
@@ -363,7 +401,9 @@ class PacingEngine:
     ) -> list[PacingEvent]:
         """Start adaptive pacing at ``t_s``.
 
-        ``start_rate_bpm`` defaults to the assessed rate, else 6.0; ``breathing_delay_s`` (how
+        ``start_rate_bpm`` defaults to the assessed rate as practised (:func:`practice_rate_bpm`:
+        within the adaptive range, to one decimal, the rate a fixed practice after the verdict
+        paces at), else 6.0; ``breathing_delay_s`` (how
         far the person breathes behind the pacer) to the assessment's estimate when it found a
         clear one (beyond ``DELAY_THRESHOLD_S``), else 0. ``inhale_to_exhale`` and
         ``duration_s`` as for :meth:`start_fixed`.
@@ -373,7 +413,11 @@ class PacingEngine:
         result = self._assessment
         if start_rate_bpm is None:
             assessed = None if result is None else result.resonance_bpm
-            start_rate_bpm = DEFAULT_RATE_BPM if assessed is None else assessed
+            start_rate_bpm = (
+                DEFAULT_RATE_BPM
+                if assessed is None
+                else practice_rate_bpm(assessed, config=self.adaptive_config)
+            )
         if breathing_delay_s is None:
             d = None if result is None else result.breathing_delay_s
             breathing_delay_s = d if d is not None and abs(d) > DELAY_THRESHOLD_S else 0.0
@@ -527,7 +571,7 @@ class PacingEngine:
         events.append(AssessmentDone(t_s, result))
         cfg = self.adaptive_config
         rate = DEFAULT_RATE_BPM if result.resonance_bpm is None else result.resonance_bpm
-        rate = practice_rate_bpm(rate, cfg)
+        rate = practice_rate_bpm(rate, config=cfg)
         if self.after_assessment is PacingMode.ADAPTIVE:
             return events + self.start_adaptive(t_s=t_s, start_rate_bpm=rate)
         if self.after_assessment is PacingMode.STOPPED:

@@ -158,13 +158,28 @@ def _argmax_rate(
     return max(vals)[1], f"rate with the highest {what}"
 
 
+def _top_index(vals: list[float]) -> int:
+    """Index of the largest value; of a tie that reaches an end of the grid, that end.
+
+    The same at either end: a largest value reached at the lowest or the highest rate (alone or
+    tied with others) is at the edge of the grid, where the curve is not seen to fall on the far
+    side; ties inside the grid give the first of them.
+    """
+    top = max(vals)
+    if vals[0] == top:
+        return 0
+    if vals[-1] == top:
+        return len(vals) - 1
+    return vals.index(top)
+
+
 def _amplitude_peak(rows: list[RateResult]) -> tuple[float | None, str]:
     """Vertex of a parabola through the largest peak-to-trough HR and its grid neighbours."""
     pts = [(r.rate_bpm, r.peak_to_trough_bpm) for r in rows if r.peak_to_trough_bpm is not None]
     if not pts:
         return None, "no peak-to-trough values"
     pts.sort()
-    i = max(range(len(pts)), key=lambda k: pts[k][1])
+    i = _top_index([a for _, a in pts])
     r0, a0 = pts[i]
     if 0 < i < len(pts) - 1:
         (r1, a1), (r2, a2) = pts[i - 1], pts[i + 1]
@@ -297,7 +312,8 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
     trend, none flat), name the largest step against the trend otherwise, or a flat step; a
     largest value reached at more than one rate is named at all of them ("equal"). A curve
     whose largest value is at the lowest or highest rate only rises (or falls) across the grid:
-    its peak is at or beyond the edge, not seen.
+    its peak is at or beyond the edge, not seen; so does one whose largest value is tied between
+    an edge rate and others, at either end alike (:func:`_top_index`).
     """
     pts = sorted(
         (r.rate_bpm, r.peak_to_trough_bpm) for r in rows if r.peak_to_trough_bpm is not None
@@ -305,7 +321,7 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
     if len(pts) < 3:
         return False, f"only {len(pts)} peak-to-trough values (at least 3 are needed)"
     vals = [a for _, a in pts]
-    i = int(np.argmax(vals))
+    i = _top_index(vals)  # a tie reaching either end of the grid is at that end
     up = all(vals[k + 1] >= vals[k] * (1 - tolerance) for k in range(i))
     down = all(vals[k + 1] <= vals[k] * (1 + tolerance) for k in range(i, len(vals) - 1))
     if not (up and down):
@@ -342,7 +358,8 @@ def _single_peak(rows: list[RateResult], *, tolerance: float = 0.1) -> tuple[boo
                 f"peak-to-trough rises then falls along the rates (one peak at {rate:g}/min)"
             )
         return True, f"peak-to-trough has one peak at {where}{caveat}"
-    side = "lowest" if i == 0 else "highest"
+    ends = [name for j, name in ((0, "lowest"), (len(vals) - 1, "highest")) if j in top]
+    side = " and the ".join(ends)
     if not strict:
         among = " among them" if len(top) > 1 else ""
         shape = f"is largest at {where}, the {side} rate of the grid{among}{caveat};"

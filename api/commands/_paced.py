@@ -69,6 +69,7 @@ __all__ = [
     "StreamOpt",
     "choose_source",
     "exit_stopped",
+    "handle_sigterm",
     "live_source",
     "run_paced",
     "simulated_source",
@@ -113,7 +114,7 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM outside the run's event loop: unwinds the command body as Ctrl-C would."""
 
 
-def _handle_sigterm(handler: Callable[[int, FrameType | None], None]) -> Callable[[], None]:
+def handle_sigterm(handler: Callable[[int, FrameType | None], None]) -> Callable[[], None]:
     """Set SIGTERM's handler; returns what puts the previous one back.
 
     Only the main thread may set a handler: elsewhere (a command run from another thread)
@@ -147,7 +148,7 @@ def stoppable() -> Iterator[Stop]:
         stop.signal = signal.SIGTERM
         raise _Terminated
 
-    restore = _handle_sigterm(on_sigterm)
+    restore = handle_sigterm(on_sigterm)
     try:
         yield stop
     except KeyboardInterrupt:
@@ -580,7 +581,7 @@ async def _play_unless_bpm_only(
     session = asyncio.ensure_future(play(pipeline))
     noticed = asyncio.ensure_future(hr_only.wait())
     ended = asyncio.ensure_future(terminated.wait())
-    restore = _handle_sigterm(on_sigterm)
+    restore = handle_sigterm(on_sigterm)
     try:
         await asyncio.wait({session, noticed, ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # HR-only noticed, SIGTERM, or this run cancelled (Ctrl-C): the session closes

@@ -15,16 +15,24 @@ or at the end of the file).
 replay it as is), ``OUT.ecg.csv`` (130 Hz, µV: ``--format ecg_csv --sampling-rate 130``; a
 break in the samples starts ``OUT.ecg-2.csv``), ``OUT.acc.csv`` (``t_s,x_mg,y_mg,z_mg``,
 ``sensors.formats.pmd_streams.read_acc_stream``).
+
+Ctrl-C or SIGTERM ends a recording as ``--minutes`` does (the files closed, the strap's link
+closed, the summary printed), then says so on stderr with exit code 130 or 143 as ``assess`` and
+``practice`` do (:func:`api.commands._paced.stoppable`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
 
 if TYPE_CHECKING:
     from sensors.pmd import PmdFrame
@@ -54,7 +62,9 @@ def record(
     out: Annotated[Path, typer.Option("--out", help="The recording file to create.")],
     minutes: Annotated[
         float | None,
-        typer.Option("--minutes", min=0.0, help="Stop after this many minutes (default: Ctrl-C)."),
+        typer.Option(
+            "--minutes", min=0.0, help="Stop after this many minutes (default: Ctrl-C or SIGTERM)."
+        ),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace OUT (and its stream files) if they exist.")
@@ -89,33 +99,36 @@ def record(
         names = ", ".join(str(t) for t in existing)
         typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
         raise typer.Exit(1)
-    written = [0]
+    written: list[int] = []  # the beats written, once the recording is open
     writers: dict[str, Any] = {}
-    try:
-        asyncio.run(
-            _record(
-                device,
-                out,
-                minutes=minutes,
-                overwrite=overwrite,
-                scan_timeout_s=scan_timeout,
-                written=written,
-                streams=streams,
-                writers=writers,
+    with stoppable() as stop:
+        try:
+            asyncio.run(
+                _record(
+                    device,
+                    out,
+                    minutes=minutes,
+                    overwrite=overwrite,
+                    scan_timeout_s=scan_timeout,
+                    written=written,
+                    streams=streams,
+                    writers=writers,
+                    stop=stop,
+                )
             )
-        )
-    except SensorError as exc:
-        typer.echo(f"hrvpace record: {exc.reason}", err=True)
-        raise typer.Exit(1) from exc
-    except OSError as exc:
-        typer.echo(f"hrvpace record: cannot write: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        typer.echo("stopped", err=True)
-    finally:
-        for writer in writers.values():
-            writer.close()
-    typer.echo(f"{written[0]} beats written to {out}")
+        except SensorError as exc:
+            typer.echo(f"hrvpace record: {exc.reason}", err=True)
+            raise typer.Exit(1) from exc
+        except OSError as exc:
+            typer.echo(f"hrvpace record: cannot write: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        finally:
+            for writer in writers.values():
+                writer.close()
+    if stop.stopped and not written:  # before the strap connected: no file was opened
+        typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
+        exit_stopped("before the strap connected", stop)
+    typer.echo(f"{written[0] if written else 0} beats written to {out}")
     for kind, writer in writers.items():
         files = ", ".join(str(f) for f in writer.files)
         unit = "pulses" if kind == "ppi" else "samples"
@@ -123,9 +136,62 @@ def record(
             " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)" if kind == "ecg" else ""
         )
         typer.echo(f"{kind.upper()}: {writer.n_samples} {unit} written to {files}{how}")
+    if stop.stopped:
+        exit_stopped("recording ended; the files keep every beat received", stop)
 
 
 async def _record(
+    device: str,
+    out: Path,
+    *,
+    minutes: float | None,
+    overwrite: bool,
+    scan_timeout_s: float,
+    written: list[int],
+    streams: tuple[str, ...] = (),
+    writers: dict[str, Any] | None = None,
+    stop: Stop | None = None,
+) -> None:
+    """Record until ``minutes`` run out or a signal stops it.
+
+    A SIGTERM while it records ends it as Ctrl-C does (asyncio's own SIGINT handling): the
+    recording task is cancelled, so the file and the strap's link close as they would at the
+    end; ``stop`` is told. The previous SIGTERM handler is back once it returns.
+    """
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    terminated: list[bool] = []
+
+    def cancel() -> None:
+        terminated.append(True)
+        if task is not None:
+            task.cancel()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(cancel)
+
+    restore = handle_sigterm(on_sigterm)
+    try:
+        await _record_until_stopped(
+            device,
+            out,
+            minutes=minutes,
+            overwrite=overwrite,
+            scan_timeout_s=scan_timeout_s,
+            written=written,
+            streams=streams,
+            writers=writers,
+        )
+    except asyncio.CancelledError:
+        if not terminated:
+            raise  # Ctrl-C: asyncio.run raises KeyboardInterrupt once this task is done
+        if stop is not None:
+            stop.signal = signal.SIGTERM
+    finally:
+        restore()
+
+
+async def _record_until_stopped(
     device: str,
     out: Path,
     *,
@@ -222,6 +288,7 @@ async def _record(
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)
+                written[:] = [0]
                 limit = None if minutes is None else minutes * 60.0
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(limit):

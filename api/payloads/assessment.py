@@ -84,7 +84,7 @@ class AssessmentResult(Payload):
     reason: str = Field(description="A sentence a person can read.")
     single_peak: bool = Field(
         description="Peak-to-trough HR rises then falls (within 10 %) with its maximum at an "
-        "interior rate."
+        "interior rate (a maximum tied with an edge rate is at the edge)."
     )
     criteria: list[Criterion] = Field(description="The rate each criterion points to.")
     rates: list[RateResult] = Field(description="The per-rate table, in protocol order.")

@@ -120,17 +120,27 @@ def test_a_practice_session_with_an_adaptive_start_outside_its_range_is_refused(
 ) -> None:
     """POST /sessions takes the same rule as .../breathing/practice: an adaptive practice
     session starting outside 4.5-7/min is a 422 naming practice_rate_bpm (it began at the
-    range's edge, silently); fixed practice keeps 3-12."""
+    range's edge, silently), its loc the field's as the other route's; fixed practice keeps
+    3-12, and a session whose mode paces no adaptive practice from it is not refused."""
     server = serve()
     with server.client() as c:
         body = {"source": {"kind": "simulator", "speed": 10}, "mode": "practice"}
         bad = c.post("/api/v1/sessions", json={**body, "adaptive": True, "practice_rate_bpm": 8.0})
         assert bad.status_code == 422, bad.text
-        assert "practice_rate_bpm" in bad.json()["detail"] and "4.5-7" in bad.json()["detail"]
+        problem = bad.json()
+        assert problem["code"] == "validation_error"
+        assert problem["errors"][0]["loc"] == ["body", "practice_rate_bpm"]
+        assert "practice_rate_bpm" in problem["detail"] and "4.5-7 breaths/min" in problem["detail"]
+        assert "got 8" in problem["detail"]
         assert c.get("/api/v1/sessions").json()["sessions"] == []  # nothing started
         fixed = c.post("/api/v1/sessions", json={**body, "practice_rate_bpm": 8.0})
         assert fixed.status_code in (200, 201), fixed.text
         c.post(f"/api/v1/sessions/{fixed.json()['id']}/stop")
+        for mode in ("monitor", "assessment"):  # no adaptive practice from it: not refused
+            other = {**body, "mode": mode, "adaptive": True, "practice_rate_bpm": 8.0}
+            started = c.post("/api/v1/sessions", json=other)
+            assert started.status_code in (200, 201), (mode, started.text)
+            c.post(f"/api/v1/sessions/{started.json()['id']}/stop")
 
 
 def test_assessment_finds_the_simulated_persons_resonance(serve: Callable[..., Server]) -> None:

@@ -568,3 +568,44 @@ def test_single_smooth_peak_words_flat_steps_and_tied_maxima_as_they_are() -> No
     # strictly rising then falling still says so
     single, words = detail([8.0, 9.0, 10.0, 9.0, 7.0])
     assert single and "rises then falls along the rates (one peak at 5.5/min)" in words
+
+
+@pytest.mark.parametrize(
+    ("ptt", "edge", "words"),
+    [
+        (
+            [10.0, 10.0, 9.0, 8.0, 7.0],
+            4.5,
+            "largest at 4.5 and 5/min (equal, 10.00 bpm), the lowest",
+        ),
+        (
+            [7.0, 8.0, 9.0, 10.0, 10.0],
+            6.5,
+            "largest at 6 and 6.5/min (equal, 10.00 bpm), the highest",
+        ),
+    ],
+)
+def test_a_tied_largest_peak_to_trough_at_either_edge_is_no_interior_peak(
+    ptt: list[float], edge: float, words: str
+) -> None:
+    """Review: a tie of the largest peak-to-trough that includes the highest rate counted as an
+    interior peak (the first of the tied, 6/min: single_peak true, the amplitude peak a parabola
+    at 6.25) while the mirror tie at the lowest rate did not (4.5/min, at the edge). A largest
+    value reached at an edge rate is at the edge, at either end: not an interior peak, the
+    amplitude criterion at that rate, the verdict's edge note on that side."""
+    rates = [4.5, 5.0, 5.5, 6.0, 6.5]
+    # no phase measured: no crossing, no band-pass fit; the amplitude peak decides
+    r = choose_resonance([row(x, None, a) for x, a in zip(rates, ptt, strict=True)])
+    rate, detail = _single_smooth_peak(r)
+    assert r.single_peak is False and rate is None
+    assert words in detail and "among them" in detail and "no interior peak" in detail
+    (amp,) = [c for c in r.criteria if c.name == "max_peak_to_trough"]
+    assert amp.rate_bpm == edge and "(edge of the grid)" in amp.detail
+    assert r.method == "amplitude_peak" and r.resonance_bpm == edge
+    assert r.range_edge == ("low" if edge == 4.5 else "high")
+
+
+def test_a_largest_peak_to_trough_tied_at_both_edges_names_both() -> None:
+    r = choose_resonance([row(4.5, 30, 10.0), row(5.0, 20, 9.5), row(5.5, 10, 10.0)])
+    assert not r.single_peak
+    assert "the lowest and the highest rate of the grid among them" in _single_smooth_peak(r)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from breathing import BreathingError, PacingEngine, PacingMode
+from breathing.adaptive import AdaptiveConfig
 from breathing.assessment import AssessmentProtocol
 from breathing.engine import (
     PRACTICE_INHALE_TO_EXHALE,
@@ -190,6 +191,17 @@ def test_a_practice_at_an_assessed_rate_is_within_the_paced_range_to_one_decimal
     assert practice_rate_bpm(resonance) == practised
 
 
+def test_the_practice_rates_range_is_a_keyword_argument() -> None:
+    """``config`` is keyword-only, as the rest of the engine's options (``start_adaptive(*,
+    ...)``, ``PacingEngine(*, adaptive=...)``): a positional one is refused, not read as
+    something else."""
+    narrow = AdaptiveConfig(min_rate_bpm=5.0, max_rate_bpm=6.0)
+    assert practice_rate_bpm(4.5, config=narrow) == 5.0
+    assert practice_rate_bpm(6.74, config=narrow) == 6.0
+    with pytest.raises(TypeError):
+        practice_rate_bpm(4.5, narrow)  # type: ignore[misc]
+
+
 def test_the_practice_rate_of_an_assessment_that_paces_on_is_that_rate() -> None:
     """The engine that paces on after its verdict paces at the practised rate."""
     fixed = PacingEngine(mode=PacingMode.ASSESSMENT)
@@ -203,3 +215,22 @@ def test_the_practice_rate_of_an_assessment_that_paces_on_is_that_rate() -> None
     assert fixed.rate_bpm == practice_rate_bpm(result.resonance_bpm)
     with pytest.raises(BreathingError, match="finite"):
         practice_rate_bpm(float("nan"))
+
+
+def test_adaptive_pacing_after_an_assessment_starts_at_the_practised_rate() -> None:
+    """``start_adaptive()`` without a start rate, after a verdict, starts where a practice at
+    the assessed rate paces (:func:`practice_rate_bpm`: in range, one decimal), as the fixed
+    practice after the verdict and the service's adaptive start do; it used the raw
+    assessed rate (an unshown 5.27 where the page says 5.3)."""
+    engine = PacingEngine(mode=PacingMode.ASSESSMENT, after_assessment=PacingMode.STOPPED)
+    person = SimulatedPerson(seed=41, resonance_bpm=5.3, breathing=engine.breathing_phase_cycles)
+    while engine.assessment_result is None:
+        b = person.next_beat()
+        engine.on_beat(b.t_s, b.rr_ms)
+    assessed = engine.assessment_result.resonance_bpm
+    assert assessed is not None
+    practised = practice_rate_bpm(assessed)
+    assert practised != assessed  # else this would not tell the two apart
+    events = engine.start_adaptive(t_s=b.t_s + 1.0)
+    assert engine.mode is PacingMode.ADAPTIVE and engine.rate_bpm == practised
+    assert [e.rate_bpm for e in events if isinstance(e, RateChanged)] == [practised]

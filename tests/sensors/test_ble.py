@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from sensors import (
     scan_heart_rate_devices,
 )
 from sensors.heart_rate_measurement import rr_ms_from_raw
+from tests.api.conftest import REPO_ROOT
 from tests.conftest import load_rr_ms
 from tests.sensors.fake_bluez import FakeBluez, FakeStrap, PrivateBus
 
@@ -1020,6 +1023,90 @@ async def test_cli_record_ending_without_contact_logs_no_error(
     assert errors == [], [r.getMessage() for r in errors]
     rec = read_recording(out)
     assert [c for _, c in rec.meta["contact_changes"]] == [False]  # the stretch runs to the end
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "label"), [("SIGTERM", 143, "SIGTERM"), ("SIGINT", 130, "Ctrl-C")]
+)
+async def test_cli_record_stopped_by_a_signal_keeps_the_file_and_prints_the_summary(
+    bluez: FakeBluez, tmp_path: Path, sig: str, code: int, label: str
+) -> None:
+    # Review: SIGTERM (a service manager, `kill`, `timeout`) killed `hrvpace record` with -15:
+    # no summary, the strap's link left to the OS. Now it ends as Ctrl-C does, as assess and
+    # practice do: the file closed, the summary, `stopped (...)` and 128 + the signal.
+    # A real process (the command's own main thread gets the signal) and a real signal.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "stopped.csv"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api",
+        "record",
+        "--device",
+        H10,
+        "--out",
+        str(out),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        bluez.notify(H10, packet(1024, 768, hr=70))
+        bluez.notify(H10, packet(800, hr=71))
+        for _ in range(200):  # until the three beats are in the file (flushed per beat)
+            if out.exists() and len(read_recording(out).rr_ms) == 3:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the beats never reached {out}")
+        proc.send_signal(getattr(signal, sig))
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = stderr.decode()
+    assert proc.returncode == code, err
+    assert f"3 beats written to {out}" in stdout.decode()
+    assert f"stopped ({label}): " in err
+    assert "Traceback" not in err
+    rec = read_recording(out)
+    assert list(rec.rr_ms) == [1000.0, 750.0, rr_ms_from_raw(800)]
+    assert (bluez.strap(H10).path, "Disconnect") in bluez.method_calls  # the link closed
+
+
+async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_recorded(
+    bluez: FakeBluez, tmp_path: Path
+) -> None:
+    # A SIGTERM while the strap is still being looked for said "0 beats written to OUT" and
+    # "the files keep every beat received", with no file written (or an older one left).
+    out = tmp_path / "never.csv"
+    args = ("record", "--device", "Nobody's strap", "--out", str(out), "--scan-timeout", "30")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        first = await asyncio.wait_for(proc.stderr.readline(), 20.0)
+        assert first.startswith(b"[connecting] looking for the strap"), first
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = stderr.decode()
+    assert proc.returncode == 143, err
+    assert stdout.decode() == f"nothing recorded: the strap had not connected ({out} not written)\n"
+    assert "stopped (SIGTERM): before the strap connected" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 @pytest.mark.timeout(60)

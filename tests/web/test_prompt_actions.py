@@ -145,3 +145,82 @@ def test_prompt_card_saves_once_and_action_prompts_are_done(
         ctx.close()
         api.close()
     assert errors == []
+
+
+def test_a_reset_whose_done_failed_after_another_prompt_took_the_card_comes_back(
+    day: tuple[str, str, SetClock], browser: Any
+) -> None:
+    """Review finding: a breathing reset's Start whose card another prompt took while the break
+    started marked the reset gone before its POST .../done was answered: a failed done (the
+    network, a 500) left the prompt open on the service and off the page for good. As a failed
+    dismiss keeps its card, it now comes back (behind the card shown) to be marked done.
+    Playwright holds the break's start until the next prompt has the card, and fails the done.
+    """
+    base, token, clock = day
+    api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r = api.post(
+        "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 3, "speed": FAST}}
+    )
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    ctx = browser.new_context(viewport=LAPTOP)
+    page = ctx.new_page()
+    errors = record_errors(page)
+    held: list[Any] = []
+    done_failures = ["500"]
+    done_posts: list[str] = []
+
+    def break_start(route: Any) -> None:
+        held.append(route)  # answered once the screen break has the card
+
+    def done(route: Any) -> None:
+        done_posts.append(route.request.url)
+        if done_failures:
+            done_failures.pop(0)
+            route.fulfill(status=500, json={"detail": "the service stumbled"})
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/sessions/*/microbreaks/start", break_start)
+        page.route("**/api/v1/prompts/*/done", done)
+        page.goto(f"{base}/#token={token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        card = page.get_by_test_id("prompt-card")
+        waiting = page.get_by_test_id("prompt-waiting")
+        wait_until(
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 200,
+            timeout_s=20,
+            what="beats before the break",
+        )
+        clock.set(berlin(2026, 12, 7, 9, 11))
+        _card_of(page, "breathing_reset")
+        reset = _prompt(api, ":reset", "sent")
+        assert reset is not None
+        card.get_by_role("button", name="Start", exact=True).click()
+        wait_until(lambda: held, timeout_s=10, what="the break's start held")
+        clock.set(berlin(2026, 12, 7, 9, 21))
+        _card_of(page, "detox_reminder")  # the screen break took the card
+        with page.expect_event(
+            "requestfinished", lambda q: q.url.endswith(f"/prompts/{reset['id']}/done")
+        ):
+            held.pop().continue_()  # the break starts; the reset's done then fails
+        assert done_failures == []
+        assert _prompt(api, ":reset", "sent") is not None  # still open on the service
+        # back in line behind the screen break's card, not lost
+        waiting.wait_for(state="visible", timeout=10_000)
+        assert waiting.inner_text() == "1 more prompt waiting."
+        card.get_by_role("button", name="Done", exact=True).click()
+        _card_of(page, "breathing_reset")  # the screen break done: the reset's card again
+        assert page.locator("#prompt-card").get_attribute("data-prompt-id") == str(reset["id"])
+        assert waiting.is_hidden()
+        card.get_by_role("button", name="Done", exact=True).click()
+        card.wait_for(state="hidden")
+        wait_until(lambda: _prompt(api, ":reset", "done"), timeout_s=10, what="the reset done")
+        assert len(done_posts) == 3  # the failed one, the screen break's, the reset's again
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    finally:
+        ctx.close()
+        api.close()
+    # the browser's own line for the failed request, nothing else
+    assert [e for e in errors if "Failed to load resource" not in e] == []

@@ -44,6 +44,9 @@ const nudged = new Set();
 // window): a prompt never opens again, so a poll answered before the close, arriving after it,
 // must not bring its card back.
 const gone = new Set();
+// Breathing resets whose done is on its way after another prompt took their card: not offered
+// again meanwhile (gone once the service took it; back on the card if it failed).
+const finishing = new Set();
 // Polls are numbered as they are sent. `seenAt` holds, for each prompt offered, how many polls
 // had been sent when it was first offered: a poll sent before a prompt existed does not list it,
 // so only a poll sent after the page saw the prompt can say it closed. An answer older than one
@@ -244,7 +247,7 @@ function notify(prompt) {
 }
 
 function offer(prompt) {
-  if (gone.has(prompt.id)) return; // a late poll's copy of a prompt closed since
+  if (gone.has(prompt.id) || finishing.has(prompt.id)) return; // closed since, or closing
   if (!seenAt.has(prompt.id)) seenAt.set(prompt.id, pollsSent);
   if (current && current.id === prompt.id) return notify(prompt);
   if (current && (dirty || stale)) {
@@ -349,18 +352,46 @@ async function done(text) {
   if (await send("done")) closed(id, text);
 }
 
+/** Prompt `prompt`, still open, left the card: it comes back (behind the card shown, if any). */
+function comeBack(prompt) {
+  if (gone.has(prompt.id) || (current && current.id === prompt.id)) return;
+  if (!current) return show(prompt);
+  // older than the card shown and anything waiting: first in line
+  if (!queue.some((q) => q.id === prompt.id)) queue.unshift(prompt);
+  renderWaiting();
+}
+
 /** A breathing reset's Start: the 2-minute breathing break on the running session, then done. */
 async function start() {
   if (!current || busy) return;
-  const id = current.id;
+  const prompt = current;
+  const id = prompt.id;
   setBusy(true);
   const why = await startReset();
   if (!current || current.id !== id) {
-    // another prompt took the card while the break started: the break runs, so this reset is
-    // done all the same (a 409: it closed meanwhile, nothing to record)
-    if (!why) {
+    // another prompt took the card while the break started. The break runs, so this reset is
+    // done all the same; it is gone only once the service took that (a 409: it closed
+    // meanwhile, nothing to record). Not started, or not recorded (the network, the service,
+    // the token): it is still open, so it comes back to start or mark done, as a failed
+    // dismiss keeps its card.
+    if (gone.has(id)) return;
+    if (why) {
+      onError(why);
+      return comeBack(prompt);
+    }
+    finishing.add(id);
+    try {
+      await api.post(`/prompts/${id}/done`);
       gone.add(id);
-      api.post(`/prompts/${id}/done`).catch(() => {});
+    } catch (err) {
+      if (err.status === 409) {
+        gone.add(id);
+      } else {
+        onError(`Breathing reset started, not marked done: ${err.message}`);
+        comeBack(prompt);
+      }
+    } finally {
+      finishing.delete(id);
     }
     return;
   }
