@@ -410,7 +410,12 @@ class SimulatorSource(BeatSource):
 
     Each beat is delivered after waiting its RR interval on the clock (a dropout is waited
     through, and the next beat comes with ``gap_before``). ``contact`` is ``False`` during a
-    simulated contact loss, ``True`` otherwise.
+    simulated contact loss, ``True`` otherwise; the status reports the loss as a strap does
+    (:class:`sensors.BleStrapSource`): ``NO_CONTACT`` with ``contact_t_s`` at the first
+    beat without contact, ``STREAMING`` ("skin contact back") with ``contact_t_s`` at the first
+    beat with contact again, so a session keeps the stretch (:mod:`sensors.contact`). The
+    simulator knows when contact is lost: it reports at once, without the strap's 3 s of
+    packets saying no contact.
 
     Parameters
     ----------
@@ -457,6 +462,24 @@ class SimulatorSource(BeatSource):
         if self._status.state is not SourceState.ENDED:
             self._set_status(SourceStatus(SourceState.ENDED, "simulation stopped"))
 
+    def _report_contact(self, t_s: float, contact: bool) -> None:
+        """A change of skin contact at the beat at ``t_s``, reported as a strap reports it."""
+        state = self._status.state
+        if not contact and state is SourceState.STREAMING:
+            self._set_status(
+                SourceStatus(
+                    SourceState.NO_CONTACT,
+                    f"no skin contact: simulated contact loss from {t_s:.1f} s",
+                    contact_t_s=t_s,
+                )
+            )
+        elif contact and state is SourceState.NO_CONTACT:
+            self._set_status(
+                SourceStatus(
+                    SourceState.STREAMING, "skin contact back (simulated person)", contact_t_s=t_s
+                )
+            )
+
     async def _beats(self) -> AsyncIterator[Beat]:
         last_t = 0.0
         while not self._closed:
@@ -466,6 +489,7 @@ class SimulatorSource(BeatSource):
                 return
             await self.clock.sleep(sb.t_s - last_t)
             last_t = sb.t_s
+            self._report_contact(sb.t_s, sb.contact)
             yield Beat(
                 t_s=sb.t_s,
                 rr_ms=sb.rr_ms,

@@ -216,6 +216,10 @@ class MicroBreakStatus(Payload):
     hr_z: OptFloat = Field(description="Heart-rate z score of the latest window.")
     stressed: bool = Field(description="The latest window was a stress window.")
     activity: bool = Field(description="The latest window was taken as physical activity.")
+    paced: bool = Field(
+        description="The latest window overlaps paced breathing (a practice, an assessment, a "
+        "breathing break): not learned into the baseline, never a stress window, no flag."
+    )
     stress_fraction: Finite = Field(description="Share of recent stress windows, 0..1.")
     stress_load_min: Finite = Field(description="Accumulated stress load, minutes.")
     time_on_task_s: Finite = Field(description="Time since the last break, s.")

@@ -49,6 +49,11 @@ class SimulatorSourceOut(Payload):
     speed: Speed = None
     duration_s: OptFloat = Field(default=None, description="End after this much time, s.")
     stress: OptFloat = Field(default=None, description="Initial stress, 0 (calm) .. 1 (stressed).")
+    contact_loss_rate: OptFloat = Field(
+        default=None,
+        description="Probability per beat that a simulated loss of skin contact starts (null: "
+        "stored before it could be set; none).",
+    )
 
 
 class ReplaySegment(Payload):

@@ -79,6 +79,7 @@ def make_source(
             resonance_bpm=spec.resonance_bpm,
             stress=lambda _t_s: control.stress,
             breathing=control.breathing,
+            contact_loss_rate=spec.contact_loss_rate,
         )
 
         # pacing started mid-session (monitor mode) is followed from then on

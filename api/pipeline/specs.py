@@ -44,6 +44,14 @@ class SimulatorSpec(_SpecBase):
     stress: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Initial stress, 0 (calm) .. 1 (stressed)."
     )
+    contact_loss_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=0.5,
+        description="Probability per beat that a loss of skin contact (5-20 s) starts: its "
+        "beats come marked without contact and the session keeps the stretch "
+        "(GET /sessions/{id}/contact). 0: none.",
+    )
 
     @field_validator("speed")
     @classmethod

@@ -131,9 +131,9 @@ class ContactOut(BaseModel):
     no_contact: list[NoContactOut] = Field(
         description="Where the strap reported no skin contact (it sends no beats then, or "
         "beats marked without contact, so the beat rows cannot show where it began and ended); "
-        "a replay keeps those of its hrvpace recording's '# contact' lines; empty for "
-        "the simulator, a replay of another format and a session stored before hrvpace kept "
-        "them"
+        "a replay keeps those of its hrvpace recording's '# contact' lines, the simulator "
+        "its simulated contact losses (contact_loss_rate); empty for a replay of another "
+        "format and a session stored before hrvpace kept them"
     )
 
 

@@ -1733,9 +1733,10 @@ function init() {
   microBreaks.init({
     withAuth,
     onError: setConn,
-    // A breathing break: pace at the person's resonance rate (or 6/min) unless pacing already.
+    // A breathing break paces (the service, at the person's practice rate or 6/min, for the
+    // break's duration) unless pacing already: show the pacer.
+    isPacing: () => Boolean(state.guidance),
     onBreathingBreak: () => {
-      if (!state.guidance) breathingCommand("practice", {});
       $("breathing").scrollIntoView({ behavior: "smooth", block: "center" });
     },
   });

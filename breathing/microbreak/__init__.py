@@ -15,10 +15,11 @@ The rule (every threshold is a field of :class:`MicroBreakSettings`)
    missing beats) and enough beats. An invalid window is neither stressed nor calm: it never
    adds to a flag and is never learned.
 2. **Personal baseline** (:class:`breathing.Baseline`): lnRMSSD and HR, mean and SD, learned
-   from calm valid windows (not stressed, not active, not during a break), starting from a
-   population default. Until ``warmup_s`` of valid signal has ever been learned every valid
-   window that is not physical activity is learned and no stress flag is raised (the default
-   alone would flag anybody whose resting HR is simply above the population mean).
+   from calm valid windows (not stressed, not active, not during a break, not overlapping
+   paced breathing), starting from a population default. Until ``warmup_s`` of valid signal
+   has ever been learned every valid window that is neither physical activity nor paced is
+   learned and no stress flag is raised (the default alone would flag anybody whose resting HR
+   is simply above the population mean).
 3. **Stress window**: lnRMSSD z <= -1 *and* HR z >= +0.5 against the baseline. Stress lowers
    vagally mediated HRV and raises heart rate together (Kim et al. 2018; Castaldo et al.
    2015); requiring both excludes a slow-breathing stretch (HRV up) and a posture change alone.
@@ -36,6 +37,12 @@ The rule (every threshold is a field of :class:`MicroBreakSettings`)
    window arrives) flags regardless of physiology; unheeded, it is repeated every 30 minutes.
 8. **Cooldown and quiet hours**: no flag within 20 minutes of the previous flag or of the end
    of a break, while snoozed, during a break, or in quiet hours (local times passed in).
+9. **Paced breathing is not rest**: a window whose beats overlap paced breathing (a practice,
+   an assessment, a breathing break; the caller passes ``paced``) is never learned, never a
+   stress window, neither adds to nor decays the load, and raises no flag (time on task runs
+   on). Slow paced breathing enlarges RMSSD by itself (Lehrer et al. 2000): learned, it would
+   inflate the baseline so that later rest looks like stress; and a person doing a breathing
+   exercise needs no prompt to take a break.
 
 **No validated threshold exists in the literature** for deciding from wearable HRV that a
 micro-break is due: these values are reasoned defaults (documented on each field) to be tuned
@@ -69,6 +76,8 @@ signal and implications for the assessment of human daily physical activity. PLo
 e61691 (ENMO: Euclidean norm minus one g).
 Zaccaro, A., et al. (2018). How breath-control can change your life: a systematic review on
 psycho-physiological correlates of slow breathing. Frontiers in Human Neuroscience, 12, 353.
+Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Resonant frequency biofeedback training
+to increase cardiac variability. Applied Psychophysiology and Biofeedback, 25(3), 177-191.
 Nunan, D., Sandercock, G. R. H., & Brodie, D. A. (2010). Pacing and Clinical
 Electrophysiology, 33(11), 1407-1417 (population default of the baseline).
 """

@@ -274,6 +274,7 @@ class MicroBreakStatus:
     hr_z: float | None
     stressed: bool
     activity: bool
+    paced: bool
     stress_fraction: float
     stress_load_min: float
     time_on_task_s: float

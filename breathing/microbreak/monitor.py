@@ -188,6 +188,7 @@ class MicroBreakMonitor:
             hr_z=None,
             stressed=False,
             activity=False,
+            paced=False,
             stress_fraction=self._stress.fraction(t),
             stress_load_min=self._stress.load_min,
             time_on_task_s=self._time_on_task(t),
@@ -238,7 +239,10 @@ class MicroBreakMonitor:
             ``MicroBreakSettings.motion_activity_mg``); ``None``: no motion data.
         paced : bool
             The window's beats overlap paced breathing (a pacer ran during some of it): it is
-            no "before" window of a break (:func:`breathing.microbreak.breaks.break_effect`).
+            no "before" window of a break (:func:`breathing.microbreak.breaks.break_effect`),
+            is not learned into the baseline, is never a stress window, neither adds to nor
+            decays the stress load, and raises no flag (a person doing a breathing exercise
+            needs no break prompt); the status says so (``paced``).
         paced_last_t_s : float, optional
             With ``paced``: the latest session time within the window at which the pacer ran
             (default the window's end). A window in which pacing ran after a break ended is no
@@ -260,18 +264,19 @@ class MicroBreakMonitor:
         r = self._read(window, t_s=t_s, contact=contact, quality=quality, motion_mg=motion_mg)
         t, w = r.t, r.w
         self._advance_clock(t)
+        paced = bool(paced)
         invalid = self._invalid_reason(w)
         if invalid:
             self._stress.add_invalid(t, r.weight)
             events = self._effects(t)
-            self._last = self._status(t, invalid_reason=invalid)
-            return events + self._fallback(t, local_time)
+            self._last = self._status(t, invalid_reason=invalid, paced=paced)
+            return events if paced else events + self._fallback(t, local_time)
         assert w.hr is not None and w.ln_rmssd is not None and w.rmssd is not None
         paced_last = None
         if paced:
             paced_last = t if paced_last_t_s is None else min(float(paced_last_t_s), t)
         self._remember(t, w.rmssd, w.hr, paced_last=paced_last)
-        j = self._judge(t, r.weight, w.ln_rmssd, w.hr)
+        j = self._judge(t, r.weight, w.ln_rmssd, w.hr, paced=paced)
         self._learn(r.weight, w.ln_rmssd, w.hr, j)
         events = self._effects(t)
         reason = self._stress_reason(w.ln_rmssd, w.hr, j)
@@ -282,8 +287,11 @@ class MicroBreakMonitor:
             hr_z=j.z_hr,
             stressed=j.stressed,
             activity=j.activity or j.recovering,
+            paced=paced,
             stress_fraction=j.fraction,
         )
+        if paced:  # already breathing slowly: no break prompt (no stress reason arises either)
+            return events
         if reason is not None and self._may_flag(t, local_time):
             return [*events, self._stress_flag(t, reason, w.ln_rmssd, w.hr, j)]
         return events + self._fallback(t, local_time, w.ln_rmssd, j.z_ln, w.hr, j.z_hr)
@@ -356,7 +364,9 @@ class MicroBreakMonitor:
         for pending in self._pending:
             pending.windows.append(window)
 
-    def _judge(self, t: float, weight: float, ln_rmssd: float, hr: float) -> Judgement:
+    def _judge(
+        self, t: float, weight: float, ln_rmssd: float, hr: float, *, paced: bool
+    ) -> Judgement:
         """Activity, recovery and stress of a valid window (steps 2-6); updates the load."""
         s = self.settings
         z_ln, z_hr = self._z(ln_rmssd, hr)
@@ -369,13 +379,19 @@ class MicroBreakMonitor:
             moving=self._motion_mg is not None and self._motion_mg >= s.motion_activity_mg,
             warm=self._baseline.personal_s >= s.warmup_s,
             in_break=self._break is not None,
+            paced=paced,
         )
 
     def _learn(self, weight: float, ln_rmssd: float, hr: float, j: Judgement) -> None:
-        """Learn the baseline from calm windows (every non-activity window while warming up)."""
+        """Learn the baseline from calm windows (every non-activity window while warming up).
+
+        A window overlapping paced breathing is never learned: slow breathing raises RMSSD by
+        itself (Lehrer et al. 2000), and learning it would make later rest look like low HRV.
+        """
         s = self.settings
         calm = (
-            not j.activity
+            not j.paced
+            and not j.activity
             and not j.recovering
             and self._break is None
             and not j.stressed
@@ -507,6 +523,7 @@ class MicroBreakMonitor:
             hr_z=self._last.hr_z,
             stressed=self._last.stressed,
             activity=self._last.activity,
+            paced=self._last.paced,
         )
         return flag
 

@@ -39,6 +39,7 @@ class Judgement:
     activity: bool
     recovering: bool  # within activity_recovery_s after the last activity window
     warm: bool  # the baseline has learned enough of the person
+    paced: bool  # the window overlaps paced breathing: not judged, not learned
     stressed: bool
     fraction: float  # stressed share of the last sustain_s
 
@@ -101,12 +102,15 @@ class StressHistory:
         moving: bool,
         warm: bool,
         in_break: bool,
+        paced: bool = False,
     ) -> Judgement:
         """Judge one valid window and update the recent stress and the load.
 
         Activity (``moving``, or HR more than ``activity_hr_bpm`` above baseline) strikes the
         stress windows of its ramp-up off the load at its onset; activity and recovery neither
-        add to nor decay the load.
+        add to nor decay the load. A window overlapping paced breathing (``paced``) is never
+        stressed and neither adds to nor decays the load: slow paced breathing moves RMSSD and
+        HR by itself, so the window says nothing about stress or calm at rest.
         """
         s = self.settings
         activity = moving or hr_above_baseline_bpm > s.activity_hr_bpm
@@ -123,6 +127,7 @@ class StressHistory:
             and not activity
             and not recovering
             and not in_break
+            and not paced
             and z_ln <= s.ln_rmssd_z
             and z_hr >= s.hr_z
         )
@@ -130,6 +135,6 @@ class StressHistory:
         fraction = self.fraction(t_s)
         if stressed:
             self.load_min += weight_s / 60.0
-        elif not activity and not recovering:
+        elif not activity and not recovering and not paced:
             self.load_min *= math.exp(-weight_s / s.load_tau_s)
-        return Judgement(z_ln, z_hr, activity, recovering, warm, stressed, fraction)
+        return Judgement(z_ln, z_hr, activity, recovering, warm, paced, stressed, fraction)

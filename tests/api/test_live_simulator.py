@@ -73,3 +73,46 @@ def test_simulator_stress_can_be_changed_while_running(serve: Callable[..., Serv
         c.post(f"/api/v1/sessions/{s['id']}/stop")
         r = c.post(f"/api/v1/sessions/{s['id']}/simulator", json={"stress": 0.1})
         assert r.status_code == 409
+
+
+def test_a_simulated_session_keeps_its_stretches_without_contact(
+    serve: Callable[..., Server],
+) -> None:
+    """A simulated person with contact losses: the session stores each run of beats marked
+    without contact as a stretch (GET /contact), from its first beat to the next with contact,
+    as a strap's session does; the source echoes the rate; a rate of 0.5 or more is a 422."""
+    from tests.api.conftest import wait_for
+
+    server = serve()
+    with server.client() as c:
+        source = {
+            "kind": "simulator",
+            "seed": 12,
+            "speed": "max",
+            "duration_s": 600,
+            "contact_loss_rate": 0.01,
+        }
+        r = c.post("/api/v1/sessions", json={"source": source})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        assert r.json()["source"]["contact_loss_rate"] == 0.01
+
+        def done() -> dict[str, Any] | None:
+            s: dict[str, Any] = c.get(f"/api/v1/sessions/{sid}").json()
+            return None if s["live"] else s
+
+        final = wait_for(done, timeout_s=60, what="the simulation's end")
+        assert final["state"] == "ended", final
+        beats = c.get(f"/api/v1/sessions/{sid}/beats").json()["beats"]
+        stretches = c.get(f"/api/v1/sessions/{sid}/contact").json()["no_contact"]
+        bad = c.post("/api/v1/sessions", json={"source": {**source, "contact_loss_rate": 0.5}})
+        assert bad.status_code == 422 and "contact_loss_rate" in str(bad.json()["errors"])
+    assert len(beats) == final["n_beats"] > 500
+    runs: list[dict[str, Any]] = []
+    for prev, b in pairwise([None, *beats]):
+        if b["contact"] is False and (prev is None or prev["contact"] is not False):
+            runs.append({"start_t_s": b["t_s"], "end_t_s": None, "ended_by": "end"})
+        elif b["contact"] is not False and prev is not None and prev["contact"] is False:
+            runs[-1].update(end_t_s=b["t_s"], ended_by="contact")
+    assert len(runs) >= 3
+    assert stretches == runs

@@ -270,3 +270,67 @@ def test_history_leaves_out_a_stored_event_that_does_not_fit_and_says_so(
     assert body["total"] == 2 and body["unreadable"] == 1
     assert [e["event"] for e in body["events"]] == ["micro_break_acknowledged"]
     assert "do not fit the schema" in caplog.text
+
+
+def test_a_practice_is_not_learned_into_the_baseline_and_the_status_says_paced(
+    serve: Callable[..., Server],
+) -> None:
+    """Rest, then a practice at the simulated person's resonance rate (RMSSD well above rest),
+    then rest: the practice's windows leave the personal baseline as rest made it, the status
+    says ``paced``, and rest after it is learned again."""
+    server = serve()
+    with server.client() as c:
+        sid = c.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "simulator", "seed": 5, "resonance_bpm": 5.0, "speed": 60}},
+        ).json()["id"]
+        url = f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}"
+
+        def status() -> dict[str, Any]:
+            r = c.get(f"/api/v1/sessions/{sid}/microbreaks")
+            assert r.status_code == 200, r.text
+            state: dict[str, Any] = r.json()["status"]
+            return state
+
+        rest: list[float] = []
+        practice: list[float] = []
+        at_start: dict[str, Any] | None = None
+        paced_state: dict[str, Any] | None = None
+        started_t = stopped_t = None
+        after: dict[str, Any] | None = None
+        deadline = time.monotonic() + 90
+        with connect(url, open_timeout=10) as ws:
+            for text in ws:
+                m = parse_live_message(text)
+                assert time.monotonic() < deadline, "the practice did not run its course in 90 s"
+                if m.type != "metrics" or m.metrics.rmssd_ms is None:
+                    continue
+                if started_t is None:
+                    rest.append(m.metrics.rmssd_ms)
+                    if m.t_s >= 300:
+                        r = c.post(
+                            f"/api/v1/sessions/{sid}/breathing/practice", json={"rate_bpm": 5}
+                        )
+                        assert r.status_code == 200, r.text
+                        started_t = m.t_s
+                        # every window the loop hands over from now on overlaps the pacer
+                        at_start = status()
+                elif stopped_t is None:
+                    if m.t_s >= started_t + 60:  # the window holds practice beats only
+                        practice.append(m.metrics.rmssd_ms)
+                    if m.t_s >= started_t + 360:
+                        paced_state = status()
+                        r = c.post(f"/api/v1/sessions/{sid}/breathing/stop")
+                        assert r.status_code == 200, r.text
+                        stopped_t = m.t_s
+                elif m.t_s >= stopped_t + 240:
+                    after = status()
+                    break
+        c.post(f"/api/v1/sessions/{sid}/stop")
+    assert at_start is not None and paced_state is not None and after is not None
+    assert at_start["baseline_personal"]  # rest was learned
+    assert sum(practice) / len(practice) > 1.2 * sum(rest) / len(rest)  # pacing raised RMSSD
+    assert paced_state["baseline"] == at_start["baseline"], (at_start, paced_state)
+    assert paced_state["paced"] and paced_state["valid"], paced_state
+    assert not after["paced"]
+    assert after["baseline"]["personal_s"] > at_start["baseline"]["personal_s"]

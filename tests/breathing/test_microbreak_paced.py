@@ -1,8 +1,9 @@
-"""A break's "before" period leaves out windows overlapping paced breathing.
+"""Windows overlapping paced breathing are no rest: not a break's "before", not learned, no flag.
 
 Slow paced breathing enlarges RMSSD by itself, so a break taken just after a practice or an
 assessment would otherwise be compared with the pacing (the "-30 %" of a reset pressed right
-after an assessment), not with rest.
+after an assessment), not with rest; learned into the baseline, the pacing would make later
+rest look like low HRV; and a person doing a breathing exercise needs no break prompt.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from breathing import BreakEffect, MicroBreakMonitor
+from breathing import BreakEffect, MicroBreakDue, MicroBreakMonitor, ReasonCode
 from hrv import WindowMetrics
 
 
@@ -24,6 +25,8 @@ def feed(
     rmssd_ms: float,
     paced: bool,
     paced_last_t_s: float | None = None,
+    hr_bpm: float = 65.0,
+    quality: float = 1.0,
 ) -> list[object]:
     """Valid 60-s windows every 5 s ending in [t0, t1), RMSSD about ``rmssd_ms``.
 
@@ -33,11 +36,12 @@ def feed(
     out: list[object] = []
     for t in np.arange(t0, t1, 5.0):
         r = rmssd_ms * math.exp(0.03 * rng.standard_normal())
+        h = hr_bpm + 0.5 * rng.standard_normal()
         window = WindowMetrics(
-            t_s=float(t), n_beats=70, rmssd_ms=r, ln_rmssd=math.log(r), mean_hr_bpm=65.0
+            t_s=float(t), n_beats=70, rmssd_ms=r, ln_rmssd=math.log(r), mean_hr_bpm=h
         )
         out += mon.on_window(
-            window, contact=True, quality=1.0, paced=paced, paced_last_t_s=paced_last_t_s
+            window, contact=True, quality=quality, paced=paced, paced_last_t_s=paced_last_t_s
         )
     return out
 
@@ -132,3 +136,61 @@ def test_a_breathing_breaks_own_pacing_is_its_during_not_paced_after() -> None:
     assert eff.n_windows_after_paced == 0 and eff.n_windows_after == 25
     assert eff.rmssd_during_ms == pytest.approx(60.0, rel=0.05)
     assert eff.rmssd_after_ms == pytest.approx(40.0, rel=0.05)
+
+
+# -- the baseline and the flags -------------------------------------------------------------
+
+
+def flags(events: list[object]) -> list[MicroBreakDue]:
+    return [e for e in events if isinstance(e, MicroBreakDue)]
+
+
+def test_a_paced_stretch_with_high_rmssd_does_not_move_the_baseline() -> None:
+    """20 minutes of practice at twice the resting RMSSD leave the baseline as rest made it,
+    so the rest after it is rest (z near 0), not "HRV below baseline"."""
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 900.0, rmssd_ms=35.0, paced=False)  # rest: the baseline learns it
+    rested = mon.baseline
+    assert rested.personal_s > 0 and rested.rmssd_ms == pytest.approx(36.0, rel=0.1)
+    feed(mon, 900.0, 2100.0, rmssd_ms=75.0, paced=True, hr_bpm=63.0)  # a practice
+    assert mon.status.paced and mon.status.valid
+    assert mon.status.ln_rmssd_z is not None and mon.status.ln_rmssd_z > 1.0  # judged high...
+    assert mon.baseline == rested  # ...but not learned
+    # the practice's last windows (its beats still in them) are not learned either
+    feed(mon, 2100.0, 2160.0, rmssd_ms=50.0, paced=True, paced_last_t_s=2100.0)
+    assert mon.baseline == rested
+    feed(mon, 2160.0, 2400.0, rmssd_ms=35.0, paced=False)
+    st = mon.status
+    assert not st.paced and st.ln_rmssd_z is not None and abs(st.ln_rmssd_z) < 0.5, st
+    assert mon.baseline.personal_s > rested.personal_s  # rest is learned again
+
+
+def test_no_flag_while_pacing_even_when_the_windows_look_stressed() -> None:
+    """An assessment's fast steps can lower RMSSD and raise HR; the person is breathing with
+    the pacer, so neither a stress flag nor the load nor the baseline follows from it."""
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)
+    rested, load = mon.baseline, mon.status.stress_load_min
+    events = feed(mon, 900.0, 1800.0, rmssd_ms=12.0, paced=True, hr_bpm=80.0)
+    assert flags(events) == []
+    st = mon.status
+    assert st.paced and not st.stressed and st.stress_fraction == 0.0
+    assert st.stress_load_min == load  # neither added to nor decayed
+    assert mon.baseline == rested
+    # the same windows without pacing are stress, and flag
+    after = flags(feed(mon, 1800.0, 2100.0, rmssd_ms=12.0, paced=False, hr_bpm=80.0))
+    assert after and after[0].reason.code is ReasonCode.STRESS
+    assert after[0].t_s > 1800.0 + 60.0  # sustained over unpaced windows only
+
+
+@pytest.mark.parametrize("quality", [1.0, 0.5])
+def test_time_on_task_does_not_prompt_during_pacing_and_does_after_it(quality: float) -> None:
+    """90 minutes on task fall inside a practice (valid windows or not): no prompt while it
+    runs; time on task runs on, so the prompt comes with the first unpaced window."""
+    mon = MicroBreakMonitor()
+    assert flags(feed(mon, 60.0, 5000.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+    during = feed(mon, 5000.0, 5800.0, rmssd_ms=70.0, paced=True, quality=quality)
+    assert flags(during) == []
+    assert mon.status.paced and mon.status.time_on_task_s > 5400.0
+    (flag,) = flags(feed(mon, 5800.0, 5900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0))
+    assert flag.reason.code is ReasonCode.TIME_ON_TASK and flag.t_s == pytest.approx(5800.0)

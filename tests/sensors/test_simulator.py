@@ -204,6 +204,45 @@ async def test_contact_loss_is_delivered_with_contact_false() -> None:
     assert labels.count(BeatKind.NO_CONTACT) == len(lost)
 
 
+async def test_contact_loss_is_reported_as_a_strap_reports_it() -> None:
+    """Each run of beats without contact is a NO_CONTACT status from its first beat and a
+    STREAMING "contact back" at the next beat with contact, so the stretches a session keeps
+    (``sensors.contact``) are the runs; one lasting to the end stays open."""
+    from sensors.contact import ContactChanges, no_contact_stretches
+
+    person = SimulatedPerson(seed=12, contact_loss_rate=0.01, contact_loss_s=(5.0, 10.0))
+    source = SimulatorSource(person, clock=VirtualClock(), duration_s=600.0)
+    statuses = []
+    source.add_status_listener(statuses.append)
+    got: list[Beat] = []
+    state_at_beat: list[SourceState] = []
+    async with source:
+        async for beat in source:
+            got.append(beat)
+            state_at_beat.append(source.status.state)
+    # the runs of beats without contact: (first beat's t_s, the next beat with contact's t_s)
+    runs: list[tuple[float, float | None]] = []
+    for prev, b in itertools.pairwise([None, *got]):
+        if b.contact is False and (prev is None or prev.contact is not False):
+            runs.append((b.t_s, None))
+        elif b.contact is not False and prev is not None and prev.contact is False:
+            runs[-1] = (runs[-1][0], b.t_s)
+    assert len(runs) >= 3
+    # while a beat without contact is delivered the source says so, and only then
+    assert all(
+        (st is SourceState.NO_CONTACT) == (b.contact is False)
+        for b, st in zip(got, state_at_beat, strict=True)
+    )
+    lost = [s for s in statuses if s.state is SourceState.NO_CONTACT]
+    assert [s.contact_t_s for s in lost] == [t for t, _ in runs]
+    assert all("no skin contact" in s.message for s in lost)
+    changes = ContactChanges()
+    kept = [c for c in (changes.on_status(s) for s in statuses) if c is not None]
+    stretches = no_contact_stretches(kept, [b.t_s for b in got if b.contact is not False])
+    assert [(x.start_t_s, x.end_t_s) for x in stretches] == runs
+    assert {x.ended_by for x in stretches} <= {"contact", "end"}
+
+
 def test_breathing_lag_shifts_the_phase_against_the_pacer() -> None:
     """A person 1 s behind the pacer: HR vs the pacer's lung volume lags by 360 f tau degrees."""
     rate = 6.0

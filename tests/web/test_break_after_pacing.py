@@ -87,6 +87,54 @@ def test_a_reset_right_after_pacing_says_there_was_no_rest_to_compare_with(
     assert errors == []
 
 
+def test_a_breathing_break_from_the_banner_paces_two_minutes_and_stops_with_it(
+    web_server: WebServer, context: Any
+) -> None:
+    """The banner's breathing break is the suggested 2-minute reset: the service paces for the
+    break and stops the pacer with it (a practice the page started for it ran on after the
+    break, so its "after" was paced, and nothing was learned or flagged from then on)."""
+    with web_server.client() as api:
+        r = api.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "simulator", "seed": 4, "speed": 60}},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        page = context.new_page()
+        errors = record_errors(page)
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+
+        def status() -> dict[str, Any]:
+            st: dict[str, Any] = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+            return st
+
+        poll(page, lambda: status()["baseline_personal"], timeout_s=30, what="the warm-up")
+        assert api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0}).is_success
+        page.get_by_role("button", name="Start break").wait_for(state="visible", timeout=30_000)
+        api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 0.0})
+        page.get_by_role("button", name="Start break").click()
+        guidance = poll(
+            page,
+            lambda: api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"],
+            timeout_s=10,
+            what="the break's pacer",
+        )
+        assert guidance["mode"] == "fixed" and guidance["ends_at_s"] is not None, guidance
+        page.locator("#micro-break-banner[data-phase='effect']").wait_for(timeout=30_000)
+        assert api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
+        history = api.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+        (eff,) = [e["data"] for e in history["events"] if e["event"] == "break_effect"]
+        assert eff["kind"] == "breathing" and eff["end_t_s"] - eff["start_t_s"] == pytest.approx(
+            120.0, abs=2.0
+        )
+        assert eff["n_windows_after_paced"] == 0 and eff["rmssd_after_ms"] is not None, eff
+        text = page.locator("#mb-effect").inner_text()
+        assert text.startswith("RMSSD before ") and " after " in text.split(".")[0], text
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
 def _words(web_server: WebServer, context: Any, effects: list[dict[str, Any]]) -> list[Any]:
     """effectText and summaryText of js/microbreaks.js for each effect, in real Chromium."""
     page = context.new_page()

@@ -168,11 +168,17 @@ def test_live_session_from_the_page(
         # -- stress the simulated person: a micro-break banner with reason and suggestion -----
         banner = page.get_by_test_id("micro-break-banner")
         assert banner.is_hidden()
-        wait_until(
-            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 300,
-            timeout_s=20,
-            what="the micro-break monitor's 4-minute warm-up",
-        )
+        # nothing is flagged nor learned while the pacer runs (a person breathing with it
+        # needs no break prompt): stop pacing, then 4 minutes of rest warm the monitor up
+        page.get_by_test_id("pacer-stop").click()
+        page.get_by_test_id("pacer-stop").wait_for(state="hidden", timeout=10_000)
+
+        def warm_on_rest() -> bool:
+            st = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+            return bool(st["baseline_personal"] and not st["paced"])
+
+        wait_until(warm_on_rest, timeout_s=30, what="the micro-break monitor's 4-minute warm-up")
+        assert banner.is_hidden()  # no flag from the paced minutes
         r = api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0})
         assert r.status_code == 200, r.text
         banner.wait_for(state="visible", timeout=20_000)
@@ -202,33 +208,46 @@ def test_live_session_from_the_page(
 
         # -- take the break from the banner; afterwards its effect on RMSSD -------------------
         api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 0.0})
+        # the person starts practising again before taking the break: a breathing break leaves
+        # a running practice as it is (no 2-minute reset of its own: test_break_after_pacing),
+        # so the break runs until it is ended from the banner
+        page.locator("#practice-button").click()
+        page.get_by_test_id("pacer-stop").wait_for(state="visible", timeout=10_000)
         page.get_by_role("button", name="Start break").click()
         page.get_by_role("button", name="End break").wait_for(state="visible", timeout=5000)
         status = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
         assert status["in_break"] is True
-        time.sleep(1.5)  # 90 s of simulated break
+        started_t = status["t_s"]
+        wait_until(
+            lambda: (
+                api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]["t_s"]
+                >= started_t + 90
+            ),
+            timeout_s=20,
+            what="90 s of simulated break",
+        )
         page.get_by_role("button", name="End break").click()
         effect = page.locator("#mb-effect")
         effect.wait_for(state="visible", timeout=20_000)
         text = effect.inner_text()
-        # a practice session paces from its start and goes on after the break, so no minute
-        # before or after it was rest: the effect names no figure and says why (break effects
-        # leave windows overlapping paced breathing out; test_nudges has a break after rest)
-        assert text.startswith("No rest before it to compare with"), text
-        assert "Nothing to compare after it" in text and "RMSSD" not in text.split(":")[0], text
-        assert "%" not in text, text
+        # the minutes before the practice were rest (stressed), those after the break were the
+        # practice's: the effect names the figure before, and says why none after
         stored_effect = wait_until(
             lambda: stored_events("break_effect"), timeout_s=5, what="the stored effect"
         )[0]
-        assert stored_effect["rmssd_before_ms"] is None and stored_effect["rmssd_after_ms"] is None
-        assert stored_effect["n_windows_before_paced"] > 0
-        assert stored_effect["n_windows_after_paced"] > 0
+        before = stored_effect["rmssd_before_ms"]
+        assert before is not None and stored_effect["n_windows_before"] > 0, stored_effect
+        assert stored_effect["rmssd_after_ms"] is None, stored_effect
+        assert stored_effect["n_windows_after_paced"] > 0, stored_effect
+        before_ms = math.floor(before + 0.5)  # as the page's Math.round
+        assert text.startswith(f"RMSSD before {before_ms} ms."), text
+        assert "Nothing to compare after it" in text and "%" not in text, text
         page.screenshot(path=str(artifacts / "break-effect-laptop.png"), full_page=False)
         history = page.locator("#break-history li[data-event=break_effect]").first
         history.wait_for(timeout=5000)
-        # the history line says the same, not "RMSSD before - ms"
+        # the history line says the same, not "RMSSD after - ms"
         line = history.inner_text()
-        assert "No rest before it" in line and "Nothing to compare after it" in line, line
+        assert f"{before_ms} ms" in line and "Nothing to compare after it" in line, line
         assert "before -" not in line and "after -" not in line, line
 
         # -- stop from the page; the history summarises the session -------------------------

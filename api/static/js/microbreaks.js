@@ -182,7 +182,15 @@ export function init(context) {
   ctx = context;
   $("mb-start").addEventListener("click", async () => {
     const kind = current?.suggestion?.kind || "breathing";
-    if (await action("start", { kind })) {
+    // A breathing break paces for the suggestion's 2 minutes and its pacer stops with the
+    // break (the service starts and stops it, as for the reset): pacing left running after
+    // it would make the minutes after it paced, neither learned nor flagged. A practice
+    // already running goes on as it is.
+    const body =
+      kind === "breathing" && !ctx.isPacing?.()
+        ? { kind, duration_s: current?.suggestion?.duration_s || 120 }
+        : { kind };
+    if (await action("start", body)) {
       onMessage({ micro_break: { type: "break_started" } });
       if (kind === "breathing") ctx.onBreathingBreak?.();
     }
