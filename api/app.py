@@ -214,6 +214,9 @@ def create_app(
             allow_origins=settings.browser_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            # what a browser app may read of a response besides the CORS-safelisted headers:
+            # the CSV pages' total (README: paging a CSV) and the download's file name
+            expose_headers=["X-Total-Count", "Content-Disposition"],
         )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
