@@ -63,7 +63,8 @@ class SessionOut(BaseModel):
     label: str = Field(default="", description="Free text shown in the history (settable)")
     t_s: float | None = Field(
         default=None,
-        description="Session time of the last beat, s (in GET /sessions/{id}; null without beats)",
+        description="Session time of the last beat, s (in GET /sessions/{id}, and in the "
+        "answers of PATCH and POST .../stop; null without beats)",
     )
     source_state: str | None = None
     last_metrics: payloads.WindowMetrics | None = Field(
@@ -281,11 +282,14 @@ async def update_session(
 
 @router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})
 async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
-    """Stop a running session (a session that already ended is returned as is)."""
+    """Stop a running session (a session that already ended is returned as is).
+
+    The answer is the ended session as ``GET /api/v1/sessions/{id}`` gives it: its summary and
+    the ``t_s`` of its last beat included.
+    """
     await _get_row(storage, session_id)
     await manager.stop(session_id)
-    row = await _get_row(storage, session_id)
-    return _row_to_out(row, manager.get_live(session_id))
+    return await get_session(session_id, manager, storage)
 
 
 def beats_csv(rows: list[tuple[Any, ...]]) -> str:
