@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from api import payloads
 from api.live import LiveHub
@@ -55,10 +55,16 @@ __all__ = [
     "SOURCE_FAILURE",
     "Pipeline",
     "PipelineResult",
+    "SessionState",
     "WithoutSourceFailure",
 ]
 
 log = logging.getLogger(__name__)
+
+#: A session's state: ``running``, then how it ended (:class:`PipelineResult`: ``ended``,
+#: ``stopped``, ``failed``); ``interrupted`` is stored for a session the service stopped
+#: running without ending it (a crash, a kill: :mod:`api.storage.writer` at the next start).
+SessionState = Literal["running", "ended", "stopped", "failed", "interrupted"]
 
 #: Queued storage writes at which the loop waits for a commit (a strap's beat or two a second,
 #: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
@@ -94,7 +100,7 @@ def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:
 class PipelineResult:
     """How a session's pipeline ended."""
 
-    state: str  # "ended", "stopped" or "failed"
+    state: SessionState  # "ended", "stopped" or "failed"
     message: str
 
 
@@ -148,7 +154,7 @@ class Pipeline:
         self.listeners = tuple(listeners)
         self.until_s = until_s
         self._end_requested = False  # a listener asked to end the session after this beat
-        self.state = "running"
+        self.state: SessionState = "running"
         self.message = ""
         self.n_beats = 0
         self.n_skipped = 0
@@ -202,7 +208,7 @@ class Pipeline:
                 _warn_without_data("storing a change of skin contact failed", self.session_id, exc)
         self.hub.publish_status(self.status_message())
 
-    def set_state(self, state: str, message: str = "") -> None:
+    def set_state(self, state: SessionState, message: str = "") -> None:
         """Set the session's state (and its message) and publish the new ``status``."""
         self.state = state
         self.message = message
