@@ -47,6 +47,7 @@ from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, SessionStore
 from sensors.beat import Beat, SourceStatus
+from sensors.clock import SystemClock
 from sensors.contact import ContactChanges
 from sensors.source import BeatSource
 
@@ -165,6 +166,12 @@ class Pipeline:
         self._signal_t_s: float | None = None  # session time of the last signal attempted
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
+        # a source on a clock of its own (a replay or the simulator faster or slower than real
+        # time) stamps beats with that clock's time, ahead of the wall clock at speed: the
+        # stored and sent arrived_at is then when the beat reached the pipeline, wall clock
+        # (docs/ARCHITECTURE.md, "Sessions": arrivals of a fast replay do not follow t_s)
+        clock = getattr(source, "clock", None)
+        self._wall_clock_arrivals = clock is not None and not isinstance(clock, SystemClock)
         self._contact_changes = ContactChanges()
         source.add_status_listener(self._on_source_status)
 
@@ -324,8 +331,9 @@ class Pipeline:
         idx = self.n_beats
         self.n_beats += 1
         self._last_t_s = beat.t_s
-        if self._t0_unix_s is None:
+        if self._t0_unix_s is None:  # on the source's clock: the pacer's phase at speed 1
             self._t0_unix_s = beat.arrived_at - beat.t_s
+        arrived_at = time.time() if self._wall_clock_arrivals else beat.arrived_at
         hub = self.hub
         seq = hub.take_seq()  # stored with the beat: a client resuming by seq gets it back
         self.storage.add_beats(
@@ -335,7 +343,7 @@ class Pipeline:
                     idx,
                     beat.t_s,
                     beat.rr_ms,
-                    beat.arrived_at,
+                    arrived_at,
                     beat.contact,
                     beat.gap_before,
                     beat.heart_rate_bpm,
@@ -350,7 +358,7 @@ class Pipeline:
                     idx=idx,
                     t_s=beat.t_s,
                     rr_ms=beat.rr_ms,
-                    arrived_at=beat.arrived_at,
+                    arrived_at=arrived_at,
                     contact=beat.contact,
                     gap_before=beat.gap_before,
                     hr_bpm=beat.heart_rate_bpm,

@@ -103,7 +103,11 @@ class BeatOut(BaseModel):
     idx: int
     t_s: float
     rr_ms: float
-    arrived_at: float
+    arrived_at: float = Field(
+        description="When the beat reached the service, Unix seconds (wall clock): a strap's "
+        "packet arrival; for a replay or the simulator at a speed other than 1, when the "
+        "pipeline got it (not the source's faster clock, which runs ahead of the wall clock)"
+    )
     contact: bool | None
     gap_before: bool
     hr_bpm: float | None
