@@ -8,7 +8,10 @@ bodies are limited (``max_body_bytes``, ``max_recording_bytes`` for uploads, 413
 read whole); replays read only the recordings folder. Every error is ``application/problem+json``
 with a stable ``code`` (:mod:`webconventions.problems`). The OpenAPI document
 (``/api/v1/openapi.json``, docs at ``/api/v1/docs``) and the static page at ``/`` are public:
-they hold no user data, and the page asks for the token.
+they hold no user data, and the page asks for the token. Every answer says
+``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` and ``Content-Security-Policy:
+frame-ancestors 'none'`` (no other site frames the page or the docs;
+:class:`webconventions.middleware.SecurityHeadersMiddleware`).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from webconventions.docs import install_docs
 from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
+    SecurityHeadersMiddleware,
     TokenGateMiddleware,
 )
 from webconventions.openapi import operation_id
@@ -214,6 +218,12 @@ def create_app(
             allow_origins=settings.browser_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            # what a browser app may read of a response besides the CORS-safelisted headers:
+            # the CSV pages' total (README: paging a CSV) and the download's file name
+            expose_headers=["X-Total-Count", "Content-Disposition"],
         )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
+    # outermost of ours: every answer (the Host check's 400 too) carries the headers; only a
+    # 500, which Starlette's error middleware outside all of these answers, has none
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -38,6 +38,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
+from api.payloads.microbreak import BreakKindName
 from api.resting import number as _num
 from api.resting import resting_of_session
 from api.storage import Storage
@@ -57,7 +58,7 @@ class BreakOut(BaseModel):
     """A break taken that day and its effect on RMSSD (after vs before the break)."""
 
     at: float = Field(description="When the effect was measured (Unix s).")
-    kind: str = Field(description="breathing, screen or walk.")
+    kind: BreakKindName = Field(description="breathing, screen or walk.")
     rmssd_before_ms: float | None
     rmssd_after_ms: float | None
     rmssd_change_pct: float | None
@@ -92,7 +93,7 @@ class DashboardDay(BaseModel):
 class BreakKindSummary(BaseModel):
     """Did breaks of one kind help: the mean RMSSD change of those with a measured effect."""
 
-    kind: str
+    kind: BreakKindName
     n: int = Field(description="Breaks of this kind with a measured effect.")
     mean_rmssd_change_pct: float | None
 
@@ -155,7 +156,7 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         breaks[day_of(recorded_at)].append(
             BreakOut(
                 at=recorded_at,
-                kind=str(d.get("kind", "breathing")),
+                kind=d.get("kind", "breathing"),  # a breathing.BreakKind value, as stored
                 rmssd_before_ms=_num(d.get("rmssd_before_ms")),
                 rmssd_after_ms=_num(d.get("rmssd_after_ms")),
                 rmssd_change_pct=_num(d.get("rmssd_change_pct")),
@@ -180,7 +181,7 @@ def personal_dashboard(storage: Storage, plan: DayPlan, *, days: int, now: float
         )
 
     week_start = now - 7 * 86400.0
-    by_kind: dict[str, list[float]] = defaultdict(list)
+    by_kind: dict[BreakKindName, list[float]] = defaultdict(list)
     for items in breaks.values():
         for b in items:
             if b.at >= week_start and b.rmssd_change_pct is not None:

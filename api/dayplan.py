@@ -564,6 +564,10 @@ def rotate_feed_token(storage: Storage) -> str:
 # -- prompts as data -----------------------------------------------------------------------------
 
 PromptState = Literal["sent", "answered", "done", "dismissed", "expired", "skipped"]
+#: Why a prompt was skipped or expired (:func:`breathing.dayplan.decide`): ``recent_break``
+#: (skipped), ``missed`` (expired unsent); ``""`` for every other prompt (a sent prompt that
+#: expires unanswered keeps ``""``).
+PromptReason = Literal["", "recent_break", "missed"]
 
 
 class AnswerItemOut(BaseModel):
@@ -591,7 +595,10 @@ class PromptOut(BaseModel):
         description="sent (open), answered, done (an action prompt the person did: a breathing "
         "reset or a screen break, POST /api/v1/prompts/{id}/done), dismissed, expired or skipped."
     )
-    reason: str = Field(description="Why skipped or expired (recent_break, missed).")
+    reason: PromptReason = Field(
+        description="Why skipped or expired: recent_break (skipped), missed (expired before it "
+        "was sent); empty for the others."
+    )
     due_at: float
     expires_at: float
     sent_at: float | None

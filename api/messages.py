@@ -50,7 +50,11 @@ class BeatMessage(_Message):
     idx: int = Field(ge=0, description="Index of the beat in the session (0-based).")
     t_s: float = Field(description="Beat time on the session's timeline, seconds.")
     rr_ms: float = Field(description="RR interval ending at this beat, milliseconds.")
-    arrived_at: float = Field(description="Arrival time of the beat's packet, Unix seconds.")
+    arrived_at: float = Field(
+        description="When the beat reached the service, Unix seconds (wall clock): a strap's "
+        "packet arrival; for a replay or the simulator at a speed other than 1, when the "
+        "pipeline got it (never the source's faster clock)."
+    )
     contact: bool | None = None
     gap_before: bool = False
     hr_bpm: float | None = Field(

@@ -13,6 +13,7 @@ from breathing.assessment import (
     Criterion,
     CriterionUse,
     RateResult,
+    ResonanceMethod,
     analyse_rate,
     choose_resonance,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "RateResult",
     "Reason",
     "ReasonCode",
+    "ResonanceMethod",
     "SignalCheck",
     "Snoozed",
     "Suggestion",

@@ -64,6 +64,7 @@ from breathing.resonance_choice import (
     Criterion,
     CriterionUse,
     RateResult,
+    ResonanceMethod,
     choose_resonance,
 )
 from hrv.resonance import breathing_response, hr_oscillation, lf_band
@@ -78,6 +79,7 @@ __all__ = [
     "Criterion",
     "CriterionUse",
     "RateResult",
+    "ResonanceMethod",
     "analyse_rate",
     "choose_resonance",
 ]

@@ -40,9 +40,15 @@ __all__ = [
     "Criterion",
     "CriterionUse",
     "RateResult",
+    "ResonanceMethod",
     "choose_resonance",
 ]
 
+
+#: How :func:`choose_resonance` found the rate (``none``: it found none).
+ResonanceMethod = Literal[
+    "phase_crossing", "phase_extrapolated", "resonator_fit", "amplitude_peak", "none"
+]
 
 #: The criteria of :func:`choose_resonance`, in the order of :attr:`AssessmentResult.criteria`.
 CRITERIA = (
@@ -114,22 +120,22 @@ class AssessmentResult:
     """Outcome of an assessment.
 
     ``resonance_bpm`` is the estimate (``None`` when too few rates were usable), ``method`` how it
-    was obtained (``phase_crossing``, ``phase_extrapolated``, ``resonator_fit``,
-    ``amplitude_peak``), ``reason`` a sentence a person can read, ``criteria`` the rate each
-    criterion points to, ``rates`` the per-rate table in protocol order. ``breathing_delay_s``
-    is the constant delay between the pacer and the HR response that the band-pass fit found
-    (positive: the person breathes later than the pacer), ``None`` when not fitted; adaptive
-    pacing corrects the phase by it. ``single_peak`` is True when peak-to-trough HR rises then
-    falls (within 10 %) with its largest value at an interior rate of the grid; False when that
-    value is at the lowest or highest rate (the peak is not seen) or the curve has several peaks.
-    ``range_edge`` is ``"low"`` or ``"high"`` when the chosen rate lies within a quarter step of
-    the lowest or highest usable rate of the grid, or beyond it: the resonance may then lie
-    outside the tested range, which ``range_note`` says in words (``None`` and ``""``
-    otherwise).
+    was obtained (:data:`ResonanceMethod`: ``phase_crossing``, ``phase_extrapolated``,
+    ``resonator_fit``, ``amplitude_peak``; ``none`` without an estimate), ``reason`` a sentence a
+    person can read, ``criteria`` the rate each criterion points to, ``rates`` the per-rate table
+    in protocol order. ``breathing_delay_s`` is the constant delay between the pacer and the HR
+    response that the band-pass fit found (positive: the person breathes later than the pacer),
+    ``None`` when not fitted; adaptive pacing corrects the phase by it. ``single_peak`` is True
+    when peak-to-trough HR rises then falls (within 10 %) with its largest value at an interior
+    rate of the grid; False when that value is at the lowest or highest rate (the peak is not seen)
+    or the curve has several peaks. ``range_edge`` is ``"low"`` or ``"high"`` when the chosen rate
+    lies within a quarter step of the lowest or highest usable rate of the grid, or beyond it: the
+    resonance may then lie outside the tested range, which ``range_note`` says in words (``None``
+    and ``""`` otherwise).
     """
 
     resonance_bpm: float | None
-    method: str
+    method: ResonanceMethod
     reason: str
     single_peak: bool
     criteria: tuple[Criterion, ...]
@@ -537,7 +543,7 @@ def _choose(table: tuple[RateResult, ...]) -> AssessmentResult:
         and not off_model
         and (amp_rate is None or abs(phase_rate - amp_rate) <= step * 1.01)
     ):
-        method = "phase_extrapolated" if extrapolated else "phase_crossing"
+        method: ResonanceMethod = "phase_extrapolated" if extrapolated else "phase_crossing"
         agree = f"; agrees with the amplitude peak ({amp_why})" if amp_rate is not None else ""
         return AssessmentResult(
             round(phase_rate, 2),

@@ -1,7 +1,7 @@
-"""ASGI middleware at a service's edge: allowed Host headers, a token gate, body limits.
+"""ASGI middleware at a service's edge: Host check, token gate, body limits, security headers.
 
-All three answer with ``application/problem+json`` (:mod:`webconventions.problems`) and run
-before any route reads the request.
+The first three answer with ``application/problem+json`` (:mod:`webconventions.problems`) and
+run before any route reads the request.
 
 - :class:`HostCheckMiddleware`: the ``Host`` header must be one of ``allowed_hosts`` (DNS
   rebinding protection); 400 ``invalid_host`` otherwise (a WebSocket is refused at handshake).
@@ -12,6 +12,11 @@ before any route reads the request.
   ``body_too_large`` without a byte of the body being read; a body without a length (chunked)
   is counted as it arrives and answered 413 as soon as it passes the limit, the route then sees
   the client as gone. So no route ever holds more than the limit of one request in memory.
+- :class:`SecurityHeadersMiddleware`: every HTTP answer says ``X-Content-Type-Options:
+  nosniff`` (a browser takes the declared type: a JSON or CSV answer is never run as a script
+  or a page), ``X-Frame-Options: DENY`` and ``Content-Security-Policy: frame-ancestors 'none'``
+  (no other site shows the page or the docs in a frame to trick clicks on them). Only
+  ``frame-ancestors``: a script policy is left to each page.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from webconventions.problems import problem_response
 from webconventions.tokens import token_matches
 
-__all__ = ["BodyLimitMiddleware", "HostCheckMiddleware", "TokenGateMiddleware", "host_of"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "BodyLimitMiddleware",
+    "HostCheckMiddleware",
+    "SecurityHeadersMiddleware",
+    "TokenGateMiddleware",
+    "host_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -234,3 +246,41 @@ class BodyLimitMiddleware:
             log.debug("request cut at the body limit", exc_info=True)
         if over:
             log.info("413: request body over %d bytes on %s", limit, scope.get("path"))
+
+
+#: What :class:`SecurityHeadersMiddleware` adds to every HTTP answer (a header the route set
+#: itself is kept).
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Add :data:`SECURITY_HEADERS` to every HTTP answer (pages, documents, errors alike).
+
+    Parameters
+    ----------
+    app
+        The application inside.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers the answer's start does not have."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {bytes(k).lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

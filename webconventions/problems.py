@@ -1,4 +1,4 @@
-"""Every error a service answers is RFC 9457 ``application/problem+json`` with a stable ``code``.
+r"""Every error a service answers is RFC 9457 ``application/problem+json`` with a stable ``code``.
 
 A problem has ``type`` (a URI naming the kind of problem; ``about:blank``-style relative
 ``/problems/<code>`` here), ``title`` (short, the same for every problem of that kind),
@@ -19,7 +19,13 @@ Sources of errors and their codes (:func:`install_problem_handlers`):
   :data:`Summary` (:func:`first_issue_summary` or :func:`fields_summary`);
 - ``HTTPException`` (auth, Starlette's 404/405 of unknown paths): a code from the status
   (:data:`STATUS_CODES`) unless the exception names one;
-- anything else: 500 ``internal_error`` with no detail (the traceback goes to the log).
+- anything else: 500 ``internal_error`` with no detail (the traceback goes to the log) and
+  ``Connection: close`` (Starlette hands the exception on to the server after the answer, and
+  uvicorn then closes the connection: the client is told not to send on it again).
+
+Every text a problem carries is UTF-8 encodable (:func:`encodable`): JSON may escape half a
+UTF-16 surrogate pair (``"\ud800"``), which Python keeps as a lone surrogate no UTF-8 encodes;
+echoed as is, the answer would fail to render (a 500 instead of the 422).
 
 :func:`install_problem_openapi` declares the :class:`Problem` schema for the error responses of
 every operation in the OpenAPI document, so a generated client gets a typed error.
@@ -54,6 +60,7 @@ __all__ = [
     "Problem",
     "Summary",
     "ValidationIssue",
+    "encodable",
     "fields_summary",
     "first_issue_summary",
     "install_problem_handlers",
@@ -115,6 +122,42 @@ class Problem(BaseModel):
     )
 
 
+def encodable(text: str) -> str:
+    r"""``text`` with each lone surrogate written as its escape (``\ud800``), UTF-8 encodable.
+
+    A JSON string may escape half of a UTF-16 surrogate pair (``"\ud800"``); Python decodes it
+    to a lone surrogate, which no UTF-8 encodes. Echoed as is, it makes the answer fail to
+    render; written as the six characters of its escape, it shows what was sent.
+
+    Parameters
+    ----------
+    text
+        Any text, often what a client sent.
+
+    Returns
+    -------
+    str
+        ``text`` itself when UTF-8 encodes it, else ``text`` with every character UTF-8 cannot
+        encode replaced by its backslash escape.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text
+
+
+def _encodable_value(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with every string :func:`encodable`."""
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, dict):
+        return {encodable(str(k)): _encodable_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable_value(v) for v in value]
+    return value
+
+
 def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> str:
     """Cut ``text`` to ``limit`` characters, marked with an ellipsis when cut.
 
@@ -159,7 +202,8 @@ def problem_response(
     code
         The stable ``code`` (``type`` becomes ``/problems/<code>``).
     detail
-        This occurrence in words, cut to 1,000 characters.
+        This occurrence in words, cut to 1,000 characters. Every text of the problem is made
+        :func:`encodable` (a detail or an issue may quote what a client sent).
     title
         The kind of problem in short; the status's reason phrase when not given.
     errors
@@ -181,7 +225,7 @@ def problem_response(
         errors=errors,
     )
     return JSONResponse(
-        problem.model_dump(exclude_none=True),
+        _encodable_value(problem.model_dump(exclude_none=True)),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers) if headers else None,
@@ -192,14 +236,14 @@ def _input_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return truncate(value)
+        return truncate(encodable(value))
     if isinstance(value, bytes):
         return truncate(value[: MAX_INPUT_CHARS * 4].decode("utf-8", errors="replace"))
     try:
-        text = json.dumps(value, default=str)
+        text = json.dumps(value, default=str)  # ASCII: a lone surrogate is written \\udXXX
     except (TypeError, ValueError, RecursionError):
         text = type(value).__name__
-    return truncate(text)
+    return truncate(encodable(text))
 
 
 def _long_strings(value: object, *, depth: int = 0, found: list[str] | None = None) -> list[str]:
@@ -276,14 +320,15 @@ def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]
             if isinstance(x, int):
                 loc.append(x)
                 continue
-            text = truncate(str(x), max(budget, 1))
+            text = truncate(encodable(str(x)), max(budget, 1))
             budget -= len(text)
             loc.append(text)
         msg, kind = _finite_issue(err)
+        msg, kind = encodable(msg), encodable(kind)
         raw_input = err.get("input")
         # some messages quote what was sent (a union's unknown tag): cut it there too
         for sent in _long_strings(raw_input):
-            msg = msg.replace(sent, truncate(sent, 40))
+            msg = msg.replace(encodable(sent), truncate(encodable(sent), 40))
         given = _input_text(raw_input)
         if given is not None:
             given = truncate(given, budget) if budget > 0 else None
@@ -379,7 +424,14 @@ def install_problem_handlers(app: FastAPI, *, summary: Summary = first_issue_sum
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         log.debug("unhandled error", exc_info=exc)
-        return problem_response(500, "internal_error", "internal error; see the server log")
+        # Starlette hands ``exc`` on to the server after this answer, and uvicorn then closes
+        # the connection: say so, or a keep-alive client's next request meets a reset
+        return problem_response(
+            500,
+            "internal_error",
+            "internal error; see the server log",
+            headers={"Connection": "close"},
+        )
 
 
 def _problem_content() -> dict[str, object]:

@@ -78,8 +78,9 @@ class AssessmentResult(Payload):
     resonance_bpm: OptFloat = Field(
         description="Estimated resonance rate, breaths/min (null: too few usable rates)."
     )
-    method: str = Field(
-        description="phase_crossing, phase_extrapolated, resonator_fit or amplitude_peak."
+    method: breathing.ResonanceMethod = Field(
+        description="phase_crossing, phase_extrapolated, resonator_fit or amplitude_peak; none "
+        "when no rate was found (resonance_bpm null)."
     )
     reason: str = Field(description="A sentence a person can read.")
     single_peak: bool = Field(

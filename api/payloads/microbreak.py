@@ -23,6 +23,7 @@ __all__ = [
     "Baseline",
     "BreakEffect",
     "BreakEnded",
+    "BreakKindName",
     "BreakStarted",
     "FlagAcknowledged",
     "MicroBreakDue",
@@ -34,6 +35,10 @@ __all__ = [
     "Suggestion",
     "micro_break_event",
 ]
+
+#: A kind of break by name, as a request names it and a response says it: the values of
+#: :class:`breathing.BreakKind` (a test holds the two together).
+BreakKindName = Literal["breathing", "screen", "walk"]
 
 
 @register(breathing.Baseline)

@@ -23,7 +23,13 @@ from api.pipeline.analysis import (
     make_analyser,
 )
 from api.pipeline.assembly import Stages, assemble, follow_pacer, play, session_stages
-from api.pipeline.loop import SOURCE_FAILURE, Pipeline, PipelineResult, WithoutSourceFailure
+from api.pipeline.loop import (
+    SOURCE_FAILURE,
+    Pipeline,
+    PipelineResult,
+    SessionState,
+    WithoutSourceFailure,
+)
 from api.pipeline.microbreaks import (
     BASELINE_KEY,
     MICROBREAK_SETTINGS_KEY,
@@ -54,6 +60,7 @@ __all__ = [
     "Pipeline",
     "PipelineResult",
     "ReplaySpec",
+    "SessionState",
     "SessionStore",
     "SimulatorSpec",
     "SourceControl",

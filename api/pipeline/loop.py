@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from api import payloads
 from api.live import LiveHub
@@ -47,6 +47,7 @@ from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, SessionStore
 from sensors.beat import Beat, SourceStatus
+from sensors.clock import SystemClock
 from sensors.contact import ContactChanges
 from sensors.source import BeatSource
 
@@ -55,10 +56,16 @@ __all__ = [
     "SOURCE_FAILURE",
     "Pipeline",
     "PipelineResult",
+    "SessionState",
     "WithoutSourceFailure",
 ]
 
 log = logging.getLogger(__name__)
+
+#: A session's state: ``running``, then how it ended (:class:`PipelineResult`: ``ended``,
+#: ``stopped``, ``failed``); ``interrupted`` is stored for a session the service stopped
+#: running without ending it (a crash, a kill: :mod:`api.storage.writer` at the next start).
+SessionState = Literal["running", "ended", "stopped", "failed", "interrupted"]
 
 #: Queued storage writes at which the loop waits for a commit (a strap's beat or two a second,
 #: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
@@ -94,7 +101,7 @@ def _warn_without_data(what: str, session_id: str, exc: Exception) -> None:
 class PipelineResult:
     """How a session's pipeline ended."""
 
-    state: str  # "ended", "stopped" or "failed"
+    state: SessionState  # "ended", "stopped" or "failed"
     message: str
 
 
@@ -148,7 +155,7 @@ class Pipeline:
         self.listeners = tuple(listeners)
         self.until_s = until_s
         self._end_requested = False  # a listener asked to end the session after this beat
-        self.state = "running"
+        self.state: SessionState = "running"
         self.message = ""
         self.n_beats = 0
         self.n_skipped = 0
@@ -159,6 +166,12 @@ class Pipeline:
         self._signal_t_s: float | None = None  # session time of the last signal attempted
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
+        # a source on a clock of its own (a replay or the simulator faster or slower than real
+        # time) stamps beats with that clock's time, ahead of the wall clock at speed: the
+        # stored and sent arrived_at is then when the beat reached the pipeline, wall clock
+        # (docs/ARCHITECTURE.md, "Sessions": arrivals of a fast replay do not follow t_s)
+        clock = getattr(source, "clock", None)
+        self._wall_clock_arrivals = clock is not None and not isinstance(clock, SystemClock)
         self._contact_changes = ContactChanges()
         source.add_status_listener(self._on_source_status)
 
@@ -202,7 +215,7 @@ class Pipeline:
                 _warn_without_data("storing a change of skin contact failed", self.session_id, exc)
         self.hub.publish_status(self.status_message())
 
-    def set_state(self, state: str, message: str = "") -> None:
+    def set_state(self, state: SessionState, message: str = "") -> None:
         """Set the session's state (and its message) and publish the new ``status``."""
         self.state = state
         self.message = message
@@ -318,8 +331,9 @@ class Pipeline:
         idx = self.n_beats
         self.n_beats += 1
         self._last_t_s = beat.t_s
-        if self._t0_unix_s is None:
+        if self._t0_unix_s is None:  # on the source's clock: the pacer's phase at speed 1
             self._t0_unix_s = beat.arrived_at - beat.t_s
+        arrived_at = time.time() if self._wall_clock_arrivals else beat.arrived_at
         hub = self.hub
         seq = hub.take_seq()  # stored with the beat: a client resuming by seq gets it back
         self.storage.add_beats(
@@ -329,7 +343,7 @@ class Pipeline:
                     idx,
                     beat.t_s,
                     beat.rr_ms,
-                    beat.arrived_at,
+                    arrived_at,
                     beat.contact,
                     beat.gap_before,
                     beat.heart_rate_bpm,
@@ -344,7 +358,7 @@ class Pipeline:
                     idx=idx,
                     t_s=beat.t_s,
                     rr_ms=beat.rr_ms,
-                    arrived_at=beat.arrived_at,
+                    arrived_at=arrived_at,
                     contact=beat.contact,
                     gap_before=beat.gap_before,
                     hr_bpm=beat.heart_rate_bpm,

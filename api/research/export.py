@@ -200,7 +200,8 @@ def export_session(
         "software": {"name": "hrvpace", "version": __version__},
         "settings": {"session_options": s.options, "service": _service_settings(db)},
         "timeline": "t_s: seconds of the session's beat timeline (docs/ARCHITECTURE.md); "
-        "arrived_at: Unix seconds (UTC)",
+        "arrived_at: Unix seconds (UTC), when the beat reached the service (wall clock, also "
+        "for a replay or simulation at speed: then it does not follow t_s)",
         "events": {
             "micro_breaks": s.micro_breaks,
             "checkins": [dict(c) for c in s.checkins],

@@ -202,7 +202,8 @@ def _checkin_t_s(at: float, t_s: NDArray[np.float64], arrived: NDArray[np.float6
 
     Live beats arrive at ``t0 + t_s + latency``: ``t0`` is the median of ``arrived_at - t_s``
     (robust to the latency of single packets). Replays faster than real time store arrival
-    times that do not follow the beat timeline (all equal at ``--speed max``): when the
+    times that do not follow the beat timeline (wall-clock arrivals, within the few seconds a
+    ``--speed max`` replay takes): when the
     arrivals span less than half the beat timeline's span, check-ins are not placed. A check-in
     more than a minute outside the session is not placed either.
     """

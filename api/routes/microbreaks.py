@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import (
@@ -80,7 +80,7 @@ class StartBreakIn(BaseModel):
     """Body of a break start: its kind and, optionally, its duration."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    kind: Literal["breathing", "screen", "walk"] = "breathing"
+    kind: payloads.BreakKindName = "breathing"
     duration_s: float | None = Field(
         default=None,
         ge=10.0,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import payloads
 from api.errors import SessionNotFoundError
-from api.pipeline import SimulatorSpec
+from api.pipeline import SessionState, SimulatorSpec
 from api.problems import ProblemError
 from api.research.units import (
     BEAT_UNITS,
@@ -24,8 +24,9 @@ from api.research.units import (
     units_of,
 )
 from api.routes._deps import ManagerDep, StorageDep
-from api.sessions import LiveSession, SessionCreate
+from api.sessions import LiveSession, SessionCreate, SessionMode
 from api.storage import Row, Storage
+from sensors import SourceState
 from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -51,9 +52,9 @@ class SessionOut(BaseModel):
     """A session as stored, with its live state while it runs."""
 
     id: str
-    state: str = Field(description="running, ended, stopped, failed or interrupted")
+    state: SessionState = Field(description="running, ended, stopped, failed or interrupted")
     message: str
-    mode: str
+    mode: SessionMode
     source: payloads.SessionSource
     options: payloads.SessionOptionsOut
     created_at: float = Field(description="Unix seconds")
@@ -63,9 +64,12 @@ class SessionOut(BaseModel):
     label: str = Field(default="", description="Free text shown in the history (settable)")
     t_s: float | None = Field(
         default=None,
-        description="Session time of the last beat, s (in GET /sessions/{id}; null without beats)",
+        description="Session time of the last beat, s (in GET /sessions/{id}, and in the "
+        "answers of PATCH and POST .../stop; null without beats)",
     )
-    source_state: str | None = None
+    source_state: SourceState | None = Field(
+        default=None, description="Where the source is in its life (while running)"
+    )
     last_metrics: payloads.WindowMetrics | None = Field(
         default=None, description="The latest window's metrics (while running)"
     )
@@ -99,7 +103,11 @@ class BeatOut(BaseModel):
     idx: int
     t_s: float
     rr_ms: float
-    arrived_at: float
+    arrived_at: float = Field(
+        description="When the beat reached the service, Unix seconds (wall clock): a strap's "
+        "packet arrival; for a replay or the simulator at a speed other than 1, when the "
+        "pipeline got it (not the source's faster clock, which runs ahead of the wall clock)"
+    )
     contact: bool | None
     gap_before: bool
     hr_bpm: float | None
@@ -191,7 +199,7 @@ def _row_to_out(
         out.message = p.message
         out.n_beats = max(out.n_beats, p.n_beats)
         out.t_s = p.t_s if p.n_beats else None
-        out.source_state = str(p.source.status.state)
+        out.source_state = p.source.status.state
         out.last_metrics = p.last_metrics
         out.last_guidance = p.last_guidance
         out.last_signal = p.last_signal
@@ -281,11 +289,14 @@ async def update_session(
 
 @router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})
 async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
-    """Stop a running session (a session that already ended is returned as is)."""
+    """Stop a running session (a session that already ended is returned as is).
+
+    The answer is the ended session as ``GET /api/v1/sessions/{id}`` gives it: its summary and
+    the ``t_s`` of its last beat included.
+    """
     await _get_row(storage, session_id)
     await manager.stop(session_id)
-    row = await _get_row(storage, session_id)
-    return _row_to_out(row, manager.get_live(session_id))
+    return await get_session(session_id, manager, storage)
 
 
 def beats_csv(rows: list[tuple[Any, ...]]) -> str:
@@ -325,7 +336,7 @@ def snapshots_csv(items: list[dict[str, Any]]) -> str:
 @router.get(
     "/{session_id}/beats",
     response_model=BeatsOut,
-    responses={200: {"content": {"text/csv": {}}}, 404: {}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 404: {}},
 )
 async def get_beats(
     session_id: str,
@@ -377,7 +388,7 @@ async def get_beats(
 @router.get(
     "/{session_id}/contact",
     response_model=ContactOut,
-    responses={200: {"content": {"text/csv": {}}}, 404: {}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 404: {}},
 )
 async def get_contact(session_id: str, storage: StorageDep, format: Format = "json") -> Response:
     """A session's stretches without skin contact (``?format=csv`` for CSV with units).
@@ -417,7 +428,7 @@ def _stretches(storage: Storage, session_id: str) -> list[NoContactStretch]:
 @router.get(
     "/{session_id}/metrics",
     response_model=SnapshotsOut,
-    responses={200: {"content": {"text/csv": {}}}, 404: {}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 404: {}},
 )
 async def get_metrics(
     session_id: str,

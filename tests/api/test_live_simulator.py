@@ -10,7 +10,7 @@ from typing import Any
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
-from tests.api.conftest import Server
+from tests.api.conftest import Server, wait_for
 
 
 def test_simulated_session_streams_beats_and_metrics_within_seconds(
@@ -116,3 +116,39 @@ def test_a_simulated_session_keeps_its_stretches_without_contact(
             runs[-1].update(end_t_s=b["t_s"], ended_by="contact")
     assert len(runs) >= 3
     assert stretches == runs
+
+
+def test_arrived_at_is_the_wall_clock_also_for_a_simulator_at_speed(
+    serve: Callable[..., Server],
+) -> None:
+    """A simulator at 20x stamped its beats with its own clock, running 20 s ahead per real
+    second: arrived_at lay in the future (review finding). It is when the beat reached the
+    service (docs/ARCHITECTURE.md), for the live messages and the stored beats alike."""
+    server = serve()
+    started = time.time()
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 20}})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        sent: list[float] = []
+        with connect(
+            f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}", open_timeout=10
+        ) as ws:
+            while len(sent) < 5:
+                msg = parse_live_message(ws.recv(timeout=10))
+                if msg.type == "beat":
+                    sent.append(msg.arrived_at)
+                    assert msg.arrived_at <= time.time(), (msg.arrived_at, time.time())
+
+        def _beats() -> list[dict[str, Any]]:
+            beats: list[dict[str, Any]] = c.get(f"/api/v1/sessions/{sid}/beats").json()["beats"]
+            return beats if beats and beats[-1]["t_s"] - beats[0]["t_s"] >= 30.0 else []
+
+        beats = wait_for(_beats, what="30 s of simulated beats")
+        now = time.time()
+        c.post(f"/api/v1/sessions/{sid}/stop")
+    arrived = [b["arrived_at"] for b in beats]
+    assert all(started - 1.0 <= a <= now for a in arrived), (started, now, arrived[-5:])
+    # 30 s of session time arrived within a few real seconds: the arrivals do not follow t_s
+    assert arrived[-1] - arrived[0] < 0.5 * (beats[-1]["t_s"] - beats[0]["t_s"])
+    assert sent == sorted(sent)

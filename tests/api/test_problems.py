@@ -4,6 +4,7 @@ on a real uvicorn."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -242,7 +243,11 @@ def test_an_unexpected_failure_is_a_500_problem_without_details(
     server.app.router.routes.insert(0, APIRoute("/api/v1/boom", boom, methods=["GET"]))
     with server.client() as c:
         r = c.get("/api/v1/boom")
-    body = _assert_problem(r, 500, "internal_error")
+        body = _assert_problem(r, 500, "internal_error")
+        # the server closes the connection after a 500 (Starlette hands the exception on):
+        # said, so the client's next request goes on a new connection instead of a reset one
+        assert r.headers["connection"] == "close"
+        assert c.get("/api/v1/health").status_code == 200
     assert "secret" not in r.text and ".ssh" not in r.text
     assert body["detail"] == "internal error; see the server log"
 
@@ -352,3 +357,58 @@ def test_a_422_echoes_at_most_200_characters_of_input_in_all(module_server: Serv
     assert echoed <= MAX_INPUT_CHARS, echoed
     assert "more)" in problem["detail"]  # what was left out is counted
     assert problem["errors"]  # and the first issue is still named
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/api/v1/sessions/{sid}", b'{"label":"\\ud800"}'),
+        ("PATCH", "/api/v1/sessions/{sid}", b'{"label":"abc\\udfff def"}'),
+        ("POST", "/api/v1/checkins", b'{"stress":3,"energy":3,"note":"\\ud83d"}'),
+        ("POST", "/api/v1/sessions", b'{"source":{"kind":"replay","recording":"\\ud800.txt"}}'),
+        ("POST", "/api/v1/sessions", b'{"source":{"kind":"simulator"},"\\ud800":1}'),
+        ("POST", "/api/v1/sessions", b'{"source":{"kind":"\\ud800"}}'),
+    ],
+)
+def test_a_lone_surrogate_in_json_is_a_422_and_the_connection_stays_usable(
+    serve: Callable[..., Server],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    body: bytes,
+) -> None:
+    """A JSON string may escape half a UTF-16 pair (``"\\ud800"``), which no UTF-8 can encode:
+    the 422 echoing it failed to render (a 500, an ERROR traceback quoting the request, and the
+    keep-alive connection reset under the client's next request; review finding)."""
+    server = serve()
+    uvicorn_log = logging.getLogger("uvicorn")  # does not propagate to caplog's root handler
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        with server.client() as c:
+            sid = c.post(
+                "/api/v1/sessions", json={"source": {"kind": "simulator", "speed": "max"}}
+            ).json()["id"]
+            caplog.clear()
+            with caplog.at_level("DEBUG"):
+                r = c.request(
+                    method,
+                    path.format(sid=sid),
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                problem = _assert_problem(r, 422, "validation_error")
+                r.content.decode("utf-8")  # strict: nothing unencodable was sent back
+                assert problem["errors"], problem
+                if b"label" in body:  # the echo shows the surrogate as its escape
+                    assert problem["errors"][0]["input"].startswith(("\\ud800", "abc\\udfff"))
+                # the next request on the same keep-alive connection is answered
+                assert c.get(f"/api/v1/sessions/{sid}").status_code == 200
+            c.post(f"/api/v1/sessions/{sid}/stop")
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert not errors, [rec.getMessage() for rec in errors]
+    logged = "\n".join(
+        rec.getMessage() + (str(rec.exc_info[1]) if rec.exc_info else "") for rec in caplog.records
+    )
+    assert "\ud800" not in logged and "\\ud800" not in logged and "\udfff" not in logged

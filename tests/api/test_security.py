@@ -166,3 +166,33 @@ def test_a_world_readable_database_is_tightened_on_open(tmp_path: Path) -> None:
         assert _mode(db.with_name(db.name + "-wal")) == 0o600
     finally:
         storage.close()
+
+
+def test_the_page_the_docs_and_the_api_forbid_framing_and_sniffing(
+    serve: Callable[..., Server],
+) -> None:
+    """No other site may show the page or the docs in a frame (clickjacking: the page holds the
+    token), and no answer is read as another type than declared (review finding: none of the
+    three headers was sent)."""
+    server = serve()
+    with httpx.Client(base_url=server.url, timeout=10) as anon, server.client() as c:
+        answers = {
+            "page": anon.get("/"),
+            "page script": anon.get("/app.js"),
+            "docs": anon.get("/api/v1/docs"),
+            "openapi": anon.get("/api/v1/openapi.json"),
+            "health": anon.get("/api/v1/health"),
+            "401": anon.get("/api/v1/sessions"),
+            "400 host": anon.get("/api/v1/health", headers={"Host": "evil.example"}),
+            "sessions": c.get("/api/v1/sessions"),
+        }
+    for what, r in answers.items():
+        assert r.status_code in (200, 400, 401), (what, r.status_code)
+        assert r.headers.get("x-content-type-options") == "nosniff", (what, r.headers)
+        assert r.headers.get("x-frame-options") == "DENY", (what, r.headers)
+        assert r.headers.get("content-security-policy") == "frame-ancestors 'none'", (
+            what,
+            r.headers,
+        )
+    assert "text/html" in answers["page"].headers["content-type"]
+    assert "text/html" in answers["docs"].headers["content-type"]

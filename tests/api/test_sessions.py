@@ -166,7 +166,14 @@ def test_stop_ends_a_running_session_and_keeps_its_data(serve: Callable[..., Ser
         n = stopped["n_beats"]
         assert n >= 5
         assert len(c.get(f"/api/v1/sessions/{s['id']}/beats").json()["beats"]) == n
-        assert c.post(f"/api/v1/sessions/{s['id']}/stop").json()["state"] == "stopped"
+        # the stop answers the ended session as GET does: summary and last t_s included
+        # (review finding: both were null in the answer and set in the GET straight after)
+        got = c.get(f"/api/v1/sessions/{s['id']}").json()
+        assert stopped == got
+        assert stopped["summary"] is not None and stopped["summary"]["duration_s"] > 0
+        assert stopped["t_s"] is not None and stopped["t_s"] > 0
+        again = c.post(f"/api/v1/sessions/{s['id']}/stop").json()
+        assert again == got
         assert c.post("/api/v1/sessions/nope/stop").status_code == 404
         assert c.get("/api/v1/sessions/nope/beats").status_code == 404
 

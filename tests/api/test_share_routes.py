@@ -8,6 +8,7 @@ ends up holding, not only what the routes answer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from api.settings import load_settings
 from hub import db as hubdb
 from tests._hub import RunningHub, running_hub_in
 from tests._uvicorn import start_uvicorn
+from tests.api.conftest import Server
 from tests.api.test_share import EXPECTED, _seed
 
 TOKEN = "share-route-token"
@@ -195,3 +197,21 @@ def test_refusals_are_problems_that_say_why(
     r = api.post("/api/v1/share/stop", json={"delete": True})
     assert "does not know this member" in _problem(r, 409, "member_unknown")
     assert api.get("/api/v1/share").json()["state"] == "not_sharing"
+
+
+def test_the_readme_names_the_body_fields_the_api_takes(module_server: Server) -> None:
+    """Each ``METHOD /path`` (``{"field", ...}``) of the README's API table names fields of that
+    operation's request body (review finding: ``POST /share/join`` said ``code``, the API takes
+    ``invite``; a client built from the README got a 422)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    doc = httpx.get(f"{module_server.url}/api/v1/openapi.json", timeout=10).json()
+    schemas = doc["components"]["schemas"]
+    found = re.findall(r"`(POST|PUT|PATCH) (/[^`\s]+)`\s*\(?`\{([^`}]*)\}`", readme)
+    assert any(path == "/share/join" for _, path, _ in found), found
+    for method, path, fields in found:
+        path = "/api/v1" + path.removeprefix("/api/v1").replace("{id}", "{session_id}")
+        op = doc["paths"][path][method.lower()]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        properties = schemas[ref.rsplit("/", 1)[-1]]["properties"]
+        named = set(re.findall(r'"(\w+)"', fields))
+        assert named and named <= set(properties), (method, path, named, sorted(properties))

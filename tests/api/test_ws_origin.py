@@ -111,3 +111,26 @@ def test_cors_for_the_allowed_origins_only(server: Server) -> None:
         assert ok.headers.get("access-control-allow-origin") == "http://localhost:5173"
         bad = anon.get("/api/v1/health", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in bad.headers
+
+
+def test_a_browser_app_of_an_allowed_origin_may_read_the_csv_headers(server: Server) -> None:
+    """A cross-origin script reads only the headers ``Access-Control-Expose-Headers`` names:
+    without it the companion app could not page a CSV (``X-Total-Count``, review finding)."""
+    sid = _live_session(server)
+    with server.client() as c:
+        for what in ("beats", "metrics", "contact"):
+            r = c.get(
+                f"/api/v1/sessions/{sid}/{what}",
+                params={"format": "csv"},
+                headers={"Origin": "http://localhost:5173"},
+            )
+            assert r.status_code == 200, r.text
+            assert r.headers["access-control-allow-origin"] == "http://localhost:5173"
+            exposed = {
+                h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")
+            }
+            assert {"x-total-count", "content-disposition"} <= exposed, exposed
+            assert "content-disposition" in r.headers
+            if what != "contact":
+                assert "x-total-count" in r.headers
+        c.post(f"/api/v1/sessions/{sid}/stop")

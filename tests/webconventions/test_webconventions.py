@@ -65,6 +65,11 @@ def _app(summary: Summary) -> FastAPI:
     def things(body: _Body) -> dict[str, int]:
         return {"k": body.k}
 
+    @app.post("/named")
+    def named(body: dict[str, str]) -> None:
+        # a service error quoting what was sent: JSON's "\ud800" is a lone surrogate
+        raise _GoneError(f"no thing named {body.get('name', '')!s}")
+
     install_problem_handlers(app, summary=summary)
     return app
 
@@ -90,6 +95,30 @@ async def test_a_service_error_is_a_problem_with_its_code_and_a_401_names_the_sc
     r = await _request(app, "GET", "/private")
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
     assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_problem_quoting_a_lone_surrogate_renders_it_escaped() -> None:
+    """JSON may escape half a UTF-16 pair; quoted as is, no UTF-8 encodes the answer (it failed
+    to render: a 500 and the exception handed on to the server, review finding)."""
+    r = await _request(
+        _app(first_issue_summary),
+        "POST",
+        "/named",
+        content=b'{"name": "x\\ud800y"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"] == "no thing named x\\ud800y"
+    r = await _request(
+        _app(fields_summary),
+        "POST",
+        "/things",
+        content=b'{"k": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "k"]
+    assert r.json()["errors"][0]["input"] == "\\ud800"
 
 
 @pytest.mark.parametrize(

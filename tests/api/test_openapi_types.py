@@ -1,0 +1,73 @@
+"""The served OpenAPI document types what a generated client needs (review findings): the CSV
+answers are text, and the response fields with a fixed set of values are enums (the set the
+code produces), not strings whose values only a description lists."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import httpx
+import pytest
+
+import breathing
+from api.payloads import BreakKindName
+from sensors import SourceState
+from tests.api.conftest import Server
+
+
+@pytest.fixture(scope="module")
+def document(module_server: Server) -> dict[str, Any]:
+    r = httpx.get(f"{module_server.url}/api/v1/openapi.json", timeout=10)
+    assert r.status_code == 200
+    doc: dict[str, Any] = r.json()
+    return doc
+
+
+def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with a ``$ref`` followed, and a nullable ``anyOf`` reduced to its non-null."""
+    if "anyOf" in node:
+        (node,) = [n for n in node["anyOf"] if n.get("type") != "null"]
+    while "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        node = doc["components"]["schemas"][name]
+    return node
+
+
+def _enum(doc: dict[str, Any], schema: str, field: str) -> set[str]:
+    node = _resolve(doc, doc["components"]["schemas"][schema]["properties"][field])
+    assert "enum" in node, (schema, field, node)
+    return set(node["enum"])
+
+
+@pytest.mark.parametrize("what", ["beats", "metrics", "contact"])
+def test_the_csv_answers_are_declared_text(document: dict[str, Any], what: str) -> None:
+    content = document["paths"][f"/api/v1/sessions/{{session_id}}/{what}"]["get"]["responses"][
+        "200"
+    ]["content"]
+    assert content["text/csv"] == {"schema": {"type": "string"}}
+    assert "application/json" in content
+
+
+def test_response_fields_with_a_fixed_set_of_values_are_enums(document: dict[str, Any]) -> None:
+    states = {"running", "ended", "stopped", "failed", "interrupted"}
+    assert _enum(document, "SessionOut", "state") == states
+    # the request's enum, the same set
+    assert _enum(document, "SessionOut", "mode") == {"monitor", "assessment", "practice"}
+    assert _enum(document, "SessionCreate", "mode") == _enum(document, "SessionOut", "mode")
+    assert _enum(document, "SessionOut", "source_state") == {s.value for s in SourceState}
+    kinds = {k.value for k in breathing.BreakKind}
+    assert _enum(document, "BreakOut", "kind") == kinds
+    assert _enum(document, "BreakKindSummary", "kind") == kinds
+    assert _enum(document, "StartBreakIn", "kind") == kinds
+    assert set(typing.get_args(BreakKindName)) == kinds
+    assert _enum(document, "AssessmentResult", "method") == {
+        "phase_crossing",
+        "phase_extrapolated",
+        "resonator_fit",
+        "amplitude_peak",
+        "none",
+    }
+    reasons = {"", "recent_break", "missed"}
+    assert _enum(document, "PromptOut", "reason") == reasons
+    assert _enum(document, "AnswerOut", "reason") == reasons
