@@ -37,6 +37,7 @@ __all__ = [
     "RR_COLUMN_NAMES",
     "PlainLayout",
     "header_separator",
+    "known_rr_headers",
     "plain_layout",
     "read_elite_hrv",
     "read_ghrv_beats",
@@ -118,7 +119,20 @@ _BRACKETED_UNIT = re.compile(r"^(.*?)\s*[(\[]\s*([a-z]+)\s*[)\]]$")
 #: ``;`` between columns may write decimal commas).
 _SEPARATORS = (";", "\t", ",")
 _QUOTED = re.compile(r'"[^"]*"')
-_KNOWN = "rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any case)"
+#: Unit forms an RR column's name may carry, as error messages show them (each is read: a test
+#: parses every one).
+_UNIT_EXAMPLES = ("rr_ms", "RR (ms)", "rr_s", "rr [s]")
+
+
+def known_rr_headers() -> str:
+    """The RR column names a header may use, as every error that asks for one lists them.
+
+    Generated from :data:`RR_COLUMN_NAMES` (the list :func:`plain_layout` reads), so the
+    message cannot drift from what is read.
+    """
+    names = ", ".join(RR_COLUMN_NAMES)
+    units = ", ".join(_UNIT_EXAMPLES)
+    return f"{names}; any case, ' ' or '-' for '_'; a unit as in {units}"
 
 
 def header_separator(text: str) -> str | None:
@@ -436,7 +450,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
         except ValueError:
             raise RecordingFormatError(
                 f"{quote(tokens[0])} is neither a number nor a header naming an RR column "
-                f"({_KNOWN}){_quoted_whole(tokens[0])}",
+                f"({known_rr_headers()}){_quoted_whole(tokens[0])}",
                 path=path,
                 line=numbers[0],
             ) from None

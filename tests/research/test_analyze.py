@@ -26,6 +26,7 @@ from api.research.analysis import (
 )
 from api.research.cohort import analyze_many, windows_table, write_table
 from sensors import read_recording
+from sensors.formats.text import known_rr_headers
 from tests.research._recordings import write_with_lost_beats
 from tests.research._tables import read_csv_with_units
 
@@ -671,8 +672,7 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
         # line 1 '# Real RR-interval data ...' is a comment: the first line read is line 3
         f"hrvpace analyze: {readme}:3: 'Data files only: no code was copied. Each file is "
         "byte-identical to the source file named below' is neither a number nor a header "
-        "naming an RR column (rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any "
-        "case)) (failed)",
+        f"naming an RR column ({known_rr_headers()}) (failed)",
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
         "directory) (failed)",
     ]

@@ -23,6 +23,7 @@ from sensors import (
 )
 from sensors.formats._common import MAX_RECORDING_BYTES
 from sensors.formats.gaps import LiveGapRule, infer_gaps, timeline_with_gaps
+from sensors.formats.text import RR_COLUMN_NAMES
 from sensors.recording import CONTACT_NO, CONTACT_UNKNOWN, CONTACT_YES
 from tests.conftest import load_rr_ms
 
@@ -875,6 +876,33 @@ def test_a_header_row_that_breaks_names_the_problem_and_line(tmp_path: Path) -> 
     ) as info:
         read_recording(path)
     assert info.value.line == 1 and "rr_ms" in str(info.value)
+
+
+def test_the_rr_names_an_error_lists_are_the_ones_read(tmp_path: Path) -> None:
+    """Review finding: the error listed ``rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn``
+    by hand, without ``nni`` or the seconds forms (``rr [s]``) that are read. The list is now
+    made from ``RR_COLUMN_NAMES``: every name the reader takes is listed, and every name and
+    unit form listed is read, in the units it states."""
+    path = tmp_path / "rr.csv"
+    path.write_text("heart\n800\n810\n")
+    with pytest.raises(RecordingFormatError, match="neither a number nor a header") as info:
+        read_recording(path)
+    message = str(info.value)
+    names_part = message[message.index("RR column (") + len("RR column (") :].split(";")[0]
+    names = [n.strip() for n in names_part.split(",")]
+    assert set(names) == set(RR_COLUMN_NAMES) and "nni" in names
+    for name in names:
+        path.write_text(_rows(name, "{ms!r}"))
+        assert read_recording(path).meta["column"] == name
+    units_part = message.split("a unit as in ", 1)[1]
+    examples = [e.strip() for e in units_part.rstrip(")").split(",")]
+    assert {"rr [s]", "RR (ms)"} <= set(examples), message
+    for example in examples:
+        unit = "s" if example.endswith(("s", "s]", "s)")) and "ms" not in example else "ms"
+        path.write_text(_rows(example, "{ms!r}" if unit == "ms" else "{s!r}"))
+        rec = read_recording(path)
+        assert (rec.meta["units"], rec.meta["units_from"]) == (unit, "header"), example
+        np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
 
 
 def test_the_64_s_limit_applies_after_seconds_become_ms(tmp_path: Path) -> None:
