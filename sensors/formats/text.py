@@ -93,13 +93,24 @@ def s_to_ms(values: Any) -> NDArray[np.float64]:
 
 #: Names of an RR column in a plain file's header, compared in lower case with spaces and
 #: hyphens read as ``_``; a unit may follow as ``_ms``/``_s`` or in brackets (``RR (ms)``,
-#: ``rr [s]``). ``RR_COLUMN_NAMES`` is what errors list.
+#: ``rr [s]``). ``RR_COLUMN_NAMES`` is what errors list (:func:`known_rr_headers`). The
+#: spellings of exports and papers are here: ``R-R interval (ms)``, ``R-R (ms)``,
+#: ``RR-interval [ms]``, ``Inter-beat interval``, and a bare ``interval`` (``timestamp,
+#: interval``), which in a file of heart beats is the beat-to-beat one; whatever the name, the
+#: values still pass the units check (median 100 ms - 10 s in the units read).
 RR_COLUMN_NAMES: tuple[str, ...] = (
     "rr",
     "rri",
     "rr_interval",
     "rr_intervals",
+    "r_r",
+    "r_r_interval",
+    "r_r_intervals",
     "ibi",
+    "inter_beat_interval",
+    "interbeat_interval",
+    "interval",
+    "intervals",
     "nn",
     "nni",
     "nn_interval",

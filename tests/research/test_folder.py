@@ -170,7 +170,7 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
     assert objs["s06.csv"]["units"] == "s" and "column 'RR (s)'" in objs["s06.csv"]["read_as"]
     assert "README.md" in res.stderr and "1 file(s) skipped" in res.stderr
     # a file of numbers under a first line naming no RR column: a failure with the reason
-    (tmp_path / "s07.txt").write_text("interval\n" + "\n".join(rr) + "\n")
+    (tmp_path / "s07.txt").write_text("beat\n" + "\n".join(rr) + "\n")
     assert skip_reason(tmp_path / "s07.txt") is None
     res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
     assert res.exit_code == 1

@@ -834,6 +834,34 @@ def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units:
     np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("header", "row", "units"),
+    [
+        ("Time,R-R interval (ms)", "1.1,{ms!r}", "ms"),
+        ("RR interval (ms)", "{ms!r}", "ms"),
+        ("R-R (ms)", "{ms!r}", "ms"),
+        ("RR-interval [ms]", "{ms!r}", "ms"),
+        ("Interval (ms)", "{ms!r}", "ms"),
+        ("timestamp,interval", "1.1,{ms!r}", "ms"),
+        ("Time,interval", "1.1,{ms!r}", "ms"),
+        ("Inter-beat interval (s)", "{s!r}", "s"),
+        ("r-r_intervals_s", "{s!r}", "s"),
+    ],
+)
+def test_common_rr_header_spellings_are_read(
+    tmp_path: Path, header: str, row: str, units: str
+) -> None:
+    """Review finding: ``Time,R-R interval (ms)`` (a common export) was not taken for an RR
+    column: in a folder the file was skipped as a table of something else, given by name it
+    failed; ``Interval (ms)``, ``R-R (ms)`` and ``timestamp,interval`` failed too."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    stated = "header" if any(u in header for u in ("ms", "s)", "_s")) else "default"
+    assert (rec.meta["units"], rec.meta["units_from"]) == (units, stated)
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
 def test_semicolon_columns_read_decimal_commas(tmp_path: Path) -> None:
     path = tmp_path / "rr.csv"
     rows = "".join(f"{i},5;{v:.1f}".replace(".", ",") + "\n" for i, v in enumerate(RR_40))
@@ -870,7 +898,7 @@ def test_a_header_row_that_breaks_names_the_problem_and_line(tmp_path: Path) -> 
         read_recording(path)
     assert info.value.line == 3
     # a first line that is no number and names no RR column lists the names known
-    path.write_text("interval\n800\n810\n")
+    path.write_text("beat\n800\n810\n")
     with pytest.raises(
         RecordingFormatError, match="neither a number nor a header naming an RR column"
     ) as info:
