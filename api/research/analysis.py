@@ -630,8 +630,9 @@ def find_recordings(
     """The recordings among the files given and the files inside folders given.
 
     Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
-    recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
-    table of something else such as ``time,hr`` with no RR column), the links to folders found
+    recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README,
+    mostly lines that are not numbers; a table of numbers without an RR column is read and
+    fails, never skipped), the links to folders found
     in a folder given or, with ``recursive``, anywhere below it (:data:`LINK_NOT_FOLLOWED`),
     and, without ``recursive``, the subfolders of a folder given (:data:`FOLDER_NOT_SEARCHED`,
     which names ``--recursive``). Files named one by one are always kept (a problem with one

@@ -328,6 +328,42 @@ def _quoted_whole(line: str) -> str:
     return ": each line is quoted whole; remove the quotes around each line"
 
 
+def _no_rr_column(path: str, first: str, written: str, number: int) -> RecordingFormatError:
+    """The error for a first line that is no number and names no RR column.
+
+    A line of two or more column names, none a number (``time,hr``, split as
+    :func:`plain_layout` splits a header), is a table without an RR column: its columns are
+    listed, so a researcher sees which name to change.
+    """
+    sep = header_separator(first)
+    names = row_fields(written, sep) if sep is not None else []
+    numeric = any(_is_number(n) for n in names)
+    if len(names) >= 2 and not numeric and all(n or i == 0 for i, n in enumerate(names)):
+        shown = ", ".join(n or "(unnamed)" for n in names)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        problem = f"a table without an RR column (columns: {shown})"
+        return RecordingFormatError(
+            f"{problem}: name the RR column one of {known_rr_headers()}",
+            path=path,
+            line=number,
+            summary="a table whose header names no RR column",
+        )
+    return RecordingFormatError(
+        f"{quote(first)} is neither a number nor a header naming an RR column "
+        f"({known_rr_headers()}){_quoted_whole(first)}",
+        path=path,
+        line=number,
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _column(
     path: str, layout: PlainLayout, body: Sequence[Line], raw: Sequence[str]
 ) -> tuple[list[str], list[str], list[int]]:
@@ -459,12 +495,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
         try:
             float(tokens[0])
         except ValueError:
-            raise RecordingFormatError(
-                f"{quote(tokens[0])} is neither a number nor a header naming an RR column "
-                f"({known_rr_headers()}){_quoted_whole(tokens[0])}",
-                path=path,
-                line=numbers[0],
-            ) from None
+            raise _no_rr_column(path, tokens[0], raw[numbers[0] - 1], numbers[0]) from None
     else:
         tokens, shown, numbers = _column(path, layout, body, raw)
         if not tokens:
