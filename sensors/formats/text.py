@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
+    CONTACT_UNKNOWN,
+    MAX_DURATION_S,
     MAX_RR_MS,
     Line,
     Recording,
@@ -602,6 +604,15 @@ def read_ghrv_beats(path: str) -> Recording:
     ``t_s`` are the later beat times themselves. Times must strictly increase; the error names
     the line of the first beat that does not.
 
+    Two beats more than 64 s (:data:`MAX_RR_MS`) apart are a signal loss (electrodes off),
+    not an RR interval and not a corrupt value: the beat times keep the timeline whatever is
+    missing, so nothing is stretched. The pause is left out and the beat after the next one is
+    marked as following a gap (``gaps``; no successive difference across it), as
+    ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a 60-s pause is
+    read as an interval for it to label). ``meta["n_gaps"]`` counts them. Refused: a time more
+    than :data:`MAX_DURATION_S` after the first (a corrupt value such as ``1e308``), and a
+    file whose intervals are mostly over 64 s (times in ms, not seconds).
+
     References
     ----------
     Rodriguez-Linares L et al. (2014) gHRV: Heart rate variability analysis made easy.
@@ -614,8 +625,9 @@ def read_ghrv_beats(path: str) -> Recording:
             "need at least two beat times to form one RR interval", path=path, line=lines[0]
         )
     with np.errstate(over="ignore", invalid="ignore"):  # a corrupt time: inf, named below
-        rr_ms = s_to_ms(np.diff(times))
-    bad = ~(rr_ms > 0)
+        steps_ms = s_to_ms(np.diff(times))
+        span_s = times - times[0]
+    bad = ~(steps_ms > 0)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingFormatError(
@@ -624,18 +636,45 @@ def read_ghrv_beats(path: str) -> Recording:
             path=path,
             line=lines[i + 1],
         )
-    # an interval beyond any RR's limit names the beat time that ends it (a corrupt 1e308)
-    check_rr_values(rr_ms, lines[1:], path=path, shown=tokens[1:])
-    start = float(times[0])
-    _, gaps, contact = plain_timeline(rr_ms)
+    loss = ~(steps_ms <= MAX_RR_MS)
+    if 2 * int(np.count_nonzero(loss)) > loss.shape[0]:
+        # most steps beyond any RR: not signal losses but times in other units (or corrupt)
+        check_rr_values(steps_ms, lines[1:], path=path, shown=tokens[1:])
+    far = ~(span_s <= MAX_DURATION_S)
+    if far.any():
+        i = int(np.argmax(far))
+        problem = (
+            f"is {float(span_s[i]):.6g} s after the first beat, more than a recording can last "
+            f"(limit {MAX_DURATION_S / 86_400:g} days): a corrupt value"
+        )
+        raise RecordingFormatError(
+            f"beat time {quote(tokens[i])} {problem}",
+            path=path,
+            line=lines[i],
+            summary=f"a beat time {problem}",
+        )
+    keep = ~loss
+    rr_ms = steps_ms[keep]
+    t_s = times[1:][keep]
+    after_loss = np.concatenate(([False], loss[:-1]))  # the step after a loss starts anew
+    gaps = after_loss[keep]
+    first = int(np.argmax(keep))  # the beat before the first interval kept
+    start = float(times[first])
+    gaps[0] = False
+    contact = np.full(rr_ms.shape[0], CONTACT_UNKNOWN, dtype=np.int8)
     return Recording(
         rr_ms=rr_ms,
-        t_s=times[1:].copy(),
+        t_s=t_s.copy(),
         gaps=gaps,
         contact=contact,
         source_format="ghrv_beats",
         start_s=start,
-        meta={"path": path, "units": "s", "first_beat_s": start},
+        meta={
+            "path": path,
+            "units": "s",
+            "first_beat_s": float(times[0]),
+            "n_gaps": int(np.count_nonzero(loss)),
+        },
     )
 
 

@@ -735,3 +735,24 @@ def test_windows_of_a_mostly_corrected_recording_stay_on_its_clock(tmp_path: Pat
     # the last beat is at 800 s; windows end every 10 s of analysed time, so the last one ends
     # within a step and a beat (1 s) of it (before the fix: 890 s, 90 s past the recording)
     assert 789.0 <= t[-1] <= 800.0
+
+
+def test_a_two_minute_signal_loss_in_beat_times_is_analysed_as_a_one_minute_pause(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review finding: a gHRV beat-times file with a 120-s signal loss failed as a corrupt value
+    while a 60-s pause was analysed (hrv.clean labels it a gap). Both are now a gap: the same
+    NN series, so the same metrics, and the loss counts as recording time."""
+    lines = (shared_data / "ghrv_beat_ascii.txt").read_text().splitlines()
+    objs = {}
+    for pause in (60, 120):
+        path = tmp_path / f"beats_{pause}.txt"
+        out = lines[:2999] + [f"{float(x) + pause:9.3f}" for x in lines[2999:]]
+        path.write_text("\n".join(out) + "\n")
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+        assert res.exit_code == 0, res.output
+        objs[pause] = json.loads(res.stdout)
+    for key in ("mean_rr_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2"):
+        assert objs[120][key] == pytest.approx(objs[60][key], rel=1e-12), key
+    assert objs[120]["duration_s"] == pytest.approx(objs[60]["duration_s"] + 60.0)
+    assert objs[120]["format"] == "ghrv_beats"

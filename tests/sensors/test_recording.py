@@ -119,6 +119,48 @@ def test_ghrv_beat_times_become_differences(shared_data: Path) -> None:
     assert float(np.median(rec.rr_ms)) == 668.0
 
 
+def _beats_with_pause(shared_data: Path, tmp_path: Path, pause_s: float) -> tuple[Path, list[str]]:
+    """A copy of gHRV's beat times with ``pause_s`` added to every time from beat 3000 on (a
+    signal loss: electrodes off), written as the file writes its times."""
+    lines = (shared_data / "ghrv_beat_ascii.txt").read_text().splitlines()
+    out = lines[:2999] + [f"{float(x) + pause_s:9.3f}" for x in lines[2999:]]
+    path = tmp_path / f"beats_pause_{pause_s:g}.txt"
+    path.write_text("\n".join(out) + "\n")
+    return path, out
+
+
+def test_a_signal_loss_over_64_s_in_beat_times_is_a_gap(shared_data: Path, tmp_path: Path) -> None:
+    """Review finding: 120 s added to every beat time from beat 3000 on (electrodes off for
+    two minutes) was refused as ``:3001: RR interval '2104.064' is 120652 ms ... a corrupt
+    value``. Beat times keep the timeline whatever is missing: the pause is left out and the
+    beat after the next one follows a gap, the times all kept."""
+    path, lines = _beats_with_pause(shared_data, tmp_path, 120.0)
+    times = np.array(lines, dtype=float)
+    rec = read_recording(path, format="ghrv_beats")
+    assert rec.n_beats == len(times) - 2  # 7182 times: 7181 steps, one of them the pause
+    (gap,) = np.flatnonzero(rec.gaps)
+    # the pause runs from beat 2999 to beat 3000 (0-based 2998, 2999); beat 3001 follows a gap
+    assert rec.t_s[gap - 1] == times[2998] and rec.t_s[gap] == times[3000]
+    assert rec.rr_ms[gap] == pytest.approx((times[3000] - times[2999]) * 1000, abs=1e-6)
+    np.testing.assert_array_equal(rec.t_s, np.delete(times[1:], 2998))
+    assert float(rec.rr_ms.max()) < 2000.0 and rec.meta["n_gaps"] == 1
+    assert rec.duration_s == pytest.approx(times[-1] - times[0])  # the pause is recording time
+    # a 60-s pause stays an interval (hrv.clean's to label), and so does the unmodified file
+    short = read_recording(_beats_with_pause(shared_data, tmp_path, 60.0)[0], format="ghrv_beats")
+    assert short.n_beats == len(times) - 1 and not short.gaps.any()
+    assert short.meta["n_gaps"] == 0
+    # a pause that is the first step: left out, the recording starts at the beat after it
+    first = tmp_path / "first.txt"
+    first.write_text("\n".join(["0.0", *[f"{100 + 0.8 * i:.3f}" for i in range(200)]]) + "\n")
+    rec = read_recording(first, format="ghrv_beats")
+    assert (rec.n_beats, rec.start_s, bool(rec.gaps.any())) == (199, 100.0, False)
+    # times in ms (every step far beyond any RR) stay refused, as before
+    ms = tmp_path / "ms.txt"
+    ms.write_text("".join(f"{1000 * (1 + 0.8 * i):.0f}\n" for i in range(200)))
+    with pytest.raises(RecordingFormatError, match="corrupt value"):
+        read_recording(ms, format="ghrv_beats")
+
+
 def test_beat_times_read_as_plain_are_refused(shared_data: Path) -> None:
     # cumulative beat times read as RR intervals would give nonsense numbers: refuse, name the
     # file and the format to use; the units argument does not change that (units are not guessed)
