@@ -199,6 +199,7 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         exp["t_s"] = _on_recording_clock(exp["t_s"], c, rec.t_s - rec.start_s)
         assessed = exp.pop("ectopy_assessed")  # not a column: not assessed is an empty cell
         exp["ectopy_warning"] = np.where(assessed, exp["ectopy_warning"], np.nan)
+        exp["irregular_steps_pct"] = np.where(assessed, exp["irregular_steps_pct"], np.nan)
         assert len(got) == len(exp["t_s"])
         for col, values in exp.items():
             cells = [r[col] for r in got]
