@@ -606,8 +606,9 @@ def read_ghrv_beats(path: str) -> Recording:
 
     Two beats more than 64 s (:data:`MAX_RR_MS`) apart are a signal loss (electrodes off),
     not an RR interval and not a corrupt value: the beat times keep the timeline whatever is
-    missing, so nothing is stretched. The pause is left out and the beat after the next one is
-    marked as following a gap (``gaps``; no successive difference across it), as
+    missing, so nothing is stretched. The pause is left out: the beat that ends it starts the
+    next interval, and that interval follows a gap (``gaps``; no successive difference across
+    it), as
     ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a 60-s pause is
     read as an interval for it to label). ``meta["n_gaps"]`` counts them. Refused: a time more
     than :data:`MAX_DURATION_S` after the first (a corrupt value such as ``1e308``), and a
