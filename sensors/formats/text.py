@@ -608,11 +608,10 @@ def read_ghrv_beats(path: str) -> Recording:
     not an RR interval and not a corrupt value: the beat times keep the timeline whatever is
     missing, so nothing is stretched. The pause is left out: the beat that ends it starts the
     next interval, and that interval follows a gap (``gaps``; no successive difference across
-    it), as
-    ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a 60-s pause is
-    read as an interval for it to label). ``meta["n_gaps"]`` counts them. Refused: a time more
-    than :data:`MAX_DURATION_S` after the first (a corrupt value such as ``1e308``), and a
-    file whose intervals are mostly over 64 s (times in ms, not seconds).
+    it), as ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a
+    60-s pause is read as an interval for it to label). ``meta["n_gaps"]`` counts them.
+    Refused: a time more than :data:`MAX_DURATION_S` after the first (a corrupt value such as
+    ``1e308``), and a file whose intervals are mostly over 64 s (times in ms, not seconds).
 
     References
     ----------
