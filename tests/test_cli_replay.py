@@ -23,6 +23,7 @@ from api.cli import app
 from api.storage import Storage
 from hrv import ArtefactFilter, rolling
 from sensors import Beat, RecordingWriter, SimulatedPerson, read_recording
+from sensors.formats.text import known_rr_headers
 from tests._rhythm import sinus_then_bigeminy
 from tests.conftest import shared_data_dir
 
@@ -366,8 +367,8 @@ def test_a_file_that_is_no_recording_says_why_once(as_json: bool) -> None:
     assert out.returncode == 1
     reason = (  # line 1 '# Real RR-interval data ...' is a comment: line 3 is read first
         f"{path}:3: 'Data files only: no code was copied. Each file is byte-identical to the "
-        "source file named below' is neither a number nor a header naming an RR column (rr, "
-        "rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any case))"
+        "source file named below' is neither a number nor a header naming an RR column "
+        f"({known_rr_headers()})"
     )
     assert out.stderr == f"hrvpace replay: {reason}\n"
     if as_json:

@@ -32,8 +32,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   not counted; :data:`hrv.ectopy.CORRECTED_LIMIT`, our choice: see its notes): a regular
   bigeminy is averaged couplet by couplet and leaves no irregular step, but the series is
   then the correction's, not the heart's;
-  ``irregular_steps_pct`` is the share of irregular steps (%) and ``ectopy_reason`` the
-  sentence that says why (``None`` when there is nothing to say);
+  ``irregular_steps_pct`` is the share of irregular steps (%; ``None`` when not assessed,
+  as the warning) and ``ectopy_reason`` the sentence that says why (``None`` when there is
+  nothing to say);
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
@@ -427,7 +428,8 @@ def summarize(
         rr, gaps=gap, labels=cleaned.labels, corrected=clean, corrected_limit=CORRECTED_LIMIT
     )
     out["ectopy_warning"] = ectopy.unreliable if ectopy.assessed else None
-    out["irregular_steps_pct"] = ectopy.irregular_pct
+    # not assessed (fewer than 30 steps): missing, as ectopy_warning, not a share of too few
+    out["irregular_steps_pct"] = ectopy.irregular_pct if ectopy.assessed else None
     out["ectopy_reason"] = ectopy.reason
     td = hrv.time_domain(rr, gaps=gap_arg)
     for name in _TIME_FIELDS:
@@ -496,7 +498,9 @@ def analyze_recording(
         # ends on the analysed timeline); a window too short to assess is missing (None), as in
         # the summary, not "checked, fine"
         ectopy = hrv.ectopy_windows(rr, windows.pop("t_nn_s"), window_s=opts.window_s, gaps=gap)
-        windows["irregular_steps_pct"] = ectopy["irregular_steps_pct"]
+        windows["irregular_steps_pct"] = np.where(
+            ectopy["ectopy_assessed"], ectopy["irregular_steps_pct"], np.nan
+        )
         warning = ectopy["ectopy_warning"].astype(object)
         warning[~ectopy["ectopy_assessed"]] = None
         windows["ectopy_warning"] = warning
@@ -630,8 +634,9 @@ def find_recordings(
     """The recordings among the files given and the files inside folders given.
 
     Returns ``(files, skipped)``: ``skipped`` lists the files *found in a folder* that are not
-    recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README, a
-    table of something else such as ``time,hr`` with no RR column), the links to folders found
+    recordings, each with the reason (:func:`api.research.discover.skip_reason`: a README,
+    mostly lines that are not numbers; a table of numbers without an RR column is read and
+    fails, never skipped), the links to folders found
     in a folder given or, with ``recursive``, anywhere below it (:data:`LINK_NOT_FOLLOWED`),
     and, without ``recursive``, the subfolders of a folder given (:data:`FOLDER_NOT_SEARCHED`,
     which names ``--recursive``). Files named one by one are always kept (a problem with one

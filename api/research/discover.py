@@ -6,11 +6,10 @@ every file this module decides, from what the file itself says and never from a 
 - :func:`skip_reason`: a file found in a folder is *not a recording* (skipped and listed,
   not failed) when no reader recognises its first line (after ``#`` comment lines) as a
   header, that line neither is a number nor names an RR column (``rr_ms``, ``RR (s)``,
-  ``time;rr``), and either most of its lines are not numbers (a README, an image) or it is a
-  table of something else: that line names two or more columns (``time,hr``) and most lines
-  below it are numbers in as many columns. A file of numbers that cannot be read (a single
-  column under a name that is no RR column, say) is a failure with the reason, never
-  skipped.
+  ``time;rr``), and most of its lines are not numbers (a README, an image, a table of
+  text). A file of numbers that cannot be read (a single column under a name that is no RR
+  column, or a table whose columns name none, ``time,hr``) is a failure with the reason,
+  never skipped: it may be a subject's recording whose RR column is not recognised.
   Files named one by one are never skipped: their problem is reported as a failure.
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
@@ -48,7 +47,7 @@ import numpy as np
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
-from sensors.formats.text import PlainLayout, header_separator, plain_layout, row_fields
+from sensors.formats.text import PlainLayout, plain_layout
 
 __all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
 
@@ -114,37 +113,14 @@ def _looks_numeric(line: str) -> bool:
     return bool(fields)
 
 
-def _table_columns(body: list[str]) -> list[str] | None:
-    """The column names of a table of something else, or ``None`` when ``body`` is not one.
-
-    A table: its first line is a header of at least two column names (split on ``;``, tab or
-    ``,`` by the plain reader's own :func:`~sensors.formats.text.header_separator` and
-    :func:`~sensors.formats.text.row_fields`, lines as written: a quoted name may hold the
-    separator, trailing empty fields are not counted; none of them a number, none empty but
-    the first, a pandas index's) and most lines after it are numbers in as many columns. (A
-    header naming an RR column is read, not asked about.)
-    """
-    header = body[0]
-    sep = header_separator(header.strip())  # the plain reader's splitting: cannot drift
-    if sep is None:
-        return None
-    names = row_fields(header, sep)
-    if len(names) < 2 or any((not n and i) or _looks_numeric(n) for i, n in enumerate(names)):
-        return None
-    rows = body[1:]
-    table = sum(_looks_numeric(row) and len(row_fields(row, sep)) == len(names) for row in rows)
-    return names if rows and 2 * table > len(rows) else None
-
-
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
     """Why a file found in a folder is not a recording, or ``None`` when it may be one.
 
     A file may be one when a reader knows its header, when its first line after any ``#``
     comment lines is a number or a header naming an RR column (``rr_ms``, ``time;RR (s)``:
     :func:`sensors.formats.text.plain_layout`), or when most of its lines are numbers (data the
-    reader must then read or refuse with the reason: a failure, never a silent skip), unless
-    its first line names two or more columns, none an RR column, over rows of numbers in as
-    many columns: a table of something else (``time,hr``), skipped with its columns.
+    reader must then read or refuse with the reason: a failure, never a silent skip; a table
+    whose columns name no RR column, ``time,hr``, too).
 
     Examples
     --------
@@ -162,14 +138,13 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
     body = lines[layout.skip :]
     if layout.header is not None or not body or _looks_numeric(body[0]):
         return None  # an RR header, values, or only comments (the reader says: empty)
-    columns = _table_columns(body)
-    if columns is not None:
-        shown = ", ".join(n or "(unnamed)" for n in columns)
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        return f"a table without an RR column (columns: {shown})"
     numeric = sum(_looks_numeric(line) for line in body)
     if 2 * numeric > len(body):
-        return None  # mostly numbers under an unknown first line: read, and fail saying why
+        # mostly numbers under a first line naming no RR column (one name, or a table's
+        # columns, ``time,hr``): perhaps a recording whose RR column is not recognised, so it
+        # is read and fails saying why (exit 1, a row in --summary), never skipped: a
+        # subject's file must not drop out of a cohort silently
+        return None
     first = body[0].strip()
     shown = first if len(first) <= 60 else first[:57] + "..."
     return (

@@ -50,6 +50,8 @@ MAX_RECORDING_BYTES = 64 * 1024 * 1024
 #: Largest RR interval (ms) a file may hold: a Heart Rate Measurement (0x2A37) cannot encode
 #: more than 64 s (uint16 in 1/1024 s) and no heart pauses a minute and beats on in the same
 #: recording. A bigger value is a corrupt line (e.g. ``1e12``), refused with its line number.
+#: In a file of beat *times* (``ghrv_beats``) two beats further apart are a signal loss, read
+#: as a gap: the times keep the timeline, so nothing is stretched.
 MAX_RR_MS = 64_000.0
 #: Longest recording (start to last beat): 8 days. Bounds what any analysis allocates per
 #: second of recording (the 4 Hz tachogram of a whole recording, a replay's timeline).

@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
+    CONTACT_UNKNOWN,
+    MAX_DURATION_S,
     MAX_RR_MS,
     Line,
     Recording,
@@ -37,6 +39,7 @@ __all__ = [
     "RR_COLUMN_NAMES",
     "PlainLayout",
     "header_separator",
+    "known_rr_headers",
     "plain_layout",
     "read_elite_hrv",
     "read_ghrv_beats",
@@ -92,13 +95,24 @@ def s_to_ms(values: Any) -> NDArray[np.float64]:
 
 #: Names of an RR column in a plain file's header, compared in lower case with spaces and
 #: hyphens read as ``_``; a unit may follow as ``_ms``/``_s`` or in brackets (``RR (ms)``,
-#: ``rr [s]``). ``RR_COLUMN_NAMES`` is what errors list.
+#: ``rr [s]``). ``RR_COLUMN_NAMES`` is what errors list (:func:`known_rr_headers`). The
+#: spellings of exports and papers are here: ``R-R interval (ms)``, ``R-R (ms)``,
+#: ``RR-interval [ms]``, ``Inter-beat interval``, and a bare ``interval`` (``timestamp,
+#: interval``), which in a file of heart beats is the beat-to-beat one; whatever the name, the
+#: values still pass the units check (median 100 ms - 10 s in the units read).
 RR_COLUMN_NAMES: tuple[str, ...] = (
     "rr",
     "rri",
     "rr_interval",
     "rr_intervals",
+    "r_r",
+    "r_r_interval",
+    "r_r_intervals",
     "ibi",
+    "inter_beat_interval",
+    "interbeat_interval",
+    "interval",
+    "intervals",
     "nn",
     "nni",
     "nn_interval",
@@ -118,7 +132,20 @@ _BRACKETED_UNIT = re.compile(r"^(.*?)\s*[(\[]\s*([a-z]+)\s*[)\]]$")
 #: ``;`` between columns may write decimal commas).
 _SEPARATORS = (";", "\t", ",")
 _QUOTED = re.compile(r'"[^"]*"')
-_KNOWN = "rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any case)"
+#: Unit forms an RR column's name may carry, as error messages show them (each is read: a test
+#: parses every one).
+_UNIT_EXAMPLES = ("rr_ms", "RR (ms)", "rr_s", "rr [s]")
+
+
+def known_rr_headers() -> str:
+    """The RR column names a header may use, as every error that asks for one lists them.
+
+    Generated from :data:`RR_COLUMN_NAMES` (the list :func:`plain_layout` reads), so the
+    message cannot drift from what is read.
+    """
+    names = ", ".join(RR_COLUMN_NAMES)
+    units = ", ".join(_UNIT_EXAMPLES)
+    return f"{names}; any case, ' ' or '-' for '_'; a unit as in {units}"
 
 
 def header_separator(text: str) -> str | None:
@@ -303,6 +330,42 @@ def _quoted_whole(line: str) -> str:
     return ": each line is quoted whole; remove the quotes around each line"
 
 
+def _no_rr_column(path: str, first: str, written: str, number: int) -> RecordingFormatError:
+    """The error for a first line that is no number and names no RR column.
+
+    A line of two or more column names, none a number (``time,hr``, split as
+    :func:`plain_layout` splits a header), is a table without an RR column: its columns are
+    listed, so a researcher sees which name to change.
+    """
+    sep = header_separator(first)
+    names = row_fields(written, sep) if sep is not None else []
+    numeric = any(_is_number(n) for n in names)
+    if len(names) >= 2 and not numeric and all(n or i == 0 for i, n in enumerate(names)):
+        shown = ", ".join(n or "(unnamed)" for n in names)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        problem = f"a table without an RR column (columns: {shown})"
+        return RecordingFormatError(
+            f"{problem}: name the RR column one of {known_rr_headers()}",
+            path=path,
+            line=number,
+            summary="a table whose header names no RR column",
+        )
+    return RecordingFormatError(
+        f"{quote(first)} is neither a number nor a header naming an RR column "
+        f"({known_rr_headers()}){_quoted_whole(first)}",
+        path=path,
+        line=number,
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _column(
     path: str, layout: PlainLayout, body: Sequence[Line], raw: Sequence[str]
 ) -> tuple[list[str], list[str], list[int]]:
@@ -434,12 +497,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
         try:
             float(tokens[0])
         except ValueError:
-            raise RecordingFormatError(
-                f"{quote(tokens[0])} is neither a number nor a header naming an RR column "
-                f"({_KNOWN}){_quoted_whole(tokens[0])}",
-                path=path,
-                line=numbers[0],
-            ) from None
+            raise _no_rr_column(path, tokens[0], raw[numbers[0] - 1], numbers[0]) from None
     else:
         tokens, shown, numbers = _column(path, layout, body, raw)
         if not tokens:
@@ -546,6 +604,15 @@ def read_ghrv_beats(path: str) -> Recording:
     ``t_s`` are the later beat times themselves. Times must strictly increase; the error names
     the line of the first beat that does not.
 
+    Two beats more than 64 s (:data:`MAX_RR_MS`) apart are a signal loss (electrodes off),
+    not an RR interval and not a corrupt value: the beat times keep the timeline whatever is
+    missing, so nothing is stretched. The pause is left out: the beat that ends it starts the
+    next interval, and that interval follows a gap (``gaps``; no successive difference across
+    it), as ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a
+    60-s pause is read as an interval for it to label). ``meta["n_gaps"]`` counts them.
+    Refused: a time more than :data:`MAX_DURATION_S` after the first (a corrupt value such as
+    ``1e308``), and a file whose intervals are mostly over 64 s (times in ms, not seconds).
+
     References
     ----------
     Rodriguez-Linares L et al. (2014) gHRV: Heart rate variability analysis made easy.
@@ -558,8 +625,9 @@ def read_ghrv_beats(path: str) -> Recording:
             "need at least two beat times to form one RR interval", path=path, line=lines[0]
         )
     with np.errstate(over="ignore", invalid="ignore"):  # a corrupt time: inf, named below
-        rr_ms = s_to_ms(np.diff(times))
-    bad = ~(rr_ms > 0)
+        steps_ms = s_to_ms(np.diff(times))
+        span_s = times - times[0]
+    bad = ~(steps_ms > 0)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingFormatError(
@@ -568,18 +636,45 @@ def read_ghrv_beats(path: str) -> Recording:
             path=path,
             line=lines[i + 1],
         )
-    # an interval beyond any RR's limit names the beat time that ends it (a corrupt 1e308)
-    check_rr_values(rr_ms, lines[1:], path=path, shown=tokens[1:])
-    start = float(times[0])
-    _, gaps, contact = plain_timeline(rr_ms)
+    loss = ~(steps_ms <= MAX_RR_MS)
+    if 2 * int(np.count_nonzero(loss)) > loss.shape[0]:
+        # most steps beyond any RR: not signal losses but times in other units (or corrupt)
+        check_rr_values(steps_ms, lines[1:], path=path, shown=tokens[1:])
+    far = ~(span_s <= MAX_DURATION_S)
+    if far.any():
+        i = int(np.argmax(far))
+        problem = (
+            f"is {float(span_s[i]):.6g} s after the first beat, more than a recording can last "
+            f"(limit {MAX_DURATION_S / 86_400:g} days): a corrupt value"
+        )
+        raise RecordingFormatError(
+            f"beat time {quote(tokens[i])} {problem}",
+            path=path,
+            line=lines[i],
+            summary=f"a beat time {problem}",
+        )
+    keep = ~loss
+    rr_ms = steps_ms[keep]
+    t_s = times[1:][keep]
+    after_loss = np.concatenate(([False], loss[:-1]))  # the step after a loss starts anew
+    gaps = after_loss[keep]
+    first = int(np.argmax(keep))  # the beat before the first interval kept
+    start = float(times[first])
+    gaps[0] = False
+    contact = np.full(rr_ms.shape[0], CONTACT_UNKNOWN, dtype=np.int8)
     return Recording(
         rr_ms=rr_ms,
-        t_s=times[1:].copy(),
+        t_s=t_s.copy(),
         gaps=gaps,
         contact=contact,
         source_format="ghrv_beats",
         start_s=start,
-        meta={"path": path, "units": "s", "first_beat_s": start},
+        meta={
+            "path": path,
+            "units": "s",
+            "first_beat_s": float(times[0]),
+            "n_gaps": int(np.count_nonzero(loss)),
+        },
     )
 
 

@@ -26,6 +26,7 @@ from api.research.analysis import (
 )
 from api.research.cohort import analyze_many, windows_table, write_table
 from sensors import read_recording
+from sensors.formats.text import known_rr_headers
 from tests.research._recordings import write_with_lost_beats
 from tests.research._tables import read_csv_with_units
 
@@ -198,6 +199,7 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         exp["t_s"] = _on_recording_clock(exp["t_s"], c, rec.t_s - rec.start_s)
         assessed = exp.pop("ectopy_assessed")  # not a column: not assessed is an empty cell
         exp["ectopy_warning"] = np.where(assessed, exp["ectopy_warning"], np.nan)
+        exp["irregular_steps_pct"] = np.where(assessed, exp["irregular_steps_pct"], np.nan)
         assert len(got) == len(exp["t_s"])
         for col, values in exp.items():
             cells = [r[col] for r in got]
@@ -671,8 +673,7 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
         # line 1 '# Real RR-interval data ...' is a comment: the first line read is line 3
         f"hrvpace analyze: {readme}:3: 'Data files only: no code was copied. Each file is "
         "byte-identical to the source file named below' is neither a number nor a header "
-        "naming an RR column (rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn (any "
-        "case)) (failed)",
+        f"naming an RR column ({known_rr_headers()}) (failed)",
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
         "directory) (failed)",
     ]
@@ -735,3 +736,24 @@ def test_windows_of_a_mostly_corrected_recording_stay_on_its_clock(tmp_path: Pat
     # the last beat is at 800 s; windows end every 10 s of analysed time, so the last one ends
     # within a step and a beat (1 s) of it (before the fix: 890 s, 90 s past the recording)
     assert 789.0 <= t[-1] <= 800.0
+
+
+def test_a_two_minute_signal_loss_in_beat_times_is_analysed_as_a_one_minute_pause(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review finding: a gHRV beat-times file with a 120-s signal loss failed as a corrupt value
+    while a 60-s pause was analysed (hrv.clean labels it a gap). Both are now a gap: the same
+    NN series, so the same metrics, and the loss counts as recording time."""
+    lines = (shared_data / "ghrv_beat_ascii.txt").read_text().splitlines()
+    objs = {}
+    for pause in (60, 120):
+        path = tmp_path / f"beats_{pause}.txt"
+        out = lines[:2999] + [f"{float(x) + pause:9.3f}" for x in lines[2999:]]
+        path.write_text("\n".join(out) + "\n")
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+        assert res.exit_code == 0, res.output
+        objs[pause] = json.loads(res.stdout)
+    for key in ("mean_rr_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2"):
+        assert objs[120][key] == pytest.approx(objs[60][key], rel=1e-12), key
+    assert objs[120]["duration_s"] == pytest.approx(objs[60]["duration_s"] + 60.0)
+    assert objs[120]["format"] == "ghrv_beats"

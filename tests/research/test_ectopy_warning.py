@@ -165,11 +165,24 @@ def test_the_summary_and_the_20_pct_rule_count_the_corrected_share_alike(tmp_pat
 
 
 def test_short_recording_is_not_assessed(tmp_path: Path) -> None:
+    """Review finding: a recording too short to assess had ``ectopy_warning`` null but
+    ``irregular_steps_pct`` 0.0 (a share of its few steps, read as "no irregular step"): both
+    are missing now, null in JSON and Parquet, an empty cell in CSV."""
     rec = tmp_path / "short_rr_ms.txt"
-    rec.write_text("\n".join(["600", "1000"] * 10) + "\n")
-    obj = _json_lines(runner.invoke(app, ["analyze", str(rec), "--json"]).stdout)[0]
-    assert obj["ectopy_warning"] is None
+    rec.write_text("\n".join(["800", "810", "790", "805", "795"] * 5) + "\n")  # 25 beats
+    csv_out, pq_out = tmp_path / "s.csv", tmp_path / "s.parquet"
+    res = runner.invoke(app, ["analyze", str(rec), "--json", "--summary", str(csv_out)])
+    assert res.exit_code == 0, res.output
+    obj = _json_lines(res.stdout)[0]
+    assert obj["ectopy_warning"] is None and obj["irregular_steps_pct"] is None
     assert isinstance(obj["ectopy_reason"], str) and "not assessed" in obj["ectopy_reason"]
+    (row,) = read_csv_with_units(csv_out)[0]
+    assert row["irregular_steps_pct"] == "" and row["ectopy_warning"] == ""
+    pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    res = runner.invoke(app, ["analyze", str(rec), "-q", "--summary", str(pq_out)])
+    assert res.exit_code == 0, res.output
+    assert pq.read_table(pq_out).column("irregular_steps_pct").to_pylist() == [None]
 
 
 def test_report_carries_the_warning(shared_data: Path, tmp_path: Path) -> None:
@@ -254,11 +267,12 @@ def test_a_window_too_short_to_assess_is_empty_not_false(tmp_path: Path) -> None
         assert res.exit_code == 0, res.output
     rows, units = read_csv_with_units(short)
     assert units["ectopy_warning"] == "bool" and len(rows) > 5
-    assert all(float(r["irregular_steps_pct"]) == 100.0 for r in rows)
     assert all(int(r["n_beats"]) < 31 for r in rows)
-    assert all(r["ectopy_warning"] == "" for r in rows)
+    # not assessed: both empty (review finding: the share of the few steps, 100.0, was shown)
+    assert all(r["ectopy_warning"] == "" and r["irregular_steps_pct"] == "" for r in rows)
     rows, _ = read_csv_with_units(long)
     assert rows and all(r["ectopy_warning"] == "True" for r in rows)
+    assert all(float(r["irregular_steps_pct"]) == 100.0 for r in rows)
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     out = tmp_path / "w20.parquet"
@@ -269,3 +283,5 @@ def test_a_window_too_short_to_assess_is_empty_not_false(tmp_path: Path) -> None
     table = pq.read_table(out)
     assert table.schema.field("ectopy_warning").type == pa.bool_()
     assert set(table.column("ectopy_warning").to_pylist()) == {None}
+    assert table.schema.field("irregular_steps_pct").type == pa.float64()
+    assert set(table.column("irregular_steps_pct").to_pylist()) == {None}

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.research.analysis import AnalysisOptions, analyze_file
 from api.research.discover import choose_reading, skip_reason
+from sensors import RecordingFormatError, read_recording
+from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
 
@@ -109,7 +111,9 @@ def test_detection_looks_at_content_not_only_names(folder: Path, tmp_path: Path)
     assert skip_reason(notes) is not None
     assert skip_reason(folder / "hrvpkg_rest_rri_ms.txt") is None
     res = runner.invoke(app, ["analyze", str(notes), "--json"])
-    assert res.exit_code == 1 and "neither a number nor a header" in res.stdout
+    assert (
+        res.exit_code == 1 and "a table without an RR column (columns: subject, age)" in res.stdout
+    )
 
 
 def test_outputs_checked_before_any_work(folder: Path, tmp_path: Path) -> None:
@@ -170,7 +174,7 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
     assert objs["s06.csv"]["units"] == "s" and "column 'RR (s)'" in objs["s06.csv"]["read_as"]
     assert "README.md" in res.stderr and "1 file(s) skipped" in res.stderr
     # a file of numbers under a first line naming no RR column: a failure with the reason
-    (tmp_path / "s07.txt").write_text("interval\n" + "\n".join(rr) + "\n")
+    (tmp_path / "s07.txt").write_text("beat\n" + "\n".join(rr) + "\n")
     assert skip_reason(tmp_path / "s07.txt") is None
     res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
     assert res.exit_code == 1
@@ -193,37 +197,57 @@ def test_files_with_an_rr_header_or_comments_are_analysed_not_skipped(tmp_path: 
     ],
     ids=["quoted-comma", "trailing-comma", "tsv-empty-last", "tsv-pandas-index"],
 )
-def test_tables_are_found_with_the_readers_own_header_splitting(
+def test_a_table_without_an_rr_column_names_its_columns_split_as_the_reader_splits(
     tmp_path: Path, text: str, columns: str
 ) -> None:
-    """Review: discovery split headers with its own copy of the reader's separators and
-    ``str.split``; since the reader splits quoted headers with csv and ignores trailing empty
-    fields, discovery uses the reader's functions, so the two read a header alike."""
+    """Review: discovery split headers with its own copy of the reader's separators. A table
+    whose columns name no RR column is now read and refused by the reader itself, which lists
+    the columns as it splits a header (csv quoting, trailing empty fields not counted, a
+    pandas index's empty first name)."""
     path = tmp_path / "hr.csv"
     path.write_text(text)
-    assert skip_reason(path) == f"a table without an RR column (columns: {columns})"
+    assert skip_reason(path) is None
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == 1
+    assert info.value.problem.startswith(f"a table without an RR column (columns: {columns}): ")
+    assert info.value.summary == "a table whose header names no RR column"
 
 
-def test_a_table_of_something_else_is_skipped_with_its_columns(tmp_path: Path) -> None:
-    """Review finding: ``hr.csv`` (``time,hr`` over rows of numbers) failed the whole run with
-    exit 1, while README and find_recordings said a table of something else is skipped."""
+def test_a_table_without_an_rr_column_fails_in_a_folder_as_given_by_name(
+    tmp_path: Path,
+) -> None:
+    """Review finding (reverses an earlier choice to skip ``time,hr`` tables): a subject's
+    ``Time,R-R interval (ms)`` file was skipped from a folder as a table without an RR column,
+    exit 0 and no row in --summary, while the same file given by name failed. A table of
+    numbers whose RR column is not recognised may be a recording: it fails (exit 1, a
+    --summary row with its error) in a folder as by name; only files that are clearly no
+    recording (mostly lines that are not numbers: a README) are skipped."""
     rr = _rr_lines()
     (tmp_path / "s01.txt").write_text("\n".join(rr) + "\n")
     (tmp_path / "hr.csv").write_text("time,hr\n" + "".join(f"{i},7{i % 5}\n" for i in range(50)))
     (tmp_path / "acc.tsv").write_text('# accelerometer\n"t"\t"x"\t"y"\n' + "0\t0.1\t0.2\n" * 20)
-    assert skip_reason(tmp_path / "hr.csv") == "a table without an RR column (columns: time, hr)"
-    res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
-    assert res.exit_code == 0, res.output
-    assert [Path(json.loads(o)["path"]).name for o in res.stdout.splitlines()] == ["s01.txt"]
-    assert f"{tmp_path / 'hr.csv'}: a table without an RR column (columns: time, hr)" in res.stderr
-    assert "(columns: t, x, y)" in res.stderr and "2 file(s) skipped" in res.stderr
-    # numbers in fewer columns than the header names are no such table: read, and failed
-    (tmp_path / "bad.csv").write_text("time,hr\n" + "\n".join(rr) + "\n")
-    assert skip_reason(tmp_path / "bad.csv") is None
-    res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
-    assert res.exit_code == 1
-    failed = [o for o in map(json.loads, res.stdout.splitlines()) if "error" in o]
-    assert [Path(o["path"]).name for o in failed] == ["bad.csv"]
+    (tmp_path / "README.md").write_text("# Study\nOne file per subject.\nRR in ms.\n")
+    summary = tmp_path / "out" / "s.csv"
+    summary.parent.mkdir()
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json", "--summary", str(summary)])
+    assert res.exit_code == 1, res.output
+    objs = {Path(o["path"]).name: o for o in map(json.loads, res.stdout.splitlines())}
+    assert sorted(objs) == ["acc.tsv", "hr.csv", "s01.txt"]
+    assert "error" not in objs["s01.txt"]
+    assert objs["hr.csv"]["error"].startswith(
+        f"{tmp_path / 'hr.csv'}:1: a table without an RR column (columns: time, hr): "
+    )
+    assert "a table without an RR column (columns: t, x, y)" in objs["acc.tsv"]["error"]
+    assert "README.md" in res.stderr and "1 file(s) skipped" in res.stderr
+    assert f"{tmp_path / 'hr.csv'}:1: a table without an RR column" in res.stderr
+    rows, _ = read_csv_with_units(summary)
+    errors = {Path(r["path"]).name: r["error"] for r in rows}
+    assert errors["s01.txt"] == "" and "(columns: time, hr)" in errors["hr.csv"]
+    # given by name: the same failure, the same reason
+    alone = runner.invoke(app, ["analyze", str(tmp_path / "hr.csv"), "--json"])
+    assert alone.exit_code == 1
+    assert json.loads(alone.stdout)["error"] == objs["hr.csv"]["error"]
 
 
 def test_a_header_stating_units_outranks_units_for_other_files(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from sensors import (
 )
 from sensors.formats._common import MAX_RECORDING_BYTES
 from sensors.formats.gaps import LiveGapRule, infer_gaps, timeline_with_gaps
+from sensors.formats.text import RR_COLUMN_NAMES
 from sensors.recording import CONTACT_NO, CONTACT_UNKNOWN, CONTACT_YES
 from tests.conftest import load_rr_ms
 
@@ -116,6 +117,48 @@ def test_ghrv_beat_times_become_differences(shared_data: Path) -> None:
     assert rec.start_s == 0.352 and rec.t_s[0] == 1.036
     np.testing.assert_array_equal(rec.t_s, times[1:])
     assert float(np.median(rec.rr_ms)) == 668.0
+
+
+def _beats_with_pause(shared_data: Path, tmp_path: Path, pause_s: float) -> tuple[Path, list[str]]:
+    """A copy of gHRV's beat times with ``pause_s`` added to every time from beat 3000 on (a
+    signal loss: electrodes off), written as the file writes its times."""
+    lines = (shared_data / "ghrv_beat_ascii.txt").read_text().splitlines()
+    out = lines[:2999] + [f"{float(x) + pause_s:9.3f}" for x in lines[2999:]]
+    path = tmp_path / f"beats_pause_{pause_s:g}.txt"
+    path.write_text("\n".join(out) + "\n")
+    return path, out
+
+
+def test_a_signal_loss_over_64_s_in_beat_times_is_a_gap(shared_data: Path, tmp_path: Path) -> None:
+    """Review finding: 120 s added to every beat time from beat 3000 on (electrodes off for
+    two minutes) was refused as ``:3001: RR interval '2104.064' is 120652 ms ... a corrupt
+    value``. Beat times keep the timeline whatever is missing: the pause is left out and the
+    beat after the next one follows a gap, the times all kept."""
+    path, lines = _beats_with_pause(shared_data, tmp_path, 120.0)
+    times = np.array(lines, dtype=float)
+    rec = read_recording(path, format="ghrv_beats")
+    assert rec.n_beats == len(times) - 2  # 7182 times: 7181 steps, one of them the pause
+    (gap,) = np.flatnonzero(rec.gaps)
+    # the pause runs from beat 2999 to beat 3000 (0-based 2998, 2999); beat 3001 follows a gap
+    assert rec.t_s[gap - 1] == times[2998] and rec.t_s[gap] == times[3000]
+    assert rec.rr_ms[gap] == pytest.approx((times[3000] - times[2999]) * 1000, abs=1e-6)
+    np.testing.assert_array_equal(rec.t_s, np.delete(times[1:], 2998))
+    assert float(rec.rr_ms.max()) < 2000.0 and rec.meta["n_gaps"] == 1
+    assert rec.duration_s == pytest.approx(times[-1] - times[0])  # the pause is recording time
+    # a 60-s pause stays an interval (hrv.clean's to label), and so does the unmodified file
+    short = read_recording(_beats_with_pause(shared_data, tmp_path, 60.0)[0], format="ghrv_beats")
+    assert short.n_beats == len(times) - 1 and not short.gaps.any()
+    assert short.meta["n_gaps"] == 0
+    # a pause that is the first step: left out, the recording starts at the beat after it
+    first = tmp_path / "first.txt"
+    first.write_text("\n".join(["0.0", *[f"{100 + 0.8 * i:.3f}" for i in range(200)]]) + "\n")
+    rec = read_recording(first, format="ghrv_beats")
+    assert (rec.n_beats, rec.start_s, bool(rec.gaps.any())) == (199, 100.0, False)
+    # times in ms (every step far beyond any RR) stay refused, as before
+    ms = tmp_path / "ms.txt"
+    ms.write_text("".join(f"{1000 * (1 + 0.8 * i):.0f}\n" for i in range(200)))
+    with pytest.raises(RecordingFormatError, match="corrupt value"):
+        read_recording(ms, format="ghrv_beats")
 
 
 def test_beat_times_read_as_plain_are_refused(shared_data: Path) -> None:
@@ -833,6 +876,34 @@ def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units:
     np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("header", "row", "units"),
+    [
+        ("Time,R-R interval (ms)", "1.1,{ms!r}", "ms"),
+        ("RR interval (ms)", "{ms!r}", "ms"),
+        ("R-R (ms)", "{ms!r}", "ms"),
+        ("RR-interval [ms]", "{ms!r}", "ms"),
+        ("Interval (ms)", "{ms!r}", "ms"),
+        ("timestamp,interval", "1.1,{ms!r}", "ms"),
+        ("Time,interval", "1.1,{ms!r}", "ms"),
+        ("Inter-beat interval (s)", "{s!r}", "s"),
+        ("r-r_intervals_s", "{s!r}", "s"),
+    ],
+)
+def test_common_rr_header_spellings_are_read(
+    tmp_path: Path, header: str, row: str, units: str
+) -> None:
+    """Review finding: ``Time,R-R interval (ms)`` (a common export) was not taken for an RR
+    column: in a folder the file was skipped as a table of something else, given by name it
+    failed; ``Interval (ms)``, ``R-R (ms)`` and ``timestamp,interval`` failed too."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    stated = "header" if any(u in header for u in ("ms", "s)", "_s")) else "default"
+    assert (rec.meta["units"], rec.meta["units_from"]) == (units, stated)
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
 def test_semicolon_columns_read_decimal_commas(tmp_path: Path) -> None:
     path = tmp_path / "rr.csv"
     rows = "".join(f"{i},5;{v:.1f}".replace(".", ",") + "\n" for i, v in enumerate(RR_40))
@@ -869,12 +940,39 @@ def test_a_header_row_that_breaks_names_the_problem_and_line(tmp_path: Path) -> 
         read_recording(path)
     assert info.value.line == 3
     # a first line that is no number and names no RR column lists the names known
-    path.write_text("interval\n800\n810\n")
+    path.write_text("beat\n800\n810\n")
     with pytest.raises(
         RecordingFormatError, match="neither a number nor a header naming an RR column"
     ) as info:
         read_recording(path)
     assert info.value.line == 1 and "rr_ms" in str(info.value)
+
+
+def test_the_rr_names_an_error_lists_are_the_ones_read(tmp_path: Path) -> None:
+    """Review finding: the error listed ``rr, rr_ms, RR (ms), rri, rr_interval, ibi, ibi_ms, nn``
+    by hand, without ``nni`` or the seconds forms (``rr [s]``) that are read. The list is now
+    made from ``RR_COLUMN_NAMES``: every name the reader takes is listed, and every name and
+    unit form listed is read, in the units it states."""
+    path = tmp_path / "rr.csv"
+    path.write_text("heart\n800\n810\n")
+    with pytest.raises(RecordingFormatError, match="neither a number nor a header") as info:
+        read_recording(path)
+    message = str(info.value)
+    names_part = message[message.index("RR column (") + len("RR column (") :].split(";")[0]
+    names = [n.strip() for n in names_part.split(",")]
+    assert set(names) == set(RR_COLUMN_NAMES) and "nni" in names
+    for name in names:
+        path.write_text(_rows(name, "{ms!r}"))
+        assert read_recording(path).meta["column"] == name
+    units_part = message.split("a unit as in ", 1)[1]
+    examples = [e.strip() for e in units_part.rstrip(")").split(",")]
+    assert {"rr [s]", "RR (ms)"} <= set(examples), message
+    for example in examples:
+        unit = "s" if example.endswith(("s", "s]", "s)")) and "ms" not in example else "ms"
+        path.write_text(_rows(example, "{ms!r}" if unit == "ms" else "{s!r}"))
+        rec = read_recording(path)
+        assert (rec.meta["units"], rec.meta["units_from"]) == (unit, "header"), example
+        np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
 
 
 def test_the_64_s_limit_applies_after_seconds_become_ms(tmp_path: Path) -> None:
