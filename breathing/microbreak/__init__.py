@@ -37,12 +37,20 @@ The rule (every threshold is a field of :class:`MicroBreakSettings`)
    window arrives) flags regardless of physiology; unheeded, it is repeated every 30 minutes.
 8. **Cooldown and quiet hours**: no flag within 20 minutes of the previous flag or of the end
    of a break, while snoozed, during a break, or in quiet hours (local times passed in).
-9. **Paced breathing is not rest**: a window whose beats overlap paced breathing (a practice,
-   an assessment, a breathing break; the caller passes ``paced``) is never learned, never a
-   stress window, neither adds to nor decays the load, and raises no flag (time on task runs
-   on). Slow paced breathing enlarges RMSSD by itself (Lehrer et al. 2000): learned, it would
-   inflate the baseline so that later rest looks like stress; and a person doing a breathing
-   exercise needs no prompt to take a break.
+9. **Paced breathing is not rest, but it is recovery**: a window whose beats overlap paced
+   breathing (a practice, an assessment, a breathing break; the caller passes ``paced``) is
+   never learned, never a stress window, neither adds to nor decays the load by itself, and
+   raises no flag. Slow paced breathing enlarges RMSSD by itself (Lehrer et al. 2000):
+   learned, it would inflate the baseline so that later rest looks like stress; and a person
+   doing a breathing exercise needs no prompt to take a break. The paced stretch as a whole
+   is recovery, not work: when pacing ends (the first unpaced window after paced ones), a
+   stretch at least as long as the 2-minute breathing reset (``SUGGESTIONS`` for
+   ``BreakKind.BREATHING``; measured from the end of the last window before it to the latest
+   time the pacer ran) counts as a break ended at the pacing's end, as ``end_break`` does:
+   time on task restarts and the cooldown starts there, and the stress load is cleared as a
+   break clears it. A shorter stretch is no break (a glance at the pacer, not a pause from
+   the task): time on task runs on through it, no cooldown starts, and the load decays over
+   its duration as over calm unpaced time.
 
 **No validated threshold exists in the literature** for deciding from wearable HRV that a
 micro-break is due: these values are reasoned defaults (documented on each field) to be tuned

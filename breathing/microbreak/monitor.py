@@ -107,6 +107,8 @@ class MicroBreakMonitor:
         self._t: float | None = None  # latest time seen (window or user action)
         self._t_window: float | None = None  # end of the latest window
         self._task_start: float | None = None
+        # the running paced stretch: (start, latest time the pacer ran), None when not pacing
+        self._pacing: tuple[float, float] | None = None
         self._stress = StressHistory(s)
         self._history: deque[ValidWindow] = deque()  # valid (t, rmssd, hr, paced until)
         self._motion_mg: float | None = None  # the latest window's movement level, if known
@@ -242,7 +244,11 @@ class MicroBreakMonitor:
             no "before" window of a break (:func:`breathing.microbreak.breaks.break_effect`),
             is not learned into the baseline, is never a stress window, neither adds to nor
             decays the stress load, and raises no flag (a person doing a breathing exercise
-            needs no break prompt); the status says so (``paced``).
+            needs no break prompt); the status says so (``paced``). The paced stretch as a
+            whole is recovery: when it ends (the first unpaced window), one at least as long
+            as the 2-minute breathing reset counts as a break ended at the pacing's end (time
+            on task restarts, the cooldown starts, the stress load is cleared); over a shorter
+            one the load decays as over calm time.
         paced_last_t_s : float, optional
             With ``paced``: the latest session time within the window at which the pacer ran
             (default the window's end). A window in which pacing ran after a break ended is no
@@ -265,6 +271,10 @@ class MicroBreakMonitor:
         t, w = r.t, r.w
         self._advance_clock(t)
         paced = bool(paced)
+        paced_last = None
+        if paced:
+            paced_last = t if paced_last_t_s is None else min(float(paced_last_t_s), t)
+        self._track_pacing(t, r.weight, paced_last)
         invalid = self._invalid_reason(w)
         if invalid:
             self._stress.add_invalid(t, r.weight)
@@ -272,9 +282,6 @@ class MicroBreakMonitor:
             self._last = self._status(t, invalid_reason=invalid, paced=paced)
             return events if paced else events + self._fallback(t, local_time)
         assert w.hr is not None and w.ln_rmssd is not None and w.rmssd is not None
-        paced_last = None
-        if paced:
-            paced_last = t if paced_last_t_s is None else min(float(paced_last_t_s), t)
         self._remember(t, w.rmssd, w.hr, paced_last=paced_last)
         j = self._judge(t, r.weight, w.ln_rmssd, w.hr, paced=paced)
         self._learn(r.weight, w.ln_rmssd, w.hr, j)
@@ -332,6 +339,34 @@ class MicroBreakMonitor:
             self._stress.forget_recent()
         self._t = self._t_window = t
         self._stress.move_to(t)
+
+    def _track_pacing(self, t: float, weight: float, paced_last: float | None) -> None:
+        """A paced stretch is recovery, not work (step 9 of the rule).
+
+        A paced window (``paced_last`` given: when the pacer last ran in it) starts or extends
+        the paced stretch; it starts at the end of the window before it (``t - weight``: the
+        pacing began after that window, which held no paced beat). The first unpaced window
+        ends the stretch at the latest time the pacer ran. A stretch at least as long as the
+        breathing reset (``SUGGESTIONS[BreakKind.BREATHING].duration_s``, 2 minutes) counts as a
+        break ended then (as :meth:`end_break`): time on task restarts and the cooldown starts
+        at the pacing's end, and the stress load is cleared as a break clears it. A shorter
+        stretch is no break: the load decays over its duration as over calm unpaced time, and
+        time on task runs on through it.
+        """
+        if paced_last is not None:
+            start, last = (t - weight, paced_last) if self._pacing is None else self._pacing
+            self._pacing = (start, max(last, paced_last))
+            return
+        if self._pacing is None:
+            return
+        start, end = self._pacing
+        self._pacing = None
+        if end - start >= SUGGESTIONS[BreakKind.BREATHING].duration_s:
+            self._task_start = max(self._task_start_or(end), end)
+            self._next_allowed = max(self._next_allowed, end + self.settings.cooldown_s)
+            self._stress.start_break()
+        else:
+            self._stress.decay(end - start)
 
     def _invalid_reason(self, r: WindowReading) -> str:
         """Why the window does not count (step 1 of the rule); empty when it does."""

@@ -71,9 +71,13 @@ class StressHistory:
         self._recent.clear()
 
     def start_break(self) -> None:
-        """A break starts: the load and the recent stress are gone."""
+        """A break starts, or a paced stretch as long as the reset ended: the load is gone."""
         self.load_min = 0.0
         self._recent.clear()
+
+    def decay(self, duration_s: float) -> None:
+        """The load decays over ``duration_s`` as over calm windows (a short paced stretch)."""
+        self.load_min *= math.exp(-max(0.0, duration_s) / self.settings.load_tau_s)
 
     def move_to(self, t_s: float) -> None:
         """Drop windows older than the sustain period at ``t_s``."""
@@ -109,8 +113,10 @@ class StressHistory:
         Activity (``moving``, or HR more than ``activity_hr_bpm`` above baseline) strikes the
         stress windows of its ramp-up off the load at its onset; activity and recovery neither
         add to nor decay the load. A window overlapping paced breathing (``paced``) is never
-        stressed and neither adds to nor decays the load: slow paced breathing moves RMSSD and
-        HR by itself, so the window says nothing about stress or calm at rest.
+        stressed and neither adds to nor decays the load here: slow paced breathing moves RMSSD
+        and HR by itself, so the window says nothing about stress or calm at rest. The paced
+        stretch as a whole is recovery: when it ends the monitor clears the load
+        (:meth:`start_break`) or decays it over the stretch (:meth:`decay`).
         """
         s = self.settings
         activity = moving or hr_above_baseline_bpm > s.activity_hr_bpm

@@ -177,20 +177,129 @@ def test_no_flag_while_pacing_even_when_the_windows_look_stressed() -> None:
     assert st.paced and not st.stressed and st.stress_fraction == 0.0
     assert st.stress_load_min == load  # neither added to nor decayed
     assert mon.baseline == rested
-    # the same windows without pacing are stress, and flag
-    after = flags(feed(mon, 1800.0, 2100.0, rmssd_ms=12.0, paced=False, hr_bpm=80.0))
+    # the same windows without pacing are stress, and flag; the 15 minutes of pacing were a
+    # break (longer than the 2-minute reset), so not before the cooldown from its end
+    after = flags(feed(mon, 1800.0, 3300.0, rmssd_ms=12.0, paced=False, hr_bpm=80.0))
     assert after and after[0].reason.code is ReasonCode.STRESS
-    assert after[0].t_s > 1800.0 + 60.0  # sustained over unpaced windows only
+    assert after[0].t_s == pytest.approx(1795.0 + mon.settings.cooldown_s)
+
+
+def test_stress_after_a_short_paced_stretch_is_sustained_over_unpaced_windows_only() -> None:
+    """90 s of pacing (shorter than the 2-minute reset: no break, no cooldown) that look
+    stressed add nothing to the stressed share: the flag needs 70 % of 3 unpaced minutes."""
+    mon = MicroBreakMonitor()
+    feed(mon, 60.0, 900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)
+    assert flags(feed(mon, 900.0, 990.0, rmssd_ms=12.0, paced=True, hr_bpm=80.0)) == []
+    after = flags(feed(mon, 990.0, 1300.0, rmssd_ms=12.0, paced=False, hr_bpm=80.0))
+    assert after and after[0].reason.code is ReasonCode.STRESS
+    assert after[0].t_s >= 990.0 + 0.7 * 180.0 - 5.0
 
 
 @pytest.mark.parametrize("quality", [1.0, 0.5])
-def test_time_on_task_does_not_prompt_during_pacing_and_does_after_it(quality: float) -> None:
+def test_time_on_task_does_not_prompt_during_pacing_and_restarts_after_it(quality: float) -> None:
     """90 minutes on task fall inside a practice (valid windows or not): no prompt while it
-    runs; time on task runs on, so the prompt comes with the first unpaced window."""
+    runs; the practice (13 minutes, longer than the 2-minute reset) was a break, so time on
+    task restarts where the pacing ended and the prompt comes 90 minutes after that."""
     mon = MicroBreakMonitor()
     assert flags(feed(mon, 60.0, 5000.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
     during = feed(mon, 5000.0, 5800.0, rmssd_ms=70.0, paced=True, quality=quality)
     assert flags(during) == []
     assert mon.status.paced and mon.status.time_on_task_s > 5400.0
-    (flag,) = flags(feed(mon, 5800.0, 5900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0))
-    assert flag.reason.code is ReasonCode.TIME_ON_TASK and flag.t_s == pytest.approx(5800.0)
+    assert flags(feed(mon, 5800.0, 5900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+    assert mon.status.time_on_task_s == pytest.approx(5895.0 - 5795.0)  # paced until 5795
+    (flag,) = flags(feed(mon, 5900.0, 11300.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0))
+    assert flag.reason.code is ReasonCode.TIME_ON_TASK
+    assert flag.t_s == pytest.approx(5795.0 + mon.settings.time_on_task_s)
+
+
+# -- a paced stretch is recovery, not work (the review's repros) ------------------------------
+
+
+def test_work_then_a_practice_is_not_90_minutes_without_a_break() -> None:
+    """Work 1-70 min, a practice 70-90 min, rest: no "working for 90 minutes without a break"
+    right after the practice; time on task restarts at the practice's end, as after the same
+    20 minutes taken as a breathing break (start/end)."""
+    mon = MicroBreakMonitor()
+    assert flags(feed(mon, 60.0, 4200.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+    assert flags(feed(mon, 4200.0, 5400.0, rmssd_ms=70.0, paced=True)) == []
+    after = flags(feed(mon, 5400.0, 5520.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0))
+    assert after == []  # was TIME_ON_TASK at 90.0 min, counting the practice as work
+    st = mon.status
+    assert st.time_on_task_s == pytest.approx(5515.0 - 5395.0)
+    assert st.next_flag_allowed_s == pytest.approx(5395.0 + mon.settings.cooldown_s)
+    # the same 20 minutes as a breathing break: time on task restarts at its end too
+    brk = MicroBreakMonitor()
+    feed(brk, 60.0, 4200.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)
+    brk.start_break(4200.0, "breathing")
+    feed(brk, 4200.0, 5400.0, rmssd_ms=70.0, paced=True)
+    brk.end_break(5400.0)
+    feed(brk, 5400.0, 5520.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)
+    assert brk.status.time_on_task_s == pytest.approx(st.time_on_task_s, abs=5.0)
+    (flag,) = flags(feed(mon, 5520.0, 10900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0))
+    assert flag.t_s == pytest.approx(5395.0 + 5400.0) and "90 minutes" in flag.reason.summary
+
+
+def test_a_whole_practice_session_is_not_95_minutes_of_work() -> None:
+    """A practice-mode session paced from 1 to 95 minutes, then rest: no "working for 95
+    minutes without a break" in the first unpaced minutes."""
+    mon = MicroBreakMonitor()
+    assert flags(feed(mon, 60.0, 5700.0, rmssd_ms=70.0, paced=True)) == []
+    assert flags(feed(mon, 5700.0, 5820.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+    assert mon.status.time_on_task_s == pytest.approx(5815.0 - 5695.0)
+
+
+def stressed_load(mon: MicroBreakMonitor) -> float:
+    """Rest, then intermittent stress (110 s stressed, 75 s calm: never 70 % of 3 minutes)
+    until the load is at least 4 minutes, with no flag; the session time reached."""
+    assert flags(feed(mon, 60.0, 900.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+    t = 900.0
+    while mon.status.stress_load_min < 4.0:
+        assert flags(feed(mon, t, t + 110.0, rmssd_ms=15.0, paced=False, hr_bpm=80.0)) == []
+        t += 110.0
+        assert flags(feed(mon, t, t + 75.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+        t += 75.0
+    return t
+
+
+def test_a_practice_clears_the_stress_load_as_a_break_does() -> None:
+    """20 minutes of resonance breathing after a stress load of 4+ minutes: the load is cleared
+    when the practice ends (it stayed 4.31 and 2 minutes of stress then flagged stress_load,
+    while the same minutes unpaced decay it to 0.58), and 2 minutes of stress flag nothing."""
+    mon = MicroBreakMonitor()
+    t = stressed_load(mon)
+    assert flags(feed(mon, t, t + 1200.0, rmssd_ms=70.0, paced=True, hr_bpm=60.0)) == []
+    t += 1200.0
+    assert flags(feed(mon, t, t + 5.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)) == []
+    assert mon.status.stress_load_min == 0.0  # cleared at the practice's end
+    events = feed(mon, t + 5.0, t + 125.0, rmssd_ms=15.0, paced=False, hr_bpm=80.0)
+    events += feed(mon, t + 125.0, t + 425.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)
+    assert flags(events) == []
+    assert mon.status.stress_load_min < mon.settings.load_flag_min / 2
+
+
+@pytest.mark.parametrize(("paced_s", "a_break"), [(90.0, False), (115.0, False), (120.0, True)])
+def test_a_paced_stretch_shorter_than_the_reset_decays_the_load_and_is_no_break(
+    paced_s: float, a_break: bool
+) -> None:
+    """Shorter than the 2-minute reset: the load decays over the paced time as over calm time,
+    time on task runs on and no cooldown starts; from 2 minutes on it is a break."""
+    mon = MicroBreakMonitor()
+    t = stressed_load(mon)
+    load, on_task = mon.status.stress_load_min, mon.status.time_on_task_s
+    allowed = mon.status.next_flag_allowed_s
+    # paced windows ending t .. t+paced_s-5: the pacing began after the window ending at t-5
+    feed(mon, t, t + paced_s, rmssd_ms=70.0, paced=True, hr_bpm=60.0)
+    assert mon.status.stress_load_min == load  # a paced window neither adds nor decays
+    end = t + paced_s
+    feed(mon, end, end + 5.0, rmssd_ms=40.0, paced=False, hr_bpm=62.0)  # one calm window
+    st = mon.status
+    if a_break:
+        assert st.stress_load_min == 0.0
+        assert st.time_on_task_s == pytest.approx(5.0)
+        assert st.next_flag_allowed_s == pytest.approx(end - 5.0 + mon.settings.cooldown_s)
+    else:
+        tau = mon.settings.load_tau_s
+        # decayed over the paced stretch, then over the calm window's 5 s
+        assert st.stress_load_min == pytest.approx(load * math.exp(-(paced_s + 5.0) / tau))
+        assert st.time_on_task_s == pytest.approx(on_task + paced_s + 5.0)
+        assert st.next_flag_allowed_s == allowed

@@ -29,7 +29,8 @@ from tests.web.conftest import LAPTOP, PHONE, WebServer
 pytestmark = pytest.mark.e2e
 
 #: Simulated seconds per wall second: the 4-minute baseline warm-up of the micro-break monitor
-#: and 3 minutes of sustained stress pass in a few seconds.
+#: and 3 minutes of sustained stress pass in a few seconds (the 20-minute cooldown after the
+#: practice in 20).
 FAST = 60.0
 
 
@@ -179,9 +180,15 @@ def test_live_session_from_the_page(
 
         wait_until(warm_on_rest, timeout_s=30, what="the micro-break monitor's 4-minute warm-up")
         assert banner.is_hidden()  # no flag from the paced minutes
+        # the practice (minutes of pacing, more than the 2-minute reset) was a break: the
+        # 20-minute cooldown runs from its end, so the flag comes once that is over
+        st = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+        assert st["next_flag_allowed_s"] is not None, st
+        cooldown_left_s = st["next_flag_allowed_s"] - st["t_s"]
+        assert 0 < cooldown_left_s <= 1200, st
         r = api.post(f"/api/v1/sessions/{sid}/simulator", json={"stress": 1.0})
         assert r.status_code == 200, r.text
-        banner.wait_for(state="visible", timeout=20_000)
+        banner.wait_for(state="visible", timeout=20_000 + 1000 * cooldown_left_s / FAST)
         assert banner.get_attribute("aria-live") == "assertive"
         reason = page.locator("#mb-reason").inner_text()
         # the banner speaks plainly; the numbers are one click away
