@@ -146,6 +146,15 @@ class BleConnection(BeatSource):
         #: What the strap's Device Information service said (None before connecting / absent).
         self.device_info: DeviceInformation | None = None
 
+    @property
+    def closing(self) -> bool:
+        """Whether the link's close has begun (the source ended, failed or was stopped).
+
+        From then on the close (notifications off, ``Disconnect``) should run to its end: a
+        caller cancelling it would leave the strap connected.
+        """
+        return self._closing
+
     # -- BeatSource -----------------------------------------------------------------------------
 
     async def _open(self) -> None:

@@ -18,13 +18,18 @@ break in the samples starts ``OUT.ecg-2.csv``), ``OUT.acc.csv`` (``t_s,x_mg,y_mg
 
 Ctrl-C or SIGTERM ends a recording as ``--minutes`` does (the files closed, the strap's link
 closed, the summary printed), then says so on stderr with exit code 130 or 143 as ``assess`` and
-``practice`` do (:func:`api.commands._paced.stoppable`).
+``practice`` do (:func:`api.commands._paced.stoppable`). Only the first SIGTERM ends it: one
+that comes once the recording has ended (a second SIGTERM, or one while the strap's link closes
+after ``--minutes`` ran out) is noted on stderr and lets the close finish, since cancelling it
+would leave the strap connected; the exit code is that of how the recording ended (0 after
+``--minutes``, 143 after the first SIGTERM).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from pathlib import Path
 from types import FrameType
@@ -35,6 +40,7 @@ import typer
 from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
 
 if TYPE_CHECKING:
+    from sensors.ble import BleStrapSource
     from sensors.pmd import PmdFrame
 
 __all__ = ["record"]
@@ -156,14 +162,24 @@ async def _record(
 
     A SIGTERM while it records ends it as Ctrl-C does (asyncio's own SIGINT handling): the
     recording task is cancelled, so the file and the strap's link close as they would at the
-    end; ``stop`` is told. The previous SIGTERM handler is back once it returns.
+    end; ``stop`` is told. The task is cancelled once, and not once the recording has ended
+    (``--minutes`` ran out, or the strap's link is closing): a later SIGTERM is only noted, as
+    a cancel then would stop the link's close half-way. The previous SIGTERM handler is back
+    once it returns.
     """
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     terminated: list[bool] = []
+    ending = _Ending()
 
     def cancel() -> None:
+        if terminated or ending.ended():
+            typer.echo("SIGTERM: the recording has ended; closing the strap's link", err=True)
+            return
         terminated.append(True)
+        if ending.deadline is not None:  # --minutes must not cancel the close either
+            with contextlib.suppress(RuntimeError):  # its block was left (nothing to cancel)
+                ending.deadline.reschedule(None)
         if task is not None:
             task.cancel()
 
@@ -181,6 +197,7 @@ async def _record(
             written=written,
             streams=streams,
             writers=writers,
+            ending=ending,
         )
     except asyncio.CancelledError:
         if not terminated:
@@ -189,6 +206,22 @@ async def _record(
             stop.signal = signal.SIGTERM
     finally:
         restore()
+
+
+@dataclasses.dataclass
+class _Ending:
+    """What says whether a recording has ended: a SIGTERM must not cancel it then."""
+
+    #: The ``--minutes`` limit, once the recording is open (None: no limit, or not yet open).
+    deadline: asyncio.Timeout | None = None
+    #: The strap, once made.
+    strap: BleStrapSource | None = None
+
+    def ended(self) -> bool:
+        """Whether ``--minutes`` ran out or the strap's link is closing."""
+        if self.deadline is not None and self.deadline.expired():
+            return True
+        return self.strap is not None and self.strap.closing
 
 
 async def _record_until_stopped(
@@ -201,6 +234,7 @@ async def _record_until_stopped(
     written: list[int],
     streams: tuple[str, ...] = (),
     writers: dict[str, Any] | None = None,
+    ending: _Ending | None = None,
 ) -> None:
     from api._version import __version__
     from sensors.beat import SourceStatus
@@ -256,6 +290,8 @@ async def _record_until_stopped(
         typer.echo(f"[{status.state}] {status.message}", err=True)
 
     strap.add_status_listener(show)
+    if ending is not None:
+        ending.strap = strap
     rates = {k: STREAM_SETTINGS[k].get(SettingType.SAMPLE_RATE) for k in streams}
     async with strap:
         for kind in streams:  # once connected (a failed connection leaves no files); frames
@@ -291,7 +327,9 @@ async def _record_until_stopped(
                 written[:] = [0]
                 limit = None if minutes is None else minutes * 60.0
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(limit):
+                    async with asyncio.timeout(limit) as deadline:
+                        if ending is not None and limit is not None:
+                            ending.deadline = deadline
                         async for beat in strap:
                             writer.write(beat)
                             written[0] = writer.n_written

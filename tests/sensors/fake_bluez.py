@@ -200,6 +200,10 @@ class FakeBluez:
         self._discovery_task: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self.method_calls: list[tuple[str, str]] = []  # (path, member), for assertions
+        #: Method names whose calls wait for :meth:`release` (see :meth:`hold`); the calls held.
+        self._hold: set[str] = set()
+        self._held: list[Message] = []
+        self._held_event = asyncio.Event()
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -281,6 +285,31 @@ class FakeBluez:
             while not (strap.connected and strap.notifying):
                 strap._notifying_event.clear()
                 await strap._notifying_event.wait()
+
+    def hold(self, member: str) -> None:
+        """Answer no ``member`` call (e.g. ``StopNotify``) until :meth:`release`: the client's
+        call stays in flight, as a slow BlueZ round trip, for as long as the test needs."""
+        self._hold.add(member)
+
+    async def wait_held(self, member: str, timeout_s: float = 5.0) -> None:
+        """Until a ``member`` call is held."""
+        async with asyncio.timeout(timeout_s):
+            while not any(m.member == member for m in self._held):
+                self._held_event.clear()
+                await self._held_event.wait()
+
+    def release(self) -> None:
+        """Stop holding; answer the calls held, in order (to a client gone, the bus drops it)."""
+        self._hold.clear()
+        held, self._held = self._held, []
+        for msg in held:
+            try:
+                reply = self._handle(msg)
+            except DBusError as exc:
+                self._send(exc._as_message(msg))
+                continue
+            if isinstance(reply, Message):
+                self._send(reply)
 
     def drop(self, address: str, *, forget: bool = False, away_s: float = 0.0) -> None:
         """The strap drops the link (out of range, battery pulled).
@@ -483,6 +512,10 @@ class FakeBluez:
         if msg.message_type != MessageType.METHOD_CALL:
             return None
         path, iface, member = msg.path or "", msg.interface, msg.member or ""
+        if member in self._hold:
+            self._held.append(msg)
+            self._held_event.set()
+            return True  # answered by release()
         self.method_calls.append((path, member))
         if iface == OBJECT_MANAGER and member == "GetManagedObjects":
             objects = {p: i for p, i in self._objects.items() if p != "/"}

@@ -1076,6 +1076,93 @@ async def test_cli_record_stopped_by_a_signal_keeps_the_file_and_prints_the_summ
     assert (bluez.strap(H10).path, "Disconnect") in bluez.method_calls  # the link closed
 
 
+_CLOSING_NOTE = "SIGTERM: the recording has ended; closing the strap's link"
+
+
+async def _stderr_until_note_or_exit(proc: asyncio.subprocess.Process) -> list[str]:
+    """stderr's lines until the note that a SIGTERM came while the link closes, or the end."""
+    assert proc.stderr is not None
+    lines: list[str] = []
+    async with asyncio.timeout(20.0):
+        while True:
+            line = (await proc.stderr.readline()).decode()
+            if not line:  # the process ended
+                return lines
+            lines.append(line)
+            if _CLOSING_NOTE in line:
+                return lines
+
+
+@pytest.mark.parametrize("ends_by", ["SIGTERM", "minutes"])
+async def test_cli_record_a_sigterm_while_the_link_closes_lets_it_close(
+    bluez: FakeBluez, tmp_path: Path, ends_by: str
+) -> None:
+    # Review (d7957bf): every SIGTERM cancelled the recording, so a second one, or one while
+    # the strap's link closed after --minutes ran out, cancelled the close half-way (the
+    # notifications' stop in flight, its own Disconnect never made: only bleak's last-resort
+    # Disconnect, sent unanswered as the event loop shut down, closed the link), and the run
+    # that had ended on --minutes exited 143. The close is held in flight (the emulated BlueZ
+    # answers no StopNotify) while the SIGTERM comes, then answered once the process noted the
+    # SIGTERM (or ended without waiting for it): no timing involved.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "closing.csv"
+    minutes = ("--minutes", "0.05") if ends_by == "minutes" else ()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api",
+        "record",
+        "--device",
+        H10,
+        "--out",
+        str(out),
+        *minutes,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        bluez.hold("StopNotify")
+        bluez.notify(H10, packet(1024, hr=60))
+        for _ in range(200):  # until the beat is in the file (flushed per beat)
+            if out.exists() and len(read_recording(out).rr_ms) == 1:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the beat never reached {out}")
+        if ends_by == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+        await bluez.wait_held("StopNotify", timeout_s=20.0)  # the link is closing
+        proc.send_signal(signal.SIGTERM)
+        early = await _stderr_until_note_or_exit(proc)
+        bluez.release()
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        bluez.release()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = "".join(early) + stderr.decode()
+    # the command waited for its close (the process had not ended when StopNotify was answered)
+    assert early and _CLOSING_NOTE in early[-1], f"ended without closing the link: {err}"
+    strap = bluez.strap(H10)
+    calls = bluez.method_calls
+    stop_notify, disconnect = (strap.hr_char_path, "StopNotify"), (strap.path, "Disconnect")
+    assert stop_notify in calls and disconnect in calls, err
+    assert calls.index(stop_notify) < calls.index(disconnect)  # then its own Disconnect
+    assert not strap.connected  # the link closed
+    assert "Traceback" not in err
+    assert f"1 beats written to {out}" in stdout.decode()
+    if ends_by == "SIGTERM":  # stopped by the first one
+        assert proc.returncode == 143, err
+        assert "stopped (SIGTERM): " in err
+    else:  # the recording had ended on --minutes: that is how it ended
+        assert proc.returncode == 0, err
+        assert "stopped" not in err
+    assert list(read_recording(out).rr_ms) == [1000.0]
+
+
 async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_recorded(
     bluez: FakeBluez, tmp_path: Path
 ) -> None:

@@ -224,3 +224,85 @@ def test_a_reset_whose_done_failed_after_another_prompt_took_the_card_comes_back
         api.close()
     # the browser's own line for the failed request, nothing else
     assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+def test_a_reset_whose_done_hangs_after_another_prompt_took_the_card_comes_back(
+    day: tuple[str, str, SetClock], browser: Any
+) -> None:
+    """Review finding (d7957bf): a breathing reset's POST .../done sent after another prompt took
+    its card had no time limit: while it hung the reset stayed off the page (left out of the
+    polls as on its way), with nothing on screen. It now gives up after a while (15 s; lowered
+    here through the page's own prompts module) as on a network failure: the reset comes back
+    behind the card shown. Playwright holds the break's start until the next prompt has the
+    card, then holds the done for good.
+    """
+    base, token, clock = day
+    api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r = api.post(
+        "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 3, "speed": FAST}}
+    )
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    ctx = browser.new_context(viewport=LAPTOP)
+    page = ctx.new_page()
+    errors = record_errors(page)
+    held: list[Any] = []
+    hung: list[Any] = []
+    done_posts: list[str] = []
+
+    def break_start(route: Any) -> None:
+        held.append(route)  # answered once the screen break has the card
+
+    def done(route: Any) -> None:
+        done_posts.append(route.request.url)
+        if not hung:
+            hung.append(route)  # never answered
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/api/v1/sessions/*/microbreaks/start", break_start)
+        page.route("**/api/v1/prompts/*/done", done)
+        page.goto(f"{base}/#token={token}")
+        page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
+        # the same module instance as the page's (one per URL); no setter: the timeout stays
+        page.evaluate("import('/js/prompts.js').then((m) => m.setDoneTimeoutMs?.(500))")
+        card = page.get_by_test_id("prompt-card")
+        waiting = page.get_by_test_id("prompt-waiting")
+        wait_until(
+            lambda: api.get(f"/api/v1/sessions/{sid}").json()["n_beats"] > 200,
+            timeout_s=20,
+            what="beats before the break",
+        )
+        clock.set(berlin(2026, 12, 7, 9, 11))
+        _card_of(page, "breathing_reset")
+        reset = _prompt(api, ":reset", "sent")
+        assert reset is not None
+        card.get_by_role("button", name="Start", exact=True).click()
+        wait_until(lambda: held, timeout_s=10, what="the break's start held")
+        clock.set(berlin(2026, 12, 7, 9, 21))
+        _card_of(page, "detox_reminder")  # the screen break took the card
+        with page.expect_request(lambda q: q.url.endswith(f"/prompts/{reset['id']}/done")):
+            held.pop().continue_()  # the break starts; the reset's done hangs
+        # given up on: back in line behind the screen break's card, and said why
+        waiting.wait_for(state="visible", timeout=10_000)
+        assert waiting.inner_text() == "1 more prompt waiting."
+        assert len(hung) == 1
+        conn = page.locator("#conn-status").inner_text()
+        assert (
+            conn == "Breathing reset started, not marked done: no answer from the service in 0.5 s"
+        )
+        assert _prompt(api, ":reset", "sent") is not None  # still open on the service
+        card.get_by_role("button", name="Done", exact=True).click()
+        _card_of(page, "breathing_reset")  # the screen break done: the reset's card again
+        assert page.locator("#prompt-card").get_attribute("data-prompt-id") == str(reset["id"])
+        card.get_by_role("button", name="Done", exact=True).click()
+        card.wait_for(state="hidden")
+        wait_until(lambda: _prompt(api, ":reset", "done"), timeout_s=10, what="the reset done")
+        assert len(done_posts) == 3  # the hung one, the screen break's, the reset's again
+        api.post(f"/api/v1/sessions/{sid}/stop")
+    finally:
+        ctx.close()
+        api.close()
+    # the browser's own line for the aborted request, nothing else
+    assert [e for e in errors if "Failed to load resource" not in e] == []

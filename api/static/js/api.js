@@ -51,8 +51,12 @@ export function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-/** fetch() a JSON endpoint with the bearer token; throws ApiError on a non-2xx answer. */
-export async function request(method, path, body) {
+/** fetch() a JSON endpoint with the bearer token; throws ApiError on a non-2xx answer.
+ *
+ * `timeoutMs`: give up on a request not answered (its body read) within that long: it is
+ * aborted and throws an Error ("no answer from the service in N s"), without a status, as a
+ * network failure does. None by default: an export or a report may take long. */
+export async function request(method, path, body, { timeoutMs } = {}) {
   const headers = { Accept: "application/json" };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -61,9 +65,26 @@ export async function request(method, path, body) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(API + path, init);
+  let timer = null;
+  if (timeoutMs) {
+    const controller = new AbortController();
+    init.signal = controller.signal;
+    timer = setTimeout(() => controller.abort(), timeoutMs);
+  }
+  let res;
+  let text;
+  try {
+    res = await fetch(API + path, init);
+    text = await res.text();
+  } catch (err) {
+    if (init.signal && init.signal.aborted) {
+      throw new Error(`no answer from the service in ${timeoutMs / 1000} s`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   let data = null;
-  const text = await res.text();
   if (text) {
     try {
       data = JSON.parse(text);
@@ -87,7 +108,7 @@ export async function upload(path, formData) {
 }
 
 export const get = (path) => request("GET", path);
-export const post = (path, body) => request("POST", path, body ?? {});
+export const post = (path, body, options) => request("POST", path, body ?? {}, options);
 export const patch = (path, body) => request("PATCH", path, body ?? {});
 
 /** The live WebSocket of a session. Browsers send no Authorization header on a WebSocket, so

@@ -54,6 +54,10 @@ const finishing = new Set();
 let pollsSent = 0;
 let pollRead = 0;
 const seenAt = new Map();
+// How long a breathing reset's done (sent after another prompt took its card) may go unanswered:
+// then it counts as failed, as a network failure does, and the reset comes back; without it a
+// done that hangs kept the reset off the page, with nothing on screen, for as long as it hung.
+let doneTimeoutMs = 15000;
 let onError = () => {};
 let startReset = async () => "The 2-minute reset is not available on this page.";
 
@@ -381,7 +385,7 @@ async function start() {
     }
     finishing.add(id);
     try {
-      await api.post(`/prompts/${id}/done`);
+      await api.post(`/prompts/${id}/done`, {}, { timeoutMs: doneTimeoutMs });
       gone.add(id);
     } catch (err) {
       if (err.status === 409) {
@@ -429,6 +433,11 @@ async function dismiss() {
   }
   gone.add(id);
   if (current && current.id === id) hide();
+}
+
+/** Set how long a breathing reset's done sent behind another card may take (tests lower it). */
+export function setDoneTimeoutMs(ms) {
+  doneTimeoutMs = ms;
 }
 
 export function init(options = {}) {
