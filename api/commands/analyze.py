@@ -35,6 +35,7 @@ from api.research.analysis import (
     LINK_NOT_FOLLOWED,
     AnalysisOptions,
     RecordingAnalysis,
+    analysis_settings,
     find_recordings,
     rename_columns,
 )
@@ -216,11 +217,15 @@ def analyze(
         said = r.error or ""
         named = said if said.startswith(f"{r.path}:") else f"{r.path}: {said}"
         typer.echo(f"hrvpace analyze: {named} (failed)", err=True)
+    settings = analysis_settings(options, segments=segments, names=names)
     for r in results:
         if as_json:
             obj = r.to_json()
             if names == "neurokit":
                 obj = dict(zip(rename_columns(list(obj), style=names), obj.values(), strict=True))
+            # each line says what made it (README, analyze): not renamed, not table columns
+            obj["hrvpace_version"] = settings["hrvpace_version"]
+            obj["settings"] = settings
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
@@ -261,7 +266,7 @@ def analyze(
         tables.append((summary_out, dict(summary_table(results))))
     for target, table in tables:
         try:
-            write_table(table or {"path": []}, target, names=names)
+            write_table(table or {"path": []}, target, names=names, settings=settings)
         except (OSError, MissingExtraError) as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None

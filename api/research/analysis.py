@@ -83,11 +83,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
+from api._version import __version__
 from api.research.discover import choose_reading, skip_reason
 from api.research.segments import Segment, cut
 from hrv.ectopy import CORRECTED_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
+from hrv.spectrum import spectrum_settings
 from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
 
@@ -100,6 +102,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "AnalysisOptions",
     "RecordingAnalysis",
+    "analysis_settings",
     "analyze_file",
     "analyze_recording",
     "expand_paths",
@@ -280,6 +283,56 @@ class AnalysisOptions:
     drop_zero: bool = False
 
 
+#: Length (s) of the coherence windows a summary averages (HeartMath's 64 s).
+COHERENCE_WINDOW_S = 64.0
+
+
+def analysis_settings(
+    options: AnalysisOptions,
+    *,
+    segments: Sequence[Segment] | None = None,
+    names: str = "hrvpace",
+) -> dict[str, Any]:
+    """Everything that decided an analysis's numbers, as a JSON-ready dict (README, analyze).
+
+    What ``hrvpace analyze`` writes beside its results so that a table says which version
+    and settings made it: the Parquet schema metadata (``hrvpace_settings``), the ``settings``
+    of every ``--json`` line and the sidecar ``<name>.json`` of a CSV. ``hrvpace_version``;
+    how files were read (``format``, ``units``, ``sampling_rate_hz``, ``channel``,
+    ``drop_zero``: ``None`` where detected); ``clean`` and ``correction`` (the artefact
+    correction that ran, ``None`` with ``--no-clean``); ``windows`` (``window_s``, ``step_s``
+    of the ``--windows`` table; ``None`` when no table was asked for); ``coherence``
+    (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
+    (:func:`hrv.spectrum.spectrum_settings`, the same dict the HTML report's caption is made
+    from); ``segments`` (``label``, ``start_s``, ``end_s``; ``None``: whole recordings);
+    ``names`` (the column-name style).
+    """
+    segs = (
+        list(segments)
+        if segments is not None
+        else ([options.segment] if options.segment is not None else None)
+    )
+    return {
+        "hrvpace_version": __version__,
+        "format": options.format,
+        "units": options.units,
+        "sampling_rate_hz": options.sampling_rate_hz,
+        "channel": options.channel,
+        "drop_zero": options.drop_zero,
+        "clean": options.clean,
+        "correction": CORRECTION if options.clean else None,
+        "windows": {"window_s": options.window_s, "step_s": options.step_s}
+        if options.windows
+        else None,
+        "coherence": {"window_s": COHERENCE_WINDOW_S, "step_s": options.coherence_step_s},
+        "frequency": spectrum_settings(),
+        "segments": None
+        if segs is None
+        else [{"label": g.label, "start_s": g.start_s, "end_s": g.end_s} for g in segs],
+        "names": names,
+    }
+
+
 @dataclass(frozen=True)
 class RecordingAnalysis:
     """The outcome for one recording: a summary and windows, or an error.
@@ -339,7 +392,7 @@ def _coherence_summary(
     if rr.size == 0:
         return none
     t_last = float(np.sum(rr)) / 1000.0
-    coherence_s = 64.0
+    coherence_s = COHERENCE_WINDOW_S
     if t_last < coherence_s:
         return none
     n = int((t_last - coherence_s) // step_s) + 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "Progress",
     "analyze_many",
     "default_jobs",
+    "sidecar_path",
     "summary_table",
     "windows_table",
     "write_table",
@@ -236,8 +237,17 @@ def _cell(v: Any) -> Any:
     return v
 
 
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """Where :func:`write_table` puts a CSV's settings: beside it, ``.csv`` -> ``.json``."""
+    return Path(path).with_suffix(".json")
+
+
 def write_table(
-    columns: dict[str, Any], path: str | os.PathLike[str], *, names: str = "hrvpace"
+    columns: dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    names: str = "hrvpace",
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a column dict (hrvpace's column names) as ``.csv``, ``.parquet`` or ``.json``.
 
@@ -249,6 +259,12 @@ def write_table(
     so that runs concatenate). ``.json``
     is a list of records. ``names="neurokit"`` renames the columns
     (:func:`api.research.analysis.rename_columns`); the units stay those of the hrvpace column.
+
+    ``settings`` (:func:`api.research.analysis.analysis_settings`: version, window length and
+    step, correction, spectral settings) travel with the table: as the Parquet schema's
+    ``hrvpace_settings`` (a JSON text), and for a CSV, which has no place for them, in the
+    sidecar :func:`sidecar_path` (``s.csv`` -> ``s.json``: ``{"hrvpace_version", "table",
+    "settings"}``). A ``.json`` table stays a bare list of records.
 
     Raises
     ------
@@ -270,6 +286,11 @@ def write_table(
             w.writerow([csv_header(r, units[c]) for r, c in zip(renamed, own, strict=True)])
             for i in range(n):
                 w.writerow([_cell(columns[c][i]) for c in own])
+        if settings is not None:
+            sidecar = {"hrvpace_version": __version__, "table": p.name, "settings": settings}
+            sidecar_path(p).write_text(
+                json.dumps(sidecar, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+            )
     elif suffix == ".parquet":
         pa = require("pyarrow")
         pq = require("pyarrow.parquet")
@@ -292,7 +313,10 @@ def write_table(
                 meta["description"] = descriptions[c]
             arrays.append(arr)
             schema_fields.append(pa.field(r, arr.type, metadata=meta))
-        schema = pa.schema(schema_fields, metadata={"hrvpace_version": __version__})
+        table_meta = {"hrvpace_version": __version__}
+        if settings is not None:
+            table_meta["hrvpace_settings"] = json.dumps(settings, allow_nan=False)
+        schema = pa.schema(schema_fields, metadata=table_meta)
         pq.write_table(pa.Table.from_arrays(arrays, schema=schema), p)
     elif suffix == ".json":
         rows = [

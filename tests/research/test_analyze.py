@@ -121,7 +121,7 @@ def test_analyze_json_matches_the_hrv_core(short_dir: Path, clean: bool) -> None
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     assert sorted(Path(o["path"]).name for o in objs) == sorted(SHORT)
     for obj in objs:
-        assert set(obj) == {"path", *SUMMARY_FIELDS}
+        assert set(obj) == {"path", *SUMMARY_FIELDS, "hrvpace_version", "settings"}
         exp = _expected(Path(obj["path"]), clean=clean)
         for key, value in exp.items():
             if key == "coherence_ratio":  # batched vs one-by-one: ~1e-12 relative
@@ -225,7 +225,10 @@ def test_windows_parquet_and_neurokit_names(short_dir: Path, tmp_path: Path) -> 
     assert t_end[b"unit"] == b"s" and b"end of the window" in t_end[b"description"]
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     for obj in objs:
-        assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)}
+        assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)} | {
+            "hrvpace_version",
+            "settings",
+        }
     # values are the same as under hrvpace names
     rest = next(o for o in objs if o["Path"].endswith("hrvpkg_rest_rri_ms.txt"))
     exp = _expected(short_dir / "hrvpkg_rest_rri_ms.txt", clean=True)
