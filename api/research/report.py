@@ -47,13 +47,14 @@ from api.research import report_plots, require
 from api.research.analysis import recording_windows, summarize
 from api.research.segments import Segment, past_end, segment_bounds
 from api.research.store import StoredSession
+from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
 from sensors import Recording
 
 __all__ = ["Plot", "ReportData", "build_report", "from_recording", "from_session", "write_report"]
 
-#: Trend windows: those of the live pipeline (api.pipeline.LIVE_WINDOW_S / LIVE_STEP_S).
-TREND_WINDOW_S = 60.0
-TREND_STEP_S = 5.0
+#: Trend windows: those of the live pipeline (hrv.live.LIVE_WINDOW_S / LIVE_STEP_S).
+TREND_WINDOW_S = LIVE_WINDOW_S
+TREND_STEP_S = LIVE_STEP_S
 
 _ARTEFACT_COLOURS = {
     1: "#d62728",  # ectopic
