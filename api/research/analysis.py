@@ -37,7 +37,10 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
-  estimator it reports);
+  estimator it reports); ``vlf_ms2`` needs a span of 300 s: that of the analysed beats, or
+  for a segment whose beats reach both its bounds its nominal ``end - start``
+  (:func:`api.research.segments.nominal_span`: a ``rest,0,5:00`` keeps ~299.5 s of whole
+  intervals and still stands for 5 min, as a 300-s window of :func:`hrv.rolling` does);
 - ``dfa_alpha1`` is :func:`hrv.dfa_alpha1` (4-16 beats) and ``stress_index`` Baevsky's SI
   (:func:`hrv.stress_index` ``.value``) of the whole ``rr``;
 - coherence is defined on 64-s stretches (HeartMath), so a whole recording's
@@ -418,6 +421,7 @@ def summarize(
     duration_s: float | None = None,
     coherence_step_s: float = 5.0,
     cleaned: hrv.Cleaned | None = None,
+    span_s: float | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64], NDArray[np.bool_]]:
     """Summary of one recording's RR intervals (see the module docstring for the definitions).
 
@@ -435,6 +439,11 @@ def summarize(
         Step of the 64-s coherence windows that are averaged.
     cleaned : hrv.Cleaned, optional
         ``hrv.clean(rr_ms, gaps=gaps)`` when the caller already has it (not computed again).
+    span_s : float, optional
+        The span the beats stand for, which decides whether VLF is reported (>= 300 s;
+        :func:`hrv.frequency_domain`'s ``span_s``): a segment's nominal length when its beats
+        reach its bounds (:func:`api.research.segments.nominal_span`); default the span of the
+        analysed beats.
 
     Returns
     -------
@@ -485,7 +494,7 @@ def summarize(
     td = hrv.time_domain(rr, gaps=gap_arg)
     for name in _TIME_FIELDS:
         out[name] = getattr(td, name)
-    fd = hrv.frequency_domain(rr, gaps=gap_arg)
+    fd = hrv.frequency_domain(rr, gaps=gap_arg, span_s=span_s)
     for name in FREQUENCY_FIELDS:
         out[name] = getattr(fd, name)
     out["frequency_method"] = fd.method
@@ -525,6 +534,7 @@ def analyze_recording(
         duration_s=recording.duration_s,
         coherence_step_s=opts.coherence_step_s,
         cleaned=cleaned,
+        span_s=recording.meta.get("segment_nominal_s"),
     )
     summary: dict[str, Any] = {
         "format": recording.source_format,
