@@ -32,7 +32,7 @@ from api.research.analysis import (
     analyze_file,
     rename_columns,
 )
-from api.research.units import DESCRIPTIONS, arrow_null_type, csv_header, units_of
+from api.research.units import DESCRIPTIONS, arrow_null_type, csv_cell, csv_header, units_of
 
 __all__ = [
     "Progress",
@@ -227,16 +227,6 @@ def windows_table(
     return dict(zip(renamed, out.values(), strict=True))
 
 
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return "" if v != v else repr(v)
-    return v
-
-
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
     """Where :func:`write_table` puts a CSV's settings: beside it, ``.csv`` -> ``.json``."""
     return Path(path).with_suffix(".json")
@@ -252,7 +242,8 @@ def write_table(
     """Write a column dict (hrvpace's column names) as ``.csv``, ``.parquet`` or ``.json``.
 
     Units travel with the numbers (:mod:`api.research.units`): a CSV header cell is
-    ``name [unit]`` and floats are written with ``repr`` (exact; empty cell for missing); a
+    ``name [unit]``, floats are written with ``repr`` (exact; empty cell for missing) and
+    booleans as ``1``/``0`` (:func:`api.research.units.csv_cell`, as every hrvpace CSV); a
     Parquet field carries ``unit`` (and ``description`` where one is known, e.g. ``t_s`` = the
     window's end) in its metadata, the schema ``hrvpace_version``; nulls for missing (a column
     with no value at all gets the type of its unit, :func:`api.research.units.arrow_null_type`,
@@ -285,7 +276,8 @@ def write_table(
             w = csv.writer(f)
             w.writerow([csv_header(r, units[c]) for r, c in zip(renamed, own, strict=True)])
             for i in range(n):
-                w.writerow([_cell(columns[c][i]) for c in own])
+                # the one cell rule of every hrvpace CSV (booleans 1/0, as export and the API)
+                w.writerow([csv_cell(columns[c][i]) for c in own])
         if settings is not None:
             sidecar = {"hrvpace_version": __version__, "table": p.name, "settings": settings}
             sidecar_path(p).write_text(
