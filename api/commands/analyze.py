@@ -235,10 +235,18 @@ def analyze(
         if r.summary is not None and r.windows is not None and r.windows["t_s"].size == 0:
             # analysed, but no window fits: say so instead of a silent header-only table
             seg = r.summary["segment"]
+            # a segment of exactly --window-s keeps whole intervals only: a little less
+            hint = (
+                "; a segment keeps only the intervals wholly inside it, so one of "
+                f"{window_s:g} s holds a little less (README, Segments): the whole "
+                "recording's --windows has the windows that end at its bounds"
+                if seg is not None
+                else ""
+            )
             typer.echo(
                 f"hrvpace analyze: {r.path}{f' [{seg}]' if seg is not None else ''}: warning: "
                 f"no --windows row: it lasts {r.summary['duration_s']:.6g} s, and a window "
-                f"needs --window-s {window_s:g} s of analysed intervals",
+                f"needs --window-s {window_s:g} s of analysed intervals{hint}",
                 err=True,
             )
     warned = [r for r in results if r.summary is not None and r.summary["ectopy_warning"]]

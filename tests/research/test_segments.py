@@ -326,10 +326,16 @@ def test_the_reviewers_five_minute_segments_of_the_rest_recording(
             str(_five_minute_segments(tmp_path)),
             "--json",
             "-q",
+            "--windows",
+            str(tmp_path / "w.csv"),
         ],
     )
     assert res.exit_code == 0, res.output
     rest, mid = (json.loads(line) for line in res.stdout.splitlines())
+    # no 300-s window fits 299.476 s of intervals: the warning says why and where to look
+    said = [x for x in res.stderr.splitlines() if "no --windows row" in x]
+    assert len(said) == 2 and all("wholly inside it" in x for x in said)
+    assert read_csv_with_units(tmp_path / "w.csv")[0] == []
     assert rest["duration_s"] == pytest.approx(299.476)
     assert mid["duration_s"] == pytest.approx(298.612)
     for obj in (rest, mid):
