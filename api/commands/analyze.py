@@ -90,12 +90,20 @@ def analyze(
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per recording on stdout.")
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object per recording on stdout, ending with hrvpace_version and "
+            "settings.",
+        ),
     ] = False,
     windows_out: Annotated[
         Path | None,
         typer.Option(
-            "--windows", help="Write the rolling windows table (.csv or .parquet) of every file."
+            "--windows",
+            help="Write the rolling windows table (.csv or .parquet) of every file; the "
+            "settings (version, --window-s, --step-s, correction, spectrum) go in the Parquet "
+            "metadata, or for a CSV in NAME.json beside it.",
         ),
     ] = None,
     summary_out: Annotated[
@@ -103,7 +111,8 @@ def analyze(
         typer.Option(
             "--summary",
             help="Also write the summaries as one table (.csv or .parquet), a row per "
-            "recording; a failed one keeps its row, its reason in the error column.",
+            "recording; a failed one keeps its row, its reason in the error column. Settings "
+            "as for --windows.",
         ),
     ] = None,
     window_s: Annotated[

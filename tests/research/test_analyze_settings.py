@@ -122,3 +122,13 @@ def test_report_caption_is_made_from_the_same_settings() -> None:
     cap = captured["caption"]
     assert f"{s['resample_hz']:g} Hz" in cap and f"{s['segment_s']:g}-s Hann" in cap
     assert f"lambda {s['smoothness_priors_lambda']:g}" in cap and f"nfft {s['nfft']}" in cap
+
+
+def test_help_says_where_the_settings_go() -> None:
+    import re
+
+    res = CliRunner().invoke(app, ["analyze", "--help"], terminal_width=200)
+    assert res.exit_code == 0
+    words = " ".join(re.sub(r"[│╭╮╰╯─]", " ", res.stdout).split())
+    assert "ending with hrvpace_version and settings" in words
+    assert "in NAME.json beside it" in words
