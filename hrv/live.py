@@ -27,18 +27,25 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from hrv.errors import HrvInputError
 from hrv.frequency import DEFAULT_DETREND
-from hrv.nn_filter import ArtefactFilter
+from hrv.nn_filter import RR_RANGE_MS, ArtefactFilter
 from hrv.rolling import METRIC_GROUPS
 from hrv.signal_quality import SignalQuality, WindowSignal
+from hrv.spectrum import spectrum_settings
 from hrv.streaming import StreamingAnalyser, WindowMetrics
 from hrv.timeline import to_beat_clock
 
-__all__ = ["LiveAnalyser", "LiveWindow"]
+__all__ = ["LIVE_STEP_S", "LIVE_WINDOW_S", "LiveAnalyser", "LiveWindow", "live_settings"]
+
+#: The live service's windows: 60 s (RMSSD "over the last 60 s") every 5 s; the defaults of
+#: :class:`LiveAnalyser` (``api.pipeline`` runs it with them, the report's trend uses them).
+LIVE_WINDOW_S = 60.0
+LIVE_STEP_S = 5.0
 
 _NUMBER = (int, float, np.integer, np.floating)
 
@@ -100,8 +107,8 @@ class LiveAnalyser:
     def __init__(
         self,
         *,
-        window_s: float = 60.0,
-        step_s: float = 5.0,
+        window_s: float = LIVE_WINDOW_S,
+        step_s: float = LIVE_STEP_S,
         metrics: Iterable[str] | None = METRIC_GROUPS,
         detrend: str | None = DEFAULT_DETREND,
         nn_filter: ArtefactFilter | None = None,
@@ -232,3 +239,57 @@ class LiveAnalyser:
             signal=signal,
             start_t_s=self._quality.window_start(t_nn),
         )
+
+
+def live_settings(
+    *,
+    window_s: float = LIVE_WINDOW_S,
+    step_s: float = LIVE_STEP_S,
+    detrend: str | None = DEFAULT_DETREND,
+    nn_filter: ArtefactFilter | None = None,
+) -> dict[str, Any]:
+    """How :class:`LiveAnalyser` makes its windows, as a JSON-ready dict (export sidecar).
+
+    ``window_s``/``step_s``, ``metric_groups``, the causal ``nn_filter`` (the rule and the
+    parameters of :class:`hrv.ArtefactFilter`, default: its defaults), ``frequency``
+    (:func:`hrv.spectrum.spectrum_settings`, as ``hrvpace analyze`` records them) and
+    ``frequency_columns``: why the frequency columns of every window are empty when the window
+    is shorter than the spectrum's minimum span (a 60-s window < the 128 s of gap-free beats
+    Welch needs; VLF needs 300 s).
+
+    Examples
+    --------
+    >>> s = live_settings()
+    >>> s["window_s"], s["step_s"], s["nn_filter"]["max_change"]
+    (60.0, 5.0, 0.2)
+    """
+    rule = ArtefactFilter() if nn_filter is None else nn_filter
+    freq = spectrum_settings("welch", detrend)
+    if freq["min_span_s"] > window_s:
+        why = (
+            f"always empty: a {window_s:g}-s live window is shorter than the "
+            f"{freq['min_span_s']:g} s of gap-free beats the {freq['method']} spectrum needs "
+            f"(one {freq['segment_s']:g}-s segment; VLF also needs {freq['min_vlf_span_s']:g} "
+            "s); the columns are kept so that the table has the columns of hrvpace analyze "
+            "--windows (300-s windows by default)"
+        )
+    else:
+        why = "computed per window; empty where the window holds no gap-free segment"
+    return {
+        "window_s": float(window_s),
+        "step_s": float(step_s),
+        "t_s": "the window's end on the session's beat timeline, mapped through its last NN "
+        "beat (hrv.LiveAnalyser)",
+        "metric_groups": list(METRIC_GROUPS),
+        "nn_filter": {
+            "name": "hrv.ArtefactFilter (Malik et al. 1989)",
+            "rule": "a beat is left out without skin contact, outside rr_range_ms, or more "
+            "than max_change from the last accepted RR; the next accepted beat enters "
+            "after a gap (no successive difference across it)",
+            "rr_range_ms": list(RR_RANGE_MS),
+            "max_change": rule.max_change,
+            "reanchor_after": rule.reanchor_after,
+        },
+        "frequency": freq,
+        "frequency_columns": why,
+    }

@@ -450,9 +450,13 @@ def rolling(
     the window ending at ``t_end`` holds the beats with ``t_end - window_s < t_s <= t_end``, for
     ``t_end = window_s, window_s + step_s, ...`` up to the last beat time (inclusive). Every
     window's values equal the single-window functions on that slice (``gaps[first]`` of the
-    slice is irrelevant): :func:`hrv.time_domain` (``"time"``), the ``FrequencyDomain`` function
-    of ``hrv.frequency`` (``"frequency"``), ``hrv.coherence`` (``"coherence"``),
-    :func:`hrv.dfa_alpha1` (4-16 beats) and :func:`hrv.stress_index` (50-ms bins) (``"nonlinear"``).
+    slice is irrelevant): :func:`hrv.time_domain` (``"time"``), :func:`hrv.dfa_alpha1` (4-16
+    beats) and :func:`hrv.stress_index` (50-ms bins) (``"nonlinear"``) on the slice as it is;
+    :func:`hrv.frequency_domain` (``"frequency"``) and :func:`hrv.coherence` (``"coherence"``)
+    on the slice *with* ``t_s=`` its beat times on the recording's clock (the slice of
+    ``cumsum(rr_ms) / 1000``: the resampling grid and the Welch segments sit on that clock)
+    and, for frequency, ``span_s=window_s``; without them (the slice's own clock and span) the
+    spectral values differ slightly and VLF may be ``None``.
     No Python loop runs over the windows; see the module docstring for how.
 
     Parameters

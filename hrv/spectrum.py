@@ -108,6 +108,7 @@ __all__ = [
     "WELCH_SEGMENT",
     "PowerSpectrum",
     "power_spectrum",
+    "spectrum_settings",
 ]
 
 #: The spectrum is computed below this frequency (Hz): the upper edge of the Task Force HF band.
@@ -180,6 +181,59 @@ class PowerSpectrum:
     n_segments: int
     n_segments_left_out: int
     n_beats: int
+
+
+def spectrum_settings(
+    method: str = "welch", detrend: str | None = DEFAULT_DETREND
+) -> dict[str, Any]:
+    """The settings :func:`power_spectrum` (so :func:`hrv.frequency_domain`) computes with.
+
+    A plain, JSON-ready dict built from this module's constants, for outputs that must say how
+    their frequency values were made (the analyze tables' metadata, the HTML report's caption,
+    the export sidecar), so that none of them restates a number that could drift from the
+    code. Bands are the Task Force's (``hrv.frequency``); ``min_span_s`` is the shortest span of
+    (gap-free) beats any spectrum needs, ``min_vlf_span_s`` the shortest span for which VLF is
+    reported.
+
+    Raises
+    ------
+    HrvInputError
+        Unknown ``method`` or ``detrend``.
+
+    Examples
+    --------
+    >>> s = spectrum_settings()
+    >>> s["method"], s["resample_hz"], s["segment_s"], s["smoothness_priors_lambda"]
+    ('welch', 4.0, 128.0, 500.0)
+    """
+    from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, MIN_VLF_SPAN_S, VLF_BAND_HZ
+
+    method = check_method(method)
+    detrend = check_detrend(detrend)
+    out: dict[str, Any] = {"method": method}
+    if method == "welch":
+        out.update(
+            resample_hz=RESAMPLE_HZ,
+            interpolation="natural cubic spline",
+            segment_s=WELCH_SEGMENT / RESAMPLE_HZ,
+            segment_step_s=WELCH_HOP / RESAMPLE_HZ,
+            window="hann (periodic)",
+            nfft=WELCH_NFFT,
+            df_hz=RESAMPLE_HZ / WELCH_NFFT,
+            segments_touching_a_gap="left out",
+        )
+    else:
+        out.update(df_hz=LOMB_DF_HZ)
+    out.update(
+        detrend=detrend,
+        smoothness_priors_lambda=SMOOTHNESS_PRIORS_LAMBDA
+        if detrend == "smoothness_priors"
+        else None,
+        bands_hz={"vlf": list(VLF_BAND_HZ), "lf": list(LF_BAND_HZ), "hf": list(HF_BAND_HZ)},
+        min_span_s=MIN_SPAN_S,
+        min_vlf_span_s=MIN_VLF_SPAN_S,
+    )
+    return out
 
 
 def welch_freqs() -> NDArray[np.float64]:

@@ -131,7 +131,10 @@ def analyze(
     pandas.DataFrame or dict
         One row: ``path`` (``None`` for arrays) and every field of
         :data:`api.research.analysis.SUMMARY_FIELDS` (definitions and references in
-        :mod:`api.research.analysis`), the same values ``hrvpace analyze --json`` prints.
+        :mod:`api.research.analysis`), the same values ``hrvpace analyze --json`` prints. A
+        DataFrame's ``attrs["hrvpace_settings"]`` holds the version and settings that made it
+        (:func:`api.research.analysis.analysis_settings`, the ``settings`` of a ``--json``
+        line).
 
     Raises
     ------
@@ -147,7 +150,12 @@ def analyze(
     >>> round(row["mean_rr_ms"], 1), row["n_beats"], row["path"]
     (800.2, 600, None)
     """
-    from api.research.analysis import AnalysisOptions, analyze_recording, rename_columns
+    from api.research.analysis import (
+        AnalysisOptions,
+        analysis_settings,
+        analyze_recording,
+        rename_columns,
+    )
     from api.research.segments import Segment, cut, parse_time
 
     if isinstance(rr_or_path, str | os.PathLike):
@@ -174,13 +182,14 @@ def analyze(
             )
         path, read_as = None, None
         rec = _as_recording(rr_or_path, units=units or "ms")
+    segment = None
     if start is not None or end is not None:
         a = None if start is None else parse_time(str(start), what="start")
         b = None if end is None else parse_time(str(end), what="end")
-        rec = cut(rec, Segment(f"{start or 'start'}-{end or 'end'}", a, b))
-    result = analyze_recording(
-        rec, options=AnalysisOptions(clean=clean), path=path or "", read_as=read_as
-    )
+        segment = Segment(f"{start or 'start'}-{end or 'end'}", a, b)
+        rec = cut(rec, segment)
+    options = AnalysisOptions(clean=clean, segment=segment)
+    result = analyze_recording(rec, options=options, path=path or "", read_as=read_as)
     assert result.summary is not None
     row = {**result.to_json(), "path": path}
     keys = rename_columns(list(row), style=names)
@@ -191,7 +200,10 @@ def analyze(
         import pandas as pd
     except ImportError:
         return out
-    return pd.DataFrame([out])
+    df = pd.DataFrame([out])
+    # what made the numbers, as the command line's outputs record it (README, analyze)
+    df.attrs["hrvpace_settings"] = analysis_settings(options, names=names)
+    return df
 
 
 def _as_recording(rr: Any, *, units: str) -> sensors.Recording:

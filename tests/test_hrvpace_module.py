@@ -44,6 +44,8 @@ def test_analyze_a_file_equals_the_command_line(shared_data: Path, name: str) ->
     res = runner.invoke(app, ["analyze", str(path), "--json"])
     assert res.exit_code == 0, res.output
     cli = json.loads(res.stdout)
+    assert df.attrs["hrvpace_settings"] == cli.pop("settings")
+    assert cli.pop("hrvpace_version") == df.attrs["hrvpace_settings"]["hrvpace_version"]
     row = df.iloc[0].to_dict()
     for key, value in cli.items():
         got = row[key]

@@ -35,6 +35,7 @@ from api.research.analysis import (
     LINK_NOT_FOLLOWED,
     AnalysisOptions,
     RecordingAnalysis,
+    analysis_settings,
     find_recordings,
     rename_columns,
 )
@@ -89,12 +90,20 @@ def analyze(
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per recording on stdout.")
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object per recording on stdout, ending with hrvpace_version and "
+            "settings.",
+        ),
     ] = False,
     windows_out: Annotated[
         Path | None,
         typer.Option(
-            "--windows", help="Write the rolling windows table (.csv or .parquet) of every file."
+            "--windows",
+            help="Write the rolling windows table (.csv or .parquet) of every file; the "
+            "settings (version, --window-s, --step-s, correction, spectrum) go in the Parquet "
+            "metadata, or for a CSV in NAME.json beside it.",
         ),
     ] = None,
     summary_out: Annotated[
@@ -102,7 +111,8 @@ def analyze(
         typer.Option(
             "--summary",
             help="Also write the summaries as one table (.csv or .parquet), a row per "
-            "recording; a failed one keeps its row, its reason in the error column.",
+            "recording; a failed one keeps its row, its reason in the error column. Settings "
+            "as for --windows.",
         ),
     ] = None,
     window_s: Annotated[
@@ -216,11 +226,15 @@ def analyze(
         said = r.error or ""
         named = said if said.startswith(f"{r.path}:") else f"{r.path}: {said}"
         typer.echo(f"hrvpace analyze: {named} (failed)", err=True)
+    settings = analysis_settings(options, segments=segments, names=names)
     for r in results:
         if as_json:
             obj = r.to_json()
             if names == "neurokit":
                 obj = dict(zip(rename_columns(list(obj), style=names), obj.values(), strict=True))
+            # each line says what made it (README, analyze): not renamed, not table columns
+            obj["hrvpace_version"] = settings["hrvpace_version"]
+            obj["settings"] = settings
             typer.echo(json.dumps(obj, allow_nan=False))
         elif r.ok:
             typer.echo(_human_line(r))
@@ -230,10 +244,18 @@ def analyze(
         if r.summary is not None and r.windows is not None and r.windows["t_s"].size == 0:
             # analysed, but no window fits: say so instead of a silent header-only table
             seg = r.summary["segment"]
+            # a segment of exactly --window-s keeps whole intervals only: a little less
+            hint = (
+                "; a segment keeps only the intervals wholly inside it, so one of "
+                f"{window_s:g} s holds a little less (README, Segments): the whole "
+                "recording's --windows has the windows that end at its bounds"
+                if seg is not None
+                else ""
+            )
             typer.echo(
                 f"hrvpace analyze: {r.path}{f' [{seg}]' if seg is not None else ''}: warning: "
                 f"no --windows row: it lasts {r.summary['duration_s']:.6g} s, and a window "
-                f"needs --window-s {window_s:g} s of analysed intervals",
+                f"needs --window-s {window_s:g} s of analysed intervals{hint}",
                 err=True,
             )
     warned = [r for r in results if r.summary is not None and r.summary["ectopy_warning"]]
@@ -261,7 +283,7 @@ def analyze(
         tables.append((summary_out, dict(summary_table(results))))
     for target, table in tables:
         try:
-            write_table(table or {"path": []}, target, names=names)
+            write_table(table or {"path": []}, target, names=names, settings=settings)
         except (OSError, MissingExtraError) as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None

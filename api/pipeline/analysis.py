@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from hrv import LiveAnalyser, SignalQuality
+from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
 
 __all__ = [
     "LIVE_STEP_S",
@@ -18,9 +19,8 @@ __all__ = [
     "make_analyser",
 ]
 
-#: Live metrics: a 60 s window (RMSSD "over the last 60 s") every 5 s.
-LIVE_WINDOW_S = 60.0
-LIVE_STEP_S = 5.0
+#: Live metrics: a 60 s window (RMSSD "over the last 60 s") every 5 s (hrv.live's constants,
+#: which the export sidecar states through hrv.live_settings).
 
 
 class Analyser(Protocol):

@@ -38,7 +38,10 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
 - the time-domain fields are :func:`hrv.time_domain` of the whole ``rr`` (Kubios conventions);
 - the frequency fields are :func:`hrv.frequency_domain` of the whole ``rr`` with its gaps (Welch
   on the 4 Hz tachogram, gaps handled as that function documents; ``frequency_method`` is the
-  estimator it reports);
+  estimator it reports); ``vlf_ms2`` needs a span of 300 s: that of the analysed beats, or
+  for a segment whose beats reach both its bounds its nominal ``end - start``
+  (:func:`api.research.segments.nominal_span`: a ``rest,0,5:00`` keeps ~299.5 s of whole
+  intervals and still stands for 5 min, as a 300-s window of :func:`hrv.rolling` does);
 - ``dfa_alpha1`` is :func:`hrv.dfa_alpha1` (4-16 beats) and ``stress_index`` Baevsky's SI
   (:func:`hrv.stress_index` ``.value``) of the whole ``rr``;
 - coherence is defined on 64-s stretches (HeartMath), so a whole recording's
@@ -84,11 +87,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
+from api._version import __version__
 from api.research.discover import choose_reading, skip_reason
 from api.research.segments import Segment, cut
 from hrv.ectopy import CORRECTED_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
+from hrv.spectrum import spectrum_settings
 from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
 
@@ -101,6 +106,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "AnalysisOptions",
     "RecordingAnalysis",
+    "analysis_settings",
     "analyze_file",
     "analyze_recording",
     "expand_paths",
@@ -281,6 +287,56 @@ class AnalysisOptions:
     drop_zero: bool = False
 
 
+#: Length (s) of the coherence windows a summary averages (HeartMath's 64 s).
+COHERENCE_WINDOW_S = 64.0
+
+
+def analysis_settings(
+    options: AnalysisOptions,
+    *,
+    segments: Sequence[Segment] | None = None,
+    names: str = "hrvpace",
+) -> dict[str, Any]:
+    """Everything that decided an analysis's numbers, as a JSON-ready dict (README, analyze).
+
+    What ``hrvpace analyze`` writes beside its results so that a table says which version
+    and settings made it: the Parquet schema metadata (``hrvpace_settings``), the ``settings``
+    of every ``--json`` line and the sidecar ``<name>.json`` of a CSV. ``hrvpace_version``;
+    how files were read (``format``, ``units``, ``sampling_rate_hz``, ``channel``,
+    ``drop_zero``: ``None`` where detected); ``clean`` and ``correction`` (the artefact
+    correction that ran, ``None`` with ``--no-clean``); ``windows`` (``window_s``, ``step_s``
+    of the ``--windows`` table; ``None`` when no table was asked for); ``coherence``
+    (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
+    (:func:`hrv.spectrum.spectrum_settings`, the same dict the HTML report's caption is made
+    from); ``segments`` (``label``, ``start_s``, ``end_s``; ``None``: whole recordings);
+    ``names`` (the column-name style).
+    """
+    segs = (
+        list(segments)
+        if segments is not None
+        else ([options.segment] if options.segment is not None else None)
+    )
+    return {
+        "hrvpace_version": __version__,
+        "format": options.format,
+        "units": options.units,
+        "sampling_rate_hz": options.sampling_rate_hz,
+        "channel": options.channel,
+        "drop_zero": options.drop_zero,
+        "clean": options.clean,
+        "correction": CORRECTION if options.clean else None,
+        "windows": {"window_s": options.window_s, "step_s": options.step_s}
+        if options.windows
+        else None,
+        "coherence": {"window_s": COHERENCE_WINDOW_S, "step_s": options.coherence_step_s},
+        "frequency": spectrum_settings(),
+        "segments": None
+        if segs is None
+        else [{"label": g.label, "start_s": g.start_s, "end_s": g.end_s} for g in segs],
+        "names": names,
+    }
+
+
 @dataclass(frozen=True)
 class RecordingAnalysis:
     """The outcome for one recording: a summary and windows, or an error.
@@ -340,7 +396,7 @@ def _coherence_summary(
     if rr.size == 0:
         return none
     t_last = float(np.sum(rr)) / 1000.0
-    coherence_s = 64.0
+    coherence_s = COHERENCE_WINDOW_S
     if t_last < coherence_s:
         return none
     n = int((t_last - coherence_s) // step_s) + 1
@@ -366,6 +422,7 @@ def summarize(
     duration_s: float | None = None,
     coherence_step_s: float = 5.0,
     cleaned: hrv.Cleaned | None = None,
+    span_s: float | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64], NDArray[np.bool_]]:
     """Summary of one recording's RR intervals (see the module docstring for the definitions).
 
@@ -383,6 +440,11 @@ def summarize(
         Step of the 64-s coherence windows that are averaged.
     cleaned : hrv.Cleaned, optional
         ``hrv.clean(rr_ms, gaps=gaps)`` when the caller already has it (not computed again).
+    span_s : float, optional
+        The span the beats stand for, which decides whether VLF is reported (>= 300 s;
+        :func:`hrv.frequency_domain`'s ``span_s``): a segment's nominal length when its beats
+        reach its bounds (:func:`api.research.segments.nominal_span`); default the span of the
+        analysed beats.
 
     Returns
     -------
@@ -434,7 +496,7 @@ def summarize(
     td = hrv.time_domain(rr, gaps=gap_arg)
     for name in _TIME_FIELDS:
         out[name] = getattr(td, name)
-    fd = hrv.frequency_domain(rr, gaps=gap_arg)
+    fd = hrv.frequency_domain(rr, gaps=gap_arg, span_s=span_s)
     for name in FREQUENCY_FIELDS:
         out[name] = getattr(fd, name)
     out["frequency_method"] = fd.method
@@ -474,6 +536,7 @@ def analyze_recording(
         duration_s=recording.duration_s,
         coherence_step_s=opts.coherence_step_s,
         cleaned=cleaned,
+        span_s=recording.meta.get("segment_nominal_s"),
     )
     summary: dict[str, Any] = {
         "format": recording.source_format,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,13 @@ from api.research.analysis import (
     analyze_file,
     rename_columns,
 )
-from api.research.units import DESCRIPTIONS, arrow_null_type, csv_header, units_of
+from api.research.units import DESCRIPTIONS, arrow_null_type, csv_cell, csv_header, units_of
 
 __all__ = [
     "Progress",
     "analyze_many",
     "default_jobs",
+    "sidecar_path",
     "summary_table",
     "windows_table",
     "write_table",
@@ -226,29 +227,35 @@ def windows_table(
     return dict(zip(renamed, out.values(), strict=True))
 
 
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return "" if v != v else repr(v)
-    return v
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """Where :func:`write_table` puts a CSV's settings: beside it, ``.csv`` -> ``.json``."""
+    return Path(path).with_suffix(".json")
 
 
 def write_table(
-    columns: dict[str, Any], path: str | os.PathLike[str], *, names: str = "hrvpace"
+    columns: dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    names: str = "hrvpace",
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a column dict (hrvpace's column names) as ``.csv``, ``.parquet`` or ``.json``.
 
     Units travel with the numbers (:mod:`api.research.units`): a CSV header cell is
-    ``name [unit]`` and floats are written with ``repr`` (exact; empty cell for missing); a
+    ``name [unit]``, floats are written with ``repr`` (exact; empty cell for missing) and
+    booleans as ``1``/``0`` (:func:`api.research.units.csv_cell`, as every hrvpace CSV); a
     Parquet field carries ``unit`` (and ``description`` where one is known, e.g. ``t_s`` = the
     window's end) in its metadata, the schema ``hrvpace_version``; nulls for missing (a column
     with no value at all gets the type of its unit, :func:`api.research.units.arrow_null_type`,
     so that runs concatenate). ``.json``
     is a list of records. ``names="neurokit"`` renames the columns
     (:func:`api.research.analysis.rename_columns`); the units stay those of the hrvpace column.
+
+    ``settings`` (:func:`api.research.analysis.analysis_settings`: version, window length and
+    step, correction, spectral settings) travel with the table: as the Parquet schema's
+    ``hrvpace_settings`` (a JSON text), and for a CSV, which has no place for them, in the
+    sidecar :func:`sidecar_path` (``s.csv`` -> ``s.json``: ``{"hrvpace_version", "table",
+    "settings"}``). A ``.json`` table stays a bare list of records.
 
     Raises
     ------
@@ -269,7 +276,13 @@ def write_table(
             w = csv.writer(f)
             w.writerow([csv_header(r, units[c]) for r, c in zip(renamed, own, strict=True)])
             for i in range(n):
-                w.writerow([_cell(columns[c][i]) for c in own])
+                # the one cell rule of every hrvpace CSV (booleans 1/0, as export and the API)
+                w.writerow([csv_cell(columns[c][i]) for c in own])
+        if settings is not None:
+            sidecar = {"hrvpace_version": __version__, "table": p.name, "settings": settings}
+            sidecar_path(p).write_text(
+                json.dumps(sidecar, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+            )
     elif suffix == ".parquet":
         pa = require("pyarrow")
         pq = require("pyarrow.parquet")
@@ -292,7 +305,10 @@ def write_table(
                 meta["description"] = descriptions[c]
             arrays.append(arr)
             schema_fields.append(pa.field(r, arr.type, metadata=meta))
-        schema = pa.schema(schema_fields, metadata={"hrvpace_version": __version__})
+        table_meta = {"hrvpace_version": __version__}
+        if settings is not None:
+            table_meta["hrvpace_settings"] = json.dumps(settings, allow_nan=False)
+        schema = pa.schema(schema_fields, metadata=table_meta)
         pq.write_table(pa.Table.from_arrays(arrays, schema=schema), p)
     elif suffix == ".json":
         rows = [

@@ -14,7 +14,11 @@ For session ``ID`` in ``DIR``:
   :mod:`sensors.contact`): the strap sends no beats then, or beats marked without contact, so
   the beats table cannot show where they began and ended;
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
-  version, the session's options and the service's stored settings, the session's events
+  version, the session's options, how the live metric windows are made
+  (``settings.live_analysis``: :func:`hrv.live.live_settings`, window
+  length and step, NN filter, spectral settings, and why the frequency columns are empty:
+  a 60-s window is shorter than the 128 s Welch needs) and the service's stored settings,
+  the session's events
   (micro-break events, check-ins with their ``t_s`` on the beat timeline or ``null``,
   assessment events, stretches without contact), the files and their columns with units.
   Written last, so its presence means the export is complete.
@@ -45,6 +49,7 @@ from api.research.units import (
     units_of,
 )
 from api.storage import ReadOnlyDatabase, StorageError
+from hrv.live import live_settings
 
 __all__ = ["BEAT_UNITS", "METRIC_UNITS", "export_session"]
 
@@ -198,7 +203,13 @@ def export_session(
         "device": _device(s),
         "source": s.source,
         "software": {"name": "hrvpace", "version": __version__},
-        "settings": {"session_options": s.options, "service": _service_settings(db)},
+        "settings": {
+            "session_options": s.options,
+            # how the metric windows were made (window, step, NN filter, spectrum) and why
+            # the frequency columns of a 60-s window are empty (README, hrvpace export)
+            "live_analysis": live_settings(),
+            "service": _service_settings(db),
+        },
         "timeline": "t_s: seconds of the session's beat timeline (docs/ARCHITECTURE.md); "
         "arrived_at: Unix seconds (UTC), when the beat reached the service (wall clock, also "
         "for a replay or simulation at speed: then it does not follow t_s)",

@@ -45,15 +45,16 @@ import hrv
 from api._version import __version__
 from api.research import report_plots, require
 from api.research.analysis import recording_windows, summarize
-from api.research.segments import Segment, past_end, segment_bounds
+from api.research.segments import Segment, nominal_span, past_end, segment_bounds
 from api.research.store import StoredSession
+from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
 from sensors import Recording
 
 __all__ = ["Plot", "ReportData", "build_report", "from_recording", "from_session", "write_report"]
 
-#: Trend windows: those of the live pipeline (api.pipeline.LIVE_WINDOW_S / LIVE_STEP_S).
-TREND_WINDOW_S = 60.0
-TREND_STEP_S = 5.0
+#: Trend windows: those of the live pipeline (hrv.live.LIVE_WINDOW_S / LIVE_STEP_S).
+TREND_WINDOW_S = LIVE_WINDOW_S
+TREND_STEP_S = LIVE_STEP_S
 
 _ARTEFACT_COLOURS = {
     1: "#d62728",  # ectopic
@@ -72,7 +73,9 @@ class ReportData:
     ``t_s``/``rr_ms``/``gaps`` are the beats as recorded (``t_s`` from the start of the
     recording); ``events`` micro-break events ``{"kind", "t_s", "data"}``; ``checkins``
     ``{"t_s", "stress", "energy", "note"}``; ``assessment`` the ``result`` of the last
-    completed assessment, if any.
+    completed assessment, if any; ``span_s`` the span the beats stand for in the 300-s VLF
+    rule (a segment's nominal length when its beats reach its bounds,
+    :func:`api.research.segments.nominal_span`; ``None``: the beats' own span).
     """
 
     title: str
@@ -83,6 +86,7 @@ class ReportData:
     events: list[dict[str, Any]] = field(default_factory=list)
     checkins: list[dict[str, Any]] = field(default_factory=list)
     assessment: dict[str, Any] | None = None
+    span_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def segment_data(data: ReportData, segment: Segment) -> ReportData:
         events=inside(data.events),
         checkins=inside(data.checkins),
         assessment=data.assessment,
+        span_s=nominal_span(data.t_s, data.rr_ms, data.gaps, (i, j), segment),
     )
 
 
@@ -435,7 +440,12 @@ def build_report(
     cleaned = hrv.clean(rr_in, gaps=data.gaps)
     duration_s = float(data.t_s[-1]) if data.t_s.size else 0.0
     summary, rr, gaps = summarize(
-        rr_in, gaps=data.gaps, clean=True, duration_s=duration_s, cleaned=cleaned
+        rr_in,
+        gaps=data.gaps,
+        clean=True,
+        duration_s=duration_s,
+        cleaned=cleaned,
+        span_s=data.span_s,
     )
     say("tachogram, trend and spectrum plots")
     plots: list[Plot] = [_tachogram(data, cleaned)]
@@ -523,6 +533,7 @@ def write_report(
             np.asarray(data.rr_ms, dtype=np.float64),
             gaps=data.gaps,
             duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
+            span_s=data.span_s,
         )
         pdf_p.write_bytes(
             report_plots.pdf_bytes(

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 import hrv
 from api.research.units import unit_of
 from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
+from hrv.spectrum import spectrum_settings
 
 __all__ = [
     "DFA_DISPLAY_MAX",
@@ -211,11 +212,18 @@ def spectrum(
         if isinstance(lf, float) and isinstance(hf, float)
         else ""
     )
-    detrend = "smoothness priors (lambda 500)" if spec.detrend else "mean only"
+    # the settings the analyze tables record (hrv.spectrum.spectrum_settings): one source
+    st = spectrum_settings(spec.method, spec.detrend)
+    detrend = (
+        f"smoothness priors (lambda {st['smoothness_priors_lambda']:g})"
+        if st["detrend"] == "smoothness_priors"
+        else str(st["detrend"] or "mean only")
+    )
     left_out = f", {spec.n_segments_left_out} left out at gaps" if spec.n_segments_left_out else ""
     caption = (
-        f"Power spectrum (hrv.power_spectrum: Welch on the 4 Hz natural-spline tachogram, "
-        f"{spec.n_segments} 128-s Hann segments every 8 s{left_out}, detrended by {detrend}; "
+        f"Power spectrum (hrv.power_spectrum: Welch on the {st['resample_hz']:g} Hz "
+        f"natural-spline tachogram, {spec.n_segments} {st['segment_s']:g}-s Hann segments every "
+        f"{st['segment_step_s']:g} s{left_out}, nfft {st['nfft']}, detrended by {detrend}; "
         f"bins {spec.df_hz:.4f} Hz, peaks refined between bins).{numbers}"
     )
     return "spectrum.png", caption, png(fig)

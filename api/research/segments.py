@@ -6,8 +6,10 @@ intervals that lie wholly inside it: interval ``i`` spans ``(t_i - rr_i, t_i]`` 
 when ``start <= t_i - rr_i`` and ``t_i <= end``, so no interval is counted in two adjacent
 segments and none is cut. The segment is a :class:`sensors.Recording` of its own whose clock
 starts at its first interval (its ``meta`` records ``segment``, ``segment_start_s``,
-``segment_no_contact_at_start`` (a stretch without skin contact is open where it starts) and
-``segment_end_s``), so every analysis, report and replay works on it unchanged.
+``segment_no_contact_at_start`` (a stretch without skin contact is open where it starts),
+``segment_end_s`` and ``segment_nominal_s``: ``end - start`` when its beats reach both bounds,
+:func:`nominal_span`, the span the 300-s VLF rule compares), so every analysis, report and
+replay works on it unchanged.
 
 Times are given in seconds (``300``, ``90.5``) or as ``[hh:]mm:ss[.f]`` (``05:00``,
 ``1:02:30``). A segments file is a CSV with the columns ``label,start,end`` (a header row with
@@ -41,6 +43,7 @@ __all__ = [
     "SegmentError",
     "cut",
     "file_label",
+    "nominal_span",
     "parse_time",
     "read_segments",
     "segment_bounds",
@@ -183,6 +186,41 @@ def segment_bounds(t_rel_s: Any, rr_ms: Any, segment: Segment) -> tuple[int, int
     return int(idx[0]), int(idx[-1]) + 1
 
 
+def nominal_span(
+    t_rel_s: Any, rr_ms: Any, gaps: Any, bounds: tuple[int, int], segment: Segment
+) -> float | None:
+    """The segment's own length ``end - start`` when its beats reach both its bounds, else None.
+
+    A segment keeps the intervals wholly inside it, so a 5-min segment holds a little less
+    than 300 s of intervals: at each end, part of the one interval that straddles the bound
+    is left out. Its beats *reach* a bound when that is all that is missing there: the bound
+    is the recording's own start or end (an open bound), or the kept intervals begin (end)
+    less than one RR interval after (before) it and the straddling interval follows without a
+    gap. Nothing inside may be missing either (no gap between its first and last beat), and a
+    segment past the recording's end never reaches its end. Such a segment stands for its
+    nominal span, as a window of :func:`hrv.rolling` stands for its ``window_s`` (its
+    intervals, too, sum to ``window_s`` give or take one interval): the 300-s VLF rule
+    (:data:`hrv.frequency.MIN_VLF_SPAN_S`) compares ``end - start``, so a Task Force
+    ``rest,0,5:00`` reports VLF. ``t_rel_s``, ``rr_ms`` and ``gaps`` are the whole
+    recording's (times since it began), ``bounds`` :func:`segment_bounds`'s ``(i, j)``.
+    """
+    t = np.asarray(t_rel_s, dtype=np.float64)
+    rr = np.asarray(rr_ms, dtype=np.float64) / 1000.0
+    gap = np.asarray(gaps, dtype=np.bool_)
+    i, j = bounds
+    n = int(t.size)
+    first, last = float(t[i] - rr[i]), float(t[j - 1])
+    if gap[i + 1 : j].any():  # time missing inside the segment
+        return None
+    start = 0.0 if segment.start_s is None else float(segment.start_s)
+    reached_start = first - start <= _EPS_S or (
+        i > 0 and not gap[i] and first - start < rr[i - 1] + _EPS_S
+    )
+    end = float(t[-1]) if segment.end_s is None else float(segment.end_s)
+    reached_end = end - last <= _EPS_S or (j < n and not gap[j] and end - last < rr[j] + _EPS_S)
+    return end - start if reached_start and reached_end else None
+
+
 def past_end(segment: Segment, length_s: float, got: tuple[float, float]) -> str | None:
     """A warning when ``segment`` asks for time after the recording's end, else ``None``.
 
@@ -242,6 +280,10 @@ def cut(rec: Recording, segment: Segment) -> Recording:
             "segment": segment.label,
             "segment_start_s": start_abs - rec.start_s,
             "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+            # end - start when the beats reach both bounds (nominal_span), else None
+            "segment_nominal_s": nominal_span(
+                rec.t_s - rec.start_s, rec.rr_ms, rec.gaps, (i, j), segment
+            ),
             "segment_no_contact_at_start": no_contact_at_start,
             "segment_past_end": past_end(
                 segment,

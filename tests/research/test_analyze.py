@@ -122,7 +122,7 @@ def test_analyze_json_matches_the_hrv_core(short_dir: Path, clean: bool) -> None
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     assert sorted(Path(o["path"]).name for o in objs) == sorted(SHORT)
     for obj in objs:
-        assert set(obj) == {"path", *SUMMARY_FIELDS}
+        assert set(obj) == {"path", *SUMMARY_FIELDS, "hrvpace_version", "settings"}
         exp = _expected(Path(obj["path"]), clean=clean)
         for key, value in exp.items():
             if key == "coherence_ratio":  # batched vs one-by-one: ~1e-12 relative
@@ -203,8 +203,7 @@ def test_windows_table_equals_hrv_rolling(short_dir: Path, tmp_path: Path) -> No
         assert len(got) == len(exp["t_s"])
         for col, values in exp.items():
             cells = [r[col] for r in got]
-            booleans = {"True": 1.0, "False": 0.0, "": np.nan}
-            parsed = np.array([booleans[v] if v in booleans else float(v) for v in cells])
+            parsed = np.array([np.nan if v == "" else float(v) for v in cells])  # bools: 1/0
             if col == "t_s":  # the same sums in another order: equal to rounding
                 np.testing.assert_allclose(parsed, values, rtol=0, atol=1e-9, err_msg=col)
                 continue
@@ -227,7 +226,10 @@ def test_windows_parquet_and_neurokit_names(short_dir: Path, tmp_path: Path) -> 
     assert t_end[b"unit"] == b"s" and b"end of the window" in t_end[b"description"]
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     for obj in objs:
-        assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)}
+        assert set(obj) == {NEUROKIT_NAMES[k] for k in ("path", *SUMMARY_FIELDS)} | {
+            "hrvpace_version",
+            "settings",
+        }
     # values are the same as under hrvpace names
     rest = next(o for o in objs if o["Path"].endswith("hrvpkg_rest_rri_ms.txt"))
     exp = _expected(short_dir / "hrvpkg_rest_rri_ms.txt", clean=True)
@@ -557,8 +559,10 @@ def test_summary_table_equals_the_json_objects(short_dir: Path, tmp_path: Path) 
             v = obj[key]
             if v is None:
                 assert row[key] == ""
-            elif isinstance(v, bool | str):
-                assert row[key] == str(v)
+            elif isinstance(v, bool):  # 1/0, as hrvpace export and the API's CSV write them
+                assert row[key] == str(int(v)), key
+            elif isinstance(v, str):
+                assert row[key] == v
             else:
                 assert float(row[key]) == v, key  # floats written exactly
     pq = pytest.importorskip("pyarrow.parquet")

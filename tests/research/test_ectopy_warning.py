@@ -55,7 +55,7 @@ def test_analyze_warns_on_the_bigeminy_excerpt(tmp_path: Path) -> None:
     rows, header = read_csv_with_units(summary)
     assert header["ectopy_warning"] == "bool" and header["irregular_steps_pct"] == "%"
     assert header["corrected_pct"] == "%"
-    assert rows[0]["ectopy_warning"] == "True"
+    assert rows[0]["ectopy_warning"] == "1"
     assert rows[0]["ectopy_reason"] == obj["ectopy_reason"]
 
 
@@ -242,15 +242,15 @@ def test_windows_table_carries_the_check(shared_data: Path, tmp_path: Path) -> N
     rows, units = read_csv_with_units(out)
     assert units["ectopy_warning"] == "bool" and units["irregular_steps_pct"] == "%"
     mitdb = [r for r in rows if r["path"] == str(MITDB_119)]
-    assert len(mitdb) == 8 and sum(r["ectopy_warning"] == "True" for r in mitdb) >= 6
+    assert len(mitdb) == 8 and sum(r["ectopy_warning"] == "1" for r in mitdb) >= 6
     for r in mitdb:  # the flag is the share against the 8 % limit
-        assert (r["ectopy_warning"] == "True") == (float(r["irregular_steps_pct"]) >= 8.0)
+        assert (r["ectopy_warning"] == "1") == (float(r["irregular_steps_pct"]) >= 8.0)
     res = runner.invoke(
         app, ["analyze", str(rest), "--windows", str(out), "--window-s", "60", "--quiet"]
     )
     assert res.exit_code == 0, res.output
     rows, _ = read_csv_with_units(out)
-    assert len(rows) > 50 and all(r["ectopy_warning"] == "False" for r in rows)
+    assert len(rows) > 50 and all(r["ectopy_warning"] == "0" for r in rows)
 
 
 def test_a_window_too_short_to_assess_is_empty_not_false(tmp_path: Path) -> None:
@@ -271,7 +271,7 @@ def test_a_window_too_short_to_assess_is_empty_not_false(tmp_path: Path) -> None
     # not assessed: both empty (review finding: the share of the few steps, 100.0, was shown)
     assert all(r["ectopy_warning"] == "" and r["irregular_steps_pct"] == "" for r in rows)
     rows, _ = read_csv_with_units(long)
-    assert rows and all(r["ectopy_warning"] == "True" for r in rows)
+    assert rows and all(r["ectopy_warning"] == "1" for r in rows)
     assert all(float(r["irregular_steps_pct"]) == 100.0 for r in rows)
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

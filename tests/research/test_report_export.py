@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import itertools
 import json
 import math
 import re
@@ -381,6 +382,40 @@ def test_export_of_a_stored_session(stored: dict[str, Any], tmp_path: Path) -> N
     assert kinds == ["micro_break", "break_started", "break_ended", "break_effect"]
     assert side["events"]["assessments"][0]["result"] == stored["assessment"]
     assert [c["stress"] for c in side["events"]["checkins"]] == [4]
+
+
+def test_export_sidecar_says_how_the_live_windows_were_made(
+    stored: dict[str, Any], tmp_path: Path
+) -> None:
+    """Review finding: the 9 frequency columns of ID-metrics were always empty and the sidecar
+    said only ``{"command": "hrvpace replay"}``. It now states the live window and step, the NN
+    filter, the spectral settings and why those columns are empty (60 s < 128 s)."""
+    from hrv.frequency import FREQUENCY_FIELDS
+    from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
+    from hrv.nn_filter import RR_RANGE_MS
+    from hrv.spectrum import spectrum_settings
+
+    sid = stored["session_id"]
+    res = runner.invoke(
+        app, ["export", sid, "--out", str(tmp_path), "--data-dir", str(stored["data_dir"])]
+    )
+    assert res.exit_code == 0, res.output
+    side = json.loads((tmp_path / f"{sid}.json").read_text())
+    live = side["settings"]["live_analysis"]
+    assert (live["window_s"], live["step_s"]) == (LIVE_WINDOW_S, LIVE_STEP_S) == (60.0, 5.0)
+    assert live["nn_filter"]["rr_range_ms"] == list(RR_RANGE_MS)
+    assert live["nn_filter"]["max_change"] == 0.2
+    assert live["frequency"] == spectrum_settings()
+    assert "60-s live window is shorter than the 128 s" in live["frequency_columns"]
+    # what it says holds for the table: windows every 5 s, frequency columns kept and empty
+    with open(tmp_path / f"{sid}-metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    t = [float(r["t_s [s]"]) for r in rows]
+    assert len(t) > 100 and min(b - a for a, b in itertools.pairwise(t)) >= 5.0 - 1e-9
+    heads = {h.split(" [")[0]: h for h in rows[0]}
+    for name in FREQUENCY_FIELDS:
+        assert all(r[heads[name]] == "" for r in rows), name
+    assert all(r[heads["rmssd_ms"]] != "" for r in rows[20:])
 
 
 def test_export_of_an_unknown_session(tmp_path: Path) -> None:

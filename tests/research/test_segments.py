@@ -14,9 +14,19 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import hrv
 from api.cli import app
 from api.research.analysis import summarize
-from api.research.segments import Segment, SegmentError, cut, parse_time, read_segments
+from api.research.segments import (
+    Segment,
+    SegmentError,
+    cut,
+    nominal_span,
+    parse_time,
+    read_segments,
+    segment_bounds,
+)
+from hrv.frequency import FREQUENCY_FIELDS
 from sensors import read_recording
 from tests.research._tables import read_csv_with_units
 
@@ -251,3 +261,113 @@ def test_a_files_meta_line_cannot_make_a_whole_recording_a_segment(tmp_path: Pat
     part = cut(rec, Segment("first", 0.0, 10.0))
     assert part.meta["segment"] == "first" and part.meta["segment_start_s"] == 0.0
     assert part.meta["segment_past_end"] is None
+
+
+REST = "hrvpkg_rest_rri_ms.txt"
+
+
+def _five_minute_segments(tmp_path: Path) -> Path:
+    seg = tmp_path / "seg.csv"
+    seg.write_text("rest,0,5:00\nmid,5:00,10:00\n")
+    return seg
+
+
+def test_a_five_minute_segment_reports_vlf_as_its_300_s_window_does(tmp_path: Path) -> None:
+    """Review finding: a 5-min segment keeps only whole intervals (~299.5 s), so the 300-s VLF
+    rule left ``vlf_ms2`` empty for THE standard short-term protocol (Task Force 1996). Its
+    beats reach both bounds, so it stands for its nominal 300 s, as a 300-s window of
+    hrv.rolling does. Known answer: a recording starting at 0 s, whose 0-5:00 segment holds
+    exactly the beats of hrv.rolling's first 300-s window, so every frequency value of the
+    segment (--no-clean) equals that window's."""
+    n = 700
+    k = np.arange(n)
+    rr = 1003.0 + 40.0 * np.sin(2 * np.pi * 0.1 * k) + 15.0 * np.sin(2 * np.pi * 0.021 * k)
+    rr = np.round(rr, 3)
+    path = tmp_path / "synthetic_rr_ms.txt"
+    path.write_text("\n".join(f"{x:.3f}" for x in rr) + "\n")
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(path),
+            "--segments",
+            str(_five_minute_segments(tmp_path)),
+            "--json",
+            "--no-clean",
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rest, mid = (json.loads(line) for line in res.stdout.splitlines())
+    assert rest["duration_s"] < 300.0 and mid["duration_s"] < 300.0  # whole intervals only
+    window = hrv.rolling(rr, window_s=300.0, step_s=10.0)
+    assert window["t_s"][0] == 300.0
+    for name in FREQUENCY_FIELDS:
+        assert rest[name] == pytest.approx(float(window[name][0]), rel=1e-9), name
+    assert rest["vlf_ms2"] is not None and mid["vlf_ms2"] is not None
+    # the mid segment: the span its beats stand for is 300 s, the values those of its beats
+    part = cut(read_recording(path), Segment("mid", 300.0, 600.0))
+    assert part.meta["segment_nominal_s"] == 300.0
+    exp = hrv.frequency_domain(part.rr_ms, span_s=300.0)
+    assert mid["vlf_ms2"] == pytest.approx(exp.vlf_ms2, rel=1e-12)
+
+
+def test_the_reviewers_five_minute_segments_of_the_rest_recording(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The reviewer's case: rest,0,5:00 and mid,5:00,10:00 of the rest recording cover
+    299.476 s and 298.612 s of whole intervals; both report VLF now."""
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(shared_data / REST),
+            "--segments",
+            str(_five_minute_segments(tmp_path)),
+            "--json",
+            "-q",
+            "--windows",
+            str(tmp_path / "w.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rest, mid = (json.loads(line) for line in res.stdout.splitlines())
+    # no 300-s window fits 299.476 s of intervals: the warning says why and where to look
+    said = [x for x in res.stderr.splitlines() if "no --windows row" in x]
+    assert len(said) == 2 and all("wholly inside it" in x for x in said)
+    assert read_csv_with_units(tmp_path / "w.csv")[0] == []
+    assert rest["duration_s"] == pytest.approx(299.476)
+    assert mid["duration_s"] == pytest.approx(298.612)
+    for obj in (rest, mid):
+        assert obj["vlf_ms2"] is not None and obj["vlf_ms2"] > 0, obj["segment"]
+        assert obj["lf_ms2"] is not None
+
+
+def test_nominal_span_needs_the_beats_to_reach_both_bounds() -> None:
+    """A segment stands for end - start only when at most the straddling interval is missing
+    at each end and nothing inside: a gap inside, a hole at a bound, or a segment past the
+    recording's end keeps the span of its beats (VLF then needs 300 s of them)."""
+    rr = np.full(400, 1003.0)
+    t = np.cumsum(rr) / 1000.0
+    gaps = np.zeros(rr.size, dtype=bool)
+    seg = Segment("rest", 10.0, 310.0)
+    bounds = segment_bounds(t, rr, seg)
+    assert nominal_span(t, rr, gaps, bounds, seg) == 300.0
+    inside = gaps.copy()
+    inside[bounds[0] + 50] = True
+    assert nominal_span(t, rr, inside, bounds, seg) is None
+    # a gap at the first kept beat: the interval before it does not follow, so what is
+    # missing between the bound and the first interval (0.03 s here) is not known to be less
+    # than one interval
+    at_bound = gaps.copy()
+    at_bound[bounds[0]] = True
+    assert t[bounds[0]] - rr[bounds[0]] / 1000.0 - 10.0 > 0.01
+    assert nominal_span(t, rr, at_bound, bounds, seg) is None
+    at_end = gaps.copy()
+    at_end[bounds[1]] = True
+    assert nominal_span(t, rr, at_end, bounds, seg) is None
+    late = Segment("late", 200.0, 500.0)  # the recording ends at 401.2 s
+    assert nominal_span(t, rr, gaps, segment_bounds(t, rr, late), late) is None
+    # open bounds are the recording's own start and end
+    head = Segment("head", None, 300.0)
+    assert nominal_span(t, rr, gaps, segment_bounds(t, rr, head), head) == 300.0
