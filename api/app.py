@@ -223,7 +223,8 @@ def create_app(
             expose_headers=["X-Total-Count", "Content-Disposition"],
         )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
-    # outermost of ours: every answer (the Host check's 400 too) carries the headers; only a
-    # 500, which Starlette's error middleware outside all of these answers, has none
+    # outermost of ours: every answer (the Host check's 400 too) carries the headers; a 500,
+    # which Starlette's error middleware outside all of these answers, gets them from
+    # webconventions.problems' handler
     app.add_middleware(SecurityHeadersMiddleware)
     return app

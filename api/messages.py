@@ -96,8 +96,11 @@ class GuidanceMessage(_Message):
     t_s: float = Field(description="Session time of this guidance, s (the beats' timeline).")
     t0_unix_s: float | None = Field(
         default=None,
-        description="Wall-clock time of session t_s = 0 (first beat's arrival minus its t_s), "
-        "to place the pacer's phase reference on the client's clock at real-time speed.",
+        description="Unix time of session t_s = 0 on the source's clock: the first beat's "
+        "time on that clock minus its t_s. At speed 1 (a strap, or a simulator or replay in "
+        "real time) it is the wall-clock time of t_s = 0, to place the pacer's phase reference "
+        "on the client's clock; at any other speed it says only about when the session began "
+        "(beats' arrived_at are wall clock, their t_s run at the speed). Null before a beat.",
     )
     guidance: Guidance = Field(
         description="breathing.PacingEngine guidance: mode, rate_bpm, pattern, reference "

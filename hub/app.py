@@ -3,7 +3,8 @@
 Every route but ``GET /hub/v1/health`` needs a token: the admin token for groups, invites,
 summaries and interventions; a member token for contributions and ``DELETE /hub/v1/me``
 (``POST /hub/v1/join`` takes an invite code instead). Errors are ``application/problem+json``.
-The dashboard page at ``/`` is public (it holds no data and asks for the admin token).
+The dashboard page at ``/`` is public (it holds no data and asks for the admin token). Every
+answer forbids framing and sniffing (:class:`webconventions.middleware.SecurityHeadersMiddleware`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from hub.routes import groups, interventions, members
 from hub.settings import HubSettings
 from hub.store import Clock, HubStore
 from webconventions.docs import install_docs
-from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from webconventions.middleware import (
+    BodyLimitMiddleware,
+    HostCheckMiddleware,
+    SecurityHeadersMiddleware,
+)
 from webconventions.openapi import operation_id
 from webconventions.page import mount_page
 from webconventions.problems import (
@@ -127,6 +132,9 @@ def create_app(
         setting="HRVPACE_HUB_MAX_BODY_BYTES",
     )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
+    # outermost: every answer (the Host check's 400 too) forbids framing and sniffing; the
+    # dashboard holds the admin token and creates groups and invites at a click
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -16,7 +16,9 @@ run before any route reads the request.
   nosniff`` (a browser takes the declared type: a JSON or CSV answer is never run as a script
   or a page), ``X-Frame-Options: DENY`` and ``Content-Security-Policy: frame-ancestors 'none'``
   (no other site shows the page or the docs in a frame to trick clicks on them). Only
-  ``frame-ancestors``: a script policy is left to each page.
+  ``frame-ancestors``: a script policy is left to each page. A 500, answered by Starlette's
+  error middleware outside this one, gets them from the problem handler
+  (:mod:`webconventions.securityheaders`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webconventions.problems import problem_response
+from webconventions.securityheaders import SECURITY_HEADERS
 from webconventions.tokens import token_matches
 
 __all__ = [
@@ -246,15 +249,6 @@ class BodyLimitMiddleware:
             log.debug("request cut at the body limit", exc_info=True)
         if over:
             log.info("413: request body over %d bytes on %s", limit, scope.get("path"))
-
-
-#: What :class:`SecurityHeadersMiddleware` adds to every HTTP answer (a header the route set
-#: itself is kept).
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-)
 
 
 class SecurityHeadersMiddleware:

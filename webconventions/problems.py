@@ -21,7 +21,10 @@ Sources of errors and their codes (:func:`install_problem_handlers`):
   (:data:`STATUS_CODES`) unless the exception names one;
 - anything else: 500 ``internal_error`` with no detail (the traceback goes to the log) and
   ``Connection: close`` (Starlette hands the exception on to the server after the answer, and
-  uvicorn then closes the connection: the client is told not to send on it again).
+  uvicorn then closes the connection: the client is told not to send on it again) and the
+  security headers (:mod:`webconventions.securityheaders`: Starlette's error middleware answers
+  it outside every user middleware, so the one that adds them to every other answer never
+  sees it).
 
 Every text a problem carries is UTF-8 encodable (:func:`encodable`): JSON may escape half a
 UTF-16 surrogate pair (``"\ud800"``), which Python keeps as a lone surrogate no UTF-8 encodes;
@@ -51,6 +54,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from webconventions.errors import ServiceError
+from webconventions.securityheaders import security_headers
 
 __all__ = [
     "MAX_ERRORS",
@@ -425,12 +429,14 @@ def install_problem_handlers(app: FastAPI, *, summary: Summary = first_issue_sum
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         log.debug("unhandled error", exc_info=exc)
         # Starlette hands ``exc`` on to the server after this answer, and uvicorn then closes
-        # the connection: say so, or a keep-alive client's next request meets a reset
+        # the connection: say so, or a keep-alive client's next request meets a reset. The
+        # answer leaves through Starlette's error middleware, outside SecurityHeadersMiddleware:
+        # it says the security headers itself
         return problem_response(
             500,
             "internal_error",
             "internal error; see the server log",
-            headers={"Connection": "close"},
+            headers={"Connection": "close", **security_headers()},
         )
 
 

@@ -167,7 +167,7 @@ class Pipeline:
         self._last_t_s: float | None = None
         self._t0_unix_s: float | None = None
         # a source on a clock of its own (a replay or the simulator faster or slower than real
-        # time) stamps beats with that clock's time, ahead of the wall clock at speed: the
+        # time) stamps beats with that clock's time, ahead of or behind the wall clock: the
         # stored and sent arrived_at is then when the beat reached the pipeline, wall clock
         # (docs/ARCHITECTURE.md, "Sessions": arrivals of a fast replay do not follow t_s)
         clock = getattr(source, "clock", None)

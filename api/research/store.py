@@ -197,17 +197,37 @@ def _open(path: Path) -> ReadOnlyDatabase:
         raise ApiError(str(exc)) from exc
 
 
-def _checkin_t_s(at: float, t_s: NDArray[np.float64], arrived: NDArray[np.float64]) -> float | None:
+def _real_time(source: dict[str, Any]) -> bool:
+    """Whether a stored session's source ran in real time, so its arrivals follow its beats.
+
+    A strap (``ble``) always does; a simulator or a replay only at speed 1 (its stored
+    ``speed``; a description without one was stored before speeds could be set, at 1). At any
+    other speed the beat times run on the source's clock while ``arrived_at`` is the wall
+    clock: a simulator at 1.5 or 0.5 stamps a beat at ``t_s`` at ``t_s / speed`` after the
+    start, a replay at 10 or ``max`` likewise.
+    """
+    if source.get("kind") == "ble":
+        return True
+    speed = source.get("speed", 1.0)
+    if speed is None:
+        speed = 1.0
+    return isinstance(speed, int | float) and not isinstance(speed, bool) and float(speed) == 1.0
+
+
+def _checkin_t_s(
+    at: float, t_s: NDArray[np.float64], arrived: NDArray[np.float64], *, real_time: bool
+) -> float | None:
     """A check-in's Unix time on the beat timeline, or ``None`` when it cannot be placed.
 
     Live beats arrive at ``t0 + t_s + latency``: ``t0`` is the median of ``arrived_at - t_s``
-    (robust to the latency of single packets). Replays faster than real time store arrival
-    times that do not follow the beat timeline (wall-clock arrivals, within the few seconds a
-    ``--speed max`` replay takes): when the
-    arrivals span less than half the beat timeline's span, check-ins are not placed. A check-in
-    more than a minute outside the session is not placed either.
+    (robust to the latency of single packets). That holds only when the source ran in real
+    time (``real_time``, :func:`_real_time`): a simulator or a replay at any other speed than 1
+    stores wall-clock arrivals that do not follow the beat timeline, and its check-ins are not
+    placed. Nor are they when the arrivals span less than half the beat timeline's span (a
+    sped-up source stored without its speed), nor a check-in more than a minute outside the
+    session.
     """
-    if t_s.size < 2:
+    if not real_time or t_s.size < 2:
         return None
     span = float(t_s[-1] - t_s[0])
     if not float(arrived[-1] - arrived[0]) >= 0.5 * span:
@@ -246,12 +266,14 @@ def load_session(database: Path, session_id: str) -> StoredSession:
     arrived = np.array([b[3] for b in beats], dtype=np.float64)
     contact = np.array([contact_code(b[4]) for b in beats], dtype=np.int8)
     hr = np.array([np.nan if b[6] is None else b[6] for b in beats], dtype=np.float64)
+    source = json.loads(row["source_json"] or "{}")
+    real_time = _real_time(source) if isinstance(source, dict) else False
     for c in checkins:
-        c["t_s"] = _checkin_t_s(float(c["at"]), t_s, arrived)
+        c["t_s"] = _checkin_t_s(float(c["at"]), t_s, arrived, real_time=real_time)
     return StoredSession(
         session_id=session_id,
         info=info,
-        source=json.loads(row["source_json"] or "{}"),
+        source=source,
         options=json.loads(row["options_json"] or "{}"),
         idx=idx,
         t_s=t_s,

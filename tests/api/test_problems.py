@@ -247,6 +247,11 @@ def test_an_unexpected_failure_is_a_500_problem_without_details(
         # the server closes the connection after a 500 (Starlette hands the exception on):
         # said, so the client's next request goes on a new connection instead of a reset one
         assert r.headers["connection"] == "close"
+        # "every answer" forbids framing and sniffing, a 500 too, though Starlette's error
+        # middleware answers it outside the middleware that adds them (review finding)
+        assert r.headers.get("x-content-type-options") == "nosniff", r.headers
+        assert r.headers.get("x-frame-options") == "DENY", r.headers
+        assert r.headers.get("content-security-policy") == "frame-ancestors 'none'", r.headers
         assert c.get("/api/v1/health").status_code == 200
     assert "secret" not in r.text and ".ssh" not in r.text
     assert body["detail"] == "internal error; see the server log"

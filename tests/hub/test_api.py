@@ -101,6 +101,32 @@ def test_the_hub_docs_page_needs_nothing_from_the_internet(hub: Hub) -> None:
         assert asset.status_code == 200 and len(asset.content) > 10_000
 
 
+def test_the_dashboard_the_docs_and_the_api_forbid_framing_and_sniffing(hub: Hub) -> None:
+    """No other site may show the dashboard in a frame (clickjacking: it holds the admin token
+    and creates groups and invites at a click), and no answer is read as another type than
+    declared (review finding: the hub sent none of the three headers)."""
+    answers = {
+        "page": hub.client().get("/"),
+        "page script": hub.client().get("/hub.js"),
+        "docs": hub.client().get("/hub/v1/docs"),
+        "openapi": hub.client().get("/hub/v1/openapi.json"),
+        "health": hub.client().get("/hub/v1/health"),
+        "401": hub.client().get("/hub/v1/groups"),
+        "400 host": hub.client().get("/hub/v1/health", headers={"Host": "evil.example"}),
+        "groups": hub.admin.get("/hub/v1/groups"),
+    }
+    for what, r in answers.items():
+        assert r.status_code in (200, 400, 401), (what, r.status_code)
+        assert r.headers.get("x-content-type-options") == "nosniff", (what, r.headers)
+        assert r.headers.get("x-frame-options") == "DENY", (what, r.headers)
+        assert r.headers.get("content-security-policy") == "frame-ancestors 'none'", (
+            what,
+            r.headers,
+        )
+    assert answers["page"].headers["content-type"].startswith("text/html")
+    assert answers["docs"].headers["content-type"].startswith("text/html")
+
+
 def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
     gid = hub.group()
     code = hub.invite(gid, uses=2, days=1)

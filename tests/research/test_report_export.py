@@ -309,6 +309,57 @@ def test_checkins_of_a_live_session_are_placed_on_the_beat_timeline(
     assert "0 micro-break(s), 0 break(s), 1 check-in(s)" in out.read_text()
 
 
+@pytest.mark.parametrize(
+    ("source", "placed"),
+    [
+        ({"kind": "simulator", "speed": 1.5}, False),
+        ({"kind": "simulator", "speed": 0.5}, False),
+        ({"kind": "simulator", "speed": 1.0}, True),
+        ({"kind": "replay", "recording": "r.txt", "speed": 1.0}, True),
+    ],
+    ids=["simulator-1.5", "simulator-0.5", "simulator-1", "replay-1"],
+)
+def test_checkins_are_placed_only_when_the_source_ran_in_real_time(
+    shared_data: Path, tmp_path: Path, source: dict[str, Any], placed: bool
+) -> None:
+    """A simulator at speed s stores beat times on its own clock and wall-clock arrivals
+    (``t0 + t_s / s``): a check-in then cannot be placed through the arrivals, and is left out
+    rather than put at the wrong session time. At 1.5 or 0.5 the arrivals still span more than
+    half the beat timeline, which let them through before (review finding); at speed 1 the
+    check-in 5 minutes in lands at t_s ~= 300 s."""
+    from api.research.store import load_session
+
+    rec = read_recording(shared_data / REST)
+    speed = float(source["speed"])
+    t0 = 1_795_000_000.0
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        storage.create_session(
+            "sim1", created_at=t0, mode="monitor", source=source, options={}
+        ).result()
+        storage.add_beats(
+            "sim1",
+            [
+                (i, float(t), float(rr), t0 + float(t) / speed + 0.001, True, False, None)
+                for i, (t, rr) in enumerate(zip(rec.t_s, rec.rr_ms, strict=True))
+            ],
+        )
+        # made when the source's clock said 300 s
+        storage.add_checkin(session_id="sim1", at=t0 + 300.0 / speed, stress=4, energy=2, note="")
+        storage.flush().result()
+    finally:
+        storage.close()
+    (checkin,) = load_session(tmp_path / "hrvpace.sqlite3", "sim1").checkins
+    if placed:
+        assert checkin["t_s"] is not None and abs(checkin["t_s"] - 300.0) < 1.0, checkin
+    else:
+        assert checkin["t_s"] is None, checkin
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", "sim1", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert f"0 break(s), {int(placed)} check-in(s)" in out.read_text()
+
+
 def test_report_of_a_file_names_it_and_has_no_assessment(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     path = shared_data / "hrvpkg_noisy_rri.hrm"
