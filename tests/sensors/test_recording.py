@@ -883,9 +883,6 @@ def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units:
         ("RR interval (ms)", "{ms!r}", "ms"),
         ("R-R (ms)", "{ms!r}", "ms"),
         ("RR-interval [ms]", "{ms!r}", "ms"),
-        ("Interval (ms)", "{ms!r}", "ms"),
-        ("timestamp,interval", "1.1,{ms!r}", "ms"),
-        ("Time,interval", "1.1,{ms!r}", "ms"),
         ("Inter-beat interval (s)", "{s!r}", "s"),
         ("r-r_intervals_s", "{s!r}", "s"),
     ],
@@ -895,13 +892,107 @@ def test_common_rr_header_spellings_are_read(
 ) -> None:
     """Review finding: ``Time,R-R interval (ms)`` (a common export) was not taken for an RR
     column: in a folder the file was skipped as a table of something else, given by name it
-    failed; ``Interval (ms)``, ``R-R (ms)`` and ``timestamp,interval`` failed too."""
+    failed; ``R-R (ms)`` failed too."""
     path = tmp_path / "rr.csv"
     path.write_text(_rows(header, row))
     rec = read_recording(path)
     stated = "header" if any(u in header for u in ("ms", "s)", "_s")) else "default"
     assert (rec.meta["units"], rec.meta["units_from"]) == (units, stated)
     np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "column"),
+    [
+        ("Time,Interval,RR", "1.1,2,{ms!r}", "RR"),  # Interval: the lap
+        ("subject,interval,rr_ms", "s01,baseline,{ms!r}", "rr_ms"),  # the study phase
+        ("nn,intervals", "{ms!r},3", "nn"),
+        ("rr_ms,interval_s", "{ms!r},0.004", "rr_ms"),  # the sampling interval
+    ],
+)
+def test_a_bare_interval_column_beside_an_rr_column_is_not_one(
+    tmp_path: Path, header: str, row: str, column: str
+) -> None:
+    """Review finding: a bare ``interval`` was taken for an RR column, so these tables (read
+    before) were refused as naming two RR columns. A bare ``interval`` names a lap, a phase or
+    a sampling interval as often: it is no RR name; the specific RR column is read."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    assert rec.meta["column"] == column
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "columns"),
+    [
+        ("Time,interval", "1.1,{ms!r}", "Time, interval"),
+        ("interval,start_s,end_s", "1,0,300", "interval, start_s, end_s"),
+        ("Interval,Time,HR", "1,1.1,72", "Interval, Time, HR"),
+    ],
+)
+def test_a_table_naming_only_a_bare_interval_fails_naming_its_columns(
+    tmp_path: Path, header: str, row: str, columns: str
+) -> None:
+    """Review finding: ``interval,start_s,end_s`` (epochs) and ``Interval,Time,HR`` (laps)
+    were analysed as RR intervals (exit 0). A bare ``interval`` is too ambiguous to read: the
+    table fails, naming its columns and the RR names read."""
+    path = tmp_path / "t.csv"
+    path.write_text(_rows(header, row))
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == 1
+    assert info.value.problem.startswith(f"a table without an RR column (columns: {columns}): ")
+    assert "inter_beat_interval" in info.value.problem
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Inter-beat intervals (ms)", "interbeat intervals", "IBIs", "RRs", "RRIs", "time,IBIs_ms"],
+)
+def test_plural_rr_names_are_read(tmp_path: Path, header: str) -> None:
+    """Review finding: README said the names are read "and plurals", but these were not."""
+    path = tmp_path / "rr.csv"
+    row = "1.1,{ms!r}" if header.startswith("time,") else "{ms!r}"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    assert rec.meta["units"] == "ms"
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "units"),
+    [("rr_ms [ms]", "{ms!r}", "ms"), ("idx [index],RR_s (s)", "1,{s!r}", "s")],
+)
+def test_a_unit_in_the_name_and_in_brackets_is_read_when_they_agree(
+    tmp_path: Path, header: str, row: str, units: str
+) -> None:
+    """Review finding: hrvpace's own export names its column ``rr_ms [ms]``, and was refused
+    as a table without an RR column."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    assert (rec.meta["units"], rec.meta["units_from"]) == (units, "header")
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("RR (us)", "its unit 'us' is not one read (ms or s)"),
+        ("time,rr_ms [s]", "its name says ms and its brackets s"),
+    ],
+)
+def test_an_rr_column_in_units_not_read_says_so(tmp_path: Path, header: str, says: str) -> None:
+    """Review finding: ``RR (us)`` got "a table without an RR column ... name the RR column
+    one of ...", asking to rename a column that is one. The error says what is wrong."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, "{ms!r}" if "," not in header else "1,{ms!r}"))
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == 1
+    assert "is not read: " + says in info.value.problem
+    assert "without an RR column" not in info.value.problem
 
 
 def test_semicolon_columns_read_decimal_commas(tmp_path: Path) -> None:
