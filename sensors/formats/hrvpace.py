@@ -89,6 +89,7 @@ RESERVED_META_KEYS = frozenset(
         "contact_changes",
         "truncated_last_line",
         "n_gaps",
+        "signal_loss_lines",
         # the plain reader's: the units' source, the RR column, the zeros left out
         "units_from",
         "column",

@@ -643,7 +643,12 @@ def read_ghrv_beats(path: str) -> Recording:
     missing, so nothing is stretched. The pause is left out: the beat that ends it starts the
     next interval, and that interval follows a gap (``gaps``; no successive difference across
     it), as ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a
-    60-s pause is read as an interval for it to label). ``meta["n_gaps"]`` counts them.
+    60-s pause is read as an interval for it to label). ``meta["n_gaps"]`` counts them and
+    ``meta["signal_loss_lines"]`` gives the line of the beat that ends each (``hrvpace
+    analyze`` says them in ``read_as``). A loss at the very first or last step, a lone beat
+    at either end more than 64 s from the rest, is refused naming its line: it gives no RR
+    interval, and a typo (``48004.72`` for ``4800.472``, ``-5000``) is far more likely than a
+    real beat, which may be deleted.
     Refused: a time more than :data:`MAX_DURATION_S` after the first (a corrupt value such as
     ``1e308``), and a file whose intervals are mostly over 64 s (times in ms, not seconds).
 
@@ -687,6 +692,23 @@ def read_ghrv_beats(path: str) -> Recording:
             line=lines[i],
             summary=f"a beat time {problem}",
         )
+    for i, (beat, other) in {0: (0, 1), loss.shape[0] - 1: (-1, -2)}.items():
+        if loss[i]:  # a lone beat at either end, far from the rest: a typo, not a beat
+            which = "first" if beat == 0 else "last"
+            problem = (
+                f"is {abs(float(times[beat] - times[other])):.6g} s from the "
+                f"{'next' if beat == 0 else 'previous'} beat ({quote(tokens[other])}), more "
+                "than any RR interval (limit "
+                f"{MAX_RR_MS / 1000:g} s): a lone {which} beat, far more likely a typo than a "
+                "beat after a signal loss; correct it, or delete the line (a lone beat gives no "
+                "RR interval)"
+            )
+            raise RecordingFormatError(
+                f"the {which} beat time {quote(tokens[beat])} {problem}",
+                path=path,
+                line=lines[beat],
+                summary=f"the {which} beat time {problem}",
+            )
     keep = ~loss
     rr_ms = steps_ms[keep]
     t_s = times[1:][keep]
@@ -708,6 +730,8 @@ def read_ghrv_beats(path: str) -> Recording:
             "units": "s",
             "first_beat_s": float(times[0]),
             "n_gaps": int(np.count_nonzero(loss)),
+            # the line of the beat that ends each signal loss (said in read_as)
+            "signal_loss_lines": tuple(lines[i + 1] for i in np.flatnonzero(loss).tolist()),
         },
     )
 

@@ -149,16 +149,36 @@ def test_a_signal_loss_over_64_s_in_beat_times_is_a_gap(shared_data: Path, tmp_p
     short = read_recording(_beats_with_pause(shared_data, tmp_path, 60.0)[0], format="ghrv_beats")
     assert short.n_beats == len(times) - 1 and not short.gaps.any()
     assert short.meta["n_gaps"] == 0
-    # a pause that is the first step: left out, the recording starts at the beat after it
-    first = tmp_path / "first.txt"
-    first.write_text("\n".join(["0.0", *[f"{100 + 0.8 * i:.3f}" for i in range(200)]]) + "\n")
-    rec = read_recording(first, format="ghrv_beats")
-    assert (rec.n_beats, rec.start_s, bool(rec.gaps.any())) == (199, 100.0, False)
+    assert rec.meta["signal_loss_lines"] == (3000,)  # the line of the beat ending the loss
     # times in ms (every step far beyond any RR) stay refused, as before
     ms = tmp_path / "ms.txt"
     ms.write_text("".join(f"{1000 * (1 + 0.8 * i):.0f}\n" for i in range(200)))
     with pytest.raises(RecordingFormatError, match="corrupt value"):
         read_recording(ms, format="ghrv_beats")
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "says"),
+    [
+        ((-1, "48004.72"), -1, "the last beat time '48004.72' is 43"),  # 4800.472 mistyped
+        ((0, "-5000"), 1, "the first beat time '-5000' is 50"),
+        ((0, "-70"), 1, "from the next beat"),  # a lone first beat a little over 64 s away
+    ],
+)
+def test_a_lone_beat_at_either_end_over_64_s_away_is_refused_naming_its_line(
+    shared_data: Path, tmp_path: Path, edit: tuple[int, str], line: int, says: str
+) -> None:
+    """Review finding: a corrupt first or last beat time more than 64 s from the rest was a
+    signal loss at the first or last step, left out without a word. It gives no RR interval
+    and is far more likely a typo: refused, naming its line (a real one may be deleted)."""
+    lines = (shared_data / "ghrv_beat_ascii.txt").read_text().splitlines()
+    lines[edit[0]] = edit[1]
+    path = tmp_path / "beats.txt"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path, format="ghrv_beats")
+    assert info.value.line == (len(lines) if line == -1 else line)
+    assert says in info.value.problem and "delete the line" in info.value.problem
 
 
 def test_beat_times_read_as_plain_are_refused(shared_data: Path) -> None:
