@@ -455,6 +455,7 @@ def test_every_format_name_is_readable() -> None:
         "hrv_logger",
         "elite_hrv",
         "hrvpace",
+        "hrvpace_export",
         "apple_health",
         "fit",
     }
@@ -1101,3 +1102,25 @@ def test_the_64_s_limit_applies_after_seconds_become_ms(tmp_path: Path) -> None:
     with pytest.raises(RecordingFormatError, match="physionet_rr_secs") as info:
         read_recording(path, units="s")
     assert info.value.line == 1
+
+
+def test_an_export_beats_table_is_read_with_its_gaps_and_its_bad_cells_named(
+    tmp_path: Path,
+) -> None:
+    """``hrvpace export``'s ``ID-beats.csv`` (format ``hrvpace_export``, detected): times,
+    gaps and contact as written; ``True``/``False`` gap flags (older exports) read; a bad cell
+    is refused with its line."""
+    from sensors.formats.hrvpace import EXPORT_BEATS_HEADER
+
+    head = ",".join(EXPORT_BEATS_HEADER) + "\n"
+    rows = "0,0.8,800.0,1.0,1,0,75.0\n1,1.6,800.0,2.0,-1,False,\n2,30.0,810.0,3.0,0,True,74\n"
+    path = tmp_path / "x-beats.csv"
+    path.write_text(head + rows)
+    rec = read_recording(path)
+    assert rec.source_format == "hrvpace_export"
+    assert rec.t_s.tolist() == [0.8, 1.6, 30.0] and rec.gaps.tolist() == [False, False, True]
+    assert rec.contact.tolist() == [1, -1, 0] and np.isnan(rec.heart_rate_bpm[1])
+    path.write_text(head + rows.replace("True", "yes"))
+    with pytest.raises(RecordingFormatError, match="gap_before 'yes' must be 1 or 0") as info:
+        read_recording(path)
+    assert info.value.line == 4
