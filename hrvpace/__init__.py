@@ -154,6 +154,7 @@ def analyze(
         AnalysisOptions,
         analysis_settings,
         analyze_recording,
+        read_notes,
         rename_columns,
     )
     from api.research.segments import Segment, cut, parse_time
@@ -166,7 +167,7 @@ def analyze(
         rec = sensors.read_recording(
             rr_or_path, format=reading.format, units=reading.units, drop_zero=drop_zero
         )
-        read_as: str | None = reading.how
+        read_as: str | None = read_notes(reading.how, rec, drop_zero=drop_zero)
     elif isinstance(rr_or_path, sensors.Recording):
         if format is not None or units is not None:
             raise hrv.HrvInputError(

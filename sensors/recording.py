@@ -18,6 +18,8 @@ name                         units    detected  content
 ``hrv_logger``               ms       yes       HRV Logger ``date,rr,since start`` CSV
 ``elite_hrv``                ms       no        Elite HRV export: RR per line or comma separated
 ``hrvpace``                  ms       yes       ``# hrvpace-recording v2`` (``RecordingWriter``)
+``hrvpace_export``           ms       yes       ``hrvpace export``'s ``ID-beats.csv``
+                                                (``idx [index],t_s [s],rr_ms [ms],...``)
 ``wfdb``                     signal   no        PhysioNet record: ``.atr`` beats, else ECG R peaks
 ``ecg_csv``                  signal   no        one ECG column at ``sampling_rate_hz``: R peaks
 ``ppg_csv``                  signal   no        one PPG column at ``sampling_rate_hz``: pulse peaks
@@ -84,7 +86,13 @@ from sensors.formats.apps import (
 )
 from sensors.formats.fit import looks_like_fit, read_fit
 from sensors.formats.hrm import looks_like_hrm, read_polar_hrm
-from sensors.formats.hrvpace import RecordingWriter, looks_like_hrvpace, read_hrvpace
+from sensors.formats.hrvpace import (
+    RecordingWriter,
+    looks_like_hrvpace,
+    looks_like_hrvpace_export,
+    read_hrvpace,
+    read_hrvpace_export,
+)
 from sensors.formats.polar_ppi import (
     looks_like_polar_sensor_logger_ppi,
     read_polar_sensor_logger_ppi,
@@ -120,6 +128,7 @@ _FIXED_UNITS: dict[str, str] = {
     "hrv_logger": "ms",
     "elite_hrv": "ms",
     "hrvpace": "ms",
+    "hrvpace_export": "ms",
     "apple_health": "ms",
     "fit": "ms",
 }
@@ -131,6 +140,7 @@ _SELF_DESCRIBING = frozenset(
         "polar_sensor_logger_ppi",
         "hrv_logger",
         "hrvpace",
+        "hrvpace_export",
         "apple_health",
         "fit",
     }
@@ -144,6 +154,7 @@ _READERS: dict[str, Callable[[str], Recording]] = {
     "hrv_logger": read_hrv_logger,
     "elite_hrv": read_elite_hrv,
     "hrvpace": read_hrvpace,
+    "hrvpace_export": read_hrvpace_export,
     "apple_health": read_apple_health,
     "fit": read_fit,
 }
@@ -188,6 +199,8 @@ def detect_recording_format(path: str | os.PathLike[str]) -> str:
     first = next((line.strip() for line in split_lines(head) if line.strip()), "")
     if looks_like_hrvpace(first):
         return "hrvpace"
+    if looks_like_hrvpace_export(first):
+        return "hrvpace_export"
     if looks_like_hrm(head) or p.suffix.lower() == ".hrm":
         return "polar_hrm"
     if looks_like_polar_sensor_logger(first):

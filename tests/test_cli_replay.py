@@ -376,3 +376,44 @@ def test_a_file_that_is_no_recording_says_why_once(as_json: bool) -> None:
         assert (end["state"], end["message"], end["n_beats"]) == ("failed", reason, 0)
     else:
         assert out.stdout == ""
+
+
+def test_an_export_of_a_replayed_session_analyses_as_the_recording(tmp_path: Path) -> None:
+    """Review finding: ``hrvpace analyze`` of hrvpace's own export (``ID-beats.csv``, header
+    ``idx [index],t_s [s],rr_ms [ms],...``) failed as "a table without an RR column". Read
+    as a plain rr_ms column it would also lose the session's gaps and times. The export's
+    beats table is now a format of its own (``hrvpace_export``): its times, gaps and contact
+    are read, so it analyses as the recording replayed into the session."""
+    from api.research.units import BEAT_UNITS, csv_header
+    from sensors.formats.hrvpace import EXPORT_BEATS_HEADER
+
+    assert tuple(csv_header(n, u) for n, u in BEAT_UNITS.items()) == EXPORT_BEATS_HEADER
+    person = SimulatedPerson(seed=5)
+    path = tmp_path / "rec.csv"
+    with RecordingWriter(path, meta={"device": "simulated person, seed 5"}) as writer:
+        shift = 0.0
+        for k, b in enumerate(person.beats(600.0)):
+            gap = k == 300  # 20 s of beats lost before beat 300
+            shift += 20.0 if gap else 0.0
+            t = b.t_s + shift
+            writer.write(Beat(t_s=t, rr_ms=b.rr_ms, arrived_at=t, contact=True, gap_before=gap))
+    data = tmp_path / "data"
+    res = runner.invoke(app, ["replay", str(path), "--json", "--store", "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    sid = lines(res.stdout)[-1]["session_id"]
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["export", sid, "--out", str(out), "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    beats = out / f"{sid}-beats.csv"
+    objs = {}
+    for name, p in (("export", beats), ("recording", path)):
+        res = runner.invoke(app, ["analyze", str(p), "--json", "-q"])
+        assert res.exit_code == 0, res.output
+        objs[name] = json.loads(res.stdout)
+    assert objs["export"]["format"] == "hrvpace_export"
+    assert objs["export"]["read_as"] == "hrvpace_export (the file's header)"
+    rec = read_recording(beats)
+    assert rec.source_format == "hrvpace_export" and np.flatnonzero(rec.gaps).tolist() == [300]
+    np.testing.assert_array_equal(rec.t_s, read_recording(path).t_s)
+    for key in ("n_beats", "duration_s", "mean_rr_ms", "sdnn_ms", "rmssd_ms", "lf_ms2", "hf_ms2"):
+        assert objs["export"][key] == pytest.approx(objs["recording"][key], rel=1e-12), key

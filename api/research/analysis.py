@@ -111,6 +111,7 @@ __all__ = [
     "analyze_recording",
     "expand_paths",
     "find_recordings",
+    "read_notes",
     "recording_windows",
     "rename_columns",
     "summarize",
@@ -608,6 +609,32 @@ def recording_windows(
     return cols
 
 
+def _lines(numbers: Sequence[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:5])
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{', ...' if len(numbers) > 5 else ''}"
+
+
+def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
+    """``how`` (a :class:`~api.research.discover.Reading`'s words) with what reading left out.
+
+    The zero RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked
+    for, not whatever a file's meta says) and the signal losses over 64 s a beat-times file
+    had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
+    the lines of the file (the first five).
+    """
+    dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
+    if dropped:
+        how += f"; {len(dropped)} zero RR value(s) left out ({_lines(dropped)})"
+    if recording.source_format == "ghrv_beats":
+        losses = tuple(recording.meta.get("signal_loss_lines") or ())
+        if losses:
+            how += (
+                f"; {len(losses)} signal loss(es) over 64 s between beats left out, each a gap "
+                f"(before {_lines(losses)})"
+            )
+    return how
+
+
 def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> RecordingAnalysis:
     """Read and analyse one file; a problem becomes ``RecordingAnalysis.error``, never a raise.
 
@@ -641,11 +668,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             return RecordingAnalysis(path=p, error="the recording has no beats", segment=label)
         if options.segment is not None:
             rec = cut(rec, options.segment)
-        # what the options asked for, not whatever a file's meta says (review)
-        dropped = (rec.meta.get("dropped_zero_lines") or ()) if options.drop_zero else ()
-        if dropped:
-            lines = ", ".join(str(n) for n in dropped[:5]) + (", ..." if len(dropped) > 5 else "")
-            how += f"; {len(dropped)} zero RR value(s) left out (line {lines})"
+        how = read_notes(how, rec, drop_zero=options.drop_zero)
         result = dataclasses.replace(
             analyze_recording(rec, options=options, path=p, read_as=how), segment=label
         )

@@ -60,7 +60,15 @@ from sensors.formats._common import (
 )
 from sensors.formats.gaps import infer_gaps
 
-__all__ = ["MAGIC", "RecordingWriter", "looks_like_hrvpace", "read_hrvpace"]
+__all__ = [
+    "EXPORT_BEATS_HEADER",
+    "MAGIC",
+    "RecordingWriter",
+    "looks_like_hrvpace",
+    "looks_like_hrvpace_export",
+    "read_hrvpace",
+    "read_hrvpace_export",
+]
 
 MAGIC = "# hrvpace-recording"
 VERSION = 2
@@ -89,6 +97,7 @@ RESERVED_META_KEYS = frozenset(
         "contact_changes",
         "truncated_last_line",
         "n_gaps",
+        "signal_loss_lines",
         # the plain reader's: the units' source, the RR column, the zeros left out
         "units_from",
         "column",
@@ -101,6 +110,27 @@ RESERVED_META_KEYS = frozenset(
         "segment_no_contact_at_start",
     }
 )
+
+
+#: The header of ``hrvpace export``'s ``ID-beats.csv`` (``api.research.units.BEAT_UNITS`` as
+#: ``name [unit]``; a test holds the two equal: sensors does not import api).
+EXPORT_BEATS_HEADER = (
+    "idx [index]",
+    "t_s [s]",
+    "rr_ms [ms]",
+    "arrived_at [unix_s]",
+    "contact [1 contact/0 none/-1 unknown]",
+    "gap_before [bool]",
+    "hr_bpm [1/min]",
+)
+_EXPORT_CONTACT = {"1": CONTACT_YES, "0": CONTACT_NO, "-1": CONTACT_UNKNOWN}
+#: ``gap_before`` as exports write it (``1``/``0``; exports before 0.1 wrote ``True``/``False``).
+_EXPORT_GAP = {"1": True, "0": False, "true": True, "false": False}
+
+
+def looks_like_hrvpace_export(first_line: str) -> bool:
+    """True for the header of ``hrvpace export``'s beats table (:data:`EXPORT_BEATS_HEADER`)."""
+    return tuple(f.strip() for f in first_line.strip().split(",")) == EXPORT_BEATS_HEADER
 
 
 def looks_like_hrvpace(first_line: str) -> bool:
@@ -351,6 +381,89 @@ def read_hrvpace(path: str) -> Recording:
         heart_rate_bpm=hr,
         start_s=0.0,
         meta=meta,
+    )
+
+
+def read_hrvpace_export(path: str) -> Recording:
+    """The beats table of ``hrvpace export`` (``ID-beats.csv``, :data:`EXPORT_BEATS_HEADER`).
+
+    One row per stored beat: ``t_s`` (the session's stream time), ``rr_ms``, ``arrived_at``,
+    ``contact`` (``1``/``0``/``-1``), ``gap_before`` (``1``/``0``: beats were missing before
+    this one, as the live session found) and the strap's ``hr_bpm`` (empty: none), read as
+    :func:`read_hrvpace` reads a recording: the same times, gaps (the recorded ones, or a gap
+    found from the times, :mod:`sensors.formats.gaps`), contact codes and heart rates, so
+    analysing an export gives what analysing the session's own recording gives. The stretches
+    without contact are in the export's ``ID-contact.csv``, not read here. ``start_s`` is 0.
+    """
+    text = read_text(path)
+    lines = [(k, ln) for k, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
+    if not lines or not looks_like_hrvpace_export(lines[0][1]):
+        _refuse(
+            "not an hrvpace export's beats table: line 1 must be "
+            f"{','.join(EXPORT_BEATS_HEADER)!r}",
+            path=path,
+            line=lines[0][0] if lines else 1,
+        )
+    width = len(EXPORT_BEATS_HEADER)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for k, raw in lines[1:]:
+        fields = [f.strip() for f in raw.split(",")]
+        if len(fields) != width:
+            _refuse(
+                f"the row has {len(fields)} fields where the header has {width}",
+                path=path,
+                line=k,
+            )
+        rows.append(fields)
+        numbers.append(k)
+    if not rows:
+        raise RecordingFormatError("the beats table is empty (no beats)", path=path)
+    cols = list(zip(*rows, strict=True))
+    t_s = parse_floats(cols[1], numbers, path=path, what="t_s")
+    bad_t = ~(np.abs(t_s) <= MAX_DURATION_S)
+    if bad_t.any():
+        k = int(np.argmax(bad_t))
+        _refuse(
+            f"t_s is beyond {MAX_DURATION_S / 86_400:g} days, the longest recording: a corrupt "
+            "time",
+            path=path,
+            line=numbers[k],
+        )
+    rr_ms = parse_floats(cols[2], numbers, path=path, what="RR interval")
+    check_rr_values(rr_ms, numbers, path=path, shown=cols[2])
+    arrived_at = parse_floats(cols[3], numbers, path=path, what="arrival time")
+    contact = np.empty(len(rows), dtype=np.int8)
+    recorded_gaps = np.empty(len(rows), dtype=np.bool_)
+    for k, (c, g, line) in enumerate(zip(cols[4], cols[5], numbers, strict=True)):
+        code = _EXPORT_CONTACT.get(c)
+        if code is None:
+            _refuse(f"contact {quote(c)} must be 1, 0 or -1", path=path, line=line)
+        gap = _EXPORT_GAP.get(g.lower())
+        if gap is None:
+            _refuse(f"gap_before {quote(g)} must be 1 or 0", path=path, line=line)
+        contact[k], recorded_gaps[k] = code, gap
+    hr = np.full(len(rows), np.nan)
+    have_hr = [k for k, h in enumerate(cols[6]) if h]
+    if have_hr:
+        hr[have_hr] = parse_floats(
+            [cols[6][k] for k in have_hr],
+            [numbers[k] for k in have_hr],
+            path=path,
+            what="heart rate",
+        )
+    inferred, _ = infer_gaps(rr_ms, t_s)
+    gaps = recorded_gaps | inferred
+    return Recording(
+        rr_ms=rr_ms,
+        t_s=t_s,
+        gaps=gaps,
+        contact=contact,
+        source_format="hrvpace_export",
+        arrived_at=arrived_at,
+        heart_rate_bpm=hr,
+        start_s=0.0,
+        meta={"path": path, "units": "ms", "n_gaps": int(gaps.sum())},
     )
 
 

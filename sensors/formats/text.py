@@ -94,25 +94,31 @@ def s_to_ms(values: Any) -> NDArray[np.float64]:
 
 
 #: Names of an RR column in a plain file's header, compared in lower case with spaces and
-#: hyphens read as ``_``; a unit may follow as ``_ms``/``_s`` or in brackets (``RR (ms)``,
-#: ``rr [s]``). ``RR_COLUMN_NAMES`` is what errors list (:func:`known_rr_headers`). The
-#: spellings of exports and papers are here: ``R-R interval (ms)``, ``R-R (ms)``,
-#: ``RR-interval [ms]``, ``Inter-beat interval``, and a bare ``interval`` (``timestamp,
-#: interval``), which in a file of heart beats is the beat-to-beat one; whatever the name, the
-#: values still pass the units check (median 100 ms - 10 s in the units read).
+#: hyphens read as ``_``; a unit may follow as ``_ms``/``_s``, in brackets (``RR (ms)``,
+#: ``rr [s]``), or both when they agree (``rr_ms [ms]``, hrvpace's own export).
+#: ``RR_COLUMN_NAMES`` is what errors list (:func:`known_rr_headers`). The spellings of exports
+#: and papers are here: ``R-R interval (ms)``, ``R-R (ms)``, ``RR-interval [ms]``,
+#: ``Inter-beat interval``, ``IBIs``. A bare ``interval`` is not: tables name a lap, a study
+#: phase or a sampling interval so (``Time,Interval,RR``, ``subject,interval,rr_ms``,
+#: ``interval,start_s,end_s``), and a table naming only such columns fails asking for an RR
+#: name. Whatever the name, the values still pass the units check (median 100 ms - 10 s in the
+#: units read).
 RR_COLUMN_NAMES: tuple[str, ...] = (
     "rr",
+    "rrs",
     "rri",
+    "rris",
     "rr_interval",
     "rr_intervals",
     "r_r",
     "r_r_interval",
     "r_r_intervals",
     "ibi",
+    "ibis",
     "inter_beat_interval",
+    "inter_beat_intervals",
     "interbeat_interval",
-    "interval",
-    "intervals",
+    "interbeat_intervals",
     "nn",
     "nni",
     "nn_interval",
@@ -197,23 +203,40 @@ def row_fields(text: str, sep: str) -> list[str]:
     return _trailing_empty_dropped(split_fields(text, sep))
 
 
-def _rr_units(field: str) -> str | None:
-    """``None`` when a header field names no RR column, else its units (``""``: not stated)."""
+def _rr_field(field: str) -> tuple[str | None, str | None]:
+    """``(units, problem)`` of a header field.
+
+    ``units`` is ``None`` when the field names no RR column, else its units (``""``: not
+    stated). ``problem`` says why a field whose name is an RR name is still not read: its unit
+    is not one read (``RR (us)``), or its two units disagree (``rr_ms [s]``).
+    """
     name = field.strip().strip("\"'").strip().lower()
-    unit = ""
+    bracket = ""
     m = _BRACKETED_UNIT.match(name)
     if m:
-        name, word = m.group(1), m.group(2)
-        if word not in _UNIT_WORDS:
-            return None
-        unit = _UNIT_WORDS[word]
+        name, bracket = m.group(1), m.group(2)
     name = re.sub(r"[\s-]+", "_", name).strip("_")
-    if name in RR_COLUMN_NAMES:
-        return unit
     stem, _, suffix = name.rpartition("_")
-    if not unit and stem in RR_COLUMN_NAMES and suffix in _UNIT_WORDS:
-        return _UNIT_WORDS[suffix]
-    return None
+    suffixed = stem in RR_COLUMN_NAMES and suffix in _UNIT_WORDS
+    if name not in RR_COLUMN_NAMES and not suffixed:
+        return None, None
+    if bracket and bracket not in _UNIT_WORDS:
+        return None, (
+            f"its unit {bracket!r} is not one read (ms or s): convert the column to ms or s "
+            "and name it so"
+        )
+    unit = _UNIT_WORDS.get(bracket, "")
+    if name in RR_COLUMN_NAMES:
+        return unit, None
+    named = _UNIT_WORDS[suffix]
+    if unit and unit != named:
+        return None, f"its name says {named} and its brackets {unit}: keep the right one"
+    return named, None
+
+
+def _rr_units(field: str) -> str | None:
+    """``None`` when a header field names no RR column, else its units (``""``: not stated)."""
+    return _rr_field(field)[0]
 
 
 @dataclass(frozen=True)
@@ -262,7 +285,9 @@ def plain_layout(
     Raises
     ------
     RecordingFormatError
-        The header names more than one RR column (which one is meant is not guessed).
+        The header names more than one RR column (which one is meant is not guessed), or
+        names one that is not read: its unit is neither ms nor s (``RR (us)``), or its name
+        and brackets state different units (``rr_ms [s]``).
     """
     k = 0
     while k < len(lines) and lines[k][1].startswith("#"):
@@ -276,6 +301,15 @@ def plain_layout(
     fields = split_fields(text, sep) if sep is not None else [text]
     named = [(i, u) for i, f in enumerate(fields) if (u := _rr_units(f)) is not None]
     if not named:
+        for f in fields:
+            problem = _rr_field(f)[1]
+            if problem is not None:
+                raise RecordingFormatError(
+                    f"the RR column {quote(_unquoted(f))} is not read: {problem}",
+                    path=path,
+                    line=number,
+                    summary=f"an RR column that is not read: {problem}",
+                )
         return PlainLayout(skip=k)
     if len(named) > 1:
         names = ", ".join(fields[i].strip() for i, _ in named)
@@ -609,7 +643,12 @@ def read_ghrv_beats(path: str) -> Recording:
     missing, so nothing is stretched. The pause is left out: the beat that ends it starts the
     next interval, and that interval follows a gap (``gaps``; no successive difference across
     it), as ``hrv.clean`` makes a gap of a shorter pause that hides more than 3 beats (a
-    60-s pause is read as an interval for it to label). ``meta["n_gaps"]`` counts them.
+    60-s pause is read as an interval for it to label). ``meta["n_gaps"]`` counts them and
+    ``meta["signal_loss_lines"]`` gives the line of the beat that ends each (``hrvpace
+    analyze`` says them in ``read_as``). A loss at the very first or last step, a lone beat
+    at either end more than 64 s from the rest, is refused naming its line: it gives no RR
+    interval, and a typo (``48004.72`` for ``4800.472``, ``-5000``) is far more likely than a
+    real beat, which may be deleted.
     Refused: a time more than :data:`MAX_DURATION_S` after the first (a corrupt value such as
     ``1e308``), and a file whose intervals are mostly over 64 s (times in ms, not seconds).
 
@@ -653,6 +692,23 @@ def read_ghrv_beats(path: str) -> Recording:
             line=lines[i],
             summary=f"a beat time {problem}",
         )
+    for i, (beat, other) in {0: (0, 1), loss.shape[0] - 1: (-1, -2)}.items():
+        if loss[i]:  # a lone beat at either end, far from the rest: a typo, not a beat
+            which = "first" if beat == 0 else "last"
+            problem = (
+                f"is {abs(float(times[beat] - times[other])):.6g} s from the "
+                f"{'next' if beat == 0 else 'previous'} beat ({quote(tokens[other])}), more "
+                "than any RR interval (limit "
+                f"{MAX_RR_MS / 1000:g} s): a lone {which} beat, far more likely a typo than a "
+                "beat after a signal loss; correct it, or delete the line (a lone beat gives no "
+                "RR interval)"
+            )
+            raise RecordingFormatError(
+                f"the {which} beat time {quote(tokens[beat])} {problem}",
+                path=path,
+                line=lines[beat],
+                summary=f"the {which} beat time {problem}",
+            )
     keep = ~loss
     rr_ms = steps_ms[keep]
     t_s = times[1:][keep]
@@ -674,6 +730,8 @@ def read_ghrv_beats(path: str) -> Recording:
             "units": "s",
             "first_beat_s": float(times[0]),
             "n_gaps": int(np.count_nonzero(loss)),
+            # the line of the beat that ends each signal loss (said in read_as)
+            "signal_loss_lines": tuple(lines[i + 1] for i in np.flatnonzero(loss).tolist()),
         },
     )
 

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import hrv
+import hrvpace
 from api.cli import app
 from api.research.analysis import (
     NEUROKIT_NAMES,
@@ -761,3 +762,10 @@ def test_a_two_minute_signal_loss_in_beat_times_is_analysed_as_a_one_minute_paus
         assert objs[120][key] == pytest.approx(objs[60][key], rel=1e-12), key
     assert objs[120]["duration_s"] == pytest.approx(objs[60]["duration_s"] + 60.0)
     assert objs[120]["format"] == "ghrv_beats"
+    # the loss is said, with the line of the beat ending it (it was left out without a word)
+    assert objs[120]["read_as"].endswith(
+        "; 1 signal loss(es) over 64 s between beats left out, each a gap (before line 3000)"
+    )
+    assert "signal loss" not in objs[60]["read_as"]  # a 60-s pause is an interval to label
+    row = hrvpace.analyze(tmp_path / "beats_120.txt", as_dict=True)
+    assert row["read_as"] == objs[120]["read_as"]

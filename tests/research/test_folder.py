@@ -250,6 +250,40 @@ def test_a_table_without_an_rr_column_fails_in_a_folder_as_given_by_name(
     assert json.loads(alone.stdout)["error"] == objs["hr.csv"]["error"]
 
 
+def test_tables_with_a_bare_interval_column_in_a_folder(tmp_path: Path) -> None:
+    """Review findings: a bare ``interval`` was an RR name. ``subject,interval,rr_ms`` and
+    ``Time,Interval,RR (ms)`` then failed as naming two RR columns (read before), an epochs table
+    ``interval,start_s,end_s`` was analysed as a subject (exit 0) and a Garmin laps table with
+    text rows failed. Now: the RR column is read, the epochs table fails (numbers without an
+    RR column), the laps table is skipped (mostly not numbers), as before."""
+    rr = _rr_lines()
+    (tmp_path / "s01.csv").write_text(
+        "subject,interval,rr_ms\n" + "".join(f"s01,baseline,{v}\n" for v in rr)
+    )
+    (tmp_path / "s02.csv").write_text(
+        "Time,Interval,RR (ms)\n" + "".join(f"{i}.0,{1 + i // 100},{v}\n" for i, v in enumerate(rr))
+    )
+    (tmp_path / "epochs.csv").write_text(
+        "interval,start_s,end_s\n"
+        + "".join(f"{i + 1},{300 * i},{300 * i + 300}\n" for i in range(6))
+    )
+    (tmp_path / "laps.csv").write_text(
+        "Interval,Time,Avg HR\n" + "".join(f"{i + 1},5:00,{120 + i}\n" for i in range(6))
+    )
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json", "--units", "s"])
+    assert res.exit_code == 1, res.output
+    objs = {Path(o["path"]).name: o for o in map(json.loads, res.stdout.splitlines())}
+    assert sorted(objs) == ["epochs.csv", "s01.csv", "s02.csv"]
+    assert "error" not in objs["s01.csv"] and "error" not in objs["s02.csv"]
+    assert objs["s01.csv"]["mean_rr_ms"] == objs["s02.csv"]["mean_rr_ms"]
+    assert (
+        "a table without an RR column (columns: interval, start_s, end_s)"
+        in (objs["epochs.csv"]["error"])
+    )
+    assert skip_reason(tmp_path / "laps.csv") is not None
+    assert "laps.csv" in res.stderr and "1 file(s) skipped" in res.stderr
+
+
 def test_a_header_stating_units_outranks_units_for_other_files(tmp_path: Path) -> None:
     """``--units`` is for files that do not state theirs: a header ``rr_ms`` keeps ms."""
     rr = _rr_lines()

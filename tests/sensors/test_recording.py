@@ -149,16 +149,36 @@ def test_a_signal_loss_over_64_s_in_beat_times_is_a_gap(shared_data: Path, tmp_p
     short = read_recording(_beats_with_pause(shared_data, tmp_path, 60.0)[0], format="ghrv_beats")
     assert short.n_beats == len(times) - 1 and not short.gaps.any()
     assert short.meta["n_gaps"] == 0
-    # a pause that is the first step: left out, the recording starts at the beat after it
-    first = tmp_path / "first.txt"
-    first.write_text("\n".join(["0.0", *[f"{100 + 0.8 * i:.3f}" for i in range(200)]]) + "\n")
-    rec = read_recording(first, format="ghrv_beats")
-    assert (rec.n_beats, rec.start_s, bool(rec.gaps.any())) == (199, 100.0, False)
+    assert rec.meta["signal_loss_lines"] == (3000,)  # the line of the beat ending the loss
     # times in ms (every step far beyond any RR) stay refused, as before
     ms = tmp_path / "ms.txt"
     ms.write_text("".join(f"{1000 * (1 + 0.8 * i):.0f}\n" for i in range(200)))
     with pytest.raises(RecordingFormatError, match="corrupt value"):
         read_recording(ms, format="ghrv_beats")
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "says"),
+    [
+        ((-1, "48004.72"), -1, "the last beat time '48004.72' is 43"),  # 4800.472 mistyped
+        ((0, "-5000"), 1, "the first beat time '-5000' is 50"),
+        ((0, "-70"), 1, "from the next beat"),  # a lone first beat a little over 64 s away
+    ],
+)
+def test_a_lone_beat_at_either_end_over_64_s_away_is_refused_naming_its_line(
+    shared_data: Path, tmp_path: Path, edit: tuple[int, str], line: int, says: str
+) -> None:
+    """Review finding: a corrupt first or last beat time more than 64 s from the rest was a
+    signal loss at the first or last step, left out without a word. It gives no RR interval
+    and is far more likely a typo: refused, naming its line (a real one may be deleted)."""
+    lines = (shared_data / "ghrv_beat_ascii.txt").read_text().splitlines()
+    lines[edit[0]] = edit[1]
+    path = tmp_path / "beats.txt"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path, format="ghrv_beats")
+    assert info.value.line == (len(lines) if line == -1 else line)
+    assert says in info.value.problem and "delete the line" in info.value.problem
 
 
 def test_beat_times_read_as_plain_are_refused(shared_data: Path) -> None:
@@ -435,6 +455,7 @@ def test_every_format_name_is_readable() -> None:
         "hrv_logger",
         "elite_hrv",
         "hrvpace",
+        "hrvpace_export",
         "apple_health",
         "fit",
     }
@@ -883,9 +904,6 @@ def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units:
         ("RR interval (ms)", "{ms!r}", "ms"),
         ("R-R (ms)", "{ms!r}", "ms"),
         ("RR-interval [ms]", "{ms!r}", "ms"),
-        ("Interval (ms)", "{ms!r}", "ms"),
-        ("timestamp,interval", "1.1,{ms!r}", "ms"),
-        ("Time,interval", "1.1,{ms!r}", "ms"),
         ("Inter-beat interval (s)", "{s!r}", "s"),
         ("r-r_intervals_s", "{s!r}", "s"),
     ],
@@ -895,13 +913,107 @@ def test_common_rr_header_spellings_are_read(
 ) -> None:
     """Review finding: ``Time,R-R interval (ms)`` (a common export) was not taken for an RR
     column: in a folder the file was skipped as a table of something else, given by name it
-    failed; ``Interval (ms)``, ``R-R (ms)`` and ``timestamp,interval`` failed too."""
+    failed; ``R-R (ms)`` failed too."""
     path = tmp_path / "rr.csv"
     path.write_text(_rows(header, row))
     rec = read_recording(path)
     stated = "header" if any(u in header for u in ("ms", "s)", "_s")) else "default"
     assert (rec.meta["units"], rec.meta["units_from"]) == (units, stated)
     np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "column"),
+    [
+        ("Time,Interval,RR", "1.1,2,{ms!r}", "RR"),  # Interval: the lap
+        ("subject,interval,rr_ms", "s01,baseline,{ms!r}", "rr_ms"),  # the study phase
+        ("nn,intervals", "{ms!r},3", "nn"),
+        ("rr_ms,interval_s", "{ms!r},0.004", "rr_ms"),  # the sampling interval
+    ],
+)
+def test_a_bare_interval_column_beside_an_rr_column_is_not_one(
+    tmp_path: Path, header: str, row: str, column: str
+) -> None:
+    """Review finding: a bare ``interval`` was taken for an RR column, so these tables (read
+    before) were refused as naming two RR columns. A bare ``interval`` names a lap, a phase or
+    a sampling interval as often: it is no RR name; the specific RR column is read."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    assert rec.meta["column"] == column
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "columns"),
+    [
+        ("Time,interval", "1.1,{ms!r}", "Time, interval"),
+        ("interval,start_s,end_s", "1,0,300", "interval, start_s, end_s"),
+        ("Interval,Time,HR", "1,1.1,72", "Interval, Time, HR"),
+    ],
+)
+def test_a_table_naming_only_a_bare_interval_fails_naming_its_columns(
+    tmp_path: Path, header: str, row: str, columns: str
+) -> None:
+    """Review finding: ``interval,start_s,end_s`` (epochs) and ``Interval,Time,HR`` (laps)
+    were analysed as RR intervals (exit 0). A bare ``interval`` is too ambiguous to read: the
+    table fails, naming its columns and the RR names read."""
+    path = tmp_path / "t.csv"
+    path.write_text(_rows(header, row))
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == 1
+    assert info.value.problem.startswith(f"a table without an RR column (columns: {columns}): ")
+    assert "inter_beat_interval" in info.value.problem
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Inter-beat intervals (ms)", "interbeat intervals", "IBIs", "RRs", "RRIs", "time,IBIs_ms"],
+)
+def test_plural_rr_names_are_read(tmp_path: Path, header: str) -> None:
+    """Review finding: README said the names are read "and plurals", but these were not."""
+    path = tmp_path / "rr.csv"
+    row = "1.1,{ms!r}" if header.startswith("time,") else "{ms!r}"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    assert rec.meta["units"] == "ms"
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "units"),
+    [("rr_ms [ms]", "{ms!r}", "ms"), ("idx [index],RR_s (s)", "1,{s!r}", "s")],
+)
+def test_a_unit_in_the_name_and_in_brackets_is_read_when_they_agree(
+    tmp_path: Path, header: str, row: str, units: str
+) -> None:
+    """Review finding: hrvpace's own export names its column ``rr_ms [ms]``, and was refused
+    as a table without an RR column."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, row))
+    rec = read_recording(path)
+    assert (rec.meta["units"], rec.meta["units_from"]) == (units, "header")
+    np.testing.assert_allclose(rec.rr_ms, RR_40, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("RR (us)", "its unit 'us' is not one read (ms or s)"),
+        ("time,rr_ms [s]", "its name says ms and its brackets s"),
+    ],
+)
+def test_an_rr_column_in_units_not_read_says_so(tmp_path: Path, header: str, says: str) -> None:
+    """Review finding: ``RR (us)`` got "a table without an RR column ... name the RR column
+    one of ...", asking to rename a column that is one. The error says what is wrong."""
+    path = tmp_path / "rr.csv"
+    path.write_text(_rows(header, "{ms!r}" if "," not in header else "1,{ms!r}"))
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == 1
+    assert "is not read: " + says in info.value.problem
+    assert "without an RR column" not in info.value.problem
 
 
 def test_semicolon_columns_read_decimal_commas(tmp_path: Path) -> None:
@@ -990,3 +1102,25 @@ def test_the_64_s_limit_applies_after_seconds_become_ms(tmp_path: Path) -> None:
     with pytest.raises(RecordingFormatError, match="physionet_rr_secs") as info:
         read_recording(path, units="s")
     assert info.value.line == 1
+
+
+def test_an_export_beats_table_is_read_with_its_gaps_and_its_bad_cells_named(
+    tmp_path: Path,
+) -> None:
+    """``hrvpace export``'s ``ID-beats.csv`` (format ``hrvpace_export``, detected): times,
+    gaps and contact as written; ``True``/``False`` gap flags (older exports) read; a bad cell
+    is refused with its line."""
+    from sensors.formats.hrvpace import EXPORT_BEATS_HEADER
+
+    head = ",".join(EXPORT_BEATS_HEADER) + "\n"
+    rows = "0,0.8,800.0,1.0,1,0,75.0\n1,1.6,800.0,2.0,-1,False,\n2,30.0,810.0,3.0,0,True,74\n"
+    path = tmp_path / "x-beats.csv"
+    path.write_text(head + rows)
+    rec = read_recording(path)
+    assert rec.source_format == "hrvpace_export"
+    assert rec.t_s.tolist() == [0.8, 1.6, 30.0] and rec.gaps.tolist() == [False, False, True]
+    assert rec.contact.tolist() == [1, -1, 0] and np.isnan(rec.heart_rate_bpm[1])
+    path.write_text(head + rows.replace("True", "yes"))
+    with pytest.raises(RecordingFormatError, match="gap_before 'yes' must be 1 or 0") as info:
+        read_recording(path)
+    assert info.value.line == 4
