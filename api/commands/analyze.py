@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -163,8 +164,10 @@ def analyze(
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
     if names not in ("hrvpace", "neurokit"):
         raise typer.BadParameter(f"--names must be 'hrvpace' or 'neurokit', got {names!r}")
-    if not (window_s > 0 and step_s > 0):
-        raise typer.BadParameter("--window-s and --step-s must be > 0")
+    for flag, value in (("--window-s", window_s), ("--step-s", step_s)):
+        # inf/nan would pass "> 0" and only fail later (the settings are written as JSON)
+        if not (math.isfinite(value) and value > 0):
+            raise typer.BadParameter(f"{flag} must be a finite number of seconds > 0, got {value}")
     if jobs is not None and jobs < 1:
         raise typer.BadParameter("--jobs must be >= 1")
     segments = segments_from_options(start, end, segments_file)

@@ -132,3 +132,19 @@ def test_help_says_where_the_settings_go() -> None:
     words = " ".join(re.sub(r"[│╭╮╰╯─]", " ", res.stdout).split())
     assert "ending with hrvpace_version and settings" in words
     assert "in NAME.json beside it" in words
+
+
+@pytest.mark.parametrize("flag", ["--window-s", "--step-s"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "0"])
+def test_window_and_step_must_be_finite(
+    shared_data: Path, tmp_path: Path, flag: str, value: str
+) -> None:
+    """--window-s inf crashed with a traceback in the settings' JSON (code review): refused
+    as bad usage before anything is analysed or written."""
+    out = tmp_path / "w.csv"
+    args = ["analyze", str(shared_data / REST), "--json", "-q", "--windows", str(out)]
+    res = runner.invoke(app, [*args, flag, value])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert f"{flag} must be a finite number of seconds > 0" in res.stderr
+    assert res.stdout == "" and not out.exists()
