@@ -167,6 +167,7 @@ def analyze(
             rr_or_path, format=reading.format, units=reading.units, drop_zero=drop_zero
         )
         read_as: str | None = reading.how
+        given_units = units
     elif isinstance(rr_or_path, sensors.Recording):
         if format is not None or units is not None:
             raise hrv.HrvInputError(
@@ -174,6 +175,7 @@ def analyze(
                 f"(RR in ms, format {rr_or_path.source_format!r}): give neither"
             )
         path, read_as, rec = None, None, rr_or_path
+        given_units = None
     else:
         if format is not None:
             raise hrv.HrvInputError(
@@ -181,14 +183,23 @@ def analyze(
                 "('ms', the default, or 's')"
             )
         path, read_as = None, None
-        rec = _as_recording(rr_or_path, units=units or "ms")
+        given_units = units or "ms"
+        rec = _as_recording(rr_or_path, units=given_units)
     segment = None
     if start is not None or end is not None:
         a = None if start is None else parse_time(str(start), what="start")
         b = None if end is None else parse_time(str(end), what="end")
         segment = Segment(f"{start or 'start'}-{end or 'end'}", a, b)
         rec = cut(rec, segment)
-    options = AnalysisOptions(clean=clean, segment=segment)
+    # the settings record how the numbers were made, as the command line's do: the reading
+    # asked for (None where detected, as with no --format/--units), an array's own units
+    options = AnalysisOptions(
+        format=format,
+        units=given_units,
+        clean=clean,
+        segment=segment,
+        drop_zero=drop_zero,
+    )
     result = analyze_recording(rec, options=options, path=path or "", read_as=read_as)
     assert result.summary is not None
     row = {**result.to_json(), "path": path}
