@@ -4,8 +4,9 @@
 
 - :func:`analyze`: every metric of a recording (a file, a :class:`Recording` or an array of
   RR intervals in ms, or s with ``units="s"``) as a one-row :class:`pandas.DataFrame` (a
-  ``dict`` when pandas is not installed), like ``nk.hrv(...)``; exactly what
-  ``hrvpace analyze --json`` prints;
+  ``dict`` when pandas is not installed), like ``nk.hrv(...)``: the fields of a
+  ``hrvpace analyze --json`` line, its ``hrvpace_version`` and ``settings`` in the
+  DataFrame's ``attrs["hrvpace_settings"]``;
 - :func:`read`: a recording file, its format and units chosen as ``hrvpace analyze`` chooses
   them (the file's header, name and content, or the arguments);
 - the public API of :mod:`hrv` (metrics), :mod:`sensors` (readers and beat sources) and

@@ -161,3 +161,29 @@ def test_settings_record_how_the_file_or_array_was_read(shared_data: Path) -> No
     assert (
         hrvpace.analyze(np.array([800.0, 810.0] * 150)).attrs["hrvpace_settings"]["units"] == "ms"
     )
+
+
+def test_every_hrv_name_the_readme_gives_exists() -> None:
+    """Code review: README sent readers to ``hrv.live_settings``, which hrv did not export.
+    Every ``hrv.NAME`` (or ``hrv.module.NAME``) in README resolves; live_settings is public."""
+    import importlib
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    names = sorted(set(re.findall(r"`hrv\.([A-Za-z_][A-Za-z_0-9.]*)", readme)))
+    assert "live_settings" in names
+    missing = []
+    for name in names:
+        obj: object = hrv
+        parts = name.split(".")
+        for i, part in enumerate(parts):
+            if hasattr(obj, part):
+                obj = getattr(obj, part)
+                continue
+            try:
+                obj = importlib.import_module("hrv." + ".".join(parts[: i + 1]))
+            except ImportError:
+                missing.append(name)
+                break
+    assert missing == []
+    assert "live_settings" in hrv.__all__ and hrv.live_settings()["window_s"] == 60.0
