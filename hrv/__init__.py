@@ -9,7 +9,7 @@ from hrv.coherence import Coherence, coherence, coherence_windows, spectral_wind
 from hrv.ectopy import EctopyCheck, ectopy_check, ectopy_windows
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
-from hrv.live import LiveAnalyser, LiveWindow
+from hrv.live import LiveAnalyser, LiveWindow, live_settings
 from hrv.nn_filter import RR_RANGE_MS, ArtefactFilter
 from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
 from hrv.resonance import (
@@ -67,6 +67,7 @@ __all__ = [
     "hr_oscillation",
     "irregular_rhythm",
     "lf_band",
+    "live_settings",
     "lung_volume",
     "power_spectrum",
     "premature_beats",

@@ -4,8 +4,9 @@
 
 - :func:`analyze`: every metric of a recording (a file, a :class:`Recording` or an array of
   RR intervals in ms, or s with ``units="s"``) as a one-row :class:`pandas.DataFrame` (a
-  ``dict`` when pandas is not installed), like ``nk.hrv(...)``; exactly what
-  ``hrvpace analyze --json`` prints;
+  ``dict`` when pandas is not installed), like ``nk.hrv(...)``: the fields of a
+  ``hrvpace analyze --json`` line, its ``hrvpace_version`` and ``settings`` in the
+  DataFrame's ``attrs["hrvpace_settings"]``;
 - :func:`read`: a recording file, its format and units chosen as ``hrvpace analyze`` chooses
   them (the file's header, name and content, or the arguments);
 - the public API of :mod:`hrv` (metrics), :mod:`sensors` (readers and beat sources) and
@@ -168,6 +169,7 @@ def analyze(
             rr_or_path, format=reading.format, units=reading.units, drop_zero=drop_zero
         )
         read_as: str | None = read_notes(reading.how, rec, drop_zero=drop_zero)
+        given_units = units
     elif isinstance(rr_or_path, sensors.Recording):
         if format is not None or units is not None:
             raise hrv.HrvInputError(
@@ -175,6 +177,7 @@ def analyze(
                 f"(RR in ms, format {rr_or_path.source_format!r}): give neither"
             )
         path, read_as, rec = None, None, rr_or_path
+        given_units = None
     else:
         if format is not None:
             raise hrv.HrvInputError(
@@ -182,14 +185,23 @@ def analyze(
                 "('ms', the default, or 's')"
             )
         path, read_as = None, None
-        rec = _as_recording(rr_or_path, units=units or "ms")
+        given_units = units or "ms"
+        rec = _as_recording(rr_or_path, units=given_units)
     segment = None
     if start is not None or end is not None:
         a = None if start is None else parse_time(str(start), what="start")
         b = None if end is None else parse_time(str(end), what="end")
         segment = Segment(f"{start or 'start'}-{end or 'end'}", a, b)
         rec = cut(rec, segment)
-    options = AnalysisOptions(clean=clean, segment=segment)
+    # the settings record how the numbers were made, as the command line's do: the reading
+    # asked for (None where detected, as with no --format/--units), an array's own units
+    options = AnalysisOptions(
+        format=format,
+        units=given_units,
+        clean=clean,
+        segment=segment,
+        drop_zero=drop_zero,
+    )
     result = analyze_recording(rec, options=options, path=path or "", read_as=read_as)
     assert result.summary is not None
     row = {**result.to_json(), "path": path}

@@ -138,3 +138,52 @@ def test_readme_python_example_prints_what_readme_shows(shared_data: Path) -> No
     assert isinstance(df, pd.DataFrame)
     got = eval(columns_call[4:], {"df": df})  # README's own expression
     assert str(got).splitlines() == shown
+
+
+def test_settings_record_how_the_file_or_array_was_read(shared_data: Path) -> None:
+    """Code review: attrs["hrvpace_settings"] always said format/units null and drop_zero
+    False whatever was passed; they are what the call asked for, as the command line's."""
+    pytest.importorskip("pandas")
+    path = shared_data / "nsr2db_nsr001_rr_secs.txt"
+    df = hrvpace.analyze(path, format="physionet_rr_secs", units="s", drop_zero=True, end="5:00")
+    s = df.attrs["hrvpace_settings"]
+    assert (s["format"], s["units"], s["drop_zero"]) == ("physionet_rr_secs", "s", True)
+    assert s["segments"] == [{"label": "start-5:00", "start_s": None, "end_s": 300.0}]
+    args = ["analyze", str(path), "--json", "-q", "--format", "physionet_rr_secs"]
+    res = runner.invoke(app, [*args, "--units", "s", "--drop-zero", "--end", "5:00"])
+    assert res.exit_code == 0, res.output
+    cli = json.loads(res.stdout)["settings"]
+    for key in ("format", "units", "drop_zero", "clean", "correction", "frequency"):
+        assert s[key] == cli[key], key
+    arr = hrvpace.analyze(np.array([0.8, 0.81, 0.79] * 100), units="s")
+    a = arr.attrs["hrvpace_settings"]
+    assert (a["format"], a["units"], a["drop_zero"]) == (None, "s", False)
+    assert (
+        hrvpace.analyze(np.array([800.0, 810.0] * 150)).attrs["hrvpace_settings"]["units"] == "ms"
+    )
+
+
+def test_every_hrv_name_the_readme_gives_exists() -> None:
+    """Code review: README sent readers to ``hrv.live_settings``, which hrv did not export.
+    Every ``hrv.NAME`` (or ``hrv.module.NAME``) in README resolves; live_settings is public."""
+    import importlib
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    names = sorted(set(re.findall(r"`hrv\.([A-Za-z_][A-Za-z_0-9.]*)", readme)))
+    assert "live_settings" in names
+    missing = []
+    for name in names:
+        obj: object = hrv
+        parts = name.split(".")
+        for i, part in enumerate(parts):
+            if hasattr(obj, part):
+                obj = getattr(obj, part)
+                continue
+            try:
+                obj = importlib.import_module("hrv." + ".".join(parts[: i + 1]))
+            except ImportError:
+                missing.append(name)
+                break
+    assert missing == []
+    assert "live_settings" in hrv.__all__ and hrv.live_settings()["window_s"] == 60.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,7 +40,14 @@ from api.research.analysis import (
     find_recordings,
     rename_columns,
 )
-from api.research.cohort import analyze_many, summary_table, windows_table, write_table
+from api.research.cohort import (
+    analyze_many,
+    sidecar_path,
+    sidecar_problem,
+    summary_table,
+    windows_table,
+    write_table,
+)
 
 __all__ = ["analyze"]
 
@@ -103,7 +111,8 @@ def analyze(
             "--windows",
             help="Write the rolling windows table (.csv or .parquet) of every file; the "
             "settings (version, --window-s, --step-s, correction, spectrum) go in the Parquet "
-            "metadata, or for a CSV in NAME.json beside it.",
+            "metadata, or for a CSV in NAME.csv.json beside it (refused before the analysis "
+            "if that name is taken by a file that is not such a sidecar).",
         ),
     ] = None,
     summary_out: Annotated[
@@ -163,14 +172,21 @@ def analyze(
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
     if names not in ("hrvpace", "neurokit"):
         raise typer.BadParameter(f"--names must be 'hrvpace' or 'neurokit', got {names!r}")
-    if not (window_s > 0 and step_s > 0):
-        raise typer.BadParameter("--window-s and --step-s must be > 0")
+    for flag, value in (("--window-s", window_s), ("--step-s", step_s)):
+        # inf/nan would pass "> 0" and only fail later (the settings are written as JSON)
+        if not (math.isfinite(value) and value > 0):
+            raise typer.BadParameter(f"{flag} must be a finite number of seconds > 0, got {value}")
     if jobs is not None and jobs < 1:
         raise typer.BadParameter("--jobs must be >= 1")
     segments = segments_from_options(start, end, segments_file)
-    for flag, target in (("--windows", windows_out), ("--summary", summary_out)):
-        if target is not None:
-            _check_output(flag, target)
+    outputs = [
+        (flag, target)
+        for flag, target in (("--windows", windows_out), ("--summary", summary_out))
+        if target is not None
+    ]
+    for flag, target in outputs:
+        _check_output(flag, target)
+    _check_distinct(outputs)
     if use_dask or scheduler is not None:
         _require_or_exit("distributed")
     files, skipped = find_recordings(paths, recursive=recursive)
@@ -284,7 +300,11 @@ def analyze(
     for target, table in tables:
         try:
             write_table(table or {"path": []}, target, names=names, settings=settings)
-        except (OSError, MissingExtraError) as exc:
+        except OSError as exc:  # names the file that failed: the table or its sidecar
+            said = exc.strerror or str(exc)
+            typer.echo(f"hrvpace analyze: cannot write {exc.filename or target}: {said}", err=True)
+            raise typer.Exit(2) from None
+        except MissingExtraError as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None
     typer.echo(
@@ -326,8 +346,46 @@ def _check_output(flag: str, target: Path) -> None:
         problem = f"the folder {parent} does not exist"
     elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         problem = "no permission to write there"
+    elif _is_stdout(target):
+        problem = "it is where stdout goes"
+    elif suffix == ".csv":  # its settings go beside it (write_table): that name must be free
+        side = sidecar_path(target)
+        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
+        if said is not None:
+            problem = f"its settings sidecar {side}: {said}"
     if problem is not None:
         typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
+        raise typer.Exit(2)
+
+
+def _is_stdout(path: Path) -> bool:
+    """``path`` is the file stdout goes to (e.g. ``--json > path``): writing it loses that."""
+    try:
+        out, it = os.fstat(1), os.stat(path)
+    except OSError:
+        return False
+    return (out.st_dev, out.st_ino) == (it.st_dev, it.st_ino)
+
+
+def _check_distinct(outputs: list[tuple[str, Path]]) -> None:
+    """--windows and --summary name different files, and their sidecars differ.
+
+    One name for both kept only the last table written (exit 0); names that differ only in
+    case are one file on a case-insensitive file system, and share a sidecar there.
+    """
+    if len(outputs) < 2:
+        return
+    (flag_a, a), (flag_b, b) = outputs
+    same = str(a.resolve()).casefold() == str(b.resolve()).casefold()
+    if not same and a.exists() and b.exists():
+        same = os.path.samefile(a, b)  # hard links
+    if same:
+        typer.echo(
+            f"hrvpace analyze: {flag_a} {a} and {flag_b} {b} are one file (or differ only in "
+            "case, one file on a case-insensitive file system, with one settings sidecar): "
+            "give each table its own name",
+            err=True,
+        )
         raise typer.Exit(2)
 
 

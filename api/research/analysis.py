@@ -302,7 +302,7 @@ def analysis_settings(
 
     What ``hrvpace analyze`` writes beside its results so that a table says which version
     and settings made it: the Parquet schema metadata (``hrvpace_settings``), the ``settings``
-    of every ``--json`` line and the sidecar ``<name>.json`` of a CSV. ``hrvpace_version``;
+    of every ``--json`` line and the sidecar ``<name>.csv.json`` of a CSV. ``hrvpace_version``;
     how files were read (``format``, ``units``, ``sampling_rate_hz``, ``channel``,
     ``drop_zero``: ``None`` where detected); ``clean`` and ``correction`` (the artefact
     correction that ran, ``None`` with ``--no-clean``); ``windows`` (``window_s``, ``step_s``

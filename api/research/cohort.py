@@ -13,8 +13,10 @@ its own task. Results come back in input order whatever order the tasks finish i
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -39,6 +41,7 @@ __all__ = [
     "analyze_many",
     "default_jobs",
     "sidecar_path",
+    "sidecar_problem",
     "summary_table",
     "windows_table",
     "write_table",
@@ -228,8 +231,76 @@ def windows_table(
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
-    """Where :func:`write_table` puts a CSV's settings: beside it, ``.csv`` -> ``.json``."""
-    return Path(path).with_suffix(".json")
+    """Where :func:`write_table` puts a CSV's settings: beside it, its full name + ``.json``.
+
+    ``s.csv`` -> ``s.csv.json``: never ``s.json``, which may be the user's own file,
+    ``--json`` output redirected there, or ``hrvpace export``'s ``ID.json`` beside its
+    ``ID.csv`` (code review: all three were overwritten).
+    """
+    p = Path(path)
+    return p.with_name(p.name + ".json")
+
+
+#: Largest file :func:`sidecar_problem` reads to tell whether it is an hrvpace sidecar.
+_SIDECAR_MAX_BYTES = 1 << 20
+
+
+def sidecar_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why :func:`write_table` must not replace the sidecar at ``path``, else ``None``.
+
+    A missing path, or an earlier hrvpace sidecar (a JSON object with ``hrvpace_version`` and
+    ``table``), may be replaced; anything else is someone else's file (or folder) and is
+    refused rather than overwritten.
+    """
+    p = Path(path)
+    if not os.path.lexists(p):
+        return None
+    if p.is_dir():
+        return "it is a folder"
+    try:
+        if not p.is_file() or p.stat().st_size > _SIDECAR_MAX_BYTES:
+            raise ValueError
+        obj = json.loads(p.read_text(encoding="utf-8"))
+        if not (isinstance(obj, dict) and "hrvpace_version" in obj and "table" in obj):
+            raise ValueError
+    except (OSError, ValueError):
+        return "it exists and is not an hrvpace settings sidecar (it would be overwritten)"
+    return None
+
+
+def _replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = False) -> Path:
+    """A new file written beside ``final`` under a temporary name, to be moved onto it.
+
+    Returns the temporary path (the caller moves it with :func:`os.replace`, or removes it);
+    an error names ``final``, the file that could not be written.
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(final)) from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        with open(fd, "wb" if binary else "w", **({} if binary else _TEXT)) as f:
+            write(f)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(final)) from None
+        raise
+    return Path(tmp)
+
+
+_TEXT: dict[str, Any] = {"newline": "", "encoding": "utf-8"}
+
+
+def _move(tmp: Path, final: Path) -> None:
+    try:
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(final)) from None
 
 
 def write_table(
@@ -254,13 +325,19 @@ def write_table(
     ``settings`` (:func:`api.research.analysis.analysis_settings`: version, window length and
     step, correction, spectral settings) travel with the table: as the Parquet schema's
     ``hrvpace_settings`` (a JSON text), and for a CSV, which has no place for them, in the
-    sidecar :func:`sidecar_path` (``s.csv`` -> ``s.json``: ``{"hrvpace_version", "table",
-    "settings"}``). A ``.json`` table stays a bare list of records.
+    sidecar :func:`sidecar_path` (``s.csv`` -> ``s.csv.json``: ``{"hrvpace_version",
+    "table", "settings"}``). A CSV and its sidecar are written under temporary names in the
+    same folder and moved in place, the sidecar first, so a failure never leaves a new table
+    beside a stale sidecar. A ``.json`` table stays a bare list of records.
 
     Raises
     ------
     ValueError
         Unknown suffix.
+    OSError
+        The table or its sidecar cannot be written (``filename`` names which);
+        :class:`FileExistsError` when the sidecar's name is taken by a file that is not an
+        hrvpace sidecar, or a folder (:func:`sidecar_problem`).
     MissingExtraError
         Parquet without pyarrow.
     """
@@ -272,17 +349,35 @@ def write_table(
     renamed = rename_columns(own, style=names)
     n = len(next(iter(columns.values()))) if columns else 0
     if suffix == ".csv":
-        with open(p, "w", newline="", encoding="utf-8") as f:
+        side = sidecar_path(p)
+        if settings is not None:
+            problem = sidecar_problem(side)
+            if problem is not None:
+                raise FileExistsError(errno.EEXIST, f"its settings sidecar: {problem}", str(side))
+            text = json.dumps(
+                {"hrvpace_version": __version__, "table": p.name, "settings": settings},
+                indent=2,
+                allow_nan=False,
+            )
+
+        def write_csv(f: Any) -> None:
             w = csv.writer(f)
             w.writerow([csv_header(r, units[c]) for r, c in zip(renamed, own, strict=True)])
             for i in range(n):
                 # the one cell rule of every hrvpace CSV (booleans 1/0, as export and the API)
                 w.writerow([csv_cell(columns[c][i]) for c in own])
-        if settings is not None:
-            sidecar = {"hrvpace_version": __version__, "table": p.name, "settings": settings}
-            sidecar_path(p).write_text(
-                json.dumps(sidecar, indent=2, allow_nan=False) + "\n", encoding="utf-8"
-            )
+
+        # both written under temporary names first, then moved in place, the sidecar first: a
+        # failure leaves the old pair or the new sidecar beside the old table, never a new
+        # table beside a stale sidecar (code review)
+        tmp_table = _replace_with(p, write_csv)
+        try:
+            if settings is not None:
+                tmp_side = _replace_with(side, lambda f: f.write(text + "\n"))
+                _move(tmp_side, side)
+            _move(tmp_table, p)
+        finally:
+            tmp_table.unlink(missing_ok=True)
     elif suffix == ".parquet":
         pa = require("pyarrow")
         pq = require("pyarrow.parquet")

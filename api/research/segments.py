@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from api.errors import ApiError
+from hrv import RR_RANGE_MS
 from sensors import Recording
 from sensors.contact import no_contact_stretches
 from sensors.formats._common import CONTACT_NO, split_lines
@@ -191,17 +192,18 @@ def nominal_span(
 ) -> float | None:
     """The segment's own length ``end - start`` when its beats reach both its bounds, else None.
 
-    A segment keeps the intervals wholly inside it, so a 5-min segment holds a little less
-    than 300 s of intervals: at each end, part of the one interval that straddles the bound
-    is left out. Its beats *reach* a bound when that is all that is missing there: the bound
-    is the recording's own start or end (an open bound), or the kept intervals begin (end)
-    less than one RR interval after (before) it and the straddling interval follows without a
-    gap. Nothing inside may be missing either (no gap between its first and last beat), and a
-    segment past the recording's end never reaches its end. Such a segment stands for its
-    nominal span, as a window of :func:`hrv.rolling` stands for its ``window_s`` (its
-    intervals, too, sum to ``window_s`` give or take one interval): the 300-s VLF rule
-    (:data:`hrv.frequency.MIN_VLF_SPAN_S`) compares ``end - start``, so a Task Force
-    ``rest,0,5:00`` reports VLF. ``t_rel_s``, ``rr_ms`` and ``gaps`` are the whole
+    A segment keeps the intervals wholly inside it, so a 5-min segment holds a little less than
+    300 s of intervals: at each end, part of the one interval that straddles the bound is left
+    out. Its beats *reach* a bound when that is all that is missing there: the bound is the
+    recording's own start or end (an open bound), or the kept intervals begin (end) less than
+    one RR interval after (before) it, the straddling interval follows without a gap and is an
+    ordinary beat, at most :data:`hrv.RR_RANGE_MS`'s 2000 ms (a dropout stored as one long
+    interval is missing time, not one beat). Nothing inside may be missing either (no gap
+    between its first and last beat), and a segment past the recording's end never reaches its
+    end. Such a segment stands for its nominal span, as a window of :func:`hrv.rolling` stands
+    for its ``window_s`` (its intervals, too, sum to ``window_s`` give or take one interval):
+    the 300-s VLF rule (:data:`hrv.frequency.MIN_VLF_SPAN_S`) compares ``end - start``, so a
+    Task Force ``rest,0,5:00`` reports VLF. ``t_rel_s``, ``rr_ms`` and ``gaps`` are the whole
     recording's (times since it began), ``bounds`` :func:`segment_bounds`'s ``(i, j)``.
     """
     t = np.asarray(t_rel_s, dtype=np.float64)
@@ -213,11 +215,20 @@ def nominal_span(
     if gap[i + 1 : j].any():  # time missing inside the segment
         return None
     start = 0.0 if segment.start_s is None else float(segment.start_s)
+    # the straddling interval must be an ordinary beat (within hrv's NN range, at most
+    # 2000 ms): a dropout stored as one long RR straddling a bound would otherwise let the
+    # segment claim up to that whole interval as analysed time (code review: 60 s)
+    longest = RR_RANGE_MS[1] / 1000.0
     reached_start = first - start <= _EPS_S or (
-        i > 0 and not gap[i] and first - start < rr[i - 1] + _EPS_S
+        i > 0
+        and not gap[i]
+        and rr[i - 1] <= longest + _EPS_S
+        and first - start < rr[i - 1] + _EPS_S
     )
     end = float(t[-1]) if segment.end_s is None else float(segment.end_s)
-    reached_end = end - last <= _EPS_S or (j < n and not gap[j] and end - last < rr[j] + _EPS_S)
+    reached_end = end - last <= _EPS_S or (
+        j < n and not gap[j] and rr[j] <= longest + _EPS_S and end - last < rr[j] + _EPS_S
+    )
     return end - start if reached_start and reached_end else None
 
 

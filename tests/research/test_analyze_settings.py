@@ -9,13 +9,18 @@ every ``--json`` line; the spectral settings are those the report's caption is m
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from api._version import __version__
 from api.cli import app
+from api.research.cohort import sidecar_path, write_table
 from hrv.spectrum import spectrum_settings
 
 runner = CliRunner()
@@ -86,7 +91,7 @@ def test_csv_tables_get_a_settings_sidecar(shared_data: Path, tmp_path: Path) ->
         "neurokit",
     )
     for table in (summary, windows):
-        side = json.loads(table.with_suffix(".json").read_text())
+        side = json.loads((tmp_path / f"{table.name}.json").read_text())  # s.csv.json
         assert side["hrvpace_version"] == __version__ and side["table"] == table.name
         s = side["settings"]
         assert s["windows"] == {"window_s": 120.0, "step_s": 10.0}
@@ -131,4 +136,140 @@ def test_help_says_where_the_settings_go() -> None:
     assert res.exit_code == 0
     words = " ".join(re.sub(r"[│╭╮╰╯─]", " ", res.stdout).split())
     assert "ending with hrvpace_version and settings" in words
-    assert "in NAME.json beside it" in words
+    assert "in NAME.csv.json beside it" in words
+
+
+@pytest.mark.parametrize("flag", ["--window-s", "--step-s"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "0"])
+def test_window_and_step_must_be_finite(
+    shared_data: Path, tmp_path: Path, flag: str, value: str
+) -> None:
+    """--window-s inf crashed with a traceback in the settings' JSON (code review): refused
+    as bad usage before anything is analysed or written."""
+    out = tmp_path / "w.csv"
+    args = ["analyze", str(shared_data / REST), "--json", "-q", "--windows", str(out)]
+    res = runner.invoke(app, [*args, flag, value])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert f"{flag} must be a finite number of seconds > 0" in res.stderr
+    assert res.stdout == "" and not out.exists()
+
+
+def _analyze(shared_data: Path, *args: str) -> Any:
+    return runner.invoke(app, ["analyze", str(shared_data / REST), "-q", *args])
+
+
+def test_the_sidecar_is_named_after_the_whole_file_name(shared_data: Path, tmp_path: Path) -> None:
+    """Code review: the sidecar of a.csv was a.json, overwriting a user's a.json, --json
+    output redirected there, or export's ID.json beside ID.csv. It is a.csv.json now, and a
+    second run replaces its own earlier sidecar."""
+    mine = tmp_path / "a.json"
+    mine.write_text('{"my": "notes"}')
+    export_side = tmp_path / "ID.json"
+    export_side.write_text('{"session": {"id": "ID"}}')
+    for _ in range(2):
+        res = _analyze(
+            shared_data, "--summary", str(tmp_path / "a.csv"), "--windows", str(tmp_path / "ID.csv")
+        )
+        assert res.exit_code == 0, res.output
+    assert mine.read_text() == '{"my": "notes"}'
+    assert export_side.read_text() == '{"session": {"id": "ID"}}'
+    for name in ("a.csv", "ID.csv"):
+        side = json.loads((tmp_path / f"{name}.json").read_text())
+        assert side["table"] == name and side["hrvpace_version"] == __version__
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ID.csv",
+        "ID.csv.json",
+        "ID.json",
+        "a.csv",
+        "a.csv.json",
+        "a.json",
+    ]  # no temporary file left
+
+
+@pytest.mark.parametrize("taken", ["file", "folder", "link"])
+def test_a_taken_sidecar_name_is_refused_before_the_analysis(
+    shared_data: Path, tmp_path: Path, taken: str
+) -> None:
+    """Code review: a file (or a symlink) not written by hrvpace at the sidecar's name was
+    overwritten; a folder there failed only after the whole analysis, naming the table, and
+    left the table without its sidecar. Refused first (exit 2), naming the sidecar."""
+    table, side = tmp_path / "a.csv", tmp_path / "a.csv.json"
+    target = tmp_path / "elsewhere.json"
+    if taken == "folder":
+        side.mkdir()
+    elif taken == "file":
+        side.write_text("keep me")
+    else:
+        target.write_text("keep me")
+        side.symlink_to(target)
+    res = _analyze(shared_data, "--json", "--summary", str(table))
+    assert res.exit_code == 2, res.output
+    assert res.stdout == "" and not table.exists()  # nothing analysed, nothing written
+    said = res.stderr.strip()
+    assert said.startswith(f"hrvpace analyze: cannot write --summary {table}: ")
+    assert f"its settings sidecar {side}: " in said
+    assert ("is a folder" if taken == "folder" else "not an hrvpace settings sidecar") in said
+    if taken != "folder":
+        assert side.read_text() == "keep me"
+
+
+def test_the_sidecar_is_not_where_stdout_goes(shared_data: Path, tmp_path: Path) -> None:
+    """``--json --summary a.csv > a.csv.json``: the sidecar would replace the results printed
+    there (the reviewer's ``> a.json``, with the sidecar's new name). Refused before analysis."""
+    side = tmp_path / "a.csv.json"
+    cmd = [sys.executable, "-m", "api.cli", "analyze", str(shared_data / REST), "-q", "--json"]
+    with open(side, "w") as out:
+        proc = subprocess.run(
+            [*cmd, "--summary", str(tmp_path / "a.csv")],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert f"its settings sidecar {side}: it is where stdout goes" in proc.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_a_failed_write_leaves_the_old_table_and_sidecar(tmp_path: Path) -> None:
+    """Code review: the CSV was written before its sidecar, so a failure in between left a
+    new table beside a stale sidecar (--window-s inf did). Both are written under temporary
+    names and moved in place, the sidecar first: here the sidecar cannot be made (a value
+    JSON refuses) and the old pair stays as it was, no temporary file left."""
+    table = tmp_path / "s.csv"
+    write_table({"path": np.array(["old"], dtype=object)}, table, settings={"old": 1})
+    before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
+    new = {"path": np.array(["new"], dtype=object)}
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        write_table(new, table, settings={"window_s": float("inf")})
+    assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
+    write_table(new, table, settings={"new": 1})
+    assert json.loads(sidecar_path(table).read_text())["settings"] == {"new": 1}
+    assert "new" in table.read_text()
+    assert oct(table.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize(
+    ("windows", "summary"),
+    [("out.csv", "out.csv"), ("out.csv", "out.CSV"), ("out.parquet", "sub/../out.parquet")],
+)
+def test_one_file_for_both_tables_is_refused(
+    shared_data: Path, tmp_path: Path, windows: str, summary: str
+) -> None:
+    """Code review: --summary X --windows X kept only the summary (exit 0); out.csv and
+    out.CSV share a sidecar on a case-insensitive file system. Refused before analysis."""
+    (tmp_path / "sub").mkdir()
+    a, b = tmp_path / windows, tmp_path / summary
+    res = _analyze(shared_data, "--json", "--windows", str(a), "--summary", str(b))
+    assert res.exit_code == 2, res.output
+    assert f"--windows {a} and --summary {b} are one file" in res.stderr
+    assert res.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["sub"]

@@ -371,3 +371,35 @@ def test_nominal_span_needs_the_beats_to_reach_both_bounds() -> None:
     # open bounds are the recording's own start and end
     head = Segment("head", None, 300.0)
     assert nominal_span(t, rr, gaps, segment_bounds(t, rr, head), head) == 300.0
+
+
+def test_a_dropout_straddling_a_bound_is_not_claimed_as_analysed_time(tmp_path: Path) -> None:
+    """Code review: a plain file with a dropout stored as one 60-s RR straddling each bound
+    of ``--start 1:00 --end 6:00`` kept 180.2 s of intervals yet stood for 300 s, and
+    reported VLF. A straddling interval counts only when it is an ordinary beat (at most
+    hrv.RR_RANGE_MS's 2000 ms), so at most one beat is missing at a bound."""
+    k = np.arange(800)
+    beats = np.round(800.0 + 30.0 * np.sin(2 * np.pi * 0.1 * k) + 10 * np.sin(0.13 * k), 3)
+    rr = [*beats[:74], 60000.0, *beats[74:300], 60000.0, *beats[300:400]]
+    t = np.cumsum(rr) / 1000.0
+    long_at = [i for i, x in enumerate(rr) if x == 60000.0]
+    for i, bound in zip(long_at, (60.0, 360.0), strict=True):
+        assert t[i] - 60.0 < bound < t[i]  # each dropout straddles a bound
+    path = tmp_path / "dropout_rr_ms.txt"
+    path.write_text("\n".join(f"{x:.3f}" for x in rr) + "\n")
+    args = ["analyze", str(path), "--start", "1:00", "--end", "6:00", "--json", "-q"]
+    res = runner.invoke(app, [*args, "--no-clean"])
+    assert res.exit_code == 0, res.output
+    (obj,) = (json.loads(line) for line in res.stdout.splitlines())
+    assert obj["duration_s"] < 200.0
+    assert obj["vlf_ms2"] is None and obj["lf_ms2"] is not None
+    # a 2000-ms straddling interval is still an ordinary beat; 2001 ms is not
+    for longest, expect in ((2000.0, 300.0), (2001.0, None)):
+        r = np.full(400, 800.0)
+        r[20] = longest
+        tt = np.cumsum(r) / 1000.0
+        seg = Segment("s", float(tt[20] - 1.0), float(tt[20] - 1.0) + 300.0)
+        bounds = segment_bounds(tt, r, seg)
+        assert bounds[0] == 21
+        got = nominal_span(tt, r, np.zeros(r.size, dtype=bool), bounds, seg)
+        assert got == (None if expect is None else pytest.approx(expect)), longest
