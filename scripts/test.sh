@@ -20,7 +20,10 @@
 #
 # pytest runs in PYTEST_WORKERS (default 2) processes with pytest-xdist, a test file at a time
 # (--dist loadfile): a file's tests run in order in one process, so its module fixtures (a
-# shared server, one Chromium) start once as before. Much of the suite waits on real time
+# shared server, one Chromium) start once as before. Files are handed out in collection order
+# (--no-loadscope-reorder: xdist's own order, files with the most tests first, started the
+# longest one-test files last), and tests/conftest.py collects the longest files first
+# (LONGEST_FIRST), so both workers end within seconds of each other. Much of the suite waits on real time
 # (servers, the browser, child processes), so two workers on two cores take the pytest stage
 # from ~11.5 to ~6-7 minutes. Every test picks free ports and temp dirs; the PostgreSQL cluster
 # and the private D-Bus are per process. pytest-cov combines the workers' coverage (and their child
@@ -74,7 +77,7 @@ if [ $# -eq 0 ]; then floor=(--cov-fail-under="$COV_FLOOR"); fi
 workers="${PYTEST_WORKERS:-2}"
 stage "pytest ($workers workers, branch coverage${floor:+, floor $COV_FLOOR % overall and $CORE_COV_FLOOR % in hrv/ and breathing/})"
 set +e
-python -m pytest -n "$workers" --dist loadfile --cov --cov-report=term:skip-covered "${floor[@]}" "$@"
+python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder --cov --cov-report=term:skip-covered "${floor[@]}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
