@@ -43,7 +43,7 @@ def pytest_make_collect_report(
 
 
 #: The test files that take longest, longest first (seconds of one CI-like run, 2 workers, on a
-#: loaded machine; the order is what matters). ``scripts/test.sh`` hands files to its 2 workers in
+#: loaded machine; the order is what matters). ``scripts/test.sh`` hands files to its workers in
 #: collection order (``--dist loadfile --no-loadscope-reorder``): these go first, so that no long
 #: file starts last and keeps one worker busy while the other has nothing left (pytest-xdist's
 #: own order, files with the most tests first, started the 140-s schemathesis file last and
