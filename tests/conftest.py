@@ -47,7 +47,7 @@ def pytest_make_collect_report(
 #: collection order (``--dist loadfile --no-loadscope-reorder``): these go first, so that no long
 #: file starts last and keeps one worker busy while the other has nothing left (pytest-xdist's
 #: own order, files with the most tests first, started the 140-s schemathesis file last and
-#: ended the run a minute after the other worker). A file not listed runs after them in the
+#: ended the run 40 s after the other worker). A file not listed runs after them in the
 #: usual order; a listed file that is gone is ignored. Remeasure with ``--durations=0``.
 LONGEST_FIRST = (
     "api/test_schemathesis.py",  # 140
