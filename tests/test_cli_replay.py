@@ -417,3 +417,91 @@ def test_an_export_of_a_replayed_session_analyses_as_the_recording(tmp_path: Pat
     np.testing.assert_array_equal(rec.t_s, read_recording(path).t_s)
     for key in ("n_beats", "duration_s", "mean_rr_ms", "sdnn_ms", "rmssd_ms", "lf_ms2", "hf_ms2"):
         assert objs["export"][key] == pytest.approx(objs["recording"][key], rel=1e-12), key
+
+
+def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
+    """Code review: ``hrvpace analyze`` of an export folder exited 1: ``ID-metrics.csv`` (columns
+    of numbers, no RR column) failed as "a table without an RR column", as does
+    ``ID-contact.csv`` when its rows are numbers only. They are hrvpace export's own tables,
+    told by their headers and skipped saying so; the beats table is the one recording read."""
+    import sqlite3
+
+    person = SimulatedPerson(seed=7)
+    path = tmp_path / "rec.csv"
+    with RecordingWriter(path, meta={"device": "simulated person, seed 7"}) as writer:
+        for b in person.beats(400.0):
+            writer.write(Beat(t_s=b.t_s, rr_ms=b.rr_ms, arrived_at=b.t_s, contact=True))
+    data = tmp_path / "data"
+    res = runner.invoke(app, ["replay", str(path), "--json", "--store", "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    sid = lines(res.stdout)[-1]["session_id"]
+    # the strap lost contact for 12 s, then from 390 s to the end (a stretch still open)
+    with sqlite3.connect(data / "hrvpace.sqlite3") as db:
+        db.executemany(
+            "INSERT INTO contact_changes (session_id, t_s, contact, recorded_at) VALUES (?,?,?,0)",
+            [(sid, 100.0, 0), (sid, 112.0, 1), (sid, 390.0, 0)],
+        )
+    db.close()
+    out = tmp_path / "exp"
+    res = runner.invoke(app, ["export", sid, "--out", str(out), "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in out.iterdir())
+    assert f"{sid}-metrics.csv" in names and f"{sid}-contact.csv" in names, names
+    res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    (obj,) = [json.loads(line) for line in res.stdout.splitlines()]
+    assert obj["path"] == str(out / f"{sid}-beats.csv") and obj["format"] == "hrvpace_export"
+    for kind in ("metrics", "contact"):
+        said = f"{out / f'{sid}-{kind}.csv'}: hrvpace export's {kind} table, not a recording"
+        assert said in res.stderr, res.stderr
+    assert "1 of 1 recording(s) analysed, 0 failed" in res.stderr
+
+
+@pytest.mark.parametrize("saved", ["quoted", "semicolon", "tab"])
+def test_an_export_re_saved_by_a_spreadsheet_keeps_its_times_and_gaps(
+    tmp_path: Path, saved: str
+) -> None:
+    """Code review: ``ID-beats.csv`` re-saved by a spreadsheet (every field quoted, or ``;``
+    between columns with decimal commas) was not told as the export and was read as a plain
+    ``rr_ms`` column: its 20-s gap lost (duration the RR sum, 20 s short). It is read as the
+    export, with the same times, gaps and values."""
+    import csv
+
+    person = SimulatedPerson(seed=5)
+    path = tmp_path / "rec.csv"
+    with RecordingWriter(path, meta={"device": "simulated person, seed 5"}) as writer:
+        shift = 0.0
+        for k, b in enumerate(person.beats(400.0)):
+            gap = k == 200  # 20 s of beats lost before beat 200
+            shift += 20.0 if gap else 0.0
+            t = b.t_s + shift
+            writer.write(Beat(t_s=t, rr_ms=b.rr_ms, arrived_at=t, contact=True, gap_before=gap))
+    data = tmp_path / "data"
+    res = runner.invoke(app, ["replay", str(path), "--json", "--store", "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    sid = lines(res.stdout)[-1]["session_id"]
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["export", sid, "--out", str(out), "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    beats = out / f"{sid}-beats.csv"
+    with open(beats, newline="") as f:
+        table = list(csv.reader(f))
+    again = tmp_path / "again.csv"
+    with open(again, "w", newline="") as f:
+        if saved == "quoted":
+            csv.writer(f, quoting=csv.QUOTE_ALL).writerows(table)
+        else:  # a spreadsheet in a decimal-comma locale
+            sep = ";" if saved == "semicolon" else "\t"
+            rows = [table[0]] + [[c.replace(".", ",") for c in r] for r in table[1:]]
+            csv.writer(f, delimiter=sep).writerows(rows)
+    objs = {}
+    for name, p in (("export", beats), ("again", again)):
+        res = runner.invoke(app, ["analyze", str(p), "--json", "-q"])
+        assert res.exit_code == 0, res.output
+        objs[name] = json.loads(res.stdout)
+    assert objs["again"]["format"] == "hrvpace_export", objs["again"]["read_as"]
+    for key in ("n_beats", "duration_s", "mean_rr_ms", "sdnn_ms", "rmssd_ms", "quality"):
+        assert objs["again"][key] == objs["export"][key], key
+    rec = read_recording(again)
+    assert np.flatnonzero(rec.gaps).tolist() == [200]
+    np.testing.assert_array_equal(rec.t_s, read_recording(beats).t_s)

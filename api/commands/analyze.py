@@ -112,7 +112,8 @@ def analyze(
             help="Write the rolling windows table (.csv or .parquet) of every file; the "
             "settings (version, --window-s, --step-s, correction, spectrum) go in the Parquet "
             "metadata, or for a CSV in NAME.csv.json beside it (refused before the analysis "
-            "if that name is taken by a file that is not such a sidecar).",
+            "if that name is taken by anything but such a sidecar, a link too; a link at the "
+            "table's name stays a link, and a replaced table keeps its permissions).",
         ),
     ] = None,
     summary_out: Annotated[

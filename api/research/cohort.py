@@ -16,6 +16,7 @@ import csv
 import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -255,6 +256,10 @@ def sidecar_problem(path: str | os.PathLike[str]) -> str | None:
     p = Path(path)
     if not os.path.lexists(p):
         return None
+    if p.is_symlink():
+        # replacing it would replace the link with a file (code review): a link is never
+        # taken for hrvpace's own sidecar, whatever it points to
+        return "it is a link (hrvpace writes its sidecar as a file of its own)"
     if p.is_dir():
         return "it is a folder"
     try:
@@ -271,6 +276,9 @@ def sidecar_problem(path: str | os.PathLike[str]) -> str | None:
 def _replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = False) -> Path:
     """A new file written beside ``final`` under a temporary name, to be moved onto it.
 
+    ``final`` is the real file (:func:`_real`): the temporary file is made in its folder. It
+    gets the mode of the file it replaces (health data kept ``0600`` stays so), or for a new
+    file the mode :func:`open` would give it (``0666`` less the umask).
     Returns the temporary path (the caller moves it with :func:`os.replace`, or removes it);
     an error names ``final``, the file that could not be written.
     """
@@ -279,9 +287,13 @@ def _replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = F
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(final)) from None
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        try:
+            mode = stat.S_IMODE(os.stat(final).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # as open() would create it, not mkstemp's 0600
+        os.fchmod(fd, mode)
         with open(fd, "wb" if binary else "w", **({} if binary else _TEXT)) as f:
             write(f)
     except BaseException as exc:
@@ -293,6 +305,15 @@ def _replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = F
 
 
 _TEXT: dict[str, Any] = {"newline": "", "encoding": "utf-8"}
+
+
+def _real(path: Path) -> Path:
+    """The file ``path`` names, links followed: the one to replace.
+
+    Code review: a move onto a link replaced the link with a new file and left the file it
+    pointed to stale.
+    """
+    return Path(os.path.realpath(path))
 
 
 def _move(tmp: Path, final: Path) -> None:
@@ -328,7 +349,9 @@ def write_table(
     sidecar :func:`sidecar_path` (``s.csv`` -> ``s.csv.json``: ``{"hrvpace_version",
     "table", "settings"}``). A CSV and its sidecar are written under temporary names in the
     same folder and moved in place, the sidecar first, so a failure never leaves a new table
-    beside a stale sidecar. A ``.json`` table stays a bare list of records.
+    beside a stale sidecar. A link at the table's name stays a link: the file it names is
+    replaced; a replaced file keeps its mode, a new one gets ``0666`` less the umask. A
+    ``.json`` table stays a bare list of records.
 
     Raises
     ------
@@ -370,12 +393,15 @@ def write_table(
         # both written under temporary names first, then moved in place, the sidecar first: a
         # failure leaves the old pair or the new sidecar beside the old table, never a new
         # table beside a stale sidecar (code review)
-        tmp_table = _replace_with(p, write_csv)
+        # the real files are replaced (a link stays a link; mode kept): _real, _replace_with
+        real_table = _real(p)
+        tmp_table = _replace_with(real_table, write_csv)
         try:
             if settings is not None:
-                tmp_side = _replace_with(side, lambda f: f.write(text + "\n"))
-                _move(tmp_side, side)
-            _move(tmp_table, p)
+                real_side = _real(side)
+                tmp_side = _replace_with(real_side, lambda f: f.write(text + "\n"))
+                _move(tmp_side, real_side)
+            _move(tmp_table, real_table)
         finally:
             tmp_table.unlink(missing_ok=True)
     elif suffix == ".parquet":

@@ -11,6 +11,9 @@ every file this module decides, from what the file itself says and never from a 
   column, or a table whose columns name none, ``time,hr``) is a failure with the reason,
   never skipped: it may be a subject's recording whose RR column is not recognised.
   Files named one by one are never skipped: their problem is reported as a failure.
+  ``hrvpace export``'s tables that are not recordings, its metrics (``ID-metrics.csv``) and
+  its stretches without contact (``ID-contact.csv``), are told by their header
+  (:func:`export_table_kind`) and skipped saying so: an export folder analyses as its beats.
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
   ===========================  ==============================================================
@@ -37,6 +40,7 @@ whole file (a ``ghrv_beats`` file that stops rising later fails with the line).
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass
@@ -44,12 +48,14 @@ from pathlib import Path
 
 import numpy as np
 
+from api.research.export import METRIC_UNITS
+from api.research.units import NO_CONTACT_UNITS, csv_header, unit_of
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
 from sensors.formats.text import PlainLayout, plain_layout
 
-__all__ = ["HEAD_BYTES", "Reading", "choose_reading", "skip_reason"]
+__all__ = ["HEAD_BYTES", "Reading", "choose_reading", "export_table_kind", "skip_reason"]
 
 #: Bytes of a file looked at to choose its format (~1,000 lines of RR values).
 HEAD_BYTES = 8192
@@ -113,6 +119,36 @@ def _looks_numeric(line: str) -> bool:
     return bool(fields)
 
 
+#: ``hrvpace export``'s contact table's header (:data:`api.research.units.NO_CONTACT_UNITS`).
+_CONTACT_HEADER = tuple(csv_header(n, u) for n, u in NO_CONTACT_UNITS.items())
+#: Cells every ``hrvpace export`` metrics table's header has (:data:`METRIC_UNITS`).
+_METRIC_CELLS = frozenset(csv_header(n, u) for n, u in METRIC_UNITS.items())
+_HEADER_CELL = re.compile(r"(?P<name>[a-z0-9_]+) \[(?P<unit>[^\]]*)\]")
+
+
+def export_table_kind(first_line: str) -> str | None:
+    """``"metrics"`` or ``"contact"`` for a header of ``hrvpace export``'s tables, else ``None``.
+
+    The contact table's header is fixed (``start_t_s [s],end_t_s [s],ended_by [text]``); the
+    metrics table's columns are those the live pipeline stored, so its header is told by the
+    columns every one has (:data:`METRIC_UNITS`, ``t_s [s]`` first) and every cell being
+    ``name [unit]`` with hrvpace's unit for that name (:func:`api.research.units.unit_of`).
+    """
+    try:
+        cells = tuple(c.strip() for c in next(csv.reader([first_line.strip()])))
+    except (csv.Error, StopIteration):
+        return None
+    if cells == _CONTACT_HEADER:
+        return "contact"
+    if cells[:1] != (csv_header("t_s", "s"),) or not set(cells) >= _METRIC_CELLS:
+        return None
+    for c in cells:
+        m = _HEADER_CELL.fullmatch(c)
+        if m is None or unit_of(m["name"]) != m["unit"]:
+            return None
+    return "metrics"
+
+
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
     """Why a file found in a folder is not a recording, or ``None`` when it may be one.
 
@@ -135,6 +171,9 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         layout = _layout(lines, p)
     except (RecordingFormatError, OSError):
         return None  # unreadable, or a header naming two RR columns: that file's failure
+    kind = export_table_kind(lines[0]) if lines else None
+    if kind is not None:
+        return f"hrvpace export's {kind} table, not a recording (its beats are ID-beats.csv)"
     body = lines[layout.skip :]
     if layout.header is not None or not body or _looks_numeric(body[0]):
         return None  # an RR header, values, or only comments (the reader says: empty)

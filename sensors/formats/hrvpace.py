@@ -59,6 +59,7 @@ from sensors.formats._common import (
     read_text,
 )
 from sensors.formats.gaps import infer_gaps
+from sensors.formats.text import header_separator, split_fields
 
 __all__ = [
     "EXPORT_BEATS_HEADER",
@@ -129,8 +130,16 @@ _EXPORT_GAP = {"1": True, "0": False, "true": True, "false": False}
 
 
 def looks_like_hrvpace_export(first_line: str) -> bool:
-    """True for the header of ``hrvpace export``'s beats table (:data:`EXPORT_BEATS_HEADER`)."""
-    return tuple(f.strip() for f in first_line.strip().split(",")) == EXPORT_BEATS_HEADER
+    """True for the header of ``hrvpace export``'s beats table (:data:`EXPORT_BEATS_HEADER`).
+
+    Split as the plain reader splits a header (:func:`sensors.formats.text.split_fields`:
+    ``,``, ``;`` or tab, fields in double quotes): a table re-saved by a spreadsheet (every
+    field quoted, or ``;`` between columns with decimal commas) is still the export, and
+    read as one, not as a plain ``rr_ms`` column that loses its times and gaps.
+    """
+    line = first_line.strip()
+    sep = header_separator(line)
+    return sep is not None and tuple(split_fields(line, sep)) == EXPORT_BEATS_HEADER
 
 
 def looks_like_hrvpace(first_line: str) -> bool:
@@ -394,6 +403,8 @@ def read_hrvpace_export(path: str) -> Recording:
     found from the times, :mod:`sensors.formats.gaps`), contact codes and heart rates, so
     analysing an export gives what analysing the session's own recording gives. The stretches
     without contact are in the export's ``ID-contact.csv``, not read here. ``start_s`` is 0.
+    A table re-saved by a spreadsheet is read too: fields in double quotes, ``;`` or tab
+    between columns, and then decimal commas (as :func:`sensors.formats.text.read_plain`).
     """
     text = read_text(path)
     lines = [(k, ln) for k, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
@@ -405,10 +416,13 @@ def read_hrvpace_export(path: str) -> Recording:
             line=lines[0][0] if lines else 1,
         )
     width = len(EXPORT_BEATS_HEADER)
+    sep = header_separator(lines[0][1].strip()) or ","
     rows: list[list[str]] = []
     numbers: list[int] = []
     for k, raw in lines[1:]:
-        fields = [f.strip() for f in raw.split(",")]
+        fields = split_fields(raw, sep)
+        while len(fields) > width and not fields[-1]:  # a spreadsheet's trailing separator
+            fields.pop()
         if len(fields) != width:
             _refuse(
                 f"the row has {len(fields)} fields where the header has {width}",
@@ -420,6 +434,9 @@ def read_hrvpace_export(path: str) -> Recording:
     if not rows:
         raise RecordingFormatError("the beats table is empty (no beats)", path=path)
     cols = list(zip(*rows, strict=True))
+    if sep in (";", "\t"):  # a spreadsheet's decimal commas (0,736), as the plain reader reads
+        cols[1:4] = [tuple(c.replace(",", ".") for c in col) for col in cols[1:4]]
+        cols[6] = tuple(c.replace(",", ".") for c in cols[6])
     t_s = parse_floats(cols[1], numbers, path=path, what="t_s")
     bad_t = ~(np.abs(t_s) <= MAX_DURATION_S)
     if bad_t.any():

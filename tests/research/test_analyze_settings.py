@@ -187,31 +187,41 @@ def test_the_sidecar_is_named_after_the_whole_file_name(shared_data: Path, tmp_p
     ]  # no temporary file left
 
 
-@pytest.mark.parametrize("taken", ["file", "folder", "link"])
+@pytest.mark.parametrize("taken", ["file", "folder", "link", "link to a sidecar"])
 def test_a_taken_sidecar_name_is_refused_before_the_analysis(
     shared_data: Path, tmp_path: Path, taken: str
 ) -> None:
     """Code review: a file (or a symlink) not written by hrvpace at the sidecar's name was
     overwritten; a folder there failed only after the whole analysis, naming the table, and
-    left the table without its sidecar. Refused first (exit 2), naming the sidecar."""
+    left the table without its sidecar. Refused first (exit 2), naming the sidecar. A link
+    is refused even when it points to an hrvpace sidecar (second review: it was followed,
+    then replaced by a file, as the README said it would not be)."""
     table, side = tmp_path / "a.csv", tmp_path / "a.csv.json"
     target = tmp_path / "elsewhere.json"
     if taken == "folder":
         side.mkdir()
     elif taken == "file":
         side.write_text("keep me")
-    else:
+    elif taken == "link":
         target.write_text("keep me")
         side.symlink_to(target)
+    else:
+        write_table({"path": np.array(["x"], dtype=object)}, tmp_path / "b.csv", settings={})
+        target = sidecar_path(tmp_path / "b.csv")
+        side.symlink_to(target)
+    kept = target.read_text() if taken.startswith("link") else None
     res = _analyze(shared_data, "--json", "--summary", str(table))
     assert res.exit_code == 2, res.output
     assert res.stdout == "" and not table.exists()  # nothing analysed, nothing written
     said = res.stderr.strip()
     assert said.startswith(f"hrvpace analyze: cannot write --summary {table}: ")
     assert f"its settings sidecar {side}: " in said
-    assert ("is a folder" if taken == "folder" else "not an hrvpace settings sidecar") in said
-    if taken != "folder":
+    why = {"folder": "is a folder", "file": "not an hrvpace settings sidecar"}
+    assert why.get(taken, "it is a link") in said
+    if taken == "file":
         assert side.read_text() == "keep me"
+    elif taken != "folder":
+        assert side.is_symlink() and target.read_text() == kept
 
 
 def test_the_sidecar_is_not_where_stdout_goes(shared_data: Path, tmp_path: Path) -> None:
@@ -248,6 +258,54 @@ def test_a_failed_write_leaves_the_old_table_and_sidecar(tmp_path: Path) -> None
     assert json.loads(sidecar_path(table).read_text())["settings"] == {"new": 1}
     assert "new" in table.read_text()
     assert oct(table.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def test_a_link_stays_a_link_and_its_file_is_updated(shared_data: Path, tmp_path: Path) -> None:
+    """Code review: ``--summary l.csv`` with ``l.csv -> p.csv`` replaced the link with a new
+    file and left p.csv stale. The file the link names is replaced; the link stays."""
+    real = tmp_path / "data" / "p.csv"
+    real.parent.mkdir()
+    real.write_text("stale\n")
+    real.chmod(0o600)
+    link = tmp_path / "l.csv"
+    link.symlink_to(real)
+    res = _analyze(shared_data, "--summary", str(link))
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_text().startswith("path [text],") and REST in real.read_text()
+    assert oct(real.stat().st_mode & 0o777) == oct(0o600)
+    assert json.loads(sidecar_path(link).read_text())["table"] == "l.csv"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["p.csv"]  # no temporary file
+
+
+def test_a_rerun_keeps_the_mode_of_the_table_it_replaces(shared_data: Path, tmp_path: Path) -> None:
+    """Code review: a table kept ``0600`` (health data) became ``0644`` on a re-run, as did
+    its sidecar. The replaced file's mode is kept."""
+    table = tmp_path / "s.csv"
+    res = _analyze(shared_data, "--summary", str(table))
+    assert res.exit_code == 0, res.output
+    table.chmod(0o600)
+    sidecar_path(table).chmod(0o640)
+    res = _analyze(shared_data, "--summary", str(table))
+    assert res.exit_code == 0, res.output
+    assert oct(table.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(sidecar_path(table).stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_a_new_table_respects_the_umask(shared_data: Path, tmp_path: Path) -> None:
+    """A new table and sidecar get the mode ``open()`` gives (``0666`` less the umask):
+    ``umask 077`` keeps them private, not mkstemp's or a fixed mode."""
+    import os
+
+    table = tmp_path / "s.csv"
+    old = os.umask(0o077)
+    try:
+        res = _analyze(shared_data, "--summary", str(table))
+    finally:
+        os.umask(old)
+    assert res.exit_code == 0, res.output
+    assert oct(table.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(sidecar_path(table).stat().st_mode & 0o777) == oct(0o600)
 
 
 def _umask() -> int:
