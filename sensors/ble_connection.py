@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
+import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +70,29 @@ logger = logging.getLogger(__name__)
 #: A device advertising less often than this can still be missed: an address is never ambiguous.
 _SAME_NAME_WAIT_S = 2.0
 
+#: How long closing the link may take, at most, by default: turning the strap's streams and
+#: notifications off (PMD stop requests, ``StopNotify``), then again for the ``Disconnect``
+#: call on top of bleak's own wait for the link to go (:data:`_BLEAK_DISCONNECT_WAIT_S`).
+#: A BlueZ that never answers would otherwise hold the close, and the process, forever.
+_CLOSE_TIMEOUT_S = 5.0
+#: bleak (BlueZ backend) waits up to 10 s after ``Disconnect``'s answer for the link to go.
+_BLEAK_DISCONNECT_WAIT_S = 10.0
+#: The environment variable that sets ``close_timeout_s`` when the code does not.
+CLOSE_TIMEOUT_ENV = "HRVPACE_BLE_CLOSE_TIMEOUT_S"
+
+
+def _close_timeout_from_env() -> float:
+    text = os.environ.get(CLOSE_TIMEOUT_ENV, "").strip()
+    if not text:
+        return _CLOSE_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise BleError(f"{CLOSE_TIMEOUT_ENV} must be a number of seconds > 0, got {text!r}")
+    return value
+
 
 @dataclass(frozen=True, slots=True)
 class _Packet:
@@ -104,6 +129,7 @@ class BleConnection(BeatSource):
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 20.0,
         adapter: str | None = None,
+        close_timeout_s: float | None = None,
     ) -> None:
         super().__init__()
         target = address_or_name.strip()
@@ -117,6 +143,10 @@ class BleConnection(BeatSource):
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
+        if close_timeout_s is None:
+            close_timeout_s = _close_timeout_from_env()
+        elif not (math.isfinite(close_timeout_s) and close_timeout_s > 0):
+            raise ValueError(f"close_timeout_s must be > 0, got {close_timeout_s!r}")
         if not give_up_after_s >= 0:
             raise ValueError(f"give_up_after_s must be >= 0, got {give_up_after_s!r}")
         self._target = target
@@ -133,6 +163,7 @@ class BleConnection(BeatSource):
         self._scan_timeout_s = scan_timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._adapter = adapter
+        self._close_timeout_s = close_timeout_s
 
         self._queue: asyncio.Queue[_Packet | _Dropped] = asyncio.Queue()
         self._client: BleakClient | None = None
@@ -140,6 +171,8 @@ class BleConnection(BeatSource):
         self._hr_char: BleakGATTCharacteristic | None = None
         self._battery_char: BleakGATTCharacteristic | None = None
         self._closing = False
+        #: Why the last close of the link was cut short (None: it ran to its end).
+        self.close_cut_short: str | None = None
         #: Number of the latest connection attempt (its notifications carry it).
         self._connection = 0
         self._reconnects = 0
@@ -171,7 +204,10 @@ class BleConnection(BeatSource):
     async def _close(self) -> None:
         await self._teardown()
         if self._status.state not in (SourceState.FAILED, SourceState.ENDED):
-            self._publish(SourceState.ENDED, f"disconnected from {self._label()}")
+            message = f"disconnected from {self._label()}"
+            if self.close_cut_short is not None:
+                message = f"closed the link to {self._label()}, cut short: {self.close_cut_short}"
+            self._publish(SourceState.ENDED, message)
 
     def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection))
@@ -375,7 +411,9 @@ class BleConnection(BeatSource):
     async def _handle_drop(self) -> None:
         old, self._client = self._client, None
         if old is not None:
-            await _quiet_disconnect(old)
+            limit = self._close_timeout_s + _BLEAK_DISCONNECT_WAIT_S
+            if not await self._bounded_disconnect(old, limit):
+                logger.warning("the dropped link's disconnect did not finish in %g s", limit)
         if not self._reconnect:
             reason = f"the connection to {self._label()} was lost"
             self._publish(SourceState.FAILED, reason)
@@ -413,22 +451,55 @@ class BleConnection(BeatSource):
         self._publish(SourceState.STREAMING, f"reconnected: {self._connected_message()}")
 
     async def _teardown(self) -> None:
+        """Turn the strap's streams and notifications off, then disconnect, each bounded.
+
+        Each step has a time limit (``close_timeout_s``; the ``Disconnect`` that plus bleak's
+        own wait for the link to go), so that a BlueZ that never answers cannot hold the close,
+        and the process, forever: a step cut short is given up (its call cancelled), the next
+        one still made, and :attr:`close_cut_short` says why (the strap may then stay
+        connected until BlueZ or the strap drops the link).
+        """
         self._closing = True
         client, self._client = self._client, None
-        if client is None:
+        if client is None:  # closed already (the beats' end, then the context's exit)
             return
+        self.close_cut_short = None
         from bleak.exc import BleakError
 
-        if client.is_connected:
-            await self._before_disconnect(client)
-        for char in (self._hr_char, self._battery_char):
-            if char is None or not client.is_connected:
-                continue
-            try:
-                await client.stop_notify(char)
-            except (BleakError, EOFError, OSError) as exc:
-                logger.debug("stop_notify failed: %s", exc)
-        await _quiet_disconnect(client)
+        cut: list[str] = []
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                if client.is_connected:
+                    await self._before_disconnect(client)
+                for char in (self._hr_char, self._battery_char):
+                    if char is None or not client.is_connected:
+                        continue
+                    try:
+                        await client.stop_notify(char)
+                    except (BleakError, EOFError, OSError) as exc:
+                        logger.debug("stop_notify failed: %s", exc)
+        except TimeoutError:
+            cut.append(
+                f"turning its notifications off got no answer in {self._close_timeout_s:g} s"
+            )
+        limit = self._close_timeout_s + _BLEAK_DISCONNECT_WAIT_S
+        if not await self._bounded_disconnect(client, limit):
+            cut.append(f"the disconnect did not finish in {limit:g} s")
+        if cut:
+            self.close_cut_short = "; ".join(cut)
+            logger.warning("closing the link to %s: %s", self._label(), self.close_cut_short)
+
+    async def _bounded_disconnect(self, client: BleakClient, limit_s: float) -> bool:
+        """Disconnect (never raises) within ``limit_s``; False if it was cut short.
+
+        bleak releases the client's D-Bus connection even when its disconnect is cancelled.
+        """
+        try:
+            async with asyncio.timeout(limit_s):
+                await _quiet_disconnect(client)
+        except TimeoutError:
+            return False
+        return True
 
     # -- status ----------------------------------------------------------------------------------
 

@@ -90,6 +90,12 @@ class BleStrapSource(BleConnection):
         How long one connection attempt may take.
     adapter
         The Bluetooth adapter (e.g. ``"hci1"``); default: the system's default one.
+    close_timeout_s
+        How long closing the link may take: turning the streams and notifications off may take
+        this long, and the ``Disconnect`` this plus bleak's own 10-s wait for the link to go;
+        a step that takes longer is given up (``close_cut_short`` says so, as the ended
+        status's message), so a BlueZ that never answers cannot hold the close forever.
+        Default: the ``HRVPACE_BLE_CLOSE_TIMEOUT_S`` environment variable, else 5 s.
 
     Raises
     ------
@@ -122,6 +128,7 @@ class BleStrapSource(BleConnection):
         scan_timeout_s: float = 10.0,
         connect_timeout_s: float = 20.0,
         adapter: str | None = None,
+        close_timeout_s: float | None = None,
     ) -> None:
         super().__init__(
             address_or_name,
@@ -133,6 +140,7 @@ class BleStrapSource(BleConnection):
             scan_timeout_s=scan_timeout_s,
             connect_timeout_s=connect_timeout_s,
             adapter=adapter,
+            close_timeout_s=close_timeout_s,
         )
         self._session_start: float | None = None
         self._last_t_s: float | None = None

@@ -22,7 +22,9 @@ closed, the summary printed), then says so on stderr with exit code 130 or 143 a
 that comes once the recording has ended (a second SIGTERM, or one while the strap's link closes
 after ``--minutes`` ran out) is noted on stderr and lets the close finish, since cancelling it
 would leave the strap connected; the exit code is that of how the recording ended (0 after
-``--minutes``, 143 after the first SIGTERM).
+``--minutes``, 143 after the first SIGTERM). The close is bounded by the strap
+(``close_timeout_s``, ``HRVPACE_BLE_CLOSE_TIMEOUT_S``), so a BlueZ that never answers cannot
+hold the process: its ended status then says the close was cut short.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -38,6 +39,7 @@ from sensors import (
     read_recording,
     scan_heart_rate_devices,
 )
+from sensors.ble_connection import CLOSE_TIMEOUT_ENV
 from sensors.heart_rate_measurement import rr_ms_from_raw
 from tests.api.conftest import REPO_ROOT
 from tests.conftest import load_rr_ms
@@ -1120,6 +1122,8 @@ async def test_cli_record_a_sigterm_while_the_link_closes_lets_it_close(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO_ROOT,
+        # the close's limit far beyond the test's hold: the release, not the limit, ends it
+        env={**os.environ, CLOSE_TIMEOUT_ENV: "600"},
     )
     try:
         await bluez.wait_notifying(H10, timeout_s=20.0)
@@ -1161,6 +1165,78 @@ async def test_cli_record_a_sigterm_while_the_link_closes_lets_it_close(
         assert proc.returncode == 0, err
         assert "stopped" not in err
     assert list(read_recording(out).rr_ms) == [1000.0]
+
+
+async def test_cli_record_a_close_that_hangs_is_cut_short(bluez: FakeBluez, tmp_path: Path) -> None:
+    # Review (after 2407b2b): once the link's close began, a SIGTERM was only noted, and nothing
+    # bounded the close (StopNotify, the PMD stop requests and the Disconnect call had no time
+    # limit; bleak's 10 s covers only the wait for the link to go after Disconnect): a BlueZ
+    # that never answered StopNotify held the process forever, SIGTERM or not (only SIGKILL
+    # ended it). The close's steps are now bounded (HRVPACE_BLE_CLOSE_TIMEOUT_S, 0.5 s here):
+    # StopNotify is held unanswered for the whole test, the close gives it up, still sends its
+    # Disconnect, and the process ends as a SIGTERM'd recording does, saying the close was cut
+    # short.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "hung.csv"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api",
+        "record",
+        "--device",
+        H10,
+        "--out",
+        str(out),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+        env={**os.environ, CLOSE_TIMEOUT_ENV: "0.5"},
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        bluez.hold("StopNotify")  # never answered while the process lives
+        bluez.notify(H10, packet(1024, hr=60))
+        for _ in range(200):  # until the beat is in the file (flushed per beat)
+            if out.exists() and len(read_recording(out).rr_ms) == 1:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the beat never reached {out}")
+        proc.send_signal(signal.SIGTERM)
+        await bluez.wait_held("StopNotify", timeout_s=20.0)  # the link is closing, and hangs
+        proc.send_signal(signal.SIGTERM)  # noted only: the close's own limit ends it
+        try:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), 30.0)
+        except TimeoutError:
+            raise AssertionError("the hung close held the process for 30 s") from None
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        bluez.release()
+    err = stderr.decode()
+    assert proc.returncode == 143, err
+    assert "cut short: turning its notifications off got no answer in 0.5 s" in err
+    assert "stopped (SIGTERM): " in err
+    assert "Traceback" not in err
+    strap = bluez.strap(H10)
+    assert (strap.path, "Disconnect") in bluez.method_calls, err  # the close went on
+    assert not strap.connected
+    assert f"1 beats written to {out}" in stdout.decode()
+    assert list(read_recording(out).rr_ms) == [1000.0]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_a_bad_close_timeout_in_the_environment_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(CLOSE_TIMEOUT_ENV, value)
+    with pytest.raises(BleError, match=f"{CLOSE_TIMEOUT_ENV} must be a number of seconds > 0"):
+        BleStrapSource(H10)
+    monkeypatch.setenv(CLOSE_TIMEOUT_ENV, "2.5")
+    assert BleStrapSource(H10)._close_timeout_s == 2.5
+    with pytest.raises(ValueError, match="close_timeout_s must be > 0"):
+        BleStrapSource(H10, close_timeout_s=0)
 
 
 async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_recorded(

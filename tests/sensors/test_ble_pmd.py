@@ -87,6 +87,27 @@ async def test_ppi_stream_starts_gives_beats_with_error_and_stops_on_close(
     assert not strap.connected and strap.pmd_streaming == set()
 
 
+async def test_a_stop_request_never_answered_is_given_up_and_the_link_still_closes(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    # Review: the PMD stop request (a write with response), StopNotify and Disconnect had no
+    # time limit, so a BlueZ that never answered held the close forever. Now the stopping
+    # step is given up after close_timeout_s, and the Disconnect is still made.
+    strap = bluez.add_strap(verity_sense())
+    sensor = source(close_timeout_s=0.3)
+    async with sensor:
+        await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=STEP)
+        bluez.hold("WriteValue")  # the stop request is never answered
+    try:
+        assert bluez.method_calls.count((strap.path, "Disconnect")) >= 1
+        assert not strap.connected
+        assert sensor.close_cut_short == "turning its notifications off got no answer in 0.3 s"
+        assert sensor.status.state is SourceState.ENDED
+        assert "cut short: turning its notifications off" in sensor.status.message
+    finally:
+        bluez.release()
+
+
 async def test_blocked_or_contactless_pulses_are_left_out_with_a_gap(bluez: FakeBluez) -> None:  # noqa: F811
     bluez.add_strap(verity_sense())
     messages: list[str] = []
