@@ -389,8 +389,8 @@ class Pipeline:
                 if mb is not None:
                     try:
                         pacer = self.pacer
-                        paced = None if pacer is None else pacer.paced_until_t_s
-                        events = mb.on_window(result, paced_until_t_s=paced)
+                        runs = None if pacer is None else pacer.paced_runs
+                        events = mb.on_window(result, paced_runs=runs)
                     except Exception as exc:
                         _warn_without_data("micro-break monitor failed", self.session_id, exc)
                         events = []

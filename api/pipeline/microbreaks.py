@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from api import payloads
@@ -64,13 +64,23 @@ class MicroBreaks:
         #: ``None``: no pacer, the suggestion says "about 6 breaths a minute").
         self.resonance_rate: Callable[[float], float | None] | None = None
 
-    def on_window(self, window: Any, *, paced_until_t_s: float | None = None) -> list[Any]:
+    def on_window(
+        self,
+        window: Any,
+        *,
+        paced_until_t_s: float | None = None,
+        paced_runs: Sequence[tuple[float, float]] | None = None,
+    ) -> list[Any]:
         """Judge one metrics window; the micro-break events it gives.
 
-        ``paced_until_t_s``: session time up to which a pacer ran (``inf`` while it runs,
-        ``None`` if it never ran); a window whose beats reach into it overlaps paced breathing
-        and is no "before" window of a break, nor an "after" window when the pacing ran after
-        the break ended.
+        ``paced_runs``: when the session's pacer ran, ``(start, stop)`` session times (a run
+        going: ``inf``; :attr:`api.pipeline.pacing.Pacing.paced_runs`). A window whose beats
+        reach into a run overlaps paced breathing: it is no "before" window of a break, nor an
+        "after" window when the pacing ran after the break ended, and the runs it overlaps go
+        to the monitor, which counts the time the pacer actually ran (a paced stretch of two
+        minutes or more is a break). ``paced_until_t_s`` (used without ``paced_runs``): the
+        session time up to which a pacer ran (``inf`` while it runs, ``None`` if it never
+        ran); the monitor then estimates the paced time from its windows.
         """
         before = self.monitor.baseline
         # where the window's beats begin (a live window is 60 s of NN intervals: after rejected
@@ -78,16 +88,22 @@ class MicroBreaks:
         start = getattr(window, "start_t_s", None)
         if start is None:
             start = window.t_s - self.monitor.settings.window_s
+        runs: tuple[tuple[float, float], ...] | None = None
+        if paced_runs is not None:
+            runs = tuple((a, b) for a, b in paced_runs if b > start and a < window.t_s)
+            paced_until_t_s = max((b for _, b in runs), default=None)
         paced = paced_until_t_s is not None and paced_until_t_s > start
         paced_last = None if not paced else min(paced_until_t_s, window.t_s)
+        pacing: dict[str, Any] = {"paced": paced, "paced_last_t_s": paced_last}
+        if runs:
+            pacing["paced_runs"] = runs
         if self.resonance_rate is not None:
             self.monitor.resonance_bpm = self.resonance_rate(window.t_s)
         events: list[Any] = self.monitor.on_window(
             window,
             local_time=None if self._local_time is None else self._local_time(),
             motion_mg=None if self.motion is None else self.motion(window.t_s),
-            paced=paced,
-            paced_last_t_s=paced_last,
+            **pacing,
         )
         if self.monitor.baseline != before:
             self.baseline_dirty = True

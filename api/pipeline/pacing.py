@@ -55,6 +55,9 @@ class Pacing:
         self.on_stop: Callable[[], None] | None = None
         #: Session time when pacing last stopped (``None``: not yet).
         self.stopped_at_t_s: float | None = None
+        # when the pacer ran: (start, stop) session times, oldest first (a run going: inf);
+        # a session that paces from its start (practice, assessment) runs from 0
+        self._runs: list[tuple[float, float]] = [(0.0, math.inf)] if active else []
 
     @property
     def paced_until_t_s(self) -> float | None:
@@ -63,6 +66,15 @@ class Pacing:
         ``inf`` while it runs, else when it last stopped (``None``: it never ran).
         """
         return math.inf if self.active else self.stopped_at_t_s
+
+    @property
+    def paced_runs(self) -> tuple[tuple[float, float], ...]:
+        """When the pacer ran: ``(start, stop)`` session times, oldest first.
+
+        A run still going has ``stop`` ``inf``. The micro-breaks count the time it actually
+        ran (:meth:`api.pipeline.microbreaks.MicroBreaks.on_window`).
+        """
+        return tuple(self._runs)
 
     def default_rate(self, t_s: float) -> float:
         """The rate to pace at when none is asked for (a practice, a breathing break).
@@ -99,7 +111,9 @@ class Pacing:
         )
         return events
 
-    def _activate(self) -> None:
+    def _activate(self, t_s: float) -> None:
+        if not self.active or not self._runs:
+            self._runs.append((t_s, math.inf))
         self.active = True
         if self.on_start is not None:
             self.on_start()
@@ -110,10 +124,18 @@ class Pacing:
         return bool(self.engine.mode is self._modes.STOPPED)
 
     def deactivate(self, t_s: float | None = None) -> None:
-        """Back to plain monitoring once the stop (at ``t_s``) has been published."""
+        """Back to plain monitoring once the stop (at ``t_s``) has been published.
+
+        The running run of :attr:`paced_runs` ends at ``t_s`` (without it, where it began:
+        when the pacer stopped is not known, so none of its time is counted).
+        """
         self.active = False
         if t_s is not None:
             self.stopped_at_t_s = t_s
+        if self._runs and self._runs[-1][1] == math.inf:
+            start = self._runs[-1][0]
+            stop = start if t_s is None else max(start, t_s)
+            self._runs[-1] = (start, stop)
         if self.on_stop is not None:
             self.on_stop()
 
@@ -136,7 +158,7 @@ class Pacing:
         duration_s: float | None = None,
     ) -> list[Any]:
         """Pace at a fixed rate from ``t_s`` (for ``duration_s`` when given); the events."""
-        self._activate()
+        self._activate(t_s)
         events: list[Any] = self.engine.start_fixed(
             rate_bpm, t_s=t_s, inhale_to_exhale=inhale_to_exhale, duration_s=duration_s
         )
@@ -144,7 +166,7 @@ class Pacing:
 
     def start_assessment(self, *, t_s: float) -> list[Any]:
         """Start a resonance assessment at ``t_s``; the events that gives."""
-        self._activate()
+        self._activate(t_s)
         events: list[Any] = self.engine.start_assessment(t_s=t_s)
         return events
 
@@ -157,7 +179,7 @@ class Pacing:
         duration_s: float | None = None,
     ) -> list[Any]:
         """Pace adaptively from ``t_s`` (at :meth:`default_rate` unless a start rate is given)."""
-        self._activate()
+        self._activate(t_s)
         if start_rate_bpm is None:
             start_rate_bpm = self.default_rate(t_s)
         events: list[Any] = self.engine.start_adaptive(

@@ -44,13 +44,15 @@ The rule (every threshold is a field of :class:`MicroBreakSettings`)
    learned, it would inflate the baseline so that later rest looks like stress; and a person
    doing a breathing exercise needs no prompt to take a break. The paced stretch as a whole
    is recovery, not work: when pacing ends (the first unpaced window after paced ones), a
-   stretch at least as long as the 2-minute breathing reset (``SUGGESTIONS`` for
-   ``BreakKind.BREATHING``; measured from the end of the last window before it to the latest
-   time the pacer ran) counts as a break ended at the pacing's end, as ``end_break`` does:
-   time on task restarts and the cooldown starts there, and the stress load is cleared as a
-   break clears it. A shorter stretch is no break (a glance at the pacer, not a pause from
-   the task): time on task runs on through it, no cooldown starts, and the load decays over
-   its duration as over calm unpaced time.
+   stretch in which the pacer ran at least as long as the 2-minute breathing reset
+   (``SUGGESTIONS`` for ``BreakKind.BREATHING``; the time it actually ran, given as
+   ``paced_runs``, pauses between runs left out; without runs, from the end of the last
+   window before it, or the start of the session's first window, to the latest time the
+   pacer ran) counts as a break ended at the pacing's end, as ``end_break`` does: time on
+   task restarts and the cooldown starts there, and the stress load is cleared as a break
+   clears it. A shorter stretch is no break (a glance at the pacer, not a pause from the
+   task): time on task runs on through it, no cooldown starts, and the load decays over the
+   time paced as over calm unpaced time.
 
 **No validated threshold exists in the literature** for deciding from wearable HRV that a
 micro-break is due: these values are reasoned defaults (documented on each field) to be tuned

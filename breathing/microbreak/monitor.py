@@ -68,6 +68,50 @@ class _Reading:
     w: WindowReading
 
 
+@dataclass(frozen=True, slots=True)
+class _PacedStretch:
+    """The running paced stretch: the pacer's runs in it and the latest time it ran."""
+
+    runs: tuple[tuple[float, float], ...]  # (start, stop) session times, merged, oldest first
+    last: float  # the latest time the pacer ran
+
+    @property
+    def paced_s(self) -> float:
+        """The time the pacer actually ran (s): the runs' total, gaps left out."""
+        return sum(b - a for a, b in self.runs)
+
+
+def _merge_runs(runs: Any) -> tuple[tuple[float, float], ...]:
+    """Overlapping or touching ``(start, stop)`` intervals merged, oldest first."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(runs):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)
+
+
+def _check_runs(runs: Any, t: float) -> tuple[tuple[float, float], ...]:
+    """``paced_runs`` as (start, stop) pairs of finite session times, clipped to end by ``t``."""
+    out: list[tuple[float, float]] = []
+    for i, run in enumerate(runs):
+        try:
+            a, b = (float(x) for x in run)
+        except (TypeError, ValueError):
+            raise BreathingError(
+                f"micro-break on_window: paced_runs[{i}] must be a (start, stop) pair of"
+                f" session times, got {run!r}"
+            ) from None
+        if not math.isfinite(a) or math.isnan(b) or b < a:
+            raise BreathingError(
+                f"micro-break on_window: paced_runs[{i}] = {run!r}: the start must be finite"
+                " and the stop not earlier than it"
+            )
+        out.append((min(a, t), min(b, t)))  # no paced time counted past the window's end
+    return tuple(out)
+
+
 class MicroBreakMonitor:
     """Decides when a micro-break is due (the rule: :mod:`breathing.microbreak`).
 
@@ -107,8 +151,9 @@ class MicroBreakMonitor:
         self._t: float | None = None  # latest time seen (window or user action)
         self._t_window: float | None = None  # end of the latest window
         self._task_start: float | None = None
-        # the running paced stretch: (start, latest time the pacer ran), None when not pacing
-        self._pacing: tuple[float, float] | None = None
+        # the running paced stretch (the pacer's runs in it, merged), None when not pacing
+        self._pacing: _PacedStretch | None = None
+        self._paced_counted_until = -math.inf  # the end of the last paced stretch
         self._stress = StressHistory(s)
         self._history: deque[ValidWindow] = deque()  # valid (t, rmssd, hr, paced until)
         self._motion_mg: float | None = None  # the latest window's movement level, if known
@@ -217,6 +262,7 @@ class MicroBreakMonitor:
         motion_mg: float | None = None,
         paced: bool = False,
         paced_last_t_s: float | None = None,
+        paced_runs: Any = None,
     ) -> list[MicroBreakEvent]:
         """Take one finished 60-s window; return the events it causes (a flag, a break effect).
 
@@ -254,6 +300,16 @@ class MicroBreakMonitor:
             (default the window's end). A window in which pacing ran after a break ended is no
             "after" window of that break; pacing that stopped by the break's end is the
             break's own.
+        paced_runs : sequence of (float, float), optional
+            With ``paced``: when the pacer ran, as ``(start, stop)`` session times of the runs
+            that overlap the window (a run still going: ``stop`` the window's end or ``inf``;
+            stops are clipped to the window's end). The paced stretch's length is the time the
+            pacer actually ran (the runs' total, gaps between runs left out), so three short
+            pacings a minute apart are not two minutes of pacing, and pacing from the session's
+            start counts from there. ``paced_last_t_s`` defaults to the latest stop. Without
+            it the stretch is estimated from the windows: from the end of the window before
+            the first paced one (the start of the first window of the session) to the latest
+            time the pacer ran.
 
         Returns
         -------
@@ -265,16 +321,29 @@ class MicroBreakMonitor:
         ------
         BreathingError
             ``t_s`` missing, not finite or earlier than a previous one; ``quality`` missing or
-            not in 0..1; ``motion_mg`` negative.
+            not in 0..1; ``motion_mg`` negative; ``paced_runs`` not (start, stop) pairs, empty
+            for a paced window or given for an unpaced one.
         """
+        first = self._t_window is None
         r = self._read(window, t_s=t_s, contact=contact, quality=quality, motion_mg=motion_mg)
         t, w = r.t, r.w
-        self._advance_clock(t)
         paced = bool(paced)
+        runs = None if paced_runs is None else _check_runs(paced_runs, r.t)
+        if runs is not None and bool(runs) != paced:
+            raise BreathingError(
+                "micro-break on_window: paced_runs must name the pacer's runs in a paced window"
+                f" and be left out of an unpaced one (paced={paced}, paced_runs={paced_runs!r})"
+            )
+        self._advance_clock(t)
         paced_last = None
         if paced:
-            paced_last = t if paced_last_t_s is None else min(float(paced_last_t_s), t)
-        self._track_pacing(t, r.weight, paced_last)
+            if paced_last_t_s is not None:
+                paced_last = min(float(paced_last_t_s), t)
+            else:
+                paced_last = t if runs is None else max(b for _, b in runs)
+        # without runs, pacing in the first window of the session may have run from its start
+        est_start = max(0.0, t - self.settings.window_s) if first else t - r.weight
+        self._track_pacing(est_start, paced_last, runs)
         invalid = self._invalid_reason(w)
         if invalid:
             self._stress.add_invalid(t, r.weight)
@@ -340,33 +409,48 @@ class MicroBreakMonitor:
         self._t = self._t_window = t
         self._stress.move_to(t)
 
-    def _track_pacing(self, t: float, weight: float, paced_last: float | None) -> None:
+    def _track_pacing(
+        self,
+        est_start: float,
+        paced_last: float | None,
+        runs: tuple[tuple[float, float], ...] | None,
+    ) -> None:
         """A paced stretch is recovery, not work (step 9 of the rule).
 
         A paced window (``paced_last`` given: when the pacer last ran in it) starts or extends
-        the paced stretch; it starts at the end of the window before it (``t - weight``: the
-        pacing began after that window, which held no paced beat). The first unpaced window
-        ends the stretch at the latest time the pacer ran. A stretch at least as long as the
-        breathing reset (``SUGGESTIONS[BreakKind.BREATHING].duration_s``, 2 minutes) counts as a
-        break ended then (as :meth:`end_break`): time on task restarts and the cooldown starts
-        at the pacing's end, and the stress load is cleared as a break clears it. A shorter
-        stretch is no break: the load decays over its duration as over calm unpaced time, and
-        time on task runs on through it.
+        the paced stretch with the pacer's runs in it (``runs``). Without runs, the pacer is
+        taken to have run from the stretch's estimated start (``est_start`` of its first
+        window: the end of the window before it, which held no paced beat, or the start of the
+        session's first window) to ``paced_last``. The first unpaced window ends the stretch
+        at the latest time the pacer ran. A stretch in which the pacer ran at least as long as
+        the breathing reset (``SUGGESTIONS[BreakKind.BREATHING].duration_s``, 2 minutes)
+        counts as a break ended then (as :meth:`end_break`): time on task restarts and the
+        cooldown starts at the pacing's end, and the stress load is cleared as a break clears
+        it. A shorter one is no break: the load decays over the time the pacer ran as over
+        calm unpaced time, and time on task runs on through it.
         """
         if paced_last is not None:
-            start, last = (t - weight, paced_last) if self._pacing is None else self._pacing
-            self._pacing = (start, max(last, paced_last))
+            if runs is None:
+                start = est_start if self._pacing is None else self._pacing.runs[0][0]
+                runs = ((start, max(start, paced_last)),)
+            # a run counted in an earlier stretch (a window reaching back) is not counted again
+            floor = self._paced_counted_until
+            runs = tuple((max(a, floor), b) for a, b in runs if b > floor)
+            old = () if self._pacing is None else self._pacing.runs
+            last = paced_last if self._pacing is None else max(self._pacing.last, paced_last)
+            self._pacing = _PacedStretch(_merge_runs(old + runs), last)
             return
         if self._pacing is None:
             return
-        start, end = self._pacing
-        self._pacing = None
-        if end - start >= SUGGESTIONS[BreakKind.BREATHING].duration_s:
+        stretch, self._pacing = self._pacing, None
+        end = stretch.last
+        self._paced_counted_until = max(self._paced_counted_until, end)
+        if stretch.paced_s >= SUGGESTIONS[BreakKind.BREATHING].duration_s:
             self._task_start = max(self._task_start_or(end), end)
             self._next_allowed = max(self._next_allowed, end + self.settings.cooldown_s)
             self._stress.start_break()
         else:
-            self._stress.decay(end - start)
+            self._stress.decay(stretch.paced_s)
 
     def _invalid_reason(self, r: WindowReading) -> str:
         """Why the window does not count (step 1 of the rule); empty when it does."""

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from breathing import BreakEffect, MicroBreakDue, MicroBreakMonitor, ReasonCode
+from breathing import BreakEffect, BreathingError, MicroBreakDue, MicroBreakMonitor, ReasonCode
 from hrv import WindowMetrics
 
 
@@ -303,3 +303,103 @@ def test_a_paced_stretch_shorter_than_the_reset_decays_the_load_and_is_no_break(
         assert st.stress_load_min == pytest.approx(load * math.exp(-(paced_s + 5.0) / tau))
         assert st.time_on_task_s == pytest.approx(on_task + paced_s + 5.0)
         assert st.next_flag_allowed_s == allowed
+
+
+# -- the time the pacer ran, not the windows it touched (the second review's repros) ----------
+
+
+def feed_runs(
+    mon: MicroBreakMonitor,
+    t0: float,
+    t1: float,
+    runs: list[tuple[float, float]],
+    *,
+    rmssd_ms: float = 40.0,
+    hr_bpm: float = 62.0,
+) -> list[object]:
+    """Windows every 5 s ending in [t0, t1); paced when their 60 s overlap one of ``runs``
+    (when the pacer ran), which are passed as ``paced_runs``, as the service passes them."""
+    out: list[object] = []
+    for t in np.arange(t0, t1, 5.0):
+        t = float(t)
+        touching = [(a, b) for a, b in runs if b > t - 60.0 and a < t]
+        window = WindowMetrics(
+            t_s=t, n_beats=70, rmssd_ms=rmssd_ms, ln_rmssd=math.log(rmssd_ms), mean_hr_bpm=hr_bpm
+        )
+        out += mon.on_window(
+            window,
+            contact=True,
+            quality=1.0,
+            paced=bool(touching),
+            paced_runs=touching or None,
+        )
+    return out
+
+
+@pytest.mark.parametrize("with_runs", [True, False])
+def test_pacing_from_the_session_start_counts_from_there(with_runs: bool) -> None:
+    """A practice-mode session paced from 0 to 150 s (2.5 minutes): a break ended at 150 (it
+    was dated from 50, the first window's end less a step, so 100 s: counted as work, time on
+    task 255 s at 255). Told the runs, or estimated from the first window's start."""
+    mon = MicroBreakMonitor()
+    if with_runs:
+        feed_runs(mon, 60.0, 260.0, [(0.0, 150.0)])
+    else:
+        feed(mon, 60.0, 215.0, rmssd_ms=70.0, paced=True, paced_last_t_s=150.0)
+        feed(mon, 215.0, 260.0, rmssd_ms=40.0, paced=False)
+    st = mon.status
+    assert not st.paced
+    assert st.time_on_task_s == pytest.approx(255.0 - 150.0)
+    assert st.next_flag_allowed_s == pytest.approx(150.0 + mon.settings.cooldown_s)
+
+
+def test_short_pacings_a_minute_apart_are_not_two_minutes_of_pacing() -> None:
+    """Three 10-s pacings 60 s apart (30 s paced, every window between them touching one):
+    no break (it was one, from the first paced window to the last stop: 130 s); the load
+    decays over the 30 s paced only, time on task runs on and no cooldown starts."""
+    mon = MicroBreakMonitor()
+    t = stressed_load(mon)
+    runs = [(t, t + 10.0), (t + 60.0, t + 70.0), (t + 120.0, t + 130.0)]
+    feed_runs(mon, t, t + 5.0, runs)  # the window ending at t holds no paced beat
+    load, on_task = mon.status.stress_load_min, mon.status.time_on_task_s
+    allowed = mon.status.next_flag_allowed_s
+    feed_runs(mon, t + 5.0, t + 190.0, runs)
+    assert mon.status.paced and mon.status.stress_load_min == load
+    feed_runs(mon, t + 190.0, t + 195.0, runs)  # the first window after the pacing
+    st = mon.status
+    assert not st.paced
+    tau = mon.settings.load_tau_s
+    # decayed over the 30 s paced, then over the calm window's 5 s
+    assert st.stress_load_min == pytest.approx(load * math.exp(-(30.0 + 5.0) / tau))
+    assert st.time_on_task_s == pytest.approx(on_task + 190.0)
+    assert st.next_flag_allowed_s == allowed
+
+
+def test_pacing_with_a_pause_counts_the_time_it_ran() -> None:
+    """70 s of pacing, a 30-s pause, 70 s more: 140 s paced, a break ended at the last stop."""
+    mon = MicroBreakMonitor()
+    feed_runs(mon, 60.0, 600.0, [])
+    runs = [(600.0, 670.0), (700.0, 770.0)]
+    feed_runs(mon, 600.0, 840.0, runs)
+    assert mon.status.time_on_task_s == pytest.approx(835.0 - 770.0)
+    assert mon.status.next_flag_allowed_s == pytest.approx(770.0 + mon.settings.cooldown_s)
+
+
+@pytest.mark.parametrize(
+    ("paced", "runs", "words"),
+    [
+        (True, [], "paced_runs must name"),
+        (False, [(10.0, 20.0)], "paced_runs must name"),
+        (True, [(10.0,)], "paced_runs[0] must be a (start, stop) pair"),
+        (True, [(10.0, 20.0), (30.0, 25.0)], "paced_runs[1]"),
+        (True, [(math.nan, 20.0)], "paced_runs[0]"),
+    ],
+)
+def test_bad_paced_runs_are_refused_naming_the_problem(
+    paced: bool, runs: list[tuple[float, ...]], words: str
+) -> None:
+    mon = MicroBreakMonitor()
+    window = WindowMetrics(t_s=60.0, n_beats=70, rmssd_ms=40.0, ln_rmssd=math.log(40.0))
+    with pytest.raises(BreathingError) as err:
+        mon.on_window(window, contact=True, quality=1.0, paced=paced, paced_runs=runs)
+    assert words in str(err.value)

@@ -1,0 +1,72 @@
+"""The service tells the micro-break monitor when its pacer actually ran (``Pacing.paced_runs``),
+so the paced stretch counts the time paced: a practice from the session's start counts from
+0, and short pacings a minute apart are not two minutes of pacing (code review)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from api.pipeline.microbreaks import MicroBreaks
+from api.pipeline.pacing import make_pacer
+from breathing import MicroBreakMonitor
+from hrv import LiveAnalyser
+
+
+def test_the_pacer_records_when_it_ran() -> None:
+    practice = make_pacer("practice", {})
+    assert practice.paced_runs == ((0.0, math.inf),)  # paces from the session's start
+    practice.stop(t_s=150.0)
+    practice.deactivate(150.0)
+    assert practice.paced_runs == ((0.0, 150.0),)
+    monitor = make_pacer("monitor", {})
+    assert monitor.paced_runs == ()
+    monitor.start_fixed(6.0, t_s=300.0)
+    monitor.start_fixed(5.5, t_s=320.0)  # a new rate while pacing: the same run
+    assert monitor.paced_runs == ((300.0, math.inf),)
+    monitor.stop(t_s=310.0)
+    monitor.deactivate(330.0)
+    monitor.start_assessment(t_s=400.0)
+    assert monitor.paced_runs == ((300.0, 330.0), (400.0, math.inf))
+
+
+def run(pacings: list[tuple[float, float]], *, mode: str = "monitor") -> MicroBreaks:
+    """Beats (about 60/min) to 2400 s through a real ``hrv.LiveAnalyser`` and ``MicroBreaks``
+    with a real monitor, the pacer started and stopped at ``pacings``' times, as the session
+    loop drives them: each finished window goes with the pacer's runs."""
+    pacer = make_pacer(mode, {})
+    mb = MicroBreaks(MicroBreakMonitor(), local_time=None)
+    live = LiveAnalyser()
+    t, i = 0.0, 0
+    while t < 2400.0:
+        rr_ms = 1000.0 + (25.0 if i % 2 else -25.0)
+        t, i = t + rr_ms / 1000.0, i + 1
+        for a, b in pacings:
+            if a <= t < b and not pacer.active:
+                pacer.start_fixed(6.0, t_s=t)
+            if b <= t and pacer.active and pacer.paced_runs[-1][0] < b:
+                pacer.stop(t_s=t)
+                pacer.deactivate(t)
+        for w in live.push(t, rr_ms):
+            mb.on_window(w, paced_runs=pacer.paced_runs)
+    return mb
+
+
+def test_short_pacings_a_minute_apart_are_no_break() -> None:
+    """Three 10-s pacings 50 s apart (30 s paced): no break, so time on task runs on from the
+    session's start and no cooldown starts (it restarted at 1930, cooldown to 3130)."""
+    mb = run([(1800.0, 1810.0), (1860.0, 1870.0), (1920.0, 1930.0)])
+    st = mb.monitor.status
+    assert st.valid and not st.paced
+    assert st.time_on_task_s == pytest.approx(st.t_s, abs=1.0)
+    assert st.next_flag_allowed_s == -math.inf
+
+
+def test_a_practice_from_the_session_start_is_a_break() -> None:
+    """A practice-mode session paced 0-150 s: a break ended at 150 (it was counted as work)."""
+    mb = run([(0.0, 150.0)], mode="practice")
+    st = mb.monitor.status
+    assert st.valid and not st.paced
+    assert st.time_on_task_s == pytest.approx(st.t_s - 150.0, abs=1.5)
+    assert st.next_flag_allowed_s == pytest.approx(150.0 + mb.monitor.settings.cooldown_s, abs=1.5)
