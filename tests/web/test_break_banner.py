@@ -1,0 +1,78 @@
+"""The micro-break banner when breaks overlap in time: an earlier break's effect arriving while
+a later break runs (real Chromium, the page's own module; real service behind it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import WebServer, record_errors
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    yield ctx
+    ctx.close()
+
+
+EFFECT = {
+    "kind": "breathing",
+    "rmssd_before_ms": 28.1,
+    "rmssd_after_ms": 32.6,
+    "rmssd_change_pct": 16.0,
+    "n_windows_before": 24,
+    "n_windows_after": 25,
+    "n_windows_before_paced": 0,
+    "n_windows_after_paced": 0,
+}
+
+
+def test_an_earlier_breaks_effect_does_not_replace_the_running_breaks_banner(
+    web_server: WebServer, context: Any
+) -> None:
+    """The review's case: a reset ended after 1 s, a new reset 8 s later; the first break's
+    effect then arrived and replaced "Break in progress" with the effect and only Close (End
+    break gone while the service still had a break running). The messages are given to the
+    page's own module in that order: the running break's banner stays, with the earlier effect
+    as a line in it, and End break still ends it."""
+    page = context.new_page()
+    errors = record_errors(page)
+    page.goto(web_server.url + "/")  # no token: no session is attached (or detached) meanwhile
+    page.wait_for_function("() => document.getElementById('micro-break-banner') !== null")
+    page.evaluate(
+        """async (effect) => {
+            const m = await import('/js/microbreaks.js');
+            m.onMessage({ micro_break: { type: 'break_started' } });
+            m.onMessage({ micro_break: { type: 'break_ended' } });
+            m.onMessage({ micro_break: { type: 'break_started' } });
+            m.onMessage({ micro_break: { type: 'break_effect', ...effect } });
+        }""",
+        EFFECT,
+    )
+    banner = page.locator("#micro-break-banner")
+    assert banner.get_attribute("data-phase") == "break"
+    assert page.locator("#mb-title").inner_text() == "Break in progress"
+    assert page.locator("#mb-end").is_visible()
+    assert not page.locator("#mb-dismiss").is_visible()
+    effect = page.locator("#mb-effect")
+    assert effect.is_visible()
+    assert effect.inner_text().startswith("Your earlier break's effect: RMSSD before 28 ms")
+    # once the running break is over, its own effect shows as before, with Close
+    page.evaluate(
+        """async (effect) => {
+            const m = await import('/js/microbreaks.js');
+            m.onMessage({ micro_break: { type: 'break_ended' } });
+            m.onMessage({ micro_break: { type: 'break_effect', ...effect } });
+        }""",
+        EFFECT,
+    )
+    assert banner.get_attribute("data-phase") == "effect"
+    assert page.locator("#mb-title").inner_text() == "Your break's effect"
+    assert page.locator("#mb-effect").inner_text().startswith("RMSSD before 28 ms")
+    assert page.locator("#mb-dismiss").inner_text() == "Close"
+    assert errors == []
