@@ -76,3 +76,58 @@ def test_an_earlier_breaks_effect_does_not_replace_the_running_breaks_banner(
     assert page.locator("#mb-effect").inner_text().startswith("RMSSD before 28 ms")
     assert page.locator("#mb-dismiss").inner_text() == "Close"
     assert errors == []
+
+
+def test_the_pages_words_fit_the_case(web_server: WebServer, context: Any) -> None:
+    """The review's wording: History promised a baseline "after a few minutes of recording"
+    after 44 minutes of a simulated person (simulations never count); two running sessions
+    got "A session is already running (a, b) ... stop it first"; a break's fall in RMSSD was
+    shown in bold green, the colour of a good result."""
+    with web_server.client() as api:
+        sids = [
+            api.post(
+                "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": seed}}
+            ).json()["id"]
+            for seed in (1, 2)
+        ]
+        page = context.new_page()
+        errors = record_errors(page)
+        try:
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            baseline = page.locator("#baseline-summary")
+            page.wait_for_function(
+                "() => document.getElementById('baseline-summary').textContent !== ''"
+            )
+            assert "simulations and replays are not counted" in baseline.inner_text()
+
+            if not page.locator("#start-new").evaluate("d => d.open"):
+                page.locator("#start-new summary").click()
+            page.get_by_label("Simulated person").check()
+            page.get_by_role("button", name="Start", exact=True).click()
+            warning = page.locator("#start-warning")
+            warning.wait_for(state="visible")
+            text = warning.inner_text()
+            assert text.startswith("2 sessions are already running (simulated person"), text
+            assert "stop them first" in text and "runs them all" in text, text
+            live = [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]]
+            assert len(live) == 2
+
+            page.evaluate(
+                """async (effect) => {
+                    const m = await import('/js/microbreaks.js');
+                    m.onMessage({ micro_break: { type: 'break_effect', ...effect } });
+                }""",
+                {**EFFECT, "rmssd_after_ms": 22.0, "rmssd_change_pct": -22.0},
+            )
+            effect = page.locator("#mb-effect")
+            assert "(-22 %)" in effect.inner_text()
+            colours = page.evaluate(
+                """() => [document.getElementById('mb-effect'),
+                          document.getElementById('mb-title')]
+                    .map((el) => getComputedStyle(el).color)"""
+            )
+            assert colours[0] == colours[1], colours
+        finally:
+            for sid in sids:
+                api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
