@@ -131,3 +131,45 @@ def test_the_pages_words_fit_the_case(web_server: WebServer, context: Any) -> No
             for sid in sids:
                 api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
+
+
+def test_the_headers_reset_during_a_practice_leaves_the_practice_running(
+    web_server: WebServer, context: Any
+) -> None:
+    """The review's case through the page: the header's "2-minute reset" pressed during a
+    10-minute practice cut it to 2 minutes, and the banner's End break then stopped it."""
+    with web_server.client() as api:
+        sid = api.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 4, "speed": 2}}
+        ).json()["id"]
+        page = context.new_page()
+        errors = record_errors(page)
+        try:
+            r = api.post(
+                f"/api/v1/sessions/{sid}/breathing/practice",
+                json={"rate_bpm": 5.5, "duration_s": 600},
+            )
+            assert r.status_code == 200, r.text
+            ends_at = r.json()["guidance"]["ends_at_s"]
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            page.wait_for_function(
+                f"() => document.getElementById('session-select').value === '{sid}'"
+                " && !document.getElementById('session-stop').disabled"
+            )
+            # the live socket delivers (a break started before it opened reaches no banner)
+            page.locator("#conn-status", has_text="Live").wait_for()
+            n = int(page.locator("#tachogram").get_attribute("data-n-points") or 0)
+            page.wait_for_function(
+                f"() => Number(document.getElementById('tachogram').dataset.nPoints || 0) > {n + 2}"
+            )
+            page.locator("#reset-now").click()
+            page.wait_for_function("() => document.body.classList.contains('in-break')")
+            guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+            assert guidance["mode"] == "fixed" and guidance["ends_at_s"] == ends_at, guidance
+            page.locator("#mb-end").click()
+            page.wait_for_function("() => !document.body.classList.contains('in-break')")
+            guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+            assert guidance is not None and guidance["ends_at_s"] == ends_at, guidance
+        finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
