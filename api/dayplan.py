@@ -565,9 +565,10 @@ def rotate_feed_token(storage: Storage) -> str:
 
 PromptState = Literal["sent", "answered", "done", "dismissed", "expired", "skipped"]
 #: Why a prompt was skipped or expired (:func:`breathing.dayplan.decide`): ``recent_break``
-#: (skipped), ``missed`` (expired unsent); ``""`` for every other prompt (a sent prompt that
-#: expires unanswered keeps ``""``).
-PromptReason = Literal["", "recent_break", "missed"]
+#: (skipped), ``checkin_open`` (a check-in skipped: another was still open), ``missed``
+#: (expired unsent); ``""`` for every other prompt (a sent prompt that expires unanswered
+#: keeps ``""``).
+PromptReason = Literal["", "recent_break", "checkin_open", "missed"]
 
 
 class AnswerItemOut(BaseModel):
@@ -596,8 +597,9 @@ class PromptOut(BaseModel):
         "reset or a screen break, POST /api/v1/prompts/{id}/done), dismissed, expired or skipped."
     )
     reason: PromptReason = Field(
-        description="Why skipped or expired: recent_break (skipped), missed (expired before it "
-        "was sent); empty for the others."
+        description="Why skipped or expired: recent_break (skipped), checkin_open (a check-in "
+        "skipped: another check-in was still open), missed (expired before it was sent); empty "
+        "for the others."
     )
     due_at: float
     expires_at: float

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from datetime import timedelta
 from typing import Literal
@@ -194,6 +195,13 @@ class PromptScheduler:
             }
             for c in plan.checkin_items
         ]
+        # a check-in still open (not yet expired at this tick) holds back another (rule 5)
+        ctx = dataclasses.replace(
+            ctx,
+            checkin_open=any(
+                r["kind"] == "checkin" and float(r["expires_at"]) > now for r in open_rows
+            ),
+        )
         for p in sorted(candidates, key=lambda p: p.due_s):
             if p.expires_s <= self.started_s:
                 continue
@@ -224,6 +232,8 @@ class PromptScheduler:
             if row is None:
                 continue
             out = prompt_out(row)
+            if out.kind == "checkin":
+                ctx = dataclasses.replace(ctx, checkin_open=True)
             sent.append(out)
             self.publish("sent", out)
             if out.trigger == "planned":

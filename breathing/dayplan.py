@@ -20,6 +20,9 @@ Rules (:func:`decide`)
    (30 minutes) ago: the person just had one.
 4. A prompt not sent within ``expire_after_s`` of its due time is missed (expired); a sent
    prompt nobody answered expires at the same time.
+5. A check-in due while another check-in is still open (sent, neither answered nor expired) is
+   skipped (``checkin_open``): two identical cards asking the same questions minutes apart
+   (a flag's check-in, then the planned one) would be answered once at best.
 
 References
 ----------
@@ -331,6 +334,8 @@ class DayContext:
 
     break_active: bool = False
     last_break_end_s: float | None = None
+    #: A check-in prompt is open (sent, not answered, dismissed or expired): a new one is skipped.
+    checkin_open: bool = False
 
 
 Action = Literal["wait", "send", "skip", "expire"]
@@ -484,6 +489,8 @@ def decide(plan: DayPlan, prompt: PlannedPrompt, *, now_s: float, ctx: DayContex
         return Decision("wait", "break")
     if not is_active_time(plan, now_s):
         return Decision("wait", "inactive")
+    if prompt.kind == "checkin" and ctx.checkin_open:
+        return Decision("skip", "checkin_open")
     return Decision("send")
 
 

@@ -87,7 +87,9 @@ class StartBreakIn(BaseModel):
         le=3600.0,
         description="End the break by itself after this many seconds of session time (the "
         "2-minute reset: 120). A breathing break with a duration also paces for that long, at "
-        "the person's resonance rate (else 6/min), 4:6 in:out.",
+        "the person's resonance rate (else 6/min), 4:6 in:out; a practice or an assessment "
+        "already pacing goes on as it is (the break is then timed only, and ending it leaves "
+        "that pacing running).",
     )
 
 
@@ -139,12 +141,21 @@ async def start_break(
     """Start a break (from a flag or on one's own); its effect is measured afterwards.
 
     With ``duration_s`` the break ends by itself (``break_ended`` then ``break_effect`` on the
-    live WebSocket); a breathing break with a duration also starts the pacer for that long.
+    live WebSocket); a breathing break with a duration also starts the pacer for that long,
+    unless a practice or an assessment already paces: that goes on as it is, and ending the
+    break leaves it running.
     """
     live = await running_session(manager, storage, session_id)
     out = _act(live, "start_break", kind=body.kind, duration_s=body.duration_s)
     pacer = live.pipeline.pacer
-    if body.kind == "breathing" and body.duration_s is not None and pacer is not None:
+    # A practice or an assessment already pacing goes on as it is (the reset's 2-minute pacing
+    # would cut it short, and ending the break would then stop it): the break is timed only.
+    if (
+        body.kind == "breathing"
+        and body.duration_s is not None
+        and pacer is not None
+        and not pacer.active
+    ):
         t_s = live.pipeline.t_s
         events = pacer.start_fixed(
             pacer.default_rate(t_s),

@@ -1091,7 +1091,10 @@ startForm.addEventListener("submit", async (ev) => {
     }
     if (running.length) {
       const what = running.map((s) => describeSource(s.source)).join(", ");
-      warning.textContent = `A session is already running (${what}). Starting another runs both; press Start again to go ahead, or stop it first.`;
+      warning.textContent =
+        running.length === 1
+          ? `A session is already running (${what}). Starting another runs both; press Start again to go ahead, or stop it first.`
+          : `${running.length} sessions are already running (${what}). Starting another runs them all; press Start again to go ahead, or stop them first.`;
       warning.hidden = false;
       startForm.dataset.confirmed = "true";
       $("start-button").textContent = "Start anyway";
@@ -1624,7 +1627,7 @@ async function loadBaseline() {
         `Last ${w.days} days: median RMSSD ${fmt(r.median, 0)} ms (middle half ${fmt(r.p25, 0)}-${fmt(r.p75, 0)} ms) over ${w.n_windows} windows of ${w.n_sessions} session${w.n_sessions === 1 ? "" : "s"}.`,
       );
     }
-    el.textContent = parts.length ? parts.join(" ") : "Your baseline appears after a few minutes of recording.";
+    el.textContent = parts.length ? parts.join(" ") : "Your baseline appears after a few minutes of recording with a strap (simulations and replays are not counted).";
   } catch {
     el.textContent = "";
   }

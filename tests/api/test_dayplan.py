@@ -279,14 +279,17 @@ def test_missed_prompt_expires_and_reset_skipped_after_a_break(
     clock.set(berlin(2026, 12, 7, 12, 30, 5))
     skipped = _wait_prompt(server, ":reset-lunch", state="skipped")
     assert skipped["reason"] == "recent_break"
-    # the ended break also asked for a signal-contingent check-in, 2 minutes after it: it was
-    # due at 12:22, sent now (still within its hour)
-    signal = _wait_prompt(server, f"break:{int(ended)}")
+    # the planned check-in (11:51 with seed 0) is sent now, late but within its hour; the ended
+    # break also asked for a signal-contingent check-in, due at 12:22: with the planned one
+    # open it is skipped (one check-in card at a time)
+    planned = _wait_prompt(server, ":checkin-am")
+    signal = _wait_prompt(server, f"break:{int(ended)}", state="skipped")
     assert signal["trigger"] == "break" and signal["kind"] == "checkin"
+    assert signal["reason"] == "checkin_open"
     # a sent prompt nobody answers expires an hour after it was due
     clock.set(berlin(2026, 12, 7, 13, 23))
-    expired = _wait_prompt(server, f"break:{int(ended)}", state="expired")
-    assert expired["expired_at"] == pytest.approx(signal["expires_at"])
+    expired = _wait_prompt(server, ":checkin-am", state="expired")
+    assert expired["expired_at"] == pytest.approx(planned["expires_at"])
 
 
 def test_prompt_message_on_every_live_socket(clocked: tuple[Server, SetClock]) -> None:

@@ -15,6 +15,7 @@ import time
 import urllib.error
 from collections.abc import Callable
 from datetime import datetime
+from datetime import time as dt_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,7 +34,7 @@ from api.dayplan import FEED_TOKEN_KEY, feed_token
 from api.scheduler import PromptScheduler
 from api.storage import Storage
 from api.webhooks import Delivery, WebhookIn, WebhookNotifier, error_category, payload
-from breathing.dayplan import DayPlan, signal_checkin
+from breathing.dayplan import DayPlan, Intervention, signal_checkin
 from tests.api.conftest import Server
 
 
@@ -498,3 +499,55 @@ def test_a_demo_started_on_a_day_off_says_when_prompts_come() -> None:
     assert _not_a_working_day(DayPlan(), datetime(2026, 12, 7, 8, 55)) is None
     weekend_only = DayPlan(working_days=frozenset({6, 7}), work_start=time(9), work_end=time(17))
     assert "Saturday 2026-12-12" in str(_not_a_working_day(weekend_only, datetime(2026, 12, 7)))
+
+
+def test_a_check_in_due_while_another_is_open_is_skipped(tmp_path: Path) -> None:
+    """The review's case: a stress flag's check-in at 14:21 and the planned one at 14:37, each
+    open an hour, were two identical "Quick check-in" cards (dismissing one showed the other).
+    The second is stored skipped (checkin_open); once the first is closed, the next is sent."""
+    storage = Storage(tmp_path / "db.sqlite")
+    tz = ZoneInfo("Europe/Berlin")
+    plan = DayPlan(
+        timezone="Europe/Berlin",
+        interventions=(
+            Intervention(id="pm", kind="checkin", start=dt_time(14, 37)),
+            Intervention(id="late", kind="checkin", start=dt_time(16, 0)),
+        ),
+    )
+    at = lambda h, m: datetime(2026, 12, 7, h, m, 30, tzinfo=tz).timestamp()  # noqa: E731
+    flag = signal_checkin(plan, event_s=at(14, 19), trigger="flag", last_checkin_s=None)
+    assert flag is not None
+
+    async def run() -> list[tuple[str, str]]:
+        clock = _FixedClock(at(14, 22))
+        sched = PromptScheduler(
+            storage,
+            SimpleNamespace(live_sessions=[]),  # type: ignore[arg-type]
+            clock,
+            webhooks=_RecordingNotifier(storage),
+            plan=plan,
+        )
+        sched.started_s = at(8, 0)
+        sched._signal[flag.key] = flag
+        sent = [p.key for p in await sched.tick()]
+        assert sent == [flag.key]
+        clock.t = at(14, 38)
+        assert await sched.tick() == []  # the planned one: the flag's is still open
+        # the flag's check-in dismissed (closed): the 16:00 one is sent
+        first = next(r for r in storage.prompts() if r["key"] == flag.key)
+        assert storage.close_prompt(int(first["id"]), state="dismissed", at=at(14, 40)).result(
+            timeout=10
+        )
+        clock.t = at(16, 1)
+        assert [p.key for p in await sched.tick()] == ["2026-12-07:late"]
+        return [(str(r["key"]), str(r["state"]), str(r["reason"])) for r in storage.prompts()]
+
+    try:
+        rows = asyncio.run(run())
+    finally:
+        storage.close()
+    assert rows == [
+        (flag.key, "dismissed", ""),
+        ("2026-12-07:pm", "skipped", "checkin_open"),
+        ("2026-12-07:late", "sent", ""),
+    ]

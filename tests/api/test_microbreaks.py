@@ -334,3 +334,46 @@ def test_a_practice_is_not_learned_into_the_baseline_and_the_status_says_paced(
     assert paced_state["paced"] and paced_state["valid"], paced_state
     assert not after["paced"]
     assert after["baseline"]["personal_s"] > at_start["baseline"]["personal_s"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "mode"),
+    [
+        ("practice", {"rate_bpm": 5.0, "duration_s": 600}, "fixed"),
+        ("assessment", None, "assessment"),
+    ],
+)
+def test_a_reset_during_a_practice_leaves_the_practice_as_it_is(
+    serve: Callable[..., Server], path: str, body: dict[str, Any] | None, mode: str
+) -> None:
+    """The review's case: the header's 2-minute reset during a 10-minute practice replaced the
+    practice's pacing with its own (the countdown fell from 4:42 to 1:37) and "End break" then
+    stopped the practice. Any client's reset now leaves a running practice or assessment as
+    it is, and ending that break leaves it running."""
+    server = serve()
+    with server.client() as c:
+        sid = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 3, "speed": 5}}
+        ).json()["id"]
+        r = c.post(f"/api/v1/sessions/{sid}/breathing/{path}", json=body)
+        assert r.status_code == 200, r.text
+        before = r.json()["guidance"]
+        assert before["mode"] == mode, before
+        r = c.post(
+            f"/api/v1/sessions/{sid}/microbreaks/start",
+            json={"kind": "breathing", "duration_s": 120},
+        )
+        assert r.status_code == 200, r.text
+        during = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert during is not None and during["mode"] == mode, during
+        assert during["ends_at_s"] == before["ends_at_s"], (before, during)
+        assert during["rate_bpm"] == pytest.approx(before["rate_bpm"]), (before, during)
+        state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
+        assert state["in_break"], state
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        after = c.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+        assert after is not None and after["mode"] == mode, after
+        assert after["ends_at_s"] == before["ends_at_s"], (before, after)
+        results = c.get(f"/api/v1/sessions/{sid}/breathing/assessments").json()["results"]
+        assert not any((x.get("data") or x).get("type") == "assessment_stopped" for x in results)
+        c.post(f"/api/v1/sessions/{sid}/stop")

@@ -68,6 +68,6 @@ def test_response_fields_with_a_fixed_set_of_values_are_enums(document: dict[str
         "amplitude_peak",
         "none",
     }
-    reasons = {"", "recent_break", "missed"}
+    reasons = {"", "recent_break", "checkin_open", "missed"}
     assert _enum(document, "PromptOut", "reason") == reasons
     assert _enum(document, "AnswerOut", "reason") == reasons

@@ -336,3 +336,19 @@ def test_bad_interventions_name_the_problem() -> None:
         QuietHours(time(22, tzinfo=ZoneInfo("UTC")), time(7))
     with pytest.raises(DayPlanError, match="unknown kind"):
         Intervention("x", "nap", time(10))  # type: ignore[arg-type]
+
+
+def test_a_check_in_due_while_another_is_open_is_skipped_other_prompts_are_not() -> None:
+    """Rule 5: one check-in open at a time; an open check-in holds back no other kind, and a
+    check-in waiting for a break is decided when the break is over."""
+    plan = DayPlan(timezone="Europe/Berlin")
+    prompts = planned_prompts(plan, date(2026, 12, 7))
+    checkin = next(p for p in prompts if p.kind == "checkin")
+    reset = next(p for p in prompts if p.kind == "breathing_reset")
+    open_ctx = DayContext(checkin_open=True)
+    got = decide(plan, checkin, now_s=checkin.due_s, ctx=open_ctx)
+    assert (got.action, got.reason) == ("skip", "checkin_open")
+    assert decide(plan, reset, now_s=reset.due_s, ctx=open_ctx).action == "send"
+    assert decide(plan, checkin, now_s=checkin.due_s, ctx=DayContext()).action == "send"
+    in_break = DayContext(break_active=True, checkin_open=True)
+    assert decide(plan, checkin, now_s=checkin.due_s, ctx=in_break).action == "wait"

@@ -402,3 +402,66 @@ def test_a_dismiss_that_failed_keeps_the_card_to_dismiss_again(
         ctx.close()
     # the browser's own lines for the failed requests, nothing else
     assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+def test_a_cards_confirmation_goes_when_the_next_card_shows_or_hides(
+    day: tuple[str, str, SetClock, httpx.Client], browser: Any
+) -> None:
+    """The review's case: "Saved. Thank you." stayed under later cards, and a card that
+    expired and vanished left "Done. Thank you." from an earlier one. A card's confirmation
+    shows until the next card shows (a queued card taking over at once keeps it below) or that
+    next card hides."""
+    base, token, clock, api = day
+    plan = api.get("/api/v1/dayplan").json()
+    plan["interventions"] = [
+        {"id": "first", "kind": "morning_prompt", "start": "09:00"},
+        {"id": "second", "kind": "morning_prompt", "start": "09:02"},
+        {"id": "third", "kind": "morning_prompt", "start": "09:04"},
+    ]
+    assert api.put("/api/v1/dayplan", json=plan).status_code == 200
+    ctx = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    page = ctx.new_page()
+    errors = record_errors(page)
+    try:
+        page.goto(f"{base}/#token={token}")
+        card = page.get_by_test_id("prompt-card")
+        done = page.locator("#prompt-done")
+        shown = lambda: card.get_attribute("data-prompt-id") if card.is_visible() else None  # noqa: E731
+
+        clock.set(berlin(2026, 12, 7, 9, 1))
+        poll(page, shown, timeout_s=15, what="the first card")
+        first = shown()
+        page.locator("#prompt-answer").fill("The report")
+        card.get_by_role("button", name="Save", exact=True).click()
+        card.wait_for(state="hidden")
+        assert done.inner_text() == "Saved. Thank you."
+
+        # a new card: the earlier card's confirmation is not this one's
+        clock.set(berlin(2026, 12, 7, 9, 3))
+        poll(page, lambda: shown() not in (None, first), timeout_s=15, what="the second card")
+        assert done.inner_text() == ""
+
+        # written in, the third waits behind it; saved, the third takes the card at once and
+        # the second's confirmation shows with it
+        page.locator("#prompt-answer").fill("A walk")
+        clock.set(berlin(2026, 12, 7, 9, 5))
+        poll(page, lambda: _state(api, ":third") == "sent", timeout_s=10, what="third sent")
+        poll(page, page.get_by_test_id("prompt-waiting").is_visible, timeout_s=10, what="queued")
+        card.get_by_role("button", name="Save", exact=True).click()
+        poll(
+            page,
+            lambda: _state(api, ":third") == "sent" and done.inner_text() != "",
+            timeout_s=10,
+            what="the confirmation",
+        )
+        assert done.inner_text() == "Saved. Thank you."
+        assert card.is_visible() and card.get_attribute("data-kind") == "morning_prompt"
+
+        # the third expires untouched (09:09): its card goes, and no earlier confirmation stays
+        clock.set(berlin(2026, 12, 7, 9, 12))
+        poll(page, lambda: _state(api, ":third") == "expired", timeout_s=10, what="expiry")
+        card.wait_for(state="hidden", timeout=15_000)
+        assert done.inner_text() == ""
+    finally:
+        ctx.close()
+    assert errors == []

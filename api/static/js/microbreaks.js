@@ -134,7 +134,13 @@ function showDue(flag) {
 }
 
 function showEffect(effect) {
-  inBreak = false;
+  if (inBreak) {
+    // An earlier break's effect arriving while a later break runs: that break's banner (its
+    // End break) stays; the earlier effect is a line in it.
+    $("mb-effect").textContent = `Your earlier break's effect: ${effectText(effect)}`;
+    $("mb-effect").hidden = false;
+    return;
+  }
   show({
     title: "Your break's effect",
     reason: "",

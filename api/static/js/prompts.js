@@ -80,6 +80,9 @@ function hide() {
   $("prompt-card").dataset.promptId = "";
   $("prompt-card").dataset.stale = "";
   $("prompt-card").dataset.tooLong = "";
+  // the status line belongs to the card just closed: closed() and moveToCheckin() write theirs
+  // after this, so a confirmation shows until the next card shows or this one hides
+  $("prompt-done").textContent = "";
   const next = queue.shift();
   renderWaiting();
   if (next) show(next);
@@ -236,6 +239,7 @@ function show(prompt) {
   $("prompt-note").hidden = prompt.kind !== "checkin";
   $("prompt-note").value = "";
   $("prompt-status").textContent = "";
+  $("prompt-done").textContent = ""; // an earlier card's "Saved. Thank you." is not this one's
   card.hidden = false;
 }
 

@@ -21,6 +21,42 @@ let plan = null;
 /** The browser's own IANA zone (what "this device's time zone" is). */
 export const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
+const sameZones = new Map();
+
+/** A zone's UTC offset at `date`, as Intl writes it ("GMT+01:00"); null when it cannot. */
+function offsetAt(zone, date) {
+  try {
+    const format = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
+    const parts = format.formatToParts(date);
+    return parts.find((part) => part.type === "timeZoneName")?.value ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether two IANA zone names keep the same clock: the same name, or aliases ("Etc/UTC" and
+ * "UTC", "Asia/Calcutta" and "Asia/Kolkata"), or zones whose UTC offset is the same now and on
+ * every day of the coming year (Europe/Berlin and Europe/Paris): plan times read the same on
+ * either. A zone this browser does not know is the same only as itself.
+ */
+export function sameZone(a, b) {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const key = `${a}|${b}`;
+  if (!sameZones.has(key)) {
+    let same = true;
+    const now = Date.now();
+    for (let day = 0; day <= 366 && same; day += 1) {
+      const at = new Date(now + day * 86400 * 1000);
+      const offset = offsetAt(a, at);
+      same = offset !== null && offset === offsetAt(b, at);
+    }
+    sameZones.set(key, same);
+  }
+  return sameZones.get(key);
+}
+
 /** The day plan's IANA zone (undefined until the plan is read). */
 export const planZone = () => plan?.timezone;
 
@@ -31,7 +67,7 @@ export const planZone = () => plan?.timezone;
 export function formatPlanTime(unixS, options = { timeStyle: "short" }) {
   const zone = planZone();
   const when = new Date(unixS * 1000);
-  if (zone && zone !== deviceZone()) {
+  if (zone && !sameZone(zone, deviceZone())) {
     try {
       return `${when.toLocaleString([], { ...options, timeZone: zone })} (${zone})`;
     } catch {
@@ -69,13 +105,15 @@ function renderZone() {
     select.dataset.zone = plan.timezone;
   }
   const device = deviceZone();
+  const same = sameZone(device, plan.timezone);
   const button = $("workday-tz-device");
-  button.hidden = device === plan.timezone;
+  button.hidden = same;
   button.textContent = `Use this device's time zone (${device})`;
-  $("workday-tz-note").textContent =
-    device === plan.timezone
+  $("workday-tz-note").textContent = same
+    ? device === plan.timezone
       ? "Plan times are in this device's time zone."
-      : `This device is in ${device}; the plan's times, and the times of check-ins and prompts on this page, are in ${plan.timezone}.`;
+      : `Plan times are in this device's time zone (${plan.timezone}, the same clock as ${device}).`
+    : `This device is in ${device}; the plan's times, and the times of check-ins and prompts on this page, are in ${plan.timezone}.`;
 }
 
 const hhmm = (t) => (t ? t.slice(0, 5) : "");

@@ -1,0 +1,175 @@
+"""The micro-break banner when breaks overlap in time: an earlier break's effect arriving while
+a later break runs (real Chromium, the page's own module; real service behind it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import WebServer, record_errors
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    yield ctx
+    ctx.close()
+
+
+EFFECT = {
+    "kind": "breathing",
+    "rmssd_before_ms": 28.1,
+    "rmssd_after_ms": 32.6,
+    "rmssd_change_pct": 16.0,
+    "n_windows_before": 24,
+    "n_windows_after": 25,
+    "n_windows_before_paced": 0,
+    "n_windows_after_paced": 0,
+}
+
+
+def test_an_earlier_breaks_effect_does_not_replace_the_running_breaks_banner(
+    web_server: WebServer, context: Any
+) -> None:
+    """The review's case: a reset ended after 1 s, a new reset 8 s later; the first break's
+    effect then arrived and replaced "Break in progress" with the effect and only Close (End
+    break gone while the service still had a break running). The messages are given to the
+    page's own module in that order: the running break's banner stays, with the earlier effect
+    as a line in it, and End break still ends it."""
+    page = context.new_page()
+    errors = record_errors(page)
+    page.goto(web_server.url + "/")  # no token: no session is attached (or detached) meanwhile
+    page.wait_for_function("() => document.getElementById('micro-break-banner') !== null")
+    page.evaluate(
+        """async (effect) => {
+            const m = await import('/js/microbreaks.js');
+            m.onMessage({ micro_break: { type: 'break_started' } });
+            m.onMessage({ micro_break: { type: 'break_ended' } });
+            m.onMessage({ micro_break: { type: 'break_started' } });
+            m.onMessage({ micro_break: { type: 'break_effect', ...effect } });
+        }""",
+        EFFECT,
+    )
+    banner = page.locator("#micro-break-banner")
+    assert banner.get_attribute("data-phase") == "break"
+    assert page.locator("#mb-title").inner_text() == "Break in progress"
+    assert page.locator("#mb-end").is_visible()
+    assert not page.locator("#mb-dismiss").is_visible()
+    effect = page.locator("#mb-effect")
+    assert effect.is_visible()
+    assert effect.inner_text().startswith("Your earlier break's effect: RMSSD before 28 ms")
+    # once the running break is over, its own effect shows as before, with Close
+    page.evaluate(
+        """async (effect) => {
+            const m = await import('/js/microbreaks.js');
+            m.onMessage({ micro_break: { type: 'break_ended' } });
+            m.onMessage({ micro_break: { type: 'break_effect', ...effect } });
+        }""",
+        EFFECT,
+    )
+    assert banner.get_attribute("data-phase") == "effect"
+    assert page.locator("#mb-title").inner_text() == "Your break's effect"
+    assert page.locator("#mb-effect").inner_text().startswith("RMSSD before 28 ms")
+    assert page.locator("#mb-dismiss").inner_text() == "Close"
+    assert errors == []
+
+
+def test_the_pages_words_fit_the_case(web_server: WebServer, context: Any) -> None:
+    """The review's wording: History promised a baseline "after a few minutes of recording"
+    after 44 minutes of a simulated person (simulations never count); two running sessions
+    got "A session is already running (a, b) ... stop it first"; a break's fall in RMSSD was
+    shown in bold green, the colour of a good result."""
+    with web_server.client() as api:
+        sids = [
+            api.post(
+                "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": seed}}
+            ).json()["id"]
+            for seed in (1, 2)
+        ]
+        page = context.new_page()
+        errors = record_errors(page)
+        try:
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            baseline = page.locator("#baseline-summary")
+            page.wait_for_function(
+                "() => document.getElementById('baseline-summary').textContent !== ''"
+            )
+            assert "simulations and replays are not counted" in baseline.inner_text()
+
+            if not page.locator("#start-new").evaluate("d => d.open"):
+                page.locator("#start-new summary").click()
+            page.get_by_label("Simulated person").check()
+            page.get_by_role("button", name="Start", exact=True).click()
+            warning = page.locator("#start-warning")
+            warning.wait_for(state="visible")
+            text = warning.inner_text()
+            assert text.startswith("2 sessions are already running (simulated person"), text
+            assert "stop them first" in text and "runs them all" in text, text
+            live = [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]]
+            assert len(live) == 2
+
+            page.evaluate(
+                """async (effect) => {
+                    const m = await import('/js/microbreaks.js');
+                    m.onMessage({ micro_break: { type: 'break_effect', ...effect } });
+                }""",
+                {**EFFECT, "rmssd_after_ms": 22.0, "rmssd_change_pct": -22.0},
+            )
+            effect = page.locator("#mb-effect")
+            assert "(-22 %)" in effect.inner_text()
+            colours = page.evaluate(
+                """() => [document.getElementById('mb-effect'),
+                          document.getElementById('mb-title')]
+                    .map((el) => getComputedStyle(el).color)"""
+            )
+            assert colours[0] == colours[1], colours
+        finally:
+            for sid in sids:
+                api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
+def test_the_headers_reset_during_a_practice_leaves_the_practice_running(
+    web_server: WebServer, context: Any
+) -> None:
+    """The review's case through the page: the header's "2-minute reset" pressed during a
+    10-minute practice cut it to 2 minutes, and the banner's End break then stopped it."""
+    with web_server.client() as api:
+        sid = api.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 4, "speed": 2}}
+        ).json()["id"]
+        page = context.new_page()
+        errors = record_errors(page)
+        try:
+            r = api.post(
+                f"/api/v1/sessions/{sid}/breathing/practice",
+                json={"rate_bpm": 5.5, "duration_s": 600},
+            )
+            assert r.status_code == 200, r.text
+            ends_at = r.json()["guidance"]["ends_at_s"]
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            page.wait_for_function(
+                f"() => document.getElementById('session-select').value === '{sid}'"
+                " && !document.getElementById('session-stop').disabled"
+            )
+            # the live socket delivers (a break started before it opened reaches no banner)
+            page.locator("#conn-status", has_text="Live").wait_for()
+            n = int(page.locator("#tachogram").get_attribute("data-n-points") or 0)
+            page.wait_for_function(
+                f"() => Number(document.getElementById('tachogram').dataset.nPoints || 0) > {n + 2}"
+            )
+            page.locator("#reset-now").click()
+            page.wait_for_function("() => document.body.classList.contains('in-break')")
+            guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+            assert guidance["mode"] == "fixed" and guidance["ends_at_s"] == ends_at, guidance
+            page.locator("#mb-end").click()
+            page.wait_for_function("() => !document.body.classList.contains('in-break')")
+            guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
+            assert guidance is not None and guidance["ends_at_s"] == ends_at, guidance
+        finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
