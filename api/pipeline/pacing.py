@@ -17,6 +17,7 @@ from breathing.engine import (
     PacingMode,
     practice_rate_bpm,
 )
+from breathing.pacing_events import ModeChanged
 from sensors.beat import Beat
 
 __all__ = ["Pacing", "make_pacer"]
@@ -58,6 +59,16 @@ class Pacing:
         # when the pacer ran: (start, stop) session times, oldest first (a run going: inf);
         # a session that paces from its start (practice, assessment) runs from 0
         self._runs: list[tuple[float, float]] = [(0.0, math.inf)] if active else []
+        # when the engine stopped, as its stop event dates it (a practice's planned end, not
+        # the beat that revealed it); ``None``: it has not stopped since it last started
+        self._engine_stop_t_s: float | None = None
+
+    def _note(self, events: list[Any]) -> list[Any]:
+        """Remember when the engine stopped, from its events; the events."""
+        for event in events:
+            if isinstance(event, ModeChanged) and event.mode is self._modes.STOPPED:
+                self._engine_stop_t_s = event.t_s
+        return events
 
     @property
     def paced_until_t_s(self) -> float | None:
@@ -109,12 +120,13 @@ class Pacing:
         events: list[Any] = self.engine.on_beat(
             beat.t_s, beat.rr_ms, gap_before=beat.gap_before, contact=beat.contact, nn=nn
         )
-        return events
+        return self._note(events)
 
     def _activate(self, t_s: float) -> None:
         if not self.active or not self._runs:
             self._runs.append((t_s, math.inf))
         self.active = True
+        self._engine_stop_t_s = None
         if self.on_start is not None:
             self.on_start()
 
@@ -124,12 +136,18 @@ class Pacing:
         return bool(self.engine.mode is self._modes.STOPPED)
 
     def deactivate(self, t_s: float | None = None) -> None:
-        """Back to plain monitoring once the stop (at ``t_s``) has been published.
+        """Back to plain monitoring once the stop (published at ``t_s``) has been published.
 
-        The running run of :attr:`paced_runs` ends at ``t_s`` (without it, where it began:
-        when the pacer stopped is not known, so none of its time is counted).
+        The running run of :attr:`paced_runs` (and :attr:`stopped_at_t_s`) ends when the engine
+        stopped, as its stop event dates it, when that is before ``t_s``: a practice with a
+        duration stops at its planned end, though the beat that reveals it may come much later
+        (a beat gap); the gap is not paced time. Without ``t_s`` the run ends where it began:
+        when the pacer stopped is not known, so none of its time is counted.
         """
         self.active = False
+        if t_s is not None and self._engine_stop_t_s is not None:
+            t_s = min(t_s, self._engine_stop_t_s)
+        self._engine_stop_t_s = None
         if t_s is not None:
             self.stopped_at_t_s = t_s
         if self._runs and self._runs[-1][1] == math.inf:
@@ -142,12 +160,12 @@ class Pacing:
     def advance(self, t_s: float) -> list[Any]:
         """Let session time pass to ``t_s`` without a beat (the end of a timed session)."""
         events: list[Any] = self.engine.advance(t_s)
-        return events
+        return self._note(events)
 
     def stop(self, *, t_s: float) -> list[Any]:
         """Stop pacing at ``t_s``; the events that gives."""
         events: list[Any] = self.engine.stop(t_s=t_s)
-        return events
+        return self._note(events)
 
     def start_fixed(
         self,

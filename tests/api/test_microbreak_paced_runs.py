@@ -26,9 +26,9 @@ def test_the_pacer_records_when_it_ran() -> None:
     monitor.start_fixed(5.5, t_s=320.0)  # a new rate while pacing: the same run
     assert monitor.paced_runs == ((300.0, math.inf),)
     monitor.stop(t_s=310.0)
-    monitor.deactivate(330.0)
+    monitor.deactivate(330.0)  # the stop published later: the run ends when it stopped
     monitor.start_assessment(t_s=400.0)
-    assert monitor.paced_runs == ((300.0, 330.0), (400.0, math.inf))
+    assert monitor.paced_runs == ((300.0, 310.0), (400.0, math.inf))
 
 
 def run(pacings: list[tuple[float, float]], *, mode: str = "monitor") -> MicroBreaks:
