@@ -1226,6 +1226,62 @@ async def test_cli_record_a_close_that_hangs_is_cut_short(bluez: FakeBluez, tmp_
     assert list(read_recording(out).rr_ms) == [1000.0]
 
 
+async def test_a_close_cancelled_while_turning_notifications_off_still_disconnects(
+    bluez: FakeBluez,
+) -> None:
+    # Review (bounded close): the close took the client from the source, then caught only
+    # TimeoutError around its first step, so a cancel there (a second DELETE or the service's
+    # shutdown while a session stops) skipped the Disconnect: the strap stayed connected, with
+    # nothing holding its client. The close now disconnects whatever ends its first step.
+    strap = bluez.add_strap(polar_h10())
+    sensor = source(close_timeout_s=600.0)  # the first step's own limit never ends it here
+    await sensor.__aenter__()
+    try:
+        bluez.hold("StopNotify")
+        closing = asyncio.create_task(sensor.__aexit__(None, None, None))
+        await bluez.wait_held("StopNotify", timeout_s=STEP)
+        closing.cancel()
+        done, _ = await asyncio.wait({closing}, timeout=10 * STEP)
+        assert done, "the cancelled close did not end"
+        assert closing.cancelled()  # the cancel still reaches whoever cancelled the close
+        assert (strap.path, "Disconnect") in bluez.method_calls
+        assert not strap.connected
+        assert sensor.close_cut_short == "turning its notifications off was cancelled"
+    finally:
+        bluez.release()
+
+
+async def test_a_connect_cancelled_while_bluez_never_answers_ends_within_the_close_limit(
+    bluez: FakeBluez, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (bounded close): a connect that failed or was cancelled (a session stopped while
+    # its strap connected) cleaned up with an unbounded disconnect, so a BlueZ answering
+    # neither the GATT read nor Disconnect held the stop forever. It is bounded as the close is
+    # (close_timeout_s + bleak's wait for the link to go, that wait 0 here to keep the test
+    # short).
+    import sensors.ble_connection as ble_connection
+
+    monkeypatch.setattr(ble_connection, "_BLEAK_DISCONNECT_WAIT_S", 0.0)
+    strap = bluez.add_strap(polar_h10())
+    sensor = source(close_timeout_s=0.5)
+    bluez.hold("ReadValue")
+    bluez.hold("Disconnect")
+    opening = asyncio.create_task(sensor.__aenter__())
+    try:
+        await bluez.wait_held("ReadValue", timeout_s=5 * STEP)
+        assert strap.connected
+        opening.cancel()
+        done, _ = await asyncio.wait({opening}, timeout=0.5 + 5 * STEP)
+        assert done, "the cancelled connect's disconnect was not bounded"
+        assert opening.cancelled()
+        await bluez.wait_held("Disconnect", timeout_s=STEP)  # it was asked for
+    finally:
+        if not opening.done():
+            opening.cancel()
+            await asyncio.wait({opening}, timeout=STEP)
+        bluez.release()
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
 def test_a_bad_close_timeout_in_the_environment_is_refused_by_name(
     monkeypatch: pytest.MonkeyPatch, value: str
