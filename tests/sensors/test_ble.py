@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -1293,6 +1294,37 @@ def test_a_bad_close_timeout_in_the_environment_is_refused_by_name(
     assert BleStrapSource(H10)._close_timeout_s == 2.5
     with pytest.raises(ValueError, match="close_timeout_s must be > 0"):
         BleStrapSource(H10, close_timeout_s=0)
+
+
+@pytest.mark.parametrize("command", ["practice", "assess"])
+def test_cli_a_bad_close_timeout_in_the_environment_is_one_line_naming_it(command: str) -> None:
+    # Review (bounded close): practice and assess --device ended with a full traceback on a bad
+    # HRVPACE_BLE_CLOSE_TIMEOUT_S (record printed the reason); now they print it as record does.
+    done = subprocess.run(
+        [sys.executable, "-m", "api", command, "--device", H10],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, CLOSE_TIMEOUT_ENV: "abc"},
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"hrvpace: {CLOSE_TIMEOUT_ENV} must be a number of seconds > 0, got 'abc'"
+    ]
+
+
+async def test_probe_with_a_bad_close_timeout_says_why_and_never_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # probe_rr_intervals promises its failures are in ``reason``, never raised (a scan lists
+    # the other devices): a bad HRVPACE_BLE_CLOSE_TIMEOUT_S is one too.
+    monkeypatch.setenv(CLOSE_TIMEOUT_ENV, "abc")
+    probe = await probe_rr_intervals(H10, listen_s=0.5)
+    assert probe.sends_rr is None
+    reason = f"{CLOSE_TIMEOUT_ENV} must be a number of seconds > 0, got 'abc'"
+    assert probe.reason == f"unknown: {reason}"
 
 
 async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_recorded(
