@@ -11,6 +11,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── BodyTooLargeError           413 body_too_large
     ├── DataDirInUseError           another server holds the data dir (``hrvpace serve``)
     ├── SourceUnavailableError      501 source_unavailable (api/pipeline/sources.py)
+    ├── SourceMisconfiguredError    503 source_misconfigured (api/pipeline/sources.py)
     └── TokenFileError              the token file is unusable (api/auth.py)
 
 Each is also a :class:`webconventions.errors.ServiceError`, which

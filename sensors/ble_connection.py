@@ -344,7 +344,11 @@ class BleConnection(BeatSource):
             if not client.is_connected:  # dropped while subscribing: its callback was ignored
                 raise BleError(f"{device.name or device.address} dropped while connecting")
         except BaseException as exc:
-            await _quiet_disconnect(client)
+            # bounded as the close is: a BlueZ that never answers cannot hold a failed or
+            # cancelled connect (a session stopped while it connects) forever
+            limit = self._close_timeout_s + _BLEAK_DISCONNECT_WAIT_S
+            if not await self._bounded_disconnect(client, limit):
+                logger.warning("the failed connection's disconnect did not finish in %g s", limit)
             if isinstance(exc, BleError) or not isinstance(exc, Exception):
                 raise
             raise _translate(exc, f"connecting to {device.name or device.address}") from exc
@@ -457,7 +461,8 @@ class BleConnection(BeatSource):
         own wait for the link to go), so that a BlueZ that never answers cannot hold the close,
         and the process, forever: a step cut short is given up (its call cancelled), the next
         one still made, and :attr:`close_cut_short` says why (the strap may then stay
-        connected until BlueZ or the strap drops the link).
+        connected until BlueZ or the strap drops the link). The ``Disconnect`` is made even
+        when the close is cancelled during its first step; the cancel then goes on.
         """
         self._closing = True
         client, self._client = self._client, None
@@ -482,12 +487,19 @@ class BleConnection(BeatSource):
             cut.append(
                 f"turning its notifications off got no answer in {self._close_timeout_s:g} s"
             )
-        limit = self._close_timeout_s + _BLEAK_DISCONNECT_WAIT_S
-        if not await self._bounded_disconnect(client, limit):
-            cut.append(f"the disconnect did not finish in {limit:g} s")
-        if cut:
-            self.close_cut_short = "; ".join(cut)
-            logger.warning("closing the link to %s: %s", self._label(), self.close_cut_short)
+        except asyncio.CancelledError:
+            cut.append("turning its notifications off was cancelled")
+            raise  # after the disconnect below (the finally)
+        finally:
+            # Always disconnect, even when the close is cancelled (a second stop while the
+            # first step waits): nothing holds the client any more, so a disconnect skipped
+            # here would leave bleak's D-Bus connection and the strap's link open.
+            limit = self._close_timeout_s + _BLEAK_DISCONNECT_WAIT_S
+            if not await self._bounded_disconnect(client, limit):
+                cut.append(f"the disconnect did not finish in {limit:g} s")
+            if cut:
+                self.close_cut_short = "; ".join(cut)
+                logger.warning("closing the link to %s: %s", self._label(), self.close_cut_short)
 
     async def _bounded_disconnect(self, client: BleakClient, limit_s: float) -> bool:
         """Disconnect (never raises) within ``limit_s``; False if it was cut short.

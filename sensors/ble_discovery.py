@@ -206,13 +206,16 @@ async def probe_rr_intervals(
     """
     if not listen_s > 0:
         raise ValueError(f"listen_s must be > 0, got {listen_s!r}")
-    strap = _ProbeSource(
-        address_or_name,
-        reconnect=False,
-        scan_timeout_s=max(listen_s, 1.0),
-        connect_timeout_s=max(listen_s, 5.0),
-        adapter=adapter,
-    )
+    try:
+        strap = _ProbeSource(
+            address_or_name,
+            reconnect=False,
+            scan_timeout_s=max(listen_s, 1.0),
+            connect_timeout_s=max(listen_s, 5.0),
+            adapter=adapter,
+        )
+    except BleError as exc:  # e.g. a bad HRVPACE_BLE_CLOSE_TIMEOUT_S: a reason, never raised
+        return RrProbe(None, None, f"unknown: {exc.reason}")
     hr_only = asyncio.Event()
     no_contact = asyncio.Event()
 

@@ -37,6 +37,7 @@ from api.pipeline import (
     PipelineResult,
     SimulatorSpec,
     SourceControl,
+    SourceMisconfiguredError,
     Speed,
     assemble,
     make_source,
@@ -286,6 +287,9 @@ def live_source(device: str, stream: str = "hr") -> BeatSource:
     typer.BadParameter
         ``stream`` is not one of ``hr``, ``ppi``, ``ecg``, or the address or name is refused by
         the session schema (:class:`api.pipeline.BleSpec`).
+    typer.Exit
+        Exit code 1, the reason printed: the Bluetooth settings of the environment are unusable
+        (``HRVPACE_BLE_CLOSE_TIMEOUT_S``).
     """
     if stream not in BLE_STREAMS:
         raise typer.BadParameter(
@@ -296,7 +300,11 @@ def live_source(device: str, stream: str = "hr") -> BeatSource:
     except ValidationError as exc:
         reason = "; ".join(str(e["msg"]) for e in exc.errors())
         raise typer.BadParameter(reason, param_hint="'--device'") from None
-    return make_source(spec, SourceControl())
+    try:
+        return make_source(spec, SourceControl())
+    except SourceMisconfiguredError as exc:  # e.g. a bad HRVPACE_BLE_CLOSE_TIMEOUT_S
+        typer.echo(f"hrvpace: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def choose_source(

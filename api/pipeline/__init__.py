@@ -39,7 +39,12 @@ from api.pipeline.microbreaks import (
 )
 from api.pipeline.pacing import Pacing, make_pacer
 from api.pipeline.sinks import Listener, NoStore, SessionStore
-from api.pipeline.sources import SourceControl, SourceUnavailableError, make_source
+from api.pipeline.sources import (
+    SourceControl,
+    SourceMisconfiguredError,
+    SourceUnavailableError,
+    make_source,
+)
 from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec, SourceSpec
 from api.pipeline.speed import MAX_SPEED, SPEED_RULE, Speed, make_clock, parse_speed
 
@@ -64,6 +69,7 @@ __all__ = [
     "SessionStore",
     "SimulatorSpec",
     "SourceControl",
+    "SourceMisconfiguredError",
     "SourceSpec",
     "SourceUnavailableError",
     "Speed",

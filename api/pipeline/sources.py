@@ -17,10 +17,11 @@ from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec
 from api.pipeline.speed import make_clock
 from api.recordings import RecordingSource, RecordingStore
 from sensors.ble_sources import make_ble_source
+from sensors.errors import BleError
 from sensors.simulator import SimulatedPerson, SimulatorSource
 from sensors.source import BeatSource
 
-__all__ = ["SourceControl", "SourceUnavailableError", "make_source"]
+__all__ = ["SourceControl", "SourceMisconfiguredError", "SourceUnavailableError", "make_source"]
 
 
 class SourceUnavailableError(ApiError):
@@ -29,6 +30,19 @@ class SourceUnavailableError(ApiError):
     status = 501
     code = "source_unavailable"
     title = "Source not available"
+
+
+class SourceMisconfiguredError(ApiError):
+    """The server's own settings for the requested kind of source are unusable.
+
+    E.g. ``HRVPACE_BLE_CLOSE_TIMEOUT_S`` is not a number of seconds > 0: 503 (the request is
+    fine, the server cannot serve it until its environment is fixed); the message names the
+    variable and the value.
+    """
+
+    status = 503
+    code = "source_misconfigured"
+    title = "Source misconfigured"
 
 
 @dataclasses.dataclass
@@ -71,6 +85,8 @@ def make_source(
         No recordings folder was given for a replay.
     api.errors.RecordingNotFoundError
         No recording of that name in the folder.
+    SourceMisconfiguredError
+        The server's Bluetooth settings are unusable (``HRVPACE_BLE_CLOSE_TIMEOUT_S``).
     """
     if isinstance(spec, SimulatorSpec):
         control.stress = spec.stress
@@ -96,4 +112,7 @@ def make_source(
         # read when the source opens; a file that became unreadable fails the session with a
         # reason that names the recording and line, never the file's content
         return RecordingSource(path, name=spec.recording, speed=spec.speed, format=fmt, units=units)
-    return make_ble_source(spec.address, stream=spec.stream, motion=spec.motion)
+    try:
+        return make_ble_source(spec.address, stream=spec.stream, motion=spec.motion)
+    except BleError as exc:  # the server's environment (read when the source is built)
+        raise SourceMisconfiguredError(exc.reason) from exc

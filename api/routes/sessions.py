@@ -222,6 +222,10 @@ async def _get_row(storage: Storage, session_id: str) -> Row:
         404: {"description": "No recording of that name (recording_not_found)"},
         409: {"description": "A running session holds that strap (strap_in_use)"},
         501: {"description": "That kind of source is not available on this server"},
+        503: {
+            "description": "The server's settings for that source are unusable "
+            "(source_misconfigured, e.g. HRVPACE_BLE_CLOSE_TIMEOUT_S)"
+        },
     },
 )
 async def start_session(

@@ -44,6 +44,31 @@ def test_without_bluetooth_scan_is_503_and_a_strap_session_fails_with_the_reason
         assert c.get("/api/v1/health").status_code == 200
 
 
+@pytest.mark.parametrize("value", ["abc", "0"])
+def test_a_bad_close_timeout_setting_is_503_naming_it_and_makes_no_session(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    # Review (bounded close): a bad HRVPACE_BLE_CLOSE_TIMEOUT_S made POST /sessions with a
+    # strap an opaque 500 (the server log said only "unhandled BleError"). It is the server's
+    # environment, not the request: 503 source_misconfigured, naming the variable.
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    monkeypatch.setenv("HRVPACE_BLE_CLOSE_TIMEOUT_S", value)
+    server = serve()
+    with server.client() as c:
+        r = c.post("/api/v1/sessions", json={"source": {"kind": "ble", "address": STRAP}})
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        problem = r.json()
+        assert problem["code"] == "source_misconfigured"
+        assert problem["detail"] == (
+            f"HRVPACE_BLE_CLOSE_TIMEOUT_S must be a number of seconds > 0, got {value!r}"
+        )
+        assert c.get("/api/v1/sessions").json()["total"] == 0
+        assert c.get("/api/v1/health").status_code == 200
+        doc = c.get("/api/v1/openapi.json").json()
+        assert "503" in doc["paths"]["/api/v1/sessions"]["post"]["responses"]
+
+
 @pytest.fixture
 async def bluez(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeBluez]:
     try:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -1226,6 +1227,62 @@ async def test_cli_record_a_close_that_hangs_is_cut_short(bluez: FakeBluez, tmp_
     assert list(read_recording(out).rr_ms) == [1000.0]
 
 
+async def test_a_close_cancelled_while_turning_notifications_off_still_disconnects(
+    bluez: FakeBluez,
+) -> None:
+    # Review (bounded close): the close took the client from the source, then caught only
+    # TimeoutError around its first step, so a cancel there (a second DELETE or the service's
+    # shutdown while a session stops) skipped the Disconnect: the strap stayed connected, with
+    # nothing holding its client. The close now disconnects whatever ends its first step.
+    strap = bluez.add_strap(polar_h10())
+    sensor = source(close_timeout_s=600.0)  # the first step's own limit never ends it here
+    await sensor.__aenter__()
+    try:
+        bluez.hold("StopNotify")
+        closing = asyncio.create_task(sensor.__aexit__(None, None, None))
+        await bluez.wait_held("StopNotify", timeout_s=STEP)
+        closing.cancel()
+        done, _ = await asyncio.wait({closing}, timeout=10 * STEP)
+        assert done, "the cancelled close did not end"
+        assert closing.cancelled()  # the cancel still reaches whoever cancelled the close
+        assert (strap.path, "Disconnect") in bluez.method_calls
+        assert not strap.connected
+        assert sensor.close_cut_short == "turning its notifications off was cancelled"
+    finally:
+        bluez.release()
+
+
+async def test_a_connect_cancelled_while_bluez_never_answers_ends_within_the_close_limit(
+    bluez: FakeBluez, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (bounded close): a connect that failed or was cancelled (a session stopped while
+    # its strap connected) cleaned up with an unbounded disconnect, so a BlueZ answering
+    # neither the GATT read nor Disconnect held the stop forever. It is bounded as the close is
+    # (close_timeout_s + bleak's wait for the link to go, that wait 0 here to keep the test
+    # short).
+    import sensors.ble_connection as ble_connection
+
+    monkeypatch.setattr(ble_connection, "_BLEAK_DISCONNECT_WAIT_S", 0.0)
+    strap = bluez.add_strap(polar_h10())
+    sensor = source(close_timeout_s=0.5)
+    bluez.hold("ReadValue")
+    bluez.hold("Disconnect")
+    opening = asyncio.create_task(sensor.__aenter__())
+    try:
+        await bluez.wait_held("ReadValue", timeout_s=5 * STEP)
+        assert strap.connected
+        opening.cancel()
+        done, _ = await asyncio.wait({opening}, timeout=0.5 + 5 * STEP)
+        assert done, "the cancelled connect's disconnect was not bounded"
+        assert opening.cancelled()
+        await bluez.wait_held("Disconnect", timeout_s=STEP)  # it was asked for
+    finally:
+        if not opening.done():
+            opening.cancel()
+            await asyncio.wait({opening}, timeout=STEP)
+        bluez.release()
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
 def test_a_bad_close_timeout_in_the_environment_is_refused_by_name(
     monkeypatch: pytest.MonkeyPatch, value: str
@@ -1237,6 +1294,37 @@ def test_a_bad_close_timeout_in_the_environment_is_refused_by_name(
     assert BleStrapSource(H10)._close_timeout_s == 2.5
     with pytest.raises(ValueError, match="close_timeout_s must be > 0"):
         BleStrapSource(H10, close_timeout_s=0)
+
+
+@pytest.mark.parametrize("command", ["practice", "assess"])
+def test_cli_a_bad_close_timeout_in_the_environment_is_one_line_naming_it(command: str) -> None:
+    # Review (bounded close): practice and assess --device ended with a full traceback on a bad
+    # HRVPACE_BLE_CLOSE_TIMEOUT_S (record printed the reason); now they print it as record does.
+    done = subprocess.run(
+        [sys.executable, "-m", "api", command, "--device", H10],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, CLOSE_TIMEOUT_ENV: "abc"},
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"hrvpace: {CLOSE_TIMEOUT_ENV} must be a number of seconds > 0, got 'abc'"
+    ]
+
+
+async def test_probe_with_a_bad_close_timeout_says_why_and_never_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # probe_rr_intervals promises its failures are in ``reason``, never raised (a scan lists
+    # the other devices): a bad HRVPACE_BLE_CLOSE_TIMEOUT_S is one too.
+    monkeypatch.setenv(CLOSE_TIMEOUT_ENV, "abc")
+    probe = await probe_rr_intervals(H10, listen_s=0.5)
+    assert probe.sends_rr is None
+    reason = f"{CLOSE_TIMEOUT_ENV} must be a number of seconds > 0, got 'abc'"
+    assert probe.reason == f"unknown: {reason}"
 
 
 async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_recorded(
