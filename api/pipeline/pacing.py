@@ -175,17 +175,21 @@ class Pacing:
         inhale_to_exhale: float | None = None,
         duration_s: float | None = None,
     ) -> list[Any]:
-        """Pace at a fixed rate from ``t_s`` (for ``duration_s`` when given); the events."""
-        self._activate(t_s)
+        """Pace at a fixed rate from ``t_s`` (for ``duration_s`` when given); the events.
+
+        Pacing becomes active only once the engine accepted the command: a
+        :class:`~breathing.BreathingError` leaves the pacer as it was (no run, no ``on_start``).
+        """
         events: list[Any] = self.engine.start_fixed(
             rate_bpm, t_s=t_s, inhale_to_exhale=inhale_to_exhale, duration_s=duration_s
         )
+        self._activate(t_s)
         return events
 
     def start_assessment(self, *, t_s: float) -> list[Any]:
-        """Start a resonance assessment at ``t_s``; the events that gives."""
-        self._activate(t_s)
+        """Start a resonance assessment at ``t_s``; the events that gives (active once accepted)."""
         events: list[Any] = self.engine.start_assessment(t_s=t_s)
+        self._activate(t_s)
         return events
 
     def start_adaptive(
@@ -196,8 +200,10 @@ class Pacing:
         inhale_to_exhale: float | None = None,
         duration_s: float | None = None,
     ) -> list[Any]:
-        """Pace adaptively from ``t_s`` (at :meth:`default_rate` unless a start rate is given)."""
-        self._activate(t_s)
+        """Pace adaptively from ``t_s`` (at :meth:`default_rate` unless a start rate is given).
+
+        Active once the engine accepted the command, as for :meth:`start_fixed`.
+        """
         if start_rate_bpm is None:
             start_rate_bpm = self.default_rate(t_s)
         events: list[Any] = self.engine.start_adaptive(
@@ -206,6 +212,7 @@ class Pacing:
             inhale_to_exhale=inhale_to_exhale,
             duration_s=duration_s,
         )
+        self._activate(t_s)
         return events
 
     def guidance(self, t_s: float) -> payloads.Guidance:

@@ -261,7 +261,17 @@ function openSocket(sessionId) {
     state.wsRetry = 0;
     setConn("Live");
   };
-  ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+  let first = true;
+  ws.onmessage = (ev) => {
+    onMessage(JSON.parse(ev.data));
+    // The first message (the status) comes once the socket is subscribed: from here on it
+    // brings every micro-break event, so the break state is read once more for those of the
+    // time since attach read it (accept comes before subscribing: not at onopen).
+    if (first) {
+      first = false;
+      microBreaks.catchUp();
+    }
+  };
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
     state.ws = null;

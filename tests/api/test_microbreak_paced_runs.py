@@ -5,12 +5,13 @@ so the paced stretch counts the time paced: a practice from the session's start 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
 from api.pipeline.microbreaks import MicroBreaks
 from api.pipeline.pacing import make_pacer
-from breathing import MicroBreakMonitor
+from breathing import BreathingError, MicroBreakMonitor
 from hrv import LiveAnalyser
 
 
@@ -29,6 +30,33 @@ def test_the_pacer_records_when_it_ran() -> None:
     monitor.deactivate(330.0)  # the stop published later: the run ends when it stopped
     monitor.start_assessment(t_s=400.0)
     assert monitor.paced_runs == ((300.0, 310.0), (400.0, math.inf))
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        lambda p: p.start_fixed(6.0, t_s=100.0, duration_s=float("nan")),
+        lambda p: p.start_fixed(99.0, t_s=100.0),
+        lambda p: p.start_adaptive(t_s=100.0, start_rate_bpm=None, duration_s=-1.0),
+        lambda p: p.start_assessment(t_s=float("nan")),
+    ],
+    ids=["fixed-nan-duration", "fixed-bad-rate", "adaptive-bad-duration", "assessment-nan-t"],
+)
+def test_a_refused_start_leaves_the_pacer_as_it_was(start: Any) -> None:
+    """A breathing command the engine refuses (BreathingError) does not start pacing: a monitor
+    session stays unpaced, with no run and no ``on_start`` (which points the simulated person
+    at the pacer); the engine's own validation is the only one a non-API caller gets."""
+    monitor = make_pacer("monitor", {})
+    started: list[bool] = []
+    monitor.on_start = lambda: started.append(True)
+    with pytest.raises(BreathingError):
+        start(monitor)
+    assert monitor.active is False
+    assert monitor.paced_runs == ()
+    assert monitor.paced_until_t_s is None
+    assert started == []
+    monitor.start_fixed(6.0, t_s=200.0)  # a good command afterwards still starts it
+    assert monitor.active and monitor.paced_runs == ((200.0, math.inf),) and started == [True]
 
 
 def run(pacings: list[tuple[float, float]], *, mode: str = "monitor") -> MicroBreaks:

@@ -3,6 +3,7 @@ a later break runs (real Chromium, the page's own module; real service behind it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,7 +157,7 @@ def test_the_headers_reset_during_a_practice_leaves_the_practice_running(
                 f"() => document.getElementById('session-select').value === '{sid}'"
                 " && !document.getElementById('session-stop').disabled"
             )
-            # the live socket delivers (a break started before it opened reaches no banner)
+            # the live socket delivers (the break history is read again then: see below)
             page.locator("#conn-status", has_text="Live").wait_for()
             n = int(page.locator("#tachogram").get_attribute("data-n-points") or 0)
             page.wait_for_function(
@@ -171,5 +172,54 @@ def test_the_headers_reset_during_a_practice_leaves_the_practice_running(
             guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"]
             assert guidance is not None and guidance["ends_at_s"] == ends_at, guidance
         finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
+def test_a_break_started_before_the_live_socket_subscribed_shows_its_banner(
+    web_server: WebServer, context: Any
+) -> None:
+    """A break started after the page read the break history on attaching, before its live
+    socket subscribed, showed no banner: the page read the history once and the socket brings
+    only what comes after it (seen once in ~8 runs of the header's reset test). The window is
+    made deterministic: the page's first history read is held, the break started through the
+    API, then the read answered with the history as it was before the break. The page reads
+    the state again once its socket delivers, and shows the break."""
+    with web_server.client() as api:
+        sid = api.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 5, "speed": 2}}
+        ).json()["id"]
+        page = context.new_page()
+        errors = record_errors(page)
+        held: list[Any] = []
+
+        def hold_first_read(route: Any) -> None:
+            url = route.request.url
+            if not held and f"session_id={sid}" in url and "limit=20" in url:
+                held.append(route)  # answered below, once the break has started
+            else:
+                route.continue_()
+
+        try:
+            before = api.get("/api/v1/microbreaks/history", params={"session_id": sid, "limit": 20})
+            assert before.status_code == 200 and before.json()["events"] == [], before.text
+            page.route("**/api/v1/microbreaks/history*", hold_first_read)
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            deadline = time.monotonic() + 30
+            while not held:  # until the page's attach asks (handlers run while Playwright waits)
+                assert time.monotonic() < deadline, "the page never read the break history"
+                page.wait_for_timeout(50)
+            r = api.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "breathing"})
+            assert r.status_code == 200, r.text
+            held[0].fulfill(status=200, content_type="application/json", body=before.text)
+            page.locator("#conn-status", has_text="Live").wait_for()
+            page.wait_for_function(
+                "() => document.getElementById('micro-break-banner').dataset.phase === 'break'",
+                timeout=15_000,
+            )
+            assert page.locator("#mb-title").inner_text() == "Break in progress"
+            assert page.locator("#mb-end").is_visible()
+        finally:
+            page.unroute("**/api/v1/microbreaks/history*")
             api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []

@@ -12,6 +12,9 @@ let session = null;
 let ctx = { withAuth: (fn) => fn(), onError: () => {} };
 let current = null; // the flag shown (MicroBreakDue as plain JSON)
 let inBreak = false;
+// Banner changes so far: a read of the stored state answered after one (a live message, a
+// click) is older than the banner and is not applied.
+let changes = 0;
 
 const SNOOZE_MIN = 10;
 
@@ -91,6 +94,7 @@ export function summaryText(effect) {
 }
 
 function show({ title, reason, details, suggestion, effect, phase }) {
+  changes++;
   const banner = $("micro-break-banner");
   $("mb-title").textContent = title;
   $("mb-reason").textContent = reason || "";
@@ -111,6 +115,7 @@ function show({ title, reason, details, suggestion, effect, phase }) {
 }
 
 function hide() {
+  changes++;
   $("micro-break-banner").hidden = true;
   $("micro-break-banner").dataset.phase = "";
   document.body.classList.remove("in-break");
@@ -219,11 +224,26 @@ export async function attach(s) {
   current = null;
   inBreak = false;
   hide();
+  await readState(s);
+}
+
+/**
+ * The live socket delivers from now on (its first message came): read the stored state again,
+ * so a flag or break of the time between attach's read and the socket's subscription (a break
+ * started meanwhile, or during a reconnect's outage) shows its banner.
+ */
+export async function catchUp() {
+  if (session) await readState(session);
+}
+
+/** The newest stored event says where we are (a flag raised before this page connected). */
+async function readState(s) {
   if (!s.live) return;
-  // A flag raised before this page connected: the newest stored event says where we are.
+  const seen = changes;
   try {
     const hist = await api.get(`/microbreaks/history?session_id=${encodeURIComponent(s.id)}&limit=20`);
-    if (session !== s) return;
+    // another session attached, or the banner changed meanwhile (newer than this read)
+    if (session !== s || changes !== seen) return;
     const events = hist.events; // newest first
     const flag = events.find((e) => e.event === "micro_break");
     if (flag) current = flag.data;
