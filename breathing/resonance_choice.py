@@ -148,7 +148,11 @@ class AssessmentResult:
 def _argmax_rate(
     rows: list[RateResult], key: str, name: str, what: str
 ) -> tuple[float | None, str]:
-    """Rate with the largest ``key``, only when every usable rate has a value (else left out)."""
+    """Rate with the largest ``key``, only when every usable rate has a value (else left out).
+
+    Ties follow :func:`_top_index`, as the amplitude peak does: a largest value reached at an
+    end of the grid is at that end, ties inside it give the lowest of the tied rates.
+    """
     missing = [r for r in rows if getattr(r, key) is None]
     if missing:
         first = missing[0]
@@ -160,8 +164,9 @@ def _argmax_rate(
             f"left out: no {what} at {where}/min (at {first.rate_bpm:g}/min: {why}), and the "
             f"largest of the other {len(rows) - len(missing)} rates could be anywhere"
         )
-    vals = [(getattr(r, key), r.rate_bpm) for r in rows]
-    return max(vals)[1], f"rate with the highest {what}"
+    ranked = sorted(rows, key=lambda r: r.rate_bpm)
+    i = _top_index([float(getattr(r, key)) for r in ranked])
+    return ranked[i].rate_bpm, f"rate with the highest {what}"
 
 
 def _top_index(vals: list[float]) -> int:

@@ -609,3 +609,26 @@ def test_a_largest_peak_to_trough_tied_at_both_edges_names_both() -> None:
     r = choose_resonance([row(4.5, 30, 10.0), row(5.0, 20, 9.5), row(5.5, 10, 10.0)])
     assert not r.single_peak
     assert "the lowest and the highest rate of the grid among them" in _single_smooth_peak(r)[1]
+
+
+@pytest.mark.parametrize(
+    ("lf", "expected"),
+    [
+        ([10.0, 10.0, 9.0, 8.0, 7.0], 4.5),  # tie reaching the lowest rate: that edge
+        ([7.0, 8.0, 9.0, 10.0, 10.0], 6.5),  # tie reaching the highest rate: that edge
+        ([7.0, 10.0, 10.0, 8.0, 7.0], 5.0),  # interior tie: the first (lowest) of them
+    ],
+)
+def test_lf_criteria_break_ties_as_the_amplitude_peak_does(
+    lf: list[float], expected: float
+) -> None:
+    """Review: LF power and LF peak ties went to the higher rate (``max`` over (value, rate)
+    tuples) while the amplitude criterion's went to the edge or the first: the same rule now."""
+    rates = [4.5, 5.0, 5.5, 6.0, 6.5]
+    rows = [
+        dataclasses.replace(row(x, None, 5.0), lf_power_ms2=v, lf_peak_density_ms2_per_hz=v)
+        for x, v in zip(rates, lf, strict=True)
+    ]
+    r = choose_resonance(rows[::-1])  # given highest rate first: order must not matter
+    crit = {c.name: c.rate_bpm for c in r.criteria}
+    assert crit["max_lf_power"] == expected and crit["max_lf_peak"] == expected
