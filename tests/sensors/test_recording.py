@@ -906,6 +906,10 @@ def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units:
         ("RR-interval [ms]", "{ms!r}", "ms"),
         ("Inter-beat interval (s)", "{s!r}", "s"),
         ("r-r_intervals_s", "{s!r}", "s"),
+        ("time,beat-to-beat interval (ms)", "1.1,{ms!r}", "ms"),
+        ("Beat-to-beat interval", "{ms!r}", "ms"),
+        ("Beat-to-beat intervals (s)", "{s!r}", "s"),
+        ("beat_to_beat_intervals_ms", "{ms!r}", "ms"),
     ],
 )
 def test_common_rr_header_spellings_are_read(
@@ -913,7 +917,8 @@ def test_common_rr_header_spellings_are_read(
 ) -> None:
     """Review finding: ``Time,R-R interval (ms)`` (a common export) was not taken for an RR
     column: in a folder the file was skipped as a table of something else, given by name it
-    failed; ``R-R (ms)`` failed too."""
+    failed; ``R-R (ms)`` failed too. ``time,beat-to-beat interval (ms)`` too (and its
+    ``Beat-to-beat intervals`` spellings) failed as a table without an RR column."""
     path = tmp_path / "rr.csv"
     path.write_text(_rows(header, row))
     rec = read_recording(path)
