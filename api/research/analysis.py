@@ -88,7 +88,7 @@ from numpy.typing import NDArray
 
 import hrv
 from api._version import __version__
-from api.research.discover import choose_reading, skip_reason
+from api.research.discover import choose_reading, export_table_problem, skip_reason
 from api.research.segments import Segment, cut
 from hrv.ectopy import CORRECTED_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
@@ -651,6 +651,11 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     p = str(path)
     label = None if options.segment is None else options.segment.label
     try:
+        # hrvpace export's metrics or contact table (skipped in a folder) named on its own:
+        # say what it is and which file holds the beats, not "a table without an RR column"
+        not_beats = export_table_problem(p) if options.format is None else None
+        if not_beats is not None:
+            return RecordingAnalysis(path=p, error=not_beats, segment=label)
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
         signal: dict[str, Any] = {
