@@ -419,11 +419,8 @@ def test_an_export_of_a_replayed_session_analyses_as_the_recording(tmp_path: Pat
         assert objs["export"][key] == pytest.approx(objs["recording"][key], rel=1e-12), key
 
 
-def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
-    """Code review: ``hrvpace analyze`` of an export folder exited 1: ``ID-metrics.csv`` (columns
-    of numbers, no RR column) failed as "a table without an RR column", as does
-    ``ID-contact.csv`` when its rows are numbers only. They are hrvpace export's own tables,
-    told by their headers and skipped saying so; the beats table is the one recording read."""
+def _export_with_contact(tmp_path: Path) -> tuple[Path, str]:
+    """An ``hrvpace export`` folder (beats, metrics, contact tables) of a replayed session."""
     import sqlite3
 
     person = SimulatedPerson(seed=7)
@@ -447,6 +444,15 @@ def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
     assert f"{sid}-metrics.csv" in names and f"{sid}-contact.csv" in names, names
+    return out, sid
+
+
+def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
+    """Code review: ``hrvpace analyze`` of an export folder exited 1: ``ID-metrics.csv`` (columns
+    of numbers, no RR column) failed as "a table without an RR column", as does
+    ``ID-contact.csv`` when its rows are numbers only. They are hrvpace export's own tables,
+    told by their headers and skipped saying so; the beats table is the one recording read."""
+    out, sid = _export_with_contact(tmp_path)
     res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
     assert res.exit_code == 0, res.output
     (obj,) = [json.loads(line) for line in res.stdout.splitlines()]
@@ -455,6 +461,38 @@ def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
         said = f"{out / f'{sid}-{kind}.csv'}: hrvpace export's {kind} table, not a recording"
         assert said in res.stderr, res.stderr
     assert "1 of 1 recording(s) analysed, 0 failed" in res.stderr
+
+
+def test_an_export_table_named_on_its_own_says_what_it_is(tmp_path: Path) -> None:
+    """``ID-metrics.csv`` or ``ID-contact.csv`` named on the command line (not in a folder,
+    where they are skipped) failed as "a table without an RR column", which does not say what
+    it is. It still fails (exit 1, a row with its error in --summary: a file named that cannot
+    be analysed), saying it is hrvpace export's table and which beats file to analyse; a copy
+    under another name is told by its header all the same."""
+    out, sid = _export_with_contact(tmp_path)
+    beats = out / f"{sid}-beats.csv"
+    other = tmp_path / "renamed.csv"
+    other.write_bytes((out / f"{sid}-metrics.csv").read_bytes())
+    for kind, path, named in (
+        ("metrics", out / f"{sid}-metrics.csv", str(beats)),
+        ("contact", out / f"{sid}-contact.csv", str(beats)),
+        ("metrics", other, "ID-beats.csv beside it"),
+    ):
+        summary = tmp_path / f"s-{kind}-{path.name}"
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q", "--summary", str(summary)])
+        assert res.exit_code == 1, res.output
+        said = (
+            f"{path}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
+            f"{named} (or the export folder, where this table is skipped)"
+        )
+        assert json.loads(res.stdout)["error"] == said
+        assert f"hrvpace analyze: {said} (failed)" in res.stderr
+        assert "without an RR column" not in res.stderr
+        assert "0 of 1 recording(s) analysed, 1 failed" in res.stderr
+        assert said in summary.read_text()
+    # the beats file it names is the one to analyse
+    res = runner.invoke(app, ["analyze", str(beats), "--json", "-q"])
+    assert res.exit_code == 0, res.output
 
 
 @pytest.mark.parametrize("saved", ["quoted", "semicolon", "tab"])

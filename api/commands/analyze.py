@@ -32,6 +32,7 @@ from api.commands._progress import QuietOpt, progress
 from api.commands._text import human_duration
 from api.research import MissingExtraError, require
 from api.research.analysis import (
+    EXCLUDED_BY,
     FOLDER_NOT_SEARCHED,
     LINK_NOT_FOLLOWED,
     AnalysisOptions,
@@ -90,6 +91,20 @@ def analyze(
             "per subject); each result keeps its path, so same-named files stay apart.",
         ),
     ] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            # \\* : a bare * is emphasis in --help's markdown
+            help="Leave out files (or folders) matching GLOB, e.g. '\\*acc\\*' or 's01/hr.csv' "
+            "(quoted, so the shell leaves it alone): matched against the path below the "
+            "folder given, its folders' paths and names, and the file's name (a file named "
+            "on its own: its path as given and its name); \\* also matches /, case counts. "
+            "Repeatable. Each one left out is listed as skipped ('excluded by --exclude "
+            "GLOB'), never read.",
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
@@ -190,16 +205,19 @@ def analyze(
     _check_distinct(outputs)
     if use_dask or scheduler is not None:
         _require_or_exit("distributed")
-    files, skipped = find_recordings(paths, recursive=recursive)
+    files, skipped = find_recordings(paths, recursive=recursive, exclude=exclude or ())
     for path, reason in skipped:
         typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
     # only subfolders left out for want of --recursive are "not searched"; links to folders
     # are never followed, --recursive or not
     folders = sum(1 for _, reason in skipped if reason == FOLDER_NOT_SEARCHED)
     links = sum(1 for _, reason in skipped if reason == LINK_NOT_FOLLOWED)
+    excluded = sum(1 for _, reason in skipped if reason.startswith(f"{EXCLUDED_BY} "))
     if not files:
-        hints = ([f"{folders} subfolder(s) not searched: add --recursive"] if folders else []) + (
-            [f"{links} link(s) to folders not followed"] if links else []
+        hints = (
+            ([f"{folders} subfolder(s) not searched: add --recursive"] if folders else [])
+            + ([f"{links} link(s) to folders not followed"] if links else [])
+            + ([f"{excluded} excluded by --exclude"] if excluded else [])
         )
         hint = f" ({'; '.join(hints)})" if hints else ""
         typer.echo(f"hrvpace analyze: no recordings found{hint}", err=True)
@@ -312,12 +330,13 @@ def analyze(
         f"hrvpace analyze: {len(results) - len(failed)} of {len(results)} recording(s) "
         f"analysed, {len(failed)} failed"
         + (
-            f", {len(skipped) - folders - links} file(s) skipped as not recordings"
-            if len(skipped) > folders + links
+            f", {len(skipped) - folders - links - excluded} file(s) skipped as not recordings"
+            if len(skipped) > folders + links + excluded
             else ""
         )
         + (f", {folders} folder(s) not searched" if folders else "")
-        + (f", {links} link(s) to folders not followed" if links else ""),
+        + (f", {links} link(s) to folders not followed" if links else "")
+        + (f", {excluded} excluded by --exclude" if excluded else ""),
         err=True,
     )
     if failed:

@@ -76,11 +76,12 @@ Behav Res Methods 53, 1689-1696 (the ``HRV_*`` column names of ``--names neuroki
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -88,7 +89,7 @@ from numpy.typing import NDArray
 
 import hrv
 from api._version import __version__
-from api.research.discover import choose_reading, skip_reason
+from api.research.discover import choose_reading, export_table_problem, skip_reason
 from api.research.segments import Segment, cut
 from hrv.ectopy import CORRECTED_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
@@ -98,6 +99,7 @@ from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
 
 __all__ = [
+    "EXCLUDED_BY",
     "FOLDER_NOT_SEARCHED",
     "LINK_NOT_FOLLOWED",
     "NEUROKIT_NAMES",
@@ -109,6 +111,7 @@ __all__ = [
     "analysis_settings",
     "analyze_file",
     "analyze_recording",
+    "excluded_by",
     "expand_paths",
     "find_recordings",
     "read_notes",
@@ -651,6 +654,11 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     p = str(path)
     label = None if options.segment is None else options.segment.label
     try:
+        # hrvpace export's metrics or contact table (skipped in a folder) named on its own:
+        # say what it is and which file holds the beats, not "a table without an RR column"
+        not_beats = export_table_problem(p) if options.format is None else None
+        if not_beats is not None:
+            return RecordingAnalysis(path=p, error=not_beats, segment=label)
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
         signal: dict[str, Any] = {
@@ -712,10 +720,36 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 FOLDER_NOT_SEARCHED = "a folder, not searched (--recursive searches subfolders)"
 #: :func:`find_recordings`'s reason for a link to a folder (never followed, at any depth).
 LINK_NOT_FOLLOWED = "a link to a folder, not followed"
+#: :func:`find_recordings`'s reason for a file or folder an ``exclude`` pattern matched starts
+#: so; the pattern follows (``excluded by --exclude *acc*``).
+EXCLUDED_BY = "excluded by --exclude"
+
+
+def excluded_by(relative: str | os.PathLike[str], exclude: Sequence[str]) -> str | None:
+    """The first pattern of ``exclude`` that matches ``relative``, else ``None``.
+
+    ``relative`` is a path below a folder given (``s01/acc.csv``) or a file named as given. A
+    pattern (:func:`fnmatch.fnmatchcase`: ``*``, ``?``, ``[...]``, case counts; ``*`` also
+    matches ``/``) matches when it matches that whole path, the path of a folder it is in
+    (``s01``, ``s01/raw``), or the name of the file or of one of those folders: ``*acc*``,
+    ``acc.csv``, ``s01/*``, ``raw`` (every folder named so), ``pilot/`` (a trailing ``/``
+    ignored). A leading ``./`` is ignored too.
+    """
+    parts = PurePath(relative).parts
+    candidates = {PurePath(*parts[: i + 1]).as_posix() for i in range(len(parts))} | set(parts)
+    for pattern in exclude:
+        p = pattern.removeprefix("./").rstrip("/") or pattern
+        if any(fnmatch.fnmatchcase(c, p) for c in candidates):
+            return pattern
+    return None
 
 
 def find_recordings(
-    paths: Sequence[str | os.PathLike[str]], *, skip: bool = True, recursive: bool = False
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    skip: bool = True,
+    recursive: bool = False,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The recordings among the files given and the files inside folders given.
 
@@ -726,27 +760,43 @@ def find_recordings(
     in a folder given or, with ``recursive``, anywhere below it (:data:`LINK_NOT_FOLLOWED`),
     and, without ``recursive``, the subfolders of a folder given (:data:`FOLDER_NOT_SEARCHED`,
     which names ``--recursive``). Files named one by one are always kept (a problem with one
-    is reported as its failure). With ``recursive`` the files of every subfolder are found
+    is reported as its failure), unless ``exclude`` leaves them out. With ``recursive`` the
+    files of every subfolder are found
     too, in order of their path below the folder given (e.g. ``study/s01/rr.txt`` before
     ``study/s02/rr.txt``: the path keeps files of the same name in different subfolders
     apart). Hidden files and folders are ignored; links to folders are not followed (a link
     could lead outside the folder or round in a loop).
+
+    ``exclude``: glob patterns (:func:`excluded_by`) matched against a found file's path
+    relative to the folder given and against its name (a file named one by one: its path as
+    given and its name). A file or folder matched is listed in ``skipped`` with the reason
+    ``excluded by --exclude PATTERN`` (:data:`EXCLUDED_BY`), before it is read; a folder
+    matched is listed once and not searched.
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
         if not p.is_dir():
-            out.append(p)
+            pattern = excluded_by(p, exclude)
+            if pattern is None:
+                out.append(p)
+            elif skip:
+                skipped.append((p, f"{EXCLUDED_BY} {pattern}"))
             continue
         found: list[Path] = []
         links: list[Path] = []
+        excluded: list[tuple[Path, str]] = []
         for c in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
-            if c.is_dir() and not c.is_symlink():
+            pattern = excluded_by(c.relative_to(p), exclude)
+            if pattern is not None:
+                excluded.append((c, f"{EXCLUDED_BY} {pattern}"))
+            elif c.is_dir() and not c.is_symlink():
                 if recursive:
-                    files_below, links_below = _files_below(c)
+                    files_below, links_below, excluded_below = _files_below(c, p, exclude)
                     found.extend(files_below)
                     links.extend(links_below)
+                    excluded.extend(excluded_below)
                 elif skip:
                     skipped.append((c, FOLDER_NOT_SEARCHED))
             elif c.is_file():
@@ -756,6 +806,8 @@ def find_recordings(
         if skip:
             links.sort(key=lambda f: f.relative_to(p).parts)
             skipped.extend((link, LINK_NOT_FOLLOWED) for link in links)
+            excluded.sort(key=lambda e: e[0].relative_to(p).parts)
+            skipped.extend(excluded)
         found.sort(key=lambda f: f.relative_to(p).parts)
         for c in found:
             reason = skip_reason(c) if skip else None
@@ -766,16 +818,29 @@ def find_recordings(
     return out, skipped
 
 
-def _files_below(folder: Path) -> tuple[list[Path], list[Path]]:
+def _files_below(
+    folder: Path, top: Path, exclude: Sequence[str] = ()
+) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
     """Every file below ``folder`` and every link to a folder there (hidden ones left out).
 
     Links to folders are not followed (``os.walk`` lists them among the folders without
-    entering them); they are returned so that they are listed, not dropped unseen.
+    entering them); they are returned so that they are listed, not dropped unseen. Files and
+    folders an ``exclude`` pattern matches (their path relative to ``top``,
+    :func:`excluded_by`) are returned apart with their reason; an excluded folder is not
+    searched.
     """
     out: list[Path] = []
     links: list[Path] = []
+    excluded: list[tuple[Path, str]] = []
+
+    def kept(path: Path) -> bool:
+        pattern = excluded_by(path.relative_to(top), exclude)
+        if pattern is not None:
+            excluded.append((path, f"{EXCLUDED_BY} {pattern}"))
+        return pattern is None
+
     for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and kept(Path(root) / d)]
         links.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
-        out.extend(Path(root) / f for f in files if not f.startswith("."))
-    return [f for f in out if f.is_file()], links
+        out.extend(Path(root) / f for f in files if not f.startswith(".") and kept(Path(root) / f))
+    return [f for f in out if f.is_file()], links, excluded

@@ -349,7 +349,9 @@ def write_table(
     sidecar :func:`sidecar_path` (``s.csv`` -> ``s.csv.json``: ``{"hrvpace_version",
     "table", "settings"}``). A CSV and its sidecar are written under temporary names in the
     same folder and moved in place, the sidecar first, so a failure never leaves a new table
-    beside a stale sidecar. A link at the table's name stays a link: the file it names is
+    beside a stale sidecar. A Parquet or ``.json`` table is likewise written under a
+    temporary name and moved in place: a failed write leaves the old table, never half a new
+    one. A link at the table's name stays a link: the file it names is
     replaced; a replaced file keeps its mode, a new one gets ``0666`` less the umask. A
     ``.json`` table stays a bare list of records.
 
@@ -430,16 +432,26 @@ def write_table(
         if settings is not None:
             table_meta["hrvpace_settings"] = json.dumps(settings, allow_nan=False)
         schema = pa.schema(schema_fields, metadata=table_meta)
-        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), p)
+        arrow_table = pa.Table.from_arrays(arrays, schema=schema)
+        # as a CSV: written under a temporary name and moved in place, so a failed write
+        # leaves the old table as it was, never half a new one (a link stays a link; mode kept)
+        _write_replacing(p, lambda f: pq.write_table(arrow_table, f), binary=True)
     elif suffix == ".json":
         rows = [
             {r: _json_item(columns[c][i]) for c, r in zip(own, renamed, strict=True)}
             for i in range(n)
         ]
-        p.write_text(json.dumps(rows, allow_nan=False), encoding="utf-8")
+        text = json.dumps(rows, allow_nan=False)
+        _write_replacing(p, lambda f: f.write(text))
     else:
         raise ValueError(f"{p}: the table's file must end in .csv, .parquet or .json")
     return p
+
+
+def _write_replacing(path: Path, write: Callable[[Any], None], *, binary: bool = False) -> None:
+    """Write the file ``path`` names (links followed) under a temporary name, then move it in."""
+    real = _real(path)
+    _move(_replace_with(real, write, binary=binary), real)
 
 
 def _np_item(v: Any) -> Any:

@@ -14,6 +14,8 @@ every file this module decides, from what the file itself says and never from a 
   ``hrvpace export``'s tables that are not recordings, its metrics (``ID-metrics.csv``) and
   its stretches without contact (``ID-contact.csv``), are told by their header
   (:func:`export_table_kind`) and skipped saying so: an export folder analyses as its beats.
+  Such a table named on its own fails saying what it is and which beats file to analyse
+  (:func:`export_table_problem`).
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
   ===========================  ==============================================================
@@ -55,7 +57,14 @@ from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
 from sensors.formats.text import PlainLayout, plain_layout
 
-__all__ = ["HEAD_BYTES", "Reading", "choose_reading", "export_table_kind", "skip_reason"]
+__all__ = [
+    "HEAD_BYTES",
+    "Reading",
+    "choose_reading",
+    "export_table_kind",
+    "export_table_problem",
+    "skip_reason",
+]
 
 #: Bytes of a file looked at to choose its format (~1,000 lines of RR values).
 HEAD_BYTES = 8192
@@ -147,6 +156,36 @@ def export_table_kind(first_line: str) -> str | None:
         if m is None or unit_of(m["name"]) != m["unit"]:
             return None
     return "metrics"
+
+
+_EXPORT_TABLE_NAME = re.compile(r"(?P<id>.+)-(?:metrics|contact)\.csv", re.IGNORECASE)
+
+
+def export_table_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why a file named on its own is not analysed (an export's table), else ``None``.
+
+    ``hrvpace export``'s metrics or contact table is told by its header
+    (:func:`export_table_kind`, as :func:`skip_reason` tells it in a folder). Read as a
+    recording such a table fails as "a table without an RR column", which does not say what
+    it is; this names it and the export's beats file to analyse instead (``ID-beats.csv``
+    beside ``ID-metrics.csv``), or the export folder.
+    """
+    p = Path(path)
+    try:
+        if detect_recording_format(p) != "plain":
+            return None
+        lines = _head_lines(p)
+    except (RecordingFormatError, OSError):
+        return None  # the reader reports it
+    kind = export_table_kind(lines[0]) if lines else None
+    if kind is None:
+        return None
+    named = _EXPORT_TABLE_NAME.fullmatch(p.name)
+    beats = str(p.with_name(f"{named['id']}-beats.csv")) if named else "ID-beats.csv beside it"
+    return (
+        f"{p}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
+        f"{beats} (or the export folder, where this table is skipped)"
+    )
 
 
 def skip_reason(path: str | os.PathLike[str]) -> str | None:

@@ -38,12 +38,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, NoReturn, Self
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sensors.beat import Beat
 from sensors.errors import RecordingFormatError
@@ -332,19 +333,9 @@ def read_hrvpace(path: str) -> Recording:
         rows.append(fields)
         numbers.append(k)
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
-    t_s = parse_floats(cols[0], numbers, path=path, what="t_s")
-    bad_t = ~(np.abs(t_s) <= MAX_DURATION_S)
-    if bad_t.any():
-        k = int(np.argmax(bad_t))
-        raise RecordingFormatError(
-            f"t_s {quote(cols[0][k])} is beyond {MAX_DURATION_S / 86_400:g} days, the longest "
-            "recording: a corrupt time",
-            path=path,
-            line=numbers[k],
-        )
-    rr_ms = parse_floats(cols[1], numbers, path=path, what="RR interval")
-    check_rr_values(rr_ms, numbers, path=path, shown=cols[1])
-    arrived_at = parse_floats(cols[2], numbers, path=path, what="arrival time")
+    t_s, rr_ms, arrived_at, hr = _beat_columns(
+        cols[0], cols[1], cols[2], cols[5], numbers, path=path, quote_time=True
+    )
     contact = np.empty(len(rows), dtype=np.int8)
     for k, (tok, line) in enumerate(zip(cols[3], numbers, strict=True)):
         code = _CONTACT_CODES.get(tok.strip())
@@ -361,16 +352,6 @@ def read_hrvpace(path: str) -> Recording:
             f"gap_before {quote(gap_tok[k])} must be 1 or 0", path=path, line=numbers[k]
         )
     recorded_gaps = np.array([g == "1" for g in gap_tok], dtype=np.bool_)
-    hr_tok = [h.strip() for h in cols[5]]
-    hr = np.full(len(rows), np.nan)
-    have_hr = [k for k, h in enumerate(hr_tok) if h]
-    if have_hr:
-        hr[have_hr] = parse_floats(
-            [hr_tok[k] for k in have_hr],
-            [numbers[k] for k in have_hr],
-            path=path,
-            what="heart rate",
-        )
     inferred, _ = infer_gaps(rr_ms, t_s)
     gaps = recorded_gaps | inferred
     meta["path"] = path
@@ -437,19 +418,9 @@ def read_hrvpace_export(path: str) -> Recording:
     if sep in (";", "\t"):  # a spreadsheet's decimal commas (0,736), as the plain reader reads
         cols[1:4] = [tuple(c.replace(",", ".") for c in col) for col in cols[1:4]]
         cols[6] = tuple(c.replace(",", ".") for c in cols[6])
-    t_s = parse_floats(cols[1], numbers, path=path, what="t_s")
-    bad_t = ~(np.abs(t_s) <= MAX_DURATION_S)
-    if bad_t.any():
-        k = int(np.argmax(bad_t))
-        _refuse(
-            f"t_s is beyond {MAX_DURATION_S / 86_400:g} days, the longest recording: a corrupt "
-            "time",
-            path=path,
-            line=numbers[k],
-        )
-    rr_ms = parse_floats(cols[2], numbers, path=path, what="RR interval")
-    check_rr_values(rr_ms, numbers, path=path, shown=cols[2])
-    arrived_at = parse_floats(cols[3], numbers, path=path, what="arrival time")
+    t_s, rr_ms, arrived_at, hr = _beat_columns(
+        cols[1], cols[2], cols[3], cols[6], numbers, path=path, quote_time=False
+    )
     contact = np.empty(len(rows), dtype=np.int8)
     recorded_gaps = np.empty(len(rows), dtype=np.bool_)
     for k, (c, g, line) in enumerate(zip(cols[4], cols[5], numbers, strict=True)):
@@ -460,15 +431,6 @@ def read_hrvpace_export(path: str) -> Recording:
         if gap is None:
             _refuse(f"gap_before {quote(g)} must be 1 or 0", path=path, line=line)
         contact[k], recorded_gaps[k] = code, gap
-    hr = np.full(len(rows), np.nan)
-    have_hr = [k for k, h in enumerate(cols[6]) if h]
-    if have_hr:
-        hr[have_hr] = parse_floats(
-            [cols[6][k] for k in have_hr],
-            [numbers[k] for k in have_hr],
-            path=path,
-            what="heart rate",
-        )
     inferred, _ = infer_gaps(rr_ms, t_s)
     gaps = recorded_gaps | inferred
     return Recording(
@@ -482,6 +444,49 @@ def read_hrvpace_export(path: str) -> Recording:
         start_s=0.0,
         meta={"path": path, "units": "ms", "n_gaps": int(gaps.sum())},
     )
+
+
+def _beat_columns(
+    t_s: Sequence[str],
+    rr_ms: Sequence[str],
+    arrived_at: Sequence[str],
+    hr_bpm: Sequence[str],
+    numbers: Sequence[int],
+    *,
+    path: str,
+    quote_time: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The beat times, RR intervals, arrival times and heart rates of a beats table's rows.
+
+    The columns' fields (one per row, ``numbers`` their lines) as both readers check them: a
+    time beyond :data:`MAX_DURATION_S` is corrupt, RR values pass
+    :func:`~sensors.formats._common.check_rr_values`, an empty heart rate is NaN (none sent).
+    ``quote_time``: the corrupt time's message quotes the field (the recording reader's), else
+    it quotes nothing of the file (the export reader's, :func:`_refuse`).
+    """
+    t = parse_floats(t_s, numbers, path=path, what="t_s")
+    bad_t = ~(np.abs(t) <= MAX_DURATION_S)
+    if bad_t.any():
+        k = int(np.argmax(bad_t))
+        days = MAX_DURATION_S / 86_400
+        beyond = f"is beyond {days:g} days, the longest recording: a corrupt time"
+        if quote_time:
+            raise RecordingFormatError(f"t_s {quote(t_s[k])} {beyond}", path=path, line=numbers[k])
+        _refuse(f"t_s {beyond}", path=path, line=numbers[k])
+    rr = parse_floats(rr_ms, numbers, path=path, what="RR interval")
+    check_rr_values(rr, numbers, path=path, shown=rr_ms)
+    arrived = parse_floats(arrived_at, numbers, path=path, what="arrival time")
+    hr_tok = [h.strip() for h in hr_bpm]
+    hr = np.full(len(hr_tok), np.nan)
+    have_hr = [k for k, h in enumerate(hr_tok) if h]
+    if have_hr:
+        hr[have_hr] = parse_floats(
+            [hr_tok[k] for k in have_hr],
+            [numbers[k] for k in have_hr],
+            path=path,
+            what="heart rate",
+        )
+    return t, rr, arrived, hr
 
 
 def _refuse(problem: str, *, path: str, line: int) -> NoReturn:

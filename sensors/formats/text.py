@@ -98,11 +98,11 @@ def s_to_ms(values: Any) -> NDArray[np.float64]:
 #: ``rr [s]``), or both when they agree (``rr_ms [ms]``, hrvpace's own export).
 #: ``RR_COLUMN_NAMES`` is what errors list (:func:`known_rr_headers`). The spellings of exports
 #: and papers are here: ``R-R interval (ms)``, ``R-R (ms)``, ``RR-interval [ms]``,
-#: ``Inter-beat interval``, ``IBIs``. A bare ``interval`` is not: tables name a lap, a study
-#: phase or a sampling interval so (``Time,Interval,RR``, ``subject,interval,rr_ms``,
-#: ``interval,start_s,end_s``), and a table naming only such columns fails asking for an RR
-#: name. Whatever the name, the values still pass the units check (median 100 ms - 10 s in the
-#: units read).
+#: ``Inter-beat interval``, ``IBIs``, ``time,beat-to-beat interval (ms)``. A bare ``interval``
+#: is not: tables name a lap, a study phase or a sampling interval so (``Time,Interval,RR``,
+#: ``subject,interval,rr_ms``, ``interval,start_s,end_s``), and a table naming only such
+#: columns fails asking for an RR name. Whatever the name, the values still pass the units
+#: check (median 100 ms - 10 s in the units read).
 RR_COLUMN_NAMES: tuple[str, ...] = (
     "rr",
     "rrs",
@@ -119,6 +119,8 @@ RR_COLUMN_NAMES: tuple[str, ...] = (
     "inter_beat_intervals",
     "interbeat_interval",
     "interbeat_intervals",
+    "beat_to_beat_interval",
+    "beat_to_beat_intervals",
     "nn",
     "nni",
     "nn_interval",

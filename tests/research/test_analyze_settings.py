@@ -331,3 +331,69 @@ def test_one_file_for_both_tables_is_refused(
     assert res.exit_code == 2, res.output
     assert f"--windows {a} and --summary {b} are one file" in res.stderr
     assert res.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+import numpy as np
+from api.research.cohort import write_table
+target = Path(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+rng = np.random.default_rng(0)
+try:
+    write_table({"t_s": rng.random(200_000), "rmssd_ms": rng.random(200_000)}, target)
+except OSError as exc:
+    print(f"OSError {exc.filename}")
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".json"])
+def test_a_failed_parquet_or_json_write_leaves_the_old_table(tmp_path: Path, suffix: str) -> None:
+    """Parquet and ``.json`` tables were written in place (only a CSV went through a
+    temporary file): a write that failed half-way (here a full disk, made real by a file
+    size limit in a child process) left half a new ``.json`` table where the old one was, and
+    pyarrow removed the half-written Parquet file, so the old table was lost. Written
+    under a temporary name and moved in place, the old table stays as it was, no temporary
+    file is left, and the error names the table."""
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow.parquet")
+    table = tmp_path / f"w{suffix}"
+    write_table({"t_s": np.array([1.0, 2.0]), "rmssd_ms": np.array([30.0, 31.0])}, table)
+    table.chmod(0o600)
+    before = table.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(table)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == f"OSError {table}"
+    assert table.read_bytes() == before  # the old table, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == [table.name]  # no temporary file
+    assert oct(table.stat().st_mode & 0o777) == oct(0o600)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".json"])
+def test_a_parquet_or_json_table_link_stays_a_link_and_keeps_its_mode(
+    tmp_path: Path, suffix: str
+) -> None:
+    """As a CSV: the file a link names is replaced (the link stays), its mode kept."""
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow.parquet")
+    real = tmp_path / "data" / f"p{suffix}"
+    real.parent.mkdir()
+    real.write_text("stale\n")
+    real.chmod(0o600)
+    link = tmp_path / f"l{suffix}"
+    link.symlink_to(real)
+    write_table({"rmssd_ms": np.array([30.0])}, link)
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_bytes() != b"stale\n"
+    assert oct(real.stat().st_mode & 0o777) == oct(0o600)
+    assert sorted(p.name for p in real.parent.iterdir()) == [real.name]
+    if suffix == ".json":
+        assert json.loads(real.read_text()) == [{"rmssd_ms": 30.0}]

@@ -357,3 +357,98 @@ def test_links_to_folders_are_listed_at_any_depth_and_not_taken_for_folders(
     ]
     assert f"{nested / 'a' / 'lnk'}: a link to a folder, not followed (skipped)" in res.stderr
     assert "1 of 1 recording(s) analysed, 0 failed, 1 link(s) to folders not followed" in res.stderr
+
+
+def _acc_csv(path: Path) -> None:
+    """An accelerometer table (50 Hz, numbers only): read, it fails as no RR column."""
+    rows = "".join(f"{i * 0.02:.2f},{0.1 * (i % 7):.1f},0.2,9.8\n" for i in range(200))
+    path.write_text("t_s,x,y,z\n" + rows)
+
+
+def test_exclude_leaves_other_tables_of_a_study_folder_out(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A study folder that also holds other numeric tables (an accelerometer CSV) exited 1
+    listing them as failed, with no way out. ``--exclude GLOB`` (repeatable) leaves out the
+    files it matches (their path below the folder, their folders, their names): listed as
+    skipped with the pattern, never read, no --summary row; the beats are analysed, exit 0."""
+    study = tmp_path / "study"
+    (study / "s01").mkdir(parents=True)
+    (study / "pilot").mkdir()
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s01" / "rr.txt")
+    shutil.copy(shared_data / "hrvpkg_real_rri_ms.txt", study / "pilot" / "rr.txt")
+    _acc_csv(study / "s01" / "acc.csv")
+    _acc_csv(study / "pilot" / "acc.csv")
+    _acc_csv(study / "acc_top.csv")
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "top_rr.txt")
+
+    before = runner.invoke(app, ["analyze", str(study), "-r", "--json", "-q"])
+    assert before.exit_code == 1, before.output  # the accelerometer tables fail
+    assert "3 failed" in before.stderr
+
+    summary = tmp_path / "s.csv"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(study),
+            "-r",
+            "--json",
+            "-q",
+            "--exclude",
+            "*acc*",
+            "--summary",
+            str(summary),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [Path(o["path"]).relative_to(study).as_posix() for o in objs] == [
+        "pilot/rr.txt",
+        "s01/rr.txt",
+        "top_rr.txt",
+    ]
+    for name in ("acc_top.csv", "pilot/acc.csv", "s01/acc.csv"):
+        assert f"hrvpace analyze: {study / name}: excluded by --exclude *acc* (skipped)" in (
+            res.stderr
+        )
+    assert "3 of 3 recording(s) analysed, 0 failed, 3 excluded by --exclude" in res.stderr
+    assert "skipped as not recordings" not in res.stderr  # excluded files are counted apart
+    rows, _ = read_csv_with_units(summary)
+    assert sorted(Path(r["path"]).name for r in rows) == ["rr.txt", "rr.txt", "top_rr.txt"]
+
+    # a path below the folder, a folder (listed once, not searched), a name; repeatable
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", str(study), "-r", "--json", "-q"),
+            *("--exclude", "s01/acc.csv", "--exclude", "pilot/", "--exclude", "acc_top.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert [
+        Path(json.loads(x)["path"]).relative_to(study).as_posix() for x in res.stdout.splitlines()
+    ] == [
+        "s01/rr.txt",
+        "top_rr.txt",
+    ]
+    assert f"{study / 'pilot'}: excluded by --exclude pilot/ (skipped)" in res.stderr
+    assert f"{study / 's01' / 'acc.csv'}: excluded by --exclude s01/acc.csv (skipped)" in res.stderr
+    assert f"{study / 'pilot' / 'acc.csv'}" not in res.stderr  # inside the excluded folder
+    assert "2 of 2 recording(s) analysed, 0 failed, 3 excluded by --exclude" in res.stderr
+
+    # a file named on its own is matched by its name; all excluded: nothing found (exit 2)
+    res = runner.invoke(app, ["analyze", str(study / "acc_top.csv"), "--exclude", "acc*"])
+    assert res.exit_code == 2, res.output
+    assert "no recordings found (1 excluded by --exclude)" in res.stderr
+
+
+def test_exclude_is_in_the_help() -> None:
+    import re
+
+    res = runner.invoke(app, ["analyze", "--help"], terminal_width=200)
+    assert res.exit_code == 0
+    words = " ".join(re.sub(r"[│╭╮╰╯─]", " ", res.stdout).split())
+    assert "--exclude GLOB Leave out files (or folders) matching GLOB, e.g. '*acc*'" in words
+    assert "* also matches /" in words  # not taken for markdown emphasis
+    assert "listed as skipped ('excluded by --exclude GLOB'), never read" in words

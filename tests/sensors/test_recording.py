@@ -906,6 +906,10 @@ def test_a_header_naming_the_rr_column_is_read(tmp_path: Path, text: str, units:
         ("RR-interval [ms]", "{ms!r}", "ms"),
         ("Inter-beat interval (s)", "{s!r}", "s"),
         ("r-r_intervals_s", "{s!r}", "s"),
+        ("time,beat-to-beat interval (ms)", "1.1,{ms!r}", "ms"),
+        ("Beat-to-beat interval", "{ms!r}", "ms"),
+        ("Beat-to-beat intervals (s)", "{s!r}", "s"),
+        ("beat_to_beat_intervals_ms", "{ms!r}", "ms"),
     ],
 )
 def test_common_rr_header_spellings_are_read(
@@ -913,7 +917,8 @@ def test_common_rr_header_spellings_are_read(
 ) -> None:
     """Review finding: ``Time,R-R interval (ms)`` (a common export) was not taken for an RR
     column: in a folder the file was skipped as a table of something else, given by name it
-    failed; ``R-R (ms)`` failed too."""
+    failed; ``R-R (ms)`` failed too. ``time,beat-to-beat interval (ms)`` too (and its
+    ``Beat-to-beat intervals`` spellings) failed as a table without an RR column."""
     path = tmp_path / "rr.csv"
     path.write_text(_rows(header, row))
     rec = read_recording(path)
@@ -1124,3 +1129,49 @@ def test_an_export_beats_table_is_read_with_its_gaps_and_its_bad_cells_named(
     with pytest.raises(RecordingFormatError, match="gap_before 'yes' must be 1 or 0") as info:
         read_recording(path)
     assert info.value.line == 4
+
+
+_RECORDING_HEAD = "# hrvpace-recording v2\n# meta {}\n" + ",".join(
+    ("t_s", "rr_ms", "arrived_at_unix_s", "contact", "gap_before", "heart_rate_bpm")
+)
+
+
+@pytest.mark.parametrize(
+    ("reader", "cells", "said", "summary"),
+    [
+        # the recording reader quotes the corrupt time, the export reader quotes nothing
+        ("recording", ("1e9", "800.0", "1.0", "75"), "t_s '1e9' is beyond 8 days", None),
+        ("export", ("1e9", "800.0", "1.0", "75"), "t_s is beyond 8 days", "t_s is beyond"),
+        ("recording", ("0.8", "fast", "1.0", "75"), "RR interval 'fast' is not a number", None),
+        ("export", ("0.8", "fast", "1.0", "75"), "RR interval 'fast' is not a number", None),
+        ("recording", ("0.8", "90000", "1.0", "75"), "RR interval '90000'", None),
+        ("export", ("0.8", "90000", "1.0", "75"), "RR interval '90000'", None),
+        ("recording", ("0.8", "800.0", "late", "75"), "arrival time 'late' is not", None),
+        ("export", ("0.8", "800.0", "late", "75"), "arrival time 'late' is not", None),
+        ("recording", ("0.8", "800.0", "1.0", "fast"), "heart rate 'fast' is not", None),
+        ("export", ("0.8", "800.0", "1.0", "fast"), "heart rate 'fast' is not", None),
+    ],
+)
+def test_both_beats_readers_name_a_bad_time_rr_arrival_or_heart_rate_so(
+    tmp_path: Path, reader: str, cells: tuple[str, str, str, str], said: str, summary: str | None
+) -> None:
+    """The recording reader and the export reader check the beat columns they share (t_s,
+    RR, arrival time, heart rate) with one helper; each keeps its own messages (held here,
+    with the line: the bad row is the second beat)."""
+    from sensors.formats.hrvpace import EXPORT_BEATS_HEADER
+
+    t, rr, arrived, hr = cells
+    path = tmp_path / "x-beats.csv"
+    if reader == "recording":
+        path.write_text(f"{_RECORDING_HEAD}\n0.7,700.0,0.9,1,0,60\n{t},{rr},{arrived},1,0,{hr}\n")
+        line = 5
+    else:
+        head = ",".join(EXPORT_BEATS_HEADER)
+        path.write_text(f"{head}\n0,0.7,700.0,0.9,1,0,60\n1,{t},{rr},{arrived},1,0,{hr}\n")
+        line = 3
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == line
+    assert said in str(info.value)
+    if summary is not None:
+        assert info.value.summary is not None and info.value.summary.startswith(summary)
