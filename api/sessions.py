@@ -33,6 +33,7 @@ from api.pipeline import (
     SimulatorSpec,
     SourceControl,
     SourceSpec,
+    analyser_settings,
     assemble,
     follow_pacer,
     make_pacer,
@@ -247,6 +248,7 @@ class SessionManager:
                 mode=request.mode,
                 source=request.source.model_dump(),
                 options=options,
+                live_settings=analyser_settings(),
             )
         )
         hub = LiveHub(session_id, queue_size=self.queue_size)

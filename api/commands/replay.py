@@ -75,6 +75,7 @@ from api.pipeline import (
     SessionStore,
     Speed,
     WithoutSourceFailure,
+    analyser_settings,
     assemble,
     play,
     session_stages,
@@ -423,6 +424,7 @@ def _stored(
             mode="monitor",
             source=source_desc,
             options={"command": "hrvpace replay"},
+            live_settings=analyser_settings(),
         ).result()
         end = run(storage, session_id)
         storage.set_session_state(

@@ -36,6 +36,7 @@ from api.payloads.metrics import MetricsSnapshot, WindowMetrics
 from api.payloads.microbreak import (
     AnyMicroBreakEvent,
     Baseline,
+    BreakBanner,
     BreakEffect,
     BreakEnded,
     BreakKindName,
@@ -80,6 +81,7 @@ __all__ = [
     "AssessmentStopped",
     "Baseline",
     "BleSourceOut",
+    "BreakBanner",
     "BreakEffect",
     "BreakEnded",
     "BreakKindName",

@@ -21,6 +21,7 @@ from api.payloads._base import Finite, OptFloat, Payload, register, to_model
 __all__ = [
     "AnyMicroBreakEvent",
     "Baseline",
+    "BreakBanner",
     "BreakEffect",
     "BreakEnded",
     "BreakKindName",
@@ -39,6 +40,11 @@ __all__ = [
 #: A kind of break by name, as a request names it and a response says it: the values of
 #: :class:`breathing.BreakKind` (a test holds the two together).
 BreakKindName = Literal["breathing", "screen", "walk"]
+
+#: What a page's micro-break banner shows for a running session, from the monitor's state in
+#: memory: ``due`` (the latest event is a flag, neither acknowledged nor snoozed), ``break`` (a
+#: break runs), ``measuring`` (a break ended, its effect not yet measured or told), ``none``.
+BreakBanner = Literal["none", "due", "break", "measuring"]
 
 
 @register(breathing.Baseline)

@@ -20,6 +20,7 @@ from api.pipeline.analysis import (
     LIVE_STEP_S,
     LIVE_WINDOW_S,
     Analyser,
+    analyser_settings,
     make_analyser,
 )
 from api.pipeline.assembly import Stages, assemble, follow_pacer, play, session_stages
@@ -75,6 +76,7 @@ __all__ = [
     "Speed",
     "Stages",
     "WithoutSourceFailure",
+    "analyser_settings",
     "assemble",
     "follow_pacer",
     "make_analyser",

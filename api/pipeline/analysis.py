@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from hrv import LiveAnalyser, SignalQuality
-from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
+from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S, live_settings
 
 __all__ = [
     "LIVE_STEP_S",
     "LIVE_WINDOW_S",
     "Analyser",
+    "analyser_settings",
     "make_analyser",
 ]
 
@@ -55,3 +56,12 @@ def make_analyser() -> Analyser:
     """
     analyser: Analyser = LiveAnalyser(window_s=LIVE_WINDOW_S, step_s=LIVE_STEP_S)
     return analyser
+
+
+def analyser_settings() -> dict[str, Any]:
+    """How :func:`make_analyser`'s analyser makes its windows (``hrv.live_settings``).
+
+    Stored with a session when it starts (``sessions.live_settings_json``), so that its export
+    states the settings in force then, whatever version exports it.
+    """
+    return live_settings(window_s=LIVE_WINDOW_S, step_s=LIVE_STEP_S)

@@ -457,6 +457,8 @@ class Pipeline:
     def publish_micro_break_events(self, events: list[Any]) -> None:
         """Store and broadcast micro-break events (flags, acknowledgements, breaks, effects)."""
         now = time.time()
+        if self.microbreaks is not None:
+            self.microbreaks.note(events)
         for event in events:
             typed = payloads.micro_break_event(event)
             data = typed.model_dump(mode="json")

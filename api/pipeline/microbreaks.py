@@ -63,6 +63,9 @@ class MicroBreaks:
         #: a breathing reset's suggestion names (:meth:`api.pipeline.pacing.Pacing.resonance_rate`;
         #: ``None``: no pacer, the suggestion says "about 6 breaths a minute").
         self.resonance_rate: Callable[[float], float | None] | None = None
+        #: The banner the latest published event leaves (:attr:`banner`), kept as they are
+        #: published (:meth:`note`): the state a page reads, whether or not it is written yet.
+        self._banner_after: payloads.BreakBanner = "none"
 
     def on_window(
         self,
@@ -135,6 +138,21 @@ class MicroBreaks:
         events: list[Any] = self.monitor.end_break(t_s)
         return events
 
+    def note(self, events: Sequence[Any]) -> None:
+        """Events being published: the banner they leave (the newest decides)."""
+        for event in events:
+            self._banner_after = _BANNER_AFTER.get(getattr(event, "type", ""), "none")
+
+    @property
+    def banner(self) -> payloads.BreakBanner:
+        """What the micro-break banner shows now (``payloads.BreakBanner``).
+
+        A running break is ``break`` whatever came since (an earlier break's effect measured
+        during it); otherwise the latest published event decides: a flag is ``due``, a break
+        ended ``measuring``, an acknowledgement, a snooze or an effect ``none``.
+        """
+        return "break" if self.monitor.in_break else self._banner_after
+
     def status(self) -> payloads.MicroBreakStatus:
         """The monitor's current status."""
         return payloads.MicroBreakStatus.model_validate(self.monitor.status)
@@ -143,6 +161,14 @@ class MicroBreaks:
         """The monitor's personal baseline as stored (``breathing.Baseline.to_dict``)."""
         data: dict[str, float] = self.monitor.baseline.to_dict()
         return data
+
+
+#: The banner each kind of micro-break event leaves (others: none).
+_BANNER_AFTER: dict[str, payloads.BreakBanner] = {
+    "micro_break": "due",
+    "break_started": "break",
+    "break_ended": "measuring",
+}
 
 
 def make_microbreaks(

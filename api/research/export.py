@@ -14,8 +14,10 @@ For session ``ID`` in ``DIR``:
   :mod:`sensors.contact`): the strap sends no beats then, or beats marked without contact, so
   the beats table cannot show where they began and ended;
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
-  version, the session's options, how the live metric windows are made
-  (``settings.live_analysis``: :func:`hrv.live.live_settings`, window
+  version, the session's options, how the live metric windows were made
+  (``settings.live_analysis``: :func:`hrv.live.live_settings` as stored with the session when
+  it started, ``settings_recorded`` true; for a session stored before hrvpace kept them, the
+  exporting version's, ``settings_recorded`` false and ``assumed`` saying so: window
   length and step, NN filter, spectral settings, and why the frequency columns are empty:
   a 60-s window is shorter than the 128 s Welch needs) and the service's stored settings,
   the session's events
@@ -95,6 +97,30 @@ def _service_settings(database: Path) -> dict[str, Any]:
             return db.all_settings()
     except StorageError:
         return {}
+
+
+#: What the sidecar says of a session stored without its live settings.
+ASSUMED_NOTE = (
+    "not stored with this session (recorded before hrvpace stored them, or unreadable): "
+    "these are the exporting version's settings, assumed to be those it was analysed with"
+)
+
+
+def _live_analysis(s: StoredSession) -> dict[str, Any]:
+    """How the session's live windows were made, as stored when it started.
+
+    ``settings_recorded``: ``true`` when they were stored with the session; else the current
+    version's :func:`hrv.live.live_settings`, ``assumed`` saying so.
+    """
+    text = s.live_settings_json
+    if text is not None:
+        try:
+            recorded = json.loads(text)
+        except ValueError:
+            recorded = None
+        if isinstance(recorded, dict):
+            return {**recorded, "settings_recorded": True}
+    return {**live_settings(), "settings_recorded": False, "assumed": ASSUMED_NOTE}
 
 
 def _device(s: StoredSession) -> dict[str, Any]:
@@ -207,7 +233,7 @@ def export_session(
             "session_options": s.options,
             # how the metric windows were made (window, step, NN filter, spectrum) and why
             # the frequency columns of a 60-s window are empty (README, hrvpace export)
-            "live_analysis": live_settings(),
+            "live_analysis": _live_analysis(s),
             "service": _service_settings(db),
         },
         "timeline": "t_s: seconds of the session's beat timeline (docs/ARCHITECTURE.md); "

@@ -163,6 +163,8 @@ class StoredSession:
     onto the beat timeline (``None`` before the first or without beats); ``assessments`` the
     stored assessment events; ``no_contact`` the stretches without skin contact the source
     reported (:mod:`sensors.contact`; none for a session stored before hrvpace kept them).
+    ``live_settings_json`` is how its live windows were made as stored when it started
+    (``hrv.live_settings``, JSON text), ``None`` for a session stored before hrvpace kept them.
     """
 
     session_id: str
@@ -181,6 +183,7 @@ class StoredSession:
     checkins: list[dict[str, Any]]
     assessments: list[dict[str, Any]]
     no_contact: list[NoContactStretch] = field(default_factory=list)
+    live_settings_json: str | None = None
 
     @property
     def n_beats(self) -> int:
@@ -239,6 +242,10 @@ def _checkin_t_s(
     return x
 
 
+#: Columns of a session row kept as JSON text: read into fields of their own, not ``info``.
+_JSON_COLUMNS = ("source_json", "options_json", "live_settings_json")
+
+
 def load_session(database: Path, session_id: str) -> StoredSession:
     """Read one session from the database file ``database``.
 
@@ -253,7 +260,10 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         row = db.session_row(session_id)
         if row is None:
             raise SessionNotFoundError(f"no session {session_id!r} in {database}")
-        info = {k: row[k] for k in row.keys() if k not in ("source_json", "options_json")}  # noqa: SIM118 (sqlite3.Row iterates values)
+        keys = row.keys()
+        info = {k: row[k] for k in keys if k not in _JSON_COLUMNS}
+        # a database not yet migrated (read-only here) has no such column
+        live_settings_json = row["live_settings_json"] if "live_settings_json" in keys else None
         beats = db.beat_rows(session_id)
         metrics = db.metric_snapshots(session_id)
         micro = db.micro_break_events(session_id)
@@ -288,4 +298,5 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         assessments=assessments,
         # a beat whose packet said no contact does not end a stretch (sensors.contact)
         no_contact=no_contact_stretches(contact_changes, t_s[contact != 0].tolist()),
+        live_settings_json=live_settings_json,
     )

@@ -53,10 +53,26 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class MicroBreakStateOut(BaseModel):
-    """A session's micro-break state now."""
+    """A session's micro-break state now, as the service holds it in memory.
+
+    Unlike ``GET /microbreaks/history`` (written events), it includes an event made a moment
+    ago whose write is not yet committed: a page that subscribed to the live WebSocket reads it
+    to learn what happened before its subscription (``seq`` tells it which live
+    ``micro_break`` messages it already covers).
+    """
 
     session_id: str
     t_s: float = Field(description="Session time, s")
+    seq: int = Field(
+        description="The session's live message number when this was read: a live "
+        "micro_break message with a seq up to this one is included here (older than this "
+        "state), one above it came after"
+    )
+    banner: payloads.BreakBanner = Field(
+        description="What the micro-break banner shows now: due (the latest event is a flag "
+        "not acknowledged nor snoozed; status.last_flag is it), break (a break runs), "
+        "measuring (a break ended, its effect not yet told), none"
+    )
     status: payloads.MicroBreakStatus = Field(
         description="breathing.MicroBreakStatus of the session"
     )
@@ -114,10 +130,20 @@ def _act(live: LiveSession, action: str, **kwargs: Any) -> EventsOut:
 async def get_state(
     session_id: str, manager: ManagerDep, storage: StorageDep
 ) -> MicroBreakStateOut:
-    """The session's micro-break state: baseline, stress, load, time on task, last flag."""
+    """The session's micro-break state: banner, baseline, stress, load, time on task, flag.
+
+    From memory (an event not yet written included), as of live message ``seq``.
+    """
     live = await running_session(manager, storage, session_id)
     mb = _monitor(live)
-    return MicroBreakStateOut(session_id=session_id, t_s=live.pipeline.t_s, status=mb.status())
+    # no await from here: seq, banner and status are of the same moment
+    return MicroBreakStateOut(
+        session_id=session_id,
+        t_s=live.pipeline.t_s,
+        seq=live.hub.seq,
+        banner=mb.banner,
+        status=mb.status(),
+    )
 
 
 @session_router.post("/acknowledge", response_model=EventsOut, responses=_ERRORS)

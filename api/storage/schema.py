@@ -156,6 +156,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX contact_changes_session ON contact_changes(session_id, t_s);
     """,
+    # 6: how the session's live metric windows were made (hrv.live_settings as the analyser
+    # ran: window, step, NN filter, spectrum), stored when it starts, so an export states the
+    # settings in force then rather than the exporting version's (NULL: a session stored
+    # before; its export says the current settings are assumed)
+    """
+    ALTER TABLE sessions ADD COLUMN live_settings_json TEXT;
+    """,
 )
 
 #: Columns of a stored beat, in export order (units in the names; times in Unix seconds).

@@ -24,12 +24,24 @@ class SessionTables(StorageCore):
         mode: str,
         source: dict[str, Any],
         options: dict[str, Any],
+        live_settings: dict[str, Any] | None = None,
     ) -> Future[Any]:
-        """Store a new session, ``running`` (the future completes once committed)."""
+        """Store a new session, ``running`` (the future completes once committed).
+
+        ``live_settings``: how its live metric windows are made (``hrv.live_settings`` of the
+        analyser it runs), kept so that an export states them; ``None``: not known.
+        """
         future = self._submit(
-            "INSERT INTO sessions (id, created_at, state, mode, source_json, options_json) "
-            "VALUES (?, ?, 'running', ?, ?, ?)",
-            (session_id, created_at, mode, json.dumps(source), json.dumps(options)),
+            "INSERT INTO sessions (id, created_at, state, mode, source_json, options_json, "
+            "live_settings_json) VALUES (?, ?, 'running', ?, ?, ?, ?)",
+            (
+                session_id,
+                created_at,
+                mode,
+                json.dumps(source),
+                json.dumps(options),
+                None if live_settings is None else json.dumps(live_settings, allow_nan=False),
+            ),
             wait=True,
         )
         assert future is not None

@@ -3,6 +3,7 @@ on the WebSocket, the user acts on it, and the history keeps reason and effect."
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -377,3 +378,45 @@ def test_a_reset_during_a_practice_leaves_the_practice_as_it_is(
         results = c.get(f"/api/v1/sessions/{sid}/breathing/assessments").json()["results"]
         assert not any((x.get("data") or x).get("type") == "assessment_stopped" for x in results)
         c.post(f"/api/v1/sessions/{sid}/stop")
+
+
+def test_the_state_read_has_a_break_whose_event_is_not_yet_written(
+    serve: Callable[..., Server],
+) -> None:
+    """A page that subscribed to the live socket reads the state for what came before: a break
+    started a moment earlier, its event not yet committed, was missing from the written history
+    it read. The state comes from memory: another connection holds SQLite's write lock (the
+    event cannot be written meanwhile) and the state read has the break, with the live seq it is
+    as of; ending it and snoozing move the banner on."""
+    server = serve()
+    with server.client() as c:
+        sid = c.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 2, "speed": 1}}
+        ).json()["id"]
+        r = c.get(f"/api/v1/sessions/{sid}/microbreaks")
+        assert r.status_code == 200, r.text
+        first = r.json()
+        assert first["banner"] == "none" and first["seq"] >= 1, first
+        lock = sqlite3.connect(server.settings.database_path, timeout=30.0, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")  # no write commits until released
+            r = c.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "walk"})
+            assert r.status_code == 200, r.text
+            history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+            assert history["events"] == [], "the break's event was written: no race to show"
+            state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()
+            assert state["banner"] == "break", state
+            assert state["status"]["in_break"] and state["status"]["break_kind"] == "walk"
+            assert state["seq"] > first["seq"], (first, state)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        assert c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["banner"] == "measuring"
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/snooze", json={"minutes": 5}).is_success
+        assert c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["banner"] == "none"
+        c.post(f"/api/v1/sessions/{sid}/stop")
+        history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+        kinds = {e["event"] for e in history["events"]}
+        # written once the lock went: nothing lost
+        assert {"break_started", "break_ended", "micro_break_snoozed"} <= kinds, kinds

@@ -19,6 +19,7 @@ import pytest
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
+from api.pipeline import analyser_settings
 from api.research.export import export_session
 from api.settings import load_settings
 from tests.api.conftest import Server, scripted_factory, wait_for
@@ -118,6 +119,9 @@ def test_stored_beats_and_csv_export_equal_the_source(serve: Callable[..., Serve
     out = export_session(server.settings.database_path, s["id"], server.settings.data_dir / "x")
     exported = next(p for p in out if p.name.endswith("-beats.csv"))
     assert exported.read_text(encoding="utf-8") == r.text
+    # the sidecar states the live settings stored when the session started
+    side = json.loads(next(p for p in out if p.name == f"{s['id']}.json").read_text())
+    assert side["settings"]["live_analysis"] == {**analyser_settings(), "settings_recorded": True}
     with server.client() as c:
         m = c.get(f"/api/v1/sessions/{s['id']}/metrics", params={"format": "csv"}).text
     header = m.splitlines()[0].split(",")

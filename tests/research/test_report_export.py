@@ -458,6 +458,8 @@ def test_export_sidecar_says_how_the_live_windows_were_made(
     assert live["nn_filter"]["max_change"] == 0.2
     assert live["frequency"] == spectrum_settings()
     assert "60-s live window is shorter than the 128 s" in live["frequency_columns"]
+    # stored with the session when it started (hrvpace replay --store), not assumed
+    assert live["settings_recorded"] is True and "assumed" not in live
     # what it says holds for the table: windows every 5 s, frequency columns kept and empty
     with open(tmp_path / f"{sid}-metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -467,6 +469,96 @@ def test_export_sidecar_says_how_the_live_windows_were_made(
     for name in FREQUENCY_FIELDS:
         assert all(r[heads[name]] == "" for r in rows), name
     assert all(r[heads["rmssd_ms"]] != "" for r in rows[20:])
+
+
+def _export_sidecar(data_dir: Path, sid: str, out: Path) -> dict[str, Any]:
+    res = runner.invoke(app, ["export", sid, "--out", str(out), "--data-dir", str(data_dir)])
+    assert res.exit_code == 0, res.output
+    side: dict[str, Any] = json.loads((out / f"{sid}.json").read_text())
+    return side
+
+
+def test_export_states_the_live_settings_in_force_when_the_session_was_recorded(
+    tmp_path: Path,
+) -> None:
+    """The sidecar stated the exporting version's live settings, whatever the session was
+    recorded with. A session stored with other settings (as a version with 120-s windows
+    every 10 s would have) is exported with those, marked recorded."""
+    from api.pipeline import analyser_settings
+
+    then = {**analyser_settings(), "window_s": 120.0, "step_s": 10.0}
+    st = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        st.create_session(
+            "rec", created_at=1.0, mode="monitor", source={}, options={}, live_settings=then
+        ).result()
+        st.add_beats(
+            "rec", [(i, 0.8 * (i + 1), 800.0, 2.0 + i, None, False, None) for i in range(5)]
+        )
+        st.set_session_state("rec", "ended", ended_at=9.0).result()
+        st.flush().result()
+    finally:
+        st.close()
+    live = _export_sidecar(tmp_path, "rec", tmp_path / "out")["settings"]["live_analysis"]
+    assert (live["window_s"], live["step_s"]) == (120.0, 10.0)
+    assert live == {**then, "settings_recorded": True}
+
+
+def test_export_of_a_session_of_an_older_database_says_its_live_settings_are_assumed(
+    tmp_path: Path,
+) -> None:
+    """A database of schema 5 (sessions without stored live settings): its export, read-only
+    before any migration and again after the service migrated it, states the current settings
+    as assumed (settings_recorded false); a session stored after the migration has its own."""
+    import sqlite3
+
+    from api.pipeline import analyser_settings
+    from api.storage.schema import MIGRATIONS
+
+    path = tmp_path / "hrvpace.sqlite3"
+    conn = sqlite3.connect(path)
+    for number in range(5):
+        conn.executescript(MIGRATIONS[number])
+    conn.execute("PRAGMA user_version = 5")
+    conn.execute(
+        "INSERT INTO sessions (id, created_at, ended_at, state, mode, source_json) "
+        "VALUES ('old', 1.0, 9.0, 'ended', 'monitor', '{}')"
+    )
+    for i in range(5):
+        conn.execute(
+            "INSERT INTO beats VALUES ('old', ?, ?, 800.0, ?, NULL, 0, NULL, NULL)",
+            (i, 0.8 * (i + 1), 2.0 + i),
+        )
+    conn.commit()
+    conn.close()
+
+    def assumed(side: dict[str, Any]) -> None:
+        live = side["settings"]["live_analysis"]
+        assert live["settings_recorded"] is False, live
+        assert "assumed" in live["assumed"] and "not stored with this session" in live["assumed"]
+        rest = {k: v for k, v in live.items() if k not in ("settings_recorded", "assumed")}
+        assert rest == hrv.live_settings()
+
+    assumed(_export_sidecar(tmp_path, "old", tmp_path / "before"))  # not migrated: read-only
+    with sqlite3.connect(path) as c:
+        assert c.execute("PRAGMA user_version").fetchone()[0] == 5
+    st = Storage(path)
+    try:
+        assert st.schema_version == len(MIGRATIONS) == 6
+        st.create_session(
+            "new",
+            created_at=20.0,
+            mode="monitor",
+            source={},
+            options={},
+            live_settings=analyser_settings(),
+        ).result()
+        st.set_session_state("new", "ended", ended_at=30.0).result()
+    finally:
+        st.close()
+    assumed(_export_sidecar(tmp_path, "old", tmp_path / "after"))
+    live = _export_sidecar(tmp_path, "new", tmp_path / "new")["settings"]["live_analysis"]
+    assert live == {**analyser_settings(), "settings_recorded": True}
 
 
 def test_export_of_an_unknown_session(tmp_path: Path) -> None:

@@ -179,12 +179,14 @@ def test_the_headers_reset_during_a_practice_leaves_the_practice_running(
 def test_a_break_started_before_the_live_socket_subscribed_shows_its_banner(
     web_server: WebServer, context: Any
 ) -> None:
-    """A break started after the page read the break history on attaching, before its live
-    socket subscribed, showed no banner: the page read the history once and the socket brings
-    only what comes after it (seen once in ~8 runs of the header's reset test). The window is
-    made deterministic: the page's first history read is held, the break started through the
-    API, then the read answered with the history as it was before the break. The page reads
-    the state again once its socket delivers, and shows the break."""
+    """A break started after the page read the break state on attaching, before its live socket
+    subscribed, showed no banner: the socket brings only what comes after it, so the page reads
+    the state again once the socket delivers. It read the *written* events then, and a break
+    whose event was not yet committed at that read was still missed. The window is made
+    deterministic: the page's first read is held, the break started through the API, then that
+    read answered with the state as it was before; the written history keeps answering as it
+    was before the break (its event not yet written) for the whole test. The page's catch-up
+    reads the service's memory, which has the break, and shows it."""
     with web_server.client() as api:
         sid = api.post(
             "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 5, "speed": 2}}
@@ -192,26 +194,40 @@ def test_a_break_started_before_the_live_socket_subscribed_shows_its_banner(
         page = context.new_page()
         errors = record_errors(page)
         held: list[Any] = []
+        state_url = f"/api/v1/sessions/{sid}/microbreaks"
+        history_glob = "**/api/v1/microbreaks/history*"
 
         def hold_first_read(route: Any) -> None:
-            url = route.request.url
-            if not held and f"session_id={sid}" in url and "limit=20" in url:
-                held.append(route)  # answered below, once the break has started
+            # the first read of the state, whichever way the page reads it: answered below
+            if not held and route.request.method == "GET":
+                held.append(route)
             else:
                 route.continue_()
 
         try:
-            before = api.get("/api/v1/microbreaks/history", params={"session_id": sid, "limit": 20})
-            assert before.status_code == 200 and before.json()["events"] == [], before.text
-            page.route("**/api/v1/microbreaks/history*", hold_first_read)
+            before = api.get(state_url)
+            assert before.status_code == 200 and before.json()["banner"] == "none", before.text
+            hist = api.get("/api/v1/microbreaks/history", params={"session_id": sid, "limit": 20})
+            assert hist.status_code == 200 and hist.json()["events"] == [], hist.text
+            written = {"history": hist.text, "state": before.text}
+
+            def history_as_written(route: Any) -> None:
+                if not held:
+                    held.append(route)
+                else:
+                    route.fulfill(status=200, content_type="application/json", body=hist.text)
+
+            page.route(f"**{state_url}", hold_first_read)
+            page.route(history_glob, history_as_written)
             page.goto(f"{web_server.url}/#token={web_server.token}")
             deadline = time.monotonic() + 30
             while not held:  # until the page's attach asks (handlers run while Playwright waits)
-                assert time.monotonic() < deadline, "the page never read the break history"
+                assert time.monotonic() < deadline, "the page never read the break state"
                 page.wait_for_timeout(50)
             r = api.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "breathing"})
             assert r.status_code == 200, r.text
-            held[0].fulfill(status=200, content_type="application/json", body=before.text)
+            which = "history" if "/microbreaks/history" in held[0].request.url else "state"
+            held[0].fulfill(status=200, content_type="application/json", body=written[which])
             page.locator("#conn-status", has_text="Live").wait_for()
             page.wait_for_function(
                 "() => document.getElementById('micro-break-banner').dataset.phase === 'break'",
@@ -220,6 +236,7 @@ def test_a_break_started_before_the_live_socket_subscribed_shows_its_banner(
             assert page.locator("#mb-title").inner_text() == "Break in progress"
             assert page.locator("#mb-end").is_visible()
         finally:
-            page.unroute("**/api/v1/microbreaks/history*")
+            page.unroute(f"**{state_url}")
+            page.unroute(history_glob)
             api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []

@@ -12,9 +12,11 @@ let session = null;
 let ctx = { withAuth: (fn) => fn(), onError: () => {} };
 let current = null; // the flag shown (MicroBreakDue as plain JSON)
 let inBreak = false;
-// Banner changes so far: a read of the stored state answered after one (a live message, a
-// click) is older than the banner and is not applied.
-let changes = 0;
+// The live message number (seq) the banner is as of: a live micro-break message or a state
+// read numbered at or below it is older than what is shown and is not applied.
+let shownSeq = -Infinity;
+// The person's clicks so far: a state read answered after one may be older than its result.
+let clicks = 0;
 
 const SNOOZE_MIN = 10;
 
@@ -94,7 +96,6 @@ export function summaryText(effect) {
 }
 
 function show({ title, reason, details, suggestion, effect, phase }) {
-  changes++;
   const banner = $("micro-break-banner");
   $("mb-title").textContent = title;
   $("mb-reason").textContent = reason || "";
@@ -115,7 +116,6 @@ function show({ title, reason, details, suggestion, effect, phase }) {
 }
 
 function hide() {
-  changes++;
   $("micro-break-banner").hidden = true;
   $("micro-break-banner").dataset.phase = "";
   document.body.classList.remove("in-break");
@@ -156,6 +156,12 @@ function showEffect(effect) {
 }
 
 export function onMessage(msg) {
+  if (typeof msg.seq === "number") {
+    // a live message older than the state shown (one held for its write while a read of the
+    // state, which already has it, was answered)
+    if (msg.seq <= shownSeq) return;
+    shownSeq = msg.seq;
+  }
   const data = msg.micro_break || {};
   const kind = data.type || msg.event;
   if (kind === "micro_break" || msg.event === "flag" || msg.event === "due") {
@@ -181,6 +187,7 @@ export function onMessage(msg) {
 
 async function action(path, body) {
   if (!session) return null;
+  clicks++;
   try {
     return await ctx.withAuth(() => api.post(`${base()}/${path}`, body));
   } catch (err) {
@@ -215,6 +222,7 @@ export function init(context) {
   $("mb-dismiss").addEventListener("click", async () => {
     const phase = $("micro-break-banner").dataset.phase;
     if (phase === "due") await action("acknowledge");
+    else clicks++;
     hide();
   });
 }
@@ -223,36 +231,48 @@ export async function attach(s) {
   session = s;
   current = null;
   inBreak = false;
+  shownSeq = -Infinity;
   hide();
   await readState(s);
 }
 
 /**
- * The live socket delivers from now on (its first message came): read the stored state again,
- * so a flag or break of the time between attach's read and the socket's subscription (a break
+ * The live socket delivers from now on (its first message came): read the state again, so a
+ * flag or break of the time between attach's read and the socket's subscription (a break
  * started meanwhile, or during a reconnect's outage) shows its banner.
  */
 export async function catchUp() {
   if (session) await readState(session);
 }
 
-/** The newest stored event says where we are (a flag raised before this page connected). */
+/**
+ * Where the session is, from the service's memory (GET /sessions/{id}/microbreaks): a flag
+ * raised before this page connected, a break running. Memory, not the written history: an
+ * event made a moment ago is there before its write is committed.
+ */
 async function readState(s) {
   if (!s.live) return;
-  const seen = changes;
+  const clicked = clicks;
   try {
-    const hist = await api.get(`/microbreaks/history?session_id=${encodeURIComponent(s.id)}&limit=20`);
-    // another session attached, or the banner changed meanwhile (newer than this read)
-    if (session !== s || changes !== seen) return;
-    const events = hist.events; // newest first
-    const flag = events.find((e) => e.event === "micro_break");
-    if (flag) current = flag.data;
-    const last = events[0];
-    if (last && ["micro_break", "break_started", "break_ended"].includes(last.event)) {
-      onMessage({ event: last.event, micro_break: last.data });
+    const st = await api.get(`/sessions/${encodeURIComponent(s.id)}/microbreaks`);
+    // another session attached, a click changed the banner meanwhile, or a live message
+    // newer than this read is shown already
+    if (session !== s || clicks !== clicked || st.seq < shownSeq) return;
+    shownSeq = st.seq;
+    if (st.status.last_flag) current = st.status.last_flag;
+    if (st.banner === "due" && current) {
+      showDue(current);
+    } else if (st.banner === "break") {
+      onMessage({ micro_break: { type: "break_started" } });
+    } else if (st.banner === "measuring") {
+      onMessage({ micro_break: { type: "break_ended" } });
+    } else if (["due", "break", "measuring"].includes($("micro-break-banner").dataset.phase)) {
+      // over since the banner was shown (an effect shown stays until it is closed)
+      inBreak = false;
+      hide();
     }
   } catch {
-    // micro-breaks not available on this server: the banner stays hidden
+    // micro-breaks not available on this server, or the session ended: the banner stays
   }
 }
 
