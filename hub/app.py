@@ -76,6 +76,10 @@ def create_app(
                 await asyncio.to_thread(store.seal_all)
             except Exception:
                 log.exception("computing the closed weeks failed; retried later")
+            try:  # which invite a member joined with, once it can no longer be withdrawn
+                await asyncio.to_thread(store.forget_invite_links)
+            except Exception:
+                log.exception("forgetting the invite links failed; retried later")
             await asyncio.sleep(settings.seal_every_s)
 
     @asynccontextmanager

@@ -95,6 +95,17 @@ class InviteInfo(BaseModel):
     status: Literal["active", "expired", "used_up"]
 
 
+class InviteWithdrawn(BaseModel):
+    """An invite withdrawn: revoked, and how many of its members were removed."""
+
+    invite_id: str
+    revoked: bool = Field(description="Whether the invite was still there (false: revoked earlier)")
+    members_removed: int = Field(
+        description="Members who joined with it and had not yet counted in a closed week, "
+        "removed with their contributions (a count: the hub lists no members)"
+    )
+
+
 class JoinRequest(BaseModel):
     """A person joining a group with an invite code."""
 

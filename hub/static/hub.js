@@ -166,8 +166,15 @@ async function loadAccess(group) {
       $("invite-out").textContent = `Invite ${inv.id} revoked.`;
       await loadAccess(group);
     });
+    const withdraw = button("Withdraw", async () => {
+      if (!confirm(`Withdraw invite ${inv.id} of ${group.name}? It is revoked, and everyone who joined with it and has not yet counted in a closed week is removed with their days (your own people among them need a new invite).`)) return;
+      const out = await api(`/hub/v1/groups/${group.id}/invites/${inv.id}/withdraw`, { method: "POST" });
+      const n = out.members_removed;
+      $("invite-out").textContent = `Invite ${inv.id} withdrawn: ${n} member${n === 1 ? "" : "s"} who joined with it removed.`;
+      await loadGroups();  // the member count changed; shows the group's invites again
+    });
     const act = td("");
-    act.append(revoke);
+    act.append(revoke, " ", withdraw);
     row.append(idCell, td(fmtTime(inv.created)), td(fmtTime(inv.expires)),
       td(String(inv.uses_left), "num"), td(status[inv.status] || inv.status), act);
     ibody.append(row);

@@ -12,16 +12,9 @@ import sqlalchemy as sa
 from hub import db
 from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
+from hub.store.members import INVITE_ID_LEN, invite_id
 
 __all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
-
-#: An invite's id: the first hex digits of its code's SHA-256 (the code itself is never kept).
-INVITE_ID_LEN = 12
-
-
-def invite_id(code_hash: str) -> str:
-    """The id an admin sees for the invite whose code hashes to ``code_hash``."""
-    return code_hash[:INVITE_ID_LEN]
 
 
 class GroupStore(StoreBase):
@@ -133,8 +126,10 @@ class GroupStore(StoreBase):
     def revoke_invite(self, gid: str, iid: str) -> None:
         """Forget the invite ``iid`` of group ``gid``: its code lets no one join any more.
 
-        Members who joined with it stay members: an admin can neither list nor remove members
-        (a roster an admin could shrink or watch would single people out).
+        Members who joined with it stay members: an admin can neither list members nor remove
+        one (a roster an admin could shrink or watch would single people out); withdrawing
+        the invite (:meth:`hub.store.members.MemberStore.withdraw_invite`) also removes those
+        of its members who have not yet counted.
         :class:`NotFoundError` ``invite_not_found`` when the group has no such invite.
         """
         if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):

@@ -4,8 +4,13 @@ to watch or shrink (review: removing members let an admin single one person out)
 
 from __future__ import annotations
 
-import httpx
+import datetime as dt
 
+import httpx
+import sqlalchemy as sa
+
+from hub import db
+from hub.store import HubStore
 from tests.hub.conftest import CLOSES, JOIN_DAY, WEEK, WEEK_DAYS, Hub
 
 
@@ -90,3 +95,70 @@ def test_an_admin_can_neither_list_nor_remove_members_so_cannot_shrink_a_group(h
     # what the subtraction gives now: the sum over all five real people, not the target's value
     rest = st["n"] * st["mean"] - 1.0 - 2.0
     assert abs(rest - sum(real)) < 1e-9 and abs(rest - real[0]) > 1.0  # real[0]: the target's
+
+
+def test_a_leaked_invite_is_withdrawn_with_the_members_who_joined_with_it(hub: Hub) -> None:
+    """A code leaked: four strangers joined with it next to five real members and sent days.
+    Withdrawing the invite before their first week closed revokes it and removes them (tokens
+    dead, days gone), so the week is computed over the five real members only; the answer is
+    a count, no member named. The real members' invite, withdrawn after their first week
+    closed, removes no one: a released cell was computed over them."""
+    gid = hub.group(k=3)
+    real_code = hub.invite(gid)
+    leaked = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 50}).json()
+    hub.clock.at(JOIN_DAY)
+    real = [hub.join(real_code) for _ in range(5)]
+    fake = [hub.join(leaked["code"]) for _ in range(4)]
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 9
+    hub.clock.at(WEEK_DAYS[2])
+    for token, stress in zip(real, [4.0, 2.0, 3.0, 3.0, 3.0], strict=True):
+        assert hub.send(token, WEEK, stress=stress).status_code == 201
+    for token in fake:
+        assert hub.send(token, WEEK, stress=1.0).status_code == 201
+
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"invite_id": leaked["id"], "revoked": True, "members_removed": 4}
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    assert hub.client().post("/hub/v1/join", json={"code": leaked["code"]}).status_code == 403
+    for token in fake:  # unknown now, as after their own deletion
+        assert hub.send(token, WEEK, stress=1.0).status_code == 401
+    listed = [inv["id"] for inv in hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()]
+    assert leaked["id"] not in listed
+
+    hub.clock.at(CLOSES)
+    cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
+    assert not cell["suppressed"] and cell["members"] == 5
+    assert cell["measures"]["stress"]["n"] == 5 and cell["measures"]["stress"]["mean"] == 3.0
+
+    # the real members counted in that released cell: withdrawing their invite removes none
+    real_id = hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["id"]
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{real_id}/withdraw")
+    assert r.status_code == 200, r.text
+    assert r.json()["members_removed"] == 0
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    assert hub.send(real[0], WEEK_DAYS[6] + dt.timedelta(days=2), stress=2.0).status_code == 201
+    # nothing left to withdraw, and no link kept of who joined with which invite
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{real_id}/withdraw")
+    _problem(r, 404, "invite_not_found")
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.member_invites)).scalar() == 0
+
+
+def test_the_invite_links_are_forgotten_once_no_longer_withdrawable(hub: Hub) -> None:
+    """Which invite a member joined with is kept only until their first week closed."""
+    gid = hub.group(k=3)
+    hub.clock.at(JOIN_DAY)
+    hub.members(gid, 3)
+    store = HubStore(hub.engine, clock=hub.clock)
+
+    def links() -> int:
+        with hub.engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(db.member_invites))
+            return int(n.scalar_one())
+
+    assert links() == 3
+    hub.clock.at(CLOSES - dt.timedelta(days=1))
+    assert store.forget_invite_links() == 0 and links() == 3
+    hub.clock.at(CLOSES, hour=0)
+    assert store.forget_invite_links() == 3 and links() == 0
