@@ -512,3 +512,21 @@ def test_the_calls_anyone_can_make_parse_small_bodies_only(hub: Hub) -> None:
         "/hub/v1/groups", content=b'{"name": "x"' + b" " * 10_000 + b"}", headers=headers
     )
     assert r.status_code == 201, r.text
+
+
+def test_a_body_that_is_not_json_is_named_as_such_and_where(hub: Hub) -> None:
+    """A body cut short said 'invalid request: 1: JSON decode error' with an input of '{}'
+    (not what was sent); one nested too deeply or not UTF-8 said only 'There was an error
+    parsing the body'. Each now says what is wrong with the body, and where when it can."""
+    headers = {"Content-Type": "application/json"}
+    join = hub.client()
+    r = join.post("/hub/v1/join", content=b'{"code": ', headers=headers)
+    _problem(r, 422, "validation_error")
+    detail = r.json()["detail"]
+    assert detail.startswith("invalid request: body: the body is not valid JSON at character 9")
+    assert "Expecting value" in detail, detail
+    assert r.json()["errors"][0].get("input") is None  # not the '{}' FastAPI puts there
+    for body in (b'{"code": ' + b"[" * 1500 + b"]" * 1500 + b"}", b'{"code": "\xff\xfe"}'):
+        r = join.post("/hub/v1/join", content=body, headers=headers)
+        _problem(r, 400, "bad_request")
+        assert "could not be read as JSON" in r.json()["detail"], r.text
