@@ -102,7 +102,8 @@ class InviteWithdrawn(BaseModel):
     revoked: bool = Field(description="Whether the invite was still there (false: revoked earlier)")
     members_removed: int = Field(
         description="Members who joined with it and had not yet counted in a closed week, "
-        "removed with their contributions (a count: the hub lists no members)"
+        "removed with their contributions: what the group's member count fell by (a count: "
+        "the hub lists no members; those of them who had stopped sharing are erased too)"
     )
 
 

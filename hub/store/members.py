@@ -119,11 +119,21 @@ class MemberStore(StoreBase):
                 )
             ).rowcount
             joined = conn.execute(
-                sa.select(mi.member_id, mi.joined_at).where(mi.group_id == gid, mi.invite_id == iid)
+                sa.select(mi.member_id, mi.joined_at, db.members.c.left_at)
+                .join(db.members, db.members.c.id == mi.member_id)
+                .where(mi.group_id == gid, mi.invite_id == iid)
             ).all()
             if not revoked and not joined:
                 raise NotFoundError(f"no invite {iid!r} in this group", code="invite_not_found")
-            gone = [m for m, joined_at in joined if withdrawable(int(joined_at), now)]
+            gone = [m for m, joined_at, _ in joined if withdrawable(int(joined_at), now)]
+            # counted: the members the group's member count loses; those who had stopped
+            # sharing are erased too, uncounted, so the answer tells no more than that count
+            # (not whether someone who stopped had also deleted their days)
+            current = sum(
+                1
+                for _, joined_at, left_at in joined
+                if left_at is None and withdrawable(int(joined_at), now)
+            )
             for start in range(0, len(gone), 500):
                 chunk = gone[start : start + 500]
                 conn.execute(
@@ -132,7 +142,7 @@ class MemberStore(StoreBase):
                 conn.execute(db.members.delete().where(db.members.c.id.in_(chunk)))
             conn.execute(db.member_invites.delete().where(mi.group_id == gid, mi.invite_id == iid))
         self.forget_invite_links()
-        return {"invite_id": iid, "revoked": bool(revoked), "members_removed": len(gone)}
+        return {"invite_id": iid, "revoked": bool(revoked), "members_removed": current}
 
     def forget_invite_links(self) -> int:
         """Forget which invite a member joined with once it can no longer be withdrawn.

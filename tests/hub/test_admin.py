@@ -115,11 +115,19 @@ def test_a_leaked_invite_is_withdrawn_with_the_members_who_joined_with_it(hub: H
         assert hub.send(token, WEEK, stress=stress).status_code == 201
     for token in fake:
         assert hub.send(token, WEEK, stress=1.0).status_code == 201
+    # one of them stopped sharing (kept their days): erased too, but not counted, so the
+    # answer tells no more than the member count (not who had also deleted their days)
+    assert hub.client(fake[3]).delete("/hub/v1/me", params={"delete": "false"}).status_code == 200
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 8
 
     r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
     assert r.status_code == 200, r.text
-    assert r.json() == {"invite_id": leaked["id"], "revoked": True, "members_removed": 4}
+    assert r.json() == {"invite_id": leaked["id"], "revoked": True, "members_removed": 3}
     assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 5
+        kept = conn.execute(sa.select(db.contributions.c.stress)).scalars().all()
+    assert sorted(kept) == [2.0, 3.0, 3.0, 3.0, 4.0]  # the stopped one's day is gone too
     assert hub.client().post("/hub/v1/join", json={"code": leaked["code"]}).status_code == 403
     for token in fake:  # unknown now, as after their own deletion
         assert hub.send(token, WEEK, stress=1.0).status_code == 401
