@@ -88,6 +88,7 @@ class MemberStore(StoreBase):
                     joined_at=now,
                 )
             )
+        self.forget_invite_links()  # also without the background job (SEAL_EVERY_S=0)
         return member, token
 
     def withdraw_invite(self, gid: str, iid: str) -> dict[str, object]:
@@ -147,7 +148,7 @@ class MemberStore(StoreBase):
     def forget_invite_links(self) -> int:
         """Forget which invite a member joined with once it can no longer be withdrawn.
 
-        Run with the background job (:meth:`hub.store.HubStore.seal_all`) and at each
+        Run by the background job (:func:`hub.app.create_app`), at each join and at each
         withdrawal; returns how many links were forgotten. A member who joined at or before
         the start of the latest closed week has counted from a closed week on.
         """

@@ -170,3 +170,9 @@ def test_the_invite_links_are_forgotten_once_no_longer_withdrawable(hub: Hub) ->
     assert store.forget_invite_links() == 0 and links() == 3
     hub.clock.at(CLOSES, hour=0)
     assert store.forget_invite_links() == 3 and links() == 0
+    # a join forgets them too (a hub without the background job: SEAL_EVERY_S=0)
+    hub.members(gid, 2)
+    assert links() == 2
+    hub.clock.at(CLOSES + dt.timedelta(days=14))
+    hub.members(gid, 1)
+    assert links() == 1
