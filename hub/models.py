@@ -89,10 +89,13 @@ class InviteInfo(BaseModel):
 
     id: str = Field(description="The first 12 hex digits of the code's SHA-256")
     group_id: str
-    created: dt.datetime
-    expires: dt.datetime
+    created: dt.datetime | None = Field(description="None for a revoked invite")
+    expires: dt.datetime | None = Field(description="None for a revoked invite")
     uses_left: int
-    status: Literal["active", "expired", "used_up"]
+    status: Literal["active", "expired", "used_up", "revoked"] = Field(
+        description="revoked: listed only while members who joined with it may still be "
+        "withdrawn (POST .../withdraw)"
+    )
 
 
 class InviteWithdrawn(BaseModel):

@@ -152,7 +152,7 @@ async function loadAccess(group) {
     row.append(c);
     ibody.append(row);
   }
-  const status = { active: "active", expired: "expired", used_up: "used up" };
+  const status = { active: "active", expired: "expired", used_up: "used up", revoked: "revoked" };
   for (const inv of invites) {
     const row = document.createElement("tr");
     row.dataset.invite = inv.id;
@@ -174,8 +174,10 @@ async function loadAccess(group) {
       await loadGroups();  // the member count changed; shows the group's invites again
     });
     const act = td("");
-    act.append(revoke, " ", withdraw);
-    row.append(idCell, td(fmtTime(inv.created)), td(fmtTime(inv.expires)),
+    if (inv.status === "revoked") act.append(withdraw);  // members who joined with it may still go
+    else act.append(revoke, " ", withdraw);
+    const when = (iso) => (iso ? fmtTime(iso) : "–");
+    row.append(idCell, td(when(inv.created)), td(when(inv.expires)),
       td(String(inv.uses_left), "num"), td(status[inv.status] || inv.status), act);
     ibody.append(row);
   }

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub import db
 from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
-from hub.store.members import INVITE_ID_LEN, invite_id
+from hub.store.members import INVITE_ID_LEN, invite_id, withdrawable
 
 __all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
 
@@ -92,9 +92,12 @@ class GroupStore(StoreBase):
     def list_invites(self, gid: str) -> list[dict[str, Any]]:
         """The invites of group ``gid``, newest first: id, when made, expiry, uses left.
 
-        Expired and used-up invites are listed too (their status says so) until revoked.
+        Expired and used-up invites are listed too (their status says so) until revoked; a
+        revoked one after them (``revoked``, no times) while members who joined with it may
+        still be withdrawn.
         """
         i = db.invites.c
+        mi = db.member_invites.c
         with self.engine.connect() as conn:
             self._group(conn, gid)
             rows = conn.execute(
@@ -102,7 +105,15 @@ class GroupStore(StoreBase):
                 .where(i.group_id == gid)
                 .order_by(i.created_at.desc(), i.code_hash)
             ).all()
+            linked = conn.execute(
+                sa.select(mi.invite_id, mi.joined_at).where(mi.group_id == gid)
+            ).all()
         now = self.now()
+        listed = {invite_id(code_hash) for code_hash, *_ in rows}
+        # a revoked invite whose members may still be withdrawn: listed, so it can be
+        revoked = sorted(
+            {iid for iid, joined_at in linked if withdrawable(int(joined_at), now)} - listed
+        )
 
         def utc(ts: int) -> dt.datetime:
             return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
@@ -121,6 +132,16 @@ class GroupStore(StoreBase):
                 else "active",
             }
             for code_hash, created, expires, uses_left in rows
+        ] + [
+            {
+                "id": iid,
+                "group_id": gid,
+                "created": None,
+                "expires": None,
+                "uses_left": 0,
+                "status": "revoked",
+            }
+            for iid in revoked
         ]
 
     def revoke_invite(self, gid: str, iid: str) -> None:

@@ -48,9 +48,10 @@ def test_invites_are_listed_without_their_code_and_revoked(hub: Hub) -> None:
     r = hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{iid}")
     assert r.status_code == 204, r.text
     _problem(hub.client().post("/hub/v1/join", json={"code": code}), 403, "invite_invalid")
-    assert [i["id"] for i in hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()] == [
-        second["id"]
-    ]
+    # listed as revoked while the members who joined with it may still be withdrawn
+    assert [
+        (i["id"], i["status"]) for i in hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()
+    ] == [(second["id"], "used_up"), (iid, "revoked")]
     _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{iid}"), 404, "invite_not_found")
     _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/invites/zz"), 404, "invite_not_found")
     # the members who joined with it stay
@@ -176,3 +177,22 @@ def test_the_invite_links_are_forgotten_once_no_longer_withdrawable(hub: Hub) ->
     hub.clock.at(CLOSES + dt.timedelta(days=14))
     hub.members(gid, 1)
     assert links() == 1
+
+
+def test_an_invite_revoked_before_can_still_be_withdrawn(hub: Hub) -> None:
+    """An admin who revoked a leaked code (the only remedy before withdrawing) finds it listed
+    as revoked while its members may still be withdrawn, and withdraws them."""
+    gid = hub.group(k=3)
+    leaked = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()
+    hub.clock.at(JOIN_DAY)
+    for _ in range(3):
+        hub.join(leaked["code"])
+    assert hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{leaked['id']}").status_code == 204
+    listed = hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()
+    assert [(i["id"], i["status"], i["created"]) for i in listed] == [
+        (leaked["id"], "revoked", None)
+    ]
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
+    assert r.json() == {"invite_id": leaked["id"], "revoked": False, "members_removed": 3}
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json() == []
