@@ -76,6 +76,10 @@ def create_app(
                 await asyncio.to_thread(store.seal_all)
             except Exception:
                 log.exception("computing the closed weeks failed; retried later")
+            try:  # which invite a member joined with, once it can no longer be withdrawn
+                await asyncio.to_thread(store.forget_invite_links)
+            except Exception:
+                log.exception("forgetting the invite links failed; retried later")
             await asyncio.sleep(settings.seal_every_s)
 
     @asynccontextmanager
@@ -130,6 +134,12 @@ def create_app(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         setting="HRVPACE_HUB_MAX_BODY_BYTES",
+        # the calls without the admin token: a small bound on what anyone can make the hub
+        # parse (a 64 KiB body of many keys took ~6 MB to parse and validate)
+        route_limits={
+            ("POST", path): (settings.max_member_body_bytes, "HRVPACE_HUB_MAX_MEMBER_BODY_BYTES")
+            for path in ("/hub/v1/join", "/hub/v1/contributions")
+        },
     )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     # outermost: every answer (the Host check's 400 too) forbids framing and sniffing; the

@@ -11,6 +11,9 @@ Tables
 ``invites``          invite codes (only their SHA-256 is stored), expiry and uses left.
 ``members``          pseudonymous members: a random id, one group, the SHA-256 of their token,
                      when they joined and left.
+``member_invites``   which invite a member joined with (its 12-digit id), kept only while the
+                     admin may still withdraw that invite's members: until the member's first
+                     counted week has closed (migration 3, :func:`_v3`).
 ``contributions``    one row per member and day: the daily aggregates, nothing else; indexed
                      by (group, day) covering what the summaries read (migration 2).
 ``period_cells``     every reported (group, week) cell, computed once when the week closed.
@@ -104,6 +107,16 @@ members = sa.Table(
     sa.Column("left_at", sa.BigInteger, nullable=True),
 )
 
+member_invites = sa.Table(
+    "member_invites",
+    metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("group_id", sa.String(32), nullable=False),
+    sa.Column("invite_id", sa.String(12), nullable=False),
+    sa.Column("joined_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_member_invites_invite", "group_id", "invite_id"),
+)
+
 _INT_MEASURES = {"prompts_sent", "prompts_answered", "breaks"}
 
 contributions = sa.Table(
@@ -164,9 +177,20 @@ intervention_members = sa.Table(
 )
 
 
+#: Tables a later migration creates (not the first schema's).
+_LATER_TABLES = ("member_invites",)
+
+
 def _v1(conn: Connection) -> None:
-    """The first schema: every table above, contributions indexed by (group, day)."""
-    metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not schema_version])
+    """The first schema: the tables above but the later ones, contributions by (group, day)."""
+    metadata.create_all(
+        conn,
+        tables=[
+            t
+            for t in metadata.sorted_tables
+            if t is not schema_version and t.name not in _LATER_TABLES
+        ],
+    )
     conn.execute(
         sa.text("CREATE INDEX ix_contributions_group_day ON contributions (group_id, day)")
     )
@@ -210,8 +234,17 @@ def _v2(conn: Connection) -> None:
     conn.execute(sa.text("DROP INDEX ix_contributions_group_day"))
 
 
+def _v3(conn: Connection) -> None:
+    """``member_invites``: the invite each member joined with, while it may be withdrawn.
+
+    Members who joined before this migration have no row: withdrawing their invite removes
+    none of them (README, "Invites and members").
+    """
+    member_invites.create(conn)
+
+
 #: Ordered migrations; migration ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -89,10 +89,25 @@ class InviteInfo(BaseModel):
 
     id: str = Field(description="The first 12 hex digits of the code's SHA-256")
     group_id: str
-    created: dt.datetime
-    expires: dt.datetime
+    created: dt.datetime | None = Field(description="None for a revoked invite")
+    expires: dt.datetime | None = Field(description="None for a revoked invite")
     uses_left: int
-    status: Literal["active", "expired", "used_up"]
+    status: Literal["active", "expired", "used_up", "revoked"] = Field(
+        description="revoked: listed only while members who joined with it may still be "
+        "withdrawn (POST .../withdraw)"
+    )
+
+
+class InviteWithdrawn(BaseModel):
+    """An invite withdrawn: revoked, and how many of its members were removed."""
+
+    invite_id: str
+    revoked: bool = Field(description="Whether the invite was still there (false: revoked earlier)")
+    members_removed: int = Field(
+        description="Members who joined with it and had not yet counted in a closed week, "
+        "removed with their contributions: what the group's member count fell by (a count: "
+        "the hub lists no members; those of them who had stopped sharing are erased too)"
+    )
 
 
 class JoinRequest(BaseModel):

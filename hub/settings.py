@@ -49,7 +49,16 @@ class HubSettings(BaseSettings):
         description="Seconds between computing newly closed weeks in the background (0 = only "
         "when asked for)",
     )
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Request body limit.")
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Request body limit (the admin's calls)."
+    )
+    max_member_body_bytes: int = Field(
+        default=4 * 1024,
+        ge=1024,
+        description="Body limit of the calls anyone may make, POST /hub/v1/join and "
+        "/hub/v1/contributions (a day's aggregates with every field is under 600 bytes): a "
+        "parsed and validated JSON body takes up to ~100 times its size in memory",
+    )
 
     @property
     def admin_token_path(self) -> Path:

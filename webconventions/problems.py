@@ -330,6 +330,11 @@ def validation_issues(raw: Iterable[Mapping[str, Any]]) -> list[ValidationIssue]
         msg, kind = _finite_issue(err)
         msg, kind = encodable(msg), encodable(kind)
         raw_input = err.get("input")
+        if kind == "json_invalid":  # FastAPI's: "JSON decode error" with an input of {}
+            where = loc[1] if len(loc) > 1 else "?"
+            why = encodable(str((err.get("ctx") or {}).get("error", "")))
+            msg = f"the body is not valid JSON at character {where}" + (f": {why}" if why else "")
+            raw_input = None
         # some messages quote what was sent (a union's unknown tag): cut it there too
         for sent in _long_strings(raw_input):
             msg = msg.replace(encodable(sent), truncate(encodable(sent), 40))
@@ -373,10 +378,23 @@ def fields_summary(issues: list[ValidationIssue], total: int) -> str:
     """
     parts = []
     for issue in issues[:3]:
-        where = ".".join(str(x) for x in issue.loc[1:]) or ".".join(map(str, issue.loc))
+        where = (
+            "body"
+            if issue.type == "json_invalid"
+            else ".".join(str(x) for x in issue.loc[1:]) or ".".join(map(str, issue.loc))
+        )
         parts.append(f"{where}: {issue.msg}" if where else issue.msg)
     more = f" (and {total - 3} more)" if total > 3 else ""
     return "invalid request: " + "; ".join(parts) + more
+
+
+#: FastAPI's detail for a JSON body it could not read for another reason than bad JSON.
+_FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
+#: What the client is told instead: the reasons there are (json.loads of the body's bytes).
+BODY_UNREADABLE = (
+    "the body could not be read as JSON: it is not UTF-8 (or UTF-16/32) text, or it is "
+    "nested too deeply"
+)
 
 
 def install_problem_handlers(app: FastAPI, *, summary: Summary = first_issue_summary) -> None:
@@ -421,6 +439,8 @@ def install_problem_handlers(app: FastAPI, *, summary: Summary = first_issue_sum
                 headers=exc.headers,
             )
         detail = exc.detail if isinstance(exc.detail, str) else _input_text(exc.detail) or ""
+        if exc.status_code == 400 and detail == _FASTAPI_BODY_UNREADABLE:
+            detail = BODY_UNREADABLE
         code = STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return problem_response(exc.status_code, code, detail, headers=exc.headers)
 

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub.models import Group, GroupCreate, Invite, InviteCreate, InviteInfo, Summary
+from hub.models import (
+    Group,
+    GroupCreate,
+    Invite,
+    InviteCreate,
+    InviteInfo,
+    InviteWithdrawn,
+    Summary,
+)
 from hub.store import HubStore
 
 router = APIRouter(prefix="/hub/v1/groups", tags=["groups"])
@@ -55,11 +63,24 @@ def list_invites(group_id: str, request: Request) -> list[dict[str, object]]:
 def revoke_invite(group_id: str, invite_id: str, request: Request) -> Response:
     """Revoke an invite: its code lets no one join any more; 404 ``invite_not_found``.
 
-    Members who joined with it stay: the hub lists no members and removes none (README, "Invites
-    and members").
+    Members who joined with it stay; withdrawing it (``POST .../withdraw``) also removes those
+    who have not yet counted in a closed week (README, "Invites and members").
     """
     _store(request).revoke_invite(group_id, invite_id)
     return Response(status_code=204)
+
+
+@router.post("/{group_id}/invites/{invite_id}/withdraw", response_model=InviteWithdrawn)
+def withdraw_invite(group_id: str, invite_id: str, request: Request) -> dict[str, object]:
+    """Withdraw a leaked invite: revoke it, remove its members who have not yet counted.
+
+    Removed: the members who joined with it whose first whole week of membership has not
+    closed, with their contributions. The answer is a count; no member is named. Members
+    who already counted in a closed week stay (a released cell was computed over them).
+    404 ``invite_not_found`` when the group has neither the invite nor members who joined
+    with it still removable.
+    """
+    return _store(request).withdraw_invite(group_id, invite_id)
 
 
 @router.get("/{group_id}/summary", response_model=Summary)

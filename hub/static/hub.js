@@ -152,7 +152,7 @@ async function loadAccess(group) {
     row.append(c);
     ibody.append(row);
   }
-  const status = { active: "active", expired: "expired", used_up: "used up" };
+  const status = { active: "active", expired: "expired", used_up: "used up", revoked: "revoked" };
   for (const inv of invites) {
     const row = document.createElement("tr");
     row.dataset.invite = inv.id;
@@ -166,9 +166,18 @@ async function loadAccess(group) {
       $("invite-out").textContent = `Invite ${inv.id} revoked.`;
       await loadAccess(group);
     });
+    const withdraw = button("Withdraw", async () => {
+      if (!confirm(`Withdraw invite ${inv.id} of ${group.name}? It is revoked, and everyone who joined with it and has not yet counted in a closed week is removed with their days (your own people among them need a new invite).`)) return;
+      const out = await api(`/hub/v1/groups/${group.id}/invites/${inv.id}/withdraw`, { method: "POST" });
+      const n = out.members_removed;
+      $("invite-out").textContent = `Invite ${inv.id} withdrawn: ${n} member${n === 1 ? "" : "s"} who joined with it removed.`;
+      await loadGroups();  // the member count changed; shows the group's invites again
+    });
     const act = td("");
-    act.append(revoke);
-    row.append(idCell, td(fmtTime(inv.created)), td(fmtTime(inv.expires)),
+    if (inv.status === "revoked") act.append(withdraw);  // members who joined with it may still go
+    else act.append(revoke, " ", withdraw);
+    const when = (iso) => (iso ? fmtTime(iso) : "–");
+    row.append(idCell, td(when(inv.created)), td(when(inv.expires)),
       td(String(inv.uses_left), "num"), td(status[inv.status] || inv.status), act);
     ibody.append(row);
   }

@@ -12,16 +12,9 @@ import sqlalchemy as sa
 from hub import db
 from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
+from hub.store.members import INVITE_ID_LEN, invite_id, withdrawable
 
 __all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
-
-#: An invite's id: the first hex digits of its code's SHA-256 (the code itself is never kept).
-INVITE_ID_LEN = 12
-
-
-def invite_id(code_hash: str) -> str:
-    """The id an admin sees for the invite whose code hashes to ``code_hash``."""
-    return code_hash[:INVITE_ID_LEN]
 
 
 class GroupStore(StoreBase):
@@ -99,9 +92,12 @@ class GroupStore(StoreBase):
     def list_invites(self, gid: str) -> list[dict[str, Any]]:
         """The invites of group ``gid``, newest first: id, when made, expiry, uses left.
 
-        Expired and used-up invites are listed too (their status says so) until revoked.
+        Expired and used-up invites are listed too (their status says so) until revoked; a
+        revoked one after them (``revoked``, no times) while members who joined with it may
+        still be withdrawn.
         """
         i = db.invites.c
+        mi = db.member_invites.c
         with self.engine.connect() as conn:
             self._group(conn, gid)
             rows = conn.execute(
@@ -109,7 +105,15 @@ class GroupStore(StoreBase):
                 .where(i.group_id == gid)
                 .order_by(i.created_at.desc(), i.code_hash)
             ).all()
+            linked = conn.execute(
+                sa.select(mi.invite_id, mi.joined_at).where(mi.group_id == gid)
+            ).all()
         now = self.now()
+        listed = {invite_id(code_hash) for code_hash, *_ in rows}
+        # a revoked invite whose members may still be withdrawn: listed, so it can be
+        revoked = sorted(
+            {iid for iid, joined_at in linked if withdrawable(int(joined_at), now)} - listed
+        )
 
         def utc(ts: int) -> dt.datetime:
             return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
@@ -128,13 +132,25 @@ class GroupStore(StoreBase):
                 else "active",
             }
             for code_hash, created, expires, uses_left in rows
+        ] + [
+            {
+                "id": iid,
+                "group_id": gid,
+                "created": None,
+                "expires": None,
+                "uses_left": 0,
+                "status": "revoked",
+            }
+            for iid in revoked
         ]
 
     def revoke_invite(self, gid: str, iid: str) -> None:
         """Forget the invite ``iid`` of group ``gid``: its code lets no one join any more.
 
-        Members who joined with it stay members: an admin can neither list nor remove members
-        (a roster an admin could shrink or watch would single people out).
+        Members who joined with it stay members: an admin can neither list members nor remove
+        one (a roster an admin could shrink or watch would single people out); withdrawing
+        the invite (:meth:`hub.store.members.MemberStore.withdraw_invite`) also removes those
+        of its members who have not yet counted.
         :class:`NotFoundError` ``invite_not_found`` when the group has no such invite.
         """
         if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):

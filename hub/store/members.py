@@ -8,11 +8,37 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub import db
-from hub.errors import AlreadyStoppedError, InviteInvalidError
-from hub.periods import Week, week_of_ts
+from hub.errors import AlreadyStoppedError, InviteInvalidError, NotFoundError
+from hub.periods import Week, closes_at, week_of_ts
 from hub.store.base import Member, StoreBase, hash_secret
 
-__all__ = ["MemberStore"]
+#: An invite's id: the first hex digits of its code's SHA-256 (the code itself is never kept).
+INVITE_ID_LEN = 12
+
+
+def invite_id(code_hash: str) -> str:
+    """The id an admin sees for the invite whose code hashes to ``code_hash``."""
+    return code_hash[:INVITE_ID_LEN]
+
+
+def first_counted_week(joined_at: int) -> Week:
+    """The first week a member who joined at ``joined_at`` counts in.
+
+    The first week that starts after they joined (or at that instant).
+    """
+    week = week_of_ts(joined_at)
+    return week if week.start_ts == joined_at else week.next()
+
+
+def withdrawable(joined_at: int, now: int) -> bool:
+    """Whether a member who joined at ``joined_at`` may still be withdrawn with their invite.
+
+    Until their first counted week has closed, so no cell computed over them was released.
+    """
+    return now < closes_at(first_counted_week(joined_at))
+
+
+__all__ = ["INVITE_ID_LEN", "MemberStore", "first_counted_week", "invite_id", "withdrawable"]
 
 #: The ingest path's statements, built once (building them per request cost ~1 ms).
 _MEMBER_BY_TOKEN = sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
@@ -30,11 +56,12 @@ class MemberStore(StoreBase):
     def join(self, code: str) -> tuple[Member, str]:
         """Spend one use of the invite ``code``; a new pseudonymous member and their token."""
         now = self.now()
+        code_hash = hash_secret(code)
         with self.engine.begin() as conn:
             spent = conn.execute(
                 db.invites.update()
                 .where(
-                    db.invites.c.code_hash == hash_secret(code),
+                    db.invites.c.code_hash == code_hash,
                     db.invites.c.uses_left > 0,
                     db.invites.c.expires_at > now,
                 )
@@ -53,7 +80,87 @@ class MemberStore(StoreBase):
                     joined_at=now,
                 )
             )
+            conn.execute(  # kept while the invite's members may be withdrawn (withdraw_invite)
+                db.member_invites.insert().values(
+                    member_id=member.id,
+                    group_id=member.group_id,
+                    invite_id=invite_id(code_hash),
+                    joined_at=now,
+                )
+            )
+        self.forget_invite_links()  # also without the background job (SEAL_EVERY_S=0)
         return member, token
+
+    def withdraw_invite(self, gid: str, iid: str) -> dict[str, object]:
+        """Revoke the invite ``iid`` of group ``gid``, remove its members not yet counted.
+
+        Removed: the members who joined with it and have not yet counted in a closed week (a
+        leaked code's members).
+
+        A member is removed as by their own ``DELETE /me?delete=true``: membership and
+        contributions erased, the token unknown from then on. Only members whose first counted
+        week has not closed (:func:`withdrawable`) are removed, so no released cell was ever
+        computed over a removed member and a removal is the same as their never having
+        joined; members counted in a closed week stay (README, "Invites and members").
+        The hub learns nothing it did not know: the answer is a count. Also forgets the
+        invite links no longer needed (:meth:`forget_invite_links`).
+
+        :class:`NotFoundError` ``invite_not_found`` when the group neither has the invite nor
+        members who joined with it (``group_not_found`` without the group).
+        """
+        if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
+            raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
+        now = self.now()
+        mi = db.member_invites.c
+        with self.engine.begin() as conn:
+            self._group(conn, gid)
+            revoked = conn.execute(
+                db.invites.delete().where(
+                    db.invites.c.group_id == gid, db.invites.c.code_hash.startswith(iid)
+                )
+            ).rowcount
+            joined = conn.execute(
+                sa.select(mi.member_id, mi.joined_at, db.members.c.left_at)
+                .join(db.members, db.members.c.id == mi.member_id)
+                .where(mi.group_id == gid, mi.invite_id == iid)
+            ).all()
+            if not revoked and not joined:
+                raise NotFoundError(f"no invite {iid!r} in this group", code="invite_not_found")
+            gone = [m for m, joined_at, _ in joined if withdrawable(int(joined_at), now)]
+            # counted: the members the group's member count loses; those who had stopped
+            # sharing are erased too, uncounted, so the answer tells no more than that count
+            # (not whether someone who stopped had also deleted their days)
+            current = sum(
+                1
+                for _, joined_at, left_at in joined
+                if left_at is None and withdrawable(int(joined_at), now)
+            )
+            for start in range(0, len(gone), 500):
+                chunk = gone[start : start + 500]
+                conn.execute(
+                    db.contributions.delete().where(db.contributions.c.member_id.in_(chunk))
+                )
+                conn.execute(db.members.delete().where(db.members.c.id.in_(chunk)))
+            conn.execute(db.member_invites.delete().where(mi.group_id == gid, mi.invite_id == iid))
+        self.forget_invite_links()
+        return {"invite_id": iid, "revoked": bool(revoked), "members_removed": current}
+
+    def forget_invite_links(self) -> int:
+        """Forget which invite a member joined with once it can no longer be withdrawn.
+
+        Run by the background job (:func:`hub.app.create_app`), at each join and at each
+        withdrawal; returns how many links were forgotten. A member who joined at or before
+        the start of the latest closed week has counted from a closed week on.
+        """
+        now = self.now()
+        week = week_of_ts(now)
+        while now < closes_at(week):
+            week = week.previous()
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
+            ).rowcount
+        return int(n or 0)
 
     def member_for_token(self, token: str) -> Member | None:
         """The current (not left) member holding ``token``, or ``None``."""
@@ -79,8 +186,7 @@ class MemberStore(StoreBase):
 
     def first_counted_week(self, member: Member) -> Week:
         """The first week ``member`` counts in: the first that starts after they joined."""
-        week = week_of_ts(member.joined_at)
-        return week if week.start_ts == member.joined_at else week.next()
+        return first_counted_week(member.joined_at)
 
     def leave(self, member: Member, *, delete: bool) -> int:
         """Stop ``member`` sharing (their token stops working).
@@ -108,4 +214,7 @@ class MemberStore(StoreBase):
                 db.contributions.delete().where(db.contributions.c.member_id == member.id)
             ).rowcount
             conn.execute(db.members.delete().where(db.members.c.id == member.id))
+            conn.execute(
+                db.member_invites.delete().where(db.member_invites.c.member_id == member.id)
+            )
         return int(n or 0)

@@ -4,8 +4,13 @@ to watch or shrink (review: removing members let an admin single one person out)
 
 from __future__ import annotations
 
-import httpx
+import datetime as dt
 
+import httpx
+import sqlalchemy as sa
+
+from hub import db
+from hub.store import HubStore
 from tests.hub.conftest import CLOSES, JOIN_DAY, WEEK, WEEK_DAYS, Hub
 
 
@@ -43,9 +48,10 @@ def test_invites_are_listed_without_their_code_and_revoked(hub: Hub) -> None:
     r = hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{iid}")
     assert r.status_code == 204, r.text
     _problem(hub.client().post("/hub/v1/join", json={"code": code}), 403, "invite_invalid")
-    assert [i["id"] for i in hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()] == [
-        second["id"]
-    ]
+    # listed as revoked while the members who joined with it may still be withdrawn
+    assert [
+        (i["id"], i["status"]) for i in hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()
+    ] == [(second["id"], "used_up"), (iid, "revoked")]
     _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{iid}"), 404, "invite_not_found")
     _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/invites/zz"), 404, "invite_not_found")
     # the members who joined with it stay
@@ -90,3 +96,103 @@ def test_an_admin_can_neither_list_nor_remove_members_so_cannot_shrink_a_group(h
     # what the subtraction gives now: the sum over all five real people, not the target's value
     rest = st["n"] * st["mean"] - 1.0 - 2.0
     assert abs(rest - sum(real)) < 1e-9 and abs(rest - real[0]) > 1.0  # real[0]: the target's
+
+
+def test_a_leaked_invite_is_withdrawn_with_the_members_who_joined_with_it(hub: Hub) -> None:
+    """A code leaked: four strangers joined with it next to five real members and sent days.
+    Withdrawing the invite before their first week closed revokes it and removes them (tokens
+    dead, days gone), so the week is computed over the five real members only; the answer is
+    a count, no member named. The real members' invite, withdrawn after their first week
+    closed, removes no one: a released cell was computed over them."""
+    gid = hub.group(k=3)
+    real_code = hub.invite(gid)
+    leaked = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 50}).json()
+    hub.clock.at(JOIN_DAY)
+    real = [hub.join(real_code) for _ in range(5)]
+    fake = [hub.join(leaked["code"]) for _ in range(4)]
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 9
+    hub.clock.at(WEEK_DAYS[2])
+    for token, stress in zip(real, [4.0, 2.0, 3.0, 3.0, 3.0], strict=True):
+        assert hub.send(token, WEEK, stress=stress).status_code == 201
+    for token in fake:
+        assert hub.send(token, WEEK, stress=1.0).status_code == 201
+    # one of them stopped sharing (kept their days): erased too, but not counted, so the
+    # answer tells no more than the member count (not who had also deleted their days)
+    assert hub.client(fake[3]).delete("/hub/v1/me", params={"delete": "false"}).status_code == 200
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 8
+
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"invite_id": leaked["id"], "revoked": True, "members_removed": 3}
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 5
+        kept = conn.execute(sa.select(db.contributions.c.stress)).scalars().all()
+    assert sorted(kept) == [2.0, 3.0, 3.0, 3.0, 4.0]  # the stopped one's day is gone too
+    assert hub.client().post("/hub/v1/join", json={"code": leaked["code"]}).status_code == 403
+    for token in fake:  # unknown now, as after their own deletion
+        assert hub.send(token, WEEK, stress=1.0).status_code == 401
+    listed = [inv["id"] for inv in hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()]
+    assert leaked["id"] not in listed
+
+    hub.clock.at(CLOSES)
+    cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
+    assert not cell["suppressed"] and cell["members"] == 5
+    assert cell["measures"]["stress"]["n"] == 5 and cell["measures"]["stress"]["mean"] == 3.0
+
+    # the real members counted in that released cell: withdrawing their invite removes none
+    real_id = hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["id"]
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{real_id}/withdraw")
+    assert r.status_code == 200, r.text
+    assert r.json()["members_removed"] == 0
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    assert hub.send(real[0], WEEK_DAYS[6] + dt.timedelta(days=2), stress=2.0).status_code == 201
+    # nothing left to withdraw, and no link kept of who joined with which invite
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{real_id}/withdraw")
+    _problem(r, 404, "invite_not_found")
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.member_invites)).scalar() == 0
+
+
+def test_the_invite_links_are_forgotten_once_no_longer_withdrawable(hub: Hub) -> None:
+    """Which invite a member joined with is kept only until their first week closed."""
+    gid = hub.group(k=3)
+    hub.clock.at(JOIN_DAY)
+    hub.members(gid, 3)
+    store = HubStore(hub.engine, clock=hub.clock)
+
+    def links() -> int:
+        with hub.engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(db.member_invites))
+            return int(n.scalar_one())
+
+    assert links() == 3
+    hub.clock.at(CLOSES - dt.timedelta(days=1))
+    assert store.forget_invite_links() == 0 and links() == 3
+    hub.clock.at(CLOSES, hour=0)
+    assert store.forget_invite_links() == 3 and links() == 0
+    # a join forgets them too (a hub without the background job: SEAL_EVERY_S=0)
+    hub.members(gid, 2)
+    assert links() == 2
+    hub.clock.at(CLOSES + dt.timedelta(days=14))
+    hub.members(gid, 1)
+    assert links() == 1
+
+
+def test_an_invite_revoked_before_can_still_be_withdrawn(hub: Hub) -> None:
+    """An admin who revoked a leaked code (the only remedy before withdrawing) finds it listed
+    as revoked while its members may still be withdrawn, and withdraws them."""
+    gid = hub.group(k=3)
+    leaked = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()
+    hub.clock.at(JOIN_DAY)
+    for _ in range(3):
+        hub.join(leaked["code"])
+    assert hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{leaked['id']}").status_code == 204
+    listed = hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()
+    assert [(i["id"], i["status"], i["created"]) for i in listed] == [
+        (leaked["id"], "revoked", None)
+    ]
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
+    assert r.json() == {"invite_id": leaked["id"], "revoked": False, "members_removed": 3}
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json() == []

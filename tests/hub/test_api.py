@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
+import tracemalloc
 from typing import Any
 
 import sqlalchemy as sa
@@ -464,3 +465,68 @@ def test_weeks_sealed_together_put_each_day_in_its_week_and_leave_late_rows_out(
     assert hr02["median"] == round(statistics.median(expected_w02), 2)
     hr03 = w03["measures"]["resting_hr_bpm"]
     assert hr03["n"] == 5 and hr03["mean"] == round(statistics.fmean(70.0 + i for i in range(5)), 2)
+
+
+def test_the_calls_anyone_can_make_parse_small_bodies_only(hub: Hub) -> None:
+    """/join and /contributions take no admin token, so anyone can make the hub parse their
+    bodies: a 64 KiB JSON object of 6,500 keys took ~6 MB of memory to parse and validate
+    (~100 times its size), for each request at once. Their limit is 4 KiB now (a day with
+    every field, written long, is ~600 bytes): over it is 413 before anything is parsed."""
+    gid = hub.group(k=3)
+    code = hub.invite(gid)
+    hub.clock.at(JOIN_DAY)
+    token = hub.join(code)
+    hub.clock.at(WEEK_DAYS[2])
+    longest = {
+        "resting_rmssd_ms": 123.45678901234567,
+        "resting_hr_bpm": 61.234567890123456,
+        "stress": 2.3333333333333335,
+        "energy": 3.6666666666666665,
+        "prompts_sent": 500,
+        "prompts_answered": 500,
+        "breaks": 500,
+        "break_effect_rmssd_ms": -123.45678901234567,
+        "practice_min": 1439.9999999999998,
+    }
+    assert hub.send(token, WEEK, **longest).status_code == 201
+    many_keys = b"{" + b",".join(b'"k%d":0' % i for i in range(6500)) + b"}"
+    assert 60_000 < len(many_keys) < 64 * 1024
+    headers = {"Content-Type": "application/json"}
+    for path, client in (
+        ("/hub/v1/join", hub.client()),
+        ("/hub/v1/contributions", hub.client(token)),
+    ):
+        tracemalloc.start()
+        try:
+            r = client.post(path, content=many_keys, headers=headers)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        _problem(r, 413, "body_too_large")
+        assert "4096 bytes (HRVPACE_HUB_MAX_MEMBER_BODY_BYTES)" in r.json()["detail"]
+        assert peak < 1_000_000, f"{path}: {peak} bytes at the peak for a {len(many_keys)} body"
+        small = b'{"code": "' + b"x" * 4100 + b'"}'
+        _problem(client.post(path, content=small, headers=headers), 413, "body_too_large")
+    # the admin's calls keep their 64 KiB
+    r = hub.admin.post(
+        "/hub/v1/groups", content=b'{"name": "x"' + b" " * 10_000 + b"}", headers=headers
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_a_body_that_is_not_json_is_named_as_such_and_where(hub: Hub) -> None:
+    """A body cut short said 'invalid request: 1: JSON decode error' with an input of '{}'
+    (not what was sent); one nested too deeply or not UTF-8 said only 'There was an error
+    parsing the body'. Each now says what is wrong with the body, and where when it can."""
+    headers = {"Content-Type": "application/json"}
+    join = hub.client()
+    r = join.post("/hub/v1/join", content=b'{"code": ', headers=headers)
+    _problem(r, 422, "validation_error")
+    detail = r.json()["detail"]
+    assert detail.startswith("invalid request: body: the body is not valid JSON at character 9")
+    assert "Expecting value" in detail, detail
+    assert r.json()["errors"][0].get("input") is None  # not the '{}' FastAPI puts there
+    for body in (b'{"code": ' + b"[" * 1500 + b"]" * 1500 + b"}", b'{"code": "\xff\xfe"}'):
+        r = join.post("/hub/v1/join", content=body, headers=headers)
+        _problem(r, 400, "bad_request")
+        assert "could not be read as JSON" in r.json()["detail"], r.text

@@ -186,12 +186,29 @@ def test_admin_sees_when_figures_appear_controls_access_and_both_arms(
         page.wait_for_function("document.querySelectorAll('#invites tr[data-invite]').length == 1")
         assert dialogs and made["id"] in dialogs[-1]
         assert hub.admin.post("/hub/v1/join", json={"code": code}).status_code == 403
-        # no roster: no member listed, nothing to remove; the page says why and what to do
+        # no roster: no member listed, no one person to remove; the page says why and what to do
         assert page.locator("#members, [data-member]").count() == 0
         assert page.get_by_role("button", name="Remove").count() == 0
         hint = page.locator("#no-roster").inner_text()
-        assert "lists no members and removes none" in hint and "revoke it" in hint, hint
-        assert "new group" in hint, hint
+        assert "lists no members and removes no one person" in hint, hint
+        assert "withdraw it" in hint and "new group" in hint, hint
+        # a leaked code: two strangers joined with it; Withdraw removes them (not yet counted)
+        leak = hub.admin.post(f"/hub/v1/groups/{hub.ward_a}/invites", json={"uses": 5}).json()
+        for _ in range(2):
+            assert hub.admin.post("/hub/v1/join", json={"code": leak["code"]}).status_code == 201
+        page.locator(f'#groups tr[data-group="{hub.ward_a}"]').get_by_role(
+            "button", name="Invites"
+        ).click()
+        leaked_row = page.locator(f'#invites tr[data-invite="{leak["id"]}"]')
+        leaked_row.get_by_role("button", name="Withdraw").click()
+        page.wait_for_function(
+            "document.querySelector('#invite-out').textContent.includes('withdrawn')"
+        )
+        out = page.locator("#invite-out").inner_text()
+        assert f"Invite {leak['id']} withdrawn: 2 members" in out, out
+        assert "not yet counted" in dialogs[-1], dialogs[-1]
+        page.wait_for_function("document.querySelectorAll('#invites tr[data-invite]').length == 1")
+        assert hub.admin.get(f"/hub/v1/groups/{hub.ward_a}").json()["members"] == 4
         status = page.locator("#trends-status").inner_text()
         assert "4 current members" in status, status
         assert "Someone who joins now counts from Mon 9 Feb 2026" in status, status
