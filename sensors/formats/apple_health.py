@@ -43,6 +43,7 @@ import numpy as np
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import CONTACT_UNKNOWN, Recording, quote
+from sensors.formats.text import s_to_ms
 
 __all__ = ["looks_like_apple_health", "read_apple_health", "read_apple_health_series"]
 
@@ -117,7 +118,7 @@ def _series_recording(
         times.append(sod)
         bpms.append(bpm)
     t = np.asarray(times)
-    from_times = np.diff(t) * 1000.0
+    from_times = s_to_ms(np.diff(t))  # 1-ns rounding: whole-ms steps stay whole (pNN50 ties)
     from_bpm = 60_000.0 / np.asarray(bpms[1:])
     mismatch = np.abs(from_times - from_bpm)
     gaps = (mismatch > _MISMATCH_REL * from_bpm) & (mismatch > _MISMATCH_MS)

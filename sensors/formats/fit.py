@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
     MAX_RECORDING_BYTES,
@@ -33,6 +31,7 @@ from sensors.formats._common import (
     plain_timeline,
     quote,
 )
+from sensors.formats.text import s_to_ms
 
 __all__ = ["looks_like_fit", "read_fit"]
 
@@ -89,14 +88,14 @@ def read_fit(path: str) -> Recording:
             continue
         for v in times if isinstance(times, list | tuple) else [times]:
             if isinstance(v, int | float) and 0 < v < _INVALID_S:
-                values.append(float(v) * 1000.0)
+                values.append(float(v))
     if not values:
         raise RecordingFormatError(
             "the FIT file holds no beat-to-beat intervals (no 'hrv' messages: turn on HRV "
             "logging on the watch, or record with a chest strap that sends them)",
             path=path,
         )
-    rr_ms = np.asarray(values)
+    rr_ms = s_to_ms(values)  # FIT stores seconds; 1-ns rounding as every reader converts
     start = _start_time(messages)
     meta: dict[str, object] = {
         "path": path,

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import CONTACT_UNKNOWN, Recording, quote
+from sensors.formats.text import s_to_ms
 
 __all__ = ["detect_pulse_peaks", "detect_r_peaks"]
 
@@ -167,7 +168,7 @@ def _recording(
     t = peaks.astype(np.float64) / fs
     n = peaks.size - 1
     return Recording(
-        rr_ms=np.diff(t) * 1000.0,
+        rr_ms=s_to_ms(np.diff(t)),  # rounded to 1 ns: 50 ms at 100 Hz is 50.0, not 50.000001
         t_s=t[1:],
         gaps=np.zeros(n, dtype=bool),
         contact=np.full(n, CONTACT_UNKNOWN, dtype=np.int8),

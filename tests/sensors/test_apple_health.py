@@ -169,3 +169,16 @@ def test_not_an_export_and_series_out_of_range(tmp_path: Path) -> None:
         read_recording(path, series=3)
     with pytest.raises(RecordingFormatError, match="series applies to apple_health"):
         read_recording(path, format="plain", series=0)
+
+
+def test_whole_millisecond_steps_stay_whole(tmp_path: Path) -> None:
+    """Review: intervals as ``diff(times) * 1000`` carried binary noise, so differences of
+    exactly 50 ms counted in pNN50 or not by chance (16.5 % for the exact 11.4 %)."""
+    from hrv import time_domain
+
+    rr = [800.0, 850.0, 900.0, 850.0, 800.0, 750.0, 800.0, 860.0, 910.0, 860.0] * 3
+    t = beat_times(9 * 3600 + 0.37, rr)
+    rec = read_recording(write(tmp_path, series("2026-06-01 09:00:00 +0200", t, clock24)))
+    assert rec.rr_ms.tolist() == rr
+    d = np.diff(rr)
+    assert time_domain(rec.rr_ms).pnn50_pct == 100.0 * np.count_nonzero(np.abs(d) > 50) / d.size

@@ -240,3 +240,34 @@ def test_compare_beats_counts_misses_and_extras() -> None:
     assert result.positive_predictivity == pytest.approx(9 / 11)
     # RR compared only between consecutive matched reference beats: 3 + 4 intervals, one 50 ms
     assert result.n_rr == 7 and result.rr_error_ms_max == pytest.approx(0.0, abs=1e-6)
+
+
+def test_intervals_from_sample_times_are_exact_where_the_grid_is(tmp_path: Path) -> None:
+    """Review: RR taken as ``diff(peaks / fs) * 1000`` carried binary noise (1049.9999999999998
+    ms at 100 Hz), so successive differences of exactly 50 ms fell either side of pNN50's
+    "more than 50 ms" (a 100-Hz PPG read 49.1 % for the exact 44.1 %). Intervals are converted
+    as every RR reader converts seconds (rounded to 1 ns): whole samples give whole ms."""
+    import warnings
+
+    from hrv import time_domain
+
+    fs = 100
+    rng = np.random.default_rng(7)
+    rr_samples = rng.integers(80, 121, 400)  # 800-1200 ms in 10-ms steps: many exact 50s
+    ann = np.r_[50, 50 + np.cumsum(rr_samples)]
+    sig = np.zeros((int(ann[-1]) + 100, 1))
+    sig[ann, 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import wfdb
+
+        wfdb.wrsamp(
+            "grid", fs=fs, units=["mV"], sig_name=["MLII"], p_signal=sig, write_dir=str(tmp_path)
+        )
+        wfdb.wrann("grid", "atr", ann, symbol=["N"] * ann.size, write_dir=str(tmp_path))
+    rec = read_recording(tmp_path / "grid.hea", format="wfdb")
+    assert rec.rr_ms.tolist() == (rr_samples * 10.0).tolist()
+    d = np.diff(rr_samples * 10)
+    exact = 100.0 * np.count_nonzero(np.abs(d) > 50) / d.size
+    assert np.count_nonzero(np.abs(d) == 50) > 10  # the ties the test is about
+    assert time_domain(rec.rr_ms).pnn50_pct == exact
