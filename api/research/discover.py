@@ -161,7 +161,9 @@ def export_table_kind(first_line: str) -> str | None:
 _EXPORT_TABLE_NAME = re.compile(r"(?P<id>.+)-(?:metrics|contact)\.csv", re.IGNORECASE)
 
 
-def export_table_problem(path: str | os.PathLike[str]) -> str | None:
+def export_table_problem(
+    path: str | os.PathLike[str], *, name: str | None = None, upload: bool = False
+) -> str | None:
     """Why a file named on its own is not analysed (an export's table), else ``None``.
 
     ``hrvpace export``'s metrics or contact table is told by its header
@@ -169,6 +171,10 @@ def export_table_problem(path: str | os.PathLike[str]) -> str | None:
     recording such a table fails as "a table without an RR column", which does not say what
     it is; this names it and the export's beats file to analyse instead (``ID-beats.csv``
     beside ``ID-metrics.csv``), or the export folder.
+
+    ``name``: the file's name as its owner gave it (an upload is on disk under a temporary
+    name), shown instead of ``path`` and read for the session id; ``upload``: the problem of
+    ``POST /api/v1/recordings``, which says which file to upload instead.
     """
     p = Path(path)
     try:
@@ -180,10 +186,17 @@ def export_table_problem(path: str | os.PathLike[str]) -> str | None:
     kind = export_table_kind(lines[0]) if lines else None
     if kind is None:
         return None
-    named = _EXPORT_TABLE_NAME.fullmatch(p.name)
-    beats = str(p.with_name(f"{named['id']}-beats.csv")) if named else "ID-beats.csv beside it"
+    shown = str(p) if name is None else name
+    named = _EXPORT_TABLE_NAME.fullmatch(name or p.name)
+    beats = f"{named['id']}-beats.csv" if named else "ID-beats.csv"
+    if upload:
+        return (
+            f"{shown}: hrvpace export's {kind} table, not beats: upload the export's beats "
+            f"file {beats} instead"
+        )
+    beats = str(p.with_name(beats)) if named else "ID-beats.csv beside it"
     return (
-        f"{p}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
+        f"{shown}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
         f"{beats} (or the export folder, where this table is skipped)"
     )
 

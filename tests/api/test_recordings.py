@@ -444,3 +444,42 @@ def test_a_broken_json_line_is_422_naming_its_line_not_500(
         body = _problem(_upload(c, "rec.csv", text.encode()), 422, "recording_unreadable")
         assert f"(read as 'hrvpace') at line {line}: the " in body["detail"], body
         assert c.get("/api/v1/recordings").json()["total"] == 0
+
+
+def _export_table(kind: str) -> bytes:
+    """An ``hrvpace export`` metrics or contact table (the header and rows export writes)."""
+    from api.research.export import METRIC_UNITS
+    from api.research.units import NO_CONTACT_UNITS, csv_text
+
+    if kind == "metrics":
+        names = list(METRIC_UNITS)
+        rows = [[60.0 + 5 * i, 70, 41.5, 50.25, None, None, 0.5] for i in range(40)]
+        return csv_text(names, METRIC_UNITS, rows).encode()
+    rows = [[100.0, 112.0, "contact"], [390.0, None, "end"]]
+    return csv_text(list(NO_CONTACT_UNITS), NO_CONTACT_UNITS, rows).encode()
+
+
+@pytest.mark.parametrize("kind", ["metrics", "contact"])
+def test_an_export_table_upload_says_what_it_is_and_which_file_to_upload(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    """``hrvpace export``'s ``ID-metrics.csv`` or ``ID-contact.csv`` uploaded was a 422 "not a
+    readable RR recording ... at line N", which does not say what the file is: it now says it
+    is the export's table and names the beats file to upload (as ``hrvpace analyze`` of such
+    a file says); nothing is kept."""
+    sid = "0123456789abcdef0123456789abcdef"
+    server = serve()
+    with server.client() as c:
+        r = _upload(c, f"{sid}-{kind}.csv", _export_table(kind))
+        body = _problem(r, 422, "recording_unreadable")
+        assert body["detail"] == (
+            f"{sid}-{kind}.csv: hrvpace export's {kind} table, not beats: upload the export's "
+            f"beats file {sid}-beats.csv instead"
+        )
+        # a copy under another name is told by its header all the same
+        r = _upload(c, "mine.csv", _export_table(kind))
+        assert _problem(r, 422, "recording_unreadable")["detail"] == (
+            f"mine.csv: hrvpace export's {kind} table, not beats: upload the export's "
+            "beats file ID-beats.csv instead"
+        )
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
