@@ -451,15 +451,23 @@ def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
     """Code review: ``hrvpace analyze`` of an export folder exited 1: ``ID-metrics.csv`` (columns
     of numbers, no RR column) failed as "a table without an RR column", as does
     ``ID-contact.csv`` when its rows are numbers only. They are hrvpace export's own tables,
-    told by their headers and skipped saying so; the beats table is the one recording read."""
+    told by their headers and skipped saying so, naming the beats file (it said
+    "ID-beats.csv", not the export's); the beats table is the one recording read."""
     out, sid = _export_with_contact(tmp_path)
+    (out / "renamed.csv").write_bytes((out / f"{sid}-metrics.csv").read_bytes())
     res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
     assert res.exit_code == 0, res.output
     (obj,) = [json.loads(line) for line in res.stdout.splitlines()]
     assert obj["path"] == str(out / f"{sid}-beats.csv") and obj["format"] == "hrvpace_export"
     for kind in ("metrics", "contact"):
-        said = f"{out / f'{sid}-{kind}.csv'}: hrvpace export's {kind} table, not a recording"
+        said = (
+            f"{out / f'{sid}-{kind}.csv'}: hrvpace export's {kind} table, not a recording "
+            f"(its beats are {sid}-beats.csv) (skipped)"
+        )
         assert said in res.stderr, res.stderr
+    # the beats file it names (a renamed copy: the export's, whose id its name no longer says)
+    said = f"{out / 'renamed.csv'}: hrvpace export's metrics table, not a recording (its beats"
+    assert f"{said} are the export's ID-beats.csv) (skipped)" in res.stderr, res.stderr
     assert "1 of 1 recording(s) analysed, 0 failed" in res.stderr
 
 

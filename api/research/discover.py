@@ -225,7 +225,9 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         return None  # unreadable, or a header naming two RR columns: that file's failure
     kind = export_table_kind(lines[0]) if lines else None
     if kind is not None:
-        return f"hrvpace export's {kind} table, not a recording (its beats are ID-beats.csv)"
+        named = _EXPORT_TABLE_NAME.fullmatch(p.name)
+        beats = f"{named['id']}-beats.csv" if named else "the export's ID-beats.csv"
+        return f"hrvpace export's {kind} table, not a recording (its beats are {beats})"
     body = lines[layout.skip :]
     if layout.header is not None or not body or _looks_numeric(body[0]):
         return None  # an RR header, values, or only comments (the reader says: empty)
