@@ -503,6 +503,75 @@ def test_an_export_table_named_on_its_own_says_what_it_is(tmp_path: Path) -> Non
     assert res.exit_code == 0, res.output
 
 
+def test_an_export_s_parquet_tables_say_what_they_are(tmp_path: Path) -> None:
+    """Review finding: ``ID-metrics.parquet`` (or ``ID-beats.parquet``, ``ID-contact.parquet``,
+    which export writes beside each CSV) named on its own failed as "not a text file", and in
+    a folder was skipped quoting its binary first line. Now each says what it is: the beats
+    table names its CSV (the same beats, which analyse reads), the others the beats file; a
+    copy under another name is told by its columns; any other Parquet file is a Parquet
+    table, not a recording. Nothing of the file is quoted."""
+    pytest.importorskip("pyarrow.parquet")
+    out, sid = _export_with_contact(tmp_path)
+    beats = out / f"{sid}-beats.csv"
+    other = tmp_path / "renamed.parquet"
+    other.write_bytes((out / f"{sid}-metrics.parquet").read_bytes())
+    windows = tmp_path / "windows.parquet"
+    res = runner.invoke(app, ["analyze", str(beats), "-q", "--windows", str(windows)])
+    assert res.exit_code == 0, res.output
+    for path, said in (
+        (
+            out / f"{sid}-beats.parquet",
+            "hrvpace export's beats table in Parquet, which is not read as a recording: "
+            f"analyse its CSV {beats} instead (the same beats)",
+        ),
+        (
+            out / f"{sid}-metrics.parquet",
+            f"hrvpace export's metrics table (Parquet), not beats: analyse the export's beats "
+            f"file {beats} (or the export folder, where this table is skipped)",
+        ),
+        (
+            out / f"{sid}-contact.parquet",
+            f"hrvpace export's contact table (Parquet), not beats: analyse the export's beats "
+            f"file {beats} (or the export folder, where this table is skipped)",
+        ),
+        (
+            other,
+            "hrvpace export's metrics table (Parquet), not beats: analyse the export's beats "
+            "file ID-beats.csv beside it (or the export folder, where this table is skipped)",
+        ),
+        (windows, "a Parquet table, not an RR recording (files are read as text: CSV or TXT)"),
+    ):
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+        assert res.exit_code == 1, res.output
+        assert json.loads(res.stdout)["error"] == f"{path}: {said}"
+        assert "not a text file" not in res.stderr
+    # in the export folder: skipped saying what each is, quoting none of its bytes
+    res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    for kind, said in (
+        (
+            "beats",
+            f"hrvpace export's beats table in Parquet (its CSV {beats.name} is the one read)",
+        ),
+        (
+            "metrics",
+            f"hrvpace export's metrics table (Parquet), not a recording "
+            f"(its beats are {beats.name})",
+        ),
+        (
+            "contact",
+            f"hrvpace export's contact table (Parquet), not a recording "
+            f"(its beats are {beats.name})",
+        ),
+    ):
+        assert f"{out / f'{sid}-{kind}.parquet'}: {said} (skipped)" in res.stderr, res.stderr
+    assert "PAR1" not in res.stderr
+    (out / "windows.parquet").write_bytes(windows.read_bytes())
+    res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
+    said = "a Parquet table, not a recording (recordings are read as text: CSV or TXT)"
+    assert f"{out / 'windows.parquet'}: {said} (skipped)" in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("saved", ["quoted", "semicolon", "tab"])
 def test_an_export_re_saved_by_a_spreadsheet_keeps_its_times_and_gaps(
     tmp_path: Path, saved: str

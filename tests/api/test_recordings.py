@@ -483,3 +483,32 @@ def test_an_export_table_upload_says_what_it_is_and_which_file_to_upload(
             "beats file ID-beats.csv instead"
         )
         assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
+
+
+def test_an_export_parquet_upload_says_what_it_is(serve: Callable[..., Server]) -> None:
+    """An export's Parquet table uploaded was "not a readable RR recording ... at line 1" (not
+    a text file): it says what it is, by its name (an upload is not handed to pyarrow), and
+    which file to upload; any other Parquet file is a Parquet table."""
+    sid = "0123456789abcdef0123456789abcdef"
+    content = b"PAR1" + bytes(range(256)) + b"PAR1"
+    server = serve()
+    with server.client() as c:
+        for name, said in (
+            (
+                f"{sid}-beats.parquet",
+                "hrvpace export's beats table in Parquet, which is not read as a recording: "
+                f"upload its CSV {sid}-beats.csv instead (the same beats)",
+            ),
+            (
+                f"{sid}-metrics.parquet",
+                "hrvpace export's metrics table (Parquet), not beats: upload the export's "
+                f"beats file {sid}-beats.csv instead",
+            ),
+            (
+                "rr.parquet",
+                "a Parquet table, not an RR recording (uploads are read as text: CSV or TXT)",
+            ),
+        ):
+            r = _upload(c, name, content)
+            assert _problem(r, 422, "recording_unreadable")["detail"] == f"{name}: {said}"
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
