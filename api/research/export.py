@@ -172,6 +172,9 @@ def export_session(
         The database cannot be opened.
     MissingExtraError
         pyarrow is not installed (nothing is written then).
+    OSError
+        A file cannot be written or moved in place (``filename`` names it): no table is left
+        half-written and no ``ID.json`` describes tables not written (module docstring).
     """
     require("pyarrow.parquet")  # fail before writing anything
     db = Path(database)
