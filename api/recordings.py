@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from api.errors import RecordingNotFoundError, RecordingUnreadableError
-from api.research.discover import choose_reading
+from api.research.discover import choose_reading, export_table_problem
 from sensors import RECORDING_FORMATS
 from sensors.beat import SourceState, SourceStatus
 from sensors.errors import RecordingFormatError, SensorError
@@ -224,7 +224,9 @@ class RecordingStore:
             The format and units the client named; ``None`` chooses them as ``hrvpace analyze``
             does (:func:`api.research.discover.choose_reading`: a known header, the PhysioNet
             ``*rr_secs*`` name of ``filename`` with seconds after line 1, strictly rising beat
-            times, else plain in ``units``, ms by default).
+            times, else plain in ``units``, ms by default). ``hrvpace export``'s metrics or
+            contact table is refused saying what it is and which beats file to upload
+            (:func:`api.research.discover.export_table_problem`).
 
         Raises
         ------
@@ -235,6 +237,11 @@ class RecordingStore:
         # the detection of `hrvpace analyze`, on the name the client gave the file (the upload
         # is on disk under a temporary name)
         given = re.split(r"[\\/]", filename or "")[-1] or wanted
+        # hrvpace export's metrics or contact table: say so and name the beats file to upload,
+        # not "a table without an RR column" (as hrvpace analyze says of it)
+        not_beats = None if format else export_table_problem(data_path, name=wanted, upload=True)
+        if not_beats is not None:
+            raise RecordingUnreadableError(not_beats)
         reading = choose_reading(data_path, format=format, units=units, name=given)
         try:
             rec = read_recording(data_path, format=reading.format, units=reading.units)

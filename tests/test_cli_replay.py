@@ -451,15 +451,23 @@ def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
     """Code review: ``hrvpace analyze`` of an export folder exited 1: ``ID-metrics.csv`` (columns
     of numbers, no RR column) failed as "a table without an RR column", as does
     ``ID-contact.csv`` when its rows are numbers only. They are hrvpace export's own tables,
-    told by their headers and skipped saying so; the beats table is the one recording read."""
+    told by their headers and skipped saying so, naming the beats file (it said
+    "ID-beats.csv", not the export's); the beats table is the one recording read."""
     out, sid = _export_with_contact(tmp_path)
+    (out / "renamed.csv").write_bytes((out / f"{sid}-metrics.csv").read_bytes())
     res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
     assert res.exit_code == 0, res.output
     (obj,) = [json.loads(line) for line in res.stdout.splitlines()]
     assert obj["path"] == str(out / f"{sid}-beats.csv") and obj["format"] == "hrvpace_export"
     for kind in ("metrics", "contact"):
-        said = f"{out / f'{sid}-{kind}.csv'}: hrvpace export's {kind} table, not a recording"
+        said = (
+            f"{out / f'{sid}-{kind}.csv'}: hrvpace export's {kind} table, not a recording "
+            f"(its beats are {sid}-beats.csv) (skipped)"
+        )
         assert said in res.stderr, res.stderr
+    # the beats file it names (a renamed copy: the export's, whose id its name no longer says)
+    said = f"{out / 'renamed.csv'}: hrvpace export's metrics table, not a recording (its beats"
+    assert f"{said} are the export's ID-beats.csv) (skipped)" in res.stderr, res.stderr
     assert "1 of 1 recording(s) analysed, 0 failed" in res.stderr
 
 
@@ -493,6 +501,75 @@ def test_an_export_table_named_on_its_own_says_what_it_is(tmp_path: Path) -> Non
     # the beats file it names is the one to analyse
     res = runner.invoke(app, ["analyze", str(beats), "--json", "-q"])
     assert res.exit_code == 0, res.output
+
+
+def test_an_export_s_parquet_tables_say_what_they_are(tmp_path: Path) -> None:
+    """Review finding: ``ID-metrics.parquet`` (or ``ID-beats.parquet``, ``ID-contact.parquet``,
+    which export writes beside each CSV) named on its own failed as "not a text file", and in
+    a folder was skipped quoting its binary first line. Now each says what it is: the beats
+    table names its CSV (the same beats, which analyse reads), the others the beats file; a
+    copy under another name is told by its columns; any other Parquet file is a Parquet
+    table, not a recording. Nothing of the file is quoted."""
+    pytest.importorskip("pyarrow.parquet")
+    out, sid = _export_with_contact(tmp_path)
+    beats = out / f"{sid}-beats.csv"
+    other = tmp_path / "renamed.parquet"
+    other.write_bytes((out / f"{sid}-metrics.parquet").read_bytes())
+    windows = tmp_path / "windows.parquet"
+    res = runner.invoke(app, ["analyze", str(beats), "-q", "--windows", str(windows)])
+    assert res.exit_code == 0, res.output
+    for path, said in (
+        (
+            out / f"{sid}-beats.parquet",
+            "hrvpace export's beats table in Parquet, which is not read as a recording: "
+            f"analyse its CSV {beats} instead (the same beats)",
+        ),
+        (
+            out / f"{sid}-metrics.parquet",
+            f"hrvpace export's metrics table (Parquet), not beats: analyse the export's beats "
+            f"file {beats} (or the export folder, where this table is skipped)",
+        ),
+        (
+            out / f"{sid}-contact.parquet",
+            f"hrvpace export's contact table (Parquet), not beats: analyse the export's beats "
+            f"file {beats} (or the export folder, where this table is skipped)",
+        ),
+        (
+            other,
+            "hrvpace export's metrics table (Parquet), not beats: analyse the export's beats "
+            "file ID-beats.csv beside it (or the export folder, where this table is skipped)",
+        ),
+        (windows, "a Parquet table, not an RR recording (files are read as text: CSV or TXT)"),
+    ):
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+        assert res.exit_code == 1, res.output
+        assert json.loads(res.stdout)["error"] == f"{path}: {said}"
+        assert "not a text file" not in res.stderr
+    # in the export folder: skipped saying what each is, quoting none of its bytes
+    res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    for kind, said in (
+        (
+            "beats",
+            f"hrvpace export's beats table in Parquet (its CSV {beats.name} is the one read)",
+        ),
+        (
+            "metrics",
+            f"hrvpace export's metrics table (Parquet), not a recording "
+            f"(its beats are {beats.name})",
+        ),
+        (
+            "contact",
+            f"hrvpace export's contact table (Parquet), not a recording "
+            f"(its beats are {beats.name})",
+        ),
+    ):
+        assert f"{out / f'{sid}-{kind}.parquet'}: {said} (skipped)" in res.stderr, res.stderr
+    assert "PAR1" not in res.stderr
+    (out / "windows.parquet").write_bytes(windows.read_bytes())
+    res = runner.invoke(app, ["analyze", str(out), "--json", "-q"])
+    said = "a Parquet table, not a recording (recordings are read as text: CSV or TXT)"
+    assert f"{out / 'windows.parquet'}: {said} (skipped)" in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("saved", ["quoted", "semicolon", "tab"])

@@ -47,7 +47,8 @@ def export(
 
     A session is written as ID-beats and ID-metrics in CSV and Parquet, ID-contact.csv and
     .parquet when the strap lost skin contact (its stretches without contact), plus a JSON
-    sidecar ID.json.
+    sidecar ID.json. Every file is written whole or not at all, ID.json last: a failed
+    export leaves no half-written table and no ID.json describing tables not written.
     """
     from api.research import MissingExtraError
     from api.research.export import export_session
@@ -71,6 +72,10 @@ def export(
         raise typer.Exit(2) from None
     except HrvpaceError as exc:
         typer.echo(f"hrvpace export: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:  # names the file that could not be written; nothing half-written
+        said = exc.strerror or str(exc)
+        typer.echo(f"hrvpace export: cannot write {exc.filename or out}: {said}", err=True)
         raise typer.Exit(1) from None
     for f in files:
         typer.echo(str(f))

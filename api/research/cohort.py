@@ -16,8 +16,6 @@ import csv
 import errno
 import json
 import os
-import stat
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -28,6 +26,7 @@ from numpy.typing import NDArray
 
 from api._version import __version__
 from api.research import require
+from api.research._files import move_into, real_path, replace_with, write_replacing
 from api.research.analysis import (
     SUMMARY_FIELDS,
     AnalysisOptions,
@@ -273,57 +272,6 @@ def sidecar_problem(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def _replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = False) -> Path:
-    """A new file written beside ``final`` under a temporary name, to be moved onto it.
-
-    ``final`` is the real file (:func:`_real`): the temporary file is made in its folder. It
-    gets the mode of the file it replaces (health data kept ``0600`` stays so), or for a new
-    file the mode :func:`open` would give it (``0666`` less the umask).
-    Returns the temporary path (the caller moves it with :func:`os.replace`, or removes it);
-    an error names ``final``, the file that could not be written.
-    """
-    try:
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(final)) from None
-    try:
-        try:
-            mode = stat.S_IMODE(os.stat(final).st_mode)
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask  # as open() would create it, not mkstemp's 0600
-        os.fchmod(fd, mode)
-        with open(fd, "wb" if binary else "w", **({} if binary else _TEXT)) as f:
-            write(f)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OSError(exc.errno, exc.strerror, str(final)) from None
-        raise
-    return Path(tmp)
-
-
-_TEXT: dict[str, Any] = {"newline": "", "encoding": "utf-8"}
-
-
-def _real(path: Path) -> Path:
-    """The file ``path`` names, links followed: the one to replace.
-
-    Code review: a move onto a link replaced the link with a new file and left the file it
-    pointed to stale.
-    """
-    return Path(os.path.realpath(path))
-
-
-def _move(tmp: Path, final: Path) -> None:
-    try:
-        os.replace(tmp, final)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(final)) from None
-
-
 def write_table(
     columns: dict[str, Any],
     path: str | os.PathLike[str],
@@ -395,15 +343,15 @@ def write_table(
         # both written under temporary names first, then moved in place, the sidecar first: a
         # failure leaves the old pair or the new sidecar beside the old table, never a new
         # table beside a stale sidecar (code review)
-        # the real files are replaced (a link stays a link; mode kept): _real, _replace_with
-        real_table = _real(p)
-        tmp_table = _replace_with(real_table, write_csv)
+        # the real files are replaced (a link stays a link; mode kept): real_path, replace_with
+        real_table = real_path(p)
+        tmp_table = replace_with(real_table, write_csv)
         try:
             if settings is not None:
-                real_side = _real(side)
-                tmp_side = _replace_with(real_side, lambda f: f.write(text + "\n"))
-                _move(tmp_side, real_side)
-            _move(tmp_table, real_table)
+                real_side = real_path(side)
+                tmp_side = replace_with(real_side, lambda f: f.write(text + "\n"))
+                move_into(tmp_side, real_side)
+            move_into(tmp_table, real_table)
         finally:
             tmp_table.unlink(missing_ok=True)
     elif suffix == ".parquet":
@@ -435,23 +383,17 @@ def write_table(
         arrow_table = pa.Table.from_arrays(arrays, schema=schema)
         # as a CSV: written under a temporary name and moved in place, so a failed write
         # leaves the old table as it was, never half a new one (a link stays a link; mode kept)
-        _write_replacing(p, lambda f: pq.write_table(arrow_table, f), binary=True)
+        write_replacing(p, lambda f: pq.write_table(arrow_table, f), binary=True)
     elif suffix == ".json":
         rows = [
             {r: _json_item(columns[c][i]) for c, r in zip(own, renamed, strict=True)}
             for i in range(n)
         ]
         text = json.dumps(rows, allow_nan=False)
-        _write_replacing(p, lambda f: f.write(text))
+        write_replacing(p, lambda f: f.write(text))
     else:
         raise ValueError(f"{p}: the table's file must end in .csv, .parquet or .json")
     return p
-
-
-def _write_replacing(path: Path, write: Callable[[Any], None], *, binary: bool = False) -> None:
-    """Write the file ``path`` names (links followed) under a temporary name, then move it in."""
-    real = _real(path)
-    _move(_replace_with(real, write, binary=binary), real)
 
 
 def _np_item(v: Any) -> Any:

@@ -15,7 +15,9 @@ every file this module decides, from what the file itself says and never from a 
   its stretches without contact (``ID-contact.csv``), are told by their header
   (:func:`export_table_kind`) and skipped saying so: an export folder analyses as its beats.
   Such a table named on its own fails saying what it is and which beats file to analyse
-  (:func:`export_table_problem`).
+  (:func:`export_table_problem`). A Parquet file (its Parquet twins, or any other) is told
+  by its first bytes (:func:`parquet_kind`) and said to be one, in a folder (skipped) and
+  named on its own (failed), never read as text nor quoted.
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
   ===========================  ==============================================================
@@ -50,8 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
+from api.research import MissingExtraError, require
 from api.research.export import METRIC_UNITS
-from api.research.units import NO_CONTACT_UNITS, csv_header, unit_of
+from api.research.units import BEAT_UNITS, NO_CONTACT_UNITS, csv_header, unit_of
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
@@ -63,6 +66,7 @@ __all__ = [
     "choose_reading",
     "export_table_kind",
     "export_table_problem",
+    "parquet_kind",
     "skip_reason",
 ]
 
@@ -158,10 +162,89 @@ def export_table_kind(first_line: str) -> str | None:
     return "metrics"
 
 
-_EXPORT_TABLE_NAME = re.compile(r"(?P<id>.+)-(?:metrics|contact)\.csv", re.IGNORECASE)
+_EXPORT_TABLE_NAME = re.compile(
+    r"(?P<id>.+)-(?P<kind>beats|metrics|contact)\.(?:csv|parquet)", re.IGNORECASE
+)
+#: The first bytes of every Parquet file.
+_PARQUET_MAGIC = b"PAR1"
 
 
-def export_table_problem(path: str | os.PathLike[str]) -> str | None:
+def parquet_kind(
+    path: str | os.PathLike[str], *, name: str | None = None, schema: bool = True
+) -> str | None:
+    """What a Parquet file is: ``"beats"``, ``"metrics"``, ``"contact"`` or ``"parquet"``.
+
+    ``None`` for a file that is not Parquet (it does not start with ``PAR1``). The readers
+    read text recordings, where a Parquet file fails as "not a text file", which does not say
+    what it is. ``hrvpace export``'s Parquet tables are told by their columns (those of
+    :data:`api.research.units.BEAT_UNITS`, :data:`api.research.units.NO_CONTACT_UNITS`, or
+    ``t_s`` first and every column of :data:`METRIC_UNITS`) when pyarrow (the ``research``
+    extra) reads the schema, else by the export's name (``ID-beats.parquet``, ``name``: the
+    name its owner gave it), or when ``schema`` is false (an upload: a file from elsewhere is
+    not handed to pyarrow only to word its refusal); any other Parquet file is ``"parquet"``.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            if f.read(len(_PARQUET_MAGIC)) != _PARQUET_MAGIC:
+                return None
+    except OSError:
+        return None
+    columns: list[str] | None = None
+    if schema:
+        try:
+            columns = list(require("pyarrow.parquet").read_schema(p).names)
+        except (MissingExtraError, OSError, ValueError):  # no pyarrow, or a broken file
+            columns = None
+    if columns is None:
+        named = _EXPORT_TABLE_NAME.fullmatch(name or p.name)
+        return named["kind"].lower() if named and named[0].endswith("parquet") else "parquet"
+    if columns == list(BEAT_UNITS):
+        return "beats"
+    if columns == list(NO_CONTACT_UNITS):
+        return "contact"
+    if columns[:1] == ["t_s"] and set(columns) >= set(METRIC_UNITS):
+        return "metrics"
+    return "parquet"
+
+
+def _beats_of(p: Path, name: str | None) -> str | None:
+    """``ID-beats.csv`` of the export a table's name says, or ``None`` for another name."""
+    named = _EXPORT_TABLE_NAME.fullmatch(name or p.name)
+    if named is None or named[0].lower().endswith("-beats.csv"):
+        return None  # not the export's name (a beats CSV would name itself)
+    return f"{named['id']}-beats.csv"
+
+
+def _parquet_problem(p: Path, kind: str, name: str | None, upload: bool) -> str:
+    """:func:`export_table_problem` of a Parquet file (:func:`parquet_kind` ``kind``)."""
+    shown = str(p) if name is None else name
+    verb = "upload" if upload else "analyse"
+    if kind == "parquet":
+        return (
+            f"{shown}: a Parquet table, not an RR recording ({'uploads' if upload else 'files'} "
+            "are read as text: CSV or TXT)"
+        )
+    beats = _beats_of(p, name)
+    if beats is None:
+        csv_file = "ID-beats.csv" if upload else "ID-beats.csv beside it"
+    else:
+        csv_file = beats if upload else str(p.with_name(beats))
+    if kind == "beats":
+        return (
+            f"{shown}: hrvpace export's beats table in Parquet, which is not read as a "
+            f"recording: {verb} its CSV {csv_file} instead (the same beats)"
+        )
+    again = " instead" if upload else " (or the export folder, where this table is skipped)"
+    return (
+        f"{shown}: hrvpace export's {kind} table (Parquet), not beats: {verb} the export's "
+        f"beats file {csv_file}{again}"
+    )
+
+
+def export_table_problem(
+    path: str | os.PathLike[str], *, name: str | None = None, upload: bool = False
+) -> str | None:
     """Why a file named on its own is not analysed (an export's table), else ``None``.
 
     ``hrvpace export``'s metrics or contact table is told by its header
@@ -169,8 +252,19 @@ def export_table_problem(path: str | os.PathLike[str]) -> str | None:
     recording such a table fails as "a table without an RR column", which does not say what
     it is; this names it and the export's beats file to analyse instead (``ID-beats.csv``
     beside ``ID-metrics.csv``), or the export folder.
+
+    A Parquet file (:func:`parquet_kind`), which would fail as "not a text file", is told
+    too: the export's beats table in Parquet names its CSV (``ID-beats.csv``, the same beats),
+    its metrics or contact table the beats file, any other is a Parquet table, not a recording.
+
+    ``name``: the file's name as its owner gave it (an upload is on disk under a temporary
+    name), shown instead of ``path`` and read for the session id; ``upload``: the problem of
+    ``POST /api/v1/recordings``, which says which file to upload instead.
     """
     p = Path(path)
+    parquet = parquet_kind(p, name=name, schema=not upload)
+    if parquet is not None:
+        return _parquet_problem(p, parquet, name, upload)
     try:
         if detect_recording_format(p) != "plain":
             return None
@@ -180,10 +274,16 @@ def export_table_problem(path: str | os.PathLike[str]) -> str | None:
     kind = export_table_kind(lines[0]) if lines else None
     if kind is None:
         return None
-    named = _EXPORT_TABLE_NAME.fullmatch(p.name)
-    beats = str(p.with_name(f"{named['id']}-beats.csv")) if named else "ID-beats.csv beside it"
+    shown = str(p) if name is None else name
+    named = _beats_of(p, name)
+    if upload:
+        return (
+            f"{shown}: hrvpace export's {kind} table, not beats: upload the export's beats "
+            f"file {named or 'ID-beats.csv'} instead"
+        )
+    beats = str(p.with_name(named)) if named else "ID-beats.csv beside it"
     return (
-        f"{p}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
+        f"{shown}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
         f"{beats} (or the export folder, where this table is skipped)"
     )
 
@@ -203,6 +303,16 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
     "not a recording: '# Real RR-interval data' is neither a number nor a header naming ..."
     """
     p = Path(path)
+    parquet = parquet_kind(p)
+    if parquet is not None:  # not text: never read as a recording, nor quoted
+        beats = _beats_of(p, None) or "the export's ID-beats.csv"
+        if parquet == "parquet":
+            return "a Parquet table, not a recording (recordings are read as text: CSV or TXT)"
+        if parquet == "beats":
+            return f"hrvpace export's beats table in Parquet (its CSV {beats} is the one read)"
+        return (
+            f"hrvpace export's {parquet} table (Parquet), not a recording (its beats are {beats})"
+        )
     try:
         if detect_recording_format(p) != "plain":
             return None
@@ -212,7 +322,8 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         return None  # unreadable, or a header naming two RR columns: that file's failure
     kind = export_table_kind(lines[0]) if lines else None
     if kind is not None:
-        return f"hrvpace export's {kind} table, not a recording (its beats are ID-beats.csv)"
+        beats = _beats_of(p, None) or "the export's ID-beats.csv"
+        return f"hrvpace export's {kind} table, not a recording (its beats are {beats})"
     body = lines[layout.skip :]
     if layout.header is not None or not body or _looks_numeric(body[0]):
         return None  # an RR header, values, or only comments (the reader says: empty)

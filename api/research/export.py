@@ -25,6 +25,14 @@ For session ``ID`` in ``DIR``:
   assessment events, stretches without contact), the files and their columns with units.
   Written last, so its presence means the export is complete.
 
+Every file is written whole or not at all: all of them are first written under temporary
+names in ``DIR`` (:mod:`api.research._files`); a failure then (a full disk, an unwritable
+folder) removes them and leaves an earlier export of the session as it was. Only then is an
+earlier ``ID.json`` removed, the tables moved in place and the new ``ID.json`` moved in last,
+so a sidecar never describes tables that were not written. A link at a file's name stays a
+link (the file it names is replaced); a replaced file keeps its mode (health data kept
+``0600`` stays so), a new one gets ``0666`` less the umask.
+
 No file is written for an empty table other than the beats (a session with no beats still
 gets an empty beats table with its header).
 """
@@ -35,11 +43,13 @@ import dataclasses
 import datetime
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from api._version import __version__
 from api.research import require
+from api.research._files import move_into, real_path, replace_with
 from api.research.store import StoredSession, load_session
 from api.research.units import (
     BEAT_UNITS,
@@ -62,11 +72,47 @@ METRIC_UNITS: dict[str, str] = {
 }
 
 
-def _write_csv(path: Path, names: list[str], units: dict[str, str], rows: list[list[Any]]) -> None:
-    path.write_text(csv_text(names, units, rows), encoding="utf-8", newline="")
+class _Staged:
+    """Files written under temporary names beside their final ones, moved in by :meth:`commit`.
+
+    A write that fails leaves the folder as it was once :meth:`discard` removed the temporary
+    files written so far.
+    """
+
+    def __init__(self) -> None:
+        self.moves: list[tuple[Path, Path]] = []  # (temporary, real final)
+
+    def write(self, path: Path, write: Callable[[Any], None], *, binary: bool = False) -> None:
+        real = real_path(path)
+        self.moves.append((replace_with(real, write, binary=binary), real))
+
+    def commit(self, sidecar: Path) -> None:
+        """Remove an earlier ``sidecar``, move the tables in, then the staged ``sidecar``."""
+        real_side = real_path(sidecar)
+        try:
+            real_side.unlink(missing_ok=True)  # an earlier export's: it would describe a mix
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(real_side)) from None
+        tables = [m for m in self.moves if m[1] != real_side]
+        sides = [m for m in self.moves if m[1] == real_side]
+        for tmp, final in tables + sides:
+            move_into(tmp, final)
+
+    def discard(self) -> None:
+        """Remove the temporary files not moved in (none after a :meth:`commit`)."""
+        for tmp, _ in self.moves:
+            tmp.unlink(missing_ok=True)
+
+
+def _write_csv(
+    staged: _Staged, path: Path, names: list[str], units: dict[str, str], rows: list[list[Any]]
+) -> None:
+    text = csv_text(names, units, rows)
+    staged.write(path, lambda f: f.write(text))
 
 
 def _write_parquet(
+    staged: _Staged,
     path: Path,
     names: list[str],
     units: dict[str, str],
@@ -88,7 +134,8 @@ def _write_parquet(
             meta["description"] = descriptions[n]
         fields.append(pa.field(n, arr.type, metadata=meta))
     schema = pa.schema(fields, metadata={"hrvpace_version": __version__})
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    staged.write(path, lambda f: pq.write_table(table, f), binary=True)
 
 
 def _service_settings(database: Path) -> dict[str, Any]:
@@ -151,12 +198,26 @@ def export_session(
         The database cannot be opened.
     MissingExtraError
         pyarrow is not installed (nothing is written then).
+    OSError
+        A file cannot be written or moved in place (``filename`` names it): no table is left
+        half-written and no ``ID.json`` describes tables not written (module docstring).
     """
     require("pyarrow.parquet")  # fail before writing anything
     db = Path(database)
     s = load_session(db, session_id)
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
+    staged = _Staged()
+    try:
+        files = _stage(s, session_id, db, d, staged)
+        staged.commit(files[-1])
+    finally:
+        staged.discard()
+    return files
+
+
+def _stage(s: StoredSession, session_id: str, db: Path, d: Path, staged: _Staged) -> list[Path]:
+    """Write the export's files under temporary names (:class:`_Staged`); the sidecar last."""
     files: list[Path] = []
 
     beat_names = list(BEAT_UNITS)
@@ -170,8 +231,8 @@ def export_session(
         [None if h != h else h for h in s.hr_bpm.tolist()],
     ]
     beat_rows = [list(r) for r in zip(*beat_cols, strict=True)]
-    _write_csv(d / f"{session_id}-beats.csv", beat_names, BEAT_UNITS, beat_rows)
-    _write_parquet(d / f"{session_id}-beats.parquet", beat_names, BEAT_UNITS, beat_cols)
+    _write_csv(staged, d / f"{session_id}-beats.csv", beat_names, BEAT_UNITS, beat_rows)
+    _write_parquet(staged, d / f"{session_id}-beats.parquet", beat_names, BEAT_UNITS, beat_cols)
     files += [d / f"{session_id}-beats.csv", d / f"{session_id}-beats.parquet"]
     tables: dict[str, Any] = {"beats": {n: BEAT_UNITS[n] for n in beat_names}}
 
@@ -184,8 +245,9 @@ def export_session(
         units = units_of(names)
         cols = [[m.get(n) for m in s.metrics] for n in names]
         rows = [list(r) for r in zip(*cols, strict=True)]
-        _write_csv(d / f"{session_id}-metrics.csv", names, units, rows)
+        _write_csv(staged, d / f"{session_id}-metrics.csv", names, units, rows)
         _write_parquet(
+            staged,
             d / f"{session_id}-metrics.parquet",
             names,
             units,
@@ -204,9 +266,9 @@ def export_session(
         ]
         rows = [list(r) for r in zip(*cols, strict=True)]
         descriptions = {n: DESCRIPTIONS[n] for n in names}
-        _write_csv(d / f"{session_id}-contact.csv", names, NO_CONTACT_UNITS, rows)
+        _write_csv(staged, d / f"{session_id}-contact.csv", names, NO_CONTACT_UNITS, rows)
         _write_parquet(
-            d / f"{session_id}-contact.parquet", names, NO_CONTACT_UNITS, cols, descriptions
+            staged, d / f"{session_id}-contact.parquet", names, NO_CONTACT_UNITS, cols, descriptions
         )
         files += [d / f"{session_id}-contact.csv", d / f"{session_id}-contact.parquet"]
         tables["contact"] = NO_CONTACT_UNITS
@@ -250,6 +312,7 @@ def export_session(
         "exported_at": datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds"),
     }
     side = d / f"{session_id}.json"
-    side.write_text(json.dumps(sidecar, indent=2, allow_nan=False), encoding="utf-8")
+    text = json.dumps(sidecar, indent=2, allow_nan=False)
+    staged.write(side, lambda f: f.write(text))
     files.append(side)
     return files

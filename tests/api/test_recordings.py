@@ -444,3 +444,71 @@ def test_a_broken_json_line_is_422_naming_its_line_not_500(
         body = _problem(_upload(c, "rec.csv", text.encode()), 422, "recording_unreadable")
         assert f"(read as 'hrvpace') at line {line}: the " in body["detail"], body
         assert c.get("/api/v1/recordings").json()["total"] == 0
+
+
+def _export_table(kind: str) -> bytes:
+    """An ``hrvpace export`` metrics or contact table (the header and rows export writes)."""
+    from api.research.export import METRIC_UNITS
+    from api.research.units import NO_CONTACT_UNITS, csv_text
+
+    if kind == "metrics":
+        names = list(METRIC_UNITS)
+        rows = [[60.0 + 5 * i, 70, 41.5, 50.25, None, None, 0.5] for i in range(40)]
+        return csv_text(names, METRIC_UNITS, rows).encode()
+    rows = [[100.0, 112.0, "contact"], [390.0, None, "end"]]
+    return csv_text(list(NO_CONTACT_UNITS), NO_CONTACT_UNITS, rows).encode()
+
+
+@pytest.mark.parametrize("kind", ["metrics", "contact"])
+def test_an_export_table_upload_says_what_it_is_and_which_file_to_upload(
+    serve: Callable[..., Server], kind: str
+) -> None:
+    """``hrvpace export``'s ``ID-metrics.csv`` or ``ID-contact.csv`` uploaded was a 422 "not a
+    readable RR recording ... at line N", which does not say what the file is: it now says it
+    is the export's table and names the beats file to upload (as ``hrvpace analyze`` of such
+    a file says); nothing is kept."""
+    sid = "0123456789abcdef0123456789abcdef"
+    server = serve()
+    with server.client() as c:
+        r = _upload(c, f"{sid}-{kind}.csv", _export_table(kind))
+        body = _problem(r, 422, "recording_unreadable")
+        assert body["detail"] == (
+            f"{sid}-{kind}.csv: hrvpace export's {kind} table, not beats: upload the export's "
+            f"beats file {sid}-beats.csv instead"
+        )
+        # a copy under another name is told by its header all the same
+        r = _upload(c, "mine.csv", _export_table(kind))
+        assert _problem(r, 422, "recording_unreadable")["detail"] == (
+            f"mine.csv: hrvpace export's {kind} table, not beats: upload the export's "
+            "beats file ID-beats.csv instead"
+        )
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
+
+
+def test_an_export_parquet_upload_says_what_it_is(serve: Callable[..., Server]) -> None:
+    """An export's Parquet table uploaded was "not a readable RR recording ... at line 1" (not
+    a text file): it says what it is, by its name (an upload is not handed to pyarrow), and
+    which file to upload; any other Parquet file is a Parquet table."""
+    sid = "0123456789abcdef0123456789abcdef"
+    content = b"PAR1" + bytes(range(256)) + b"PAR1"
+    server = serve()
+    with server.client() as c:
+        for name, said in (
+            (
+                f"{sid}-beats.parquet",
+                "hrvpace export's beats table in Parquet, which is not read as a recording: "
+                f"upload its CSV {sid}-beats.csv instead (the same beats)",
+            ),
+            (
+                f"{sid}-metrics.parquet",
+                "hrvpace export's metrics table (Parquet), not beats: upload the export's "
+                f"beats file {sid}-beats.csv instead",
+            ),
+            (
+                "rr.parquet",
+                "a Parquet table, not an RR recording (uploads are read as text: CSV or TXT)",
+            ),
+        ):
+            r = _upload(c, name, content)
+            assert _problem(r, 422, "recording_unreadable")["detail"] == f"{name}: {said}"
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}

@@ -561,6 +561,116 @@ def test_export_of_a_session_of_an_older_database_says_its_live_settings_are_ass
     assert live == {**analyser_settings(), "settings_recorded": True}
 
 
+def _export(stored: dict[str, Any], out: Path) -> Any:
+    return runner.invoke(
+        app,
+        ["export", stored["session_id"], "--out", str(out), "--data-dir", str(stored["data_dir"])],
+    )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _failing_parquet_write(monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
+    """The ``fail_at``-th Parquet table (1: beats, 2: metrics) fails half-written: disk full."""
+    import errno
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    real = pq.write_table
+    calls = itertools.count(1)
+
+    def write_table(table: Any, where: Any, *args: Any, **kwargs: Any) -> None:
+        if next(calls) == fail_at:
+            if isinstance(where, str | Path):  # written in place (before the fix)
+                Path(where).write_bytes(b"PAR1 half a table")
+                raise OSError(errno.ENOSPC, "No space left on device", str(where))
+            where.write(b"PAR1 half a table")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", write_table)
+
+
+@pytest.mark.parametrize("fail_at", [1, 2])
+def test_a_failed_export_leaves_the_earlier_export_as_it_was(
+    stored: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    """Review finding: export wrote each file in place, so a failure (disk full) left a
+    half-written table beside the earlier ID.json, which said the export was complete. Now
+    every file is written under a temporary name first: a failure leaves the earlier export
+    byte for byte, and no temporary file; into an empty folder it leaves nothing."""
+    sid = stored["session_id"]
+    assert _export(stored, tmp_path / "a").exit_code == 0
+    before = _files(tmp_path / "a")
+    (tmp_path / "a" / f"{sid}-beats.csv").write_text("an earlier beats table\n")
+    before[f"{sid}-beats.csv"] = b"an earlier beats table\n"
+    _failing_parquet_write(monkeypatch, fail_at)
+    res = _export(stored, tmp_path / "a")
+    assert res.exit_code == 1, res.output
+    table = "beats" if fail_at == 1 else "metrics"
+    assert f"cannot write {tmp_path / 'a' / f'{sid}-{table}.parquet'}: No space left" in res.stderr
+    assert _files(tmp_path / "a") == before
+    _failing_parquet_write(monkeypatch, fail_at)
+    res = _export(stored, tmp_path / "b")
+    assert res.exit_code == 1 and list((tmp_path / "b").iterdir()) == []
+
+
+def test_an_export_that_fails_moving_its_tables_in_leaves_no_sidecar(
+    stored: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sidecar says the export is complete: if a table cannot be moved in place, the
+    earlier ID.json is gone and the new one is not written (it would describe a table that
+    was not written)."""
+    import os
+
+    sid = stored["session_id"]
+    assert _export(stored, tmp_path).exit_code == 0
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if str(dst).endswith("-metrics.parquet"):
+            raise PermissionError(13, "Permission denied")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    res = _export(stored, tmp_path)
+    assert res.exit_code == 1, res.output
+    assert f"cannot write {tmp_path / f'{sid}-metrics.parquet'}: Permission denied" in res.stderr
+    assert not (tmp_path / f"{sid}.json").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_export_replaces_the_files_links_name_and_keeps_their_modes(
+    stored: dict[str, Any], tmp_path: Path
+) -> None:
+    """Written under temporary names and moved in, the files still replace what a link at
+    their name points to (the link stays), keep a replaced file's mode (0600 health data),
+    and a new file gets 0666 less the umask, as before."""
+    import os
+    import stat
+
+    sid = stored["session_id"]
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "beats.csv").write_text("old\n")
+    (elsewhere / "beats.csv").chmod(0o600)
+    (out / f"{sid}-beats.csv").symlink_to(elsewhere / "beats.csv")
+    (out / f"{sid}.json").write_text("{}")
+    (out / f"{sid}.json").chmod(0o640)
+    assert _export(stored, out).exit_code == 0
+    assert (out / f"{sid}-beats.csv").is_symlink()
+    assert (elsewhere / "beats.csv").read_text().startswith("idx [index],t_s [s],rr_ms [ms]")
+    assert stat.S_IMODE((elsewhere / "beats.csv").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / f"{sid}.json").stat().st_mode) == 0o640
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE((out / f"{sid}-metrics.parquet").stat().st_mode)
+    assert mode == 0o666 & ~umask
+    assert json.loads((out / f"{sid}.json").read_text())["session"]["id"] == sid
+
+
 def test_export_of_an_unknown_session(tmp_path: Path) -> None:
     Storage(tmp_path / "hrvpace.sqlite3").close()
     res = runner.invoke(

@@ -1,0 +1,77 @@
+"""Files written whole or not at all: under a temporary name beside them, then moved in place.
+
+Shared by ``hrvpace analyze``'s tables (:func:`api.research.cohort.write_table`) and
+``hrvpace export`` (:func:`api.research.export.export_session`). A failed write leaves the
+old file as it was (or none), never half a new one; a link at the name stays a link (the
+file it names is replaced); a replaced file keeps its mode, a new one gets ``0666`` less the
+umask, as :func:`open` would give it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["move_into", "real_path", "replace_with", "write_replacing"]
+
+
+def replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = False) -> Path:
+    """A new file written beside ``final`` under a temporary name, to be moved onto it.
+
+    ``final`` is the real file (:func:`real_path`): the temporary file is made in its folder. It
+    gets the mode of the file it replaces (health data kept ``0600`` stays so), or for a new
+    file the mode :func:`open` would give it (``0666`` less the umask).
+    Returns the temporary path (the caller moves it with :func:`os.replace`, or removes it);
+    an error names ``final``, the file that could not be written.
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(final)) from None
+    try:
+        try:
+            mode = stat.S_IMODE(os.stat(final).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # as open() would create it, not mkstemp's 0600
+        os.fchmod(fd, mode)
+        with open(fd, "wb" if binary else "w", **({} if binary else _TEXT)) as f:
+            write(f)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(final)) from None
+        raise
+    return Path(tmp)
+
+
+_TEXT: dict[str, Any] = {"newline": "", "encoding": "utf-8"}
+
+
+def real_path(path: Path) -> Path:
+    """The file ``path`` names, links followed: the one to replace.
+
+    Code review: a move onto a link replaced the link with a new file and left the file it
+    pointed to stale.
+    """
+    return Path(os.path.realpath(path))
+
+
+def move_into(tmp: Path, final: Path) -> None:
+    """Move ``tmp`` onto ``final``; a failure removes ``tmp`` and names ``final``."""
+    try:
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(final)) from None
+
+
+def write_replacing(path: Path, write: Callable[[Any], None], *, binary: bool = False) -> None:
+    """Write the file ``path`` names (links followed) under a temporary name, then move it in."""
+    real = real_path(path)
+    move_into(replace_with(real, write, binary=binary), real)
