@@ -12,7 +12,9 @@ held beats), so ``seq`` still only rises. The held messages are bounded (:data:`
 beyond, the oldest is dropped, never sent); a source faster than real time does not get there:
 the pipeline waits for a commit once a quarter of a client queue is held
 (:attr:`LiveHub.hold_limit`), so a client that keeps up loses nothing at any replay speed,
-while a real-time strap (a beat or two a second, commits every 0.1 s) never waits.
+while a real-time strap (a beat or two a second, commits every 0.1 s) never waits. With no
+client subscribed nothing is held (what was held is dropped): a client that subscribes later
+starts from its welcome, the state now, which an older message must not follow.
 """
 
 from __future__ import annotations
@@ -114,8 +116,13 @@ class LiveHub:
 
         ``after=None``: nothing to wait for, but it still leaves after the messages held
         before it.
+
+        With no subscriber the message goes nowhere, and neither do those held before it
+        (:meth:`_forget_held`): a client that subscribes later starts from the welcome
+        messages (the state now), and a message older than those must not follow them.
         """
         if not self._subscribers:
+            self._forget_held()
             return
         if self._held or (after is not None and after > self.committed_ticket):
             ticket = max(after or 0, self._held[-1][0] if self._held else 0)
@@ -161,9 +168,22 @@ class LiveHub:
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        """Stop sending to ``sub`` and close it."""
+        """Stop sending to ``sub`` and close it (the last one: the held messages are dropped)."""
         self._subscribers.discard(sub)
         sub.close()
+        if not self._subscribers:
+            self._forget_held()
+
+    def _forget_held(self) -> None:
+        """Drop the held messages: no client is there to get them.
+
+        Held messages are older than anything a client subscribing later is welcomed with (the
+        current status, guidance and signal, ``api.routes.live``); sent after that welcome they
+        would show a state that has passed, e.g. the guidance of a practice whose stop was
+        published while nobody was subscribed (that message was dropped, the older one kept).
+        What a resuming client missed of the stored items it reads from storage.
+        """
+        self._held.clear()
 
     def close(self) -> None:
         """The session ended: subscribers get what is queued, then their sockets close."""

@@ -108,6 +108,22 @@ class ReplaySource(BeatSource):
         """The recording being replayed (``None`` until a path has been read)."""
         return self._recording
 
+    @property
+    def paced_runs(self) -> tuple[tuple[float, float], ...]:
+        """When the recording was paced, on the replay's timeline (``()``: never, or not read).
+
+        From ``meta["paced_runs"]`` (``hrvpace export``'s sidecar, read with its beats table:
+        :func:`sensors.formats.hrvpace.read_hrvpace_export`), moved as the beats are: a segment
+        cut from the recording starts at 0.
+        """
+        rec = self._recording
+        if rec is None:
+            return ()
+        return tuple(
+            (float(a) - rec.start_s, float(b) - rec.start_s)
+            for a, b in rec.meta.get("paced_runs") or ()
+        )
+
     def _name(self) -> str:
         if self._path is not None:
             return Path(self._path).name

@@ -37,6 +37,15 @@ class BeatSource(abc.ABC):
         """The source's current state (connecting, streaming, reconnecting, ended, ...)."""
         return self._status
 
+    @property
+    def paced_runs(self) -> tuple[tuple[float, float], ...]:
+        """When the stream was recorded under paced breathing, as ``(start, stop)`` stream times.
+
+        A recording of a session that paced says so (``sensors.ReplaySource``: an ``hrvpace
+        export``'s sidecar); a live source has none: its pacing is the session's own.
+        """
+        return ()
+
     def add_status_listener(self, listener: StatusListener) -> None:
         """Call ``listener`` with every new status, synchronously (its errors are logged)."""
         self._listeners.append(listener)

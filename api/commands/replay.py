@@ -41,6 +41,12 @@ plan on the wall clock, not of the recording). The JSON lines leave out the live
 ``session_id``, ``seq`` and ``timestamp`` (wall clock).
 
 Quiet hours are not applied to replays (a recording's local time of day is rarely known).
+
+A recording made while a session paced says when (``hrvpace export``'s beats table: the
+sidecar beside it, :func:`sensors.formats.hrvpace.export_paced_runs`); the replay source gives
+those runs (:attr:`sensors.ReplaySource.paced_runs`) and the pipeline hands them to the
+micro-break monitor (:meth:`api.pipeline.Pipeline.paced_runs`), so those windows are paced as
+they were live.
 """
 
 from __future__ import annotations

@@ -173,6 +173,8 @@ class Pipeline:
         clock = getattr(source, "clock", None)
         self._wall_clock_arrivals = clock is not None and not isinstance(clock, SystemClock)
         self._contact_changes = ContactChanges()
+        # the paced runs last written to the store (None: none written yet)
+        self._stored_runs: tuple[tuple[float, float], ...] | None = None
         source.add_status_listener(self._on_source_status)
 
     # -- status -------------------------------------------------------------------------------
@@ -388,9 +390,7 @@ class Pipeline:
                 self._publish_metrics(result.metrics, beat)
                 if mb is not None:
                     try:
-                        pacer = self.pacer
-                        runs = None if pacer is None else pacer.paced_runs
-                        events = mb.on_window(result, paced_runs=runs)
+                        events = mb.on_window(result, paced_runs=self.paced_runs())
                     except Exception as exc:
                         _warn_without_data("micro-break monitor failed", self.session_id, exc)
                         events = []
@@ -496,13 +496,53 @@ class Pipeline:
         self._baseline_saved = time.monotonic()
 
     def finish(self) -> None:
-        """End of the session: the micro-break monitor's last effects; save the baseline."""
+        """End of the session: the micro-break monitor's last effects; save the baseline.
+
+        Also stores when the session was paced (:meth:`store_paced_runs`; ``[]``: never), so
+        that its export can say so.
+        """
         if self.microbreaks is not None and self._last_t_s is not None:
             try:
                 self.publish_micro_break_events(self.microbreaks.act("finish", self.t_s))
             except Exception as exc:
                 _warn_without_data("micro-break finish failed", self.session_id, exc)
+        self.store_paced_runs(final=True)
         self.save_baseline()
+
+    def paced_runs(self) -> tuple[tuple[float, float], ...] | None:
+        """When the session was paced: ``(start, stop)`` session times (a run going: ``inf``).
+
+        The pacer's runs (:attr:`api.pipeline.pacing.Pacing.paced_runs`) and, for a replay of
+        a recording made while pacing, the recording's (:attr:`sensors.BeatSource.paced_runs`:
+        an ``hrvpace export`` states them), so that its windows are judged paced as they were
+        live. ``None``: no pacer and nothing recorded (the micro-break monitor then knows of
+        no pacing).
+        """
+        recorded = tuple(getattr(self.source, "paced_runs", ()))
+        pacer = self.pacer
+        if pacer is None and not recorded:
+            return None
+        return (() if pacer is None else pacer.paced_runs) + recorded
+
+    def store_paced_runs(self, *, final: bool = False) -> None:
+        """Write :meth:`paced_runs` to the store when they changed (queued).
+
+        Called as a run starts or ends (after guidance is published) and when the session ends
+        (``final``: also a session that never paced, ``[]``, so an export tells it from one
+        stored before hrvpace kept them). Overlapping runs are merged; a run going on is
+        stored with no stop (``null``): an export ends it at the session's last beat.
+        """
+        runs = _merged_runs(self.paced_runs() or ())
+        if runs == self._stored_runs or (not runs and not final):
+            return
+        try:
+            self.storage.set_paced_runs(
+                self.session_id, [(a, None if b == math.inf else b) for a, b in runs]
+            )
+        except Exception as exc:  # a closed or failing store must not end the session
+            _warn_without_data("paced runs not stored", self.session_id, exc)
+            return
+        self._stored_runs = runs
 
     def welcome_messages(self) -> list[str]:
         """What a newly connected client gets first: the last state, not new messages.
@@ -586,4 +626,16 @@ class Pipeline:
         if pacer.stopped:  # the stop is published (and stored) once, then pacing is off
             pacer.deactivate(t_s)
             self.last_guidance = None  # nothing paces now: no guidance to show or welcome with
+        self.store_paced_runs()  # a run started or ended here
         return data
+
+
+def _merged_runs(runs: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """Overlapping or touching ``(start, stop)`` runs merged, oldest first."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted((float(a), float(b)) for a, b in runs):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)

@@ -79,6 +79,10 @@ class SessionStore(Protocol):
         """Store ``value`` under ``key`` in the key-value ``table``."""
         ...
 
+    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> None:
+        """Queue when a session's pacer ran (``(start, stop)``, stop ``None``: going on)."""
+        ...
+
     def flush(self) -> Future[Any]:
         """A future done once every write queued so far is committed."""
         ...
@@ -144,6 +148,9 @@ class NoStore:
     ) -> Future[Any] | None:
         """Keep nothing (a completed future when ``wait``)."""
         return _done() if wait else None
+
+    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> None:
+        """Keep nothing."""
 
     def flush(self) -> Future[Any]:
         """Nothing is queued: a completed future."""

@@ -22,7 +22,11 @@ For session ``ID`` in ``DIR``:
   a 60-s window is shorter than the 128 s Welch needs) and the service's stored settings,
   the session's events
   (micro-break events, check-ins with their ``t_s`` on the beat timeline or ``null``,
-  assessment events, stretches without contact), the files and their columns with units.
+  assessment events, stretches without contact, and ``paced_runs``: when the session's pacer
+  ran, ``[[start_t_s, end_t_s], ...]``, ``[]`` for a session that never paced, ``null`` for one
+  stored before hrvpace kept them; ``hrvpace replay`` of the beats table reads them, so the
+  replay judges those windows as paced, as the live session did), the files and their
+  columns with units.
   Written last, so its presence means the export is complete.
 
 Every file is written whole or not at all: all of them are first written under temporary
@@ -170,6 +174,36 @@ def _live_analysis(s: StoredSession) -> dict[str, Any]:
     return {**live_settings(), "settings_recorded": False, "assumed": ASSUMED_NOTE}
 
 
+def _paced_runs(s: StoredSession) -> list[list[float]] | None:
+    """When the session's pacer ran: ``[[start_t_s, end_t_s], ...]`` on the beat timeline.
+
+    A run stored without its end (the session ended, or the service stopped, while it ran)
+    ends at the session's last beat. ``None``: not stored with the session (stored before
+    hrvpace kept them, interrupted before it ended, or unreadable).
+    """
+    text = s.paced_runs_json
+    if text is None:
+        return None
+    try:
+        stored = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(stored, list):
+        return None
+    last = float(s.t_s[-1]) if s.t_s.size else None
+    out: list[list[float]] = []
+    for run in stored:
+        if not (isinstance(run, list) and len(run) == 2 and isinstance(run[0], int | float)):
+            return None
+        start, stop = float(run[0]), run[1]
+        if stop is None:
+            stop = start if last is None else max(start, last)
+        if not isinstance(stop, int | float):
+            return None
+        out.append([start, float(stop)])
+    return out
+
+
 def _device(s: StoredSession) -> dict[str, Any]:
     src = s.source
     out: dict[str, Any] = {"kind": src.get("kind")}
@@ -306,6 +340,8 @@ def _stage(s: StoredSession, session_id: str, db: Path, d: Path, staged: _Staged
             "checkins": [dict(c) for c in s.checkins],
             "assessments": s.assessments,
             "no_contact": [dataclasses.asdict(x) for x in s.no_contact],
+            # when the pacer ran: a replay of the beats judges those windows as paced
+            "paced_runs": _paced_runs(s),
         },
         "files": [p.name for p in files],
         "columns": tables,

@@ -165,6 +165,9 @@ class StoredSession:
     reported (:mod:`sensors.contact`; none for a session stored before hrvpace kept them).
     ``live_settings_json`` is how its live windows were made as stored when it started
     (``hrv.live_settings``, JSON text), ``None`` for a session stored before hrvpace kept them.
+    ``paced_runs_json`` is when its pacer ran (``[[start_t_s, stop_t_s or null], ...]``, JSON
+    text, :meth:`api.pipeline.Pipeline.store_paced_runs`), ``None`` for a session stored before
+    hrvpace kept them (or interrupted before it paced).
     """
 
     session_id: str
@@ -184,6 +187,7 @@ class StoredSession:
     assessments: list[dict[str, Any]]
     no_contact: list[NoContactStretch] = field(default_factory=list)
     live_settings_json: str | None = None
+    paced_runs_json: str | None = None
 
     @property
     def n_beats(self) -> int:
@@ -243,7 +247,7 @@ def _checkin_t_s(
 
 
 #: Columns of a session row kept as JSON text: read into fields of their own, not ``info``.
-_JSON_COLUMNS = ("source_json", "options_json", "live_settings_json")
+_JSON_COLUMNS = ("source_json", "options_json", "live_settings_json", "paced_runs_json")
 
 
 def load_session(database: Path, session_id: str) -> StoredSession:
@@ -264,6 +268,7 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         info = {k: row[k] for k in keys if k not in _JSON_COLUMNS}
         # a database not yet migrated (read-only here) has no such column
         live_settings_json = row["live_settings_json"] if "live_settings_json" in keys else None
+        paced_runs_json = row["paced_runs_json"] if "paced_runs_json" in keys else None
         beats = db.beat_rows(session_id)
         metrics = db.metric_snapshots(session_id)
         micro = db.micro_break_events(session_id)
@@ -299,4 +304,5 @@ def load_session(database: Path, session_id: str) -> StoredSession:
         # a beat whose packet said no contact does not end a stretch (sensors.contact)
         no_contact=no_contact_stretches(contact_changes, t_s[contact != 0].tolist()),
         live_settings_json=live_settings_json,
+        paced_runs_json=paced_runs_json,
     )

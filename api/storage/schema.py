@@ -163,6 +163,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN live_settings_json TEXT;
     """,
+    # 7: when the session's pacer ran (practice, assessment, breathing break): its runs as
+    # [[start_t_s, stop_t_s], ...] on the beats' timeline, stop null while a run goes on,
+    # written as each run starts and ends and when the session ends, so an export states them
+    # and a replay of it judges those windows as paced, as the live session did (NULL: a
+    # session stored before, or one that never paced)
+    """
+    ALTER TABLE sessions ADD COLUMN paced_runs_json TEXT;
+    """,
 )
 
 #: Columns of a stored beat, in export order (units in the names; times in Unix seconds).

@@ -70,6 +70,15 @@ class SessionTables(StorageCore):
         assert future is not None
         return future
 
+    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> None:
+        """Queue when a session's pacer ran: ``(start, stop)`` session times, oldest first.
+
+        ``stop`` ``None``: the run goes on (the session ended, or the service stopped, while it
+        ran: an export ends it at the session's last beat). Replaces what was stored.
+        """
+        text = json.dumps([[float(a), None if b is None else float(b)] for a, b in runs])
+        self._submit("UPDATE sessions SET paced_runs_json = ? WHERE id = ?", (text, session_id))
+
     def last_beat_t_s(self, session_id: str) -> float | None:
         """Session time of a session's last stored beat (``None`` without beats)."""
         rows = self.query(

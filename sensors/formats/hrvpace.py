@@ -36,6 +36,7 @@ dropped and ``meta["truncated_last_line"]`` is set).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -66,6 +67,7 @@ __all__ = [
     "EXPORT_BEATS_HEADER",
     "MAGIC",
     "RecordingWriter",
+    "export_paced_runs",
     "looks_like_hrvpace",
     "looks_like_hrvpace_export",
     "read_hrvpace",
@@ -110,8 +112,16 @@ RESERVED_META_KEYS = frozenset(
         "segment_end_s",
         "segment_past_end",
         "segment_no_contact_at_start",
+        # an export's sidecar: when the session was paced
+        "paced_runs",
     }
 )
+
+_log = logging.getLogger(__name__)
+
+#: Largest export sidecar (``ID.json``) read for its paced runs; a session's micro-break events
+#: and check-ins make it a few hundred kB at most.
+MAX_SIDECAR_BYTES = 64 * 2**20
 
 
 #: The header of ``hrvpace export``'s ``ID-beats.csv`` (``api.research.units.BEAT_UNITS`` as
@@ -386,6 +396,14 @@ def read_hrvpace_export(path: str) -> Recording:
     without contact are in the export's ``ID-contact.csv``, not read here. ``start_s`` is 0.
     A table re-saved by a spreadsheet is read too: fields in double quotes, ``;`` or tab
     between columns, and then decimal commas (as :func:`sensors.formats.text.read_plain`).
+
+    When the session paced, the export's sidecar beside the table (``ID.json`` for
+    ``ID-beats.csv``) says when: its ``events.paced_runs`` come back in
+    ``meta["paced_runs"]`` (``[[start_t_s, end_t_s], ...]``), which a replay passes to the
+    micro-break monitor (:attr:`sensors.ReplaySource.paced_runs`). Without a sidecar, or with
+    one from before exports stated them, the key is absent (unpaced, as before). A sidecar that
+    cannot be read, or whose ``paced_runs`` are malformed, is logged as a warning naming the
+    file and the field, and the key is absent: the beats are still read.
     """
     text = read_text(path)
     lines = [(k, ln) for k, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
@@ -433,6 +451,10 @@ def read_hrvpace_export(path: str) -> Recording:
         contact[k], recorded_gaps[k] = code, gap
     inferred, _ = infer_gaps(rr_ms, t_s)
     gaps = recorded_gaps | inferred
+    meta: dict[str, Any] = {"path": path, "units": "ms", "n_gaps": int(gaps.sum())}
+    paced_runs = export_paced_runs(path)
+    if paced_runs is not None:
+        meta["paced_runs"] = paced_runs
     return Recording(
         rr_ms=rr_ms,
         t_s=t_s,
@@ -442,8 +464,99 @@ def read_hrvpace_export(path: str) -> Recording:
         arrived_at=arrived_at,
         heart_rate_bpm=hr,
         start_s=0.0,
-        meta={"path": path, "units": "ms", "n_gaps": int(gaps.sum())},
+        meta=meta,
     )
+
+
+#: The end of the name of ``hrvpace export``'s beats table (``ID-beats.csv``; sidecar ``ID.json``).
+_EXPORT_BEATS_SUFFIX = "-beats.csv"
+
+
+def export_paced_runs(path: str | os.PathLike[str]) -> list[list[float]] | None:
+    """When the session of an export's beats table ``path`` paced, from its sidecar.
+
+    The sidecar is ``ID.json`` beside ``ID-beats.csv``; its ``events.paced_runs`` are
+    ``[[start_t_s, end_t_s], ...]`` on the beats' timeline (``[]``: the session never paced).
+    ``None``: no sidecar, one from an export before they were stated (no ``paced_runs``, or
+    ``null``), or one that cannot be used, which is logged as a warning naming the file and
+    the field (it is no part of the beats: they are read all the same).
+    """
+    beats = Path(path)
+    if not beats.name.endswith(_EXPORT_BEATS_SUFFIX):
+        return None
+    session_id = beats.name[: -len(_EXPORT_BEATS_SUFFIX)]
+    sidecar = beats.with_name(f"{session_id}.json")
+    unused = "so the beats are read as unpaced (a replay judges no window as paced)"
+    try:
+        if not sidecar.is_file():
+            return None
+        with open(sidecar, "rb") as f:
+            raw = f.read(MAX_SIDECAR_BYTES + 1)
+        if len(raw) > MAX_SIDECAR_BYTES:
+            _log.warning(
+                "%s: the export's sidecar is larger than %d MiB: not read, %s",
+                sidecar,
+                MAX_SIDECAR_BYTES // 2**20,
+                unused,
+            )
+            return None
+        doc = json.loads(raw.decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        problem = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+        if isinstance(exc, json.JSONDecodeError):
+            problem = f"not valid JSON: {exc.msg}, line {exc.lineno}"
+        _log.warning("%s: the export's sidecar cannot be read (%s), %s", sidecar, problem, unused)
+        return None
+    if not isinstance(doc, dict):
+        _log.warning("%s: the export's sidecar is not a JSON object, %s", sidecar, unused)
+        return None
+    session = doc.get("session")
+    owner = session.get("id") if isinstance(session, dict) else None
+    if owner is not None and owner != session_id:
+        _log.warning(
+            "%s: session.id is %s, not %s as the beats table's name says: its paced_runs are "
+            "not this table's, %s",
+            sidecar,
+            quote(str(owner)),
+            quote(session_id),
+            unused,
+        )
+        return None
+    events = doc.get("events")
+    if events is None:
+        return None
+    if not isinstance(events, dict):
+        _log.warning("%s: events is not a JSON object, %s", sidecar, unused)
+        return None
+    runs = events.get("paced_runs")
+    if runs is None:
+        return None
+    if not isinstance(runs, list):
+        _log.warning(
+            "%s: events.paced_runs is not a list of [start_t_s, end_t_s], %s", sidecar, unused
+        )
+        return None
+    out: list[list[float]] = []
+    for i, run in enumerate(runs):
+        pair = run if isinstance(run, list) and len(run) == 2 else None
+        if pair is None or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and abs(x) <= MAX_DURATION_S
+            for x in pair
+        ):
+            _log.warning(
+                "%s: events.paced_runs[%d] is not [start_t_s, end_t_s] (two finite numbers of "
+                "seconds on the beats' timeline), %s",
+                sidecar,
+                i,
+                unused,
+            )
+            return None
+        start, end = float(pair[0]), float(pair[1])
+        if end < start:
+            _log.warning("%s: events.paced_runs[%d] ends before it starts, %s", sidecar, i, unused)
+            return None
+        out.append([start, end])
+    return out
 
 
 def _beat_columns(

@@ -201,7 +201,7 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     conn.commit()
     conn.close()
     st = Storage(path, flush_s=0.02)
-    assert st.schema_version == len(MIGRATIONS) == 6
+    assert st.schema_version == len(MIGRATIONS) == 7
     assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
     old = st.get_session("old")
     assert old is not None and old["last_seq"] is None  # migration 4: ended before it

@@ -538,13 +538,14 @@ def test_export_of_a_session_of_an_older_database_says_its_live_settings_are_ass
         assert "assumed" in live["assumed"] and "not stored with this session" in live["assumed"]
         rest = {k: v for k, v in live.items() if k not in ("settings_recorded", "assumed")}
         assert rest == hrv.live_settings()
+        assert side["events"]["paced_runs"] is None  # nor when it paced: not known
 
     assumed(_export_sidecar(tmp_path, "old", tmp_path / "before"))  # not migrated: read-only
     with sqlite3.connect(path) as c:
         assert c.execute("PRAGMA user_version").fetchone()[0] == 5
     st = Storage(path)
     try:
-        assert st.schema_version == len(MIGRATIONS) == 6
+        assert st.schema_version == len(MIGRATIONS) == 7
         st.create_session(
             "new",
             created_at=20.0,

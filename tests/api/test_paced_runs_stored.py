@@ -1,0 +1,110 @@
+"""A session keeps when its pacer ran (``sessions.paced_runs_json``, migration 7) and its export's
+sidecar states them (``events.paced_runs``), so a replay of the export can judge those windows
+as paced, as the live session did (real pipeline, real SQLite, beats fed by hand)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.live import LiveHub
+from api.pipeline.analysis import make_analyser
+from api.pipeline.loop import Pipeline
+from api.pipeline.microbreaks import MicroBreaks
+from api.pipeline.pacing import make_pacer
+from api.research.export import export_session
+from api.storage import Storage
+from breathing import MicroBreakMonitor
+from sensors import ReplaySource, read_recording
+from sensors.beat import Beat
+
+FIXTURE = Path(__file__).parents[1] / "sensors/fixtures/hrvpace_v1.csv"
+
+
+def _pipeline(storage: Storage, sid: str, mode: str = "monitor") -> Pipeline:
+    storage.create_session(sid, created_at=1.0, mode=mode, source={}, options={}).result()
+    return Pipeline(
+        session_id=sid,
+        source=ReplaySource(read_recording(FIXTURE)),  # never run: beats are fed by hand
+        storage=storage,
+        hub=LiveHub(sid),
+        analyser=make_analyser(),
+        pacer=make_pacer(mode, {}),
+        microbreaks=MicroBreaks(MicroBreakMonitor(), local_time=None),
+    )
+
+
+def _feed(p: Pipeline, until_s: float, *, t: float = 0.0) -> float:
+    """Beats of about 1 s up to ``until_s``; the last beat's time."""
+    i = 0
+    while t + 1.0 <= until_s:
+        t, i = t + 1.0, i + 1
+        p._on_beat(Beat(t_s=t, rr_ms=1000.0 + (20.0 if i % 2 else -20.0), arrived_at=1e9 + t))
+    return t
+
+
+def _stored(storage: Storage, sid: str) -> object:
+    storage.flush().result()
+    text = storage.query("SELECT paced_runs_json FROM sessions WHERE id = ?", (sid,))[0][0]
+    return None if text is None else json.loads(text)
+
+
+def test_runs_are_stored_as_they_start_and_end_and_the_export_states_them(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pyarrow")
+    db = tmp_path / "hrvpace.sqlite3"
+    storage = Storage(db)
+    try:
+        p = _pipeline(storage, "s1")
+        pacer = p.pacer
+        assert pacer is not None
+        t = _feed(p, 300.0)
+        assert _stored(storage, "s1") is None  # nothing paced yet
+        p.publish_guidance(pacer.start_fixed(6.0, t_s=t), t_s=t)
+        assert _stored(storage, "s1") == [[t, None]]  # a run going on: no stop yet
+        start = t
+        t = _feed(p, 450.0, t=t)
+        p.publish_guidance(pacer.stop(t_s=t), t_s=t)
+        assert _stored(storage, "s1") == [[start, t]]
+        first = [start, t]
+        t = _feed(p, 600.0, t=t)
+        p.publish_guidance(pacer.start_fixed(6.0, t_s=t), t_s=t)
+        second_start = t
+        last = _feed(p, 700.0, t=t)
+        p.finish()  # the session ends while pacing
+        assert _stored(storage, "s1") == [first, [second_start, None]]
+    finally:
+        storage.close()
+    export_session(db, "s1", tmp_path / "out")
+    sidecar = json.loads((tmp_path / "out" / "s1.json").read_text(encoding="utf-8"))
+    # the run still going when the session ended ends at its last beat
+    assert sidecar["events"]["paced_runs"] == [first, [second_start, last]]
+
+
+def test_a_session_that_never_paced_says_so_and_one_stored_before_says_nothing(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pyarrow")
+    db = tmp_path / "hrvpace.sqlite3"
+    storage = Storage(db)
+    try:
+        p = _pipeline(storage, "never")
+        _feed(p, 200.0)
+        p.finish()
+        assert _stored(storage, "never") == []
+        # a practice session paces from its start: stored at its first guidance
+        q = _pipeline(storage, "practice", mode="practice")
+        _feed(q, 5.0)
+        assert _stored(storage, "practice") == [[0.0, None]]
+        # a session stored before hrvpace kept its runs (the column NULL)
+        storage.create_session("old", created_at=1.0, mode="monitor", source={}, options={})
+        storage.flush().result()
+    finally:
+        storage.close()
+    for sid, runs in (("never", []), ("old", None)):
+        export_session(db, sid, tmp_path / sid)
+        sidecar = json.loads((tmp_path / sid / f"{sid}.json").read_text(encoding="utf-8"))
+        assert sidecar["events"]["paced_runs"] == runs, sid
