@@ -117,9 +117,10 @@ class MemberStore(StoreBase):
 
         A member is removed as by their own ``DELETE /me?delete=true``: membership and
         contributions erased, the token unknown from then on. Only members whose first counted
-        week has not closed (:func:`withdrawable`) are removed, so no released cell was ever
-        computed over a removed member and a removal is the same as their never having
-        joined; members counted in a closed week stay (README, "Invites and members").
+        week has not closed (:func:`withdrawable`) nor been sealed (read under sealing's
+        lock, :meth:`~hub.store.base.StoreBase._lock_group`) are removed, so no released
+        cell was ever computed over a removed member and a removal is the same as their
+        never having joined; members counted in a closed week stay (README, "Invites and members").
         The withdrawn invite is forgotten, as are the invite links no longer needed
         (:meth:`forget_invite_links`).
 
@@ -133,11 +134,20 @@ class MemberStore(StoreBase):
         """
         if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
             raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
-        now = self.now()
         mi = db.member_invites.c
         inv = db.invites.c
         with self.engine.begin() as conn:
+            # sealing's lock, and the time read after it: a week sealed meanwhile is seen
+            # below, and no week is sealed over members this withdrawal removes (review: the
+            # time read before, a cell could be released over members removed just after)
+            self._lock_group(conn, gid)
+            now = self.now()
             self._group(conn, gid)
+            sealed = conn.execute(
+                sa.select(sa.func.max(db.period_cells.c.week)).where(
+                    db.period_cells.c.group_id == gid
+                )
+            ).scalar_one()
             found = conn.execute(
                 sa.select(inv.revoked_at, inv.last_joined_at).where(
                     inv.group_id == gid, inv.code_hash.startswith(iid)
@@ -153,7 +163,12 @@ class MemberStore(StoreBase):
             joined = conn.execute(
                 sa.select(mi.member_id, mi.joined_at).where(mi.group_id == gid, mi.invite_id == iid)
             ).all()
-            gone = [m for m, joined_at in joined if withdrawable(int(joined_at), now)]
+            gone = [  # as ingest: nobody in a week already sealed, whatever the time says
+                m
+                for m, joined_at in joined
+                if withdrawable(int(joined_at), now)
+                and (sealed is None or first_counted_week(int(joined_at)).start > sealed)
+            ]
             for start in range(0, len(gone), 500):
                 chunk = gone[start : start + 500]
                 conn.execute(

@@ -5,8 +5,13 @@ to watch or shrink (review: removing members let an admin single one person out)
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from hub import db
@@ -240,3 +245,104 @@ def test_what_an_admin_sees_of_an_invite_does_not_tell_what_its_members_did(hub:
     HubStore(hub.engine, clock=hub.clock).forget_invite_links()
     with hub.engine.connect() as conn:  # the revoked invite is forgotten with the links
         assert conn.execute(sa.select(sa.func.count()).select_from(db.invites)).scalar() == 0
+
+
+def _week_of_three(hub: Hub) -> tuple[str, dict[str, Any]]:
+    """A group of k = 3 whose three members joined with one invite and sent W02's days."""
+    gid = hub.group(k=3)
+    inv = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 10}).json()
+    hub.clock.at(JOIN_DAY)
+    tokens = [hub.join(inv["code"]) for _ in range(3)]
+    hub.clock.at(WEEK_DAYS[6])
+    for i, token in enumerate(tokens):
+        for day in WEEK_DAYS:
+            assert hub.send(token, day, stress=2.0 + i).status_code == 201
+    return gid, inv
+
+
+def _orphans(hub: Hub, gid: str) -> int:
+    """Members a stored cell was computed over who are no longer members."""
+    pm, m = db.period_members.c, db.members.c
+    with hub.engine.connect() as conn:
+        q = sa.select(sa.func.count()).where(
+            pm.group_id == gid, ~sa.exists().where(m.id == pm.member_id)
+        )
+        return int(conn.execute(q).scalar_one())
+
+
+def test_a_withdrawal_removes_no_one_of_a_week_already_sealed(hub: Hub) -> None:
+    """Review: a withdrawal read the time before its transaction, so a week sealed meanwhile
+    (by another request or hub process, with a clock a second later) could be released over
+    members it then removed. Like ingest, it now removes no one whose first counted week is
+    sealed, whatever its own time says."""
+    gid, inv = _week_of_three(hub)
+    closes = dt.datetime.combine(CLOSES, dt.time(0), tzinfo=dt.UTC).timestamp()
+    HubStore(hub.engine, clock=lambda: closes + 1).seal_all()  # sealed a second after closing
+    hub.clock.t = closes - 1  # the withdrawal's clock: a second before
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{inv['id']}/withdraw")
+    assert r.status_code == 200, r.text
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 3
+    assert _orphans(hub, gid) == 0
+    hub.clock.t = closes + 1
+    cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
+    assert not cell["suppressed"] and cell["contributors"] == 3
+
+
+def test_a_withdrawal_and_sealing_take_the_same_lock(hub: Hub) -> None:
+    """The review's race on PostgreSQL: a withdrawal held up (here by a row lock on the
+    invites) while the week closes and a summary seals it. The withdrawal holds sealing's
+    lock from the start, so the sealing waits and computes the week without the members
+    removed; before, the cell was released over members the withdrawal then removed."""
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: one writer at a time; the held row lock is PostgreSQL's")
+    gid, inv = _week_of_three(hub)
+    closes = dt.datetime.combine(CLOSES, dt.time(0), tzinfo=dt.UTC).timestamp()
+    hub.clock.t = closes - 1
+
+    def waiting(locktype: str | None = None) -> int:
+        q = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        if locktype:
+            q += f" AND locktype = '{locktype}'"
+        with hub.engine.connect() as conn:
+            return int(conn.execute(sa.text(q)).scalar_one())
+
+    def until(cond: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 20
+        while not cond():
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.02)
+
+    out: dict[str, httpx.Response] = {}
+    admin = httpx.Client(base_url=hub.url, headers=hub.admin.headers, timeout=60)
+    with hub.engine.connect() as holder:
+        tx = holder.begin()
+        holder.execute(sa.text("SELECT 1 FROM invites WHERE group_id = :g FOR UPDATE"), {"g": gid})
+        withdraw = threading.Thread(
+            target=lambda: out.setdefault(
+                "withdraw", hub.admin.post(f"/hub/v1/groups/{gid}/invites/{inv['id']}/withdraw")
+            )
+        )
+        withdraw.start()
+        until(lambda: waiting() > 0)  # the withdrawal waits for the row
+        hub.clock.t = closes + 1  # the week closes
+        summary = threading.Thread(
+            target=lambda: out.setdefault(
+                "summary",
+                admin.get(
+                    f"/hub/v1/groups/{gid}/summary",
+                    params={"from": WEEK.isoformat(), "to": WEEK.isoformat()},
+                ),
+            )
+        )
+        summary.start()
+        until(lambda: "summary" in out or waiting("advisory") > 0)
+        tx.commit()
+    withdraw.join()
+    summary.join()
+    admin.close()
+    assert out["withdraw"].status_code == 200, out["withdraw"].text
+    assert out["summary"].status_code == 200, out["summary"].text
+    assert _orphans(hub, gid) == 0
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
+    assert cell["suppressed"], cell  # over no one: the three were withdrawn before it sealed
