@@ -106,7 +106,10 @@ class MemberStore(StoreBase):
                     joined_at=now,
                 )
             )
-        self.forget_invite_links()  # also without the background job (SEAL_EVERY_S=0)
+            # also without the background job (SEAL_EVERY_S=0); in this transaction, which
+            # holds the write lock already: after it, a failure (SQLite's "database is
+            # locked") answered 500 to a join that had spent a use and made the member
+            self._forget_invite_links(conn, now)
         return member, token
 
     def withdraw_invite(self, gid: str, iid: str) -> dict[str, object]:
@@ -176,32 +179,37 @@ class MemberStore(StoreBase):
                 )
                 conn.execute(db.members.delete().where(db.members.c.id.in_(chunk)))
             conn.execute(db.member_invites.delete().where(mi.group_id == gid, mi.invite_id == iid))
-        self.forget_invite_links()
+            self._forget_invite_links(conn, now)  # in the same transaction, as at a join
         return {"invite_id": iid, "revoked": found.revoked_at is None}
 
     def forget_invite_links(self) -> int:
         """Forget which invite a member joined with once it can no longer be withdrawn.
 
-        Run by the background job (:func:`hub.app.create_app`), at each join and at each
-        withdrawal; returns how many links were forgotten. A member who joined at or before
-        the start of the latest closed week has counted from a closed week on. Revoked
-        invites no longer withdrawable (last joined with by then) are forgotten too.
+        Run by the background job (:func:`hub.app.create_app`), and in the transaction of each
+        join and each withdrawal; returns how many links were forgotten. A member who
+        joined at or before the start of the latest closed week has counted from a closed
+        week on. Revoked invites no longer withdrawable (last joined with by then) are
+        forgotten too.
         """
-        now = self.now()
+        with self.engine.begin() as conn:
+            return self._forget_invite_links(conn, self.now())
+
+    @staticmethod
+    def _forget_invite_links(conn: Connection, now: int) -> int:
+        """:meth:`forget_invite_links` in ``conn``'s transaction, as of ``now``."""
         week = week_of_ts(now)
         while now < closes_at(week):
             week = week.previous()
         inv = db.invites.c
-        with self.engine.begin() as conn:
-            n = conn.execute(
-                db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
-            ).rowcount
-            conn.execute(
-                db.invites.delete().where(
-                    inv.revoked_at.is_not(None),
-                    sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= week.start_ts),
-                )
+        n = conn.execute(
+            db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
+        ).rowcount
+        conn.execute(
+            db.invites.delete().where(
+                inv.revoked_at.is_not(None),
+                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= week.start_ts),
             )
+        )
         return int(n or 0)
 
     def member_for_token(self, token: str) -> Member | None:

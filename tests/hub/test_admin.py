@@ -346,3 +346,29 @@ def test_a_withdrawal_and_sealing_take_the_same_lock(hub: Hub) -> None:
     assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
     cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
     assert cell["suppressed"], cell  # over no one: the three were withdrawn before it sealed
+
+
+def test_a_join_that_fails_spends_no_use_and_makes_no_member(hub: Hub) -> None:
+    """Code review: a join forgot the old invite links in a second transaction after its own
+    had committed, so when that failed (SQLite: "database is locked") the person got a 500
+    while the member existed and a use of the invite was spent. Now in one transaction: a
+    failure (made here at that statement) leaves nothing behind, and a retry joins."""
+    gid = hub.group(k=3)
+    inv = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 2}).json()
+    hub.clock.at(JOIN_DAY)
+
+    def locked(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("DELETE FROM member_invites") and "joined_at <=" in statement:
+            raise sa.exc.OperationalError(statement, None, Exception("database is locked"))
+
+    sa.event.listen(hub.engine, "before_cursor_execute", locked)
+    try:
+        r = hub.client().post("/hub/v1/join", json={"code": inv["code"]})
+    finally:
+        sa.event.remove(hub.engine, "before_cursor_execute", locked)
+    assert r.status_code == 500, r.text
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["uses_left"] == 2
+    for _ in range(2):
+        hub.join(inv["code"])
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 2
