@@ -2,7 +2,10 @@
 
 Every route but ``GET /hub/v1/health`` needs a token: the admin token for groups, invites,
 summaries and interventions; a member token for contributions and ``DELETE /hub/v1/me``
-(``POST /hub/v1/join`` takes an invite code instead). Errors are ``application/problem+json``.
+(``POST /hub/v1/join`` takes an invite code instead). A request to any other ``/hub/v1`` path
+without the admin token is answered 401 before its body is read
+(:class:`webconventions.middleware.TokenGateMiddleware`); the member calls' bodies are capped
+at ``max_member_body_bytes``. Errors are ``application/problem+json``.
 The dashboard page at ``/`` is public (it holds no data and asks for the admin token). Every
 answer forbids framing and sniffing (:class:`webconventions.middleware.SecurityHeadersMiddleware`).
 """
@@ -31,6 +34,7 @@ from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
     SecurityHeadersMiddleware,
+    TokenGateMiddleware,
 )
 from webconventions.openapi import operation_id
 from webconventions.page import mount_page
@@ -140,6 +144,23 @@ def create_app(
             ("POST", path): (settings.max_member_body_bytes, "HRVPACE_HUB_MAX_MEMBER_BODY_BYTES")
             for path in ("/hub/v1/join", "/hub/v1/contributions")
         },
+    )
+    # the admin token checked before the body is read (FastAPI reads and parses a route's
+    # body before its AdminDep): without it, a request to an admin route is a 401 at once,
+    # not a 64 KiB body parsed first; every /hub/v1 path but these needs it
+    app.add_middleware(
+        TokenGateMiddleware,
+        token=token,
+        prefix="/hub/v1/",
+        public=[
+            "/hub/v1/health",
+            "/hub/v1/openapi.json",
+            "/hub/v1/docs",
+            # a member's calls: an invite code or a member token, checked by the route
+            "/hub/v1/join",
+            "/hub/v1/contributions",
+            "/hub/v1/me",
+        ],
     )
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     # outermost: every answer (the Host check's 400 too) forbids framing and sniffing; the

@@ -8,7 +8,9 @@ Tables
 ------
 ``schema_version``   the one row naming the schema's version (:data:`MIGRATIONS`).
 ``groups``           a team, department or study arm, with its minimum size ``k``.
-``invites``          invite codes (only their SHA-256 is stored), expiry and uses left.
+``invites``          invite codes (only their SHA-256 is stored), expiry and uses left; when
+                     it was last joined with and revoked (migration 4, :func:`_v4`): a
+                     revoked invite is kept while its members may still be withdrawn.
 ``members``          pseudonymous members: a random id, one group, the SHA-256 of their token,
                      when they joined and left.
 ``member_invites``   which invite a member joined with (its 12-digit id), kept only while the
@@ -95,6 +97,10 @@ invites = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Column("uses_left", sa.Integer, nullable=False),
+    # migration 4: when someone last joined with it (its members may be withdrawn until that
+    # join's first counted week closed) and when it was revoked (None: it is not)
+    sa.Column("last_joined_at", sa.BigInteger, nullable=True),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
 )
 
 members = sa.Table(
@@ -243,8 +249,48 @@ def _v3(conn: Connection) -> None:
     member_invites.create(conn)
 
 
+def _v4(conn: Connection) -> None:
+    """``invites.last_joined_at`` and ``invites.revoked_at``: a revoked invite is kept.
+
+    Whether an invite may still be withdrawn depends on the invite alone (when it was last
+    joined with), not on its members' links, which a member's own deletion removes (review: the
+    listing and the withdrawal's 404 told an admin which invitee had deleted their days).
+    Filled from the links kept: an invite's last join is its newest link's; an invite revoked
+    before (its row deleted) whose links are kept gets a revoked row whose ``code_hash`` is its
+    12-digit id (no code hashes to that), so it stays withdrawable as before.
+    """
+    have = {c["name"] for c in sa.inspect(conn).get_columns("invites")}
+    for name in ("last_joined_at", "revoked_at"):
+        if name not in have:  # a database made at version 1 by this hub has them already
+            conn.execute(sa.text(f"ALTER TABLE invites ADD COLUMN {name} BIGINT"))
+    mi = member_invites.c
+    linked = conn.execute(
+        sa.select(
+            mi.group_id, mi.invite_id, sa.func.min(mi.joined_at), sa.func.max(mi.joined_at)
+        ).group_by(mi.group_id, mi.invite_id)
+    ).all()
+    for gid, iid, first, last in linked:
+        n = conn.execute(
+            invites.update()
+            .where(invites.c.group_id == gid, invites.c.code_hash.startswith(iid))
+            .values(last_joined_at=last)
+        ).rowcount
+        if not n:
+            conn.execute(
+                invites.insert().values(
+                    code_hash=iid,
+                    group_id=gid,
+                    created_at=first,
+                    expires_at=first,
+                    uses_left=0,
+                    last_joined_at=last,
+                    revoked_at=last,
+                )
+            )
+
+
 #: Ordered migrations; migration ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -93,21 +93,20 @@ class InviteInfo(BaseModel):
     expires: dt.datetime | None = Field(description="None for a revoked invite")
     uses_left: int
     status: Literal["active", "expired", "used_up", "revoked"] = Field(
-        description="revoked: listed only while members who joined with it may still be "
-        "withdrawn (POST .../withdraw)"
+        description="revoked: listed while it may still be withdrawn (POST .../withdraw): "
+        "until the first counted week of its last join has closed"
     )
 
 
 class InviteWithdrawn(BaseModel):
-    """An invite withdrawn: revoked, and how many of its members were removed."""
+    """An invite withdrawn: revoked, its members who had not yet counted removed.
+
+    No count of them: it would depend on what they did (of a one-person invite, whether that
+    person had stopped sharing or deleted their days); README, "A leaked code: withdraw it".
+    """
 
     invite_id: str
     revoked: bool = Field(description="Whether the invite was still there (false: revoked earlier)")
-    members_removed: int = Field(
-        description="Members who joined with it and had not yet counted in a closed week, "
-        "removed with their contributions: what the group's member count fell by (a count: "
-        "the hub lists no members; those of them who had stopped sharing are erased too)"
-    )
 
 
 class JoinRequest(BaseModel):

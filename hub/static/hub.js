@@ -169,8 +169,8 @@ async function loadAccess(group) {
     const withdraw = button("Withdraw", async () => {
       if (!confirm(`Withdraw invite ${inv.id} of ${group.name}? It is revoked, and everyone who joined with it and has not yet counted in a closed week is removed with their days (your own people among them need a new invite).`)) return;
       const out = await api(`/hub/v1/groups/${group.id}/invites/${inv.id}/withdraw`, { method: "POST" });
-      const n = out.members_removed;
-      $("invite-out").textContent = `Invite ${inv.id} withdrawn: ${n} member${n === 1 ? "" : "s"} who joined with it removed.`;
+      // no count: it would tell what the members did (stopped sharing, deleted their days)
+      $("invite-out").textContent = `Invite ${out.invite_id} withdrawn: whoever joined with it and had not yet counted is removed.`;
       await loadGroups();  // the member count changed; shows the group's invites again
     });
     const act = td("");

@@ -57,3 +57,17 @@ class StoreBase:
         if row is None:
             raise NotFoundError(f"no group {gid!r}", code="group_not_found")
         return row
+
+    @staticmethod
+    def _lock_group(conn: Connection, gid: str) -> None:
+        """Take the per-group lock sealing holds, for the rest of ``conn``'s transaction.
+
+        PostgreSQL: an advisory lock on the group's id; SQLite: the write lock (a no-op write
+        to the group), taken first so what is read after it is what sealing left. Sealing
+        (:meth:`hub.store.sealing.SealingStore._seal_through`) and a withdrawal
+        (:meth:`hub.store.members.MemberStore.withdraw_invite`) take it.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:g))"), {"g": gid})
+        else:
+            conn.execute(db.groups.update().where(db.groups.c.id == gid).values(k=db.groups.c.k))

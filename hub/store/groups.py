@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub import db
 from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
-from hub.store.members import INVITE_ID_LEN, invite_id, withdrawable
+from hub.store.members import INVITE_ID_LEN, invite_id, invite_withdrawable
 
 __all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
 
@@ -93,74 +93,68 @@ class GroupStore(StoreBase):
         """The invites of group ``gid``, newest first: id, when made, expiry, uses left.
 
         Expired and used-up invites are listed too (their status says so) until revoked; a
-        revoked one after them (``revoked``, no times) while members who joined with it may
-        still be withdrawn.
+        revoked one (``revoked``, no times) while it may still be withdrawn: until the first
+        counted week of its last join has closed (:func:`invite_withdrawable`), whatever its
+        members did since.
         """
         i = db.invites.c
-        mi = db.member_invites.c
         with self.engine.connect() as conn:
             self._group(conn, gid)
             rows = conn.execute(
-                sa.select(i.code_hash, i.created_at, i.expires_at, i.uses_left)
+                sa.select(
+                    i.code_hash,
+                    i.created_at,
+                    i.expires_at,
+                    i.uses_left,
+                    i.revoked_at,
+                    i.last_joined_at,
+                )
                 .where(i.group_id == gid)
-                .order_by(i.created_at.desc(), i.code_hash)
-            ).all()
-            linked = conn.execute(
-                sa.select(mi.invite_id, mi.joined_at).where(mi.group_id == gid)
+                .order_by(i.revoked_at.is_not(None), i.created_at.desc(), i.code_hash)
             ).all()
         now = self.now()
-        listed = {invite_id(code_hash) for code_hash, *_ in rows}
-        # a revoked invite whose members may still be withdrawn: listed, so it can be
-        revoked = sorted(
-            {iid for iid, joined_at in linked if withdrawable(int(joined_at), now)} - listed
-        )
 
         def utc(ts: int) -> dt.datetime:
             return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+
+        def status(expires: int, uses_left: int) -> str:
+            return "expired" if expires <= now else "used_up" if uses_left <= 0 else "active"
 
         return [
             {
                 "id": invite_id(code_hash),
                 "group_id": gid,
-                "created": utc(created),
-                "expires": utc(expires),
-                "uses_left": int(uses_left),
-                "status": "expired"
-                if expires <= now
-                else "used_up"
-                if uses_left <= 0
-                else "active",
+                "created": None if revoked_at is not None else utc(created),
+                "expires": None if revoked_at is not None else utc(expires),
+                "uses_left": 0 if revoked_at is not None else int(uses_left),
+                "status": "revoked" if revoked_at is not None else status(expires, uses_left),
             }
-            for code_hash, created, expires, uses_left in rows
-        ] + [
-            {
-                "id": iid,
-                "group_id": gid,
-                "created": None,
-                "expires": None,
-                "uses_left": 0,
-                "status": "revoked",
-            }
-            for iid in revoked
+            for code_hash, created, expires, uses_left, revoked_at, last_joined_at in rows
+            if revoked_at is None or invite_withdrawable(last_joined_at, now)
         ]
 
     def revoke_invite(self, gid: str, iid: str) -> None:
-        """Forget the invite ``iid`` of group ``gid``: its code lets no one join any more.
+        """Revoke the invite ``iid`` of group ``gid``: its code lets no one join any more.
 
         Members who joined with it stay members: an admin can neither list members nor remove
         one (a roster an admin could shrink or watch would single people out); withdrawing
         the invite (:meth:`hub.store.members.MemberStore.withdraw_invite`) also removes those
-        of its members who have not yet counted.
-        :class:`NotFoundError` ``invite_not_found`` when the group has no such invite.
+        of its members who have not yet counted. The revoked invite is kept (listed as
+        revoked) while it may be withdrawn (:func:`invite_withdrawable`), forgotten at once
+        otherwise. :class:`NotFoundError` ``invite_not_found`` when the group has no such
+        invite not yet revoked.
         """
         if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
             raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
+        now = self.now()
+        i = db.invites.c
         with self.engine.begin() as conn:
             self._group(conn, gid)
-            n = conn.execute(
-                db.invites.delete().where(
-                    db.invites.c.group_id == gid, db.invites.c.code_hash.startswith(iid)
-                )
-            ).rowcount
-        if not n:
-            raise NotFoundError(f"no invite {iid!r} in this group", code="invite_not_found")
+            mine = sa.and_(i.group_id == gid, i.code_hash.startswith(iid), i.revoked_at.is_(None))
+            row = conn.execute(sa.select(i.last_joined_at).where(mine)).first()
+            if row is None:
+                raise NotFoundError(f"no invite {iid!r} in this group", code="invite_not_found")
+            if invite_withdrawable(row.last_joined_at, now):
+                conn.execute(db.invites.update().where(mine).values(revoked_at=now))
+            else:
+                conn.execute(db.invites.delete().where(mine))

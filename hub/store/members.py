@@ -38,7 +38,24 @@ def withdrawable(joined_at: int, now: int) -> bool:
     return now < closes_at(first_counted_week(joined_at))
 
 
-__all__ = ["INVITE_ID_LEN", "MemberStore", "first_counted_week", "invite_id", "withdrawable"]
+def invite_withdrawable(last_joined_at: int | None, now: int) -> bool:
+    """Whether withdrawing an invite last joined with at ``last_joined_at`` may remove anyone.
+
+    Until the first counted week of its last join has closed (``False`` if no one joined with
+    it). It depends on the invite alone: a revoked invite is listed and withdrawable until
+    then whatever its members did since (stopped sharing, deleted their days).
+    """
+    return last_joined_at is not None and withdrawable(int(last_joined_at), now)
+
+
+__all__ = [
+    "INVITE_ID_LEN",
+    "MemberStore",
+    "first_counted_week",
+    "invite_id",
+    "invite_withdrawable",
+    "withdrawable",
+]
 
 #: The ingest path's statements, built once (building them per request cost ~1 ms).
 _MEMBER_BY_TOKEN = sa.select(db.members.c.id, db.members.c.group_id, db.members.c.joined_at).where(
@@ -64,8 +81,9 @@ class MemberStore(StoreBase):
                     db.invites.c.code_hash == code_hash,
                     db.invites.c.uses_left > 0,
                     db.invites.c.expires_at > now,
+                    db.invites.c.revoked_at.is_(None),
                 )
-                .values(uses_left=db.invites.c.uses_left - 1)
+                .values(uses_left=db.invites.c.uses_left - 1, last_joined_at=now)
                 .returning(db.invites.c.group_id)
             ).first()
             if spent is None:
@@ -88,53 +106,72 @@ class MemberStore(StoreBase):
                     joined_at=now,
                 )
             )
-        self.forget_invite_links()  # also without the background job (SEAL_EVERY_S=0)
+            # also without the background job (SEAL_EVERY_S=0); in this transaction, which
+            # holds the write lock already: after it, a failure (SQLite's "database is
+            # locked") answered 500 to a join that had spent a use and made the member
+            self._forget_invite_links(conn, now)
         return member, token
 
     def withdraw_invite(self, gid: str, iid: str) -> dict[str, object]:
         """Revoke the invite ``iid`` of group ``gid``, remove its members not yet counted.
 
         Removed: the members who joined with it and have not yet counted in a closed week (a
-        leaked code's members).
+        leaked code's members), also those who stopped sharing.
 
         A member is removed as by their own ``DELETE /me?delete=true``: membership and
         contributions erased, the token unknown from then on. Only members whose first counted
-        week has not closed (:func:`withdrawable`) are removed, so no released cell was ever
-        computed over a removed member and a removal is the same as their never having
-        joined; members counted in a closed week stay (README, "Invites and members").
-        The hub learns nothing it did not know: the answer is a count. Also forgets the
-        invite links no longer needed (:meth:`forget_invite_links`).
+        week has not closed (:func:`withdrawable`) nor been sealed (read under sealing's
+        lock, :meth:`~hub.store.base.StoreBase._lock_group`) are removed, so no released
+        cell was ever computed over a removed member and a removal is the same as their
+        never having joined; members counted in a closed week stay (README, "Invites and members").
+        The withdrawn invite is forgotten, as are the invite links no longer needed
+        (:meth:`forget_invite_links`).
 
-        :class:`NotFoundError` ``invite_not_found`` when the group neither has the invite nor
-        members who joined with it (``group_not_found`` without the group).
+        The answer depends on the invite alone, never on what its members did: no count of
+        those removed (of a one-person invite it would tell whether that person had stopped
+        sharing or deleted their days).
+
+        :class:`NotFoundError` ``invite_not_found`` when the group has no such invite: never
+        made, withdrawn, or revoked and no longer withdrawable (:func:`invite_withdrawable`;
+        ``group_not_found`` without the group).
         """
         if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
             raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
-        now = self.now()
         mi = db.member_invites.c
+        inv = db.invites.c
         with self.engine.begin() as conn:
+            # sealing's lock, and the time read after it: a week sealed meanwhile is seen
+            # below, and no week is sealed over members this withdrawal removes (review: the
+            # time read before, a cell could be released over members removed just after)
+            self._lock_group(conn, gid)
+            now = self.now()
             self._group(conn, gid)
-            revoked = conn.execute(
-                db.invites.delete().where(
-                    db.invites.c.group_id == gid, db.invites.c.code_hash.startswith(iid)
+            sealed = conn.execute(
+                sa.select(sa.func.max(db.period_cells.c.week)).where(
+                    db.period_cells.c.group_id == gid
                 )
-            ).rowcount
-            joined = conn.execute(
-                sa.select(mi.member_id, mi.joined_at, db.members.c.left_at)
-                .join(db.members, db.members.c.id == mi.member_id)
-                .where(mi.group_id == gid, mi.invite_id == iid)
-            ).all()
-            if not revoked and not joined:
+            ).scalar_one()
+            found = conn.execute(
+                sa.select(inv.revoked_at, inv.last_joined_at).where(
+                    inv.group_id == gid, inv.code_hash.startswith(iid)
+                )
+            ).first()
+            if found is None or (
+                found.revoked_at is not None and not invite_withdrawable(found.last_joined_at, now)
+            ):
                 raise NotFoundError(f"no invite {iid!r} in this group", code="invite_not_found")
-            gone = [m for m, joined_at, _ in joined if withdrawable(int(joined_at), now)]
-            # counted: the members the group's member count loses; those who had stopped
-            # sharing are erased too, uncounted, so the answer tells no more than that count
-            # (not whether someone who stopped had also deleted their days)
-            current = sum(
-                1
-                for _, joined_at, left_at in joined
-                if left_at is None and withdrawable(int(joined_at), now)
+            conn.execute(
+                db.invites.delete().where(inv.group_id == gid, inv.code_hash.startswith(iid))
             )
+            joined = conn.execute(
+                sa.select(mi.member_id, mi.joined_at).where(mi.group_id == gid, mi.invite_id == iid)
+            ).all()
+            gone = [  # as ingest: nobody in a week already sealed, whatever the time says
+                m
+                for m, joined_at in joined
+                if withdrawable(int(joined_at), now)
+                and (sealed is None or first_counted_week(int(joined_at)).start > sealed)
+            ]
             for start in range(0, len(gone), 500):
                 chunk = gone[start : start + 500]
                 conn.execute(
@@ -142,24 +179,37 @@ class MemberStore(StoreBase):
                 )
                 conn.execute(db.members.delete().where(db.members.c.id.in_(chunk)))
             conn.execute(db.member_invites.delete().where(mi.group_id == gid, mi.invite_id == iid))
-        self.forget_invite_links()
-        return {"invite_id": iid, "revoked": bool(revoked), "members_removed": current}
+            self._forget_invite_links(conn, now)  # in the same transaction, as at a join
+        return {"invite_id": iid, "revoked": found.revoked_at is None}
 
     def forget_invite_links(self) -> int:
         """Forget which invite a member joined with once it can no longer be withdrawn.
 
-        Run by the background job (:func:`hub.app.create_app`), at each join and at each
-        withdrawal; returns how many links were forgotten. A member who joined at or before
-        the start of the latest closed week has counted from a closed week on.
+        Run by the background job (:func:`hub.app.create_app`), and in the transaction of each
+        join and each withdrawal; returns how many links were forgotten. A member who
+        joined at or before the start of the latest closed week has counted from a closed
+        week on. Revoked invites no longer withdrawable (last joined with by then) are
+        forgotten too.
         """
-        now = self.now()
+        with self.engine.begin() as conn:
+            return self._forget_invite_links(conn, self.now())
+
+    @staticmethod
+    def _forget_invite_links(conn: Connection, now: int) -> int:
+        """:meth:`forget_invite_links` in ``conn``'s transaction, as of ``now``."""
         week = week_of_ts(now)
         while now < closes_at(week):
             week = week.previous()
-        with self.engine.begin() as conn:
-            n = conn.execute(
-                db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
-            ).rowcount
+        inv = db.invites.c
+        n = conn.execute(
+            db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
+        ).rowcount
+        conn.execute(
+            db.invites.delete().where(
+                inv.revoked_at.is_not(None),
+                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= week.start_ts),
+            )
+        )
         return int(n or 0)
 
     def member_for_token(self, token: str) -> Member | None:

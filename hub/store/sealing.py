@@ -198,12 +198,7 @@ class SealingStore(StoreBase):
     def _seal_through(self, gid: str, last: Week) -> None:
         with self.engine.begin() as conn:
             # hub processes sealing together: one at a time, each reading what the last stored
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:g))"), {"g": gid})
-            else:  # SQLite: take the write lock first (a no-op write), then read
-                conn.execute(
-                    db.groups.update().where(db.groups.c.id == gid).values(k=db.groups.c.k)
-                )
+            self._lock_group(conn, gid)
             group = self._group(conn, gid)
             done = conn.execute(
                 sa.select(sa.func.max(db.period_cells.c.week)).where(

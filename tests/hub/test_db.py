@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import stat
@@ -341,3 +342,83 @@ def test_workers_get_the_admin_token_from_a_private_file_not_their_environment(
         env_extra={"HRVPACE_HUB_ADMIN_TOKEN": secret},
     )
     assert "file" in seen and not seen["file"].exists()  # removed at exit
+
+
+def test_migration_4_keeps_what_a_version_3_database_could_withdraw(database_url: str) -> None:
+    """Schema 3 kept no invite's last join and deleted a revoked invite: migration 4 fills
+    ``last_joined_at`` from the links kept and keeps an invite revoked before whose links are
+    kept as a revoked invite, so both stay withdrawable (until their last join's first
+    counted week closed) as they were."""
+    from hub.store import HubStore
+    from hub.store.base import hash_secret
+    from tests.hub.conftest import CLOSES, JOIN_DAY
+
+    joined = int(dt.datetime.combine(JOIN_DAY, dt.time(12), tzinfo=dt.UTC).timestamp())
+    kept, gone = hash_secret("kept-code"), hash_secret("revoked-code")
+    with _database_of_its_own(database_url) as url:
+        v3 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with v3.begin() as conn:  # the database as a hub of schema version 3 left it
+            db.schema_version.create(conn)
+            for step in db.MIGRATIONS[:3]:
+                step(conn)
+            for col in ("last_joined_at", "revoked_at"):
+                conn.execute(sa.text(f"ALTER TABLE invites DROP COLUMN {col}"))
+            conn.execute(db.schema_version.insert().values(version=3))
+            conn.execute(db.groups.insert().values(id="g1", name="t", k=3, created_at=joined))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO invites (code_hash, group_id, created_at, expires_at, uses_left)"
+                    " VALUES (:h, 'g1', :t, :e, 3)"
+                ),
+                {"h": kept, "t": joined - 60, "e": joined + 86_400 * 14},
+            )
+            conn.execute(
+                db.members.insert(),
+                [
+                    {
+                        "id": f"m{i}",
+                        "group_id": "g1",
+                        "token_hash": f"{i:064d}",
+                        "joined_at": joined,
+                    }
+                    for i in range(4)
+                ],
+            )
+            conn.execute(
+                db.member_invites.insert(),
+                [
+                    {
+                        "member_id": f"m{i}",
+                        "group_id": "g1",
+                        "invite_id": (kept if i < 2 else gone)[:12],
+                        "joined_at": joined + i,
+                    }
+                    for i in range(4)
+                ],
+            )
+        v3.dispose()
+
+        engine = db.connect(url)  # migrates
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(db.invites.c.code_hash, db.invites.c.last_joined_at).where(
+                        db.invites.c.revoked_at.is_not(None)
+                    )
+                ).all()
+            assert rows == [(gone[:12], joined + 3)]
+            clock = [float(joined + 86_400)]
+            store = HubStore(engine, clock=lambda: clock[0])
+            listed = {i["id"]: i["status"] for i in store.list_invites("g1")}
+            assert listed == {kept[:12]: "active", gone[:12]: "revoked"}
+            assert store.withdraw_invite("g1", gone[:12]) == {
+                "invite_id": gone[:12],
+                "revoked": False,
+            }
+            assert store.get_group("g1")["members"] == 2
+            store.revoke_invite("g1", kept[:12])  # last joined with: kept while withdrawable
+            assert store.list_invites("g1")[0]["status"] == "revoked"
+            clock[0] = dt.datetime.combine(CLOSES, dt.time(0), tzinfo=dt.UTC).timestamp()
+            assert store.list_invites("g1") == []
+        finally:
+            engine.dispose()
