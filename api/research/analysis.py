@@ -623,7 +623,8 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     The zero RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked
     for, not whatever a file's meta says) and the signal losses over 64 s a beat-times file
     had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
-    the lines of the file (the first five).
+    the lines of the file (the first five); and a signal reader's notes
+    (``meta["signal_notes"]``: an ECG detected on the inverted signal).
     """
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
@@ -635,6 +636,10 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
                 f"; {len(losses)} signal loss(es) over 64 s between beats left out, each a gap "
                 f"(before {_lines(losses)})"
             )
+    # what a signal reader says about the signal: detected on the inverted ECG, stretches of
+    # low detector quality left out (sensors.formats.signal_peaks)
+    for note in recording.meta.get("signal_notes") or ():
+        how += f"; {note}"
     return how
 
 

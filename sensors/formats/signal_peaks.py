@@ -5,7 +5,9 @@ artefact correction: hrvpace corrects artefacts itself, in :mod:`hrv.clean`); pu
 ``ppg_clean`` and ``ppg_peaks`` (method ``"elgendi"``). Each beat's detector quality (0..1) is
 NeuroKit2's quality index at the peak (``ecg_quality`` ``"averageQRS"``, ``ppg_quality``
 ``"templatematch"``). The beat times ``t_s`` are the peak times, in seconds from the start of
-the signal; ``rr_ms`` their differences (:func:`_recording`).
+the signal; ``rr_ms`` their differences (:func:`_recording`). An ECG upside down is turned
+before detection (:func:`ecg_is_inverted`); the readers say so in ``meta["inverted"]`` and
+``meta["signal_notes"]`` (:data:`INVERTED_NOTE`, which ``hrvpace analyze`` adds to ``read_as``).
 
 References
 ----------
@@ -71,15 +73,59 @@ def _check_signal(signal: NDArray[np.float64], fs: float, path: str) -> None:
         raise RecordingFormatError("the signal is flat: no beats in it", path=path)
 
 
+#: Polarity is judged on the signal decimated to at most this rate, in stretches of at most
+#: :data:`_POLARITY_CHUNK_S`: NeuroKit2's ``ecg_invert`` squares a 2-s sliding window of every
+#: sample (memory grows with samples x window), and the QRS complex lies well below 125 Hz.
+_POLARITY_MAX_HZ = 250.0
+_POLARITY_CHUNK_S = 60.0
+#: What a reading says when it detected on the inverted signal (``read_as``, notes, live).
+INVERTED_NOTE = "signal inverted (leads reversed?): detected on the inverted signal"
+
+
+def ecg_is_inverted(signal: NDArray[np.float64], fs: float, nk: Any) -> bool:
+    """Whether an ECG is upside down (leads reversed, strap worn the other way round).
+
+    NeuroKit2's ``ecg_invert`` decides (the cleaned signal's value at the largest squared
+    deflection of each 2-s window; inverted when their median is negative), run on stretches of
+    at most 60 s of the signal decimated to at most 250 Hz (memory); the signal is inverted when
+    stretches covering more than half of it are. A lead whose QRS is mostly negative counts as
+    inverted too: R peaks are then detected on the upright (mirrored) complexes, which is what
+    the detector needs.
+    """
+    step = max(1, math.ceil(fs / _POLARITY_MAX_HZ))
+    if step > 1:
+        from scipy.signal import decimate
+
+        x = decimate(signal, step, ftype="fir", zero_phase=True)
+    else:
+        x = signal
+    rate = fs / step
+    chunk = max(int(_POLARITY_CHUNK_S * rate), 1)
+    votes = 0
+    total = 0
+    for lo in range(0, x.size, chunk):
+        part = x[lo : lo + chunk]
+        if part.size < 4.0 * rate:  # a short tail: too little to judge
+            continue
+        _, inverted = nk.ecg_invert(part, sampling_rate=rate)
+        votes += part.size if inverted else 0
+        total += part.size
+    return total > 0 and votes * 2 > total
+
+
 def _detect(
     kind: str, signal: NDArray[np.float64], fs: float, path: str
-) -> tuple[NDArray[np.int64], NDArray[np.float64], list[str]]:
+) -> tuple[NDArray[np.int64], NDArray[np.float64], list[str], bool]:
     nk = _neurokit(path)
     _check_signal(signal, fs, path)
+    inverted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if kind == "ecg":
+                inverted = ecg_is_inverted(signal, fs, nk)
+                if inverted:
+                    signal = -signal
                 clean = nk.ecg_clean(signal, sampling_rate=fs, method="neurokit")
                 _, info = nk.ecg_peaks(
                     clean, sampling_rate=fs, method="neurokit", correct_artifacts=False
@@ -109,7 +155,7 @@ def _detect(
         except Exception:  # quality is extra information, never a reason to lose the beats
             quality = np.full(peaks.size, np.nan)
     notes = sorted({str(w.message) for w in caught})
-    return peaks, quality, notes
+    return peaks, quality, notes, inverted
 
 
 def detect_r_peaks(
@@ -128,7 +174,8 @@ def detect_r_peaks(
     -------
     tuple
         Sample indices of the R peaks (sorted, unique) and NeuroKit2's ``averageQRS`` quality
-        at each (NaN where it could not be computed).
+        at each (NaN where it could not be computed). An inverted ECG is detected on the
+        signal turned upright (:func:`ecg_is_inverted`).
 
     Raises
     ------
@@ -139,7 +186,7 @@ def detect_r_peaks(
     ----------
     Makowski D. et al. (2021). NeuroKit2. Behavior Research Methods 53:1689-1696.
     """
-    peaks, quality, _ = _detect("ecg", np.asarray(ecg, dtype=np.float64), sampling_rate_hz, "")
+    peaks, quality, _, _ = _detect("ecg", np.asarray(ecg, dtype=np.float64), sampling_rate_hz, "")
     return peaks, quality
 
 
@@ -152,7 +199,7 @@ def detect_pulse_peaks(
     ----------
     Elgendi M. et al. (2013). PLoS ONE 8(10):e76585.
     """
-    peaks, quality, _ = _detect("ppg", np.asarray(ppg, dtype=np.float64), sampling_rate_hz, "")
+    peaks, quality, _, _ = _detect("ppg", np.asarray(ppg, dtype=np.float64), sampling_rate_hz, "")
     return peaks, quality
 
 

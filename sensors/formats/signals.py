@@ -21,7 +21,8 @@ How good the detection is, measured, not assumed: on MIT-BIH Arrhythmia records 
 MLII) against the cardiologists' reference labels, tolerance 75 ms, :func:`compare_beats`
 gives sensitivity and positive predictivity >= 99.5 % on the clean records 100, 106, 119, 121
 and 123 (record 100, 30 min: 99.87 %, 2,270 of 2,273 beats, and 100.00 %), less on noisy ones
-(105: 98.83 % and 99.26 %; 108: 88.66 % and 89.62 %) (README, "Sensors";
+(105: 98.83 % and 99.26 %; 108: 88.66 % and 89.62 %, measured before the polarity check
+that now turns its lead: its 5-min excerpt went from 72 % to 99 %) (README, "Sensors";
 ``python -m bench.ecg_detection``).
 
 One module per job, all re-exported here: peak detection
