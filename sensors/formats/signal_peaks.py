@@ -3,8 +3,10 @@
 R peaks come from NeuroKit2 (``ecg_clean`` then ``ecg_peaks``, method ``"neurokit"``, no
 artefact correction: hrvpace corrects artefacts itself, in :mod:`hrv.clean`); pulse peaks from
 ``ppg_clean`` and ``ppg_peaks`` (method ``"elgendi"``). Each beat's detector quality (0..1) is
-NeuroKit2's quality index at the peak (``ecg_quality`` ``"averageQRS"``, ``ppg_quality``
-``"templatematch"``). The beat times ``t_s`` are the peak times, in seconds from the start of
+NeuroKit2's ``templatematch`` quality at the peak (``ecg_quality``, ``ppg_quality``: the beat's
+correlation with the signal's average beat). A signal whose median beat quality is below
+:data:`DETECTOR_QUALITY_FLOOR` is refused: it does not look like an ECG/PPG (noise, an EEG
+channel chosen by mistake). The beat times ``t_s`` are the peak times, in seconds from the start of
 the signal; ``rr_ms`` their differences (:func:`_recording`). An ECG upside down is turned
 before detection (:func:`ecg_is_inverted`); the readers say so in ``meta["inverted"]`` and
 ``meta["signal_notes"]`` (:data:`INVERTED_NOTE`, which ``hrvpace analyze`` adds to ``read_as``).
@@ -72,6 +74,16 @@ def _check_signal(signal: NDArray[np.float64], fs: float, path: str) -> None:
     if float(np.ptp(signal)) == 0.0:
         raise RecordingFormatError("the signal is flat: no beats in it", path=path)
 
+
+#: Detector quality (NeuroKit2's ``templatematch``: each beat's correlation with the signal's
+#: average beat, 0..1) below which a beat does not look like the signal's own beats: per kind.
+#: A signal whose *median* beat is below it is refused as not an ECG/PPG. Measured (median per
+#: signal): real ECG (MIT-BIH excerpts 100-123, at 360 and 130 Hz, both EDF leads) 0.74-0.99,
+#: NeuroKit2-simulated ECG with noise up to 0.5 mV 0.79-0.99, Gaussian, brown, pink and
+#: low-passed noise read as ECG 0.11-0.49; simulated PPG (motion, bursts) 0.99, PPG with 20 s of
+#: motion in 5 min 0.91, noise read as PPG 0.58-0.67 (but noise low-passed at 3 Hz 0.85-0.87:
+#: smooth noise looks like pulses and is not refused).
+DETECTOR_QUALITY_FLOOR: dict[str, float] = {"ecg": 0.6, "ppg": 0.8}
 
 #: Polarity is judged on the signal decimated to at most this rate, in stretches of at most
 #: :data:`_POLARITY_CHUNK_S`: NeuroKit2's ``ecg_invert`` squares a 2-s sliding window of every
@@ -148,14 +160,35 @@ def _detect(
             )
         try:
             if kind == "ecg":
-                index = nk.ecg_quality(clean, rpeaks=peaks, sampling_rate=fs, method="averageQRS")
+                index = nk.ecg_quality(
+                    clean, rpeaks=peaks, sampling_rate=fs, method="templatematch"
+                )
             else:
                 index = nk.ppg_quality(clean, peaks=peaks, sampling_rate=fs, method="templatematch")
             quality = np.clip(np.asarray(index, dtype=np.float64)[peaks], 0.0, 1.0)
         except Exception:  # quality is extra information, never a reason to lose the beats
             quality = np.full(peaks.size, np.nan)
+    _check_looks_like(kind, quality, path)
     notes = sorted({str(w.message) for w in caught})
     return peaks, quality, notes, inverted
+
+
+def _check_looks_like(kind: str, quality: NDArray[np.float64], path: str) -> None:
+    """Refuse a signal whose median beat does not match the template (noise, another signal)."""
+    finite = quality[np.isfinite(quality)]
+    if finite.size == 0:
+        return  # the quality could not be computed: no grounds to refuse
+    median = float(np.median(finite))
+    floor = DETECTOR_QUALITY_FLOOR[kind]
+    if median < floor:
+        what = "an ECG" if kind == "ecg" else "a PPG"
+        raise RecordingFormatError(
+            f"does not look like {what} (detector quality {median:.2f}, the median over "
+            f"{quality.size} {'R' if kind == 'ecg' else 'pulse'} peaks found; {what}'s is at "
+            f"least {floor:g}): noise, or another signal? (channel=, the command line's "
+            "--channel, chooses the signal)",
+            path=path,
+        )
 
 
 def detect_r_peaks(
@@ -173,14 +206,16 @@ def detect_r_peaks(
     Returns
     -------
     tuple
-        Sample indices of the R peaks (sorted, unique) and NeuroKit2's ``averageQRS`` quality
-        at each (NaN where it could not be computed). An inverted ECG is detected on the
+        Sample indices of the R peaks (sorted, unique) and NeuroKit2's ``templatematch``
+        quality at each (NaN where it could not be computed). An inverted ECG is detected on the
         signal turned upright (:func:`ecg_is_inverted`).
 
     Raises
     ------
     RecordingFormatError
-        NeuroKit2 missing, too short, invalid samples, a flat signal, or fewer than 2 peaks.
+        NeuroKit2 missing, too short, invalid samples, a flat signal, fewer than 2 peaks, or a
+        signal that does not look like an ECG (median detector quality below
+        :data:`DETECTOR_QUALITY_FLOOR`).
 
     References
     ----------

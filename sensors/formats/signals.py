@@ -13,8 +13,10 @@ Formats:
 R peaks come from NeuroKit2 (``ecg_clean`` then ``ecg_peaks``, method ``"neurokit"``, no
 artefact correction: hrvpace corrects artefacts itself, in :mod:`hrv.clean`); pulse peaks from
 ``ppg_clean`` and ``ppg_peaks`` (method ``"elgendi"``). Each beat's detector quality (0..1) is
-NeuroKit2's quality index at the peak (``ecg_quality`` ``"averageQRS"``, ``ppg_quality``
-``"templatematch"``). The beat times ``t_s`` are the peak times, in seconds from the start of
+NeuroKit2's ``templatematch`` quality at the peak (``ecg_quality``, ``ppg_quality``: the beat's
+correlation with the signal's average beat); a signal whose median beat is below
+:data:`sensors.formats.signal_peaks.DETECTOR_QUALITY_FLOOR` is refused as not an ECG/PPG.
+The beat times ``t_s`` are the peak times, in seconds from the start of
 the signal; ``rr_ms`` their differences.
 
 How good the detection is, measured, not assumed: on MIT-BIH Arrhythmia records (360 Hz, lead
