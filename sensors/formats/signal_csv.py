@@ -114,6 +114,7 @@ def _read_csv(
         float(sampling_rate_hz),
         source_format=f"{kind}_csv",
         quality=quality,
+        kind=kind,
         meta={
             "path": path,
             "sampling_rate_hz": float(sampling_rate_hz),

@@ -133,6 +133,7 @@ def read_edf(
         fs,
         source_format="edf",
         quality=quality,
+        kind=kind,
         meta={
             "path": path,
             "sampling_rate_hz": fs,
