@@ -379,6 +379,14 @@ class BlePpiSource(_PmdStreamSource):
         return tuple(out)
 
 
+#: The status message of an ECG stream found upside down (the session and the command line show
+#: it).
+ECG_INVERTED_MESSAGE = (
+    "ECG signal inverted (strap upside down or leads reversed?): R peaks detected on the "
+    "inverted signal"
+)
+
+
 class BleEcgSource(_PmdStreamSource):
     """Beats from a chest strap's raw ECG (Polar H10, PMD ECG at 130 Hz), cross-checked.
 
@@ -391,6 +399,10 @@ class BleEcgSource(_PmdStreamSource):
     (the lag where they agree best; the strap's RR arrive about a second late, so time alone
     cannot pair them); when fewer than 90 % of the last 30 agree within 20 ms the status says
     so (electrodes, a noisy ECG).
+
+    An ECG upside down (strap worn the other way round, leads reversed) is detected at the
+    detector's first run (:attr:`sensors.ecg_live.LiveRPeakDetector.inverted`) and the status
+    says so (:data:`ECG_INVERTED_MESSAGE`); the beats are then timed on the inverted signal.
 
     A peak more than ``max_rr_s`` after the previous one (lost frames, a detector restart)
     starts a new run: no RR across it, ``gap_before`` on the next beat.
@@ -485,7 +497,10 @@ class BleEcgSource(_PmdStreamSource):
         else:
             t_end = frame.timestamp_ns / 1e9 + self._device_offset_s
         self._detector_t_end = t_end
+        decided = self._detector.inverted
         peaks = self._detector.push(samples, t_end_s=t_end)
+        if self._detector.inverted and not decided:
+            self._publish(message=ECG_INVERTED_MESSAGE)
         return tuple(self._beats_from_peaks(peaks, item))
 
     def _beats_from_peaks(self, peaks: list[float], item: _Packet) -> list[Beat]:

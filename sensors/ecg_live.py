@@ -10,6 +10,14 @@ still move or vanish when the next samples arrive) and at least ``edge_s`` after
 ``refractory_s`` of one already confirmed is the same beat. So each beat is reported once,
 about ``confirm_after_s`` + ``step_s`` after it happened.
 
+Polarity: an ECG upside down (strap worn the other way round, leads reversed) would be timed on
+the wrong wave. At its first run on a signal that is not flat (the first 4 s or more) the
+detector decides whether the ECG is inverted (NeuroKit2's ``ecg_invert``, as the file readers:
+:func:`sensors.formats.signal_peaks.ecg_is_inverted`) and from then on detects on the signal
+turned upright; :attr:`LiveRPeakDetector.inverted` says so (``None`` until decided). The
+decision holds for the stream (a strap does not turn over between frames; :meth:`reset` after a
+gap keeps it).
+
 Measured on MIT-BIH Arrhythmia record 100 resampled to 130 Hz and fed in H10-sized frames (the
 tests): sensitivity and positive predictivity against the reference labels as for the batch
 detector (>= 99.5 %).
@@ -30,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sensors.errors import SensorError
+from sensors.formats.signal_peaks import ecg_is_inverted
 
 __all__ = ["LiveRPeakDetector"]
 
@@ -92,6 +101,9 @@ class LiveRPeakDetector:
         self._stream_start: float | None = None
         self._last_peak: float | None = None
         self._nk: Any = None
+        #: Whether the ECG is upside down and detected inverted; ``None`` until decided (at the
+        #: first run on a signal that is not flat).
+        self.inverted: bool | None = None
 
     def reset(self) -> None:
         """Forget the signal (after a gap in the stream); confirmed peaks stay reported."""
@@ -140,7 +152,10 @@ class LiveRPeakDetector:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                clean = nk.ecg_clean(self._buffer, sampling_rate=self.fs, method="neurokit")
+                if self.inverted is None and float(np.ptp(self._buffer)) > 0.0:
+                    self.inverted = ecg_is_inverted(self._buffer, self.fs, nk)
+                signal = -self._buffer if self.inverted else self._buffer
+                clean = nk.ecg_clean(signal, sampling_rate=self.fs, method="neurokit")
                 _, info = nk.ecg_peaks(
                     clean, sampling_rate=self.fs, method="neurokit", correct_artifacts=False
                 )

@@ -12,7 +12,12 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   recording. Every other field is then of that segment alone;
 - ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
   ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
-  normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal;
+  normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal:
+  the *correction's* quality, not the beat detector's. A signal recording's detector quality
+  (``Recording.quality``, NeuroKit2's ``templatematch`` per beat) is used before: its stretches
+  below the floor are left out with a gap and ``read_as`` says how many seconds
+  (:func:`sensors.formats.signal_peaks.leave_out_low_quality`); ``n_beats`` and the rest are
+  then of what is left;
 - with ``clean=True`` (default) ``rr`` is ``hrv.clean(rr_ms, gaps=gaps).rr_ms`` with its gaps
   (Lipponen & Tarvainen 2019 correction plus the 300-2000 ms gate); with ``clean=False`` the
   RR intervals exactly as in the file, with the file's gaps. ``correction`` names the
@@ -97,6 +102,7 @@ from hrv.frequency import FREQUENCY_FIELDS
 from hrv.spectrum import spectrum_settings
 from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
+from sensors.formats.signal_peaks import leave_out_low_quality
 
 __all__ = [
     "EXCLUDED_BY",
@@ -623,7 +629,8 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     The zero RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked
     for, not whatever a file's meta says) and the signal losses over 64 s a beat-times file
     had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
-    the lines of the file (the first five).
+    the lines of the file (the first five); and a signal reader's notes
+    (``meta["signal_notes"]``: an ECG detected on the inverted signal).
     """
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
@@ -635,6 +642,10 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
                 f"; {len(losses)} signal loss(es) over 64 s between beats left out, each a gap "
                 f"(before {_lines(losses)})"
             )
+    # what a signal reader says about the signal: detected on the inverted ECG, stretches of
+    # low detector quality left out (sensors.formats.signal_peaks)
+    for note in recording.meta.get("signal_notes") or ():
+        how += f"; {note}"
     return how
 
 
@@ -676,6 +687,15 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             return RecordingAnalysis(path=p, error="the recording has no beats", segment=label)
         if options.segment is not None:
             rec = cut(rec, options.segment)
+        # a signal's stretches of low detector quality (motion in a PPG, a loose electrode) are
+        # left out with a gap, and read_as says how many seconds (sensors.formats.signal_peaks)
+        rec, _ = leave_out_low_quality(rec)
+        if rec.n_beats == 0:
+            return RecordingAnalysis(
+                path=p,
+                error="no beats left: the whole signal is below the detector quality floor",
+                segment=label,
+            )
         how = read_notes(how, rec, drop_zero=options.drop_zero)
         result = dataclasses.replace(
             analyze_recording(rec, options=options, path=p, read_as=how), segment=label

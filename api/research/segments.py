@@ -285,6 +285,7 @@ def cut(rec: Recording, segment: Segment) -> Recording:
         source_format=rec.source_format,
         arrived_at=None if rec.arrived_at is None else rec.arrived_at[i:j].copy(),
         heart_rate_bpm=None if rec.heart_rate_bpm is None else rec.heart_rate_bpm[i:j].copy(),
+        quality=None if rec.quality is None else rec.quality[i:j].copy(),
         start_s=start_abs,
         meta={
             **rec.meta,

@@ -76,7 +76,8 @@ DESCRIPTIONS: dict[str, str] = {
     "t_s": "end of the window on the recording's clock, seconds since the recording began",
     "path": "the recording's file",
     "error": "why the recording could not be analysed (its other fields empty); empty: analysed",
-    "quality": "fraction of intervals hrv.clean labels normal",
+    "quality": "fraction of intervals hrv.clean labels normal (the correction's, not the beat "
+    "detector's quality)",
     "corrected_pct": (
         "share of the intervals the artefact correction changed (removed gaps not counted)"
     ),

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import Recording, quote, read_text
-from sensors.formats.signal_peaks import _detect, _neurokit, _recording
+from sensors.formats.signal_peaks import INVERTED_NOTE, _detect, _neurokit, _recording
 
 __all__ = ["read_ecg_csv", "read_ppg_csv"]
 
@@ -97,7 +97,7 @@ def _read_csv(
         )
     _neurokit(path)
     signal, name = _read_signal_csv(path, channel)
-    peaks, quality, notes = _detect(kind, signal, float(sampling_rate_hz), path)
+    peaks, quality, notes, inverted = _detect(kind, signal, float(sampling_rate_hz), path)
     median_ms = float(np.median(np.diff(peaks))) / float(sampling_rate_hz) * 1000.0
     if not _MIN_MEDIAN_BEAT_MS <= median_ms <= _MAX_MEDIAN_BEAT_MS:
         raise RecordingFormatError(
@@ -114,12 +114,15 @@ def _read_csv(
         float(sampling_rate_hz),
         source_format=f"{kind}_csv",
         quality=quality,
+        kind=kind,
         meta={
             "path": path,
             "sampling_rate_hz": float(sampling_rate_hz),
             "channel": name,
             "beats_from": f"detected: {detector}",
             "detector_notes": tuple(notes),
+            "inverted": inverted,
+            "signal_notes": (INVERTED_NOTE,) if inverted else (),
         },
     )
 

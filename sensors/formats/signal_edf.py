@@ -15,6 +15,7 @@ from sensors.errors import RecordingFormatError
 from sensors.formats._common import MAX_RECORDING_BYTES, Recording, quote
 from sensors.formats.signal_peaks import (
     _INSTALL,
+    INVERTED_NOTE,
     _detect,
     _library_warnings_off,
     _recording,
@@ -123,7 +124,7 @@ def read_edf(
         if _PPG_LABEL.search(labels[index]) and not _ECG_LABEL.search(labels[index])
         else "ecg"
     )
-    peaks, quality, notes = _detect(kind, signal, fs, path)
+    peaks, quality, notes, inverted = _detect(kind, signal, fs, path)
     detector = (
         "NeuroKit2 ecg_peaks (neurokit)" if kind == "ecg" else "NeuroKit2 ppg_peaks (elgendi)"
     )
@@ -132,6 +133,7 @@ def read_edf(
         fs,
         source_format="edf",
         quality=quality,
+        kind=kind,
         meta={
             "path": path,
             "sampling_rate_hz": fs,
@@ -140,5 +142,7 @@ def read_edf(
             "start_time": start.isoformat() if start is not None else None,
             "beats_from": f"detected: {detector}",
             "detector_notes": tuple(notes),
+            "inverted": inverted,
+            "signal_notes": (INVERTED_NOTE,) if inverted else (),
         },
     )

@@ -22,6 +22,7 @@ from sensors.errors import RecordingFormatError
 from sensors.formats._common import MAX_RECORDING_BYTES, Recording, quote
 from sensors.formats.signal_peaks import (
     _INSTALL,
+    INVERTED_NOTE,
     _detect,
     _library_warnings_off,
     _recording,
@@ -167,7 +168,9 @@ def read_wfdb(
             f"not a readable WFDB record: {quote(str(exc))}", path=str(stem)
         ) from exc
     signal = np.asarray(rec.p_signal, dtype=np.float64)[:, 0]
-    peaks, quality, notes = _detect("ecg", signal, fs, str(stem))
+    peaks, quality, notes, inverted = _detect("ecg", signal, fs, str(stem))
     meta["beats_from"] = "detected: NeuroKit2 ecg_peaks (neurokit)"
     meta["detector_notes"] = tuple(notes)
+    meta["inverted"] = inverted
+    meta["signal_notes"] = (INVERTED_NOTE,) if inverted else ()
     return _recording(peaks, fs, source_format="wfdb", quality=quality, meta=meta)

@@ -13,15 +13,18 @@ Formats:
 R peaks come from NeuroKit2 (``ecg_clean`` then ``ecg_peaks``, method ``"neurokit"``, no
 artefact correction: hrvpace corrects artefacts itself, in :mod:`hrv.clean`); pulse peaks from
 ``ppg_clean`` and ``ppg_peaks`` (method ``"elgendi"``). Each beat's detector quality (0..1) is
-NeuroKit2's quality index at the peak (``ecg_quality`` ``"averageQRS"``, ``ppg_quality``
-``"templatematch"``). The beat times ``t_s`` are the peak times, in seconds from the start of
+NeuroKit2's ``templatematch`` quality at the peak (``ecg_quality``, ``ppg_quality``: the beat's
+correlation with the signal's average beat); a signal whose median beat is below
+:data:`sensors.formats.signal_peaks.DETECTOR_QUALITY_FLOOR` is refused as not an ECG/PPG.
+The beat times ``t_s`` are the peak times, in seconds from the start of
 the signal; ``rr_ms`` their differences.
 
 How good the detection is, measured, not assumed: on MIT-BIH Arrhythmia records (360 Hz, lead
 MLII) against the cardiologists' reference labels, tolerance 75 ms, :func:`compare_beats`
 gives sensitivity and positive predictivity >= 99.5 % on the clean records 100, 106, 119, 121
 and 123 (record 100, 30 min: 99.87 %, 2,270 of 2,273 beats, and 100.00 %), less on noisy ones
-(105: 98.83 % and 99.26 %; 108: 88.66 % and 89.62 %) (README, "Sensors";
+(105: 98.83 % and 99.26 %; 108: 88.66 % and 89.62 %, measured before the polarity check
+that now turns its lead: its 5-min excerpt went from 72 % to 99 %) (README, "Sensors";
 ``python -m bench.ecg_detection``).
 
 One module per job, all re-exported here: peak detection

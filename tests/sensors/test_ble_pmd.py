@@ -331,6 +331,28 @@ async def test_ecg_disagreeing_with_the_strap_is_said(bluez: FakeBluez) -> None:
     assert any(m.startswith("ECG beats disagree with the strap's own RR") for m in messages)
 
 
+async def test_ecg_upside_down_is_said_and_its_beats_are_the_upright_ones(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    from sensors import BleEcgSource
+    from sensors.ble_pmd import ECG_INVERTED_MESSAGE
+
+    ecg_uv, ref = h10_data()
+    bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
+    messages: list[str] = []
+    clock = StampingClock()
+    async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
+        h10.add_status_listener(lambda s: messages.append(s.message))
+        await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
+        it = aiter(h10)
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, (-ecg_uv, ref), 40.0))
+        beats = [await ecg_beat(it) for _ in range(30)]
+        await feeder
+    assert ECG_INVERTED_MESSAGE in messages
+    ref_rr = np.diff(ref) * 1000
+    assert all(np.min(np.abs(ref_rr - b.rr_ms)) < 12.0 for b in beats)
+
+
 # -- motion (accelerometer) ------------------------------------------------------------------------
 
 ACC_OFFER = {

@@ -1,0 +1,117 @@
+"""A signal that does not look like an ECG/PPG (noise, an EEG channel) is refused, not analysed.
+
+The criterion is the detector's own quality (NeuroKit2's ``templatematch``: each beat's
+correlation with the signal's average beat): a median below
+``sensors.formats.signal_peaks.DETECTOR_QUALITY_FLOOR`` is refused. Without it a channel of
+pure noise gave 88 "beats" at 64 bpm, exit 0 and a frequent-ectopy warning. Real ECG (the
+MIT-BIH excerpts of tests/data, upright and inverted, at 360 and 130 Hz, both leads of the EDF)
+and NeuroKit2-simulated ECG and PPG with realistic noise must not be refused.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+from typer.testing import CliRunner
+
+from api.cli import app
+from sensors import RecordingFormatError, read_recording
+from sensors.formats.signals import detect_pulse_peaks, detect_r_peaks
+from tests.sensors.test_signal_polarity import mitdb
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def write_column(path: Path, x: np.ndarray, header: str = "signal") -> Path:
+    path.write_text(header + "\n" + "\n".join(f"{v:.6f}" for v in x) + "\n")
+    return path
+
+
+def test_a_channel_of_noise_is_refused_as_not_an_ecg(tmp_path: Path) -> None:
+    noise = write_column(tmp_path / "noise.csv", np.random.default_rng(0).normal(0, 10, 300 * 128))
+    with pytest.raises(RecordingFormatError, match=r"does not look like an ECG \(detector quality"):
+        read_recording(noise, format="ecg_csv", sampling_rate_hz=128)
+    with pytest.raises(RecordingFormatError, match=r"does not look like a PPG \(detector quality"):
+        read_recording(noise, format="ppg_csv", sampling_rate_hz=128)
+    result = CliRunner().invoke(
+        app,
+        ["analyze", "-q", "--json", "--format", "ecg_csv", "--sampling-rate", "128", str(noise)],
+    )
+    assert result.exit_code == 1
+    assert "does not look like an ECG (detector quality 0." in result.output
+    assert '"n_beats"' not in result.stdout
+
+
+def test_an_eeg_channel_of_an_edf_chosen_by_channel_is_refused(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pyedflib
+    ecg = mitdb("100")
+    eeg = np.random.default_rng(1).normal(0, 10, ecg.size // 360 * 128)
+    path = tmp_path / "psg.edf"
+    headers = [
+        pyedflib.highlevel.make_signal_header("EEG C3-A2", dimension="uV", sample_frequency=128),
+        pyedflib.highlevel.make_signal_header("ECG", dimension="mV", sample_frequency=360),
+    ]
+    for h, x in zip(headers, (eeg, ecg), strict=True):
+        h["physical_min"], h["physical_max"] = float(np.floor(x.min())), float(np.ceil(x.max()))
+    pyedflib.highlevel.write_edf(str(path), [eeg, ecg], headers)
+    with pytest.raises(RecordingFormatError, match="does not look like an ECG"):
+        read_recording(path, format="edf", channel="EEG C3-A2")
+    assert read_recording(path, format="edf", channel="ECG").n_beats > 200
+    result = CliRunner().invoke(
+        app, ["analyze", "-q", "--format", "edf", "--channel", "EEG C3-A2", str(path)]
+    )
+    assert result.exit_code == 1 and "does not look like an ECG" in result.output
+
+
+@pytest.mark.parametrize("record", ["100", "105", "106", "108", "119", "121", "123"])
+def test_real_ecg_is_not_refused(record: str) -> None:
+    x = mitdb(record)
+    for signal, fs in ((x, 360.0), (-x, 360.0), (resample_poly(x, 13, 36), 130.0)):
+        peaks, _ = detect_r_peaks(signal, fs)
+        assert peaks.size > 200
+
+
+def test_both_leads_of_the_edf_are_not_refused() -> None:
+    for lead in ("ECG MLII", "ECG V5"):
+        assert read_recording(DATA / "mitdb100x.edf", format="edf", channel=lead).n_beats > 200
+
+
+@pytest.mark.parametrize("noise_mv", [0.1, 0.3, 0.5])
+@pytest.mark.parametrize("heart_rate", [55, 100])
+def test_simulated_ecg_with_realistic_noise_is_not_refused(
+    noise_mv: float, heart_rate: int
+) -> None:
+    import neurokit2 as nk
+
+    ecg = nk.ecg_simulate(
+        duration=120, sampling_rate=250, heart_rate=heart_rate, noise=noise_mv, random_state=3
+    )
+    peaks, _ = detect_r_peaks(ecg, 250.0)
+    assert abs(peaks.size - 2 * heart_rate) <= 3
+
+
+@pytest.mark.parametrize("fs", [25.0, 64.0, 100.0])
+def test_simulated_ppg_with_motion_and_bursts_is_not_refused(fs: float) -> None:
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the simulator's own interpolation warnings
+        ppg = nk.ppg_simulate(
+            duration=120,
+            sampling_rate=fs,
+            heart_rate=70,
+            drift=1,
+            motion_amplitude=0.5,
+            powerline_amplitude=0.1,
+            burst_number=4,
+            burst_amplitude=3,
+            random_state=4,
+        )
+    peaks, _ = detect_pulse_peaks(ppg, fs)
+    assert abs(peaks.size - 140) <= 4

@@ -1,0 +1,88 @@
+"""An ECG upside down (leads reversed, strap worn the other way round) is detected and turned.
+
+Real ECG: the MIT-BIH excerpts of tests/data (lead MLII, 360 Hz; provenance and licence in
+tests/data/README.md), as recorded and multiplied by -1, at 360 Hz and resampled to the Polar
+H10's 130 Hz. Without the polarity check the detector times the inverted record 121 on the
+wrong wave (RMSSD 129 ms instead of 20 ms, a frequent-ectopy warning) and the inverted records
+100 and 123 about 30 ms late on every beat, silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from api.research.analysis import AnalysisOptions, analyze_file
+from sensors import read_recording
+from sensors.ecg_live import LiveRPeakDetector
+from sensors.formats.signal_peaks import INVERTED_NOTE
+from sensors.formats.signals import compare_beats
+from tests.sensors.test_ecg_live import run
+from tests.sensors.test_signals import reference_beats_s
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def mitdb(record: str) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # wfdb's own pandas deprecations
+        import wfdb
+
+        return np.asarray(wfdb.rdrecord(str(DATA / f"mitdb{record}x")).p_signal[:, 0], float)
+
+
+def h10_csv(path: Path, signal_mv: np.ndarray) -> Path:
+    """The signal at 130 Hz in integer microvolts, as an H10 records it."""
+    uv = np.round(resample_poly(signal_mv, 13, 36) * 1000).astype(int)
+    path.write_text("ecg_uV\n" + "\n".join(str(v) for v in uv) + "\n")
+    return path
+
+
+def test_inverted_record_121_gives_the_upright_rmssd_and_says_it_was_inverted(
+    tmp_path: Path,
+) -> None:
+    x = mitdb("121")
+    up = h10_csv(tmp_path / "up.csv", x)
+    down = h10_csv(tmp_path / "down.csv", -x)
+    options = AnalysisOptions(format="ecg_csv", sampling_rate_hz=130.0)
+    a, b = analyze_file(up, options), analyze_file(down, options)
+    assert a.error is None and b.error is None
+    assert a.summary is not None and b.summary is not None
+    assert a.summary["rmssd_ms"] == pytest.approx(19.6, abs=0.5)
+    assert b.summary["rmssd_ms"] == pytest.approx(a.summary["rmssd_ms"], abs=0.5)
+    assert b.summary["n_beats"] == a.summary["n_beats"]
+    assert not b.summary["ectopy_warning"]
+    assert INVERTED_NOTE in b.summary["read_as"]
+    assert "inverted" not in a.summary["read_as"]
+
+
+@pytest.mark.parametrize("record", ["100", "105", "106", "119", "121", "123"])
+def test_inverted_records_give_the_upright_beats(record: str, tmp_path: Path) -> None:
+    x = mitdb(record)
+    up = tmp_path / "up.csv"
+    down = tmp_path / "down.csv"
+    up.write_text("\n".join(f"{v:.3f}" for v in x) + "\n")
+    down.write_text("\n".join(f"{v:.3f}" for v in -x) + "\n")
+    a = read_recording(up, format="ecg_csv", sampling_rate_hz=360.0)
+    b = read_recording(down, format="ecg_csv", sampling_rate_hz=360.0)
+    assert a.meta["inverted"] is False and a.meta["signal_notes"] == ()
+    assert b.meta["inverted"] is True and b.meta["signal_notes"] == (INVERTED_NOTE,)
+    # the same R peaks, each within one sample (2.8 ms), not ~30 ms late
+    ta, tb = np.r_[a.start_s, a.t_s], np.r_[b.start_s, b.t_s]
+    assert ta.size == tb.size
+    assert np.max(np.abs(ta - tb)) <= 1.5 / 360.0
+
+
+def test_live_detector_decides_the_polarity_and_detects_on_the_upright_signal() -> None:
+    x = resample_poly(mitdb("100"), 13, 36)
+    for sign, expected in ((1.0, False), (-1.0, True)):
+        det = LiveRPeakDetector(130.0)
+        peaks, _ = run(det, sign * x)
+        assert det.inverted is expected
+        result = compare_beats(reference_beats_s(), np.asarray(peaks), tolerance_s=0.075)
+        assert result.sensitivity >= 0.995 and result.positive_predictivity >= 0.995
+        assert result.rr_error_ms_rms < 10.0
