@@ -100,7 +100,8 @@ def analyze(
             help="Leave out files (or folders) matching GLOB, e.g. '\\*acc\\*' or 's01/hr.csv' "
             "(quoted, so the shell leaves it alone): matched against the path below the "
             "folder given, its folders' paths and names, and the file's name (a file named "
-            "on its own: its path as given and its name); \\* also matches /, case counts. "
+            "on its own: its name, or for a GLOB with a / as many trailing parts of its path, "
+            "s01/acc.csv, never the folders above it); \\* also matches /, case counts. "
             "Repeatable. Each one left out is listed as skipped ('excluded by --exclude "
             "GLOB'), never read.",
         ),

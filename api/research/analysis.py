@@ -728,7 +728,8 @@ EXCLUDED_BY = "excluded by --exclude"
 def excluded_by(relative: str | os.PathLike[str], exclude: Sequence[str]) -> str | None:
     """The first pattern of ``exclude`` that matches ``relative``, else ``None``.
 
-    ``relative`` is a path below a folder given (``s01/acc.csv``) or a file named as given. A
+    ``relative`` is a path below a folder given (``s01/acc.csv``; a file named on its own:
+    :func:`named_excluded_by`). A
     pattern (:func:`fnmatch.fnmatchcase`: ``*``, ``?``, ``[...]``, case counts; ``*`` also
     matches ``/``) matches when it matches that whole path, the path of a folder it is in
     (``s01``, ``s01/raw``), or the name of the file or of one of those folders: ``*acc*``,
@@ -740,6 +741,23 @@ def excluded_by(relative: str | os.PathLike[str], exclude: Sequence[str]) -> str
     for pattern in exclude:
         p = pattern.removeprefix("./").rstrip("/") or pattern
         if any(fnmatch.fnmatchcase(c, p) for c in candidates):
+            return pattern
+    return None
+
+
+def named_excluded_by(path: str | os.PathLike[str], exclude: Sequence[str]) -> str | None:
+    """The first pattern of ``exclude`` that matches a file named on its own, else ``None``.
+
+    Only the file itself is matched, never the folders above it (``--exclude '*acc*'`` must not
+    leave out ``accel_study/s01/rr.txt``): a pattern of one part (``acc.csv``, ``*acc*``)
+    against the file's name, a pattern with a ``/`` (``s01/acc.csv``, ``*/acc.csv``) against as
+    many trailing parts of its path as it has (``s01/acc.csv``), so that ``*`` cannot reach
+    into the folders above.
+    """
+    parts = PurePath(path).parts
+    for pattern in exclude:
+        p = pattern.removeprefix("./").rstrip("/") or pattern
+        if parts and fnmatch.fnmatchcase(PurePath(*parts[-len(p.split("/")) :]).as_posix(), p):
             return pattern
     return None
 
@@ -768,8 +786,9 @@ def find_recordings(
     could lead outside the folder or round in a loop).
 
     ``exclude``: glob patterns (:func:`excluded_by`) matched against a found file's path
-    relative to the folder given and against its name (a file named one by one: its path as
-    given and its name). A file or folder matched is listed in ``skipped`` with the reason
+    relative to the folder given and against its name (a file named one by one: its name, or
+    the trailing parts of its path, never the folders above it: :func:`named_excluded_by`).
+    A file or folder matched is listed in ``skipped`` with the reason
     ``excluded by --exclude PATTERN`` (:data:`EXCLUDED_BY`), before it is read; a folder
     matched is listed once and not searched.
     """
@@ -778,7 +797,7 @@ def find_recordings(
     for raw in paths:
         p = Path(raw)
         if not p.is_dir():
-            pattern = excluded_by(p, exclude)
+            pattern = named_excluded_by(p, exclude)
             if pattern is None:
                 out.append(p)
             elif skip:

@@ -443,6 +443,48 @@ def test_exclude_leaves_other_tables_of_a_study_folder_out(
     assert "no recordings found (1 excluded by --exclude)" in res.stderr
 
 
+def test_exclude_matches_a_named_file_not_the_folders_above_it(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: a file named on its own was matched by every folder above it and by its
+    whole path (``*`` matching ``/``), so ``--exclude '*acc*'`` left out every RR file of a
+    study under a folder named ``accel_study``, and ``s01/acc.csv`` matched no named file. A
+    named file is matched by its name, a pattern with a ``/`` by its path's trailing parts."""
+    study = tmp_path / "accel_study"
+    for s in ("s01", "s02"):
+        (study / s).mkdir(parents=True)
+        shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / s / "rr.txt")
+        _acc_csv(study / s / "acc.csv")
+    named = [str(study / s / n) for s in ("s01", "s02") for n in ("acc.csv", "rr.txt")]
+    res = runner.invoke(app, ["analyze", *named, "--json", "-q", "--exclude", "*acc*"])
+    assert res.exit_code == 0, res.output
+    assert [
+        Path(json.loads(x)["path"]).relative_to(study).as_posix() for x in res.stdout.splitlines()
+    ] == [
+        "s01/rr.txt",
+        "s02/rr.txt",
+    ]
+    assert "2 of 2 recording(s) analysed, 0 failed, 2 excluded by --exclude" in res.stderr
+
+    # relative to the working folder too; a pattern with a / matches the path's trailing parts
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", "accel_study/s01/acc.csv", "accel_study/s01/rr.txt"),
+            *("accel_study/s02/acc.csv", "accel_study/s02/rr.txt", "--json", "-q"),
+            *("--exclude", "s01/acc.csv", "--exclude", "*/s02/acc*"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x)["path"] for x in res.stdout.splitlines()] == [
+        "accel_study/s01/rr.txt",
+        "accel_study/s02/rr.txt",
+    ]
+    assert "accel_study/s01/acc.csv: excluded by --exclude s01/acc.csv (skipped)" in res.stderr
+    assert "accel_study/s02/acc.csv: excluded by --exclude */s02/acc* (skipped)" in res.stderr
+
+
 def test_exclude_is_in_the_help() -> None:
     import re
 
