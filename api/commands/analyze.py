@@ -103,7 +103,7 @@ def analyze(
             "on its own: its name, or for a GLOB with a / as many trailing parts of its path, "
             "s01/acc.csv, never the folders above it); \\* also matches /, case counts. "
             "Repeatable. Each one left out is listed as skipped ('excluded by --exclude "
-            "GLOB'), never read.",
+            "GLOB'), never read; a GLOB that matches nothing is warned about.",
         ),
     ] = None,
     fmt: FormatOpt = None,
@@ -206,9 +206,21 @@ def analyze(
     _check_distinct(outputs)
     if use_dask or scheduler is not None:
         _require_or_exit("distributed")
-    files, skipped = find_recordings(paths, recursive=recursive, exclude=exclude or ())
+    matched: set[str] = set()
+    files, skipped = find_recordings(
+        paths, recursive=recursive, exclude=exclude or (), matched=matched
+    )
     for path, reason in skipped:
         typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
+    for pattern in dict.fromkeys(exclude or ()):
+        if pattern not in matched:  # an absolute path, or one with the folder given: a no-op
+            typer.echo(
+                f"hrvpace analyze: warning: --exclude {pattern} matched nothing (a pattern is "
+                "matched below the folder given, s01/acc.csv not study/s01/acc.csv nor an "
+                "absolute path; a file named on its own, by its name or trailing parts of its "
+                "path)",
+                err=True,
+            )
     # only subfolders left out for want of --recursive are "not searched"; links to folders
     # are never followed, --recursive or not
     folders = sum(1 for _, reason in skipped if reason == FOLDER_NOT_SEARCHED)

@@ -725,7 +725,9 @@ LINK_NOT_FOLLOWED = "a link to a folder, not followed"
 EXCLUDED_BY = "excluded by --exclude"
 
 
-def excluded_by(relative: str | os.PathLike[str], exclude: Sequence[str]) -> str | None:
+def excluded_by(
+    relative: str | os.PathLike[str], exclude: Sequence[str], *, matched: set[str] | None = None
+) -> str | None:
     """The first pattern of ``exclude`` that matches ``relative``, else ``None``.
 
     ``relative`` is a path below a folder given (``s01/acc.csv``; a file named on its own:
@@ -734,32 +736,43 @@ def excluded_by(relative: str | os.PathLike[str], exclude: Sequence[str]) -> str
     matches ``/``) matches when it matches that whole path, the path of a folder it is in
     (``s01``, ``s01/raw``), or the name of the file or of one of those folders: ``*acc*``,
     ``acc.csv``, ``s01/*``, ``raw`` (every folder named so), ``pilot/`` (a trailing ``/``
-    ignored). A leading ``./`` is ignored too.
+    ignored). A leading ``./`` is ignored too. ``matched``: every pattern that matches is
+    added to it, not only the first (to tell the patterns that matched nothing).
     """
     parts = PurePath(relative).parts
     candidates = {PurePath(*parts[: i + 1]).as_posix() for i in range(len(parts))} | set(parts)
+    first = None
     for pattern in exclude:
         p = pattern.removeprefix("./").rstrip("/") or pattern
         if any(fnmatch.fnmatchcase(c, p) for c in candidates):
-            return pattern
-    return None
+            first = pattern if first is None else first
+            if matched is None:
+                break
+            matched.add(pattern)
+    return first
 
 
-def named_excluded_by(path: str | os.PathLike[str], exclude: Sequence[str]) -> str | None:
+def named_excluded_by(
+    path: str | os.PathLike[str], exclude: Sequence[str], *, matched: set[str] | None = None
+) -> str | None:
     """The first pattern of ``exclude`` that matches a file named on its own, else ``None``.
 
     Only the file itself is matched, never the folders above it (``--exclude '*acc*'`` must not
     leave out ``accel_study/s01/rr.txt``): a pattern of one part (``acc.csv``, ``*acc*``)
     against the file's name, a pattern with a ``/`` (``s01/acc.csv``, ``*/acc.csv``) against as
     many trailing parts of its path as it has (``s01/acc.csv``), so that ``*`` cannot reach
-    into the folders above.
+    into the folders above. ``matched`` as for :func:`excluded_by`.
     """
     parts = PurePath(path).parts
+    first = None
     for pattern in exclude:
         p = pattern.removeprefix("./").rstrip("/") or pattern
         if parts and fnmatch.fnmatchcase(PurePath(*parts[-len(p.split("/")) :]).as_posix(), p):
-            return pattern
-    return None
+            first = pattern if first is None else first
+            if matched is None:
+                break
+            matched.add(pattern)
+    return first
 
 
 def find_recordings(
@@ -768,6 +781,7 @@ def find_recordings(
     skip: bool = True,
     recursive: bool = False,
     exclude: Sequence[str] = (),
+    matched: set[str] | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The recordings among the files given and the files inside folders given.
 
@@ -790,14 +804,15 @@ def find_recordings(
     the trailing parts of its path, never the folders above it: :func:`named_excluded_by`).
     A file or folder matched is listed in ``skipped`` with the reason
     ``excluded by --exclude PATTERN`` (:data:`EXCLUDED_BY`), before it is read; a folder
-    matched is listed once and not searched.
+    matched is listed once and not searched. ``matched``: every pattern that matched a file
+    or folder is added to it (``hrvpace analyze`` warns about the others).
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
         if not p.is_dir():
-            pattern = named_excluded_by(p, exclude)
+            pattern = named_excluded_by(p, exclude, matched=matched)
             if pattern is None:
                 out.append(p)
             elif skip:
@@ -807,12 +822,12 @@ def find_recordings(
         links: list[Path] = []
         excluded: list[tuple[Path, str]] = []
         for c in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
-            pattern = excluded_by(c.relative_to(p), exclude)
+            pattern = excluded_by(c.relative_to(p), exclude, matched=matched)
             if pattern is not None:
                 excluded.append((c, f"{EXCLUDED_BY} {pattern}"))
             elif c.is_dir() and not c.is_symlink():
                 if recursive:
-                    files_below, links_below, excluded_below = _files_below(c, p, exclude)
+                    files_below, links_below, excluded_below = _files_below(c, p, exclude, matched)
                     found.extend(files_below)
                     links.extend(links_below)
                     excluded.extend(excluded_below)
@@ -838,7 +853,7 @@ def find_recordings(
 
 
 def _files_below(
-    folder: Path, top: Path, exclude: Sequence[str] = ()
+    folder: Path, top: Path, exclude: Sequence[str] = (), matched: set[str] | None = None
 ) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
     """Every file below ``folder`` and every link to a folder there (hidden ones left out).
 
@@ -853,7 +868,7 @@ def _files_below(
     excluded: list[tuple[Path, str]] = []
 
     def kept(path: Path) -> bool:
-        pattern = excluded_by(path.relative_to(top), exclude)
+        pattern = excluded_by(path.relative_to(top), exclude, matched=matched)
         if pattern is not None:
             excluded.append((path, f"{EXCLUDED_BY} {pattern}"))
         return pattern is None

@@ -485,6 +485,42 @@ def test_exclude_matches_a_named_file_not_the_folders_above_it(
     assert "accel_study/s02/acc.csv: excluded by --exclude */s02/acc* (skipped)" in res.stderr
 
 
+def test_exclude_warns_about_a_pattern_that_matched_nothing(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: a pattern that matched nothing (an absolute path, or one starting with the
+    folder given) was silently ignored, the files it meant analysed. Each is warned about on
+    stderr, saying patterns are matched below the folder given; the exit code is unchanged. A
+    pattern that matched only what an earlier one matched did match: no warning."""
+    study = tmp_path / "study"
+    (study / "s01").mkdir(parents=True)
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s01" / "rr.txt")
+    _acc_csv(study / "s01" / "acc.csv")
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", str(study), "-r", "-q"),
+            *("--exclude", str(study / "s01" / "acc.csv"), "--exclude", "study/s01/acc.csv"),
+            *("--exclude", "*acc*", "--exclude", "s01/acc.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output  # *acc* left it out
+    for pattern in (str(study / "s01" / "acc.csv"), "study/s01/acc.csv"):
+        assert (
+            f"hrvpace analyze: warning: --exclude {pattern} matched nothing (a pattern is "
+            "matched below the folder given, s01/acc.csv not study/s01/acc.csv nor an absolute "
+            "path" in res.stderr
+        )
+    assert "--exclude *acc* matched nothing" not in res.stderr
+    assert "--exclude s01/acc.csv matched nothing" not in res.stderr  # matched, after *acc*
+    # alone, the absolute path leaves the table in: it fails, exit 1, and the warning says why
+    res = runner.invoke(
+        app, ["analyze", str(study), "-r", "-q", "--exclude", str(study / "s01" / "acc.csv")]
+    )
+    assert res.exit_code == 1, res.output
+    assert f"--exclude {study / 's01' / 'acc.csv'} matched nothing" in res.stderr
+
+
 def test_exclude_is_in_the_help() -> None:
     import re
 
