@@ -101,7 +101,8 @@ def analyze(
             "(quoted, so the shell leaves it alone): matched against the path below the "
             "folder given, its folders' paths and names, and the file's name (a file named "
             "on its own: its name, or for a GLOB with a / as many trailing parts of its path, "
-            "s01/acc.csv, never the folders above it); \\* also matches /, case counts. "
+            "s01/acc.csv, never the folders above it); \\* also matches /, case counts; a GLOB "
+            "ending in / (pilot/) matches folders only. "
             "Repeatable. Each one left out is listed as skipped ('excluded by --exclude "
             "GLOB'), never read; a GLOB that matches nothing is warned about.",
         ),

@@ -521,6 +521,38 @@ def test_exclude_warns_about_a_pattern_that_matched_nothing(
     assert f"--exclude {study / 's01' / 'acc.csv'} matched nothing" in res.stderr
 
 
+def test_exclude_with_a_trailing_slash_matches_folders_only(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: README showed ``pilot/`` as the folder form, but the trailing ``/`` was
+    stripped, so ``acc.csv/`` also left out files named ``acc.csv``. As in ``.gitignore`` or
+    rsync, a pattern ending in ``/`` matches folders only (at any depth, by name or path)."""
+    study = tmp_path / "study"
+    for s in ("s01", "pilot", "s02/acc.csv"):
+        (study / s).mkdir(parents=True)
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s01" / "rr.txt")
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s02" / "acc.csv" / "rr.txt")
+    shutil.copy(shared_data / "hrvpkg_real_rri_ms.txt", study / "pilot" / "rr.txt")
+    _acc_csv(study / "s01" / "acc.csv")
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", str(study), "-r", "--json", "-q"),
+            *("--exclude", "acc.csv/", "--exclude", "pilot/"),
+        ],
+    )
+    assert res.exit_code == 1, res.output  # s01/acc.csv, a file, is read and fails
+    assert f"{study / 's01' / 'acc.csv'}: excluded" not in res.stderr
+    assert f"{study / 's02' / 'acc.csv'}: excluded by --exclude acc.csv/ (skipped)" in res.stderr
+    assert f"{study / 'pilot'}: excluded by --exclude pilot/ (skipped)" in res.stderr
+    ok = [Path(json.loads(x)["path"]) for x in res.stdout.splitlines() if '"error"' not in x]
+    assert [p.relative_to(study).as_posix() for p in ok if p.name == "rr.txt"] == ["s01/rr.txt"]
+    # a file named on its own is never a folder
+    res = runner.invoke(app, ["analyze", str(study / "s01" / "rr.txt"), "--exclude", "rr.txt/"])
+    assert res.exit_code == 0, res.output
+    assert "--exclude rr.txt/ matched nothing" in res.stderr
+
+
 def test_exclude_is_in_the_help() -> None:
     import re
 
