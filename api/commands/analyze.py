@@ -373,23 +373,49 @@ def _check_output(flag: str, target: Path) -> None:
     if suffix == ".parquet":
         _require_or_exit("pyarrow.parquet")
     parent = target.parent if str(target.parent) else Path(".")
-    problem = None
-    if target.is_dir():
-        problem = "it is a folder"
-    elif not parent.is_dir():
-        problem = f"the folder {parent} does not exist"
-    elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        problem = "no permission to write there"
-    elif _is_stdout(target):
-        problem = "it is where stdout goes"
-    elif suffix == ".csv":  # its settings go beside it (write_table): that name must be free
-        side = sidecar_path(target)
-        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
-        if said is not None:
-            problem = f"its settings sidecar {side}: {said}"
+    # the name first: is_dir() raises on a name too long
+    problem = _name_too_long(target, parent) or _place_problem(target, parent)
     if problem is not None:
         typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
         raise typer.Exit(2)
+
+
+def _place_problem(target: Path, parent: Path) -> str | None:
+    """Why ``target`` (a table's name of a fitting length) cannot be written, else ``None``."""
+    if target.is_dir():
+        return "it is a folder"
+    if not parent.is_dir():
+        return f"the folder {parent} does not exist"
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return "no permission to write there"
+    if _is_stdout(target):
+        return "it is where stdout goes"
+    if target.suffix.lower() == ".csv":  # its settings go beside it (write_table): name free
+        side = sidecar_path(target)
+        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
+        if said is not None:
+            return f"its settings sidecar {side}: {said}"
+    return None
+
+
+def _name_too_long(target: Path, parent: Path) -> str | None:
+    """The table's name, or its CSV's sidecar's, is longer than the file system allows.
+
+    Code review: found only when the table was written, after the whole analysis.
+    """
+    try:
+        name_max = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255  # Linux, macOS, Windows
+    names = [target.name] + ([sidecar_path(target).name] if target.suffix.lower() == ".csv" else [])
+    for name in names:
+        if len(os.fsencode(name)) > name_max:
+            whose = "its name" if name == target.name else f"its settings sidecar's name {name}"
+            return (
+                f"{whose} is {len(os.fsencode(name))} bytes long, more than the {name_max} the "
+                "file system allows"
+            )
+    return None
 
 
 def _is_stdout(path: Path) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["move_into", "real_path", "replace_with", "write_replacing"]
+__all__ = ["move_into", "real_path", "replace_with", "temp_prefix", "write_replacing"]
 
 
 def replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = False) -> Path:
@@ -29,7 +29,7 @@ def replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = Fa
     an error names ``final``, the file that could not be written.
     """
     try:
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=temp_prefix(final), suffix=".tmp")
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(final)) from None
     try:
@@ -51,6 +51,21 @@ def replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = Fa
 
 
 _TEXT: dict[str, Any] = {"newline": "", "encoding": "utf-8"}
+
+#: Bytes of the final name kept in the temporary one: with ``.``, ``.``, mkstemp's 8 random
+#: characters and ``.tmp`` it stays far below the 255 a name may have on common file systems.
+_NAME_KEPT = 64
+
+
+def temp_prefix(final: Path) -> str:
+    """The temporary file's prefix: ``.`` and the start of ``final``'s name (says whose it is).
+
+    Code review: the whole name made the temporary one 14 bytes longer, so a table named with
+    ~245 bytes failed as "File name too long" after the whole analysis; a name cut to
+    :data:`_NAME_KEPT` bytes (whole UTF-8 characters) cannot.
+    """
+    kept = os.fsencode(final.name)[:_NAME_KEPT].decode("utf-8", "ignore")
+    return f".{kept}."
 
 
 def real_path(path: Path) -> Path:
