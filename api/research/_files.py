@@ -9,7 +9,10 @@ umask, as :func:`open` would give it.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Callable
@@ -29,17 +32,13 @@ def replace_with(final: Path, write: Callable[[Any], None], *, binary: bool = Fa
     an error names ``final``, the file that could not be written.
     """
     try:
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=temp_prefix(final), suffix=".tmp")
+        fd, tmp = _new_file(final.parent, temp_prefix(final))
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(final)) from None
     try:
-        try:
-            mode = stat.S_IMODE(os.stat(final).st_mode)
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask  # as open() would create it, not mkstemp's 0600
-        os.fchmod(fd, mode)
+        # a new file keeps the mode it was created with: 0666 less the umask, as open() gives
+        with contextlib.suppress(FileNotFoundError):
+            os.fchmod(fd, stat.S_IMODE(os.stat(final).st_mode))
         with open(fd, "wb" if binary else "w", **({} if binary else _TEXT)) as f:
             write(f)
     except BaseException as exc:
@@ -55,6 +54,25 @@ _TEXT: dict[str, Any] = {"newline": "", "encoding": "utf-8"}
 #: Bytes of the final name kept in the temporary one: with ``.``, ``.``, mkstemp's 8 random
 #: characters and ``.tmp`` it stays far below the 255 a name may have on common file systems.
 _NAME_KEPT = 64
+
+
+def _new_file(folder: Path, prefix: str) -> tuple[int, str]:
+    """A new file ``{prefix}XXXXXXXX.tmp`` in ``folder``, created ``0666`` less the umask.
+
+    As :func:`tempfile.mkstemp` (a random name, ``O_EXCL``: never an existing file or link),
+    but with the mode :func:`open` gives, not ``0600``. Code review: the umask was read with
+    ``os.umask(0)`` and set back, which changes it for the whole process for a moment (not
+    thread-safe); here the kernel applies it.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(tempfile.TMP_MAX):
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 def temp_prefix(final: Path) -> str:

@@ -336,6 +336,31 @@ def test_a_new_table_respects_the_umask(shared_data: Path, tmp_path: Path) -> No
     assert oct(sidecar_path(table).stat().st_mode & 0o777) == oct(0o600)
 
 
+def test_a_new_table_s_mode_is_had_without_changing_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: the umask was read by setting it to 0 and back (``os.umask``), which
+    changes it for the whole process for a moment: another thread creating a file then got
+    0666. The temporary file is created ``0666`` and the kernel applies the umask."""
+    import os
+
+    old = os.umask(0o027)
+    try:
+
+        def no_umask(mask: int) -> int:
+            raise AssertionError(f"os.umask({mask:o}) called while writing")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        table = tmp_path / "s.csv"
+        write_table({"path": np.array(["x"], dtype=object)}, table, settings={})
+        monkeypatch.undo()
+    finally:
+        os.umask(old)
+    assert oct(table.stat().st_mode & 0o777) == oct(0o640)
+    assert oct(sidecar_path(table).stat().st_mode & 0o777) == oct(0o640)
+    assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".*.tmp"))
+
+
 def _umask() -> int:
     import os
 
