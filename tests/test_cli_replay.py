@@ -468,6 +468,10 @@ def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
     # the beats file it names (a renamed copy: the export's, whose id its name no longer says)
     said = f"{out / 'renamed.csv'}: hrvpace export's metrics table, not a recording (its beats"
     assert f"{said} are the export's ID-beats.csv) (skipped)" in res.stderr, res.stderr
+    # its sidecar says what it is (code review: "not a recording: '{' is neither a number...")
+    said = f"{out / f'{sid}.json'}: hrvpace export's sidecar (the session's settings and events)"
+    assert f"{said}, not a recording (its beats are {sid}-beats.csv) (skipped)" in res.stderr
+    assert "'{' is neither" not in res.stderr
     assert "1 of 1 recording(s) analysed, 0 failed" in res.stderr
 
 

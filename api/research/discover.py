@@ -45,6 +45,7 @@ whole file (a ``ghrv_beats`` file that stops rising later fails with the line).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -308,6 +309,39 @@ def export_table_problem(
     )
 
 
+#: A JSON file larger than this is not looked into for an hrvpace sidecar.
+_SIDECAR_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _json_sidecar_reason(p: Path) -> str | None:
+    """Why ``p`` is skipped when it is an hrvpace sidecar (``.json``), else ``None``.
+
+    ``hrvpace export``'s ``ID.json`` (``software.name`` hrvpace, ``session``, ``files``) and
+    ``hrvpace analyze``'s ``NAME.csv.json`` (``hrvpace_version``, ``table``). Code review:
+    they were skipped as "not a recording: '{' is neither a number ...", which did not say
+    what they are.
+    """
+    if p.suffix.lower() != ".json":
+        return None
+    try:
+        if p.stat().st_size > _SIDECAR_MAX_BYTES:
+            return None
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    software = obj.get("software")
+    if isinstance(software, dict) and software.get("name") == "hrvpace" and "session" in obj:
+        return (
+            "hrvpace export's sidecar (the session's settings and events), not a recording "
+            f"(its beats are {p.stem}-beats.csv)"
+        )
+    if "hrvpace_version" in obj and "table" in obj:
+        return f"hrvpace analyze's settings sidecar of {p.stem}, not a recording"
+    return None
+
+
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
     """Why a file found in a folder is not a recording, or ``None`` when it may be one.
 
@@ -333,6 +367,9 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         return (
             f"hrvpace export's {parquet} table (Parquet), not a recording (its beats are {beats})"
         )
+    sidecar = _json_sidecar_reason(p)
+    if sidecar is not None:
+        return sidecar
     try:
         if detect_recording_format(p) != "plain":
             return None

@@ -553,6 +553,26 @@ def test_exclude_with_a_trailing_slash_matches_folders_only(
     assert "--exclude rr.txt/ matched nothing" in res.stderr
 
 
+def test_an_analyze_settings_sidecar_in_a_folder_says_what_it_is(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """``hrvpace analyze``'s ``NAME.csv.json`` in a folder analysed was skipped as "not a
+    recording: '{' is neither a number ..."; it says what it is (as export's ``ID.json``)."""
+    import numpy as np
+
+    from api.research.cohort import sidecar_path, write_table
+
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", d / "rr.txt")
+    write_table({"path": np.array(["x"], dtype=object)}, tmp_path / "s.csv", settings={})
+    shutil.copy(sidecar_path(tmp_path / "s.csv"), d / "s.csv.json")
+    res = runner.invoke(app, ["analyze", str(d), "-q"])
+    assert res.exit_code == 0, res.output
+    said = f"{d / 's.csv.json'}: hrvpace analyze's settings sidecar of s.csv, not a recording"
+    assert f"{said} (skipped)" in res.stderr
+
+
 def test_exclude_is_in_the_help() -> None:
     import re
 
