@@ -1,7 +1,8 @@
 """Files written whole or not at all: under a temporary name beside them, then moved in place.
 
-Shared by ``hrvpace analyze``'s tables (:func:`api.research.cohort.write_table`) and
-``hrvpace export`` (:func:`api.research.export.export_session`). A failed write leaves the
+Shared by ``hrvpace analyze``'s tables (:func:`api.research.cohort.write_table`),
+``hrvpace export`` (:func:`api.research.export.export_session`) and its ``--prompts``
+(:func:`api.dayplan.export_prompts`). A failed write leaves the
 old file as it was (or none), never half a new one; a link at the name stays a link (the
 file it names is replaced); a replaced file keeps its mode, a new one gets ``0666`` less the
 umask, as :func:`open` would give it.
