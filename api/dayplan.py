@@ -39,6 +39,7 @@ from pydantic import (
     model_validator,
 )
 
+from api._files import move_into, real_path, replace_with
 from api.problems import ProblemError
 from api.settings import timezone_setting
 from api.storage import ReadOnlyDatabase, Row, Storage, StorageError
@@ -694,7 +695,9 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
     """Write the day plan's prompts, their check-in answers and a compliance summary.
 
     The files are ``prompts.csv``, ``prompt_answers.csv`` (the check-in items) and
-    ``prompts.json``.
+    ``prompts.json``, each written whole or not at all (:mod:`api._files`: all three under
+    temporary names first, then moved in; a link at a name stays a link, a replaced file
+    keeps its mode). An :class:`OSError` names the file that could not be written.
 
     Compliance and response latency are reported as EMA studies do (Stone & Shiffman 2002;
     Wrzus & Neubauer 2023): prompts sent, answered, dismissed and expired unanswered, the
@@ -719,17 +722,20 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
         raise PromptExportError(f"{database}: cannot read the prompts ({exc})") from None
     out.mkdir(parents=True, exist_ok=True)
     rows = [prompt_out(r) for r in prompts]
-    with (out / "prompts.csv").open("w", newline="", encoding="utf-8") as f:
+
+    def write_prompts(f: Any) -> None:
         w = csv.writer(f)
         w.writerow(PROMPT_COLUMNS)
         for p in rows:
             d = p.model_dump()
             w.writerow(["" if d[c] is None else d[c] for c in PROMPT_COLUMNS])
-    with (out / "prompt_answers.csv").open("w", newline="", encoding="utf-8") as f:
+
+    def write_answers(f: Any) -> None:
         w = csv.writer(f)
         w.writerow(ANSWER_COLUMNS)
         for a in answers:
             w.writerow(["" if a[c] is None else a[c] for c in ANSWER_COLUMNS])
+
     sent = [p for p in rows if p.sent_at is not None]
     # complied with: answered, or (an action prompt: a breathing reset, a screen break) done
     responded = [p for p in sent if p.response_latency_s is not None]
@@ -747,8 +753,24 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
         "median_response_latency_s": statistics.median(latencies) if latencies else None,
         "columns": {c: _PROMPT_UNITS.get(c, "") for c in PROMPT_COLUMNS},
     }
-    (out / "prompts.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return [out / "prompts.csv", out / "prompt_answers.csv", out / "prompts.json"]
+    text = json.dumps(summary, indent=2) + "\n"
+    files = [out / "prompts.csv", out / "prompt_answers.csv", out / "prompts.json"]
+    # all three written under temporary names first, then moved in: a failure (a full disk)
+    # leaves an earlier export as it was, never a half-written file (api._files)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, write in zip(
+            files, (write_prompts, write_answers, lambda f: f.write(text)), strict=True
+        ):
+            real = real_path(path)
+            staged.append((replace_with(real, write), real))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, real in staged:
+        move_into(tmp, real)
+    return files
 
 
 _PROMPT_UNITS = {

@@ -468,6 +468,10 @@ def test_an_export_folder_analyses_as_its_beats(tmp_path: Path) -> None:
     # the beats file it names (a renamed copy: the export's, whose id its name no longer says)
     said = f"{out / 'renamed.csv'}: hrvpace export's metrics table, not a recording (its beats"
     assert f"{said} are the export's ID-beats.csv) (skipped)" in res.stderr, res.stderr
+    # its sidecar says what it is (code review: "not a recording: '{' is neither a number...")
+    said = f"{out / f'{sid}.json'}: hrvpace export's sidecar (the session's settings and events)"
+    assert f"{said}, not a recording (its beats are {sid}-beats.csv) (skipped)" in res.stderr
+    assert "'{' is neither" not in res.stderr
     assert "1 of 1 recording(s) analysed, 0 failed" in res.stderr
 
 
@@ -476,22 +480,28 @@ def test_an_export_table_named_on_its_own_says_what_it_is(tmp_path: Path) -> Non
     where they are skipped) failed as "a table without an RR column", which does not say what
     it is. It still fails (exit 1, a row with its error in --summary: a file named that cannot
     be analysed), saying it is hrvpace export's table and which beats file to analyse; a copy
-    under another name is told by its header all the same."""
+    under another name is told by its header all the same. The beats file's path is named
+    only when it is there (code review: a copy of ``ID-metrics.csv`` alone was told to analyse
+    ``ID-beats.csv`` beside it, which did not exist)."""
     out, sid = _export_with_contact(tmp_path)
     beats = out / f"{sid}-beats.csv"
     other = tmp_path / "renamed.csv"
     other.write_bytes((out / f"{sid}-metrics.csv").read_bytes())
+    (tmp_path / "copy").mkdir()
+    alone = tmp_path / "copy" / f"{sid}-metrics.csv"
+    alone.write_bytes((out / f"{sid}-metrics.csv").read_bytes())
     for kind, path, named in (
-        ("metrics", out / f"{sid}-metrics.csv", str(beats)),
-        ("contact", out / f"{sid}-contact.csv", str(beats)),
-        ("metrics", other, "ID-beats.csv beside it"),
+        ("metrics", out / f"{sid}-metrics.csv", f"the export's beats file {beats}"),
+        ("contact", out / f"{sid}-contact.csv", f"the export's beats file {beats}"),
+        ("metrics", other, "the beats file ID-beats.csv of its export"),
+        ("metrics", alone, f"the beats file {sid}-beats.csv of its export"),
     ):
         summary = tmp_path / f"s-{kind}-{path.name}"
         res = runner.invoke(app, ["analyze", str(path), "--json", "-q", "--summary", str(summary)])
         assert res.exit_code == 1, res.output
         said = (
-            f"{path}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
-            f"{named} (or the export folder, where this table is skipped)"
+            f"{path}: hrvpace export's {kind} table, not beats: analyse {named} (or the export "
+            "folder, where this table is skipped)"
         )
         assert json.loads(res.stdout)["error"] == said
         assert f"hrvpace analyze: {said} (failed)" in res.stderr
@@ -536,8 +546,8 @@ def test_an_export_s_parquet_tables_say_what_they_are(tmp_path: Path) -> None:
         ),
         (
             other,
-            "hrvpace export's metrics table (Parquet), not beats: analyse the export's beats "
-            "file ID-beats.csv beside it (or the export folder, where this table is skipped)",
+            "hrvpace export's metrics table (Parquet), not beats: analyse the beats file "
+            "ID-beats.csv of its export (or the export folder, where this table is skipped)",
         ),
         (windows, "a Parquet table, not an RR recording (files are read as text: CSV or TXT)"),
     ):

@@ -100,9 +100,11 @@ def analyze(
             help="Leave out files (or folders) matching GLOB, e.g. '\\*acc\\*' or 's01/hr.csv' "
             "(quoted, so the shell leaves it alone): matched against the path below the "
             "folder given, its folders' paths and names, and the file's name (a file named "
-            "on its own: its path as given and its name); \\* also matches /, case counts. "
+            "on its own: its name, or for a GLOB with a / as many trailing parts of its path, "
+            "s01/acc.csv, never the folders above it); \\* also matches /, case counts; a GLOB "
+            "ending in / (pilot/) matches folders only. "
             "Repeatable. Each one left out is listed as skipped ('excluded by --exclude "
-            "GLOB'), never read.",
+            "GLOB'), never read; a GLOB that matches nothing is warned about.",
         ),
     ] = None,
     fmt: FormatOpt = None,
@@ -205,9 +207,21 @@ def analyze(
     _check_distinct(outputs)
     if use_dask or scheduler is not None:
         _require_or_exit("distributed")
-    files, skipped = find_recordings(paths, recursive=recursive, exclude=exclude or ())
+    matched: set[str] = set()
+    files, skipped = find_recordings(
+        paths, recursive=recursive, exclude=exclude or (), matched=matched
+    )
     for path, reason in skipped:
         typer.echo(f"hrvpace analyze: {path}: {reason} (skipped)", err=True)
+    for pattern in dict.fromkeys(exclude or ()):
+        if pattern not in matched:  # an absolute path, or one with the folder given: a no-op
+            typer.echo(
+                f"hrvpace analyze: warning: --exclude {pattern} matched nothing (a pattern is "
+                "matched below the folder given, s01/acc.csv not study/s01/acc.csv nor an "
+                "absolute path; a file named on its own, by its name or trailing parts of its "
+                "path)",
+                err=True,
+            )
     # only subfolders left out for want of --recursive are "not searched"; links to folders
     # are never followed, --recursive or not
     folders = sum(1 for _, reason in skipped if reason == FOLDER_NOT_SEARCHED)
@@ -359,23 +373,49 @@ def _check_output(flag: str, target: Path) -> None:
     if suffix == ".parquet":
         _require_or_exit("pyarrow.parquet")
     parent = target.parent if str(target.parent) else Path(".")
-    problem = None
-    if target.is_dir():
-        problem = "it is a folder"
-    elif not parent.is_dir():
-        problem = f"the folder {parent} does not exist"
-    elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        problem = "no permission to write there"
-    elif _is_stdout(target):
-        problem = "it is where stdout goes"
-    elif suffix == ".csv":  # its settings go beside it (write_table): that name must be free
-        side = sidecar_path(target)
-        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
-        if said is not None:
-            problem = f"its settings sidecar {side}: {said}"
+    # the name first: is_dir() raises on a name too long
+    problem = _name_too_long(target, parent) or _place_problem(target, parent)
     if problem is not None:
         typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
         raise typer.Exit(2)
+
+
+def _place_problem(target: Path, parent: Path) -> str | None:
+    """Why ``target`` (a table's name of a fitting length) cannot be written, else ``None``."""
+    if target.is_dir():
+        return "it is a folder"
+    if not parent.is_dir():
+        return f"the folder {parent} does not exist"
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return "no permission to write there"
+    if _is_stdout(target):
+        return "it is where stdout goes"
+    if target.suffix.lower() == ".csv":  # its settings go beside it (write_table): name free
+        side = sidecar_path(target)
+        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
+        if said is not None:
+            return f"its settings sidecar {side}: {said}"
+    return None
+
+
+def _name_too_long(target: Path, parent: Path) -> str | None:
+    """The table's name, or its CSV's sidecar's, is longer than the file system allows.
+
+    Code review: found only when the table was written, after the whole analysis.
+    """
+    try:
+        name_max = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255  # Linux, macOS, Windows
+    names = [target.name] + ([sidecar_path(target).name] if target.suffix.lower() == ".csv" else [])
+    for name in names:
+        if len(os.fsencode(name)) > name_max:
+            whose = "its name" if name == target.name else f"its settings sidecar's name {name}"
+            return (
+                f"{whose} is {len(os.fsencode(name))} bytes long, more than the {name_max} the "
+                "file system allows"
+            )
+    return None
 
 
 def _is_stdout(path: Path) -> bool:

@@ -745,23 +745,69 @@ LINK_NOT_FOLLOWED = "a link to a folder, not followed"
 EXCLUDED_BY = "excluded by --exclude"
 
 
-def excluded_by(relative: str | os.PathLike[str], exclude: Sequence[str]) -> str | None:
+def excluded_by(
+    relative: str | os.PathLike[str],
+    exclude: Sequence[str],
+    *,
+    is_dir: bool = False,
+    matched: set[str] | None = None,
+) -> str | None:
     """The first pattern of ``exclude`` that matches ``relative``, else ``None``.
 
-    ``relative`` is a path below a folder given (``s01/acc.csv``) or a file named as given. A
-    pattern (:func:`fnmatch.fnmatchcase`: ``*``, ``?``, ``[...]``, case counts; ``*`` also
-    matches ``/``) matches when it matches that whole path, the path of a folder it is in
-    (``s01``, ``s01/raw``), or the name of the file or of one of those folders: ``*acc*``,
-    ``acc.csv``, ``s01/*``, ``raw`` (every folder named so), ``pilot/`` (a trailing ``/``
-    ignored). A leading ``./`` is ignored too.
+    ``relative`` is a path below a folder given (``s01/acc.csv``; a file named on its own:
+    :func:`named_excluded_by`), ``is_dir`` whether it is a folder. A pattern
+    (:func:`fnmatch.fnmatchcase`: ``*``, ``?``, ``[...]``, case counts; ``*`` also matches
+    ``/``) matches when it matches that whole path, the path of a folder it is in (``s01``,
+    ``s01/raw``), or the name of the file or of one of those folders: ``*acc*``, ``acc.csv``,
+    ``s01/*``, ``raw`` (every folder named so). A pattern ending in ``/`` (``pilot/``) matches
+    folders only, as in ``.gitignore`` or rsync (``acc.csv/`` leaves a file ``acc.csv`` in). A
+    leading ``./`` is ignored. ``matched``: every pattern that matches is added to it, not
+    only the first (to tell the patterns that matched nothing).
     """
     parts = PurePath(relative).parts
-    candidates = {PurePath(*parts[: i + 1]).as_posix() for i in range(len(parts))} | set(parts)
+    # (candidate, whether it is a folder): the folders it is in, by path and name; itself
+    candidates = {(PurePath(*parts[: i + 1]).as_posix(), True) for i in range(len(parts) - 1)}
+    candidates |= {(name, True) for name in parts[:-1]}
+    if parts:
+        candidates |= {(PurePath(*parts).as_posix(), is_dir), (parts[-1], is_dir)}
+    first = None
     for pattern in exclude:
-        p = pattern.removeprefix("./").rstrip("/") or pattern
-        if any(fnmatch.fnmatchcase(c, p) for c in candidates):
-            return pattern
-    return None
+        p = pattern.removeprefix("./")
+        folders_only = p.rstrip("/") != p and p.rstrip("/") != ""
+        p = p.rstrip("/") or pattern
+        if any(fnmatch.fnmatchcase(c, p) for c, d in candidates if d or not folders_only):
+            first = pattern if first is None else first
+            if matched is None:
+                break
+            matched.add(pattern)
+    return first
+
+
+def named_excluded_by(
+    path: str | os.PathLike[str], exclude: Sequence[str], *, matched: set[str] | None = None
+) -> str | None:
+    """The first pattern of ``exclude`` that matches a file named on its own, else ``None``.
+
+    Only the file itself is matched, never the folders above it (``--exclude '*acc*'`` must not
+    leave out ``accel_study/s01/rr.txt``): a pattern of one part (``acc.csv``, ``*acc*``)
+    against the file's name, a pattern with a ``/`` (``s01/acc.csv``, ``*/acc.csv``) against as
+    many trailing parts of its path as it has (``s01/acc.csv``), so that ``*`` cannot reach
+    into the folders above. A pattern ending in ``/`` matches folders only, so never a file.
+    ``matched`` as for :func:`excluded_by`.
+    """
+    parts = PurePath(path).parts
+    first = None
+    for pattern in exclude:
+        p = pattern.removeprefix("./")
+        if p.endswith("/") and p.rstrip("/"):
+            continue  # folders only
+        p = p.rstrip("/") or pattern
+        if parts and fnmatch.fnmatchcase(PurePath(*parts[-len(p.split("/")) :]).as_posix(), p):
+            first = pattern if first is None else first
+            if matched is None:
+                break
+            matched.add(pattern)
+    return first
 
 
 def find_recordings(
@@ -770,6 +816,7 @@ def find_recordings(
     skip: bool = True,
     recursive: bool = False,
     exclude: Sequence[str] = (),
+    matched: set[str] | None = None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The recordings among the files given and the files inside folders given.
 
@@ -788,17 +835,19 @@ def find_recordings(
     could lead outside the folder or round in a loop).
 
     ``exclude``: glob patterns (:func:`excluded_by`) matched against a found file's path
-    relative to the folder given and against its name (a file named one by one: its path as
-    given and its name). A file or folder matched is listed in ``skipped`` with the reason
+    relative to the folder given and against its name (a file named one by one: its name, or
+    the trailing parts of its path, never the folders above it: :func:`named_excluded_by`).
+    A file or folder matched is listed in ``skipped`` with the reason
     ``excluded by --exclude PATTERN`` (:data:`EXCLUDED_BY`), before it is read; a folder
-    matched is listed once and not searched.
+    matched is listed once and not searched. ``matched``: every pattern that matched a file
+    or folder is added to it (``hrvpace analyze`` warns about the others).
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
         if not p.is_dir():
-            pattern = excluded_by(p, exclude)
+            pattern = named_excluded_by(p, exclude, matched=matched)
             if pattern is None:
                 out.append(p)
             elif skip:
@@ -808,12 +857,12 @@ def find_recordings(
         links: list[Path] = []
         excluded: list[tuple[Path, str]] = []
         for c in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
-            pattern = excluded_by(c.relative_to(p), exclude)
+            pattern = excluded_by(c.relative_to(p), exclude, is_dir=c.is_dir(), matched=matched)
             if pattern is not None:
                 excluded.append((c, f"{EXCLUDED_BY} {pattern}"))
             elif c.is_dir() and not c.is_symlink():
                 if recursive:
-                    files_below, links_below, excluded_below = _files_below(c, p, exclude)
+                    files_below, links_below, excluded_below = _files_below(c, p, exclude, matched)
                     found.extend(files_below)
                     links.extend(links_below)
                     excluded.extend(excluded_below)
@@ -839,7 +888,7 @@ def find_recordings(
 
 
 def _files_below(
-    folder: Path, top: Path, exclude: Sequence[str] = ()
+    folder: Path, top: Path, exclude: Sequence[str] = (), matched: set[str] | None = None
 ) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
     """Every file below ``folder`` and every link to a folder there (hidden ones left out).
 
@@ -853,14 +902,16 @@ def _files_below(
     links: list[Path] = []
     excluded: list[tuple[Path, str]] = []
 
-    def kept(path: Path) -> bool:
-        pattern = excluded_by(path.relative_to(top), exclude)
+    def kept(path: Path, is_dir: bool) -> bool:
+        pattern = excluded_by(path.relative_to(top), exclude, is_dir=is_dir, matched=matched)
         if pattern is not None:
             excluded.append((path, f"{EXCLUDED_BY} {pattern}"))
         return pattern is None
 
     for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and kept(Path(root) / d)]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and kept(Path(root) / d, True)]
         links.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
-        out.extend(Path(root) / f for f in files if not f.startswith(".") and kept(Path(root) / f))
+        out.extend(
+            Path(root) / f for f in files if not f.startswith(".") and kept(Path(root) / f, False)
+        )
     return [f for f in out if f.is_file()], links, excluded

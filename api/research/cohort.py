@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from api._files import move_into, real_path, replace_with, write_replacing
 from api._version import __version__
 from api.research import require
-from api.research._files import move_into, real_path, replace_with, write_replacing
 from api.research.analysis import (
     SUMMARY_FIELDS,
     AnalysisOptions,

@@ -45,6 +45,7 @@ whole file (a ``ghrv_beats`` file that stops rising later fails with the line).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -216,29 +217,48 @@ def _beats_of(p: Path, name: str | None) -> str | None:
     return f"{named['id']}-beats.csv"
 
 
+def _beats_file(p: Path, name: str | None, what: str) -> str:
+    """The export's beats file to analyse instead of the table ``p``, in words.
+
+    Its path when it is beside ``p``, else ``the {what} ID-beats.csv of its export`` (code
+    review: a path was named that did not exist). ``what``: ``beats file``, or ``CSV`` for
+    the beats table in Parquet.
+    """
+    beats = _beats_of(p, name)
+    if beats is not None and p.with_name(beats).is_file():
+        whose = "its" if what == "CSV" else "the export's"
+        return f"{whose} {what} {p.with_name(beats)}"
+    return f"the {what} {beats or 'ID-beats.csv'} of its export"
+
+
 def _parquet_problem(p: Path, kind: str, name: str | None, upload: bool) -> str:
     """:func:`export_table_problem` of a Parquet file (:func:`parquet_kind` ``kind``)."""
     shown = str(p) if name is None else name
-    verb = "upload" if upload else "analyse"
     if kind == "parquet":
         return (
             f"{shown}: a Parquet table, not an RR recording ({'uploads' if upload else 'files'} "
             "are read as text: CSV or TXT)"
         )
-    beats = _beats_of(p, name)
-    if beats is None:
-        csv_file = "ID-beats.csv" if upload else "ID-beats.csv beside it"
-    else:
-        csv_file = beats if upload else str(p.with_name(beats))
+    if upload:
+        csv_file = _beats_of(p, name) or "ID-beats.csv"
+        if kind == "beats":
+            return (
+                f"{shown}: hrvpace export's beats table in Parquet, which is not read as a "
+                f"recording: upload its CSV {csv_file} instead (the same beats)"
+            )
+        return (
+            f"{shown}: hrvpace export's {kind} table (Parquet), not beats: upload the export's "
+            f"beats file {csv_file} instead"
+        )
     if kind == "beats":
         return (
             f"{shown}: hrvpace export's beats table in Parquet, which is not read as a "
-            f"recording: {verb} its CSV {csv_file} instead (the same beats)"
+            f"recording: analyse {_beats_file(p, name, 'CSV')} instead (the same beats)"
         )
-    again = " instead" if upload else " (or the export folder, where this table is skipped)"
     return (
-        f"{shown}: hrvpace export's {kind} table (Parquet), not beats: {verb} the export's "
-        f"beats file {csv_file}{again}"
+        f"{shown}: hrvpace export's {kind} table (Parquet), not beats: analyse "
+        f"{_beats_file(p, name, 'beats file')} (or the export folder, where this table is "
+        "skipped)"
     )
 
 
@@ -250,8 +270,9 @@ def export_table_problem(
     ``hrvpace export``'s metrics or contact table is told by its header
     (:func:`export_table_kind`, as :func:`skip_reason` tells it in a folder). Read as a
     recording such a table fails as "a table without an RR column", which does not say what
-    it is; this names it and the export's beats file to analyse instead (``ID-beats.csv``
-    beside ``ID-metrics.csv``), or the export folder.
+    it is; this names it and the export's beats file to analyse instead (the path of
+    ``ID-beats.csv`` beside ``ID-metrics.csv`` when it is there, else "the beats file
+    ID-beats.csv of its export"), or the export folder.
 
     A Parquet file (:func:`parquet_kind`), which would fail as "not a text file", is told
     too: the export's beats table in Parquet names its CSV (``ID-beats.csv``, the same beats),
@@ -281,11 +302,44 @@ def export_table_problem(
             f"{shown}: hrvpace export's {kind} table, not beats: upload the export's beats "
             f"file {named or 'ID-beats.csv'} instead"
         )
-    beats = str(p.with_name(named)) if named else "ID-beats.csv beside it"
     return (
-        f"{shown}: hrvpace export's {kind} table, not beats: analyse the export's beats file "
-        f"{beats} (or the export folder, where this table is skipped)"
+        f"{shown}: hrvpace export's {kind} table, not beats: analyse "
+        f"{_beats_file(p, name, 'beats file')} (or the export folder, where this table is "
+        "skipped)"
     )
+
+
+#: A JSON file larger than this is not looked into for an hrvpace sidecar.
+_SIDECAR_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _json_sidecar_reason(p: Path) -> str | None:
+    """Why ``p`` is skipped when it is an hrvpace sidecar (``.json``), else ``None``.
+
+    ``hrvpace export``'s ``ID.json`` (``software.name`` hrvpace, ``session``, ``files``) and
+    ``hrvpace analyze``'s ``NAME.csv.json`` (``hrvpace_version``, ``table``). Code review:
+    they were skipped as "not a recording: '{' is neither a number ...", which did not say
+    what they are.
+    """
+    if p.suffix.lower() != ".json":
+        return None
+    try:
+        if p.stat().st_size > _SIDECAR_MAX_BYTES:
+            return None
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    software = obj.get("software")
+    if isinstance(software, dict) and software.get("name") == "hrvpace" and "session" in obj:
+        return (
+            "hrvpace export's sidecar (the session's settings and events), not a recording "
+            f"(its beats are {p.stem}-beats.csv)"
+        )
+    if "hrvpace_version" in obj and "table" in obj:
+        return f"hrvpace analyze's settings sidecar of {p.stem}, not a recording"
+    return None
 
 
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
@@ -313,6 +367,9 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         return (
             f"hrvpace export's {parquet} table (Parquet), not a recording (its beats are {beats})"
         )
+    sidecar = _json_sidecar_reason(p)
+    if sidecar is not None:
+        return sidecar
     try:
         if detect_recording_format(p) != "plain":
             return None

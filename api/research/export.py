@@ -30,7 +30,7 @@ For session ``ID`` in ``DIR``:
   Written last, so its presence means the export is complete.
 
 Every file is written whole or not at all: all of them are first written under temporary
-names in ``DIR`` (:mod:`api.research._files`); a failure then (a full disk, an unwritable
+names in ``DIR`` (:mod:`api._files`); a failure then (a full disk, an unwritable
 folder) removes them and leaves an earlier export of the session as it was. Only then is an
 earlier ``ID.json`` removed, the tables moved in place and the new ``ID.json`` moved in last,
 so a sidecar never describes tables that were not written. A link at a file's name stays a
@@ -51,9 +51,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from api._files import move_into, real_path, replace_with
 from api._version import __version__
 from api.research import require
-from api.research._files import move_into, real_path, replace_with
 from api.research.store import StoredSession, load_session
 from api.research.units import (
     BEAT_UNITS,

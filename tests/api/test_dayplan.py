@@ -629,3 +629,45 @@ def test_each_install_draws_its_own_seed_and_a_put_without_one_keeps_it(
     again = serve(settings=load_settings(data_dir=two.settings.data_dir, token="test-token"))
     with again.client() as c:
         assert c.get("/api/v1/dayplan").json()["seed"] == seed2
+
+
+def test_export_prompts_writes_its_files_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: ``hrvpace export --prompts`` wrote prompts.csv, prompt_answers.csv and
+    prompts.json in place, so a failure midway (a full disk) left an earlier export half
+    replaced: a new prompts.csv beside a truncated prompt_answers.csv. All three are written
+    under temporary names first, then moved in; the error names the file that failed."""
+    import csv
+    import errno
+
+    from api.dayplan import export_prompts
+    from api.storage import Storage
+
+    db = tmp_path / "hrvpace.sqlite3"
+    Storage(db).close()
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ("prompts.csv", "prompt_answers.csv", "prompts.json")
+    for name in names:
+        (out / name).write_text(f"earlier {name}\n")
+    real_writer = csv.writer
+    calls: list[object] = []
+
+    def writer(f: object, *args: object, **kwargs: object) -> object:
+        calls.append(f)
+        if len(calls) == 2:  # the answers table: the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_writer(f, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(csv, "writer", writer)
+    with pytest.raises(OSError, match="No space left") as failed:
+        export_prompts(db, out)
+    monkeypatch.undo()
+    assert {p.name: p.read_text() for p in out.iterdir()} == {
+        name: f"earlier {name}\n" for name in names
+    }  # nothing replaced, no temporary file left
+    assert failed.value.filename == str(out / "prompt_answers.csv")
+    assert [p.name for p in export_prompts(db, out)] == list(names)
+    assert (out / "prompts.csv").read_text().startswith("id,")
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)

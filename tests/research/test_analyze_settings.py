@@ -224,6 +224,34 @@ def test_a_taken_sidecar_name_is_refused_before_the_analysis(
         assert side.is_symlink() and target.read_text() == kept
 
 
+def test_a_long_table_name_is_written(shared_data: Path, tmp_path: Path) -> None:
+    """Code review: the temporary name ``.{name}.XXXXXXXX.tmp`` was 14 bytes longer than the
+    table's, so a table named with ~245 bytes failed as "File name too long" after the whole
+    analysis. The temporary name keeps only the start of the table's name."""
+    table = tmp_path / ("t" * 246 + ".csv")  # its sidecar, 255 bytes, is allowed too
+    res = _analyze(shared_data, "--summary", str(table))
+    assert res.exit_code == 0, res.output
+    assert table.exists() and sidecar_path(table).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("length", [251, 256])
+def test_a_table_name_too_long_is_refused_before_the_analysis(
+    shared_data: Path, tmp_path: Path, length: int
+) -> None:
+    """A table name (or its CSV's sidecar's, 5 bytes longer) the file system cannot hold
+    failed after the whole analysis: refused first (exit 2), saying so."""
+    table = tmp_path / ("t" * (length - 4) + ".csv")
+    res = _analyze(shared_data, "--json", "--summary", str(table))
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""  # nothing analysed
+    whose = "its name" if length > 255 else f"its settings sidecar's name {table.name}.json"
+    assert (
+        f"cannot write --summary {table}: {whose} is {length + 5 * (length <= 255)} bytes "
+        "long, more than the 255 the file system allows"
+    ) in res.stderr
+
+
 def test_the_sidecar_is_not_where_stdout_goes(shared_data: Path, tmp_path: Path) -> None:
     """``--json --summary a.csv > a.csv.json``: the sidecar would replace the results printed
     there (the reviewer's ``> a.json``, with the sidecar's new name). Refused before analysis."""
@@ -306,6 +334,31 @@ def test_a_new_table_respects_the_umask(shared_data: Path, tmp_path: Path) -> No
     assert res.exit_code == 0, res.output
     assert oct(table.stat().st_mode & 0o777) == oct(0o600)
     assert oct(sidecar_path(table).stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_a_new_table_s_mode_is_had_without_changing_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: the umask was read by setting it to 0 and back (``os.umask``), which
+    changes it for the whole process for a moment: another thread creating a file then got
+    0666. The temporary file is created ``0666`` and the kernel applies the umask."""
+    import os
+
+    old = os.umask(0o027)
+    try:
+
+        def no_umask(mask: int) -> int:
+            raise AssertionError(f"os.umask({mask:o}) called while writing")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        table = tmp_path / "s.csv"
+        write_table({"path": np.array(["x"], dtype=object)}, table, settings={})
+        monkeypatch.undo()
+    finally:
+        os.umask(old)
+    assert oct(table.stat().st_mode & 0o777) == oct(0o640)
+    assert oct(sidecar_path(table).stat().st_mode & 0o777) == oct(0o640)
+    assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".*.tmp"))
 
 
 def _umask() -> int:

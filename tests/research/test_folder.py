@@ -443,6 +443,136 @@ def test_exclude_leaves_other_tables_of_a_study_folder_out(
     assert "no recordings found (1 excluded by --exclude)" in res.stderr
 
 
+def test_exclude_matches_a_named_file_not_the_folders_above_it(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: a file named on its own was matched by every folder above it and by its
+    whole path (``*`` matching ``/``), so ``--exclude '*acc*'`` left out every RR file of a
+    study under a folder named ``accel_study``, and ``s01/acc.csv`` matched no named file. A
+    named file is matched by its name, a pattern with a ``/`` by its path's trailing parts."""
+    study = tmp_path / "accel_study"
+    for s in ("s01", "s02"):
+        (study / s).mkdir(parents=True)
+        shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / s / "rr.txt")
+        _acc_csv(study / s / "acc.csv")
+    named = [str(study / s / n) for s in ("s01", "s02") for n in ("acc.csv", "rr.txt")]
+    res = runner.invoke(app, ["analyze", *named, "--json", "-q", "--exclude", "*acc*"])
+    assert res.exit_code == 0, res.output
+    assert [
+        Path(json.loads(x)["path"]).relative_to(study).as_posix() for x in res.stdout.splitlines()
+    ] == [
+        "s01/rr.txt",
+        "s02/rr.txt",
+    ]
+    assert "2 of 2 recording(s) analysed, 0 failed, 2 excluded by --exclude" in res.stderr
+
+    # relative to the working folder too; a pattern with a / matches the path's trailing parts
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", "accel_study/s01/acc.csv", "accel_study/s01/rr.txt"),
+            *("accel_study/s02/acc.csv", "accel_study/s02/rr.txt", "--json", "-q"),
+            *("--exclude", "s01/acc.csv", "--exclude", "*/s02/acc*"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x)["path"] for x in res.stdout.splitlines()] == [
+        "accel_study/s01/rr.txt",
+        "accel_study/s02/rr.txt",
+    ]
+    assert "accel_study/s01/acc.csv: excluded by --exclude s01/acc.csv (skipped)" in res.stderr
+    assert "accel_study/s02/acc.csv: excluded by --exclude */s02/acc* (skipped)" in res.stderr
+
+
+def test_exclude_warns_about_a_pattern_that_matched_nothing(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: a pattern that matched nothing (an absolute path, or one starting with the
+    folder given) was silently ignored, the files it meant analysed. Each is warned about on
+    stderr, saying patterns are matched below the folder given; the exit code is unchanged. A
+    pattern that matched only what an earlier one matched did match: no warning."""
+    study = tmp_path / "study"
+    (study / "s01").mkdir(parents=True)
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s01" / "rr.txt")
+    _acc_csv(study / "s01" / "acc.csv")
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", str(study), "-r", "-q"),
+            *("--exclude", str(study / "s01" / "acc.csv"), "--exclude", "study/s01/acc.csv"),
+            *("--exclude", "*acc*", "--exclude", "s01/acc.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output  # *acc* left it out
+    for pattern in (str(study / "s01" / "acc.csv"), "study/s01/acc.csv"):
+        assert (
+            f"hrvpace analyze: warning: --exclude {pattern} matched nothing (a pattern is "
+            "matched below the folder given, s01/acc.csv not study/s01/acc.csv nor an absolute "
+            "path" in res.stderr
+        )
+    assert "--exclude *acc* matched nothing" not in res.stderr
+    assert "--exclude s01/acc.csv matched nothing" not in res.stderr  # matched, after *acc*
+    # alone, the absolute path leaves the table in: it fails, exit 1, and the warning says why
+    res = runner.invoke(
+        app, ["analyze", str(study), "-r", "-q", "--exclude", str(study / "s01" / "acc.csv")]
+    )
+    assert res.exit_code == 1, res.output
+    assert f"--exclude {study / 's01' / 'acc.csv'} matched nothing" in res.stderr
+
+
+def test_exclude_with_a_trailing_slash_matches_folders_only(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: README showed ``pilot/`` as the folder form, but the trailing ``/`` was
+    stripped, so ``acc.csv/`` also left out files named ``acc.csv``. As in ``.gitignore`` or
+    rsync, a pattern ending in ``/`` matches folders only (at any depth, by name or path)."""
+    study = tmp_path / "study"
+    for s in ("s01", "pilot", "s02/acc.csv"):
+        (study / s).mkdir(parents=True)
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s01" / "rr.txt")
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", study / "s02" / "acc.csv" / "rr.txt")
+    shutil.copy(shared_data / "hrvpkg_real_rri_ms.txt", study / "pilot" / "rr.txt")
+    _acc_csv(study / "s01" / "acc.csv")
+    res = runner.invoke(
+        app,
+        [
+            *("analyze", str(study), "-r", "--json", "-q"),
+            *("--exclude", "acc.csv/", "--exclude", "pilot/"),
+        ],
+    )
+    assert res.exit_code == 1, res.output  # s01/acc.csv, a file, is read and fails
+    assert f"{study / 's01' / 'acc.csv'}: excluded" not in res.stderr
+    assert f"{study / 's02' / 'acc.csv'}: excluded by --exclude acc.csv/ (skipped)" in res.stderr
+    assert f"{study / 'pilot'}: excluded by --exclude pilot/ (skipped)" in res.stderr
+    ok = [Path(json.loads(x)["path"]) for x in res.stdout.splitlines() if '"error"' not in x]
+    assert [p.relative_to(study).as_posix() for p in ok if p.name == "rr.txt"] == ["s01/rr.txt"]
+    # a file named on its own is never a folder
+    res = runner.invoke(app, ["analyze", str(study / "s01" / "rr.txt"), "--exclude", "rr.txt/"])
+    assert res.exit_code == 0, res.output
+    assert "--exclude rr.txt/ matched nothing" in res.stderr
+
+
+def test_an_analyze_settings_sidecar_in_a_folder_says_what_it_is(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """``hrvpace analyze``'s ``NAME.csv.json`` in a folder analysed was skipped as "not a
+    recording: '{' is neither a number ..."; it says what it is (as export's ``ID.json``)."""
+    import numpy as np
+
+    from api.research.cohort import sidecar_path, write_table
+
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(shared_data / "hrvpkg_rest_rri_ms.txt", d / "rr.txt")
+    write_table({"path": np.array(["x"], dtype=object)}, tmp_path / "s.csv", settings={})
+    shutil.copy(sidecar_path(tmp_path / "s.csv"), d / "s.csv.json")
+    res = runner.invoke(app, ["analyze", str(d), "-q"])
+    assert res.exit_code == 0, res.output
+    said = f"{d / 's.csv.json'}: hrvpace analyze's settings sidecar of s.csv, not a recording"
+    assert f"{said} (skipped)" in res.stderr
+
+
 def test_exclude_is_in_the_help() -> None:
     import re
 
