@@ -411,12 +411,24 @@ def _stored(
     *,
     data_dir: Path | None,
 ) -> dict[str, Any]:
-    """``--store``: ``run`` the replay as a session of the service's database."""
+    """``--store``: ``run`` the replay as a session of the service's database.
+
+    A data dir or database that cannot be made or opened exits 1 before the replay, naming it
+    and why.
+    """
+    from api.datadir import make_data_dir
+    from api.errors import DataDirUnusableError
     from api.settings import load_settings
-    from api.storage import Storage
+    from api.storage import Storage, StorageError
 
     session_id = uuid.uuid4().hex
-    storage = Storage(load_settings(data_dir=data_dir).database_path)
+    settings = load_settings(data_dir=data_dir)
+    try:
+        make_data_dir(settings.data_dir)
+        storage = Storage(settings.database_path)
+    except (DataDirUnusableError, StorageError) as exc:
+        typer.echo(f"hrvpace replay: {exc}", err=True)
+        raise typer.Exit(1) from None
     try:
         storage.create_session(
             session_id,
