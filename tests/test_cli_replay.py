@@ -543,3 +543,27 @@ def test_an_export_re_saved_by_a_spreadsheet_keeps_its_times_and_gaps(
     rec = read_recording(again)
     assert np.flatnonzero(rec.gaps).tolist() == [200]
     np.testing.assert_array_equal(rec.t_s, read_recording(beats).t_s)
+
+
+def test_an_unwritable_baseline_file_is_refused_before_the_replay(tmp_path: Path) -> None:
+    """``--baseline FILE`` is written at the end: a FILE that cannot be is said at once."""
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 40) + "\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    (tmp_path / "a-folder").mkdir()
+    cases = {
+        a_file / "b.json": f"{a_file} is a file, not a folder",
+        tmp_path / "a-folder": "it is a folder",
+        tmp_path / "missing" / "b.json": f"the folder {tmp_path / 'missing'} does not exist",
+    }
+    for target, why in cases.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "api", "replay", str(path), "--json", "--baseline", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, (target, done.stderr)
+        assert done.stderr.strip() == f"hrvpace replay: cannot write --baseline {target}: {why}"
+        assert done.stdout == ""  # refused before the replay: nothing played

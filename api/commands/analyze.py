@@ -25,6 +25,8 @@ from api.commands._options import (
     StartOpt,
     UnitsOpt,
     check_format,
+    is_stdout,
+    output_problem,
     segments_from_options,
     signal_options,
 )
@@ -358,33 +360,17 @@ def _check_output(flag: str, target: Path) -> None:
         raise typer.BadParameter(f"{flag} must name a .csv or .parquet file, got {target}")
     if suffix == ".parquet":
         _require_or_exit("pyarrow.parquet")
-    parent = target.parent if str(target.parent) else Path(".")
-    problem = None
-    if target.is_dir():
-        problem = "it is a folder"
-    elif not parent.is_dir():
-        problem = f"the folder {parent} does not exist"
-    elif not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        problem = "no permission to write there"
-    elif _is_stdout(target):
-        problem = "it is where stdout goes"
-    elif suffix == ".csv":  # its settings go beside it (write_table): that name must be free
+    problem = output_problem(target)
+    if (
+        problem is None and suffix == ".csv"
+    ):  # its settings go beside it (write_table): that name must be free
         side = sidecar_path(target)
-        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
+        said = "it is where stdout goes" if is_stdout(side) else sidecar_problem(side)
         if said is not None:
             problem = f"its settings sidecar {side}: {said}"
     if problem is not None:
         typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
         raise typer.Exit(2)
-
-
-def _is_stdout(path: Path) -> bool:
-    """``path`` is the file stdout goes to (e.g. ``--json > path``): writing it loses that."""
-    try:
-        out, it = os.fstat(1), os.stat(path)
-    except OSError:
-        return False
-    return (out.st_dev, out.st_ino) == (it.st_dev, it.st_ino)
 
 
 def _check_distinct(outputs: list[tuple[str, Path]]) -> None:

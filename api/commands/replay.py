@@ -66,6 +66,7 @@ from api.commands._options import (
     StartOpt,
     UnitsOpt,
     check_format,
+    output_problem,
     read_speed,
     segments_from_options,
     signal_options,
@@ -280,7 +281,8 @@ def replay(
         Path | None,
         typer.Option(
             "--baseline",
-            help="JSON file with a stored baseline: read if present, written at the end.",
+            help="JSON file with a stored baseline: read if present, written at the end (its "
+            "folder must exist and be writable: checked before the replay).",
         ),
     ] = None,
 ) -> None:
@@ -305,6 +307,13 @@ def replay(
         what = "a folder: replay takes one recording file" if file.is_dir() else "no such file"
         typer.echo(f"hrvpace replay: {file}: {what}", err=True)
         raise typer.Exit(2)
+    if baseline_file is not None:  # written at the end: found unwritable before the replay
+        problem = output_problem(baseline_file)
+        if problem is not None:
+            typer.echo(
+                f"hrvpace replay: cannot write --baseline {baseline_file}: {problem}", err=True
+            )
+            raise typer.Exit(2)
     baseline = _load_baseline(baseline_file)
     segments = segments_from_options(start_at, end_at)
     # the format and units as analyze chooses them (the file's header, name and content)
@@ -399,7 +408,12 @@ def replay(
     if stdout_gone:
         raise typer.Exit(1)
     if baseline_file is not None:
-        baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
+        try:
+            baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
+        except OSError as exc:  # checked before the replay: a full disk, a folder made since
+            said = exc.strerror or str(exc)
+            typer.echo(f"hrvpace replay: cannot write --baseline {baseline_file}: {said}", err=True)
+            raise typer.Exit(1) from None
     if end["state"] == "failed":
         typer.echo(f"hrvpace replay: {end['message']}", err=True)
         raise typer.Exit(1)
