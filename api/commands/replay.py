@@ -112,6 +112,15 @@ def _load_baseline(path: Path | None) -> Baseline | None:
         raise typer.BadParameter(f"--baseline {path}: {exc}") from None
 
 
+def _cut_off(played: Path | Recording, fmt: str | None) -> bool:
+    """Whether the hrvpace recording played ends in a line cut short (its reader drops it)."""
+    if isinstance(played, Recording):
+        return bool(played.meta.get("truncated_last_line"))
+    from sensors.formats.hrvpace import ends_cut_off
+
+    return fmt == "hrvpace" and ends_cut_off(played)
+
+
 def _human(event: dict[str, Any]) -> str | None:
     kind = event["type"]
     minutes = f"{event['t_s'] / 60:6.1f} min"
@@ -386,6 +395,10 @@ def replay(
                 typer.echo(f"hrvpace replay: {exc}", err=True)
                 raise typer.Exit(1) from None
 
+        if _cut_off(played, fmt):  # the reader drops a last line cut short: say so
+            from sensors.formats.hrvpace import CUT_OFF_NOTE
+
+            typer.echo(f"hrvpace replay: {file}: {CUT_OFF_NOTE}", err=True)
         stdout_gone = False
 
         def emit(event: dict[str, Any]) -> None:

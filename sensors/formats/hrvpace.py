@@ -63,9 +63,11 @@ from sensors.formats.gaps import infer_gaps
 from sensors.formats.text import header_separator, split_fields
 
 __all__ = [
+    "CUT_OFF_NOTE",
     "EXPORT_BEATS_HEADER",
     "MAGIC",
     "RecordingWriter",
+    "ends_cut_off",
     "looks_like_hrvpace",
     "looks_like_hrvpace_export",
     "read_hrvpace",
@@ -73,6 +75,8 @@ __all__ = [
 ]
 
 MAGIC = "# hrvpace-recording"
+#: What a command says of a recording whose last line was cut short (the reader drops it).
+CUT_OFF_NOTE = "last line incomplete (file cut off?), ignored"
 VERSION = 2
 #: Versions this reader reads (v1: the same without ``# contact`` lines).
 _READABLE_VERSIONS = (1, 2)
@@ -264,6 +268,22 @@ class RecordingWriter:
         self.close()
 
 
+def ends_cut_off(path: str | os.PathLike[str]) -> bool:
+    """Whether the file ends in a line without its newline (:func:`read_hrvpace` drops it).
+
+    Reads the last byte only; a file that cannot be read is not said to be cut off (reading
+    it says why).
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:
+        return False
+
+
 def read_hrvpace(path: str) -> Recording:
     """Read an hrvpace recording (see the module docstring for the layout).
 
@@ -301,6 +321,13 @@ def read_hrvpace(path: str) -> Recording:
         meta.update({k: v for k, v in loaded.items() if k not in RESERVED_META_KEYS})
         idx += 1
     if len(lines) <= idx or tuple(c.strip() for c in lines[idx].split(",")) != COLUMNS:
+        if truncated and not any(line.strip() for line in lines[idx:]):
+            _refuse(
+                "the file ends in an incomplete line before its column header: it looks cut "
+                "off (an interrupted copy or download?)",
+                path=path,
+                line=len(lines) + 1,
+            )
         _refuse(f"missing column header: expected {','.join(COLUMNS)!r}", path=path, line=idx + 1)
     first_data = idx + 1
     rows: list[list[str]] = []
