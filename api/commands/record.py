@@ -127,8 +127,16 @@ def record(
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
             raise typer.Exit(1) from exc
-        except OSError as exc:
-            typer.echo(f"hrvpace record: cannot write: {exc}", err=True)
+        except OSError as exc:  # a full disk, a file-size limit: the file and what it keeps
+            said = exc.strerror or str(exc)
+            kept = (
+                f"; {out} keeps the {_beats(written[0])} written before (whole lines)"
+                if written
+                else ""
+            )
+            typer.echo(
+                f"hrvpace record: cannot write {exc.filename or out}: {said}{kept}", err=True
+            )
             raise typer.Exit(1) from exc
         finally:
             for writer in writers.values():
@@ -146,6 +154,10 @@ def record(
         typer.echo(f"{kind.upper()}: {writer.n_samples} {unit} written to {files}{how}")
     if stop.stopped:
         exit_stopped("recording ended; the files keep every beat received", stop)
+
+
+def _beats(n: int) -> str:
+    return f"{n} complete beat{'' if n == 1 else 's'}"
 
 
 async def _record(

@@ -35,6 +35,7 @@ dropped and ``meta["truncated_last_line"]`` is set).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -214,10 +215,19 @@ class RecordingWriter:
     def _emit(self, text: str) -> None:
         if self._file is None:
             raise RecordingFormatError("the recording is closed", path=str(self.path))
-        self._file.write(text)
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
+        try:
+            self._file.write(text)
+            self._file.flush()
+            if self._fsync:
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            # a full disk, a file-size limit: the lines before are in the file (flushed one by
+            # one); this one is not counted, and the writer is closed (closing it would only
+            # try the same write again), the error naming the file
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError, ValueError):
+                file.close()
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from exc
 
     def write(self, beat: Beat) -> None:
         """Append one beat and flush it to the operating system."""

@@ -1,0 +1,76 @@
+"""``hrvpace record``: what it says of its output file, before and while it records.
+
+Real: the command in a subprocess, bleak, dbus-daemon and the file system; emulated: the strap
+(tests/sensors/fake_bluez.py). A full disk is a file-size limit (``RLIMIT_FSIZE``) in the child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from sensors import read_recording
+from tests.api.conftest import REPO_ROOT
+from tests.sensors.fake_bluez import FakeBluez
+from tests.sensors.test_ble import (  # noqa: F401 - fixtures
+    bluez,
+    packet,
+    polar_h10,
+    private_bus,
+    system_bus,
+)
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(90)]
+
+H10 = "A0:9E:1A:00:00:01"  # polar_h10()'s address
+
+
+def _file_size_limit(n_bytes: int) -> None:
+    """In the child: files it writes stop growing at ``n_bytes`` (EFBIG, as a full disk)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, no signal
+    resource.setrlimit(
+        resource.RLIMIT_FSIZE, (n_bytes, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+    )
+
+
+async def test_a_full_disk_names_the_file_and_the_beats_it_keeps(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: a full disk said only "cannot write: [Errno 28] No space left on device",
+    # neither which file nor what it kept.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "full.csv"
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, "--out", str(out)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+        preexec_fn=lambda: _file_size_limit(1000),  # the header and a few beats
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        for _ in range(100):  # ~50 bytes a beat: the limit is reached long before
+            if proc.returncode is not None or not bluez.strap(H10).notifying:
+                break
+            bluez.notify(H10, packet(1024, hr=60))
+            await asyncio.sleep(0.05)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    rec = read_recording(out)  # every whole line is there; a line cut by the limit is dropped
+    n = len(rec.rr_ms)
+    assert 0 < n < 100
+    said = f"hrvpace record: cannot write {out}: File too large; {out} keeps the {n} complete "
+    assert said in err, err
+    assert stdout.decode() == ""
