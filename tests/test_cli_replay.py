@@ -608,3 +608,21 @@ def test_sigterm_and_ctrl_c_stop_a_replay_without_writing_its_baseline(
     finally:
         storage.close()
     assert session["state"] == "stopped"
+
+
+def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None:
+    """A recording with its header and no beat: replay exited 0 ("0 beats") where analyze says
+    "the recording has no beats" and exits 1; now both do."""
+    path = tmp_path / "none.csv"
+    with RecordingWriter(path, meta={"device": "test"}):
+        pass
+    said = f"{path}: the recording has no beats"
+    for command in (["replay"], ["replay", "--json"], ["analyze"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "api", *command, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1, (command, done.stderr)
+        assert said in done.stderr, (command, done.stderr)

@@ -484,6 +484,9 @@ def replay(
     if end["state"] == "failed":
         typer.echo(f"hrvpace replay: {end['message']}", err=True)
         raise typer.Exit(1)
+    if end["n_beats"] == 0:  # as analyze says of it: nothing was replayed
+        typer.echo(f"hrvpace replay: {file}: the recording has no beats", err=True)
+        raise typer.Exit(1)
 
 
 def _stored(
