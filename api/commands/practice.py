@@ -29,6 +29,7 @@ from api.commands._paced import (
     choose_source,
     exit_stopped,
     run_paced,
+    simulator_options_given,
     stoppable,
     want_cue,
 )
@@ -151,6 +152,7 @@ def settled_rate(trace: list[dict[str, float]], duration_s: float) -> tuple[floa
 
 
 def practice(
+    ctx: typer.Context,
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
@@ -231,6 +233,7 @@ def practice(
             speed=speed,
             breathing_lag_s=breathing_lag_s,
             stream=stream,
+            simulator_given=simulator_options_given(ctx),
         )
         run_paced(
             engine,
