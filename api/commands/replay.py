@@ -345,7 +345,7 @@ def replay(
     """
     pace = read_speed(speed)
     check_format(fmt)
-    signal = signal_options(fmt, sampling_rate, channel, [file])
+    signal_opts = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
     if beats and not as_json:
@@ -373,7 +373,7 @@ def replay(
         reading = choose_reading(file, format=fmt, units=units)
         fmt, units = reading.format, reading.units
         played: Path | Recording = file
-        if segments is not None or signal.as_kwargs():
+        if segments is not None or signal_opts.as_kwargs():
             # read here: a segment only (its t_s count from the segment's start), or a signal
             # read with --sampling-rate/--channel
             from api.research.segments import SegmentError, cut
@@ -384,8 +384,8 @@ def replay(
                     file,
                     format=fmt,
                     units=units,
-                    sampling_rate_hz=signal.sampling_rate_hz,
-                    channel=signal.channel,
+                    sampling_rate_hz=signal_opts.sampling_rate_hz,
+                    channel=signal_opts.channel,
                 )
                 if segments is not None:
                     played = cut(played, segments[0])
@@ -447,7 +447,7 @@ def replay(
                     "units": units,
                     "speed": pace,
                 }
-                source_desc.update(signal.as_kwargs())
+                source_desc.update(signal_opts.as_kwargs())
                 if isinstance(played, Recording) and segments is not None:
                     source_desc["segment"] = {
                         "start_s": played.meta["segment_start_s"],
