@@ -14,9 +14,40 @@ import fcntl
 import os
 from pathlib import Path
 
-from api.errors import DataDirInUseError
+from api.errors import DataDirInUseError, DataDirUnusableError
 
-__all__ = ["DataDirLock"]
+__all__ = ["DataDirLock", "make_data_dir"]
+
+
+def make_data_dir(data_dir: Path) -> Path:
+    """Create the data dir (mode 0700) if it is missing, and check this process can write it.
+
+    Raises
+    ------
+    DataDirUnusableError
+        It cannot be created or written: the message names the folder and why (a file where
+        it or a folder above it should be, no permission, a read-only file system).
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise DataDirUnusableError(_unusable(data_dir, exc)) from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise DataDirUnusableError(
+            f"cannot use the data dir {data_dir}: no permission to write there"
+        )
+    return data_dir
+
+
+def _unusable(data_dir: Path, exc: OSError) -> str:
+    if isinstance(exc, FileExistsError) or (data_dir.exists() and not data_dir.is_dir()):
+        why = "it is a file, not a folder"
+    elif isinstance(exc, NotADirectoryError):
+        above = next((p for p in data_dir.parents if p.exists()), None)
+        why = f"{above} is a file, not a folder" if above is not None else str(exc.strerror)
+    else:
+        why = exc.strerror or str(exc)
+    return f"cannot use the data dir {data_dir}: {why}"
 
 
 class DataDirLock:
@@ -35,9 +66,15 @@ class DataDirLock:
         DataDirInUseError
             Another process (or another lock in this one) holds it; the message names the data
             dir and the holder's pid.
+        DataDirUnusableError
+            The data dir cannot be created, or the lock file not written in it
+            (:func:`make_data_dir`).
         """
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        make_data_dir(self.data_dir)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DataDirUnusableError(_unusable(self.data_dir, exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -10,6 +10,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── RecordingUnreadableError    422 recording_unreadable (names the line, never quotes it)
     ├── BodyTooLargeError           413 body_too_large
     ├── DataDirInUseError           another server holds the data dir (``hrvpace serve``)
+    ├── DataDirUnusableError        the data dir cannot be made or written (api/datadir.py)
     ├── SourceUnavailableError      501 source_unavailable (api/pipeline/sources.py)
     ├── SourceMisconfiguredError    503 source_misconfigured (api/pipeline/sources.py)
     └── TokenFileError              the token file is unusable (api/auth.py)
@@ -29,6 +30,7 @@ __all__ = [
     "ApiError",
     "BodyTooLargeError",
     "DataDirInUseError",
+    "DataDirUnusableError",
     "RecordingNotFoundError",
     "RecordingUnreadableError",
     "SessionNotFoundError",
@@ -105,3 +107,10 @@ class DataDirInUseError(ApiError):
 
     code = "data_dir_in_use"
     title = "Data dir in use"
+
+
+class DataDirUnusableError(ApiError):
+    """The data dir cannot be created or written (a file in its path, no permission, full)."""
+
+    code = "data_dir_unusable"
+    title = "Data dir unusable"

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
@@ -32,6 +33,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from breathing import AssessmentProtocol, PacingEngine, PacingMode
 from sensors.pmd import encode_frame, encode_start_request
+from tests.api.conftest import REPO_ROOT
 from tests.sensors.fake_bluez import FakeBluez, FakeStrap
 from tests.sensors.test_ble import (  # noqa: F401 - fixtures of the emulated BlueZ
     WATCH,
@@ -199,6 +201,47 @@ def reference_assessment() -> list[Any]:
 
 
 # -- usage -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cmd", "options", "named"),
+    [
+        ("assess", ["--resonance-bpm", "5"], "'--resonance-bpm': is for --simulate only"),
+        ("assess", ["--seed", "3", "--screening"], "'--seed': is for --simulate only"),
+        ("practice", ["--speed", "max"], "'--speed': is for --simulate only"),
+        (
+            "practice",
+            ["--breathing-lag-s", "1", "--seed", "2"],
+            "'--seed', '--breathing-lag-s': are for --simulate only",
+        ),
+    ],
+)
+async def test_the_simulated_persons_options_are_refused_with_a_device(
+    bluez: FakeBluez,  # noqa: F811
+    cmd: str,
+    options: list[str],
+    named: str,
+) -> None:
+    """--resonance-bpm, --seed, --speed and --breathing-lag-s set the simulated person: with
+    --device they were ignored in silence (a device at --speed max ran in real time); now a
+    usage error naming them, before the device is looked for, as --stream with --simulate is.
+    The real command in a subprocess, a real strap on the emulated BlueZ."""
+    bluez.add_strap(FakeStrap(WATCH, name="Watch"))
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", cmd, "--device", WATCH, *options),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 2, stderr.decode()
+    assert named in said(stderr.decode())
+    assert bluez.strap(WATCH).connect_calls == 0
 
 
 def test_stream_is_for_a_device_and_one_of_hr_ppi_ecg() -> None:

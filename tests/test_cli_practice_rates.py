@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import subprocess
+import sys
 
 from typer.testing import CliRunner
 
@@ -68,6 +71,31 @@ def test_adaptive_counts_breaths_and_the_breaths_the_rate_was_kept() -> None:
     assert data["holds"] >= 5 and data["holds"] <= kept  # the first 5 breaths only measure
     text = runner.invoke(app, [*SIM, "--minutes", "3"])
     assert f"({data['breaths']} breaths, rate kept at {data['holds']} of them)" in text.stdout
+
+
+def test_one_breath_is_one_breath_in_the_summary() -> None:
+    """Review: a 12-s practice said "(1 breaths, rate kept at 1 of them)". The real command in
+    a subprocess; 6/min for 12 s is one whole breath."""
+    for extra, said in (((), "(1 breath, rate not kept at it)"), (("--fixed",), "(1 breath)")):
+        done = subprocess.run(
+            [sys.executable, "-m", "api", *SIM, "--minutes", "0.2", *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert said in done.stdout, done.stdout
+    for extra, said in (
+        ((), r"\(2 breaths, rate kept at (none|2) of them\)"),
+        (("--fixed",), r"\(2 breaths\)"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "api", *SIM, "--minutes", "0.4", *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert re.search(said, done.stdout), done.stdout
 
 
 def _stage_lengths(*extra: str) -> tuple[list[float], list[float], dict[str, object]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -630,3 +631,85 @@ def test_an_export_re_saved_by_a_spreadsheet_keeps_its_times_and_gaps(
     rec = read_recording(again)
     assert np.flatnonzero(rec.gaps).tolist() == [200]
     np.testing.assert_array_equal(rec.t_s, read_recording(beats).t_s)
+
+
+def test_an_unwritable_baseline_file_is_refused_before_the_replay(tmp_path: Path) -> None:
+    """``--baseline FILE`` is written at the end: a FILE that cannot be is said at once."""
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 40) + "\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    (tmp_path / "a-folder").mkdir()
+    cases = {
+        a_file / "b.json": f"{a_file} is a file, not a folder",
+        tmp_path / "a-folder": "it is a folder",
+        tmp_path / "missing" / "b.json": f"the folder {tmp_path / 'missing'} does not exist",
+    }
+    for target, why in cases.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "api", "replay", str(path), "--json", "--baseline", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, (target, done.stderr)
+        assert done.stderr.strip() == f"hrvpace replay: cannot write --baseline {target}: {why}"
+        assert done.stdout == ""  # refused before the replay: nothing played
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_ctrl_c_stop_a_replay_without_writing_its_baseline(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
+    """SIGTERM and Ctrl-C stop a replay as they stop assess, practice and record: the session
+    ``stopped``, the summary printed, exit 128 + the signal; a partial replay's baseline is not
+    the recording's, so ``--baseline FILE`` is not written (SIGTERM killed the replay (-15), its
+    stored session left ``running``; Ctrl-C exited 0 having written the baseline)."""
+    path = tmp_path / "long.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 400) + "\n")  # 16 min
+    baseline = tmp_path / "baseline.json"
+    store = ["--store", "--data-dir", str(tmp_path / "data"), "--baseline", str(baseline)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "replay", str(path), "--json", "--speed", "10", *store],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["type"] == "signal"  # under way
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    end = json.loads(out.splitlines()[-1])
+    assert end["type"] == "replay_end" and end["state"] == "stopped"
+    assert 0 < end["n_beats"] < 1200
+    label = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+    assert err == f"stopped ({label}): replay ended early, --baseline not written\n"
+    assert not baseline.exists()
+    storage = Storage(tmp_path / "data" / "hrvpace.sqlite3")
+    try:
+        (session,) = storage.list_sessions()
+    finally:
+        storage.close()
+    assert session["state"] == "stopped"
+
+
+def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None:
+    """A recording with its header and no beat: replay exited 0 ("0 beats") where analyze says
+    "the recording has no beats" and exits 1; now both do."""
+    path = tmp_path / "none.csv"
+    with RecordingWriter(path, meta={"device": "test"}):
+        pass
+    said = f"{path}: the recording has no beats"
+    for command in (["replay"], ["replay", "--json"], ["analyze"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "api", *command, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1, (command, done.stderr)
+        assert said in done.stderr, (command, done.stderr)

@@ -28,6 +28,8 @@ __all__ = [
     "UnitsOpt",
     "check_format",
     "check_within",
+    "is_stdout",
+    "output_problem",
     "read_speed",
     "segments_from_options",
     "signal_options",
@@ -252,3 +254,32 @@ def read_speed(value: str) -> Speed:
         return parse_speed(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--speed'") from None
+
+
+def output_problem(target: Path) -> str | None:
+    """Why the file ``target`` cannot be written (``None``: it can), checked before any work.
+
+    A folder there, a missing folder or a file where its folder should be, no permission to
+    write, or the file stdout goes to (``> target``: writing it loses that).
+    """
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        return "it is a folder"
+    if not parent.is_dir():
+        if parent.exists():
+            return f"{parent} is a file, not a folder"
+        return f"the folder {parent} does not exist"
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return "no permission to write there"
+    if is_stdout(target):
+        return "it is where stdout goes"
+    return None
+
+
+def is_stdout(path: Path) -> bool:
+    """``path`` is the file stdout goes to (e.g. ``--json > path``): writing it loses that."""
+    try:
+        out, it = os.fstat(1), os.stat(path)
+    except OSError:
+        return False
+    return (out.st_dev, out.st_ino) == (it.st_dev, it.st_ino)

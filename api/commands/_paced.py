@@ -21,7 +21,7 @@ import dataclasses
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
@@ -74,6 +74,7 @@ __all__ = [
     "live_source",
     "run_paced",
     "simulated_source",
+    "simulator_options_given",
     "stoppable",
     "want_cue",
 ]
@@ -307,6 +308,25 @@ def live_source(device: str, stream: str = "hr") -> BeatSource:
         raise typer.Exit(1) from None
 
 
+#: The options of the simulated person (parameter name, option), refused with ``--device``.
+_SIMULATOR_ONLY = (
+    ("resonance_bpm", "--resonance-bpm"),
+    ("seed", "--seed"),
+    ("speed", "--speed"),
+    ("breathing_lag_s", "--breathing-lag-s"),
+)
+
+
+def simulator_options_given(ctx: typer.Context) -> list[str]:
+    """The simulated person's options the command line gave (not left at their defaults)."""
+    given = []
+    for name, option in _SIMULATOR_ONLY:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.append(option)
+    return given
+
+
 def choose_source(
     engine: PacingEngine,
     *,
@@ -317,17 +337,27 @@ def choose_source(
     speed: str,
     breathing_lag_s: float = 0.0,
     stream: str | None = None,
+    simulator_given: Sequence[str] = (),
 ) -> BeatSource:
     """The simulated person or the device; neither (or both) is a usage error (exit code 2).
 
     ``stream`` (``--stream``; ``None``: not given, ``hr``) is the device's; given with the
-    simulated person it is a usage error. ``speed`` (the simulated person's) is read by the one
-    speed parser; a refused value is a usage error too.
+    simulated person it is a usage error, as the simulated person's options are with a device
+    (``simulator_given``: those the command line gave, :func:`simulator_options_given`).
+    ``speed`` (the simulated person's) is read by the one speed parser; a refused value is a
+    usage error too.
     """
     if simulate == (device is not None):
         typer.echo(LIVE_HINT if not simulate else "use --simulate or --device, not both", err=True)
         raise typer.Exit(2)
     if device is not None:
+        if simulator_given:
+            verb, it = ("is", "it sets") if len(simulator_given) == 1 else ("are", "they set")
+            raise typer.BadParameter(
+                f"{verb} for --simulate only: {it} the simulated person (a device's beats are "
+                "its own, in real time)",
+                param_hint=", ".join(f"'{option}'" for option in simulator_given),
+            )
         return live_source(device, stream or "hr")
     if stream is not None:
         raise typer.BadParameter(

@@ -73,13 +73,16 @@ def settings_from_flags(
 
 
 def lock_data_dir(settings: Settings) -> DataDirLock:
-    """Hold the data dir's lock for this process, or exit 1 naming the server that has it."""
+    """Hold the data dir's lock for this process, or exit 1 naming the server that has it.
+
+    A data dir that cannot be created or written exits 1 too, naming it and why.
+    """
     from api.datadir import DataDirLock
-    from api.errors import DataDirInUseError
+    from api.errors import DataDirInUseError, DataDirUnusableError
 
     try:
         return DataDirLock(settings.data_dir).acquire()
-    except DataDirInUseError as exc:
+    except (DataDirInUseError, DataDirUnusableError) as exc:
         typer.echo(f"hrvpace: {exc}", err=True)
         raise typer.Exit(1) from None
 

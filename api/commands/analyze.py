@@ -25,6 +25,8 @@ from api.commands._options import (
     StartOpt,
     UnitsOpt,
     check_format,
+    is_stdout,
+    output_problem,
     segments_from_options,
     signal_options,
 )
@@ -374,28 +376,15 @@ def _check_output(flag: str, target: Path) -> None:
         _require_or_exit("pyarrow.parquet")
     parent = target.parent if str(target.parent) else Path(".")
     # the name first: is_dir() raises on a name too long
-    problem = _name_too_long(target, parent) or _place_problem(target, parent)
+    problem = _name_too_long(target, parent) or output_problem(target)
+    if problem is None and suffix == ".csv":  # its settings go beside it (write_table): name free
+        side = sidecar_path(target)
+        said = "it is where stdout goes" if is_stdout(side) else sidecar_problem(side)
+        if said is not None:
+            problem = f"its settings sidecar {side}: {said}"
     if problem is not None:
         typer.echo(f"hrvpace analyze: cannot write {flag} {target}: {problem}", err=True)
         raise typer.Exit(2)
-
-
-def _place_problem(target: Path, parent: Path) -> str | None:
-    """Why ``target`` (a table's name of a fitting length) cannot be written, else ``None``."""
-    if target.is_dir():
-        return "it is a folder"
-    if not parent.is_dir():
-        return f"the folder {parent} does not exist"
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        return "no permission to write there"
-    if _is_stdout(target):
-        return "it is where stdout goes"
-    if target.suffix.lower() == ".csv":  # its settings go beside it (write_table): name free
-        side = sidecar_path(target)
-        said = "it is where stdout goes" if _is_stdout(side) else sidecar_problem(side)
-        if said is not None:
-            return f"its settings sidecar {side}: {said}"
-    return None
 
 
 def _name_too_long(target: Path, parent: Path) -> str | None:
@@ -416,15 +405,6 @@ def _name_too_long(target: Path, parent: Path) -> str | None:
                 "file system allows"
             )
     return None
-
-
-def _is_stdout(path: Path) -> bool:
-    """``path`` is the file stdout goes to (e.g. ``--json > path``): writing it loses that."""
-    try:
-        out, it = os.fstat(1), os.stat(path)
-    except OSError:
-        return False
-    return (out.st_dev, out.st_ino) == (it.st_dev, it.st_ino)
 
 
 def _check_distinct(outputs: list[tuple[str, Path]]) -> None:

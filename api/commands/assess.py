@@ -32,6 +32,7 @@ from api.commands._paced import (
     choose_source,
     exit_stopped,
     run_paced,
+    simulator_options_given,
     stoppable,
     want_cue,
 )
@@ -92,6 +93,7 @@ def _table(rates: Sequence[RateResult]) -> str:
 
 
 def assess(
+    ctx: typer.Context,
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
@@ -158,6 +160,7 @@ def assess(
             speed=speed,
             breathing_lag_s=breathing_lag_s,
             stream=stream,
+            simulator_given=simulator_options_given(ctx),
         )
         run_paced(
             engine,

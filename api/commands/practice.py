@@ -29,6 +29,7 @@ from api.commands._paced import (
     choose_source,
     exit_stopped,
     run_paced,
+    simulator_options_given,
     stoppable,
     want_cue,
 )
@@ -151,6 +152,7 @@ def settled_rate(trace: list[dict[str, float]], duration_s: float) -> tuple[floa
 
 
 def practice(
+    ctx: typer.Context,
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
@@ -231,6 +233,7 @@ def practice(
             speed=speed,
             breathing_lag_s=breathing_lag_s,
             stream=stream,
+            simulator_given=simulator_options_given(ctx),
         )
         run_paced(
             engine,
@@ -286,13 +289,26 @@ def practice(
             if stopped
             else "final rate"
         )
-        kept = "" if fixed else f", rate kept at {holds} of them"
         typer.echo(
             f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} "
-            f"({out['breaths']} breaths{kept})"
+            f"({_breaths_kept(out['breaths'], holds, fixed=fixed)})"
         )
     if stopped:
         exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}", stop)
+
+
+def _breaths_kept(breaths: int, holds: int, *, fixed: bool) -> str:
+    """``20 breaths, rate kept at 14 of them``, ``1 breath, rate kept at none``, ``0 breaths``.
+
+    Adaptive pacing only says at how many breaths it kept the rate (``--fixed`` keeps it at
+    every one).
+    """
+    text = f"{breaths} breath{'' if breaths == 1 else 's'}"
+    if fixed or breaths == 0:
+        return text
+    if breaths == 1:
+        return f"{text}, rate {'kept' if holds else 'not kept'} at it"
+    return f"{text}, rate kept at {'none' if holds == 0 else holds} of them"
 
 
 def _mmss(t_s: float) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import signal
 from pathlib import Path
 from types import FrameType
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api.commands._options import output_problem
 from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
 
 if TYPE_CHECKING:
@@ -71,7 +73,8 @@ def record(
     minutes: Annotated[
         float | None,
         typer.Option(
-            "--minutes", min=0.0, help="Stop after this many minutes (default: Ctrl-C or SIGTERM)."
+            "--minutes",
+            help="Stop after this many minutes, > 0 (default: Ctrl-C or SIGTERM).",
         ),
     ] = None,
     overwrite: Annotated[
@@ -100,8 +103,17 @@ def record(
     from sensors.errors import SensorError
     from sensors.formats.pmd_streams import stream_path
 
+    if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
+        raise typer.BadParameter(
+            f"must be a number of minutes > 0, got {minutes:g}", param_hint="--minutes"
+        )
     streams = _parse_streams(stream)
     targets = [out, *(stream_path(out, k) for k in streams)]
+    for target in targets:  # before looking for the strap: a recording must have somewhere to go
+        problem = output_problem(target)
+        if problem is not None:
+            typer.echo(f"hrvpace record: cannot write {target}: {problem}", err=True)
+            raise typer.Exit(1)
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         names = ", ".join(str(t) for t in existing)
@@ -127,8 +139,16 @@ def record(
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
             raise typer.Exit(1) from exc
-        except OSError as exc:
-            typer.echo(f"hrvpace record: cannot write: {exc}", err=True)
+        except OSError as exc:  # a full disk, a file-size limit: the file and what it keeps
+            said = exc.strerror or str(exc)
+            kept = (
+                f"; {out} keeps the {_beats(written[0])} written before (whole lines)"
+                if written
+                else ""
+            )
+            typer.echo(
+                f"hrvpace record: cannot write {exc.filename or out}: {said}{kept}", err=True
+            )
             raise typer.Exit(1) from exc
         finally:
             for writer in writers.values():
@@ -146,6 +166,10 @@ def record(
         typer.echo(f"{kind.upper()}: {writer.n_samples} {unit} written to {files}{how}")
     if stop.stopped:
         exit_stopped("recording ended; the files keep every beat received", stop)
+
+
+def _beats(n: int) -> str:
+    return f"{n} complete beat{'' if n == 1 else 's'}"
 
 
 async def _record(

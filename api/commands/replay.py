@@ -47,6 +47,11 @@ sidecar beside it, :func:`sensors.formats.hrvpace.export_paced_runs`); the repla
 those runs (:attr:`sensors.ReplaySource.paced_runs`) and the pipeline hands them to the
 micro-break monitor (:meth:`api.pipeline.Pipeline.paced_runs`), so those windows are paced as
 they were live.
+
+Ctrl-C or SIGTERM stops a replay as a live session stops (:func:`_until_stopped`): the
+``replay_end`` (state ``stopped``) is printed, a ``--store`` session is ``stopped``,
+``--baseline`` is not written (a partial replay's), exit 130 or 143
+(:func:`api.commands._paced.exit_stopped`, as ``record``, ``assess`` and ``practice``).
 """
 
 from __future__ import annotations
@@ -55,11 +60,13 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -72,10 +79,12 @@ from api.commands._options import (
     StartOpt,
     UnitsOpt,
     check_format,
+    output_problem,
     read_speed,
     segments_from_options,
     signal_options,
 )
+from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
 from api.pipeline import (
     Listener,
     SessionStore,
@@ -107,6 +116,15 @@ def _load_baseline(path: Path | None) -> Baseline | None:
         return Baseline.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(f"--baseline {path}: {exc}") from None
+
+
+def _cut_off(played: Path | Recording, fmt: str | None) -> bool:
+    """Whether the hrvpace recording played ends in a line cut short (its reader drops it)."""
+    if isinstance(played, Recording):
+        return bool(played.meta.get("truncated_last_line"))
+    from sensors.formats.hrvpace import ends_cut_off
+
+    return fmt == "hrvpace" and ends_cut_off(played)
 
 
 def _human(event: dict[str, Any]) -> str | None:
@@ -236,6 +254,36 @@ async def run_replay(
     }
 
 
+async def _until_stopped(replay: Coroutine[Any, Any, dict[str, Any]], stop: Stop) -> dict[str, Any]:
+    """Run ``replay`` (:func:`run_replay`); Ctrl-C or SIGTERM stops it as a live session stops.
+
+    Either cancels the replay's task (Ctrl-C: asyncio's own SIGINT handling cancels this one,
+    which passes it on), whose pipeline ends ``stopped`` and still returns its ``replay_end``;
+    ``stop`` is told which signal it was (as :func:`api.commands._paced.stoppable` is by
+    ``assess`` and ``practice``). The previous SIGTERM handler is back once it returns.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(replay)
+
+    def terminate() -> None:
+        if stop.signal is None and not task.done():
+            stop.signal = signal.SIGTERM
+            task.cancel()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(terminate)
+
+    restore = handle_sigterm(on_sigterm)
+    try:
+        end = await task
+    finally:
+        restore()
+    current = asyncio.current_task()
+    if stop.signal is None and current is not None and current.cancelling():
+        stop.signal = signal.SIGINT  # asyncio.run cancelled this task: Ctrl-C
+    return end
+
+
 def _failed_before_start(message: str, baseline: Baseline | None) -> dict[str, Any]:
     """The ``replay_end`` of a replay whose recording could not be read (nothing played)."""
     stages = session_stages(
@@ -286,7 +334,8 @@ def replay(
         Path | None,
         typer.Option(
             "--baseline",
-            help="JSON file with a stored baseline: read if present, written at the end.",
+            help="JSON file with a stored baseline: read if present, written at the end (its "
+            "folder must exist and be writable: checked before the replay).",
         ),
     ] = None,
 ) -> None:
@@ -302,7 +351,7 @@ def replay(
     """
     pace = read_speed(speed)
     check_format(fmt)
-    signal = signal_options(fmt, sampling_rate, channel, [file])
+    signal_opts = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
     if beats and not as_json:
@@ -311,103 +360,138 @@ def replay(
         what = "a folder: replay takes one recording file" if file.is_dir() else "no such file"
         typer.echo(f"hrvpace replay: {file}: {what}", err=True)
         raise typer.Exit(2)
-    baseline = _load_baseline(baseline_file)
-    segments = segments_from_options(start_at, end_at)
-    # the format and units as analyze chooses them (the file's header, name and content)
-    from api.research.discover import choose_reading
-
-    reading = choose_reading(file, format=fmt, units=units)
-    fmt, units = reading.format, reading.units
-    played: Path | Recording = file
-    if segments is not None or signal.as_kwargs():
-        # read here: a segment only (its t_s count from the segment's start), or a signal
-        # read with --sampling-rate/--channel
-        from api.research.segments import SegmentError, cut
-        from sensors import read_recording
-
-        try:
-            played = read_recording(
-                file,
-                format=fmt,
-                units=units,
-                sampling_rate_hz=signal.sampling_rate_hz,
-                channel=signal.channel,
+    if baseline_file is not None:  # written at the end: found unwritable before the replay
+        problem = output_problem(baseline_file)
+        if problem is not None:
+            typer.echo(
+                f"hrvpace replay: cannot write --baseline {baseline_file}: {problem}", err=True
             )
-            if segments is not None:
-                played = cut(played, segments[0])
-        except (SensorError, SegmentError) as exc:
-            if as_json:  # the stream still ends with its replay_end, as a replay that fails
-                typer.echo(json.dumps(_failed_before_start(str(exc), baseline)))
+            raise typer.Exit(2)
+    ended: dict[str, Any] | None = None  # the replay_end, once the replay has run
+    # Ctrl-C or SIGTERM from here on stops the replay as a live session stops (state
+    # 'stopped', the summary printed, --baseline not written), exit 130 or 143
+    with stoppable() as stop:
+        baseline = _load_baseline(baseline_file)
+        segments = segments_from_options(start_at, end_at)
+        # the format and units as analyze chooses them (the file's header, name and content)
+        from api.research.discover import choose_reading
+
+        reading = choose_reading(file, format=fmt, units=units)
+        fmt, units = reading.format, reading.units
+        played: Path | Recording = file
+        if segments is not None or signal_opts.as_kwargs():
+            # read here: a segment only (its t_s count from the segment's start), or a signal
+            # read with --sampling-rate/--channel
+            from api.research.segments import SegmentError, cut
+            from sensors import read_recording
+
+            try:
+                played = read_recording(
+                    file,
+                    format=fmt,
+                    units=units,
+                    sampling_rate_hz=signal_opts.sampling_rate_hz,
+                    channel=signal_opts.channel,
+                )
+                if segments is not None:
+                    played = cut(played, segments[0])
+            except (SensorError, SegmentError) as exc:
+                if as_json:  # the stream still ends with its replay_end, as a replay that fails
+                    typer.echo(json.dumps(_failed_before_start(str(exc), baseline)))
+                typer.echo(f"hrvpace replay: {exc}", err=True)
+                raise typer.Exit(1) from None
+
+        if _cut_off(played, fmt):  # the reader drops a last line cut short: say so
+            from sensors.formats.hrvpace import CUT_OFF_NOTE
+
+            typer.echo(f"hrvpace replay: {file}: {CUT_OFF_NOTE}", err=True)
+        stdout_gone = False
+
+        def emit(event: dict[str, Any]) -> None:
+            nonlocal stdout_gone
+            text = json.dumps(event, allow_nan=False) if as_json else _human(event)
+            if text is None or stdout_gone:
+                return
+            try:
+                typer.echo(text)
+            except BrokenPipeError:
+                # the reader left (| head): stop the replay (its task is cancelled: 'stopped')
+                # instead of failing on every later event; the rest goes nowhere
+                stdout_gone = True
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                task = asyncio.current_task() if _loop_running() else None
+                if task is not None:
+                    task.cancel()
+
+        def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any]:
+            return asyncio.run(
+                _until_stopped(
+                    run_replay(
+                        played,
+                        fmt=fmt,
+                        units=units,
+                        speed=pace,
+                        emit=emit,
+                        store=store,
+                        session_id=session_id,
+                        baseline=baseline,
+                        beats=beats,
+                    ),
+                    stop,
+                )
+            )
+
+        # the command says why a replay failed: the pipeline's log line of it would say it first
+        quiet = WithoutSourceFailure()
+        logging.getLogger("api.pipeline.loop").addFilter(quiet)
+        try:
+            if store:
+                source_desc: dict[str, Any] = {
+                    "kind": "replay",
+                    "path": str(file),
+                    "format": fmt,
+                    "units": units,
+                    "speed": pace,
+                }
+                source_desc.update(signal_opts.as_kwargs())
+                if isinstance(played, Recording) and segments is not None:
+                    source_desc["segment"] = {
+                        "start_s": played.meta["segment_start_s"],
+                        "end_s": played.meta["segment_end_s"],
+                    }
+                ended = _stored(run, source_desc, data_dir=data_dir)
+            else:  # no database: the events on stdout are the replay's only output
+                ended = run(None, None)
+        except (SensorError, BreathingError) as exc:
             typer.echo(f"hrvpace replay: {exc}", err=True)
             raise typer.Exit(1) from None
-
-    stdout_gone = False
-
-    def emit(event: dict[str, Any]) -> None:
-        nonlocal stdout_gone
-        text = json.dumps(event, allow_nan=False) if as_json else _human(event)
-        if text is None or stdout_gone:
-            return
-        try:
-            typer.echo(text)
-        except BrokenPipeError:
-            # the reader left (| head): stop the replay (its task is cancelled: 'stopped')
-            # instead of failing on every later event; the rest goes nowhere
-            stdout_gone = True
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            task = asyncio.current_task() if _loop_running() else None
-            if task is not None:
-                task.cancel()
-
-    def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any]:
-        return asyncio.run(
-            run_replay(
-                played,
-                fmt=fmt,
-                units=units,
-                speed=pace,
-                emit=emit,
-                store=store,
-                session_id=session_id,
-                baseline=baseline,
-                beats=beats,
-            )
+        finally:
+            logging.getLogger("api.pipeline.loop").removeFilter(quiet)
+    if ended is None:  # stopped before the replay began
+        exit_stopped(
+            "nothing replayed" + (", --baseline not written" if baseline_file else ""), stop
         )
-
-    # the command says why a replay failed: the pipeline's log line of it would say it first
-    quiet = WithoutSourceFailure()
-    logging.getLogger("api.pipeline.loop").addFilter(quiet)
-    try:
-        if store:
-            source_desc: dict[str, Any] = {
-                "kind": "replay",
-                "path": str(file),
-                "format": fmt,
-                "units": units,
-                "speed": pace,
-            }
-            source_desc.update(signal.as_kwargs())
-            if isinstance(played, Recording) and segments is not None:
-                source_desc["segment"] = {
-                    "start_s": played.meta["segment_start_s"],
-                    "end_s": played.meta["segment_end_s"],
-                }
-            end = _stored(run, source_desc, data_dir=data_dir)
-        else:  # no database: the events on stdout are the replay's only output
-            end = run(None, None)
-    except (SensorError, BreathingError) as exc:
-        typer.echo(f"hrvpace replay: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        logging.getLogger("api.pipeline.loop").removeFilter(quiet)
+    end = ended
     if as_json or end["state"] != "failed" or end["n_beats"]:
         emit(end)  # a replay that failed before its first beat: the reason alone (below)
     if stdout_gone:
         raise typer.Exit(1)
+    if stop.stopped:  # a partial replay: its baseline is not the recording's
+        exit_stopped(
+            "replay ended early" + (", --baseline not written" if baseline_file else ""), stop
+        )
     if baseline_file is not None:
-        baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
+        try:
+            baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
+        except OSError as exc:  # checked before the replay: a full disk, a folder made since
+            said = exc.strerror or str(exc)
+            typer.echo(f"hrvpace replay: cannot write --baseline {baseline_file}: {said}", err=True)
+            raise typer.Exit(1) from None
     if end["state"] == "failed":
         typer.echo(f"hrvpace replay: {end['message']}", err=True)
+        raise typer.Exit(1)
+    if end["n_beats"] == 0:  # as analyze says of it: nothing was replayed
+        typer.echo(f"hrvpace replay: {file}: the recording has no beats", err=True)
         raise typer.Exit(1)
 
 
@@ -417,12 +501,24 @@ def _stored(
     *,
     data_dir: Path | None,
 ) -> dict[str, Any]:
-    """``--store``: ``run`` the replay as a session of the service's database."""
+    """``--store``: ``run`` the replay as a session of the service's database.
+
+    A data dir or database that cannot be made or opened exits 1 before the replay, naming it
+    and why.
+    """
+    from api.datadir import make_data_dir
+    from api.errors import DataDirUnusableError
     from api.settings import load_settings
-    from api.storage import Storage
+    from api.storage import Storage, StorageError
 
     session_id = uuid.uuid4().hex
-    storage = Storage(load_settings(data_dir=data_dir).database_path)
+    settings = load_settings(data_dir=data_dir)
+    try:
+        make_data_dir(settings.data_dir)
+        storage = Storage(settings.database_path)
+    except (DataDirUnusableError, StorageError) as exc:
+        typer.echo(f"hrvpace replay: {exc}", err=True)
+        raise typer.Exit(1) from None
     try:
         storage.create_session(
             session_id,
@@ -432,7 +528,13 @@ def _stored(
             options={"command": "hrvpace replay"},
             live_settings=analyser_settings(),
         ).result()
-        end = run(storage, session_id)
+        try:
+            end = run(storage, session_id)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside the replay's loop: not running
+            storage.set_session_state(
+                session_id, "stopped", message="stopped on request", ended_at=time.time()
+            ).result()
+            raise
         storage.set_session_state(
             session_id, end["state"], message=end["message"], ended_at=time.time()
         ).result()

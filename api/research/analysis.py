@@ -102,6 +102,7 @@ from hrv.frequency import FREQUENCY_FIELDS
 from hrv.spectrum import spectrum_settings
 from hrv.time_domain import TimeDomain
 from sensors import Recording, read_recording
+from sensors.formats.hrvpace import CUT_OFF_NOTE
 from sensors.formats.signal_peaks import leave_out_low_quality
 
 __all__ = [
@@ -631,7 +632,15 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
     the lines of the file (the first five); and a signal reader's notes
     (``meta["signal_notes"]``: an ECG detected on the inverted signal).
+    A last line cut short (an hrvpace recording whose writer was interrupted, or a copy cut
+    off: the reader drops it), said as
+    :data:`sensors.formats.hrvpace.CUT_OFF_NOTE`. The zero RR values ``drop_zero`` left out
+    (``--drop-zero``: only what the options asked for, not whatever a file's meta says) and
+    the signal losses over 64 s a beat-times file had (``ghrv_beats``: the pause is left out,
+    the beat after it follows a gap), each with the lines of the file (the first five).
     """
+    if recording.meta.get("truncated_last_line"):  # an hrvpace recording cut off mid-line
+        how += f"; {CUT_OFF_NOTE}"
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
         how += f"; {len(dropped)} zero RR value(s) left out ({_lines(dropped)})"
@@ -684,7 +693,10 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )
         if rec.n_beats == 0:
-            return RecordingAnalysis(path=p, error="the recording has no beats", segment=label)
+            cut_off = f" ({CUT_OFF_NOTE})" if rec.meta.get("truncated_last_line") else ""
+            return RecordingAnalysis(
+                path=p, error=f"the recording has no beats{cut_off}", segment=label
+            )
         if options.segment is not None:
             rec = cut(rec, options.segment)
         # a signal's stretches of low detector quality (motion in a PPG, a loose electrode) are

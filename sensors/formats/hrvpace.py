@@ -35,6 +35,7 @@ dropped and ``meta["truncated_last_line"]`` is set).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -64,9 +65,11 @@ from sensors.formats.gaps import infer_gaps
 from sensors.formats.text import header_separator, split_fields
 
 __all__ = [
+    "CUT_OFF_NOTE",
     "EXPORT_BEATS_HEADER",
     "MAGIC",
     "RecordingWriter",
+    "ends_cut_off",
     "export_paced_runs",
     "looks_like_hrvpace",
     "looks_like_hrvpace_export",
@@ -75,6 +78,8 @@ __all__ = [
 ]
 
 MAGIC = "# hrvpace-recording"
+#: What a command says of a recording whose last line was cut short (the reader drops it).
+CUT_OFF_NOTE = "last line incomplete (file cut off?), ignored"
 VERSION = 2
 #: Versions this reader reads (v1: the same without ``# contact`` lines).
 _READABLE_VERSIONS = (1, 2)
@@ -220,10 +225,19 @@ class RecordingWriter:
     def _emit(self, text: str) -> None:
         if self._file is None:
             raise RecordingFormatError("the recording is closed", path=str(self.path))
-        self._file.write(text)
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
+        try:
+            self._file.write(text)
+            self._file.flush()
+            if self._fsync:
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            # a full disk, a file-size limit: the lines before are in the file (flushed one by
+            # one); this one is not counted, and the writer is closed (closing it would only
+            # try the same write again), the error naming the file
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError, ValueError):
+                file.close()
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from exc
 
     def write(self, beat: Beat) -> None:
         """Append one beat and flush it to the operating system."""
@@ -274,6 +288,22 @@ class RecordingWriter:
         self.close()
 
 
+def ends_cut_off(path: str | os.PathLike[str]) -> bool:
+    """Whether the file ends in a line without its newline (:func:`read_hrvpace` drops it).
+
+    Reads the last byte only; a file that cannot be read is not said to be cut off (reading
+    it says why).
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:
+        return False
+
+
 def read_hrvpace(path: str) -> Recording:
     """Read an hrvpace recording (see the module docstring for the layout).
 
@@ -311,6 +341,13 @@ def read_hrvpace(path: str) -> Recording:
         meta.update({k: v for k, v in loaded.items() if k not in RESERVED_META_KEYS})
         idx += 1
     if len(lines) <= idx or tuple(c.strip() for c in lines[idx].split(",")) != COLUMNS:
+        if truncated and not any(line.strip() for line in lines[idx:]):
+            _refuse(
+                "the file ends in an incomplete line before its column header: it looks cut "
+                "off (an interrupted copy or download?)",
+                path=path,
+                line=len(lines) + 1,
+            )
         _refuse(f"missing column header: expected {','.join(COLUMNS)!r}", path=path, line=idx + 1)
     first_data = idx + 1
     rows: list[list[str]] = []

@@ -1,0 +1,141 @@
+"""``hrvpace record``: what it says of its output file, before and while it records.
+
+Real: the command in a subprocess, bleak, dbus-daemon and the file system; emulated: the strap
+(tests/sensors/fake_bluez.py). A full disk is a file-size limit (``RLIMIT_FSIZE``) in the child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from sensors import read_recording
+from tests.api.conftest import REPO_ROOT
+from tests.sensors.fake_bluez import FakeBluez
+from tests.sensors.test_ble import (  # noqa: F401 - fixtures
+    bluez,
+    packet,
+    polar_h10,
+    private_bus,
+    system_bus,
+)
+
+pytestmark = [pytest.mark.ble, pytest.mark.timeout(90)]
+
+H10 = "A0:9E:1A:00:00:01"  # polar_h10()'s address
+
+
+def _file_size_limit(n_bytes: int) -> None:
+    """In the child: files it writes stop growing at ``n_bytes`` (EFBIG, as a full disk)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, no signal
+    resource.setrlimit(
+        resource.RLIMIT_FSIZE, (n_bytes, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+    )
+
+
+async def test_a_full_disk_names_the_file_and_the_beats_it_keeps(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: a full disk said only "cannot write: [Errno 28] No space left on device",
+    # neither which file nor what it kept.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "full.csv"
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, "--out", str(out)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+        preexec_fn=lambda: _file_size_limit(1000),  # the header and a few beats
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        for _ in range(100):  # ~50 bytes a beat: the limit is reached long before
+            if proc.returncode is not None or not bluez.strap(H10).notifying:
+                break
+            bluez.notify(H10, packet(1024, hr=60))
+            await asyncio.sleep(0.05)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    rec = read_recording(out)  # every whole line is there; a line cut by the limit is dropped
+    n = len(rec.rr_ms)
+    assert 0 < n < 100
+    said = f"hrvpace record: cannot write {out}: File too large; {out} keeps the {n} complete "
+    assert said in err, err
+    assert stdout.decode() == ""
+
+
+async def _record(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, stderr.decode()
+
+
+async def test_an_out_that_cannot_be_written_is_refused_before_connecting(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: --out was checked only once the strap was found and connected (a folder there
+    # said "exists (use --overwrite)", and with --overwrite failed after connecting).
+    bluez.add_strap(polar_h10())
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [
+        ((str(folder),), f"cannot write {folder}: it is a folder"),
+        ((str(folder), "--overwrite"), f"cannot write {folder}: it is a folder"),
+        ((str(a_file / "r.csv"),), f"cannot write {a_file / 'r.csv'}: {a_file} is a file, not a"),
+        (
+            (str(tmp_path / "missing" / "r.csv"),),
+            f"the folder {tmp_path / 'missing'} does not exist",
+        ),
+    ]
+    if os.geteuid() != 0:  # root writes there anyway
+        read_only = tmp_path / "read-only"
+        read_only.mkdir(mode=0o500)
+        cases.append(((str(read_only / "r.csv"),), "no permission to write there"))
+    for (out, *more), said in cases:
+        code, err = await _record("--out", out, *more)
+        assert code == 1, err
+        assert "hrvpace record: cannot write " in err and said in err, err
+        assert "[connecting]" not in err  # refused before looking for the strap
+    assert bluez.strap(H10).connect_calls == 0
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "nan"])
+async def test_minutes_must_be_above_zero(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+    minutes: str,
+) -> None:
+    # Review: --minutes 0 connected and wrote a recording without beats, exit 0.
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "r.csv"
+    code, err = await _record("--out", str(out), "--minutes", minutes)
+    assert code == 2, err
+    assert "must be a number of minutes > 0" in err
+    assert not out.exists() and bluez.strap(H10).connect_calls == 0
