@@ -623,7 +623,9 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     The zero RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked
     for, not whatever a file's meta says) and the signal losses over 64 s a beat-times file
     had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
-    the lines of the file (the first five).
+    the lines of the file (the first five). A Polar PPI export (``polar_sensor_logger_ppi``)
+    says the pulses flagged (blocker or no skin contact) it left out, its gaps and the median
+    error estimate of the pulses kept.
     """
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
@@ -635,6 +637,15 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
                 f"; {len(losses)} signal loss(es) over 64 s between beats left out, each a gap "
                 f"(before {_lines(losses)})"
             )
+    if recording.source_format == "polar_sensor_logger_ppi":
+        rejected = int(recording.meta.get("rejected_pulses") or 0)
+        n_gaps = int(recording.meta.get("n_gaps") or 0)
+        how += (
+            f"; {rejected} pulse(s) flagged (blocker or no skin contact) left out, {n_gaps} gap(s)"
+        )
+        error = recording.meta.get("median_error_ms")
+        if isinstance(error, int | float):
+            how += f", median error estimate {float(error):g} ms"
     return how
 
 

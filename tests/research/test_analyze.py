@@ -769,3 +769,31 @@ def test_a_two_minute_signal_loss_in_beat_times_is_analysed_as_a_one_minute_paus
     assert "signal loss" not in objs[60]["read_as"]  # a 60-s pause is an interval to label
     row = hrvpace.analyze(tmp_path / "beats_120.txt", as_dict=True)
     assert row["read_as"] == objs[120]["read_as"]
+
+
+def test_a_polar_ppi_export_says_what_it_left_out(tmp_path: Path) -> None:
+    """Review finding: a PPI export's flagged pulses (blocker, no skin contact), its gaps and
+    the median error estimate were only in read_recording(...).meta; analyze's read_as (text,
+    --json, --summary) now says them, as a beat-times file says its signal losses."""
+    header = (
+        "Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;"
+        "contact supported;hr [bpm]"
+    )
+    lines, elapsed = [header], 0
+    for i in range(300):
+        ppi = 900 + (i % 7) * 10
+        blocker = 1 if i in (50, 51, 200) else 0
+        contact = 0 if 100 <= i < 104 else 1
+        elapsed += ppi
+        stamp = f"2026-06-01T21:{17 + elapsed // 60_000:02d}:{elapsed // 1000 % 60:02d}.000"
+        lines.append(f"{stamp};{ppi};{8 + i % 3};{blocker};{contact};1;66")
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)
+    assert row["format"] == "polar_sensor_logger_ppi" and row["n_beats"] == 293
+    assert row["read_as"].endswith(
+        "; 7 pulse(s) flagged (blocker or no skin contact) left out, 3 gap(s), "
+        "median error estimate 9 ms"
+    )
