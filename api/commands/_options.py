@@ -23,6 +23,7 @@ __all__ = [
     "FormatOpt",
     "SamplingRateOpt",
     "SegmentsOpt",
+    "SeriesOpt",
     "SignalOptions",
     "StartOpt",
     "UnitsOpt",
@@ -61,6 +62,16 @@ ChannelOpt = Annotated[
         help="Which signal holds the ECG/PPG: a wfdb or edf channel name (MLII, 'ECG II') or "
         "0-based index, or an ecg_csv/ppg_csv column name or index. Default: wfdb the first "
         "channel, edf the one labelled ECG/EKG (else PPG), csv the only column.",
+    ),
+]
+SeriesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--series",
+        metavar="K",
+        help="Apple Health export.xml only (other files ignore it): which Apple Watch HRV "
+        "reading to read, 0 the oldest, -1 the latest (the default); which one was read, "
+        "and of how many, is said in read_as.",
     ),
 ]
 UnitsOpt = Annotated[

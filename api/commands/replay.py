@@ -63,6 +63,7 @@ from api.commands._options import (
     EndOpt,
     FormatOpt,
     SamplingRateOpt,
+    SeriesOpt,
     StartOpt,
     UnitsOpt,
     check_format,
@@ -81,7 +82,7 @@ from api.pipeline import (
     session_stages,
 )
 from breathing import Baseline, BreathingError
-from sensors import Beat, Recording, ReplaySource, SensorError, VirtualClock
+from sensors import SIGNAL_FORMATS, Beat, Recording, ReplaySource, SensorError, VirtualClock
 
 __all__ = ["replay", "run_replay"]
 
@@ -114,12 +115,13 @@ def _human(event: dict[str, Any]) -> str | None:
             f"{' ' * 12}suggestion: {event['suggestion']['text']}"
         )
     if kind == "replay_end":
+        read_as = f"\n{' ' * 12}read as: {event['read_as']}" if event.get("read_as") else ""
         return (
             f"{minutes}  replay {event['state']}: {event['n_beats']} beats"
             f"{_skipped(event['n_skipped'])}, "
             f"{event['n_windows']} windows, {event['n_signals']} signals "
             f"({event['n_irregular']} with irregular rhythm), "
-            f"{event['n_micro_breaks']} micro-break(s)"
+            f"{event['n_micro_breaks']} micro-break(s){read_as}"
         )
     return None
 
@@ -189,6 +191,7 @@ async def run_replay(
     session_id: str | None = None,
     baseline: Baseline | None = None,
     beats: bool = False,
+    read_as: str | None = None,
 ) -> dict[str, Any]:
     """Replay ``path`` through the session assembly; ``emit`` each event as it comes.
 
@@ -197,7 +200,7 @@ async def run_replay(
 
     ``store``: where the session is also kept (``None``: nowhere, no database). ``beats``:
     emit every beat too. Returns the ``replay_end`` event (with the baseline learned from the
-    recording).
+    recording, and ``read_as``: how the file was read, as ``hrvpace analyze`` says it).
     """
     clock = VirtualClock(start=time.time()) if speed == "max" else None
     source = ReplaySource(
@@ -227,10 +230,13 @@ async def run_replay(
         "n_irregular": output.n_irregular,
         "n_micro_breaks": output.n_flags,
         "baseline": microbreaks.baseline_dict(),
+        "read_as": read_as,
     }
 
 
-def _failed_before_start(message: str, baseline: Baseline | None) -> dict[str, Any]:
+def _failed_before_start(
+    message: str, baseline: Baseline | None, read_as: str | None = None
+) -> dict[str, Any]:
     """The ``replay_end`` of a replay whose recording could not be read (nothing played)."""
     stages = session_stages(
         baseline=None if baseline is None else baseline.to_dict(), real_person=False
@@ -245,6 +251,7 @@ def _failed_before_start(message: str, baseline: Baseline | None) -> dict[str, A
             ("n_beats", "n_skipped", "n_windows", "n_signals", "n_irregular", "n_micro_breaks"), 0
         ),
         "baseline": stages.microbreaks.baseline_dict(),
+        "read_as": read_as,
     }
 
 
@@ -254,6 +261,7 @@ def replay(
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
+    series: SeriesOpt = None,
     start_at: StartOpt = None,
     end_at: EndOpt = None,
     speed: Annotated[
@@ -312,10 +320,18 @@ def replay(
 
     reading = choose_reading(file, format=fmt, units=units)
     fmt, units = reading.format, reading.units
+    read_as = reading.how
     played: Path | Recording = file
-    if segments is not None or signal.as_kwargs():
-        # read here: a segment only (its t_s count from the segment's start), or a signal
-        # read with --sampling-rate/--channel
+    if (
+        segments is not None
+        or signal.as_kwargs()
+        or series is not None
+        or fmt in ("apple_health", "polar_sensor_logger_ppi", *SIGNAL_FORMATS)
+    ):
+        # read here: a segment only (its t_s count from the segment's start), a signal read
+        # with --sampling-rate/--channel, an Apple Health reading (--series), or a file whose
+        # reading has more to say (which reading, which beats, pulses left out: read_as)
+        from api.research.analysis import read_notes
         from api.research.segments import SegmentError, cut
         from sensors import read_recording
 
@@ -326,12 +342,14 @@ def replay(
                 units=units,
                 sampling_rate_hz=signal.sampling_rate_hz,
                 channel=signal.channel,
+                series=series if fmt == "apple_health" else None,
             )
+            read_as = read_notes(read_as, played, drop_zero=False)
             if segments is not None:
                 played = cut(played, segments[0])
         except (SensorError, SegmentError) as exc:
             if as_json:  # the stream still ends with its replay_end, as a replay that fails
-                typer.echo(json.dumps(_failed_before_start(str(exc), baseline)))
+                typer.echo(json.dumps(_failed_before_start(str(exc), baseline, read_as)))
             typer.echo(f"hrvpace replay: {exc}", err=True)
             raise typer.Exit(1) from None
 
@@ -365,6 +383,7 @@ def replay(
                 session_id=session_id,
                 baseline=baseline,
                 beats=beats,
+                read_as=read_as,
             )
         )
 

@@ -22,6 +22,7 @@ from api.commands._options import (
     FormatOpt,
     SamplingRateOpt,
     SegmentsOpt,
+    SeriesOpt,
     StartOpt,
     UnitsOpt,
     check_format,
@@ -45,6 +46,7 @@ def report(
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
+    series: SeriesOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
@@ -76,6 +78,7 @@ def report(
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
             if Path(target).is_file():
+                from api.research.analysis import read_notes
                 from api.research.discover import choose_reading
                 from sensors import read_recording
 
@@ -86,11 +89,13 @@ def report(
                     units=reading.units,
                     sampling_rate_hz=signal.sampling_rate_hz,
                     channel=signal.channel,
+                    series=series if reading.format == "apple_health" else None,
                 )
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                     raise typer.Exit(1)
-                data = from_recording(rec, path=target)
+                how = read_notes(reading.how, rec, drop_zero=False)
+                data = from_recording(rec, path=target, read_as=how)
             else:
                 from api.research.store import load_session, resolve_session_id
                 from api.settings import load_settings

@@ -111,6 +111,7 @@ __all__ = [
     "analysis_settings",
     "analyze_file",
     "analyze_recording",
+    "apple_health_reading",
     "excluded_by",
     "expand_paths",
     "find_recordings",
@@ -276,6 +277,10 @@ class AnalysisOptions:
         Leave out RR values of exactly 0 in plain files (a beat annotated twice; removing it
         moves no beat time) instead of reading them for ``hrv.clean`` to label (the readers'
         default).
+    series
+        ``apple_health`` only: which HRV reading of the export (0 the oldest, -1 the latest;
+        ``None``: the latest), the command line's ``--series``; files of other formats (one
+        series each) ignore it.
     """
 
     format: str | None = None
@@ -289,6 +294,7 @@ class AnalysisOptions:
     coherence_step_s: float = 5.0
     segment: Segment | None = None
     drop_zero: bool = False
+    series: int | None = None
 
 
 #: Length (s) of the coherence windows a summary averages (HeartMath's 64 s).
@@ -307,7 +313,8 @@ def analysis_settings(
     and settings made it: the Parquet schema metadata (``hrvpace_settings``), the ``settings``
     of every ``--json`` line and the sidecar ``<name>.csv.json`` of a CSV. ``hrvpace_version``;
     how files were read (``format``, ``units``, ``sampling_rate_hz``, ``channel``,
-    ``drop_zero``: ``None`` where detected); ``clean`` and ``correction`` (the artefact
+    ``drop_zero``, ``series``: ``None`` where detected; each result's ``read_as`` says
+    what was chosen); ``clean`` and ``correction`` (the artefact
     correction that ran, ``None`` with ``--no-clean``); ``windows`` (``window_s``, ``step_s``
     of the ``--windows`` table; ``None`` when no table was asked for); ``coherence``
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
@@ -327,6 +334,7 @@ def analysis_settings(
         "sampling_rate_hz": options.sampling_rate_hz,
         "channel": options.channel,
         "drop_zero": options.drop_zero,
+        "series": options.series,
         "clean": options.clean,
         "correction": CORRECTION if options.clean else None,
         "windows": {"window_s": options.window_s, "step_s": options.step_s}
@@ -617,6 +625,27 @@ def _lines(numbers: Sequence[int]) -> str:
     return f"line{'s' if len(numbers) > 1 else ''} {shown}{', ...' if len(numbers) > 5 else ''}"
 
 
+def apple_health_reading(recording: Recording) -> str:
+    """Which HRV reading of an Apple Health export ``recording`` is, in words.
+
+    ``the latest of 3 readings (series 2, 2026-05-03T07:10:00+02:00); --series K chooses
+    another (0 the oldest)``: analyze, replay and report read one reading (by default the
+    latest) and say which.
+    """
+    k, n = recording.meta.get("series"), recording.meta.get("n_series")
+    when = recording.meta.get("start_time") or "no start date"
+    if not isinstance(k, int) or not isinstance(n, int):
+        return f"one HRV reading ({when})"
+    if n == 1:
+        return f"its one HRV reading ({when})"
+    which = "the latest" if k == n - 1 else "the oldest" if k == 0 else f"HRV reading {k + 1}"
+    return (
+        f"{which} of {n}{' HRV readings' if k in (0, n - 1) else ''} (series {k}, {when}); "
+        "--series K chooses another "
+        "(0 the oldest, -1 the latest)"
+    )
+
+
 def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     """``how`` (a :class:`~api.research.discover.Reading`'s words) with what reading left out.
 
@@ -625,7 +654,8 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
     the lines of the file (the first five). A Polar PPI export (``polar_sensor_logger_ppi``)
     says the pulses flagged (blocker or no skin contact) it left out, its gaps and the median
-    error estimate of the pulses kept.
+    error estimate of the pulses kept. An Apple Health export says which of its HRV readings
+    was read (:func:`apple_health_reading`).
     """
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
@@ -637,6 +667,8 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
                 f"; {len(losses)} signal loss(es) over 64 s between beats left out, each a gap "
                 f"(before {_lines(losses)})"
             )
+    if recording.source_format == "apple_health":
+        how += "; " + apple_health_reading(recording)
     if recording.source_format == "polar_sensor_logger_ppi":
         rejected = int(recording.meta.get("rejected_pulses") or 0)
         n_gaps = int(recording.meta.get("n_gaps") or 0)
@@ -680,6 +712,8 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             )
             if v is not None
         }
+        if options.series is not None and reading.format == "apple_health":
+            signal["series"] = options.series  # other files have one series: they ignore it
         rec = read_recording(
             p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )

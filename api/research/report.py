@@ -98,13 +98,18 @@ class Plot:
     png: bytes
 
 
-def from_recording(rec: Recording, *, path: str) -> ReportData:
-    """Report data of a recording file (beats only)."""
+def from_recording(rec: Recording, *, path: str, read_as: str | None = None) -> ReportData:
+    """Report data of a recording file (beats only).
+
+    ``read_as`` says how the file was read (``hrvpace analyze``'s words: which Apple Health
+    reading, where a signal's beats came from, pulses left out); ``None``: the format only.
+    """
     return ReportData(
         title=f"Recording {Path(path).name}",
         provenance={
             "file": str(Path(path).resolve()),
             "format": rec.source_format,
+            **({"read_as": read_as} if read_as is not None else {}),
             "device": rec.meta.get("device"),
             "start_time": rec.meta.get("start_time"),
         },

@@ -797,3 +797,48 @@ def test_a_polar_ppi_export_says_what_it_left_out(tmp_path: Path) -> None:
         "; 7 pulse(s) flagged (blocker or no skin contact) left out, 3 gap(s), "
         "median error estimate 9 ms"
     )
+
+
+def _apple_export(tmp_path: Path) -> Path:
+    """An Apple Health export of three Apple Watch HRV readings (series 0..2, oldest first)."""
+    from tests.sensors.test_apple_health import beat_times, clock24, series, write
+
+    rng = np.random.default_rng(3)
+    body = ""
+    for k, hour in enumerate((8, 13, 22)):
+        rr = list(800.0 + 100.0 * k + rng.normal(0.0, 20.0, 70).round())
+        body += series(f"2026-06-01 {hour:02d}:00:00 +0200", beat_times(hour * 3600.0, rr), clock24)
+    return write(tmp_path, body)
+
+
+def test_an_apple_health_export_says_which_reading_and_series_chooses(tmp_path: Path) -> None:
+    """Review finding: analyze/replay/report read only the latest HRV reading of an export
+    without saying so, and choosing another was Python-only (series=k). read_as now says
+    which of how many (and its date); --series K chooses."""
+    path = _apple_export(tmp_path)
+    rows = {}
+    for args in ([], ["--series", "0"], ["--series", "-2"]):
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q", *args])
+        assert res.exit_code == 0, res.output
+        rows[tuple(args)] = json.loads(res.stdout)
+    latest, oldest, middle = rows[()], rows[("--series", "0")], rows[("--series", "-2")]
+    assert latest["read_as"].endswith(
+        "; the latest of 3 HRV readings (series 2, 2026-06-01T22:00:00+02:00); "
+        "--series K chooses another (0 the oldest, -1 the latest)"
+    )
+    assert (
+        "the oldest of 3 HRV readings (series 0, 2026-06-01T08:00:00+02:00)" in (oldest["read_as"])
+    )
+    assert "HRV reading 2 of 3 (series 1, 2026-06-01T13:00:00+02:00)" in middle["read_as"]
+    assert oldest["mean_rr_ms"] < middle["mean_rr_ms"] < latest["mean_rr_ms"]
+    assert oldest["settings"]["series"] == 0
+    bad = runner.invoke(app, ["analyze", str(path), "-q", "--series", "3"])
+    assert bad.exit_code == 1 and "series 3 does not exist" in bad.stderr
+    # replay says the same and takes the same option
+    res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max", "--series", "0"])
+    assert res.exit_code == 0, res.output
+    end = json.loads(res.stdout.splitlines()[-1])
+    assert end["type"] == "replay_end" and end["read_as"] == oldest["read_as"]
+    for command in ("analyze", "replay", "report"):
+        shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert "--series" in shown and "Apple Health" in shown, command
