@@ -59,6 +59,7 @@ from typing import Annotated, Any
 import typer
 
 from api.commands._options import (
+    BeatsFromOpt,
     ChannelOpt,
     EndOpt,
     FormatOpt,
@@ -66,6 +67,7 @@ from api.commands._options import (
     SeriesOpt,
     StartOpt,
     UnitsOpt,
+    check_beats_from,
     check_format,
     read_speed,
     segments_from_options,
@@ -262,6 +264,7 @@ def replay(
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
     series: SeriesOpt = None,
+    beats_from: BeatsFromOpt = "auto",
     start_at: StartOpt = None,
     end_at: EndOpt = None,
     speed: Annotated[
@@ -299,11 +302,14 @@ def replay(
     last 60 s of beats, every 5 s of session time), micro_break, with --beats every beat; then
     replay_end. Without --json: the micro-breaks and a summary.
 
-    An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its detected
-    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its beats:
+    detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
+    them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
+    signal. replay_end's read_as says the channel and where the beats came from.
     """
     pace = read_speed(speed)
     check_format(fmt)
+    check_beats_from(beats_from, fmt)
     signal = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
@@ -326,6 +332,7 @@ def replay(
         segments is not None
         or signal.as_kwargs()
         or series is not None
+        or beats_from != "auto"
         or fmt in ("apple_health", "polar_sensor_logger_ppi", *SIGNAL_FORMATS)
     ):
         # read here: a segment only (its t_s count from the segment's start), a signal read
@@ -343,6 +350,7 @@ def replay(
                 sampling_rate_hz=signal.sampling_rate_hz,
                 channel=signal.channel,
                 series=series if fmt == "apple_health" else None,
+                beats=beats_from,
             )
             read_as = read_notes(read_as, played, drop_zero=False)
             if segments is not None:

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from api.commands._options import (
+    BeatsFromOpt,
     ChannelOpt,
     EndOpt,
     FormatOpt,
@@ -25,6 +26,7 @@ from api.commands._options import (
     SeriesOpt,
     StartOpt,
     UnitsOpt,
+    check_beats_from,
     check_format,
     segments_from_options,
     signal_options,
@@ -47,6 +49,7 @@ def report(
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
     series: SeriesOpt = None,
+    beats_from: BeatsFromOpt = "auto",
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
@@ -60,8 +63,10 @@ def report(
 
     With --start/--end the report is of that stretch only; with --segments one report per
     named segment, OUT's name followed by the label (report-rest.html, report-task.html).
-    An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its detected
-    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
+    detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
+    them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
+    signal. The report's read_as says the channel and where the beats came from.
     """
     from api.research import MissingExtraError
     from api.research.report import from_recording, from_session, segment_data, write_report
@@ -73,6 +78,7 @@ def report(
         raise typer.Exit(2)
 
     check_format(fmt)
+    check_beats_from(beats_from, fmt)
     signal = signal_options(fmt, sampling_rate, channel, [target])
     n_steps = 1 + (1 if segments is None else len(segments))
     try:
@@ -90,6 +96,7 @@ def report(
                     sampling_rate_hz=signal.sampling_rate_hz,
                     channel=signal.channel,
                     series=series if reading.format == "apple_health" else None,
+                    beats=beats_from,
                 )
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)

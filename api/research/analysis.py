@@ -96,7 +96,7 @@ from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.spectrum import spectrum_settings
 from hrv.time_domain import TimeDomain
-from sensors import Recording, read_recording
+from sensors import SIGNAL_FORMATS, Recording, read_recording
 
 __all__ = [
     "EXCLUDED_BY",
@@ -281,6 +281,9 @@ class AnalysisOptions:
         ``apple_health`` only: which HRV reading of the export (0 the oldest, -1 the latest;
         ``None``: the latest), the command line's ``--series``; files of other formats (one
         series each) ignore it.
+    beats
+        ``wfdb`` only: ``"auto"``, ``"annotations"`` or ``"detect"`` (the command line's
+        ``--beats-from``), passed to :func:`sensors.read_recording`.
     """
 
     format: str | None = None
@@ -295,6 +298,7 @@ class AnalysisOptions:
     segment: Segment | None = None
     drop_zero: bool = False
     series: int | None = None
+    beats: str = "auto"
 
 
 #: Length (s) of the coherence windows a summary averages (HeartMath's 64 s).
@@ -313,8 +317,8 @@ def analysis_settings(
     and settings made it: the Parquet schema metadata (``hrvpace_settings``), the ``settings``
     of every ``--json`` line and the sidecar ``<name>.csv.json`` of a CSV. ``hrvpace_version``;
     how files were read (``format``, ``units``, ``sampling_rate_hz``, ``channel``,
-    ``drop_zero``, ``series``: ``None`` where detected; each result's ``read_as`` says
-    what was chosen); ``clean`` and ``correction`` (the artefact
+    ``drop_zero``, ``series``, ``beats_from``: ``None`` (``"auto"``) where detected; each
+    result's ``read_as`` says what was chosen); ``clean`` and ``correction`` (the artefact
     correction that ran, ``None`` with ``--no-clean``); ``windows`` (``window_s``, ``step_s``
     of the ``--windows`` table; ``None`` when no table was asked for); ``coherence``
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
@@ -335,6 +339,7 @@ def analysis_settings(
         "channel": options.channel,
         "drop_zero": options.drop_zero,
         "series": options.series,
+        "beats_from": options.beats,
         "clean": options.clean,
         "correction": CORRECTION if options.clean else None,
         "windows": {"window_s": options.window_s, "step_s": options.step_s}
@@ -655,7 +660,9 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     the lines of the file (the first five). A Polar PPI export (``polar_sensor_logger_ppi``)
     says the pulses flagged (blocker or no skin contact) it left out, its gaps and the median
     error estimate of the pulses kept. An Apple Health export says which of its HRV readings
-    was read (:func:`apple_health_reading`).
+    was read (:func:`apple_health_reading`). An ECG/PPG signal says its channel, sampling
+    rate and where its beats came from (``meta["beats_from"]``: the detector, or a WFDB
+    record's reference annotations).
     """
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
@@ -669,6 +676,12 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
             )
     if recording.source_format == "apple_health":
         how += "; " + apple_health_reading(recording)
+    beats_from = recording.meta.get("beats_from")
+    if recording.source_format in SIGNAL_FORMATS and beats_from:
+        channel = recording.meta.get("channel")
+        rate = recording.meta.get("sampling_rate_hz")
+        at = f" at {float(rate):g} Hz" if isinstance(rate, int | float) else ""
+        how += f"; channel {channel!r}{at}; beats: {beats_from}"
     if recording.source_format == "polar_sensor_logger_ppi":
         rejected = int(recording.meta.get("rejected_pulses") or 0)
         n_gaps = int(recording.meta.get("n_gaps") or 0)
@@ -714,6 +727,8 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         }
         if options.series is not None and reading.format == "apple_health":
             signal["series"] = options.series  # other files have one series: they ignore it
+        if options.beats != "auto" and reading.format == "wfdb":
+            signal["beats"] = options.beats
         rec = read_recording(
             p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )
