@@ -146,6 +146,22 @@ def test_ppg_csv_finds_the_pulses_of_a_simulated_ppg(tmp_path: Path) -> None:
 # -- errors ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("fs", [10.0, 16.0])
+def test_a_ppg_sampled_too_slowly_for_the_filter_says_the_minimum_rate(
+    tmp_path: Path, fs: float
+) -> None:
+    """Review finding: a PPG at 16 Hz or less failed with SciPy's raw text ("Digital filter
+    critical frequencies must be 0 < Wn < fs/2"); it now says the rate detection needs."""
+    t = np.arange(int(60 * fs)) / fs
+    ppg = np.sin(2 * np.pi * 1.1 * t) + 0.3 * np.sin(4 * np.pi * 1.1 * t)
+    path = tmp_path / "ppg.csv"
+    path.write_text("\n".join(f"{v:.5f}" for v in ppg) + "\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        read_recording(path, format="ppg_csv", sampling_rate_hz=fs)
+    assert "needs a sampling rate above 16 Hz" in caught.value.problem
+    assert f"got {fs:g} Hz" in caught.value.problem and "Wn" not in caught.value.problem
+
+
 def test_csv_without_sampling_rate_or_with_a_wrong_one_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ecg.csv"
     path.write_text("\n".join(f"{v:.3f}" for v in excerpt_signal()[:7200]) + "\n")
