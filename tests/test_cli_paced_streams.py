@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -364,6 +365,29 @@ async def test_practice_from_ppi_and_from_ecg(
         assert data["mode"] == "adaptive" and data["breaths"] >= 2, data
         assert all(0 < p["t_s"] <= 30.0 for p in data["trace"][1:])
     assert not sense.connected and not h10.connected
+
+
+def test_practice_from_ecg_without_neurokit2_says_so_before_connecting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review finding: without NeuroKit2, practice --stream ecg connected to the strap and
+    streamed ECG for seconds before failing; the missing extra is said when the source is
+    built, before anything connects (exit 2, what to install), as the other commands say
+    theirs. The service's sessions get the same refusal (501 source_unavailable)."""
+    from api.commands._paced import live_source
+    from api.pipeline import BleSpec, SourceControl, SourceUnavailableError, make_source
+
+    monkeypatch.setitem(sys.modules, "neurokit2", None)  # import neurokit2 -> ImportError
+    with pytest.raises(typer.Exit) as exited:
+        live_source(H10, "ecg")
+    assert exited.value.exit_code == 2
+    said = capsys.readouterr().err
+    assert "needs NeuroKit2" in said and "hrvpace[ecg]" in said
+    spec = BleSpec.model_validate({"kind": "ble", "address": H10, "stream": "ecg"})
+    with pytest.raises(SourceUnavailableError, match="needs NeuroKit2"):
+        make_source(spec, SourceControl())
+    # the other streams do not need it
+    assert live_source(H10, "ppi") is not None
 
 
 # -- a device that sends bpm only ------------------------------------------------------------------

@@ -105,7 +105,10 @@ def test_analyze_reads_an_ecg_csv_at_the_rate_given_and_picks_the_column(ecg_csv
 def test_analyze_reads_a_wfdb_record_with_a_channel_by_name_or_index() -> None:
     by_name = runner.invoke(app, ["analyze", str(HEADER), "--format", "wfdb", "--channel", "MLII"])
     assert by_name.exit_code == 0, by_name.output
-    assert "[wfdb (--format)]" in by_name.stdout and "n_beats=222" in by_name.stdout
+    assert "[wfdb (--format); channel 'MLII' at 360 Hz; beats: reference annotations" in (
+        by_name.stdout
+    )
+    assert "n_beats=222" in by_name.stdout
     by_index = runner.invoke(app, ["analyze", str(HEADER), "--format", "wfdb", "--channel", "0"])
     assert by_index.stdout == by_name.stdout
 
@@ -232,3 +235,71 @@ def test_report_of_a_wfdb_record_and_of_an_ecg_csv(ecg_csv: Path, tmp_path: Path
     assert wrong.exit_code == 1
     assert "signal index 7 is out of range" in said(wrong.stderr)
     assert "--channel" in said(wrong.stderr)
+
+
+def test_outputs_say_where_the_beats_came_from_and_beats_from_forces_detection(
+    ecg_csv: Path,
+) -> None:
+    """Review finding: a signal's results did not say which channel was read or whether its
+    beats were detected (which detector) or a WFDB record's reference annotations, the help
+    claimed signals were always analysed from detected beats, and forcing detection was
+    Python-only (beats="detect"). read_as (text, --json, --summary; replay_end) says it now,
+    and --beats-from chooses."""
+    auto = records(
+        runner.invoke(app, ["analyze", str(HEADER), "--format", "wfdb", "--json"]).stdout
+    )
+    assert auto[0]["read_as"] == (
+        "wfdb (--format); channel 'MLII' at 360 Hz; beats: reference annotations mitdb100x.atr "
+        "(not detected)"
+    )
+    detect = runner.invoke(
+        app, ["analyze", str(HEADER), "--format", "wfdb", "--beats-from", "detect", "--json"]
+    )
+    assert detect.exit_code == 0, detect.output
+    [row] = records(detect.stdout)
+    assert row["read_as"] == (
+        "wfdb (--format); channel 'MLII' at 360 Hz; beats: detected: NeuroKit2 ecg_peaks (neurokit)"
+    )
+    assert row["settings"]["beats_from"] == "detect"
+    assert abs(row["n_beats"] - 222) <= 2
+    csv = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(ecg_csv),
+            "--format",
+            "ecg_csv",
+            "--sampling-rate",
+            "360",
+            "--channel",
+            "ECG",
+            "--json",
+        ],
+    )
+    assert records(csv.stdout)[0]["read_as"].endswith(
+        "; channel 'ECG' at 360 Hz; beats: detected: NeuroKit2 ecg_peaks (neurokit)"
+    )
+    played = runner.invoke(
+        app, ["replay", str(HEADER), "--format", "wfdb", "--json", "--speed", "max"]
+    )
+    assert played.exit_code == 0, played.output
+    assert records(played.stdout)[-1]["read_as"] == auto[0]["read_as"]
+    # only a WFDB record has annotations to choose from
+    other = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(ecg_csv),
+            "--format",
+            "ecg_csv",
+            "--sampling-rate",
+            "360",
+            "--beats-from",
+            "detect",
+        ],
+    )
+    assert other.exit_code == 2 and "--format wfdb only" in said(other.output)
+    for command in ("analyze", "replay", "report"):
+        out = said(runner.invoke(app, [command, "--help"], terminal_width=200).stdout)
+        assert "from their detected beats" not in out and "as its detected beats" not in out
+        assert "reference annotations" in out and "--beats-from" in out, command

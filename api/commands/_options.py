@@ -18,14 +18,17 @@ from api.pipeline.speed import Speed, parse_speed
 from sensors import RECORDING_FORMATS, SIGNAL_FORMATS
 
 __all__ = [
+    "BeatsFromOpt",
     "ChannelOpt",
     "EndOpt",
     "FormatOpt",
     "SamplingRateOpt",
     "SegmentsOpt",
+    "SeriesOpt",
     "SignalOptions",
     "StartOpt",
     "UnitsOpt",
+    "check_beats_from",
     "check_format",
     "check_within",
     "is_stdout",
@@ -63,6 +66,27 @@ ChannelOpt = Annotated[
         help="Which signal holds the ECG/PPG: a wfdb or edf channel name (MLII, 'ECG II') or "
         "0-based index, or an ecg_csv/ppg_csv column name or index. Default: wfdb the first "
         "channel, edf the one labelled ECG/EKG (else PPG), csv the only column.",
+    ),
+]
+BeatsFromOpt = Annotated[
+    str,
+    typer.Option(
+        "--beats-from",
+        metavar="auto|annotations|detect",
+        help="--format wfdb only: where the beats come from. auto (default): the record's "
+        "reference annotations (NAME.atr) when present, else R peaks detected in the ECG; "
+        "annotations: the .atr file (refused without one); detect: always detect. read_as "
+        "says which (every signal format says its channel and detector there).",
+    ),
+]
+SeriesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--series",
+        metavar="K",
+        help="Apple Health export.xml only (other files ignore it): which Apple Watch HRV "
+        "reading to read, 0 the oldest, -1 the latest (the default); which one was read, "
+        "and of how many, is said in read_as.",
     ),
 ]
 UnitsOpt = Annotated[
@@ -139,6 +163,28 @@ class SignalOptions:
         if self.channel is not None:
             out["channel"] = self.channel
         return out
+
+
+def check_beats_from(beats_from: str, fmt: str | None) -> None:
+    """``--beats-from`` is one of auto, annotations, detect, and not auto only with wfdb.
+
+    Raises
+    ------
+    typer.BadParameter
+        Another value, or annotations/detect without ``--format wfdb`` (only a WFDB record
+        has reference annotations; other signals are always detected, RR files have no
+        signal).
+    """
+    if beats_from not in ("auto", "annotations", "detect"):
+        raise typer.BadParameter(
+            f"must be auto, annotations or detect, got {beats_from!r}", param_hint="--beats-from"
+        )
+    if beats_from != "auto" and fmt != "wfdb":
+        raise typer.BadParameter(
+            "applies to --format wfdb only (a PhysioNet record's .atr annotations or detected "
+            "R peaks); other signal formats are always detected",
+            param_hint="--beats-from",
+        )
 
 
 def check_format(fmt: str | None) -> None:

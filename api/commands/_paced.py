@@ -38,6 +38,7 @@ from api.pipeline import (
     SimulatorSpec,
     SourceControl,
     SourceMisconfiguredError,
+    SourceUnavailableError,
     Speed,
     assemble,
     make_source,
@@ -290,7 +291,8 @@ def live_source(device: str, stream: str = "hr") -> BeatSource:
         the session schema (:class:`api.pipeline.BleSpec`).
     typer.Exit
         Exit code 1, the reason printed: the Bluetooth settings of the environment are unusable
-        (``HRVPACE_BLE_CLOSE_TIMEOUT_S``).
+        (``HRVPACE_BLE_CLOSE_TIMEOUT_S``). Exit code 2: ``--stream ecg`` without NeuroKit2
+        (said before connecting).
     """
     if stream not in BLE_STREAMS:
         raise typer.BadParameter(
@@ -306,6 +308,9 @@ def live_source(device: str, stream: str = "hr") -> BeatSource:
     except SourceMisconfiguredError as exc:  # e.g. a bad HRVPACE_BLE_CLOSE_TIMEOUT_S
         typer.echo(f"hrvpace: {exc}", err=True)
         raise typer.Exit(1) from None
+    except SourceUnavailableError as exc:  # an extra missing (NeuroKit2 for --stream ecg)
+        typer.echo(f"hrvpace: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 #: The options of the simulated person (parameter name, option), refused with ``--device``.

@@ -17,13 +17,16 @@ from typing import Annotated, Any
 import typer
 
 from api.commands._options import (
+    BeatsFromOpt,
     ChannelOpt,
     EndOpt,
     FormatOpt,
     SamplingRateOpt,
     SegmentsOpt,
+    SeriesOpt,
     StartOpt,
     UnitsOpt,
+    check_beats_from,
     check_format,
     is_stdout,
     output_problem,
@@ -113,6 +116,8 @@ def analyze(
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
+    series: SeriesOpt = None,
+    beats_from: BeatsFromOpt = "auto",
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
@@ -183,10 +188,13 @@ def analyze(
 ) -> None:
     """Analyse recordings: every HRV metric per recording, optionally the rolling windows.
 
-    ECG/PPG signals (--format wfdb, edf, ecg_csv, ppg_csv) are analysed from their detected
-    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    ECG/PPG signals (--format wfdb, edf, ecg_csv, ppg_csv) are analysed from their beats:
+    detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
+    them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
+    signal. read_as says the channel, the rate and where the beats came from.
     """
     check_format(fmt)
+    check_beats_from(beats_from, fmt)
     signal = signal_options(fmt, sampling_rate, channel, paths)
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
@@ -245,6 +253,8 @@ def analyze(
         channel=signal.channel,
         clean=clean,
         drop_zero=drop_zero,
+        series=series,
+        beats=beats_from,
         windows=windows_out is not None,
         window_s=window_s,
         step_s=step_s,

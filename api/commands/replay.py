@@ -72,12 +72,15 @@ from typing import Annotated, Any
 import typer
 
 from api.commands._options import (
+    BeatsFromOpt,
     ChannelOpt,
     EndOpt,
     FormatOpt,
     SamplingRateOpt,
+    SeriesOpt,
     StartOpt,
     UnitsOpt,
+    check_beats_from,
     check_format,
     output_problem,
     read_speed,
@@ -96,7 +99,7 @@ from api.pipeline import (
     session_stages,
 )
 from breathing import Baseline, BreathingError
-from sensors import Beat, Recording, ReplaySource, SensorError, VirtualClock
+from sensors import SIGNAL_FORMATS, Beat, Recording, ReplaySource, SensorError, VirtualClock
 
 __all__ = ["replay", "run_replay"]
 
@@ -138,12 +141,13 @@ def _human(event: dict[str, Any]) -> str | None:
             f"{' ' * 12}suggestion: {event['suggestion']['text']}"
         )
     if kind == "replay_end":
+        read_as = f"\n{' ' * 12}read as: {event['read_as']}" if event.get("read_as") else ""
         return (
             f"{minutes}  replay {event['state']}: {event['n_beats']} beats"
             f"{_skipped(event['n_skipped'])}, "
             f"{event['n_windows']} windows, {event['n_signals']} signals "
             f"({event['n_irregular']} with irregular rhythm), "
-            f"{event['n_micro_breaks']} micro-break(s)"
+            f"{event['n_micro_breaks']} micro-break(s){read_as}"
         )
     return None
 
@@ -213,6 +217,7 @@ async def run_replay(
     session_id: str | None = None,
     baseline: Baseline | None = None,
     beats: bool = False,
+    read_as: str | None = None,
 ) -> dict[str, Any]:
     """Replay ``path`` through the session assembly; ``emit`` each event as it comes.
 
@@ -221,7 +226,7 @@ async def run_replay(
 
     ``store``: where the session is also kept (``None``: nowhere, no database). ``beats``:
     emit every beat too. Returns the ``replay_end`` event (with the baseline learned from the
-    recording).
+    recording, and ``read_as``: how the file was read, as ``hrvpace analyze`` says it).
     """
     clock = VirtualClock(start=time.time()) if speed == "max" else None
     source = ReplaySource(
@@ -251,6 +256,7 @@ async def run_replay(
         "n_irregular": output.n_irregular,
         "n_micro_breaks": output.n_flags,
         "baseline": microbreaks.baseline_dict(),
+        "read_as": read_as,
     }
 
 
@@ -284,7 +290,9 @@ async def _until_stopped(replay: Coroutine[Any, Any, dict[str, Any]], stop: Stop
     return end
 
 
-def _failed_before_start(message: str, baseline: Baseline | None) -> dict[str, Any]:
+def _failed_before_start(
+    message: str, baseline: Baseline | None, read_as: str | None = None
+) -> dict[str, Any]:
     """The ``replay_end`` of a replay whose recording could not be read (nothing played)."""
     stages = session_stages(
         baseline=None if baseline is None else baseline.to_dict(), real_person=False
@@ -299,6 +307,7 @@ def _failed_before_start(message: str, baseline: Baseline | None) -> dict[str, A
             ("n_beats", "n_skipped", "n_windows", "n_signals", "n_irregular", "n_micro_breaks"), 0
         ),
         "baseline": stages.microbreaks.baseline_dict(),
+        "read_as": read_as,
     }
 
 
@@ -308,6 +317,8 @@ def replay(
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
+    series: SeriesOpt = None,
+    beats_from: BeatsFromOpt = "auto",
     start_at: StartOpt = None,
     end_at: EndOpt = None,
     speed: Annotated[
@@ -346,11 +357,14 @@ def replay(
     last 60 s of beats, every 5 s of session time), micro_break, with --beats every beat; then
     replay_end. Without --json: the micro-breaks and a summary.
 
-    An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its detected
-    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    An ECG/PPG signal (--format wfdb, edf, ecg_csv, ppg_csv) is replayed as its beats:
+    detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
+    them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
+    signal. replay_end's read_as says the channel and where the beats came from.
     """
     pace = read_speed(speed)
     check_format(fmt)
+    check_beats_from(beats_from, fmt)
     signal_opts = signal_options(fmt, sampling_rate, channel, [file])
     if units is not None and units not in ("ms", "s"):
         raise typer.BadParameter(f"--units must be 'ms' or 's', got {units!r}")
@@ -378,10 +392,20 @@ def replay(
 
         reading = choose_reading(file, format=fmt, units=units)
         fmt, units = reading.format, reading.units
+        read_as = reading.how
         played: Path | Recording = file
-        if segments is not None or signal_opts.as_kwargs():
-            # read here: a segment only (its t_s count from the segment's start), or a signal
-            # read with --sampling-rate/--channel
+        if (
+            segments is not None
+            or signal_opts.as_kwargs()
+            or series is not None
+            or beats_from != "auto"
+            or fmt in ("apple_health", "polar_sensor_logger_ppi", *SIGNAL_FORMATS)
+        ):
+            # read here: a segment only (its t_s count from the segment's start), a signal
+            # read with --sampling-rate/--channel, an Apple Health reading (--series), or a
+            # file whose reading has more to say (which reading, which beats, pulses left
+            # out: read_as)
+            from api.research.analysis import read_notes
             from api.research.segments import SegmentError, cut
             from sensors import read_recording
 
@@ -392,12 +416,15 @@ def replay(
                     units=units,
                     sampling_rate_hz=signal_opts.sampling_rate_hz,
                     channel=signal_opts.channel,
+                    series=series if fmt == "apple_health" else None,
+                    beats=beats_from,
                 )
+                read_as = read_notes(read_as, played, drop_zero=False)
                 if segments is not None:
                     played = cut(played, segments[0])
             except (SensorError, SegmentError) as exc:
                 if as_json:  # the stream still ends with its replay_end, as a replay that fails
-                    typer.echo(json.dumps(_failed_before_start(str(exc), baseline)))
+                    typer.echo(json.dumps(_failed_before_start(str(exc), baseline, read_as)))
                 typer.echo(f"hrvpace replay: {exc}", err=True)
                 raise typer.Exit(1) from None
 
@@ -436,6 +463,7 @@ def replay(
                         session_id=session_id,
                         baseline=baseline,
                         beats=beats,
+                        read_as=read_as,
                     ),
                     stop,
                 )

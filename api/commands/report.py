@@ -17,13 +17,16 @@ from typing import Annotated
 import typer
 
 from api.commands._options import (
+    BeatsFromOpt,
     ChannelOpt,
     EndOpt,
     FormatOpt,
     SamplingRateOpt,
     SegmentsOpt,
+    SeriesOpt,
     StartOpt,
     UnitsOpt,
+    check_beats_from,
     check_format,
     segments_from_options,
     signal_options,
@@ -45,6 +48,8 @@ def report(
     units: UnitsOpt = None,
     sampling_rate: SamplingRateOpt = None,
     channel: ChannelOpt = None,
+    series: SeriesOpt = None,
+    beats_from: BeatsFromOpt = "auto",
     start: StartOpt = None,
     end: EndOpt = None,
     segments_file: SegmentsOpt = None,
@@ -58,8 +63,10 @@ def report(
 
     With --start/--end the report is of that stretch only; with --segments one report per
     named segment, OUT's name followed by the label (report-rest.html, report-task.html).
-    An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its detected
-    beats: ecg_csv and ppg_csv need --sampling-rate; --channel picks the signal.
+    An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
+    detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
+    them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
+    signal. The report's read_as says the channel and where the beats came from.
     """
     from api.research import MissingExtraError
     from api.research.report import from_recording, from_session, segment_data, write_report
@@ -71,11 +78,13 @@ def report(
         raise typer.Exit(2)
 
     check_format(fmt)
+    check_beats_from(beats_from, fmt)
     signal = signal_options(fmt, sampling_rate, channel, [target])
     n_steps = 1 + (1 if segments is None else len(segments))
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
             if Path(target).is_file():
+                from api.research.analysis import read_notes
                 from api.research.discover import choose_reading
                 from sensors import read_recording
 
@@ -86,11 +95,14 @@ def report(
                     units=reading.units,
                     sampling_rate_hz=signal.sampling_rate_hz,
                     channel=signal.channel,
+                    series=series if reading.format == "apple_health" else None,
+                    beats=beats_from,
                 )
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                     raise typer.Exit(1)
-                data = from_recording(rec, path=target)
+                how = read_notes(reading.how, rec, drop_zero=False)
+                data = from_recording(rec, path=target, read_as=how)
             else:
                 from api.research.store import load_session, resolve_session_id
                 from api.settings import load_settings

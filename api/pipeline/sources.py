@@ -9,6 +9,7 @@ stress, and the pacer it breathes with).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def make_source(
     Raises
     ------
     SourceUnavailableError
-        No recordings folder was given for a replay.
+        No recordings folder was given for a replay, or a strap's ``ecg`` stream was asked
+        for without NeuroKit2 (the ``ecg`` extra, which detects its R peaks): said before
+        anything connects, not after the stream has started.
     api.errors.RecordingNotFoundError
         No recording of that name in the folder.
     SourceMisconfiguredError
@@ -112,7 +115,20 @@ def make_source(
         # read when the source opens; a file that became unreadable fails the session with a
         # reason that names the recording and line, never the file's content
         return RecordingSource(path, name=spec.recording, speed=spec.speed, format=fmt, units=units)
+    if spec.stream == "ecg":
+        _require_neurokit()
     try:
         return make_ble_source(spec.address, stream=spec.stream, motion=spec.motion)
     except BleError as exc:  # the server's environment (read when the source is built)
         raise SourceMisconfiguredError(exc.reason) from exc
+
+
+def _require_neurokit() -> None:
+    """Refuse a live ECG stream now when its R-peak detector (NeuroKit2) is not installed."""
+    try:
+        importlib.import_module("neurokit2")
+    except ImportError:
+        raise SourceUnavailableError(
+            "a live ECG stream needs NeuroKit2 to detect its R peaks: pip install "
+            "'hrvpace[ecg]' (or use --stream hr or ppi)"
+        ) from None

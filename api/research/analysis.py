@@ -101,7 +101,7 @@ from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.spectrum import spectrum_settings
 from hrv.time_domain import TimeDomain
-from sensors import Recording, read_recording
+from sensors import SIGNAL_FORMATS, Recording, read_recording
 from sensors.formats.hrvpace import CUT_OFF_NOTE
 from sensors.formats.signal_peaks import leave_out_low_quality
 
@@ -118,6 +118,7 @@ __all__ = [
     "analysis_settings",
     "analyze_file",
     "analyze_recording",
+    "apple_health_reading",
     "excluded_by",
     "expand_paths",
     "find_recordings",
@@ -283,6 +284,13 @@ class AnalysisOptions:
         Leave out RR values of exactly 0 in plain files (a beat annotated twice; removing it
         moves no beat time) instead of reading them for ``hrv.clean`` to label (the readers'
         default).
+    series
+        ``apple_health`` only: which HRV reading of the export (0 the oldest, -1 the latest;
+        ``None``: the latest), the command line's ``--series``; files of other formats (one
+        series each) ignore it.
+    beats
+        ``wfdb`` only: ``"auto"``, ``"annotations"`` or ``"detect"`` (the command line's
+        ``--beats-from``), passed to :func:`sensors.read_recording`.
     """
 
     format: str | None = None
@@ -296,6 +304,8 @@ class AnalysisOptions:
     coherence_step_s: float = 5.0
     segment: Segment | None = None
     drop_zero: bool = False
+    series: int | None = None
+    beats: str = "auto"
 
 
 #: Length (s) of the coherence windows a summary averages (HeartMath's 64 s).
@@ -314,7 +324,8 @@ def analysis_settings(
     and settings made it: the Parquet schema metadata (``hrvpace_settings``), the ``settings``
     of every ``--json`` line and the sidecar ``<name>.csv.json`` of a CSV. ``hrvpace_version``;
     how files were read (``format``, ``units``, ``sampling_rate_hz``, ``channel``,
-    ``drop_zero``: ``None`` where detected); ``clean`` and ``correction`` (the artefact
+    ``drop_zero``, ``series``, ``beats_from``: ``None`` (``"auto"``) where detected; each
+    result's ``read_as`` says what was chosen); ``clean`` and ``correction`` (the artefact
     correction that ran, ``None`` with ``--no-clean``); ``windows`` (``window_s``, ``step_s``
     of the ``--windows`` table; ``None`` when no table was asked for); ``coherence``
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
@@ -334,6 +345,8 @@ def analysis_settings(
         "sampling_rate_hz": options.sampling_rate_hz,
         "channel": options.channel,
         "drop_zero": options.drop_zero,
+        "series": options.series,
+        "beats_from": options.beats,
         "clean": options.clean,
         "correction": CORRECTION if options.clean else None,
         "windows": {"window_s": options.window_s, "step_s": options.step_s}
@@ -624,20 +637,42 @@ def _lines(numbers: Sequence[int]) -> str:
     return f"line{'s' if len(numbers) > 1 else ''} {shown}{', ...' if len(numbers) > 5 else ''}"
 
 
+def apple_health_reading(recording: Recording) -> str:
+    """Which HRV reading of an Apple Health export ``recording`` is, in words.
+
+    ``the latest of 3 readings (series 2, 2026-05-03T07:10:00+02:00); --series K chooses
+    another (0 the oldest)``: analyze, replay and report read one reading (by default the
+    latest) and say which.
+    """
+    k, n = recording.meta.get("series"), recording.meta.get("n_series")
+    when = recording.meta.get("start_time") or "no start date"
+    if not isinstance(k, int) or not isinstance(n, int):
+        return f"one HRV reading ({when})"
+    if n == 1:
+        return f"its one HRV reading ({when})"
+    which = "the latest" if k == n - 1 else "the oldest" if k == 0 else f"HRV reading {k + 1}"
+    return (
+        f"{which} of {n}{' HRV readings' if k in (0, n - 1) else ''} (series {k}, {when}); "
+        "--series K chooses another "
+        "(0 the oldest, -1 the latest)"
+    )
+
+
 def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     """``how`` (a :class:`~api.research.discover.Reading`'s words) with what reading left out.
 
-    The zero RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked
-    for, not whatever a file's meta says) and the signal losses over 64 s a beat-times file
-    had (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with
-    the lines of the file (the first five); and a signal reader's notes
-    (``meta["signal_notes"]``: an ECG detected on the inverted signal).
     A last line cut short (an hrvpace recording whose writer was interrupted, or a copy cut
-    off: the reader drops it), said as
-    :data:`sensors.formats.hrvpace.CUT_OFF_NOTE`. The zero RR values ``drop_zero`` left out
-    (``--drop-zero``: only what the options asked for, not whatever a file's meta says) and
-    the signal losses over 64 s a beat-times file had (``ghrv_beats``: the pause is left out,
-    the beat after it follows a gap), each with the lines of the file (the first five).
+    off: the reader drops it), said as :data:`sensors.formats.hrvpace.CUT_OFF_NOTE`. The zero
+    RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked for, not
+    whatever a file's meta says) and the signal losses over 64 s a beat-times file had
+    (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with the
+    lines of the file (the first five). An Apple Health export says which of its HRV readings
+    was read (:func:`apple_health_reading`). An ECG/PPG signal says its channel, sampling rate
+    and where its beats came from (``meta["beats_from"]``: the detector, or a WFDB record's
+    reference annotations), then its reader's notes (``meta["signal_notes"]``: an ECG
+    detected on the inverted signal, stretches of low detector quality left out). A Polar PPI
+    export (``polar_sensor_logger_ppi``) says the pulses flagged (blocker or no skin contact)
+    it left out, its gaps and the median error estimate of the pulses kept.
     """
     if recording.meta.get("truncated_last_line"):  # an hrvpace recording cut off mid-line
         how += f"; {CUT_OFF_NOTE}"
@@ -651,6 +686,23 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
                 f"; {len(losses)} signal loss(es) over 64 s between beats left out, each a gap "
                 f"(before {_lines(losses)})"
             )
+    if recording.source_format == "apple_health":
+        how += "; " + apple_health_reading(recording)
+    beats_from = recording.meta.get("beats_from")
+    if recording.source_format in SIGNAL_FORMATS and beats_from:
+        channel = recording.meta.get("channel")
+        rate = recording.meta.get("sampling_rate_hz")
+        at = f" at {float(rate):g} Hz" if isinstance(rate, int | float) else ""
+        how += f"; channel {channel!r}{at}; beats: {beats_from}"
+    if recording.source_format == "polar_sensor_logger_ppi":
+        rejected = int(recording.meta.get("rejected_pulses") or 0)
+        n_gaps = int(recording.meta.get("n_gaps") or 0)
+        how += (
+            f"; {rejected} pulse(s) flagged (blocker or no skin contact) left out, {n_gaps} gap(s)"
+        )
+        error = recording.meta.get("median_error_ms")
+        if isinstance(error, int | float):
+            how += f", median error estimate {float(error):g} ms"
     # what a signal reader says about the signal: detected on the inverted ECG, stretches of
     # low detector quality left out (sensors.formats.signal_peaks)
     for note in recording.meta.get("signal_notes") or ():
@@ -689,6 +741,10 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             )
             if v is not None
         }
+        if options.series is not None and reading.format == "apple_health":
+            signal["series"] = options.series  # other files have one series: they ignore it
+        if options.beats != "auto" and reading.format == "wfdb":
+            signal["beats"] = options.beats
         rec = read_recording(
             p, format=reading.format, units=reading.units, drop_zero=options.drop_zero, **signal
         )

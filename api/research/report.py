@@ -50,7 +50,16 @@ from api.research.store import StoredSession
 from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
 from sensors import Recording
 
-__all__ = ["Plot", "ReportData", "build_report", "from_recording", "from_session", "write_report"]
+__all__ = [
+    "PULSE_INTERVALS",
+    "Plot",
+    "ReportData",
+    "build_report",
+    "from_recording",
+    "from_session",
+    "is_pulse_recording",
+    "write_report",
+]
 
 #: Trend windows: those of the live pipeline (hrv.live.LIVE_WINDOW_S / LIVE_STEP_S).
 TREND_WINDOW_S = LIVE_WINDOW_S
@@ -98,13 +107,30 @@ class Plot:
     png: bytes
 
 
-def from_recording(rec: Recording, *, path: str) -> ReportData:
-    """Report data of a recording file (beats only)."""
+#: What a report's provenance says of an optical recording's intervals.
+PULSE_INTERVALS = "pulse-to-pulse intervals of a PPG (optical), not ECG RR intervals"
+
+
+def is_pulse_recording(rec: Recording) -> bool:
+    """The beats are PPG pulses (``ppg_csv``, a PPG channel of an EDF, a Polar PPI export)."""
+    return rec.source_format in ("ppg_csv", "polar_sensor_logger_ppi") or (
+        rec.meta.get("signal") == "ppg"
+    )
+
+
+def from_recording(rec: Recording, *, path: str, read_as: str | None = None) -> ReportData:
+    """Report data of a recording file (beats only).
+
+    ``read_as`` says how the file was read (``hrvpace analyze``'s words: which Apple Health
+    reading, where a signal's beats came from, pulses left out); ``None``: the format only.
+    """
     return ReportData(
         title=f"Recording {Path(path).name}",
         provenance={
             "file": str(Path(path).resolve()),
             "format": rec.source_format,
+            **({"read_as": read_as} if read_as is not None else {}),
+            **({"intervals": PULSE_INTERVALS} if is_pulse_recording(rec) else {}),
             "device": rec.meta.get("device"),
             "start_time": rec.meta.get("start_time"),
         },
@@ -225,7 +251,8 @@ def _tachogram(data: ReportData, cleaned: hrv.Cleaned) -> Plot:
     n_above = int(np.count_nonzero(data.rr_ms > top))
     ax.set_ylim(max(0.0, min(float(lo) * 0.8, 300.0)), top)
     ax.set_xlabel("time (min)")
-    ax.set_ylabel("RR (ms)")
+    pulse = data.provenance.get("intervals") == PULSE_INTERVALS
+    ax.set_ylabel("pulse interval (ms)" if pulse else "RR (ms)")
     title = "Tachogram, artefacts labelled by hrv.clean"
     if n_above:
         title += f" ({n_above} interval(s) above {top:.0f} ms off the scale)"
@@ -234,7 +261,8 @@ def _tachogram(data: ReportData, cleaned: hrv.Cleaned) -> Plot:
     n_art = int(np.count_nonzero(labels))
     return Plot(
         "tachogram.png",
-        f"Tachogram: {data.rr_ms.size} RR intervals, {n_art} labelled as artefacts "
+        f"Tachogram: {data.rr_ms.size} {'pulse' if pulse else 'RR'} intervals, {n_art} "
+        "labelled as artefacts "
         "(Lipponen & Tarvainen 2019 + 300-2000 ms gate).",
         _png(fig),
     )

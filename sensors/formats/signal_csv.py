@@ -33,9 +33,13 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
     rows = [
         (i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
     ]
-    rows = [(n, [c.strip() for c in r]) for n, r in rows if any(c.strip() for c in r)]
-    if not rows:
+    rows = [(n, [c.strip() for c in r]) for n, r in rows]
+    filled = [k for k, (_, r) in enumerate(rows) if any(r)]
+    if not filled:
         raise RecordingFormatError("the file is empty", path=path)
+    # blank lines before the first row and after the last are no samples; between rows each
+    # is a missing sample (dropping it would shift every later sample in time)
+    rows = rows[filled[0] : filled[-1] + 1]
     header: list[str] | None = None
     first_line, first = rows[0]
     try:
@@ -72,6 +76,9 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
         )
     values = np.empty(len(rows), dtype=np.float64)
     for k, (line, row) in enumerate(rows):
+        if not any(row):
+            values[k] = np.nan  # a blank line: a missing sample, refused below with its line
+            continue
         if col >= len(row):
             raise RecordingFormatError(
                 f"the row has {len(row)} column(s), column {col} is missing", path=path, line=line
@@ -82,6 +89,19 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
             raise RecordingFormatError(
                 f"not a number: {quote(row[col])}", path=path, line=line
             ) from None
+    missing = ~np.isfinite(values)
+    if missing.any():
+        k = int(np.argmax(missing))
+        line, row = rows[k]
+        what = quote(row[col]) if any(row) else "a blank line"
+        raise RecordingFormatError(
+            f"missing sample: {what} (sample {k}; {int(missing.sum())} missing or invalid in "
+            "all): beats cannot be detected across missing samples, and leaving them out would "
+            "shift every later sample in time; fill them in or cut the file there",
+            path=path,
+            line=line,
+            summary="a missing sample (blank line, NaN or inf) in the signal",
+        )
     name = header[col] if header is not None else f"column {col}"
     return values, name
 

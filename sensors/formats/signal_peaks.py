@@ -47,6 +47,8 @@ _INSTALL = "pip install 'hrvpace[ecg]'"
 #: Fewer seconds of signal than this cannot give a peak detector its footing.
 _MIN_SIGNAL_S = 5.0
 _MAX_SAMPLING_RATE_HZ = 20_000.0
+#: NeuroKit2's PPG cleaning (Elgendi) band-passes 0.5-8 Hz: the rate must exceed twice 8 Hz.
+_MIN_PPG_RATE_HZ = 16.0
 
 
 def _neurokit(path: str) -> Any:
@@ -142,6 +144,14 @@ def _detect(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], list[str], bool]:
     nk = _neurokit(path)
     _check_signal(signal, fs, path)
+    if kind == "ppg" and not fs > _MIN_PPG_RATE_HZ:
+        raise RecordingFormatError(
+            f"PPG beat detection needs a sampling rate above {_MIN_PPG_RATE_HZ:g} Hz (its "
+            f"0.5-8 Hz band-pass filter), got {fs:g} Hz; check the rate given "
+            "(sampling_rate_hz=, the command line's --sampling-rate), or record the PPG faster "
+            "(25 Hz and more; see the README on accuracy at low rates)",
+            path=path,
+        )
     inverted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

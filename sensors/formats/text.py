@@ -47,6 +47,7 @@ __all__ = [
     "read_plain",
     "row_fields",
     "s_to_ms",
+    "signal_like",
     "split_fields",
 ]
 
@@ -55,6 +56,17 @@ _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
 #: times, not RR intervals: RR intervals never rise monotonically for ~100 beats (respiratory
 #: sinus arrhythmia alone reverses them every few beats), beat times always do.
 BEAT_TIMES_MIN_RUN = 100
+#: A plain file of at least this many values is checked for being a sampled signal (an ECG or
+#: PPG read as RR intervals: :func:`signal_like`); 1,000 samples are 8 s of a 130-Hz ECG.
+SIGNAL_MIN_VALUES = 1000
+#: A signal swings around its baseline: this share of values at or below 0 is no RR series
+#: (RR files hold at most a few 0 or negative artefacts: 0.1 % in the shared real data).
+_SIGNAL_NONPOSITIVE = 0.05
+#: A signal sampled at 16 Hz or more changes smoothly: the median change over 4 samples is
+#: about 4 times the median change from one sample to the next; RR intervals change from beat
+#: to beat about as much as over 4 beats (1.0 - 2.8 in the shared real data; a pure 10-beat
+#: breathing oscillation gives 3.1).
+_SIGNAL_SMOOTH_RATIO = 3.5
 #: Seconds become ms rounded to 1e-6 ms (1 ns): this removes the binary floating-point noise of
 #: the conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
 _NS_DECIMALS = 6
@@ -333,6 +345,62 @@ def plain_layout(
     )
 
 
+def signal_like(values: NDArray[np.float64]) -> str | None:
+    """Why ``values`` read as RR intervals are a sampled signal (an ECG or PPG), or ``None``.
+
+    A series of at least :data:`SIGNAL_MIN_VALUES` values is a signal when 5 % or more of it
+    is 0 or below (an ECG or PPG swings around its baseline), or when it changes smoothly: the
+    median absolute change over 4 values is 3.5 times or more the median change between
+    successive values (a waveform sampled at 16 Hz or more; successive RR intervals differ
+    about as much as intervals 4 beats apart). Both measures ignore the units. A tachogram
+    resampled at a fixed rate is smooth too, and is no series of RR intervals either.
+    """
+    n = values.shape[0]
+    if n < SIGNAL_MIN_VALUES:
+        return None
+    share = float(np.count_nonzero(~(values > 0))) / n
+    if share >= _SIGNAL_NONPOSITIVE:
+        return f"{100 * share:.0f} % of them are 0 or negative"
+    with np.errstate(invalid="ignore", over="ignore"):
+        step1 = float(np.median(np.abs(np.diff(values))))
+        step4 = float(np.median(np.abs(values[4:] - values[:-4])))
+    if step1 > 0 and step4 >= _SIGNAL_SMOOTH_RATIO * step1:
+        return (
+            f"they change smoothly (the median change over 4 values is {step4 / step1:.1f} "
+            "times the change between neighbours, as in a waveform)"
+        )
+    return None
+
+
+def _signal_hint(kind: str | None = None) -> str:
+    """How to read a signal file: the ``--format``/``--sampling-rate`` to give."""
+    if kind == "ecg":
+        return (
+            "read it with --format ecg_csv --sampling-rate HZ (format='ecg_csv', "
+            "sampling_rate_hz=HZ; 130 for hrvpace's own FILE.ecg.csv of a Polar H10)"
+        )
+    if kind == "ppg":
+        return (
+            "read it with --format ppg_csv --sampling-rate HZ (format='ppg_csv', "
+            "sampling_rate_hz=HZ)"
+        )
+    return (
+        "read an ECG with --format ecg_csv --sampling-rate HZ, a PPG with --format ppg_csv "
+        "--sampling-rate HZ (format='ecg_csv'/'ppg_csv', sampling_rate_hz=HZ)"
+    )
+
+
+#: Names of a signal column (``ecg_uV``, hrvpace's own ECG files; ``PPG``, ``Pleth``).
+_SIGNAL_COLUMN = re.compile(r"^(?:(?P<ecg>ecg|ekg)|(?P<ppg>ppg|pleth|bvp))(?:[\W_].*)?$", re.I)
+
+
+def _signal_column_kind(name: str) -> str | None:
+    m = _SIGNAL_COLUMN.match(_unquoted(name))
+    if m is None:
+        return None
+    return "ecg" if m.group("ecg") else "ppg"
+
+
 def _comments_skipped(path: str) -> list[Line]:
     lines = data_lines(read_text(path))
     k = 0
@@ -375,6 +443,17 @@ def _no_rr_column(path: str, first: str, written: str, number: int) -> Recording
     """
     sep = header_separator(first)
     names = row_fields(written, sep) if sep is not None else []
+    kinds = {k for n in (names or [first]) if (k := _signal_column_kind(n)) is not None}
+    if len(kinds) == 1:
+        (kind,) = kinds
+        what = "an ECG" if kind == "ecg" else "a PPG"
+        problem = f"{quote(first)} names {what} signal column, not RR intervals"
+        return RecordingFormatError(
+            f"{problem}: {_signal_hint(kind)}",
+            path=path,
+            line=number,
+            summary=f"{what} signal, not RR intervals: {_signal_hint(kind)}",
+        )
     numeric = any(_is_number(n) for n in names)
     if len(names) >= 2 and not numeric and all(n or i == 0 for i, n in enumerate(names)):
         shown = ", ".join(n or "(unnamed)" for n in names)
@@ -554,6 +633,14 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             "this looks like beat times, not RR intervals; read it with --format ghrv_beats "
             "(format='ghrv_beats') if it holds beat times in seconds",
             path=path,
+        )
+    signal = signal_like(rr)
+    if signal is not None:
+        raise RecordingFormatError(
+            f"the {rr.shape[0]} values look like a sampled signal (an ECG or PPG), not RR "
+            f"intervals: {signal}; {_signal_hint()}",
+            path=path,
+            summary="a sampled signal (an ECG or PPG), not RR intervals",
         )
     rr_ms = s_to_ms(rr) if used == "s" else rr
     if (

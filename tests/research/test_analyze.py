@@ -769,3 +769,76 @@ def test_a_two_minute_signal_loss_in_beat_times_is_analysed_as_a_one_minute_paus
     assert "signal loss" not in objs[60]["read_as"]  # a 60-s pause is an interval to label
     row = hrvpace.analyze(tmp_path / "beats_120.txt", as_dict=True)
     assert row["read_as"] == objs[120]["read_as"]
+
+
+def test_a_polar_ppi_export_says_what_it_left_out(tmp_path: Path) -> None:
+    """Review finding: a PPI export's flagged pulses (blocker, no skin contact), its gaps and
+    the median error estimate were only in read_recording(...).meta; analyze's read_as (text,
+    --json, --summary) now says them, as a beat-times file says its signal losses."""
+    header = (
+        "Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;"
+        "contact supported;hr [bpm]"
+    )
+    lines, elapsed = [header], 0
+    for i in range(300):
+        ppi = 900 + (i % 7) * 10
+        blocker = 1 if i in (50, 51, 200) else 0
+        contact = 0 if 100 <= i < 104 else 1
+        elapsed += ppi
+        stamp = f"2026-06-01T21:{17 + elapsed // 60_000:02d}:{elapsed // 1000 % 60:02d}.000"
+        lines.append(f"{stamp};{ppi};{8 + i % 3};{blocker};{contact};1;66")
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)
+    assert row["format"] == "polar_sensor_logger_ppi" and row["n_beats"] == 293
+    assert row["read_as"].endswith(
+        "; 7 pulse(s) flagged (blocker or no skin contact) left out, 3 gap(s), "
+        "median error estimate 9 ms"
+    )
+
+
+def _apple_export(tmp_path: Path) -> Path:
+    """An Apple Health export of three Apple Watch HRV readings (series 0..2, oldest first)."""
+    from tests.sensors.test_apple_health import beat_times, clock24, series, write
+
+    rng = np.random.default_rng(3)
+    body = ""
+    for k, hour in enumerate((8, 13, 22)):
+        rr = list(800.0 + 100.0 * k + rng.normal(0.0, 20.0, 70).round())
+        body += series(f"2026-06-01 {hour:02d}:00:00 +0200", beat_times(hour * 3600.0, rr), clock24)
+    return write(tmp_path, body)
+
+
+def test_an_apple_health_export_says_which_reading_and_series_chooses(tmp_path: Path) -> None:
+    """Review finding: analyze/replay/report read only the latest HRV reading of an export
+    without saying so, and choosing another was Python-only (series=k). read_as now says
+    which of how many (and its date); --series K chooses."""
+    path = _apple_export(tmp_path)
+    rows = {}
+    for args in ([], ["--series", "0"], ["--series", "-2"]):
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q", *args])
+        assert res.exit_code == 0, res.output
+        rows[tuple(args)] = json.loads(res.stdout)
+    latest, oldest, middle = rows[()], rows[("--series", "0")], rows[("--series", "-2")]
+    assert latest["read_as"].endswith(
+        "; the latest of 3 HRV readings (series 2, 2026-06-01T22:00:00+02:00); "
+        "--series K chooses another (0 the oldest, -1 the latest)"
+    )
+    assert (
+        "the oldest of 3 HRV readings (series 0, 2026-06-01T08:00:00+02:00)" in (oldest["read_as"])
+    )
+    assert "HRV reading 2 of 3 (series 1, 2026-06-01T13:00:00+02:00)" in middle["read_as"]
+    assert oldest["mean_rr_ms"] < middle["mean_rr_ms"] < latest["mean_rr_ms"]
+    assert oldest["settings"]["series"] == 0
+    bad = runner.invoke(app, ["analyze", str(path), "-q", "--series", "3"])
+    assert bad.exit_code == 1 and "series 3 does not exist" in bad.stderr
+    # replay says the same and takes the same option
+    res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max", "--series", "0"])
+    assert res.exit_code == 0, res.output
+    end = json.loads(res.stdout.splitlines()[-1])
+    assert end["type"] == "replay_end" and end["read_as"] == oldest["read_as"]
+    for command in ("analyze", "replay", "report"):
+        shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert "--series" in shown and "Apple Health" in shown, command

@@ -702,3 +702,21 @@ def test_export_help_names_the_contact_files() -> None:
         re.sub(r"[│╭╮╰╯─]", " ", CliRunner().invoke(app, ["export", "--help"]).stdout).split()
     )
     assert "ID-beats" in out and "ID-contact.csv" in out and "skin contact" in out
+
+
+def test_a_ppg_report_says_pulse_intervals_not_rr(tmp_path: Path) -> None:
+    """Review finding: a report of a PPG said "Tachogram: N RR intervals"; pulse-to-pulse
+    intervals of an optical sensor are not ECG RR intervals, and the report now says so."""
+    import neurokit2 as nk
+
+    from api.research.report import PULSE_INTERVALS, build_report, from_recording
+    from sensors import read_recording
+
+    ppg = nk.ppg_simulate(duration=120, sampling_rate=100, heart_rate=66, random_state=1)
+    path = tmp_path / "finger.csv"
+    path.write_text("\n".join(f"{v:.5f}" for v in ppg) + "\n")
+    rec = read_recording(path, format="ppg_csv", sampling_rate_hz=100)
+    html, plots = build_report(from_recording(rec, path=str(path)))
+    [tachogram] = [p for p in plots if p.name == "tachogram.png"]
+    assert tachogram.caption.startswith(f"Tachogram: {len(rec)} pulse intervals,")
+    assert PULSE_INTERVALS in html

@@ -211,6 +211,67 @@ def test_plain_refuses_only_a_long_strictly_increasing_series(
         assert read_recording(path).rr_ms.tolist() == values
 
 
+def _ecg_like(n: int = 3900, fs: float = 130.0) -> np.ndarray:
+    """A headerless ECG in µV: noise around 0 with an R spike each 0.8 s (as a Polar H10's)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 40.0, n)
+    x[:: int(0.8 * fs)] += 1200.0
+    return np.round(x)
+
+
+def _ppg_like(n: int = 3840, fs: float = 64.0) -> np.ndarray:
+    """A raw PPG in ADC counts: a 1.1-Hz pulse with a harmonic on a 2000 offset, all > 0."""
+    t = np.arange(n) / fs
+    return np.round(2000 + 300 * np.sin(2 * np.pi * 1.1 * t) + 80 * np.sin(4 * np.pi * 1.1 * t))
+
+
+@pytest.mark.parametrize(("make", "why"), [(_ecg_like, "0 or negative"), (_ppg_like, "smoothly")])
+@pytest.mark.parametrize("units", [None, "ms", "s"])
+def test_a_headerless_signal_read_as_plain_is_refused(
+    tmp_path: Path, make: object, why: str, units: str | None
+) -> None:
+    """Review finding: a raw ECG (or PPG) without a header, given without --format, was read
+    as 39,000 RR intervals and analysed (exit 0). Refused as the beat-times check refuses,
+    pointing to the signal formats and --sampling-rate; the units do not change that."""
+    assert callable(make)
+    path = tmp_path / "x.txt"
+    path.write_text("\n".join(f"{v:g}" for v in make()) + "\n")
+    with pytest.raises(RecordingFormatError, match="sampled signal") as info:
+        read_recording(path, units=units)
+    assert why in info.value.problem
+    assert "--format ecg_csv --sampling-rate HZ" in info.value.problem
+    assert "--format ppg_csv" in info.value.problem
+
+
+def test_hrvpace_own_ecg_file_read_as_plain_points_to_ecg_csv(tmp_path: Path) -> None:
+    """Review finding: hrvpace's own FILE.ecg.csv (header ecg_uV) was refused listing only RR
+    column names; the message now says it is an ECG and how to read it."""
+    path = tmp_path / "rec.ecg.csv"
+    path.write_text("ecg_uV\n" + "\n".join(f"{v:g}" for v in _ecg_like()) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert "ECG signal column" in info.value.problem and info.value.line == 1
+    assert "--format ecg_csv --sampling-rate" in info.value.problem and "130" in info.value.problem
+    ppg = tmp_path / "finger.csv"
+    ppg.write_text("Pleth\n" + "\n".join(f"{v:g}" for v in _ppg_like()) + "\n")
+    with pytest.raises(RecordingFormatError, match="--format ppg_csv"):
+        read_recording(ppg)
+
+
+@pytest.mark.parametrize(
+    ("name", "units"),
+    [
+        ("rrhealthy_000_rr_ms.txt", "ms"),
+        ("hrvanalysis_test_nn_intervals_ms.txt", "ms"),
+        ("hrvpkg_08012805_rri_ms.txt", "ms"),
+        ("ghrv_chapter6_rr.txt", "s"),
+    ],
+)
+def test_real_rr_files_are_not_taken_for_signals(shared_data: Path, name: str, units: str) -> None:
+    # the signal check must leave every real RR file alone (long, trending, quantised ones)
+    assert len(read_recording(shared_data / name, units=units)) >= 1000
+
+
 def test_polar_hrm_reads_rr_mode_and_its_params(shared_data: Path) -> None:
     rec = read_recording(shared_data / "hrvpkg_exercise_rri.hrm")
     assert rec.rr_ms[0] == 1589.0 and rec.rr_ms[-1] == 557.0

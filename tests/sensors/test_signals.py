@@ -146,6 +146,22 @@ def test_ppg_csv_finds_the_pulses_of_a_simulated_ppg(tmp_path: Path) -> None:
 # -- errors ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("fs", [10.0, 16.0])
+def test_a_ppg_sampled_too_slowly_for_the_filter_says_the_minimum_rate(
+    tmp_path: Path, fs: float
+) -> None:
+    """Review finding: a PPG at 16 Hz or less failed with SciPy's raw text ("Digital filter
+    critical frequencies must be 0 < Wn < fs/2"); it now says the rate detection needs."""
+    t = np.arange(int(60 * fs)) / fs
+    ppg = np.sin(2 * np.pi * 1.1 * t) + 0.3 * np.sin(4 * np.pi * 1.1 * t)
+    path = tmp_path / "ppg.csv"
+    path.write_text("\n".join(f"{v:.5f}" for v in ppg) + "\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        read_recording(path, format="ppg_csv", sampling_rate_hz=fs)
+    assert "needs a sampling rate above 16 Hz" in caught.value.problem
+    assert f"got {fs:g} Hz" in caught.value.problem and "Wn" not in caught.value.problem
+
+
 def test_csv_without_sampling_rate_or_with_a_wrong_one_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ecg.csv"
     path.write_text("\n".join(f"{v:.3f}" for v in excerpt_signal()[:7200]) + "\n")
@@ -167,7 +183,7 @@ def test_csv_without_sampling_rate_or_with_a_wrong_one_is_refused(tmp_path: Path
         ("1\n2\nx\n", {}, r":3: not a number: 'x'"),
         ("1\n" * 100, {}, r"100 samples \(1.0 s at 100 Hz\); beat detection needs"),
         ("1\n" * 1000, {}, "the signal is flat"),
-        ("1\nnan\n" * 500, {}, r"500 missing or invalid samples \(first at sample 1, 0.01 s\)"),
+        ("1\nnan\n" * 500, {}, r":2: missing sample: 'nan' \(sample 1; 500 missing or invalid"),
     ],
 )
 def test_malformed_signal_csv_is_a_clear_error(
@@ -178,6 +194,29 @@ def test_malformed_signal_csv_is_a_clear_error(
     with pytest.raises(RecordingFormatError, match=message) as caught:
         read_recording(path, format="ecg_csv", sampling_rate_hz=100, **options)  # type: ignore[arg-type]
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(("gap", "said"), [("", "a blank line"), ("NaN", "'NaN'")])
+def test_a_missing_sample_names_its_file_line_and_a_blank_line_shifts_nothing(
+    tmp_path: Path, gap: str, said: str
+) -> None:
+    """Review finding: a 'NaN' sample was refused with its sample number (line 3001 reported
+    as sample 2999), while a blank line was dropped silently, moving every later sample (and
+    beat) one sample earlier. Both are a missing sample now, refused naming the file line;
+    blank lines before the first sample and after the last are still no samples."""
+    signal = excerpt_signal()[:7200]
+    lines = ["ecg_mV", *(f"{v:.3f}" for v in signal)]
+    good = tmp_path / "good.csv"
+    good.write_text("\n\n" + "\n".join(lines) + "\n\n\n")  # blank lines around: no samples
+    rec = read_recording(good, format="ecg_csv", sampling_rate_hz=FS)
+    assert rec.n_beats > 20
+    lines[3001 - 1] = gap  # file line 3001 (the header is line 1): sample 2999
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        read_recording(bad, format="ecg_csv", sampling_rate_hz=FS)
+    assert caught.value.line == 3001 and said in caught.value.problem
+    assert "sample 2999" in caught.value.problem
 
 
 def test_malformed_wfdb_records_are_clear_errors(tmp_path: Path) -> None:
