@@ -66,6 +66,9 @@ class MicroBreaks:
         #: The banner the latest published event leaves (:attr:`banner`), kept as they are
         #: published (:meth:`note`): the state a page reads, whether or not it is written yet.
         self._banner_after: payloads.BreakBanner = "none"
+        #: Breaks ended (published) whose effect is not yet published: an earlier break's
+        #: effect told while a later one is measured leaves the banner ``measuring``.
+        self._awaiting_effect = 0
 
     def on_window(
         self,
@@ -139,9 +142,22 @@ class MicroBreaks:
         return events
 
     def note(self, events: Sequence[Any]) -> None:
-        """Events being published: the banner they leave (the newest decides)."""
+        """Events being published: the banner they leave (the newest decides).
+
+        A break's effect leaves ``measuring`` while another ended break still waits for its
+        effect (two breaks close together: the first one's effect comes after the second
+        ended), else ``none``.
+        """
         for event in events:
-            self._banner_after = _BANNER_AFTER.get(getattr(event, "type", ""), "none")
+            kind = getattr(event, "type", "")
+            if kind == "break_ended":
+                self._awaiting_effect += 1
+            elif kind == "break_effect":
+                self._awaiting_effect = max(0, self._awaiting_effect - 1)
+            banner = _BANNER_AFTER.get(kind, "none")
+            if kind == "break_effect" and self._awaiting_effect:
+                banner = "measuring"
+            self._banner_after = banner
 
     @property
     def banner(self) -> payloads.BreakBanner:
@@ -149,7 +165,8 @@ class MicroBreaks:
 
         A running break is ``break`` whatever came since (an earlier break's effect measured
         during it); otherwise the latest published event decides: a flag is ``due``, a break
-        ended ``measuring``, an acknowledgement, a snooze or an effect ``none``.
+        ended ``measuring``, an acknowledgement or a snooze ``none``, an effect ``none`` or,
+        while a later break's effect is still to come, ``measuring``.
         """
         return "break" if self.monitor.in_break else self._banner_after
 

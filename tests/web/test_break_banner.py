@@ -240,3 +240,110 @@ def test_a_break_started_before_the_live_socket_subscribed_shows_its_banner(
             page.unroute(history_glob)
             api.post(f"/api/v1/sessions/{sid}/stop")
     assert errors == []
+
+
+def test_a_click_during_the_catch_up_read_does_not_leave_the_banner_stale(
+    web_server: WebServer, context: Any
+) -> None:
+    """Code review: the page dropped its catch-up read of the break state when the person
+    clicked anything meanwhile, even a click that changed nothing on the service. Here the
+    page shows a break (its attach read), the break ends through the API before the live
+    socket subscribed (no live message brings that), and the catch-up read is held while the
+    person clicks the stale End break (409). Once the read is answered the page must show what
+    the service has, the break over and being measured; before, it kept "Break in progress"
+    and its End break answering 409 until the next micro-break message (about 3 min)."""
+    with web_server.client() as api:
+        sid = api.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 4, "speed": 1}}
+        ).json()["id"]
+        state_url = f"/api/v1/sessions/{sid}/microbreaks"
+        beats_glob = f"**/api/v1/sessions/{sid}/beats*"
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        held_beats: list[Any] = []
+        held_read: list[Any] = []
+        reads = [0]
+
+        def hold_first_beats(route: Any) -> None:  # the socket opens after this read
+            if not held_beats:
+                held_beats.append(route)
+            else:
+                route.continue_()
+
+        def hold_catch_up_read(route: Any) -> None:
+            if route.request.method == "GET":
+                reads[0] += 1
+                if reads[0] == 2:  # attach's read, then the catch-up after the first message
+                    held_read.append(route)
+                    return
+            route.continue_()
+
+        def until(what: str, cond: Any) -> None:
+            deadline = time.monotonic() + 30
+            while not cond():  # handlers run while Playwright waits
+                assert time.monotonic() < deadline, what
+                page.wait_for_timeout(50)
+
+        try:
+            r = api.post(f"{state_url}/start", json={"kind": "walk"})
+            assert r.status_code == 200, r.text
+            page.route(beats_glob, hold_first_beats)
+            page.route(f"**{state_url}", hold_catch_up_read)
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            page.wait_for_function(
+                "() => document.getElementById('micro-break-banner').dataset.phase === 'break'"
+            )
+            until("the page never read its beats", lambda: bool(held_beats))
+            r = api.post(f"{state_url}/end")  # in another tab, say: no live message for this page
+            assert r.status_code == 200, r.text
+            held_beats[0].continue_()
+            until("the page never read the state again", lambda: bool(held_read))
+            assert api.get(state_url).json()["banner"] == "measuring"
+            with page.expect_response(lambda resp: resp.url.endswith(f"{state_url}/end")) as end:
+                page.click("#mb-end")  # stale: the service has no break running
+            assert end.value.status == 409
+            held_read[0].continue_()
+            page.wait_for_function(
+                "() => document.getElementById('micro-break-banner').dataset.phase === 'measuring'",
+                timeout=15_000,
+            )
+            assert page.locator("#mb-title").inner_text() == "Break over"
+            assert not page.locator("#mb-end").is_visible()
+        finally:
+            page.unroute(f"**{state_url}")
+            page.unroute(beats_glob)
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
+def test_a_closed_measuring_banner_stays_closed_on_the_next_state_read(
+    web_server: WebServer, context: Any
+) -> None:
+    """Dismiss on "Break over, measuring" is the page's own (nothing to tell the service): a
+    state read after it, still measuring that break (the catch-up after the socket's first
+    message, a reconnect's), must not bring the closed banner back. The page used to drop
+    such a read instead, which also dropped whatever else it had (review)."""
+    with web_server.client() as api:
+        sid = api.post(
+            "/api/v1/sessions", json={"source": {"kind": "simulator", "seed": 4, "speed": 1}}
+        ).json()["id"]
+        state_url = f"/api/v1/sessions/{sid}/microbreaks"
+        page = context.new_page()
+        errors = record_errors(page)
+        try:
+            assert api.post(f"{state_url}/start", json={"kind": "walk"}).status_code == 200
+            assert api.post(f"{state_url}/end").status_code == 200
+            page.goto(f"{web_server.url}/#token={web_server.token}")
+            page.locator("#conn-status", has_text="Live").wait_for()
+            page.wait_for_function(
+                "() => document.getElementById('micro-break-banner').dataset.phase === 'measuring'"
+            )
+            page.click("#mb-dismiss")
+            assert page.locator("#micro-break-banner").is_hidden()
+            assert api.get(state_url).json()["banner"] == "measuring"
+            page.evaluate("async () => (await import('/js/microbreaks.js')).catchUp()")
+            assert page.locator("#micro-break-banner").is_hidden()
+        finally:
+            api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []

@@ -285,7 +285,6 @@ def test_phone_width_pacer_is_smooth_at_real_time(
         page = new_page(PHONE)
         page.goto(f"{web_server.url}/?token={web_server.token}")
         page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
-        pacer = page.get_by_test_id("pacer")
         page.wait_for_function(
             "document.querySelector('[data-testid=pacer]').dataset.stage !== 'idle'",
             timeout=10_000,
@@ -297,18 +296,23 @@ def test_phone_width_pacer_is_smooth_at_real_time(
         ]["pattern"]
         fi, _, fe, _ = BreathingPattern(**pattern).fractions()
         max_slope = math.pi / (2 * min(fi, fe) * 60.0 / pattern["rate_bpm"])
-        # Sample inside the page, once per animation frame for 1.5 s, with the wall time of
-        # each read: a loaded machine then shows fewer frames, not a false stutter (a poll
-        # from the test process can return a value a frame or more old).
+        # Sample inside the page, once per animation frame for 2 s (10 frames at least), with
+        # the wall time of each read: a loaded machine then shows fewer frames, not a false
+        # stutter (a poll from the test process can return a value a frame or more old). The
+        # wall time is the frame's (requestAnimationFrame's timestamp), when the page's pacer
+        # read its clock at the frame's start: performance.now() here comes after the page's
+        # charts were drawn in the same frame, a delay that varies from frame to frame on a
+        # loaded machine.
         frames = page.evaluate(
             """() => new Promise((done) => {
                 const pacer = document.querySelector('[data-testid=pacer]');
                 const out = [];
                 const t0 = performance.now();
-                const tick = () => {
-                    out.push([performance.now(), Number(pacer.dataset.volume),
+                const tick = (frameMs) => {
+                    out.push([frameMs, Number(pacer.dataset.volume),
                               Number(pacer.dataset.sessionT)]);
-                    if (performance.now() - t0 < 1500) requestAnimationFrame(tick);
+                    const more = performance.now() - t0 < 2000 || out.length < 10;
+                    if (more) requestAnimationFrame(tick);
                     else done(out);
                 };
                 requestAnimationFrame(tick);
@@ -323,13 +327,23 @@ def test_phone_width_pacer_is_smooth_at_real_time(
             # Lung volume follows the session clock no faster than the pattern allows (plus
             # the attributes' rounding: 1 ms, 1e-4): a larger step is a phase jump, a stutter.
             assert abs(v1 - v0) <= max_slope * (abs(t1 - t0) + 1e-3) + 2e-4, (t0, v0, t1, v1)
+        # It moves: 2 s centred on a turn of the 10-s breath still span 0.095 (1.5 s: 0.055 at
+        # worst, and frames far apart on a loaded machine could miss the turn's top).
         assert max(volumes) - min(volumes) > 0.05, volumes
-        # The page's session clock follows the server's, and its phase is the server's.
+        # The page's session clock follows the server's, and its phase is the server's. The
+        # page's clock and phase are read together (one frame's: two reads from here could
+        # straddle frames, and the phase runs 0.01 cycle in 0.1 s), between two reads of the
+        # server's (its t_s, the last beat's time): a loaded machine's slow calls widen the
+        # bracket instead of counting as the page's lag.
+        before = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
+        page_t, page_phase = page.evaluate(
+            """() => {
+                const d = document.querySelector('[data-testid=pacer]').dataset;
+                return [Number(d.sessionT), Number(d.phase)];
+            }"""
+        )
         guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
-        page_t = float(pacer.get_attribute("data-session-t") or "nan")
-        page_phase = float(pacer.get_attribute("data-phase") or "nan")
-        server_t = guidance["t_s"]  # the last beat's time
-        assert abs(page_t - server_t) < 2.5, (page_t, server_t)
+        assert before["t_s"] - 2.5 < page_t < guidance["t_s"] + 2.5, (before, page_t, guidance)
         ref = guidance["guidance"]["reference"]
         assert ref["rate_bpm"] == 6.0
         expected = ref["phase_cycles"] + (page_t - ref["t_s"]) * ref["rate_bpm"] / 60.0

@@ -15,8 +15,14 @@ let inBreak = false;
 // The live message number (seq) the banner is as of: a live micro-break message or a state
 // read numbered at or below it is older than what is shown and is not applied.
 let shownSeq = -Infinity;
-// The person's clicks so far: a state read answered after one may be older than its result.
+// The person's actions so far, and those not yet answered: a state read answered after one
+// was asked may be older than its result (or the action failed and changed nothing), so the
+// state is read again once they have settled.
 let clicks = 0;
+const unsettled = new Set();
+// The person closed the "measuring" banner (page-only): a state read still measuring that
+// break does not bring it back; the next break event shows as usual.
+let closedMeasuring = false;
 
 const SNOOZE_MIN = 10;
 
@@ -164,6 +170,7 @@ export function onMessage(msg) {
   }
   const data = msg.micro_break || {};
   const kind = data.type || msg.event;
+  if (kind !== "break_effect") closedMeasuring = false;
   if (kind === "micro_break" || msg.event === "flag" || msg.event === "due") {
     showDue(data);
   } else if (kind === "break_started") {
@@ -188,11 +195,15 @@ export function onMessage(msg) {
 async function action(path, body) {
   if (!session) return null;
   clicks++;
+  const request = ctx.withAuth(() => api.post(`${base()}/${path}`, body));
+  unsettled.add(request);
   try {
-    return await ctx.withAuth(() => api.post(`${base()}/${path}`, body));
+    return await request;
   } catch (err) {
     ctx.onError(`Micro-break: ${err.message}`);
     return null;
+  } finally {
+    unsettled.delete(request);
   }
 }
 
@@ -222,7 +233,7 @@ export function init(context) {
   $("mb-dismiss").addEventListener("click", async () => {
     const phase = $("micro-break-banner").dataset.phase;
     if (phase === "due") await action("acknowledge");
-    else clicks++;
+    else if (phase === "measuring") closedMeasuring = true;
     hide();
   });
 }
@@ -232,6 +243,7 @@ export async function attach(s) {
   current = null;
   inBreak = false;
   shownSeq = -Infinity;
+  closedMeasuring = false;
   hide();
   await readState(s);
 }
@@ -250,14 +262,24 @@ export async function catchUp() {
  * raised before this page connected, a break running. Memory, not the written history: an
  * event made a moment ago is there before its write is committed.
  */
-async function readState(s) {
+async function readState(s, again = true) {
   if (!s.live) return;
   const clicked = clicks;
   try {
     const st = await api.get(`/sessions/${encodeURIComponent(s.id)}/microbreaks`);
-    // another session attached, a click changed the banner meanwhile, or a live message
-    // newer than this read is shown already
-    if (session !== s || clicks !== clicked || st.seq < shownSeq) return;
+    if (session !== s) return; // another session attached meanwhile
+    if (clicks !== clicked && again) {
+      // An action was asked meanwhile: this read may be older than its result, or the action
+      // failed (a stale End break answered 409) and the page is still as stale as it was. Read
+      // again once every action has settled (dropping the read left a stale banner until the
+      // next micro-break message). A later read is not dropped for a click: the live message
+      // of an action that succeeded is numbered above it.
+      await Promise.allSettled([...unsettled]);
+      await readState(s, false);
+      return;
+    }
+    // a live message newer than this read is shown already
+    if (st.seq < shownSeq) return;
     shownSeq = st.seq;
     if (st.status.last_flag) current = st.status.last_flag;
     if (st.banner === "due" && current) {
@@ -265,7 +287,7 @@ async function readState(s) {
     } else if (st.banner === "break") {
       onMessage({ micro_break: { type: "break_started" } });
     } else if (st.banner === "measuring") {
-      onMessage({ micro_break: { type: "break_ended" } });
+      if (!closedMeasuring) onMessage({ micro_break: { type: "break_ended" } });
     } else if (["due", "break", "measuring"].includes($("micro-break-banner").dataset.phase)) {
       // over since the banner was shown (an effect shown stays until it is closed)
       inBreak = false;
