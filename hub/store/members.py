@@ -38,6 +38,19 @@ def withdrawable(joined_at: int, now: int) -> bool:
     return now < closes_at(first_counted_week(joined_at))
 
 
+def counted_by(now: int) -> int:
+    """The latest join time whose member has counted in a closed week, as of ``now``.
+
+    The start of the latest week closed by ``now``: a member who joined at or before it has
+    a closed first counted week (``not withdrawable(joined_at, now)``), one who joined after
+    it has not.
+    """
+    week = week_of_ts(now)
+    while now < closes_at(week):
+        week = week.previous()
+    return week.start_ts
+
+
 def invite_withdrawable(last_joined_at: int | None, now: int) -> bool:
     """Whether withdrawing an invite last joined with at ``last_joined_at`` may remove anyone.
 
@@ -51,6 +64,7 @@ def invite_withdrawable(last_joined_at: int | None, now: int) -> bool:
 __all__ = [
     "INVITE_ID_LEN",
     "MemberStore",
+    "counted_by",
     "first_counted_week",
     "invite_id",
     "invite_withdrawable",
@@ -197,17 +211,15 @@ class MemberStore(StoreBase):
     @staticmethod
     def _forget_invite_links(conn: Connection, now: int) -> int:
         """:meth:`forget_invite_links` in ``conn``'s transaction, as of ``now``."""
-        week = week_of_ts(now)
-        while now < closes_at(week):
-            week = week.previous()
+        counted = counted_by(now)
         inv = db.invites.c
         n = conn.execute(
-            db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
+            db.member_invites.delete().where(db.member_invites.c.joined_at <= counted)
         ).rowcount
         conn.execute(
             db.invites.delete().where(
                 inv.revoked_at.is_not(None),
-                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= week.start_ts),
+                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= counted),
             )
         )
         return int(n or 0)
