@@ -286,6 +286,67 @@ def test_the_member_count_does_not_tell_whether_a_withdrawn_member_still_shared(
     assert counts() == (4, 4)  # stopped sharing: no longer counted
 
 
+@pytest.mark.parametrize("removal", ["withdraw", "delete"])
+def test_a_day_checked_before_its_member_is_removed_goes_with_them(hub: Hub, removal: str) -> None:
+    """Review: ingest checked the token, then upserted; a withdrawal (or the member's own
+    ``DELETE /me?delete=true``) that committed in between left the day in the database, of no
+    member, where nothing could delete it. The removal is started right after ingest's token
+    check (an engine event in ingest's thread) and now waits for ingest's transaction: the
+    day is stored and then removed with its member."""
+    gid = hub.group(k=3)
+    inv = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 1}).json()
+    hub.clock.at(JOIN_DAY)
+    token = hub.join(inv["code"])
+    store = HubStore(hub.engine, clock=hub.clock)
+    member = store.member_for_token(token)
+    assert member is not None
+    hub.clock.at(WEEK_DAYS[2])
+    removed = threading.Event()
+    errors: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            if removal == "withdraw":
+                store.withdraw_invite(gid, inv["id"])
+            else:
+                store.leave(member, delete=True)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        removed.set()
+
+    def waiting_for_a_lock() -> bool:
+        if hub.engine.dialect.name != "postgresql":
+            return False  # SQLite's busy wait shows nowhere: the deadline below
+        with hub.engine.connect() as conn:
+            q = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            return bool(conn.exec_driver_sql(q).scalar())
+
+    def after_the_check(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if "FROM members" not in statement or "token_hash IN" not in statement or started:
+            return
+        started.append(True)
+        threading.Thread(target=remove, daemon=True).start()
+        # until the removal has committed (the race) or waits for this transaction
+        deadline = time.monotonic() + 3
+        while not removed.wait(0.05) and time.monotonic() < deadline:
+            if waiting_for_a_lock():
+                break
+
+    started: list[bool] = []
+    sa.event.listen(hub.engine, "after_cursor_execute", after_the_check)
+    try:
+        r = hub.send(token, WEEK_DAYS[2], stress=2.0)
+    finally:
+        sa.event.remove(hub.engine, "after_cursor_execute", after_the_check)
+    assert removed.wait(30) and not errors, errors
+    assert r.status_code in (201, 401), r.text
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 0
+        days = sa.select(sa.func.count()).select_from(db.contributions)
+        assert conn.execute(days).scalar() == 0  # its only member is gone: none of no member
+    assert hub.send(token, WEEK_DAYS[2], stress=2.0).status_code == 401
+
+
 def _week_of_three(hub: Hub) -> tuple[str, dict[str, Any]]:
     """A group of k = 3 whose three members joined with one invite and sent W02's days."""
     gid = hub.group(k=3)
