@@ -575,3 +575,31 @@ def test_an_admin_call_without_the_admin_token_is_refused_before_its_body(hub: H
     assert hub.client().get("/hub/v1/openapi.json").status_code == 200
     assert hub.client().get("/hub/v1/docs").status_code == 200
     assert hub.admin.post("/hub/v1/groups", json={"name": "b", "k": 3}).status_code == 201
+
+
+def test_a_summary_asked_as_its_week_closes_shows_it_open_then_closed(hub: Hub) -> None:
+    """Review (a stress run): a week that closed between the summary's sealing and its reading
+    of the clock was neither stored nor open, an AssertionError and a 500. The week closes
+    right after the summary has sealed (an engine event moves the clock as it reads the
+    stored cells): it is shown open, as of the instant it was sealed by, then closed."""
+    gid = hub.group(k=3)
+    hub.clock.at(JOIN_DAY)
+    tokens = hub.members(gid, 3)
+    hub.clock.at(WEEK_DAYS[6])
+    for token in tokens:
+        assert hub.send(token, WEEK, stress=2.0).status_code == 201
+    closes = dt.datetime.combine(CLOSES, dt.time(0), tzinfo=dt.UTC).timestamp()
+    hub.clock.t = closes - 1
+
+    def week_closes(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT") and "period_cells.body" in statement:
+            hub.clock.t = closes
+
+    sa.event.listen(hub.engine, "after_cursor_execute", week_closes)
+    try:
+        (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    finally:
+        sa.event.remove(hub.engine, "after_cursor_execute", week_closes)
+    assert cell["status"] == "open" and cell["reason"] == "open"
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["status"] == "closed" and cell["contributors"] == 3
