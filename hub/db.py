@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -255,14 +256,32 @@ def _v4(conn: Connection) -> None:
     Whether an invite may still be withdrawn depends on the invite alone (when it was last
     joined with), not on its members' links, which a member's own deletion removes (review: the
     listing and the withdrawal's 404 told an admin which invitee had deleted their days).
-    Filled from the links kept: an invite's last join is its newest link's; an invite revoked
-    before (its row deleted) whose links are kept gets a revoked row whose ``code_hash`` is its
-    12-digit id (no code hashes to that), so it stays withdrawable as before.
+
+    Schema 3 kept no invite's last join, and the links it kept are not enough: a member's
+    ``DELETE /me?delete=true`` removed theirs, so an invite whose only joiner had deleted would
+    get no last join and, once revoked, vanish (404) while one whose joiner had only stopped
+    stayed listed (code review). So every invite (schema 3 kept only those not revoked) gets
+    the latest moment anyone could have joined with it: the migration's time, or its expiry
+    if earlier, or its newest link if later (a test's clock); what its members did plays no
+    part. It stays listed once revoked, and withdrawable, until that moment's first counted
+    week has closed (an invite never joined with too; withdrawing it then removes no one).
+
+    An invite revoked under schema 3 (its row deleted) whose links are kept gets a revoked row
+    whose ``code_hash`` is its 12-digit id (no code hashes to that), so it stays withdrawable
+    as before. One whose links are all gone is not known: schema 3 had already stopped listing
+    it, so the migration tells an admin nothing they could not see before it.
     """
     have = {c["name"] for c in sa.inspect(conn).get_columns("invites")}
     for name in ("last_joined_at", "revoked_at"):
         if name not in have:  # a database made at version 1 by this hub has them already
             conn.execute(sa.text(f"ALTER TABLE invites ADD COLUMN {name} BIGINT"))
+    now = int(time.time())
+    inv = invites.c
+    conn.execute(
+        invites.update()
+        .where(inv.revoked_at.is_(None))
+        .values(last_joined_at=sa.case((inv.expires_at < now, inv.expires_at), else_=now))
+    )
     mi = member_invites.c
     linked = conn.execute(
         sa.select(
@@ -272,10 +291,22 @@ def _v4(conn: Connection) -> None:
     for gid, iid, first, last in linked:
         n = conn.execute(
             invites.update()
-            .where(invites.c.group_id == gid, invites.c.code_hash.startswith(iid))
+            .where(
+                inv.group_id == gid,
+                inv.code_hash.startswith(iid),
+                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at < last),
+            )
             .values(last_joined_at=last)
         ).rowcount
-        if not n:
+        known = (
+            n
+            or conn.execute(
+                sa.select(sa.func.count())
+                .select_from(invites)
+                .where(inv.group_id == gid, inv.code_hash.startswith(iid))
+            ).scalar_one()
+        )
+        if not known:
             conn.execute(
                 invites.insert().values(
                     code_hash=iid,

@@ -63,7 +63,10 @@ class Group(BaseModel):
     name: str
     k: int
     created: dt.date
-    members: int = Field(description="Current members (joined, not left)")
+    members: int = Field(
+        description="Members sharing (not left) whose first counted week has closed; a newcomer "
+        "counts from then on, so no withdrawal changes it"
+    )
 
 
 class InviteCreate(BaseModel):
@@ -103,6 +106,8 @@ class InviteWithdrawn(BaseModel):
 
     No count of them: it would depend on what they did (of a one-person invite, whether that
     person had stopped sharing or deleted their days); README, "A leaked code: withdraw it".
+    Nor does the group's member count change (:class:`Group`): it counts only members who
+    counted in a closed week, whom no withdrawal removes.
     """
 
     invite_id: str

@@ -34,13 +34,13 @@ def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
 
 @router.get("", response_model=list[Group])
 def list_groups(request: Request) -> list[dict[str, object]]:
-    """Every group with its current number of members."""
+    """Every group with its member count: those sharing who counted in a closed week."""
     return _store(request).list_groups()
 
 
 @router.get("/{group_id}", response_model=Group)
 def get_group(group_id: str, request: Request) -> dict[str, object]:
-    """One group with its current member count; 404 ``group_not_found``."""
+    """One group with its member count (as the list); 404 ``group_not_found``."""
     return _store(request).get_group(group_id)
 
 
@@ -75,8 +75,9 @@ def withdraw_invite(group_id: str, invite_id: str, request: Request) -> dict[str
     """Withdraw a leaked invite: revoke it, remove its members who have not yet counted.
 
     Removed: the members who joined with it whose first whole week of membership has not
-    closed, with their contributions. The answer is a count; no member is named. Members
-    who already counted in a closed week stay (a released cell was computed over them).
+    closed, with their contributions. The answer counts and names no one, and the group's
+    member count (only members who counted) stays as it was. Members who already counted in
+    a closed week stay (a released cell was computed over them).
     404 ``invite_not_found`` when the group has neither the invite nor members who joined
     with it still removable.
     """

@@ -133,7 +133,7 @@ async function loadGroups() {
   }
   if (selected) selected = groupsById.get(selected.id) || null;
   if (!selected && groups.length) await selectGroup(groups[0]);
-  else if (selected) await selectGroup(selected);  // its member count may have changed
+  else if (selected) await selectGroup(selected);  // its member count may have changed (a week closed)
 }
 
 // A group's invites (id, expiry, uses left; never a code). The hub lists no members: a roster
@@ -171,7 +171,9 @@ async function loadAccess(group) {
       const out = await api(`/hub/v1/groups/${group.id}/invites/${inv.id}/withdraw`, { method: "POST" });
       // no count: it would tell what the members did (stopped sharing, deleted their days)
       $("invite-out").textContent = `Invite ${out.invite_id} withdrawn: whoever joined with it and had not yet counted is removed.`;
-      await loadGroups();  // the member count changed; shows the group's invites again
+      // the member count counts only members who already counted in a closed week, whom no
+      // withdrawal removes: it is the same as before (it fell if the members still shared)
+      await loadGroups();  // shows the group's invites again
     });
     const act = td("");
     if (inv.status === "revoked") act.append(withdraw);  // members who joined with it may still go
@@ -247,8 +249,10 @@ async function selectGroup(group) {
   }
   // what the admin of a new group wants to know: from when someone joining now counts
   const thisWeek = mondayOf(summary.to);  // the view ends with the hub's current week
+  // members sharing who have counted in a closed week (a newcomer shows once their first
+  // week closed; README, "Invites and members")
   const parts = [`${group.name} was created ${fmtDay(group.created)}; ${group.members} ` +
-    `current member${group.members === 1 ? "" : "s"}.`];
+    `member${group.members === 1 ? "" : "s"} sharing who counted in a closed week.`];
   const next = addDays(thisWeek, 7);
   // when that week closes, as the hub says it (an open week's `closes`)
   const later = await api(`/hub/v1/groups/${group.id}/summary?from=${next}&to=${next}&by=week`);

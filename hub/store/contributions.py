@@ -23,13 +23,22 @@ from hub.store.members import MemberStore
 
 __all__ = ["ContributionStore"]
 
-#: The current members holding any of a batch's token hashes (the group-commit ingest path).
-_MEMBERS_BY_TOKENS = sa.select(
-    db.members.c.token_hash, db.members.c.id, db.members.c.group_id, db.members.c.joined_at
-).where(
-    db.members.c.token_hash.in_(sa.bindparam("token_hashes", expanding=True)),
-    db.members.c.left_at.is_(None),
+#: The current members holding any of a batch's token hashes (the group-commit ingest path);
+#: on PostgreSQL their rows locked ``FOR SHARE`` in id order until the batch commits (a
+#: withdrawal or deletion, which deletes members in id order, waits: :meth:`_lock_writes`).
+_MEMBERS_BY_TOKENS = (
+    sa.select(
+        db.members.c.token_hash, db.members.c.id, db.members.c.group_id, db.members.c.joined_at
+    )
+    .where(
+        db.members.c.token_hash.in_(sa.bindparam("token_hashes", expanding=True)),
+        db.members.c.left_at.is_(None),
+    )
+    .order_by(db.members.c.id)
+    .with_for_update(read=True)
 )
+#: SQLite's write lock, taken by a write that changes nothing (the one row of schema_version).
+_SQLITE_WRITE_LOCK = db.schema_version.update().values(version=db.schema_version.c.version)
 
 
 def _sealed_through(conn: sa.Connection, group_ids: set[str]) -> dict[str, dt.date]:
@@ -104,6 +113,7 @@ class ContributionStore(MemberStore):
         rows: dict[tuple[str, dt.date], dict[str, Any]] = {}
         try:
             with self.engine.begin() as conn:
+                self._lock_writes(conn)
                 members = {
                     r[0]: Member(r[1], r[2], int(r[3]))
                     for r in conn.execute(_MEMBERS_BY_TOKENS, {"token_hashes": sorted(set(hashes))})
@@ -147,6 +157,20 @@ class ContributionStore(MemberStore):
             ]
             return failed + [exc] * (len(items) - len(failed))
         return outcomes
+
+    @staticmethod
+    def _lock_writes(conn: sa.Connection) -> None:
+        """Hold off, until ``conn`` commits, whatever removes a member whose token it checks.
+
+        A withdrawal or ``DELETE /me`` committed between ingest's token check and its upsert
+        left a contribution of no member that nothing could delete (code review). SQLite: the
+        write lock, taken before the check (a deferred transaction would check outside it).
+        PostgreSQL: the members' rows, locked ``FOR SHARE`` by the check itself; the removals
+        delete members before their contributions (:meth:`_delete_members`), so they wait for
+        the upsert and then delete its rows, or remove the member before the check sees them.
+        """
+        if conn.dialect.name == "sqlite":
+            conn.execute(_SQLITE_WRITE_LOCK)
 
     def _check_day(self, member: Member, day: dt.date) -> Week:
         week = week_of(day)

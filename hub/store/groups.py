@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub import db
 from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
-from hub.store.members import INVITE_ID_LEN, invite_id, invite_withdrawable
+from hub.store.members import INVITE_ID_LEN, counted_by, invite_id, invite_withdrawable
 
 __all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
 
@@ -37,11 +37,22 @@ class GroupStore(StoreBase):
             "members": n_members,
         }
 
+    def _counted(self) -> sa.ColumnElement[bool]:
+        """The members an admin's member count counts: sharing, and counted in a closed week.
+
+        Only those whose first counted week has closed (``not withdrawable(joined_at, now)``):
+        a withdrawal removes no one of them, so the count is the same before and after it
+        (review: with a one-person invite, the count falling at a withdrawal told that the
+        person was still sharing). Someone who joined shows from their first week's close on.
+        """
+        m = db.members.c
+        return sa.and_(m.left_at.is_(None), m.joined_at <= counted_by(self.now()))
+
     def list_groups(self) -> list[dict[str, Any]]:
-        """Every group with its current member count."""
+        """Every group with its member count (:meth:`_counted`)."""
         count = (
             sa.select(db.members.c.group_id, sa.func.count().label("n"))
-            .where(db.members.c.left_at.is_(None))
+            .where(self._counted())
             .group_by(db.members.c.group_id)
             .subquery()
         )
@@ -54,13 +65,13 @@ class GroupStore(StoreBase):
             return [self._group_out(r, int(r["n"])) for r in conn.execute(q).mappings()]
 
     def get_group(self, gid: str) -> dict[str, Any]:
-        """One group with its current member count; :class:`NotFoundError` ``group_not_found``."""
+        """One group with its member count (:meth:`_counted`); 404 ``group_not_found``."""
         with self.engine.connect() as conn:
             row = self._group(conn, gid)
             n = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(db.members)
-                .where(db.members.c.group_id == gid, db.members.c.left_at.is_(None))
+                .where(db.members.c.group_id == gid, self._counted())
             ).scalar_one()
         return self._group_out(row, int(n))
 

@@ -38,6 +38,19 @@ def withdrawable(joined_at: int, now: int) -> bool:
     return now < closes_at(first_counted_week(joined_at))
 
 
+def counted_by(now: int) -> int:
+    """The latest join time whose member has counted in a closed week, as of ``now``.
+
+    The start of the latest week closed by ``now``: a member who joined at or before it has
+    a closed first counted week (``not withdrawable(joined_at, now)``), one who joined after
+    it has not.
+    """
+    week = week_of_ts(now)
+    while now < closes_at(week):
+        week = week.previous()
+    return week.start_ts
+
+
 def invite_withdrawable(last_joined_at: int | None, now: int) -> bool:
     """Whether withdrawing an invite last joined with at ``last_joined_at`` may remove anyone.
 
@@ -51,6 +64,7 @@ def invite_withdrawable(last_joined_at: int | None, now: int) -> bool:
 __all__ = [
     "INVITE_ID_LEN",
     "MemberStore",
+    "counted_by",
     "first_counted_week",
     "invite_id",
     "invite_withdrawable",
@@ -173,11 +187,7 @@ class MemberStore(StoreBase):
                 and (sealed is None or first_counted_week(int(joined_at)).start > sealed)
             ]
             for start in range(0, len(gone), 500):
-                chunk = gone[start : start + 500]
-                conn.execute(
-                    db.contributions.delete().where(db.contributions.c.member_id.in_(chunk))
-                )
-                conn.execute(db.members.delete().where(db.members.c.id.in_(chunk)))
+                self._delete_members(conn, sorted(gone[start : start + 500]))
             conn.execute(db.member_invites.delete().where(mi.group_id == gid, mi.invite_id == iid))
             self._forget_invite_links(conn, now)  # in the same transaction, as at a join
         return {"invite_id": iid, "revoked": found.revoked_at is None}
@@ -197,19 +207,36 @@ class MemberStore(StoreBase):
     @staticmethod
     def _forget_invite_links(conn: Connection, now: int) -> int:
         """:meth:`forget_invite_links` in ``conn``'s transaction, as of ``now``."""
-        week = week_of_ts(now)
-        while now < closes_at(week):
-            week = week.previous()
+        counted = counted_by(now)
         inv = db.invites.c
         n = conn.execute(
-            db.member_invites.delete().where(db.member_invites.c.joined_at <= week.start_ts)
+            db.member_invites.delete().where(db.member_invites.c.joined_at <= counted)
         ).rowcount
         conn.execute(
             db.invites.delete().where(
                 inv.revoked_at.is_not(None),
-                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= week.start_ts),
+                sa.or_(inv.last_joined_at.is_(None), inv.last_joined_at <= counted),
             )
         )
+        return int(n or 0)
+
+    @staticmethod
+    def _delete_members(conn: Connection, ids: list[str]) -> int:
+        """Delete the members ``ids`` (sorted) and then their contributions; how many of those.
+
+        Members first: on PostgreSQL the delete waits for an ingest that checked their tokens
+        (it holds their rows ``FOR SHARE``, in id order as here) to commit, and the
+        contributions' delete that follows sees what it wrote; contributions first, an upsert
+        committed in between stayed, of no member (code review). SQLite: ingest holds the
+        write lock from before its check.
+        """
+        m = db.members.c
+        if conn.dialect.name == "postgresql":  # in id order, as ingest locks them
+            conn.execute(sa.select(m.id).where(m.id.in_(ids)).order_by(m.id).with_for_update())
+        conn.execute(db.members.delete().where(m.id.in_(ids)))
+        n = conn.execute(
+            db.contributions.delete().where(db.contributions.c.member_id.in_(ids))
+        ).rowcount
         return int(n or 0)
 
     def member_for_token(self, token: str) -> Member | None:
@@ -260,10 +287,7 @@ class MemberStore(StoreBase):
                     .values(left_at=self.now())
                 )
                 return 0
-            n = conn.execute(
-                db.contributions.delete().where(db.contributions.c.member_id == member.id)
-            ).rowcount
-            conn.execute(db.members.delete().where(db.members.c.id == member.id))
+            n = self._delete_members(conn, [member.id])
             conn.execute(
                 db.member_invites.delete().where(db.member_invites.c.member_id == member.id)
             )

@@ -172,13 +172,17 @@ class SealingStore(StoreBase):
             self.seal_through(gid, last)
         return len(gids)
 
-    def seal_through(self, gid: str, last: Week) -> None:
+    def seal_through(self, gid: str, last: Week, *, now: int | None = None) -> None:
         """Compute and store every closed, not yet stored week of ``gid`` up to ``last``.
+
+        Closed as of ``now`` (default: the clock now): a caller that tells closed from open
+        weeks after sealing passes the instant it tells them by
+        (:meth:`hub.store.summaries.SummaryStore.summary`).
 
         Sealing is serialised: in this process by a lock, across hub processes on PostgreSQL
         by an advisory lock per group; a week stored meanwhile by another process is kept.
         """
-        now = self.now()
+        now = self.now() if now is None else now
         while last.start_ts > 0 and now < closes_at(last):
             last = last.previous()
         with self.engine.connect() as conn:  # the usual case, read only: all stored already

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from bench._postgres import PostgresMissingError, throwaway_postgres
+from hub import db
 from hub.app import create_app
 from hub.db import connect, metadata
 from hub.settings import HubSettings
@@ -116,6 +117,16 @@ class Hub:
     def members(self, gid: str, n: int) -> list[str]:
         code = self.invite(gid)
         return [self.join(code) for _ in range(n)]
+
+    def sharing(self, gid: str) -> int:
+        """The group's members who share (not left), from the database: also those not yet
+        counted, whom the admin's member count leaves out (:meth:`GroupStore._counted`)."""
+        m = db.members.c
+        with self.engine.connect() as conn:
+            n: int = conn.execute(
+                sa.select(sa.func.count()).where(m.group_id == gid, m.left_at.is_(None))
+            ).scalar_one()
+        return n
 
     def send(self, token: str, day: dt.date, **values: Any) -> httpx.Response:
         return self.client(token).post(

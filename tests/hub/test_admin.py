@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hub import db
 from hub.store import HubStore
-from tests.hub.conftest import CLOSES, JOIN_DAY, WEEK, WEEK_DAYS, Hub
+from tests.hub.conftest import CLOSES, GROUP_DAY, JOIN_DAY, WEEK, WEEK_DAYS, Hub
 
 
 def _problem(r: httpx.Response, status: int, code: str) -> None:
@@ -60,7 +60,7 @@ def test_invites_are_listed_without_their_code_and_revoked(hub: Hub) -> None:
     _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{iid}"), 404, "invite_not_found")
     _problem(hub.admin.delete(f"/hub/v1/groups/{gid}/invites/zz"), 404, "invite_not_found")
     # the members who joined with it stay
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 3
+    assert hub.sharing(gid) == 3
     hub.clock.t += 2 * 86_400
     assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["status"] == "expired"
 
@@ -85,7 +85,7 @@ def test_an_admin_can_neither_list_nor_remove_members_so_cannot_shrink_a_group(h
     spec = hub.admin.get("/hub/v1/openapi.json")
     assert spec.status_code == 200, spec.text
     assert not [p for p in spec.json()["paths"] if "/members" in p]
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5  # nobody was removed
+    assert hub.sharing(gid) == 5  # nobody was removed
     # the admin's two fake members, from a new invite, joined before Monday
     fake = [hub.join(hub.invite(gid)) for _ in range(2)]
     hub.clock.at(WEEK_DAYS[6])
@@ -115,7 +115,7 @@ def test_a_leaked_invite_is_withdrawn_with_the_members_who_joined_with_it(hub: H
     hub.clock.at(JOIN_DAY)
     real = [hub.join(real_code) for _ in range(5)]
     fake = [hub.join(leaked["code"]) for _ in range(4)]
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 9
+    assert hub.sharing(gid) == 9
     hub.clock.at(WEEK_DAYS[2])
     for token, stress in zip(real, [4.0, 2.0, 3.0, 3.0, 3.0], strict=True):
         assert hub.send(token, WEEK, stress=stress).status_code == 201
@@ -123,12 +123,12 @@ def test_a_leaked_invite_is_withdrawn_with_the_members_who_joined_with_it(hub: H
         assert hub.send(token, WEEK, stress=1.0).status_code == 201
     # one of them stopped sharing (kept their days): erased too
     assert hub.client(fake[3]).delete("/hub/v1/me", params={"delete": "false"}).status_code == 200
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 8
+    assert hub.sharing(gid) == 8
 
     r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
     assert r.status_code == 200, r.text
     assert r.json() == {"invite_id": leaked["id"], "revoked": True}  # no count, no one named
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    assert hub.sharing(gid) == 5
     with hub.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 5
         kept = conn.execute(sa.select(db.contributions.c.stress)).scalars().all()
@@ -148,7 +148,7 @@ def test_a_leaked_invite_is_withdrawn_with_the_members_who_joined_with_it(hub: H
     real_id = hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["id"]
     r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{real_id}/withdraw")
     assert r.json() == {"invite_id": real_id, "revoked": True}, r.text
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 5
+    assert hub.sharing(gid) == 5
     assert hub.send(real[0], WEEK_DAYS[6] + dt.timedelta(days=2), stress=2.0).status_code == 201
     # nothing left to withdraw, and no link kept of who joined with which invite
     r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{real_id}/withdraw")
@@ -197,7 +197,7 @@ def test_an_invite_revoked_before_can_still_be_withdrawn(hub: Hub) -> None:
     ]
     r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{leaked['id']}/withdraw")
     assert r.json() == {"invite_id": leaked["id"], "revoked": False}
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.sharing(gid) == 0
     assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json() == []
 
 
@@ -231,7 +231,7 @@ def test_what_an_admin_sees_of_an_invite_does_not_tell_what_its_members_did(hub:
         r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{made[who]['id']}/withdraw")
         assert r.status_code == 200, (who, r.text)
         assert r.json() == {"invite_id": made[who]["id"], "revoked": False}, who
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.sharing(gid) == 0
     assert hub.send(token["shares"], WEEK, stress=2.0).status_code == 401  # removed
 
     # the last one stays listed until its last join's first counted week closed, then is gone
@@ -245,6 +245,106 @@ def test_what_an_admin_sees_of_an_invite_does_not_tell_what_its_members_did(hub:
     HubStore(hub.engine, clock=hub.clock).forget_invite_links()
     with hub.engine.connect() as conn:  # the revoked invite is forgotten with the links
         assert conn.execute(sa.select(sa.func.count()).select_from(db.invites)).scalar() == 0
+
+
+@pytest.mark.parametrize("what", ["shares", "stopped", "deleted"])
+def test_the_member_count_does_not_tell_whether_a_withdrawn_member_still_shared(
+    hub: Hub, what: str
+) -> None:
+    """Review: the group's member count counted everyone sharing, so with a one-person invite
+    it fell at a withdrawal only if that person still shared. It counts only members whose
+    first counted week has closed, whom no withdrawal removes: the same before and after,
+    whatever the person did; in the group list too. A newcomer shows from that close on."""
+    hub.clock.at(GROUP_DAY - dt.timedelta(days=7))  # the team joined the week before
+    gid = hub.group(k=3)
+    team = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 10}).json()
+    for _ in range(4):
+        hub.join(team["code"])
+    one = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 1}).json()
+    hub.clock.at(JOIN_DAY)
+    person = hub.join(one["code"])
+    hub.clock.at(WEEK_DAYS[2])
+    if what != "shares":
+        r = hub.client(person).delete("/hub/v1/me", params={"delete": str(what == "deleted")})
+        assert r.is_success, r.text
+
+    def counts() -> tuple[int, int]:
+        (listed,) = hub.admin.get("/hub/v1/groups").json()
+        return hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"], listed["members"]
+
+    assert counts() == (4, 4)  # the team, counted in W01 (closed 2026-01-07)
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{one['id']}/withdraw")
+    assert r.status_code == 200, r.text
+    assert counts() == (4, 4)
+    assert hub.sharing(gid) == 4  # the person was removed, if still there
+    newcomer = hub.join(team["code"])
+    hub.clock.at(CLOSES, hour=0)  # W02 closed: the team only, the newcomer counts from W03
+    assert counts() == (4, 4)
+    hub.clock.at(CLOSES + dt.timedelta(days=7), hour=0)  # W03 closed
+    assert counts() == (5, 5)
+    assert hub.client(newcomer).delete("/hub/v1/me", params={"delete": "false"}).is_success
+    assert counts() == (4, 4)  # stopped sharing: no longer counted
+
+
+@pytest.mark.parametrize("removal", ["withdraw", "delete"])
+def test_a_day_checked_before_its_member_is_removed_goes_with_them(hub: Hub, removal: str) -> None:
+    """Review: ingest checked the token, then upserted; a withdrawal (or the member's own
+    ``DELETE /me?delete=true``) that committed in between left the day in the database, of no
+    member, where nothing could delete it. The removal is started right after ingest's token
+    check (an engine event in ingest's thread) and now waits for ingest's transaction: the
+    day is stored and then removed with its member."""
+    gid = hub.group(k=3)
+    inv = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 1}).json()
+    hub.clock.at(JOIN_DAY)
+    token = hub.join(inv["code"])
+    store = HubStore(hub.engine, clock=hub.clock)
+    member = store.member_for_token(token)
+    assert member is not None
+    hub.clock.at(WEEK_DAYS[2])
+    removed = threading.Event()
+    errors: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            if removal == "withdraw":
+                store.withdraw_invite(gid, inv["id"])
+            else:
+                store.leave(member, delete=True)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        removed.set()
+
+    def waiting_for_a_lock() -> bool:
+        if hub.engine.dialect.name != "postgresql":
+            return False  # SQLite's busy wait shows nowhere: the deadline below
+        with hub.engine.connect() as conn:
+            q = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            return bool(conn.exec_driver_sql(q).scalar())
+
+    def after_the_check(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if "FROM members" not in statement or "token_hash IN" not in statement or started:
+            return
+        started.append(True)
+        threading.Thread(target=remove, daemon=True).start()
+        # until the removal has committed (the race) or waits for this transaction
+        deadline = time.monotonic() + 3
+        while not removed.wait(0.05) and time.monotonic() < deadline:
+            if waiting_for_a_lock():
+                break
+
+    started: list[bool] = []
+    sa.event.listen(hub.engine, "after_cursor_execute", after_the_check)
+    try:
+        r = hub.send(token, WEEK_DAYS[2], stress=2.0)
+    finally:
+        sa.event.remove(hub.engine, "after_cursor_execute", after_the_check)
+    assert removed.wait(30) and not errors, errors
+    assert r.status_code in (201, 401), r.text
+    with hub.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 0
+        days = sa.select(sa.func.count()).select_from(db.contributions)
+        assert conn.execute(days).scalar() == 0  # its only member is gone: none of no member
+    assert hub.send(token, WEEK_DAYS[2], stress=2.0).status_code == 401
 
 
 def _week_of_three(hub: Hub) -> tuple[str, dict[str, Any]]:
@@ -281,7 +381,7 @@ def test_a_withdrawal_removes_no_one_of_a_week_already_sealed(hub: Hub) -> None:
     hub.clock.t = closes - 1  # the withdrawal's clock: a second before
     r = hub.admin.post(f"/hub/v1/groups/{gid}/invites/{inv['id']}/withdraw")
     assert r.status_code == 200, r.text
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 3
+    assert hub.sharing(gid) == 3
     assert _orphans(hub, gid) == 0
     hub.clock.t = closes + 1
     cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
@@ -343,7 +443,7 @@ def test_a_withdrawal_and_sealing_take_the_same_lock(hub: Hub) -> None:
     assert out["withdraw"].status_code == 200, out["withdraw"].text
     assert out["summary"].status_code == 200, out["summary"].text
     assert _orphans(hub, gid) == 0
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.sharing(gid) == 0
     cell = hub.summary(gid, WEEK, WEEK)["periods"][0]
     assert cell["suppressed"], cell  # over no one: the three were withdrawn before it sealed
 
@@ -367,8 +467,8 @@ def test_a_join_that_fails_spends_no_use_and_makes_no_member(hub: Hub) -> None:
     finally:
         sa.event.remove(hub.engine, "before_cursor_execute", locked)
     assert r.status_code == 500, r.text
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.sharing(gid) == 0
     assert hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()[0]["uses_left"] == 2
     for _ in range(2):
         hub.join(inv["code"])
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 2
+    assert hub.sharing(gid) == 2

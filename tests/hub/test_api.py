@@ -144,7 +144,7 @@ def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
     late = hub.invite(gid, days=1)
     hub.clock.t += 2 * 86_400
     _problem(hub.client().post("/hub/v1/join", json={"code": late}), 403, "invite_invalid")
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 2
+    assert hub.sharing(gid) == 2
     with hub.engine.connect() as conn:  # no secret in clear, no name: a random id and hashes
         rows = conn.execute(sa.select(db.members)).mappings().all()
         assert {r["token_hash"] for r in rows}.isdisjoint({joined["token"]})
@@ -293,7 +293,7 @@ def test_stop_sharing_and_delete(hub: Hub) -> None:
         left = conn.execute(sa.select(db.contributions.c.member_id)).scalars().all()
         n_members = conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar()
     assert len(left) == 1 and n_members == 1  # the one who kept their data
-    assert hub.admin.get(f"/hub/v1/groups/{gid}").json()["members"] == 0
+    assert hub.sharing(gid) == 0
 
 
 def test_closed_weeks_are_computed_in_the_background_as_when_asked(hub: Hub) -> None:
@@ -575,3 +575,31 @@ def test_an_admin_call_without_the_admin_token_is_refused_before_its_body(hub: H
     assert hub.client().get("/hub/v1/openapi.json").status_code == 200
     assert hub.client().get("/hub/v1/docs").status_code == 200
     assert hub.admin.post("/hub/v1/groups", json={"name": "b", "k": 3}).status_code == 201
+
+
+def test_a_summary_asked_as_its_week_closes_shows_it_open_then_closed(hub: Hub) -> None:
+    """Review (a stress run): a week that closed between the summary's sealing and its reading
+    of the clock was neither stored nor open, an AssertionError and a 500. The week closes
+    right after the summary has sealed (an engine event moves the clock as it reads the
+    stored cells): it is shown open, as of the instant it was sealed by, then closed."""
+    gid = hub.group(k=3)
+    hub.clock.at(JOIN_DAY)
+    tokens = hub.members(gid, 3)
+    hub.clock.at(WEEK_DAYS[6])
+    for token in tokens:
+        assert hub.send(token, WEEK, stress=2.0).status_code == 201
+    closes = dt.datetime.combine(CLOSES, dt.time(0), tzinfo=dt.UTC).timestamp()
+    hub.clock.t = closes - 1
+
+    def week_closes(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT") and "period_cells.body" in statement:
+            hub.clock.t = closes
+
+    sa.event.listen(hub.engine, "after_cursor_execute", week_closes)
+    try:
+        (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    finally:
+        sa.event.remove(hub.engine, "after_cursor_execute", week_closes)
+    assert cell["status"] == "open" and cell["reason"] == "open"
+    (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
+    assert cell["status"] == "closed" and cell["contributors"] == 3

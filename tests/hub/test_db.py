@@ -274,7 +274,8 @@ def test_several_worker_processes_share_the_token_and_the_database(tmp_path: Pat
             code = c.post(f"/hub/v1/groups/{gid}/invites").json()["code"]
             joined = [c.post("/hub/v1/join", json={"code": code}).status_code for _ in range(20)]
             assert joined == [201] * 20  # whichever process answers, one database
-            assert c.get(f"/hub/v1/groups/{gid}").json()["members"] == 20
+            (invite,) = c.get(f"/hub/v1/groups/{gid}/invites").json()
+            assert invite["uses_left"] == 100 - 20  # the member count shows them once counted
 
     out = _serve_until_up(tmp_path / "hub", "--workers", "2", then=use)
     assert "2 worker processes" in out
@@ -415,10 +416,91 @@ def test_migration_4_keeps_what_a_version_3_database_could_withdraw(database_url
                 "invite_id": gone[:12],
                 "revoked": False,
             }
-            assert store.get_group("g1")["members"] == 2
-            store.revoke_invite("g1", kept[:12])  # last joined with: kept while withdrawable
+            with engine.connect() as conn:
+                assert (
+                    conn.execute(sa.select(sa.func.count()).select_from(db.members)).scalar() == 2
+                )
+            store.revoke_invite("g1", kept[:12])  # could be joined until it expired: kept
             assert store.list_invites("g1")[0]["status"] == "revoked"
             clock[0] = dt.datetime.combine(CLOSES, dt.time(0), tzinfo=dt.UTC).timestamp()
+            assert store.list_invites("g1")[0]["status"] == "revoked"  # expired W03, counts W04
+            clock[0] = dt.datetime(2026, 1, 28, tzinfo=dt.UTC).timestamp()  # W04 closed
             assert store.list_invites("g1") == []
+        finally:
+            engine.dispose()
+
+
+def test_migration_4_treats_an_invite_alike_whatever_its_members_did(database_url: str) -> None:
+    """Schema 3 removed a member's invite link at their ``DELETE /me?delete=true``: migration
+    4 gives every invite the latest moment anyone could have joined with it (the migration's
+    time, or its expiry if earlier), not its links' newest join, so an invite whose only joiner
+    deleted and one whose joiner stopped sharing are listed and withdrawn alike once revoked
+    (code review: the first vanished, 404, the second stayed, 200)."""
+    from hub.store import HubStore
+    from hub.store.base import hash_secret
+    from tests.hub.conftest import JOIN_DAY
+
+    joined = int(dt.datetime.combine(JOIN_DAY, dt.time(12), tzinfo=dt.UTC).timestamp())
+    deleted, stopped, kept = (hash_secret(c) for c in ("deleted", "stopped", "kept"))
+    with _database_of_its_own(database_url) as url:
+        v3 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with v3.begin() as conn:  # the database as a hub of schema version 3 left it
+            db.schema_version.create(conn)
+            for step in db.MIGRATIONS[:3]:
+                step(conn)
+            for col in ("last_joined_at", "revoked_at"):
+                conn.execute(sa.text(f"ALTER TABLE invites DROP COLUMN {col}"))
+            conn.execute(db.schema_version.insert().values(version=3))
+            conn.execute(db.groups.insert().values(id="g1", name="t", k=3, created_at=joined))
+            for code_hash, days in ((deleted, 7), (stopped, 7), (kept, 40_000)):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO invites (code_hash, group_id, created_at, expires_at,"
+                        " uses_left) VALUES (:h, 'g1', :t, :e, 0)"
+                    ),
+                    {"h": code_hash, "t": joined - 60, "e": joined + 86_400 * days},
+                )
+            # the one who joined with `deleted` deleted: no member, no link; the one who
+            # joined with `stopped` stopped sharing: a member who left, the link kept
+            conn.execute(
+                db.members.insert().values(
+                    id="m1", group_id="g1", token_hash="1" * 64, joined_at=joined, left_at=joined
+                )
+            )
+            conn.execute(
+                db.member_invites.insert().values(
+                    member_id="m1", group_id="g1", invite_id=stopped[:12], joined_at=joined
+                )
+            )
+        v3.dispose()
+
+        before = int(time.time())
+        engine = db.connect(url)  # migrates
+        after = int(time.time())
+        try:
+            with engine.connect() as conn:
+                last = {
+                    h: t
+                    for h, t in conn.execute(
+                        sa.select(db.invites.c.code_hash, db.invites.c.last_joined_at)
+                    )
+                }
+            clock = [float(joined + 86_400)]
+            store = HubStore(engine, clock=lambda: clock[0])
+            for code_hash in (deleted, stopped):
+                store.revoke_invite("g1", code_hash[:12])
+            listed = {i["id"]: i["status"] for i in store.list_invites("g1")}
+            assert listed == {
+                kept[:12]: "used_up",
+                deleted[:12]: "revoked",
+                stopped[:12]: "revoked",
+            }
+            for code_hash in (deleted, stopped):
+                assert store.withdraw_invite("g1", code_hash[:12]) == {
+                    "invite_id": code_hash[:12],
+                    "revoked": False,
+                }
+            assert last[deleted] == last[stopped] == joined + 86_400 * 7  # their expiry
+            assert before <= last[kept] <= after  # not expired: the migration's time
         finally:
             engine.dispose()

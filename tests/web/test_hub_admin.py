@@ -208,9 +208,10 @@ def test_admin_sees_when_figures_appear_controls_access_and_both_arms(
         assert f"Invite {leak['id']} withdrawn: whoever joined with it" in out, out
         assert "not yet counted" in dialogs[-1], dialogs[-1]
         page.wait_for_function("document.querySelectorAll('#invites tr[data-invite]').length == 1")
+        # the count (members who counted in a closed week) is the same as before the withdrawal
         assert hub.admin.get(f"/hub/v1/groups/{hub.ward_a}").json()["members"] == 4
         status = page.locator("#trends-status").inner_text()
-        assert "4 current members" in status, status
+        assert "4 members sharing who counted in a closed week" in status, status
         assert "Someone who joins now counts from Mon 9 Feb 2026" in status, status
         assert "closes, Wed 18 Feb 2026, 00:00 UTC" in status, status
         _no_wider_than(page, viewport["width"])
