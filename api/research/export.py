@@ -178,8 +178,9 @@ def _paced_runs(s: StoredSession) -> list[list[float]] | None:
     """When the session's pacer ran: ``[[start_t_s, end_t_s], ...]`` on the beat timeline.
 
     A run stored without its end (the session ended, or the service stopped, while it ran)
-    ends at the session's last beat. ``None``: not stored with the session (stored before
-    hrvpace kept them, interrupted before it ended, or unreadable).
+    ends at the session's last beat. ``[]``: never paced (a session starts with ``[]``, so one
+    interrupted before it paced says so too). ``None``: not stored with the session (stored
+    before hrvpace kept them, schema 7) or unreadable.
     """
     text = s.paced_runs_json
     if text is None:

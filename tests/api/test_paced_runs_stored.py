@@ -5,6 +5,7 @@ as paced, as the live session did (real pipeline, real SQLite, beats fed by hand
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def test_runs_are_stored_as_they_start_and_end_and_the_export_states_them(
         pacer = p.pacer
         assert pacer is not None
         t = _feed(p, 300.0)
-        assert _stored(storage, "s1") is None  # nothing paced yet
+        assert _stored(storage, "s1") == []  # nothing paced yet
         p.publish_guidance(pacer.start_fixed(6.0, t_s=t), t_s=t)
         assert _stored(storage, "s1") == [[t, None]]  # a run going on: no stop yet
         start = t
@@ -104,7 +105,34 @@ def test_a_session_that_never_paced_says_so_and_one_stored_before_says_nothing(
         storage.flush().result()
     finally:
         storage.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sessions SET paced_runs_json = NULL WHERE id = 'old'")
+    conn.close()
     for sid, runs in (("never", []), ("old", None)):
         export_session(db, sid, tmp_path / sid)
         sidecar = json.loads((tmp_path / sid / f"{sid}.json").read_text(encoding="utf-8"))
         assert sidecar["events"]["paced_runs"] == runs, sid
+
+
+def test_a_session_interrupted_before_it_paced_exports_no_runs_not_null(tmp_path: Path) -> None:
+    """The service died mid-session (no finish): its export says it never paced (``[]``);
+    ``null`` stays for a session stored before schema 7 (the crash the reviewer ran)."""
+    pytest.importorskip("pyarrow")
+    db = tmp_path / "hrvpace.sqlite3"
+    storage = Storage(db)
+    try:
+        p = _pipeline(storage, "crashed")
+        _feed(p, 200.0)
+        storage.flush().result()
+    finally:
+        storage.close()  # never finished: as if the process had been killed
+    storage = Storage(db)  # the next start marks it interrupted
+    try:
+        assert storage.interrupted_on_open == ["crashed"]
+    finally:
+        storage.close()
+    export_session(db, "crashed", tmp_path / "out")
+    sidecar = json.loads((tmp_path / "out" / "crashed.json").read_text(encoding="utf-8"))
+    assert sidecar["session"]["state"] == "interrupted"
+    assert sidecar["session"]["n_beats"] > 0
+    assert sidecar["events"]["paced_runs"] == []
