@@ -14,12 +14,16 @@ the pipeline waits for a commit once a quarter of a client queue is held
 (:attr:`LiveHub.hold_limit`), so a client that keeps up loses nothing at any replay speed,
 while a real-time strap (a beat or two a second, commits every 0.1 s) never waits. With no
 client subscribed nothing is held (what was held is dropped): a client that subscribes later
-starts from its welcome, the state now, which an older message must not follow.
+starts from its welcome, the state now, which an older message must not follow. For the same
+reason a client subscribing while others are there and messages are held does not get the
+held messages numbered up to the hub's ``seq`` when it subscribed (:attr:`Subscriber.min_seq`,
+as the resume route's cutoff, ``api.routes.live``); the other clients get them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from typing import Any
@@ -33,11 +37,16 @@ HELD_MAX = 10_000
 
 
 class Subscriber:
-    """One client's bounded queue of serialised messages."""
+    """One client's bounded queue of serialised messages.
 
-    def __init__(self, maxlen: int, hub: LiveHub | None = None) -> None:
+    ``min_seq``: the hub's ``seq`` when it subscribed; held messages numbered up to it are
+    not queued for it (its welcome, the state then, comes first and is newer).
+    """
+
+    def __init__(self, maxlen: int, hub: LiveHub | None = None, *, min_seq: int = 0) -> None:
         self._queue: deque[str] = deque(maxlen=maxlen)
         self._hub = hub
+        self.min_seq = min_seq
         self._ready = asyncio.Event()
         self.dropped = 0
         self.closed = False
@@ -85,9 +94,10 @@ class LiveHub:
         self.last_status: StatusMessage | None = None
         self.closed = False
         self.dropped_total = 0  # messages dropped for slow clients, all clients together
-        #: Highest storage ticket known committed, and the messages waiting for theirs.
+        #: Highest storage ticket known committed, and the messages waiting for theirs
+        #: (``(ticket, seq, text)``).
         self.committed_ticket = 0
-        self._held: deque[tuple[int, str]] = deque()
+        self._held: deque[tuple[int, int, str]] = deque()
 
     @property
     def n_subscribers(self) -> int:
@@ -126,7 +136,7 @@ class LiveHub:
             return
         if self._held or (after is not None and after > self.committed_ticket):
             ticket = max(after or 0, self._held[-1][0] if self._held else 0)
-            self._held.append((ticket, text))
+            self._held.append((ticket, _seq_of(text), text))
             if len(self._held) > HELD_MAX:
                 self._held.popleft()
                 self.dropped_total += 1
@@ -140,9 +150,10 @@ class LiveHub:
             self.committed_ticket = ticket
         held = self._held
         while held and held[0][0] <= self.committed_ticket:
-            text = held.popleft()[1]
+            _, seq, text = held.popleft()
             for sub in self._subscribers:
-                sub.put(text)
+                if seq > sub.min_seq:  # not older than its welcome
+                    sub.put(text)
 
     @property
     def n_held(self) -> int:
@@ -160,8 +171,12 @@ class LiveHub:
         self.publish_text(message.model_dump_json())
 
     def subscribe(self) -> Subscriber:
-        """A new client's queue (closed at once when the session has ended)."""
-        sub = Subscriber(self.queue_size, self)
+        """A new client's queue (closed at once when the session has ended).
+
+        Held messages numbered up to the current ``seq`` are not sent to it: the welcome it
+        gets first (``api.routes.live``) is the state now, and they are older.
+        """
+        sub = Subscriber(self.queue_size, self, min_seq=self.seq)
         if self.closed:
             sub.close()
         self._subscribers.add(sub)
@@ -190,3 +205,12 @@ class LiveHub:
         self.closed = True
         for sub in list(self._subscribers):
             sub.close()
+
+
+def _seq_of(text: str) -> int:
+    """The ``seq`` of a serialised live message (one without: after every subscription)."""
+    try:
+        seq = json.loads(text).get("seq")
+    except (ValueError, AttributeError):
+        seq = None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 2**63

@@ -531,8 +531,14 @@ class Pipeline:
         (``final``: also a session that never paced, ``[]``, so an export tells it from one
         stored before hrvpace kept them). Overlapping runs are merged; a run going on is
         stored with no stop (``null``): an export ends it at the session's last beat.
+
+        Only what lies on the session's timeline is stored: a run starts at 0 at the earliest
+        and one ending there is left out (a replay of a segment of a recording made while
+        pacing: the recording's runs are moved with the cut, ``replay --start``). The
+        micro-break monitor still gets them whole (:meth:`paced_runs`): the part of a run
+        before the cut counts towards a break, as it did live.
         """
-        runs = _merged_runs(self.paced_runs() or ())
+        runs = tuple((max(a, 0.0), b) for a, b in _merged_runs(self.paced_runs() or ()) if b > 0)
         if runs == self._stored_runs or (not runs and not final):
             return
         try:

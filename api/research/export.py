@@ -178,8 +178,12 @@ def _paced_runs(s: StoredSession) -> list[list[float]] | None:
     """When the session's pacer ran: ``[[start_t_s, end_t_s], ...]`` on the beat timeline.
 
     A run stored without its end (the session ended, or the service stopped, while it ran)
-    ends at the session's last beat. ``None``: not stored with the session (stored before
-    hrvpace kept them, interrupted before it ended, or unreadable).
+    ends at the session's last beat. Runs are clipped to the beats' timeline, 0 to the last
+    beat, and a run left empty by that is left out (a replay of a segment of a recording made
+    while pacing, stored with ``replay --store``, has the recording's runs moved by the cut).
+    ``[]``: never paced (a session starts with ``[]``, so one interrupted before it paced says
+    so too). ``None``: not stored with the session (stored before hrvpace kept them, schema 7)
+    or unreadable.
     """
     text = s.paced_runs_json
     if text is None:
@@ -200,7 +204,11 @@ def _paced_runs(s: StoredSession) -> list[list[float]] | None:
             stop = start if last is None else max(start, last)
         if not isinstance(stop, int | float):
             return None
-        out.append([start, float(stop)])
+        stop = float(stop)
+        lo, hi = max(start, 0.0), stop if last is None else min(stop, last)
+        if hi < lo or (hi == lo and stop > start):  # outside the beats, or clipped empty
+            continue
+        out.append([lo, hi])
     return out
 
 

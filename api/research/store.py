@@ -166,8 +166,8 @@ class StoredSession:
     ``live_settings_json`` is how its live windows were made as stored when it started
     (``hrv.live_settings``, JSON text), ``None`` for a session stored before hrvpace kept them.
     ``paced_runs_json`` is when its pacer ran (``[[start_t_s, stop_t_s or null], ...]``, JSON
-    text, :meth:`api.pipeline.Pipeline.store_paced_runs`), ``None`` for a session stored before
-    hrvpace kept them (or interrupted before it paced).
+    text, :meth:`api.pipeline.Pipeline.store_paced_runs`; ``[]`` from its creation until it
+    paces), ``None`` for a session stored before hrvpace kept them.
     """
 
     session_id: str

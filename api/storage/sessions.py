@@ -29,11 +29,14 @@ class SessionTables(StorageCore):
         """Store a new session, ``running`` (the future completes once committed).
 
         ``live_settings``: how its live metric windows are made (``hrv.live_settings`` of the
-        analyser it runs), kept so that an export states them; ``None``: not known.
+        analyser it runs), kept so that an export states them; ``None``: not known. Its paced
+        runs start as ``[]`` (never paced, :meth:`set_paced_runs` replaces them), so a session
+        interrupted before it paced exports ``[]``; ``NULL`` is only a session stored before
+        hrvpace kept them (schema 7).
         """
         future = self._submit(
             "INSERT INTO sessions (id, created_at, state, mode, source_json, options_json, "
-            "live_settings_json) VALUES (?, ?, 'running', ?, ?, ?, ?)",
+            "live_settings_json, paced_runs_json) VALUES (?, ?, 'running', ?, ?, ?, ?, '[]')",
             (
                 session_id,
                 created_at,

@@ -439,8 +439,9 @@ def read_hrvpace_export(path: str) -> Recording:
     ``meta["paced_runs"]`` (``[[start_t_s, end_t_s], ...]``), which a replay passes to the
     micro-break monitor (:attr:`sensors.ReplaySource.paced_runs`). Without a sidecar, or with
     one from before exports stated them, the key is absent (unpaced, as before). A sidecar that
-    cannot be read, or whose ``paced_runs`` are malformed, is logged as a warning naming the
-    file and the field, and the key is absent: the beats are still read.
+    cannot be read, whose ``paced_runs`` are malformed, or that is another table's (its
+    ``session.id`` or ``session.n_beats`` is not this table's), is logged as a warning naming
+    the file and the field, and the key is absent: the beats are still read.
     """
     text = read_text(path)
     lines = [(k, ln) for k, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
@@ -489,7 +490,7 @@ def read_hrvpace_export(path: str) -> Recording:
     inferred, _ = infer_gaps(rr_ms, t_s)
     gaps = recorded_gaps | inferred
     meta: dict[str, Any] = {"path": path, "units": "ms", "n_gaps": int(gaps.sum())}
-    paced_runs = export_paced_runs(path)
+    paced_runs = export_paced_runs(path, n_beats=len(rows))
     if paced_runs is not None:
         meta["paced_runs"] = paced_runs
     return Recording(
@@ -509,14 +510,17 @@ def read_hrvpace_export(path: str) -> Recording:
 _EXPORT_BEATS_SUFFIX = "-beats.csv"
 
 
-def export_paced_runs(path: str | os.PathLike[str]) -> list[list[float]] | None:
+def export_paced_runs(path: str | os.PathLike[str], *, n_beats: int) -> list[list[float]] | None:
     """When the session of an export's beats table ``path`` paced, from its sidecar.
 
     The sidecar is ``ID.json`` beside ``ID-beats.csv``; its ``events.paced_runs`` are
     ``[[start_t_s, end_t_s], ...]`` on the beats' timeline (``[]``: the session never paced).
     ``None``: no sidecar, one from an export before they were stated (no ``paced_runs``, or
     ``null``), or one that cannot be used, which is logged as a warning naming the file and
-    the field (it is no part of the beats: they are read all the same).
+    the field (it is no part of the beats: they are read all the same). A sidecar is the
+    table's when its ``session.id`` is the one in the table's name and its ``session.n_beats``
+    is ``n_beats``, the table's beats (a sidecar renamed to another export's table, or a table
+    with beats added or removed, does not say when those beats paced).
     """
     beats = Path(path)
     if not beats.name.endswith(_EXPORT_BEATS_SUFFIX):
@@ -593,6 +597,22 @@ def export_paced_runs(path: str | os.PathLike[str]) -> list[list[float]] | None:
             _log.warning("%s: events.paced_runs[%d] ends before it starts, %s", sidecar, i, unused)
             return None
         out.append([start, end])
+    stated = session.get("n_beats") if isinstance(session, dict) else None
+    if stated != n_beats or isinstance(stated, bool):
+        _log.warning(
+            "%s: session.n_beats is %s, but the beats table %s has %d beats: its paced_runs are "
+            "not this table's, %s",
+            sidecar,
+            stated
+            if isinstance(stated, int)
+            else "missing"
+            if stated is None
+            else quote(str(stated)),
+            beats.name,
+            n_beats,
+            unused,
+        )
+        return None
     return out
 
 

@@ -76,3 +76,50 @@ def test_with_a_client_there_throughout_nothing_held_is_lost(tmp_path: Path) -> 
         assert list(stays._queue) == ["beat 0", "status"]
     finally:
         st.close()
+
+
+def test_a_client_joining_others_gets_no_held_message_older_than_its_welcome(
+    tmp_path: Path,
+) -> None:
+    """A second page opens while the first is there and messages are held: the held ones,
+    numbered before it subscribed, go to the first page only; the second starts from its
+    welcome (before, it got a practice's guidance older than its welcome after it), and gets
+    what is numbered after it subscribed, held or not."""
+    st = Storage(tmp_path / "db.sqlite3", flush_s=30.0)  # nothing commits unless asked
+    hub = LiveHub("s1", queue_size=64)
+    pacer = make_pacer("practice", {})
+    try:
+        st.create_session("s1", created_at=1.0, mode="practice", source={}, options={}).result()
+        hub.commit_reached(st.committed_ticket)
+        first = hub.subscribe()
+        seq = hub.take_seq()
+        metrics = {"t_s": 60.0, "n_beats": 70, "rmssd_ms": 40.0}
+        st.add_snapshot("metrics", "s1", t_s=60.0, recorded_at=1.0, data=metrics, seq=seq)
+        hub.publish_text(
+            MetricsMessage(**hub.header(seq), t_s=60.0, metrics=metrics).model_dump_json(),
+            after=st.last_ticket,
+        )
+        hub.publish_text(_guidance(hub, pacer.guidance(60.0), 60.0))  # held behind the window
+        assert hub.n_held == 2
+        second = hub.subscribe()  # the route queues its welcome first
+        second.put('{"welcome": true}')
+        # numbered after it subscribed: held behind the older ones, then sent to both
+        seq = hub.take_seq()
+        st.add_snapshot("metrics", "s1", t_s=65.0, recorded_at=1.0, data=metrics, seq=seq)
+        hub.publish_text(
+            MetricsMessage(**hub.header(seq), t_s=65.0, metrics=metrics).model_dump_json(),
+            after=st.last_ticket,
+        )
+        st.flush().result()
+        hub.commit_reached(st.committed_ticket)
+        got = [(m.type, m.seq) for m in map(parse_live_message, first._queue)]
+        assert got == [("metrics", 1), ("guidance", 2), ("metrics", 3)]
+        assert second._queue[0] == '{"welcome": true}'
+        got = [(m.type, m.seq) for m in map(parse_live_message, list(second._queue)[1:])]
+        assert got == [("metrics", 3)]
+        # and what is published from now on reaches both
+        hub.publish_text(_guidance(hub, pacer.guidance(66.0), 66.0))
+        assert parse_live_message(second._queue[-1]).seq == 4
+        assert parse_live_message(first._queue[-1]).seq == 4
+    finally:
+        st.close()

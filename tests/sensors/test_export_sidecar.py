@@ -38,7 +38,11 @@ def _sidecar(folder: Path, doc: Any) -> Path:
 def test_the_paced_runs_of_the_sidecar_are_read_and_replayed(tmp_path: Path) -> None:
     beats = _beats(tmp_path)
     _sidecar(
-        tmp_path, {"session": {"id": SID}, "events": {"paced_runs": [[100.5, 250], [300, 320]]}}
+        tmp_path,
+        {
+            "session": {"id": SID, "n_beats": 400},
+            "events": {"paced_runs": [[100.5, 250], [300, 320]]},
+        },
     )
     rec = read_recording(beats)  # detected as the export's table, like analyze and replay
     assert rec.source_format == "hrvpace_export"
@@ -60,11 +64,11 @@ def test_without_a_sidecar_or_with_an_older_one_the_beats_are_unpaced(
     beats = _beats(tmp_path)
     with caplog.at_level(logging.WARNING):
         assert "paced_runs" not in read_hrvpace_export(str(beats)).meta
-        _sidecar(tmp_path, {"session": {"id": SID}, "events": {"micro_breaks": []}})
+        _sidecar(tmp_path, {"session": {"id": SID, "n_beats": 400}, "events": {"micro_breaks": []}})
         assert "paced_runs" not in read_hrvpace_export(str(beats)).meta
-        _sidecar(tmp_path, {"session": {"id": SID}, "events": {"paced_runs": None}})
+        _sidecar(tmp_path, {"session": {"id": SID, "n_beats": 400}, "events": {"paced_runs": None}})
         assert "paced_runs" not in read_hrvpace_export(str(beats)).meta
-        _sidecar(tmp_path, {"session": {"id": SID}, "events": {"paced_runs": []}})
+        _sidecar(tmp_path, {"session": {"id": SID, "n_beats": 400}, "events": {"paced_runs": []}})
         assert read_hrvpace_export(str(beats)).meta["paced_runs"] == []
     assert caplog.records == []
     assert ReplaySource(read_recording(beats)).paced_runs == ()
@@ -84,6 +88,17 @@ def test_without_a_sidecar_or_with_an_older_one_the_beats_are_unpaced(
         ({"events": {"paced_runs": [[0, 1e300]]}}, "events.paced_runs[0] is not"),
         ({"events": {"paced_runs": [[0, 100], [300, 200]]}}, "events.paced_runs[1] ends before"),
         ({"session": {"id": "another"}, "events": {"paced_runs": [[0, 1]]}}, "session.id is"),
+        # another export's sidecar renamed beside this table (or this table with beats added
+        # or removed): the id matches the name, the beats do not
+        (
+            {"session": {"id": SID, "n_beats": 474}, "events": {"paced_runs": [[0, 1]]}},
+            f"session.n_beats is 474, but the beats table {SID}-beats.csv has 400 beats",
+        ),
+        ({"session": {"id": SID}, "events": {"paced_runs": [[0, 1]]}}, "n_beats is missing"),
+        (
+            {"session": {"id": SID, "n_beats": "400"}, "events": {"paced_runs": [[0, 1]]}},
+            "session.n_beats is '400'",
+        ),
     ],
 )
 def test_a_sidecar_that_cannot_be_used_is_a_warning_naming_it_and_the_beats_are_read(
