@@ -86,3 +86,28 @@ def test_live_detector_decides_the_polarity_and_detects_on_the_upright_signal() 
         result = compare_beats(reference_beats_s(), np.asarray(peaks), tolerance_s=0.075)
         assert result.sensitivity >= 0.995 and result.positive_predictivity >= 0.995
         assert result.rr_error_ms_rms < 10.0
+
+
+def test_an_ecg_whose_stretches_disagree_is_left_upright(tmp_path: Path) -> None:
+    """108's excerpt (MLII, large P waves): 3 of its 5 minutes vote inverted, 2 upright.
+
+    That is no verdict (its whole record votes 9 of 31 minutes inverted, and turned, every beat
+    is timed ~35 ms late): the ECG stays as recorded. Before the 80 % rule it was turned.
+    """
+    path = tmp_path / "108.csv"
+    path.write_text("\n".join(f"{v:.3f}" for v in mitdb("108")) + "\n")
+    rec = read_recording(path, format="ecg_csv", sampling_rate_hz=360.0)
+    assert rec.meta["inverted"] is False and rec.meta["signal_notes"] == ()
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_flat_stretches_do_not_vote_on_the_polarity(sign: float, tmp_path: Path) -> None:
+    """An ECG with 6 minutes of zeros (lead off) after its 5 minutes is judged on the 5.
+
+    Before, each flat minute voted upright and outvoted the inverted ECG.
+    """
+    x = np.r_[sign * mitdb("121"), np.zeros(360 * 360)]
+    path = tmp_path / "ecg.csv"
+    path.write_text("\n".join(f"{v:.3f}" for v in x) + "\n")
+    rec = read_recording(path, format="ecg_csv", sampling_rate_hz=360.0)
+    assert rec.meta["inverted"] is (sign < 0)
