@@ -111,3 +111,34 @@ def test_flat_stretches_do_not_vote_on_the_polarity(sign: float, tmp_path: Path)
     path.write_text("\n".join(f"{v:.3f}" for v in x) + "\n")
     rec = read_recording(path, format="ecg_csv", sampling_rate_hz=360.0)
     assert rec.meta["inverted"] is (sign < 0)
+
+
+def settling_start(x: np.ndarray, seed: int, seconds: float = 5.0) -> np.ndarray:
+    """``x`` whose first seconds are electrode settling: a decaying offset and noise, no ECG."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * 130.0)
+    y = x.copy()
+    drift = 2.0 * np.exp(-np.arange(n) / 130.0) * np.sign(rng.normal())
+    y[:n] = drift + rng.normal(0, 0.4, n)
+    return y
+
+
+def test_live_polarity_is_not_decided_on_electrode_settling() -> None:
+    """Decided on the first 4 s, settling marked upright streams inverted; now 20 s and more."""
+    x = resample_poly(mitdb("100"), 13, 36)[: 90 * 130]
+    for sign, expected in ((1.0, False), (-1.0, True)):
+        for seed in range(6):
+            det = LiveRPeakDetector(130.0)
+            run(det, settling_start(sign * x, seed))
+            assert det.inverted is expected, (sign, seed)
+
+
+def test_live_polarity_waits_for_20_s_and_reset_keeps_it() -> None:
+    x = -resample_poly(mitdb("121"), 13, 36)[: 40 * 130]
+    det = LiveRPeakDetector(130.0)
+    run(det, x[: 15 * 130])
+    assert det.inverted is None  # 15 s: not yet
+    run(det, x[15 * 130 :], t0=15.0)
+    assert det.inverted is True
+    det.reset()
+    assert det.inverted is True
