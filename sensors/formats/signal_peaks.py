@@ -23,6 +23,7 @@ from emergency responders in tropical conditions. PLoS ONE 8(10):e76585.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import warnings
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ from sensors.formats.text import s_to_ms
 __all__ = [
     "DETECTOR_QUALITY_FLOOR",
     "INVERTED_NOTE",
+    "LOW_QUALITY_ECG_NOTE",
     "detect_pulse_peaks",
     "detect_r_peaks",
     "ecg_is_inverted",
@@ -90,10 +92,11 @@ def _check_signal(signal: NDArray[np.float64], fs: float, path: str) -> None:
 #: average beat, 0..1) below which a beat does not look like the signal's own beats: per kind.
 #: A signal whose beats are below it (ECG: the 75th percentile, PPG: the median;
 #: :data:`_LOOKS_LIKE_PERCENTILE`) is refused as not an ECG/PPG, and stretches where
-#: the median of 5 beats is below it are left out (:func:`leave_out_low_quality`: of the PPG
-#: with 20 s of 2.2-Hz motion, 19 s; none of the real ECG excerpts 100, 119, 121, 123 nor of
-#: the simulated PPG; 80 s of the noisy 105, 15 s of 106 around its runs of ventricular
-#: beats, 2 s of 108; simulated PPG with a very irregular rhythm, 1.5 s). Measured (median per
+#: the median of 5 beats is below it are left out of a PPG and said of an ECG
+#: (:func:`leave_out_low_quality`: of the PPG with 20 s of 2.2-Hz motion, 19 s; none of the
+#: real ECG excerpts 100, 119, 121, 123 nor of the simulated PPG; 80 s of the noisy 105, 15 s
+#: of 106 around its runs of ventricular beats, 2 s of 108; simulated PPG with a very irregular
+#: rhythm, 1.5 s). Measured (median per
 #: signal): real ECG (MIT-BIH excerpts 100-123, at 360 and 130 Hz, both EDF leads) 0.74-0.99,
 #: NeuroKit2-simulated ECG with noise up to 0.5 mV 0.79-0.99, Gaussian, brown, pink and
 #: low-passed noise read as ECG 0.11-0.49; simulated PPG (motion, bursts) 0.99, PPG with 20 s of
@@ -321,7 +324,7 @@ def _recording(
     t = peaks.astype(np.float64) / fs
     n = peaks.size - 1
     if quality is not None:
-        meta = {**meta, "detector_quality_floor": DETECTOR_QUALITY_FLOOR[kind]}
+        meta = {**meta, "detector_quality_floor": DETECTOR_QUALITY_FLOOR[kind], "signal_kind": kind}
     return Recording(
         rr_ms=s_to_ms(np.diff(t)),  # rounded to 1 ns: 50 ms at 100 Hz is 50.0, not 50.000001
         t_s=t[1:],
@@ -334,21 +337,34 @@ def _recording(
     )
 
 
+#: What an ECG's reading says of its stretches of low detector quality (kept, not left out).
+LOW_QUALITY_ECG_NOTE = (
+    "{s:.0f} s of ECG with low detector quality (noise, or beats of another shape such as "
+    "ventricular ectopy)"
+)
+
 #: Beats around each beat whose median detector quality decides it (a lone odd beat, such as a
 #: premature ventricular one, is the correction's to label; a stretch is left out).
 _QUALITY_SPAN_BEATS = 5
 
 
 def leave_out_low_quality(rec: Recording) -> tuple[Recording, float]:
-    """``rec`` without its stretches of low detector quality, and the seconds left out.
+    """``rec`` without its PPG stretches of low detector quality, and the seconds left out.
 
     A beat is of low quality when the median detector quality (``Recording.quality``) of the 5
     beats around it is below the signal's floor (``meta["detector_quality_floor"]``:
-    :data:`DETECTOR_QUALITY_FLOOR`, 0.6 for ECG, 0.85 for PPG); an interval that ends or starts
-    at such a beat is left out, and the next interval kept follows a gap (``gaps``), so no
-    successive difference is taken across it. Beat times stay on the recording's clock
+    :data:`DETECTOR_QUALITY_FLOOR`, 0.6 for ECG, 0.85 for PPG). PPG (``meta["signal_kind"]``):
+    an interval that ends or starts at such a beat is left out, and the next interval kept
+    follows a gap (``gaps``), so no successive difference is taken across it (motion: a PPG
+    with 20 s of 2.2-Hz motion gave 44 "beats" there). Beat times stay on the recording's clock
     (``start_s`` unchanged). ``meta["low_quality_left_out_s"]`` holds the seconds left out and
-    ``meta["signal_notes"]`` says so (``analyze``'s ``read_as``). A recording without detector
+    ``meta["signal_notes"]`` says so (``analyze``'s ``read_as``).
+
+    ECG: nothing is left out (returned with 0); ``meta["signal_notes"]`` says how many seconds
+    have low detector quality (:data:`LOW_QUALITY_ECG_NOTE`). In an ECG such stretches are
+    mostly runs of beats of another shape, correctly detected (MIT-BIH 106: 97.6 % of the
+    intervals it left out ended on true beats), which the artefact correction
+    (:func:`hrv.clean`) labels; leaving them out lost real beats. A recording without detector
     quality (RR files, reference annotations) is returned as it is, with 0.
 
     This is the *detector's* quality (how much each beat looks like the signal's average beat);
@@ -372,6 +388,10 @@ def leave_out_low_quality(rec: Recording) -> tuple[Recording, float]:
     drop[1:] |= low[:-1]  # the interval's first beat is the previous interval's last
     if not drop.any():
         return rec, 0.0
+    if rec.meta.get("signal_kind", "ppg" if rec.source_format == "ppg_csv" else "ecg") != "ppg":
+        low_s = float(np.sum(rec.rr_ms[drop])) / 1000.0
+        notes = (*tuple(rec.meta.get("signal_notes") or ()), LOW_QUALITY_ECG_NOTE.format(s=low_s))
+        return dataclasses.replace(rec, meta={**rec.meta, "signal_notes": notes}), 0.0
     keep = ~drop
     left_out_s = float(np.sum(rec.rr_ms[drop])) / 1000.0
     # a kept interval follows a gap when an interval before it (since the previous kept one)
