@@ -124,3 +124,30 @@ def test_an_ecg_keeps_its_runs_of_ventricular_beats_and_says_so(tmp_path: Path) 
     a = analyze_file(data / "mitdb106x.hea", AnalysisOptions(format="wfdb", beats="detect"))
     assert a.summary is not None and a.summary["n_beats"] == rec.n_beats
     assert note in a.summary["read_as"]
+
+
+def test_analyze_replay_and_report_read_a_motion_ppg_alike(tmp_path: Path) -> None:
+    """replay and report read the signal themselves: they leave the motion out as analyze does."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    _, motion = ppg_pair(tmp_path)
+    a = analyze_file(motion, AnalysisOptions(format="ppg_csv", sampling_rate_hz=float(FS)))
+    assert a.summary is not None
+    note = a.summary["read_as"].split("; ")[-1]
+    assert note.endswith("s of signal below detector quality 0.85 left out")
+    runner = CliRunner()
+    opts = ["--format", "ppg_csv", "--sampling-rate", str(FS)]
+    replay = runner.invoke(app, ["replay", str(motion), *opts, "--json", "--speed", "max"])
+    assert replay.exit_code == 0, replay.output
+    end = json.loads(replay.stdout.strip().splitlines()[-1])
+    assert end["type"] == "replay_end"
+    assert end["n_beats"] == a.summary["n_beats"]
+    assert end["read_as"] == a.summary["read_as"]
+    out = tmp_path / "ppg.html"
+    report = runner.invoke(app, ["report", str(motion), "--out", str(out), *opts, "--quiet"])
+    assert report.exit_code == 0, report.output
+    assert note in out.read_text(encoding="utf-8")
