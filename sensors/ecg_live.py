@@ -18,7 +18,8 @@ flat, and decides only on a clear verdict: once at least 20 s of blocks have vot
 inverted and from then on detected on the signal turned upright; once 60 s have voted without
 that, it is upright. Until decided it is detected as it comes (upright), and
 :attr:`LiveRPeakDetector.inverted` is ``None``. Deciding on the first 4 s alone, electrode
-settling (drift and noise before the ECG) marked 7 of 10 simulated upright streams inverted.
+settling (5 s of drift and noise before the ECG) marked 7 of 10 simulated upright streams
+inverted; voting so, 0 of 10, and all 10 of the same streams inverted are found inverted.
 The decision and the votes hold for the stream (a strap does not turn over between frames):
 :meth:`reset` after a gap keeps them and drops only the unfinished block.
 
