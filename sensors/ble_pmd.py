@@ -400,9 +400,10 @@ class BleEcgSource(_PmdStreamSource):
     cannot pair them); when fewer than 90 % of the last 30 agree within 20 ms the status says
     so (electrodes, a noisy ECG).
 
-    An ECG upside down (strap worn the other way round, leads reversed) is detected at the
-    detector's first run (:attr:`sensors.ecg_live.LiveRPeakDetector.inverted`) and the status
-    says so (:data:`ECG_INVERTED_MESSAGE`); the beats are then timed on the inverted signal.
+    An ECG upside down (strap worn the other way round, leads reversed) is detected by the
+    detector on a clear verdict over at least 20 s of signal
+    (:attr:`sensors.ecg_live.LiveRPeakDetector.inverted`) and the status says so
+    (:data:`ECG_INVERTED_MESSAGE`); the beats are then timed on the inverted signal.
 
     A peak more than ``max_rr_s`` after the previous one (lost frames, a detector restart)
     starts a new run: no RR across it, ``gap_before`` on the next beat.

@@ -11,12 +11,17 @@ still move or vanish when the next samples arrive) and at least ``edge_s`` after
 about ``confirm_after_s`` + ``step_s`` after it happened.
 
 Polarity: an ECG upside down (strap worn the other way round, leads reversed) would be timed on
-the wrong wave. At its first run on a signal that is not flat (the first 4 s or more) the
-detector decides whether the ECG is inverted (NeuroKit2's ``ecg_invert``, as the file readers:
-:func:`sensors.formats.signal_peaks.ecg_is_inverted`) and from then on detects on the signal
-turned upright; :attr:`LiveRPeakDetector.inverted` says so (``None`` until decided). The
-decision holds for the stream (a strap does not turn over between frames; :meth:`reset` after a
-gap keeps it).
+the wrong wave. The detector votes on it (NeuroKit2's ``ecg_invert``, as the file readers:
+:func:`sensors.formats.signal_peaks.ecg_is_inverted`) on each 5-s block of the stream that is not
+flat, and decides only on a clear verdict: once at least 20 s of blocks have voted and at least
+80 % of them (:data:`sensors.formats.signal_peaks.INVERTED_SHARE`) say inverted, the ECG is
+inverted and from then on detected on the signal turned upright; once 60 s have voted without
+that, it is upright. Until decided it is detected as it comes (upright), and
+:attr:`LiveRPeakDetector.inverted` is ``None``. Deciding on the first 4 s alone, electrode
+settling (5 s of drift and noise before the ECG) marked 7 of 10 simulated upright streams
+inverted; voting so, 0 of 10, and all 10 of the same streams inverted are found inverted.
+The decision and the votes hold for the stream (a strap does not turn over between frames):
+:meth:`reset` after a gap keeps them and drops only the unfinished block.
 
 Measured on MIT-BIH Arrhythmia record 100 resampled to 130 Hz and fed in H10-sized frames (the
 tests): sensitivity and positive predictivity against the reference labels as for the batch
@@ -38,9 +43,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sensors.errors import SensorError
-from sensors.formats.signal_peaks import ecg_is_inverted
+from sensors.formats.signal_peaks import INVERTED_SHARE
 
 __all__ = ["LiveRPeakDetector"]
+
+#: Seconds of signal per polarity vote, the least voted before deciding inverted, and the most
+#: after which an ECG without a clear inverted verdict is decided upright.
+_VOTE_BLOCK_S = 5.0
+_VOTES_BEFORE_INVERTED_S = 20.0
+_VOTES_BEFORE_UPRIGHT_S = 60.0
+#: A block whose amplitude (1st to 99th percentile) is below this share of the median voting
+#: block's is flat or nearly (electrode off): it does not vote.
+_FLAT_SHARE = 0.2
 
 
 class LiveRPeakDetector:
@@ -101,13 +115,22 @@ class LiveRPeakDetector:
         self._stream_start: float | None = None
         self._last_peak: float | None = None
         self._nk: Any = None
-        #: Whether the ECG is upside down and detected inverted; ``None`` until decided (at the
-        #: first run on a signal that is not flat).
+        #: Whether the ECG is upside down and detected inverted; ``None`` until decided (a clear
+        #: verdict over at least 20 s of signal, see the module's docstring).
         self.inverted: bool | None = None
+        self._block = max(1, round(_VOTE_BLOCK_S * self.fs))
+        self._pending = np.zeros(0, dtype=np.float64)  # samples of the unfinished vote block
+        self._votes: list[bool] = []
+        self._amplitudes: list[float] = []
 
     def reset(self) -> None:
-        """Forget the signal (after a gap in the stream); confirmed peaks stay reported."""
+        """Forget the signal (after a gap in the stream); confirmed peaks stay reported.
+
+        The polarity's votes and decision are kept (the strap has not turned over); the
+        unfinished vote block is dropped (its samples are not contiguous with what follows).
+        """
         self._buffer = np.zeros(0, dtype=np.float64)
+        self._pending = np.zeros(0, dtype=np.float64)
         self._t_end = None
         self._new = 0
         self._stream_start = None
@@ -132,6 +155,8 @@ class LiveRPeakDetector:
             self._stream_start = t_end_s - (x.size - 1) / self.fs
         self._buffer = np.concatenate([self._buffer, x])[-self._size :]
         self._t_end = t_end_s
+        if self.inverted is None:
+            self._vote(x)
         self._new += x.size
         if self._new < self._step or self._buffer.size < int(4.0 * self.fs):
             return []
@@ -152,8 +177,6 @@ class LiveRPeakDetector:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                if self.inverted is None and float(np.ptp(self._buffer)) > 0.0:
-                    self.inverted = ecg_is_inverted(self._buffer, self.fs, nk)
                 signal = -self._buffer if self.inverted else self._buffer
                 clean = nk.ecg_clean(signal, sampling_rate=self.fs, method="neurokit")
                 _, info = nk.ecg_peaks(
@@ -175,6 +198,35 @@ class LiveRPeakDetector:
             out.append(float(t))
             self._last_peak = float(t)
         return out
+
+    def _vote(self, x: NDArray[np.float64]) -> None:
+        """Add samples to the polarity vote; decide on a clear verdict (module docstring)."""
+        self._pending = np.concatenate([self._pending, x])
+        while self._pending.size >= self._block and self.inverted is None:
+            block, self._pending = self._pending[: self._block], self._pending[self._block :]
+            amplitude = float(np.ptp(np.percentile(block, [1.0, 99.0])))
+            if not amplitude > 0.0:
+                continue
+            if self._amplitudes and amplitude < _FLAT_SHARE * float(np.median(self._amplitudes)):
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _, inverted = self._neurokit().ecg_invert(block, sampling_rate=self.fs)
+            except SensorError:
+                raise
+            except Exception:  # an odd block does not vote, never a crash
+                continue
+            self._amplitudes.append(amplitude)
+            self._votes.append(bool(inverted))
+            voted_s = len(self._votes) * self._block / self.fs
+            share = sum(self._votes) / len(self._votes)
+            if voted_s >= _VOTES_BEFORE_INVERTED_S - 1e-9 and share >= INVERTED_SHARE:
+                self.inverted = True
+            elif voted_s >= _VOTES_BEFORE_UPRIGHT_S - 1e-9:
+                self.inverted = False
+        if self.inverted is not None:
+            self._pending = np.zeros(0, dtype=np.float64)
 
     def _neurokit(self) -> Any:
         if self._nk is None:

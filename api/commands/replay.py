@@ -404,10 +404,12 @@ def replay(
             # read here: a segment only (its t_s count from the segment's start), a signal
             # read with --sampling-rate/--channel, an Apple Health reading (--series), or a
             # file whose reading has more to say (which reading, which beats, pulses left
-            # out: read_as)
+            # out: read_as). A signal is read as analyze reads it: a PPG's stretches of low
+            # detector quality (motion) left out with a gap, an ECG's said (read_as)
             from api.research.analysis import read_notes
             from api.research.segments import SegmentError, cut
             from sensors import read_recording
+            from sensors.formats.signal_peaks import leave_out_low_quality
 
             try:
                 played = read_recording(
@@ -419,9 +421,10 @@ def replay(
                     series=series if fmt == "apple_health" else None,
                     beats=beats_from,
                 )
-                read_as = read_notes(read_as, played, drop_zero=False)
                 if segments is not None:
                     played = cut(played, segments[0])
+                played, _ = leave_out_low_quality(played)
+                read_as = read_notes(read_as, played, drop_zero=False)
             except (SensorError, SegmentError) as exc:
                 if as_json:  # the stream still ends with its replay_end, as a replay that fails
                     typer.echo(json.dumps(_failed_before_start(str(exc), baseline, read_as)))

@@ -87,6 +87,7 @@ def report(
                 from api.research.analysis import read_notes
                 from api.research.discover import choose_reading
                 from sensors import read_recording
+                from sensors.formats.signal_peaks import leave_out_low_quality
 
                 reading = choose_reading(target, format=fmt, units=units)
                 rec = read_recording(
@@ -101,6 +102,9 @@ def report(
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                     raise typer.Exit(1)
+                # as analyze reads it: a PPG's stretches of low detector quality (motion) left
+                # out with a gap, an ECG's said (read_as; sensors.formats.signal_peaks)
+                rec, _ = leave_out_low_quality(rec)
                 how = read_notes(reading.how, rec, drop_zero=False)
                 data = from_recording(rec, path=target, read_as=how)
             else:

@@ -15,9 +15,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal:
   the *correction's* quality, not the beat detector's. A signal recording's detector quality
   (``Recording.quality``, NeuroKit2's ``templatematch`` per beat) is used before: its stretches
-  below the floor are left out with a gap and ``read_as`` says how many seconds
-  (:func:`sensors.formats.signal_peaks.leave_out_low_quality`); ``n_beats`` and the rest are
-  then of what is left;
+  below the floor are left out of a PPG with a gap (kept in an ECG) and ``read_as`` says how
+  many seconds (:func:`sensors.formats.signal_peaks.leave_out_low_quality`); ``n_beats`` and
+  the rest are then of what is left;
 - with ``clean=True`` (default) ``rr`` is ``hrv.clean(rr_ms, gaps=gaps).rr_ms`` with its gaps
   (Lipponen & Tarvainen 2019 correction plus the 300-2000 ms gate); with ``clean=False`` the
   RR intervals exactly as in the file, with the file's gaps. ``correction`` names the
@@ -670,9 +670,9 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     was read (:func:`apple_health_reading`). An ECG/PPG signal says its channel, sampling rate
     and where its beats came from (``meta["beats_from"]``: the detector, or a WFDB record's
     reference annotations), then its reader's notes (``meta["signal_notes"]``: an ECG
-    detected on the inverted signal, stretches of low detector quality left out). A Polar PPI
-    export (``polar_sensor_logger_ppi``) says the pulses flagged (blocker or no skin contact)
-    it left out, its gaps and the median error estimate of the pulses kept.
+    detected on the inverted signal, stretches of low detector quality left out or kept). A
+    Polar PPI export (``polar_sensor_logger_ppi``) says the pulses flagged (blocker or no skin
+    contact) it left out, its gaps and the median error estimate of the pulses kept.
     """
     if recording.meta.get("truncated_last_line"):  # an hrvpace recording cut off mid-line
         how += f"; {CUT_OFF_NOTE}"
@@ -755,8 +755,8 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             )
         if options.segment is not None:
             rec = cut(rec, options.segment)
-        # a signal's stretches of low detector quality (motion in a PPG, a loose electrode) are
-        # left out with a gap, and read_as says how many seconds (sensors.formats.signal_peaks)
+        # a PPG's stretches of low detector quality (motion) are left out with a gap, an ECG's
+        # kept; read_as says how many seconds (sensors.formats.signal_peaks)
         rec, _ = leave_out_low_quality(rec)
         if rec.n_beats == 0:
             return RecordingAnalysis(

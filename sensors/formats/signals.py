@@ -14,7 +14,7 @@ R peaks come from NeuroKit2 (``ecg_clean`` then ``ecg_peaks``, method ``"neuroki
 artefact correction: hrvpace corrects artefacts itself, in :mod:`hrv.clean`); pulse peaks from
 ``ppg_clean`` and ``ppg_peaks`` (method ``"elgendi"``). Each beat's detector quality (0..1) is
 NeuroKit2's ``templatematch`` quality at the peak (``ecg_quality``, ``ppg_quality``: the beat's
-correlation with the signal's average beat); a signal whose median beat is below
+correlation with the signal's average beat); a signal whose beats are below
 :data:`sensors.formats.signal_peaks.DETECTOR_QUALITY_FLOOR` is refused as not an ECG/PPG.
 The beat times ``t_s`` are the peak times, in seconds from the start of
 the signal; ``rr_ms`` their differences.

@@ -80,9 +80,9 @@ def test_leave_out_removes_the_intervals_touching_low_beats_with_a_gap() -> None
         t_s=np.arange(1, 21, dtype=float),
         gaps=np.zeros(20, dtype=bool),
         contact=np.full(20, CONTACT_UNKNOWN, dtype=np.int8),
-        source_format="ecg_csv",
+        source_format="ppg_csv",
         quality=q,
-        meta={"detector_quality_floor": 0.6, "signal_notes": ("x",)},
+        meta={"detector_quality_floor": 0.6, "signal_kind": "ppg", "signal_notes": ("x",)},
     )
     kept, left_out_s = leave_out_low_quality(rec)
     # the median of 5 is low for beats 8..12 (and their neighbours' medians of 5 are not);
@@ -100,3 +100,54 @@ def test_recordings_without_detector_quality_are_left_as_they_are() -> None:
     assert leave_out_low_quality(rec) == (rec, 0.0)
     detected = read_recording(data / "mitdb121x.hea", format="wfdb", beats="detect")
     assert leave_out_low_quality(detected) == (detected, 0.0)  # a clean ECG loses nothing
+
+
+def test_an_ecg_keeps_its_runs_of_ventricular_beats_and_says_so(tmp_path: Path) -> None:
+    """106's runs of ventricular beats have low detector quality but are true beats.
+
+    Left out, 97.6 % of the intervals removed from the whole record ended on true beats: an ECG
+    keeps them (the artefact correction labels them) and ``read_as`` says how many seconds.
+    """
+    data = Path(__file__).resolve().parent.parent / "data"
+    rec = read_recording(data / "mitdb106x.hea", format="wfdb", beats="detect")
+    assert rec.meta["signal_kind"] == "ecg"
+    kept, left_out_s = leave_out_low_quality(rec)
+    assert left_out_s == 0.0
+    np.testing.assert_array_equal(kept.t_s, rec.t_s)
+    assert not kept.gaps.any()
+    note = kept.meta["signal_notes"][-1]
+    assert note.endswith(
+        "s of ECG with low detector quality (noise, or beats of another shape such as "
+        "ventricular ectopy)"
+    )
+    assert 5 <= float(note.split(" s of ECG")[0]) <= 30
+    a = analyze_file(data / "mitdb106x.hea", AnalysisOptions(format="wfdb", beats="detect"))
+    assert a.summary is not None and a.summary["n_beats"] == rec.n_beats
+    assert note in a.summary["read_as"]
+
+
+def test_analyze_replay_and_report_read_a_motion_ppg_alike(tmp_path: Path) -> None:
+    """replay and report read the signal themselves: they leave the motion out as analyze does."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    _, motion = ppg_pair(tmp_path)
+    a = analyze_file(motion, AnalysisOptions(format="ppg_csv", sampling_rate_hz=float(FS)))
+    assert a.summary is not None
+    note = a.summary["read_as"].split("; ")[-1]
+    assert note.endswith("s of signal below detector quality 0.85 left out")
+    runner = CliRunner()
+    opts = ["--format", "ppg_csv", "--sampling-rate", str(FS)]
+    replay = runner.invoke(app, ["replay", str(motion), *opts, "--json", "--speed", "max"])
+    assert replay.exit_code == 0, replay.output
+    end = json.loads(replay.stdout.strip().splitlines()[-1])
+    assert end["type"] == "replay_end"
+    assert end["n_beats"] == a.summary["n_beats"]
+    assert end["read_as"] == a.summary["read_as"]
+    out = tmp_path / "ppg.html"
+    report = runner.invoke(app, ["report", str(motion), "--out", str(out), *opts, "--quiet"])
+    assert report.exit_code == 0, report.output
+    assert note in out.read_text(encoding="utf-8")

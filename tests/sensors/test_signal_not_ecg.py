@@ -43,6 +43,10 @@ def test_a_channel_of_noise_is_refused_as_not_an_ecg(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "does not look like an ECG (detector quality 0." in result.output
+    assert (
+        "the 75th percentile" in result.output
+        and "beats of another shape (ectopy)" in result.output
+    )
     assert '"n_beats"' not in result.stdout
 
 
@@ -115,3 +119,54 @@ def test_simulated_ppg_with_motion_and_bursts_is_not_refused(fs: float) -> None:
         )
     peaks, _ = detect_pulse_peaks(ppg, fs)
     assert abs(peaks.size - 140) <= 4
+
+
+def _gauss(t: np.ndarray, mu: float, sd: float, a: float) -> np.ndarray:
+    return np.asarray(a * np.exp(-0.5 * ((t - mu) / sd) ** 2))
+
+
+def ventricular_pattern(pattern: str, fs: float = 250.0, duration_s: float = 300.0) -> np.ndarray:
+    """An ECG whose beats follow ``pattern`` ("NV": bigeminy, "NNV": trigeminy).
+
+    N: a narrow upright QRS with P and T waves; V: a premature, wide, negative complex with an
+    opposite T wave, then a compensatory pause.
+    """
+    rng = np.random.default_rng(0)
+    n = int(duration_s * fs)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    beat, i = 1.0, 0
+    while beat < duration_s - 1:
+        kind, nxt = pattern[i % len(pattern)], pattern[(i + 1) % len(pattern)]
+        i += 1
+        lo, hi = max(0, int((beat - 0.4) * fs)), min(n, int((beat + 0.6) * fs))
+        tt = t[lo:hi] - beat
+        if kind == "N":
+            x[lo:hi] += (
+                _gauss(tt, -0.16, 0.025, 0.15)
+                + _gauss(tt, -0.025, 0.008, -0.15)
+                + _gauss(tt, 0, 0.010, 1.2)
+                + _gauss(tt, 0.025, 0.008, -0.25)
+                + _gauss(tt, 0.25, 0.05, 0.3)
+            )
+        else:
+            x[lo:hi] += -(_gauss(tt, 0, 0.035, 1.6) + _gauss(tt, 0.06, 0.03, -0.4)) + _gauss(
+                tt, 0.30, 0.07, 0.5
+            )
+        rr = 0.85 * (1 + 0.03 * np.sin(2 * np.pi * 0.25 * beat)) + rng.normal(0, 0.01)
+        beat += 0.55 * rr if nxt == "V" else 1.45 * rr if kind == "V" else rr
+    return x + rng.normal(0, 0.03, n) + 0.1 * np.sin(2 * np.pi * 0.2 * t)
+
+
+@pytest.mark.parametrize("pattern", ["NV", "NNV"])
+def test_ventricular_bigeminy_and_trigeminy_are_read_not_refused(
+    pattern: str, tmp_path: Path
+) -> None:
+    """Half (a third) of the beats of another shape: the median quality fell to 0.23 (0.50).
+
+    The 75th percentile still sees the normal beats (0.94, 0.77), so the ECG is read.
+    """
+    path = write_column(tmp_path / "ecg.csv", ventricular_pattern(pattern), header="ecg")
+    rec = read_recording(path, format="ecg_csv", sampling_rate_hz=250.0)
+    expected = 300.0 / 0.85
+    assert 0.9 * expected <= rec.n_beats <= 1.1 * expected

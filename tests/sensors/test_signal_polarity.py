@@ -86,3 +86,59 @@ def test_live_detector_decides_the_polarity_and_detects_on_the_upright_signal() 
         result = compare_beats(reference_beats_s(), np.asarray(peaks), tolerance_s=0.075)
         assert result.sensitivity >= 0.995 and result.positive_predictivity >= 0.995
         assert result.rr_error_ms_rms < 10.0
+
+
+def test_an_ecg_whose_stretches_disagree_is_left_upright(tmp_path: Path) -> None:
+    """108's excerpt (MLII, large P waves): 3 of its 5 minutes vote inverted, 2 upright.
+
+    That is no verdict (its whole record votes 9 of 31 minutes inverted, and turned, every beat
+    is timed ~35 ms late): the ECG stays as recorded. Before the 80 % rule it was turned.
+    """
+    path = tmp_path / "108.csv"
+    path.write_text("\n".join(f"{v:.3f}" for v in mitdb("108")) + "\n")
+    rec = read_recording(path, format="ecg_csv", sampling_rate_hz=360.0)
+    assert rec.meta["inverted"] is False and rec.meta["signal_notes"] == ()
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_flat_stretches_do_not_vote_on_the_polarity(sign: float, tmp_path: Path) -> None:
+    """An ECG with 6 minutes of zeros (lead off) after its 5 minutes is judged on the 5.
+
+    Before, each flat minute voted upright and outvoted the inverted ECG.
+    """
+    x = np.r_[sign * mitdb("121"), np.zeros(360 * 360)]
+    path = tmp_path / "ecg.csv"
+    path.write_text("\n".join(f"{v:.3f}" for v in x) + "\n")
+    rec = read_recording(path, format="ecg_csv", sampling_rate_hz=360.0)
+    assert rec.meta["inverted"] is (sign < 0)
+
+
+def settling_start(x: np.ndarray, seed: int, seconds: float = 5.0) -> np.ndarray:
+    """``x`` whose first seconds are electrode settling: a decaying offset and noise, no ECG."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * 130.0)
+    y = x.copy()
+    drift = 2.0 * np.exp(-np.arange(n) / 130.0) * np.sign(rng.normal())
+    y[:n] = drift + rng.normal(0, 0.4, n)
+    return y
+
+
+def test_live_polarity_is_not_decided_on_electrode_settling() -> None:
+    """Decided on the first 4 s, settling marked upright streams inverted; now 20 s and more."""
+    x = resample_poly(mitdb("100"), 13, 36)[: 90 * 130]
+    for sign, expected in ((1.0, False), (-1.0, True)):
+        for seed in range(6):
+            det = LiveRPeakDetector(130.0)
+            run(det, settling_start(sign * x, seed))
+            assert det.inverted is expected, (sign, seed)
+
+
+def test_live_polarity_waits_for_20_s_and_reset_keeps_it() -> None:
+    x = -resample_poly(mitdb("121"), 13, 36)[: 40 * 130]
+    det = LiveRPeakDetector(130.0)
+    run(det, x[: 15 * 130])
+    assert det.inverted is None  # 15 s: not yet
+    run(det, x[15 * 130 :], t0=15.0)
+    assert det.inverted is True
+    det.reset()
+    assert det.inverted is True
