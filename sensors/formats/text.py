@@ -359,7 +359,7 @@ def plausible_rr(values: NDArray[np.float64]) -> bool:
     read as ms, or read as s (the units check then names the flag that reads them). Zeros and
     negative values (artefacts, ``-1`` markers) are left out: ``hrv.clean`` labels them.
     """
-    pos = values
+    pos = values[values > 0]
     if pos.shape[0] == 0:
         return False
     lo, hi = _RR_PLAUSIBLE_MS
@@ -385,9 +385,9 @@ def signal_like(values: NDArray[np.float64]) -> str | None:
     n = values.shape[0]
     if n < SIGNAL_MIN_VALUES or plausible_rr(values):
         return None
-    share = float(np.count_nonzero(~(values > 0))) / n
+    share = float(np.count_nonzero(values < 0)) / n
     if share >= _SIGNAL_NEGATIVE:
-        return f"{100 * share:.0f} % of them are 0 or negative"
+        return f"{100 * share:.0f} % of them are negative"
     with np.errstate(invalid="ignore", over="ignore"):
         step1 = float(np.median(np.abs(np.diff(values))))
         step4 = float(np.median(np.abs(values[4:] - values[:-4])))

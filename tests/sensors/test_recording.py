@@ -229,7 +229,9 @@ def _ppg_like(n: int = 3840, fs: float = 64.0) -> np.ndarray:
     return np.round(30000 + pulse)
 
 
-@pytest.mark.parametrize(("make", "why"), [(_ecg_like, "0 or negative"), (_ppg_like, "smoothly")])
+@pytest.mark.parametrize(
+    ("make", "why"), [(_ecg_like, "% of them are negative"), (_ppg_like, "smoothly")]
+)
 @pytest.mark.parametrize("units", [None, "ms", "s"])
 def test_a_headerless_signal_read_as_plain_is_refused(
     tmp_path: Path, make: object, why: str, units: str | None
@@ -332,6 +334,25 @@ def test_a_header_naming_the_rr_column_is_never_taken_for_a_signal(
     rec = read_recording(path)
     assert rec.rr_ms.tolist() == rr.tolist()
     assert LABEL_NAMES[int(clean(rec.rr_ms).labels[int(np.argmax(rr == 0))])] != "normal"
+
+
+@pytest.mark.parametrize("marker", [0.0, -1.0])
+def test_zeros_and_negative_markers_are_read_and_labelled(
+    shared_data: Path, tmp_path: Path, marker: float
+) -> None:
+    """Code review: a headerless RR file with 6 % zeros (a device's missing beats) or -1
+    markers was refused as a sampled signal; zeros are the --drop-zero case and hrv.clean
+    labels both."""
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")[:2000].copy()
+    rr[np.random.default_rng(0).choice(rr.shape[0], 120, replace=False)] = marker
+    path = tmp_path / "marked.txt"
+    path.write_text("\n".join(f"{v:g}" for v in rr) + "\n")
+    rec = read_recording(path)
+    assert rec.rr_ms.tolist() == rr.tolist()
+    labels = clean(rec.rr_ms).labels
+    assert all(LABEL_NAMES[int(x)] != "normal" for x in labels[rr == marker])
+    if marker == 0.0:
+        assert len(read_recording(path, drop_zero=True)) == 2000 - 120
 
 
 def test_polar_hrm_reads_rr_mode_and_its_params(shared_data: Path) -> None:
