@@ -44,7 +44,7 @@ throughout (cumulative beat times, never RR intervals) and points to ``format="g
 It also refuses a sampled signal (an ECG or PPG without a header: 1,000+ values that are no
 plausible RR intervals, 5 % or more of them negative or changing smoothly;
 :func:`sensors.formats.text.signal_like`) and points to ``format="ecg_csv"``/``"ppg_csv"``
-with ``sampling_rate_hz``.
+with ``sampling_rate_hz`` (or to ``format="ghrv_beats"`` when the values rise).
 
 Gaps: files with a clock time per beat (Polar Sensor Logger, HRV Logger, hrvpace) get
 ``gaps`` where the clock moves on further than the RR intervals explain (the rule, and how well

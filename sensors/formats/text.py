@@ -399,6 +399,12 @@ def signal_like(values: NDArray[np.float64]) -> str | None:
     return None
 
 
+def _rising(values: NDArray[np.float64]) -> bool:
+    """Whether ``values`` rise as cumulative times do: 99 % or more of the steps are positive."""
+    steps = np.diff(values)
+    return bool(steps.shape[0] > 0) and float(np.count_nonzero(steps > 0)) >= 0.99 * steps.shape[0]
+
+
 def _signal_hint(kind: str | None = None) -> str:
     """How to read a signal file: the ``--format``/``--sampling-rate`` to give."""
     if kind == "ecg":
@@ -662,6 +668,15 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             path=path,
         )
     signal = signal_like(rr) if layout.header is None else None  # a header names the RR column
+    if signal is not None and _rising(rr):  # beat times with a repeated or misordered one
+        raise RecordingFormatError(
+            f"the {rr.shape[0]} values rise from {shown[0]} to {shown[-1]} (all but "
+            f"{int(np.count_nonzero(np.diff(rr) <= 0))} step(s)): this looks like beat times, "
+            "not RR intervals; read it with --format ghrv_beats (format='ghrv_beats') if it "
+            "holds beat times in seconds (a time that does not rise is then named by its line)",
+            path=path,
+            summary="beat times, not RR intervals: read it with --format ghrv_beats",
+        )
     if signal is not None:
         raise RecordingFormatError(
             f"the {rr.shape[0]} values look like a sampled signal (an ECG or PPG), not RR "

@@ -249,6 +249,26 @@ def test_a_headerless_signal_read_as_plain_is_refused(
     assert "--format ppg_csv" in info.value.problem
 
 
+def test_beat_times_with_a_repeated_time_point_to_ghrv_beats(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: cumulative beat times with one repeated timestamp (so not strictly
+    increasing) were refused as a sampled signal pointing to --format ecg_csv; values that
+    rise as beat times do point to --format ghrv_beats, which names the repeated line."""
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")[:2000]
+    t = np.cumsum(rr) / 1000
+    t[500] = t[499]
+    path = tmp_path / "beats.txt"
+    path.write_text("\n".join(f"{v:.3f}" for v in t) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert "--format ghrv_beats" in info.value.problem
+    assert "ecg_csv" not in info.value.problem
+    with pytest.raises(RecordingFormatError) as named:
+        read_recording(path, format="ghrv_beats")
+    assert named.value.line == 501
+
+
 def test_hrvpace_own_ecg_file_read_as_plain_points_to_ecg_csv(tmp_path: Path) -> None:
     """Review finding: hrvpace's own FILE.ecg.csv (header ecg_uV) was refused listing only RR
     column names; the message now says it is an ECG and how to read it."""
