@@ -399,12 +399,13 @@ def replay(
             or signal_opts.as_kwargs()
             or series is not None
             or beats_from != "auto"
-            or fmt in ("apple_health", "polar_sensor_logger_ppi", *SIGNAL_FORMATS)
+            or fmt in ("apple_health", "polar_sensor_logger_ppi", "ghrv_beats", "hrvpace")
+            or fmt in SIGNAL_FORMATS
         ):
             # read here: a segment only (its t_s count from the segment's start), a signal
             # read with --sampling-rate/--channel, an Apple Health reading (--series), or a
             # file whose reading has more to say (which reading, which beats, pulses left
-            # out: read_as)
+            # out, signal losses, a last line cut off: read_as, as analyze's read_notes)
             from api.research.analysis import read_notes
             from api.research.segments import SegmentError, cut
             from sensors import read_recording
