@@ -248,8 +248,8 @@ def read_recording(
         ``wfdb`` only: ``"auto"`` (reference annotations when present, else detection),
         ``"annotations"`` or ``"detect"``.
     series
-        ``apple_health`` only: which beat series of the export (0 the oldest, -1 the latest,
-        the default).
+        ``apple_health`` only: which beat series of the export (``0..N-1`` count from the
+        oldest, ``-N..-1`` from the latest; -1, the latest, is the default).
     drop_zero
         ``plain`` files only: leave out RR values of exactly 0 (a beat annotated twice) rather
         than read them for ``hrv.clean`` to label; ``meta["dropped_zero_lines"]`` lists their

@@ -420,7 +420,7 @@ def replay(
                     series=series if fmt == "apple_health" else None,
                     beats=beats_from,
                 )
-                read_as = read_notes(read_as, played, drop_zero=False)
+                read_as = read_notes(read_as, played, drop_zero=False, series=series)
                 if segments is not None:
                     played = cut(played, segments[0])
             except (SensorError, SegmentError) as exc:

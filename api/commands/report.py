@@ -101,7 +101,7 @@ def report(
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                     raise typer.Exit(1)
-                how = read_notes(reading.how, rec, drop_zero=False)
+                how = read_notes(reading.how, rec, drop_zero=False, series=series)
                 data = from_recording(rec, path=target, read_as=how)
             else:
                 from api.research.store import load_session, resolve_session_id
