@@ -41,9 +41,10 @@ gHRV or Elite HRV file must be named with ``format=`` (the commands and the serv
 choose it with :func:`api.research.discover.choose_reading`, from the file's name and
 content). A ``plain`` read refuses a series of 100 or more values that strictly increase
 throughout (cumulative beat times, never RR intervals) and points to ``format="ghrv_beats"``.
-It also refuses a sampled signal (an ECG or PPG without a header: 1,000+ values, 5 % or more of
-them 0 or below, or changing smoothly; :func:`sensors.formats.text.signal_like`) and points to
-``format="ecg_csv"``/``"ppg_csv"`` with ``sampling_rate_hz``.
+It also refuses a sampled signal (an ECG or PPG without a header: 1,000+ values that are no
+plausible RR intervals, 5 % or more of them negative or changing smoothly;
+:func:`sensors.formats.text.signal_like`) and points to ``format="ecg_csv"``/``"ppg_csv"``
+with ``sampling_rate_hz`` (or to ``format="ghrv_beats"`` when the values rise).
 
 Gaps: files with a clock time per beat (Polar Sensor Logger, HRV Logger, hrvpace) get
 ``gaps`` where the clock moves on further than the RR intervals explain (the rule, and how well
@@ -247,8 +248,8 @@ def read_recording(
         ``wfdb`` only: ``"auto"`` (reference annotations when present, else detection),
         ``"annotations"`` or ``"detect"``.
     series
-        ``apple_health`` only: which beat series of the export (0 the oldest, -1 the latest,
-        the default).
+        ``apple_health`` only: which beat series of the export (``0..N-1`` count from the
+        oldest, ``-N..-1`` from the latest; -1, the latest, is the default).
     drop_zero
         ``plain`` files only: leave out RR values of exactly 0 (a beat annotated twice) rather
         than read them for ``hrv.clean`` to label; ``meta["dropped_zero_lines"]`` lists their

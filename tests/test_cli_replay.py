@@ -713,3 +713,33 @@ def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None
         )
         assert done.returncode == 1, (command, done.stderr)
         assert said in done.stderr, (command, done.stderr)
+
+
+def test_replay_end_read_as_says_what_analyze_says_for_every_format(tmp_path: Path) -> None:
+    """Code review: replay_end's read_as lacked analyze's notes for files replay did not read
+    itself: a gHRV beat-times file's signal loss left out, an hrvpace recording's last line
+    cut off. It says them now, as analyze's read_as."""
+    times = (DATA / "ghrv_beat_ascii.txt").read_text().splitlines()
+    beats = tmp_path / "beats.txt"
+    beats.write_text(
+        "\n".join(times[:2999] + [f"{float(x) + 120:9.3f}" for x in times[2999:3600]]) + "\n"
+    )
+    stressed = tmp_path / "cut.csv"
+    person = SimulatedPerson(seed=3, ectopic_rate=0, missed_beat_rate=0)
+    with RecordingWriter(stressed, meta={"device": "test"}) as writer:
+        for b in person.beats(300):
+            writer.write(
+                Beat(t_s=b.t_s, rr_ms=b.rr_ms, arrived_at=b.t_s, contact=True, gap_before=False)
+            )
+    stressed.write_bytes(stressed.read_bytes() + b"12.5,8")  # a last line cut short
+    for path, fmt, note in (
+        (beats, "ghrv_beats", "1 signal loss(es) over 64 s between beats left out"),
+        (stressed, None, "last line incomplete (file cut off?), ignored"),
+    ):
+        given = ["--format", fmt] if fmt else []
+        analysed = runner.invoke(app, ["analyze", str(path), *given, "--json"])
+        read_as = json.loads(analysed.stdout.splitlines()[0])["read_as"]
+        assert note in read_as, read_as
+        out = runner.invoke(app, ["replay", str(path), *given, "--json"])
+        assert out.exit_code == 0, out.output
+        assert lines(out.stdout)[-1]["read_as"] == read_as

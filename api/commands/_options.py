@@ -85,7 +85,8 @@ SeriesOpt = Annotated[
         "--series",
         metavar="K",
         help="Apple Health export.xml only (other files ignore it): which Apple Watch HRV "
-        "reading to read, 0 the oldest, -1 the latest (the default); which one was read, "
+        "reading to read: 0..N-1 count from the oldest, -N..-1 from the latest (-1 the "
+        "latest, the default); which one was read, "
         "and of how many, is said in read_as.",
     ),
 ]

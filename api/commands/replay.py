@@ -399,13 +399,15 @@ def replay(
             or signal_opts.as_kwargs()
             or series is not None
             or beats_from != "auto"
-            or fmt in ("apple_health", "polar_sensor_logger_ppi", *SIGNAL_FORMATS)
+            or fmt in ("apple_health", "polar_sensor_logger_ppi", "ghrv_beats", "hrvpace")
+            or fmt in SIGNAL_FORMATS
         ):
             # read here: a segment only (its t_s count from the segment's start), a signal
             # read with --sampling-rate/--channel, an Apple Health reading (--series), or a
             # file whose reading has more to say (which reading, which beats, pulses left
-            # out: read_as). A signal is read as analyze reads it: a PPG's stretches of low
-            # detector quality (motion) left out with a gap, an ECG's said (read_as)
+            # out, signal losses, a last line cut off: read_as, as analyze's read_notes).
+            # A signal is read as analyze reads it: a PPG's stretches of low detector
+            # quality (motion) left out with a gap, an ECG's said (read_as)
             from api.research.analysis import read_notes
             from api.research.segments import SegmentError, cut
             from sensors import read_recording
@@ -424,7 +426,7 @@ def replay(
                 if segments is not None:
                     played = cut(played, segments[0])
                 played, _ = leave_out_low_quality(played)
-                read_as = read_notes(read_as, played, drop_zero=False)
+                read_as = read_notes(read_as, played, drop_zero=False, series=series)
             except (SensorError, SegmentError) as exc:
                 if as_json:  # the stream still ends with its replay_end, as a replay that fails
                     typer.echo(json.dumps(_failed_before_start(str(exc), baseline, read_as)))

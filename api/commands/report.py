@@ -105,7 +105,7 @@ def report(
                 # as analyze reads it: a PPG's stretches of low detector quality (motion) left
                 # out with a gap, an ECG's said (read_as; sensors.formats.signal_peaks)
                 rec, _ = leave_out_low_quality(rec)
-                how = read_notes(reading.how, rec, drop_zero=False)
+                how = read_notes(reading.how, rec, drop_zero=False, series=series)
                 data = from_recording(rec, path=target, read_as=how)
             else:
                 from api.research.store import load_session, resolve_session_id

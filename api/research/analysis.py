@@ -285,7 +285,8 @@ class AnalysisOptions:
         moves no beat time) instead of reading them for ``hrv.clean`` to label (the readers'
         default).
     series
-        ``apple_health`` only: which HRV reading of the export (0 the oldest, -1 the latest;
+        ``apple_health`` only: which HRV reading of the export (``0..N-1`` count from the
+        oldest, ``-N..-1`` from the latest;
         ``None``: the latest), the command line's ``--series``; files of other formats (one
         series each) ignore it.
     beats
@@ -654,11 +655,17 @@ def apple_health_reading(recording: Recording) -> str:
     return (
         f"{which} of {n}{' HRV readings' if k in (0, n - 1) else ''} (series {k}, {when}); "
         "--series K chooses another "
-        "(0 the oldest, -1 the latest)"
+        "(0..N-1 count from the oldest, -N..-1 from the latest)"
     )
 
 
-def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
+#: What ``read_as`` says when ``--series`` is given for a file that is no Apple Health export.
+SERIES_IGNORED_NOTE = "--series ignored: not an Apple Health export"
+
+
+def read_notes(
+    how: str, recording: Recording, *, drop_zero: bool, series: int | None = None
+) -> str:
     """``how`` (a :class:`~api.research.discover.Reading`'s words) with what reading left out.
 
     A last line cut short (an hrvpace recording whose writer was interrupted, or a copy cut
@@ -667,12 +674,14 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
     whatever a file's meta says) and the signal losses over 64 s a beat-times file had
     (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with the
     lines of the file (the first five). An Apple Health export says which of its HRV readings
-    was read (:func:`apple_health_reading`). An ECG/PPG signal says its channel, sampling rate
-    and where its beats came from (``meta["beats_from"]``: the detector, or a WFDB record's
-    reference annotations), then its reader's notes (``meta["signal_notes"]``: an ECG
-    detected on the inverted signal, stretches of low detector quality left out or kept). A
-    Polar PPI export (``polar_sensor_logger_ppi``) says the pulses flagged (blocker or no skin
-    contact) it left out, its gaps and the median error estimate of the pulses kept.
+    was read (:func:`apple_health_reading`); ``series`` given (``--series``) for any other
+    file is said ignored (:data:`SERIES_IGNORED_NOTE`). An ECG/PPG signal says its channel,
+    sampling rate and where its beats came from (``meta["beats_from"]``: the detector, or a
+    WFDB record's reference annotations), then its reader's notes (``meta["signal_notes"]``:
+    an ECG detected on the inverted signal, stretches of low detector quality left out or
+    kept). A Polar PPI export (``polar_sensor_logger_ppi``) says the pulses flagged (blocker
+    or no skin contact) it left out, its gaps and the median error estimate of the pulses
+    kept.
     """
     if recording.meta.get("truncated_last_line"):  # an hrvpace recording cut off mid-line
         how += f"; {CUT_OFF_NOTE}"
@@ -688,6 +697,8 @@ def read_notes(how: str, recording: Recording, *, drop_zero: bool) -> str:
             )
     if recording.source_format == "apple_health":
         how += "; " + apple_health_reading(recording)
+    elif series is not None:
+        how += f"; {SERIES_IGNORED_NOTE}"
     beats_from = recording.meta.get("beats_from")
     if recording.source_format in SIGNAL_FORMATS and beats_from:
         channel = recording.meta.get("channel")
@@ -764,7 +775,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
                 error="no beats left: the whole signal is below the detector quality floor",
                 segment=label,
             )
-        how = read_notes(how, rec, drop_zero=options.drop_zero)
+        how = read_notes(how, rec, drop_zero=options.drop_zero, series=options.series)
         result = dataclasses.replace(
             analyze_recording(rec, options=options, path=p, read_as=how), segment=label
         )

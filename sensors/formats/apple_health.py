@@ -217,14 +217,14 @@ def read_apple_health_series(path: str) -> list[Recording]:
 def read_apple_health(path: str, *, series: int = -1) -> Recording:
     """One beat-to-beat series of an Apple Health export.
 
-    ``series`` counts from 0, the oldest (-1: the latest); ``meta["n_series"]`` says how many
-    there are.
+    ``series`` counts from 0, the oldest, or back from -1, the latest (``-N..-1``);
+    ``meta["n_series"]`` says how many there are.
     """
     every = read_apple_health_series(path)
     if not -len(every) <= series < len(every):
         raise RecordingFormatError(
             f"series {series} does not exist: the export holds {len(every)} series "
-            f"(0..{len(every) - 1}, or -1 for the latest)",
+            f"(0..{len(every) - 1} count from the oldest, -{len(every)}..-1 from the latest)",
             path=path,
         )
     rec = every[series]

@@ -37,8 +37,9 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
     filled = [k for k, (_, r) in enumerate(rows) if any(r)]
     if not filled:
         raise RecordingFormatError("the file is empty", path=path)
-    # blank lines before the first row and after the last are no samples; between rows each
-    # is a missing sample (dropping it would shift every later sample in time)
+    # blank lines before the first row (or the header's first sample) and after the last are
+    # no samples; between rows each is a missing sample (dropping it would shift every later
+    # sample in time)
     rows = rows[filled[0] : filled[-1] + 1]
     header: list[str] | None = None
     first_line, first = rows[0]
@@ -46,6 +47,9 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
         [float(c) for c in first]
     except ValueError:
         header, rows = first, rows[1:]
+        # blank lines between the header and the first sample are no samples either
+        while rows and not any(rows[0][1]):
+            rows = rows[1:]
     width = len(header) if header is not None else len(rows[0][1]) if rows else 0
     if channel is None:
         if width != 1:

@@ -41,6 +41,7 @@ __all__ = [
     "header_separator",
     "known_rr_headers",
     "plain_layout",
+    "plausible_rr",
     "read_elite_hrv",
     "read_ghrv_beats",
     "read_physionet_rr_secs",
@@ -59,14 +60,20 @@ BEAT_TIMES_MIN_RUN = 100
 #: A plain file of at least this many values is checked for being a sampled signal (an ECG or
 #: PPG read as RR intervals: :func:`signal_like`); 1,000 samples are 8 s of a 130-Hz ECG.
 SIGNAL_MIN_VALUES = 1000
-#: A signal swings around its baseline: this share of values at or below 0 is no RR series
-#: (RR files hold at most a few 0 or negative artefacts: 0.1 % in the shared real data).
-_SIGNAL_NONPOSITIVE = 0.05
+#: A signal swings around its baseline: this share of negative values is no RR series (RR
+#: files hold at most a few negative artefacts or ``-1`` markers; zeros, a beat annotated twice,
+#: are the ``--drop-zero`` case and are never counted).
+_SIGNAL_NEGATIVE = 0.05
 #: A signal sampled at 16 Hz or more changes smoothly: the median change over 4 samples is
-#: about 4 times the median change from one sample to the next; RR intervals change from beat
-#: to beat about as much as over 4 beats (1.0 - 2.8 in the shared real data; a pure 10-beat
-#: breathing oscillation gives 3.1).
+#: about 4 times the median change from one sample to the next. RR intervals may too (1.0 - 4.0
+#: in the shared real data, 4.0 on coarse 1/128-s grids; paced breathing at 6/min and 80 bpm
+#: 3.6), so this alone refuses nothing: only values that are no RR intervals are refused so.
 _SIGNAL_SMOOTH_RATIO = 3.5
+#: RR intervals lie within 250 - 2500 ms (240 - 24 bpm); a series whose positive values lie
+#: there at this share or more, in ms or in s, is never taken for a signal (a raw ECG/PPG in
+#: uV, mV or ADC counts mostly is not there).
+_RR_PLAUSIBLE_MS = (250.0, 2500.0)
+_RR_PLAUSIBLE_SHARE = 0.95
 #: Seconds become ms rounded to 1e-6 ms (1 ns): this removes the binary floating-point noise of
 #: the conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
 _NS_DECIMALS = 6
@@ -345,22 +352,42 @@ def plain_layout(
     )
 
 
+def plausible_rr(values: NDArray[np.float64]) -> bool:
+    """Whether ``values`` could be RR intervals in ms or in s, whatever the units read.
+
+    True when at least 95 % of the positive values lie within 250 - 2500 ms (240 - 24 bpm)
+    read as ms, or read as s (the units check then names the flag that reads them). Zeros and
+    negative values (artefacts, ``-1`` markers) are left out: ``hrv.clean`` labels them.
+    """
+    pos = values[values > 0]
+    if pos.shape[0] == 0:
+        return False
+    lo, hi = _RR_PLAUSIBLE_MS
+    for scale in (1.0, 1000.0):  # ms, or s
+        within = (pos * scale >= lo) & (pos * scale <= hi)
+        if float(np.count_nonzero(within)) >= _RR_PLAUSIBLE_SHARE * pos.shape[0]:
+            return True
+    return False
+
+
 def signal_like(values: NDArray[np.float64]) -> str | None:
     """Why ``values`` read as RR intervals are a sampled signal (an ECG or PPG), or ``None``.
 
-    A series of at least :data:`SIGNAL_MIN_VALUES` values is a signal when 5 % or more of it
-    is 0 or below (an ECG or PPG swings around its baseline), or when it changes smoothly: the
-    median absolute change over 4 values is 3.5 times or more the median change between
-    successive values (a waveform sampled at 16 Hz or more; successive RR intervals differ
-    about as much as intervals 4 beats apart). Both measures ignore the units. A tachogram
-    resampled at a fixed rate is smooth too, and is no series of RR intervals either.
+    Only a series of at least :data:`SIGNAL_MIN_VALUES` values that is no plausible series of
+    RR intervals (:func:`plausible_rr`: fewer than 95 % of its positive values within
+    250 - 2500 ms, in ms or in s) is a signal: when 5 % or more of it is negative (an ECG or
+    PPG swings around its baseline; zeros are not counted, they are the ``--drop-zero`` case),
+    or when it changes smoothly: the median absolute change over 4 values is 3.5 times or more
+    the median change between successive values (a waveform sampled at 16 Hz or more). RR
+    series are never refused: they can be as smooth (paced breathing, coarse time grids), and a
+    tachogram resampled at 4 Hz, whose values are plausible intervals, is read as they are.
     """
     n = values.shape[0]
-    if n < SIGNAL_MIN_VALUES:
+    if n < SIGNAL_MIN_VALUES or plausible_rr(values):
         return None
-    share = float(np.count_nonzero(~(values > 0))) / n
-    if share >= _SIGNAL_NONPOSITIVE:
-        return f"{100 * share:.0f} % of them are 0 or negative"
+    share = float(np.count_nonzero(values < 0)) / n
+    if share >= _SIGNAL_NEGATIVE:
+        return f"{100 * share:.0f} % of them are negative"
     with np.errstate(invalid="ignore", over="ignore"):
         step1 = float(np.median(np.abs(np.diff(values))))
         step4 = float(np.median(np.abs(values[4:] - values[:-4])))
@@ -370,6 +397,12 @@ def signal_like(values: NDArray[np.float64]) -> str | None:
             "times the change between neighbours, as in a waveform)"
         )
     return None
+
+
+def _rising(values: NDArray[np.float64]) -> bool:
+    """Whether ``values`` rise as cumulative times do: 99 % or more of the steps are positive."""
+    steps = np.diff(values)
+    return bool(steps.shape[0] > 0) and float(np.count_nonzero(steps > 0)) >= 0.99 * steps.shape[0]
 
 
 def _signal_hint(kind: str | None = None) -> str:
@@ -634,7 +667,16 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             "(format='ghrv_beats') if it holds beat times in seconds",
             path=path,
         )
-    signal = signal_like(rr)
+    signal = signal_like(rr) if layout.header is None else None  # a header names the RR column
+    if signal is not None and _rising(rr):  # beat times with a repeated or misordered one
+        raise RecordingFormatError(
+            f"the {rr.shape[0]} values rise from {shown[0]} to {shown[-1]} (all but "
+            f"{int(np.count_nonzero(np.diff(rr) <= 0))} step(s)): this looks like beat times, "
+            "not RR intervals; read it with --format ghrv_beats (format='ghrv_beats') if it "
+            "holds beat times in seconds (a time that does not rise is then named by its line)",
+            path=path,
+            summary="beat times, not RR intervals: read it with --format ghrv_beats",
+        )
     if signal is not None:
         raise RecordingFormatError(
             f"the {rr.shape[0]} values look like a sampled signal (an ECG or PPG), not RR "

@@ -824,7 +824,7 @@ def test_an_apple_health_export_says_which_reading_and_series_chooses(tmp_path: 
     latest, oldest, middle = rows[()], rows[("--series", "0")], rows[("--series", "-2")]
     assert latest["read_as"].endswith(
         "; the latest of 3 HRV readings (series 2, 2026-06-01T22:00:00+02:00); "
-        "--series K chooses another (0 the oldest, -1 the latest)"
+        "--series K chooses another (0..N-1 count from the oldest, -N..-1 from the latest)"
     )
     assert (
         "the oldest of 3 HRV readings (series 0, 2026-06-01T08:00:00+02:00)" in (oldest["read_as"])
@@ -834,6 +834,11 @@ def test_an_apple_health_export_says_which_reading_and_series_chooses(tmp_path: 
     assert oldest["settings"]["series"] == 0
     bad = runner.invoke(app, ["analyze", str(path), "-q", "--series", "3"])
     assert bad.exit_code == 1 and "series 3 does not exist" in bad.stderr
+    # code review: -2 worked Python-style while the message said "or -1 for the latest"
+    for k in ("3", "-4"):
+        bad = runner.invoke(app, ["analyze", str(path), "-q", "--series", k])
+        assert f"series {k} does not exist" in bad.stderr
+        assert "(0..2 count from the oldest, -3..-1 from the latest)" in bad.stderr
     # replay says the same and takes the same option
     res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max", "--series", "0"])
     assert res.exit_code == 0, res.output
@@ -842,3 +847,20 @@ def test_an_apple_health_export_says_which_reading_and_series_chooses(tmp_path: 
     for command in ("analyze", "replay", "report"):
         shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
         assert "--series" in shown and "Apple Health" in shown, command
+        words = " ".join(shown.replace("\u2502", " ").split())  # the help box's borders out
+        assert "-N..-1 from the latest" in words, command
+
+
+def test_series_given_for_another_file_is_said_ignored(shared_data: Path) -> None:
+    """Code review: --series given for a file that is no Apple Health export was ignored
+    without a word; read_as says so in analyze, replay and report."""
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"
+    res = runner.invoke(app, ["analyze", str(path), "--json", "-q", "--series", "1"])
+    assert res.exit_code == 0, res.output
+    read_as = json.loads(res.stdout)["read_as"]
+    assert read_as.endswith("; --series ignored: not an Apple Health export"), read_as
+    plain = json.loads(runner.invoke(app, ["analyze", str(path), "--json", "-q"]).stdout)
+    assert "--series" not in plain["read_as"]
+    res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max", "--series", "1"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout.splitlines()[-1])["read_as"] == read_as

@@ -220,12 +220,18 @@ def _ecg_like(n: int = 3900, fs: float = 130.0) -> np.ndarray:
 
 
 def _ppg_like(n: int = 3840, fs: float = 64.0) -> np.ndarray:
-    """A raw PPG in ADC counts: a 1.1-Hz pulse with a harmonic on a 2000 offset, all > 0."""
+    """A raw PPG in ADC counts: a 1.1-Hz pulse with a harmonic on a 30000 offset, all > 0.
+
+    Counts that happen to lie within 250 - 2500 (plausible RR intervals in ms) are read as RR:
+    RR series are never refused for being smooth (``signal_like``)."""
     t = np.arange(n) / fs
-    return np.round(2000 + 300 * np.sin(2 * np.pi * 1.1 * t) + 80 * np.sin(4 * np.pi * 1.1 * t))
+    pulse = 3000 * np.sin(2 * np.pi * 1.1 * t) + 800 * np.sin(4 * np.pi * 1.1 * t)
+    return np.round(30000 + pulse)
 
 
-@pytest.mark.parametrize(("make", "why"), [(_ecg_like, "0 or negative"), (_ppg_like, "smoothly")])
+@pytest.mark.parametrize(
+    ("make", "why"), [(_ecg_like, "% of them are negative"), (_ppg_like, "smoothly")]
+)
 @pytest.mark.parametrize("units", [None, "ms", "s"])
 def test_a_headerless_signal_read_as_plain_is_refused(
     tmp_path: Path, make: object, why: str, units: str | None
@@ -241,6 +247,26 @@ def test_a_headerless_signal_read_as_plain_is_refused(
     assert why in info.value.problem
     assert "--format ecg_csv --sampling-rate HZ" in info.value.problem
     assert "--format ppg_csv" in info.value.problem
+
+
+def test_beat_times_with_a_repeated_time_point_to_ghrv_beats(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: cumulative beat times with one repeated timestamp (so not strictly
+    increasing) were refused as a sampled signal pointing to --format ecg_csv; values that
+    rise as beat times do point to --format ghrv_beats, which names the repeated line."""
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")[:2000]
+    t = np.cumsum(rr) / 1000
+    t[500] = t[499]
+    path = tmp_path / "beats.txt"
+    path.write_text("\n".join(f"{v:.3f}" for v in t) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert "--format ghrv_beats" in info.value.problem
+    assert "ecg_csv" not in info.value.problem
+    with pytest.raises(RecordingFormatError) as named:
+        read_recording(path, format="ghrv_beats")
+    assert named.value.line == 501
 
 
 def test_hrvpace_own_ecg_file_read_as_plain_points_to_ecg_csv(tmp_path: Path) -> None:
@@ -270,6 +296,83 @@ def test_hrvpace_own_ecg_file_read_as_plain_points_to_ecg_csv(tmp_path: Path) ->
 def test_real_rr_files_are_not_taken_for_signals(shared_data: Path, name: str, units: str) -> None:
     # the signal check must leave every real RR file alone (long, trending, quantised ones)
     assert len(read_recording(shared_data / name, units=units)) >= 1000
+
+
+def _paced_rr_ms() -> np.ndarray:
+    """A simulated RR series paced at 6 breaths/min at 80 bpm, little noise (1579 beats)."""
+    from sensors.simulator import SimulatedPerson
+
+    person = SimulatedPerson(
+        seed=1,
+        mean_hr_bpm=80,
+        resonance_bpm=6.0,
+        rsa_gain_bpm=25,
+        jitter_ms=5.0,
+        ectopic_rate=0,
+        missed_beat_rate=0,
+        breathing=lambda t: t * 6.0 / 60.0,
+    )
+    rr = [b.rr_ms for b in person.beats(20 * 60) if getattr(b, "rr_ms", None)]
+    return np.round(np.asarray(rr, dtype=float))
+
+
+def test_rr_series_as_smooth_as_a_signal_are_read(shared_data: Path, tmp_path: Path) -> None:
+    """Code review: the smoothness test refused real RR intervals (gHRV chapter 6's first 1000
+    in s: ratio 4.0 on its coarse grid; an nsr002 slice: 4.0; paced breathing at 6/min and
+    80 bpm: 3.6). Plausible RR values are never taken for a signal; seconds read as ms still
+    get the units check's --units s, not 'a sampled signal'."""
+    chapter6 = tmp_path / "chapter6_first1000.txt"
+    lines = (shared_data / "ghrv_chapter6_rr.txt").read_text().splitlines()[:1000]
+    chapter6.write_text("\n".join(lines) + "\n")
+    assert len(read_recording(chapter6, units="s")) == 1000
+    with pytest.raises(RecordingFormatError, match="--units s") as info:
+        read_recording(chapter6)
+    assert "sampled signal" not in str(info.value)
+    nsr = (shared_data / "nsr2db_nsr002_rr_secs.txt").read_text().splitlines()[74501:75501]
+    secs = tmp_path / "nsr002_slice.txt"
+    secs.write_text("\n".join(nsr) + "\n")
+    assert len(read_recording(secs, units="s")) == 1000
+    ms = tmp_path / "nsr002_slice_ms.txt"
+    ms.write_text("\n".join(f"{1000 * float(v):g}" for v in nsr) + "\n")
+    assert len(read_recording(ms)) == 1000
+    paced = _paced_rr_ms()
+    assert len(paced) >= 1000
+    path = tmp_path / "paced.txt"
+    path.write_text("\n".join(f"{v:g}" for v in paced) + "\n")
+    assert read_recording(path).rr_ms.tolist() == paced.tolist()
+
+
+def test_a_header_naming_the_rr_column_is_never_taken_for_a_signal(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Code review: a file whose header names its RR column was still refused as a sampled
+    signal (6 % zeros, a device's missing beats): the header says what the column is."""
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")[:2000].copy()
+    rr[np.random.default_rng(0).choice(rr.shape[0], 120, replace=False)] = 0.0
+    path = tmp_path / "zeros_hdr.csv"
+    path.write_text("rr_ms\n" + "\n".join(f"{v:g}" for v in rr) + "\n")
+    rec = read_recording(path)
+    assert rec.rr_ms.tolist() == rr.tolist()
+    assert LABEL_NAMES[int(clean(rec.rr_ms).labels[int(np.argmax(rr == 0))])] != "normal"
+
+
+@pytest.mark.parametrize("marker", [0.0, -1.0])
+def test_zeros_and_negative_markers_are_read_and_labelled(
+    shared_data: Path, tmp_path: Path, marker: float
+) -> None:
+    """Code review: a headerless RR file with 6 % zeros (a device's missing beats) or -1
+    markers was refused as a sampled signal; zeros are the --drop-zero case and hrv.clean
+    labels both."""
+    rr = load_rr_ms(shared_data / "rrhealthy_007_rr_ms.txt", units="ms")[:2000].copy()
+    rr[np.random.default_rng(0).choice(rr.shape[0], 120, replace=False)] = marker
+    path = tmp_path / "marked.txt"
+    path.write_text("\n".join(f"{v:g}" for v in rr) + "\n")
+    rec = read_recording(path)
+    assert rec.rr_ms.tolist() == rr.tolist()
+    labels = clean(rec.rr_ms).labels
+    assert all(LABEL_NAMES[int(x)] != "normal" for x in labels[rr == marker])
+    if marker == 0.0:
+        assert len(read_recording(path, drop_zero=True)) == 2000 - 120
 
 
 def test_polar_hrm_reads_rr_mode_and_its_params(shared_data: Path) -> None:

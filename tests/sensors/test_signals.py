@@ -219,6 +219,26 @@ def test_a_missing_sample_names_its_file_line_and_a_blank_line_shifts_nothing(
     assert "sample 2999" in caught.value.problem
 
 
+def test_blank_lines_after_the_header_are_no_samples(tmp_path: Path) -> None:
+    """Code review: a blank line between the header and the first sample was refused as
+    "missing sample" (sample 0); it is no sample, as blank lines before the header are not.
+    Samples keep their numbers: a later gap still names its file line and sample."""
+    signal = excerpt_signal()[:7200]
+    rows = [f"{v:.3f}" for v in signal]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("ecg_mV\n" + "\n".join(rows) + "\n")
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("ecg_mV\n\n\r\n" + "\n".join(rows) + "\n")
+    want = read_recording(plain, format="ecg_csv", sampling_rate_hz=FS)
+    got = read_recording(spaced, format="ecg_csv", sampling_rate_hz=FS)
+    assert got.rr_ms.tolist() == want.rr_ms.tolist() and got.t_s.tolist() == want.t_s.tolist()
+    rows[10] = ""
+    spaced.write_text("ecg_mV\n\n" + "\n".join(rows) + "\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        read_recording(spaced, format="ecg_csv", sampling_rate_hz=FS)
+    assert caught.value.line == 13 and "sample 10" in caught.value.problem
+
+
 def test_malformed_wfdb_records_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(RecordingFormatError, match=r"no WFDB header \(\.hea\)"):
         read_recording(tmp_path / "nothing", format="wfdb")
