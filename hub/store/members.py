@@ -160,6 +160,11 @@ class MemberStore(StoreBase):
             self._lock_group(conn, gid)
             now = self.now()
             self._group(conn, gid)
+            # links no longer withdrawable first, as a join forgets them: both then take old
+            # links before this invite's (code review: forgetting after its own deletes, a
+            # withdrawal and a join deadlocked on PostgreSQL, each holding a link the other
+            # wanted)
+            self._forget_invite_links(conn, now)
             sealed = conn.execute(
                 sa.select(sa.func.max(db.period_cells.c.week)).where(
                     db.period_cells.c.group_id == gid
@@ -186,10 +191,13 @@ class MemberStore(StoreBase):
                 if withdrawable(int(joined_at), now)
                 and (sealed is None or first_counted_week(int(joined_at)).start > sealed)
             ]
+            # in one id order across the chunks, as ingest locks its batch (code review: each
+            # chunk sorted, the chunks not, a batch holding a member of chunk 2 and waiting for
+            # one of chunk 1 deadlocked with a withdrawal of over 500 members)
+            gone.sort()
             for start in range(0, len(gone), 500):
-                self._delete_members(conn, sorted(gone[start : start + 500]))
+                self._delete_members(conn, gone[start : start + 500])
             conn.execute(db.member_invites.delete().where(mi.group_id == gid, mi.invite_id == iid))
-            self._forget_invite_links(conn, now)  # in the same transaction, as at a join
         return {"invite_id": iid, "revoked": found.revoked_at is None}
 
     def forget_invite_links(self) -> int:

@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -472,3 +473,44 @@ def test_a_join_that_fails_spends_no_use_and_makes_no_member(hub: Hub) -> None:
     for _ in range(2):
         hub.join(inv["code"])
     assert hub.sharing(gid) == 2
+
+
+def test_a_withdrawal_takes_old_links_then_its_members_in_one_id_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review, two deadlocks on PostgreSQL (a 500 to the admin): a withdrawal of over 500
+    members locked them chunk by chunk, each chunk sorted but the chunks in the links' order,
+    while ingest locks a batch's members in one id order; and it forgot the old invite links
+    after deleting its own, while a join forgets them first. The withdrawal now forgets old
+    links first and removes its members in one id order (the order is the contract; SQLite
+    runs the same code)."""
+    from hub.db import connect
+    from tests.hub.conftest import Clock
+
+    engine = connect(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    clock = Clock()
+    clock.at(JOIN_DAY)
+    store = HubStore(engine, clock=clock)
+    gid = store.create_group("team", 3)["id"]
+    invite = store.create_invite(gid, days=14, uses=700)
+    for _ in range(600):
+        store.join(invite["code"])
+    calls: list[tuple[str, list[str]]] = []
+    delete, forget = HubStore._delete_members, HubStore._forget_invite_links
+
+    def spy_delete(conn: Any, ids: list[str]) -> int:
+        calls.append(("delete", list(ids)))
+        return delete(conn, ids)
+
+    def spy_forget(conn: Any, now: int) -> int:
+        calls.append(("forget", []))
+        return forget(conn, now)
+
+    monkeypatch.setattr(HubStore, "_delete_members", staticmethod(spy_delete))
+    monkeypatch.setattr(HubStore, "_forget_invite_links", staticmethod(spy_forget))
+    clock.at(JOIN_DAY + dt.timedelta(days=1))
+    store.withdraw_invite(gid, invite["id"])
+    assert calls[0][0] == "forget"
+    removed = [m for kind, ids in calls if kind == "delete" for m in ids]
+    assert len(removed) == 600 and removed == sorted(removed)
+    engine.dispose()
