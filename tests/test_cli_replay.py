@@ -12,6 +12,8 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -713,3 +715,62 @@ def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None
         )
         assert done.returncode == 1, (command, done.stderr)
         assert said in done.stderr, (command, done.stderr)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signals_after_the_first_change_nothing(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
+    """After the SIGTERM (Ctrl-C) that stops a replay, more of them, sent one after another
+    until its end is printed, are ignored: one that came during the event loop's teardown or
+    the stored session's final state raised out of the replay ("stopped (SIGTERM): nothing
+    replayed" and no replay_end, or a traceback) though the replay had run. (One signal then
+    another of a different kind can be taken in either order: the kernel delivers the lower
+    number first.)"""
+    path = tmp_path / "long.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 400) + "\n")  # 16 min
+    baseline = tmp_path / "baseline.json"
+    store = ["--store", "--data-dir", str(tmp_path / "data"), "--baseline", str(baseline)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "replay", str(path), "--json", "--speed", "10", *store],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out: list[str] = []
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert json.loads(proc.stdout.readline())["type"] == "signal"  # under way
+        reader = threading.Thread(target=lambda: out.extend(proc.stdout or ()))
+        reader.start()
+        proc.send_signal(signum)
+        sent = 0
+        # every moment from the first signal to the end printed gets one (after it, the
+        # command is done: a signal then is the shell's as for any command)
+        while not (out and '"replay_end"' in out[-1]) and proc.poll() is None:
+            proc.send_signal(signum)
+            sent += 1
+            time.sleep(0.001)
+        proc.wait(timeout=60)
+        reader.join(timeout=60)
+        err = proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert sent > 0
+    # or killed by one sent as the end was printed, once the command had done its work and
+    # put the default handlers back (the shell's, as for any command)
+    assert proc.returncode in (code, -signum), err
+    assert out, err
+    end = json.loads(out[-1])
+    assert end["type"] == "replay_end" and end["state"] == "stopped"
+    label = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+    assert err.splitlines()[0] == f"stopped ({label}): replay ended early, --baseline not written"
+    assert not baseline.exists()
+    storage = Storage(tmp_path / "data" / "hrvpace.sqlite3")
+    try:
+        (session,) = storage.list_sessions()
+    finally:
+        storage.close()
+    assert session["state"] == "stopped"
