@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -774,3 +776,49 @@ def test_signals_after_the_first_change_nothing(
     finally:
         storage.close()
     assert session["state"] == "stopped"
+
+
+def test_a_signal_while_a_busy_database_keeps_the_session_waiting(tmp_path: Path) -> None:
+    """SIGTERM while ``--store``'s new session waits for a database another process holds:
+    once it is made the replay does not start and the session is ``stopped`` (it raised out of
+    the wait, and the session made once the database gave way was left ``running``, to be
+    marked interrupted by the next opening as if the service had stopped)."""
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 40) + "\n")
+    database = tmp_path / "data" / "hrvpace.sqlite3"
+    Storage(database).close()
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    data_dir = ["--data-dir", str(tmp_path / "data")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "replay", str(path), "--json", "--store", *data_dir],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # the database opened (a file of the process's), then its first write, the session,
+        # waits: it is made at once after the opening's few reads
+        fds = Path(f"/proc/{proc.pid}/fd")
+        deadline = time.monotonic() + 60
+        while not any(os.path.realpath(fd) == os.path.realpath(database) for fd in fds.iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        holder.execute("ROLLBACK")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        holder.close()
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert err == "stopped (SIGTERM): nothing replayed\n"
+    assert out == ""
+    storage = Storage(database)
+    try:
+        (session,) = storage.list_sessions()
+        assert storage.interrupted_on_open == []
+    finally:
+        storage.close()
+    assert (session["state"], session["message"]) == ("stopped", "stopped on request")
