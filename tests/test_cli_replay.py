@@ -708,7 +708,8 @@ def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None
     with RecordingWriter(path, meta={"device": "test"}):
         pass
     said = f"{path}: the recording has no beats"
-    for command in (["replay"], ["replay", "--json"], ["analyze"]):
+    baseline = tmp_path / "baseline.json"
+    for command in (["replay"], ["replay", "--json", "--baseline", str(baseline)], ["analyze"]):
         done = subprocess.run(
             [sys.executable, "-m", "api", *command, str(path)],
             capture_output=True,
@@ -717,6 +718,7 @@ def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None
         )
         assert done.returncode == 1, (command, done.stderr)
         assert said in done.stderr, (command, done.stderr)
+    assert not baseline.exists()  # nothing replayed: no baseline of the recording (was written)
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

@@ -390,7 +390,8 @@ def replay(
         Path | None,
         typer.Option(
             "--baseline",
-            help="JSON file with a stored baseline: read if present, written at the end (its "
+            help="JSON file with a stored baseline: read if present, written at the end of a "
+            "replay that played its recording (not one stopped, failed or without beats; its "
             "folder must exist and be writable: checked before the replay).",
         ),
     ] = None,
@@ -570,6 +571,13 @@ def _finish(end: dict[str, Any], stop: Stop, *, file: Path, baseline_file: Path 
             f"hrvpace replay: {stop.label} came after the replay ended: its results are kept",
             err=True,
         )
+    # a failed or empty replay's baseline is not the recording's: not written
+    if end["state"] == "failed":
+        typer.echo(f"hrvpace replay: {end['message']}", err=True)
+        raise typer.Exit(1)
+    if end["n_beats"] == 0:  # as analyze says of it: nothing was replayed
+        typer.echo(f"hrvpace replay: {file}: the recording has no beats", err=True)
+        raise typer.Exit(1)
     if baseline_file is not None:
         try:
             baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
@@ -577,12 +585,6 @@ def _finish(end: dict[str, Any], stop: Stop, *, file: Path, baseline_file: Path 
             said = exc.strerror or str(exc)
             typer.echo(f"hrvpace replay: cannot write --baseline {baseline_file}: {said}", err=True)
             raise typer.Exit(1) from None
-    if end["state"] == "failed":
-        typer.echo(f"hrvpace replay: {end['message']}", err=True)
-        raise typer.Exit(1)
-    if end["n_beats"] == 0:  # as analyze says of it: nothing was replayed
-        typer.echo(f"hrvpace replay: {file}: the recording has no beats", err=True)
-        raise typer.Exit(1)
 
 
 def _stored(
