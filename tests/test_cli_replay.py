@@ -648,6 +648,8 @@ def test_an_unwritable_baseline_file_is_refused_before_the_replay(tmp_path: Path
         a_file / "b.json": f"{a_file} is a file, not a folder",
         tmp_path / "a-folder": "it is a folder",
         tmp_path / "missing" / "b.json": f"the folder {tmp_path / 'missing'} does not exist",
+        tmp_path / ("b" * 300 + ".json"): "File name too long",  # was a traceback
+        tmp_path / ("f" * 300) / "b.json": "File name too long",
     }
     for target, why in cases.items():
         done = subprocess.run(

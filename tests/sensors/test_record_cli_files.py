@@ -113,6 +113,9 @@ async def test_an_out_that_cannot_be_written_is_refused_before_connecting(
             (str(tmp_path / "missing" / "r.csv"),),
             f"the folder {tmp_path / 'missing'} does not exist",
         ),
+        # a name too long: a traceback (is_dir raised ENAMETOOLONG)
+        ((str(tmp_path / ("r" * 300 + ".csv")),), "File name too long"),
+        ((str(tmp_path / ("f" * 300) / "r.csv"),), "File name too long"),
     ]
     if os.geteuid() != 0:  # root writes there anyway
         read_only = tmp_path / "read-only"
