@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import dataclasses
 import math
+import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -78,7 +79,12 @@ def record(
         ),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT (and its stream files) if they exist.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace OUT (and its stream files) if they exist; one that is a link stays a "
+            "link: the file it points to is written (made, if the link points to no file).",
+        ),
     ] = False,
     scan_timeout: Annotated[
         float,
@@ -110,13 +116,22 @@ def record(
     streams = _parse_streams(stream)
     targets = [out, *(stream_path(out, k) for k in streams)]
     for target in targets:  # before looking for the strap: a recording must have somewhere to go
-        problem = output_problem(target)
+        # a link stays a link: --overwrite writes where it points, even to a file not there yet
+        # (a dangling link), so that is what must be writable
+        written_at = Path(os.path.realpath(target)) if os.path.islink(target) else target
+        problem = output_problem(written_at)
         if problem is not None:
-            typer.echo(f"hrvpace record: cannot write {target}: {problem}", err=True)
+            where = "" if written_at == target else f" (a link to {written_at})"
+            typer.echo(f"hrvpace record: cannot write {target}{where}: {problem}", err=True)
             raise typer.Exit(1)
-    existing = [t for t in targets if t.exists()]
+    # lexists: a link to a missing file is there too (exists() said no, and the file was
+    # refused only after connecting, "File exists")
+    existing = [t for t in targets if os.path.lexists(t)]
     if existing and not overwrite:
-        names = ", ".join(str(t) for t in existing)
+        names = ", ".join(
+            f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
+            for t in existing
+        )
         typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
         raise typer.Exit(1)
     written: list[int] = []  # the beats written, once the recording is open

@@ -129,6 +129,54 @@ async def test_an_out_that_cannot_be_written_is_refused_before_connecting(
     assert bluez.strap(H10).connect_calls == 0
 
 
+async def test_a_link_to_no_file_is_an_existing_out(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: --out a link to a missing file passed the check (exists() follows the link) and
+    # failed after connecting ("File exists"); with --overwrite it was written where the link
+    # points unchecked. Now the link is an OUT there (refused without --overwrite) and, with
+    # it, where it points is checked before connecting, then written (the link stays a link).
+    bluez.add_strap(polar_h10())
+    link = tmp_path / "r.csv"
+    link.symlink_to(tmp_path / "missing.csv")
+    code, err = await _record("--out", str(link))
+    assert code == 1, err
+    said = f"hrvpace record: {link} (a link to {tmp_path / 'missing.csv'}, not there) exists"
+    assert said in err, err
+    nowhere = tmp_path / "nowhere.csv"
+    nowhere.symlink_to(tmp_path / "no-folder" / "r.csv")
+    code, err = await _record("--out", str(nowhere), "--overwrite")
+    assert code == 1, err
+    said = (
+        f"hrvpace record: cannot write {nowhere} (a link to {tmp_path / 'no-folder' / 'r.csv'}):"
+        f" the folder {tmp_path / 'no-folder'} does not exist"
+    )
+    assert said in err, err
+    assert bluez.strap(H10).connect_calls == 0  # both refused before looking for the strap
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, "--out", str(link)),
+        "--overwrite",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        for _ in range(5):
+            bluez.notify(H10, packet(1024, hr=60))
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 130, stderr.decode()
+    assert link.is_symlink()
+    assert len(read_recording(tmp_path / "missing.csv").rr_ms) > 0
+
+
 @pytest.mark.parametrize("minutes", ["0", "-1", "nan"])
 async def test_minutes_must_be_above_zero(
     bluez: FakeBluez,  # noqa: F811
