@@ -826,3 +826,18 @@ def test_a_signal_while_a_busy_database_keeps_the_session_waiting(tmp_path: Path
     finally:
         storage.close()
     assert (session["state"], session["message"]) == ("stopped", "stopped on request")
+
+
+def test_the_summary_says_one_of_each_as_one(tmp_path: Path) -> None:
+    """A one-beat replay's summary said "1 beats, ..., 1 signals"."""
+    path = tmp_path / "one.txt"
+    path.write_text("800\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "replay", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    said = "replay ended: 1 beat, 0 windows, 1 signal (0 with irregular rhythm), 0 micro-breaks\n"
+    assert said in done.stdout, done.stdout

@@ -43,6 +43,7 @@ import typer
 
 from api.commands._options import output_problem
 from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
+from api.commands._text import counted
 
 if TYPE_CHECKING:
     from sensors.ble import BleStrapSource
@@ -171,20 +172,20 @@ def record(
     if stop.stopped and not written:  # before the strap connected: no file was opened
         typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
         exit_stopped("before the strap connected", stop)
-    typer.echo(f"{written[0] if written else 0} beats written to {out}")
+    typer.echo(f"{counted(written[0] if written else 0, 'beat')} written to {out}")
     for kind, writer in writers.items():
         files = ", ".join(str(f) for f in writer.files)
-        unit = "pulses" if kind == "ppi" else "samples"
         how = (
             " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)" if kind == "ecg" else ""
         )
-        typer.echo(f"{kind.upper()}: {writer.n_samples} {unit} written to {files}{how}")
+        said = counted(writer.n_samples, "pulse" if kind == "ppi" else "sample")
+        typer.echo(f"{kind.upper()}: {said} written to {files}{how}")
     if stop.stopped:
         exit_stopped("recording ended; the files keep every beat received", stop)
 
 
 def _beats(n: int) -> str:
-    return f"{n} complete beat{'' if n == 1 else 's'}"
+    return counted(n, "complete beat")
 
 
 async def _record(

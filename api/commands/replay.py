@@ -94,6 +94,7 @@ from api.commands._options import (
     signal_options,
 )
 from api.commands._paced import Stop, exit_stopped, handle_signal, stoppable
+from api.commands._text import counted
 from api.pipeline import (
     Listener,
     SessionStore,
@@ -149,11 +150,11 @@ def _human(event: dict[str, Any]) -> str | None:
     if kind == "replay_end":
         read_as = f"\n{' ' * 12}read as: {event['read_as']}" if event.get("read_as") else ""
         return (
-            f"{minutes}  replay {event['state']}: {event['n_beats']} beats"
+            f"{minutes}  replay {event['state']}: {counted(event['n_beats'], 'beat')}"
             f"{_skipped(event['n_skipped'])}, "
-            f"{event['n_windows']} windows, {event['n_signals']} signals "
+            f"{counted(event['n_windows'], 'window')}, {counted(event['n_signals'], 'signal')} "
             f"({event['n_irregular']} with irregular rhythm), "
-            f"{event['n_micro_breaks']} micro-break(s){read_as}"
+            f"{counted(event['n_micro_breaks'], 'micro-break')}{read_as}"
         )
     return None
 
@@ -474,10 +475,8 @@ def replay(
                 typer.echo(f"hrvpace replay: {exc}", err=True)
                 raise typer.Exit(1) from None
 
-        if _cut_off(played, fmt):  # the reader drops a last line cut short: say so
-            from sensors.formats.hrvpace import CUT_OFF_NOTE
-
-            typer.echo(f"hrvpace replay: {file}: {CUT_OFF_NOTE}", err=True)
+        # the reader drops a last line cut short: said once the replay has run (below)
+        cut_off = _cut_off(played, fmt)
         stdout_gone = False
 
         def emit(event: dict[str, Any]) -> None:
@@ -549,7 +548,12 @@ def replay(
                     "nothing replayed" + (", --baseline not written" if baseline_file else ""),
                     stop,
                 )
-            if as_json or ended["state"] != "failed" or ended["n_beats"]:
+            read_failed = ended["state"] == "failed" and not ended["n_beats"]
+            if cut_off and not read_failed:  # a file refused (e.g. cut before its header): once
+                from sensors.formats.hrvpace import CUT_OFF_NOTE
+
+                typer.echo(f"hrvpace replay: {file}: {CUT_OFF_NOTE}", err=True)
+            if as_json or not read_failed:
                 emit(ended)  # a replay that failed before its first beat: the reason alone
             if stdout_gone:
                 raise typer.Exit(1)

@@ -177,6 +177,37 @@ async def test_a_link_to_no_file_is_an_existing_out(
     assert len(read_recording(tmp_path / "missing.csv").rr_ms) > 0
 
 
+async def test_one_beat_is_said_as_one(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: "1 beats written".
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "one.csv"
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, "--out", str(out)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        bluez.notify(H10, packet(1024, hr=60))
+        for _ in range(400):  # until the beat is in the file (each line is flushed)
+            if out.exists() and out.read_text().endswith("\n") and read_recording(out).rr_ms.size:
+                break
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 130, stderr.decode()
+    assert len(read_recording(out).rr_ms) == 1
+    assert stdout.decode() == f"1 beat written to {out}\n"
+
+
 @pytest.mark.parametrize("minutes", ["0", "-1", "nan"])
 async def test_minutes_must_be_above_zero(
     bluez: FakeBluez,  # noqa: F811
