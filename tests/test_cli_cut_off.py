@@ -60,6 +60,9 @@ def test_a_file_cut_before_its_column_header_says_it_looks_cut_off(tmp_path: Pat
         assert done.returncode == 1, done.stderr
         assert "before its column header: it looks cut off" in done.stderr, done.stderr
         assert "missing column header" not in done.stderr
+        # said once: replay also said "last line incomplete ..., ignored" of it
+        assert NOTE not in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr  # replay: the reason alone
 
 
 def test_a_file_cut_in_its_first_beat_says_so_with_no_beats(tmp_path: Path) -> None:

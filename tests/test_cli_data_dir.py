@@ -63,3 +63,26 @@ def test_an_unusable_data_dir_is_one_line_naming_it(tmp_path: Path, command: str
         assert len(said) == 1, said
         assert f"cannot use the data dir {data_dir}: {why}" in said[0], said
         assert done.stdout == "", done.stdout  # nothing replayed, nothing served
+
+
+@pytest.mark.parametrize("command", ["replay --store", "serve", "demo"])
+def test_a_database_that_cannot_be_opened_is_one_line_naming_it(
+    tmp_path: Path, command: str
+) -> None:
+    """``DATA_DIR/hrvpace.sqlite3`` a folder, or a file that is no database: serve and demo
+    printed the app's startup traceback (115 lines, exit 3); one line as replay --store."""
+    recording = tmp_path / "rr.txt"
+    recording.write_text("800\n810\n790\n" * 40)
+    folder, garbage = tmp_path / "folder", tmp_path / "garbage"
+    (folder / "hrvpace.sqlite3").mkdir(parents=True)
+    garbage.mkdir()
+    (garbage / "hrvpace.sqlite3").write_text("not a database\n" * 100)
+    for data_dir in (folder, garbage):
+        database = data_dir / "hrvpace.sqlite3"
+        done = _hrvpace(*_commands(recording, data_dir)[command])
+        assert done.returncode == 1, (command, data_dir, done.stderr)
+        said = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(said) == 1, said
+        assert f"{database}: cannot open the database (" in said[0], said
+        assert done.stdout == "", done.stdout
+    assert (garbage / "hrvpace.sqlite3").read_text() == "not a database\n" * 100

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -644,6 +648,8 @@ def test_an_unwritable_baseline_file_is_refused_before_the_replay(tmp_path: Path
         a_file / "b.json": f"{a_file} is a file, not a folder",
         tmp_path / "a-folder": "it is a folder",
         tmp_path / "missing" / "b.json": f"the folder {tmp_path / 'missing'} does not exist",
+        tmp_path / ("b" * 300 + ".json"): "File name too long",  # was a traceback
+        tmp_path / ("f" * 300) / "b.json": "File name too long",
     }
     for target, why in cases.items():
         done = subprocess.run(
@@ -704,7 +710,8 @@ def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None
     with RecordingWriter(path, meta={"device": "test"}):
         pass
     said = f"{path}: the recording has no beats"
-    for command in (["replay"], ["replay", "--json"], ["analyze"]):
+    baseline = tmp_path / "baseline.json"
+    for command in (["replay"], ["replay", "--json", "--baseline", str(baseline)], ["analyze"]):
         done = subprocess.run(
             [sys.executable, "-m", "api", *command, str(path)],
             capture_output=True,
@@ -713,6 +720,7 @@ def test_a_recording_without_beats_fails_as_analyze_says(tmp_path: Path) -> None
         )
         assert done.returncode == 1, (command, done.stderr)
         assert said in done.stderr, (command, done.stderr)
+    assert not baseline.exists()  # nothing replayed: no baseline of the recording (was written)
 
 
 def test_replay_end_read_as_says_what_analyze_says_for_every_format(tmp_path: Path) -> None:
@@ -743,3 +751,123 @@ def test_replay_end_read_as_says_what_analyze_says_for_every_format(tmp_path: Pa
         out = runner.invoke(app, ["replay", str(path), *given, "--json"])
         assert out.exit_code == 0, out.output
         assert lines(out.stdout)[-1]["read_as"] == read_as
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signals_after_the_first_change_nothing(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
+    """After the SIGTERM (Ctrl-C) that stops a replay, more of them, sent one after another
+    until its end is printed, are ignored: one that came during the event loop's teardown or
+    the stored session's final state raised out of the replay ("stopped (SIGTERM): nothing
+    replayed" and no replay_end, or a traceback) though the replay had run. (One signal then
+    another of a different kind can be taken in either order: the kernel delivers the lower
+    number first.)"""
+    path = tmp_path / "long.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 400) + "\n")  # 16 min
+    baseline = tmp_path / "baseline.json"
+    store = ["--store", "--data-dir", str(tmp_path / "data"), "--baseline", str(baseline)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "replay", str(path), "--json", "--speed", "10", *store],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out: list[str] = []
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert json.loads(proc.stdout.readline())["type"] == "signal"  # under way
+        reader = threading.Thread(target=lambda: out.extend(proc.stdout or ()))
+        reader.start()
+        proc.send_signal(signum)
+        sent = 0
+        # every moment from the first signal to the end printed gets one (after it, the
+        # command is done: a signal then is the shell's as for any command)
+        while not (out and '"replay_end"' in out[-1]) and proc.poll() is None:
+            proc.send_signal(signum)
+            sent += 1
+            time.sleep(0.001)
+        proc.wait(timeout=60)
+        reader.join(timeout=60)
+        err = proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert sent > 0
+    # or killed by one sent as the end was printed, once the command had done its work and
+    # put the default handlers back (the shell's, as for any command)
+    assert proc.returncode in (code, -signum), err
+    assert out, err
+    end = json.loads(out[-1])
+    assert end["type"] == "replay_end" and end["state"] == "stopped"
+    label = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+    assert err.splitlines()[0] == f"stopped ({label}): replay ended early, --baseline not written"
+    assert not baseline.exists()
+    storage = Storage(tmp_path / "data" / "hrvpace.sqlite3")
+    try:
+        (session,) = storage.list_sessions()
+    finally:
+        storage.close()
+    assert session["state"] == "stopped"
+
+
+def test_a_signal_while_a_busy_database_keeps_the_session_waiting(tmp_path: Path) -> None:
+    """SIGTERM while ``--store``'s new session waits for a database another process holds:
+    once it is made the replay does not start and the session is ``stopped`` (it raised out of
+    the wait, and the session made once the database gave way was left ``running``, to be
+    marked interrupted by the next opening as if the service had stopped)."""
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(["800", "810", "790"] * 40) + "\n")
+    database = tmp_path / "data" / "hrvpace.sqlite3"
+    Storage(database).close()
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    data_dir = ["--data-dir", str(tmp_path / "data")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "replay", str(path), "--json", "--store", *data_dir],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # the database opened (a file of the process's), then its first write, the session,
+        # waits: it is made at once after the opening's few reads
+        fds = Path(f"/proc/{proc.pid}/fd")
+        deadline = time.monotonic() + 60
+        while not any(os.path.realpath(fd) == os.path.realpath(database) for fd in fds.iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        holder.execute("ROLLBACK")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        holder.close()
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert err == "stopped (SIGTERM): nothing replayed\n"
+    assert out == ""
+    storage = Storage(database)
+    try:
+        (session,) = storage.list_sessions()
+        assert storage.interrupted_on_open == []
+    finally:
+        storage.close()
+    assert (session["state"], session["message"]) == ("stopped", "stopped on request")
+
+
+def test_the_summary_says_one_of_each_as_one(tmp_path: Path) -> None:
+    """A one-beat replay's summary said "1 beats, ..., 1 signals"."""
+    path = tmp_path / "one.txt"
+    path.write_text("800\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "replay", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    said = "replay ended: 1 beat, 0 windows, 1 signal (0 with irregular rhythm), 0 micro-breaks\n"
+    assert said in done.stdout, done.stdout

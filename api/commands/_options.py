@@ -307,15 +307,19 @@ def output_problem(target: Path) -> str | None:
     """Why the file ``target`` cannot be written (``None``: it can), checked before any work.
 
     A folder there, a missing folder or a file where its folder should be, no permission to
-    write, or the file stdout goes to (``> target``: writing it loses that).
+    write, the file stdout goes to (``> target``: writing it loses that), or what the system
+    said of the name (``File name too long``: a name or folder name longer than it allows).
     """
     parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        return "it is a folder"
-    if not parent.is_dir():
-        if parent.exists():
-            return f"{parent} is a file, not a folder"
-        return f"the folder {parent} does not exist"
+    try:  # is_dir/exists raise on a name too long (ENAMETOOLONG), a loop of links, ...
+        if target.is_dir():
+            return "it is a folder"
+        if not parent.is_dir():
+            if parent.exists():
+                return f"{parent} is a file, not a folder"
+            return f"the folder {parent} does not exist"
+    except OSError as exc:
+        return exc.strerror or str(exc)
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         return "no permission to write there"
     if is_stdout(target):

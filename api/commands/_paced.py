@@ -71,6 +71,7 @@ __all__ = [
     "StreamOpt",
     "choose_source",
     "exit_stopped",
+    "handle_signal",
     "handle_sigterm",
     "live_source",
     "run_paced",
@@ -118,20 +119,27 @@ class _Terminated(KeyboardInterrupt):
 
 
 def handle_sigterm(handler: Callable[[int, FrameType | None], None]) -> Callable[[], None]:
-    """Set SIGTERM's handler; returns what puts the previous one back.
+    """Set SIGTERM's handler; returns what puts the previous one back (:func:`handle_signal`)."""
+    return handle_signal(signal.SIGTERM, handler)
+
+
+def handle_signal(
+    signum: signal.Signals, handler: Callable[[int, FrameType | None], None]
+) -> Callable[[], None]:
+    """Set ``signum``'s handler; returns what puts the previous one back.
 
     Only the main thread may set a handler: elsewhere (a command run from another thread)
-    SIGTERM keeps its handler and the returned function does nothing.
+    the signal keeps its handler and the returned function does nothing.
     """
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = signal.signal(signum, handler)
     except ValueError:  # not the main thread
         return lambda: None
     # None: the previous handler was not set from Python (the default's)
     back = signal.SIG_DFL if previous is None else previous
 
     def restore() -> None:
-        signal.signal(signal.SIGTERM, back)
+        signal.signal(signum, back)
 
     return restore
 
@@ -148,6 +156,8 @@ def stoppable() -> Iterator[Stop]:
     stop = Stop()
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if stop.signal is not None:  # a second signal: the first is being handled, ignored
+            return
         stop.signal = signal.SIGTERM
         raise _Terminated
 

@@ -7,6 +7,7 @@ each other).
 from __future__ import annotations
 
 import gc
+import os
 import socket
 import threading
 import time
@@ -75,16 +76,49 @@ def settings_from_flags(
 def lock_data_dir(settings: Settings) -> DataDirLock:
     """Hold the data dir's lock for this process, or exit 1 naming the server that has it.
 
-    A data dir that cannot be created or written exits 1 too, naming it and why.
+    A data dir that cannot be created or written exits 1 too, naming it and why, and so does
+    a database there that cannot be opened (a folder at its name, a file that is no SQLite
+    database): one line as ``replay --store`` says it, not the app's startup traceback.
     """
     from api.datadir import DataDirLock
     from api.errors import DataDirInUseError, DataDirUnusableError
 
     try:
-        return DataDirLock(settings.data_dir).acquire()
+        lock = DataDirLock(settings.data_dir).acquire()
     except (DataDirInUseError, DataDirUnusableError) as exc:
         typer.echo(f"hrvpace: {exc}", err=True)
         raise typer.Exit(1) from None
+    problem = _database_problem(settings.database_path)
+    if problem is not None:
+        lock.release()
+        typer.echo(f"hrvpace: {problem}", err=True)
+        raise typer.Exit(1)
+    return lock
+
+
+def _database_problem(path: Path) -> str | None:
+    """Why the database at ``path`` cannot be opened (``None``: it can, or is not there yet).
+
+    Opened read-only and read: nothing is changed (the app opens it for writing, marking
+    sessions left running interrupted, once it starts).
+    """
+    import sqlite3
+
+    from api.storage.connection import connect_read_only
+
+    if not os.path.lexists(path):
+        return None  # made by the app
+    if os.path.isdir(path):  # SQLite says "disk I/O error" of it
+        return f"{path}: cannot open the database (it is a folder)"
+    try:
+        conn = connect_read_only(path)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError) as exc:
+        return f"{path}: cannot open the database ({exc})"
+    return None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

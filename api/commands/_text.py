@@ -6,7 +6,7 @@ import each other).
 
 from __future__ import annotations
 
-__all__ = ["human_duration"]
+__all__ = ["counted", "human_duration"]
 
 
 def human_duration(seconds: float | None) -> str:
@@ -26,3 +26,16 @@ def human_duration(seconds: float | None) -> str:
     if seconds < 2 * 86_400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86_400:.1f} d"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: ``1 beat``, ``0 beats``, ``2 micro-breaks``.
+
+    ``plural``: the noun's plural when it is not ``noun + "s"``.
+
+    Examples
+    --------
+    >>> counted(1, "beat"), counted(2, "signal"), counted(0, "window")
+    ('1 beat', '2 signals', '0 windows')
+    """
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"

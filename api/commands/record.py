@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import dataclasses
 import math
+import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -42,6 +43,7 @@ import typer
 
 from api.commands._options import output_problem
 from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
+from api.commands._text import counted
 
 if TYPE_CHECKING:
     from sensors.ble import BleStrapSource
@@ -78,7 +80,12 @@ def record(
         ),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace OUT (and its stream files) if they exist.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace OUT (and its stream files) if they exist; one that is a link stays a "
+            "link: the file it points to is written (made, if the link points to no file).",
+        ),
     ] = False,
     scan_timeout: Annotated[
         float,
@@ -110,13 +117,22 @@ def record(
     streams = _parse_streams(stream)
     targets = [out, *(stream_path(out, k) for k in streams)]
     for target in targets:  # before looking for the strap: a recording must have somewhere to go
-        problem = output_problem(target)
+        # a link stays a link: --overwrite writes where it points, even to a file not there yet
+        # (a dangling link), so that is what must be writable
+        written_at = Path(os.path.realpath(target)) if os.path.islink(target) else target
+        problem = output_problem(written_at)
         if problem is not None:
-            typer.echo(f"hrvpace record: cannot write {target}: {problem}", err=True)
+            where = "" if written_at == target else f" (a link to {written_at})"
+            typer.echo(f"hrvpace record: cannot write {target}{where}: {problem}", err=True)
             raise typer.Exit(1)
-    existing = [t for t in targets if t.exists()]
+    # lexists: a link to a missing file is there too (exists() said no, and the file was
+    # refused only after connecting, "File exists")
+    existing = [t for t in targets if os.path.lexists(t)]
     if existing and not overwrite:
-        names = ", ".join(str(t) for t in existing)
+        names = ", ".join(
+            f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
+            for t in existing
+        )
         typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
         raise typer.Exit(1)
     written: list[int] = []  # the beats written, once the recording is open
@@ -156,20 +172,20 @@ def record(
     if stop.stopped and not written:  # before the strap connected: no file was opened
         typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
         exit_stopped("before the strap connected", stop)
-    typer.echo(f"{written[0] if written else 0} beats written to {out}")
+    typer.echo(f"{counted(written[0] if written else 0, 'beat')} written to {out}")
     for kind, writer in writers.items():
         files = ", ".join(str(f) for f in writer.files)
-        unit = "pulses" if kind == "ppi" else "samples"
         how = (
             " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)" if kind == "ecg" else ""
         )
-        typer.echo(f"{kind.upper()}: {writer.n_samples} {unit} written to {files}{how}")
+        said = counted(writer.n_samples, "pulse" if kind == "ppi" else "sample")
+        typer.echo(f"{kind.upper()}: {said} written to {files}{how}")
     if stop.stopped:
         exit_stopped("recording ended; the files keep every beat received", stop)
 
 
 def _beats(n: int) -> str:
-    return f"{n} complete beat{'' if n == 1 else 's'}"
+    return counted(n, "complete beat")
 
 
 async def _record(

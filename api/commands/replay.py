@@ -52,11 +52,17 @@ Ctrl-C or SIGTERM stops a replay as a live session stops (:func:`_until_stopped`
 ``replay_end`` (state ``stopped``) is printed, a ``--store`` session is ``stopped``,
 ``--baseline`` is not written (a partial replay's), exit 130 or 143
 (:func:`api.commands._paced.exit_stopped`, as ``record``, ``assess`` and ``practice``).
+Only the first counts: later ones, until the end is printed, are ignored (:func:`_held`).
+One before the replay started: "nothing replayed" (a ``--store`` session made meanwhile is
+``stopped``). One that came after the recording had played (while the event loop or the
+database closed) leaves the replay as it went, said on stderr: its end and ``--baseline``
+are the whole recording's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -64,7 +70,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -87,7 +93,8 @@ from api.commands._options import (
     segments_from_options,
     signal_options,
 )
-from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
+from api.commands._paced import Stop, exit_stopped, handle_signal, stoppable
+from api.commands._text import counted
 from api.pipeline import (
     Listener,
     SessionStore,
@@ -143,11 +150,11 @@ def _human(event: dict[str, Any]) -> str | None:
     if kind == "replay_end":
         read_as = f"\n{' ' * 12}read as: {event['read_as']}" if event.get("read_as") else ""
         return (
-            f"{minutes}  replay {event['state']}: {event['n_beats']} beats"
+            f"{minutes}  replay {event['state']}: {counted(event['n_beats'], 'beat')}"
             f"{_skipped(event['n_skipped'])}, "
-            f"{event['n_windows']} windows, {event['n_signals']} signals "
+            f"{counted(event['n_windows'], 'window')}, {counted(event['n_signals'], 'signal')} "
             f"({event['n_irregular']} with irregular rhythm), "
-            f"{event['n_micro_breaks']} micro-break(s){read_as}"
+            f"{counted(event['n_micro_breaks'], 'micro-break')}{read_as}"
         )
     return None
 
@@ -260,34 +267,73 @@ async def run_replay(
     }
 
 
-async def _until_stopped(replay: Coroutine[Any, Any, dict[str, Any]], stop: Stop) -> dict[str, Any]:
+class _Held:
+    """Ctrl-C and SIGTERM noted, never raised, while a replay runs and ends (:func:`_held`).
+
+    ``cancel``: what stops the replay's task while it runs (``None`` before and after).
+    """
+
+    def __init__(self) -> None:
+        self.cancel: Callable[[], None] | None = None
+
+
+@contextlib.contextmanager
+def _held(stop: Stop) -> Iterator[_Held]:
+    """From opening a ``--store`` database to the replay's end printed: signals are noted.
+
+    The first Ctrl-C or SIGTERM is told to ``stop`` and cancels the replay's task if it runs
+    (its pipeline ends ``stopped`` and still returns its ``replay_end``); one before the
+    replay starts keeps it from starting; any later one is ignored. None raises: one during
+    the event loop's teardown or the stored session's final state would lose the end (it
+    printed "nothing replayed" of a replay that ran, or a traceback). Both handlers are put
+    back on leaving.
+    """
+    held = _Held()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.signal is not None:  # a second one: the first is being handled
+            return
+        stop.signal = signal.Signals(signum)
+        if held.cancel is not None:
+            held.cancel()
+
+    # asyncio.run sets its own SIGINT handler only over Python's default one: not over this
+    restore_int = handle_signal(signal.SIGINT, on_signal)
+    restore_term = handle_signal(signal.SIGTERM, on_signal)
+    try:
+        yield held
+    finally:
+        restore_term()
+        restore_int()
+
+
+async def _until_stopped(
+    replay: Coroutine[Any, Any, dict[str, Any]], stop: Stop, held: _Held
+) -> dict[str, Any] | None:
     """Run ``replay`` (:func:`run_replay`); Ctrl-C or SIGTERM stops it as a live session stops.
 
-    Either cancels the replay's task (Ctrl-C: asyncio's own SIGINT handling cancels this one,
-    which passes it on), whose pipeline ends ``stopped`` and still returns its ``replay_end``;
-    ``stop`` is told which signal it was (as :func:`api.commands._paced.stoppable` is by
-    ``assess`` and ``practice``). The previous SIGTERM handler is back once it returns.
+    Within :func:`_held`: a signal cancels the replay's task, whose pipeline ends ``stopped``
+    and still returns its ``replay_end``. ``None``: a signal came before the replay started
+    (it is not started).
     """
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(replay)
 
-    def terminate() -> None:
-        if stop.signal is None and not task.done():
-            stop.signal = signal.SIGTERM
-            task.cancel()
+    def cancel() -> None:  # from a signal handler: the loop's own thread-safe way in
+        loop.call_soon_threadsafe(task.cancel)
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(terminate)
-
-    restore = handle_sigterm(on_sigterm)
+    held.cancel = cancel
     try:
-        end = await task
+        if stop.stopped:  # came before cancel was set (or before the loop ran)
+            task.cancel()
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task.cancelled():  # cancelled before its first step: the replay never started
+                return None
+            raise
     finally:
-        restore()
-    current = asyncio.current_task()
-    if stop.signal is None and current is not None and current.cancelling():
-        stop.signal = signal.SIGINT  # asyncio.run cancelled this task: Ctrl-C
-    return end
+        held.cancel = None
 
 
 def _failed_before_start(
@@ -345,7 +391,8 @@ def replay(
         Path | None,
         typer.Option(
             "--baseline",
-            help="JSON file with a stored baseline: read if present, written at the end (its "
+            help="JSON file with a stored baseline: read if present, written at the end of a "
+            "replay that played its recording (not one stopped, failed or without beats; its "
             "folder must exist and be writable: checked before the replay).",
         ),
     ] = None,
@@ -433,10 +480,8 @@ def replay(
                 typer.echo(f"hrvpace replay: {exc}", err=True)
                 raise typer.Exit(1) from None
 
-        if _cut_off(played, fmt):  # the reader drops a last line cut short: say so
-            from sensors.formats.hrvpace import CUT_OFF_NOTE
-
-            typer.echo(f"hrvpace replay: {file}: {CUT_OFF_NOTE}", err=True)
+        # the reader drops a last line cut short: said once the replay has run (below)
+        cut_off = _cut_off(played, fmt)
         stdout_gone = False
 
         def emit(event: dict[str, Any]) -> None:
@@ -455,7 +500,7 @@ def replay(
                 if task is not None:
                     task.cancel()
 
-        def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any]:
+        def run(store: SessionStore | None, session_id: str | None) -> dict[str, Any] | None:
             return asyncio.run(
                 _until_stopped(
                     run_replay(
@@ -471,48 +516,77 @@ def replay(
                         read_as=read_as,
                     ),
                     stop,
+                    held,
                 )
             )
 
         # the command says why a replay failed: the pipeline's log line of it would say it first
         quiet = WithoutSourceFailure()
         logging.getLogger("api.pipeline.loop").addFilter(quiet)
-        try:
-            if store:
-                source_desc: dict[str, Any] = {
-                    "kind": "replay",
-                    "path": str(file),
-                    "format": fmt,
-                    "units": units,
-                    "speed": pace,
-                }
-                source_desc.update(signal_opts.as_kwargs())
-                if isinstance(played, Recording) and segments is not None:
-                    source_desc["segment"] = {
-                        "start_s": played.meta["segment_start_s"],
-                        "end_s": played.meta["segment_end_s"],
+        # from here to its end printed a signal is noted, never raised (_held)
+        with _held(stop) as held:
+            try:
+                if store:
+                    source_desc: dict[str, Any] = {
+                        "kind": "replay",
+                        "path": str(file),
+                        "format": fmt,
+                        "units": units,
+                        "speed": pace,
                     }
-                ended = _stored(run, source_desc, data_dir=data_dir)
-            else:  # no database: the events on stdout are the replay's only output
-                ended = run(None, None)
-        except (SensorError, BreathingError) as exc:
-            typer.echo(f"hrvpace replay: {exc}", err=True)
-            raise typer.Exit(1) from None
-        finally:
-            logging.getLogger("api.pipeline.loop").removeFilter(quiet)
-    if ended is None:  # stopped before the replay began
+                    source_desc.update(signal_opts.as_kwargs())
+                    if isinstance(played, Recording) and segments is not None:
+                        source_desc["segment"] = {
+                            "start_s": played.meta["segment_start_s"],
+                            "end_s": played.meta["segment_end_s"],
+                        }
+                    ended = _stored(run, source_desc, data_dir=data_dir, stop=stop)
+                else:  # no database: the events on stdout are the replay's only output
+                    ended = run(None, None)
+            except (SensorError, BreathingError) as exc:
+                typer.echo(f"hrvpace replay: {exc}", err=True)
+                raise typer.Exit(1) from None
+            finally:
+                logging.getLogger("api.pipeline.loop").removeFilter(quiet)
+            if ended is None:  # stopped before the replay began
+                exit_stopped(
+                    "nothing replayed" + (", --baseline not written" if baseline_file else ""),
+                    stop,
+                )
+            read_failed = ended["state"] == "failed" and not ended["n_beats"]
+            if cut_off and not read_failed:  # a file refused (e.g. cut before its header): once
+                from sensors.formats.hrvpace import CUT_OFF_NOTE
+
+                typer.echo(f"hrvpace replay: {file}: {CUT_OFF_NOTE}", err=True)
+            if as_json or not read_failed:
+                emit(ended)  # a replay that failed before its first beat: the reason alone
+            if stdout_gone:
+                raise typer.Exit(1)
+            _finish(ended, stop, file=file, baseline_file=baseline_file)
+    if ended is None:  # Ctrl-C or SIGTERM before the replay began (stoppable)
         exit_stopped(
             "nothing replayed" + (", --baseline not written" if baseline_file else ""), stop
         )
-    end = ended
-    if as_json or end["state"] != "failed" or end["n_beats"]:
-        emit(end)  # a replay that failed before its first beat: the reason alone (below)
-    if stdout_gone:
-        raise typer.Exit(1)
-    if stop.stopped:  # a partial replay: its baseline is not the recording's
+
+
+def _finish(end: dict[str, Any], stop: Stop, *, file: Path, baseline_file: Path | None) -> None:
+    """After the replay's end printed: write ``--baseline``, exit as the replay went."""
+    if stop.stopped and end["state"] == "stopped":  # a partial replay: not the recording's
         exit_stopped(
             "replay ended early" + (", --baseline not written" if baseline_file else ""), stop
         )
+    if stop.stopped:  # it came once the recording had played: the replay stands as it went
+        typer.echo(
+            f"hrvpace replay: {stop.label} came after the replay ended: its results are kept",
+            err=True,
+        )
+    # a failed or empty replay's baseline is not the recording's: not written
+    if end["state"] == "failed":
+        typer.echo(f"hrvpace replay: {end['message']}", err=True)
+        raise typer.Exit(1)
+    if end["n_beats"] == 0:  # as analyze says of it: nothing was replayed
+        typer.echo(f"hrvpace replay: {file}: the recording has no beats", err=True)
+        raise typer.Exit(1)
     if baseline_file is not None:
         try:
             baseline_file.write_text(json.dumps(end["baseline"]), encoding="utf-8")
@@ -520,24 +594,21 @@ def replay(
             said = exc.strerror or str(exc)
             typer.echo(f"hrvpace replay: cannot write --baseline {baseline_file}: {said}", err=True)
             raise typer.Exit(1) from None
-    if end["state"] == "failed":
-        typer.echo(f"hrvpace replay: {end['message']}", err=True)
-        raise typer.Exit(1)
-    if end["n_beats"] == 0:  # as analyze says of it: nothing was replayed
-        typer.echo(f"hrvpace replay: {file}: the recording has no beats", err=True)
-        raise typer.Exit(1)
 
 
 def _stored(
-    run: Callable[[SessionStore | None, str | None], dict[str, Any]],
+    run: Callable[[SessionStore | None, str | None], dict[str, Any] | None],
     source_desc: dict[str, Any],
     *,
     data_dir: Path | None,
-) -> dict[str, Any]:
+    stop: Stop,
+) -> dict[str, Any] | None:
     """``--store``: ``run`` the replay as a session of the service's database.
 
     A data dir or database that cannot be made or opened exits 1 before the replay, naming it
-    and why.
+    and why. ``None``: Ctrl-C or SIGTERM came before the replay started (noted, :func:`_held`):
+    not started, its session (if made, e.g. while a busy database kept its insert waiting)
+    ``stopped``.
     """
     from api.datadir import make_data_dir
     from api.errors import DataDirUnusableError
@@ -553,6 +624,8 @@ def _stored(
         typer.echo(f"hrvpace replay: {exc}", err=True)
         raise typer.Exit(1) from None
     try:
+        if stop.stopped:  # while the database opened: no session made
+            return None
         storage.create_session(
             session_id,
             created_at=time.time(),
@@ -561,13 +634,12 @@ def _stored(
             options={"command": "hrvpace replay"},
             live_settings=analyser_settings(),
         ).result()
-        try:
-            end = run(storage, session_id)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM outside the replay's loop: not running
+        end = run(storage, session_id)
+        if end is None:  # a signal while the session was made: never ran
             storage.set_session_state(
                 session_id, "stopped", message="stopped on request", ended_at=time.time()
             ).result()
-            raise
+            return None
         storage.set_session_state(
             session_id, end["state"], message=end["message"], ended_at=time.time()
         ).result()

@@ -252,6 +252,17 @@ def test_a_table_name_too_long_is_refused_before_the_analysis(
     ) in res.stderr
 
 
+def test_a_folder_name_too_long_is_refused_before_the_analysis(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A table in a folder whose name is too long: a traceback (is_dir raised ENAMETOOLONG)."""
+    table = tmp_path / ("f" * 300) / "t.csv"
+    res = _analyze(shared_data, "--json", "--summary", str(table))
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""
+    assert f"cannot write --summary {table}: File name too long" in res.stderr
+
+
 def test_the_sidecar_is_not_where_stdout_goes(shared_data: Path, tmp_path: Path) -> None:
     """``--json --summary a.csv > a.csv.json``: the sidecar would replace the results printed
     there (the reviewer's ``> a.json``, with the sidecar's new name). Refused before analysis."""

@@ -1161,7 +1161,7 @@ async def test_cli_record_a_sigterm_while_the_link_closes_lets_it_close(
     assert calls.index(stop_notify) < calls.index(disconnect)  # then its own Disconnect
     assert not strap.connected  # the link closed
     assert "Traceback" not in err
-    assert f"1 beats written to {out}" in stdout.decode()
+    assert f"1 beat written to {out}" in stdout.decode()
     if ends_by == "SIGTERM":  # stopped by the first one
         assert proc.returncode == 143, err
         assert "stopped (SIGTERM): " in err
@@ -1226,7 +1226,7 @@ async def test_cli_record_a_close_that_hangs_is_cut_short(bluez: FakeBluez, tmp_
     strap = bluez.strap(H10)
     assert (strap.path, "Disconnect") in bluez.method_calls, err  # the close went on
     assert not strap.connected
-    assert f"1 beats written to {out}" in stdout.decode()
+    assert f"1 beat written to {out}" in stdout.decode()
     assert list(read_recording(out).rr_ms) == [1000.0]
 
 

@@ -113,6 +113,9 @@ async def test_an_out_that_cannot_be_written_is_refused_before_connecting(
             (str(tmp_path / "missing" / "r.csv"),),
             f"the folder {tmp_path / 'missing'} does not exist",
         ),
+        # a name too long: a traceback (is_dir raised ENAMETOOLONG)
+        ((str(tmp_path / ("r" * 300 + ".csv")),), "File name too long"),
+        ((str(tmp_path / ("f" * 300) / "r.csv"),), "File name too long"),
     ]
     if os.geteuid() != 0:  # root writes there anyway
         read_only = tmp_path / "read-only"
@@ -124,6 +127,85 @@ async def test_an_out_that_cannot_be_written_is_refused_before_connecting(
         assert "hrvpace record: cannot write " in err and said in err, err
         assert "[connecting]" not in err  # refused before looking for the strap
     assert bluez.strap(H10).connect_calls == 0
+
+
+async def test_a_link_to_no_file_is_an_existing_out(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: --out a link to a missing file passed the check (exists() follows the link) and
+    # failed after connecting ("File exists"); with --overwrite it was written where the link
+    # points unchecked. Now the link is an OUT there (refused without --overwrite) and, with
+    # it, where it points is checked before connecting, then written (the link stays a link).
+    bluez.add_strap(polar_h10())
+    link = tmp_path / "r.csv"
+    link.symlink_to(tmp_path / "missing.csv")
+    code, err = await _record("--out", str(link))
+    assert code == 1, err
+    said = f"hrvpace record: {link} (a link to {tmp_path / 'missing.csv'}, not there) exists"
+    assert said in err, err
+    nowhere = tmp_path / "nowhere.csv"
+    nowhere.symlink_to(tmp_path / "no-folder" / "r.csv")
+    code, err = await _record("--out", str(nowhere), "--overwrite")
+    assert code == 1, err
+    said = (
+        f"hrvpace record: cannot write {nowhere} (a link to {tmp_path / 'no-folder' / 'r.csv'}):"
+        f" the folder {tmp_path / 'no-folder'} does not exist"
+    )
+    assert said in err, err
+    assert bluez.strap(H10).connect_calls == 0  # both refused before looking for the strap
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, "--out", str(link)),
+        "--overwrite",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        for _ in range(5):
+            bluez.notify(H10, packet(1024, hr=60))
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 130, stderr.decode()
+    assert link.is_symlink()
+    assert len(read_recording(tmp_path / "missing.csv").rr_ms) > 0
+
+
+async def test_one_beat_is_said_as_one(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Review: "1 beats written".
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "one.csv"
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", "record", "--device", H10, "--out", str(out)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_notifying(H10, timeout_s=20.0)
+        bluez.notify(H10, packet(1024, hr=60))
+        for _ in range(400):  # until the beat is in the file (each line is flushed)
+            if out.exists() and out.read_text().endswith("\n") and read_recording(out).rr_ms.size:
+                break
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 130, stderr.decode()
+    assert len(read_recording(out).rr_ms) == 1
+    assert stdout.decode() == f"1 beat written to {out}\n"
 
 
 @pytest.mark.parametrize("minutes", ["0", "-1", "nan"])

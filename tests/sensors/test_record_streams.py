@@ -93,7 +93,7 @@ async def test_record_ecg_and_acc_streams_round_trip(
     bluez.notify(H10, encode_heart_rate_measurement(HeartRateMeasurement(74, rr_ms=(810.0,))))
     result = await asyncio.wait_for(running, 30.0)
     assert result.exit_code == 0, result.stderr
-    assert "1 beats written" in result.stdout
+    assert "1 beat written" in result.stdout
     ecg_file, ecg_file_2 = tmp_path / "h10.ecg.csv", tmp_path / "h10.ecg-2.csv"
     assert f"ECG: {40 * FS} samples written to {ecg_file}, {ecg_file_2}" in result.stdout
     assert f"ACC: {20 * 50} samples written to {tmp_path / 'h10.acc.csv'}" in result.stdout
