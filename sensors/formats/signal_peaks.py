@@ -116,10 +116,11 @@ INVERTED_NOTE = "signal inverted (leads reversed?): detected on the inverted sig
 
 #: Share of the judged signal whose stretches must vote inverted for an ECG to be turned: only a
 #: clear verdict turns it (turning an upright ECG puts every beat ~35 ms late). Measured (share
-#: of 60-s stretches voting inverted, NeuroKit2's ``ecg_invert``): upright MIT-BIH full records
-#: 100, 102, 105, 106, 116, 119 0.00, 104 0.26, 108 0.29, 200 0.65 (bigeminy), 114 0.68; the
-#: same records negated (truly inverted) 1.00 except 104 0.71 and 108 0.74 (left upright: a
-#: stretch-by-stretch coin is no verdict); the 5-min excerpts 100, 105, 106, 119, 121, 123
+#: of the judged signal whose stretches vote inverted, :func:`_polarity_votes` as shipped, flat
+#: stretches not voting): upright MIT-BIH full records 100, 102, 105, 106, 116, 119 0.00, 104
+#: 0.24, 108 0.27, 200 0.66 (bigeminy), 114 0.67; the same records negated (truly inverted)
+#: 1.00 except 104 0.76 and 108 0.73 (left upright: a stretch-by-stretch coin is no
+#: verdict); the 5-min excerpts 100, 105, 106, 119, 121, 123
 #: (MLII) 0.00 upright and 1.00 negated, 108 0.60 upright and 0.40 negated.
 INVERTED_SHARE = 0.8
 #: A stretch whose amplitude (1st to 99th percentile) is below this share of the median

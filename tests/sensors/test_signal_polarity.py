@@ -91,7 +91,7 @@ def test_live_detector_decides_the_polarity_and_detects_on_the_upright_signal() 
 def test_an_ecg_whose_stretches_disagree_is_left_upright(tmp_path: Path) -> None:
     """108's excerpt (MLII, large P waves): 3 of its 5 minutes vote inverted, 2 upright.
 
-    That is no verdict (its whole record votes 9 of 31 minutes inverted, and turned, every beat
+    That is no verdict (27 % of its whole record votes inverted, and turned, every beat
     is timed ~35 ms late): the ECG stays as recorded. Before the 80 % rule it was turned.
     """
     path = tmp_path / "108.csv"
