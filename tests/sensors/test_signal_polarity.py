@@ -142,3 +142,16 @@ def test_live_polarity_waits_for_20_s_and_reset_keeps_it() -> None:
     assert det.inverted is True
     det.reset()
     assert det.inverted is True
+
+
+@pytest.mark.parametrize("swing", [3.0, 10.0])
+def test_live_polarity_is_decided_after_a_large_start(swing: float) -> None:
+    """A 3-10x slow swing in the first 5 s (the strap put on): measured against the voting
+    blocks' median, every later block was "flat" and the vote never ended (None after 90 s)."""
+    x = -resample_poly(mitdb("100"), 13, 36)[: 90 * 130]
+    n = 5 * 130
+    amplitude = float(np.ptp(np.percentile(x, [1.0, 99.0])))
+    x[:n] += swing * amplitude * np.sin(2 * np.pi * 0.4 * np.arange(n) / 130.0)
+    det = LiveRPeakDetector(130.0)
+    run(det, x)
+    assert det.inverted is True
