@@ -403,6 +403,25 @@ async def test_ecg_upside_down_starts_a_new_run_at_the_turn_and_the_cross_check_
     assert compared >= 30 and agreed / compared >= 0.9
 
 
+def test_ecg_disagreement_is_taken_back_once_90_percent_agree_again() -> None:
+    """40 beats 60 ms off the strap's RR, then 40 in step: the status said "disagree" to the
+    end of the stream before; now it says they agree again once 90 % of the last 30 do."""
+    from sensors import BleEcgSource
+
+    source = BleEcgSource(H10)
+    messages: list[str] = []
+    source.add_status_listener(lambda s: messages.append(s.message))
+    t = 0.0
+    for k in range(80):
+        rr = 1000.0 + (k % 2) * 10.0
+        t += rr / 1000.0
+        source._strap_rr = [*source._strap_rr, (t, rr)][-64:]
+        source._cross_check(t, rr + (60.0 if k < 40 else 0.0))
+    assert any(m.startswith("ECG beats disagree with the strap's own RR") for m in messages)
+    assert messages[-1] == f"ECG beats agree with the strap's own RR again ({H10})"
+    assert source.cross_check[:2] == (30, 30)
+
+
 # -- motion (accelerometer) ------------------------------------------------------------------------
 
 ACC_OFFER = {
