@@ -387,6 +387,9 @@ ECG_INVERTED_MESSAGE = (
 )
 
 
+_DISAGREE = "ECG beats disagree with the strap's own RR"
+
+
 class BleEcgSource(_PmdStreamSource):
     """Beats from a chest strap's raw ECG (Polar H10, PMD ECG at 130 Hz), cross-checked.
 
@@ -398,12 +401,14 @@ class BleEcgSource(_PmdStreamSource):
     ECG RR is paired with the strap's RR of the same beat by aligning the last 5 RR of both
     (the lag where they agree best; the strap's RR arrive about a second late, so time alone
     cannot pair them); when fewer than 90 % of the last 30 agree within 20 ms the status says
-    so (electrodes, a noisy ECG).
+    so (electrodes, a noisy ECG), and says so again once 90 % agree.
 
     An ECG upside down (strap worn the other way round, leads reversed) is detected by the
     detector on a clear verdict over at least 20 s of signal
     (:attr:`sensors.ecg_live.LiveRPeakDetector.inverted`) and the status says so
-    (:data:`ECG_INVERTED_MESSAGE`); the beats are then timed on the inverted signal.
+    (:data:`ECG_INVERTED_MESSAGE`); the beats are then timed on the inverted signal. The beats
+    before the decision were timed on the wrong wave: a new run starts at the turn (no RR spans
+    it, ``gap_before`` on the next beat) and the cross-check starts afresh.
 
     A peak more than ``max_rr_s`` after the previous one (lost frames, a detector restart)
     starts a new run: no RR across it, ``gap_before`` on the next beat.
@@ -501,6 +506,13 @@ class BleEcgSource(_PmdStreamSource):
         decided = self._detector.inverted
         peaks = self._detector.push(samples, t_end_s=t_end)
         if self._detector.inverted and not decided:
+            # The beats so far were timed on the wrong wave: a new run starts (no RR spans the
+            # turn, ``gap_before`` on the next beat) and the cross-check forgets their RR and
+            # its decisions on them (else they say "disagree" for the next 30 beats).
+            self._last_peak = None
+            self._ecg_rr = []
+            self._decisions = []
+            self.cross_check = (0, 0, None)
             self._publish(message=ECG_INVERTED_MESSAGE)
         return tuple(self._beats_from_peaks(peaks, item))
 
@@ -557,8 +569,15 @@ class BleEcgSource(_PmdStreamSource):
         self.cross_check = (n, agreed, float(np.median(d)))
         if n >= self._WINDOW and agreed / n < 0.9:
             text = (
-                f"ECG beats disagree with the strap's own RR ({agreed / n:.0%} of the last "
+                f"{_DISAGREE} ({agreed / n:.0%} of the last "
                 f"{n} within {self._AGREE_MS:g} ms): check the electrodes"
             )
             if self._status.message != text:
                 self._publish(message=text)
+        elif n >= self._WINDOW and self._status.message.startswith(_DISAGREE):
+            # agreement is back: the disagreement no longer holds
+            self._publish(
+                message=ECG_INVERTED_MESSAGE
+                if self._detector.inverted
+                else f"ECG beats agree with the strap's own RR again ({self._label()})"
+            )

@@ -52,9 +52,13 @@ __all__ = ["LiveRPeakDetector"]
 _VOTE_BLOCK_S = 5.0
 _VOTES_BEFORE_INVERTED_S = 20.0
 _VOTES_BEFORE_UPRIGHT_S = 60.0
-#: A block whose amplitude (1st to 99th percentile) is below this share of the median voting
-#: block's is flat or nearly (electrode off): it does not vote.
+#: A block whose amplitude (1st to 99th percentile) is below this share of the median amplitude
+#: of the last :data:`_FLAT_REFERENCE_BLOCKS` blocks (all of them, voting or not, this one
+#: included) is flat or nearly (electrode off): it does not vote. All blocks, not only the
+#: voting ones: a large first block (a 3-10x swing while the strap is put on) made every later
+#: block "flat" against the voting blocks' median, and the vote never ended.
 _FLAT_SHARE = 0.2
+_FLAT_REFERENCE_BLOCKS = 12
 
 
 class LiveRPeakDetector:
@@ -121,7 +125,7 @@ class LiveRPeakDetector:
         self._block = max(1, round(_VOTE_BLOCK_S * self.fs))
         self._pending = np.zeros(0, dtype=np.float64)  # samples of the unfinished vote block
         self._votes: list[bool] = []
-        self._amplitudes: list[float] = []
+        self._amplitudes: list[float] = []  # of the last blocks, voting or not
 
     def reset(self) -> None:
         """Forget the signal (after a gap in the stream); confirmed peaks stay reported.
@@ -207,7 +211,8 @@ class LiveRPeakDetector:
             amplitude = float(np.ptp(np.percentile(block, [1.0, 99.0])))
             if not amplitude > 0.0:
                 continue
-            if self._amplitudes and amplitude < _FLAT_SHARE * float(np.median(self._amplitudes)):
+            self._amplitudes = [*self._amplitudes[-(_FLAT_REFERENCE_BLOCKS - 1) :], amplitude]
+            if amplitude < _FLAT_SHARE * float(np.median(self._amplitudes)):
                 continue
             try:
                 with warnings.catch_warnings():
@@ -217,7 +222,6 @@ class LiveRPeakDetector:
                 raise
             except Exception:  # an odd block does not vote, never a crash
                 continue
-            self._amplitudes.append(amplitude)
             self._votes.append(bool(inverted))
             voted_s = len(self._votes) * self._block / self.fs
             share = sum(self._votes) / len(self._votes)

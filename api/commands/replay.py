@@ -455,7 +455,7 @@ def replay(
             # out, signal losses, a last line cut off: read_as, as analyze's read_notes).
             # A signal is read as analyze reads it: a PPG's stretches of low detector
             # quality (motion) left out with a gap, an ECG's said (read_as)
-            from api.research.analysis import read_notes
+            from api.research.analysis import NO_BEATS_LEFT, read_notes
             from api.research.segments import SegmentError, cut
             from sensors import read_recording
             from sensors.formats.signal_peaks import leave_out_low_quality
@@ -472,12 +472,18 @@ def replay(
                 )
                 if segments is not None:
                     played = cut(played, segments[0])
+                had_beats = played.n_beats > 0
                 played, _ = leave_out_low_quality(played)
                 read_as = read_notes(read_as, played, drop_zero=False, series=series)
+                failed = None
+                if had_beats and played.n_beats == 0:  # as analyze says it
+                    failed = f"{file}: {NO_BEATS_LEFT}"
             except (SensorError, SegmentError) as exc:
+                failed = str(exc)
+            if failed is not None:
                 if as_json:  # the stream still ends with its replay_end, as a replay that fails
-                    typer.echo(json.dumps(_failed_before_start(str(exc), baseline, read_as)))
-                typer.echo(f"hrvpace replay: {exc}", err=True)
+                    typer.echo(json.dumps(_failed_before_start(failed, baseline, read_as)))
+                typer.echo(f"hrvpace replay: {failed}", err=True)
                 raise typer.Exit(1) from None
 
         # the reader drops a last line cut short: said once the replay has run (below)

@@ -11,8 +11,9 @@ Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or mis
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -34,6 +35,9 @@ from api.commands._options import (
 from api.commands._progress import QuietOpt, progress
 from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
+
+if TYPE_CHECKING:
+    from sensors import Recording
 
 __all__ = ["report"]
 
@@ -69,8 +73,14 @@ def report(
     signal. The report's read_as says the channel and where the beats came from.
     """
     from api.research import MissingExtraError
-    from api.research.report import from_recording, from_session, segment_data, write_report
-    from api.research.segments import SegmentError, file_label
+    from api.research.report import (
+        ReportData,
+        from_recording,
+        from_session,
+        segment_data,
+        write_report,
+    )
+    from api.research.segments import SegmentError, cut, file_label
 
     segments = segments_from_options(start, end, segments_file)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -83,8 +93,9 @@ def report(
     n_steps = 1 + (1 if segments is None else len(segments))
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
+            raw: Recording | None = None
             if Path(target).is_file():
-                from api.research.analysis import read_notes
+                from api.research.analysis import NO_BEATS_LEFT, read_notes
                 from api.research.discover import choose_reading
                 from sensors import read_recording
                 from sensors.formats.signal_peaks import leave_out_low_quality
@@ -102,11 +113,23 @@ def report(
                 if rec.n_beats == 0:
                     typer.echo(f"hrvpace report: {target}: the recording has no beats", err=True)
                     raise typer.Exit(1)
-                # as analyze reads it: a PPG's stretches of low detector quality (motion) left
-                # out with a gap, an ECG's said (read_as; sensors.formats.signal_peaks)
-                rec, _ = leave_out_low_quality(rec)
-                how = read_notes(reading.how, rec, drop_zero=False, series=series)
-                data = from_recording(rec, path=target, read_as=how)
+                raw = rec
+
+                def as_analyze_reads(part: Recording) -> ReportData:
+                    # as analyze reads it (a segment cut first): a PPG's stretches of low
+                    # detector quality (motion) left out with a gap, an ECG's said (read_as;
+                    # sensors.formats.signal_peaks)
+                    part, _ = leave_out_low_quality(part)
+                    if part.n_beats == 0:
+                        typer.echo(f"hrvpace report: {target}: {NO_BEATS_LEFT}", err=True)
+                        raise typer.Exit(1)
+                    how = read_notes(reading.how, part, drop_zero=False, series=series)
+                    return from_recording(part, path=target, read_as=how)
+
+                if segments is None:
+                    data = as_analyze_reads(raw)
+                else:  # each segment is cut from the recording as read, then read as analyze
+                    data = from_recording(raw, path=target, read_as=reading.how)
             else:
                 from api.research.store import load_session, resolve_session_id
                 from api.settings import load_settings
@@ -125,6 +148,15 @@ def report(
                 files = []
                 for k, seg in enumerate(segments, start=2):
                     part = segment_data(data, seg)
+                    if raw is not None:
+                        read = as_analyze_reads(cut(raw, seg))
+                        part = replace(
+                            part,
+                            provenance={**part.provenance, "read_as": read.provenance["read_as"]},
+                            t_s=read.t_s,
+                            rr_ms=read.rr_ms,
+                            gaps=read.gaps,
+                        )
                     if (short := part.provenance.get("segment_past_end")) is not None:
                         typer.echo(f"hrvpace report: {target}: warning: {short}", err=True)
                     target_out, target_png = out, png_dir

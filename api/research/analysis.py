@@ -663,6 +663,11 @@ def apple_health_reading(recording: Recording) -> str:
 SERIES_IGNORED_NOTE = "--series ignored: not an Apple Health export"
 
 
+#: What analyze, replay and report say of a signal whose every stretch was left out as below the
+#: detector quality floor (a PPG wholly in motion).
+NO_BEATS_LEFT = "no beats left: the whole signal is below the detector quality floor"
+
+
 def read_notes(
     how: str, recording: Recording, *, drop_zero: bool, series: int | None = None
 ) -> str:
@@ -772,7 +777,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         if rec.n_beats == 0:
             return RecordingAnalysis(
                 path=p,
-                error="no beats left: the whole signal is below the detector quality floor",
+                error=NO_BEATS_LEFT,
                 segment=label,
             )
         how = read_notes(how, rec, drop_zero=options.drop_zero, series=options.series)

@@ -5,12 +5,13 @@ artefact correction: hrvpace corrects artefacts itself, in :mod:`hrv.clean`); pu
 ``ppg_clean`` and ``ppg_peaks`` (method ``"elgendi"``). Each beat's detector quality (0..1) is
 NeuroKit2's ``templatematch`` quality at the peak (``ecg_quality``, ``ppg_quality``: the beat's
 correlation with the signal's average beat). A signal whose beat quality (ECG: 75th percentile,
-so frequent ectopic beats do not count against it; PPG: median) is below
-:data:`DETECTOR_QUALITY_FLOOR` is refused: it does not look like an ECG/PPG (noise, an EEG
-channel chosen by mistake). The beat times ``t_s`` are the peak times, in seconds from the start of
-the signal; ``rr_ms`` their differences (:func:`_recording`). An ECG upside down is turned
-before detection (:func:`ecg_is_inverted`); the readers say so in ``meta["inverted"]`` and
-``meta["signal_notes"]`` (:data:`INVERTED_NOTE`, which ``hrvpace analyze`` adds to ``read_as``).
+so frequent ectopic beats do not count against it, and 0.9 with fewer than 30 R peaks a
+minute; PPG: median) is below :data:`DETECTOR_QUALITY_FLOOR` is refused: it does not look like
+an ECG/PPG (noise, an EEG channel chosen by mistake). The beat times ``t_s`` are the peak
+times, in seconds from the start of the signal; ``rr_ms`` their differences
+(:func:`_recording`). An ECG upside down is turned before detection (:func:`ecg_is_inverted`);
+the readers say so in ``meta["inverted"]`` and ``meta["signal_notes"]`` (:data:`INVERTED_NOTE`,
+which ``hrvpace analyze`` adds to ``read_as``).
 
 References
 ----------
@@ -115,10 +116,11 @@ INVERTED_NOTE = "signal inverted (leads reversed?): detected on the inverted sig
 
 #: Share of the judged signal whose stretches must vote inverted for an ECG to be turned: only a
 #: clear verdict turns it (turning an upright ECG puts every beat ~35 ms late). Measured (share
-#: of 60-s stretches voting inverted, NeuroKit2's ``ecg_invert``): upright MIT-BIH full records
-#: 100, 102, 105, 106, 116, 119 0.00, 104 0.26, 108 0.29, 200 0.65 (bigeminy), 114 0.68; the
-#: same records negated (truly inverted) 1.00 except 104 0.71 and 108 0.74 (left upright: a
-#: stretch-by-stretch coin is no verdict); the 5-min excerpts 100, 105, 106, 119, 121, 123
+#: of the judged signal whose stretches vote inverted, :func:`_polarity_votes` as shipped, flat
+#: stretches not voting): upright MIT-BIH full records 100, 102, 105, 106, 116, 119 0.00, 104
+#: 0.24, 108 0.27, 200 0.66 (bigeminy), 114 0.67; the same records negated (truly inverted)
+#: 1.00 except 104 0.76 and 108 0.73 (left upright: a stretch-by-stretch coin is no
+#: verdict); the 5-min excerpts 100, 105, 106, 119, 121, 123
 #: (MLII) 0.00 upright and 1.00 negated, 108 0.60 upright and 0.40 negated.
 INVERTED_SHARE = 0.8
 #: A stretch whose amplitude (1st to 99th percentile) is below this share of the median
@@ -225,7 +227,7 @@ def _detect(
             quality = np.clip(np.asarray(index, dtype=np.float64)[peaks], 0.0, 1.0)
         except Exception:  # quality is extra information, never a reason to lose the beats
             quality = np.full(peaks.size, np.nan)
-    _check_looks_like(kind, quality, path)
+    _check_looks_like(kind, quality, path, duration_s=signal.size / fs)
     notes = sorted({str(w.message) for w in caught})
     return peaks, quality, notes, inverted
 
@@ -239,12 +241,26 @@ def _detect(
 #: too near its floor of 0.85).
 _LOOKS_LIKE_PERCENTILE: dict[str, float] = {"ecg": 75.0, "ppg": 50.0}
 
+#: An ECG whose R peaks come fewer than this many a minute (no heart beats so slowly: mostly no
+#: ECG) must reach :data:`_SPARSE_ECG_FLOOR` at its 75th percentile instead. With few peaks the
+#: template is the average of a dozen or two and matches them better: 60 s of EEG-like noise (1/f
+#: with bursts of alpha; 128-500 Hz, 36 signals) gave 12-22 peaks a minute and a 75th percentile
+#: up to 0.82 (5 of 36 at 0.62-0.82, above 0.6), and their median up to 0.63, so neither the
+#: median nor both would refuse them, while simulated bigeminy of 30 s has a median of 0.20.
+#: ECGs come at 50-88 peaks a minute (MIT-BIH 100-123) and their 75th percentile is 0.86-1.00
+#: (bigeminy 0.94, trigeminy 0.77, both at 68-70 a minute).
+_SPARSE_ECG_PER_MIN = 30.0
+_SPARSE_ECG_FLOOR = 0.9
 
-def _check_looks_like(kind: str, quality: NDArray[np.float64], path: str) -> None:
+
+def _check_looks_like(
+    kind: str, quality: NDArray[np.float64], path: str, *, duration_s: float
+) -> None:
     """Refuse a signal whose beats do not match the template (noise, another signal).
 
-    ECG: the 75th percentile of the beats' quality is below the floor; PPG: the median
-    (:data:`_LOOKS_LIKE_PERCENTILE`).
+    ECG: the 75th percentile of the beats' quality is below the floor (below
+    :data:`_SPARSE_ECG_FLOOR` when fewer than :data:`_SPARSE_ECG_PER_MIN` peaks a minute were
+    found); PPG: the median (:data:`_LOOKS_LIKE_PERCENTILE`).
     """
     finite = quality[np.isfinite(quality)]
     if finite.size == 0:
@@ -252,6 +268,10 @@ def _check_looks_like(kind: str, quality: NDArray[np.float64], path: str) -> Non
     pct = _LOOKS_LIKE_PERCENTILE[kind]
     value = float(np.percentile(finite, pct))
     floor = DETECTOR_QUALITY_FLOOR[kind]
+    per_min = quality.size / duration_s * 60.0 if duration_s > 0 else np.inf
+    sparse = kind == "ecg" and per_min < _SPARSE_ECG_PER_MIN
+    if sparse:
+        floor = _SPARSE_ECG_FLOOR
     if value < floor:
         what = "an ECG" if kind == "ecg" else "a PPG"
         which = "the median" if pct == 50.0 else f"the {pct:.0f}th percentile"
@@ -259,7 +279,9 @@ def _check_looks_like(kind: str, quality: NDArray[np.float64], path: str) -> Non
         raise RecordingFormatError(
             f"does not look like {what} (detector quality {value:.2f}, {which} over "
             f"{quality.size} {'R' if kind == 'ecg' else 'pulse'} peaks found; {what}'s is at "
-            f"least {floor:g}): noise, or another signal{ectopy}? (channel=, the command "
+            f"least {floor:g}"
+            + (f" with fewer than {_SPARSE_ECG_PER_MIN:g} peaks a minute" if sparse else "")
+            + f"): noise, or another signal{ectopy}? (channel=, the command "
             "line's --channel, chooses the signal)",
             path=path,
         )

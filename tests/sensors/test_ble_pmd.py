@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -353,6 +354,72 @@ async def test_ecg_upside_down_is_said_and_its_beats_are_the_upright_ones(
     # the polarity is decided on at least 20 s of signal (sensors.ecg_live): the beats after
     # (from about 30 s) are the upright ones
     assert all(np.min(np.abs(ref_rr - b.rr_ms)) < 12.0 for b in beats[40:])
+
+
+async def test_ecg_upside_down_starts_a_new_run_at_the_turn_and_the_cross_check_afresh(
+    bluez: FakeBluez,  # noqa: F811
+) -> None:
+    """MIT-BIH 121 inverted: the detector turns it at about 18 s; the beats before were timed
+    on the wrong wave (about 70 ms off). No RR spans the turn and the cross-check forgets the
+    wrong beats: it said "disagree" from about 33 s to the end of the stream before."""
+    import warnings
+
+    from scipy.signal import resample_poly
+
+    from sensors import BleEcgSource
+    from sensors.ble_pmd import ECG_INVERTED_MESSAGE
+
+    path = str(Path(__file__).parents[1] / "data" / "mitdb121x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # wfdb's own pandas deprecations
+        import wfdb
+
+        record, ann = wfdb.rdrecord(path), wfdb.rdann(path, "atr")
+    symbols = set("NLRBAaJSVrFejnE/fQ?")
+    ref = np.array([s / 360 for s, c in zip(ann.sample, ann.symbol, strict=True) if c in symbols])
+    ecg_uv = np.round(resample_poly(record.p_signal[:, 0], 13, 36) * 1000).astype(int)
+    bluez.add_strap(FakeStrap(H10, name="Polar H10 A1B2C3D4", pmd=ECG_SETTINGS))
+    messages: list[str] = []
+    clock = StampingClock()
+    async with BleEcgSource(H10, clock=clock, scan_timeout_s=1.0, connect_timeout_s=5.0) as h10:
+        h10.add_status_listener(lambda s: messages.append(s.message))
+        await bluez.wait_pmd_streaming(H10, "ecg", timeout_s=STEP)
+        it = aiter(h10)
+        feeder = asyncio.ensure_future(send_ecg(bluez, clock, (-ecg_uv, ref), 60.0))
+        beats = []
+        while len(beats) < 52:
+            b = await ecg_beat(it)
+            beats.append((b, h10._detector.inverted))
+        await feeder
+        compared, agreed, _ = h10.cross_check
+    assert ECG_INVERTED_MESSAGE in messages
+    after = [b for b, inverted in beats if inverted]
+    assert len(after) >= 30
+    # the first beat after the turn starts a new run; every RR after it is a reference RR
+    assert after[0].gap_before
+    ref_rr = np.diff(ref) * 1000
+    assert all(np.min(np.abs(ref_rr - b.rr_ms)) < 12.0 for b in after)
+    assert not any(m.startswith("ECG beats disagree") for m in messages)
+    assert compared >= 30 and agreed / compared >= 0.9
+
+
+def test_ecg_disagreement_is_taken_back_once_90_percent_agree_again() -> None:
+    """40 beats 60 ms off the strap's RR, then 40 in step: the status said "disagree" to the
+    end of the stream before; now it says they agree again once 90 % of the last 30 do."""
+    from sensors import BleEcgSource
+
+    source = BleEcgSource(H10)
+    messages: list[str] = []
+    source.add_status_listener(lambda s: messages.append(s.message))
+    t = 0.0
+    for k in range(80):
+        rr = 1000.0 + (k % 2) * 10.0
+        t += rr / 1000.0
+        source._strap_rr = [*source._strap_rr, (t, rr)][-64:]
+        source._cross_check(t, rr + (60.0 if k < 40 else 0.0))
+    assert any(m.startswith("ECG beats disagree with the strap's own RR") for m in messages)
+    assert messages[-1] == f"ECG beats agree with the strap's own RR again ({H10})"
+    assert source.cross_check[:2] == (30, 30)
 
 
 # -- motion (accelerometer) ------------------------------------------------------------------------

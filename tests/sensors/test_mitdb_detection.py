@@ -47,7 +47,7 @@ CLEAN = ("100", "106", "119", "121", "123")
 #: (105: 94.05 % and 96.83 %, 108: 72.44 % and 74.28 %) by about 2 points. 108's lead MLII
 #: is detected as recorded: 3 of its 5 minutes vote inverted (its large P waves), no clear
 #: verdict (sensors.formats.signal_peaks.ecg_is_inverted); turned, this excerpt gave 99.29 % and
-#: 98.60 %, but its whole record votes 9 of 31 minutes inverted and turned is timed ~35 ms late.
+#: 98.60 %, but 27 % of its whole record votes inverted and turned is timed ~35 ms late.
 HARD_FLOORS = {"105": (0.92, 0.95), "108": (0.70, 0.72)}
 
 

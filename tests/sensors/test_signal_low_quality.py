@@ -151,3 +151,62 @@ def test_analyze_replay_and_report_read_a_motion_ppg_alike(tmp_path: Path) -> No
     report = runner.invoke(app, ["report", str(motion), "--out", str(out), *opts, "--quiet"])
     assert report.exit_code == 0, report.output
     assert note in out.read_text(encoding="utf-8")
+
+
+def test_report_of_a_segment_cuts_first_then_leaves_out_as_analyze(tmp_path: Path) -> None:
+    """report --start/--end read as analyze and replay: the segment cut, then its own motion
+    left out and said (before, the whole recording's motion was left out and said in every
+    segment's read_as, also of a segment without motion)."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.research.segments import Segment
+
+    _, motion = ppg_pair(tmp_path)
+    opts = ["--format", "ppg_csv", "--sampling-rate", str(FS), "--quiet"]
+    runner = CliRunner()
+    for start, end in (("0", "100"), ("180", "240")):
+        segment = Segment(label="segment", start_s=float(start), end_s=float(end))
+        a = analyze_file(
+            motion,
+            AnalysisOptions(format="ppg_csv", sampling_rate_hz=float(FS), segment=segment),
+        )
+        assert a.summary is not None
+        read_as = a.summary["read_as"]
+        out = tmp_path / f"ppg-{start}.html"
+        args = ["report", str(motion), "--out", str(out), *opts, "--start", start, "--end", end]
+        report = runner.invoke(app, args)
+        assert report.exit_code == 0, report.output
+        html = out.read_text(encoding="utf-8")
+        if start == "0":
+            assert "left out" not in read_as and "left out" not in html
+        else:
+            note = read_as.split("; ")[-1]
+            assert note.endswith("s of signal below detector quality 0.85 left out")
+            assert note in html
+
+
+def test_a_segment_wholly_in_motion_says_no_beats_left_in_replay_as_in_analyze(
+    tmp_path: Path,
+) -> None:
+    """replay said "the recording has no beats" of it (it has beats: all below the floor)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.research.analysis import NO_BEATS_LEFT
+    from api.research.segments import Segment
+
+    _, motion = ppg_pair(tmp_path)
+    segment = Segment(label="segment", start_s=203.0, end_s=217.0)
+    a = analyze_file(
+        motion, AnalysisOptions(format="ppg_csv", sampling_rate_hz=float(FS), segment=segment)
+    )
+    assert a.error == NO_BEATS_LEFT
+    opts = ["--format", "ppg_csv", "--sampling-rate", str(FS), "--start", "203", "--end", "217"]
+    replay = CliRunner().invoke(app, ["replay", str(motion), *opts, "--json", "--speed", "max"])
+    assert replay.exit_code == 1
+    assert f"hrvpace replay: {motion}: {NO_BEATS_LEFT}" in replay.output
+    end = json.loads(replay.stdout.strip().splitlines()[-1])
+    assert end["type"] == "replay_end" and NO_BEATS_LEFT in end["message"]

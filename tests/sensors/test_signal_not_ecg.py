@@ -170,3 +170,41 @@ def test_ventricular_bigeminy_and_trigeminy_are_read_not_refused(
     rec = read_recording(path, format="ecg_csv", sampling_rate_hz=250.0)
     expected = 300.0 / 0.85
     assert 0.9 * expected <= rec.n_beats <= 1.1 * expected
+
+
+def eeg_like(fs: int, seed: int, duration_s: float = 60.0) -> np.ndarray:
+    """EEG-like noise (µV): 1/f noise with bursts of alpha (9.5 Hz) under a slow envelope."""
+
+    def colored(n: int, alpha: float, rng: np.random.Generator) -> np.ndarray:
+        f = np.fft.rfftfreq(n)
+        s = rng.normal(size=f.size) + 1j * rng.normal(size=f.size)
+        f[0] = f[1]
+        x = np.fft.irfft(s / f ** (alpha / 2), n)
+        return np.asarray(x / x.std())
+
+    rng = np.random.default_rng(seed * 1000 + fs)
+    n = int(duration_s * fs)
+    x = colored(n, 1.0, rng)
+    t = np.arange(n) / fs
+    envelope = np.clip(colored(n, 2.0, rng), 0, None)
+    x += 1.5 * envelope * np.sin(2 * np.pi * (9.5 + 0.5 * rng.normal()) * t)
+    return 30 * x
+
+
+@pytest.mark.parametrize(("fs", "seed"), [(250, 4), (256, 0), (360, 0), (360, 2), (500, 5)])
+def test_a_minute_of_eeg_like_noise_is_refused(fs: int, seed: int, tmp_path: Path) -> None:
+    """12-22 R peaks a minute whose 75th percentile of quality was 0.62-0.82 (above 0.6): with
+    fewer than 30 peaks a minute the 75th percentile must reach 0.9."""
+    path = write_column(tmp_path / "eeg.csv", eeg_like(fs, seed), header="ecg")
+    with pytest.raises(RecordingFormatError, match="with fewer than 30 peaks a minute"):
+        read_recording(path, format="ecg_csv", sampling_rate_hz=float(fs))
+
+
+@pytest.mark.parametrize("pattern", ["NV", "NNV"])
+def test_half_a_minute_of_bigeminy_and_trigeminy_is_read(pattern: str, tmp_path: Path) -> None:
+    """34 peaks in 30 s, a median quality of 0.20 (bigeminy): read as the 5 minutes are."""
+    x = ventricular_pattern(pattern, duration_s=30.0)
+    rec = read_recording(
+        write_column(tmp_path / "ecg.csv", x, header="ecg"), format="ecg_csv", sampling_rate_hz=250
+    )
+    assert 30 <= rec.n_beats <= 40
