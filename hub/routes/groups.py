@@ -166,7 +166,8 @@ def withdraw_invite(group_id: str, invite_id: str, request: Request) -> dict[str
     Removed: the members who joined with it whose first whole week of membership has not
     closed, with their contributions. The answer counts and names no one, and the group's
     member count (only members who counted) stays as it was. Members who already counted in
-    a closed week stay (a released cell was computed over them).
+    a closed week stay (a released cell was computed over them), and so do members who
+    joined before the hub kept which invite a member joined with (schema 3): they have no link.
     404 ``invite_not_found`` when the group has neither the invite nor members who joined
     with it still removable.
     """
