@@ -4,8 +4,9 @@ Every route but ``GET /hub/v1/health`` needs a token: the admin token for groups
 summaries and interventions; a member token for contributions and ``DELETE /hub/v1/me``
 (``POST /hub/v1/join`` takes an invite code instead). A request to any other ``/hub/v1`` path
 without the admin token is answered 401 before its body is read
-(:class:`webconventions.middleware.TokenGateMiddleware`); the member calls' bodies are capped
-at ``max_member_body_bytes``. Errors are ``application/problem+json``.
+(:class:`webconventions.middleware.TokenGateMiddleware`); bodies are capped before they are
+parsed, the member calls' at ``max_member_body_bytes``, the admin's at ``max_body_bytes`` (4 KiB,
+about twice the largest valid admin body). Errors are ``application/problem+json``.
 The dashboard page at ``/`` is public (it holds no data and asks for the admin token). Every
 answer forbids framing and sniffing (:class:`webconventions.middleware.SecurityHeadersMiddleware`).
 """
@@ -136,6 +137,8 @@ def create_app(
         mount_page(app, STATIC_DIR, api_prefix="/hub")  # last; /hub/... errors stay the API's
     app.add_middleware(
         BodyLimitMiddleware,
+        # the admin's calls (and any other): their largest valid body is ~1,800 bytes
+        # (HubSettings.max_body_bytes); a 64 KiB limit let a body no call takes be parsed
         max_body_bytes=settings.max_body_bytes,
         setting="HRVPACE_HUB_MAX_BODY_BYTES",
         # the calls without the admin token: a small bound on what anyone can make the hub
@@ -147,7 +150,7 @@ def create_app(
     )
     # the admin token checked before the body is read (FastAPI reads and parses a route's
     # body before its AdminDep): without it, a request to an admin route is a 401 at once,
-    # not a 64 KiB body parsed first; every /hub/v1 path but these needs it
+    # not a body parsed first; every /hub/v1 path but these needs it
     app.add_middleware(
         TokenGateMiddleware,
         token=token,

@@ -50,7 +50,12 @@ class HubSettings(BaseSettings):
         "when asked for)",
     )
     max_body_bytes: int = Field(
-        default=64 * 1024, ge=1024, description="Request body limit (the admin's calls)."
+        default=4 * 1024,
+        ge=1024,
+        description="Body limit of the admin's calls (and of any other call but the two "
+        "below): the largest valid one, an intervention with a 100-character name and a "
+        "40-character control group all written as escaped emoji and indented, is ~1,800 "
+        "bytes (was 64 KiB: a body of many keys that no admin call takes was parsed first)",
     )
     max_member_body_bytes: int = Field(
         default=4 * 1024,

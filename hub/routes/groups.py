@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
+from hub.errors import BadRequestError
 from hub.models import (
     Group,
     GroupCreate,
@@ -19,6 +23,52 @@ from hub.models import (
 from hub.store import HubStore
 
 router = APIRouter(prefix="/hub/v1/groups", tags=["groups"])
+
+#: A list's page: ``limit`` items (as ``GET /api/v1/sessions`` of the personal service).
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+Limit = Annotated[
+    int,
+    Query(ge=1, le=MAX_LIMIT, description=f"Items per page (default {DEFAULT_LIMIT})"),
+]
+After = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Where the page starts: copy it from the previous page's "
+        '`Link: <...>; rel="next"` header (opaque)',
+    ),
+]
+
+
+def _bad_cursor() -> BadRequestError:
+    return BadRequestError(
+        "after: not a position in this list; take the next page's address from the previous "
+        "page's Link header"
+    )
+
+
+def _cursor_parts(after: str, n: int) -> list[object]:
+    """The ``n`` values of a cursor made by :func:`_link_next`; 422 ``bad_request`` if not."""
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))
+    except (ValueError, TypeError):
+        raise _bad_cursor() from None
+    if not isinstance(parts, list) or len(parts) != n:
+        raise _bad_cursor()
+    return parts
+
+
+def _link_next(request: Request, response: Response, limit: int, parts: list[object]) -> None:
+    """Say the next page's address: the same path with ``limit`` and the cursor ``after``.
+
+    The cursor holds only values the page showed (the last item's id, and an invite's
+    ``created``), so paging tells nothing a single answer does not. Relative, so it holds
+    behind a TLS proxy.
+    """
+    cursor = base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+    query = urlencode({"limit": limit, "after": cursor})
+    response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
 
 
 def _store(request: Request) -> HubStore:
@@ -33,9 +83,25 @@ def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
 
 
 @router.get("", response_model=list[Group])
-def list_groups(request: Request) -> list[dict[str, object]]:
-    """Every group with its member count: those sharing who counted in a closed week."""
-    return _store(request).list_groups()
+def list_groups(
+    request: Request, response: Response, limit: Limit = DEFAULT_LIMIT, after: After = None
+) -> list[dict[str, object]]:
+    """The groups, oldest first, with their member counts: those sharing who counted in a week.
+
+    A page of ``limit``; the next one's address is in ``Link: <...>; rel="next"`` (none on
+    the last page).
+    """
+    key: str | None = None
+    if after is not None:
+        (gid,) = _cursor_parts(after, 1)
+        if not isinstance(gid, str):
+            raise _bad_cursor()
+        key = gid
+    groups = _store(request).list_groups(limit=limit + 1, after=key)
+    if len(groups) > limit:
+        del groups[limit:]
+        _link_next(request, response, limit, [groups[-1]["id"]])
+    return groups
 
 
 @router.get("/{group_id}", response_model=Group)
@@ -54,9 +120,32 @@ def create_invite(
 
 
 @router.get("/{group_id}/invites", response_model=list[InviteInfo])
-def list_invites(group_id: str, request: Request) -> list[dict[str, object]]:
-    """The group's invites, newest first: id, expiry, uses left, status (never the code)."""
-    return _store(request).list_invites(group_id)
+def list_invites(
+    group_id: str,
+    request: Request,
+    response: Response,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = None,
+) -> list[dict[str, object]]:
+    """The group's invites, newest first, revoked last: id, expiry, uses left, status, no code.
+
+    A page of ``limit``; the next one's address is in ``Link: <...>; rel="next"`` (none on
+    the last page).
+    """
+    key = None
+    if after is not None:
+        created, iid = _cursor_parts(after, 2)
+        if not (created is None or type(created) is int) or not isinstance(iid, str):
+            raise _bad_cursor()
+        key = (created, iid)
+    invites = _store(request).list_invites(group_id, limit=limit + 1, after=key)
+    if len(invites) > limit:
+        del invites[limit:]
+        last = invites[-1]
+        created_at = last["created"]
+        shown = int(created_at.timestamp()) if isinstance(created_at, dt.datetime) else None
+        _link_next(request, response, limit, [shown, last["id"]])
+    return invites
 
 
 @router.delete("/{group_id}/invites/{invite_id}", status_code=204, response_class=Response)
@@ -77,7 +166,8 @@ def withdraw_invite(group_id: str, invite_id: str, request: Request) -> dict[str
     Removed: the members who joined with it whose first whole week of membership has not
     closed, with their contributions. The answer counts and names no one, and the group's
     member count (only members who counted) stays as it was. Members who already counted in
-    a closed week stay (a released cell was computed over them).
+    a closed week stay (a released cell was computed over them), and so do members who
+    joined before the hub kept which invite a member joined with (schema 3): they have no link.
     404 ``invite_not_found`` when the group has neither the invite nor members who joined
     with it still removable.
     """

@@ -11,7 +11,7 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-async function api(path, options = {}) {
+async function request(path, options = {}) {
   const res = await fetch(path, {
     ...options,
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
@@ -22,7 +22,23 @@ async function api(path, options = {}) {
     try { detail = (await res.json()).detail || detail; } catch (e) { /* not JSON */ }
     throw new ApiError(res.status, detail);
   }
+  return res;
+}
+
+async function api(path, options = {}) {
+  const res = await request(path, options);
   return res.headers.get("content-type")?.includes("json") ? res.json() : res.text();
+}
+
+// A whole list (groups, invites): its pages, following each answer's Link rel="next".
+async function apiAll(path) {
+  const items = [];
+  for (let next = path; next;) {
+    const res = await request(next);
+    items.push(...(await res.json()));
+    next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") || "")?.[1];
+  }
+  return items;
 }
 
 function askToken(message = "") {
@@ -110,7 +126,7 @@ function button(text, onClick) {
 const groupsById = new Map();
 
 async function loadGroups() {
-  const groups = await api("/hub/v1/groups");
+  const groups = await apiAll("/hub/v1/groups");
   const body = $("groups").querySelector("tbody");
   body.replaceChildren();
   for (const g of groups) {
@@ -141,7 +157,7 @@ async function loadGroups() {
 async function loadAccess(group) {
   $("access-section").hidden = false;
   $("access-group").textContent = `– ${group.name}`;
-  const invites = await api(`/hub/v1/groups/${group.id}/invites`);
+  const invites = await apiAll(`/hub/v1/groups/${group.id}/invites`);
   if (selected?.id !== group.id) return;  // another group was chosen meanwhile
   const ibody = $("invites").querySelector("tbody");
   ibody.replaceChildren();

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub import db
-from hub.errors import NotFoundError
+from hub.errors import BadRequestError, NotFoundError
 from hub.store.base import StoreBase, hash_secret
 from hub.store.members import INVITE_ID_LEN, counted_by, invite_id, invite_withdrawable
 
@@ -48,8 +48,17 @@ class GroupStore(StoreBase):
         m = db.members.c
         return sa.and_(m.left_at.is_(None), m.joined_at <= counted_by(self.now()))
 
-    def list_groups(self) -> list[dict[str, Any]]:
-        """Every group with its member count (:meth:`_counted`)."""
+    def list_groups(
+        self, *, limit: int | None = None, after: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The groups, oldest first, each with its member count (:meth:`_counted`).
+
+        ``limit`` groups at most, those after the group ``after`` (an id, from a previous
+        page): keyset paging, so a group created meanwhile is listed last, never on a later
+        page a second time (groups are never deleted, so ``after`` is always found).
+        :class:`BadRequestError` for an ``after`` that is no group.
+        """
+        g = db.groups.c
         count = (
             sa.select(db.members.c.group_id, sa.func.count().label("n"))
             .where(self._counted())
@@ -58,10 +67,24 @@ class GroupStore(StoreBase):
         )
         q = (
             sa.select(db.groups, sa.func.coalesce(count.c.n, 0).label("n"))
-            .outerjoin(count, count.c.group_id == db.groups.c.id)
-            .order_by(db.groups.c.created_at, db.groups.c.id)
+            .outerjoin(count, count.c.group_id == g.id)
+            .order_by(g.created_at, g.id)
+            .limit(limit)
         )
         with self.engine.connect() as conn:
+            if after is not None:
+                key = conn.execute(sa.select(g.created_at).where(g.id == after)).first()
+                if key is None:
+                    raise BadRequestError(
+                        "after: no such group; take the next page's address from the previous "
+                        "page's Link header"
+                    )
+                q = q.where(
+                    sa.or_(
+                        g.created_at > key.created_at,
+                        sa.and_(g.created_at == key.created_at, g.id > after),
+                    )
+                )
             return [self._group_out(r, int(r["n"])) for r in conn.execute(q).mappings()]
 
     def get_group(self, gid: str) -> dict[str, Any]:
@@ -100,30 +123,64 @@ class GroupStore(StoreBase):
             "uses": uses,
         }
 
-    def list_invites(self, gid: str) -> list[dict[str, Any]]:
+    def list_invites(
+        self,
+        gid: str,
+        *,
+        limit: int | None = None,
+        after: tuple[int | None, str] | None = None,
+    ) -> list[dict[str, Any]]:
         """The invites of group ``gid``, newest first: id, when made, expiry, uses left.
 
         Expired and used-up invites are listed too (their status says so) until revoked; a
         revoked one (``revoked``, no times) while it may still be withdrawn: until the first
         counted week of its last join has closed (:func:`invite_withdrawable`), whatever its
-        members did since.
+        members did since. Revoked ones come last, in id order (their times are not shown).
+
+        ``limit`` invites at most, those after ``after``: the ``(created_at, id)`` of the
+        last invite of the previous page, ``(None, id)`` for a revoked one (keyset paging on
+        what the page showed and nothing else: an invite made meanwhile is newer than the
+        first page, never listed on a later one a second time).
         """
         i = db.invites.c
+        now = self.now()
+        short_id = sa.func.substr(i.code_hash, 1, INVITE_ID_LEN)
+        revoked = i.revoked_at.is_not(None)
+        q = (
+            sa.select(
+                i.code_hash,
+                i.created_at,
+                i.expires_at,
+                i.uses_left,
+                i.revoked_at,
+            )
+            .where(
+                i.group_id == gid,
+                # invite_withdrawable, in SQL: the page's limit counts listed invites only
+                sa.or_(i.revoked_at.is_(None), i.last_joined_at > counted_by(now)),
+            )
+            .order_by(
+                revoked,
+                sa.case((revoked, sa.null()), else_=i.created_at).desc(),
+                short_id,
+            )
+            .limit(limit)
+        )
+        if after is not None:
+            created, last_id = after
+            if created is None:  # after a revoked one: the revoked ones after it
+                q = q.where(revoked, short_id > last_id)
+            else:
+                q = q.where(
+                    sa.or_(
+                        revoked,
+                        i.created_at < created,
+                        sa.and_(i.created_at == created, short_id > last_id),
+                    )
+                )
         with self.engine.connect() as conn:
             self._group(conn, gid)
-            rows = conn.execute(
-                sa.select(
-                    i.code_hash,
-                    i.created_at,
-                    i.expires_at,
-                    i.uses_left,
-                    i.revoked_at,
-                    i.last_joined_at,
-                )
-                .where(i.group_id == gid)
-                .order_by(i.revoked_at.is_not(None), i.created_at.desc(), i.code_hash)
-            ).all()
-        now = self.now()
+            rows = conn.execute(q).all()
 
         def utc(ts: int) -> dt.datetime:
             return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
@@ -140,8 +197,7 @@ class GroupStore(StoreBase):
                 "uses_left": 0 if revoked_at is not None else int(uses_left),
                 "status": "revoked" if revoked_at is not None else status(expires, uses_left),
             }
-            for code_hash, created, expires, uses_left, revoked_at, last_joined_at in rows
-            if revoked_at is None or invite_withdrawable(last_joined_at, now)
+            for code_hash, created, expires, uses_left, revoked_at in rows
         ]
 
     def revoke_invite(self, gid: str, iid: str) -> None:

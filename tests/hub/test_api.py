@@ -509,11 +509,68 @@ def test_the_calls_anyone_can_make_parse_small_bodies_only(hub: Hub) -> None:
         assert peak < 1_000_000, f"{path}: {peak} bytes at the peak for a {len(many_keys)} body"
         small = b'{"code": "' + b"x" * 4100 + b'"}'
         _problem(client.post(path, content=small, headers=headers), 413, "body_too_large")
-    # the admin's calls keep their 64 KiB
-    r = hub.admin.post(
-        "/hub/v1/groups", content=b'{"name": "x"' + b" " * 10_000 + b"}", headers=headers
-    )
-    assert r.status_code == 201, r.text
+
+
+def test_the_admin_calls_parse_bodies_up_to_twice_the_largest_valid_one(hub: Hub) -> None:
+    """Code review: the admin's calls took 64 KiB bodies (~6.5 MB to parse and validate a
+    64 KiB object of many keys), though none takes more than a name and a few numbers. Their
+    largest valid body, an intervention whose 100-character name and 40-character control
+    group are written as escaped emoji (12 bytes each: Python's json.dumps), indented, is
+    ~1,800 bytes: it is taken, and the limit is 4 KiB; over it is 413 naming the limit and its
+    setting before anything is parsed, with or without a Content-Length."""
+    gid = hub.group(k=3)
+    control = hub.group(name="control", k=3)
+    emoji = "\U0001f600"
+    limit = 4096
+    largest = {
+        "/hub/v1/groups": {"name": emoji * 100, "k": 1000},
+        f"/hub/v1/groups/{gid}/invites": {"days": 90, "uses": 10_000},
+        f"/hub/v1/groups/{gid}/interventions": {
+            "name": emoji * 100,
+            "start": "2026-01-05",
+            "end": "2026-03-29",
+            "control_group": control,
+        },
+    }
+    headers = {"Content-Type": "application/json"}
+    for path, body in largest.items():
+        content = json.dumps(body, indent=4).encode()
+        r = hub.admin.post(path, content=content, headers=headers)
+        assert r.status_code == 201, (path, r.text)
+    # the largest body any admin call parses: a control group of 40 characters (a group's id
+    # is 17; this one names none, so it is parsed and answered 404)
+    widest = {**largest[f"/hub/v1/groups/{gid}/interventions"], "control_group": emoji * 40}
+    content = json.dumps(widest, indent=4).encode()
+    assert 1700 < len(content) < limit / 2
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/interventions", content=content, headers=headers)
+    _problem(r, 404, "group_not_found")
+
+    many_keys = b"{" + b",".join(b'"k%d":0' % i for i in range(6500)) + b"}"
+    at_limit = b'{"name": "x"' + b" " * (limit - 13) + b"}"
+    assert len(at_limit) == limit
+    assert hub.admin.post("/hub/v1/groups", content=at_limit, headers=headers).status_code == 201
+    just_over = at_limit[:-1] + b" }"
+    for path in largest:
+        tracemalloc.start()
+        try:
+            r = hub.admin.post(path, content=many_keys, headers=headers)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        body = _problem(r, 413, "body_too_large")
+        assert body["detail"] == (
+            "request body over the limit of 4096 bytes (HRVPACE_HUB_MAX_BODY_BYTES)"
+        )
+        assert peak < 1_000_000, f"{path}: {peak} bytes at the peak for a {len(many_keys)} body"
+        _problem(hub.admin.post(path, content=just_over, headers=headers), 413, "body_too_large")
+        # chunked, no Content-Length: counted as it arrives
+        r = hub.admin.post(
+            path, content=iter([just_over[:3000], just_over[3000:]]), headers=headers
+        )
+        _problem(r, 413, "body_too_large")
+    # only the valid bodies made a group (all in one second: their order is their ids')
+    names = sorted(g["name"] for g in hub.admin.get("/hub/v1/groups").json())
+    assert names == sorted(["team", "control", emoji * 100, "x"])
 
 
 def test_a_body_that_is_not_json_is_named_as_such_and_where(hub: Hub) -> None:

@@ -233,3 +233,28 @@ def test_admin_sees_when_figures_appear_controls_access_and_both_arms(
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_the_dashboard_lists_every_group_and_invite_over_several_pages(
+    browser: Any, hub: AdminHub
+) -> None:
+    """The lists come in pages of 100 by default (``Link: <...>; rel="next"``): the page
+    follows them, so an organisation with more groups or invites than a page sees them all."""
+    for i in range(100):
+        r = hub.admin.post("/hub/v1/groups", json={"name": f"Team {i:03d}", "k": 3})
+        assert r.status_code == 201, r.text
+        r = hub.admin.post(f"/hub/v1/groups/{hub.ward_a}/invites", json={"uses": 1})
+        assert r.status_code == 201, r.text
+    first = hub.admin.get("/hub/v1/groups")
+    assert len(first.json()) == 100 and 'rel="next"' in first.headers["link"]
+    ctx = browser.new_context(viewport=LAPTOP)
+    page = ctx.new_page()
+    errors = record_errors(page)
+    _log_in(page, hub.url)
+    page.wait_for_function("document.querySelectorAll('#groups tbody tr').length === 102")
+    page.locator("#groups tr", has_text="Team 099").wait_for()
+    page.wait_for_function(
+        "document.querySelectorAll('#invites tbody tr[data-invite]').length === 101"
+    )
+    assert errors == []
+    ctx.close()

@@ -1,0 +1,156 @@
+"""The group and invite lists come in pages, on both backends, stable while rows are added.
+
+``limit`` (default 100, at most 1000, as the personal service's session list) and the
+cursor ``after``, which the previous page's ``Link: <...>; rel="next"`` header names: keyset
+paging on the list's order, so an item added between two pages is never listed twice nor
+pushes an item off a page, and the cursor holds only what the page showed.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from tests.hub.conftest import GROUP_DAY, Hub
+from tests.hub.test_api import _problem
+
+
+def _next(r: Any) -> str | None:
+    """The next page's address of an answer's ``Link`` header (relative), or None."""
+    link = r.headers.get("link")
+    if link is None:
+        return None
+    m = re.fullmatch(r'<(/hub/v1/[^>]+)>; rel="next"', link)
+    assert m, link
+    return m.group(1)
+
+
+def _cursor(address: str) -> list[object]:
+    after = re.search(r"[?&]after=([^&]+)", address)
+    assert after, address
+    raw = after.group(1)
+    parts: list[object] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    return parts
+
+
+def _pages(hub: Hub, first: str, between: Any = None) -> list[tuple[list[Any], str | None]]:
+    """Every page from ``first`` on and its next address, following ``Link``;
+    ``between(n)`` runs after page n."""
+    pages = []
+    address: str | None = first
+    while address is not None:
+        r = hub.admin.get(address)
+        assert r.status_code == 200, r.text
+        address = _next(r)
+        pages.append((r.json(), address))
+        if between is not None:
+            between(len(pages))
+    return pages
+
+
+def test_the_groups_come_in_pages_and_one_made_meanwhile_is_listed_once(hub: Hub) -> None:
+    """Eight groups, five of them in one second (their order is their random ids), pages of
+    three; between the pages six groups are made in that same second and later. The pages
+    list every group that was there at the start exactly once, in the one order of the
+    whole list; what is new is listed at most once (offset paging would list an item twice
+    when one made meanwhile sorts before it)."""
+    before = []
+    for i in range(8):
+        hub.clock.at(GROUP_DAY, hour=12 if i < 5 else 12 + i)
+        before.append(hub.group(name=f"g{i}", k=3))
+    whole = hub.admin.get("/hub/v1/groups")
+    assert whole.status_code == 200 and _next(whole) is None  # 8 < the default 100
+    order = [g["id"] for g in whole.json()]
+    assert sorted(order) == sorted(before)
+
+    added = []
+
+    def make_groups(page: int) -> None:
+        if page <= 2:
+            for hour in (12, 12, 23):  # in the first second, and the newest
+                hub.clock.at(GROUP_DAY, hour=hour)
+                added.append(hub.group(name="new", k=3))
+
+    pages = [p for p, _ in _pages(hub, "/hub/v1/groups?limit=3", make_groups)]
+    listed = [g["id"] for page in pages for g in page]
+    assert [len(p) for p in pages[:2]] == [3, 3] and all(0 < len(p) <= 3 for p in pages)
+    assert len(listed) == len(set(listed)), "a group listed twice"
+    assert set(before) <= set(listed)
+    assert [g for g in listed if g in before] == order
+    assert set(listed) - set(before) <= set(added)
+    # each page's groups are as the whole list shows them (their member counts too)
+    now = {g["id"]: g for g in hub.admin.get("/hub/v1/groups?limit=1000").json()}
+    assert all(g == now[g["id"]] for page in pages for g in page)
+    # the cursor is the last group's id, nothing else
+    r = hub.admin.get("/hub/v1/groups?limit=2")
+    address = _next(r)
+    assert address is not None and "limit=2" in address
+    assert _cursor(address) == [r.json()[-1]["id"]]
+
+
+def test_the_invites_come_in_pages_newest_first_then_the_revoked_ones(hub: Hub) -> None:
+    """Seven invites made at five times, three of them joined with and revoked (listed as
+    revoked, without times, while they may be withdrawn), pages of two: the pages are the
+    whole list in its order; invites made between pages (newer than any) are not listed on a
+    later page, none twice; a cursor holds the last invite's shown ``created`` and id, a
+    revoked one's id only (its times are not shown)."""
+    gid = hub.group(k=3)
+    hours = [9, 10, 10, 10, 11, 12, 13]
+    ids = []
+    for hour in hours:
+        hub.clock.at(GROUP_DAY, hour=hour)
+        r = hub.admin.post(f"/hub/v1/groups/{gid}/invites", json={"uses": 5})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+        if hour == 10:  # joined with and revoked: listed while it may be withdrawn
+            hub.join(r.json()["code"])
+            r = hub.admin.delete(f"/hub/v1/groups/{gid}/invites/{ids[-1]}")
+            assert r.status_code == 204, r.text
+    hub.clock.at(GROUP_DAY, hour=14)
+    whole = hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()
+    assert [i["status"] for i in whole] == ["active"] * 4 + ["revoked"] * 3
+    assert [i["id"] for i in whole[:4]] == [ids[6], ids[5], ids[4], ids[0]]
+    assert [i["id"] for i in whole[4:]] == sorted(ids[1:4])  # in id order: no times shown
+
+    def make_invite(page: int) -> None:
+        hub.clock.at(GROUP_DAY, hour=14 + page)
+        assert hub.admin.post(f"/hub/v1/groups/{gid}/invites").status_code == 201
+
+    walked = _pages(hub, f"/hub/v1/groups/{gid}/invites?limit=2", make_invite)
+    pages = [p for p, _ in walked]
+    assert [len(p) for p in pages] == [2, 2, 2, 1]
+    assert [i for page in pages for i in page] == whole
+    # the cursors: what the last invite of each page showed, nothing more
+    for page, nxt in walked[:-1]:
+        assert nxt is not None and "limit=2" in nxt
+        last = page[-1]
+        if last["status"] == "revoked":
+            assert _cursor(nxt) == [None, last["id"]]
+        else:
+            created = dt.datetime.fromisoformat(last["created"]).timestamp()
+            assert _cursor(nxt) == [int(created), last["id"]]
+    assert walked[-1][1] is None
+    # the newest invites are on a first page asked for now
+    first = hub.admin.get(f"/hub/v1/groups/{gid}/invites?limit=2").json()
+    assert not {i["id"] for i in first} & set(ids)
+
+
+def test_a_page_that_cannot_be_is_a_422_naming_the_parameter(hub: Hub) -> None:
+    gid = hub.group(k=3)
+    hub.invite(gid)
+    for path in ("/hub/v1/groups", f"/hub/v1/groups/{gid}/invites"):
+        for limit in (0, 1001, "x"):
+            r = hub.admin.get(path, params={"limit": limit})
+            assert "limit" in str(_problem(r, 422, "validation_error")["detail"])
+        assert hub.admin.get(path, params={"limit": 1000}).status_code == 200
+        for after in ("nope!", "bm9wZQ", base64.urlsafe_b64encode(b'["a", "b", "c"]').decode()):
+            r = hub.admin.get(path, params={"after": after})
+            assert str(_problem(r, 422, "bad_request")["detail"]).startswith("after: ")
+    unknown = base64.urlsafe_b64encode(b'["gnope"]').decode()
+    r = hub.admin.get("/hub/v1/groups", params={"after": unknown})
+    assert "no such group" in str(_problem(r, 422, "bad_request")["detail"])
+    r = hub.admin.get("/hub/v1/groups/gnope/invites", params={"limit": 1})
+    _problem(r, 404, "group_not_found")
