@@ -546,7 +546,15 @@ def replay(
                             "start_s": played.meta["segment_start_s"],
                             "end_s": played.meta["segment_end_s"],
                         }
-                    ended = _stored(run, source_desc, data_dir=data_dir, stop=stop)
+                    try:
+                        ended = _stored(run, source_desc, data_dir=data_dir, stop=stop)
+                    except _StoreUnusableError as exc:  # before the replay: it ends failed
+                        if as_json:  # the stream still ends with its replay_end, as above
+                            typer.echo(
+                                json.dumps(_failed_before_start(str(exc), baseline, read_as))
+                            )
+                        typer.echo(f"hrvpace replay: {exc}", err=True)
+                        raise typer.Exit(1) from None
                 else:  # no database: the events on stdout are the replay's only output
                     ended = run(None, None)
             except (SensorError, BreathingError) as exc:
@@ -602,6 +610,10 @@ def _finish(end: dict[str, Any], stop: Stop, *, file: Path, baseline_file: Path 
             raise typer.Exit(1) from None
 
 
+class _StoreUnusableError(Exception):
+    """``--store``'s data dir or database cannot be made or opened (the message says which)."""
+
+
 def _stored(
     run: Callable[[SessionStore | None, str | None], dict[str, Any] | None],
     source_desc: dict[str, Any],
@@ -611,10 +623,10 @@ def _stored(
 ) -> dict[str, Any] | None:
     """``--store``: ``run`` the replay as a session of the service's database.
 
-    A data dir or database that cannot be made or opened exits 1 before the replay, naming it
-    and why. ``None``: Ctrl-C or SIGTERM came before the replay started (noted, :func:`_held`):
-    not started, its session (if made, e.g. while a busy database kept its insert waiting)
-    ``stopped``.
+    A data dir or database that cannot be made or opened is a :class:`_StoreUnusableError`
+    (naming it and why) before the replay. ``None``: Ctrl-C or SIGTERM came before the replay
+    started (noted, :func:`_held`): not started, its session (if made, e.g. while a busy
+    database kept its insert waiting) ``stopped``.
     """
     from api.datadir import make_data_dir
     from api.errors import DataDirUnusableError
@@ -627,8 +639,7 @@ def _stored(
         make_data_dir(settings.data_dir)
         storage = Storage(settings.database_path)
     except (DataDirUnusableError, StorageError) as exc:
-        typer.echo(f"hrvpace replay: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _StoreUnusableError(str(exc)) from None
     try:
         if stop.stopped:  # while the database opened: no session made
             return None
