@@ -16,6 +16,12 @@ replay it as is), ``OUT.ecg.csv`` (130 Hz, µV: ``--format ecg_csv --sampling-ra
 break in the samples starts ``OUT.ecg-2.csv``), ``OUT.acc.csv`` (``t_s,x_mg,y_mg,z_mg``,
 ``sensors.formats.pmd_streams.read_acc_stream``).
 
+A file that cannot grow (a full disk, a file-size limit) ends the recording, exit 1: the beats
+file keeps its whole lines; a stream file is cut back to its last whole frame. Either way every
+file and the strap's link are closed and one line names the file and what each file keeps
+(:func:`_kept`). A stream's failure stops the beats too, by choice: a full disk fails the other
+files next, and a recording going on without a stream it was asked for would look whole.
+
 Ctrl-C or SIGTERM ends a recording as ``--minutes`` does (the files closed, the strap's link
 closed, the summary printed), then says so on stderr with exit code 130 or 143 as ``assess`` and
 ``practice`` do (:func:`api.commands._paced.stoppable`). Only the first SIGTERM ends it: one
@@ -155,15 +161,12 @@ def record(
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
             raise typer.Exit(1) from exc
-        except OSError as exc:  # a full disk, a file-size limit: the file and what it keeps
+        except OSError as exc:  # a full disk, a file-size limit: the file and what each keeps
             said = exc.strerror or str(exc)
-            kept = (
-                f"; {out} keeps the {_beats(written[0])} written before (whole lines)"
-                if written
-                else ""
-            )
             typer.echo(
-                f"hrvpace record: cannot write {exc.filename or out}: {said}{kept}", err=True
+                f"hrvpace record: cannot write {exc.filename or out}: {said}"
+                f"{_kept(out, written, writers)}",
+                err=True,
             )
             raise typer.Exit(1) from exc
         finally:
@@ -184,8 +187,21 @@ def record(
         exit_stopped("recording ended; the files keep every beat received", stop)
 
 
-def _beats(n: int) -> str:
-    return counted(n, "complete beat")
+def _kept(out: Path, written: list[int], writers: dict[str, Any]) -> str:
+    """What a recording cut short by a file that cannot grow keeps, in whole lines.
+
+    ``; OUT keeps the 2 complete beats written before (whole lines), OUT.ecg.csv the 730 ECG
+    samples``; empty before the beats file was opened (the stream files, opened first, are
+    then only headers).
+    """
+    if not written:
+        return ""
+    kept = [f"{out} keeps the {counted(written[0], 'complete beat')} written before (whole lines)"]
+    for kind, writer in writers.items():
+        files = ", ".join(str(f) for f in writer.files)
+        unit = "pulse" if kind == "ppi" else "sample"
+        kept.append(f"{files} the {counted(writer.n_samples, f'{kind.upper()} {unit}')}")
+    return "; " + ", ".join(kept)
 
 
 async def _record(
