@@ -7,6 +7,7 @@ writes there anyway).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,3 +87,24 @@ def test_a_database_that_cannot_be_opened_is_one_line_naming_it(
         assert f"{database}: cannot open the database (" in said[0], said
         assert done.stdout == "", done.stdout
     assert (garbage / "hrvpace.sqlite3").read_text() == "not a database\n" * 100
+
+
+def test_replay_json_with_an_unusable_store_ends_with_its_replay_end(tmp_path: Path) -> None:
+    """Code review: ``replay --store --json`` with a data dir or database it cannot use printed
+    no ``replay_end`` line, though every other failure (a file it cannot read) ends the JSON
+    stream with one (state ``failed``, the reason as its message, nothing played)."""
+    recording = tmp_path / "rr.txt"
+    recording.write_text("800\n810\n790\n" * 40)
+    folder = tmp_path / "folder"
+    (folder / "hrvpace.sqlite3").mkdir(parents=True)
+    for data_dir, _ in [*_unusable_dirs(tmp_path), (folder, "")]:
+        done = _hrvpace("replay", str(recording), "--json", "--store", "--data-dir", str(data_dir))
+        assert done.returncode == 1, (data_dir, done.stderr)
+        said = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(said) == 1 and said[0].startswith("hrvpace replay: "), said
+        (line,) = done.stdout.splitlines()
+        end = json.loads(line)
+        assert end["type"] == "replay_end" and end["state"] == "failed", end
+        assert end["message"] == said[0].removeprefix("hrvpace replay: ")
+        assert (end["n_beats"], end["n_windows"], end["t_s"]) == (0, 0, 0.0)
+        assert str(data_dir) in end["message"]

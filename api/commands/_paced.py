@@ -61,6 +61,7 @@ __all__ = [
     "STOPPED_EXIT_CODE",
     "CueOpt",
     "DeviceOpt",
+    "Held",
     "JsonOpt",
     "LagOpt",
     "ResonanceOpt",
@@ -73,6 +74,7 @@ __all__ = [
     "exit_stopped",
     "handle_signal",
     "handle_sigterm",
+    "held_signals",
     "live_source",
     "run_paced",
     "simulated_source",
@@ -169,6 +171,53 @@ def stoppable() -> Iterator[Stop]:
             stop.signal = signal.SIGINT
     finally:
         restore()
+
+
+class Held:
+    """What a signal does within :func:`held_signals` (each ``None`` while nothing is to do).
+
+    ``cancel(signum)``: the first Ctrl-C or SIGTERM (told to the :class:`Stop` first), e.g.
+    what cancels the command's task. ``again(signum)``: each later one, e.g. a note on stderr.
+    Both are called from the signal handler: the event loop's ``call_soon_threadsafe`` is their
+    way into a running loop (printing from the handler itself could meet a half-done print).
+    """
+
+    def __init__(self) -> None:
+        self.cancel: Callable[[signal.Signals], None] | None = None
+        self.again: Callable[[signal.Signals], None] | None = None
+
+
+@contextlib.contextmanager
+def held_signals(stop: Stop) -> Iterator[Held]:
+    """Within it Ctrl-C and SIGTERM are noted, never raised: only the first one counts.
+
+    The first is told to ``stop`` and calls :attr:`Held.cancel` if set (one before it is set,
+    e.g. before the command's event loop runs, is found in ``stop`` by the command); any later
+    one only calls :attr:`Held.again` if set. None raises: a second Ctrl-C through Python's
+    default handler interrupted whatever ran (a strap's link half-closed, a session's final
+    state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
+    end within it. Both handlers are put back on leaving.
+    """
+    held = Held()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        sig = signal.Signals(signum)
+        if stop.signal is not None:  # a later one: the first is being handled
+            if held.again is not None:
+                held.again(sig)
+            return
+        stop.signal = sig
+        if held.cancel is not None:
+            held.cancel(sig)
+
+    # asyncio.run sets its own SIGINT handler only over Python's default one: not over this
+    restore_int = handle_signal(signal.SIGINT, on_signal)
+    restore_term = handle_signal(signal.SIGTERM, on_signal)
+    try:
+        yield held
+    finally:
+        restore_term()
+        restore_int()
 
 
 SimulateOpt = Annotated[
@@ -484,6 +533,7 @@ def run_paced(
     cue: bool = False,
     as_json: bool = False,
     stop: Stop | None = None,
+    held: Held | None = None,
 ) -> bool:
     """Run ``source`` through the session assembly with ``engine`` as its pacer, no database.
 
@@ -491,8 +541,12 @@ def run_paced(
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
     Returns ``True`` when Ctrl-C or SIGTERM stopped the run (the engine keeps what it had done:
     the caller prints it, marked stopped, then :func:`exit_stopped`), ``False`` when it ended
-    otherwise; ``stop`` (the command's, :func:`stoppable`) is told which signal it was. A
+    otherwise; ``stop`` (the command's) is told which signal it was. A
     SIGTERM is handled as Ctrl-C is: the session is stopped and the device's link closed.
+    Only the first counts (:func:`held_signals`; ``held``: the command's, held until its
+    summary is printed, else one held while the run runs): a later one while the session
+    closes is noted on stderr and lets it close. One before the run (``stop`` told already):
+    the run stops as it starts.
     A failing source exits with its reason (exit code 1). A device that
     sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
     since it connected ends the run with exit code 1 once it has stayed so for
@@ -514,8 +568,11 @@ def run_paced(
     )
     stop = stop if stop is not None else Stop()
     try:
-        result, bpm_only = asyncio.run(_play_unless_bpm_only(pipeline, stop))
-    except KeyboardInterrupt:
+        with contextlib.ExitStack() as stack:
+            if held is None:
+                held = stack.enter_context(held_signals(stop))
+            result, bpm_only = asyncio.run(_play_unless_bpm_only(pipeline, stop, held))
+    except KeyboardInterrupt:  # not the main thread (no handler of its own): Ctrl-C as ever
         if stop.signal is None:
             stop.signal = signal.SIGINT
         result, bpm_only = PipelineResult("stopped", "stopped on request"), None
@@ -589,12 +646,13 @@ class _BpmOnly:
 
 
 async def _play_unless_bpm_only(
-    pipeline: Pipeline, stop: Stop | None = None
+    pipeline: Pipeline, stop: Stop | None = None, held: Held | None = None
 ) -> tuple[PipelineResult, _BpmOnly | None]:
     """Play the session; end it when its source has said it sends heart rate only for a while.
 
-    A SIGTERM while it plays stops the session as Ctrl-C does (it closes the device's link) and
-    is noted in ``stop``; the previous SIGTERM handler is back once it returns.
+    Within :func:`held_signals` (``held``), the first Ctrl-C or SIGTERM (in ``stop``, also one
+    that came before this started) stops the session (it closes the device's link); a later one
+    while it closes is noted on stderr.
 
     Only before any RR interval has arrived: a device that sent RR and then stops (lost contact
     for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap. And
@@ -627,14 +685,24 @@ async def _play_unless_bpm_only(
 
     terminated = asyncio.Event()
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+    def on_signal(signum: signal.Signals) -> None:  # from the handler: the loop's way in
         loop.call_soon_threadsafe(terminated.set)
 
+    def closing(signum: signal.Signals) -> None:
+        def note() -> None:
+            label = Stop(signum).label
+            typer.echo(f"{label}: already stopping; the session is closing", err=True)
+
+        loop.call_soon_threadsafe(note)
+
+    if stop is not None and stop.stopped:  # came before the loop ran: not started
+        return PipelineResult("stopped", f"stopped by {stop.label}"), None
     pipeline.source.add_status_listener(watch)
     session = asyncio.ensure_future(play(pipeline))
     noticed = asyncio.ensure_future(hr_only.wait())
     ended = asyncio.ensure_future(terminated.wait())
-    restore = handle_sigterm(on_sigterm)
+    if held is not None:
+        held.cancel, held.again = on_signal, closing
     try:
         await asyncio.wait({session, noticed, ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # HR-only noticed, SIGTERM, or this run cancelled (Ctrl-C): the session closes
@@ -649,12 +717,12 @@ async def _play_unless_bpm_only(
             result = await session
         except asyncio.CancelledError:  # cancelled before the session got going
             result = PipelineResult("stopped", "stopped on request")
-        finally:  # once the link is closed: a SIGTERM while it closes only asks again
-            restore()
+        finally:  # once the link is closed: the loop that notes a signal ends
+            if held is not None:
+                held.cancel = held.again = None
     if terminated.is_set():
-        if stop is not None:
-            stop.signal = signal.SIGTERM
-        return PipelineResult("stopped", "stopped by SIGTERM"), None
+        label = stop.label if stop is not None else "a signal"
+        return PipelineResult("stopped", f"stopped by {label}"), None
     if not hr_only.is_set():
         return result, None
     from sensors.ble import probe_rr_intervals  # bleak: only for a device

@@ -31,9 +31,9 @@ from api.commands._paced import (
     StreamOpt,
     choose_source,
     exit_stopped,
+    held_signals,
     run_paced,
     simulator_options_given,
-    stoppable,
     want_cue,
 )
 from breathing import (
@@ -150,7 +150,9 @@ def assess(
                 )
         return isinstance(event, AssessmentDone)
 
-    with stoppable() as stop:  # Ctrl-C or SIGTERM from here on: the steps done so far
+    # Ctrl-C or SIGTERM from here on: the steps done so far; only the first counts, to the exit
+    stop = Stop()
+    with held_signals(stop) as held:
         source = choose_source(
             engine,
             simulate=simulate,
@@ -171,40 +173,46 @@ def assess(
             cue=want_cue(cue, as_json=as_json),
             as_json=as_json,
             stop=stop,
+            held=held,
         )
-    where: dict[str, Any] = (
-        {
-            "simulated": {
-                "seed": seed,
-                "resonance_bpm": resonance_bpm,
-                "breathing_lag_s": breathing_lag_s,
+        where: dict[str, Any] = (
+            {
+                "simulated": {
+                    "seed": seed,
+                    "resonance_bpm": resonance_bpm,
+                    "breathing_lag_s": breathing_lag_s,
+                }
             }
-        }
-        if simulate
-        else {"device": device, "stream": stream or "hr"}
-    )
-    result = engine.assessment_result
-    if result is None:  # stopped (Ctrl-C), or the source ended before the last step
-        _incomplete(done, protocol, where, stop=stop, as_json=as_json)
-    n = len(protocol.rates_bpm)
-    if as_json:
-        out: dict[str, Any] = {"complete": True, "stopped": False, "steps_done": n, "n_steps": n}
-        out.update(dataclasses.asdict(result))
-        out["protocol"] = dataclasses.asdict(protocol)
-        out.update(where)
-        typer.echo(json.dumps(out))
-        return
-    typer.echo(_table(result.rates))
-    if result.resonance_bpm is None:
-        typer.echo(f"no resonance rate: {result.reason}")
-    else:
-        typer.echo(f"resonance rate: {result.resonance_bpm:.2f} breaths/min ({result.method})")
-        typer.echo(f"why: {result.reason}")
-        if result.range_note:
-            typer.echo(f"note: {result.range_note}")
-    for c in result.criteria:
-        if c.detail.startswith("left out"):
-            typer.echo(f"{c.name} {c.detail}")
+            if simulate
+            else {"device": device, "stream": stream or "hr"}
+        )
+        result = engine.assessment_result
+        if result is None:  # stopped (Ctrl-C), or the source ended before the last step
+            _incomplete(done, protocol, where, stop=stop, as_json=as_json)
+        n = len(protocol.rates_bpm)
+        if as_json:
+            out: dict[str, Any] = {
+                "complete": True,
+                "stopped": False,
+                "steps_done": n,
+                "n_steps": n,
+            }
+            out.update(dataclasses.asdict(result))
+            out["protocol"] = dataclasses.asdict(protocol)
+            out.update(where)
+            typer.echo(json.dumps(out))
+            return
+        typer.echo(_table(result.rates))
+        if result.resonance_bpm is None:
+            typer.echo(f"no resonance rate: {result.reason}")
+        else:
+            typer.echo(f"resonance rate: {result.resonance_bpm:.2f} breaths/min ({result.method})")
+            typer.echo(f"why: {result.reason}")
+            if result.range_note:
+                typer.echo(f"note: {result.range_note}")
+        for c in result.criteria:
+            if c.detail.startswith("left out"):
+                typer.echo(f"{c.name} {c.detail}")
 
 
 def _incomplete(

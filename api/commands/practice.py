@@ -25,12 +25,13 @@ from api.commands._paced import (
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
+    Stop,
     StreamOpt,
     choose_source,
     exit_stopped,
+    held_signals,
     run_paced,
     simulator_options_given,
-    stoppable,
     want_cue,
 )
 from api.pipeline import Listener
@@ -223,7 +224,9 @@ def practice(
     how = "fixed pacing at" if fixed else "adaptive pacing from"
     opening = f"{how} {engine.rate_bpm:.2f}/min for {_mmss(duration_s)}"
     clock = _SessionClock(None if as_json else opening)
-    with stoppable() as stop:  # Ctrl-C or SIGTERM from here on: the summary so far
+    # Ctrl-C or SIGTERM from here on: the summary so far; only the first counts, to the exit
+    stop = Stop()
+    with held_signals(stop) as held:
         source = choose_source(
             engine,
             simulate=simulate,
@@ -246,55 +249,58 @@ def practice(
             cue=want_cue(cue, as_json=as_json),
             as_json=as_json,
             stop=stop,
+            held=held,
         )
-    stopped = stop.stopped
-    done_s = min(clock.t_s, duration_s) if stopped else duration_s
-    if fixed:
-        trace.append({"t_s": round(done_s, 3), "rate_bpm": engine.rate_bpm})
-    settled, not_settled = settled_rate(trace, done_s)
-    out: dict[str, Any] = {
-        "stopped": stopped,
-        "final_rate_bpm": round(engine.rate_bpm, 4),
-        "settled_rate_bpm": None if settled is None else round(settled, 4),
-        "not_settled": not_settled or None,
-        "mode": engine.mode.value,
-        "minutes": minutes,
-        "minutes_done": round(done_s / 60.0, 3),
-        "start_rate_bpm": start_rate_bpm,
-        "inhale_to_exhale": round(inhale_to_exhale, 4),
-        "rate_note": rate_note,
-        "breaths": paced_breaths(engine, done_s),
-        "holds": None if fixed else holds,
-        "trace": trace,
-    }
-    if simulate:
-        out["simulated"] = {
-            "seed": seed,
-            "resonance_bpm": resonance_bpm,
-            "breathing_lag_s": breathing_lag_s,
+        stopped = stop.stopped
+        done_s = min(clock.t_s, duration_s) if stopped else duration_s
+        if fixed:
+            trace.append({"t_s": round(done_s, 3), "rate_bpm": engine.rate_bpm})
+        settled, not_settled = settled_rate(trace, done_s)
+        out: dict[str, Any] = {
+            "stopped": stopped,
+            "final_rate_bpm": round(engine.rate_bpm, 4),
+            "settled_rate_bpm": None if settled is None else round(settled, 4),
+            "not_settled": not_settled or None,
+            "mode": engine.mode.value,
+            "minutes": minutes,
+            "minutes_done": round(done_s / 60.0, 3),
+            "start_rate_bpm": start_rate_bpm,
+            "inhale_to_exhale": round(inhale_to_exhale, 4),
+            "rate_note": rate_note,
+            "breaths": paced_breaths(engine, done_s),
+            "holds": None if fixed else holds,
+            "trace": trace,
         }
-    else:
-        out["device"] = device
-        out["stream"] = stream or "hr"
-    if as_json:
-        typer.echo(json.dumps(out))
-    else:
-        settled_text = (
-            f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
-            if settled is not None
-            else f"not settled: {not_settled}"
-        )
-        head = (
-            f"stopped after {_mmss(done_s)} of {_mmss(duration_s)}: last rate"
-            if stopped
-            else "final rate"
-        )
-        typer.echo(
-            f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} "
-            f"({_breaths_kept(out['breaths'], holds, fixed=fixed)})"
-        )
-    if stopped:
-        exit_stopped(f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}", stop)
+        if simulate:
+            out["simulated"] = {
+                "seed": seed,
+                "resonance_bpm": resonance_bpm,
+                "breathing_lag_s": breathing_lag_s,
+            }
+        else:
+            out["device"] = device
+            out["stream"] = stream or "hr"
+        if as_json:
+            typer.echo(json.dumps(out))
+        else:
+            settled_text = (
+                f"settled {settled:.2f}/min over the last {SETTLED_WINDOW_S / 60:g} min"
+                if settled is not None
+                else f"not settled: {not_settled}"
+            )
+            head = (
+                f"stopped after {_mmss(done_s)} of {_mmss(duration_s)}: last rate"
+                if stopped
+                else "final rate"
+            )
+            typer.echo(
+                f"{head} {out['final_rate_bpm']:.2f}/min, {settled_text} "
+                f"({_breaths_kept(out['breaths'], holds, fixed=fixed)})"
+            )
+        if stopped:
+            exit_stopped(
+                f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}", stop
+            )
 
 
 def _breaths_kept(breaths: int, holds: int, *, fixed: bool) -> str:

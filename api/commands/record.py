@@ -16,15 +16,22 @@ replay it as is), ``OUT.ecg.csv`` (130 Hz, µV: ``--format ecg_csv --sampling-ra
 break in the samples starts ``OUT.ecg-2.csv``), ``OUT.acc.csv`` (``t_s,x_mg,y_mg,z_mg``,
 ``sensors.formats.pmd_streams.read_acc_stream``).
 
+A file that cannot grow (a full disk, a file-size limit) ends the recording, exit 1: the beats
+file keeps its whole lines; a stream file is cut back to its last whole frame. Either way every
+file and the strap's link are closed and one line names the file and what each file keeps
+(:func:`_kept`). A stream's failure stops the beats too, by choice: a full disk fails the other
+files next, and a recording going on without a stream it was asked for would look whole.
+
 Ctrl-C or SIGTERM ends a recording as ``--minutes`` does (the files closed, the strap's link
 closed, the summary printed), then says so on stderr with exit code 130 or 143 as ``assess`` and
-``practice`` do (:func:`api.commands._paced.stoppable`). Only the first SIGTERM ends it: one
-that comes once the recording has ended (a second SIGTERM, or one while the strap's link closes
-after ``--minutes`` ran out) is noted on stderr and lets the close finish, since cancelling it
-would leave the strap connected; the exit code is that of how the recording ended (0 after
-``--minutes``, 143 after the first SIGTERM). The close is bounded by the strap
-(``close_timeout_s``, ``HRVPACE_BLE_CLOSE_TIMEOUT_S``), so a BlueZ that never answers cannot
-hold the process: its ended status then says the close was cut short.
+``practice`` do. Only the first signal counts, from the start to the exit
+(:func:`api.commands._paced.held_signals`, as ``replay``): none is raised through Python's
+default handler, and one that comes once the recording has ended (a second Ctrl-C or SIGTERM,
+or one while the strap's link closes after ``--minutes`` ran out) is noted on stderr and lets
+the close finish, since cancelling it would leave the strap connected; the exit code is that of
+how the recording ended (0 after ``--minutes``, 130 or 143 after the first signal). The close is
+bounded by the strap (``close_timeout_s``, ``HRVPACE_BLE_CLOSE_TIMEOUT_S``), so a BlueZ that
+never answers cannot hold the process: its ended status then says the close was cut short.
 """
 
 from __future__ import annotations
@@ -36,13 +43,12 @@ import math
 import os
 import signal
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.commands._options import output_problem
-from api.commands._paced import Stop, exit_stopped, handle_sigterm, stoppable
+from api.commands._paced import Held, Stop, exit_stopped, held_signals
 from api.commands._text import counted
 
 if TYPE_CHECKING:
@@ -137,7 +143,10 @@ def record(
         raise typer.Exit(1)
     written: list[int] = []  # the beats written, once the recording is open
     writers: dict[str, Any] = {}
-    with stoppable() as stop:
+    stop, cut = Stop(), _Cut()
+    # from here to the exit a signal is noted, never raised (held_signals): only the first
+    # counts, and only while the recording runs does it end it (_record)
+    with held_signals(stop) as held:
         try:
             asyncio.run(
                 _record(
@@ -150,42 +159,58 @@ def record(
                     streams=streams,
                     writers=writers,
                     stop=stop,
+                    held=held,
+                    cut=cut,
                 )
             )
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
             raise typer.Exit(1) from exc
-        except OSError as exc:  # a full disk, a file-size limit: the file and what it keeps
+        except OSError as exc:  # a full disk, a file-size limit: the file and what each keeps
             said = exc.strerror or str(exc)
-            kept = (
-                f"; {out} keeps the {_beats(written[0])} written before (whole lines)"
-                if written
-                else ""
-            )
             typer.echo(
-                f"hrvpace record: cannot write {exc.filename or out}: {said}{kept}", err=True
+                f"hrvpace record: cannot write {exc.filename or out}: {said}"
+                f"{_kept(out, written, writers)}",
+                err=True,
             )
             raise typer.Exit(1) from exc
         finally:
             for writer in writers.values():
                 writer.close()
-    if stop.stopped and not written:  # before the strap connected: no file was opened
-        typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
-        exit_stopped("before the strap connected", stop)
-    typer.echo(f"{counted(written[0] if written else 0, 'beat')} written to {out}")
+        if cut.short and not written:  # before the strap connected: no file was opened
+            typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
+            exit_stopped("before the strap connected", stop)
+        typer.echo(f"{counted(written[0] if written else 0, 'beat')} written to {out}")
+        for kind, writer in writers.items():
+            files = ", ".join(str(f) for f in writer.files)
+            how = (
+                " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)"
+                if kind == "ecg"
+                else ""
+            )
+            said = counted(writer.n_samples, "pulse" if kind == "ppi" else "sample")
+            typer.echo(f"{kind.upper()}: {said} written to {files}{how}")
+        if cut.short:
+            exit_stopped("recording ended; the files keep every beat received", stop)
+        if stop.stopped and not cut.noted:  # it came once the event loop had ended
+            typer.echo(f"{stop.label}: the recording had ended; the files are whole", err=True)
+
+
+def _kept(out: Path, written: list[int], writers: dict[str, Any]) -> str:
+    """What a recording cut short by a file that cannot grow keeps, in whole lines.
+
+    ``; OUT keeps the 2 complete beats written before (whole lines), OUT.ecg.csv the 730 ECG
+    samples``; empty before the beats file was opened (the stream files, opened first, are
+    then only headers).
+    """
+    if not written:
+        return ""
+    kept = [f"{out} keeps the {counted(written[0], 'complete beat')} written before (whole lines)"]
     for kind, writer in writers.items():
         files = ", ".join(str(f) for f in writer.files)
-        how = (
-            " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)" if kind == "ecg" else ""
-        )
-        said = counted(writer.n_samples, "pulse" if kind == "ppi" else "sample")
-        typer.echo(f"{kind.upper()}: {said} written to {files}{how}")
-    if stop.stopped:
-        exit_stopped("recording ended; the files keep every beat received", stop)
-
-
-def _beats(n: int) -> str:
-    return counted(n, "complete beat")
+        unit = "pulse" if kind == "ppi" else "sample"
+        kept.append(f"{files} the {counted(writer.n_samples, f'{kind.upper()} {unit}')}")
+    return "; " + ", ".join(kept)
 
 
 async def _record(
@@ -199,36 +224,53 @@ async def _record(
     streams: tuple[str, ...] = (),
     writers: dict[str, Any] | None = None,
     stop: Stop | None = None,
+    held: Held | None = None,
+    cut: _Cut | None = None,
 ) -> None:
     """Record until ``minutes`` run out or a signal stops it.
 
-    A SIGTERM while it records ends it as Ctrl-C does (asyncio's own SIGINT handling): the
-    recording task is cancelled, so the file and the strap's link close as they would at the
-    end; ``stop`` is told. The task is cancelled once, and not once the recording has ended
-    (``--minutes`` ran out, or the strap's link is closing): a later SIGTERM is only noted, as
-    a cancel then would stop the link's close half-way. The previous SIGTERM handler is back
-    once it returns.
+    Within :func:`~api.commands._paced.held_signals` (``held``): the first Ctrl-C or SIGTERM
+    while it records ends it (``cut.short``): the recording task is cancelled, so the files and
+    the strap's link close as they would at the end. One that came before this started ends it
+    before it looks for the strap. The task is cancelled once, and not once the recording has
+    ended (``--minutes`` ran out, or the strap's link is closing): a signal then, or a later
+    one, is only noted on stderr (``cut.noted``), as a cancel then would stop the link's close
+    half-way.
     """
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    terminated: list[bool] = []
     ending = _Ending()
+    cut = cut if cut is not None else _Cut()
 
-    def cancel() -> None:
-        if terminated or ending.ended():
-            typer.echo("SIGTERM: the recording has ended; closing the strap's link", err=True)
+    def note(signum: signal.Signals) -> None:
+        cut.noted = True
+        typer.echo(
+            f"{Stop(signum).label}: the recording has ended; closing the strap's link", err=True
+        )
+
+    def cancel(signum: signal.Signals) -> None:
+        if cut.short or ending.ended():
+            note(signum)
             return
-        terminated.append(True)
+        cut.short = True
         if ending.deadline is not None:  # --minutes must not cancel the close either
             with contextlib.suppress(RuntimeError):  # its block was left (nothing to cancel)
                 ending.deadline.reschedule(None)
         if task is not None:
             task.cancel()
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(cancel)
+    if stop is not None and stop.stopped:  # before the loop ran: not looked for
+        cut.short = True
+        return
 
-    restore = handle_sigterm(on_sigterm)
+    def on_first(signum: signal.Signals) -> None:  # from the signal handler: the loop's way in
+        loop.call_soon_threadsafe(cancel, signum)
+
+    def on_later(signum: signal.Signals) -> None:
+        loop.call_soon_threadsafe(note, signum)
+
+    if held is not None:
+        held.cancel, held.again = on_first, on_later
     try:
         await _record_until_stopped(
             device,
@@ -242,12 +284,19 @@ async def _record(
             ending=ending,
         )
     except asyncio.CancelledError:
-        if not terminated:
-            raise  # Ctrl-C: asyncio.run raises KeyboardInterrupt once this task is done
-        if stop is not None:
-            stop.signal = signal.SIGTERM
+        if not cut.short:
+            raise
     finally:
-        restore()
+        if held is not None:
+            held.cancel = held.again = None
+
+
+@dataclasses.dataclass
+class _Cut:
+    """Whether a signal cut the recording short, or was only noted (it came once it had ended)."""
+
+    short: bool = False
+    noted: bool = False
 
 
 @dataclasses.dataclass

@@ -52,7 +52,8 @@ Ctrl-C or SIGTERM stops a replay as a live session stops (:func:`_until_stopped`
 ``replay_end`` (state ``stopped``) is printed, a ``--store`` session is ``stopped``,
 ``--baseline`` is not written (a partial replay's), exit 130 or 143
 (:func:`api.commands._paced.exit_stopped`, as ``record``, ``assess`` and ``practice``).
-Only the first counts: later ones, until the end is printed, are ignored (:func:`_held`).
+Only the first counts: later ones, until the end is printed, are ignored
+(:func:`api.commands._paced.held_signals`).
 One before the replay started: "nothing replayed" (a ``--store`` session made meanwhile is
 ``stopped``). One that came after the recording had played (while the event loop or the
 database closed) leaves the replay as it went, said on stderr: its end and ``--baseline``
@@ -62,7 +63,6 @@ are the whole recording's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -70,9 +70,8 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -93,7 +92,7 @@ from api.commands._options import (
     segments_from_options,
     signal_options,
 )
-from api.commands._paced import Stop, exit_stopped, handle_signal, stoppable
+from api.commands._paced import Held, Stop, exit_stopped, held_signals, stoppable
 from api.commands._text import counted
 from api.pipeline import (
     Listener,
@@ -267,59 +266,19 @@ async def run_replay(
     }
 
 
-class _Held:
-    """Ctrl-C and SIGTERM noted, never raised, while a replay runs and ends (:func:`_held`).
-
-    ``cancel``: what stops the replay's task while it runs (``None`` before and after).
-    """
-
-    def __init__(self) -> None:
-        self.cancel: Callable[[], None] | None = None
-
-
-@contextlib.contextmanager
-def _held(stop: Stop) -> Iterator[_Held]:
-    """From opening a ``--store`` database to the replay's end printed: signals are noted.
-
-    The first Ctrl-C or SIGTERM is told to ``stop`` and cancels the replay's task if it runs
-    (its pipeline ends ``stopped`` and still returns its ``replay_end``); one before the
-    replay starts keeps it from starting; any later one is ignored. None raises: one during
-    the event loop's teardown or the stored session's final state would lose the end (it
-    printed "nothing replayed" of a replay that ran, or a traceback). Both handlers are put
-    back on leaving.
-    """
-    held = _Held()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        if stop.signal is not None:  # a second one: the first is being handled
-            return
-        stop.signal = signal.Signals(signum)
-        if held.cancel is not None:
-            held.cancel()
-
-    # asyncio.run sets its own SIGINT handler only over Python's default one: not over this
-    restore_int = handle_signal(signal.SIGINT, on_signal)
-    restore_term = handle_signal(signal.SIGTERM, on_signal)
-    try:
-        yield held
-    finally:
-        restore_term()
-        restore_int()
-
-
 async def _until_stopped(
-    replay: Coroutine[Any, Any, dict[str, Any]], stop: Stop, held: _Held
+    replay: Coroutine[Any, Any, dict[str, Any]], stop: Stop, held: Held
 ) -> dict[str, Any] | None:
     """Run ``replay`` (:func:`run_replay`); Ctrl-C or SIGTERM stops it as a live session stops.
 
-    Within :func:`_held`: a signal cancels the replay's task, whose pipeline ends ``stopped``
-    and still returns its ``replay_end``. ``None``: a signal came before the replay started
-    (it is not started).
+    Within :func:`api.commands._paced.held_signals`: a signal cancels the replay's task, whose
+    pipeline ends ``stopped`` and still returns its ``replay_end``. ``None``: a signal came
+    before the replay started (it is not started).
     """
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(replay)
 
-    def cancel() -> None:  # from a signal handler: the loop's own thread-safe way in
+    def cancel(signum: signal.Signals) -> None:  # from a signal handler: the loop's way in
         loop.call_soon_threadsafe(task.cancel)
 
     held.cancel = cancel
@@ -529,8 +488,8 @@ def replay(
         # the command says why a replay failed: the pipeline's log line of it would say it first
         quiet = WithoutSourceFailure()
         logging.getLogger("api.pipeline.loop").addFilter(quiet)
-        # from here to its end printed a signal is noted, never raised (_held)
-        with _held(stop) as held:
+        # from here to its end printed a signal is noted, never raised (held_signals)
+        with held_signals(stop) as held:
             try:
                 if store:
                     source_desc: dict[str, Any] = {
@@ -546,7 +505,15 @@ def replay(
                             "start_s": played.meta["segment_start_s"],
                             "end_s": played.meta["segment_end_s"],
                         }
-                    ended = _stored(run, source_desc, data_dir=data_dir, stop=stop)
+                    try:
+                        ended = _stored(run, source_desc, data_dir=data_dir, stop=stop)
+                    except _StoreUnusableError as exc:  # before the replay: it ends failed
+                        if as_json:  # the stream still ends with its replay_end, as above
+                            typer.echo(
+                                json.dumps(_failed_before_start(str(exc), baseline, read_as))
+                            )
+                        typer.echo(f"hrvpace replay: {exc}", err=True)
+                        raise typer.Exit(1) from None
                 else:  # no database: the events on stdout are the replay's only output
                     ended = run(None, None)
             except (SensorError, BreathingError) as exc:
@@ -602,6 +569,10 @@ def _finish(end: dict[str, Any], stop: Stop, *, file: Path, baseline_file: Path 
             raise typer.Exit(1) from None
 
 
+class _StoreUnusableError(Exception):
+    """``--store``'s data dir or database cannot be made or opened (the message says which)."""
+
+
 def _stored(
     run: Callable[[SessionStore | None, str | None], dict[str, Any] | None],
     source_desc: dict[str, Any],
@@ -611,10 +582,10 @@ def _stored(
 ) -> dict[str, Any] | None:
     """``--store``: ``run`` the replay as a session of the service's database.
 
-    A data dir or database that cannot be made or opened exits 1 before the replay, naming it
-    and why. ``None``: Ctrl-C or SIGTERM came before the replay started (noted, :func:`_held`):
-    not started, its session (if made, e.g. while a busy database kept its insert waiting)
-    ``stopped``.
+    A data dir or database that cannot be made or opened is a :class:`_StoreUnusableError`
+    (naming it and why) before the replay. ``None``: Ctrl-C or SIGTERM came before the replay
+    started (noted, :func:`api.commands._paced.held_signals`): not started, its session (if
+    made, e.g. while a busy database kept its insert waiting) ``stopped``.
     """
     from api.datadir import make_data_dir
     from api.errors import DataDirUnusableError
@@ -627,8 +598,7 @@ def _stored(
         make_data_dir(settings.data_dir)
         storage = Storage(settings.database_path)
     except (DataDirUnusableError, StorageError) as exc:
-        typer.echo(f"hrvpace replay: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _StoreUnusableError(str(exc)) from None
     try:
         if stop.stopped:  # while the database opened: no session made
             return None

@@ -24,7 +24,9 @@ Each stream goes to a file that hrvpace's readers take back:
   acceleration in milli-g; :func:`read_acc_stream` reads it back for
   :class:`sensors.motion.MotionTracker`.
 
-Every frame is written and flushed at once, so an interrupted recording keeps what came.
+Every frame is written at once (no buffer), so an interrupted recording keeps what came. A
+frame that cannot be written whole (a full disk) is not in the file at all: the file ends at the
+previous frame's last line, and the writer raises ``OSError`` naming the file.
 
 References
 ----------
@@ -35,10 +37,12 @@ PPI export.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,9 +87,11 @@ def stream_path(out: Path, kind: str, run: int = 1) -> Path:
     return out.with_name(f"{out.stem}.{tag}{_SUFFIX[kind]}")
 
 
-def _open(path: Path, overwrite: bool) -> IO[str]:
+def _open(path: Path, overwrite: bool) -> FileIO:
+    # unbuffered: each write goes to the operating system at once, and a write that fails
+    # leaves nothing behind to be written again on close
     try:
-        return open(path, "w" if overwrite else "x", encoding="utf-8", newline="\n")
+        return open(path, "wb" if overwrite else "xb", buffering=0)
     except FileExistsError:
         raise RecordingFormatError(
             "the file exists (use overwrite to replace it)", path=str(path)
@@ -104,18 +110,37 @@ class _StreamWriter:
         self.files: list[Path] = [self.path]
         self._overwrite = overwrite
         self._header = header
-        self._file: IO[str] | None = _open(self.path, overwrite)
+        self._file: FileIO | None = _open(self.path, overwrite)
+        self._size = 0  # bytes in the current file, each write whole
         self._emit(header + "\n")
         self.n_samples = 0
 
     def _emit(self, text: str) -> None:
+        """Write ``text`` (whole lines) to the current file, all of it or none.
+
+        A write that fails (a full disk, a file-size limit) is taken back: the file is cut to
+        the end of the last whole write (no part line, which a reader would take for a wrong
+        sample), closed, and the error raised naming the file; the writer takes no more.
+        """
         assert self._file is not None, "write after close"
-        self._file.write(text)
-        self._file.flush()
+        data = text.encode("utf-8")
+        try:
+            view = memoryview(data)
+            while view:  # the operating system may take part of it (the space left)
+                view = view[self._file.write(view) :]
+        except OSError as exc:
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError):
+                os.ftruncate(file.fileno(), self._size)
+            with contextlib.suppress(OSError):
+                file.close()
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.files[-1])) from exc
+        self._size += len(data)
 
     def _next_file(self, path: Path) -> None:
         self.close()
         self._file = _open(path, self._overwrite)
+        self._size = 0
         self.files.append(path)
         self._emit(self._header + "\n")
 
