@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import payloads
 from api.errors import SessionNotFoundError
+from api.messages import SESSION_STATE_DESCRIPTION
 from api.pipeline import SessionState, SimulatorSpec
 from api.problems import ProblemError
 from api.research.units import (
@@ -52,7 +53,7 @@ class SessionOut(BaseModel):
     """A session as stored, with its live state while it runs."""
 
     id: str
-    state: SessionState = Field(description="running, ended, stopped, failed or interrupted")
+    state: SessionState = Field(description=SESSION_STATE_DESCRIPTION)
     message: str
     mode: SessionMode
     source: payloads.SessionSource
