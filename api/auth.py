@@ -1,7 +1,8 @@
 """The API token: created on first run (file readable by the user only), checked on every request.
 
 ``HRVPACE_TOKEN`` (``Settings.token``) overrides the file. Every endpoint but ``/api/v1/health``
-requires ``Authorization: Bearer <token>``; the live WebSocket takes ``?token=``.
+requires ``Authorization: Bearer <token>``; the live WebSocket also takes it as a
+``bearer.<token>`` subprotocol or ``?token=`` (``api.routes.live``).
 """
 
 from __future__ import annotations

@@ -21,14 +21,17 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from api.dayplan import PromptOut
 from api.payloads import Guidance, MicroBreakEvent, PacingEvent, WindowMetrics, WindowSignal
+from sensors.beat import SourceState
 
 __all__ = [
+    "SESSION_STATE_DESCRIPTION",
     "BeatMessage",
     "GuidanceMessage",
     "LiveMessage",
     "MetricsMessage",
     "MicroBreakMessage",
     "PromptMessage",
+    "SessionState",
     "SignalMessage",
     "StatusMessage",
     "live_schema",
@@ -140,12 +143,27 @@ class PromptMessage(_Message):
     prompt: PromptOut
 
 
+#: Where a session is in its life: the one definition, of the live ``status`` message and of
+#: the REST ``SessionOut.state`` (``running`` until its final state; ``interrupted``: the
+#: service stopped while it ran, found at the next start).
+SessionState = Literal["running", "ended", "stopped", "failed", "interrupted"]
+#: What the ``state`` fields say (the live schema's and the OpenAPI document's description).
+SESSION_STATE_DESCRIPTION = (
+    "running; then its final state: ended (the source ended), stopped (on request), failed "
+    "(the source failed) or interrupted (the service stopped while it ran)"
+)
+
+
 class StatusMessage(_Message):
     """The session's and its source's state (sent on connect and on every change)."""
 
     type: Literal["status"] = "status"
-    state: str = Field(description="starting, running, ended, stopped, failed or interrupted.")
-    source_state: str | None = None
+    state: SessionState = Field(description=SESSION_STATE_DESCRIPTION)
+    source_state: SourceState | None = Field(
+        default=None,
+        description="Where the source is in its life, as GET /api/v1/sessions/{id} gives it "
+        "(null for a session that is not running)",
+    )
     message: str = ""
     device_name: str | None = None
     battery_pct: int | None = None

@@ -12,6 +12,7 @@ than left to fail after its scan.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -29,6 +30,7 @@ from api.pipeline import (
     MICROBREAK_SETTINGS_KEY,
     BleSpec,
     Pipeline,
+    PipelineResult,
     ReplaySpec,
     SimulatorSpec,
     SourceControl,
@@ -121,6 +123,13 @@ class LiveSession:
     control: SourceControl
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The task has begun (a stop asked before it did is taken at its start).
+    started: bool = False
+    #: A stop was asked for (its task cancelled once; later stops only wait for ``done``).
+    stop_requested: bool = False
+    #: Its pipeline has returned: the final state is being stored (``pipeline.state`` is it)
+    #: and the last messages released. Nothing cancels the task from then on.
+    finishing: bool = False
 
 
 class SessionManager:
@@ -268,8 +277,24 @@ class SessionManager:
         )
 
     async def _run(self, live: LiveSession) -> None:
+        """Play the session, then store its final state and release its last messages.
+
+        Only :func:`~api.pipeline.play` is ever cancelled (a stop, :meth:`_request_stop`): once
+        it returns, :attr:`LiveSession.finishing` is set and no stop cancels the task again, so
+        the final state is always stored and every message the live clients are owed (the
+        last beats, held until their rows commit, and the final ``status``) is queued for them
+        before the hub closes.
+        """
+        live.started = True
         try:
+            if live.stop_requested and live.task is not None:
+                live.task.cancel()  # asked before the task ran: play stops at its first await
             result = await play(live.pipeline)
+        except Exception as exc:
+            log.exception("session %s: pipeline failed", live.id)
+            result = PipelineResult("failed", f"internal error ({type(exc).__name__})")
+        live.finishing = True  # from here on a stop waits for done, it never cancels
+        try:
             live.pipeline.set_state(result.state, result.message)
             ended_at = time.time()
             await asyncio.wrap_future(
@@ -281,18 +306,35 @@ class SessionManager:
                     last_seq=live.hub.seq,  # the final status's, just published
                 )
             )
-            # everything written before the final state is committed: send what still waited
-            live.hub.commit_reached(self.storage.committed_ticket)
             log.info("session %s %s", live.id, result.state)
         except Exception:
             log.exception("session %s: bookkeeping failed", live.id)
         finally:
+            # everything written before the final state is committed (or failed: what did
+            # not commit stays unsent, published means stored): send what still waited, and
+            # only then close, so the clients get it before their sockets close
+            if self.storage.committed_ticket < self.storage.last_ticket:
+                with contextlib.suppress(Exception):
+                    await asyncio.wrap_future(self.storage.flush())
+            live.hub.commit_reached(self.storage.committed_ticket)
             live.hub.close()
             self._live.pop(live.id, None)
             live.done.set()
 
+    def _request_stop(self, live: LiveSession) -> None:
+        """Cancel the session's pipeline, once, and only while it plays (see :meth:`_run`)."""
+        if live.stop_requested or live.finishing:
+            return
+        live.stop_requested = True
+        if live.started and live.task is not None:
+            live.task.cancel()
+
     async def stop(self, session_id: str) -> bool:
         """Stop a running session and wait until its final state is stored.
+
+        Idempotent: a stop while another is under way (or while the session ends by itself)
+        waits for the same end; the session's task is cancelled once, never while it stores
+        its final state.
 
         Returns ``False`` when the session exists but was not running.
 
@@ -307,15 +349,13 @@ class SessionManager:
             if row is None:
                 raise SessionNotFoundError(f"no session with id {session_id!r}")
             return False
-        if live.task is not None:
-            live.task.cancel()
+        self._request_stop(live)
         await live.done.wait()
         return True
 
     async def shutdown(self) -> None:
         """Stop every running session (service shutdown)."""
         for live in list(self._live.values()):
-            if live.task is not None:
-                live.task.cancel()
+            self._request_stop(live)
         for live in list(self._live.values()):
             await live.done.wait()

@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from api import payloads
 from api.live import LiveHub
@@ -39,6 +39,7 @@ from api.messages import (
     GuidanceMessage,
     MetricsMessage,
     MicroBreakMessage,
+    SessionState,
     SignalMessage,
     StatusMessage,
 )
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 #: A session's state: ``running``, then how it ended (:class:`PipelineResult`: ``ended``,
 #: ``stopped``, ``failed``); ``interrupted`` is stored for a session the service stopped
 #: running without ending it (a crash, a kill: :mod:`api.storage.writer` at the next start).
-SessionState = Literal["running", "ended", "stopped", "failed", "interrupted"]
 
 #: Queued storage writes at which the loop waits for a commit (a strap's beat or two a second,
 #: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
@@ -193,7 +193,7 @@ class Pipeline:
         return StatusMessage(
             **header,
             state=self.state,
-            source_state=str(src.state),
+            source_state=src.state,
             message=self.message or src.message,
             device_name=src.device_name,
             battery_pct=src.battery_pct,

@@ -7,12 +7,24 @@ is refused at the handshake (HTTP 403), token or not, so a page elsewhere cannot
 with a token it got hold of. A handshake without ``Origin`` comes from a non-browser client (the
 CLI, a native app, a script): a browser always sends one, so it is allowed, with a valid token.
 
-Token: in the ``Sec-WebSocket-Protocol`` header, as subprotocols ``["hrvpace.v1",
-"bearer.<token>"]`` (the server answers ``hrvpace.v1``), so it never sits in a URL; or, as
-before, ``?token=``. The socket is accepted, then closed at once with 1008 (policy violation)
-on a missing or wrong token, or on a ``since_seq`` that is not a whole number from 0 to
-:data:`MAX_SEQ` (the reason names ``since_seq``), or 4404 when the session is unknown. A
-session that is not running sends one ``status`` message, numbered with the session's last
+Token, three ways (the first given is checked): in the ``Sec-WebSocket-Protocol`` header, as
+subprotocols ``["hrvpace.v1", "bearer.<token>"]`` (the server answers ``hrvpace.v1``), so it
+never sits in a URL (browsers; they cannot set headers on a WebSocket); an ``Authorization:
+Bearer <token>`` header (native clients: OkHttp, URLSession, Python websockets); or, as before,
+``?token=``.
+
+Version: ``hrvpace.v1`` is the only version of the messages. A client offering it gets it
+echoed; one offering no ``hrvpace.*`` subprotocol (only ``bearer.<token>``, or none) gets v1
+messages with no subprotocol selected; one offering only other versions (``hrvpace.v2``) is
+closed with :data:`CLOSE_UNSUPPORTED_VERSION` (4406), the reason naming what it offered and
+what the server speaks, rather than sent v1 messages it would misread.
+
+Close codes: the socket is accepted, then closed at once with 1008 (policy violation) on a
+missing or wrong token, or on a ``since_seq`` that is not a whole number from 0 to
+:data:`MAX_SEQ` (the reason names ``since_seq``); 4406 on an unsupported version (checked after
+the token); 4404 when the session is unknown; 1000 (normal) when the session has ended and
+everything was sent. A foreign ``Origin`` is refused before that, at the handshake (HTTP 403).
+A session that is not running sends one ``status`` message, numbered with the session's last
 stored ``seq``, and closes normally. Otherwise the client first gets the
 last state (the welcome messages, each repeating the latest ``seq``): the current ``status``,
 the ``guidance`` while pacing and the last ``signal`` once there is one; then every message the
@@ -69,8 +81,12 @@ router = APIRouter(tags=["live"])
 
 #: Close code when the session id is unknown (application range 4000-4999).
 CLOSE_NOT_FOUND = 4404
+#: Close code when the client offers only versions of the messages this server does not speak.
+CLOSE_UNSUPPORTED_VERSION = 4406
 #: The subprotocol of the live messages; the server echoes it when a client offers it.
 SUBPROTOCOL = "hrvpace.v1"
+#: Prefix of the subprotocols naming a version of the live messages.
+VERSION_PREFIX = "hrvpace."
 #: Prefix of the subprotocol that carries the token.
 BEARER_PREFIX = "bearer."
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -199,6 +215,27 @@ def origin_allowed(websocket: WebSocket) -> bool:
     return given in own
 
 
+def _authorization_token(websocket: WebSocket) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (native clients), else ``None``.
+
+    A browser cannot set this header on a WebSocket; the Origin check applies all the same.
+    """
+    scheme, _, value = websocket.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _unsupported_versions(offered: list[str]) -> list[str]:
+    """The ``hrvpace.*`` subprotocols offered when none of them is :data:`SUBPROTOCOL`.
+
+    Empty when the client offers ``hrvpace.v1`` (among others or not) or no ``hrvpace.*`` at
+    all (only ``bearer.<token>``, or nothing: it gets v1 messages, the only version there is).
+    """
+    versions = [p for p in offered if p.lower().startswith(VERSION_PREFIX)]
+    return [] if SUBPROTOCOL in offered else versions
+
+
 def _offered(websocket: WebSocket) -> list[str]:
     return [
         p.strip()
@@ -247,8 +284,17 @@ async def live(
     bearer = next((p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None)
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     app = websocket.app
-    if not token_matches(bearer or token, app.state.token):
+    given = bearer or _authorization_token(websocket) or token
+    if not token_matches(given, app.state.token):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="missing or bad token")
+        return
+    unsupported = _unsupported_versions(offered)
+    if unsupported:
+        offered_versions = ", ".join(unsupported)
+        reason = f"this server speaks {SUBPROTOCOL} only, not {offered_versions}"
+        # a close reason is at most 123 bytes (what the server speaks comes first)
+        reason = reason.encode()[:123].decode(errors="ignore")
+        await websocket.close(code=CLOSE_UNSUPPORTED_VERSION, reason=reason)
         return
     after = parse_since_seq(since_seq)
     if isinstance(after, str):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import payloads
 from api.errors import SessionNotFoundError
+from api.messages import SESSION_STATE_DESCRIPTION
 from api.pipeline import SessionState, SimulatorSpec
 from api.problems import ProblemError
 from api.research.units import (
@@ -52,7 +53,7 @@ class SessionOut(BaseModel):
     """A session as stored, with its live state while it runs."""
 
     id: str
-    state: SessionState = Field(description="running, ended, stopped, failed or interrupted")
+    state: SessionState = Field(description=SESSION_STATE_DESCRIPTION)
     message: str
     mode: SessionMode
     source: payloads.SessionSource
@@ -238,7 +239,30 @@ async def start_session(
     """
     live = await manager.start(body)
     row = await _get_row(storage, live.id)
-    return _row_to_out(row, manager.get_live(live.id))
+    # a source that fails at once (a strap without BlueZ) may have ended meanwhile: answer
+    # the session as stored then (failed, ended_at set, not live), never half of each
+    running, row = await _settled(storage, live, row)
+    return _row_to_out(row, running)
+
+
+async def _settled(
+    storage: Storage, live: LiveSession | None, row: Row
+) -> tuple[LiveSession | None, Row]:
+    """The session's live part and row as one answer shows them, never half of each.
+
+    ``live`` (the running session, looked up before ``row`` was read) and ``row``; or, when
+    that session has meanwhile begun storing its final state or ended, ``None`` and its row
+    once stored (:attr:`api.sessions.LiveSession.finishing`, a fraction of a second).
+
+    Called right before the answer is made (no await between): a session that is not
+    finishing now is still running, and ``row``, read while it ran, is not final either. So an
+    answer never shows a final ``state`` with ``live`` true and no ``ended_at``, nor a stale
+    ``running`` row with ``live`` false.
+    """
+    if live is not None and (live.finishing or live.done.is_set()):
+        await live.done.wait()
+        return None, await _get_row(storage, row["id"])
+    return live, row
 
 
 @router.get("", response_model=SessionList)
@@ -251,10 +275,17 @@ async def list_sessions(
     """Sessions, newest first."""
     # live sessions before the rows: one that ends in between is shown live with its final
     # row, never not-live with a stale 'running' row
-    live = {s.id: s for s in manager.live_sessions}
-    rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
-    summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
-    total = await asyncio.to_thread(storage.count_sessions)
+    while True:
+        live = {s.id: s for s in manager.live_sessions}
+        rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
+        summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
+        total = await asyncio.to_thread(storage.count_sessions)
+        # one storing its final state: wait for it, then read the page again (see _settled)
+        finishing = [s for s in live.values() if s.finishing or s.done.is_set()]
+        if not finishing:
+            break
+        for s in finishing:
+            await s.done.wait()
     return SessionList(
         sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows],
         total=total,
@@ -264,10 +295,13 @@ async def list_sessions(
 @router.get("/{session_id}", response_model=SessionOut, responses={404: {}})
 async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
     """One session, with its summary."""
-    live = manager.get_live(session_id)  # before the row (see list_sessions)
+    before = manager.get_live(session_id)  # before the row (see _settled)
     row = await _get_row(storage, session_id)
     summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
-    out = _row_to_out(row, live, summaries[session_id])
+    live, settled_row = await _settled(storage, before, row)
+    if settled_row is not row:  # it ended meanwhile: its final summary
+        summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
+    out = _row_to_out(settled_row, live, summaries[session_id])
     if out.t_s is None:  # an ended session: its last stored beat (the page backfills from it)
         out.t_s = await asyncio.to_thread(storage.last_beat_t_s, session_id)
     return out

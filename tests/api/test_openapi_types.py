@@ -71,3 +71,34 @@ def test_response_fields_with_a_fixed_set_of_values_are_enums(document: dict[str
     reasons = {"", "recent_break", "checkin_open", "missed"}
     assert _enum(document, "PromptOut", "reason") == reasons
     assert _enum(document, "AnswerOut", "reason") == reasons
+
+
+def test_the_live_status_states_are_the_rest_enums(
+    document: dict[str, Any], module_server: Server
+) -> None:
+    """Review finding: the live ``status`` message's ``state`` and ``source_state`` were plain
+    strings in ``/schema/live`` (the REST fields are enums), and its description listed a
+    ``starting`` state that no session answer has. They are the same enums, described alike."""
+    r = httpx.get(f"{module_server.url}/api/v1/schema/live", headers=module_server.auth, timeout=10)
+    live = r.json()
+    defs = live["$defs"]
+    status = defs["StatusMessage"]["properties"]
+
+    def live_enum(field: str) -> tuple[set[str], str]:
+        node = status[field]
+        if "anyOf" in node:
+            (node,) = [n for n in node["anyOf"] if n.get("type") != "null"]
+        described = status[field].get("description", "")
+        while "$ref" in node:
+            node = defs[node["$ref"].rsplit("/", 1)[-1]]
+        assert "enum" in node, (field, status[field])
+        return set(node["enum"]), described
+
+    states, described = live_enum("state")
+    assert states == _enum(document, "SessionOut", "state")
+    rest = document["components"]["schemas"]["SessionOut"]["properties"]["state"]
+    assert described == rest["description"]
+    assert "starting" not in described
+    assert all(s in described for s in states), described
+    source_states, _ = live_enum("source_state")
+    assert source_states == _enum(document, "SessionOut", "source_state")

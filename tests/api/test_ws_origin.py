@@ -134,3 +134,53 @@ def test_a_browser_app_of_an_allowed_origin_may_read_the_csv_headers(server: Ser
             if what != "contact":
                 assert "x-total-count" in r.headers
         c.post(f"/api/v1/sessions/{sid}/stop")
+
+
+def test_the_token_in_an_authorization_header_is_accepted(server: Server) -> None:
+    """Review finding: native clients (OkHttp, URLSession, Python websockets) send
+    ``Authorization: Bearer <token>`` naturally; the socket closed 1008 on it."""
+    sid = _live_session(server)
+    header = {"Authorization": f"Bearer {server.token}"}
+    with _connect(server, sid, query="", additional_headers=header) as ws:
+        assert _first_message(ws)["type"] == "status"
+    for bad in ({"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {server.token}"}):
+        with (
+            _connect(server, sid, query="", additional_headers=bad) as ws,
+            pytest.raises(ConnectionClosed) as info,
+        ):
+            ws.recv(timeout=10)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1008, bad
+    # the Origin rules are the same for it: a foreign page is refused at the handshake
+    with pytest.raises(InvalidStatus) as refused:
+        _connect(server, sid, query="", additional_headers=header, origin="http://evil.example")
+    assert refused.value.response.status_code == 403
+
+
+def test_an_unsupported_version_is_refused_with_a_reason(server: Server) -> None:
+    """Review finding: offering ``hrvpace.v2`` (and no v1) got v1 messages, no subprotocol
+    selected; the client could not tell. It is closed with 4406 naming both versions."""
+    sid = _live_session(server)
+    for offered in (["hrvpace.v2", f"bearer.{server.token}"], ["hrvpace.v2", "hrvpace.v3"]):
+        with (
+            _connect(server, sid, subprotocols=offered) as ws,
+            pytest.raises(ConnectionClosed) as info,
+        ):
+            ws.recv(timeout=10)
+        assert info.value.rcvd is not None, offered
+        assert info.value.rcvd.code == 4406, (offered, info.value.rcvd)
+        assert "hrvpace.v1" in info.value.rcvd.reason and "hrvpace.v2" in info.value.rcvd.reason
+    # v1 among others: v1 is chosen; no version at all (only the token): v1, none selected
+    with _connect(
+        server, sid, query="", subprotocols=["hrvpace.v2", "hrvpace.v1", f"bearer.{server.token}"]
+    ) as ws:
+        assert ws.subprotocol == "hrvpace.v1"
+        assert _first_message(ws)["type"] == "status"
+    with _connect(server, sid, query="", subprotocols=[f"bearer.{server.token}"]) as ws:
+        assert ws.subprotocol is None
+        assert _first_message(ws)["type"] == "status"
+
+
+def test_an_unknown_session_closes_with_4404(server: Server) -> None:
+    with _connect(server, "no-such-session") as ws, pytest.raises(ConnectionClosed) as info:
+        ws.recv(timeout=10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4404
