@@ -42,44 +42,69 @@ def pytest_make_collect_report(
     return report
 
 
-#: The test files that take longest, longest first (seconds of one CI-like run, 2 workers, on a
-#: loaded machine; the order is what matters). ``scripts/test.sh`` hands files to its workers in
-#: collection order (``--dist loadfile --no-loadscope-reorder``): these go first, so that no long
-#: file starts last and keeps one worker busy while the other has nothing left (pytest-xdist's
-#: own order, files with the most tests first, started the 140-s schemathesis file last and
-#: ended the run 40 s after the other worker). A file not listed runs after them in the
-#: usual order; a listed file that is gone is ignored. Remeasure with ``--durations=0``.
+#: The test files that take longest, longest first (seconds of one run of the whole suite,
+#: ``-n 3 --dist loadfile --no-loadscope-reorder --durations=0``, summed per file from its junit
+#: xml, on two cores shared with other jobs: about 2.4 times a CI run; the order is what
+#: matters). ``scripts/test.sh`` hands files to its workers in collection order: these go first,
+#: so that no long file starts last and keeps one worker busy while the others have nothing
+#: left (pytest-xdist's own order, files with the most tests first, started the 140-s
+#: schemathesis file last and ended the run 40 s after the other worker). Every file of 30 s or
+#: more in that run is listed; a file not listed runs after them in the usual order; a listed
+#: file that is gone is ignored. Remeasure with ``--durations=0 --junitxml=FILE``.
 LONGEST_FIRST = (
-    "api/test_schemathesis.py",  # 140
-    "web/test_nudges.py",  # 123
+    "sensors/test_signal_polarity.py",  # 269
+    "sensors/test_signal_not_ecg.py",  # 215
+    "test_cli_data_dir.py",  # 151
+    "test_cli_replay.py",  # 150
+    "api/test_schemathesis.py",  # 132
+    "research/test_report_export.py",  # 128
+    "web/test_nudges.py",  # 125
+    "sensors/test_ble.py",  # 125
+    "breathing/test_assessment_ursino.py",  # 121
+    "sensors/test_signal_low_quality.py",  # 119
+    "test_cli_signals.py",  # 117
+    "web/test_page.py",  # 106
+    "api/test_long_days.py",  # 101
+    "sensors/test_record_cli_files.py",  # 98
+    "hub/test_db.py",  # 98
     "test_faults.py",  # 97
-    "breathing/test_assessment_ursino.py",  # 84
-    "test_cli_paced_stopped.py",  # 71
-    "api/test_long_days.py",  # 67
-    "web/test_prompt_late.py",  # 67
-    "sensors/test_ble.py",  # 66
-    "web/test_page.py",  # 63
-    "web/test_assessment_card.py",  # 62
-    "api/test_microbreaks.py",  # 40
-    "web/test_signal_tile.py",  # 35
-    "api/test_live_resume.py",  # 31
-    "web/test_break_after_pacing.py",  # 29
-    "api/test_own_numbers.py",  # 28
-    "api/test_commands.py",  # 28
-    "web/test_live_socket.py",  # 27
-    "web/test_page_ble.py",  # 25
-    "api/test_signal.py",  # 25
-    "hrv/test_rolling_paths.py",  # 25
-    "api/test_dayplan.py",  # 22
-    "api/test_breathing.py",  # 22
-    "web/test_beat_backfill.py",  # 21
-    "test_cli_replay.py",  # 21
-    "hub/test_db.py",  # 21
-    "research/test_dask_cluster.py",  # 20
-    "web/test_layout_review.py",  # 20
-    "web/test_dayplan_page.py",  # 19
-    "api/test_devices_ble.py",  # 19
-    "hub/test_privacy.py",  # 18
+    "research/test_analyze.py",  # 92
+    "web/test_prompt_late.py",  # 88
+    "hub/test_api.py",  # 80
+    "hub/test_differencing.py",  # 79
+    "research/test_segments.py",  # 74
+    "test_cli_paced_stopped.py",  # 73
+    "hrv/test_rolling_paths.py",  # 72
+    "web/test_assessment_card.py",  # 72
+    "api/test_commands.py",  # 69
+    "test_cli_cut_off.py",  # 69
+    "research/test_ectopy_warning.py",  # 68
+    "test_cli_paced_streams.py",  # 67
+    "research/test_neurokit_names.py",  # 67
+    "hub/test_admin.py",  # 64
+    "test_cli_practice_rates.py",  # 60
+    "research/test_folder.py",  # 59
+    "api/test_dayplan_zone.py",  # 54
+    "api/test_microbreaks.py",  # 53
+    "hub/test_privacy.py",  # 50
+    "hub/test_interventions.py",  # 50
+    "api/test_replay_paced_export.py",  # 50
+    "test_cli_breathing.py",  # 50
+    "hrv/test_clean_mitdb.py",  # 50
+    "web/test_break_after_pacing.py",  # 49
+    "test_collection_order.py",  # 45
+    "sensors/test_signals.py",  # 43
+    "web/test_prompt_actions.py",  # 43
+    "web/test_share_settings.py",  # 41
+    "hrv/test_clean_injected.py",  # 38
+    "research/test_dask_cluster.py",  # 36
+    "api/test_live_resume.py",  # 35
+    "web/test_live_socket.py",  # 34
+    "web/test_signal_tile.py",  # 34
+    "research/test_analyze_settings.py",  # 34
+    "api/test_dayplan.py",  # 33
+    "api/test_devices_ble.py",  # 32
+    "api/test_assembly.py",  # 32
 )
 
 
