@@ -517,6 +517,29 @@ def test_an_export_table_upload_says_what_it_is_and_which_file_to_upload(
         assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
 
 
+def test_an_export_sidecar_upload_says_what_it_is_and_which_file_to_upload(
+    serve: Callable[..., Server],
+) -> None:
+    """Review: an export's ``ID.json`` uploaded was a 422 "not a readable RR recording ... at
+    line 1", which does not say what it is: it says so and names the beats file its ``files``
+    list, as the export's tables do; nothing is kept."""
+    sid = "0123456789abcdef0123456789abcdef"
+    sidecar = {
+        "session": {"id": sid, "n_beats": 500},
+        "software": {"name": "hrvpace", "version": "0"},
+        "files": [f"{sid}-beats.csv", f"{sid}-beats.parquet", f"{sid}.json"],
+    }
+    server = serve()
+    with server.client() as c:
+        for name in (f"{sid}.json", "mine.json"):
+            r = _upload(c, name, json.dumps(sidecar, indent=2).encode())
+            assert _problem(r, 422, "recording_unreadable")["detail"] == (
+                f"{name}: hrvpace export's sidecar (the session's settings and events), not "
+                f"beats: upload the export's beats file {sid}-beats.csv instead"
+            )
+        assert c.get("/api/v1/recordings").json() == {"recordings": [], "total": 0}
+
+
 def test_an_export_parquet_upload_says_what_it_is(serve: Callable[..., Server]) -> None:
     """An export's Parquet table uploaded was "not a readable RR recording ... at line 1" (not
     a text file): it says what it is, by its name (an upload is not handed to pyarrow), and
