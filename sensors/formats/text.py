@@ -523,11 +523,16 @@ def _column(
     ``raw`` is every line of the file as written (``raw[number - 1]``): rows are split before
     whitespace is stripped, so an empty first or last field (``800<tab>``) stays a field.
     Trailing empty fields of the header and of a row are not counted (``RR,HR,`` over
-    ``800,72``, or ``800,72,`` under ``RR,HR``: spreadsheet exports). A row may end early
-    (``810`` under ``RR,HR``: the last fields left empty) when it still reaches the RR column,
-    whose value must be there. A row with more non-empty fields than the header is refused with
-    its line, never read shifted: ``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal comma,
-    and its RR column would read ``0``.
+    ``800,72``, or ``800,72,`` under ``RR,HR``: spreadsheet exports). A row with fewer fields
+    (separators written) than the header is read only when the RR column is the header's
+    first (``810`` under ``RR,HR``: the last fields left empty; the value read is the row's
+    first whichever field is missing after it). Under a header with columns before the RR
+    column such a row is refused with its line, never read shifted: which field it lacks
+    cannot be told, and ``10,75`` under ``time_s,rr_ms,hr_bpm`` would read the heart rate 75
+    as an RR interval of 75 ms if it lacks its time or its RR (review); a row that ends before
+    the RR column is refused too. A row with more non-empty fields than the header is refused
+    with its line, never read shifted: ``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal
+    comma, and its RR column would read ``0``.
     """
     sep = layout.separator
     header = layout.header or ""
@@ -557,6 +562,16 @@ def _column(
                 f"the row has {len(cells)} fields where the header has {width} "
                 f"(separated by {sep!r}): it ends before the RR column (column "
                 f"{layout.column + 1})"
+            )
+            raise RecordingFormatError(problem, path=path, line=number, summary=problem)
+        if len(cells) < width and layout.column > 0:
+            missing = width - len(cells)
+            problem = (
+                f"the row has {len(cells)} fields where the header has {width} "
+                f"(separated by {sep!r}): which {'one is' if missing == 1 else 'ones are'} "
+                f"missing cannot be told, so the RR column (column {layout.column + 1}) may "
+                "hold another column's value; write an empty field where a value is missing "
+                f"({sep!r} for each)"
             )
             raise RecordingFormatError(problem, path=path, line=number, summary=problem)
         cell = cells[layout.column]
