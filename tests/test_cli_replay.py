@@ -518,6 +518,32 @@ def test_an_export_table_named_on_its_own_says_what_it_is(tmp_path: Path) -> Non
     assert res.exit_code == 0, res.output
 
 
+def test_an_export_sidecar_named_on_its_own_says_what_it_is(tmp_path: Path) -> None:
+    """Review: ``ID.json`` named to ``hrvpace analyze`` (skipped saying what it is in a folder)
+    failed with the reader's "'{' is neither a number nor a header naming an RR column ...".
+    It says it is the export's sidecar and which beats file to analyse, as the export's
+    tables do: the path beside it, or, for a copy elsewhere under another name, the beats file
+    its ``files`` list names."""
+    out, sid = _export_with_contact(tmp_path)
+    beats = out / f"{sid}-beats.csv"
+    (tmp_path / "copy").mkdir()
+    other = tmp_path / "copy" / "mine.json"
+    other.write_bytes((out / f"{sid}.json").read_bytes())
+    for path, named in (
+        (out / f"{sid}.json", f"the export's beats file {beats}"),
+        (other, f"the beats file {sid}-beats.csv of its export"),
+    ):
+        res = runner.invoke(app, ["analyze", str(path), "--json", "-q"])
+        assert res.exit_code == 1, res.output
+        said = (
+            f"{path}: hrvpace export's sidecar (the session's settings and events), not beats: "
+            f"analyse {named} (or the export folder, where this file is skipped)"
+        )
+        assert json.loads(res.stdout)["error"] == said
+        assert f"hrvpace analyze: {said} (failed)" in res.stderr
+        assert "neither a number" not in res.stderr
+
+
 def test_an_export_s_parquet_tables_say_what_they_are(tmp_path: Path) -> None:
     """Review finding: ``ID-metrics.parquet`` (or ``ID-beats.parquet``, ``ID-contact.parquet``,
     which export writes beside each CSV) named on its own failed as "not a text file", and in

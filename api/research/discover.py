@@ -14,10 +14,10 @@ every file this module decides, from what the file itself says and never from a 
   ``hrvpace export``'s tables that are not recordings, its metrics (``ID-metrics.csv``) and
   its stretches without contact (``ID-contact.csv``), are told by their header
   (:func:`export_table_kind`) and skipped saying so: an export folder analyses as its beats.
-  Such a table named on its own fails saying what it is and which beats file to analyse
-  (:func:`export_table_problem`). A Parquet file (its Parquet twins, or any other) is told
-  by its first bytes (:func:`parquet_kind`) and said to be one, in a folder (skipped) and
-  named on its own (failed), never read as text nor quoted.
+  Such a table, or a sidecar (``ID.json``), named on its own fails saying what it is and
+  which beats file to analyse (:func:`export_table_problem`). A Parquet file (its Parquet
+  twins, or any other) is told by its first bytes (:func:`parquet_kind`) and said to be one,
+  in a folder (skipped) and named on its own (failed), never read as text nor quoted.
 - :func:`choose_reading`: the format and units to read a file with, and why:
 
   ===========================  ==============================================================
@@ -274,9 +274,12 @@ def export_table_problem(
     ``ID-beats.csv`` beside ``ID-metrics.csv`` when it is there, else "the beats file
     ID-beats.csv of its export"), or the export folder.
 
-    A Parquet file (:func:`parquet_kind`), which would fail as "not a text file", is told
-    too: the export's beats table in Parquet names its CSV (``ID-beats.csv``, the same beats),
-    its metrics or contact table the beats file, any other is a Parquet table, not a recording.
+    An hrvpace sidecar (``ID.json``, ``NAME.csv.json``), which would fail as "'{' is neither a
+    number nor a header ...", is told by its content (:func:`_json_sidecar`): the export's
+    names the beats file its ``files`` list. A Parquet file (:func:`parquet_kind`), which
+    would fail as "not a text file", is told too: the export's beats table in Parquet names
+    its CSV (``ID-beats.csv``, the same beats), its metrics or contact table the beats file,
+    any other is a Parquet table, not a recording.
 
     ``name``: the file's name as its owner gave it (an upload is on disk under a temporary
     name), shown instead of ``path`` and read for the session id; ``upload``: the problem of
@@ -286,6 +289,9 @@ def export_table_problem(
     parquet = parquet_kind(p, name=name, schema=not upload)
     if parquet is not None:
         return _parquet_problem(p, parquet, name, upload)
+    sidecar = _sidecar_problem(p, name, upload)
+    if sidecar is not None:
+        return sidecar
     try:
         if detect_recording_format(p) != "plain":
             return None
@@ -311,35 +317,112 @@ def export_table_problem(
 
 #: A JSON file larger than this is not looked into for an hrvpace sidecar.
 _SIDECAR_MAX_BYTES = 64 * 1024 * 1024
+#: An upload larger than this is not looked into (parsed whole, JSON takes many times its size
+#: in memory; an export's sidecar is a few kB to a few hundred): it fails as any other file.
+_SIDECAR_UPLOAD_MAX_BYTES = 1024 * 1024
+#: A beats file's name taken from a sidecar: a plain file name, quoted nothing else of it.
+_BEATS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}-beats\.csv")
+#: What an export's sidecar is, in the words of every message about it.
+_EXPORT_SIDECAR = "hrvpace export's sidecar (the session's settings and events)"
 
 
-def _json_sidecar_reason(p: Path) -> str | None:
-    """Why ``p`` is skipped when it is an hrvpace sidecar (``.json``), else ``None``.
+@dataclass(frozen=True)
+class _Sidecar:
+    """An hrvpace sidecar (:func:`_json_sidecar`).
 
-    ``hrvpace export``'s ``ID.json`` (``software.name`` hrvpace, ``session``, ``files``) and
-    ``hrvpace analyze``'s ``NAME.csv.json`` (``hrvpace_version``, ``table``). Code review:
-    they were skipped as "not a recording: '{' is neither a number ...", which did not say
-    what they are.
+    ``kind``: ``"export"`` (``ID.json``) or ``"analyze"`` (``NAME.csv.json``); ``beats``: the
+    export's beats file name (``ID-beats.csv``); ``of``: the table an analyze sidecar is of.
     """
-    if p.suffix.lower() != ".json":
+
+    kind: str
+    beats: str | None = None
+    of: str = ""
+
+
+def _json_sidecar(p: Path, name: str | None = None, *, upload: bool = False) -> _Sidecar | None:
+    """What hrvpace sidecar ``p`` is (its name, or ``name`` its owner gave it, ends ``.json``).
+
+    ``hrvpace export``'s ``ID.json`` (``software.name`` hrvpace, ``session``, ``files``),
+    whose beats file is the one its ``files`` list as ``*-beats.csv`` (else its session id's,
+    else its name's: ``ID-beats.csv``), and ``hrvpace analyze``'s ``NAME.csv.json``
+    (``hrvpace_version``, ``table``). ``None`` for any other file, one larger than
+    :data:`_SIDECAR_MAX_BYTES` (an upload: :data:`_SIDECAR_UPLOAD_MAX_BYTES`), or one that is
+    not JSON.
+    """
+    shown = Path(name) if name is not None else p
+    if shown.suffix.lower() != ".json":
         return None
     try:
-        if p.stat().st_size > _SIDECAR_MAX_BYTES:
+        limit = _SIDECAR_UPLOAD_MAX_BYTES if upload else _SIDECAR_MAX_BYTES
+        if p.stat().st_size > limit:
             return None
         obj = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(obj, dict):
         return None
     software = obj.get("software")
     if isinstance(software, dict) and software.get("name") == "hrvpace" and "session" in obj:
-        return (
-            "hrvpace export's sidecar (the session's settings and events), not a recording "
-            f"(its beats are {p.stem}-beats.csv)"
-        )
+        files = obj.get("files")
+        listed = [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+        session = obj.get("session")
+        sid = session.get("id") if isinstance(session, dict) else None
+        candidates = [
+            *(f for f in listed if f.endswith("-beats.csv")),
+            f"{sid}-beats.csv" if isinstance(sid, str) else "",
+            f"{shown.stem}-beats.csv",
+        ]
+        beats = next((c for c in candidates if _BEATS_NAME.fullmatch(c)), None)
+        return _Sidecar("export", beats)
     if "hrvpace_version" in obj and "table" in obj:
-        return f"hrvpace analyze's settings sidecar of {p.stem}, not a recording"
+        return _Sidecar("analyze", of=shown.stem)
     return None
+
+
+def _json_sidecar_reason(p: Path) -> str | None:
+    """Why ``p`` is skipped in a folder when it is an hrvpace sidecar, else ``None``.
+
+    Code review: they were skipped as "not a recording: '{' is neither a number ...", which
+    did not say what they are (:func:`_json_sidecar`).
+    """
+    sidecar = _json_sidecar(p)
+    if sidecar is None:
+        return None
+    if sidecar.kind == "export":
+        return (
+            f"{_EXPORT_SIDECAR}, not a recording (its beats are {sidecar.beats or 'ID-beats.csv'})"
+        )
+    return f"hrvpace analyze's settings sidecar of {sidecar.of}, not a recording"
+
+
+def _sidecar_problem(p: Path, name: str | None, upload: bool) -> str | None:
+    """:func:`export_table_problem` of an hrvpace sidecar named on its own or uploaded."""
+    sidecar = _json_sidecar(p, name, upload=upload)
+    if sidecar is None:
+        return None
+    shown = str(p) if name is None else name
+    if sidecar.kind == "analyze":
+        return (
+            f"{shown}: hrvpace analyze's settings sidecar of {sidecar.of} (how its table was "
+            "made), not a recording: "
+            + ("upload" if upload else "analyse")
+            + " the recordings themselves"
+        )
+    beats = sidecar.beats or "ID-beats.csv"
+    if upload:
+        return (
+            f"{shown}: {_EXPORT_SIDECAR}, not beats: upload the export's beats file {beats} instead"
+        )
+    beside = p.with_name(beats)
+    where = (
+        f"the export's beats file {beside}"
+        if sidecar.beats is not None and beside.is_file()
+        else f"the beats file {beats} of its export"
+    )
+    return (
+        f"{shown}: {_EXPORT_SIDECAR}, not beats: analyse {where} (or the export folder, where "
+        "this file is skipped)"
+    )
 
 
 def skip_reason(path: str | os.PathLike[str]) -> str | None:

@@ -177,7 +177,13 @@ def read_text(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     try:
         with open(p, "rb") as f:
-            raw = f.read(MAX_RECORDING_BYTES + 1)
+            # not f.read(MAX_RECORDING_BYTES + 1), which allocates the whole 64 MiB first
+            # whatever the file's size (a 400-kB upload peaked at 67 MB): read what the file
+            # holds, never more than the limit and one byte
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(min(size, MAX_RECORDING_BYTES) + 1)
+            if len(raw) <= MAX_RECORDING_BYTES and len(raw) > size:  # it grew: read on
+                raw += f.read(MAX_RECORDING_BYTES + 1 - len(raw))
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or exc})"
         raise RecordingFormatError(reason, path=str(p)) from exc

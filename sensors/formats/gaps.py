@@ -36,9 +36,15 @@ A phone clock stepped forward looks like a gap and is marked as one (a safe erro
 successive difference is skipped); a clock stepped back is ignored. With ``local_clock`` (the
 file's times are the phone's naive local time) a rise of a daylight-saving step (1 h, or
 Lord Howe's 30 min) within :data:`CLOCK_CHANGE_TOLERANCE_S` is the clock changing, not an hour
-of lost beats: the step is taken off the missing time, and what remains is a gap only by the
-same 0.6-RR rule (a recording over the spring-forward night keeps its length). A real dropout
-of exactly one hour (within 1.5 s) would be read as the clock change: stated, and improbable.
+of lost beats, when the clocks of some zone of the tz database moved forward by that step
+between the local times on either side of the jump (:func:`clock_stepped_forward`: the night
+of 29 March 2026 from 01:59 to 03:00 is Europe's change; 1 June 21:47 to 22:47 is no zone's):
+the step is taken off the missing time, and what remains is a gap only by the same 0.6-RR rule
+(a recording over the spring-forward night keeps its length). Review: any such rise was taken
+for the clock, so an hour without beats on any other day or time (a strap off for an hour)
+lost its hour from the timeline and was no gap. A real dropout of exactly one hour (within
+1.5 s) across a clock change of some zone is still read as the change: stated, and improbable.
+Without a tz database (no zone listed) every such rise is the clock, as before.
 
 Live
 ----
@@ -61,6 +67,9 @@ notification, so one later notification cannot tell late from lost
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import zoneinfo
 from collections import deque
 
 import numpy as np
@@ -73,6 +82,7 @@ __all__ = [
     "CLOCK_CHANGE_TOLERANCE_S",
     "ENVELOPE_BEATS",
     "LiveGapRule",
+    "clock_stepped_forward",
     "infer_gaps",
     "timeline_with_gaps",
 ]
@@ -134,12 +144,59 @@ def infer_gaps(
             )
             if step is None:
                 continue
+            forward = clock_stepped_forward(float(clock_s[i - 1]), float(clock_s[i]), step)
+            if forward is False:  # no zone's clocks moved then: an hour of lost beats
+                continue
             rest = max(0.0, float(missing_s[i]) - step)
             if rest > _GAP_FRACTION_OF_RR * scale[i] / 1000.0:
                 missing_s[i] = rest  # the clock changed and beats were lost too
             else:
                 gaps[i], missing_s[i] = False, 0.0
     return gaps, missing_s
+
+
+@functools.lru_cache(maxsize=1)
+def _zones() -> tuple[zoneinfo.ZoneInfo, ...]:
+    """Every zone of the tz database (read once; empty when there is none)."""
+    zones = []
+    for key in sorted(zoneinfo.available_timezones()):
+        try:
+            zones.append(zoneinfo.ZoneInfo(key))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+    return tuple(zones)
+
+
+def clock_stepped_forward(before_s: float, after_s: float, step_s: float) -> bool | None:
+    """Whether the clocks of some zone moved forward by ``step_s`` between two local times.
+
+    ``before_s`` and ``after_s`` are naive local date-times as seconds since 1970 read as UTC
+    (how readers keep a phone's local time without a zone). True when, in some zone of the tz
+    database, the time that passed between them is ``step_s`` (within 1 s) less than their
+    difference on the clock: that zone's clocks sprang forward in between (a daylight-saving
+    change, or a zone moving its standard time). ``None`` when there is no tz database to ask.
+
+    References
+    ----------
+    IANA Time Zone Database (tzdata), read through :mod:`zoneinfo` (PEP 615).
+    """
+    zones = _zones()
+    if not zones:
+        return None
+    try:
+        a = dt.datetime.fromtimestamp(before_s, dt.UTC).replace(tzinfo=None)
+        b = dt.datetime.fromtimestamp(after_s, dt.UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return False
+    on_clock = after_s - before_s
+    for zone in zones:
+        try:
+            passed = b.replace(tzinfo=zone).timestamp() - a.replace(tzinfo=zone).timestamp()
+        except (OverflowError, OSError, ValueError):
+            continue
+        if abs(on_clock - passed - step_s) <= 1.0:
+            return True
+    return False
 
 
 def timeline_with_gaps(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -522,11 +523,16 @@ def _column(
     ``raw`` is every line of the file as written (``raw[number - 1]``): rows are split before
     whitespace is stripped, so an empty first or last field (``800<tab>``) stays a field.
     Trailing empty fields of the header and of a row are not counted (``RR,HR,`` over
-    ``800,72``, or ``800,72,`` under ``RR,HR``: spreadsheet exports). A row may end early
-    (``810`` under ``RR,HR``: the last fields left empty) when it still reaches the RR column,
-    whose value must be there. A row with more non-empty fields than the header is refused with
-    its line, never read shifted: ``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal comma,
-    and its RR column would read ``0``.
+    ``800,72``, or ``800,72,`` under ``RR,HR``: spreadsheet exports). A row with fewer fields
+    (separators written) than the header is read only when the RR column is the header's
+    first (``810`` under ``RR,HR``: the last fields left empty; the value read is the row's
+    first whichever field is missing after it). Under a header with columns before the RR
+    column such a row is refused with its line, never read shifted: which field it lacks
+    cannot be told, and ``10,75`` under ``time_s,rr_ms,hr_bpm`` would read the heart rate 75
+    as an RR interval of 75 ms if it lacks its time or its RR (review); a row that ends before
+    the RR column is refused too. A row with more non-empty fields than the header is refused
+    with its line, never read shifted: ``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal
+    comma, and its RR column would read ``0``.
     """
     sep = layout.separator
     header = layout.header or ""
@@ -558,6 +564,16 @@ def _column(
                 f"{layout.column + 1})"
             )
             raise RecordingFormatError(problem, path=path, line=number, summary=problem)
+        if len(cells) < width and layout.column > 0:
+            missing = width - len(cells)
+            problem = (
+                f"the row has {len(cells)} fields where the header has {width} "
+                f"(separated by {sep!r}): which {'one is' if missing == 1 else 'ones are'} "
+                f"missing cannot be told, so the RR column (column {layout.column + 1}) may "
+                "hold another column's value; write an empty field where a value is missing "
+                f"({sep!r} for each)"
+            )
+            raise RecordingFormatError(problem, path=path, line=number, summary=problem)
         cell = cells[layout.column]
         if not cell:
             summary = f"no value in the RR column (column {layout.column + 1} of the header)"
@@ -579,6 +595,139 @@ def _column(
         values.append(cell.replace(",", ".") if sep in (";", "\t") else cell)
         numbers.append(number)
     return values, shown, numbers
+
+
+#: What the body of a one-column file read by :func:`_one_column_values` may hold: ASCII digits,
+#: ``.``, ``e``, signs, and spaces, tabs and line ends (anything else: the line-by-line path,
+#: which reads or refuses it naming its line).
+_NUMBERS_ONLY = re.compile(r"[0-9.eE+\- \t\r\n]*")
+#: Two values on one line (``800 810``), which the line-by-line path refuses.
+_TWO_ON_A_LINE = re.compile(r"[^ \t\r\n][ \t]+[^ \t\r\n]")
+#: Line ends, as :func:`sensors.formats._common.split_lines` splits lines.
+_LINE_END_RE = re.compile(r"\r\n|\r|\n")
+#: Lines looked at for comments and a header before a one-column body.
+_HEAD_LINES_MAX = 1000
+
+
+def _head(text: str) -> tuple[list[Line], list[int]]:
+    """The non-blank lines of ``text`` up to the first that is no ``#`` comment, and their ends.
+
+    ``(lines, ends)``: ``lines`` as :func:`data_lines` gives them, ``ends[k]`` the offset in
+    ``text`` just past the line end of ``lines[k]``. At most :data:`_HEAD_LINES_MAX` lines.
+    """
+    lines: list[Line] = []
+    ends: list[int] = []
+    pos, number = 0, 0
+    while pos < len(text) and number < _HEAD_LINES_MAX:
+        m = _LINE_END_RE.search(text, pos)
+        end, after = (m.start(), m.end()) if m else (len(text), len(text))
+        number += 1
+        stripped = text[pos:end].strip()
+        pos = after
+        if stripped:
+            lines.append((number, stripped))
+            ends.append(after)
+            if not stripped.startswith("#"):
+                break
+    return lines, ends
+
+
+class _LazyBody:
+    """The body lines of a one-column file, split only when a message or ``drop_zero`` needs them.
+
+    ``numbers`` and ``shown`` are sequences over the body's non-blank lines (as
+    :func:`read_plain`'s line-by-line path has them), materialised on first use: a file that
+    reads without a problem never holds a Python object per line.
+    """
+
+    def __init__(self, text: str, skip: int) -> None:
+        self._text = text
+        self._skip = skip
+        self._lines: list[Line] | None = None
+
+    def lines(self) -> list[Line]:
+        if self._lines is None:
+            self._lines = data_lines(self._text)[self._skip :]
+        return self._lines
+
+
+class _BodyColumn(Sequence[Any]):
+    """Line numbers (``which=0``) or texts (``which=1``) of a :class:`_LazyBody`."""
+
+    def __init__(self, body: _LazyBody, which: int, n: int) -> None:
+        self._body = body
+        self._which = which
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [line[self._which] for line in self._body.lines()[i]]
+        return self._body.lines()[i][self._which]
+
+    def __iter__(self) -> Iterator[Any]:
+        return (line[self._which] for line in self._body.lines())
+
+
+def _one_column_values(
+    text: str,
+) -> tuple[NDArray[np.float64], PlainLayout, Sequence[str], Sequence[int]] | None:
+    """A one-column file's values parsed in C, without a Python object per line, or ``None``.
+
+    Memory (an upload took ~30x its size: a list of every line, then of ``(number, text)``
+    pairs, then of tokens): a file of comment lines, an optional one-column header and one
+    number per line is parsed whole by numpy; ``shown`` and the line numbers are lazy
+    (:class:`_LazyBody`), for the messages that quote a line. ``None`` (read it line by line,
+    as before) for anything else: a header with columns, a character other than digits, ``.``,
+    ``e``, signs and white space, two values on a line, a value numpy does not read whole, or
+    one that is not finite. What is read is what the line-by-line path reads (a test compares
+    them), and every refusal is its refusal, naming the line.
+    """
+    head, ends = _head(text)
+    if not head or head[-1][1].startswith("#"):
+        return None
+    try:
+        layout = plain_layout(head)
+    except RecordingFormatError:
+        return None  # the line-by-line path says it
+    if layout.separator is not None:
+        return None
+    # the body starts after the header, or after the comments before the first value
+    start = ends[layout.skip - 1] if layout.skip else 0
+    if _NUMBERS_ONLY.fullmatch(text, start) is None or _TWO_ON_A_LINE.search(text, start):
+        return None
+    body_text = text[start:]
+    # values in the body (a run of characters other than white space, all of which are below
+    # '!' in ASCII): numpy must have read exactly as many (it reads "   " as [-1.0])
+    visible = np.frombuffer(body_text.encode("ascii"), dtype=np.uint8) > ord(" ")
+    n = int(visible[:1].sum()) + int(np.count_nonzero(visible[1:] & ~visible[:-1]))
+    del visible
+    if n == 0:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            values = np.fromstring(body_text, dtype=np.float64, sep=" ")
+    except (ValueError, DeprecationWarning):
+        return None
+    del body_text
+    if values.shape[0] != n or not bool(np.all(np.isfinite(values))):
+        return None
+    body = _LazyBody(text, layout.skip)
+    return values, layout, _BodyColumn(body, 1, n), _BodyColumn(body, 0, n)
+
+
+def _check_header_units(path: str, layout: PlainLayout, units: str | None) -> None:
+    """Refuse ``units`` that contradict the units the header's RR column states."""
+    if layout.units is not None and units is not None and units != layout.units:
+        raise RecordingFormatError(
+            f"the header's RR column {quote(layout.column_name or '')} is in {layout.units}; "
+            f"units={units!r} (--units {units}) contradicts it",
+            path=path,
+            line=layout.header_line,
+        )
 
 
 def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) -> Recording:
@@ -624,33 +773,35 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
     if units is not None and units not in _SCALE_TO_MS:
         raise ValueError(f"units must be 'ms' or 's', got {units!r}")
     text = read_text(path)
-    lines = data_lines(text)
-    raw = split_lines(text)
-    layout = plain_layout(lines, path=path, raw=raw)
-    body = lines[layout.skip :]
-    if not body:
-        raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
-    if layout.units is not None and units is not None and units != layout.units:
-        raise RecordingFormatError(
-            f"the header's RR column {quote(layout.column_name or '')} is in {layout.units}; "
-            f"units={units!r} (--units {units}) contradicts it",
-            path=path,
-            line=layout.header_line,
-        )
+    shown: Sequence[str]
+    numbers: Sequence[int]
+    fast = _one_column_values(text)  # one number a line: parsed whole, no object per line
+    if fast is not None:
+        rr, layout, shown, numbers = fast
+        _check_header_units(path, layout, units)
+    else:
+        raw = split_lines(text)
+        lines = [(i, s) for i, line in enumerate(raw, start=1) if (s := line.strip())]
+        layout = plain_layout(lines, path=path, raw=raw)
+        body = lines[layout.skip :]
+        if not body:
+            raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
+        _check_header_units(path, layout, units)
+        if layout.header is None:
+            tokens = [t for _, t in body]
+            shown, numbers = tokens, [n for n, _ in body]
+            try:
+                float(tokens[0])
+            except ValueError:
+                raise _no_rr_column(path, tokens[0], raw[numbers[0] - 1], numbers[0]) from None
+        else:
+            tokens, shown, numbers = _column(path, layout, body, raw)
+            if not tokens:
+                raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
+        del raw, lines, body
+        rr = parse_floats(tokens, numbers, path=path, what="RR interval", shown=shown)
     used = layout.units or units or "ms"
     units_from = "header" if layout.units else "given" if units else "default"
-    if layout.header is None:
-        tokens = [text for _, text in body]
-        shown, numbers = tokens, [n for n, _ in body]
-        try:
-            float(tokens[0])
-        except ValueError:
-            raise _no_rr_column(path, tokens[0], raw[numbers[0] - 1], numbers[0]) from None
-    else:
-        tokens, shown, numbers = _column(path, layout, body, raw)
-        if not tokens:
-            raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
-    rr = parse_floats(tokens, numbers, path=path, what="RR interval", shown=shown)
     dropped: list[int] = []
     if drop_zero and bool(np.any(rr == 0.0)):
         zero = rr == 0.0

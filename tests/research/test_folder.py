@@ -571,6 +571,14 @@ def test_an_analyze_settings_sidecar_in_a_folder_says_what_it_is(
     assert res.exit_code == 0, res.output
     said = f"{d / 's.csv.json'}: hrvpace analyze's settings sidecar of s.csv, not a recording"
     assert f"{said} (skipped)" in res.stderr
+    # named on its own it fails saying what it is (was "'{' is neither a number ...")
+    res = runner.invoke(app, ["analyze", str(d / "s.csv.json"), "-q"])
+    assert res.exit_code == 1, res.output
+    said = (
+        f"{d / 's.csv.json'}: hrvpace analyze's settings sidecar of s.csv (how its table was "
+        "made), not a recording: analyse the recordings themselves"
+    )
+    assert f"hrvpace analyze: {said} (failed)" in res.stderr
 
 
 def test_exclude_is_in_the_help() -> None:

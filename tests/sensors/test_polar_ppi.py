@@ -21,12 +21,19 @@ HEADER = (
 )
 
 
+#: The phone's local time of the first pulse (a Monday evening in June: no clock changes).
+T0 = dt.datetime(2026, 6, 1, 21, 17, 7, 832000)
+
+
 def export(
-    tmp_path: Path, rows: list[tuple[int, int, int, int, int, int]], *, header: str = HEADER
+    tmp_path: Path,
+    rows: list[tuple[int, int, int, int, int, int]],
+    *,
+    header: str = HEADER,
+    t0: dt.datetime = T0,
 ) -> Path:
     """rows: (ppi, error, blocker, contact, supported, hr); the phone stamps each pulse when it
     arrives, here the running sum of the intervals (a steady link)."""
-    t0 = dt.datetime(2026, 6, 1, 21, 17, 7, 832000)
     lines = [header]
     elapsed = 0
     for ppi, err, blocker, contact, supported, hr in rows:
@@ -97,11 +104,15 @@ def _shift_stamps(path: Path, first: int, by: dt.timedelta) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+#: 30 s before Europe's spring-forward (02:00 -> 03:00 local time, Sunday 29 March 2026).
+SPRING = dt.datetime(2026, 3, 29, 1, 59, 30, 500000)
+
+
 def test_a_phone_clock_springing_forward_is_no_hour_of_lost_pulses(tmp_path: Path) -> None:
     """Naive phone local time jumps +1 h at the daylight-saving change: the pulses go on."""
     rows = [(1000, 10, 0, 1, 1, 60)] * 60
-    steady = read_recording(export(tmp_path, rows))
-    path = export(tmp_path, rows)
+    steady = read_recording(export(tmp_path, rows, t0=SPRING))
+    path = export(tmp_path, rows, t0=SPRING)
     _shift_stamps(path, 31, dt.timedelta(hours=1))
     spring = read_recording(path)
     assert not spring.gaps.any() and spring.duration_s == pytest.approx(steady.duration_s)
@@ -113,7 +124,7 @@ def test_a_phone_clock_springing_forward_is_no_hour_of_lost_pulses(tmp_path: Pat
     assert np.flatnonzero(both.gaps).tolist() == [10]
     assert both.duration_s == pytest.approx(steady.duration_s, abs=0.6)
     # a jump of an hour between times that say their zone is a real hour without pulses
-    aware = export(tmp_path, rows)
+    aware = export(tmp_path, rows, t0=SPRING)
     text = aware.read_text().splitlines()
     aware.write_text(
         "\n".join([text[0]] + [f"{ln.split(';', 1)[0]}Z;{ln.split(';', 1)[1]}" for ln in text[1:]])
@@ -123,6 +134,36 @@ def test_a_phone_clock_springing_forward_is_no_hour_of_lost_pulses(tmp_path: Pat
     hour = read_recording(aware)
     assert np.flatnonzero(hour.gaps).tolist() == [30]
     assert hour.duration_s == pytest.approx(steady.duration_s + 3600.0, abs=1.0)
+
+
+@pytest.mark.parametrize(
+    ("t0", "clock"),
+    [
+        (T0, False),  # 1 June, 21:47: no zone changes its clocks
+        (dt.datetime(2026, 3, 29, 13, 59, 30), False),  # Europe's change day, in the afternoon
+        (dt.datetime(2026, 3, 8, 1, 59, 30), True),  # the US change (02:00 -> 03:00)
+        (dt.datetime(2026, 10, 4, 1, 59, 30), True),  # Australia's (Sydney, Lord Howe)
+    ],
+    ids=["june-evening", "europe-change-day-afternoon", "us-change", "australia-change"],
+)
+def test_an_hour_without_pulses_is_a_gap_unless_some_zone_changed_its_clocks(
+    tmp_path: Path, t0: dt.datetime, clock: bool
+) -> None:
+    """Review: naive local phone times jumping by an hour were taken for a daylight-saving
+    change on any date at any time, so a strap off for an hour (exactly, within 1.5 s) on a
+    June evening lost that hour from the timeline and was no gap: a successive difference was
+    taken across it. It is now the clock only when some zone of the tz database sprang forward
+    between the times on either side of the jump."""
+    rows = [(1000, 10, 0, 1, 1, 60)] * 60
+    steady = read_recording(export(tmp_path, rows, t0=t0))
+    path = export(tmp_path, rows, t0=t0)
+    _shift_stamps(path, 31, dt.timedelta(hours=1))
+    rec = read_recording(path)
+    if clock:
+        assert not rec.gaps.any() and rec.duration_s == pytest.approx(steady.duration_s)
+    else:
+        assert np.flatnonzero(rec.gaps).tolist() == [30]
+        assert rec.duration_s == pytest.approx(steady.duration_s + 3600.0, abs=1.0)
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,41 @@ def test_a_row_ending_before_the_rr_column_is_refused_at_its_line(tmp_path: Path
 
 
 @pytest.mark.parametrize(
+    ("header", "row", "fields", "width", "column"),
+    [
+        ("time_s,rr_ms,hr_bpm", "10,75", 2, 3, 2),  # its time (or RR) left out: HR read as RR
+        ("time_s;RR (s);HR", "10,5;0,8", 2, 3, 2),
+        ("Note\ttime\tRR\tHR", "x\t1.0\t800", 3, 4, 3),
+    ],
+    ids=["comma", "semicolon-decimal-comma", "tab-two-before"],
+)
+def test_a_short_row_under_columns_before_the_rr_column_is_refused_at_its_line(
+    tmp_path: Path, header: str, row: str, fields: int, width: int, column: int
+) -> None:
+    """Review: ``10,75`` under ``time_s,rr_ms,hr_bpm`` was read as an RR interval of 75 ms
+    (the row's last field) and analysed with exit 0, ``hrv.clean`` correcting it: which field
+    the row lacks cannot be told, and when it is the time or the RR, the RR column holds the
+    heart rate. A short row is read only when the RR column is the header's first."""
+    sep = ";" if ";" in header else "\t" if "\t" in header else ","
+    rows = "".join(
+        sep.join(["x", "1.0", "800", "75"][-width:]).replace("800", "0,8" if sep == ";" else "800")
+        + "\n"
+        for _ in range(5)
+    )
+    path = tmp_path / "short.csv"
+    path.write_text(f"{header}\n{rows}{row}\n{rows}")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.line == 7
+    assert f"the row has {fields} fields where the header has {width}" in info.value.problem
+    assert f"the RR column (column {column}) may hold another column's value" in info.value.problem
+    assert info.value.summary == info.value.problem  # quotes nothing of the file
+    # the row written with its empty field reads (the missing value is the HR here)
+    path.write_text(f"{header}\n{rows}{row}{sep}\n{rows}")
+    assert read_recording(path).n_beats == 11
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "RR\tNote\n800\t\n810\tx\n790\t\n",  # TSV with an empty last column
