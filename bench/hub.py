@@ -63,7 +63,7 @@ def load(
     engine = hubdb.connect(url)
     today = dt.date.today()
     long_ago = int(time.time()) - (days + 30) * 86_400
-    gids = [f"g{i:05d}" for i in range(groups)]
+    gids = [f"g{i:016x}" for i in range(groups)]  # the shape create_group makes (the API asks it)
     tokens = ["hm_" + secrets.token_urlsafe(24) for _ in range(members)]
     mids = [f"m{i:06d}" for i in range(members)]
     with engine.begin() as conn:

@@ -28,6 +28,7 @@ from hub.auth import AdminDep, load_or_create_admin_token
 from hub.db import connect
 from hub.ingest import ContributionWriter
 from hub.routes import groups, interventions, members
+from hub.routes._ids import KnownIdsDep
 from hub.settings import HubSettings
 from hub.store import Clock, HubStore
 from webconventions.docs import install_docs
@@ -127,8 +128,9 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(members.router)  # first: the ingest path is matched most often
-    app.include_router(groups.router, dependencies=[AdminDep])
-    app.include_router(interventions.router, dependencies=[AdminDep])
+    # a path id of no shape the hub makes: 404, before a database sees it (hub.routes._ids)
+    app.include_router(groups.router, dependencies=[AdminDep, KnownIdsDep])
+    app.include_router(interventions.router, dependencies=[AdminDep, KnownIdsDep])
     install_problem_handlers(app, summary=fields_summary)
     # the same Problem schema the local service's document declares (webconventions)
     install_problem_openapi(app, public_paths={"/hub/v1/health", "/hub/v1/join"})

@@ -7,9 +7,11 @@ numbers in stated ranges, never free text.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import unicodedata
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -46,11 +48,31 @@ __all__ = [
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+def _no_control_characters(name: str) -> str:
+    """A name as a line of text: no control character (NUL, tab, newline, DEL, C1 controls).
+
+    A name is shown on one line of the dashboard and the effect CSV; PostgreSQL refuses NUL in
+    text (it was a 500 there while SQLite stored it).
+    """
+    for at, c in enumerate(name):
+        if unicodedata.category(c) == "Cc":
+            raise ValueError(f"no control characters in a name ({c!r} at {at})")
+    return name
+
+
+#: An admin's name for a group or an intervention (:func:`_no_control_characters`).
+Name = Annotated[str, AfterValidator(_no_control_characters)]
+
+
 class GroupCreate(BaseModel):
     """A new group: a team, a department, a study arm."""
 
     model_config = _STRICT
-    name: str = Field(min_length=1, max_length=100, description="Shown to admins only")
+    name: Name = Field(
+        min_length=1,
+        max_length=100,
+        description="Shown to admins only; no control characters",
+    )
     k: StrictInt = Field(
         default=5, ge=3, le=1000, description="Minimum group size of any statistic"
     )
@@ -225,7 +247,7 @@ class InterventionCreate(BaseModel):
     """An intervention to evaluate: its group's dates and an optional control group."""
 
     model_config = _STRICT
-    name: str = Field(min_length=1, max_length=100)
+    name: Name = Field(min_length=1, max_length=100, description="No control characters")
     start: dt.date
     end: dt.date
     control_group: str | None = Field(default=None, max_length=40)

@@ -21,6 +21,7 @@ from hub.models import (
     Summary,
 )
 from hub.store import HubStore
+from hub.store.groups import is_group_id, is_invite_id
 
 router = APIRouter(prefix="/hub/v1/groups", tags=["groups"])
 
@@ -94,7 +95,7 @@ def list_groups(
     key: str | None = None
     if after is not None:
         (gid,) = _cursor_parts(after, 1)
-        if not isinstance(gid, str):
+        if not isinstance(gid, str) or not is_group_id(gid):
             raise _bad_cursor()
         key = gid
     groups = _store(request).list_groups(limit=limit + 1, after=key)
@@ -132,12 +133,19 @@ def list_invites(
     A page of ``limit``; the next one's address is in ``Link: <...>; rel="next"`` (none on
     the last page).
     """
-    key = None
+    key: tuple[int | None, str] | None = None
     if after is not None:
         created, iid = _cursor_parts(after, 2)
-        if not (created is None or type(created) is int) or not isinstance(iid, str):
+        if not isinstance(iid, str) or not is_invite_id(iid):
             raise _bad_cursor()
-        key = (created, iid)
+        # a time the database holds (BIGINT: below 2**63) and an invite id's shape: nothing
+        # else reaches the query (a larger int was a 500 on both backends, NUL on PostgreSQL)
+        if created is None:
+            key = (None, iid)
+        elif type(created) is int and 0 <= created < 2**63:
+            key = (created, iid)
+        else:
+            raise _bad_cursor()
     invites = _store(request).list_invites(group_id, limit=limit + 1, after=key)
     if len(invites) > limit:
         del invites[limit:]

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hub.db import MEASURES
+from hub.errors import NotFoundError
 from hub.models import Effect, Intervention, InterventionCreate
 from hub.store import HubStore
+from hub.store.groups import is_group_id
 
 router = APIRouter(prefix="/hub/v1", tags=["interventions"])
 
@@ -25,6 +27,9 @@ def create_intervention(
     group_id: str, body: InterventionCreate, request: Request
 ) -> dict[str, object]:
     """Record an intervention; T1 is its whole weeks, T0 as many weeks just before."""
+    control = body.control_group
+    if control is not None and not is_group_id(control):  # as a path's id (hub.routes._ids)
+        raise NotFoundError(f"control_group: no group {control!r}", code="group_not_found")
     return _store(request).create_intervention(
         group_id, body.name, body.start, body.end, body.control_group
     )

@@ -30,15 +30,30 @@ async function api(path, options = {}) {
   return res.headers.get("content-type")?.includes("json") ? res.json() : res.text();
 }
 
-// A whole list (groups, invites): its pages, following each answer's Link rel="next".
+// A whole list (groups, invites): its pages, following each answer's Link rel="next". An
+// item on two pages (an invite revoked between them: active, then revoked) is kept once, as
+// the later page has it, where it has it: its Revoke would 404.
 async function apiAll(path) {
-  const items = [];
+  const items = new Map();
   for (let next = path; next;) {
     const res = await request(next);
-    items.push(...(await res.json()));
+    for (const item of await res.json()) {
+      items.delete(item.id);
+      items.set(item.id, item);
+    }
     next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") || "")?.[1];
   }
-  return items;
+  return [...items.values()];
+}
+
+// A load or action the admin started (the page's first load, a button): a failure, a later
+// page's too, is said in `out` as a form's error is (a 401 asks for the token instead).
+async function reporting(out, what, action) {
+  try {
+    await action();
+  } catch (err) {
+    if (err.status !== 401) $(out).textContent = `${what}: ${err.message}`;
+  }
 }
 
 function askToken(message = "") {
@@ -53,12 +68,13 @@ $("token-form").addEventListener("submit", async (ev) => {
   token = $("token-input").value.trim();
   try {
     await api("/hub/v1/groups");
-    localStorage.setItem(TOKEN_KEY, token);
-    $("token-dialog").close();
-    await loadAll();
   } catch (err) {
     $("token-error").textContent = err.status === 401 ? "That token was not accepted." : err.message;
+    return;
   }
+  localStorage.setItem(TOKEN_KEY, token);
+  $("token-dialog").close();
+  await reporting("group-out", "Could not load", loadAll);  // the dialog is closed: said on the page
 });
 $("token-change").addEventListener("click", () => askToken());
 
@@ -137,12 +153,12 @@ async function loadGroups() {
     const actions = document.createElement("td");
     actions.className = "actions";
     actions.append(
-      button("Trends", () => selectGroup(g)),
+      button("Trends", () => reporting("group-out", "Could not load", () => selectGroup(g))),
       " ",
-      button("Invites", async () => {
+      button("Invites", () => reporting("group-out", "Could not load", async () => {
         await selectGroup(g);
         $("access-section").scrollIntoView();
-      }),
+      })),
     );
     row.append(actions);
     body.append(row);
@@ -176,13 +192,13 @@ async function loadAccess(group) {
     id.textContent = inv.id;
     const idCell = td("");
     idCell.append(id);
-    const revoke = button("Revoke", async () => {
+    const revoke = button("Revoke", () => reporting("invite-out", `Invite ${inv.id}`, async () => {
       if (!confirm(`Revoke invite ${inv.id} of ${group.name}? No one can join with its code any more.`)) return;
       await api(`/hub/v1/groups/${group.id}/invites/${inv.id}`, { method: "DELETE" });
       $("invite-out").textContent = `Invite ${inv.id} revoked.`;
       await loadAccess(group);
-    });
-    const withdraw = button("Withdraw", async () => {
+    }));
+    const withdraw = button("Withdraw", () => reporting("invite-out", `Invite ${inv.id}`, async () => {
       if (!confirm(`Withdraw invite ${inv.id} of ${group.name}? It is revoked, and everyone who joined with it and has not yet counted in a closed week is removed with their days (your own people among them need a new invite).`)) return;
       const out = await api(`/hub/v1/groups/${group.id}/invites/${inv.id}/withdraw`, { method: "POST" });
       // no count: it would tell what the members did (stopped sharing, deleted their days)
@@ -190,7 +206,7 @@ async function loadAccess(group) {
       // the member count counts only members who already counted in a closed week, whom no
       // withdrawal removes: it is the same as before (it fell if the members still shared)
       await loadGroups();  // shows the group's invites again
-    });
+    }));
     const act = td("");
     if (inv.status === "revoked") act.append(withdraw);  // members who joined with it may still go
     else act.append(revoke, " ", withdraw);
@@ -394,4 +410,4 @@ async function loadAll() {
   scrollBox($("trends")).before(status);
 }
 
-if (token) loadAll().catch(() => {}); else askToken();
+if (token) reporting("group-out", "Could not load", loadAll); else askToken();

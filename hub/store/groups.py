@@ -12,9 +12,23 @@ import sqlalchemy as sa
 from hub import db
 from hub.errors import BadRequestError, NotFoundError
 from hub.store.base import StoreBase, hash_secret
-from hub.store.members import INVITE_ID_LEN, counted_by, invite_id, invite_withdrawable
+from hub.store.members import (
+    INVITE_ID_LEN,
+    counted_by,
+    invite_id,
+    invite_withdrawable,
+    is_invite_id,
+)
 
-__all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id"]
+__all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id", "is_group_id", "is_invite_id"]
+
+
+def is_group_id(s: str) -> bool:
+    """Whether ``s`` has a group id's shape: ``g`` and 16 lowercase hex digits.
+
+    As :meth:`GroupStore.create_group` makes them (so no character a database could refuse).
+    """
+    return len(s) == 17 and s[0] == "g" and all(c in "0123456789abcdef" for c in s[1:])
 
 
 class GroupStore(StoreBase):
@@ -54,9 +68,10 @@ class GroupStore(StoreBase):
         """The groups, oldest first, each with its member count (:meth:`_counted`).
 
         ``limit`` groups at most, those after the group ``after`` (an id, from a previous
-        page): keyset paging, so a group created meanwhile is listed last, never on a later
-        page a second time (groups are never deleted, so ``after`` is always found).
-        :class:`BadRequestError` for an ``after`` that is no group.
+        page): keyset paging, so every group there throughout a walk is listed once; one
+        created meanwhile is listed at most once (on a later page unless made in the second of
+        the last one shown with a smaller id). Groups are never deleted, so ``after`` is always
+        found: :class:`BadRequestError` for an ``after`` that is no group.
         """
         g = db.groups.c
         count = (
@@ -139,8 +154,10 @@ class GroupStore(StoreBase):
 
         ``limit`` invites at most, those after ``after``: the ``(created_at, id)`` of the
         last invite of the previous page, ``(None, id)`` for a revoked one (keyset paging on
-        what the page showed and nothing else: an invite made meanwhile is newer than the
-        first page, never listed on a later one a second time).
+        what the page showed and nothing else: every invite there and not revoked throughout
+        a walk is listed once; one made meanwhile at most once, only if made in the second of
+        the last one shown with a larger id). ``after`` is not looked up: the invite it names
+        may have been revoked and forgotten since; any such pair is a position.
         """
         i = db.invites.c
         now = self.now()
@@ -211,7 +228,7 @@ class GroupStore(StoreBase):
         otherwise. :class:`NotFoundError` ``invite_not_found`` when the group has no such
         invite not yet revoked.
         """
-        if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
+        if not is_invite_id(iid):
             raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
         now = self.now()
         i = db.invites.c

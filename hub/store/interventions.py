@@ -32,10 +32,18 @@ from hub.privacy import effect_suppression
 from hub.stats import diff_in_diff, paired_change
 from hub.store.sealing import SealingStore
 
-__all__ = ["MAX_STUDY_WEEKS", "InterventionStore"]
+__all__ = ["MAX_STUDY_WEEKS", "InterventionStore", "is_intervention_id"]
 
 #: At most this many weeks in an intervention's T1 (and so in its T0).
 MAX_STUDY_WEEKS = 26
+
+
+def is_intervention_id(s: str) -> bool:
+    """Whether ``s`` has an intervention id's shape: ``i`` and 16 lowercase hex digits.
+
+    As :meth:`InterventionStore.create_intervention` makes them.
+    """
+    return len(s) == 17 and s[0] == "i" and all(c in "0123456789abcdef" for c in s[1:])
 
 
 class InterventionStore(SealingStore):

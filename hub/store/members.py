@@ -21,6 +21,11 @@ def invite_id(code_hash: str) -> str:
     return code_hash[:INVITE_ID_LEN]
 
 
+def is_invite_id(s: str) -> bool:
+    """Whether ``s`` has an invite id's shape: :data:`INVITE_ID_LEN` lowercase hex digits."""
+    return len(s) == INVITE_ID_LEN and all(c in "0123456789abcdef" for c in s)
+
+
 def first_counted_week(joined_at: int) -> Week:
     """The first week a member who joined at ``joined_at`` counts in.
 
@@ -68,6 +73,7 @@ __all__ = [
     "first_counted_week",
     "invite_id",
     "invite_withdrawable",
+    "is_invite_id",
     "withdrawable",
 ]
 
@@ -149,7 +155,7 @@ class MemberStore(StoreBase):
         made, withdrawn, or revoked and no longer withdrawable (:func:`invite_withdrawable`;
         ``group_not_found`` without the group).
         """
-        if len(iid) != INVITE_ID_LEN or any(c not in "0123456789abcdef" for c in iid):
+        if not is_invite_id(iid):
             raise NotFoundError(f"no invite {iid!r}", code="invite_not_found")
         mi = db.member_invites.c
         inv = db.invites.c

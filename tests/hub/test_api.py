@@ -660,3 +660,66 @@ def test_a_summary_asked_as_its_week_closes_shows_it_open_then_closed(hub: Hub) 
     assert cell["status"] == "open" and cell["reason"] == "open"
     (cell,) = hub.summary(gid, WEEK, WEEK)["periods"]
     assert cell["status"] == "closed" and cell["contributors"] == 3
+
+
+def test_a_name_with_a_control_character_is_a_422_naming_it_on_both_backends(hub: Hub) -> None:
+    """Review: a group's name with NUL was stored by SQLite and a 500 on PostgreSQL (no NUL in
+    text). A name is one line of text: no control character (NUL, tab, newline, DEL, C1), a
+    422 naming ``name``; any other character is kept as given."""
+    gid = hub.group(k=3)
+    paths = {
+        "/hub/v1/groups": {"k": 3},
+        f"/hub/v1/groups/{gid}/interventions": {"start": "2026-01-12", "end": "2026-01-18"},
+    }
+    for path, rest in paths.items():
+        for name in ("a\x00b", "a\nb", "\tab", "ab\x7f", "a\x85b"):
+            r = hub.admin.post(path, json={"name": name, **rest})
+            body = _problem(r, 422, "validation_error")
+            assert [e["loc"] for e in body["errors"]] == [["body", "name"]], body  # type: ignore[union-attr]
+            assert "control characters" in str(body["errors"]), body
+        r = hub.admin.post(path, json={"name": "Équipe ⚕ 2 ‒ nuit", **rest})
+        assert r.status_code == 201, r.text
+        assert r.json()["name"] == "Équipe ⚕ 2 ‒ nuit"
+
+
+def test_a_path_id_of_no_shape_the_hub_makes_is_a_404_on_both_backends(hub: Hub) -> None:
+    """Review: ``GET /groups/a%00b/invites`` was a 500 on PostgreSQL (no NUL in text) and a 404
+    on SQLite. An id the hub never makes (a group's is ``g`` and 16 hex digits, an
+    intervention's ``i`` and 16) names nothing: 404 naming the parameter, before any query."""
+    gid = hub.group(k=3)
+    iid = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["id"]
+    for bad in ("a%00b", "g%00", f"{gid}%00", "gno", "%E2%9A%95", f"{gid.upper()}"):
+        calls = [
+            ("GET", f"/hub/v1/groups/{bad}", None),
+            ("GET", f"/hub/v1/groups/{bad}/invites", None),
+            ("POST", f"/hub/v1/groups/{bad}/invites", {}),
+            ("DELETE", f"/hub/v1/groups/{bad}/invites/{iid}", None),
+            ("POST", f"/hub/v1/groups/{bad}/invites/{iid}/withdraw", None),
+            ("GET", f"/hub/v1/groups/{bad}/summary", None),
+            (
+                "POST",
+                f"/hub/v1/groups/{bad}/interventions",
+                {"name": "x", "start": "2026-01-12", "end": "2026-01-18"},
+            ),
+        ]
+        for method, path, body in calls:
+            r = hub.admin.request(method, path, json=body)
+            detail = str(_problem(r, 404, "group_not_found")["detail"])
+            assert detail.startswith("group_id: no group"), (path, detail)
+        for path in (
+            f"/hub/v1/interventions/i{bad}",
+            f"/hub/v1/interventions/i{bad}/effect",
+            f"/hub/v1/interventions/i{bad}/effect.csv",
+        ):
+            detail = str(_problem(hub.admin.get(path), 404, "intervention_not_found")["detail"])
+            assert detail.startswith("intervention_id: no intervention"), (path, detail)
+    for bad_id in ("a%00b", "ABCDEF012345"):  # invite ids: 12 lowercase hex digits
+        for method, path in (
+            ("DELETE", f"/hub/v1/groups/{gid}/invites/{bad_id}"),
+            ("POST", f"/hub/v1/groups/{gid}/invites/{bad_id}/withdraw"),
+        ):
+            _problem(hub.admin.request(method, path), 404, "invite_not_found")
+    body = {"name": "x", "start": "2026-01-12", "end": "2026-01-18", "control_group": "g\x00"}
+    r = hub.admin.post(f"/hub/v1/groups/{gid}/interventions", json=body)
+    assert str(_problem(r, 404, "group_not_found")["detail"]).startswith("control_group: ")
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").status_code == 200

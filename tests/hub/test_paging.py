@@ -149,8 +149,79 @@ def test_a_page_that_cannot_be_is_a_422_naming_the_parameter(hub: Hub) -> None:
         for after in ("nope!", "bm9wZQ", base64.urlsafe_b64encode(b'["a", "b", "c"]').decode()):
             r = hub.admin.get(path, params={"after": after})
             assert str(_problem(r, 422, "bad_request")["detail"]).startswith("after: ")
-    unknown = base64.urlsafe_b64encode(b'["gnope"]').decode()
+    unknown = base64.urlsafe_b64encode(b'["g0000000000000000"]').decode()  # a group's shape
     r = hub.admin.get("/hub/v1/groups", params={"after": unknown})
     assert "no such group" in str(_problem(r, 422, "bad_request")["detail"])
     r = hub.admin.get("/hub/v1/groups/gnope/invites", params={"limit": 1})
     _problem(r, 404, "group_not_found")
+
+
+def _raw_cursor(json_text: bytes) -> str:
+    return base64.urlsafe_b64encode(json_text).decode().rstrip("=")
+
+
+def test_a_cursor_no_page_could_have_made_is_a_422_not_a_500(hub: Hub) -> None:
+    """Review: an invite cursor's time beyond 64 bits was a 500 on both backends (Python's
+    OverflowError, PostgreSQL's numeric out of range), a NUL in an id a 500 on PostgreSQL and
+    a lone surrogate one on both (it cannot be encoded). A cursor holds a time the database
+    holds (0 <= created < 2**63) and an id of the shape the hub makes (a group's ``g`` and 16
+    hex digits, an invite's 12 hex digits): anything else is the 422 naming ``after``."""
+    gid = hub.group(k=3)
+    iid = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["id"]
+    invites = f"/hub/v1/groups/{gid}/invites"
+    bad = {
+        invites: [
+            b'[1000000000000000000000000000000000000000000000000000000000000, "%s"]' % iid.encode(),
+            b'[9223372036854775808, "%s"]' % iid.encode(),  # 2**63
+            b'[-1000000000000000000000000000000000000000000000000000000000000, "%s"]'
+            % iid.encode(),
+            b'[-1, "%s"]' % iid.encode(),
+            b'[null, "\\u0000"]',
+            b'[5, "a\\u0000"]',
+            b'[null, "\\ud800"]',
+            b'[null, "ABCDEF012345"]',  # upper case: never an id
+            b'[null, "%s0"]' % iid.encode(),
+            b'[true, "%s"]' % iid.encode(),
+        ],
+        "/hub/v1/groups": [
+            b'["\\u0000"]',
+            b'["\\ud800"]',
+            b'["%s\\u0000"]' % gid.encode(),
+            b'["G%s"]' % gid[1:].encode(),
+            b"[true]",
+        ],
+    }
+    for path, cursors in bad.items():
+        for raw in cursors:
+            r = hub.admin.get(path, params={"after": _raw_cursor(raw)})
+            detail = str(_problem(r, 422, "bad_request")["detail"])
+            assert detail.startswith("after: not a position"), (raw, detail)
+    # the edges of the range are positions: before every invite, after every one
+    for created, listed in ((2**63 - 1, [iid]), (0, [])):
+        cursor = _raw_cursor(b'[%d, "%s"]' % (created, iid.encode()))
+        r = hub.admin.get(invites, params={"after": cursor})
+        assert r.status_code == 200, r.text
+        assert [i["id"] for i in r.json()] == listed
+
+
+def test_a_well_formed_invite_cursor_is_taken_as_a_position(hub: Hub) -> None:
+    """README: an invite cursor is not looked up (the invite it names may have been revoked
+    and forgotten between two pages, and a walk goes on): one of the right shape is a
+    position, the list goes on after it; a group cursor must name a group (groups are never
+    deleted)."""
+    gid = hub.group(k=3)
+    hub.clock.at(GROUP_DAY, hour=9)
+    old = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["id"]
+    hub.clock.at(GROUP_DAY, hour=10)
+    new = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["id"]
+    invites = f"/hub/v1/groups/{gid}/invites"
+    between = int(
+        dt.datetime(
+            GROUP_DAY.year, GROUP_DAY.month, GROUP_DAY.day, 9, 30, tzinfo=dt.UTC
+        ).timestamp()
+    )
+    r = hub.admin.get(invites, params={"after": _raw_cursor(b'[%d, "ffffffffffff"]' % between)})
+    assert [i["id"] for i in r.json()] == [old]
+    r = hub.admin.get(invites, params={"after": _raw_cursor(b'[null, "000000000000"]')})
+    assert r.json() == []  # after the revoked ones' first: there are none
+    assert {new, old} == {i["id"] for i in hub.admin.get(invites).json()}
