@@ -7,7 +7,9 @@ Working days and hours, quiet hours, the micro-interventions and check-in items;
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from datetime import time as dtime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -23,7 +25,13 @@ from api.dayplan import (
 )
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
-from breathing.dayplan import DEFAULT_TEXTS, OPTIONAL_CHECKIN_ITEMS, DayPlan
+from api.storage import Storage
+from breathing.dayplan import (
+    DEFAULT_TEXTS,
+    OPTIONAL_CHECKIN_ITEMS,
+    DayPlan,
+    QuietHours,
+)
 
 router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
 
@@ -71,10 +79,37 @@ async def put_dayplan(
     if unset:
         body = body.model_copy(update=unset)
     plan = body.to_plan()
+    await save_plan(storage, scheduler, plan)
+    return await _out(plan, request, storage)
+
+
+async def save_plan(storage: Storage, scheduler: PromptScheduler, plan: DayPlan) -> None:
+    """Store ``plan`` and have the scheduler (and the sessions' flags) use it."""
     future = storage.put_value(
-        "settings", PLAN_KEY, body.model_dump(mode="json"), updated_at=time.time()
+        "settings", PLAN_KEY, plan_to_model(plan).model_dump(mode="json"), updated_at=time.time()
     )
     assert future is not None
     await asyncio.wrap_future(future)
     scheduler.set_plan(plan)
-    return await _out(plan, request, storage)
+
+
+def with_quiet_hours(plan: DayPlan, pairs: list[tuple[str, str]]) -> DayPlan:
+    """``plan`` with other quiet hours ("HH:MM" pairs of the plan's zone).
+
+    ``PUT /api/v1/microbreaks/settings`` with ``quiet_hours`` sets the day plan's: flags and
+    prompts keep one set of quiet hours.
+
+    Raises
+    ------
+    ValueError
+        A time that is not a local HH:MM[:SS], named.
+    """
+    quiet: list[QuietHours] = []
+    for a, b in pairs:
+        try:
+            quiet.append(QuietHours(dtime.fromisoformat(a), dtime.fromisoformat(b)))
+        except ValueError as exc:
+            raise ValueError(
+                f"quiet_hours: [{a!r}, {b!r}]: {exc} (local times HH:MM in the day plan's zone)"
+            ) from None
+    return dataclasses.replace(plan, quiet_hours=tuple(quiet))
