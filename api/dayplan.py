@@ -373,7 +373,9 @@ class DayPlanIn(BaseModel):
             raise ProblemError(422, "invalid_dayplan", f"day plan: {exc}") from None
 
 
-_READ_ONLY = frozenset({"default_texts", "optional_checkin_items", "calendar_feed_url"})
+_READ_ONLY = frozenset(
+    {"default_texts", "optional_checkin_items", "calendar_feed_url", "in_quiet_hours"}
+)
 
 
 class DayPlanOut(DayPlanIn):
@@ -389,6 +391,11 @@ class DayPlanOut(DayPlanIn):
     )
     calendar_feed_url: str = Field(
         description="The ICS feed of the next 7 days, with a token that grants only the feed."
+    )
+    in_quiet_hours: list[str] = Field(
+        default_factory=list,
+        description="Ids of the interventions due in quiet hours (a randomised one: its whole "
+        "window), which are therefore never sent.",
     )
 
 

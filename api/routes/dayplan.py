@@ -30,6 +30,7 @@ from breathing.dayplan import (
     DEFAULT_TEXTS,
     OPTIONAL_CHECKIN_ITEMS,
     DayPlan,
+    Intervention,
     QuietHours,
 )
 
@@ -53,7 +54,18 @@ async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanO
         default_texts=dict(DEFAULT_TEXTS),
         optional_checkin_items=[item_model(c) for c in OPTIONAL_CHECKIN_ITEMS],
         calendar_feed_url=url,
+        in_quiet_hours=[i.id for i in plan.interventions if _always_quiet(plan, i)],
     )
+
+
+def _always_quiet(plan: DayPlan, item: Intervention) -> bool:
+    """Whether every time ``item`` may be due at falls in the plan's quiet hours."""
+    if not item.randomised or item.end is None:
+        return any(q.contains(item.start) for q in plan.quiet_hours)
+    start = item.start.hour * 60 + item.start.minute
+    end = item.end.hour * 60 + item.end.minute
+    minutes = range(start, end) if end > start else range(start, start + 1)
+    return all(any(q.contains(dtime(m // 60, m % 60)) for q in plan.quiet_hours) for m in minutes)
 
 
 @router.get("", response_model=DayPlanOut)

@@ -763,3 +763,18 @@ def test_export_prompts_writes_its_files_whole_or_not_at_all(
     assert [p.name for p in export_prompts(db, out)] == list(names)
     assert (out / "prompts.csv").read_text().startswith("id,")
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
+
+
+def test_the_plan_names_interventions_in_quiet_hours(clocked: tuple[Server, SetClock]) -> None:
+    """The review: with quiet hours 12:00-13:00 the 12:30 reset never fires, yet the Working day
+    card showed it switched on like the others; the plan now names it."""
+    server, _ = clocked
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        assert plan["in_quiet_hours"] == []
+        quiet = [{"start": "22:00", "end": "07:00"}, {"start": "12:00", "end": "13:00"}]
+        r = c.put("/api/v1/dayplan", json={**plan, "quiet_hours": quiet})
+        assert r.status_code == 200, r.text
+        # the 12:30 reset is; the 10:00-12:00 random check-in, partly before 12:00, is not
+        assert r.json()["in_quiet_hours"] == ["reset-lunch"]
+        assert c.get("/api/v1/dayplan").json()["in_quiet_hours"] == ["reset-lunch"]
