@@ -124,6 +124,9 @@ def create_app(
         clock = plan_clock(plan.timezone) if plan_clock is not None else RealClock()
         scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier, plan=plan)
         app.state.prompts = scheduler
+        # micro-break flags keep the plan's quiet hours, in its zone, on its clock
+        manager.plan_day = scheduler.plan_day
+        manager.quiet_for_all = plan_clock is not None  # a demo clock: the simulated day
         # opt-in sharing with an organisation's hub (hrvpace share): pending days, daily
         # (never from a demo on a fake clock: its days are not the person's)
         hub_push = (

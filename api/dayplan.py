@@ -84,6 +84,8 @@ PLAN_KEY = "dayplan"
 SEED_KEY = "dayplan_seed"
 #: Key of the calendar feed's own token in the ``settings`` table.
 FEED_TOKEN_KEY = "calendar_feed_token"
+#: Key of this install's calendar id in the ``settings`` table (the feed's event UIDs).
+CALENDAR_ID_KEY = "calendar_install_id"
 
 
 # -- the machine's time zone ----------------------------------------------------------------------
@@ -371,7 +373,9 @@ class DayPlanIn(BaseModel):
             raise ProblemError(422, "invalid_dayplan", f"day plan: {exc}") from None
 
 
-_READ_ONLY = frozenset({"default_texts", "optional_checkin_items", "calendar_feed_url"})
+_READ_ONLY = frozenset(
+    {"default_texts", "optional_checkin_items", "calendar_feed_url", "in_quiet_hours"}
+)
 
 
 class DayPlanOut(DayPlanIn):
@@ -387,6 +391,11 @@ class DayPlanOut(DayPlanIn):
     )
     calendar_feed_url: str = Field(
         description="The ICS feed of the next 7 days, with a token that grants only the feed."
+    )
+    in_quiet_hours: list[str] = Field(
+        default_factory=list,
+        description="Ids of the interventions due in quiet hours (a randomised one: its whole "
+        "window), which are therefore never sent.",
     )
 
 
@@ -550,6 +559,27 @@ def feed_token(storage: Storage) -> str:
     stored = storage.get_value("settings", FEED_TOKEN_KEY)
     if stored is None or not isinstance(stored[0], str) or not stored[0]:
         raise RuntimeError("the calendar feed token was not stored")
+    return stored[0]
+
+
+def calendar_install_id(storage: Storage) -> str:
+    """The id of this install in the calendar feed's event UIDs (created once; blocking).
+
+    A UID is global (RFC 5545 3.8.4.7): with ``<date>:<intervention>@hrvpace`` alone, every
+    install's 12:30 reset of a day had the same UID, and a calendar that subscribes to two
+    people's feeds (or one person's two machines) merged them into one event. Random, stored
+    with the data dir's database: the same for the life of the data dir, unlike the feed token
+    (which rotates; a UID that changed would make subscribers see every slot as new).
+    """
+    stored = storage.get_value("settings", CALENDAR_ID_KEY)
+    if stored is not None and isinstance(stored[0], str) and stored[0]:
+        return stored[0]
+    storage.add_value_if_absent(
+        "settings", CALENDAR_ID_KEY, secrets.token_hex(8), updated_at=time.time()
+    )
+    stored = storage.get_value("settings", CALENDAR_ID_KEY)
+    if stored is None or not isinstance(stored[0], str) or not stored[0]:
+        raise RuntimeError("the calendar install id was not stored")
     return stored[0]
 
 

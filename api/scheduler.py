@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from datetime import time as dtime
 from datetime import timedelta
 from typing import Literal
 
@@ -95,6 +96,18 @@ class PromptScheduler:
     def set_plan(self, plan: DayPlan) -> None:
         """Use ``plan`` from the next evaluation on."""
         self.plan = plan
+
+    def plan_day(self) -> tuple[dtime, tuple[tuple[dtime, dtime], ...]]:
+        """The plan's local time now (its zone, on the plan clock) and its quiet hours.
+
+        What a session's micro-break flags are quiet by (:class:`api.pipeline.MicroBreaks`):
+        the same quiet hours, zone and clock as the prompts, so a demo clock
+        (``hrvpace demo --start``) and a plan in another zone than the machine's hold flags
+        back exactly when they hold prompts back.
+        """
+        plan = self.plan
+        local = local_datetime(plan, self.clock.now()).time()
+        return local, tuple((q.start, q.end) for q in plan.quiet_hours)
 
     # -- the loop ----------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from api.pipeline import (
     BleSpec,
     Pipeline,
     PipelineResult,
+    PlanDay,
     ReplaySpec,
     SimulatorSpec,
     SourceControl,
@@ -160,6 +161,13 @@ class SessionManager:
         #: Strap sessions between their check for a strap in use and their entry in ``_live``
         #: (the awaits in between would let a second request for the same strap through).
         self._starting: dict[str, BleSpec] = {}
+        #: The day plan's local time and quiet hours (set by the service once its scheduler
+        #: exists: :meth:`api.scheduler.PromptScheduler.plan_day`). A strap session's flags keep
+        #: the plan's quiet hours; other sessions' do when :attr:`quiet_for_all` is true.
+        self.plan_day: PlanDay | None = None
+        #: Every session keeps the plan's quiet hours, a simulated person's too: the service
+        #: runs on a demo clock (``hrvpace demo --start``), whose day is the simulated person's.
+        self.quiet_for_all = False
 
     @property
     def live_sessions(self) -> list[LiveSession]:
@@ -242,6 +250,7 @@ class SessionManager:
                 baseline=stored_baseline if real_person else None,
                 microbreak_settings=stored_settings,
                 real_person=real_person,
+                plan_day=self.plan_day if real_person or self.quiet_for_all else None,
             )
         except Exception as exc:  # stored settings or baseline unusable: run without flags
             log.warning("micro-breaks disabled for this session (%s)", type(exc).__name__)

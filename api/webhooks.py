@@ -205,6 +205,8 @@ class Delivery:
     attempts: int
     status: int | None
     error: str
+    #: When it was stored (Unix s, real time): the ``at`` of ``GET /api/v1/webhooks``.
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,19 +452,20 @@ class WebhookNotifier:
             log.warning(
                 "webhook to %s (%s) failed after %d tries: %s", host, hook.kind, attempt, error
             )
+        at = time.time()
         await asyncio.wrap_future(
             self.storage.add_webhook_delivery(
                 url=hook.url,
                 kind=hook.kind,
                 prompt_id=prompt_id,
-                at=time.time(),
+                at=at,
                 ok=ok,
                 attempts=attempt,
                 status=status,
                 error=error,
             )
         )
-        return Delivery(hook.url, hook.kind, ok, attempt, status, error)
+        return Delivery(hook.url, hook.kind, ok, attempt, status, error, at)
 
     async def deliver_all(
         self, title: str, text: str, *, prompt_id: int | None = None, attempts: int | None = None

@@ -35,6 +35,7 @@ from api.pipeline.microbreaks import (
     BASELINE_KEY,
     MICROBREAK_SETTINGS_KEY,
     MicroBreaks,
+    PlanDay,
     make_microbreaks,
     microbreak_settings,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Pacing",
     "Pipeline",
     "PipelineResult",
+    "PlanDay",
     "ReplaySpec",
     "SessionState",
     "SessionStore",

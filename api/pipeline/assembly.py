@@ -26,7 +26,7 @@ from typing import Any
 from api.live import LiveHub
 from api.pipeline.analysis import Analyser, make_analyser
 from api.pipeline.loop import Pipeline, PipelineResult
-from api.pipeline.microbreaks import MicroBreaks, make_microbreaks
+from api.pipeline.microbreaks import MicroBreaks, PlanDay, make_microbreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, NoStore, SessionStore
 from api.pipeline.sources import SourceControl
@@ -55,6 +55,7 @@ def session_stages(
     baseline: dict[str, Any] | None = None,
     microbreak_settings: dict[str, Any] | None = None,
     real_person: bool = False,
+    plan_day: PlanDay | None = None,
 ) -> Stages:
     """The stages of a session: always the HRV analyser, then ``pacer`` and micro-breaks.
 
@@ -69,9 +70,12 @@ def session_stages(
         The micro-break monitor's starting baseline (``Baseline.to_dict``; ``None``: the
         population default) and settings overrides (``None``: the defaults).
     real_person
-        A strap on the person in real time: quiet hours use the local wall-clock time and the
-        learned baseline is saved as the person's. Otherwise (a simulated person, a replay)
-        nothing learned is kept and quiet hours never apply.
+        A strap on the person in real time: the learned baseline is saved as the person's.
+        Otherwise (a simulated person, a replay) nothing learned is kept.
+    plan_day
+        The day plan's local time and quiet hours (the service's,
+        :meth:`api.scheduler.PromptScheduler.plan_day`): no flag in the plan's quiet hours.
+        ``None`` (a replay, a command's own session): never quiet.
 
     Raises
     ------
@@ -84,7 +88,7 @@ def session_stages(
         flags = make_microbreaks(
             baseline=baseline,
             settings=microbreak_settings,
-            wall_clock_local_time=real_person,
+            plan_day=plan_day,
         )
         flags.persist = real_person
         if pacer is not None:  # a breathing reset's suggestion names the rate it paces at

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from api import payloads
 from breathing import Baseline, MicroBreakMonitor, MicroBreakSettings
@@ -18,6 +19,7 @@ __all__ = [
     "BASELINE_KEY",
     "MICROBREAK_SETTINGS_KEY",
     "MicroBreaks",
+    "PlanDay",
     "make_microbreaks",
     "microbreak_settings",
 ]
@@ -27,6 +29,12 @@ __all__ = [
 BASELINE_KEY = "personal"
 #: Key of the micro-break settings overrides in the ``settings`` table.
 MICROBREAK_SETTINGS_KEY = "microbreak"
+
+#: Quiet hours as ``MicroBreakSettings`` takes them: (start, end) local times of day.
+QuietPairs: TypeAlias = tuple[tuple[datetime.time, datetime.time], ...]
+#: The day plan's local time now (its zone, on the service's plan clock) and its quiet hours
+#: (:meth:`api.scheduler.PromptScheduler.plan_day`): what a session's flags are quiet by.
+PlanDay: TypeAlias = Callable[[], tuple[datetime.time, QuietPairs]]
 
 
 class MicroBreaks:
@@ -42,11 +50,13 @@ class MicroBreaks:
         self,
         monitor: Any,
         *,
-        local_time: Callable[[], Any] | None,
+        plan_day: PlanDay | None,
         motion: Callable[[float], float | None] | None = None,
     ):
         self.monitor = monitor
-        self._local_time = local_time
+        #: The day plan's local time and quiet hours, read at each window (a plan saved during
+        #: the session applies from its next window); ``None``: never quiet.
+        self._plan_day = plan_day
         #: The movement level (milli-g) of the 60 s ending at a session time on the beats'
         #: clock, or ``None`` while unknown (``sensors.motion_of``); ``None``: the source has no
         #: accelerometer, and the monitor says HR and RMSSD alone cannot tell movement apart.
@@ -105,9 +115,16 @@ class MicroBreaks:
             pacing["paced_runs"] = runs
         if self.resonance_rate is not None:
             self.monitor.resonance_bpm = self.resonance_rate(window.t_s)
+        local_time = None
+        if self._plan_day is not None:
+            local_time, quiet = self._plan_day()
+            if quiet != self.monitor.settings.quiet_hours:  # the plan's, one set for everything
+                self.monitor.settings = dataclasses.replace(
+                    self.monitor.settings, quiet_hours=quiet
+                )
         events: list[Any] = self.monitor.on_window(
             window,
-            local_time=None if self._local_time is None else self._local_time(),
+            local_time=local_time,
             motion_mg=None if self.motion is None else self.motion(window.t_s),
             **pacing,
         )
@@ -192,31 +209,33 @@ def make_microbreaks(
     *,
     baseline: dict[str, Any] | None,
     settings: dict[str, Any] | None,
-    wall_clock_local_time: bool,
+    plan_day: PlanDay | None,
 ) -> MicroBreaks:
     """Micro-break flags for a session (``breathing.MicroBreakMonitor``).
 
     ``baseline`` is the stored personal baseline (``Baseline.to_dict``), ``settings`` stored
-    overrides of ``MicroBreakSettings``. Quiet hours use the local wall-clock time only for
-    sessions in real time on a real person (``wall_clock_local_time``); simulations and
-    replays are never quiet.
+    overrides of ``MicroBreakSettings``. Quiet hours are the day plan's, in the plan's zone on
+    the service's plan clock (``plan_day``: :meth:`api.scheduler.PromptScheduler.plan_day`);
+    a session without one (a replay, a command's own session) is never quiet.
     """
-    ms = microbreak_settings(settings, MicroBreakSettings)
+    quiet = None if plan_day is None else plan_day()[1]
+    ms = microbreak_settings(settings, MicroBreakSettings, quiet_hours=quiet)
     monitor = MicroBreakMonitor(
         settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
     )
-    local = (lambda: datetime.datetime.now().time()) if wall_clock_local_time else None
-    return MicroBreaks(monitor, local_time=local)
+    return MicroBreaks(monitor, plan_day=plan_day)
 
 
-def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any:
-    """``MicroBreakSettings`` from stored JSON overrides (quiet hours as "HH:MM" pairs)."""
-    if not stored:
-        return settings_cls()
-    kwargs = dict(stored)
-    if "quiet_hours" in kwargs:
-        kwargs["quiet_hours"] = tuple(
-            (datetime.time.fromisoformat(a), datetime.time.fromisoformat(b))
-            for a, b in kwargs["quiet_hours"]
-        )
+def microbreak_settings(
+    stored: dict[str, Any] | None, settings_cls: Any, *, quiet_hours: QuietPairs | None = None
+) -> Any:
+    """``MicroBreakSettings`` from stored JSON overrides, with the day plan's quiet hours.
+
+    Quiet hours are the day plan's (``quiet_hours``; ``None``: the settings' default): a
+    ``quiet_hours`` override stored by an older version is not used (the plan's win).
+    """
+    kwargs = dict(stored or {})
+    kwargs.pop("quiet_hours", None)
+    if quiet_hours is not None:
+        kwargs["quiet_hours"] = quiet_hours
     return settings_cls(**kwargs)

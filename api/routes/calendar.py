@@ -1,7 +1,8 @@
 """The calendar feed: ``GET /api/v1/calendar.ics``.
 
-The next 7 days of planned breathing resets and detox reminders as "mental reset" slots
-(RFC 5545, generated with :mod:`icalendar`).
+Today's (those already past included) and the next 7 days' planned breathing resets and detox
+reminders as "mental reset" slots (RFC 5545, generated with :mod:`icalendar`); each event's UID
+names this install, so feeds of two installs never merge in one calendar.
 
 A calendar app cannot send a header, so the feed takes a token in its URL: the feed's own token
 (``calendar_feed_url`` of ``GET /api/v1/dayplan``), which grants this feed and nothing else, or
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from datetime import time as dtime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -24,7 +27,7 @@ from pydantic import BaseModel
 
 from api._version import __version__
 from api.auth import require_token, token_matches
-from api.dayplan import feed_token, rotate_feed_token
+from api.dayplan import calendar_install_id, feed_token, rotate_feed_token
 from api.routes._deps import StorageDep
 from api.routes.dayplan import SchedulerDep
 from breathing.dayplan import DayPlan, PlannedPrompt, local_datetime, planned_between
@@ -39,8 +42,14 @@ SLOTS: dict[str, tuple[str, timedelta]] = {
 FEED_DAYS = 7
 
 
-def ics_feed(plan: DayPlan, prompts: list[PlannedPrompt], *, now_s: float) -> bytes:
-    """The ICS document of ``prompts`` (the slot kinds only), in the plan's time zone."""
+def ics_feed(
+    plan: DayPlan, prompts: list[PlannedPrompt], *, now_s: float, install_id: str = ""
+) -> bytes:
+    """The ICS document of ``prompts`` (the slot kinds only), in the plan's time zone.
+
+    Each event's UID is ``<date>:<intervention>.<install_id>@hrvpace``: the same slot keeps
+    its UID from one fetch to the next, and two installs' slots never share one.
+    """
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//hrvpace//day plan {__version__}//EN")
     cal.add("version", "2.0")
@@ -54,7 +63,7 @@ def ics_feed(plan: DayPlan, prompts: list[PlannedPrompt], *, now_s: float) -> by
         title, length = SLOTS[p.kind]
         start = local_datetime(plan, p.due_s)
         event = icalendar.Event()
-        event.add("uid", f"{p.key}@hrvpace")
+        event.add("uid", f"{p.key}.{install_id}@hrvpace" if install_id else f"{p.key}@hrvpace")
         event.add("dtstamp", stamp)
         event.add("dtstart", start)
         event.add("dtend", start + length)
@@ -64,7 +73,44 @@ def ics_feed(plan: DayPlan, prompts: list[PlannedPrompt], *, now_s: float) -> by
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
     cal.add_missing_timezones()
+    for vtimezone in cal.walk("VTIMEZONE"):
+        _onsets_in_prior_offset(vtimezone, ZoneInfo(plan.timezone))
     return bytes(cal.to_ical())
+
+
+def _onsets_in_prior_offset(vtimezone: Any, zone: ZoneInfo) -> None:
+    """Each observance's onset (DTSTART, RDATE) as RFC 5545 reads it: in the prior offset.
+
+    RFC 5545 3.6.5 and 3.8.3.3: an onset is a local time in ``TZOFFSETFROM``'s wall clock
+    (its example: New York's daylight time starts ``DTSTART:19870405T020000`` with
+    ``TZOFFSETFROM:-0500``). icalendar 7 (``add_missing_timezones``) writes a spring-forward
+    onset as the first wall time after the gap (03:00 for Berlin and New York), which read in
+    the prior offset is an hour after the real change. Each onset is checked against the
+    zone's own transitions and, when it is the new offset's wall time, moved to the prior's.
+    """
+    for sub in vtimezone.subcomponents:
+        offset_from = sub["TZOFFSETFROM"].td
+        offset_to = sub["TZOFFSETTO"].td
+        if offset_from == offset_to:
+            continue
+        sub.DTSTART = _onset(sub.DTSTART, offset_from, offset_to, zone)
+        rdates = sub.pop("RDATE", None)
+        if rdates is None:
+            continue
+        values = [d.dt for r in (rdates if isinstance(rdates, list) else [rdates]) for d in r.dts]
+        sub.add("RDATE", [_onset(v, offset_from, offset_to, zone) for v in values])
+
+
+def _onset(
+    local: datetime, offset_from: timedelta, offset_to: timedelta, zone: ZoneInfo
+) -> datetime:
+    """``local`` (a naive onset) as the wall time in ``offset_from`` of the real transition."""
+    for offset in (offset_from, offset_to):
+        instant = (local - offset).replace(tzinfo=UTC)
+        before = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
+        if before == offset_from and instant.astimezone(zone).utcoffset() == offset_to:
+            return (instant + offset_from).replace(tzinfo=None)
+    return local  # not a transition of the zone: left as written
 
 
 @router.get(
@@ -98,9 +144,14 @@ async def calendar_feed(
         )
     plan = scheduler.plan
     now = scheduler.clock.now()
-    prompts = planned_between(plan, now, now + FEED_DAYS * 86400)
+    # from the start of today (the plan's zone): a slot that passed an hour ago stays in
+    # subscribed calendars rather than vanishing from the day at the next refresh
+    today = local_datetime(plan, now).date()
+    midnight = datetime.combine(today, dtime(0), tzinfo=ZoneInfo(plan.timezone)).timestamp()
+    prompts = planned_between(plan, min(midnight, now), now + FEED_DAYS * 86400)
+    install_id = await asyncio.to_thread(calendar_install_id, storage)
     return Response(
-        ics_feed(plan, prompts, now_s=now),
+        ics_feed(plan, prompts, now_s=now, install_id=install_id),
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, max-age=300"},
     )

@@ -7,7 +7,9 @@ Working days and hours, quiet hours, the micro-interventions and check-in items;
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from datetime import time as dtime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -23,7 +25,14 @@ from api.dayplan import (
 )
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
-from breathing.dayplan import DEFAULT_TEXTS, OPTIONAL_CHECKIN_ITEMS, DayPlan
+from api.storage import Storage
+from breathing.dayplan import (
+    DEFAULT_TEXTS,
+    OPTIONAL_CHECKIN_ITEMS,
+    DayPlan,
+    Intervention,
+    QuietHours,
+)
 
 router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
 
@@ -45,7 +54,18 @@ async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanO
         default_texts=dict(DEFAULT_TEXTS),
         optional_checkin_items=[item_model(c) for c in OPTIONAL_CHECKIN_ITEMS],
         calendar_feed_url=url,
+        in_quiet_hours=[i.id for i in plan.interventions if _always_quiet(plan, i)],
     )
+
+
+def _always_quiet(plan: DayPlan, item: Intervention) -> bool:
+    """Whether every time ``item`` may be due at falls in the plan's quiet hours."""
+    if not item.randomised or item.end is None:
+        return any(q.contains(item.start) for q in plan.quiet_hours)
+    start = item.start.hour * 60 + item.start.minute
+    end = item.end.hour * 60 + item.end.minute
+    minutes = range(start, end) if end > start else range(start, start + 1)
+    return all(any(q.contains(dtime(m // 60, m % 60)) for q in plan.quiet_hours) for m in minutes)
 
 
 @router.get("", response_model=DayPlanOut)
@@ -71,10 +91,37 @@ async def put_dayplan(
     if unset:
         body = body.model_copy(update=unset)
     plan = body.to_plan()
+    await save_plan(storage, scheduler, plan)
+    return await _out(plan, request, storage)
+
+
+async def save_plan(storage: Storage, scheduler: PromptScheduler, plan: DayPlan) -> None:
+    """Store ``plan`` and have the scheduler (and the sessions' flags) use it."""
     future = storage.put_value(
-        "settings", PLAN_KEY, body.model_dump(mode="json"), updated_at=time.time()
+        "settings", PLAN_KEY, plan_to_model(plan).model_dump(mode="json"), updated_at=time.time()
     )
     assert future is not None
     await asyncio.wrap_future(future)
     scheduler.set_plan(plan)
-    return await _out(plan, request, storage)
+
+
+def with_quiet_hours(plan: DayPlan, pairs: list[tuple[str, str]]) -> DayPlan:
+    """``plan`` with other quiet hours ("HH:MM" pairs of the plan's zone).
+
+    ``PUT /api/v1/microbreaks/settings`` with ``quiet_hours`` sets the day plan's: flags and
+    prompts keep one set of quiet hours.
+
+    Raises
+    ------
+    ValueError
+        A time that is not a local HH:MM[:SS], named.
+    """
+    quiet: list[QuietHours] = []
+    for a, b in pairs:
+        try:
+            quiet.append(QuietHours(dtime.fromisoformat(a), dtime.fromisoformat(b)))
+        except ValueError as exc:
+            raise ValueError(
+                f"quiet_hours: [{a!r}, {b!r}]: {exc} (local times HH:MM in the day plan's zone)"
+            ) from None
+    return dataclasses.replace(plan, quiet_hours=tuple(quiet))

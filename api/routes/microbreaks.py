@@ -31,8 +31,10 @@ from pydantic import (
 from api import payloads
 from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings
 from api.routes._deps import ManagerDep, StorageDep, running_session
+from api.routes.dayplan import SchedulerDep, save_plan, with_quiet_hours
 from api.sessions import LiveSession
 from api.storage import Storage
+from breathing.dayplan import DayPlan
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from breathing.errors import BreathingError
 from breathing.microbreak import MicroBreakSettings
@@ -269,7 +271,11 @@ def _settings_fields() -> dict[str, Any]:
         if f.name == "quiet_hours":
             out[f.name] = (
                 list[tuple[str, str]] | None,
-                Field(default=None, description='[["22:00", "07:00"], ...] local times'),
+                Field(
+                    default=None,
+                    description='[["22:00", "07:00"], ...]: the day plan\'s quiet hours (local '
+                    "times in its zone; a PUT sets the plan's quiet_hours, never an override)",
+                ),
             )
         elif f.type in (int, "int"):  # strict: true/false are not numbers
             out[f.name] = (StrictInt | None, None)
@@ -299,12 +305,15 @@ class MicroBreakSettingsOut(BaseModel):
 
 async def _stored_overrides(storage: Storage) -> dict[str, Any]:
     stored = await asyncio.to_thread(storage.get_value, "settings", MICROBREAK_SETTINGS_KEY)
-    return {} if stored is None else dict(stored[0])
+    overrides = {} if stored is None else dict(stored[0])
+    overrides.pop("quiet_hours", None)  # an older version's: the day plan's quiet hours win
+    return overrides
 
 
-def _effective(overrides: dict[str, Any]) -> MicroBreakSettingsOut:
+def _effective(overrides: dict[str, Any], plan: DayPlan) -> MicroBreakSettingsOut:
+    quiet = tuple((q.start, q.end) for q in plan.quiet_hours)
     try:
-        effective = microbreak_settings(overrides, MicroBreakSettings)
+        effective = microbreak_settings(overrides, MicroBreakSettings, quiet_hours=quiet)
     except (BreathingError, ValueError, TypeError) as exc:
         raise HTTPException(
             422, detail=[{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
@@ -315,19 +324,43 @@ def _effective(overrides: dict[str, Any]) -> MicroBreakSettingsOut:
 
 
 @router.get("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
-async def get_settings(storage: StorageDep) -> MicroBreakSettingsOut:
-    """The micro-break thresholds sessions start with (defaults documented in breathing)."""
-    return _effective(await _stored_overrides(storage))
+async def get_settings(storage: StorageDep, scheduler: SchedulerDep) -> MicroBreakSettingsOut:
+    """The micro-break thresholds sessions start with (defaults documented in breathing).
+
+    ``quiet_hours`` are the day plan's (``GET /api/v1/dayplan``), in its zone.
+    """
+    return _effective(await _stored_overrides(storage), scheduler.plan)
 
 
 @router.put("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
-async def put_settings(body: MicroBreakSettingsIn, storage: StorageDep) -> MicroBreakSettingsOut:  # type: ignore[valid-type]
-    """Change thresholds (merged into the stored ones); applies to sessions started later."""
+async def put_settings(
+    body: MicroBreakSettingsIn,  # type: ignore[valid-type]
+    storage: StorageDep,
+    scheduler: SchedulerDep,
+) -> MicroBreakSettingsOut:
+    """Change thresholds (merged into the stored ones); applies to sessions started later.
+
+    ``quiet_hours`` sets the day plan's quiet hours (one set for prompts and flags), which
+    running sessions keep from their next window on.
+    """
     overrides = await _stored_overrides(storage)
-    overrides.update(body.model_dump(exclude_none=True))  # type: ignore[attr-defined]
-    out = _effective(overrides)  # 422 before anything is stored
+    changes = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+    quiet = changes.pop("quiet_hours", None)
+    overrides.update(changes)
+    plan = scheduler.plan
+    if quiet is not None:
+        try:
+            plan = with_quiet_hours(plan, quiet)
+        except ValueError as exc:
+            raise HTTPException(
+                422,
+                detail=[{"loc": ["body", "quiet_hours"], "msg": str(exc), "type": "value_error"}],
+            ) from None
+    out = _effective(overrides, plan)  # 422 before anything is stored
     now = time.time()
     written = storage.put_value("settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=now)
     assert written is not None
     await asyncio.wrap_future(written)
+    if quiet is not None:
+        await save_plan(storage, scheduler, plan)
     return out

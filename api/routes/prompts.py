@@ -30,6 +30,7 @@ from api.problems import ProblemError
 from api.routes._deps import StorageDep
 from api.routes.dayplan import SchedulerDep
 from api.storage import Row
+from api.storage.queries import PERSON_KIND
 
 router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
 
@@ -225,8 +226,9 @@ async def answer_prompt(
     or dismissed: an answer to one is a 422 ``invalid_answer``.
 
     A check-in answer with stress and energy on the 1-5 scale is also a ``/api/v1/checkins``
-    row (``checkin_id``); one without them is stored with the prompt only (``checkin_id``
-    null, ``checkin_missing`` says what it lacked).
+    row (``checkin_id``), attached to the session running when it is answered (a strap's
+    first, else the newest; none running: no session); one without them is stored with the
+    prompt only (``checkin_id`` null, ``checkin_missing`` says what it lacked).
     """
     row = await _open_prompt(storage, prompt_id)
     items = _validate_items(row, body)
@@ -244,7 +246,13 @@ async def answer_prompt(
     # answer (or a dismiss, the expiry) got there first
     stored = await asyncio.wrap_future(
         storage.answer_prompt(
-            prompt_id, at=at, text=body.text, note=body.note, items=items, checkin=checkin
+            prompt_id,
+            at=at,
+            text=body.text,
+            note=body.note,
+            items=items,
+            checkin=checkin,
+            session_id=_running_session_id(scheduler),
         )
     )
     if not stored.stored:
@@ -255,6 +263,18 @@ async def answer_prompt(
     out = prompt_out(updated, answers[prompt_id])
     scheduler.publish("answered", out)
     return AnswerOut(**out.model_dump(), checkin_id=checkin_id, checkin_missing=missing)
+
+
+def _running_session_id(scheduler: SchedulerDep) -> str | None:
+    """The session a check-in answered now belongs to (``None`` when none runs).
+
+    A strap's (the person's) first, else the newest running one.
+    """
+    running = sorted(
+        scheduler.manager.live_sessions,
+        key=lambda s: (s.request.source.kind == PERSON_KIND, s.created_at),
+    )
+    return running[-1].id if running else None
 
 
 @router.post("/{prompt_id}/done", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})

@@ -46,6 +46,9 @@ class SessionSummary(BaseModel):
     mean_rmssd_ms: float | None = Field(description="Mean of the windows' RMSSD, ms")
     mean_hr_bpm: float | None = Field(description="Mean of the windows' mean HR, beats/min")
     n_micro_breaks: int = Field(description="Micro-break flags raised")
+    n_breaks: int = Field(
+        default=0, description="Breaks taken (started: from a flag, a prompt or on one's own)"
+    )
     n_checkins: int = Field(description="Check-ins attached to the session")
 
 

@@ -138,7 +138,13 @@ async def test_webhooks(notifier: NotifierDep) -> TestOut:
     return TestOut(
         deliveries=[
             DeliveryOut(
-                url=d.url, kind=d.kind, ok=d.ok, attempts=d.attempts, status=d.status, error=d.error
+                url=d.url,
+                kind=d.kind,
+                at=d.at,
+                ok=d.ok,
+                attempts=d.attempts,
+                status=d.status,
+                error=d.error,
             )
             for d in done
         ]

@@ -1416,6 +1416,7 @@ async function summaryFromMetrics(s) {
       mean_rmssd_ms: mean(rmssd),
       mean_hr_bpm: mean(hr),
       n_micro_breaks: null,
+      n_breaks: null,
       n_checkins: null,
     };
   } catch {
@@ -1434,7 +1435,7 @@ function historyRow(s) {
     duration(s),
     typeof sum?.mean_rmssd_ms === "number" ? `${fmt(sum.mean_rmssd_ms, 0)} ms` : "-",
     typeof sum?.mean_hr_bpm === "number" ? `${fmt(sum.mean_hr_bpm, 0)} bpm` : "-",
-    sum?.n_micro_breaks ?? "-",
+    sum?.n_breaks ?? "-", // breaks taken, as the column says (n_micro_breaks counts flags)
     sum?.n_checkins ?? "-",
     s.state,
   ];

@@ -136,12 +136,14 @@ class PromptTables(StorageCore):
         note: str | None,
         items: Sequence[dict[str, Any]],
         checkin: tuple[int, int] | None = None,
+        session_id: str | None = None,
     ) -> Future[StoredAnswer]:
         """Answer a sent prompt, in one transaction: all of it, or nothing when it is not open.
 
         The prompt becomes ``answered`` with its text or its check-in items (with their scale
         and anchor words) and note; ``checkin`` (stress, energy) also adds a check-in row with
-        the note. Only a prompt still ``sent`` is answered: when two answers race, the first
+        the note, attached to ``session_id`` (the session running when it was answered; ``None``:
+        none). Only a prompt still ``sent`` is answered: when two answers race, the first
         one queued wins and the other stores nothing (:attr:`StoredAnswer.stored` false), so
         the items, the note and the check-in row always come from the same answer.
         """
@@ -179,8 +181,8 @@ class PromptTables(StorageCore):
             if checkin is not None:
                 cur = conn.execute(
                     "INSERT INTO checkins (session_id, at, stress, energy, note) "
-                    "VALUES (NULL, ?, ?, ?, ?)",
-                    (at, checkin[0], checkin[1], note or ""),
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (session_id, at, checkin[0], checkin[1], note or ""),
                 )
                 checkin_id = cur.lastrowid
             return StoredAnswer(stored=True, checkin_id=checkin_id)

@@ -129,6 +129,7 @@ class SessionTables(StorageCore):
                 "mean_rmssd_ms": None,
                 "mean_hr_bpm": None,
                 "n_micro_breaks": 0,
+                "n_breaks": 0,
                 "n_checkins": 0,
             }
             for sid in session_ids
@@ -150,6 +151,12 @@ class SessionTables(StorageCore):
             ids,
         ):
             out[r[0]]["n_micro_breaks"] = r[1]
+        for r in self.query(
+            "SELECT session_id, COUNT(*) FROM micro_breaks WHERE kind = 'break_started' "
+            f"AND session_id IN ({marks}) GROUP BY session_id",
+            ids,
+        ):
+            out[r[0]]["n_breaks"] = r[1]
         for r in self.query(
             f"SELECT session_id, COUNT(*) FROM checkins WHERE session_id IN ({marks}) "
             "GROUP BY session_id",

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from api.cli import app as cli_app
 from api.messages import PromptMessage, parse_live_message
 from tests._clock import BERLIN, SetClock, berlin
-from tests.api.conftest import Server, wait_for
+from tests.api.conftest import Server, _Servers, wait_for
 
 
 @pytest.fixture
@@ -369,6 +369,23 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+def test_a_test_delivery_carries_its_time_as_the_stored_one_does(
+    clocked: tuple[Server, SetClock], receiver: Receiver
+) -> None:
+    """The review: ``POST /webhooks/test`` said ``"at": null`` while ``GET /webhooks`` showed the
+    delivery's time."""
+    server, _ = clocked
+    with server.client() as c:
+        hooks = {"webhooks": [{"url": f"{receiver.url}/teams", "kind": "teams"}]}
+        assert c.put("/api/v1/webhooks", json=hooks).status_code == 200
+        before = time.time()
+        test = c.post("/api/v1/webhooks/test").json()["deliveries"]
+        listed = c.get("/api/v1/webhooks").json()["deliveries"]
+    assert len(test) == 1 and test[0]["ok"]
+    assert test[0]["at"] is not None and before <= test[0]["at"] <= time.time()
+    assert test[0]["at"] == listed[0]["at"]
+
+
 def test_webhooks_retry_after_a_500_and_carry_slack_and_teams_payloads(
     clocked: tuple[Server, SetClock], receiver: Receiver
 ) -> None:
@@ -472,6 +489,81 @@ def test_calendar_feed_local_times_across_a_dst_change(
     )
     assert other.status_code == 401
     assert httpx.get(f"{server.url}/api/v1/prompts?token={feed_token}").status_code == 401
+
+
+def _feed(server: Server) -> icalendar.Calendar:
+    import httpx
+
+    r = httpx.get(f"{server.url}/api/v1/calendar.ics", headers=server.auth, timeout=30)
+    assert r.status_code == 200, r.text
+    return icalendar.Calendar.from_ical(r.content)
+
+
+def test_calendar_uids_are_this_installs_and_todays_past_slots_stay(
+    clocked: tuple[Server, SetClock], serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """The review: every install's UIDs were ``2026-12-07:reset-lunch@hrvpace`` (a calendar with
+    two people's feeds merged their slots), and the 12:30 reset left the feed at 12:31."""
+    server, clock = clocked
+    clock.set(berlin(2026, 12, 7, 16, 0))  # Monday afternoon: the 12:30 reset and 15:30 are past
+    first = {str(e["uid"]): e for e in _feed(server).walk("VEVENT")}
+    today = sorted(
+        (e.decoded("dtstart").astimezone(BERLIN).strftime("%H:%M"), str(e["summary"]))
+        for e in first.values()
+        if e.decoded("dtstart").astimezone(BERLIN).date().isoformat() == "2026-12-07"
+    )
+    assert today == [
+        ("12:30", "Mental reset: breathing"),
+        ("15:30", "Mental reset: away from screens"),
+    ]
+    again = {str(e["uid"]) for e in _feed(server).walk("VEVENT")}
+    assert again == set(first)  # stable from one fetch to the next
+    restarted = serve(plan_clock=lambda tz: clock)  # the same data dir, the service again
+    assert {str(e["uid"]) for e in _feed(restarted).walk("VEVENT")} == set(first)
+    others = _Servers(tmp_path / "another-install")
+    try:
+        other = others.start(plan_clock=lambda tz: clock)
+        theirs = {str(e["uid"]) for e in _feed(other).walk("VEVENT")}
+    finally:
+        others.stop_all()
+    assert theirs and not theirs & set(first)
+    assert all(u.startswith("2026-12-") and u.endswith("@hrvpace") for u in first)
+
+
+def test_calendar_time_zone_onsets_are_in_the_prior_offset(
+    clocked: tuple[Server, SetClock],
+) -> None:
+    """RFC 5545 3.6.5/3.8.3.3: an observance's DTSTART and RDATEs are local times in its
+    TZOFFSETFROM (New York's daylight time: ``DTSTART:19870405T020000``, from -0500).
+    icalendar wrote spring-forward onsets as 03:00, an hour after the real change."""
+    server, _ = clocked
+    for zone in ("Europe/Berlin", "America/New_York"):
+        with server.client() as c:
+            plan = c.get("/api/v1/dayplan").json()
+            assert c.put("/api/v1/dayplan", json={**plan, "timezone": zone}).status_code == 200
+        tz = ZoneInfo(zone)
+        (vtimezone,) = _feed(server).walk("VTIMEZONE")
+        checked = 0
+        for sub in vtimezone.subcomponents:
+            offset_from, offset_to = sub["TZOFFSETFROM"].td, sub["TZOFFSETTO"].td
+            if offset_from == offset_to:
+                continue
+            rdates = sub.get("RDATE", [])
+            onsets = [sub.DTSTART] + [
+                d.dt for r in (rdates if isinstance(rdates, list) else [rdates]) for d in r.dts
+            ]
+            for local in onsets:
+                instant = (local - offset_from).replace(tzinfo=ZoneInfo("UTC"))
+                before = (instant - timedelta(seconds=1)).astimezone(tz).utcoffset()
+                assert (before, instant.astimezone(tz).utcoffset()) == (offset_from, offset_to), (
+                    zone,
+                    sub.name,
+                    local,
+                )
+                checked += 1
+            if sub.name == "DAYLIGHT":
+                assert sub.DTSTART.hour == 2, (zone, sub.DTSTART)
+        assert checked > 100
 
 
 def test_dashboard_puts_checkins_beside_resting_rmssd_and_break_effects(
@@ -671,3 +763,18 @@ def test_export_prompts_writes_its_files_whole_or_not_at_all(
     assert [p.name for p in export_prompts(db, out)] == list(names)
     assert (out / "prompts.csv").read_text().startswith("id,")
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
+
+
+def test_the_plan_names_interventions_in_quiet_hours(clocked: tuple[Server, SetClock]) -> None:
+    """The review: with quiet hours 12:00-13:00 the 12:30 reset never fires, yet the Working day
+    card showed it switched on like the others; the plan now names it."""
+    server, _ = clocked
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        assert plan["in_quiet_hours"] == []
+        quiet = [{"start": "22:00", "end": "07:00"}, {"start": "12:00", "end": "13:00"}]
+        r = c.put("/api/v1/dayplan", json={**plan, "quiet_hours": quiet})
+        assert r.status_code == 200, r.text
+        # the 12:30 reset is; the 10:00-12:00 random check-in, partly before 12:00, is not
+        assert r.json()["in_quiet_hours"] == ["reset-lunch"]
+        assert c.get("/api/v1/dayplan").json()["in_quiet_hours"] == ["reset-lunch"]

@@ -20,7 +20,7 @@ FIXTURE = Path(__file__).parents[1] / "sensors/fixtures/hrvpace_v1.csv"
 
 
 def test_an_earlier_breaks_effect_leaves_measuring_while_a_later_break_is_measured() -> None:
-    mb = MicroBreaks(MicroBreakMonitor(), local_time=None)
+    mb = MicroBreaks(MicroBreakMonitor(), plan_day=None)
     p = Pipeline(
         session_id="s",
         source=ReplaySource(read_recording(FIXTURE)),

@@ -33,7 +33,7 @@ def pipeline(mode: str = "monitor") -> Pipeline:
         hub=LiveHub("s"),
         analyser=make_analyser(),
         pacer=make_pacer(mode, {}),
-        microbreaks=MicroBreaks(MicroBreakMonitor(), local_time=None),
+        microbreaks=MicroBreaks(MicroBreakMonitor(), plan_day=None),
     )
 
 

@@ -64,7 +64,7 @@ def run(pacings: list[tuple[float, float]], *, mode: str = "monitor") -> MicroBr
     with a real monitor, the pacer started and stopped at ``pacings``' times, as the session
     loop drives them: each finished window goes with the pacer's runs."""
     pacer = make_pacer(mode, {})
-    mb = MicroBreaks(MicroBreakMonitor(), local_time=None)
+    mb = MicroBreaks(MicroBreakMonitor(), plan_day=None)
     live = LiveAnalyser()
     t, i = 0.0, 0
     while t < 2400.0:

@@ -61,7 +61,7 @@ def test_pacing_that_ended_before_t_minus_window_s_still_overlaps_the_beats(
     """Pacing stopped at 90 s: a window ending at ~170 s that holds beats from before the
     dropout overlaps it, however ``t_s - window_s`` falls."""
     mon = _Monitor(MicroBreakSettings(window_s=window_s))
-    mb = MicroBreaks(mon, local_time=None)
+    mb = MicroBreaks(mon, plan_day=None)
     for w in _windows_after_a_dropout():
         mb.on_window(w, paced_until_t_s=90.0)
     by_t = {round(c["t_s"], 3): c for c in mon.calls}

@@ -33,7 +33,7 @@ def _pipeline(storage: Storage, sid: str, mode: str = "monitor") -> Pipeline:
         hub=LiveHub(sid),
         analyser=make_analyser(),
         pacer=make_pacer(mode, {}),
-        microbreaks=MicroBreaks(MicroBreakMonitor(), local_time=None),
+        microbreaks=MicroBreaks(MicroBreakMonitor(), plan_day=None),
     )
 
 
@@ -216,7 +216,7 @@ def test_a_stored_replay_of_a_segment_keeps_only_the_runs_on_its_timeline(
             hub=LiveHub("cut"),
             analyser=make_analyser(),
             pacer=make_pacer("monitor", {}),
-            microbreaks=MicroBreaks(MicroBreakMonitor(), local_time=None),
+            microbreaks=MicroBreaks(MicroBreakMonitor(), plan_day=None),
         )
         given = q.paced_runs()
         # the segment starts where its first beat's interval does (about 101 s - 1 s)

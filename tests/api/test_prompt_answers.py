@@ -328,3 +328,30 @@ def test_action_prompts_take_no_answer(planned: tuple[Server, SetClock]) -> None
     responses = doc["paths"]["/api/v1/prompts/{prompt_id}/answer"]["post"]["responses"]
     assert "invalid_answer" in responses["422"]["description"]
     assert "Problem" in json.dumps(responses["422"]["content"])
+
+
+def test_a_checkin_answered_during_a_session_is_the_sessions_and_history_counts_breaks(
+    planned: tuple[Server, SetClock],
+) -> None:
+    """The review: a check-in answered on its card while a session ran was stored with no
+    session (History: "Check-ins 0"), and the History's "Breaks" column counted flags."""
+    server, clock = planned
+    with server.client() as c:
+        sid = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 1}}).json()[
+            "id"
+        ]
+        r = c.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "walk"})
+        assert r.status_code == 200, r.text
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        clock.set(berlin(2026, 12, 7, 9, 0, 30))
+        prompt = _wait_prompt(server, ":checkin")
+        items = [{"key": "stress", "value": 2}, {"key": "energy", "value": 4}]
+        r = c.post(f"/api/v1/prompts/{prompt['id']}/answer", json={"items": items})
+        assert r.status_code == 200, r.text
+        checkins = c.get("/api/v1/checkins").json()["checkins"]
+        assert [(x["id"], x["session_id"]) for x in checkins] == [(r.json()["checkin_id"], sid)]
+        assert c.post(f"/api/v1/sessions/{sid}/stop").status_code == 200
+        (row,) = [s for s in c.get("/api/v1/sessions").json()["sessions"] if s["id"] == sid]
+    assert row["summary"]["n_checkins"] == 1
+    assert row["summary"]["n_breaks"] == 1  # the break taken; no flag was raised
+    assert row["summary"]["n_micro_breaks"] == 0

@@ -266,7 +266,7 @@ def test_live_session_from_the_page(
         rmssd = [w["rmssd_ms"] for w in windows if w["rmssd_ms"] is not None]
         cells = row.locator("td").all_inner_texts()
         assert cells[4] == f"{sum(rmssd) / len(rmssd):.0f} ms"  # mean of the 60 s windows
-        assert cells[6:8] == ["1", "1"]  # one micro-break flag, one check-in
+        assert cells[6:8] == ["1", "1"]  # one break taken (from the banner), one check-in
         page.locator("#history").screenshot(path=str(artifacts / "history-laptop.png"))
     assert page_errors == []
 

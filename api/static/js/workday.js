@@ -121,8 +121,10 @@ const num = (v, digits = 1) => (typeof v === "number" ? v.toFixed(digits) : "-")
 
 function renderPlan() {
   const days = plan.working_days.map((d) => DAY_NAMES[d]).join(", ");
+  const quiet = (plan.quiet_hours || []).map((q) => `${hhmm(q.start)}-${hhmm(q.end)}`).join(", ");
   $("workday-summary").textContent =
-    `${days}, ${hhmm(plan.work_start)}-${hhmm(plan.work_end)} (${plan.timezone}); nothing in quiet hours or during a break.`;
+    `${days}, ${hhmm(plan.work_start)}-${hhmm(plan.work_end)} (${plan.timezone}); nothing ${quiet ? `in quiet hours (${quiet})` : "in quiet hours"} or during a break.`;
+  const muted = new Set(plan.in_quiet_hours || []);
   const list = $("workday-plan");
   list.replaceChildren(
     ...plan.interventions.map((item, i) => {
@@ -138,7 +140,7 @@ function renderPlan() {
         : hhmm(item.start);
       const text = item.text || plan.default_texts[item.kind];
       const words = document.createElement("span");
-      words.textContent = `${when} ${KIND_NAMES[item.kind] || item.kind}: ${text}`;
+      words.textContent = `${when} ${KIND_NAMES[item.kind] || item.kind}: ${text}${muted.has(item.id) ? " (in quiet hours: never sent)" : ""}`;
       label.append(box, words);
       li.append(label);
       return li;
@@ -156,6 +158,7 @@ async function save(change, where = "workday-summary") {
   delete body.default_texts;
   delete body.optional_checkin_items;
   delete body.calendar_feed_url;
+  delete body.in_quiet_hours;
   try {
     plan = await api.request("PUT", "/dayplan", body);
     renderPlan();
