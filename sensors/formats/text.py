@@ -393,7 +393,9 @@ def plausible_rr(values: NDArray[np.float64]) -> bool:
         return False
     lo, hi = _RR_PLAUSIBLE_MS
     for scale in (1.0, 1000.0):  # ms, or s
-        within = (pos * scale >= lo) & (pos * scale <= hi)
+        with np.errstate(over="ignore"):  # a corrupt 1e308: inf, outside; named later
+            scaled = pos * scale
+        within = (scaled >= lo) & (scaled <= hi)
         if float(np.count_nonzero(within)) >= _RR_PLAUSIBLE_SHARE * pos.shape[0]:
             return True
     return False
