@@ -42,9 +42,12 @@ choose it with :func:`api.research.discover.choose_reading`, from the file's nam
 content). A ``plain`` read refuses a series of 100 or more values that strictly increase
 throughout (cumulative beat times, never RR intervals) and points to ``format="ghrv_beats"``.
 It also refuses a sampled signal (an ECG or PPG without a header: 1,000+ values that are no
-plausible RR intervals, 5 % or more of them negative or changing smoothly;
+plausible RR intervals, 5 % or more of them negative or changing smoothly, or any values with
+a waveform's shape, changes that keep their sign and come in bursts;
 :func:`sensors.formats.text.signal_like`) and points to ``format="ecg_csv"``/``"ppg_csv"``
-with ``sampling_rate_hz`` (or to ``format="ghrv_beats"`` when the values rise).
+with ``sampling_rate_hz`` (or to ``format="ghrv_beats"`` when the values rise). Heart rates
+in bpm (values within 30-230: :func:`sensors.formats.text.heart_rate_like`, or a header naming
+a heart-rate column and no RR column) are refused saying HRV needs beat-to-beat intervals.
 
 Gaps: files with a clock time per beat (Polar Sensor Logger, HRV Logger, hrvpace) get
 ``gaps`` where the clock moves on further than the RR intervals explain (the rule, and how well

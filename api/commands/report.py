@@ -66,7 +66,9 @@ def report(
     """Write an HTML report and a PDF (tachogram, trends, spectrum, Poincaré, DFA, numbers).
 
     With --start/--end the report is of that stretch only; with --segments one report per
-    named segment, OUT's name followed by the label (report-rest.html, report-task.html).
+    named segment, OUT's name followed by the label (report-rest.html, report-task.html);
+    a segment with no beats left (all below the detector quality floor) is named on stderr
+    and gets no report, the others are written, and the exit code is 1 (as analyze).
     An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
@@ -91,6 +93,7 @@ def report(
     check_beats_from(beats_from, fmt)
     signal = signal_options(fmt, sampling_rate, channel, [target])
     n_steps = 1 + (1 if segments is None else len(segments))
+    empty: list[str] = []  # segments with no beats left: not reported, exit code 1
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
             raw: Recording | None = None
@@ -115,19 +118,22 @@ def report(
                     raise typer.Exit(1)
                 raw = rec
 
-                def as_analyze_reads(part: Recording) -> ReportData:
+                def as_analyze_reads(part: Recording) -> ReportData | None:
                     # as analyze reads it (a segment cut first): a PPG's stretches of low
                     # detector quality (motion) left out with a gap, an ECG's said (read_as;
-                    # sensors.formats.signal_peaks)
+                    # sensors.formats.signal_peaks); None: no beats left
                     part, _ = leave_out_low_quality(part)
                     if part.n_beats == 0:
-                        typer.echo(f"hrvpace report: {target}: {NO_BEATS_LEFT}", err=True)
-                        raise typer.Exit(1)
+                        return None
                     how = read_notes(reading.how, part, drop_zero=False, series=series)
                     return from_recording(part, path=target, read_as=how)
 
                 if segments is None:
-                    data = as_analyze_reads(raw)
+                    whole = as_analyze_reads(raw)
+                    if whole is None:
+                        typer.echo(f"hrvpace report: {target}: {NO_BEATS_LEFT}", err=True)
+                        raise typer.Exit(1)
+                    data = whole
                 else:  # each segment is cut from the recording as read, then read as analyze
                     data = from_recording(raw, path=target, read_as=reading.how)
             else:
@@ -150,6 +156,15 @@ def report(
                     part = segment_data(data, seg)
                     if raw is not None:
                         read = as_analyze_reads(cut(raw, seg))
+                        if read is None:  # as analyze: this segment fails, the others go on
+                            typer.echo(
+                                f"hrvpace report: {target}: segment {seg.label}: "
+                                f"{NO_BEATS_LEFT} (no report written for it)",
+                                err=True,
+                            )
+                            empty.append(seg.label)
+                            step(k)
+                            continue
                         part = replace(
                             part,
                             provenance={**part.provenance, "read_as": read.provenance["read_as"]},
@@ -185,6 +200,8 @@ def report(
         raise typer.Exit(1) from None
     for f in files:
         typer.echo(str(f))
+    if empty:
+        raise typer.Exit(1)
 
 
 def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:

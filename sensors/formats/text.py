@@ -37,9 +37,11 @@ from sensors.formats._common import (
 )
 
 __all__ = [
+    "HEART_RATE_NOT_RR",
     "RR_COLUMN_NAMES",
     "PlainLayout",
     "header_separator",
+    "heart_rate_like",
     "known_rr_headers",
     "plain_layout",
     "plausible_rr",
@@ -51,6 +53,7 @@ __all__ = [
     "s_to_ms",
     "signal_like",
     "split_fields",
+    "waveform_steps",
 ]
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
@@ -75,6 +78,32 @@ _SIGNAL_SMOOTH_RATIO = 3.5
 #: uV, mV or ADC counts mostly is not there).
 _RR_PLAUSIBLE_MS = (250.0, 2500.0)
 _RR_PLAUSIBLE_SHARE = 0.95
+#: A sampled waveform, whatever its values: each beat is a fast deflection (an ECG's QRS, a
+#: PPG's upstroke) spanning several samples, so successive changes keep their sign (the lag-1
+#: autocorrelation of the first differences is this or more) ...
+_WAVEFORM_STEP_CORRELATION = 0.5
+#: ... and the largest tenth of the changes carry this share of all change or more. Measured
+#: (docs/signal_detection.md): real RR series, every 1000-value window of the shared data, the
+#: MIT-BIH reference beats of all 48 records and the test fixtures, have a correlation of at
+#: most 0.35 (beat-to-beat noise and an ectopic beat's short-long pair alternate the sign); a
+#: paced-breathing RR series, smooth enough to reach 0.9, spreads its changes evenly (none of
+#: 3,456 simulated ones has both); raw ECGs (MIT-BIH at 360 Hz) and simulated ECG/PPG at
+#: 100-500 Hz have both.
+_WAVEFORM_TOP_SHARE = 0.3
+#: Heart rates a person can have, in beats per minute: a file whose positive values lie here
+#: (at the plausible-RR share) holds heart rates, never RR intervals in ms (under 250 ms) or
+#: in s (over 30 s).
+_HR_PLAUSIBLE_BPM = (30.0, 230.0)
+#: Names of a heart-rate column (compared as RR names are: lower case, ' ' and '-' as '_'),
+#: or any name with the unit bpm in brackets (``Heart Rate (bpm)``, ``HR [bpm]``).
+_HR_COLUMN = re.compile(r"^(?:hr|heart_?rate|pulse(?:_?rate)?|bpm)(?:_bpm)?$")
+#: What reads instead of a heart rate: said by every error that refuses one.
+HEART_RATE_NOT_RR = (
+    "HRV needs beat-to-beat (RR/NN) intervals, which a heart rate does not keep: export the RR "
+    "intervals (a column rr_ms or RR (s), a Polar HRM file in R-R mode, a FIT file with HRV "
+    "logging, Apple Health's heartbeat series) or read the ECG/PPG itself with --format "
+    "ecg_csv/ppg_csv --sampling-rate HZ"
+)
 #: Seconds become ms rounded to 1e-6 ms (1 ns): this removes the binary floating-point noise of
 #: the conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
 _NS_DECIMALS = 6
@@ -365,39 +394,123 @@ def plausible_rr(values: NDArray[np.float64]) -> bool:
         return False
     lo, hi = _RR_PLAUSIBLE_MS
     for scale in (1.0, 1000.0):  # ms, or s
-        within = (pos * scale >= lo) & (pos * scale <= hi)
+        with np.errstate(over="ignore"):  # a corrupt 1e308: inf, outside; named later
+            scaled = pos * scale
+        within = (scaled >= lo) & (scaled <= hi)
         if float(np.count_nonzero(within)) >= _RR_PLAUSIBLE_SHARE * pos.shape[0]:
             return True
     return False
 
 
+def heart_rate_like(values: NDArray[np.float64]) -> str | None:
+    """Why ``values`` read as RR intervals are heart rates in bpm, or ``None``.
+
+    They are when they are no plausible RR intervals (:func:`plausible_rr`) and at least 95 %
+    of their positive values lie within 30 - 230 (bpm): read as ms they would be 260 - 2000
+    beats a minute, read as s one beat every half minute or more. Zeros and negative values
+    are left out, as :func:`plausible_rr` leaves them out.
+    """
+    pos = values[values > 0]
+    if pos.shape[0] == 0 or plausible_rr(values):
+        return None
+    lo, hi = _HR_PLAUSIBLE_BPM
+    within = int(np.count_nonzero((pos >= lo) & (pos <= hi)))
+    if within < _RR_PLAUSIBLE_SHARE * pos.shape[0]:
+        return None
+    return (
+        f"median {float(np.median(pos)):g}, {100 * within / pos.shape[0]:.0f} % within "
+        f"{lo:g}-{hi:g}: in ms or s no RR interval"
+    )
+
+
+def _heart_rate_column(field: str) -> bool:
+    """Whether a header field names a heart-rate column (``hr``, ``Heart Rate (bpm)``)."""
+    name = _unquoted(field).lower()
+    bracket = ""
+    m = _BRACKETED_UNIT.match(name)
+    if m:
+        name, bracket = m.group(1), m.group(2)
+    name = re.sub(r"[\s-]+", "_", name).strip("_")
+    return bracket == "bpm" or _HR_COLUMN.match(name) is not None
+
+
 def signal_like(values: NDArray[np.float64]) -> str | None:
     """Why ``values`` read as RR intervals are a sampled signal (an ECG or PPG), or ``None``.
 
-    Only a series of at least :data:`SIGNAL_MIN_VALUES` values that is no plausible series of
-    RR intervals (:func:`plausible_rr`: fewer than 95 % of its positive values within
-    250 - 2500 ms, in ms or in s) is a signal: when 5 % or more of it is negative (an ECG or
-    PPG swings around its baseline; zeros are not counted, they are the ``--drop-zero`` case),
-    or when it changes smoothly: the median absolute change over 4 values is 3.5 times or more
-    the median change between successive values (a waveform sampled at 16 Hz or more). RR
-    series are never refused: they can be as smooth (paced breathing, coarse time grids), and a
-    tachogram resampled at 4 Hz, whose values are plausible intervals, is read as they are.
+    Only a series of at least :data:`SIGNAL_MIN_VALUES` values is checked. One that is no
+    plausible series of RR intervals (:func:`plausible_rr`: fewer than 95 % of its positive
+    values within 250 - 2500 ms, in ms or in s) is a signal when 5 % or more of it is negative
+    (an ECG or PPG swings around its baseline; zeros are not counted, they are the
+    ``--drop-zero`` case), or when it changes smoothly: the median absolute change over 4
+    values is 3.5 times or more the median change between successive values (a waveform
+    sampled at 16 Hz or more). Smoothness alone never refuses plausible values: RR series can
+    be as smooth (paced breathing, coarse time grids), and a tachogram resampled at 4 Hz is
+    read as it is.
+
+    Any series, plausible values or not (an ADC's counts often lie within 250 - 2500), is a
+    signal when it has the shape of a sampled waveform (:func:`waveform_steps`): its
+    successive changes keep their sign (lag-1 autocorrelation of the first differences 0.5 or
+    more) and the largest tenth of them carry 30 % or more of all change, as each beat's fast
+    deflection does over several samples. RR intervals do not: beat-to-beat noise and an
+    ectopic beat's short-long pair alternate the sign of the changes (correlation at most 0.35
+    in every real series measured), and the one smooth RR series, paced breathing, changes
+    evenly (its largest tenth carry about 0.2 of the change). docs/signal_detection.md has the
+    measurements; a raw signal sampled below about 150 Hz, or coarsely quantised, may still
+    pass (a header line naming the column is the sure way either way).
     """
     n = values.shape[0]
-    if n < SIGNAL_MIN_VALUES or plausible_rr(values):
+    if n < SIGNAL_MIN_VALUES:
         return None
-    share = float(np.count_nonzero(values < 0)) / n
-    if share >= _SIGNAL_NEGATIVE:
-        return f"{100 * share:.0f} % of them are negative"
-    with np.errstate(invalid="ignore", over="ignore"):
-        step1 = float(np.median(np.abs(np.diff(values))))
-        step4 = float(np.median(np.abs(values[4:] - values[:-4])))
-    if step1 > 0 and step4 >= _SIGNAL_SMOOTH_RATIO * step1:
+    if not plausible_rr(values):
+        share = float(np.count_nonzero(values < 0)) / n
+        if share >= _SIGNAL_NEGATIVE:
+            return f"{100 * share:.0f} % of them are negative"
+        with np.errstate(invalid="ignore", over="ignore"):
+            step1 = float(np.median(np.abs(np.diff(values))))
+            step4 = float(np.median(np.abs(values[4:] - values[:-4])))
+        if step1 > 0 and step4 >= _SIGNAL_SMOOTH_RATIO * step1:
+            return (
+                f"they change smoothly (the median change over 4 values is {step4 / step1:.1f} "
+                "times the change between neighbours, as in a waveform)"
+            )
+    correlation, top_share = waveform_steps(values)
+    if correlation >= _WAVEFORM_STEP_CORRELATION and top_share >= _WAVEFORM_TOP_SHARE:
         return (
-            f"they change smoothly (the median change over 4 values is {step4 / step1:.1f} "
-            "times the change between neighbours, as in a waveform)"
+            "their changes keep their sign over several values and come in bursts, as a "
+            f"waveform's beats do (successive changes correlate at {correlation:.2f}, RR "
+            f"intervals' at most 0.35; the largest tenth carry {100 * top_share:.0f} % of the "
+            "change)"
         )
     return None
+
+
+def waveform_steps(values: NDArray[np.float64]) -> tuple[float, float]:
+    """``(correlation, top_share)`` of the successive changes of ``values`` (0, 0 if none).
+
+    ``correlation`` is the lag-1 autocorrelation of the first differences (centred, biased
+    estimator); ``top_share`` the share of the summed absolute differences carried by the
+    largest tenth of them. :func:`signal_like` reads both: a sampled waveform has changes that
+    keep their sign (its beats' deflections span several samples) and come in bursts.
+
+    References
+    ----------
+    Box GEP, Jenkins GM, Reinsel GC (2008) Time Series Analysis, 4th ed., ch. 2 (sample
+    autocorrelation). The thresholds are measured, not taken from the literature
+    (docs/signal_detection.md, ``bench/signal_shape.py``).
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        steps = np.diff(values)
+        if steps.shape[0] < 2 or not bool(np.all(np.isfinite(steps))):
+            return 0.0, 0.0
+        centred = steps - steps.mean()
+        power = float(np.dot(centred, centred))
+        size = np.sort(np.abs(steps))[::-1]
+        total = float(size.sum())
+    if not (power > 0 and total > 0) or not np.isfinite(power):
+        return 0.0, 0.0
+    correlation = float(np.dot(centred[1:], centred[:-1])) / power
+    top_share = float(size[: max(1, size.shape[0] // 10)].sum()) / total
+    return correlation, top_share
 
 
 def _rising(values: NDArray[np.float64]) -> bool:
@@ -487,6 +600,27 @@ def _no_rr_column(path: str, first: str, written: str, number: int) -> Recording
             path=path,
             line=number,
             summary=f"{what} signal, not RR intervals: {_signal_hint(kind)}",
+        )
+    rates = [n for n in (names or [first]) if _heart_rate_column(n)]
+    if rates and not any(_is_number(n) for n in names):
+        others = [n for n in names if n not in rates]
+        named = f"{quote(_unquoted(rates[0]))} names a heart-rate column (bpm), not RR intervals"
+        if others:
+            shown = ", ".join(n or "(unnamed)" for n in names)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            # another column may hold RR intervals under a name not read: list the names
+            return RecordingFormatError(
+                f"a table without an RR column (columns: {shown}): {named}, and HRV needs "
+                f"beat-to-beat intervals; name the RR column one of {known_rr_headers()}",
+                path=path,
+                line=number,
+                summary="a table whose header names no RR column",
+            )
+        return RecordingFormatError(
+            f"{named}: {HEART_RATE_NOT_RR}",
+            path=path,
+            line=number,
+            summary=f"heart rates, not RR intervals: {HEART_RATE_NOT_RR}",
         )
     numeric = any(_is_number(n) for n in names)
     if len(names) >= 2 and not numeric and all(n or i == 0 for i, n in enumerate(names)):
@@ -818,6 +952,16 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             "(format='ghrv_beats') if it holds beat times in seconds",
             path=path,
         )
+    # values that rise as beat times do are refused as such below, never as heart rates
+    rates = None if rr.shape[0] >= 10 and _rising(rr) else heart_rate_like(rr)
+    if rates is not None:
+        column = "" if layout.column_name is None else f" of column {quote(layout.column_name)}"
+        raise RecordingFormatError(
+            f"the {rr.shape[0]} values{column} look like heart rates in bpm, not RR intervals "
+            f"({rates}); {HEART_RATE_NOT_RR}",
+            path=path,
+            summary=f"heart rates in bpm, not RR intervals: {HEART_RATE_NOT_RR}",
+        )
     signal = signal_like(rr) if layout.header is None else None  # a header names the RR column
     if signal is not None and _rising(rr):  # beat times with a repeated or misordered one
         raise RecordingFormatError(
@@ -831,7 +975,8 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
     if signal is not None:
         raise RecordingFormatError(
             f"the {rr.shape[0]} values look like a sampled signal (an ECG or PPG), not RR "
-            f"intervals: {signal}; {_signal_hint()}",
+            f"intervals: {signal}; {_signal_hint()}; RR intervals read with a header line "
+            "naming their column (rr_ms)",
             path=path,
             summary="a sampled signal (an ECG or PPG), not RR intervals",
         )

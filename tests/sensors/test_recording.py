@@ -23,7 +23,7 @@ from sensors import (
 )
 from sensors.formats._common import MAX_RECORDING_BYTES
 from sensors.formats.gaps import LiveGapRule, infer_gaps, timeline_with_gaps
-from sensors.formats.text import RR_COLUMN_NAMES
+from sensors.formats.text import RR_COLUMN_NAMES, heart_rate_like
 from sensors.recording import CONTACT_NO, CONTACT_UNKNOWN, CONTACT_YES
 from tests.conftest import load_rr_ms
 
@@ -222,8 +222,8 @@ def _ecg_like(n: int = 3900, fs: float = 130.0) -> np.ndarray:
 def _ppg_like(n: int = 3840, fs: float = 64.0) -> np.ndarray:
     """A raw PPG in ADC counts: a 1.1-Hz pulse with a harmonic on a 30000 offset, all > 0.
 
-    Counts that happen to lie within 250 - 2500 (plausible RR intervals in ms) are read as RR:
-    RR series are never refused for being smooth (``signal_like``)."""
+    Counts within 250 - 2500 (plausible RR intervals in ms) are refused by the waveform-shape
+    rule instead (tests/sensors/test_plain_not_rr.py)."""
     t = np.arange(n) / fs
     pulse = 3000 * np.sin(2 * np.pi * 1.1 * t) + 800 * np.sin(4 * np.pi * 1.1 * t)
     return np.round(30000 + pulse)
@@ -917,6 +917,10 @@ def test_plain_reader_keeps_every_value_exactly(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rr.txt"
         path.write_bytes(newline.join(lines).encode())
+        if heart_rate_like(np.asarray(values)) is not None:  # all within 100-230: no RR
+            with pytest.raises(RecordingFormatError, match="look like heart rates in bpm"):
+                read_recording(path)
+            return
         rec = read_recording(path)
     assert rec.rr_ms.tolist() == values
 

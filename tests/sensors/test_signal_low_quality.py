@@ -210,3 +210,27 @@ def test_a_segment_wholly_in_motion_says_no_beats_left_in_replay_as_in_analyze(
     assert f"hrvpace replay: {motion}: {NO_BEATS_LEFT}" in replay.output
     end = json.loads(replay.stdout.strip().splitlines()[-1])
     assert end["type"] == "replay_end" and NO_BEATS_LEFT in end["message"]
+
+
+def test_report_goes_on_past_a_segment_with_no_beats_left(tmp_path: Path) -> None:
+    """Review: report --segments stopped at the first segment with no beats left (its later
+    segments were never written); analyze reports that segment's failure and goes on. report
+    now names the segment, writes the others and exits 1."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.research.analysis import NO_BEATS_LEFT
+
+    _, motion = ppg_pair(tmp_path)
+    segments = tmp_path / "segments.csv"
+    segments.write_text("label,start,end\nmoving,203,217\nbefore,0,100\nafter,240,300\n")
+    out = tmp_path / "ppg.html"
+    opts = ["--format", "ppg_csv", "--sampling-rate", str(FS), "--quiet"]
+    args = ["report", str(motion), "--out", str(out), *opts, "--segments", str(segments)]
+    report = CliRunner().invoke(app, args)
+    assert report.exit_code == 1, report.output
+    assert f"{motion}: segment moving: {NO_BEATS_LEFT}" in report.stderr
+    assert not (tmp_path / "ppg-moving.html").exists()
+    for label in ("before", "after"):
+        assert (tmp_path / f"ppg-{label}.html").is_file()
+        assert str(tmp_path / f"ppg-{label}.html") in report.stdout
