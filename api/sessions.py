@@ -37,6 +37,7 @@ from api.pipeline import (
     SourceSpec,
     analyser_settings,
     assemble,
+    finish_logged,
     follow_pacer,
     make_pacer,
     make_source,
@@ -287,9 +288,14 @@ class SessionManager:
         """
         live.started = True
         try:
-            if live.stop_requested and live.task is not None:
-                live.task.cancel()  # asked before the task ran: play stops at its first await
-            result = await play(live.pipeline)
+            if live.stop_requested:
+                # asked before the task ran: the source is never opened. Not by cancelling
+                # this task: a pipeline that never suspends would leave that cancel pending
+                # for the bookkeeping below, and the final state would not be stored.
+                finish_logged(live.pipeline)
+                result = PipelineResult("stopped", "stopped on request")
+            else:
+                result = await play(live.pipeline)  # finishes the pipeline, even when it raises
         except Exception as exc:
             log.exception("session %s: pipeline failed", live.id)
             result = PipelineResult("failed", f"internal error ({type(exc).__name__})")
