@@ -161,6 +161,8 @@ class SessionManager:
         #: Strap sessions between their check for a strap in use and their entry in ``_live``
         #: (the awaits in between would let a second request for the same strap through).
         self._starting: dict[str, BleSpec] = {}
+        #: Sessions whose row is written (or being written) but that are not yet in ``_live``.
+        self._creating: set[str] = set()
 
     @property
     def live_sessions(self) -> list[LiveSession]:
@@ -170,6 +172,13 @@ class SessionManager:
     def get_live(self, session_id: str) -> LiveSession | None:
         """The running session ``session_id``, or ``None`` when it is not running."""
         return self._live.get(session_id)
+
+    def entering(self, session_id: str) -> bool:
+        """Whether the session is starting, not yet among :attr:`live_sessions`.
+
+        Its ``running`` row may be stored already; it runs in a moment (or its start fails).
+        """
+        return session_id in self._creating
 
     async def start(self, request: SessionCreate) -> LiveSession:
         """Create the session's row, then start its pipeline in a task.
@@ -185,10 +194,12 @@ class SessionManager:
         if isinstance(request.source, BleSpec):
             self._refuse_strap_in_use(request.source.address)
             self._starting[session_id] = request.source
+        self._creating.add(session_id)
         try:
             return await self._start(session_id, request)
         finally:
             self._starting.pop(session_id, None)
+            self._creating.discard(session_id)
 
     def _refuse_strap_in_use(self, wanted: str) -> None:
         """Raise :class:`StrapInUseError` when a running (or starting) session holds ``wanted``.
