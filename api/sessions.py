@@ -38,6 +38,7 @@ from api.pipeline import (
     SourceSpec,
     analyser_settings,
     assemble,
+    finish_logged,
     follow_pacer,
     make_pacer,
     make_source,
@@ -168,6 +169,8 @@ class SessionManager:
         #: Every session keeps the plan's quiet hours, a simulated person's too: the service
         #: runs on a demo clock (``hrvpace demo --start``), whose day is the simulated person's.
         self.quiet_for_all = False
+        #: Sessions whose row is written (or being written) but that are not yet in ``_live``.
+        self._creating: set[str] = set()
 
     @property
     def live_sessions(self) -> list[LiveSession]:
@@ -177,6 +180,13 @@ class SessionManager:
     def get_live(self, session_id: str) -> LiveSession | None:
         """The running session ``session_id``, or ``None`` when it is not running."""
         return self._live.get(session_id)
+
+    def entering(self, session_id: str) -> bool:
+        """Whether the session is starting, not yet among :attr:`live_sessions`.
+
+        Its ``running`` row may be stored already; it runs in a moment (or its start fails).
+        """
+        return session_id in self._creating
 
     async def start(self, request: SessionCreate) -> LiveSession:
         """Create the session's row, then start its pipeline in a task.
@@ -192,10 +202,12 @@ class SessionManager:
         if isinstance(request.source, BleSpec):
             self._refuse_strap_in_use(request.source.address)
             self._starting[session_id] = request.source
+        self._creating.add(session_id)
         try:
             return await self._start(session_id, request)
         finally:
             self._starting.pop(session_id, None)
+            self._creating.discard(session_id)
 
     def _refuse_strap_in_use(self, wanted: str) -> None:
         """Raise :class:`StrapInUseError` when a running (or starting) session holds ``wanted``.
@@ -296,9 +308,14 @@ class SessionManager:
         """
         live.started = True
         try:
-            if live.stop_requested and live.task is not None:
-                live.task.cancel()  # asked before the task ran: play stops at its first await
-            result = await play(live.pipeline)
+            if live.stop_requested:
+                # asked before the task ran: the source is never opened. Not by cancelling
+                # this task: a pipeline that never suspends would leave that cancel pending
+                # for the bookkeeping below, and the final state would not be stored.
+                finish_logged(live.pipeline)
+                result = PipelineResult("stopped", "stopped on request")
+            else:
+                result = await play(live.pipeline)  # finishes the pipeline, even when it raises
         except Exception as exc:
             log.exception("session %s: pipeline failed", live.id)
             result = PipelineResult("failed", f"internal error ({type(exc).__name__})")

@@ -23,7 +23,14 @@ from api.pipeline.analysis import (
     analyser_settings,
     make_analyser,
 )
-from api.pipeline.assembly import Stages, assemble, follow_pacer, play, session_stages
+from api.pipeline.assembly import (
+    Stages,
+    assemble,
+    finish_logged,
+    follow_pacer,
+    play,
+    session_stages,
+)
 from api.pipeline.loop import (
     SOURCE_FAILURE,
     Pipeline,
@@ -80,6 +87,7 @@ __all__ = [
     "WithoutSourceFailure",
     "analyser_settings",
     "assemble",
+    "finish_logged",
     "follow_pacer",
     "make_analyser",
     "make_clock",

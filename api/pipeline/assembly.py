@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +34,9 @@ from api.pipeline.sources import SourceControl
 from sensors.ble_sources import motion_of
 from sensors.source import BeatSource
 
-__all__ = ["Stages", "assemble", "follow_pacer", "play", "session_stages"]
+__all__ = ["Stages", "assemble", "finish_logged", "follow_pacer", "play", "session_stages"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -165,5 +168,25 @@ async def play(pipeline: Pipeline) -> PipelineResult:
         result = await pipeline.run()
     except asyncio.CancelledError:  # cancelled before the pipeline got going
         result = PipelineResult("stopped", "stopped on request")
-    pipeline.finish()
+    except Exception:  # our bug: the session fails, but what it learned is still kept
+        finish_logged(pipeline)
+        raise
+    finish_logged(pipeline)
     return result
+
+
+def finish_logged(pipeline: Pipeline) -> None:
+    """:meth:`Pipeline.finish`; what raises in it is logged (its type: no data) and not raised.
+
+    The session ended as it did: a finish that fails (the baseline not saved, the last paced
+    runs not stored) is not what ended it, so its result stands.
+    """
+    try:
+        pipeline.finish()
+    except Exception as exc:
+        log.error(
+            "session %s: finishing it failed (%s in Pipeline.finish)",
+            pipeline.session_id,
+            type(exc).__name__,
+        )
+        log.debug("session finish failure", exc_info=True)

@@ -15,15 +15,23 @@ Bearer <token>`` header (native clients: OkHttp, URLSession, Python websockets);
 
 Version: ``hrvpace.v1`` is the only version of the messages. A client offering it gets it
 echoed; one offering no ``hrvpace.*`` subprotocol (only ``bearer.<token>``, or none) gets v1
-messages with no subprotocol selected; one offering only other versions (``hrvpace.v2``) is
-closed with :data:`CLOSE_UNSUPPORTED_VERSION` (4406), the reason naming what it offered and
-what the server speaks, rather than sent v1 messages it would misread.
+messages with no subprotocol selected; one offering only other versions (``hrvpace.v2``) gets
+the first of them selected, then is closed with :data:`CLOSE_UNSUPPORTED_VERSION` (4406), the
+reason naming what it offered and what the server speaks, rather than sent v1 messages it
+would misread (selected, so that a browser sees the 4406: it fails, 1006, a handshake that
+selects none of the subprotocols it offered). Names are compared case-sensitively, as RFC 6455
+and browsers do: ``HRVPACE.V1`` is no version. ``bearer.<token>`` is never selected (that would
+send the token back in a response header), so a browser offering only it fails the handshake:
+a page offers ``hrvpace.v1`` with it, as the service's own page does.
 
 Close codes: the socket is accepted, then closed at once with 1008 (policy violation) on a
 missing or wrong token, or on a ``since_seq`` that is not a whole number from 0 to
 :data:`MAX_SEQ` (the reason names ``since_seq``); 4406 on an unsupported version (checked after
 the token); 4404 when the session is unknown; 1000 (normal) when the session has ended and
-everything was sent. A foreign ``Origin`` is refused before that, at the handshake (HTTP 403).
+everything was sent; 1012 (service restart, sent by uvicorn) when the server shuts down, the
+session then stopped by the shutdown with no final ``status`` sent (it is stored: ``GET
+/api/v1/sessions/{id}`` after a restart, or a resume, has it). A foreign ``Origin`` is
+refused before that, at the handshake (HTTP 403).
 A session that is not running sends one ``status`` message, numbered with the session's last
 stored ``seq``, and closes normally. Otherwise the client first gets the
 last state (the welcome messages, each repeating the latest ``seq``): the current ``status``,
@@ -232,8 +240,21 @@ def _unsupported_versions(offered: list[str]) -> list[str]:
     Empty when the client offers ``hrvpace.v1`` (among others or not) or no ``hrvpace.*`` at
     all (only ``bearer.<token>``, or nothing: it gets v1 messages, the only version there is).
     """
-    versions = [p for p in offered if p.lower().startswith(VERSION_PREFIX)]
+    versions = [p for p in offered if p.startswith(VERSION_PREFIX)]
     return [] if SUBPROTOCOL in offered else versions
+
+
+def _selected(offered: list[str]) -> str | None:
+    """The subprotocol the handshake selects from those ``offered``.
+
+    :data:`SUBPROTOCOL` when offered; else the first ``hrvpace.*`` offered (an unsupported
+    version: the socket is then closed with 4406, and a browser only sees that close when the
+    handshake selected one of its offers); else none. Never ``bearer.<token>``: the token is
+    not sent back.
+    """
+    if SUBPROTOCOL in offered:
+        return SUBPROTOCOL
+    return next((p for p in offered if p.startswith(VERSION_PREFIX)), None)
 
 
 def _offered(websocket: WebSocket) -> list[str]:
@@ -282,7 +303,7 @@ async def live(
         return  # before accept: the handshake is refused with HTTP 403
     offered = _offered(websocket)
     bearer = next((p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None)
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    await websocket.accept(subprotocol=_selected(offered))
     app = websocket.app
     given = bearer or _authorization_token(websocket) or token
     if not token_matches(given, app.state.token):
@@ -361,9 +382,16 @@ async def live(
                 await websocket.receive_text()
 
     reader = asyncio.create_task(drain_incoming())
+    next_batch: asyncio.Task[list[str]] | None = None
     try:
         while True:
-            batch = await sub.get_batch()
+            # the batch and the client together: a session that sends nothing (slow, a strap
+            # scanning) must not hold a socket the client (or a server shutting down) closed
+            next_batch = asyncio.create_task(sub.get_batch())
+            await asyncio.wait({next_batch, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if not next_batch.done():
+                break  # the client went away
+            batch = next_batch.result()
             if not batch:
                 break  # the session ended and everything was sent
             if cutoff is not None:  # resumed: skip what was resent (seq only rises)
@@ -381,6 +409,8 @@ async def live(
         pass  # the client went away
     finally:
         hub.unsubscribe(sub)
+        if next_batch is not None:
+            next_batch.cancel()
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader

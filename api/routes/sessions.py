@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
@@ -25,7 +27,7 @@ from api.research.units import (
     units_of,
 )
 from api.routes._deps import ManagerDep, StorageDep
-from api.sessions import LiveSession, SessionCreate, SessionMode
+from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode
 from api.storage import Row, Storage
 from sensors import SourceState
 from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
@@ -244,27 +246,80 @@ async def start_session(
     row = await _get_row(storage, live.id)
     # a source that fails at once (a strap without BlueZ) may have ended meanwhile: answer
     # the session as stored then (failed, ended_at set, not live), never half of each
-    running, row = await _settled(storage, live, row)
+    running, row = await _settled(manager, storage, live, row)
     return _row_to_out(row, running)
 
 
+#: Seconds an answer waits for sessions that are storing their final state (or entering the
+#: running ones) before it answers the stored rows as they are.
+SETTLE_TIMEOUT_S = 3.0
+#: Seconds between two looks at a session whose row is stored before it runs (its start is
+#: between storing the row and entering the running sessions: a moment).
+_ENTERING_POLL_S = 0.005
+
+
+async def _all_done(sessions: list[LiveSession], timeout_s: float) -> None:
+    """Wait until every one of ``sessions`` has stored its final state, at most ``timeout_s``."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(timeout_s, 0.0)):
+            for s in sessions:
+                await s.done.wait()
+
+
+def _unsettled(
+    manager: SessionManager, live: LiveSession | None, row: Row, reread: set[str]
+) -> bool:
+    """Whether ``live`` (looked up before ``row`` was read) and ``row`` may not agree.
+
+    ``live`` is storing its final state or has ended (its row, read meanwhile, may be stale);
+    or there was no running session but ``row`` says ``running``: the session began after the
+    look-up (it is running or entering now, or it has even ended since), so its row is read
+    again. A ``running`` row no session of this process holds is read again once (its id is
+    added to ``reread``), then answered as it is.
+    """
+    if live is not None:
+        return live.finishing or live.done.is_set()
+    sid = row["id"]
+    if row["state"] != "running":
+        return False
+    if manager.get_live(sid) is not None or manager.entering(sid):
+        return True
+    if sid in reread:
+        return False
+    reread.add(sid)
+    return True
+
+
 async def _settled(
-    storage: Storage, live: LiveSession | None, row: Row
+    manager: SessionManager, storage: Storage, live: LiveSession | None, row: Row
 ) -> tuple[LiveSession | None, Row]:
     """The session's live part and row as one answer shows them, never half of each.
 
     ``live`` (the running session, looked up before ``row`` was read) and ``row``; or, when
     that session has meanwhile begun storing its final state or ended, ``None`` and its row
-    once stored (:attr:`api.sessions.LiveSession.finishing`, a fraction of a second).
+    once stored (:attr:`api.sessions.LiveSession.finishing`, a fraction of a second); or, when
+    a ``running`` row's session was not running at the look-up but is now (or is entering), that
+    session and its row read again.
 
     Called right before the answer is made (no await between): a session that is not
     finishing now is still running, and ``row``, read while it ran, is not final either. So an
     answer never shows a final ``state`` with ``live`` true and no ``ended_at``, nor a stale
-    ``running`` row with ``live`` false.
+    ``running`` row with ``live`` false. The wait is bounded (:data:`SETTLE_TIMEOUT_S`): after
+    it the stored row is answered (``live`` false), as it is then.
     """
-    if live is not None and (live.finishing or live.done.is_set()):
-        await live.done.wait()
-        return None, await _get_row(storage, row["id"])
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    reread: set[str] = set()
+    while _unsettled(manager, live, row, reread):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, await _get_row(storage, row["id"])
+        if live is not None:
+            await _all_done([live], remaining)
+        elif manager.entering(row["id"]):
+            await asyncio.sleep(_ENTERING_POLL_S)  # in a moment
+            continue
+        live = manager.get_live(row["id"])  # looked up before the row, as at first
+        row = await _get_row(storage, row["id"])
     return live, row
 
 
@@ -277,18 +332,27 @@ async def list_sessions(
 ) -> SessionList:
     """Sessions, newest first."""
     # live sessions before the rows: one that ends in between is shown live with its final
-    # row, never not-live with a stale 'running' row
+    # row, never not-live with a stale 'running' row; one that began in between (its row
+    # read 'running', not in the look-up) or that is storing its final state: read again
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    reread: set[str] = set()
     while True:
         live = {s.id: s for s in manager.live_sessions}
         rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
         summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
         total = await asyncio.to_thread(storage.count_sessions)
-        # one storing its final state: wait for it, then read the page again (see _settled)
-        finishing = [s for s in live.values() if s.finishing or s.done.is_set()]
-        if not finishing:
+        unsettled = [r for r in rows if _unsettled(manager, live.get(r["id"]), r, reread)]
+        remaining = deadline - time.monotonic()
+        if not unsettled:
             break
-        for s in finishing:
-            await s.done.wait()
+        if remaining <= 0:  # answer the stored rows as they are
+            live = {sid: s for sid, s in live.items() if sid not in {r["id"] for r in unsettled}}
+            break
+        finishing = [live[r["id"]] for r in unsettled if r["id"] in live]
+        if finishing:  # storing their final state: wait for it (see _settled)
+            await _all_done(finishing, remaining)
+        elif all(manager.entering(r["id"]) for r in unsettled):
+            await asyncio.sleep(_ENTERING_POLL_S)  # running in a moment
     return SessionList(
         sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows],
         total=total,
@@ -301,7 +365,7 @@ async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep)
     before = manager.get_live(session_id)  # before the row (see _settled)
     row = await _get_row(storage, session_id)
     summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
-    live, settled_row = await _settled(storage, before, row)
+    live, settled_row = await _settled(manager, storage, before, row)
     if settled_row is not row:  # it ended meanwhile: its final summary
         summaries = await asyncio.to_thread(storage.session_summaries, [session_id])
     out = _row_to_out(settled_row, live, summaries[session_id])

@@ -285,7 +285,7 @@ function openSocket(sessionId) {
       return;
     }
     // Ended sessions close normally after their final status; reconnect otherwise.
-    const ended = state.session && !["running", "starting"].includes(state.session.state);
+    const ended = state.session && state.session.state !== "running";
     if (ended) {
       setConn(`Session ${state.session.state}`);
       $("session-stop").disabled = true;
@@ -590,7 +590,7 @@ function onStatus(msg) {
     $("signal-quality").textContent = "-";
     $("signal-quality-note").textContent = "this device sends no beat-to-beat (RR) intervals: heart rate only, no HRV";
   }
-  if (!["running", "starting"].includes(msg.state)) {
+  if (msg.state !== "running") {
     setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);
     $("session-stop").disabled = true;
   }

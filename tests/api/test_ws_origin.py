@@ -184,3 +184,16 @@ def test_an_unknown_session_closes_with_4404(server: Server) -> None:
     with _connect(server, "no-such-session") as ws, pytest.raises(ConnectionClosed) as info:
         ws.recv(timeout=10)
     assert info.value.rcvd is not None and info.value.rcvd.code == 4404
+
+
+def test_versions_are_told_apart_case_sensitively(server: Server) -> None:
+    """Review finding: ``hrvpace.*`` was found without regard to case but ``hrvpace.v1``
+    compared with it, so ``HRVPACE.V1`` was closed 4406 "not HRVPACE.V1". Subprotocol names
+    are case-sensitive (RFC 6455, and browsers compare the answer exactly): ``HRVPACE.V1`` is
+    no version of these messages, so the client gets v1 with none selected, as one offering
+    only the token does."""
+    sid = _live_session(server)
+    for offered in (["HRVPACE.V1"], ["HRVPACE.V2", f"bearer.{server.token}"]):
+        with _connect(server, sid, subprotocols=offered) as ws:
+            assert ws.subprotocol is None, offered
+            assert _first_message(ws)["type"] == "status", offered

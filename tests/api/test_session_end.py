@@ -1,0 +1,122 @@
+"""How a session ends when its stop comes early or its pipeline or its finish raises.
+
+Review findings (real SQLite, the real session manager, scripted sources):
+
+* a stop asked before the session's task ran cancelled the task at its start; a pipeline that
+  never suspends (a source that ends at once) left that cancel pending, it hit the storing of
+  the final state, and the row stayed ``running``;
+* a pipeline that raised skipped :meth:`~api.pipeline.Pipeline.finish`: the session's last
+  paced runs were not stored and the learned baseline was lost;
+* a session stopped (or ended) whose finish raised was stored ``failed``, not as it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.pipeline import PipelineResult
+from api.sessions import LiveSession, SessionCreate, SessionManager
+from api.storage import Storage
+from tests.api.conftest import scripted_factory
+
+RR = [800.0 + 40.0 * (i % 3) for i in range(40)]
+
+
+def _request(speed: float | str = 20) -> SessionCreate:
+    return SessionCreate.model_validate({"source": {"kind": "simulator", "speed": speed}})
+
+
+def _row(storage: Storage, sid: str) -> dict[str, Any]:
+    row = storage.get_session(sid)
+    assert row is not None
+    return dict(row)
+
+
+async def test_a_stop_before_the_task_runs_stores_stopped_even_if_nothing_suspends(
+    tmp_path: Path,
+) -> None:
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        # no beats, an instant clock: the source opens and ends without suspending
+        manager = SessionManager(storage, source_factory=scripted_factory([]))
+        live = await manager.start(_request("max"))
+        assert not live.started  # the stop comes first (no await in between)
+        async with asyncio.timeout(10):  # no task: the stop is asked before the session's
+            assert await manager.stop(live.id) is True
+        await asyncio.sleep(0)  # a cancel left pending would now end the task
+        assert live.task is not None and live.task.done() and not live.task.cancelled()
+        await asyncio.wrap_future(storage.flush())
+        row = _row(storage, live.id)
+        assert (row["state"], row["ended_at"] is not None) == ("stopped", True), row
+    finally:
+        storage.close()
+
+
+async def _ended(manager: SessionManager, live: LiveSession, *, stop: bool) -> None:
+    if stop:
+        await asyncio.sleep(0.3)  # some beats first
+        assert await asyncio.wait_for(manager.stop(live.id), 10) is True
+    else:
+        await asyncio.wait_for(live.done.wait(), 20)
+
+
+@pytest.mark.parametrize("stop", [True, False], ids=["stopped", "ended"])
+async def test_a_finish_that_raises_keeps_the_sessions_own_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, stop: bool
+) -> None:
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        rr = RR * 50 if stop else RR
+        manager = SessionManager(storage, source_factory=scripted_factory(rr))
+        live = await manager.start(_request("max" if not stop else 20))
+
+        def broken_finish() -> None:
+            raise RuntimeError("finish broke")
+
+        live.pipeline.finish = broken_finish  # type: ignore[method-assign]
+        with caplog.at_level(logging.ERROR):
+            await _ended(manager, live, stop=stop)
+        await asyncio.wrap_future(storage.flush())
+        row = _row(storage, live.id)
+        assert row["state"] == ("stopped" if stop else "ended"), row
+        assert row["ended_at"] is not None
+        said = [r.getMessage() for r in caplog.records if live.id in r.getMessage()]
+        assert any("RuntimeError" in m and "finish" in m for m in said), said
+        assert not any("finish broke" in m for m in said)  # its type, not its text
+    finally:
+        storage.close()
+
+
+async def test_a_pipeline_that_raises_fails_its_session_and_is_still_finished(
+    tmp_path: Path,
+) -> None:
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        manager = SessionManager(storage, source_factory=scripted_factory(RR))
+        live = await manager.start(_request("max"))
+        run = live.pipeline.run
+
+        async def run_then_raise() -> PipelineResult:
+            await run()
+            raise RuntimeError("a bug after the loop")
+
+        finished: list[bool] = []
+        finish = live.pipeline.finish
+
+        def spied_finish() -> None:
+            finish()
+            finished.append(True)
+
+        live.pipeline.run = run_then_raise  # type: ignore[method-assign]
+        live.pipeline.finish = spied_finish  # type: ignore[method-assign]
+        await asyncio.wait_for(live.done.wait(), 20)
+        row = _row(storage, live.id)
+        assert row["state"] == "failed" and "RuntimeError" in row["message"], row
+        assert finished == [True]  # its last paced runs stored, its baseline saved
+    finally:
+        storage.close()
