@@ -8,7 +8,10 @@ simulated person; the HR-only status is published into the simulator's own statu
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,8 +19,9 @@ import typer
 
 from api.commands import _paced
 from breathing import PacingEngine, PacingMode
-from sensors import BleStrapSource, SourceState
+from sensors import BleStrapSource, SourceState, ble
 from sensors.beat import Beat
+from sensors.ble_discovery import RrProbe
 from sensors.heart_rate_measurement import HeartRateMeasurement
 
 
@@ -47,10 +51,16 @@ def test_rr_then_none_with_contact_is_hr_only_and_reversible() -> None:
 
 
 def _blipping_source(
-    engine: PacingEngine, *, rr_received: bool, back: bool = True, rr_after: bool = False
+    engine: PacingEngine,
+    *,
+    rr_received: bool,
+    back: bool = True,
+    rr_after: bool = False,
+    address: str | None = None,
 ) -> object:
     """The simulated person, whose status goes HR-only at beat 200 and (``back``) at once back
-    to streaming, with RR received from then on when ``rr_after``."""
+    to streaming, with RR received from then on when ``rr_after``; its statuses name the device
+    ``address``."""
     sim = _paced.simulated_source(engine, seed=1, resonance_bpm=5.5, speed="max")
     beats = sim._beats
 
@@ -68,6 +78,11 @@ def _blipping_source(
             yield b
 
     sim._beats = with_blip  # type: ignore[method-assign]
+    if address is not None:  # every status names the device, its last (ended) too
+        set_status = sim._set_status
+        sim._set_status = lambda st: set_status(  # type: ignore[method-assign]
+            dataclasses.replace(st, device_address=address)
+        )
     sim.rr_received = rr_received  # type: ignore[attr-defined]
     return sim
 
@@ -102,3 +117,38 @@ def test_hr_only_before_any_rr_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(typer.Exit) as info:
         _paced.run_paced(engine, source, on_event=lambda e: False, until_s=400.0)  # type: ignore[arg-type]
     assert info.value.exit_code == 1
+
+
+def test_a_signal_during_the_device_probe_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Review (rec2, finding 2): the signal hook was taken off before the probe that says what
+    # an HR-only device offers: a Ctrl-C during it did nothing, and the run ended as bpm-only
+    # (exit 1) once the probe was done. The probe is now cancelled (its link closes) and the
+    # run ends stopped (130). The probe is a stand-in: what matters is its cancel.
+    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.0)
+    probing: list[str] = []
+
+    async def probe(address: str, *, listen_s: float) -> RrProbe:
+        probing.append(address)
+        os.kill(os.getpid(), signal.SIGINT)  # handled here, in the main thread
+        try:
+            await asyncio.sleep(10.0)
+        except asyncio.CancelledError:
+            probing.append("cancelled")
+            raise
+        return RrProbe(False, 60, "sends heart rate only, no RR intervals", ())
+
+    monkeypatch.setattr(ble, "probe_rr_intervals", probe)
+    engine = PacingEngine(mode=PacingMode.ADAPTIVE)
+    source = _blipping_source(engine, rr_received=False, back=False, address="AA:BB:CC:DD:EE:FF")
+    stop = _paced.Stop()
+    with _paced.held_signals(stop) as held:
+        stopped = _paced.run_paced(
+            engine,
+            source,  # type: ignore[arg-type]
+            on_event=lambda e: False,
+            until_s=400.0,
+            stop=stop,
+            held=held,
+        )
+    assert stopped is True and stop.signal is signal.SIGINT
+    assert probing == ["AA:BB:CC:DD:EE:FF", "cancelled"]

@@ -4,6 +4,7 @@ marked stopped/incomplete, and the exit code is 130. Real subprocesses and a rea
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+from api.commands._paced import Stop, held_signals
 from tests.api.conftest import REPO_ROOT
 
 SPEED = "50"  # 50 times real time: the first 2-min step ends after ~2.5 s
@@ -190,3 +192,112 @@ def test_a_stop_before_the_run_still_prints_the_stopped_output(
     else:
         assert data["steps_done"] == 0 and data["rates"] == [] and data["complete"] is False
     assert f"stopped ({label}): " in done.stderr
+
+
+# --- held signals: a signal between a command's look at `stop` and its hook (code review) ---
+
+
+def test_held_calls_a_cancel_set_after_the_first_signal_at_once() -> None:
+    # Review (rec2, finding 1): record and practice looked at `stop.stopped` first and set
+    # `held.cancel` afterwards; a signal between the two was recorded and cancelled nothing (a
+    # `record` without --minutes could then be stopped only by SIGKILL). Setting the cancel now
+    # calls it at once for a signal already recorded, whatever the caller's order.
+    stop = Stop()
+    calls: list[tuple[str, signal.Signals]] = []
+    with held_signals(stop) as held:
+        os.kill(os.getpid(), signal.SIGINT)  # handled here, in the main thread: none set
+        assert stop.signal is signal.SIGINT and calls == []
+        held.again = lambda sig: calls.append(("again", sig))
+        held.cancel = lambda sig: calls.append(("cancel", sig))
+        assert calls == [("cancel", signal.SIGINT)]
+        held.cancel = lambda sig: calls.append(("another", sig))  # the first is acted on once
+        os.kill(os.getpid(), signal.SIGTERM)  # a later one: again only
+    assert calls == [("cancel", signal.SIGINT), ("again", signal.SIGTERM)]
+    assert stop.signal is signal.SIGINT
+
+
+def test_held_calls_the_cancel_set_when_the_signal_comes_once() -> None:
+    stop = Stop()
+    calls: list[tuple[str, signal.Signals]] = []
+    with held_signals(stop) as held:
+        held.cancel = lambda sig: calls.append(("cancel", sig))
+        assert calls == []  # nothing recorded: not called on setting
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert calls == [("cancel", signal.SIGTERM)]
+        held.cancel = None
+        held.cancel = lambda sig: calls.append(("another", sig))  # acted on: not again
+        os.kill(os.getpid(), signal.SIGINT)  # a later one, none to note it
+    assert calls == [("cancel", signal.SIGTERM)] and stop.signal is signal.SIGTERM
+
+
+def test_held_calls_a_cancel_for_a_signal_before_it_was_entered() -> None:
+    stop = Stop(signal.SIGTERM)  # e.g. stoppable()'s, before the run was held
+    calls: list[signal.Signals] = []
+    with held_signals(stop) as held:
+        held.cancel = calls.append
+    assert calls == [signal.SIGTERM]
+
+
+#: Runs the command line with the signal sent to the process itself from ``target`` in module
+#: ``where`` (wrapped, called through): ``before`` the call or ``after`` it returned.
+_SIGNAL_AT = """
+import os, runpy, signal, sys
+import {where} as module
+target = module.{target}
+def wrapped(*args, **kwargs):
+    if "{when}" == "before":
+        os.kill(os.getpid(), signal.SIGINT)
+    result = target(*args, **kwargs)
+    if "{when}" == "after":
+        os.kill(os.getpid(), signal.SIGINT)
+    return result
+module.{target} = wrapped
+sys.argv = ["hrvpace", *sys.argv[1:]]
+runpy.run_module("api", run_name="__main__")
+"""
+
+
+def _run_signalled(
+    args: list[str], *, where: str, target: str, when: str
+) -> subprocess.CompletedProcess[str]:
+    script = _SIGNAL_AT.format(where=where, target=target, when=when)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+
+
+def test_practice_a_signal_as_the_session_starts_stops_it() -> None:
+    # Review (rec2, finding 1): a signal after the run looked at `stop` and before it set its
+    # cancel (here: as it makes the session, `play(...)`) was recorded and cancelled nothing:
+    # the practice ran its whole 10 minutes, then said "stopped after 10:00 of 10:00".
+    args = ["practice", "--simulate", "--speed", "max", "--minutes", "10", "--json"]
+    done = _run_signalled(args, where="api.commands._paced", target="play", when="before")
+    assert done.returncode == 130, done.stderr
+    data = json.loads(done.stdout)
+    assert data["stopped"] is True and data["minutes_done"] < 1.0, data["minutes_done"]
+    assert "stopped (Ctrl-C): practice ended early" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["practice", "assess"])
+def test_a_signal_once_the_run_has_ended_is_noted_and_the_result_is_whole(command: str) -> None:
+    # Review (rec2, finding 2): a signal between the run's end and the command's look at `stop`
+    # turned a whole practice into "stopped after 10:00 of 10:00", exit 130 (and one after the
+    # look was dropped silently). Now as record: the run had ended, the output is whole, a note
+    # on stderr, exit 0.
+    extra = ["--minutes", "1"] if command == "practice" else ["--step-s", "30", "--seed", "3"]
+    args = [command, "--simulate", "--speed", "max", "--json", *extra]
+    done = _run_signalled(args, where=f"api.commands.{command}", target="run_paced", when="after")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["stopped"] is False
+    if command == "practice":
+        assert data["minutes_done"] == 1.0
+    else:
+        assert data["complete"] is True and data["steps_done"] == 5
+    what = "practice had ended; its summary" if command == "practice" else "assessment had ended"
+    assert f"Ctrl-C: the {what}" in done.stderr
+    assert "stopped (" not in done.stderr

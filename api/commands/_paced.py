@@ -177,38 +177,63 @@ class Held:
     """What a signal does within :func:`held_signals` (each ``None`` while nothing is to do).
 
     ``cancel(signum)``: the first Ctrl-C or SIGTERM (told to the :class:`Stop` first), e.g.
-    what cancels the command's task. ``again(signum)``: each later one, e.g. a note on stderr.
-    Both are called from the signal handler: the event loop's ``call_soon_threadsafe`` is their
-    way into a running loop (printing from the handler itself could meet a half-done print).
+    what cancels the command's task. It is called once: when the signal comes, or, for one
+    that came while no ``cancel`` was set (before the command's event loop ran, between two
+    of its parts), at once when the next ``cancel`` is set, so no caller can miss a signal by
+    setting it after looking at ``stop``. ``again(signum)``: each later one, e.g. a note on
+    stderr. Both are called from the signal handler (or the setter): the event loop's
+    ``call_soon_threadsafe`` is their way into a running loop (printing from the handler
+    itself could meet a half-done print).
     """
 
-    def __init__(self) -> None:
-        self.cancel: Callable[[signal.Signals], None] | None = None
+    def __init__(self, stop: Stop | None = None) -> None:
+        self.stop = stop if stop is not None else Stop()
         self.again: Callable[[signal.Signals], None] | None = None
+        self._cancel: Callable[[signal.Signals], None] | None = None
+        self._fired = False  # the first signal has called a cancel
+
+    @property
+    def cancel(self) -> Callable[[signal.Signals], None] | None:
+        """What the first signal calls; set while one is recorded but not yet acted on: at once."""
+        return self._cancel
+
+    @cancel.setter
+    def cancel(self, cancel: Callable[[signal.Signals], None] | None) -> None:
+        # set first, then look: a signal between the two finds it set (and fires it itself)
+        self._cancel = cancel
+        sig = self.stop.signal
+        if cancel is not None and sig is not None and not self._fired:
+            self._fired = True
+            cancel(sig)
+
+    def signalled(self, sig: signal.Signals) -> None:
+        """A Ctrl-C or SIGTERM (from :func:`held_signals`'s handler): the first cancels."""
+        if self.stop.signal is not None:  # a later one: the first is being handled
+            if self.again is not None:
+                self.again(sig)
+            return
+        self.stop.signal = sig
+        cancel = self._cancel
+        if cancel is not None:
+            self._fired = True
+            cancel(sig)
 
 
 @contextlib.contextmanager
 def held_signals(stop: Stop) -> Iterator[Held]:
     """Within it Ctrl-C and SIGTERM are noted, never raised: only the first one counts.
 
-    The first is told to ``stop`` and calls :attr:`Held.cancel` if set (one before it is set,
-    e.g. before the command's event loop runs, is found in ``stop`` by the command); any later
+    The first is told to ``stop`` and calls :attr:`Held.cancel`: the one set then, or (one
+    before any is set, e.g. before the command's event loop runs) the next one set; any later
     one only calls :attr:`Held.again` if set. None raises: a second Ctrl-C through Python's
     default handler interrupted whatever ran (a strap's link half-closed, a session's final
     state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
     end within it. Both handlers are put back on leaving.
     """
-    held = Held()
+    held = Held(stop)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        sig = signal.Signals(signum)
-        if stop.signal is not None:  # a later one: the first is being handled
-            if held.again is not None:
-                held.again(sig)
-            return
-        stop.signal = sig
-        if held.cancel is not None:
-            held.cancel(sig)
+        held.signalled(signal.Signals(signum))
 
     # asyncio.run sets its own SIGINT handler only over Python's default one: not over this
     restore_int = handle_signal(signal.SIGINT, on_signal)
@@ -685,7 +710,10 @@ async def _play_unless_bpm_only(
 
     terminated = asyncio.Event()
 
+    signalled: list[signal.Signals] = []  # at once (the Event is set through the loop)
+
     def on_signal(signum: signal.Signals) -> None:  # from the handler: the loop's way in
+        signalled.append(signum)
         loop.call_soon_threadsafe(terminated.set)
 
     def closing(signum: signal.Signals) -> None:
@@ -695,40 +723,59 @@ async def _play_unless_bpm_only(
 
         loop.call_soon_threadsafe(note)
 
-    if stop is not None and stop.stopped:  # came before the loop ran: not started
-        return PipelineResult("stopped", f"stopped by {stop.label}"), None
-    pipeline.source.add_status_listener(watch)
-    session = asyncio.ensure_future(play(pipeline))
-    noticed = asyncio.ensure_future(hr_only.wait())
-    ended = asyncio.ensure_future(terminated.wait())
-    if held is not None:
+    if held is not None:  # one that came before this (the loop not running yet): at once
         held.cancel, held.again = on_signal, closing
     try:
-        await asyncio.wait({session, noticed, ended}, return_when=asyncio.FIRST_COMPLETED)
-    finally:  # HR-only noticed, SIGTERM, or this run cancelled (Ctrl-C): the session closes
-        # its link
-        for handle in judging:
-            handle.cancel()
-        noticed.cancel()
-        ended.cancel()
-        if not session.done():
-            session.cancel()
+        if stop is not None and stop.stopped:  # came before the session started: not started
+            return PipelineResult("stopped", f"stopped by {stop.label}"), None
+        pipeline.source.add_status_listener(watch)
+        session = asyncio.ensure_future(play(pipeline))
+        noticed = asyncio.ensure_future(hr_only.wait())
+        ended = asyncio.ensure_future(terminated.wait())
         try:
-            result = await session
-        except asyncio.CancelledError:  # cancelled before the session got going
-            result = PipelineResult("stopped", "stopped on request")
-        finally:  # once the link is closed: the loop that notes a signal ends
-            if held is not None:
-                held.cancel = held.again = None
-    if terminated.is_set():
-        label = stop.label if stop is not None else "a signal"
-        return PipelineResult("stopped", f"stopped by {label}"), None
-    if not hr_only.is_set():
-        return result, None
-    from sensors.ble import probe_rr_intervals  # bleak: only for a device
+            await asyncio.wait({session, noticed, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # HR-only noticed, SIGTERM, or this run cancelled (Ctrl-C): the session
+            # closes its link
+            for handle in judging:
+                handle.cancel()
+            noticed.cancel()
+            ended.cancel()
+            if not session.done():
+                session.cancel()
+            try:
+                result = await session
+            except asyncio.CancelledError:  # cancelled before the session got going
+                result = PipelineResult("stopped", "stopped on request")
+        if held is not None:  # from here a signal is the probe's (set below, at once if one came)
+            held.cancel = None
+        if signalled or terminated.is_set():
+            label = stop.label if stop is not None else "a signal"
+            return PipelineResult("stopped", f"stopped by {label}"), None
+        if not hr_only.is_set():
+            return result, None
+        from sensors.ble import probe_rr_intervals  # bleak: only for a device
 
-    address = pipeline.source.status.device_address
-    if address is None:
-        return result, _BpmOnly(None)
-    probe = await probe_rr_intervals(address, listen_s=_PROBE_S)
+        address = pipeline.source.status.device_address
+        if address is None:
+            return result, _BpmOnly(None)
+        # the probe is stopped as the session is: a signal (one while the session's link
+        # closed too) cancels it, its link closes, and the run ends stopped
+        probing = asyncio.ensure_future(probe_rr_intervals(address, listen_s=_PROBE_S))
+        probe_cut: list[signal.Signals] = []
+
+        def cut_probe(signum: signal.Signals) -> None:  # from the handler, or the setter
+            probe_cut.append(signum)
+            loop.call_soon_threadsafe(probing.cancel)
+
+        if held is not None:
+            held.cancel = cut_probe
+        try:
+            probe = await probing
+        except asyncio.CancelledError:
+            if not probe_cut:
+                raise
+            return PipelineResult("stopped", f"stopped by {Stop(probe_cut[0]).label}"), None
+    finally:  # once the links are closed: the loop that notes a signal ends
+        if held is not None:
+            held.cancel = held.again = None
     return result, _BpmOnly(probe.pmd_streams)

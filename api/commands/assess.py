@@ -39,6 +39,7 @@ from api.commands._paced import (
 from breathing import (
     AssessmentDone,
     AssessmentProtocol,
+    AssessmentResult,
     AssessmentStepDone,
     PacingEngine,
     PacingEvent,
@@ -164,7 +165,8 @@ def assess(
             stream=stream,
             simulator_given=simulator_options_given(ctx),
         )
-        run_paced(
+        # whether the signal stopped the run: one after it ended is only noted, at the end
+        stopped = run_paced(
             engine,
             source,
             on_event=on_event,
@@ -188,7 +190,7 @@ def assess(
         )
         result = engine.assessment_result
         if result is None:  # stopped (Ctrl-C), or the source ended before the last step
-            _incomplete(done, protocol, where, stop=stop, as_json=as_json)
+            _incomplete(done, protocol, where, stop=stop, stopped=stopped, as_json=as_json)
         n = len(protocol.rates_bpm)
         if as_json:
             out: dict[str, Any] = {
@@ -201,18 +203,25 @@ def assess(
             out["protocol"] = dataclasses.asdict(protocol)
             out.update(where)
             typer.echo(json.dumps(out))
-            return
-        typer.echo(_table(result.rates))
-        if result.resonance_bpm is None:
-            typer.echo(f"no resonance rate: {result.reason}")
         else:
-            typer.echo(f"resonance rate: {result.resonance_bpm:.2f} breaths/min ({result.method})")
-            typer.echo(f"why: {result.reason}")
-            if result.range_note:
-                typer.echo(f"note: {result.range_note}")
-        for c in result.criteria:
-            if c.detail.startswith("left out"):
-                typer.echo(f"{c.name} {c.detail}")
+            _print_result(result)
+        if stop.stopped:  # it came once the run had ended: the assessment was whole
+            typer.echo(f"{stop.label}: the assessment had ended; its result is whole", err=True)
+
+
+def _print_result(result: AssessmentResult) -> None:
+    """The rates' table, the resonance rate chosen (or why none) and the rates left out."""
+    typer.echo(_table(result.rates))
+    if result.resonance_bpm is None:
+        typer.echo(f"no resonance rate: {result.reason}")
+    else:
+        typer.echo(f"resonance rate: {result.resonance_bpm:.2f} breaths/min ({result.method})")
+        typer.echo(f"why: {result.reason}")
+        if result.range_note:
+            typer.echo(f"note: {result.range_note}")
+    for c in result.criteria:
+        if c.detail.startswith("left out"):
+            typer.echo(f"{c.name} {c.detail}")
 
 
 def _incomplete(
@@ -221,6 +230,7 @@ def _incomplete(
     where: dict[str, Any],
     *,
     stop: Stop,
+    stopped: bool,
     as_json: bool,
 ) -> NoReturn:
     """Print the steps finished before the assessment stopped, marked incomplete; exit.
@@ -228,9 +238,8 @@ def _incomplete(
     No resonance rate is claimed: the choice compares every rate of the protocol (the peak of
     the HR oscillation, the phase crossing zero between two rates), and a rate never paced may
     be the resonance. Exit code 130 after Ctrl-C, 143 after SIGTERM, 1 when the source ended
-    early.
+    early (``stopped``: the signal stopped the run; one after the source ended is noted).
     """
-    stopped = stop.stopped
     n = len(protocol.rates_bpm)
     k = len(done)
     untried = ", ".join(f"{r:g}" for r in protocol.rates_bpm[k:])
@@ -260,4 +269,6 @@ def _incomplete(
     if stopped:
         exit_stopped(f"assessment incomplete ({k} of {n} steps done)", stop)
     typer.echo("hrvpace: the assessment did not finish", err=True)
+    if stop.stopped:  # it came once the source had ended
+        typer.echo(f"{stop.label}: the assessment had ended", err=True)
     raise typer.Exit(1)

@@ -238,7 +238,8 @@ def practice(
             stream=stream,
             simulator_given=simulator_options_given(ctx),
         )
-        run_paced(
+        # whether the signal stopped the run: one after it ended is only noted, at the end
+        stopped = run_paced(
             engine,
             source,
             on_event=on_event,
@@ -251,7 +252,6 @@ def practice(
             stop=stop,
             held=held,
         )
-        stopped = stop.stopped
         done_s = min(clock.t_s, duration_s) if stopped else duration_s
         if fixed:
             trace.append({"t_s": round(done_s, 3), "rate_bpm": engine.rate_bpm})
@@ -301,6 +301,8 @@ def practice(
             exit_stopped(
                 f"practice ended early, after {_mmss(done_s)} of {_mmss(duration_s)}", stop
             )
+        if stop.stopped:  # it came once the run had ended: the session was whole
+            typer.echo(f"{stop.label}: the practice had ended; its summary is whole", err=True)
 
 
 def _breaths_kept(breaths: int, holds: int, *, fixed: bool) -> str:

@@ -248,8 +248,10 @@ async def _record(
             f"{Stop(signum).label}: the recording has ended; closing the strap's link", err=True
         )
 
-    def cancel(signum: signal.Signals) -> None:
-        if cut.short or ending.ended():
+    def cancel(signum: signal.Signals) -> None:  # called once: held only calls the first
+        if cut.short:  # it came before this started, which has ended without looking
+            return
+        if ending.ended():
             note(signum)
             return
         cut.short = True
@@ -259,19 +261,18 @@ async def _record(
         if task is not None:
             task.cancel()
 
-    if stop is not None and stop.stopped:  # before the loop ran: not looked for
-        cut.short = True
-        return
-
     def on_first(signum: signal.Signals) -> None:  # from the signal handler: the loop's way in
         loop.call_soon_threadsafe(cancel, signum)
 
     def on_later(signum: signal.Signals) -> None:
         loop.call_soon_threadsafe(note, signum)
 
-    if held is not None:
+    if held is not None:  # one that came before (the loop not running yet): on_first at once
         held.cancel, held.again = on_first, on_later
     try:
+        if stop is not None and stop.stopped:  # before the loop ran: not looked for
+            cut.short = True
+            return
         await _record_until_stopped(
             device,
             out,

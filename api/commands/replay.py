@@ -281,9 +281,9 @@ async def _until_stopped(
     def cancel(signum: signal.Signals) -> None:  # from a signal handler: the loop's way in
         loop.call_soon_threadsafe(task.cancel)
 
-    held.cancel = cancel
+    held.cancel = cancel  # one that came before: called at once (through the loop)
     try:
-        if stop.stopped:  # came before cancel was set (or before the loop ran)
+        if stop.stopped:  # came before: cancelled now, before its first step (not started)
             task.cancel()
         try:
             return await task

@@ -138,11 +138,27 @@ class _StreamWriter:
         self._size += len(data)
 
     def _next_file(self, path: Path) -> None:
+        """Go on in a new file ``path`` (a break in the samples) from its header.
+
+        A file that cannot be made, or whose header cannot be written (a full disk, no inodes
+        left), fails as a write does: an :class:`OSError` naming it, the writer's ``files``
+        without it, and a header-less file removed (it would read as an empty stream).
+        """
         self.close()
-        self._file = _open(path, self._overwrite)
+        try:
+            # unbuffered, as _open; closed by close()
+            self._file = open(path, "wb" if self._overwrite else "xb", buffering=0)  # noqa: SIM115
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         self._size = 0
         self.files.append(path)
-        self._emit(self._header + "\n")
+        try:
+            self._emit(self._header + "\n")
+        except OSError:
+            self.files.pop()
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
 
     def close(self) -> None:
         """Close the file (idempotent)."""

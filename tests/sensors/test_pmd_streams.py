@@ -3,6 +3,7 @@ decoded PMD frames in, hrvpace's readers out."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,59 @@ def test_acc_stream_round_trip_and_malformed_files(tmp_path: Path) -> None:
         read_acc_stream(bad)
     with pytest.raises(RecordingFormatError, match="exists"):
         AccStreamWriter(path, sampling_rate_hz=50.0)
+
+
+def _ecg_with_a_break(writer: EcgStreamWriter) -> None:
+    """Two ECG frames 2 s apart on the device clock: the second starts a new file."""
+    for first, shift_s in ((0, 0.0), (73, 2.0)):
+        t_end = (first + 72) / 130.0 + shift_s
+        frame = encode_frame(
+            "ecg", list(range(first, first + 73)), timestamp_ns=T0_NS + round(t_end * 1e9)
+        )
+        writer.write(decode_frame(frame), 1)
+
+
+def test_a_break_file_whose_header_cannot_be_written_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Code review (rec2, finding 3): on a full disk at a break, OUT.ecg-2.csv was left at 0
+    # bytes and listed as a file of the recording (reading it failed: empty). It is removed
+    # and not listed; the error names it. The full disk is /dev/full (every write ENOSPC)
+    # behind the new file.
+    out = tmp_path / "r.csv"
+    second = stream_path(out, "ecg", 2)
+    real_open = open
+
+    def open_full(path: object, *args: object, **kwargs: object) -> object:
+        if path == second:
+            real_open(second, "xb").close()  # made, as on a full disk with inodes left
+            return real_open("/dev/full", "wb", buffering=0)
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    writer = EcgStreamWriter(stream_path(out, "ecg"), sampling_rate_hz=130.0, out=out)
+    monkeypatch.setattr("builtins.open", open_full)
+    with writer, pytest.raises(OSError, match="No space left") as info:
+        _ecg_with_a_break(writer)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(second)
+    assert writer.files == [stream_path(out, "ecg")] and writer.n_samples == 73
+    assert not second.exists()
+    assert [int(v) for v in writer.files[0].read_text().splitlines()[1:]] == list(range(73))
+
+
+def test_a_break_file_that_cannot_be_made_fails_as_a_write_does(tmp_path: Path) -> None:
+    # Code review (rec2, finding 3): a break's file that could not be made (no inodes left;
+    # here a directory where it goes) raised the RecordingFormatError of a file refused before
+    # recording: `record` then said only that, not what each file keeps. It is an OSError
+    # naming the file now, as a write that fails, and the file is not listed.
+    out = tmp_path / "r.csv"
+    second = stream_path(out, "ecg", 2)
+    second.mkdir()
+    writer = EcgStreamWriter(
+        stream_path(out, "ecg"), sampling_rate_hz=130.0, out=out, overwrite=True
+    )
+    with writer, pytest.raises(OSError) as info:
+        _ecg_with_a_break(writer)
+    assert not isinstance(info.value, RecordingFormatError)
+    assert info.value.errno == errno.EISDIR and info.value.filename == str(second)
+    assert writer.files == [stream_path(out, "ecg")] and writer.n_samples == 73

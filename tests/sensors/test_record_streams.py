@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from tests.api.conftest import REPO_ROOT
 from tests.sensors.fake_bluez import FakeBluez, FakeStrap
 from tests.sensors.test_ble import (  # noqa: F401 - fixtures
     STEP,
+    _beats_in,
     bluez,
     packet,
     private_bus,
@@ -44,6 +46,14 @@ ECG_OFFER: Offer = {SettingType.SAMPLE_RATE: (130,), SettingType.RESOLUTION: (14
 H10_OFFER: dict[str, Offer] = {"ecg": ECG_OFFER, "acc": dict(ACC_OFFER)}
 FS = 130
 T0_NS = 599_616_023_000_000_000
+
+
+def _n_lines(path: Path) -> int:
+    """Lines in ``path`` so far (0 before it is made)."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
 
 
 def beat_times(rec: object) -> np.ndarray:
@@ -71,36 +81,58 @@ async def test_record_ecg_and_acc_streams_round_trip(
     bluez: FakeBluez,  # noqa: F811
     tmp_path: Path,
 ) -> None:
+    # Stopped by a Ctrl-C once every file has all that was sent (not by --minutes, which ran
+    # out while a loaded machine was still sending): conditions, no timing
     strap = bluez.add_strap(FakeStrap(H10, name="Polar H10 REC", pmd=H10_OFFER))
     out = tmp_path / "h10.csv"
-    args = ("record", "--device", H10, "--out", str(out), "--minutes", "0.12")
-    running = asyncio.ensure_future(run_cli(*args, "--stream", "ecg,acc"))
-    await bluez.wait_pmd_streaming(H10, "acc", timeout_s=15.0)
-    assert "ecg" in strap.pmd_streaming
-    ecg_uv, reference = h10_data()
-    # 24 s of ECG; frames lost for 10 s (the device clock jumps); 16 s more: two files
-    await send_ecg_run(bluez, ecg_uv, 0, 24 * FS, 0.0)
-    await send_ecg_run(bluez, ecg_uv, 24 * FS, 40 * FS, 10.0)
-    # 20 s of accelerometer at 50 Hz (still, then a 0.3-g bounce), delta frames of 36 samples
-    sent_acc = []
-    for k in range(0, 20 * 50, 36):
-        t = np.arange(k, min(k + 36, 20 * 50)) / 50
-        z = 1000.0 + np.where(t >= 10, 300.0 * np.sin(2 * np.pi * 2.0 * t), 0.0)
-        rows = [(k % 7, -3, int(v)) for v in z]
-        sent_acc += rows
-        stamp = T0_NS + round(t[-1] * 1e9)
-        bluez.notify_pmd(
-            H10, encode_frame("acc", rows, compressed=True, frame_type=1, timestamp_ns=stamp)
-        )
-        await asyncio.sleep(0.003)
-    # the strap's own beats (Heart Rate Measurement) go to OUT as before
-    bluez.notify(H10, encode_heart_rate_measurement(HeartRateMeasurement(74, rr_ms=(810.0,))))
-    result = await asyncio.wait_for(running, 30.0)
-    assert result.exit_code == 0, result.stderr
-    assert "1 beat written" in result.stdout
     ecg_file, ecg_file_2 = tmp_path / "h10.ecg.csv", tmp_path / "h10.ecg-2.csv"
-    assert f"ECG: {40 * FS} samples written to {ecg_file}, {ecg_file_2}" in result.stdout
-    assert f"ACC: {20 * 50} samples written to {tmp_path / 'h10.acc.csv'}" in result.stdout
+    acc_file = tmp_path / "h10.acc.csv"
+    ecg_uv, reference = h10_data()
+    args = ("record", "--device", H10, "--out", str(out), "--stream", "ecg,acc")
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api", *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    try:
+        await bluez.wait_pmd_streaming(H10, "acc", timeout_s=20.0)
+        assert "ecg" in strap.pmd_streaming
+        # 24 s of ECG; frames lost for 10 s (the device clock jumps); 16 s more: two files
+        await send_ecg_run(bluez, ecg_uv, 0, 24 * FS, 0.0)
+        await send_ecg_run(bluez, ecg_uv, 24 * FS, 40 * FS, 10.0)
+        # 20 s of accelerometer at 50 Hz (still, then a 0.3-g bounce), delta frames of 36
+        sent_acc = []
+        for k in range(0, 20 * 50, 36):
+            t = np.arange(k, min(k + 36, 20 * 50)) / 50
+            z = 1000.0 + np.where(t >= 10, 300.0 * np.sin(2 * np.pi * 2.0 * t), 0.0)
+            rows = [(k % 7, -3, int(v)) for v in z]
+            sent_acc += rows
+            stamp = T0_NS + round(t[-1] * 1e9)
+            bluez.notify_pmd(
+                H10, encode_frame("acc", rows, compressed=True, frame_type=1, timestamp_ns=stamp)
+            )
+            await asyncio.sleep(0.003)
+        # the strap's own beats (Heart Rate Measurement) go to OUT as before
+        bluez.notify(H10, encode_heart_rate_measurement(HeartRateMeasurement(74, rr_ms=(810.0,))))
+        # until every file has it all (each written frame by frame, unbuffered)
+        want = {ecg_file_2: 16 * FS + 1, acc_file: 20 * 50 + 1}
+        async with asyncio.timeout(60.0):
+            while not (all(_n_lines(f) == n for f, n in want.items()) and _beats_in(out) == 1):
+                assert proc.returncode is None, "the recording ended before it had it all"
+                await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout_b, stderr_b = await asyncio.wait_for(proc.communicate(), 30.0)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    stdout, stderr = stdout_b.decode(), stderr_b.decode()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "1 beat written" in stdout
+    assert f"ECG: {40 * FS} samples written to {ecg_file}, {ecg_file_2}" in stdout
+    assert f"ACC: {20 * 50} samples written to {acc_file}" in stdout
     assert strap.pmd_streaming == set()  # both streams stopped when the recording ended
     # the beats file says which streams went where
     meta = read_recording(out).meta
@@ -123,7 +155,7 @@ async def test_record_ecg_and_acc_streams_round_trip(
     assert summary["n_beats"] == first.n_beats
     assert summary["mean_rr_ms"] == pytest.approx(807.0, abs=15.0)  # record 100: ~74 bpm
     # ACC back: every sample, its time on the device clock
-    acc = read_acc_stream(tmp_path / "h10.acc.csv")
+    acc = read_acc_stream(acc_file)
     np.testing.assert_allclose(acc.t_s, np.arange(20 * 50) / 50, atol=1e-3)
     np.testing.assert_array_equal(acc.acc_mg, np.array(sent_acc, dtype=float))
 
