@@ -894,11 +894,34 @@ async function startReset() {
     );
     return null;
   } catch (err) {
-    // 409: a break is already running (from this page, another tab or a flag): say so plainly
-    return err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`;
+    return resetRefusal(err);
   } finally {
     if (state.session?.live) scrollBelowBanners($("breathing"));
   }
+}
+
+/**
+ * Why a reset did not start, in a sentence, from the service's problem `code` (its `detail`
+ * when the code says no more): a 409 is not always a running break (a session the service
+ * stopped, e.g. on a restart, answers `session_not_running`).
+ */
+function resetRefusal(err) {
+  if (err?.unreachable) return `Reset not started: ${api.UNREACHABLE} (is it running?). The page reconnects by itself.`;
+  const code = err?.code;
+  if (code === "session_not_running" || code === "session_not_found") {
+    // the page showed it as running: it is not (stopped elsewhere, or the service restarted)
+    if (state.session) state.session.live = false;
+    $("session-stop").disabled = true;
+    refreshSessionList().catch(() => {});
+    return code === "session_not_running"
+      ? "Reset not started: this session is not running any more (it was stopped, or the service restarted). Start a session for a reset."
+      : "Reset not started: this session is not known to the service. Start a session for a reset.";
+  }
+  const detail = typeof err?.detail === "string" ? err.detail : err?.message || "";
+  if (code === "break_running" || (err?.status === 409 && /break is already running/.test(detail))) {
+    return "A break is already running; it ends by itself.";
+  }
+  return `Reset not started: ${detail || err?.message || "the service refused it"}`;
 }
 
 /** Scroll `el` to the top of the view below the sticky banners (the break's, a prompt's). */
