@@ -256,7 +256,7 @@ function openSocket(sessionId) {
   const ws = api.liveSocket(sessionId);
   state.ws = ws;
   const mine = attachCount;
-  setConn("Connecting...");
+  if (!serviceDown) setConn("Connecting..."); // while away, the top bar says that
   ws.onopen = () => {
     state.wsRetry = 0;
     setConn("Live");
@@ -293,7 +293,21 @@ function openSocket(sessionId) {
       return;
     }
     const delay = Math.min(10000, 500 * 2 ** state.wsRetry++);
-    setConn("Connection lost, retrying...");
+    if (!serviceDown) setConn("Connection lost, retrying...");
+    // is the service there at all? (a refusal is an answer; no answer shows it away)
+    api.get(`/sessions/${encodeURIComponent(sessionId)}`).then(
+      (s) => {
+        if (mine !== attachCount || state.session?.id !== sessionId || s.live) return;
+        // it ended while the socket was away (a restart stops sessions): show it ended
+        state.session.state = s.state;
+        state.session.live = false;
+        markEnded(s.state);
+        setConn(`Session ${s.state}`);
+        $("session-stop").disabled = true;
+        refreshSessionList().catch(() => {});
+      },
+      () => {},
+    );
     setTimeout(() => {
       // not when the page attached anew meanwhile (that attach opens its own socket)
       if (mine === attachCount && state.session?.id === sessionId && !state.ws) openSocket(sessionId);
@@ -304,6 +318,65 @@ function openSocket(sessionId) {
 function setConn(text) {
   $("conn-status").textContent = text;
 }
+
+// ----------------------------------------------------------------- service away and back
+
+// The service did not answer at all (not running, restarting): every request says so (api.js
+// UnreachableError) and the top bar says it once; the page asks again every few seconds and,
+// once it answers, reads everything anew (sessions, the break state, prompts, history): a
+// restart stops the sessions, so what the page showed as running may be over.
+const PROBE_MS = 3000;
+let serviceDown = false;
+let probeTimer = null;
+
+function serviceLost() {
+  if (serviceDown) return;
+  serviceDown = true;
+  document.body.dataset.service = "down";
+  setConn(`Not connected: ${api.UNREACHABLE}. Trying again every few seconds...`);
+  clearTimeout(probeTimer);
+  probeTimer = setTimeout(probeService, PROBE_MS);
+}
+
+async function probeService() {
+  probeTimer = null;
+  if (!serviceDown) return;
+  try {
+    await api.get("/sessions?limit=1"); // an answer calls serviceBack (api.onReachability)
+  } catch {
+    // no answer (or a refusal, which is an answer: serviceBack ran)
+  }
+  if (serviceDown && !probeTimer) probeTimer = setTimeout(probeService, PROBE_MS);
+}
+
+async function serviceBack() {
+  if (!serviceDown) return;
+  serviceDown = false;
+  clearTimeout(probeTimer);
+  probeTimer = null;
+  document.body.dataset.service = "up";
+  setConn("Connected again: reading the current state...");
+  prompts.serviceBack();
+  if ($("checkin-status").textContent.includes(api.UNREACHABLE)) {
+    $("checkin-status").textContent = "The service is back: tap your stress and energy again to save.";
+  }
+  const wanted = state.session?.id || attaching;
+  try {
+    const { live } = await refreshSessionList();
+    // the session shown, if it still runs; else the list's choice (a restart stopped it:
+    // attaching to it shows it ended)
+    const target = wanted && live.some((s) => s.id === wanted) ? wanted : wanted || live[0]?.id || "";
+    await attach(target);
+  } catch {
+    return; // away again (serviceLost said so) or the token: the next answer retries
+  }
+  loadResonance();
+  loadHistory();
+  workday.refresh();
+  sharing.refresh();
+}
+
+api.onReachability((up) => (up ? serviceBack() : serviceLost()));
 
 // ------------------------------------------------------------------------- live messages
 
@@ -593,7 +666,17 @@ function onStatus(msg) {
   if (!["running", "starting"].includes(msg.state)) {
     setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);
     $("session-stop").disabled = true;
+    markEnded(msg.state);
   }
+}
+
+/** The attached session ended (`how`: stopped, ended, failed): its list entry says so, not
+ * "running" (the list read before its end, e.g. on reconnecting after a restart). */
+function markEnded(how) {
+  const s = state.session;
+  if (!s) return;
+  const opt = [...$("session-select").options].find((o) => o.value === s.id);
+  if (opt) opt.textContent = `${describeSource(s.source)}, ${s.mode} (${how})`;
 }
 
 // ------------------------------------------------------------------------------ breathing
@@ -906,7 +989,7 @@ async function startReset() {
  * stopped, e.g. on a restart, answers `session_not_running`).
  */
 function resetRefusal(err) {
-  if (err?.unreachable) return `Reset not started: ${api.UNREACHABLE} (is it running?). The page reconnects by itself.`;
+  if (err?.unreachable) return `Reset not started: ${api.UNREACHABLE}. The page reconnects by itself.`;
   const code = err?.code;
   if (code === "session_not_running" || code === "session_not_found") {
     // the page showed it as running: it is not (stopped elsewhere, or the service restarted)
@@ -1751,6 +1834,7 @@ async function start() {
     await attach(want);
     loadResonance();
   } catch (err) {
+    if (err?.unreachable) return; // serviceLost said so; serviceBack starts the page
     if (!(err instanceof api.ApiError && err.status === 401)) setConn(`Cannot reach the service: ${err.message}`);
     return;
   }

@@ -6,11 +6,20 @@ table on a phone, and the check-in and pacer for assistive technology."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 
+from api.app import create_app
+from api.settings import load_settings
+from tests._uvicorn import ThreadedUvicorn, free_socket
 from tests.web.conftest import WebServer, record_errors
 
 pytestmark = pytest.mark.e2e
@@ -89,3 +98,88 @@ def test_a_reset_on_a_session_the_service_stopped_says_so_not_that_a_break_runs(
         )
         assert why is not None and why["status"] == 409 and isinstance(why["code"], str), why
         assert _script_errors(errors) == []
+
+
+def _serve_on(app: Any, port: int) -> ThreadedUvicorn:
+    """uvicorn serving ``app`` on 127.0.0.1:``port`` (a restart comes back on the same port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="auto"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    return ThreadedUvicorn(server, thread, port)
+
+
+def test_the_service_away_and_back_is_said_plainly_and_the_page_recovers_by_itself(
+    browser: Any, tmp_path: Path, artifacts: Path
+) -> None:
+    """Review item: with the service down, "Reset: Failed to fetch" and "Not saved: Failed to
+    fetch"; after a restart the top bar still said "Failed to fetch" 20 s later and the session
+    the restart stopped was still shown as running. The page now says the service is not
+    reachable, and once it answers again reads the state anew by itself."""
+    probe = free_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    settings = load_settings(data_dir=tmp_path / "data", token="restart-token")
+    first = _serve_on(create_app(settings), port)
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": "Bearer restart-token"}
+    ctx = browser.new_context(viewport=LAPTOP)
+    try:
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as api:
+            sid = _start_sim(api)
+        page = ctx.new_page()
+        errors = record_errors(page)
+        page.goto(f"{url}/#token=restart-token")
+        page.wait_for_function("document.getElementById('conn-status').textContent === 'Live'")
+        first.stop()
+        page.wait_for_function(
+            "document.getElementById('conn-status').textContent.includes('not reachable')"
+        )
+        page.get_by_test_id("reset-now").click()
+        page.wait_for_function(
+            "document.getElementById('conn-status').textContent.startsWith('Reset not started')"
+        )
+        assert (
+            "the hrvpace service on this computer is not reachable"
+            in page.locator("#conn-status").inner_text()
+        )
+        page.locator("#stress-scale button[data-value='3']").click()
+        page.locator("#energy-scale button[data-value='3']").click()
+        status = page.locator("#checkin-status")
+        page.wait_for_function(
+            "document.getElementById('checkin-status').textContent.startsWith('Not saved')"
+        )
+        assert "not reachable" in status.inner_text(), status.inner_text()
+        body = page.locator("body").inner_text()
+        assert "Failed to fetch" not in body
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts / "review-service-down-laptop.png"))
+
+        second = _serve_on(create_app(settings), port)
+        try:
+            # back by itself: the session the restart stopped is shown ended, not running
+            page.wait_for_function(
+                f"""() => {{
+                    const conn = document.getElementById('conn-status').textContent;
+                    const opt = [...document.getElementById('session-select').options]
+                        .find((o) => o.value === '{sid}');
+                    return !conn.includes('not reachable') && conn.startsWith('Session ')
+                        && opt && opt.textContent.endsWith('(stopped)');
+                }}""",
+                timeout=30_000,
+            )
+            assert "not reachable" not in status.inner_text()
+            assert page.locator("#session-stop").is_disabled()
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(artifacts / "review-service-back-laptop.png"))
+            assert [e for e in errors if "pageerror" in e] == []
+        finally:
+            second.stop()
+    finally:
+        ctx.close()

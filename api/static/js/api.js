@@ -19,7 +19,7 @@ export class ApiError extends Error {
 }
 
 /** What the page says when no answer comes at all (the browser's "Failed to fetch"). */
-export const UNREACHABLE = "the hrvpace service on this computer is not reachable";
+export const UNREACHABLE = "the hrvpace service on this computer is not reachable (is it running?)";
 
 /** The service could not be reached (not running, restarting): no HTTP answer at all. */
 export class UnreachableError extends Error {

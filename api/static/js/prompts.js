@@ -439,6 +439,16 @@ async function dismiss() {
   if (current && current.id === id) hide();
 }
 
+/** The service answers again after it was away: what it could not take says so no more
+ * (the card and its words stay, to save again), and the open prompts are read at once. */
+export function serviceBack() {
+  const status = $("prompt-status");
+  if (status.textContent.includes(api.UNREACHABLE)) {
+    status.textContent = current && !stale ? "The service is back: press Save (or your choice) again." : "";
+  }
+  poll();
+}
+
 /** Set how long a breathing reset's done sent behind another card may take (tests lower it). */
 export function setDoneTimeoutMs(ms) {
   doneTimeoutMs = ms;
