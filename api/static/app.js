@@ -952,7 +952,14 @@ $("adaptive-button").addEventListener("click", () => {
   }
   breathingCommand("practice", body);
 });
-$("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
+$("pacer-stop").addEventListener("click", async () => {
+  // Stop pacing during a breathing break (the 2-minute reset) ends the break: the pacer is
+  // the break, and a break left running without it showed "Break in progress" and nothing to
+  // do until its time was up. Ending it stops the pacer the break started (the end-break API);
+  // a practice that was pacing before the break is stopped next, as the button says.
+  if (microBreaks.runningBreakKind() === "breathing") await microBreaks.endBreak();
+  await breathingCommand("stop");
+});
 $("assessment-practice").addEventListener("click", () => {
   const rate = state.assessmentVerdict?.resonance_bpm;
   if (typeof rate === "number") breathingCommand("practice", practiceBody({ rate_bpm: practiceRate(rate) }));

@@ -183,3 +183,75 @@ def test_the_service_away_and_back_is_said_plainly_and_the_page_recovers_by_itse
             second.stop()
     finally:
         ctx.close()
+
+
+def test_stop_pacing_during_a_reset_ends_the_break(
+    web_server: WebServer, context: Any, artifacts: Path
+) -> None:
+    """Review item: Stop pacing during a 2-minute reset stopped the pacer and the countdown,
+    and the banner kept "Break in progress" until the 2 minutes were up (also after a reload).
+    Stopping the pacer of a breathing break ends the break, through the end-break API."""
+    with web_server.client() as api:
+        sid = _start_sim(api)
+        page, errors = _open(context, web_server, sid)
+        page.get_by_test_id("reset-now").click()
+        page.locator("#micro-break-banner[data-phase='break']").wait_for()
+        page.get_by_test_id("break-countdown").wait_for(state="visible")
+        page.get_by_test_id("pacer-stop").click()
+        page.locator("#micro-break-banner[data-phase='measuring']").wait_for()
+        page.get_by_test_id("pacer-stop").wait_for(state="hidden")
+        state = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()
+        assert state["banner"] == "measuring", state
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
+        assert guidance["guidance"] is None, guidance
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts / "review-stop-pacing-in-reset-laptop.png"))
+        page.reload()
+        page.wait_for_function("document.getElementById('conn-status').textContent === 'Live'")
+        page.locator("#micro-break-banner[data-phase='measuring']").wait_for()
+        assert page.locator("#mb-title").inner_text() == "Break over"
+        assert _script_errors(errors) == []
+
+
+def test_a_walk_break_on_a_phone_keeps_its_banner_first_not_an_idle_pacer(
+    web_server: WebServer, browser: Any, artifacts: Path
+) -> None:
+    """Review item: on a phone a walk break showed an idle "No pacing" pacer first and hid the
+    walk suggestion: the phone's break layout (pacer first, banner cut to its buttons) was for
+    every break kind. Only a breathing break gets it."""
+    ctx = browser.new_context(viewport=PHONE)
+    try:
+        with web_server.client() as api:
+            sid = _start_sim(api)
+            page, errors = _open(ctx, web_server, sid)
+            r = api.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "walk"})
+            assert r.status_code == 200, r.text
+            page.locator("#micro-break-banner[data-phase='break']").wait_for()
+            page.wait_for_function("document.body.dataset.breakKind === 'walk'")
+            order = page.evaluate("getComputedStyle(document.getElementById('breathing')).order")
+            assert order == "0", order
+            assert (
+                page.evaluate("getComputedStyle(document.getElementById('mb-reason')).display")
+                != "none"
+            )
+            banner_top = page.locator("#micro-break-banner").bounding_box()
+            breathing_top = page.locator("#breathing").bounding_box()
+            assert banner_top is not None and breathing_top is not None
+            assert breathing_top["y"] > banner_top["y"]
+            page.screenshot(path=str(artifacts / "review-walk-break-phone.png"))
+            # a breathing break still puts the pacer first
+            assert api.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+            page.locator("#micro-break-banner[data-phase='measuring']").wait_for()
+            r = api.post(
+                f"/api/v1/sessions/{sid}/microbreaks/start",
+                json={"kind": "breathing", "duration_s": 120},
+            )
+            assert r.status_code == 200, r.text
+            page.wait_for_function("document.body.dataset.breakKind === 'breathing'")
+            page.wait_for_function(
+                "getComputedStyle(document.getElementById('breathing')).order === '-1'"
+            )
+            page.screenshot(path=str(artifacts / "review-breathing-break-phone.png"))
+            assert _script_errors(errors) == []
+    finally:
+        ctx.close()
