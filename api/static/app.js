@@ -1025,6 +1025,22 @@ function scrollBelowBanners(el) {
   });
 }
 
+/**
+ * Stack the sticky cards: a prompt's card sticks below the break's banner (its --stack-top),
+ * not at the same place over it (both were `top: 0.5rem`, and the card hid Start, End break and
+ * Dismiss once the page scrolled). Follows the banner's size, and whether it shows and sticks
+ * (on a phone a breathing break's banner is static).
+ */
+function stackBanners() {
+  const banner = $("micro-break-banner");
+  const style = getComputedStyle(banner);
+  const sticky = !banner.hidden && style.position === "sticky";
+  const top = sticky ? parseFloat(style.top) + banner.offsetHeight + 8 : 8;
+  const value = `${Math.ceil(top)}px`;
+  const card = $("prompt-card");
+  if (card.style.getPropertyValue("--stack-top") !== value) card.style.setProperty("--stack-top", value);
+}
+
 $("reset-now").addEventListener("click", async () => {
   const why = await startReset();
   if (why) setConn(why);
@@ -1878,7 +1894,12 @@ function init() {
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {
     state.chartsDirty = true;
+    stackBanners();
   });
+  new ResizeObserver(stackBanners).observe($("micro-break-banner"));
+  new MutationObserver(stackBanners).observe(document.body, { attributes: true, attributeFilter: ["class", "data-break-kind"] });
+  new MutationObserver(stackBanners).observe($("micro-break-banner"), { attributes: true, attributeFilter: ["hidden"] });
+  stackBanners();
   if (!api.adoptTokenFromUrl()) {
     askToken();
     return;

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import uvicorn
 
 from api.app import create_app
 from api.settings import load_settings
-from tests._uvicorn import ThreadedUvicorn, free_socket
+from tests._clock import BERLIN, SetClock
+from tests._uvicorn import ThreadedUvicorn, free_socket, serving
 from tests.web.conftest import WebServer, record_errors
 
 pytestmark = pytest.mark.e2e
@@ -252,6 +254,75 @@ def test_a_walk_break_on_a_phone_keeps_its_banner_first_not_an_idle_pacer(
                 "getComputedStyle(document.getElementById('breathing')).order === '-1'"
             )
             page.screenshot(path=str(artifacts / "review-breathing-break-phone.png"))
+            assert _script_errors(errors) == []
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def checkin_day(tmp_path: Path) -> Iterator[WebServer]:
+    """The service on a set clock at 09:01 whose plan's check-in (09:00) is open."""
+    clock = SetClock(datetime(2026, 12, 7, 9, 1, tzinfo=BERLIN))  # a Monday
+    settings = load_settings(data_dir=tmp_path / "data", token="stack-token")
+    app = create_app(settings, plan_clock=lambda tz: clock)
+    with serving(app, ws="auto", lifespan="on") as running:
+        server = WebServer(running.url, app.state.token, app)
+        with server.client() as api:
+            plan = api.get("/api/v1/dayplan").json()
+            plan.pop("default_texts")
+            plan.pop("calendar_feed_url")
+            plan["interventions"] = [{"id": "checkin", "kind": "checkin", "start": "09:00"}]
+            assert api.put("/api/v1/dayplan", json=plan).status_code == 200
+        yield server
+
+
+# What is on top at the centre of each button: the button itself (or a part of it), or not.
+ON_TOP = """(ids) => ids.map((id) => {
+    const el = document.getElementById(id);
+    const r = el.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    const inView = y > 0 && y < window.innerHeight;
+    const hit = document.elementFromPoint(x, y);
+    return [id, inView && !!hit && el.contains(hit)];
+})"""
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "390"])
+def test_a_prompt_card_never_covers_the_break_banner_when_the_page_scrolls(
+    checkin_day: WebServer, browser: Any, artifacts: Path, viewport: dict[str, int]
+) -> None:
+    """Review item: the break's banner and a prompt's card were both sticky at the same top;
+    with a check-in card open, scrolling put the card over the banner, hiding Start, End break
+    and Dismiss. They stack: the card sticks below the banner, both usable at both sizes."""
+    ctx = browser.new_context(viewport=viewport)
+    try:
+        with checkin_day.client() as api:
+            sid = _start_sim(api)
+            page, errors = _open(ctx, checkin_day, sid)
+            page.get_by_test_id("prompt-card").wait_for(state="visible", timeout=15_000)
+            r = api.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "walk"})
+            assert r.status_code == 200, r.text
+            page.locator("#micro-break-banner[data-phase='break']").wait_for()
+            for y in (600, 1200):
+                page.evaluate(f"window.scrollTo(0, {y})")
+                # the card has come to rest below the banner
+                page.wait_for_function(
+                    """() => {
+                        const b = document.getElementById('micro-break-banner')
+                            .getBoundingClientRect();
+                        const c = document.getElementById('prompt-card').getBoundingClientRect();
+                        return window.scrollY > 0 && c.top >= b.bottom;
+                    }"""
+                )
+                # the card's own end (a long card scrolls inside, never past the view)
+                page.evaluate(
+                    "(() => { const c = document.getElementById('prompt-card');"
+                    " c.scrollTop = c.scrollHeight; })()"
+                )
+                hits = dict(page.evaluate(ON_TOP, ["mb-end", "prompt-submit", "prompt-dismiss"]))
+                name = f"review-stacked-{viewport['width']}-{y}.png"
+                page.screenshot(path=str(artifacts / name))
+                assert all(hits.values()), (y, hits)
             assert _script_errors(errors) == []
     finally:
         ctx.close()
