@@ -568,6 +568,24 @@ const QUALITY_NOTES = {
 // fine. Plain words, no diagnosis (hrv.rhythm: "It is not a diagnosis").
 const IRREGULAR_NOTE = "irregular heartbeat: frequent early beats; HRV readings are unreliable now (not a strap problem)";
 const NO_CONTACT_NOTE = "no skin contact: check the strap";
+// The server's quality is of the last 60 s: contact lost in it and back since, the note says so
+// in the past tense beside "Contact: yes" (not "check the strap" for up to a minute). Back means
+// this long of beats with contact since the last without: a strap that keeps slipping (contact
+// lost every few seconds) still says "check the strap".
+const CONTACT_BACK_NOTE = "skin contact was lost in the last minute; it is back now";
+const CONTACT_BACK_S = 10;
+
+/** Whether the strap's contact came back: the newest beat has contact, and no beat of the last
+ * CONTACT_BACK_S s of session time lacked it (the page's beats: the last 5 minutes). */
+function contactBack() {
+  const beats = state.beats;
+  const newest = beats[beats.length - 1];
+  if (!newest || newest.contact !== true || state.noContact) return false;
+  for (let i = beats.length - 1; i >= 0; i--) {
+    if (beats[i].contact === false) return newest.t_s - beats[i].t_s >= CONTACT_BACK_S;
+  }
+  return newest.t_s - beats[0].t_s >= CONTACT_BACK_S;
+}
 
 /**
  * The quality tile: the server's latest `signal` (which sees the NN filter's verdicts and
@@ -593,10 +611,12 @@ function renderQuality() {
   el.dataset.source = fromServer ? "server" : "page";
   // a lost contact is the strap's whatever the rhythm (as the pacer holds for it first)
   let reason = level;
-  if (state.noContact || (fromServer && s.contact === false)) reason = "no-contact";
+  if (state.noContact) reason = "no-contact";
+  else if (fromServer && s.contact === false) reason = contactBack() ? "contact-back" : "no-contact";
   else if (fromServer && s.irregular_rhythm === true) reason = "irregular";
   note.dataset.reason = reason;
-  note.textContent = reason === "irregular" ? IRREGULAR_NOTE : reason === "no-contact" ? NO_CONTACT_NOTE : QUALITY_NOTES[level];
+  const notes = { irregular: IRREGULAR_NOTE, "no-contact": NO_CONTACT_NOTE, "contact-back": CONTACT_BACK_NOTE };
+  note.textContent = notes[reason] || QUALITY_NOTES[level];
 }
 
 /** A number in the person's locale (decimal comma where that is the custom). */

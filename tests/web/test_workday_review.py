@@ -326,3 +326,45 @@ def test_a_prompt_card_never_covers_the_break_banner_when_the_page_scrolls(
             assert _script_errors(errors) == []
     finally:
         ctx.close()
+
+
+def test_contact_back_is_said_in_the_past_tense_beside_contact_yes(
+    web_server: WebServer, context: Any, artifacts: Path
+) -> None:
+    """Review item: after skin contact returned, "Contact: yes" sat beside "no skin contact:
+    check the strap" for up to a minute (the server's 60-s window still said contact false). A
+    real replay of a strap's recording that loses contact for 15 s: while it is lost, "check
+    the strap"; once back (10 s of beats with contact), the note says it in the past tense."""
+    import math
+
+    from tests.web.test_signal_tile import _hrvpace_csv
+
+    rr: list[float] = []
+    contact: list[bool] = []
+    t_s = 0.0
+    while t_s < 400.0:
+        x = 900.0 + 60.0 * math.sin(2 * math.pi * 0.1 * t_s)
+        t_s += x / 1000.0
+        rr.append(x)
+        contact.append(not (60.0 <= t_s < 75.0))
+    with web_server.client() as api:
+        r = api.post("/api/v1/recordings", files={"file": ("loss.csv", _hrvpace_csv(rr, contact))})
+        assert r.status_code == 201, r.text
+        r = api.post(
+            "/api/v1/sessions",
+            json={"source": {"kind": "replay", "recording": r.json()["name"], "speed": 4}},
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        page, errors = _open(context, web_server, sid)
+        reason = "document.getElementById('signal-quality-note').dataset.reason"
+        page.wait_for_function(f"{reason} === 'no-contact'", timeout=60_000)
+        page.wait_for_function(f"{reason} === 'contact-back'", timeout=60_000)
+        last = api.get(f"/api/v1/sessions/{sid}").json()["last_signal"]
+        assert last["contact"] is False, last  # the server's minute still holds the loss
+        assert page.locator("#st-contact").inner_text() == "yes"
+        note = page.locator("#signal-quality-note").inner_text()
+        assert note == "skin contact was lost in the last minute; it is back now", note
+        page.locator("#connect").screenshot(path=str(artifacts / "review-contact-back-connect.png"))
+        page.locator("#live").screenshot(path=str(artifacts / "review-contact-back-laptop.png"))
+        assert _script_errors(errors) == []
