@@ -1323,6 +1323,10 @@ function buildScale(id, key) {
   }
 }
 
+// How long a confirmation ("Saved at ...") stays before it clears by itself.
+const CONFIRM_MS = 8000;
+let checkinConfirmTimer = null;
+
 async function chooseCheckin(key, value) {
   state.checkin[key] = value;
   for (const b of $(`${key}-scale`).querySelectorAll("button")) {
@@ -1348,7 +1352,13 @@ async function chooseCheckin(key, value) {
     // saved: nothing after this line may say otherwise (formatPlanTime never throws)
     $("checkin-note").value = "";
     status.dataset.checkinId = String(saved.id);
-    status.textContent = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    const text = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    status.textContent = text;
+    // a confirmation, read and done with: it clears by itself (the check-in is in History)
+    clearTimeout(checkinConfirmTimer);
+    checkinConfirmTimer = setTimeout(() => {
+      if (status.textContent === text) status.textContent = "";
+    }, CONFIRM_MS);
   }
   state.checkin = { stress: null, energy: null };
   setTimeout(() => {
@@ -1918,7 +1928,7 @@ function init() {
   });
   new ResizeObserver(stackBanners).observe($("micro-break-banner"));
   new MutationObserver(stackBanners).observe(document.body, { attributes: true, attributeFilter: ["class", "data-break-kind"] });
-  new MutationObserver(stackBanners).observe($("micro-break-banner"), { attributes: true, attributeFilter: ["hidden"] });
+  new MutationObserver(stackBanners).observe($("micro-break-banner"), { attributes: true, attributeFilter: ["hidden", "data-phase"] });
   stackBanners();
   if (!api.adoptTokenFromUrl()) {
     askToken();

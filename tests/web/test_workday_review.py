@@ -368,3 +368,56 @@ def test_contact_back_is_said_in_the_past_tense_beside_contact_yes(
         page.locator("#connect").screenshot(path=str(artifacts / "review-contact-back-connect.png"))
         page.locator("#live").screenshot(path=str(artifacts / "review-contact-back-laptop.png"))
         assert _script_errors(errors) == []
+
+
+def test_confirmations_clear_by_themselves_and_a_breaks_effect_does_not_follow_the_page(
+    checkin_day: WebServer, context: Any, artifacts: Path
+) -> None:
+    """Review item: "Saved. Thank you." stayed for hours, and "Your break's effect ... (+4 %)"
+    stayed a sticky banner for 20 minutes. Confirmations clear by themselves; the effect stays
+    where it is until closed, not over the page as it scrolls."""
+    with checkin_day.client() as api:
+        sid = _start_sim(api)
+        page, errors = _open(context, checkin_day, sid)
+        card = page.get_by_test_id("prompt-card")
+        card.wait_for(state="visible", timeout=15_000)
+        for button in card.locator(".scale-buttons").all():
+            button.locator("button").nth(2).click()
+        page.locator("#prompt-submit").click()
+        done = page.locator("#prompt-done")
+        page.wait_for_function(
+            "document.getElementById('prompt-done').textContent === 'Saved. Thank you.'"
+        )
+        page.wait_for_function(
+            "document.getElementById('prompt-done').textContent === ''", timeout=30_000
+        )
+        assert done.inner_text() == ""
+        page.locator("#stress-scale button[data-value='2']").click()
+        page.locator("#energy-scale button[data-value='4']").click()
+        page.wait_for_function(
+            "document.getElementById('checkin-status').textContent.startsWith('Saved at')"
+        )
+        page.wait_for_function(
+            "document.getElementById('checkin-status').textContent === ''", timeout=30_000
+        )
+        page.evaluate(
+            """async () => {
+                const m = await import('/js/microbreaks.js');
+                m.onMessage({ micro_break: { type: 'break_effect', kind: 'walk',
+                    rmssd_before_ms: 30, rmssd_after_ms: 31.2, rmssd_change_pct: 4,
+                    n_windows_before: 20, n_windows_after: 20,
+                    n_windows_before_paced: 0, n_windows_after_paced: 0 } });
+            }"""
+        )
+        banner = page.get_by_test_id("micro-break-banner")
+        page.locator("#micro-break-banner[data-phase='effect']").wait_for()
+        assert banner.evaluate("b => getComputedStyle(b).position") == "static"
+        page.evaluate("window.scrollTo(0, 900)")
+        page.wait_for_function(
+            "document.getElementById('micro-break-banner').getBoundingClientRect().bottom < 0"
+        )
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(artifacts / "review-effect-laptop.png"))
+        page.get_by_role("button", name="Close").click()
+        banner.wait_for(state="hidden")
+        assert _script_errors(errors) == []

@@ -298,11 +298,26 @@ async function poll() {
   }
 }
 
+// A confirmation ("Saved. Thank you.") is read and done with: it clears after this long (or
+// when the next card shows), not stays for hours.
+let confirmMs = 8000;
+let confirmTimer = null;
+
+/** Say `text` in the status line under the card; it clears by itself after confirmMs. */
+function confirm(text) {
+  const el = $("prompt-done");
+  el.textContent = text;
+  clearTimeout(confirmTimer);
+  confirmTimer = setTimeout(() => {
+    if (el.textContent === text) el.textContent = "";
+  }, confirmMs);
+}
+
 /** The prompt is closed (answered, done, dismissed or expired): hide it, say so. */
 function closed(id, text) {
   gone.add(id);
   if (current && current.id === id) hide();
-  $("prompt-done").textContent = text;
+  confirm(text);
 }
 
 /** POST to the prompt shown, one request at a time; resolves to whether it was accepted. */
