@@ -1034,6 +1034,40 @@ function resetRefusal(err) {
   return `Reset not started: ${detail || err?.message || "the service refused it"}`;
 }
 
+/**
+ * Tables wider than their box (History's eleven columns on a phone): the box becomes a named,
+ * focusable region (arrow keys scroll it) and a hint above it says it scrolls sideways. Only
+ * while it overflows: a table that fits has no extra tab stop and no hint.
+ */
+function scrollableTables() {
+  const update = (wrap, hint) => {
+    const over = wrap.scrollWidth > wrap.clientWidth + 1;
+    wrap.dataset.overflow = String(over);
+    hint.hidden = !over;
+    if (over) {
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      const caption = wrap.querySelector("caption")?.textContent?.trim() || "Table";
+      wrap.setAttribute("aria-label", `${caption} (scrolls sideways)`);
+    } else {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("role");
+      wrap.removeAttribute("aria-label");
+    }
+  };
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    const hint = document.createElement("p");
+    hint.className = "hint scroll-hint";
+    hint.textContent = "Wider than the screen: swipe sideways (or focus it and use the arrow keys) for every column.";
+    hint.hidden = true;
+    wrap.before(hint);
+    const observer = new ResizeObserver(() => update(wrap, hint));
+    observer.observe(wrap);
+    const table = wrap.querySelector("table");
+    if (table) observer.observe(table);
+  }
+}
+
 /** Scroll `el` to the top of the view below the sticky banners (the break's, a prompt's). */
 function scrollBelowBanners(el) {
   requestAnimationFrame(() => {
@@ -1901,6 +1935,7 @@ function init() {
   prompts.init({ onError: setConn, startReset });
   workday.init();
   sharing.init();
+  scrollableTables();
   buildScale("stress-scale", "stress");
   buildScale("energy-scale", "energy");
   microBreaks.init({

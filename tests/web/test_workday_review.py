@@ -421,3 +421,43 @@ def test_confirmations_clear_by_themselves_and_a_breaks_effect_does_not_follow_t
         page.get_by_role("button", name="Close").click()
         banner.wait_for(state="hidden")
         assert _script_errors(errors) == []
+
+
+def test_the_history_table_on_a_phone_is_a_named_keyboard_scrollable_region_with_a_hint(
+    web_server: WebServer, browser: Any, artifacts: Path
+) -> None:
+    """Review item: on a phone the History table (about 1000 px) sat in a 322 px scroll box with
+    no hint, and the box took no focus, so a keyboard could not scroll it."""
+    ctx = browser.new_context(viewport=PHONE)
+    try:
+        with web_server.client() as api:
+            sid = _start_sim(api)
+            page, errors = _open(ctx, web_server, sid)
+            page.wait_for_function(
+                "document.querySelectorAll('#history-table tbody tr').length > 0"
+            )
+            wrap = page.locator(".table-wrap:has(#history-table)")
+            page.wait_for_function(
+                "document.querySelector('.table-wrap:has(#history-table)').dataset.overflow"
+                " === 'true'"
+            )
+            assert wrap.get_attribute("tabindex") == "0"
+            assert wrap.get_attribute("role") == "region"
+            assert wrap.get_attribute("aria-label") == "Past sessions (scrolls sideways)"
+            assert page.evaluate(
+                "(() => { const h = document.querySelector('.table-wrap:has(#history-table)')"
+                ".previousElementSibling; return h.classList.contains('scroll-hint')"
+                " && !h.hidden && h.getBoundingClientRect().height > 0; })()"
+            )
+            # the keyboard scrolls it
+            wrap.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "document.querySelector('.table-wrap:has(#history-table)').scrollLeft > 0"
+            )
+            wrap.scroll_into_view_if_needed()
+            page.evaluate("window.scrollBy(0, -60)")
+            page.screenshot(path=str(artifacts / "review-history-phone.png"))
+            assert _script_errors(errors) == []
+    finally:
+        ctx.close()
