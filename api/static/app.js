@@ -7,7 +7,7 @@
 
 import * as api from "./js/api.js";
 import { barChart, clockLabel, lineChart, setGauge, timeTicks } from "./js/charts.js";
-import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
+import { breathAt, fractions, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
 import * as nudges from "./js/nudges.js";
 import * as prompts from "./js/prompts.js";
@@ -1151,6 +1151,26 @@ function renderResonanceNote() {
 }
 
 let lastStage = null;
+// The person asked for less motion (prefers-reduced-motion): the circle stays still and a bar
+// with the seconds left in the stage shows the breath (#pacer-still, shown by the stylesheet).
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+const STAGE_INDEX = { inhale: 0, hold_after_inhale: 1, exhale: 2, hold_after_exhale: 3 };
+
+/** The still pacer: the bar at the lung volume, the whole seconds left in the stage. */
+function renderStillPacer(breath, pattern) {
+  const fill = $("pacer-bar-fill");
+  const seconds = $("pacer-seconds");
+  if (!breath) {
+    fill.style.width = "0";
+    seconds.textContent = "";
+    return;
+  }
+  const width = `${(breath.volume * 100).toFixed(1)}%`;
+  if (fill.style.width !== width) fill.style.width = width;
+  const stageS = (fractions(pattern)[STAGE_INDEX[breath.stage]] * 60) / pattern.rate_bpm;
+  const text = `${Math.max(1, Math.ceil(stageS * (1 - breath.progress)))} s`;
+  if (seconds.textContent !== text) seconds.textContent = text;
+}
 
 /** The practice's remaining time (guidance.ends_at_s) as m:ss on the session clock. */
 function renderCountdown(g, tS) {
@@ -1178,14 +1198,19 @@ function animatePacer() {
     lastStage = null;
     pacer.dataset.stage = "idle";
     circle.style.transform = "scale(0.45)";
-    label.textContent = g ? "Waiting for beats" : "No pacing";
+    const idle = g ? "Waiting for beats" : "No pacing";
+    if (label.textContent !== idle) label.textContent = idle; // the label is a live region
+    renderStillPacer(null);
     return;
   }
   const ref = g.reference;
   const phase = phaseAt(ref, tS);
-  const breath = breathAt(phase, ref.pattern || g.pattern);
-  const scale = 0.45 + 0.55 * breath.volume;
+  const pattern = ref.pattern || g.pattern;
+  const breath = breathAt(phase, pattern);
+  const scale = reducedMotion.matches ? 0.8 : 0.45 + 0.55 * breath.volume;
   circle.style.transform = `scale(${scale.toFixed(4)})`;
+  pacer.dataset.motion = reducedMotion.matches ? "still" : "moving";
+  if (reducedMotion.matches) renderStillPacer(breath, pattern);
   if (breath.stage !== lastStage && lastStage !== null) nudges.cue(breath.stage);
   lastStage = breath.stage;
   pacer.dataset.stage = breath.stage;

@@ -461,3 +461,73 @@ def test_the_history_table_on_a_phone_is_a_named_keyboard_scrollable_region_with
             assert _script_errors(errors) == []
     finally:
         ctx.close()
+
+
+def test_the_prompt_cards_scale_buttons_are_named_as_the_check_in_cards(
+    checkin_day: WebServer, context: Any
+) -> None:
+    """Review item: the check-in prompt's buttons were named only "1" to "5"; the check-in
+    card's say "Stress 4 of 5: stressed". The prompt's say the same."""
+    with checkin_day.client() as api:
+        sid = _start_sim(api)
+        page, errors = _open(context, checkin_day, sid)
+        card = page.get_by_test_id("prompt-card")
+        card.wait_for(state="visible", timeout=15_000)
+        for name in ("Stress 4 of 5: stressed", "Energy 1 of 5: exhausted"):
+            assert card.get_by_role("button", name=name, exact=True).count() == 1, name
+            standalone = page.locator("#check-in").get_by_role("button", name=name, exact=True)
+            assert standalone.count() == 1, name
+        assert card.get_by_role("button", name="3", exact=True).count() == 0
+        assert _script_errors(errors) == []
+
+
+def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
+    web_server: WebServer, browser: Any, artifacts: Path
+) -> None:
+    """Review item: under prefers-reduced-motion the pacer's circle kept growing and shrinking.
+    It stands still; a bar and the seconds left show the breath; the stage label ("Breathe
+    in", "Breathe out") is a polite live region, changed once per stage."""
+    ctx = browser.new_context(viewport=PHONE, reduced_motion="reduce")
+    try:
+        with web_server.client() as api:
+            sid = _start_sim(api, mode="practice")
+            page, errors = _open(ctx, web_server, sid)
+            pacer = page.get_by_test_id("pacer")
+            page.wait_for_function(
+                "['inhale', 'exhale'].includes("
+                "document.querySelector('[data-testid=pacer]').dataset.stage)",
+                timeout=30_000,
+            )
+            assert page.locator("#pacer-label").get_attribute("aria-live") == "polite"
+            first = page.evaluate(
+                """() => ({
+                    stage: document.querySelector('[data-testid=pacer]').dataset.stage,
+                    transform: document.getElementById('pacer-circle').style.transform,
+                    bar: document.getElementById('pacer-bar-fill').style.width,
+                })"""
+            )
+            # the other stage: the breath went on, the circle did not move
+            page.wait_for_function(
+                f"""() => {{
+                    const s = document.querySelector('[data-testid=pacer]').dataset.stage;
+                    return ['inhale', 'exhale'].includes(s) && s !== '{first["stage"]}';
+                }}""",
+                timeout=30_000,
+            )
+            later = page.evaluate(
+                """() => ({
+                    transform: document.getElementById('pacer-circle').style.transform,
+                    bar: document.getElementById('pacer-bar-fill').style.width,
+                    seconds: document.getElementById('pacer-seconds').textContent,
+                })"""
+            )
+            assert later["transform"] == first["transform"], (first, later)
+            assert later["bar"] != first["bar"], (first, later)
+            assert later["seconds"].endswith(" s"), later
+            assert page.locator("#pacer-still").is_visible()
+            assert pacer.get_attribute("data-motion") == "still"
+            pacer.scroll_into_view_if_needed()
+            page.screenshot(path=str(artifacts / "review-pacer-reduced-motion-phone.png"))
+            assert _script_errors(errors) == []
+    finally:
+        ctx.close()

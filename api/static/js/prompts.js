@@ -176,6 +176,23 @@ async function copyText() {
   }
 }
 
+// The words of each point of the stress and energy scales (as the check-in card's, app.js
+// SCALE_WORDS); other scales have words at their ends only (their anchors).
+const SCALE_WORDS = {
+  stress: ["very relaxed", "relaxed", "neither relaxed nor stressed", "stressed", "very stressed"],
+  energy: ["exhausted", "tired", "neither tired nor energetic", "energetic", "full of energy"],
+};
+
+/** The words for `value` on `item`'s scale: its own word on a 1-5 stress or energy scale,
+ * else the anchor at either end, else "". */
+function scaleWords(item, value) {
+  const words = SCALE_WORDS[item.key];
+  if (words && item.scale_min === 1 && item.scale_max === 5) return words[value - 1];
+  if (value === item.scale_min) return item.anchor_low || "";
+  if (value === item.scale_max) return item.anchor_high || "";
+  return "";
+}
+
 function itemField(item) {
   const box = document.createElement("fieldset");
   box.className = "scale";
@@ -195,6 +212,12 @@ function itemField(item) {
     b.type = "button";
     b.textContent = String(option);
     b.dataset.item = item.key;
+    if (!item.choices.length) {
+      // named as the check-in card's own buttons: "Stress 4 of 5: stressed", not "4"
+      const words = scaleWords(item, option);
+      b.setAttribute("aria-label", `${item.label} ${option} of ${item.scale_max}${words ? `: ${words}` : ""}`);
+      if (words) b.title = words;
+    }
     b.setAttribute("aria-pressed", "false");
     b.addEventListener("click", () => {
       if (stale) return;
