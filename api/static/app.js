@@ -7,7 +7,7 @@
 
 import * as api from "./js/api.js";
 import { barChart, clockLabel, lineChart, setGauge, timeTicks } from "./js/charts.js";
-import { breathAt, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
+import { breathAt, fractions, phaseAt, SessionClock, STAGE_LABELS } from "./js/pacer.js";
 import * as microBreaks from "./js/microbreaks.js";
 import * as nudges from "./js/nudges.js";
 import * as prompts from "./js/prompts.js";
@@ -256,7 +256,7 @@ function openSocket(sessionId) {
   const ws = api.liveSocket(sessionId);
   state.ws = ws;
   const mine = attachCount;
-  setConn("Connecting...");
+  if (!serviceDown) setConn("Connecting..."); // while away, the top bar says that
   ws.onopen = () => {
     state.wsRetry = 0;
     setConn("Live");
@@ -293,7 +293,21 @@ function openSocket(sessionId) {
       return;
     }
     const delay = Math.min(10000, 500 * 2 ** state.wsRetry++);
-    setConn("Connection lost, retrying...");
+    if (!serviceDown) setConn("Connection lost, retrying...");
+    // is the service there at all? (a refusal is an answer; no answer shows it away)
+    api.get(`/sessions/${encodeURIComponent(sessionId)}`).then(
+      (s) => {
+        if (mine !== attachCount || state.session?.id !== sessionId || s.live) return;
+        // it ended while the socket was away (a restart stops sessions): show it ended
+        state.session.state = s.state;
+        state.session.live = false;
+        markEnded(s.state);
+        setConn(`Session ${s.state}`);
+        $("session-stop").disabled = true;
+        refreshSessionList().catch(() => {});
+      },
+      () => {},
+    );
     setTimeout(() => {
       // not when the page attached anew meanwhile (that attach opens its own socket)
       if (mine === attachCount && state.session?.id === sessionId && !state.ws) openSocket(sessionId);
@@ -304,6 +318,65 @@ function openSocket(sessionId) {
 function setConn(text) {
   $("conn-status").textContent = text;
 }
+
+// ----------------------------------------------------------------- service away and back
+
+// The service did not answer at all (not running, restarting): every request says so (api.js
+// UnreachableError) and the top bar says it once; the page asks again every few seconds and,
+// once it answers, reads everything anew (sessions, the break state, prompts, history): a
+// restart stops the sessions, so what the page showed as running may be over.
+const PROBE_MS = 3000;
+let serviceDown = false;
+let probeTimer = null;
+
+function serviceLost() {
+  if (serviceDown) return;
+  serviceDown = true;
+  document.body.dataset.service = "down";
+  setConn(`Not connected: ${api.UNREACHABLE}. Trying again every few seconds...`);
+  clearTimeout(probeTimer);
+  probeTimer = setTimeout(probeService, PROBE_MS);
+}
+
+async function probeService() {
+  probeTimer = null;
+  if (!serviceDown) return;
+  try {
+    await api.get("/sessions?limit=1"); // an answer calls serviceBack (api.onReachability)
+  } catch {
+    // no answer (or a refusal, which is an answer: serviceBack ran)
+  }
+  if (serviceDown && !probeTimer) probeTimer = setTimeout(probeService, PROBE_MS);
+}
+
+async function serviceBack() {
+  if (!serviceDown) return;
+  serviceDown = false;
+  clearTimeout(probeTimer);
+  probeTimer = null;
+  document.body.dataset.service = "up";
+  setConn("Connected again: reading the current state...");
+  prompts.serviceBack();
+  if ($("checkin-status").textContent.includes(api.UNREACHABLE)) {
+    $("checkin-status").textContent = "The service is back: tap your stress and energy again to save.";
+  }
+  const wanted = state.session?.id || attaching;
+  try {
+    const { live } = await refreshSessionList();
+    // the session shown, if it still runs; else the list's choice (a restart stopped it:
+    // attaching to it shows it ended)
+    const target = wanted && live.some((s) => s.id === wanted) ? wanted : wanted || live[0]?.id || "";
+    await attach(target);
+  } catch {
+    return; // away again (serviceLost said so) or the token: the next answer retries
+  }
+  loadResonance();
+  loadHistory();
+  workday.refresh();
+  sharing.refresh();
+}
+
+api.onReachability((up) => (up ? serviceBack() : serviceLost()));
 
 // ------------------------------------------------------------------------- live messages
 
@@ -495,6 +568,24 @@ const QUALITY_NOTES = {
 // fine. Plain words, no diagnosis (hrv.rhythm: "It is not a diagnosis").
 const IRREGULAR_NOTE = "irregular heartbeat: frequent early beats; HRV readings are unreliable now (not a strap problem)";
 const NO_CONTACT_NOTE = "no skin contact: check the strap";
+// The server's quality is of the last 60 s: contact lost in it and back since, the note says so
+// in the past tense beside "Contact: yes" (not "check the strap" for up to a minute). Back means
+// this long of beats with contact since the last without: a strap that keeps slipping (contact
+// lost every few seconds) still says "check the strap".
+const CONTACT_BACK_NOTE = "skin contact was lost in the last minute; it is back now";
+const CONTACT_BACK_S = 10;
+
+/** Whether the strap's contact came back: the newest beat has contact, and no beat of the last
+ * CONTACT_BACK_S s of session time lacked it (the page's beats: the last 5 minutes). */
+function contactBack() {
+  const beats = state.beats;
+  const newest = beats[beats.length - 1];
+  if (!newest || newest.contact !== true || state.noContact) return false;
+  for (let i = beats.length - 1; i >= 0; i--) {
+    if (beats[i].contact === false) return newest.t_s - beats[i].t_s >= CONTACT_BACK_S;
+  }
+  return newest.t_s - beats[0].t_s >= CONTACT_BACK_S;
+}
 
 /**
  * The quality tile: the server's latest `signal` (which sees the NN filter's verdicts and
@@ -520,10 +611,12 @@ function renderQuality() {
   el.dataset.source = fromServer ? "server" : "page";
   // a lost contact is the strap's whatever the rhythm (as the pacer holds for it first)
   let reason = level;
-  if (state.noContact || (fromServer && s.contact === false)) reason = "no-contact";
+  if (state.noContact) reason = "no-contact";
+  else if (fromServer && s.contact === false) reason = contactBack() ? "contact-back" : "no-contact";
   else if (fromServer && s.irregular_rhythm === true) reason = "irregular";
   note.dataset.reason = reason;
-  note.textContent = reason === "irregular" ? IRREGULAR_NOTE : reason === "no-contact" ? NO_CONTACT_NOTE : QUALITY_NOTES[level];
+  const notes = { irregular: IRREGULAR_NOTE, "no-contact": NO_CONTACT_NOTE, "contact-back": CONTACT_BACK_NOTE };
+  note.textContent = notes[reason] || QUALITY_NOTES[level];
 }
 
 /** A number in the person's locale (decimal comma where that is the custom). */
@@ -593,7 +686,17 @@ function onStatus(msg) {
   if (msg.state !== "running") {
     setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);
     $("session-stop").disabled = true;
+    markEnded(msg.state);
   }
+}
+
+/** The attached session ended (`how`: stopped, ended, failed): its list entry says so, not
+ * "running" (the list read before its end, e.g. on reconnecting after a restart). */
+function markEnded(how) {
+  const s = state.session;
+  if (!s) return;
+  const opt = [...$("session-select").options].find((o) => o.value === s.id);
+  if (opt) opt.textContent = `${describeSource(s.source)}, ${s.mode} (${how})`;
 }
 
 // ------------------------------------------------------------------------------ breathing
@@ -869,7 +972,14 @@ $("adaptive-button").addEventListener("click", () => {
   }
   breathingCommand("practice", body);
 });
-$("pacer-stop").addEventListener("click", () => breathingCommand("stop"));
+$("pacer-stop").addEventListener("click", async () => {
+  // Stop pacing during a breathing break (the 2-minute reset) ends the break: the pacer is
+  // the break, and a break left running without it showed "Break in progress" and nothing to
+  // do until its time was up. Ending it stops the pacer the break started (the end-break API);
+  // a practice that was pacing before the break is stopped next, as the button says.
+  if (microBreaks.runningBreakKind() === "breathing") await microBreaks.endBreak();
+  await breathingCommand("stop");
+});
 $("assessment-practice").addEventListener("click", () => {
   const rate = state.assessmentVerdict?.resonance_bpm;
   if (typeof rate === "number") breathingCommand("practice", practiceBody({ rate_bpm: practiceRate(rate) }));
@@ -894,10 +1004,67 @@ async function startReset() {
     );
     return null;
   } catch (err) {
-    // 409: a break is already running (from this page, another tab or a flag): say so plainly
-    return err.status === 409 ? "A break is already running; it ends by itself." : `Reset: ${err.message}`;
+    return resetRefusal(err);
   } finally {
     if (state.session?.live) scrollBelowBanners($("breathing"));
+  }
+}
+
+/**
+ * Why a reset did not start, in a sentence, from the service's problem `code` (its `detail`
+ * when the code says no more): a 409 is not always a running break (a session the service
+ * stopped, e.g. on a restart, answers `session_not_running`).
+ */
+function resetRefusal(err) {
+  if (err?.unreachable) return `Reset not started: ${api.UNREACHABLE}. The page reconnects by itself.`;
+  const code = err?.code;
+  if (code === "session_not_running" || code === "session_not_found") {
+    // the page showed it as running: it is not (stopped elsewhere, or the service restarted)
+    if (state.session) state.session.live = false;
+    $("session-stop").disabled = true;
+    refreshSessionList().catch(() => {});
+    return code === "session_not_running"
+      ? "Reset not started: this session is not running any more (it was stopped, or the service restarted). Start a session for a reset."
+      : "Reset not started: this session is not known to the service. Start a session for a reset.";
+  }
+  const detail = typeof err?.detail === "string" ? err.detail : err?.message || "";
+  if (code === "break_running" || (err?.status === 409 && /break is already running/.test(detail))) {
+    return "A break is already running; it ends by itself.";
+  }
+  return `Reset not started: ${detail || err?.message || "the service refused it"}`;
+}
+
+/**
+ * Tables wider than their box (History's eleven columns on a phone): the box becomes a named,
+ * focusable region (arrow keys scroll it) and a hint above it says it scrolls sideways. Only
+ * while it overflows: a table that fits has no extra tab stop and no hint.
+ */
+function scrollableTables() {
+  const update = (wrap, hint) => {
+    const over = wrap.scrollWidth > wrap.clientWidth + 1;
+    wrap.dataset.overflow = String(over);
+    hint.hidden = !over;
+    if (over) {
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      const caption = wrap.querySelector("caption")?.textContent?.trim() || "Table";
+      wrap.setAttribute("aria-label", `${caption} (scrolls sideways)`);
+    } else {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("role");
+      wrap.removeAttribute("aria-label");
+    }
+  };
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    const hint = document.createElement("p");
+    hint.className = "hint scroll-hint";
+    hint.textContent = "Wider than the screen: swipe sideways (or focus it and use the arrow keys) for every column.";
+    hint.hidden = true;
+    wrap.before(hint);
+    const observer = new ResizeObserver(() => update(wrap, hint));
+    observer.observe(wrap);
+    const table = wrap.querySelector("table");
+    if (table) observer.observe(table);
   }
 }
 
@@ -910,6 +1077,22 @@ function scrollBelowBanners(el) {
     el.style.scrollMarginTop = `${Math.ceil(covered) + 8}px`;
     el.scrollIntoView({ behavior: "smooth", block: "start" });
   });
+}
+
+/**
+ * Stack the sticky cards: a prompt's card sticks below the break's banner (its --stack-top),
+ * not at the same place over it (both were `top: 0.5rem`, and the card hid Start, End break and
+ * Dismiss once the page scrolled). Follows the banner's size, and whether it shows and sticks
+ * (on a phone a breathing break's banner is static).
+ */
+function stackBanners() {
+  const banner = $("micro-break-banner");
+  const style = getComputedStyle(banner);
+  const sticky = !banner.hidden && style.position === "sticky";
+  const top = sticky ? parseFloat(style.top) + banner.offsetHeight + 8 : 8;
+  const value = `${Math.ceil(top)}px`;
+  const card = $("prompt-card");
+  if (card.style.getPropertyValue("--stack-top") !== value) card.style.setProperty("--stack-top", value);
 }
 
 $("reset-now").addEventListener("click", async () => {
@@ -968,6 +1151,26 @@ function renderResonanceNote() {
 }
 
 let lastStage = null;
+// The person asked for less motion (prefers-reduced-motion): the circle stays still and a bar
+// with the seconds left in the stage shows the breath (#pacer-still, shown by the stylesheet).
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+const STAGE_INDEX = { inhale: 0, hold_after_inhale: 1, exhale: 2, hold_after_exhale: 3 };
+
+/** The still pacer: the bar at the lung volume, the whole seconds left in the stage. */
+function renderStillPacer(breath, pattern) {
+  const fill = $("pacer-bar-fill");
+  const seconds = $("pacer-seconds");
+  if (!breath) {
+    fill.style.width = "0";
+    seconds.textContent = "";
+    return;
+  }
+  const width = `${(breath.volume * 100).toFixed(1)}%`;
+  if (fill.style.width !== width) fill.style.width = width;
+  const stageS = (fractions(pattern)[STAGE_INDEX[breath.stage]] * 60) / pattern.rate_bpm;
+  const text = `${Math.max(1, Math.ceil(stageS * (1 - breath.progress)))} s`;
+  if (seconds.textContent !== text) seconds.textContent = text;
+}
 
 /** The practice's remaining time (guidance.ends_at_s) as m:ss on the session clock. */
 function renderCountdown(g, tS) {
@@ -995,14 +1198,19 @@ function animatePacer() {
     lastStage = null;
     pacer.dataset.stage = "idle";
     circle.style.transform = "scale(0.45)";
-    label.textContent = g ? "Waiting for beats" : "No pacing";
+    const idle = g ? "Waiting for beats" : "No pacing";
+    if (label.textContent !== idle) label.textContent = idle; // the label is a live region
+    renderStillPacer(null);
     return;
   }
   const ref = g.reference;
   const phase = phaseAt(ref, tS);
-  const breath = breathAt(phase, ref.pattern || g.pattern);
-  const scale = 0.45 + 0.55 * breath.volume;
+  const pattern = ref.pattern || g.pattern;
+  const breath = breathAt(phase, pattern);
+  const scale = reducedMotion.matches ? 0.8 : 0.45 + 0.55 * breath.volume;
   circle.style.transform = `scale(${scale.toFixed(4)})`;
+  pacer.dataset.motion = reducedMotion.matches ? "still" : "moving";
+  if (reducedMotion.matches) renderStillPacer(breath, pattern);
   if (breath.stage !== lastStage && lastStage !== null) nudges.cue(breath.stage);
   lastStage = breath.stage;
   pacer.dataset.stage = breath.stage;
@@ -1174,6 +1382,10 @@ function buildScale(id, key) {
   }
 }
 
+// How long a confirmation ("Saved at ...") stays before it clears by itself.
+const CONFIRM_MS = 8000;
+let checkinConfirmTimer = null;
+
 async function chooseCheckin(key, value) {
   state.checkin[key] = value;
   for (const b of $(`${key}-scale`).querySelectorAll("button")) {
@@ -1199,7 +1411,13 @@ async function chooseCheckin(key, value) {
     // saved: nothing after this line may say otherwise (formatPlanTime never throws)
     $("checkin-note").value = "";
     status.dataset.checkinId = String(saved.id);
-    status.textContent = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    const text = `Saved at ${workday.formatPlanTime(saved.at, { timeStyle: "medium" })}: stress ${saved.stress}, energy ${saved.energy}${saved.note ? ", with your note" : ""}.`;
+    status.textContent = text;
+    // a confirmation, read and done with: it clears by itself (the check-in is in History)
+    clearTimeout(checkinConfirmTimer);
+    checkinConfirmTimer = setTimeout(() => {
+      if (status.textContent === text) status.textContent = "";
+    }, CONFIRM_MS);
   }
   state.checkin = { stress: null, energy: null };
   setTimeout(() => {
@@ -1729,6 +1947,7 @@ async function start() {
     await attach(want);
     loadResonance();
   } catch (err) {
+    if (err?.unreachable) return; // serviceLost said so; serviceBack starts the page
     if (!(err instanceof api.ApiError && err.status === 401)) setConn(`Cannot reach the service: ${err.message}`);
     return;
   }
@@ -1742,6 +1961,7 @@ function init() {
   prompts.init({ onError: setConn, startReset });
   workday.init();
   sharing.init();
+  scrollableTables();
   buildScale("stress-scale", "stress");
   buildScale("energy-scale", "energy");
   microBreaks.init({
@@ -1765,7 +1985,12 @@ function init() {
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {
     state.chartsDirty = true;
+    stackBanners();
   });
+  new ResizeObserver(stackBanners).observe($("micro-break-banner"));
+  new MutationObserver(stackBanners).observe(document.body, { attributes: true, attributeFilter: ["class", "data-break-kind"] });
+  new MutationObserver(stackBanners).observe($("micro-break-banner"), { attributes: true, attributeFilter: ["hidden", "data-phase"] });
+  stackBanners();
   if (!api.adoptTokenFromUrl()) {
     askToken();
     return;

@@ -8,11 +8,40 @@ const TOKEN_KEY = "hrvpace.token";
 export const API = "/api/v1";
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  /** `code`: the problem's stable code (application/problem+json `code`, e.g.
+   * `session_not_running`), or null when the answer had none. */
+  constructor(status, detail, code = null) {
     super(typeof detail === "string" ? detail : describeDetail(detail) || `HTTP ${status}`);
     this.status = status;
     this.detail = detail;
+    this.code = code;
   }
+}
+
+/** What the page says when no answer comes at all (the browser's "Failed to fetch"). */
+export const UNREACHABLE = "the hrvpace service on this computer is not reachable (is it running?)";
+
+/** The service could not be reached (not running, restarting): no HTTP answer at all. */
+export class UnreachableError extends Error {
+  constructor() {
+    super(UNREACHABLE);
+    this.unreachable = true;
+  }
+}
+
+// Told whenever a request gets an answer (true) or none at all (false): the page shows the
+// service as away and recovers once it answers again (app.js).
+const reachListeners = [];
+export function onReachability(fn) {
+  reachListeners.push(fn);
+}
+function reached(up) {
+  for (const fn of reachListeners) fn(up);
+}
+
+/** The problem's `code` of an error answer's body, if it has one. */
+function problemCode(data) {
+  return data && typeof data === "object" && typeof data.code === "string" ? data.code : null;
 }
 
 function describeDetail(detail) {
@@ -80,6 +109,11 @@ export async function request(method, path, body, { timeoutMs } = {}) {
     if (init.signal && init.signal.aborted) {
       throw new Error(`no answer from the service in ${timeoutMs / 1000} s`);
     }
+    if (err instanceof TypeError) {
+      // fetch's network failure: nothing answered (the service is down or restarting)
+      reached(false);
+      throw new UnreachableError();
+    }
     throw err;
   } finally {
     clearTimeout(timer);
@@ -92,7 +126,8 @@ export async function request(method, path, body, { timeoutMs } = {}) {
       data = text;
     }
   }
-  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data);
+  reached(true);
+  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data, problemCode(data));
   return data;
 }
 
@@ -101,9 +136,17 @@ export async function upload(path, formData) {
   const headers = { Accept: "application/json" };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(API + path, { method: "POST", headers, body: formData });
+  let res;
+  try {
+    res = await fetch(API + path, { method: "POST", headers, body: formData });
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    reached(false);
+    throw new UnreachableError();
+  }
+  reached(true);
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data);
+  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data, problemCode(data));
   return data;
 }
 

@@ -12,6 +12,8 @@ let session = null;
 let ctx = { withAuth: (fn) => fn(), onError: () => {} };
 let current = null; // the flag shown (MicroBreakDue as plain JSON)
 let inBreak = false;
+// the running break's kind (breathing, screen, walk), null when none runs or not known
+let breakKind = null;
 // The live message number (seq) the banner is as of: a live micro-break message or a state
 // read numbered at or below it is older than what is shown and is not applied.
 let shownSeq = -Infinity;
@@ -119,12 +121,21 @@ function show({ title, reason, details, suggestion, effect, phase }) {
   banner.dataset.phase = phase;
   banner.hidden = false;
   document.body.classList.toggle("in-break", phase === "break");
+  setKind(phase === "break" ? breakKind : null);
+}
+
+/** The running break's kind on the page (body data-break-kind): a phone puts the pacer first
+ * only for a breathing break; a walk or screen break keeps its suggestion. */
+function setKind(kind) {
+  if (kind) document.body.dataset.breakKind = kind;
+  else delete document.body.dataset.breakKind;
 }
 
 function hide() {
   $("micro-break-banner").hidden = true;
   $("micro-break-banner").dataset.phase = "";
   document.body.classList.remove("in-break");
+  setKind(null);
 }
 
 function suggestionText(s) {
@@ -175,6 +186,7 @@ export function onMessage(msg) {
     showDue(data);
   } else if (kind === "break_started") {
     inBreak = true;
+    breakKind = data.kind || current?.suggestion?.kind || null;
     show({
       title: "Break in progress",
       reason: current?.reason?.summary || "",
@@ -184,6 +196,7 @@ export function onMessage(msg) {
     });
   } else if (kind === "break_ended") {
     inBreak = false;
+    breakKind = null;
     show({ title: "Break over", reason: "Measuring its effect over the next 2 minutes...", phase: "measuring" });
   } else if (kind === "break_effect") {
     showEffect(data);
@@ -220,13 +233,11 @@ export function init(context) {
         ? { kind, duration_s: current?.suggestion?.duration_s || 120 }
         : { kind };
     if (await action("start", body)) {
-      onMessage({ micro_break: { type: "break_started" } });
+      onMessage({ micro_break: { type: "break_started", kind } });
       if (kind === "breathing") ctx.onBreathingBreak?.();
     }
   });
-  $("mb-end").addEventListener("click", async () => {
-    if (await action("end")) onMessage({ micro_break: { type: "break_ended" } });
-  });
+  $("mb-end").addEventListener("click", () => endBreak());
   $("mb-snooze").addEventListener("click", async () => {
     if (await action("snooze", { minutes: SNOOZE_MIN })) hide();
   });
@@ -238,10 +249,24 @@ export function init(context) {
   });
 }
 
+/** End the running break (End break; Stop pacing during a breathing break). Resolves to
+ * whether the service ended it. */
+export async function endBreak() {
+  if (!(await action("end"))) return false;
+  onMessage({ micro_break: { type: "break_ended" } });
+  return true;
+}
+
+/** The running break's kind (breathing, screen, walk), or null when none runs. */
+export function runningBreakKind() {
+  return inBreak ? breakKind : null;
+}
+
 export async function attach(s) {
   session = s;
   current = null;
   inBreak = false;
+  breakKind = null;
   shownSeq = -Infinity;
   closedMeasuring = false;
   hide();
@@ -285,7 +310,7 @@ async function readState(s, again = true) {
     if (st.banner === "due" && current) {
       showDue(current);
     } else if (st.banner === "break") {
-      onMessage({ micro_break: { type: "break_started" } });
+      onMessage({ micro_break: { type: "break_started", kind: st.status.break_kind } });
     } else if (st.banner === "measuring") {
       if (!closedMeasuring) onMessage({ micro_break: { type: "break_ended" } });
     } else if (["due", "break", "measuring"].includes($("micro-break-banner").dataset.phase)) {

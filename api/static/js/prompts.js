@@ -176,6 +176,23 @@ async function copyText() {
   }
 }
 
+// The words of each point of the stress and energy scales (as the check-in card's, app.js
+// SCALE_WORDS); other scales have words at their ends only (their anchors).
+const SCALE_WORDS = {
+  stress: ["very relaxed", "relaxed", "neither relaxed nor stressed", "stressed", "very stressed"],
+  energy: ["exhausted", "tired", "neither tired nor energetic", "energetic", "full of energy"],
+};
+
+/** The words for `value` on `item`'s scale: its own word on a 1-5 stress or energy scale,
+ * else the anchor at either end, else "". */
+function scaleWords(item, value) {
+  const words = SCALE_WORDS[item.key];
+  if (words && item.scale_min === 1 && item.scale_max === 5) return words[value - 1];
+  if (value === item.scale_min) return item.anchor_low || "";
+  if (value === item.scale_max) return item.anchor_high || "";
+  return "";
+}
+
 function itemField(item) {
   const box = document.createElement("fieldset");
   box.className = "scale";
@@ -195,6 +212,12 @@ function itemField(item) {
     b.type = "button";
     b.textContent = String(option);
     b.dataset.item = item.key;
+    if (!item.choices.length) {
+      // named as the check-in card's own buttons: "Stress 4 of 5: stressed", not "4"
+      const words = scaleWords(item, option);
+      b.setAttribute("aria-label", `${item.label} ${option} of ${item.scale_max}${words ? `: ${words}` : ""}`);
+      if (words) b.title = words;
+    }
     b.setAttribute("aria-pressed", "false");
     b.addEventListener("click", () => {
       if (stale) return;
@@ -298,11 +321,26 @@ async function poll() {
   }
 }
 
+// A confirmation ("Saved. Thank you.") is read and done with: it clears after this long (or
+// when the next card shows), not stays for hours.
+let confirmMs = 8000;
+let confirmTimer = null;
+
+/** Say `text` in the status line under the card; it clears by itself after confirmMs. */
+function confirm(text) {
+  const el = $("prompt-done");
+  el.textContent = text;
+  clearTimeout(confirmTimer);
+  confirmTimer = setTimeout(() => {
+    if (el.textContent === text) el.textContent = "";
+  }, confirmMs);
+}
+
 /** The prompt is closed (answered, done, dismissed or expired): hide it, say so. */
 function closed(id, text) {
   gone.add(id);
   if (current && current.id === id) hide();
-  $("prompt-done").textContent = text;
+  confirm(text);
 }
 
 /** POST to the prompt shown, one request at a time; resolves to whether it was accepted. */
@@ -437,6 +475,16 @@ async function dismiss() {
   }
   gone.add(id);
   if (current && current.id === id) hide();
+}
+
+/** The service answers again after it was away: what it could not take says so no more
+ * (the card and its words stay, to save again), and the open prompts are read at once. */
+export function serviceBack() {
+  const status = $("prompt-status");
+  if (status.textContent.includes(api.UNREACHABLE)) {
+    status.textContent = current && !stale ? "The service is back: press Save (or your choice) again." : "";
+  }
+  poll();
 }
 
 /** Set how long a breathing reset's done sent behind another card may take (tests lower it). */
