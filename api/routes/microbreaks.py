@@ -30,7 +30,7 @@ from pydantic import (
 
 from api import payloads
 from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings
-from api.routes._deps import ManagerDep, StorageDep, running_session
+from api.routes._deps import AfterId, ManagerDep, StorageDep, after_id_not_found, running_session
 from api.sessions import LiveSession
 from api.storage import Storage
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
@@ -225,7 +225,14 @@ class HistoryOut(BaseModel):
     """Stored micro-break events, newest first, with how many are stored in all."""
 
     events: list[HistoryItem]
-    total: int = Field(description="Events stored (of the session when given), whatever limit")
+    total: int = Field(
+        description="Events stored (of the session when given), whatever limit and after_id"
+    )
+    next_after_id: int | None = Field(
+        default=None,
+        description="Older events follow this page: pass this as after_id for the next one; "
+        "null on the last page",
+    )
     unreadable: int = Field(
         default=0,
         description="Stored events of this page left out because their data does not fit the "
@@ -238,9 +245,20 @@ async def history(
     storage: StorageDep,
     session_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    after_id: AfterId = None,
 ) -> HistoryOut:
-    """Flags with their reasons and suggestions, breaks and their effects, newest first."""
-    rows = await asyncio.to_thread(storage.micro_breaks, session_id=session_id, limit=limit)
+    """Flags with their reasons and suggestions, breaks and their effects, newest first.
+
+    Older pages: pass the page's ``next_after_id`` as ``after_id`` (events stored meanwhile
+    are newer, so they shift no page).
+    """
+    if after_id is not None and not await asyncio.to_thread(storage.has_micro_break, after_id):
+        raise after_id_not_found("micro-break event", after_id)
+    rows = await asyncio.to_thread(
+        storage.micro_breaks, session_id=session_id, limit=limit + 1, after_id=after_id
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
     total = await asyncio.to_thread(storage.count_micro_breaks, session_id=session_id)
     events: list[HistoryItem] = []
     unreadable: list[int] = []
@@ -260,7 +278,12 @@ async def history(
             unreadable.append(int(r["id"]))
     if unreadable:
         log.warning("micro-break history: stored events %s do not fit the schema", unreadable)
-    return HistoryOut(total=total, events=events, unreadable=len(unreadable))
+    return HistoryOut(
+        total=total,
+        events=events,
+        unreadable=len(unreadable),
+        next_after_id=int(rows[-1]["id"]) if more else None,
+    )
 
 
 def _settings_fields() -> dict[str, Any]:

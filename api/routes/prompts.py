@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.dayplan import PromptOut, prompt_out
 from api.problems import ProblemError
-from api.routes._deps import StorageDep
+from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
 from api.storage import Row
 
@@ -53,7 +53,12 @@ class PromptList(BaseModel):
     """A page of prompts, with how many the filters select in all."""
 
     prompts: list[PromptOut]
-    total: int = Field(description="Prompts the filters select (whatever limit)")
+    total: int = Field(description="Prompts since and state select (whatever limit and after_id)")
+    next_after_id: int | None = Field(
+        default=None,
+        description="More prompts follow this page: pass this as after_id for the next one; "
+        "null on the last page",
+    )
 
 
 class ItemAnswer(BaseModel):
@@ -119,12 +124,27 @@ async def list_prompts(
         str | None, Query(pattern="^(sent|answered|done|dismissed|expired|skipped)$")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    after_id: AfterId = None,
 ) -> PromptList:
-    """Prompts, oldest due first, with their answers and response latency."""
-    rows = await asyncio.to_thread(storage.prompts, since=since, state=state, limit=limit)
+    """Prompts, oldest due first (then by id), with their answers and response latency.
+
+    ``since`` is inclusive (due at or after); follow ``next_after_id`` (as ``after_id``) to
+    the next page: it reaches every prompt once, however many are due at one time.
+    """
+    if after_id is not None and await asyncio.to_thread(storage.get_prompt, after_id) is None:
+        raise after_id_not_found("prompt", after_id)
+    rows = await asyncio.to_thread(
+        storage.prompts, since=since, state=state, limit=limit + 1, after_id=after_id
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
     answers = await asyncio.to_thread(storage.prompt_answers, [r["id"] for r in rows])
     total = await asyncio.to_thread(storage.count_prompts, since=since, state=state)
-    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows], total=total)
+    return PromptList(
+        prompts=[prompt_out(r, answers[r["id"]]) for r in rows],
+        total=total,
+        next_after_id=int(rows[-1]["id"]) if more else None,
+    )
 
 
 async def _stored(storage: StorageDep, prompt_id: int) -> Row:
