@@ -37,6 +37,7 @@ from api.pipeline.microbreaks import (
     MicroBreaks,
     make_microbreaks,
     microbreak_settings,
+    usable_overrides,
 )
 from api.pipeline.pacing import Pacing, make_pacer
 from api.pipeline.sinks import Listener, NoStore, SessionStore
@@ -88,4 +89,5 @@ __all__ = [
     "parse_speed",
     "play",
     "session_stages",
+    "usable_overrides",
 ]

@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from api import payloads
 from breathing import Baseline, MicroBreakMonitor, MicroBreakSettings
+from breathing.errors import BreathingError, SettingError
 
 __all__ = [
     "BASELINE_KEY",
@@ -20,7 +22,10 @@ __all__ = [
     "MicroBreaks",
     "make_microbreaks",
     "microbreak_settings",
+    "usable_overrides",
 ]
+
+log = logging.getLogger(__name__)
 
 
 #: Key of the micro-break monitor's personal baseline in the ``baseline`` table.
@@ -201,7 +206,10 @@ def make_microbreaks(
     sessions in real time on a real person (``wall_clock_local_time``); simulations and
     replays are never quiet.
     """
-    ms = microbreak_settings(settings, MicroBreakSettings)
+    usable, dropped = usable_overrides(settings)
+    if dropped:  # stored by an older version with wider ranges: the defaults for those
+        log.warning("micro-break settings: stored overrides out of range ignored: %s", dropped)
+    ms = microbreak_settings(usable, MicroBreakSettings)
     monitor = MicroBreakMonitor(
         settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
     )
@@ -215,8 +223,37 @@ def microbreak_settings(stored: dict[str, Any] | None, settings_cls: Any) -> Any
         return settings_cls()
     kwargs = dict(stored)
     if "quiet_hours" in kwargs:
-        kwargs["quiet_hours"] = tuple(
-            (datetime.time.fromisoformat(a), datetime.time.fromisoformat(b))
-            for a, b in kwargs["quiet_hours"]
-        )
+        try:
+            kwargs["quiet_hours"] = tuple(
+                (datetime.time.fromisoformat(a), datetime.time.fromisoformat(b))
+                for a, b in kwargs["quiet_hours"]
+            )
+        except (ValueError, TypeError) as exc:  # "hour must be in 0..23": say of what
+            raise SettingError(
+                "quiet_hours", f"micro-break settings: quiet_hours: {exc} (local times HH:MM)"
+            ) from None
     return settings_cls(**kwargs)
+
+
+def usable_overrides(stored: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """The stored overrides that make valid settings, and the names of those left out.
+
+    Overrides stored before a setting's range was narrowed (an upper bound added) would
+    otherwise stop every session's micro-breaks; each one the settings refuse is left out (its
+    default used) until the next ``PUT /microbreaks/settings`` replaces or clears it.
+    """
+    usable = dict(stored or {})
+    dropped: list[str] = []
+    while usable:
+        try:
+            microbreak_settings(usable, MicroBreakSettings)
+            break
+        except SettingError as exc:
+            if exc.field not in usable:  # a combination (memory_s vs step_s): drop both
+                dropped += sorted(usable)
+                return {}, dropped
+            dropped.append(exc.field)
+            del usable[exc.field]
+        except (BreathingError, TypeError):  # not a known setting's shape at all
+            return {}, sorted(usable)
+    return usable, dropped

@@ -29,13 +29,19 @@ from pydantic import (
 )
 
 from api import payloads
-from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings
+from api.pipeline import (
+    MICROBREAK_SETTINGS_KEY,
+    MicroBreaks,
+    microbreak_settings,
+    usable_overrides,
+)
 from api.routes._deps import AfterId, ManagerDep, StorageDep, after_id_not_found, running_session
 from api.sessions import LiveSession
 from api.storage import Storage
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
-from breathing.errors import BreathingError
+from breathing.errors import BreathingError, SettingError
 from breathing.microbreak import MicroBreakSettings
+from breathing.microbreak.settings import SETTING_LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -292,12 +298,24 @@ def _settings_fields() -> dict[str, Any]:
         if f.name == "quiet_hours":
             out[f.name] = (
                 list[tuple[str, str]] | None,
-                Field(default=None, description='[["22:00", "07:00"], ...] local times'),
+                Field(
+                    default=None,
+                    description='[["22:00", "07:00"], ...] local times; [] for none; null '
+                    "clears the override (the default 22:00-07:00)",
+                ),
             )
-        elif f.type in (int, "int"):  # strict: true/false are not numbers
-            out[f.name] = (StrictInt | None, None)
+            continue
+        low, high = SETTING_LIMITS.get(f.name, (None, None))
+        field = Field(
+            default=None,
+            ge=low,
+            le=high,
+            description=f"Default {f.default!r}; null clears the override (the default again)",
+        )
+        if f.type in (int, "int"):  # strict: true/false are not numbers
+            out[f.name] = (StrictInt | None, field)
         else:
-            out[f.name] = (StrictFloat | StrictInt | None, None)
+            out[f.name] = (StrictFloat | StrictInt | None, field)
     return out
 
 
@@ -306,7 +324,9 @@ MicroBreakSettingsIn = create_model(
     __config__=ConfigDict(extra="forbid"),
     **_settings_fields(),
 )
-MicroBreakSettingsIn.__doc__ = "Overrides of breathing.MicroBreakSettings (omitted: unchanged)."
+MicroBreakSettingsIn.__doc__ = (
+    "Overrides of breathing.MicroBreakSettings (omitted: unchanged; null: back to the default)."
+)
 
 
 class MicroBreakSettingsOut(BaseModel):
@@ -321,13 +341,21 @@ class MicroBreakSettingsOut(BaseModel):
 
 
 async def _stored_overrides(storage: Storage) -> dict[str, Any]:
+    """The stored overrides that are valid (one stored before a bound was added is not)."""
     stored = await asyncio.to_thread(storage.get_value, "settings", MICROBREAK_SETTINGS_KEY)
-    return {} if stored is None else dict(stored[0])
+    usable, dropped = usable_overrides(None if stored is None else dict(stored[0]))
+    if dropped:
+        log.warning("micro-break settings: stored overrides out of range ignored: %s", dropped)
+    return usable
 
 
 def _effective(overrides: dict[str, Any]) -> MicroBreakSettingsOut:
     try:
         effective = microbreak_settings(overrides, MicroBreakSettings)
+    except SettingError as exc:  # the setting it names is where the problem is
+        raise HTTPException(
+            422, detail=[{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+        ) from exc
     except (BreathingError, ValueError, TypeError) as exc:
         raise HTTPException(
             422, detail=[{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
@@ -345,9 +373,19 @@ async def get_settings(storage: StorageDep) -> MicroBreakSettingsOut:
 
 @router.put("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
 async def put_settings(body: MicroBreakSettingsIn, storage: StorageDep) -> MicroBreakSettingsOut:  # type: ignore[valid-type]
-    """Change thresholds (merged into the stored ones); applies to sessions started later."""
+    """Change thresholds (merged into the stored ones); applies to sessions started later.
+
+    A setting given as ``null`` clears its override: the default again (all of them ``null``
+    is a reset). Each numeric setting has a range (the schema's bounds, with the reasoning in
+    ``breathing.microbreak.settings.SETTING_LIMITS``); out of it is a 422 whose ``loc`` names
+    the setting.
+    """
     overrides = await _stored_overrides(storage)
-    overrides.update(body.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+    for name, value in body.model_dump(exclude_unset=True).items():  # type: ignore[attr-defined]
+        if value is None:
+            overrides.pop(name, None)
+        else:
+            overrides[name] = value
     out = _effective(overrides)  # 422 before anything is stored
     now = time.time()
     written = storage.put_value("settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=now)
