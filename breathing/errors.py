@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hrv.errors import HrvpaceError
 
-__all__ = ["BreathingError", "SettingError"]
+__all__ = ["BreathingError", "MicroBreakStateError", "SettingError"]
 
 
 class BreathingError(HrvpaceError, ValueError):
@@ -25,3 +25,16 @@ class SettingError(BreathingError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class MicroBreakStateError(BreathingError):
+    """A micro-break action the monitor's state does not allow now.
+
+    ``state`` says which (stable, for callers that branch on it): ``"no_flag"`` (nothing
+    to acknowledge), ``"no_break_running"`` (nothing to end), ``"break_running"`` (a break
+    is already running).
+    """
+
+    def __init__(self, state: str, message: str) -> None:
+        super().__init__(message)
+        self.state = state

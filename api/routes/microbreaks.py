@@ -35,11 +35,12 @@ from api.pipeline import (
     microbreak_settings,
     usable_overrides,
 )
+from api.problems import ProblemError
 from api.routes._deps import AfterId, ManagerDep, StorageDep, after_id_not_found, running_session
 from api.sessions import LiveSession
 from api.storage import Storage
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
-from breathing.errors import BreathingError, SettingError
+from breathing.errors import BreathingError, MicroBreakStateError, SettingError
 from breathing.microbreak import MicroBreakSettings
 from breathing.microbreak.settings import SETTING_LIMITS
 
@@ -51,8 +52,10 @@ router = APIRouter(prefix="/api/v1/microbreaks", tags=["microbreaks"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {},
     409: {
-        "description": "The session is not running, or the action does not fit the "
-        "micro-break state (a break already running, none to end, no flag to acknowledge)"
+        "description": "The session is not running (code session_not_running), or the "
+        "action does not fit the micro-break state: a break already running "
+        "(break_already_running), none to end (no_break_running), no flag to acknowledge "
+        "(no_flag_to_acknowledge)"
     },
     501: {"description": "Micro-break flags are not available in this build"},
 }
@@ -122,10 +125,20 @@ def _monitor(live: LiveSession) -> MicroBreaks:
     return mb
 
 
+#: The 409 code of each micro-break state that refuses an action (titles: PROBLEM_TITLES).
+_STATE_CODES: dict[str, str] = {
+    "no_flag": "no_flag_to_acknowledge",
+    "no_break_running": "no_break_running",
+    "break_running": "break_already_running",
+}
+
+
 def _act(live: LiveSession, action: str, **kwargs: Any) -> EventsOut:
     mb = _monitor(live)
     try:
         events = mb.act(action, live.pipeline.t_s, **kwargs)
+    except MicroBreakStateError as exc:  # each state its own code, to branch on
+        raise ProblemError(409, _STATE_CODES[exc.state], str(exc)) from exc
     except BreathingError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     live.pipeline.publish_micro_break_events(events)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +32,9 @@ from api.routes.dayplan import SchedulerDep
 from api.storage import Row
 
 router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
+
+#: The states a prompt is in (an enum in the schema).
+PromptState = Literal["sent", "answered", "done", "dismissed", "expired", "skipped"]
 
 PromptId = Annotated[int, Path(ge=1, le=2**62, description="The prompt's id.")]
 
@@ -120,9 +123,7 @@ async def list_prompts(
     since: Annotated[
         float | None, Query(ge=0, le=1e11, description="Due at or after (Unix s).")
     ] = None,
-    state: Annotated[
-        str | None, Query(pattern="^(sent|answered|done|dismissed|expired|skipped)$")
-    ] = None,
+    state: Annotated[PromptState | None, Query(description="Only prompts in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     after_id: AfterId = None,
 ) -> PromptList:

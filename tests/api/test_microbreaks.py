@@ -77,11 +77,23 @@ def test_acknowledge_with_nothing_flagged_is_a_409_as_end_with_no_break_is(
         ]
         state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
         assert state["last_flag"] is None
-        for action, words in (("acknowledge", "no flag"), ("end", "no break")):
+        # each refusal its own code (review: all three were "conflict")
+        for action, code, words in (
+            ("acknowledge", "no_flag_to_acknowledge", "no flag"),
+            ("end", "no_break_running", "no break"),
+        ):
             r = c.post(f"/api/v1/sessions/{sid}/microbreaks/{action}")
             assert r.status_code == 409, (action, r.text)
             assert r.headers["content-type"] == "application/problem+json"
-            assert r.json()["code"] == "conflict" and words in r.json()["detail"]
+            assert r.json()["code"] == code and words in r.json()["detail"]
+            assert r.json()["title"] != "Conflict"
+        start = f"/api/v1/sessions/{sid}/microbreaks/start"
+        assert c.post(start, json={"kind": "walk"}).status_code == 200
+        again = c.post(start, json={"kind": "screen"})
+        assert again.status_code == 409
+        assert again.json()["code"] == "break_already_running"
+        assert "walk break is already running" in again.json()["detail"]
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
         c.post(f"/api/v1/sessions/{sid}/stop")
         # nothing stored for it (it was a micro_break_acknowledged event with flag_t_s null)
         history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()

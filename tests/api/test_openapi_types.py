@@ -71,3 +71,19 @@ def test_response_fields_with_a_fixed_set_of_values_are_enums(document: dict[str
     reasons = {"", "recent_break", "checkin_open", "missed"}
     assert _enum(document, "PromptOut", "reason") == reasons
     assert _enum(document, "AnswerOut", "reason") == reasons
+
+
+def test_upload_format_and_prompt_state_are_enums(document: dict[str, Any]) -> None:
+    """Review: the upload's ``format`` was a free string (maxLength 32) and the prompts'
+    ``state`` filter a regex, so a generated client could not offer their values."""
+    from sensors.recording import RECORDING_FORMATS
+
+    upload = next(
+        s for name, s in document["components"]["schemas"].items() if "upload_recording" in name
+    )
+    kinds = [k for k in upload["properties"]["format"]["anyOf"] if k.get("type") == "string"]
+    assert kinds and kinds[0]["enum"] == list(RECORDING_FORMATS)
+    params = document["paths"]["/api/v1/prompts"]["get"]["parameters"]
+    state = next(p for p in params if p["name"] == "state")["schema"]
+    enums = [k["enum"] for k in state["anyOf"] if "enum" in k]
+    assert enums == [["sent", "answered", "done", "dismissed", "expired", "skipped"]]
