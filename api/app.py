@@ -45,6 +45,7 @@ from api.routes import (
     health,
     live,
     microbreaks,
+    problems,
     prompts,
     recordings,
     reports,
@@ -62,6 +63,7 @@ from webconventions.docs import install_docs
 from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
+    MediaTypeMiddleware,
     SecurityHeadersMiddleware,
     TokenGateMiddleware,
 )
@@ -164,6 +166,7 @@ def create_app(
 
     protected = [Depends(require_token)]
     app.include_router(health.router)
+    app.include_router(problems.router)  # what the errors' type URIs name; public, no data
     app.include_router(sessions.router, dependencies=protected)
     app.include_router(breathing.router, dependencies=protected)
     app.include_router(checkins.router, dependencies=protected)
@@ -189,7 +192,9 @@ def create_app(
         mount_page(app, STATIC_DIR, api_prefix="/api")
 
     # added last = outermost: Host check, then CORS, then the token gate, then the body limits,
-    # then the routes
+    # then the media type, then the routes
+    # a body the routes cannot read (a JSON body sent as text/plain): 415, before it is read
+    app.add_middleware(MediaTypeMiddleware, prefix="/api/", also=["multipart/form-data"])
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import api.app  # noqa: F401  (imports every route module and its errors)
 from api.problems import PROBLEM_TITLES
+from api.routes.problems import problem_codes
 from tests.api.conftest import REPO_ROOT
 from webconventions.errors import ServiceError
 from webconventions.problems import STATUS_CODES
@@ -22,7 +23,7 @@ from webconventions.problems import STATUS_CODES
 CLI_ONLY = {"data_dir_in_use", "data_dir_unusable"}
 
 _TABLE = re.compile(r"<!-- problem-codes: start -->(.*?)<!-- problem-codes: end -->", re.S)
-_ROW = re.compile(r"^\| `([a-z_]+)` \| (\d{3}) \|", re.M)
+_ROW = re.compile(r"^\| `([a-z_]+)` \| (\d{3}) \| (.*) \|$", re.M)
 _PROBLEM_ERROR = re.compile(r'ProblemError\(\s*(\d{3}),\s*"([a-z_]+)"')
 _PROBLEM_RESPONSE = re.compile(r'problem_response\(\s*(\d{3}),\s*"([a-z_]+)"')
 _HTTP_EXCEPTION = re.compile(
@@ -61,11 +62,21 @@ def raised_codes() -> set[tuple[str, int]]:
     return {(c, s) for c, s in codes if c not in CLI_ONLY}
 
 
-def readme_codes() -> set[tuple[str, int]]:
+def readme_rows() -> dict[str, tuple[int, str]]:
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     table = _TABLE.search(text)
     assert table is not None, "README lost its problem-codes table"
-    return {(c, int(s)) for c, s in _ROW.findall(table.group(1))}
+    return {c: (int(s), when) for c, s, when in _ROW.findall(table.group(1))}
+
+
+def readme_codes() -> set[tuple[str, int]]:
+    return {(c, s) for c, (s, _) in readme_rows().items()}
+
+
+def test_the_problem_pages_say_what_readme_says() -> None:
+    """``/problems/<code>`` pages come from api/problem_codes.json: the same rows as README."""
+    served = {c: (int(e["status"]), e["when"]) for c, e in problem_codes().items()}
+    assert served == readme_rows()
 
 
 def test_readme_lists_every_code_the_service_raises_and_no_other() -> None:
