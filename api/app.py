@@ -3,11 +3,12 @@
 Security (RR data is health data): every route but ``GET /api/v1/health`` requires
 ``Authorization: Bearer <token>`` (the WebSocket takes it as a subprotocol or ``?token=``, and
 checks the ``Origin``, see :mod:`api.routes.live`); the ``Host`` header must be one of
-``settings.allowed_hosts`` (DNS rebinding); CORS only for ``settings.browser_origins``; request
-bodies are limited (``max_body_bytes``, ``max_recording_bytes`` for uploads, 413 before they are
-read whole); replays read only the recordings folder. Every error is ``application/problem+json``
-with a stable ``code`` (:mod:`webconventions.problems`). The OpenAPI document
-(``/api/v1/openapi.json``, docs at ``/api/v1/docs``) and the static page at ``/`` are public:
+``settings.accepted_hosts`` (the loopback names, the ``--host`` address, ``allowed_hosts``: DNS
+rebinding); CORS only for ``settings.browser_origins``; request bodies are limited
+(``max_body_bytes``, ``max_recording_bytes`` for uploads, 413 before they are read whole);
+replays read only the recordings folder. Every error is ``application/problem+json`` with a
+stable ``code`` (:mod:`webconventions.problems`). The OpenAPI document (``/api/v1/openapi.json``,
+docs at ``/api/v1/docs``) and the static page at ``/`` are public:
 they hold no user data, and the page asks for the token. Every answer says
 ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` and ``Content-Security-Policy:
 frame-ancestors 'none'`` (no other site frames the page or the docs;
@@ -44,6 +45,7 @@ from api.routes import (
     health,
     live,
     microbreaks,
+    problems,
     prompts,
     recordings,
     reports,
@@ -61,6 +63,7 @@ from webconventions.docs import install_docs
 from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
+    MediaTypeMiddleware,
     SecurityHeadersMiddleware,
     TokenGateMiddleware,
 )
@@ -166,6 +169,7 @@ def create_app(
 
     protected = [Depends(require_token)]
     app.include_router(health.router)
+    app.include_router(problems.router)  # what the errors' type URIs name; public, no data
     app.include_router(sessions.router, dependencies=protected)
     app.include_router(breathing.router, dependencies=protected)
     app.include_router(checkins.router, dependencies=protected)
@@ -191,7 +195,9 @@ def create_app(
         mount_page(app, STATIC_DIR, api_prefix="/api")
 
     # added last = outermost: Host check, then CORS, then the token gate, then the body limits,
-    # then the routes
+    # then the media type, then the routes
+    # a body the routes cannot read (a JSON body sent as text/plain): 415, before it is read
+    app.add_middleware(MediaTypeMiddleware, prefix="/api/", also=["multipart/form-data"])
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -225,7 +231,7 @@ def create_app(
             # the CSV pages' total (README: paging a CSV) and the download's file name
             expose_headers=["X-Total-Count", "Content-Disposition"],
         )
-    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.accepted_hosts)
     # outermost of ours: every answer (the Host check's 400 too) carries the headers; a 500,
     # which Starlette's error middleware outside all of these answers, gets them from
     # webconventions.problems' handler

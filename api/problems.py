@@ -11,7 +11,23 @@ from __future__ import annotations
 from api.errors import ApiError
 from webconventions.problems import status_title
 
-__all__ = ["ProblemError"]
+__all__ = ["PROBLEM_TITLES", "ProblemError"]
+
+#: Titles of the codes raised as :class:`ProblemError` (the error classes carry their own),
+#: so a problem's ``title`` names its kind rather than the status's reason phrase. README's
+#: "Errors" table lists every code the service answers (``tests/api/test_problem_codes.py``
+#: collects them from the source and checks it).
+PROBLEM_TITLES: dict[str, str] = {
+    "invalid_dayplan": "Invalid day plan",
+    "invalid_answer": "Invalid answer",
+    "prompt_not_found": "Prompt not found",
+    "prompt_closed": "Prompt no longer open",
+    "not_a_simulation": "Not a simulated session",
+    "unknown_format": "Unknown recording format",
+    "no_flag_to_acknowledge": "No micro-break flag to acknowledge",
+    "no_break_running": "No break is running",
+    "break_already_running": "A break is already running",
+}
 
 
 class ProblemError(ApiError):
@@ -26,11 +42,12 @@ class ProblemError(ApiError):
     detail
         What went wrong, in words a UI can show as is.
     title
-        The kind of problem in short; the status's reason phrase when not given.
+        The kind of problem in short; when not given, the code's in :data:`PROBLEM_TITLES`,
+        else the status's reason phrase.
     """
 
     def __init__(self, status: int, code: str, detail: str, *, title: str | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
-        self.title = title or status_title(status)
+        self.title = title or PROBLEM_TITLES.get(code) or status_title(status)

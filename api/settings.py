@@ -30,6 +30,7 @@ from api.timezones import zone_problem
 from hrv.errors import HrvpaceError
 
 __all__ = [
+    "LOOPBACK_HOSTS",
     "TIMEZONE_ENV",
     "ConfigError",
     "Settings",
@@ -41,6 +42,12 @@ __all__ = [
 #: Environment variable naming the zone a new day plan takes, over the machine's own
 #: (:func:`api.dayplan.machine_timezone`).
 TIMEZONE_ENV = "HRVPACE_TIMEZONE"
+
+#: ``Host`` names always accepted: the loopback ones (the URL ``serve`` prints among them).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+#: ``--host`` values that bind every address: they name no Host a client would send.
+_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
 
@@ -76,8 +83,12 @@ class Settings(BaseSettings):
         description="API token; when unset, one is created on first run in data_dir/token.",
     )
     allowed_hosts: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
-        description="Host headers accepted (protection against DNS rebinding).",
+        default_factory=list,
+        description=(
+            "Host header names accepted besides the loopback ones (127.0.0.1, localhost, [::1]) "
+            "and the --host address; e.g. this machine's LAN address for a phone app. Only "
+            "listed names are let in: protection against DNS rebinding."
+        ),
     )
     cors_origins: list[str] = Field(
         default_factory=list,
@@ -144,6 +155,22 @@ class Settings(BaseSettings):
         return (
             self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
         )
+
+    @property
+    def accepted_hosts(self) -> list[str]:
+        """``Host`` names the service answers (loopback, ``host``, then ``allowed_hosts``).
+
+        ``host`` counts when it names one address (not a wildcard such as ``0.0.0.0``).
+        ``allowed_hosts`` adds to the loopback names (an older setting that listed them again
+        still works); an address bound by name is accepted by it. An IP address in a ``Host``
+        header cannot be a DNS-rebinding name (the attacker's page would send its own name).
+        """
+        bound = self.host.strip().lower()
+        names = list(LOOPBACK_HOSTS)
+        if bound not in _WILDCARD_BINDS:
+            names.append(f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound)
+        names += [h.strip().lower() for h in self.allowed_hosts]
+        return list(dict.fromkeys(names))
 
     @property
     def browser_origins(self) -> list[str]:

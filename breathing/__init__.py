@@ -31,7 +31,7 @@ from breathing.engine import (
     PacingMode,
     RateChanged,
 )
-from breathing.errors import BreathingError
+from breathing.errors import BreathingError, SettingError
 from breathing.microbreak import (
     BreakEffect,
     BreakEnded,
@@ -90,6 +90,7 @@ __all__ = [
     "Reason",
     "ReasonCode",
     "ResonanceMethod",
+    "SettingError",
     "SignalCheck",
     "Snoozed",
     "Suggestion",

@@ -7,6 +7,8 @@ without breaking the import direction (``api`` -> ``sensors`` | ``breathing`` ->
     ├── HrvInputError(ValueError)     bad input to an HRV metric (hrv/): NaN, negative, empty,
     │                                 wrong dtype, wrong units (seconds passed as ms), ...
     ├── BreathingError(ValueError)    bad input to the pacing engine (breathing/errors.py)
+    │   ├── SettingError              one micro-break setting out of range (names it: field)
+    │   └── MicroBreakStateError      an action the micro-break state does not allow (state)
     ├── SensorError                   a source of beats failed (sensors/errors.py)
     │   ├── MalformedPacketError      a Heart Rate Measurement payload that breaks the spec
     │   ├── RecordingFormatError      a recording file unreadable at a given line

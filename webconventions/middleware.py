@@ -12,6 +12,10 @@ run before any route reads the request.
   ``body_too_large`` without a byte of the body being read; a body without a length (chunked)
   is counted as it arrives and answered 413 as soon as it passes the limit, the route then sees
   the client as gone. So no route ever holds more than the limit of one request in memory.
+- :class:`MediaTypeMiddleware`: a request body under the API whose ``Content-Type`` is not one
+  the service reads (JSON, and multipart for uploads) gets 415 ``unsupported_media_type``
+  naming the type it has and the one to use, before it is read (FastAPI would read a JSON body
+  sent as ``text/plain`` as bytes and answer 422 "Input should be a valid dictionary").
 - :class:`SecurityHeadersMiddleware`: every HTTP answer says ``X-Content-Type-Options:
   nosniff`` (a browser takes the declared type: a JSON or CSV answer is never run as a script
   or a page), ``X-Frame-Options: DENY`` and ``Content-Security-Policy: frame-ancestors 'none'``
@@ -36,6 +40,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "BodyLimitMiddleware",
     "HostCheckMiddleware",
+    "MediaTypeMiddleware",
     "SecurityHeadersMiddleware",
     "TokenGateMiddleware",
     "host_of",
@@ -102,6 +107,56 @@ class HostCheckMiddleware:
             await send({"type": "websocket.close", "code": 1008, "reason": "invalid host"})
             return
         response = problem_response(400, "invalid_host", "Host header not allowed")
+        await response(scope, receive, send)
+
+
+class MediaTypeMiddleware:
+    """415 for a request under ``prefix`` that has a body of a media type no route reads.
+
+    A request with a body (``Content-Length`` above 0, or chunked) and a ``Content-Type`` that
+    is not ``application/json``, a ``+json`` type or one of ``also`` is answered 415
+    ``unsupported_media_type`` before its body is read. A body without ``Content-Type`` is
+    passed on (the route reads it as JSON), and so is any request without a body.
+
+    Parameters
+    ----------
+    app
+        The application inside.
+    prefix
+        Only paths under it are checked (the API; the page's files take no bodies).
+    also
+        Other media types some route reads (``multipart/form-data`` for an upload).
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str, also: Sequence[str] = ()) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.also = {m.lower() for m in also}
+
+    def _readable(self, content_type: str) -> bool:
+        media = content_type.split(";", 1)[0].strip().lower()
+        return media == "application/json" or media.endswith("+json") or media in self.also
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 415 for a body of another media type; pass everything else on."""
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        content_type = _header(scope, b"content-type")
+        length = _header(scope, b"content-length")
+        chunked = "chunked" in (_header(scope, b"transfer-encoding") or "").lower()
+        has_body = chunked or (length is not None and _content_length(length) != 0)
+        if content_type is None or not has_body or self._readable(content_type):
+            await self.app(scope, receive, send)
+            return
+        media = content_type.split(";", 1)[0].strip()[:100]
+        response = problem_response(
+            415,
+            "unsupported_media_type",
+            f"the body is {media or 'of no media type'}; send JSON with "
+            "'Content-Type: application/json'",
+            title="Unsupported media type",
+        )
         await response(scope, receive, send)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "HostOpt",
     "PortOpt",
     "bind_socket",
+    "hosts_note",
     "lock_data_dir",
     "run_server",
     "settings_from_flags",
@@ -138,6 +139,32 @@ def url_for(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}"
+
+
+def hosts_note(settings: Settings) -> str | None:
+    """For a server reachable beyond loopback: which ``Host`` names it answers, how to add one.
+
+    ``None`` when ``--host`` is a loopback address (only this machine can connect). Otherwise
+    a client reaching it by a name or address not listed (a phone app using the LAN address of
+    a server on ``0.0.0.0``) gets 400 ``invalid_host``; the line says so before it happens.
+    """
+    import ipaddress
+
+    bound = settings.host.strip().strip("[]").lower()
+    if bound == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(bound).is_loopback:
+            return None
+    except ValueError:
+        pass  # a name, or a wildcard such as "" : reachable from elsewhere
+    return (
+        "hosts: requests must name one of these in their Host header: "
+        + ", ".join(settings.accepted_hosts)
+        + "; to reach this server by another name or address (e.g. this machine's LAN "
+        "address), add it: HRVPACE_ALLOWED_HOSTS='[\"192.168.1.20\"]' "
+        "(or allowed_hosts = [...] in the config file)"
+    )
 
 
 def tune_gc() -> None:

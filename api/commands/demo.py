@@ -20,6 +20,7 @@ from api.commands._server import (
     HostOpt,
     PortOpt,
     bind_socket,
+    hosts_note,
     lock_data_dir,
     run_server,
     settings_from_flags,
@@ -174,6 +175,9 @@ def _run_demo(
         typer.echo(f"hrvpace demo: simulated person streaming (session {ids})")
         typer.echo(f"open {page}")
         typer.echo(f"token: {app.state.token}")
+        hosts = hosts_note(settings)
+        if hosts is not None:
+            typer.echo(hosts)
         if start_at is not None:
             typer.echo(f"day plan clock: from {start_at:%Y-%m-%d %H:%M} at {clock_speed:g}x")
             note = _not_a_working_day(app.state.prompts.plan, start_at)

@@ -11,6 +11,7 @@ from api.commands._server import (
     HostOpt,
     PortOpt,
     bind_socket,
+    hosts_note,
     lock_data_dir,
     run_server,
     settings_from_flags,
@@ -46,6 +47,9 @@ def serve(
         typer.echo(f"hrvpace is serving at {url}/")
         typer.echo(f"token: {app.state.token}")
         typer.echo(f"data:  {settings.data_dir}")
+        note = hosts_note(settings)
+        if note is not None:
+            typer.echo(note)
         typer.echo("Ctrl+C to stop.", err=True)
 
     try:

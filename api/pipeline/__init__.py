@@ -45,6 +45,7 @@ from api.pipeline.microbreaks import (
     PlanDay,
     make_microbreaks,
     microbreak_settings,
+    usable_overrides,
 )
 from api.pipeline.pacing import Pacing, make_pacer
 from api.pipeline.sinks import Listener, NoStore, SessionStore
@@ -98,4 +99,5 @@ __all__ = [
     "parse_speed",
     "play",
     "session_stages",
+    "usable_overrides",
 ]

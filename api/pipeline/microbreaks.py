@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from api import payloads
 from breathing import Baseline, MicroBreakMonitor, MicroBreakSettings
+from breathing.errors import BreathingError, SettingError
 
 __all__ = [
     "BASELINE_KEY",
@@ -22,7 +24,10 @@ __all__ = [
     "PlanDay",
     "make_microbreaks",
     "microbreak_settings",
+    "usable_overrides",
 ]
+
+log = logging.getLogger(__name__)
 
 
 #: Key of the micro-break monitor's personal baseline in the ``baseline`` table.
@@ -219,7 +224,10 @@ def make_microbreaks(
     a session without one (a replay, a command's own session) is never quiet.
     """
     quiet = None if plan_day is None else plan_day()[1]
-    ms = microbreak_settings(settings, MicroBreakSettings, quiet_hours=quiet)
+    usable, dropped = usable_overrides(settings)
+    if dropped:  # stored by an older version with wider ranges: the defaults for those
+        log.warning("micro-break settings: stored overrides out of range ignored: %s", dropped)
+    ms = microbreak_settings(usable, MicroBreakSettings, quiet_hours=quiet)
     monitor = MicroBreakMonitor(
         settings=ms, baseline=None if baseline is None else Baseline.from_dict(baseline)
     )
@@ -239,3 +247,27 @@ def microbreak_settings(
     if quiet_hours is not None:
         kwargs["quiet_hours"] = quiet_hours
     return settings_cls(**kwargs)
+
+
+def usable_overrides(stored: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """The stored overrides that make valid settings, and the names of those left out.
+
+    Overrides stored before a setting's range was narrowed (an upper bound added) would
+    otherwise stop every session's micro-breaks; each one the settings refuse is left out (its
+    default used) until the next ``PUT /microbreaks/settings`` replaces or clears it.
+    """
+    usable = dict(stored or {})
+    dropped: list[str] = []
+    while usable:
+        try:
+            microbreak_settings(usable, MicroBreakSettings)
+            break
+        except SettingError as exc:
+            if exc.field not in usable:  # a combination (memory_s vs step_s): drop both
+                dropped += sorted(usable)
+                return {}, dropped
+            dropped.append(exc.field)
+            del usable[exc.field]
+        except (BreathingError, TypeError):  # not a known setting's shape at all
+            return {}, sorted(usable)
+    return usable, dropped

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Query, Request
 
 from api.errors import SessionNotFoundError, SessionNotRunningError
 from api.sessions import LiveSession, SessionManager
 from api.storage import Storage
 
-__all__ = ["ManagerDep", "StorageDep", "running_session"]
+__all__ = ["AfterId", "ManagerDep", "StorageDep", "after_id_not_found", "running_session"]
 
 
 def get_storage(request: Request) -> Storage:
@@ -26,6 +26,35 @@ def get_manager(request: Request) -> SessionManager:
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
+
+
+#: The keyset cursor of the check-in, prompt and micro-break lists: the previous page's
+#: ``next_after_id``. Unlike ``since`` (a time, which many items can share), an id names one
+#: item, so paging by it reaches every item once however many share a time.
+AfterId = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2**62,
+        description="The next page: only items after the one with this id in the list's "
+        "order; pass the previous page's next_after_id (other filters the same).",
+    ),
+]
+
+
+def after_id_not_found(what: str, after_id: int) -> HTTPException:
+    """The 422 for an ``after_id`` naming no stored item (``loc`` ``["query", "after_id"]``)."""
+    return HTTPException(
+        422,
+        detail=[
+            {
+                "loc": ["query", "after_id"],
+                "msg": f"no {what} with id {after_id}",
+                "type": "value_error",
+                "input": after_id,
+            }
+        ],
+    )
 
 
 async def running_session(

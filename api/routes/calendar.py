@@ -115,7 +115,6 @@ def _onset(
 
 @router.get(
     "/calendar.ics",
-    name="calendar-feed",
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 feed"}},
 )
@@ -165,12 +164,11 @@ class CalendarFeedOut(BaseModel):
 
 @router.post(
     "/calendar/rotate",
-    name="calendar-rotate",
     response_model=CalendarFeedOut,
     dependencies=[Depends(require_token)],  # the API token only: never the feed's own token
 )
 async def rotate_calendar_feed(request: Request, storage: StorageDep) -> CalendarFeedOut:
     """Replace the feed's token and return the new feed URL; the old URL stops working."""
     token = await asyncio.to_thread(rotate_feed_token, storage)
-    url = str(request.url_for("calendar-feed").include_query_params(token=token))
+    url = str(request.url_for("calendar_feed").include_query_params(token=token))
     return CalendarFeedOut(calendar_feed_url=url)

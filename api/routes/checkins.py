@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.routes._deps import StorageDep
+from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
@@ -49,7 +49,14 @@ class CheckinList(BaseModel):
     """A page of check-ins, with how many the filters select in all."""
 
     checkins: list[CheckinOut]
-    total: int = Field(description="Check-ins the filters select (whatever limit)")
+    total: int = Field(
+        description="Check-ins session_id and since select (whatever limit and after_id)"
+    )
+    next_after_id: int | None = Field(
+        default=None,
+        description="More check-ins follow this page: pass this as after_id for the next "
+        "one; null on the last page",
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckinOut)
@@ -98,14 +105,25 @@ async def list_checkins(
     session_id: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[float | None, Query(ge=0, le=1e11, description="Unix seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    after_id: AfterId = None,
 ) -> CheckinList:
-    """Check-ins, oldest first (filter by session or by time)."""
+    """Check-ins, oldest first (by ``at``, then id; filter by session or by time).
+
+    ``since`` is inclusive (at or after), so many check-ins at one time could fill pages;
+    follow ``next_after_id`` (as ``after_id``) to the next page instead: it reaches every
+    check-in once.
+    """
+    if after_id is not None and not await asyncio.to_thread(storage.has_checkin, after_id):
+        raise after_id_not_found("check-in", after_id)
     rows = await asyncio.to_thread(
-        storage.checkins, session_id=session_id, since=since, limit=limit
+        storage.checkins, session_id=session_id, since=since, limit=limit + 1, after_id=after_id
     )
+    more = len(rows) > limit
+    rows = rows[:limit]
     total = await asyncio.to_thread(storage.count_checkins, session_id=session_id, since=since)
     return CheckinList(
         total=total,
+        next_after_id=int(rows[-1]["id"]) if more else None,
         checkins=[
             CheckinOut(
                 id=r["id"],

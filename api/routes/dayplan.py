@@ -48,7 +48,7 @@ SchedulerDep = Annotated[PromptScheduler, Depends(get_scheduler)]
 
 async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanOut:
     token = await asyncio.to_thread(feed_token, storage)
-    url = str(request.url_for("calendar-feed").include_query_params(token=token))
+    url = str(request.url_for("calendar_feed").include_query_params(token=token))
     return DayPlanOut(
         **plan_to_model(plan).model_dump(),
         default_texts=dict(DEFAULT_TEXTS),

@@ -1,8 +1,8 @@
-"""``GET /api/v1/health``: the one endpoint that needs no token."""
+"""``GET /api/v1/health``: the one endpoint that needs no token (``HEAD`` too, for monitors)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from api._version import __version__
@@ -21,3 +21,9 @@ class Health(BaseModel):
 async def health() -> Health:
     """Whether the service is up (no token needed; reveals nothing about the user)."""
     return Health(status="ok", version=__version__)
+
+
+@router.head("/health")
+async def health_head() -> Response:
+    """``HEAD /api/v1/health``: 200 with no body, for uptime monitors (was 405)."""
+    return Response(status_code=200, media_type="application/json")

@@ -29,15 +29,22 @@ from pydantic import (
 )
 
 from api import payloads
-from api.pipeline import MICROBREAK_SETTINGS_KEY, MicroBreaks, microbreak_settings
-from api.routes._deps import ManagerDep, StorageDep, running_session
+from api.pipeline import (
+    MICROBREAK_SETTINGS_KEY,
+    MicroBreaks,
+    microbreak_settings,
+    usable_overrides,
+)
+from api.problems import ProblemError
+from api.routes._deps import AfterId, ManagerDep, StorageDep, after_id_not_found, running_session
 from api.routes.dayplan import SchedulerDep, save_plan, with_quiet_hours
 from api.sessions import LiveSession
 from api.storage import Storage
 from breathing.dayplan import DayPlan
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
-from breathing.errors import BreathingError
+from breathing.errors import BreathingError, MicroBreakStateError, SettingError
 from breathing.microbreak import MicroBreakSettings
+from breathing.microbreak.settings import SETTING_LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +54,10 @@ router = APIRouter(prefix="/api/v1/microbreaks", tags=["microbreaks"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {},
     409: {
-        "description": "The session is not running, or the action does not fit the "
-        "micro-break state (a break already running, none to end, no flag to acknowledge)"
+        "description": "The session is not running (code session_not_running), or the "
+        "action does not fit the micro-break state: a break already running "
+        "(break_already_running), none to end (no_break_running), no flag to acknowledge "
+        "(no_flag_to_acknowledge)"
     },
     501: {"description": "Micro-break flags are not available in this build"},
 }
@@ -118,10 +127,20 @@ def _monitor(live: LiveSession) -> MicroBreaks:
     return mb
 
 
+#: The 409 code of each micro-break state that refuses an action (titles: PROBLEM_TITLES).
+_STATE_CODES: dict[str, str] = {
+    "no_flag": "no_flag_to_acknowledge",
+    "no_break_running": "no_break_running",
+    "break_running": "break_already_running",
+}
+
+
 def _act(live: LiveSession, action: str, **kwargs: Any) -> EventsOut:
     mb = _monitor(live)
     try:
         events = mb.act(action, live.pipeline.t_s, **kwargs)
+    except MicroBreakStateError as exc:  # each state its own code, to branch on
+        raise ProblemError(409, _STATE_CODES[exc.state], str(exc)) from exc
     except BreathingError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     live.pipeline.publish_micro_break_events(events)
@@ -227,7 +246,14 @@ class HistoryOut(BaseModel):
     """Stored micro-break events, newest first, with how many are stored in all."""
 
     events: list[HistoryItem]
-    total: int = Field(description="Events stored (of the session when given), whatever limit")
+    total: int = Field(
+        description="Events stored (of the session when given), whatever limit and after_id"
+    )
+    next_after_id: int | None = Field(
+        default=None,
+        description="Older events follow this page: pass this as after_id for the next one; "
+        "null on the last page",
+    )
     unreadable: int = Field(
         default=0,
         description="Stored events of this page left out because their data does not fit the "
@@ -240,9 +266,20 @@ async def history(
     storage: StorageDep,
     session_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    after_id: AfterId = None,
 ) -> HistoryOut:
-    """Flags with their reasons and suggestions, breaks and their effects, newest first."""
-    rows = await asyncio.to_thread(storage.micro_breaks, session_id=session_id, limit=limit)
+    """Flags with their reasons and suggestions, breaks and their effects, newest first.
+
+    Older pages: pass the page's ``next_after_id`` as ``after_id`` (events stored meanwhile
+    are newer, so they shift no page).
+    """
+    if after_id is not None and not await asyncio.to_thread(storage.has_micro_break, after_id):
+        raise after_id_not_found("micro-break event", after_id)
+    rows = await asyncio.to_thread(
+        storage.micro_breaks, session_id=session_id, limit=limit + 1, after_id=after_id
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
     total = await asyncio.to_thread(storage.count_micro_breaks, session_id=session_id)
     events: list[HistoryItem] = []
     unreadable: list[int] = []
@@ -262,7 +299,12 @@ async def history(
             unreadable.append(int(r["id"]))
     if unreadable:
         log.warning("micro-break history: stored events %s do not fit the schema", unreadable)
-    return HistoryOut(total=total, events=events, unreadable=len(unreadable))
+    return HistoryOut(
+        total=total,
+        events=events,
+        unreadable=len(unreadable),
+        next_after_id=int(rows[-1]["id"]) if more else None,
+    )
 
 
 def _settings_fields() -> dict[str, Any]:
@@ -274,13 +316,22 @@ def _settings_fields() -> dict[str, Any]:
                 Field(
                     default=None,
                     description='[["22:00", "07:00"], ...]: the day plan\'s quiet hours (local '
-                    "times in its zone; a PUT sets the plan's quiet_hours, never an override)",
+                    "times in its zone; a PUT sets the plan's quiet_hours, never an override; "
+                    "null leaves them as they are)",
                 ),
             )
-        elif f.type in (int, "int"):  # strict: true/false are not numbers
-            out[f.name] = (StrictInt | None, None)
+            continue
+        low, high = SETTING_LIMITS.get(f.name, (None, None))
+        field = Field(
+            default=None,
+            ge=low,
+            le=high,
+            description=f"Default {f.default!r}; null clears the override (the default again)",
+        )
+        if f.type in (int, "int"):  # strict: true/false are not numbers
+            out[f.name] = (StrictInt | None, field)
         else:
-            out[f.name] = (StrictFloat | StrictInt | None, None)
+            out[f.name] = (StrictFloat | StrictInt | None, field)
     return out
 
 
@@ -289,7 +340,9 @@ MicroBreakSettingsIn = create_model(
     __config__=ConfigDict(extra="forbid"),
     **_settings_fields(),
 )
-MicroBreakSettingsIn.__doc__ = "Overrides of breathing.MicroBreakSettings (omitted: unchanged)."
+MicroBreakSettingsIn.__doc__ = (
+    "Overrides of breathing.MicroBreakSettings (omitted: unchanged; null: back to the default)."
+)
 
 
 class MicroBreakSettingsOut(BaseModel):
@@ -304,16 +357,24 @@ class MicroBreakSettingsOut(BaseModel):
 
 
 async def _stored_overrides(storage: Storage) -> dict[str, Any]:
+    """The stored overrides that are valid (one stored before a bound was added is not)."""
     stored = await asyncio.to_thread(storage.get_value, "settings", MICROBREAK_SETTINGS_KEY)
     overrides = {} if stored is None else dict(stored[0])
     overrides.pop("quiet_hours", None)  # an older version's: the day plan's quiet hours win
-    return overrides
+    usable, dropped = usable_overrides(overrides)
+    if dropped:
+        log.warning("micro-break settings: stored overrides out of range ignored: %s", dropped)
+    return usable
 
 
 def _effective(overrides: dict[str, Any], plan: DayPlan) -> MicroBreakSettingsOut:
     quiet = tuple((q.start, q.end) for q in plan.quiet_hours)
     try:
         effective = microbreak_settings(overrides, MicroBreakSettings, quiet_hours=quiet)
+    except SettingError as exc:  # the setting it names is where the problem is
+        raise HTTPException(
+            422, detail=[{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+        ) from exc
     except (BreathingError, ValueError, TypeError) as exc:
         raise HTTPException(
             422, detail=[{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
@@ -340,13 +401,20 @@ async def put_settings(
 ) -> MicroBreakSettingsOut:
     """Change thresholds (merged into the stored ones); applies to sessions started later.
 
-    ``quiet_hours`` sets the day plan's quiet hours (one set for prompts and flags), which
-    running sessions keep from their next window on.
+    A setting given as ``null`` clears its override: the default again (all of them ``null``
+    is a reset). Each numeric setting has a range (the schema's bounds, with the reasoning in
+    ``breathing.microbreak.settings.SETTING_LIMITS``); out of it is a 422 whose ``loc`` names
+    the setting. ``quiet_hours`` sets the day plan's quiet hours (one set for prompts and
+    flags), which running sessions keep from their next window on; ``null`` leaves them.
     """
     overrides = await _stored_overrides(storage)
-    changes = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+    changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
     quiet = changes.pop("quiet_hours", None)
-    overrides.update(changes)
+    for name, value in changes.items():
+        if value is None:
+            overrides.pop(name, None)
+        else:
+            overrides[name] = value
     plan = scheduler.plan
     if quiet is not None:
         try:

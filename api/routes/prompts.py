@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dayplan import PromptOut, prompt_out
 from api.problems import ProblemError
-from api.routes._deps import StorageDep
+from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
 from api.storage import Row
 from api.storage.queries import PERSON_KIND
 
 router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
+
+#: The states a prompt is in (an enum in the schema).
+PromptState = Literal["sent", "answered", "done", "dismissed", "expired", "skipped"]
 
 PromptId = Annotated[int, Path(ge=1, le=2**62, description="The prompt's id.")]
 
@@ -54,7 +57,12 @@ class PromptList(BaseModel):
     """A page of prompts, with how many the filters select in all."""
 
     prompts: list[PromptOut]
-    total: int = Field(description="Prompts the filters select (whatever limit)")
+    total: int = Field(description="Prompts since and state select (whatever limit and after_id)")
+    next_after_id: int | None = Field(
+        default=None,
+        description="More prompts follow this page: pass this as after_id for the next one; "
+        "null on the last page",
+    )
 
 
 class ItemAnswer(BaseModel):
@@ -116,16 +124,29 @@ async def list_prompts(
     since: Annotated[
         float | None, Query(ge=0, le=1e11, description="Due at or after (Unix s).")
     ] = None,
-    state: Annotated[
-        str | None, Query(pattern="^(sent|answered|done|dismissed|expired|skipped)$")
-    ] = None,
+    state: Annotated[PromptState | None, Query(description="Only prompts in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    after_id: AfterId = None,
 ) -> PromptList:
-    """Prompts, oldest due first, with their answers and response latency."""
-    rows = await asyncio.to_thread(storage.prompts, since=since, state=state, limit=limit)
+    """Prompts, oldest due first (then by id), with their answers and response latency.
+
+    ``since`` is inclusive (due at or after); follow ``next_after_id`` (as ``after_id``) to
+    the next page: it reaches every prompt once, however many are due at one time.
+    """
+    if after_id is not None and await asyncio.to_thread(storage.get_prompt, after_id) is None:
+        raise after_id_not_found("prompt", after_id)
+    rows = await asyncio.to_thread(
+        storage.prompts, since=since, state=state, limit=limit + 1, after_id=after_id
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
     answers = await asyncio.to_thread(storage.prompt_answers, [r["id"] for r in rows])
     total = await asyncio.to_thread(storage.count_prompts, since=since, state=state)
-    return PromptList(prompts=[prompt_out(r, answers[r["id"]]) for r in rows], total=total)
+    return PromptList(
+        prompts=[prompt_out(r, answers[r["id"]]) for r in rows],
+        total=total,
+        next_after_id=int(rows[-1]["id"]) if more else None,
+    )
 
 
 async def _stored(storage: StorageDep, prompt_id: int) -> Row:

@@ -7,9 +7,10 @@ import contextlib
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from api.recordings import NAME_PATTERN, RecordingInfo, RecordingStore
+from sensors.recording import RECORDING_FORMATS
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
 
@@ -59,6 +60,14 @@ async def upload_recording(
         Form(
             max_length=32, description="Recording format (sensors.RECORDING_FORMATS); none detects"
         ),
+        # the set is fixed: an enum in the schema (a generated client gets its names); the
+        # check below keeps its own code, unknown_format, for clients that branch on it
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "string", "enum": list(RECORDING_FORMATS)}, {"type": "null"}],
+                "description": "Recording format; none (null) detects it",
+            }
+        ),
     ] = None,
     units: Annotated[
         Literal["ms", "s"] | None, Form(description="Units of a plain file (default ms)")
@@ -70,8 +79,6 @@ async def upload_recording(
     naming the line); a name already taken is never overwritten, the upload gets the next free
     one (``rest.txt`` -> ``rest-2.txt``).
     """
-    from sensors.recording import RECORDING_FORMATS
-
     if format is not None and format not in RECORDING_FORMATS:
         from api.problems import ProblemError
 

@@ -9,7 +9,7 @@ import json
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -463,7 +463,21 @@ async def get_beats(
 
     Follow a session incrementally with ``since`` (the last beat's ``t_s``) and ``limit``;
     ``total`` (CSV: the ``X-Total-Count`` header) counts the beats the filters select.
+    ``since_t_s`` (inclusive) and ``since`` (exclusive) are two ways to say where to start:
+    both at once is a 422 (they were combined in silence).
     """
+    if since_t_s is not None and since is not None:
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["query", "since_t_s"],
+                    "msg": "give since_t_s (at or after) or since (after, to page), not both",
+                    "type": "value_error",
+                    "input": since_t_s,
+                }
+            ],
+        )
     await _get_row(storage, session_id)
     rows = await asyncio.to_thread(
         storage.beats, session_id, since_t_s=since_t_s, since=since, limit=limit

@@ -72,9 +72,19 @@ class PersonalTables(StorageCore):
         return future
 
     def checkins(
-        self, *, session_id: str | None = None, since: float | None = None, limit: int = 500
+        self,
+        *,
+        session_id: str | None = None,
+        since: float | None = None,
+        limit: int = 500,
+        after_id: int | None = None,
     ) -> list[sqlite3.Row]:
-        """Check-ins, oldest first, of one session and at or after ``since`` when given."""
+        """Check-ins, oldest first (by ``at``, then ``id``), filtered when asked.
+
+        Of one session and at or after ``since`` when given; ``after_id``: only those after
+        that check-in in this order (the next page; none when no check-in has that id, see
+        :meth:`has_checkin`).
+        """
         clauses: list[str] = []
         params: list[Any] = []
         if session_id is not None:
@@ -83,10 +93,17 @@ class PersonalTables(StorageCore):
         if since is not None:
             clauses.append("at >= ?")
             params.append(since)
+        if after_id is not None:
+            clauses.append("(at, id) > (SELECT at, id FROM checkins WHERE id = ?)")
+            params.append(after_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self.query(
             f"SELECT * FROM checkins {where} ORDER BY at, id LIMIT ?", (*params, limit)
         )
+
+    def has_checkin(self, checkin_id: int) -> bool:
+        """Whether a check-in with this id is stored."""
+        return bool(self.query("SELECT 1 FROM checkins WHERE id = ?", (checkin_id,)))
 
     def count_checkins(self, *, session_id: str | None = None, since: float | None = None) -> int:
         """How many check-ins :meth:`checkins` selects (before ``limit``)."""

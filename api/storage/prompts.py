@@ -80,14 +80,26 @@ class PromptTables(StorageCore):
         return rows[0] if rows else None
 
     def prompts(
-        self, *, since: float | None = None, state: str | None = None, limit: int = 500
+        self,
+        *,
+        since: float | None = None,
+        state: str | None = None,
+        limit: int = 500,
+        after_id: int | None = None,
     ) -> list[sqlite3.Row]:
-        """Prompts, oldest due first, due at or after ``since``, in ``state`` when given."""
+        """Prompts, oldest due first (by ``due_at``, then ``id``), filtered when asked.
+
+        Due at or after ``since``, in ``state`` when given; ``after_id``: only those after
+        that prompt in this order (the next page; none when no prompt has that id).
+        """
         clauses: list[str] = []
         params: list[Any] = []
         if since is not None:
             clauses.append("due_at >= ?")
             params.append(since)
+        if after_id is not None:
+            clauses.append("(due_at, id) > (SELECT due_at, id FROM prompts WHERE id = ?)")
+            params.append(after_id)
         if state is not None:
             clauses.append("state = ?")
             params.append(state)

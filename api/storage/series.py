@@ -302,17 +302,33 @@ class SeriesTables(StorageCore):
             (session_id, t_s, recorded_at, kind, json.dumps(data), seq),
         )
 
-    def micro_breaks(self, *, session_id: str | None = None, limit: int = 200) -> list[sqlite3.Row]:
-        """Micro-break events, newest first."""
-        if session_id is None:
-            return self.query(
-                "SELECT * FROM micro_breaks ORDER BY recorded_at DESC, id DESC LIMIT ?", (limit,)
+    def micro_breaks(
+        self, *, session_id: str | None = None, limit: int = 200, after_id: int | None = None
+    ) -> list[sqlite3.Row]:
+        """Micro-break events, newest first (by ``recorded_at``, then ``id``).
+
+        ``after_id``: only those after that event in this order, i.e. older (the next page;
+        none when no event has that id).
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if session_id is not None:
+            clauses.append("session_id = ?")
+            params.append(session_id)
+        if after_id is not None:
+            clauses.append(
+                "(recorded_at, id) < (SELECT recorded_at, id FROM micro_breaks WHERE id = ?)"
             )
+            params.append(after_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self.query(
-            "SELECT * FROM micro_breaks WHERE session_id = ? ORDER BY recorded_at DESC, id DESC "
-            "LIMIT ?",
-            (session_id, limit),
+            f"SELECT * FROM micro_breaks {where} ORDER BY recorded_at DESC, id DESC LIMIT ?",
+            (*params, limit),
         )
+
+    def has_micro_break(self, event_id: int) -> bool:
+        """Whether a micro-break event with this id is stored."""
+        return bool(self.query("SELECT 1 FROM micro_breaks WHERE id = ?", (event_id,)))
 
     def count_micro_breaks(self, *, session_id: str | None = None) -> int:
         """How many micro-break events are stored (of one session when given)."""

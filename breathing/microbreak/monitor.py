@@ -31,7 +31,7 @@ from datetime import time
 from typing import Any, Literal
 
 from breathing.baseline import Baseline
-from breathing.errors import BreathingError
+from breathing.errors import BreathingError, MicroBreakStateError
 from breathing.microbreak.breaks import BreakRecord, ValidWindow, break_effect
 from breathing.microbreak.events import (
     SUGGESTIONS,
@@ -684,9 +684,10 @@ class MicroBreakMonitor:
                 f"micro-break start_break: kind {kind!r} is not one of {names}"
             ) from None
         if self._break is not None:
-            raise BreathingError(
+            raise MicroBreakStateError(
+                "break_running",
                 f"micro-break start_break: a {self._break.kind.value} break is already running "
-                f"since t_s={self._break.start_t_s}"
+                f"since t_s={self._break.start_t_s}",
             )
         flag = self._last_flag
         reason = (
@@ -713,7 +714,9 @@ class MicroBreakMonitor:
         t = self._check_t(t_s, "end_break")
         br = self._break
         if br is None:
-            raise BreathingError("micro-break end_break: no break is running")
+            raise MicroBreakStateError(
+                "no_break_running", "micro-break end_break: no break is running"
+            )
         br.end_t_s = t
         self._break = None
         self._pending.append(br)
@@ -744,7 +747,9 @@ class MicroBreakMonitor:
         """
         t = self._check_t(t_s, "acknowledge")
         if self._last_flag is None:
-            raise BreathingError("micro-break acknowledge: no flag has been raised to acknowledge")
+            raise MicroBreakStateError(
+                "no_flag", "micro-break acknowledge: no flag has been raised to acknowledge"
+            )
         return [FlagAcknowledged(t, self._last_flag.t_s)]
 
     def snooze(self, t_s: float, minutes: float) -> list[Snoozed]:

@@ -11,9 +11,53 @@ import math
 from dataclasses import dataclass, fields
 from datetime import time
 
-from breathing.errors import BreathingError
+from breathing.errors import SettingError
 
-__all__ = ["MicroBreakSettings"]
+__all__ = ["SETTING_LIMITS", "MicroBreakSettings"]
+
+_DAY_S = 86_400.0
+
+#: The largest value each numeric setting takes (and, for the z thresholds, the smallest).
+#: The reasoning: a threshold that no session can reach only hides a typo (``1e300``), so
+#: - session-time thresholds stop at a day (86,400 s): a session is a working day at most;
+#: - ``window_s`` and ``step_s`` at 600 s: short-term HRV is measured over 1-5 min (Task Force
+#:   1996); a 10-min window no longer tells what the person is doing now;
+#: - ``memory_s`` and ``prior_weight_s`` at a week (604,800 s): the baseline follows the person
+#:   over days; a longer memory never adapts within the period anyone keeps a strap on;
+#: - load minutes at a day (1,440 min), as the seconds;
+#: - ``activity_hr_bpm`` at 200 bpm (above any resting-to-maximal rise), ``min_hr_sd_bpm`` at
+#:   50 bpm and ``min_ln_rmssd_sd`` at 5 (ln units: a 150-fold RMSSD spread), far above any
+#:   person's day-to-day SD (Plews et al. 2012: about 0.1-0.3);
+#: - ``motion_activity_mg`` at 16,000 mg, the ±16 g full range of strap accelerometers;
+#: - ``min_beats`` at 2,400, a 600-s window at 240 beats/min;
+#: - ``ln_rmssd_z`` no lower than -10 and ``hr_z`` no higher than 10: z scores past 10 SD do not
+#:   occur, so such a bar never flags.
+SETTING_LIMITS: dict[str, tuple[float | None, float]] = {
+    "min_beats": (None, 2400),
+    "ln_rmssd_z": (-10.0, 0.0),
+    "hr_z": (None, 10.0),
+    "min_ln_rmssd_sd": (None, 5.0),
+    "min_hr_sd_bpm": (None, 50.0),
+    "sustain_s": (None, _DAY_S),
+    "activity_hr_bpm": (None, 200.0),
+    "activity_recovery_s": (None, _DAY_S),
+    "motion_activity_mg": (None, 16_000.0),
+    "load_tau_s": (None, _DAY_S),
+    "load_flag_min": (None, 1440.0),
+    "high_load_min": (None, 1440.0),
+    "time_on_task_s": (None, _DAY_S),
+    "time_on_task_repeat_s": (None, _DAY_S),
+    "away_s": (None, _DAY_S),
+    "cooldown_s": (None, _DAY_S),
+    "repeat_s": (None, _DAY_S),
+    "warmup_s": (None, _DAY_S),
+    "prior_weight_s": (None, 7 * _DAY_S),
+    "memory_s": (None, 7 * _DAY_S),
+    "window_s": (None, 600.0),
+    "step_s": (None, 600.0),
+    "effect_before_s": (None, _DAY_S),
+    "effect_after_s": (None, _DAY_S),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +134,15 @@ class MicroBreakSettings:
         Windows ending in the ``effect_before_s`` (120 s) before a break are its "before" (T0);
         those ending from one window length after its end, for ``effect_after_s`` (120 s), are
         its "after" (T1): their 60 s no longer overlap the break.
+
+    Each numeric setting has an upper bound (:data:`SETTING_LIMITS`, with the reasoning);
+    a value out of range raises :class:`~breathing.errors.SettingError` naming the setting.
+
+    References
+    ----------
+    Task Force of the European Society of Cardiology and the North American Society of Pacing
+    and Electrophysiology (1996) Heart rate variability: standards of measurement,
+    physiological interpretation and clinical use. Circulation 93(5):1043-1065.
     """
 
     min_quality: float = 0.9
@@ -130,13 +183,16 @@ class MicroBreakSettings:
                         and len(pair) == 2
                         and all(isinstance(x, time) for x in pair)
                     ):
-                        raise BreathingError(
+                        raise SettingError(
+                            "quiet_hours",
                             f"micro-break settings: quiet_hours must be (start, end) pairs of "
-                            f"datetime.time, got {pair!r}"
+                            f"datetime.time, got {pair!r}",
                         )
                 continue
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise BreathingError(f"micro-break settings: {f.name} must be finite, got {v!r}")
+                raise SettingError(
+                    f.name, f"micro-break settings: {f.name} must be finite, got {v!r}"
+                )
         positive = [
             "min_beats",
             "sustain_s",
@@ -159,30 +215,42 @@ class MicroBreakSettings:
         ]
         for name in positive:
             if getattr(self, name) <= 0:
-                raise BreathingError(
-                    f"micro-break settings: {name} must be > 0, got {getattr(self, name)}"
+                raise SettingError(
+                    name, f"micro-break settings: {name} must be > 0, got {getattr(self, name)}"
                 )
         for name in ("activity_recovery_s", "cooldown_s", "repeat_s", "warmup_s"):
             if getattr(self, name) < 0:
-                raise BreathingError(
-                    f"micro-break settings: {name} must be >= 0, got {getattr(self, name)}"
+                raise SettingError(
+                    name, f"micro-break settings: {name} must be >= 0, got {getattr(self, name)}"
                 )
+        for name, (low, high) in SETTING_LIMITS.items():
+            v = getattr(self, name)
+            if v > high or (low is not None and v < low):
+                where = f"<= {high:g}" if low is None else f"in [{low:g}, {high:g}]"
+                raise SettingError(name, f"micro-break settings: {name} must be {where}, got {v:g}")
         if not 0.0 <= self.min_quality <= 1.0:
-            raise BreathingError(
-                f"micro-break settings: min_quality must be in [0, 1], got {self.min_quality}"
+            raise SettingError(
+                "min_quality",
+                f"micro-break settings: min_quality must be in [0, 1], got {self.min_quality}",
             )
         if not 0.0 < self.sustain_fraction <= 1.0:
-            raise BreathingError(
+            raise SettingError(
+                "sustain_fraction",
                 "micro-break settings: sustain_fraction must be in (0, 1], got "
-                f"{self.sustain_fraction}"
+                f"{self.sustain_fraction}",
             )
-        if self.ln_rmssd_z >= 0 or self.hr_z < 0:
-            raise BreathingError(
-                "micro-break settings: ln_rmssd_z must be < 0 and hr_z >= 0, got "
-                f"{self.ln_rmssd_z} and {self.hr_z}"
+        if self.ln_rmssd_z >= 0:
+            raise SettingError(
+                "ln_rmssd_z", f"micro-break settings: ln_rmssd_z must be < 0, got {self.ln_rmssd_z}"
             )
+        if self.hr_z < 0:
+            raise SettingError("hr_z", f"micro-break settings: hr_z must be >= 0, got {self.hr_z}")
         if self.memory_s <= self.step_s:
-            raise BreathingError("micro-break settings: memory_s must exceed step_s")
+            raise SettingError(
+                "memory_s",
+                f"micro-break settings: memory_s must exceed step_s ({self.step_s:g}), got "
+                f"{self.memory_s:g}",
+            )
 
     def in_quiet_hours(self, local: time) -> bool:
         """Whether the local time of day ``local`` falls in one of :attr:`quiet_hours`."""

@@ -63,6 +63,60 @@ def test_serve_prints_url_and_token_and_serves(tmp_path: Path) -> None:
     assert (tmp_path / "hrvpace.sqlite3").is_file()
 
 
+_SERVE = [sys.executable, "-m", "api", "serve"]
+
+
+def test_serve_on_all_addresses_adds_allowed_hosts_to_loopback_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """Review: ``--host 0.0.0.0`` answered a LAN address 400 ``invalid_host``, and
+    ``HRVPACE_ALLOWED_HOSTS`` replaced the loopback names, so the printed URL got 400."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HRVPACE_")}
+    env["HRVPACE_TOKEN"] = "t"
+    env["HRVPACE_ALLOWED_HOSTS"] = '["192.0.2.2"]'
+    proc = subprocess.Popen(
+        [*_SERVE, "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    try:
+        url = _read_line(proc, "hrvpace is serving at ").split()[-1].rstrip("/")
+        port = url.rsplit(":", 1)[1]
+        auth = {"Authorization": "Bearer t"}
+        for host, status in [
+            (f"127.0.0.1:{port}", 200),  # the printed URL
+            (f"localhost:{port}", 200),
+            (f"192.0.2.2:{port}", 200),  # the added LAN address
+            (f"rebound.example:{port}", 400),  # still no wildcard
+        ]:
+            r = httpx.get(f"{url}/api/v1/sessions", headers={**auth, "Host": host}, timeout=10)
+            assert r.status_code == status, (host, r.text)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        assert proc.stdout is not None
+        rest = proc.stdout.read()  # what _read_line's buffer holds, then to the end
+        proc.stdout.close()
+    hosts = [line for line in rest.splitlines() if line.startswith("hosts: ")]
+    assert hosts, rest
+    assert "127.0.0.1, localhost, [::1], 192.0.2.2;" in hosts[0], hosts
+    assert "HRVPACE_ALLOWED_HOSTS" in hosts[0], hosts
+
+
+def test_serve_on_loopback_prints_no_hosts_line(tmp_path: Path) -> None:
+    from api.commands._server import hosts_note
+    from api.settings import load_settings
+
+    assert hosts_note(load_settings(data_dir=tmp_path, token="t")) is None
+    assert hosts_note(load_settings(data_dir=tmp_path, token="t", host="::1")) is None
+    bound = load_settings(data_dir=tmp_path, token="t", host="192.0.2.7")
+    assert bound.accepted_hosts == ["127.0.0.1", "localhost", "[::1]", "192.0.2.7"]
+    assert "192.0.2.7" in (hosts_note(bound) or "")
+
+
 def test_kill_9_keeps_committed_beats_and_marks_the_session_interrupted(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.api._scripted_server", str(tmp_path)],

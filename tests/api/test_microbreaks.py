@@ -77,11 +77,23 @@ def test_acknowledge_with_nothing_flagged_is_a_409_as_end_with_no_break_is(
         ]
         state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
         assert state["last_flag"] is None
-        for action, words in (("acknowledge", "no flag"), ("end", "no break")):
+        # each refusal its own code (review: all three were "conflict")
+        for action, code, words in (
+            ("acknowledge", "no_flag_to_acknowledge", "no flag"),
+            ("end", "no_break_running", "no break"),
+        ):
             r = c.post(f"/api/v1/sessions/{sid}/microbreaks/{action}")
             assert r.status_code == 409, (action, r.text)
             assert r.headers["content-type"] == "application/problem+json"
-            assert r.json()["code"] == "conflict" and words in r.json()["detail"]
+            assert r.json()["code"] == code and words in r.json()["detail"]
+            assert r.json()["title"] != "Conflict"
+        start = f"/api/v1/sessions/{sid}/microbreaks/start"
+        assert c.post(start, json={"kind": "walk"}).status_code == 200
+        again = c.post(start, json={"kind": "screen"})
+        assert again.status_code == 409
+        assert again.json()["code"] == "break_already_running"
+        assert "walk break is already running" in again.json()["detail"]
+        assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
         c.post(f"/api/v1/sessions/{sid}/stop")
         # nothing stored for it (it was a micro_break_acknowledged event with flag_t_s null)
         history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
@@ -420,3 +432,49 @@ def test_the_state_read_has_a_break_whose_event_is_not_yet_written(
         kinds = {e["event"] for e in history["events"]}
         # written once the lock went: nothing lost
         assert {"break_started", "break_ended", "micro_break_snoozed"} <= kinds, kinds
+
+
+def test_micro_break_settings_have_bounds_null_clears_and_errors_name_the_setting(
+    serve: Callable[..., Server],
+) -> None:
+    """Review: 1e300 was stored, null left an override in place, and range errors said
+    ``loc: ["body"]``."""
+    server = serve()
+    url = "/api/v1/microbreaks/settings"
+    with server.client() as c:
+        huge = {"window_s": 1e300, "memory_s": 1e300, "warmup_s": 1e300, "sustain_s": 1e300}
+        r = c.put(url, json=huge)
+        assert r.status_code == 422, r.text
+        assert {tuple(e["loc"]) for e in r.json()["errors"]} == {("body", k) for k in huge}
+        assert c.get(url).json()["overrides"] == {}
+        r = c.put(url, json={"window_s": 601})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "window_s"]
+        for body, name in [
+            ({"step_s": 0}, "step_s"),
+            ({"quiet_hours": [["25:00", "07:00"]]}, "quiet_hours"),
+            ({"memory_s": 5, "step_s": 10}, "memory_s"),
+        ]:
+            r = c.put(url, json=body)
+            assert r.status_code == 422, body
+            assert r.json()["errors"][0]["loc"] == ["body", name], r.json()
+        ok = c.put(url, json={"window_s": 30, "time_on_task_s": 3600, "quiet_hours": []})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["overrides"] == {"window_s": 30, "time_on_task_s": 3600, "quiet_hours": []}
+        cleared = c.put(url, json={"window_s": None, "quiet_hours": None}).json()
+        assert cleared["overrides"] == {"time_on_task_s": 3600}
+        assert cleared["settings"]["window_s"] == 60.0
+        assert cleared["settings"]["quiet_hours"] == [["22:00", "07:00"]]
+        assert c.get(url).json()["overrides"] == {"time_on_task_s": 3600}
+    # an override stored before the bounds (by an older version) is ignored, not fatal
+    storage = server.app.state.storage
+    storage.put_value(
+        "settings", "microbreak", {"memory_s": 1e300, "cooldown_s": 60}, updated_at=1.0
+    ).result(timeout=10)
+    with server.client() as c:
+        got = c.get(url).json()
+        assert got["overrides"] == {"cooldown_s": 60}
+        assert got["settings"]["memory_s"] == 28_800.0
+        s = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 60}})
+        assert s.status_code == 201, s.text
+        c.post(f"/api/v1/sessions/{s.json()['id']}/stop")
+        assert c.put(url, json={"hr_z": 1.0}).json()["overrides"] == {"cooldown_s": 60, "hr_z": 1.0}

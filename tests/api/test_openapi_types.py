@@ -102,3 +102,19 @@ def test_the_live_status_states_are_the_rest_enums(
     assert all(s in described for s in states), described
     source_states, _ = live_enum("source_state")
     assert source_states == _enum(document, "SessionOut", "source_state")
+
+
+def test_upload_format_and_prompt_state_are_enums(document: dict[str, Any]) -> None:
+    """Review: the upload's ``format`` was a free string (maxLength 32) and the prompts'
+    ``state`` filter a regex, so a generated client could not offer their values."""
+    from sensors.recording import RECORDING_FORMATS
+
+    upload = next(
+        s for name, s in document["components"]["schemas"].items() if "upload_recording" in name
+    )
+    kinds = [k for k in upload["properties"]["format"]["anyOf"] if k.get("type") == "string"]
+    assert kinds and kinds[0]["enum"] == list(RECORDING_FORMATS)
+    params = document["paths"]["/api/v1/prompts"]["get"]["parameters"]
+    state = next(p for p in params if p["name"] == "state")["schema"]
+    enums = [k["enum"] for k in state["anyOf"] if "enum" in k]
+    assert enums == [["sent", "answered", "done", "dismissed", "expired", "skipped"]]

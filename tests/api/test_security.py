@@ -31,7 +31,8 @@ def _all_routes(routes: list[Any]) -> list[Any]:
 def _protected_http_routes(server: Server) -> list[tuple[str, str]]:
     out = []
     for route in _all_routes(server.app.routes):
-        if isinstance(route, APIRoute) and route.path != "/api/v1/health":
+        # health, and the pages the errors' type URIs name (public, no data, not the API)
+        if isinstance(route, APIRoute) and route.path not in ("/api/v1/health", "/problems/{code}"):
             path = route.path.replace("{session_id}", "0123abcd")
             for method in sorted(route.methods or ()):
                 out.append((method, path))

@@ -221,8 +221,13 @@ def test_checkin_with_a_bad_scale_is_422_naming_the_field(serve: Callable[..., S
         r = c.post("/api/v1/checkins", json={"stress": 0, "energy": 3})
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "stress"]
-        r = c.post("/api/v1/checkins", content=b"{not json", headers={"Content-Type": "x"})
+        r = c.post(
+            "/api/v1/checkins", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 422
+        # a body of a type no route reads: 415 before it is read (was a 422 of its bytes)
+        r = c.post("/api/v1/checkins", content=b"{not json", headers={"Content-Type": "x"})
+        assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
 
 
 def _raw_ws_that_never_reads(server: Server, path: str) -> socket.socket:
