@@ -459,11 +459,14 @@ def test_micro_break_settings_have_bounds_null_clears_and_errors_name_the_settin
             assert r.json()["errors"][0]["loc"] == ["body", name], r.json()
         ok = c.put(url, json={"window_s": 30, "time_on_task_s": 3600, "quiet_hours": []})
         assert ok.status_code == 200, ok.text
-        assert ok.json()["overrides"] == {"window_s": 30, "time_on_task_s": 3600, "quiet_hours": []}
+        # quiet hours are the day plan's, never an override; null leaves them as they are
+        assert ok.json()["overrides"] == {"window_s": 30, "time_on_task_s": 3600}
+        assert ok.json()["settings"]["quiet_hours"] == []
         cleared = c.put(url, json={"window_s": None, "quiet_hours": None}).json()
         assert cleared["overrides"] == {"time_on_task_s": 3600}
         assert cleared["settings"]["window_s"] == 60.0
-        assert cleared["settings"]["quiet_hours"] == [["22:00", "07:00"]]
+        assert cleared["settings"]["quiet_hours"] == []
+        assert c.get("/api/v1/dayplan").json()["quiet_hours"] == []
         assert c.get(url).json()["overrides"] == {"time_on_task_s": 3600}
     # an override stored before the bounds (by an older version) is ignored, not fatal
     storage = server.app.state.storage
