@@ -544,6 +544,27 @@ def test_an_export_sidecar_named_on_its_own_says_what_it_is(tmp_path: Path) -> N
         assert "neither a number" not in res.stderr
 
 
+def test_a_json_file_over_1_mib_is_not_parsed_for_a_sidecar(tmp_path: Path) -> None:
+    """Code review: a named ``.json`` up to 64 MiB was parsed whole to tell a sidecar (a 57-MB
+    Fitbit export: 35 s of CPU, about 1 GB). An export's sidecar is a few kB: one over 1 MiB
+    (named or uploaded) is not looked into and fails as any other file."""
+    from api.research.discover import export_table_problem
+
+    out, sid = _export_with_contact(tmp_path)
+    sidecar = json.loads((out / f"{sid}.json").read_text())
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**sidecar, "padding": "x" * (1 << 20)}))
+    assert export_table_problem(big) is None
+    res = runner.invoke(app, ["analyze", str(big), "--json", "-q"])
+    assert res.exit_code == 1, res.output
+    assert "hrvpace export's sidecar" not in res.stderr
+    # at 1 MiB it still says what it is
+    pad = (1 << 20) - len(json.dumps({**sidecar, "padding": ""}))
+    big.write_text(json.dumps({**sidecar, "padding": "x" * pad}))
+    assert big.stat().st_size == 1 << 20
+    assert "hrvpace export's sidecar" in (export_table_problem(big) or "")
+
+
 def test_an_export_s_parquet_tables_say_what_they_are(tmp_path: Path) -> None:
     """Review finding: ``ID-metrics.parquet`` (or ``ID-beats.parquet``, ``ID-contact.parquet``,
     which export writes beside each CSV) named on its own failed as "not a text file", and in
