@@ -918,3 +918,14 @@ def test_the_summary_says_one_of_each_as_one(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     said = "replay ended: 1 beat, 0 windows, 1 signal (0 with irregular rhythm), 0 micro-breaks\n"
     assert said in done.stdout, done.stdout
+
+
+def test_replay_of_a_table_with_short_rows_says_it_read_them_positionally(tmp_path: Path) -> None:
+    """Code review: a row whose trailing empty fields lost their tabs reads positionally and
+    replay's read_as says so (analyze's read notes: tests/sensors/test_recording_rows.py)."""
+    path = tmp_path / "trimmed.tsv"
+    path.write_text("time\tRR\tnote\n1\t800\tstart\n2\t810\n3\t790\n")
+    res = runner.invoke(app, ["replay", str(path), "--speed", "1000"])
+    assert res.exit_code == 0, res.output
+    assert "3 beats" in res.stdout
+    assert "2 row(s) with fewer fields than the header (the first on line 3), read " in res.stdout
