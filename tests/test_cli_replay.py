@@ -544,6 +544,27 @@ def test_an_export_sidecar_named_on_its_own_says_what_it_is(tmp_path: Path) -> N
         assert "neither a number" not in res.stderr
 
 
+def test_a_json_file_over_1_mib_is_not_parsed_for_a_sidecar(tmp_path: Path) -> None:
+    """Code review: a named ``.json`` up to 64 MiB was parsed whole to tell a sidecar (a 57-MB
+    Fitbit export: 35 s of CPU, about 1 GB). An export's sidecar is a few kB: one over 1 MiB
+    (named or uploaded) is not looked into and fails as any other file."""
+    from api.research.discover import export_table_problem
+
+    out, sid = _export_with_contact(tmp_path)
+    sidecar = json.loads((out / f"{sid}.json").read_text())
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**sidecar, "padding": "x" * (1 << 20)}))
+    assert export_table_problem(big) is None
+    res = runner.invoke(app, ["analyze", str(big), "--json", "-q"])
+    assert res.exit_code == 1, res.output
+    assert "hrvpace export's sidecar" not in res.stderr
+    # at 1 MiB it still says what it is
+    pad = (1 << 20) - len(json.dumps({**sidecar, "padding": ""}))
+    big.write_text(json.dumps({**sidecar, "padding": "x" * pad}))
+    assert big.stat().st_size == 1 << 20
+    assert "hrvpace export's sidecar" in (export_table_problem(big) or "")
+
+
 def test_an_export_s_parquet_tables_say_what_they_are(tmp_path: Path) -> None:
     """Review finding: ``ID-metrics.parquet`` (or ``ID-beats.parquet``, ``ID-contact.parquet``,
     which export writes beside each CSV) named on its own failed as "not a text file", and in
@@ -897,3 +918,14 @@ def test_the_summary_says_one_of_each_as_one(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     said = "replay ended: 1 beat, 0 windows, 1 signal (0 with irregular rhythm), 0 micro-breaks\n"
     assert said in done.stdout, done.stdout
+
+
+def test_replay_of_a_table_with_short_rows_says_it_read_them_positionally(tmp_path: Path) -> None:
+    """Code review: a row whose trailing empty fields lost their tabs reads positionally and
+    replay's read_as says so (analyze's read notes: tests/sensors/test_recording_rows.py)."""
+    path = tmp_path / "trimmed.tsv"
+    path.write_text("time\tRR\tnote\n1\t800\tstart\n2\t810\n3\t790\n")
+    res = runner.invoke(app, ["replay", str(path), "--speed", "1000"])
+    assert res.exit_code == 0, res.output
+    assert "3 beats" in res.stdout
+    assert "2 row(s) with fewer fields than the header (the first on line 3), read " in res.stdout

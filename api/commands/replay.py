@@ -405,13 +405,14 @@ def replay(
             or signal_opts.as_kwargs()
             or series is not None
             or beats_from != "auto"
-            or fmt in ("apple_health", "polar_sensor_logger_ppi", "ghrv_beats", "hrvpace")
+            or fmt in ("apple_health", "polar_sensor_logger_ppi", "ghrv_beats", "hrvpace", "plain")
             or fmt in SIGNAL_FORMATS
         ):
             # read here: a segment only (its t_s count from the segment's start), a signal
             # read with --sampling-rate/--channel, an Apple Health reading (--series), or a
             # file whose reading has more to say (which reading, which beats, pulses left
-            # out, signal losses, a last line cut off: read_as, as analyze's read_notes).
+            # out, signal losses, a last line cut off, a plain table's short rows: read_as, as
+            # analyze's read_notes).
             # A signal is read as analyze reads it: a PPG's stretches of low detector
             # quality (motion) left out with a gap, an ECG's said (read_as)
             from api.research.analysis import NO_BEATS_LEFT, read_notes

@@ -104,6 +104,7 @@ from hrv.time_domain import TimeDomain
 from sensors import SIGNAL_FORMATS, Recording, read_recording
 from sensors.formats.hrvpace import CUT_OFF_NOTE
 from sensors.formats.signal_peaks import leave_out_low_quality
+from sensors.formats.text import SHORT_ROWS_NOTE
 
 __all__ = [
     "EXCLUDED_BY",
@@ -674,7 +675,9 @@ def read_notes(
     """``how`` (a :class:`~api.research.discover.Reading`'s words) with what reading left out.
 
     A last line cut short (an hrvpace recording whose writer was interrupted, or a copy cut
-    off: the reader drops it), said as :data:`sensors.formats.hrvpace.CUT_OFF_NOTE`. The zero
+    off: the reader drops it), said as :data:`sensors.formats.hrvpace.CUT_OFF_NOTE`. Rows of a
+    plain table with fewer fields than its header, read positionally (how many, the first's
+    line, :data:`sensors.formats.text.SHORT_ROWS_NOTE`). The zero
     RR values ``drop_zero`` left out (``--drop-zero``: only what the options asked for, not
     whatever a file's meta says) and the signal losses over 64 s a beat-times file had
     (``ghrv_beats``: the pause is left out, the beat after it follows a gap), each with the
@@ -690,6 +693,12 @@ def read_notes(
     """
     if recording.meta.get("truncated_last_line"):  # an hrvpace recording cut off mid-line
         how += f"; {CUT_OFF_NOTE}"
+    short = tuple(recording.meta.get("short_row_lines") or ())
+    if short:  # rows shorter than the header: their trailing fields taken as missing
+        how += (
+            f"; {len(short)} row(s) with fewer fields than the header (the first on line "
+            f"{short[0]}), {SHORT_ROWS_NOTE}"
+        )
     dropped = tuple(recording.meta.get("dropped_zero_lines") or ()) if drop_zero else ()
     if dropped:
         how += f"; {len(dropped)} zero RR value(s) left out ({_lines(dropped)})"

@@ -315,11 +315,11 @@ def export_table_problem(
     )
 
 
-#: A JSON file larger than this is not looked into for an hrvpace sidecar.
-_SIDECAR_MAX_BYTES = 64 * 1024 * 1024
-#: An upload larger than this is not looked into (parsed whole, JSON takes many times its size
-#: in memory; an export's sidecar is a few kB to a few hundred): it fails as any other file.
-_SIDECAR_UPLOAD_MAX_BYTES = 1024 * 1024
+#: A JSON file larger than this is not looked into for an hrvpace sidecar, named or uploaded
+#: (parsed whole, JSON takes many times its size in memory and time: a 57-MB Fitbit export
+#: named to analyze took 35 s of CPU and about 1 GB, code review; an export's sidecar is a few
+#: kB to a few hundred): it fails as any other file.
+_SIDECAR_MAX_BYTES = 1024 * 1024
 #: A beats file's name taken from a sidecar: a plain file name, quoted nothing else of it.
 _BEATS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}-beats\.csv")
 #: What an export's sidecar is, in the words of every message about it.
@@ -339,22 +339,20 @@ class _Sidecar:
     of: str = ""
 
 
-def _json_sidecar(p: Path, name: str | None = None, *, upload: bool = False) -> _Sidecar | None:
+def _json_sidecar(p: Path, name: str | None = None) -> _Sidecar | None:
     """What hrvpace sidecar ``p`` is (its name, or ``name`` its owner gave it, ends ``.json``).
 
     ``hrvpace export``'s ``ID.json`` (``software.name`` hrvpace, ``session``, ``files``),
     whose beats file is the one its ``files`` list as ``*-beats.csv`` (else its session id's,
     else its name's: ``ID-beats.csv``), and ``hrvpace analyze``'s ``NAME.csv.json``
     (``hrvpace_version``, ``table``). ``None`` for any other file, one larger than
-    :data:`_SIDECAR_MAX_BYTES` (an upload: :data:`_SIDECAR_UPLOAD_MAX_BYTES`), or one that is
-    not JSON.
+    :data:`_SIDECAR_MAX_BYTES` (1 MiB), or one that is not JSON.
     """
     shown = Path(name) if name is not None else p
     if shown.suffix.lower() != ".json":
         return None
     try:
-        limit = _SIDECAR_UPLOAD_MAX_BYTES if upload else _SIDECAR_MAX_BYTES
-        if p.stat().st_size > limit:
+        if p.stat().st_size > _SIDECAR_MAX_BYTES:
             return None
         obj = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -397,7 +395,7 @@ def _json_sidecar_reason(p: Path) -> str | None:
 
 def _sidecar_problem(p: Path, name: str | None, upload: bool) -> str | None:
     """:func:`export_table_problem` of an hrvpace sidecar named on its own or uploaded."""
-    sidecar = _json_sidecar(p, name, upload=upload)
+    sidecar = _json_sidecar(p, name)
     if sidecar is None:
         return None
     shown = str(p) if name is None else name

@@ -44,7 +44,12 @@ the step is taken off the missing time, and what remains is a gap only by the sa
 for the clock, so an hour without beats on any other day or time (a strap off for an hour)
 lost its hour from the timeline and was no gap. A real dropout of exactly one hour (within
 1.5 s) across a clock change of some zone is still read as the change: stated, and improbable.
-Without a tz database (no zone listed) every such rise is the clock, as before.
+Without a tz database (no zone listed) every such rise is the clock, as before. Only the first
+:data:`CLOCK_CHANGE_CHECKS_MAX` (8) such rises of a file are looked up (each asks every zone of
+the database, some milliseconds); any later one is a gap like any other rise: a real recording
+(8 days at most) has one or two clock changes, and a crafted file with the clock going +1 h and
+back every few rows cost minutes of CPU time (code review). A recording with more than 8
+hour-long dropouts before a change reads that change as a gap of an hour (a safe error).
 
 Live
 ----
@@ -79,6 +84,7 @@ from numpy.typing import NDArray
 from sensors.formats._common import beat_elapsed_s
 
 __all__ = [
+    "CLOCK_CHANGE_CHECKS_MAX",
     "CLOCK_CHANGE_TOLERANCE_S",
     "ENVELOPE_BEATS",
     "LiveGapRule",
@@ -96,6 +102,11 @@ _CLOCK_STEPS_S = (3600.0, 1800.0)
 #: How close a rise must be to a step to be read as the clock changing (about the width of
 #: the band phone arrival times wander in, see the module docstring).
 CLOCK_CHANGE_TOLERANCE_S = 1.5
+#: How many rises of a daylight-saving step a file may have asked of the tz database (each
+#: asks every zone, some milliseconds); later ones are gaps. A real recording has one or two
+#: clock changes (at most 8 days long); a crafted one with thousands of 1-h jumps (the clock
+#: going +1 h and back every few rows) cost minutes of CPU time (code review).
+CLOCK_CHANGE_CHECKS_MAX = 8
 
 
 def infer_gaps(
@@ -137,13 +148,15 @@ def infer_gaps(
     gaps[cand] = True
     missing_s[cand] = (after_min - before_min)[cand]
     if local_clock:
+        asked = 0
         for i in np.flatnonzero(cand):
             step = next(
                 (c for c in _CLOCK_STEPS_S if abs(missing_s[i] - c) <= CLOCK_CHANGE_TOLERANCE_S),
                 None,
             )
-            if step is None:
-                continue
+            if step is None or asked >= CLOCK_CHANGE_CHECKS_MAX:
+                continue  # past the first few: a gap (a recording changes clocks once or twice)
+            asked += 1
             forward = clock_stepped_forward(float(clock_s[i - 1]), float(clock_s[i]), step)
             if forward is False:  # no zone's clocks moved then: an hour of lost beats
                 continue

@@ -39,6 +39,7 @@ from sensors.formats._common import (
 __all__ = [
     "HEART_RATE_NOT_RR",
     "RR_COLUMN_NAMES",
+    "SHORT_ROWS_NOTE",
     "PlainLayout",
     "header_separator",
     "heart_rate_like",
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
+#: What the read notes say of rows with fewer fields than the header (``meta["short_row_lines"]``
+#: of :func:`read_plain`), after how many and the first's line.
+SHORT_ROWS_NOTE = "read positionally: the missing fields are taken as the last ones"
 #: A plain file whose values strictly increase for at least this many lines holds cumulative
 #: times, not RR intervals: RR intervals never rise monotonically for ~100 beats (respiratory
 #: sinus arrhythmia alone reverses them every few beats), beat times always do.
@@ -651,20 +655,21 @@ def _is_number(text: str) -> bool:
 
 def _column(
     path: str, layout: PlainLayout, body: Sequence[Line], raw: Sequence[str]
-) -> tuple[list[str], list[str], list[int]]:
-    """``(values, shown, line numbers)`` of the RR column of a file with a header.
+) -> tuple[list[str], list[str], list[int], list[int]]:
+    """``(values, shown, line numbers, short)`` of the RR column of a file with a header.
 
     ``raw`` is every line of the file as written (``raw[number - 1]``): rows are split before
     whitespace is stripped, so an empty first or last field (``800<tab>``) stays a field.
     Trailing empty fields of the header and of a row are not counted (``RR,HR,`` over
     ``800,72``, or ``800,72,`` under ``RR,HR``: spreadsheet exports). A row with fewer fields
-    (separators written) than the header is read only when the RR column is the header's
-    first (``810`` under ``RR,HR``: the last fields left empty; the value read is the row's
-    first whichever field is missing after it). Under a header with columns before the RR
-    column such a row is refused with its line, never read shifted: which field it lacks
-    cannot be told, and ``10,75`` under ``time_s,rr_ms,hr_bpm`` would read the heart rate 75
-    as an RR interval of 75 ms if it lacks its time or its RR (review); a row that ends before
-    the RR column is refused too. A row with more non-empty fields than the header is refused
+    (separators written) than the header is read positionally, as CSV readers do: its missing
+    fields are the trailing ones (Excel leaves out the separators of blank cells at a row's
+    end, editors trim trailing tabs: ``1<tab>800`` under ``time<tab>RR<tab>note``). Under a
+    header with columns before the RR column the returned ``short`` lists the line numbers of
+    such rows, for the read notes to say (code review: refusing them refused every such
+    spreadsheet; a row that lacks an earlier field instead reads another column's value, an
+    RR of 75 ms that ``hrv.clean`` labels as any implausible value); a row that ends before
+    the RR column is refused. A row with more non-empty fields than the header is refused
     with its line, never read shifted: ``0,757,71`` under ``RR (s),HR (bpm)`` holds a decimal
     comma, and its RR column would read ``0``.
     """
@@ -674,6 +679,7 @@ def _column(
     values: list[str] = []
     shown: list[str] = []
     numbers: list[int] = []
+    short: list[int] = []
     for number, text in body:
         if sep is not None:
             cells = split_fields(raw[number - 1], sep)
@@ -699,15 +705,7 @@ def _column(
             )
             raise RecordingFormatError(problem, path=path, line=number, summary=problem)
         if len(cells) < width and layout.column > 0:
-            missing = width - len(cells)
-            problem = (
-                f"the row has {len(cells)} fields where the header has {width} "
-                f"(separated by {sep!r}): which {'one is' if missing == 1 else 'ones are'} "
-                f"missing cannot be told, so the RR column (column {layout.column + 1}) may "
-                "hold another column's value; write an empty field where a value is missing "
-                f"({sep!r} for each)"
-            )
-            raise RecordingFormatError(problem, path=path, line=number, summary=problem)
+            short.append(number)
         cell = cells[layout.column]
         if not cell:
             summary = f"no value in the RR column (column {layout.column + 1} of the header)"
@@ -728,7 +726,7 @@ def _column(
         # with ";" or tab between columns a comma is the decimal mark (0,736)
         values.append(cell.replace(",", ".") if sep in (";", "\t") else cell)
         numbers.append(number)
-    return values, shown, numbers
+    return values, shown, numbers, short
 
 
 #: What the body of a one-column file read by :func:`_one_column_values` may hold: ASCII digits,
@@ -892,7 +890,9 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
         ``t_s = cumsum(rr_ms) / 1000`` (a value of 0 or below adds no time: it is an artefact
         for ``hrv.clean`` to label, never a step back in time), no gaps, contact unknown.
         ``meta["units"]`` the units read, ``meta["units_from"]`` ``"header"``, ``"given"`` or
-        ``"default"``, ``meta["column"]`` the header's RR column name (``None``: no header).
+        ``"default"``, ``meta["column"]`` the header's RR column name (``None``: no header),
+        ``meta["short_row_lines"]`` the rows with fewer fields than a header with columns
+        before the RR column, read positionally (:data:`SHORT_ROWS_NOTE`).
         An interval over 64 s is refused here unless most are (ms read as s): then
         ``read_recording``'s units check refuses the file with the flag that reads it.
 
@@ -909,6 +909,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
     text = read_text(path)
     shown: Sequence[str]
     numbers: Sequence[int]
+    short: list[int] = []
     fast = _one_column_values(text)  # one number a line: parsed whole, no object per line
     if fast is not None:
         rr, layout, shown, numbers = fast
@@ -929,7 +930,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             except ValueError:
                 raise _no_rr_column(path, tokens[0], raw[numbers[0] - 1], numbers[0]) from None
         else:
-            tokens, shown, numbers = _column(path, layout, body, raw)
+            tokens, shown, numbers, short = _column(path, layout, body, raw)
             if not tokens:
                 raise RecordingFormatError("the file is empty (no RR intervals)", path=path)
         del raw, lines, body
@@ -1015,6 +1016,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
             "units_from": units_from,
             "column": layout.column_name,
             "dropped_zero_lines": tuple(dropped),
+            "short_row_lines": tuple(short),
         },
     )
 

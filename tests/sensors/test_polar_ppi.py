@@ -8,12 +8,14 @@ phone timestamps as the app writes them.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sensors import RecordingFormatError, detect_recording_format, read_recording
+from sensors.formats import gaps
 
 HEADER = (
     "Phone timestamp;PP-interval [ms];error estimate [ms];blocker;contact;contact supported;"
@@ -234,3 +236,51 @@ def test_a_header_without_the_interval_column_is_refused(tmp_path: Path) -> None
     path.write_text(text)
     with pytest.raises(RecordingFormatError, match="not a Polar Sensor Logger PPI export"):
         read_recording(path, format="polar_sensor_logger_ppi")
+
+
+def test_a_clock_going_forward_an_hour_and_back_every_few_rows_reads_in_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: each 1-h forward jump of naive local times asked every zone of the tz
+    database (some ms each, uncached, unlimited): a crafted upload with the clock going +1 h
+    and back every few rows took minutes of CPU time for 32 MiB. Only the first few jumps of a
+    file are looked up, the rest are gaps: each an hour without pulses (1 June: no zone changes
+    its clocks), so this file spans 83 days and is refused, as before."""
+    rows, every = 40_000, 10
+
+    def write(name: str, jumps: bool) -> Path:
+        lines = [HEADER]
+        shift = dt.timedelta(0)
+        for k in range(rows):
+            if jumps and k and k % every == 0:
+                shift = dt.timedelta(hours=1) if not shift else dt.timedelta(0)
+            stamp = (T0 + dt.timedelta(seconds=k + 1) + shift).isoformat(timespec="milliseconds")
+            lines.append(f"{stamp};1000;10;0;1;1;60")
+        path = tmp_path / name / "Polar_Sense_B5F1A12C_20260601_211707_PPI.txt"
+        path.parent.mkdir()
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    steady, crafted = write("steady", False), write("crafted", True)
+    asked: list[float] = []
+    lookup = gaps.clock_stepped_forward
+
+    def counted(before_s: float, after_s: float, step_s: float) -> bool | None:
+        asked.append(after_s)
+        return lookup(before_s, after_s, step_s)
+
+    monkeypatch.setattr(gaps, "clock_stepped_forward", counted)
+    start = time.process_time()
+    read_recording(steady)
+    took_steady = time.process_time() - start
+    start = time.process_time()
+    with pytest.raises(RecordingFormatError, match=r"spans 83\.\d days, more than the limit"):
+        read_recording(crafted)
+    took = time.process_time() - start
+    assert len(asked) == gaps.CLOCK_CHANGE_CHECKS_MAX  # of 2,000 forward jumps
+    # the lookups (about 2 ms each here, 2,000 of them before) cost no more than the read
+    assert took < 2 * took_steady + 1.0, f"{took:.1f} s of CPU time ({took_steady:.1f} s steady)"
+    # 100 such jumps (4.2 days of hours lost) read: every one is a gap
+    lines = crafted.read_text().splitlines()
+    crafted.write_text("\n".join(lines[: 100 * 2 * every + 1]) + "\n")
+    assert int(read_recording(crafted).gaps.sum()) == 100

@@ -73,38 +73,42 @@ def test_a_row_ending_before_the_rr_column_is_refused_at_its_line(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("header", "row", "fields", "width", "column"),
+    ("header", "row", "rr"),
     [
-        ("time_s,rr_ms,hr_bpm", "10,75", 2, 3, 2),  # its time (or RR) left out: HR read as RR
-        ("time_s;RR (s);HR", "10,5;0,8", 2, 3, 2),
-        ("Note\ttime\tRR\tHR", "x\t1.0\t800", 3, 4, 3),
+        ("time_s,rr_ms,hr_bpm", "10,75", 75.0),  # lacks its time or RR: the HR read, labelled
+        ("time_s;RR (s);HR", "10,5;0,8", 800.0),
+        ("time\tRR\tnote", "2\t810", 810.0),  # an editor trimmed the empty note's tab
     ],
-    ids=["comma", "semicolon-decimal-comma", "tab-two-before"],
+    ids=["comma", "semicolon-decimal-comma", "tab-trimmed-note"],
 )
-def test_a_short_row_under_columns_before_the_rr_column_is_refused_at_its_line(
-    tmp_path: Path, header: str, row: str, fields: int, width: int, column: int
+def test_a_short_row_is_read_positionally_and_said(
+    tmp_path: Path, header: str, row: str, rr: float
 ) -> None:
-    """Review: ``10,75`` under ``time_s,rr_ms,hr_bpm`` was read as an RR interval of 75 ms
-    (the row's last field) and analysed with exit 0, ``hrv.clean`` correcting it: which field
-    the row lacks cannot be told, and when it is the time or the RR, the RR column holds the
-    heart rate. A short row is read only when the RR column is the header's first."""
+    """Code review: short rows under columns before the RR column were refused, and with them
+    every spreadsheet whose trailing blank cells lost their separators (Excel) or tabs
+    (editors): ``time<tab>RR<tab>note`` rows without a note read [800 810 790] before. CSV
+    reading is positional: a short row's missing fields are the trailing ones; the read notes
+    say how many rows were short and the first's line. A value that is then implausible
+    (75 ms, a heart rate) is read for ``hrv.clean`` to label, as any implausible value."""
+    from api.research.analysis import read_notes
+
     sep = ";" if ";" in header else "\t" if "\t" in header else ","
-    rows = "".join(
-        sep.join(["x", "1.0", "800", "75"][-width:]).replace("800", "0,8" if sep == ";" else "800")
-        + "\n"
-        for _ in range(5)
-    )
+    full = {",": "1.0,800,75", ";": "1,0;0,8;75", "\t": "1\t800\tx"}[sep]
+    rows = "".join(full + "\n" for _ in range(5))
     path = tmp_path / "short.csv"
-    path.write_text(f"{header}\n{rows}{row}\n{rows}")
-    with pytest.raises(RecordingFormatError) as info:
-        read_recording(path)
-    assert info.value.line == 7
-    assert f"the row has {fields} fields where the header has {width}" in info.value.problem
-    assert f"the RR column (column {column}) may hold another column's value" in info.value.problem
-    assert info.value.summary == info.value.problem  # quotes nothing of the file
-    # the row written with its empty field reads (the missing value is the HR here)
-    path.write_text(f"{header}\n{rows}{row}{sep}\n{rows}")
-    assert read_recording(path).n_beats == 11
+    path.write_text(f"{header}\n{rows}{row}\n{rows}{row}\n")
+    rec = read_recording(path)
+    assert rec.n_beats == 12
+    assert rec.rr_ms[5] == rec.rr_ms[11] == pytest.approx(rr)
+    assert rec.meta["short_row_lines"] == (7, 13)
+    said = read_notes("plain", rec, drop_zero=False)
+    assert said == (
+        "plain; 2 row(s) with fewer fields than the header (the first on line 7), read "
+        "positionally: the missing fields are taken as the last ones"
+    )
+    # whole rows: nothing said
+    path.write_text(f"{header}\n{rows}{rows}")
+    assert read_notes("plain", read_recording(path), drop_zero=False) == "plain"
 
 
 @pytest.mark.parametrize(
