@@ -9,7 +9,7 @@ lives in :mod:`webconventions.problems`. A route that needs a one-off error rais
 from __future__ import annotations
 
 from api.errors import ApiError
-from webconventions.problems import status_title
+from webconventions.errors import status_title
 
 __all__ = ["PROBLEM_TITLES", "ProblemError"]
 

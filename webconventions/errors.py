@@ -9,7 +9,22 @@ the base is a plain ``Exception``.
 
 from __future__ import annotations
 
-__all__ = ["ServiceError"]
+from http import HTTPStatus
+
+__all__ = ["ServiceError", "status_title"]
+
+
+def status_title(status: int) -> str:
+    """The reason phrase of an HTTP status (``404`` -> ``Not Found``), ``Error`` if unknown.
+
+    Here, not in :mod:`webconventions.problems`, which re-exports it: that module imports
+    FastAPI, and :class:`api.problems.ProblemError` needs only this, on the import path of
+    every command line command (``hrvpace analyze`` serves nothing).
+    """
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 class ServiceError(Exception):

@@ -44,7 +44,6 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,7 +52,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from webconventions.errors import ServiceError
+from webconventions.errors import ServiceError, status_title
 from webconventions.securityheaders import security_headers
 
 __all__ = [
@@ -178,14 +177,6 @@ def truncate(text: str, limit: int = MAX_INPUT_CHARS) -> str:
         ``text`` itself when short enough, else its first ``limit - 1`` characters and ``…``.
     """
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def status_title(status: int) -> str:
-    """The reason phrase of an HTTP status (``404`` -> ``Not Found``), ``Error`` if unknown."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def problem_response(

@@ -828,6 +828,24 @@ def _one_column_values(
         return None
     # the body starts after the header, or after the comments before the first value
     start = ends[layout.skip - 1] if layout.skip else 0
+    values = one_number_a_line(text, start)
+    if values is None:
+        return None
+    n = values.shape[0]
+    body = _LazyBody(text, layout.skip)
+    return values, layout, _BodyColumn(body, 1, n), _BodyColumn(body, 0, n)
+
+
+def one_number_a_line(text: str, start: int = 0) -> NDArray[np.float64] | None:
+    """The numbers of ``text[start:]``, one a line, parsed whole by numpy, or ``None``.
+
+    ``None`` unless every character is a digit, ``.``, ``e``, ``E``, a sign or white space, no
+    line holds two values, numpy reads every value whole (as ``float`` reads it) and all are
+    finite: the caller then reads the text line by line, whose refusals name the line. Blank
+    lines are skipped (the caller checks for them where they matter). Used by the one-column
+    readers of RR files (:func:`read_plain`) and of ECG/PPG signals
+    (:mod:`sensors.formats.signal_csv`).
+    """
     if _NUMBERS_ONLY.fullmatch(text, start) is None or _TWO_ON_A_LINE.search(text, start):
         return None
     body_text = text[start:]
@@ -847,8 +865,7 @@ def _one_column_values(
     del body_text
     if values.shape[0] != n or not bool(np.all(np.isfinite(values))):
         return None
-    body = _LazyBody(text, layout.skip)
-    return values, layout, _BodyColumn(body, 1, n), _BodyColumn(body, 0, n)
+    return values
 
 
 def _check_header_units(path: str, layout: PlainLayout, units: str | None) -> None:
