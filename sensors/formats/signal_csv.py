@@ -74,9 +74,16 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
     fast = _one_column(text, delimiter, channel)
     if fast is not None:
         return fast
-    rows = [
-        (i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter))
-    ]
+    # newline=None: universal newlines, so a file with old Mac line endings (a lone \r) reads
+    # as lines too (csv raised "new-line character seen in unquoted field" on it)
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        rows = [(i + 1, row) for i, row in enumerate(reader)]
+    except csv.Error as exc:  # e.g. a NUL byte: say where, as every refusal does
+        raise RecordingFormatError(
+            f"not a table the CSV reader can split ({exc})", path=path, line=reader.line_num
+        ) from None
     rows = [(n, [c.strip() for c in r]) for n, r in rows]
     filled = [k for k, (_, r) in enumerate(rows) if any(r)]
     if not filled:

@@ -54,8 +54,6 @@ def _read(path: Path, channel: str | int | None) -> tuple[str, object]:
         values, name = signal_csv._read_signal_csv(str(path), channel)
     except RecordingFormatError as exc:
         return "refused", (str(exc), exc.line)
-    except Exception as exc:  # a lone \r: csv's own error (as before; left to the readers' owner)
-        return "raised", (type(exc).__name__, str(exc))
     return "read", (values.tolist(), name)
 
 
@@ -79,6 +77,21 @@ def test_a_one_column_signal_is_parsed_whole() -> None:
         assert got is not None, name
     values, column = signal_csv._one_column(TEXTS["header"], ",", "MLII") or ((), "")
     assert column == "MLII" and len(values) == 200
+
+
+def test_old_mac_line_endings_read_as_lines_and_a_nul_is_refused_at_its_line(
+    tmp_path: Path,
+) -> None:
+    """A lone \r ended no line for the csv module: it raised its own error (a traceback in
+    analyze) where the file is an ordinary one-column signal with old Mac line endings."""
+    path = tmp_path / "signal.csv"
+    path.write_bytes(TEXTS["lone cr"].encode())
+    values, column = signal_csv._read_signal_csv(str(path), None)
+    assert values.tolist() == [1.0, 2.0] and column == "ecg"
+    path.write_bytes(b"ecg,x\n1,2\n3\x00,4\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        signal_csv._read_signal_csv(str(path), "ecg")
+    assert caught.value.line == 3, str(caught.value)
 
 
 def test_a_refusal_still_names_the_line(tmp_path: Path) -> None:
