@@ -114,6 +114,13 @@ HEART_RATE_NOT_RR = (
     "logging, Apple Health's heartbeat series) or read the ECG/PPG itself with --format "
     "ecg_csv/ppg_csv --sampling-rate HZ"
 )
+
+
+def _heart_rates_refused(what: str) -> str:
+    """Every refusal of heart rates: ``what`` was found, then what reads instead."""
+    return f"{what}; {HEART_RATE_NOT_RR}"
+
+
 #: Seconds become ms rounded to 1e-6 ms (1 ns): this removes the binary floating-point noise of
 #: the conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
 _NS_DECIMALS = 6
@@ -652,17 +659,19 @@ def _no_rr_column(path: str, first: str, written: str, number: int) -> Recording
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
             # another column may hold RR intervals under a name not read: list the names
             return RecordingFormatError(
-                f"a table without an RR column (columns: {shown}): {named}, and HRV needs "
-                f"beat-to-beat intervals; name the RR column one of {known_rr_headers()}",
+                _heart_rates_refused(
+                    f"a table without an RR column (columns: {shown}): {named} (a column "
+                    f"holding RR intervals reads when named one of {known_rr_headers()})"
+                ),
                 path=path,
                 line=number,
-                summary="a table whose header names no RR column",
+                summary=f"a table whose header names no RR column: {HEART_RATE_NOT_RR}",
             )
         return RecordingFormatError(
-            f"{named}: {HEART_RATE_NOT_RR}",
+            _heart_rates_refused(named),
             path=path,
             line=number,
-            summary=f"heart rates, not RR intervals: {HEART_RATE_NOT_RR}",
+            summary=_heart_rates_refused("heart rates, not RR intervals"),
         )
     numeric = any(_is_number(n) for n in names)
     if len(names) >= 2 and not numeric and all(n or i == 0 for i, n in enumerate(names)):
@@ -895,6 +904,38 @@ def _one_column_values(
     return values, layout, _BodyColumn(body, 1, n), _BodyColumn(body, 0, n)
 
 
+def _heart_rates_in_values(
+    path: str, rr: NDArray[np.float64], layout: PlainLayout, rates: str, unit: str
+) -> RecordingFormatError:
+    """The error for values that are heart rates in bpm (:func:`heart_rate_like`).
+
+    Under a header naming an RR column (``rr_ms``) the values are said to be no human RR
+    intervals, not to look like heart rates: they may be an animal's RR intervals (a rat's
+    150 - 200 ms), and the file already has the RR column the heart-rate advice asks for.
+    """
+    n = rr.shape[0]
+    if layout.column_name is not None:
+        pos = rr[rr > 0]
+        return RecordingFormatError(
+            f"column {quote(layout.column_name)} holds values no human RR interval has "
+            f"({float(pos.min()):g}-{float(pos.max()):g} {unit}, median "
+            f"{float(np.median(pos)):g}; a person's RR intervals lie within 250-2500 ms): "
+            "hrvpace analyses human RR intervals (an animal's, under 250 ms, are not "
+            "analysed); if the column holds heart rates in bpm, HRV needs the beat-to-beat "
+            "intervals instead",
+            path=path,
+            summary="values no human RR interval has",
+        )
+    what = (
+        "the value looks like a heart rate" if n == 1 else f"the {n} values look like heart rates"
+    )
+    return RecordingFormatError(
+        _heart_rates_refused(f"{what} in bpm, not RR intervals ({rates})"),
+        path=path,
+        summary=_heart_rates_refused("heart rates in bpm, not RR intervals"),
+    )
+
+
 def _check_header_units(path: str, layout: PlainLayout, units: str | None) -> None:
     """Refuse ``units`` that contradict the units the header's RR column states."""
     if layout.units is not None and units is not None and units != layout.units:
@@ -997,13 +1038,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
     # values that rise as beat times do are refused as such below, never as heart rates
     rates = None if rr.shape[0] >= 10 and _rising(rr) else heart_rate_like(rr)
     if rates is not None:
-        column = "" if layout.column_name is None else f" of column {quote(layout.column_name)}"
-        raise RecordingFormatError(
-            f"the {rr.shape[0]} values{column} look like heart rates in bpm, not RR intervals "
-            f"({rates}); {HEART_RATE_NOT_RR}",
-            path=path,
-            summary=f"heart rates in bpm, not RR intervals: {HEART_RATE_NOT_RR}",
-        )
+        raise _heart_rates_in_values(path, rr, layout, rates, used)
     signal = signal_like(rr) if layout.header is None else None  # a header names the RR column
     if signal is not None and _rising(rr):  # beat times with a repeated or misordered one
         raise RecordingFormatError(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sensors import RecordingFormatError, read_recording
-from sensors.formats.text import signal_like
+from sensors.formats.text import HEART_RATE_NOT_RR, signal_like
 from tests.conftest import load_rr_ms
 
 DATA = Path(__file__).parent.parent / "data"
@@ -45,6 +45,31 @@ def test_a_table_of_time_and_heart_rate_says_heart_rate(tmp_path: Path) -> None:
         read_recording(path)
     assert info.value.problem.startswith("a table without an RR column (columns: time, hr): ")
     assert "'hr' names a heart-rate column" in info.value.problem
+    # review: every heart-rate refusal says what reads instead, the table form too
+    assert info.value.problem.endswith(HEART_RATE_NOT_RR)
+    assert "name" in info.value.problem and "rr_interval" in info.value.problem
+
+
+def test_an_rr_column_of_values_no_person_has_says_so(tmp_path: Path) -> None:
+    """Review: a header rr_ms over an animal's RR intervals (150-200 ms, a rat's) was refused
+    as 'look like heart rates in bpm' and told to export 'a column rr_ms', which it has. It
+    says the column holds values no human RR interval has, and their range."""
+    path = tmp_path / "rat.txt"
+    rr = np.round(170 + 10 * np.sin(np.arange(600) / 7.0), 1)
+    path.write_text("rr_ms\n" + "\n".join(f"{v:g}" for v in rr) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    problem = info.value.problem
+    assert problem.startswith("column 'rr_ms' holds values no human RR interval has (160-180 ms")
+    assert "heart rates in bpm, not RR" not in problem and "a column rr_ms" not in problem
+
+
+def test_one_heart_rate_value_is_singular(tmp_path: Path) -> None:
+    path = tmp_path / "one.txt"
+    path.write_text("72\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.problem.startswith("the value looks like a heart rate in bpm, not RR")
 
 
 @pytest.mark.parametrize("mean", [72.0, 150.0])
