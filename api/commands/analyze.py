@@ -288,7 +288,7 @@ def analyze(
         said = r.error or ""
         if said.startswith(f"{r.path}:"):
             named = said if r.segment is None else f"{said} (segment {r.segment})"
-        elif r.segment is not None:
+        elif r.segment is not None and not said.startswith("segment "):
             named = f"{r.path}: segment {r.segment}: {said}"
         else:
             named = f"{r.path}: {said}"

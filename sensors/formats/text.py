@@ -665,7 +665,7 @@ def _no_rr_column(path: str, first: str, written: str, number: int) -> Recording
                 ),
                 path=path,
                 line=number,
-                summary=f"a table whose header names no RR column: {HEART_RATE_NOT_RR}",
+                summary="a table whose header names no RR column",
             )
         return RecordingFormatError(
             _heart_rates_refused(named),
