@@ -284,8 +284,14 @@ def analyze(
     failed = [r for r in results if not r.ok]
     for r in failed:
         # the reason names the file itself when it comes from the reader ("path:line: ...")
+        # and the segment failed, as report names it ("FILE: segment moving: ...")
         said = r.error or ""
-        named = said if said.startswith(f"{r.path}:") else f"{r.path}: {said}"
+        if said.startswith(f"{r.path}:"):
+            named = said if r.segment is None else f"{said} (segment {r.segment})"
+        elif r.segment is not None and not said.startswith("segment "):
+            named = f"{r.path}: segment {r.segment}: {said}"
+        else:
+            named = f"{r.path}: {said}"
         typer.echo(f"hrvpace analyze: {named} (failed)", err=True)
     settings = analysis_settings(options, segments=segments, names=names)
     for r in results:

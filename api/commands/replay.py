@@ -415,7 +415,7 @@ def replay(
             # analyze's read_notes).
             # A signal is read as analyze reads it: a PPG's stretches of low detector
             # quality (motion) left out with a gap, an ECG's said (read_as)
-            from api.research.analysis import NO_BEATS_LEFT, read_notes
+            from api.research.analysis import NO_BEATS_LEFT, NO_BEATS_LEFT_SEGMENT, read_notes
             from api.research.segments import SegmentError, cut
             from sensors import read_recording
             from sensors.formats.signal_peaks import leave_out_low_quality
@@ -437,7 +437,8 @@ def replay(
                 read_as = read_notes(read_as, played, drop_zero=False, series=series)
                 failed = None
                 if had_beats and played.n_beats == 0:  # as analyze says it
-                    failed = f"{file}: {NO_BEATS_LEFT}"
+                    said = NO_BEATS_LEFT if segments is None else NO_BEATS_LEFT_SEGMENT
+                    failed = f"{file}: {said}"
             except (SensorError, SegmentError) as exc:
                 failed = str(exc)
             if failed is not None:

@@ -98,7 +98,7 @@ def report(
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
             raw: Recording | None = None
             if Path(target).is_file():
-                from api.research.analysis import NO_BEATS_LEFT, read_notes
+                from api.research.analysis import NO_BEATS_LEFT, NO_BEATS_LEFT_SEGMENT, read_notes
                 from api.research.discover import choose_reading
                 from sensors import read_recording
                 from sensors.formats.signal_peaks import leave_out_low_quality
@@ -159,7 +159,7 @@ def report(
                         if read is None:  # as analyze: this segment fails, the others go on
                             typer.echo(
                                 f"hrvpace report: {target}: segment {seg.label}: "
-                                f"{NO_BEATS_LEFT} (no report written for it)",
+                                f"{NO_BEATS_LEFT_SEGMENT} (no report written for it)",
                                 err=True,
                             )
                             empty.append(seg.label)

@@ -665,8 +665,10 @@ SERIES_IGNORED_NOTE = "--series ignored: not an Apple Health export"
 
 
 #: What analyze, replay and report say of a signal whose every stretch was left out as below the
-#: detector quality floor (a PPG wholly in motion).
+#: detector quality floor (a PPG wholly in motion) ...
 NO_BEATS_LEFT = "no beats left: the whole signal is below the detector quality floor"
+#: ... and of a segment of it (``--segments``, ``--start``/``--end``) so left out.
+NO_BEATS_LEFT_SEGMENT = "no beats left: the whole segment is below the detector quality floor"
 
 
 def read_notes(
@@ -786,7 +788,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
         if rec.n_beats == 0:
             return RecordingAnalysis(
                 path=p,
-                error=NO_BEATS_LEFT,
+                error=NO_BEATS_LEFT if options.segment is None else NO_BEATS_LEFT_SEGMENT,
                 segment=label,
             )
         how = read_notes(how, rec, drop_zero=options.drop_zero, series=options.series)

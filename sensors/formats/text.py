@@ -41,6 +41,7 @@ __all__ = [
     "RR_COLUMN_NAMES",
     "SHORT_ROWS_NOTE",
     "PlainLayout",
+    "burst_spacing",
     "header_separator",
     "heart_rate_like",
     "known_rr_headers",
@@ -86,14 +87,23 @@ _RR_PLAUSIBLE_SHARE = 0.95
 #: PPG's upstroke) spanning several samples, so successive changes keep their sign (the lag-1
 #: autocorrelation of the first differences is this or more) ...
 _WAVEFORM_STEP_CORRELATION = 0.5
-#: ... and the largest tenth of the changes carry this share of all change or more. Measured
-#: (docs/signal_detection.md): real RR series, every 1000-value window of the shared data, the
-#: MIT-BIH reference beats of all 48 records and the test fixtures, have a correlation of at
-#: most 0.35 (beat-to-beat noise and an ectopic beat's short-long pair alternate the sign); a
-#: paced-breathing RR series, smooth enough to reach 0.9, spreads its changes evenly (none of
-#: 3,456 simulated ones has both); raw ECGs (MIT-BIH at 360 Hz) and simulated ECG/PPG at
-#: 100-500 Hz have both.
+#: ... and the largest tenth of the changes carry this share of all change or more ...
 _WAVEFORM_TOP_SHARE = 0.3
+#: ... and those bursts recur as a heartbeat does in samples, which no RR series does in beats:
+#: at least this many bursts (runs of changes of half the 99.5th percentile of the absolute
+#: change or more, a new one after more than ``_BURST_GAP`` values) ...
+_BURSTS_MIN = 8
+_BURST_GAP = 25
+#: ... at a steady spacing (interquartile range at most this part of the median) ...
+_BURST_SPREAD = 0.25
+#: ... of so many values that, were the values RR intervals in ms, the bursts would recur every
+#: this many ms or more (2.5 min; the median spacing times the median value). Cyclic variation
+#: of heart rate (sleep apnoea, periodic breathing) recurs every 20 - 120 s, paced breathing
+#: every 8 - 15 s; a raw signal at fs Hz recurs every fs * 60 / HR samples, times its counts
+#: (MIT-BIH at 360 Hz: about 300 samples of about 1000 counts, 300 s). Measured margins in
+#: docs/signal_detection.md (``python -m bench.signal_shape``): RR series at most 94 s with
+#: the shape above, 139 s without it; raw signals refused from 200 - 250 Hz up.
+_BURST_PERIOD_MS = 150_000.0
 #: Heart rates a person can have, in beats per minute: a file whose positive values lie here
 #: (at the plausible-RR share) holds heart rates, never RR intervals in ms (under 250 ms) or
 #: in s (over 30 s).
@@ -108,6 +118,13 @@ HEART_RATE_NOT_RR = (
     "logging, Apple Health's heartbeat series) or read the ECG/PPG itself with --format "
     "ecg_csv/ppg_csv --sampling-rate HZ"
 )
+
+
+def _heart_rates_refused(what: str) -> str:
+    """Every refusal of heart rates: ``what`` was found, then what reads instead."""
+    return f"{what}; {HEART_RATE_NOT_RR}"
+
+
 #: Seconds become ms rounded to 1e-6 ms (1 ns): this removes the binary floating-point noise of
 #: the conversion (``1.001 * 1000 == 1000.9999999999999``) and is far below any file's precision.
 _NS_DECIMALS = 6
@@ -448,19 +465,21 @@ def signal_like(values: NDArray[np.float64]) -> str | None:
     ``--drop-zero`` case), or when it changes smoothly: the median absolute change over 4
     values is 3.5 times or more the median change between successive values (a waveform
     sampled at 16 Hz or more). Smoothness alone never refuses plausible values: RR series can
-    be as smooth (paced breathing, coarse time grids), and a tachogram resampled at 4 Hz is
-    read as it is.
+    be as smooth (paced breathing, coarse time grids, RR smoothed by a moving average, a
+    tachogram resampled at 4 Hz: all are read as RR intervals).
 
     Any series, plausible values or not (an ADC's counts often lie within 250 - 2500), is a
-    signal when it has the shape of a sampled waveform (:func:`waveform_steps`): its
-    successive changes keep their sign (lag-1 autocorrelation of the first differences 0.5 or
-    more) and the largest tenth of them carry 30 % or more of all change, as each beat's fast
-    deflection does over several samples. RR intervals do not: beat-to-beat noise and an
-    ectopic beat's short-long pair alternate the sign of the changes (correlation at most 0.35
-    in every real series measured), and the one smooth RR series, paced breathing, changes
-    evenly (its largest tenth carry about 0.2 of the change). docs/signal_detection.md has the
-    measurements; a raw signal sampled below about 150 Hz, or coarsely quantised, may still
-    pass (a header line naming the column is the sure way either way).
+    signal when it has the shape of a sampled waveform (:func:`waveform_steps`) and its beats
+    recur as a heartbeat does in samples (:func:`burst_spacing`): its successive changes keep
+    their sign (lag-1 autocorrelation of the first differences 0.5 or more), the largest
+    tenth of them carry 30 % or more of all change, and those bursts recur 8 times or more at
+    a steady spacing (quartiles within 25 % of the median) so long that, read as RR intervals
+    in ms, they would recur every 2.5 min or more (median spacing times median value). The
+    shape alone is no proof: RR series smoothed by a 3 - 5 beat moving average and the cyclic
+    variation of heart rate in sleep apnoea (RR falling by 300 ms over 4 s every 50 s) have it
+    too, but recur every 120 s at most. docs/signal_detection.md has the measurements; a raw
+    signal sampled below about 200 Hz, or whose beats are irregular (bigeminy, noise), may
+    still pass (a header line naming the column is the sure way either way).
     """
     n = values.shape[0]
     if n < SIGNAL_MIN_VALUES:
@@ -478,14 +497,44 @@ def signal_like(values: NDArray[np.float64]) -> str | None:
                 "times the change between neighbours, as in a waveform)"
             )
     correlation, top_share = waveform_steps(values)
-    if correlation >= _WAVEFORM_STEP_CORRELATION and top_share >= _WAVEFORM_TOP_SHARE:
+    if correlation < _WAVEFORM_STEP_CORRELATION or top_share < _WAVEFORM_TOP_SHARE:
+        return None
+    bursts, spread, spacing = burst_spacing(values)
+    period_ms = spacing * float(np.median(values))
+    if bursts >= _BURSTS_MIN and spread <= _BURST_SPREAD and period_ms >= _BURST_PERIOD_MS:
         return (
-            "their changes keep their sign over several values and come in bursts, as a "
-            f"waveform's beats do (successive changes correlate at {correlation:.2f}, RR "
-            f"intervals' at most 0.35; the largest tenth carry {100 * top_share:.0f} % of the "
-            "change)"
+            "they repeat a waveform: its changes keep their sign over several values and come "
+            f"in bursts (successive changes correlate at {correlation:.2f}, the largest tenth "
+            f"carry {100 * top_share:.0f} % of the change) every {spacing:g} values, which as "
+            f"RR intervals in ms would be a heartbeat every {period_ms / 60000:.1f} min"
         )
     return None
+
+
+def burst_spacing(values: NDArray[np.float64]) -> tuple[int, float, float]:
+    """``(bursts, spread, spacing)`` of the largest changes of ``values`` (0, inf, 0 if none).
+
+    A burst is a run of absolute first differences of half the 99.5th percentile or more; one
+    more than 25 values after the last starts a new burst. ``spacing`` is the median number of
+    values from one burst's start to the next, ``spread`` the interquartile range of those
+    spacings over ``spacing``. A sampled ECG or PPG has one burst a beat, ``fs * 60 / HR``
+    samples apart (:func:`signal_like`).
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        size = np.abs(np.diff(values))
+    if size.shape[0] < 2 or not bool(np.all(np.isfinite(size))):
+        return 0, float("inf"), 0.0
+    floor = 0.5 * float(np.percentile(size, 99.5))
+    at = np.flatnonzero(size >= floor) if floor > 0 else np.empty(0, dtype=np.intp)
+    if at.shape[0] == 0:
+        return 0, float("inf"), 0.0
+    starts = at[np.r_[True, np.diff(at) > _BURST_GAP]]
+    if starts.shape[0] < 3:
+        return int(starts.shape[0]), float("inf"), 0.0
+    gaps = np.diff(starts).astype(np.float64)
+    spacing = float(np.median(gaps))
+    q1, q3 = np.percentile(gaps, [25.0, 75.0])
+    return int(starts.shape[0]), float(q3 - q1) / spacing, spacing
 
 
 def waveform_steps(values: NDArray[np.float64]) -> tuple[float, float]:
@@ -614,17 +663,19 @@ def _no_rr_column(path: str, first: str, written: str, number: int) -> Recording
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
             # another column may hold RR intervals under a name not read: list the names
             return RecordingFormatError(
-                f"a table without an RR column (columns: {shown}): {named}, and HRV needs "
-                f"beat-to-beat intervals; name the RR column one of {known_rr_headers()}",
+                _heart_rates_refused(
+                    f"a table without an RR column (columns: {shown}): {named} (a column "
+                    f"holding RR intervals reads when named one of {known_rr_headers()})"
+                ),
                 path=path,
                 line=number,
                 summary="a table whose header names no RR column",
             )
         return RecordingFormatError(
-            f"{named}: {HEART_RATE_NOT_RR}",
+            _heart_rates_refused(named),
             path=path,
             line=number,
-            summary=f"heart rates, not RR intervals: {HEART_RATE_NOT_RR}",
+            summary=_heart_rates_refused("heart rates, not RR intervals"),
         )
     numeric = any(_is_number(n) for n in names)
     if len(names) >= 2 and not numeric and all(n or i == 0 for i, n in enumerate(names)):
@@ -868,6 +919,38 @@ def one_number_a_line(text: str, start: int = 0) -> NDArray[np.float64] | None:
     return values
 
 
+def _heart_rates_in_values(
+    path: str, rr: NDArray[np.float64], layout: PlainLayout, rates: str, unit: str
+) -> RecordingFormatError:
+    """The error for values that are heart rates in bpm (:func:`heart_rate_like`).
+
+    Under a header naming an RR column (``rr_ms``) the values are said to be no human RR
+    intervals, not to look like heart rates: they may be an animal's RR intervals (a rat's
+    150 - 200 ms), and the file already has the RR column the heart-rate advice asks for.
+    """
+    n = rr.shape[0]
+    if layout.column_name is not None:
+        pos = rr[rr > 0]
+        return RecordingFormatError(
+            f"column {quote(layout.column_name)} holds values no human RR interval has "
+            f"({float(pos.min()):g}-{float(pos.max()):g} {unit}, median "
+            f"{float(np.median(pos)):g}; a person's RR intervals lie within 250-2500 ms): "
+            "hrvpace analyses human RR intervals (an animal's, under 250 ms, are not "
+            "analysed); if the column holds heart rates in bpm, HRV needs the beat-to-beat "
+            "intervals instead",
+            path=path,
+            summary="values no human RR interval has",
+        )
+    what = (
+        "the value looks like a heart rate" if n == 1 else f"the {n} values look like heart rates"
+    )
+    return RecordingFormatError(
+        _heart_rates_refused(f"{what} in bpm, not RR intervals ({rates})"),
+        path=path,
+        summary=_heart_rates_refused("heart rates in bpm, not RR intervals"),
+    )
+
+
 def _check_header_units(path: str, layout: PlainLayout, units: str | None) -> None:
     """Refuse ``units`` that contradict the units the header's RR column states."""
     if layout.units is not None and units is not None and units != layout.units:
@@ -973,13 +1056,7 @@ def read_plain(path: str, *, units: str | None = None, drop_zero: bool = False) 
     # values that rise as beat times do are refused as such below, never as heart rates
     rates = None if rr.shape[0] >= 10 and _rising(rr) else heart_rate_like(rr)
     if rates is not None:
-        column = "" if layout.column_name is None else f" of column {quote(layout.column_name)}"
-        raise RecordingFormatError(
-            f"the {rr.shape[0]} values{column} look like heart rates in bpm, not RR intervals "
-            f"({rates}); {HEART_RATE_NOT_RR}",
-            path=path,
-            summary=f"heart rates in bpm, not RR intervals: {HEART_RATE_NOT_RR}",
-        )
+        raise _heart_rates_in_values(path, rr, layout, rates, used)
     signal = signal_like(rr) if layout.header is None else None  # a header names the RR column
     if signal is not None and _rising(rr):  # beat times with a repeated or misordered one
         raise RecordingFormatError(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sensors import RecordingFormatError, read_recording
-from sensors.formats.text import signal_like
+from sensors.formats.text import HEART_RATE_NOT_RR, signal_like
 from tests.conftest import load_rr_ms
 
 DATA = Path(__file__).parent.parent / "data"
@@ -45,6 +45,31 @@ def test_a_table_of_time_and_heart_rate_says_heart_rate(tmp_path: Path) -> None:
         read_recording(path)
     assert info.value.problem.startswith("a table without an RR column (columns: time, hr): ")
     assert "'hr' names a heart-rate column" in info.value.problem
+    # review: every heart-rate refusal says what reads instead, the table form too
+    assert info.value.problem.endswith(HEART_RATE_NOT_RR)
+    assert "name" in info.value.problem and "rr_interval" in info.value.problem
+
+
+def test_an_rr_column_of_values_no_person_has_says_so(tmp_path: Path) -> None:
+    """Review: a header rr_ms over an animal's RR intervals (150-200 ms, a rat's) was refused
+    as 'look like heart rates in bpm' and told to export 'a column rr_ms', which it has. It
+    says the column holds values no human RR interval has, and their range."""
+    path = tmp_path / "rat.txt"
+    rr = np.round(170 + 10 * np.sin(np.arange(600) / 7.0), 1)
+    path.write_text("rr_ms\n" + "\n".join(f"{v:g}" for v in rr) + "\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    problem = info.value.problem
+    assert problem.startswith("column 'rr_ms' holds values no human RR interval has (160-180 ms")
+    assert "heart rates in bpm, not RR" not in problem and "a column rr_ms" not in problem
+
+
+def test_one_heart_rate_value_is_singular(tmp_path: Path) -> None:
+    path = tmp_path / "one.txt"
+    path.write_text("72\n")
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert info.value.problem.startswith("the value looks like a heart rate in bpm, not RR")
 
 
 @pytest.mark.parametrize("mean", [72.0, 150.0])
@@ -77,7 +102,7 @@ def _mitdb_100_ecg_counts() -> np.ndarray:
     return out.astype(float)
 
 
-def _ppg_counts(fs: float = 100.0, n: int = 6000) -> np.ndarray:
+def _ppg_counts(fs: float = 200.0, n: int = 12000) -> np.ndarray:
     """A PPG in ADC counts on a 1000 offset: a fast upstroke and slow decay each 0.85 s."""
     t = np.arange(n) / fs
     phase = (t / 0.85) % 1.0
@@ -181,3 +206,65 @@ def test_no_real_or_paced_rr_series_has_a_waveforms_shape(shared_data: Path) -> 
             if window.shape[0] == 1000 and signal_like(window) is not None:
                 refused.append((name, s))
     assert refused == []
+
+
+def _apnea_rr_ms(noise_ms: float, cycle_s: float = 50.0, fall_s: float = 4.0) -> np.ndarray:
+    """Cyclic variation of heart rate in sleep apnoea: every ``cycle_s`` RR falls from 1000 to
+    700 ms over ``fall_s`` and recovers, with ``noise_ms`` of beat-to-beat noise, for 1 h."""
+    rng = np.random.default_rng(int(noise_ms * 10 + cycle_s))
+    t_s, out = 0.0, []
+    while t_s < 3600.0:
+        phase = t_s % cycle_s
+        if phase < fall_s:
+            base = 1000.0 - 300.0 * phase / fall_s
+        else:
+            base = 700.0 + 300.0 * (1.0 - np.exp(-(phase - fall_s) / ((cycle_s - fall_s) / 4)))
+        rr = base + rng.normal(0.0, noise_ms)
+        out.append(rr)
+        t_s += rr / 1000.0
+    return np.round(np.asarray(out))
+
+
+def test_rr_series_with_a_waveforms_shape_are_read_as_rr(shared_data: Path) -> None:
+    """Review: the waveform rule refused real-looking RR whose changes come in smooth bursts:
+    sleep-apnoea heart-rate cycles (RR 1000 -> 700 ms over 4 s every 50 s; correlation 0.51,
+    share 37 %) and RR smoothed by a 3-5 beat moving average (rrhealthy_007 MA3 0.64/0.34,
+    hrvpkg_08012805 MA5 0.57/0.62). They have a waveform's shape but their bursts recur every
+    2 min at most, read as RR: read, the whole file and every 1000-beat window. So is a
+    tachogram resampled at 4 Hz (the docstring said read, the old rule refused it)."""
+    series = {
+        f"apnea {noise} ms {cycle} s": _apnea_rr_ms(noise, cycle, fall)
+        for noise in (2.0, 5.0, 8.0, 10.0)
+        for cycle, fall in ((50.0, 4.0), (30.0, 4.0), (60.0, 6.0), (90.0, 8.0))
+    }
+    for name in (
+        "rrhealthy_000_rr_ms.txt",
+        "rrhealthy_007_rr_ms.txt",
+        "hrvpkg_rest_rri_ms.txt",
+        "hrvpkg_08012805_rri_ms.txt",
+        "hrvpkg_real_rri_ms.txt",
+    ):
+        rr = load_rr_ms(shared_data / name, units="ms")
+        for width in (3, 5):
+            series[f"{name} MA{width}"] = np.convolve(rr, np.ones(width) / width, "valid")
+    for name in ("nsr2db_nsr001", "nsr2db_nsr002", "chf2db_chf201"):
+        rr = load_rr_ms(shared_data / f"{name}_rr_secs.txt", units="s", skip_first_line=True)
+        for width in (3, 5):
+            series[f"{name} MA{width}"] = np.convolve(rr, np.ones(width) / width, "valid")
+    rest = load_rr_ms(shared_data / "hrvpkg_rest_rri_ms.txt", units="ms")
+    t_s = np.cumsum(rest) / 1000.0
+    grid = np.arange(t_s[0], t_s[-1], 0.25)
+    series["tachogram resampled at 4 Hz"] = np.round(np.interp(grid, t_s, rest), 1)
+    refused = []
+    for name, rr in series.items():
+        windows = [rr] + [rr[s : s + 1000] for s in range(0, rr.shape[0] - 999, 500)]
+        refused += [(name, w.shape[0]) for w in windows if signal_like(w) is not None]
+    assert refused == []
+
+
+def test_a_sleep_apnoea_rr_file_is_read() -> None:
+    """The reviewer's file (tests/data/cvhr_apnea_rr_ms.txt: 3,949 headerless RR intervals,
+    every 50 s RR falls 1000 -> 700 ms over 4 s and recovers, 8 ms beat noise) was refused as
+    a sampled signal; it is read."""
+    path = DATA / "cvhr_apnea_rr_ms.txt"
+    assert len(read_recording(path)) == 3949

@@ -195,7 +195,7 @@ def test_a_segment_wholly_in_motion_says_no_beats_left_in_replay_as_in_analyze(
     from typer.testing import CliRunner
 
     from api.cli import app
-    from api.research.analysis import NO_BEATS_LEFT
+    from api.research.analysis import NO_BEATS_LEFT_SEGMENT as NO_BEATS_LEFT
     from api.research.segments import Segment
 
     _, motion = ppg_pair(tmp_path)
@@ -219,7 +219,7 @@ def test_report_goes_on_past_a_segment_with_no_beats_left(tmp_path: Path) -> Non
     from typer.testing import CliRunner
 
     from api.cli import app
-    from api.research.analysis import NO_BEATS_LEFT
+    from api.research.analysis import NO_BEATS_LEFT_SEGMENT
 
     _, motion = ppg_pair(tmp_path)
     segments = tmp_path / "segments.csv"
@@ -229,7 +229,13 @@ def test_report_goes_on_past_a_segment_with_no_beats_left(tmp_path: Path) -> Non
     args = ["report", str(motion), "--out", str(out), *opts, "--segments", str(segments)]
     report = CliRunner().invoke(app, args)
     assert report.exit_code == 1, report.output
-    assert f"{motion}: segment moving: {NO_BEATS_LEFT}" in report.stderr
+    assert f"{motion}: segment moving: {NO_BEATS_LEFT_SEGMENT}" in report.stderr
+    # review: analyze --segments names the segment as report does
+    analyze = CliRunner().invoke(
+        app, ["analyze", str(motion), *opts, "--segments", str(segments), "--json"]
+    )
+    assert analyze.exit_code == 1, analyze.output
+    assert f"{motion}: segment moving: {NO_BEATS_LEFT_SEGMENT} (failed)" in analyze.stderr
     assert not (tmp_path / "ppg-moving.html").exists()
     for label in ("before", "after"):
         assert (tmp_path / f"ppg-{label}.html").is_file()
