@@ -403,3 +403,50 @@ def test_a_dropout_straddling_a_bound_is_not_claimed_as_analysed_time(tmp_path: 
         assert bounds[0] == 21
         got = nominal_span(tt, r, np.zeros(r.size, dtype=bool), bounds, seg)
         assert got == (None if expect is None else pytest.approx(expect)), longest
+
+
+def test_five_minutes_as_a_file_and_as_a_segment_give_one_vlf(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 2): the same 284 beats (299.476 s) gave ``vlf_ms2: null`` as a file
+    of their own but 112.575 as the ``rest,0,5:00`` segment of the whole recording. One rule
+    now: beats that would fill 300 s but for part of one interval stand for 5 min, so both
+    report VLF, the same value, and ``total_ms2`` is the 0.0033-0.4 Hz power either way."""
+    rr = np.loadtxt(shared_data / REST)
+    five = tmp_path / "five_min.txt"
+    np.savetxt(five, rr[np.cumsum(rr) <= 300000.0], fmt="%g")
+    seg = tmp_path / "r5.csv"
+    seg.write_text("label,start,end\nrest,0,5:00\n")
+    as_file = runner.invoke(app, ["analyze", str(five), "--json", "-q"])
+    as_seg = runner.invoke(
+        app, ["analyze", str(shared_data / REST), "--segments", str(seg), "--json", "-q"]
+    )
+    assert as_file.exit_code == 0 and as_seg.exit_code == 0, as_file.output + as_seg.output
+    f = json.loads(as_file.stdout.splitlines()[0])
+    s = json.loads(as_seg.stdout.splitlines()[0])
+    assert f["n_beats"] == s["n_beats"] == 284
+    assert f["duration_s"] == pytest.approx(299.476)
+    assert f["vlf_ms2"] is not None
+    for name in ("vlf_ms2", "lf_ms2", "hf_ms2", "total_ms2"):
+        assert f[name] == pytest.approx(s[name], rel=1e-9), name
+    assert f["total_ms2"] == pytest.approx(f["vlf_ms2"] + f["lf_ms2"] + f["hf_ms2"], rel=1e-9)
+    # a minute less is no 5-min recording: VLF withheld, total still holds its power
+    four = tmp_path / "four_min.txt"
+    np.savetxt(four, rr[np.cumsum(rr) <= 240000.0], fmt="%g")
+    res = runner.invoke(app, ["analyze", str(four), "--json", "-q"])
+    g = json.loads(res.stdout.splitlines()[0])
+    assert g["vlf_ms2"] is None
+    assert g["total_ms2"] > g["lf_ms2"] + g["hf_ms2"]
+
+
+def test_vlf_span_of_beats_alone_allows_one_interval() -> None:
+    """hrv.frequency_domain without span_s: N intervals summing to 300 s less part of one
+    report VLF; a whole interval more missing does not."""
+    rng = np.random.default_rng(5)
+    rr = 1000.0 + 30.0 * rng.standard_normal(400)
+    t = np.cumsum(rr)
+    just = rr[t <= 300000.0]
+    assert 299000.0 < just.sum() < 300000.0
+    assert hrv.frequency_domain(just).vlf_ms2 is not None
+    short = just[: np.searchsorted(np.cumsum(just), 298000.0)]
+    assert hrv.frequency_domain(short).vlf_ms2 is None
