@@ -82,6 +82,8 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
+import inspect
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -93,10 +95,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
-from api._version import __version__
+from api._version import __version__, build_info, library_versions
 from api.research.discover import choose_reading, export_table_problem, skip_reason
-from api.research.segments import Segment, cut
-from hrv.ectopy import CORRECTED_LIMIT
+from api.research.segments import Segment, SegmentBeyondEndError, cut
+from hrv.ectopy import CORRECTED_LIMIT, MIN_STEPS, SHARE_LIMIT, STEP_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.spectrum import spectrum_settings
@@ -138,6 +140,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "format",
     "units",
     "read_as",
+    "sha256",
     "segment",
     "segment_start_s",
     "segment_end_s",
@@ -196,6 +199,7 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "format": "Format",
     "units": "Units",
     "read_as": "Read_As",
+    "sha256": "SHA256",
     "segment": "Segment",
     "segment_start_s": "Segment_Start_s",
     "segment_end_s": "Segment_End_s",
@@ -313,11 +317,70 @@ class AnalysisOptions:
 COHERENCE_WINDOW_S = 64.0
 
 
+def _defaults(func: Any, *names: str) -> dict[str, Any]:
+    """The default values of ``func``'s keyword parameters ``names``, read from the code.
+
+    What a call without them runs with (:func:`summarize` calls :func:`hrv.clean`,
+    :func:`hrv.dfa_alpha1` and :func:`hrv.stress_index` so): never retyped.
+    """
+    params = inspect.signature(func).parameters
+    return {n: params[n].default for n in names}
+
+
+def method_parameters() -> dict[str, Any]:
+    """The parameters of the correction, ectopy check and nonlinear metrics a summary ran.
+
+    ``correction``: :func:`hrv.clean`'s defaults (Lipponen & Tarvainen 2019 ``c1``, ``c2``,
+    ``alpha``, the quartile and median windows, iterations, the ``min_rr_ms``-``max_rr_ms``
+    gate, ``max_missed_beats``); ``ectopy``: :func:`hrv.ectopy_check`'s thresholds
+    (:mod:`hrv.ectopy`); ``dfa_alpha1``: box sizes; ``stress_index``: the histogram bin.
+    """
+    return {
+        "correction": _defaults(
+            hrv.clean,
+            "c1",
+            "c2",
+            "alpha",
+            "qd_window",
+            "median_window",
+            "max_iterations",
+            "min_rr_ms",
+            "max_rr_ms",
+            "max_missed_beats",
+        ),
+        "ectopy": {
+            "step_limit": STEP_LIMIT,
+            "share_limit": SHARE_LIMIT,
+            "min_steps": MIN_STEPS,
+            "corrected_limit": CORRECTED_LIMIT,
+        },
+        "dfa_alpha1": {
+            **_defaults(hrv.dfa_alpha1, "n_min", "n_max"),
+            "boxes": "non-overlapping, linear detrend per box",
+        },
+        "stress_index": _defaults(hrv.stress_index, "bin_ms"),
+    }
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str | None:
+    """SHA-256 (hex) of a file's bytes, read in 1-MiB blocks; ``None`` when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def analysis_settings(
     options: AnalysisOptions,
     *,
     segments: Sequence[Segment] | None = None,
     names: str = "hrvpace",
+    command_line: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything that decided an analysis's numbers, as a JSON-ready dict (README, analyze).
 
@@ -332,7 +395,15 @@ def analysis_settings(
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
     (:func:`hrv.spectrum.spectrum_settings`, the same dict the HTML report's caption is made
     from); ``segments`` (``label``, ``start_s``, ``end_s``; ``None``: whole recordings);
-    ``names`` (the column-name style).
+    ``names`` (the column-name style). Provenance: ``hrvpace_build``
+    (:func:`api._version.build_info`: the version, the installed metadata's version and the
+    git commit of a checkout or the one an install recorded, since one version label has
+    covered changed numbers), ``libraries`` (:func:`api._version.library_versions`: Python,
+    numpy, scipy, NeuroKit2 when it detected a signal's beats), ``command_line`` (the
+    arguments as given, ``None`` from Python) and ``exclude`` (the ``--exclude`` patterns);
+    ``parameters`` (:func:`method_parameters`: the correction's, the ectopy check's, DFA's
+    box sizes and the stress index's bin, read from the code). Each input's SHA-256 is in its
+    own row (``sha256``), not here.
     """
     segs = (
         list(segments)
@@ -359,6 +430,11 @@ def analysis_settings(
         if segs is None
         else [{"label": g.label, "start_s": g.start_s, "end_s": g.end_s} for g in segs],
         "names": names,
+        "parameters": method_parameters(),
+        "hrvpace_build": build_info(),
+        "libraries": library_versions(neurokit=options.format in SIGNAL_FORMATS),
+        "command_line": None if command_line is None else list(command_line),
+        "exclude": list(exclude),
     }
 
 
@@ -370,7 +446,10 @@ class RecordingAnalysis:
     ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
     is a one-line reason when the recording could not be analysed (then both are ``None``);
     ``warnings`` what the user must hear about an analysed one (a segment that ran past the
-    recording's end, :func:`api.research.segments.past_end`), printed on stderr. ``segment``
+    recording's end, :func:`api.research.segments.past_end`), printed on stderr; ``skipped``
+    why a segment was not analysed though nothing is wrong with the recording (``beyond the
+    recording's end (N s)``: :class:`api.research.segments.SegmentBeyondEndError`; no summary, no
+    error). ``segment``
     is the label of the segment analysed (``None``: the whole recording), kept on a failure
     too, where there is no summary to hold it: a failed segment's row then says which one.
     """
@@ -381,17 +460,21 @@ class RecordingAnalysis:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     segment: str | None = None
+    sha256: str | None = None
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the recording was analysed (no error)."""
-        return self.error is None
+        """Whether the recording was analysed (no error, not skipped)."""
+        return self.error is None and self.skipped is None
 
     def to_json(self) -> dict[str, Any]:
         """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``).
 
         A failed segment's object also names it: ``{"path": ..., "segment": ..., "error": ...}``.
         """
+        if self.skipped is not None:
+            return {"path": self.path, "segment": self.segment, "skipped": self.skipped}
         if self.error is not None:
             if self.segment is not None:
                 return {"path": self.path, "segment": self.segment, "error": self.error}
@@ -567,6 +650,7 @@ def analyze_recording(
         "format": recording.source_format,
         "units": str(recording.meta.get("units", "ms")),
         "read_as": read_as if read_as is not None else recording.source_format,
+        "sha256": None,
         "segment": recording.meta.get("segment"),
         "segment_start_s": recording.meta.get("segment_start_s"),
         "segment_end_s": recording.meta.get("segment_end_s"),
@@ -741,6 +825,13 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     """
     p = str(path)
     label = None if options.segment is None else options.segment.label
+    digest = file_sha256(p)  # the input's bytes, whatever becomes of them (provenance)
+    result = _analyze_file(p, options, label)
+    summary = None if result.summary is None else {**result.summary, "sha256": digest}
+    return dataclasses.replace(result, summary=summary, sha256=digest)
+
+
+def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> RecordingAnalysis:
     try:
         # hrvpace export's metrics or contact table (skipped in a folder) named on its own:
         # say what it is and which file holds the beats, not "a table without an RR column"
@@ -770,7 +861,10 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
                 path=p, error=f"the recording has no beats{cut_off}", segment=label
             )
         if options.segment is not None:
-            rec = cut(rec, options.segment)
+            try:
+                rec = cut(rec, options.segment)
+            except SegmentBeyondEndError as exc:  # nothing of it recorded: skipped, not failed
+                return RecordingAnalysis(path=p, segment=label, skipped=exc.reason)
         # a PPG's stretches of low detector quality (motion) are left out with a gap, an ECG's
         # kept; read_as says how many seconds (sensors.formats.signal_peaks)
         rec, _ = leave_out_low_quality(rec)

@@ -36,6 +36,7 @@ UNITLESS: dict[str, str] = {
     "format": "text",
     "units": "text",
     "read_as": "text",
+    "sha256": "text",
     "correction": "text",
     "frequency_method": "text",
     "segment": "text",
@@ -91,6 +92,7 @@ DESCRIPTIONS: dict[str, str] = {
         "share of successive intervals differing by more than 20 % of their mean"
     ),
     "ectopy_reason": "why ectopy_warning is set (or why it was not assessed)",
+    "sha256": "SHA-256 of the input file's bytes (hex): which file exactly was analysed",
     "segment_start_s": "start of the segment's first interval, s since the recording began",
     "segment_end_s": "the segment's last beat, s since the recording began",
     "start_t_s": "where the strap lost skin contact, on the beats' timeline (t_s)",

@@ -601,8 +601,9 @@ def test_summary_keeps_a_row_for_each_failed_file(short_dir: Path, tmp_path: Pat
     assert len(rows) == len(SHORT) + 2
     for row, obj in zip(rows, objs, strict=True):
         assert row["error"] == obj.get("error", "")
-        if "error" in obj:
-            assert all(row[k] == "" for k in SUMMARY_FIELDS)
+        if "error" in obj:  # every field empty but the input's hash (which file failed)
+            assert all(row[k] == "" for k in SUMMARY_FIELDS if k != "sha256")
+            assert len(row["sha256"]) == 64 or not Path(obj["path"]).is_file()
         else:
             assert float(row["rmssd_ms"]) == obj["rmssd_ms"]
     assert "corrupt value" in rows[0]["error"] and "empty" in rows[-1]["error"]
@@ -682,12 +683,14 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
         "directory) (failed)",
     ]
+    # a segment beyond the recording's end is skipped, not failed (review res c2 item 8);
+    # nothing analysed at all is still exit 1
     seg = runner.invoke(app, ["analyze", str(short), "--start", "100"])
     assert seg.exit_code == 1
-    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(failed)")]
+    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(skipped)")]
     assert line == (
-        f"hrvpace analyze: {short}: segment '100-end' (100 s - end) holds no RR interval: the "
-        "recording lasts 1.61 s (failed)"
+        f"hrvpace analyze: {short} [100-end]: segment skipped: beyond the recording's end "
+        "(1.61 s) (skipped)"
     )
     assert "Error" not in res.stderr + seg.stderr
 

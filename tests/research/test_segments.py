@@ -450,3 +450,46 @@ def test_vlf_span_of_beats_alone_allows_one_interval() -> None:
     assert hrv.frequency_domain(just).vlf_ms2 is not None
     short = just[: np.searchsorted(np.cumsum(just), 298000.0)]
     assert hrv.frequency_domain(short).vlf_ms2 is None
+
+
+def test_a_segment_beyond_the_recordings_end_is_skipped_not_failed(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 8): a phases file's segments past a shorter recording's end counted
+    as failed recordings ('270 of 288 recording(s) analysed, 18 failed', exit 1). Such a
+    segment is skipped, said so with the recording's length; the count speaks of segments and
+    a run whose only misses are such segments exits 0."""
+    seg = tmp_path / "late.csv"
+    seg.write_text("label,start,end\nrest,0,5:00\nlate,45:00,50:00\n")
+    summary = tmp_path / "s.csv"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(shared_data / EXERCISE),
+            "--segments",
+            str(seg),
+            "--json",
+            "-q",
+            "--summary",
+            str(summary),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rest, late = (json.loads(line) for line in res.stdout.splitlines())
+    assert rest["segment"] == "rest" and rest["rmssd_ms"] is not None
+    assert late["segment"] == "late" and "error" not in late
+    assert late["skipped"] == "beyond the recording's end (2561.79 s)"
+    path = shared_data / EXERCISE
+    assert (
+        f"hrvpace analyze: {path} [late]: segment skipped: beyond the recording's end "
+        "(2561.79 s) (skipped)"
+    ) in res.stderr
+    assert "(failed)" not in res.stderr
+    assert (
+        "1 of 2 segment(s) of 1 recording(s) analysed, 0 failed, 1 skipped beyond the "
+        "recording's end"
+    ) in res.stderr
+    rows, _ = read_csv_with_units(summary)
+    assert rows[1]["segment"] == "late"
+    assert rows[1]["error"] == "skipped: beyond the recording's end (2561.79 s)"
