@@ -10,8 +10,14 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase), its first interval's
   start and its last beat in seconds since the recording began; ``None`` for the whole
   recording. Every other field is then of that segment alone;
-- ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
-  ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
+- ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``, the
+  intervals read, before correction; ``Recording.duration_s``, from its start to its last
+  beat, *including* time at gaps); ``analysed_s`` is the time the analysed intervals cover
+  (their sum), ``n_gaps`` the gaps in the analysed series (the file's and those the
+  correction made of pauses too long for missed beats) and ``gap_s`` the time left out at
+  them (between beats with no interval in the file, plus the intervals removed as gaps), so
+  ``duration_s`` is ``analysed_s + gap_s`` up to the milliseconds the correction's
+  interpolation moves; ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal:
   the *correction's* quality, not the beat detector's. A signal recording's detector quality
   (``Recording.quality``, NeuroKit2's ``templatematch`` per beat) is used before: its stretches
@@ -146,6 +152,9 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "segment_end_s",
     "n_beats",
     "duration_s",
+    "analysed_s",
+    "n_gaps",
+    "gap_s",
     "quality",
     "n_artefacts",
     "cleaned",
@@ -206,6 +215,9 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "t_s": "Time_End_s",
     "n_beats": "N_Beats",
     "duration_s": "Duration_s",
+    "analysed_s": "Analysed_s",
+    "n_gaps": "N_Gaps",
+    "gap_s": "Gap_s",
     "quality": "Quality",
     "n_artefacts": "N_Artefacts",
     "cleaned": "Cleaned",
@@ -582,11 +594,23 @@ def summarize(
         )
     gap_arg = gap if gap[1:].any() else None
     n_in = int(cleaned.n_beats)
+    rr_in = np.asarray(rr_ms, dtype=np.float64)
+    span = float(np.sum(rr_in)) / 1000.0 if duration_s is None else float(duration_s)
+    # time at gaps: between the beats where no interval of the file lies (a dropout the file
+    # marks), and the intervals hrv.clean removed as gaps (a pause too long for missed beats)
+    between = span - float(np.sum(np.clip(rr_in, 0.0, None))) / 1000.0
+    removed = (
+        float(np.sum(rr_in[np.asarray(cleaned.labels) == int(hrv.BeatLabel.GAP)])) / 1000.0
+        if clean
+        else 0.0
+    )
     out: dict[str, Any] = {
         "n_beats": n_in,
-        "duration_s": float(np.sum(np.asarray(rr_ms, dtype=np.float64))) / 1000.0
-        if duration_s is None
-        else float(duration_s),
+        "duration_s": span,
+        "analysed_s": round(float(np.sum(rr)) / 1000.0, 6),
+        # gaps in the analysed series: the file's and those the correction made
+        "n_gaps": int(np.count_nonzero(gap[1:])) if gap.size else 0,
+        "gap_s": round(max(between, 0.0) + removed, 6),
         "quality": cleaned.quality,
         "n_artefacts": int(np.count_nonzero(cleaned.labels != int(hrv.BeatLabel.NORMAL))),
         "cleaned": bool(clean),

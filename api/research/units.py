@@ -43,6 +43,7 @@ UNITLESS: dict[str, str] = {
     "idx": "index",
     "n_beats": "count",
     "n_artefacts": "count",
+    "n_gaps": "count",
     "cleaned": "bool",
     "ectopy_warning": "bool",
     "ectopy_reason": "text",
@@ -92,6 +93,10 @@ DESCRIPTIONS: dict[str, str] = {
         "share of successive intervals differing by more than 20 % of their mean"
     ),
     "ectopy_reason": "why ectopy_warning is set (or why it was not assessed)",
+    "duration_s": "from the recording's (segment's) start to its last beat, gaps included",
+    "analysed_s": "time the analysed intervals cover (their sum): duration_s less gap_s",
+    "n_gaps": "gaps in the analysed series (the file's, and pauses the correction removed)",
+    "gap_s": "time left out at gaps: not analysed",
     "sha256": "SHA-256 of the input file's bytes (hex): which file exactly was analysed",
     "segment_start_s": "start of the segment's first interval, s since the recording began",
     "segment_end_s": "the segment's last beat, s since the recording began",

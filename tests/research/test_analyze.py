@@ -867,3 +867,35 @@ def test_series_given_for_another_file_is_said_ignored(shared_data: Path) -> Non
     res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max", "--series", "1"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.splitlines()[-1])["read_as"] == read_as
+
+
+def test_summary_says_the_gaps_and_the_time_analysed(tmp_path: Path) -> None:
+    """Review (res c2 item 5): a removed gap was in the report ('gap 1') but not in the summary
+    or JSON, and ``duration_s`` includes the time at it. A 50-s pause stored as one RR value
+    (removed by the correction as a gap) and a 70-s signal loss in a file of beat times (a gap
+    the file makes): ``n_gaps``, ``gap_s`` and ``analysed_s`` say them, and
+    ``duration_s == analysed_s + gap_s``."""
+    k = np.arange(600)
+    rr = np.round(800.0 + 40.0 * np.sin(2 * np.pi * 0.1 * k * 0.8), 3)
+    plain = tmp_path / "pause_rr_ms.txt"
+    plain.write_text("\n".join(f"{x:.3f}" for x in [*rr[:300], 50000.0, *rr[300:]]) + "\n")
+    t = np.cumsum(rr) / 1000.0
+    t[300:] += 70.0  # 70 s without beats (a signal loss): the next beat follows a gap
+    beats = tmp_path / "beats.txt"
+    beats.write_text("\n".join(f"{x:.3f}" for x in t) + "\n")
+    out = tmp_path / "s.csv"
+    res = runner.invoke(app, ["analyze", str(plain), "--json", "-q", "--summary", str(out)])
+    assert res.exit_code == 0, res.output
+    (a,) = (json.loads(x) for x in res.stdout.splitlines())
+    assert a["n_gaps"] == 1 and a["gap_s"] == pytest.approx(50.0)
+    assert a["analysed_s"] == pytest.approx(float(np.sum(rr)) / 1000.0, abs=0.05)
+    assert a["duration_s"] == pytest.approx(a["analysed_s"] + a["gap_s"], abs=0.05)
+    rows, units = read_csv_with_units(out)
+    assert (units["n_gaps"], units["gap_s"], units["analysed_s"]) == ("count", "s", "s")
+    assert float(rows[0]["gap_s"]) == pytest.approx(50.0)
+    res = runner.invoke(app, ["analyze", str(beats), "--format", "ghrv_beats", "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    (b,) = (json.loads(x) for x in res.stdout.splitlines())
+    assert b["n_gaps"] == 1
+    assert b["gap_s"] == pytest.approx(70.0 + rr[300] / 1000.0, abs=0.01)
+    assert b["duration_s"] == pytest.approx(b["analysed_s"] + b["gap_s"], abs=0.05)
