@@ -6,10 +6,16 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   units of the file's values (``ms``/``s``) and, in words, what chose them
   (:func:`api.research.discover.choose_reading`: the file's header, its name and content, or
   the flags);
-- ``segment``, ``segment_start_s``, ``segment_end_s``: the segment analysed
-  (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase), its first interval's
-  start and its last beat in seconds since the recording began; ``None`` for the whole
-  recording. Every other field is then of that segment alone;
+- ``clock_start_s``: the time on the file's own clock at which the recording begins (the
+  start of its first interval: a PhysioNet ``*_rr_secs`` file's first-line time, a gHRV file's
+  first beat time; 0 for files without a clock). Every time hrvpace gives (segments,
+  ``--start``/``--end``, window ``t_s``, replay) counts from there, the first beat's start,
+  not from the file's zero: a PhysioNet annotation at ``T`` s is at ``T - clock_start_s`` here;
+- ``segment``, ``segment_from_s``, ``segment_to_s``, ``segment_start_s``, ``segment_end_s``:
+  the segment analysed (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase),
+  the bounds asked for (``None``: open), its first interval's start and its last beat in
+  seconds since the recording began (to the microsecond); ``None`` for the whole recording.
+  Every other field is then of that segment alone;
 - ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``, the
   intervals read, before correction; ``Recording.duration_s``, from its start to its last
   beat, *including* time at gaps); ``analysed_s`` is the time the analysed intervals cover
@@ -147,7 +153,10 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "units",
     "read_as",
     "sha256",
+    "clock_start_s",
     "segment",
+    "segment_from_s",
+    "segment_to_s",
     "segment_start_s",
     "segment_end_s",
     "n_beats",
@@ -210,6 +219,9 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "read_as": "Read_As",
     "sha256": "SHA256",
     "segment": "Segment",
+    "clock_start_s": "Clock_Start_s",
+    "segment_from_s": "Segment_From_s",
+    "segment_to_s": "Segment_To_s",
     "segment_start_s": "Segment_Start_s",
     "segment_end_s": "Segment_End_s",
     "t_s": "Time_End_s",
@@ -675,7 +687,11 @@ def analyze_recording(
         "units": str(recording.meta.get("units", "ms")),
         "read_as": read_as if read_as is not None else recording.source_format,
         "sha256": None,
+        # the file's clock at the recording's start (hrvpace's times count from it)
+        "clock_start_s": round(float(recording.meta.get("clock_start_s", recording.start_s)), 6),
         "segment": recording.meta.get("segment"),
+        "segment_from_s": recording.meta.get("segment_from_s"),
+        "segment_to_s": recording.meta.get("segment_to_s"),
         "segment_start_s": recording.meta.get("segment_start_s"),
         "segment_end_s": recording.meta.get("segment_end_s"),
         **stats,
@@ -884,6 +900,7 @@ def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> Record
             return RecordingAnalysis(
                 path=p, error=f"the recording has no beats{cut_off}", segment=label
             )
+        rec = dataclasses.replace(rec, meta={**rec.meta, "clock_start_s": rec.start_s})
         if options.segment is not None:
             try:
                 rec = cut(rec, options.segment)

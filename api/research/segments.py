@@ -310,8 +310,13 @@ def cut(rec: Recording, segment: Segment) -> Recording:
         meta={
             **rec.meta,
             "segment": segment.label,
-            "segment_start_s": start_abs - rec.start_s,
-            "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+            # rounded to the microsecond: beat times summed from ms carry binary noise
+            # (300.39399999999995)
+            "segment_start_s": round(start_abs - rec.start_s, 6),
+            "segment_end_s": round(float(rec.t_s[j - 1] - rec.start_s), 6),
+            # the bounds asked for (None: open, the recording's own start or end)
+            "segment_from_s": segment.start_s,
+            "segment_to_s": segment.end_s,
             # end - start when the beats reach both bounds (nominal_span), else None
             "segment_nominal_s": nominal_span(
                 rec.t_s - rec.start_s, rec.rr_ms, rec.gaps, (i, j), segment

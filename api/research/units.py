@@ -98,6 +98,12 @@ DESCRIPTIONS: dict[str, str] = {
     "n_gaps": "gaps in the analysed series (the file's, and pauses the correction removed)",
     "gap_s": "time left out at gaps: not analysed",
     "sha256": "SHA-256 of the input file's bytes (hex): which file exactly was analysed",
+    "clock_start_s": (
+        "the file's own clock at the recording's start (its first interval's start); hrvpace's "
+        "times count from it"
+    ),
+    "segment_from_s": "the segment's start as asked, s since the recording began (empty: open)",
+    "segment_to_s": "the segment's end as asked, s since the recording began (empty: open)",
     "segment_start_s": "start of the segment's first interval, s since the recording began",
     "segment_end_s": "the segment's last beat, s since the recording began",
     "start_t_s": "where the strap lost skin contact, on the beats' timeline (t_s)",

@@ -493,3 +493,34 @@ def test_a_segment_beyond_the_recordings_end_is_skipped_not_failed(
     rows, _ = read_csv_with_units(summary)
     assert rows[1]["segment"] == "late"
     assert rows[1]["error"] == "skipped: beyond the recording's end (2561.79 s)"
+
+
+def test_results_say_the_files_clock_and_the_bounds_asked(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 4): times count from the first beat, not the file's clock (a
+    PhysioNet record's first line), unsaid, so annotation times landed 226 s off; and
+    ``segment_start_s``/``segment_end_s`` were the kept beats with float noise
+    (300.39399999999995), without the bounds asked for. Each result now names the file's
+    clock at its start (``clock_start_s``), the bounds asked (``segment_from_s``,
+    ``segment_to_s``) and the kept ones to the microsecond."""
+    nsr = shared_data / "nsr2db_nsr001_rr_secs.txt"
+    first_line = float(nsr.read_text().split()[0])
+    seg = tmp_path / "s.csv"
+    seg.write_text("label,start,end\nmid,5:00,10:00\n")
+    for path in (nsr, shared_data / REST):
+        res = runner.invoke(app, ["analyze", str(path), "--segments", str(seg), "--json", "-q"])
+        assert res.exit_code == 0, res.output
+        obj = json.loads(res.stdout.splitlines()[0])
+        assert (obj["segment_from_s"], obj["segment_to_s"]) == (300.0, 600.0)
+        for key in ("segment_start_s", "segment_end_s"):
+            assert obj[key] == round(obj[key], 6), (key, obj[key])
+        if path == nsr:
+            assert obj["clock_start_s"] == pytest.approx(first_line, abs=1e-6)
+            assert first_line > 200.0
+        else:
+            assert obj["clock_start_s"] == 0.0
+            assert obj["segment_start_s"] == 300.461  # not 300.46099999999996
+    whole = runner.invoke(app, ["analyze", str(nsr), "--json", "-q"])
+    obj = json.loads(whole.stdout.splitlines()[0])
+    assert obj["segment_from_s"] is None and obj["clock_start_s"] == pytest.approx(first_line)
