@@ -645,7 +645,8 @@ def summarize(
         out[name] = getattr(fd, name)
     out["frequency_method"] = fd.method
     out.update(_coherence_summary(rr, gap_arg, step_s=coherence_step_s))
-    out["dfa_alpha1"] = hrv.dfa_alpha1(rr).alpha1
+    out["dfa_alpha1"] = hrv.dfa_alpha1(rr, gaps=gap_arg).alpha1  # boxes never across a gap
+    # a histogram and a range: no neighbours paired, so a gap joins nothing (no gaps needed)
     out["stress_index"] = hrv.stress_index(rr).value
     return out, rr, gap
 
