@@ -113,7 +113,8 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16, gaps: Any = None)
 
     Requires at least two boxes of the largest size (``N >= 2 * n_max`` intervals without
     gaps; with gaps, two boxes of ``n_max`` within runs), else ``alpha1`` is ``None``.
-    ``alpha1`` is also ``None`` when some ``F(n)`` is zero up to rounding (``F(n) <= 1e-9 * mean(rr)``, e.g. constant RR), where the exponent is undefined. White
+    ``alpha1`` is also ``None`` when some ``F(n)`` is zero up to rounding
+    (``F(n) <= 1e-9 * mean(rr)``, e.g. constant RR), where the exponent is undefined. White
     noise gives about 0.5 asymptotically (about 0.58 at box sizes 4-16: the small-scale bias of
     DFA), 1/f noise about 1.0 and Brownian motion (integrated white noise) about 1.5; healthy
     adults at rest are typically between about 1.0 and 1.5.
