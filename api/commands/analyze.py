@@ -284,6 +284,7 @@ def analyze(
     except MissingExtraError as exc:
         typer.echo(f"hrvpace analyze: {exc}", err=True)
         raise typer.Exit(2) from None
+    _mark_duplicates(results)
     failed = [r for r in results if r.error is not None]
     beyond = [r for r in results if r.skipped is not None]
     for r in beyond:  # a phases file's later segments a short recording does not reach
@@ -389,6 +390,32 @@ def analyze(
     )
     if failed or analysed == 0:  # skipped segments alone are no failure; nothing at all is
         raise typer.Exit(1)
+
+
+def _mark_duplicates(results: list[RecordingAnalysis]) -> None:
+    """Warn about byte-identical inputs and name the first in each later one's ``duplicate_of``.
+
+    A study folder with a file copied under a second subject's name would otherwise give two
+    subjects' rows from one recording, silently. Files are told apart by their content's
+    SHA-256 (``sha256``); each pair is said once on stderr (not per segment).
+    """
+    first: dict[str, str] = {}
+    said: set[str] = set()
+    for r in results:
+        if r.sha256 is None:
+            continue
+        earlier = first.setdefault(r.sha256, r.path)
+        if earlier == r.path:
+            continue
+        if r.summary is not None:
+            r.summary["duplicate_of"] = earlier
+        if r.path not in said:
+            said.add(r.path)
+            typer.echo(
+                f"hrvpace analyze: warning: {r.path} is byte-identical to {earlier} (sha256 "
+                f"{r.sha256[:16]}...): analysed again as another recording (duplicate_of)",
+                err=True,
+            )
 
 
 def _require_or_exit(module: str) -> None:

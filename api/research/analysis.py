@@ -6,6 +6,9 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   units of the file's values (``ms``/``s``) and, in words, what chose them
   (:func:`api.research.discover.choose_reading`: the file's header, its name and content, or
   the flags);
+- ``sha256`` is the SHA-256 of the input file's bytes; ``duplicate_of`` the path of an
+  earlier input of the same run with the same bytes (``hrvpace analyze`` fills it and warns:
+  a copied file is otherwise analysed as another subject), else ``None``;
 - ``clock_start_s``: the time on the file's own clock at which the recording begins (the
   start of its first interval: a PhysioNet ``*_rr_secs`` file's first-line time, a gHRV file's
   first beat time; 0 for files without a clock). Every time hrvpace gives (segments,
@@ -153,6 +156,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "units",
     "read_as",
     "sha256",
+    "duplicate_of",
     "clock_start_s",
     "segment",
     "segment_from_s",
@@ -219,6 +223,7 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "units": "Units",
     "read_as": "Read_As",
     "sha256": "SHA256",
+    "duplicate_of": "Duplicate_Of",
     "segment": "Segment",
     "clock_start_s": "Clock_Start_s",
     "segment_from_s": "Segment_From_s",
@@ -689,6 +694,7 @@ def analyze_recording(
         "units": str(recording.meta.get("units", "ms")),
         "read_as": read_as if read_as is not None else recording.source_format,
         "sha256": None,
+        "duplicate_of": None,
         # the file's clock at the recording's start (hrvpace's times count from it)
         "clock_start_s": round(float(recording.meta.get("clock_start_s", recording.start_s)), 6),
         "segment": recording.meta.get("segment"),

@@ -37,6 +37,7 @@ UNITLESS: dict[str, str] = {
     "units": "text",
     "read_as": "text",
     "sha256": "text",
+    "duplicate_of": "text",
     "correction": "text",
     "frequency_method": "text",
     "segment": "text",
@@ -98,6 +99,7 @@ DESCRIPTIONS: dict[str, str] = {
     "n_gaps": "gaps in the analysed series (the file's, and pauses the correction removed)",
     "gap_s": "time left out at gaps: not analysed",
     "sha256": "SHA-256 of the input file's bytes (hex): which file exactly was analysed",
+    "duplicate_of": "an earlier input of the run with the same bytes (same sha256); empty: none",
     "clock_start_s": (
         "the file's own clock at the recording's start (its first interval's start); hrvpace's "
         "times count from it"

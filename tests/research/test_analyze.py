@@ -899,3 +899,29 @@ def test_summary_says_the_gaps_and_the_time_analysed(tmp_path: Path) -> None:
     assert b["n_gaps"] == 1
     assert b["gap_s"] == pytest.approx(70.0 + rr[300] / 1000.0, abs=0.01)
     assert b["duration_s"] == pytest.approx(b["analysed_s"] + b["gap_s"], abs=0.05)
+
+
+def test_byte_identical_inputs_are_said_and_flagged(shared_data: Path, tmp_path: Path) -> None:
+    """Review (res c2 item 7): a cohort's duplicate file (a copy under a second subject's name)
+    was analysed as another subject, silently. Now stderr names both (with the hash) once, and
+    the later one's row has ``duplicate_of``."""
+    study = tmp_path / "study"
+    study.mkdir()
+    src = (shared_data / "hrvpkg_rest_rri_ms.txt").read_bytes()
+    (study / "s01.txt").write_bytes(src)
+    (study / "s02.txt").write_bytes((shared_data / "rrhealthy_000_rr_ms.txt").read_bytes())
+    (study / "s03.txt").write_bytes(src)
+    out = tmp_path / "s.csv"
+    res = runner.invoke(app, ["analyze", str(study), "--json", "-q", "--summary", str(out)])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [o["duplicate_of"] for o in objs] == [None, None, str(study / "s01.txt")]
+    assert objs[0]["sha256"] == objs[2]["sha256"] != objs[1]["sha256"]
+    said = [x for x in res.stderr.splitlines() if "byte-identical" in x]
+    assert said == [
+        f"hrvpace analyze: warning: {study / 's03.txt'} is byte-identical to "
+        f"{study / 's01.txt'} (sha256 {objs[0]['sha256'][:16]}...): analysed again as another "
+        "recording (duplicate_of)"
+    ]
+    rows, _ = read_csv_with_units(out)
+    assert [r["duplicate_of"] for r in rows] == ["", "", str(study / "s01.txt")]
