@@ -1,3 +1,115 @@
-"""The single source of hrvpace's version number."""
+"""The single source of hrvpace's version number, and what else says which build ran.
+
+``__version__`` is the release label (hatch writes it into the installed metadata). It names a
+release, not a commit: numbers can change between commits under one label, so every research
+output also records :func:`build_info` (the git commit of a checkout, or what the install
+recorded) and :func:`library_versions` (numpy, scipy and, when loaded, NeuroKit2).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 __version__ = "0.1.0"
+
+#: The folder holding ``api/``, ``hrv/``...: a git checkout when hrvpace runs from source.
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _installed_version() -> str | None:
+    try:
+        return metadata.version("hrvpace")
+    except Exception:  # not installed (run from a checkout on PYTHONPATH)
+        return None
+
+
+def _git_build(root: Path) -> str | None:
+    """``<commit>`` (``<commit>-dirty`` with uncommitted changes to tracked files) of ``root``.
+
+    Only when ``root`` itself is a git checkout (``.git`` there: a folder, or a worktree's
+    file); never a repository above it. Two short ``git`` calls with a timeout; any failure
+    (no git, not a repository, too slow) is ``None``, never an error.
+    """
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        if not head:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "diff-index", "--quiet", "HEAD", "--"],
+            capture_output=True,
+            timeout=5,
+        ).returncode
+        return f"{head}-dirty" if dirty == 1 else head
+    except Exception:
+        return None
+
+
+def _recorded_build() -> str | None:
+    """The commit pip recorded for an install from a git URL (PEP 610 ``direct_url.json``)."""
+    try:
+        text = metadata.distribution("hrvpace").read_text("direct_url.json")
+        info = json.loads(text) if text else {}
+        commit = (info.get("vcs_info") or {}).get("commit_id")
+        return str(commit) if commit else None
+    except Exception:
+        return None
+
+
+@functools.cache
+def build_info() -> dict[str, Any]:
+    """Which hrvpace ran, as a JSON-ready dict (computed once per process; never raises).
+
+    ``version`` is :data:`__version__` of the code running; ``installed_version`` the version
+    in the installed metadata (``None`` when not installed; it differs from ``version`` when
+    a checkout on ``PYTHONPATH`` shadows an install); ``build`` the git commit of the source
+    folder when it is a checkout (``-dirty`` appended when tracked files differ from it), else
+    the commit an install from git recorded, else ``None`` (a wheel from an index: the version
+    is all there is); ``build_from`` says which (``"git checkout"``, ``"install record"``).
+    """
+    build = _git_build(_SOURCE_ROOT)
+    source = "git checkout" if build is not None else None
+    if build is None:
+        build = _recorded_build()
+        source = "install record" if build is not None else None
+    return {
+        "version": __version__,
+        "installed_version": _installed_version(),
+        "build": build,
+        "build_from": source,
+    }
+
+
+def library_versions(*, neurokit: bool = False) -> dict[str, str | None]:
+    """Python's and the numeric libraries' versions, NeuroKit2's when it may have been used.
+
+    NeuroKit2 detects an ECG/PPG's beats (signal formats only, often in worker processes):
+    its version is named when ``neurokit`` (the caller may read signals) or when this process
+    imported it, and is ``None`` when it is not installed.
+    """
+    out: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for name in ("numpy", "scipy"):
+        out[name] = _dist_version(name)
+    if neurokit or "neurokit2" in sys.modules:
+        out["neurokit2"] = _dist_version("neurokit2")
+    return out
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None

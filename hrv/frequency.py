@@ -16,9 +16,20 @@ peaks and band areas.
 **VLF needs 5 minutes**: ``vlf_ms2`` is ``None`` when the analysed span is shorter than
 300 s (:data:`MIN_VLF_SPAN_S`; Task Force 1996: VLF from short-term recordings of 5 min or less
 "is a dubious measure and should be avoided"). The span is ``span_s`` when given (``hrv.rolling``
-and the streaming analyser pass the window length, so a 5-min window reports VLF), else the time
-the beats cover at their mean spacing, ``(t[-1] - t[0]) * N / (N - 1)``. ``total_ms2`` is still
-the power of 0.0033-0.4 Hz.
+and the streaming analyser pass the window length, so a 5-min window reports VLF; a segment its
+nominal ``end - start``), else the time the beats cover at their mean spacing,
+``(t[-1] - t[0]) * N / (N - 1)``, **plus one mean interval**: a recording of 5 min kept to whole
+intervals holds a little less than 300 s (the interval that straddles its end is not in it: 284
+beats of 299.48 s), as a 300-s window or a ``0-5:00`` segment does, and it stands for 5 min as
+they do. One rule, then: beats that would fill 300 s but for part of one interval report VLF,
+whether given as a file, a segment or a window (:data:`VLF_SPAN_SLACK_INTERVALS`).
+
+``total_ms2`` is the power of 0.0033-0.4 Hz whether or not ``vlf_ms2`` is reported: the Task
+Force's total power of a short-term recording is the variance of the NN intervals at <= 0.4 Hz,
+VLF included (it withholds VLF as a *separate* number, not its share of the variance), and
+Kubios' total power is the same sum. So ``total_ms2 - lf_ms2 - hf_ms2`` is the VLF power of a
+short recording: our choice, to keep ``total_ms2`` comparable across recording lengths and with
+Kubios; cite it as total power, not as LF + HF.
 
 Derived metrics: ``total_ms2 = vlf + lf + hf`` (0.0033-0.4 Hz), ``lf_hf = lf / hf``,
 ``lf_nu = 100 lf / (lf + hf)``, ``hf_nu = 100 hf / (lf + hf)`` (normalised units: power over
@@ -101,6 +112,11 @@ HF_BAND_HZ: tuple[float, float] = (0.15, 0.4)
 #: Shortest span (s) for which VLF is reported (Task Force 1996: VLF from recordings of 5 min
 #: or less "is a dubious measure and should be avoided").
 MIN_VLF_SPAN_S = 300.0
+
+#: A span taken from the beats themselves (no ``span_s``) is lengthened by this many mean RR
+#: intervals before the :data:`MIN_VLF_SPAN_S` comparison: the part of one interval a
+#: recording kept to whole intervals loses at its end (module docstring).
+VLF_SPAN_SLACK_INTERVALS = 1.0
 #: The numeric fields of :class:`FrequencyDomain`, in order (the ``"frequency"`` columns).
 FREQUENCY_FIELDS: tuple[str, ...] = (
     "vlf_ms2",
@@ -203,12 +219,17 @@ def _none_result(n_beats: int, method: str) -> FrequencyDomain:
 def _check_span(span_s: Any, t: NDArray[np.float64], rr: NDArray[np.float64]) -> float:
     """``span_s`` checked, or the default: the time the ``N`` beats cover at their mean spacing.
 
-    The default is ``(t[-1] - t[0]) * N / (N - 1)`` (about ``sum(rr_ms) / 1000`` on the
-    default timeline; it depends on the beat times only).
+    The default is ``(t[-1] - t[0]) * (N + 1) / (N - 1)``: the ``N`` intervals at their mean
+    spacing (about ``sum(rr_ms) / 1000`` on the default timeline; it depends on the beat times
+    only) plus one more, the interval a recording cut to whole intervals loses at its end.
     """
     if span_s is None:
         n = int(rr.size)
-        return float(t[-1] - t[0]) * n / (n - 1) if n >= 2 else 0.0
+        if n < 2:
+            return 0.0
+        # the beats' span at their mean spacing, plus the part of one interval a recording
+        # kept to whole intervals misses at its end (VLF_SPAN_SLACK_INTERVALS)
+        return float(t[-1] - t[0]) * (n + VLF_SPAN_SLACK_INTERVALS) / (n - 1)
     if isinstance(span_s, bool) or not isinstance(span_s, int | float | np.integer | np.floating):
         raise HrvInputError(f"span_s: expected a number of seconds, got {span_s!r}")
     v = float(span_s)
@@ -267,8 +288,8 @@ def frequency_domain(
         that the cut-off stays at 0.0355 Hz.
     span_s : float, optional
         The duration the beats stand for (s), which decides whether VLF is reported
-        (>= 300 s); default ``(t[-1] - t[0]) * N / (N - 1)``. :func:`hrv.rolling` passes
-        its ``window_s``.
+        (>= 300 s); default ``(t[-1] - t[0]) * (N + 1) / (N - 1)``, the beats' span plus one
+        mean interval (module docstring). :func:`hrv.rolling` passes its ``window_s``.
 
     Returns
     -------

@@ -1,9 +1,12 @@
 """Nonlinear and geometric HRV metrics of one RR series: DFA alpha1 and Baevsky's stress index.
 
 - :func:`dfa_alpha1`: short-term scaling exponent of detrended fluctuation analysis (Peng et al.
-  1995) over box sizes ``n_min..n_max`` beats (default 4-16), non-overlapping boxes.
+  1995) over box sizes ``n_min..n_max`` beats (default 4-16), non-overlapping boxes, never
+  across a gap (``gaps=``: boxes are laid within each run of beats between gaps).
 - :func:`stress_index`: Baevsky's stress index SI = AMo / (2 Mo MxDMn) on a 50-ms histogram
-  (Baevsky & Chernikova 2017), reported *without* the square root that Kubios applies.
+  (Baevsky & Chernikova 2017), reported *without* the square root that Kubios applies. It
+  takes no gaps: a histogram of the intervals and their range use no pairs of neighbours, so a
+  gap joins nothing (the intervals on either side are each counted once, as they should be).
 
 Poincaré SD1/SD2 live in :func:`hrv.time_domain` (they are functions of SDNN and SDSD).
 """
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hrv._validate import as_rr_ms
+from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
 __all__ = ["Dfa", "StressIndex", "dfa_alpha1", "stress_index"]
@@ -56,10 +59,28 @@ class StressIndex:
 _FLAT_REL = 1e-9
 
 
-def _fluctuation(profile: NDArray[np.float64], n: int) -> float:
-    """Root-mean-square residual of a least-squares line fitted in each full box of ``n`` points."""
-    m = profile.size // n
-    boxes = profile[: m * n].reshape(m, n)
+def _box_starts(runs: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    """First index of every full box of ``n`` points laid from the start of each run.
+
+    ``runs`` is ``(k, 2)``: each run's first index and length. The remainder of a run (fewer
+    than ``n`` points at its end) is dropped, as at the end of a series without gaps.
+    """
+    counts = runs[:, 1] // n
+    total = int(counts.sum())
+    # the k-th box of its run: run start + n * (its rank within the run)
+    first_box = np.cumsum(counts) - counts
+    rank = np.arange(total, dtype=np.int64) - np.repeat(first_box, counts)
+    return np.repeat(runs[:, 0], counts) + n * rank
+
+
+def _fluctuation(profile: NDArray[np.float64], n: int, runs: NDArray[np.int64]) -> float:
+    """Root-mean-square residual of a least-squares line fitted in each full box of ``n`` points.
+
+    Boxes lie within the runs (``_box_starts``); without gaps (one run) they are
+    ``profile[: m * n].reshape(m, n)``.
+    """
+    starts = _box_starts(runs, n)
+    boxes = profile[starts[:, None] + np.arange(n)[None, :]]
     x = np.arange(n, dtype=np.float64) - (n - 1) / 2.0  # centred abscissa: sum(x) == 0
     sxx = float(np.dot(x, x))
     slope = boxes @ x / sxx  # least-squares slope per box
@@ -67,7 +88,7 @@ def _fluctuation(profile: NDArray[np.float64], n: int) -> float:
     return math.sqrt(float(np.mean(resid * resid)))
 
 
-def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
+def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16, gaps: Any = None) -> Dfa:
     """Short-term scaling exponent alpha1 of detrended fluctuation analysis.
 
     Exactly (Peng et al. 1995, first-order DFA):
@@ -80,8 +101,19 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
     3. ``alpha1`` = the least-squares slope of ``log10 F(n)`` on ``log10 n`` (every box size
        weighted equally).
 
-    Requires ``N >= 2 * n_max`` intervals (at least two boxes of the largest size), else
-    ``alpha1`` is ``None``. ``alpha1`` is also ``None`` when some ``F(n)`` is zero up to rounding
+    With ``gaps`` (beats that do not follow their predecessor) the series is a set of runs
+    between gaps, and no box may span a gap: the intervals either side of one are not
+    neighbours, and a box across the join would fit a line through a jump of unknown time.
+    The profile is still ``cumsum(rr - mean(rr))`` over all intervals (a line fitted in a box
+    removes any offset, so each run's profile is its own up to a constant), and the boxes of
+    size ``n`` are laid from the start of each run, ``floor(L / n)`` per run of ``L``
+    intervals (each run's remainder dropped, as the series' remainder is without gaps);
+    ``F(n)`` is the root mean square over the boxes of every run. Without gaps this is
+    exactly the definition above.
+
+    Requires at least two boxes of the largest size (``N >= 2 * n_max`` intervals without
+    gaps; with gaps, two boxes of ``n_max`` within runs), else ``alpha1`` is ``None``.
+    ``alpha1`` is also ``None`` when some ``F(n)`` is zero up to rounding
     (``F(n) <= 1e-9 * mean(rr)``, e.g. constant RR), where the exponent is undefined. White
     noise gives about 0.5 asymptotically (about 0.58 at box sizes 4-16: the small-scale bias of
     DFA), 1/f noise about 1.0 and Brownian motion (integrated white noise) about 1.5; healthy
@@ -97,6 +129,9 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
         RR intervals in milliseconds (1-D, finite, > 0).
     n_min, n_max : int
         Smallest and largest box size in beats; ``3 <= n_min < n_max``.
+    gaps : array_like of bool, optional
+        ``gaps[i]`` True means interval ``i`` does not follow interval ``i-1`` (``gaps[0]`` is
+        ignored); boxes never span one. ``None``: no gaps.
 
     Returns
     -------
@@ -106,7 +141,7 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
     Raises
     ------
     HrvInputError
-        Unusable ``rr_ms`` (see ``hrv._validate``) or box sizes out of range.
+        Unusable ``rr_ms`` or ``gaps`` (see ``hrv._validate``) or box sizes out of range.
 
     References
     ----------
@@ -127,11 +162,17 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16) -> Dfa:
         raise HrvInputError(f"n_max: must be greater than n_min={n_min}, got {n_max}")
     rr = as_rr_ms(rr_ms)
     n_beats = int(rr.size)
+    gap = as_gaps(gaps, n_beats)
     if n_beats < 2 * n_max:
+        return Dfa(alpha1=None, n_beats=n_beats)
+    # runs between gaps: (first index, length)
+    bounds = np.concatenate(([0], np.flatnonzero(gap[1:]) + 1, [n_beats])).astype(np.int64)
+    runs = np.stack((bounds[:-1], np.diff(bounds)), axis=1)
+    if int(np.sum(runs[:, 1] // n_max)) < 2:
         return Dfa(alpha1=None, n_beats=n_beats)
     profile = np.cumsum(rr - rr.mean())
     sizes = np.arange(int(n_min), int(n_max) + 1)
-    f = np.array([_fluctuation(profile, int(n)) for n in sizes])
+    f = np.array([_fluctuation(profile, int(n), runs) for n in sizes])
     if not np.all(f > _FLAT_REL * float(rr.mean())):
         return Dfa(alpha1=None, n_beats=n_beats)
     lx = np.log10(sizes.astype(np.float64))

@@ -193,7 +193,9 @@ def spectrum_settings(
     the export sidecar), so that none of them restates a number that could drift from the
     code. Bands are the Task Force's (``hrv.frequency``); ``min_span_s`` is the shortest span of
     (gap-free) beats any spectrum needs, ``min_vlf_span_s`` the shortest span for which VLF is
-    reported.
+    reported, ``vlf_span_slack_intervals`` the mean intervals added to a span taken from the
+    beats themselves before that comparison, ``total_includes_vlf`` that ``total_ms2`` holds
+    the 0.0033-0.04 Hz power also when ``vlf_ms2`` is withheld (:mod:`hrv.frequency`).
 
     Raises
     ------
@@ -206,7 +208,13 @@ def spectrum_settings(
     >>> s["method"], s["resample_hz"], s["segment_s"], s["smoothness_priors_lambda"]
     ('welch', 4.0, 128.0, 500.0)
     """
-    from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, MIN_VLF_SPAN_S, VLF_BAND_HZ
+    from hrv.frequency import (
+        HF_BAND_HZ,
+        LF_BAND_HZ,
+        MIN_VLF_SPAN_S,
+        VLF_BAND_HZ,
+        VLF_SPAN_SLACK_INTERVALS,
+    )
 
     method = check_method(method)
     detrend = check_detrend(detrend)
@@ -232,6 +240,8 @@ def spectrum_settings(
         bands_hz={"vlf": list(VLF_BAND_HZ), "lf": list(LF_BAND_HZ), "hf": list(HF_BAND_HZ)},
         min_span_s=MIN_SPAN_S,
         min_vlf_span_s=MIN_VLF_SPAN_S,
+        vlf_span_slack_intervals=VLF_SPAN_SLACK_INTERVALS,
+        total_includes_vlf=True,
     )
     return out
 

@@ -155,6 +155,7 @@ def analyze(
         AnalysisOptions,
         analysis_settings,
         analyze_recording,
+        file_sha256,
         read_notes,
         rename_columns,
     )
@@ -205,6 +206,8 @@ def analyze(
     result = analyze_recording(rec, options=options, path=path or "", read_as=read_as)
     assert result.summary is not None
     row = {**result.to_json(), "path": path}
+    if path is not None:  # which file exactly, as the command line's rows say
+        row["sha256"] = file_sha256(path)
     keys = rename_columns(list(row), style=names)
     out = dict(zip(keys, row.values(), strict=True))
     if as_dict:

@@ -2,7 +2,9 @@
 
 Exit codes: 0 every recording analysed; 1 at least one failed (each failure is named on stderr
 and, with ``--json``, printed as ``{"path": ..., "error": ...}``; the others are still
-analysed); 2 bad usage (unknown option value, no recordings found, unwritable output).
+analysed), or nothing was analysed; 2 bad usage (unknown option value, no recordings found,
+unwritable output). A segment that starts beyond a recording's end is skipped, not failed
+(``{"path", "segment", "skipped": "beyond the recording's end (N s)"}``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -281,7 +284,14 @@ def analyze(
     except MissingExtraError as exc:
         typer.echo(f"hrvpace analyze: {exc}", err=True)
         raise typer.Exit(2) from None
-    failed = [r for r in results if not r.ok]
+    _mark_duplicates(results)
+    failed = [r for r in results if r.error is not None]
+    beyond = [r for r in results if r.skipped is not None]
+    for r in beyond:  # a phases file's later segments a short recording does not reach
+        typer.echo(
+            f"hrvpace analyze: {r.path} [{r.segment}]: segment skipped: {r.skipped} (skipped)",
+            err=True,
+        )
     for r in failed:
         # the reason names the file itself when it comes from the reader ("path:line: ...")
         # and the segment failed, as report names it ("FILE: segment moving: ...")
@@ -293,7 +303,13 @@ def analyze(
         else:
             named = f"{r.path}: {said}"
         typer.echo(f"hrvpace analyze: {named} (failed)", err=True)
-    settings = analysis_settings(options, segments=segments, names=names)
+    settings = analysis_settings(
+        options,
+        segments=segments,
+        names=names,
+        command_line=["hrvpace", *sys.argv[1:]],
+        exclude=exclude or (),
+    )
     for r in results:
         if as_json:
             obj = r.to_json()
@@ -358,9 +374,16 @@ def analyze(
         except MissingExtraError as exc:
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None
+    analysed = len(results) - len(failed) - len(beyond)
+    counted = (
+        f"{analysed} of {len(results)} recording(s) analysed, {len(failed)} failed"
+        if segments is None
+        else f"{analysed} of {len(results)} segment(s) of {len(files)} recording(s) analysed, "
+        f"{len(failed)} failed"
+        + (f", {len(beyond)} skipped beyond the recording's end" if beyond else "")
+    )
     typer.echo(
-        f"hrvpace analyze: {len(results) - len(failed)} of {len(results)} recording(s) "
-        f"analysed, {len(failed)} failed"
+        f"hrvpace analyze: {counted}"
         + (
             f", {len(skipped) - folders - links - excluded} file(s) skipped as not recordings"
             if len(skipped) > folders + links + excluded
@@ -371,8 +394,34 @@ def analyze(
         + (f", {excluded} excluded by --exclude" if excluded else ""),
         err=True,
     )
-    if failed:
+    if failed or analysed == 0:  # skipped segments alone are no failure; nothing at all is
         raise typer.Exit(1)
+
+
+def _mark_duplicates(results: list[RecordingAnalysis]) -> None:
+    """Warn about byte-identical inputs and name the first in each later one's ``duplicate_of``.
+
+    A study folder with a file copied under a second subject's name would otherwise give two
+    subjects' rows from one recording, silently. Files are told apart by their content's
+    SHA-256 (``sha256``); each pair is said once on stderr (not per segment).
+    """
+    first: dict[str, str] = {}
+    said: set[str] = set()
+    for r in results:
+        if r.sha256 is None:
+            continue
+        earlier = first.setdefault(r.sha256, r.path)
+        if earlier == r.path:
+            continue
+        if r.summary is not None:
+            r.summary["duplicate_of"] = earlier
+        if r.path not in said:
+            said.add(r.path)
+            typer.echo(
+                f"hrvpace analyze: warning: {r.path} is byte-identical to {earlier} (sha256 "
+                f"{r.sha256[:16]}...): analysed again as another recording (duplicate_of)",
+                err=True,
+            )
 
 
 def _require_or_exit(module: str) -> None:

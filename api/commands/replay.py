@@ -263,6 +263,7 @@ async def run_replay(
         "n_micro_breaks": output.n_flags,
         "baseline": microbreaks.baseline_dict(),
         "read_as": read_as,
+        **_provenance(),
     }
 
 
@@ -313,6 +314,23 @@ def _failed_before_start(
         ),
         "baseline": stages.microbreaks.baseline_dict(),
         "read_as": read_as,
+        **_provenance(),
+    }
+
+
+def _provenance() -> dict[str, Any]:
+    """What made a replay's numbers, for its ``replay_end``.
+
+    hrvpace's version and build, the libraries' versions and the live analysis settings
+    (:func:`hrv.live_settings`, as a stored session keeps them).
+    """
+    from api._version import __version__, build_info, library_versions
+
+    return {
+        "hrvpace_version": __version__,
+        "hrvpace_build": build_info(),
+        "libraries": library_versions(),
+        "settings": analyser_settings(),
     }
 
 

@@ -6,12 +6,27 @@ What the summary of a recording is (:func:`summarize`), with ``rr`` the analysed
   units of the file's values (``ms``/``s``) and, in words, what chose them
   (:func:`api.research.discover.choose_reading`: the file's header, its name and content, or
   the flags);
-- ``segment``, ``segment_start_s``, ``segment_end_s``: the segment analysed
-  (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase), its first interval's
-  start and its last beat in seconds since the recording began; ``None`` for the whole
-  recording. Every other field is then of that segment alone;
-- ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``,
-  ``Recording.duration_s``); ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
+- ``sha256`` is the SHA-256 of the input file's bytes; ``duplicate_of`` the path of an
+  earlier input of the same run with the same bytes (``hrvpace analyze`` fills it and warns:
+  a copied file is otherwise analysed as another subject), else ``None``;
+- ``clock_start_s``: the time on the file's own clock at which the recording begins (the
+  start of its first interval: a PhysioNet ``*_rr_secs`` file's first-line time, a gHRV file's
+  first beat time; 0 for files without a clock). Every time hrvpace gives (segments,
+  ``--start``/``--end``, window ``t_s``, replay) counts from there, the first beat's start,
+  not from the file's zero: a PhysioNet annotation at ``T`` s is at ``T - clock_start_s`` here;
+- ``segment``, ``segment_from_s``, ``segment_to_s``, ``segment_start_s``, ``segment_end_s``:
+  the segment analysed (:mod:`api.research.segments`: ``--start``/``--end`` or a named phase),
+  the bounds asked for (``None``: open), its first interval's start and its last beat in
+  seconds since the recording began (to the microsecond); ``None`` for the whole recording.
+  Every other field is then of that segment alone;
+- ``n_beats`` and ``duration_s`` describe the recording as read (``Recording.n_beats``, the
+  intervals read, before correction; ``Recording.duration_s``, from its start to its last
+  beat, *including* time at gaps); ``analysed_s`` is the time the analysed intervals cover
+  (their sum), ``n_gaps`` the gaps in the analysed series (the file's and those the
+  correction made of pauses too long for missed beats) and ``gap_s`` the time left out at
+  them (between beats with no interval in the file, plus the intervals removed as gaps), so
+  ``duration_s`` is ``analysed_s + gap_s`` up to the milliseconds the correction's
+  interpolation moves; ``quality`` is :func:`hrv.clean`'s fraction of intervals labelled
   normal (computed with and without ``clean``) and ``n_artefacts`` the intervals not normal:
   the *correction's* quality, not the beat detector's. A signal recording's detector quality
   (``Recording.quality``, NeuroKit2's ``templatematch`` per beat) is used before: its stretches
@@ -82,6 +97,8 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
+import inspect
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -93,10 +110,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
-from api._version import __version__
+from api._version import __version__, build_info, library_versions
 from api.research.discover import choose_reading, export_table_problem, skip_reason
-from api.research.segments import Segment, cut
-from hrv.ectopy import CORRECTED_LIMIT
+from api.research.segments import Segment, SegmentBeyondEndError, cut
+from hrv.ectopy import CORRECTED_LIMIT, MIN_STEPS, SHARE_LIMIT, STEP_LIMIT
 from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FREQUENCY_FIELDS
 from hrv.spectrum import spectrum_settings
@@ -139,11 +156,19 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "format",
     "units",
     "read_as",
+    "sha256",
+    "duplicate_of",
+    "clock_start_s",
     "segment",
+    "segment_from_s",
+    "segment_to_s",
     "segment_start_s",
     "segment_end_s",
     "n_beats",
     "duration_s",
+    "analysed_s",
+    "n_gaps",
+    "gap_s",
     "quality",
     "n_artefacts",
     "cleaned",
@@ -165,9 +190,10 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 #: Columns whose values NeuroKit2 computes the same way (``nk.hrv_time`` / ``nk.hrv_nonlinear``
 #: with its defaults on the same RR series): under ``--names neurokit`` they take NeuroKit2's
 #: name. ``tests/research/test_neurokit_names.py`` compares each with NeuroKit2 itself on real
-#: recordings (agreement within :data:`NEUROKIT_REL_TOL`; ``HRV_pNN50`` divides by the number of
-#: intervals, hrvpace by the number of successive differences as the Task Force does, and
-#: ``HRV_SD2`` differs in the last digits, both < 0.5 % from a few hundred beats on).
+#: recordings (agreement within :data:`NEUROKIT_REL_TOL`; ``HRV_SD2`` differs in the last
+#: digits). ``HRV_pNN50`` divides by the number of intervals N, hrvpace by the N-1 successive
+#: differences as the Task Force does: hrvpace's is NeuroKit2's times N/(N-1) exactly, 0.67 %
+#: more at 150 beats, 1.25 % at 80, within 0.5 % only from 201 beats on.
 NEUROKIT_SHARED: Mapping[str, str] = {
     "mean_rr_ms": "HRV_MeanNN",
     "sdnn_ms": "HRV_SDNN",
@@ -197,12 +223,20 @@ NEUROKIT_NAMES: Mapping[str, str] = {
     "format": "Format",
     "units": "Units",
     "read_as": "Read_As",
+    "sha256": "SHA256",
+    "duplicate_of": "Duplicate_Of",
     "segment": "Segment",
+    "clock_start_s": "Clock_Start_s",
+    "segment_from_s": "Segment_From_s",
+    "segment_to_s": "Segment_To_s",
     "segment_start_s": "Segment_Start_s",
     "segment_end_s": "Segment_End_s",
     "t_s": "Time_End_s",
     "n_beats": "N_Beats",
     "duration_s": "Duration_s",
+    "analysed_s": "Analysed_s",
+    "n_gaps": "N_Gaps",
+    "gap_s": "Gap_s",
     "quality": "Quality",
     "n_artefacts": "N_Artefacts",
     "cleaned": "Cleaned",
@@ -314,11 +348,70 @@ class AnalysisOptions:
 COHERENCE_WINDOW_S = 64.0
 
 
+def _defaults(func: Any, *names: str) -> dict[str, Any]:
+    """The default values of ``func``'s keyword parameters ``names``, read from the code.
+
+    What a call without them runs with (:func:`summarize` calls :func:`hrv.clean`,
+    :func:`hrv.dfa_alpha1` and :func:`hrv.stress_index` so): never retyped.
+    """
+    params = inspect.signature(func).parameters
+    return {n: params[n].default for n in names}
+
+
+def method_parameters() -> dict[str, Any]:
+    """The parameters of the correction, ectopy check and nonlinear metrics a summary ran.
+
+    ``correction``: :func:`hrv.clean`'s defaults (Lipponen & Tarvainen 2019 ``c1``, ``c2``,
+    ``alpha``, the quartile and median windows, iterations, the ``min_rr_ms``-``max_rr_ms``
+    gate, ``max_missed_beats``); ``ectopy``: :func:`hrv.ectopy_check`'s thresholds
+    (:mod:`hrv.ectopy`); ``dfa_alpha1``: box sizes; ``stress_index``: the histogram bin.
+    """
+    return {
+        "correction": _defaults(
+            hrv.clean,
+            "c1",
+            "c2",
+            "alpha",
+            "qd_window",
+            "median_window",
+            "max_iterations",
+            "min_rr_ms",
+            "max_rr_ms",
+            "max_missed_beats",
+        ),
+        "ectopy": {
+            "step_limit": STEP_LIMIT,
+            "share_limit": SHARE_LIMIT,
+            "min_steps": MIN_STEPS,
+            "corrected_limit": CORRECTED_LIMIT,
+        },
+        "dfa_alpha1": {
+            **_defaults(hrv.dfa_alpha1, "n_min", "n_max"),
+            "boxes": "non-overlapping, linear detrend per box",
+        },
+        "stress_index": _defaults(hrv.stress_index, "bin_ms"),
+    }
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str | None:
+    """SHA-256 (hex) of a file's bytes, read in 1-MiB blocks; ``None`` when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def analysis_settings(
     options: AnalysisOptions,
     *,
     segments: Sequence[Segment] | None = None,
     names: str = "hrvpace",
+    command_line: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything that decided an analysis's numbers, as a JSON-ready dict (README, analyze).
 
@@ -333,7 +426,15 @@ def analysis_settings(
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
     (:func:`hrv.spectrum.spectrum_settings`, the same dict the HTML report's caption is made
     from); ``segments`` (``label``, ``start_s``, ``end_s``; ``None``: whole recordings);
-    ``names`` (the column-name style).
+    ``names`` (the column-name style). Provenance: ``hrvpace_build``
+    (:func:`api._version.build_info`: the version, the installed metadata's version and the
+    git commit of a checkout or the one an install recorded, since one version label has
+    covered changed numbers), ``libraries`` (:func:`api._version.library_versions`: Python,
+    numpy, scipy, NeuroKit2 when it detected a signal's beats), ``command_line`` (the
+    arguments as given, ``None`` from Python) and ``exclude`` (the ``--exclude`` patterns);
+    ``parameters`` (:func:`method_parameters`: the correction's, the ectopy check's, DFA's
+    box sizes and the stress index's bin, read from the code). Each input's SHA-256 is in its
+    own row (``sha256``), not here.
     """
     segs = (
         list(segments)
@@ -360,6 +461,11 @@ def analysis_settings(
         if segs is None
         else [{"label": g.label, "start_s": g.start_s, "end_s": g.end_s} for g in segs],
         "names": names,
+        "parameters": method_parameters(),
+        "hrvpace_build": build_info(),
+        "libraries": library_versions(neurokit=options.format in SIGNAL_FORMATS),
+        "command_line": None if command_line is None else list(command_line),
+        "exclude": list(exclude),
     }
 
 
@@ -371,7 +477,10 @@ class RecordingAnalysis:
     ``windows`` is :func:`hrv.rolling`'s column dict (``None`` when not asked for); ``error``
     is a one-line reason when the recording could not be analysed (then both are ``None``);
     ``warnings`` what the user must hear about an analysed one (a segment that ran past the
-    recording's end, :func:`api.research.segments.past_end`), printed on stderr. ``segment``
+    recording's end, :func:`api.research.segments.past_end`), printed on stderr; ``skipped``
+    why a segment was not analysed though nothing is wrong with the recording (``beyond the
+    recording's end (N s)``: :class:`api.research.segments.SegmentBeyondEndError`; no summary, no
+    error). ``segment``
     is the label of the segment analysed (``None``: the whole recording), kept on a failure
     too, where there is no summary to hold it: a failed segment's row then says which one.
     """
@@ -382,17 +491,21 @@ class RecordingAnalysis:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     segment: str | None = None
+    sha256: str | None = None
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the recording was analysed (no error)."""
-        return self.error is None
+        """Whether the recording was analysed (no error, not skipped)."""
+        return self.error is None and self.skipped is None
 
     def to_json(self) -> dict[str, Any]:
         """``{"path": ..., **summary}`` or ``{"path": ..., "error": ...}`` (NaN as ``None``).
 
         A failed segment's object also names it: ``{"path": ..., "segment": ..., "error": ...}``.
         """
+        if self.skipped is not None:
+            return {"path": self.path, "segment": self.segment, "skipped": self.skipped}
         if self.error is not None:
             if self.segment is not None:
                 return {"path": self.path, "segment": self.segment, "error": self.error}
@@ -500,11 +613,23 @@ def summarize(
         )
     gap_arg = gap if gap[1:].any() else None
     n_in = int(cleaned.n_beats)
+    rr_in = np.asarray(rr_ms, dtype=np.float64)
+    span = float(np.sum(rr_in)) / 1000.0 if duration_s is None else float(duration_s)
+    # time at gaps: between the beats where no interval of the file lies (a dropout the file
+    # marks), and the intervals hrv.clean removed as gaps (a pause too long for missed beats)
+    between = span - float(np.sum(np.clip(rr_in, 0.0, None))) / 1000.0
+    removed = (
+        float(np.sum(rr_in[np.asarray(cleaned.labels) == int(hrv.BeatLabel.GAP)])) / 1000.0
+        if clean
+        else 0.0
+    )
     out: dict[str, Any] = {
         "n_beats": n_in,
-        "duration_s": float(np.sum(np.asarray(rr_ms, dtype=np.float64))) / 1000.0
-        if duration_s is None
-        else float(duration_s),
+        "duration_s": span,
+        "analysed_s": round(float(np.sum(rr)) / 1000.0, 6),
+        # gaps in the analysed series: the file's and those the correction made
+        "n_gaps": int(np.count_nonzero(gap[1:])) if gap.size else 0,
+        "gap_s": round(max(between, 0.0) + removed, 6),
         "quality": cleaned.quality,
         "n_artefacts": int(np.count_nonzero(cleaned.labels != int(hrv.BeatLabel.NORMAL))),
         "cleaned": bool(clean),
@@ -527,7 +652,8 @@ def summarize(
         out[name] = getattr(fd, name)
     out["frequency_method"] = fd.method
     out.update(_coherence_summary(rr, gap_arg, step_s=coherence_step_s))
-    out["dfa_alpha1"] = hrv.dfa_alpha1(rr).alpha1
+    out["dfa_alpha1"] = hrv.dfa_alpha1(rr, gaps=gap_arg).alpha1  # boxes never across a gap
+    # a histogram and a range: no neighbours paired, so a gap joins nothing (no gaps needed)
     out["stress_index"] = hrv.stress_index(rr).value
     return out, rr, gap
 
@@ -568,7 +694,13 @@ def analyze_recording(
         "format": recording.source_format,
         "units": str(recording.meta.get("units", "ms")),
         "read_as": read_as if read_as is not None else recording.source_format,
+        "sha256": None,
+        "duplicate_of": None,
+        # the file's clock at the recording's start (hrvpace's times count from it)
+        "clock_start_s": round(float(recording.meta.get("clock_start_s", recording.start_s)), 6),
         "segment": recording.meta.get("segment"),
+        "segment_from_s": recording.meta.get("segment_from_s"),
+        "segment_to_s": recording.meta.get("segment_to_s"),
         "segment_start_s": recording.meta.get("segment_start_s"),
         "segment_end_s": recording.meta.get("segment_end_s"),
         **stats,
@@ -752,6 +884,13 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
     """
     p = str(path)
     label = None if options.segment is None else options.segment.label
+    digest = file_sha256(p)  # the input's bytes, whatever becomes of them (provenance)
+    result = _analyze_file(p, options, label)
+    summary = None if result.summary is None else {**result.summary, "sha256": digest}
+    return dataclasses.replace(result, summary=summary, sha256=digest)
+
+
+def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> RecordingAnalysis:
     try:
         # hrvpace export's metrics or contact table (skipped in a folder) named on its own:
         # say what it is and which file holds the beats, not "a table without an RR column"
@@ -780,8 +919,12 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
             return RecordingAnalysis(
                 path=p, error=f"the recording has no beats{cut_off}", segment=label
             )
+        rec = dataclasses.replace(rec, meta={**rec.meta, "clock_start_s": rec.start_s})
         if options.segment is not None:
-            rec = cut(rec, options.segment)
+            try:
+                rec = cut(rec, options.segment)
+            except SegmentBeyondEndError as exc:  # nothing of it recorded: skipped, not failed
+                return RecordingAnalysis(path=p, segment=label, skipped=exc.reason)
         # a PPG's stretches of low detector quality (motion) are left out with a gap, an ECG's
         # kept; read_as says how many seconds (sensors.formats.signal_peaks)
         rec, _ = leave_out_low_quality(rec)

@@ -181,7 +181,8 @@ def summary_table(
     A recording that could not be analysed keeps its row, with every field missing (``None``)
     but ``segment`` (which segment failed, when segments were analysed) and ``error`` its
     reason, so the table shows what is missing; ``error`` is ``None`` (an empty CSV cell) for
-    the analysed ones.
+    the analysed ones; a segment skipped as beyond the recording's end has ``error``
+    ``skipped: beyond the recording's end (N s)``.
     """
     cols = ["path", *SUMMARY_FIELDS, "error"]
     out: dict[str, list[Any]] = {c: [] for c in rename_columns(cols, style=names)}
@@ -192,8 +193,16 @@ def summary_table(
             if r.summary is not None:
                 out[key].append(r.summary[field])
             else:
-                out[key].append(r.segment if field == "segment" else None)
-        out[keys[-1]].append(None if r.summary is not None else (r.error or "not analysed"))
+                out[key].append(
+                    r.segment if field == "segment" else r.sha256 if field == "sha256" else None
+                )
+        out[keys[-1]].append(
+            None
+            if r.summary is not None
+            else f"skipped: {r.skipped}"
+            if r.skipped is not None
+            else (r.error or "not analysed")
+        )
     return out
 
 

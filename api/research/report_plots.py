@@ -65,7 +65,7 @@ DFA_DISPLAY_MAX = 64
 
 #: The report's number groups, in order: (title, fields of the summary).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Recording", ("n_beats", "duration_s", "quality")),
+    ("Recording", ("n_beats", "duration_s", "analysed_s", "n_gaps", "gap_s", "quality")),
     (
         "Artefact correction",
         (

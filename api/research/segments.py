@@ -41,6 +41,7 @@ from sensors.formats._common import CONTACT_NO, split_lines
 
 __all__ = [
     "Segment",
+    "SegmentBeyondEndError",
     "SegmentError",
     "cut",
     "file_label",
@@ -56,6 +57,22 @@ _EPS_S = 1e-6
 
 class SegmentError(ApiError, ValueError):
     """A time, a segments file or a segment is not usable; the message says which and where."""
+
+
+class SegmentBeyondEndError(SegmentError):
+    """The segment starts at or after the recording's end: nothing of it was recorded.
+
+    Not a broken recording: a cohort's phases file lists times some recordings do not reach,
+    so ``hrvpace analyze`` skips such a segment (``skipped``), never counts it as failed.
+    ``reason`` is ``beyond the recording's end (N s)``.
+    """
+
+    def __init__(self, segment: Segment, length_s: float) -> None:
+        self.reason = f"beyond the recording's end ({length_s:.6g} s)"
+        # as any segment without an interval, for report and replay, where it is an error
+        super().__init__(
+            f"{segment.describe()} holds no RR interval: the recording lasts {length_s:.6g} s"
+        )
 
 
 @dataclass(frozen=True)
@@ -169,7 +186,8 @@ def segment_bounds(t_rel_s: Any, rr_ms: Any, segment: Segment) -> tuple[int, int
     Raises
     ------
     SegmentError
-        The segment holds no whole interval (it names the recording's length).
+        The segment holds no whole interval (it names the recording's length);
+        :class:`SegmentBeyondEndError` when it starts at or after the recording's last beat.
     """
     t_rel = np.asarray(t_rel_s, dtype=np.float64)
     begins = t_rel - np.asarray(rr_ms, dtype=np.float64) / 1000.0
@@ -181,6 +199,8 @@ def segment_bounds(t_rel_s: Any, rr_ms: Any, segment: Segment) -> tuple[int, int
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         length = float(t_rel[-1]) if t_rel.size else 0.0
+        if segment.start_s is not None and segment.start_s >= length - _EPS_S:
+            raise SegmentBeyondEndError(segment, length)
         raise SegmentError(
             f"{segment.describe()} holds no RR interval: the recording lasts {length:.6g} s"
         )
@@ -290,8 +310,13 @@ def cut(rec: Recording, segment: Segment) -> Recording:
         meta={
             **rec.meta,
             "segment": segment.label,
-            "segment_start_s": start_abs - rec.start_s,
-            "segment_end_s": float(rec.t_s[j - 1] - rec.start_s),
+            # rounded to the microsecond: beat times summed from ms carry binary noise
+            # (300.39399999999995)
+            "segment_start_s": round(start_abs - rec.start_s, 6),
+            "segment_end_s": round(float(rec.t_s[j - 1] - rec.start_s), 6),
+            # the bounds asked for (None: open, the recording's own start or end)
+            "segment_from_s": segment.start_s,
+            "segment_to_s": segment.end_s,
             # end - start when the beats reach both bounds (nominal_span), else None
             "segment_nominal_s": nominal_span(
                 rec.t_s - rec.start_s, rec.rr_ms, rec.gaps, (i, j), segment

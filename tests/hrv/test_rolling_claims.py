@@ -39,9 +39,12 @@ def test_spectral_values_need_the_recordings_clock_and_the_window_span() -> None
         assert w[name][k] == pytest.approx(getattr(fd, name), rel=1e-12, abs=0.0), name
     co = hrv.coherence(rr[sel], t_s=t[sel]).ratio
     assert w["coherence_ratio"][k] == pytest.approx(co, rel=1e-12, abs=0.0)
-    # ... on the slice alone, not: another grid, another span (no VLF under 300 s)
+    # ... on the slice alone, not: another grid (its span, the beats' plus one interval,
+    # still stands for 5 min, so VLF is reported, but of another grid)
     alone = hrv.frequency_domain(rr[sel])
-    assert alone.lf_ms2 is not None
+    assert alone.lf_ms2 is not None and alone.vlf_ms2 is not None
     assert abs(alone.lf_ms2 / w["lf_ms2"][k] - 1.0) > 1e-6
-    assert alone.vlf_ms2 is None and w["vlf_ms2"][k] > 0
+    assert abs(alone.vlf_ms2 / w["vlf_ms2"][k] - 1.0) > 1e-6
+    # a whole interval fewer: no 5 min
+    assert hrv.frequency_domain(rr[sel][:-2]).vlf_ms2 is None
     assert abs(hrv.coherence(rr[sel]).ratio / w["coherence_ratio"][k] - 1.0) > 1e-6

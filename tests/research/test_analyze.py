@@ -601,8 +601,9 @@ def test_summary_keeps_a_row_for_each_failed_file(short_dir: Path, tmp_path: Pat
     assert len(rows) == len(SHORT) + 2
     for row, obj in zip(rows, objs, strict=True):
         assert row["error"] == obj.get("error", "")
-        if "error" in obj:
-            assert all(row[k] == "" for k in SUMMARY_FIELDS)
+        if "error" in obj:  # every field empty but the input's hash (which file failed)
+            assert all(row[k] == "" for k in SUMMARY_FIELDS if k != "sha256")
+            assert len(row["sha256"]) == 64 or not Path(obj["path"]).is_file()
         else:
             assert float(row["rmssd_ms"]) == obj["rmssd_ms"]
     assert "corrupt value" in rows[0]["error"] and "empty" in rows[-1]["error"]
@@ -682,12 +683,14 @@ def test_failures_say_the_file_and_the_reason_without_class_names(
         f"hrvpace analyze: {tmp_path / 'nope.txt'}: cannot read the file (No such file or "
         "directory) (failed)",
     ]
+    # a segment beyond the recording's end is skipped, not failed (review res c2 item 8);
+    # nothing analysed at all is still exit 1
     seg = runner.invoke(app, ["analyze", str(short), "--start", "100"])
     assert seg.exit_code == 1
-    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(failed)")]
+    (line,) = [x for x in seg.stderr.splitlines() if x.endswith("(skipped)")]
     assert line == (
-        f"hrvpace analyze: {short}: segment '100-end' (100 s - end) holds no RR interval: the "
-        "recording lasts 1.61 s (failed)"
+        f"hrvpace analyze: {short} [100-end]: segment skipped: beyond the recording's end "
+        "(1.61 s) (skipped)"
     )
     assert "Error" not in res.stderr + seg.stderr
 
@@ -864,3 +867,61 @@ def test_series_given_for_another_file_is_said_ignored(shared_data: Path) -> Non
     res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max", "--series", "1"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.splitlines()[-1])["read_as"] == read_as
+
+
+def test_summary_says_the_gaps_and_the_time_analysed(tmp_path: Path) -> None:
+    """Review (res c2 item 5): a removed gap was in the report ('gap 1') but not in the summary
+    or JSON, and ``duration_s`` includes the time at it. A 50-s pause stored as one RR value
+    (removed by the correction as a gap) and a 70-s signal loss in a file of beat times (a gap
+    the file makes): ``n_gaps``, ``gap_s`` and ``analysed_s`` say them, and
+    ``duration_s == analysed_s + gap_s``."""
+    k = np.arange(600)
+    rr = np.round(800.0 + 40.0 * np.sin(2 * np.pi * 0.1 * k * 0.8), 3)
+    plain = tmp_path / "pause_rr_ms.txt"
+    plain.write_text("\n".join(f"{x:.3f}" for x in [*rr[:300], 50000.0, *rr[300:]]) + "\n")
+    t = np.cumsum(rr) / 1000.0
+    t[300:] += 70.0  # 70 s without beats (a signal loss): the next beat follows a gap
+    beats = tmp_path / "beats.txt"
+    beats.write_text("\n".join(f"{x:.3f}" for x in t) + "\n")
+    out = tmp_path / "s.csv"
+    res = runner.invoke(app, ["analyze", str(plain), "--json", "-q", "--summary", str(out)])
+    assert res.exit_code == 0, res.output
+    (a,) = (json.loads(x) for x in res.stdout.splitlines())
+    assert a["n_gaps"] == 1 and a["gap_s"] == pytest.approx(50.0)
+    assert a["analysed_s"] == pytest.approx(float(np.sum(rr)) / 1000.0, abs=0.05)
+    assert a["duration_s"] == pytest.approx(a["analysed_s"] + a["gap_s"], abs=0.05)
+    rows, units = read_csv_with_units(out)
+    assert (units["n_gaps"], units["gap_s"], units["analysed_s"]) == ("count", "s", "s")
+    assert float(rows[0]["gap_s"]) == pytest.approx(50.0)
+    res = runner.invoke(app, ["analyze", str(beats), "--format", "ghrv_beats", "--json", "-q"])
+    assert res.exit_code == 0, res.output
+    (b,) = (json.loads(x) for x in res.stdout.splitlines())
+    assert b["n_gaps"] == 1
+    assert b["gap_s"] == pytest.approx(70.0 + rr[300] / 1000.0, abs=0.01)
+    assert b["duration_s"] == pytest.approx(b["analysed_s"] + b["gap_s"], abs=0.05)
+
+
+def test_byte_identical_inputs_are_said_and_flagged(shared_data: Path, tmp_path: Path) -> None:
+    """Review (res c2 item 7): a cohort's duplicate file (a copy under a second subject's name)
+    was analysed as another subject, silently. Now stderr names both (with the hash) once, and
+    the later one's row has ``duplicate_of``."""
+    study = tmp_path / "study"
+    study.mkdir()
+    src = (shared_data / "hrvpkg_rest_rri_ms.txt").read_bytes()
+    (study / "s01.txt").write_bytes(src)
+    (study / "s02.txt").write_bytes((shared_data / "rrhealthy_000_rr_ms.txt").read_bytes())
+    (study / "s03.txt").write_bytes(src)
+    out = tmp_path / "s.csv"
+    res = runner.invoke(app, ["analyze", str(study), "--json", "-q", "--summary", str(out)])
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [o["duplicate_of"] for o in objs] == [None, None, str(study / "s01.txt")]
+    assert objs[0]["sha256"] == objs[2]["sha256"] != objs[1]["sha256"]
+    said = [x for x in res.stderr.splitlines() if "byte-identical" in x]
+    assert said == [
+        f"hrvpace analyze: warning: {study / 's03.txt'} is byte-identical to "
+        f"{study / 's01.txt'} (sha256 {objs[0]['sha256'][:16]}...): analysed again as another "
+        "recording (duplicate_of)"
+    ]
+    rows, _ = read_csv_with_units(out)
+    assert [r["duplicate_of"] for r in rows] == ["", "", str(study / "s01.txt")]

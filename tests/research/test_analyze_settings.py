@@ -461,3 +461,80 @@ def test_a_parquet_or_json_table_link_stays_a_link_and_keeps_its_mode(
     assert sorted(p.name for p in real.parent.iterdir()) == [real.name]
     if suffix == ".json":
         assert json.loads(real.read_text()) == [{"rmssd_ms": 30.0}]
+
+
+def test_outputs_name_the_build_libraries_inputs_and_method_parameters(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 1): every output said ``hrvpace_version: 0.1.0``, the same across
+    commits that changed published numbers, and named the correction without its parameters,
+    nor the DFA boxes, the stress index's bin, the ectopy thresholds, numpy/scipy, the input or
+    the command line. Now the settings hold the build (a git checkout's commit: this test runs
+    from one), the libraries, the command line and ``--exclude``, and the method parameters
+    read from the code; each row holds its input's SHA-256."""
+    import hashlib
+    import inspect
+
+    import scipy
+
+    import hrv
+    from hrv.ectopy import CORRECTED_LIMIT, SHARE_LIMIT, STEP_LIMIT
+
+    (obj,) = _run(shared_data, "--exclude", "*.csv")
+    s: Any = obj["settings"]
+    build = s["hrvpace_build"]
+    assert build["version"] == __version__
+    head = subprocess.run(
+        ["git", "-C", str(Path(__file__).resolve().parents[2]), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if head:  # a checkout: its commit (and -dirty when tracked files changed)
+        assert build["build"].removesuffix("-dirty") == head
+        assert build["build_from"] == "git checkout"
+    assert s["libraries"]["numpy"] == np.__version__
+    assert s["libraries"]["scipy"] == scipy.__version__
+    assert s["command_line"][:2] == ["hrvpace", "analyze"] or s["command_line"][0] == "hrvpace"
+    assert s["exclude"] == ["*.csv"]
+    p = s["parameters"]
+    clean_sig = inspect.signature(hrv.clean).parameters
+    for name in ("c1", "c2", "alpha", "min_rr_ms", "max_rr_ms", "max_missed_beats"):
+        assert p["correction"][name] == clean_sig[name].default, name
+    assert (p["correction"]["c1"], p["correction"]["c2"], p["correction"]["alpha"]) == (
+        0.13,
+        0.17,
+        5.2,
+    )
+    assert (p["dfa_alpha1"]["n_min"], p["dfa_alpha1"]["n_max"]) == (4, 16)
+    assert p["stress_index"]["bin_ms"] == 50.0
+    assert p["ectopy"]["share_limit"] == SHARE_LIMIT == 0.08
+    assert p["ectopy"]["step_limit"] == STEP_LIMIT and p["ectopy"]["corrected_limit"] == (
+        CORRECTED_LIMIT
+    )
+    digest = hashlib.sha256((shared_data / REST).read_bytes()).hexdigest()
+    assert obj["sha256"] == digest
+    # the summary table has the hash in a column, the sidecar the same settings
+    out = tmp_path / "s.csv"
+    res = runner.invoke(
+        app, ["analyze", str(shared_data / REST), "-q", "--summary", str(out), "--exclude", "x"]
+    )
+    assert res.exit_code == 0, res.output
+    header = out.read_text().splitlines()[0].split(",")
+    assert "sha256 [text]" in header
+    assert digest in out.read_text()
+    side = json.loads(sidecar_path(out).read_text())
+    assert side["settings"]["parameters"] == p and side["settings"]["exclude"] == ["x"]
+
+
+def test_replay_end_names_the_version_and_settings(shared_data: Path) -> None:
+    """Review (res c2 item 1): ``replay --json``'s ``replay_end`` had no version or settings."""
+    res = runner.invoke(
+        app, ["replay", str(shared_data / REST), "--speed", "max", "--json", "--end", "2:00"]
+    )
+    assert res.exit_code == 0, res.output
+    end = json.loads(res.stdout.splitlines()[-1])
+    assert end["type"] == "replay_end"
+    assert end["hrvpace_version"] == __version__
+    assert end["hrvpace_build"]["version"] == __version__
+    assert end["settings"]["window_s"] == 60.0
+    assert end["libraries"]["numpy"] == np.__version__

@@ -222,12 +222,14 @@ def test_a_failed_segment_keeps_its_label_in_the_summary_and_the_json(
     res = runner.invoke(
         app, ["analyze", str(path), "--segments", str(segs), "--summary", str(summary), "--json"]
     )
-    assert res.exit_code == 1, res.output
+    # beyond the recording's end: skipped, not failed (review res c2 item 8), still labelled
+    assert res.exit_code == 0, res.output
     objs = [json.loads(x) for x in res.stdout.splitlines()]
     assert [o["segment"] for o in objs] == ["early", "late"]
-    assert "error" in objs[1] and "error" not in objs[0]
+    assert "skipped" in objs[1] and "error" not in objs[0]
     rows, _ = read_csv_with_units(summary)
     assert [(r["segment"], bool(r["error"])) for r in rows] == [("early", False), ("late", True)]
+    assert rows[1]["error"].startswith("skipped: beyond the recording's end")
 
 
 def test_a_files_meta_line_cannot_make_a_whole_recording_a_segment(tmp_path: Path) -> None:
@@ -403,3 +405,124 @@ def test_a_dropout_straddling_a_bound_is_not_claimed_as_analysed_time(tmp_path: 
         assert bounds[0] == 21
         got = nominal_span(tt, r, np.zeros(r.size, dtype=bool), bounds, seg)
         assert got == (None if expect is None else pytest.approx(expect)), longest
+
+
+def test_five_minutes_as_a_file_and_as_a_segment_give_one_vlf(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 2): the same 284 beats (299.476 s) gave ``vlf_ms2: null`` as a file
+    of their own but 112.575 as the ``rest,0,5:00`` segment of the whole recording. One rule
+    now: beats that would fill 300 s but for part of one interval stand for 5 min, so both
+    report VLF, the same value, and ``total_ms2`` is the 0.0033-0.4 Hz power either way."""
+    rr = np.loadtxt(shared_data / REST)
+    five = tmp_path / "five_min.txt"
+    np.savetxt(five, rr[np.cumsum(rr) <= 300000.0], fmt="%g")
+    seg = tmp_path / "r5.csv"
+    seg.write_text("label,start,end\nrest,0,5:00\n")
+    as_file = runner.invoke(app, ["analyze", str(five), "--json", "-q"])
+    as_seg = runner.invoke(
+        app, ["analyze", str(shared_data / REST), "--segments", str(seg), "--json", "-q"]
+    )
+    assert as_file.exit_code == 0 and as_seg.exit_code == 0, as_file.output + as_seg.output
+    f = json.loads(as_file.stdout.splitlines()[0])
+    s = json.loads(as_seg.stdout.splitlines()[0])
+    assert f["n_beats"] == s["n_beats"] == 284
+    assert f["duration_s"] == pytest.approx(299.476)
+    assert f["vlf_ms2"] is not None
+    for name in ("vlf_ms2", "lf_ms2", "hf_ms2", "total_ms2"):
+        assert f[name] == pytest.approx(s[name], rel=1e-9), name
+    assert f["total_ms2"] == pytest.approx(f["vlf_ms2"] + f["lf_ms2"] + f["hf_ms2"], rel=1e-9)
+    # a minute less is no 5-min recording: VLF withheld, total still holds its power
+    four = tmp_path / "four_min.txt"
+    np.savetxt(four, rr[np.cumsum(rr) <= 240000.0], fmt="%g")
+    res = runner.invoke(app, ["analyze", str(four), "--json", "-q"])
+    g = json.loads(res.stdout.splitlines()[0])
+    assert g["vlf_ms2"] is None
+    assert g["total_ms2"] > g["lf_ms2"] + g["hf_ms2"]
+
+
+def test_vlf_span_of_beats_alone_allows_one_interval() -> None:
+    """hrv.frequency_domain without span_s: N intervals summing to 300 s less part of one
+    report VLF; a whole interval more missing does not."""
+    rng = np.random.default_rng(5)
+    rr = 1000.0 + 30.0 * rng.standard_normal(400)
+    t = np.cumsum(rr)
+    just = rr[t <= 300000.0]
+    assert 299000.0 < just.sum() < 300000.0
+    assert hrv.frequency_domain(just).vlf_ms2 is not None
+    short = just[: np.searchsorted(np.cumsum(just), 298000.0)]
+    assert hrv.frequency_domain(short).vlf_ms2 is None
+
+
+def test_a_segment_beyond_the_recordings_end_is_skipped_not_failed(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 8): a phases file's segments past a shorter recording's end counted
+    as failed recordings ('270 of 288 recording(s) analysed, 18 failed', exit 1). Such a
+    segment is skipped, said so with the recording's length; the count speaks of segments and
+    a run whose only misses are such segments exits 0."""
+    seg = tmp_path / "late.csv"
+    seg.write_text("label,start,end\nrest,0,5:00\nlate,45:00,50:00\n")
+    summary = tmp_path / "s.csv"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(shared_data / EXERCISE),
+            "--segments",
+            str(seg),
+            "--json",
+            "-q",
+            "--summary",
+            str(summary),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rest, late = (json.loads(line) for line in res.stdout.splitlines())
+    assert rest["segment"] == "rest" and rest["rmssd_ms"] is not None
+    assert late["segment"] == "late" and "error" not in late
+    assert late["skipped"] == "beyond the recording's end (2561.79 s)"
+    path = shared_data / EXERCISE
+    assert (
+        f"hrvpace analyze: {path} [late]: segment skipped: beyond the recording's end "
+        "(2561.79 s) (skipped)"
+    ) in res.stderr
+    assert "(failed)" not in res.stderr
+    assert (
+        "1 of 2 segment(s) of 1 recording(s) analysed, 0 failed, 1 skipped beyond the "
+        "recording's end"
+    ) in res.stderr
+    rows, _ = read_csv_with_units(summary)
+    assert rows[1]["segment"] == "late"
+    assert rows[1]["error"] == "skipped: beyond the recording's end (2561.79 s)"
+
+
+def test_results_say_the_files_clock_and_the_bounds_asked(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c2 item 4): times count from the first beat, not the file's clock (a
+    PhysioNet record's first line), unsaid, so annotation times landed 226 s off; and
+    ``segment_start_s``/``segment_end_s`` were the kept beats with float noise
+    (300.39399999999995), without the bounds asked for. Each result now names the file's
+    clock at its start (``clock_start_s``), the bounds asked (``segment_from_s``,
+    ``segment_to_s``) and the kept ones to the microsecond."""
+    nsr = shared_data / "nsr2db_nsr001_rr_secs.txt"
+    first_line = float(nsr.read_text().split()[0])
+    seg = tmp_path / "s.csv"
+    seg.write_text("label,start,end\nmid,5:00,10:00\n")
+    for path in (nsr, shared_data / REST):
+        res = runner.invoke(app, ["analyze", str(path), "--segments", str(seg), "--json", "-q"])
+        assert res.exit_code == 0, res.output
+        obj = json.loads(res.stdout.splitlines()[0])
+        assert (obj["segment_from_s"], obj["segment_to_s"]) == (300.0, 600.0)
+        for key in ("segment_start_s", "segment_end_s"):
+            assert obj[key] == round(obj[key], 6), (key, obj[key])
+        if path == nsr:
+            assert obj["clock_start_s"] == pytest.approx(first_line, abs=1e-6)
+            assert first_line > 200.0
+        else:
+            assert obj["clock_start_s"] == 0.0
+            assert obj["segment_start_s"] == 300.461  # not 300.46099999999996
+    whole = runner.invoke(app, ["analyze", str(nsr), "--json", "-q"])
+    obj = json.loads(whole.stdout.splitlines()[0])
+    assert obj["segment_from_s"] is None and obj["clock_start_s"] == pytest.approx(first_line)
