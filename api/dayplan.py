@@ -55,6 +55,7 @@ from breathing.dayplan import (
 from hrv.errors import HrvpaceError
 
 __all__ = [
+    "MAX_QUIET_HOURS",
     "PLAN_KEY",
     "SEED_KEY",
     "AnswerItemOut",
@@ -86,6 +87,8 @@ SEED_KEY = "dayplan_seed"
 FEED_TOKEN_KEY = "calendar_feed_token"
 #: Key of this install's calendar id in the ``settings`` table (the feed's event UIDs).
 CALENDAR_ID_KEY = "calendar_install_id"
+#: The most quiet hours a plan takes (``PUT /api/v1/dayplan`` and the micro-break settings).
+MAX_QUIET_HOURS = 10
 
 
 # -- the machine's time zone ----------------------------------------------------------------------
@@ -291,7 +294,7 @@ class DayPlanIn(BaseModel):
         default_factory=lambda: [
             QuietHoursModel(start=q.start, end=q.end) for q in _DEFAULT.quiet_hours
         ],
-        max_length=10,
+        max_length=MAX_QUIET_HOURS,
     )
     interventions: list[InterventionModel] = Field(
         default_factory=lambda: [_intervention_model(i) for i in _DEFAULT.interventions],

@@ -7,12 +7,13 @@ Working days and hours, quiet hours, the micro-interventions and check-in items;
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from datetime import time as dtime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from api.dayplan import (
     KEPT_WHEN_OMITTED,
@@ -31,7 +32,6 @@ from breathing.dayplan import (
     OPTIONAL_CHECKIN_ITEMS,
     DayPlan,
     Intervention,
-    QuietHours,
 )
 
 router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
@@ -87,16 +87,23 @@ async def put_dayplan(
     first). The schema publishes no default for these two, so a generated client leaves them
     out rather than sending ``UTC`` and ``0``.
     """
-    unset = {k: getattr(scheduler.plan, k) for k in KEPT_WHEN_OMITTED if getattr(body, k) is None}
-    if unset:
-        body = body.model_copy(update=unset)
-    plan = body.to_plan()
-    await save_plan(storage, scheduler, plan)
+    async with scheduler.plan_lock:  # one change of the plan at a time (finding 4)
+        unset = {
+            k: getattr(scheduler.plan, k) for k in KEPT_WHEN_OMITTED if getattr(body, k) is None
+        }
+        if unset:
+            body = body.model_copy(update=unset)
+        plan = body.to_plan()
+        await save_plan(storage, scheduler, plan)
     return await _out(plan, request, storage)
 
 
 async def save_plan(storage: Storage, scheduler: PromptScheduler, plan: DayPlan) -> None:
-    """Store ``plan`` and have the scheduler (and the sessions' flags) use it."""
+    """Store ``plan`` and have the scheduler (and the sessions' flags) use it.
+
+    A caller that derived ``plan`` from ``scheduler.plan`` holds ``scheduler.plan_lock`` from
+    that read to here, so a change saved meanwhile is not overwritten.
+    """
     future = storage.put_value(
         "settings", PLAN_KEY, plan_to_model(plan).model_dump(mode="json"), updated_at=time.time()
     )
@@ -109,19 +116,32 @@ def with_quiet_hours(plan: DayPlan, pairs: list[tuple[str, str]]) -> DayPlan:
     """``plan`` with other quiet hours ("HH:MM" pairs of the plan's zone).
 
     ``PUT /api/v1/microbreaks/settings`` with ``quiet_hours`` sets the day plan's: flags and
-    prompts keep one set of quiet hours.
+    prompts keep one set of quiet hours. The pairs are validated as ``PUT /api/v1/dayplan``
+    validates its ``quiet_hours`` (the same model: at most
+    :data:`api.dayplan.MAX_QUIET_HOURS`, local times ``HH:MM[:SS]``, no UTC offset), so both
+    take the same forms and a plan that could not be stored is refused before anything is.
 
     Raises
     ------
-    ValueError
-        A time that is not a local HH:MM[:SS], named.
+    fastapi.exceptions.RequestValidationError
+        The pairs do not fit the model; ``loc`` is ``["body", "quiet_hours", <pair>, <0|1>]``
+        (or ``["body", "quiet_hours"]`` for too many).
+    api.problems.ProblemError
+        422 ``invalid_dayplan``: a plan that cannot work (a time with a UTC offset), named.
     """
-    quiet: list[QuietHours] = []
-    for a, b in pairs:
-        try:
-            quiet.append(QuietHours(dtime.fromisoformat(a), dtime.fromisoformat(b)))
-        except ValueError as exc:
-            raise ValueError(
-                f"quiet_hours: [{a!r}, {b!r}]: {exc} (local times HH:MM in the day plan's zone)"
-            ) from None
-    return dataclasses.replace(plan, quiet_hours=tuple(quiet))
+    body = plan_to_model(plan).model_dump()
+    body["quiet_hours"] = [{"start": a, "end": b} for a, b in pairs]
+    try:
+        checked = DayPlanIn.model_validate(body)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = list(err["loc"])
+            if loc[:1] == ["quiet_hours"]:  # start/end of a pair: its place in the pair
+                loc = [*loc[:2], *(_PAIR_PLACE.get(str(x), x) for x in loc[2:])]
+            errors.append({**err, "loc": ("body", *loc)})
+        raise RequestValidationError(errors) from None
+    return checked.to_plan()
+
+
+_PAIR_PLACE = {"start": 0, "end": 1}
