@@ -23,6 +23,7 @@ from api.dayplan import (
     feed_token,
     item_model,
     plan_to_model,
+    plan_with_quiet_hours,
 )
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
@@ -129,10 +130,8 @@ def with_quiet_hours(plan: DayPlan, pairs: list[tuple[str, str]]) -> DayPlan:
     api.problems.ProblemError
         422 ``invalid_dayplan``: a plan that cannot work (a time with a UTC offset), named.
     """
-    body = plan_to_model(plan).model_dump()
-    body["quiet_hours"] = [{"start": a, "end": b} for a, b in pairs]
     try:
-        checked = DayPlanIn.model_validate(body)
+        return plan_with_quiet_hours(plan, pairs)
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False):
@@ -141,7 +140,6 @@ def with_quiet_hours(plan: DayPlan, pairs: list[tuple[str, str]]) -> DayPlan:
                 loc = [*loc[:2], *(_PAIR_PLACE.get(str(x), x) for x in loc[2:])]
             errors.append({**err, "loc": ("body", *loc)})
         raise RequestValidationError(errors) from None
-    return checked.to_plan()
 
 
 _PAIR_PLACE = {"start": 0, "end": 1}

@@ -362,7 +362,8 @@ async def _stored_overrides(storage: Storage) -> dict[str, Any]:
     """The stored overrides that are valid (one stored before a bound was added is not)."""
     stored = await asyncio.to_thread(storage.get_value, "settings", MICROBREAK_SETTINGS_KEY)
     overrides = {} if stored is None else dict(stored[0])
-    overrides.pop("quiet_hours", None)  # an older version's: the day plan's quiet hours win
+    # an older version's: moved into the day plan at start-up, or logged as not used
+    overrides.pop("quiet_hours", None)
     usable, dropped = usable_overrides(overrides)
     if dropped:
         log.warning("micro-break settings: stored overrides out of range ignored: %s", dropped)

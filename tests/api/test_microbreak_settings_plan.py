@@ -9,15 +9,20 @@ kept), and quiet hours an older version stored as an override move into the plan
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.exceptions import RequestValidationError
 
+from api.dayplan import PLAN_KEY, plan_to_model
 from api.pipeline import MICROBREAK_SETTINGS_KEY
 from api.routes.dayplan import with_quiet_hours
+from api.settings import load_settings
+from api.storage import Storage
 from breathing.dayplan import DayPlan
 from tests.api.conftest import Server
 
@@ -119,3 +124,70 @@ def test_a_day_plan_saved_while_the_settings_are_written_is_kept(
     with server.client() as c:
         assert c.get("/api/v1/dayplan").json()["work_start"] == "07:00:00"
         assert server.app.state.prompts.plan.work_start.hour == 7
+
+
+def _older_version_data_dir(data_dir: Path, overrides: dict[str, Any], plan: Any = None) -> None:
+    """The data dir's database as an older version left it: quiet hours in the settings."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(data_dir / "hrvpace.sqlite3")
+    try:
+        for key, value in ((MICROBREAK_SETTINGS_KEY, overrides), (PLAN_KEY, plan)):
+            if value is not None:
+                written = storage.put_value("settings", key, value, updated_at=1.7e9)
+                assert written is not None
+                written.result(timeout=30)
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize(
+    ("old", "plan_quiet"),
+    [
+        ([["08:00", "16:00"]], [{"start": "08:00:00", "end": "16:00:00"}]),
+        ([], []),  # no quiet hours at all: kept too
+    ],
+)
+def test_quiet_hours_an_older_version_stored_move_into_the_day_plan_once(
+    serve: Callable[..., Server],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    old: list[list[str]],
+    plan_quiet: list[dict[str, str]],
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", token="test-token")
+    _older_version_data_dir(settings.data_dir, {"cooldown_s": 600, "quiet_hours": old})
+    assert settings.database_path == settings.data_dir / "hrvpace.sqlite3"
+    with caplog.at_level(logging.INFO, logger="api.dayplan"):
+        server = serve(settings=settings)
+    with server.client() as c:
+        assert c.get("/api/v1/dayplan").json()["quiet_hours"] == plan_quiet
+        got = c.get("/api/v1/microbreaks/settings").json()
+        assert got["overrides"] == {"cooldown_s": 600}
+        assert got["settings"]["quiet_hours"] == [
+            [q["start"][:5], q["end"][:5]] for q in plan_quiet
+        ]
+    [moved] = [r for r in caplog.records if "older version" in r.getMessage()]
+    assert moved.levelno == logging.WARNING and "now the day plan's" in moved.getMessage()
+    # once: the next start finds a plan and no old quiet hours, and says nothing
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="api.dayplan"):
+        again = serve(settings=settings)
+    with again.client() as c:
+        assert c.get("/api/v1/dayplan").json()["quiet_hours"] == plan_quiet
+    assert not [r for r in caplog.records if "older version" in r.getMessage()]
+
+
+def test_old_quiet_hours_beside_a_stored_plan_are_logged_as_not_used(
+    serve: Callable[..., Server], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", token="test-token")
+    plan = plan_to_model(DayPlan(timezone="Europe/Berlin", seed=7)).model_dump(mode="json")
+    _older_version_data_dir(settings.data_dir, {"quiet_hours": [["08:00", "16:00"]]}, plan)
+    with caplog.at_level(logging.INFO, logger="api.dayplan"):
+        server = serve(settings=settings)
+    with server.client() as c:
+        assert c.get("/api/v1/dayplan").json()["quiet_hours"] == [
+            {"start": "22:00:00", "end": "07:00:00"}
+        ]
+    [unused] = [r for r in caplog.records if "older version" in r.getMessage()]
+    assert unused.levelno == logging.WARNING and "not used" in unused.getMessage()
