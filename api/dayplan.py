@@ -663,6 +663,13 @@ def calendar_install_id(storage: Storage) -> str:
     stored = storage.get_value("settings", CALENDAR_ID_KEY)
     if stored is not None and isinstance(stored[0], str) and stored[0]:
         return stored[0]
+    if stored is not None:  # an unusable stored value (not a string, empty): replace it
+        log.warning("the stored calendar id is not usable; a new one replaces it")
+        future = storage.put_value(
+            "settings", CALENDAR_ID_KEY, secrets.token_hex(8), updated_at=time.time()
+        )
+        assert future is not None
+        future.result(timeout=30)
     storage.add_value_if_absent(
         "settings", CALENDAR_ID_KEY, secrets.token_hex(8), updated_at=time.time()
     )

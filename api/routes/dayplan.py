@@ -7,6 +7,7 @@ Working days and hours, quiet hours, the micro-interventions and check-in items;
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import time as dtime
 from typing import Annotated
@@ -60,13 +61,34 @@ async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanO
 
 
 def _always_quiet(plan: DayPlan, item: Intervention) -> bool:
-    """Whether every time ``item`` may be due at falls in the plan's quiet hours."""
+    """Whether every time ``item`` may be due at falls in the plan's quiet hours.
+
+    A fixed item: its time. A randomised one: every whole second of ``[start, end)`` (what
+    ``breathing.dayplan`` draws from), compared with the quiet hours' exact ends, so quiet
+    hours ending 12:29:30 leave a window ending 12:30 its last 30 seconds (not quiet).
+    """
     if not item.randomised or item.end is None:
         return any(q.contains(item.start) for q in plan.quiet_hours)
-    start = item.start.hour * 60 + item.start.minute
-    end = item.end.hour * 60 + item.end.minute
-    minutes = range(start, end) if end > start else range(start, start + 1)
-    return all(any(q.contains(dtime(m // 60, m % 60)) for q in plan.quiet_hours) for m in minutes)
+    lo, hi = int(_seconds(item.start)), int(_seconds(item.end))
+    if hi <= lo:  # no window to draw from: the draw gives its start
+        hi = lo + 1
+    t = lo
+    while t < hi:  # jump to the latest end of the quiet hours holding second t
+        at = dtime(t // 3600, t % 3600 // 60, t % 60)
+        holding = [q for q in plan.quiet_hours if q.contains(at)]
+        if not holding:
+            return False
+        # quiet up to its end (exclusive): the first whole second not quiet is ceil(end); one
+        # that wraps past midnight and holds t in its evening part is quiet to the day's end
+        t = max(math.ceil(_seconds(q.end)) if q.end > at else _DAY_S for q in holding)
+    return True
+
+
+_DAY_S = 86_400
+
+
+def _seconds(t: dtime) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
 
 
 @router.get("", response_model=DayPlanOut)
