@@ -30,7 +30,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api._version import __version__
 from api.auth import load_or_create_token, require_token
-from api.dayplan import ClockFactory, RealClock, ensure_install_seed, load_plan
+from api.dayplan import (
+    ClockFactory,
+    RealClock,
+    adopt_old_quiet_hours,
+    ensure_install_seed,
+    load_plan,
+)
 from api.hubshare import push_loop
 from api.pipeline import make_source
 from api.recordings import RecordingStore
@@ -123,6 +129,7 @@ def create_app(
         app.state.started_sessions = []
         notifier = WebhookNotifier(storage, backoff_s=webhook_backoff_s, enabled=outbound)
         await asyncio.to_thread(ensure_install_seed, storage)  # before the default plan
+        await asyncio.to_thread(adopt_old_quiet_hours, storage)  # an older version's, once
         plan = await asyncio.to_thread(load_plan, storage)
         clock = plan_clock(plan.timezone) if plan_clock is not None else RealClock()
         scheduler = PromptScheduler(storage, manager, clock, webhooks=notifier, plan=plan)

@@ -19,7 +19,7 @@ import os
 import secrets
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
@@ -55,6 +55,7 @@ from breathing.dayplan import (
 from hrv.errors import HrvpaceError
 
 __all__ = [
+    "MAX_QUIET_HOURS",
     "PLAN_KEY",
     "SEED_KEY",
     "AnswerItemOut",
@@ -67,12 +68,14 @@ __all__ = [
     "PromptExportError",
     "PromptOut",
     "RealClock",
+    "adopt_old_quiet_hours",
     "ensure_install_seed",
     "export_prompts",
     "item_model",
     "load_plan",
     "machine_timezone",
     "plan_to_model",
+    "plan_with_quiet_hours",
     "prompt_out",
 ]
 
@@ -86,6 +89,8 @@ SEED_KEY = "dayplan_seed"
 FEED_TOKEN_KEY = "calendar_feed_token"
 #: Key of this install's calendar id in the ``settings`` table (the feed's event UIDs).
 CALENDAR_ID_KEY = "calendar_install_id"
+#: The most quiet hours a plan takes (``PUT /api/v1/dayplan`` and the micro-break settings).
+MAX_QUIET_HOURS = 10
 
 
 # -- the machine's time zone ----------------------------------------------------------------------
@@ -291,7 +296,7 @@ class DayPlanIn(BaseModel):
         default_factory=lambda: [
             QuietHoursModel(start=q.start, end=q.end) for q in _DEFAULT.quiet_hours
         ],
-        max_length=10,
+        max_length=MAX_QUIET_HOURS,
     )
     interventions: list[InterventionModel] = Field(
         default_factory=lambda: [_intervention_model(i) for i in _DEFAULT.interventions],
@@ -443,6 +448,90 @@ def plan_to_model(plan: DayPlan) -> DayPlanIn:
     )
 
 
+def plan_with_quiet_hours(plan: DayPlan, pairs: Sequence[Sequence[Any]]) -> DayPlan:
+    """``plan`` with other quiet hours, validated as ``PUT /api/v1/dayplan`` validates them.
+
+    ``pairs`` are ``[start, end]`` local times of the plan's zone (the micro-break settings'
+    form): the same model (:class:`DayPlanIn`: at most :data:`MAX_QUIET_HOURS`, ``HH:MM[:SS]``)
+    and the same plan checks, so both routes take the same forms.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        The pairs do not fit the model (``loc`` starting ``quiet_hours``).
+    api.problems.ProblemError
+        422 ``invalid_dayplan``: a time with a UTC offset, named.
+    ValueError
+        A pair that is not two values.
+    """
+    body = plan_to_model(plan).model_dump()
+    quiet = []
+    for pair in pairs:
+        if isinstance(pair, str | bytes) or len(pair) != 2:
+            raise ValueError(f"quiet_hours: {pair!r} is not a [start, end] pair")
+        quiet.append({"start": pair[0], "end": pair[1]})
+    body["quiet_hours"] = quiet
+    return DayPlanIn.model_validate(body).to_plan()
+
+
+def adopt_old_quiet_hours(storage: Storage) -> DayPlan | None:
+    """Move quiet hours an older version kept in the micro-break settings into the day plan.
+
+    Older versions held flags by the micro-break settings' ``quiet_hours`` and prompts by the
+    day plan's; this one keeps one set, the plan's. Run once at start-up, before the plan is
+    read (blocking). When no plan is stored yet, a stored ``quiet_hours`` override (``[]``, no
+    quiet hours, too) becomes the plan's quiet hours (the default plan otherwise) and leaves
+    the micro-break settings (moved once): the person keeps what they set. When a plan is
+    stored, its quiet hours win (a person who saved a plan saw them on the Working day card)
+    and the old ones are logged as not used. Either way a WARNING says so (settings only: no
+    health data). Quiet hours that ``PUT /dayplan`` would refuse are logged and left where
+    they are.
+
+    Returns
+    -------
+    DayPlan or None
+        The plan stored with the old quiet hours; ``None`` when nothing was moved.
+    """
+    from api.pipeline import MICROBREAK_SETTINGS_KEY  # here: api.pipeline imports this module
+
+    stored = storage.get_value("settings", MICROBREAK_SETTINGS_KEY)
+    if stored is None or not isinstance(stored[0], dict) or stored[0].get("quiet_hours") is None:
+        return None
+    overrides = dict(stored[0])
+    old = overrides.pop("quiet_hours")
+    if storage.get_value("settings", PLAN_KEY) is not None:
+        log.warning(
+            "quiet hours %r kept in the micro-break settings by an older version are not used: "
+            "flags and prompts keep the day plan's (PUT /api/v1/dayplan)",
+            old,
+        )
+        return None
+    try:
+        plan = plan_with_quiet_hours(load_plan(storage), old)
+    except (ValidationError, ProblemError, ValueError, TypeError) as exc:
+        log.warning(
+            "quiet hours %r kept in the micro-break settings by an older version cannot be "
+            "moved into the day plan (%s); the plan keeps its default quiet hours",
+            old,
+            exc,
+        )
+        return None
+    now = time.time()
+    for key, value in (
+        (PLAN_KEY, plan_to_model(plan).model_dump(mode="json")),
+        (MICROBREAK_SETTINGS_KEY, overrides),
+    ):
+        future = storage.put_value("settings", key, value, updated_at=now)
+        assert future is not None
+        future.result(timeout=30)
+    log.warning(
+        "quiet hours %r kept in the micro-break settings by an older version are now the day "
+        "plan's (one set for flags and prompts; PUT /api/v1/dayplan changes them)",
+        old,
+    )
+    return plan
+
+
 class ValueStore(Protocol):
     """What :func:`load_plan` reads from.
 
@@ -574,6 +663,13 @@ def calendar_install_id(storage: Storage) -> str:
     stored = storage.get_value("settings", CALENDAR_ID_KEY)
     if stored is not None and isinstance(stored[0], str) and stored[0]:
         return stored[0]
+    if stored is not None:  # an unusable stored value (not a string, empty): replace it
+        log.warning("the stored calendar id is not usable; a new one replaces it")
+        future = storage.put_value(
+            "settings", CALENDAR_ID_KEY, secrets.token_hex(8), updated_at=time.time()
+        )
+        assert future is not None
+        future.result(timeout=30)
     storage.add_value_if_absent(
         "settings", CALENDAR_ID_KEY, secrets.token_hex(8), updated_at=time.time()
     )

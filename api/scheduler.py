@@ -89,6 +89,9 @@ class PromptScheduler:
         self._last_event_id: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        #: Held from a read of :attr:`plan` to the save of a plan made from it (``PUT
+        #: /dayplan``, the micro-break settings' quiet hours): no change saved in between is lost.
+        self.plan_lock = asyncio.Lock()
         #: Prompts that expired before the service ran were never offered: not recorded as
         #: missed (compliance counts what a person was asked, not the service's downtime).
         self.started_s = clock.now()

@@ -240,7 +240,8 @@ def microbreak_settings(
     """``MicroBreakSettings`` from stored JSON overrides, with the day plan's quiet hours.
 
     Quiet hours are the day plan's (``quiet_hours``; ``None``: the settings' default): a
-    ``quiet_hours`` override stored by an older version is not used (the plan's win).
+    ``quiet_hours`` override stored by an older version is not used here; the service moves it
+    into the plan at start-up when no plan is stored (``api.dayplan.adopt_old_quiet_hours``).
     """
     kwargs = dict(stored or {})
     kwargs.pop("quiet_hours", None)

@@ -7,12 +7,14 @@ Working days and hours, quiet hours, the micro-interventions and check-in items;
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import math
 import time
 from datetime import time as dtime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from api.dayplan import (
     KEPT_WHEN_OMITTED,
@@ -22,6 +24,7 @@ from api.dayplan import (
     feed_token,
     item_model,
     plan_to_model,
+    plan_with_quiet_hours,
 )
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
@@ -31,7 +34,6 @@ from breathing.dayplan import (
     OPTIONAL_CHECKIN_ITEMS,
     DayPlan,
     Intervention,
-    QuietHours,
 )
 
 router = APIRouter(prefix="/api/v1/dayplan", tags=["dayplan"])
@@ -59,13 +61,34 @@ async def _out(plan: DayPlan, request: Request, storage: StorageDep) -> DayPlanO
 
 
 def _always_quiet(plan: DayPlan, item: Intervention) -> bool:
-    """Whether every time ``item`` may be due at falls in the plan's quiet hours."""
+    """Whether every time ``item`` may be due at falls in the plan's quiet hours.
+
+    A fixed item: its time. A randomised one: every whole second of ``[start, end)`` (what
+    ``breathing.dayplan`` draws from), compared with the quiet hours' exact ends, so quiet
+    hours ending 12:29:30 leave a window ending 12:30 its last 30 seconds (not quiet).
+    """
     if not item.randomised or item.end is None:
         return any(q.contains(item.start) for q in plan.quiet_hours)
-    start = item.start.hour * 60 + item.start.minute
-    end = item.end.hour * 60 + item.end.minute
-    minutes = range(start, end) if end > start else range(start, start + 1)
-    return all(any(q.contains(dtime(m // 60, m % 60)) for q in plan.quiet_hours) for m in minutes)
+    lo, hi = int(_seconds(item.start)), int(_seconds(item.end))
+    if hi <= lo:  # no window to draw from: the draw gives its start
+        hi = lo + 1
+    t = lo
+    while t < hi:  # jump to the latest end of the quiet hours holding second t
+        at = dtime(t // 3600, t % 3600 // 60, t % 60)
+        holding = [q for q in plan.quiet_hours if q.contains(at)]
+        if not holding:
+            return False
+        # quiet up to its end (exclusive): the first whole second not quiet is ceil(end); one
+        # that wraps past midnight and holds t in its evening part is quiet to the day's end
+        t = max(math.ceil(_seconds(q.end)) if q.end > at else _DAY_S for q in holding)
+    return True
+
+
+_DAY_S = 86_400
+
+
+def _seconds(t: dtime) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
 
 
 @router.get("", response_model=DayPlanOut)
@@ -87,16 +110,23 @@ async def put_dayplan(
     first). The schema publishes no default for these two, so a generated client leaves them
     out rather than sending ``UTC`` and ``0``.
     """
-    unset = {k: getattr(scheduler.plan, k) for k in KEPT_WHEN_OMITTED if getattr(body, k) is None}
-    if unset:
-        body = body.model_copy(update=unset)
-    plan = body.to_plan()
-    await save_plan(storage, scheduler, plan)
+    async with scheduler.plan_lock:  # one change of the plan at a time (finding 4)
+        unset = {
+            k: getattr(scheduler.plan, k) for k in KEPT_WHEN_OMITTED if getattr(body, k) is None
+        }
+        if unset:
+            body = body.model_copy(update=unset)
+        plan = body.to_plan()
+        await save_plan(storage, scheduler, plan)
     return await _out(plan, request, storage)
 
 
 async def save_plan(storage: Storage, scheduler: PromptScheduler, plan: DayPlan) -> None:
-    """Store ``plan`` and have the scheduler (and the sessions' flags) use it."""
+    """Store ``plan`` and have the scheduler (and the sessions' flags) use it.
+
+    A caller that derived ``plan`` from ``scheduler.plan`` holds ``scheduler.plan_lock`` from
+    that read to here, so a change saved meanwhile is not overwritten.
+    """
     future = storage.put_value(
         "settings", PLAN_KEY, plan_to_model(plan).model_dump(mode="json"), updated_at=time.time()
     )
@@ -109,19 +139,29 @@ def with_quiet_hours(plan: DayPlan, pairs: list[tuple[str, str]]) -> DayPlan:
     """``plan`` with other quiet hours ("HH:MM" pairs of the plan's zone).
 
     ``PUT /api/v1/microbreaks/settings`` with ``quiet_hours`` sets the day plan's: flags and
-    prompts keep one set of quiet hours.
+    prompts keep one set of quiet hours. The pairs are validated as ``PUT /api/v1/dayplan``
+    validates its ``quiet_hours`` (the same model: at most
+    :data:`api.dayplan.MAX_QUIET_HOURS`, local times ``HH:MM[:SS]``, no UTC offset), so both
+    take the same forms and a plan that could not be stored is refused before anything is.
 
     Raises
     ------
-    ValueError
-        A time that is not a local HH:MM[:SS], named.
+    fastapi.exceptions.RequestValidationError
+        The pairs do not fit the model; ``loc`` is ``["body", "quiet_hours", <pair>, <0|1>]``
+        (or ``["body", "quiet_hours"]`` for too many).
+    api.problems.ProblemError
+        422 ``invalid_dayplan``: a plan that cannot work (a time with a UTC offset), named.
     """
-    quiet: list[QuietHours] = []
-    for a, b in pairs:
-        try:
-            quiet.append(QuietHours(dtime.fromisoformat(a), dtime.fromisoformat(b)))
-        except ValueError as exc:
-            raise ValueError(
-                f"quiet_hours: [{a!r}, {b!r}]: {exc} (local times HH:MM in the day plan's zone)"
-            ) from None
-    return dataclasses.replace(plan, quiet_hours=tuple(quiet))
+    try:
+        return plan_with_quiet_hours(plan, pairs)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = list(err["loc"])
+            if loc[:1] == ["quiet_hours"]:  # start/end of a pair: its place in the pair
+                loc = [*loc[:2], *(_PAIR_PLACE.get(str(x), x) for x in loc[2:])]
+            errors.append({**err, "loc": ("body", *loc)})
+        raise RequestValidationError(errors) from None
+
+
+_PAIR_PLACE = {"start": 0, "end": 1}

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from api import payloads
+from api.dayplan import MAX_QUIET_HOURS
 from api.pipeline import (
     MICROBREAK_SETTINGS_KEY,
     MicroBreaks,
@@ -315,6 +316,7 @@ def _settings_fields() -> dict[str, Any]:
                 list[tuple[str, str]] | None,
                 Field(
                     default=None,
+                    max_length=MAX_QUIET_HOURS,
                     description='[["22:00", "07:00"], ...]: the day plan\'s quiet hours (local '
                     "times in its zone; a PUT sets the plan's quiet_hours, never an override; "
                     "null leaves them as they are)",
@@ -360,7 +362,8 @@ async def _stored_overrides(storage: Storage) -> dict[str, Any]:
     """The stored overrides that are valid (one stored before a bound was added is not)."""
     stored = await asyncio.to_thread(storage.get_value, "settings", MICROBREAK_SETTINGS_KEY)
     overrides = {} if stored is None else dict(stored[0])
-    overrides.pop("quiet_hours", None)  # an older version's: the day plan's quiet hours win
+    # an older version's: moved into the day plan at start-up, or logged as not used
+    overrides.pop("quiet_hours", None)
     usable, dropped = usable_overrides(overrides)
     if dropped:
         log.warning("micro-break settings: stored overrides out of range ignored: %s", dropped)
@@ -416,19 +419,17 @@ async def put_settings(
         else:
             overrides[name] = value
     plan = scheduler.plan
-    if quiet is not None:
-        try:
-            plan = with_quiet_hours(plan, quiet)
-        except ValueError as exc:
-            raise HTTPException(
-                422,
-                detail=[{"loc": ["body", "quiet_hours"], "msg": str(exc), "type": "value_error"}],
-            ) from None
+    if quiet is not None:  # 422 naming quiet_hours, as PUT /dayplan's, before any write
+        plan = with_quiet_hours(plan, quiet)
     out = _effective(overrides, plan)  # 422 before anything is stored
-    now = time.time()
-    written = storage.put_value("settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=now)
+    if quiet is not None:
+        # the plan first, from the plan as it is now (a PUT /dayplan during the awaits above
+        # is kept), under the lock PUT /dayplan holds
+        async with scheduler.plan_lock:
+            await save_plan(storage, scheduler, with_quiet_hours(scheduler.plan, quiet))
+    written = storage.put_value(
+        "settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=time.time()
+    )
     assert written is not None
     await asyncio.wrap_future(written)
-    if quiet is not None:
-        await save_plan(storage, scheduler, plan)
     return out

@@ -247,9 +247,9 @@ async def answer_prompt(
     or dismissed: an answer to one is a 422 ``invalid_answer``.
 
     A check-in answer with stress and energy on the 1-5 scale is also a ``/api/v1/checkins``
-    row (``checkin_id``), attached to the session running when it is answered (a strap's
-    first, else the newest; none running: no session); one without them is stored with the
-    prompt only (``checkin_id`` null, ``checkin_missing`` says what it lacked).
+    row (``checkin_id``), attached to the strap session running when it is answered (on a demo
+    clock, any session: a strap's first, else the newest; none: no session); one without them
+    is stored with the prompt only (``checkin_id`` null, ``checkin_missing`` says what it lacked).
     """
     row = await _open_prompt(storage, prompt_id)
     items = _validate_items(row, body)
@@ -287,12 +287,20 @@ async def answer_prompt(
 
 
 def _running_session_id(scheduler: SchedulerDep) -> str | None:
-    """The session a check-in answered now belongs to (``None`` when none runs).
+    """The session a check-in answered now belongs to (``None`` when none fits).
 
-    A strap's (the person's) first, else the newest running one.
+    The person's: the newest running strap session. A simulated person's or a replay's only
+    when the service runs on a demo clock (``manager.quiet_for_all``: the simulated day is the
+    demo's, as for the quiet hours); on the real clock such a session is a demonstration, and
+    the person's answer is not its.
     """
+    manager = scheduler.manager
     running = sorted(
-        scheduler.manager.live_sessions,
+        (
+            s
+            for s in manager.live_sessions
+            if s.request.source.kind == PERSON_KIND or manager.quiet_for_all
+        ),
         key=lambda s: (s.request.source.kind == PERSON_KIND, s.created_at),
     )
     return running[-1].id if running else None

@@ -49,7 +49,12 @@ class SessionSummary(BaseModel):
     mean_hr_bpm: float | None = Field(description="Mean of the windows' mean HR, beats/min")
     n_micro_breaks: int = Field(description="Micro-break flags raised")
     n_breaks: int = Field(
-        default=0, description="Breaks taken (started: from a flag, a prompt or on one's own)"
+        default=0,
+        description="Breaks the person started in this session (each break_started event: the "
+        "page's or an app's break button, from a flag, a prompt or on one's own). Not counted, "
+        "though the micro-break monitor treats them as breaks for time on task: a paced "
+        "practice or assessment (its own session's Mode) and an absence of 10 minutes (no "
+        "signal, the strap off)",
     )
     n_checkins: int = Field(description="Check-ins attached to the session")
 

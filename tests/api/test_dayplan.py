@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from websockets.sync.client import connect
 
 from api.cli import app as cli_app
+from api.dayplan import CALENDAR_ID_KEY
 from api.messages import PromptMessage, parse_live_message
 from tests._clock import BERLIN, SetClock, berlin
 from tests.api.conftest import Server, _Servers, wait_for
@@ -778,3 +779,42 @@ def test_the_plan_names_interventions_in_quiet_hours(clocked: tuple[Server, SetC
         # the 12:30 reset is; the 10:00-12:00 random check-in, partly before 12:00, is not
         assert r.json()["in_quiet_hours"] == ["reset-lunch"]
         assert c.get("/api/v1/dayplan").json()["in_quiet_hours"] == ["reset-lunch"]
+
+
+@pytest.mark.parametrize("stored", [12345, "", None, ["x"]])
+def test_an_unusable_stored_calendar_id_is_replaced(
+    clocked: tuple[Server, SetClock], stored: Any
+) -> None:
+    """The code review: a stored ``calendar_install_id`` that is not a non-empty string made
+    every feed a 500 for good; it is replaced, as an unusable feed token is."""
+    server, _ = clocked
+    written = server.app.state.storage.put_value(
+        "settings", CALENDAR_ID_KEY, stored, updated_at=1.7e9
+    )
+    written.result(timeout=30)
+    uids = {str(e["uid"]) for e in _feed(server).walk("VEVENT")}
+    assert uids
+    (install_id,) = {u.rsplit("@", 1)[0].rsplit(".", 1)[1] for u in uids}
+    assert install_id and install_id != str(stored)
+    assert {str(e["uid"]) for e in _feed(server).walk("VEVENT")} == uids  # stable again
+
+
+@pytest.mark.parametrize(
+    ("quiet_end", "always"),
+    [("12:29:30", False), ("12:30", True), ("12:29:59.5", True)],
+)
+def test_a_random_window_is_in_quiet_hours_only_to_the_second(
+    clocked: tuple[Server, SetClock], quiet_end: str, always: bool
+) -> None:
+    """The code review: whole minutes were compared, so quiet hours ending 12:29:30 labelled a
+    12:00-12:30 random check-in never sent, though a draw in its last 30 s is sent. Draws are
+    whole seconds: quiet to 12:29:59.5 holds every one of them."""
+    server, _ = clocked
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        items = [{"id": "noon", "kind": "checkin", "start": "12:00", "end": "12:30"}]
+        items[0]["randomised"] = True
+        quiet = [{"start": "22:00", "end": "07:00"}, {"start": "12:00", "end": quiet_end}]
+        r = c.put("/api/v1/dayplan", json={**plan, "interventions": items, "quiet_hours": quiet})
+        assert r.status_code == 200, r.text
+    assert r.json()["in_quiet_hours"] == (["noon"] if always else [])

@@ -80,5 +80,5 @@ def test_micro_break_settings_quiet_hours_are_the_day_plans(
         assert plan["quiet_hours"] == [{"start": "23:00:00", "end": "06:30:00"}]
         bad = c.put("/api/v1/microbreaks/settings", json={"quiet_hours": [["25:00", "06:00"]]})
         assert bad.status_code == 422
-        assert "quiet_hours" in bad.json()["errors"][0]["msg"]
+        assert bad.json()["errors"][0]["loc"] == ["body", "quiet_hours", 0, 0]
         assert c.get("/api/v1/dayplan").json()["quiet_hours"] == plan["quiet_hours"]

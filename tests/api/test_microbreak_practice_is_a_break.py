@@ -46,6 +46,13 @@ def test_time_on_task_restarts_when_a_practice_ends(serve: Callable[..., Server]
             time.sleep(0.02)
         c.post(f"/api/v1/sessions/{sid}/stop")
         history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()
+        (row,) = [s for s in c.get("/api/v1/sessions").json()["sessions"] if s["id"] == sid]
+        doc = c.get("/api/v1/openapi.json").json()
+    # the History's Breaks column counts breaks started, which a practice is not, and says so
+    assert row["summary"]["n_breaks"] == 0
+    described = doc["components"]["schemas"]["SessionSummary"]["properties"]["n_breaks"]
+    assert "break_started" in described["description"]
+    assert "Not counted" in described["description"] and "practice" in described["description"]
     flags = [e["data"] for e in history["events"] if e["event"] == "micro_break"]
     assert [f["reason"]["code"] for f in flags if f["reason"]["code"] == "time_on_task"] == []
     assert stopped_t is not None

@@ -30,11 +30,13 @@ from api.cli import app as cli_app
 from api.messages import PromptMessage, parse_live_message
 from api.storage import Storage
 from tests._clock import SetClock, berlin
-from tests.api.conftest import Server
+from tests.api.conftest import Server, person_on_a_strap
 from tests.api.test_dayplan import _wait_prompt
 
 #: Concurrent requests per race (one wins).
 N_RACERS = 8
+#: A strap session (the tests' person_on_a_strap source: a simulated person on the strap).
+STRAP = {"kind": "ble", "address": "AA:BB:CC:00:00:01"}
 
 
 @pytest.fixture
@@ -355,3 +357,38 @@ def test_a_checkin_answered_during_a_session_is_the_sessions_and_history_counts_
     assert row["summary"]["n_checkins"] == 1
     assert row["summary"]["n_breaks"] == 1  # the break taken; no flag was raised
     assert row["summary"]["n_micro_breaks"] == 0
+
+
+def test_a_checkin_on_the_real_clock_belongs_to_a_strap_session_only(
+    serve: Callable[..., Server],
+) -> None:
+    """The code review: with no strap running, a check-in was attached to the newest session of
+    any kind, a replay's or a simulated person's, on the real clock too. Only the demo clock
+    (``manager.quiet_for_all``) makes a simulated day the person's."""
+    clock = SetClock(berlin(2026, 12, 7, 8, 0))
+    server = serve(plan_clock=lambda tz: clock, source_factory=person_on_a_strap({"speed": 1}))
+    server.app.state.sessions.quiet_for_all = False  # the rule of the real clock
+    with server.client() as c:
+        plan = c.get("/api/v1/dayplan").json()
+        plan["interventions"] = [
+            {"id": "first", "kind": "checkin", "start": "09:00"},
+            {"id": "second", "kind": "checkin", "start": "09:30"},
+        ]
+        assert c.put("/api/v1/dayplan", json=plan).status_code == 200
+        strap = c.post("/api/v1/sessions", json={"source": STRAP}).json()["id"]
+        sim = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 1}})
+        sim_id = sim.json()["id"]
+        items = [{"key": "stress", "value": 2}, {"key": "energy", "value": 4}]
+        clock.set(berlin(2026, 12, 7, 9, 0, 30))
+        first = _wait_prompt(server, ":first")
+        r = c.post(f"/api/v1/prompts/{first['id']}/answer", json={"items": items})
+        assert r.status_code == 200, r.text
+        assert c.post(f"/api/v1/sessions/{strap}/stop").status_code == 200
+        clock.set(berlin(2026, 12, 7, 9, 30, 30))
+        second = _wait_prompt(server, ":second")
+        r = c.post(f"/api/v1/prompts/{second['id']}/answer", json={"items": items})
+        assert r.status_code == 200, r.text
+        checkins = c.get("/api/v1/checkins").json()["checkins"]
+        c.post(f"/api/v1/sessions/{sim_id}/stop")
+    # the second (only a simulated person ran then) has no session
+    assert [x["session_id"] for x in checkins] == [strap, None]

@@ -215,3 +215,43 @@ def test_a_plan_zone_the_browser_does_not_know_never_makes_a_saved_checkin_look_
     finally:
         ctx.close()
     assert errors == []
+
+
+def test_the_card_names_items_in_quiet_hours_and_lists_the_quiet_hours(
+    web_server: WebServer, page: tuple[Any, list[str]]
+) -> None:
+    """The 12:30 reset inside lunch quiet hours is labelled never sent, and the summary lists
+    the quiet hours; quiet hours set through the micro-break settings are the same set."""
+    p, errors = page
+    with web_server.client() as api:
+        before = api.get("/api/v1/dayplan").json()
+        quiet = [{"start": "22:00", "end": "07:00"}, {"start": "12:00", "end": "13:00"}]
+        try:
+            r = api.put("/api/v1/dayplan", json={**before, "quiet_hours": quiet})
+            assert r.status_code == 200, r.text
+            p.goto(f"{web_server.url}/#token={web_server.token}")
+            card = p.get_by_test_id("workday")
+            lunch = card.locator("li", has=p.locator("input[data-intervention=reset-lunch]"))
+            lunch.get_by_text("(in quiet hours: never sent)").wait_for()
+            summary = p.locator("#workday-summary")
+            p.wait_for_function(
+                "document.getElementById('workday-summary').textContent"
+                ".includes('in quiet hours (22:00-07:00, 12:00-13:00)')"
+            )
+            # only the item in quiet hours is labelled
+            labelled = card.locator("li", has_text="(in quiet hours: never sent)")
+            assert labelled.count() == 1
+            # the micro-break settings' quiet hours are the plan's: the card shows them
+            r = api.put("/api/v1/microbreaks/settings", json={"quiet_hours": [["23:00", "06:00"]]})
+            assert r.status_code == 200, r.text
+            p.reload()
+            p.wait_for_function(
+                "document.getElementById('workday-summary').textContent"
+                ".includes('in quiet hours (23:00-06:00)')"
+            )
+            card.locator("input[data-intervention=reset-lunch]").wait_for()
+            assert "never sent" not in card.inner_text()
+            assert "12:00-13:00" not in summary.inner_text()
+        finally:
+            api.put("/api/v1/dayplan", json=before)
+    assert errors == []
