@@ -3,6 +3,8 @@ on the WebSocket, the user acts on it, and the history keeps reason and effect."
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -12,6 +14,8 @@ import pytest
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
+from breathing.microbreak import MicroBreakSettings
+from breathing.microbreak.settings import SETTING_LIMITS, SETTING_RANGES
 from tests.api.conftest import Server
 
 
@@ -481,3 +485,57 @@ def test_micro_break_settings_have_bounds_null_clears_and_errors_name_the_settin
         assert s.status_code == 201, s.text
         c.post(f"/api/v1/sessions/{s.json()['id']}/stop")
         assert c.put(url, json={"hr_z": 1.0}).json()["overrides"] == {"cooldown_s": 60, "hr_z": 1.0}
+
+
+def test_every_setting_range_is_in_the_schema_and_is_what_the_server_accepts(
+    serve: Callable[..., Server],
+) -> None:
+    """Review: the schema had ``ge``/``le`` (not JSON Schema) inside an inner ``anyOf``, no
+    lower bounds, and ``ln_rmssd_z`` published ``le: 0`` though 0 is refused."""
+    server = serve()
+    url = "/api/v1/microbreaks/settings"
+    tiny = math.ulp(0.0)
+    # memory_s must exceed step_s: its lower end is tried with step_s at its own lowest
+    companions: dict[str, dict[str, float]] = {"memory_s": {"step_s": tiny}}
+    with server.client() as c:
+        doc = c.get("/api/v1/openapi.json").json()
+        props = doc["components"]["schemas"]["MicroBreakSettingsIn"]["properties"]
+        numeric = [
+            f.name for f in dataclasses.fields(MicroBreakSettings) if f.name != "quiet_hours"
+        ]
+        assert sorted(SETTING_RANGES) == sorted(numeric)
+        for name in numeric:
+            allowed, prop = SETTING_RANGES[name], props[name]
+            assert allowed.high == SETTING_LIMITS[name][1], name
+            low_key = "exclusiveMinimum" if allowed.low_open else "minimum"
+            high_key = "exclusiveMaximum" if allowed.high_open else "maximum"
+            bounds = {k: v for k, v in prop.items() if "imum" in k}
+            assert bounds == {low_key: allowed.low, high_key: allowed.high}, (name, prop)
+            # the bounds on the property, not pydantic's ge/le inside its union
+            assert all(set(m) == {"type"} for m in prop["anyOf"]), (name, prop)
+            is_int = {"type": "integer"} in prop["anyOf"] and {"type": "number"} not in prop[
+                "anyOf"
+            ]
+
+            def step(x: float, toward: float, is_int: bool = is_int) -> float:
+                return x + (1 if toward > x else -1) if is_int else math.nextafter(x, toward)
+
+            lo_in = allowed.low if not allowed.low_open else step(allowed.low, math.inf)
+            lo_out = allowed.low if allowed.low_open else step(allowed.low, -math.inf)
+            hi_in = allowed.high if not allowed.high_open else step(allowed.high, -math.inf)
+            hi_out = allowed.high if allowed.high_open else step(allowed.high, math.inf)
+            if name in companions and allowed.low_open:
+                lo_in = 2 * tiny
+            for value, ok in [(lo_in, True), (hi_in, True), (lo_out, False), (hi_out, False)]:
+                if is_int:
+                    value = int(value)
+                body: dict[str, Any] = {**companions.get(name, {}), name: value}
+                r = c.put(url, json=body)
+                if ok:
+                    assert r.status_code == 200, (name, value, r.text)
+                    assert r.json()["overrides"][name] == value
+                    c.put(url, json=dict.fromkeys(body))
+                else:
+                    assert r.status_code == 422, (name, value, r.text)
+                    assert [e["loc"] for e in r.json()["errors"]] == [["body", name]], r.text
+        assert c.get(url).json()["overrides"] == {}
