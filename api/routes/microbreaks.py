@@ -357,7 +357,8 @@ MicroBreakSettingsIn = create_model(
     **_settings_fields(),
 )
 MicroBreakSettingsIn.__doc__ = (
-    "Overrides of breathing.MicroBreakSettings (omitted: unchanged; null: back to the default)."
+    "Overrides of breathing.MicroBreakSettings (omitted: unchanged; a numeric one null: back to "
+    "the default; quiet_hours sets the day plan's, null leaves them)."
 )
 
 
@@ -417,8 +418,8 @@ async def put_settings(
 ) -> MicroBreakSettingsOut:
     """Change thresholds (merged into the stored ones); applies to sessions started later.
 
-    A setting given as ``null`` clears its override: the default again (all of them ``null``
-    is a reset). Each numeric setting has a range (the schema's bounds: the property's
+    A numeric setting given as ``null`` clears its override: the default again (all of them
+    ``null`` is a reset). Each numeric setting has a range (the schema's bounds: the property's
     ``minimum``/``exclusiveMinimum`` and ``maximum``/``exclusiveMaximum``, from
     ``breathing.microbreak.settings.SETTING_RANGES``, reasoned in ``SETTING_LIMITS``); out of
     it is a 422 whose ``loc`` names the setting. ``quiet_hours`` sets the day plan's quiet

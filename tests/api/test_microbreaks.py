@@ -8,6 +8,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -539,3 +540,15 @@ def test_every_setting_range_is_in_the_schema_and_is_what_the_server_accepts(
                     assert r.status_code == 422, (name, value, r.text)
                     assert [e["loc"] for e in r.json()["errors"]] == [["body", name]], r.text
         assert c.get(url).json()["overrides"] == {}
+
+
+def test_readme_tells_what_null_does_in_the_settings_put() -> None:
+    """Review: README said ``quiet_hours: null`` restores 22:00-07:00 and every key ``null`` is
+    a reset, while the service leaves the day plan's quiet hours (the test above)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("**Changing the settings**")
+    paragraph = " ".join(readme[start : readme.index("\n\n", start)].split())
+    assert "`null` the default 22:00-07:00" not in paragraph
+    assert "every key `null` is a reset" not in paragraph
+    assert "`quiet_hours: null` leaves the plan's" in paragraph
+    assert "numeric setting given as `null` clears its override" in paragraph
