@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from webconventions.hosts import host_of, host_pattern, is_wildcard_address
 from webconventions.problems import problem_response
 from webconventions.securityheaders import SECURITY_HEADERS
 from webconventions.tokens import token_matches
@@ -46,7 +47,9 @@ __all__ = [
     "SecurityHeadersMiddleware",
     "TokenGateMiddleware",
     "host_of",
+    "host_pattern",
     "is_json_media_type",
+    "is_wildcard_address",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,15 +66,6 @@ def _content_length(value: str) -> int | None:
     """A ``Content-Length`` value as a number, ``None`` unless it is ASCII digits (RFC 9110)."""
     value = value.strip()
     return int(value) if value.isascii() and value.isdigit() else None
-
-
-def host_of(host_header: str) -> str:
-    """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``."""
-    host_header = host_header.strip().lower()
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        return host_header[: end + 1] if end > 0 else host_header
-    return host_header.split(":", 1)[0]
 
 
 class HostCheckMiddleware:
