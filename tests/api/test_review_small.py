@@ -26,6 +26,15 @@ def test_problem_type_uris_resolve_to_a_page(serve: Callable[..., Server]) -> No
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
         assert "session_not_found" in page.text and "HTTP 404 Not Found" in page.text
+        assert page.headers["cache-control"] == "public, max-age=86400"
+        # code review: HEAD was 404 while GET was 200 (a link checker asks with HEAD)
+        head = httpx.head(f"{server.url}{problem['type']}", timeout=10)
+        assert head.status_code == 200, head.text
+        assert head.content == b""
+        assert head.headers["content-type"] == page.headers["content-type"]
+        assert head.headers["cache-control"] == "public, max-age=86400"
+        missing = httpx.head(f"{server.url}/problems/no_such_code", timeout=10)
+        assert missing.status_code == 404
         missing = httpx.get(f"{server.url}/problems/no_such_code", timeout=10)
         assert missing.status_code == 404
 
