@@ -388,9 +388,13 @@ def _effective(overrides: dict[str, Any], plan: DayPlan) -> MicroBreakSettingsOu
     quiet = tuple((q.start, q.end) for q in plan.quiet_hours)
     try:
         effective = microbreak_settings(overrides, MicroBreakSettings, quiet_hours=quiet)
-    except SettingError as exc:  # the setting it names is where the problem is
+    except SettingError as exc:  # the settings it names are where the problem is
         raise HTTPException(
-            422, detail=[{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+            422,
+            detail=[
+                {"loc": ["body", name], "msg": str(exc), "type": "value_error"}
+                for name in (exc.field, *exc.others)
+            ],
         ) from exc
     except (BreathingError, ValueError, TypeError) as exc:
         raise HTTPException(

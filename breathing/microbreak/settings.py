@@ -13,7 +13,13 @@ from datetime import time
 
 from breathing.errors import SettingError
 
-__all__ = ["SETTING_LIMITS", "SETTING_RANGES", "MicroBreakSettings", "SettingRange"]
+__all__ = [
+    "MAX_HEART_RATE_BPM",
+    "SETTING_LIMITS",
+    "SETTING_RANGES",
+    "MicroBreakSettings",
+    "SettingRange",
+]
 
 _DAY_S = 86_400.0
 
@@ -63,6 +69,11 @@ SETTING_LIMITS: dict[str, tuple[float | None, float]] = {
     "effect_after_s": (None, _DAY_S),
 }
 
+
+#: Beats per minute no heart reaches (the combination check of ``min_beats`` and
+#: ``window_s``): above any human rate, exercise and tachycardia included (a resting adult is
+#: 50-100, a maximal one about 220 minus age).
+MAX_HEART_RATE_BPM = 300.0
 
 #: Settings that must be above 0 (a zero window, time constant or floor means nothing).
 _POSITIVE = (
@@ -210,7 +221,9 @@ class MicroBreakSettings:
 
     Each numeric setting has a range (:data:`SETTING_RANGES`; the upper bounds' reasoning in
     :data:`SETTING_LIMITS`); a value out of range raises
-    :class:`~breathing.errors.SettingError` naming the setting.
+    :class:`~breathing.errors.SettingError` naming the setting. So do two combinations no
+    session can use: ``memory_s`` not above ``step_s``, and ``min_beats`` more than a
+    ``window_s`` window holds at :data:`MAX_HEART_RATE_BPM` (``window_s * 300 / 60``).
 
     References
     ----------
@@ -273,11 +286,22 @@ class MicroBreakSettings:
                 raise SettingError(
                     name, f"micro-break settings: {name} must be in {allowed}, got {v:g}"
                 )
+        most = self.window_s * MAX_HEART_RATE_BPM / 60.0
+        if self.min_beats > most:
+            raise SettingError(
+                "min_beats",
+                f"micro-break settings: min_beats {self.min_beats} with window_s "
+                f"{self.window_s:g}: a {self.window_s:g}-s window holds at most {most:g} beats "
+                f"(at {MAX_HEART_RATE_BPM:g} beats/min), so no window would count; lower "
+                "min_beats or lengthen window_s",
+                others=("window_s",),
+            )
         if self.memory_s <= self.step_s:
             raise SettingError(
                 "memory_s",
                 f"micro-break settings: memory_s must exceed step_s ({self.step_s:g}), got "
                 f"{self.memory_s:g}",
+                others=("step_s",),
             )
 
     def in_quiet_hours(self, local: time) -> bool:

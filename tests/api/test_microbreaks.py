@@ -496,8 +496,15 @@ def test_every_setting_range_is_in_the_schema_and_is_what_the_server_accepts(
     server = serve()
     url = "/api/v1/microbreaks/settings"
     tiny = math.ulp(0.0)
-    # memory_s must exceed step_s: its lower end is tried with step_s at its own lowest
-    companions: dict[str, dict[str, float]] = {"memory_s": {"step_s": tiny}}
+    # the combinations: memory_s must exceed step_s (its lower end is tried with step_s at its
+    # own lowest), min_beats fit in window_s at 300 beats/min (2,400 with a 480-s window or
+    # longer; the shortest window_s is then 0.2 s, one beat)
+    companions: dict[str, dict[str, float]] = {
+        "memory_s": {"step_s": tiny},
+        "min_beats": {"window_s": 600},
+        "window_s": {"min_beats": 1},
+    }
+    lowest_in = {"memory_s": 2 * tiny, "window_s": 0.2}
     with server.client() as c:
         doc = c.get("/api/v1/openapi.json").json()
         props = doc["components"]["schemas"]["MicroBreakSettingsIn"]["properties"]
@@ -525,8 +532,7 @@ def test_every_setting_range_is_in_the_schema_and_is_what_the_server_accepts(
             lo_out = allowed.low if allowed.low_open else step(allowed.low, -math.inf)
             hi_in = allowed.high if not allowed.high_open else step(allowed.high, -math.inf)
             hi_out = allowed.high if allowed.high_open else step(allowed.high, math.inf)
-            if name in companions and allowed.low_open:
-                lo_in = 2 * tiny
+            lo_in = lowest_in.get(name, lo_in)
             for value, ok in [(lo_in, True), (hi_in, True), (lo_out, False), (hi_out, False)]:
                 if is_int:
                     value = int(value)
@@ -552,3 +558,27 @@ def test_readme_tells_what_null_does_in_the_settings_put() -> None:
     assert "every key `null` is a reset" not in paragraph
     assert "`quiet_hours: null` leaves the plan's" in paragraph
     assert "numeric setting given as `null` clears its override" in paragraph
+
+
+def test_min_beats_that_no_window_can_hold_is_refused_naming_both_settings(
+    serve: Callable[..., Server],
+) -> None:
+    """Code review: ``{"window_s": 30, "min_beats": 2400}`` was accepted though a 30-s window
+    holds at most 150 beats at 300 beats/min: no window would ever count."""
+    server = serve()
+    url = "/api/v1/microbreaks/settings"
+    with server.client() as c:
+        r = c.put(url, json={"window_s": 30, "min_beats": 2400})
+        assert r.status_code == 422, r.text
+        errors = r.json()["errors"]
+        assert [e["loc"] for e in errors] == [["body", "min_beats"], ["body", "window_s"]]
+        assert "window_s" in errors[0]["msg"] and "150 beats" in errors[0]["msg"]
+        assert c.get(url).json()["overrides"] == {}
+        # one key at a time against the stored other: refused too
+        assert c.put(url, json={"window_s": 30}).status_code == 200
+        r = c.put(url, json={"min_beats": 151})
+        assert r.status_code == 422 and r.json()["errors"][1]["loc"] == ["body", "window_s"]
+        assert c.put(url, json={"min_beats": 150}).status_code == 200
+        r = c.put(url, json={"window_s": 29})
+        assert r.status_code == 422, r.text
+        assert c.get(url).json()["overrides"] == {"window_s": 30, "min_beats": 150}
