@@ -204,7 +204,11 @@ def create_app(
     # added last = outermost: Host check, then CORS, then the token gate, then the body limits,
     # then the media type, then the routes
     # a body the routes cannot read (a JSON body sent as text/plain): 415, before it is read
-    app.add_middleware(MediaTypeMiddleware, prefix="/api/", also=["multipart/form-data"])
+    app.add_middleware(
+        MediaTypeMiddleware,
+        prefix="/api/",
+        route_types={("POST", "/api/v1/recordings"): ["multipart/form-data"]},  # the upload
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -12,7 +12,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from pydantic_settings import (
 
 from api.timezones import zone_problem
 from hrv.errors import HrvpaceError
+from webconventions.hosts import host_pattern, is_wildcard_address
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -45,9 +46,6 @@ TIMEZONE_ENV = "HRVPACE_TIMEZONE"
 
 #: ``Host`` names always accepted: the loopback ones (the URL ``serve`` prints among them).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-
-#: ``--host`` values that bind every address: they name no Host a client would send.
-_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
 
@@ -87,7 +85,9 @@ class Settings(BaseSettings):
         description=(
             "Host header names accepted besides the loopback ones (127.0.0.1, localhost, [::1]) "
             "and the --host address; e.g. this machine's LAN address for a phone app. Only "
-            "listed names are let in: protection against DNS rebinding."
+            "listed names are let in: protection against DNS rebinding. Names without a port "
+            "(a port is refused: the check takes none); an IPv6 address with or without "
+            "brackets."
         ),
     )
     cors_origins: list[str] = Field(
@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Longest BLE scan a client may ask for."
     )
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: list[str]) -> list[str]:
+        return [host_pattern(h) for h in value]
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -160,16 +165,18 @@ class Settings(BaseSettings):
     def accepted_hosts(self) -> list[str]:
         """``Host`` names the service answers (loopback, ``host``, then ``allowed_hosts``).
 
-        ``host`` counts when it names one address (not a wildcard such as ``0.0.0.0``).
+        ``host`` counts when it names one address (not a wildcard: ``0.0.0.0``, ``::``,
+        ``::0``, ``0``, any address :attr:`ipaddress.IPv4Address.is_unspecified`).
         ``allowed_hosts`` adds to the loopback names (an older setting that listed them again
         still works); an address bound by name is accepted by it. An IP address in a ``Host``
         header cannot be a DNS-rebinding name (the attacker's page would send its own name).
         """
         bound = self.host.strip().lower()
         names = list(LOOPBACK_HOSTS)
-        if bound not in _WILDCARD_BINDS:
-            names.append(f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound)
-        names += [h.strip().lower() for h in self.allowed_hosts]
+        if not is_wildcard_address(bound):
+            with suppress(ValueError):  # not a name a Host header has: nothing to add
+                names.append(host_pattern(bound))
+        names += self.allowed_hosts
         return list(dict.fromkeys(names))
 
     @property

@@ -20,11 +20,15 @@ class SettingError(BreathingError):
         The setting's name, e.g. ``"window_s"``.
     message
         What is wrong, naming the setting and the value.
+    others
+        The other settings of a combination that does not fit (``("window_s",)`` for
+        ``min_beats``), which the message names too.
     """
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, others: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
+        self.others = others
 
 
 class MicroBreakStateError(BreathingError):

@@ -13,9 +13,10 @@ run before any route reads the request.
   is counted as it arrives and answered 413 as soon as it passes the limit, the route then sees
   the client as gone. So no route ever holds more than the limit of one request in memory.
 - :class:`MediaTypeMiddleware`: a request body under the API whose ``Content-Type`` is not one
-  the service reads (JSON, and multipart for uploads) gets 415 ``unsupported_media_type``
-  naming the type it has and the one to use, before it is read (FastAPI would read a JSON body
-  sent as ``text/plain`` as bytes and answer 422 "Input should be a valid dictionary").
+  its route reads (JSON: ``application/json`` or ``application/*+json``; multipart only on the
+  upload routes), or that has none, gets 415 ``unsupported_media_type`` naming the type it has
+  and the one to use, before it is read (FastAPI would read a JSON body sent as ``text/plain``
+  or without a type as bytes and answer 422 "Input should be a valid dictionary").
 - :class:`SecurityHeadersMiddleware`: every HTTP answer says ``X-Content-Type-Options:
   nosniff`` (a browser takes the declared type: a JSON or CSV answer is never run as a script
   or a page), ``X-Frame-Options: DENY`` and ``Content-Security-Policy: frame-ancestors 'none'``
@@ -27,11 +28,13 @@ run before any route reads the request.
 
 from __future__ import annotations
 
+import email.message
 import logging
 from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from webconventions.hosts import host_of, host_pattern, is_wildcard_address
 from webconventions.problems import problem_response
 from webconventions.securityheaders import SECURITY_HEADERS
 from webconventions.tokens import token_matches
@@ -44,6 +47,9 @@ __all__ = [
     "SecurityHeadersMiddleware",
     "TokenGateMiddleware",
     "host_of",
+    "host_pattern",
+    "is_json_media_type",
+    "is_wildcard_address",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,15 +66,6 @@ def _content_length(value: str) -> int | None:
     """A ``Content-Length`` value as a number, ``None`` unless it is ASCII digits (RFC 9110)."""
     value = value.strip()
     return int(value) if value.isascii() and value.isdigit() else None
-
-
-def host_of(host_header: str) -> str:
-    """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``."""
-    host_header = host_header.strip().lower()
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        return host_header[: end + 1] if end > 0 else host_header
-    return host_header.split(":", 1)[0]
 
 
 class HostCheckMiddleware:
@@ -110,13 +107,34 @@ class HostCheckMiddleware:
         await response(scope, receive, send)
 
 
-class MediaTypeMiddleware:
-    """415 for a request under ``prefix`` that has a body of a media type no route reads.
+def _media_type(content_type: str) -> str:
+    """The ``type/subtype`` of a ``Content-Type`` value, parsed as FastAPI parses it."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    return message.get_content_type()
 
-    A request with a body (``Content-Length`` above 0, or chunked) and a ``Content-Type`` that
-    is not ``application/json``, a ``+json`` type or one of ``also`` is answered 415
-    ``unsupported_media_type`` before its body is read. A body without ``Content-Type`` is
-    passed on (the route reads it as JSON), and so is any request without a body.
+
+def is_json_media_type(content_type: str) -> bool:
+    """Whether FastAPI reads a body of this ``Content-Type`` as JSON.
+
+    ``application/json`` and ``application/<anything>+json`` (``application/merge-patch+json``),
+    parameters allowed; not ``text/x+json``: FastAPI passes that on as bytes.
+    """
+    media = _media_type(content_type)
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class MediaTypeMiddleware:
+    """415 for a request under ``prefix`` that has a body of a media type its route cannot read.
+
+    A request with a body (``Content-Length`` above 0, or chunked) is answered 415
+    ``unsupported_media_type`` before its body is read unless its ``Content-Type`` is JSON
+    (:func:`is_json_media_type`) or, on a route listed in ``route_types``, one of that route's
+    types. A body without a ``Content-Type`` (or an empty one) is 415 too: FastAPI reads it as
+    bytes, not JSON, and answers 422 "Input should be a valid dictionary". A request without a
+    body is passed on.
 
     Parameters
     ----------
@@ -124,37 +142,56 @@ class MediaTypeMiddleware:
         The application inside.
     prefix
         Only paths under it are checked (the API; the page's files take no bodies).
-    also
-        Other media types some route reads (``multipart/form-data`` for an upload).
+    route_types
+        ``{(method, path): media types}`` for routes that read another type instead of JSON
+        (``multipart/form-data`` for an upload).
     """
 
-    def __init__(self, app: ASGIApp, *, prefix: str, also: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        prefix: str,
+        route_types: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    ) -> None:
         self.app = app
         self.prefix = prefix
-        self.also = {m.lower() for m in also}
+        self.route_types = {
+            (method.upper(), path.rstrip("/")): tuple(m.lower() for m in types)
+            for (method, path), types in (route_types or {}).items()
+        }
 
-    def _readable(self, content_type: str) -> bool:
-        media = content_type.split(";", 1)[0].strip().lower()
-        return media == "application/json" or media.endswith("+json") or media in self.also
+    def types_for(self, scope: Scope) -> tuple[str, ...] | None:
+        """The media types the request's route reads instead of JSON (``None``: JSON)."""
+        key = (str(scope.get("method", "")).upper(), str(scope.get("path", "")).rstrip("/"))
+        return self.route_types.get(key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 415 for a body of another media type; pass everything else on."""
+        """Answer 415 for a body of another media type or of none; pass everything else on."""
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        content_type = _header(scope, b"content-type")
+        content_type = (_header(scope, b"content-type") or "").strip()
         length = _header(scope, b"content-length")
         chunked = "chunked" in (_header(scope, b"transfer-encoding") or "").lower()
         has_body = chunked or (length is not None and _content_length(length) != 0)
-        if content_type is None or not has_body or self._readable(content_type):
+        types = self.types_for(scope)
+        if not has_body or (
+            content_type
+            and (
+                _media_type(content_type) in types
+                if types is not None
+                else is_json_media_type(content_type)
+            )
+        ):
             await self.app(scope, receive, send)
             return
         media = content_type.split(";", 1)[0].strip()[:100]
+        use = "JSON with 'Content-Type: application/json'" if types is None else " or ".join(types)
         response = problem_response(
             415,
             "unsupported_media_type",
-            f"the body is {media or 'of no media type'}; send JSON with "
-            "'Content-Type: application/json'",
+            f"the body is {media or 'of no media type (no Content-Type)'}; send {use}",
             title="Unsupported media type",
         )
         await response(scope, receive, send)

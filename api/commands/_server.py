@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from webconventions.hosts import is_wildcard_address
+
 if TYPE_CHECKING:  # the web stack is imported when a server starts, not for every command
     from fastapi import FastAPI
 
@@ -136,7 +138,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = host.strip().strip("[]")
+    if is_wildcard_address(shown):  # every address: loopback is one of them
+        shown = "::1" if ":" in shown else "127.0.0.1"
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}"
 

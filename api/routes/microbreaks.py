@@ -15,10 +15,12 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,7 +47,7 @@ from breathing.dayplan import DayPlan
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from breathing.errors import BreathingError, MicroBreakStateError, SettingError
 from breathing.microbreak import MicroBreakSettings
-from breathing.microbreak.settings import SETTING_LIMITS
+from breathing.microbreak.settings import SETTING_RANGES, SettingRange
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +310,22 @@ async def history(
     )
 
 
+def _range_schema(allowed: SettingRange) -> dict[str, Any]:
+    """JSON Schema bounds of a setting, on its property (they apply to the number, not null)."""
+    low = "exclusiveMinimum" if allowed.low_open else "minimum"
+    high = "exclusiveMaximum" if allowed.high_open else "maximum"
+    return {low: allowed.low, high: allowed.high}
+
+
+def _in_range(name: str, allowed: SettingRange) -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if value not in allowed:
+            raise ValueError(f"{name} must be in {allowed}, got {value:g}")
+        return value
+
+    return check
+
+
 def _settings_fields() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(MicroBreakSettings):
@@ -323,17 +341,15 @@ def _settings_fields() -> dict[str, Any]:
                 ),
             )
             continue
-        low, high = SETTING_LIMITS.get(f.name, (None, None))
+        allowed = SETTING_RANGES[f.name]
         field = Field(
             default=None,
-            ge=low,
-            le=high,
             description=f"Default {f.default!r}; null clears the override (the default again)",
+            json_schema_extra=_range_schema(allowed),
         )
-        if f.type in (int, "int"):  # strict: true/false are not numbers
-            out[f.name] = (StrictInt | None, field)
-        else:
-            out[f.name] = (StrictFloat | StrictInt | None, field)
+        number: Any = StrictInt if f.type in (int, "int") else StrictFloat | StrictInt
+        # strict: true/false are not numbers; the range checked on the number (null clears)
+        out[f.name] = (Annotated[number, AfterValidator(_in_range(f.name, allowed))] | None, field)
     return out
 
 
@@ -343,7 +359,8 @@ MicroBreakSettingsIn = create_model(
     **_settings_fields(),
 )
 MicroBreakSettingsIn.__doc__ = (
-    "Overrides of breathing.MicroBreakSettings (omitted: unchanged; null: back to the default)."
+    "Overrides of breathing.MicroBreakSettings (omitted: unchanged; a numeric one null: back to "
+    "the default; quiet_hours sets the day plan's, null leaves them)."
 )
 
 
@@ -374,9 +391,13 @@ def _effective(overrides: dict[str, Any], plan: DayPlan) -> MicroBreakSettingsOu
     quiet = tuple((q.start, q.end) for q in plan.quiet_hours)
     try:
         effective = microbreak_settings(overrides, MicroBreakSettings, quiet_hours=quiet)
-    except SettingError as exc:  # the setting it names is where the problem is
+    except SettingError as exc:  # the settings it names are where the problem is
         raise HTTPException(
-            422, detail=[{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+            422,
+            detail=[
+                {"loc": ["body", name], "msg": str(exc), "type": "value_error"}
+                for name in (exc.field, *exc.others)
+            ],
         ) from exc
     except (BreathingError, ValueError, TypeError) as exc:
         raise HTTPException(
@@ -404,11 +425,13 @@ async def put_settings(
 ) -> MicroBreakSettingsOut:
     """Change thresholds (merged into the stored ones); applies to sessions started later.
 
-    A setting given as ``null`` clears its override: the default again (all of them ``null``
-    is a reset). Each numeric setting has a range (the schema's bounds, with the reasoning in
-    ``breathing.microbreak.settings.SETTING_LIMITS``); out of it is a 422 whose ``loc`` names
-    the setting. ``quiet_hours`` sets the day plan's quiet hours (one set for prompts and
-    flags), which running sessions keep from their next window on; ``null`` leaves them.
+    A numeric setting given as ``null`` clears its override: the default again (all of them
+    ``null`` is a reset). Each numeric setting has a range (the schema's bounds: the property's
+    ``minimum``/``exclusiveMinimum`` and ``maximum``/``exclusiveMaximum``, from
+    ``breathing.microbreak.settings.SETTING_RANGES``, reasoned in ``SETTING_LIMITS``); out of
+    it is a 422 whose ``loc`` names the setting. ``quiet_hours`` sets the day plan's quiet
+    hours (one set for prompts and flags), which running sessions keep from their next window
+    on; ``null`` leaves them.
     """
     overrides = await _stored_overrides(storage)
     changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]

@@ -4,7 +4,8 @@ Every error's ``type`` is ``/problems/<code>`` (:mod:`webconventions.problems`);
 a type URI, dereferenced, should give documentation for people. Each page says the code's
 status and when the service answers it, from ``api/problem_codes.json``: the same list as
 README's "Errors" table (``tests/api/test_problem_codes.py`` holds the three together). Public
-(no token): it holds no user data. A code not in the list is 404 ``not_found``.
+(no token): it holds no user data; ``HEAD`` too, and caches may keep a page a day. A code not
+in the list is 404 ``not_found``.
 """
 
 from __future__ import annotations
@@ -44,9 +45,16 @@ def _inline(text: str) -> str:
     )
 
 
-@router.get("/problems/{code}", response_class=HTMLResponse)
+#: The pages change only with the service's version: caches may keep them for a day.
+CACHE_CONTROL = "public, max-age=86400"
+
+
+@router.api_route("/problems/{code}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def problem_page(code: str) -> HTMLResponse:
-    """A page naming the problem ``code``: its HTTP status and when it is answered."""
+    """A page naming the problem ``code``: its HTTP status and when it is answered.
+
+    ``HEAD`` answers as ``GET`` without the body (a link checker's way to ask).
+    """
     entry = problem_codes().get(code)
     if entry is None:
         raise HTTPException(404, detail=f"no problem code {code[:64]!r}")
@@ -60,4 +68,4 @@ async def problem_page(code: str) -> HTMLResponse:
         "(RFC 9457) with this <code>code</code>; its <code>detail</code> says what went wrong "
         "this time. The full list is in README.md, section API, Errors.</p></body></html>"
     )
-    return HTMLResponse(body)
+    return HTMLResponse(body, headers={"Cache-Control": CACHE_CONTROL})

@@ -13,11 +13,18 @@ from datetime import time
 
 from breathing.errors import SettingError
 
-__all__ = ["SETTING_LIMITS", "MicroBreakSettings"]
+__all__ = [
+    "MAX_HEART_RATE_BPM",
+    "SETTING_LIMITS",
+    "SETTING_RANGES",
+    "MicroBreakSettings",
+    "SettingRange",
+]
 
 _DAY_S = 86_400.0
 
-#: The largest value each numeric setting takes (and, for the z thresholds, the smallest).
+#: The largest value each numeric setting takes and, where given, the smallest (else 0;
+#: :data:`SETTING_RANGES` adds which ends are open).
 #: The reasoning: a threshold that no session can reach only hides a typo (``1e300``), so
 #: - session-time thresholds stop at a day (86,400 s): a session is a working day at most;
 #: - ``window_s`` and ``step_s`` at 600 s: short-term HRV is measured over 1-5 min (Task Force
@@ -30,9 +37,12 @@ _DAY_S = 86_400.0
 #:   person's day-to-day SD (Plews et al. 2012: about 0.1-0.3);
 #: - ``motion_activity_mg`` at 16,000 mg, the ±16 g full range of strap accelerometers;
 #: - ``min_beats`` at 2,400, a 600-s window at 240 beats/min;
+#: - ``min_quality`` and ``sustain_fraction`` are shares, at most 1;
 #: - ``ln_rmssd_z`` no lower than -10 and ``hr_z`` no higher than 10: z scores past 10 SD do not
 #:   occur, so such a bar never flags.
 SETTING_LIMITS: dict[str, tuple[float | None, float]] = {
+    "min_quality": (0.0, 1.0),
+    "sustain_fraction": (None, 1.0),
     "min_beats": (None, 2400),
     "ln_rmssd_z": (-10.0, 0.0),
     "hr_z": (None, 10.0),
@@ -58,6 +68,80 @@ SETTING_LIMITS: dict[str, tuple[float | None, float]] = {
     "effect_before_s": (None, _DAY_S),
     "effect_after_s": (None, _DAY_S),
 }
+
+
+#: Beats per minute no heart reaches (the combination check of ``min_beats`` and
+#: ``window_s``): above any human rate, exercise and tachycardia included (a resting adult is
+#: 50-100, a maximal one about 220 minus age).
+MAX_HEART_RATE_BPM = 300.0
+
+#: Settings that must be above 0 (a zero window, time constant or floor means nothing).
+_POSITIVE = (
+    "min_beats",
+    "sustain_s",
+    "activity_hr_bpm",
+    "motion_activity_mg",
+    "load_tau_s",
+    "load_flag_min",
+    "high_load_min",
+    "time_on_task_s",
+    "time_on_task_repeat_s",
+    "away_s",
+    "prior_weight_s",
+    "memory_s",
+    "window_s",
+    "step_s",
+    "effect_before_s",
+    "effect_after_s",
+    "min_ln_rmssd_sd",
+    "min_hr_sd_bpm",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingRange:
+    """The values a numeric setting takes: from ``low`` to ``high``, each end open or closed.
+
+    Attributes
+    ----------
+    low, high : float
+        The ends of the range.
+    low_open, high_open : bool
+        Whether ``low`` (``high``) itself is left out (``0 < x`` rather than ``0 <= x``).
+    """
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{left}{self.low:g}, {self.high:g}{right}"
+
+
+def _ranges() -> dict[str, SettingRange]:
+    out: dict[str, SettingRange] = {}
+    for name, (low, high) in SETTING_LIMITS.items():
+        if name == "ln_rmssd_z":  # a stress bar is below the baseline: 0 itself is not
+            out[name] = SettingRange(-10.0 if low is None else low, high, high_open=True)
+        else:  # from 0: above it for windows, time constants, floors and a share of windows
+            open_ = name in _POSITIVE or name == "sustain_fraction"
+            out[name] = SettingRange(0.0 if low is None else low, high, low_open=open_)
+    return out
+
+
+#: The full range of every numeric setting: :data:`SETTING_LIMITS`' bounds with the lower
+#: ends (above 0 for windows, time constants and floors; 0 allowed where it turns a rule off;
+#: ``ln_rmssd_z`` below 0, ``hr_z`` from 0) and which ends are open. The settings refuse a
+#: value outside it, and the service publishes it in its OpenAPI schema.
+SETTING_RANGES: dict[str, SettingRange] = _ranges()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +219,11 @@ class MicroBreakSettings:
         those ending from one window length after its end, for ``effect_after_s`` (120 s), are
         its "after" (T1): their 60 s no longer overlap the break.
 
-    Each numeric setting has an upper bound (:data:`SETTING_LIMITS`, with the reasoning);
-    a value out of range raises :class:`~breathing.errors.SettingError` naming the setting.
+    Each numeric setting has a range (:data:`SETTING_RANGES`; the upper bounds' reasoning in
+    :data:`SETTING_LIMITS`); a value out of range raises
+    :class:`~breathing.errors.SettingError` naming the setting. So do two combinations no
+    session can use: ``memory_s`` not above ``step_s``, and ``min_beats`` more than a
+    ``window_s`` window holds at :data:`MAX_HEART_RATE_BPM` (``window_s * 300 / 60``).
 
     References
     ----------
@@ -193,63 +280,28 @@ class MicroBreakSettings:
                 raise SettingError(
                     f.name, f"micro-break settings: {f.name} must be finite, got {v!r}"
                 )
-        positive = [
-            "min_beats",
-            "sustain_s",
-            "activity_hr_bpm",
-            "motion_activity_mg",
-            "load_tau_s",
-            "load_flag_min",
-            "high_load_min",
-            "time_on_task_s",
-            "time_on_task_repeat_s",
-            "away_s",
-            "prior_weight_s",
-            "memory_s",
-            "window_s",
-            "step_s",
-            "effect_before_s",
-            "effect_after_s",
-            "min_ln_rmssd_sd",
-            "min_hr_sd_bpm",
-        ]
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise SettingError(
-                    name, f"micro-break settings: {name} must be > 0, got {getattr(self, name)}"
-                )
-        for name in ("activity_recovery_s", "cooldown_s", "repeat_s", "warmup_s"):
-            if getattr(self, name) < 0:
-                raise SettingError(
-                    name, f"micro-break settings: {name} must be >= 0, got {getattr(self, name)}"
-                )
-        for name, (low, high) in SETTING_LIMITS.items():
+        for name, allowed in SETTING_RANGES.items():
             v = getattr(self, name)
-            if v > high or (low is not None and v < low):
-                where = f"<= {high:g}" if low is None else f"in [{low:g}, {high:g}]"
-                raise SettingError(name, f"micro-break settings: {name} must be {where}, got {v:g}")
-        if not 0.0 <= self.min_quality <= 1.0:
+            if v not in allowed:
+                raise SettingError(
+                    name, f"micro-break settings: {name} must be in {allowed}, got {v:g}"
+                )
+        most = self.window_s * MAX_HEART_RATE_BPM / 60.0
+        if self.min_beats > most:
             raise SettingError(
-                "min_quality",
-                f"micro-break settings: min_quality must be in [0, 1], got {self.min_quality}",
+                "min_beats",
+                f"micro-break settings: min_beats {self.min_beats} with window_s "
+                f"{self.window_s:g}: a {self.window_s:g}-s window holds at most {most:g} beats "
+                f"(at {MAX_HEART_RATE_BPM:g} beats/min), so no window would count; lower "
+                "min_beats or lengthen window_s",
+                others=("window_s",),
             )
-        if not 0.0 < self.sustain_fraction <= 1.0:
-            raise SettingError(
-                "sustain_fraction",
-                "micro-break settings: sustain_fraction must be in (0, 1], got "
-                f"{self.sustain_fraction}",
-            )
-        if self.ln_rmssd_z >= 0:
-            raise SettingError(
-                "ln_rmssd_z", f"micro-break settings: ln_rmssd_z must be < 0, got {self.ln_rmssd_z}"
-            )
-        if self.hr_z < 0:
-            raise SettingError("hr_z", f"micro-break settings: hr_z must be >= 0, got {self.hr_z}")
         if self.memory_s <= self.step_s:
             raise SettingError(
                 "memory_s",
                 f"micro-break settings: memory_s must exceed step_s ({self.step_s:g}), got "
                 f"{self.memory_s:g}",
+                others=("step_s",),
             )
 
     def in_quiet_hours(self, local: time) -> bool:

@@ -3,15 +3,20 @@ on the WebSocket, the user acts on it, and the history keeps reason and effect."
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
 from api.messages import parse_live_message
+from breathing.microbreak import MicroBreakSettings
+from breathing.microbreak.settings import SETTING_LIMITS, SETTING_RANGES
 from tests.api.conftest import Server
 
 
@@ -482,3 +487,99 @@ def test_micro_break_settings_have_bounds_null_clears_and_errors_name_the_settin
         assert s.status_code == 201, s.text
         c.post(f"/api/v1/sessions/{s.json()['id']}/stop")
         assert c.put(url, json={"hr_z": 1.0}).json()["overrides"] == {"cooldown_s": 60, "hr_z": 1.0}
+
+
+def test_every_setting_range_is_in_the_schema_and_is_what_the_server_accepts(
+    serve: Callable[..., Server],
+) -> None:
+    """Review: the schema had ``ge``/``le`` (not JSON Schema) inside an inner ``anyOf``, no
+    lower bounds, and ``ln_rmssd_z`` published ``le: 0`` though 0 is refused."""
+    server = serve()
+    url = "/api/v1/microbreaks/settings"
+    tiny = math.ulp(0.0)
+    # the combinations: memory_s must exceed step_s (its lower end is tried with step_s at its
+    # own lowest), min_beats fit in window_s at 300 beats/min (2,400 with a 480-s window or
+    # longer; the shortest window_s is then 0.2 s, one beat)
+    companions: dict[str, dict[str, float]] = {
+        "memory_s": {"step_s": tiny},
+        "min_beats": {"window_s": 600},
+        "window_s": {"min_beats": 1},
+    }
+    lowest_in = {"memory_s": 2 * tiny, "window_s": 0.2}
+    with server.client() as c:
+        doc = c.get("/api/v1/openapi.json").json()
+        props = doc["components"]["schemas"]["MicroBreakSettingsIn"]["properties"]
+        numeric = [
+            f.name for f in dataclasses.fields(MicroBreakSettings) if f.name != "quiet_hours"
+        ]
+        assert sorted(SETTING_RANGES) == sorted(numeric)
+        for name in numeric:
+            allowed, prop = SETTING_RANGES[name], props[name]
+            assert allowed.high == SETTING_LIMITS[name][1], name
+            low_key = "exclusiveMinimum" if allowed.low_open else "minimum"
+            high_key = "exclusiveMaximum" if allowed.high_open else "maximum"
+            bounds = {k: v for k, v in prop.items() if "imum" in k}
+            assert bounds == {low_key: allowed.low, high_key: allowed.high}, (name, prop)
+            # the bounds on the property, not pydantic's ge/le inside its union
+            assert all(set(m) == {"type"} for m in prop["anyOf"]), (name, prop)
+            is_int = {"type": "integer"} in prop["anyOf"] and {"type": "number"} not in prop[
+                "anyOf"
+            ]
+
+            def step(x: float, toward: float, is_int: bool = is_int) -> float:
+                return x + (1 if toward > x else -1) if is_int else math.nextafter(x, toward)
+
+            lo_in = allowed.low if not allowed.low_open else step(allowed.low, math.inf)
+            lo_out = allowed.low if allowed.low_open else step(allowed.low, -math.inf)
+            hi_in = allowed.high if not allowed.high_open else step(allowed.high, -math.inf)
+            hi_out = allowed.high if allowed.high_open else step(allowed.high, math.inf)
+            lo_in = lowest_in.get(name, lo_in)
+            for value, ok in [(lo_in, True), (hi_in, True), (lo_out, False), (hi_out, False)]:
+                if is_int:
+                    value = int(value)
+                body: dict[str, Any] = {**companions.get(name, {}), name: value}
+                r = c.put(url, json=body)
+                if ok:
+                    assert r.status_code == 200, (name, value, r.text)
+                    assert r.json()["overrides"][name] == value
+                    c.put(url, json=dict.fromkeys(body))
+                else:
+                    assert r.status_code == 422, (name, value, r.text)
+                    assert [e["loc"] for e in r.json()["errors"]] == [["body", name]], r.text
+        assert c.get(url).json()["overrides"] == {}
+
+
+def test_readme_tells_what_null_does_in_the_settings_put() -> None:
+    """Review: README said ``quiet_hours: null`` restores 22:00-07:00 and every key ``null`` is
+    a reset, while the service leaves the day plan's quiet hours (the test above)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("**Changing the settings**")
+    paragraph = " ".join(readme[start : readme.index("\n\n", start)].split())
+    assert "`null` the default 22:00-07:00" not in paragraph
+    assert "every key `null` is a reset" not in paragraph
+    assert "`quiet_hours: null` leaves the plan's" in paragraph
+    assert "numeric setting given as `null` clears its override" in paragraph
+
+
+def test_min_beats_that_no_window_can_hold_is_refused_naming_both_settings(
+    serve: Callable[..., Server],
+) -> None:
+    """Code review: ``{"window_s": 30, "min_beats": 2400}`` was accepted though a 30-s window
+    holds at most 150 beats at 300 beats/min: no window would ever count."""
+    server = serve()
+    url = "/api/v1/microbreaks/settings"
+    with server.client() as c:
+        r = c.put(url, json={"window_s": 30, "min_beats": 2400})
+        assert r.status_code == 422, r.text
+        errors = r.json()["errors"]
+        assert [e["loc"] for e in errors] == [["body", "min_beats"], ["body", "window_s"]]
+        assert "window_s" in errors[0]["msg"] and "150 beats" in errors[0]["msg"]
+        assert c.get(url).json()["overrides"] == {}
+        # one key at a time against the stored other: refused too
+        assert c.put(url, json={"window_s": 30}).status_code == 200
+        r = c.put(url, json={"min_beats": 151})
+        assert r.status_code == 422 and r.json()["errors"][1]["loc"] == ["body", "window_s"]
+        assert c.put(url, json={"min_beats": 150}).status_code == 200
+        r = c.put(url, json={"window_s": 29})
+        assert r.status_code == 422, r.text
+        assert c.get(url).json()["overrides"] == {"window_s": 30, "min_beats": 150}

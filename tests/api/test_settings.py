@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from api.settings import ConfigError, default_data_dir, load_settings
+from tests.api.conftest import Server
 
 
 def test_defaults_bind_loopback_and_use_the_platform_data_dir(
@@ -142,3 +146,48 @@ def test_hostile_input_settings_from_the_environment(
     monkeypatch.setenv("HRVPACE_MAX_BODY_BYTES", "10")
     with pytest.raises(ValueError, match="max_body_bytes"):
         load_settings(data_dir=tmp_path / "d")
+
+
+def test_allowed_hosts_are_normalised_and_a_port_is_refused_by_name(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    """Code review: ``"fe80::2"`` never matched (the Host check sees ``[fe80::2]``) and
+    ``"192.168.1.20:8765"`` never matched (the check takes no ports)."""
+    settings = load_settings(
+        data_dir=tmp_path / "d",
+        token="t",
+        allowed_hosts=["fe80::2", "[FE80:0:0::3]", "Phone.Example", "*.lan"],
+    )
+    assert settings.accepted_hosts[3:] == ["[fe80::2]", "[fe80::3]", "phone.example", "*.lan"]
+    server = serve(settings=settings)
+    for host in ["[fe80::2]:8765", "[fe80:0::2]", "[fe80::3]", "phone.example:1", "a.lan"]:
+        r = httpx.get(f"{server.url}/api/v1/health", headers={"Host": host}, timeout=10)
+        assert r.status_code == 200, (host, r.text)
+    r = httpx.get(f"{server.url}/api/v1/health", headers={"Host": "[fe80::4]"}, timeout=10)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_host"
+    for bad, says in [
+        (
+            "192.168.1.20:8765",
+            "'192.168.1.20:8765' has a port; list the host alone, '192.168.1.20'",
+        ),
+        ("[::1]:8765", "list the host alone, '[::1]'"),
+        ("phone.example:80", "list the host alone, 'phone.example'"),
+        ("", "is not a host name"),
+        ("http://x", "is not a host name"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(says)) as info:
+            load_settings(data_dir=tmp_path, token="t", allowed_hosts=[bad])
+        assert "allowed_hosts" in str(info.value)
+
+
+@pytest.mark.parametrize("wildcard", ["0.0.0.0", "", "::", "[::]", "::0", "0:0:0:0:0:0:0:0", "0"])
+def test_a_wildcard_bind_in_any_spelling_names_no_host(tmp_path: Path, wildcard: str) -> None:
+    """Code review: wildcards were a string list, so ``::0`` and ``0`` were printed among the
+    accepted Host names, and the printed URL named them."""
+    from api.commands._server import url_for
+
+    settings = load_settings(data_dir=tmp_path, token="t", host=wildcard)
+    assert settings.accepted_hosts == ["127.0.0.1", "localhost", "[::1]"]
+    assert url_for(wildcard, 8765) in ("http://127.0.0.1:8765", "http://[::1]:8765")
+    one = load_settings(data_dir=tmp_path, token="t", host="2001:db8::0")
+    assert one.accepted_hosts[-1] == "[2001:db8::]"

@@ -553,6 +553,10 @@ def test_bad_calls_raise_breathing_errors_naming_the_problem() -> None:
         mon.snooze(310.0, -1)
     with pytest.raises(BreathingError, match="sustain_fraction"):
         MicroBreakSettings(sustain_fraction=1.5)
+    with pytest.raises(BreathingError, match="min_beats 151 with window_s 30") as info:
+        MicroBreakSettings(window_s=30.0, min_beats=151)  # 150 beats at 300 beats/min
+    assert (info.value.field, info.value.others) == ("min_beats", ("window_s",))  # type: ignore[attr-defined]
+    assert MicroBreakSettings(window_s=30.0, min_beats=150).min_beats == 150
     with pytest.raises(BreathingError, match="quiet_hours"):
         MicroBreakSettings(quiet_hours=((22, 7),))  # type: ignore[arg-type]
 

@@ -1,0 +1,89 @@
+"""Host names as the Host check compares them; no web framework imported (commands use it).
+
+:func:`host_of` takes the host out of a ``Host`` header, :func:`host_pattern` checks and
+normalises an allowed-host entry to the same form, :func:`is_wildcard_address` tells a bind
+address that names every address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+__all__ = ["host_of", "host_pattern", "is_wildcard_address"]
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``value`` as an IP address (``::0``, ``0`` and ``127.1`` too, as a socket reads them)."""
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    if value and all(c in "0123456789abcdefx." for c in value):  # inet_aton's short forms
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(value))
+        except OSError:
+            return None
+    return None
+
+
+def is_wildcard_address(value: str) -> bool:
+    """Whether a bind address names every address (``0.0.0.0``, ``::``, ``::0``, ``0``, ``""``)."""
+    value = value.strip().lower()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    ip = _ip(value)
+    return value == "" or (ip is not None and ip.is_unspecified)
+
+
+def host_pattern(value: str) -> str:
+    """An allowed-host entry in the form :func:`host_of` gives, or ``ValueError`` saying why.
+
+    Lower case; an IPv6 address in brackets, compressed (``fe80::2`` -> ``[fe80::2]``); ``*``
+    and ``*.example.org`` kept. A port (``192.168.1.20:8765``) is refused, not dropped: the
+    Host check takes no ports, and a port listed would look as if it were checked.
+    """
+    name = value.strip().lower()
+    if name == "*" or (name.startswith("*.") and ":" not in name and len(name) > 2):
+        return name
+    inner = name[1:].partition("]") if name.startswith("[") else None
+    if inner is not None:
+        address, _, rest = inner
+        if rest:
+            raise ValueError(
+                f"{value!r} has a port or more after the address; list the host alone, "
+                f"'[{address}]' (the Host check takes no ports)"
+            )
+        ip = _ip(address)
+        if not isinstance(ip, ipaddress.IPv6Address):
+            raise ValueError(f"{value!r} is not an IPv6 address in brackets")
+        return f"[{ip.compressed}]"
+    if ":" in name:
+        ip = _ip(name)
+        if isinstance(ip, ipaddress.IPv6Address):
+            return f"[{ip.compressed}]"
+        host, _, port = name.rpartition(":")
+        if port.isdigit() and ":" not in host:
+            raise ValueError(
+                f"{value!r} has a port; list the host alone, {host!r} (the Host check takes "
+                "no ports)"
+            )
+        raise ValueError(f"{value!r} is not a host name or an IP address")
+    if not name or any(c.isspace() or c in "/@?#*" for c in name):
+        raise ValueError(f"{value!r} is not a host name or an IP address")
+    return name
+
+
+def host_of(host_header: str) -> str:
+    """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
+
+    An IPv6 address comes compressed, as :func:`host_pattern` writes allowed ones.
+    """
+    host_header = host_header.strip().lower()
+    if host_header.startswith("["):
+        end = host_header.find("]")
+        if end <= 0:
+            return host_header
+        ip = _ip(host_header[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
+        return f"[{ip.compressed}]" if ip is not None else host_header[: end + 1]
+    return host_header.split(":", 1)[0]
