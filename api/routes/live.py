@@ -376,10 +376,13 @@ async def live(
             return
 
     async def drain_incoming() -> None:
-        # Clients send nothing we need; reading notices a disconnect promptly.
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await websocket.receive_text()
+        # Clients send nothing we need; reading notices a disconnect promptly. Frames of any
+        # kind are read and dropped: receive_text() raised KeyError on a binary frame, which
+        # ended this reader and closed the socket 1000 ("the session ended") mid-session.
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
 
     reader = asyncio.create_task(drain_incoming())
     next_batch: asyncio.Task[list[str]] | None = None

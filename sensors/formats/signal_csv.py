@@ -45,7 +45,10 @@ def _one_column(
         return None
     newline = stripped.find("\n")
     first = (stripped if newline < 0 else stripped[:newline]).rstrip("\r")
-    cells = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
+    try:
+        cells = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
+    except csv.Error:  # e.g. a field over csv's limit: the line reader refuses it by line
+        return None
     try:
         [float(c) for c in cells]
         header: str | None = None
@@ -137,6 +140,14 @@ def _read_signal_csv(path: str, channel: str | int | None) -> tuple[NDArray[np.f
         if col >= len(row):
             raise RecordingFormatError(
                 f"the row has {len(row)} column(s), column {col} is missing", path=path, line=line
+            )
+        if header is not None and any(row[width:]):  # "0,5" under "ecg": not column 0 = "0"
+            raise RecordingFormatError(
+                f"the row has {len(row)} fields where the header names {width} "
+                f"({quote(', '.join(row))}): a decimal comma? Write decimals with a point, or "
+                "separate the columns with ';' or a tab",
+                path=path,
+                line=line,
             )
         try:
             values[k] = float(row[col])

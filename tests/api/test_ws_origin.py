@@ -197,3 +197,17 @@ def test_versions_are_told_apart_case_sensitively(server: Server) -> None:
         with _connect(server, sid, subprotocols=offered) as ws:
             assert ws.subprotocol is None, offered
             assert _first_message(ws)["type"] == "status", offered
+
+
+def test_a_binary_frame_from_the_client_does_not_end_the_stream(server: Server) -> None:
+    """Code review: the reader of client frames used ``receive_text()``, which raises on a
+    binary frame; that ended the reader, which the socket took for the client gone, and it
+    closed 1000 ("the session ended and every message was sent") while the session ran."""
+    sid = _live_session(server)
+    with _connect(server, sid) as ws:
+        assert _first_message(ws)["type"] == "status"
+        ws.send(b"\x01\x02")
+        got = [json.loads(ws.recv(timeout=10)) for _ in range(5)]
+        assert len(got) == 5
+    with server.client() as c:
+        assert c.get(f"/api/v1/sessions/{sid}").json()["state"] == "running"

@@ -94,6 +94,25 @@ def test_old_mac_line_endings_read_as_lines_and_a_nul_is_refused_at_its_line(
     assert caught.value.line == 3, str(caught.value)
 
 
+def test_a_first_line_over_csvs_field_limit_and_a_decimal_comma_are_refused_by_line(
+    tmp_path: Path,
+) -> None:
+    """Code review: a first line over csv's 128-KiB field limit (samples on one line) raised
+    csv's own error from the fast path ("internal error" in analyze); ``0,5`` under a
+    one-column header was read as 0 (the line reader kept the first field)."""
+    path = tmp_path / "signal.csv"
+    path.write_text(" ".join(["0.5"] * 60_000) + "\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        signal_csv._read_signal_csv(str(path), None)
+    assert caught.value.line == 1, str(caught.value)
+    path.write_text("ecg\n0,5\n0,6\n")
+    with pytest.raises(RecordingFormatError) as caught:
+        signal_csv._read_signal_csv(str(path), None)
+    assert caught.value.line == 2 and "decimal comma" in str(caught.value)
+    path.write_text("ecg\n1,\n2,\n")  # a trailing delimiter is no second field
+    assert signal_csv._read_signal_csv(str(path), None)[0].tolist() == [1.0, 2.0]
+
+
 def test_a_refusal_still_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "signal.csv"
     path.write_text("MLII\n" + _SIGNAL + "\n" + _SIGNAL)
