@@ -57,12 +57,14 @@ def serve(
         typer.echo("hrvpace hub needs SQLAlchemy: pip install 'hrvpace[hub]'", err=True)
         raise typer.Exit(1) from None
     import uvicorn
+    from pydantic import ValidationError
 
     from hub.app import create_app
     from hub.auth import load_or_create_admin_token
     from hub.db import connect
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
+    from webconventions.hosts import is_wildcard_address
 
     given: dict[str, Any] = {
         "host": host,
@@ -70,7 +72,14 @@ def serve(
         "data_dir": data_dir,
         "database_url": database_url,
     }
-    settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:  # e.g. HRVPACE_HUB_ALLOWED_HOSTS='["hub.example:443"]'
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"hrvpace hub: setting {where}: {message}", err=True)
+        raise typer.Exit(1) from None
     try:
         if workers == 1:
             hub = create_app(settings)
@@ -89,7 +98,9 @@ def serve(
     except OSError as exc:
         sock.close()
         raise typer.BadParameter(f"cannot listen on {settings.host}:{settings.port}") from exc
-    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    shown = settings.host.strip().strip("[]")
+    if is_wildcard_address(shown):  # every address (::, ::0, 0, ...): loopback is one of them
+        shown = "::1" if ":" in shown else "127.0.0.1"
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{sock.getsockname()[1]}"
 

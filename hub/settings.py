@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from webconventions.hosts import host_pattern
 
 __all__ = ["HubSettings", "default_hub_dir"]
 
@@ -41,7 +43,9 @@ class HubSettings(BaseSettings):
     )
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
-        description="Host headers accepted (add the public name behind the TLS proxy).",
+        description="Host headers accepted (add the public name behind the TLS proxy). Names "
+        "without a port (a port is refused: the check takes none); an IPv6 address with or "
+        "without brackets.",
     )
     seal_every_s: float = Field(
         default=600.0,
@@ -64,6 +68,16 @@ class HubSettings(BaseSettings):
         "/hub/v1/contributions (a day's aggregates with every field is under 600 bytes): a "
         "parsed and validated JSON body takes up to ~100 times its size in memory",
     )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: list[str]) -> list[str]:
+        """Each entry as the Host check compares it (``webconventions.hosts.host_pattern``).
+
+        ``fe80::2`` becomes ``[fe80::2]``, the form a ``Host`` header has; ``hub.example:443``
+        is refused naming the entry (the check takes no port, so it would never match).
+        """
+        return [host_pattern(h) for h in value]
 
     @property
     def admin_token_path(self) -> Path:
