@@ -22,17 +22,18 @@ import numpy as np
 
 from sensors.formats.text import burst_spacing, signal_like, waveform_steps
 from tests.conftest import load_rr_ms, shared_data_dir
-from tests.sensors.test_plain_not_rr import DATA, _apnea_rr_ms, _mitdb_rr_ms, _paced, _ppg_counts
+from tests.sensors.test_plain_not_rr import (
+    DATA,
+    _apnea_rr_ms,
+    _format_212_counts,
+    _mitdb_rr_ms,
+    _paced,
+    _ppg_counts,
+)
 
 
 def _ecg(name: str) -> np.ndarray:
-    raw = np.frombuffer((DATA / f"{name}.dat").read_bytes(), dtype=np.uint8)
-    b = raw[: raw.shape[0] // 3 * 3].reshape(-1, 3).astype(np.int32)
-    out = np.empty(2 * b.shape[0], dtype=np.int32)
-    out[0::2] = b[:, 0] | ((b[:, 1] & 0x0F) << 8)
-    out[1::2] = b[:, 2] | ((b[:, 1] & 0xF0) << 4)
-    out[out > 2047] -= 4096
-    return out.astype(float)
+    return _format_212_counts(DATA / f"{name}.dat")
 
 
 def _windows(x: np.ndarray, n: int = 1000) -> list[np.ndarray]:

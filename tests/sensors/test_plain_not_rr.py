@@ -93,7 +93,13 @@ def test_headerless_heart_rates_are_refused_as_heart_rates(
 def _mitdb_100_ecg_counts() -> np.ndarray:
     """MIT-BIH record 100's first 180 s (tests/data/mitdb100x.dat, format 212, 360 Hz): raw
     11-bit ADC counts around 1024, all within 250-2500 as RR intervals in ms would be."""
-    raw = np.frombuffer((DATA / "mitdb100x.dat").read_bytes(), dtype=np.uint8)
+    return _format_212_counts(DATA / "mitdb100x.dat")
+
+
+def _format_212_counts(path: Path) -> np.ndarray:
+    """The samples of a WFDB format-212 file (two 12-bit two's-complement samples in three
+    bytes; PhysioNet's signal file format 212), both channels interleaved."""
+    raw = np.frombuffer(path.read_bytes(), dtype=np.uint8)
     b = raw[: raw.shape[0] // 3 * 3].reshape(-1, 3).astype(np.int32)
     out = np.empty(2 * b.shape[0], dtype=np.int32)
     out[0::2] = b[:, 0] | ((b[:, 1] & 0x0F) << 8)
