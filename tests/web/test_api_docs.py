@@ -47,7 +47,7 @@ def test_the_docs_page_renders_every_operation_with_no_request_off_the_machine(
             1
             for item in spec["paths"].values()
             for method in item
-            if method in {"get", "post", "put", "patch", "delete"}
+            if method in {"get", "head", "post", "put", "patch", "delete"}
         )
         assert shown == n_operations
         assert elsewhere == [] and errors == []
