@@ -259,6 +259,12 @@ function openSocket(sessionId) {
   if (!serviceDown) setConn("Connecting..."); // while away, the top bar says that
   ws.onopen = () => {
     state.wsRetry = 0;
+    // The socket's own retry can reach a restarted service before the next probe: that is an
+    // answer too, so recovery (read everything anew) starts here; its attach says "Live".
+    if (serviceDown) {
+      serviceBack();
+      return;
+    }
     setConn("Live");
   };
   let first = true;

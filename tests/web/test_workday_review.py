@@ -176,6 +176,11 @@ def test_the_service_away_and_back_is_said_plainly_and_the_page_recovers_by_itse
                 }}""",
                 timeout=30_000,
             )
+            # the page's own recovery ran (the socket's retry can say "Session stopped" first)
+            page.locator("body[data-service='up']").wait_for(timeout=30_000)
+            page.wait_for_function(
+                "!document.getElementById('checkin-status').textContent.includes('not reachable')"
+            )
             assert "not reachable" not in status.inner_text()
             assert page.locator("#session-stop").is_disabled()
             page.evaluate("window.scrollTo(0, 0)")
