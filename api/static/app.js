@@ -979,11 +979,14 @@ $("adaptive-button").addEventListener("click", () => {
   breathingCommand("practice", body);
 });
 $("pacer-stop").addEventListener("click", async () => {
-  // Stop pacing during a breathing break (the 2-minute reset) ends the break: the pacer is
-  // the break, and a break left running without it showed "Break in progress" and nothing to
-  // do until its time was up. Ending it stops the pacer the break started (the end-break API);
-  // a practice that was pacing before the break is stopped next, as the button says.
-  if (microBreaks.runningBreakKind() === "breathing") await microBreaks.endBreak();
+  // Stop pacing during a breathing break (the 2-minute reset) whose pacer it is ends the
+  // break: the pacer is the break, and a break left running without it showed "Break in
+  // progress" and nothing to do until its time was up. Ending it stops that pacer (the
+  // end-break API). A practice that was pacing before the break is not the break's (the
+  // service's break_paces is false): Stop pacing stops the practice and the timed break runs on.
+  if (microBreaks.runningBreakKind() === "breathing" && (await microBreaks.breakOwnsPacer())) {
+    await microBreaks.endBreak();
+  }
   await breathingCommand("stop");
 });
 $("assessment-practice").addEventListener("click", () => {

@@ -220,6 +220,43 @@ def test_stop_pacing_during_a_reset_ends_the_break(
         assert _script_errors(errors) == []
 
 
+def test_stop_pacing_a_practice_beside_a_reset_leaves_the_break_running(
+    web_server: WebServer, context: Any
+) -> None:
+    """Code review: with a practice pacing and a 2-minute reset timed beside it, Stop pacing
+    ended the break, whose pacer it was not. It stops the practice; the break runs on (the
+    service's break_paces is false) and End break still ends it."""
+    with web_server.client() as api:
+        sid = _start_sim(api)
+        r = api.post(
+            f"/api/v1/sessions/{sid}/breathing/practice", json={"rate_bpm": 5.5, "duration_s": 600}
+        )
+        assert r.status_code == 200, r.text
+        page, errors = _open(context, web_server, sid)
+        page.get_by_test_id("pacer-stop").wait_for(state="visible")
+        page.get_by_test_id("reset-now").click()
+        page.locator("#micro-break-banner[data-phase='break']").wait_for()
+        state = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()
+        assert state["banner"] == "break" and state["break_paces"] is False, state
+        with page.expect_response(lambda resp: resp.url.endswith("/breathing/stop")):
+            page.get_by_test_id("pacer-stop").click()
+        page.get_by_test_id("pacer-stop").wait_for(state="hidden")
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
+        assert guidance["guidance"] is None, guidance
+        state = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()
+        assert state["banner"] == "break", state
+        assert page.locator("#micro-break-banner").get_attribute("data-phase") == "break"
+        # a reset with nothing pacing owns its pacer: the service says so
+        assert api.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        r = api.post(
+            f"/api/v1/sessions/{sid}/microbreaks/start",
+            json={"kind": "breathing", "duration_s": 120},
+        )
+        assert r.status_code == 200, r.text
+        assert api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["break_paces"] is True
+        assert _script_errors(errors) == []
+
+
 def test_a_walk_break_on_a_phone_keeps_its_banner_first_not_an_idle_pacer(
     web_server: WebServer, browser: Any, artifacts: Path
 ) -> None:
