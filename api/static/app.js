@@ -1208,7 +1208,7 @@ function animatePacer() {
     pacer.dataset.stage = "idle";
     circle.style.transform = "scale(0.45)";
     const idle = g ? "Waiting for beats" : "No pacing";
-    if (label.textContent !== idle) label.textContent = idle; // the label is a live region
+    if (label.textContent !== idle) label.textContent = idle; // a live region with cues on
     renderStillPacer(null);
     return;
   }
