@@ -367,14 +367,25 @@ async function serviceBack() {
     $("checkin-status").textContent = "The service is back: tap your stress and energy again to save.";
   }
   const wanted = state.session?.id || attaching;
+  let live = [];
   try {
-    const { live } = await refreshSessionList();
+    ({ live } = await refreshSessionList());
+  } catch {
+    return; // away again (serviceLost said so) or the token: the next answer retries
+  }
+  try {
     // the session shown, if it still runs; else the list's choice (a restart stopped it:
     // attaching to it shows it ended)
     const target = wanted && live.some((s) => s.id === wanted) ? wanted : wanted || live[0]?.id || "";
     await attach(target);
-  } catch {
-    return; // away again (serviceLost said so) or the token: the next answer retries
+  } catch (err) {
+    if (err?.unreachable || serviceDown) return; // away again: the next answer retries
+    if (err instanceof api.ApiError && err.status === 401) return; // the token form asks
+    // An answer, but not the session (404: the service came back with other data): the top
+    // bar says what the list holds instead of "reading the current state" for ever, and the
+    // rest of the page is read anyway.
+    const pick = live.length ? "pick a running session in the list" : "no session is running";
+    setConn(`The session shown is not on the service any more (${err?.status ?? "error"}): ${pick}.`);
   }
   loadResonance();
   loadHistory();

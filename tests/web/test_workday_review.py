@@ -192,6 +192,42 @@ def test_the_service_away_and_back_is_said_plainly_and_the_page_recovers_by_itse
         ctx.close()
 
 
+def test_a_service_back_without_the_session_shown_says_so_and_reads_the_rest(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Code review: when the service came back without the session shown (another data
+    folder: the re-attach answered 404), the top bar stayed "Connected again: reading the
+    current state..." for good. It says the session is not there and what the list holds."""
+    probe = free_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    first = _serve_on(create_app(load_settings(data_dir=tmp_path / "a", token="tok")), port)
+    url = f"http://127.0.0.1:{port}"
+    ctx = browser.new_context(viewport=LAPTOP)
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": "Bearer tok"}, timeout=30) as c:
+            _start_sim(c)
+        page = ctx.new_page()
+        errors = record_errors(page)
+        page.goto(f"{url}/#token=tok")
+        page.wait_for_function("document.getElementById('conn-status').textContent === 'Live'")
+        first.stop()
+        page.locator("body[data-service='down']").wait_for()
+        second = _serve_on(create_app(load_settings(data_dir=tmp_path / "b", token="tok")), port)
+        try:
+            page.locator("body[data-service='up']").wait_for(timeout=30_000)
+            page.wait_for_function(
+                "document.getElementById('conn-status').textContent.startsWith("
+                "'The session shown is not on the service any more (404): no session is running')",
+                timeout=30_000,
+            )
+            assert [e for e in errors if "pageerror" in e] == []
+        finally:
+            second.stop()
+    finally:
+        ctx.close()
+
+
 def test_stop_pacing_during_a_reset_ends_the_break(
     web_server: WebServer, context: Any, artifacts: Path
 ) -> None:
