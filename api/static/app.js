@@ -328,20 +328,32 @@ function setConn(text) {
 // ----------------------------------------------------------------- service away and back
 
 // The service did not answer at all (not running, restarting): every request says so (api.js
-// UnreachableError) and the top bar says it once; the page asks again every few seconds and,
-// once it answers, reads everything anew (sessions, the break state, prompts, history): a
+// UnreachableError) and the top bar says it once; the page asks again (every 3 s, backing
+// off) and, once it answers, reads everything anew (sessions, the break state, prompts, history): a
 // restart stops the sessions, so what the page showed as running may be over.
+// The asking backs off (3 s, doubling, up to 30 s) and pauses while the tab is hidden: a
+// service away for the night is not asked every 3 s in a background tab; showing the tab asks
+// at once and starts again from 3 s.
 const PROBE_MS = 3000;
+const PROBE_MAX_MS = 30000;
 let serviceDown = false;
 let probeTimer = null;
+let probeDelay = PROBE_MS;
+
+function scheduleProbe() {
+  clearTimeout(probeTimer);
+  probeTimer = null;
+  if (!serviceDown || document.hidden) return; // visibilitychange asks again
+  probeTimer = setTimeout(probeService, probeDelay);
+}
 
 function serviceLost() {
   if (serviceDown) return;
   serviceDown = true;
   document.body.dataset.service = "down";
-  setConn(`Not connected: ${api.UNREACHABLE}. Trying again every few seconds...`);
-  clearTimeout(probeTimer);
-  probeTimer = setTimeout(probeService, PROBE_MS);
+  setConn(`Not connected: ${api.UNREACHABLE}. Trying again by itself...`);
+  probeDelay = PROBE_MS;
+  scheduleProbe();
 }
 
 async function probeService() {
@@ -352,8 +364,21 @@ async function probeService() {
   } catch {
     // no answer (or a refusal, which is an answer: serviceBack ran)
   }
-  if (serviceDown && !probeTimer) probeTimer = setTimeout(probeService, PROBE_MS);
+  probeDelay = Math.min(PROBE_MAX_MS, probeDelay * 2);
+  if (serviceDown && !probeTimer) scheduleProbe();
 }
+
+document.addEventListener("visibilitychange", () => {
+  if (!serviceDown) return;
+  if (document.hidden) {
+    clearTimeout(probeTimer);
+    probeTimer = null;
+  } else {
+    probeDelay = PROBE_MS;
+    clearTimeout(probeTimer);
+    probeService();
+  }
+});
 
 async function serviceBack() {
   if (!serviceDown) return;

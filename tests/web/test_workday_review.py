@@ -6,6 +6,7 @@ table on a phone, and the check-in and pacer for assistive technology."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -224,6 +225,55 @@ def test_a_service_back_without_the_session_shown_says_so_and_reads_the_rest(
             assert [e for e in errors if "pageerror" in e] == []
         finally:
             second.stop()
+    finally:
+        ctx.close()
+
+
+# The times (performance.now, ms) at which the page asked whether the service is back.
+PROBE_TIMES = """(() => {
+    window.__probes = [];
+    const fetch0 = window.fetch;
+    window.fetch = (input, init) => {
+        if (String(input).includes('/sessions?limit=1')) window.__probes.push(performance.now());
+        return fetch0(input, init);
+    };
+})()"""
+
+
+def test_while_the_service_is_away_the_page_asks_less_and_less_often_and_not_when_hidden(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Code review: the page asked every 3 s for as long as the service was away, also in a
+    hidden tab. The asking backs off (3 s, doubling, up to 30 s), stops while the tab is
+    hidden and asks at once when it is shown again."""
+    probe = free_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    first = _serve_on(create_app(load_settings(data_dir=tmp_path / "a", token="tok")), port)
+    ctx = browser.new_context(viewport=LAPTOP)
+    try:
+        page = ctx.new_page()
+        page.add_init_script(PROBE_TIMES)
+        page.goto(f"http://127.0.0.1:{port}/#token=tok")
+        page.wait_for_function("document.getElementById('session-select').options.length > 0")
+        first.stop()
+        page.locator("body[data-service='down']").wait_for()
+        page.evaluate("window.__probes = []")  # the page's own first read is not a probe
+        page.wait_for_function("window.__probes.length >= 3", timeout=60_000)
+        t = page.evaluate("window.__probes")
+        gaps = [b - a for a, b in itertools.pairwise(t)]
+        assert gaps[0] >= 2500 and gaps[1] >= 1.6 * gaps[0], gaps
+        # hidden: no timer left to ask; shown: it asks at once
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+                document.dispatchEvent(new Event('visibilitychange'));
+                window.__hiddenAt = window.__probes.length;
+                Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+        assert page.evaluate("window.__probes.length") == page.evaluate("window.__hiddenAt") + 1
     finally:
         ctx.close()
 
