@@ -90,6 +90,12 @@ class MicroBreakStateOut(BaseModel):
     status: payloads.MicroBreakStatus = Field(
         description="breathing.MicroBreakStatus of the session"
     )
+    break_paces: bool = Field(
+        default=False,
+        description="The running break started the pacer (a timed breathing break that began "
+        "with nothing pacing): ending the break stops it. False when no break runs, or when "
+        "a practice or an assessment paces beside the break (ending the break leaves it).",
+    )
 
 
 class EventsOut(BaseModel):
@@ -167,6 +173,7 @@ async def get_state(
         seq=live.hub.seq,
         banner=mb.banner,
         status=mb.status(),
+        break_paces=mb.break_paces and mb.monitor.in_break,
     )
 
 

@@ -259,6 +259,12 @@ function openSocket(sessionId) {
   if (!serviceDown) setConn("Connecting..."); // while away, the top bar says that
   ws.onopen = () => {
     state.wsRetry = 0;
+    // The socket's own retry can reach a restarted service before the next probe: that is an
+    // answer too, so recovery (read everything anew) starts here; its attach says "Live".
+    if (serviceDown) {
+      serviceBack();
+      return;
+    }
     setConn("Live");
   };
   let first = true;
@@ -322,20 +328,32 @@ function setConn(text) {
 // ----------------------------------------------------------------- service away and back
 
 // The service did not answer at all (not running, restarting): every request says so (api.js
-// UnreachableError) and the top bar says it once; the page asks again every few seconds and,
-// once it answers, reads everything anew (sessions, the break state, prompts, history): a
+// UnreachableError) and the top bar says it once; the page asks again (every 3 s, backing
+// off) and, once it answers, reads everything anew (sessions, the break state, prompts, history): a
 // restart stops the sessions, so what the page showed as running may be over.
+// The asking backs off (3 s, doubling, up to 30 s) and pauses while the tab is hidden: a
+// service away for the night is not asked every 3 s in a background tab; showing the tab asks
+// at once and starts again from 3 s.
 const PROBE_MS = 3000;
+const PROBE_MAX_MS = 30000;
 let serviceDown = false;
 let probeTimer = null;
+let probeDelay = PROBE_MS;
+
+function scheduleProbe() {
+  clearTimeout(probeTimer);
+  probeTimer = null;
+  if (!serviceDown || document.hidden) return; // visibilitychange asks again
+  probeTimer = setTimeout(probeService, probeDelay);
+}
 
 function serviceLost() {
   if (serviceDown) return;
   serviceDown = true;
   document.body.dataset.service = "down";
-  setConn(`Not connected: ${api.UNREACHABLE}. Trying again every few seconds...`);
-  clearTimeout(probeTimer);
-  probeTimer = setTimeout(probeService, PROBE_MS);
+  setConn(`Not connected: ${api.UNREACHABLE}. Trying again by itself...`);
+  probeDelay = PROBE_MS;
+  scheduleProbe();
 }
 
 async function probeService() {
@@ -346,8 +364,21 @@ async function probeService() {
   } catch {
     // no answer (or a refusal, which is an answer: serviceBack ran)
   }
-  if (serviceDown && !probeTimer) probeTimer = setTimeout(probeService, PROBE_MS);
+  probeDelay = Math.min(PROBE_MAX_MS, probeDelay * 2);
+  if (serviceDown && !probeTimer) scheduleProbe();
 }
+
+document.addEventListener("visibilitychange", () => {
+  if (!serviceDown) return;
+  if (document.hidden) {
+    clearTimeout(probeTimer);
+    probeTimer = null;
+  } else {
+    probeDelay = PROBE_MS;
+    clearTimeout(probeTimer);
+    probeService();
+  }
+});
 
 async function serviceBack() {
   if (!serviceDown) return;
@@ -361,14 +392,25 @@ async function serviceBack() {
     $("checkin-status").textContent = "The service is back: tap your stress and energy again to save.";
   }
   const wanted = state.session?.id || attaching;
+  let live = [];
   try {
-    const { live } = await refreshSessionList();
+    ({ live } = await refreshSessionList());
+  } catch {
+    return; // away again (serviceLost said so) or the token: the next answer retries
+  }
+  try {
     // the session shown, if it still runs; else the list's choice (a restart stopped it:
     // attaching to it shows it ended)
     const target = wanted && live.some((s) => s.id === wanted) ? wanted : wanted || live[0]?.id || "";
     await attach(target);
-  } catch {
-    return; // away again (serviceLost said so) or the token: the next answer retries
+  } catch (err) {
+    if (err?.unreachable || serviceDown) return; // away again: the next answer retries
+    if (err instanceof api.ApiError && err.status === 401) return; // the token form asks
+    // An answer, but not the session (404: the service came back with other data): the top
+    // bar says what the list holds instead of "reading the current state" for ever, and the
+    // rest of the page is read anyway.
+    const pick = live.length ? "pick a running session in the list" : "no session is running";
+    setConn(`The session shown is not on the service any more (${err?.status ?? "error"}): ${pick}.`);
   }
   loadResonance();
   loadHistory();
@@ -973,11 +1015,14 @@ $("adaptive-button").addEventListener("click", () => {
   breathingCommand("practice", body);
 });
 $("pacer-stop").addEventListener("click", async () => {
-  // Stop pacing during a breathing break (the 2-minute reset) ends the break: the pacer is
-  // the break, and a break left running without it showed "Break in progress" and nothing to
-  // do until its time was up. Ending it stops the pacer the break started (the end-break API);
-  // a practice that was pacing before the break is stopped next, as the button says.
-  if (microBreaks.runningBreakKind() === "breathing") await microBreaks.endBreak();
+  // Stop pacing during a breathing break (the 2-minute reset) whose pacer it is ends the
+  // break: the pacer is the break, and a break left running without it showed "Break in
+  // progress" and nothing to do until its time was up. Ending it stops that pacer (the
+  // end-break API). A practice that was pacing before the break is not the break's (the
+  // service's break_paces is false): Stop pacing stops the practice and the timed break runs on.
+  if (microBreaks.runningBreakKind() === "breathing" && (await microBreaks.breakOwnsPacer())) {
+    await microBreaks.endBreak();
+  }
   await breathingCommand("stop");
 });
 $("assessment-practice").addEventListener("click", () => {
@@ -1199,7 +1244,7 @@ function animatePacer() {
     pacer.dataset.stage = "idle";
     circle.style.transform = "scale(0.45)";
     const idle = g ? "Waiting for beats" : "No pacing";
-    if (label.textContent !== idle) label.textContent = idle; // the label is a live region
+    if (label.textContent !== idle) label.textContent = idle; // a live region with cues on
     renderStillPacer(null);
     return;
   }

@@ -6,6 +6,7 @@ table on a phone, and the check-in and pacer for assistive technology."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -176,6 +177,11 @@ def test_the_service_away_and_back_is_said_plainly_and_the_page_recovers_by_itse
                 }}""",
                 timeout=30_000,
             )
+            # the page's own recovery ran (the socket's retry can say "Session stopped" first)
+            page.locator("body[data-service='up']").wait_for(timeout=30_000)
+            page.wait_for_function(
+                "!document.getElementById('checkin-status').textContent.includes('not reachable')"
+            )
             assert "not reachable" not in status.inner_text()
             assert page.locator("#session-stop").is_disabled()
             page.evaluate("window.scrollTo(0, 0)")
@@ -183,6 +189,91 @@ def test_the_service_away_and_back_is_said_plainly_and_the_page_recovers_by_itse
             assert [e for e in errors if "pageerror" in e] == []
         finally:
             second.stop()
+    finally:
+        ctx.close()
+
+
+def test_a_service_back_without_the_session_shown_says_so_and_reads_the_rest(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Code review: when the service came back without the session shown (another data
+    folder: the re-attach answered 404), the top bar stayed "Connected again: reading the
+    current state..." for good. It says the session is not there and what the list holds."""
+    probe = free_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    first = _serve_on(create_app(load_settings(data_dir=tmp_path / "a", token="tok")), port)
+    url = f"http://127.0.0.1:{port}"
+    ctx = browser.new_context(viewport=LAPTOP)
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": "Bearer tok"}, timeout=30) as c:
+            _start_sim(c)
+        page = ctx.new_page()
+        errors = record_errors(page)
+        page.goto(f"{url}/#token=tok")
+        page.wait_for_function("document.getElementById('conn-status').textContent === 'Live'")
+        first.stop()
+        page.locator("body[data-service='down']").wait_for()
+        second = _serve_on(create_app(load_settings(data_dir=tmp_path / "b", token="tok")), port)
+        try:
+            page.locator("body[data-service='up']").wait_for(timeout=30_000)
+            page.wait_for_function(
+                "document.getElementById('conn-status').textContent.startsWith("
+                "'The session shown is not on the service any more (404): no session is running')",
+                timeout=30_000,
+            )
+            assert [e for e in errors if "pageerror" in e] == []
+        finally:
+            second.stop()
+    finally:
+        ctx.close()
+
+
+# The times (performance.now, ms) at which the page asked whether the service is back.
+PROBE_TIMES = """(() => {
+    window.__probes = [];
+    const fetch0 = window.fetch;
+    window.fetch = (input, init) => {
+        if (String(input).includes('/sessions?limit=1')) window.__probes.push(performance.now());
+        return fetch0(input, init);
+    };
+})()"""
+
+
+def test_while_the_service_is_away_the_page_asks_less_and_less_often_and_not_when_hidden(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Code review: the page asked every 3 s for as long as the service was away, also in a
+    hidden tab. The asking backs off (3 s, doubling, up to 30 s), stops while the tab is
+    hidden and asks at once when it is shown again."""
+    probe = free_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    first = _serve_on(create_app(load_settings(data_dir=tmp_path / "a", token="tok")), port)
+    ctx = browser.new_context(viewport=LAPTOP)
+    try:
+        page = ctx.new_page()
+        page.add_init_script(PROBE_TIMES)
+        page.goto(f"http://127.0.0.1:{port}/#token=tok")
+        page.wait_for_function("document.getElementById('session-select').options.length > 0")
+        first.stop()
+        page.locator("body[data-service='down']").wait_for()
+        page.evaluate("window.__probes = []")  # the page's own first read is not a probe
+        page.wait_for_function("window.__probes.length >= 3", timeout=60_000)
+        t = page.evaluate("window.__probes")
+        gaps = [b - a for a, b in itertools.pairwise(t)]
+        assert gaps[0] >= 2500 and gaps[1] >= 1.6 * gaps[0], gaps
+        # hidden: no timer left to ask; shown: it asks at once
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+                document.dispatchEvent(new Event('visibilitychange'));
+                window.__hiddenAt = window.__probes.length;
+                Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+        assert page.evaluate("window.__probes.length") == page.evaluate("window.__hiddenAt") + 1
     finally:
         ctx.close()
 
@@ -215,6 +306,43 @@ def test_stop_pacing_during_a_reset_ends_the_break(
         assert _script_errors(errors) == []
 
 
+def test_stop_pacing_a_practice_beside_a_reset_leaves_the_break_running(
+    web_server: WebServer, context: Any
+) -> None:
+    """Code review: with a practice pacing and a 2-minute reset timed beside it, Stop pacing
+    ended the break, whose pacer it was not. It stops the practice; the break runs on (the
+    service's break_paces is false) and End break still ends it."""
+    with web_server.client() as api:
+        sid = _start_sim(api)
+        r = api.post(
+            f"/api/v1/sessions/{sid}/breathing/practice", json={"rate_bpm": 5.5, "duration_s": 600}
+        )
+        assert r.status_code == 200, r.text
+        page, errors = _open(context, web_server, sid)
+        page.get_by_test_id("pacer-stop").wait_for(state="visible")
+        page.get_by_test_id("reset-now").click()
+        page.locator("#micro-break-banner[data-phase='break']").wait_for()
+        state = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()
+        assert state["banner"] == "break" and state["break_paces"] is False, state
+        with page.expect_response(lambda resp: resp.url.endswith("/breathing/stop")):
+            page.get_by_test_id("pacer-stop").click()
+        page.get_by_test_id("pacer-stop").wait_for(state="hidden")
+        guidance = api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()
+        assert guidance["guidance"] is None, guidance
+        state = api.get(f"/api/v1/sessions/{sid}/microbreaks").json()
+        assert state["banner"] == "break", state
+        assert page.locator("#micro-break-banner").get_attribute("data-phase") == "break"
+        # a reset with nothing pacing owns its pacer: the service says so
+        assert api.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
+        r = api.post(
+            f"/api/v1/sessions/{sid}/microbreaks/start",
+            json={"kind": "breathing", "duration_s": 120},
+        )
+        assert r.status_code == 200, r.text
+        assert api.get(f"/api/v1/sessions/{sid}/microbreaks").json()["break_paces"] is True
+        assert _script_errors(errors) == []
+
+
 def test_a_walk_break_on_a_phone_keeps_its_banner_first_not_an_idle_pacer(
     web_server: WebServer, browser: Any, artifacts: Path
 ) -> None:
@@ -240,6 +368,16 @@ def test_a_walk_break_on_a_phone_keeps_its_banner_first_not_an_idle_pacer(
             breathing_top = page.locator("#breathing").bounding_box()
             assert banner_top is not None and breathing_top is not None
             assert breathing_top["y"] > banner_top["y"]
+            # code review: the walk banner (300+ px) stayed pinned for the whole break; on a
+            # phone it scrolls with the page, its suggestion shown where it is
+            assert (
+                page.evaluate("getComputedStyle(document.getElementById('mb-suggestion')).display")
+                != "none"
+            )
+            position = page.evaluate(
+                "getComputedStyle(document.getElementById('micro-break-banner')).position"
+            )
+            assert position == "static", position
             page.screenshot(path=str(artifacts / "review-walk-break-phone.png"))
             # a breathing break still puts the pacer first
             assert api.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
@@ -293,7 +431,11 @@ def test_a_prompt_card_never_covers_the_break_banner_when_the_page_scrolls(
 ) -> None:
     """Review item: the break's banner and a prompt's card were both sticky at the same top;
     with a check-in card open, scrolling put the card over the banner, hiding Start, End break
-    and Dismiss. They stack: the card sticks below the banner, both usable at both sizes."""
+    and Dismiss. They stack: the card sticks below the banner, both usable at both sizes. On a
+    phone a walk break's banner scrolls with the page (code review: 300+ px pinned for the whole
+    break): the card's buttons stay usable while scrolled, and back at the top End break is
+    not under the card."""
+    phone = viewport == PHONE
     ctx = browser.new_context(viewport=viewport)
     try:
         with checkin_day.client() as api:
@@ -319,10 +461,18 @@ def test_a_prompt_card_never_covers_the_break_banner_when_the_page_scrolls(
                     "(() => { const c = document.getElementById('prompt-card');"
                     " c.scrollTop = c.scrollHeight; })()"
                 )
-                hits = dict(page.evaluate(ON_TOP, ["mb-end", "prompt-submit", "prompt-dismiss"]))
+                ids = ["prompt-submit", "prompt-dismiss"] if phone else ["mb-end"]
+                ids = ids if phone else [*ids, "prompt-submit", "prompt-dismiss"]
+                hits = dict(page.evaluate(ON_TOP, ids))
                 name = f"review-stacked-{viewport['width']}-{y}.png"
                 page.screenshot(path=str(artifacts / name))
                 assert all(hits.values()), (y, hits)
+            if phone:
+                page.evaluate("window.scrollTo(0, 0)")
+                page.wait_for_function("window.scrollY === 0")
+                page.locator("#mb-end").scroll_into_view_if_needed()
+                hits = dict(page.evaluate(ON_TOP, ["mb-end"]))
+                assert all(hits.values()), hits
             assert _script_errors(errors) == []
     finally:
         ctx.close()
@@ -486,7 +636,8 @@ def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
 ) -> None:
     """Review item: under prefers-reduced-motion the pacer's circle kept growing and shrinking.
     It stands still; a bar and the seconds left show the breath; the stage label ("Breathe
-    in", "Breathe out") is a polite live region, changed once per stage."""
+    in", "Breathe out") changes once per stage, and is a polite live region only with the
+    breathing cues on (code review: ~60 announcements in 5 minutes for everyone)."""
     ctx = browser.new_context(viewport=PHONE, reduced_motion="reduce")
     try:
         with web_server.client() as api:
@@ -498,7 +649,7 @@ def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
                 "document.querySelector('[data-testid=pacer]').dataset.stage)",
                 timeout=30_000,
             )
-            assert page.locator("#pacer-label").get_attribute("aria-live") == "polite"
+            assert page.locator("#pacer-label").get_attribute("aria-live") == "off"
             first = page.evaluate(
                 """() => ({
                     stage: document.querySelector('[data-testid=pacer]').dataset.stage,
@@ -528,6 +679,13 @@ def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
             assert pacer.get_attribute("data-motion") == "still"
             pacer.scroll_into_view_if_needed()
             page.screenshot(path=str(artifacts / "review-pacer-reduced-motion-phone.png"))
+            # the person asks for cues: the stage is then said, also after a reload
+            page.locator("#setting-cues").check()
+            assert page.locator("#pacer-label").get_attribute("aria-live") == "polite"
+            page.reload()
+            page.wait_for_function(
+                "document.getElementById('pacer-label').getAttribute('aria-live') === 'polite'"
+            )
             assert _script_errors(errors) == []
     finally:
         ctx.close()

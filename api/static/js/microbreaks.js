@@ -257,6 +257,21 @@ export async function endBreak() {
   return true;
 }
 
+/**
+ * Whether the running break owns the pacer (the service's break_paces: a timed breathing break
+ * that started the pacing), read from the service now: a practice or an assessment pacing
+ * beside the break is not the break's, and stopping it leaves the break running.
+ */
+export async function breakOwnsPacer() {
+  if (!session || !inBreak) return false;
+  try {
+    const st = await api.get(`${base()}`);
+    return st.banner === "break" && st.break_paces === true;
+  } catch {
+    return false; // the Stop pacing that asked still stops the pacer
+  }
+}
+
 /** The running break's kind (breathing, screen, walk), or null when none runs. */
 export function runningBreakKind() {
   return inBreak ? breakKind : null;

@@ -135,6 +135,16 @@ export function nudge({ title, body, tag, onOpen }) {
   }
 }
 
+/**
+ * The pacer's stage label ("Breathe in", "Breathe out") is a polite live region only with the
+ * breathing cues on: a screen reader then says each turn of the breath (about 12 a minute),
+ * which nobody who did not ask for cues should hear for the whole practice.
+ */
+function announceStages() {
+  const label = $("pacer-label");
+  if (label) label.setAttribute("aria-live", settings().cues ? "polite" : "off");
+}
+
 export function init() {
   const chimeBox = $("setting-chime");
   const cuesBox = $("setting-cues");
@@ -145,8 +155,10 @@ export function init() {
     save("chime", chimeBox.checked);
     if (chimeBox.checked) chime(); // hear what was chosen (and unlock audio on this gesture)
   });
+  announceStages();
   cuesBox.addEventListener("change", () => {
     save("cues", cuesBox.checked);
+    announceStages();
     if (cuesBox.checked) cue("inhale");
   });
   $("notify-enable").addEventListener("click", async () => {
