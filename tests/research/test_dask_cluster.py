@@ -120,8 +120,13 @@ def test_scheduler_run_equals_the_local_run(
     local = _analyze(str(cohort), *common, "--jobs", "1", "--windows", str(tmp_path / "l.parquet"))
     assert local.returncode == 0, local.stderr
     on_cluster = [json.loads(line) for line in remote.stdout.splitlines()]
+    here = [json.loads(line) for line in local.stdout.splitlines()]
     assert [Path(o["path"]).name for o in on_cluster] == sorted(COHORT)
-    assert on_cluster == [json.loads(line) for line in local.stdout.splitlines()]
+    # each run's settings name its own command line (--scheduler or --jobs); all else is equal
+    for rows, flag in ((on_cluster, "--scheduler"), (here, "--jobs")):
+        for row in rows:
+            assert flag in row["settings"].pop("command_line")
+    assert on_cluster == here
     pq = pytest.importorskip("pyarrow.parquet")
     a = pq.read_table(tmp_path / "r.parquet")
     b = pq.read_table(tmp_path / "l.parquet")
