@@ -64,7 +64,7 @@ def serve(
     from hub.db import connect
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
-    from webconventions.hosts import is_wildcard_address
+    from webconventions.hosts import url_for
 
     given: dict[str, Any] = {
         "host": host,
@@ -98,11 +98,7 @@ def serve(
     except OSError as exc:
         sock.close()
         raise typer.BadParameter(f"cannot listen on {settings.host}:{settings.port}") from exc
-    shown = settings.host.strip().strip("[]")
-    if is_wildcard_address(shown):  # every address (::, ::0, 0, ...): loopback is one of them
-        shown = "::1" if ":" in shown else "127.0.0.1"
-    shown = f"[{shown}]" if ":" in shown else shown
-    url = f"http://{shown}:{sock.getsockname()[1]}"
+    url = url_for(settings.host, sock.getsockname()[1])
 
     def announce() -> None:
         typer.echo(f"hrvpace hub is serving at {url}/")

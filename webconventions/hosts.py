@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-__all__ = ["host_of", "host_pattern", "is_wildcard_address"]
+__all__ = ["host_of", "host_pattern", "is_wildcard_address", "url_for"]
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -87,3 +87,16 @@ def host_of(host_header: str) -> str:
         ip = _ip(host_header[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
         return f"[{ip.compressed}]" if ip is not None else host_header[: end + 1]
     return host_header.split(":", 1)[0]
+
+
+def url_for(host: str, port: int) -> str:
+    """The URL to print for a server bound to ``host``.
+
+    A wildcard bind (``0.0.0.0``, ``::``, ``0``, ...) listens on every address, loopback one of
+    them, so loopback is shown; an IPv6 address is bracketed.
+    """
+    shown = host.strip().strip("[]")
+    if is_wildcard_address(shown):
+        shown = "::1" if ":" in shown else "127.0.0.1"
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"

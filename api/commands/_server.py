@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from webconventions.hosts import is_wildcard_address
+from webconventions.hosts import url_for
 
 if TYPE_CHECKING:  # the web stack is imported when a server starts, not for every command
     from fastapi import FastAPI
@@ -135,14 +135,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     return sock
-
-
-def url_for(host: str, port: int) -> str:
-    shown = host.strip().strip("[]")
-    if is_wildcard_address(shown):  # every address: loopback is one of them
-        shown = "::1" if ":" in shown else "127.0.0.1"
-    shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}"
 
 
 def hosts_note(settings: Settings) -> str | None:
