@@ -7,7 +7,10 @@ Review findings (real SQLite, the real session manager, scripted sources):
   the final state, and the row stayed ``running``;
 * a pipeline that raised skipped :meth:`~api.pipeline.Pipeline.finish`: the session's last
   paced runs were not stored and the learned baseline was lost;
-* a session stopped (or ended) whose finish raised was stored ``failed``, not as it ended.
+* a session stopped (or ended) whose finish raised was stored ``failed``, not as it ended;
+* a start that failed after the session's row was stored left the row ``running`` until the
+  next start-up (nothing would end it): it is stored ``failed`` with the reason, and
+  ``POST``, ``GET`` and the list say so.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from typing import Any
 
 import pytest
 
-from api.pipeline import PipelineResult
+from api.pipeline import PipelineResult, SimulatorSpec, make_clock
 from api.sessions import LiveSession, SessionCreate, SessionManager
 from api.storage import Storage
-from tests.api.conftest import scripted_factory
+from sensors import BeatSource
+from tests.api.conftest import ScriptedSource, asgi_service, scripted_factory
 
 RR = [800.0 + 40.0 * (i % 3) for i in range(40)]
 
@@ -120,3 +124,43 @@ async def test_a_pipeline_that_raises_fails_its_session_and_is_still_finished(
         assert finished == [True]  # its last paced runs stored, its baseline saved
     finally:
         storage.close()
+
+
+class _UnjoinableSource(ScriptedSource):
+    """Built fine, then fails as the session's pipeline is assembled (after the row is
+    stored): it refuses the pipeline's status listener."""
+
+    def add_status_listener(self, listener: Any) -> None:
+        raise RuntimeError("no listeners here")
+
+
+def _unjoinable(spec: Any, control: Any) -> BeatSource:
+    assert isinstance(spec, SimulatorSpec)
+    return _UnjoinableSource(RR, clock=make_clock(spec.speed))
+
+
+async def test_a_start_that_fails_after_the_row_is_stored_stores_it_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {"source": {"kind": "simulator", "speed": 20}}
+    async with asgi_service(
+        tmp_path / "data", source_factory=_unjoinable, raise_app_exceptions=False
+    ) as (app, c):
+        with caplog.at_level(logging.ERROR):
+            posted = await c.post("/api/v1/sessions", json=body)
+        listed = (await c.get("/api/v1/sessions")).json()["sessions"]
+        assert len(listed) == 1
+        sid = listed[0]["id"]
+        got = (await c.get(f"/api/v1/sessions/{sid}")).json()
+        for s in (listed[0], got):
+            ended = (s["state"], s["live"], s["ended_at"] is not None)
+            assert ended == ("failed", False, True), s
+            assert s["message"] == "internal error at start (RuntimeError)", s
+        # answered as stored, as a source that fails at once is
+        assert posted.status_code == 201, posted.text
+        assert {k: posted.json()[k] for k in ("id", "state", "message", "live")} == {
+            k: got[k] for k in ("id", "state", "message", "live")
+        }
+        assert not app.state.sessions.live_sessions and not app.state.sessions.entering(sid)
+        said = [r.getMessage() for r in caplog.records if sid in r.getMessage()]
+        assert said, "the failed start is not logged"
