@@ -127,6 +127,10 @@ def create_app(
         app.state.storage = storage
         app.state.sessions = manager
         app.state.started_sessions = []
+        #: Held from the read of the micro-break settings' overrides to their save (``PUT
+        #: /api/v1/microbreaks/settings``): two PUTs at once do not lose each other's changes.
+        #: Taken before ``PromptScheduler.plan_lock`` (quiet hours), never inside it.
+        app.state.microbreak_settings_lock = asyncio.Lock()
         notifier = WebhookNotifier(storage, backoff_s=webhook_backoff_s, enabled=outbound)
         await asyncio.to_thread(ensure_install_seed, storage)  # before the default plan
         await asyncio.to_thread(adopt_old_quiet_hours, storage)  # an older version's, once

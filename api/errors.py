@@ -6,6 +6,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── SessionNotFoundError        404 session_not_found
     ├── SessionNotRunningError      409 session_not_running
     ├── StrapInUseError             409 strap_in_use (a running session holds that strap)
+    ├── SessionStartFailedError     a session's start failed after its row was stored (failed)
     ├── RecordingNotFoundError      404 recording_not_found
     ├── RecordingUnreadableError    422 recording_unreadable (names the line, never quotes it)
     ├── BodyTooLargeError           413 body_too_large
@@ -35,6 +36,7 @@ __all__ = [
     "RecordingUnreadableError",
     "SessionNotFoundError",
     "SessionNotRunningError",
+    "SessionStartFailedError",
     "StrapInUseError",
 ]
 
@@ -72,6 +74,24 @@ class StrapInUseError(ApiError):
     status = 409
     code = "strap_in_use"
     title = "Strap in use"
+
+    def __init__(self, message: str, *, session_id: str) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+
+
+class SessionStartFailedError(ApiError):
+    """A session's start failed after its row was stored; the row is stored ``failed``.
+
+    ``session_id`` names the session; the message is the reason stored with it (the
+    exception's type, never its text). ``POST /sessions`` answers that stored session (201,
+    ``failed``), as it answers a source that fails at once; anywhere else it is the bug it is
+    (500 ``internal_error``).
+    """
+
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
 
     def __init__(self, message: str, *, session_id: str) -> None:
         super().__init__(message)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from api.errors import SessionNotFoundError, StrapInUseError
+from api.errors import SessionNotFoundError, SessionStartFailedError, StrapInUseError
 from api.live import LiveHub
 from api.pipeline import (
     BASELINE_KEY,
@@ -197,6 +197,9 @@ class SessionManager:
             The source cannot be built (kind not available, file missing).
         StrapInUseError
             A running session holds the strap asked for.
+        api.errors.SessionStartFailedError
+            The start failed after the session's row was stored: the row is stored ``failed``
+            (the reason in its ``message``) before this is raised.
         """
         session_id = uuid.uuid4().hex
         if isinstance(request.source, BleSpec):
@@ -281,11 +284,25 @@ class SessionManager:
                 live_settings=analyser_settings(),
             )
         )
-        hub = LiveHub(session_id, queue_size=self.queue_size)
-        pipeline = assemble(source, stages, session_id=session_id, store=self.storage, hub=hub)
-        live = LiveSession(session_id, created_at, request, hub, pipeline, control)
-        self._live[session_id] = live
-        live.task = asyncio.create_task(self._run(live), name=f"session-{session_id}")
+        try:
+            hub = LiveHub(session_id, queue_size=self.queue_size)
+            pipeline = assemble(source, stages, session_id=session_id, store=self.storage, hub=hub)
+            live = LiveSession(session_id, created_at, request, hub, pipeline, control)
+            self._live[session_id] = live
+            live.task = asyncio.create_task(self._run(live), name=f"session-{session_id}")
+        except BaseException as exc:
+            # its row is stored 'running' and nothing will end it: it ends failed now, not at
+            # the next start-up (a cancel goes on; the write completes in the storage thread)
+            self._live.pop(session_id, None)
+            reason = f"internal error at start ({type(exc).__name__})"
+            written = self.storage.set_session_state(
+                session_id, "failed", message=reason, ended_at=time.time()
+            )
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("session %s: start failed after its row was stored", session_id)
+            await asyncio.wrap_future(written)
+            raise SessionStartFailedError(reason, session_id=session_id) from exc
         log.info("session %s started (%s, %s)", session_id, request.source.kind, request.mode)
         return live
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -427,6 +427,7 @@ async def get_settings(storage: StorageDep, scheduler: SchedulerDep) -> MicroBre
 @router.put("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
 async def put_settings(
     body: MicroBreakSettingsIn,  # type: ignore[valid-type]
+    request: Request,
     storage: StorageDep,
     scheduler: SchedulerDep,
 ) -> MicroBreakSettingsOut:
@@ -438,28 +439,33 @@ async def put_settings(
     ``breathing.microbreak.settings.SETTING_RANGES``, reasoned in ``SETTING_LIMITS``); out of
     it is a 422 whose ``loc`` names the setting. ``quiet_hours`` sets the day plan's quiet
     hours (one set for prompts and flags), which running sessions keep from their next window
-    on; ``null`` leaves them.
+    on; ``null`` leaves them. Two PUTs at once are applied one after the other: each keeps
+    the other's changes.
     """
-    overrides = await _stored_overrides(storage)
     changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
     quiet = changes.pop("quiet_hours", None)
-    for name, value in changes.items():
-        if value is None:
-            overrides.pop(name, None)
-        else:
-            overrides[name] = value
-    plan = scheduler.plan
-    if quiet is not None:  # 422 naming quiet_hours, as PUT /dayplan's, before any write
-        plan = with_quiet_hours(plan, quiet)
-    out = _effective(overrides, plan)  # 422 before anything is stored
-    if quiet is not None:
-        # the plan first, from the plan as it is now (a PUT /dayplan during the awaits above
-        # is kept), under the lock PUT /dayplan holds
-        async with scheduler.plan_lock:
-            await save_plan(storage, scheduler, with_quiet_hours(scheduler.plan, quiet))
-    written = storage.put_value(
-        "settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=time.time()
-    )
-    assert written is not None
-    await asyncio.wrap_future(written)
+    # from the read of the stored overrides to their save: a PUT meanwhile waits (its changes
+    # are merged into these, not lost). The plan lock is taken inside this one, never around it.
+    lock: asyncio.Lock = request.app.state.microbreak_settings_lock
+    async with lock:
+        overrides = await _stored_overrides(storage)
+        for name, value in changes.items():
+            if value is None:
+                overrides.pop(name, None)
+            else:
+                overrides[name] = value
+        plan = scheduler.plan
+        if quiet is not None:  # 422 naming quiet_hours, as PUT /dayplan's, before any write
+            plan = with_quiet_hours(plan, quiet)
+        out = _effective(overrides, plan)  # 422 before anything is stored
+        if quiet is not None:
+            # the plan first, from the plan as it is now (a PUT /dayplan during the awaits
+            # above is kept), under the lock PUT /dayplan holds
+            async with scheduler.plan_lock:
+                await save_plan(storage, scheduler, with_quiet_hours(scheduler.plan, quiet))
+        written = storage.put_value(
+            "settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=time.time()
+        )
+        assert written is not None
+        await asyncio.wrap_future(written)
     return out

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import payloads
-from api.errors import SessionNotFoundError
+from api.errors import SessionNotFoundError, SessionStartFailedError
 from api.messages import SESSION_STATE_DESCRIPTION
 from api.pipeline import SessionState, SimulatorSpec
 from api.problems import ProblemError
@@ -247,7 +247,12 @@ async def start_session(
     The source is the simulator, a replay of a recording, or a BLE strap. A replay names a
     recording of ``GET /api/v1/recordings``.
     """
-    live = await manager.start(body)
+    try:
+        live = await manager.start(body)
+    except SessionStartFailedError as exc:
+        # its row was stored, then the start failed: the row is stored failed, answered so
+        # (as a source that fails at once), never left running
+        return _row_to_out(await _get_row(storage, exc.session_id), None)
     row = await _get_row(storage, live.id)
     # a source that fails at once (a strap without BlueZ) may have ended meanwhile: answer
     # the session as stored then (failed, ended_at set, not live), never half of each

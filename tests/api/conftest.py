@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,26 @@ def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     servers = _Servers(tmp_path_factory.mktemp("data"))
     yield servers.start()
     servers.stop_all()
+
+
+@asynccontextmanager
+async def asgi_service(
+    data_dir: Path, *, raise_app_exceptions: bool = True, **app_kwargs: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The service in this test's event loop, without a server: its lifespan run (real SQLite
+    in ``data_dir``, its scheduler and session manager) and a client through ASGI. Cheaper
+    than :func:`serve`, and the test's coroutines share the loop with the routes' (it can
+    hold a route at a point and see what another request does meanwhile).
+    ``raise_app_exceptions=False``: an unexpected error is the 500 a client gets, not raised."""
+    settings = load_settings(data_dir=data_dir, token="test-token")
+    app = create_app(settings, **{"outbound": False, **app_kwargs})
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        headers = {"Authorization": f"Bearer {app.state.token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", headers=headers, timeout=30.0
+        ) as client:
+            yield app, client
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout_s: float = 10.0, what: str = "") -> Any:

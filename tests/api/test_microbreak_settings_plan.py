@@ -3,11 +3,13 @@
 ``PUT /api/v1/microbreaks/settings`` with ``quiet_hours`` sets the day plan's: its pairs are
 validated as ``PUT /api/v1/dayplan`` validates its quiet hours (the same model, before any
 write), the plan is saved from the plan as it is when saved (a ``PUT /dayplan`` meanwhile is
-kept), and quiet hours an older version stored as an override move into the plan once.
+kept), quiet hours an older version stored as an override move into the plan once, and two
+settings PUTs at once keep each other's overrides (one waits for the other's save).
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import threading
@@ -24,7 +26,7 @@ from api.routes.dayplan import with_quiet_hours
 from api.settings import load_settings
 from api.storage import Storage
 from breathing.dayplan import DayPlan
-from tests.api.conftest import Server
+from tests.api.conftest import Server, asgi_service
 
 ELEVEN = [[f"{h:02d}:00", f"{h:02d}:30"] for h in range(11)]
 
@@ -191,3 +193,67 @@ def test_old_quiet_hours_beside_a_stored_plan_are_logged_as_not_used(
         ]
     [unused] = [r for r in caplog.records if "older version" in r.getMessage()]
     assert unused.levelno == logging.WARNING and "not used" in unused.getMessage()
+
+
+class _SpyLock(asyncio.Lock):
+    """A lock that says when someone waits for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited = asyncio.Event()
+
+    async def acquire(self) -> bool:
+        if self.locked():
+            self.waited.set()
+        return await super().acquire()
+
+
+async def test_two_settings_puts_at_once_keep_both_overrides(tmp_path: Path) -> None:
+    """Review finding: each PUT read the overrides, merged its own and saved them; a PUT that
+    read before the other's save wrote its merge over it (that override lost). The first PUT
+    is held before its write; the second either waits for it (kept) or reads now (lost)."""
+    url = "/api/v1/microbreaks/settings"
+    async with asgi_service(tmp_path / "data") as (app, c):
+        storage = app.state.storage
+        lock = _SpyLock()
+        app.state.microbreak_settings_lock = lock
+        put_value, get_value = storage.put_value, storage.get_value
+        loop = asyncio.get_running_loop()
+        held: list[tuple[Any, ...]] = []
+        first_writes = asyncio.Event()
+        read_meanwhile = asyncio.Event()
+        release: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def held_put_value(table: str, key: str, value: Any, **kw: Any) -> Any:
+            if key != MICROBREAK_SETTINGS_KEY or held:
+                return put_value(table, key, value, **kw)
+            held.append((table, key, value, kw))  # written only once released
+            first_writes.set()
+            return release
+
+        def spied_get_value(table: str, key: str) -> Any:  # in a worker thread
+            if key == MICROBREAK_SETTINGS_KEY and held:
+                loop.call_soon_threadsafe(read_meanwhile.set)
+            return get_value(table, key)
+
+        storage.put_value, storage.get_value = held_put_value, spied_get_value
+        first = asyncio.create_task(c.put(url, json={"cooldown_s": 600}))
+        await asyncio.wait_for(first_writes.wait(), 10)
+        second = asyncio.create_task(c.put(url, json={"away_s": 900}))
+        waits = asyncio.create_task(lock.waited.wait())
+        reads = asyncio.create_task(read_meanwhile.wait())
+        done, pending = await asyncio.wait(
+            {waits, reads}, timeout=10, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        assert done, "the second PUT neither waited nor read the overrides"
+        if reads in done:  # no lock: it reads the overrides without the first's and saves
+            await asyncio.wait_for(asyncio.shield(second), 10)
+        table, key, value, kw = held[0]
+        release.set_result(await asyncio.wrap_future(put_value(table, key, value, **kw)))
+        r1, r2 = await asyncio.wait_for(asyncio.gather(first, second), 10)
+        assert (r1.status_code, r2.status_code) == (200, 200), (r1.text, r2.text)
+        assert r2.json()["overrides"] == {"cooldown_s": 600, "away_s": 900}
+        stored = (await c.get(url)).json()["overrides"]
+        assert stored == {"cooldown_s": 600, "away_s": 900}, stored

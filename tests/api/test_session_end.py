@@ -7,22 +7,33 @@ Review findings (real SQLite, the real session manager, scripted sources):
   the final state, and the row stayed ``running``;
 * a pipeline that raised skipped :meth:`~api.pipeline.Pipeline.finish`: the session's last
   paced runs were not stored and the learned baseline was lost;
-* a session stopped (or ended) whose finish raised was stored ``failed``, not as it ended.
+* a session stopped (or ended) whose finish raised was stored ``failed``, not as it ended;
+* a start that failed after the session's row was stored left the row ``running`` until the
+  next start-up (nothing would end it): it is stored ``failed`` with the reason, and
+  ``POST``, ``GET`` and the list say so.
+
+And the bound on an answer's wait for a session storing its final state
+(:data:`api.routes.sessions.SETTLE_TIMEOUT_S`): a final state whose write never completes
+does not hang ``GET`` or the list.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.pipeline import PipelineResult
+import api.routes.sessions as sessions_routes
+from api.pipeline import PipelineResult, SimulatorSpec, make_clock
 from api.sessions import LiveSession, SessionCreate, SessionManager
 from api.storage import Storage
-from tests.api.conftest import scripted_factory
+from sensors import BeatSource
+from tests.api.conftest import ScriptedSource, asgi_service, scripted_factory
 
 RR = [800.0 + 40.0 * (i % 3) for i in range(40)]
 
@@ -120,3 +131,97 @@ async def test_a_pipeline_that_raises_fails_its_session_and_is_still_finished(
         assert finished == [True]  # its last paced runs stored, its baseline saved
     finally:
         storage.close()
+
+
+class _UnjoinableSource(ScriptedSource):
+    """Built fine, then fails as the session's pipeline is assembled (after the row is
+    stored): it refuses the pipeline's status listener."""
+
+    def add_status_listener(self, listener: Any) -> None:
+        raise RuntimeError("no listeners here")
+
+
+def _unjoinable(spec: Any, control: Any) -> BeatSource:
+    assert isinstance(spec, SimulatorSpec)
+    return _UnjoinableSource(RR, clock=make_clock(spec.speed))
+
+
+async def test_a_start_that_fails_after_the_row_is_stored_stores_it_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {"source": {"kind": "simulator", "speed": 20}}
+    async with asgi_service(
+        tmp_path / "data", source_factory=_unjoinable, raise_app_exceptions=False
+    ) as (app, c):
+        with caplog.at_level(logging.ERROR):
+            posted = await c.post("/api/v1/sessions", json=body)
+        listed = (await c.get("/api/v1/sessions")).json()["sessions"]
+        assert len(listed) == 1
+        sid = listed[0]["id"]
+        got = (await c.get(f"/api/v1/sessions/{sid}")).json()
+        for s in (listed[0], got):
+            ended = (s["state"], s["live"], s["ended_at"] is not None)
+            assert ended == ("failed", False, True), s
+            assert s["message"] == "internal error at start (RuntimeError)", s
+        # answered as stored, as a source that fails at once is
+        assert posted.status_code == 201, posted.text
+        assert {k: posted.json()[k] for k in ("id", "state", "message", "live")} == {
+            k: got[k] for k in ("id", "state", "message", "live")
+        }
+        assert not app.state.sessions.live_sessions and not app.state.sessions.entering(sid)
+        said = [r.getMessage() for r in caplog.records if sid in r.getMessage()]
+        assert said, "the failed start is not logged"
+
+
+#: The settle cap in the test (the service's is 3 s): long enough to tell a wait from none.
+CAP_S = 0.2
+
+
+async def test_an_answer_waits_for_a_final_state_at_most_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session whose final state is being stored: ``GET`` and the list wait for it, at most
+    :data:`~api.routes.sessions.SETTLE_TIMEOUT_S`, then answer the stored row (``live``
+    false). The final state's write is held until the end, so an uncapped wait would hang."""
+    assert sessions_routes.SETTLE_TIMEOUT_S == 3.0  # what the docstrings promise
+    monkeypatch.setattr(sessions_routes, "SETTLE_TIMEOUT_S", CAP_S)
+    factory = scripted_factory(RR[:3])
+    async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
+        storage = app.state.storage
+        set_state = storage.set_session_state
+        held: list[tuple[Any, ...]] = []
+        storing = asyncio.Event()
+        release: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def held_set_state(session_id: str, state: str, **kw: Any) -> Any:  # in the loop
+            held.append((session_id, state, kw))
+            storing.set()
+            return release
+
+        monkeypatch.setattr(storage, "set_session_state", held_set_state)
+        body = {"source": {"kind": "simulator", "speed": "max"}}
+        async with asyncio.timeout(CAP_S + 5):  # it may end at once: capped there too
+            posted = await c.post("/api/v1/sessions", json=body)
+        assert posted.status_code == 201, posted.text
+        sid = posted.json()["id"]
+        live = app.state.sessions.get_live(sid)
+        assert live is not None
+        # three beats, then its final state is being stored
+        await asyncio.wait_for(storing.wait(), 10)
+        assert live.finishing and not live.done.is_set()
+        try:
+            for path in (f"/api/v1/sessions/{sid}", "/api/v1/sessions"):
+                t0 = time.monotonic()
+                async with asyncio.timeout(CAP_S + 5):  # not hanging: a failure, not a stall
+                    r = await c.get(path)
+                waited_s = time.monotonic() - t0
+                assert r.status_code == 200, r.text
+                s = r.json() if path.endswith(sid) else r.json()["sessions"][0]
+                assert (s["id"], s["state"], s["live"]) == (sid, "running", False), s
+                assert CAP_S <= waited_s < CAP_S + 2.0, (path, waited_s)
+        finally:
+            _, state, kw = held[0]
+            release.set_result(await asyncio.wrap_future(set_state(sid, state, **kw)))
+            await asyncio.wait_for(live.done.wait(), 10)
+        got = (await c.get(f"/api/v1/sessions/{sid}")).json()
+        assert (got["state"], got["live"]) == ("ended", False), got
