@@ -12,7 +12,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from pydantic_settings import (
 
 from api.timezones import zone_problem
 from hrv.errors import HrvpaceError
-from webconventions.hosts import host_pattern, is_wildcard_address
+from webconventions.hosts import LOOPBACK_HOSTS, accepted_hosts, host_pattern
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -43,9 +43,6 @@ __all__ = [
 #: Environment variable naming the zone a new day plan takes, over the machine's own
 #: (:func:`api.dayplan.machine_timezone`).
 TIMEZONE_ENV = "HRVPACE_TIMEZONE"
-
-#: ``Host`` names always accepted: the loopback ones (the URL ``serve`` prints among them).
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
 
@@ -166,18 +163,13 @@ class Settings(BaseSettings):
         """``Host`` names the service answers (loopback, ``host``, then ``allowed_hosts``).
 
         ``host`` counts when it names one address (not a wildcard: ``0.0.0.0``, ``::``,
-        ``::0``, ``0``, any address :attr:`ipaddress.IPv4Address.is_unspecified`).
-        ``allowed_hosts`` adds to the loopback names (an older setting that listed them again
-        still works); an address bound by name is accepted by it. An IP address in a ``Host``
-        header cannot be a DNS-rebinding name (the attacker's page would send its own name).
+        ``::0``, ``0``, any address :attr:`ipaddress.IPv4Address.is_unspecified`), as for the
+        hub (one rule: :func:`webconventions.hosts.accepted_hosts`). ``allowed_hosts`` adds to
+        the loopback names (an older setting that listed them again still works). An IP
+        address in a ``Host`` header cannot be a DNS-rebinding name (the attacker's page would
+        send its own name).
         """
-        bound = self.host.strip().lower()
-        names = list(LOOPBACK_HOSTS)
-        if not is_wildcard_address(bound):
-            with suppress(ValueError):  # not a name a Host header has: nothing to add
-                names.append(host_pattern(bound))
-        names += self.allowed_hosts
-        return list(dict.fromkeys(names))
+        return accepted_hosts(LOOPBACK_HOSTS, self.host, self.allowed_hosts)
 
     @property
     def browser_origins(self) -> list[str]:

@@ -61,7 +61,7 @@ def create_app(
     Parameters
     ----------
     settings
-        Data dir, database URL, admin token, allowed hosts.
+        Data dir, database URL, admin token, allowed hosts (with the bound address).
     clock
         Unix seconds now (tests move through weeks with their own).
     engine
@@ -167,7 +167,7 @@ def create_app(
             "/hub/v1/me",
         ],
     )
-    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.accepted_hosts)
     # outermost: every answer (the Host check's 400 too) forbids framing and sniffing; the
     # dashboard holds the admin token and creates groups and invites at a click
     app.add_middleware(SecurityHeadersMiddleware)

@@ -8,11 +8,16 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-__all__ = ["app", "main"]
+from webconventions.hosts import is_loopback_address
+
+if TYPE_CHECKING:  # pydantic is imported when the hub starts, not for --help
+    from hub.settings import HubSettings
+
+__all__ = ["app", "hosts_note", "main", "worker_environ"]
 
 app = typer.Typer(
     name="hub",
@@ -26,6 +31,40 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """The organisation's hub (a separate service; it never reads a person's own data)."""
+
+
+def hosts_note(settings: HubSettings) -> str | None:
+    """For a hub reachable beyond loopback: TLS, the ``Host`` names it answers, how to add one.
+
+    ``None`` when ``--host`` is a loopback address in any spelling (``127.0.0.1``,
+    ``127.0.0.2``, ``localhost``, ``::1``: only this machine connects). Otherwise the names
+    are :attr:`HubSettings.accepted_hosts` (the ``--host`` address among them when it is one
+    address), as the person's service's ``hosts:`` line lists its own.
+    """
+    if is_loopback_address(settings.host):
+        return None
+    return (
+        "not loopback: put TLS in front (tokens travel in headers). Requests must name one of "
+        "these in their Host header: "
+        + ", ".join(settings.accepted_hosts)
+        + "; to add the public name: HRVPACE_HUB_ALLOWED_HOSTS='[\"hub.example.org\"]' (it "
+        "replaces the default 127.0.0.1, localhost, [::1]: list those you use too)"
+    )
+
+
+def worker_environ(settings: HubSettings, token_file: Path) -> dict[str, str]:
+    """What each process of ``--workers N`` needs, as ``HRVPACE_HUB_*`` variables.
+
+    Its :func:`hub.app.app_from_env` builds the same settings from them: the bound address
+    too, whose name its Host check accepts. The admin token only as the file holding it.
+    """
+    return {
+        "HRVPACE_HUB_HOST": settings.host,
+        "HRVPACE_HUB_DATA_DIR": str(settings.data_dir),
+        "HRVPACE_HUB_DATABASE_URL": settings.db_url,
+        "HRVPACE_HUB_ADMIN_TOKEN_FILE": str(token_file),
+        "HRVPACE_HUB_ALLOWED_HOSTS": json.dumps(settings.allowed_hosts),
+    }
 
 
 @app.command("serve")
@@ -110,12 +149,9 @@ def serve(
             typer.echo(f"admin token: in {settings.admin_token_path}")
         db = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
         typer.echo(f"database: {db}" + (f", {workers} worker processes" if workers > 1 else ""))
-        if settings.host not in ("127.0.0.1", "localhost", "::1"):
-            typer.echo(
-                "not loopback: put TLS in front (tokens travel in headers) and list the public "
-                "name in HRVPACE_HUB_ALLOWED_HOSTS",
-                err=True,
-            )
+        note = hosts_note(settings)
+        if note is not None:
+            typer.echo(note, err=True)
         typer.echo("Ctrl+C to stop.", err=True)
 
     if workers > 1:
@@ -130,12 +166,7 @@ def serve(
         with os.fdopen(fd, "w") as fh:
             fh.write(token + "\n")
         os.environ.pop("HRVPACE_HUB_ADMIN_TOKEN", None)
-        os.environ.update(
-            HRVPACE_HUB_DATA_DIR=str(settings.data_dir),
-            HRVPACE_HUB_DATABASE_URL=settings.db_url,
-            HRVPACE_HUB_ADMIN_TOKEN_FILE=str(token_file),
-            HRVPACE_HUB_ALLOWED_HOSTS=json.dumps(settings.allowed_hosts),
-        )
+        os.environ.update(worker_environ(settings, token_file))
         try:
             config = uvicorn.Config(
                 "hub.app:app_from_env", factory=True, workers=workers, log_level="warning"

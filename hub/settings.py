@@ -8,7 +8,7 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from webconventions.hosts import host_pattern
+from webconventions.hosts import accepted_hosts, host_pattern
 
 __all__ = ["HubSettings", "default_hub_dir"]
 
@@ -43,9 +43,10 @@ class HubSettings(BaseSettings):
     )
     allowed_hosts: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
-        description="Host headers accepted (add the public name behind the TLS proxy). Names "
-        "without a port (a port is refused: the check takes none); an IPv6 address with or "
-        "without brackets.",
+        description="Host headers accepted besides the --host address (add the public name "
+        "behind the TLS proxy; the list replaces this default, keep the loopback names you "
+        "use). Names without a port (a port is refused: the check takes none); an IPv6 "
+        "address with or without brackets.",
     )
     seal_every_s: float = Field(
         default=600.0,
@@ -78,6 +79,17 @@ class HubSettings(BaseSettings):
         is refused naming the entry (the check takes no port, so it would never match).
         """
         return [host_pattern(h) for h in value]
+
+    @property
+    def accepted_hosts(self) -> list[str]:
+        """``Host`` names the hub answers: ``allowed_hosts``, then ``host`` if one address.
+
+        The address it was told to bind (``--host 192.168.1.5``) is a name its clients use;
+        a wildcard (``0.0.0.0``, ``::``, ``0``) adds none. The rule of the person's service
+        (:func:`webconventions.hosts.accepted_hosts`), but for the loopback names: the hub's
+        ``allowed_hosts`` replaces them (README, "The hub").
+        """
+        return accepted_hosts(self.allowed_hosts, self.host)
 
     @property
     def admin_token_path(self) -> Path:

@@ -2,15 +2,32 @@
 
 :func:`host_of` takes the host out of a ``Host`` header, :func:`host_pattern` checks and
 normalises an allowed-host entry to the same form, :func:`is_wildcard_address` tells a bind
-address that names every address.
+address that names every address, :func:`is_loopback_address` one only this machine reaches,
+and :func:`accepted_hosts` is the list the Host check takes for a server bound to an address
+(the person's service and the hub both: the address a server was told to bind is a name
+its clients use).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Sequence
+from contextlib import suppress
 
-__all__ = ["host_of", "host_pattern", "is_wildcard_address", "url_for"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "accepted_hosts",
+    "host_of",
+    "host_pattern",
+    "is_loopback_address",
+    "is_wildcard_address",
+    "url_for",
+]
+
+#: The loopback ``Host`` names, as :func:`host_pattern` writes them (a loopback-bound
+#: server's printed URL names one of them).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -34,6 +51,37 @@ def is_wildcard_address(value: str) -> bool:
         value = value[1:-1]
     ip = _ip(value)
     return value == "" or (ip is not None and ip.is_unspecified)
+
+
+def is_loopback_address(value: str) -> bool:
+    """Whether a bind address is reachable from this machine only.
+
+    ``localhost`` and any loopback IP address in any spelling (``127.0.0.2``, ``127.1``,
+    ``::1``, ``[0:0::1]``); not a wildcard, not another name (it may resolve to anything).
+    """
+    value = value.strip().lower()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    ip = _ip(value)
+    return value == "localhost" or (ip is not None and ip.is_loopback)
+
+
+def accepted_hosts(first: Sequence[str], bound: str, then: Sequence[str] = ()) -> list[str]:
+    """The ``Host`` names a server bound to ``bound`` answers: ``first``, ``bound``, ``then``.
+
+    ``bound`` (the ``--host`` address) counts when it names one address, in the form
+    :func:`host_pattern` gives (``FE80::2`` -> ``[fe80::2]``): not a wildcard (``0.0.0.0``,
+    ``::``, ``0``: :func:`is_wildcard_address`), and not a value no ``Host`` header has. An IP
+    address in a ``Host`` header cannot be a DNS-rebinding name (the attacker's page would
+    send its own name), and a name it was told to bind is one its admin chose. Each name
+    once, in that order.
+    """
+    names = list(first)
+    if not is_wildcard_address(bound):
+        with suppress(ValueError):  # not a name a Host header has: nothing to add
+            names.append(host_pattern(bound))
+    names += then
+    return list(dict.fromkeys(names))
 
 
 def host_pattern(value: str) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from webconventions.hosts import url_for
+from webconventions.hosts import is_loopback_address, url_for
 
 if TYPE_CHECKING:  # the web stack is imported when a server starts, not for every command
     from fastapi import FastAPI
@@ -144,16 +144,8 @@ def hosts_note(settings: Settings) -> str | None:
     a client reaching it by a name or address not listed (a phone app using the LAN address of
     a server on ``0.0.0.0``) gets 400 ``invalid_host``; the line says so before it happens.
     """
-    import ipaddress
-
-    bound = settings.host.strip().strip("[]").lower()
-    if bound == "localhost":
+    if is_loopback_address(settings.host):  # a name or a wildcard: reachable from elsewhere
         return None
-    try:
-        if ipaddress.ip_address(bound).is_loopback:
-            return None
-    except ValueError:
-        pass  # a name, or a wildcard such as "" : reachable from elsewhere
     return (
         "hosts: requests must name one of these in their Host header: "
         + ", ".join(settings.accepted_hosts)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from typing import Annotated, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub.errors import BadRequestError
 from hub.models import (
     Group,
     GroupCreate,
@@ -20,56 +16,19 @@ from hub.models import (
     InviteWithdrawn,
     Summary,
 )
+from hub.routes._paging import (
+    DEFAULT_LIMIT,
+    After,
+    Limit,
+    bad_cursor,
+    cursor_parts,
+    id_cursor,
+    link_next,
+)
 from hub.store import HubStore
 from hub.store.groups import is_group_id, is_invite_id
 
 router = APIRouter(prefix="/hub/v1/groups", tags=["groups"])
-
-#: A list's page: ``limit`` items (as ``GET /api/v1/sessions`` of the personal service).
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-Limit = Annotated[
-    int,
-    Query(ge=1, le=MAX_LIMIT, description=f"Items per page (default {DEFAULT_LIMIT})"),
-]
-After = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        description="Where the page starts: copy it from the previous page's "
-        '`Link: <...>; rel="next"` header (opaque)',
-    ),
-]
-
-
-def _bad_cursor() -> BadRequestError:
-    return BadRequestError(
-        "after: not a position in this list; take the next page's address from the previous "
-        "page's Link header"
-    )
-
-
-def _cursor_parts(after: str, n: int) -> list[object]:
-    """The ``n`` values of a cursor made by :func:`_link_next`; 422 ``bad_request`` if not."""
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))
-    except (ValueError, TypeError):
-        raise _bad_cursor() from None
-    if not isinstance(parts, list) or len(parts) != n:
-        raise _bad_cursor()
-    return parts
-
-
-def _link_next(request: Request, response: Response, limit: int, parts: list[object]) -> None:
-    """Say the next page's address: the same path with ``limit`` and the cursor ``after``.
-
-    The cursor holds only values the page showed (the last item's id, and an invite's
-    ``created``), so paging tells nothing a single answer does not. Relative, so it holds
-    behind a TLS proxy.
-    """
-    cursor = base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
-    query = urlencode({"limit": limit, "after": cursor})
-    response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
 
 
 def _store(request: Request) -> HubStore:
@@ -92,16 +51,11 @@ def list_groups(
     A page of ``limit``; the next one's address is in ``Link: <...>; rel="next"`` (none on
     the last page).
     """
-    key: str | None = None
-    if after is not None:
-        (gid,) = _cursor_parts(after, 1)
-        if not isinstance(gid, str) or not is_group_id(gid):
-            raise _bad_cursor()
-        key = gid
+    key = None if after is None else id_cursor(after, is_group_id)
     groups = _store(request).list_groups(limit=limit + 1, after=key)
     if len(groups) > limit:
         del groups[limit:]
-        _link_next(request, response, limit, [groups[-1]["id"]])
+        link_next(request, response, limit, [groups[-1]["id"]])
     return groups
 
 
@@ -135,9 +89,9 @@ def list_invites(
     """
     key: tuple[int | None, str] | None = None
     if after is not None:
-        created, iid = _cursor_parts(after, 2)
+        created, iid = cursor_parts(after, 2)
         if not isinstance(iid, str) or not is_invite_id(iid):
-            raise _bad_cursor()
+            raise bad_cursor()
         # a time the database holds (BIGINT: below 2**63) and an invite id's shape: nothing
         # else reaches the query (a larger int was a 500 on both backends, NUL on PostgreSQL)
         if created is None:
@@ -145,14 +99,14 @@ def list_invites(
         elif type(created) is int and 0 <= created < 2**63:
             key = (created, iid)
         else:
-            raise _bad_cursor()
+            raise bad_cursor()
     invites = _store(request).list_invites(group_id, limit=limit + 1, after=key)
     if len(invites) > limit:
         del invites[limit:]
         last = invites[-1]
         created_at = last["created"]
         shown = int(created_at.timestamp()) if isinstance(created_at, dt.datetime) else None
-        _link_next(request, response, limit, [shown, last["id"]])
+        link_next(request, response, limit, [shown, last["id"]])
     return invites
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Request, Response
 
 from hub.db import MEASURES
 from hub.errors import NotFoundError
 from hub.models import Effect, Intervention, InterventionCreate
+from hub.routes._paging import DEFAULT_LIMIT, After, Limit, id_cursor, link_next
 from hub.store import HubStore
 from hub.store.groups import is_group_id
+from hub.store.interventions import is_intervention_id
 
 router = APIRouter(prefix="/hub/v1", tags=["interventions"])
 
@@ -36,9 +37,20 @@ def create_intervention(
 
 
 @router.get("/interventions", response_model=list[Intervention])
-def list_interventions(request: Request) -> list[dict[str, object]]:
-    """Every intervention, oldest first."""
-    return _store(request).list_interventions()
+def list_interventions(
+    request: Request, response: Response, limit: Limit = DEFAULT_LIMIT, after: After = None
+) -> list[dict[str, object]]:
+    """The interventions, oldest first, as created.
+
+    A page of ``limit``; the next one's address is in ``Link: <...>; rel="next"`` (none on
+    the last page), as the group list's (:mod:`hub.routes._paging`).
+    """
+    key = None if after is None else id_cursor(after, is_intervention_id)
+    items = _store(request).list_interventions(limit=limit + 1, after=key)
+    if len(items) > limit:
+        del items[limit:]
+        link_next(request, response, limit, [items[-1]["id"]])
+    return items
 
 
 @router.get("/interventions/{intervention_id}", response_model=Intervention)

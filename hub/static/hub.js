@@ -30,7 +30,7 @@ async function api(path, options = {}) {
   return res.headers.get("content-type")?.includes("json") ? res.json() : res.text();
 }
 
-// A whole list (groups, invites): its pages, following each answer's Link rel="next". An
+// A whole list (groups, invites, interventions): its pages, following each answer's Link rel="next". An
 // item on two pages (an invite revoked between them: active, then revoked) is kept once, as
 // the later page has it, where it has it: its Revoke would 404.
 async function apiAll(path) {
@@ -299,7 +299,7 @@ async function selectGroup(group) {
 }
 
 async function loadInterventions() {
-  const list = await api("/hub/v1/interventions");
+  const list = await apiAll("/hub/v1/interventions");
   const ul = $("interventions");
   ul.replaceChildren();
   for (const iv of list) {

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hub import db
-from hub.errors import NotFoundError
+from hub.errors import BadRequestError, NotFoundError
 
 __all__ = ["Clock", "Member", "StoreBase", "hash_secret"]
 
@@ -57,6 +57,28 @@ class StoreBase:
         if row is None:
             raise NotFoundError(f"no group {gid!r}", code="group_not_found")
         return row
+
+    @staticmethod
+    def _after(conn: Connection, table: sa.Table, after: str, what: str) -> sa.ColumnElement[bool]:
+        """The rows of ``table`` after the row ``after`` in (``created_at``, ``id``) order.
+
+        Keyset paging of a list of rows never deleted (groups, interventions), so ``after``
+        (the last id of a previous page) is always found: :class:`BadRequestError` naming
+        ``after`` for an id that is no ``what``. Every row there throughout a walk is listed
+        once; one created meanwhile at most once (on a later page unless made in the second of
+        the last one shown with a smaller id).
+        """
+        c = table.c
+        key = conn.execute(sa.select(c.created_at).where(c.id == after)).first()
+        if key is None:
+            raise BadRequestError(
+                f"after: no such {what}; take the next page's address from the previous "
+                "page's Link header"
+            )
+        return sa.or_(
+            c.created_at > key.created_at,
+            sa.and_(c.created_at == key.created_at, c.id > after),
+        )
 
     @staticmethod
     def _lock_group(conn: Connection, gid: str) -> None:

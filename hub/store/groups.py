@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub import db
-from hub.errors import BadRequestError, NotFoundError
+from hub.errors import NotFoundError
 from hub.store.base import StoreBase, hash_secret
 from hub.store.members import (
     INVITE_ID_LEN,
@@ -88,18 +88,7 @@ class GroupStore(StoreBase):
         )
         with self.engine.connect() as conn:
             if after is not None:
-                key = conn.execute(sa.select(g.created_at).where(g.id == after)).first()
-                if key is None:
-                    raise BadRequestError(
-                        "after: no such group; take the next page's address from the previous "
-                        "page's Link header"
-                    )
-                q = q.where(
-                    sa.or_(
-                        g.created_at > key.created_at,
-                        sa.and_(g.created_at == key.created_at, g.id > after),
-                    )
-                )
+                q = q.where(self._after(conn, db.groups, after, "group"))
             return [self._group_out(r, int(r["n"])) for r in conn.execute(q).mappings()]
 
     def get_group(self, gid: str) -> dict[str, Any]:

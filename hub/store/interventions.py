@@ -112,12 +112,22 @@ class InterventionStore(SealingStore):
             raise NotFoundError(f"no intervention {iid!r}", code="intervention_not_found")
         return self._intervention_out(row)
 
-    def list_interventions(self, gid: str | None = None) -> list[dict[str, Any]]:
-        """Interventions (of group ``gid`` if given), oldest first."""
-        q = sa.select(db.interventions).order_by(db.interventions.c.created_at)
+    def list_interventions(
+        self, gid: str | None = None, *, limit: int | None = None, after: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Interventions (of group ``gid`` if given), oldest first (ties in id order).
+
+        ``limit`` at most, those after the intervention ``after`` (an id, from a previous
+        page): keyset paging as :meth:`hub.store.groups.GroupStore.list_groups` (interventions
+        are never deleted: :class:`BadRequestError` for an ``after`` that is none).
+        """
+        i = db.interventions.c
+        q = sa.select(db.interventions).order_by(i.created_at, i.id).limit(limit)
         if gid is not None:
-            q = q.where(db.interventions.c.group_id == gid)
+            q = q.where(i.group_id == gid)
         with self.engine.connect() as conn:
+            if after is not None:
+                q = q.where(self._after(conn, db.interventions, after, "intervention"))
             return [self._intervention_out(r) for r in conn.execute(q).mappings()]
 
     def _cells_of(

@@ -4,6 +4,7 @@ as written and telling a wildcard bind by ``in ("0.0.0.0", "")``."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -84,3 +85,81 @@ def test_a_wildcard_bind_prints_a_loopback_url_that_answers(
     out = _serve_until_up(tmp_path / "hub", "--host", bind, then=use)
     assert f"hrvpace hub is serving at http://{shown}:" in out, out
     assert answers == [200], (answers, out)
+
+
+def _health(settings: HubSettings, host: str) -> int:
+    """The status of ``GET /hub/v1/health`` with ``Host: host`` (ASGI, no server, no lifespan)."""
+
+    app = create_app(settings)
+
+    async def get() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            r = await client.get("/hub/v1/health", headers={"Host": host})
+            return r.status_code
+
+    try:
+        return asyncio.run(get())
+    finally:
+        app.state.store.engine.dispose()
+
+
+def test_the_address_the_hub_binds_is_a_host_name_it_answers(tmp_path: Path) -> None:
+    """``--host 192.168.1.5`` answered ``Host: 192.168.1.5:PORT`` 400 ``invalid_host`` unless
+    the admin also listed the address in ``HRVPACE_HUB_ALLOWED_HOSTS``; the person's service
+    accepted its own. Both now take one rule (``webconventions.hosts.accepted_hosts``): the
+    bound address counts when it names one address, a wildcard adds nothing."""
+
+    def hub(host: str, **more: object) -> HubSettings:
+        return HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_t"), host=host, **more)
+
+    lan = hub("192.0.2.5")
+    assert lan.accepted_hosts == ["127.0.0.1", "localhost", "[::1]", "192.0.2.5"]
+    assert _health(lan, "192.0.2.5:8766") == 200
+    assert _health(lan, "192.0.2.6:8766") == 400  # still no other name
+    v6 = hub("2001:DB8:0::5")
+    assert _health(v6, "[2001:db8::5]:8766") == 200
+    # the listed names replace the default ones (README), the bound address is added
+    listed = hub("192.0.2.5", allowed_hosts=["hub.example"])
+    assert listed.accepted_hosts == ["hub.example", "192.0.2.5"]
+    assert _health(listed, "192.0.2.5") == 200 and _health(listed, "127.0.0.1") == 400
+    for wildcard in ("0.0.0.0", "::", "0"):
+        assert hub(wildcard).accepted_hosts == ["127.0.0.1", "localhost", "[::1]"], wildcard
+    assert _health(hub("0.0.0.0"), "0.0.0.0:8766") == 400
+
+
+def test_the_not_loopback_warning_names_the_host_names_the_hub_answers(tmp_path: Path) -> None:
+    """The warning was printed for any ``--host`` but three strings (``127.0.0.2``, ``[::1]``
+    and ``LOCALHOST`` are loopback too) and told the admin to list a name the hub then took
+    as the only one (the list replaces the loopback names). It now says when the hub is
+    reachable from elsewhere, which names it answers (the bound address among them) and
+    that the list replaces the default."""
+    from hub.cli import hosts_note
+
+    def note(host: str) -> str | None:
+        return hosts_note(HubSettings(data_dir=tmp_path, admin_token=SecretStr("t"), host=host))
+
+    for loopback in ("127.0.0.1", "127.0.0.2", "LOCALHOST", "::1", "[::1]", "0:0::1"):
+        assert note(loopback) is None, loopback
+    lan = note("192.0.2.5") or ""
+    assert lan.startswith("not loopback: put TLS in front"), lan
+    assert "Host header: 127.0.0.1, localhost, [::1], 192.0.2.5;" in lan, lan
+    assert "HRVPACE_HUB_ALLOWED_HOSTS='[\"hub.example.org\"]'" in lan, lan
+    assert "replaces the default 127.0.0.1, localhost, [::1]" in lan, lan
+    every = note("0.0.0.0") or ""
+    assert "Host header: 127.0.0.1, localhost, [::1];" in every, every  # not 0.0.0.0
+
+
+def test_each_worker_process_answers_the_bound_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--workers N`` hands the settings to its processes as variables: the bound address
+    among them, or each worker's Host check would not accept it."""
+    from hub.cli import worker_environ
+
+    given = HubSettings(
+        data_dir=tmp_path, host="192.0.2.5", allowed_hosts=["hub.example", "localhost"]
+    )
+    for name, value in worker_environ(given, tmp_path / "admin-token").items():
+        monkeypatch.setenv(name, value)
+    assert HubSettings().accepted_hosts == ["hub.example", "localhost", "192.0.2.5"]

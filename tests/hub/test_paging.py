@@ -1,4 +1,5 @@
-"""The group and invite lists come in pages, on both backends, stable while rows are added.
+"""The group, invite and intervention lists come in pages, on both backends, stable while rows
+are added.
 
 ``limit`` (default 100, at most 1000, as the personal service's session list) and the
 cursor ``after``, which the previous page's ``Link: <...>; rel="next"`` header names: keyset
@@ -14,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from tests.hub.conftest import GROUP_DAY, Hub
+from tests.hub.conftest import GROUP_DAY, WEEK, Hub
 from tests.hub.test_api import _problem
 
 
@@ -141,7 +142,8 @@ def test_the_invites_come_in_pages_newest_first_then_the_revoked_ones(hub: Hub) 
 def test_a_page_that_cannot_be_is_a_422_naming_the_parameter(hub: Hub) -> None:
     gid = hub.group(k=3)
     hub.invite(gid)
-    for path in ("/hub/v1/groups", f"/hub/v1/groups/{gid}/invites"):
+    _intervention(hub, gid)
+    for path in ("/hub/v1/groups", f"/hub/v1/groups/{gid}/invites", "/hub/v1/interventions"):
         for limit in (0, 1001, "x"):
             r = hub.admin.get(path, params={"limit": limit})
             assert "limit" in str(_problem(r, 422, "validation_error")["detail"])
@@ -152,6 +154,9 @@ def test_a_page_that_cannot_be_is_a_422_naming_the_parameter(hub: Hub) -> None:
     unknown = base64.urlsafe_b64encode(b'["g0000000000000000"]').decode()  # a group's shape
     r = hub.admin.get("/hub/v1/groups", params={"after": unknown})
     assert "no such group" in str(_problem(r, 422, "bad_request")["detail"])
+    unknown = base64.urlsafe_b64encode(b'["i0000000000000000"]').decode()  # an intervention's
+    r = hub.admin.get("/hub/v1/interventions", params={"after": unknown})
+    assert "no such intervention" in str(_problem(r, 422, "bad_request")["detail"])
     r = hub.admin.get("/hub/v1/groups/gnope/invites", params={"limit": 1})
     _problem(r, 404, "group_not_found")
 
@@ -165,9 +170,11 @@ def test_a_cursor_no_page_could_have_made_is_a_422_not_a_500(hub: Hub) -> None:
     OverflowError, PostgreSQL's numeric out of range), a NUL in an id a 500 on PostgreSQL and
     a lone surrogate one on both (it cannot be encoded). A cursor holds a time the database
     holds (0 <= created < 2**63) and an id of the shape the hub makes (a group's ``g`` and 16
-    hex digits, an invite's 12 hex digits): anything else is the 422 naming ``after``."""
+    hex digits, an intervention's ``i`` and 16, an invite's 12 hex digits): anything else is
+    the 422 naming ``after``."""
     gid = hub.group(k=3)
     iid = hub.admin.post(f"/hub/v1/groups/{gid}/invites").json()["id"]
+    iv = _intervention(hub, gid)
     invites = f"/hub/v1/groups/{gid}/invites"
     bad = {
         invites: [
@@ -189,6 +196,18 @@ def test_a_cursor_no_page_could_have_made_is_a_422_not_a_500(hub: Hub) -> None:
             b'["%s\\u0000"]' % gid.encode(),
             b'["G%s"]' % gid[1:].encode(),
             b"[true]",
+        ],
+        "/hub/v1/interventions": [
+            b'["\\u0000"]',
+            b'["\\ud800"]',
+            b'["%s\\u0000"]' % iv.encode(),
+            b'["%s\\u001f"]' % iv[:-1].encode(),  # a control character in an id's place
+            b'["%s\\n"]' % iv.encode(),
+            b'["I%s"]' % iv[1:].encode(),
+            b'["%s"]' % gid.encode(),  # a group's id is no intervention's
+            b'[null, "%s"]' % iv.encode(),  # an invite cursor's shape
+            b"[true]",
+            b"[]",
         ],
     }
     for path, cursors in bad.items():
@@ -225,3 +244,55 @@ def test_a_well_formed_invite_cursor_is_taken_as_a_position(hub: Hub) -> None:
     r = hub.admin.get(invites, params={"after": _raw_cursor(b'[null, "000000000000"]')})
     assert r.json() == []  # after the revoked ones' first: there are none
     assert {new, old} == {i["id"] for i in hub.admin.get(invites).json()}
+
+
+def _intervention(hub: Hub, gid: str, name: str = "study") -> str:
+    r = hub.admin.post(
+        f"/hub/v1/groups/{gid}/interventions",
+        json={"name": name, "start": WEEK.isoformat(), "end": WEEK.isoformat()},
+    )
+    assert r.status_code == 201, r.text
+    iid: str = r.json()["id"]
+    return iid
+
+
+def test_the_interventions_come_in_pages_and_one_made_meanwhile_is_listed_once(
+    hub: Hub,
+) -> None:
+    """``GET /interventions`` was one answer of every intervention; it pages as the group
+    list does (the same cursor: the last one's id). Five interventions, three of them in one
+    second (their order is their random ids), pages of two; between the pages three are made
+    in that second and later. Every one there at the start is listed once in the one order
+    of the whole list, a new one at most once."""
+    gid = hub.group(k=3)
+    before = []
+    for i in range(5):
+        hub.clock.at(GROUP_DAY, hour=12 if i < 3 else 12 + i)
+        before.append(_intervention(hub, gid, f"s{i}"))
+    whole = hub.admin.get("/hub/v1/interventions")
+    assert whole.status_code == 200 and _next(whole) is None  # 5 < the default 100
+    order = [iv["id"] for iv in whole.json()]
+    assert sorted(order) == sorted(before)
+    assert order[3:] == before[3:]  # oldest first; the first three in id order
+    assert order[:3] == sorted(before[:3])
+
+    added = []
+
+    def make(page: int) -> None:
+        if page == 1:
+            for hour in (12, 12, 23):
+                hub.clock.at(GROUP_DAY, hour=hour)
+                added.append(_intervention(hub, gid, "new"))
+
+    walked = _pages(hub, "/hub/v1/interventions?limit=2", make)
+    listed = [iv["id"] for page, _ in walked for iv in page]
+    assert len(walked[0][0]) == 2 and all(0 < len(p) <= 2 for p, _ in walked)
+    assert len(listed) == len(set(listed)), "an intervention listed twice"
+    assert [i for i in listed if i in before] == order
+    assert set(listed) - set(before) <= set(added) and added[-1] in listed  # the newest
+    for page, nxt in walked[:-1]:  # the cursor is the last one's id, nothing else
+        assert nxt is not None and "limit=2" in nxt
+        assert _cursor(nxt) == [page[-1]["id"]]
+    # each page's interventions are as the whole list shows them
+    now = {iv["id"]: iv for iv in hub.admin.get("/hub/v1/interventions?limit=1000").json()}
+    assert all(iv == now[iv["id"]] for page, _ in walked for iv in page)

@@ -240,23 +240,37 @@ def test_the_dashboard_lists_every_group_and_invite_over_several_pages(
     browser: Any, hub: AdminHub
 ) -> None:
     """The lists come in pages of 100 by default (``Link: <...>; rel="next"``): the page
-    follows them, so an organisation with more groups or invites than a page sees them all."""
+    follows them, so an organisation with more groups or invites than a page sees them all.
+    The interventions too (they were one list, then paged as the groups; the page read only
+    the first): asked for in pages of one (intercepted), all three are shown."""
     for i in range(100):
         r = hub.admin.post("/hub/v1/groups", json={"name": f"Team {i:03d}", "k": 3})
         assert r.status_code == 201, r.text
         r = hub.admin.post(f"/hub/v1/groups/{hub.ward_a}/invites", json={"uses": 1})
+        assert r.status_code == 201, r.text
+    for name in ("Walks", "Quiet room"):
+        body = {"name": name, "start": W04.isoformat(), "end": W04.isoformat()}
+        r = hub.admin.post(f"/hub/v1/groups/{hub.ward_a}/interventions", json=body)
         assert r.status_code == 201, r.text
     first = hub.admin.get("/hub/v1/groups")
     assert len(first.json()) == 100 and 'rel="next"' in first.headers["link"]
     ctx = browser.new_context(viewport=LAPTOP)
     page = ctx.new_page()
     errors = record_errors(page)
+    page.route(
+        re.compile(r"/hub/v1/interventions$"),
+        lambda route: route.continue_(url=route.request.url + "?limit=1"),
+    )
     _log_in(page, hub.url)
     page.wait_for_function("document.querySelectorAll('#groups tbody tr').length === 102")
     page.locator("#groups tr", has_text="Team 099").wait_for()
     page.wait_for_function(
         "document.querySelectorAll('#invites tbody tr[data-invite]').length === 101"
     )
+    page.wait_for_function("document.querySelectorAll('#interventions li').length === 3")
+    names = [li.split(" (")[0] for li in page.locator("#interventions li").all_inner_texts()]
+    # oldest first; the two made in one second in their ids' order
+    assert names[0] == "Lunch breathing" and sorted(names[1:]) == ["Quiet room", "Walks"]
     assert errors == []
     ctx.close()
 
