@@ -387,7 +387,7 @@ def method_parameters() -> dict[str, Any]:
         },
         "dfa_alpha1": {
             **_defaults(hrv.dfa_alpha1, "n_min", "n_max"),
-            "boxes": "non-overlapping, linear detrend per box",
+            "boxes": "non-overlapping, linear detrend per box, none across a gap",
         },
         "stress_index": _defaults(hrv.stress_index, "bin_ms"),
     }
