@@ -110,7 +110,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
-from api._version import __version__, build_info, library_versions
+from api._version import provenance
 from api.research.discover import choose_reading, export_table_problem, skip_reason
 from api.research.segments import Segment, SegmentBeyondEndError, cut
 from hrv.ectopy import CORRECTED_LIMIT, MIN_STEPS, SHARE_LIMIT, STEP_LIMIT
@@ -426,7 +426,8 @@ def analysis_settings(
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
     (:func:`hrv.spectrum.spectrum_settings`, the same dict the HTML report's caption is made
     from); ``segments`` (``label``, ``start_s``, ``end_s``; ``None``: whole recordings);
-    ``names`` (the column-name style). Provenance: ``hrvpace_build``
+    ``names`` (the column-name style). Provenance (:func:`api._version.provenance`, as
+    ``export`` and ``replay`` record it): ``hrvpace_build``
     (:func:`api._version.build_info`: the version, the installed metadata's version and the
     git commit of a checkout or the one an install recorded, since one version label has
     covered changed numbers), ``libraries`` (:func:`api._version.library_versions`: Python,
@@ -441,8 +442,9 @@ def analysis_settings(
         if segments is not None
         else ([options.segment] if options.segment is not None else None)
     )
+    software = provenance(neurokit=options.format in SIGNAL_FORMATS)
     return {
-        "hrvpace_version": __version__,
+        "hrvpace_version": software["hrvpace_version"],
         "format": options.format,
         "units": options.units,
         "sampling_rate_hz": options.sampling_rate_hz,
@@ -462,8 +464,8 @@ def analysis_settings(
         else [{"label": g.label, "start_s": g.start_s, "end_s": g.end_s} for g in segs],
         "names": names,
         "parameters": method_parameters(),
-        "hrvpace_build": build_info(),
-        "libraries": library_versions(neurokit=options.format in SIGNAL_FORMATS),
+        "hrvpace_build": software["hrvpace_build"],
+        "libraries": software["libraries"],
         "command_line": None if command_line is None else list(command_line),
         "exclude": list(exclude),
     }
