@@ -484,7 +484,9 @@ class RecordingAnalysis:
     recording's end (N s)``: :class:`api.research.segments.SegmentBeyondEndError`; no summary, no
     error). ``segment``
     is the label of the segment analysed (``None``: the whole recording), kept on a failure
-    too, where there is no summary to hold it: a failed segment's row then says which one.
+    too, where there is no summary to hold it: a failed segment's row then says which one. A
+    file that fails before it is cut (it cannot be read, it holds no beats) has ``None``
+    there even when a segment was asked for: the file failed, not the segment.
     """
 
     path: str
@@ -893,12 +895,15 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
 
 
 def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> RecordingAnalysis:
+    # the segment a failure names: none until the recording is read and cut (a file that
+    # cannot be read fails as a whole, not once per segment: hrvpace analyze --segments)
+    where: str | None = None
     try:
         # hrvpace export's metrics or contact table (skipped in a folder) named on its own:
         # say what it is and which file holds the beats, not "a table without an RR column"
         not_beats = export_table_problem(p) if options.format is None else None
         if not_beats is not None:
-            return RecordingAnalysis(path=p, error=not_beats, segment=label)
+            return RecordingAnalysis(path=p, error=not_beats)
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
         signal: dict[str, Any] = {
@@ -918,11 +923,10 @@ def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> Record
         )
         if rec.n_beats == 0:
             cut_off = f" ({CUT_OFF_NOTE})" if rec.meta.get("truncated_last_line") else ""
-            return RecordingAnalysis(
-                path=p, error=f"the recording has no beats{cut_off}", segment=label
-            )
+            return RecordingAnalysis(path=p, error=f"the recording has no beats{cut_off}")
         rec = dataclasses.replace(rec, meta={**rec.meta, "clock_start_s": rec.start_s})
         if options.segment is not None:
+            where = label
             try:
                 rec = cut(rec, options.segment)
             except SegmentBeyondEndError as exc:  # nothing of it recorded: skipped, not failed
@@ -947,12 +951,12 @@ def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> Record
         # an error line quotes at most 200 characters of the file plus brief wording); the
         # reason alone, no exception class name
         return RecordingAnalysis(
-            path=p, error=_one_line(str(exc) or type(exc).__name__), segment=label
+            path=p, error=_one_line(str(exc) or type(exc).__name__), segment=where
         )
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(
-            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}"), segment=label
+            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}"), segment=where
         )
 
 
