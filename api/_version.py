@@ -93,6 +93,42 @@ def build_info() -> dict[str, Any]:
     }
 
 
+def provenance(*, neurokit: bool = False) -> dict[str, Any]:
+    """What every research output records of the software that made it, as a JSON-ready dict.
+
+    ``hrvpace_version`` (:data:`__version__`), ``hrvpace_build`` (:func:`build_info`) and
+    ``libraries`` (:func:`library_versions`, ``neurokit`` passed on): the settings of
+    ``hrvpace analyze``, ``replay --json``'s ``replay_end``, ``hrvpace export``'s ``ID.json``
+    and, as one line (:func:`build_label`), the ``hrvpace report`` page. A fresh dict each
+    call (the cached build is copied).
+    """
+    return {
+        "hrvpace_version": __version__,
+        "hrvpace_build": dict(build_info()),
+        "libraries": library_versions(neurokit=neurokit),
+    }
+
+
+def build_label(info: dict[str, Any] | None = None) -> str:
+    """The build in one line for a page: ``hrvpace 0.1.0, build <commit> (git checkout)``.
+
+    From ``info`` (:func:`provenance`'s ``hrvpace_build``, default this process's): the
+    version, the commit and where it was read (``-dirty`` kept), ``installed 0.0.9`` when the
+    installed metadata names another version, ``build unknown`` when no commit is known (a
+    wheel from an index: the version is all there is).
+    """
+    b = build_info() if info is None else info
+    label = f"hrvpace {b['version']}"
+    if b.get("build"):
+        label += f", build {b['build']} ({b['build_from']})"
+    else:
+        label += ", build unknown"
+    installed = b.get("installed_version")
+    if installed is not None and installed != b["version"]:
+        label += f", installed {installed}"
+    return label
+
+
 def library_versions(*, neurokit: bool = False) -> dict[str, str | None]:
     """Python's and the numeric libraries' versions, NeuroKit2's when it may have been used.
 

@@ -21,7 +21,9 @@ How it stays fast:
 - DFA alpha1: the residual sum of squares of every box of every size (4-16 beats) at every
   start position is one small matrix product of the RR increments (a box's residual after a
   linear fit does not depend on the window it belongs to), and each window adds up the boxes
-  it uses with per-residue prefix sums;
+  it uses with per-residue prefix sums; with gaps a window's boxes are laid from the start of
+  each run between the gaps inside it (:func:`hrv.dfa_alpha1` with gaps: no box spans a gap),
+  the runs wholly inside a window summed once with running sums over the runs;
 - stress index: per-segment histograms of 50-ms bins with cumulative counts, and range
   minimum/maximum queries over segments (sparse table) for MxDMn;
 - frequency domain and coherence: :func:`hrv.coherence.spectral_windows` (one resampling
@@ -58,7 +60,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -248,12 +250,21 @@ _DFA_CHUNK = 16384
 
 
 def _dfa_column(
-    rr: NDArray[np.float64], win: Windows, bnd: Boundaries, constant: NDArray[np.bool_]
+    rr: NDArray[np.float64],
+    win: Windows,
+    bnd: Boundaries,
+    constant: NDArray[np.bool_],
+    gaps: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
     """DFA alpha1 of every window; same definition as :func:`hrv.dfa_alpha1` (4-16 beats).
 
     ``constant`` marks windows whose RR are all equal; like :func:`hrv.dfa_alpha1`, a window
-    with some ``F(n) <= 1e-9 * mean RR`` (flat at that box size) gets NaN too.
+    with some ``F(n) <= 1e-9 * mean RR`` (flat at that box size) gets NaN too. With ``gaps``
+    (``gaps[i]``: beat ``i`` does not follow beat ``i - 1``) no box spans a gap, as
+    :func:`hrv.dfa_alpha1` with the window's slice of ``gaps``: a window is the runs between
+    the gaps inside it (a gap at its first beat is none), the boxes of each laid from the
+    run's start (:func:`_gap_runs`); a window that holds no gap is summed exactly as without
+    ``gaps``, bit for bit.
     """
     start, stop = win.start, win.stop
     n = stop - start
@@ -266,6 +277,8 @@ def _dfa_column(
     idx = np.flatnonzero(ok)
     lo = start[idx]
     nn = n[idx]
+    runs = None if gaps is None else _gap_runs(gaps, lo, lo + nn)
+    few = np.zeros(idx.size, dtype=np.bool_)  # fewer than two boxes of the largest size
     log_f = np.empty((idx.size, sizes.size))
     box_ss = _box_residual_ss(rr, sizes)
     mean_rr = bnd.window_sum(rr)[idx] / nn
@@ -303,26 +316,126 @@ def _dfa_column(
                 lo_buf[:length].reshape(rows + 1, w).view(np.complex128),
             ),
         )
-        boxes = nn // s
-        # The boxes of the window starting at lo start at lo + m*s, m < boxes: their sum is
-        # hi[q1, r] - hi[q0, r] with r = lo % s, q0 = lo // s, q1 = q0 + boxes (hi[q, r] holds
-        # the boxes starting before q*s + r, the padded row 0 being zero). Flat, hi[q, r] is
-        # element q*w + r.
-        i0 = (lo // s) * w + lo % s
-        i1 = i0 + boxes * w
-        hi_flat, lo_flat = hi_buf[:length], lo_buf[:length]
-        total = (hi_flat[i1] - hi_flat[i0]) + (lo_flat[i1] - lo_flat[i0])
-        f2 = total / (boxes * s)
-        flat |= f2 <= flat_f2  # F(n) <= 1e-9 * mean RR: alpha1 undefined, as dfa_alpha1
+        chain = _BoxChains(hi_buf[:length], lo_buf[:length], s, w)
+        if runs is None:  # the window is one run: its boxes start at lo + m*s
+            boxes = nn // s
+            total = chain(lo, boxes)
+        else:
+            boxes, total = _gap_run_boxes(runs, s, chain, lo)
+            if s == _DFA_N_MAX:
+                few = boxes < 2  # as dfa_alpha1: two boxes of n_max within runs
         with np.errstate(divide="ignore", invalid="ignore"):
+            f2 = total / (boxes * s)
+            flat |= f2 <= flat_f2  # F(n) <= 1e-9 * mean RR: alpha1 undefined, as dfa_alpha1
             log_f[:, col] = 0.5 * np.log10(f2)
     lx = np.log10(sizes.astype(np.float64))
     lxc = lx - lx.mean()
     with np.errstate(invalid="ignore"):
         slope = (log_f - log_f.mean(axis=1, keepdims=True)) @ lxc / float(lxc @ lxc)
-    finite = np.isfinite(log_f).all(axis=1) & ~flat
+    finite = np.isfinite(log_f).all(axis=1) & ~flat & ~few
     alpha[idx[finite]] = slope[finite]
     return alpha
+
+
+@dataclass(frozen=True)
+class _BoxChains:
+    """Sums of boxes of size ``s`` from :func:`_dfa_column`'s per-residue running sums.
+
+    ``hi``, ``lo``: the double-double running sums of the boxes' residual sums of squares,
+    flat, ``(rows + 1, w)`` row-major with a zero row 0 (``w`` is ``s`` rounded up to even).
+    """
+
+    hi: NDArray[np.float64]
+    lo: NDArray[np.float64]
+    s: int
+    w: int
+
+    def __call__(self, a: NDArray[np.int64], count: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The sum over the boxes starting at ``a + m*s``, ``m < count`` (per element).
+
+        It is ``hi[q1, r] - hi[q0, r]`` with ``r = a % s``, ``q0 = a // s``,
+        ``q1 = q0 + count`` (``hi[q, r]`` holds the boxes starting before ``q*s + r``, the
+        padded row 0 being zero); flat, ``hi[q, r]`` is element ``q*w + r``.
+        """
+        s, w = self.s, self.w
+        i0 = (a // s) * w + a % s
+        i1 = i0 + count * w
+        out: NDArray[np.float64] = (self.hi[i1] - self.hi[i0]) + (self.lo[i1] - self.lo[i0])
+        return out
+
+
+@dataclass(frozen=True)
+class _GapRuns:
+    """The runs between gaps of the windows of :func:`_dfa_column` (by beat index).
+
+    A window ``[lo, hi)`` holding the gaps ``g_1 < ... < g_m`` (``gaps[g]``, ``lo < g < hi``:
+    a gap at its first beat is none) is the runs ``[lo, g_1)``, ``[g_1, g_2)``, ...,
+    ``[g_m, hi)``. ``head_len``: every window's first run's length (``hi - lo`` without a gap
+    inside). For the windows ``inside`` (those holding a gap): ``tail_start`` (``g_m``),
+    ``tail_len`` (``hi - g_m``) and ``j0``, ``j1`` such that the inner runs ``[g_1, g_2)``, ...,
+    ``[g_{m-1}, g_m)`` are ``run_start[j0:j1]`` (of ``run_len[j0:j1]`` beats): ``run_start``
+    every gap, ``run_len`` the run after it (to the next gap or the recording's end).
+    """
+
+    head_len: NDArray[np.int64]
+    inside: NDArray[np.intp]
+    tail_start: NDArray[np.int64]
+    tail_len: NDArray[np.int64]
+    j0: NDArray[np.int64]
+    j1: NDArray[np.int64]
+    run_start: NDArray[np.int64]
+    run_len: NDArray[np.int64]
+
+
+def _gap_runs(gaps: NDArray[np.bool_], lo: NDArray[np.int64], hi: NDArray[np.int64]) -> _GapRuns:
+    """The runs of each window ``[lo, hi)`` (:class:`_GapRuns`)."""
+    at = np.flatnonzero(gaps[1:]).astype(np.int64) + 1
+    ends = np.append(at, np.int64(gaps.size))  # at[j]'s run ends at ends[j + 1]
+    first = np.searchsorted(at, lo, side="right").astype(np.int64)  # the first gap after lo
+    stop = np.searchsorted(at, hi, side="left").astype(np.int64)  # past the last before hi
+    head_len = np.minimum(ends[first], hi) - lo
+    inside = np.flatnonzero(stop > first)
+    tail_start = at[stop[inside] - 1]
+    return _GapRuns(
+        head_len=head_len,
+        inside=inside,
+        tail_start=tail_start,
+        tail_len=hi[inside] - tail_start,
+        j0=first[inside],
+        j1=stop[inside] - 1,
+        run_start=at,
+        run_len=np.diff(ends),
+    )
+
+
+def _gap_run_boxes(
+    runs: _GapRuns, s: int, chain: _BoxChains, lo: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Boxes of size ``s`` within the runs of each window, and their residual sum of squares.
+
+    Each run of a window has ``floor(length / s)`` boxes from its start (:func:`hrv.dfa_alpha1`
+    with gaps). The first run is every window's own: ``chain(lo, head)`` (the sum of ``head``
+    boxes from ``lo``), which for a window holding no gap is ``chain(lo, nn // s)``, the sum
+    without gaps, and then all there is. The inner runs are the same in every window that
+    holds them: their sums are running sums over the runs (double-double, as the boxes' own),
+    so a window adds those of its inner runs as one difference; the last run is again the
+    window's own.
+    """
+    boxes = runs.head_len // s
+    total = chain(lo, boxes)
+    k = runs.inside
+    if k.size == 0:
+        return boxes, total
+    run_boxes = runs.run_len // s
+    run_ss = chain(runs.run_start, run_boxes)
+    hi_c, lo_c = running_sum_dd(np.concatenate(([0.0], run_ss)))
+    n_c = np.concatenate(([0], np.cumsum(run_boxes)))
+    j0, j1 = runs.j0, runs.j1
+    tail = runs.tail_len // s
+    inner = (hi_c[j1] - hi_c[j0]) + (lo_c[j1] - lo_c[j0])
+    boxes[k] += (n_c[j1] - n_c[j0]) + tail
+    total[k] += inner + chain(runs.tail_start, tail)
+    return boxes, total
 
 
 def _sparse_table(values: NDArray[np.float64], op: Callable[..., Any]) -> list[NDArray[Any]]:
@@ -451,7 +564,8 @@ def rolling(
     ``t_end = window_s, window_s + step_s, ...`` up to the last beat time (inclusive). Every
     window's values equal the single-window functions on that slice (``gaps[first]`` of the
     slice is irrelevant): :func:`hrv.time_domain` (``"time"``), :func:`hrv.dfa_alpha1` (4-16
-    beats) and :func:`hrv.stress_index` (50-ms bins) (``"nonlinear"``) on the slice as it is;
+    beats; no box spans a gap) and :func:`hrv.stress_index` (50-ms bins) (``"nonlinear"``) on
+    the slice as it is, with the slice of ``gaps``;
     :func:`hrv.frequency_domain` (``"frequency"``) and :func:`hrv.coherence` (``"coherence"``)
     on the slice *with* ``t_s=`` its beat times on the recording's clock (the slice of
     ``cumsum(rr_ms) / 1000``: the resampling grid and the Welch segments sit on that clock)
@@ -469,7 +583,9 @@ def rolling(
         Distance between successive window ends, in seconds.
     gaps : array_like of bool, optional
         ``gaps[i]`` True means beat ``i`` does not follow beat ``i-1``: no successive difference
-        is taken across it (time domain). ``None`` means no gaps.
+        is taken across it (time domain) and no DFA box spans it (nonlinear); the spectral
+        groups follow ``hrv.frequency``'s gap policy. ``None`` means no gaps (as do all
+        ``False``: the values are then those without ``gaps``, bit for bit).
     metrics : sequence of str, optional
         Groups to compute, any of ``"time"``, ``"frequency"``, ``"coherence"``,
         ``"nonlinear"`` (default: all four; ``None`` also means all).
@@ -540,7 +656,7 @@ def rolling(
 
     def dfa_part() -> dict[str, NDArray[Any]]:
         mx, mn = _window_min_max(rr, win, bnd)  # computed by both parts: they may run at once
-        return {"dfa_alpha1": _dfa_column(rr, win, bnd, mx == mn)}
+        return {"dfa_alpha1": _dfa_column(rr, win, bnd, mx == mn, gap_mask)}
 
     def stress_part() -> dict[str, NDArray[Any]]:
         mx, mn = _window_min_max(rr, win, bnd)

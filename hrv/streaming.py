@@ -167,7 +167,7 @@ def _window_metrics(
     if "frequency" in groups or "coherence" in groups:
         values.update(spectral_window(rr, gap, beat_t_s, groups, window_s, detrend))
     if "nonlinear" in groups:
-        values["dfa_alpha1"] = dfa_alpha1(rr).alpha1
+        values["dfa_alpha1"] = dfa_alpha1(rr, gaps=gap).alpha1
         values["stress_index"] = stress_index(rr).value
     return WindowMetrics(t_s=t_s, n_beats=n, **values)
 

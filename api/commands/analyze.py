@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,6 +58,7 @@ from api.research.cohort import (
     windows_table,
     write_table,
 )
+from api.research.segments import Segment
 
 __all__ = ["analyze"]
 
@@ -268,19 +270,20 @@ def analyze(
                 files, options, jobs=jobs, use_dask=use_dask, scheduler=scheduler, quiet=quiet
             )
         else:  # one run per segment; results grouped by file, segments in their order
-            runs = [
-                _run(
-                    files,
-                    dataclasses.replace(options, segment=seg),
+            results = _run_segments(
+                files,
+                options,
+                segments,
+                lambda todo, opts, label: _run(
+                    todo,
+                    opts,
                     jobs=jobs,
                     use_dask=use_dask,
                     scheduler=scheduler,
                     quiet=quiet,
-                    label=f"segment {seg.label}",
-                )
-                for seg in segments
-            ]
-            results = [run[i] for i in range(len(files)) for run in runs]
+                    label=label,
+                ),
+            )
     except MissingExtraError as exc:
         typer.echo(f"hrvpace analyze: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -375,12 +378,15 @@ def analyze(
             typer.echo(f"hrvpace analyze: cannot write {target}: {exc}", err=True)
             raise typer.Exit(2) from None
     analysed = len(results) - len(failed) - len(beyond)
+    # with segments, a file failed before it was cut is one row, not one per segment
+    whole = [r for r in failed if r.segment is None] if segments is not None else []
     counted = (
         f"{analysed} of {len(results)} recording(s) analysed, {len(failed)} failed"
         if segments is None
-        else f"{analysed} of {len(results)} segment(s) of {len(files)} recording(s) analysed, "
-        f"{len(failed)} failed"
+        else f"{analysed} of {len(results) - len(whole)} segment(s) of "
+        f"{len(files) - len(whole)} recording(s) analysed, {len(failed) - len(whole)} failed"
         + (f", {len(beyond)} skipped beyond the recording's end" if beyond else "")
+        + (f"; {len(whole)} other recording(s) failed before any segment was cut" if whole else "")
     )
     typer.echo(
         f"hrvpace analyze: {counted}"
@@ -492,6 +498,42 @@ def _check_distinct(outputs: list[tuple[str, Path]]) -> None:
             err=True,
         )
         raise typer.Exit(2)
+
+
+def _run_segments(
+    files: list[Path],
+    options: AnalysisOptions,
+    segments: list[Segment],
+    run: Callable[[list[Path], AnalysisOptions, str], list[RecordingAnalysis]],
+) -> list[RecordingAnalysis]:
+    """Every segment of every file, grouped by file, segments in their order.
+
+    One ``run`` per segment over the files. A file that fails before it is cut (it cannot be
+    read, it holds no beats: a result with an ``error`` and no ``segment``) fails the same way
+    for every segment, so it is tried with the first segment only and has that one result,
+    which names the file and the problem once; the other files go on with every segment.
+    """
+    first = run(files, dataclasses.replace(options, segment=segments[0]), _seg_label(segments[0]))
+    whole = [r.error is not None and r.segment is None for r in first]
+    readable = [f for f, failed in zip(files, whole, strict=True) if not failed]
+    rest = [
+        run(readable, dataclasses.replace(options, segment=seg), _seg_label(seg))
+        if readable
+        else []
+        for seg in segments[1:]
+    ]
+    out: list[RecordingAnalysis] = []
+    k = 0  # the file's place among the readable ones
+    for i, failed in enumerate(whole):
+        out.append(first[i])
+        if not failed:
+            out.extend(r[k] for r in rest)
+            k += 1
+    return out
+
+
+def _seg_label(seg: Segment) -> str:
+    return f"segment {seg.label}"
 
 
 def _run(

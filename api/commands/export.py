@@ -3,9 +3,9 @@
 Files (see :mod:`api.research.export`): ``ID-beats.csv``/``.parquet``, ``ID-metrics.csv``/
 ``.parquet`` when the session has metric snapshots, ``ID-contact.csv``/``.parquet`` when the
 strap lost skin contact (the stretches: start, end, what ended them), and the sidecar
-``ID.json`` (device, software version, settings, events, columns with units). ``SESSION_ID``
-may be a unique prefix of the id (``hrvpace sessions`` lists them); an ambiguous one is an
-error listing the matches.
+``ID.json`` (device, software version and build, settings, events, columns with units).
+``SESSION_ID`` may be a unique prefix of the id (``hrvpace sessions`` lists them); an
+ambiguous one is an error listing the matches.
 With ``--prompts``: the day plan's prompts (``prompts.csv``, ``prompt_answers.csv``,
 ``prompts.json`` with compliance and response latency, see :func:`api.dayplan.export_prompts`).
 Exit codes: 0 written; 1 no such session, an ambiguous prefix or an unreadable database; 2

@@ -324,14 +324,9 @@ def _provenance() -> dict[str, Any]:
     hrvpace's version and build, the libraries' versions and the live analysis settings
     (:func:`hrv.live_settings`, as a stored session keeps them).
     """
-    from api._version import __version__, build_info, library_versions
+    from api._version import provenance
 
-    return {
-        "hrvpace_version": __version__,
-        "hrvpace_build": build_info(),
-        "libraries": library_versions(),
-        "settings": analyser_settings(),
-    }
+    return {**provenance(), "settings": analyser_settings()}
 
 
 def replay(

@@ -110,7 +110,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
-from api._version import __version__, build_info, library_versions
+from api._version import provenance
 from api.research.discover import choose_reading, export_table_problem, skip_reason
 from api.research.segments import Segment, SegmentBeyondEndError, cut
 from hrv.ectopy import CORRECTED_LIMIT, MIN_STEPS, SHARE_LIMIT, STEP_LIMIT
@@ -387,7 +387,7 @@ def method_parameters() -> dict[str, Any]:
         },
         "dfa_alpha1": {
             **_defaults(hrv.dfa_alpha1, "n_min", "n_max"),
-            "boxes": "non-overlapping, linear detrend per box",
+            "boxes": "non-overlapping, linear detrend per box, none across a gap",
         },
         "stress_index": _defaults(hrv.stress_index, "bin_ms"),
     }
@@ -426,7 +426,8 @@ def analysis_settings(
     (``window_s``, ``step_s`` of the 64-s windows averaged into a summary); ``frequency``
     (:func:`hrv.spectrum.spectrum_settings`, the same dict the HTML report's caption is made
     from); ``segments`` (``label``, ``start_s``, ``end_s``; ``None``: whole recordings);
-    ``names`` (the column-name style). Provenance: ``hrvpace_build``
+    ``names`` (the column-name style). Provenance (:func:`api._version.provenance`, as
+    ``export`` and ``replay`` record it): ``hrvpace_build``
     (:func:`api._version.build_info`: the version, the installed metadata's version and the
     git commit of a checkout or the one an install recorded, since one version label has
     covered changed numbers), ``libraries`` (:func:`api._version.library_versions`: Python,
@@ -441,8 +442,9 @@ def analysis_settings(
         if segments is not None
         else ([options.segment] if options.segment is not None else None)
     )
+    software = provenance(neurokit=options.format in SIGNAL_FORMATS)
     return {
-        "hrvpace_version": __version__,
+        "hrvpace_version": software["hrvpace_version"],
         "format": options.format,
         "units": options.units,
         "sampling_rate_hz": options.sampling_rate_hz,
@@ -462,8 +464,8 @@ def analysis_settings(
         else [{"label": g.label, "start_s": g.start_s, "end_s": g.end_s} for g in segs],
         "names": names,
         "parameters": method_parameters(),
-        "hrvpace_build": build_info(),
-        "libraries": library_versions(neurokit=options.format in SIGNAL_FORMATS),
+        "hrvpace_build": software["hrvpace_build"],
+        "libraries": software["libraries"],
         "command_line": None if command_line is None else list(command_line),
         "exclude": list(exclude),
     }
@@ -482,7 +484,9 @@ class RecordingAnalysis:
     recording's end (N s)``: :class:`api.research.segments.SegmentBeyondEndError`; no summary, no
     error). ``segment``
     is the label of the segment analysed (``None``: the whole recording), kept on a failure
-    too, where there is no summary to hold it: a failed segment's row then says which one.
+    too, where there is no summary to hold it: a failed segment's row then says which one. A
+    file that fails before it is cut (it cannot be read, it holds no beats) has ``None``
+    there even when a segment was asked for: the file failed, not the segment.
     """
 
     path: str
@@ -891,12 +895,15 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions) -> Reco
 
 
 def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> RecordingAnalysis:
+    # the segment a failure names: none until the recording is read and cut (a file that
+    # cannot be read fails as a whole, not once per segment: hrvpace analyze --segments)
+    where: str | None = None
     try:
         # hrvpace export's metrics or contact table (skipped in a folder) named on its own:
         # say what it is and which file holds the beats, not "a table without an RR column"
         not_beats = export_table_problem(p) if options.format is None else None
         if not_beats is not None:
-            return RecordingAnalysis(path=p, error=not_beats, segment=label)
+            return RecordingAnalysis(path=p, error=not_beats)
         reading = choose_reading(p, format=options.format, units=options.units)
         how = reading.how
         signal: dict[str, Any] = {
@@ -916,11 +923,10 @@ def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> Record
         )
         if rec.n_beats == 0:
             cut_off = f" ({CUT_OFF_NOTE})" if rec.meta.get("truncated_last_line") else ""
-            return RecordingAnalysis(
-                path=p, error=f"the recording has no beats{cut_off}", segment=label
-            )
+            return RecordingAnalysis(path=p, error=f"the recording has no beats{cut_off}")
         rec = dataclasses.replace(rec, meta={**rec.meta, "clock_start_s": rec.start_s})
         if options.segment is not None:
+            where = label
             try:
                 rec = cut(rec, options.segment)
             except SegmentBeyondEndError as exc:  # nothing of it recorded: skipped, not failed
@@ -945,12 +951,12 @@ def _analyze_file(p: str, options: AnalysisOptions, label: str | None) -> Record
         # an error line quotes at most 200 characters of the file plus brief wording); the
         # reason alone, no exception class name
         return RecordingAnalysis(
-            path=p, error=_one_line(str(exc) or type(exc).__name__), segment=label
+            path=p, error=_one_line(str(exc) or type(exc).__name__), segment=where
         )
     except Exception as exc:  # one file must never take the cohort down
         # not a known bad-input error: a defect, still reported as this file's failure
         return RecordingAnalysis(
-            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}"), segment=label
+            path=p, error=_one_line(f"internal error {type(exc).__name__}: {exc}"), segment=where
         )
 
 

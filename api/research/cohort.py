@@ -179,7 +179,8 @@ def summary_table(
     """One row per result, in input order: ``path``, every :data:`SUMMARY_FIELDS`, ``error``.
 
     A recording that could not be analysed keeps its row, with every field missing (``None``)
-    but ``segment`` (which segment failed, when segments were analysed) and ``error`` its
+    but ``segment`` (which segment failed, when segments were analysed; ``None`` for a file
+    that failed before it was cut, which has one row, not one per segment) and ``error`` its
     reason, so the table shows what is missing; ``error`` is ``None`` (an empty CSV cell) for
     the analysed ones; a segment skipped as beyond the recording's end has ``error``
     ``skipped: beyond the recording's end (N s)``.

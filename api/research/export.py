@@ -14,7 +14,9 @@ For session ``ID`` in ``DIR``:
   :mod:`sensors.contact`): the strap sends no beats then, or beats marked without contact, so
   the beats table cannot show where they began and ended;
 - ``ID.json``: the sidecar: session (id, mode, state, times), device and source, software
-  version, the session's options, how the live metric windows were made
+  version (``software``) and the exporting build (:func:`api._version.provenance`:
+  ``hrvpace_version``, ``hrvpace_build``, ``libraries``, as ``analyze`` records them), the
+  session's options, how the live metric windows were made
   (``settings.live_analysis``: :func:`hrv.live.live_settings` as stored with the session when
   it started, ``settings_recorded`` true; for a session stored before hrvpace kept them, the
   exporting version's, ``settings_recorded`` false and ``assumed`` saying so: window
@@ -52,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from api._files import move_into, real_path, replace_with
-from api._version import __version__
+from api._version import __version__, provenance
 from api.research import require
 from api.research.store import StoredSession, load_session
 from api.research.units import (
@@ -333,6 +335,8 @@ def _stage(s: StoredSession, session_id: str, db: Path, d: Path, staged: _Staged
         "device": _device(s),
         "source": s.source,
         "software": {"name": "hrvpace", "version": __version__},
+        # the exporting build, as analyze's settings and replay's replay_end name it
+        **provenance(),
         "settings": {
             "session_options": s.options,
             # how the metric windows were made (window, step, NN filter, spectrum) and why

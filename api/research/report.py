@@ -1,6 +1,7 @@
 """A self-contained HTML report of a recording or stored session, PNG plots by matplotlib (Agg).
 
-Contents: what the data are (file or session, beats, duration, software version); the numbers
+Contents: what the data are (file or session, beats, duration, software version and build,
+:func:`api._version.build_label`, also in the footer; libraries); the numbers
 (:func:`api.research.analysis.summarize`: cleaned series, Kubios conventions); plots embedded
 as base64 PNG (also written to ``png_dir`` when given):
 
@@ -42,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
-from api._version import __version__
+from api._version import build_label, library_versions
 from api.research import report_plots, require
 from api.research.analysis import recording_windows, summarize
 from api.research.segments import Segment, nominal_span, past_end, segment_bounds
@@ -497,6 +498,7 @@ def build_report(
         if extra is not None:
             plots.append(Plot(*extra))
     generated = datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds")
+    software = build_label()  # the version and the build (git commit), as analyze records it
     prov_rows: list[tuple[str, Any]] = [
         (k, v if not isinstance(v, dict) else ", ".join(f"{a}={b}" for a, b in v.items()))
         for k, v in data.provenance.items()
@@ -505,7 +507,8 @@ def build_report(
     prov_rows += [
         ("beats", int(rr_in.size)),
         ("duration (min)", duration_s / 60.0),
-        ("software", f"hrvpace {__version__}"),
+        ("software", software),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in library_versions().items())),
         ("generated", generated),
     ]
     figures = "".join(
@@ -530,7 +533,7 @@ def build_report(
         "on the 4 Hz tachogram (Task Force 1996 bands), coherence the mean over 64-s windows "
         "every 5 s (HeartMath ratio, not squared), DFA alpha1 over 4-16 beats, Baevsky's "
         f"stress index.</p>{numbers}"
-        f"<footer><small>hrvpace {html.escape(__version__)}, {generated}</small></footer>"
+        f"<footer><small>{html.escape(software)}, {generated}</small></footer>"
         "</body></html>\n"
     )
     return doc, plots

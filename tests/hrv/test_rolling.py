@@ -58,7 +58,7 @@ def _reference(
     g = gaps[sel] if gaps is not None else None
     td = hrv.time_domain(w, gaps=g)
     ref: dict[str, float | None] = {c: getattr(td, c) for c in TIME_COLUMNS}
-    ref["dfa_alpha1"] = hrv.dfa_alpha1(w).alpha1
+    ref["dfa_alpha1"] = hrv.dfa_alpha1(w, gaps=g).alpha1
     ref["stress_index"] = hrv.stress_index(w).value
     return int(w.size), ref
 

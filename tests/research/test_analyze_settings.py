@@ -538,3 +538,23 @@ def test_replay_end_names_the_version_and_settings(shared_data: Path) -> None:
     assert end["hrvpace_build"]["version"] == __version__
     assert end["settings"]["window_s"] == 60.0
     assert end["libraries"]["numpy"] == np.__version__
+
+
+def test_build_label_names_the_commit_or_says_it_is_unknown() -> None:
+    """Review (res c3 item 1): the report's footer and data table name the build in one line
+    from :func:`api._version.provenance`'s ``hrvpace_build`` (the same dict analyze records)."""
+    from api._version import build_info, build_label, provenance
+
+    p = provenance()
+    assert p["hrvpace_build"] == build_info() and p["hrvpace_version"] == __version__
+    p["hrvpace_build"]["build"] = "changed"  # a fresh dict: the cached build is not touched
+    assert build_info()["build"] != "changed"
+    info = {
+        "version": "1.2",
+        "installed_version": "1.2",
+        "build": "abc-dirty",
+        "build_from": "git checkout",
+    }
+    assert build_label(info) == "hrvpace 1.2, build abc-dirty (git checkout)"
+    wheel = {"version": "1.2", "installed_version": "1.1", "build": None, "build_from": None}
+    assert build_label(wheel) == "hrvpace 1.2, build unknown, installed 1.1"

@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 import hrv
-from api._version import __version__
+from api._version import __version__, build_info, build_label, library_versions
 from api.cli import app
 from api.storage import Storage
 from sensors import read_recording
@@ -224,6 +224,13 @@ def test_report_of_a_stored_session(
     # names its data: the session, its beats, the software
     assert stored["session_id"] in text
     assert "910" in text and f"hrvpace {__version__}" in text
+    # ... and its build, as analyze's settings do (review res c3 item 1: the data table and the
+    # footer gave "hrvpace 0.1.0" alone): the commit of this checkout, the libraries
+    footer = text[text.index("<footer>") :]
+    label = build_label()
+    assert label.startswith(f"hrvpace {__version__}, build ") and "<td>" + label in text
+    assert label in footer and (build_info()["build"] or "build unknown") in footer
+    assert f"numpy {library_versions()['numpy']}" in text
     # timeline elements and break effects are there
     assert "1 micro-break(s), 1 break(s), 0 check-in(s)" in text
     assert "Break effects" in text and "41.5" in text and "25.9" in text
@@ -425,6 +432,11 @@ def test_export_of_a_stored_session(stored: dict[str, Any], tmp_path: Path) -> N
     # sidecar
     side = json.loads((tmp_path / f"{sid}.json").read_text())
     assert side["software"] == {"name": "hrvpace", "version": __version__}
+    # the exporting build, with the keys analyze's settings use (review res c3 item 1: ID.json
+    # named the version alone)
+    assert side["hrvpace_version"] == __version__
+    assert side["hrvpace_build"] == build_info() and side["hrvpace_build"]["version"] == __version__
+    assert side["libraries"] == library_versions()
     assert side["session"]["id"] == sid and side["session"]["n_beats"] == 910
     assert side["device"]["kind"] == "replay" and side["device"]["path"].endswith(REST)
     assert side["settings"]["session_options"] == {"command": "hrvpace replay"}

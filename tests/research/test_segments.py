@@ -526,3 +526,64 @@ def test_results_say_the_files_clock_and_the_bounds_asked(
     whole = runner.invoke(app, ["analyze", str(nsr), "--json", "-q"])
     obj = json.loads(whole.stdout.splitlines()[0])
     assert obj["segment_from_s"] is None and obj["clock_start_s"] == pytest.approx(first_line)
+
+
+def test_a_file_that_cannot_be_read_fails_once_not_once_per_segment(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review (res c3 item 2): with --segments a file that cannot be read failed once per
+    segment, the same error N times ('... (segment rest) (failed)', '... (segment task)
+    (failed)', ...). It fails once, in one row naming the file and the problem (no segment:
+    the file failed, not a segment); the other files go on with every segment."""
+    bad = tmp_path / "bad.txt"
+    bad.write_text("hello\nworld\n")
+    missing = tmp_path / "missing.txt"
+    good = shared_data / "hrvpkg_rest_rri_ms.txt"
+    segs = tmp_path / "s.csv"
+    segs.write_text("rest,0,60\ntask,60,120\nlate,120,180\n")
+    summary = tmp_path / "sum.csv"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            *map(str, (bad, missing, good)),
+            "--segments",
+            str(segs),
+            "--json",
+            "-q",
+            "--jobs",
+            "1",
+            "--summary",
+            str(summary),
+        ],
+    )
+    assert res.exit_code == 1, res.output
+    objs = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [(o["path"], o.get("segment")) for o in objs] == [
+        (str(bad), None),
+        (str(missing), None),
+        (str(good), "rest"),
+        (str(good), "task"),
+        (str(good), "late"),
+    ]
+    assert "segment" not in objs[0] and objs[0]["error"].startswith(f"{bad}:1: 'hello'")
+    assert objs[1]["error"] == f"{missing}: cannot read the file (No such file or directory)"
+    assert all(o["rmssd_ms"] is not None for o in objs[2:])
+    said = [line for line in res.stderr.splitlines() if line.endswith("(failed)")]
+    assert len(said) == 2 and "(segment" not in res.stderr
+    assert (
+        said[1]
+        == f"hrvpace analyze: {missing}: cannot read the file (No such file or directory) (failed)"
+    )
+    assert (
+        "3 of 3 segment(s) of 1 recording(s) analysed, 0 failed; 2 other recording(s) failed "
+        "before any segment was cut"
+    ) in res.stderr
+    rows, _ = read_csv_with_units(summary)
+    assert [(r["path"], r["segment"], bool(r["error"])) for r in rows] == [
+        (str(bad), "", True),
+        (str(missing), "", True),
+        (str(good), "rest", False),
+        (str(good), "task", False),
+        (str(good), "late", False),
+    ]
