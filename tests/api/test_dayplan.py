@@ -480,8 +480,12 @@ def test_calendar_feed_local_times_across_a_dst_change(
             assert summary == "Mental reset: away from screens"
             assert (local.hour, local.minute) == (15, 30)
         assert events[0]["categories"].cats == ["mental reset"]
-    # the API token works too; a wrong token does not; the feed token opens nothing else
+    # the API token works too, in the header only (attacker review: never in a URL); a wrong
+    # token does not; the feed token opens nothing else
     assert httpx.get(f"{server.url}/api/v1/calendar.ics", headers=server.auth).status_code == 200
+    api_token = server.auth["Authorization"].removeprefix("Bearer ")
+    in_url = httpx.get(f"{server.url}/api/v1/calendar.ics?token={api_token}")
+    assert in_url.status_code == 401 and in_url.json()["code"] == "unauthorized"
     wrong = httpx.get(f"{server.url}/api/v1/calendar.ics?token=nope")
     assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
     assert httpx.get(f"{server.url}/api/v1/calendar.ics").status_code == 401
