@@ -41,6 +41,7 @@ from pydantic import (
 
 from api._files import move_into, real_path, replace_with
 from api.problems import ProblemError
+from api.research.units import spreadsheet_safe
 from api.settings import timezone_setting
 from api.storage import ReadOnlyDatabase, Row, Storage, StorageError
 from api.timezones import canonical_zone, zone_names, zone_problem
@@ -817,6 +818,17 @@ ANSWER_COLUMNS = (
 )
 
 
+def _export_cell(value: Any) -> Any:
+    """A cell of the prompt CSVs: missing empty, text :func:`spreadsheet_safe`, numbers as is.
+
+    The text cells (``answer_text``, ``note``, ``label``, ``choice``, the anchors) hold what a
+    person typed, and the files go to a researcher's spreadsheet (attacker review 2026-12-06).
+    """
+    if value is None:
+        return ""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
+
+
 def export_prompts(database: Path, out: Path) -> list[Path]:
     """Write the day plan's prompts, their check-in answers and a compliance summary.
 
@@ -854,13 +866,13 @@ def export_prompts(database: Path, out: Path) -> list[Path]:
         w.writerow(PROMPT_COLUMNS)
         for p in rows:
             d = p.model_dump()
-            w.writerow(["" if d[c] is None else d[c] for c in PROMPT_COLUMNS])
+            w.writerow([_export_cell(d[c]) for c in PROMPT_COLUMNS])
 
     def write_answers(f: Any) -> None:
         w = csv.writer(f)
         w.writerow(ANSWER_COLUMNS)
         for a in answers:
-            w.writerow(["" if a[c] is None else a[c] for c in ANSWER_COLUMNS])
+            w.writerow([_export_cell(a[c]) for c in ANSWER_COLUMNS])
 
     sent = [p for p in rows if p.sent_at is not None]
     # complied with: answered, or (an action prompt: a breathing reset, a screen break) done

@@ -95,7 +95,6 @@ def serve(
     except ImportError:
         typer.echo("hrvpace hub needs SQLAlchemy: pip install 'hrvpace[hub]'", err=True)
         raise typer.Exit(1) from None
-    import uvicorn
     from pydantic import ValidationError
 
     from hub.app import create_app
@@ -104,6 +103,7 @@ def serve(
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
     from webconventions.hosts import url_for
+    from webconventions.serving import guarded_config
 
     given: dict[str, Any] = {
         "host": host,
@@ -138,6 +138,11 @@ def serve(
         sock.close()
         raise typer.BadParameter(f"cannot listen on {settings.host}:{settings.port}") from exc
     url = url_for(settings.host, sock.getsockname()[1])
+    # a deadline for each request head and a cap on open connections (per process)
+    limits: dict[str, Any] = {
+        "head_timeout_s": settings.request_head_timeout_s,
+        "max_connections": settings.max_connections,
+    }
 
     def announce() -> None:
         typer.echo(f"hrvpace hub is serving at {url}/")
@@ -168,8 +173,12 @@ def serve(
         os.environ.pop("HRVPACE_HUB_ADMIN_TOKEN", None)
         os.environ.update(worker_environ(settings, token_file))
         try:
-            config = uvicorn.Config(
-                "hub.app:app_from_env", factory=True, workers=workers, log_level="warning"
+            config = guarded_config(
+                "hub.app:app_from_env",
+                factory=True,
+                workers=workers,
+                log_level="warning",
+                **limits,
             )
             sock.set_inheritable(True)
             sock.listen(2048)  # connections wait in the backlog until a worker is up
@@ -181,7 +190,7 @@ def serve(
 
     from webconventions.serving import AnnouncingServer
 
-    config = uvicorn.Config(hub, log_level="warning", lifespan="on")
+    config = guarded_config(hub, log_level="warning", lifespan="on", **limits)
     AnnouncingServer(config, on_started=announce).run(sockets=[sock])
 
 

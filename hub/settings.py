@@ -69,6 +69,21 @@ class HubSettings(BaseSettings):
         "/hub/v1/contributions (a day's aggregates with every field is under 600 bytes): a "
         "parsed and validated JSON body takes up to ~100 times its size in memory",
     )
+    request_head_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection has to send a complete request head (after it "
+        "opened, or after the previous response); it is closed when they pass (uvicorn held "
+        "an unfinished head for ever).",
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Connections (HTTP and WebSocket) open at once, at most (and at most the "
+        "process's file limit less 128); at the cap the connection waiting longest for its "
+        "request head is closed, or the new one gets 503 when none is waiting.",
+    )
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -125,16 +125,27 @@ def host_pattern(value: str) -> str:
 def host_of(host_header: str) -> str:
     """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
 
-    An IPv6 address comes compressed, as :func:`host_pattern` writes allowed ones.
+    An IPv6 address comes compressed, as :func:`host_pattern` writes allowed ones. A header
+    whose port part is not digits (``127.0.0.1:1@evil``, ``[::1]x``) gives ``""``, which no
+    allowed host matches (RFC 9110 7.2: ``host [ ":" port ]``, ``port = *DIGIT``; attacker
+    review 2026-12-06: ``127.0.0.1:1@evil`` passed as ``127.0.0.1``).
     """
     host_header = host_header.strip().lower()
     if host_header.startswith("["):
         end = host_header.find("]")
         if end <= 0:
             return host_header
+        if not _is_port_part(host_header[end + 1 :]):
+            return ""
         ip = _ip(host_header[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
         return f"[{ip.compressed}]" if ip is not None else host_header[: end + 1]
-    return host_header.split(":", 1)[0]
+    host, colon, port = host_header.partition(":")
+    return host if _is_port_part(colon + port) else ""
+
+
+def _is_port_part(rest: str) -> bool:
+    """Whether ``rest``, what follows the host in a Host header, is empty or ``:`` and digits."""
+    return rest == "" or (rest[0] == ":" and all(c in "0123456789" for c in rest[1:]))
 
 
 def url_for(host: str, port: int) -> str:

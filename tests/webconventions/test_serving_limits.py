@@ -1,0 +1,222 @@
+"""The request-head deadline and the connection cap both services serve with.
+
+Attacker review (2026-12-06), finding 1: uvicorn held a connection that never finished its
+request head for ever and did not cap connections, so a local user without the token used up
+the service's file descriptors with ~20,000 half-sent requests. These run a real uvicorn on
+127.0.0.1 with :class:`webconventions.serving.GuardedConfig` (the deadline lowered to a fraction
+of a second, the cap to a handful) and a few raw sockets.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+from websockets.sync.client import connect as ws_connect
+
+from webconventions.serving import GuardedConfig, GuardedH11Protocol, connection_cap
+
+PARTIAL_HEAD = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # the blank line never comes
+
+_held = threading.Event()  # /hold answers once it is set
+_holding: list[int] = []  # one entry per /hold request inside the app
+
+
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
+    """``/`` answers, ``/slow?S`` after S seconds, ``/hold`` once released; ``/ws`` echoes."""
+    import asyncio
+
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            await send({"type": "websocket.send", "text": message.get("text") or ""})
+    if scope["path"] == "/slow":
+        await asyncio.sleep(float(scope["query_string"] or b"0"))
+    if scope["path"] == "/hold":
+        _holding.append(1)
+        await asyncio.to_thread(_held.wait, 30)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@contextmanager
+def _serving(**limits: Any) -> Iterator[tuple[uvicorn.Server, int]]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = GuardedConfig(_app, log_level="warning", lifespan="off", **limits)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield server, port
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+def _open(port: int, send: bytes = b"") -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if send:
+        s.sendall(send)
+    return s
+
+
+def _closed_by_server(s: socket.socket, wait_s: float) -> bool:
+    """True if the server closed ``s`` within ``wait_s`` seconds (anything it sent is read)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = deadline - time.monotonic()
+        readable, _, _ = select.select([s], [], [], max(0.0, left))
+        if not readable:
+            return False
+        try:
+            if s.recv(65536) == b"":
+                return True
+        except ConnectionResetError:
+            return True
+
+
+def test_an_unfinished_request_head_is_closed_at_the_deadline_a_request_in_progress_is_not() -> (
+    None
+):
+    with _serving(head_timeout_s=0.3) as (_server, port):
+        t0 = time.monotonic()
+        half = _open(port, PARTIAL_HEAD)
+        silent = _open(port)
+        slow = _open(port, b"GET /slow?0.6 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            assert _closed_by_server(half, 5) and _closed_by_server(silent, 5)
+            assert 0.25 < time.monotonic() - t0 < 3
+            # the slow answer outlives the deadline: its head was complete
+            slow.settimeout(5)
+            assert slow.recv(65536).startswith(b"HTTP/1.1 200")
+            # kept alive after the answer: half a second request is held no longer than a first
+            slow.sendall(PARTIAL_HEAD)
+            t1 = time.monotonic()
+            assert _closed_by_server(slow, 5)
+            assert time.monotonic() - t1 < 3  # uvicorn's keep-alive timer stops at the first byte
+        finally:
+            for s in (half, silent, slow):
+                s.close()
+
+
+def test_at_the_cap_the_longest_waiting_connection_makes_room_and_a_websocket_stays() -> None:
+    cap = 4
+    with (
+        _serving(head_timeout_s=60, max_connections=cap) as (server, port),
+        ws_connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as ws,
+    ):
+        ws.send("before")
+        assert ws.recv(timeout=10) == "before"
+        flood = [_open(port, PARTIAL_HEAD) for _ in range(10)]
+        try:
+            # a real client still gets in, and the live socket keeps working
+            assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "ok"
+            ws.send("during")
+            assert ws.recv(timeout=10) == "during"
+            closed = [s for s in flood if _closed_by_server(s, 0.5)]
+            assert len(closed) >= len(flood) - (cap - 1)
+            assert len(server.server_state.connections) <= cap
+        finally:
+            for s in flood:
+                s.close()
+
+
+def test_when_every_connection_is_in_a_request_a_new_one_gets_503_and_is_closed() -> None:
+    _held.clear()
+    _holding.clear()
+    with _serving(head_timeout_s=60, max_connections=2) as (_server, port):
+        busy = [_open(port, b"GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 10
+            while len(_holding) < 2:
+                assert time.monotonic() < deadline, "the /hold requests did not arrive"
+                time.sleep(0.01)
+            refused = _open(port)
+            refused.settimeout(10)
+            answer = b""
+            with suppress(ConnectionResetError):
+                while chunk := refused.recv(65536):
+                    answer += chunk
+            refused.close()
+            assert answer.startswith(b"HTTP/1.1 503"), answer
+            _held.set()
+            for s in busy:
+                s.settimeout(10)
+                assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        finally:
+            _held.set()
+            for s in busy:
+                s.close()
+
+
+def test_the_cap_leaves_file_descriptors_for_the_rest_of_the_process() -> None:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert connection_cap(5) == 5
+    if soft != resource.RLIM_INFINITY:
+        assert connection_cap(10**9) == soft - 128
+    with pytest.raises(ValueError, match="head_timeout_s"):
+        GuardedConfig(_app, head_timeout_s=0)
+    with pytest.raises(ValueError, match="max_connections"):
+        GuardedConfig(_app, max_connections=0)
+    assert issubclass(GuardedConfig(_app, http=GuardedH11Protocol).http, GuardedH11Protocol)  # type: ignore[arg-type]
+
+
+def test_the_service_and_the_hub_serve_with_their_settings_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both servers build a GuardedConfig from HRVPACE_[HUB_]REQUEST_HEAD_TIMEOUT_S and
+    HRVPACE_[HUB_]MAX_CONNECTIONS (the server itself is not run here)."""
+    from typer.testing import CliRunner
+
+    import webconventions.serving as serving
+    from api.app import create_app
+    from api.commands import _server
+    from api.settings import load_settings
+    from hub.cli import app as hub_cli
+
+    seen: list[uvicorn.Config] = []
+
+    def fake_run(self: uvicorn.Server, sockets: Any = None) -> None:
+        seen.append(self.config)
+        for sock in sockets or []:
+            sock.close()
+
+    monkeypatch.setattr(serving.AnnouncingServer, "run", fake_run)
+    monkeypatch.setattr(_server, "tune_gc", lambda: None)
+    app = create_app(
+        load_settings(
+            data_dir=tmp_path / "svc", token="t", request_head_timeout_s=2.5, max_connections=77
+        )
+    )
+    _server.run_server(app, socket.socket(), on_started=lambda: None)
+    monkeypatch.setenv("HRVPACE_HUB_REQUEST_HEAD_TIMEOUT_S", "3.5")
+    monkeypatch.setenv("HRVPACE_HUB_MAX_CONNECTIONS", "99")
+    result = CliRunner().invoke(
+        hub_cli, ["serve", "--data-dir", str(tmp_path / "hub"), "--port", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    limits = [(c.head_timeout_s, c.max_connections) for c in seen if isinstance(c, GuardedConfig)]
+    assert limits == [(2.5, 77), (3.5, 99)]
