@@ -255,7 +255,9 @@ async def test_an_answer_waits_for_a_final_state_at_most_the_cap(
                 assert r.status_code == 200, r.text
                 s = r.json() if path.endswith(sid) else r.json()["sessions"][0]
                 assert (s["id"], s["state"], s["live"]) == (sid, "running", False), s
-                assert CAP_S <= waited_s < CAP_S + 2.0, (path, waited_s)
+                # 4 s of slack: CI runs 2 workers on 2 loaded cores (rev3 F5); an uncapped
+                # wait hangs until the guard above
+                assert CAP_S <= waited_s < CAP_S + 4.0, (path, waited_s)
         finally:
             _, state, kw = held[0]
             release.set_result(await asyncio.wrap_future(set_state(sid, state, **kw)))
