@@ -30,7 +30,7 @@ def _installed_version() -> str | None:
 
 
 def _git_build(root: Path) -> str | None:
-    """``<commit>`` (``<commit>-dirty`` with uncommitted changes to tracked files) of ``root``.
+    """``<commit>`` (``<commit>-dirty`` when a tracked file's content differs) of ``root``.
 
     Only when ``root`` itself is a git checkout (``.git`` there: a folder, or a worktree's
     file); never a repository above it. Two short ``git`` calls with a timeout; any failure
@@ -48,12 +48,18 @@ def _git_build(root: Path) -> str | None:
         ).stdout.strip()
         if not head:
             return None
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "diff-index", "--quiet", "HEAD", "--"],
+        # ``status`` compares content where the stat data differ (``diff-index`` trusts the
+        # stat data: a touched or copied file, same bytes, read as dirty). With the
+        # optional-locks switch it leaves the checkout's index alone (``git diff`` 2.39 still
+        # rewrites it). Staged or not, a tracked file that differs from HEAD is listed.
+        changed = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(root), "status", "--porcelain", "-uno"],
             capture_output=True,
+            text=True,
             timeout=5,
-        ).returncode
-        return f"{head}-dirty" if dirty == 1 else head
+            check=True,
+        ).stdout.strip()
+        return f"{head}-dirty" if changed else head
     except Exception:
         return None
 

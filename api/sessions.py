@@ -200,6 +200,9 @@ class SessionManager:
         api.errors.SessionStartFailedError
             The start failed after the session's row was stored: the row is stored ``failed``
             (the reason in its ``message``) before this is raised.
+        asyncio.CancelledError
+            Cancelled as the row is written: its end, ``failed`` (``start cancelled``), is
+            queued behind it before the cancel goes on.
         """
         session_id = uuid.uuid4().hex
         if isinstance(request.source, BleSpec):
@@ -274,16 +277,22 @@ class SessionManager:
         follow_pacer(pacer, control)  # a simulated person follows the pacer whenever it paces
         source = self.source_factory(request.source, control)
         created_at = time.time()
-        await asyncio.wrap_future(
-            self.storage.create_session(
-                session_id,
-                created_at=created_at,
-                mode=request.mode,
-                source=request.source.model_dump(),
-                options=options,
-                live_settings=analyser_settings(),
-            )
+        row = self.storage.create_session(
+            session_id,
+            created_at=created_at,
+            mode=request.mode,
+            source=request.source.model_dump(),
+            options=options,
+            live_settings=analyser_settings(),
         )
+        try:
+            await asyncio.wrap_future(row)
+        except asyncio.CancelledError:
+            # cancelled while its row is written (a forced shutdown cancels the request): the
+            # writer still stores it 'running' and nothing would end it before the next
+            # start-up. Its end is queued behind it (one writer, queue order), not awaited.
+            self._end_cancelled_start(session_id)
+            raise
         try:
             hub = LiveHub(session_id, queue_size=self.queue_size)
             pipeline = assemble(source, stages, session_id=session_id, store=self.storage, hub=hub)
@@ -292,7 +301,8 @@ class SessionManager:
             live.task = asyncio.create_task(self._run(live), name=f"session-{session_id}")
         except BaseException as exc:
             # its row is stored 'running' and nothing will end it: it ends failed now, not at
-            # the next start-up (a cancel goes on; the write completes in the storage thread)
+            # the next start-up (a KeyboardInterrupt or the like goes on; the write completes
+            # in the storage thread). No await above: a cancel cannot land here.
             self._live.pop(session_id, None)
             reason = f"internal error at start ({type(exc).__name__})"
             written = self.storage.set_session_state(
@@ -305,6 +315,20 @@ class SessionManager:
             raise SessionStartFailedError(reason, session_id=session_id) from exc
         log.info("session %s started (%s, %s)", session_id, request.source.kind, request.mode)
         return live
+
+    def _end_cancelled_start(self, session_id: str) -> None:
+        """Queue the end of a session whose start was cancelled as its row was written.
+
+        Stored ``failed`` (``start cancelled``) after its ``running`` row, since the writer
+        commits in queue order; a row whose write failed is not there to update. Never raises:
+        the cancel goes on (a storage already closed leaves the row to the next start-up).
+        """
+        try:
+            self.storage.set_session_state(
+                session_id, "failed", message="start cancelled", ended_at=time.time()
+            )
+        except Exception:
+            log.warning("session %s: its cancelled start could not be stored failed", session_id)
 
     def _stored_microbreak_state(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         baseline = self.storage.get_value("baseline", BASELINE_KEY)

@@ -11,7 +11,7 @@ from hrv.errors import HrvInputError, HrvpaceError
 from hrv.frequency import FrequencyDomain, frequency_domain, frequency_domain_windows
 from hrv.live import LiveAnalyser, LiveWindow, live_settings
 from hrv.nn_filter import RR_RANGE_MS, ArtefactFilter
-from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, stress_index
+from hrv.nonlinear import Dfa, StressIndex, dfa_alpha1, dfa_settings, stress_index
 from hrv.resonance import (
     BreathingResponse,
     HrOscillation,
@@ -60,6 +60,7 @@ __all__ = [
     "coherence_windows",
     "corrected_pct",
     "dfa_alpha1",
+    "dfa_settings",
     "ectopy_check",
     "ectopy_windows",
     "frequency_domain",

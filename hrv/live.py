@@ -34,6 +34,7 @@ import numpy as np
 from hrv.errors import HrvInputError
 from hrv.frequency import DEFAULT_DETREND
 from hrv.nn_filter import RR_RANGE_MS, ArtefactFilter
+from hrv.nonlinear import dfa_settings
 from hrv.rolling import METRIC_GROUPS
 from hrv.signal_quality import SignalQuality, WindowSignal
 from hrv.spectrum import spectrum_settings
@@ -252,10 +253,12 @@ def live_settings(
 
     ``window_s``/``step_s``, ``metric_groups``, the causal ``nn_filter`` (the rule and the
     parameters of :class:`hrv.ArtefactFilter`, default: its defaults), ``frequency``
-    (:func:`hrv.spectrum.spectrum_settings`, as ``hrvpace analyze`` records them) and
+    (:func:`hrv.spectrum.spectrum_settings`, as ``hrvpace analyze`` records them),
     ``frequency_columns``: why the frequency columns of every window are empty when the window
     is shorter than the spectrum's minimum span (a 60-s window < the 128 s of gap-free beats
-    Welch needs; VLF needs 300 s).
+    Welch needs; VLF needs 300 s); ``dfa_alpha1``: its box sizes and the rule for boxes
+    (:func:`hrv.dfa_settings`, as ``hrvpace analyze`` records them: a session stored before
+    the rule "none across a gap" came in lacks the key).
 
     Examples
     --------
@@ -292,4 +295,5 @@ def live_settings(
         },
         "frequency": freq,
         "frequency_columns": why,
+        "dfa_alpha1": dfa_settings(),
     }

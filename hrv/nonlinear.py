@@ -13,6 +13,7 @@ Poincaré SD1/SD2 live in :func:`hrv.time_domain` (they are functions of SDNN an
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from numpy.typing import NDArray
 from hrv._validate import as_gaps, as_rr_ms
 from hrv.errors import HrvInputError
 
-__all__ = ["Dfa", "StressIndex", "dfa_alpha1", "stress_index"]
+__all__ = ["Dfa", "StressIndex", "dfa_alpha1", "dfa_settings", "stress_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,28 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16, gaps: Any = None)
     lxc = lx - lx.mean()
     alpha = float(np.dot(lxc, ly - ly.mean()) / np.dot(lxc, lxc))
     return Dfa(alpha1=alpha, n_beats=n_beats)
+
+
+def dfa_settings() -> dict[str, Any]:
+    """How :func:`dfa_alpha1` computes with its defaults, as a JSON-ready dict.
+
+    ``n_min`` and ``n_max`` (read from the signature, never retyped) and ``boxes``, the rule
+    for the boxes: non-overlapping, a straight line fitted in each, none across a gap. The one
+    text that ``hrvpace analyze`` (``method_parameters``) and the live sessions
+    (:func:`hrv.live_settings`) record, so that an output says which rule its alpha1 follows
+    (windows that held a gap were computed with boxes across it before the rule came in).
+
+    Examples
+    --------
+    >>> dfa_settings()["n_min"], dfa_settings()["n_max"]
+    (4, 16)
+    """
+    params = inspect.signature(dfa_alpha1).parameters
+    return {
+        "n_min": params["n_min"].default,
+        "n_max": params["n_max"].default,
+        "boxes": "non-overlapping, linear detrend per box, none across a gap",
+    }
 
 
 def stress_index(rr_ms: Any, *, bin_ms: float = 50.0) -> StressIndex:

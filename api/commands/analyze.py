@@ -380,14 +380,23 @@ def analyze(
     analysed = len(results) - len(failed) - len(beyond)
     # with segments, a file failed before it was cut is one row, not one per segment
     whole = [r for r in failed if r.segment is None] if segments is not None else []
-    counted = (
-        f"{analysed} of {len(results)} recording(s) analysed, {len(failed)} failed"
-        if segments is None
-        else f"{analysed} of {len(results) - len(whole)} segment(s) of "
-        f"{len(files) - len(whole)} recording(s) analysed, {len(failed) - len(whole)} failed"
-        + (f", {len(beyond)} skipped beyond the recording's end" if beyond else "")
-        + (f"; {len(whole)} other recording(s) failed before any segment was cut" if whole else "")
-    )
+    if segments is None:
+        counted = f"{analysed} of {len(results)} recording(s) analysed, {len(failed)} failed"
+    elif whole and len(whole) == len(files):  # none was cut: no "0 of 0 segment(s)"
+        counted = (
+            f"no segment analysed: {len(whole)} recording(s) failed before any segment was cut"
+        )
+    else:
+        counted = (
+            f"{analysed} of {len(results) - len(whole)} segment(s) of "
+            f"{len(files) - len(whole)} recording(s) analysed, {len(failed) - len(whole)} failed"
+            + (f", {len(beyond)} skipped beyond the recording's end" if beyond else "")
+            + (
+                f"; {len(whole)} other recording(s) failed before any segment was cut"
+                if whole
+                else ""
+            )
+        )
     typer.echo(
         f"hrvpace analyze: {counted}"
         + (

@@ -364,7 +364,8 @@ def method_parameters() -> dict[str, Any]:
     ``correction``: :func:`hrv.clean`'s defaults (Lipponen & Tarvainen 2019 ``c1``, ``c2``,
     ``alpha``, the quartile and median windows, iterations, the ``min_rr_ms``-``max_rr_ms``
     gate, ``max_missed_beats``); ``ectopy``: :func:`hrv.ectopy_check`'s thresholds
-    (:mod:`hrv.ectopy`); ``dfa_alpha1``: box sizes; ``stress_index``: the histogram bin.
+    (:mod:`hrv.ectopy`); ``dfa_alpha1``: box sizes and rule (:func:`hrv.dfa_settings`);
+    ``stress_index``: the histogram bin.
     """
     return {
         "correction": _defaults(
@@ -385,10 +386,7 @@ def method_parameters() -> dict[str, Any]:
             "min_steps": MIN_STEPS,
             "corrected_limit": CORRECTED_LIMIT,
         },
-        "dfa_alpha1": {
-            **_defaults(hrv.dfa_alpha1, "n_min", "n_max"),
-            "boxes": "non-overlapping, linear detrend per box, none across a gap",
-        },
+        "dfa_alpha1": hrv.dfa_settings(),
         "stress_index": _defaults(hrv.stress_index, "bin_ms"),
     }
 

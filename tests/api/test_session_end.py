@@ -10,7 +10,7 @@ Review findings (real SQLite, the real session manager, scripted sources):
 * a session stopped (or ended) whose finish raised was stored ``failed``, not as it ended;
 * a start that failed after the session's row was stored left the row ``running`` until the
   next start-up (nothing would end it): it is stored ``failed`` with the reason, and
-  ``POST``, ``GET`` and the list say so.
+  ``POST``, ``GET`` and the list say so; so is a start cancelled while its row is written.
 
 And the bound on an answer's wait for a session storing its final state
 (:data:`api.routes.sessions.SETTLE_TIMEOUT_S`): a final state whose write never completes
@@ -173,6 +173,43 @@ async def test_a_start_that_fails_after_the_row_is_stored_stores_it_failed(
         assert said, "the failed start is not logged"
 
 
+async def test_a_start_cancelled_while_its_row_is_written_stores_it_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev3 F3): the one await of a start after its row is queued is the wait for the
+    row's write. A cancel there (a forced shutdown cancels the request) left the row stored
+    ``running`` by the writer, with nothing to end it before the next start-up. The write is
+    queued as usual, its waiter held; the start is cancelled at that wait."""
+    storage = Storage(tmp_path / "hrvpace.sqlite3")
+    try:
+        manager = SessionManager(storage, source_factory=scripted_factory(RR))
+        create = storage.create_session
+        queued: list[str] = []
+        writing = asyncio.Event()
+        held: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def held_create(session_id: str, **kw: Any) -> Any:  # in the loop
+            create(session_id, **kw)  # queued for the writer: it stores the row 'running'
+            queued.append(session_id)
+            writing.set()
+            return held  # the start waits on this, never completed
+
+        monkeypatch.setattr(storage, "create_session", held_create)
+        start = asyncio.create_task(manager.start(_request()))
+        await asyncio.wait_for(writing.wait(), 10)
+        start.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(start, 10)
+        (sid,) = queued
+        await asyncio.wrap_future(storage.flush())
+        row = _row(storage, sid)
+        ended = (row["state"], row["message"], row["ended_at"] is not None)
+        assert ended == ("failed", "start cancelled", True), row
+        assert not manager.live_sessions and not manager.entering(sid)
+    finally:
+        storage.close()
+
+
 #: The settle cap in the test (the service's is 3 s): long enough to tell a wait from none.
 CAP_S = 0.2
 
@@ -218,7 +255,10 @@ async def test_an_answer_waits_for_a_final_state_at_most_the_cap(
                 assert r.status_code == 200, r.text
                 s = r.json() if path.endswith(sid) else r.json()["sessions"][0]
                 assert (s["id"], s["state"], s["live"]) == (sid, "running", False), s
-                assert CAP_S <= waited_s < CAP_S + 2.0, (path, waited_s)
+                # below the service's own 3-s cap (a wait that ignored the lowered cap would
+                # take 3 s), with 2.8 s of slack for loaded CI cores (rev3 F5); an uncapped
+                # wait hangs until the guard above
+                assert CAP_S <= waited_s < 3.0, (path, waited_s)
         finally:
             _, state, kw = held[0]
             release.set_result(await asyncio.wrap_future(set_state(sid, state, **kw)))

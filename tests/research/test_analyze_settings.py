@@ -558,3 +558,41 @@ def test_build_label_names_the_commit_or_says_it_is_unknown() -> None:
     assert build_label(info) == "hrvpace 1.2, build abc-dirty (git checkout)"
     wheel = {"version": "1.2", "installed_version": "1.1", "build": None, "build_from": None}
     assert build_label(wheel) == "hrvpace 1.2, build unknown, installed 1.1"
+
+
+def test_a_touched_file_is_not_dirty_a_changed_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev3 F1): ``git diff-index`` trusts the index's stat data, so a tracked file
+    with a new mtime and the same bytes (``cp -r``, a CI cache, a tool rewriting it) made the
+    build ``<commit>-dirty``. The build compares content now, and does not rewrite the index."""
+    import os
+
+    from api._version import _git_build
+
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    f = tmp_path / "a.txt"
+    f.write_text("one\n")
+    git("init", "-q")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "one")
+    head = git("rev-parse", "HEAD")
+    assert _git_build(tmp_path) == head
+    index = tmp_path / ".git" / "index"
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # touched, same bytes
+    before = index.read_bytes()
+    assert _git_build(tmp_path) == head
+    assert index.read_bytes() == before  # the probe left the index alone
+    f.write_text("two\n")
+    assert _git_build(tmp_path) == f"{head}-dirty"

@@ -470,6 +470,8 @@ def test_export_sidecar_says_how_the_live_windows_were_made(
     assert live["nn_filter"]["max_change"] == 0.2
     assert live["frequency"] == spectrum_settings()
     assert "60-s live window is shorter than the 128 s" in live["frequency_columns"]
+    # rev3 F2: the DFA rule (no box across a gap, since 191ed7a) is stored with the session
+    assert live["dfa_alpha1"]["boxes"].endswith("none across a gap")
     # stored with the session when it started (hrvpace replay --store), not assumed
     assert live["settings_recorded"] is True and "assumed" not in live
     # what it says holds for the table: windows every 5 s, frequency columns kept and empty
@@ -481,6 +483,20 @@ def test_export_sidecar_says_how_the_live_windows_were_made(
     for name in FREQUENCY_FIELDS:
         assert all(r[heads[name]] == "" for r in rows), name
     assert all(r[heads["rmssd_ms"]] != "" for r in rows[20:])
+
+
+def test_live_settings_name_the_dfa_rule_analyze_names() -> None:
+    """Review (rev3 F2): alpha1 of a live window that holds a gap changed rule (boxes across
+    the gap, then none), but the live settings stored with each session said nothing of DFA,
+    so two sessions' exports could not be told apart. They carry the rule now, the same entry
+    ``hrvpace analyze`` records, made in one place (``hrv.dfa_settings``)."""
+    from api.pipeline import analyser_settings
+    from api.research.analysis import method_parameters
+
+    live = analyser_settings()["dfa_alpha1"]
+    assert live == method_parameters()["dfa_alpha1"] == hrv.dfa_settings()
+    assert (live["n_min"], live["n_max"]) == (4, 16)
+    assert "none across a gap" in live["boxes"]
 
 
 def _export_sidecar(data_dir: Path, sid: str, out: Path) -> dict[str, Any]:

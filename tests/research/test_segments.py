@@ -587,3 +587,10 @@ def test_a_file_that_cannot_be_read_fails_once_not_once_per_segment(
         (str(good), "task", False),
         (str(good), "late", False),
     ]
+    # rev3 F4: when every file failed before the cut, the count line has no "0 of 0 ... other"
+    res = runner.invoke(app, ["analyze", str(bad), str(missing), "--segments", str(segs), "-q"])
+    assert res.exit_code == 1, res.output
+    last = res.stderr.splitlines()[-1]
+    assert last == (
+        "hrvpace analyze: no segment analysed: 2 recording(s) failed before any segment was cut"
+    ), res.stderr
