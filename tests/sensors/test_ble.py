@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import struct
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -36,6 +37,7 @@ from sensors import (
     SourceState,
     SourceStatus,
     VirtualClock,
+    decode_heart_rate_measurement,
     encode_heart_rate_measurement,
     probe_rr_intervals,
     read_recording,
@@ -1491,3 +1493,23 @@ async def test_cli_a_second_ctrl_c_while_the_link_closes_lets_it_close(
         assert list(read_recording(out).rr_ms) == [1000.0]
     else:
         assert "stopped after 0:" in stdout.decode() and "of 10:00" in stdout.decode()
+
+
+def test_an_impossible_rr_value_is_counted_and_does_not_shift_the_stream() -> None:
+    # Review (BLE, finding 1): 1-s packets of RR 1000 ms and one (1000, 63999) gave beats at
+    # 10.0, 10.001, 74.0, 74.001, ...: the whole timeline 64 s ahead, no gap marked.
+    strap = BleStrapSource(H10, clock=VirtualClock(start=0.0))
+    strap._publish(SourceState.STREAMING, "connected")
+    beats: list[Beat] = []
+    normal = HeartRateMeasurement(60, rr_ms=(1000.0,))
+    for k in range(10):
+        beats.extend(strap._beats_of(normal, 100.0 + k, 1))
+    bad = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<HH", 1024, 65535))
+    beats.extend(strap._beats_of(bad, 110.0, 1))
+    for k in range(11, 14):
+        beats.extend(strap._beats_of(normal, 100.0 + k, 1))
+    assert [b.t_s for b in beats] == pytest.approx([k + 1.0 for k in range(14)], abs=1e-6)
+    assert [b.gap_before for b in beats].index(True) == 11
+    assert sum(b.gap_before for b in beats) == 1
+    assert strap.status.malformed_packets == 1
+    assert "outside 200..3000 ms" in strap.status.message
