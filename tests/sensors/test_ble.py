@@ -28,10 +28,12 @@ from sensors import (
     AmbiguousDeviceError,
     Beat,
     BleError,
+    BlePermissionError,
     BleStrapSource,
     ConnectionLostError,
     DeviceNotFoundError,
     HeartRateMeasurement,
+    NotPairedError,
     RecordingFormatError,
     RecordingWriter,
     SourceState,
@@ -1513,3 +1515,71 @@ def test_an_impossible_rr_value_is_counted_and_does_not_shift_the_stream() -> No
     assert sum(b.gap_before for b in beats) == 1
     assert strap.status.malformed_packets == 1
     assert "outside 200..3000 ms" in strap.status.message
+
+
+# -- errors in words (BLE review finding 2) ------------------------------------------------------
+
+
+def test_permission_and_pairing_errors_are_said_in_words_without_dbus_internals() -> None:
+    from bleak.exc import BleakDBusError, BleakGATTProtocolError
+
+    from sensors.ble_gatt import _translate
+
+    denied = BleakDBusError(
+        "org.freedesktop.DBus.Error.AccessDenied",
+        [
+            'Rejected send message, 2 matched rules; type="method_call", sender=":1.1" '
+            '(uid=0 pid=14019 comm="/work/main/.venv/bin/python /work/main/.venv/bin/h")'
+        ],
+    )
+    err = _translate(denied, "scanning for heart-rate straps")
+    assert isinstance(err, BlePermissionError)
+    assert "`bluetooth` group" in err.reason and "polkit" in err.reason
+    assert "pid" not in err.reason and "comm=" not in err.reason and "[org." not in err.reason
+    for name, text in (
+        ("org.bluez.Error.AuthenticationFailed", "Authentication Failed"),
+        ("org.bluez.Error.NotPermitted", "Not paired"),
+        ("org.bluez.Error.Failed", "Operation failed with ATT error: 0x05"),
+        ("org.bluez.Error.Failed", "Operation failed with ATT error: 0x0f"),
+    ):
+        err = _translate(BleakDBusError(name, [text]), "connecting to Polar H10")
+        assert isinstance(err, NotPairedError), (name, text)
+        assert err.reason.startswith("connecting to Polar H10: the strap refused")
+        assert "remove it" in err.reason and "[org." not in err.reason
+    assert isinstance(_translate(BleakGATTProtocolError(0x05), "x"), NotPairedError)
+    # another ATT error: its name in words, not bleak's tuple repr
+    err = _translate(BleakGATTProtocolError(0x0E), "connecting to Polar H10")
+    assert err.reason == "connecting to Polar H10: the strap answered with a GATT error: " + (
+        "Unlikely Error (0x0e)"
+    )
+    # bleak's own __str__ raises on a text it cannot parse: still a reason, no traceback
+    odd = BleakDBusError("org.bluez.Error.Failed", ["ATT error: 0x05 (Insufficient)"])
+    with pytest.raises(ValueError):
+        str(odd)
+    assert isinstance(_translate(odd, "x"), NotPairedError)
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    err = _translate(UnprintableError(), "connecting to X")
+    assert type(err) is BleError and err.reason == "connecting to X: UnprintableError"
+    # a busy BlueZ: worth another try (finding 5)
+    busy = _translate(BleakDBusError("org.bluez.Error.InProgress", ["In Progress"]), "x")
+    assert busy.transient and not isinstance(busy, (NotPairedError, BlePermissionError))
+    assert not _translate(BleakDBusError("org.bluez.Error.Failed", ["boom"]), "x").transient
+
+
+async def test_a_strap_refusing_as_not_paired_says_what_to_do(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    bluez.fail("StartNotify", "org.bluez.Error.NotPermitted", "Not paired")
+    strap = source()
+    with pytest.raises(NotPairedError, match="the strap refused the connection as not paired"):
+        async with strap:
+            pass
+    assert strap.status.state is SourceState.FAILED
+    assert "remove it" in strap.status.message
+    bluez.fail("StartNotify", "org.bluez.Error.Failed", "Operation failed with ATT error: 0x0e")
+    with pytest.raises(BleError, match=r"a GATT error: Unlikely Error \(0x0e\)$"):
+        async with source():
+            pass
