@@ -70,6 +70,12 @@ logger = logging.getLogger(__name__)
 #: A device advertising less often than this can still be missed: an address is never ambiguous.
 _SAME_NAME_WAIT_S = 2.0
 
+#: Tries of the first connection when BlueZ answers with a transient error (another connect in
+#: progress, an attempt aborted, the adapter not ready yet), ``initial_backoff_s`` apart and
+#: doubling: real BlueZ gives these often enough on a first connect that users "just run it
+#: again". Not-found, not-permitted and not-paired errors are not retried.
+_FIRST_CONNECT_TRIES = 3
+
 #: How long closing the link may take, at most, by default: turning the strap's streams and
 #: notifications off (PMD stop requests, ``StopNotify``), then again for the ``Disconnect``
 #: call on top of bleak's own wait for the link to go (:data:`_BLEAK_DISCONNECT_WAIT_S`).
@@ -194,11 +200,27 @@ class BleConnection(BeatSource):
         self._closing = False
         what = "address" if self._by_address else "name"
         self._publish(SourceState.CONNECTING, f"looking for the strap with {what} {self._target}")
-        try:
-            await self._connect(use_known_device=False)
-        except BleError as exc:
-            self._publish(SourceState.FAILED, exc.reason)
-            raise
+        delay = self._initial_backoff_s
+        attempt = 1
+        while True:
+            try:
+                await self._connect(use_known_device=False)
+                break
+            except BleError as exc:
+                # a busy or aborted BlueZ (exc.transient) is tried again a few times; a
+                # definitive error (not found, not permitted, not paired) ends it at once
+                if not exc.transient or attempt >= _FIRST_CONNECT_TRIES:
+                    self._publish(SourceState.FAILED, exc.reason)
+                    raise
+                logger.info("connect attempt %d failed (%s); trying again", attempt, exc.reason)
+                attempt += 1
+                self._publish(
+                    SourceState.CONNECTING,
+                    f"trying again (attempt {attempt} of {_FIRST_CONNECT_TRIES} in {delay:g} s): "
+                    f"{exc.reason}",
+                )
+                await self._clock.sleep(delay)
+                delay = min(delay * 2.0, self._max_backoff_s)
         self._publish(SourceState.STREAMING, self._connected_message())
 
     async def _close(self) -> None:

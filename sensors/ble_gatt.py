@@ -182,7 +182,9 @@ def _translate_known(exc: BaseException, doing: str) -> BleError:
     if dbus is not None:
         name, text = dbus
         if name == "org.bluez.Error.NotReady":
-            return AdapterOffError("the Bluetooth adapter is not ready: is it turned off?")
+            return AdapterOffError(
+                "the Bluetooth adapter is not ready: is it turned off?", transient=True
+            )
         if name in (
             "org.freedesktop.DBus.Error.ServiceUnknown",
             "org.freedesktop.DBus.Error.NameHasNoOwner",

@@ -1583,3 +1583,31 @@ async def test_a_strap_refusing_as_not_paired_says_what_to_do(bluez: FakeBluez) 
     with pytest.raises(BleError, match=r"a GATT error: Unlikely Error \(0x0e\)$"):
         async with source():
             pass
+
+
+async def test_a_transient_bluez_error_on_the_first_connect_is_tried_again(
+    bluez: FakeBluez,
+) -> None:
+    # Review (BLE, finding 5): one InProgress from Connect ended record / a session at once.
+    h10 = bluez.add_strap(polar_h10())
+    bluez.fail("Connect", "org.bluez.Error.InProgress", "In Progress", count=1)
+    messages: list[str] = []
+    strap = source(clock=VirtualClock())
+    strap.add_status_listener(lambda s: messages.append(s.message))
+    async with strap:
+        assert strap.status.state is SourceState.STREAMING
+    assert h10.connect_calls == 1  # the failed call did not reach the strap
+    assert any(m.startswith("trying again (attempt 2 of 3 in 0.5 s)") for m in messages)
+    # a persistent one is given up after 3 tries; a definitive one at once (not paired: one try)
+    bluez.fail("Connect", "org.bluez.Error.InProgress", "In Progress")
+    with pytest.raises(BleError, match="try again in a moment") as info:
+        async with source(clock=VirtualClock()):
+            pass
+    assert info.value.transient
+    assert [m for _, m in bluez.method_calls].count("Connect!failed") == 1 + 3
+    bluez.unfail()
+    bluez.fail("Connect", "org.bluez.Error.AuthenticationFailed", "Authentication Failed")
+    with pytest.raises(NotPairedError):
+        async with source(clock=VirtualClock()):
+            pass
+    assert [m for _, m in bluez.method_calls].count("Connect!failed") == 1 + 3 + 1
