@@ -76,6 +76,10 @@ _SAME_NAME_WAIT_S = 2.0
 #: again". Not-found, not-permitted and not-paired errors are not retried.
 _FIRST_CONNECT_TRIES = 3
 
+#: A battery level (%) at or below which a strap that is lost for good may well be flat: the
+#: give-up reason says the last level then.
+_LOW_BATTERY_PCT = 10
+
 #: How long closing the link may take, at most, by default: turning the strap's streams and
 #: notifications off (PMD stop requests, ``StopNotify``), then again for the ``Disconnect``
 #: call on top of bleak's own wait for the link to go (:data:`_BLEAK_DISCONNECT_WAIT_S`).
@@ -463,6 +467,9 @@ class BleConnection(BeatSource):
                     f"lost {self._label()} and could not reconnect in {attempts} attempts over "
                     f"{self._clock.now() - started:.0f} s: {last.reason}"
                 )
+                battery = self._status.battery_pct
+                if battery is not None and battery <= _LOW_BATTERY_PCT:
+                    reason += f" (its battery was at {battery}% when last heard: is it flat?)"
                 self._publish(SourceState.FAILED, reason)
                 raise ConnectionLostError(reason) from last
             self._publish(

@@ -165,6 +165,13 @@ def record(
             )
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
+            if written:  # the recording was open: what it keeps, and how to record again
+                typer.echo(f"{counted(written[0], 'beat')} written to {out}")
+                typer.echo(
+                    f"{out} keeps the {counted(written[0], 'beat')} recorded; to record again "
+                    "give a new --out file (--overwrite would replace this one)",
+                    err=True,
+                )
             raise typer.Exit(1) from exc
         except OSError as exc:  # a full disk, a file-size limit: the file and what each keeps
             said = exc.strerror or str(exc)
@@ -194,6 +201,31 @@ def record(
             exit_stopped("recording ended; the files keep every beat received", stop)
         if stop.stopped and not cut.noted:  # it came once the event loop had ended
             typer.echo(f"{stop.label}: the recording had ended; the files are whole", err=True)
+
+
+#: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
+BATTERY_WARN_AT_PCT = (20, 10, 5)
+
+
+def low_battery_warning(status: Any, warned: list[int]) -> str | None:
+    """A line to show when the battery fell to a threshold not said yet, else ``None``.
+
+    ``warned`` holds the thresholds said (:data:`BATTERY_WARN_AT_PCT`) and is updated; a level
+    already at or below several says the lowest once. The level at connect counts too (a strap
+    connected at 8 % is said to be low).
+    """
+    pct = status.battery_pct
+    if pct is None:
+        return None
+    crossed = [t for t in BATTERY_WARN_AT_PCT if pct <= t and t not in warned]
+    if not crossed:
+        return None
+    warned.extend(crossed)
+    name = status.device_name or status.device_address or "the strap"
+    return (
+        f"{name}'s battery is at {pct}%: replace or charge it soon (the recording ends if the "
+        "strap goes off)"
+    )
 
 
 def _kept(out: Path, written: list[int], writers: dict[str, Any]) -> str:
@@ -369,17 +401,23 @@ async def _record_until_stopped(
     # source says it came back; none for the end of a stretch the strap dropped in)
     contact_changes = ContactChanges()
 
+    battery_warned: list[int] = []  # the thresholds already said
+
     def show(status: SourceStatus) -> None:
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
                 open_writer[0].write_contact(*change)
+        warning = low_battery_warning(status, battery_warned)
+        if warning is not None:
+            typer.echo(f"[battery] {warning}", err=True)
         # state changes only (reconnecting, HR-only, no contact, ...), not every heart-rate
-        # update
+        # update; a failure is printed once, by the command (hrvpace record: REASON)
         if last_state and status.state == last_state[-1]:
             return
         last_state.append(status.state)
-        typer.echo(f"[{status.state}] {status.message}", err=True)
+        if status.state != "failed":
+            typer.echo(f"[{status.state}] {status.message}", err=True)
 
     strap.add_status_listener(show)
     if ending is not None:

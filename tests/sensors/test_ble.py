@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -1611,3 +1612,58 @@ async def test_a_transient_bluez_error_on_the_first_connect_is_tried_again(
         async with source(clock=VirtualClock()):
             pass
     assert [m for _, m in bluez.method_calls].count("Connect!failed") == 1 + 3 + 1
+
+
+async def test_cli_record_says_a_low_battery_and_what_the_file_keeps_when_the_strap_is_lost(
+    bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (BLE, finding 3): 5 % and 1 % were never shown, the give-up printed twice and
+    # nothing said the file keeps its beats (re-running the command is refused as it exists).
+    import sensors.ble
+
+    class QuickToGiveUp(BleStrapSource):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs, give_up_after_s=0.0)
+
+    monkeypatch.setattr(sensors.ble, "BleStrapSource", QuickToGiveUp)
+    bluez.add_strap(polar_h10(battery_pct=40))
+    out = tmp_path / "flat.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--scan-timeout", "0.3")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.set_battery(H10, 15)
+    bluez.set_battery(H10, 4)
+    bluez.notify(H10, packet(1024, hr=60))  # after the battery's signals: seen once it is in
+    for _ in range(200):  # until the beat is in the file (flushed per beat)
+        if _beats_in(out) == 1:
+            break
+        await asyncio.sleep(0.05)
+    bluez.drop(H10, forget=True, away_s=60.0)
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "[battery] Polar H10 A1B2C3D4's battery is at 15%" in err
+    assert "[battery] Polar H10 A1B2C3D4's battery is at 4%" in err
+    assert err.count("[battery]") == 2  # 10 % and 5 % crossed at once: said once
+    assert "[failed]" not in err and err.count("could not reconnect") == 1
+    assert "(its battery was at 4% when last heard: is it flat?)" in err
+    assert "1 beat written to" in result.stdout
+    assert f"{out} keeps the 1 beat recorded; to record again give a new --out file" in err
+    assert len(read_recording(out).rr_ms) == 1
+
+
+def test_bleak_warnings_show_only_at_debug_verbosity() -> None:
+    # Review (BLE, finding 3): "Failed to cancel connection" flooded record's terminal
+    from api.cli import _configure_logging
+
+    bleak_log = logging.getLogger("bleak")
+    try:
+        _configure_logging(0)
+        assert not bleak_log.isEnabledFor(logging.WARNING)
+        assert bleak_log.isEnabledFor(logging.ERROR)
+        _configure_logging(1)
+        assert not bleak_log.isEnabledFor(logging.WARNING)
+        _configure_logging(2)
+        assert bleak_log.isEnabledFor(logging.DEBUG)
+    finally:
+        bleak_log.setLevel(logging.NOTSET)
