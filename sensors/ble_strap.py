@@ -272,7 +272,7 @@ class BleStrapSource(BleConnection):
                     state = SourceState.HR_ONLY
                     message = (
                         f"{self._label()} sends heart rate without RR intervals (HR-only mode): "
-                        "heart rate is shown, HRV needs RR intervals"
+                        "its heart rate is all it sends, HRV needs RR intervals"
                     )
         hr = float(m.heart_rate_bpm)
         if state is not self._status.state or hr != self._status.heart_rate_bpm:

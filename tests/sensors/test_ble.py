@@ -1667,3 +1667,31 @@ def test_bleak_warnings_show_only_at_debug_verbosity() -> None:
         assert bleak_log.isEnabledFor(logging.DEBUG)
     finally:
         bleak_log.setLevel(logging.NOTSET)
+
+
+async def test_cli_record_from_a_device_without_rr_ends_as_assess_does(
+    bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (BLE, finding 4): a watch broadcasting heart rate only was recorded forever, 0 beats.
+    import api.commands.record
+
+    monkeypatch.setattr(api.commands.record, "_BPM_ONLY_AFTER_S", 0.3)
+    bluez.add_strap(FakeStrap(WATCH, name="Forerunner 265"))
+    out = tmp_path / "watch.csv"
+    # --minutes: a backstop, so that without the rule the test fails instead of hanging
+    args = ("record", "--device", WATCH, "--out", str(out), "--scan-timeout", "0.5")
+    args += ("--minutes", "0.1")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(WATCH, timeout_s=10.0)
+    for _ in range(4):
+        bluez.notify(WATCH, bytes([0x00, 80]))  # heart rate, no RR
+    result = await asyncio.wait_for(running, 10.0)
+    assert result.exit_code == 1
+    assert "[hr_only] Forerunner 265 sends heart rate without RR intervals" in result.stderr
+    assert (
+        "hrvpace record: Forerunner 265 sends heart rate only (80 bpm), no RR intervals: "
+        "cannot record RR intervals from bpm"
+    ) in result.stderr
+    assert "--stream ppi" in result.stderr
+    assert "0 beats written to" in result.stdout
+    assert "keeps the" not in result.stderr
