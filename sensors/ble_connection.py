@@ -276,6 +276,10 @@ class BleConnection(BeatSource):
     async def _find_by_name(self) -> BLEDevice:
         """The one device advertising the target name; refused when several do.
 
+        The name is compared without case. When no device has the name itself, one whose name
+        starts with it followed by a separator is taken (``Polar H10`` finds ``Polar H10
+        1A2B3C4D``): one such device only, several are refused with their names.
+
         After the first device with the name is seen the scan goes on for
         ``_SAME_NAME_WAIT_S`` (at most the scan timeout), so that of two straps with that
         name neither is chosen by which one advertised first.
@@ -284,12 +288,19 @@ class BleConnection(BeatSource):
 
         target = self._target.casefold()
         seen: dict[str, tuple[BLEDevice, int | None]] = {}
+        # names that start with the target, then a separator ("Polar H10" for "Polar H10
+        # 1A2B3C4D"): used when no name is the target itself
+        prefixed: dict[str, tuple[BLEDevice, int | None, str]] = {}
         first_seen = asyncio.Event()
 
         def on_advertisement(device: BLEDevice, adv: Any) -> None:
             name = adv.local_name or device.name or ""
-            if name.casefold() == target:
+            folded = name.casefold()
+            if folded == target:
                 seen[device.address] = (device, adv.rssi)
+                first_seen.set()
+            elif folded.startswith(target) and not folded[len(target)].isalnum():
+                prefixed[device.address] = (device, adv.rssi, name)
                 first_seen.set()
 
         try:
@@ -302,6 +313,22 @@ class BleConnection(BeatSource):
                     await asyncio.sleep(min(_SAME_NAME_WAIT_S, self._scan_timeout_s))
         except Exception as exc:
             raise _translate(exc, f"scanning for {self._target}") from exc
+        if not seen and len(prefixed) > 1:
+            ranked_names = sorted(
+                prefixed.items(), key=lambda m: -(m[1][1] if m[1][1] is not None else -1000)
+            )
+            listed = ", ".join(
+                f"{name} ({address}" + (f", {rssi} dBm)" if rssi is not None else ")")
+                for address, (_, rssi, name) in ranked_names
+            )
+            raise AmbiguousDeviceError(
+                f"{len(prefixed)} devices have names starting with {self._target}: {listed}; "
+                "give the whole name or the address of the one to use",
+                matches=tuple((address, rssi) for address, (_, rssi, _) in ranked_names),
+            )
+        if not seen and prefixed:
+            ((device, _, _),) = prefixed.values()
+            return device
         if not seen:
             raise self._not_found("name", self._target)
         if len(seen) > 1:

@@ -1695,3 +1695,20 @@ async def test_cli_record_from_a_device_without_rr_ends_as_assess_does(
     assert "--stream ppi" in result.stderr
     assert "0 beats written to" in result.stdout
     assert "keeps the" not in result.stderr
+
+
+async def test_a_name_prefix_finds_the_one_strap_and_refuses_several(bluez: FakeBluez) -> None:
+    # Review (BLE, finding 6): --device "Polar H10" was not found while "Polar H10 A1B2C3D4"
+    # advertised
+    bluez.add_strap(polar_h10())
+    bluez.add_strap(FakeStrap(WATCH, name="Polar H10X"))  # not a word boundary: not a match
+    async with source("polar h10", scan_timeout_s=0.5) as strap:
+        assert strap.status.device_address == H10
+    bluez.add_strap(polar_h10(address=COLLEAGUE, name="Polar H10 99887766", rssi=-50))
+    with pytest.raises(AmbiguousDeviceError, match="2 devices have names starting with") as info:
+        async with source("Polar H10", scan_timeout_s=0.5):
+            pass
+    assert "Polar H10 99887766 (A0:9E:1A:00:00:09, -5" in info.value.reason
+    assert "Polar H10 A1B2C3D4 (A0:9E:1A:00:00:01" in info.value.reason
+    assert "Polar H10X" not in info.value.reason
+    assert {a for a, _ in info.value.matches} == {H10, COLLEAGUE}
