@@ -44,6 +44,7 @@ from sensors.ble_gatt import (
     _is_address,
     _quiet_disconnect,
     _translate,
+    is_name_prefix,
 )
 from sensors.clock import Clock, SystemClock
 from sensors.errors import (
@@ -299,7 +300,7 @@ class BleConnection(BeatSource):
             if folded == target:
                 seen[device.address] = (device, adv.rssi)
                 first_seen.set()
-            elif folded.startswith(target) and not folded[len(target)].isalnum():
+            elif is_name_prefix(target, name):
                 prefixed[device.address] = (device, adv.rssi, name)
                 first_seen.set()
 

@@ -28,7 +28,12 @@ from sensors.errors import (
 if TYPE_CHECKING:
     from bleak import BleakClient
 
-__all__ = ["BATTERY_LEVEL_UUID", "DEVICE_INFORMATION_UUIDS", "DeviceInformation"]
+__all__ = [
+    "BATTERY_LEVEL_UUID",
+    "DEVICE_INFORMATION_UUIDS",
+    "DeviceInformation",
+    "is_name_prefix",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +77,21 @@ class DeviceInformation:
                 else (f"firmware {self.firmware_revision}")
             )
         return text
+
+
+def is_name_prefix(target: str, name: str) -> bool:
+    """Whether ``target`` is the start of the advertised ``name`` up to a separator.
+
+    Without regard to case: ``"polar h10"`` is the start of ``"Polar H10 A1B2C3D4"`` and of
+    ``"Polar H10:1"``, not of ``"Polar H10X"`` nor of ``"Polar H10"`` itself (that is the name).
+    """
+    folded, want = name.casefold(), target.strip().casefold()
+    return (
+        bool(want)
+        and len(folded) > len(want)
+        and folded.startswith(want)
+        and not (folded[len(want)].isalnum())
+    )
 
 
 def _is_address(text: str) -> bool:

@@ -82,7 +82,11 @@ def _parse_streams(value: str | None) -> tuple[str, ...]:
 
 def record(
     device: Annotated[
-        str, typer.Option("--device", help="The strap's Bluetooth address or advertised name.")
+        str,
+        typer.Option(
+            "--device",
+            help="The strap's Bluetooth address or advertised name (or the start of one name).",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The recording file to create.")],
     minutes: Annotated[
