@@ -37,6 +37,18 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def _configure_logging(verbose: int) -> None:
+    """Root logging at WARNING (-v INFO, -vv DEBUG); bleak's own logger only with -vv.
+
+    bleak warns about its internals (``Failed to cancel connection`` at every reconnect attempt,
+    ``Could not determine BlueZ version``): what it means for the user is said by the sources'
+    statuses, so its records show only at -vv (DEBUG), where everything does.
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bleak").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -53,8 +65,7 @@ def _root(
         int, typer.Option("--verbose", "-v", count=True, help="More logging (-v INFO, -vv DEBUG).")
     ] = 0,
 ) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(verbose)
     if ctx.invoked_subcommand in _REPORT_SOURCE_FAILURE:
         from api.pipeline import WithoutSourceFailure
 

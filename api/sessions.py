@@ -47,6 +47,7 @@ from api.pipeline import (
 )
 from api.storage import Storage
 from api.storage.queries import PERSON_KIND
+from sensors.ble_gatt import is_name_prefix
 from sensors.source import BeatSource
 
 __all__ = ["LiveSession", "SessionCreate", "SessionManager", "SessionMode"]
@@ -220,8 +221,10 @@ class SessionManager:
 
         ``wanted`` (an address or an advertised name, compared without regard to case) is the
         same strap as a running session's when it is that session's requested address or name,
-        or the address or name its source connected to. A session still looking for its strap
-        by name holds only that name: a request by address then gets through, and BlueZ decides.
+        or the address or name its source connected to, or the start of that name as a strap
+        is found by name (``Polar H10`` for ``Polar H10 A1B2C3D4``). A session still looking
+        for its strap by name holds only that name: a request by address then gets through, and
+        BlueZ decides.
         """
         key = wanted.strip().casefold()
         # (session id, what it holds, the address its source connected to)
@@ -239,7 +242,8 @@ class SessionManager:
             (sid, {spec.address.strip().casefold()}, None) for sid, spec in self._starting.items()
         )
         for sid, held, address in holders:
-            if key in held:
+            # by name: the name itself, or its start as finding the strap by name takes it
+            if key in held or any(is_name_prefix(key, name) for name in held):
                 hint = (
                     ""
                     if key == address

@@ -44,6 +44,7 @@ from sensors.ble_gatt import (
     _is_address,
     _quiet_disconnect,
     _translate,
+    is_name_prefix,
 )
 from sensors.clock import Clock, SystemClock
 from sensors.errors import (
@@ -69,6 +70,16 @@ logger = logging.getLogger(__name__)
 #: whether another device has the same name (then the name is refused: the address is needed).
 #: A device advertising less often than this can still be missed: an address is never ambiguous.
 _SAME_NAME_WAIT_S = 2.0
+
+#: Tries of the first connection when BlueZ answers with a transient error (another connect in
+#: progress, an attempt aborted, the adapter not ready yet), ``initial_backoff_s`` apart and
+#: doubling: real BlueZ gives these often enough on a first connect that users "just run it
+#: again". Not-found, not-permitted and not-paired errors are not retried.
+_FIRST_CONNECT_TRIES = 3
+
+#: A battery level (%) at or below which a strap that is lost for good may well be flat: the
+#: give-up reason says the last level then.
+_LOW_BATTERY_PCT = 10
 
 #: How long closing the link may take, at most, by default: turning the strap's streams and
 #: notifications off (PMD stop requests, ``StopNotify``), then again for the ``Disconnect``
@@ -194,11 +205,27 @@ class BleConnection(BeatSource):
         self._closing = False
         what = "address" if self._by_address else "name"
         self._publish(SourceState.CONNECTING, f"looking for the strap with {what} {self._target}")
-        try:
-            await self._connect(use_known_device=False)
-        except BleError as exc:
-            self._publish(SourceState.FAILED, exc.reason)
-            raise
+        delay = self._initial_backoff_s
+        attempt = 1
+        while True:
+            try:
+                await self._connect(use_known_device=False)
+                break
+            except BleError as exc:
+                # a busy or aborted BlueZ (exc.transient) is tried again a few times; a
+                # definitive error (not found, not permitted, not paired) ends it at once
+                if not exc.transient or attempt >= _FIRST_CONNECT_TRIES:
+                    self._publish(SourceState.FAILED, exc.reason)
+                    raise
+                logger.info("connect attempt %d failed (%s); trying again", attempt, exc.reason)
+                attempt += 1
+                self._publish(
+                    SourceState.CONNECTING,
+                    f"trying again (attempt {attempt} of {_FIRST_CONNECT_TRIES} in {delay:g} s): "
+                    f"{exc.reason}",
+                )
+                await self._clock.sleep(delay)
+                delay = min(delay * 2.0, self._max_backoff_s)
         self._publish(SourceState.STREAMING, self._connected_message())
 
     async def _close(self) -> None:
@@ -250,6 +277,10 @@ class BleConnection(BeatSource):
     async def _find_by_name(self) -> BLEDevice:
         """The one device advertising the target name; refused when several do.
 
+        The name is compared without case. When no device has the name itself, one whose name
+        starts with it followed by a separator is taken (``Polar H10`` finds ``Polar H10
+        1A2B3C4D``): one such device only, several are refused with their names.
+
         After the first device with the name is seen the scan goes on for
         ``_SAME_NAME_WAIT_S`` (at most the scan timeout), so that of two straps with that
         name neither is chosen by which one advertised first.
@@ -258,12 +289,19 @@ class BleConnection(BeatSource):
 
         target = self._target.casefold()
         seen: dict[str, tuple[BLEDevice, int | None]] = {}
+        # names that start with the target, then a separator ("Polar H10" for "Polar H10
+        # 1A2B3C4D"): used when no name is the target itself
+        prefixed: dict[str, tuple[BLEDevice, int | None, str]] = {}
         first_seen = asyncio.Event()
 
         def on_advertisement(device: BLEDevice, adv: Any) -> None:
             name = adv.local_name or device.name or ""
-            if name.casefold() == target:
+            folded = name.casefold()
+            if folded == target:
                 seen[device.address] = (device, adv.rssi)
+                first_seen.set()
+            elif is_name_prefix(target, name):
+                prefixed[device.address] = (device, adv.rssi, name)
                 first_seen.set()
 
         try:
@@ -276,6 +314,22 @@ class BleConnection(BeatSource):
                     await asyncio.sleep(min(_SAME_NAME_WAIT_S, self._scan_timeout_s))
         except Exception as exc:
             raise _translate(exc, f"scanning for {self._target}") from exc
+        if not seen and len(prefixed) > 1:
+            ranked_names = sorted(
+                prefixed.items(), key=lambda m: -(m[1][1] if m[1][1] is not None else -1000)
+            )
+            listed = ", ".join(
+                f"{name} ({address}" + (f", {rssi} dBm)" if rssi is not None else ")")
+                for address, (_, rssi, name) in ranked_names
+            )
+            raise AmbiguousDeviceError(
+                f"{len(prefixed)} devices have names starting with {self._target}: {listed}; "
+                "give the whole name or the address of the one to use",
+                matches=tuple((address, rssi) for address, (_, rssi, _) in ranked_names),
+            )
+        if not seen and prefixed:
+            ((device, _, _),) = prefixed.values()
+            return device
         if not seen:
             raise self._not_found("name", self._target)
         if len(seen) > 1:
@@ -441,6 +495,9 @@ class BleConnection(BeatSource):
                     f"lost {self._label()} and could not reconnect in {attempts} attempts over "
                     f"{self._clock.now() - started:.0f} s: {last.reason}"
                 )
+                battery = self._status.battery_pct
+                if battery is not None and battery <= _LOW_BATTERY_PCT:
+                    reason += f" (its battery was at {battery}% when last heard: is it flat?)"
                 self._publish(SourceState.FAILED, reason)
                 raise ConnectionLostError(reason) from last
             self._publish(

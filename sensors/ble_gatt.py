@@ -17,12 +17,23 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sensors.errors import AdapterOffError, BleError, DeviceNotFoundError
+from sensors.errors import (
+    AdapterOffError,
+    BleError,
+    BlePermissionError,
+    DeviceNotFoundError,
+    NotPairedError,
+)
 
 if TYPE_CHECKING:
     from bleak import BleakClient
 
-__all__ = ["BATTERY_LEVEL_UUID", "DEVICE_INFORMATION_UUIDS", "DeviceInformation"]
+__all__ = [
+    "BATTERY_LEVEL_UUID",
+    "DEVICE_INFORMATION_UUIDS",
+    "DeviceInformation",
+    "is_name_prefix",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +79,21 @@ class DeviceInformation:
         return text
 
 
+def is_name_prefix(target: str, name: str) -> bool:
+    """Whether ``target`` is the start of the advertised ``name`` up to a separator.
+
+    Without regard to case: ``"polar h10"`` is the start of ``"Polar H10 A1B2C3D4"`` and of
+    ``"Polar H10:1"``, not of ``"Polar H10X"`` nor of ``"Polar H10"`` itself (that is the name).
+    """
+    folded, want = name.casefold(), target.strip().casefold()
+    return (
+        bool(want)
+        and len(folded) > len(want)
+        and folded.startswith(want)
+        and not (folded[len(want)].isalnum())
+    )
+
+
 def _is_address(text: str) -> bool:
     return bool(_ADDRESS_RE.match(text))
 
@@ -76,16 +102,90 @@ def _bluez_args(adapter: str | None) -> dict[str, Any]:
     return {} if adapter is None else {"bluez": {"adapter": adapter}}
 
 
+# BlueZ errors a moment later may not give (another connect under way, an aborted attempt)
+_TRANSIENT_BLUEZ_ERRORS = frozenset({"org.bluez.Error.InProgress"})
+_TRANSIENT_FAILED_TEXTS = (
+    "le-connection-abort-by-local",
+    "software caused connection abort",
+    "connection attempt failed",
+    "br-connection-canceled",
+)
+# BlueZ errors that say the strap wants pairing (or its pairing is stale)
+_PAIRING_BLUEZ_ERRORS = frozenset(
+    {
+        "org.bluez.Error.AuthenticationFailed",
+        "org.bluez.Error.AuthenticationRejected",
+        "org.bluez.Error.AuthenticationCanceled",
+        "org.bluez.Error.AuthenticationTimeout",
+        "org.bluez.Error.NotAuthorized",
+    }
+)
+# ATT error codes (Core Specification, Vol 3, Part F, 3.4.1.1) that ask for pairing/encryption
+_ATT_PAIRING_CODES = frozenset({0x05, 0x08, 0x0C, 0x0F})
+_ATT_ERROR_RE = re.compile(r"ATT error: 0x([0-9A-Fa-f]{1,2})\b")
+_PAIRING_ADVICE = (
+    "the strap refused the connection as not paired, or its pairing is stale: remove it in the "
+    "system's Bluetooth settings (or `bluetoothctl remove ADDRESS`), wake it (moisten the "
+    "electrodes and put it on) and try again; pair it first if it asks for that"
+)
+_PERMISSION_ADVICE = (
+    "this user may not use Bluetooth (the system D-Bus denied access to bluetoothd): add the "
+    "user to the `bluetooth` group (then log in again) or allow it in the polkit rules, or run "
+    "from a desktop session"
+)
+
+
+def _safe_str(exc: BaseException) -> str:
+    """``str(exc)`` without ever raising (bleak's own ``__str__`` can), one line."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _dbus_error(exc: BaseException) -> tuple[str, str] | None:
+    """``(error name, text)`` of a D-Bus error from bleak or dbus-fast, else ``None``."""
+    from bleak.exc import BleakDBusError
+
+    if isinstance(exc, BleakDBusError):
+        args = exc.args
+        name = str(args[0]) if args else ""
+        text = str(args[1]) if len(args) > 1 else ""
+        return name, text
+    try:
+        from dbus_fast.errors import DBusError
+    except ImportError:  # pragma: no cover - bleak on Linux brings dbus-fast
+        return None
+    if isinstance(exc, DBusError):
+        return str(exc.type), str(exc.text)
+    return None
+
+
 def _translate(exc: BaseException, doing: str) -> BleError:
-    """Turn a bleak / D-Bus / OS error into the hrvpace error a UI can show as is."""
+    """Turn a bleak / D-Bus / OS error into the hrvpace error a UI can show as is.
+
+    Never raises: an error it cannot place gives a generic :class:`BleError` naming what was
+    being done. D-Bus policy texts (with process ids and command lines) are not passed on.
+    """
+    try:
+        return _translate_known(exc, doing)
+    except Exception as failure:  # a translation must not turn an error into a traceback
+        logger.debug("could not translate %r: %r", type(exc), failure)
+        return BleError(f"{doing}: Bluetooth failed ({type(exc).__name__})")
+
+
+def _translate_known(exc: BaseException, doing: str) -> BleError:
     from bleak.exc import (
         BleakBluetoothNotAvailableError,
         BleakBluetoothNotAvailableReason,
-        BleakDBusError,
         BleakDeviceNotFoundError,
+        BleakGATTProtocolError,
     )
 
     if isinstance(exc, BleakBluetoothNotAvailableError):
+        if exc.reason is BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM:
+            return BlePermissionError(_PERMISSION_ADVICE)
         reasons = {
             BleakBluetoothNotAvailableReason.POWERED_OFF: (
                 "Bluetooth is turned off: turn it on and try again"
@@ -94,28 +194,74 @@ def _translate(exc: BaseException, doing: str) -> BleError:
             BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: (
                 "the Bluetooth adapter cannot act as a Bluetooth Low Energy central"
             ),
-            BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM: (
-                "access to Bluetooth was denied by the system"
-            ),
         }
-        return AdapterOffError(reasons.get(exc.reason, f"Bluetooth is not available: {exc}"))
-    if isinstance(exc, BleakDBusError):
-        if exc.dbus_error == "org.bluez.Error.NotReady":
-            return AdapterOffError("the Bluetooth adapter is not ready: is it turned off?")
-        if exc.dbus_error in (
+        return AdapterOffError(
+            reasons.get(exc.reason, f"Bluetooth is not available: {_safe_str(exc)}")
+        )
+    dbus = _dbus_error(exc)
+    if dbus is not None:
+        name, text = dbus
+        if name == "org.bluez.Error.NotReady":
+            return AdapterOffError(
+                "the Bluetooth adapter is not ready: is it turned off?", transient=True
+            )
+        if name in (
             "org.freedesktop.DBus.Error.ServiceUnknown",
             "org.freedesktop.DBus.Error.NameHasNoOwner",
         ):
             return AdapterOffError("the Bluetooth service (bluetoothd) is not running")
+        if name in (
+            "org.freedesktop.DBus.Error.AccessDenied",
+            "org.freedesktop.DBus.Error.AuthFailed",
+            "org.freedesktop.PolicyKit1.Error.NotAuthorized",
+        ):
+            return BlePermissionError(_PERMISSION_ADVICE)
+        att = _ATT_ERROR_RE.search(text)
+        if (
+            name in _PAIRING_BLUEZ_ERRORS
+            or (name == "org.bluez.Error.NotPermitted" and "pair" in text.casefold())
+            or (att is not None and int(att.group(1), 16) in _ATT_PAIRING_CODES)
+        ):
+            return NotPairedError(f"{doing}: {_PAIRING_ADVICE}")
+        if name in _TRANSIENT_BLUEZ_ERRORS or (
+            name == "org.bluez.Error.Failed"
+            and any(t in text.casefold() for t in _TRANSIENT_FAILED_TEXTS)
+        ):
+            return BleError(
+                f"{doing}: Bluetooth is busy or the attempt was aborted ({text or name}); "
+                "try again in a moment",
+                transient=True,
+            )
+        if name.startswith("org.freedesktop.DBus.Error."):
+            # the bus's own errors: their texts name processes and rules, not the strap
+            return BleError(f"{doing}: the system D-Bus refused the call ({name})")
+        if att is not None:
+            return BleError(f"{doing}: the strap answered with {_att_words(int(att.group(1), 16))}")
+        short = name.removeprefix("org.bluez.Error.")
+        return BleError(f"{doing}: Bluetooth said {short}" + (f" ({text})" if text else ""))
+    if isinstance(exc, BleakGATTProtocolError):
+        code = int(exc.code)
+        if code in _ATT_PAIRING_CODES:
+            return NotPairedError(f"{doing}: {_PAIRING_ADVICE}")
+        return BleError(f"{doing}: the strap answered with {_att_words(code)}")
     if isinstance(exc, BleakDeviceNotFoundError):
         return DeviceNotFoundError(f"{doing}: the device is no longer known to Bluetooth")
+    if isinstance(exc, PermissionError):
+        return BlePermissionError(_PERMISSION_ADVICE)
     if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
         return AdapterOffError(
             f"cannot reach the Bluetooth service on the system D-Bus ({exc.strerror or exc})"
         )
     if isinstance(exc, TimeoutError):
         return BleError(f"{doing}: timed out")
-    return BleError(f"{doing}: {exc}")
+    return BleError(f"{doing}: {_safe_str(exc)}")
+
+
+def _att_words(code: int) -> str:
+    """``"a GATT error: Unlikely Error (0x0e)"``: the ATT error code in words."""
+    from bleak.exc import PROTOCOL_ERROR_CODES
+
+    return f"a GATT error: {PROTOCOL_ERROR_CODES.get(code, 'unknown code')} (0x{code:02x})"
 
 
 async def _quiet_disconnect(client: BleakClient) -> None:

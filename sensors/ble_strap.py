@@ -11,8 +11,10 @@ Gaps (``gap_before``: beats are missing before this one) are marked where beats 
 - the first beat of another connection than the previous beat's (the link was down between);
 - the first beat after a skipped (malformed) packet, which may have carried beats, here and in
   the PMD sources built on this class (:mod:`sensors.ble_pmd`);
-- the beat after an RR value of 0, which the decoder leaves out while keeping the packet's
-  valid RR values (:attr:`~sensors.heart_rate_measurement.HeartRateMeasurement.zero_rr_at`);
+- the beat after an RR value of 0 or one no heart produces (64 s from a corrupt packet), which
+  the decoder leaves out while keeping the packet's valid RR values
+  (:attr:`~sensors.heart_rate_measurement.HeartRateMeasurement.left_out_rr_at`); such a value
+  never moves the beat times;
 - any beat whose time, against the running sum of RR intervals, shows beats were lost: lost
   skin contact (the strap sends packets without RR), a notification lost on the link. This is
   :class:`~sensors.formats.gaps.LiveGapRule`, the causal half of the rule a replay of the
@@ -36,6 +38,8 @@ from sensors.clock import Clock
 from sensors.errors import BleError, MalformedPacketError
 from sensors.formats.gaps import LiveGapRule
 from sensors.heart_rate_measurement import (
+    MAX_HEART_RR_MS,
+    MIN_HEART_RR_MS,
     HeartRateMeasurement,
     beats_from_packet,
     decode_heart_rate_measurement,
@@ -211,7 +215,7 @@ class BleStrapSource(BleConnection):
         state = self._status.state
         message: str | None = None
         contact_t_s = self._status.contact_t_s
-        carries_rr = bool(m.rr_ms or m.zero_rr_at)
+        carries_rr = bool(m.rr_ms or m.left_out_rr_at)
         if carries_rr:
             self._packets_without_rr = 0
             self._rr_received = True
@@ -268,16 +272,24 @@ class BleStrapSource(BleConnection):
                     state = SourceState.HR_ONLY
                     message = (
                         f"{self._label()} sends heart rate without RR intervals (HR-only mode): "
-                        "heart rate is shown, HRV needs RR intervals"
+                        "its heart rate is all it sends, HRV needs RR intervals"
                     )
         hr = float(m.heart_rate_bpm)
         if state is not self._status.state or hr != self._status.heart_rate_bpm:
             self._publish(state, message, heart_rate_bpm=hr, contact_t_s=contact_t_s)
-        if m.zero_rr_at:
+        if m.left_out_rr_at:
+            what = []
+            if m.zero_rr_at:
+                what.append(f"{len(m.zero_rr_at)} of 0")
+            if m.implausible_rr_at:
+                what.append(
+                    f"{len(m.implausible_rr_at)} outside {MIN_HEART_RR_MS:.0f}.."
+                    f"{MAX_HEART_RR_MS:.0f} ms (no heart beats so)"
+                )
             self._publish(
                 malformed_packets=self._status.malformed_packets + 1,
                 message=(
-                    f"left out {len(m.zero_rr_at)} RR interval(s) of 0 from {self._label()}: "
+                    f"left out RR interval(s) {' and '.join(what)} from {self._label()}: "
                     "the beat is lost, marked as a gap"
                 ),
             )

@@ -21,9 +21,11 @@ __all__ = [
     "AdapterOffError",
     "AmbiguousDeviceError",
     "BleError",
+    "BlePermissionError",
     "ConnectionLostError",
     "DeviceNotFoundError",
     "MalformedPacketError",
+    "NotPairedError",
     "RecordingFormatError",
     "SensorError",
 ]
@@ -71,7 +73,11 @@ class RecordingFormatError(SensorError, ValueError):
 
 
 class BleError(SensorError):
-    """A Bluetooth Low Energy problem."""
+    """A Bluetooth Low Energy problem; ``transient`` when another try a moment later may work."""
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 class AdapterOffError(BleError):
@@ -92,6 +98,14 @@ class AmbiguousDeviceError(BleError):
     def __init__(self, reason: str, *, matches: tuple[tuple[str, int | None], ...]) -> None:
         super().__init__(reason)
         self.matches = matches
+
+
+class BlePermissionError(BleError):
+    """The system refused this user access to Bluetooth (D-Bus policy, polkit, a sandbox)."""
+
+
+class NotPairedError(BleError):
+    """The strap refused the connection or its heart-rate data: not paired, or a stale pairing."""
 
 
 class ConnectionLostError(BleError):

@@ -41,6 +41,8 @@ from sensors.errors import MalformedPacketError
 __all__ = [
     "HEART_RATE_MEASUREMENT_UUID",
     "HEART_RATE_SERVICE_UUID",
+    "MAX_HEART_RR_MS",
+    "MIN_HEART_RR_MS",
     "HeartRateMeasurement",
     "beats_from_packet",
     "decode_heart_rate_measurement",
@@ -61,6 +63,23 @@ _FLAG_ENERGY = 0x08
 _FLAG_RR = 0x10
 
 _UINT16_MAX = 0xFFFF
+
+#: Shortest RR interval (ms) a live strap's value may have: 200 ms is 300 beats/min, faster than
+#: any heart beats (a maximal heart rate is about 220/min, 270 ms). A shorter value is left out
+#: as a corrupt one, like 0.
+MIN_HEART_RR_MS = 200.0
+#: Longest RR interval (ms) a live strap's value may have: 3 s (20 beats/min), the length from
+#: which a pause is a clinical finding, not a heartbeat rhythm. A longer value (up to 64 s fits
+#: the field) is left out as corrupt: back-dating the packet's beats by it would move the whole
+#: beat timeline. The range holds ``hrv.clean``'s default gate (300..2000 ms) with room, so that
+#: gate still sees, and corrects, a missed beat's double interval; recording files keep any
+#: value up to 64 s (``sensors.formats``), a file is not back-dated from arrival times.
+MAX_HEART_RR_MS = 3000.0
+# the same range in the field's unit (1/1024 s): raw values outside it are left out
+_MIN_RAW = math.ceil(MIN_HEART_RR_MS * 1024.0 / 1000.0)
+_MAX_RAW = math.floor(MAX_HEART_RR_MS * 1024.0 / 1000.0)
+# what the encoder writes for an implausible value (a faulty strap's packet, for tests)
+_IMPLAUSIBLE_RAW = _UINT16_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +104,10 @@ class HeartRateMeasurement:
         together. Such a value is left out of ``rr_ms``; the beat that ended it is lost, so the
         next beat follows a gap (:func:`beats_from_packet` marks it, and a packet that ends with
         one leaves the mark to the next packet's first beat). Empty for a well-formed packet.
+    implausible_rr_at
+        Likewise for RR values no heart produces: outside :data:`MIN_HEART_RR_MS` ..
+        :data:`MAX_HEART_RR_MS` (e.g. 65535/1024 s, 64 s, from a corrupt packet). Left out of
+        ``rr_ms`` and marked as a gap the same way as a 0, so they never move beat times.
     """
 
     heart_rate_bpm: int
@@ -92,13 +115,21 @@ class HeartRateMeasurement:
     energy_expended_kj: int | None = None
     sensor_contact: bool | None = None
     zero_rr_at: tuple[int, ...] = ()
+    implausible_rr_at: tuple[int, ...] = ()
+
+    @property
+    def left_out_rr_at(self) -> tuple[int, ...]:
+        """Places of every RR value left out (0 or implausible), ascending."""
+        return tuple(sorted((*self.zero_rr_at, *self.implausible_rr_at)))
 
     @property
     def ends_with_zero_rr(self) -> bool:
-        """True when the packet's last RR value was 0 (its beat is lost before the next one)."""
-        return bool(self.zero_rr_at) and (
-            self.zero_rr_at[-1] == len(self.rr_ms) + len(self.zero_rr_at) - 1
-        )
+        """True when the packet's last RR value was left out (0 or implausible).
+
+        Its beat is lost before the next packet's first one.
+        """
+        left_out = self.left_out_rr_at
+        return bool(left_out) and left_out[-1] == len(self.rr_ms) + len(left_out) - 1
 
 
 def rr_ms_from_raw(raw: int) -> float:
@@ -160,7 +191,9 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
     Every field is read at the offset the flags give it: the heart rate is 1 or 2 bytes as
     bit 0 says, the energy field (bit 3) comes before the RR values, and the RR values (bit 4)
     fill the rest of the payload two bytes at a time. An RR value of 0 (no interval can be 0) is
-    left out and its place kept in ``zero_rr_at``; the packet's other RR values are kept (one
+    left out and its place kept in ``zero_rr_at``, one outside :data:`MIN_HEART_RR_MS` ..
+    :data:`MAX_HEART_RR_MS` (no heart beats so) in ``implausible_rr_at``; the packet's other RR
+    values are kept (one
     bad value does not throw away the beats around it, and the lost beat is marked as a gap
     by :func:`beats_from_packet`). Reserved flag bits 5-7 are ignored; bytes
     after the heart rate (or energy) field when bit 4 is clear are ignored too (they are not
@@ -226,6 +259,7 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
 
     rr: tuple[float, ...] = ()
     zero_at: tuple[int, ...] = ()
+    implausible_at: tuple[int, ...] = ()
     if flags & _FLAG_RR:
         rest = n - offset
         if rest % 2:
@@ -235,7 +269,10 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
             )
         raws = struct.unpack_from(f"<{rest // 2}H", buf, offset)
         zero_at = tuple(i for i, raw in enumerate(raws) if raw == 0)
-        rr = tuple(rr_ms_from_raw(raw) for raw in raws if raw != 0)
+        implausible_at = tuple(
+            i for i, raw in enumerate(raws) if raw != 0 and not _MIN_RAW <= raw <= _MAX_RAW
+        )
+        rr = tuple(rr_ms_from_raw(raw) for raw in raws if _MIN_RAW <= raw <= _MAX_RAW)
 
     return HeartRateMeasurement(
         heart_rate_bpm=int(heart_rate),
@@ -243,6 +280,7 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
         energy_expended_kj=None if energy is None else int(energy),
         sensor_contact=contact,
         zero_rr_at=zero_at,
+        implausible_rr_at=implausible_at,
     )
 
 
@@ -267,8 +305,8 @@ def encode_heart_rate_measurement(
         255 is always sent as uint16.
     rr_flag_when_empty
         Set flag bit 4 even when there are no RR values (the spec allows 0..n values).
-        ``measurement.zero_rr_at`` puts RR values of 0 at those places (a faulty strap's
-        packet, for tests).
+        ``measurement.zero_rr_at`` puts RR values of 0 at those places, ``implausible_rr_at``
+        the value 65535 (64 s) (a faulty strap's packet, for tests).
 
     Returns
     -------
@@ -306,17 +344,24 @@ def encode_heart_rate_measurement(
         flags |= _FLAG_ENERGY
         body += struct.pack("<H", energy)
     zero_at = set(measurement.zero_rr_at)
-    n_values = len(measurement.rr_ms) + len(zero_at)
-    if len(zero_at) != len(measurement.zero_rr_at) or not zero_at <= set(range(n_values)):
+    implausible_at = set(measurement.implausible_rr_at)
+    left_out = measurement.left_out_rr_at
+    n_values = len(measurement.rr_ms) + len(left_out)
+    if len(set(left_out)) != len(left_out) or not set(left_out) <= set(range(n_values)):
         raise MalformedPacketError(
-            f"zero_rr_at {measurement.zero_rr_at!r} are not distinct places among "
-            f"{n_values} RR values"
+            f"zero_rr_at {measurement.zero_rr_at!r} and implausible_rr_at "
+            f"{measurement.implausible_rr_at!r} are not distinct places among {n_values} RR values"
         )
     if n_values or rr_flag_when_empty:
         flags |= _FLAG_RR
         valid = iter(measurement.rr_ms)
         for i in range(n_values):
-            raw = 0 if i in zero_at else rr_raw_from_ms(next(valid))
+            if i in zero_at:
+                raw = 0
+            elif i in implausible_at:
+                raw = _IMPLAUSIBLE_RAW
+            else:
+                raw = rr_raw_from_ms(next(valid))
             body += struct.pack("<H", raw)
     return bytes([flags]) + bytes(body)
 
@@ -334,8 +379,9 @@ def beats_from_packet(
     The last RR interval of the packet ends at the arrival time; each earlier one ends before
     it by the sum of the intervals that follow it: for RR values ``r_0..r_{k-1}`` (ms), beat
     ``i`` is at ``t_s = (arrived_at - session_start) - sum(r_{i+1..k-1}) / 1000``. A beat that
-    follows an RR value of 0 the decoder left out (``measurement.zero_rr_at``) is marked
-    ``gap_before``: the beat ending that interval is lost, no successive difference may span it.
+    follows an RR value the decoder left out (0 or implausible: ``measurement.left_out_rr_at``)
+    is marked ``gap_before``: the beat ending that interval is lost, no successive difference may
+    span it. A left-out value takes no part in the back-dating, so it never moves beat times.
 
     Parameters
     ----------
@@ -373,9 +419,9 @@ def beats_from_packet(
         shift = not_before_s + 0.001 - t_list[0]
         t_list = [t + shift for t in t_list]
     hr = float(measurement.heart_rate_bpm)
-    # the original place of each kept value: it follows a left-out zero when the one before it
+    # the original place of each kept value: it follows a left-out value when the one before it
     # in the packet (place - 1) was one
-    zero_at = set(measurement.zero_rr_at)
+    zero_at = set(measurement.left_out_rr_at)
     places = [i for i in range(len(rr) + len(zero_at)) if i not in zero_at]
     return tuple(
         Beat(

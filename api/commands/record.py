@@ -48,7 +48,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.commands._options import output_problem
-from api.commands._paced import Held, Stop, exit_stopped, held_signals
+from api.commands._paced import (
+    _BPM_ONLY_AFTER_S,
+    Held,
+    Stop,
+    _BpmOnly,
+    exit_stopped,
+    held_signals,
+)
 from api.commands._text import counted
 
 if TYPE_CHECKING:
@@ -75,7 +82,11 @@ def _parse_streams(value: str | None) -> tuple[str, ...]:
 
 def record(
     device: Annotated[
-        str, typer.Option("--device", help="The strap's Bluetooth address or advertised name.")
+        str,
+        typer.Option(
+            "--device",
+            help="The strap's Bluetooth address or advertised name (or the start of one name).",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The recording file to create.")],
     minutes: Annotated[
@@ -165,6 +176,14 @@ def record(
             )
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
+            if written:  # the recording was open: what it keeps, and how to record again
+                typer.echo(f"{counted(written[0], 'beat')} written to {out}")
+            if written and written[0]:
+                typer.echo(
+                    f"{out} keeps the {counted(written[0], 'beat')} recorded; to record again "
+                    "give a new --out file (--overwrite would replace this one)",
+                    err=True,
+                )
             raise typer.Exit(1) from exc
         except OSError as exc:  # a full disk, a file-size limit: the file and what each keeps
             said = exc.strerror or str(exc)
@@ -194,6 +213,86 @@ def record(
             exit_stopped("recording ended; the files keep every beat received", stop)
         if stop.stopped and not cut.noted:  # it came once the event loop had ended
             typer.echo(f"{stop.label}: the recording had ended; the files are whole", err=True)
+
+
+async def _write_beats(
+    strap: BleStrapSource, writer: Any, written: list[int], *, bpm_only_ends: bool
+) -> None:
+    """Write the strap's beats until it ends; end it as ``assess`` does a bpm-only device.
+
+    With ``bpm_only_ends`` (no ``--stream``: the beats are all there is to record), a strap in
+    ``hr_only`` with no RR since it connected for :data:`~api.commands._paced._BPM_ONLY_AFTER_S`
+    (the rule ``assess`` and ``practice`` use) ends the recording with a :class:`BleError`
+    saying so (``_BpmOnly``'s message): it would run forever writing nothing. With a stream the
+    streams are recorded whatever the beats do.
+    """
+    from sensors.beat import SourceState
+    from sensors.errors import BleError
+
+    loop = asyncio.get_running_loop()
+    bpm_only = asyncio.Event()
+    judging: list[asyncio.TimerHandle] = []
+
+    def bpm_only_now() -> bool:
+        return strap.status.state is SourceState.HR_ONLY and not strap.rr_received
+
+    def judge() -> None:
+        judging.clear()
+        if bpm_only_now():
+            bpm_only.set()
+
+    def watch(_status: Any) -> None:
+        if not judging and not bpm_only.is_set() and bpm_only_now():
+            judging.append(loop.call_later(_BPM_ONLY_AFTER_S, judge))
+
+    async def pump() -> None:
+        async for beat in strap:
+            writer.write(beat)
+            written[0] = writer.n_written
+
+    if bpm_only_ends:
+        strap.add_status_listener(watch)
+    pumping = asyncio.ensure_future(pump())
+    noticed = asyncio.ensure_future(bpm_only.wait())
+    try:
+        await asyncio.wait({pumping, noticed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when this is cancelled (--minutes, a signal): the pump stops with it
+        for handle in judging:
+            handle.cancel()
+        noticed.cancel()
+        if not pumping.done():
+            pumping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pumping
+    if pumping.done() and not pumping.cancelled():
+        pumping.result()  # the strap's end or its error
+    if bpm_only.is_set():
+        raise BleError(_BpmOnly(None).message(strap.status, "record RR intervals"))
+
+
+#: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
+BATTERY_WARN_AT_PCT = (20, 10, 5)
+
+
+def low_battery_warning(status: Any, warned: list[int]) -> str | None:
+    """A line to show when the battery fell to a threshold not said yet, else ``None``.
+
+    ``warned`` holds the thresholds said (:data:`BATTERY_WARN_AT_PCT`) and is updated; a level
+    already at or below several says the lowest once. The level at connect counts too (a strap
+    connected at 8 % is said to be low).
+    """
+    pct = status.battery_pct
+    if pct is None:
+        return None
+    crossed = [t for t in BATTERY_WARN_AT_PCT if pct <= t and t not in warned]
+    if not crossed:
+        return None
+    warned.extend(crossed)
+    name = status.device_name or status.device_address or "the strap"
+    return (
+        f"{name}'s battery is at {pct}%: replace or charge it soon (the recording ends if the "
+        "strap goes off)"
+    )
 
 
 def _kept(out: Path, written: list[int], writers: dict[str, Any]) -> str:
@@ -369,17 +468,23 @@ async def _record_until_stopped(
     # source says it came back; none for the end of a stretch the strap dropped in)
     contact_changes = ContactChanges()
 
+    battery_warned: list[int] = []  # the thresholds already said
+
     def show(status: SourceStatus) -> None:
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
                 open_writer[0].write_contact(*change)
+        warning = low_battery_warning(status, battery_warned)
+        if warning is not None:
+            typer.echo(f"[battery] {warning}", err=True)
         # state changes only (reconnecting, HR-only, no contact, ...), not every heart-rate
-        # update
+        # update; a failure is printed once, by the command (hrvpace record: REASON)
         if last_state and status.state == last_state[-1]:
             return
         last_state.append(status.state)
-        typer.echo(f"[{status.state}] {status.message}", err=True)
+        if status.state != "failed":
+            typer.echo(f"[{status.state}] {status.message}", err=True)
 
     strap.add_status_listener(show)
     if ending is not None:
@@ -422,9 +527,7 @@ async def _record_until_stopped(
                     async with asyncio.timeout(limit) as deadline:
                         if ending is not None and limit is not None:
                             ending.deadline = deadline
-                        async for beat in strap:
-                            writer.write(beat)
-                            written[0] = writer.n_written
+                        await _write_beats(strap, writer, written, bpm_only_ends=not streams)
         finally:
             # the file is closed here, but the strap's last statuses (ended, failed) come when
             # the strap closes, after this: show() must not write to the closed file

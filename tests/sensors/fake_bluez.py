@@ -204,6 +204,8 @@ class FakeBluez:
         self._hold: set[str] = set()
         self._held: list[Message] = []
         self._held_event = asyncio.Event()
+        #: Method names whose calls fail with a BlueZ error (see :meth:`fail`).
+        self._fail: dict[str, tuple[str, str, int]] = {}
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -297,6 +299,15 @@ class FakeBluez:
             while not any(m.member == member for m in self._held):
                 self._held_event.clear()
                 await self._held_event.wait()
+
+    def fail(self, member: str, name: str, text: str, *, count: int = -1) -> None:
+        """Make the next ``count`` calls of ``member`` (all with -1) fail with D-Bus error
+        ``name`` and ``text``, as BlueZ answers them (e.g. ``org.bluez.Error.InProgress``)."""
+        self._fail[member] = (name, text, count)
+
+    def unfail(self) -> None:
+        """Calls answer normally again (undo :meth:`fail`)."""
+        self._fail.clear()
 
     def release(self) -> None:
         """Stop holding; answer the calls held, in order (to a client gone, the bus drops it)."""
@@ -516,6 +527,12 @@ class FakeBluez:
             self._held.append(msg)
             self._held_event.set()
             return True  # answered by release()
+        if member in self._fail:
+            name, text, count = self._fail[member]
+            if count != 0:
+                self._fail[member] = (name, text, count - 1)
+                self.method_calls.append((path, member + "!failed"))
+                raise DBusError(name, text)
         self.method_calls.append((path, member))
         if iface == OBJECT_MANAGER and member == "GetManagedObjects":
             objects = {p: i for p, i in self._objects.items() if p != "/"}

@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import signal
+import struct
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,15 +29,18 @@ from sensors import (
     AmbiguousDeviceError,
     Beat,
     BleError,
+    BlePermissionError,
     BleStrapSource,
     ConnectionLostError,
     DeviceNotFoundError,
     HeartRateMeasurement,
+    NotPairedError,
     RecordingFormatError,
     RecordingWriter,
     SourceState,
     SourceStatus,
     VirtualClock,
+    decode_heart_rate_measurement,
     encode_heart_rate_measurement,
     probe_rr_intervals,
     read_recording,
@@ -1491,3 +1496,219 @@ async def test_cli_a_second_ctrl_c_while_the_link_closes_lets_it_close(
         assert list(read_recording(out).rr_ms) == [1000.0]
     else:
         assert "stopped after 0:" in stdout.decode() and "of 10:00" in stdout.decode()
+
+
+def test_an_impossible_rr_value_is_counted_and_does_not_shift_the_stream() -> None:
+    # Review (BLE, finding 1): 1-s packets of RR 1000 ms and one (1000, 63999) gave beats at
+    # 10.0, 10.001, 74.0, 74.001, ...: the whole timeline 64 s ahead, no gap marked.
+    strap = BleStrapSource(H10, clock=VirtualClock(start=0.0))
+    strap._publish(SourceState.STREAMING, "connected")
+    beats: list[Beat] = []
+    normal = HeartRateMeasurement(60, rr_ms=(1000.0,))
+    for k in range(10):
+        beats.extend(strap._beats_of(normal, 100.0 + k, 1))
+    bad = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<HH", 1024, 65535))
+    beats.extend(strap._beats_of(bad, 110.0, 1))
+    for k in range(11, 14):
+        beats.extend(strap._beats_of(normal, 100.0 + k, 1))
+    assert [b.t_s for b in beats] == pytest.approx([k + 1.0 for k in range(14)], abs=1e-6)
+    assert [b.gap_before for b in beats].index(True) == 11
+    assert sum(b.gap_before for b in beats) == 1
+    assert strap.status.malformed_packets == 1
+    assert "outside 200..3000 ms" in strap.status.message
+
+
+# -- errors in words (BLE review finding 2) ------------------------------------------------------
+
+
+def test_permission_and_pairing_errors_are_said_in_words_without_dbus_internals() -> None:
+    from bleak.exc import BleakDBusError, BleakGATTProtocolError
+
+    from sensors.ble_gatt import _translate
+
+    denied = BleakDBusError(
+        "org.freedesktop.DBus.Error.AccessDenied",
+        [
+            'Rejected send message, 2 matched rules; type="method_call", sender=":1.1" '
+            '(uid=0 pid=14019 comm="/work/main/.venv/bin/python /work/main/.venv/bin/h")'
+        ],
+    )
+    err = _translate(denied, "scanning for heart-rate straps")
+    assert isinstance(err, BlePermissionError)
+    assert "`bluetooth` group" in err.reason and "polkit" in err.reason
+    assert "pid" not in err.reason and "comm=" not in err.reason and "[org." not in err.reason
+    for name, text in (
+        ("org.bluez.Error.AuthenticationFailed", "Authentication Failed"),
+        ("org.bluez.Error.NotPermitted", "Not paired"),
+        ("org.bluez.Error.Failed", "Operation failed with ATT error: 0x05"),
+        ("org.bluez.Error.Failed", "Operation failed with ATT error: 0x0f"),
+    ):
+        err = _translate(BleakDBusError(name, [text]), "connecting to Polar H10")
+        assert isinstance(err, NotPairedError), (name, text)
+        assert err.reason.startswith("connecting to Polar H10: the strap refused")
+        assert "remove it" in err.reason and "[org." not in err.reason
+    assert isinstance(_translate(BleakGATTProtocolError(0x05), "x"), NotPairedError)
+    # another ATT error: its name in words, not bleak's tuple repr
+    err = _translate(BleakGATTProtocolError(0x0E), "connecting to Polar H10")
+    assert err.reason == "connecting to Polar H10: the strap answered with a GATT error: " + (
+        "Unlikely Error (0x0e)"
+    )
+    # bleak's own __str__ raises on a text it cannot parse: still a reason, no traceback
+    odd = BleakDBusError("org.bluez.Error.Failed", ["ATT error: 0x05 (Insufficient)"])
+    with pytest.raises(ValueError):
+        str(odd)
+    assert isinstance(_translate(odd, "x"), NotPairedError)
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    err = _translate(UnprintableError(), "connecting to X")
+    assert type(err) is BleError and err.reason == "connecting to X: UnprintableError"
+    # a busy BlueZ: worth another try (finding 5)
+    busy = _translate(BleakDBusError("org.bluez.Error.InProgress", ["In Progress"]), "x")
+    assert busy.transient and not isinstance(busy, (NotPairedError, BlePermissionError))
+    assert not _translate(BleakDBusError("org.bluez.Error.Failed", ["boom"]), "x").transient
+
+
+async def test_a_strap_refusing_as_not_paired_says_what_to_do(bluez: FakeBluez) -> None:
+    bluez.add_strap(polar_h10())
+    bluez.fail("StartNotify", "org.bluez.Error.NotPermitted", "Not paired")
+    strap = source()
+    with pytest.raises(NotPairedError, match="the strap refused the connection as not paired"):
+        async with strap:
+            pass
+    assert strap.status.state is SourceState.FAILED
+    assert "remove it" in strap.status.message
+    bluez.fail("StartNotify", "org.bluez.Error.Failed", "Operation failed with ATT error: 0x0e")
+    with pytest.raises(BleError, match=r"a GATT error: Unlikely Error \(0x0e\)$"):
+        async with source():
+            pass
+
+
+async def test_a_transient_bluez_error_on_the_first_connect_is_tried_again(
+    bluez: FakeBluez,
+) -> None:
+    # Review (BLE, finding 5): one InProgress from Connect ended record / a session at once.
+    h10 = bluez.add_strap(polar_h10())
+    bluez.fail("Connect", "org.bluez.Error.InProgress", "In Progress", count=1)
+    messages: list[str] = []
+    strap = source(clock=VirtualClock())
+    strap.add_status_listener(lambda s: messages.append(s.message))
+    async with strap:
+        assert strap.status.state is SourceState.STREAMING
+    assert h10.connect_calls == 1  # the failed call did not reach the strap
+    assert any(m.startswith("trying again (attempt 2 of 3 in 0.5 s)") for m in messages)
+    # a persistent one is given up after 3 tries; a definitive one at once (not paired: one try)
+    bluez.fail("Connect", "org.bluez.Error.InProgress", "In Progress")
+    with pytest.raises(BleError, match="try again in a moment") as info:
+        async with source(clock=VirtualClock()):
+            pass
+    assert info.value.transient
+    assert [m for _, m in bluez.method_calls].count("Connect!failed") == 1 + 3
+    bluez.unfail()
+    bluez.fail("Connect", "org.bluez.Error.AuthenticationFailed", "Authentication Failed")
+    with pytest.raises(NotPairedError):
+        async with source(clock=VirtualClock()):
+            pass
+    assert [m for _, m in bluez.method_calls].count("Connect!failed") == 1 + 3 + 1
+
+
+async def test_cli_record_says_a_low_battery_and_what_the_file_keeps_when_the_strap_is_lost(
+    bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (BLE, finding 3): 5 % and 1 % were never shown, the give-up printed twice and
+    # nothing said the file keeps its beats (re-running the command is refused as it exists).
+    import sensors.ble
+
+    class QuickToGiveUp(BleStrapSource):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs, give_up_after_s=0.0)
+
+    monkeypatch.setattr(sensors.ble, "BleStrapSource", QuickToGiveUp)
+    bluez.add_strap(polar_h10(battery_pct=40))
+    out = tmp_path / "flat.csv"
+    args = ("record", "--device", H10, "--out", str(out), "--scan-timeout", "0.3")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    bluez.set_battery(H10, 15)
+    bluez.set_battery(H10, 4)
+    bluez.notify(H10, packet(1024, hr=60))  # after the battery's signals: seen once it is in
+    for _ in range(200):  # until the beat is in the file (flushed per beat)
+        if _beats_in(out) == 1:
+            break
+        await asyncio.sleep(0.05)
+    bluez.drop(H10, forget=True, away_s=60.0)
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "[battery] Polar H10 A1B2C3D4's battery is at 15%" in err
+    assert "[battery] Polar H10 A1B2C3D4's battery is at 4%" in err
+    assert err.count("[battery]") == 2  # 10 % and 5 % crossed at once: said once
+    assert "[failed]" not in err and err.count("could not reconnect") == 1
+    assert "(its battery was at 4% when last heard: is it flat?)" in err
+    assert "1 beat written to" in result.stdout
+    assert f"{out} keeps the 1 beat recorded; to record again give a new --out file" in err
+    assert len(read_recording(out).rr_ms) == 1
+
+
+def test_bleak_warnings_show_only_at_debug_verbosity() -> None:
+    # Review (BLE, finding 3): "Failed to cancel connection" flooded record's terminal
+    from api.cli import _configure_logging
+
+    bleak_log = logging.getLogger("bleak")
+    try:
+        _configure_logging(0)
+        assert not bleak_log.isEnabledFor(logging.WARNING)
+        assert bleak_log.isEnabledFor(logging.ERROR)
+        _configure_logging(1)
+        assert not bleak_log.isEnabledFor(logging.WARNING)
+        _configure_logging(2)
+        assert bleak_log.isEnabledFor(logging.DEBUG)
+    finally:
+        bleak_log.setLevel(logging.NOTSET)
+
+
+async def test_cli_record_from_a_device_without_rr_ends_as_assess_does(
+    bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (BLE, finding 4): a watch broadcasting heart rate only was recorded forever, 0 beats.
+    import api.commands.record
+
+    monkeypatch.setattr(api.commands.record, "_BPM_ONLY_AFTER_S", 0.3)
+    bluez.add_strap(FakeStrap(WATCH, name="Forerunner 265"))
+    out = tmp_path / "watch.csv"
+    # --minutes: a backstop, so that without the rule the test fails instead of hanging
+    args = ("record", "--device", WATCH, "--out", str(out), "--scan-timeout", "0.5")
+    args += ("--minutes", "0.1")
+    running = asyncio.ensure_future(run_cli(*args))
+    await bluez.wait_notifying(WATCH, timeout_s=10.0)
+    for _ in range(4):
+        bluez.notify(WATCH, bytes([0x00, 80]))  # heart rate, no RR
+    result = await asyncio.wait_for(running, 10.0)
+    assert result.exit_code == 1
+    assert "[hr_only] Forerunner 265 sends heart rate without RR intervals" in result.stderr
+    assert (
+        "hrvpace record: Forerunner 265 sends heart rate only (80 bpm), no RR intervals: "
+        "cannot record RR intervals from bpm"
+    ) in result.stderr
+    assert "--stream ppi" in result.stderr
+    assert "0 beats written to" in result.stdout
+    assert "keeps the" not in result.stderr
+
+
+async def test_a_name_prefix_finds_the_one_strap_and_refuses_several(bluez: FakeBluez) -> None:
+    # Review (BLE, finding 6): --device "Polar H10" was not found while "Polar H10 A1B2C3D4"
+    # advertised
+    bluez.add_strap(polar_h10())
+    bluez.add_strap(FakeStrap(WATCH, name="Polar H10X"))  # not a word boundary: not a match
+    async with source("polar h10", scan_timeout_s=0.5) as strap:
+        assert strap.status.device_address == H10
+    bluez.add_strap(polar_h10(address=COLLEAGUE, name="Polar H10 99887766", rssi=-50))
+    with pytest.raises(AmbiguousDeviceError, match="2 devices have names starting with") as info:
+        async with source("Polar H10", scan_timeout_s=0.5):
+            pass
+    assert "Polar H10 99887766 (A0:9E:1A:00:00:09, -5" in info.value.reason
+    assert "Polar H10 A1B2C3D4 (A0:9E:1A:00:00:01" in info.value.reason
+    assert "Polar H10X" not in info.value.reason
+    assert {a for a, _ in info.value.matches} == {H10, COLLEAGUE}

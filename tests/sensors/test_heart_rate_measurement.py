@@ -101,24 +101,35 @@ def test_every_flag_combination_reads_each_field_at_its_offset(
 
 
 rr_raw = st.integers(min_value=1, max_value=0xFFFF)
+# raw values a heart produces (200..3000 ms): the decoder keeps exactly these
+heart_rr_raw = st.integers(min_value=205, max_value=3072)
 measurements = st.builds(
     HeartRateMeasurement,
     heart_rate_bpm=st.integers(min_value=0, max_value=0xFFFF),
-    rr_ms=st.lists(rr_raw, max_size=9).map(lambda raws: tuple(rr_ms_from_raw(r) for r in raws)),
+    rr_ms=st.lists(heart_rr_raw, max_size=9).map(
+        lambda raws: tuple(rr_ms_from_raw(r) for r in raws)
+    ),
     energy_expended_kj=st.none() | st.integers(min_value=0, max_value=0xFFFF),
     sensor_contact=st.sampled_from([None, True, False]),
 )
-# the same with k RR values of 0 among the valid ones, at k distinct places of the field
-measurements_with_zeros = st.tuples(measurements, st.integers(0, 3)).flatmap(
-    lambda mk: st.sets(
-        st.integers(0, max(0, len(mk[0].rr_ms) + mk[1] - 1)), min_size=mk[1], max_size=mk[1]
+# the same with k RR values of 0 or implausible among the valid ones, at k distinct places of
+# the field (each place a 0 or an implausible value as the flag list says)
+measurements_with_zeros = st.tuples(measurements, st.lists(st.booleans(), max_size=3)).flatmap(
+    lambda mk: st.lists(
+        st.integers(0, max(0, len(mk[0].rr_ms) + len(mk[1]) - 1)),
+        min_size=len(mk[1]),
+        max_size=len(mk[1]),
+        unique=True,
     ).map(
         lambda places: HeartRateMeasurement(
             mk[0].heart_rate_bpm,
             rr_ms=mk[0].rr_ms,
             energy_expended_kj=mk[0].energy_expended_kj,
             sensor_contact=mk[0].sensor_contact,
-            zero_rr_at=tuple(sorted(places)),
+            zero_rr_at=tuple(sorted(p for p, zero in zip(places, mk[1], strict=True) if zero)),
+            implausible_rr_at=tuple(
+                sorted(p for p, zero in zip(places, mk[1], strict=True) if not zero)
+            ),
         )
     )
 )
@@ -137,7 +148,7 @@ def test_decode_inverts_encode(
     assert bool(flags & 0x01) == (uint16 or m.heart_rate_bpm > 255)
     assert bool(flags & 0x04) == (m.sensor_contact is not None)
     assert bool(flags & 0x08) == (m.energy_expended_kj is not None)
-    assert bool(flags & 0x10) == (bool(m.rr_ms or m.zero_rr_at) or rr_flag_when_empty)
+    assert bool(flags & 0x10) == (bool(m.rr_ms or m.left_out_rr_at) or rr_flag_when_empty)
     assert flags & 0xE0 == 0
 
 
@@ -291,6 +302,29 @@ def test_the_beat_after_a_left_out_zero_rr_follows_a_gap() -> None:
     assert [b.gap_before for b in beats] == [False, True, False]
     # the zero adds no time: the valid beats keep their back-dated times
     assert [b.t_s for b in beats] == pytest.approx([8.5, 9.5, 10.0])
+
+
+# -- RR values no heart produces -----------------------------------------------------------------
+
+
+def test_an_impossible_rr_is_left_out_like_a_zero() -> None:
+    # review (BLE, finding 1): a packet [1024, 65535] (1 s and 64 s) kept the 64 s value
+    m = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<HH", 1024, 0xFFFF))
+    assert m.rr_ms == (1000.0,) and m.implausible_rr_at == (1,) and m.zero_rr_at == ()
+    assert m.ends_with_zero_rr  # its beat is lost: the next packet's first beat follows a gap
+    # the bounds: 200 ms and 3000 ms are kept, just outside them is not (raws 204 and 3073)
+    raws = (204, 205, 3072, 3073)
+    edge = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<4H", *raws))
+    assert edge.rr_ms == (rr_ms_from_raw(205), 3000.0)
+    assert edge.implausible_rr_at == (0, 3) and edge.left_out_rr_at == (0, 3)
+
+
+def test_an_impossible_rr_never_moves_beat_times() -> None:
+    # review (BLE, finding 1): one 64-s value back-dated the packet to before the previous beat,
+    # and the whole packet, and every later one, was shifted ~64 s into the future
+    m = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<HH", 0xFFFF, 1024))
+    beats = beats_from_packet(m, arrived_at=11.0, session_start=0.0, not_before_s=10.0)
+    assert [(b.t_s, b.rr_ms, b.gap_before) for b in beats] == [(11.0, 1000.0, True)]
 
 
 def test_encode_refuses_zero_places_outside_the_rr_field() -> None:
