@@ -269,7 +269,7 @@ class BleConnection(BeatSource):
                 match, timeout=self._scan_timeout_s, **_bluez_args(self._adapter)
             )
         except Exception as exc:
-            raise _translate(exc, f"scanning for {address}") from exc
+            raise _translate(exc, f"scanning for {address}", address=address) from exc
         if device is None:
             raise self._not_found("address", address)
         return device
@@ -405,7 +405,8 @@ class BleConnection(BeatSource):
                 logger.warning("the failed connection's disconnect did not finish in %g s", limit)
             if isinstance(exc, BleError) or not isinstance(exc, Exception):
                 raise
-            raise _translate(exc, f"connecting to {device.name or device.address}") from exc
+            doing = f"connecting to {device.name or device.address}"
+            raise _translate(exc, doing, address=device.address) from exc
         # Only now does a disconnect of this client mean "the strap dropped" (_on_disconnected).
         self._client = client
         if self._pinned_address is None:
@@ -491,8 +492,9 @@ class BleConnection(BeatSource):
                 last = exc
                 logger.info("reconnect attempt %d to %s failed: %s", attempts, self._label(), exc)
             if self._clock.now() - started + delay > self._give_up_after_s:
+                tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
                 reason = (
-                    f"lost {self._label()} and could not reconnect in {attempts} attempts over "
+                    f"lost {self._label()} and could not reconnect in {tries} over "
                     f"{self._clock.now() - started:.0f} s: {last.reason}"
                 )
                 battery = self._status.battery_pct

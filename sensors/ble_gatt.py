@@ -125,8 +125,12 @@ _ATT_PAIRING_CODES = frozenset({0x05, 0x08, 0x0C, 0x0F})
 _ATT_ERROR_RE = re.compile(r"ATT error: 0x([0-9A-Fa-f]{1,2})\b")
 _PAIRING_ADVICE = (
     "the strap refused the connection as not paired, or its pairing is stale: remove it in the "
-    "system's Bluetooth settings (or `bluetoothctl remove ADDRESS`), wake it (moisten the "
+    "system's Bluetooth settings (or `bluetoothctl remove {address}`), wake it (moisten the "
     "electrodes and put it on) and try again; pair it first if it asks for that"
+)
+# D-Bus errors that say the call got no answer in time (BlueZ busy or hung): worth a retry
+_DBUS_TIMEOUTS = frozenset(
+    {"org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout"}
 )
 _PERMISSION_ADVICE = (
     "this user may not use Bluetooth (the system D-Bus denied access to bluetoothd): add the "
@@ -162,20 +166,21 @@ def _dbus_error(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
-def _translate(exc: BaseException, doing: str) -> BleError:
+def _translate(exc: BaseException, doing: str, *, address: str | None = None) -> BleError:
     """Turn a bleak / D-Bus / OS error into the hrvpace error a UI can show as is.
 
     Never raises: an error it cannot place gives a generic :class:`BleError` naming what was
     being done. D-Bus policy texts (with process ids and command lines) are not passed on.
+    ``address``: the strap's, when known, for the advice (``bluetoothctl remove ADDRESS``).
     """
     try:
-        return _translate_known(exc, doing)
+        return _translate_known(exc, doing, address=address)
     except Exception as failure:  # a translation must not turn an error into a traceback
         logger.debug("could not translate %r: %r", type(exc), failure)
         return BleError(f"{doing}: Bluetooth failed ({type(exc).__name__})")
 
 
-def _translate_known(exc: BaseException, doing: str) -> BleError:
+def _translate_known(exc: BaseException, doing: str, *, address: str | None = None) -> BleError:
     from bleak.exc import (
         BleakBluetoothNotAvailableError,
         BleakBluetoothNotAvailableReason,
@@ -222,7 +227,7 @@ def _translate_known(exc: BaseException, doing: str) -> BleError:
             or (name == "org.bluez.Error.NotPermitted" and "pair" in text.casefold())
             or (att is not None and int(att.group(1), 16) in _ATT_PAIRING_CODES)
         ):
-            return NotPairedError(f"{doing}: {_PAIRING_ADVICE}")
+            return NotPairedError(f"{doing}: {_pairing_advice(address)}")
         if name in _TRANSIENT_BLUEZ_ERRORS or (
             name == "org.bluez.Error.Failed"
             and any(t in text.casefold() for t in _TRANSIENT_FAILED_TEXTS)
@@ -232,9 +237,14 @@ def _translate_known(exc: BaseException, doing: str) -> BleError:
                 "try again in a moment",
                 transient=True,
             )
+        if name in _DBUS_TIMEOUTS:  # BlueZ did not answer in time (D-Bus's 25 s): not a refusal
+            return BleError(
+                f"{doing}: Bluetooth did not answer (timed out); try again in a moment",
+                transient=True,
+            )
         if name.startswith("org.freedesktop.DBus.Error."):
             # the bus's own errors: their texts name processes and rules, not the strap
-            return BleError(f"{doing}: the system D-Bus refused the call ({name})")
+            return BleError(f"{doing}: the system D-Bus answered {name}")
         if att is not None:
             return BleError(f"{doing}: the strap answered with {_att_words(int(att.group(1), 16))}")
         short = name.removeprefix("org.bluez.Error.")
@@ -242,7 +252,7 @@ def _translate_known(exc: BaseException, doing: str) -> BleError:
     if isinstance(exc, BleakGATTProtocolError):
         code = int(exc.code)
         if code in _ATT_PAIRING_CODES:
-            return NotPairedError(f"{doing}: {_PAIRING_ADVICE}")
+            return NotPairedError(f"{doing}: {_pairing_advice(address)}")
         return BleError(f"{doing}: the strap answered with {_att_words(code)}")
     if isinstance(exc, BleakDeviceNotFoundError):
         return DeviceNotFoundError(f"{doing}: the device is no longer known to Bluetooth")
@@ -255,6 +265,11 @@ def _translate_known(exc: BaseException, doing: str) -> BleError:
     if isinstance(exc, TimeoutError):
         return BleError(f"{doing}: timed out")
     return BleError(f"{doing}: {_safe_str(exc)}")
+
+
+def _pairing_advice(address: str | None) -> str:
+    """:data:`_PAIRING_ADVICE` naming the strap's address, or ``ADDRESS`` when it is unknown."""
+    return _PAIRING_ADVICE.format(address=address or "ADDRESS")
 
 
 def _att_words(code: int) -> str:

@@ -215,7 +215,10 @@ class BleStrapSource(BleConnection):
         state = self._status.state
         message: str | None = None
         contact_t_s = self._status.contact_t_s
-        carries_rr = bool(m.rr_ms or m.left_out_rr_at)
+        # RR values all left out (0, or no heart's) are no RR: a device sending only those
+        # is heart-rate only for the HR-only state and the bpm-only rule (it recorded forever
+        # writing nothing); its left-out values are said and counted below
+        carries_rr = bool(m.rr_ms)
         if carries_rr:
             self._packets_without_rr = 0
             self._rr_received = True
@@ -273,6 +276,9 @@ class BleStrapSource(BleConnection):
                     message = (
                         f"{self._label()} sends heart rate without RR intervals (HR-only mode): "
                         "its heart rate is all it sends, HRV needs RR intervals"
+                        if not m.left_out_rr_at
+                        else f"{self._label()} sends heart rate without usable RR intervals "
+                        "(every RR value left out as one no heart has): HRV needs RR intervals"
                     )
         hr = float(m.heart_rate_bpm)
         if state is not self._status.state or hr != self._status.heart_rate_bpm:

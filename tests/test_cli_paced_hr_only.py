@@ -50,6 +50,43 @@ def test_rr_then_none_with_contact_is_hr_only_and_reversible() -> None:
     assert never[-1] == "hr_only" and not src2.rr_received
 
 
+def test_a_device_whose_rr_values_are_all_left_out_is_hr_only() -> None:
+    # Code review (rev5, F3): a packet whose only RR value was left out (no heart has 64 s)
+    # counted as carrying RR: such a device stayed "streaming" and recorded forever, 0 beats,
+    # as the bpm-only rule never fired
+    from sensors import decode_heart_rate_measurement
+
+    bad = decode_heart_rate_measurement(bytes([0x10, 60, 0xFF, 0xFF]))
+    assert bad.rr_ms == () and bad.left_out_rr_at
+    src = BleStrapSource("AA:BB:CC:DD:EE:FF")
+    said: list[tuple[str, str]] = []
+    src.add_status_listener(lambda s: said.append((s.state.value, s.message)))
+    for k in range(30):
+        src._beats_of(bad, float(k + 1), 1)
+    assert src.status.state is SourceState.HR_ONLY and not src.rr_received
+    went = next(m for st, m in said if st == "hr_only")
+    assert "sends heart rate without usable RR intervals" in went
+    assert src.status.malformed_packets == 30  # each still said and counted
+    # one such packet amid RR (a corrupt value) is a gap, not heart-rate-only mode
+    rr = HeartRateMeasurement(62, (960.0,), None, True)
+    mixed, src2 = _states([rr, bad, rr, bad, bad, rr])
+    assert "hr_only" not in mixed and src2.rr_received
+
+
+def test_assess_and_practice_print_a_failure_once(capsys: pytest.CaptureFixture[str]) -> None:
+    # Code review (rev5, F7): the status printer echoed "[failed] REASON" and run_paced then
+    # "hrvpace: REASON"; the JSON lines keep the event
+    from sensors import SourceStatus
+
+    show = _paced._status_printer(as_json=False)
+    show(SourceStatus(SourceState.STREAMING, "connected to X"))
+    show(SourceStatus(SourceState.FAILED, "lost X and could not reconnect"))
+    assert capsys.readouterr().err == "[streaming] connected to X\n"
+    as_json = _paced._status_printer(as_json=True)
+    as_json(SourceStatus(SourceState.FAILED, "lost X"))
+    assert '"state": "failed"' in capsys.readouterr().err
+
+
 def _blipping_source(
     engine: PacingEngine,
     *,

@@ -70,3 +70,13 @@ def test_the_range_edges_are_accepted() -> None:
     ):
         result = runner.invoke(app, [*args, "--simulate", "--speed", "max", "--json"])
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("command", ["assess", "practice", "record"])
+def test_device_help_says_the_start_of_a_name_works(command: str) -> None:
+    # Code review (rev5, F8): --device takes a name's start (Polar H10) in every command; the
+    # help of assess and practice did not say so
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    words = " ".join(result.output.replace("│", " ").split())
+    assert "or the start of one name" in words

@@ -253,7 +253,7 @@ DeviceOpt = Annotated[
     typer.Option(
         "--device",
         help="A Bluetooth heart-rate strap's, watch's or optical sensor's address or advertised "
-        "name (`hrvpace scan` lists them); see --stream.",
+        "name, or the start of one name (`hrvpace scan` lists them); see --stream.",
     ),
 ]
 StreamOpt = Annotated[
@@ -520,7 +520,11 @@ class _BreathingCue(Listener):
 
 
 def _status_printer(as_json: bool) -> Callable[[SourceStatus], None]:
-    """Print the source's state changes (connected, reconnecting, no contact, ...) on stderr."""
+    """Print the source's state changes (connected, reconnecting, no contact, ...) on stderr.
+
+    A failure is printed once, by the command (``hrvpace: REASON``, :func:`run_paced`), as
+    ``record`` does: not also here as ``[failed] REASON``. The JSON lines keep its event.
+    """
     last: list[SourceState] = []
 
     def show(status: SourceStatus) -> None:
@@ -530,7 +534,7 @@ def _status_printer(as_json: bool) -> Callable[[SourceStatus], None]:
         if as_json:
             event = {"event": "status", "state": str(status.state), "message": status.message}
             typer.echo(json.dumps(event), err=True)
-        else:
+        elif status.state is not SourceState.FAILED:
             typer.echo(f"[{status.state}] {status.message}", err=True)
 
     return show
@@ -632,14 +636,16 @@ _PROBE_S = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
-class _BpmOnly:
+class BpmOnly:
     """A device that sent heart rate without RR intervals, and the PMD streams it offers.
 
     ``pmd_streams``: as the device probe read them; ``()`` without a PMD service, ``None`` when
-    unknown (the probe could not connect or read them).
+    unknown (the probe could not connect or read them, or, ``probed`` false, was not run:
+    ``record`` does not probe).
     """
 
     pmd_streams: tuple[str, ...] | None
+    probed: bool = True
 
     def message(self, status: SourceStatus, doing: str) -> str:
         """Why nothing can be measured from the device, and what would do."""
@@ -651,6 +657,12 @@ class _BpmOnly:
             "bpm values)."
         )
         streams = self.pmd_streams
+        if not self.probed:
+            return (
+                f"{head} Whether it offers pulse-to-pulse intervals (PPI) through Polar "
+                "Measurement Data was not checked: `hrvpace scan --probe 5` shows it; with PPI, "
+                "use --stream ppi."
+            )
         if streams is None:
             return (
                 f"{head} Whether it offers pulse-to-pulse intervals (PPI) through Polar "
@@ -670,43 +682,75 @@ class _BpmOnly:
         )
 
 
+class BpmOnlyWatch:
+    """The bpm-only rule of ``assess``, ``practice`` and ``record``, for one source.
+
+    ``event`` is set once the source has stayed ``hr_only`` for :data:`_BPM_ONLY_AFTER_S`
+    (read when the wait starts) with no RR interval since it connected. Only before any RR
+    interval has arrived: a device that sent RR and then stops (lost contact for a few packets,
+    a strap slipping) is not bpm-only; the run goes on with a gap. And only after the wait: a
+    strap whose first packets carry no RR (just put on) and then sends RR goes on.
+
+    :meth:`start` (in the event loop) listens to the source's statuses; :meth:`cancel` stops
+    the pending judgement (a status after it starts none).
+    """
+
+    def __init__(self, source: BeatSource) -> None:
+        self._source = source
+        self.event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._judging: asyncio.TimerHandle | None = None
+        self._cancelled = False
+
+    def start(self) -> None:
+        """Listen to the source's statuses (call it in the running event loop)."""
+        self._loop = asyncio.get_running_loop()
+        self._source.add_status_listener(self._watch)
+
+    def cancel(self) -> None:
+        """Stop judging: the pending judgement is dropped and no new one starts."""
+        self._cancelled = True
+        if self._judging is not None:
+            self._judging.cancel()
+            self._judging = None
+
+    def _bpm_only_now(self) -> bool:
+        # Only a device that has sent no RR since it connected is bpm-only; RR that stop for a
+        # while later (a strap slipping) is a gap the run rides out, as a live session does.
+        source = self._source
+        return source.status.state is SourceState.HR_ONLY and not getattr(
+            source, "rr_received", False
+        )
+
+    def _judge(self) -> None:
+        self._judging = None
+        if not self._cancelled and self._bpm_only_now():
+            self.event.set()
+
+    def _watch(self, _status: SourceStatus) -> None:
+        if self._cancelled or self._judging is not None or self.event.is_set():
+            return
+        if self._loop is not None and self._bpm_only_now():
+            self._judging = self._loop.call_later(_BPM_ONLY_AFTER_S, self._judge)
+
+
 async def _play_unless_bpm_only(
     pipeline: Pipeline, stop: Stop | None = None, held: Held | None = None
-) -> tuple[PipelineResult, _BpmOnly | None]:
+) -> tuple[PipelineResult, BpmOnly | None]:
     """Play the session; end it when its source has said it sends heart rate only for a while.
 
     Within :func:`held_signals` (``held``), the first Ctrl-C or SIGTERM (in ``stop``, also one
     that came before this started) stops the session (it closes the device's link); a later one
     while it closes is noted on stderr.
 
-    Only before any RR interval has arrived: a device that sent RR and then stops (lost contact
-    for a few packets, a strap slipping) is not bpm-only; the session goes on with a gap. And
-    only once the source has stayed ``hr_only`` for :data:`_BPM_ONLY_AFTER_S` without any RR:
-    a strap whose first packets carry no RR (just put on) and then sends RR goes on.
+    The rule is :class:`BpmOnlyWatch`'s (``record`` uses it too).
 
     Returns the session's result and, for a device in HR-only mode, what the device probe
     (:func:`sensors.probe_rr_intervals`, once the session's link is closed) says it offers.
     """
-    hr_only = asyncio.Event()
+    watch = BpmOnlyWatch(pipeline.source)
+    hr_only = watch.event
     loop = asyncio.get_running_loop()
-    judging: list[asyncio.TimerHandle] = []  # the pending judgement, if any
-
-    def bpm_only_now() -> bool:
-        # Only a device that has sent no RR since it connected is bpm-only; RR that stop for a
-        # while later (a strap slipping) is a gap the session rides out, as a live one does.
-        source = pipeline.source
-        return source.status.state is SourceState.HR_ONLY and not getattr(
-            source, "rr_received", False
-        )
-
-    def judge() -> None:
-        judging.clear()
-        if bpm_only_now():
-            hr_only.set()
-
-    def watch(status: SourceStatus) -> None:
-        if not judging and not hr_only.is_set() and bpm_only_now():
-            judging.append(loop.call_later(_BPM_ONLY_AFTER_S, judge))
 
     terminated = asyncio.Event()
 
@@ -728,7 +772,7 @@ async def _play_unless_bpm_only(
     try:
         if stop is not None and stop.stopped:  # came before the session started: not started
             return PipelineResult("stopped", f"stopped by {stop.label}"), None
-        pipeline.source.add_status_listener(watch)
+        watch.start()
         session = asyncio.ensure_future(play(pipeline))
         noticed = asyncio.ensure_future(hr_only.wait())
         ended = asyncio.ensure_future(terminated.wait())
@@ -736,8 +780,7 @@ async def _play_unless_bpm_only(
             await asyncio.wait({session, noticed, ended}, return_when=asyncio.FIRST_COMPLETED)
         finally:  # HR-only noticed, SIGTERM, or this run cancelled (Ctrl-C): the session
             # closes its link
-            for handle in judging:
-                handle.cancel()
+            watch.cancel()
             noticed.cancel()
             ended.cancel()
             if not session.done():
@@ -757,7 +800,7 @@ async def _play_unless_bpm_only(
 
         address = pipeline.source.status.device_address
         if address is None:
-            return result, _BpmOnly(None)
+            return result, BpmOnly(None)
         # the probe is stopped as the session is: a signal (one while the session's link
         # closed too) cancels it, its link closes, and the run ends stopped
         probing = asyncio.ensure_future(probe_rr_intervals(address, listen_s=_PROBE_S))
@@ -778,4 +821,4 @@ async def _play_unless_bpm_only(
     finally:  # once the links are closed: the loop that notes a signal ends
         if held is not None:
             held.cancel = held.again = None
-    return result, _BpmOnly(probe.pmd_streams)
+    return result, BpmOnly(probe.pmd_streams)

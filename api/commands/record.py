@@ -19,8 +19,11 @@ break in the samples starts ``OUT.ecg-2.csv``), ``OUT.acc.csv`` (``t_s,x_mg,y_mg
 A file that cannot grow (a full disk, a file-size limit) ends the recording, exit 1: the beats
 file keeps its whole lines; a stream file is cut back to its last whole frame. Either way every
 file and the strap's link are closed and one line names the file and what each file keeps
-(:func:`_kept`). A stream's failure stops the beats too, by choice: a full disk fails the other
-files next, and a recording going on without a stream it was asked for would look whole.
+(:meth:`_Summary.kept`). A strap lost for good (or a bpm-only device) ends it too, exit 1: the
+summary is printed as at the end, then which files keep data and how to record again
+(:meth:`_Summary.advice`). A stream's failure stops the beats too, by choice: a full disk
+fails the other files next, and a recording going on without a stream it was asked for would
+look whole.
 
 Ctrl-C or SIGTERM ends a recording as ``--minutes`` does (the files closed, the strap's link
 closed, the summary printed), then says so on stderr with exit code 130 or 143 as ``assess`` and
@@ -49,10 +52,10 @@ import typer
 
 from api.commands._options import output_problem
 from api.commands._paced import (
-    _BPM_ONLY_AFTER_S,
+    BpmOnly,
+    BpmOnlyWatch,
     Held,
     Stop,
-    _BpmOnly,
     exit_stopped,
     held_signals,
 )
@@ -177,20 +180,18 @@ def record(
         except SensorError as exc:
             typer.echo(f"hrvpace record: {exc.reason}", err=True)
             if written:  # the recording was open: what it keeps, and how to record again
-                typer.echo(f"{counted(written[0], 'beat')} written to {out}")
-            if written and written[0]:
-                typer.echo(
-                    f"{out} keeps the {counted(written[0], 'beat')} recorded; to record again "
-                    "give a new --out file (--overwrite would replace this one)",
-                    err=True,
-                )
+                summary = _Summary.of(out, written[0], writers)
+                for line in summary.written_lines():
+                    typer.echo(line)
+                typer.echo(summary.advice(), err=True)
             raise typer.Exit(1) from exc
         except OSError as exc:  # a full disk, a file-size limit: the file and what each keeps
             said = exc.strerror or str(exc)
+            # before the beats file was opened (the stream files, opened first, are then only
+            # headers): nothing kept to name
+            kept = f"; {_Summary.of(out, written[0], writers).kept()}" if written else ""
             typer.echo(
-                f"hrvpace record: cannot write {exc.filename or out}: {said}"
-                f"{_kept(out, written, writers)}",
-                err=True,
+                f"hrvpace record: cannot write {exc.filename or out}: {said}{kept}", err=True
             )
             raise typer.Exit(1) from exc
         finally:
@@ -199,16 +200,8 @@ def record(
         if cut.short and not written:  # before the strap connected: no file was opened
             typer.echo(f"nothing recorded: the strap had not connected ({out} not written)")
             exit_stopped("before the strap connected", stop)
-        typer.echo(f"{counted(written[0] if written else 0, 'beat')} written to {out}")
-        for kind, writer in writers.items():
-            files = ", ".join(str(f) for f in writer.files)
-            how = (
-                " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)"
-                if kind == "ecg"
-                else ""
-            )
-            said = counted(writer.n_samples, "pulse" if kind == "ppi" else "sample")
-            typer.echo(f"{kind.upper()}: {said} written to {files}{how}")
+        for line in _Summary.of(out, written[0] if written else 0, writers).written_lines():
+            typer.echo(line)
         if cut.short:
             exit_stopped("recording ended; the files keep every beat received", stop)
         if stop.stopped and not cut.noted:  # it came once the event loop had ended
@@ -220,30 +213,16 @@ async def _write_beats(
 ) -> None:
     """Write the strap's beats until it ends; end it as ``assess`` does a bpm-only device.
 
-    With ``bpm_only_ends`` (no ``--stream``: the beats are all there is to record), a strap in
-    ``hr_only`` with no RR since it connected for :data:`~api.commands._paced._BPM_ONLY_AFTER_S`
-    (the rule ``assess`` and ``practice`` use) ends the recording with a :class:`BleError`
-    saying so (``_BpmOnly``'s message): it would run forever writing nothing. With a stream the
-    streams are recorded whatever the beats do.
+    With ``bpm_only_ends`` (no ``--stream``: the beats are all there is to record), a strap
+    that :class:`~api.commands._paced.BpmOnlyWatch` finds bpm-only (``hr_only`` with no RR since
+    it connected for 10 s: the rule ``assess`` and ``practice`` use) ends the recording with a
+    :class:`BleError` saying so (:class:`~api.commands._paced.BpmOnly`'s message, which says
+    whether the device offers PPI was not checked: ``record`` does not probe it): it would run
+    forever writing nothing. With a stream the streams are recorded whatever the beats do.
     """
-    from sensors.beat import SourceState
     from sensors.errors import BleError
 
-    loop = asyncio.get_running_loop()
-    bpm_only = asyncio.Event()
-    judging: list[asyncio.TimerHandle] = []
-
-    def bpm_only_now() -> bool:
-        return strap.status.state is SourceState.HR_ONLY and not strap.rr_received
-
-    def judge() -> None:
-        judging.clear()
-        if bpm_only_now():
-            bpm_only.set()
-
-    def watch(_status: Any) -> None:
-        if not judging and not bpm_only.is_set() and bpm_only_now():
-            judging.append(loop.call_later(_BPM_ONLY_AFTER_S, judge))
+    watch = BpmOnlyWatch(strap)
 
     async def pump() -> None:
         async for beat in strap:
@@ -251,14 +230,13 @@ async def _write_beats(
             written[0] = writer.n_written
 
     if bpm_only_ends:
-        strap.add_status_listener(watch)
+        watch.start()
     pumping = asyncio.ensure_future(pump())
-    noticed = asyncio.ensure_future(bpm_only.wait())
+    noticed = asyncio.ensure_future(watch.event.wait())
     try:
         await asyncio.wait({pumping, noticed}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # also when this is cancelled (--minutes, a signal): the pump stops with it
-        for handle in judging:
-            handle.cancel()
+        watch.cancel()
         noticed.cancel()
         if not pumping.done():
             pumping.cancel()
@@ -266,8 +244,8 @@ async def _write_beats(
                 await pumping
     if pumping.done() and not pumping.cancelled():
         pumping.result()  # the strap's end or its error
-    if bpm_only.is_set():
-        raise BleError(_BpmOnly(None).message(strap.status, "record RR intervals"))
+    if watch.event.is_set():
+        raise BleError(BpmOnly(None, probed=False).message(strap.status, "record RR intervals"))
 
 
 #: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
@@ -295,21 +273,91 @@ def low_battery_warning(status: Any, warned: list[int]) -> str | None:
     )
 
 
-def _kept(out: Path, written: list[int], writers: dict[str, Any]) -> str:
-    """What a recording cut short by a file that cannot grow keeps, in whole lines.
+@dataclasses.dataclass(frozen=True)
+class _Summary:
+    """What a recording wrote, said the same way at every end (:meth:`of`).
 
-    ``; OUT keeps the 2 complete beats written before (whole lines), OUT.ecg.csv the 730 ECG
-    samples``; empty before the beats file was opened (the stream files, opened first, are
-    then only headers).
+    The normal end (``--minutes``, a signal) prints :meth:`written_lines`; a failure once the
+    beats file is open (the strap lost, a bpm-only device) prints them and then
+    :meth:`advice`; a file that cannot grow (a full disk) names what each file keeps in whole
+    lines (:meth:`kept`).
     """
-    if not written:
-        return ""
-    kept = [f"{out} keeps the {counted(written[0], 'complete beat')} written before (whole lines)"]
-    for kind, writer in writers.items():
-        files = ", ".join(str(f) for f in writer.files)
+
+    out: Path
+    n_beats: int
+    #: ``(kind, files, samples)`` of each stream (``--stream``), in the order asked for.
+    streams: tuple[tuple[str, tuple[Path, ...], int], ...]
+
+    @classmethod
+    def of(cls, out: Path, n_beats: int, writers: dict[str, Any]) -> _Summary:
+        """The recording's summary: ``n_beats`` in ``out``, and each stream's writer's."""
+        streams = tuple(
+            (kind, tuple(Path(f) for f in w.files), int(w.n_samples)) for kind, w in writers.items()
+        )
+        return cls(out, n_beats, streams)
+
+    @staticmethod
+    def _samples(kind: str, n: int, *, named: bool = False) -> str:
         unit = "pulse" if kind == "ppi" else "sample"
-        kept.append(f"{files} the {counted(writer.n_samples, f'{kind.upper()} {unit}')}")
-    return "; " + ", ".join(kept)
+        return counted(n, f"{kind.upper()} {unit}" if named else unit)
+
+    def written_lines(self) -> list[str]:
+        """``N beats written to OUT`` and, per stream, ``KIND: N samples written to FILES``."""
+        lines = [f"{counted(self.n_beats, 'beat')} written to {self.out}"]
+        for kind, files, n in self.streams:
+            how = (
+                " (hrvpace analyze FILE --format ecg_csv --sampling-rate 130)"
+                if kind == "ecg"
+                else ""
+            )
+            names = ", ".join(str(f) for f in files)
+            lines.append(f"{kind.upper()}: {self._samples(kind, n)} written to {names}{how}")
+        return lines
+
+    def kept(self) -> str:
+        """What each file keeps in whole lines, for a file that could not grow.
+
+        ``OUT keeps the 2 complete beats written before (whole lines), OUT.ecg.csv the 730
+        ECG samples``.
+        """
+        kept = [
+            f"{self.out} keeps the {counted(self.n_beats, 'complete beat')} written before "
+            "(whole lines)"
+        ]
+        for kind, files, n in self.streams:
+            names = ", ".join(str(f) for f in files)
+            kept.append(f"{names} the {self._samples(kind, n, named=True)}")
+        return ", ".join(kept)
+
+    def advice(self) -> str:
+        """After a failure: which files keep data, and how to record again.
+
+        Only the files with data are named as keeping it. A recording that wrote nothing (a
+        bpm-only device, a strap lost before its first beat) leaves its files with only their
+        headers: they are kept (a file the user named is not deleted behind their back, and a
+        header names the device and the start), and the line says that ``--overwrite`` loses
+        nothing, so the advised re-run with the same ``--out`` works.
+        """
+        files = [self.out, *(f for _, fs, _ in self.streams for f in fs)]
+        every = ", ".join(str(f) for f in files)
+        kept = []
+        if self.n_beats:
+            kept.append(f"{self.out} the {counted(self.n_beats, 'beat')}")
+        for kind, fs, n in self.streams:
+            if n:
+                names = ", ".join(str(f) for f in fs)
+                kept.append(f"{names} the {self._samples(kind, n, named=True)}")
+        if not kept:
+            holds = "holds" if len(files) == 1 else "hold"
+            return (
+                f"nothing was recorded ({every} {holds} only a header): to record again with "
+                "the same --out, add --overwrite (nothing is lost)"
+            )
+        head = kept[0].replace(" the ", " keeps the ", 1)
+        return (
+            f"{', '.join([head, *kept[1:]])} recorded; to record again give a new --out file "
+            f"(--overwrite would replace {every})"
+        )
 
 
 async def _record(
@@ -475,16 +523,19 @@ async def _record_until_stopped(
             change = contact_changes.on_status(status)
             if change is not None:
                 open_writer[0].write_contact(*change)
-        warning = low_battery_warning(status, battery_warned)
-        if warning is not None:
-            typer.echo(f"[battery] {warning}", err=True)
         # state changes only (reconnecting, HR-only, no contact, ...), not every heart-rate
         # update; a failure is printed once, by the command (hrvpace record: REASON)
-        if last_state and status.state == last_state[-1]:
-            return
-        last_state.append(status.state)
-        if status.state != "failed":
-            typer.echo(f"[{status.state}] {status.message}", err=True)
+        if not last_state or status.state != last_state[-1]:
+            last_state.append(status.state)
+            if status.state != "failed":
+                typer.echo(f"[{status.state}] {status.message}", err=True)
+        # once connected, after the state line: a strap connecting at 8 % is first said to be
+        # connected (its battery is read, and may notify, while it connects)
+        warning = (
+            None if status.state == "connecting" else low_battery_warning(status, battery_warned)
+        )
+        if warning is not None:
+            typer.echo(f"[battery] {warning}", err=True)
 
     strap.add_status_listener(show)
     if ending is not None:

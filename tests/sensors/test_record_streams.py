@@ -190,6 +190,46 @@ async def test_record_ppi_stream_reads_back_as_polar_sensor_logger_ppi(
     assert rec.meta["rejected_pulses"] == 2
 
 
+async def test_a_lost_sensor_under_a_stream_says_what_each_file_keeps(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Code review (rev5, F1): an optical sensor lost for good under --stream ppi printed only
+    # "0 beats written to OUT": not the PPI line, nor that OUT.ppi.txt keeps its pulses (a
+    # re-run is refused as the files exist, and --overwrite would replace them all)
+    import sensors.pmd_recorder
+
+    class QuickToGiveUp(sensors.pmd_recorder.BlePmdStreams):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs, give_up_after_s=0.0)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sensors.pmd_recorder, "BlePmdStreams", QuickToGiveUp)
+    sense = "A0:9E:1A:00:00:24"
+    bluez.add_strap(verity_sense(address=sense))
+    out, ppi_file = tmp_path / "sense.csv", tmp_path / "sense.ppi.txt"
+    args = ("record", "--device", sense, "--out", str(out), "--scan-timeout", "0.3")
+    running = asyncio.ensure_future(run_cli(*args, "--stream", "ppi"))
+    await bluez.wait_pmd_streaming(sense, "ppi", timeout_s=15.0)
+    bluez.notify_pmd(sense, ppi_frame(pulse(1000), pulse(980), pulse(990), pulse(1010)))
+    for _ in range(200):  # until the pulses are in their file (flushed per frame)
+        if _n_lines(ppi_file) == 5:
+            break
+        await asyncio.sleep(0.05)
+    bluez.drop(sense, forget=True, away_s=60.0)
+    result = await asyncio.wait_for(running, 15.0)
+    assert result.exit_code == 1, result.stderr
+    assert result.stdout.splitlines() == [
+        f"0 beats written to {out}",
+        f"PPI: 4 pulses written to {ppi_file}",
+    ]
+    assert (
+        f"{ppi_file} keeps the 4 PPI pulses recorded; to record again give a new --out file "
+        f"(--overwrite would replace {out}, {ppi_file})"
+    ) in result.stderr
+    assert len(read_recording(ppi_file).rr_ms) == 4
+
+
 async def test_record_a_stream_the_device_does_not_offer_fails_naming_what_it_offers(
     bluez: FakeBluez,  # noqa: F811
     tmp_path: Path,
