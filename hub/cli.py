@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from hrv.errors import install_hint
 from webconventions.hosts import is_loopback_address
 
 if TYPE_CHECKING:  # pydantic is imported when the hub starts, not for --help
@@ -93,7 +94,7 @@ def serve(
     try:
         import sqlalchemy  # noqa: F401
     except ImportError:
-        typer.echo("hrvpace hub needs SQLAlchemy: pip install 'hrvpace[hub]'", err=True)
+        typer.echo(f"hrvpace hub needs SQLAlchemy: {install_hint('hub')}", err=True)
         raise typer.Exit(1) from None
     from pydantic import ValidationError
 
