@@ -104,7 +104,7 @@ def serve(
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
     from webconventions.hosts import url_for
-    from webconventions.serving import guarded_config
+    from webconventions.serving import guarded_config, listen_error
 
     given: dict[str, Any] = {
         "host": host,
@@ -137,7 +137,7 @@ def serve(
         sock.bind((settings.host, settings.port))
     except OSError as exc:
         sock.close()
-        raise typer.BadParameter(f"cannot listen on {settings.host}:{settings.port}") from exc
+        raise typer.BadParameter(listen_error(settings.host, settings.port, exc)) from exc
     url = url_for(settings.host, sock.getsockname()[1])
     # a deadline for each request head and a cap on open connections (per process)
     limits: dict[str, Any] = {
