@@ -26,6 +26,7 @@ from api.commands._server import (
     settings_from_flags,
     url_for,
 )
+from sensors.simulator import SIMULATED_RESONANCE_BPM
 
 __all__ = ["DEMO_SUBDIR", "demo"]
 
@@ -73,8 +74,9 @@ def demo(
     config: ConfigOpt = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated person.")] = 1,
     resonance_bpm: Annotated[
-        float, typer.Option(help="The simulated person's resonance rate, breaths/min.")
-    ] = 6.0,
+        float,
+        typer.Option(help="The simulated person's resonance rate, breaths/min (default 5.5)."),
+    ] = SIMULATED_RESONANCE_BPM,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in a browser if one exists.")
     ] = True,
