@@ -29,7 +29,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api._version import __version__
-from api.auth import load_or_create_token, require_token
+from api.auth import TOKEN_HINT, load_or_create_token, require_token
 from api.dayplan import (
     ClockFactory,
     RealClock,
@@ -62,7 +62,7 @@ from api.routes import (
 )
 from api.scheduler import PromptScheduler
 from api.sessions import SessionCreate, SessionManager, SourceFactory
-from api.settings import Settings
+from api.settings import ORIGINS_FIX, Settings
 from api.storage import Storage
 from api.webhooks import WebhookNotifier
 from webconventions.docs import install_docs
@@ -235,6 +235,9 @@ def create_app(
             "/api/v1/docs",
             "/api/v1/calendar.ics",  # checks its feed token itself
         ],
+        token_hint=TOKEN_HINT,
+        # a preflight reaches the gate only when no origin is allowed (else CORS answers it)
+        origins_fix=ORIGINS_FIX,
     )
     if settings.browser_origins:
         app.add_middleware(
@@ -246,7 +249,11 @@ def create_app(
             # the CSV pages' total (README: paging a CSV) and the download's file name
             expose_headers=["X-Total-Count", "Content-Disposition"],
         )
-    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.accepted_hosts)
+    app.add_middleware(
+        HostCheckMiddleware,
+        allowed_hosts=settings.accepted_hosts,
+        fix="add it to HRVPACE_ALLOWED_HOSTS (README, 'Reaching the service from another device')",
+    )
     # outermost of ours: every answer (the Host check's 400 too) carries the headers; a 500,
     # which Starlette's error middleware outside all of these answers, gets them from
     # webconventions.problems' handler

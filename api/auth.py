@@ -20,7 +20,20 @@ from api.errors import ApiError
 from api.settings import Settings
 from webconventions.tokens import token_matches  # the routes that read a token elsewhere use it
 
-__all__ = ["TokenFileError", "load_or_create_token", "require_token", "token_matches"]
+__all__ = [
+    "TOKEN_HINT",
+    "TokenFileError",
+    "load_or_create_token",
+    "require_token",
+    "token_matches",
+]
+
+#: Where the token is found, said after every "missing or wrong token" (first-day review F6).
+#: Not the file's full path: the answer goes to anyone reaching the port, before any token.
+TOKEN_HINT = (
+    "the token is printed by `hrvpace serve` and `hrvpace demo` (token: ...) and kept in the "
+    "file `token` in their data dir (data: ...; HRVPACE_TOKEN overrides it)"
+)
 
 _bearer = HTTPBearer(auto_error=False, description="The token printed by `hrvpace serve`.")
 
@@ -71,6 +84,6 @@ async def require_token(
     if credentials is None or not token_matches(credentials.credentials, expected):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong token: send 'Authorization: Bearer <token>'",
+            detail=f"missing or wrong token: send 'Authorization: Bearer <token>'; {TOKEN_HINT}",
             headers={"WWW-Authenticate": "Bearer"},
         )

@@ -32,6 +32,7 @@ from webconventions.hosts import LOOPBACK_HOSTS, accepted_hosts, host_pattern
 
 __all__ = [
     "LOOPBACK_HOSTS",
+    "ORIGINS_FIX",
     "TIMEZONE_ENV",
     "ConfigError",
     "Settings",
@@ -43,6 +44,13 @@ __all__ = [
 #: Environment variable naming the zone a new day plan takes, over the machine's own
 #: (:func:`api.dayplan.machine_timezone`).
 TIMEZONE_ENV = "HRVPACE_TIMEZONE"
+
+#: What lets a browser origin in, said where one is refused (a CORS preflight's 403, the live
+#: WebSocket's log line): the setting behind :attr:`Settings.browser_origins`.
+ORIGINS_FIX = (
+    "list it in HRVPACE_ALLOWED_ORIGINS (a JSON list, or allowed_origins = [...] in the config "
+    "file; README, 'The live WebSocket and browsers')"
+)
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
 

@@ -21,7 +21,7 @@ Every message names the problem and where it was found, so a UI can show it as i
 
 from __future__ import annotations
 
-__all__ = ["HrvInputError", "HrvpaceError"]
+__all__ = ["HrvInputError", "HrvpaceError", "install_hint"]
 
 
 class HrvpaceError(Exception):
@@ -30,3 +30,22 @@ class HrvpaceError(Exception):
 
 class HrvInputError(HrvpaceError, ValueError):
     """Input to an HRV function is unusable; the message names the argument and the problem."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional ``extra`` of hrvpace, for the messages that ask for one.
+
+    hrvpace is not published on a package index (installing ``hrvpace[X]`` by name would fail, or
+    find another project of that name): the extra is installed from the checkout.
+
+    Parameters
+    ----------
+    extra : str
+        The extra's name in ``pyproject.toml``: ``"ecg"``, ``"fit"``, ``"research"``, ``"hub"``.
+
+    Returns
+    -------
+    str
+        ``"pip install -e '.[ecg]' in the hrvpace checkout"``.
+    """
+    return f"pip install -e '.[{extra}]' in the hrvpace checkout"

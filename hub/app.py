@@ -167,7 +167,11 @@ def create_app(
             "/hub/v1/me",
         ],
     )
-    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.accepted_hosts)
+    app.add_middleware(
+        HostCheckMiddleware,
+        allowed_hosts=settings.accepted_hosts,
+        fix="add it to HRVPACE_HUB_ALLOWED_HOSTS (README, 'The hub')",
+    )
     # outermost: every answer (the Host check's 400 too) forbids framing and sniffing; the
     # dashboard holds the admin token and creates groups and invites at a click
     app.add_middleware(SecurityHeadersMiddleware)

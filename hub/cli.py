@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from hrv.errors import install_hint
 from webconventions.hosts import is_loopback_address
 
 if TYPE_CHECKING:  # pydantic is imported when the hub starts, not for --help
@@ -93,7 +94,7 @@ def serve(
     try:
         import sqlalchemy  # noqa: F401
     except ImportError:
-        typer.echo("hrvpace hub needs SQLAlchemy: pip install 'hrvpace[hub]'", err=True)
+        typer.echo(f"hrvpace hub needs SQLAlchemy: {install_hint('hub')}", err=True)
         raise typer.Exit(1) from None
     from pydantic import ValidationError
 
@@ -103,7 +104,7 @@ def serve(
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
     from webconventions.hosts import url_for
-    from webconventions.serving import guarded_config
+    from webconventions.serving import guarded_config, listen_error
 
     given: dict[str, Any] = {
         "host": host,
@@ -136,7 +137,7 @@ def serve(
         sock.bind((settings.host, settings.port))
     except OSError as exc:
         sock.close()
-        raise typer.BadParameter(f"cannot listen on {settings.host}:{settings.port}") from exc
+        raise typer.BadParameter(listen_error(settings.host, settings.port, exc)) from exc
     url = url_for(settings.host, sock.getsockname()[1])
     # a deadline for each request head and a cap on open connections (per process)
     limits: dict[str, Any] = {

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from hrv.errors import install_hint
 from hub.errors import HubConfigError
 
 __all__ = [
@@ -376,7 +377,7 @@ def connect(url: str) -> Engine:
             import psycopg  # noqa: F401
         except ImportError:
             raise HubConfigError(
-                "PostgreSQL needs the psycopg 3 driver: pip install 'hrvpace[hub]'"
+                f"PostgreSQL needs the psycopg 3 driver: {install_hint('hub')}"
             ) from None
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -132,6 +132,11 @@ _PAIRING_ADVICE = (
 _DBUS_TIMEOUTS = frozenset(
     {"org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout"}
 )
+_NO_SYSTEM_BUS_ADVICE = (
+    "is BlueZ installed and running? Start it (`sudo systemctl start bluetooth`, or install the "
+    "`bluez` package first); inside a container the host's system bus is not there: give the "
+    "container the host's /run/dbus (e.g. `-v /run/dbus:/run/dbus`)"
+)
 _PERMISSION_ADVICE = (
     "this user may not use Bluetooth (the system D-Bus denied access to bluetoothd): add the "
     "user to the `bluetooth` group (then log in again) or allow it in the polkit rules, or run "
@@ -260,7 +265,8 @@ def _translate_known(exc: BaseException, doing: str, *, address: str | None = No
         return BlePermissionError(_PERMISSION_ADVICE)
     if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
         return AdapterOffError(
-            f"cannot reach the Bluetooth service on the system D-Bus ({exc.strerror or exc})"
+            f"cannot reach the Bluetooth service on the system D-Bus ({exc.strerror or exc}): "
+            + _NO_SYSTEM_BUS_ADVICE
         )
     if isinstance(exc, TimeoutError):
         return BleError(f"{doing}: timed out")

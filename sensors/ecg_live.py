@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hrv.errors import install_hint
 from sensors.errors import SensorError
 from sensors.formats.signal_peaks import INVERTED_SHARE
 
@@ -238,7 +239,7 @@ class LiveRPeakDetector:
                 import neurokit2
             except ImportError:
                 raise SensorError(
-                    "detecting R peaks in a live ECG needs NeuroKit2 (pip install 'hrvpace[ecg]')"
+                    f"detecting R peaks in a live ECG needs NeuroKit2 ({install_hint('ecg')})"
                 ) from None
             self._nk = neurokit2
         return self._nk

@@ -47,7 +47,19 @@ from sensors.beat import Beat, SourceState, SourceStatus
 from sensors.clock import Clock, ScaledClock, SystemClock, VirtualClock
 from sensors.source import BeatSource
 
-__all__ = ["BeatKind", "SimulatedBeat", "SimulatedPerson", "SimulatorSource"]
+__all__ = [
+    "SIMULATED_RESONANCE_BPM",
+    "BeatKind",
+    "SimulatedBeat",
+    "SimulatedPerson",
+    "SimulatorSource",
+]
+
+#: The simulated person's resonance rate unless one is given, breaths/min: the one default of
+#: ``hrvpace demo``, ``assess --simulate``, ``practice --simulate`` and a simulator session.
+#: Not the 6.0/min a practice starts at until a person's own rate is known, so that an
+#: assessment or adaptive pacing of the simulated person visibly finds a rate of its own.
+SIMULATED_RESONANCE_BPM = 5.5
 
 StressLevel = float | Callable[[float], float]
 BreathingPhase = Callable[[float], float]
@@ -155,7 +167,7 @@ class SimulatedPerson:
         *,
         seed: int,
         mean_hr_bpm: float = 65.0,
-        resonance_bpm: float = 5.5,
+        resonance_bpm: float = SIMULATED_RESONANCE_BPM,
         resonance_q: float = 2.5,
         rsa_gain_bpm: float = 15.0,
         mayer_amplitude_bpm: float = 1.0,

@@ -382,7 +382,7 @@ def test_practice_from_ecg_without_neurokit2_says_so_before_connecting(
         live_source(H10, "ecg")
     assert exited.value.exit_code == 2
     said = capsys.readouterr().err
-    assert "needs NeuroKit2" in said and "hrvpace[ecg]" in said
+    assert "needs NeuroKit2" in said and "pip install -e '.[ecg]'" in said
     spec = BleSpec.model_validate({"kind": "ble", "address": H10, "stream": "ecg"})
     with pytest.raises(SourceUnavailableError, match="needs NeuroKit2"):
         make_source(spec, SourceControl())

@@ -77,11 +77,15 @@ class HostCheckMiddleware:
         The application inside.
     allowed_hosts
         Host names (no port), ``*`` or ``*.example.org`` patterns.
+    fix
+        What lets another host in, said in the 400's detail after the refused name (the
+        setting to add it to: ``"add it to HRVPACE_ALLOWED_HOSTS (...)"``).
     """
 
-    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str], fix: str = "") -> None:
         self.app = app
         self.allowed = [h.lower() for h in allowed_hosts]
+        self.fix = fix
 
     def allows(self, host: str) -> bool:
         """Whether ``host`` (no port, lower case) matches an allowed pattern."""
@@ -97,13 +101,17 @@ class HostCheckMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if self.allows(host_of(_header(scope, b"host") or "")):
+        host = host_of(_header(scope, b"host") or "")
+        if self.allows(host):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "invalid host"})
             return
-        response = problem_response(400, "invalid_host", "Host header not allowed")
+        detail = f"Host {host[:100]!r} not allowed" if host else "Host header missing"
+        response = problem_response(
+            400, "invalid_host", f"{detail}: {self.fix}" if self.fix else detail
+        )
         await response(scope, receive, send)
 
 
@@ -201,8 +209,10 @@ class TokenGateMiddleware:
     """401 for HTTP requests under ``prefix`` (but ``public``) without ``Bearer <token>``.
 
     Answers before the route (and so before its body) is reached. WebSockets check their own
-    token (query or subprotocol) in the route; CORS preflights never reach this (the CORS
-    middleware outside it answers them).
+    token (query or subprotocol) in the route. A CORS preflight that reaches this (no CORS
+    middleware outside it answers it: no browser origin is allowed) is a 403
+    ``origin_not_allowed`` naming the origin and ``origins_fix``, not a 401 about the token
+    a preflight never carries.
 
     Parameters
     ----------
@@ -214,15 +224,29 @@ class TokenGateMiddleware:
         Paths under this prefix are protected.
     public
         Paths under ``prefix`` that are not (and the paths below them).
+    token_hint
+        Where the token is found, said in the 401's detail after the missing-token sentence.
+    origins_fix
+        What lets a browser origin in (``"list it in HRVPACE_ALLOWED_ORIGINS"``), said in a
+        refused preflight's detail; empty: the service takes no cross-origin calls.
     """
 
     def __init__(
-        self, app: ASGIApp, *, token: str, prefix: str, public: Sequence[str] = ()
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        prefix: str,
+        public: Sequence[str] = (),
+        token_hint: str = "",
+        origins_fix: str = "",
     ) -> None:
         self.app = app
         self.token = token
         self.prefix = prefix
         self.public = {p.rstrip("/") for p in public}
+        self.token_hint = token_hint
+        self.origins_fix = origins_fix
 
     def _protected(self, path: str) -> bool:
         path = path.rstrip("/")
@@ -235,17 +259,35 @@ class TokenGateMiddleware:
         if scope["type"] != "http" or not self._protected(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
+        origin = _header(scope, b"origin")
+        if (
+            scope.get("method") == "OPTIONS"
+            and origin is not None
+            and _header(scope, b"access-control-request-method") is not None
+        ):
+            await self._refuse_preflight(origin[:200], scope, receive, send)
+            return
         auth = _header(scope, b"authorization") or ""
         scheme, _, given = auth.partition(" ")
         if scheme.lower() == "bearer" and token_matches(given.strip(), self.token):
             await self.app(scope, receive, send)
             return
+        detail = "missing or wrong token: send 'Authorization: Bearer <token>'"
         response = problem_response(
             401,
             "unauthorized",
-            "missing or wrong token: send 'Authorization: Bearer <token>'",
+            f"{detail}; {self.token_hint}" if self.token_hint else detail,
             headers={"WWW-Authenticate": "Bearer", "Connection": "close"},
         )
+        await response(scope, receive, send)
+
+    async def _refuse_preflight(
+        self, origin: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        fix = self.origins_fix or "this service takes no calls from other origins"
+        detail = f"origin {origin!r} is not allowed to call this API from a browser: {fix}"
+        log.info("CORS preflight refused: %s", detail)  # an origin and a path, no health data
+        response = problem_response(403, "origin_not_allowed", detail)
         await response(scope, receive, send)
 
 

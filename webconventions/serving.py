@@ -11,6 +11,7 @@ the process's file descriptors (the attacker review of 2026-12-06).
 from __future__ import annotations
 
 import asyncio
+import errno
 import resource
 import socket
 import weakref
@@ -29,7 +30,29 @@ __all__ = [
     "GuardedH11Protocol",
     "connection_cap",
     "guarded_config",
+    "listen_error",
 ]
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """Why a server cannot listen on ``host:port``, with what to do (first-day review F5).
+
+    A port in use (``EADDRINUSE``) says so and offers ``--port``; a privileged port
+    (``EACCES``) and an address this machine does not have (``EADDRNOTAVAIL``) name theirs;
+    any other error gives the system's words.
+    """
+    where = f"cannot listen on {host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{where}: the port is in use (another program, or another hrvpace server, holds "
+            "it): stop it, or give --port N (--port 0 takes any free port)"
+        )
+    if exc.errno == errno.EACCES:
+        return f"{where}: this user may not use that port (below 1024?): give --port above 1024"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{where}: this machine has no address {host}: give --host with one of its own"
+    return f"{where}: {exc.strerror or exc}"
+
 
 #: Default seconds a connection has to send a complete request head (after it opened, or
 #: after the previous response on a kept-alive connection); it is closed when they pass.

@@ -133,7 +133,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise typer.BadParameter(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        from webconventions.serving import listen_error
+
+        raise typer.BadParameter(listen_error(host, port, exc)) from exc
     return sock
 
 

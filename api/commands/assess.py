@@ -46,6 +46,7 @@ from breathing import (
     PacingMode,
     RateResult,
 )
+from sensors.simulator import SIMULATED_RESONANCE_BPM
 
 __all__ = ["assess"]
 
@@ -98,7 +99,7 @@ def assess(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
-    resonance_bpm: ResonanceOpt = 5.5,
+    resonance_bpm: ResonanceOpt = SIMULATED_RESONANCE_BPM,
     seed: SeedOpt = 1,
     speed: SpeedOpt = "1",
     breathing_lag_s: LagOpt = 0.0,

@@ -26,8 +26,14 @@ from api.commands._server import (
     settings_from_flags,
     url_for,
 )
+from sensors.simulator import SIMULATED_RESONANCE_BPM
 
-__all__ = ["demo"]
+__all__ = ["DEMO_SUBDIR", "demo"]
+
+#: A demo without ``--data-dir`` keeps its data here, inside the data dir (env, config file or
+#: the default): its own database and token, so a simulated person's sessions never join the
+#: person's own list and history. ``--data-dir`` names the folder itself.
+DEMO_SUBDIR = "demo"
 
 
 def _graphical_browser_available() -> bool:
@@ -49,6 +55,8 @@ def demo_data_dir(data_dir: Path | None, *, fake_clock: bool) -> tuple[Path | No
     A demo on a fake clock writes future-dated prompts and check-ins: in the person's own data
     dir they would pass for real ones (the real scheduler would treat that day's prompts as
     handled). So it gets a fresh temporary dir unless ``--data-dir`` names one explicitly.
+    A demo on the real clock without ``--data-dir`` runs in :data:`DEMO_SUBDIR` of the data dir
+    (``None`` here: it is found once the settings are read).
     """
     if data_dir is not None or not fake_clock:
         return data_dir, False
@@ -66,8 +74,9 @@ def demo(
     config: ConfigOpt = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated person.")] = 1,
     resonance_bpm: Annotated[
-        float, typer.Option(help="The simulated person's resonance rate, breaths/min.")
-    ] = 6.0,
+        float,
+        typer.Option(help="The simulated person's resonance rate, breaths/min (default 5.5)."),
+    ] = SIMULATED_RESONANCE_BPM,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in a browser if one exists.")
     ] = True,
@@ -93,6 +102,9 @@ def demo(
     ] = 1.0,
 ) -> None:
     """Start a simulated person's session and the service, and show the page.
+
+    Without ``--data-dir`` the demo keeps its sessions, database and token in the ``demo``
+    folder of the data dir (printed as ``data:``), apart from your own sessions.
 
     With ``--start`` (and ``--clock-speed``) the day plan runs on a demo clock: at 120x a working
     day passes in about 5 minutes. Only the demo has this; ``hrvpace serve`` always uses the
@@ -145,6 +157,9 @@ def _run_demo(
     from api.sessions import SessionCreate
 
     settings = settings_from_flags(host, port, data_dir, config)
+    if data_dir is None and not temporary:
+        # the simulated person's sessions stay out of the person's own history and database
+        settings = settings.model_copy(update={"data_dir": settings.data_dir / DEMO_SUBDIR})
     if temporary:
         typer.echo(f"hrvpace demo: fake clock, temporary data dir {settings.data_dir}")
     lock = lock_data_dir(settings)  # one server per data dir, held until the process ends
@@ -175,6 +190,7 @@ def _run_demo(
         typer.echo(f"hrvpace demo: simulated person streaming (session {ids})")
         typer.echo(f"open {page}")
         typer.echo(f"token: {app.state.token}")
+        typer.echo(f"data:  {settings.data_dir}")
         hosts = hosts_note(settings)
         if hosts is not None:
             typer.echo(hosts)

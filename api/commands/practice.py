@@ -45,6 +45,7 @@ from breathing import (
 )
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
 from sensors import Beat
+from sensors.simulator import SIMULATED_RESONANCE_BPM
 
 __all__ = ["practice"]
 
@@ -157,7 +158,7 @@ def practice(
     simulate: SimulateOpt = False,
     device: DeviceOpt = None,
     stream: StreamOpt = None,
-    resonance_bpm: ResonanceOpt = 5.5,
+    resonance_bpm: ResonanceOpt = SIMULATED_RESONANCE_BPM,
     minutes: Annotated[
         float, typer.Option("--minutes", help="Session length, 0.01-60 minutes.")
     ] = 10.0,

@@ -17,6 +17,7 @@ from api.errors import ApiError
 from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec
 from api.pipeline.speed import make_clock
 from api.recordings import RecordingSource, RecordingStore
+from hrv.errors import install_hint
 from sensors.ble_sources import make_ble_source
 from sensors.errors import BleError
 from sensors.simulator import SimulatedPerson, SimulatorSource
@@ -129,6 +130,6 @@ def _require_neurokit() -> None:
         importlib.import_module("neurokit2")
     except ImportError:
         raise SourceUnavailableError(
-            "a live ECG stream needs NeuroKit2 to detect its R peaks: pip install "
-            "'hrvpace[ecg]' (or use --stream hr or ppi)"
+            "a live ECG stream needs NeuroKit2 to detect its R peaks: "
+            f"{install_hint('ecg')} (or use --stream hr or ppi)"
         ) from None

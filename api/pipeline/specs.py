@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api.pipeline.speed import Speed, parse_speed
 from api.recordings import NAME_PATTERN
 from sensors.recording import RECORDING_FORMATS
+from sensors.simulator import SIMULATED_RESONANCE_BPM
 
 __all__ = ["BleSpec", "ReplaySpec", "SimulatorSpec", "SourceSpec"]
 
@@ -32,7 +33,7 @@ class SimulatorSpec(_SpecBase):
         default=0, ge=0, le=2**32 - 1, description="Random seed: same seed, same beats."
     )
     resonance_bpm: float = Field(
-        default=6.0,
+        default=SIMULATED_RESONANCE_BPM,
         ge=3.0,
         le=10.0,
         description="The person's resonance breathing rate, breaths/min.",

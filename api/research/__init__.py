@@ -18,6 +18,7 @@ from types import ModuleType
 __all__ = ["MissingExtraError", "require"]
 
 from api.errors import ApiError
+from hrv.errors import install_hint
 
 
 class MissingExtraError(ApiError, ImportError):
@@ -27,13 +28,12 @@ class MissingExtraError(ApiError, ImportError):
 def require(module: str) -> ModuleType:
     """Import ``module`` (part of the ``research`` extra) or raise :class:`MissingExtraError`.
 
-    The message says what to install: ``pip install 'hrvpace[research]'``.
+    The message says what to install (:func:`hrv.errors.install_hint`).
     """
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         top = module.split(".")[0]
         raise MissingExtraError(
-            f"{top} is not installed; it is part of the research extra: "
-            "pip install 'hrvpace[research]'"
+            f"{top} is not installed; it is part of the research extra: {install_hint('research')}"
         ) from exc

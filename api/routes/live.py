@@ -76,6 +76,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect, status
@@ -83,9 +84,11 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect, s
 from api.auth import require_token, token_matches
 from api.messages import BeatMessage, MetricsMessage, MicroBreakMessage, StatusMessage, live_schema
 from api.sessions import SessionManager
+from api.settings import ORIGINS_FIX
 from api.storage import Storage
 
 router = APIRouter(tags=["live"])
+logger = logging.getLogger(__name__)
 
 #: Close code when the session id is unknown (application range 4000-4999).
 CLOSE_NOT_FOUND = 4404
@@ -299,6 +302,12 @@ async def live(
     module's docstring.
     """
     if not origin_allowed(websocket):
+        # the origin and the path only, no health data: what a companion app's developer needs
+        logger.info(
+            "live WebSocket refused (HTTP 403): origin %r not allowed: %s",
+            websocket.headers.get("origin", "")[:200],
+            ORIGINS_FIX,
+        )
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
         return  # before accept: the handshake is refused with HTTP 403
     offered = _offered(websocket)

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hrv.errors import install_hint
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import (
     MAX_RECORDING_BYTES,
@@ -50,7 +51,7 @@ def read_fit(path: str) -> Recording:
         from garmin_fit_sdk import Decoder, Stream
     except ImportError:
         raise RecordingFormatError(
-            "reading FIT files needs Garmin's FIT SDK (pip install 'hrvpace[fit]')", path=path
+            f"reading FIT files needs Garmin's FIT SDK ({install_hint('fit')})", path=path
         ) from None
     p = Path(path)
     try:

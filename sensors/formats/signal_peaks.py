@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hrv.errors import install_hint
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import CONTACT_UNKNOWN, Recording, quote
 from sensors.formats.text import s_to_ms
@@ -48,7 +49,7 @@ __all__ = [
     "templatematch_at_peaks",
 ]
 
-_INSTALL = "pip install 'hrvpace[ecg]'"
+_INSTALL = install_hint("ecg")
 #: Fewer seconds of signal than this cannot give a peak detector its footing.
 _MIN_SIGNAL_S = 5.0
 _MAX_SAMPLING_RATE_HZ = 20_000.0

@@ -32,8 +32,8 @@ One module per job, all re-exported here: peak detection
 :mod:`sensors.formats.signal_edf`, :mod:`sensors.formats.signal_csv`) and the beat-by-beat
 comparison (:mod:`sensors.formats.beat_accuracy`).
 
-NeuroKit2 and wfdb are in the ``ecg`` extra (``pip install 'hrvpace[ecg]'``); without them
-these formats raise :class:`sensors.RecordingFormatError` saying what to install.
+NeuroKit2 and wfdb are in the ``ecg`` extra (``pip install -e '.[ecg]'`` in the checkout);
+without them these formats raise :class:`sensors.RecordingFormatError` saying what to install.
 
 References
 ----------

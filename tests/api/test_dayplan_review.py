@@ -52,6 +52,7 @@ def _capture_demo(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             async with app.router.lifespan_context(app):
                 seen["webhooks_enabled"] = app.state.prompts.webhooks.enabled
                 seen["hub_push"] = app.state.hub_push
+                on_started()  # what the command prints once serving
 
         asyncio.run(lifespan())
 
@@ -80,10 +81,14 @@ def test_fake_clock_demo_runs_on_a_temporary_data_dir_without_webhooks_or_hub(
     assert seen["data_dir"] == explicit and explicit.is_dir()
     assert seen["webhooks_enabled"] is False and seen["hub_push"] is None
 
-    # a demo on the real clock is the person's own service: as before
+    # a demo on the real clock runs the service as serve does, in the data dir's demo folder
+    # (first-day review F3: its simulated sessions stay out of the person's own database),
+    # printed as serve prints its data dir
     result = CliRunner().invoke(cli_app, ["demo", "--no-open", "--port", "0"])
     assert result.exit_code == 0, result.output
-    assert seen["data_dir"] == own
+    assert seen["data_dir"] == own / "demo" and (own / "demo" / "hrvpace.sqlite3").is_file()
+    assert not (own / "hrvpace.sqlite3").exists() and not (own / "token").exists()
+    assert f"data:  {own / 'demo'}\n" in result.output
     assert seen["webhooks_enabled"] is True and seen["hub_push"] is not None
 
 

@@ -521,7 +521,7 @@ def test_missing_extra_names_what_to_install(
         ["analyze", str(short_dir), "--jobs", "1", "--windows", str(tmp_path / "w.parquet")],
     )
     assert res.exit_code == 2
-    assert "pip install 'hrvpace[research]'" in res.stderr
+    assert "pip install -e '.[research]' in the hrvpace checkout" in res.stderr
 
 
 def test_analyze_reproduces_published_values(shared_data: Path) -> None:

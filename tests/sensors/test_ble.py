@@ -466,6 +466,23 @@ async def test_bluetooth_service_not_running_gives_adapter_off_error(
         await scan_heart_rate_devices(timeout_s=0.1)
 
 
+async def test_no_system_bus_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # First-day review F1: no system D-Bus (a container, BlueZ not installed) gave only
+    # "(No such file or directory)"; the message now says how to get Bluetooth running.
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    try:
+        with pytest.raises(AdapterOffError) as info:
+            await scan_heart_rate_devices(timeout_s=0.1)
+    finally:
+        await _release_bleak_bus()
+    reason = info.value.reason
+    assert reason.startswith("cannot reach the Bluetooth service on the system D-Bus (")
+    assert "systemctl start bluetooth" in reason and "`bluez` package" in reason
+    assert "container" in reason and "/run/dbus" in reason
+
+
 # -- command line ----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,161 @@
+"""Refusals at the service's edge name the setting or the place that fixes them (first-day
+review F4, F6): a disallowed ``Host`` names ``HRVPACE_ALLOWED_HOSTS`` (the hub's its own
+variable), a WebSocket refused for its ``Origin`` logs ``HRVPACE_ALLOWED_ORIGINS``, a CORS
+preflight with no origin allowed is a 403 ``origin_not_allowed`` (not a 401 about a token a
+preflight never carries), and a 401 says where the token is. ASGI only: no server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from api.app import create_app
+from api.settings import load_settings
+from hub.app import create_app as create_hub
+from hub.settings import HubSettings
+
+DEV = "http://localhost:5173"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    """The service's app without its lifespan: the edge middleware answers before any route."""
+    return create_app(load_settings(data_dir=tmp_path, token="test-token"), outbound=False)
+
+
+class _Client:
+    """``get``/``options`` through ASGI, synchronously (the test functions stay plain)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def request(self, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return await c.request(method, path, headers=headers)
+
+        return asyncio.run(go())
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.request("GET", path, headers or {})
+
+    def options(self, path: str, headers: dict[str, str]) -> httpx.Response:
+        return self.request("OPTIONS", path, headers)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> _Client:
+    return _Client(app)
+
+
+def test_a_disallowed_host_names_the_host_and_the_setting(client: _Client) -> None:
+    r = client.get("/api/v1/health", headers={"Host": "192.168.1.20:8765"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_host"
+    assert r.json()["detail"] == (
+        "Host '192.168.1.20' not allowed: add it to HRVPACE_ALLOWED_HOSTS "
+        "(README, 'Reaching the service from another device')"
+    )
+
+
+def test_the_hubs_host_refusal_names_its_own_setting(tmp_path: Path) -> None:
+    settings = HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_t"))
+    app = create_hub(settings)
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return await c.get("/hub/v1/health", headers={"Host": "hub.example"})
+
+    try:
+        r = asyncio.run(get())
+    finally:
+        app.state.store.engine.dispose()
+    assert r.status_code == 400 and r.json()["code"] == "invalid_host"
+    assert "HRVPACE_HUB_ALLOWED_HOSTS" in r.json()["detail"]
+    assert "'hub.example'" in r.json()["detail"]
+
+
+def test_a_preflight_with_no_origin_allowed_is_403_naming_the_setting(
+    client: _Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    preflight = {
+        "Origin": DEV,
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    with caplog.at_level(logging.INFO, logger="webconventions.middleware"):
+        r = client.options("/api/v1/sessions", headers=preflight)
+    assert r.status_code == 403, r.text
+    problem = r.json()
+    assert problem["code"] == "origin_not_allowed"
+    assert problem["detail"].startswith(
+        f"origin '{DEV}' is not allowed to call this API from a browser: "
+        "list it in HRVPACE_ALLOWED_ORIGINS"
+    )
+    assert "token" not in problem["detail"]
+    assert any("HRVPACE_ALLOWED_ORIGINS" in m for m in caplog.messages)
+    # a plain request without the token is still the 401
+    assert client.get("/api/v1/sessions", headers={"Origin": DEV}).status_code == 401
+
+
+def test_a_websocket_refused_for_its_origin_logs_the_setting(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/api/v1/sessions/x/live",
+        "raw_path": b"/api/v1/sessions/x/live",
+        "query_string": b"token=test-token",
+        "headers": [(b"host", b"127.0.0.1:8765"), (b"origin", DEV.encode())],
+        "server": ("127.0.0.1", 8765),
+        "client": ("127.0.0.1", 50000),
+        "subprotocols": [],
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO, logger="api.routes.live"):
+        asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert [m["type"] for m in sent] == ["websocket.close"]  # before accept: HTTP 403
+    [line] = [r for r in caplog.records if r.name == "api.routes.live"]
+    assert line.levelno == logging.INFO
+    assert DEV in line.getMessage() and "HRVPACE_ALLOWED_ORIGINS" in line.getMessage()
+
+
+def test_a_401_says_where_the_token_is(client: _Client) -> None:
+    for path in ("/api/v1/sessions", "/api/v1/baseline"):
+        r = client.get(path)
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+        detail = r.json()["detail"]
+        assert detail.startswith("missing or wrong token: send 'Authorization: Bearer <token>'; ")
+        assert "printed by `hrvpace serve` and `hrvpace demo`" in detail
+        assert "file `token`" in detail
+
+
+def test_require_token_says_where_the_token_is() -> None:
+    from fastapi import HTTPException
+
+    from api.auth import TOKEN_HINT, require_token
+
+    class _Request:
+        class app:  # noqa: N801  (the attribute path FastAPI's Request has)
+            class state:  # noqa: N801
+                token = "right"
+
+    with pytest.raises(HTTPException) as info:
+        asyncio.run(require_token(_Request(), None))  # type: ignore[arg-type]
+    assert info.value.status_code == 401 and info.value.detail.endswith(TOKEN_HINT)
