@@ -175,12 +175,17 @@ class _HeadGuard(asyncio.Protocol):
             self._guard_armed().pop(self, None)
 
     def _guard_waiting(self) -> bool:
-        """Open, still this protocol's (not a WebSocket), and no request in progress."""
+        """Open, not a WebSocket, no request in progress and nothing left to send.
+
+        An answer handed whole to uvicorn may still be in the transport's buffer.
+        """
         proto = self._guard_self()
         transport = proto.transport
         if self._guard_refused or transport is None or transport.is_closing():
             return False
         if transport.get_protocol() is not self:
+            return False
+        if transport.get_write_buffer_size() > 0:
             return False
         cycle = proto.cycle
         return cycle is None or bool(cycle.response_complete)
@@ -190,6 +195,19 @@ class _HeadGuard(asyncio.Protocol):
         self._guard_armed().pop(self, None)
         if self._guard_waiting():
             self._guard_self().transport.abort()
+        elif self._guard_sending():
+            self._guard_arm()  # the deadline for the next head starts once the answer is out
+
+    def _guard_sending(self) -> bool:
+        proto = self._guard_self()
+        transport = proto.transport
+        return (
+            not self._guard_refused
+            and transport is not None
+            and not transport.is_closing()
+            and transport.get_protocol() is self
+            and transport.get_write_buffer_size() > 0
+        )
 
     def _guard_evict(self) -> bool:
         """Close the connection waiting longest for a request head; False if none waits."""
