@@ -36,7 +36,7 @@ _holding: list[int] = []  # one entry per /hold request inside the app
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
     """``/`` answers, ``/slow?S`` after S seconds, ``/hold`` once released, ``/big`` sends
-    :data:`BIG_BODY` in one send; ``/ws`` echoes."""
+    :data:`BIG_BODY` in one send, ``/echo`` the request's body; ``/ws`` echoes."""
     import asyncio
 
     if scope["type"] == "websocket":
@@ -49,6 +49,16 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
             await send({"type": "websocket.send", "text": message.get("text") or ""})
     if scope["path"] == "/slow":
         await asyncio.sleep(float(scope["query_string"] or b"0"))
+    if scope["path"] == "/echo":  # the body, read whole
+        body = b""
+        while (message := await receive())["type"] == "http.request":
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = [(b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
     if scope["path"] == "/hold":
         _holding.append(1)
         await asyncio.to_thread(_held.wait, 30)
@@ -125,6 +135,15 @@ def test_an_unfinished_request_head_is_closed_at_the_deadline_a_request_in_progr
                 s.close()
 
 
+def _any_closed_by_server(socks: list[socket.socket], wait_s: float) -> bool:
+    """True if the server closed any of ``socks`` within ``wait_s`` seconds."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if any(_closed_by_server(s, 0.05) for s in socks):
+            return True
+    return False
+
+
 def _read_answer(s: socket.socket) -> tuple[bytes, bytes]:
     """The head and the body of one answer with a Content-Length (the body as far as it came)."""
     s.settimeout(10)
@@ -158,6 +177,88 @@ def test_an_answer_still_in_the_write_buffer_is_delivered_past_the_deadline() ->
             assert len(body) == len(BIG_BODY)
         finally:
             s.close()
+
+
+POST_HEAD = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n"
+
+
+def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is_not() -> None:
+    """rev4 finding 1a: a complete head whose body never came (or after ``100 Continue``) was
+    held for ever, and never evicted: 2048 of them made the hub answer 503 to everyone."""
+    with _serving(head_timeout_s=0.4) as (_server, port):
+        t0 = time.monotonic()
+        no_body = _open(port, POST_HEAD + b"\r\n" + b"{")
+        expect = _open(port, POST_HEAD + b"Expect: 100-continue\r\n\r\n")
+        dripping = _open(port, POST_HEAD + b"\r\n")
+        try:
+            for byte in b"0123456789":  # one byte every 0.08 s: 0.8 s in all, twice the deadline
+                time.sleep(0.08)
+                dripping.sendall(bytes([byte]))
+            head, body = _read_answer(dripping)
+            assert head.startswith(b"HTTP/1.1 200") and body == b"0123456789"
+            assert _closed_by_server(no_body, 5)
+            expect.settimeout(5)
+            assert expect.recv(65536).startswith(b"HTTP/1.1 100")
+            assert _closed_by_server(expect, 5)
+            assert 0.35 < time.monotonic() - t0 < 5
+        finally:
+            for s in (no_body, expect, dripping):
+                s.close()
+
+
+def test_an_answer_the_client_never_reads_is_closed_after_the_write_stall_deadline() -> None:
+    """rev4 finding 1b: a client that never reads its answers (pipelined requests, or one big
+    answer) kept the connection in a request for ever. One that reads slowly keeps it."""
+    with _serving(head_timeout_s=0.2, write_stall_timeout_s=1.0) as (server, port):
+        stuck, slow = socket.socket(), socket.socket()
+        for s in (stuck, slow):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.connect(("127.0.0.1", port))
+        try:
+            t0 = time.monotonic()
+            stuck.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            slow.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            time.sleep(0.3)
+            slow.settimeout(10)
+            got = b""
+            while len(got) < 1_000_000:  # pauses of 0.3 s, under the 1 s stall deadline
+                got += slow.recv(1 << 20)
+            time.sleep(0.3)
+            while len(got) < len(BIG_BODY) and (chunk := slow.recv(1 << 20)):
+                got += chunk
+            assert got.startswith(b"HTTP/1.1 200")
+            assert len(got.partition(b"\r\n\r\n")[2]) == len(BIG_BODY)
+            assert time.monotonic() - t0 > 0.6
+            # the stuck one (not read, which would unstick it) is dropped by the server; the
+            # slow one was closed at the head deadline after its answer
+            deadline = time.monotonic() + 10
+            while server.server_state.connections:
+                assert time.monotonic() < deadline, "the stalled connection is still open"
+                time.sleep(0.02)
+            assert time.monotonic() - t0 > 0.9
+            _head, body = _read_answer(stuck)
+            assert 0 < len(body) < len(BIG_BODY)  # aborted: the rest was dropped
+        finally:
+            for s in (stuck, slow):
+                s.close()
+
+
+def test_at_the_cap_a_stalled_body_makes_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rev4 finding 1, its test: at the cap, connections whose body stopped are closed for a
+    new one (they were never evicted, so the new one got 503)."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "EVICT_STALLED_AFTER_S", 0.2)
+    with _serving(head_timeout_s=60, max_connections=2) as (_server, port):
+        stalled = [_open(port, POST_HEAD + b"\r\n") for _ in range(2)]
+        try:
+            time.sleep(0.3)
+            answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert answer.status_code == 200 and answer.text == "ok"
+            assert _any_closed_by_server(stalled, 5)
+        finally:
+            for s in stalled:
+                s.close()
 
 
 def test_at_the_cap_the_longest_waiting_connection_makes_room_and_a_websocket_stays() -> None:
@@ -219,6 +320,8 @@ def test_the_cap_leaves_file_descriptors_for_the_rest_of_the_process() -> None:
         assert connection_cap(10**9) == soft - 128
     with pytest.raises(ValueError, match="head_timeout_s"):
         GuardedConfig(_app, head_timeout_s=0)
+    with pytest.raises(ValueError, match="write_stall_timeout_s"):
+        GuardedConfig(_app, write_stall_timeout_s=-1)
     with pytest.raises(ValueError, match="max_connections"):
         GuardedConfig(_app, max_connections=0)
     assert issubclass(GuardedConfig(_app, http=GuardedH11Protocol).http, GuardedH11Protocol)  # type: ignore[arg-type]
@@ -227,8 +330,8 @@ def test_the_cap_leaves_file_descriptors_for_the_rest_of_the_process() -> None:
 def test_the_service_and_the_hub_serve_with_their_settings_limits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both servers build a GuardedConfig from HRVPACE_[HUB_]REQUEST_HEAD_TIMEOUT_S and
-    HRVPACE_[HUB_]MAX_CONNECTIONS (the server itself is not run here)."""
+    """Both servers build a GuardedConfig from HRVPACE_[HUB_]REQUEST_HEAD_TIMEOUT_S,
+    HRVPACE_[HUB_]MAX_CONNECTIONS and HRVPACE_[HUB_]WRITE_STALL_TIMEOUT_S (not run here)."""
     from typer.testing import CliRunner
 
     import webconventions.serving as serving
@@ -248,15 +351,24 @@ def test_the_service_and_the_hub_serve_with_their_settings_limits(
     monkeypatch.setattr(_server, "tune_gc", lambda: None)
     app = create_app(
         load_settings(
-            data_dir=tmp_path / "svc", token="t", request_head_timeout_s=2.5, max_connections=77
+            data_dir=tmp_path / "svc",
+            token="t",
+            request_head_timeout_s=2.5,
+            max_connections=77,
+            write_stall_timeout_s=30,
         )
     )
     _server.run_server(app, socket.socket(), on_started=lambda: None)
     monkeypatch.setenv("HRVPACE_HUB_REQUEST_HEAD_TIMEOUT_S", "3.5")
     monkeypatch.setenv("HRVPACE_HUB_MAX_CONNECTIONS", "99")
+    monkeypatch.setenv("HRVPACE_HUB_WRITE_STALL_TIMEOUT_S", "45")
     result = CliRunner().invoke(
         hub_cli, ["serve", "--data-dir", str(tmp_path / "hub"), "--port", "0"]
     )
     assert result.exit_code == 0, result.output
-    limits = [(c.head_timeout_s, c.max_connections) for c in seen if isinstance(c, GuardedConfig)]
-    assert limits == [(2.5, 77), (3.5, 99)]
+    limits = [
+        (c.head_timeout_s, c.max_connections, c.write_stall_timeout_s)
+        for c in seen
+        if isinstance(c, GuardedConfig)
+    ]
+    assert limits == [(2.5, 77, 30.0), (3.5, 99, 45.0)]
