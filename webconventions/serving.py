@@ -14,8 +14,10 @@ rev4).
 from __future__ import annotations
 
 import asyncio
+import logging
 import resource
 import socket
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +35,9 @@ __all__ = [
     "GuardedConfig",
     "GuardedH11Protocol",
     "connection_cap",
+    "guard_problems",
     "guarded_config",
+    "raise_open_file_limit",
 ]
 
 #: Default seconds a connection has to send a complete request head (after it opened, or
@@ -45,11 +49,15 @@ WRITE_STALL_TIMEOUT_S = 60.0
 #: At the cap, a connection whose body or answer made no progress for this long (or for the
 #: head deadline, if shorter) may be closed to make room, as one waiting for a head may.
 EVICT_STALLED_AFTER_S = 1.0
+#: At start, a warning when the connection cap the open-file limit leaves is below this.
+SMALL_CAP = 64
 #: Default cap on the connections (HTTP and WebSocket) open at once.
 MAX_CONNECTIONS = 2048
 #: File descriptors kept free of connections under the process's limit (database files,
 #: uploads' temporary files, BLE, logs).
 FD_RESERVE = 128
+
+_log = logging.getLogger(__name__)
 
 _REFUSED = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -67,13 +75,63 @@ _WAITING, _RECEIVING, _SENDING, _BUSY = "waiting", "receiving", "sending", "busy
 def connection_cap(max_connections: int) -> int:
     """The connections allowed open at once: ``max_connections``, and room for the rest.
 
-    At most the process's soft ``RLIMIT_NOFILE`` less :data:`FD_RESERVE` (and at least 1), so
-    that connections never take the descriptors a running session needs.
+    At most half of what the process's soft ``RLIMIT_NOFILE`` leaves over :data:`FD_RESERVE`
+    (and at least 1): a connection may hold a second descriptor (a file being sent, an upload's
+    temporary file), and connections must never take the descriptors a running session needs.
     """
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return max_connections
-    return max(1, min(max_connections, soft - FD_RESERVE))
+    return max(1, min(max_connections, (soft - FD_RESERVE) // 2))
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft ``RLIMIT_NOFILE`` to the hard limit where allowed; the soft limit after.
+
+    Usual for servers: the soft limit (often 1024) is what :func:`connection_cap` sizes from.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # not allowed here (e.g. a sandbox): keep the soft limit
+            return soft
+        return hard
+    return soft
+
+
+def guard_problems(config: uvicorn.Config) -> list[str]:
+    """What keeps the connection limits from working with ``config`` (loaded); [] if nothing.
+
+    The limits rely on uvicorn's internals: the protocol class it serves with must be one of
+    the guarded ones, and uvicorn's HTTP protocol and request cycle must have the attributes
+    the guard reads (``cycle``, ``flow``, ``response_complete``...; checked from the names
+    their code uses, as a later uvicorn may rename them).
+    """
+    cls = getattr(config, "http_protocol_class", None)
+    if not (isinstance(cls, type) and issubclass(cls, _HeadGuard)):
+        name = getattr(cls, "__qualname__", repr(cls))
+        return [f"uvicorn serves HTTP with {name}, not a guarded protocol"]
+    problems = []
+    base = next((c for c in cls.__mro__[1:] if c.__module__.startswith("uvicorn.")), None)
+    cycle_cls = getattr(
+        sys.modules.get(getattr(base, "__module__", "")), "RequestResponseCycle", None
+    )
+    wanted: list[tuple[Any, str, set[str]]] = [
+        (base, "__init__", {"config", "loop", "server_state", "cycle"}),
+        (base, "connection_made", {"transport", "flow"}),
+        (cycle_cls, "__init__", {"response_complete", "more_body", "waiting_for_100_continue"}),
+    ]
+    for owner, method, names in wanted:
+        code = getattr(getattr(owner, method, None), "__code__", None)
+        missing = names - set(code.co_names) if code is not None else names
+        if missing:
+            where = f"{getattr(owner, '__qualname__', owner)}.{method}"
+            problems.append(f"{where} does not set {', '.join(sorted(missing))}")
+    for method in ("on_response_complete", "resume_writing", "data_received"):
+        if not callable(getattr(base, method, None)):
+            problems.append(f"{getattr(base, '__qualname__', base)} has no {method}")
+    return problems
 
 
 class GuardedConfig(uvicorn.Config):
@@ -116,6 +174,29 @@ class GuardedConfig(uvicorn.Config):
         self.head_timeout_s = float(head_timeout_s)
         self.max_connections = int(max_connections)
         self.write_stall_timeout_s = float(write_stall_timeout_s)
+
+    def load(self) -> None:
+        """Load as uvicorn does; raise the open-file limit and warn where the limits are weak.
+
+        Warns (once per start) when the cap the open-file limit leaves is under
+        :data:`SMALL_CAP`, and when :func:`guard_problems` finds the limits not engaged.
+        """
+        super().load()
+        soft = raise_open_file_limit()
+        cap = connection_cap(self.max_connections)
+        if cap < min(SMALL_CAP, self.max_connections):
+            _log.warning(
+                "the open-file limit (ulimit -n: %s) leaves room for %d connections at once; "
+                "raise it (ulimit -n 4096, or LimitNOFILE= in a systemd unit)",
+                soft,
+                cap,
+            )
+        for problem in guard_problems(self):
+            _log.warning(
+                "connection limits not engaged (no request deadlines, no cap): %s; "
+                "is uvicorn's version one hrvpace supports?",
+                problem,
+            )
 
 
 def guarded_config(

@@ -69,10 +69,12 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 @contextmanager
-def _serving(**limits: Any) -> Iterator[tuple[uvicorn.Server, int]]:
+def _serving(protocol: str = "httptools", **limits: Any) -> Iterator[tuple[uvicorn.Server, int]]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    if protocol == "h11":
+        limits["http"] = GuardedH11Protocol
     config = GuardedConfig(_app, log_level="warning", lifespan="off", **limits)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -111,10 +113,11 @@ def _closed_by_server(s: socket.socket, wait_s: float) -> bool:
             return True
 
 
-def test_an_unfinished_request_head_is_closed_at_the_deadline_a_request_in_progress_is_not() -> (
-    None
-):
-    with _serving(head_timeout_s=0.3) as (_server, port):
+@pytest.mark.parametrize("protocol", ["httptools", "h11"])
+def test_an_unfinished_request_head_is_closed_at_the_deadline_a_request_in_progress_is_not(
+    protocol: str,
+) -> None:
+    with _serving(protocol, head_timeout_s=0.3) as (_server, port):
         t0 = time.monotonic()
         half = _open(port, PARTIAL_HEAD)
         silent = _open(port)
@@ -182,10 +185,13 @@ def test_an_answer_still_in_the_write_buffer_is_delivered_past_the_deadline() ->
 POST_HEAD = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n"
 
 
-def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is_not() -> None:
+@pytest.mark.parametrize("protocol", ["httptools", "h11"])
+def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is_not(
+    protocol: str,
+) -> None:
     """rev4 finding 1a: a complete head whose body never came (or after ``100 Continue``) was
     held for ever, and never evicted: 2048 of them made the hub answer 503 to everyone."""
-    with _serving(head_timeout_s=0.4) as (_server, port):
+    with _serving(protocol, head_timeout_s=0.4) as (_server, port):
         t0 = time.monotonic()
         no_body = _open(port, POST_HEAD + b"\r\n" + b"{")
         expect = _open(port, POST_HEAD + b"Expect: 100-continue\r\n\r\n")
@@ -316,8 +322,8 @@ def test_the_cap_leaves_file_descriptors_for_the_rest_of_the_process() -> None:
 
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert connection_cap(5) == 5
-    if soft != resource.RLIM_INFINITY:
-        assert connection_cap(10**9) == soft - 128
+    if soft != resource.RLIM_INFINITY:  # a connection may hold two: a socket and a file
+        assert connection_cap(10**9) == (soft - 128) // 2
     with pytest.raises(ValueError, match="head_timeout_s"):
         GuardedConfig(_app, head_timeout_s=0)
     with pytest.raises(ValueError, match="write_stall_timeout_s"):
@@ -325,6 +331,56 @@ def test_the_cap_leaves_file_descriptors_for_the_rest_of_the_process() -> None:
     with pytest.raises(ValueError, match="max_connections"):
         GuardedConfig(_app, max_connections=0)
     assert issubclass(GuardedConfig(_app, http=GuardedH11Protocol).http, GuardedH11Protocol)  # type: ignore[arg-type]
+
+
+def test_at_start_the_soft_file_limit_is_raised_and_a_small_cap_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """rev4 findings 3-4: the soft limit (often 1024) was never raised, and with a small one the
+    cap was 1 (the page and its live socket could not both be open) without a word."""
+    import resource
+
+    import webconventions.serving as serving
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 300:
+        pytest.skip(f"needs a finite hard RLIMIT_NOFILE of at least 300, not {hard}")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        GuardedConfig(_app, lifespan="off").load()
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+        # where raising is not allowed, the small cap it leaves ((256 - 128) // 2) is named
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        monkeypatch.setattr(
+            serving, "raise_open_file_limit", lambda: resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        )
+        with caplog.at_level("WARNING", logger="webconventions.serving"):
+            GuardedConfig(_app, lifespan="off").load()
+        assert "ulimit -n: 256) leaves room for 64 connections" not in caplog.text
+        assert connection_cap(2048) == 64
+        resource.setrlimit(resource.RLIMIT_NOFILE, (250, hard))
+        with caplog.at_level("WARNING", logger="webconventions.serving"):
+            GuardedConfig(_app, lifespan="off").load()
+        assert "ulimit -n: 250) leaves room for 61 connections" in caplog.text
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_at_start_a_protocol_without_the_guard_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """rev4 finding 5: the limits rely on uvicorn's internals; a protocol class without the
+    guard (or a uvicorn that renamed what it reads) would serve unguarded without a word."""
+    from webconventions.serving import guard_problems
+
+    with caplog.at_level("WARNING", logger="webconventions.serving"):
+        for http in (None, GuardedH11Protocol):
+            config = GuardedConfig(_app, lifespan="off", **({"http": http} if http else {}))
+            config.load()
+            assert guard_problems(config) == []
+        assert "not engaged" not in caplog.text
+        GuardedConfig(_app, lifespan="off", http="h11").load()
+    assert "connection limits not engaged" in caplog.text and "H11Protocol" in caplog.text
 
 
 def test_the_service_and_the_hub_serve_with_their_settings_limits(
