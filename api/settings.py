@@ -138,15 +138,23 @@ class Settings(BaseSettings):
         gt=0,
         le=300,
         description="Seconds a connection has to send a complete request head (after it "
-        "opened, or after the previous response); it is closed when they pass (uvicorn held "
-        "an unfinished head for ever).",
+        "opened, or after the previous response), and a request's body may go without a byte; "
+        "it is closed when they pass (uvicorn held an unfinished request for ever).",
+    )
+    write_stall_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds an answer may wait in the send buffer without the client taking "
+        "any of it (a client that never reads); the connection is closed when they pass.",
     )
     max_connections: int = Field(
         default=2048,
         ge=1,
         description="Connections (HTTP and WebSocket) open at once, at most (and at most the "
-        "process's file limit less 128); at the cap the connection waiting longest for its "
-        "request head is closed, or the new one gets 503 when none is waiting.",
+        "room left by the open-file limit, see the README); at the cap the connection waiting "
+        "longest for its request head, or a stalled one, is closed, or the new one gets 503 when "
+        "none is waiting or stalled.",
     )
 
     @field_validator("allowed_hosts")

@@ -143,6 +143,7 @@ def serve(
     limits: dict[str, Any] = {
         "head_timeout_s": settings.request_head_timeout_s,
         "max_connections": settings.max_connections,
+        "write_stall_timeout_s": settings.write_stall_timeout_s,
     }
 
     def announce() -> None:

@@ -2,18 +2,23 @@
 
 :class:`AnnouncingServer` calls back once the server listens (to print where, or to tell a
 test). :func:`guarded_config` is the ``uvicorn.Config`` both services run with: on top of
-uvicorn's own settings it gives every connection a deadline to send a complete request head
-and caps the connections open at once (:class:`GuardedConfig`). uvicorn has neither: a client
-that sends half a request head and waits was held for ever, and some thousands of them used up
-the process's file descriptors (the attacker review of 2026-12-06).
+uvicorn's own settings it gives every connection a deadline to send a complete request head,
+as long for each byte of a body the app waits for, a longer one for an answer the client takes
+none of, and caps the connections open at once (:class:`GuardedConfig`). uvicorn has none of
+these: a client that sends half a request head and waits was held for ever, and some thousands
+of them used up the process's file descriptors (the attacker review of 2026-12-06); a complete
+head whose body never came, or a client that never read, was held for ever too (code review
+rev4).
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import resource
 import socket
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -22,15 +27,19 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 __all__ = [
+    "EVICT_STALLED_AFTER_S",
     "FD_RESERVE",
     "HEAD_TIMEOUT_S",
     "MAX_CONNECTIONS",
+    "WRITE_STALL_TIMEOUT_S",
     "AnnouncingServer",
     "GuardedConfig",
     "GuardedH11Protocol",
     "connection_cap",
+    "guard_problems",
     "guarded_config",
     "listen_error",
+    "raise_open_file_limit",
 ]
 
 
@@ -57,11 +66,21 @@ def listen_error(host: str, port: int, exc: OSError) -> str:
 #: Default seconds a connection has to send a complete request head (after it opened, or
 #: after the previous response on a kept-alive connection); it is closed when they pass.
 HEAD_TIMEOUT_S = 10.0
+#: Default seconds an answer may sit in the transport's write buffer without any of it being
+#: taken by the client (a client that never reads); the connection is closed when they pass.
+WRITE_STALL_TIMEOUT_S = 60.0
+#: At the cap, a connection whose body or answer made no progress for this long (or for the
+#: head deadline, if shorter) may be closed to make room, as one waiting for a head may.
+EVICT_STALLED_AFTER_S = 1.0
+#: At start, a warning when the connection cap the open-file limit leaves is below this.
+SMALL_CAP = 64
 #: Default cap on the connections (HTTP and WebSocket) open at once.
 MAX_CONNECTIONS = 2048
 #: File descriptors kept free of connections under the process's limit (database files,
 #: uploads' temporary files, BLE, logs).
 FD_RESERVE = 128
+
+_log = logging.getLogger(__name__)
 
 _REFUSED = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -69,20 +88,73 @@ _REFUSED = (
 )
 
 
-#: Per server (uvicorn's ServerState): the connections whose head timer runs, oldest first.
-_ARMED: weakref.WeakKeyDictionary[Any, dict[_HeadGuard, None]] = weakref.WeakKeyDictionary()
+#: Per server (uvicorn's ServerState): its HTTP connections, in the order their states began.
+_GUARDED: weakref.WeakKeyDictionary[Any, dict[_HeadGuard, None]] = weakref.WeakKeyDictionary()
+
+# A connection's states (see _HeadGuard).
+_WAITING, _RECEIVING, _SENDING, _BUSY = "waiting", "receiving", "sending", "busy"
 
 
 def connection_cap(max_connections: int) -> int:
     """The connections allowed open at once: ``max_connections``, and room for the rest.
 
-    At most the process's soft ``RLIMIT_NOFILE`` less :data:`FD_RESERVE` (and at least 1), so
-    that connections never take the descriptors a running session needs.
+    At most half of what the process's soft ``RLIMIT_NOFILE`` leaves over :data:`FD_RESERVE`
+    (and at least 1): a connection may hold a second descriptor (a file being sent, an upload's
+    temporary file), and connections must never take the descriptors a running session needs.
     """
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return max_connections
-    return max(1, min(max_connections, soft - FD_RESERVE))
+    return max(1, min(max_connections, (soft - FD_RESERVE) // 2))
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft ``RLIMIT_NOFILE`` to the hard limit where allowed; the soft limit after.
+
+    Usual for servers: the soft limit (often 1024) is what :func:`connection_cap` sizes from.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # not allowed here (e.g. a sandbox): keep the soft limit
+            return soft
+        return hard
+    return soft
+
+
+def guard_problems(config: uvicorn.Config) -> list[str]:
+    """What keeps the connection limits from working with ``config`` (loaded); [] if nothing.
+
+    The limits rely on uvicorn's internals: the protocol class it serves with must be one of
+    the guarded ones, and uvicorn's HTTP protocol and request cycle must have the attributes
+    the guard reads (``cycle``, ``flow``, ``response_complete``...; checked from the names
+    their code uses, as a later uvicorn may rename them).
+    """
+    cls = getattr(config, "http_protocol_class", None)
+    if not (isinstance(cls, type) and issubclass(cls, _HeadGuard)):
+        name = getattr(cls, "__qualname__", repr(cls))
+        return [f"uvicorn serves HTTP with {name}, not a guarded protocol"]
+    problems = []
+    base = next((c for c in cls.__mro__[1:] if c.__module__.startswith("uvicorn.")), None)
+    cycle_cls = getattr(
+        sys.modules.get(getattr(base, "__module__", "")), "RequestResponseCycle", None
+    )
+    wanted: list[tuple[Any, str, set[str]]] = [
+        (base, "__init__", {"config", "loop", "server_state", "cycle"}),
+        (base, "connection_made", {"transport", "flow"}),
+        (cycle_cls, "__init__", {"response_complete", "more_body", "waiting_for_100_continue"}),
+    ]
+    for owner, method, names in wanted:
+        code = getattr(getattr(owner, method, None), "__code__", None)
+        missing = names - set(code.co_names) if code is not None else names
+        if missing:
+            where = f"{getattr(owner, '__qualname__', owner)}.{method}"
+            problems.append(f"{where} does not set {', '.join(sorted(missing))}")
+    for method in ("on_response_complete", "resume_writing", "data_received"):
+        if not callable(getattr(base, method, None)):
+            problems.append(f"{getattr(base, '__qualname__', base)} has no {method}")
+    return problems
 
 
 class GuardedConfig(uvicorn.Config):
@@ -96,6 +168,9 @@ class GuardedConfig(uvicorn.Config):
         Seconds a connection has to send a complete request head; see :data:`HEAD_TIMEOUT_S`.
     max_connections
         Connections open at once (before :func:`connection_cap`); see :data:`MAX_CONNECTIONS`.
+    write_stall_timeout_s
+        Seconds an unsent answer may go without the client taking any of it; see
+        :data:`WRITE_STALL_TIMEOUT_S`.
     **kwargs
         Everything else ``uvicorn.Config`` takes; ``http`` is the guarded protocol class
         unless given (a protocol class given must derive from :class:`GuardedH11Protocol` or
@@ -108,42 +183,91 @@ class GuardedConfig(uvicorn.Config):
         *,
         head_timeout_s: float = HEAD_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
+        write_stall_timeout_s: float = WRITE_STALL_TIMEOUT_S,
         **kwargs: Any,
     ) -> None:
         if head_timeout_s <= 0:
             raise ValueError(f"head_timeout_s must be > 0, got {head_timeout_s}")
+        if write_stall_timeout_s <= 0:
+            raise ValueError(f"write_stall_timeout_s must be > 0, got {write_stall_timeout_s}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections}")
         kwargs.setdefault("http", _default_protocol())
         super().__init__(app, **kwargs)
         self.head_timeout_s = float(head_timeout_s)
         self.max_connections = int(max_connections)
+        self.write_stall_timeout_s = float(write_stall_timeout_s)
+
+    def load(self) -> None:
+        """Load as uvicorn does; raise the open-file limit and warn where the limits are weak.
+
+        Warns (once per start) when the cap the open-file limit leaves is under
+        :data:`SMALL_CAP`, and when :func:`guard_problems` finds the limits not engaged.
+        """
+        super().load()
+        soft = raise_open_file_limit()
+        cap = connection_cap(self.max_connections)
+        if cap < min(SMALL_CAP, self.max_connections):
+            _log.warning(
+                "the open-file limit (ulimit -n: %s) leaves room for %d connections at once; "
+                "raise it (ulimit -n 4096, or LimitNOFILE= in a systemd unit)",
+                soft,
+                cap,
+            )
+        for problem in guard_problems(self):
+            _log.warning(
+                "connection limits not engaged (no request deadlines, no cap): %s; "
+                "is uvicorn's version one hrvpace supports?",
+                problem,
+            )
 
 
 def guarded_config(
-    app: Any, *, head_timeout_s: float, max_connections: int, **kwargs: Any
+    app: Any,
+    *,
+    head_timeout_s: float,
+    max_connections: int,
+    write_stall_timeout_s: float = WRITE_STALL_TIMEOUT_S,
+    **kwargs: Any,
 ) -> GuardedConfig:
     """The :class:`GuardedConfig` both services serve with (``kwargs`` go to uvicorn)."""
     return GuardedConfig(
-        app, head_timeout_s=head_timeout_s, max_connections=max_connections, **kwargs
+        app,
+        head_timeout_s=head_timeout_s,
+        max_connections=max_connections,
+        write_stall_timeout_s=write_stall_timeout_s,
+        **kwargs,
     )
 
 
 class _HeadGuard(asyncio.Protocol):
     """What the guarded protocols add to uvicorn's HTTP protocols (a mixin, first base).
 
-    - ``connection_made``: with :func:`connection_cap` connections already open, the one
-      connection waiting longest for its request head is closed to make room; when none is
-      waiting (all are in a request or a WebSocket), the new connection gets a short 503 and
-      is closed at once. The descriptors in use stay bounded either way.
-    - A timer of ``head_timeout_s`` runs whenever the connection waits for a request head
-      (from ``connection_made``, and again after each response); when it fires and no request
-      is in progress, the connection is closed. A request in progress (its head complete) and
-      a connection upgraded to a WebSocket are left alone.
+    A connection is, at any time, in one of these states (:meth:`_guard_look`):
+
+    - waiting for a request head (none yet, or the last answer complete and sent): closed
+      ``head_timeout_s`` after the wait began, however it drips bytes;
+    - receiving a body the app waits for (the head complete, ``more_body``, reading not paused
+      by uvicorn, no ``100 Continue`` still owed): closed when no byte came for
+      ``head_timeout_s``;
+    - sending (bytes in the transport's write buffer, an answer complete or not, also while the
+      transport closes): closed when the buffer did not drain for ``write_stall_timeout_s``;
+    - busy (the app works, nothing is owed by the client): left alone.
+
+    A WebSocket (after the upgrade the transport has another protocol) is left alone.
+    ``connection_made``: with :func:`connection_cap` connections open, the connection waiting
+    longest for a head, or else the first found that has stalled (body or write, no progress
+    for :data:`EVICT_STALLED_AFTER_S` or ``head_timeout_s`` if less) is closed to make room;
+    when there is none, the new connection gets a short 503 and is closed at once.
     """
 
     _guard_refused = False
     _guard_timer: asyncio.TimerHandle | None = None
+    _guard_state: str | None = None  # the state at the last look
+    _guard_since = 0.0  # loop time the state's wait (head) or its last progress (body, write)
+    _guard_rx = 0.0  # loop time bytes last came in
+    _guard_resumed = 0.0  # loop time the transport's buffer last fell below its low mark
+    _guard_buffered = 0  # the write buffer's size at the last look
 
     def _guard_self(self) -> Any:
         return self  # the uvicorn protocol this class is mixed into, untyped
@@ -159,68 +283,125 @@ class _HeadGuard(asyncio.Protocol):
             refused.close()
             return
         super().connection_made(transport)
-        self._guard_arm()
+        self._guard_rx = proto.loop.time()
+        self._guard_check()
 
     def data_received(self, data: bytes) -> None:
-        if not self._guard_refused:
-            super().data_received(data)
+        if self._guard_refused:
+            return
+        proto = self._guard_self()
+        self._guard_rx = proto.loop.time()
+        super().data_received(data)
+        if proto.transport.get_protocol() is not self:  # upgraded to a WebSocket
+            self._guard_stop()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._guard_cancel()
+        self._guard_stop()
         if not self._guard_refused:
             super().connection_lost(exc)
 
+    def resume_writing(self) -> None:
+        self._guard_resumed = self._guard_self().loop.time()
+        super().resume_writing()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
-        self._guard_arm()
+        self._guard_state = None  # a new wait (for the next head) or a new send starts now
+        self._guard_check()
 
-    def _guard_armed(self) -> dict[_HeadGuard, None]:
-        """The server's connections with a running head timer, longest waiting first."""
+    def _guard_all(self) -> dict[_HeadGuard, None]:
+        """The server's guarded connections, in the order their current state began."""
         state = self._guard_self().server_state
-        armed = _ARMED.get(state)
-        if armed is None:
-            armed = _ARMED[state] = {}
-        return armed
+        guarded = _GUARDED.get(state)
+        if guarded is None:
+            guarded = _GUARDED[state] = {}
+        return guarded
 
-    def _guard_arm(self) -> None:
-        proto = self._guard_self()
-        self._guard_cancel()
-        if proto.transport.is_closing():
-            return
-        timeout_s = getattr(proto.config, "head_timeout_s", HEAD_TIMEOUT_S)
-        self._guard_timer = proto.loop.call_later(timeout_s, self._guard_expired)
-        self._guard_armed()[self] = None
-
-    def _guard_cancel(self) -> None:
+    def _guard_stop(self) -> None:
         if self._guard_timer is not None:
             self._guard_timer.cancel()
             self._guard_timer = None
-            self._guard_armed().pop(self, None)
+        self._guard_all().pop(self, None)
 
-    def _guard_waiting(self) -> bool:
-        """Open, still this protocol's (not a WebSocket), and no request in progress."""
+    def _guard_look(self, now: float) -> str | None:
+        """The connection's state now (None: closing with nothing to send, or not ours)."""
         proto = self._guard_self()
         transport = proto.transport
-        if self._guard_refused or transport is None or transport.is_closing():
-            return False
-        if transport.get_protocol() is not self:
-            return False
-        cycle = proto.cycle
-        return cycle is None or bool(cycle.response_complete)
+        if self._guard_refused or transport is None or transport.get_protocol() is not self:
+            return None
+        buffered = transport.get_write_buffer_size()
+        if buffered > 0:
+            state = _SENDING
+        elif transport.is_closing():
+            return None
+        else:
+            cycle = proto.cycle
+            if cycle is None or cycle.response_complete:
+                state = _WAITING
+            elif (
+                cycle.more_body
+                and not cycle.waiting_for_100_continue
+                and not proto.flow.read_paused
+            ):
+                state = _RECEIVING
+            else:
+                state = _BUSY
+        if state != self._guard_state:
+            # a body is owed from the bytes that completed the head on; else from now
+            head_done = state == _RECEIVING and self._guard_state == _WAITING
+            self._guard_since = self._guard_rx if head_done else now
+            self._guard_state = state
+            guarded = self._guard_all()
+            guarded.pop(self, None)
+            guarded[self] = None
+        elif state == _RECEIVING:
+            self._guard_since = max(self._guard_since, self._guard_rx)
+        elif state == _SENDING:
+            if buffered < self._guard_buffered:
+                self._guard_since = now
+            self._guard_since = max(self._guard_since, self._guard_resumed)
+        self._guard_buffered = buffered
+        return state
 
-    def _guard_expired(self) -> None:
-        self._guard_timer = None
-        self._guard_armed().pop(self, None)
-        if self._guard_waiting():
-            self._guard_self().transport.abort()
+    def _guard_check(self) -> None:
+        """Close the connection if its state passed its deadline; else look again later."""
+        proto = self._guard_self()
+        if self._guard_timer is not None:
+            self._guard_timer.cancel()
+            self._guard_timer = None
+        now = proto.loop.time()
+        state = self._guard_look(now)
+        if state is None:
+            self._guard_stop()
+            return
+        config = proto.config
+        head_s = getattr(config, "head_timeout_s", HEAD_TIMEOUT_S)
+        limit_s = {
+            _WAITING: head_s,
+            _RECEIVING: head_s,
+            _SENDING: getattr(config, "write_stall_timeout_s", WRITE_STALL_TIMEOUT_S),
+        }.get(state)
+        left_s = None if limit_s is None else self._guard_since + limit_s - now
+        if left_s is not None and left_s <= 0:
+            self._guard_stop()
+            proto.transport.abort()
+            return
+        if state in (_SENDING, _BUSY):  # look again soon: the state changes unannounced
+            left_s = head_s / 2 if left_s is None else min(left_s, head_s / 2)
+        assert left_s is not None
+        self._guard_timer = proto.loop.call_later(left_s, self._guard_check)
 
     def _guard_evict(self) -> bool:
-        """Close the connection waiting longest for a request head; False if none waits."""
-        # in the order their timers started: the first waiting one has waited longest (one in
-        # a request or upgraded to a WebSocket stays listed until its timer fires; skipped)
-        for conn in self._guard_armed():
-            if conn._guard_waiting():
-                conn._guard_cancel()
+        """Close the connection waiting longest (or a stalled one) for a new one; False if none."""
+        now = self._guard_self().loop.time()
+        head_s = getattr(self._guard_self().config, "head_timeout_s", HEAD_TIMEOUT_S)
+        stalled_s = min(EVICT_STALLED_AFTER_S, head_s)
+        for conn in list(self._guard_all()):  # in the order their states began
+            state = conn._guard_look(now)
+            if state == _WAITING or (
+                state in (_RECEIVING, _SENDING) and now - conn._guard_since >= stalled_s
+            ):
+                conn._guard_stop()
                 conn._guard_self().transport.abort()
                 return True
         return False

@@ -222,6 +222,7 @@ def run_server(
         app,
         head_timeout_s=settings.request_head_timeout_s,
         max_connections=settings.max_connections,
+        write_stall_timeout_s=settings.write_stall_timeout_s,
         log_level="warning",
         lifespan="on",
         ws="websockets-sansio",
