@@ -217,10 +217,15 @@ class BleStrapSource(BleConnection):
         contact_t_s = self._status.contact_t_s
         # RR values all left out (0, or no heart's) are no RR: a device sending only those
         # is heart-rate only for the HR-only state and the bpm-only rule (it recorded forever
-        # writing nothing); its left-out values are said and counted below
+        # writing nothing); its left-out values are said and counted below. Such a packet
+        # counts toward HR-only only before any usable RR has come: once a device has sent
+        # RR, one whose values are all left out (a corrupt value, a run of them) is a gap
+        # (marked as one) and no evidence of HR-only mode, so it resets the count as a packet
+        # with RR does (a few of them in a row among good ones flipped to HR-only and back)
         carries_rr = bool(m.rr_ms)
-        if carries_rr:
+        if carries_rr or (m.left_out_rr_at and self._rr_received):
             self._packets_without_rr = 0
+        if carries_rr:
             self._rr_received = True
         if carries_rr and m.sensor_contact is not False:
             # a beat with contact (or a device that does not report it): the strap has
@@ -267,7 +272,7 @@ class BleStrapSource(BleConnection):
                 if back:
                     state, message = SourceState.STREAMING, f"skin contact back ({self._label()})"
                     contact_t_s = self._contact_since - self._session_start
-            else:
+            elif not (m.left_out_rr_at and self._rr_received):
                 self._packets_without_rr += 1
                 if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
                     SourceState.HR_ONLY

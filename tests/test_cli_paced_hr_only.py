@@ -67,10 +67,20 @@ def test_a_device_whose_rr_values_are_all_left_out_is_hr_only() -> None:
     went = next(m for st, m in said if st == "hr_only")
     assert "sends heart rate without usable RR intervals" in went
     assert src.status.malformed_packets == 30  # each still said and counted
-    # one such packet amid RR (a corrupt value) is a gap, not heart-rate-only mode
+    # such packets amid RR (a corrupt value) are gaps, not heart-rate-only mode: code review
+    # (rev6, G2): a run of _HR_ONLY_AFTER_PACKETS of them (or more) after RR flipped the state
+    # to hr_only and back; the run is longer than the threshold so the test pins it
+    from sensors import ble_strap
+
     rr = HeartRateMeasurement(62, (960.0,), None, True)
-    mixed, src2 = _states([rr, bad, rr, bad, bad, rr])
+    run = [bad] * (ble_strap._HR_ONLY_AFTER_PACKETS + 1)
+    mixed, src2 = _states([rr, bad, rr, *run, rr])
     assert "hr_only" not in mixed and src2.rr_received
+    assert src2.status.malformed_packets == 1 + len(run)  # still said and counted
+    # the same run without RR values at all still is HR-only mode
+    bpm = HeartRateMeasurement(62, (), None, True)
+    plain, _ = _states([rr, *[bpm] * ble_strap._HR_ONLY_AFTER_PACKETS, rr])
+    assert plain.count("hr_only") == 1
 
 
 def test_assess_and_practice_print_a_failure_once(capsys: pytest.CaptureFixture[str]) -> None:
