@@ -152,6 +152,8 @@ class BleStrapSource(BleConnection):
         self._last_connection: int | None = None
         self._packets_without_rr = 0
         self._rr_received = False
+        #: A packet's RR values were all left out (0, or no heart's) at least once.
+        self._rr_left_out = False
         #: Beats were lost since the last yielded one (a skipped packet, a trailing zero RR).
         self._gap_pending = False
         self._gap_rule = LiveGapRule()
@@ -166,6 +168,15 @@ class BleStrapSource(BleConnection):
     def rr_received(self) -> bool:
         """True once any packet of this source carried an RR interval (the device sends RR)."""
         return self._rr_received
+
+    @property
+    def rr_unusable(self) -> bool:
+        """True when every RR value the device sent so far was left out (0, or no heart's).
+
+        Such a device is not heart-rate only: its RR values are unusable (a faulty device or
+        firmware).
+        """
+        return self._rr_left_out and not self._rr_received
 
     async def _beats(self) -> AsyncIterator[Beat]:
         if self._client is None and self._status.state is SourceState.IDLE:
@@ -227,6 +238,8 @@ class BleStrapSource(BleConnection):
             self._packets_without_rr = 0
         if carries_rr:
             self._rr_received = True
+        elif m.left_out_rr_at:
+            self._rr_left_out = True
         if carries_rr and m.sensor_contact is not False:
             # a beat with contact (or a device that does not report it): the strap has
             # contact, whatever the packets before it said

@@ -245,7 +245,7 @@ async def _write_beats(
     if pumping.done() and not pumping.cancelled():
         pumping.result()  # the strap's end or its error
     if watch.event.is_set():
-        raise BleError(BpmOnly(None, probed=False).message(strap.status, "record RR intervals"))
+        raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
 
 
 #: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
