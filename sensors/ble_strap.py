@@ -152,6 +152,8 @@ class BleStrapSource(BleConnection):
         self._last_connection: int | None = None
         self._packets_without_rr = 0
         self._rr_received = False
+        #: A packet's RR values were all left out (0, or no heart's) at least once.
+        self._rr_left_out = False
         #: Beats were lost since the last yielded one (a skipped packet, a trailing zero RR).
         self._gap_pending = False
         self._gap_rule = LiveGapRule()
@@ -166,6 +168,15 @@ class BleStrapSource(BleConnection):
     def rr_received(self) -> bool:
         """True once any packet of this source carried an RR interval (the device sends RR)."""
         return self._rr_received
+
+    @property
+    def rr_unusable(self) -> bool:
+        """True when every RR value the device sent so far was left out (0, or no heart's).
+
+        Such a device is not heart-rate only: its RR values are unusable (a faulty device or
+        firmware).
+        """
+        return self._rr_left_out and not self._rr_received
 
     async def _beats(self) -> AsyncIterator[Beat]:
         if self._client is None and self._status.state is SourceState.IDLE:
@@ -217,11 +228,18 @@ class BleStrapSource(BleConnection):
         contact_t_s = self._status.contact_t_s
         # RR values all left out (0, or no heart's) are no RR: a device sending only those
         # is heart-rate only for the HR-only state and the bpm-only rule (it recorded forever
-        # writing nothing); its left-out values are said and counted below
+        # writing nothing); its left-out values are said and counted below. Such a packet
+        # counts toward HR-only only before any usable RR has come: once a device has sent
+        # RR, one whose values are all left out (a corrupt value, a run of them) is a gap
+        # (marked as one) and no evidence of HR-only mode, so it resets the count as a packet
+        # with RR does (a few of them in a row among good ones flipped to HR-only and back)
         carries_rr = bool(m.rr_ms)
-        if carries_rr:
+        if carries_rr or (m.left_out_rr_at and self._rr_received):
             self._packets_without_rr = 0
+        if carries_rr:
             self._rr_received = True
+        elif m.left_out_rr_at:
+            self._rr_left_out = True
         if carries_rr and m.sensor_contact is not False:
             # a beat with contact (or a device that does not report it): the strap has
             # contact, whatever the packets before it said
@@ -267,7 +285,7 @@ class BleStrapSource(BleConnection):
                 if back:
                     state, message = SourceState.STREAMING, f"skin contact back ({self._label()})"
                     contact_t_s = self._contact_since - self._session_start
-            else:
+            elif not (m.left_out_rr_at and self._rr_received):
                 self._packets_without_rr += 1
                 if self._packets_without_rr >= _HR_ONLY_AFTER_PACKETS and state is not (
                     SourceState.HR_ONLY

@@ -67,10 +67,68 @@ def test_a_device_whose_rr_values_are_all_left_out_is_hr_only() -> None:
     went = next(m for st, m in said if st == "hr_only")
     assert "sends heart rate without usable RR intervals" in went
     assert src.status.malformed_packets == 30  # each still said and counted
-    # one such packet amid RR (a corrupt value) is a gap, not heart-rate-only mode
+    # such packets amid RR (a corrupt value) are gaps, not heart-rate-only mode: code review
+    # (rev6, G2): a run of _HR_ONLY_AFTER_PACKETS of them (or more) after RR flipped the state
+    # to hr_only and back; the run is longer than the threshold so the test pins it
+    from sensors import ble_strap
+
     rr = HeartRateMeasurement(62, (960.0,), None, True)
-    mixed, src2 = _states([rr, bad, rr, bad, bad, rr])
+    run = [bad] * (ble_strap._HR_ONLY_AFTER_PACKETS + 1)
+    mixed, src2 = _states([rr, bad, rr, *run, rr])
     assert "hr_only" not in mixed and src2.rr_received
+    assert src2.status.malformed_packets == 1 + len(run)  # still said and counted
+    # the same run without RR values at all still is HR-only mode
+    bpm = HeartRateMeasurement(62, (), None, True)
+    plain, _ = _states([rr, *[bpm] * ble_strap._HR_ONLY_AFTER_PACKETS, rr])
+    assert plain.count("hr_only") == 1
+
+
+def test_a_device_whose_rr_values_are_all_left_out_is_said_to_be_faulty() -> None:
+    # Code review (rev6, G3): the bpm-only end said such a device sends "heart rate only, no
+    # RR intervals" (it sends RR values, each one no heart has): a faulty device or firmware
+    from sensors import decode_heart_rate_measurement
+
+    bad = decode_heart_rate_measurement(bytes([0x10, 80, 0xFF, 0xFF]))
+    _, src = _states([bad] * 5)
+    assert src.status.state is SourceState.HR_ONLY and src.rr_unusable
+    said = _paced.BpmOnly(None, probed=False).message(src, "record RR intervals")
+    assert said.startswith(
+        "the device sends heart rate (80 bpm) and RR values that are all unusable (each "
+        "left out as one no heart has: 0, or outside 200..3000 ms): the device or its firmware "
+        "is faulty; cannot record RR intervals from bpm"
+    )
+    assert "heart rate only" not in said and "no RR intervals" not in said
+    # a device sending no RR values at all is still heart-rate only
+    bpm = HeartRateMeasurement(80, (), None, True)
+    _, plain = _states([bpm] * 5)
+    assert not plain.rr_unusable
+    assert "sends heart rate only (80 bpm), no RR intervals" in _paced.BpmOnly(None).message(
+        plain, "assess"
+    )
+    # nor is one that sent usable RR before its left-out values
+    rr = HeartRateMeasurement(62, (960.0,), None, True)
+    assert not _states([rr, bad, bad])[1].rr_unusable
+
+
+def test_the_bpm_only_watch_judges_the_state_the_source_is_in_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Code review (rev6, G4): judging started only at the next status; a BLE source publishes
+    # on a change only, so one already hr_only at a constant bpm was never judged
+    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.0)
+    bpm = HeartRateMeasurement(80, (), None, True)
+    _, src = _states([bpm] * 5)
+    assert src.status.state is SourceState.HR_ONLY
+
+    async def judged() -> bool:
+        watch = _paced.BpmOnlyWatch(src)
+        watch.start()
+        for _ in range(3):  # a few loop turns (call_later(0) runs on the next)
+            await asyncio.sleep(0)
+        watch.cancel()
+        return watch.event.is_set()
+
+    assert asyncio.run(judged())
 
 
 def test_assess_and_practice_print_a_failure_once(capsys: pytest.CaptureFixture[str]) -> None:

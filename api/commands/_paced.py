@@ -55,6 +55,7 @@ from sensors import (
     SourceStatus,
 )
 from sensors.ble_sources import BLE_STREAMS
+from sensors.heart_rate_measurement import MAX_HEART_RR_MS, MIN_HEART_RR_MS
 
 __all__ = [
     "LIVE_HINT",
@@ -606,7 +607,7 @@ def run_paced(
             stop.signal = signal.SIGINT
         result, bpm_only = PipelineResult("stopped", "stopped on request"), None
     if bpm_only is not None:
-        typer.echo(f"hrvpace: {bpm_only.message(source.status, doing)}", err=True)
+        typer.echo(f"hrvpace: {bpm_only.message(source, doing)}", err=True)
         raise typer.Exit(1)
     if result.state == "failed":
         typer.echo(f"hrvpace: {result.message}", err=True)
@@ -647,15 +648,30 @@ class BpmOnly:
     pmd_streams: tuple[str, ...] | None
     probed: bool = True
 
-    def message(self, status: SourceStatus, doing: str) -> str:
-        """Why nothing can be measured from the device, and what would do."""
+    def message(self, source: BeatSource, doing: str) -> str:
+        """Why nothing can be measured from the device ``source``, and what would do.
+
+        A device that sends RR values, all of them left out as no heart's (``rr_unusable``, a
+        faulty device or firmware), is said to be so, not to send heart rate only.
+        """
+        status = source.status
         label = status.device_name or status.device_address or "the device"
         hr = "" if status.heart_rate_bpm is None else f" ({status.heart_rate_bpm:g} bpm)"
-        head = (
-            f"{label} sends heart rate only{hr}, no RR intervals: cannot {doing} from bpm "
+        why = (
             "(heart-rate variability needs beat-to-beat intervals; it is never derived from "
             "bpm values)."
         )
+        if getattr(source, "rr_unusable", False):
+            head = (
+                f"{label} sends heart rate{hr} and RR values that are all unusable (each left "
+                f"out as one no heart has: 0, or outside {MIN_HEART_RR_MS:.0f}.."
+                f"{MAX_HEART_RR_MS:.0f} ms): the device or its firmware is faulty; cannot "
+                f"{doing} from bpm {why}"
+            )
+        else:
+            head = (
+                f"{label} sends heart rate only{hr}, no RR intervals: cannot {doing} from bpm {why}"
+            )
         streams = self.pmd_streams
         if not self.probed:
             return (
@@ -703,9 +719,12 @@ class BpmOnlyWatch:
         self._cancelled = False
 
     def start(self) -> None:
-        """Listen to the source's statuses (call it in the running event loop)."""
+        """Listen to the source's statuses, from its current one (in the running event loop)."""
         self._loop = asyncio.get_running_loop()
         self._source.add_status_listener(self._watch)
+        # judged in the state it is in now too: a source publishes on a change only, so one
+        # already hr_only at a constant bpm would never be judged
+        self._watch(self._source.status)
 
     def cancel(self) -> None:
         """Stop judging: the pending judgement is dropped and no new one starts."""

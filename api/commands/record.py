@@ -245,7 +245,7 @@ async def _write_beats(
     if pumping.done() and not pumping.cancelled():
         pumping.result()  # the strap's end or its error
     if watch.event.is_set():
-        raise BleError(BpmOnly(None, probed=False).message(strap.status, "record RR intervals"))
+        raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
 
 
 #: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
@@ -333,29 +333,34 @@ class _Summary:
         """After a failure: which files keep data, and how to record again.
 
         Only the files with data are named as keeping it. A recording that wrote nothing (a
-        bpm-only device, a strap lost before its first beat) leaves its files with only their
-        headers: they are kept (a file the user named is not deleted behind their back, and a
+        bpm-only device, a strap lost before its first beat) leaves its files with no beats or
+        samples (a header, and in the beats file perhaps the strap's ``# contact`` lines): they
+        are kept (a file the user named is not deleted behind their back, and a
         header names the device and the start), and the line says that ``--overwrite`` loses
         nothing, so the advised re-run with the same ``--out`` works.
         """
         files = [self.out, *(f for _, fs, _ in self.streams for f in fs)]
         every = ", ".join(str(f) for f in files)
-        kept = []
+        # (files, what they keep), the first said as "FILES keeps the WHAT" (built, not
+        # substituted: a path may hold " the ")
+        kept: list[tuple[str, str]] = []
         if self.n_beats:
-            kept.append(f"{self.out} the {counted(self.n_beats, 'beat')}")
+            kept.append((str(self.out), counted(self.n_beats, "beat")))
         for kind, fs, n in self.streams:
             if n:
-                names = ", ".join(str(f) for f in fs)
-                kept.append(f"{names} the {self._samples(kind, n, named=True)}")
+                kept.append((", ".join(str(f) for f in fs), self._samples(kind, n, named=True)))
         if not kept:
-            holds = "holds" if len(files) == 1 else "hold"
+            # "no beats", not "only a header": the beats file may also hold the strap's
+            # "# contact" lines (no contact before the first beat), which are no recording
+            holds = "holds no beats" if len(files) == 1 else "hold no beats or samples"
             return (
-                f"nothing was recorded ({every} {holds} only a header): to record again with "
+                f"nothing was recorded ({every} {holds}): to record again with "
                 "the same --out, add --overwrite (nothing is lost)"
             )
-        head = kept[0].replace(" the ", " keeps the ", 1)
+        (names, what), rest = kept[0], kept[1:]
+        said = [f"{names} keeps the {what}", *(f"{n} the {w}" for n, w in rest)]
         return (
-            f"{', '.join([head, *kept[1:]])} recorded; to record again give a new --out file "
+            f"{', '.join(said)} recorded; to record again give a new --out file "
             f"(--overwrite would replace {every})"
         )
 

@@ -1742,7 +1742,7 @@ async def test_cli_record_from_a_device_without_rr_ends_as_assess_does(
     # the header-only file would refuse the advised re-run: the line says --overwrite loses
     # nothing (rev5 F2)
     assert (
-        f"nothing was recorded ({out} holds only a header): to record again with the same "
+        f"nothing was recorded ({out} holds no beats): to record again with the same "
         "--out, add --overwrite (nothing is lost)"
     ) in result.stderr
 
