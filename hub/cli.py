@@ -194,6 +194,36 @@ def serve(
     AnnouncingServer(config, on_started=announce).run(sockets=[sock])
 
 
+@app.command("backup")
+def backup(
+    out: Annotated[Path, typer.Argument(help="The backup file to create (must not exist).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of the hub's SQLite database."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="sqlite:///path (default: in the data dir)."),
+    ] = None,
+) -> None:
+    """Copy the SQLite hub database consistently, also while the hub runs (PostgreSQL: pg_dump).
+
+    Restoring an older backup undoes what happened after it: README, "Backups".
+    """
+    from hub.db import backup_sqlite
+    from hub.errors import HubConfigError
+    from hub.settings import HubSettings
+
+    given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+    settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        backup_sqlite(settings.db_url, out)
+    except HubConfigError as exc:
+        typer.echo(f"hrvpace hub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up {settings.db_url.removeprefix('sqlite:///')} to {out} (0600)")
+
+
 def main(args: list[str] | None = None) -> None:
     """Run the ``hub`` command line with ``args`` (``hrvpace hub <args>``)."""
     app(args=args, prog_name="hrvpace hub")

@@ -504,3 +504,35 @@ def test_migration_4_treats_an_invite_alike_whatever_its_members_did(database_ur
             assert before <= last[kept] <= after  # not expired: the migration's time
         finally:
             engine.dispose()
+
+
+def test_backup_copies_what_is_still_in_the_wal_of_a_running_hub(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    data = tmp_path / "hub"
+    engine = db.connect(f"sqlite:///{data / 'hub.sqlite3'}")  # open, as a running hub's
+    try:
+        with engine.begin() as conn:
+            conn.execute(db.groups.insert().values(id="g1", name="team", k=5, created_at=1))
+        shutil.copyfile(data / "hub.sqlite3", tmp_path / "naive.sqlite3")
+        with sqlite3.connect(tmp_path / "naive.sqlite3") as naive:  # the review's plain copy
+            tables = naive.execute("select name from sqlite_master where name = 'groups'")
+            assert tables.fetchall() == [] or naive.execute(
+                "select count(*) from groups"
+            ).fetchone() == (0,)
+        result = CliRunner().invoke(
+            hub_cli, ["backup", str(tmp_path / "bk"), "--data-dir", str(data)]
+        )
+        assert result.exit_code == 0, result.output
+        assert stat.S_IMODE((tmp_path / "bk").stat().st_mode) == 0o600
+        with sqlite3.connect(tmp_path / "bk") as copy:
+            assert copy.execute("select name from groups").fetchall() == [("team",)]
+        again = CliRunner().invoke(
+            hub_cli, ["backup", str(tmp_path / "bk"), "--data-dir", str(data)]
+        )
+        assert again.exit_code == 1 and "exists already" in again.output
+    finally:
+        engine.dispose()
+    pg = CliRunner().invoke(hub_cli, ["backup", "x", "--database-url", "postgresql://h@db/hub"])
+    assert pg.exit_code == 1 and "pg_dump" in pg.output
