@@ -147,7 +147,7 @@ def serve(
     def announce() -> None:
         typer.echo(f"hrvpace hub is serving at {url}/")
         if created:
-            typer.echo(f"admin token (shown once): {token}")
+            typer.echo(f"admin token (new; saved in {settings.admin_token_path}, 0600): {token}")
         elif settings.admin_token is not None and settings.admin_token.get_secret_value():
             typer.echo("admin token: from HRVPACE_HUB_ADMIN_TOKEN")
         else:
@@ -222,6 +222,39 @@ def backup(
         typer.echo(f"hrvpace hub: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"backed up {settings.db_url.removeprefix('sqlite:///')} to {out} (0600)")
+
+
+@app.command("token")
+def token(
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace it with a new token (0600) and print it.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of the admin token file."),
+    ] = None,
+) -> None:
+    """Where the admin token is; --rotate makes a new one (restart the hub to refuse the old)."""
+    from hub.auth import rotate_admin_token
+    from hub.errors import HubConfigError
+    from hub.settings import HubSettings
+
+    settings = HubSettings() if data_dir is None else HubSettings(data_dir=data_dir)
+    if not rotate:
+        typer.echo(f"admin token: in {settings.admin_token_path} (0600)")
+        typer.echo("hrvpace hub token --rotate replaces it; then restart the hub", err=True)
+        return
+    try:
+        new = rotate_admin_token(settings)
+    except HubConfigError as exc:
+        typer.echo(f"hrvpace hub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"new admin token (saved in {settings.admin_token_path}, 0600): {new}")
+    typer.echo(
+        "restart every hub process: the old token works until then; enter the new one in "
+        "each open dashboard (Change token)",
+        err=True,
+    )
 
 
 def main(args: list[str] | None = None) -> None:
