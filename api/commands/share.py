@@ -182,7 +182,7 @@ def _show_preview(database: Path) -> None:
             db.close()
     else:
         day = dt.date.today() - dt.timedelta(days=1)
-        payload = {"date": day.isoformat(), **dict.fromkeys(hubshare.FIELDS)}
+        payload = hubshare.day_without_data(day)
     typer.echo("This is exactly what is sent for one day (yesterday shown; null = no data):")
     typer.echo(json.dumps(payload, indent=2))
     typer.echo(hubshare.DEFINITIONS)
