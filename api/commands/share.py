@@ -71,7 +71,11 @@ def share(
                     "marked stopped here too."
                 )
             if delete:
-                typer.echo(f"stopped sharing, {left.deleted} day(s) deleted on the hub")
+                typer.echo(
+                    f"stopped sharing, {left.deleted} day(s) deleted on the hub. Weekly team "
+                    "figures already published (each over at least the group's k people) stay "
+                    "as they were, your part in them included; later weeks leave you out."
+                )
             elif current is not None and current.last_sent is not None:
                 typer.echo(
                     "stopped sharing: nothing more is sent; the past days stay on the hub (the "

@@ -271,6 +271,7 @@ def test_share_shows_joins_pushes_and_stops_with_delete(
 
     r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 0 and f"{len(rows)} day(s) deleted" in r.output, r.output
+    assert "figures already published" in r.output and "stay as they were" in r.output
     assert not state.exists()
     with running_hub.engine.connect() as conn:
         assert (
