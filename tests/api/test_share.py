@@ -299,6 +299,7 @@ def test_an_unreachable_hub_or_a_bad_code_is_said_plainly(
         ],
     )
     assert r.exit_code == 1 and "invite_invalid" in r.output
+    assert "ask your hub's admin for a new code" in r.output  # the member sees what to do
     r = runner.invoke(
         cli,
         [
