@@ -71,6 +71,7 @@ __all__ = [
     "PushStoppedError",
     "ReadOnlyDatabase",
     "daily_aggregates",
+    "day_without_data",
     "join_hub",
     "leave_hub",
     "load_membership",
@@ -95,6 +96,8 @@ FIELDS: dict[str, tuple[float, float]] = {
     "practice_min": (0, 1440),
 }
 _INTS = {"prompts_sent", "prompts_answered", "breaks"}
+#: The counts among :data:`FIELDS`: 0 on a day without them (the others are levels: None).
+_COUNTS = ("prompts_sent", "prompts_answered", "breaks", "practice_min")
 #: What each number means, as ``hrvpace share`` prints it under the preview.
 DEFINITIONS = """\
 Days are those of your day plan's time zone. resting_rmssd_ms / resting_hr_bpm: your
@@ -285,7 +288,10 @@ class ReadOnlyDatabase(StoredReadOnly):
 
     def __init__(self, path: Path) -> None:
         if not path.exists():
-            raise HubShareError(f"no hrvpace database at {path}")
+            raise HubShareError(
+                f"no hrvpace database at {path} yet: start `hrvpace serve` once with this data "
+                "dir (it creates the database, then sends each finished day by itself)"
+            )
         try:
             super().__init__(path)
         except StorageError as exc:
@@ -313,6 +319,18 @@ def _in_range(name: str, value: float | None) -> float | int | None:
     if not low <= value <= high:
         return None
     return int(value) if name in _INTS else round(float(value), 2)
+
+
+def day_without_data(day: dt.date) -> dict[str, Any]:
+    """What is sent for ``day`` when nothing was recorded: counts 0, levels None.
+
+    As :func:`daily_aggregates` gives for such a day; the preview of a data dir without a
+    database yet shows it (it showed every count as null, while the text says they are 0).
+    """
+    return {
+        "date": day.isoformat(),
+        **{k: _in_range(k, 0) if k in _COUNTS else None for k in FIELDS},
+    }
 
 
 def daily_aggregates(db: Queries, day: dt.date, *, now: float | None = None) -> dict[str, Any]:

@@ -22,12 +22,30 @@ from hub.store import HubStore, Member
 from webconventions.tokens import token_matches
 
 __all__ = [
+    "MIN_ADMIN_TOKEN_CHARS",
     "AdminDep",
     "MemberDep",
     "MemberOrLeftDep",
     "MemberTokenDep",
     "load_or_create_admin_token",
+    "rotate_admin_token",
 ]
+
+#: The shortest admin token the hub takes (one it makes has 46 characters): a one-character
+#: ``HRVPACE_HUB_ADMIN_TOKEN=x`` was accepted (outside review).
+MIN_ADMIN_TOKEN_CHARS = 16
+
+_MAKE_ONE = "hrvpace hub token --rotate makes one"
+
+
+def _long_enough(token: str, where: str) -> str:
+    if len(token) < MIN_ADMIN_TOKEN_CHARS:
+        raise HubConfigError(
+            f"{where}: the admin token has {len(token)} characters, fewer than "
+            f"{MIN_ADMIN_TOKEN_CHARS}; use a long random one ({_MAKE_ONE})"
+        )
+    return token
+
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, or a member's token.")
 
@@ -43,7 +61,7 @@ def _read_token_file(path: Path) -> str:
         raise HubConfigError(f"{path}: admin token file has mode {mode:o}; chmod 600 {path}")
     if not token:
         raise HubConfigError(f"{path}: admin token file is empty")
-    return token
+    return _long_enough(token, str(path))
 
 
 def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
@@ -52,10 +70,13 @@ def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
     Raises
     ------
     HubConfigError
-        The token file is empty or readable by others.
+        The token file is empty or readable by others, or a token (the variable's or a
+        file's) is shorter than :data:`MIN_ADMIN_TOKEN_CHARS`.
     """
     if settings.admin_token is not None and settings.admin_token.get_secret_value():
-        return settings.admin_token.get_secret_value(), False
+        return _long_enough(
+            settings.admin_token.get_secret_value(), "HRVPACE_HUB_ADMIN_TOKEN"
+        ), False
     if settings.admin_token_file is not None:
         return _read_token_file(settings.admin_token_file), False
     path = settings.admin_token_path
@@ -71,11 +92,51 @@ def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
         token = path.read_text().strip()
         if not token:
             raise HubConfigError(f"{path}: admin token file is empty; delete it") from None
-        return token, False
-    token = "ha_" + secrets.token_urlsafe(32)
+        return _long_enough(token, str(path)), False
+    token = _new_token()
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
     return token, True
+
+
+def _new_token() -> str:
+    return "ha_" + secrets.token_urlsafe(32)
+
+
+def rotate_admin_token(settings: HubSettings) -> str:
+    """Replace the admin token file of the data dir with a new token (0600); returns it.
+
+    The file is replaced at once (written beside it, then renamed over it); hub processes
+    read it at start, so the old token works until each is restarted.
+
+    Raises
+    ------
+    HubConfigError
+        ``HRVPACE_HUB_ADMIN_TOKEN`` or ``HRVPACE_HUB_ADMIN_TOKEN_FILE`` is set: the token is
+        not the data dir's file, so that is what to change.
+    """
+    if settings.admin_token is not None and settings.admin_token.get_secret_value():
+        raise HubConfigError(
+            "HRVPACE_HUB_ADMIN_TOKEN is set and overrides the token file: change the variable "
+            "in every hub process's environment and restart them"
+        )
+    if settings.admin_token_file is not None:
+        raise HubConfigError(
+            "HRVPACE_HUB_ADMIN_TOKEN_FILE is set: write the new token into that file (0600) "
+            "and restart the hub"
+        )
+    path = settings.admin_token_path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = _new_token()
+    new = path.with_name(path.name + ".new")
+    new.unlink(missing_ok=True)
+    fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(new, path)
+    return token
 
 
 def _unauthorized(what: str) -> HTTPException:

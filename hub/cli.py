@@ -149,7 +149,7 @@ def serve(
     def announce() -> None:
         typer.echo(f"hrvpace hub is serving at {url}/")
         if created:
-            typer.echo(f"admin token (shown once): {token}")
+            typer.echo(f"admin token (new; saved in {settings.admin_token_path}, 0600): {token}")
         elif settings.admin_token is not None and settings.admin_token.get_secret_value():
             typer.echo("admin token: from HRVPACE_HUB_ADMIN_TOKEN")
         else:
@@ -194,6 +194,69 @@ def serve(
 
     config = guarded_config(hub, log_level="warning", lifespan="on", **limits)
     AnnouncingServer(config, on_started=announce).run(sockets=[sock])
+
+
+@app.command("backup")
+def backup(
+    out: Annotated[Path, typer.Argument(help="The backup file to create (must not exist).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of the hub's SQLite database."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="sqlite:///path (default: in the data dir)."),
+    ] = None,
+) -> None:
+    """Copy the SQLite hub database consistently, also while the hub runs (PostgreSQL: pg_dump).
+
+    Restoring an older backup undoes what happened after it: README, "Backups".
+    """
+    from hub.db import backup_sqlite
+    from hub.errors import HubConfigError
+    from hub.settings import HubSettings
+
+    given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+    settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        backup_sqlite(settings.db_url, out)
+    except HubConfigError as exc:
+        typer.echo(f"hrvpace hub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up {settings.db_url.removeprefix('sqlite:///')} to {out} (0600)")
+
+
+@app.command("token")
+def token(
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace it with a new token (0600) and print it.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of the admin token file."),
+    ] = None,
+) -> None:
+    """Where the admin token is; --rotate makes a new one (restart the hub to refuse the old)."""
+    from hub.auth import rotate_admin_token
+    from hub.errors import HubConfigError
+    from hub.settings import HubSettings
+
+    settings = HubSettings() if data_dir is None else HubSettings(data_dir=data_dir)
+    if not rotate:
+        typer.echo(f"admin token: in {settings.admin_token_path} (0600)")
+        typer.echo("hrvpace hub token --rotate replaces it; then restart the hub", err=True)
+        return
+    try:
+        new = rotate_admin_token(settings)
+    except HubConfigError as exc:
+        typer.echo(f"hrvpace hub: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"new admin token (saved in {settings.admin_token_path}, 0600): {new}")
+    typer.echo(
+        "restart every hub process: the old token works until then; enter the new one in "
+        "each open dashboard (Change token)",
+        err=True,
+    )
 
 
 def main(args: list[str] | None = None) -> None:

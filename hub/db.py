@@ -50,6 +50,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "SUMMARY_COLUMNS",
+    "backup_sqlite",
     "connect",
     "metadata",
     "migrate",
@@ -403,3 +404,46 @@ def connect(url: str) -> Engine:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise HubConfigError(f"cannot open the hub database: {reason}") from None
     return engine
+
+
+def backup_sqlite(url: str, out: Path) -> None:
+    """Copy the SQLite hub database of ``url`` to the new file ``out`` (0600), hub running.
+
+    SQLite's online backup API copies one consistent snapshot, including what is still in
+    the ``-wal`` file; a plain file copy of a running hub misses it (README, "Backups").
+    PostgreSQL is backed up with ``pg_dump``, which reads one snapshot too.
+
+    Raises
+    ------
+    HubConfigError
+        ``url`` is not SQLite or names no database file, or ``out`` exists already.
+    """
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        raise HubConfigError(
+            "hrvpace hub backup copies a SQLite hub; for PostgreSQL use pg_dump "
+            "(pg_dump -Fc -f hub.dump <url>: one consistent snapshot while the hub runs; "
+            "pg_restore it into an empty database)"
+        )
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.is_file():
+        raise HubConfigError(f"{path}: no hub database there (--data-dir or --database-url)")
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise HubConfigError(f"{out}: exists already; name a new file") from None
+    except OSError as exc:
+        raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
+    os.close(fd)
+    src = sqlite3.connect(path, timeout=10)
+    dst = sqlite3.connect(out)
+    try:
+        src.backup(dst)
+    except sqlite3.Error as exc:
+        dst.close()
+        out.unlink(missing_ok=True)
+        raise HubConfigError(f"backup of {path} failed: {exc}") from None
+    finally:
+        src.close()
+    dst.close()

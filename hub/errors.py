@@ -5,6 +5,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     HubError                        a request to the hub cannot be carried out (500)
     ├── UnauthorizedError           401 unauthorized (a member token no member holds)
     ├── AlreadyStoppedError         409 already_stopped (a stopped member's token asked to stop)
+    ├── GroupExistsError            409 group_exists (a group of that name exists already)
     ├── NotFoundError               404 group_not_found, intervention_not_found, ...
     ├── InviteInvalidError          403 invite_invalid (unknown, expired or used up)
     ├── ContributionRefusedError    409 period_closed, before_membership, ...
@@ -26,6 +27,7 @@ __all__ = [
     "AlreadyStoppedError",
     "BadRequestError",
     "ContributionRefusedError",
+    "GroupExistsError",
     "HubConfigError",
     "HubError",
     "InviteInvalidError",
@@ -61,6 +63,14 @@ class AlreadyStoppedError(HubError):
     status = 409
     code = "already_stopped"
     title = "Already stopped"
+
+
+class GroupExistsError(HubError):
+    """A group of that name exists already (a retried script; names tell groups apart)."""
+
+    status = 409
+    code = "group_exists"
+    title = "Group exists"
 
 
 class NotFoundError(HubError, LookupError):

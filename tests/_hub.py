@@ -20,7 +20,7 @@ from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 
 __all__ = ["ADMIN", "RunningHub", "running_hub_in"]
 
-ADMIN = "ha_share-test"
+ADMIN = "ha_share-test-token"
 
 
 @dataclass

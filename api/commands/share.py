@@ -71,7 +71,11 @@ def share(
                     "marked stopped here too."
                 )
             if delete:
-                typer.echo(f"stopped sharing, {left.deleted} day(s) deleted on the hub")
+                typer.echo(
+                    f"stopped sharing, {left.deleted} day(s) deleted on the hub. Weekly team "
+                    "figures already published (each over at least the group's k people) stay "
+                    "as they were, your part in them included; later weeks leave you out."
+                )
             elif current is not None and current.last_sent is not None:
                 typer.echo(
                     "stopped sharing: nothing more is sent; the past days stay on the hub (the "
@@ -182,7 +186,7 @@ def _show_preview(database: Path) -> None:
             db.close()
     else:
         day = dt.date.today() - dt.timedelta(days=1)
-        payload = {"date": day.isoformat(), **dict.fromkeys(hubshare.FIELDS)}
+        payload = hubshare.day_without_data(day)
     typer.echo("This is exactly what is sent for one day (yesterday shown; null = no data):")
     typer.echo(json.dumps(payload, indent=2))
     typer.echo(hubshare.DEFINITIONS)

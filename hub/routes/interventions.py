@@ -107,14 +107,16 @@ def effect_csv(intervention_id: str, request: Request) -> Response:
             a = entry.get(arm)
             if a is None:
                 continue
-            writer.writerow([m, arm, a["suppressed"], *(_num(a.get(c)) for c in CSV_COLUMNS[3:])])
+            writer.writerow(
+                [m, arm, _bool(a["suppressed"]), *(_num(a.get(c)) for c in CSV_COLUMNS[3:])]
+            )
         did = entry.get("diff_in_diff")
         if "control" in entry:
             writer.writerow(
                 [
                     m,
                     "diff_in_diff",
-                    did is None,
+                    _bool(did is None),
                     "arm_suppressed" if did is None else "",
                     "",
                     "",
@@ -132,6 +134,11 @@ def effect_csv(intervention_id: str, request: Request) -> Response:
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _bool(value: bool) -> str:
+    """``true``/``false``, as the JSON writes it (Python's ``True`` was written: review)."""
+    return "true" if value else "false"
 
 
 def _num(value: object) -> str:

@@ -87,8 +87,8 @@ class ContributionStore(MemberStore):
             ``before_membership`` when the day lies before the first whole week of membership
             (it would never be counted); ``period_closed`` when the day's week has closed.
         BadRequestError
-            ``date_in_future`` for a day after tomorrow (UTC; a day ahead is allowed for
-            time zones).
+            ``date_in_future`` for a day no time zone has finished
+            (:meth:`latest_finished_day`).
         """
         (outcome,) = self.contribute_many([(token, day, values)])
         if isinstance(outcome, Exception):
@@ -172,10 +172,25 @@ class ContributionStore(MemberStore):
         if conn.dialect.name == "sqlite":
             conn.execute(_SQLITE_WRITE_LOCK)
 
+    def latest_finished_day(self) -> dt.date:
+        """The latest day some time zone has finished: the day before today in UTC+14.
+
+        The last zone to start a day, UTC+14, finishes day D at D 10:00 UTC; a member's
+        service sends finished days only, so a later date comes from a wrong clock. (It was
+        "tomorrow in UTC", a day no zone on Earth has finished: outside review.)
+        """
+        now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC) + dt.timedelta(hours=14)
+        return now.date() - dt.timedelta(days=1)
+
     def _check_day(self, member: Member, day: dt.date) -> Week:
         week = week_of(day)
-        if day > self.today() + dt.timedelta(days=1):
-            raise BadRequestError(f"date {day} is in the future", code="date_in_future")
+        latest = self.latest_finished_day()
+        if day > latest:
+            raise BadRequestError(
+                f"date {day} is in the future: no time zone has finished it yet (the latest "
+                f"finished day is {latest}, in UTC+14); check this machine's clock",
+                code="date_in_future",
+            )
         first = self.first_counted_week(member)
         if week < first:
             raise ContributionRefusedError(

@@ -107,7 +107,9 @@ class MemberStore(StoreBase):
                 .returning(db.invites.c.group_id)
             ).first()
             if spent is None:
-                raise InviteInvalidError("invite code unknown, expired or used up")
+                raise InviteInvalidError(
+                    "invite code unknown, expired or used up; ask your hub's admin for a new code"
+                )
             member = Member(id="m" + secrets.token_hex(8), group_id=spent[0], joined_at=now)
             token = "hm_" + secrets.token_urlsafe(32)
             conn.execute(

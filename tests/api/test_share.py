@@ -178,8 +178,30 @@ def test_a_days_aggregates_are_the_documented_ones(tmp_path: Path) -> None:
         # counts are 0 on a day without them (the hub's figures are per day sent), levels null
         assert empty["prompts_sent"] == 0 and empty["breaks"] == 0
         assert empty["practice_min"] == 0.0
+        assert hubshare.day_without_data(YESTERDAY - dt.timedelta(days=3)) == empty
     finally:
         db.close()
+
+
+def test_a_data_dir_without_a_database_previews_zero_counts_and_push_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """A fresh data dir: the preview showed every count as null next to "counts are 0", and
+    ``share --push`` only said that there was no database."""
+    hubshare.save_membership(
+        tmp_path,
+        hubshare.Membership("http://127.0.0.1:1", "m1", "g1", "hm_t", counts_from=TODAY),
+    )
+    runner = CliRunner()
+    r = runner.invoke(cli, ["share", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    shown = r.output.split("yesterday shown; null = no data):\n", 1)[1]
+    payload = json.loads(shown[: shown.index("}") + 1])
+    assert payload["prompts_sent"] == 0 and payload["breaks"] == 0
+    assert payload["practice_min"] == 0.0 and payload["resting_rmssd_ms"] is None
+    r = runner.invoke(cli, ["share", "--push", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1 and "start `hrvpace serve` once" in r.output, r.output
+    assert not (tmp_path / "hrvpace.sqlite3").exists()
 
 
 def test_share_shows_joins_pushes_and_stops_with_delete(
@@ -249,6 +271,7 @@ def test_share_shows_joins_pushes_and_stops_with_delete(
 
     r = runner.invoke(cli, ["share", "--stop", "--delete", "--data-dir", str(data)])
     assert r.exit_code == 0 and f"{len(rows)} day(s) deleted" in r.output, r.output
+    assert "figures already published" in r.output and "stay as they were" in r.output
     assert not state.exists()
     with running_hub.engine.connect() as conn:
         assert (
@@ -276,6 +299,7 @@ def test_an_unreachable_hub_or_a_bad_code_is_said_plainly(
         ],
     )
     assert r.exit_code == 1 and "invite_invalid" in r.output
+    assert "ask your hub's admin for a new code" in r.output  # the member sees what to do
     r = runner.invoke(
         cli,
         [

@@ -143,7 +143,13 @@ def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
     _problem(hub.client().post("/hub/v1/join", json={"code": "guess"}), 403, "invite_invalid")
     late = hub.invite(gid, days=1)
     hub.clock.t += 2 * 86_400
-    _problem(hub.client().post("/hub/v1/join", json={"code": late}), 403, "invite_invalid")
+    expired = _problem(
+        hub.client().post("/hub/v1/join", json={"code": late}), 403, "invite_invalid"
+    )
+    # one message for all three (a guess learns nothing), saying what to do
+    assert expired["detail"] == (
+        "invite code unknown, expired or used up; ask your hub's admin for a new code"
+    )
     assert hub.sharing(gid) == 2
     with hub.engine.connect() as conn:  # no secret in clear, no name: a random id and hashes
         rows = conn.execute(sa.select(db.members)).mappings().all()
@@ -151,6 +157,22 @@ def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
         assert all(len(r["token_hash"]) == 64 for r in rows)
         codes = conn.execute(sa.select(db.invites.c.code_hash)).scalars().all()
         assert code not in codes
+
+
+def test_a_day_no_time_zone_has_finished_is_refused(hub: Hub) -> None:
+    """UTC+14 finishes day D at D 10:00 UTC; "tomorrow" (UTC) was accepted, though no zone has
+    finished it, and so was today before 10:00 UTC."""
+    gid = hub.group()
+    (token,) = hub.members(gid, 1)
+    day = WEEK_DAYS[2]
+    hub.clock.at(day, hour=9)
+    _problem(hub.send(token, day), 422, "date_in_future")
+    assert hub.send(token, day - dt.timedelta(days=1)).status_code == 201
+    hub.clock.at(day, hour=10)
+    assert hub.send(token, day).status_code == 201
+    r = hub.send(token, day + dt.timedelta(days=1))
+    detail = str(_problem(r, 422, "date_in_future")["detail"])
+    assert f"the latest finished day is {day}" in detail
 
 
 def test_contributions_are_numbers_in_range_never_text(hub: Hub) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -189,12 +190,10 @@ def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None
     engine = db.connect(settings.db_url)
     engine.dispose()
     assert stat.S_IMODE((tmp_path / "hub" / "hub.sqlite3").stat().st_mode) == 0o600
+    given = "ha_given-by-the-variable"
     assert load_or_create_admin_token(
-        HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_x"))
-    ) == (
-        "ha_x",
-        False,
-    )
+        HubSettings(data_dir=tmp_path, admin_token=SecretStr(given))
+    ) == (given, False)
     settings.admin_token_path.chmod(0o644)
     with pytest.raises(HubConfigError, match="chmod 600"):
         load_or_create_admin_token(settings)
@@ -249,7 +248,7 @@ def test_hrvpace_hub_serve_works_at_once_and_prints_the_token_once(tmp_path: Pat
     first = _serve_until_up(tmp_path / "hub")
     assert "hrvpace hub is serving at http://127.0.0.1:" in first, first
     token = (tmp_path / "hub" / "admin-token").read_text().strip()
-    assert f"admin token (shown once): {token}" in first
+    assert f"admin token (new; saved in {tmp_path / 'hub' / 'admin-token'}, 0600): {token}" in first
     second = _serve_until_up(tmp_path / "hub")
     assert token not in second and "admin token: in " in second, second
 
@@ -504,3 +503,72 @@ def test_migration_4_treats_an_invite_alike_whatever_its_members_did(database_ur
             assert before <= last[kept] <= after  # not expired: the migration's time
         finally:
             engine.dispose()
+
+
+def test_backup_copies_what_is_still_in_the_wal_of_a_running_hub(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    data = tmp_path / "hub"
+    engine = db.connect(f"sqlite:///{data / 'hub.sqlite3'}")  # open, as a running hub's
+    try:
+        with engine.begin() as conn:
+            conn.execute(db.groups.insert().values(id="g1", name="team", k=5, created_at=1))
+        shutil.copyfile(data / "hub.sqlite3", tmp_path / "naive.sqlite3")
+        with sqlite3.connect(tmp_path / "naive.sqlite3") as naive:  # the review's plain copy
+            tables = naive.execute("select name from sqlite_master where name = 'groups'")
+            assert tables.fetchall() == [] or naive.execute(
+                "select count(*) from groups"
+            ).fetchone() == (0,)
+        result = CliRunner().invoke(
+            hub_cli, ["backup", str(tmp_path / "bk"), "--data-dir", str(data)]
+        )
+        assert result.exit_code == 0, result.output
+        assert stat.S_IMODE((tmp_path / "bk").stat().st_mode) == 0o600
+        with sqlite3.connect(tmp_path / "bk") as copy:
+            assert copy.execute("select name from groups").fetchall() == [("team",)]
+        again = CliRunner().invoke(
+            hub_cli, ["backup", str(tmp_path / "bk"), "--data-dir", str(data)]
+        )
+        assert again.exit_code == 1 and "exists already" in again.output
+    finally:
+        engine.dispose()
+    pg = CliRunner().invoke(hub_cli, ["backup", "x", "--database-url", "postgresql://h@db/hub"])
+    assert pg.exit_code == 1 and "pg_dump" in pg.output
+
+
+def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
+    with pytest.raises(HubConfigError, match=r"HRVPACE_HUB_ADMIN_TOKEN: .* 1 characters"):
+        load_or_create_admin_token(HubSettings(data_dir=tmp_path, admin_token=SecretStr("x")))
+    settings = HubSettings(data_dir=tmp_path / "hub")
+    settings.data_dir.mkdir()
+    fd = os.open(settings.admin_token_path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"ha_short\n")
+    os.close(fd)
+    with pytest.raises(
+        HubConfigError, match=re.escape(f"{settings.admin_token_path}: ") + ".* 8 characters"
+    ):
+        load_or_create_admin_token(settings)
+
+
+def test_token_rotate_writes_a_new_token_file_that_the_next_start_uses(tmp_path: Path) -> None:
+    settings = HubSettings(data_dir=tmp_path / "hub")
+    old, _ = load_or_create_admin_token(settings)
+    where = CliRunner().invoke(hub_cli, ["token", "--data-dir", str(settings.data_dir)])
+    assert where.exit_code == 0 and str(settings.admin_token_path) in where.output
+    result = CliRunner().invoke(
+        hub_cli, ["token", "--rotate", "--data-dir", str(settings.data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    new, created = load_or_create_admin_token(settings)  # what a restarted hub takes
+    assert new != old and not created and f"0600): {new}" in result.output
+    assert stat.S_IMODE(settings.admin_token_path.stat().st_mode) == 0o600
+    assert "restart" in result.output
+    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["admin-token"]
+    env = CliRunner().invoke(
+        hub_cli,
+        ["token", "--rotate", "--data-dir", str(settings.data_dir)],
+        env={"HRVPACE_HUB_ADMIN_TOKEN": "ha_from-the-environment"},
+    )
+    assert env.exit_code == 1 and "HRVPACE_HUB_ADMIN_TOKEN is set" in env.output
+    assert load_or_create_admin_token(settings) == (new, False)

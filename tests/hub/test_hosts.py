@@ -26,7 +26,7 @@ def test_an_ipv6_allowed_host_matches_the_host_header_a_client_sends(tmp_path: P
     header: a hub behind a proxy on that address answered every request 400."""
     settings = HubSettings(
         data_dir=tmp_path,
-        admin_token=SecretStr("ha_t"),
+        admin_token=SecretStr("ha_hosts-test-token"),
         allowed_hosts=["127.0.0.1", "fe80::2", "FE80:0:0::3"],
     )
     assert settings.allowed_hosts == ["127.0.0.1", "[fe80::2]", "[fe80::3]"]
@@ -111,7 +111,9 @@ def test_the_address_the_hub_binds_is_a_host_name_it_answers(tmp_path: Path) -> 
     bound address counts when it names one address, a wildcard adds nothing."""
 
     def hub(host: str, **more: object) -> HubSettings:
-        return HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_t"), host=host, **more)
+        return HubSettings(
+            data_dir=tmp_path, admin_token=SecretStr("ha_hosts-test-token"), host=host, **more
+        )
 
     lan = hub("192.0.2.5")
     assert lan.accepted_hosts == ["127.0.0.1", "localhost", "[::1]", "192.0.2.5"]

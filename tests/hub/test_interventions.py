@@ -98,7 +98,8 @@ def test_effect_with_control_group_against_scipy(hub: Hub) -> None:
     assert all(None not in row for row in rows)  # every row as wide as the header
     assert hr_rows["group"]["reason"] == hr_rows["diff_in_diff"]["reason"] == ""
     stress_rows = {row["arm"]: row for row in rows if row["measure"] == "stress"}
-    assert stress_rows["control"]["suppressed"] == "True"
+    assert stress_rows["control"]["suppressed"] == "true"  # as the JSON, not Python's True
+    assert {row["suppressed"] for row in rows} == {"true", "false"}
     assert stress_rows["control"]["reason"] == "fewer_than_k"
     assert stress_rows["diff_in_diff"]["reason"] == "arm_suppressed"
     # computed once: a member deleting their data afterwards changes nothing

@@ -73,7 +73,7 @@ def test_the_groups_come_in_pages_and_one_made_meanwhile_is_listed_once(hub: Hub
         if page <= 2:
             for hour in (12, 12, 23):  # in the first second, and the newest
                 hub.clock.at(GROUP_DAY, hour=hour)
-                added.append(hub.group(name="new", k=3))
+                added.append(hub.group(name=f"new{len(added)}", k=3))
 
     pages = [p for p, _ in _pages(hub, "/hub/v1/groups?limit=3", make_groups)]
     listed = [g["id"] for page in pages for g in page]
@@ -90,6 +90,27 @@ def test_the_groups_come_in_pages_and_one_made_meanwhile_is_listed_once(hub: Hub
     address = _next(r)
     assert address is not None and "limit=2" in address
     assert _cursor(address) == [r.json()[-1]["id"]]
+
+
+def test_groups_made_in_one_second_list_in_the_order_made_and_a_name_is_taken_once(
+    hub: Hub,
+) -> None:
+    """A script makes groups within one second: they list in the order made (their ids begin
+    with the microsecond), not by random id. A second group of the same name is 409
+    ``group_exists`` (a retried script), naming the group that has it."""
+    hub.clock.at(GROUP_DAY)
+    start = hub.clock.t
+    names = [f"team {i:03d}" for i in range(12)]
+    made = []
+    for i, name in enumerate(reversed(names)):  # names in the other order than made
+        hub.clock.t = start + 0.05 * i + 0.000_001
+        made.append(hub.group(name=name, k=3))
+    assert [g["id"] for g in hub.admin.get("/hub/v1/groups").json()] == made
+    r = hub.admin.post("/hub/v1/groups", json={"name": "team 005", "k": 3})
+    problem = _problem(r, 409, "group_exists")
+    detail = str(problem["detail"])
+    assert "team 005" in detail and made[names[::-1].index("team 005")] in detail
+    assert len(hub.admin.get("/hub/v1/groups").json()) == 12
 
 
 def test_the_invites_come_in_pages_newest_first_then_the_revoked_ones(hub: Hub) -> None:

@@ -55,7 +55,7 @@ def test_joining_within_a_week_does_not_count_in_it(hub: Hub) -> None:
     five = hub.members(gid, 5)
     hub.clock.at(WEEK_DAYS[1])  # Tuesday: a sixth person joins within the week
     late = hub.join(hub.invite(gid))
-    r = hub.send(late, WED, resting_rmssd_ms=250.0)
+    r = hub.send(late, WEEK_DAYS[1], resting_rmssd_ms=250.0)  # (Wednesday: not yet finished)
     assert r.status_code == 409 and r.json()["code"] == "before_membership"
     hub.clock.at(WEEK_DAYS[6])
     _week_of_five(hub, gid, five)
