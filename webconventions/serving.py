@@ -392,19 +392,30 @@ class _HeadGuard(asyncio.Protocol):
         self._guard_timer = proto.loop.call_later(left_s, self._guard_check)
 
     def _guard_evict(self) -> bool:
-        """Close the connection waiting longest (or a stalled one) for a new one; False if none."""
+        """Close a connection to make room for a new one; False if none may go.
+
+        The one waiting longest for a request head goes first; else the first stalled body
+        (receiving), else the first stalled answer (sending): a paused download is cut only when
+        nothing else can go (code review rev7, finding 1).
+        """
         now = self._guard_self().loop.time()
         head_s = getattr(self._guard_self().config, "head_timeout_s", HEAD_TIMEOUT_S)
         stalled_s = min(EVICT_STALLED_AFTER_S, head_s)
+        stalled: dict[str, _HeadGuard] = {}
         for conn in list(self._guard_all()):  # in the order their states began
             state = conn._guard_look(now)
-            if state == _WAITING or (
-                state in (_RECEIVING, _SENDING) and now - conn._guard_since >= stalled_s
-            ):
-                conn._guard_stop()
-                conn._guard_self().transport.abort()
-                return True
-        return False
+            if state == _WAITING:
+                victim: _HeadGuard | None = conn
+                break
+            if state in (_RECEIVING, _SENDING) and now - conn._guard_since >= stalled_s:
+                stalled.setdefault(state, conn)
+        else:
+            victim = stalled.get(_RECEIVING) or stalled.get(_SENDING)
+        if victim is None:
+            return False
+        victim._guard_stop()
+        victim._guard_self().transport.abort()
+        return True
 
 
 class GuardedH11Protocol(_HeadGuard, H11Protocol):

@@ -267,6 +267,40 @@ def test_at_the_cap_a_stalled_body_makes_room(monkeypatch: pytest.MonkeyPatch) -
                 s.close()
 
 
+def test_at_the_cap_an_idle_keep_alive_goes_before_a_paused_download(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rev7 finding 1: at the cap the first connection found either waiting or stalled went,
+    so a download paused for a second (older) was cut short before an idle keep-alive."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "EVICT_STALLED_AFTER_S", 0.2)
+    with _serving(head_timeout_s=60, max_connections=2) as (server, port):
+        download = socket.socket()
+        download.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        download.connect(("127.0.0.1", port))
+        download.settimeout(10)
+        keep_alive = _open(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            download.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            first = download.recv(65536)  # then paused: the download stalls
+            keep_alive.settimeout(10)
+            assert keep_alive.recv(65536).startswith(b"HTTP/1.1 200")  # now idle
+            time.sleep(0.5)  # the download has made no progress for longer than 0.2 s
+            assert len(server.server_state.connections) == 2
+            answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert answer.status_code == 200 and answer.text == "ok"
+            assert _closed_by_server(keep_alive, 5)
+            rest = b""
+            with suppress(ConnectionResetError):
+                while len(first) + len(rest) < len(BIG_BODY) and (c := download.recv(1 << 20)):
+                    rest += c
+            assert len((first + rest).partition(b"\r\n\r\n")[2]) == len(BIG_BODY)
+        finally:
+            for s in (download, keep_alive):
+                s.close()
+
+
 def test_at_the_cap_the_longest_waiting_connection_makes_room_and_a_websocket_stays() -> None:
     cap = 4
     with (
