@@ -202,7 +202,9 @@ class GuardedConfig(uvicorn.Config):
         """Load as uvicorn does; raise the open-file limit and warn where the limits are weak.
 
         Warns (once per start) when the cap the open-file limit leaves is under
-        :data:`SMALL_CAP`, and when :func:`guard_problems` finds the limits not engaged.
+        :data:`SMALL_CAP`, and when :func:`guard_problems` finds the limits not engaged; then
+        serves with uvicorn's own (unguarded) protocol class, as a half-working guard would
+        hang every request.
         """
         super().load()
         soft = raise_open_file_limit()
@@ -214,12 +216,20 @@ class GuardedConfig(uvicorn.Config):
                 soft,
                 cap,
             )
-        for problem in guard_problems(self):
+        problems = guard_problems(self)
+        for problem in problems:
             _log.warning(
                 "connection limits not engaged (no request deadlines, no cap): %s; "
                 "is uvicorn's version one hrvpace supports?",
                 problem,
             )
+        cls = self.http_protocol_class
+        if problems and isinstance(cls, type) and issubclass(cls, _HeadGuard):
+            # the guard would read what is not there and hang every request (code review
+            # rev7, finding 2): serve with uvicorn's own protocol, as the warning says
+            base = next((c for c in cls.__mro__[1:] if c.__module__.startswith("uvicorn.")), None)
+            if base is not None:
+                self.http_protocol_class = base
 
 
 def guarded_config(

@@ -417,6 +417,34 @@ def test_at_start_a_protocol_without_the_guard_is_warned_about(
     assert "connection limits not engaged" in caplog.text and "H11Protocol" in caplog.text
 
 
+@pytest.mark.parametrize("protocol", ["httptools", "h11"])
+def test_when_the_guard_cannot_engage_the_server_answers_unguarded(
+    protocol: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """rev7 finding 2: with a uvicorn that renamed what the guard reads (``cycle``), the start
+    warned "not engaged" but kept the guarded protocol, whose reads raised: every request hung.
+    Simulated as /tmp/rev7/s/renamed.py does: the guard's look raises AttributeError."""
+    import webconventions.serving as serving
+
+    def renamed(self: Any, now: float) -> str | None:
+        raise AttributeError("'H11Protocol' object has no attribute 'cycle'")
+
+    monkeypatch.setattr(serving._HeadGuard, "_guard_look", renamed)
+    monkeypatch.setattr(
+        serving, "guard_problems", lambda config: ["H11Protocol.__init__ does not set cycle"]
+    )
+    with (
+        caplog.at_level("WARNING", logger="webconventions.serving"),
+        _serving(protocol, head_timeout_s=60) as (server, port),
+    ):
+        cls = server.config.http_protocol_class
+        assert not issubclass(cls, serving._HeadGuard)
+        assert cls.__module__.startswith("uvicorn.protocols.http.")
+        answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert answer.status_code == 200 and answer.text == "ok"
+    assert "connection limits not engaged" in caplog.text and "cycle" in caplog.text
+
+
 def test_the_service_and_the_hub_serve_with_their_settings_limits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
