@@ -3,7 +3,8 @@
 :class:`AnnouncingServer` calls back once the server listens (to print where, or to tell a
 test). :func:`guarded_config` is the ``uvicorn.Config`` both services run with: on top of
 uvicorn's own settings it gives every connection a deadline to send a complete request head,
-as long for each byte of a body the app waits for, a longer one for an answer the client takes
+as long for each byte of a body the app waits for (and a minimum average rate for the body,
+:data:`MIN_BODY_RATE_BPS`), a longer one for an answer the client takes
 none of, and caps the connections open at once (:class:`GuardedConfig`). uvicorn has none of
 these: a client that sends half a request head and waits was held for ever, and some thousands
 of them used up the process's file descriptors (the attacker review of 2026-12-06); a complete
@@ -31,6 +32,7 @@ __all__ = [
     "FD_RESERVE",
     "HEAD_TIMEOUT_S",
     "MAX_CONNECTIONS",
+    "MIN_BODY_RATE_BPS",
     "WRITE_STALL_TIMEOUT_S",
     "AnnouncingServer",
     "GuardedConfig",
@@ -72,6 +74,12 @@ WRITE_STALL_TIMEOUT_S = 60.0
 #: At the cap, a connection whose body or answer made no progress for this long (or for the
 #: head deadline, if shorter) may be closed to make room, as one waiting for a head may.
 EVICT_STALLED_AFTER_S = 1.0
+#: Bytes per second a request body must average, counted from the end of its head, once its
+#: first ``head_timeout_s`` have passed: a body is closed when fewer than
+#: ``(seconds since the head - head_timeout_s) * MIN_BODY_RATE_BPS`` bytes of it came (code
+#: review rev7, finding 3: a byte every 0.8 s held a connection for an hour); at the cap one
+#: behind this rate since its head (no grace) may be closed to make room, as a stalled one may.
+MIN_BODY_RATE_BPS = 1024.0
 #: At start, a warning when the connection cap the open-file limit leaves is below this.
 SMALL_CAP = 64
 #: Default cap on the connections (HTTP and WebSocket) open at once.
@@ -259,15 +267,18 @@ class _HeadGuard(asyncio.Protocol):
       ``head_timeout_s`` after the wait began, however it drips bytes;
     - receiving a body the app waits for (the head complete, ``more_body``, reading not paused
       by uvicorn, no ``100 Continue`` still owed): closed when no byte came for
-      ``head_timeout_s``;
+      ``head_timeout_s``, or when the body fell behind :data:`MIN_BODY_RATE_BPS` (``N`` bytes
+      of it must have come within ``head_timeout_s + N / MIN_BODY_RATE_BPS`` of the head);
     - sending (bytes in the transport's write buffer, an answer complete or not, also while the
       transport closes): closed when the buffer did not drain for ``write_stall_timeout_s``;
     - busy (the app works, nothing is owed by the client): left alone.
 
     A WebSocket (after the upgrade the transport has another protocol) is left alone.
     ``connection_made``: with :func:`connection_cap` connections open, the connection waiting
-    longest for a head, or else the first found that has stalled (body or write, no progress
-    for :data:`EVICT_STALLED_AFTER_S` or ``head_timeout_s`` if less) is closed to make room;
+    longest for a head, or else the first body found stalled (no progress for
+    :data:`EVICT_STALLED_AFTER_S`, or ``head_timeout_s`` if less, or behind
+    :data:`MIN_BODY_RATE_BPS` since its head after as long), or else the first answer found
+    stalled, is closed to make room;
     when there is none, the new connection gets a short 503 and is closed at once.
     """
 
@@ -278,6 +289,9 @@ class _HeadGuard(asyncio.Protocol):
     _guard_rx = 0.0  # loop time bytes last came in
     _guard_resumed = 0.0  # loop time the transport's buffer last fell below its low mark
     _guard_buffered = 0  # the write buffer's size at the last look
+    _guard_cycle: Any = None  # uvicorn's request cycle at the last data_received
+    _guard_head_at = 0.0  # loop time that cycle's head was complete (bytes came that made it)
+    _guard_body_bytes = 0  # bytes received for that cycle after its head came
 
     def _guard_self(self) -> Any:
         return self  # the uvicorn protocol this class is mixed into, untyped
@@ -302,6 +316,12 @@ class _HeadGuard(asyncio.Protocol):
         proto = self._guard_self()
         self._guard_rx = proto.loop.time()
         super().data_received(data)
+        if proto.cycle is not self._guard_cycle:  # a new request's head came
+            self._guard_cycle = proto.cycle
+            self._guard_head_at = self._guard_rx
+            self._guard_body_bytes = 0
+        else:
+            self._guard_body_bytes += len(data)
         if proto.transport.get_protocol() is not self:  # upgraded to a WebSocket
             self._guard_stop()
 
@@ -360,6 +380,9 @@ class _HeadGuard(asyncio.Protocol):
             # a body is owed from the bytes that completed the head on; else from now
             head_done = state == _RECEIVING and self._guard_state == _WAITING
             self._guard_since = self._guard_rx if head_done else now
+            if state == _RECEIVING and not head_done:  # the app reads again (after a pause,
+                self._guard_head_at = now  # or 100 Continue): the body's rate counts from now
+                self._guard_body_bytes = 0
             self._guard_state = state
             guarded = self._guard_all()
             guarded.pop(self, None)
@@ -392,6 +415,8 @@ class _HeadGuard(asyncio.Protocol):
             _SENDING: getattr(config, "write_stall_timeout_s", WRITE_STALL_TIMEOUT_S),
         }.get(state)
         left_s = None if limit_s is None else self._guard_since + limit_s - now
+        if state == _RECEIVING:  # and the body as a whole at MIN_BODY_RATE_BPS at least
+            left_s = min(self._guard_since + head_s - now, self._guard_body_left_s(head_s, now))
         if left_s is not None and left_s <= 0:
             self._guard_stop()
             proto.transport.abort()
@@ -400,6 +425,10 @@ class _HeadGuard(asyncio.Protocol):
             left_s = head_s / 2 if left_s is None else min(left_s, head_s / 2)
         assert left_s is not None
         self._guard_timer = proto.loop.call_later(left_s, self._guard_check)
+
+    def _guard_body_left_s(self, grace_s: float, now: float) -> float:
+        """Seconds until the body falls behind :data:`MIN_BODY_RATE_BPS` after ``grace_s``."""
+        return self._guard_head_at + grace_s + self._guard_body_bytes / MIN_BODY_RATE_BPS - now
 
     def _guard_evict(self) -> bool:
         """Close a connection to make room for a new one; False if none may go.
@@ -417,7 +446,14 @@ class _HeadGuard(asyncio.Protocol):
             if state == _WAITING:
                 victim: _HeadGuard | None = conn
                 break
-            if state in (_RECEIVING, _SENDING) and now - conn._guard_since >= stalled_s:
+            if state in (_RECEIVING, _SENDING) and (
+                now - conn._guard_since >= stalled_s
+                or (  # a body dripped: behind the minimum rate since its head
+                    state == _RECEIVING
+                    and now - conn._guard_head_at >= stalled_s
+                    and conn._guard_body_left_s(0.0, now) <= 0
+                )
+            ):
                 stalled.setdefault(state, conn)
         else:
             victim = stalled.get(_RECEIVING) or stalled.get(_SENDING)

@@ -187,10 +187,13 @@ POST_HEAD = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n"
 
 @pytest.mark.parametrize("protocol", ["httptools", "h11"])
 def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is_not(
-    protocol: str,
+    protocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """rev4 finding 1a: a complete head whose body never came (or after ``100 Continue``) was
     held for ever, and never evicted: 2048 of them made the hub answer 503 to everyone."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "MIN_BODY_RATE_BPS", 5.0)  # the per-byte deadline alone here
     with _serving(protocol, head_timeout_s=0.4) as (_server, port):
         t0 = time.monotonic()
         no_body = _open(port, POST_HEAD + b"\r\n" + b"{")
@@ -209,6 +212,68 @@ def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is
             assert 0.35 < time.monotonic() - t0 < 5
         finally:
             for s in (no_body, expect, dripping):
+                s.close()
+
+
+def test_a_dripped_body_is_closed_a_slow_steady_upload_is_not() -> None:
+    """rev7 finding 3: the body deadline restarted on every byte, so a byte every 0.8 s held
+    a connection for an hour. Now a body must average MIN_BODY_RATE_BPS (1 KiB/s) after the
+    first head_timeout_s: a 20-byte body dripped over 2 s is closed, a 16 KiB upload sent over
+    1.6 s at 10 KiB/s (longer than the head deadline) is answered. (2 s: the drip must outlast
+    the deadline by a margin under load; one protocol, h11 was checked by hand.)"""
+    with _serving(head_timeout_s=1.0) as (_server, port):
+        drip = _open(port, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20\r\n\r\n")
+        steady = _open(
+            port, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 16384\r\n\r\n"
+        )
+        try:
+            for i in range(20):  # a byte every 0.1 s (2 s), and 1 KiB every 0.1 s (1.6 s)
+                time.sleep(0.1)
+                with suppress(OSError):  # the server may have closed it
+                    drip.sendall(b"x")
+                if i < 16:
+                    steady.sendall(b"y" * 1024)
+            head, body = _read_answer(steady)
+            assert head.startswith(b"HTTP/1.1 200") and body == b"y" * 16384
+            drip.settimeout(5)
+            got = b""
+            with suppress(OSError):
+                while chunk := drip.recv(65536):
+                    got += chunk
+            assert not got.startswith(b"HTTP/1.1 200"), got  # closed, not answered
+        finally:
+            for s in (drip, steady):
+                s.close()
+
+
+def test_at_the_cap_a_body_dripped_below_the_minimum_rate_makes_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rev7 finding 3: drips never idle for the stall time held the cap (503 to everyone)."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "EVICT_STALLED_AFTER_S", 0.3)
+    with _serving(head_timeout_s=60, max_connections=2) as (_server, port):
+        head = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"
+        drips = [_open(port, head) for _ in range(2)]
+        done = threading.Event()
+
+        def drip() -> None:
+            while not done.wait(0.05):  # a byte per connection every 0.05 s: never idle 0.3 s
+                for s in drips:
+                    with suppress(OSError):
+                        s.sendall(b"x")
+
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        try:
+            time.sleep(0.6)
+            answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert answer.status_code == 200 and answer.text == "ok"
+        finally:
+            done.set()
+            dripper.join(5)
+            for s in drips:
                 s.close()
 
 
