@@ -96,8 +96,12 @@ _REFUSED = (
 )
 
 
-#: Per server (uvicorn's ServerState): its HTTP connections, in the order their states began.
-_GUARDED: weakref.WeakKeyDictionary[Any, dict[_HeadGuard, None]] = weakref.WeakKeyDictionary()
+#: Per server (uvicorn's ServerState) and state at their last look: its HTTP connections, in
+#: the order their states began (so eviction at the cap finds the one waiting longest without
+#: looking at the others, and never looks at busy ones; code review rev7, finding 4).
+_GUARDED: weakref.WeakKeyDictionary[Any, dict[str, dict[_HeadGuard, None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 # A connection's states (see _HeadGuard).
 _WAITING, _RECEIVING, _SENDING, _BUSY = "waiting", "receiving", "sending", "busy"
@@ -285,6 +289,7 @@ class _HeadGuard(asyncio.Protocol):
     _guard_refused = False
     _guard_timer: asyncio.TimerHandle | None = None
     _guard_state: str | None = None  # the state at the last look
+    _guard_listed: str | None = None  # the state whose list (_guard_all) holds the connection
     _guard_since = 0.0  # loop time the state's wait (head) or its last progress (body, write)
     _guard_rx = 0.0  # loop time bytes last came in
     _guard_resumed = 0.0  # loop time the transport's buffer last fell below its low mark
@@ -339,19 +344,28 @@ class _HeadGuard(asyncio.Protocol):
         self._guard_state = None  # a new wait (for the next head) or a new send starts now
         self._guard_check()
 
-    def _guard_all(self) -> dict[_HeadGuard, None]:
-        """The server's guarded connections, in the order their current state began."""
-        state = self._guard_self().server_state
-        guarded = _GUARDED.get(state)
+    def _guard_all(self) -> dict[str, dict[_HeadGuard, None]]:
+        """The server's guarded connections by state, in the order their state began."""
+        server = self._guard_self().server_state
+        guarded = _GUARDED.get(server)
         if guarded is None:
-            guarded = _GUARDED[state] = {}
+            guarded = _GUARDED[server] = {s: {} for s in (_WAITING, _RECEIVING, _SENDING, _BUSY)}
         return guarded
+
+    def _guard_list(self, state: str | None) -> None:
+        """Move the connection to the end of ``state``'s list (None: out of the lists)."""
+        guarded = self._guard_all()
+        if self._guard_listed is not None:
+            guarded[self._guard_listed].pop(self, None)
+        self._guard_listed = state
+        if state is not None:
+            guarded[state][self] = None
 
     def _guard_stop(self) -> None:
         if self._guard_timer is not None:
             self._guard_timer.cancel()
             self._guard_timer = None
-        self._guard_all().pop(self, None)
+        self._guard_list(None)
 
     def _guard_look(self, now: float) -> str | None:
         """The connection's state now (None: closing with nothing to send, or not ours)."""
@@ -384,9 +398,7 @@ class _HeadGuard(asyncio.Protocol):
                 self._guard_head_at = now  # or 100 Continue): the body's rate counts from now
                 self._guard_body_bytes = 0
             self._guard_state = state
-            guarded = self._guard_all()
-            guarded.pop(self, None)
-            guarded[self] = None
+            self._guard_list(state)
         elif state == _RECEIVING:
             self._guard_since = max(self._guard_since, self._guard_rx)
         elif state == _SENDING:
@@ -440,11 +452,18 @@ class _HeadGuard(asyncio.Protocol):
         now = self._guard_self().loop.time()
         head_s = getattr(self._guard_self().config, "head_timeout_s", HEAD_TIMEOUT_S)
         stalled_s = min(EVICT_STALLED_AFTER_S, head_s)
+        guarded = self._guard_all()
+        victim: _HeadGuard | None = None
+        for conn in list(guarded[_WAITING]):  # the longest waiting first; busy ones never
+            if conn._guard_look(now) == _WAITING:
+                victim = conn
+                break
         stalled: dict[str, _HeadGuard] = {}
-        for conn in list(self._guard_all()):  # in the order their states began
+        candidates = [*guarded[_RECEIVING], *guarded[_SENDING]] if victim is None else []
+        for conn in candidates:  # a look may find one waiting now (its buffer drained)
             state = conn._guard_look(now)
             if state == _WAITING:
-                victim: _HeadGuard | None = conn
+                victim = conn
                 break
             if state in (_RECEIVING, _SENDING) and (
                 now - conn._guard_since >= stalled_s
@@ -455,8 +474,9 @@ class _HeadGuard(asyncio.Protocol):
                 )
             ):
                 stalled.setdefault(state, conn)
-        else:
-            victim = stalled.get(_RECEIVING) or stalled.get(_SENDING)
+                if state == _RECEIVING:
+                    break  # the first stalled body: before any answer
+        victim = victim or stalled.get(_RECEIVING) or stalled.get(_SENDING)
         if victim is None:
             return False
         victim._guard_stop()
