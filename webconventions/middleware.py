@@ -101,18 +101,37 @@ class HostCheckMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        host = host_of(_header(scope, b"host") or "")
+        header = _header(scope, b"host")
+        host = host_of(header or "")
         if self.allows(host):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "invalid host"})
             return
-        detail = f"Host {host[:100]!r} not allowed" if host else "Host header missing"
-        response = problem_response(
-            400, "invalid_host", f"{detail}: {self.fix}" if self.fix else detail
+        await problem_response(400, "invalid_host", self._refusal(header, host))(
+            scope, receive, send
         )
-        await response(scope, receive, send)
+
+    def _refusal(self, header: str | None, host: str) -> str:
+        """The 400's detail: a Host missing, empty or malformed, or a name not allowed.
+
+        Only a well-formed name not listed gets ``fix`` (how to allow it; code review rev7,
+        finding 6: an empty or malformed Host was called missing, with "add it to ...").
+        """
+        send_one = "send 'Host: <name>[:port]'"
+        if header is None:
+            return f"Host header missing: {send_one}"
+        if not header.strip():
+            return f"Host header empty: {send_one}"
+        try:
+            well_formed = "*" not in host_pattern(host)  # a pattern is no name to send
+        except ValueError:
+            well_formed = False
+        if not well_formed:
+            return f"Host header {header[:100]!r} malformed: {send_one}"
+        detail = f"Host {host[:100]!r} not allowed"
+        return f"{detail}: {self.fix}" if self.fix else detail
 
 
 def _media_type(content_type: str) -> str:

@@ -3,7 +3,8 @@
 :class:`AnnouncingServer` calls back once the server listens (to print where, or to tell a
 test). :func:`guarded_config` is the ``uvicorn.Config`` both services run with: on top of
 uvicorn's own settings it gives every connection a deadline to send a complete request head,
-as long for each byte of a body the app waits for, a longer one for an answer the client takes
+as long for each byte of a body the app waits for (and a minimum average rate for the body,
+:data:`MIN_BODY_RATE_BPS`), a longer one for an answer the client takes
 none of, and caps the connections open at once (:class:`GuardedConfig`). uvicorn has none of
 these: a client that sends half a request head and waits was held for ever, and some thousands
 of them used up the process's file descriptors (the attacker review of 2026-12-06); a complete
@@ -31,6 +32,7 @@ __all__ = [
     "FD_RESERVE",
     "HEAD_TIMEOUT_S",
     "MAX_CONNECTIONS",
+    "MIN_BODY_RATE_BPS",
     "WRITE_STALL_TIMEOUT_S",
     "AnnouncingServer",
     "GuardedConfig",
@@ -72,6 +74,12 @@ WRITE_STALL_TIMEOUT_S = 60.0
 #: At the cap, a connection whose body or answer made no progress for this long (or for the
 #: head deadline, if shorter) may be closed to make room, as one waiting for a head may.
 EVICT_STALLED_AFTER_S = 1.0
+#: Bytes per second a request body must average, counted from the end of its head, once its
+#: first ``head_timeout_s`` have passed: a body is closed when fewer than
+#: ``(seconds since the head - head_timeout_s) * MIN_BODY_RATE_BPS`` bytes of it came (code
+#: review rev7, finding 3: a byte every 0.8 s held a connection for an hour); at the cap one
+#: behind this rate since its head (no grace) may be closed to make room, as a stalled one may.
+MIN_BODY_RATE_BPS = 1024.0
 #: At start, a warning when the connection cap the open-file limit leaves is below this.
 SMALL_CAP = 64
 #: Default cap on the connections (HTTP and WebSocket) open at once.
@@ -88,8 +96,12 @@ _REFUSED = (
 )
 
 
-#: Per server (uvicorn's ServerState): its HTTP connections, in the order their states began.
-_GUARDED: weakref.WeakKeyDictionary[Any, dict[_HeadGuard, None]] = weakref.WeakKeyDictionary()
+#: Per server (uvicorn's ServerState) and state at their last look: its HTTP connections, in
+#: the order their states began (so eviction at the cap finds the one waiting longest without
+#: looking at the others, and never looks at busy ones; code review rev7, finding 4).
+_GUARDED: weakref.WeakKeyDictionary[Any, dict[str, dict[_HeadGuard, None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 # A connection's states (see _HeadGuard).
 _WAITING, _RECEIVING, _SENDING, _BUSY = "waiting", "receiving", "sending", "busy"
@@ -202,7 +214,9 @@ class GuardedConfig(uvicorn.Config):
         """Load as uvicorn does; raise the open-file limit and warn where the limits are weak.
 
         Warns (once per start) when the cap the open-file limit leaves is under
-        :data:`SMALL_CAP`, and when :func:`guard_problems` finds the limits not engaged.
+        :data:`SMALL_CAP`, and when :func:`guard_problems` finds the limits not engaged; then
+        serves with uvicorn's own (unguarded) protocol class, as a half-working guard would
+        hang every request.
         """
         super().load()
         soft = raise_open_file_limit()
@@ -214,12 +228,20 @@ class GuardedConfig(uvicorn.Config):
                 soft,
                 cap,
             )
-        for problem in guard_problems(self):
+        problems = guard_problems(self)
+        for problem in problems:
             _log.warning(
                 "connection limits not engaged (no request deadlines, no cap): %s; "
                 "is uvicorn's version one hrvpace supports?",
                 problem,
             )
+        cls = self.http_protocol_class
+        if problems and isinstance(cls, type) and issubclass(cls, _HeadGuard):
+            # the guard would read what is not there and hang every request (code review
+            # rev7, finding 2): serve with uvicorn's own protocol, as the warning says
+            base = next((c for c in cls.__mro__[1:] if c.__module__.startswith("uvicorn.")), None)
+            if base is not None:
+                self.http_protocol_class = base
 
 
 def guarded_config(
@@ -249,25 +271,32 @@ class _HeadGuard(asyncio.Protocol):
       ``head_timeout_s`` after the wait began, however it drips bytes;
     - receiving a body the app waits for (the head complete, ``more_body``, reading not paused
       by uvicorn, no ``100 Continue`` still owed): closed when no byte came for
-      ``head_timeout_s``;
+      ``head_timeout_s``, or when the body fell behind :data:`MIN_BODY_RATE_BPS` (``N`` bytes
+      of it must have come within ``head_timeout_s + N / MIN_BODY_RATE_BPS`` of the head);
     - sending (bytes in the transport's write buffer, an answer complete or not, also while the
       transport closes): closed when the buffer did not drain for ``write_stall_timeout_s``;
     - busy (the app works, nothing is owed by the client): left alone.
 
     A WebSocket (after the upgrade the transport has another protocol) is left alone.
     ``connection_made``: with :func:`connection_cap` connections open, the connection waiting
-    longest for a head, or else the first found that has stalled (body or write, no progress
-    for :data:`EVICT_STALLED_AFTER_S` or ``head_timeout_s`` if less) is closed to make room;
+    longest for a head, or else the first body found stalled (no progress for
+    :data:`EVICT_STALLED_AFTER_S`, or ``head_timeout_s`` if less, or behind
+    :data:`MIN_BODY_RATE_BPS` since its head after as long), or else the first answer found
+    stalled, is closed to make room;
     when there is none, the new connection gets a short 503 and is closed at once.
     """
 
     _guard_refused = False
     _guard_timer: asyncio.TimerHandle | None = None
     _guard_state: str | None = None  # the state at the last look
+    _guard_listed: str | None = None  # the state whose list (_guard_all) holds the connection
     _guard_since = 0.0  # loop time the state's wait (head) or its last progress (body, write)
     _guard_rx = 0.0  # loop time bytes last came in
     _guard_resumed = 0.0  # loop time the transport's buffer last fell below its low mark
     _guard_buffered = 0  # the write buffer's size at the last look
+    _guard_cycle: Any = None  # uvicorn's request cycle at the last data_received
+    _guard_head_at = 0.0  # loop time that cycle's head was complete (bytes came that made it)
+    _guard_body_bytes = 0  # bytes received for that cycle after its head came
 
     def _guard_self(self) -> Any:
         return self  # the uvicorn protocol this class is mixed into, untyped
@@ -292,6 +321,12 @@ class _HeadGuard(asyncio.Protocol):
         proto = self._guard_self()
         self._guard_rx = proto.loop.time()
         super().data_received(data)
+        if proto.cycle is not self._guard_cycle:  # a new request's head came
+            self._guard_cycle = proto.cycle
+            self._guard_head_at = self._guard_rx
+            self._guard_body_bytes = 0
+        else:
+            self._guard_body_bytes += len(data)
         if proto.transport.get_protocol() is not self:  # upgraded to a WebSocket
             self._guard_stop()
 
@@ -309,19 +344,28 @@ class _HeadGuard(asyncio.Protocol):
         self._guard_state = None  # a new wait (for the next head) or a new send starts now
         self._guard_check()
 
-    def _guard_all(self) -> dict[_HeadGuard, None]:
-        """The server's guarded connections, in the order their current state began."""
-        state = self._guard_self().server_state
-        guarded = _GUARDED.get(state)
+    def _guard_all(self) -> dict[str, dict[_HeadGuard, None]]:
+        """The server's guarded connections by state, in the order their state began."""
+        server = self._guard_self().server_state
+        guarded = _GUARDED.get(server)
         if guarded is None:
-            guarded = _GUARDED[state] = {}
+            guarded = _GUARDED[server] = {s: {} for s in (_WAITING, _RECEIVING, _SENDING, _BUSY)}
         return guarded
+
+    def _guard_list(self, state: str | None) -> None:
+        """Move the connection to the end of ``state``'s list (None: out of the lists)."""
+        guarded = self._guard_all()
+        if self._guard_listed is not None:
+            guarded[self._guard_listed].pop(self, None)
+        self._guard_listed = state
+        if state is not None:
+            guarded[state][self] = None
 
     def _guard_stop(self) -> None:
         if self._guard_timer is not None:
             self._guard_timer.cancel()
             self._guard_timer = None
-        self._guard_all().pop(self, None)
+        self._guard_list(None)
 
     def _guard_look(self, now: float) -> str | None:
         """The connection's state now (None: closing with nothing to send, or not ours)."""
@@ -350,10 +394,11 @@ class _HeadGuard(asyncio.Protocol):
             # a body is owed from the bytes that completed the head on; else from now
             head_done = state == _RECEIVING and self._guard_state == _WAITING
             self._guard_since = self._guard_rx if head_done else now
+            if state == _RECEIVING and not head_done:  # the app reads again (after a pause,
+                self._guard_head_at = now  # or 100 Continue): the body's rate counts from now
+                self._guard_body_bytes = 0
             self._guard_state = state
-            guarded = self._guard_all()
-            guarded.pop(self, None)
-            guarded[self] = None
+            self._guard_list(state)
         elif state == _RECEIVING:
             self._guard_since = max(self._guard_since, self._guard_rx)
         elif state == _SENDING:
@@ -382,6 +427,8 @@ class _HeadGuard(asyncio.Protocol):
             _SENDING: getattr(config, "write_stall_timeout_s", WRITE_STALL_TIMEOUT_S),
         }.get(state)
         left_s = None if limit_s is None else self._guard_since + limit_s - now
+        if state == _RECEIVING:  # and the body as a whole at MIN_BODY_RATE_BPS at least
+            left_s = min(self._guard_since + head_s - now, self._guard_body_left_s(head_s, now))
         if left_s is not None and left_s <= 0:
             self._guard_stop()
             proto.transport.abort()
@@ -391,20 +438,50 @@ class _HeadGuard(asyncio.Protocol):
         assert left_s is not None
         self._guard_timer = proto.loop.call_later(left_s, self._guard_check)
 
+    def _guard_body_left_s(self, grace_s: float, now: float) -> float:
+        """Seconds until the body falls behind :data:`MIN_BODY_RATE_BPS` after ``grace_s``."""
+        return self._guard_head_at + grace_s + self._guard_body_bytes / MIN_BODY_RATE_BPS - now
+
     def _guard_evict(self) -> bool:
-        """Close the connection waiting longest (or a stalled one) for a new one; False if none."""
+        """Close a connection to make room for a new one; False if none may go.
+
+        The one waiting longest for a request head goes first; else the first stalled body
+        (receiving), else the first stalled answer (sending): a paused download is cut only when
+        nothing else can go (code review rev7, finding 1).
+        """
         now = self._guard_self().loop.time()
         head_s = getattr(self._guard_self().config, "head_timeout_s", HEAD_TIMEOUT_S)
         stalled_s = min(EVICT_STALLED_AFTER_S, head_s)
-        for conn in list(self._guard_all()):  # in the order their states began
+        guarded = self._guard_all()
+        victim: _HeadGuard | None = None
+        for conn in list(guarded[_WAITING]):  # the longest waiting first; busy ones never
+            if conn._guard_look(now) == _WAITING:
+                victim = conn
+                break
+        stalled: dict[str, _HeadGuard] = {}
+        candidates = [*guarded[_RECEIVING], *guarded[_SENDING]] if victim is None else []
+        for conn in candidates:  # a look may find one waiting now (its buffer drained)
             state = conn._guard_look(now)
-            if state == _WAITING or (
-                state in (_RECEIVING, _SENDING) and now - conn._guard_since >= stalled_s
+            if state == _WAITING:
+                victim = conn
+                break
+            if state in (_RECEIVING, _SENDING) and (
+                now - conn._guard_since >= stalled_s
+                or (  # a body dripped: behind the minimum rate since its head
+                    state == _RECEIVING
+                    and now - conn._guard_head_at >= stalled_s
+                    and conn._guard_body_left_s(0.0, now) <= 0
+                )
             ):
-                conn._guard_stop()
-                conn._guard_self().transport.abort()
-                return True
-        return False
+                stalled.setdefault(state, conn)
+                if state == _RECEIVING:
+                    break  # the first stalled body: before any answer
+        victim = victim or stalled.get(_RECEIVING) or stalled.get(_SENDING)
+        if victim is None:
+            return False
+        victim._guard_stop()
+        victim._guard_self().transport.abort()
+        return True
 
 
 class GuardedH11Protocol(_HeadGuard, H11Protocol):

@@ -1369,7 +1369,7 @@ startForm.addEventListener("submit", async (ev) => {
     if (kind === "replay") {
       source = { kind, recording: await recordingToReplay(f), speed: speedValue(f.replay_speed.value) };
     } else if (kind === "simulator") {
-      source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || 6, speed: speedValue(f.sim_speed.value) };
+      source = { kind, seed: Number(f.seed.value) || 0, resonance_bpm: Number(f.resonance_bpm.value) || undefined, speed: speedValue(f.sim_speed.value) };
     } else {
       source = { kind, address: f.address.value, stream: f.ble_stream.value, motion: f.ble_motion.checked };
     }

@@ -7,8 +7,10 @@ preflight never carries), and a 401 says where the token is. ASGI only: no serve
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,8 +66,53 @@ def test_a_disallowed_host_names_the_host_and_the_setting(client: _Client) -> No
     )
 
 
+@pytest.mark.parametrize(
+    ("header", "detail"),
+    [
+        (None, "Host header missing: send 'Host: <name>[:port]'"),
+        (b"", "Host header empty: send 'Host: <name>[:port]'"),
+        (
+            b"127.0.0.1:1@evil",
+            "Host header '127.0.0.1:1@evil' malformed: send 'Host: <name>[:port]'",
+        ),
+        (b"a b", "Host header 'a b' malformed: send 'Host: <name>[:port]'"),
+        (b"*.example", "Host header '*.example' malformed: send 'Host: <name>[:port]'"),
+        (b"evil.example:80", "Host 'evil.example' not allowed: add it to X_HOSTS"),
+    ],
+)
+def test_the_host_refusal_says_missing_malformed_or_not_allowed(
+    header: bytes | None, detail: str
+) -> None:
+    """rev7 finding 6: an empty or malformed Host got "Host header missing: add it to
+    HRVPACE_ALLOWED_HOSTS"; the setting is named only for a well-formed name not listed."""
+    from webconventions.middleware import HostCheckMiddleware
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the request passed the Host check")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/health",
+        "headers": [] if header is None else [(b"host", header)],
+    }
+    check = HostCheckMiddleware(inner, allowed_hosts=["127.0.0.1"], fix="add it to X_HOSTS")
+    asyncio.run(check(scope, receive, send))
+    assert sent[0]["status"] == 400
+    problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert problem["code"] == "invalid_host" and problem["detail"] == detail
+
+
 def test_the_hubs_host_refusal_names_its_own_setting(tmp_path: Path) -> None:
-    settings = HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_t"))
+    settings = HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_" + "t" * 20))
     app = create_hub(settings)
 
     async def get() -> httpx.Response:

@@ -187,10 +187,13 @@ POST_HEAD = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n"
 
 @pytest.mark.parametrize("protocol", ["httptools", "h11"])
 def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is_not(
-    protocol: str,
+    protocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """rev4 finding 1a: a complete head whose body never came (or after ``100 Continue``) was
     held for ever, and never evicted: 2048 of them made the hub answer 503 to everyone."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "MIN_BODY_RATE_BPS", 5.0)  # the per-byte deadline alone here
     with _serving(protocol, head_timeout_s=0.4) as (_server, port):
         t0 = time.monotonic()
         no_body = _open(port, POST_HEAD + b"\r\n" + b"{")
@@ -209,6 +212,68 @@ def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is
             assert 0.35 < time.monotonic() - t0 < 5
         finally:
             for s in (no_body, expect, dripping):
+                s.close()
+
+
+def test_a_dripped_body_is_closed_a_slow_steady_upload_is_not() -> None:
+    """rev7 finding 3: the body deadline restarted on every byte, so a byte every 0.8 s held
+    a connection for an hour. Now a body must average MIN_BODY_RATE_BPS (1 KiB/s) after the
+    first head_timeout_s: a 20-byte body dripped over 2 s is closed, a 16 KiB upload sent over
+    1.6 s at 10 KiB/s (longer than the head deadline) is answered. (2 s: the drip must outlast
+    the deadline by a margin under load; one protocol, h11 was checked by hand.)"""
+    with _serving(head_timeout_s=1.0) as (_server, port):
+        drip = _open(port, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20\r\n\r\n")
+        steady = _open(
+            port, b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 16384\r\n\r\n"
+        )
+        try:
+            for i in range(20):  # a byte every 0.1 s (2 s), and 1 KiB every 0.1 s (1.6 s)
+                time.sleep(0.1)
+                with suppress(OSError):  # the server may have closed it
+                    drip.sendall(b"x")
+                if i < 16:
+                    steady.sendall(b"y" * 1024)
+            head, body = _read_answer(steady)
+            assert head.startswith(b"HTTP/1.1 200") and body == b"y" * 16384
+            drip.settimeout(5)
+            got = b""
+            with suppress(OSError):
+                while chunk := drip.recv(65536):
+                    got += chunk
+            assert not got.startswith(b"HTTP/1.1 200"), got  # closed, not answered
+        finally:
+            for s in (drip, steady):
+                s.close()
+
+
+def test_at_the_cap_a_body_dripped_below_the_minimum_rate_makes_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rev7 finding 3: drips never idle for the stall time held the cap (503 to everyone)."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "EVICT_STALLED_AFTER_S", 0.3)
+    with _serving(head_timeout_s=60, max_connections=2) as (_server, port):
+        head = b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"
+        drips = [_open(port, head) for _ in range(2)]
+        done = threading.Event()
+
+        def drip() -> None:
+            while not done.wait(0.05):  # a byte per connection every 0.05 s: never idle 0.3 s
+                for s in drips:
+                    with suppress(OSError):
+                        s.sendall(b"x")
+
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        try:
+            time.sleep(0.6)
+            answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert answer.status_code == 200 and answer.text == "ok"
+        finally:
+            done.set()
+            dripper.join(5)
+            for s in drips:
                 s.close()
 
 
@@ -267,6 +332,40 @@ def test_at_the_cap_a_stalled_body_makes_room(monkeypatch: pytest.MonkeyPatch) -
                 s.close()
 
 
+def test_at_the_cap_an_idle_keep_alive_goes_before_a_paused_download(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rev7 finding 1: at the cap the first connection found either waiting or stalled went,
+    so a download paused for a second (older) was cut short before an idle keep-alive."""
+    import webconventions.serving as serving
+
+    monkeypatch.setattr(serving, "EVICT_STALLED_AFTER_S", 0.2)
+    with _serving(head_timeout_s=60, max_connections=2) as (server, port):
+        download = socket.socket()
+        download.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        download.connect(("127.0.0.1", port))
+        download.settimeout(10)
+        keep_alive = _open(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            download.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            first = download.recv(65536)  # then paused: the download stalls
+            keep_alive.settimeout(10)
+            assert keep_alive.recv(65536).startswith(b"HTTP/1.1 200")  # now idle
+            time.sleep(0.5)  # the download has made no progress for longer than 0.2 s
+            assert len(server.server_state.connections) == 2
+            answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert answer.status_code == 200 and answer.text == "ok"
+            assert _closed_by_server(keep_alive, 5)
+            rest = b""
+            with suppress(ConnectionResetError):
+                while len(first) + len(rest) < len(BIG_BODY) and (c := download.recv(1 << 20)):
+                    rest += c
+            assert len((first + rest).partition(b"\r\n\r\n")[2]) == len(BIG_BODY)
+        finally:
+            for s in (download, keep_alive):
+                s.close()
+
+
 def test_at_the_cap_the_longest_waiting_connection_makes_room_and_a_websocket_stays() -> None:
     cap = 4
     with (
@@ -289,7 +388,21 @@ def test_at_the_cap_the_longest_waiting_connection_makes_room_and_a_websocket_st
                 s.close()
 
 
-def test_when_every_connection_is_in_a_request_a_new_one_gets_503_and_is_closed() -> None:
+def test_when_every_connection_is_in_a_request_a_new_one_gets_503_and_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """And the refusal looks at no busy connection (rev7 finding 4: each refusal looked at
+    every connection, 1.75 ms at 2048 of them: a flood of refusals kept the loop at 100%)."""
+    import webconventions.serving as serving
+
+    looks: list[float] = []
+    look = serving._HeadGuard._guard_look
+
+    def counted(self: Any, now: float) -> str | None:
+        looks.append(now)
+        return look(self, now)
+
+    monkeypatch.setattr(serving._HeadGuard, "_guard_look", counted)
     _held.clear()
     _holding.clear()
     with _serving(head_timeout_s=60, max_connections=2) as (_server, port):
@@ -299,14 +412,17 @@ def test_when_every_connection_is_in_a_request_a_new_one_gets_503_and_is_closed(
             while len(_holding) < 2:
                 assert time.monotonic() < deadline, "the /hold requests did not arrive"
                 time.sleep(0.01)
-            refused = _open(port)
-            refused.settimeout(10)
-            answer = b""
-            with suppress(ConnectionResetError):
-                while chunk := refused.recv(65536):
-                    answer += chunk
-            refused.close()
-            assert answer.startswith(b"HTTP/1.1 503"), answer
+            for _ in range(2):  # the first refusal finds them busy, the second looks at none
+                looks.clear()
+                refused = _open(port)
+                refused.settimeout(10)
+                answer = b""
+                with suppress(ConnectionResetError):
+                    while chunk := refused.recv(65536):
+                        answer += chunk
+                refused.close()
+                assert answer.startswith(b"HTTP/1.1 503"), answer
+            assert looks == []  # (the busy ones' next timed look is in 30 s)
             _held.set()
             for s in busy:
                 s.settimeout(10)
@@ -381,6 +497,34 @@ def test_at_start_a_protocol_without_the_guard_is_warned_about(
         assert "not engaged" not in caplog.text
         GuardedConfig(_app, lifespan="off", http="h11").load()
     assert "connection limits not engaged" in caplog.text and "H11Protocol" in caplog.text
+
+
+@pytest.mark.parametrize("protocol", ["httptools", "h11"])
+def test_when_the_guard_cannot_engage_the_server_answers_unguarded(
+    protocol: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """rev7 finding 2: with a uvicorn that renamed what the guard reads (``cycle``), the start
+    warned "not engaged" but kept the guarded protocol, whose reads raised: every request hung.
+    Simulated as /tmp/rev7/s/renamed.py does: the guard's look raises AttributeError."""
+    import webconventions.serving as serving
+
+    def renamed(self: Any, now: float) -> str | None:
+        raise AttributeError("'H11Protocol' object has no attribute 'cycle'")
+
+    monkeypatch.setattr(serving._HeadGuard, "_guard_look", renamed)
+    monkeypatch.setattr(
+        serving, "guard_problems", lambda config: ["H11Protocol.__init__ does not set cycle"]
+    )
+    with (
+        caplog.at_level("WARNING", logger="webconventions.serving"),
+        _serving(protocol, head_timeout_s=60) as (server, port),
+    ):
+        cls = server.config.http_protocol_class
+        assert not issubclass(cls, serving._HeadGuard)
+        assert cls.__module__.startswith("uvicorn.protocols.http.")
+        answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert answer.status_code == 200 and answer.text == "ok"
+    assert "connection limits not engaged" in caplog.text and "cycle" in caplog.text
 
 
 def test_the_service_and_the_hub_serve_with_their_settings_limits(
