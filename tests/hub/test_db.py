@@ -592,6 +592,30 @@ def test_a_short_admin_token_from_the_environment_gets_advice_that_works_there(
         load_or_create_admin_token(own)
 
 
+def test_hub_token_says_where_the_token_in_force_is(tmp_path: Path) -> None:
+    """Code review: ``hrvpace hub token`` named the data dir's file when the variable supplied
+    the token or no file existed yet. It now says what ``serve`` says, by the same precedence
+    (the variable, the ``_FILE``, the data dir's file, none yet)."""
+    data = tmp_path / "hub"
+
+    def where(env: dict[str, str] | None = None) -> str:
+        r = CliRunner().invoke(hub_cli, ["token", "--data-dir", str(data)], env=env)
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    none_yet = where()
+    assert "admin token: none yet" in none_yet and "hrvpace hub serve" in none_yet, none_yet
+    assert not data.exists()
+    env = where({"HRVPACE_HUB_ADMIN_TOKEN": "ha_long-enough-token-xyz"})
+    assert "admin token: from HRVPACE_HUB_ADMIN_TOKEN" in env and "--rotate" not in env, env
+    assert MAKE_TOKEN_COMMAND in env
+    named = where({"HRVPACE_HUB_ADMIN_TOKEN_FILE": str(tmp_path / "secret")})
+    assert f"admin token: in {tmp_path / 'secret'} (HRVPACE_HUB_ADMIN_TOKEN_FILE)" in named
+    load_or_create_admin_token(HubSettings(data_dir=data))
+    own = where()
+    assert f"admin token: in {data / 'admin-token'}" in own and "--rotate" in own, own
+
+
 def test_token_rotate_writes_a_new_token_file_that_the_next_start_uses(tmp_path: Path) -> None:
     settings = HubSettings(data_dir=tmp_path / "hub")
     old, _ = load_or_create_admin_token(settings)
