@@ -454,6 +454,9 @@ def test_only_a_day_taken_or_refused_for_good_is_done(
         with pytest.raises(hubshare.ClocksDisagreeError, match="disagree") as stopped:
             hubshare.push_pending(tmp_path, db, today=TODAY)
         assert stopped.value.done == [(days[0], "sent")]
+        # what the hub refuses: a day no zone has finished (not clocks "a day or more" apart)
+        assert "no time zone has finished that day yet" in str(stopped.value)
+        assert "by a day" not in str(stopped.value)
         assert asked == [days[0].isoformat(), days[1].isoformat()]
         membership = hubshare.load_membership(tmp_path)
         assert membership is not None and membership.last_pushed == days[0]
