@@ -612,10 +612,11 @@ def push_pending(
             elif _code(r) == "date_in_future":
                 raise ClocksDisagreeError(
                     f"the hub at {_shown(membership.hub_url)} says {day} is still in the "
-                    "future: its clock and this machine's disagree by a day or more. "
+                    "future: by its clock no time zone has finished that day yet, so the "
+                    "clocks disagree (the hub's is behind this machine's). "
                     f"Nothing from {day} on was sent; those days stay pending and are sent "
-                    "at the next push once the clocks agree (check the date of this "
-                    "machine, or tell the hub's operator)",
+                    "at the next push once the clocks agree (check the date and time of "
+                    "this machine, or tell the hub's operator)",
                     done=out,
                 )
             else:  # the hub failing or busy (5xx, 429, ...): try again later

@@ -22,11 +22,13 @@ from hub.store import HubStore, Member
 from webconventions.tokens import token_matches
 
 __all__ = [
+    "MAKE_TOKEN_COMMAND",
     "MIN_ADMIN_TOKEN_CHARS",
     "AdminDep",
     "MemberDep",
     "MemberOrLeftDep",
     "MemberTokenDep",
+    "admin_token_source",
     "load_or_create_admin_token",
     "rotate_admin_token",
 ]
@@ -35,16 +37,57 @@ __all__ = [
 #: ``HRVPACE_HUB_ADMIN_TOKEN=x`` was accepted (outside review).
 MIN_ADMIN_TOKEN_CHARS = 16
 
-_MAKE_ONE = "hrvpace hub token --rotate makes one"
+#: A command that prints a good admin token (as the hub makes them), for a token given by
+#: ``HRVPACE_HUB_ADMIN_TOKEN`` or ``HRVPACE_HUB_ADMIN_TOKEN_FILE``: ``hrvpace hub token
+#: --rotate`` refuses while either is set (it writes the data dir's file only).
+MAKE_TOKEN_COMMAND = "python3 -c \"import secrets; print('ha_' + secrets.token_urlsafe(32))\""
+
+_VARIABLE = "HRVPACE_HUB_ADMIN_TOKEN"
+_FILE_VARIABLE = "HRVPACE_HUB_ADMIN_TOKEN_FILE"
 
 
-def _long_enough(token: str, where: str) -> str:
+def _long_enough(token: str, where: str, advice: str) -> str:
     if len(token) < MIN_ADMIN_TOKEN_CHARS:
         raise HubConfigError(
             f"{where}: the admin token has {len(token)} characters, fewer than "
-            f"{MIN_ADMIN_TOKEN_CHARS}; use a long random one ({_MAKE_ONE})"
+            f"{MIN_ADMIN_TOKEN_CHARS}; use a long random one: {advice}"
         )
     return token
+
+
+def _variable_advice() -> str:
+    return (
+        f"make one with {MAKE_TOKEN_COMMAND}, set {_VARIABLE} to it in every hub process's "
+        "environment and restart them"
+    )
+
+
+def _file_advice(path: Path) -> str:
+    return (
+        f"make one with {MAKE_TOKEN_COMMAND}, write it into {path} (chmod 600) and restart "
+        "every hub process"
+    )
+
+
+_ROTATE_ADVICE = "hrvpace hub token --rotate makes one (then restart the hub)"
+
+
+def admin_token_source(settings: HubSettings) -> str:
+    """Where the admin token in force comes from, for ``serve``'s start and ``hub token``.
+
+    The precedence of :func:`load_or_create_admin_token`: the variable, the file it names, the
+    data dir's file; or none yet (the first ``serve`` or ``hub token --rotate`` makes it).
+    """
+    if settings.admin_token is not None and settings.admin_token.get_secret_value():
+        return f"from {_VARIABLE}"
+    if settings.admin_token_file is not None:
+        return f"in {settings.admin_token_file} ({_FILE_VARIABLE})"
+    if settings.admin_token_path.exists():
+        return f"in {settings.admin_token_path}"
+    return (
+        f"none yet (it will be {settings.admin_token_path}: `hrvpace hub serve` or "
+        "`hrvpace hub token --rotate` makes it)"
+    )
 
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, or a member's token.")
@@ -61,7 +104,7 @@ def _read_token_file(path: Path) -> str:
         raise HubConfigError(f"{path}: admin token file has mode {mode:o}; chmod 600 {path}")
     if not token:
         raise HubConfigError(f"{path}: admin token file is empty")
-    return _long_enough(token, str(path))
+    return _long_enough(token, str(path), _file_advice(path))
 
 
 def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
@@ -75,7 +118,7 @@ def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
     """
     if settings.admin_token is not None and settings.admin_token.get_secret_value():
         return _long_enough(
-            settings.admin_token.get_secret_value(), "HRVPACE_HUB_ADMIN_TOKEN"
+            settings.admin_token.get_secret_value(), _VARIABLE, _variable_advice()
         ), False
     if settings.admin_token_file is not None:
         return _read_token_file(settings.admin_token_file), False
@@ -92,7 +135,7 @@ def load_or_create_admin_token(settings: HubSettings) -> tuple[str, bool]:
         token = path.read_text().strip()
         if not token:
             raise HubConfigError(f"{path}: admin token file is empty; delete it") from None
-        return _long_enough(token, str(path)), False
+        return _long_enough(token, str(path), _ROTATE_ADVICE), False
     token = _new_token()
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
@@ -117,14 +160,10 @@ def rotate_admin_token(settings: HubSettings) -> str:
     """
     if settings.admin_token is not None and settings.admin_token.get_secret_value():
         raise HubConfigError(
-            "HRVPACE_HUB_ADMIN_TOKEN is set and overrides the token file: change the variable "
-            "in every hub process's environment and restart them"
+            f"{_VARIABLE} is set and overrides the token file: {_variable_advice()}"
         )
     if settings.admin_token_file is not None:
-        raise HubConfigError(
-            "HRVPACE_HUB_ADMIN_TOKEN_FILE is set: write the new token into that file (0600) "
-            "and restart the hub"
-        )
+        raise HubConfigError(f"{_FILE_VARIABLE} is set: {_file_advice(settings.admin_token_file)}")
     path = settings.admin_token_path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = _new_token()

@@ -99,7 +99,7 @@ def serve(
     from pydantic import ValidationError
 
     from hub.app import create_app
-    from hub.auth import load_or_create_admin_token
+    from hub.auth import admin_token_source, load_or_create_admin_token
     from hub.db import connect
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
@@ -150,10 +150,8 @@ def serve(
         typer.echo(f"hrvpace hub is serving at {url}/")
         if created:
             typer.echo(f"admin token (new; saved in {settings.admin_token_path}, 0600): {token}")
-        elif settings.admin_token is not None and settings.admin_token.get_secret_value():
-            typer.echo("admin token: from HRVPACE_HUB_ADMIN_TOKEN")
         else:
-            typer.echo(f"admin token: in {settings.admin_token_path}")
+            typer.echo(f"admin token: {admin_token_source(settings)}")
         db = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
         typer.echo(f"database: {db}" + (f", {workers} worker processes" if workers > 1 else ""))
         note = hosts_note(settings)
@@ -237,14 +235,23 @@ def token(
     ] = None,
 ) -> None:
     """Where the admin token is; --rotate makes a new one (restart the hub to refuse the old)."""
-    from hub.auth import rotate_admin_token
+    from hub.auth import MAKE_TOKEN_COMMAND, admin_token_source, rotate_admin_token
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
 
     settings = HubSettings() if data_dir is None else HubSettings(data_dir=data_dir)
     if not rotate:
-        typer.echo(f"admin token: in {settings.admin_token_path} (0600)")
-        typer.echo("hrvpace hub token --rotate replaces it; then restart the hub", err=True)
+        typer.echo(f"admin token: {admin_token_source(settings)}")
+        if settings.admin_token_file is None and not (
+            settings.admin_token is not None and settings.admin_token.get_secret_value()
+        ):
+            typer.echo("hrvpace hub token --rotate replaces it; then restart the hub", err=True)
+        else:  # --rotate writes the data dir's file only, and refuses then
+            typer.echo(
+                f"to change it: {MAKE_TOKEN_COMMAND} prints a new one; put it there and "
+                "restart every hub process",
+                err=True,
+            )
         return
     try:
         new = rotate_admin_token(settings)

@@ -13,6 +13,7 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,8 +39,8 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> float:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=PLAN_TZ).timestamp()
 
 
-def _seed(data_dir: Path) -> None:
-    """Yesterday (in the day plan's time zone, New York): a first strap session whose windows
+def _seed(data_dir: Path, yesterday: dt.date = YESTERDAY) -> None:
+    """``yesterday`` (in the day plan's time zone, New York): a first strap session whose windows
     at 60-360 s are the resting measure and a later one that must not count, check-ins (one
     late in the evening: already the next day in UTC), micro-breaks, the day plan's prompts
     and a practice; a simulated session whose windows must not count; a check-in of the day
@@ -50,7 +51,7 @@ def _seed(data_dir: Path) -> None:
         storage.put_value("settings", PLAN_KEY, plan, updated_at=time.time()).result()
         ble = {"kind": "ble", "device": "AA:BB"}
         storage.create_session(
-            "s1", created_at=_at(YESTERDAY, 9), mode="monitor", source=ble, options={}
+            "s1", created_at=_at(yesterday, 9), mode="monitor", source=ble, options={}
         )
         first = [(30.0, 70.0), (40.0, 64.0), (50.0, 60.0), (44.0, 62.0), None, None, None]
         for i, window in enumerate([*first, (90.0, 50.0)]):  # t_s 0..420: 60-360 count
@@ -60,51 +61,51 @@ def _seed(data_dir: Path) -> None:
                 "metrics",
                 "s1",
                 t_s=60.0 * i,
-                recorded_at=_at(YESTERDAY, 9, i),
+                recorded_at=_at(yesterday, 9, i),
                 data={"rmssd_ms": window[0], "mean_hr_bpm": window[1]},
             )
         storage.create_session(
-            "s2", created_at=_at(YESTERDAY, 20), mode="monitor", source=ble, options={}
+            "s2", created_at=_at(yesterday, 20), mode="monitor", source=ble, options={}
         )
         for i, (rmssd, hr) in enumerate([(80.0, 55.0), (82.0, 54.0)], start=1):
             storage.add_snapshot(
                 "metrics",
                 "s2",
                 t_s=60.0 * i,
-                recorded_at=_at(YESTERDAY, 20, i),
+                recorded_at=_at(yesterday, 20, i),
                 data={"rmssd_ms": rmssd, "mean_hr_bpm": hr},
             )
         for key, hour, state in [("a", 10, "sent"), ("b", 13, "sent"), ("c", 16, "skipped")]:
             storage.add_prompt(
-                key=f"{YESTERDAY}:{key}",
+                key=f"{yesterday}:{key}",
                 kind="checkin",
                 trigger="planned",
                 text="How are you?",
                 state=state,
-                due_at=_at(YESTERDAY, hour),
-                expires_at=_at(YESTERDAY, hour + 1),
-                at=_at(YESTERDAY, hour),
+                due_at=_at(yesterday, hour),
+                expires_at=_at(yesterday, hour + 1),
+                at=_at(yesterday, hour),
             ).result()
         storage.add_prompt(  # sent late in the evening: the next day in UTC
-            key=f"{YESTERDAY}:d",
+            key=f"{yesterday}:d",
             kind="checkin",
             trigger="planned",
             text="How was the day?",
             state="sent",
-            due_at=_at(YESTERDAY, 22),
-            expires_at=_at(YESTERDAY, 23),
-            at=_at(YESTERDAY, 22),
+            due_at=_at(yesterday, 22),
+            expires_at=_at(yesterday, 23),
+            at=_at(yesterday, 22),
         ).result()
-        (pid,) = storage.query("SELECT id FROM prompts WHERE key = ?", (f"{YESTERDAY}:a",))[0]
+        (pid,) = storage.query("SELECT id FROM prompts WHERE key = ?", (f"{yesterday}:a",))[0]
         storage.answer_prompt(
-            pid, at=_at(YESTERDAY, 10, 5), text="fine", note=None, items=[]
+            pid, at=_at(yesterday, 10, 5), text="fine", note=None, items=[]
         ).result()
         storage.add_checkin(
-            session_id=None, at=_at(YESTERDAY, 22, 30), stress=5, energy=1, note=""
+            session_id=None, at=_at(yesterday, 22, 30), stress=5, energy=1, note=""
         ).result()
         storage.create_session(
             "sim",
-            created_at=_at(YESTERDAY, 10),
+            created_at=_at(yesterday, 10),
             mode="monitor",
             source={"kind": "simulator"},
             options={},
@@ -113,18 +114,18 @@ def _seed(data_dir: Path) -> None:
             "metrics",
             "sim",
             t_s=0.0,
-            recorded_at=_at(YESTERDAY, 10),
+            recorded_at=_at(yesterday, 10),
             data={"rmssd_ms": 200.0, "mean_hr_bpm": 40.0},
         )
         storage.add_checkin(
-            session_id=None, at=_at(YESTERDAY, 11), stress=4, energy=2, note="my private note"
+            session_id=None, at=_at(yesterday, 11), stress=4, energy=2, note="my private note"
         ).result()
         storage.add_checkin(
-            session_id=None, at=_at(YESTERDAY, 15), stress=3, energy=3, note=""
+            session_id=None, at=_at(yesterday, 15), stress=3, energy=3, note=""
         ).result()
         storage.add_checkin(
             session_id=None,
-            at=_at(YESTERDAY - dt.timedelta(days=1), 15),
+            at=_at(yesterday - dt.timedelta(days=1), 15),
             stress=1,
             energy=5,
             note="",
@@ -137,12 +138,12 @@ def _seed(data_dir: Path) -> None:
             ("break_effect", {"rmssd_before_ms": 35.0, "rmssd_after_ms": 47.5}),
         ]:
             storage.add_micro_break(
-                session_id="s1", t_s=1.0, recorded_at=_at(YESTERDAY, 12), kind=kind, data=data
+                session_id="s1", t_s=1.0, recorded_at=_at(yesterday, 12), kind=kind, data=data
             )
         storage.create_session(
-            "p1", created_at=_at(YESTERDAY, 18), mode="practice", source=ble, options={}
+            "p1", created_at=_at(yesterday, 18), mode="practice", source=ble, options={}
         )
-        storage.set_session_state("p1", "ended", ended_at=_at(YESTERDAY, 18, 12)).result()
+        storage.set_session_state("p1", "ended", ended_at=_at(yesterday, 18, 12)).result()
         storage.flush().result()
     finally:
         storage.close()
@@ -453,6 +454,9 @@ def test_only_a_day_taken_or_refused_for_good_is_done(
         with pytest.raises(hubshare.ClocksDisagreeError, match="disagree") as stopped:
             hubshare.push_pending(tmp_path, db, today=TODAY)
         assert stopped.value.done == [(days[0], "sent")]
+        # what the hub refuses: a day no zone has finished (not clocks "a day or more" apart)
+        assert "no time zone has finished that day yet" in str(stopped.value)
+        assert "by a day" not in str(stopped.value)
         assert asked == [days[0].isoformat(), days[1].isoformat()]
         membership = hubshare.load_membership(tmp_path)
         assert membership is not None and membership.last_pushed == days[0]
@@ -484,36 +488,47 @@ def test_only_a_day_taken_or_refused_for_good_is_done(
 
 
 def test_a_hub_clock_behind_loses_no_day_and_the_push_says_so(
-    tmp_path: Path, running_hub: RunningHub
+    tmp_path: Path, running_hub: RunningHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Review scenario: the hub's clock days behind this machine's. The days it calls future
     are not reported as done; the push exits 1 saying the clocks disagree, and once they
-    agree the next push sends them."""
+    agree the next push sends them.
+
+    Both clocks are pinned (code review: on the wall clock this failed from 05:00 to 10:00
+    UTC, on Thursdays, and before that on Mondays and Tuesdays, as the hub's latest finished
+    day and its closed weeks moved against the plan's days). The person's service: Tuesday
+    17 Nov 2026, 10:00 in New York. The member joined the Sunday before last, so counts from
+    Monday 9 Nov; a hub 5 days behind (Thursday 12 Nov, 15:00 UTC) takes up to 12 Nov (its
+    latest finished day, in UTC+14) and refuses 13 Nov; with the clocks agreeing, 13 to 16
+    Nov go (the week of 9 Nov closes on Wednesday 18 Nov, 00:00 UTC)."""
+    now = dt.datetime(2026, 11, 17, 15, tzinfo=dt.UTC).timestamp()
+    yesterday = dt.date(2026, 11, 16)
+    monkeypatch.setattr(hubshare, "time", SimpleNamespace(time=lambda: now))
     data = tmp_path / "me"
-    _seed(data)
+    _seed(data, yesterday)
+    running_hub.clock[0] = dt.datetime(2026, 11, 8, 12, tzinfo=dt.UTC).timestamp()
     _, code = running_hub.invite()
     hubshare.save_membership(data, hubshare.join_hub(running_hub.server.url, code))
-    running_hub.clock[0] = time.time() - 5 * 86_400  # the hub 5 days behind
+    running_hub.clock[0] = now - 5 * 86_400  # the hub 5 days behind
     runner = CliRunner()
     r = runner.invoke(cli, ["share", "--push", "--data-dir", str(data)])
     assert r.exit_code == 1, r.output
     assert "disagree" in r.output and "Errno" not in r.output
     assert "skipped" not in r.output and "refused" not in r.output
     membership = hubshare.load_membership(data)
-    assert membership is not None and membership.last_pushed is not None
-    assert membership.last_pushed < YESTERDAY and membership.refused == {}
+    assert membership is not None and membership.refused == {}
+    assert membership.last_pushed == dt.date(2026, 11, 12)
     with running_hub.engine.connect() as conn:
         first = set(conn.execute(sa.select(hubdb.contributions.c.day)).scalars())
-    assert first and max(first) == membership.last_pushed
+    assert first == {dt.date(2026, 11, d) for d in range(9, 13)}
 
-    running_hub.clock[0] = time.time() - 86_400  # a day behind: tomorrow is allowed
+    running_hub.clock[0] = now  # the clocks agree
     r = runner.invoke(cli, ["share", "--push", "--data-dir", str(data)])
     assert r.exit_code == 0, r.output
-    assert f"{membership.last_pushed + dt.timedelta(days=1)}: sent" in r.output
+    assert "2026-11-13: sent" in r.output and "refused" not in r.output
     with running_hub.engine.connect() as conn:
         days = set(conn.execute(sa.select(hubdb.contributions.c.day)).scalars())
-    start = min(first)
-    assert days == {start + dt.timedelta(days=i) for i in range((YESTERDAY - start).days + 1)}
+    assert days == {dt.date(2026, 11, d) for d in range(9, 17)}
 
 
 def test_stopping_before_any_day_was_sent_does_not_speak_of_days_on_the_hub(

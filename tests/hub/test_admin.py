@@ -4,6 +4,7 @@ to watch or shrink (review: removing members let an admin single one person out)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -514,3 +515,51 @@ def test_a_withdrawal_takes_old_links_then_its_members_in_one_id_order(
     removed = [m for kind, ids in calls if kind == "delete" for m in ids]
     assert len(removed) == 600 and removed == sorted(removed)
     engine.dispose()
+
+
+def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
+    """Code review: the lock that makes one creator at a time (``create_group``) had no test
+    that could fail without it. Four threads create the group ``race`` at once; a hook holds
+    each after its name check until all four have checked (or 0.3 s, as only one can be
+    there while the lock works), so without the lock all four pass the check and insert."""
+    from hub.db import connect
+    from hub.errors import GroupExistsError
+    from tests.hub.conftest import Clock
+
+    engine = connect(database_url)
+    clock = Clock()
+    clock.at(GROUP_DAY)
+    store = HubStore(engine, clock=clock)
+    checked = threading.Barrier(4, timeout=0.3)
+
+    def after_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "groups.name" in statement:
+            # with the lock one creator at a time is here: the wait times out, nobody comes
+            with contextlib.suppress(threading.BrokenBarrierError):
+                checked.wait()
+
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def create() -> None:
+        start.wait()
+        try:
+            store.create_group("race", 3)
+            outcomes.append("made")
+        except GroupExistsError:
+            outcomes.append("exists")
+
+    sa.event.listen(engine, "after_cursor_execute", after_execute)
+    try:
+        threads = [threading.Thread(target=create) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        assert sorted(outcomes) == ["exists", "exists", "exists", "made"], outcomes
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(db.groups.c.name)).scalars().all()
+        assert rows == ["race"]
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", after_execute)
+        engine.dispose()

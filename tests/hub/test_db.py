@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import shlex
 import signal
 import stat
 import subprocess
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from hub import db
-from hub.auth import load_or_create_admin_token
+from hub.auth import MAKE_TOKEN_COMMAND, load_or_create_admin_token
 from hub.cli import app as hub_cli
 from hub.errors import HubConfigError
 from hub.settings import HubSettings
@@ -549,6 +550,70 @@ def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path
         HubConfigError, match=re.escape(f"{settings.admin_token_path}: ") + ".* 8 characters"
     ):
         load_or_create_admin_token(settings)
+
+
+def test_a_short_admin_token_from_the_environment_gets_advice_that_works_there(
+    tmp_path: Path,
+) -> None:
+    """Code review: a short ``HRVPACE_HUB_ADMIN_TOKEN`` (the README's way for several hub
+    processes) stopped the hub at upgrade saying ``hrvpace hub token --rotate`` makes one, and
+    that command refuses while the variable is set. The variable's and the ``_FILE``'s
+    refusals now give a command that prints a good token; the data dir's file keeps
+    ``--rotate``, which works there."""
+    short = {"HRVPACE_HUB_ADMIN_TOKEN": "short"}
+    served = CliRunner().invoke(
+        hub_cli, ["serve", "--data-dir", str(tmp_path / "hub"), "--port", "0"], env=short
+    )
+    assert served.exit_code == 1 and "fewer than 16" in served.output, served.output
+    assert "--rotate" not in served.output and MAKE_TOKEN_COMMAND in served.output
+    rotated = CliRunner().invoke(
+        hub_cli, ["token", "--rotate", "--data-dir", str(tmp_path / "hub")], env=short
+    )
+    assert rotated.exit_code == 1 and MAKE_TOKEN_COMMAND in rotated.output, rotated.output
+    made = subprocess.run(
+        shlex.split(MAKE_TOKEN_COMMAND), capture_output=True, text=True, check=True
+    ).stdout.strip()
+    settings = HubSettings(data_dir=tmp_path / "hub", admin_token=SecretStr(made))
+    assert load_or_create_admin_token(settings) == (made, False)
+
+    token_file = tmp_path / "secret"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"ha_short\n")
+    os.close(fd)
+    with pytest.raises(HubConfigError) as from_file:
+        load_or_create_admin_token(HubSettings(data_dir=tmp_path, admin_token_file=token_file))
+    assert MAKE_TOKEN_COMMAND in str(from_file.value) and "--rotate" not in str(from_file.value)
+    own = HubSettings(data_dir=tmp_path / "own")
+    own.data_dir.mkdir()
+    fd = os.open(own.admin_token_path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"ha_short\n")
+    os.close(fd)
+    with pytest.raises(HubConfigError, match="hrvpace hub token --rotate makes one"):
+        load_or_create_admin_token(own)
+
+
+def test_hub_token_says_where_the_token_in_force_is(tmp_path: Path) -> None:
+    """Code review: ``hrvpace hub token`` named the data dir's file when the variable supplied
+    the token or no file existed yet. It now says what ``serve`` says, by the same precedence
+    (the variable, the ``_FILE``, the data dir's file, none yet)."""
+    data = tmp_path / "hub"
+
+    def where(env: dict[str, str] | None = None) -> str:
+        r = CliRunner().invoke(hub_cli, ["token", "--data-dir", str(data)], env=env)
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    none_yet = where()
+    assert "admin token: none yet" in none_yet and "hrvpace hub serve" in none_yet, none_yet
+    assert not data.exists()
+    env = where({"HRVPACE_HUB_ADMIN_TOKEN": "ha_long-enough-token-xyz"})
+    assert "admin token: from HRVPACE_HUB_ADMIN_TOKEN" in env and "--rotate" not in env, env
+    assert MAKE_TOKEN_COMMAND in env
+    named = where({"HRVPACE_HUB_ADMIN_TOKEN_FILE": str(tmp_path / "secret")})
+    assert f"admin token: in {tmp_path / 'secret'} (HRVPACE_HUB_ADMIN_TOKEN_FILE)" in named
+    load_or_create_admin_token(HubSettings(data_dir=data))
+    own = where()
+    assert f"admin token: in {data / 'admin-token'}" in own and "--rotate" in own, own
 
 
 def test_token_rotate_writes_a_new_token_file_that_the_next_start_uses(tmp_path: Path) -> None:
