@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import importlib
 import logging
 import resource
 import socket
@@ -135,6 +136,14 @@ def raise_open_file_limit() -> int:
     return soft
 
 
+def _uvicorn_class(module: str, name: str) -> Any:
+    """Class ``name`` of uvicorn's module ``module``, or None where a uvicorn has none."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
 def guard_problems(config: uvicorn.Config) -> list[str]:
     """What keeps the connection limits from working with ``config`` (loaded); [] if nothing.
 
@@ -156,6 +165,13 @@ def guard_problems(config: uvicorn.Config) -> list[str]:
         (base, "__init__", {"config", "loop", "server_state", "cycle"}),
         (base, "connection_made", {"transport", "flow"}),
         (cycle_cls, "__init__", {"response_complete", "more_body", "waiting_for_100_continue"}),
+        # read by the guard too (rev9 finding 1): a body's deadline, the cap's count
+        (
+            _uvicorn_class("uvicorn.protocols.http.flow_control", "FlowControl"),
+            "__init__",
+            {"read_paused"},
+        ),
+        (_uvicorn_class("uvicorn.server", "ServerState"), "__init__", {"connections"}),
     ]
     for owner, method, names in wanted:
         code = getattr(getattr(owner, method, None), "__code__", None)

@@ -193,7 +193,8 @@ def test_a_body_that_stops_coming_is_closed_at_the_deadline_a_body_that_comes_is
     held for ever, and never evicted: 2048 of them made the hub answer 503 to everyone."""
     import webconventions.serving as serving
 
-    monkeypatch.setattr(serving, "MIN_BODY_RATE_BPS", 5.0)  # the per-byte deadline alone here
+    # the per-byte deadline alone here: the rate rule far below it (rev9 finding 3)
+    monkeypatch.setattr(serving, "MIN_BODY_RATE_BPS", 1e-3)
     with _serving(protocol, head_timeout_s=0.4) as (_server, port):
         t0 = time.monotonic()
         no_body = _open(port, POST_HEAD + b"\r\n" + b"{")
@@ -497,6 +498,35 @@ def test_at_start_a_protocol_without_the_guard_is_warned_about(
         assert "not engaged" not in caplog.text
         GuardedConfig(_app, lifespan="off", http="h11").load()
     assert "connection limits not engaged" in caplog.text and "H11Protocol" in caplog.text
+
+
+def test_the_start_check_names_a_renamed_flow_or_server_state_attribute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rev9 finding 1: the guard also reads ``FlowControl.read_paused`` (a body's deadline) and
+    ``ServerState.connections`` (the cap); the start check did not look at them, so a uvicorn
+    that renamed one kept a half-working guard (a body that never came was never closed)."""
+    from uvicorn.protocols.http import flow_control
+    from uvicorn.server import ServerState
+
+    import webconventions.serving as serving
+
+    config = GuardedConfig(_app, lifespan="off")
+    config.load()
+    assert serving.guard_problems(config) == []
+
+    def flow_init(self: Any, transport: Any) -> None:
+        self._transport = transport
+        self.reading_paused = False  # renamed
+
+    def state_init(self: Any) -> None:
+        self.open_connections = set()  # renamed
+
+    monkeypatch.setattr(flow_control.FlowControl, "__init__", flow_init)
+    monkeypatch.setattr(ServerState, "__init__", state_init)
+    problems = serving.guard_problems(config)
+    assert any("FlowControl.__init__" in p and "read_paused" in p for p in problems), problems
+    assert any("ServerState.__init__" in p and "connections" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("protocol", ["httptools", "h11"])
