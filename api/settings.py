@@ -29,6 +29,11 @@ from pydantic_settings import (
 from api.timezones import zone_problem
 from hrv.errors import HrvpaceError
 from webconventions.hosts import LOOPBACK_HOSTS, accepted_hosts, host_pattern
+from webconventions.limits import (
+    head_timeout_field,
+    max_connections_field,
+    write_stall_field,
+)
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -133,29 +138,9 @@ class Settings(BaseSettings):
     scan_max_s: float = Field(
         default=30.0, gt=0, description="Longest BLE scan a client may ask for."
     )
-    request_head_timeout_s: float = Field(
-        default=10.0,
-        gt=0,
-        le=300,
-        description="Seconds a connection has to send a complete request head (after it "
-        "opened, or after the previous response), and a request's body may go without a byte; "
-        "it is closed when they pass (uvicorn held an unfinished request for ever).",
-    )
-    write_stall_timeout_s: float = Field(
-        default=60.0,
-        gt=0,
-        le=3600,
-        description="Seconds an answer may wait in the send buffer without the client taking "
-        "any of it (a client that never reads); the connection is closed when they pass.",
-    )
-    max_connections: int = Field(
-        default=2048,
-        ge=1,
-        description="Connections (HTTP and WebSocket) open at once, at most (and at most the "
-        "room left by the open-file limit, see the README); at the cap the connection waiting "
-        "longest for its request head, or a stalled one, is closed, or the new one gets 503 when "
-        "none is waiting or stalled.",
-    )
+    request_head_timeout_s: float = head_timeout_field()
+    write_stall_timeout_s: float = write_stall_field()
+    max_connections: int = max_connections_field()
 
     @field_validator("allowed_hosts")
     @classmethod

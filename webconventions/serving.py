@@ -28,6 +28,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from webconventions.limits import HEAD_TIMEOUT_S, MAX_CONNECTIONS, WRITE_STALL_TIMEOUT_S
+
 __all__ = [
     "EVICT_STALLED_AFTER_S",
     "FD_RESERVE",
@@ -66,12 +68,6 @@ def listen_error(host: str, port: int, exc: OSError) -> str:
     return f"{where}: {exc.strerror or exc}"
 
 
-#: Default seconds a connection has to send a complete request head (after it opened, or
-#: after the previous response on a kept-alive connection); it is closed when they pass.
-HEAD_TIMEOUT_S = 10.0
-#: Default seconds an answer may sit in the transport's write buffer without any of it being
-#: taken by the client (a client that never reads); the connection is closed when they pass.
-WRITE_STALL_TIMEOUT_S = 60.0
 #: At the cap, a connection whose body or answer made no progress for this long (or for the
 #: head deadline, if shorter) may be closed to make room, as one waiting for a head may.
 EVICT_STALLED_AFTER_S = 1.0
@@ -83,8 +79,6 @@ EVICT_STALLED_AFTER_S = 1.0
 MIN_BODY_RATE_BPS = 1024.0
 #: At start, a warning when the connection cap the open-file limit leaves is below this.
 SMALL_CAP = 64
-#: Default cap on the connections (HTTP and WebSocket) open at once.
-MAX_CONNECTIONS = 2048
 #: File descriptors kept free of connections under the process's limit (database files,
 #: uploads' temporary files, BLE, logs).
 FD_RESERVE = 128
