@@ -82,5 +82,7 @@ def test_missing_fit_sdk_says_what_to_install(
 
     path = fit_file(tmp_path, RR_S)
     monkeypatch.setitem(sys.modules, "garmin_fit_sdk", None)
-    with pytest.raises(RecordingFormatError, match=r"pip install 'hrvpace\[fit\]'"):
+    with pytest.raises(
+        RecordingFormatError, match=r"pip install -e '\.\[fit\]' in the hrvpace checkout"
+    ):
         read_recording(path, format="fit")

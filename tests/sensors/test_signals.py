@@ -279,7 +279,8 @@ def test_missing_neurokit2_says_what_to_install(
     monkeypatch.setitem(sys.modules, "neurokit2", None)  # import fails as if not installed
     path = tmp_path / "ecg.csv"
     path.write_text("1\n2\n")
-    install = r"needs NeuroKit2 \(pip install 'hrvpace\[ecg\]'\)"
+    # from the checkout: hrvpace is not on a package index (first-day review F2)
+    install = r"needs NeuroKit2 \(pip install -e '\.\[ecg\]' in the hrvpace checkout\)"
     with pytest.raises(RecordingFormatError, match=install):
         read_recording(path, format="ecg_csv", sampling_rate_hz=250)
     monkeypatch.setitem(sys.modules, "wfdb", None)
