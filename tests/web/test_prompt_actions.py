@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from api.app import create_app
 from api.settings import load_settings
@@ -55,11 +56,47 @@ def _prompt(api: httpx.Client, key_end: str, state: str) -> dict[str, Any] | Non
 
 
 def _card_of(page: Any, kind: str) -> None:
-    page.wait_for_function(
-        "(() => { const c = document.querySelector('[data-testid=prompt-card]');"
-        f" return !c.hidden && c.dataset.kind === '{kind}'; }})()",
-        timeout=15_000,
-    )
+    try:
+        page.wait_for_function(
+            "(() => { const c = document.querySelector('[data-testid=prompt-card]');"
+            f" return !c.hidden && c.dataset.kind === '{kind}'; }})()",
+            timeout=15_000,
+        )
+    except Exception as exc:  # say what the card shows instead
+        shown = page.evaluate(
+            "(() => { const c = document.querySelector('[data-testid=prompt-card]');"
+            " return {hidden: c.hidden, kind: c.dataset.kind, id: c.dataset.promptId,"
+            " waiting: document.getElementById('prompt-waiting').textContent,"
+            " status: document.getElementById('prompt-status').textContent,"
+            " conn: document.getElementById('conn-status').textContent}; })()"
+        )
+        raise AssertionError(f"no {kind} card; the card: {shown}") from exc
+
+
+def _press_done(page: Any) -> None:
+    """Press Done on the card shown and see its ``POST /prompts/{id}/done`` go out.
+
+    Once in CI the reset's card did not come back within 15 s of Done pressed on the screen
+    break's card; 4 local runs of each test, 4 at once, did not show it again: the cause is
+    not known.
+    The likely one: the 2-minute breathing break the reset started runs 2 s at FAST, and its
+    banner goes up and down on its own time, moving the card under a click. So the press is
+    checked by its request (a person would press again, and so does this, once), and
+    ``_card_of`` now says what the card showed instead if it fails again.
+    """
+    prompt_id = page.locator("#prompt-card").get_attribute("data-prompt-id")
+    button = page.get_by_test_id("prompt-card").get_by_role("button", name="Done", exact=True)
+    for attempt in range(2):
+        try:
+            with page.expect_request(
+                lambda q: q.method == "POST" and q.url.endswith(f"/prompts/{prompt_id}/done"),
+                timeout=5_000,
+            ):
+                button.click()
+            return
+        except PlaywrightTimeoutError:
+            if attempt:
+                raise
 
 
 def _the_replaced_checkin_comes_last(page: Any, api: httpx.Client) -> None:
@@ -222,7 +259,7 @@ def test_a_reset_whose_done_failed_after_another_prompt_took_the_card_comes_back
         # back in line behind the screen break's card, not lost
         waiting.wait_for(state="visible", timeout=10_000)
         assert waiting.inner_text() == "1 more prompt waiting."
-        card.get_by_role("button", name="Done", exact=True).click()
+        _press_done(page)  # the screen break's
         _card_of(page, "breathing_reset")  # the screen break done: the reset's card again
         assert page.locator("#prompt-card").get_attribute("data-prompt-id") == str(reset["id"])
         assert waiting.is_hidden()
@@ -305,7 +342,7 @@ def test_a_reset_whose_done_hangs_after_another_prompt_took_the_card_comes_back(
             conn == "Breathing reset started, not marked done: no answer from the service in 0.5 s"
         )
         assert _prompt(api, ":reset", "sent") is not None  # still open on the service
-        card.get_by_role("button", name="Done", exact=True).click()
+        _press_done(page)  # the screen break's
         _card_of(page, "breathing_reset")  # the screen break done: the reset's card again
         assert page.locator("#prompt-card").get_attribute("data-prompt-id") == str(reset["id"])
         card.get_by_role("button", name="Done", exact=True).click()
