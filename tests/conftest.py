@@ -42,69 +42,89 @@ def pytest_make_collect_report(
     return report
 
 
-#: The test files that take longest, longest first (seconds of one run of the whole suite,
-#: ``-n 3 --dist loadfile --no-loadscope-reorder --durations=0``, summed per file from its junit
-#: xml, on two cores shared with other jobs: about 2.4 times a CI run; the order is what
-#: matters). ``scripts/test.sh`` hands files to its workers in collection order: these go first,
-#: so that no long file starts last and keeps one worker busy while the others have nothing
-#: left (pytest-xdist's own order, files with the most tests first, started the 140-s
-#: schemathesis file last and ended the run 40 s after the other worker). Every file of 30 s or
-#: more in that run is listed; a file not listed runs after them in the usual order; a listed
-#: file that is gone is ignored. Remeasure with ``--durations=0 --junitxml=FILE``.
+#: The test files that take longest, longest first (seconds from a file's first test to the next
+#: file's first on its worker, in one run of the whole suite as scripts/test.sh runs it:
+#: ``-n 3 --dist loadfile --no-loadscope-reorder``, nothing else on the two cores, 2026-12-06).
+#: ``scripts/test.sh`` hands files to its workers in collection order: these go first, so that
+#: no long file starts last and keeps one worker busy while the others have nothing left (the
+#: order measured before this one had gone stale: a 86-s file started last and ended the run
+#: 85 s after the other two workers; longest-first ends them within seconds of each other).
+#: Every file of 7 s or more in that run is listed; a file not listed runs after them in the
+#: usual order; a listed file that is gone is ignored. Remeasure with a plugin that writes each
+#: test's start time and worker (``pytest_runtest_logstart``), e.g. after a file grows.
 LONGEST_FIRST = (
-    "sensors/test_signal_polarity.py",  # 269
-    "sensors/test_signal_not_ecg.py",  # 215
-    "test_cli_data_dir.py",  # 151
-    "test_cli_replay.py",  # 150
-    "api/test_schemathesis.py",  # 132
-    "research/test_report_export.py",  # 128
-    "web/test_nudges.py",  # 125
-    "sensors/test_ble.py",  # 125
-    "breathing/test_assessment_ursino.py",  # 121
-    "sensors/test_signal_low_quality.py",  # 119
-    "test_cli_signals.py",  # 117
-    "web/test_page.py",  # 106
-    "api/test_long_days.py",  # 101
-    "sensors/test_record_cli_files.py",  # 98
-    "hub/test_db.py",  # 98
-    "test_faults.py",  # 97
-    "research/test_analyze.py",  # 92
-    "web/test_prompt_late.py",  # 88
-    "hub/test_api.py",  # 80
-    "hub/test_differencing.py",  # 79
-    "research/test_segments.py",  # 74
-    "test_cli_paced_stopped.py",  # 73
-    "hrv/test_rolling_paths.py",  # 72
-    "web/test_assessment_card.py",  # 72
-    "api/test_commands.py",  # 69
-    "test_cli_cut_off.py",  # 69
-    "research/test_ectopy_warning.py",  # 68
-    "test_cli_paced_streams.py",  # 67
-    "research/test_neurokit_names.py",  # 67
-    "hub/test_admin.py",  # 64
-    "test_cli_practice_rates.py",  # 60
-    "research/test_folder.py",  # 59
-    "api/test_dayplan_zone.py",  # 54
-    "api/test_microbreaks.py",  # 53
-    "hub/test_privacy.py",  # 50
-    "hub/test_interventions.py",  # 50
-    "api/test_replay_paced_export.py",  # 50
-    "test_cli_breathing.py",  # 50
-    "hrv/test_clean_mitdb.py",  # 50
-    "web/test_break_after_pacing.py",  # 49
-    "test_collection_order.py",  # 45
-    "sensors/test_signals.py",  # 43
-    "web/test_prompt_actions.py",  # 43
-    "web/test_share_settings.py",  # 41
-    "hrv/test_clean_injected.py",  # 38
-    "research/test_dask_cluster.py",  # 36
-    "api/test_live_resume.py",  # 35
-    "web/test_live_socket.py",  # 34
-    "web/test_signal_tile.py",  # 34
-    "research/test_analyze_settings.py",  # 34
-    "api/test_dayplan.py",  # 33
-    "api/test_devices_ble.py",  # 32
-    "api/test_assembly.py",  # 32
+    "web/test_nudges.py",  # 112
+    "sensors/test_ble.py",  # 93
+    "web/test_workday_review.py",  # 86
+    "web/test_prompt_late.py",  # 76
+    "api/test_schemathesis.py",  # 72
+    "web/test_page.py",  # 69
+    "breathing/test_assessment_ursino.py",  # 65
+    "api/test_long_days.py",  # 64
+    "web/test_assessment_card.py",  # 57
+    "test_faults.py",  # 52
+    "api/test_microbreaks.py",  # 49
+    "test_cli_replay.py",  # 47
+    "web/test_break_after_pacing.py",  # 45
+    "hub/test_db.py",  # 38
+    "test_cli_paced_stopped.py",  # 37
+    "sensors/test_record_cli_files.py",  # 32
+    "api/test_live_resume.py",  # 32
+    "web/test_signal_tile.py",  # 30
+    "api/test_replay_paced_export.py",  # 28
+    "hrv/test_rolling_paths.py",  # 28
+    "web/test_prompt_actions.py",  # 28
+    "api/test_commands.py",  # 28
+    "hub/test_api.py",  # 26
+    "hub/test_admin.py",  # 25
+    "test_cli_data_dir.py",  # 24
+    "api/test_dayplan.py",  # 24
+    "web/test_live_socket.py",  # 24
+    "api/test_own_numbers.py",  # 24
+    "sensors/test_templatematch.py",  # 23
+    "web/test_page_ble.py",  # 23
+    "api/test_signal.py",  # 22
+    "api/test_microbreak_plan_quiet.py",  # 21
+    "research/test_report_export.py",  # 21
+    "api/test_recordings.py",  # 18
+    "web/test_beat_backfill.py",  # 18
+    "api/test_devices_ble.py",  # 17
+    "web/test_hub_admin.py",  # 16
+    "web/test_layout_review.py",  # 16
+    "web/test_dayplan_page.py",  # 15
+    "api/test_dayplan_zone.py",  # 15
+    "hub/test_differencing.py",  # 15
+    "research/test_analyze.py",  # 14
+    "api/test_assessment_end.py",  # 14
+    "api/test_assembly.py",  # 13
+    "webconventions/test_serving_limits.py",  # 13
+    "hub/test_privacy.py",  # 13
+    "api/test_breathing.py",  # 12
+    "research/test_segments.py",  # 12
+    "web/test_share_settings.py",  # 12
+    "test_cli_paced_streams.py",  # 11
+    "sensors/test_plain_not_rr.py",  # 11
+    "sensors/test_signal_not_ecg.py",  # 11
+    "web/test_break_banner.py",  # 11
+    "api/test_sessions.py",  # 11
+    "web/test_workday_card.py",  # 11
+    "research/test_neurokit_names.py",  # 10
+    "api/test_prompt_answers.py",  # 10
+    "test_cli_signals.py",  # 10
+    "api/test_dayplan_review.py",  # 10
+    "sensors/test_signal_polarity.py",  # 10
+    "api/test_ws_origin.py",  # 10
+    "test_cli_breathing.py",  # 9
+    "web/test_chart_labels.py",  # 9
+    "test_cli_cut_off.py",  # 9
+    "research/test_ectopy_warning.py",  # 9
+    "api/test_generated_client.py",  # 8
+    "hrv/test_clean_mitdb.py",  # 8
+    "sensors/test_record_streams.py",  # 8
+    "hrv/test_clean_injected.py",  # 8
+    "breathing/test_microbreak.py",  # 7
+    "research/test_folder.py",  # 7
+    "hub/test_interventions.py",  # 7
 )
 
 
