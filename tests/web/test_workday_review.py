@@ -53,13 +53,27 @@ def _script_errors(errors: list[str]) -> list[str]:
     return [e for e in errors if "Failed to load resource" not in e]
 
 
-def _open(context: Any, server: WebServer, sid: str) -> tuple[Any, list[str]]:
+def _open(
+    context: Any, server: WebServer, sid: str, *, clock: bool = False
+) -> tuple[Any, list[str]]:
+    """The page on ``sid``, live; ``clock``: its timers on a clock the test moves."""
     page = context.new_page()
+    if clock:
+        page.clock.install()  # its time runs as usual until the test moves it
     errors = record_errors(page)
     page.goto(f"{server.url}/#token={server.token}")
     page.wait_for_function(f"document.getElementById('session-select').value === '{sid}'")
     page.wait_for_function("document.getElementById('conn-status').textContent === 'Live'")
     return page, errors
+
+
+def _run_clock_until(page: Any, condition: str, *, page_s: float) -> None:
+    """Move the page's clock half a second at a time until ``condition`` (a JS expression)."""
+    for _ in range(int(page_s * 2)):
+        if page.evaluate(condition):
+            return
+        page.clock.run_for(500)
+    assert page.evaluate(condition), f"not within {page_s} s of page time: {condition}"
 
 
 def test_a_reset_on_a_session_the_service_stopped_says_so_not_that_a_break_runs(
@@ -254,12 +268,16 @@ def test_while_the_service_is_away_the_page_asks_less_and_less_often_and_not_whe
     try:
         page = ctx.new_page()
         page.add_init_script(PROBE_TIMES)
+        # the page's timers on a clock the test moves (its time runs as usual until then): the
+        # three asks of a backing-off page take 3 + 6 + 12 s of page time, not of the test's
+        page.clock.install()
         page.goto(f"http://127.0.0.1:{port}/#token=tok")
         page.wait_for_function("document.getElementById('session-select').options.length > 0")
         first.stop()
-        page.locator("body[data-service='down']").wait_for()
+        # the page finds the service gone at its next read
+        _run_clock_until(page, "document.body.dataset.service === 'down'", page_s=30)
         page.evaluate("window.__probes = []")  # the page's own first read is not a probe
-        page.wait_for_function("window.__probes.length >= 3", timeout=60_000)
+        _run_clock_until(page, "window.__probes.length >= 3", page_s=60)
         t = page.evaluate("window.__probes")
         gaps = [b - a for a, b in itertools.pairwise(t)]
         assert gaps[0] >= 2500 and gaps[1] >= 1.6 * gaps[0], gaps
@@ -528,7 +546,8 @@ def test_confirmations_clear_by_themselves_and_a_breaks_effect_does_not_follow_t
     where it is until closed, not over the page as it scrolls."""
     with checkin_day.client() as api:
         sid = _start_sim(api)
-        page, errors = _open(context, checkin_day, sid)
+        # the confirmations' 8 s pass on the page's clock, moved by the test
+        page, errors = _open(context, checkin_day, sid, clock=True)
         card = page.get_by_test_id("prompt-card")
         card.wait_for(state="visible", timeout=15_000)
         for button in card.locator(".scale-buttons").all():
@@ -538,8 +557,8 @@ def test_confirmations_clear_by_themselves_and_a_breaks_effect_does_not_follow_t
         page.wait_for_function(
             "document.getElementById('prompt-done').textContent === 'Saved. Thank you.'"
         )
-        page.wait_for_function(
-            "document.getElementById('prompt-done').textContent === ''", timeout=30_000
+        _run_clock_until(
+            page, "document.getElementById('prompt-done').textContent === ''", page_s=30
         )
         assert done.inner_text() == ""
         page.locator("#stress-scale button[data-value='2']").click()
@@ -547,8 +566,8 @@ def test_confirmations_clear_by_themselves_and_a_breaks_effect_does_not_follow_t
         page.wait_for_function(
             "document.getElementById('checkin-status').textContent.startsWith('Saved at')"
         )
-        page.wait_for_function(
-            "document.getElementById('checkin-status').textContent === ''", timeout=30_000
+        _run_clock_until(
+            page, "document.getElementById('checkin-status').textContent === ''", page_s=30
         )
         page.evaluate(
             """async () => {
@@ -620,7 +639,8 @@ def test_the_prompt_cards_scale_buttons_are_named_as_the_check_in_cards(
     card's say "Stress 4 of 5: stressed". The prompt's say the same."""
     with checkin_day.client() as api:
         sid = _start_sim(api)
-        page, errors = _open(context, checkin_day, sid)
+        # the confirmations' 8 s pass on the page's clock, moved by the test
+        page, errors = _open(context, checkin_day, sid, clock=True)
         card = page.get_by_test_id("prompt-card")
         card.wait_for(state="visible", timeout=15_000)
         for name in ("Stress 4 of 5: stressed", "Energy 1 of 5: exhausted"):
