@@ -23,7 +23,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from api.errors import SessionNotFoundError, SessionStartFailedError, StrapInUseError
+from api.errors import (
+    SessionNotFoundError,
+    SessionStartFailedError,
+    StoreBusyError,
+    StrapInUseError,
+)
 from api.live import LiveHub
 from api.pipeline import (
     BASELINE_KEY,
@@ -50,9 +55,23 @@ from api.storage.queries import PERSON_KIND
 from sensors.ble_gatt import is_name_prefix
 from sensors.source import BeatSource
 
-__all__ = ["LiveSession", "SessionCreate", "SessionManager", "SessionMode"]
+__all__ = [
+    "STOP_STORE_TIMEOUT_S",
+    "LiveSession",
+    "SessionCreate",
+    "SessionManager",
+    "SessionMode",
+]
 
 log = logging.getLogger(__name__)
+
+#: Seconds a stop waits for the session's final state to be stored, once its pipeline has
+#: ended (its source closed), before it raises :class:`~api.errors.StoreBusyError` (503
+#: ``store_busy``): the database locked by another program, a stalled disk. Storing it takes
+#: a fraction of a second otherwise. As :data:`api.routes.sessions.SETTLE_TIMEOUT_S` bounds
+#: an answer's wait for a final state, this bounds a stop's; the final state is still stored
+#: once the database takes writes.
+STOP_STORE_TIMEOUT_S = 10.0
 
 SessionMode = Literal["monitor", "assessment", "practice"]
 
@@ -133,6 +152,8 @@ class LiveSession:
     #: Its pipeline has returned: the final state is being stored (``pipeline.state`` is it)
     #: and the last messages released. Nothing cancels the task from then on.
     finishing: bool = False
+    #: Set with :attr:`finishing` (a stop's wait for the final state is capped from then on).
+    played: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class SessionManager:
@@ -365,6 +386,7 @@ class SessionManager:
             log.exception("session %s: pipeline failed", live.id)
             result = PipelineResult("failed", f"internal error ({type(exc).__name__})")
         live.finishing = True  # from here on a stop waits for done, it never cancels
+        live.played.set()
         try:
             live.pipeline.set_state(result.state, result.message)
             ended_at = time.time()
@@ -405,7 +427,8 @@ class SessionManager:
 
         Idempotent: a stop while another is under way (or while the session ends by itself)
         waits for the same end; the session's task is cancelled once, never while it stores
-        its final state.
+        its final state. The wait for the final state's write, once the pipeline has ended,
+        is capped (:data:`STOP_STORE_TIMEOUT_S`).
 
         Returns ``False`` when the session exists but was not running.
 
@@ -413,6 +436,10 @@ class SessionManager:
         ------
         SessionNotFoundError
             No session with that id.
+        StoreBusyError
+            The session is stopped (its source closed) but its final state was not stored
+            within :data:`STOP_STORE_TIMEOUT_S`: it is stored once the database takes writes,
+            and the session stays among the running ones until then (its row ``running``).
         """
         live = self._live.get(session_id)
         if live is None:
@@ -421,7 +448,18 @@ class SessionManager:
                 raise SessionNotFoundError(f"no session with id {session_id!r}")
             return False
         self._request_stop(live)
-        await live.done.wait()
+        await live.played.wait()  # its source closes (each source bounds its own close)
+        try:
+            async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                await live.done.wait()
+        except TimeoutError:
+            raise StoreBusyError(
+                f"session {session_id} is stopped, but its final state was not stored within "
+                f"{STOP_STORE_TIMEOUT_S:g} s: the database is busy (locked by another program, "
+                "or the disk stalls). It is stored once the database takes writes; GET "
+                f"/api/v1/sessions/{session_id} says running until then",
+                session_id=session_id,
+            ) from None
         return True
 
     async def shutdown(self) -> None:
