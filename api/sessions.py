@@ -50,7 +50,7 @@ from api.pipeline import (
     play,
     session_stages,
 )
-from api.storage import Storage
+from api.storage import Storage, StorageError
 from api.storage.queries import PERSON_KIND
 from sensors.ble_gatt import is_name_prefix
 from sensors.source import BeatSource
@@ -72,6 +72,13 @@ log = logging.getLogger(__name__)
 #: an answer's wait for a final state, this bounds a stop's; the final state is still stored
 #: once the database takes writes.
 STOP_STORE_TIMEOUT_S = 10.0
+#: Seconds before a final state whose write failed is written again (the database locked past
+#: SQLite's busy timeout, 30 s; a full disk), doubled after each failure up to
+#: :data:`FINAL_STATE_RETRY_MAX_S`: it is retried until stored, or until the service shuts
+#: down (the next start then marks the session ``interrupted``, as any it did not finish).
+FINAL_STATE_RETRY_S = 1.0
+#: The longest wait between two writes of a final state.
+FINAL_STATE_RETRY_MAX_S = 60.0
 
 SessionMode = Literal["monitor", "assessment", "practice"]
 
@@ -193,6 +200,8 @@ class SessionManager:
         self.quiet_for_all = False
         #: Sessions whose row is written (or being written) but that are not yet in ``_live``.
         self._creating: set[str] = set()
+        #: Set by :meth:`shutdown`: a final state's write is no longer retried.
+        self._shutting_down = asyncio.Event()
 
     @property
     def live_sessions(self) -> list[LiveSession]:
@@ -389,16 +398,7 @@ class SessionManager:
         live.played.set()
         try:
             live.pipeline.set_state(result.state, result.message)
-            ended_at = time.time()
-            await asyncio.wrap_future(
-                self.storage.set_session_state(
-                    live.id,
-                    result.state,
-                    message=result.message,
-                    ended_at=ended_at,
-                    last_seq=live.hub.seq,  # the final status's, just published
-                )
-            )
+            await self._store_final_state(live, result, ended_at=time.time())
             log.info("session %s %s", live.id, result.state)
         except Exception:
             log.exception("session %s: bookkeeping failed", live.id)
@@ -413,6 +413,45 @@ class SessionManager:
             live.hub.close()
             self._live.pop(live.id, None)
             live.done.set()
+
+    async def _store_final_state(
+        self, live: LiveSession, result: PipelineResult, *, ended_at: float
+    ) -> None:
+        """Write the session's final state; a write that fails is retried until it is stored.
+
+        A write fails when the database stays locked past SQLite's busy timeout (another
+        program holds it) or the disk is full: the final state is written again after
+        :data:`FINAL_STATE_RETRY_S`, doubled each time up to :data:`FINAL_STATE_RETRY_MAX_S`.
+        Given up (:class:`~api.storage.StorageError` raised) only when the storage is closed
+        or the service shuts down: the next start marks the session ``interrupted``.
+        """
+        delay_s = FINAL_STATE_RETRY_S
+        while True:
+            try:
+                await asyncio.wrap_future(
+                    self.storage.set_session_state(
+                        live.id,
+                        result.state,
+                        message=result.message,
+                        ended_at=ended_at,
+                        last_seq=live.hub.seq,  # the final status's, just published
+                    )
+                )
+                return
+            except StorageError:
+                if self.storage.closed or self._shutting_down.is_set():
+                    raise
+            log.warning(
+                "session %s: its final state (%s) is not stored yet (the database did not take "
+                "the write); writing it again in %g s",
+                live.id,
+                result.state,
+                delay_s,
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay_s):
+                    await self._shutting_down.wait()
+            delay_s = min(2 * delay_s, FINAL_STATE_RETRY_MAX_S)
 
     def _request_stop(self, live: LiveSession) -> None:
         """Cancel the session's pipeline, once, and only while it plays (see :meth:`_run`)."""
@@ -464,6 +503,7 @@ class SessionManager:
 
     async def shutdown(self) -> None:
         """Stop every running session (service shutdown)."""
+        self._shutting_down.set()
         for live in list(self._live.values()):
             self._request_stop(live)
         for live in list(self._live.values()):
