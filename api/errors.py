@@ -7,6 +7,7 @@ Part of the one hierarchy of :mod:`hrv.errors`::
     ├── SessionNotRunningError      409 session_not_running
     ├── StrapInUseError             409 strap_in_use (a running session holds that strap)
     ├── SessionStartFailedError     a session's start failed after its row was stored (failed)
+    ├── StoreBusyError              503 store_busy (a stop's final state not stored in time)
     ├── RecordingNotFoundError      404 recording_not_found
     ├── RecordingUnreadableError    422 recording_unreadable (names the line, never quotes it)
     ├── BodyTooLargeError           413 body_too_large
@@ -37,6 +38,7 @@ __all__ = [
     "SessionNotFoundError",
     "SessionNotRunningError",
     "SessionStartFailedError",
+    "StoreBusyError",
     "StrapInUseError",
 ]
 
@@ -92,6 +94,23 @@ class SessionStartFailedError(ApiError):
     status = 500
     code = "internal_error"
     title = "Internal error"
+
+    def __init__(self, message: str, *, session_id: str) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+
+
+class StoreBusyError(ApiError):
+    """A stopped session's final state could not be stored within the stop's cap.
+
+    The database is held by another program (a write lock) or the disk stalls. The session is
+    stopped all the same (its source closed, no beat taken after the stop) and its final state
+    is stored once the database takes writes again; ``session_id`` names it.
+    """
+
+    status = 503
+    code = "store_busy"
+    title = "Storage busy"
 
     def __init__(self, message: str, *, session_id: str) -> None:
         super().__init__(message)

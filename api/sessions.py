@@ -23,7 +23,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from api.errors import SessionNotFoundError, SessionStartFailedError, StrapInUseError
+from api.errors import (
+    SessionNotFoundError,
+    SessionStartFailedError,
+    StoreBusyError,
+    StrapInUseError,
+)
 from api.live import LiveHub
 from api.pipeline import (
     BASELINE_KEY,
@@ -45,14 +50,35 @@ from api.pipeline import (
     play,
     session_stages,
 )
-from api.storage import Storage
+from api.storage import Storage, StorageError
 from api.storage.queries import PERSON_KIND
 from sensors.ble_gatt import is_name_prefix
 from sensors.source import BeatSource
 
-__all__ = ["LiveSession", "SessionCreate", "SessionManager", "SessionMode"]
+__all__ = [
+    "STOP_STORE_TIMEOUT_S",
+    "LiveSession",
+    "SessionCreate",
+    "SessionManager",
+    "SessionMode",
+]
 
 log = logging.getLogger(__name__)
+
+#: Seconds a stop waits for the session's final state to be stored, once its pipeline has
+#: ended (its source closed), before it raises :class:`~api.errors.StoreBusyError` (503
+#: ``store_busy``): the database locked by another program, a stalled disk. Storing it takes
+#: a fraction of a second otherwise. As :data:`api.routes.sessions.SETTLE_TIMEOUT_S` bounds
+#: an answer's wait for a final state, this bounds a stop's; the final state is still stored
+#: once the database takes writes.
+STOP_STORE_TIMEOUT_S = 10.0
+#: Seconds before a final state whose write failed is written again (the database locked past
+#: SQLite's busy timeout, 30 s; a full disk), doubled after each failure up to
+#: :data:`FINAL_STATE_RETRY_MAX_S`: it is retried until stored, or until the service shuts
+#: down (the next start then marks the session ``interrupted``, as any it did not finish).
+FINAL_STATE_RETRY_S = 1.0
+#: The longest wait between two writes of a final state.
+FINAL_STATE_RETRY_MAX_S = 60.0
 
 SessionMode = Literal["monitor", "assessment", "practice"]
 
@@ -133,6 +159,8 @@ class LiveSession:
     #: Its pipeline has returned: the final state is being stored (``pipeline.state`` is it)
     #: and the last messages released. Nothing cancels the task from then on.
     finishing: bool = False
+    #: Set with :attr:`finishing` (a stop's wait for the final state is capped from then on).
+    played: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class SessionManager:
@@ -172,6 +200,8 @@ class SessionManager:
         self.quiet_for_all = False
         #: Sessions whose row is written (or being written) but that are not yet in ``_live``.
         self._creating: set[str] = set()
+        #: Set by :meth:`shutdown`: a final state's write is no longer retried.
+        self._shutting_down = asyncio.Event()
 
     @property
     def live_sessions(self) -> list[LiveSession]:
@@ -365,18 +395,10 @@ class SessionManager:
             log.exception("session %s: pipeline failed", live.id)
             result = PipelineResult("failed", f"internal error ({type(exc).__name__})")
         live.finishing = True  # from here on a stop waits for done, it never cancels
+        live.played.set()
         try:
             live.pipeline.set_state(result.state, result.message)
-            ended_at = time.time()
-            await asyncio.wrap_future(
-                self.storage.set_session_state(
-                    live.id,
-                    result.state,
-                    message=result.message,
-                    ended_at=ended_at,
-                    last_seq=live.hub.seq,  # the final status's, just published
-                )
-            )
+            await self._store_final_state(live, result, ended_at=time.time())
             log.info("session %s %s", live.id, result.state)
         except Exception:
             log.exception("session %s: bookkeeping failed", live.id)
@@ -392,6 +414,45 @@ class SessionManager:
             self._live.pop(live.id, None)
             live.done.set()
 
+    async def _store_final_state(
+        self, live: LiveSession, result: PipelineResult, *, ended_at: float
+    ) -> None:
+        """Write the session's final state; a write that fails is retried until it is stored.
+
+        A write fails when the database stays locked past SQLite's busy timeout (another
+        program holds it) or the disk is full: the final state is written again after
+        :data:`FINAL_STATE_RETRY_S`, doubled each time up to :data:`FINAL_STATE_RETRY_MAX_S`.
+        Given up (:class:`~api.storage.StorageError` raised) only when the storage is closed
+        or the service shuts down: the next start marks the session ``interrupted``.
+        """
+        delay_s = FINAL_STATE_RETRY_S
+        while True:
+            try:
+                await asyncio.wrap_future(
+                    self.storage.set_session_state(
+                        live.id,
+                        result.state,
+                        message=result.message,
+                        ended_at=ended_at,
+                        last_seq=live.hub.seq,  # the final status's, just published
+                    )
+                )
+                return
+            except StorageError:
+                if self.storage.closed or self._shutting_down.is_set():
+                    raise
+            log.warning(
+                "session %s: its final state (%s) is not stored yet (the database did not take "
+                "the write); writing it again in %g s",
+                live.id,
+                result.state,
+                delay_s,
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay_s):
+                    await self._shutting_down.wait()
+            delay_s = min(2 * delay_s, FINAL_STATE_RETRY_MAX_S)
+
     def _request_stop(self, live: LiveSession) -> None:
         """Cancel the session's pipeline, once, and only while it plays (see :meth:`_run`)."""
         if live.stop_requested or live.finishing:
@@ -405,7 +466,8 @@ class SessionManager:
 
         Idempotent: a stop while another is under way (or while the session ends by itself)
         waits for the same end; the session's task is cancelled once, never while it stores
-        its final state.
+        its final state. The wait for the final state's write, once the pipeline has ended,
+        is capped (:data:`STOP_STORE_TIMEOUT_S`).
 
         Returns ``False`` when the session exists but was not running.
 
@@ -413,6 +475,10 @@ class SessionManager:
         ------
         SessionNotFoundError
             No session with that id.
+        StoreBusyError
+            The session is stopped (its source closed) but its final state was not stored
+            within :data:`STOP_STORE_TIMEOUT_S`: it is stored once the database takes writes,
+            and the session stays among the running ones until then (its row ``running``).
         """
         live = self._live.get(session_id)
         if live is None:
@@ -421,11 +487,23 @@ class SessionManager:
                 raise SessionNotFoundError(f"no session with id {session_id!r}")
             return False
         self._request_stop(live)
-        await live.done.wait()
+        await live.played.wait()  # its source closes (each source bounds its own close)
+        try:
+            async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                await live.done.wait()
+        except TimeoutError:
+            raise StoreBusyError(
+                f"session {session_id} is stopped, but its final state was not stored within "
+                f"{STOP_STORE_TIMEOUT_S:g} s: the database is busy (locked by another program, "
+                "or the disk stalls). It is stored once the database takes writes; GET "
+                f"/api/v1/sessions/{session_id} says running until then",
+                session_id=session_id,
+            ) from None
         return True
 
     async def shutdown(self) -> None:
         """Stop every running session (service shutdown)."""
+        self._shutting_down.set()
         for live in list(self._live.values()):
             self._request_stop(live)
         for live in list(self._live.values()):

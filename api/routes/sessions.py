@@ -402,12 +402,24 @@ async def update_session(
     return await get_session(session_id, manager, storage)
 
 
-@router.post("/{session_id}/stop", response_model=SessionOut, responses={404: {}})
+@router.post(
+    "/{session_id}/stop",
+    response_model=SessionOut,
+    responses={
+        404: {},
+        503: {
+            "description": "store_busy: the session is stopped (no beat taken after the stop) "
+            "but its final state was not stored within 10 s (the database locked by another "
+            "program, a stalled disk); it is stored once the database takes writes"
+        },
+    },
+)
 async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep) -> SessionOut:
     """Stop a running session (a session that already ended is returned as is).
 
     The answer is the ended session as ``GET /api/v1/sessions/{id}`` gives it: its summary and
-    the ``t_s`` of its last beat included.
+    the ``t_s`` of its last beat included. The wait for its final state's write is capped
+    (:data:`api.sessions.STOP_STORE_TIMEOUT_S`): after it, 503 ``store_busy``.
     """
     await _get_row(storage, session_id)
     await manager.stop(session_id)

@@ -298,7 +298,8 @@ function openSocket(sessionId) {
       loadHistory();
       return;
     }
-    const delay = Math.min(10000, 500 * 2 ** state.wsRetry++);
+    const cap = document.hidden ? WS_RETRY_HIDDEN_MAX_MS : WS_RETRY_MAX_MS;
+    const delay = Math.min(cap, WS_RETRY_MS * 2 ** state.wsRetry++);
     if (!serviceDown) setConn("Connection lost, retrying...");
     // is the service there at all? (a refusal is an answer; no answer shows it away)
     api.get(`/sessions/${encodeURIComponent(sessionId)}`).then(
@@ -314,12 +315,33 @@ function openSocket(sessionId) {
       },
       () => {},
     );
-    setTimeout(() => {
+    wsReconnect = () => {
+      clearTimeout(wsRetryTimer);
+      wsRetryTimer = null;
+      wsReconnect = null;
       // not when the page attached anew meanwhile (that attach opens its own socket)
       if (mine === attachCount && state.session?.id === sessionId && !state.ws) openSocket(sessionId);
-    }, delay);
+    };
+    clearTimeout(wsRetryTimer);
+    wsRetryTimer = setTimeout(wsReconnect, delay);
   };
 }
+
+// The live socket's reconnect backs off (0.5 s, doubling, up to 10 s; up to 60 s while the tab
+// is hidden: a socket lost for the night is not retried every 10 s in a background tab, nor is
+// it given up, since it brings the break flags that notify a hidden tab, nudges.js) and showing
+// the tab reconnects at once, the back-off started again from 0.5 s.
+const WS_RETRY_MS = 500;
+const WS_RETRY_MAX_MS = 10000;
+const WS_RETRY_HIDDEN_MAX_MS = 60000;
+let wsRetryTimer = null;
+let wsReconnect = null; // the pending reconnect, run early when the tab is shown
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden || !wsReconnect) return;
+  state.wsRetry = 0;
+  wsReconnect();
+});
 
 function setConn(text) {
   $("conn-status").textContent = text;

@@ -146,6 +146,11 @@ class StorageCore:
             log.warning("%d session(s) left running by a previous run marked interrupted", len(ids))
         return ids
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (every write raises :class:`StorageError` then)."""
+        return self._closed
+
     def close(self) -> None:
         """Commit what is queued, stop the writer and close every connection."""
         if self._closed:

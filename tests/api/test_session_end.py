@@ -14,7 +14,8 @@ Review findings (real SQLite, the real session manager, scripted sources):
 
 And the bound on an answer's wait for a session storing its final state
 (:data:`api.routes.sessions.SETTLE_TIMEOUT_S`): a final state whose write never completes
-does not hang ``GET`` or the list.
+does not hang ``GET`` or the list; nor ``POST .../stop`` (:data:`api.sessions.STOP_STORE_TIMEOUT_S`,
+503 ``store_busy``), and a final state whose write fails is written again until stored.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,12 @@ from typing import Any
 import pytest
 
 import api.routes.sessions as sessions_routes
+import api.sessions
+import api.storage.writer
 from api.pipeline import PipelineResult, SimulatorSpec, make_clock
 from api.sessions import LiveSession, SessionCreate, SessionManager
 from api.storage import Storage
+from api.storage.connection import connect
 from sensors import BeatSource
 from tests.api.conftest import ScriptedSource, asgi_service, scripted_factory
 
@@ -265,3 +270,103 @@ async def test_an_answer_waits_for_a_final_state_at_most_the_cap(
             await asyncio.wait_for(live.done.wait(), 10)
         got = (await c.get(f"/api/v1/sessions/{sid}")).json()
         assert (got["state"], got["live"]) == ("ended", False), got
+
+
+#: The stop's cap in the test (the service's is 10 s).
+STOP_CAP_S = 0.3
+
+
+async def test_a_stop_whose_final_state_cannot_be_stored_answers_store_busy_at_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: ``POST .../stop`` waited for the final state's write with no cap, so a database
+    another program holds locked (here: a real second connection holding SQLite's write lock)
+    hung the request for ever. It answers 503 ``store_busy`` after the cap; the session is
+    stopped all the same (its source closed: no beat taken after the stop), and its final
+    state is stored once the lock is let go."""
+    assert api.sessions.STOP_STORE_TIMEOUT_S == 10.0  # what README and the 503 say
+    monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
+    factory = scripted_factory(RR, repeat=True)
+    async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+        assert posted.status_code == 201, posted.text
+        sid = posted.json()["id"]
+        live = app.state.sessions.get_live(sid)
+        assert live is not None
+        other = sqlite3.connect(app.state.storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another program's write lock
+            async with asyncio.timeout(STOP_CAP_S + 5):  # not hanging: a failure, not a stall
+                r = await c.post(f"/api/v1/sessions/{sid}/stop")
+            assert r.status_code == 503, r.text
+            problem = r.json()
+            assert problem["code"] == "store_busy", problem
+            assert sid in problem["detail"] and "database" in problem["detail"], problem
+            # stopped: its pipeline has returned (its source closed), the final state waits
+            assert live.finishing and not live.done.is_set()
+            n_beats = live.pipeline.n_beats
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.wait_for(live.done.wait(), 10)
+        assert live.pipeline.n_beats == n_beats
+        again = await c.post(f"/api/v1/sessions/{sid}/stop")
+        assert again.status_code == 200, again.text
+        got = again.json()
+        assert (got["state"], got["live"], got["ended_at"] is not None) == ("stopped", False, True)
+        assert got["n_beats"] == n_beats  # those taken before the stop, all stored; no more
+
+
+async def test_a_final_state_whose_write_fails_is_written_again_until_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: past SQLite's busy timeout (30 s in the service; 50 ms here, so that the test
+    need not wait) the final state's write failed and was dropped: the row said ``running``
+    until the next start marked it ``interrupted``. It is written again until it is stored
+    (a real second connection holds the write lock through failed writes, then lets go)."""
+    monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
+    monkeypatch.setattr(api.sessions, "FINAL_STATE_RETRY_S", 0.02)
+
+    def impatient(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 50")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    factory = scripted_factory(RR, repeat=True)
+    async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+        assert posted.status_code == 201, posted.text
+        sid = posted.json()["id"]
+        live = app.state.sessions.get_live(sid)
+        assert live is not None
+        storage = app.state.storage
+        set_state = storage.set_session_state
+        writes: list[str] = []
+        third_write = asyncio.Event()
+
+        def counted_set_state(session_id: str, state: str, **kw: Any) -> Any:  # in the loop
+            writes.append(state)
+            if len(writes) == 3:
+                third_write.set()
+            return set_state(session_id, state, **kw)
+
+        monkeypatch.setattr(storage, "set_session_state", counted_set_state)
+        other = sqlite3.connect(storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another program's write lock
+            with caplog.at_level(logging.WARNING, logger="api.sessions"):
+                async with asyncio.timeout(STOP_CAP_S + 5):
+                    r = await c.post(f"/api/v1/sessions/{sid}/stop")
+                assert (r.status_code, r.json()["code"]) == (503, "store_busy"), r.text
+                await asyncio.wait_for(third_write.wait(), 10)  # two writes failed
+            assert not live.done.is_set()
+            said = [m.getMessage() for m in caplog.records if sid in m.getMessage()]
+            assert said and all("not stored yet" in m for m in said), said
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.wait_for(live.done.wait(), 10)
+        got = (await c.get(f"/api/v1/sessions/{sid}")).json()
+        assert (got["state"], got["live"], got["ended_at"] is not None) == ("stopped", False, True)
+        assert set(writes) == {"stopped"} and len(writes) >= 3

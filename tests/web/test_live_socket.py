@@ -1,6 +1,6 @@
 """The page's live WebSocket in real Chromium against the real service (uvicorn, SQLite).
 
-Two things a reviewer found in the page's socket handling:
+Things reviewers found in the page's socket handling:
 
 * a page that reconnects its socket (without reloading) must show the session's last signal
   quality at once, from the messages a new socket gets first (the welcome), not after up to
@@ -9,7 +9,9 @@ Two things a reviewer found in the page's socket handling:
 * ``attach()`` awaits the service several times before it opens the socket: an earlier attach
   still waiting (a slow first load) when a later one starts must give way, so that only one
   socket is ever open (here the first load's ``GET /sessions/{id}`` is held until the page has
-  attached again).
+  attached again);
+* a hidden tab's socket reconnected every 10 s all night, and a tab shown again waited for the
+  next turn: showing it reconnects at once (the page's clock paused by Playwright).
 """
 
 from __future__ import annotations
@@ -250,4 +252,50 @@ def test_a_session_list_read_before_a_start_does_not_select_another_session(
         assert "since" in shown, shown  # listed as running, not as a session left
         for sid in (first, second):
             api.post(f"/api/v1/sessions/{sid}/stop")
+    assert errors == []
+
+
+#: The tab's visibility, set by the test (headless Chromium has no window manager: as in
+#: test_nudges.py, ``window.__setVisible`` fires ``visibilitychange`` as the browser would).
+_HIDDEN_TAB = """
+(() => {
+  let visible = true;
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    configurable: true, get() { return visible ? "visible" : "hidden"; } });
+  Object.defineProperty(Document.prototype, "hidden", {
+    configurable: true, get() { return !visible; } });
+  window.__setVisible = (v) => {
+    visible = v;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
+"""
+
+
+def test_a_tab_shown_again_reconnects_its_socket_at_once(
+    web_server: WebServer, open_page: Callable[[], tuple[Any, list[str]]]
+) -> None:
+    """Review ("WS reconnect while hidden"): the probe of a service away pauses while the tab
+    is hidden and asks at once when it is shown, but the live socket's reconnect went on
+    every 10 s in a hidden tab and showing the tab waited for its next turn. A hidden tab's
+    reconnects now back off to 60 s, and showing the tab reconnects at once. The page's clock
+    is Playwright's, paused once the page is live: the reconnect's timer never comes due, so
+    only the tab being shown can bring the socket back."""
+    page, errors = open_page()
+    page.add_init_script(_HIDDEN_TAB)
+    page.clock.install()
+    cut = _Cut()
+    page.route_web_socket(LIVE_URL, cut.handle)
+    with web_server.client() as api:
+        r = api.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 5}})
+        assert r.status_code == 201, r.text
+        page.goto(f"{web_server.url}/#token={web_server.token}")
+        page.locator("#conn-status", has_text="Live").wait_for(timeout=10_000)
+        page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)
+        page.evaluate("window.__setVisible(false)")  # the person works in another window
+        cut.open[-1].close(code=4000, reason="cut by the test")  # the next socket would pass
+        page.locator("#conn-status", has_text="retrying").wait_for(timeout=5000)
+        page.evaluate("window.__setVisible(true)")  # back to the page: no clock time passes
+        page.locator("#conn-status", has_text="Live").wait_for(timeout=5000)
+        assert len(cut.open) == 2
     assert errors == []
