@@ -54,6 +54,7 @@ __all__ = [
     "connect",
     "metadata",
     "migrate",
+    "sqlite_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -364,14 +365,45 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     cur.close()
 
 
+#: Where a SQLite URL comes from, for its error messages: the setting and its two spellings.
+_URL_SETTING = "database_url (--database-url, HRVPACE_HUB_DATABASE_URL)"
+
+
+def sqlite_file(url: str) -> str:
+    """The file of a ``sqlite:///path`` URL (``""`` or ``:memory:``: an in-memory database).
+
+    The hub takes no options in a SQLite URL: a ``?query`` or ``#fragment``
+    (``sqlite:///hub.db?mode=ro``) is refused naming the setting. It was taken into the file's
+    name (``hub.db?mode=ro`` was made, then SQLAlchemy opened ``hub.db``); the hub sets the
+    connection's options itself (WAL, a busy timeout, foreign keys) and must write its schema,
+    so ``mode=ro`` or ``cache=shared`` would not work either. A file whose name holds ``?`` or
+    ``#`` cannot be named in the URL (README, "The hub").
+
+    Raises
+    ------
+    HubConfigError
+        ``url`` has a query or a fragment; the message names the setting and the part.
+    """
+    path = url.removeprefix("sqlite:///")
+    cut = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=-1)
+    if cut >= 0:
+        raise HubConfigError(
+            f"{_URL_SETTING}: {url!r} has {path[cut:]!r} after the file name; a SQLite URL "
+            "takes no options here: give sqlite:///path only (the hub sets WAL, the busy "
+            "timeout and foreign keys itself; a file name with ? or # cannot be given)"
+        )
+    return path
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///file`` or ``postgresql://...``), schema migrated.
 
     Raises
     ------
     HubConfigError
-        The URL is neither SQLite nor PostgreSQL, the PostgreSQL driver (psycopg 3) is not
-        installed, or the database cannot be reached; the message says which.
+        The URL is neither SQLite nor PostgreSQL, a SQLite URL has a ``?query``
+        (:func:`sqlite_file`), the PostgreSQL driver (psycopg 3) is not installed, or the
+        database cannot be reached; the message says which.
     """
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -385,7 +417,7 @@ def connect(url: str) -> Engine:
     elif url.startswith("postgresql+psycopg://"):
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     elif url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
+        path = sqlite_file(url)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # members' data: the file (and the -wal/-shm files SQLite gives its mode) 0600
@@ -426,7 +458,7 @@ def backup_sqlite(url: str, out: Path) -> None:
             "(pg_dump -Fc -f hub.dump <url>: one consistent snapshot while the hub runs; "
             "pg_restore it into an empty database)"
         )
-    path = Path(url.removeprefix("sqlite:///"))
+    path = Path(sqlite_file(url))
     if not path.is_file():
         raise HubConfigError(f"{path}: no hub database there (--data-dir or --database-url)")
     try:

@@ -182,6 +182,30 @@ def test_bad_database_urls_say_what_is_wrong(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "unsupported database URL" in result.output
 
 
+def test_a_sqlite_url_with_a_query_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    """Review: ``sqlite:///path.db?mode=ro`` made a file named ``path.db?mode=ro`` (then
+    SQLAlchemy opened ``path.db``). The hub takes no options in a SQLite URL: a query or a
+    fragment is refused naming the setting and the part, before any file is made, by
+    ``serve`` and ``backup`` alike."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    for tail in ("?mode=ro", "?cache=shared&mode=rwc", "#x"):
+        url = f"sqlite:///{folder / 'hub.db'}{tail}"
+        with pytest.raises(HubConfigError) as caught:
+            db.connect(url)
+        message = str(caught.value)
+        assert message.startswith("database_url (--database-url, HRVPACE_HUB_DATABASE_URL): ")
+        assert repr(tail) in message and "sqlite:///path only" in message
+    assert list(folder.iterdir()) == []
+    url = f"sqlite:///{folder / 'hub.db'}?mode=ro"
+    for command in (["serve", "--data-dir", str(tmp_path / "d")], ["backup", str(tmp_path / "b")]):
+        result = CliRunner().invoke(hub_cli, [*command, "--database-url", url])
+        assert result.exit_code == 1, result.output
+        assert "hrvpace hub: database_url (--database-url" in result.output
+        assert "'?mode=ro'" in result.output
+    assert list(folder.iterdir()) == [] and not (tmp_path / "b").exists()
+
+
 def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None:
     settings = HubSettings(data_dir=tmp_path / "hub")
     token, created = load_or_create_admin_token(settings)
