@@ -30,6 +30,7 @@ Tables
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -445,12 +446,22 @@ def backup_sqlite(url: str, out: Path) -> None:
     the ``-wal`` file; a plain file copy of a running hub misses it (README, "Backups").
     PostgreSQL is backed up with ``pg_dump``, which reads one snapshot too.
 
+    The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600)
+    and put in place as ``out`` only once complete (a hard link, which never replaces a file:
+    one made at ``out`` meanwhile is kept and the backup refused; where the file system has no
+    hard links, a rename once ``out`` is seen to be still absent). A copy that fails or is
+    interrupted (Ctrl-C) removes its temporary file, so ``out`` is either a whole backup or
+    absent (it was left half-written: review); a killed process (``kill -9``, a power cut)
+    may leave the temporary file, never a partial ``out``.
+
     Raises
     ------
     HubConfigError
-        ``url`` is not SQLite or names no database file, or ``out`` exists already.
+        ``url`` is not SQLite or names no database file, ``out`` exists already (also when
+        made while copying), or the copy failed.
     """
     import sqlite3
+    import tempfile
 
     if not url.startswith("sqlite:///"):
         raise HubConfigError(
@@ -461,21 +472,43 @@ def backup_sqlite(url: str, out: Path) -> None:
     path = Path(sqlite_file(url))
     if not path.is_file():
         raise HubConfigError(f"{path}: no hub database there (--data-dir or --database-url)")
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise HubConfigError(f"{out}: exists already; name a new file") from None
+    exists = HubConfigError(f"{out}: exists already; name a new file")
+    if os.path.lexists(out):
+        raise exists
+    try:  # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
     except OSError as exc:
         raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
     os.close(fd)
-    src = sqlite3.connect(path, timeout=10)
-    dst = sqlite3.connect(out)
+    tmp = Path(tmp_name)
     try:
-        src.backup(dst)
+        src = sqlite3.connect(path, timeout=10)
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before it has the backup's name
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, out)
+        except FileExistsError:
+            raise exists from None
+        except OSError as exc:  # no hard links there (FAT, some network shares): rename
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            if os.path.lexists(out):
+                raise exists from None
+            os.replace(tmp, out)
     except sqlite3.Error as exc:
-        dst.close()
-        out.unlink(missing_ok=True)
         raise HubConfigError(f"backup of {path} failed: {exc}") from None
-    finally:
-        src.close()
-    dst.close()
+    except OSError as exc:
+        raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
+    finally:  # done, failed or interrupted: the temporary file goes
+        tmp.unlink(missing_ok=True)
