@@ -38,7 +38,11 @@ def _store(request: Request) -> HubStore:
 
 @router.post("", status_code=201, response_model=Group)
 def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
-    """Create a group with its minimum size ``k`` (default 5, never below 3)."""
+    """Create a group with its minimum size ``k`` (default 5, never below 3).
+
+    409 ``group_exists`` when a group has the name, ignoring case and the spaces around it
+    (kept as given, trimmed).
+    """
     return _store(request).create_group(body.name, body.k)
 
 

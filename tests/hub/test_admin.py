@@ -563,3 +563,51 @@ def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
     finally:
         sa.event.remove(engine, "after_cursor_execute", after_execute)
         engine.dispose()
+
+
+def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: Hub) -> None:
+    """Admin review: "Sales" and "sales" (and " Sales ") could both exist, and dashboards
+    confused them. A name is compared without the spaces around it and ignoring case
+    (Unicode case folding, NFKC): each spelling of a name a group has is 409
+    ``group_exists`` naming that group; the name is kept as given, trimmed."""
+    sales = hub.group("Sales", k=3)
+    strasse = hub.group("Straße", k=3)
+    taken = {"sales": sales, " Sales ": sales, "SALES": sales, "Ｓａｌｅｓ": sales}
+    taken |= {"STRASSE": strasse, "strasse ": strasse}
+    for name, holder in taken.items():
+        r = hub.admin.post("/hub/v1/groups", json={"name": name, "k": 3})
+        _problem(r, 409, "group_exists")
+        assert holder in r.json()["detail"], r.text
+    r = hub.admin.post("/hub/v1/groups", json={"name": "  Sales north ", "k": 3})
+    assert r.status_code == 201 and r.json()["name"] == "Sales north", r.text
+    r = hub.admin.post("/hub/v1/groups", json={"name": " \u00a0 ", "k": 3})
+    _problem(r, 422, "validation_error")
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "name"]], r.text
+    names = sorted(g["name"] for g in hub.admin.get("/hub/v1/groups").json())
+    assert names == ["Sales", "Sales north", "Straße"]
+
+
+def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_url: str) -> None:
+    """Names were compared exactly before: a database may hold "Sales" and "sales". It opens
+    as before (no unique index that it would fail) and lists both; a third group can have
+    neither name."""
+    from hub.db import connect
+    from hub.errors import GroupExistsError
+    from tests.hub.conftest import Clock
+
+    engine = connect(database_url)
+    first, second = "g00000aaaaaaaaaaa", "g00000bbbbbbbbbbb"
+    with engine.begin() as conn:
+        for gid, name in ((first, "Sales"), (second, "sales")):
+            conn.execute(db.groups.insert().values(id=gid, name=name, k=3, created_at=1))
+    engine.dispose()
+    engine = connect(database_url)
+    try:
+        clock = Clock()
+        clock.at(GROUP_DAY)
+        store = HubStore(engine, clock=clock)
+        assert [g["name"] for g in store.list_groups()] == ["Sales", "sales"]
+        with pytest.raises(GroupExistsError, match=first):
+            store.create_group(" SALES", 3)
+    finally:
+        engine.dispose()
