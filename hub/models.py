@@ -29,6 +29,7 @@ __all__ = [
     "Effect",
     "Group",
     "GroupCreate",
+    "GroupRename",
     "Intervention",
     "InterventionCreate",
     "Invite",
@@ -90,6 +91,18 @@ class GroupCreate(BaseModel):
     )
     k: StrictInt = Field(
         default=5, ge=3, le=1000, description="Minimum group size of any statistic"
+    )
+
+
+class GroupRename(BaseModel):
+    """A group's new name (its id, k, members and released figures stay)."""
+
+    model_config = _STRICT
+    name: Name = Field(
+        min_length=1,
+        max_length=100,
+        description="Shown to admins only; no control characters; unique ignoring case and "
+        "the spaces around it",
     )
 
 

@@ -57,7 +57,7 @@ class GroupStore(StoreBase):
 
     @staticmethod
     def _lock_names(conn: Connection) -> None:
-        """One creator at a time, for the rest of ``conn``'s transaction.
+        """One creator or renamer at a time, for the rest of ``conn``'s transaction.
 
         So two giving one name cannot both pass :meth:`_name_holder`.
         """
@@ -116,6 +116,24 @@ class GroupStore(StoreBase):
                 raise self._name_taken(name, taken)
             conn.execute(db.groups.insert().values(**row))
         return self._group_out(row, 0)
+
+    def rename_group(self, gid: str, name: str) -> dict[str, Any]:
+        """Give group ``gid`` the name ``name`` (as given, trimmed); returns it as get_group.
+
+        Only the name changes: its id, k, members, invites, released weeks and the
+        interventions naming it stay, all keyed by the id. 404 ``group_not_found``; 409
+        ``group_exists`` when another group has the name by :func:`group_name_key` (the group's
+        own name in another case or spacing is a rename).
+        """
+        name = name.strip()
+        with self.engine.begin() as conn:
+            self._lock_names(conn)
+            self._group(conn, gid)
+            taken = self._name_holder(conn, name, but=gid)
+            if taken is not None:
+                raise self._name_taken(name, taken)
+            conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name=name))
+        return self.get_group(gid)
 
     def _group_out(self, row: Mapping[Any, Any], n_members: int) -> dict[str, Any]:
         return {
