@@ -30,6 +30,7 @@ Tables
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -54,6 +55,7 @@ __all__ = [
     "connect",
     "metadata",
     "migrate",
+    "sqlite_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -364,14 +366,45 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     cur.close()
 
 
+#: Where a SQLite URL comes from, for its error messages: the setting and its two spellings.
+_URL_SETTING = "database_url (--database-url, HRVPACE_HUB_DATABASE_URL)"
+
+
+def sqlite_file(url: str) -> str:
+    """The file of a ``sqlite:///path`` URL (``""`` or ``:memory:``: an in-memory database).
+
+    The hub takes no options in a SQLite URL: a ``?query`` or ``#fragment``
+    (``sqlite:///hub.db?mode=ro``) is refused naming the setting. It was taken into the file's
+    name (``hub.db?mode=ro`` was made, then SQLAlchemy opened ``hub.db``); the hub sets the
+    connection's options itself (WAL, a busy timeout, foreign keys) and must write its schema,
+    so ``mode=ro`` or ``cache=shared`` would not work either. A file whose name holds ``?`` or
+    ``#`` cannot be named in the URL (README, "The hub").
+
+    Raises
+    ------
+    HubConfigError
+        ``url`` has a query or a fragment; the message names the setting and the part.
+    """
+    path = url.removeprefix("sqlite:///")
+    cut = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=-1)
+    if cut >= 0:
+        raise HubConfigError(
+            f"{_URL_SETTING}: {url!r} has {path[cut:]!r} after the file name; a SQLite URL "
+            "takes no options here: give sqlite:///path only (the hub sets WAL, the busy "
+            "timeout and foreign keys itself; a file name with ? or # cannot be given)"
+        )
+    return path
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///file`` or ``postgresql://...``), schema migrated.
 
     Raises
     ------
     HubConfigError
-        The URL is neither SQLite nor PostgreSQL, the PostgreSQL driver (psycopg 3) is not
-        installed, or the database cannot be reached; the message says which.
+        The URL is neither SQLite nor PostgreSQL, a SQLite URL has a ``?query``
+        (:func:`sqlite_file`), the PostgreSQL driver (psycopg 3) is not installed, or the
+        database cannot be reached; the message says which.
     """
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -385,7 +418,7 @@ def connect(url: str) -> Engine:
     elif url.startswith("postgresql+psycopg://"):
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     elif url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
+        path = sqlite_file(url)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # members' data: the file (and the -wal/-shm files SQLite gives its mode) 0600
@@ -413,12 +446,22 @@ def backup_sqlite(url: str, out: Path) -> None:
     the ``-wal`` file; a plain file copy of a running hub misses it (README, "Backups").
     PostgreSQL is backed up with ``pg_dump``, which reads one snapshot too.
 
+    The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600)
+    and put in place as ``out`` only once complete (a hard link, which never replaces a file:
+    one made at ``out`` meanwhile is kept and the backup refused; where the file system has no
+    hard links, a rename once ``out`` is seen to be still absent). A copy that fails or is
+    interrupted (Ctrl-C) removes its temporary file, so ``out`` is either a whole backup or
+    absent (it was left half-written: review); a killed process (``kill -9``, a power cut)
+    may leave the temporary file, never a partial ``out``.
+
     Raises
     ------
     HubConfigError
-        ``url`` is not SQLite or names no database file, or ``out`` exists already.
+        ``url`` is not SQLite or names no database file, ``out`` exists already (also when
+        made while copying), or the copy failed.
     """
     import sqlite3
+    import tempfile
 
     if not url.startswith("sqlite:///"):
         raise HubConfigError(
@@ -426,24 +469,46 @@ def backup_sqlite(url: str, out: Path) -> None:
             "(pg_dump -Fc -f hub.dump <url>: one consistent snapshot while the hub runs; "
             "pg_restore it into an empty database)"
         )
-    path = Path(url.removeprefix("sqlite:///"))
+    path = Path(sqlite_file(url))
     if not path.is_file():
         raise HubConfigError(f"{path}: no hub database there (--data-dir or --database-url)")
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise HubConfigError(f"{out}: exists already; name a new file") from None
+    exists = HubConfigError(f"{out}: exists already; name a new file")
+    if os.path.lexists(out):
+        raise exists
+    try:  # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
     except OSError as exc:
         raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
     os.close(fd)
-    src = sqlite3.connect(path, timeout=10)
-    dst = sqlite3.connect(out)
+    tmp = Path(tmp_name)
     try:
-        src.backup(dst)
+        src = sqlite3.connect(path, timeout=10)
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before it has the backup's name
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, out)
+        except FileExistsError:
+            raise exists from None
+        except OSError as exc:  # no hard links there (FAT, some network shares): rename
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            if os.path.lexists(out):
+                raise exists from None
+            os.replace(tmp, out)
     except sqlite3.Error as exc:
-        dst.close()
-        out.unlink(missing_ok=True)
         raise HubConfigError(f"backup of {path} failed: {exc}") from None
-    finally:
-        src.close()
-    dst.close()
+    except OSError as exc:
+        raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
+    finally:  # done, failed or interrupted: the temporary file goes
+        tmp.unlink(missing_ok=True)

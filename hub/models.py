@@ -29,6 +29,7 @@ __all__ = [
     "Effect",
     "Group",
     "GroupCreate",
+    "GroupRename",
     "Intervention",
     "InterventionCreate",
     "Invite",
@@ -60,8 +61,22 @@ def _no_control_characters(name: str) -> str:
     return name
 
 
-#: An admin's name for a group or an intervention (:func:`_no_control_characters`).
-Name = Annotated[str, AfterValidator(_no_control_characters)]
+def _trimmed(name: str) -> str:
+    """A name without the spaces around it (``" Sales "`` is ``"Sales"``); not spaces only.
+
+    Spaces at either end are invisible on the dashboard, and made ``" Sales "`` a second
+    group beside ``"Sales"`` (admin review; group names are compared ignoring them and case:
+    :func:`hub.store.groups.group_name_key`).
+    """
+    trimmed = name.strip()
+    if not trimmed:
+        raise ValueError("a name needs a character other than spaces")
+    return trimmed
+
+
+#: An admin's name for a group or an intervention (:func:`_no_control_characters`), trimmed
+#: (:func:`_trimmed`).
+Name = Annotated[str, AfterValidator(_no_control_characters), AfterValidator(_trimmed)]
 
 
 class GroupCreate(BaseModel):
@@ -71,10 +86,23 @@ class GroupCreate(BaseModel):
     name: Name = Field(
         min_length=1,
         max_length=100,
-        description="Shown to admins only; no control characters",
+        description="Shown to admins only; no control characters; unique ignoring case and "
+        "the spaces around it (kept as given, trimmed)",
     )
     k: StrictInt = Field(
         default=5, ge=3, le=1000, description="Minimum group size of any statistic"
+    )
+
+
+class GroupRename(BaseModel):
+    """A group's new name (its id, k, members and released figures stay)."""
+
+    model_config = _STRICT
+    name: Name = Field(
+        min_length=1,
+        max_length=100,
+        description="Shown to admins only; no control characters; unique ignoring case and "
+        "the spaces around it",
     )
 
 

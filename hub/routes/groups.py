@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from hub.models import (
     Group,
     GroupCreate,
+    GroupRename,
     Invite,
     InviteCreate,
     InviteInfo,
@@ -38,7 +39,11 @@ def _store(request: Request) -> HubStore:
 
 @router.post("", status_code=201, response_model=Group)
 def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
-    """Create a group with its minimum size ``k`` (default 5, never below 3)."""
+    """Create a group with its minimum size ``k`` (default 5, never below 3).
+
+    409 ``group_exists`` when a group has the name, ignoring case and the spaces around it
+    (kept as given, trimmed).
+    """
     return _store(request).create_group(body.name, body.k)
 
 
@@ -63,6 +68,18 @@ def list_groups(
 def get_group(group_id: str, request: Request) -> dict[str, object]:
     """One group with its member count (as the list); 404 ``group_not_found``."""
     return _store(request).get_group(group_id)
+
+
+@router.patch("/{group_id}", response_model=Group)
+def rename_group(group_id: str, body: GroupRename, request: Request) -> dict[str, object]:
+    """Rename a group: ``{"name"}`` by the rules of a new one; the group as ``GET`` shows it.
+
+    Only its name changes: its id, k, invites, members, released weeks and interventions stay
+    (all follow the id). 404 ``group_not_found``; 409 ``group_exists`` when another group has
+    the name, ignoring case and the spaces around it (its own name in another case is a
+    rename).
+    """
+    return _store(request).rename_group(group_id, body.name)
 
 
 @router.post("/{group_id}/invites", status_code=201, response_model=Invite)

@@ -159,6 +159,8 @@ async function loadGroups() {
         await selectGroup(g);
         $("access-section").scrollIntoView();
       })),
+      " ",
+      button("Rename", () => reporting("group-out", "Could not rename", () => renameGroup(g))),
     );
     row.append(actions);
     body.append(row);
@@ -383,6 +385,18 @@ async function showEffect(iv) {
   title.textContent = `Effect of ${iv.name}`;
   $("effect").replaceChildren(title, table, csv);
   scrollBox(table);
+}
+
+// A group's new name (PATCH: only the name changes; its id, figures and studies stay). A name
+// another group has, in any case, is refused by the hub and said in group-out.
+async function renameGroup(group) {
+  const name = prompt(`New name for ${group.name} (its figures, invites and studies stay):`, group.name);
+  if (name === null || name.trim() === "" || name.trim() === group.name) return;
+  const renamed = await api(`/hub/v1/groups/${group.id}`, {
+    method: "PATCH", body: JSON.stringify({ name }),
+  });
+  $("group-out").textContent = `Renamed ${group.name} to ${renamed.name}.`;
+  await loadAll();  // the interventions show the group's name too
 }
 
 $("group-form").addEventListener("submit", async (ev) => {

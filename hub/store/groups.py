@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from hub import db
 from hub.errors import GroupExistsError, NotFoundError
@@ -20,7 +22,14 @@ from hub.store.members import (
     is_invite_id,
 )
 
-__all__ = ["INVITE_ID_LEN", "GroupStore", "invite_id", "is_group_id", "is_invite_id"]
+__all__ = [
+    "INVITE_ID_LEN",
+    "GroupStore",
+    "group_name_key",
+    "invite_id",
+    "is_group_id",
+    "is_invite_id",
+]
 
 
 def is_group_id(s: str) -> bool:
@@ -31,8 +40,58 @@ def is_group_id(s: str) -> bool:
     return len(s) == 17 and s[0] == "g" and all(c in "0123456789abcdef" for c in s[1:])
 
 
+def group_name_key(name: str) -> str:
+    """What two group names are compared by: without the spaces around it, ignoring case.
+
+    ``"Sales"``, ``"sales"`` and ``" SALES "`` are one name (admin review: both could exist
+    and dashboards confused them). Unicode case folding on the NFKC form, so ``"Straße"`` is
+    ``"STRASSE"`` and a composed ``"é"`` the decomposed one, on either database (SQL's
+    ``lower()`` folds ASCII only in SQLite). The name shown is the one the admin gave.
+    """
+    folded = unicodedata.normalize("NFKC", name.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
 class GroupStore(StoreBase):
     """Groups (with their k) and invite codes."""
+
+    @staticmethod
+    def _lock_names(conn: Connection) -> None:
+        """One creator or renamer at a time, for the rest of ``conn``'s transaction.
+
+        So two giving one name cannot both pass :meth:`_name_holder`.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(8173018)"))
+        else:  # SQLite: take the write lock before reading
+            conn.execute(db.schema_version.update().values(version=db.schema_version.c.version))
+
+    @staticmethod
+    def _name_holder(conn: Connection, name: str, but: str | None = None) -> tuple[str, str] | None:
+        """The (id, name) of the oldest group but ``but`` whose name is ``name``.
+
+        Compared by :func:`group_name_key`.
+
+        Read in Python over every group's name (an organisation's groups: hundreds), so a
+        database holding two names that differ only in case, made before names were compared
+        so, opens and works as before (no unique index that it would fail); neither of them
+        can be given to a third group.
+        """
+        key = group_name_key(name)
+        g = db.groups.c
+        for row in conn.execute(sa.select(g.id, g.name).order_by(g.created_at, g.id)):
+            if row.id != but and group_name_key(row.name) == key:
+                return row.id, row.name
+        return None
+
+    @staticmethod
+    def _name_taken(name: str, holder: tuple[str, str]) -> GroupExistsError:
+        gid, held = holder
+        return GroupExistsError(
+            f"a group named {held!r} exists already ({gid}); names are compared "
+            f"ignoring case and the spaces around them: choose another name than {name!r}",
+            code="group_exists",
+        )
 
     def create_group(self, name: str, k: int) -> dict[str, Any]:
         """Create a group with its k; returns it as :class:`hub.models.Group` reads it.
@@ -40,29 +99,41 @@ class GroupStore(StoreBase):
         Its id begins with the microsecond of its second it was made in (5 hex digits, then 11
         random ones), so groups made in one second list in the order made (the list sorts by
         second, then id; ids were all random, and 150 groups made by a script came in random
-        order). :class:`GroupExistsError` (409 ``group_exists``) when a group has that name
-        (exactly): a retried script made a second one, told apart only by its id.
+        order). The name is kept as given without the spaces around it.
+        :class:`GroupExistsError` (409 ``group_exists``) when a group has that name, ignoring
+        case and those spaces (:func:`group_name_key`): a retried script made a second one,
+        told apart only by its id, and ``"Sales"`` beside ``"sales"`` confused dashboards.
         """
+        name = name.strip()
         t = self.clock()
         micro = min(int((t - int(t)) * 1_000_000), 0xFFFFF)
         gid = f"g{micro:05x}{secrets.token_hex(6)[:11]}"
         row = {"id": gid, "name": name, "k": k, "created_at": int(t)}
         with self.engine.begin() as conn:
-            # one creator at a time, so two creating the same name cannot both pass the check
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(8173018)"))
-            else:  # SQLite: take the write lock before reading
-                conn.execute(db.schema_version.update().values(version=db.schema_version.c.version))
-            taken = conn.execute(
-                sa.select(db.groups.c.id).where(db.groups.c.name == name).limit(1)
-            ).first()
+            self._lock_names(conn)
+            taken = self._name_holder(conn, name)
             if taken is not None:
-                raise GroupExistsError(
-                    f"a group named {name!r} exists already ({taken.id}); choose another name",
-                    code="group_exists",
-                )
+                raise self._name_taken(name, taken)
             conn.execute(db.groups.insert().values(**row))
         return self._group_out(row, 0)
+
+    def rename_group(self, gid: str, name: str) -> dict[str, Any]:
+        """Give group ``gid`` the name ``name`` (as given, trimmed); returns it as get_group.
+
+        Only the name changes: its id, k, members, invites, released weeks and the
+        interventions naming it stay, all keyed by the id. 404 ``group_not_found``; 409
+        ``group_exists`` when another group has the name by :func:`group_name_key` (the group's
+        own name in another case or spacing is a rename).
+        """
+        name = name.strip()
+        with self.engine.begin() as conn:
+            self._lock_names(conn)
+            self._group(conn, gid)
+            taken = self._name_holder(conn, name, but=gid)
+            if taken is not None:
+                raise self._name_taken(name, taken)
+            conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name=name))
+        return self.get_group(gid)
 
     def _group_out(self, row: Mapping[Any, Any], n_members: int) -> dict[str, Any]:
         return {

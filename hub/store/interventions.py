@@ -52,7 +52,13 @@ class InterventionStore(SealingStore):
     def create_intervention(
         self, gid: str, name: str, start: dt.date, end: dt.date, control: str | None
     ) -> dict[str, Any]:
-        """Create an intervention of group ``gid`` from ``start`` to ``end`` (T0, T1 weeks)."""
+        """Create an intervention of group ``gid`` from ``start`` to ``end`` (T0, T1 weeks).
+
+        Its id begins with the microsecond of its second it was made in (5 hex digits, then 11
+        random ones), as a group's (:meth:`hub.store.groups.GroupStore.create_group`): the list
+        sorts by second, then id, so interventions made in one second list in the order made
+        (admin review: with ids all random they came back in a random order).
+        """
         if end < start:
             raise BadRequestError("'end' is before 'start'", code="bad_range")
         if len(weeks_between(start, end)) > MAX_STUDY_WEEKS:
@@ -61,7 +67,9 @@ class InterventionStore(SealingStore):
             )
         if control == gid:
             raise BadRequestError("the control group is the group itself", code="bad_control")
-        iid = "i" + secrets.token_hex(8)
+        t = self.clock()
+        micro = min(int((t - int(t)) * 1_000_000), 0xFFFFF)
+        iid = f"i{micro:05x}{secrets.token_hex(6)[:11]}"
         with self.engine.begin() as conn:
             self._group(conn, gid)
             if control is not None:
@@ -74,7 +82,7 @@ class InterventionStore(SealingStore):
                     start=start,
                     end=end,
                     control_group_id=control,
-                    created_at=self.now(),
+                    created_at=int(t),
                 )
             )
         return self.get_intervention(iid)
@@ -115,8 +123,10 @@ class InterventionStore(SealingStore):
     def list_interventions(
         self, gid: str | None = None, *, limit: int | None = None, after: str | None = None
     ) -> list[dict[str, Any]]:
-        """Interventions (of group ``gid`` if given), oldest first (ties in id order).
+        """Interventions (of group ``gid`` if given), oldest first, ties in id order.
 
+        Ties in id order are in the order made (:meth:`create_intervention`; one made by a
+        hub before that has a random id and sorts by it among those of its second).
         ``limit`` at most, those after the intervention ``after`` (an id, from a previous
         page): keyset paging as :meth:`hub.store.groups.GroupStore.list_groups` (interventions
         are never deleted: :class:`BadRequestError` for an ``after`` that is none).

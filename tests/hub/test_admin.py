@@ -563,3 +563,101 @@ def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
     finally:
         sa.event.remove(engine, "after_cursor_execute", after_execute)
         engine.dispose()
+
+
+def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: Hub) -> None:
+    """Admin review: "Sales" and "sales" (and " Sales ") could both exist, and dashboards
+    confused them. A name is compared without the spaces around it and ignoring case
+    (Unicode case folding, NFKC): each spelling of a name a group has is 409
+    ``group_exists`` naming that group; the name is kept as given, trimmed."""
+    sales = hub.group("Sales", k=3)
+    strasse = hub.group("Straße", k=3)
+    taken = {"sales": sales, " Sales ": sales, "SALES": sales, "Ｓａｌｅｓ": sales}
+    taken |= {"STRASSE": strasse, "strasse ": strasse}
+    for name, holder in taken.items():
+        r = hub.admin.post("/hub/v1/groups", json={"name": name, "k": 3})
+        _problem(r, 409, "group_exists")
+        assert holder in r.json()["detail"], r.text
+    r = hub.admin.post("/hub/v1/groups", json={"name": "  Sales north ", "k": 3})
+    assert r.status_code == 201 and r.json()["name"] == "Sales north", r.text
+    r = hub.admin.post("/hub/v1/groups", json={"name": " \u00a0 ", "k": 3})
+    _problem(r, 422, "validation_error")
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "name"]], r.text
+    names = sorted(g["name"] for g in hub.admin.get("/hub/v1/groups").json())
+    assert names == ["Sales", "Sales north", "Straße"]
+
+
+def test_an_admin_renames_a_group_and_its_id_and_figures_stay(hub: Hub) -> None:
+    """Admin review: a group could not be renamed. ``PATCH /groups/{id} {"name"}`` renames it
+    by the rules of a new name (409 ``group_exists`` for another group's name in any case,
+    404 for an unknown group); its id stays, and so do its released week, its invites and
+    the interventions of it, which all follow the id."""
+    gid = hub.group("Sales", k=3)
+    other = hub.group("Support", k=3)
+    hub.clock.at(JOIN_DAY)
+    tokens = hub.members(gid, 3)
+    study = hub.admin.post(
+        f"/hub/v1/groups/{gid}/interventions",
+        json={"name": "study", "start": WEEK.isoformat(), "end": WEEK.isoformat()},
+    ).json()
+    hub.clock.at(WEEK_DAYS[6])
+    for token, stress in zip(tokens, (2.0, 3.0, 4.0), strict=True):
+        assert hub.send(token, WEEK, stress=stress).status_code == 201
+    hub.clock.at(CLOSES)
+    released = hub.summary(gid, WEEK, WEEK)
+    assert not released["periods"][0]["suppressed"]
+    group = hub.admin.get(f"/hub/v1/groups/{gid}").json()
+
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": " Sales EMEA "})
+    assert r.status_code == 200, r.text
+    assert r.json() == {**group, "name": "Sales EMEA"}
+    assert hub.admin.get(f"/hub/v1/groups/{gid}").json() == {**group, "name": "Sales EMEA"}
+    assert hub.summary(gid, WEEK, WEEK) == released
+    assert hub.admin.get(f"/hub/v1/interventions/{study['id']}").json() == {**study, "ready": True}
+    assert len(hub.admin.get(f"/hub/v1/groups/{gid}/invites").json()) == 1
+    # its own name in another case is a rename; another group's is taken
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": "SALES emea"})
+    assert r.status_code == 200 and r.json()["name"] == "SALES emea", r.text
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": "support "})
+    _problem(r, 409, "group_exists")
+    assert other in r.json()["detail"]
+    for unknown in ("g" + "0" * 16, "gnope"):
+        r = hub.admin.patch(f"/hub/v1/groups/{unknown}", json={"name": "x"})
+        _problem(r, 404, "group_not_found")
+    for body in ({"name": ""}, {"name": "a\nb"}, {"name": "x", "k": 9}, {}):
+        _problem(hub.admin.patch(f"/hub/v1/groups/{gid}", json=body), 422, "validation_error")
+    assert hub.client().patch(f"/hub/v1/groups/{gid}", json={"name": "x"}).status_code == 401
+    # the old name is free again
+    assert hub.admin.post("/hub/v1/groups", json={"name": "sales", "k": 3}).status_code == 201
+    names = {g["id"]: g["name"] for g in hub.admin.get("/hub/v1/groups").json()}
+    assert names[gid] == "SALES emea" and names[other] == "Support" and len(names) == 3
+
+
+def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_url: str) -> None:
+    """Names were compared exactly before: a database may hold "Sales" and "sales". It opens
+    as before (no unique index that it would fail) and lists both; a third group can have
+    neither name, and renaming one of them to another name works."""
+    from hub.db import connect
+    from hub.errors import GroupExistsError
+    from tests.hub.conftest import Clock
+
+    engine = connect(database_url)
+    first, second = "g00000aaaaaaaaaaa", "g00000bbbbbbbbbbb"
+    with engine.begin() as conn:
+        for gid, name in ((first, "Sales"), (second, "sales")):
+            conn.execute(db.groups.insert().values(id=gid, name=name, k=3, created_at=1))
+    engine.dispose()
+    engine = connect(database_url)
+    try:
+        clock = Clock()
+        clock.at(GROUP_DAY)
+        store = HubStore(engine, clock=clock)
+        assert [g["name"] for g in store.list_groups()] == ["Sales", "sales"]
+        with pytest.raises(GroupExistsError, match=first):
+            store.create_group(" SALES", 3)
+        with pytest.raises(GroupExistsError, match=second):  # "Sales" has it besides itself
+            store.rename_group(first, "sales")
+        assert store.rename_group(second, "Sales north")["name"] == "Sales north"
+        assert store.rename_group(first, "sales")["name"] == "sales"
+    finally:
+        engine.dispose()

@@ -182,6 +182,30 @@ def test_bad_database_urls_say_what_is_wrong(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "unsupported database URL" in result.output
 
 
+def test_a_sqlite_url_with_a_query_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    """Review: ``sqlite:///path.db?mode=ro`` made a file named ``path.db?mode=ro`` (then
+    SQLAlchemy opened ``path.db``). The hub takes no options in a SQLite URL: a query or a
+    fragment is refused naming the setting and the part, before any file is made, by
+    ``serve`` and ``backup`` alike."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    for tail in ("?mode=ro", "?cache=shared&mode=rwc", "#x"):
+        url = f"sqlite:///{folder / 'hub.db'}{tail}"
+        with pytest.raises(HubConfigError) as caught:
+            db.connect(url)
+        message = str(caught.value)
+        assert message.startswith("database_url (--database-url, HRVPACE_HUB_DATABASE_URL): ")
+        assert repr(tail) in message and "sqlite:///path only" in message
+    assert list(folder.iterdir()) == []
+    url = f"sqlite:///{folder / 'hub.db'}?mode=ro"
+    for command in (["serve", "--data-dir", str(tmp_path / "d")], ["backup", str(tmp_path / "b")]):
+        result = CliRunner().invoke(hub_cli, [*command, "--database-url", url])
+        assert result.exit_code == 1, result.output
+        assert "hrvpace hub: database_url (--database-url" in result.output
+        assert "'?mode=ro'" in result.output
+    assert list(folder.iterdir()) == [] and not (tmp_path / "b").exists()
+
+
 def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None:
     settings = HubSettings(data_dir=tmp_path / "hub")
     token, created = load_or_create_admin_token(settings)
@@ -637,3 +661,74 @@ def test_token_rotate_writes_a_new_token_file_that_the_next_start_uses(tmp_path:
     )
     assert env.exit_code == 1 and "HRVPACE_HUB_ADMIN_TOKEN is set" in env.output
     assert load_or_create_admin_token(settings) == (new, False)
+
+
+class _SteppedBackup:
+    """A ``sqlite3`` connection whose ``backup`` copies one page a step and calls ``step()``
+    after each: an interruption or failure in the middle of a copy, where the test wants it."""
+
+    def __init__(self, conn: Any, step: Any) -> None:
+        self.conn, self.step = conn, step
+
+    def backup(self, target: _SteppedBackup, **_: Any) -> None:
+        self.conn.backup(target.conn, pages=1, progress=lambda *_: self.step())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_a_backup_stopped_midway_leaves_nothing_at_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: ``hrvpace hub backup`` interrupted (Ctrl-C) or failing in the middle left a
+    half-written file at the backup's path, which a later restore could take for a backup.
+    The copy goes to a temporary file beside it, named into place only when complete: after
+    Ctrl-C, after an error, and when a (good) backup appeared at that path meanwhile (kept
+    as it was), the folder holds what it held before."""
+    import sqlite3
+
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()  # the schema: many pages
+    url = f"sqlite:///{data / 'hub.sqlite3'}"
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    out = backups / "hub-today.sqlite3"
+    real_connect = sqlite3.connect
+
+    def stepping(step: Any) -> None:
+        monkeypatch.setattr(
+            sqlite3, "connect", lambda *a, **kw: _SteppedBackup(real_connect(*a, **kw), step)
+        )
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    stepping(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        db.backup_sqlite(url, out)
+    assert list(backups.iterdir()) == []
+
+    def fail() -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    stepping(fail)
+    with pytest.raises(HubConfigError, match=r"backup of .* failed: disk I/O error"):
+        db.backup_sqlite(url, out)
+    assert list(backups.iterdir()) == []
+
+    def another_backup_lands() -> None:
+        if not out.exists():
+            out.write_bytes(b"a good backup")
+
+    stepping(another_backup_lands)
+    with pytest.raises(HubConfigError, match="exists already"):
+        db.backup_sqlite(url, out)
+    assert list(backups.iterdir()) == [out] and out.read_bytes() == b"a good backup"
+
+    monkeypatch.setattr(sqlite3, "connect", real_connect)
+    db.backup_sqlite(url, backups / "whole.sqlite3")  # and a copy not stopped is whole
+    assert sorted(p.name for p in backups.iterdir()) == ["hub-today.sqlite3", "whole.sqlite3"]
+    assert stat.S_IMODE((backups / "whole.sqlite3").stat().st_mode) == 0o600
+    with real_connect(backups / "whole.sqlite3") as copy:
+        assert copy.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert copy.execute("select version from schema_version").fetchone() == (db.SCHEMA_VERSION,)
