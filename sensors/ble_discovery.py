@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sensors.beat import SourceState, SourceStatus
-from sensors.ble_gatt import _bluez_args, _translate
+from sensors.ble_gatt import _bluez_args, _translate, strongest_first
 from sensors.ble_strap import BleStrapSource
 from sensors.errors import BleError, MalformedPacketError
 from sensors.heart_rate_measurement import HEART_RATE_SERVICE_UUID
@@ -150,7 +150,7 @@ async def scan_heart_rate_devices(
         for device, adv in found.values()
         if HEART_RATE_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
     ]
-    straps.sort(key=lambda s: -(s.rssi if s.rssi is not None else -1000))
+    straps = strongest_first(straps, lambda s: s.rssi)
     if probe_s > 0:
         probed = []
         for strap in straps:
