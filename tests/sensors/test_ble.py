@@ -544,6 +544,31 @@ async def test_probe_tells_rr_devices_from_heart_rate_only_ones(bluez: FakeBluez
         assert not bluez.strap(address).connected
 
 
+async def test_probe_says_a_device_whose_rr_values_are_all_implausible_is_faulty(
+    bluez: FakeBluez,
+) -> None:
+    # Strap review (item 5): scan --probe called such a device "HR-only", while the live path
+    # (BleStrapSource.rr_unusable, the bpm-only end) says its RR values are unusable
+    bluez.add_strap(polar_h10())
+    feeder = asyncio.ensure_future(keep_sending(bluez, H10, bytes([0x10, 80, 0xFF, 0xFF])))
+    try:
+        probe = await probe_rr_intervals(H10, listen_s=STEP)
+        table = await run_cli("scan", "--timeout", "0.3", "--probe", "2")
+    finally:
+        feeder.cancel()
+    assert probe.sends_rr is False and probe.heart_rate_bpm == 80.0
+    assert probe.reason == (
+        "sends RR values that are all implausible (0, or outside 200..3000 ms): the device or "
+        "its firmware is faulty"
+    )
+    assert table.exit_code == 0, table.stderr
+    row = table.stdout.splitlines()[1]
+    assert row.startswith("Polar H10") and row.endswith(
+        "no (RR values implausible: faulty device; no HRV)"
+    )
+    assert "heart rate only" not in table.stdout
+
+
 async def test_probe_says_a_strap_without_skin_contact_is_not_on(bluez: FakeBluez) -> None:
     # Review (contact, finding 4): a strap sending "no contact, no RR" for the whole probe was
     # "unknown: too few packets"; it sends no RR because it detects no beats.
