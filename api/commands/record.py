@@ -104,7 +104,8 @@ def record(
         typer.Option(
             "--overwrite",
             help="Replace OUT (and its stream files) if they exist; one that is a link stays a "
-            "link: the file it points to is written (made, if the link points to no file).",
+            "link: the file it points to is written (made, if the link points to no file). An "
+            "earlier recording's ECG files after a break (OUT.ecg-2.csv, ...) are removed.",
         ),
     ] = False,
     scan_timeout: Annotated[
@@ -128,7 +129,7 @@ def record(
     With --stream, also a Polar device's PPI/ECG/ACC streams.
     """
     from sensors.errors import SensorError
-    from sensors.formats.pmd_streams import stream_path
+    from sensors.formats.pmd_streams import ecg_break_files, stream_path
 
     if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
         raise typer.BadParameter(
@@ -136,7 +137,14 @@ def record(
         )
     streams = _parse_streams(stream)
     targets = [out, *(stream_path(out, k) for k in streams)]
-    for target in targets:  # before looking for the strap: a recording must have somewhere to go
+    # An earlier recording's ECG files after a break (OUT.ecg-2.csv, ...) are OUT's too: found
+    # only at this recording's first break (which then failed), or, with --overwrite, left to
+    # read as part of it (removed then, as OUT.ecg.csv is replaced: EcgStreamWriter)
+    breaks = ecg_break_files(out) if "ecg" in streams else []
+    for target in [
+        *targets,
+        *breaks,
+    ]:  # before looking for the strap: a recording must have somewhere to go
         # a link stays a link: --overwrite writes where it points, even to a file not there yet
         # (a dangling link), so that is what must be writable
         written_at = Path(os.path.realpath(target)) if os.path.islink(target) else target
@@ -147,7 +155,7 @@ def record(
             raise typer.Exit(1)
     # lexists: a link to a missing file is there too (exists() said no, and the file was
     # refused only after connecting, "File exists")
-    existing = [t for t in targets if os.path.lexists(t)]
+    existing = [t for t in [*targets, *breaks] if os.path.lexists(t)]
     if existing and not overwrite:
         names = ", ".join(
             f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
