@@ -256,31 +256,6 @@ async def _write_beats(
         raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
 
 
-#: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
-BATTERY_WARN_AT_PCT = (20, 10, 5)
-
-
-def low_battery_warning(status: Any, warned: list[int]) -> str | None:
-    """A line to show when the battery fell to a threshold not said yet, else ``None``.
-
-    ``warned`` holds the thresholds said (:data:`BATTERY_WARN_AT_PCT`) and is updated; a level
-    already at or below several says the lowest once. The level at connect counts too (a strap
-    connected at 8 % is said to be low).
-    """
-    pct = status.battery_pct
-    if pct is None:
-        return None
-    crossed = [t for t in BATTERY_WARN_AT_PCT if pct <= t and t not in warned]
-    if not crossed:
-        return None
-    warned.extend(crossed)
-    name = status.device_name or status.device_address or "the strap"
-    return (
-        f"{name}'s battery is at {pct}%: replace or charge it soon (the recording ends if the "
-        "strap goes off)"
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class _Summary:
     """What a recording wrote, said the same way at every end (:meth:`of`).
@@ -489,6 +464,7 @@ async def _record_until_stopped(
     ending: _Ending | None = None,
 ) -> None:
     from api._version import __version__
+    from sensors.battery import LowBatteryWatch
     from sensors.beat import SourceStatus
     from sensors.ble import BleStrapSource
     from sensors.clock import SystemClock
@@ -529,7 +505,7 @@ async def _record_until_stopped(
     # source says it came back; none for the end of a stretch the strap dropped in)
     contact_changes = ContactChanges()
 
-    battery_warned: list[int] = []  # the thresholds already said
+    battery = LowBatteryWatch(ending="the recording")  # each threshold said once
 
     def show(status: SourceStatus) -> None:
         if open_writer:
@@ -544,9 +520,7 @@ async def _record_until_stopped(
                 typer.echo(f"[{status.state}] {status.message}", err=True)
         # once connected, after the state line: a strap connecting at 8 % is first said to be
         # connected (its battery is read, and may notify, while it connects)
-        warning = (
-            None if status.state == "connecting" else low_battery_warning(status, battery_warned)
-        )
+        warning = battery.on_status(status)
         if warning is not None:
             typer.echo(f"[battery] {warning}", err=True)
 
