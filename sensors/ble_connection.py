@@ -189,6 +189,10 @@ class BleConnection(BeatSource):
         self._reconnects = 0
         #: What the strap's Device Information service said (None before connecting / absent).
         self.device_info: DeviceInformation | None = None
+        #: When (``clock.now()``) the latest notification with data came (heart rate, or a
+        #: subclass's stream), on any connection; None before the first. A strap connected
+        #: and sending nothing shows here (``hrvpace record`` says so).
+        self.last_data_at: float | None = None
 
     @property
     def closing(self) -> bool:
@@ -237,7 +241,8 @@ class BleConnection(BeatSource):
             self._publish(SourceState.ENDED, message)
 
     def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection))
+        self.last_data_at = now = self._clock.now()
+        self._queue.put_nowait(_Packet(bytes(data), now, connection))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         if self._closing or not data:

@@ -266,7 +266,8 @@ class _PmdStreamSource(BleStrapSource):
         self._responses.put_nowait(response)
 
     def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection, "pmd"))
+        self.last_data_at = now = self._clock.now()
+        self._queue.put_nowait(_Packet(bytes(data), now, connection, "pmd"))
 
 
 class BlePpiSource(_PmdStreamSource):

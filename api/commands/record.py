@@ -256,6 +256,66 @@ async def _write_beats(
         raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
 
 
+#: How long (s) a connected strap may send nothing before ``record`` says so.
+SILENT_AFTER_S = 10.0
+#: The source states in which the strap is connected (its link up, data expected).
+_CONNECTED = ("streaming", "hr_only", "no_contact")
+
+
+class SilenceWatch:
+    """Says once that a connected strap sends nothing, and once that data comes again.
+
+    Nothing for :data:`SILENT_AFTER_S` (or ``silent_after_s``) is silence. The link may stay
+    up while a strap sends nothing (its firmware stuck, a subscription BlueZ lost): no state
+    line says it, the beats just stop. Data is any
+    notification (``last_data_at``: heart rate, a PMD stream), so a strap sending heart rate
+    without RR, or packets saying no skin contact, is not silent (their state lines say
+    those). Silence counts from the latest data, or from when the strap (re)connected; while
+    it is not connected (reconnecting, ended) nothing is said, and a reconnect starts afresh.
+    """
+
+    def __init__(self, silent_after_s: float | None = None) -> None:
+        self.silent_after_s = SILENT_AFTER_S if silent_after_s is None else silent_after_s
+        self._connected_at: float | None = None
+        self._said_from: float | None = None  # the silence said: where it began
+
+    def on_status(self, state: str, now: float) -> None:
+        """Follow the strap's state: a (re)connection starts the count afresh."""
+        if state not in _CONNECTED:
+            self._connected_at = self._said_from = None
+        elif self._connected_at is None:
+            self._connected_at = now
+
+    def check(self, now: float, last_data_at: float | None, label: str) -> str | None:
+        """The line to show now, else ``None``: at most one per silence, one when it ends."""
+        if self._connected_at is None:
+            return None
+        since = max(self._connected_at, last_data_at if last_data_at is not None else -math.inf)
+        if self._said_from is not None:
+            if since > self._said_from:  # data came after the silence said
+                quiet_s, self._said_from = since - self._said_from, None
+                return f"[data] data from {label} again (none for {quiet_s:.0f} s)"
+            return None
+        if now - since >= self.silent_after_s:
+            self._said_from = since
+            return (
+                f"[no data] no data from {label} for {now - since:.0f} s (still connected); "
+                "the recording goes on and keeps what comes"
+            )
+        return None
+
+
+async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch, clock: Any) -> None:
+    """Print :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end)."""
+    while True:
+        await asyncio.sleep(min(1.0, watch.silent_after_s / 4))
+        status = strap.status
+        label = status.device_name or status.device_address or "the strap"
+        line = watch.check(clock.now(), strap.last_data_at, label)
+        if line is not None:
+            typer.echo(line, err=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Summary:
     """What a recording wrote, said the same way at every end (:meth:`of`).
@@ -506,8 +566,10 @@ async def _record_until_stopped(
     contact_changes = ContactChanges()
 
     battery = LowBatteryWatch(ending="the recording")  # each threshold said once
+    silence = SilenceWatch()  # a connected strap sending nothing: said once, and its end
 
     def show(status: SourceStatus) -> None:
+        silence.on_status(status.state, clock.now())
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
@@ -556,6 +618,7 @@ async def _record_until_stopped(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
+        silent = asyncio.ensure_future(_watch_silence(strap, silence, clock))
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)
@@ -567,6 +630,7 @@ async def _record_until_stopped(
                             ending.deadline = deadline
                         await _write_beats(strap, writer, written, bpm_only_ends=not streams)
         finally:
+            silent.cancel()
             # the file is closed here, but the strap's last statuses (ended, failed) come when
             # the strap closes, after this: show() must not write to the closed file
             open_writer.clear()

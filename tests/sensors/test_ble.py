@@ -1672,6 +1672,34 @@ async def test_a_transient_bluez_error_on_the_first_connect_is_tried_again(
     assert [m for _, m in bluez.method_calls].count("Connect!failed") == 2 + 3 + 1
 
 
+async def test_cli_record_says_once_that_a_connected_strap_sends_nothing_and_when_it_does(
+    bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Strap review (item 2): a connected strap sending nothing for a while was not said at all.
+    # Silence here is 0.3 s (10 s in use), checked every 0.075 s: the 0.8 s without data is
+    # said once (no line per check), and the data after it once.
+    from api.commands import record
+
+    monkeypatch.setattr(record, "SILENT_AFTER_S", 0.3, raising=False)
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "quiet.csv"
+    running = asyncio.ensure_future(
+        run_cli("record", "--device", H10, "--out", str(out), "--minutes", "0.03")
+    )
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    await asyncio.sleep(0.8)  # the silence to be said (a wait for no data: nothing to await)
+    while not running.done():  # then data until the 1.8 s end
+        bluez.notify(H10, packet(1024, hr=60))
+        await asyncio.sleep(0.1)
+    result = await running
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "data" in line]
+    assert lines[0].startswith("[no data] no data from Polar H10 A1B2C3D4 for ")
+    assert lines[0].endswith(" s (still connected); the recording goes on and keeps what comes")
+    assert lines[1].startswith("[data] data from Polar H10 A1B2C3D4 again (none for ")
+    assert _beats_in(out) >= 1
+
+
 async def test_cli_record_says_a_low_battery_and_what_the_file_keeps_when_the_strap_is_lost(
     bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
