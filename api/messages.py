@@ -166,7 +166,15 @@ class StatusMessage(_Message):
     )
     message: str = ""
     device_name: str | None = None
-    battery_pct: int | None = None
+    battery_pct: int | None = Field(
+        default=None, description="The strap's battery level, %, as it last said (null: none)"
+    )
+    battery_warning: str | None = Field(
+        default=None,
+        description="Set once the strap's battery fell to 20 %, then 10 %, then 5 % (the "
+        "latest said, e.g. \"Polar H10's battery is at 9%: replace or charge it soon (the "
+        'session ends if the strap goes off)"); null while it is above 20 % or unknown',
+    )
     heart_rate_bpm: float | None = None
     malformed_packets: int = 0
     n_beats: int = 0

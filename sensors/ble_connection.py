@@ -44,12 +44,12 @@ from sensors.ble_gatt import (
     _is_address,
     _quiet_disconnect,
     _translate,
+    choose_by_name,
     is_name_prefix,
 )
 from sensors.clock import Clock, SystemClock
 from sensors.errors import (
     AdapterOffError,
-    AmbiguousDeviceError,
     BleError,
     ConnectionLostError,
     DeviceNotFoundError,
@@ -189,6 +189,10 @@ class BleConnection(BeatSource):
         self._reconnects = 0
         #: What the strap's Device Information service said (None before connecting / absent).
         self.device_info: DeviceInformation | None = None
+        #: When (``clock.now()``) the latest notification with data came (heart rate, or a
+        #: subclass's stream), on any connection; None before the first. A strap connected
+        #: and sending nothing shows here (``hrvpace record`` says so).
+        self.last_data_at: float | None = None
 
     @property
     def closing(self) -> bool:
@@ -237,7 +241,8 @@ class BleConnection(BeatSource):
             self._publish(SourceState.ENDED, message)
 
     def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection))
+        self.last_data_at = now = self._clock.now()
+        self._queue.put_nowait(_Packet(bytes(data), now, connection))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         if self._closing or not data:
@@ -287,21 +292,15 @@ class BleConnection(BeatSource):
         """
         from bleak import BleakScanner
 
-        target = self._target.casefold()
-        seen: dict[str, tuple[BLEDevice, int | None]] = {}
-        # names that start with the target, then a separator ("Polar H10" for "Polar H10
-        # 1A2B3C4D"): used when no name is the target itself
-        prefixed: dict[str, tuple[BLEDevice, int | None, str]] = {}
+        # every device whose name is the target or starts with it, by address: (the device,
+        # its name, its RSSI); choose_by_name picks among them
+        seen: dict[str, tuple[BLEDevice, str, int | None]] = {}
         first_seen = asyncio.Event()
 
         def on_advertisement(device: BLEDevice, adv: Any) -> None:
             name = adv.local_name or device.name or ""
-            folded = name.casefold()
-            if folded == target:
-                seen[device.address] = (device, adv.rssi)
-                first_seen.set()
-            elif is_name_prefix(target, name):
-                prefixed[device.address] = (device, adv.rssi, name)
+            if name.casefold() == self._target.casefold() or is_name_prefix(self._target, name):
+                seen[device.address] = (device, name, adv.rssi)
                 first_seen.set()
 
         try:
@@ -314,40 +313,10 @@ class BleConnection(BeatSource):
                     await asyncio.sleep(min(_SAME_NAME_WAIT_S, self._scan_timeout_s))
         except Exception as exc:
             raise _translate(exc, f"scanning for {self._target}") from exc
-        if not seen and len(prefixed) > 1:
-            ranked_names = sorted(
-                prefixed.items(), key=lambda m: -(m[1][1] if m[1][1] is not None else -1000)
-            )
-            listed = ", ".join(
-                f"{name} ({address}" + (f", {rssi} dBm)" if rssi is not None else ")")
-                for address, (_, rssi, name) in ranked_names
-            )
-            raise AmbiguousDeviceError(
-                f"{len(prefixed)} devices have names starting with {self._target}: {listed}; "
-                "give the whole name or the address of the one to use",
-                matches=tuple((address, rssi) for address, (_, rssi, _) in ranked_names),
-            )
-        if not seen and prefixed:
-            ((device, _, _),) = prefixed.values()
-            return device
-        if not seen:
+        address = choose_by_name(self._target, {a: (n, r) for a, (_, n, r) in seen.items()})
+        if address is None:
             raise self._not_found("name", self._target)
-        if len(seen) > 1:
-            ranked = sorted(
-                ((address, rssi) for address, (_, rssi) in seen.items()),
-                key=lambda m: -(m[1] if m[1] is not None else -1000),
-            )
-            listed = ", ".join(
-                f"{address} ({rssi} dBm)" if rssi is not None else address
-                for address, rssi in ranked
-            )
-            raise AmbiguousDeviceError(
-                f"{len(seen)} devices are named {self._target}: {listed}; give the address of "
-                "the one to use instead of the name",
-                matches=tuple(ranked),
-            )
-        ((device, _),) = seen.values()
-        return device
+        return seen[address][0]
 
     def _not_found(self, what: str, target: str) -> DeviceNotFoundError:
         return DeviceNotFoundError(

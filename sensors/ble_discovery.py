@@ -18,18 +18,38 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sensors.beat import SourceState, SourceStatus
-from sensors.ble_gatt import _bluez_args, _translate
+from sensors.ble_gatt import _bluez_args, _translate, strongest_first
 from sensors.ble_strap import BleStrapSource
 from sensors.errors import BleError, MalformedPacketError
-from sensors.heart_rate_measurement import HEART_RATE_SERVICE_UUID
+from sensors.heart_rate_measurement import (
+    HEART_RATE_SERVICE_UUID,
+    MAX_HEART_RR_MS,
+    MIN_HEART_RR_MS,
+)
 
 if TYPE_CHECKING:
     from bleak import BleakClient
     from bleak.backends.device import BLEDevice
 
-__all__ = ["DiscoveredStrap", "RrProbe", "probe_rr_intervals", "scan_heart_rate_devices"]
+__all__ = [
+    "HR_ONLY",
+    "RR_IMPLAUSIBLE",
+    "DiscoveredStrap",
+    "RrProbe",
+    "probe_rr_intervals",
+    "scan_heart_rate_devices",
+]
 
 logger = logging.getLogger(__name__)
+
+#: The probe's reason for a device that sends heart rate without RR values (``sends_rr`` False).
+HR_ONLY = "sends heart rate only, no RR intervals"
+#: The probe's reason for a device whose RR values are all implausible (``sends_rr`` False):
+#: each left out as one no heart has, as the live source does (``BleStrapSource.rr_unusable``).
+RR_IMPLAUSIBLE = (
+    f"sends RR values that are all implausible (0, or outside {MIN_HEART_RR_MS:.0f}.."
+    f"{MAX_HEART_RR_MS:.0f} ms): the device or its firmware is faulty"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +96,10 @@ class RrProbe:
     ----------
     sends_rr
         ``True`` as soon as one packet carried an RR interval; ``False`` when
-        ``_HR_ONLY_AFTER_PACKETS`` packets in a row carried heart rate only; ``None`` when the
-        device sent too few packets in the time given (or could not be connected).
+        ``_HR_ONLY_AFTER_PACKETS`` packets in a row carried heart rate only (``reason``
+        :data:`HR_ONLY`) or RR values that were all left out as no heart's (``reason``
+        :data:`RR_IMPLAUSIBLE`: a faulty device); ``None`` when the device sent too few packets
+        in the time given (or could not be connected).
     heart_rate_bpm
         The last heart rate the device reported, if any.
     reason
@@ -150,7 +172,7 @@ async def scan_heart_rate_devices(
         for device, adv in found.values()
         if HEART_RATE_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
     ]
-    straps.sort(key=lambda s: -(s.rssi if s.rssi is not None else -1000))
+    straps = strongest_first(straps, lambda s: s.rssi)
     if probe_s > 0:
         probed = []
         for strap in straps:
@@ -246,9 +268,10 @@ async def probe_rr_intervals(
             if first_beat in done and first_beat.exception() is None:
                 return RrProbe(True, hr, "sends RR intervals", strap.pmd_streams)
             if waiting_hr_only in done:
-                return RrProbe(
-                    False, hr, "sends heart rate only, no RR intervals", strap.pmd_streams
-                )
+                # RR values all left out as no heart's (the live path's rr_unusable) are a
+                # faulty device or firmware, not a device in heart-rate-only mode
+                reason = RR_IMPLAUSIBLE if strap.rr_unusable else HR_ONLY
+                return RrProbe(False, hr, reason, strap.pmd_streams)
             if first_beat in done:
                 error = first_beat.exception()
                 reason = getattr(error, "reason", str(error))

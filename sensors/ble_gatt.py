@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sensors.errors import (
     AdapterOffError,
+    AmbiguousDeviceError,
     BleError,
     BlePermissionError,
     DeviceNotFoundError,
@@ -32,7 +34,9 @@ __all__ = [
     "BATTERY_LEVEL_UUID",
     "DEVICE_INFORMATION_UUIDS",
     "DeviceInformation",
+    "choose_by_name",
     "is_name_prefix",
+    "strongest_first",
 ]
 
 logger = logging.getLogger(__name__)
@@ -92,6 +96,61 @@ def is_name_prefix(target: str, name: str) -> bool:
         and folded.startswith(want)
         and not (folded[len(want)].isalnum())
     )
+
+
+_T = TypeVar("_T")
+
+
+def strongest_first(items: Iterable[_T], rssi: Callable[[_T], int | None]) -> list[_T]:
+    """``items`` by signal strength (RSSI, dBm), strongest first; an unknown one last.
+
+    The order of items with the same strength is kept (the sort is stable).
+    """
+    return sorted(items, key=lambda item: -(_rssi if (_rssi := rssi(item)) is not None else -1000))
+
+
+def choose_by_name(target: str, seen: Mapping[str, tuple[str, int | None]]) -> str | None:
+    """The address of the one device the name ``target`` picks among ``seen``, else ``None``.
+
+    ``seen`` maps each address to its advertised name and RSSI (dBm, ``None`` when unknown).
+    The name is compared without case. A device with the name itself is picked; when none has
+    it, one whose name starts with it and then a separator (:func:`is_name_prefix`: ``Polar
+    H10`` picks ``Polar H10 1A2B3C4D``). ``None`` when no device matches.
+
+    Raises
+    ------
+    AmbiguousDeviceError
+        Several devices have the name (or, none having it, start with it): their addresses
+        (and names) listed strongest signal first (:func:`strongest_first`), as ``matches``.
+    """
+    want = target.strip().casefold()
+    exact = [(a, n, r) for a, (n, r) in seen.items() if n.casefold() == want]
+    prefixed = [(a, n, r) for a, (n, r) in seen.items() if is_name_prefix(target, n)]
+    matches = strongest_first(exact or prefixed, lambda m: m[2])
+    if len(matches) == 1:
+        return matches[0][0]
+    if not matches:
+        return None
+    shown = target.strip()
+    if exact:
+        listed = ", ".join(
+            f"{address} ({rssi} dBm)" if rssi is not None else address
+            for address, _, rssi in matches
+        )
+        reason = (
+            f"{len(matches)} devices are named {shown}: {listed}; give the address of the one "
+            "to use instead of the name"
+        )
+    else:
+        listed = ", ".join(
+            f"{name} ({address}" + (f", {rssi} dBm)" if rssi is not None else ")")
+            for address, name, rssi in matches
+        )
+        reason = (
+            f"{len(matches)} devices have names starting with {shown}: {listed}; give the whole "
+            "name or the address of the one to use"
+        )
+    raise AmbiguousDeviceError(reason, matches=tuple((a, r) for a, _, r in matches))
 
 
 def _is_address(text: str) -> bool:

@@ -13,9 +13,11 @@ watches in SDK mode send PPI; their standard heart-rate service often sends no R
 Beat quality, as Polar's documentation asks: a pulse flagged by the blocker bit (movement) or
 without skin contact (when the sensor detects contact) is not a beat; it is left out and the
 next beat is marked ``gap_before`` so no successive difference spans it. So is a pulse whose
-error estimate exceeds ``max_error_ms`` when that is set. Every beat carries the sensor's error
-estimate in ``Beat.error_ms``. When several pulses in a row are blocked the status message asks
-the wearer to hold still.
+error estimate exceeds ``max_error_ms`` when that is set, and one whose interval no heart beats
+(outside 200..3000 ms, :func:`sensors.heart_rate_measurement.is_heart_rr_ms`, the bound of a
+strap's RR values), which also takes no part in the back-dating below. Every beat carries the
+sensor's error estimate in ``Beat.error_ms``. When several pulses in a row are blocked the status
+message asks the wearer to hold still.
 
 PPI frames carry no sample times (timestamp 0): like RR of the Heart Rate Measurement, the last
 interval of a frame ends at its arrival and earlier ones are back-dated by the later intervals
@@ -44,9 +46,12 @@ from sensors.ble_connection import _Packet
 from sensors.ble_strap import BleStrapSource
 from sensors.errors import BleError, MalformedPacketError
 from sensors.heart_rate_measurement import (
+    MAX_HEART_RR_MS,
+    MIN_HEART_RR_MS,
     HeartRateMeasurement,
     beats_from_packet,
     decode_heart_rate_measurement,
+    is_heart_rr_ms,
 )
 from sensors.motion import MotionTracker
 from sensors.pmd import (
@@ -261,7 +266,8 @@ class _PmdStreamSource(BleStrapSource):
         self._responses.put_nowait(response)
 
     def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        self._queue.put_nowait(_Packet(bytes(data), self._clock.now(), connection, "pmd"))
+        self.last_data_at = now = self._clock.now()
+        self._queue.put_nowait(_Packet(bytes(data), now, connection, "pmd"))
 
 
 class BlePpiSource(_PmdStreamSource):
@@ -294,7 +300,8 @@ class BlePpiSource(_PmdStreamSource):
     Attributes
     ----------
     rejected_pulses
-        How many pulses were left out (blocker, no contact, error over ``max_error_ms``).
+        How many pulses were left out (blocker, no contact, error over ``max_error_ms``, an
+        interval outside 200..3000 ms).
     """
 
     _KIND = "ppi"
@@ -331,11 +338,23 @@ class BlePpiSource(_PmdStreamSource):
         ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
         if any(v <= 0 for v in ppi_ms):
             raise MalformedPacketError("PMD: a PPI frame with a zero interval")
+        # an interval no heart beats (outside the RR bound) is left out as the strap's RR
+        # values are: its pulse is lost (a gap), and it takes no part in the back-dating, so a
+        # corrupt 60-s value cannot move the beat timeline
+        implausible = tuple(i for i, v in enumerate(ppi_ms) if not is_heart_rr_ms(v))
+        kept = [
+            (p, v)
+            for i, (p, v) in enumerate(zip(pulses, ppi_ms, strict=True))
+            if i not in implausible
+        ]
+        measurement = HeartRateMeasurement(
+            int(pulses[-1].hr_bpm), rr_ms=tuple(v for _, v in kept), implausible_rr_at=implausible
+        )
         if self._session_start is None:
-            self._session_start = item.arrived_at - sum(ppi_ms) / 1000.0
+            self._session_start = item.arrived_at - sum(measurement.rr_ms) / 1000.0
         hr = float(pulses[-1].hr_bpm)
         timed = beats_from_packet(
-            HeartRateMeasurement(int(hr), rr_ms=ppi_ms),
+            measurement,
             arrived_at=item.arrived_at,
             session_start=self._session_start,
             not_before_s=self._last_t_s,
@@ -343,8 +362,19 @@ class BlePpiSource(_PmdStreamSource):
         gap = self._gap_pending or (
             self._last_connection is not None and item.connection != self._last_connection
         )
+        if implausible:
+            self.rejected_pulses += len(implausible)
+            self._publish(
+                malformed_packets=self._status.malformed_packets + 1,
+                message=(
+                    f"left out {len(implausible)} pulse interval(s) outside "
+                    f"{MIN_HEART_RR_MS:.0f}..{MAX_HEART_RR_MS:.0f} ms (no heart beats so) from "
+                    f"{self._label()}: the beat is lost, marked as a gap"
+                ),
+            )
         out: list[Beat] = []
-        for beat, pulse in zip(timed, pulses, strict=True):
+        for beat, (pulse, _) in zip(timed, kept, strict=True):
+            gap = gap or beat.gap_before  # after a left-out interval
             error_ms = float(pulse.error_ms)
             too_uncertain = self._max_error_ms is not None and error_ms > self._max_error_ms
             if not pulse.valid or too_uncertain:
@@ -364,7 +394,8 @@ class BlePpiSource(_PmdStreamSource):
                 )
             )
             gap = False
-        self._gap_pending = gap
+        # a last interval left out (or all of them): the next frame's first beat follows a gap
+        self._gap_pending = gap or measurement.ends_with_zero_rr
         if timed:
             self._last_t_s = timed[-1].t_s
         if out:

@@ -47,6 +47,7 @@ __all__ = [
     "beats_from_packet",
     "decode_heart_rate_measurement",
     "encode_heart_rate_measurement",
+    "is_heart_rr_ms",
     "rr_ms_from_raw",
     "rr_raw_from_ms",
 ]
@@ -75,9 +76,17 @@ MIN_HEART_RR_MS = 200.0
 #: gate still sees, and corrects, a missed beat's double interval; recording files keep any
 #: value up to 64 s (``sensors.formats``), a file is not back-dated from arrival times.
 MAX_HEART_RR_MS = 3000.0
-# the same range in the field's unit (1/1024 s): raw values outside it are left out
-_MIN_RAW = math.ceil(MIN_HEART_RR_MS * 1024.0 / 1000.0)
-_MAX_RAW = math.floor(MAX_HEART_RR_MS * 1024.0 / 1000.0)
+
+
+def is_heart_rr_ms(interval_ms: float) -> bool:
+    """Whether an interval (ms) is one a heart beats: in ``MIN_HEART_RR_MS..MAX_HEART_RR_MS``.
+
+    The one bound for live intervals: a strap's RR values (the decoder, in the field's unit)
+    and an optical sensor's pulse-to-pulse intervals (:class:`sensors.ble_pmd.BlePpiSource`).
+    """
+    return MIN_HEART_RR_MS <= interval_ms <= MAX_HEART_RR_MS
+
+
 # what the encoder writes for an implausible value (a faulty strap's packet, for tests)
 _IMPLAUSIBLE_RAW = _UINT16_MAX
 
@@ -269,10 +278,13 @@ def decode_heart_rate_measurement(data: bytes | bytearray | memoryview) -> Heart
             )
         raws = struct.unpack_from(f"<{rest // 2}H", buf, offset)
         zero_at = tuple(i for i, raw in enumerate(raws) if raw == 0)
+        values_ms = tuple(rr_ms_from_raw(raw) for raw in raws)
         implausible_at = tuple(
-            i for i, raw in enumerate(raws) if raw != 0 and not _MIN_RAW <= raw <= _MAX_RAW
+            i
+            for i, (raw, v) in enumerate(zip(raws, values_ms, strict=True))
+            if raw != 0 and not is_heart_rr_ms(v)
         )
-        rr = tuple(rr_ms_from_raw(raw) for raw in raws if _MIN_RAW <= raw <= _MAX_RAW)
+        rr = tuple(v for v in values_ms if is_heart_rr_ms(v))
 
     return HeartRateMeasurement(
         heart_rate_bpm=int(heart_rate),

@@ -104,7 +104,8 @@ def record(
         typer.Option(
             "--overwrite",
             help="Replace OUT (and its stream files) if they exist; one that is a link stays a "
-            "link: the file it points to is written (made, if the link points to no file).",
+            "link: the file it points to is written (made, if the link points to no file). An "
+            "earlier recording's ECG files after a break (OUT.ecg-2.csv, ...) are removed.",
         ),
     ] = False,
     scan_timeout: Annotated[
@@ -128,7 +129,7 @@ def record(
     With --stream, also a Polar device's PPI/ECG/ACC streams.
     """
     from sensors.errors import SensorError
-    from sensors.formats.pmd_streams import stream_path
+    from sensors.formats.pmd_streams import ecg_break_files, stream_path
 
     if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
         raise typer.BadParameter(
@@ -136,7 +137,14 @@ def record(
         )
     streams = _parse_streams(stream)
     targets = [out, *(stream_path(out, k) for k in streams)]
-    for target in targets:  # before looking for the strap: a recording must have somewhere to go
+    # An earlier recording's ECG files after a break (OUT.ecg-2.csv, ...) are OUT's too: found
+    # only at this recording's first break (which then failed), or, with --overwrite, left to
+    # read as part of it (removed then, as OUT.ecg.csv is replaced: EcgStreamWriter)
+    breaks = ecg_break_files(out) if "ecg" in streams else []
+    for target in [
+        *targets,
+        *breaks,
+    ]:  # before looking for the strap: a recording must have somewhere to go
         # a link stays a link: --overwrite writes where it points, even to a file not there yet
         # (a dangling link), so that is what must be writable
         written_at = Path(os.path.realpath(target)) if os.path.islink(target) else target
@@ -147,7 +155,7 @@ def record(
             raise typer.Exit(1)
     # lexists: a link to a missing file is there too (exists() said no, and the file was
     # refused only after connecting, "File exists")
-    existing = [t for t in targets if os.path.lexists(t)]
+    existing = [t for t in [*targets, *breaks] if os.path.lexists(t)]
     if existing and not overwrite:
         names = ", ".join(
             f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
@@ -248,29 +256,64 @@ async def _write_beats(
         raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
 
 
-#: Battery levels (%) at which ``record`` says, once each, that the strap's battery is low.
-BATTERY_WARN_AT_PCT = (20, 10, 5)
+#: How long (s) a connected strap may send nothing before ``record`` says so.
+SILENT_AFTER_S = 10.0
+#: The source states in which the strap is connected (its link up, data expected).
+_CONNECTED = ("streaming", "hr_only", "no_contact")
 
 
-def low_battery_warning(status: Any, warned: list[int]) -> str | None:
-    """A line to show when the battery fell to a threshold not said yet, else ``None``.
+class SilenceWatch:
+    """Says once that a connected strap sends nothing, and once that data comes again.
 
-    ``warned`` holds the thresholds said (:data:`BATTERY_WARN_AT_PCT`) and is updated; a level
-    already at or below several says the lowest once. The level at connect counts too (a strap
-    connected at 8 % is said to be low).
+    Nothing for :data:`SILENT_AFTER_S` (or ``silent_after_s``) is silence. The link may stay
+    up while a strap sends nothing (its firmware stuck, a subscription BlueZ lost): no state
+    line says it, the beats just stop. Data is any
+    notification (``last_data_at``: heart rate, a PMD stream), so a strap sending heart rate
+    without RR, or packets saying no skin contact, is not silent (their state lines say
+    those). Silence counts from the latest data, or from when the strap (re)connected; while
+    it is not connected (reconnecting, ended) nothing is said, and a reconnect starts afresh.
     """
-    pct = status.battery_pct
-    if pct is None:
+
+    def __init__(self, silent_after_s: float | None = None) -> None:
+        self.silent_after_s = SILENT_AFTER_S if silent_after_s is None else silent_after_s
+        self._connected_at: float | None = None
+        self._said_from: float | None = None  # the silence said: where it began
+
+    def on_status(self, state: str, now: float) -> None:
+        """Follow the strap's state: a (re)connection starts the count afresh."""
+        if state not in _CONNECTED:
+            self._connected_at = self._said_from = None
+        elif self._connected_at is None:
+            self._connected_at = now
+
+    def check(self, now: float, last_data_at: float | None, label: str) -> str | None:
+        """The line to show now, else ``None``: at most one per silence, one when it ends."""
+        if self._connected_at is None:
+            return None
+        since = max(self._connected_at, last_data_at if last_data_at is not None else -math.inf)
+        if self._said_from is not None:
+            if since > self._said_from:  # data came after the silence said
+                quiet_s, self._said_from = since - self._said_from, None
+                return f"[data] data from {label} again (none for {quiet_s:.0f} s)"
+            return None
+        if now - since >= self.silent_after_s:
+            self._said_from = since
+            return (
+                f"[no data] no data from {label} for {now - since:.0f} s (still connected); "
+                "the recording goes on and keeps what comes"
+            )
         return None
-    crossed = [t for t in BATTERY_WARN_AT_PCT if pct <= t and t not in warned]
-    if not crossed:
-        return None
-    warned.extend(crossed)
-    name = status.device_name or status.device_address or "the strap"
-    return (
-        f"{name}'s battery is at {pct}%: replace or charge it soon (the recording ends if the "
-        "strap goes off)"
-    )
+
+
+async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch, clock: Any) -> None:
+    """Print :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end)."""
+    while True:
+        await asyncio.sleep(min(1.0, watch.silent_after_s / 4))
+        status = strap.status
+        label = status.device_name or status.device_address or "the strap"
+        line = watch.check(clock.now(), strap.last_data_at, label)
+        if line is not None:
+            typer.echo(line, err=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -481,6 +524,7 @@ async def _record_until_stopped(
     ending: _Ending | None = None,
 ) -> None:
     from api._version import __version__
+    from sensors.battery import LowBatteryWatch
     from sensors.beat import SourceStatus
     from sensors.ble import BleStrapSource
     from sensors.clock import SystemClock
@@ -521,9 +565,11 @@ async def _record_until_stopped(
     # source says it came back; none for the end of a stretch the strap dropped in)
     contact_changes = ContactChanges()
 
-    battery_warned: list[int] = []  # the thresholds already said
+    battery = LowBatteryWatch(ending="the recording")  # each threshold said once
+    silence = SilenceWatch()  # a connected strap sending nothing: said once, and its end
 
     def show(status: SourceStatus) -> None:
+        silence.on_status(status.state, clock.now())
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
@@ -536,9 +582,7 @@ async def _record_until_stopped(
                 typer.echo(f"[{status.state}] {status.message}", err=True)
         # once connected, after the state line: a strap connecting at 8 % is first said to be
         # connected (its battery is read, and may notify, while it connects)
-        warning = (
-            None if status.state == "connecting" else low_battery_warning(status, battery_warned)
-        )
+        warning = battery.on_status(status)
         if warning is not None:
             typer.echo(f"[battery] {warning}", err=True)
 
@@ -574,6 +618,7 @@ async def _record_until_stopped(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
+        silent = asyncio.ensure_future(_watch_silence(strap, silence, clock))
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)
@@ -585,6 +630,7 @@ async def _record_until_stopped(
                             ending.deadline = deadline
                         await _write_beats(strap, writer, written, bpm_only_ends=not streams)
         finally:
+            silent.cancel()
             # the file is closed here, but the strap's last statuses (ended, failed) come when
             # the strap closes, after this: show() must not write to the closed file
             open_writer.clear()

@@ -49,6 +49,7 @@ def scan(
     """List nearby Bluetooth heart-rate devices (name, address, signal strength, sends RR)."""
     # bleak loads only here (sensors.ble imports it lazily), not for every hrvpace command.
     from sensors.ble import scan_heart_rate_devices
+    from sensors.ble_discovery import RR_IMPLAUSIBLE
     from sensors.errors import BleError
 
     try:
@@ -77,6 +78,8 @@ def scan(
     for s in straps:
         rssi = "" if s.rssi is None else f"{s.rssi} dBm"
         rr = {True: "yes", False: "no (heart rate only: no HRV)", None: "?"}[s.sends_rr]
+        if s.sends_rr is False and s.reason == RR_IMPLAUSIBLE:  # RR values, none a heart's
+            rr = "no (RR values implausible: faulty device; no HRV)"
         streams = f"{pmd[s.address]:<{pmd_width}}  " if probe > 0 else ""
         typer.echo(f"{s.name or '-':<{width}}  {s.address:<17}  {rssi:<8}  {streams}{rr}")
     unknown = [s for s in straps if s.sends_rr is None]

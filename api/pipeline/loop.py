@@ -47,6 +47,7 @@ from api.pipeline.analysis import Analyser
 from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, SessionStore
+from sensors.battery import LowBatteryWatch
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import SystemClock
 from sensors.contact import ContactChanges
@@ -173,6 +174,8 @@ class Pipeline:
         clock = getattr(source, "clock", None)
         self._wall_clock_arrivals = clock is not None and not isinstance(clock, SystemClock)
         self._contact_changes = ContactChanges()
+        # a strap's battery falling low: said in the status (battery_warning), as record says it
+        self._battery = LowBatteryWatch(ending="the session")
         # the paced runs last written to the store (None: none written yet)
         self._stored_runs: tuple[tuple[float, float], ...] | None = None
         source.add_status_listener(self._on_source_status)
@@ -197,6 +200,7 @@ class Pipeline:
             message=self.message or src.message,
             device_name=src.device_name,
             battery_pct=src.battery_pct,
+            battery_warning=self._battery.warning,
             heart_rate_bpm=src.heart_rate_bpm,
             malformed_packets=src.malformed_packets + self.n_skipped,
             n_beats=self.n_beats,
@@ -206,6 +210,8 @@ class Pipeline:
         # the beats cannot say where a stretch without skin contact began and ended: its
         # changes are stored. Storage failing (closed, full disk) must not keep the status
         # from the clients: they are told the strap has no contact all the same.
+        if self._battery.on_status(status) is not None:
+            log.warning("session %s: %s", self.session_id, self._battery.warning)
         change = self._contact_changes.on_status(status)
         if change is not None:
             t_s, contact = change

@@ -731,7 +731,10 @@ function onStatus(msg) {
   if (state.session) state.session.state = msg.state;
   $("st-state").textContent = msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state;
   $("st-device").textContent = msg.device_name || describeSource(state.session?.source);
-  $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %`;
+  // the strap's battery at 20 %, 10 %, 5 %: the service's warning (battery_warning) says so
+  const low = msg.battery_warning ? " (low)" : "";
+  $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`;
+  $("st-battery").title = msg.battery_warning || "";
   $("st-beats").textContent = String(msg.n_beats);
   if (msg.message) $("st-state").title = msg.message;
   // lost skin contact: no beats come, so the status is what says it (the note and the tile)

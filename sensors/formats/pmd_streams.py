@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
@@ -60,6 +61,7 @@ __all__ = [
     "AccStreamWriter",
     "EcgStreamWriter",
     "PpiStreamWriter",
+    "ecg_break_files",
     "read_acc_stream",
     "stream_path",
 ]
@@ -85,6 +87,21 @@ def stream_path(out: Path, kind: str, run: int = 1) -> Path:
         raise ValueError(f"no stream file for {kind!r}; streams: {', '.join(_SUFFIX)}")
     tag = kind if run == 1 else f"{kind}-{run}"
     return out.with_name(f"{out.stem}.{tag}{_SUFFIX[kind]}")
+
+
+def ecg_break_files(out: Path) -> list[Path]:
+    """The ECG files after a break (``OUT.ecg-2.csv``, ``-3``, ...) next to ``out``, by run.
+
+    What an earlier recording to ``out`` left there (a link counts, even to no file); ``[]``
+    when the folder cannot be read (its own check names the problem).
+    """
+    pattern = re.compile(re.escape(out.stem) + r"\.ecg-([0-9]+)" + re.escape(_SUFFIX["ecg"]))
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return []
+    runs = [(int(m[1]), name) for name in names if (m := pattern.fullmatch(name))]
+    return [out.parent / name for run, name in sorted(runs) if run >= 2]
 
 
 def _open(path: Path, overwrite: bool) -> FileIO:
@@ -209,7 +226,13 @@ class PpiStreamWriter(_StreamWriter):
 
 
 class EcgStreamWriter(_StreamWriter):
-    """ECG frames to one-column ``ecg_csv`` files, a new file at every break (module docstring)."""
+    """ECG frames to one-column ``ecg_csv`` files, a new file at every break (module docstring).
+
+    With ``overwrite`` the files after a break that an earlier recording to ``out`` left
+    (:func:`ecg_break_files`) are removed (a link: the link) as the first file is replaced: the
+    ones this recording does not reach would read as part of it. Without it the first break
+    finds its file there and fails (``hrvpace record`` refuses them before connecting).
+    """
 
     def __init__(
         self, path: Path, *, sampling_rate_hz: float, out: Path, overwrite: bool = False
@@ -217,6 +240,19 @@ class EcgStreamWriter(_StreamWriter):
         if not sampling_rate_hz > 0:
             raise ValueError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
         super().__init__(path, ECG_COLUMN, overwrite=overwrite)
+        if overwrite:
+            for stale in ecg_break_files(out):
+                if stale.is_dir() and not stale.is_symlink():  # no recording's: left to fail
+                    continue  # at the break (record refuses it before connecting)
+                try:
+                    stale.unlink(missing_ok=True)
+                except OSError as exc:
+                    self.close()
+                    raise RecordingFormatError(
+                        "cannot remove the earlier recording's ECG file there "
+                        f"({exc.strerror or exc})",
+                        path=str(stale),
+                    ) from exc
         self.sampling_rate_hz = float(sampling_rate_hz)
         self._out = out
         self._last_ns: int | None = None

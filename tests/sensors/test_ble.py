@@ -544,6 +544,31 @@ async def test_probe_tells_rr_devices_from_heart_rate_only_ones(bluez: FakeBluez
         assert not bluez.strap(address).connected
 
 
+async def test_probe_says_a_device_whose_rr_values_are_all_implausible_is_faulty(
+    bluez: FakeBluez,
+) -> None:
+    # Strap review (item 5): scan --probe called such a device "HR-only", while the live path
+    # (BleStrapSource.rr_unusable, the bpm-only end) says its RR values are unusable
+    bluez.add_strap(polar_h10())
+    feeder = asyncio.ensure_future(keep_sending(bluez, H10, bytes([0x10, 80, 0xFF, 0xFF])))
+    try:
+        probe = await probe_rr_intervals(H10, listen_s=STEP)
+        table = await run_cli("scan", "--timeout", "0.3", "--probe", "2")
+    finally:
+        feeder.cancel()
+    assert probe.sends_rr is False and probe.heart_rate_bpm == 80.0
+    assert probe.reason == (
+        "sends RR values that are all implausible (0, or outside 200..3000 ms): the device or "
+        "its firmware is faulty"
+    )
+    assert table.exit_code == 0, table.stderr
+    row = table.stdout.splitlines()[1]
+    assert row.startswith("Polar H10") and row.endswith(
+        "no (RR values implausible: faulty device; no HRV)"
+    )
+    assert "heart rate only" not in table.stdout
+
+
 async def test_probe_says_a_strap_without_skin_contact_is_not_on(bluez: FakeBluez) -> None:
     # Review (contact, finding 4): a strap sending "no contact, no RR" for the whole probe was
     # "unknown: too few packets"; it sends no RR because it detects no beats.
@@ -1645,6 +1670,34 @@ async def test_a_transient_bluez_error_on_the_first_connect_is_tried_again(
         async with source(clock=VirtualClock()):
             pass
     assert [m for _, m in bluez.method_calls].count("Connect!failed") == 2 + 3 + 1
+
+
+async def test_cli_record_says_once_that_a_connected_strap_sends_nothing_and_when_it_does(
+    bluez: FakeBluez, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Strap review (item 2): a connected strap sending nothing for a while was not said at all.
+    # Silence here is 0.3 s (10 s in use), checked every 0.075 s: the 0.8 s without data is
+    # said once (no line per check), and the data after it once.
+    from api.commands import record
+
+    monkeypatch.setattr(record, "SILENT_AFTER_S", 0.3, raising=False)
+    bluez.add_strap(polar_h10())
+    out = tmp_path / "quiet.csv"
+    running = asyncio.ensure_future(
+        run_cli("record", "--device", H10, "--out", str(out), "--minutes", "0.03")
+    )
+    await bluez.wait_notifying(H10, timeout_s=10.0)
+    await asyncio.sleep(0.8)  # the silence to be said (a wait for no data: nothing to await)
+    while not running.done():  # then data until the 1.8 s end
+        bluez.notify(H10, packet(1024, hr=60))
+        await asyncio.sleep(0.1)
+    result = await running
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "data" in line]
+    assert lines[0].startswith("[no data] no data from Polar H10 A1B2C3D4 for ")
+    assert lines[0].endswith(" s (still connected); the recording goes on and keeps what comes")
+    assert lines[1].startswith("[data] data from Polar H10 A1B2C3D4 again (none for ")
+    assert _beats_in(out) >= 1
 
 
 async def test_cli_record_says_a_low_battery_and_what_the_file_keeps_when_the_strap_is_lost(

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sensors import Beat, BleError, SourceState, VirtualClock, encode_heart_rate_measurement
+from sensors.ble_connection import _Packet
 from sensors.ble_pmd import BlePpiSource
 from sensors.heart_rate_measurement import HeartRateMeasurement
 from sensors.pmd import (
@@ -143,6 +144,32 @@ async def test_blocked_or_contactless_pulses_are_left_out_with_a_gap(bluez: Fake
         hold = [m for m in messages if m.endswith("hold still")]
         assert hold == ["movement makes the pulse intervals unreliable: hold still"]
         assert messages[-1] == "pulse intervals from Polar Sense B5F1A12C again"
+
+
+def test_pulse_intervals_no_heart_beats_are_left_out_with_a_gap_and_move_no_beat() -> None:
+    # Strap review (item 3): the PPI path had no plausibility bound (a corrupt 60-s interval
+    # was a beat, and back-dated the frame's other beats by a minute); now the RR bound
+    # (sensors.heart_rate_measurement.is_heart_rr_ms) holds for it too. No link needed: the
+    # frames go to the source's packet step as the connection queues them.
+    sensor = source()
+    first = sensor._beats_of_packet(
+        _Packet(ppi_frame(pulse(900), pulse(60000), pulse(950), pulse(150)), 100.0, 1, "pmd")
+    )
+    assert [b.rr_ms for b in first] == [900.0, 950.0]
+    assert [b.gap_before for b in first] == [False, True]
+    # the left-out values take no part in the back-dating: 950 ends at the arrival, 900 before it
+    assert first[1].t_s - first[0].t_s == pytest.approx(0.95)
+    assert sensor.rejected_pulses == 2
+    assert sensor.status.malformed_packets == 1
+    assert sensor.status.message == (
+        "left out 2 pulse interval(s) outside 200..3000 ms (no heart beats so) from "
+        f"{SENSE}: the beat is lost, marked as a gap"
+    )
+    # the frame ended with a left-out interval: the next frame's first beat follows a gap
+    (after,) = sensor._beats_of_packet(_Packet(ppi_frame(pulse(3000)), 103.0, 1, "pmd"))
+    assert after.rr_ms == 3000.0 and after.gap_before
+    (plain,) = sensor._beats_of_packet(_Packet(ppi_frame(pulse(200)), 103.2, 1, "pmd"))
+    assert plain.rr_ms == 200.0 and not plain.gap_before
 
 
 async def test_malformed_pmd_frame_is_counted_and_skipped(bluez: FakeBluez) -> None:  # noqa: F811

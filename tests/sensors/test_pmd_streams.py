@@ -14,6 +14,7 @@ from sensors.formats.pmd_streams import (
     AccStreamWriter,
     EcgStreamWriter,
     PpiStreamWriter,
+    ecg_break_files,
     read_acc_stream,
     stream_path,
 )
@@ -30,6 +31,31 @@ def test_stream_paths_sit_next_to_the_recording() -> None:
     assert stream_path(out, "acc") == Path("/data/h10.acc.csv")
     with pytest.raises(ValueError, match="no stream file for 'gps'"):
         stream_path(out, "gps")
+
+
+def test_an_earlier_recordings_ecg_break_files_are_found_and_removed_by_overwrite(
+    tmp_path: Path,
+) -> None:
+    # Strap review (item 4): a stale OUT.ecg-2.csv was found only at this recording's first
+    # break (it failed then, "the file exists"); with --overwrite one this recording did not
+    # reach stayed, to read as part of it
+    out = tmp_path / "h10.csv"
+    for name in ("h10.ecg-10.csv", "h10.ecg-2.csv", "h10.ecg-x.csv", "g.ecg-3.csv"):
+        (tmp_path / name).write_text("ecg_uV\n1\n")
+    (tmp_path / "h10.ecg-3.csv").symlink_to(tmp_path / "gone.csv")  # a link to no file counts
+    found = [tmp_path / f"h10.ecg-{n}.csv" for n in (2, 3, 10)]
+    assert ecg_break_files(out) == found
+    assert ecg_break_files(tmp_path / "no-folder" / "h10.csv") == []
+    with EcgStreamWriter(stream_path(out, "ecg"), sampling_rate_hz=130, out=out) as kept:
+        assert kept.files == [tmp_path / "h10.ecg.csv"]
+    assert ecg_break_files(out) == found  # without overwrite nothing is removed
+    with EcgStreamWriter(
+        stream_path(out, "ecg"), sampling_rate_hz=130, out=out, overwrite=True
+    ) as writer:
+        writer.write(decode_frame(encode_frame("ecg", [5, 6], timestamp_ns=T0_NS)), 1)
+    assert ecg_break_files(out) == []
+    assert (tmp_path / "h10.ecg.csv").read_text() == "ecg_uV\n5\n6\n"
+    assert (tmp_path / "h10.ecg-x.csv").exists() and (tmp_path / "g.ecg-3.csv").exists()
 
 
 def test_ppi_frames_arriving_late_are_timed_by_their_intervals(tmp_path: Path) -> None:

@@ -223,3 +223,34 @@ async def test_minutes_must_be_above_zero(
     assert code == 2, err
     assert "must be a number of minutes > 0" in err
     assert not out.exists() and bluez.strap(H10).connect_calls == 0
+
+
+def test_an_earlier_recordings_ecg_break_file_is_refused_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Strap review (item 4): a stale OUT.ecg-2.csv was found only at the recording's first ECG
+    # break, after connecting (the recording then failed). Refused before looking for a strap:
+    # no Bluetooth at all here, in-process
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    out = tmp_path / "h10.csv"
+    stale = tmp_path / "h10.ecg-2.csv"
+    stale.write_text("ecg_uV\n1\n")
+    args = ["record", "--device", H10, "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--stream", "ecg"])
+    assert result.exit_code == 1, result.output
+    assert f"hrvpace record: {stale} exists (use --overwrite to replace it)" in result.stderr
+    assert "[connecting]" not in result.stderr and not out.exists()
+    # a folder there is refused before connecting as OUT is, --overwrite or not
+    stale.unlink()
+    stale.mkdir()
+    result = CliRunner().invoke(app, [*args, "--stream", "ecg", "--overwrite"])
+    assert result.exit_code == 1, result.output
+    assert f"hrvpace record: cannot write {stale}: it is a folder" in result.stderr
+    assert "[connecting]" not in result.stderr
+    # without an ECG stream the file is no part of the recording
+    result = CliRunner().invoke(app, [*args, "--minutes", "0.01", "--scan-timeout", "0.1"])
+    assert "exists" not in result.stderr and "[connecting]" in result.stderr
