@@ -90,9 +90,9 @@ def origin_refusal(
 ) -> JSONResponse:
     """The 403 ``origin_not_allowed`` for a browser origin a service does not let in.
 
-    One answer wherever an origin is refused over HTTP (the token gate with no origin listed,
-    :class:`OriginsMiddleware` with others listed); logged at INFO with the origin and path
-    only (no health data).
+    One answer wherever an origin is refused (the token gate with no origin listed,
+    :class:`OriginsMiddleware` with others listed, a WebSocket handshake's denial); the caller
+    logs it (at INFO, the origin and the path only: no health data).
 
     Parameters
     ----------
@@ -103,10 +103,18 @@ def origin_refusal(
     headers
         Extra response headers (``Vary``).
     """
+    return problem_response(403, "origin_not_allowed", _origin_detail(origin, fix), headers=headers)
+
+
+def _origin_detail(origin: str, fix: str) -> str:
     why = fix or "this service takes no calls from other origins"
-    detail = f"origin {origin[:200]!r} is not allowed to call this API from a browser: {why}"
-    log.info("CORS preflight refused: %s", detail)
-    return problem_response(403, "origin_not_allowed", detail, headers=headers)
+    return f"origin {origin[:200]!r} is not allowed to call this API from a browser: {why}"
+
+
+def _refuse_preflight(origin: str, fix: str, headers: Mapping[str, str] | None = None) -> Response:
+    """:func:`origin_refusal`, logged at INFO: an origin and the setting, no health data."""
+    log.info("CORS preflight refused: %s", _origin_detail(origin, fix))
+    return origin_refusal(origin, fix, headers=headers)
 
 
 def _content_length(value: str) -> int | None:
@@ -327,7 +335,7 @@ class TokenGateMiddleware:
         if scope["type"] == "http" and path.startswith(self.prefix) and is_preflight(scope):
             # public paths too: a preflight here is from an origin nothing let in (a 405
             # from the route would not say so)
-            refusal = origin_refusal(_header(scope, b"origin") or "", self.origins_fix)
+            refusal = _refuse_preflight(_header(scope, b"origin") or "", self.origins_fix)
             await refusal(scope, receive, send)
             return
         if scope["type"] != "http" or not self._protected(path):
@@ -396,7 +404,7 @@ class OriginsMiddleware(CORSMiddleware):
         origin = request_headers["origin"]
         vary = {"Vary": self.preflight_headers["Vary"]}
         if not self.is_allowed_origin(origin=origin):
-            return origin_refusal(origin, self.origins_fix, headers=vary)
+            return _refuse_preflight(origin, self.origins_fix, headers=vary)
         refused = []
         method = request_headers["access-control-request-method"]
         if method not in self.allow_methods:

@@ -243,6 +243,42 @@ def test_a_websocket_refused_for_its_origin_logs_the_setting(
     assert DEV in line.getMessage() and "HRVPACE_ALLOWED_ORIGINS" in line.getMessage()
 
 
+def test_a_websocket_refused_for_its_origin_gets_the_same_json_403(app: FastAPI) -> None:
+    """With the ASGI denial-response extension (uvicorn has it), the handshake's 403 is the
+    ``origin_not_allowed`` problem a refused preflight gets, not a bare 403 (first-day
+    review: one answer for every refused origin)."""
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/api/v1/sessions/x/live",
+        "raw_path": b"/api/v1/sessions/x/live",
+        "query_string": b"token=test-token",
+        "headers": [(b"host", b"127.0.0.1:8765"), (b"origin", b"http://evil.example")],
+        "server": ("127.0.0.1", 8765),
+        "client": ("127.0.0.1", 50000),
+        "subprotocols": [],
+        "extensions": {"websocket.http.response": {}},
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["type"] == "websocket.http.response.start" and sent[0]["status"] == 403
+    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert problem["code"] == "origin_not_allowed"
+    assert problem["detail"].startswith(
+        "origin 'http://evil.example' is not allowed to call this API from a browser: "
+        "list it in HRVPACE_ALLOWED_ORIGINS"
+    )
+
+
 def test_a_401_says_where_the_token_is(client: _Client) -> None:
     for path in ("/api/v1/sessions", "/api/v1/baseline"):
         r = client.get(path)
