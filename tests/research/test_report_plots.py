@@ -156,3 +156,15 @@ def test_a_sessions_source_in_the_data_table_is_rounded() -> None:
     source = {"kind": "simulator", "duration_s": 1234.56789, "units": None, "speed": 10.0}
     assert _provenance_value(source) == "kind=simulator, duration_s=1,234.6, speed=10"
     assert _duration(963.434) == "963.4 s (16.1 min)"
+
+
+def test_an_assessment_without_an_estimate_says_why() -> None:
+    """The caption read "estimate none breaths/min (none)." before the engine's reason."""
+    pytest.importorskip("matplotlib")
+    from api.research.report import _assessment
+
+    rates = [{"rate_bpm": r, "peak_to_trough_bpm": None, "phase_deg": None} for r in (6.5, 5.5)]
+    result = {"rates": rates, "resonance_bpm": None, "method": "none", "reason": "no usable rate"}
+    plot = _assessment(result)
+    assert plot is not None
+    assert plot.caption == "Resonance assessment: 2 paced rates; no estimate: no usable rate"
