@@ -105,7 +105,7 @@ def provenance(*, neurokit: bool = False) -> dict[str, Any]:
     ``hrvpace_version`` (:data:`__version__`), ``hrvpace_build`` (:func:`build_info`) and
     ``libraries`` (:func:`library_versions`, ``neurokit`` passed on): the settings of
     ``hrvpace analyze``, ``replay --json``'s ``replay_end``, ``hrvpace export``'s ``ID.json``
-    and, as one line (:func:`build_label`), the ``hrvpace report`` page. A fresh dict each
+    and, as one line (:func:`build_label`), the ``hrvpace report`` page and PDF. A fresh dict each
     call (the cached build is copied).
     """
     return {

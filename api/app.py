@@ -26,7 +26,6 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from api._version import __version__
 from api.auth import TOKEN_HINT, load_or_create_token, require_token
@@ -70,6 +69,7 @@ from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
     MediaTypeMiddleware,
+    OriginsMiddleware,
     SecurityHeadersMiddleware,
     TokenGateMiddleware,
 )
@@ -241,7 +241,8 @@ def create_app(
     )
     if settings.browser_origins:
         app.add_middleware(
-            CORSMiddleware,
+            OriginsMiddleware,  # Starlette's CORS, a refused preflight a problem as above
+            origins_fix=ORIGINS_FIX,
             allow_origins=settings.browser_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],

@@ -71,18 +71,25 @@ def worker_environ(settings: HubSettings, token_file: Path) -> dict[str, str]:
 @app.command("serve")
 def serve(
     host: Annotated[
-        str | None, typer.Option("--host", help="Address to bind (default 127.0.0.1).")
+        str | None,
+        typer.Option("--host", help="Address to bind (default 127.0.0.1; env HRVPACE_HUB_HOST)."),
     ] = None,
-    port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8766).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="TCP port (default 8766; env HRVPACE_HUB_PORT).")
+    ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Folder of the SQLite database and the admin token."),
+        typer.Option(
+            "--data-dir",
+            help="Folder of the SQLite database and the admin token (env HRVPACE_HUB_DATA_DIR).",
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
             "--database-url",
-            help="sqlite:///path (default: in the data dir) or postgresql://user@host/db.",
+            help="sqlite:///path (default: in the data dir) or postgresql://user@host/db "
+            "(env HRVPACE_HUB_DATABASE_URL).",
         ),
     ] = None,
     workers: Annotated[

@@ -8,6 +8,11 @@ run before any route reads the request.
 - :class:`TokenGateMiddleware`: a request to a protected API path without the right bearer
   token gets 401 ``unauthorized`` before its body is read (the routes' own token dependency
   still checks too): nobody without the token can make the service read a 32 MiB upload.
+- :class:`OriginsMiddleware`: CORS for the browser origins a service lists (Starlette's
+  ``CORSMiddleware``), but a preflight it refuses is a problem too: a wrong origin the 403
+  ``origin_not_allowed`` the token gate gives when no origin is listed
+  (:func:`origin_refusal`, one answer for both), a method or header the API does not take
+  a 400 ``bad_request`` naming it; Starlette answers both with a plain-text 400.
 - :class:`BodyLimitMiddleware`: a request whose ``Content-Length`` is over its limit gets 413
   ``body_too_large`` without a byte of the body being read; a body without a length (chunked)
   is counted as it arrives and answered 413 as soon as it passes the limit, the route then sees
@@ -32,6 +37,9 @@ import email.message
 import logging
 from collections.abc import Mapping, Sequence
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webconventions.hosts import host_of, host_pattern, is_wildcard_address
@@ -44,12 +52,15 @@ __all__ = [
     "BodyLimitMiddleware",
     "HostCheckMiddleware",
     "MediaTypeMiddleware",
+    "OriginsMiddleware",
     "SecurityHeadersMiddleware",
     "TokenGateMiddleware",
     "host_of",
     "host_pattern",
     "is_json_media_type",
+    "is_preflight",
     "is_wildcard_address",
+    "origin_refusal",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,6 +71,50 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def is_preflight(scope: Scope) -> bool:
+    """Whether an HTTP request is a browser's CORS preflight (as Starlette's CORS tells one).
+
+    ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``.
+    """
+    return (
+        scope.get("method") == "OPTIONS"
+        and _header(scope, b"origin") is not None
+        and _header(scope, b"access-control-request-method") is not None
+    )
+
+
+def origin_refusal(
+    origin: str, fix: str, *, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The 403 ``origin_not_allowed`` for a browser origin a service does not let in.
+
+    One answer wherever an origin is refused (the token gate with no origin listed,
+    :class:`OriginsMiddleware` with others listed, a WebSocket handshake's denial); the caller
+    logs it (at INFO, the origin and the path only: no health data).
+
+    Parameters
+    ----------
+    origin
+        The ``Origin`` the request sent (cut to 200 characters in the detail).
+    fix
+        What lets an origin in (the setting); empty: the service takes no cross-origin calls.
+    headers
+        Extra response headers (``Vary``).
+    """
+    return problem_response(403, "origin_not_allowed", _origin_detail(origin, fix), headers=headers)
+
+
+def _origin_detail(origin: str, fix: str) -> str:
+    why = fix or "this service takes no calls from other origins"
+    return f"origin {origin[:200]!r} is not allowed to call this API from a browser: {why}"
+
+
+def _refuse_preflight(origin: str, fix: str, headers: Mapping[str, str] | None = None) -> Response:
+    """:func:`origin_refusal`, logged at INFO: an origin and the setting, no health data."""
+    log.info("CORS preflight refused: %s", _origin_detail(origin, fix))
+    return origin_refusal(origin, fix, headers=headers)
 
 
 def _content_length(value: str) -> int | None:
@@ -228,10 +283,11 @@ class TokenGateMiddleware:
     """401 for HTTP requests under ``prefix`` (but ``public``) without ``Bearer <token>``.
 
     Answers before the route (and so before its body) is reached. WebSockets check their own
-    token (query or subprotocol) in the route. A CORS preflight that reaches this (no CORS
-    middleware outside it answers it: no browser origin is allowed) is a 403
-    ``origin_not_allowed`` naming the origin and ``origins_fix``, not a 401 about the token
-    a preflight never carries.
+    token (query or subprotocol) in the route. A CORS preflight under ``prefix`` that reaches
+    this (public paths included; no :class:`OriginsMiddleware` outside it answers it: no
+    browser origin is allowed) is a 403 ``origin_not_allowed`` naming the origin and
+    ``origins_fix`` (:func:`origin_refusal`), not a 401 about the token a preflight never
+    carries nor a 405 from the route.
 
     Parameters
     ----------
@@ -275,16 +331,15 @@ class TokenGateMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass a request on if it is public or carries the token; answer any other 401."""
-        if scope["type"] != "http" or not self._protected(str(scope.get("path", ""))):
-            await self.app(scope, receive, send)
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and path.startswith(self.prefix) and is_preflight(scope):
+            # public paths too: a preflight here is from an origin nothing let in (a 405
+            # from the route would not say so)
+            refusal = _refuse_preflight(_header(scope, b"origin") or "", self.origins_fix)
+            await refusal(scope, receive, send)
             return
-        origin = _header(scope, b"origin")
-        if (
-            scope.get("method") == "OPTIONS"
-            and origin is not None
-            and _header(scope, b"access-control-request-method") is not None
-        ):
-            await self._refuse_preflight(origin[:200], scope, receive, send)
+        if scope["type"] != "http" or not self._protected(path):
+            await self.app(scope, receive, send)
             return
         auth = _header(scope, b"authorization") or ""
         scheme, _, given = auth.partition(" ")
@@ -300,14 +355,72 @@ class TokenGateMiddleware:
         )
         await response(scope, receive, send)
 
-    async def _refuse_preflight(
-        self, origin: str, scope: Scope, receive: Receive, send: Send
+
+class OriginsMiddleware(CORSMiddleware):
+    """Starlette's CORS for ``allow_origins``, with refused preflights answered as problems.
+
+    Starlette answers a preflight it refuses with a plain-text 400 ("Disallowed CORS
+    origin"); here a wrong origin gets the 403 ``origin_not_allowed`` of
+    :func:`origin_refusal` (the answer the token gate gives when no origin is listed: one
+    status and shape for every refused origin), and an allowed origin asking for a method or
+    a header the API does not take a 400 ``bad_request`` naming it and those it takes. Simple
+    (non-preflight) requests are Starlette's: a wrong origin's answer lacks
+    ``Access-Control-Allow-Origin``, so the browser keeps it from the page.
+
+    Parameters
+    ----------
+    app
+        The application inside.
+    allow_origins, allow_methods, allow_headers, expose_headers
+        As for Starlette's ``CORSMiddleware`` (no credentials: the token is a header).
+    origins_fix
+        What lets an origin in (the setting), said in the 403's detail.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allow_origins: Sequence[str],
+        allow_methods: Sequence[str] = ("GET",),
+        allow_headers: Sequence[str] = (),
+        expose_headers: Sequence[str] = (),
+        origins_fix: str = "",
     ) -> None:
-        fix = self.origins_fix or "this service takes no calls from other origins"
-        detail = f"origin {origin!r} is not allowed to call this API from a browser: {fix}"
-        log.info("CORS preflight refused: %s", detail)  # an origin and a path, no health data
-        response = problem_response(403, "origin_not_allowed", detail)
-        await response(scope, receive, send)
+        super().__init__(
+            app,
+            allow_origins=allow_origins,
+            allow_methods=allow_methods,
+            allow_headers=allow_headers,
+            expose_headers=expose_headers,
+        )
+        self.origins_fix = origins_fix
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """Starlette's answer when it allows the preflight, a problem when it does not."""
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        origin = request_headers["origin"]
+        vary = {"Vary": self.preflight_headers["Vary"]}
+        if not self.is_allowed_origin(origin=origin):
+            return _refuse_preflight(origin, self.origins_fix, headers=vary)
+        refused = []
+        method = request_headers["access-control-request-method"]
+        if method not in self.allow_methods:
+            refused.append(f"method {method[:20]!r} (takes {', '.join(self.allow_methods)})")
+        asked = request_headers.get("access-control-request-headers") or ""
+        others = [h.strip() for h in asked.lower().split(",") if h.strip()]
+        others = [h for h in others if h not in self.allow_headers]
+        if others and not self.allow_all_headers:
+            refused.append(
+                f"header(s) {', '.join(others)[:200]} (takes {', '.join(self.allow_headers)})"
+            )
+        if not refused:  # a private-network request: the service does not allow one
+            refused.append("a private-network request")
+        detail = f"CORS preflight from {origin[:200]!r} refused: " + "; ".join(refused)
+        log.info("CORS preflight refused: %s", detail)
+        return problem_response(400, "bad_request", detail, headers=vary)
 
 
 class BodyLimitMiddleware:

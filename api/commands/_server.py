@@ -46,7 +46,8 @@ HostOpt = Annotated[
     typer.Option("--host", help="Address to bind (default 127.0.0.1; env HRVPACE_HOST)."),
 ]
 PortOpt = Annotated[
-    int | None, typer.Option("--port", help="TCP port (default 8765; 0 = any free port).")
+    int | None,
+    typer.Option("--port", help="TCP port (default 8765; 0 = any free port; env HRVPACE_PORT)."),
 ]
 DataDirOpt = Annotated[
     Path | None,

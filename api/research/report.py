@@ -48,6 +48,7 @@ from api.research import report_plots, require
 from api.research.analysis import recording_windows, summarize
 from api.research.segments import Segment, nominal_span, past_end, segment_bounds
 from api.research.store import StoredSession
+from api.research.units import unit_of
 from hrv.live import LIVE_STEP_S, LIVE_WINDOW_S
 from sensors import Recording
 
@@ -59,6 +60,7 @@ __all__ = [
     "from_recording",
     "from_session",
     "is_pulse_recording",
+    "software_rows",
     "write_report",
 ]
 
@@ -166,6 +168,7 @@ def segment_data(data: ReportData, segment: Segment) -> ReportData:
         title=f"{data.title}, segment {segment.label}",
         provenance={
             **data.provenance,
+            # beat times, as analyze and the past-end warning say them (not a duration)
             "segment": f"{segment.label}: {t0:.6g} s - {t1:.6g} s of the recording",
             "segment_past_end": short,  # None (no row) unless the segment ran past the end
         },
@@ -372,11 +375,12 @@ def _assessment(result: dict[str, Any]) -> Plot | None:
         a.invert_xaxis()
     ax.set_title("Resonance assessment: HR oscillation")
     axp.set_title("Phase (0 deg at resonance)")
-    caption = (
-        f"Resonance assessment: {len(rates)} paced rates; estimate "
-        f"{res if res is not None else 'none'} breaths/min ({result.get('method', '')}). "
-        f"{result.get('reason', '')}"
-    )
+    why = str(result.get("reason") or "")
+    if isinstance(res, int | float):
+        estimate = f"estimate {res:.2f} breaths/min ({result.get('method', '')}). {why}"
+    else:  # the reason says why there is none (too few usable rates)
+        estimate = f"no estimate: {why or 'no usable paced rate'}"
+    caption = f"Resonance assessment: {len(rates)} paced rates; {estimate}"
     return Plot("assessment.png", caption, _png(fig))
 
 
@@ -384,12 +388,45 @@ def _assessment(result: dict[str, Any]) -> Plot | None:
 # HTML
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, unit: str | None = None) -> str:
+    """A table cell: a number with its unit's precision (``unit`` given) or 6 digits."""
     if v is None:
         return "&ndash;"
     if isinstance(v, float):
-        return "&ndash;" if not math.isfinite(v) else f"{v:.6g}"
+        if not math.isfinite(v):
+            return "&ndash;"
+        return html.escape(report_plots.format_value(v, unit)) if unit else f"{v:.6g}"
     return html.escape(str(v))
+
+
+def _seconds(t_s: float) -> str:
+    """Seconds as the numbers table shows them: ``1,234.6 s`` (0.1 s)."""
+    return f"{report_plots.format_value(float(t_s), 's')} s"
+
+
+def _duration(t_s: float) -> str:
+    """A duration for the data table: ``963.4 s (16.1 min)``, as the numbers' ``duration_s``."""
+    return f"{_seconds(t_s)} ({t_s / 60.0:.1f} min)"
+
+
+def _provenance_value(v: Any) -> Any:
+    """A provenance entry for the table; a dict (a session's source) as ``key=value, ...``.
+
+    Its numbers with their unit's precision (a simulator's ``duration_s=1,234.6``), ``None``
+    entries left out.
+    """
+    if not isinstance(v, dict):
+        return v
+    return ", ".join(
+        f"{a}={_number(b, unit_of(a)) if isinstance(b, float) else b}"
+        for a, b in v.items()
+        if b is not None
+    )
+
+
+def _number(v: float, unit: str) -> str:
+    """``v`` with its unit's precision; a unitless one (a replay's speed) as written."""
+    return f"{v:g}" if unit == "1" else report_plots.format_value(v, unit)
 
 
 _CSS = (
@@ -444,17 +481,42 @@ def _effects_table(events: list[dict[str, Any]]) -> str:
     )
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_fmt(e.get(c))}</td>" for c in cols) + "</tr>" for e in effects
+        "<tr>" + "".join(f"<td>{_fmt(e.get(c), unit_of(c))}</td>" for c in cols) + "</tr>"
+        for e in effects
     )
     return f"<h2>Break effects</h2><table><tr>{head}</tr>{body}</table>"
 
 
+def software_rows(generated: str) -> list[tuple[str, str]]:
+    """The build that made a report: ``software``, ``libraries`` and ``generated`` rows.
+
+    ``software`` is :func:`api._version.build_label` (version, git commit with ``-dirty``,
+    where the commit was read), the one line of :func:`api._version.provenance`, which
+    ``hrvpace export``'s sidecar and ``analyze``'s settings record whole; ``libraries``
+    :func:`api._version.library_versions`. The HTML's data table and footer and the PDF's
+    first page and metadata all say these.
+    """
+    return [
+        ("software", build_label()),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in library_versions().items())),
+        ("generated", generated),
+    ]
+
+
+def _now() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds")
+
+
 def build_report(
-    data: ReportData, *, step: Callable[[str], None] | None = None
+    data: ReportData,
+    *,
+    step: Callable[[str], None] | None = None,
+    generated: str | None = None,
 ) -> tuple[str, list[Plot]]:
     """The report's HTML (self-contained: plots inlined as base64 PNG) and its plots.
 
-    ``step`` is told what is being done (for a progress display).
+    ``step`` is told what is being done (for a progress display); ``generated`` the time the
+    report says it was made (default now, UTC, to the second).
 
     Raises
     ------
@@ -497,19 +559,16 @@ def build_report(
     ):
         if extra is not None:
             plots.append(Plot(*extra))
-    generated = datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds")
-    software = build_label()  # the version and the build (git commit), as analyze records it
+    generated = generated or _now()
+    build = software_rows(generated)  # the version and the build (git commit), as analyze's
+    software = build[0][1]
     prov_rows: list[tuple[str, Any]] = [
-        (k, v if not isinstance(v, dict) else ", ".join(f"{a}={b}" for a, b in v.items()))
-        for k, v in data.provenance.items()
-        if v is not None
+        (k, _provenance_value(v)) for k, v in data.provenance.items() if v is not None
     ]
     prov_rows += [
         ("beats", int(rr_in.size)),
-        ("duration (min)", duration_s / 60.0),
-        ("software", software),
-        ("libraries", ", ".join(f"{k} {v}" for k, v in library_versions().items())),
-        ("generated", generated),
+        ("duration", _duration(duration_s)),
+        *build,
     ]
     figures = "".join(
         f'<figure><img alt="{html.escape(p.name)}" src="data:image/png;base64,'
@@ -549,10 +608,12 @@ def write_report(
 ) -> list[Path]:
     """Write the HTML, a PDF and each plot as a PNG; return the files written.
 
-    The HTML goes to ``out``, the PDF next to it (``out`` with ``.pdf``: the grouped numbers,
-    then every plot) and the PNGs into ``png_dir``.
+    The HTML goes to ``out``, the PDF next to it (``out`` with ``.pdf``: the build
+    (:func:`software_rows`) and the grouped numbers, then every plot) and the PNGs into
+    ``png_dir``.
     """
-    doc, plots = build_report(data, step=step)
+    generated = _now()
+    doc, plots = build_report(data, step=step, generated=generated)
     out_p = Path(out)
     out_p.write_text(doc, encoding="utf-8")
     files = [out_p]
@@ -571,6 +632,7 @@ def write_report(
                 f"hrvpace report: {data.title}",
                 report_plots.number_rows(summary),
                 [p.png for p in plots],
+                provenance=software_rows(generated),  # the build, as the HTML says it
             )
         )
         files.append(pdf_p)

@@ -34,16 +34,18 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 import hrv
+from api.research.analysis import COHERENCE_WINDOW_S
 from api.research.units import unit_of
-from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
-from hrv.spectrum import spectrum_settings
+from hrv.ectopy import MIN_STEPS
+from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, MIN_VLF_SPAN_S, VLF_BAND_HZ
+from hrv.spectrum import MIN_SPAN_S, spectrum_settings
 
 __all__ = [
     "DFA_DISPLAY_MAX",
@@ -52,6 +54,7 @@ __all__ = [
     "dfa_fluctuations",
     "dfa_plot",
     "histogram",
+    "missing_reason",
     "number_rows",
     "numbers_html",
     "poincare",
@@ -132,14 +135,74 @@ def format_value(value: Any, unit: str) -> str:
     return f"{float(value):,.{_DECIMALS.get(unit, 3)}f}"
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def missing_reason(name: str, summary: dict[str, Any]) -> str:
+    """Why ``summary[name]`` has no value, in a few words for the report's value cell.
+
+    The rules of the functions that leave it out: the spectrum needs a 128-s stretch of beats
+    without a gap (:data:`hrv.spectrum.MIN_SPAN_S`, one Welch segment), VLF a span of 300 s
+    (:data:`hrv.frequency.MIN_VLF_SPAN_S`), a band's peak power in that band, coherence a
+    64-s window (:data:`api.research.analysis.COHERENCE_WINDOW_S`), the ectopy check 30
+    successive differences (:data:`hrv.ectopy.MIN_STEPS`); anything else too few beats.
+
+    Examples
+    --------
+    >>> missing_reason("vlf_ms2", {"vlf_ms2": None, "total_ms2": 1400.0})
+    'too short: VLF needs 300 s (5 min)'
+    """
+    analysed = summary.get("analysed_s")
+
+    def short(need_s: float) -> bool:
+        return isinstance(analysed, int | float) and analysed < need_s
+
+    spectral = ("vlf_ms2", "lf_ms2", "hf_ms2", "total_ms2", "lf_hf", "lf_nu", "hf_nu")
+    if name in (*spectral, "lf_peak_hz", "hf_peak_hz"):
+        if _missing(summary.get("total_ms2")):
+            if summary.get("frequency_method", "welch") != "welch":
+                return "too few beats for a spectrum"
+            if short(MIN_SPAN_S):
+                return f"too short: the spectrum needs {MIN_SPAN_S:.0f} s of beats"
+            return f"no {MIN_SPAN_S:.0f} s of beats without a gap (the spectrum needs them)"
+        if name == "vlf_ms2":
+            return f"too short: VLF needs {MIN_VLF_SPAN_S:.0f} s ({MIN_VLF_SPAN_S / 60:.0f} min)"
+        if name in ("lf_peak_hz", "hf_peak_hz"):
+            return f"no power in the {name[:2].upper()} band"
+        if name == "lf_hf":
+            return "no HF power (ratio over zero)"
+        return "no LF or HF power (ratio over zero)"
+    if name.startswith("coherence_"):
+        if short(COHERENCE_WINDOW_S):
+            return f"too short: coherence needs {COHERENCE_WINDOW_S:.0f} s of beats"
+        return f"no {COHERENCE_WINDOW_S:.0f}-s window of beats without a gap"
+    if name in ("ectopy_warning", "irregular_steps_pct"):
+        return f"not assessed: fewer than {MIN_STEPS} successive differences"
+    if name == "ectopy_reason":
+        return "none"
+    return "too few beats"
+
+
 def number_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """``(group, metric, value, unit)`` for every grouped field present in ``summary``."""
+    """``(group, metric, value, unit)`` for every grouped field present in ``summary``.
+
+    A value the summary lacks says why (:func:`missing_reason`), not a bare dash: "n/a: too
+    short: VLF needs 300 s (5 min)"; ``ectopy_reason`` with nothing to say is "none".
+    """
     rows = []
     for title, names in GROUPS:
         for name in names:
             if name in summary:
                 unit = unit_of(name)
-                rows.append((title, name, format_value(summary[name], unit), unit))
+                value = summary[name]
+                if not _missing(value):
+                    shown = format_value(value, unit)
+                elif name == "ectopy_reason":
+                    shown = missing_reason(name, summary)
+                else:
+                    shown = f"n/a: {missing_reason(name, summary)}"
+                rows.append((title, name, shown, unit))
     return rows
 
 
@@ -346,19 +409,39 @@ def dfa_plot(
     return "dfa.png", caption, png(fig)
 
 
-def pdf_bytes(title: str, rows: list[tuple[str, str, str, str]], pngs: list[bytes]) -> bytes:
-    """A PDF: a page with the grouped numbers, then one page per plot (matplotlib)."""
+def pdf_bytes(
+    title: str,
+    rows: list[tuple[str, str, str, str]],
+    pngs: list[bytes],
+    *,
+    provenance: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """A PDF: a page with the grouped numbers, then one page per plot (matplotlib).
+
+    ``provenance`` (``(name, value)``: the report's software, libraries and time made) is
+    printed under the title of every numbers page and kept in the PDF's metadata: ``Creator``
+    the ``software`` value, ``Subject`` every pair.
+    """
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
+    made = dict(provenance)
+    metadata = {"Title": title}
+    if provenance:
+        metadata["Subject"] = "; ".join(f"{k}: {v}" for k, v in provenance)
+    if "software" in made:
+        metadata["Creator"] = made["software"]
     buf = io.BytesIO()
-    with PdfPages(buf) as pdf:
+    with PdfPages(buf, metadata=metadata) as pdf:
         per_page = 40
+        top = 0.93 - 0.015 * len(provenance)
         for start in range(0, max(len(rows), 1), per_page):
             fig = plt.figure(figsize=(8.27, 11.69))
             fig.text(0.05, 0.96, title, fontsize=12, weight="bold")
-            ax = fig.add_axes((0.05, 0.05, 0.9, 0.88))
+            for k, (name, value) in enumerate(provenance):
+                fig.text(0.05, 0.94 - 0.015 * k, f"{name}: {value}", fontsize=7, color="#444")
+            ax = fig.add_axes((0.05, 0.05, 0.9, top - 0.05))
             ax.axis("off")
             chunk = rows[start : start + per_page]
             if chunk:

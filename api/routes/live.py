@@ -3,9 +3,11 @@
 Origin: a browser's handshake carries ``Origin``; it must be the service's own (the scheme and
 ``Host`` it was reached at, or a loopback name, ``127.0.0.1``/``localhost``/``[::1]``, on the
 port it serves) or one of ``settings.browser_origins`` (``HRVPACE_ALLOWED_ORIGINS``); any other
-is refused at the handshake (HTTP 403), token or not, so a page elsewhere cannot read a session
-with a token it got hold of. A handshake without ``Origin`` comes from a non-browser client (the
-CLI, a native app, a script): a browser always sends one, so it is allowed, with a valid token.
+is refused at the handshake (HTTP 403, with the ``origin_not_allowed`` problem a refused CORS
+preflight gets when the server takes a denial response, as uvicorn does), token or not, so a
+page elsewhere cannot read a session with a token it got hold of. A handshake without
+``Origin`` comes from a non-browser client (the CLI, a native app, a script): a browser always
+sends one, so it is allowed, with a valid token.
 
 Token, three ways (the first given is checked): in the ``Sec-WebSocket-Protocol`` header, as
 subprotocols ``["hrvpace.v1", "bearer.<token>"]`` (the server answers ``hrvpace.v1``), so it
@@ -86,6 +88,7 @@ from api.messages import BeatMessage, MetricsMessage, MicroBreakMessage, StatusM
 from api.sessions import SessionManager
 from api.settings import ORIGINS_FIX
 from api.storage import Storage
+from webconventions.middleware import origin_refusal
 
 router = APIRouter(tags=["live"])
 logger = logging.getLogger(__name__)
@@ -308,8 +311,14 @@ async def live(
             websocket.headers.get("origin", "")[:200],
             ORIGINS_FIX,
         )
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            # the 403 origin_not_allowed problem a refused CORS preflight gets (uvicorn sends
+            # it as the handshake's answer)
+            origin = websocket.headers.get("origin", "")
+            await websocket.send_denial_response(origin_refusal(origin, ORIGINS_FIX))
+            return
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
-        return  # before accept: the handshake is refused with HTTP 403
+        return  # before accept: the handshake is refused with a bare HTTP 403
     offered = _offered(websocket)
     bearer = next((p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None)
     await websocket.accept(subprotocol=_selected(offered))

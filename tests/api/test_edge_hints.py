@@ -152,6 +152,66 @@ def test_a_preflight_with_no_origin_allowed_is_403_naming_the_setting(
     assert client.get("/api/v1/sessions", headers={"Origin": DEV}).status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/health"])
+def test_a_preflight_from_an_unlisted_origin_is_the_same_403_while_others_are_listed(
+    tmp_path: Path, path: str
+) -> None:
+    """First-day review: with ``HRVPACE_ALLOWED_ORIGINS`` set, Starlette's CORS answered a
+    wrong origin's preflight with a plain-text 400 "Disallowed CORS origin", not the 403
+    ``origin_not_allowed`` the API documents (and gives with no origin listed)."""
+    app = create_app(
+        load_settings(data_dir=tmp_path, token="test-token", allowed_origins=[DEV]),
+        outbound=False,
+    )
+    client = _Client(app)
+    asked = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    r = client.options(path, headers={"Origin": "http://evil.example", **asked})
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "origin_not_allowed"
+    assert r.json()["detail"].startswith(
+        "origin 'http://evil.example' is not allowed to call this API from a browser: "
+        "list it in HRVPACE_ALLOWED_ORIGINS"
+    )
+    assert "access-control-allow-origin" not in r.headers
+    # a header the API does not take, from a listed origin: a problem naming it, not text
+    bad = client.options(
+        path, headers={"Origin": DEV, **asked, "Access-Control-Request-Headers": "x-foo"}
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "bad_request", bad.text
+    assert "'http://localhost:5173' refused: header(s) x-foo (takes " in bad.json()["detail"]
+    # the listed origin is let in as before
+    ok = client.options(path, headers={"Origin": DEV, **asked})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == DEV
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [("api", "/api/v1/health"), ("hub", "/hub/v1/groups"), ("hub", "/hub/v1/join")],
+)
+def test_a_preflight_to_a_public_path_or_the_hub_is_the_same_403(
+    tmp_path: Path, service: str, path: str
+) -> None:
+    """No origin listed: a preflight to a public path was a 405 from the route; the hub (the
+    same token gate, no origins to list) refuses every preflight with the same 403."""
+    if service == "api":
+        app = create_app(load_settings(data_dir=tmp_path, token="test-token"), outbound=False)
+    else:
+        app = create_hub(HubSettings(data_dir=tmp_path, admin_token=SecretStr("ha_" + "t" * 20)))
+    try:
+        r = _Client(app).options(
+            path, headers={"Origin": DEV, "Access-Control-Request-Method": "POST"}
+        )
+    finally:
+        if service == "hub":
+            app.state.store.engine.dispose()
+    assert r.status_code == 403 and r.json()["code"] == "origin_not_allowed", r.text
+    assert r.json()["detail"].startswith(f"origin '{DEV}' is not allowed to call this API")
+
+
 def test_a_websocket_refused_for_its_origin_logs_the_setting(
     app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -181,6 +241,42 @@ def test_a_websocket_refused_for_its_origin_logs_the_setting(
     [line] = [r for r in caplog.records if r.name == "api.routes.live"]
     assert line.levelno == logging.INFO
     assert DEV in line.getMessage() and "HRVPACE_ALLOWED_ORIGINS" in line.getMessage()
+
+
+def test_a_websocket_refused_for_its_origin_gets_the_same_json_403(app: FastAPI) -> None:
+    """With the ASGI denial-response extension (uvicorn has it), the handshake's 403 is the
+    ``origin_not_allowed`` problem a refused preflight gets, not a bare 403 (first-day
+    review: one answer for every refused origin)."""
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/api/v1/sessions/x/live",
+        "raw_path": b"/api/v1/sessions/x/live",
+        "query_string": b"token=test-token",
+        "headers": [(b"host", b"127.0.0.1:8765"), (b"origin", b"http://evil.example")],
+        "server": ("127.0.0.1", 8765),
+        "client": ("127.0.0.1", 50000),
+        "subprotocols": [],
+        "extensions": {"websocket.http.response": {}},
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["type"] == "websocket.http.response.start" and sent[0]["status"] == 403
+    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert problem["code"] == "origin_not_allowed"
+    assert problem["detail"].startswith(
+        "origin 'http://evil.example' is not allowed to call this API from a browser: "
+        "list it in HRVPACE_ALLOWED_ORIGINS"
+    )
 
 
 def test_a_401_says_where_the_token_is(client: _Client) -> None:

@@ -55,6 +55,9 @@ def test_a_foreign_origin_is_refused_at_the_handshake_even_with_the_token(
     with pytest.raises(InvalidStatus) as info:
         _connect(server, sid, origin=origin)
     assert info.value.response.status_code == 403
+    # the problem a refused preflight gets (uvicorn sends the denial response's body)
+    problem = json.loads(info.value.response.body or b"{}")
+    assert problem.get("code") == "origin_not_allowed", info.value.response.body
 
 
 def test_the_services_own_origins_and_the_allowed_ones_stream(server: Server) -> None:

@@ -231,11 +231,20 @@ def test_report_of_a_stored_session(
     assert label.startswith(f"hrvpace {__version__}, build ") and "<td>" + label in text
     assert label in footer and (build_info()["build"] or "build unknown") in footer
     assert f"numpy {library_versions()['numpy']}" in text
-    # timeline elements and break effects are there
+    # ... and the PDF says the same build (first-day review: the PDF named none): in its
+    # metadata (its page text is compressed glyphs)
+    pdf = out.with_suffix(".pdf").read_bytes()
+    escaped = label.replace("(", "\\(").replace(")", "\\)").encode()
+    assert b"/Creator (" + escaped + b")" in pdf
+    assert f"libraries: python {library_versions()['python']}".encode() in pdf
+    # durations rounded as the numbers table rounds seconds (first-day review: 16.0572 min)
+    assert "<th>duration</th><td>963.4 s (16.1 min)</td>" in text
+    # timeline elements and break effects are there, times and values at their units' precision
     assert "1 micro-break(s), 1 break(s), 0 check-in(s)" in text
-    assert "Break effects" in text and "41.5" in text and "25.9" in text
+    assert "Break effects" in text and "<td>41.5</td>" in text and "<td>25.9</td>" in text
+    assert "<td>430.0</td><td>550.0</td>" in text
     res_bpm = stored["assessment"]["resonance_bpm"]
-    assert f"estimate {res_bpm} breaths/min" in text
+    assert f"estimate {res_bpm:.2f} breaths/min" in text
     # the numbers table holds the hrv core's values of the cleaned beats
     rec = read_recording(shared_data / REST)
     c = hrv.clean(rec.rr_ms)

@@ -126,3 +126,45 @@ def test_spectrum_plot_peaks_are_the_reported_peaks(
         assert float(p[inside].sum() * df) == pytest.approx(summary[power_key], rel=1e-12)
     if hole_at is not None:
         assert "left out at gaps" in made[1]
+
+
+def test_a_number_left_out_says_why_not_a_bare_dash(shared_data: Path) -> None:
+    """First-day review: a short recording's frequency rows were a bare '-' (PDF and HTML
+    alike); each now says why: the spectrum's 128 s, VLF's 5 min, coherence's 64 s."""
+    rr = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt").rr_ms
+    short, _, _ = summarize(rr[:100])  # ~108 s: no spectrum
+    rows = {m: v for _, m, v, _ in number_rows(short)}
+    assert "-" not in rows.values()
+    for name in ("vlf_ms2", "lf_ms2", "lf_peak_hz", "hf_peak_hz", "lf_hf"):
+        assert rows[name] == "n/a: too short: the spectrum needs 128 s of beats", name
+    assert rows["ectopy_reason"] == "none"
+    four_min, _, _ = summarize(rr[:220])  # ~240 s: LF/HF, no VLF
+    rows = {m: v for _, m, v, _ in number_rows(four_min)}
+    assert rows["vlf_ms2"] == "n/a: too short: VLF needs 300 s (5 min)"
+    assert rows["lf_ms2"] == f"{four_min['lf_ms2']:,.0f}"
+    tiny, _, _ = summarize(rr[:50])  # ~54 s: no 64-s coherence window
+    rows = {m: v for _, m, v, _ in number_rows(tiny)}
+    assert rows["coherence_peak_hz"] == "n/a: too short: coherence needs 64 s of beats"
+    assert rows["coherence_ratio"] == rows["coherence_peak_hz"]
+
+
+def test_a_sessions_source_in_the_data_table_is_rounded() -> None:
+    """A simulator's ``duration_s`` was printed as stored (1234.56789); ``None`` entries said
+    ``units=None``."""
+    from api.research.report import _duration, _provenance_value
+
+    source = {"kind": "simulator", "duration_s": 1234.56789, "units": None, "speed": 10.0}
+    assert _provenance_value(source) == "kind=simulator, duration_s=1,234.6, speed=10"
+    assert _duration(963.434) == "963.4 s (16.1 min)"
+
+
+def test_an_assessment_without_an_estimate_says_why() -> None:
+    """The caption read "estimate none breaths/min (none)." before the engine's reason."""
+    pytest.importorskip("matplotlib")
+    from api.research.report import _assessment
+
+    rates = [{"rate_bpm": r, "peak_to_trough_bpm": None, "phase_deg": None} for r in (6.5, 5.5)]
+    result = {"rates": rates, "resonance_bpm": None, "method": "none", "reason": "no usable rate"}
+    plot = _assessment(result)
+    assert plot is not None
+    assert plot.caption == "Resonance assessment: 2 paced rates; no estimate: no usable rate"
