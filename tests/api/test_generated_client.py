@@ -283,6 +283,7 @@ def test_real_live_messages_fit_the_served_live_schema(server: Server) -> None:
         ).json()
         url = f"{server.ws_url}/api/v1/sessions/{s['id']}/live?token={server.token}"
         seen: set[str] = set()
+        break_asked = False
         deadline = time.monotonic() + 30
         try:
             with connect(url, open_timeout=10) as ws:
@@ -291,7 +292,9 @@ def test_real_live_messages_fit_the_served_live_schema(server: Server) -> None:
                     errors = [e.message for e in validator.iter_errors(message)]
                     assert not errors, (message["type"], errors[:3])
                     seen.add(message["type"])
-                    if message["type"] == "metrics" and "micro_break" not in seen:
+                    if message["type"] == "metrics" and not break_asked:
+                        # once: a second metrics window can come before the break's message
+                        break_asked = True
                         r = c.post(f"/api/v1/sessions/{s['id']}/microbreaks/start", json={})
                         assert r.status_code == 200, r.text
                     if {"beat", "metrics", "signal", "guidance", "micro_break", "status"} <= seen:
