@@ -52,6 +52,7 @@ from api.pipeline import (
 )
 from api.storage import Storage, StorageError
 from api.storage.queries import PERSON_KIND
+from api.storage.retry import retry_delays
 from sensors.ble_gatt import is_name_prefix
 from sensors.source import BeatSource
 
@@ -72,14 +73,6 @@ log = logging.getLogger(__name__)
 #: an answer's wait for a final state, this bounds a stop's; the final state is still stored
 #: once the database takes writes.
 STOP_STORE_TIMEOUT_S = 10.0
-#: Seconds before a final state whose write failed is written again (the database locked past
-#: SQLite's busy timeout, 30 s; a full disk), doubled after each failure up to
-#: :data:`FINAL_STATE_RETRY_MAX_S`: it is retried until stored, or until the service shuts
-#: down (the next start then marks the session ``interrupted``, as any it did not finish).
-FINAL_STATE_RETRY_S = 1.0
-#: The longest wait between two writes of a final state.
-FINAL_STATE_RETRY_MAX_S = 60.0
-
 SessionMode = Literal["monitor", "assessment", "practice"]
 
 SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]
@@ -419,13 +412,15 @@ class SessionManager:
     ) -> None:
         """Write the session's final state; a write that fails is retried until it is stored.
 
-        A write fails when the database stays locked past SQLite's busy timeout (another
-        program holds it) or the disk is full: the final state is written again after
-        :data:`FINAL_STATE_RETRY_S`, doubled each time up to :data:`FINAL_STATE_RETRY_MAX_S`.
-        Given up (:class:`~api.storage.StorageError` raised) only when the storage is closed
-        or the service shuts down: the next start marks the session ``interrupted``.
+        The storage writer keeps a write the database does not take (locked past SQLite's
+        busy timeout, a full disk) and tries it again (:mod:`api.storage.retry`), so this
+        waits until it is stored. A write the writer fails all the same (its last try at
+        close; an unexpected error) is queued again after the same back-off
+        (:func:`~api.storage.retry.retry_delays`). Given up (:class:`~api.storage.StorageError`
+        raised) only when the storage is closed or the service shuts down: the next start
+        marks the session ``interrupted``.
         """
-        delay_s = FINAL_STATE_RETRY_S
+        delays = retry_delays()
         while True:
             try:
                 await asyncio.wrap_future(
@@ -441,6 +436,7 @@ class SessionManager:
             except StorageError:
                 if self.storage.closed or self._shutting_down.is_set():
                     raise
+            delay_s = next(delays)
             log.warning(
                 "session %s: its final state (%s) is not stored yet (the database did not take "
                 "the write); writing it again in %g s",
@@ -451,7 +447,6 @@ class SessionManager:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay_s):
                     await self._shutting_down.wait()
-            delay_s = min(2 * delay_s, FINAL_STATE_RETRY_MAX_S)
 
     def _request_stop(self, live: LiveSession) -> None:
         """Cancel the session's pipeline, once, and only while it plays (see :meth:`_run`)."""
