@@ -474,12 +474,22 @@ class SessionManager:
             The session is stopped (its source closed) but its final state was not stored
             within :data:`STOP_STORE_TIMEOUT_S`: it is stored once the database takes writes,
             and the session stays among the running ones until then (its row ``running``).
+            Or the session is not running and reading its row took longer than that.
         """
         live = self._live.get(session_id)
         if live is None:
-            row = await asyncio.to_thread(self.storage.get_session, session_id)
+            try:
+                async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                    row = await asyncio.to_thread(self.storage.get_session, session_id)
+            except TimeoutError:
+                raise StoreBusyError(
+                    f"session {session_id[:64]}: the database did not answer within "
+                    f"{STOP_STORE_TIMEOUT_S:g} s (a stalled disk); it is not running here, "
+                    "nothing was stopped",
+                    session_id=session_id[:64],
+                ) from None
             if row is None:
-                raise SessionNotFoundError(f"no session with id {session_id!r}")
+                raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
             return False
         self._request_stop(live)
         await live.played.wait()  # its source closes (each source bounds its own close)
@@ -497,9 +507,30 @@ class SessionManager:
         return True
 
     async def shutdown(self) -> None:
-        """Stop every running session (service shutdown)."""
+        """Stop every running session (service shutdown).
+
+        Waits for their sources to close (each bounds its own close), then at most
+        :data:`STOP_STORE_TIMEOUT_S` for their final states to be stored: a database that
+        takes no writes does not hold the shutdown. What is still unwritten then gets one
+        more try as the storage closes (:meth:`api.storage.Storage.close`), which logs what
+        could not be stored.
+        """
         self._shutting_down.set()
-        for live in list(self._live.values()):
+        lives = list(self._live.values())
+        for live in lives:
             self._request_stop(live)
-        for live in list(self._live.values()):
-            await live.done.wait()
+        for live in lives:
+            await live.played.wait()
+        try:
+            async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                for live in lives:
+                    await live.done.wait()
+        except TimeoutError:
+            unfinished = [live.id for live in lives if not live.done.is_set()]
+            log.warning(
+                "%d session(s) stopped whose final state was not stored within %g s (the "
+                "database takes no writes): %s; the storage tries once more as it closes",
+                len(unfinished),
+                STOP_STORE_TIMEOUT_S,
+                ", ".join(unfinished),
+            )

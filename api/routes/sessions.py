@@ -465,8 +465,7 @@ async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep
     the ``t_s`` of its last beat included. The wait for its final state's write is capped
     (:data:`api.sessions.STOP_STORE_TIMEOUT_S`): after it, 503 ``store_busy``.
     """
-    await _get_row(storage, session_id)
-    await manager.stop(session_id)
+    await manager.stop(session_id)  # 404 when no such session (its read capped too)
     return await get_session(session_id, manager, storage)
 
 
