@@ -330,9 +330,10 @@ async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_
     database does not take and writes it, in order, once it does; meanwhile the session's
     status and the health say storage is behind (a real second connection holds the write
     lock through failed writes, then lets go). The pipeline goes on taking beats: it does not
-    wait for commits the database will not make (its backlog bound lowered to 5 writes)."""
+    wait for commits the database will not make (its backlog bound lowered to 1 write: it
+    waits for every commit, also when the lock comes)."""
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
-    monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 5)
+    monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 1)
     monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
     monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
 
