@@ -52,6 +52,7 @@ from api.pipeline import (
 )
 from api.storage import Storage, StorageError
 from api.storage.queries import PERSON_KIND
+from api.storage.retry import retry_delays
 from sensors.ble_gatt import is_name_prefix
 from sensors.source import BeatSource
 
@@ -72,14 +73,6 @@ log = logging.getLogger(__name__)
 #: an answer's wait for a final state, this bounds a stop's; the final state is still stored
 #: once the database takes writes.
 STOP_STORE_TIMEOUT_S = 10.0
-#: Seconds before a final state whose write failed is written again (the database locked past
-#: SQLite's busy timeout, 30 s; a full disk), doubled after each failure up to
-#: :data:`FINAL_STATE_RETRY_MAX_S`: it is retried until stored, or until the service shuts
-#: down (the next start then marks the session ``interrupted``, as any it did not finish).
-FINAL_STATE_RETRY_S = 1.0
-#: The longest wait between two writes of a final state.
-FINAL_STATE_RETRY_MAX_S = 60.0
-
 SessionMode = Literal["monitor", "assessment", "practice"]
 
 SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]
@@ -419,13 +412,15 @@ class SessionManager:
     ) -> None:
         """Write the session's final state; a write that fails is retried until it is stored.
 
-        A write fails when the database stays locked past SQLite's busy timeout (another
-        program holds it) or the disk is full: the final state is written again after
-        :data:`FINAL_STATE_RETRY_S`, doubled each time up to :data:`FINAL_STATE_RETRY_MAX_S`.
-        Given up (:class:`~api.storage.StorageError` raised) only when the storage is closed
-        or the service shuts down: the next start marks the session ``interrupted``.
+        The storage writer keeps a write the database does not take (locked past SQLite's
+        busy timeout, a full disk) and tries it again (:mod:`api.storage.retry`), so this
+        waits until it is stored. A write the writer fails all the same (its last try at
+        close; an unexpected error) is queued again after the same back-off
+        (:func:`~api.storage.retry.retry_delays`). Given up (:class:`~api.storage.StorageError`
+        raised) only when the storage is closed or the service shuts down: the next start
+        marks the session ``interrupted``.
         """
-        delay_s = FINAL_STATE_RETRY_S
+        delays = retry_delays()
         while True:
             try:
                 await asyncio.wrap_future(
@@ -441,6 +436,7 @@ class SessionManager:
             except StorageError:
                 if self.storage.closed or self._shutting_down.is_set():
                     raise
+            delay_s = next(delays)
             log.warning(
                 "session %s: its final state (%s) is not stored yet (the database did not take "
                 "the write); writing it again in %g s",
@@ -451,7 +447,6 @@ class SessionManager:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay_s):
                     await self._shutting_down.wait()
-            delay_s = min(2 * delay_s, FINAL_STATE_RETRY_MAX_S)
 
     def _request_stop(self, live: LiveSession) -> None:
         """Cancel the session's pipeline, once, and only while it plays (see :meth:`_run`)."""
@@ -479,12 +474,22 @@ class SessionManager:
             The session is stopped (its source closed) but its final state was not stored
             within :data:`STOP_STORE_TIMEOUT_S`: it is stored once the database takes writes,
             and the session stays among the running ones until then (its row ``running``).
+            Or the session is not running and reading its row took longer than that.
         """
         live = self._live.get(session_id)
         if live is None:
-            row = await asyncio.to_thread(self.storage.get_session, session_id)
+            try:
+                async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                    row = await asyncio.to_thread(self.storage.get_session, session_id)
+            except TimeoutError:
+                raise StoreBusyError(
+                    f"session {session_id[:64]}: the database did not answer within "
+                    f"{STOP_STORE_TIMEOUT_S:g} s (a stalled disk); it is not running here, "
+                    "nothing was stopped",
+                    session_id=session_id[:64],
+                ) from None
             if row is None:
-                raise SessionNotFoundError(f"no session with id {session_id!r}")
+                raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
             return False
         self._request_stop(live)
         await live.played.wait()  # its source closes (each source bounds its own close)
@@ -502,9 +507,30 @@ class SessionManager:
         return True
 
     async def shutdown(self) -> None:
-        """Stop every running session (service shutdown)."""
+        """Stop every running session (service shutdown).
+
+        Waits for their sources to close (each bounds its own close), then at most
+        :data:`STOP_STORE_TIMEOUT_S` for their final states to be stored: a database that
+        takes no writes does not hold the shutdown. What is still unwritten then gets one
+        more try as the storage closes (:meth:`api.storage.Storage.close`), which logs what
+        could not be stored.
+        """
         self._shutting_down.set()
-        for live in list(self._live.values()):
+        lives = list(self._live.values())
+        for live in lives:
             self._request_stop(live)
-        for live in list(self._live.values()):
-            await live.done.wait()
+        for live in lives:
+            await live.played.wait()
+        try:
+            async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                for live in lives:
+                    await live.done.wait()
+        except TimeoutError:
+            unfinished = [live.id for live in lives if not live.done.is_set()]
+            log.warning(
+                "%d session(s) stopped whose final state was not stored within %g s (the "
+                "database takes no writes): %s; the storage tries once more as it closes",
+                len(unfinished),
+                STOP_STORE_TIMEOUT_S,
+                ", ".join(unfinished),
+            )

@@ -72,6 +72,15 @@ log = logging.getLogger(__name__)
 #: committed every 0.1 s, never gets near; a replay at full speed would otherwise queue its
 #: whole recording in memory while no client holds it back).
 WRITE_BACKLOG_MAX = 2_000
+#: Seconds between looks at whether the storage is behind, while waiting for a commit.
+BEHIND_POLL_S = 0.25
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a flush's outcome nobody waits for any more (storage closed or failing)."""
+    if not future.cancelled():
+        future.exception()
+
 
 #: Attribute set on the log record of a failed source (``logging`` ``extra``): the session's
 #: result carries the reason, so a command that reports it (``hrvpace replay``, ``assess``,
@@ -308,7 +317,12 @@ class Pipeline:
         :data:`WRITE_BACKLOG_MAX` writes wait in the storage queue (with no client there is
         nothing held, and a replay at full speed outran the writer thread all day: a 24-h
         replay queued most of its 106,459 beats, ~25 MB, before the first was committed).
+        Never while the database takes no writes (:attr:`api.storage.Storage.behind`).
         """
+        if self.storage.behind is not None:
+            # the database takes no writes: the writer keeps them (bounded) and tries again;
+            # waiting would stall the source until it takes them, for hours maybe
+            return False
         backlog = self.storage.last_ticket - self.storage.committed_ticket
         return self.hub.n_held >= self.hub.hold_limit or backlog >= WRITE_BACKLOG_MAX
 
@@ -317,10 +331,18 @@ class Pipeline:
 
         Only a replay or simulator at speed gets here (a strap's beat or two a second never
         fills a quarter of a client queue within a 0.1 s commit interval), so the wait never
-        stalls a real sensor.
+        stalls a real sensor. Nor for a database that stops taking writes meanwhile (its
+        writer then keeps the writes, :attr:`api.storage.Storage.behind`): the wait ends
+        when the writer says so (looked at every :data:`BEHIND_POLL_S`).
         """
-        with contextlib.suppress(Exception):  # storage closed or failing: nothing to wait for
-            await asyncio.wrap_future(self.storage.flush())
+        try:
+            flushed = asyncio.wrap_future(self.storage.flush())
+        except Exception:  # storage closed: nothing to wait for
+            flushed = None
+        if flushed is not None:
+            flushed.add_done_callback(_consume)
+            while not flushed.done() and self.storage.behind is None:
+                await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
 
     def _valid(self, beat: Beat) -> bool:

@@ -31,6 +31,11 @@ class SessionStore(Protocol):
     last_ticket: int
     committed_ticket: int
 
+    @property
+    def behind(self) -> object | None:
+        """While the database takes no writes, what waits (else ``None``): do not wait for it."""
+        ...
+
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
     ) -> None:
@@ -105,6 +110,7 @@ class NoStore:
 
     last_ticket = 0
     committed_ticket = 0
+    behind = None
 
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None

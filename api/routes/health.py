@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 
 from api._version import __version__
 
@@ -11,16 +13,24 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
 class Health(BaseModel):
-    """The service's state (``ok``) and version."""
+    """The service's state (``ok``), its version and whether its database takes writes."""
 
     status: str
     version: str
+    storage: Literal["ok", "behind"] = Field(
+        default="ok",
+        description="behind: the database takes no writes (locked by another program, a full "
+        "or stalled disk); what is received waits in memory (a running session's "
+        "storage_behind says how much)",
+    )
 
 
 @router.get("/health", response_model=Health)
-async def health() -> Health:
+async def health(request: Request) -> Health:
     """Whether the service is up (no token needed; reveals nothing about the user)."""
-    return Health(status="ok", version=__version__)
+    storage = getattr(request.app.state, "storage", None)
+    behind = storage is not None and storage.behind is not None
+    return Health(status="ok", version=__version__, storage="behind" if behind else "ok")
 
 
 @router.head("/health")

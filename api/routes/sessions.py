@@ -28,7 +28,7 @@ from api.research.units import (
 )
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode
-from api.storage import Row, Storage
+from api.storage import Behind, Row, Storage
 from sensors import SourceState
 from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
 
@@ -57,6 +57,22 @@ class SessionSummary(BaseModel):
         "signal, the strap off)",
     )
     n_checkins: int = Field(description="Check-ins attached to the session")
+
+
+class StorageBehind(BaseModel):
+    """While the database takes no writes: what the service keeps in memory to write, and lost.
+
+    The service keeps up to :data:`api.storage.writer.BACKLOG_MAX_ROWS` rows (beats, metrics
+    windows, events) and writes them, in order, once the database takes writes again (tried
+    again after 1 s, doubling up to 60 s); newer rows past that are dropped and counted here.
+    """
+
+    since: float = Field(description="When the database stopped taking writes, Unix seconds")
+    beats_waiting: int = Field(description="Beats received, kept in memory, not stored yet")
+    rows_waiting: int = Field(description="Rows of any kind (beats among them) waiting")
+    beats_dropped: int = Field(description="Beats dropped past the memory bound: lost")
+    rows_dropped: int = Field(description="Rows of any kind dropped past the memory bound")
+    message: str
 
 
 class SessionOut(BaseModel):
@@ -99,6 +115,12 @@ class SessionOut(BaseModel):
         default=None, description="The latest micro-break flag (while running)"
     )
     summary: SessionSummary | None = None
+    storage_behind: StorageBehind | None = Field(
+        default=None,
+        description="While running and the database takes no writes (locked by another "
+        "program, a full or stalled disk): what waits to be written and what was dropped; "
+        "null otherwise",
+    )
 
 
 class SessionList(BaseModel):
@@ -215,7 +237,29 @@ def _row_to_out(
         out.last_guidance = p.last_guidance
         out.last_signal = p.last_signal
         out.last_micro_break = p.last_micro_break
+        out.storage_behind = storage_behind(p.storage.behind)
     return out
+
+
+def storage_behind(behind: object | None) -> StorageBehind | None:
+    """What the storage writer says it keeps while the database takes no writes."""
+    if not isinstance(behind, Behind):
+        return None
+    dropped = (
+        f"; {behind.beats_dropped} beats ({behind.rows_dropped} rows) dropped past the memory "
+        "bound: lost"
+        if behind.rows_dropped
+        else ""
+    )
+    return StorageBehind(
+        since=behind.since,
+        beats_waiting=behind.beats_waiting,
+        rows_waiting=behind.rows_waiting,
+        beats_dropped=behind.beats_dropped,
+        rows_dropped=behind.rows_dropped,
+        message=f"storage is behind: the database takes no writes ({behind.error}); "
+        f"{behind.beats_waiting} beats wait in memory and are stored once it does{dropped}",
+    )
 
 
 async def _get_row(storage: Storage, session_id: str) -> Row:
@@ -421,8 +465,7 @@ async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep
     the ``t_s`` of its last beat included. The wait for its final state's write is capped
     (:data:`api.sessions.STOP_STORE_TIMEOUT_S`): after it, 503 ``store_busy``.
     """
-    await _get_row(storage, session_id)
-    await manager.stop(session_id)
+    await manager.stop(session_id)  # 404 when no such session (its read capped too)
     return await get_session(session_id, manager, storage)
 
 

@@ -32,7 +32,7 @@ from api.storage.schema import BEAT_COLUMNS, MIGRATIONS, BeatRow
 from api.storage.series import SeriesTables, StoredMessage
 from api.storage.sessions import SessionTables
 from api.storage.webhooks import WebhookTables
-from api.storage.writer import BATCH_MAX, _Op
+from api.storage.writer import BATCH_MAX, Behind, _Op
 
 __all__ = [
     "BATCH_MAX",
@@ -42,6 +42,7 @@ __all__ = [
     "MIGRATIONS",
     "WAL_SIZE_LIMIT_BYTES",
     "BeatRow",
+    "Behind",
     "ReadOnlyDatabase",
     "Row",
     "Storage",

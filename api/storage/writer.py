@@ -20,6 +20,15 @@ then store its items and check-in too) is a *transaction function*
 (:meth:`StorageCore._submit_transaction`): the writer runs it on its connection inside a
 savepoint of the batch, so its statements are committed together or not at all, and no other
 write runs between its check and its changes.
+
+A batch the database does not take (locked by another program past SQLite's busy timeout, a
+full disk, an I/O error) is not dropped: the writer keeps it and writes it again, with the
+back-off of :mod:`api.storage.retry`; later writes wait behind it, in order, and are written
+with it. Meanwhile the writer is *behind* (:attr:`StorageCore.behind`: what waits, what was
+dropped past :data:`BACKLOG_MAX_ROWS`), and its tickets are not committed (nothing is
+published as stored). At :meth:`StorageCore.close` it tries once more, then logs how many rows
+and beats could not be stored (counts only). A write that fails on its own (bad data) fails
+alone, logged, and its batch's other writes are stored.
 """
 
 from __future__ import annotations
@@ -37,9 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from api.storage.connection import StorageError, connect, make_private
+from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
-__all__ = ["BATCH_MAX", "StorageCore", "Transaction"]
+__all__ = ["BACKLOG_MAX_ROWS", "BATCH_MAX", "Behind", "StorageCore", "Transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +70,83 @@ class _Op:
 
 
 _STOP = object()
+
+#: Rows (beats, metrics windows, events) the writer keeps in memory, in order, while the
+#: database takes no writes, to write once it takes them again: about 20 hours of one strap
+#: session (a beat a second at 70/min and its windows and events: 1.2 rows a beat), some
+#: 55 MB (measured: 540 bytes a row, 2026-12-06, a simulated session at full speed, the
+#: database locked). Past it newer rows are dropped, counted in :attr:`StorageCore.behind`
+#: (a live session's ``storage_behind``) and logged. Writes someone waits for (a session's
+#: row or final state, an answer) are always kept.
+BACKLOG_MAX_ROWS = 100_000
+
+_BEATS_SQL = "INSERT OR REPLACE INTO beats "
+
+#: SQLite's primary result codes of a database that takes no writes for now (locked past the
+#: busy timeout, a full disk, an I/O error): the write is kept and tried again.
+_UNAVAILABLE_CODES = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PROTOCOL",
+)
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the database takes no writes for now (not: this write is bad)."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return name.startswith(_UNAVAILABLE_CODES)
+
+
+class _UnavailableError(Exception):
+    """The database took no writes: the batch is rolled back and kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """The writes the database has not taken, while it takes none.
+
+    Attributes
+    ----------
+    since
+        When its first write failed, Unix seconds.
+    rows_waiting, beats_waiting
+        Rows kept in memory to write (beats among them).
+    rows_dropped, beats_dropped
+        Rows dropped past :data:`BACKLOG_MAX_ROWS` (beats among them): lost.
+    error
+        SQLite's last error.
+    """
+
+    since: float
+    rows_waiting: int
+    beats_waiting: int
+    rows_dropped: int
+    beats_dropped: int
+    error: str
+
+
+class _Backlog:
+    """Writes kept, in queue order, while the database takes none (bounded: newer dropped)."""
+
+    def __init__(self) -> None:
+        self.ops: list[_Op] = []
+        self.rows = self.beats = self.dropped_rows = self.dropped_beats = 0
+
+    def keep(self, op: _Op) -> None:
+        rows = len(op.params) if op.many else 1
+        beats = rows if isinstance(op.sql, str) and op.sql.startswith(_BEATS_SQL) else 0
+        if op.future is None and self.rows + rows > BACKLOG_MAX_ROWS:
+            self.dropped_rows += rows
+            self.dropped_beats += beats
+            return
+        self.ops.append(op)
+        self.rows += rows
+        self.beats += beats
+
+
 #: A batch is committed once it holds this many writes, even before ``flush_s``: live
 #: messages wait for their data's commit, so at replay speeds a commit every few ms keeps
 #: their bursts small (a WAL commit without fsync costs tens of microseconds).
@@ -117,6 +204,8 @@ class StorageCore:
         #: Highest ticket whose write is committed (every lower one is too: FIFO).
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
+        self._behind: Behind | None = None
+        self._backlog: _Backlog | None = None  # what the last try at close did not store
         self._thread = threading.Thread(target=self._run, name="hrvpace-db-writer", daemon=True)
         self._thread.start()
 
@@ -152,7 +241,12 @@ class StorageCore:
         return self._closed
 
     def close(self) -> None:
-        """Commit what is queued, stop the writer and close every connection."""
+        """Commit what is queued, stop the writer and close every connection.
+
+        While the database takes no writes: one more try at once (it may wait SQLite's busy
+        timeout, 30 s), then what it could not store is logged as counts and its waiters get
+        :class:`StorageError`.
+        """
         if self._closed:
             return
         self._closed = True
@@ -167,37 +261,166 @@ class StorageCore:
     # -- the writer thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
-        conn = self._writer_conn
         stop = False
         while not stop:
-            first = self._queue.get()
-            if first is _STOP:
+            batch, stop = self._gather()
+            if batch:
+                stop = self._write(batch, stop=stop)
+        if self._behind is not None:  # the last try failed: what was received is lost
+            self._give_up()
+
+    def _gather(self) -> tuple[list[_Op], bool]:
+        """The next batch from the queue (empty at a stop), and whether a stop came."""
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch: list[_Op] = [first]  # type: ignore[list-item]
+        deadline = time.monotonic() + self.flush_s
+        while batch[0].future is None:  # someone waits for the first: commit it now
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
                 break
-            batch: list[_Op] = [first]  # type: ignore[list-item]
-            deadline = time.monotonic() + self.flush_s
-            while batch[0].future is None:  # someone waits for the first: commit it now
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                op: _Op = item  # type: ignore[assignment]
-                batch.append(op)
-                if op.future is not None:  # someone waits: commit now
-                    break
-                if len(batch) >= BATCH_MAX:  # live messages wait for this commit: keep it short
-                    break
             try:
-                self._commit(conn, batch)
-            except Exception as exc:  # the writer must never die: every later write would hang
-                log.exception("database writer: unexpected error in a batch of %d", len(batch))
-                self._committed(batch[-1].ticket)
-                self._fail_waiters(batch, exc)
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            op: _Op = item  # type: ignore[assignment]
+            batch.append(op)
+            if op.future is not None:  # someone waits: commit now
+                break
+            if len(batch) >= BATCH_MAX:  # live messages wait for this commit: keep it short
+                break
+        return batch, False
+
+    def _write(self, batch: list[_Op], *, stop: bool) -> bool:
+        """Commit ``batch``; one the database does not take is kept and tried again.
+
+        While the database takes no writes (:class:`_UnavailableError`) the writer is *behind*
+        (:attr:`behind`): later writes queue behind the failed batch, in order, and every
+        try writes them all in one transaction, after :func:`~api.storage.retry.retry_delays`.
+        Kept in memory up to :data:`BACKLOG_MAX_ROWS` rows; later rows past it are dropped,
+        counted and logged. Once a stop came (``stop``, or meanwhile) one more try is made
+        at once (:meth:`close`). Returns whether a stop came.
+        """
+        try:
+            self._commit(self._writer_conn, batch)
+            return stop
+        except _UnavailableError as exc:
+            failure = exc
+        except Exception as exc:  # the writer must never die: every later write would hang
+            log.exception("database writer: unexpected error in a batch of %d", len(batch))
+            self._committed(batch[-1].ticket)
+            self._fail_waiters(batch, exc)
+            return stop
+        backlog = _Backlog()
+        for op in batch:
+            backlog.keep(op)
+        self._set_behind(backlog, failure, since=time.time())
+        for delay_s in retry_delays():
+            self._log_behind(backlog, failure, delay_s)
+            if not stop:
+                stop = self._wait_gathering(backlog, delay_s)
+            try:
+                self._commit(self._writer_conn, backlog.ops)
+            except _UnavailableError as exc:
+                failure = exc
+                self._set_behind(backlog, failure)
+                if stop:  # shutting down: that was the last try
+                    self._backlog = backlog
+                    return True
+                continue
+            except Exception as exc:
+                log.exception(
+                    "database writer: unexpected error in a batch of %d", len(backlog.ops)
+                )
+                self._committed(backlog.ops[-1].ticket)
+                self._fail_waiters(backlog.ops, exc)
+            break
+        behind = self._behind
+        self._behind = None
+        if behind is not None:
+            log.warning(
+                "the database takes writes again: %d rows (%d beats) kept since %.0f s stored; "
+                "%d rows (%d beats) were dropped",
+                backlog.rows,
+                backlog.beats,
+                time.time() - behind.since,
+                backlog.dropped_rows,
+                backlog.dropped_beats,
+            )
+        return stop
+
+    def _wait_gathering(self, backlog: _Backlog, delay_s: float) -> bool:
+        """Wait ``delay_s``, queueing what arrives behind ``backlog``; whether a stop came."""
+        deadline = time.monotonic() + delay_s
+        while (timeout := deadline - time.monotonic()) > 0:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return True
+            was_dropping = backlog.dropped_rows > 0
+            backlog.keep(item)  # type: ignore[arg-type]
+            if backlog.dropped_rows and not was_dropping:
+                log.error(
+                    "the database has taken no writes for %.0f s and %d rows wait in memory "
+                    "(the most kept, BACKLOG_MAX_ROWS): newer beats, metrics and events are "
+                    "dropped until it takes writes",
+                    time.time() - (self._behind.since if self._behind else time.time()),
+                    backlog.rows,
+                )
+            self._set_behind(backlog, None)
+        return False
+
+    def _set_behind(
+        self, backlog: _Backlog, failure: Exception | None, *, since: float = 0
+    ) -> None:
+        old = self._behind
+        self._behind = Behind(
+            since=since or (old.since if old else time.time()),
+            rows_waiting=backlog.rows,
+            beats_waiting=backlog.beats,
+            rows_dropped=backlog.dropped_rows,
+            beats_dropped=backlog.dropped_beats,
+            error=str(failure) if failure is not None else (old.error if old else ""),
+        )
+
+    def _log_behind(self, backlog: _Backlog, failure: Exception, delay_s: float) -> None:
+        log.warning(
+            "the database takes no writes (%s): %d writes, %d rows (%d beats) kept in memory, "
+            "%d rows (%d beats) dropped; trying again in %g s",
+            failure,
+            len(backlog.ops),
+            backlog.rows,
+            backlog.beats,
+            backlog.dropped_rows,
+            backlog.dropped_beats,
+            delay_s,
+        )
+
+    def _give_up(self) -> None:
+        """At close, the last try failed: count what is lost, tell its waiters, log it."""
+        backlog = self._backlog
+        self._backlog = None
+        if backlog is None:
+            return
+        log.error(
+            "the database took no writes before the service stopped: %d rows (%d beats) "
+            "received could not be stored (%d rows, %d beats, dropped before)",
+            backlog.rows,
+            backlog.beats,
+            backlog.dropped_rows,
+            backlog.dropped_beats,
+        )
+        self._fail_waiters(backlog.ops, StorageError("the database took no writes"))
+
+    @property
+    def behind(self) -> Behind | None:
+        """The writes the database has not taken yet, while it takes none (``None``: none)."""
+        return self._behind
 
     @staticmethod
     def _fail_waiters(batch: list[_Op], exc: Exception) -> None:
@@ -227,26 +450,19 @@ class StorageCore:
             self._commit_listeners.remove(listener)
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
-        results: list[tuple[_Op, Any, BaseException | None]] = []
+        """Write ``batch`` in one transaction, then tell its waiters.
+
+        A write that fails on its own (bad data) fails alone: the batch is written again one
+        write at a time, each in a savepoint, in one transaction still. Raises
+        :class:`_UnavailableError`, nothing written, when the database takes no writes.
+        """
         try:
-            conn.execute("BEGIN")
-            for op in batch:
-                if not isinstance(op.sql, str):
-                    results.append((op, *StorageCore._transaction(conn, op.sql)))
-                    continue
-                if op.many:
-                    cur = conn.executemany(op.sql, op.params)
-                else:
-                    cur = conn.execute(op.sql, op.params)
-                results.append((op, cur.lastrowid, None))
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            results = StorageCore._write_all(conn, batch, each=False)
+        except _UnavailableError:
+            raise
+        except sqlite3.Error:
             log.exception("database batch of %d writes failed; retrying one by one", len(batch))
-            StorageCore._commit_one_by_one(conn, batch, exc)
-            self._committed(batch[-1].ticket)  # written, or failed and logged
-            return
+            results = StorageCore._write_all(conn, batch, each=True)
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
         for op, result, error in results:
@@ -254,11 +470,52 @@ class StorageCore:
                 _resolve(op.future, result=result, error=error)
 
     @staticmethod
+    def _write_all(
+        conn: sqlite3.Connection, batch: list[_Op], *, each: bool
+    ) -> list[tuple[_Op, Any, BaseException | None]]:
+        """Run ``batch`` in one transaction; ``each``: every write in its own savepoint."""
+        results: list[tuple[_Op, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN")
+            for op in batch:
+                if not isinstance(op.sql, str):
+                    results.append((op, *StorageCore._transaction(conn, op.sql)))
+                    continue
+                if each:
+                    conn.execute("SAVEPOINT one_write")
+                try:
+                    cur = (
+                        conn.executemany(op.sql, op.params)
+                        if op.many
+                        else conn.execute(op.sql, op.params)
+                    )
+                except sqlite3.Error as exc:
+                    if not each or _unavailable(exc):
+                        raise
+                    conn.execute("ROLLBACK TO one_write")
+                    conn.execute("RELEASE one_write")
+                    log.error("database write failed: %s", exc)
+                    results.append((op, None, StorageError(f"database write failed: {exc}")))
+                    continue
+                if each:
+                    conn.execute("RELEASE one_write")
+                results.append((op, cur.lastrowid, None))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if _unavailable(exc):
+                raise _UnavailableError(str(exc)) from exc
+            raise
+        return results
+
+    @staticmethod
     def _transaction(conn: sqlite3.Connection, fn: Transaction) -> tuple[Any, BaseException | None]:
         """Run ``fn`` in a savepoint: all its writes, or none (its error is its waiter's).
 
-        Inside the batch's transaction the savepoint nests; outside one (a batch retried one
-        write at a time) it is a transaction of its own, committed on release.
+        The savepoint nests in the batch's transaction. A database that takes no writes
+        fails the whole batch (:func:`_unavailable`: it is tried again), not ``fn`` alone.
         """
         conn.execute("SAVEPOINT write_fn")
         try:
@@ -266,31 +523,12 @@ class StorageCore:
         except Exception as exc:  # the batch's other writes go on
             conn.execute("ROLLBACK TO write_fn")
             conn.execute("RELEASE write_fn")
+            if isinstance(exc, sqlite3.Error) and _unavailable(exc):
+                raise
             log.exception("database write failed (a transaction function; rolled back)")
             return None, StorageError(f"database write failed ({type(exc).__name__})")
         conn.execute("RELEASE write_fn")
         return result, None
-
-    @staticmethod
-    def _commit_one_by_one(conn: sqlite3.Connection, batch: list[_Op], first: Exception) -> None:
-        for op in batch:
-            if not isinstance(op.sql, str):
-                result, error = StorageCore._transaction(conn, op.sql)
-                if op.future is not None:
-                    _resolve(op.future, result=result, error=error)
-                continue
-            try:
-                if op.many:
-                    cur = conn.executemany(op.sql, op.params)
-                else:
-                    cur = conn.execute(op.sql, op.params)
-            except sqlite3.Error as exc:
-                log.error("database write failed: %s", exc)
-                if op.future is not None:
-                    _resolve(op.future, error=StorageError(f"database write failed: {exc}"))
-                continue
-            if op.future is not None:
-                _resolve(op.future, result=cur.lastrowid)
 
     def _submit(
         self, sql: str, params: Sequence[Any], *, many: bool = False, wait: bool = False

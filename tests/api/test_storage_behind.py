@@ -1,0 +1,156 @@
+"""The storage writer while the database takes no writes: nothing received is lost.
+
+Review: past SQLite's busy timeout (30 s in the service) the writer failed the batch and the
+beats it held were lost (logged). Now it keeps a failed batch, tries it again with the
+back-off of :mod:`api.storage.retry`, later writes waiting behind it in order, in memory up to
+:data:`api.storage.writer.BACKLOG_MAX_ROWS` rows, and says so (:attr:`Storage.behind`).
+
+A real SQLite file, its write lock held by a second connection (another program); the busy
+timeout lowered to 50 ms and the back-off to a few ms so that nothing waits long.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import api.storage.retry
+import api.storage.writer
+from api.storage import BeatRow, Storage, StorageError
+from api.storage.connection import connect
+
+
+@pytest.fixture
+def impatient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 50-ms busy timeout and a 10-50-ms back-off (the service's: 30 s, 1-60 s)."""
+
+    def connect_impatient(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 50")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", connect_impatient)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.01)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Another program holds the database's write lock."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def _beat(i: int, rr_ms: float = 800.0) -> BeatRow:
+    return (i, i * 0.8, rr_ms, 100.0 + i, True, False, None)
+
+
+def _until(cond: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def _open(tmp_path: Path) -> Storage:
+    st = Storage(tmp_path / "db.sqlite3", flush_s=0.005)
+    st.create_session("s1", created_at=1.0, mode="monitor", source={"kind": "x"}, options={})
+    st.flush().result(timeout=10)
+    return st
+
+
+def test_beats_received_while_the_database_is_locked_are_all_stored_in_order(
+    tmp_path: Path, impatient: None
+) -> None:
+    st = _open(tmp_path)
+    tickets: list[int] = []
+    st.add_commit_listener(tickets.append)
+    try:
+        with locked(st.path):
+            for i in range(40):
+                st.add_beats("s1", [_beat(i)])
+                if i == 5:  # the first batches failed: the writer is behind
+                    _until(lambda: st.behind is not None, "the writer never said it is behind")
+            # a later write of beat 3 (INSERT OR REPLACE): written after the first, it wins
+            st.add_beats("s1", [_beat(3, rr_ms=999.0)])
+            _until(
+                lambda: st.behind is not None and st.behind.beats_waiting == 41,
+                f"not every beat kept: {st.behind}",
+            )
+            time.sleep(0.2)  # several tries fail meanwhile (4 or more at 50 ms each)
+            behind = st.behind
+            assert behind is not None and "locked" in behind.error, behind
+            assert (behind.beats_dropped, behind.rows_dropped) == (0, 0)
+            assert st.committed_ticket < st.last_ticket  # nothing published as stored
+            assert st.beats("s1") == []
+        st.flush().result(timeout=10)
+        assert st.behind is None
+        want = [_beat(i, rr_ms=999.0 if i == 3 else 800.0) for i in range(40)]
+        assert st.beats("s1") == want
+        assert tickets == sorted(tickets) and tickets[-1] == st.last_ticket
+    finally:
+        st.close()
+
+
+def test_past_the_memory_bound_newer_rows_are_dropped_counted_and_logged(
+    tmp_path: Path,
+    impatient: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 10)
+    st = _open(tmp_path)
+    try:
+        with locked(st.path), caplog.at_level(logging.INFO, logger="api.storage.writer"):
+            st.add_beats("s1", [_beat(i) for i in range(4)])  # one write of 4 rows
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            for i in range(4, 15):
+                st.add_beats("s1", [_beat(i, rr_ms=812.5)])
+            _until(
+                lambda: st.behind is not None and st.behind.rows_dropped == 5,
+                f"not 5 rows dropped: {st.behind}",
+            )
+            behind = st.behind
+            assert (behind.beats_waiting, behind.beats_dropped) == (10, 5), behind
+        st.flush().result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == list(range(10))  # the oldest kept, in order
+        said = [r.getMessage() for r in caplog.records]
+        assert any("dropped" in m and "BACKLOG_MAX_ROWS" in m for m in said), said
+        assert any("5 rows (5 beats) were dropped" in m for m in said), said
+        assert not any("812.5" in m for m in said), said  # counts only, never RR values
+    finally:
+        st.close()
+
+
+def test_a_close_while_the_database_is_locked_tries_once_more_then_counts_what_is_lost(
+    tmp_path: Path, impatient: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    st = _open(tmp_path)
+    with locked(st.path), caplog.at_level(logging.INFO, logger="api.storage.writer"):
+        st.add_beats("s1", [_beat(i, rr_ms=812.5) for i in range(7)])
+        waiter = st.set_session_state("s1", "ended", ended_at=2.0)  # someone waits for it
+        _until(
+            lambda: st.behind is not None and st.behind.beats_waiting == 7,
+            f"not 7 beats kept: {st.behind}",
+        )
+        closing = threading.Thread(target=st.close)
+        closing.start()
+        closing.join(timeout=10)
+        assert not closing.is_alive()  # one more try (50 ms here), not a wait for the lock
+    with pytest.raises(StorageError):  # told, not left hanging
+        waiter.result(timeout=0)
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("7 beats" in m and "could not be stored" in m for m in said), said
+    assert not any("812.5" in m for m in [r.getMessage() for r in caplog.records])
