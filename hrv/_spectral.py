@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import threading
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -292,7 +293,9 @@ def _hermite_eval(
     edges = np.ceil(t[a : b + 1] * fs).astype(np.int64)
     edges[0] = m_lo
     edges[-1] = m_hi + 1
-    np.clip(edges, m_lo, m_hi + 1, out=edges)
+    # (np.clip's value, without its per-call overhead: a live window resamples once a step)
+    np.maximum(edges, m_lo, out=edges)
+    np.minimum(edges, m_hi + 1, out=edges)
     out: NDArray[np.float64] = np.empty(m_hi + 1 - m_lo, dtype=np.float64)
     # Blocks of intervals: each block's cubic coefficients in s = (tau - t[i]) / h[i] and its
     # grid points stay in cache; per point the same operations in the same order as
@@ -380,10 +383,15 @@ class Tachogram:
         return self._padded[pad]
 
 
+@lru_cache(maxsize=16)
 def hann_periodic(n: int) -> NDArray[np.float64]:
-    """Periodic Hann window of length ``n`` (``scipy.signal.get_window("hann", n)``)."""
+    """Periodic Hann window of length ``n`` (``scipy.signal.get_window("hann", n)``).
+
+    Cached (one per length: a live session asks for the same one every window), read-only.
+    """
     k = np.arange(n, dtype=np.float64)
     out: NDArray[np.float64] = 0.5 - 0.5 * np.cos(2.0 * math.pi * k / n)
+    out.flags.writeable = False
     return out
 
 
@@ -475,7 +483,7 @@ def refined_peak_hz(
     df = float(freqs[1] - freqs[0])
     rows = np.arange(psd.shape[0])
     inner = (k >= 1) & (k <= n_bins - 2)
-    kk = np.clip(k, 1, n_bins - 2)
+    kk = np.minimum(np.maximum(k, 1), n_bins - 2)  # np.clip's value, cheaper on a few rows
     tiny = np.finfo(np.float64).tiny
     a = np.log(np.maximum(psd[rows, kk - 1], tiny))
     b = np.log(np.maximum(psd[rows, kk], tiny))
@@ -484,7 +492,8 @@ def refined_peak_hz(
     local_max = inner & (b >= a) & (b >= c) & (denom < 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(local_max, 0.5 * (a - c) / denom, 0.0)
-    out: NDArray[np.float64] = np.clip(freqs[k] + np.clip(delta, -0.5, 0.5) * df, *band)
+    step = np.minimum(np.maximum(delta, -0.5), 0.5)
+    out: NDArray[np.float64] = np.minimum(np.maximum(freqs[k] + step * df, band[0]), band[1])
     return out
 
 

@@ -225,3 +225,22 @@ def test_properties(seed: int, shift_half_s: int, scale: float, noise_ms: float)
     moved = coherence(rr, t_s=t + 0.5 * shift_half_s)
     assert moved.ratio == pytest.approx(base.ratio, rel=1e-6)
     assert moved.peak_hz == pytest.approx(base.peak_hz, rel=1e-9)
+
+
+def test_cached_slot_constants_are_read_only_and_unchanged() -> None:
+    """The Hann window and the slot's bin frequencies are cached across windows (a live session
+    asks for the same ones every 5 s), so they must be read-only: a caller that scaled one in
+    place would change every later window. Values as computed per call before."""
+    from scipy.signal import get_window
+
+    from hrv._spectral import hann_periodic
+    from hrv.coherence import _slot_bins
+
+    w = hann_periodic(128)
+    assert not w.flags.writeable
+    np.testing.assert_allclose(w, get_window("hann", 128), rtol=0, atol=1e-15)
+    assert hann_periodic(128) is w
+    nfft, df, n_bins, f, *_ = _slot_bins(128)
+    assert not f.flags.writeable
+    assert (nfft, df, n_bins) == (512, 2.0 / 512, math.ceil(0.4 / (2.0 / 512)))
+    np.testing.assert_array_equal(f, np.arange(n_bins) * df)
