@@ -157,6 +157,10 @@ def interior_grid_range(t_lo: Any, t_hi: Any) -> tuple[Any, Any]:
     ).astype(np.int64)
 
 
+#: For each of the four neighbours of :func:`_five_point_slopes`, the other three, in order.
+_OTHERS = ((1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2))
+
+
 def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
     """Slope at beats ``2 .. N-3``: derivative at ``t[i]`` of the quartic through ``i-2 .. i+2``.
 
@@ -180,9 +184,8 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
     yv = [y[2 + k : n - 2 + k] - y[2 : n - 2] for k in (-2, -1, 1, 2)]
     neg = [-dk for dk in d]
     out: NDArray[np.float64] | None = None
-    for j in range(4):
+    for j, others in enumerate(_OTHERS):
         # w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k)), multiplied left to right
-        others = [k for k in range(4) if k != j]
         num = neg[others[0]] * neg[others[1]]
         num *= neg[others[2]]
         den = d[j] * (d[j] - d[others[0]])
@@ -445,7 +448,8 @@ def power_spectrum_rows(
     from scipy import fft as sp_fft  # local: scipy.fft costs ~0.2 s at `import hrv`
 
     rows -= rows[..., :1]  # first value out first: a constant row becomes exactly 0
-    rows -= rows.mean(axis=-1, keepdims=True)
+    # the mean as ndarray.mean computes it (sum, then / n), without its Python wrapper
+    rows -= np.add.reduce(rows, axis=-1, keepdims=True) / rows.shape[-1]
     if padded is None:
         rows *= window
         spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
