@@ -63,10 +63,16 @@ _FLAT_REL = 1e-9
 
 
 #: Series of up to this many beats (a live window of 60 s holds about 50-130) get F(n) of every
-#: box size in one pass over a cached box layout (:func:`_fluctuations`); longer ones, one size
-#: at a time (:func:`_fluctuation`: the boxes of one size are about N points, where a layout of
-#: every size would be 13 N, and building it per call would cost more than it saves).
-_LAYOUT_CACHE_MAX_BEATS = 2048
+#: box size in one pass over a box layout (:func:`_fluctuations`); longer ones, one size at a
+#: time (:func:`_fluctuation`: the boxes of one size are about N points, where a layout of
+#: every size is 13 N; building it cost more than the per-size loop on a whole day).
+_ONE_PASS_MAX_BEATS = 2048
+#: Gap-free series of up to this many beats take their layout from a cache of
+#: ``_LAYOUT_CACHE_SIZE`` (a live session's windows differ by a few beats from one to the
+#: next; a layout is ~35 KB at 100 beats, so the cache holds at most ~3 MB, ~0.6 MB live).
+#: Layouts with gaps are built per call (they change with every window that holds the gap).
+_LAYOUT_CACHE_MAX_BEATS = 512
+_LAYOUT_CACHE_SIZE = 16
 
 
 def _box_starts(runs: NDArray[np.int64], n: int) -> NDArray[np.int64]:
@@ -88,7 +94,7 @@ def _fluctuation(profile: NDArray[np.float64], n: int, runs: NDArray[np.int64]) 
 
     Boxes lie within the runs (``_box_starts``); without gaps (one run) they are
     ``profile[: m * n].reshape(m, n)``. One box size at a time, for series longer than
-    ``_LAYOUT_CACHE_MAX_BEATS`` (:func:`_fluctuations` does every size in one pass).
+    ``_ONE_PASS_MAX_BEATS`` (:func:`_fluctuations` does every size in one pass).
     """
     starts = _box_starts(runs, n)
     boxes = profile[starts[:, None] + np.arange(n)[None, :]]
@@ -122,13 +128,11 @@ class _BoxLayout:
     size_points: NDArray[np.float64]
 
 
-@lru_cache(maxsize=256)
 def _box_layout(run_lengths: tuple[int, ...], n_min: int, n_max: int) -> _BoxLayout:
     """The boxes of the sizes ``n_min..n_max`` in runs that follow each other from index 0.
 
     A run of ``L`` points holds ``floor(L / n)`` boxes of ``n`` from its start (the remainder at
     its end is dropped, as at the end of a series without gaps); every size must have a box.
-    Cached: a live session's windows without gaps need one layout per beat count.
     """
     lengths = np.array(run_lengths, dtype=np.intp)
     starts = np.cumsum(lengths) - lengths
@@ -165,6 +169,10 @@ def _box_layout(run_lengths: tuple[int, ...], n_min: int, n_max: int) -> _BoxLay
     for field in dataclasses.fields(layout):  # shared by every call that gets it from the cache
         getattr(layout, field.name).flags.writeable = False
     return layout
+
+
+#: :func:`_box_layout`, cached (gap-free windows of a live session: one layout per beat count).
+_cached_box_layout = lru_cache(maxsize=_LAYOUT_CACHE_SIZE)(_box_layout)
 
 
 @lru_cache(maxsize=16)
@@ -283,8 +291,13 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16, gaps: Any = None)
         return Dfa(alpha1=None, n_beats=n_beats)
     mean_rr = rr.mean()
     profile = np.cumsum(rr - mean_rr)
-    if n_beats <= _LAYOUT_CACHE_MAX_BEATS:  # every size in one pass
-        f = _fluctuations(profile, _box_layout(tuple(lengths.tolist()), int(n_min), int(n_max)))
+    if n_beats <= _ONE_PASS_MAX_BEATS:  # every size in one pass
+        key = tuple(lengths.tolist())
+        if len(key) == 1 and n_beats <= _LAYOUT_CACHE_MAX_BEATS:
+            layout = _cached_box_layout(key, int(n_min), int(n_max))
+        else:
+            layout = _box_layout(key, int(n_min), int(n_max))
+        f = _fluctuations(profile, layout)
     else:  # one size at a time: the gathered boxes stay about N points
         runs = np.stack((np.cumsum(lengths) - lengths, lengths), axis=1).astype(np.int64)
         f = np.array([_fluctuation(profile, n, runs) for n in range(int(n_min), int(n_max) + 1)])
