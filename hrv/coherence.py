@@ -133,6 +133,13 @@ def _hold_edges(
     Only the few outside samples are touched; a constant row stays exactly constant.
     """
     n = rows.shape[1]
+    if rows.shape[0] == 1:  # one window (the single-window function): the same, in slices
+        lo, hi = int(lo_off[0]), int(hi_off[0])
+        if lo > 0:
+            rows[0, : min(lo, n)] = rows[0, lo]
+        if hi < n - 1:
+            rows[0, max(hi + 1, 0) :] = rows[0, hi]
+        return
     n_lo = np.minimum(np.maximum(lo_off, 0), n)  # np.clip's value, cheaper on a few rows
     n_hi = np.minimum(np.maximum(n - 1 - hi_off, 0), n)
     r_lo, c_lo = _ragged(n_lo)
@@ -197,7 +204,7 @@ def _coherence_core(
         return {"ratio": ratio, "peak_hz": peak_hz}
     # padded so that every slot can be sliced: grid point g sits at g - m_first + pad
     pad = n_slot
-    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), n_slot)
+    series = tacho.padded(pad)
     nfft, df, n_bins, f, tot_a, pk_a, pk_b, half = _slot_bins(n_slot)
     window = hann_periodic(n_slot)
     # the FFT's input: the windowed slots in the first n_slot columns of a reused buffer whose
@@ -206,7 +213,11 @@ def _coherence_core(
     padded[:, n_slot:] = 0.0
     for a in range(0, cand.size, _BATCH):
         b = min(a + _BATCH, cand.size)
-        rows = view[slot_start[a:b] - tacho.m_first + pad]
+        at = slot_start[a:b] - tacho.m_first + pad
+        if b - a == 1:  # one window: a slice, copied (what the strided view's gather copies)
+            rows = series[int(at[0]) : int(at[0]) + n_slot][None, :].copy()
+        else:
+            rows = np.lib.stride_tricks.sliding_window_view(series, n_slot)[at]
         _hold_edges(rows, k_lo[a:b], k_hi[a:b])
         psd = power_spectrum_rows(rows, window, nfft, n_bins, fs, padded=padded[: b - a])
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)

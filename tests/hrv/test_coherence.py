@@ -244,3 +244,25 @@ def test_cached_slot_constants_are_read_only_and_unchanged() -> None:
     assert not f.flags.writeable
     assert (nfft, df, n_bins) == (512, 2.0 / 512, math.ceil(0.4 / (2.0 / 512)))
     np.testing.assert_array_equal(f, np.arange(n_bins) * df)
+
+
+def test_hold_edges_one_row_equals_the_batched_rows() -> None:
+    """The single-window path holds the edges of its one row with slices; the batched path
+    (hrv.rolling) with ragged indices: the same values, edges at the ends and in between."""
+    from hrv.coherence import _hold_edges
+
+    rng = np.random.default_rng(11)
+    n = 16
+    cases = [(0, n - 1), (0, 5), (7, n - 1), (3, 12), (5, 5), (1, n - 2)]
+    rows = rng.standard_normal((len(cases), n))
+    lo = np.array([c[0] for c in cases], dtype=np.int64)
+    hi = np.array([c[1] for c in cases], dtype=np.int64)
+    batched = rows.copy()
+    _hold_edges(batched, lo, hi)
+    for r in range(len(cases)):
+        one = rows[r : r + 1].copy()
+        _hold_edges(one, lo[r : r + 1], hi[r : r + 1])
+        np.testing.assert_array_equal(one[0], batched[r])
+        assert np.all(one[0, : lo[r]] == rows[r, lo[r]])
+        assert np.all(one[0, hi[r] + 1 :] == rows[r, hi[r]])
+        np.testing.assert_array_equal(one[0, lo[r] : hi[r] + 1], rows[r, lo[r] : hi[r] + 1])
