@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import threading
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -156,6 +157,10 @@ def interior_grid_range(t_lo: Any, t_hi: Any) -> tuple[Any, Any]:
     ).astype(np.int64)
 
 
+#: For each of the four neighbours of :func:`_five_point_slopes`, the other three, in order.
+_OTHERS = ((1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2))
+
+
 def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
     """Slope at beats ``2 .. N-3``: derivative at ``t[i]`` of the quartic through ``i-2 .. i+2``.
 
@@ -179,9 +184,8 @@ def _five_point_slopes(t: NDArray[np.float64], y: NDArray[np.float64]) -> NDArra
     yv = [y[2 + k : n - 2 + k] - y[2 : n - 2] for k in (-2, -1, 1, 2)]
     neg = [-dk for dk in d]
     out: NDArray[np.float64] | None = None
-    for j in range(4):
+    for j, others in enumerate(_OTHERS):
         # w_j = prod_{k != j} (-d_k) / (d_j prod_{k != j} (d_j - d_k)), multiplied left to right
-        others = [k for k in range(4) if k != j]
         num = neg[others[0]] * neg[others[1]]
         num *= neg[others[2]]
         den = d[j] * (d[j] - d[others[0]])
@@ -292,7 +296,9 @@ def _hermite_eval(
     edges = np.ceil(t[a : b + 1] * fs).astype(np.int64)
     edges[0] = m_lo
     edges[-1] = m_hi + 1
-    np.clip(edges, m_lo, m_hi + 1, out=edges)
+    # (np.clip's value, without its per-call overhead: a live window resamples once a step)
+    np.maximum(edges, m_lo, out=edges)
+    np.minimum(edges, m_hi + 1, out=edges)
     out: NDArray[np.float64] = np.empty(m_hi + 1 - m_lo, dtype=np.float64)
     # Blocks of intervals: each block's cubic coefficients in s = (tau - t[i]) / h[i] and its
     # grid points stay in cache; per point the same operations in the same order as
@@ -380,10 +386,15 @@ class Tachogram:
         return self._padded[pad]
 
 
+@lru_cache(maxsize=16)
 def hann_periodic(n: int) -> NDArray[np.float64]:
-    """Periodic Hann window of length ``n`` (``scipy.signal.get_window("hann", n)``)."""
+    """Periodic Hann window of length ``n`` (``scipy.signal.get_window("hann", n)``).
+
+    Cached (one per length: a live session asks for the same one every window), read-only.
+    """
     k = np.arange(n, dtype=np.float64)
     out: NDArray[np.float64] = 0.5 - 0.5 * np.cos(2.0 * math.pi * k / n)
+    out.flags.writeable = False
     return out
 
 
@@ -437,7 +448,8 @@ def power_spectrum_rows(
     from scipy import fft as sp_fft  # local: scipy.fft costs ~0.2 s at `import hrv`
 
     rows -= rows[..., :1]  # first value out first: a constant row becomes exactly 0
-    rows -= rows.mean(axis=-1, keepdims=True)
+    # the mean as ndarray.mean computes it (sum, then / n), without its Python wrapper
+    rows -= np.add.reduce(rows, axis=-1, keepdims=True) / rows.shape[-1]
     if padded is None:
         rows *= window
         spec = sp_fft.rfft(rows, n=nfft, axis=-1)[..., :n_bins]
@@ -475,7 +487,7 @@ def refined_peak_hz(
     df = float(freqs[1] - freqs[0])
     rows = np.arange(psd.shape[0])
     inner = (k >= 1) & (k <= n_bins - 2)
-    kk = np.clip(k, 1, n_bins - 2)
+    kk = np.minimum(np.maximum(k, 1), n_bins - 2)  # np.clip's value, cheaper on a few rows
     tiny = np.finfo(np.float64).tiny
     a = np.log(np.maximum(psd[rows, kk - 1], tiny))
     b = np.log(np.maximum(psd[rows, kk], tiny))
@@ -484,7 +496,8 @@ def refined_peak_hz(
     local_max = inner & (b >= a) & (b >= c) & (denom < 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(local_max, 0.5 * (a - c) / denom, 0.0)
-    out: NDArray[np.float64] = np.clip(freqs[k] + np.clip(delta, -0.5, 0.5) * df, *band)
+    step = np.minimum(np.maximum(delta, -0.5), 0.5)
+    out: NDArray[np.float64] = np.minimum(np.maximum(freqs[k] + step * df, band[0]), band[1])
     return out
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -132,12 +133,41 @@ def _hold_edges(
     Only the few outside samples are touched; a constant row stays exactly constant.
     """
     n = rows.shape[1]
-    n_lo = np.clip(lo_off, 0, n)
-    n_hi = np.clip(n - 1 - hi_off, 0, n)
+    if rows.shape[0] == 1:  # one window (the single-window function): the same, in slices
+        lo, hi = int(lo_off[0]), int(hi_off[0])
+        if lo > 0:
+            rows[0, : min(lo, n)] = rows[0, lo]
+        if hi < n - 1:
+            rows[0, max(hi + 1, 0) :] = rows[0, hi]
+        return
+    n_lo = np.minimum(np.maximum(lo_off, 0), n)  # np.clip's value, cheaper on a few rows
+    n_hi = np.minimum(np.maximum(n - 1 - hi_off, 0), n)
     r_lo, c_lo = _ragged(n_lo)
     rows[r_lo, c_lo] = rows[r_lo, lo_off[r_lo]]
     r_hi, c_hi = _ragged(n_hi)
     rows[r_hi, n - 1 - c_hi] = rows[r_hi, hi_off[r_hi]]
+
+
+@lru_cache(maxsize=16)
+def _slot_bins(n_slot: int) -> tuple[int, float, int, NDArray[np.float64], int, int, int, int]:
+    """The FFT bins of a slot of ``n_slot`` samples at 2 Hz (cached: the same every window).
+
+    ``nfft`` (the slot zero-padded), the bin width ``df``, the bins kept ``n_bins`` (up to the
+    total band's upper edge), their frequencies ``f`` (read-only), the first bin of the total
+    band ``tot_a``, the peak band's bins ``pk_a .. pk_b - 1`` and the peak window's half width
+    in bins ``half``.
+    """
+    fs = RESAMPLE_HZ / _DECIM
+    nfft = _PAD * (1 << (n_slot - 1).bit_length())
+    df = fs / nfft
+    n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
+    f = np.arange(n_bins, dtype=np.float64) * df
+    f.flags.writeable = False
+    tot_a = int(np.searchsorted(f, _TOTAL_BAND_HZ[0], side="left"))
+    pk_a = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[0], side="left"))
+    pk_b = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[1], side="right"))
+    half = math.floor(COHERENCE_PEAK_HALF_WIDTH_HZ / df + 1e-9)
+    return nfft, df, n_bins, f, tot_a, pk_a, pk_b, half
 
 
 def _coherence_core(
@@ -174,15 +204,8 @@ def _coherence_core(
         return {"ratio": ratio, "peak_hz": peak_hz}
     # padded so that every slot can be sliced: grid point g sits at g - m_first + pad
     pad = n_slot
-    view = np.lib.stride_tricks.sliding_window_view(tacho.padded(pad), n_slot)
-    nfft = _PAD * (1 << (n_slot - 1).bit_length())
-    df = fs / nfft
-    n_bins = math.ceil(_TOTAL_BAND_HZ[1] / df)
-    f = np.arange(n_bins, dtype=np.float64) * df
-    tot_a = int(np.searchsorted(f, _TOTAL_BAND_HZ[0], side="left"))
-    pk_a = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[0], side="left"))
-    pk_b = int(np.searchsorted(f, COHERENCE_PEAK_BAND_HZ[1], side="right"))
-    half = math.floor(COHERENCE_PEAK_HALF_WIDTH_HZ / df + 1e-9)
+    series = tacho.padded(pad)
+    nfft, df, n_bins, f, tot_a, pk_a, pk_b, half = _slot_bins(n_slot)
     window = hann_periodic(n_slot)
     # the FFT's input: the windowed slots in the first n_slot columns of a reused buffer whose
     # other columns stay zero (the zero padding, made once per call instead of once per batch)
@@ -190,7 +213,11 @@ def _coherence_core(
     padded[:, n_slot:] = 0.0
     for a in range(0, cand.size, _BATCH):
         b = min(a + _BATCH, cand.size)
-        rows = view[slot_start[a:b] - tacho.m_first + pad]
+        at = slot_start[a:b] - tacho.m_first + pad
+        if b - a == 1:  # one window: a slice, copied (what the strided view's gather copies)
+            rows = series[int(at[0]) : int(at[0]) + n_slot][None, :].copy()
+        else:
+            rows = np.lib.stride_tricks.sliding_window_view(series, n_slot)[at]
         _hold_edges(rows, k_lo[a:b], k_hi[a:b])
         psd = power_spectrum_rows(rows, window, nfft, n_bins, fs, padded=padded[: b - a])
         k_pk = pk_a + np.argmax(psd[:, pk_a:pk_b], axis=1)

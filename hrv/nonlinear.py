@@ -13,9 +13,11 @@ Poincaré SD1/SD2 live in :func:`hrv.time_domain` (they are functions of SDNN an
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,19 @@ class StressIndex:
 _FLAT_REL = 1e-9
 
 
+#: Series of up to this many beats (a live window of 60 s holds about 50-130) get F(n) of every
+#: box size in one pass over a box layout (:func:`_fluctuations`); longer ones, one size at a
+#: time (:func:`_fluctuation`: the boxes of one size are about N points, where a layout of
+#: every size is 13 N; building it cost more than the per-size loop on a whole day).
+_ONE_PASS_MAX_BEATS = 2048
+#: Gap-free series of up to this many beats take their layout from a cache of
+#: ``_LAYOUT_CACHE_SIZE`` (a live session's windows differ by a few beats from one to the
+#: next; a layout is ~35 KB at 100 beats, so the cache holds at most ~3 MB, ~0.6 MB live).
+#: Layouts with gaps are built per call (they change with every window that holds the gap).
+_LAYOUT_CACHE_MAX_BEATS = 512
+_LAYOUT_CACHE_SIZE = 16
+
+
 def _box_starts(runs: NDArray[np.int64], n: int) -> NDArray[np.int64]:
     """First index of every full box of ``n`` points laid from the start of each run.
 
@@ -78,7 +93,8 @@ def _fluctuation(profile: NDArray[np.float64], n: int, runs: NDArray[np.int64]) 
     """Root-mean-square residual of a least-squares line fitted in each full box of ``n`` points.
 
     Boxes lie within the runs (``_box_starts``); without gaps (one run) they are
-    ``profile[: m * n].reshape(m, n)``.
+    ``profile[: m * n].reshape(m, n)``. One box size at a time, for series longer than
+    ``_ONE_PASS_MAX_BEATS`` (:func:`_fluctuations` does every size in one pass).
     """
     starts = _box_starts(runs, n)
     boxes = profile[starts[:, None] + np.arange(n)[None, :]]
@@ -87,6 +103,105 @@ def _fluctuation(profile: NDArray[np.float64], n: int, runs: NDArray[np.int64]) 
     slope = boxes @ x / sxx  # least-squares slope per box
     resid = boxes - boxes.mean(axis=1, keepdims=True) - slope[:, None] * x[None, :]
     return math.sqrt(float(np.mean(resid * resid)))
+
+
+@dataclass(frozen=True)
+class _BoxLayout:
+    """Where the DFA boxes of every box size lie in the profile, flat (read-only arrays).
+
+    The boxes are listed by size, then by run, then from the run's start; ``index`` holds the
+    profile index of each of their points in that order (``index.size`` is the sum over the
+    sizes of boxes * size). ``x`` is each point's centred abscissa ``j - (n - 1) / 2`` within
+    its box of ``n``; ``box`` the box each point belongs to; ``box_ptr`` the first point of
+    each box, ``box_n`` its size and ``box_sxx`` its ``sum x**2 = n (n**2 - 1) / 12``;
+    ``size_ptr`` the first point of each size and ``size_points`` its number of points
+    (boxes * n).
+    """
+
+    index: NDArray[np.intp]
+    x: NDArray[np.float64]
+    box: NDArray[np.intp]
+    box_ptr: NDArray[np.intp]
+    box_n: NDArray[np.float64]
+    box_sxx: NDArray[np.float64]
+    size_ptr: NDArray[np.intp]
+    size_points: NDArray[np.float64]
+
+
+def _box_layout(run_lengths: tuple[int, ...], n_min: int, n_max: int) -> _BoxLayout:
+    """The boxes of the sizes ``n_min..n_max`` in runs that follow each other from index 0.
+
+    A run of ``L`` points holds ``floor(L / n)`` boxes of ``n`` from its start (the remainder at
+    its end is dropped, as at the end of a series without gaps); every size must have a box.
+    """
+    lengths = np.array(run_lengths, dtype=np.intp)
+    starts = np.cumsum(lengths) - lengths
+    n = np.arange(n_min, n_max + 1, dtype=np.intp)
+    counts = (lengths[None, :] // n[:, None]).ravel()  # (size, run) pairs, size-major
+    pair_size = np.repeat(n, lengths.size)
+    pair_start = np.tile(starts, n.size)
+    n_boxes = int(counts.sum())
+    # the k-th box of its (size, run) pair starts at run start + k * size
+    first_box = np.cumsum(counts) - counts
+    rank = np.arange(n_boxes, dtype=np.intp) - np.repeat(first_box, counts)
+    box_size = np.repeat(pair_size, counts)
+    box_start = np.repeat(pair_start, counts) + rank * box_size
+    box_ptr = np.cumsum(box_size) - box_size
+    n_points = int(box_size.sum())
+    box = np.repeat(np.arange(n_boxes, dtype=np.intp), box_size)
+    j = np.arange(n_points, dtype=np.intp) - box_ptr[box]  # position within the box
+    index = box_start[box] + j
+    x = j - (box_size[box] - 1) / 2.0  # centred abscissa: sum(x) == 0 in every box
+    size_boxes = np.add.reduceat(counts, np.arange(0, counts.size, lengths.size))
+    size_points = size_boxes * n
+    size_ptr = np.cumsum(size_points) - size_points
+    bs = box_size.astype(np.float64)
+    layout = _BoxLayout(
+        index=index,
+        x=x,
+        box=box,
+        box_ptr=box_ptr,
+        box_n=bs,
+        box_sxx=bs * (bs * bs - 1.0) / 12.0,
+        size_ptr=size_ptr,
+        size_points=size_points.astype(np.float64),
+    )
+    for field in dataclasses.fields(layout):  # shared by every call that gets it from the cache
+        getattr(layout, field.name).flags.writeable = False
+    return layout
+
+
+#: :func:`_box_layout`, cached (gap-free windows of a live session: one layout per beat count).
+_cached_box_layout = lru_cache(maxsize=_LAYOUT_CACHE_SIZE)(_box_layout)
+
+
+@lru_cache(maxsize=16)
+def _log_sizes(n_min: int, n_max: int) -> tuple[NDArray[np.float64], float]:
+    """``log10 n`` of the box sizes ``n_min..n_max``, centred, and its sum of squares."""
+    lx = np.log10(np.arange(n_min, n_max + 1).astype(np.float64))
+    lxc = lx - lx.mean()
+    lxc.flags.writeable = False
+    return lxc, float(np.dot(lxc, lxc))
+
+
+def _fluctuations(profile: NDArray[np.float64], layout: _BoxLayout) -> NDArray[np.float64]:
+    """``F(n)`` of each size of ``layout``: RMS residual of a least-squares line in each box.
+
+    Per box (as a line fit with the centred abscissa ``x``): the box's values less their mean,
+    ``v``; the slope ``sum(x v) / sum(x**2)``; the residuals ``v - slope * x``. ``F(n)`` is the
+    root mean square of the residuals over all boxes of size ``n``. Taking the box mean off
+    first keeps the digits of a profile far from zero (a long pause moves it by seconds): an
+    error ``d`` in the mean adds only ``d**2`` per point to the squared residuals.
+    """
+    v = profile[layout.index]  # a copy: the boxes' points, box after box
+    v -= (np.add.reduceat(v, layout.box_ptr) / layout.box_n)[layout.box]
+    xv = v * layout.x
+    slope = np.add.reduceat(xv, layout.box_ptr) / layout.box_sxx
+    np.multiply(slope[layout.box], layout.x, out=xv)
+    v -= xv
+    v *= v
+    out: NDArray[np.float64] = np.sqrt(np.add.reduceat(v, layout.size_ptr) / layout.size_points)
+    return out
 
 
 def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16, gaps: Any = None) -> Dfa:
@@ -166,20 +281,31 @@ def dfa_alpha1(rr_ms: Any, *, n_min: int = 4, n_max: int = 16, gaps: Any = None)
     gap = as_gaps(gaps, n_beats)
     if n_beats < 2 * n_max:
         return Dfa(alpha1=None, n_beats=n_beats)
-    # runs between gaps: (first index, length)
-    bounds = np.concatenate(([0], np.flatnonzero(gap[1:]) + 1, [n_beats])).astype(np.int64)
-    runs = np.stack((bounds[:-1], np.diff(bounds)), axis=1)
-    if int(np.sum(runs[:, 1] // n_max)) < 2:
+    # runs between gaps: their lengths, one after the other from index 0
+    cuts = np.flatnonzero(gap[1:]) + 1
+    if cuts.size == 0:
+        lengths = np.array([n_beats])
+    else:
+        lengths = np.diff(np.concatenate(([0], cuts, [n_beats])))
+    if int(np.sum(lengths // n_max)) < 2:
         return Dfa(alpha1=None, n_beats=n_beats)
-    profile = np.cumsum(rr - rr.mean())
-    sizes = np.arange(int(n_min), int(n_max) + 1)
-    f = np.array([_fluctuation(profile, int(n), runs) for n in sizes])
-    if not np.all(f > _FLAT_REL * float(rr.mean())):
+    mean_rr = rr.mean()
+    profile = np.cumsum(rr - mean_rr)
+    if n_beats <= _ONE_PASS_MAX_BEATS:  # every size in one pass
+        key = tuple(lengths.tolist())
+        if len(key) == 1 and n_beats <= _LAYOUT_CACHE_MAX_BEATS:
+            layout = _cached_box_layout(key, int(n_min), int(n_max))
+        else:
+            layout = _box_layout(key, int(n_min), int(n_max))
+        f = _fluctuations(profile, layout)
+    else:  # one size at a time: the gathered boxes stay about N points
+        runs = np.stack((np.cumsum(lengths) - lengths, lengths), axis=1).astype(np.int64)
+        f = np.array([_fluctuation(profile, n, runs) for n in range(int(n_min), int(n_max) + 1)])
+    if not np.all(f > _FLAT_REL * float(mean_rr)):
         return Dfa(alpha1=None, n_beats=n_beats)
-    lx = np.log10(sizes.astype(np.float64))
+    lxc, sxx = _log_sizes(int(n_min), int(n_max))
     ly = np.log10(f)
-    lxc = lx - lx.mean()
-    alpha = float(np.dot(lxc, ly - ly.mean()) / np.dot(lxc, lxc))
+    alpha = float(np.dot(lxc, ly - ly.mean()) / sxx)
     return Dfa(alpha1=alpha, n_beats=n_beats)
 
 

@@ -225,3 +225,44 @@ def test_properties(seed: int, shift_half_s: int, scale: float, noise_ms: float)
     moved = coherence(rr, t_s=t + 0.5 * shift_half_s)
     assert moved.ratio == pytest.approx(base.ratio, rel=1e-6)
     assert moved.peak_hz == pytest.approx(base.peak_hz, rel=1e-9)
+
+
+def test_cached_slot_constants_are_read_only_and_unchanged() -> None:
+    """The Hann window and the slot's bin frequencies are cached across windows (a live session
+    asks for the same ones every 5 s), so they must be read-only: a caller that scaled one in
+    place would change every later window. Values as computed per call before."""
+    from scipy.signal import get_window
+
+    from hrv._spectral import hann_periodic
+    from hrv.coherence import _slot_bins
+
+    w = hann_periodic(128)
+    assert not w.flags.writeable
+    np.testing.assert_allclose(w, get_window("hann", 128), rtol=0, atol=1e-15)
+    assert hann_periodic(128) is w
+    nfft, df, n_bins, f, *_ = _slot_bins(128)
+    assert not f.flags.writeable
+    assert (nfft, df, n_bins) == (512, 2.0 / 512, math.ceil(0.4 / (2.0 / 512)))
+    np.testing.assert_array_equal(f, np.arange(n_bins) * df)
+
+
+def test_hold_edges_one_row_equals_the_batched_rows() -> None:
+    """The single-window path holds the edges of its one row with slices; the batched path
+    (hrv.rolling) with ragged indices: the same values, edges at the ends and in between."""
+    from hrv.coherence import _hold_edges
+
+    rng = np.random.default_rng(11)
+    n = 16
+    cases = [(0, n - 1), (0, 5), (7, n - 1), (3, 12), (5, 5), (1, n - 2)]
+    rows = rng.standard_normal((len(cases), n))
+    lo = np.array([c[0] for c in cases], dtype=np.int64)
+    hi = np.array([c[1] for c in cases], dtype=np.int64)
+    batched = rows.copy()
+    _hold_edges(batched, lo, hi)
+    for r in range(len(cases)):
+        one = rows[r : r + 1].copy()
+        _hold_edges(one, lo[r : r + 1], hi[r : r + 1])
+        np.testing.assert_array_equal(one[0], batched[r])
+        assert np.all(one[0, : lo[r]] == rows[r, lo[r]])
+        assert np.all(one[0, hi[r] + 1 :] == rows[r, hi[r]])
+        np.testing.assert_array_equal(one[0, lo[r] : hi[r] + 1], rows[r, lo[r] : hi[r] + 1])
