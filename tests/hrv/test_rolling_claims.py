@@ -31,7 +31,9 @@ def test_spectral_values_need_the_recordings_clock_and_the_window_span() -> None
     assert float(np.sum(rr[sel])) / 1000.0 < 300.0  # this window's intervals: under 300 s
     # time domain and nonlinear: the slice as it is
     assert w["rmssd_ms"][k] == hrv.time_domain(rr[sel]).rmssd_ms
-    assert w["dfa_alpha1"][k] == hrv.dfa_alpha1(rr[sel]).alpha1
+    # rolling DFA and dfa_alpha1 are two codes of one definition: equal to the last bits (an
+    # exact equality held on this window by chance, on 17 of 79 windows)
+    assert w["dfa_alpha1"][k] == pytest.approx(hrv.dfa_alpha1(rr[sel]).alpha1, rel=1e-12, abs=0.0)
     # spectral: with the recording's clock and span_s=window_s, equal
     fd = hrv.frequency_domain(rr[sel], t_s=t[sel], span_s=300.0)
     # (to the last bits: the batched sums run in another order)
