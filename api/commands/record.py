@@ -141,10 +141,12 @@ def record(
     # only at this recording's first break (which then failed), or, with --overwrite, left to
     # read as part of it (removed then, as OUT.ecg.csv is replaced: EcgStreamWriter)
     breaks = ecg_break_files(out) if "ecg" in streams else []
-    for target in [
-        *targets,
-        *breaks,
-    ]:  # before looking for the strap: a recording must have somewhere to go
+    for stale in breaks:  # removed, never written through (a link as a link, even to nothing)
+        problem = _break_file_problem(stale)
+        if problem is not None:
+            typer.echo(f"hrvpace record: cannot remove {stale}: {problem}", err=True)
+            raise typer.Exit(1)
+    for target in targets:  # before looking for the strap: a recording must have somewhere to go
         # a link stays a link: --overwrite writes where it points, even to a file not there yet
         # (a dangling link), so that is what must be writable
         written_at = Path(os.path.realpath(target)) if os.path.islink(target) else target
@@ -157,11 +159,28 @@ def record(
     # refused only after connecting, "File exists")
     existing = [t for t in [*targets, *breaks] if os.path.lexists(t)]
     if existing and not overwrite:
-        names = ", ".join(
-            f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
-            for t in existing
-        )
-        typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
+
+        def named(paths: list[Path]) -> str:
+            return ", ".join(
+                f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
+                for t in paths
+            )
+
+        replaced = [t for t in existing if t in targets]
+        if replaced:
+            typer.echo(
+                f"hrvpace record: {named(replaced)} exists (use --overwrite to replace it)",
+                err=True,
+            )
+        # an earlier recording's ECG after a break: --overwrite removes it, writes nothing there
+        removed = [t for t in existing if t not in targets]
+        if removed:
+            them = "it" if len(removed) == 1 else "them"
+            typer.echo(
+                f"hrvpace record: {named(removed)} exists, an earlier recording's ECG after a "
+                f"break (use --overwrite to remove {them})",
+                err=True,
+            )
         raise typer.Exit(1)
     written: list[int] = []  # the beats written, once the recording is open
     writers: dict[str, Any] = {}
@@ -254,6 +273,20 @@ async def _write_beats(
         pumping.result()  # the strap's end or its error
     if watch.event.is_set():
         raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
+
+
+def _break_file_problem(stale: Path) -> str | None:
+    """Why an earlier recording's ECG break file cannot be removed (``None``: it can).
+
+    ``--overwrite`` removes it (:class:`~sensors.formats.pmd_streams.EcgStreamWriter`), a link
+    as a link: where a link points (a folder no longer there, a folder) does not matter, only
+    that the entry is no real folder and its folder lets it be removed.
+    """
+    if stale.is_dir() and not stale.is_symlink():
+        return "it is a folder"
+    if not os.access(stale.parent, os.W_OK):
+        return f"no permission to remove files in {stale.parent}"
+    return None
 
 
 #: How long (s) a connected strap may send nothing before ``record`` says so.

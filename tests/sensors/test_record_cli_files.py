@@ -242,14 +242,28 @@ def test_an_earlier_recordings_ecg_break_file_is_refused_before_connecting(
     args = ["record", "--device", H10, "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--stream", "ecg"])
     assert result.exit_code == 1, result.output
-    assert f"hrvpace record: {stale} exists (use --overwrite to replace it)" in result.stderr
+    # rev10 nit: --overwrite removes such a file, and the line says so
+    assert (
+        f"hrvpace record: {stale} exists, an earlier recording's ECG after a break (use "
+        "--overwrite to remove it)"
+    ) in result.stderr
     assert "[connecting]" not in result.stderr and not out.exists()
-    # a folder there is refused before connecting as OUT is, --overwrite or not
+    # rev10 finding 5: a link is removed as a link, never written through: where it points (a
+    # folder no longer there, a folder) does not keep --overwrite from going on (it connects)
     stale.unlink()
+    for points_to in (tmp_path / "usb-gone" / "old" / "h10.ecg-2.csv", tmp_path):
+        stale.symlink_to(points_to)
+        result = CliRunner().invoke(
+            app, [*args, "--stream", "ecg", "--overwrite", "--scan-timeout", "0.1"]
+        )
+        assert "cannot" not in result.stderr.split("[connecting]")[0], result.stderr
+        assert "[connecting]" in result.stderr
+        stale.unlink()
+    # a folder there is refused before connecting as OUT is, --overwrite or not
     stale.mkdir()
     result = CliRunner().invoke(app, [*args, "--stream", "ecg", "--overwrite"])
     assert result.exit_code == 1, result.output
-    assert f"hrvpace record: cannot write {stale}: it is a folder" in result.stderr
+    assert f"hrvpace record: cannot remove {stale}: it is a folder" in result.stderr
     assert "[connecting]" not in result.stderr
     # without an ECG stream the file is no part of the recording
     result = CliRunner().invoke(app, [*args, "--minutes", "0.01", "--scan-timeout", "0.1"])
