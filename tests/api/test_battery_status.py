@@ -103,6 +103,4 @@ def test_the_warning_clears_when_the_battery_rises_back_and_a_later_fall_is_said
         assert (warning(battery_pct=20) or "").startswith(low.format(20))  # said again
         assert warning(battery_pct=26) is None  # more than 5 % above 20 %: cleared
     said = [r.getMessage().split(": replace")[0] for r in caplog.records]
-    assert said == [
-        f"session s: {low.format(n).split(': replace')[0]}" for n in (15, 9, 9, 20)
-    ]
+    assert said == [f"session s: {low.format(n).split(': replace')[0]}" for n in (15, 9, 9, 20)]
