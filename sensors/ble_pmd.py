@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -267,6 +268,7 @@ class _PmdStreamSource(BleStrapSource):
 
     def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self.last_data_at = now = self._clock.now()
+        self.last_data_monotonic = time.monotonic()
         self._queue.put_nowait(_Packet(bytes(data), now, connection, "pmd"))
 
 

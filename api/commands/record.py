@@ -45,6 +45,7 @@ import dataclasses
 import math
 import os
 import signal
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -301,10 +302,12 @@ class SilenceWatch:
     Nothing for :data:`SILENT_AFTER_S` (or ``silent_after_s``) is silence. The link may stay
     up while a strap sends nothing (its firmware stuck, a subscription BlueZ lost): no state
     line says it, the beats just stop. Data is any
-    notification (``last_data_at``: heart rate, a PMD stream), so a strap sending heart rate
+    notification (``last_data_monotonic``: heart rate, a PMD stream), so a strap sending heart rate
     without RR, or packets saying no skin contact, is not silent (their state lines say
     those). Silence counts from the latest data, or from when the strap (re)connected; while
     it is not connected (reconnecting, ended) nothing is said, and a reconnect starts afresh.
+    Every time given is on one monotonic clock (``time.monotonic()``): a step of the wall
+    clock (NTP just after boot) neither makes a silence nor hides one.
     """
 
     def __init__(self, silent_after_s: float | None = None) -> None:
@@ -319,11 +322,11 @@ class SilenceWatch:
         elif self._connected_at is None:
             self._connected_at = now
 
-    def check(self, now: float, last_data_at: float | None, label: str) -> str | None:
+    def check(self, now: float, last_data: float | None, label: str) -> str | None:
         """The line to show now, else ``None``: at most one per silence, one when it ends."""
         if self._connected_at is None:
             return None
-        since = max(self._connected_at, last_data_at if last_data_at is not None else -math.inf)
+        since = max(self._connected_at, last_data if last_data is not None else -math.inf)
         if self._said_from is not None:
             if since > self._said_from:  # data came after the silence said
                 quiet_s, self._said_from = since - self._said_from, None
@@ -338,13 +341,13 @@ class SilenceWatch:
         return None
 
 
-async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch, clock: Any) -> None:
+async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch) -> None:
     """Print :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end)."""
     while True:
         await asyncio.sleep(min(1.0, watch.silent_after_s / 4))
         status = strap.status
         label = status.device_name or status.device_address or "the strap"
-        line = watch.check(clock.now(), strap.last_data_at, label)
+        line = watch.check(time.monotonic(), strap.last_data_monotonic, label)
         if line is not None:
             typer.echo(line, err=True)
 
@@ -602,7 +605,7 @@ async def _record_until_stopped(
     silence = SilenceWatch()  # a connected strap sending nothing: said once, and its end
 
     def show(status: SourceStatus) -> None:
-        silence.on_status(status.state, clock.now())
+        silence.on_status(status.state, time.monotonic())
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
@@ -651,7 +654,7 @@ async def _record_until_stopped(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
-        silent = asyncio.ensure_future(_watch_silence(strap, silence, clock))
+        silent = asyncio.ensure_future(_watch_silence(strap, silence))
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)
