@@ -171,9 +171,11 @@ class StatusMessage(_Message):
     )
     battery_warning: str | None = Field(
         default=None,
-        description="Set once the strap's battery fell to 20 %, then 10 %, then 5 % (the "
-        "latest said, e.g. \"Polar H10's battery is at 9%: replace or charge it soon (the "
-        'session ends if the strap goes off)"); null while it is above 20 % or unknown',
+        description="Set once the strap's battery fell to 20 % (said again at 10 %, 5 %), "
+        "naming the level now, e.g. \"Polar H10's battery is at 9%: replace or charge it soon "
+        '(the session ends if the strap goes off)"; null before that, while the level is '
+        "unknown, and again once it has risen above 25 % (a new battery; each threshold is "
+        "then said again at a later fall, once the level was more than 5 % above it)",
     )
     heart_rate_bpm: float | None = None
     malformed_packets: int = 0

@@ -32,6 +32,7 @@ import functools
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +194,9 @@ class BleConnection(BeatSource):
         #: subclass's stream), on any connection; None before the first. A strap connected
         #: and sending nothing shows here (``hrvpace record`` says so).
         self.last_data_at: float | None = None
+        #: The same on a monotonic clock (``time.monotonic()``): how long a strap has sent
+        #: nothing is measured on it, so a step of the wall clock (NTP at boot) is no silence.
+        self.last_data_monotonic: float | None = None
 
     @property
     def closing(self) -> bool:
@@ -242,6 +246,7 @@ class BleConnection(BeatSource):
 
     def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self.last_data_at = now = self._clock.now()
+        self.last_data_monotonic = time.monotonic()
         self._queue.put_nowait(_Packet(bytes(data), now, connection))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -50,6 +51,7 @@ from sensors.heart_rate_measurement import (
     MIN_HEART_RR_MS,
     HeartRateMeasurement,
     beats_from_packet,
+    dated_span_ms,
     decode_heart_rate_measurement,
     is_heart_rr_ms,
 )
@@ -267,6 +269,7 @@ class _PmdStreamSource(BleStrapSource):
 
     def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self.last_data_at = now = self._clock.now()
+        self.last_data_monotonic = time.monotonic()
         self._queue.put_nowait(_Packet(bytes(data), now, connection, "pmd"))
 
 
@@ -336,11 +339,10 @@ class BlePpiSource(_PmdStreamSource):
         if not pulses:
             return ()
         ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
-        if any(v <= 0 for v in ppi_ms):
-            raise MalformedPacketError("PMD: a PPI frame with a zero interval")
-        # an interval no heart beats (outside the RR bound) is left out as the strap's RR
-        # values are: its pulse is lost (a gap), and it takes no part in the back-dating, so a
-        # corrupt 60-s value cannot move the beat timeline
+        # an interval no heart beats (outside the RR bound, 0 too) is left out as the strap's RR
+        # values are, one rule: its pulse is lost (a gap), and it never dates a beat (its place
+        # counts as the frame's median kept interval, beats_from_packet), so a corrupt 60-s value
+        # cannot move the beat timeline
         implausible = tuple(i for i, v in enumerate(ppi_ms) if not is_heart_rr_ms(v))
         kept = [
             (p, v)
@@ -351,7 +353,7 @@ class BlePpiSource(_PmdStreamSource):
             int(pulses[-1].hr_bpm), rr_ms=tuple(v for _, v in kept), implausible_rr_at=implausible
         )
         if self._session_start is None:
-            self._session_start = item.arrived_at - sum(measurement.rr_ms) / 1000.0
+            self._session_start = item.arrived_at - dated_span_ms(measurement) / 1000.0
         hr = float(pulses[-1].hr_bpm)
         timed = beats_from_packet(
             measurement,
@@ -362,26 +364,23 @@ class BlePpiSource(_PmdStreamSource):
         gap = self._gap_pending or (
             self._last_connection is not None and item.connection != self._last_connection
         )
-        if implausible:
-            self.rejected_pulses += len(implausible)
-            self._publish(
-                malformed_packets=self._status.malformed_packets + 1,
-                message=(
-                    f"left out {len(implausible)} pulse interval(s) outside "
-                    f"{MIN_HEART_RR_MS:.0f}..{MAX_HEART_RR_MS:.0f} ms (no heart beats so) from "
-                    f"{self._label()}: the beat is lost, marked as a gap"
-                ),
-            )
+        # a flagged pulse (blocker: movement; no skin contact) is judged as flagged whatever its
+        # interval: Polar's rule leaves it out, and blocked ones in a row ask to hold still;
+        # only an unflagged pulse with an interval no heart beats is malformed data
+        malformed = 0
         out: list[Beat] = []
-        for beat, (pulse, _) in zip(timed, kept, strict=True):
-            gap = gap or beat.gap_before  # after a left-out interval
+        dated = iter(timed)
+        for i, pulse in enumerate(pulses):
             error_ms = float(pulse.error_ms)
             too_uncertain = self._max_error_ms is not None and error_ms > self._max_error_ms
-            if not pulse.valid or too_uncertain:
+            beat = None if i in implausible else next(dated)
+            if beat is None or not pulse.valid or too_uncertain:
                 self.rejected_pulses += 1
                 gap = True
                 if pulse.blocker:
                     self._blocked_in_row += 1
+                elif beat is None and pulse.valid:
+                    malformed += 1
                 continue
             self._blocked_in_row = 0
             out.append(
@@ -390,10 +389,20 @@ class BlePpiSource(_PmdStreamSource):
                     contact=pulse.skin_contact,
                     heart_rate_bpm=float(pulse.hr_bpm),
                     error_ms=error_ms,
-                    gap_before=gap,
+                    gap_before=gap or beat.gap_before,
                 )
             )
             gap = False
+        left_out_message = None
+        if malformed:
+            left_out_message = (
+                f"left out {malformed} pulse interval(s) outside "
+                f"{MIN_HEART_RR_MS:.0f}..{MAX_HEART_RR_MS:.0f} ms (no heart beats so) from "
+                f"{self._label()}: the beat is lost, marked as a gap"
+            )
+            self._publish(
+                malformed_packets=self._status.malformed_packets + 1, message=left_out_message
+            )
         # a last interval left out (or all of them): the next frame's first beat follows a gap
         self._gap_pending = gap or measurement.ends_with_zero_rr
         if timed:
@@ -401,9 +410,16 @@ class BlePpiSource(_PmdStreamSource):
         if out:
             self._last_connection = item.connection
         state, message = self._status.state, None
+        said = self._status.message
         if self._blocked_in_row >= _HOLD_STILL_AFTER:
             message = "movement makes the pulse intervals unreliable: hold still"
-        elif state is SourceState.STREAMING and self._status.message.endswith("hold still"):
+        elif (
+            state is SourceState.STREAMING
+            and out
+            and left_out_message is None
+            and (said.endswith("hold still") or said.startswith("left out "))
+        ):
+            # good pulses again: the hold-still or left-out message no longer holds
             message = f"pulse intervals from {self._label()} again"
         if message is not None or hr != self._status.heart_rate_bpm:
             self._publish(state, message, heart_rate_bpm=hr)

@@ -42,6 +42,7 @@ from sensors.heart_rate_measurement import (
     MIN_HEART_RR_MS,
     HeartRateMeasurement,
     beats_from_packet,
+    dated_span_ms,
     decode_heart_rate_measurement,
 )
 
@@ -222,7 +223,7 @@ class BleStrapSource(BleConnection):
         self, m: HeartRateMeasurement, arrived_at: float, connection: int
     ) -> tuple[Beat, ...]:
         if self._session_start is None:
-            self._session_start = arrived_at - sum(m.rr_ms) / 1000.0
+            self._session_start = arrived_at - dated_span_ms(m) / 1000.0
         state = self._status.state
         message: str | None = None
         contact_t_s = self._status.contact_t_s

@@ -31,6 +31,7 @@ Bluetooth SIG. GATT Specification Supplement, section "Heart Rate Measurement" (
 from __future__ import annotations
 
 import math
+import statistics
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ __all__ = [
     "MIN_HEART_RR_MS",
     "HeartRateMeasurement",
     "beats_from_packet",
+    "dated_span_ms",
     "decode_heart_rate_measurement",
     "encode_heart_rate_measurement",
     "is_heart_rr_ms",
@@ -393,7 +395,10 @@ def beats_from_packet(
     ``i`` is at ``t_s = (arrived_at - session_start) - sum(r_{i+1..k-1}) / 1000``. A beat that
     follows an RR value the decoder left out (0 or implausible: ``measurement.left_out_rr_at``)
     is marked ``gap_before``: the beat ending that interval is lost, no successive difference may
-    span it. A left-out value takes no part in the back-dating, so it never moves beat times.
+    span it. A left-out value never dates a beat (a corrupt 64-s value cannot move the
+    timeline), but its beat was there: for dating only, its place counts as the median of the
+    packet's kept intervals (:func:`dated_span_ms`), so the kept beats before it are not dated
+    one beat too late (which would also look like a lost beat before the packet).
 
     Parameters
     ----------
@@ -426,7 +431,7 @@ def beats_from_packet(
     if not rr:
         return ()
     t_end = arrived_at - session_start
-    t_list = _back_dated_times_s(rr, t_end)
+    t_list = _back_dated_times_s(_dating_ms(measurement), t_end)
     if not_before_s is not None and t_list[0] <= not_before_s:
         shift = not_before_s + 0.001 - t_list[0]
         t_list = [t + shift for t in t_list]
@@ -448,11 +453,39 @@ def beats_from_packet(
     )
 
 
-def _back_dated_times_s(rr_ms: Sequence[float], t_end_s: float) -> list[float]:
-    """Beat times for ``rr_ms`` whose last interval ends at ``t_end_s``."""
-    times = [0.0] * len(rr_ms)
+def _dating_ms(measurement: HeartRateMeasurement) -> list[tuple[float, bool]]:
+    """The packet's intervals as sent, each ``(ms, kept)``: a left-out one as the stand-in."""
+    rr = measurement.rr_ms
+    if not rr:
+        return []
+    stand_in_ms = statistics.median(rr)
+    left_out = set(measurement.left_out_rr_at)
+    kept = iter(rr)
+    return [
+        (stand_in_ms, False) if i in left_out else (next(kept), True)
+        for i in range(len(rr) + len(left_out))
+    ]
+
+
+def dated_span_ms(measurement: HeartRateMeasurement) -> float:
+    """How long (ms) before its arrival the packet's first kept beat's interval began.
+
+    The kept intervals and, for each value left out after the first kept one, a stand-in: the
+    median of the packet's kept intervals (the beat it ended was there; its length unknown).
+    A stream's timeline starts this long before its first packet arrived. 0 for a packet
+    without kept values.
+    """
+    dating = _dating_ms(measurement)
+    first = next((i for i, (_, kept) in enumerate(dating) if kept), len(dating))
+    return float(sum(ms for ms, _ in dating[first:]))
+
+
+def _back_dated_times_s(dating: Sequence[tuple[float, bool]], t_end_s: float) -> list[float]:
+    """Times of the kept beats of ``dating`` (``_dating_ms``), its last place ending at t_end_s."""
+    times: list[float] = []
     t = t_end_s
-    for i in range(len(rr_ms) - 1, -1, -1):
-        times[i] = t
-        t -= rr_ms[i] / 1000.0
-    return times
+    for ms, kept in reversed(dating):
+        if kept:
+            times.append(t)
+        t -= ms / 1000.0
+    return times[::-1]

@@ -45,6 +45,7 @@ import dataclasses
 import math
 import os
 import signal
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -141,10 +142,12 @@ def record(
     # only at this recording's first break (which then failed), or, with --overwrite, left to
     # read as part of it (removed then, as OUT.ecg.csv is replaced: EcgStreamWriter)
     breaks = ecg_break_files(out) if "ecg" in streams else []
-    for target in [
-        *targets,
-        *breaks,
-    ]:  # before looking for the strap: a recording must have somewhere to go
+    for stale in breaks:  # removed, never written through (a link as a link, even to nothing)
+        problem = _break_file_problem(stale)
+        if problem is not None:
+            typer.echo(f"hrvpace record: cannot remove {stale}: {problem}", err=True)
+            raise typer.Exit(1)
+    for target in targets:  # before looking for the strap: a recording must have somewhere to go
         # a link stays a link: --overwrite writes where it points, even to a file not there yet
         # (a dangling link), so that is what must be writable
         written_at = Path(os.path.realpath(target)) if os.path.islink(target) else target
@@ -157,11 +160,28 @@ def record(
     # refused only after connecting, "File exists")
     existing = [t for t in [*targets, *breaks] if os.path.lexists(t)]
     if existing and not overwrite:
-        names = ", ".join(
-            f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
-            for t in existing
-        )
-        typer.echo(f"hrvpace record: {names} exists (use --overwrite to replace it)", err=True)
+
+        def named(paths: list[Path]) -> str:
+            return ", ".join(
+                f"{t} (a link to {os.path.realpath(t)}, not there)" if not t.exists() else str(t)
+                for t in paths
+            )
+
+        replaced = [t for t in existing if t in targets]
+        if replaced:
+            typer.echo(
+                f"hrvpace record: {named(replaced)} exists (use --overwrite to replace it)",
+                err=True,
+            )
+        # an earlier recording's ECG after a break: --overwrite removes it, writes nothing there
+        removed = [t for t in existing if t not in targets]
+        if removed:
+            them = "it" if len(removed) == 1 else "them"
+            typer.echo(
+                f"hrvpace record: {named(removed)} exists, an earlier recording's ECG after a "
+                f"break (use --overwrite to remove {them})",
+                err=True,
+            )
         raise typer.Exit(1)
     written: list[int] = []  # the beats written, once the recording is open
     writers: dict[str, Any] = {}
@@ -256,6 +276,20 @@ async def _write_beats(
         raise BleError(BpmOnly(None, probed=False).message(strap, "record RR intervals"))
 
 
+def _break_file_problem(stale: Path) -> str | None:
+    """Why an earlier recording's ECG break file cannot be removed (``None``: it can).
+
+    ``--overwrite`` removes it (:class:`~sensors.formats.pmd_streams.EcgStreamWriter`), a link
+    as a link: where a link points (a folder no longer there, a folder) does not matter, only
+    that the entry is no real folder and its folder lets it be removed.
+    """
+    if stale.is_dir() and not stale.is_symlink():
+        return "it is a folder"
+    if not os.access(stale.parent, os.W_OK):
+        return f"no permission to remove files in {stale.parent}"
+    return None
+
+
 #: How long (s) a connected strap may send nothing before ``record`` says so.
 SILENT_AFTER_S = 10.0
 #: The source states in which the strap is connected (its link up, data expected).
@@ -268,10 +302,12 @@ class SilenceWatch:
     Nothing for :data:`SILENT_AFTER_S` (or ``silent_after_s``) is silence. The link may stay
     up while a strap sends nothing (its firmware stuck, a subscription BlueZ lost): no state
     line says it, the beats just stop. Data is any
-    notification (``last_data_at``: heart rate, a PMD stream), so a strap sending heart rate
+    notification (``last_data_monotonic``: heart rate, a PMD stream), so a strap sending heart rate
     without RR, or packets saying no skin contact, is not silent (their state lines say
     those). Silence counts from the latest data, or from when the strap (re)connected; while
     it is not connected (reconnecting, ended) nothing is said, and a reconnect starts afresh.
+    Every time given is on one monotonic clock (``time.monotonic()``): a step of the wall
+    clock (NTP just after boot) neither makes a silence nor hides one.
     """
 
     def __init__(self, silent_after_s: float | None = None) -> None:
@@ -286,11 +322,11 @@ class SilenceWatch:
         elif self._connected_at is None:
             self._connected_at = now
 
-    def check(self, now: float, last_data_at: float | None, label: str) -> str | None:
+    def check(self, now: float, last_data: float | None, label: str) -> str | None:
         """The line to show now, else ``None``: at most one per silence, one when it ends."""
         if self._connected_at is None:
             return None
-        since = max(self._connected_at, last_data_at if last_data_at is not None else -math.inf)
+        since = max(self._connected_at, last_data if last_data is not None else -math.inf)
         if self._said_from is not None:
             if since > self._said_from:  # data came after the silence said
                 quiet_s, self._said_from = since - self._said_from, None
@@ -305,13 +341,13 @@ class SilenceWatch:
         return None
 
 
-async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch, clock: Any) -> None:
+async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch) -> None:
     """Print :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end)."""
     while True:
         await asyncio.sleep(min(1.0, watch.silent_after_s / 4))
         status = strap.status
         label = status.device_name or status.device_address or "the strap"
-        line = watch.check(clock.now(), strap.last_data_at, label)
+        line = watch.check(time.monotonic(), strap.last_data_monotonic, label)
         if line is not None:
             typer.echo(line, err=True)
 
@@ -569,7 +605,7 @@ async def _record_until_stopped(
     silence = SilenceWatch()  # a connected strap sending nothing: said once, and its end
 
     def show(status: SourceStatus) -> None:
-        silence.on_status(status.state, clock.now())
+        silence.on_status(status.state, time.monotonic())
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
@@ -618,7 +654,7 @@ async def _record_until_stopped(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
-        silent = asyncio.ensure_future(_watch_silence(strap, silence, clock))
+        silent = asyncio.ensure_future(_watch_silence(strap, silence))
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)

@@ -31,8 +31,9 @@ class DeviceOut(BaseModel):
     rssi: int | None = Field(description="Signal strength, dBm (closer is higher)")
     sends_rr: bool | None = Field(
         description="Whether the device sends RR (beat-to-beat) intervals in its Heart Rate "
-        "Measurement: true, false (heart rate only: no HRV can be derived), or null when "
-        "unknown (not probed: use probe_s; or too few packets while probing)"
+        "Measurement: true; false when no usable RR came, no HRV can be derived: heart rate "
+        "only, or a faulty device whose RR values were all implausible (reason says which); "
+        "or null when unknown (not probed: use probe_s; or too few packets while probing)"
     )
     pmd_streams: list[PmdStream] | None = Field(
         description="Polar Measurement Data streams the device offers (ecg: raw ECG, ppi: "

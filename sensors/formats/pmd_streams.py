@@ -93,9 +93,12 @@ def ecg_break_files(out: Path) -> list[Path]:
     """The ECG files after a break (``OUT.ecg-2.csv``, ``-3``, ...) next to ``out``, by run.
 
     What an earlier recording to ``out`` left there (a link counts, even to no file); ``[]``
-    when the folder cannot be read (its own check names the problem).
+    when the folder cannot be read (its own check names the problem). Only the names
+    :func:`stream_path` makes count: a run number without leading zeros (``OUT.ecg-02.csv`` is
+    no file of this program's, left alone).
     """
-    pattern = re.compile(re.escape(out.stem) + r"\.ecg-([0-9]+)" + re.escape(_SUFFIX["ecg"]))
+    run = r"\.ecg-([1-9][0-9]*)"
+    pattern = re.compile(re.escape(out.stem) + run + re.escape(_SUFFIX["ecg"]))
     try:
         names = os.listdir(out.parent)
     except OSError:

@@ -193,6 +193,8 @@ async def test_devices_probe_tells_rr_and_pmd_streams_typed_in_openapi(
     streams = next(s for s in device["pmd_streams"]["anyOf"] if s.get("type") == "array")
     assert streams["items"]["enum"] == ["ecg", "ppg", "acc", "ppi"]
     assert "RR" in device["sends_rr"]["description"]
+    # rev10 nit: false is also a faulty device (the probe's reason RR_IMPLAUSIBLE)
+    assert "faulty" in device["sends_rr"]["description"]
 
 
 @pytest.mark.ble

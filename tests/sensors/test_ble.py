@@ -1680,7 +1680,7 @@ async def test_cli_record_says_once_that_a_connected_strap_sends_nothing_and_whe
     # said once (no line per check), and the data after it once.
     from api.commands import record
 
-    monkeypatch.setattr(record, "SILENT_AFTER_S", 0.3, raising=False)
+    monkeypatch.setattr(record, "SILENT_AFTER_S", 0.3)
     bluez.add_strap(polar_h10())
     out = tmp_path / "quiet.csv"
     running = asyncio.ensure_future(

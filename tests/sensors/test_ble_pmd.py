@@ -157,8 +157,10 @@ def test_pulse_intervals_no_heart_beats_are_left_out_with_a_gap_and_move_no_beat
     )
     assert [b.rr_ms for b in first] == [900.0, 950.0]
     assert [b.gap_before for b in first] == [False, True]
-    # the left-out values take no part in the back-dating: 950 ends at the arrival, 900 before it
-    assert first[1].t_s - first[0].t_s == pytest.approx(0.95)
+    # the left-out values never date a beat; their places count as the frame's median kept
+    # interval (925 ms), as their beats were there (rev10 finding 2)
+    assert first[1].t_s - first[0].t_s == pytest.approx(0.925 + 0.95)
+    assert first[1].t_s == pytest.approx(first[1].arrived_at - 0.925 - sensor._session_start)
     assert sensor.rejected_pulses == 2
     assert sensor.status.malformed_packets == 1
     assert sensor.status.message == (
@@ -170,6 +172,58 @@ def test_pulse_intervals_no_heart_beats_are_left_out_with_a_gap_and_move_no_beat
     assert after.rr_ms == 3000.0 and after.gap_before
     (plain,) = sensor._beats_of_packet(_Packet(ppi_frame(pulse(200)), 103.2, 1, "pmd"))
     assert plain.rr_ms == 200.0 and not plain.gap_before
+
+
+def test_a_dropped_pulse_moves_no_kept_beat_and_marks_only_its_own_gap() -> None:
+    # rev10 finding 2: with one frame [800, 800, BAD, 800] of steady 800-ms pulses (4 a frame,
+    # every 3.2 s) the kept beats before BAD were dated one pulse too late, and the live gap
+    # rule then took the frame's first beat for one after a lost beat: a gap that was not
+    from sensors.formats.gaps import LiveGapRule
+
+    for bad in (60000, 150, 0):
+        sensor, rule = source(), LiveGapRule()
+        times, gaps = [], []
+        for k in range(6):
+            values = [800, 800, bad, 800] if k == 3 else [800] * 4
+            frame = ppi_frame(*(pulse(v) for v in values))
+            for b in sensor._beats_of_packet(_Packet(frame, 1000.0 + 3.2 * k, 1, "pmd")):
+                times.append(b.t_s)
+                # every beat goes through the rule, as BleStrapSource._beats does
+                gaps.append(rule.follows_gap(b.t_s, b.rr_ms) or b.gap_before)
+        expected = [0.8 * (n + 1) for n in range(24) if n != 14]  # beat 14's pulse dropped
+        assert times == pytest.approx(expected), bad
+        assert [n for n, gap in enumerate(gaps) if gap] == [14], bad  # the beat after it only
+
+
+def test_a_zero_pulse_interval_drops_only_itself() -> None:
+    # rev10 finding 4: 0 threw away the whole frame (MalformedPacketError), unlike a 0 among
+    # a strap's RR values and any other implausible interval: one rule, the value left out
+    beats = source()._beats_of_packet(
+        _Packet(ppi_frame(pulse(900), pulse(0), pulse(950)), 100.0, 1, "pmd")
+    )
+    assert [(b.rr_ms, b.gap_before) for b in beats] == [(900.0, False), (950.0, True)]
+
+
+def test_flagged_pulses_are_judged_before_the_interval_bound() -> None:
+    # rev10 finding 3: blocked pulses with intervals outside 200..3000 ms were counted as
+    # malformed data ("left out ... pulse interval(s)"), never as movement ("hold still"); and
+    # good pulses after a left-out one never cleared that message
+    sensor = source()
+    sensor._publish(SourceState.STREAMING, "streaming")
+    for k in range(5):
+        frame = ppi_frame(pulse(150, blocker=True), pulse(180, blocker=True))
+        assert sensor._beats_of_packet(_Packet(frame, 100.0 + k, 1, "pmd")) == ()
+    assert sensor.status.message.endswith("hold still")
+    assert sensor.status.malformed_packets == 0 and sensor.rejected_pulses == 10
+    off_skin = ppi_frame(pulse(60000, contact=False), pulse(900))
+    assert len(sensor._beats_of_packet(_Packet(off_skin, 106.0, 1, "pmd"))) == 1
+    assert sensor.status.malformed_packets == 0
+    assert sensor.status.message == f"pulse intervals from {SENSE} again"
+    sensor._beats_of_packet(_Packet(ppi_frame(pulse(850), pulse(9000)), 108.0, 1, "pmd"))
+    assert sensor.status.malformed_packets == 1
+    assert sensor.status.message.startswith("left out 1 pulse interval(s) outside 200..3000")
+    sensor._beats_of_packet(_Packet(ppi_frame(pulse(850)), 109.0, 1, "pmd"))
+    assert sensor.status.message == f"pulse intervals from {SENSE} again"
 
 
 async def test_malformed_pmd_frame_is_counted_and_skipped(bluez: FakeBluez) -> None:  # noqa: F811

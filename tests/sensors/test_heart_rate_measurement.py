@@ -16,7 +16,7 @@ from sensors import (
     decode_heart_rate_measurement,
     encode_heart_rate_measurement,
 )
-from sensors.heart_rate_measurement import rr_ms_from_raw, rr_raw_from_ms
+from sensors.heart_rate_measurement import dated_span_ms, rr_ms_from_raw, rr_raw_from_ms
 
 # -- spec examples ------------------------------------------------------------------------------
 
@@ -300,8 +300,23 @@ def test_the_beat_after_a_left_out_zero_rr_follows_a_gap() -> None:
     beats = beats_from_packet(m, arrived_at=10.0, session_start=0.0)
     assert [b.rr_ms for b in beats] == [rr_ms_from_raw(800), 1000.0, 500.0]
     assert [b.gap_before for b in beats] == [False, True, False]
-    # the zero adds no time: the valid beats keep their back-dated times
-    assert [b.t_s for b in beats] == pytest.approx([8.5, 9.5, 10.0])
+    # the zero never dates a beat, but its beat was there: its place counts as the median of
+    # the kept intervals (781.25 ms), so the first beat is dated before the lost one (rev10
+    # finding 2: it was dated as if the lost beat had not been, 781 ms too late)
+    assert [b.t_s for b in beats] == pytest.approx([8.5 - 0.78125, 9.5, 10.0])
+    assert dated_span_ms(m) == pytest.approx(781.25 + 781.25 + 1000 + 500)
+
+
+def test_a_left_out_value_at_the_end_of_a_packet_dates_the_beats_before_it_a_beat_earlier() -> None:
+    # rev10 finding 2: [1000, 1000, 65535] dated the two kept beats as if the last interval
+    # ended at the arrival; the lost beat's interval (a stand-in: the median, 1000 ms) is there
+    m = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<3H", 1024, 1024, 0xFFFF))
+    beats = beats_from_packet(m, arrived_at=13.0, session_start=0.0, not_before_s=10.0)
+    assert [(b.t_s, b.gap_before) for b in beats] == [(11.0, False), (12.0, False)]
+    assert m.ends_with_zero_rr
+    # a value left out before the first kept one dates nothing
+    first = decode_heart_rate_measurement(bytes([0x10, 60]) + struct.pack("<2H", 0, 1024))
+    assert dated_span_ms(first) == 1000.0
 
 
 # -- RR values no heart produces -----------------------------------------------------------------

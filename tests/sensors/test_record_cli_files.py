@@ -242,15 +242,57 @@ def test_an_earlier_recordings_ecg_break_file_is_refused_before_connecting(
     args = ["record", "--device", H10, "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--stream", "ecg"])
     assert result.exit_code == 1, result.output
-    assert f"hrvpace record: {stale} exists (use --overwrite to replace it)" in result.stderr
+    # rev10 nit: --overwrite removes such a file, and the line says so
+    assert (
+        f"hrvpace record: {stale} exists, an earlier recording's ECG after a break (use "
+        "--overwrite to remove it)"
+    ) in result.stderr
     assert "[connecting]" not in result.stderr and not out.exists()
-    # a folder there is refused before connecting as OUT is, --overwrite or not
+    # rev10 finding 5: a link is removed as a link, never written through: where it points (a
+    # folder no longer there, a folder) does not keep --overwrite from going on (it connects)
     stale.unlink()
+    for points_to in (tmp_path / "usb-gone" / "old" / "h10.ecg-2.csv", tmp_path):
+        stale.symlink_to(points_to)
+        result = CliRunner().invoke(
+            app, [*args, "--stream", "ecg", "--overwrite", "--scan-timeout", "0.1"]
+        )
+        assert "cannot" not in result.stderr.split("[connecting]")[0], result.stderr
+        assert "[connecting]" in result.stderr
+        stale.unlink()
+    # a folder there is refused before connecting as OUT is, --overwrite or not
     stale.mkdir()
     result = CliRunner().invoke(app, [*args, "--stream", "ecg", "--overwrite"])
     assert result.exit_code == 1, result.output
-    assert f"hrvpace record: cannot write {stale}: it is a folder" in result.stderr
+    assert f"hrvpace record: cannot remove {stale}: it is a folder" in result.stderr
     assert "[connecting]" not in result.stderr
     # without an ECG stream the file is no part of the recording
     result = CliRunner().invoke(app, [*args, "--minutes", "0.01", "--scan-timeout", "0.1"])
     assert "exists" not in result.stderr and "[connecting]" in result.stderr
+
+
+async def test_the_silence_note_is_timed_on_a_monotonic_clock(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rev10 finding 7: silence was measured on the wall clock: a step forward (NTP just after
+    # boot) printed "no data for 3601 s" though data never stopped. Unit level: the strap
+    # connected and sent data, then the wall clock steps an hour forward; checked every 0.5 s,
+    # 0.7 s without a line.
+    import time
+
+    from api.commands import record
+    from sensors import SourceState, SourceStatus
+
+    class Strap:
+        status = SourceStatus(SourceState.STREAMING, device_name="Polar H10 1A")
+        last_data_at = time.time()
+        last_data_monotonic = time.monotonic()
+
+    watch = record.SilenceWatch(silent_after_s=2.0)
+    watch.on_status("streaming", time.monotonic())
+    wall = time.time
+    monkeypatch.setattr(time, "time", lambda: wall() + 3600.0)
+    task = asyncio.ensure_future(record._watch_silence(Strap(), watch))  # type: ignore[arg-type]
+    await asyncio.sleep(0.7)
+    assert not task.done()
+    task.cancel()
+    assert "no data" not in capsys.readouterr().err
