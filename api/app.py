@@ -247,8 +247,9 @@ def create_app(
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             # what a browser app may read of a response besides the CORS-safelisted headers:
-            # the CSV pages' total (README: paging a CSV) and the download's file name
-            expose_headers=["X-Total-Count", "Content-Disposition"],
+            # the CSV pages' total (README: paging a CSV), the download's file name and when
+            # to ask again after a 503 store_busy
+            expose_headers=["X-Total-Count", "Content-Disposition", "Retry-After"],
         )
     app.add_middleware(
         HostCheckMiddleware,

@@ -105,16 +105,19 @@ class StoreBusyError(ApiError):
 
     The database is held by another program (a write lock) or the disk stalls. The session is
     stopped all the same (its source closed, no beat taken after the stop) and its final state
-    is stored once the database takes writes again; ``session_id`` names it.
+    is stored once the database takes writes again; ``session_id`` names it. The answer has a
+    ``Retry-After`` (seconds).
     """
 
     status = 503
     code = "store_busy"
     title = "Storage busy"
 
-    def __init__(self, message: str, *, session_id: str) -> None:
+    def __init__(self, message: str, *, session_id: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.session_id = session_id
+        #: ``Retry-After``: when asking again may find it stored (the storage's next try).
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class RecordingNotFoundError(ApiError, LookupError):

@@ -280,8 +280,11 @@ class PromptScheduler:
     def publish(
         self, event: Literal["sent", "answered", "done", "dismissed", "expired"], prompt: PromptOut
     ) -> None:
-        """A ``prompt`` message on every live socket (the prompt is already stored)."""
-        for live in self.manager.live_sessions:
+        """A ``prompt`` message on every running session's live socket (already stored).
+
+        Not on a stopped one's still storing its final state: nothing after its final status.
+        """
+        for live in self.manager.running_sessions:
             hub = live.hub
             hub.publish_text(
                 PromptMessage(**hub.next_header(), event=event, prompt=prompt).model_dump_json()

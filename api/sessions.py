@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -50,7 +51,7 @@ from api.pipeline import (
     play,
     session_stages,
 )
-from api.storage import Storage, StorageError
+from api.storage import Storage, StorageError, retry
 from api.storage.queries import PERSON_KIND
 from api.storage.retry import retry_delays
 from sensors.ble_gatt import is_name_prefix
@@ -198,12 +199,32 @@ class SessionManager:
 
     @property
     def live_sessions(self) -> list[LiveSession]:
-        """The sessions running now."""
+        """The sessions of this process: running, or stopped and storing their final state.
+
+        A stopped one (:attr:`LiveSession.finishing`) stays among them until its final state is
+        stored (its live clients get their last messages; ``GET`` and the list answer it):
+        :attr:`running_sessions` are those that still run.
+        """
         return list(self._live.values())
 
     def get_live(self, session_id: str) -> LiveSession | None:
-        """The running session ``session_id``, or ``None`` when it is not running."""
+        """The session ``session_id`` of :attr:`live_sessions`, or ``None``."""
         return self._live.get(session_id)
+
+    @property
+    def running_sessions(self) -> list[LiveSession]:
+        """The sessions that run: their source open, no final state yet.
+
+        Not those stopped (or ended, failed) whose final state is still being stored, which
+        may take long while the database takes no writes: their strap is free, they take no
+        command and get no new message after their final ``status``.
+        """
+        return [live for live in self._live.values() if not live.finishing]
+
+    def get_running(self, session_id: str) -> LiveSession | None:
+        """The session ``session_id`` when it runs (see :attr:`running_sessions`), or ``None``."""
+        live = self._live.get(session_id)
+        return None if live is None or live.finishing else live
 
     def entering(self, session_id: str) -> bool:
         """Whether the session is starting, not yet among :attr:`live_sessions`.
@@ -252,7 +273,7 @@ class SessionManager:
         key = wanted.strip().casefold()
         # (session id, what it holds, the address its source connected to)
         holders: list[tuple[str, set[str], str | None]] = []
-        for live in self._live.values():
+        for live in self.running_sessions:  # a stopped one's source is closed: its strap free
             spec = live.request.source
             if not isinstance(spec, BleSpec):
                 continue
@@ -393,6 +414,17 @@ class SessionManager:
             live.pipeline.set_state(result.state, result.message)
             await self._store_final_state(live, result, ended_at=time.time())
             log.info("session %s %s", live.id, result.state)
+        except StorageError as exc:
+            if not (self.storage.closed or self._shutting_down.is_set()):
+                log.exception("session %s: bookkeeping failed", live.id)
+            else:  # the documented give-up at shutdown: no traceback
+                log.warning(
+                    "session %s: its final state (%s) was not stored before the service "
+                    "stopped (%s); the next start marks it interrupted",
+                    live.id,
+                    result.state,
+                    exc,
+                )
         except Exception:
             log.exception("session %s: bookkeeping failed", live.id)
         finally:
@@ -421,6 +453,7 @@ class SessionManager:
         marks the session ``interrupted``.
         """
         delays = retry_delays()
+        final_seq = live.hub.seq  # the final status's, just published (not a later message's)
         while True:
             try:
                 await asyncio.wrap_future(
@@ -429,7 +462,7 @@ class SessionManager:
                         result.state,
                         message=result.message,
                         ended_at=ended_at,
-                        last_seq=live.hub.seq,  # the final status's, just published
+                        last_seq=final_seq,
                     )
                 )
                 return
@@ -487,6 +520,7 @@ class SessionManager:
                     f"{STOP_STORE_TIMEOUT_S:g} s (a stalled disk); it is not running here, "
                     "nothing was stopped",
                     session_id=session_id[:64],
+                    retry_after_s=math.ceil(retry.RETRY_WAITED_MAX_S),
                 ) from None
             if row is None:
                 raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
@@ -497,12 +531,17 @@ class SessionManager:
             async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
                 await live.done.wait()
         except TimeoutError:
+            # stopped by this stop or an earlier one; or it ended or failed on its own
+            state = live.pipeline.state
+            how = {"stopped": "is stopped", "failed": "has failed"}.get(state, "has ended")
             raise StoreBusyError(
-                f"session {session_id} is stopped, but its final state was not stored within "
+                f"session {session_id} {how}, but its final state was not stored within "
                 f"{STOP_STORE_TIMEOUT_S:g} s: the database is busy (locked by another program, "
-                "or the disk stalls). It is stored once the database takes writes; GET "
+                "or the disk stalls). It is stored once the database takes writes (tried again "
+                f"at least every {retry.RETRY_WAITED_MAX_S:g} s); GET "
                 f"/api/v1/sessions/{session_id} says running until then",
                 session_id=session_id,
+                retry_after_s=math.ceil(retry.RETRY_WAITED_MAX_S),
             ) from None
         return True
 

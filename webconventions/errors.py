@@ -45,6 +45,8 @@ class ServiceError(Exception):
     status: int = 500
     code: str = "internal_error"
     title: str = "Internal error"
+    #: Extra response headers of this occurrence (a 503's ``Retry-After``), or ``None``.
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)

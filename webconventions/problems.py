@@ -402,7 +402,9 @@ def install_problem_handlers(app: FastAPI, *, summary: Summary = first_issue_sum
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = dict(exc.headers or {})
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         return problem_response(exc.status, exc.code, str(exc), title=exc.title, headers=headers)
 
     @app.exception_handler(RequestValidationError)

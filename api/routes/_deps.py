@@ -60,10 +60,20 @@ def after_id_not_found(what: str, after_id: int) -> HTTPException:
 async def running_session(
     manager: SessionManager, storage: Storage, session_id: str
 ) -> LiveSession:
-    """The running session ``session_id``: 404 when there is none, 409 when it has ended."""
+    """The running session ``session_id``: 404 when there is none, 409 when it has ended.
+
+    A session stopped (or ended, failed) whose final state is still being stored (the
+    database takes no writes) has ended too: its source is closed, and a command would send
+    messages after its final ``status``.
+    """
     live = manager.get_live(session_id)
-    if live is not None:
+    if live is not None and not live.finishing:
         return live
+    if live is not None:
+        raise SessionNotRunningError(
+            f"session {session_id} is not running ({live.pipeline.state}; its final state is "
+            "stored once the database takes writes)"
+        )
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")

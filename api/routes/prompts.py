@@ -298,7 +298,7 @@ def _running_session_id(scheduler: SchedulerDep) -> str | None:
     running = sorted(
         (
             s
-            for s in manager.live_sessions
+            for s in manager.running_sessions  # not one stopped, storing its final state
             if s.request.source.kind == PERSON_KIND or manager.quiet_for_all
         ),
         key=lambda s: (s.request.source.kind == PERSON_KIND, s.created_at),

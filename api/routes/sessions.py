@@ -222,11 +222,13 @@ def _row_to_out(
         created_at=row["created_at"],
         ended_at=row["ended_at"],
         n_beats=row["n_beats"],
-        live=live is not None,
+        live=live is not None and not live.finishing,
         summary=None if summary is None else SessionSummary(**summary),
     )
     out.label = out.options.label
-    if live is not None:
+    if live is not None and live.finishing:  # its final state waits for storage (_storing)
+        out.storage_behind = storage_behind(live.pipeline.storage.behind)
+    elif live is not None:
         p = live.pipeline
         out.state = p.state
         out.message = p.message
@@ -320,6 +322,16 @@ async def _all_done(sessions: list[LiveSession], timeout_s: float) -> None:
                 await s.done.wait()
 
 
+def _storing(live: LiveSession) -> bool:
+    """Whether ``live`` is stopped and its final state waits for a database taking no writes.
+
+    It may wait long (a lock another program holds, a full disk): an answer does not wait for
+    it, and shows the session as stored (``running``, ``live`` false, ``ended_at`` null) with
+    ``storage_behind`` (:func:`_row_to_out`).
+    """
+    return live.finishing and not live.done.is_set() and live.pipeline.storage.behind is not None
+
+
 def _unsettled(
     manager: SessionManager, live: LiveSession | None, row: Row, reread: set[str]
 ) -> bool:
@@ -332,7 +344,7 @@ def _unsettled(
     added to ``reread``), then answered as it is.
     """
     if live is not None:
-        return live.finishing or live.done.is_set()
+        return (live.finishing and not _storing(live)) or live.done.is_set()
     sid = row["id"]
     if row["state"] != "running":
         return False
@@ -668,7 +680,7 @@ async def control_simulator(
 ) -> SimulatorControlOut:
     """Change the simulated person's stress level while the session runs (demos and tests)."""
     await _get_row(storage, session_id)
-    live = manager.get_live(session_id)
+    live = manager.get_running(session_id)  # not one stopped, storing its final state
     if live is None or not isinstance(live.request.source, SimulatorSpec):
         raise ProblemError(409, "not_a_simulation", "not a running simulated session")
     live.control.stress = body.stress

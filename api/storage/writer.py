@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.storage import retry
 from api.storage.connection import StorageError, connect, make_private
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
@@ -134,8 +135,11 @@ class _Backlog:
     def __init__(self) -> None:
         self.ops: list[_Op] = []
         self.rows = self.beats = self.dropped_rows = self.dropped_beats = 0
+        #: Writes someone waits for among :attr:`ops` (then the back-off is capped lower).
+        self.waited = 0
 
     def keep(self, op: _Op) -> None:
+        self.waited += op.future is not None
         rows = len(op.params) if op.many else 1
         beats = rows if isinstance(op.sql, str) and op.sql.startswith(_BEATS_SQL) else 0
         if op.future is None and self.rows + rows > BACKLOG_MAX_ROWS:
@@ -299,7 +303,9 @@ class StorageCore:
 
         While the database takes no writes (:class:`_UnavailableError`) the writer is *behind*
         (:attr:`behind`): later writes queue behind the failed batch, in order, and every
-        try writes them all in one transaction, after :func:`~api.storage.retry.retry_delays`.
+        try writes them all in one transaction, after :func:`~api.storage.retry.retry_delays`
+        (at most :data:`~api.storage.retry.RETRY_WAITED_MAX_S` while a write someone waits
+        for is among them).
         Kept in memory up to :data:`BACKLOG_MAX_ROWS` rows; later rows past it are dropped,
         counted and logged. Once a stop came (``stop``, or meanwhile) one more try is made
         at once (:meth:`close`). Returns whether a stop came.
@@ -318,7 +324,10 @@ class StorageCore:
         for op in batch:
             backlog.keep(op)
         self._set_behind(backlog, failure, since=time.time())
-        for delay_s in retry_delays():
+        for backoff_s in retry_delays():
+            # a write someone waits for (a stopped session's final state): tried at least
+            # every RETRY_WAITED_MAX_S, taken within that of the database taking writes
+            delay_s = min(backoff_s, retry.RETRY_WAITED_MAX_S) if backlog.waited else backoff_s
             self._log_behind(backlog, failure, delay_s)
             if not stop:
                 stop = self._wait_gathering(backlog, delay_s)
@@ -364,6 +373,9 @@ class StorageCore:
                 return True
             was_dropping = backlog.dropped_rows > 0
             backlog.keep(item)  # type: ignore[arg-type]
+            if item.future is not None:  # type: ignore[attr-defined]
+                # someone waits for it (a final state): tried within RETRY_WAITED_MAX_S
+                deadline = min(deadline, time.monotonic() + retry.RETRY_WAITED_MAX_S)
             if backlog.dropped_rows and not was_dropping:
                 log.error(
                     "the database has taken no writes for %.0f s and %d rows wait in memory "

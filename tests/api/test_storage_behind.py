@@ -154,3 +154,37 @@ def test_a_close_while_the_database_is_locked_tries_once_more_then_counts_what_i
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("7 beats" in m and "could not be stored" in m for m in said), said
     assert not any("812.5" in m for m in [r.getMessage() for r in caplog.records])
+
+
+def test_a_write_someone_waits_for_is_tried_within_the_lower_cap(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10 item 2): the back-off doubled up to 60 s whatever waited, so a stopped
+    session's final state (its stop answered 503 ``store_busy``, its strap held) was stored up
+    to a minute after the database took writes again. A write someone waits for is tried at
+    least every ``RETRY_WAITED_MAX_S`` (5 s in the service): when it fails first, and when
+    it comes while the writer waits out a longer back-off. Here the back-off starts at 30 s
+    and the lower cap is 20 ms: each waited write is stored long before the 30 s."""
+    assert api.storage.retry.RETRY_WAITED_MAX_S == 5.0  # what README and the 503 say
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 30.0)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 60.0)
+    monkeypatch.setattr(api.storage.retry, "RETRY_WAITED_MAX_S", 0.02)
+    st = _open(tmp_path)
+    try:
+        # a waited write fails first: the next try within the lower cap, not 30 s later
+        with locked(st.path):
+            first = st.put_value("settings", "a", 1, updated_at=1.0)
+            assert first is not None
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+        first.result(timeout=5)
+        # a beat fails first (a 30-s back-off), then a waited write comes: tried within the cap
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0)])
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            second = st.put_value("settings", "b", 2, updated_at=2.0)
+            assert second is not None
+            _until(lambda: st.behind is not None and st.behind.rows_waiting == 2, "not kept")
+        second.result(timeout=5)
+        assert st.beats("s1") == [_beat(0)]
+    finally:
+        st.close()
