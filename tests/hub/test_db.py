@@ -184,12 +184,13 @@ def test_bad_database_urls_say_what_is_wrong(tmp_path: Path) -> None:
 
 def test_a_sqlite_url_with_a_query_is_refused_naming_the_setting(tmp_path: Path) -> None:
     """Review: ``sqlite:///path.db?mode=ro`` made a file named ``path.db?mode=ro`` (then
-    SQLAlchemy opened ``path.db``). The hub takes no options in a SQLite URL: a query or a
-    fragment is refused naming the setting and the part, before any file is made, by
-    ``serve`` and ``backup`` alike."""
+    SQLAlchemy opened ``path.db``). The hub takes no options in a SQLite URL: a query (as
+    SQLAlchemy parses the URL) is refused naming the setting and the part, before any file
+    is made, by ``serve`` and ``backup`` alike. (A ``#`` is part of a file's name to
+    SQLAlchemy: :func:`test_the_sqlite_file_is_the_one_sqlalchemy_opens_whatever_its_name`.)"""
     folder = tmp_path / "db"
     folder.mkdir()
-    for tail in ("?mode=ro", "?cache=shared&mode=rwc", "#x"):
+    for tail in ("?mode=ro", "?cache=shared&mode=rwc"):
         url = f"sqlite:///{folder / 'hub.db'}{tail}"
         with pytest.raises(HubConfigError) as caught:
             db.connect(url)
@@ -204,6 +205,43 @@ def test_a_sqlite_url_with_a_query_is_refused_naming_the_setting(tmp_path: Path)
         assert "hrvpace hub: database_url (--database-url" in result.output
         assert "'?mode=ro'" in result.output
     assert list(folder.iterdir()) == [] and not (tmp_path / "b").exists()
+
+
+def test_the_sqlite_file_is_the_one_sqlalchemy_opens_whatever_its_name(tmp_path: Path) -> None:
+    """Review: the default URL was the data dir's path put into ``sqlite:///...`` as it was,
+    and the hub read a URL's text as it was while SQLAlchemy parses it. A data dir with ``#``
+    or ``?`` was refused naming ``database_url``, a setting the admin never gave; with
+    ``%62`` (and a folder ``b`` beside it) the hub made and protected ``a%62/hub.sqlite3``
+    while SQLAlchemy opened ``ab/hub.sqlite3`` 0644, and the backup copied the empty stub.
+    Now the file protected, opened and backed up is the data dir's, for such names too, and a
+    given URL is read as SQLAlchemy reads it (``%3F`` is ``?``, ``%25`` is ``%``)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    for i, name in enumerate(("hash#hub", "what?hub", "a%62", "all #?%25 &=;")):
+        (tmp_path / name.replace("%62", "b")).mkdir(exist_ok=True)  # the decoded sibling
+        data = tmp_path / name / "sub"
+        settings = HubSettings(data_dir=data)
+        engine = db.connect(settings.db_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(db.groups.insert().values(id="g1", name=name, k=5, created_at=1))
+        finally:
+            engine.dispose()
+        file = data / "hub.sqlite3"
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
+        with sqlite3.connect(file) as conn:  # the engine's file, not a stub beside it
+            assert conn.execute("select name from groups").fetchall() == [(name,)]
+        out = tmp_path / f"backup{i}"
+        result = CliRunner().invoke(hub_cli, ["backup", str(out), "--data-dir", str(data)])
+        assert result.exit_code == 0, result.output
+        assert f"backed up {file} to {out}" in result.output
+        with sqlite3.connect(out) as conn:
+            assert conn.execute("select name from groups").fetchall() == [(name,)]
+        given = "sqlite:///" + quote(str(file))  # the same file, given as a URL
+        assert db.sqlite_file(given) == str(file)
+        db.connect(given).dispose()
+    assert db.sqlite_file(f"sqlite:///{tmp_path / 'a#b.db'}") == str(tmp_path / "a#b.db")
 
 
 def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None:
