@@ -421,6 +421,13 @@ def sqlite_file(url: str | URL) -> str:
 def connect(url: str | URL) -> Engine:
     """An engine for ``url`` (``sqlite:///file`` or ``postgresql://...``), schema migrated.
 
+    PostgreSQL connections are READ COMMITTED whatever the server's, database's or role's
+    default: the name lock (:meth:`hub.store.groups.GroupStore._lock_names`) and the
+    per-group lock of sealing and withdrawals (:meth:`hub.store.base.StoreBase._lock_group`)
+    read after waiting for their lock, and see what the previous holder committed only at
+    that level; under REPEATABLE READ the snapshot is taken before the wait, and two
+    creators racing both made the name (review).
+
     Raises
     ------
     HubConfigError
@@ -447,7 +454,13 @@ def connect(url: str | URL) -> Engine:
                 f"PostgreSQL needs the psycopg 3 driver: {install_hint('hub')}"
             ) from None
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            isolation_level="READ COMMITTED",
+        )
     else:
         text = url if isinstance(url, str) else url.drivername
         scheme = text.split(":", 1)[0] if ":" in text else text[:20]

@@ -517,16 +517,15 @@ def test_a_withdrawal_takes_old_links_then_its_members_in_one_id_order(
     engine.dispose()
 
 
-def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
-    """Code review: the lock that makes one creator at a time (``create_group``) had no test
-    that could fail without it. Four threads create the group ``race`` at once; a hook holds
-    each after its name check until all four have checked (or 0.3 s, as only one can be
-    there while the lock works), so without the lock all four pass the check and insert."""
+def _creators_race_for_one_name(url: str) -> None:
+    """Four threads create the group ``race`` at once; a hook holds each after its name check
+    until all four have checked (or 0.3 s, as only one can be there while the lock works), so
+    without the lock all four pass the check and insert: one group is made, three are 409."""
     from hub.db import connect
     from hub.errors import GroupExistsError
     from tests.hub.conftest import Clock
 
-    engine = connect(database_url)
+    engine = connect(url)
     clock = Clock()
     clock.at(GROUP_DAY)
     store = HubStore(engine, clock=clock)
@@ -563,6 +562,41 @@ def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
     finally:
         sa.event.remove(engine, "after_cursor_execute", after_execute)
         engine.dispose()
+
+
+def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
+    """Code review: the lock that makes one creator at a time (``create_group``) had no test
+    that could fail without it (:func:`_creators_race_for_one_name`)."""
+    _creators_race_for_one_name(database_url)
+
+
+def test_the_name_lock_holds_on_a_postgresql_defaulting_to_repeatable_read(
+    postgres_url: str,
+) -> None:
+    """Review: the name lock (and sealing's per-group lock) reads after waiting for the lock,
+    which sees the previous holder's commit only under READ COMMITTED. A DBA's
+    ``default_transaction_isolation = 'repeatable read'`` (server, database or role) took the
+    snapshot before the wait, and four racing creators made four groups ``race``. The hub's
+    connections are READ COMMITTED whatever the default."""
+    from hub.db import connect
+    from tests.hub.conftest import database_of_its_own
+
+    with database_of_its_own(postgres_url) as url:
+        admin = sa.create_engine(
+            "postgresql+psycopg://" + url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            name = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+            conn.exec_driver_sql(
+                f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+            )
+        admin.dispose()
+        engine = connect(url)
+        with engine.connect() as conn:
+            level = conn.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+        engine.dispose()
+        assert level == "read committed"
+        _creators_race_for_one_name(url)
 
 
 def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: Hub) -> None:

@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from hub.auth import MAKE_TOKEN_COMMAND, load_or_create_admin_token
 from hub.cli import app as hub_cli
 from hub.errors import HubConfigError
 from hub.settings import HubSettings
+from tests.hub.conftest import database_of_its_own
 
 
 def test_migrations_run_once_and_a_newer_schema_is_refused(database_url: str) -> None:
@@ -43,26 +43,6 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(database_url: str) ->
         with engine.begin() as conn:
             conn.execute(db.schema_version.update().values(version=db.SCHEMA_VERSION))
         engine.dispose()
-
-
-@contextlib.contextmanager
-def _database_of_its_own(database_url: str) -> Iterator[str]:
-    """An empty database, no schema: the SQLite file, or a new database on the PostgreSQL."""
-    if not database_url.startswith("postgresql"):
-        yield database_url
-        return
-    name = "hub_v1_" + os.urandom(4).hex()
-    admin = sa.create_engine(
-        "postgresql+psycopg://" + database_url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        yield sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {name}")
-    finally:
-        admin.dispose()
 
 
 def _contributions_plan(engine: sa.Engine, statement: str, parameters: Any) -> str:
@@ -88,7 +68,7 @@ def test_migration_2_indexes_a_version_1_database_keeping_its_rows(database_url:
     from tests.hub.conftest import WEEK, WEEK_DAYS
 
     before = week_of(WEEK).start_ts - 86_400  # the group and its members: the day before
-    with _database_of_its_own(database_url) as url:
+    with database_of_its_own(database_url) as url:
         v1 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with v1.begin() as conn:  # the database as a hub of schema version 1 left it
             db.schema_version.create(conn)
@@ -418,7 +398,7 @@ def test_migration_4_keeps_what_a_version_3_database_could_withdraw(database_url
 
     joined = int(dt.datetime.combine(JOIN_DAY, dt.time(12), tzinfo=dt.UTC).timestamp())
     kept, gone = hash_secret("kept-code"), hash_secret("revoked-code")
-    with _database_of_its_own(database_url) as url:
+    with database_of_its_own(database_url) as url:
         v3 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with v3.begin() as conn:  # the database as a hub of schema version 3 left it
             db.schema_version.create(conn)
@@ -504,7 +484,7 @@ def test_migration_4_treats_an_invite_alike_whatever_its_members_did(database_ur
 
     joined = int(dt.datetime.combine(JOIN_DAY, dt.time(12), tzinfo=dt.UTC).timestamp())
     deleted, stopped, kept = (hash_secret(c) for c in ("deleted", "stopped", "kept"))
-    with _database_of_its_own(database_url) as url:
+    with database_of_its_own(database_url) as url:
         v3 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with v3.begin() as conn:  # the database as a hub of schema version 3 left it
             db.schema_version.create(conn)
