@@ -41,8 +41,8 @@ def _store(request: Request) -> HubStore:
 def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
     """Create a group with its minimum size ``k`` (default 5, never below 3).
 
-    409 ``group_exists`` when a group has the name, ignoring case and the spaces around it
-    (kept as given, trimmed).
+    409 ``group_exists`` when a group has the name, ignoring case and spaces (the name is
+    kept as given, trimmed, each run of inner spaces one space).
     """
     return _store(request).create_group(body.name, body.k)
 
@@ -76,8 +76,7 @@ def rename_group(group_id: str, body: GroupRename, request: Request) -> dict[str
 
     Only its name changes: its id, k, invites, members, released weeks and interventions stay
     (all follow the id). 404 ``group_not_found``; 409 ``group_exists`` when another group has
-    the name, ignoring case and the spaces around it (its own name in another case is a
-    rename).
+    the name, ignoring case and spaces (its own name in another case is a rename).
     """
     return _store(request).rename_group(group_id, body.name)
 

@@ -601,9 +601,10 @@ def test_the_name_lock_holds_on_a_postgresql_defaulting_to_repeatable_read(
 
 def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: Hub) -> None:
     """Admin review: "Sales" and "sales" (and " Sales ") could both exist, and dashboards
-    confused them. A name is compared without the spaces around it and ignoring case
-    (Unicode case folding, NFKC): each spelling of a name a group has is 409
-    ``group_exists`` naming that group; the name is kept as given, trimmed."""
+    confused them. A name is compared without the spaces around it, runs of inner spaces as
+    one (review: "Sales  north" shows as "Sales north") and ignoring case (Unicode case
+    folding, NFKC): each spelling of a name a group has is 409 ``group_exists`` naming that
+    group; the name is kept as given, trimmed and its spaces collapsed."""
     sales = hub.group("Sales", k=3)
     strasse = hub.group("Straße", k=3)
     taken = {"sales": sales, " Sales ": sales, "SALES": sales, "Ｓａｌｅｓ": sales}
@@ -614,6 +615,21 @@ def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: 
         assert holder in r.json()["detail"], r.text
     r = hub.admin.post("/hub/v1/groups", json={"name": "  Sales north ", "k": 3})
     assert r.status_code == 201 and r.json()["name"] == "Sales north", r.text
+    north = r.json()["id"]
+    # review: two spaces (shown as one) or invisible characters made a second "Sales north"
+    for name in ("Sales  north", "sales\u00a0 NORTH"):
+        r = hub.admin.post("/hub/v1/groups", json={"name": name, "k": 3})
+        _problem(r, 409, "group_exists")
+        assert north in r.json()["detail"], r.text
+    _problem(
+        hub.admin.patch(f"/hub/v1/groups/{sales}", json={"name": "SALES  north"}),
+        409,
+        "group_exists",
+    )
+    for name in ("Sales north\u200b", "\u202eSales north"):  # 422: test_api
+        _problem(
+            hub.admin.post("/hub/v1/groups", json={"name": name, "k": 3}), 422, "validation_error"
+        )
     r = hub.admin.post("/hub/v1/groups", json={"name": " \u00a0 ", "k": 3})
     _problem(r, 422, "validation_error")
     assert [e["loc"] for e in r.json()["errors"]] == [["body", "name"]], r.text
