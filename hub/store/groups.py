@@ -133,16 +133,19 @@ class GroupStore(StoreBase):
         Only the name changes: its id, k, members, invites, released weeks and the
         interventions naming it stay, all keyed by the id. 404 ``group_not_found``; 409
         ``group_exists`` when another group has the name by :func:`group_name_key` (the group's
-        own name in another case or spacing is a rename).
+        own name in another case or spacing is a rename). Its own name unchanged (as stored)
+        is a no-op that succeeds, also on a database holding another group with that name in
+        another case (made before names were compared so): it was 409 naming that group,
+        though nothing changed (review; an idempotent script sends it).
         """
         name = normal_name(name)
         with self.engine.begin() as conn:
             self._lock_names(conn)
-            self._group(conn, gid)
-            taken = self._name_holder(conn, name, but=gid)
-            if taken is not None:
-                raise self._name_taken(name, taken)
-            conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name=name))
+            if self._group(conn, gid)["name"] != name:  # its own name exactly: nothing to do
+                taken = self._name_holder(conn, name, but=gid)
+                if taken is not None:
+                    raise self._name_taken(name, taken)
+                conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name=name))
         return self.get_group(gid)
 
     def _group_out(self, row: Mapping[Any, Any], n_members: int) -> dict[str, Any]:

@@ -686,7 +686,8 @@ def test_an_admin_renames_a_group_and_its_id_and_figures_stay(hub: Hub) -> None:
 def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_url: str) -> None:
     """Names were compared exactly before: a database may hold "Sales" and "sales". It opens
     as before (no unique index that it would fail) and lists both; a third group can have
-    neither name, and renaming one of them to another name works."""
+    neither name, renaming one of them to its own unchanged name is a no-op (review: it was
+    409 naming the other), and renaming one of them to another name works."""
     from hub.db import connect
     from hub.errors import GroupExistsError
     from tests.hub.conftest import Clock
@@ -707,6 +708,9 @@ def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_u
             store.create_group(" SALES", 3)
         with pytest.raises(GroupExistsError, match=second):  # "Sales" has it besides itself
             store.rename_group(first, "sales")
+        for gid, own in ((first, "Sales"), (second, " sales ")):  # review: unchanged was 409
+            assert store.rename_group(gid, own)["name"] == own.strip()
+        assert [g["name"] for g in store.list_groups()] == ["Sales", "sales"]
         assert store.rename_group(second, "Sales north")["name"] == "Sales north"
         assert store.rename_group(first, "sales")["name"] == "sales"
     finally:
