@@ -495,7 +495,9 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
     the ``-wal`` file; a plain file copy of a running hub misses it (README, "Backups").
     PostgreSQL is backed up with ``pg_dump``, which reads one snapshot too.
 
-    The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600)
+    The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600,
+    NAME the first 100 characters of ``out``'s name; SQLite's ``.NAME.*.partial-journal``
+    beside it while copying)
     and put in place as ``out`` only once complete (a hard link, which never replaces a file:
     one made at ``out`` meanwhile is kept and the backup refused; where the file system has no
     hard links, a rename once ``out`` is seen to be still absent). A copy that fails or is
@@ -524,8 +526,12 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
     exists = HubConfigError(f"{out}: exists already; name a new file")
     if os.path.lexists(out):
         raise exists
-    try:  # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place);
+    # out's name cut to 100 characters, so a legal long name stays one with the ~18 added
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{out.name[:100]}.", suffix=".partial", dir=out.parent
+        )
     except OSError as exc:
         raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
     os.close(fd)

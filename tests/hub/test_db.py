@@ -580,6 +580,19 @@ def test_backup_copies_what_is_still_in_the_wal_of_a_running_hub(tmp_path: Path)
     assert pg.exit_code == 1 and "pg_dump" in pg.output
 
 
+def test_a_backup_may_have_the_longest_name_the_folder_allows(tmp_path: Path) -> None:
+    """Review: the temporary file's name was ``.NAME.xxxxxxxx.partial``, 18 characters more
+    than the backup's, so a legal name longer than ~237 characters failed with "File name too
+    long". The temporary name takes the first 100 characters of it."""
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    out = backups / ("b" * os.pathconf(backups, "PC_NAME_MAX"))  # 255 on ext4, tmpfs
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", out)
+    assert list(backups.iterdir()) == [out] and stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
 def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
     with pytest.raises(HubConfigError, match=r"HRVPACE_HUB_ADMIN_TOKEN: .* 1 characters"):
         load_or_create_admin_token(HubSettings(data_dir=tmp_path, admin_token=SecretStr("x")))
