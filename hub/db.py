@@ -488,6 +488,50 @@ def database_shown(url: str | URL) -> str:
     return text.split("@")[-1]
 
 
+#: ``renameat2``'s flag (linux/fs.h) and "the current directory" for its directory fds.
+_RENAME_NOREPLACE, _AT_FDCWD = 1, -100
+
+
+def _rename_no_replace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``, never replacing a file there (:class:`FileExistsError`).
+
+    Linux: ``renameat2(..., RENAME_NOREPLACE)`` (glibc 2.28), whose check and rename are one
+    step in the kernel. Where that is missing (another system, an old libc) or the file
+    system does not take the flag (``EINVAL``: some network file systems), a rename once
+    ``dst`` is seen to be absent: best-effort, a file made at ``dst`` between the look and
+    the rename is replaced (README, "Backups"). ``os.replace`` alone replaced silently after
+    a stale look (review).
+    """
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        renameat2.argtypes = (
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_uint,
+        )
+        renameat2.restype = ctypes.c_int
+        if (
+            renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+            == 0
+        ):
+            return
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            raise FileExistsError(err, os.strerror(err), str(dst))
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.replace(src, dst)
+
+
 def backup_sqlite(url: str | URL, out: Path) -> None:
     """Copy the SQLite hub database of ``url`` to the new file ``out`` (0600), hub running.
 
@@ -500,10 +544,13 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
     beside it while copying)
     and put in place as ``out`` only once complete (a hard link, which never replaces a file:
     one made at ``out`` meanwhile is kept and the backup refused; where the file system has no
-    hard links, a rename once ``out`` is seen to be still absent). A copy that fails or is
+    hard links, a rename that never replaces one either where Linux's ``RENAME_NOREPLACE``
+    works, else best-effort: :func:`_rename_no_replace`). A copy that fails or is
     interrupted (Ctrl-C) removes its temporary file, so ``out`` is either a whole backup or
     absent (it was left half-written: review); a killed process (``kill -9``, a power cut)
-    may leave the temporary file, never a partial ``out``.
+    may leave the temporary file (and SQLite's ``-journal`` of it), never a partial ``out``;
+    the folder is not synced, so a power cut right after may lose the name ``out`` (never
+    leave a partial one).
 
     Raises
     ------
@@ -558,9 +605,10 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
         except OSError as exc:  # no hard links there (FAT, some network shares): rename
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
                 raise
-            if os.path.lexists(out):
+            try:
+                _rename_no_replace(tmp, out)
+            except FileExistsError:
                 raise exists from None
-            os.replace(tmp, out)
     except sqlite3.Error as exc:
         raise HubConfigError(f"backup of {path} failed: {exc}") from None
     except OSError as exc:

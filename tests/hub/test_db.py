@@ -580,6 +580,40 @@ def test_backup_copies_what_is_still_in_the_wal_of_a_running_hub(tmp_path: Path)
     assert pg.exit_code == 1 and "pg_dump" in pg.output
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="RENAME_NOREPLACE is Linux's")
+def test_without_hard_links_a_backup_still_never_replaces_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: where the file system has no hard links (``os.link`` is EPERM on vfat) the
+    backup looked whether ``out`` existed, then ``os.replace``d, which replaces silently: a
+    file landing at ``out`` between the look and the rename was lost. The rename is
+    ``RENAME_NOREPLACE`` now. Here the look is stale (says absent) while a good backup is
+    there: it is kept and the backup refused, with its temporary file removed."""
+    import errno
+
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    out = backups / "hub-today.sqlite3"
+    out.write_bytes(b"another good backup")
+
+    def no_hard_links(src: Any, dst: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    monkeypatch.setattr(os.path, "lexists", lambda p: False)  # looked before it landed
+    with pytest.raises(HubConfigError, match="exists already"):
+        db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", out)
+    assert list(backups.iterdir()) == [out] and out.read_bytes() == b"another good backup"
+    monkeypatch.undo()
+    whole = backups / "whole.sqlite3"  # and with no file there the rename puts it in place
+    monkeypatch.setattr(os, "link", no_hard_links)
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", whole)
+    assert sorted(p.name for p in backups.iterdir()) == ["hub-today.sqlite3", "whole.sqlite3"]
+    assert stat.S_IMODE(whole.stat().st_mode) == 0o600
+
+
 def test_a_backup_may_have_the_longest_name_the_folder_allows(tmp_path: Path) -> None:
     """Review: the temporary file's name was ``.NAME.xxxxxxxx.partial``, 18 characters more
     than the backup's, so a legal name longer than ~237 characters failed with "File name too
