@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -37,7 +37,16 @@ def _store(request: Request) -> HubStore:
     return store
 
 
-@router.post("", status_code=201, response_model=Group)
+#: The 409 a name another group has gets (webconventions declares it a Problem).
+_NAME_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "group_exists: another group has this name, ignoring case and spaces "
+        "(the detail names its id)"
+    }
+}
+
+
+@router.post("", status_code=201, response_model=Group, responses=_NAME_TAKEN)
 def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
     """Create a group with its minimum size ``k`` (default 5, never below 3).
 
@@ -70,7 +79,7 @@ def get_group(group_id: str, request: Request) -> dict[str, object]:
     return _store(request).get_group(group_id)
 
 
-@router.patch("/{group_id}", response_model=Group)
+@router.patch("/{group_id}", response_model=Group, responses=_NAME_TAKEN)
 def rename_group(group_id: str, body: GroupRename, request: Request) -> dict[str, object]:
     """Rename a group: ``{"name"}`` by the rules of a new one; the group as ``GET`` shows it.
 
