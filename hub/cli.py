@@ -59,13 +59,15 @@ def worker_environ(settings: HubSettings, token_file: Path) -> dict[str, str]:
     Its :func:`hub.app.app_from_env` builds the same settings from them: the bound address
     too, whose name its Host check accepts. The admin token only as the file holding it.
     """
-    return {
+    environ = {
         "HRVPACE_HUB_HOST": settings.host,
         "HRVPACE_HUB_DATA_DIR": str(settings.data_dir),
-        "HRVPACE_HUB_DATABASE_URL": settings.db_url,
         "HRVPACE_HUB_ADMIN_TOKEN_FILE": str(token_file),
         "HRVPACE_HUB_ALLOWED_HOSTS": json.dumps(settings.allowed_hosts),
     }
+    if settings.database_url:  # else each derives the data dir's file, as this one did
+        environ["HRVPACE_HUB_DATABASE_URL"] = settings.database_url
+    return environ
 
 
 @app.command("serve")
@@ -107,7 +109,7 @@ def serve(
 
     from hub.app import create_app
     from hub.auth import admin_token_source, load_or_create_admin_token
-    from hub.db import connect
+    from hub.db import connect, database_shown
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
     from webconventions.hosts import url_for
@@ -159,8 +161,8 @@ def serve(
             typer.echo(f"admin token (new; saved in {settings.admin_token_path}, 0600): {token}")
         else:
             typer.echo(f"admin token: {admin_token_source(settings)}")
-        db = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
-        typer.echo(f"database: {db}" + (f", {workers} worker processes" if workers > 1 else ""))
+        shown = database_shown(settings.db_url)
+        typer.echo(f"database: {shown}" + (f", {workers} worker processes" if workers > 1 else ""))
         note = hosts_note(settings)
         if note is not None:
             typer.echo(note, err=True)
@@ -217,7 +219,7 @@ def backup(
 
     Restoring an older backup undoes what happened after it: README, "Backups".
     """
-    from hub.db import backup_sqlite
+    from hub.db import backup_sqlite, sqlite_file
     from hub.errors import HubConfigError
     from hub.settings import HubSettings
 
@@ -228,7 +230,7 @@ def backup(
     except HubConfigError as exc:
         typer.echo(f"hrvpace hub: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"backed up {settings.db_url.removeprefix('sqlite:///')} to {out} (0600)")
+    typer.echo(f"backed up {sqlite_file(settings.db_url)} to {out} (0600)")
 
 
 @app.command("token")

@@ -30,6 +30,7 @@ Tables
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -38,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -53,6 +54,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "backup_sqlite",
     "connect",
+    "database_shown",
     "metadata",
     "migrate",
     "sqlite_file",
@@ -370,34 +372,61 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
 _URL_SETTING = "database_url (--database-url, HRVPACE_HUB_DATABASE_URL)"
 
 
-def sqlite_file(url: str) -> str:
-    """The file of a ``sqlite:///path`` URL (``""`` or ``:memory:``: an in-memory database).
+def _sqlite_url(url: str | URL) -> URL | None:
+    """``url`` parsed by SQLAlchemy if it names a SQLite database (``sqlite:///path``), else None.
 
-    The hub takes no options in a SQLite URL: a ``?query`` or ``#fragment``
-    (``sqlite:///hub.db?mode=ro``) is refused naming the setting. It was taken into the file's
-    name (``hub.db?mode=ro`` was made, then SQLAlchemy opened ``hub.db``); the hub sets the
+    A :class:`~sqlalchemy.engine.URL` is the default one (:attr:`HubSettings.db_url
+    <hub.settings.HubSettings.db_url>`), made from the data dir's path, never from text.
+    """
+    if isinstance(url, str):
+        return sa.engine.make_url(url) if url.startswith("sqlite:///") else None
+    return url if url.drivername == "sqlite" else None
+
+
+def sqlite_file(url: str | URL) -> str:
+    """The file of a ``sqlite:///path`` URL as SQLAlchemy reads it (``""``, ``:memory:``: none).
+
+    One reading everywhere: the file made 0600 at start, the one the engine opens and the one
+    ``hrvpace hub backup`` copies are SQLAlchemy's own parse (``make_url(url).database``). It
+    percent-decodes the path (``%3F`` is ``?``, ``%25`` is ``%``) and takes ``#`` as part of
+    the name; the hub read the URL's text as it was, so for ``a%62`` it made and protected
+    ``a%62/hub.sqlite3`` while SQLAlchemy opened ``ab/hub.sqlite3`` (mode 0644), and backed up
+    the empty stub (review). The default URL is made from the data dir's path
+    (:class:`~sqlalchemy.engine.URL`), so a data dir with ``#``, ``?`` or ``%`` works.
+
+    The hub takes no options in a SQLite URL: a ``?query`` as SQLAlchemy sees it
+    (``sqlite:///hub.db?mode=ro``) is refused naming the setting. The hub sets the
     connection's options itself (WAL, a busy timeout, foreign keys) and must write its schema,
-    so ``mode=ro`` or ``cache=shared`` would not work either. A file whose name holds ``?`` or
-    ``#`` cannot be named in the URL (README, "The hub").
+    so ``mode=ro`` or ``cache=shared`` would not work.
 
     Raises
     ------
     HubConfigError
-        ``url`` has a query or a fragment; the message names the setting and the part.
+        ``url`` has a query; the message names the setting and the part.
     """
-    path = url.removeprefix("sqlite:///")
-    cut = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=-1)
-    if cut >= 0:
+    parsed = _sqlite_url(url)
+    if parsed is None:
+        raise HubConfigError(f"not a SQLite URL (sqlite:///path): {url!r}")
+    if parsed.query:
+        text = url if isinstance(url, str) else parsed.render_as_string()
         raise HubConfigError(
-            f"{_URL_SETTING}: {url!r} has {path[cut:]!r} after the file name; a SQLite URL "
-            "takes no options here: give sqlite:///path only (the hub sets WAL, the busy "
-            "timeout and foreign keys itself; a file name with ? or # cannot be given)"
+            f"{_URL_SETTING}: {text!r} has {text[text.find('?') :]!r} after the file name; a "
+            "SQLite URL takes no options here: give sqlite:///path only (the hub sets WAL, "
+            "the busy timeout and foreign keys itself; write a ? in the file's name as %3F "
+            "and a % as %25)"
         )
-    return path
+    return parsed.database or ""
 
 
-def connect(url: str) -> Engine:
+def connect(url: str | URL) -> Engine:
     """An engine for ``url`` (``sqlite:///file`` or ``postgresql://...``), schema migrated.
+
+    PostgreSQL connections are READ COMMITTED whatever the server's, database's or role's
+    default: the name lock (:meth:`hub.store.groups.GroupStore._lock_names`) and the
+    per-group lock of sealing and withdrawals (:meth:`hub.store.base.StoreBase._lock_group`)
+    read after waiting for their lock, and see what the previous holder committed only at
+    that level; under REPEATABLE READ the snapshot is taken before the wait, and two
+    creators racing both made the name (review).
 
     Raises
     ------
@@ -406,7 +435,18 @@ def connect(url: str) -> Engine:
         (:func:`sqlite_file`), the PostgreSQL driver (psycopg 3) is not installed, or the
         database cannot be reached; the message says which.
     """
-    if url.startswith(("postgresql://", "postgres://")):
+    sqlite = _sqlite_url(url)
+    if sqlite is not None:
+        path = sqlite_file(sqlite)
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # members' data: the file (and the -wal/-shm files SQLite gives its mode) 0600
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        engine = sa.create_engine(sqlite, connect_args={"check_same_thread": False, "timeout": 10})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    elif isinstance(url, str) and url.startswith(
+        ("postgresql://", "postgres://", "postgresql+psycopg://")
+    ):
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -414,19 +454,16 @@ def connect(url: str) -> Engine:
                 f"PostgreSQL needs the psycopg 3 driver: {install_hint('hub')}"
             ) from None
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    elif url.startswith("postgresql+psycopg://"):
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    elif url.startswith("sqlite:///"):
-        path = sqlite_file(url)
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # members' data: the file (and the -wal/-shm files SQLite gives its mode) 0600
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            isolation_level="READ COMMITTED",
+        )
     else:
-        scheme = url.split(":", 1)[0] if ":" in url else url[:20]
+        text = url if isinstance(url, str) else url.drivername
+        scheme = text.split(":", 1)[0] if ":" in text else text[:20]
         raise HubConfigError(
             f"unsupported database URL scheme {scheme!r}: use sqlite:///path or postgresql://..."
         )
@@ -439,20 +476,81 @@ def connect(url: str) -> Engine:
     return engine
 
 
-def backup_sqlite(url: str, out: Path) -> None:
+def database_shown(url: str | URL) -> str:
+    """What ``hrvpace hub serve`` prints for the database: the file, or the URL's host part.
+
+    A PostgreSQL URL's user and password are not printed.
+    """
+    if _sqlite_url(url) is not None:
+        with contextlib.suppress(HubConfigError):
+            return sqlite_file(url)
+    text = str(url)
+    return text.split("@")[-1]
+
+
+#: ``renameat2``'s flag (linux/fs.h) and "the current directory" for its directory fds.
+_RENAME_NOREPLACE, _AT_FDCWD = 1, -100
+
+
+def _rename_no_replace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``, never replacing a file there (:class:`FileExistsError`).
+
+    Linux: ``renameat2(..., RENAME_NOREPLACE)`` (glibc 2.28), whose check and rename are one
+    step in the kernel. Where that is missing (another system, an old libc) or the file
+    system does not take the flag (``EINVAL``: some network file systems), a rename once
+    ``dst`` is seen to be absent: best-effort, a file made at ``dst`` between the look and
+    the rename is replaced (README, "Backups"). ``os.replace`` alone replaced silently after
+    a stale look (review).
+    """
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        renameat2.argtypes = (
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_uint,
+        )
+        renameat2.restype = ctypes.c_int
+        if (
+            renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+            == 0
+        ):
+            return
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            raise FileExistsError(err, os.strerror(err), str(dst))
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.replace(src, dst)
+
+
+def backup_sqlite(url: str | URL, out: Path) -> None:
     """Copy the SQLite hub database of ``url`` to the new file ``out`` (0600), hub running.
 
     SQLite's online backup API copies one consistent snapshot, including what is still in
     the ``-wal`` file; a plain file copy of a running hub misses it (README, "Backups").
     PostgreSQL is backed up with ``pg_dump``, which reads one snapshot too.
 
-    The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600)
+    The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600,
+    NAME the first 100 characters of ``out``'s name; SQLite's ``.NAME.*.partial-journal``
+    beside it while copying)
     and put in place as ``out`` only once complete (a hard link, which never replaces a file:
     one made at ``out`` meanwhile is kept and the backup refused; where the file system has no
-    hard links, a rename once ``out`` is seen to be still absent). A copy that fails or is
+    hard links, a rename that never replaces one either where Linux's ``RENAME_NOREPLACE``
+    works, else best-effort: :func:`_rename_no_replace`). A copy that fails or is
     interrupted (Ctrl-C) removes its temporary file, so ``out`` is either a whole backup or
     absent (it was left half-written: review); a killed process (``kill -9``, a power cut)
-    may leave the temporary file, never a partial ``out``.
+    may leave the temporary file (and SQLite's ``-journal`` of it), never a partial ``out``;
+    the folder is not synced, so a power cut right after may lose the name ``out`` (never
+    leave a partial one).
 
     Raises
     ------
@@ -463,7 +561,7 @@ def backup_sqlite(url: str, out: Path) -> None:
     import sqlite3
     import tempfile
 
-    if not url.startswith("sqlite:///"):
+    if _sqlite_url(url) is None:
         raise HubConfigError(
             "hrvpace hub backup copies a SQLite hub; for PostgreSQL use pg_dump "
             "(pg_dump -Fc -f hub.dump <url>: one consistent snapshot while the hub runs; "
@@ -475,8 +573,12 @@ def backup_sqlite(url: str, out: Path) -> None:
     exists = HubConfigError(f"{out}: exists already; name a new file")
     if os.path.lexists(out):
         raise exists
-    try:  # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place);
+    # out's name cut to 100 characters, so a legal long name stays one with the ~18 added
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{out.name[:100]}.", suffix=".partial", dir=out.parent
+        )
     except OSError as exc:
         raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
     os.close(fd)
@@ -503,9 +605,10 @@ def backup_sqlite(url: str, out: Path) -> None:
         except OSError as exc:  # no hard links there (FAT, some network shares): rename
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
                 raise
-            if os.path.lexists(out):
+            try:
+                _rename_no_replace(tmp, out)
+            except FileExistsError:
                 raise exists from None
-            os.replace(tmp, out)
     except sqlite3.Error as exc:
         raise HubConfigError(f"backup of {path} failed: {exc}") from None
     except OSError as exc:

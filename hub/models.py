@@ -49,34 +49,74 @@ __all__ = [
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+#: Unicode categories refused in a name: controls (NUL, tab, newline, DEL, C1), format
+#: characters (zero-width space and joiners, soft hyphen, word joiner, BOM, bidi overrides)
+#: and the line and paragraph separators.
+_REFUSED_CATEGORIES = {
+    "Cc": "control",
+    "Cf": "invisible format",
+    "Zl": "line separator",
+    "Zp": "paragraph separator",
+}
+
+#: The most characters a name has, counted as stored (trimmed, inner spaces collapsed).
+NAME_MAX_CHARS = 100
+
+
 def _no_control_characters(name: str) -> str:
-    """A name as a line of text: no control character (NUL, tab, newline, DEL, C1 controls).
+    """A name as a line of visible text: no control, format or line-separator character.
 
     A name is shown on one line of the dashboard and the effect CSV; PostgreSQL refuses NUL in
-    text (it was a 500 there while SQLite stored it).
+    text (it was a 500 there while SQLite stored it). Invisible format characters (category
+    ``Cf``: ``"Sales north\u200b"``, ``"Sales\u00adnorth"``, ``"\u202eSales north"``) and
+    U+2028/U+2029 made names that look like another group's, or display reversed, and were
+    accepted as different groups (review).
     """
     for at, c in enumerate(name):
-        if unicodedata.category(c) == "Cc":
-            raise ValueError(f"no control characters in a name ({c!r} at {at})")
+        kind = _REFUSED_CATEGORIES.get(unicodedata.category(c))
+        if kind is not None:
+            raise ValueError(f"no {kind} characters in a name ({c!r}, U+{ord(c):04X}, at {at})")
     return name
 
 
 def _trimmed(name: str) -> str:
-    """A name without the spaces around it (``" Sales "`` is ``"Sales"``); not spaces only.
+    """A name without the spaces around it and with each run of inner spaces one space.
 
     Spaces at either end are invisible on the dashboard, and made ``" Sales "`` a second
-    group beside ``"Sales"`` (admin review; group names are compared ignoring them and case:
-    :func:`hub.store.groups.group_name_key`).
+    group beside ``"Sales"`` (admin review); two spaces inside show as one in the dashboard's
+    table, and ``"Sales  north"`` was a second ``"Sales north"`` (review). Any Unicode space
+    counts (``str.split``: a no-break space too). Not spaces only. Group names are compared
+    so too, and ignoring case: :func:`hub.store.groups.group_name_key`.
     """
-    trimmed = name.strip()
+    trimmed = " ".join(name.split())
     if not trimmed:
         raise ValueError("a name needs a character other than spaces")
     return trimmed
 
 
-#: An admin's name for a group or an intervention (:func:`_no_control_characters`), trimmed
-#: (:func:`_trimmed`).
-Name = Annotated[str, AfterValidator(_no_control_characters), AfterValidator(_trimmed)]
+def _not_too_long(name: str) -> str:
+    """At most :data:`NAME_MAX_CHARS` characters as stored: the spaces trimmed don't count.
+
+    The limit was checked on the text as sent, so ``"   " + "a" * 100`` was refused though
+    the name kept had 100 characters (review).
+    """
+    if len(name) > NAME_MAX_CHARS:
+        raise ValueError(
+            f"a name has at most {NAME_MAX_CHARS} characters (without the spaces around it, "
+            f"inner spaces as one): this one has {len(name)}"
+        )
+    return name
+
+
+#: An admin's name for a group or an intervention: no control or format characters
+#: (:func:`_no_control_characters`), trimmed with inner spaces collapsed (:func:`_trimmed`),
+#: 1-100 characters so (:func:`_not_too_long`).
+Name = Annotated[
+    str,
+    AfterValidator(_no_control_characters),
+    AfterValidator(_trimmed),
+    AfterValidator(_not_too_long),
+]
 
 
 class GroupCreate(BaseModel):
@@ -85,9 +125,9 @@ class GroupCreate(BaseModel):
     model_config = _STRICT
     name: Name = Field(
         min_length=1,
-        max_length=100,
-        description="Shown to admins only; no control characters; unique ignoring case and "
-        "the spaces around it (kept as given, trimmed)",
+        description="Shown to admins only; 1-100 characters once trimmed, inner spaces "
+        "collapsed to one (so stored); no control or invisible format characters; unique "
+        "ignoring case and spaces",
     )
     k: StrictInt = Field(
         default=5, ge=3, le=1000, description="Minimum group size of any statistic"
@@ -100,9 +140,9 @@ class GroupRename(BaseModel):
     model_config = _STRICT
     name: Name = Field(
         min_length=1,
-        max_length=100,
-        description="Shown to admins only; no control characters; unique ignoring case and "
-        "the spaces around it",
+        description="Shown to admins only; 1-100 characters once trimmed, inner spaces "
+        "collapsed to one (so stored); no control or invisible format characters; unique "
+        "ignoring case and spaces",
     )
 
 
@@ -275,7 +315,11 @@ class InterventionCreate(BaseModel):
     """An intervention to evaluate: its group's dates and an optional control group."""
 
     model_config = _STRICT
-    name: Name = Field(min_length=1, max_length=100, description="No control characters")
+    name: Name = Field(
+        min_length=1,
+        description="1-100 characters once trimmed, inner spaces collapsed to one (so "
+        "stored); no control or invisible format characters",
+    )
     start: dt.date
     end: dt.date
     control_group: str | None = Field(default=None, max_length=40)

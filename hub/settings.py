@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -14,6 +15,9 @@ from webconventions.limits import (
     max_connections_field,
     write_stall_field,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 __all__ = ["HubSettings", "default_hub_dir"]
 
@@ -105,6 +109,16 @@ class HubSettings(BaseSettings):
         return self.data_dir / "admin-token"
 
     @property
-    def db_url(self) -> str:
-        """``database_url``, or the SQLite file ``<data_dir>/hub.sqlite3``."""
-        return self.database_url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"
+    def db_url(self) -> str | URL:
+        """``database_url`` as given, or the SQLite file ``<data_dir>/hub.sqlite3``.
+
+        The default is a :class:`sqlalchemy.engine.URL` made from the path, never text: the
+        path was put into ``sqlite:///...`` as it was, so a data dir with ``#`` or ``?`` was
+        refused as a URL with options, and one with ``%`` was another file to SQLAlchemy,
+        which percent-decodes (review; :func:`hub.db.sqlite_file`).
+        """
+        if self.database_url:
+            return self.database_url
+        from sqlalchemy.engine import URL  # the hub's extra, as hub.db
+
+        return URL.create("sqlite", database=str(self.data_dir / "hub.sqlite3"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -37,12 +37,21 @@ def _store(request: Request) -> HubStore:
     return store
 
 
-@router.post("", status_code=201, response_model=Group)
+#: The 409 a name another group has gets (webconventions declares it a Problem).
+_NAME_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "group_exists: another group has this name, ignoring case and spaces "
+        "(the detail names its id)"
+    }
+}
+
+
+@router.post("", status_code=201, response_model=Group, responses=_NAME_TAKEN)
 def create_group(body: GroupCreate, request: Request) -> dict[str, object]:
     """Create a group with its minimum size ``k`` (default 5, never below 3).
 
-    409 ``group_exists`` when a group has the name, ignoring case and the spaces around it
-    (kept as given, trimmed).
+    409 ``group_exists`` when a group has the name, ignoring case and spaces (the name is
+    kept as given, trimmed, each run of inner spaces one space).
     """
     return _store(request).create_group(body.name, body.k)
 
@@ -70,14 +79,13 @@ def get_group(group_id: str, request: Request) -> dict[str, object]:
     return _store(request).get_group(group_id)
 
 
-@router.patch("/{group_id}", response_model=Group)
+@router.patch("/{group_id}", response_model=Group, responses=_NAME_TAKEN)
 def rename_group(group_id: str, body: GroupRename, request: Request) -> dict[str, object]:
     """Rename a group: ``{"name"}`` by the rules of a new one; the group as ``GET`` shows it.
 
     Only its name changes: its id, k, invites, members, released weeks and interventions stay
     (all follow the id). 404 ``group_not_found``; 409 ``group_exists`` when another group has
-    the name, ignoring case and the spaces around it (its own name in another case is a
-    rename).
+    the name, ignoring case and spaces (its own name in another case is a rename).
     """
     return _store(request).rename_group(group_id, body.name)
 

@@ -395,8 +395,13 @@ async function renameGroup(group) {
   const renamed = await api(`/hub/v1/groups/${group.id}`, {
     method: "PATCH", body: JSON.stringify({ name }),
   });
-  $("group-out").textContent = `Renamed ${group.name} to ${renamed.name}.`;
-  await loadAll();  // the interventions show the group's name too
+  const done = `Renamed ${group.name} to ${renamed.name}`;
+  $("group-out").textContent = `${done}.`;
+  try {
+    await loadAll();  // the interventions show the group's name too
+  } catch (err) {  // the rename stands: not "Could not rename" (review)
+    if (err.status !== 401) $("group-out").textContent = `${done}; could not reload: ${err.message}`;
+  }
 }
 
 $("group-form").addEventListener("submit", async (ev) => {

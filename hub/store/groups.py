@@ -40,16 +40,26 @@ def is_group_id(s: str) -> bool:
     return len(s) == 17 and s[0] == "g" and all(c in "0123456789abcdef" for c in s[1:])
 
 
-def group_name_key(name: str) -> str:
-    """What two group names are compared by: without the spaces around it, ignoring case.
+def normal_name(name: str) -> str:
+    """A name as stored: without the spaces around it, each run of inner spaces one space.
 
-    ``"Sales"``, ``"sales"`` and ``" SALES "`` are one name (admin review: both could exist
-    and dashboards confused them). Unicode case folding on the NFKC form, so ``"Straße"`` is
-    ``"STRASSE"`` and a composed ``"é"`` the decomposed one, on either database (SQL's
-    ``lower()`` folds ASCII only in SQLite). The name shown is the one the admin gave.
+    As the API's models leave it (``hub.models._trimmed``), for callers of the store too.
     """
-    folded = unicodedata.normalize("NFKC", name.strip()).casefold()
-    return unicodedata.normalize("NFKC", folded)
+    return " ".join(name.split())
+
+
+def group_name_key(name: str) -> str:
+    """What two group names are compared by: spaces as :func:`normal_name`, ignoring case.
+
+    ``"Sales"``, ``"sales"`` and ``" SALES "`` are one name, and so are ``"Sales north"``
+    and ``"Sales  north"`` (admin review: both could exist and dashboards confused them; two
+    spaces show as one). Unicode case folding on the NFKC form, so ``"Straße"`` is
+    ``"STRASSE"`` and a composed ``"é"`` the decomposed one, on either database (SQL's
+    ``lower()`` folds ASCII only in SQLite). The name shown is the one the admin gave (its
+    spaces so).
+    """
+    folded = unicodedata.normalize("NFKC", normal_name(name)).casefold()
+    return normal_name(unicodedata.normalize("NFKC", folded))
 
 
 class GroupStore(StoreBase):
@@ -89,7 +99,7 @@ class GroupStore(StoreBase):
         gid, held = holder
         return GroupExistsError(
             f"a group named {held!r} exists already ({gid}); names are compared "
-            f"ignoring case and the spaces around them: choose another name than {name!r}",
+            f"ignoring case and spaces: choose another name than {name!r}",
             code="group_exists",
         )
 
@@ -99,12 +109,12 @@ class GroupStore(StoreBase):
         Its id begins with the microsecond of its second it was made in (5 hex digits, then 11
         random ones), so groups made in one second list in the order made (the list sorts by
         second, then id; ids were all random, and 150 groups made by a script came in random
-        order). The name is kept as given without the spaces around it.
+        order). The name is kept as given, spaces as :func:`normal_name`.
         :class:`GroupExistsError` (409 ``group_exists``) when a group has that name, ignoring
         case and those spaces (:func:`group_name_key`): a retried script made a second one,
         told apart only by its id, and ``"Sales"`` beside ``"sales"`` confused dashboards.
         """
-        name = name.strip()
+        name = normal_name(name)
         t = self.clock()
         micro = min(int((t - int(t)) * 1_000_000), 0xFFFFF)
         gid = f"g{micro:05x}{secrets.token_hex(6)[:11]}"
@@ -123,16 +133,19 @@ class GroupStore(StoreBase):
         Only the name changes: its id, k, members, invites, released weeks and the
         interventions naming it stay, all keyed by the id. 404 ``group_not_found``; 409
         ``group_exists`` when another group has the name by :func:`group_name_key` (the group's
-        own name in another case or spacing is a rename).
+        own name in another case or spacing is a rename). Its own name unchanged (as stored)
+        is a no-op that succeeds, also on a database holding another group with that name in
+        another case (made before names were compared so): it was 409 naming that group,
+        though nothing changed (review; an idempotent script sends it).
         """
-        name = name.strip()
+        name = normal_name(name)
         with self.engine.begin() as conn:
             self._lock_names(conn)
-            self._group(conn, gid)
-            taken = self._name_holder(conn, name, but=gid)
-            if taken is not None:
-                raise self._name_taken(name, taken)
-            conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name=name))
+            if self._group(conn, gid)["name"] != name:  # its own name exactly: nothing to do
+                taken = self._name_holder(conn, name, but=gid)
+                if taken is not None:
+                    raise self._name_taken(name, taken)
+                conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name=name))
         return self.get_group(gid)
 
     def _group_out(self, row: Mapping[Any, Any], n_members: int) -> dict[str, Any]:

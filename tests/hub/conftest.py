@@ -9,7 +9,9 @@ Every hub test takes ``hub`` and so runs once per backend.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
     engine.dispose()
     yield url
+
+
+@contextlib.contextmanager
+def database_of_its_own(database_url: str) -> Iterator[str]:
+    """An empty database, no schema: the SQLite file, or a new database on the PostgreSQL."""
+    if not database_url.startswith("postgresql"):
+        yield database_url
+        return
+    name = "hub_v1_" + os.urandom(4).hex()
+    admin = sa.create_engine(
+        "postgresql+psycopg://" + database_url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        yield sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name}")
+    finally:
+        admin.dispose()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

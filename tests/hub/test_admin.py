@@ -517,16 +517,15 @@ def test_a_withdrawal_takes_old_links_then_its_members_in_one_id_order(
     engine.dispose()
 
 
-def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
-    """Code review: the lock that makes one creator at a time (``create_group``) had no test
-    that could fail without it. Four threads create the group ``race`` at once; a hook holds
-    each after its name check until all four have checked (or 0.3 s, as only one can be
-    there while the lock works), so without the lock all four pass the check and insert."""
+def _creators_race_for_one_name(url: str) -> None:
+    """Four threads create the group ``race`` at once; a hook holds each after its name check
+    until all four have checked (or 0.3 s, as only one can be there while the lock works), so
+    without the lock all four pass the check and insert: one group is made, three are 409."""
     from hub.db import connect
     from hub.errors import GroupExistsError
     from tests.hub.conftest import Clock
 
-    engine = connect(database_url)
+    engine = connect(url)
     clock = Clock()
     clock.at(GROUP_DAY)
     store = HubStore(engine, clock=clock)
@@ -565,11 +564,47 @@ def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
         engine.dispose()
 
 
+def test_creators_racing_for_one_name_make_one_group(database_url: str) -> None:
+    """Code review: the lock that makes one creator at a time (``create_group``) had no test
+    that could fail without it (:func:`_creators_race_for_one_name`)."""
+    _creators_race_for_one_name(database_url)
+
+
+def test_the_name_lock_holds_on_a_postgresql_defaulting_to_repeatable_read(
+    postgres_url: str,
+) -> None:
+    """Review: the name lock (and sealing's per-group lock) reads after waiting for the lock,
+    which sees the previous holder's commit only under READ COMMITTED. A DBA's
+    ``default_transaction_isolation = 'repeatable read'`` (server, database or role) took the
+    snapshot before the wait, and four racing creators made four groups ``race``. The hub's
+    connections are READ COMMITTED whatever the default."""
+    from hub.db import connect
+    from tests.hub.conftest import database_of_its_own
+
+    with database_of_its_own(postgres_url) as url:
+        admin = sa.create_engine(
+            "postgresql+psycopg://" + url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            name = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+            conn.exec_driver_sql(
+                f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+            )
+        admin.dispose()
+        engine = connect(url)
+        with engine.connect() as conn:
+            level = conn.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+        engine.dispose()
+        assert level == "read committed"
+        _creators_race_for_one_name(url)
+
+
 def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: Hub) -> None:
     """Admin review: "Sales" and "sales" (and " Sales ") could both exist, and dashboards
-    confused them. A name is compared without the spaces around it and ignoring case
-    (Unicode case folding, NFKC): each spelling of a name a group has is 409
-    ``group_exists`` naming that group; the name is kept as given, trimmed."""
+    confused them. A name is compared without the spaces around it, runs of inner spaces as
+    one (review: "Sales  north" shows as "Sales north") and ignoring case (Unicode case
+    folding, NFKC): each spelling of a name a group has is 409 ``group_exists`` naming that
+    group; the name is kept as given, trimmed and its spaces collapsed."""
     sales = hub.group("Sales", k=3)
     strasse = hub.group("Straße", k=3)
     taken = {"sales": sales, " Sales ": sales, "SALES": sales, "Ｓａｌｅｓ": sales}
@@ -580,6 +615,21 @@ def test_group_names_are_one_name_ignoring_case_and_the_spaces_around_them(hub: 
         assert holder in r.json()["detail"], r.text
     r = hub.admin.post("/hub/v1/groups", json={"name": "  Sales north ", "k": 3})
     assert r.status_code == 201 and r.json()["name"] == "Sales north", r.text
+    north = r.json()["id"]
+    # review: two spaces (shown as one) or invisible characters made a second "Sales north"
+    for name in ("Sales  north", "sales\u00a0 NORTH"):
+        r = hub.admin.post("/hub/v1/groups", json={"name": name, "k": 3})
+        _problem(r, 409, "group_exists")
+        assert north in r.json()["detail"], r.text
+    _problem(
+        hub.admin.patch(f"/hub/v1/groups/{sales}", json={"name": "SALES  north"}),
+        409,
+        "group_exists",
+    )
+    for name in ("Sales north\u200b", "\u202eSales north"):  # 422: test_api
+        _problem(
+            hub.admin.post("/hub/v1/groups", json={"name": name, "k": 3}), 422, "validation_error"
+        )
     r = hub.admin.post("/hub/v1/groups", json={"name": " \u00a0 ", "k": 3})
     _problem(r, 422, "validation_error")
     assert [e["loc"] for e in r.json()["errors"]] == [["body", "name"]], r.text
@@ -636,7 +686,8 @@ def test_an_admin_renames_a_group_and_its_id_and_figures_stay(hub: Hub) -> None:
 def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_url: str) -> None:
     """Names were compared exactly before: a database may hold "Sales" and "sales". It opens
     as before (no unique index that it would fail) and lists both; a third group can have
-    neither name, and renaming one of them to another name works."""
+    neither name, renaming one of them to its own unchanged name is a no-op (review: it was
+    409 naming the other), and renaming one of them to another name works."""
     from hub.db import connect
     from hub.errors import GroupExistsError
     from tests.hub.conftest import Clock
@@ -657,6 +708,9 @@ def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_u
             store.create_group(" SALES", 3)
         with pytest.raises(GroupExistsError, match=second):  # "Sales" has it besides itself
             store.rename_group(first, "sales")
+        for gid, own in ((first, "Sales"), (second, " sales ")):  # review: unchanged was 409
+            assert store.rename_group(gid, own)["name"] == own.strip()
+        assert [g["name"] for g in store.list_groups()] == ["Sales", "sales"]
         assert store.rename_group(second, "Sales north")["name"] == "Sales north"
         assert store.rename_group(first, "sales")["name"] == "sales"
     finally:

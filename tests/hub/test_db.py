@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from hub.auth import MAKE_TOKEN_COMMAND, load_or_create_admin_token
 from hub.cli import app as hub_cli
 from hub.errors import HubConfigError
 from hub.settings import HubSettings
+from tests.hub.conftest import database_of_its_own
 
 
 def test_migrations_run_once_and_a_newer_schema_is_refused(database_url: str) -> None:
@@ -43,26 +43,6 @@ def test_migrations_run_once_and_a_newer_schema_is_refused(database_url: str) ->
         with engine.begin() as conn:
             conn.execute(db.schema_version.update().values(version=db.SCHEMA_VERSION))
         engine.dispose()
-
-
-@contextlib.contextmanager
-def _database_of_its_own(database_url: str) -> Iterator[str]:
-    """An empty database, no schema: the SQLite file, or a new database on the PostgreSQL."""
-    if not database_url.startswith("postgresql"):
-        yield database_url
-        return
-    name = "hub_v1_" + os.urandom(4).hex()
-    admin = sa.create_engine(
-        "postgresql+psycopg://" + database_url.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        yield sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {name}")
-    finally:
-        admin.dispose()
 
 
 def _contributions_plan(engine: sa.Engine, statement: str, parameters: Any) -> str:
@@ -88,7 +68,7 @@ def test_migration_2_indexes_a_version_1_database_keeping_its_rows(database_url:
     from tests.hub.conftest import WEEK, WEEK_DAYS
 
     before = week_of(WEEK).start_ts - 86_400  # the group and its members: the day before
-    with _database_of_its_own(database_url) as url:
+    with database_of_its_own(database_url) as url:
         v1 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with v1.begin() as conn:  # the database as a hub of schema version 1 left it
             db.schema_version.create(conn)
@@ -184,12 +164,13 @@ def test_bad_database_urls_say_what_is_wrong(tmp_path: Path) -> None:
 
 def test_a_sqlite_url_with_a_query_is_refused_naming_the_setting(tmp_path: Path) -> None:
     """Review: ``sqlite:///path.db?mode=ro`` made a file named ``path.db?mode=ro`` (then
-    SQLAlchemy opened ``path.db``). The hub takes no options in a SQLite URL: a query or a
-    fragment is refused naming the setting and the part, before any file is made, by
-    ``serve`` and ``backup`` alike."""
+    SQLAlchemy opened ``path.db``). The hub takes no options in a SQLite URL: a query (as
+    SQLAlchemy parses the URL) is refused naming the setting and the part, before any file
+    is made, by ``serve`` and ``backup`` alike. (A ``#`` is part of a file's name to
+    SQLAlchemy: :func:`test_the_sqlite_file_is_the_one_sqlalchemy_opens_whatever_its_name`.)"""
     folder = tmp_path / "db"
     folder.mkdir()
-    for tail in ("?mode=ro", "?cache=shared&mode=rwc", "#x"):
+    for tail in ("?mode=ro", "?cache=shared&mode=rwc"):
         url = f"sqlite:///{folder / 'hub.db'}{tail}"
         with pytest.raises(HubConfigError) as caught:
             db.connect(url)
@@ -204,6 +185,43 @@ def test_a_sqlite_url_with_a_query_is_refused_naming_the_setting(tmp_path: Path)
         assert "hrvpace hub: database_url (--database-url" in result.output
         assert "'?mode=ro'" in result.output
     assert list(folder.iterdir()) == [] and not (tmp_path / "b").exists()
+
+
+def test_the_sqlite_file_is_the_one_sqlalchemy_opens_whatever_its_name(tmp_path: Path) -> None:
+    """Review: the default URL was the data dir's path put into ``sqlite:///...`` as it was,
+    and the hub read a URL's text as it was while SQLAlchemy parses it. A data dir with ``#``
+    or ``?`` was refused naming ``database_url``, a setting the admin never gave; with
+    ``%62`` (and a folder ``b`` beside it) the hub made and protected ``a%62/hub.sqlite3``
+    while SQLAlchemy opened ``ab/hub.sqlite3`` 0644, and the backup copied the empty stub.
+    Now the file protected, opened and backed up is the data dir's, for such names too, and a
+    given URL is read as SQLAlchemy reads it (``%3F`` is ``?``, ``%25`` is ``%``)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    for i, name in enumerate(("hash#hub", "what?hub", "a%62", "all #?%25 &=;")):
+        (tmp_path / name.replace("%62", "b")).mkdir(exist_ok=True)  # the decoded sibling
+        data = tmp_path / name / "sub"
+        settings = HubSettings(data_dir=data)
+        engine = db.connect(settings.db_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(db.groups.insert().values(id="g1", name=name, k=5, created_at=1))
+        finally:
+            engine.dispose()
+        file = data / "hub.sqlite3"
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
+        with sqlite3.connect(file) as conn:  # the engine's file, not a stub beside it
+            assert conn.execute("select name from groups").fetchall() == [(name,)]
+        out = tmp_path / f"backup{i}"
+        result = CliRunner().invoke(hub_cli, ["backup", str(out), "--data-dir", str(data)])
+        assert result.exit_code == 0, result.output
+        assert f"backed up {file} to {out}" in result.output
+        with sqlite3.connect(out) as conn:
+            assert conn.execute("select name from groups").fetchall() == [(name,)]
+        given = "sqlite:///" + quote(str(file))  # the same file, given as a URL
+        assert db.sqlite_file(given) == str(file)
+        db.connect(given).dispose()
+    assert db.sqlite_file(f"sqlite:///{tmp_path / 'a#b.db'}") == str(tmp_path / "a#b.db")
 
 
 def test_sqlite_file_and_admin_token_are_the_owners_only(tmp_path: Path) -> None:
@@ -380,7 +398,7 @@ def test_migration_4_keeps_what_a_version_3_database_could_withdraw(database_url
 
     joined = int(dt.datetime.combine(JOIN_DAY, dt.time(12), tzinfo=dt.UTC).timestamp())
     kept, gone = hash_secret("kept-code"), hash_secret("revoked-code")
-    with _database_of_its_own(database_url) as url:
+    with database_of_its_own(database_url) as url:
         v3 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with v3.begin() as conn:  # the database as a hub of schema version 3 left it
             db.schema_version.create(conn)
@@ -466,7 +484,7 @@ def test_migration_4_treats_an_invite_alike_whatever_its_members_did(database_ur
 
     joined = int(dt.datetime.combine(JOIN_DAY, dt.time(12), tzinfo=dt.UTC).timestamp())
     deleted, stopped, kept = (hash_secret(c) for c in ("deleted", "stopped", "kept"))
-    with _database_of_its_own(database_url) as url:
+    with database_of_its_own(database_url) as url:
         v3 = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with v3.begin() as conn:  # the database as a hub of schema version 3 left it
             db.schema_version.create(conn)
@@ -560,6 +578,53 @@ def test_backup_copies_what_is_still_in_the_wal_of_a_running_hub(tmp_path: Path)
         engine.dispose()
     pg = CliRunner().invoke(hub_cli, ["backup", "x", "--database-url", "postgresql://h@db/hub"])
     assert pg.exit_code == 1 and "pg_dump" in pg.output
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RENAME_NOREPLACE is Linux's")
+def test_without_hard_links_a_backup_still_never_replaces_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: where the file system has no hard links (``os.link`` is EPERM on vfat) the
+    backup looked whether ``out`` existed, then ``os.replace``d, which replaces silently: a
+    file landing at ``out`` between the look and the rename was lost. The rename is
+    ``RENAME_NOREPLACE`` now. Here the look is stale (says absent) while a good backup is
+    there: it is kept and the backup refused, with its temporary file removed."""
+    import errno
+
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    out = backups / "hub-today.sqlite3"
+    out.write_bytes(b"another good backup")
+
+    def no_hard_links(src: Any, dst: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    monkeypatch.setattr(os.path, "lexists", lambda p: False)  # looked before it landed
+    with pytest.raises(HubConfigError, match="exists already"):
+        db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", out)
+    assert list(backups.iterdir()) == [out] and out.read_bytes() == b"another good backup"
+    monkeypatch.undo()
+    whole = backups / "whole.sqlite3"  # and with no file there the rename puts it in place
+    monkeypatch.setattr(os, "link", no_hard_links)
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", whole)
+    assert sorted(p.name for p in backups.iterdir()) == ["hub-today.sqlite3", "whole.sqlite3"]
+    assert stat.S_IMODE(whole.stat().st_mode) == 0o600
+
+
+def test_a_backup_may_have_the_longest_name_the_folder_allows(tmp_path: Path) -> None:
+    """Review: the temporary file's name was ``.NAME.xxxxxxxx.partial``, 18 characters more
+    than the backup's, so a legal name longer than ~237 characters failed with "File name too
+    long". The temporary name takes the first 100 characters of it."""
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    out = backups / ("b" * os.pathconf(backups, "PC_NAME_MAX"))  # 255 on ext4, tmpfs
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", out)
+    assert list(backups.iterdir()) == [out] and stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
 def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
