@@ -50,14 +50,22 @@ _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 #: Unicode categories refused in a name: controls (NUL, tab, newline, DEL, C1), format
-#: characters (zero-width space and joiners, soft hyphen, word joiner, BOM, bidi overrides)
-#: and the line and paragraph separators.
+#: characters (zero-width space, soft hyphen, word joiner, BOM, bidi overrides; the two
+#: joiners only where they join nothing, :data:`JOINERS`) and the line and paragraph
+#: separators.
 _REFUSED_CATEGORIES = {
     "Cc": "control",
     "Cf": "invisible format",
     "Zl": "line separator",
     "Zp": "paragraph separator",
 }
+
+#: Zero-width non-joiner and joiner: format characters that are part of how some words and
+#: emoji are written (a Persian word with U+200C, a family emoji joined by U+200D). Allowed
+#: between two other characters that are not spaces, refused at an end, beside a space or
+#: beside each other; names are compared without them (:func:`hub.store.groups.group_name_key`),
+#: so ``"Sales\u200dnorth"`` is not a second ``"Salesnorth"``.
+JOINERS = frozenset("\u200c\u200d")
 
 #: The most characters a name has, counted as stored (trimmed, inner spaces collapsed).
 NAME_MAX_CHARS = 100
@@ -73,10 +81,20 @@ def _no_control_characters(name: str) -> str:
     accepted as different groups (review).
     """
     for at, c in enumerate(name):
+        if c in JOINERS and _joins(name, at):
+            continue
         kind = _REFUSED_CATEGORIES.get(unicodedata.category(c))
         if kind is not None:
             raise ValueError(f"no {kind} characters in a name ({c!r}, U+{ord(c):04X}, at {at})")
     return name
+
+
+def _joins(name: str, at: int) -> bool:
+    """The joiner at ``at`` stands between two characters that are neither spaces nor joiners."""
+    if at == 0 or at == len(name) - 1:
+        return False
+    before, after = name[at - 1], name[at + 1]
+    return not (before.isspace() or after.isspace() or before in JOINERS or after in JOINERS)
 
 
 def _trimmed(name: str) -> str:

@@ -721,12 +721,22 @@ def test_a_name_with_an_invisible_character_is_a_422_and_spaces_are_collapsed(hu
         f"/hub/v1/groups/{gid}/interventions": {"start": "2026-01-12", "end": "2026-01-18"},
     }
     invisible = ("ab\u200b", "a\u00adb", "\u2060ab", "ab\ufeff", "\u202eab", "a\u2028b", "a\u2029b")
+    # the joiners only where they join nothing: at an end, beside a space or each other
+    invisible += ("ab\u200d", "\u200cab", "a \u200db", "a\u200c\u200db")
     for path, rest in paths.items():
         for name in invisible:
             r = hub.admin.post(path, json={"name": name, **rest})
             body = _problem(r, 422, "validation_error")
             assert [e["loc"] for e in body["errors"]] == [["body", "name"]], body  # type: ignore[union-attr]
-            assert f"U+{ord(name.strip('ab')):04X}" in str(body["errors"]), body
+            assert f"U+{ord(name.strip('ab ')[0]):04X}" in str(body["errors"]), body
+        # where they join two letters they are how a word or an emoji is written
+        for joined in (
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+            "\U0001f469\u200d\U0001f4bb Team",
+        ):
+            r = hub.admin.post(path, json={"name": joined, **rest})
+            assert r.status_code == 201, r.text
+            assert r.json()["name"] == joined
         for given, kept in (
             (" Sales  \u00a0north\u3000", "Sales north"),
             ("  " + "a" * 100 + " ", "a" * 100),
