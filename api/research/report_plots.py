@@ -58,12 +58,14 @@ __all__ = [
     "DFA_DISPLAY_MAX",
     "GROUPS",
     "HIST_BIN_MS",
+    "PDF_COL_WIDTHS",
     "dfa_fluctuations",
     "dfa_plot",
     "histogram",
     "missing_reason",
     "number_rows",
     "numbers_html",
+    "numbers_page",
     "poincare",
     "spectrum",
 ]
@@ -488,6 +490,72 @@ def dfa_plot(
     return "dfa.png", caption, png(fig)
 
 
+#: The PDF's numbers table: column widths (fractions of the table) and the characters a line
+#: of each column holds at 8 pt in them (A4, the table 90 % of the page wide; Helvetica's
+#: widest lower-case letters are ~0.6 em, so a line of this many fits its cell).
+PDF_COL_WIDTHS = (0.18, 0.2, 0.5, 0.12)
+_PDF_COL_CHARS = (18, 22, 58, 11)
+#: Table lines on one numbers page (a wrapped value takes more than one; every row and the
+#: header a further 0.4 of a line of padding).
+_PDF_PAGE_LINES = 44
+_PDF_ROW_PAD = 0.4
+
+
+def _pdf_pages(rows: Sequence[tuple[str, str, str, str]]) -> list[list[list[str]]]:
+    """The numbers table's cells page by page, each cell wrapped to its column's width."""
+    import textwrap
+
+    pages: list[list[list[str]]] = [[]]
+    used = 1 + _PDF_ROW_PAD  # the header
+    for row in rows:
+        cells = [
+            "\n".join(textwrap.wrap(str(text), width=chars) or [""])
+            for text, chars in zip(row, _PDF_COL_CHARS, strict=True)
+        ]
+        lines = max(c.count("\n") + 1 for c in cells) + _PDF_ROW_PAD
+        if pages[-1] and used + lines > _PDF_PAGE_LINES:
+            pages.append([])
+            used = 1 + _PDF_ROW_PAD
+        pages[-1].append(cells)
+        used += lines
+    return pages
+
+
+def numbers_page(
+    title: str,
+    cells: Sequence[Sequence[str]],
+    provenance: Sequence[tuple[str, str]],
+    plt: Any,
+) -> Any:
+    """One A4 page of the PDF's numbers table (a matplotlib figure): ``cells`` already wrapped.
+
+    The columns have :data:`PDF_COL_WIDTHS` and a row is as tall as its longest cell's lines,
+    so a long reason ("n/a: too short: ...") stays inside its cell.
+    """
+    fig = plt.figure(figsize=(8.27, 11.69))
+    fig.text(0.05, 0.96, title, fontsize=12, weight="bold")
+    for k, (name, value) in enumerate(provenance):
+        fig.text(0.05, 0.94 - 0.015 * k, f"{name}: {value}", fontsize=7, color="#444")
+    top = 0.93 - 0.015 * len(provenance)
+    ax = fig.add_axes((0.05, 0.05, 0.9, top - 0.05))
+    ax.axis("off")
+    if cells:
+        table = ax.table(
+            cellText=[list(r) for r in cells],
+            colLabels=["group", "metric", "value", "unit"],
+            colWidths=list(PDF_COL_WIDTHS),
+            loc="upper left",
+            cellLoc="left",
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+        line_h = 1.0 / _PDF_PAGE_LINES  # of the axes: a full page's lines fill it
+        for (row, _), cell in table.get_celld().items():
+            lines = 1 if row == 0 else max(c.count("\n") + 1 for c in cells[row - 1])
+            cell.set_height(line_h * (lines + _PDF_ROW_PAD))
+    return fig
+
+
 def pdf_bytes(
     title: str,
     rows: list[tuple[str, str, str, str]],
@@ -513,25 +581,8 @@ def pdf_bytes(
         metadata["Creator"] = made["software"]
     buf = io.BytesIO()
     with PdfPages(buf, metadata=metadata) as pdf:
-        per_page = 40
-        top = 0.93 - 0.015 * len(provenance)
-        for start in range(0, max(len(rows), 1), per_page):
-            fig = plt.figure(figsize=(8.27, 11.69))
-            fig.text(0.05, 0.96, title, fontsize=12, weight="bold")
-            for k, (name, value) in enumerate(provenance):
-                fig.text(0.05, 0.94 - 0.015 * k, f"{name}: {value}", fontsize=7, color="#444")
-            ax = fig.add_axes((0.05, 0.05, 0.9, top - 0.05))
-            ax.axis("off")
-            chunk = rows[start : start + per_page]
-            if chunk:
-                table = ax.table(
-                    cellText=[list(r) for r in chunk],
-                    colLabels=["group", "metric", "value", "unit"],
-                    loc="upper left",
-                    cellLoc="left",
-                )
-                table.auto_set_font_size(False)
-                table.set_fontsize(8)
+        for chunk in _pdf_pages(rows):
+            fig = numbers_page(title, chunk, provenance, plt)
             pdf.savefig(fig)
             plt.close(fig)
         for data in pngs:

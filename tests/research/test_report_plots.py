@@ -201,3 +201,43 @@ def test_an_assessment_without_an_estimate_says_why() -> None:
     plot = _assessment(result)
     assert plot is not None
     assert plot.caption == "Resonance assessment: 2 paced rates; no estimate: no usable rate"
+
+
+def test_the_pdf_numbers_table_keeps_each_reason_inside_its_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review of 0cadff8: the PDF's four equal columns cut a 45-62-character reason off
+    ("n/a: too short: the spectrum n") and ran it under the unit cell and off the table. Every
+    cell's text (as drawn) now lies inside its cell and every cell inside the page."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends import backend_pdf
+    from matplotlib.table import Table
+
+    from api.research.report_plots import pdf_bytes
+
+    drawn: list[object] = []
+    saved = backend_pdf.PdfPages.savefig
+
+    def spy(self: object, figure: object = None, **kw: object) -> None:
+        figure.canvas.draw()  # type: ignore[attr-defined]  # lays the table out (Agg)
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        page = figure.bbox  # type: ignore[attr-defined]
+        for ax in figure.axes:  # type: ignore[attr-defined]
+            for table in (c for c in ax.get_children() if isinstance(c, Table)):
+                for cell in table.get_celld().values():
+                    box = cell.get_window_extent(renderer)
+                    text = cell.get_text().get_window_extent(renderer)
+                    drawn.append(cell.get_text().get_text())
+                    assert box.x0 >= page.x0 and box.x1 <= page.x1 + 0.5, box
+                    assert text.x0 >= box.x0 - 0.5 and text.x1 <= box.x1 + 0.5, (
+                        cell.get_text().get_text()
+                    )
+                    assert text.y0 >= box.y0 - 0.5 and text.y1 <= box.y1 + 0.5
+                    assert box.y0 >= page.y0 - 0.5, "the table runs off the page"
+        saved(self, figure, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend_pdf.PdfPages, "savefig", spy)
+    summary, r, g = summarize(np.full(100, 1000.0))  # the longest reasons: spectrum, flat
+    pdf = pdf_bytes("hrvpace report: flat", number_rows(summary, r, g), [])
+    assert pdf.startswith(b"%PDF")
+    assert any("too short: the spectrum needs" in t for t in drawn)
