@@ -28,7 +28,7 @@ from pydantic_settings import (
 
 from api.timezones import zone_problem
 from hrv.errors import HrvpaceError
-from webconventions.hosts import LOOPBACK_HOSTS, accepted_hosts, host_pattern
+from webconventions.hosts import LOOPBACK_HOSTS, accepted_hosts, host_pattern, origin_pattern
 from webconventions.limits import (
     head_timeout_field,
     max_connections_field,
@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     @classmethod
     def _host_patterns(cls, value: list[str]) -> list[str]:
         return [host_pattern(h) for h in value]
+
+    @field_validator("allowed_origins", "cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        # one form (a browser's Origin) for CORS and the live WebSocket alike: a listed
+        # 'http://LOCALHOST:5173/' lets in the page that sends 'http://localhost:5173'
+        return list(dict.fromkeys(origin_pattern(o) for o in value))
 
     @field_validator("data_dir")
     @classmethod

@@ -3,7 +3,9 @@
 :func:`host_of` takes the host out of a ``Host`` header, :func:`host_pattern` checks and
 normalises an allowed-host entry to the same form, :func:`is_wildcard_address` tells a bind
 address that names every address, :func:`is_loopback_address` one only this machine reaches,
-and :func:`accepted_hosts` is the list the Host check takes for a server bound to an address
+:func:`origin_pattern` checks and normalises an allowed browser origin to the form a
+browser sends (:func:`normal_origin`, which compares one), and :func:`accepted_hosts` is the
+list the Host check takes for a server bound to an address
 (the person's service and the hub both: the address a server was told to bind is a name
 its clients use).
 """
@@ -22,6 +24,8 @@ __all__ = [
     "host_pattern",
     "is_loopback_address",
     "is_wildcard_address",
+    "normal_origin",
+    "origin_pattern",
     "url_for",
 ]
 
@@ -120,6 +124,74 @@ def host_pattern(value: str) -> str:
     if not name or any(c.isspace() or c in "/@?#*" for c in name):
         raise ValueError(f"{value!r} is not a host name or an IP address")
     return name
+
+
+#: The default port of each web scheme: an origin with it is written without (RFC 6454).
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normal_origin(origin: str) -> str:
+    """An ``Origin`` as a browser serialises it: ``scheme://host[:port]`` in lower case.
+
+    No trailing ``/``, the default port of ``http``/``https`` dropped (RFC 6454, section
+    6.2). Anything it cannot read is only stripped and lower-cased (a request's header is
+    compared, never refused here).
+
+    Examples
+    --------
+    >>> normal_origin("HTTP://LocalHost:80/"), normal_origin("https://a.example:8443")
+    ('http://localhost', 'https://a.example:8443')
+    """
+    text = origin.strip().rstrip("/").lower()
+    scheme, sep, rest = text.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if sep and colon and "]" not in port and port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return text
+
+
+def origin_pattern(value: str) -> str:
+    """An allowed browser origin in the form :func:`normal_origin` gives, or ``ValueError``.
+
+    ``scheme://host[:port]`` (a trailing ``/`` and upper case accepted and normalised, a
+    default port dropped, an IPv6 host in brackets compressed); ``*`` (any origin, CORS
+    only) and ``null`` (an opaque origin) kept. A path, query, fragment, user name or a port
+    that is not a number 1-65535 is refused: an origin has none of them.
+
+    Examples
+    --------
+    >>> origin_pattern("http://LOCALHOST:5173/")
+    'http://localhost:5173'
+    """
+    text = value.strip()
+    if text in ("*", "null"):
+        return text
+    scheme, sep, rest = text.rstrip("/").partition("://")
+    scheme = scheme.lower()
+    if not sep or not scheme[:1].isalpha() or not all(c.isalnum() or c in "+.-" for c in scheme):
+        raise ValueError(f"{value!r} is not an origin: write scheme://host[:port]")
+    if not rest or any(c in rest for c in "/?#@") or any(c.isspace() for c in rest):
+        raise ValueError(
+            f"{value!r} is not an origin: scheme://host[:port] only, no path, query or user"
+        )
+    host, port = rest, ""
+    if rest.startswith("["):
+        address, _, after = rest[1:].partition("]")
+        ip = _ip(address)
+        if not isinstance(ip, ipaddress.IPv6Address) or (after and not after.startswith(":")):
+            raise ValueError(f"{value!r} is not an origin: a bad IPv6 address in brackets")
+        host, port = f"[{ip.compressed}]", after[1:]
+        if after and not port:
+            raise ValueError(f"{value!r} is not an origin: an empty port")
+    elif ":" in rest:
+        host, _, port = rest.partition(":")
+        if not port:
+            raise ValueError(f"{value!r} is not an origin: an empty port")
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"{value!r} is not an origin: the port must be a number 1-65535")
+    if not host:
+        raise ValueError(f"{value!r} is not an origin: no host")
+    return normal_origin(f"{scheme}://{host.lower()}" + (f":{int(port)}" if port else ""))
 
 
 def host_of(host_header: str) -> str:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import email.message
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -115,6 +116,10 @@ def _refuse_preflight(origin: str, fix: str, headers: Mapping[str, str] | None =
     """:func:`origin_refusal`, logged at INFO: an origin and the setting, no health data."""
     log.info("CORS preflight refused: %s", _origin_detail(origin, fix))
     return origin_refusal(origin, fix, headers=headers)
+
+
+#: The CORS-safelisted request headers (Fetch standard), which Starlette's CORS always allows.
+_SAFELISTED = ("accept", "accept-language", "content-language", "content-type")
 
 
 def _content_length(value: str) -> int | None:
@@ -356,23 +361,27 @@ class TokenGateMiddleware:
         await response(scope, receive, send)
 
 
-class OriginsMiddleware(CORSMiddleware):
+class OriginsMiddleware:
     """Starlette's CORS for ``allow_origins``, with refused preflights answered as problems.
 
-    Starlette answers a preflight it refuses with a plain-text 400 ("Disallowed CORS
-    origin"); here a wrong origin gets the 403 ``origin_not_allowed`` of
+    A plain Starlette ``CORSMiddleware`` (built with its documented constructor only) answers
+    every request; when it refuses a preflight (its plain-text 400, "Disallowed CORS origin")
+    the answer is replaced: a wrong origin gets the 403 ``origin_not_allowed`` of
     :func:`origin_refusal` (the answer the token gate gives when no origin is listed: one
-    status and shape for every refused origin), and an allowed origin asking for a method or
-    a header the API does not take a 400 ``bad_request`` naming it and those it takes. Simple
-    (non-preflight) requests are Starlette's: a wrong origin's answer lacks
-    ``Access-Control-Allow-Origin``, so the browser keeps it from the page.
+    status and shape for every refused origin), and an allowed origin asking for a method, a
+    header or a private-network request the API does not take a 400 ``bad_request`` naming
+    it and those it takes (Starlette's own text when neither is the cause). Both keep
+    Starlette's ``Vary``. Simple (non-preflight) requests are Starlette's: a wrong origin's
+    answer lacks ``Access-Control-Allow-Origin``, so the browser keeps it from the page.
 
     Parameters
     ----------
     app
         The application inside.
     allow_origins, allow_methods, allow_headers, expose_headers
-        As for Starlette's ``CORSMiddleware`` (no credentials: the token is a header).
+        As for Starlette's ``CORSMiddleware`` (no credentials: the token is a header). The
+        origins are compared as given: pass them normalised
+        (:func:`webconventions.hosts.origin_pattern`), as a browser sends its ``Origin``.
     origins_fix
         What lets an origin in (the setting), said in the 403's detail.
     """
@@ -387,40 +396,69 @@ class OriginsMiddleware(CORSMiddleware):
         expose_headers: Sequence[str] = (),
         origins_fix: str = "",
     ) -> None:
-        super().__init__(
+        self.cors = CORSMiddleware(
             app,
             allow_origins=allow_origins,
             allow_methods=allow_methods,
             allow_headers=allow_headers,
             expose_headers=expose_headers,
         )
+        self.allow_origins = frozenset(allow_origins)
+        self.allow_methods = tuple(allow_methods)
+        # the headers a preflight may ask for: those given and the CORS-safelisted ones
+        self.allow_headers = tuple(sorted({h.lower() for h in (*allow_headers, *_SAFELISTED)}))
         self.origins_fix = origins_fix
 
-    def preflight_response(self, request_headers: Headers) -> Response:
-        """Starlette's answer when it allows the preflight, a problem when it does not."""
-        response = super().preflight_response(request_headers)
-        if response.status_code < 400:
-            return response
-        origin = request_headers["origin"]
-        vary = {"Vary": self.preflight_headers["Vary"]}
-        if not self.is_allowed_origin(origin=origin):
-            return _refuse_preflight(origin, self.origins_fix, headers=vary)
-        refused = []
-        method = request_headers["access-control-request-method"]
+    def origin_allowed(self, origin: str) -> bool:
+        """Whether a preflight's ``Origin`` is one of ``allow_origins`` (or they hold ``*``)."""
+        return "*" in self.allow_origins or origin in self.allow_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's CORS; a preflight it refuses answered with a problem instead."""
+        if scope["type"] != "http" or not is_preflight(scope):
+            await self.cors(scope, receive, send)
+            return
+        refused: dict[str, Any] = {}
+
+        async def catch(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                refused["headers"] = Headers(raw=list(message.get("headers", [])))
+            elif "headers" in refused and message["type"] == "http.response.body":
+                refused["body"] = refused.get("body", b"") + message.get("body", b"")
+            else:
+                await send(message)
+
+        await self.cors(scope, receive, catch)
+        if "headers" not in refused:
+            return
+        vary = {"Vary": refused["headers"].get("vary", "Origin")}
+        origin = _header(scope, b"origin") or ""
+        if not self.origin_allowed(origin):
+            response = _refuse_preflight(origin, self.origins_fix, headers=vary)
+        else:
+            said = bytes(refused.get("body", b"")).decode("utf-8", "replace")
+            detail = f"CORS preflight from {origin[:200]!r} refused: " + self._why(scope, said)
+            log.info("CORS preflight refused: %s", detail)
+            response = problem_response(400, "bad_request", detail, headers=vary)
+        await response(scope, receive, send)
+
+    def _why(self, scope: Scope, said: str) -> str:
+        """What of an allowed origin's preflight the API does not take, else Starlette's text."""
+        why = []
+        method = _header(scope, b"access-control-request-method") or ""
         if method not in self.allow_methods:
-            refused.append(f"method {method[:20]!r} (takes {', '.join(self.allow_methods)})")
-        asked = request_headers.get("access-control-request-headers") or ""
-        others = [h.strip() for h in asked.lower().split(",") if h.strip()]
-        others = [h for h in others if h not in self.allow_headers]
-        if others and not self.allow_all_headers:
-            refused.append(
-                f"header(s) {', '.join(others)[:200]} (takes {', '.join(self.allow_headers)})"
-            )
-        if not refused:  # a private-network request: the service does not allow one
-            refused.append("a private-network request")
-        detail = f"CORS preflight from {origin[:200]!r} refused: " + "; ".join(refused)
-        log.info("CORS preflight refused: %s", detail)
-        return problem_response(400, "bad_request", detail, headers=vary)
+            why.append(f"method {method[:20]!r} (takes {', '.join(self.allow_methods)})")
+        asked = _header(scope, b"access-control-request-headers")
+        if asked is not None:
+            # as Starlette splits them: an empty item (a trailing comma) is refused too
+            others = [h.strip() for h in asked.lower().split(",")]
+            others = [h for h in others if h not in self.allow_headers]
+            if others and "*" not in self.allow_headers:
+                shown = ", ".join(repr(h) for h in others)[:200]
+                why.append(f"header(s) {shown} (takes {', '.join(self.allow_headers)})")
+        if _header(scope, b"access-control-request-private-network") is not None:
+            why.append("a private-network request (the service allows none)")
+        return "; ".join(why) or (said.strip()[:200] or "Disallowed CORS preflight")
 
 
 class BodyLimitMiddleware:

@@ -576,7 +576,7 @@ def build_report(
         "</figcaption></figure>"
         for p in plots
     )
-    numbers = report_plots.numbers_html(summary, cleaned.counts)
+    numbers = report_plots.numbers_html(summary, rr, gaps, cleaned.counts)
     title = html.escape(data.title)
     doc = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -621,7 +621,7 @@ def write_report(
         if step is not None:
             step("PDF")
         pdf_p = out_p.with_suffix(".pdf")
-        summary, _, _ = summarize(
+        summary, rr, gaps = summarize(
             np.asarray(data.rr_ms, dtype=np.float64),
             gaps=data.gaps,
             duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
@@ -630,7 +630,7 @@ def write_report(
         pdf_p.write_bytes(
             report_plots.pdf_bytes(
                 f"hrvpace report: {data.title}",
-                report_plots.number_rows(summary),
+                report_plots.number_rows(summary, rr, gaps),
                 [p.png for p in plots],
                 provenance=software_rows(generated),  # the build, as the HTML says it
             )

@@ -45,18 +45,27 @@ from api.research.analysis import COHERENCE_WINDOW_S
 from api.research.units import unit_of
 from hrv.ectopy import MIN_STEPS
 from hrv.frequency import HF_BAND_HZ, LF_BAND_HZ, MIN_VLF_SPAN_S, VLF_BAND_HZ
-from hrv.spectrum import MIN_SPAN_S, spectrum_settings
+from hrv.spectrum import (
+    MIN_BEATS,
+    MIN_SPAN_S,
+    WELCH_HOP,
+    WELCH_MIN_BEATS,
+    WELCH_SEGMENT,
+    spectrum_settings,
+)
 
 __all__ = [
     "DFA_DISPLAY_MAX",
     "GROUPS",
     "HIST_BIN_MS",
+    "PDF_COL_WIDTHS",
     "dfa_fluctuations",
     "dfa_plot",
     "histogram",
     "missing_reason",
     "number_rows",
     "numbers_html",
+    "numbers_page",
     "poincare",
     "spectrum",
 ]
@@ -65,6 +74,12 @@ __all__ = [
 HIST_BIN_MS = 1000.0 / 128.0
 #: Largest DFA box drawn (beats); alpha1 is fitted over 4-16.
 DFA_DISPLAY_MAX = 64
+#: The largest box of :func:`hrv.dfa_alpha1` (beats): it needs two of them between gaps.
+DFA_MAX_BOX = 16
+#: Spacing of the Welch segments on the clock (s): a 128-s segment fits in 128-136 s.
+WELCH_HOP_S = MIN_SPAN_S * WELCH_HOP / WELCH_SEGMENT
+#: Share of a 64-s slot the interpolated interior must cover (:func:`hrv.coherence`).
+_COHERENCE_COVER = 0.75
 
 #: The report's number groups, in order: (title, fields of the summary).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -139,33 +154,90 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
-def missing_reason(name: str, summary: dict[str, Any]) -> str:
+def _zero_variance(rr: NDArray[np.float64]) -> bool:
+    return rr.size >= 2 and float(np.ptp(rr)) == 0.0
+
+
+def _spectrum_reason(rr: NDArray[np.float64], gaps: NDArray[np.bool_]) -> str:
+    """Why :func:`hrv.power_spectrum` (Welch) gave nothing, from what it reports.
+
+    Welch needs ``WELCH_MIN_BEATS`` beats and one whole 128-s segment (on the 8-s clock) inside
+    the interior the spline leaves (``SPLINE_MARGIN`` beats out at each end) that touches no
+    gap. ``n_segments_left_out`` counts the segments that fitted but touched a gap.
+    """
+    if rr.size < WELCH_MIN_BEATS:
+        return f"too few beats: the spectrum needs {WELCH_MIN_BEATS}"
+    spec = hrv.power_spectrum(rr, gaps=gaps if gaps[1:].any() else None)
+    if spec.n_segments_left_out:
+        return (
+            f"every {MIN_SPAN_S:.0f}-s segment touches a gap ({spec.n_segments_left_out} left out)"
+        )
+    margin = (WELCH_MIN_BEATS - 2) // 2  # the spline's margin (beats left out at each end)
+    t = np.cumsum(rr) / 1000.0
+    interior_s = float(t[-1 - margin] - t[margin])
+    return (
+        f"too short: the spectrum needs {MIN_SPAN_S:.0f}-{MIN_SPAN_S + WELCH_HOP_S:.0f} s "
+        f"between the first and last {margin} beats ({interior_s:.0f} s here)"
+    )
+
+
+def _coherence_reason(rr: NDArray[np.float64]) -> str:
+    """Why every 64-s coherence window was ``None`` (:func:`hrv.coherence`'s rule)."""
+    if float(np.sum(rr)) / 1000.0 < COHERENCE_WINDOW_S:
+        return f"too short: coherence needs {COHERENCE_WINDOW_S:.0f} s of beats"
+    if _zero_variance(rr):
+        return "zero variance: every interval is the same (no power)"
+    return (
+        f"no {COHERENCE_WINDOW_S:.0f}-s window with {MIN_BEATS} beats, "
+        f"{_COHERENCE_COVER:.0%} of it interpolated and some power"
+    )
+
+
+def _nonlinear_reason(name: str, rr: NDArray[np.float64], gaps: NDArray[np.bool_]) -> str:
+    """Why a time-domain or nonlinear metric is ``None`` (the rules of hrv's functions)."""
+    if name == "dfa_alpha1":
+        need = 2 * DFA_MAX_BOX
+        if rr.size < need:
+            return f"too few beats: DFA alpha1 needs {need}"
+        bounds = np.concatenate(([0], np.flatnonzero(gaps[1:]) + 1, [rr.size]))
+        if int(np.sum(np.diff(bounds) // DFA_MAX_BOX)) < 2:
+            return f"too few beats between gaps: DFA needs two {DFA_MAX_BOX}-beat boxes"
+        return "zero variance: every interval is the same (F(n) = 0)"
+    if name == "stress_index" and rr.size >= 2:
+        return "zero variance: every interval is the same (max - min = 0)"
+    if name == "ln_rmssd" and rr.size >= 2:
+        return "zero variance: no beat-to-beat change (RMSSD = 0)"
+    return "too few beats"
+
+
+def missing_reason(
+    name: str, summary: dict[str, Any], rr: NDArray[np.float64], gaps: NDArray[np.bool_]
+) -> str:
     """Why ``summary[name]`` has no value, in a few words for the report's value cell.
 
-    The rules of the functions that leave it out: the spectrum needs a 128-s stretch of beats
-    without a gap (:data:`hrv.spectrum.MIN_SPAN_S`, one Welch segment), VLF a span of 300 s
-    (:data:`hrv.frequency.MIN_VLF_SPAN_S`), a band's peak power in that band, coherence a
-    64-s window (:data:`api.research.analysis.COHERENCE_WINDOW_S`), the ectopy check 30
-    successive differences (:data:`hrv.ectopy.MIN_STEPS`); anything else too few beats.
+    ``rr`` and ``gaps`` are the analysed series the summary was computed from
+    (:func:`api.research.analysis.summarize`'s second and third results); the reason is what
+    the computation reports for them, not a guess from the length: the spectrum's
+    segments left out at gaps (:func:`hrv.power_spectrum`) or the interior its spline leaves
+    (a :data:`hrv.spectrum.MIN_SPAN_S` segment between the first and last 20 beats), VLF's span of
+    300 s (:data:`hrv.frequency.MIN_VLF_SPAN_S`), a band's peak power in that band, coherence's
+    64-s windows (:func:`hrv.coherence`: 6 beats, 75 % interpolated, some power), the ectopy
+    check's 30 successive differences (:data:`hrv.ectopy.MIN_STEPS`), DFA's two 16-beat boxes,
+    and zero variance (a flat series) where that is the cause.
 
     Examples
     --------
-    >>> missing_reason("vlf_ms2", {"vlf_ms2": None, "total_ms2": 1400.0})
+    >>> import numpy as np
+    >>> missing_reason("vlf_ms2", {"vlf_ms2": None, "total_ms2": 1400.0},
+    ...                np.full(250, 1000.0), np.zeros(250, dtype=bool))
     'too short: VLF needs 300 s (5 min)'
     """
-    analysed = summary.get("analysed_s")
-
-    def short(need_s: float) -> bool:
-        return isinstance(analysed, int | float) and analysed < need_s
-
     spectral = ("vlf_ms2", "lf_ms2", "hf_ms2", "total_ms2", "lf_hf", "lf_nu", "hf_nu")
     if name in (*spectral, "lf_peak_hz", "hf_peak_hz"):
         if _missing(summary.get("total_ms2")):
             if summary.get("frequency_method", "welch") != "welch":
-                return "too few beats for a spectrum"
-            if short(MIN_SPAN_S):
-                return f"too short: the spectrum needs {MIN_SPAN_S:.0f} s of beats"
-            return f"no {MIN_SPAN_S:.0f} s of beats without a gap (the spectrum needs them)"
+                return f"too short: Lomb-Scargle needs {MIN_BEATS} beats over {MIN_SPAN_S:.0f} s"
+            return _spectrum_reason(rr, gaps)
         if name == "vlf_ms2":
             return f"too short: VLF needs {MIN_VLF_SPAN_S:.0f} s ({MIN_VLF_SPAN_S / 60:.0f} min)"
         if name in ("lf_peak_hz", "hf_peak_hz"):
@@ -174,22 +246,25 @@ def missing_reason(name: str, summary: dict[str, Any]) -> str:
             return "no HF power (ratio over zero)"
         return "no LF or HF power (ratio over zero)"
     if name.startswith("coherence_"):
-        if short(COHERENCE_WINDOW_S):
-            return f"too short: coherence needs {COHERENCE_WINDOW_S:.0f} s of beats"
-        return f"no {COHERENCE_WINDOW_S:.0f}-s window of beats without a gap"
+        return _coherence_reason(rr)
     if name in ("ectopy_warning", "irregular_steps_pct"):
         return f"not assessed: fewer than {MIN_STEPS} successive differences"
     if name == "ectopy_reason":
         return "none"
-    return "too few beats"
+    return _nonlinear_reason(name, rr, gaps)
 
 
-def number_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def number_rows(
+    summary: dict[str, Any], rr: NDArray[np.float64], gaps: NDArray[np.bool_]
+) -> list[tuple[str, str, str, str]]:
     """``(group, metric, value, unit)`` for every grouped field present in ``summary``.
 
-    A value the summary lacks says why (:func:`missing_reason`), not a bare dash: "n/a: too
-    short: VLF needs 300 s (5 min)"; ``ectopy_reason`` with nothing to say is "none".
+    A value the summary lacks says why (:func:`missing_reason` of the analysed ``rr`` and
+    ``gaps``), not a bare dash: "n/a: too short: VLF needs 300 s (5 min)"; ``ectopy_reason``
+    with nothing to say is "none".
     """
+    rr = np.asarray(rr, dtype=np.float64)
+    gaps = np.asarray(gaps, dtype=np.bool_)
     rows = []
     for title, names in GROUPS:
         for name in names:
@@ -199,20 +274,26 @@ def number_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 if not _missing(value):
                     shown = format_value(value, unit)
                 elif name == "ectopy_reason":
-                    shown = missing_reason(name, summary)
+                    shown = missing_reason(name, summary, rr, gaps)
                 else:
-                    shown = f"n/a: {missing_reason(name, summary)}"
+                    shown = f"n/a: {missing_reason(name, summary, rr, gaps)}"
                 rows.append((title, name, shown, unit))
     return rows
 
 
-def numbers_html(summary: dict[str, Any], counts: dict[str, int] | None = None) -> str:
+def numbers_html(
+    summary: dict[str, Any],
+    rr: NDArray[np.float64],
+    gaps: NDArray[np.bool_],
+    counts: dict[str, int] | None = None,
+) -> str:
     """The grouped numbers as HTML tables (metric, value, unit), one per group.
 
+    ``rr`` and ``gaps`` are the analysed series (for the reasons of missing values);
     ``counts`` (intervals per hrv.clean label) are listed under the artefact correction.
     """
     out = []
-    rows = number_rows(summary)
+    rows = number_rows(summary, rr, gaps)
     for title, _ in GROUPS:
         body = "".join(
             f"<tr><th>{html.escape(m)}</th><td class='num'>{html.escape(v)}</td>"
@@ -409,6 +490,72 @@ def dfa_plot(
     return "dfa.png", caption, png(fig)
 
 
+#: The PDF's numbers table: column widths (fractions of the table) and the characters a line
+#: of each column holds at 8 pt in them (A4, the table 90 % of the page wide; Helvetica's
+#: widest lower-case letters are ~0.6 em, so a line of this many fits its cell).
+PDF_COL_WIDTHS = (0.18, 0.2, 0.5, 0.12)
+_PDF_COL_CHARS = (18, 22, 58, 11)
+#: Table lines on one numbers page (a wrapped value takes more than one; every row and the
+#: header a further 0.4 of a line of padding).
+_PDF_PAGE_LINES = 44
+_PDF_ROW_PAD = 0.4
+
+
+def _pdf_pages(rows: Sequence[tuple[str, str, str, str]]) -> list[list[list[str]]]:
+    """The numbers table's cells page by page, each cell wrapped to its column's width."""
+    import textwrap
+
+    pages: list[list[list[str]]] = [[]]
+    used = 1 + _PDF_ROW_PAD  # the header
+    for row in rows:
+        cells = [
+            "\n".join(textwrap.wrap(str(text), width=chars) or [""])
+            for text, chars in zip(row, _PDF_COL_CHARS, strict=True)
+        ]
+        lines = max(c.count("\n") + 1 for c in cells) + _PDF_ROW_PAD
+        if pages[-1] and used + lines > _PDF_PAGE_LINES:
+            pages.append([])
+            used = 1 + _PDF_ROW_PAD
+        pages[-1].append(cells)
+        used += lines
+    return pages
+
+
+def numbers_page(
+    title: str,
+    cells: Sequence[Sequence[str]],
+    provenance: Sequence[tuple[str, str]],
+    plt: Any,
+) -> Any:
+    """One A4 page of the PDF's numbers table (a matplotlib figure): ``cells`` already wrapped.
+
+    The columns have :data:`PDF_COL_WIDTHS` and a row is as tall as its longest cell's lines,
+    so a long reason ("n/a: too short: ...") stays inside its cell.
+    """
+    fig = plt.figure(figsize=(8.27, 11.69))
+    fig.text(0.05, 0.96, title, fontsize=12, weight="bold")
+    for k, (name, value) in enumerate(provenance):
+        fig.text(0.05, 0.94 - 0.015 * k, f"{name}: {value}", fontsize=7, color="#444")
+    top = 0.93 - 0.015 * len(provenance)
+    ax = fig.add_axes((0.05, 0.05, 0.9, top - 0.05))
+    ax.axis("off")
+    if cells:
+        table = ax.table(
+            cellText=[list(r) for r in cells],
+            colLabels=["group", "metric", "value", "unit"],
+            colWidths=list(PDF_COL_WIDTHS),
+            loc="upper left",
+            cellLoc="left",
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+        line_h = 1.0 / _PDF_PAGE_LINES  # of the axes: a full page's lines fill it
+        for (row, _), cell in table.get_celld().items():
+            lines = 1 if row == 0 else max(c.count("\n") + 1 for c in cells[row - 1])
+            cell.set_height(line_h * (lines + _PDF_ROW_PAD))
+    return fig
+
+
 def pdf_bytes(
     title: str,
     rows: list[tuple[str, str, str, str]],
@@ -434,25 +581,8 @@ def pdf_bytes(
         metadata["Creator"] = made["software"]
     buf = io.BytesIO()
     with PdfPages(buf, metadata=metadata) as pdf:
-        per_page = 40
-        top = 0.93 - 0.015 * len(provenance)
-        for start in range(0, max(len(rows), 1), per_page):
-            fig = plt.figure(figsize=(8.27, 11.69))
-            fig.text(0.05, 0.96, title, fontsize=12, weight="bold")
-            for k, (name, value) in enumerate(provenance):
-                fig.text(0.05, 0.94 - 0.015 * k, f"{name}: {value}", fontsize=7, color="#444")
-            ax = fig.add_axes((0.05, 0.05, 0.9, top - 0.05))
-            ax.axis("off")
-            chunk = rows[start : start + per_page]
-            if chunk:
-                table = ax.table(
-                    cellText=[list(r) for r in chunk],
-                    colLabels=["group", "metric", "value", "unit"],
-                    loc="upper left",
-                    cellLoc="left",
-                )
-                table.auto_set_font_size(False)
-                table.set_fontsize(8)
+        for chunk in _pdf_pages(rows):
+            fig = numbers_page(title, chunk, provenance, plt)
             pdf.savefig(fig)
             plt.close(fig)
         for data in pngs:

@@ -88,6 +88,7 @@ from api.messages import BeatMessage, MetricsMessage, MicroBreakMessage, StatusM
 from api.sessions import SessionManager
 from api.settings import ORIGINS_FIX
 from api.storage import Storage
+from webconventions.hosts import normal_origin
 from webconventions.middleware import origin_refusal
 
 router = APIRouter(tags=["live"])
@@ -197,15 +198,6 @@ def _seq_of(text: str) -> int:
     return int(json.loads(text)["seq"])
 
 
-def _normal_origin(origin: str) -> str:
-    """``scheme://host[:port]`` lowercased, default ports dropped."""
-    origin = origin.strip().rstrip("/").lower()
-    for scheme, port in (("http://", ":80"), ("https://", ":443")):
-        if origin.startswith(scheme) and origin.endswith(port):
-            return origin[: -len(port)]
-    return origin
-
-
 def origin_allowed(websocket: WebSocket) -> bool:
     """Whether the handshake's ``Origin`` may open a live socket.
 
@@ -215,17 +207,17 @@ def origin_allowed(websocket: WebSocket) -> bool:
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
-    given = _normal_origin(origin)
+    given = normal_origin(origin)
     settings = websocket.app.state.settings
-    if given in {_normal_origin(o) for o in settings.browser_origins}:
+    if given in settings.browser_origins:  # normalised by Settings (origin_pattern)
         return True
     host_header = websocket.headers.get("host", "")
-    own = {_normal_origin(f"{s}://{host_header}") for s in ("http", "https")}
+    own = {normal_origin(f"{s}://{host_header}") for s in ("http", "https")}
     server = websocket.scope.get("server")
     port = server[1] if server else None
     if port is not None:
         for name in _LOOPBACK:
-            own |= {_normal_origin(f"{s}://{name}:{port}") for s in ("http", "https")}
+            own |= {normal_origin(f"{s}://{name}:{port}") for s in ("http", "https")}
     return given in own
 
 

@@ -150,9 +150,11 @@ def test_a_preflight_with_no_origin_allowed_is_403_naming_the_setting(
     assert any("HRVPACE_ALLOWED_ORIGINS" in m for m in caplog.messages)
     # a plain request without the token is still the 401
     assert client.get("/api/v1/sessions", headers={"Origin": DEV}).status_code == 401
+    # with no origin listed only /api/v1/ is the gate's (README, origin_not_allowed)
+    assert client.options("/", headers=preflight).status_code != 403
 
 
-@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/health"])
+@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/health", "/"])
 def test_a_preflight_from_an_unlisted_origin_is_the_same_403_while_others_are_listed(
     tmp_path: Path, path: str
 ) -> None:
@@ -182,9 +184,94 @@ def test_a_preflight_from_an_unlisted_origin_is_the_same_403_while_others_are_li
         path, headers={"Origin": DEV, **asked, "Access-Control-Request-Headers": "x-foo"}
     )
     assert bad.status_code == 400 and bad.json()["code"] == "bad_request", bad.text
-    assert "'http://localhost:5173' refused: header(s) x-foo (takes " in bad.json()["detail"]
+    assert "'http://localhost:5173' refused: header(s) 'x-foo' (takes " in bad.json()["detail"]
     # the listed origin is let in as before
     ok = client.options(path, headers={"Origin": DEV, **asked})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == DEV
+    assert app.state.settings.browser_origins == [DEV]  # one form for the WebSocket too
+
+
+def _origins_app(origins: list[str]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from webconventions.middleware import OriginsMiddleware
+
+    async def hello(request: object) -> PlainTextResponse:
+        return PlainTextResponse("hi")
+
+    return OriginsMiddleware(
+        Starlette(routes=[Route("/api/v1/x", hello)]),
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        origins_fix="list it in X",
+    )
+
+
+def test_the_origins_middleware_reads_no_starlette_internals() -> None:
+    """Review of 0cadff8: the subclass read ``preflight_headers["Vary"]``, which Starlette
+    0.36-0.47 (allowed by pyproject) leaves out for ``["*"]``: a refused preflight was a 500.
+    Built as those versions build it (no ``Vary`` there), the refusal is still the 400."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    app = _origins_app(["*"])
+    cors = app if isinstance(app, CORSMiddleware) else app.cors
+    cors.preflight_headers.pop("Vary")  # as Starlette < 0.48 builds it for "*"
+    r = _Client(app).options(
+        "/api/v1/x",
+        headers={
+            "Origin": DEV,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-foo",
+        },
+    )
+    assert r.status_code == 400 and r.json()["code"] == "bad_request", r.text
+    assert "header(s) 'x-foo'" in r.json()["detail"]
+
+
+_TAKES = "(takes accept, accept-language, authorization, content-language, content-type)"
+_PNA = "a private-network request (the service allows none)"
+
+
+@pytest.mark.parametrize(
+    ("asked", "named"),
+    [
+        # a trailing comma: Starlette refuses the empty item (it was called private-network)
+        ({"Access-Control-Request-Headers": "authorization,"}, f"header(s) '' {_TAKES}"),
+        ({"Access-Control-Request-Private-Network": "true"}, _PNA),
+        (
+            {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Private-Network": "1"},
+            f"method 'PUT' (takes GET, POST); {_PNA}",
+        ),
+    ],
+)
+def test_a_refused_preflight_names_the_true_reason(asked: dict[str, str], named: str) -> None:
+    """Review of 0cadff8: what the 400 names was re-derived and fell back to "a
+    private-network request" whatever the cause; a private-network request beside another
+    failure was not named."""
+    headers = {"Origin": DEV, "Access-Control-Request-Method": "GET", **asked}
+    r = _Client(_origins_app([DEV])).options("/api/v1/x", headers=headers)
+    assert r.status_code == 400 and r.json()["code"] == "bad_request", r.text
+    assert r.json()["detail"] == f"CORS preflight from {DEV!r} refused: {named}"
+
+
+def test_a_listed_origin_written_another_way_is_the_same_origin(tmp_path: Path) -> None:
+    """Review of 0cadff8: 'http://LOCALHOST:5173/' listed let the page's WebSocket in (its
+    check normalised) but CORS refused every preflight from 'http://localhost:5173' with a
+    403 telling the user to list the origin they had listed."""
+    app = create_app(
+        load_settings(
+            data_dir=tmp_path, token="test-token", allowed_origins=["HTTP://LOCALHOST:5173/"]
+        ),
+        outbound=False,
+    )
+    asked = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    ok = _Client(app).options("/api/v1/sessions", headers={"Origin": DEV, **asked})
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == DEV
 
 
@@ -243,10 +330,14 @@ def test_a_websocket_refused_for_its_origin_logs_the_setting(
     assert DEV in line.getMessage() and "HRVPACE_ALLOWED_ORIGINS" in line.getMessage()
 
 
-def test_a_websocket_refused_for_its_origin_gets_the_same_json_403(app: FastAPI) -> None:
+@pytest.mark.parametrize("extension", [True, False])
+def test_a_websocket_refused_for_its_origin_gets_the_same_json_403(
+    app: FastAPI, extension: bool
+) -> None:
     """With the ASGI denial-response extension (uvicorn has it), the handshake's 403 is the
     ``origin_not_allowed`` problem a refused preflight gets, not a bare 403 (first-day
-    review: one answer for every refused origin)."""
+    review: one answer for every refused origin). Without it (a server that does not offer
+    it: ``extensions`` empty) one close with 1008, which the server sends as a bare 403."""
     scope = {
         "type": "websocket",
         "asgi": {"version": "3.0"},
@@ -258,7 +349,7 @@ def test_a_websocket_refused_for_its_origin_gets_the_same_json_403(app: FastAPI)
         "server": ("127.0.0.1", 8765),
         "client": ("127.0.0.1", 50000),
         "subprotocols": [],
-        "extensions": {"websocket.http.response": {}},
+        "extensions": {"websocket.http.response": {}} if extension else {},
     }
     sent: list[dict[str, Any]] = []
 
@@ -269,6 +360,9 @@ def test_a_websocket_refused_for_its_origin_gets_the_same_json_403(app: FastAPI)
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    if not extension:
+        assert [(m["type"], m.get("code")) for m in sent] == [("websocket.close", 1008)]
+        return
     assert sent[0]["type"] == "websocket.http.response.start" and sent[0]["status"] == 403
     assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
     problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))

@@ -191,3 +191,37 @@ def test_a_wildcard_bind_in_any_spelling_names_no_host(tmp_path: Path, wildcard:
     assert url_for(wildcard, 8765) in ("http://127.0.0.1:8765", "http://[::1]:8765")
     one = load_settings(data_dir=tmp_path, token="t", host="2001:db8::0")
     assert one.accepted_hosts[-1] == "[2001:db8::]"
+
+
+def test_allowed_origins_are_normalised_and_a_bad_one_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of 0cadff8: CORS compared the listed origins as written, the WebSocket
+    normalised them, so 'http://localhost:5173/' let one in and not the other; a string that
+    is no origin was taken and never matched."""
+    settings = load_settings(
+        data_dir=tmp_path,
+        token="t",
+        allowed_origins=["HTTP://LOCALHOST:5173/", "https://App.Example:443", "http://[::1]:80"],
+        cors_origins=["http://localhost:5173", "*", "capacitor://localhost"],
+    )
+    assert settings.browser_origins == [
+        "http://localhost:5173",
+        "https://app.example",
+        "http://[::1]",
+        "*",
+        "capacitor://localhost",
+    ]
+    for bad, says in [
+        ("localhost:5173", "'localhost:5173' is not an origin: write scheme://host[:port]"),
+        ("http://x.example/app", "no path, query or user"),
+        ("http://x.example:99999", "the port must be a number 1-65535"),
+        ("http://", "is not an origin"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(says)) as info:
+            load_settings(data_dir=tmp_path, token="t", allowed_origins=[bad])
+        assert "allowed_origins" in str(info.value)
+    monkeypatch.setenv("HRVPACE_CORS_ORIGINS", '["http://a.example/x"]')
+    with pytest.raises(ConfigError, match="cors_origins") as info:
+        load_settings(data_dir=tmp_path, token="t")
+    assert "HRVPACE_" in str(info.value)

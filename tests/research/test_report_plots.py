@@ -51,8 +51,8 @@ def test_poincare_ellipse_axes_are_the_pairs_spread(shared_data: Path) -> None:
 
 def test_numbers_grouped_with_units_and_precision(shared_data: Path) -> None:
     rec = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt")
-    summary, _, _ = summarize(rec.rr_ms)
-    rows = {m: (g, v, u) for g, m, v, u in number_rows(summary)}
+    summary, rr, gaps = summarize(rec.rr_ms)
+    rows = {m: (g, v, u) for g, m, v, u in number_rows(summary, rr, gaps)}
     assert rows["rmssd_ms"] == ("Time domain", f"{summary['rmssd_ms']:.1f}", "ms")
     assert rows["lf_ms2"] == ("Frequency domain", f"{summary['lf_ms2']:,.0f}", "ms^2")
     assert rows["lf_peak_hz"][2] == "Hz" and rows["dfa_alpha1"][0] == "Nonlinear"
@@ -132,20 +132,53 @@ def test_a_number_left_out_says_why_not_a_bare_dash(shared_data: Path) -> None:
     """First-day review: a short recording's frequency rows were a bare '-' (PDF and HTML
     alike); each now says why: the spectrum's 128 s, VLF's 5 min, coherence's 64 s."""
     rr = read_recording(shared_data / "hrvpkg_rest_rri_ms.txt").rr_ms
-    short, _, _ = summarize(rr[:100])  # ~108 s: no spectrum
-    rows = {m: v for _, m, v, _ in number_rows(short)}
+    short, r, g = summarize(rr[:100])  # ~108 s: no spectrum
+    rows = {m: v for _, m, v, _ in number_rows(short, r, g)}
     assert "-" not in rows.values()
     for name in ("vlf_ms2", "lf_ms2", "lf_peak_hz", "hf_peak_hz", "lf_hf"):
-        assert rows[name] == "n/a: too short: the spectrum needs 128 s of beats", name
+        assert rows[name].startswith("n/a: too short: the spectrum needs 128-136 s "), name
     assert rows["ectopy_reason"] == "none"
-    four_min, _, _ = summarize(rr[:220])  # ~240 s: LF/HF, no VLF
-    rows = {m: v for _, m, v, _ in number_rows(four_min)}
+    four_min, r, g = summarize(rr[:220])  # ~240 s: LF/HF, no VLF
+    rows = {m: v for _, m, v, _ in number_rows(four_min, r, g)}
     assert rows["vlf_ms2"] == "n/a: too short: VLF needs 300 s (5 min)"
     assert rows["lf_ms2"] == f"{four_min['lf_ms2']:,.0f}"
-    tiny, _, _ = summarize(rr[:50])  # ~54 s: no 64-s coherence window
-    rows = {m: v for _, m, v, _ in number_rows(tiny)}
+    tiny, r, g = summarize(rr[:50])  # ~54 s: no 64-s coherence window
+    rows = {m: v for _, m, v, _ in number_rows(tiny, r, g)}
     assert rows["coherence_peak_hz"] == "n/a: too short: coherence needs 64 s of beats"
     assert rows["coherence_ratio"] == rows["coherence_peak_hz"]
+
+
+def test_a_reason_is_the_true_cause_not_a_guess_from_the_length() -> None:
+    """Review of 0cadff8: 150 s of clean beats (no gap) got "no 128 s of beats without a gap"
+    (Welch trims 20 beats at each end, so no segment fits until ~160-175 s), and 100 s of
+    constant beats got "no 64-s window without a gap" for coherence and "too few beats" for
+    DFA and the stress index, where the cause is zero variance."""
+    clean = 1000.0 + 30.0 * np.sin(np.arange(150) * 0.7)  # 150 s, no gap
+    summary, r, g = summarize(clean)
+    assert summary["n_gaps"] == 0 and summary["total_ms2"] is None
+    rows = {m: v for _, m, v, _ in number_rows(summary, r, g)}
+    interior = (np.sum(clean[21:130])) / 1000.0  # t[N-21] - t[20]
+    assert rows["lf_ms2"] == (
+        "n/a: too short: the spectrum needs 128-136 s between the first and last 20 beats "
+        f"({interior:.0f} s here)"
+    )
+    assert "gap" not in " ".join(rows.values())
+    with_gaps = np.zeros(clean.size * 2, dtype=bool)
+    with_gaps[[60, 140, 220]] = True  # 300 s with a gap every 80 s: no segment fits between
+    summary, r, g = summarize(np.tile(clean, 2), gaps=with_gaps)
+    rows = {m: v for _, m, v, _ in number_rows(summary, r, g)}
+    assert rows["lf_ms2"].startswith("n/a: every 128-s segment touches a gap (")
+    flat, r, g = summarize(np.full(100, 1000.0))  # 100 s of constant beats
+    assert flat["n_gaps"] == 0
+    rows = {m: v for _, m, v, _ in number_rows(flat, r, g)}
+    assert rows["coherence_ratio"] == "n/a: zero variance: every interval is the same (no power)"
+    assert rows["dfa_alpha1"].startswith("n/a: zero variance")
+    assert rows["stress_index"].startswith("n/a: zero variance")
+    assert rows["ln_rmssd"].startswith("n/a: zero variance")
+    few, r, g = summarize(np.full(20, 1000.0) + np.arange(20.0))
+    rows = {m: v for _, m, v, _ in number_rows(few, r, g)}
+    assert rows["dfa_alpha1"] == "n/a: too few beats: DFA alpha1 needs 32"
+    assert rows["lf_ms2"] == "n/a: too few beats: the spectrum needs 42"
 
 
 def test_a_sessions_source_in_the_data_table_is_rounded() -> None:
@@ -168,3 +201,43 @@ def test_an_assessment_without_an_estimate_says_why() -> None:
     plot = _assessment(result)
     assert plot is not None
     assert plot.caption == "Resonance assessment: 2 paced rates; no estimate: no usable rate"
+
+
+def test_the_pdf_numbers_table_keeps_each_reason_inside_its_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review of 0cadff8: the PDF's four equal columns cut a 45-62-character reason off
+    ("n/a: too short: the spectrum n") and ran it under the unit cell and off the table. Every
+    cell's text (as drawn) now lies inside its cell and every cell inside the page."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends import backend_pdf
+    from matplotlib.table import Table
+
+    from api.research.report_plots import pdf_bytes
+
+    drawn: list[object] = []
+    saved = backend_pdf.PdfPages.savefig
+
+    def spy(self: object, figure: object = None, **kw: object) -> None:
+        figure.canvas.draw()  # type: ignore[attr-defined]  # lays the table out (Agg)
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        page = figure.bbox  # type: ignore[attr-defined]
+        for ax in figure.axes:  # type: ignore[attr-defined]
+            for table in (c for c in ax.get_children() if isinstance(c, Table)):
+                for cell in table.get_celld().values():
+                    box = cell.get_window_extent(renderer)
+                    text = cell.get_text().get_window_extent(renderer)
+                    drawn.append(cell.get_text().get_text())
+                    assert box.x0 >= page.x0 and box.x1 <= page.x1 + 0.5, box
+                    assert text.x0 >= box.x0 - 0.5 and text.x1 <= box.x1 + 0.5, (
+                        cell.get_text().get_text()
+                    )
+                    assert text.y0 >= box.y0 - 0.5 and text.y1 <= box.y1 + 0.5
+                    assert box.y0 >= page.y0 - 0.5, "the table runs off the page"
+        saved(self, figure, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backend_pdf.PdfPages, "savefig", spy)
+    summary, r, g = summarize(np.full(100, 1000.0))  # the longest reasons: spectrum, flat
+    pdf = pdf_bytes("hrvpace report: flat", number_rows(summary, r, g), [])
+    assert pdf.startswith(b"%PDF")
+    assert any("too short: the spectrum needs" in t for t in drawn)
