@@ -1,11 +1,11 @@
-"""hrv.dfa_alpha1's one-pass F(n) (series of up to 2,048 beats): the same numbers, to rounding.
+"""hrv.dfa_alpha1's one-pass F(n) (up to ~1,000 beats at sizes 4-16): the same numbers, to rounding.
 
 ``dfa_alpha1`` used to fit the boxes one size at a time (``_fluctuation``, a fancy-indexed copy
-and a matrix product per size: about 1 ms of a live window's ~3 ms). Series of up to
-``_ONE_PASS_MAX_BEATS`` beats now gather the boxes of every size at once through a box layout
+and a matrix product per size: about 1 ms of a live window's ~3 ms). Layouts of up to
+``_ONE_PASS_MAX_POINTS`` points (box sizes x beats) now gather the boxes of every size at once
 (cached for short gap-free series) and fit them with per-box sums (``_fluctuations``); longer
 series keep the per-size code. Measured against the per-size code when the change was made: at
-most 8.4e-16 relative on the 16,123 live windows (60 s every 5 s) of nsr001, 1.2e-14 on 3,000
+most 8.4e-16 relative on the 16,123 live windows (60 s every 5 s) of nsr001, ~4e-14 on 3,000
 random series (white noise, random walks, 9-s pauses, 1e-3 ms of variation at 10 s, gaps; box
 sizes 3-19), apart from alpha1 within 0.003 of zero, where 2e-12 relative is 5e-15 absolute
 and both codes are as far from a long-double computation. Checked here on a few series only
@@ -68,11 +68,11 @@ def test_one_pass_and_per_size_paths_agree(monkeypatch: pytest.MonkeyPatch) -> N
     # one series through both paths: above the threshold (per size), then with the threshold
     # raised (one pass over a layout of every size)
     rr, gaps = _series(4, 2100)
-    assert rr.size > nl._ONE_PASS_MAX_BEATS
+    assert 13 * rr.size > nl._ONE_PASS_MAX_POINTS
     for g in (None, gaps):
         per_size = hrv.dfa_alpha1(rr, gaps=g).alpha1
         with monkeypatch.context() as m:
-            m.setattr(nl, "_ONE_PASS_MAX_BEATS", 10**9)
+            m.setattr(nl, "_ONE_PASS_MAX_POINTS", 10**9)
             one_pass = hrv.dfa_alpha1(rr, gaps=g).alpha1
         assert per_size is not None and one_pass is not None
         assert one_pass == pytest.approx(per_size, rel=1e-13, abs=0.0)
