@@ -123,7 +123,7 @@ def test_only_planned_prompts_go_to_webhooks(tmp_path: Path) -> None:
     async def run() -> list[str]:
         clock = _FixedClock(monday_9)
         notifier = _RecordingNotifier(storage)
-        manager = SimpleNamespace(live_sessions=[])
+        manager = SimpleNamespace(live_sessions=[], running_sessions=[])
         sched = PromptScheduler(
             storage,
             manager,  # type: ignore[arg-type]
@@ -160,7 +160,7 @@ def test_a_prompt_answered_while_the_tick_expires_it_is_not_announced_as_expired
         ]  # fmt: skip
         sched = PromptScheduler(
             storage,
-            SimpleNamespace(live_sessions=[]),  # type: ignore[arg-type]
+            SimpleNamespace(live_sessions=[], running_sessions=[]),  # type: ignore[arg-type]
             _FixedClock(20.0),
             webhooks=_RecordingNotifier(storage),
             plan=DayPlan(),
@@ -527,7 +527,7 @@ def test_a_check_in_due_while_another_is_open_is_skipped(tmp_path: Path) -> None
         clock = _FixedClock(at(14, 22))
         sched = PromptScheduler(
             storage,
-            SimpleNamespace(live_sessions=[]),  # type: ignore[arg-type]
+            SimpleNamespace(live_sessions=[], running_sessions=[]),  # type: ignore[arg-type]
             clock,
             webhooks=_RecordingNotifier(storage),
             plan=plan,
