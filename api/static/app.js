@@ -224,8 +224,8 @@ async function backfillBeats(sessionId, current) {
     const stored = data.beats.map(beatEntry);
     const cutoff = (stored.length ? stored[stored.length - 1].t_s : 0) - TACHOGRAM_S;
     state.beats = stored.filter((b) => b.t_s > cutoff);
-    if (state.beats.length) state.clock.observe(state.beats[state.beats.length - 1].t_s);
-    state.chartsDirty = true;
+    if (state.beats.length) observeClock(state.beats[state.beats.length - 1].t_s);
+    markChartsDirty();
   } catch {
     // an older service without since_t_s: the tachogram fills from live beats
   }
@@ -249,6 +249,7 @@ function detach() {
   state.noContact = false;
   microBreaks.detach();
   $("session-stop").disabled = true;
+  wakeFrames(); // the pacer says "No pacing"
 }
 
 function openSocket(sessionId) {
@@ -510,7 +511,7 @@ function beatEntry(b) {
 }
 
 function onBeat(msg) {
-  state.clock.observe(msg.t_s);
+  observeClock(msg.t_s);
   takeBeat(msg);
 }
 
@@ -590,7 +591,7 @@ function showBeat(msg) {
   $("st-contact").textContent = msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT";
   $("st-beats").textContent = String(msg.idx + 1);
   renderQuality();
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 /** The server's signal quality (live `signal` message) of the session shown, newest first. */
@@ -769,7 +770,7 @@ function markEnded(how) {
 // ------------------------------------------------------------------------------ breathing
 
 function onGuidance(msg) {
-  state.clock.observe(msg.t_s);
+  observeClock(msg.t_s);
   // "stopped": the pacer was stopped or its time ran out; the session goes on monitoring
   const stale = typeof msg.seq === "number" && msg.seq < state.commandSeq;
   if (!stale) {
@@ -815,7 +816,7 @@ function resetAssessment() {
   state.assessment = [];
   state.assessmentVerdict = null;
   state.assessmentStopped = null;
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 /**
@@ -839,14 +840,14 @@ function takeAssessmentEvent(ev) {
     state.assessmentVerdict = null;
     state.assessmentStopped = ev;
   }
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 function addAssessmentStep(result) {
   const i = state.assessment.findIndex((r) => r.rate_bpm === result.rate_bpm);
   if (i >= 0) state.assessment[i] = result;
   else state.assessment.push(result);
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 /** Whether the session is on the person (a strap, watch or optical sensor): only then are its
@@ -874,6 +875,7 @@ async function loadAssessment(sessionId, current) {
 
 function renderGuidanceInfo() {
   const g = state.guidance;
+  wakeFrames(); // the pacer starts, or stops and shows why
   $("pacer-stop").hidden = !g;
   document.body.classList.toggle("pacing", Boolean(g));
   if (!g) $("break-countdown").hidden = true;
@@ -941,7 +943,7 @@ function renderGuidanceInfo() {
   $("assessment-caption").textContent =
     "Heart-rate oscillation (peak to trough, beats/min) at each breathing rate" +
     (rate !== null ? "; the tested rate nearest the resonance rate is highlighted" : "");
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 function assessmentRows() {
@@ -999,7 +1001,7 @@ async function breathingCommand(path, body) {
   try {
     const out = await withAuth(() => api.post(`/sessions/${sessionId}/breathing/${path}`, body));
     if (state.session?.id !== sessionId) return; // another session was picked meanwhile
-    if (out.guidance) state.clock.observe(out.t_s);
+    if (out.guidance) observeClock(out.t_s);
     if (typeof out.seq === "number") state.commandSeq = out.seq;
     // unless the live stream already brought this answer's guidance or a later one
     if (!(typeof out.seq === "number" && state.guidanceSeq >= out.seq)) {
@@ -1231,8 +1233,8 @@ function renderStillPacer(breath, pattern) {
   const fill = $("pacer-bar-fill");
   const seconds = $("pacer-seconds");
   if (!breath) {
-    fill.style.width = "0";
-    seconds.textContent = "";
+    if (fill.style.width !== "0px") fill.style.width = "0px";
+    if (seconds.textContent !== "") seconds.textContent = "";
     return;
   }
   const width = `${(breath.volume * 100).toFixed(1)}%`;
@@ -1246,17 +1248,31 @@ function renderStillPacer(breath, pattern) {
 function renderCountdown(g, tS) {
   const box = $("break-countdown");
   if (!g || typeof g.ends_at_s !== "number" || tS === null) {
-    box.hidden = true;
+    if (!box.hidden) box.hidden = true;
     return;
   }
   const left = Math.max(0, Math.ceil(g.ends_at_s - tS));
   const text = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
   if (box.textContent !== text) box.textContent = text;
-  box.dataset.remainingS = String(left);
-  box.hidden = false;
+  setData(box, "remainingS", String(left));
+  if (box.hidden) box.hidden = false;
 }
 
-/** Every animation frame: the pacer from the reference and the session clock. */
+/** Set a data-* attribute only when its value changes (a write of the same value still
+ * invalidates style and wakes mutation observers). */
+function setData(el, key, value) {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
+}
+
+/** Set an inline transform only when it changes. */
+function setTransform(el, value) {
+  if (el.style.transform !== value) el.style.transform = value;
+}
+
+/**
+ * The pacer from the reference and the session clock: every animation frame while it moves
+ * (pacerMoves), once when that changes. Nothing is written that is already there.
+ */
 function animatePacer() {
   const g = state.guidance;
   const pacer = $("pacer");
@@ -1266,8 +1282,8 @@ function animatePacer() {
   renderCountdown(g, tS);
   if (!g || !g.reference || tS === null) {
     lastStage = null;
-    pacer.dataset.stage = "idle";
-    circle.style.transform = "scale(0.45)";
+    setData(pacer, "stage", "idle");
+    setTransform(circle, "scale(0.45)");
     const idle = g ? "Waiting for beats" : "No pacing";
     if (label.textContent !== idle) label.textContent = idle; // a live region with cues on
     renderStillPacer(null);
@@ -1278,12 +1294,12 @@ function animatePacer() {
   const pattern = ref.pattern || g.pattern;
   const breath = breathAt(phase, pattern);
   const scale = reducedMotion.matches ? 0.8 : 0.45 + 0.55 * breath.volume;
-  circle.style.transform = `scale(${scale.toFixed(4)})`;
-  pacer.dataset.motion = reducedMotion.matches ? "still" : "moving";
+  setTransform(circle, `scale(${scale.toFixed(4)})`);
+  setData(pacer, "motion", reducedMotion.matches ? "still" : "moving");
   if (reducedMotion.matches) renderStillPacer(breath, pattern);
   if (breath.stage !== lastStage && lastStage !== null) nudges.cue(breath.stage);
   lastStage = breath.stage;
-  pacer.dataset.stage = breath.stage;
+  setData(pacer, "stage", breath.stage);
   pacer.dataset.volume = breath.volume.toFixed(4);
   pacer.dataset.phase = phase.toFixed(4); // cycles since the pacer started; 0 = inhale onset
   pacer.dataset.sessionT = tS.toFixed(3); // the page's estimate of the session time, s
@@ -1991,9 +2007,46 @@ $("history-refresh").addEventListener("click", loadHistory);
 
 // ------------------------------------------------------------------------------ main loop
 
+// The page asks for animation frames only while something on it changes from frame to frame:
+// the pacer while it paces (with the session clock running: the circle or the still pacer's
+// bar, the stage, the countdown), and the charts once they are marked dirty (at most every
+// CHART_MIN_MS: a timer waits out the rest, not a frame loop). An idle page (no session, or
+// a session without pacing between beats) runs no frames at all: it is open all working day
+// on laptops. Whatever changes what the pacer or the charts show calls wakeFrames
+// (markChartsDirty, observeClock, renderGuidanceInfo, detach, resize, reduced motion,
+// visibility); the loop stops by itself. A hidden tab gets no frames (the browser holds them).
+const CHART_MIN_MS = 500; // the tachogram redraws at most twice a second
+let frameAsked = false;
+let chartTimer = null;
+
+/** Whether the pacer moves: pacing, with the session clock running. */
+function pacerMoves() {
+  return Boolean(state.guidance) && state.clock.at() !== null;
+}
+
+/** One animation frame (the loop goes on from there while something moves). */
+function wakeFrames() {
+  if (frameAsked) return;
+  frameAsked = true;
+  requestAnimationFrame(frameLoop);
+}
+
+/** The charts need drawing anew (new beats, results, a resize): a frame, or the throttle's timer. */
+function markChartsDirty() {
+  state.chartsDirty = true;
+  if (!chartTimer) wakeFrames();
+}
+
+/** A message said the session is at `tS`: the clock follows; a pacer waiting for it moves. */
+function observeClock(tS) {
+  state.clock.observe(tS);
+  if (state.guidance) wakeFrames();
+}
+
 function frameLoop(now) {
+  frameAsked = false;
   animatePacer();
-  if (state.chartsDirty && now - state.lastChartDraw > 500) {
+  if (state.chartsDirty && now - state.lastChartDraw > CHART_MIN_MS) {
     state.chartsDirty = false;
     state.lastChartDraw = now;
     const beats = state.beats;
@@ -2008,7 +2061,16 @@ function frameLoop(now) {
       renderAssessmentTable();
     }
   }
-  requestAnimationFrame(frameLoop);
+  if (pacerMoves()) {
+    wakeFrames();
+  } else if (state.chartsDirty && !chartTimer) {
+    // drawn less than CHART_MIN_MS ago: one frame when that time is up
+    const wait = Math.max(0, CHART_MIN_MS - (now - state.lastChartDraw)) + 1;
+    chartTimer = setTimeout(() => {
+      chartTimer = null;
+      wakeFrames();
+    }, wait);
+  }
 }
 
 async function start() {
@@ -2044,7 +2106,9 @@ function init() {
       $("breathing").scrollIntoView({ behavior: "smooth", block: "center" });
     },
   });
-  requestAnimationFrame(frameLoop);
+  wakeFrames();
+  reducedMotion.addEventListener("change", wakeFrames);
+  document.addEventListener("visibilitychange", wakeFrames);
   setInterval(() => {
     if (!api.getToken() || document.visibilityState !== "visible") return;
     loadHistory();
@@ -2054,7 +2118,7 @@ function init() {
     }, () => {});
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {
-    state.chartsDirty = true;
+    markChartsDirty();
     stackBanners();
   });
   new ResizeObserver(stackBanners).observe($("micro-break-banner"));

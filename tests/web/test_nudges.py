@@ -54,6 +54,19 @@ HIDDEN_TAB = """
 """
 
 
+# Counts the animation-frame callbacks the page runs (window.__frames).
+COUNT_FRAMES = """
+(() => {
+  const raf = window.requestAnimationFrame.bind(window);
+  window.__frames = 0;
+  window.requestAnimationFrame = (cb) => raf((t) => {
+    window.__frames += 1;
+    cb(t);
+  });
+})();
+"""
+
+
 def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -164,6 +177,7 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
     web_server: WebServer, open_page: Callable[..., Any]
 ) -> None:
     page, errors = open_page(LAPTOP, notifications=False)
+    page.add_init_script(COUNT_FRAMES)
     with web_server.client() as api:
         sid = _start_simulator(api, seed=6, speed=1)
         _attach(page, web_server, sid, min_beats=3)
@@ -189,6 +203,18 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         assert countdown.is_hidden() and page.get_by_test_id("pacer-stop").is_hidden()
         assert api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
         api.post(f"/api/v1/sessions/{sid}/stop")
+        # Nothing changes on the page any more: it asks for no animation frames (it is open
+        # all day on laptops; it ran 60 a second for ever). A second of them is counted.
+        page.wait_for_function(
+            "document.getElementById('conn-status').textContent.startsWith('Session stopped')"
+        )
+        frames = page.evaluate(
+            """() => new Promise((done) => {
+                const n0 = window.__frames;
+                setTimeout(() => done(window.__frames - n0), 1000);
+            })"""
+        )
+        assert frames <= 1, f"{frames} animation frames in 1 s of an idle page"
     assert errors == []
 
 
