@@ -204,7 +204,9 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         assert api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
         api.post(f"/api/v1/sessions/{sid}/stop")
         # Nothing changes on the page any more: it asks for no animation frames (it is open
-        # all day on laptops; it ran 60 a second for ever). A second of them is counted.
+        # all day on laptops; it ran 60 a second for ever). A second of them is counted: the
+        # session's last messages may still redraw the charts (a frame, one more after the
+        # redraw's 500 ms throttle) and the history read on the end draw its chart.
         page.wait_for_function(
             "document.getElementById('conn-status').textContent.startsWith('Session stopped')"
         )
@@ -214,7 +216,7 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
                 setTimeout(() => done(window.__frames - n0), 1000);
             })"""
         )
-        assert frames <= 1, f"{frames} animation frames in 1 s of an idle page"
+        assert frames <= 3, f"{frames} animation frames in 1 s of an idle page"
     assert errors == []
 
 
