@@ -16,6 +16,27 @@ import * as workday from "./js/workday.js";
 
 const $ = (id) => document.getElementById(id);
 
+// Writes that change nothing are left out: writing the same text or attribute again still
+// makes the browser restyle, lay out and paint (live messages come 20 times a second from a
+// fast replay), and wakes mutation observers.
+
+/** Set an element's text only when it changes. */
+function setText(el, text) {
+  const value = String(text);
+  if (el.textContent !== value) el.textContent = value;
+}
+
+/** Set a data-* attribute only when its value changes. */
+function setData(el, key, value) {
+  const text = String(value);
+  if (el.dataset[key] !== text) el.dataset[key] = text;
+}
+
+/** Set an inline transform only when it changes. */
+function setTransform(el, value) {
+  if (el.style.transform !== value) el.style.transform = value;
+}
+
 const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session time
 const QUALITY_WINDOW_S = 60;
 // RMSSD and coherence older than this (session time, three missed 5-s windows) are shown as
@@ -587,9 +608,9 @@ function pushBeat(b) {
 function showBeat(msg) {
   const recent = state.beats.slice(-HR_BEATS);
   const meanRr = recent.reduce((a, b) => a + b.rr_ms, 0) / recent.length;
-  $("heart-rate").textContent = Math.round(60000 / meanRr);
-  $("st-contact").textContent = msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT";
-  $("st-beats").textContent = String(msg.idx + 1);
+  setText($("heart-rate"), Math.round(60000 / meanRr));
+  setText($("st-contact"), msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT");
+  setText($("st-beats"), msg.idx + 1);
   renderQuality();
   markChartsDirty();
 }
@@ -663,25 +684,25 @@ function renderQuality() {
   const fromServer = !!s && typeof s.quality === "number";
   const q = fromServer ? s.quality : signalQuality();
   if (q === null) {
-    el.textContent = "-";
-    el.dataset.level = "";
-    el.dataset.source = "";
-    note.dataset.reason = state.noContact ? "no-contact" : "";
-    note.textContent = state.noContact ? NO_CONTACT_NOTE : "clean beats, last 60 s";
+    setText(el, "-");
+    setData(el, "level", "");
+    setData(el, "source", "");
+    setData(note, "reason", state.noContact ? "no-contact" : "");
+    setText(note, state.noContact ? NO_CONTACT_NOTE : "clean beats, last 60 s");
     return;
   }
   const level = q >= 0.9 ? "good" : q >= 0.7 ? "fair" : "poor";
-  el.textContent = `${Math.round(q * 100)} %`;
-  el.dataset.level = level;
-  el.dataset.source = fromServer ? "server" : "page";
+  setText(el, `${Math.round(q * 100)} %`);
+  setData(el, "level", level);
+  setData(el, "source", fromServer ? "server" : "page");
   // a lost contact is the strap's whatever the rhythm (as the pacer holds for it first)
   let reason = level;
   if (state.noContact) reason = "no-contact";
   else if (fromServer && s.contact === false) reason = contactBack() ? "contact-back" : "no-contact";
   else if (fromServer && s.irregular_rhythm === true) reason = "irregular";
-  note.dataset.reason = reason;
+  setData(note, "reason", reason);
   const notes = { irregular: IRREGULAR_NOTE, "no-contact": NO_CONTACT_NOTE, "contact-back": CONTACT_BACK_NOTE };
-  note.textContent = notes[reason] || QUALITY_NOTES[level];
+  setText(note, notes[reason] || QUALITY_NOTES[level]);
 }
 
 /** A number in the person's locale (decimal comma where that is the custom). */
@@ -709,35 +730,38 @@ function renderMetrics() {
   const newest = newestSessionT();
   const stale = !!m && typeof m.t_s === "number" && newest !== null && newest - m.t_s > METRICS_STALE_S;
   const since = stale ? `from ${clockLabel(m.t_s)} (no clean minute since)` : "";
-  $("rmssd").textContent = m ? fmt(m.rmssd_ms, 0) : "-";
-  $("rmssd-unit").textContent =
-    m && typeof m.rmssd_ms === "number" ? (stale ? `ms, ${since}` : "ms") : "ms, first value after 60 s of beats";
+  setText($("rmssd"), m ? fmt(m.rmssd_ms, 0) : "-");
+  setText(
+    $("rmssd-unit"),
+    m && typeof m.rmssd_ms === "number" ? (stale ? `ms, ${since}` : "ms") : "ms, first value after 60 s of beats",
+  );
   const score = m ? m.coherence_score : null;
-  $("coherence").textContent = fmt(score, 2);
-  $("coherence").dataset.value = score ?? "";
-  $("coherence-note").textContent =
+  setText($("coherence"), fmt(score, 2));
+  setData($("coherence"), "value", score ?? "");
+  const zone = setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX, zones: COHERENCE_ZONES });
+  setData($("coherence"), "zone", zone || "none");
+  setText(
+    $("coherence-note"),
     score === null || score === undefined
       ? "needs about a minute of clean beats"
       : stale
         ? since
-        : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min`;
-  const zone = setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX, zones: COHERENCE_ZONES });
-  $("coherence").dataset.zone = zone || "none";
-  if (zone && !stale) $("coherence-note").textContent += ` (${zone})`;
+        : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min${zone ? ` (${zone})` : ""}`,
+  );
   for (const id of ["rmssd", "coherence", "coherence-gauge"]) $(id).classList.toggle("stale", stale);
-  $("rmssd").dataset.stale = stale ? "true" : "false";
+  setData($("rmssd"), "stale", stale ? "true" : "false");
 }
 
 function onStatus(msg) {
   if (state.session) state.session.state = msg.state;
-  $("st-state").textContent = msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state;
-  $("st-device").textContent = msg.device_name || describeSource(state.session?.source);
+  setText($("st-state"), msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state);
+  setText($("st-device"), msg.device_name || describeSource(state.session?.source));
   // the strap's battery at 20 %, 10 %, 5 %: the service's warning (battery_warning) says so
   const low = msg.battery_warning ? " (low)" : "";
-  $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`;
-  $("st-battery").title = msg.battery_warning || "";
-  $("st-beats").textContent = String(msg.n_beats);
-  if (msg.message) $("st-state").title = msg.message;
+  setText($("st-battery"), msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`);
+  if ($("st-battery").title !== (msg.battery_warning || "")) $("st-battery").title = msg.battery_warning || "";
+  setText($("st-beats"), msg.n_beats);
+  if (msg.message && $("st-state").title !== msg.message) $("st-state").title = msg.message;
   // lost skin contact: no beats come, so the status is what says it (the note and the tile)
   const noContact = msg.source_state === "no_contact";
   if (noContact) $("st-contact").textContent = "NO CONTACT";
@@ -1258,16 +1282,6 @@ function renderCountdown(g, tS) {
   if (box.hidden) box.hidden = false;
 }
 
-/** Set a data-* attribute only when its value changes (a write of the same value still
- * invalidates style and wakes mutation observers). */
-function setData(el, key, value) {
-  if (el.dataset[key] !== value) el.dataset[key] = value;
-}
-
-/** Set an inline transform only when it changes. */
-function setTransform(el, value) {
-  if (el.style.transform !== value) el.style.transform = value;
-}
 
 /**
  * The pacer from the reference and the session clock: every animation frame while it moves
