@@ -684,6 +684,13 @@ def test_the_small_things_a_person_notices(
         zone = shown["zone"]
         assert zone in ("low", "medium", "high")
         assert f"({zone})" in shown["note"]
+        # at 60x a value comes 12 times a second: the gauge jumps to each, not eases (0.6 s)
+        # without end, the page redrawn 60 times a second (it eases at real time: 5 s apart)
+        page.wait_for_function(
+            "getComputedStyle(document.querySelector('#coherence-gauge .gauge-value'))"
+            ".transitionDuration === '0s'",
+            timeout=5000,
+        )
 
         # another session while one runs: the page warns first
         if not page.locator("#start-new").evaluate("d => d.open"):
