@@ -16,6 +16,27 @@ import * as workday from "./js/workday.js";
 
 const $ = (id) => document.getElementById(id);
 
+// Writes that change nothing are left out: writing the same text or attribute again still
+// makes the browser restyle, lay out and paint (live messages come 20 times a second from a
+// fast replay), and wakes mutation observers.
+
+/** Set an element's text only when it changes. */
+function setText(el, text) {
+  const value = String(text);
+  if (el.textContent !== value) el.textContent = value;
+}
+
+/** Set a data-* attribute only when its value changes. */
+function setData(el, key, value) {
+  const text = String(value);
+  if (el.dataset[key] !== text) el.dataset[key] = text;
+}
+
+/** Set an inline transform only when it changes. */
+function setTransform(el, value) {
+  if (el.style.transform !== value) el.style.transform = value;
+}
+
 const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session time
 const QUALITY_WINDOW_S = 60;
 // RMSSD and coherence older than this (session time, three missed 5-s windows) are shown as
@@ -224,8 +245,8 @@ async function backfillBeats(sessionId, current) {
     const stored = data.beats.map(beatEntry);
     const cutoff = (stored.length ? stored[stored.length - 1].t_s : 0) - TACHOGRAM_S;
     state.beats = stored.filter((b) => b.t_s > cutoff);
-    if (state.beats.length) state.clock.observe(state.beats[state.beats.length - 1].t_s);
-    state.chartsDirty = true;
+    if (state.beats.length) observeClock(state.beats[state.beats.length - 1].t_s);
+    markChartsDirty();
   } catch {
     // an older service without since_t_s: the tachogram fills from live beats
   }
@@ -249,6 +270,7 @@ function detach() {
   state.noContact = false;
   microBreaks.detach();
   $("session-stop").disabled = true;
+  wakeFrames(); // the pacer says "No pacing"
 }
 
 function openSocket(sessionId) {
@@ -510,7 +532,7 @@ function beatEntry(b) {
 }
 
 function onBeat(msg) {
-  state.clock.observe(msg.t_s);
+  observeClock(msg.t_s);
   takeBeat(msg);
 }
 
@@ -586,11 +608,11 @@ function pushBeat(b) {
 function showBeat(msg) {
   const recent = state.beats.slice(-HR_BEATS);
   const meanRr = recent.reduce((a, b) => a + b.rr_ms, 0) / recent.length;
-  $("heart-rate").textContent = Math.round(60000 / meanRr);
-  $("st-contact").textContent = msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT";
-  $("st-beats").textContent = String(msg.idx + 1);
+  setText($("heart-rate"), Math.round(60000 / meanRr));
+  setText($("st-contact"), msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT");
+  setText($("st-beats"), msg.idx + 1);
   renderQuality();
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 /** The server's signal quality (live `signal` message) of the session shown, newest first. */
@@ -662,25 +684,25 @@ function renderQuality() {
   const fromServer = !!s && typeof s.quality === "number";
   const q = fromServer ? s.quality : signalQuality();
   if (q === null) {
-    el.textContent = "-";
-    el.dataset.level = "";
-    el.dataset.source = "";
-    note.dataset.reason = state.noContact ? "no-contact" : "";
-    note.textContent = state.noContact ? NO_CONTACT_NOTE : "clean beats, last 60 s";
+    setText(el, "-");
+    setData(el, "level", "");
+    setData(el, "source", "");
+    setData(note, "reason", state.noContact ? "no-contact" : "");
+    setText(note, state.noContact ? NO_CONTACT_NOTE : "clean beats, last 60 s");
     return;
   }
   const level = q >= 0.9 ? "good" : q >= 0.7 ? "fair" : "poor";
-  el.textContent = `${Math.round(q * 100)} %`;
-  el.dataset.level = level;
-  el.dataset.source = fromServer ? "server" : "page";
+  setText(el, `${Math.round(q * 100)} %`);
+  setData(el, "level", level);
+  setData(el, "source", fromServer ? "server" : "page");
   // a lost contact is the strap's whatever the rhythm (as the pacer holds for it first)
   let reason = level;
   if (state.noContact) reason = "no-contact";
   else if (fromServer && s.contact === false) reason = contactBack() ? "contact-back" : "no-contact";
   else if (fromServer && s.irregular_rhythm === true) reason = "irregular";
-  note.dataset.reason = reason;
+  setData(note, "reason", reason);
   const notes = { irregular: IRREGULAR_NOTE, "no-contact": NO_CONTACT_NOTE, "contact-back": CONTACT_BACK_NOTE };
-  note.textContent = notes[reason] || QUALITY_NOTES[level];
+  setText(note, notes[reason] || QUALITY_NOTES[level]);
 }
 
 /** A number in the person's locale (decimal comma where that is the custom). */
@@ -708,35 +730,38 @@ function renderMetrics() {
   const newest = newestSessionT();
   const stale = !!m && typeof m.t_s === "number" && newest !== null && newest - m.t_s > METRICS_STALE_S;
   const since = stale ? `from ${clockLabel(m.t_s)} (no clean minute since)` : "";
-  $("rmssd").textContent = m ? fmt(m.rmssd_ms, 0) : "-";
-  $("rmssd-unit").textContent =
-    m && typeof m.rmssd_ms === "number" ? (stale ? `ms, ${since}` : "ms") : "ms, first value after 60 s of beats";
+  setText($("rmssd"), m ? fmt(m.rmssd_ms, 0) : "-");
+  setText(
+    $("rmssd-unit"),
+    m && typeof m.rmssd_ms === "number" ? (stale ? `ms, ${since}` : "ms") : "ms, first value after 60 s of beats",
+  );
   const score = m ? m.coherence_score : null;
-  $("coherence").textContent = fmt(score, 2);
-  $("coherence").dataset.value = score ?? "";
-  $("coherence-note").textContent =
+  setText($("coherence"), fmt(score, 2));
+  setData($("coherence"), "value", score ?? "");
+  const zone = setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX, zones: COHERENCE_ZONES });
+  setData($("coherence"), "zone", zone || "none");
+  setText(
+    $("coherence-note"),
     score === null || score === undefined
       ? "needs about a minute of clean beats"
       : stale
         ? since
-        : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min`;
-  const zone = setGauge($("coherence-gauge"), score, { lo: 0, hi: COHERENCE_MAX, zones: COHERENCE_ZONES });
-  $("coherence").dataset.zone = zone || "none";
-  if (zone && !stale) $("coherence-note").textContent += ` (${zone})`;
+        : `peak ratio ${fmt(m.coherence_ratio, 1)} at ${fmt(m.coherence_peak_hz * 60, 1)} cycles/min${zone ? ` (${zone})` : ""}`,
+  );
   for (const id of ["rmssd", "coherence", "coherence-gauge"]) $(id).classList.toggle("stale", stale);
-  $("rmssd").dataset.stale = stale ? "true" : "false";
+  setData($("rmssd"), "stale", stale ? "true" : "false");
 }
 
 function onStatus(msg) {
   if (state.session) state.session.state = msg.state;
-  $("st-state").textContent = msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state;
-  $("st-device").textContent = msg.device_name || describeSource(state.session?.source);
+  setText($("st-state"), msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state);
+  setText($("st-device"), msg.device_name || describeSource(state.session?.source));
   // the strap's battery at 20 %, 10 %, 5 %: the service's warning (battery_warning) says so
   const low = msg.battery_warning ? " (low)" : "";
-  $("st-battery").textContent = msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`;
-  $("st-battery").title = msg.battery_warning || "";
-  $("st-beats").textContent = String(msg.n_beats);
-  if (msg.message) $("st-state").title = msg.message;
+  setText($("st-battery"), msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`);
+  if ($("st-battery").title !== (msg.battery_warning || "")) $("st-battery").title = msg.battery_warning || "";
+  setText($("st-beats"), msg.n_beats);
+  if (msg.message && $("st-state").title !== msg.message) $("st-state").title = msg.message;
   // lost skin contact: no beats come, so the status is what says it (the note and the tile)
   const noContact = msg.source_state === "no_contact";
   if (noContact) $("st-contact").textContent = "NO CONTACT";
@@ -769,7 +794,7 @@ function markEnded(how) {
 // ------------------------------------------------------------------------------ breathing
 
 function onGuidance(msg) {
-  state.clock.observe(msg.t_s);
+  observeClock(msg.t_s);
   // "stopped": the pacer was stopped or its time ran out; the session goes on monitoring
   const stale = typeof msg.seq === "number" && msg.seq < state.commandSeq;
   if (!stale) {
@@ -815,7 +840,7 @@ function resetAssessment() {
   state.assessment = [];
   state.assessmentVerdict = null;
   state.assessmentStopped = null;
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 /**
@@ -839,14 +864,14 @@ function takeAssessmentEvent(ev) {
     state.assessmentVerdict = null;
     state.assessmentStopped = ev;
   }
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 function addAssessmentStep(result) {
   const i = state.assessment.findIndex((r) => r.rate_bpm === result.rate_bpm);
   if (i >= 0) state.assessment[i] = result;
   else state.assessment.push(result);
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 /** Whether the session is on the person (a strap, watch or optical sensor): only then are its
@@ -874,6 +899,7 @@ async function loadAssessment(sessionId, current) {
 
 function renderGuidanceInfo() {
   const g = state.guidance;
+  wakeFrames(); // the pacer starts, or stops and shows why
   $("pacer-stop").hidden = !g;
   document.body.classList.toggle("pacing", Boolean(g));
   if (!g) $("break-countdown").hidden = true;
@@ -941,7 +967,7 @@ function renderGuidanceInfo() {
   $("assessment-caption").textContent =
     "Heart-rate oscillation (peak to trough, beats/min) at each breathing rate" +
     (rate !== null ? "; the tested rate nearest the resonance rate is highlighted" : "");
-  state.chartsDirty = true;
+  markChartsDirty();
 }
 
 function assessmentRows() {
@@ -999,7 +1025,7 @@ async function breathingCommand(path, body) {
   try {
     const out = await withAuth(() => api.post(`/sessions/${sessionId}/breathing/${path}`, body));
     if (state.session?.id !== sessionId) return; // another session was picked meanwhile
-    if (out.guidance) state.clock.observe(out.t_s);
+    if (out.guidance) observeClock(out.t_s);
     if (typeof out.seq === "number") state.commandSeq = out.seq;
     // unless the live stream already brought this answer's guidance or a later one
     if (!(typeof out.seq === "number" && state.guidanceSeq >= out.seq)) {
@@ -1231,8 +1257,8 @@ function renderStillPacer(breath, pattern) {
   const fill = $("pacer-bar-fill");
   const seconds = $("pacer-seconds");
   if (!breath) {
-    fill.style.width = "0";
-    seconds.textContent = "";
+    if (fill.style.width !== "0px") fill.style.width = "0px";
+    if (seconds.textContent !== "") seconds.textContent = "";
     return;
   }
   const width = `${(breath.volume * 100).toFixed(1)}%`;
@@ -1246,17 +1272,21 @@ function renderStillPacer(breath, pattern) {
 function renderCountdown(g, tS) {
   const box = $("break-countdown");
   if (!g || typeof g.ends_at_s !== "number" || tS === null) {
-    box.hidden = true;
+    if (!box.hidden) box.hidden = true;
     return;
   }
   const left = Math.max(0, Math.ceil(g.ends_at_s - tS));
   const text = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
   if (box.textContent !== text) box.textContent = text;
-  box.dataset.remainingS = String(left);
-  box.hidden = false;
+  setData(box, "remainingS", String(left));
+  if (box.hidden) box.hidden = false;
 }
 
-/** Every animation frame: the pacer from the reference and the session clock. */
+
+/**
+ * The pacer from the reference and the session clock: every animation frame while it moves
+ * (pacerMoves), once when that changes. Nothing is written that is already there.
+ */
 function animatePacer() {
   const g = state.guidance;
   const pacer = $("pacer");
@@ -1266,8 +1296,8 @@ function animatePacer() {
   renderCountdown(g, tS);
   if (!g || !g.reference || tS === null) {
     lastStage = null;
-    pacer.dataset.stage = "idle";
-    circle.style.transform = "scale(0.45)";
+    setData(pacer, "stage", "idle");
+    setTransform(circle, "scale(0.45)");
     const idle = g ? "Waiting for beats" : "No pacing";
     if (label.textContent !== idle) label.textContent = idle; // a live region with cues on
     renderStillPacer(null);
@@ -1278,12 +1308,12 @@ function animatePacer() {
   const pattern = ref.pattern || g.pattern;
   const breath = breathAt(phase, pattern);
   const scale = reducedMotion.matches ? 0.8 : 0.45 + 0.55 * breath.volume;
-  circle.style.transform = `scale(${scale.toFixed(4)})`;
-  pacer.dataset.motion = reducedMotion.matches ? "still" : "moving";
+  setTransform(circle, `scale(${scale.toFixed(4)})`);
+  setData(pacer, "motion", reducedMotion.matches ? "still" : "moving");
   if (reducedMotion.matches) renderStillPacer(breath, pattern);
   if (breath.stage !== lastStage && lastStage !== null) nudges.cue(breath.stage);
   lastStage = breath.stage;
-  pacer.dataset.stage = breath.stage;
+  setData(pacer, "stage", breath.stage);
   pacer.dataset.volume = breath.volume.toFixed(4);
   pacer.dataset.phase = phase.toFixed(4); // cycles since the pacer started; 0 = inhale onset
   pacer.dataset.sessionT = tS.toFixed(3); // the page's estimate of the session time, s
@@ -1991,9 +2021,46 @@ $("history-refresh").addEventListener("click", loadHistory);
 
 // ------------------------------------------------------------------------------ main loop
 
+// The page asks for animation frames only while something on it changes from frame to frame:
+// the pacer while it paces (with the session clock running: the circle or the still pacer's
+// bar, the stage, the countdown), and the charts once they are marked dirty (at most every
+// CHART_MIN_MS: a timer waits out the rest, not a frame loop). An idle page (no session, or
+// a session without pacing between beats) runs no frames at all: it is open all working day
+// on laptops. Whatever changes what the pacer or the charts show calls wakeFrames
+// (markChartsDirty, observeClock, renderGuidanceInfo, detach, resize, reduced motion,
+// visibility); the loop stops by itself. A hidden tab gets no frames (the browser holds them).
+const CHART_MIN_MS = 500; // the tachogram redraws at most twice a second
+let frameAsked = false;
+let chartTimer = null;
+
+/** Whether the pacer moves: pacing, with the session clock running. */
+function pacerMoves() {
+  return Boolean(state.guidance) && state.clock.at() !== null;
+}
+
+/** One animation frame (the loop goes on from there while something moves). */
+function wakeFrames() {
+  if (frameAsked) return;
+  frameAsked = true;
+  requestAnimationFrame(frameLoop);
+}
+
+/** The charts need drawing anew (new beats, results, a resize): a frame, or the throttle's timer. */
+function markChartsDirty() {
+  state.chartsDirty = true;
+  if (!chartTimer) wakeFrames();
+}
+
+/** A message said the session is at `tS`: the clock follows; a pacer waiting for it moves. */
+function observeClock(tS) {
+  state.clock.observe(tS);
+  if (state.guidance) wakeFrames();
+}
+
 function frameLoop(now) {
+  frameAsked = false;
   animatePacer();
-  if (state.chartsDirty && now - state.lastChartDraw > 500) {
+  if (state.chartsDirty && now - state.lastChartDraw > CHART_MIN_MS) {
     state.chartsDirty = false;
     state.lastChartDraw = now;
     const beats = state.beats;
@@ -2008,7 +2075,16 @@ function frameLoop(now) {
       renderAssessmentTable();
     }
   }
-  requestAnimationFrame(frameLoop);
+  if (pacerMoves()) {
+    wakeFrames();
+  } else if (state.chartsDirty && !chartTimer) {
+    // drawn less than CHART_MIN_MS ago: one frame when that time is up
+    const wait = Math.max(0, CHART_MIN_MS - (now - state.lastChartDraw)) + 1;
+    chartTimer = setTimeout(() => {
+      chartTimer = null;
+      wakeFrames();
+    }, wait);
+  }
 }
 
 async function start() {
@@ -2044,7 +2120,9 @@ function init() {
       $("breathing").scrollIntoView({ behavior: "smooth", block: "center" });
     },
   });
-  requestAnimationFrame(frameLoop);
+  wakeFrames();
+  reducedMotion.addEventListener("change", wakeFrames);
+  document.addEventListener("visibilitychange", wakeFrames);
   setInterval(() => {
     if (!api.getToken() || document.visibilityState !== "visible") return;
     loadHistory();
@@ -2054,7 +2132,7 @@ function init() {
     }, () => {});
   }, HISTORY_REFRESH_MS);
   window.addEventListener("resize", () => {
-    state.chartsDirty = true;
+    markChartsDirty();
     stackBanners();
   });
   new ResizeObserver(stackBanners).observe($("micro-break-banner"));

@@ -54,6 +54,19 @@ HIDDEN_TAB = """
 """
 
 
+# Counts the animation-frame callbacks the page runs (window.__frames).
+COUNT_FRAMES = """
+(() => {
+  const raf = window.requestAnimationFrame.bind(window);
+  window.__frames = 0;
+  window.requestAnimationFrame = (cb) => raf((t) => {
+    window.__frames += 1;
+    cb(t);
+  });
+})();
+"""
+
+
 def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -164,6 +177,7 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
     web_server: WebServer, open_page: Callable[..., Any]
 ) -> None:
     page, errors = open_page(LAPTOP, notifications=False)
+    page.add_init_script(COUNT_FRAMES)
     with web_server.client() as api:
         sid = _start_simulator(api, seed=6, speed=1)
         _attach(page, web_server, sid, min_beats=3)
@@ -189,6 +203,20 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         assert countdown.is_hidden() and page.get_by_test_id("pacer-stop").is_hidden()
         assert api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
         api.post(f"/api/v1/sessions/{sid}/stop")
+        # Nothing changes on the page any more: it asks for no animation frames (it is open
+        # all day on laptops; it ran 60 a second for ever). A second of them is counted: the
+        # session's last messages may still redraw the charts (a frame, one more after the
+        # redraw's 500 ms throttle) and the history read on the end draw its chart.
+        page.wait_for_function(
+            "document.getElementById('conn-status').textContent.startsWith('Session stopped')"
+        )
+        frames = page.evaluate(
+            """() => new Promise((done) => {
+                const n0 = window.__frames;
+                setTimeout(() => done(window.__frames - n0), 1000);
+            })"""
+        )
+        assert frames <= 3, f"{frames} animation frames in 1 s of an idle page"
     assert errors == []
 
 
@@ -656,6 +684,13 @@ def test_the_small_things_a_person_notices(
         zone = shown["zone"]
         assert zone in ("low", "medium", "high")
         assert f"({zone})" in shown["note"]
+        # at 60x a value comes 12 times a second: the gauge jumps to each, not eases (0.6 s)
+        # without end, the page redrawn 60 times a second (it eases at real time: 5 s apart)
+        page.wait_for_function(
+            "getComputedStyle(document.querySelector('#coherence-gauge .gauge-value'))"
+            ".transitionDuration === '0s'",
+            timeout=5000,
+        )
 
         # another session while one runs: the page warns first
         if not page.locator("#start-new").evaluate("d => d.open"):

@@ -283,12 +283,31 @@ export function setGauge(svg, value, { lo = 0, hi = 1, zones = [] } = {}) {
   const needle = svg.querySelector(".gauge-needle");
   const empty = value === null || value === undefined || Number.isNaN(value);
   const frac = empty ? 0 : Math.max(0, Math.min(1, (value - lo) / (hi - lo)));
-  const length = arc.getTotalLength();
-  arc.style.strokeDasharray = `${length}`;
-  arc.style.strokeDashoffset = `${length * (1 - frac)}`;
-  needle.setAttribute("transform", `rotate(${-90 + 180 * frac} 60 60)`);
-  needle.style.visibility = empty ? "hidden" : "visible";
+  // drawn only when it changes (metrics come every few beats), and the arc's path, which never
+  // changes, measured once: a measure forces a layout
+  const drawn = `${frac}|${empty}`;
+  if (gaugeDrawn.get(svg) !== drawn) {
+    gaugeDrawn.set(svg, drawn);
+    // it eases to a new value (0.6 s, style.css) when values come seconds apart (every 5 s at
+    // real time) and jumps when they come faster (a fast replay: 4 a second at 20x), or it
+    // would ease without end, the page redrawn 60 times a second
+    const now = performance.now();
+    const last = gaugeDrawnAt.get(svg);
+    svg.classList.toggle("gauge-jump", last !== undefined && now - last < GAUGE_EASE_MIN_MS);
+    gaugeDrawnAt.set(svg, now);
+    if (!arcLengths.has(arc)) arcLengths.set(arc, arc.getTotalLength());
+    const length = arcLengths.get(arc);
+    arc.style.strokeDasharray = `${length}`;
+    arc.style.strokeDashoffset = `${length * (1 - frac)}`;
+    needle.setAttribute("transform", `rotate(${-90 + 180 * frac} 60 60)`);
+    needle.style.visibility = empty ? "hidden" : "visible";
+  }
   const zone = empty ? null : zones.find((z) => value < z.upTo) || zones[zones.length - 1];
-  svg.dataset.zone = zone ? zone.name : "none";
+  if (svg.dataset.zone !== (zone ? zone.name : "none")) svg.dataset.zone = zone ? zone.name : "none";
   return zone ? zone.name : null;
 }
+
+const arcLengths = new WeakMap(); // gauge arc -> its length (setGauge)
+const gaugeDrawn = new WeakMap(); // gauge -> the value it shows (setGauge)
+const gaugeDrawnAt = new WeakMap(); // gauge -> when that value was set (performance.now(), ms)
+const GAUGE_EASE_MIN_MS = 1500; // values closer than this jump
