@@ -13,7 +13,11 @@ Each stream goes to a file that hrvpace's readers take back:
   times, so each pulse's timestamp is when it ended as the live sources time beats: the last
   pulse of a frame at the frame's arrival (local time with its UTC offset), earlier ones
   back-dated by the later intervals, never before the previous pulse plus its interval
-  (:func:`sensors.heart_rate_measurement.beats_from_packet`).
+  (:func:`sensors.heart_rate_measurement.beats_from_packet`). A pulse whose interval no heart
+  beats (outside 200..3000 ms, 0 too), which :class:`sensors.BlePpiSource` leaves out, still has
+  its row with the values the sensor sent, but dates no pulse: its place counts as the frame's
+  median kept interval (the previous frame's when none is kept), and its row is dated where
+  that stand-in ends, so the rows carry the times the live source gives the beats.
 - **ECG**: one column ``ecg_uV`` (microvolts) at the stream's sampling rate, format ``ecg_csv``
   (``--sampling-rate 130`` for a Polar H10). A signal CSV has no time column, so the samples
   of one file must be contiguous: when the device clock jumps by more than the samples explain
@@ -41,6 +45,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import statistics
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
@@ -50,7 +55,12 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import data_lines, quote, read_text
-from sensors.heart_rate_measurement import HeartRateMeasurement, beats_from_packet
+from sensors.heart_rate_measurement import (
+    HeartRateMeasurement,
+    beats_from_packet,
+    dated_span_ms,
+    is_heart_rr_ms,
+)
 from sensors.pmd import PmdFrame
 
 __all__ = [
@@ -200,6 +210,9 @@ class PpiStreamWriter(_StreamWriter):
         super().__init__(path, PPI_HEADER, overwrite=overwrite)
         self._start: float | None = None
         self._last_t_s: float | None = None
+        #: What a dropped pulse's place counts as for dating (ms): the median of the last
+        #: frame's kept intervals (1000 before any was kept).
+        self._stand_in_ms = 1000.0
 
     def write(self, frame: PmdFrame, arrived_at: float) -> None:
         """Write the pulses of one PPI frame that arrived at ``arrived_at`` (Unix s)."""
@@ -207,10 +220,23 @@ class PpiStreamWriter(_StreamWriter):
         if not pulses:
             return
         ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
+        # one rule with BlePpiSource: an interval no heart beats (0 too) never dates a pulse;
+        # its place counts as the frame's median kept interval, so a corrupt 60-s value cannot
+        # move the file's timestamps (the row is still written, with its raw values)
+        dropped = tuple(i for i, v in enumerate(ppi_ms) if not is_heart_rr_ms(v))
+        kept = tuple(v for i, v in enumerate(ppi_ms) if i not in dropped)
+        hr = int(pulses[-1].hr_bpm)
+        measurement = HeartRateMeasurement(hr, rr_ms=kept, implausible_rr_at=dropped)
         if self._start is None:
-            self._start = arrived_at - sum(ppi_ms) / 1000.0
+            self._start = arrived_at - dated_span_ms(measurement) / 1000.0
+        if kept:
+            self._stand_in_ms = statistics.median(kept)
+        # every place dated as beats_from_packet dates the kept ones (a dropped one as the
+        # stand-in; a frame with none kept, the previous frame's): the kept pulses get the
+        # times BlePpiSource gives them, the dropped ones the time their stand-in ends
+        dating = tuple(self._stand_in_ms if i in dropped else v for i, v in enumerate(ppi_ms))
         timed = beats_from_packet(
-            HeartRateMeasurement(int(pulses[-1].hr_bpm), rr_ms=ppi_ms),
+            HeartRateMeasurement(hr, rr_ms=dating),
             arrived_at=arrived_at,
             session_start=self._start,
             not_before_s=self._last_t_s,
