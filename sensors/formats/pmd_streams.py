@@ -72,6 +72,7 @@ __all__ = [
     "EcgStreamWriter",
     "PpiStreamWriter",
     "ecg_break_files",
+    "ecg_link_problem",
     "read_acc_stream",
     "stream_path",
 ]
@@ -107,14 +108,38 @@ def ecg_break_files(out: Path) -> list[Path]:
     :func:`stream_path` makes count: a run number without leading zeros (``OUT.ecg-02.csv`` is
     no file of this program's, left alone).
     """
-    run = r"\.ecg-([1-9][0-9]*)"
-    pattern = re.compile(re.escape(out.stem) + run + re.escape(_SUFFIX["ecg"]))
     try:
         names = os.listdir(out.parent)
     except OSError:
         return []
-    runs = [(int(m[1]), name) for name in names if (m := pattern.fullmatch(name))]
-    return [out.parent / name for run, name in sorted(runs) if run >= 2]
+    runs = [(run, name) for name in names if (run := _break_run(out, name)) is not None]
+    return [out.parent / name for run, name in sorted(runs)]
+
+
+def _break_run(out: Path, name: str) -> int | None:
+    """The run (2, 3, ...) of ``name`` as an ECG file after a break of ``out``, else None."""
+    pattern = re.escape(out.stem) + r"\.ecg-([1-9][0-9]*)" + re.escape(_SUFFIX["ecg"])
+    m = re.fullmatch(pattern, name)
+    return int(m[1]) if m is not None and int(m[1]) >= 2 else None
+
+
+def ecg_link_problem(path: Path, out: Path) -> str | None:
+    """Why the first ECG file ``path`` of ``out`` cannot be written, a link's problem, or None.
+
+    A link (even to no file) that ends at an ECG file after a break of ``out``
+    (``OUT.ecg.csv`` -> ``OUT.ecg-2.csv``): the first file would be written there, and
+    ``overwrite`` would remove it as an earlier recording's, or a break would replace it with
+    the second run: the ECG lost either way.
+    """
+    if not os.path.islink(path):
+        return None
+    real = Path(os.path.realpath(path))
+    if real.parent == Path(os.path.realpath(out.parent)) and _break_run(out, real.name):
+        return (
+            f"it is a link to {real}, where the ECG after a break goes (an earlier "
+            "recording's is removed by --overwrite): the ECG would be lost"
+        )
+    return None
 
 
 def _open(path: Path, overwrite: bool) -> FileIO:
@@ -260,7 +285,9 @@ class EcgStreamWriter(_StreamWriter):
     With ``overwrite`` the files after a break that an earlier recording to ``out`` left
     (:func:`ecg_break_files`) are removed (a link: the link) as the first file is replaced: the
     ones this recording does not reach would read as part of it. Without it the first break
-    finds its file there and fails (``hrvpace record`` refuses them before connecting).
+    finds its file there and fails (``hrvpace record`` refuses them before connecting). A
+    ``path`` that is a link to such a file is refused before anything is opened
+    (:func:`ecg_link_problem`).
     """
 
     def __init__(
@@ -268,6 +295,9 @@ class EcgStreamWriter(_StreamWriter):
     ) -> None:
         if not sampling_rate_hz > 0:
             raise ValueError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
+        problem = ecg_link_problem(path, out)  # before opening: nothing written through it
+        if problem is not None:
+            raise RecordingFormatError(problem, path=str(path))
         super().__init__(path, ECG_COLUMN, overwrite=overwrite)
         if overwrite:
             for stale in ecg_break_files(out):

@@ -61,6 +61,31 @@ def test_an_earlier_recordings_ecg_break_files_are_found_and_removed_by_overwrit
     assert all((tmp_path / name).exists() for name in others)
 
 
+def test_an_ecg_file_linked_to_a_break_file_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    # rev11 finding 3: with overwrite, h10.ecg.csv -> h10.ecg-2.csv was written through and
+    # then that same file removed as an earlier recording's: every sample lost
+    out = tmp_path / "h10.csv"
+    earlier = tmp_path / "h10.ecg-2.csv"
+    earlier.write_text("ecg_uV\n1\n")
+    first = stream_path(out, "ecg")
+    first.symlink_to("h10.ecg-2.csv")
+    with pytest.raises(RecordingFormatError, match=r"a link to .*h10\.ecg-2\.csv.*would be lost"):
+        EcgStreamWriter(first, sampling_rate_hz=130, out=out, overwrite=True)
+    assert earlier.read_text() == "ecg_uV\n1\n"  # nothing opened, nothing removed
+    earlier.unlink()  # a link to no file yet: a break would replace the first file
+    with pytest.raises(RecordingFormatError, match="would be lost"):
+        EcgStreamWriter(first, sampling_rate_hz=130, out=out, overwrite=True)
+    assert not earlier.exists()
+    # a link elsewhere is written through, as before
+    first.unlink()
+    first.symlink_to("elsewhere.csv")
+    with EcgStreamWriter(first, sampling_rate_hz=130, out=out, overwrite=True) as writer:
+        writer.write(decode_frame(encode_frame("ecg", [5], timestamp_ns=T0_NS)), 1)
+    assert (tmp_path / "elsewhere.csv").read_text() == "ecg_uV\n5\n"
+
+
 def test_ppi_frames_arriving_late_are_timed_by_their_intervals(tmp_path: Path) -> None:
     path = tmp_path / "r.ppi.txt"
     pulses = [PpiSample(800 + 10 * i, 9, 70, False, True) for i in range(6)]
