@@ -35,6 +35,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
+import statistics
 import time
 from collections.abc import Collection
 from dataclasses import replace
@@ -448,7 +450,10 @@ class BleEcgSource(_PmdStreamSource):
     ECG RR is paired with the strap's RR of the same beat by aligning the last 5 RR of both
     (the lag where they agree best; the strap's RR arrive about a second late, so time alone
     cannot pair them); when fewer than 90 % of the last 30 agree within 20 ms the status says
-    so (electrodes, a noisy ECG), and says so again once 90 % agree.
+    so (electrodes, a noisy ECG), and says so again once 90 % agree. A strap RR value the
+    strap left out (0 or no heart's interval) keeps its place in the alignment, dated as
+    :func:`~sensors.heart_rate_measurement.beats_from_packet` dates it, and the ECG beat it
+    pairs with is not judged (the strap's value is unknown, not different).
 
     An ECG upside down (strap worn the other way round, leads reversed) is detected by the
     detector on a clear verdict over at least 20 s of signal
@@ -501,7 +506,8 @@ class BleEcgSource(_PmdStreamSource):
         self._device_offset_s: float | None = None
         self._detector_t_end: float | None = None
         self._last_peak: float | None = None
-        self._strap_rr: list[tuple[float, float]] = []  # (t_s, rr_ms) of the strap's own RR
+        # (t_s, rr_ms) of the strap's own RR, nan for a value it left out
+        self._strap_rr: list[tuple[float, float]] = []
         self._ecg_rr: list[float] = []
         self._decisions: list[float] = []  # |ECG RR - strap RR| of the last beats compared
         self._contact: bool | None = None
@@ -525,12 +531,8 @@ class BleEcgSource(_PmdStreamSource):
             hr = float(m.heart_rate_bpm)
             self._contact = m.sensor_contact
             if self._session_start is None:
-                self._session_start = item.arrived_at - sum(m.rr_ms) / 1000.0
-            t_end = item.arrived_at - self._session_start
-            for rr in reversed(m.rr_ms):
-                self._strap_rr.append((t_end, rr))
-                t_end -= rr / 1000.0
-            self._strap_rr = sorted(self._strap_rr)[-64:]
+                self._session_start = item.arrived_at - dated_span_ms(m) / 1000.0
+            self._strap_rr = sorted([*self._strap_rr, *self._strap_places(m, item)])[-64:]
             if hr != self._status.heart_rate_bpm:
                 self._publish(heart_rate_bpm=hr)
             return ()
@@ -562,6 +564,34 @@ class BleEcgSource(_PmdStreamSource):
             self.cross_check = (0, 0, None)
             self._publish(message=ECG_INVERTED_MESSAGE)
         return tuple(self._beats_from_peaks(peaks, item))
+
+    def _strap_places(self, m: HeartRateMeasurement, item: _Packet) -> list[tuple[float, float]]:
+        """``(t_s, rr_ms)`` of every RR place of a strap packet, ``nan`` for a left-out value.
+
+        Dated as :func:`~sensors.heart_rate_measurement.beats_from_packet` dates the kept ones
+        (one rule): a left-out value's place counts as the packet's median kept interval. Its
+        placeholder keeps the strap's beats in step with the ECG's for the alignment, and the
+        ECG beat it pairs with gets no decision (the strap's value is unknown, not different).
+        """
+        left_out = set(m.left_out_rr_at)
+        n = len(m.rr_ms) + len(left_out)
+        if not n:
+            return []
+        if m.rr_ms:
+            stand_in_ms = statistics.median(m.rr_ms)
+        else:  # all left out: the heart rate's interval dates them
+            stand_in_ms = 60000.0 / m.heart_rate_bpm if m.heart_rate_bpm > 0 else 1000.0
+        assert self._session_start is not None
+        kept = iter(m.rr_ms)
+        values = [math.nan if i in left_out else next(kept) for i in range(n)]
+        dating = HeartRateMeasurement(
+            m.heart_rate_bpm,
+            rr_ms=tuple(stand_in_ms if math.isnan(v) else v for v in values),
+        )
+        timed = beats_from_packet(
+            dating, arrived_at=item.arrived_at, session_start=self._session_start
+        )
+        return [(b.t_s, v) for b, v in zip(timed, values, strict=True)]
 
     def _beats_from_peaks(self, peaks: list[float], item: _Packet) -> list[Beat]:
         out: list[Beat] = []
@@ -601,13 +631,19 @@ class BleEcgSource(_PmdStreamSource):
         ecg = np.asarray(self._ecg_rr)
         strap_t = np.array([t for t, _ in self._strap_rr])
         strap = np.array([r for _, r in self._strap_rr])
+        # a strap value left out is a placeholder (nan): it counts in no alignment score, and an
+        # ECG beat whose best partner it is gets no decision (else each one strap value left
+        # out cost 1-2 false "disagree" decisions, blaming the electrodes for the strap's RR)
         best: tuple[float, float] | None = None
         for j in np.flatnonzero(np.abs(strap_t - t_s) <= self._PAIR_WITHIN_S):
             n = min(ecg.size, int(j) + 1)
-            score = float(np.median(np.abs(ecg[-n:] - strap[int(j) - n + 1 : int(j) + 1])))
+            d = np.abs(ecg[-n:] - strap[int(j) - n + 1 : int(j) + 1])
+            if np.isnan(d).all():
+                continue
+            score = float(np.nanmedian(d))
             if best is None or score < best[0]:
                 best = (score, abs(float(strap[int(j)]) - rr_ms))
-        if best is None:
+        if best is None or math.isnan(best[1]):
             return
         diff = best[1]
         self._decisions = [*self._decisions[-(self._WINDOW - 1) :], diff]

@@ -106,7 +106,8 @@ def record(
             "--overwrite",
             help="Replace OUT (and its stream files) if they exist; one that is a link stays a "
             "link: the file it points to is written (made, if the link points to no file). An "
-            "earlier recording's ECG files after a break (OUT.ecg-2.csv, ...) are removed.",
+            "earlier recording's ECG files after a break (OUT.ecg-2.csv, ...) are removed "
+            "(OUT.ecg.csv as a link to such a name is refused).",
         ),
     ] = False,
     scan_timeout: Annotated[
@@ -130,7 +131,7 @@ def record(
     With --stream, also a Polar device's PPI/ECG/ACC streams.
     """
     from sensors.errors import SensorError
-    from sensors.formats.pmd_streams import ecg_break_files, stream_path
+    from sensors.formats.pmd_streams import ecg_break_files, ecg_link_problem, stream_path
 
     if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
         raise typer.BadParameter(
@@ -147,6 +148,14 @@ def record(
         if problem is not None:
             typer.echo(f"hrvpace record: cannot remove {stale}: {problem}", err=True)
             raise typer.Exit(1)
+    # OUT.ecg.csv a link to OUT.ecg-2.csv: the first ECG file would be written into a file an
+    # earlier recording's break file (--overwrite removes it) or this one's second run replaces
+    link_problem = ecg_link_problem(stream_path(out, "ecg"), out) if "ecg" in streams else None
+    if link_problem is not None:
+        typer.echo(
+            f"hrvpace record: cannot write {stream_path(out, 'ecg')}: {link_problem}", err=True
+        )
+        raise typer.Exit(1)
     for target in targets:  # before looking for the strap: a recording must have somewhere to go
         # a link stays a link: --overwrite writes where it points, even to a file not there yet
         # (a dangling link), so that is what must be writable

@@ -13,7 +13,11 @@ Each stream goes to a file that hrvpace's readers take back:
   times, so each pulse's timestamp is when it ended as the live sources time beats: the last
   pulse of a frame at the frame's arrival (local time with its UTC offset), earlier ones
   back-dated by the later intervals, never before the previous pulse plus its interval
-  (:func:`sensors.heart_rate_measurement.beats_from_packet`).
+  (:func:`sensors.heart_rate_measurement.beats_from_packet`). A pulse whose interval no heart
+  beats (outside 200..3000 ms, 0 too), which :class:`sensors.BlePpiSource` leaves out, still has
+  its row with the values the sensor sent, but dates no pulse: its place counts as the frame's
+  median kept interval (the previous frame's when none is kept), and its row is dated where
+  that stand-in ends, so the rows carry the times the live source gives the beats.
 - **ECG**: one column ``ecg_uV`` (microvolts) at the stream's sampling rate, format ``ecg_csv``
   (``--sampling-rate 130`` for a Polar H10). A signal CSV has no time column, so the samples
   of one file must be contiguous: when the device clock jumps by more than the samples explain
@@ -41,6 +45,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import statistics
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
@@ -50,7 +55,12 @@ from numpy.typing import NDArray
 
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import data_lines, quote, read_text
-from sensors.heart_rate_measurement import HeartRateMeasurement, beats_from_packet
+from sensors.heart_rate_measurement import (
+    HeartRateMeasurement,
+    beats_from_packet,
+    dated_span_ms,
+    is_heart_rr_ms,
+)
 from sensors.pmd import PmdFrame
 
 __all__ = [
@@ -62,6 +72,7 @@ __all__ = [
     "EcgStreamWriter",
     "PpiStreamWriter",
     "ecg_break_files",
+    "ecg_link_problem",
     "read_acc_stream",
     "stream_path",
 ]
@@ -97,14 +108,38 @@ def ecg_break_files(out: Path) -> list[Path]:
     :func:`stream_path` makes count: a run number without leading zeros (``OUT.ecg-02.csv`` is
     no file of this program's, left alone).
     """
-    run = r"\.ecg-([1-9][0-9]*)"
-    pattern = re.compile(re.escape(out.stem) + run + re.escape(_SUFFIX["ecg"]))
     try:
         names = os.listdir(out.parent)
     except OSError:
         return []
-    runs = [(int(m[1]), name) for name in names if (m := pattern.fullmatch(name))]
-    return [out.parent / name for run, name in sorted(runs) if run >= 2]
+    runs = [(run, name) for name in names if (run := _break_run(out, name)) is not None]
+    return [out.parent / name for run, name in sorted(runs)]
+
+
+def _break_run(out: Path, name: str) -> int | None:
+    """The run (2, 3, ...) of ``name`` as an ECG file after a break of ``out``, else None."""
+    pattern = re.escape(out.stem) + r"\.ecg-([1-9][0-9]*)" + re.escape(_SUFFIX["ecg"])
+    m = re.fullmatch(pattern, name)
+    return int(m[1]) if m is not None and int(m[1]) >= 2 else None
+
+
+def ecg_link_problem(path: Path, out: Path) -> str | None:
+    """Why the first ECG file ``path`` of ``out`` cannot be written, a link's problem, or None.
+
+    A link (even to no file) that ends at an ECG file after a break of ``out``
+    (``OUT.ecg.csv`` -> ``OUT.ecg-2.csv``): the first file would be written there, and
+    ``overwrite`` would remove it as an earlier recording's, or a break would replace it with
+    the second run: the ECG lost either way.
+    """
+    if not os.path.islink(path):
+        return None
+    real = Path(os.path.realpath(path))
+    if real.parent == Path(os.path.realpath(out.parent)) and _break_run(out, real.name):
+        return (
+            f"it is a link to {real}, where the ECG after a break goes (an earlier "
+            "recording's is removed by --overwrite): the ECG would be lost"
+        )
+    return None
 
 
 def _open(path: Path, overwrite: bool) -> FileIO:
@@ -200,6 +235,9 @@ class PpiStreamWriter(_StreamWriter):
         super().__init__(path, PPI_HEADER, overwrite=overwrite)
         self._start: float | None = None
         self._last_t_s: float | None = None
+        #: What a dropped pulse's place counts as for dating (ms): the median of the last
+        #: frame's kept intervals (1000 before any was kept).
+        self._stand_in_ms = 1000.0
 
     def write(self, frame: PmdFrame, arrived_at: float) -> None:
         """Write the pulses of one PPI frame that arrived at ``arrived_at`` (Unix s)."""
@@ -207,10 +245,23 @@ class PpiStreamWriter(_StreamWriter):
         if not pulses:
             return
         ppi_ms = tuple(float(p.ppi_ms) for p in pulses)
+        # one rule with BlePpiSource: an interval no heart beats (0 too) never dates a pulse;
+        # its place counts as the frame's median kept interval, so a corrupt 60-s value cannot
+        # move the file's timestamps (the row is still written, with its raw values)
+        dropped = tuple(i for i, v in enumerate(ppi_ms) if not is_heart_rr_ms(v))
+        kept = tuple(v for i, v in enumerate(ppi_ms) if i not in dropped)
+        hr = int(pulses[-1].hr_bpm)
+        measurement = HeartRateMeasurement(hr, rr_ms=kept, implausible_rr_at=dropped)
         if self._start is None:
-            self._start = arrived_at - sum(ppi_ms) / 1000.0
+            self._start = arrived_at - dated_span_ms(measurement) / 1000.0
+        if kept:
+            self._stand_in_ms = statistics.median(kept)
+        # every place dated as beats_from_packet dates the kept ones (a dropped one as the
+        # stand-in; a frame with none kept, the previous frame's): the kept pulses get the
+        # times BlePpiSource gives them, the dropped ones the time their stand-in ends
+        dating = tuple(self._stand_in_ms if i in dropped else v for i, v in enumerate(ppi_ms))
         timed = beats_from_packet(
-            HeartRateMeasurement(int(pulses[-1].hr_bpm), rr_ms=ppi_ms),
+            HeartRateMeasurement(hr, rr_ms=dating),
             arrived_at=arrived_at,
             session_start=self._start,
             not_before_s=self._last_t_s,
@@ -234,7 +285,9 @@ class EcgStreamWriter(_StreamWriter):
     With ``overwrite`` the files after a break that an earlier recording to ``out`` left
     (:func:`ecg_break_files`) are removed (a link: the link) as the first file is replaced: the
     ones this recording does not reach would read as part of it. Without it the first break
-    finds its file there and fails (``hrvpace record`` refuses them before connecting).
+    finds its file there and fails (``hrvpace record`` refuses them before connecting). A
+    ``path`` that is a link to such a file is refused before anything is opened
+    (:func:`ecg_link_problem`).
     """
 
     def __init__(
@@ -242,6 +295,9 @@ class EcgStreamWriter(_StreamWriter):
     ) -> None:
         if not sampling_rate_hz > 0:
             raise ValueError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
+        problem = ecg_link_problem(path, out)  # before opening: nothing written through it
+        if problem is not None:
+            raise RecordingFormatError(problem, path=str(path))
         super().__init__(path, ECG_COLUMN, overwrite=overwrite)
         if overwrite:
             for stale in ecg_break_files(out):

@@ -503,6 +503,58 @@ def test_ecg_disagreement_is_taken_back_once_90_percent_agree_again() -> None:
     assert source.cross_check[:2] == (30, 30)
 
 
+def test_the_ecg_sources_strap_rr_are_dated_as_beats_from_packet() -> None:
+    # rev11 finding 2 (a): kept-only sums dated the strap's RR before a value left out one beat
+    # late; now its place counts as the packet's median kept interval, and is kept (nan)
+    from sensors import BleEcgSource
+
+    source = BleEcgSource(H10)
+    m = HeartRateMeasurement(75, rr_ms=(800.0, 800.0), implausible_rr_at=(2,))
+    source._beats_of_packet(_Packet(encode_heart_rate_measurement(m), 10.0, 1, "hr"))
+    assert source._session_start == pytest.approx(7.6, abs=2e-3)  # RR in 1/1024 s
+    times = [t for t, _ in source._strap_rr]
+    assert times == pytest.approx([0.8, 1.6, 2.4], abs=2e-3)
+    assert [r for _, r in source._strap_rr][:2] == pytest.approx([800.0, 800.0], abs=1.0)
+    assert np.isnan(source._strap_rr[2][1])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_strap_rr_value_left_out_makes_no_ecg_beat_disagree(seed: int) -> None:
+    """rev11 finding 2: a strap RR value left out (a corrupt 64 s) was simply missing from the
+    strap's RR, and the ECG beat it belonged to was paired with a neighbour: 1-2 false
+    "disagree" decisions each. Strap packets every second (about 0.1 s late), ECG beats true."""
+    from sensors import BleEcgSource
+    from sensors.heart_rate_measurement import is_heart_rr_ms
+
+    rng = np.random.default_rng(seed)
+    rr = np.round(np.clip(rng.normal(800, 40, 120), 400, 1600) * 1.024) / 1.024
+    ends = 100 + np.cumsum(rr) / 1000
+    source = BleEcgSource(H10)
+    tick, i, e, judged = 101.0, 0, 1, 0
+    while i < rr.size:
+        values = []
+        while i < rr.size and ends[i] <= tick:
+            values.append(64000.0 if i == 100 else float(rr[i]))  # in the last 30
+            i += 1
+        m = HeartRateMeasurement(
+            75,
+            rr_ms=tuple(v for v in values if is_heart_rr_ms(v)),
+            implausible_rr_at=tuple(k for k, v in enumerate(values) if not is_heart_rr_ms(v)),
+            sensor_contact=True,
+        )
+        source._beats_of_packet(_Packet(encode_heart_rate_measurement(m), tick + 0.08, 1, "hr"))
+        while e < rr.size and ends[e] <= tick - 0.2:
+            assert source._session_start is not None
+            source._cross_check(ends[e] - source._session_start + 0.3, float(rr[e]))
+            judged += 1
+            e += 1
+        tick += 1.0
+    n, agreed, _ = source.cross_check
+    assert judged > 100 and n == 30
+    assert all(d <= 20.0 for d in source._decisions), source._decisions
+    assert agreed == n
+
+
 # -- motion (accelerometer) ------------------------------------------------------------------------
 
 ACC_OFFER = {

@@ -3,6 +3,7 @@ decoded PMD frames in, hrvpace's readers out."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 from pathlib import Path
 
@@ -60,6 +61,31 @@ def test_an_earlier_recordings_ecg_break_files_are_found_and_removed_by_overwrit
     assert all((tmp_path / name).exists() for name in others)
 
 
+def test_an_ecg_file_linked_to_a_break_file_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    # rev11 finding 3: with overwrite, h10.ecg.csv -> h10.ecg-2.csv was written through and
+    # then that same file removed as an earlier recording's: every sample lost
+    out = tmp_path / "h10.csv"
+    earlier = tmp_path / "h10.ecg-2.csv"
+    earlier.write_text("ecg_uV\n1\n")
+    first = stream_path(out, "ecg")
+    first.symlink_to("h10.ecg-2.csv")
+    with pytest.raises(RecordingFormatError, match=r"a link to .*h10\.ecg-2\.csv.*would be lost"):
+        EcgStreamWriter(first, sampling_rate_hz=130, out=out, overwrite=True)
+    assert earlier.read_text() == "ecg_uV\n1\n"  # nothing opened, nothing removed
+    earlier.unlink()  # a link to no file yet: a break would replace the first file
+    with pytest.raises(RecordingFormatError, match="would be lost"):
+        EcgStreamWriter(first, sampling_rate_hz=130, out=out, overwrite=True)
+    assert not earlier.exists()
+    # a link elsewhere is written through, as before
+    first.unlink()
+    first.symlink_to("elsewhere.csv")
+    with EcgStreamWriter(first, sampling_rate_hz=130, out=out, overwrite=True) as writer:
+        writer.write(decode_frame(encode_frame("ecg", [5], timestamp_ns=T0_NS)), 1)
+    assert (tmp_path / "elsewhere.csv").read_text() == "ecg_uV\n5\n"
+
+
 def test_ppi_frames_arriving_late_are_timed_by_their_intervals(tmp_path: Path) -> None:
     path = tmp_path / "r.ppi.txt"
     pulses = [PpiSample(800 + 10 * i, 9, 70, False, True) for i in range(6)]
@@ -76,6 +102,24 @@ def test_ppi_frames_arriving_late_are_timed_by_their_intervals(tmp_path: Path) -
     # the frame's last pulse ended at its arrival (the file keeps milliseconds)
     assert rec.arrived_at[2] == pytest.approx(1_800_000_000.0, abs=1e-3)
     assert not rec.gaps.any()
+
+
+@pytest.mark.parametrize("bad", [60000, 0])
+def test_a_dropped_ppi_value_moves_no_row_of_the_file(tmp_path: Path, bad: int) -> None:
+    # rev11 finding 1: the file was dated with every raw value; one corrupt 60-s interval put
+    # the rows about 57 s after their arrival for minutes (a 0: two rows at one time)
+    path = tmp_path / "r.ppi.txt"
+    t0 = 1_800_000_000.0
+    with PpiStreamWriter(path) as writer:
+        for k in range(4):
+            values = [800, bad, 800, 800] if k == 1 else [800] * 4
+            pulses = [PpiSample(v, 9, 75, False, True) for v in values]
+            writer.write(decode_frame(encode_frame("ppi", pulses)), t0 + 3.2 * k)
+    rows = [line.split(";") for line in path.read_text().splitlines()[1:]]
+    assert [row[1] for row in rows][4:8] == ["800", str(bad), "800", "800"]  # every pulse a row
+    times = [dt.datetime.fromisoformat(row[0]).timestamp() - t0 for row in rows]
+    # each pulse at its true end, the dropped one at its stand-in's (800 ms, the frame's median)
+    assert times == pytest.approx([-2.4 + 0.8 * i for i in range(16)], abs=1e-3)
 
 
 def test_ecg_starts_a_new_file_where_the_samples_break(tmp_path: Path) -> None:

@@ -265,6 +265,22 @@ def test_an_earlier_recordings_ecg_break_file_is_refused_before_connecting(
     assert result.exit_code == 1, result.output
     assert f"hrvpace record: cannot remove {stale}: it is a folder" in result.stderr
     assert "[connecting]" not in result.stderr
+    # rev11 finding 3: OUT.ecg.csv a link to OUT.ecg-2.csv is refused before connecting, with
+    # --overwrite or not (the ECG would go into a file that is removed or replaced)
+    stale.rmdir()
+    stale.write_text("ecg_uV\n1\n")
+    (tmp_path / "h10.ecg.csv").symlink_to(stale)
+    for extra in ([], ["--overwrite"]):
+        result = CliRunner().invoke(app, [*args, "--stream", "ecg", *extra])
+        assert result.exit_code == 1, result.output
+        assert (
+            f"hrvpace record: cannot write {tmp_path / 'h10.ecg.csv'}: it is a link to "
+            f"{os.path.realpath(stale)}"
+        ) in result.stderr
+        assert "[connecting]" not in result.stderr
+    assert stale.read_text() == "ecg_uV\n1\n"
+    (tmp_path / "h10.ecg.csv").unlink()
+    stale.unlink()
     # without an ECG stream the file is no part of the recording
     result = CliRunner().invoke(app, [*args, "--minutes", "0.01", "--scan-timeout", "0.1"])
     assert "exists" not in result.stderr and "[connecting]" in result.stderr
