@@ -169,6 +169,7 @@ class Pipeline:
         self.message = ""
         self.n_beats = 0
         self.n_skipped = 0
+        self.n_unstored = 0  # items the storage dropped (past its bound): not published
         self.last_metrics: payloads.WindowMetrics | None = None
         self.last_guidance: payloads.Guidance | None = None
         self.last_signal: payloads.WindowSignal | None = None
@@ -345,6 +346,17 @@ class Pipeline:
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
 
+    def _dropped(self) -> bool:
+        """Whether the storage dropped the write just queued (past its bound).
+
+        What it holds is never stored, so it is not published (published means stored).
+        """
+        ticket = self.storage.last_ticket
+        if ticket and ticket == self.storage.dropped_ticket:
+            self.n_unstored += 1
+            return True
+        return False
+
     def _valid(self, beat: Beat) -> bool:
         rr = beat.rr_ms
         if not (isinstance(rr, int | float) and math.isfinite(rr) and rr > 0):
@@ -381,7 +393,7 @@ class Pipeline:
             ],
             seqs=[seq],
         )
-        if hub.n_subscribers:
+        if not self._dropped() and hub.n_subscribers:
             hub.publish_text(
                 BeatMessage(
                     **hub.header(seq),
@@ -449,6 +461,8 @@ class Pipeline:
         self.storage.add_snapshot(
             "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data, seq=seq
         )
+        if self._dropped():
+            return
         self.hub.publish_text(
             MetricsMessage(**self.hub.header(seq), t_s=t_s, metrics=metrics).model_dump_json(),
             after=self.storage.last_ticket,
@@ -503,6 +517,8 @@ class Pipeline:
                 data=data,
                 seq=seq,
             )
+            if self._dropped():
+                continue
             self.hub.publish_text(
                 MicroBreakMessage(
                     **self.hub.header(seq), t_s=t_s, event=kind, micro_break=typed
