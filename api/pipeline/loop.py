@@ -318,11 +318,14 @@ class Pipeline:
         :data:`WRITE_BACKLOG_MAX` writes wait in the storage queue (with no client there is
         nothing held, and a replay at full speed outran the writer thread all day: a 24-h
         replay queued most of its 106,459 beats, ~25 MB, before the first was committed).
-        Never while the database takes no writes (:attr:`api.storage.Storage.behind`).
+        While the database takes no writes (:attr:`api.storage.Storage.behind`), only a
+        source that can wait does (a replay or simulator on a clock of its own, speed other
+        than 1: it waits until the database takes writes, nothing dropped); a real-time source
+        (a strap) cannot pause, and its writes are kept up to the storage's bound.
         """
-        if self.storage.behind is not None:
+        if self.storage.behind is not None and not self._wall_clock_arrivals:
             # the database takes no writes: the writer keeps them (bounded) and tries again;
-            # waiting would stall the source until it takes them, for hours maybe
+            # waiting would not stop a strap, whose beats come anyway
             return False
         backlog = self.storage.last_ticket - self.storage.committed_ticket
         return self.hub.n_held >= self.hub.hold_limit or backlog >= WRITE_BACKLOG_MAX
@@ -333,8 +336,10 @@ class Pipeline:
         Only a replay or simulator at speed gets here (a strap's beat or two a second never
         fills a quarter of a client queue within a 0.1 s commit interval), so the wait never
         stalls a real sensor. Nor for a database that stops taking writes meanwhile (its
-        writer then keeps the writes, :attr:`api.storage.Storage.behind`): the wait ends
-        when the writer says so (looked at every :data:`BEHIND_POLL_S`).
+        writer then keeps the writes, :attr:`api.storage.Storage.behind`): the wait of a
+        real-time source ends when the writer says so (looked at every :data:`BEHIND_POLL_S`);
+        a source on a clock of its own waits on until the database takes writes (a stop
+        cancels the wait).
         """
         try:
             flushed = asyncio.wrap_future(self.storage.flush())
@@ -342,7 +347,7 @@ class Pipeline:
             flushed = None
         if flushed is not None:
             flushed.add_done_callback(_consume)
-            while not flushed.done() and self.storage.behind is None:
+            while not flushed.done() and (self._wall_clock_arrivals or self.storage.behind is None):
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
 

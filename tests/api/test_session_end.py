@@ -41,7 +41,7 @@ from api.pipeline import PipelineResult, SimulatorSpec, make_clock
 from api.sessions import LiveSession, SessionCreate, SessionManager
 from api.storage import Storage
 from api.storage.connection import connect
-from sensors import BeatSource
+from sensors import BeatSource, SystemClock
 from tests.api.conftest import ScriptedSource, asgi_service, scripted_factory
 
 RR = [800.0 + 40.0 * (i % 3) for i in range(40)]
@@ -321,6 +321,13 @@ async def test_a_stop_whose_final_state_cannot_be_stored_answers_store_busy_at_t
         assert got["n_beats"] == n_beats
 
 
+class _StrapTime(SystemClock):
+    """Real time to the pipeline (a strap's: it cannot pause), 20 times as fast (a short test)."""
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / 20)
+
+
 async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_all_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,11 +350,12 @@ async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_
         return conn
 
     monkeypatch.setattr(api.storage.writer, "connect", impatient)
-    factory = scripted_factory(RR, repeat=True)
+
+    def factory(spec: Any, control: Any) -> ScriptedSource:
+        return ScriptedSource(RR, clock=_StrapTime(), repeat=True)
+
     async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
-        posted = await c.post(
-            "/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 20}}
-        )
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
         assert posted.status_code == 201, posted.text
         sid = posted.json()["id"]
         live = app.state.sessions.get_live(sid)

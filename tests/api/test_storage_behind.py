@@ -11,6 +11,7 @@ timeout lowered to 50 ms and the back-off to a few ms so that nothing waits long
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import api.pipeline.loop
 import api.storage.retry
 import api.storage.writer
 from api.live import LiveHub
@@ -29,7 +31,7 @@ from api.messages import parse_live_message
 from api.pipeline.loop import Pipeline
 from api.storage import BeatRow, Storage, StorageError
 from api.storage.connection import connect
-from sensors import Beat, SystemClock
+from sensors import Beat, SystemClock, VirtualClock
 from tests.api.conftest import ScriptedSource
 
 
@@ -317,5 +319,43 @@ def test_a_read_only_database_keeps_the_writes_and_says_it_is_behind(
         st._writer_conn.execute("PRAGMA query_only = 0")  # writable again
         final.result(timeout=10)
         assert [b[0] for b in st.beats("s1")] == list(range(5))
+    finally:
+        st.close()
+
+
+def test_a_replay_at_full_speed_waits_for_a_locked_database_and_drops_nothing(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 5): while behind, every source ran on, a replay at full speed too:
+    past the bound almost all of it was dropped. A source on a clock of its own can pause: it
+    waits until the database takes writes; only a real-time one (a strap) runs on."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 50)
+    monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 10)  # well below, as in use
+    st = _open(tmp_path)
+    source = ScriptedSource([800.0] * 300, clock=VirtualClock(start=1000.0))
+    hub = LiveHub("s1", queue_size=64)
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+
+    async def run() -> None:
+        other = sqlite3.connect(st.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program's write lock
+        try:
+            task = asyncio.create_task(pipeline.run())
+            await asyncio.to_thread(_until, lambda: st.behind is not None, "never behind")
+            await asyncio.sleep(0.3)  # a replay running on would be far past the bound now
+            assert st.behind is not None and st.behind.beats_dropped == 0, st.behind
+            assert not task.done()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        result = await asyncio.wait_for(task, 10)
+        assert result.state == "ended", result
+
+    try:
+        asyncio.run(run())
+        st.flush().result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == list(range(300))
     finally:
         st.close()
