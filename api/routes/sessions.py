@@ -27,7 +27,7 @@ from api.research.units import (
     units_of,
 )
 from api.routes._deps import ManagerDep, StorageDep
-from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode
+from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode, stored_within_cap
 from api.storage import Behind, Row, Storage
 from sensors import SourceState
 from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
@@ -454,7 +454,7 @@ async def update_session(
 ) -> SessionOut:
     """Change a session's label (running or ended)."""
     await _get_row(storage, session_id)
-    await asyncio.wrap_future(storage.set_session_label(session_id, body.label.strip()))
+    await stored_within_cap(storage.set_session_label(session_id, body.label.strip()))
     return await get_session(session_id, manager, storage)
 
 
