@@ -81,6 +81,19 @@ SessionMode = Literal["monitor", "assessment", "practice"]
 _T = TypeVar("_T")
 
 
+def _unstored_note(pipeline: Pipeline) -> str:
+    """What of a session the storage dropped (past its bound), for its stored message."""
+    n_items = pipeline.n_unstored
+    if not n_items:
+        return ""
+    n_beats = pipeline.n_unstored_beats
+    return (
+        f"; {n_beats} beats and {n_items - n_beats} metrics windows and events were not "
+        "stored (the database took no writes for so long that the most kept in memory was "
+        "reached)"
+    )
+
+
 def _start_busy() -> StoreBusyError:
     return StoreBusyError(
         "no session started: the database takes no writes now (locked by another program, "
@@ -504,13 +517,14 @@ class SessionManager:
         """
         delays = retry_delays()
         final_seq = live.hub.seq  # the final status's, just published (not a later message's)
+        message = result.message + _unstored_note(live.pipeline)
         while True:
             try:
                 await asyncio.wrap_future(
                     self.storage.set_session_state(
                         live.id,
                         result.state,
-                        message=result.message,
+                        message=message,
                         ended_at=ended_at,
                         last_seq=final_seq,
                     )

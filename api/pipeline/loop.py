@@ -170,6 +170,7 @@ class Pipeline:
         self.n_beats = 0
         self.n_skipped = 0
         self.n_unstored = 0  # items the storage dropped (past its bound): not published
+        self.n_unstored_beats = 0  # beats among them
         self.last_metrics: payloads.WindowMetrics | None = None
         self.last_guidance: payloads.Guidance | None = None
         self.last_signal: payloads.WindowSignal | None = None
@@ -398,7 +399,9 @@ class Pipeline:
             ],
             seqs=[seq],
         )
-        if not self._dropped() and hub.n_subscribers:
+        if self._dropped():
+            self.n_unstored_beats += 1
+        elif hub.n_subscribers:
             hub.publish_text(
                 BeatMessage(
                     **hub.header(seq),

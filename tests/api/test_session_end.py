@@ -637,3 +637,47 @@ async def test_routes_that_wait_for_a_write_answer_store_busy_at_the_cap(
         await asyncio.wrap_future(storage.flush())
         got = (await c.get(f"/api/v1/sessions/{sid}")).json()
         assert got["label"] == "kept"  # accepted: stored once the database took writes
+
+
+async def test_a_session_whose_beats_were_dropped_past_the_bound_says_so_when_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 8): rows dropped past the bound left no trace on the session (its
+    stored state ``stopped``, a silent gap). Now its stored message counts what of it was
+    not stored (the counts of ``storage_behind`` are service-wide)."""
+    monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 5)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
+
+    def impatient(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 50")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+
+    def factory(spec: Any, control: Any) -> ScriptedSource:
+        return ScriptedSource(RR, clock=_StrapTime(), repeat=True)
+
+    async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+        sid = posted.json()["id"]
+        live = app.state.sessions.get_live(sid)
+        storage = app.state.storage
+        other = sqlite3.connect(storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another program's write lock
+            for _ in range(1000):  # 10 s at most
+                if live.pipeline.n_unstored_beats >= 3:
+                    break
+                await asyncio.sleep(0.01)
+            await c.post(f"/api/v1/sessions/{sid}/stop")  # 503 store_busy: it waits
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.wait_for(live.done.wait(), 10)
+        row = _row(storage, sid)
+        lost = live.pipeline.n_unstored_beats
+        assert lost >= 3 and row["state"] == "stopped", row
+        assert f"{lost} beats and " in row["message"] and "not stored" in row["message"], row

@@ -238,7 +238,7 @@ def test_a_live_client_gets_no_beat_the_storage_dropped_past_its_bound(
         stored = [b[0] for b in st.beats("s1")]
         assert stored == [*range(10), 15]
         assert got == stored, f"sent but never stored: {sorted(set(got) - set(stored))}"
-        assert pipeline.n_unstored == 5
+        assert (pipeline.n_unstored, pipeline.n_unstored_beats) == (5, 5)
     finally:
         st.close()
 
