@@ -65,12 +65,16 @@ class StorageBehind(BaseModel):
     The service keeps up to :data:`api.storage.writer.BACKLOG_MAX_ROWS` rows (beats, metrics
     windows, events) and writes them, in order, once the database takes writes again (tried
     again after 1 s, doubling up to 60 s); newer rows past that are dropped and counted here.
+    The counts are the service's, every session's together; what of this session was dropped
+    is said in its stored ``message`` once it ends.
     """
 
     since: float = Field(description="When the database stopped taking writes, Unix seconds")
-    beats_waiting: int = Field(description="Beats received, kept in memory, not stored yet")
+    beats_waiting: int = Field(
+        description="Beats received (all sessions), kept in memory, not stored yet"
+    )
     rows_waiting: int = Field(description="Rows of any kind (beats among them) waiting")
-    beats_dropped: int = Field(description="Beats dropped past the memory bound: lost")
+    beats_dropped: int = Field(description="Beats dropped past the bound (all sessions): lost")
     rows_dropped: int = Field(description="Rows of any kind dropped past the memory bound")
     message: str
 
