@@ -84,6 +84,10 @@ _STOP = object()
 #: row or final state, an answer) are always kept.
 BACKLOG_MAX_ROWS = 100_000
 
+#: SQLite's busy timeout of the last try at a shutdown while the database takes no writes
+#: (milliseconds; the service's is 30 s): a shutdown waits at most this after the try under way.
+LAST_TRY_BUSY_MS = 2000
+
 _BEATS_SQL = "INSERT OR REPLACE INTO beats "
 _FLUSH_SQL = "SELECT 1"
 
@@ -292,9 +296,10 @@ class StorageCore:
     def close(self) -> None:
         """Commit what is queued, stop the writer and close every connection.
 
-        While the database takes no writes: one more try at once (it may wait SQLite's busy
-        timeout, 30 s), then what it could not store is logged as counts and its waiters get
-        :class:`StorageError`.
+        While the database takes no writes: the try under way ends (SQLite's busy timeout,
+        30 s, at most), then one more try at once (its busy timeout
+        :data:`LAST_TRY_BUSY_MS`), then what it could not store is logged as counts and its
+        waiters get :class:`StorageError`.
         """
         if self._closed:
             return
@@ -378,6 +383,9 @@ class StorageCore:
             self._log_behind(backlog, failure, delay_s)
             if not stop:
                 stop = self._wait_gathering(backlog, delay_s)
+            if stop:  # the last try: a shutdown waits for it
+                with suppress(sqlite3.Error):
+                    self._writer_conn.execute(f"PRAGMA busy_timeout = {LAST_TRY_BUSY_MS:d}")
             try:
                 self._commit(self._writer_conn, backlog.ops)
             except _UnavailableError as exc:

@@ -359,3 +359,28 @@ def test_a_replay_at_full_speed_waits_for_a_locked_database_and_drops_nothing(
         assert [b[0] for b in st.beats("s1")] == list(range(300))
     finally:
         st.close()
+
+
+def test_the_last_try_at_a_close_waits_a_short_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 9): the last try at close waited SQLite's whole busy timeout (30 s
+    in the service) again, after the try under way: a shutdown took up to 70 s. Now the last
+    try waits :data:`LAST_TRY_BUSY_MS` (here a 1-s busy timeout, the last try's 50 ms)."""
+
+    def connect_1s(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 1000")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", connect_1s)
+    monkeypatch.setattr(api.storage.writer, "LAST_TRY_BUSY_MS", 50)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 60.0)  # no try under way at close
+    st = _open(tmp_path)
+    with locked(st.path):
+        st.add_beats("s1", [_beat(0)])
+        _until(lambda: st.behind is not None, "the writer never said it is behind")
+        t0 = time.monotonic()
+        st.close()
+        took_s = time.monotonic() - t0
+    assert took_s < 0.6, f"close took {took_s:.2f} s"
