@@ -101,19 +101,21 @@ class SessionStartFailedError(ApiError):
 
 
 class StoreBusyError(ApiError):
-    """A stopped session's final state could not be stored within the stop's cap.
+    """A write was not stored within the cap (:data:`api.sessions.STOP_STORE_TIMEOUT_S`).
 
-    The database is held by another program (a write lock) or the disk stalls. The session is
-    stopped all the same (its source closed, no beat taken after the stop) and its final state
-    is stored once the database takes writes again; ``session_id`` names it. The answer has a
-    ``Retry-After`` (seconds).
+    The database is held by another program (a write lock) or the disk stalls. A stopped
+    session's final state: the session is stopped all the same (its source closed, no beat
+    taken after the stop) and its final state is stored once the database takes writes again;
+    ``session_id`` names it. Any other write someone waits for (a label, a check-in, an
+    answer, a report's flush): it stays queued and is stored once the database takes writes
+    (:func:`api.sessions.stored_within_cap`). The answer has a ``Retry-After`` (seconds).
     """
 
     status = 503
     code = "store_busy"
     title = "Storage busy"
 
-    def __init__(self, message: str, *, session_id: str, retry_after_s: int) -> None:
+    def __init__(self, message: str, *, session_id: str | None, retry_after_s: int) -> None:
         super().__init__(message)
         self.session_id = session_id
         #: ``Retry-After``: when asking again may find it stored (the storage's next try).

@@ -12,6 +12,7 @@ than left to fail after its scan.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
@@ -19,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -63,6 +64,7 @@ __all__ = [
     "SessionCreate",
     "SessionManager",
     "SessionMode",
+    "stored_within_cap",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,56 @@ log = logging.getLogger(__name__)
 #: once the database takes writes.
 STOP_STORE_TIMEOUT_S = 10.0
 SessionMode = Literal["monitor", "assessment", "practice"]
+
+_T = TypeVar("_T")
+
+
+def _unstored_note(pipeline: Pipeline) -> str:
+    """What of a session the storage dropped (past its bound), for its stored message."""
+    n_items = pipeline.n_unstored
+    if not n_items:
+        return ""
+    n_beats = pipeline.n_unstored_beats
+    return (
+        f"; {n_beats} beats and {n_items - n_beats} metrics windows and events were not "
+        "stored (the database took no writes for so long that the most kept in memory was "
+        "reached)"
+    )
+
+
+def _start_busy() -> StoreBusyError:
+    return StoreBusyError(
+        "no session started: the database takes no writes now (locked by another program, "
+        "or the disk stalls); GET /api/v1/health says storage behind until it does",
+        session_id=None,
+        retry_after_s=math.ceil(retry.RETRY_WAITED_MAX_S),
+    )
+
+
+async def stored_within_cap(
+    future: concurrent.futures.Future[_T], *, what: str = "the write"
+) -> _T:
+    """Wait for a queued write someone waits for, at most :data:`STOP_STORE_TIMEOUT_S`.
+
+    Raises
+    ------
+    StoreBusyError
+        Not stored within the cap (the database locked by another program, a stalled disk:
+        :attr:`api.storage.Storage.behind`). The write stays queued and is stored once the
+        database takes writes (503 ``store_busy``, ``Retry-After``).
+    """
+    try:
+        async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+            return await asyncio.wrap_future(future)
+    except TimeoutError:
+        raise StoreBusyError(
+            f"{what} was accepted but not stored within {STOP_STORE_TIMEOUT_S:g} s: the "
+            "database is busy (locked by another program, or the disk stalls); it is stored "
+            "once the database takes writes",
+            session_id=None,
+            retry_after_s=math.ceil(retry.RETRY_WAITED_MAX_S),
+        ) from None
+
 
 SourceFactory = Callable[[SimulatorSpec | ReplaySpec | BleSpec, SourceControl], BeatSource]
 
@@ -248,10 +300,17 @@ class SessionManager:
         asyncio.CancelledError
             Cancelled as the row is written: its end, ``failed`` (``start cancelled``), is
             queued behind it before the cancel goes on.
+        StoreBusyError
+            The database takes no writes (:attr:`api.storage.Storage.behind`: refused at
+            once), or the row was not stored within :data:`STOP_STORE_TIMEOUT_S` (its end,
+            ``failed``, is queued behind it, as for a cancel): no session started.
         """
         session_id = uuid.uuid4().hex
         if isinstance(request.source, BleSpec):
             self._refuse_strap_in_use(request.source.address)
+        if self.storage.behind is not None:  # its row would wait, and the strap with it
+            raise _start_busy()
+        if isinstance(request.source, BleSpec):
             self._starting[session_id] = request.source
         self._creating.add(session_id)
         try:
@@ -334,12 +393,16 @@ class SessionManager:
             live_settings=analyser_settings(),
         )
         try:
-            await asyncio.wrap_future(row)
-        except asyncio.CancelledError:
-            # cancelled while its row is written (a forced shutdown cancels the request): the
-            # writer still stores it 'running' and nothing would end it before the next
-            # start-up. Its end is queued behind it (one writer, queue order), not awaited.
+            async with asyncio.timeout(STOP_STORE_TIMEOUT_S):
+                await asyncio.wrap_future(row)
+        except (asyncio.CancelledError, TimeoutError) as exc:
+            # cancelled while its row is written (a forced shutdown cancels the request), or
+            # the database takes no writes: the writer still stores it 'running' and nothing
+            # would end it before the next start-up. Its end is queued behind it (one writer,
+            # queue order), not awaited.
             self._end_cancelled_start(session_id)
+            if isinstance(exc, TimeoutError):
+                raise _start_busy() from None
             raise
         try:
             hub = LiveHub(session_id, queue_size=self.queue_size)
@@ -454,13 +517,14 @@ class SessionManager:
         """
         delays = retry_delays()
         final_seq = live.hub.seq  # the final status's, just published (not a later message's)
+        message = result.message + _unstored_note(live.pipeline)
         while True:
             try:
                 await asyncio.wrap_future(
                     self.storage.set_session_state(
                         live.id,
                         result.state,
-                        message=result.message,
+                        message=message,
                         ended_at=ended_at,
                         last_seq=final_seq,
                     )

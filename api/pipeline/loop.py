@@ -169,6 +169,8 @@ class Pipeline:
         self.message = ""
         self.n_beats = 0
         self.n_skipped = 0
+        self.n_unstored = 0  # items the storage dropped (past its bound): not published
+        self.n_unstored_beats = 0  # beats among them
         self.last_metrics: payloads.WindowMetrics | None = None
         self.last_guidance: payloads.Guidance | None = None
         self.last_signal: payloads.WindowSignal | None = None
@@ -317,11 +319,14 @@ class Pipeline:
         :data:`WRITE_BACKLOG_MAX` writes wait in the storage queue (with no client there is
         nothing held, and a replay at full speed outran the writer thread all day: a 24-h
         replay queued most of its 106,459 beats, ~25 MB, before the first was committed).
-        Never while the database takes no writes (:attr:`api.storage.Storage.behind`).
+        While the database takes no writes (:attr:`api.storage.Storage.behind`), only a
+        source that can wait does (a replay or simulator on a clock of its own, speed other
+        than 1: it waits until the database takes writes, nothing dropped); a real-time source
+        (a strap) cannot pause, and its writes are kept up to the storage's bound.
         """
-        if self.storage.behind is not None:
+        if self.storage.behind is not None and not self._wall_clock_arrivals:
             # the database takes no writes: the writer keeps them (bounded) and tries again;
-            # waiting would stall the source until it takes them, for hours maybe
+            # waiting would not stop a strap, whose beats come anyway
             return False
         backlog = self.storage.last_ticket - self.storage.committed_ticket
         return self.hub.n_held >= self.hub.hold_limit or backlog >= WRITE_BACKLOG_MAX
@@ -332,8 +337,10 @@ class Pipeline:
         Only a replay or simulator at speed gets here (a strap's beat or two a second never
         fills a quarter of a client queue within a 0.1 s commit interval), so the wait never
         stalls a real sensor. Nor for a database that stops taking writes meanwhile (its
-        writer then keeps the writes, :attr:`api.storage.Storage.behind`): the wait ends
-        when the writer says so (looked at every :data:`BEHIND_POLL_S`).
+        writer then keeps the writes, :attr:`api.storage.Storage.behind`): the wait of a
+        real-time source ends when the writer says so (looked at every :data:`BEHIND_POLL_S`);
+        a source on a clock of its own waits on until the database takes writes (a stop
+        cancels the wait).
         """
         try:
             flushed = asyncio.wrap_future(self.storage.flush())
@@ -341,9 +348,20 @@ class Pipeline:
             flushed = None
         if flushed is not None:
             flushed.add_done_callback(_consume)
-            while not flushed.done() and self.storage.behind is None:
+            while not flushed.done() and (self._wall_clock_arrivals or self.storage.behind is None):
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
+
+    def _dropped(self) -> bool:
+        """Whether the storage dropped the write just queued (past its bound).
+
+        What it holds is never stored, so it is not published (published means stored).
+        """
+        ticket = self.storage.last_ticket
+        if ticket and ticket == self.storage.dropped_ticket:
+            self.n_unstored += 1
+            return True
+        return False
 
     def _valid(self, beat: Beat) -> bool:
         rr = beat.rr_ms
@@ -381,7 +399,9 @@ class Pipeline:
             ],
             seqs=[seq],
         )
-        if hub.n_subscribers:
+        if self._dropped():
+            self.n_unstored_beats += 1
+        elif hub.n_subscribers:
             hub.publish_text(
                 BeatMessage(
                     **hub.header(seq),
@@ -449,6 +469,8 @@ class Pipeline:
         self.storage.add_snapshot(
             "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data, seq=seq
         )
+        if self._dropped():
+            return
         self.hub.publish_text(
             MetricsMessage(**self.hub.header(seq), t_s=t_s, metrics=metrics).model_dump_json(),
             after=self.storage.last_ticket,
@@ -503,6 +525,8 @@ class Pipeline:
                 data=data,
                 seq=seq,
             )
+            if self._dropped():
+                continue
             self.hub.publish_text(
                 MicroBreakMessage(
                     **self.hub.header(seq), t_s=t_s, event=kind, micro_break=typed

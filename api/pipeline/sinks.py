@@ -30,6 +30,8 @@ class SessionStore(Protocol):
 
     last_ticket: int
     committed_ticket: int
+    #: Ticket of the latest write dropped when queued (never stored; 0: none).
+    dropped_ticket: int
 
     @property
     def behind(self) -> object | None:
@@ -110,6 +112,7 @@ class NoStore:
 
     last_ticket = 0
     committed_ticket = 0
+    dropped_ticket = 0
     behind = None
 
     def add_beats(

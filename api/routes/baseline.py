@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query
 from api.baseline import BaselineOut, compute_baseline
 from api.pipeline import BASELINE_KEY
 from api.routes._deps import ManagerDep, StorageDep
+from api.sessions import stored_within_cap
 
 router = APIRouter(prefix="/api/v1/baseline", tags=["baseline"])
 
@@ -51,8 +52,8 @@ async def reset_baseline(
     for live in manager.live_sessions:
         if live.pipeline.microbreaks is not None:
             live.pipeline.microbreaks.persist = False
-    await asyncio.wrap_future(storage.delete_value("baseline", BASELINE_KEY))
+    await stored_within_cap(storage.delete_value("baseline", BASELINE_KEY))
     written = storage.put_value("baseline", "reset_at", now, updated_at=now)
     assert written is not None
-    await asyncio.wrap_future(written)
+    await stored_within_cap(written)
     return await asyncio.to_thread(compute_baseline, storage, days=days, now=now)

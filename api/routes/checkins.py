@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
+from api.sessions import stored_within_cap
 
 router = APIRouter(prefix="/api/v1/checkins", tags=["checkins"])
 
@@ -80,7 +81,7 @@ async def post_checkin(
     # the plan's clock, as the prompts' answers use: a fast-clock demo's check-in lands on the
     # demo's day, not on the real date beside the prompts of another day
     at = body.at if body.at is not None else scheduler.clock.now()
-    new_id = await asyncio.wrap_future(
+    new_id = await stored_within_cap(
         storage.add_checkin(
             session_id=body.session_id,
             at=at,

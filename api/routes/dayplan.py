@@ -28,6 +28,7 @@ from api.dayplan import (
 )
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
+from api.sessions import stored_within_cap
 from api.storage import Storage
 from breathing.dayplan import (
     DEFAULT_TEXTS,
@@ -131,7 +132,7 @@ async def save_plan(storage: Storage, scheduler: PromptScheduler, plan: DayPlan)
         "settings", PLAN_KEY, plan_to_model(plan).model_dump(mode="json"), updated_at=time.time()
     )
     assert future is not None
-    await asyncio.wrap_future(future)
+    await stored_within_cap(future)
     scheduler.set_plan(plan)
 
 

@@ -85,7 +85,7 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect, s
 
 from api.auth import require_token, token_matches
 from api.messages import BeatMessage, MetricsMessage, MicroBreakMessage, StatusMessage, live_schema
-from api.sessions import SessionManager
+from api.sessions import SessionManager, stored_within_cap
 from api.settings import ORIGINS_FIX
 from api.storage import Storage
 from webconventions.hosts import normal_origin
@@ -372,7 +372,7 @@ async def live(
         seq_at_subscribe = hub.seq
         try:  # the hand-over: every write queued before subscribing is committed, then read
             with contextlib.suppress(Exception):  # storage closed or failing: read what is there
-                await asyncio.wrap_future(storage.flush())
+                await stored_within_cap(storage.flush())
             tail = await resend_missed(
                 websocket, storage, session_id, after if resent is None else resent
             )

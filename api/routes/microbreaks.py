@@ -41,7 +41,7 @@ from api.pipeline import (
 from api.problems import ProblemError
 from api.routes._deps import AfterId, ManagerDep, StorageDep, after_id_not_found, running_session
 from api.routes.dayplan import SchedulerDep, save_plan, with_quiet_hours
-from api.sessions import LiveSession
+from api.sessions import LiveSession, stored_within_cap
 from api.storage import Storage
 from breathing.dayplan import DayPlan
 from breathing.engine import PRACTICE_INHALE_TO_EXHALE
@@ -467,5 +467,5 @@ async def put_settings(
             "settings", MICROBREAK_SETTINGS_KEY, overrides, updated_at=time.time()
         )
         assert written is not None
-        await asyncio.wrap_future(written)
+        await stored_within_cap(written)
     return out

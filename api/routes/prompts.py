@@ -29,6 +29,7 @@ from api.dayplan import PromptOut, prompt_out
 from api.problems import ProblemError
 from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
+from api.sessions import stored_within_cap
 from api.storage import Row
 from api.storage.queries import PERSON_KIND
 
@@ -265,7 +266,7 @@ async def answer_prompt(
     checkin = (values["stress"], values["energy"]) if is_checkin and not missing else None
     # one transaction: answered, its items and its check-in row, or nothing when another
     # answer (or a dismiss, the expiry) got there first
-    stored = await asyncio.wrap_future(
+    stored = await stored_within_cap(
         storage.answer_prompt(
             prompt_id,
             at=at,
@@ -326,7 +327,7 @@ async def prompt_done(
             f"a {row['kind']} prompt is answered (POST /api/v1/prompts/{prompt_id}/answer); "
             f"done is for {' and '.join(ACTION_KINDS)}",
         )
-    done = await asyncio.wrap_future(storage.mark_prompt_done(prompt_id, at=scheduler.clock.now()))
+    done = await stored_within_cap(storage.mark_prompt_done(prompt_id, at=scheduler.clock.now()))
     if not done:
         raise await _closed_meanwhile(storage, prompt_id)
     out = prompt_out(await _stored(storage, prompt_id))
@@ -340,7 +341,7 @@ async def dismiss_prompt(
 ) -> PromptOut:
     """Dismiss an open prompt without answering (counted as not answered)."""
     await _open_prompt(storage, prompt_id)
-    dismissed = await asyncio.wrap_future(
+    dismissed = await stored_within_cap(
         storage.close_prompt(prompt_id, state="dismissed", at=scheduler.clock.now())
     )
     if not dismissed:

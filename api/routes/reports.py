@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from api.errors import SessionNotFoundError
 from api.research import MissingExtraError
 from api.routes._deps import StorageDep
+from api.sessions import stored_within_cap
 from hrv.errors import HrvpaceError
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["reports"])
@@ -53,7 +54,7 @@ async def session_report(session_id: str, request: Request, storage: StorageDep)
     row = await asyncio.to_thread(storage.get_session, session_id)
     if row is None:
         raise SessionNotFoundError(f"no session with id {session_id[:64]!r}")
-    await asyncio.wrap_future(storage.flush())  # the latest queued beats are in the file
+    await stored_within_cap(storage.flush())  # the latest queued beats are in the file
     database: Path = request.app.state.settings.database_path
     try:
         doc = await asyncio.to_thread(_build, database, session_id)

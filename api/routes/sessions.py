@@ -27,7 +27,7 @@ from api.research.units import (
     units_of,
 )
 from api.routes._deps import ManagerDep, StorageDep
-from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode
+from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode, stored_within_cap
 from api.storage import Behind, Row, Storage
 from sensors import SourceState
 from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
@@ -65,12 +65,16 @@ class StorageBehind(BaseModel):
     The service keeps up to :data:`api.storage.writer.BACKLOG_MAX_ROWS` rows (beats, metrics
     windows, events) and writes them, in order, once the database takes writes again (tried
     again after 1 s, doubling up to 60 s); newer rows past that are dropped and counted here.
+    The counts are the service's, every session's together; what of this session was dropped
+    is said in its stored ``message`` once it ends.
     """
 
     since: float = Field(description="When the database stopped taking writes, Unix seconds")
-    beats_waiting: int = Field(description="Beats received, kept in memory, not stored yet")
+    beats_waiting: int = Field(
+        description="Beats received (all sessions), kept in memory, not stored yet"
+    )
     rows_waiting: int = Field(description="Rows of any kind (beats among them) waiting")
-    beats_dropped: int = Field(description="Beats dropped past the memory bound: lost")
+    beats_dropped: int = Field(description="Beats dropped past the bound (all sessions): lost")
     rows_dropped: int = Field(description="Rows of any kind dropped past the memory bound")
     message: str
 
@@ -454,7 +458,7 @@ async def update_session(
 ) -> SessionOut:
     """Change a session's label (running or ended)."""
     await _get_row(storage, session_id)
-    await asyncio.wrap_future(storage.set_session_label(session_id, body.label.strip()))
+    await stored_within_cap(storage.set_session_label(session_id, body.label.strip()))
     return await get_session(session_id, manager, storage)
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from api.routes._deps import StorageDep
+from api.sessions import stored_within_cap
 from api.webhooks import WEBHOOKS_KEY, WebhookIn, WebhookKind, WebhookNotifier
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -118,7 +119,7 @@ async def put_webhooks(body: WebhooksIn, storage: StorageDep, notifier: Notifier
         updated_at=time.time(),
     )
     assert future is not None
-    await asyncio.wrap_future(future)
+    await stored_within_cap(future)
     return await _state(storage, notifier)
 
 

@@ -22,13 +22,16 @@ savepoint of the batch, so its statements are committed together or not at all, 
 write runs between its check and its changes.
 
 A batch the database does not take (locked by another program past SQLite's busy timeout, a
-full disk, an I/O error) is not dropped: the writer keeps it and writes it again, with the
-back-off of :mod:`api.storage.retry`; later writes wait behind it, in order, and are written
-with it. Meanwhile the writer is *behind* (:attr:`StorageCore.behind`: what waits, what was
-dropped past :data:`BACKLOG_MAX_ROWS`), and its tickets are not committed (nothing is
-published as stored). At :meth:`StorageCore.close` it tries once more, then logs how many rows
-and beats could not be stored (counts only). A write that fails on its own (bad data) fails
-alone, logged, and its batch's other writes are stored.
+full disk, an I/O error, read-only, ...: :data:`_UNAVAILABLE_CODES`) is not dropped: the writer
+keeps it and writes it again, with the back-off of :mod:`api.storage.retry`; later writes wait
+behind it, in order, and are written with it. Meanwhile the writer is *behind*
+(:attr:`StorageCore.behind`: what waits, what was dropped), and its tickets are not committed
+(nothing is published as stored). What is queued is bounded when it is queued: past
+:data:`BACKLOG_MAX_ROWS` rows not yet written, a new write nobody waits for is dropped
+(:attr:`StorageCore.dropped_ticket`: its producer publishes nothing about it). At
+:meth:`StorageCore.close` it tries once more, then logs how many rows and beats could not be
+stored (counts only). A write that fails on its own (bad data, or any other error of that one
+write) fails alone, logged, and its batch's other writes are stored.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +84,27 @@ _STOP = object()
 #: row or final state, an answer) are always kept.
 BACKLOG_MAX_ROWS = 100_000
 
+#: SQLite's busy timeout of the last try at a shutdown while the database takes no writes
+#: (milliseconds; the service's is 30 s): a shutdown waits at most this after the try under way.
+LAST_TRY_BUSY_MS = 2000
+
 _BEATS_SQL = "INSERT OR REPLACE INTO beats "
+_FLUSH_SQL = "SELECT 1"
+
+
+def _describe(exc: BaseException) -> str:
+    """An error's type and SQLite's text; never a parameter's value (health data)."""
+    if isinstance(exc, sqlite3.Error):
+        return str(exc)
+    return type(exc).__name__
+
 
 #: SQLite's primary result codes of a database that takes no writes for now (locked past the
-#: busy timeout, a full disk, an I/O error): the write is kept and tried again.
+#: busy timeout, a full disk, an I/O error, a disk remounted read-only or ``-wal`` files left
+#: owned by another user, a damaged file, no memory, an interrupt): the write is kept and tried
+#: again. Whether it is the database or this one write is told by the writes around it
+#: (:meth:`StorageCore._write_all`): a write failing so while others of its pass are stored
+#: fails alone.
 _UNAVAILABLE_CODES = (
     "SQLITE_BUSY",
     "SQLITE_LOCKED",
@@ -92,17 +112,38 @@ _UNAVAILABLE_CODES = (
     "SQLITE_IOERR",
     "SQLITE_CANTOPEN",
     "SQLITE_PROTOCOL",
+    "SQLITE_READONLY",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+    "SQLITE_NOMEM",
+    "SQLITE_INTERRUPT",
 )
 
 
-def _unavailable(exc: sqlite3.Error) -> bool:
-    """Whether ``exc`` says the database takes no writes for now (not: this write is bad)."""
+def _unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` may say the database takes no writes for now (not: this write is bad)."""
     name = getattr(exc, "sqlite_errorname", None) or ""
-    return name.startswith(_UNAVAILABLE_CODES)
+    return isinstance(exc, sqlite3.Error) and name.startswith(_UNAVAILABLE_CODES)
 
 
 class _UnavailableError(Exception):
-    """The database took no writes: the batch is rolled back and kept."""
+    """The database took no writes: the batch is rolled back and kept.
+
+    ``whole``: the database took nothing at all (its write lock not had, the transaction gone,
+    or every write of a one-by-one pass failed so); else a write failed so among others, and
+    the batch is written one by one to tell.
+    """
+
+    def __init__(self, message: str, *, whole: bool) -> None:
+        super().__init__(message)
+        self.whole = whole
+
+
+def _rows(op: _Op) -> int:
+    """Rows a queued write counts against :data:`BACKLOG_MAX_ROWS` (0: someone waits for it)."""
+    if op.future is not None:
+        return 0
+    return len(op.params) if op.many else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,26 +170,29 @@ class Behind:
     error: str
 
 
+def _beats(op: _Op, rows: int) -> int:
+    return rows if isinstance(op.sql, str) and op.sql.startswith(_BEATS_SQL) else 0
+
+
 class _Backlog:
-    """Writes kept, in queue order, while the database takes none (bounded: newer dropped)."""
+    """Writes kept, in queue order, while the database takes none.
+
+    Bounded when queued (:meth:`StorageCore._submit` drops a write past
+    :data:`BACKLOG_MAX_ROWS`), so nothing here is dropped.
+    """
 
     def __init__(self) -> None:
         self.ops: list[_Op] = []
-        self.rows = self.beats = self.dropped_rows = self.dropped_beats = 0
+        self.rows = self.beats = 0
         #: Writes someone waits for among :attr:`ops` (then the back-off is capped lower).
         self.waited = 0
 
     def keep(self, op: _Op) -> None:
         self.waited += op.future is not None
         rows = len(op.params) if op.many else 1
-        beats = rows if isinstance(op.sql, str) and op.sql.startswith(_BEATS_SQL) else 0
-        if op.future is None and self.rows + rows > BACKLOG_MAX_ROWS:
-            self.dropped_rows += rows
-            self.dropped_beats += beats
-            return
         self.ops.append(op)
         self.rows += rows
-        self.beats += beats
+        self.beats += _beats(op, rows)
 
 
 #: A batch is committed once it holds this many writes, even before ``flush_s``: live
@@ -208,6 +252,11 @@ class StorageCore:
         #: Highest ticket whose write is committed (every lower one is too: FIFO).
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
+        #: Ticket of the latest write dropped when queued (past :data:`BACKLOG_MAX_ROWS`; 0:
+        #: none): it is never stored, so nothing about it may be published as stored.
+        self.dropped_ticket = 0
+        self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
+        self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
         self._behind: Behind | None = None
         self._backlog: _Backlog | None = None  # what the last try at close did not store
         self._thread = threading.Thread(target=self._run, name="hrvpace-db-writer", daemon=True)
@@ -247,9 +296,10 @@ class StorageCore:
     def close(self) -> None:
         """Commit what is queued, stop the writer and close every connection.
 
-        While the database takes no writes: one more try at once (it may wait SQLite's busy
-        timeout, 30 s), then what it could not store is logged as counts and its waiters get
-        :class:`StorageError`.
+        While the database takes no writes: the try under way ends (SQLite's busy timeout,
+        30 s, at most), then one more try at once (its busy timeout
+        :data:`LAST_TRY_BUSY_MS`), then what it could not store is logged as counts and its
+        waiters get :class:`StorageError`.
         """
         if self._closed:
             return
@@ -267,9 +317,12 @@ class StorageCore:
     def _run(self) -> None:
         stop = False
         while not stop:
-            batch, stop = self._gather()
-            if batch:
-                stop = self._write(batch, stop=stop)
+            try:
+                batch, stop = self._gather()
+                if batch:
+                    stop = self._write(batch, stop=stop)
+            except Exception:  # the writer must never die: every later write would hang
+                log.exception("database writer: unexpected error")
         if self._behind is not None:  # the last try failed: what was received is lost
             self._give_up()
 
@@ -305,10 +358,10 @@ class StorageCore:
         (:attr:`behind`): later writes queue behind the failed batch, in order, and every
         try writes them all in one transaction, after :func:`~api.storage.retry.retry_delays`
         (at most :data:`~api.storage.retry.RETRY_WAITED_MAX_S` while a write someone waits
-        for is among them).
-        Kept in memory up to :data:`BACKLOG_MAX_ROWS` rows; later rows past it are dropped,
-        counted and logged. Once a stop came (``stop``, or meanwhile) one more try is made
-        at once (:meth:`close`). Returns whether a stop came.
+        for is among them). What is queued is bounded when queued (:meth:`_submit`: past
+        :data:`BACKLOG_MAX_ROWS` rows newer ones are dropped, counted and logged). Once a
+        stop came (``stop``, or meanwhile) one more try is made at once (:meth:`close`).
+        Returns whether a stop came.
         """
         try:
             self._commit(self._writer_conn, batch)
@@ -316,14 +369,13 @@ class StorageCore:
         except _UnavailableError as exc:
             failure = exc
         except Exception as exc:  # the writer must never die: every later write would hang
-            log.exception("database writer: unexpected error in a batch of %d", len(batch))
-            self._committed(batch[-1].ticket)
-            self._fail_waiters(batch, exc)
+            self._lost(batch, exc)
             return stop
         backlog = _Backlog()
         for op in batch:
             backlog.keep(op)
         self._set_behind(backlog, failure, since=time.time())
+        stored = False
         for backoff_s in retry_delays():
             # a write someone waits for (a stopped session's final state): tried at least
             # every RETRY_WAITED_MAX_S, taken within that of the database taking writes
@@ -331,6 +383,9 @@ class StorageCore:
             self._log_behind(backlog, failure, delay_s)
             if not stop:
                 stop = self._wait_gathering(backlog, delay_s)
+            if stop:  # the last try: a shutdown waits for it
+                with suppress(sqlite3.Error):
+                    self._writer_conn.execute(f"PRAGMA busy_timeout = {LAST_TRY_BUSY_MS:d}")
             try:
                 self._commit(self._writer_conn, backlog.ops)
             except _UnavailableError as exc:
@@ -341,25 +396,41 @@ class StorageCore:
                     return True
                 continue
             except Exception as exc:
-                log.exception(
-                    "database writer: unexpected error in a batch of %d", len(backlog.ops)
-                )
-                self._committed(backlog.ops[-1].ticket)
-                self._fail_waiters(backlog.ops, exc)
+                self._lost(backlog.ops, exc)
+            else:
+                stored = True
             break
         behind = self._behind
         self._behind = None
-        if behind is not None:
+        dropped_rows, dropped_beats = self._take_dropped()
+        if behind is not None and stored:
             log.warning(
                 "the database takes writes again: %d rows (%d beats) kept since %.0f s stored; "
                 "%d rows (%d beats) were dropped",
                 backlog.rows,
                 backlog.beats,
                 time.time() - behind.since,
-                backlog.dropped_rows,
-                backlog.dropped_beats,
+                dropped_rows,
+                dropped_beats,
             )
         return stop
+
+    def _lost(self, ops: list[_Op], exc: Exception) -> None:
+        """An unexpected error: ``ops`` are not stored; logged, their waiters told.
+
+        Their tickets count as done once a later write is committed (the writer goes on in
+        order).
+        """
+        log.error(
+            "database writer: unexpected error (%s) in a batch of %d writes: not stored",
+            type(exc).__name__,
+            len(ops),
+            exc_info=exc,
+        )
+        if not ops:
+            return
+        self._written(ops)
+        self._fail_waiters(ops, exc)
 
     def _wait_gathering(self, backlog: _Backlog, delay_s: float) -> bool:
         """Wait ``delay_s``, queueing what arrives behind ``backlog``; whether a stop came."""
@@ -371,19 +442,10 @@ class StorageCore:
                 break
             if item is _STOP:
                 return True
-            was_dropping = backlog.dropped_rows > 0
             backlog.keep(item)  # type: ignore[arg-type]
             if item.future is not None:  # type: ignore[attr-defined]
                 # someone waits for it (a final state): tried within RETRY_WAITED_MAX_S
                 deadline = min(deadline, time.monotonic() + retry.RETRY_WAITED_MAX_S)
-            if backlog.dropped_rows and not was_dropping:
-                log.error(
-                    "the database has taken no writes for %.0f s and %d rows wait in memory "
-                    "(the most kept, BACKLOG_MAX_ROWS): newer beats, metrics and events are "
-                    "dropped until it takes writes",
-                    time.time() - (self._behind.since if self._behind else time.time()),
-                    backlog.rows,
-                )
             self._set_behind(backlog, None)
         return False
 
@@ -395,8 +457,8 @@ class StorageCore:
             since=since or (old.since if old else time.time()),
             rows_waiting=backlog.rows,
             beats_waiting=backlog.beats,
-            rows_dropped=backlog.dropped_rows,
-            beats_dropped=backlog.dropped_beats,
+            rows_dropped=0,  # counted when queued: see behind
+            beats_dropped=0,
             error=str(failure) if failure is not None else (old.error if old else ""),
         )
 
@@ -408,8 +470,8 @@ class StorageCore:
             len(backlog.ops),
             backlog.rows,
             backlog.beats,
-            backlog.dropped_rows,
-            backlog.dropped_beats,
+            self._dropped_rows,
+            self._dropped_beats,
             delay_s,
         )
 
@@ -419,20 +481,24 @@ class StorageCore:
         self._backlog = None
         if backlog is None:
             return
+        dropped_rows, dropped_beats = self._take_dropped()
         log.error(
             "the database took no writes before the service stopped: %d rows (%d beats) "
             "received could not be stored (%d rows, %d beats, dropped before)",
             backlog.rows,
             backlog.beats,
-            backlog.dropped_rows,
-            backlog.dropped_beats,
+            dropped_rows,
+            dropped_beats,
         )
         self._fail_waiters(backlog.ops, StorageError("the database took no writes"))
 
     @property
     def behind(self) -> Behind | None:
         """The writes the database has not taken yet, while it takes none (``None``: none)."""
-        return self._behind
+        behind = self._behind
+        if behind is None:
+            return None
+        return replace(behind, rows_dropped=self._dropped_rows, beats_dropped=self._dropped_beats)
 
     @staticmethod
     def _fail_waiters(batch: list[_Op], exc: Exception) -> None:
@@ -464,17 +530,28 @@ class StorageCore:
     def _commit(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
         """Write ``batch`` in one transaction, then tell its waiters.
 
-        A write that fails on its own (bad data) fails alone: the batch is written again one
-        write at a time, each in a savepoint, in one transaction still. Raises
-        :class:`_UnavailableError`, nothing written, when the database takes no writes.
+        A write that fails on its own (bad data, or any other error of that write) fails
+        alone: the batch is written again one write at a time, each in a savepoint, in one
+        transaction still. Raises :class:`_UnavailableError`, nothing written, when the
+        database takes no writes.
         """
+        if not batch:
+            return
         try:
             results = StorageCore._write_all(conn, batch, each=False)
-        except _UnavailableError:
-            raise
-        except sqlite3.Error:
-            log.exception("database batch of %d writes failed; retrying one by one", len(batch))
+        except _UnavailableError as exc:
+            if exc.whole:
+                raise
+            log.warning("a database write failed (%s); writing its batch one by one", exc)
             results = StorageCore._write_all(conn, batch, each=True)
+        except Exception as exc:
+            log.error(
+                "database batch of %d writes failed (%s); retrying one by one",
+                len(batch),
+                type(exc).__name__,
+            )
+            results = StorageCore._write_all(conn, batch, each=True)
+        self._written(batch)
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
         for op, result, error in results:
@@ -485,73 +562,119 @@ class StorageCore:
     def _write_all(
         conn: sqlite3.Connection, batch: list[_Op], *, each: bool
     ) -> list[tuple[_Op, Any, BaseException | None]]:
-        """Run ``batch`` in one transaction; ``each``: every write in its own savepoint."""
+        """Run ``batch`` in one transaction; ``each``: every write in its own savepoint.
+
+        The transaction takes the write lock first (``BEGIN IMMEDIATE``): when it cannot, the
+        database takes no writes and nothing is tried. A write that fails, the transaction
+        still open, fails alone in ``each`` mode; one whose error may say the database takes
+        no writes (:func:`_unavailable`: a full disk, read-only, ...) fails alone only when
+        another write of the pass is stored (else the database took none: all is kept).
+        """
         results: list[tuple[_Op, Any, BaseException | None]] = []
+        if conn.in_transaction:  # never left open, but never write into an unknown one
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         try:
-            conn.execute("BEGIN")
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _UnavailableError(str(exc), whole=True) from exc
+        doubtful: Exception | None = None  # a write failed as if the database took none
+        stored = False
+        try:
             for op in batch:
-                if not isinstance(op.sql, str):
-                    results.append((op, *StorageCore._transaction(conn, op.sql)))
-                    continue
-                if each:
+                fn = None if isinstance(op.sql, str) else op.sql
+                if each or fn is not None:
                     conn.execute("SAVEPOINT one_write")
                 try:
-                    cur = (
-                        conn.executemany(op.sql, op.params)
-                        if op.many
-                        else conn.execute(op.sql, op.params)
-                    )
-                except sqlite3.Error as exc:
-                    if not each or _unavailable(exc):
-                        raise
+                    if fn is not None:
+                        result: Any = fn(conn)
+                    elif op.many:
+                        result = conn.executemany(op.sql, op.params).lastrowid  # type: ignore[arg-type]
+                    else:
+                        result = conn.execute(op.sql, op.params).lastrowid  # type: ignore[arg-type]
+                except Exception as exc:
+                    if not conn.in_transaction:  # SQLite rolled it all back (a full disk)
+                        raise _UnavailableError(str(exc), whole=True) from exc
+                    if not (each or fn is not None) or (not each and _unavailable(exc)):
+                        raise  # the one-by-one pass tells
                     conn.execute("ROLLBACK TO one_write")
                     conn.execute("RELEASE one_write")
-                    log.error("database write failed: %s", exc)
-                    results.append((op, None, StorageError(f"database write failed: {exc}")))
+                    if _unavailable(exc):
+                        doubtful = exc
+                    if fn is not None and not _unavailable(exc):
+                        log.exception("database write failed (a transaction function; rolled back)")
+                    else:
+                        log.error("database write failed: %s", _describe(exc))
+                    results.append(
+                        (op, None, StorageError(f"database write failed: {_describe(exc)}"))
+                    )
                     continue
-                if each:
+                if each or fn is not None:
                     conn.execute("RELEASE one_write")
-                results.append((op, cur.lastrowid, None))
+                results.append((op, result, None))
+                stored = stored or op.sql != _FLUSH_SQL
+            if doubtful is not None and not stored:  # none taken: the database, not a write
+                raise _UnavailableError(str(doubtful), whole=True) from doubtful
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             if conn.in_transaction:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             if _unavailable(exc):
-                raise _UnavailableError(str(exc)) from exc
+                raise _UnavailableError(str(exc), whole=each) from exc
             raise
         return results
-
-    @staticmethod
-    def _transaction(conn: sqlite3.Connection, fn: Transaction) -> tuple[Any, BaseException | None]:
-        """Run ``fn`` in a savepoint: all its writes, or none (its error is its waiter's).
-
-        The savepoint nests in the batch's transaction. A database that takes no writes
-        fails the whole batch (:func:`_unavailable`: it is tried again), not ``fn`` alone.
-        """
-        conn.execute("SAVEPOINT write_fn")
-        try:
-            result = fn(conn)
-        except Exception as exc:  # the batch's other writes go on
-            conn.execute("ROLLBACK TO write_fn")
-            conn.execute("RELEASE write_fn")
-            if isinstance(exc, sqlite3.Error) and _unavailable(exc):
-                raise
-            log.exception("database write failed (a transaction function; rolled back)")
-            return None, StorageError(f"database write failed ({type(exc).__name__})")
-        conn.execute("RELEASE write_fn")
-        return result, None
 
     def _submit(
         self, sql: str, params: Sequence[Any], *, many: bool = False, wait: bool = False
     ) -> Future[Any] | None:
+        """Queue a write; past :data:`BACKLOG_MAX_ROWS` rows not yet written it is dropped.
+
+        A dropped write still takes its ticket, kept as :attr:`dropped_ticket`: whoever
+        queued it (the live pipeline) does not publish what it holds. Only writes nobody
+        waits for are dropped.
+        """
         if self._closed:
             raise StorageError("storage is closed")
         future: Future[Any] | None = Future() if wait else None
+        op = _Op(sql, params, many, future)
+        rows = _rows(op)
         with self._submit_lock:  # tickets follow queue order
             self.last_ticket += 1
-            self._queue.put(_Op(sql, params, many, future, self.last_ticket))
+            if rows and self._pending_rows + rows > BACKLOG_MAX_ROWS:
+                self.dropped_ticket = self.last_ticket
+                first = self._dropped_rows == 0
+                self._dropped_rows += rows
+                self._dropped_beats += _beats(op, rows)
+            else:
+                first = False
+                self._pending_rows += rows
+                self._queue.put(_Op(sql, params, many, future, self.last_ticket))
+                return future
+        if first:
+            behind = self._behind
+            log.error(
+                "%d rows wait to be written (the most kept, BACKLOG_MAX_ROWS)%s: newer beats, "
+                "metrics and events are dropped until the database takes writes",
+                self._pending_rows,
+                f"; the database has taken no writes for {time.time() - behind.since:.0f} s"
+                if behind is not None
+                else "",
+            )
         return future
+
+    def _written(self, ops: Sequence[_Op]) -> None:
+        """``ops`` left the queue (written, or failed): their rows no longer count."""
+        rows = sum(_rows(op) for op in ops)
+        with self._submit_lock:
+            self._pending_rows -= rows
+
+    def _take_dropped(self) -> tuple[int, int]:
+        """Rows and beats dropped since the last call, and the count starts again."""
+        with self._submit_lock:
+            dropped = (self._dropped_rows, self._dropped_beats)
+            self._dropped_rows = self._dropped_beats = 0
+        return dropped
 
     def _submit_transaction(self, fn: Transaction) -> Future[Any]:
         """Queue ``fn`` to run on the writer's connection, all its writes or none.
@@ -570,7 +693,7 @@ class StorageCore:
 
     def flush(self) -> Future[Any]:
         """A future that completes once everything queued before it is committed."""
-        future = self._submit("SELECT 1", (), wait=True)
+        future = self._submit(_FLUSH_SQL, (), wait=True)
         assert future is not None
         return future
 

@@ -41,7 +41,7 @@ from api.pipeline import PipelineResult, SimulatorSpec, make_clock
 from api.sessions import LiveSession, SessionCreate, SessionManager
 from api.storage import Storage
 from api.storage.connection import connect
-from sensors import BeatSource
+from sensors import BeatSource, SystemClock
 from tests.api.conftest import ScriptedSource, asgi_service, scripted_factory
 
 RR = [800.0 + 40.0 * (i % 3) for i in range(40)]
@@ -321,6 +321,13 @@ async def test_a_stop_whose_final_state_cannot_be_stored_answers_store_busy_at_t
         assert got["n_beats"] == n_beats
 
 
+class _StrapTime(SystemClock):
+    """Real time to the pipeline (a strap's: it cannot pause), 20 times as fast (a short test)."""
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / 20)
+
+
 async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_all_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,11 +350,12 @@ async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_
         return conn
 
     monkeypatch.setattr(api.storage.writer, "connect", impatient)
-    factory = scripted_factory(RR, repeat=True)
+
+    def factory(spec: Any, control: Any) -> ScriptedSource:
+        return ScriptedSource(RR, clock=_StrapTime(), repeat=True)
+
     async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
-        posted = await c.post(
-            "/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 20}}
-        )
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
         assert posted.status_code == 201, posted.text
         sid = posted.json()["id"]
         live = app.state.sessions.get_live(sid)
@@ -506,7 +514,6 @@ async def test_a_stopped_session_whose_final_state_waits_counts_as_stopped(
         live = app.state.sessions.get_live(sid)
         assert live is not None and _running_session_id(app.state.prompts) == sid
         other = sqlite3.connect(app.state.storage.path, isolation_level=None)
-        again: asyncio.Task[Any] | None = None
         try:
             other.execute("BEGIN IMMEDIATE")  # another program's write lock
             async with asyncio.timeout(STOP_CAP_S + 5):
@@ -530,16 +537,22 @@ async def test_a_stopped_session_whose_final_state_waits_counts_as_stopped(
             for s in (got, listed):
                 assert (s["state"], s["live"], s["ended_at"]) == ("running", False, None), s
                 assert s["storage_behind"] is not None, s
-            # its strap is free: a new session on it starts (its row stored once let go)
-            again = asyncio.create_task(c.post("/api/v1/sessions", json=strap))
-            await asyncio.sleep(0.05)
-            if again.done():
-                pytest.fail(f"refused while the first stops: {again.result().text}")
+            # its strap is free: a new session on it is not refused for the strap (409
+            # strap_in_use) but for the storage behind (503 store_busy, at once: its row
+            # would wait), and starts once the database takes writes
+            async with asyncio.timeout(1):
+                refused = await c.post("/api/v1/sessions", json=strap)
+            assert (refused.status_code, refused.json()["code"]) == (503, "store_busy"), (
+                refused.text
+            )
         finally:
             other.execute("ROLLBACK")
             other.close()
-        assert again is not None
-        second = await asyncio.wait_for(again, 10)
+        for _ in range(1000):  # 10 s at most
+            if app.state.storage.behind is None:
+                break
+            await asyncio.sleep(0.01)
+        second = await c.post("/api/v1/sessions", json=strap)
         assert second.status_code == 201, second.text
         await asyncio.wait_for(live.done.wait(), 10)
         row = _row(app.state.storage, sid)
@@ -579,3 +592,92 @@ async def test_a_retried_final_state_stores_the_final_status_seq(
         assert _row(storage, live.id)["last_seq"] == final_seq
     finally:
         storage.close()
+
+
+async def test_routes_that_wait_for_a_write_answer_store_busy_at_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 6): since the writer keeps what the database does not take, a route
+    awaiting its write (a label, a check-in, a report's flush) got no answer until the
+    database took writes, hours maybe. Now 503 store_busy at the stop's cap (the write stays
+    queued and is stored later); a new session is refused at once while storage is behind."""
+    monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
+
+    def impatient(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 50")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    async with asgi_service(tmp_path / "data", source_factory=scripted_factory(RR)) as (app, c):
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+        assert posted.status_code == 201, posted.text
+        sid = posted.json()["id"]
+        await c.post(f"/api/v1/sessions/{sid}/stop")
+        storage = app.state.storage
+        other = sqlite3.connect(storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another program's write lock
+            async with asyncio.timeout(STOP_CAP_S + 5):
+                label = await c.patch(f"/api/v1/sessions/{sid}", json={"label": "kept"})
+            assert (label.status_code, label.json()["code"]) == (503, "store_busy"), label.text
+            assert label.headers["Retry-After"] == "5"
+            async with asyncio.timeout(STOP_CAP_S + 5):
+                checkin = await c.post("/api/v1/checkins", json={"stress": 2, "energy": 3})
+            assert (checkin.status_code, checkin.json()["code"]) == (503, "store_busy")
+            assert storage.behind is not None
+            async with asyncio.timeout(1):  # refused at once
+                started = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+            assert (started.status_code, started.json()["code"]) == (503, "store_busy")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.wrap_future(storage.flush())
+        got = (await c.get(f"/api/v1/sessions/{sid}")).json()
+        assert got["label"] == "kept"  # accepted: stored once the database took writes
+
+
+async def test_a_session_whose_beats_were_dropped_past_the_bound_says_so_when_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 8): rows dropped past the bound left no trace on the session (its
+    stored state ``stopped``, a silent gap). Now its stored message counts what of it was
+    not stored (the counts of ``storage_behind`` are service-wide)."""
+    monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 5)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
+
+    def impatient(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 50")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+
+    def factory(spec: Any, control: Any) -> ScriptedSource:
+        return ScriptedSource(RR, clock=_StrapTime(), repeat=True)
+
+    async with asgi_service(tmp_path / "data", source_factory=factory) as (app, c):
+        posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
+        sid = posted.json()["id"]
+        live = app.state.sessions.get_live(sid)
+        storage = app.state.storage
+        other = sqlite3.connect(storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another program's write lock
+            for _ in range(1000):  # 10 s at most
+                if live.pipeline.n_unstored_beats >= 3:
+                    break
+                await asyncio.sleep(0.01)
+            await c.post(f"/api/v1/sessions/{sid}/stop")  # 503 store_busy: it waits
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.wait_for(live.done.wait(), 10)
+        row = _row(storage, sid)
+        lost = live.pipeline.n_unstored_beats
+        assert lost >= 3 and row["state"] == "stopped", row
+        assert f"{lost} beats and " in row["message"] and "not stored" in row["message"], row

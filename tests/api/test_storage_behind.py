@@ -11,6 +11,7 @@ timeout lowered to 50 ms and the back-off to a few ms so that nothing waits long
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -18,13 +19,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import api.pipeline.loop
 import api.storage.retry
 import api.storage.writer
+from api.live import LiveHub
+from api.messages import parse_live_message
+from api.pipeline.loop import Pipeline
 from api.storage import BeatRow, Storage, StorageError
 from api.storage.connection import connect
+from sensors import Beat, SystemClock, VirtualClock
+from tests.api.conftest import ScriptedSource
 
 
 @pytest.fixture
@@ -119,8 +127,11 @@ def test_past_the_memory_bound_newer_rows_are_dropped_counted_and_logged(
             for i in range(4, 15):
                 st.add_beats("s1", [_beat(i, rr_ms=812.5)])
             _until(
-                lambda: st.behind is not None and st.behind.rows_dropped == 5,
-                f"not 5 rows dropped: {st.behind}",
+                lambda: (
+                    st.behind is not None
+                    and (st.behind.rows_dropped, st.behind.rows_waiting) == (5, 10)
+                ),
+                f"not 10 rows kept and 5 dropped: {st.behind}",
             )
             behind = st.behind
             assert (behind.beats_waiting, behind.beats_dropped) == (10, 5), behind
@@ -188,3 +199,188 @@ def test_a_write_someone_waits_for_is_tried_within_the_lower_cap(
         assert st.beats("s1") == [_beat(0)]
     finally:
         st.close()
+
+
+def test_a_live_client_gets_no_beat_the_storage_dropped_past_its_bound(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 1): a beat dropped past the bound was published once a later write
+    committed (its ticket is lower): the client got beats that were never stored. Now the
+    drop is decided when the write is queued, and the pipeline does not publish that beat."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 10)
+    st = _open(tmp_path)
+    hub = LiveHub("s1", queue_size=1000)
+    source = ScriptedSource([], clock=SystemClock())
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+    hub.commit_reached(st.committed_ticket)
+    client = hub.subscribe()
+
+    def beat(i: int) -> None:
+        pipeline._on_beat(Beat(t_s=i * 0.8, rr_ms=800.0, arrived_at=100.0 + i, contact=True))
+
+    try:
+        with locked(st.path):
+            beat(0)
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            for i in range(1, 15):
+                beat(i)
+            _until(
+                lambda: st.behind is not None and st.behind.beats_dropped == 5,
+                f"not 5 beats dropped: {st.behind}",
+            )
+        _until(lambda: st.behind is None, "the writer never caught up")
+        beat(15)  # the database takes writes again: its commit passes the dropped tickets
+        st.flush().result(timeout=10)
+        hub.commit_reached(st.committed_ticket)
+        got = [m.idx for m in map(parse_live_message, client._queue) if m.type == "beat"]
+        stored = [b[0] for b in st.beats("s1")]
+        assert stored == [*range(10), 15]
+        assert got == stored, f"sent but never stored: {sorted(set(got) - set(stored))}"
+        assert (pipeline.n_unstored, pipeline.n_unstored_beats) == (5, 5)
+    finally:
+        st.close()
+
+
+def _on_writer(st: Storage, sql: str) -> Any:
+    """Run ``sql`` on the writer's connection, in the writer thread (a transaction function)."""
+    return st._submit_transaction(lambda c: c.execute(sql).fetchone()).result(timeout=10)
+
+
+def test_a_full_disk_in_a_transaction_function_keeps_the_batch_not_fails_it(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Review (rev10_api2b 2): SQLite rolled the whole transaction back on SQLITE_FULL, the
+    writer's ``ROLLBACK TO`` then failed ("no such savepoint"), which counted as bad data:
+    the batch was lost and published. Now a transaction gone is "takes no writes": kept."""
+    st = _open(tmp_path)
+    try:
+        (pages,) = _on_writer(st, "PRAGMA page_count")
+        _on_writer(st, f"PRAGMA max_page_count = {pages}")  # a full disk
+
+        def big(conn: sqlite3.Connection) -> str:
+            conn.execute("UPDATE sessions SET message = ? WHERE id = 's1'", ("x" * 200_000,))
+            return "stored"
+
+        st.add_beats("s1", [_beat(0)])
+        answer = st._submit_transaction(big)
+        _until(lambda: st.behind is not None, f"not kept: {answer}")
+        assert not answer.done() and st.committed_ticket < st.last_ticket
+        st._writer_conn.execute("PRAGMA max_page_count = 1000000")  # room again
+        assert answer.result(timeout=10) == "stored"
+        assert [b[0] for b in st.beats("s1")] == [0]
+    finally:
+        st.close()
+
+
+def test_a_write_failing_with_a_python_error_fails_alone_and_releases_the_lock(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Review (rev10_api2b 3): an OverflowError (not a sqlite3.Error) failed the whole kept
+    backlog, counted it stored, and left the writer's transaction open (the lock held)."""
+    st = _open(tmp_path)
+    try:
+        with locked(st.path):
+            for i in range(20):
+                row = _beat(i)
+                st.add_beats("s1", [(*row[:6], 2**70 if i == 7 else None)])  # type: ignore[list-item]
+            _until(
+                lambda: st.behind is not None and st.behind.beats_waiting == 20,
+                f"not 20 kept: {st.behind}",
+            )
+        st.flush().result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == [i for i in range(20) if i != 7]
+        assert not st._writer_conn.in_transaction
+        other = sqlite3.connect(st.path, timeout=0.5)
+        other.execute("BEGIN IMMEDIATE")  # nobody holds the write lock
+        other.rollback()
+        other.close()
+    finally:
+        st.close()
+
+
+def test_a_read_only_database_keeps_the_writes_and_says_it_is_behind(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Review (rev10_api2b 4): SQLITE_READONLY (a disk remounted read-only, -wal files of
+    another user) counted as bad data: every beat lost, published, and /health said ok."""
+    st = _open(tmp_path)
+    try:
+        _on_writer(st, "PRAGMA query_only = 1")  # stands in for a read-only remount
+        for i in range(5):
+            st.add_beats("s1", [_beat(i)])
+        final = st.set_session_state("s1", "ended", ended_at=2.0)
+        _until(
+            lambda: st.behind is not None and st.behind.beats_waiting == 5,
+            f"not kept: {st.behind}",
+        )
+        assert not final.done()
+        st._writer_conn.execute("PRAGMA query_only = 0")  # writable again
+        final.result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == list(range(5))
+    finally:
+        st.close()
+
+
+def test_a_replay_at_full_speed_waits_for_a_locked_database_and_drops_nothing(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 5): while behind, every source ran on, a replay at full speed too:
+    past the bound almost all of it was dropped. A source on a clock of its own can pause: it
+    waits until the database takes writes; only a real-time one (a strap) runs on."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 50)
+    monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 10)  # well below, as in use
+    st = _open(tmp_path)
+    source = ScriptedSource([800.0] * 300, clock=VirtualClock(start=1000.0))
+    hub = LiveHub("s1", queue_size=64)
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+
+    async def run() -> None:
+        other = sqlite3.connect(st.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program's write lock
+        try:
+            task = asyncio.create_task(pipeline.run())
+            await asyncio.to_thread(_until, lambda: st.behind is not None, "never behind")
+            await asyncio.sleep(0.3)  # a replay running on would be far past the bound now
+            assert st.behind is not None and st.behind.beats_dropped == 0, st.behind
+            assert not task.done()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        result = await asyncio.wait_for(task, 10)
+        assert result.state == "ended", result
+
+    try:
+        asyncio.run(run())
+        st.flush().result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == list(range(300))
+    finally:
+        st.close()
+
+
+def test_the_last_try_at_a_close_waits_a_short_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev10_api2b 9): the last try at close waited SQLite's whole busy timeout (30 s
+    in the service) again, after the try under way: a shutdown took up to 70 s. Now the last
+    try waits :data:`LAST_TRY_BUSY_MS` (here a 1-s busy timeout, the last try's 50 ms)."""
+
+    def connect_1s(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 1000")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", connect_1s)
+    monkeypatch.setattr(api.storage.writer, "LAST_TRY_BUSY_MS", 50)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 60.0)  # no try under way at close
+    st = _open(tmp_path)
+    with locked(st.path):
+        st.add_beats("s1", [_beat(0)])
+        _until(lambda: st.behind is not None, "the writer never said it is behind")
+        t0 = time.monotonic()
+        st.close()
+        took_s = time.monotonic() - t0
+    assert took_s < 0.6, f"close took {took_s:.2f} s"
