@@ -246,6 +246,8 @@ class SessionManager:
         self.quiet_for_all = False
         #: Sessions whose row is written (or being written) but that are not yet in ``_live``.
         self._creating: set[str] = set()
+        #: A flush queued when a start was refused while storage is behind (:meth:`start`).
+        self._prompt_flush: concurrent.futures.Future[Any] | None = None
         #: Set by :meth:`shutdown`: a final state's write is no longer retried.
         self._shutting_down = asyncio.Event()
 
@@ -309,6 +311,10 @@ class SessionManager:
         if isinstance(request.source, BleSpec):
             self._refuse_strap_in_use(request.source.address)
         if self.storage.behind is not None:  # its row would wait, and the strap with it
+            # a flush someone waits for makes the writer try again within 5 s (not up to 60 s
+            # of back-off): the Retry-After: 5 of the refusal holds (code review); one at a time
+            if self._prompt_flush is None or self._prompt_flush.done():
+                self._prompt_flush = self.storage.flush()
             raise _start_busy()
         if isinstance(request.source, BleSpec):
             self._starting[session_id] = request.source

@@ -83,6 +83,9 @@ _STOP = object()
 #: (a live session's ``storage_behind``) and logged. Writes someone waits for (a session's
 #: row or final state, an answer) are always kept.
 BACKLOG_MAX_ROWS = 100_000
+#: A try of the writer that has lasted this long (s) counts as the database taking no writes
+#: for :data:`BACKLOG_MAX_ROWS` before it fails (SQLite's busy wait is 30 s).
+STUCK_S = 1.0
 
 #: SQLite's busy timeout of the last try at a shutdown while the database takes no writes
 #: (milliseconds; the service's is 30 s): a shutdown waits at most this after the try under way.
@@ -258,6 +261,9 @@ class StorageCore:
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
         self._behind: Behind | None = None
+        #: When the writer began the try it is in (monotonic), ``None`` between tries: the
+        #: bound applies only while a try has been stuck for STUCK_S or the writer is behind.
+        self._trying_since: float | None = None
         self._backlog: _Backlog | None = None  # what the last try at close did not store
         self._thread = threading.Thread(target=self._run, name="hrvpace-db-writer", daemon=True)
         self._thread.start()
@@ -352,6 +358,32 @@ class StorageCore:
         return batch, False
 
     def _write(self, batch: list[_Op], *, stop: bool) -> bool:
+        """:meth:`_write_batch`, timed for the bound (:meth:`_stuck`)."""
+        self._trying_since = time.monotonic()
+        try:
+            return self._write_batch(batch, stop=stop)
+        finally:
+            self._trying_since = None
+            # a slow try that was taken (never behind): its drops are said all the same; while
+            # behind (a close whose last try failed) _give_up says them
+            dropped_rows, dropped_beats = (0, 0) if self._behind else self._take_dropped()
+            if dropped_rows:
+                log.error(
+                    "%d rows (%d beats) were dropped while the database was slow to take "
+                    "writes (more than %d waited)",
+                    dropped_rows,
+                    dropped_beats,
+                    BACKLOG_MAX_ROWS,
+                )
+
+    def _stuck(self) -> bool:
+        """The writer is behind, or its try has lasted :data:`STUCK_S`: the bound applies."""
+        since = self._trying_since
+        return self._behind is not None or (
+            since is not None and time.monotonic() - since > STUCK_S
+        )
+
+    def _write_batch(self, batch: list[_Op], *, stop: bool) -> bool:
         """Commit ``batch``; one the database does not take is kept and tried again.
 
         While the database takes no writes (:class:`_UnavailableError`) the writer is *behind*
@@ -630,6 +662,10 @@ class StorageCore:
     ) -> Future[Any] | None:
         """Queue a write; past :data:`BACKLOG_MAX_ROWS` rows not yet written it is dropped.
 
+        Only while the database takes no writes (:meth:`_stuck`: behind, or a try has lasted
+        :data:`STUCK_S`): a healthy database that is merely slower than a bulk producer (a
+        benchmark's fill) keeps every row (code review).
+
         A dropped write still takes its ticket, kept as :attr:`dropped_ticket`: whoever
         queued it (the live pipeline) does not publish what it holds. Only writes nobody
         waits for are dropped.
@@ -641,7 +677,7 @@ class StorageCore:
         rows = _rows(op)
         with self._submit_lock:  # tickets follow queue order
             self.last_ticket += 1
-            if rows and self._pending_rows + rows > BACKLOG_MAX_ROWS:
+            if rows and self._pending_rows + rows > BACKLOG_MAX_ROWS and self._stuck():
                 self.dropped_ticket = self.last_ticket
                 first = self._dropped_rows == 0
                 self._dropped_rows += rows
