@@ -779,6 +779,12 @@ function onStatus(msg) {
     setConn(`Session ${msg.state}${msg.message ? `: ${msg.message}` : ""}`);
     $("session-stop").disabled = true;
     markEnded(msg.state);
+    // a session that ended paces no more: its pacer, countdown and Stop pacing go (they kept
+    // going, at 60 frames a second, when a session was stopped while pacing: code review)
+    if (state.guidance) {
+      state.guidance = null;
+      renderGuidanceInfo(); // and the frames stop
+    }
   }
 }
 

@@ -202,6 +202,13 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         assert pacer.get_attribute("data-stage") == "idle"
         assert countdown.is_hidden() and page.get_by_test_id("pacer-stop").is_hidden()
         assert api.get(f"/api/v1/sessions/{sid}/breathing/guidance").json()["guidance"] is None
+        # pacing again, and the session stopped while it paces (Stop, not Stop pacing): the
+        # pacer, its countdown and Stop pacing go with the session (code review: they went on
+        # on a stopped session, at 60 frames a second)
+        page.get_by_role("button", name="Practise at this rate").click()
+        page.wait_for_function(
+            "document.querySelector('[data-testid=pacer]').dataset.stage !== 'idle'"
+        )
         api.post(f"/api/v1/sessions/{sid}/stop")
         # Nothing changes on the page any more: it asks for no animation frames (it is open
         # all day on laptops; it ran 60 a second for ever). A second of them is counted: the
@@ -210,6 +217,11 @@ def test_practice_defaults_longer_out_counts_down_and_stops(
         page.wait_for_function(
             "document.getElementById('conn-status').textContent.startsWith('Session stopped')"
         )
+        page.wait_for_function(
+            "document.querySelector('[data-testid=pacer]').dataset.stage === 'idle'",
+            timeout=5000,
+        )
+        assert countdown.is_hidden() and page.get_by_test_id("pacer-stop").is_hidden()
         frames = page.evaluate(
             """() => new Promise((done) => {
                 const n0 = window.__frames;
