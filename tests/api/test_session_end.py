@@ -328,6 +328,21 @@ class _StrapTime(SystemClock):
         await asyncio.sleep(max(0.0, seconds) / 20)
 
 
+def _impatient(
+    monkeypatch: pytest.MonkeyPatch, *, busy_ms: int, first_s: float, max_s: float
+) -> None:
+    """The writer's SQLite busy timeout and back-off shortened (the service's: 30 s, 1-60 s)."""
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", first_s)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", max_s)
+
+    def impatient(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+
+
 async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_all_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,15 +356,7 @@ async def test_beats_and_the_final_state_taken_while_the_database_is_locked_are_
     waits for every commit, also when the lock comes)."""
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
     monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 1)
-    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
-    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
-
-    def impatient(path: Path) -> sqlite3.Connection:
-        conn = connect(path)
-        conn.execute("PRAGMA busy_timeout = 50")
-        return conn
-
-    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    _impatient(monkeypatch, busy_ms=50, first_s=0.02, max_s=0.05)
 
     def factory(spec: Any, control: Any) -> ScriptedSource:
         return ScriptedSource(RR, clock=_StrapTime(), repeat=True)
@@ -410,15 +417,7 @@ async def test_a_shutdown_while_the_database_is_locked_ends_and_counts_what_is_l
     the storage's close tries once more and logs how many beats could not be stored (counts
     only, no RR value)."""
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
-    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
-    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
-
-    def impatient(path: Path) -> sqlite3.Connection:
-        conn = connect(path)
-        conn.execute("PRAGMA busy_timeout = 50")
-        return conn
-
-    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    _impatient(monkeypatch, busy_ms=50, first_s=0.02, max_s=0.05)
     factory = scripted_factory([812.5], repeat=True)
     other: sqlite3.Connection | None = None
     try:
@@ -497,15 +496,7 @@ async def test_a_stopped_session_whose_final_state_waits_counts_as_stopped(
 
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
     monkeypatch.setattr(sessions_routes, "SETTLE_TIMEOUT_S", 60.0)  # a wait would show
-    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
-    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
-
-    def impatient(path: Path) -> sqlite3.Connection:
-        conn = connect(path)
-        conn.execute("PRAGMA busy_timeout = 50")
-        return conn
-
-    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    _impatient(monkeypatch, busy_ms=50, first_s=0.02, max_s=0.05)
     strap = {"source": {"kind": "ble", "address": "AA:BB:CC:DD:EE:01"}}
     async with asgi_service(tmp_path / "data", source_factory=_strap_factory) as (app, c):
         posted = await c.post("/api/v1/sessions", json=strap)
@@ -602,15 +593,7 @@ async def test_routes_that_wait_for_a_write_answer_store_busy_at_the_cap(
     database took writes, hours maybe. Now 503 store_busy at the stop's cap (the write stays
     queued and is stored later); a new session is refused at once while storage is behind."""
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
-    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
-    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
-
-    def impatient(path: Path) -> sqlite3.Connection:
-        conn = connect(path)
-        conn.execute("PRAGMA busy_timeout = 50")
-        return conn
-
-    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    _impatient(monkeypatch, busy_ms=50, first_s=0.02, max_s=0.05)
     async with asgi_service(tmp_path / "data", source_factory=scripted_factory(RR)) as (app, c):
         posted = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
         assert posted.status_code == 201, posted.text
@@ -647,15 +630,7 @@ async def test_a_session_whose_beats_were_dropped_past_the_bound_says_so_when_st
     not stored (the counts of ``storage_behind`` are service-wide)."""
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
     monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 5)
-    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.02)
-    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
-
-    def impatient(path: Path) -> sqlite3.Connection:
-        conn = connect(path)
-        conn.execute("PRAGMA busy_timeout = 50")
-        return conn
-
-    monkeypatch.setattr(api.storage.writer, "connect", impatient)
+    _impatient(monkeypatch, busy_ms=50, first_s=0.02, max_s=0.05)
 
     def factory(spec: Any, control: Any) -> ScriptedSource:
         return ScriptedSource(RR, clock=_StrapTime(), repeat=True)
