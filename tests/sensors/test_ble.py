@@ -1690,12 +1690,14 @@ async def test_cli_record_says_once_that_a_connected_strap_sends_nothing_and_whe
     bluez.add_strap(polar_h10())
     out = tmp_path / "quiet.csv"
     running = asyncio.ensure_future(
-        run_cli("record", "--device", H10, "--out", str(out), "--minutes", "0.03")
+        run_cli("record", "--device", H10, "--out", str(out), "--minutes", "0.04")
     )
     await bluez.wait_notifying(H10, timeout_s=10.0)
     await asyncio.sleep(0.8)  # the silence to be said (a wait for no data: nothing to await)
-    while not running.done():  # then data until the 1.8 s end
-        bluez.notify(H10, packet(1024, hr=60))
+    while not running.done():  # then data until the 2.4 s end
+        strap = bluez.strap(H10)
+        if strap.connected and strap.notifying:  # record's end disconnects before it is done
+            bluez.notify(H10, packet(1024, hr=60))
         await asyncio.sleep(0.1)
     result = await running
     assert result.exit_code == 0, result.stderr
