@@ -260,7 +260,9 @@ def test_guidance_sent_before_a_stop_does_not_restart_the_pacer(
     with web_server.client() as api:
         sid = _start_simulator(api, seed=6)
         try:
-            _attach(page, web_server, sid)
+            # attached and live (beats shown) before the practice is asked for: a 4-worker CI
+            # run once saw the pacer idle for 30 s after this click
+            _attach(page, web_server, sid, min_beats=3)
             page.get_by_role("button", name="Practise at this rate").click()
             page.wait_for_function(
                 "document.querySelector('[data-testid=pacer]').dataset.stage !== 'idle'"
