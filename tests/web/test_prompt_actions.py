@@ -21,7 +21,7 @@ from api.app import create_app
 from api.settings import load_settings
 from tests._clock import BERLIN, SetClock, berlin
 from tests._uvicorn import serving
-from tests.web.conftest import LAPTOP, record_errors
+from tests.web.conftest import LAPTOP, poll, record_errors
 from tests.web.test_nudges import FAST, wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -247,7 +247,7 @@ def test_a_reset_whose_done_failed_after_another_prompt_took_the_card_comes_back
         reset = _prompt(api, ":reset", "sent")
         assert reset is not None
         card.get_by_role("button", name="Start", exact=True).click()
-        wait_until(lambda: held, timeout_s=10, what="the break's start held")
+        poll(page, lambda: held, timeout_s=10, what="the break's start held")
         clock.set(berlin(2026, 12, 7, 9, 21))
         _card_of(page, "detox_reminder")  # the screen break took the card
         with page.expect_event(
@@ -328,7 +328,7 @@ def test_a_reset_whose_done_hangs_after_another_prompt_took_the_card_comes_back(
         reset = _prompt(api, ":reset", "sent")
         assert reset is not None
         card.get_by_role("button", name="Start", exact=True).click()
-        wait_until(lambda: held, timeout_s=10, what="the break's start held")
+        poll(page, lambda: held, timeout_s=10, what="the break's start held")
         clock.set(berlin(2026, 12, 7, 9, 21))
         _card_of(page, "detox_reminder")  # the screen break took the card
         with page.expect_request(lambda q: q.url.endswith(f"/prompts/{reset['id']}/done")):
