@@ -540,23 +540,26 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
     PostgreSQL is backed up with ``pg_dump``, which reads one snapshot too.
 
     The copy is written to a hidden temporary file beside ``out`` (``.NAME.*.partial``, 0600,
-    NAME the first 100 characters of ``out``'s name; SQLite's ``.NAME.*.partial-journal``
-    beside it while copying)
+    NAME the start of ``out``'s name that fits in 100 bytes; SQLite's
+    ``.NAME.*.partial-journal`` beside it while copying)
     and put in place as ``out`` only once complete (a hard link, which never replaces a file:
     one made at ``out`` meanwhile is kept and the backup refused; where the file system has no
     hard links, a rename that never replaces one either where Linux's ``RENAME_NOREPLACE``
     works, else best-effort: :func:`_rename_no_replace`). A copy that fails or is
     interrupted (Ctrl-C) removes its temporary file, so ``out`` is either a whole backup or
     absent (it was left half-written: review); a killed process (``kill -9``, a power cut)
-    may leave the temporary file (and SQLite's ``-journal`` of it), never a partial ``out``;
-    the folder is not synced, so a power cut right after may lose the name ``out`` (never
-    leave a partial one).
+    may leave the temporary file (and SQLite's ``-journal`` of it), never a partial ``out``.
+    The folder is synced once ``out`` has its name (:func:`_sync_folder`), so a backup
+    reported done survives a power cut (review: it could lose its name). A name longer than
+    the file system allows (``PC_NAME_MAX`` bytes, 255 on most) is refused before copying,
+    saying so in bytes.
 
     Raises
     ------
     HubConfigError
         ``url`` is not SQLite or names no database file, ``out`` exists already (also when
-        made while copying), or the copy failed.
+        made while copying), its name is too long, the copy failed, or its folder could not
+        be synced.
     """
     import sqlite3
     import tempfile
@@ -573,11 +576,19 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
     exists = HubConfigError(f"{out}: exists already; name a new file")
     if os.path.lexists(out):
         raise exists
+    name_bytes, name_max = len(os.fsencode(out.name)), _name_max(out.parent)
+    if name_bytes > name_max:  # refused before copying, not an Errno 36 after
+        raise HubConfigError(
+            f"{out}: its name is {name_bytes} bytes (as the file system stores it, UTF-8: "
+            f"a non-ASCII character takes 2-4), more than the {name_max} a name may have "
+            "there; name a shorter file"
+        )
     # mkstemp: 0600, a new name in out's folder (so a link, not a copy, puts it in place);
-    # out's name cut to 100 characters, so a legal long name stays one with the ~18 added
+    # out's name cut to 100 bytes (not characters: 100 CJK ones are 300 bytes, review), so a
+    # legal long name stays one with the 18 added (26 in SQLite's -journal of it)
     try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{out.name[:100]}.", suffix=".partial", dir=out.parent
+            prefix=f".{_cut_to_bytes(out.name, 100)}.", suffix=".partial", dir=out.parent
         )
     except OSError as exc:
         raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
@@ -615,3 +626,52 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
         raise HubConfigError(f"{out}: cannot create the backup ({exc})") from None
     finally:  # done, failed or interrupted: the temporary file goes
         tmp.unlink(missing_ok=True)
+    _sync_folder(out.parent)  # the name out (and the temporary one gone) on disk too
+
+
+def _name_max(folder: Path) -> int:
+    """The most bytes a file name may have in ``folder`` (255 where the system cannot say)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _cut_to_bytes(name: str, limit: int) -> str:
+    """The longest start of ``name`` whose file-system encoding has at most ``limit`` bytes.
+
+    Cut between characters, never inside one's UTF-8 bytes.
+    """
+    cut = name[:limit]  # a character is one byte or more
+    while len(os.fsencode(cut)) > limit:
+        cut = cut[:-1]
+    return cut
+
+
+def _sync_folder(folder: Path) -> None:
+    """``fsync`` a folder, so the names just made or removed in it survive a power cut.
+
+    A file's own ``fsync`` keeps its data, not its name: that is in the folder (fsync(2),
+    "Calling fsync() does not necessarily ensure that the entry in the directory containing
+    the file has also reached disk"). A file system that cannot sync a folder (``EINVAL``:
+    some network and FUSE ones) is left as it is; another error is raised.
+
+    Raises
+    ------
+    HubConfigError
+        The folder could not be opened or synced: the backup is there, but a power cut now
+        may lose its name.
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+            return
+        raise HubConfigError(
+            f"{folder}: the backup is there but its folder could not be synced ({exc}); "
+            "run sync before relying on it surviving a power cut"
+        ) from None

@@ -20,10 +20,13 @@ turns (with FastAPI's own errors) into an RFC 9457 ``application/problem+json`` 
 
 from __future__ import annotations
 
+from typing import Any
+
 from hrv.errors import HrvpaceError
 from webconventions.errors import ServiceError
 
 __all__ = [
+    "CONFLICTS",
     "AlreadyStoppedError",
     "BadRequestError",
     "ContributionRefusedError",
@@ -34,7 +37,32 @@ __all__ = [
     "NotFoundError",
     "PeriodOpenError",
     "UnauthorizedError",
+    "conflict_responses",
 ]
+
+#: Every 409 problem ``code`` the hub answers, with what it means: a route's OpenAPI entry
+#: lists those it can give (:func:`conflict_responses`), so a generated client knows them
+#: (review: only ``group_exists`` was declared). tests/hub/test_api.py checks each route's
+#: list against the codes its code can raise.
+CONFLICTS = {
+    "group_exists": "another group has this name, ignoring case and spaces (the detail "
+    "names its id)",
+    "already_stopped": "this member stopped sharing already; the token still deletes "
+    "(DELETE /hub/v1/me?delete=true)",
+    "before_membership": "the day is before the member's first whole week of membership",
+    "period_closed": "the day's week has closed (its summary is computed as it was)",
+    "period_open": "T1 has not closed yet: the effect is computed then (the detail says when)",
+}
+
+
+def conflict_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=`` entry for the 409 problems ``codes`` it can answer.
+
+    One line per code, ``code: meaning`` from :data:`CONFLICTS` (the Problem schema is added
+    by :func:`webconventions.problems.install_problem_openapi`).
+    """
+    lines = [f"`{code}`: {CONFLICTS[code]}" for code in codes]
+    return {409: {"description": "Conflict, one of:\n\n" + "\n".join(f"- {x}" for x in lines)}}
 
 
 class HubError(HrvpaceError, ServiceError):

@@ -22,6 +22,9 @@ from pydantic import (
 )
 
 __all__ = [
+    "IGNORED_IN_NAMES",
+    "INVISIBLE_LETTERS",
+    "VARIATION_SELECTORS",
     "ArmEffect",
     "Contribution",
     "ContributionAccepted",
@@ -67,6 +70,41 @@ _REFUSED_CATEGORIES = {
 #: so ``"Sales\u200dnorth"`` is not a second ``"Salesnorth"``.
 JOINERS = frozenset("\u200c\u200d")
 
+#: Variation selectors: VS1-VS16 (U+FE00-FE0F), VS17-VS256 (U+E0100-E01EF) and the Mongolian
+#: free variation selectors (U+180B-180D, U+180F). Invisible, they choose how the character
+#: before them looks (``"\u2764\ufe0f"``, the red heart emoji; a CJK ideograph's variant), so
+#: they are allowed right after a character that is not a space, a joiner or another
+#: selector, refused elsewhere (they select nothing there), and, as the joiners, left out
+#: when names are compared (:func:`hub.store.groups.group_name_key`): ``"Sales\ufe00"`` looks
+#: like ``"Sales"`` and is not a second name (review of 2026-12-06).
+VARIATION_SELECTORS = frozenset(
+    [chr(c) for c in range(0xFE00, 0xFE10)]
+    + [chr(c) for c in range(0xE0100, 0xE01F0)]
+    + ["\u180b", "\u180c", "\u180d", "\u180f"]
+)
+
+#: Characters that show nothing although their category is a letter, a mark or a symbol,
+#: refused in a name as the format characters are (review of 2026-12-06: each made a name
+#: that looks blank or like another group's). Their uses are not a group's name: the
+#: combining grapheme joiner keeps combining marks apart in scholarly text; the Hangul
+#: fillers stand for a missing part of an old syllable (U+115F, U+1160) or are blank
+#: compatibility jamo (U+3164, U+FFA0, a known way to make blank user names); U+2800 is the
+#: braille cell with no dots; the Khmer inherent vowels are deprecated by Unicode.
+INVISIBLE_LETTERS = {
+    "\u034f": "combining grapheme joiner",
+    "\u115f": "Hangul filler",
+    "\u1160": "Hangul filler",
+    "\u3164": "Hangul filler",
+    "\uffa0": "Hangul filler",
+    "\u2800": "blank braille",
+    "\u17b4": "Khmer inherent vowel",
+    "\u17b5": "Khmer inherent vowel",
+}
+
+#: What group names are compared without (:func:`hub.store.groups.group_name_key`): the
+#: joiners and the variation selectors, where a name may have them.
+IGNORED_IN_NAMES = JOINERS | VARIATION_SELECTORS
+
 #: The most characters a name has, counted as stored (trimmed, inner spaces collapsed).
 NAME_MAX_CHARS = 100
 
@@ -78,15 +116,41 @@ def _no_control_characters(name: str) -> str:
     text (it was a 500 there while SQLite stored it). Invisible format characters (category
     ``Cf``: ``"Sales north\u200b"``, ``"Sales\u00adnorth"``, ``"\u202eSales north"``) and
     U+2028/U+2029 made names that look like another group's, or display reversed, and were
-    accepted as different groups (review).
+    accepted as different groups (review). So did the letters and marks that show nothing
+    (:data:`INVISIBLE_LETTERS`, refused) and variation selectors where they select nothing
+    (:data:`VARIATION_SELECTORS`, refused there; after a character they are allowed).
     """
     for at, c in enumerate(name):
         if c in JOINERS and _joins(name, at):
             continue
+        if c in VARIATION_SELECTORS:
+            if _selects(name, at):
+                continue
+            raise ValueError(
+                f"a variation selector ({c!r}, U+{ord(c):04X}, at {at}) goes right after the "
+                "character it changes, not at the start, after a space, a joiner or another"
+            )
+        if c in INVISIBLE_LETTERS:
+            raise ValueError(
+                f"no invisible characters in a name ({INVISIBLE_LETTERS[c]}, U+{ord(c):04X}, "
+                f"at {at})"
+            )
         kind = _REFUSED_CATEGORIES.get(unicodedata.category(c))
         if kind is not None:
             raise ValueError(f"no {kind} characters in a name ({c!r}, U+{ord(c):04X}, at {at})")
     return name
+
+
+def _selects(name: str, at: int) -> bool:
+    """The variation selector at ``at`` follows a character it can change.
+
+    One that is not a space, a joiner or a variation selector (a selector after one of those
+    changes nothing and is only invisible).
+    """
+    if at == 0:
+        return False
+    before = name[at - 1]
+    return not (before.isspace() or before in JOINERS or before in VARIATION_SELECTORS)
 
 
 def _joins(name: str, at: int) -> bool:
@@ -144,7 +208,7 @@ class GroupCreate(BaseModel):
     name: Name = Field(
         min_length=1,
         description="Shown to admins only; 1-100 characters once trimmed, inner spaces "
-        "collapsed to one (so stored); no control or invisible format characters; unique "
+        "collapsed to one (so stored); no control or invisible characters; unique "
         "ignoring case and spaces",
     )
     k: StrictInt = Field(
@@ -159,7 +223,7 @@ class GroupRename(BaseModel):
     name: Name = Field(
         min_length=1,
         description="Shown to admins only; 1-100 characters once trimmed, inner spaces "
-        "collapsed to one (so stored); no control or invisible format characters; unique "
+        "collapsed to one (so stored); no control or invisible characters; unique "
         "ignoring case and spaces",
     )
 
@@ -336,7 +400,7 @@ class InterventionCreate(BaseModel):
     name: Name = Field(
         min_length=1,
         description="1-100 characters once trimmed, inner spaces collapsed to one (so "
-        "stored); no control or invisible format characters",
+        "stored); no control or invisible characters",
     )
     start: dt.date
     end: dt.date

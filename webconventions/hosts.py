@@ -17,6 +17,8 @@ import socket
 from collections.abc import Sequence
 from contextlib import suppress
 
+import idna
+
 __all__ = [
     "LOOPBACK_HOSTS",
     "accepted_hosts",
@@ -156,7 +158,9 @@ def origin_pattern(value: str) -> str:
     ``scheme://host[:port]`` (a trailing ``/`` and upper case accepted and normalised, a
     default port dropped, an IPv6 host in brackets compressed); ``*`` (any origin, CORS
     only) and ``null`` (an opaque origin) kept. A path, query, fragment, user name or a port
-    that is not a number 1-65535 is refused: an origin has none of them.
+    that is not a number 1-65535 is refused: an origin has none of them. A host is written
+    as a browser sends it or refused (:func:`_origin_host`: a Unicode name to punycode; a
+    short IPv4 form, an IPv6 zone id, ``*`` in a host refused).
 
     Examples
     --------
@@ -180,6 +184,11 @@ def origin_pattern(value: str) -> str:
         ip = _ip(address)
         if not isinstance(ip, ipaddress.IPv6Address) or (after and not after.startswith(":")):
             raise ValueError(f"{value!r} is not an origin: a bad IPv6 address in brackets")
+        if ip.scope_id is not None:
+            raise ValueError(
+                f"{value!r} is not an origin a browser sends: a browser takes no zone id "
+                f"(%{ip.scope_id}) in an IPv6 address; list '[{ip.compressed.split('%')[0]}]'"
+            )
         host, port = f"[{ip.compressed}]", after[1:]
         if after and not port:
             raise ValueError(f"{value!r} is not an origin: an empty port")
@@ -191,7 +200,78 @@ def origin_pattern(value: str) -> str:
         raise ValueError(f"{value!r} is not an origin: the port must be a number 1-65535")
     if not host:
         raise ValueError(f"{value!r} is not an origin: no host")
+    if not host.startswith("["):
+        host = _origin_host(value, host)
     return normal_origin(f"{scheme}://{host.lower()}" + (f":{int(port)}" if port else ""))
+
+
+#: Code points a browser never lets into a URL's host (WHATWG URL Standard, "forbidden host
+#: code point" and "forbidden domain code point"), besides those :func:`origin_pattern`
+#: refuses before (``/?#@``, white space) and ``*``, refused with its own message.
+_FORBIDDEN_HOST = set("%<>[]\\^|") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
+
+
+def _origin_host(value: str, host: str) -> str:
+    """A listed origin's host (not an IPv6 address) as a browser sends it, or ``ValueError``.
+
+    A browser sends a name in ASCII and an IPv4 address dotted-quad (WHATWG URL Standard,
+    "host parsing"), so an entry in another spelling would never match one:
+
+    - a Unicode name (``http://bücher.example``) is converted to punycode
+      (``http://xn--bcher-kva.example``) by IDNA 2008 (RFC 5891) after the UTS #46 mapping,
+      non-transitional, as browsers do (``ß`` stays ``ß``: ``xn--zca``); a name IDNA 2008
+      refuses (an emoji, a symbol: some browsers still take them) is refused, naming the
+      problem: list its ``xn--`` form;
+    - a host whose last label is a number (``127.1``, ``2130706433``, ``0x7f.1``,
+      ``0177.0.0.1``) is an IPv4 address to a browser: refused unless written dotted-quad,
+      the message giving that form (``127.0.0.1``);
+    - ``*`` (``http://*.example``) is refused: an origin is compared whole, a browser sends
+      one host and never a pattern (``*`` alone, any origin, :func:`origin_pattern` keeps);
+    - ``%`` and the other code points no host has (``<>[]^|``, a backslash, controls) are refused.
+
+    An IPv6 zone id (``http://[fe80::1%25eth0]``) is refused where the brackets are read.
+    """
+    if "*" in host:
+        raise ValueError(
+            f"{value!r} is not an origin: '*' in a host matches nothing (an origin is "
+            "compared whole, and a browser sends one host, never a pattern); list each "
+            "origin, or '*' alone for any origin"
+        )
+    bad = sorted(set(host) & _FORBIDDEN_HOST)
+    if bad:
+        raise ValueError(
+            f"{value!r} is not an origin: {bad[0]!r} is never in a browser's host "
+            "(percent-encoding included: write the host as it reads)"
+        )
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+        except idna.IDNAError as exc:
+            raise ValueError(
+                f"{value!r} is not an origin a browser sends: its host has no IDNA 2008 "
+                f"form ({exc}); list the host's punycode (xn--...) form"
+            ) from None
+    host = host.lower()
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()
+    last = labels[-1]
+    is_number = last.isdigit() or (
+        last[:2] == "0x" and all(c in "0123456789abcdef" for c in last[2:])
+    )
+    if is_number:  # WHATWG URL: "ends in a number" -> the host is an IPv4 address
+        ip = _ip(".".join(labels))
+        if ip is None:
+            raise ValueError(
+                f"{value!r} is not an origin: {host!r} ends in a number, so a browser reads "
+                "it as an IPv4 address, and it is not one"
+            )
+        if str(ip) != host:
+            raise ValueError(
+                f"{value!r} is not an origin a browser sends: a browser writes that IPv4 "
+                f"address {str(ip)!r}; list it so"
+            )
+    return host
 
 
 def host_of(host_header: str) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from hub.errors import conflict_responses
 from hub.models import (
     Group,
     GroupCreate,
@@ -38,12 +39,7 @@ def _store(request: Request) -> HubStore:
 
 
 #: The 409 a name another group has gets (webconventions declares it a Problem).
-_NAME_TAKEN: dict[int | str, dict[str, Any]] = {
-    409: {
-        "description": "group_exists: another group has this name, ignoring case and spaces "
-        "(the detail names its id)"
-    }
-}
+_NAME_TAKEN = conflict_responses("group_exists")
 
 
 @router.post("", status_code=201, response_model=Group, responses=_NAME_TAKEN)

@@ -8,7 +8,7 @@ import io
 from fastapi import APIRouter, Request, Response
 
 from hub.db import MEASURES
-from hub.errors import NotFoundError
+from hub.errors import NotFoundError, conflict_responses
 from hub.models import Effect, Intervention, InterventionCreate
 from hub.routes._paging import DEFAULT_LIMIT, After, Limit, id_cursor, link_next
 from hub.store import HubStore
@@ -59,7 +59,11 @@ def get_intervention(intervention_id: str, request: Request) -> dict[str, object
     return _store(request).get_intervention(intervention_id)
 
 
-@router.get("/interventions/{intervention_id}/effect", response_model=Effect)
+@router.get(
+    "/interventions/{intervention_id}/effect",
+    response_model=Effect,
+    responses=conflict_responses("period_open"),
+)
 def effect(intervention_id: str, request: Request) -> dict[str, object]:
     """Mean change T0 -> T1 per measure over the members of every T0 and T1 week's cell.
 
@@ -89,7 +93,7 @@ CSV_COLUMNS = (
 @router.get(
     "/interventions/{intervention_id}/effect.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **conflict_responses("period_open")},
 )
 def effect_csv(intervention_id: str, request: Request) -> Response:
     """The effect as CSV: one row per measure and arm (group, control, diff_in_diff).

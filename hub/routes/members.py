@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from hub.auth import MemberOrLeftDep, MemberTokenDep
+from hub.errors import conflict_responses
 from hub.ingest import ContributionWriter
 from hub.models import Contribution, ContributionAccepted, Joined, JoinRequest, Left
 from hub.store import HubStore
@@ -32,7 +33,12 @@ def join(body: JoinRequest, request: Request) -> dict[str, object]:
     }
 
 
-@router.post("/contributions", status_code=201, response_model=ContributionAccepted)
+@router.post(
+    "/contributions",
+    status_code=201,
+    response_model=ContributionAccepted,
+    responses=conflict_responses("before_membership", "period_closed"),
+)
 async def contribute(
     body: Contribution, token: MemberTokenDep, request: Request
 ) -> ContributionAccepted:
@@ -42,7 +48,7 @@ async def contribute(
     return ContributionAccepted(date=body.date, period=period)
 
 
-@router.delete("/me", response_model=Left)
+@router.delete("/me", response_model=Left, responses=conflict_responses("already_stopped"))
 def leave(
     member: MemberOrLeftDep,
     request: Request,

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from hub import db
 from hub.errors import GroupExistsError, NotFoundError
-from hub.models import JOINERS
+from hub.models import IGNORED_IN_NAMES
 from hub.store.base import StoreBase, hash_secret
 from hub.store.members import (
     INVITE_ID_LEN,
@@ -57,9 +57,12 @@ def group_name_key(name: str) -> str:
     spaces show as one). Unicode case folding on the NFKC form, so ``"Straße"`` is
     ``"STRASSE"`` and a composed ``"é"`` the decomposed one, on either database (SQL's
     ``lower()`` folds ASCII only in SQLite). The name shown is the one the admin gave (its
-    spaces so). The zero-width joiners (:data:`hub.models.JOINERS`) are left out.
+    spaces so). The zero-width joiners and the variation selectors
+    (:data:`hub.models.IGNORED_IN_NAMES`) are left out: invisible, a name may have them where
+    they join or select (``"\u2764\ufe0f Team"``), and with them it looks like the name
+    without (``"Sales\ufe00"`` is ``"Sales"``).
     """
-    seen = "".join(c for c in name if c not in JOINERS)  # invisible: not part of the key
+    seen = "".join(c for c in name if c not in IGNORED_IN_NAMES)  # invisible: not in the key
     folded = unicodedata.normalize("NFKC", normal_name(seen)).casefold()
     return normal_name(unicodedata.normalize("NFKC", folded))
 

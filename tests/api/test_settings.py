@@ -225,3 +225,35 @@ def test_allowed_origins_are_normalised_and_a_bad_one_is_refused_by_name(
     with pytest.raises(ConfigError, match="cors_origins") as info:
         load_settings(data_dir=tmp_path, token="t")
     assert "HRVPACE_" in str(info.value)
+
+
+def test_allowed_origins_are_written_as_a_browser_sends_them_or_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    """Review (2026-12-06): a Unicode host, a short IPv4 form, an IPv6 zone id and a
+    wildcard-looking host were taken and could never match a browser's Origin (punycode,
+    dotted-quad, no zone id, one host)."""
+    settings = load_settings(
+        data_dir=tmp_path,
+        token="t",
+        allowed_origins=["http://Bücher.Example:5173", "https://straße.de", "http://例え.テスト"],
+    )
+    assert settings.browser_origins == [
+        "http://xn--bcher-kva.example:5173",
+        "https://xn--strae-oqa.de",  # UTS #46 non-transitional: ß is kept, not 'ss'
+        "http://xn--r8jz45g.xn--zckzah",
+    ]
+    for bad, says in [
+        ("http://127.1", "a browser writes that IPv4 address '127.0.0.1'"),
+        ("http://2130706433:8080", "a browser writes that IPv4 address '127.0.0.1'"),
+        ("http://0x7f.0.0.1", "a browser writes that IPv4 address '127.0.0.1'"),
+        ("http://1.2.3.999", "ends in a number"),
+        ("http://[fe80::1%25eth0]", "no zone id (%25eth0)"),
+        ("http://*.example", "'*' in a host matches nothing"),
+        ("http://a%41.example", "'%' is never in a browser's host"),
+        ("http://☃.example", "no IDNA 2008 form"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(says)) as info:
+            load_settings(data_dir=tmp_path, token="t", allowed_origins=[bad])
+        assert "allowed_origins" in str(info.value)
+        assert repr(bad) in str(info.value)

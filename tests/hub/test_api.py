@@ -7,6 +7,7 @@ import json
 import socket
 import statistics
 import tracemalloc
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,98 @@ def test_groups_need_the_admin_token_and_k_of_at_least_3(hub: Hub) -> None:
         "/hub/v1/interventions/{intervention_id}/effect",
     } <= set(doc["paths"])
     assert set(doc["components"]["schemas"]["Contribution"]["properties"]) == {"date", *db.MEASURES}
+
+
+def _conflicts_raised() -> dict[str, set[str]]:
+    """The 409 codes each function of hub/ names: a call of a 409 error class, its ``code=``.
+
+    By function name (methods too; a name two functions share has the codes of both).
+    """
+    import ast
+    import pathlib
+
+    import hub
+    from hub import errors
+
+    conflict = {
+        name: cls
+        for name, cls in vars(errors).items()
+        if isinstance(cls, type) and issubclass(cls, errors.HubError) and cls.status == 409
+    }
+    names: dict[str, set[str]] = {}
+    codes: dict[str, set[str]] = {}
+    for path in pathlib.Path(hub.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name | ast.Attribute):  # called or handed on (a thread)
+                    ref = sub.id if isinstance(sub, ast.Name) else sub.attr
+                    names.setdefault(node.name, set()).add(ref)
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                    cls = conflict.get(sub.func.id)
+                    if cls is not None:
+                        given = {k.arg: k.value for k in sub.keywords}
+                        code = given.get("code")
+                        value = code.value if isinstance(code, ast.Constant) else cls.code
+                        codes.setdefault(node.name, set()).add(value)
+    reached: dict[str, set[str]] = {}
+    for start in names:
+        seen, todo, found = set(), [start], set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in names:
+                continue
+            seen.add(name)
+            found |= codes.get(name, set())
+            todo += names[name]
+        reached[start] = found
+    return reached
+
+
+def test_each_route_documents_the_409_codes_it_can_answer(tmp_path: Path) -> None:
+    """Review (2026-12-06): only ``group_exists`` was in the OpenAPI document; the
+    contributions' ``before_membership`` and ``period_closed``, ``DELETE /me``'s
+    ``already_stopped`` and the effect's ``period_open`` were missing, so a generated client
+    knew no 409 there. Each route's 409 lists exactly the codes its code (followed through
+    the functions it names, the ingest thread too) can raise; a route that can raise none
+    declares no 409."""
+    import re
+
+    from fastapi.routing import APIRoute
+    from pydantic import SecretStr
+
+    from hub.app import create_app
+    from hub.errors import CONFLICTS
+    from hub.settings import HubSettings
+
+    engine = db.connect(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    try:
+        app = create_app(
+            HubSettings(data_dir=tmp_path, admin_token=SecretStr("a" * 32)), engine=engine
+        )
+        doc = app.openapi()
+    finally:
+        engine.dispose()
+    reached = _conflicts_raised()
+    from hub.routes import groups, interventions, members
+
+    routers = (groups.router, interventions.router, members.router)
+    checked: set[str] = set()
+    for route in [r for router in routers for r in router.routes] + app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        raised = reached.get(route.endpoint.__name__, set())
+        for method in route.methods:
+            op = doc["paths"][route.path][method.lower()]
+            said = op["responses"].get("409", {}).get("description", "")
+            named = {code for code in CONFLICTS if re.search(rf"\b{code}\b", said)}
+            assert named == raised, (method, route.path, said)
+            if raised:
+                assert "application/problem+json" in op["responses"]["409"]["content"]
+            checked |= raised
+    assert checked == set(CONFLICTS)  # every 409 the hub has is some route's
+    assert {"before_membership", "period_closed", "already_stopped", "period_open"} <= checked
 
 
 def test_a_wrong_method_on_a_hub_path_is_405_naming_the_methods_it_takes(hub: Hub) -> None:

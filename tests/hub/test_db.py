@@ -627,6 +627,51 @@ def test_a_backup_may_have_the_longest_name_the_folder_allows(tmp_path: Path) ->
     assert list(backups.iterdir()) == [out] and stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
+def test_a_long_non_ascii_backup_name_fits_in_bytes_or_is_refused_saying_so(
+    tmp_path: Path,
+) -> None:
+    """Review (2026-12-06): the temporary name took 100 *characters* of the backup's, 300
+    bytes for CJK ones, so a legal 80-character name (240 bytes) failed with "File name too
+    long"; one over the limit was refused as an Errno 36 naming the temporary file. The
+    temporary name takes 100 bytes now, and a name over the limit is refused first, in
+    bytes."""
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    limit = os.pathconf(backups, "PC_NAME_MAX")  # 255 on ext4, tmpfs
+    fits = backups / ("\u5099" * (limit // 3))  # 3 bytes each in UTF-8
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", fits)
+    assert list(backups.iterdir()) == [fits]
+    too_long = backups / ("\u5099" * (limit // 3) + "x" * 3)
+    with pytest.raises(HubConfigError, match=rf"its name is {limit + 3} bytes .* {limit} a name"):
+        db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", too_long)
+    assert list(backups.iterdir()) == [fits]
+
+
+def test_a_backup_syncs_its_folder_once_it_has_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (2026-12-06): only the copy was fsynced, not its folder, so a power cut right
+    after "backed up" could lose the name. The folder is synced after the link, with the name
+    in it."""
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    out = tmp_path / "backups" / "hub.sqlite3"
+    out.parent.mkdir()
+    synced: list[tuple[bool, list[str]]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        is_dir = os.fstat(fd).st_ino == out.parent.stat().st_ino
+        synced.append((is_dir, sorted(os.listdir(out.parent)) if is_dir else []))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", out)
+    assert synced[-1] == (True, ["hub.sqlite3"]), synced  # the name there, the temporary gone
+
+
 def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
     with pytest.raises(HubConfigError, match=r"HRVPACE_HUB_ADMIN_TOKEN: .* 1 characters"):
         load_or_create_admin_token(HubSettings(data_dir=tmp_path, admin_token=SecretStr("x")))
