@@ -78,7 +78,8 @@ MIN_HEART_RR_MS = 200.0
 #: the field) is left out as corrupt: back-dating the packet's beats by it would move the whole
 #: beat timeline. The range holds ``hrv.clean``'s default gate (300..2000 ms) with room, so that
 #: gate still sees, and corrects, a missed beat's double interval; recording files keep any
-#: value up to 64 s (``sensors.formats``), a file is not back-dated from arrival times.
+#: value up to 64 s (``sensors.formats``), a file is not back-dated from arrival times, except
+#: a PPI file (``polar_sensor_logger_ppi``), read with the live PPI source's rule.
 MAX_HEART_RR_MS = 3000.0
 
 

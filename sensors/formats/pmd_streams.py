@@ -9,7 +9,8 @@ Each stream goes to a file that hrvpace's readers take back:
       2026-12-05T13:01:02.345+01:00;968;12;0;1;1;62
 
   read back as format ``polar_sensor_logger_ppi`` (detected from the header; blocked and
-  contactless pulses are left out there with a gap, as live). A PPI frame has no sample
+  contactless pulses, and intervals outside 200..3000 ms, are left out there with a gap, as
+  live). A PPI frame has no sample
   times, so each pulse's timestamp is when it ended as the live sources time beats: the last
   pulse of a frame at the frame's arrival (local time with its UTC offset), earlier ones
   back-dated by the later intervals, never before the previous pulse plus its interval
