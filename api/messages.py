@@ -21,6 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from api.dayplan import PromptOut
 from api.payloads import Guidance, MicroBreakEvent, PacingEvent, WindowMetrics, WindowSignal
+from api.payloads.sources import (
+    BATTERY_PCT_DESCRIPTION,
+    BATTERY_WARNING_DESCRIPTION,
+    SILENCE_WARNING_DESCRIPTION,
+)
 from sensors.beat import SourceState
 
 __all__ = [
@@ -166,17 +171,9 @@ class StatusMessage(_Message):
     )
     message: str = ""
     device_name: str | None = None
-    battery_pct: int | None = Field(
-        default=None, description="The strap's battery level, %, as it last said (null: none)"
-    )
-    battery_warning: str | None = Field(
-        default=None,
-        description="Set once the strap's battery fell to 20 % (said again at 10 %, 5 %), "
-        "naming the level now, e.g. \"Polar H10's battery is at 9%: replace or charge it soon "
-        '(the session ends if the strap goes off)"; null before that, while the level is '
-        "unknown, and again once it has risen above 25 % (a new battery; each threshold is "
-        "then said again at a later fall, once the level was more than 5 % above it)",
-    )
+    battery_pct: int | None = Field(default=None, description=BATTERY_PCT_DESCRIPTION)
+    battery_warning: str | None = Field(default=None, description=BATTERY_WARNING_DESCRIPTION)
+    silence_warning: str | None = Field(default=None, description=SILENCE_WARNING_DESCRIPTION)
     heart_rate_bpm: float | None = None
     malformed_packets: int = 0
     n_beats: int = 0

@@ -36,7 +36,6 @@ import asyncio
 import functools
 import logging
 import math
-import statistics
 import time
 from collections.abc import Collection
 from dataclasses import replace
@@ -54,6 +53,7 @@ from sensors.heart_rate_measurement import (
     HeartRateMeasurement,
     beats_from_packet,
     dated_span_ms,
+    dating_rr_ms,
     decode_heart_rate_measurement,
     is_heart_rr_ms,
 )
@@ -569,25 +569,20 @@ class BleEcgSource(_PmdStreamSource):
         """``(t_s, rr_ms)`` of every RR place of a strap packet, ``nan`` for a left-out value.
 
         Dated as :func:`~sensors.heart_rate_measurement.beats_from_packet` dates the kept ones
-        (one rule): a left-out value's place counts as the packet's median kept interval. Its
-        placeholder keeps the strap's beats in step with the ECG's for the alignment, and the
-        ECG beat it pairs with gets no decision (the strap's value is unknown, not different).
+        (one rule, :func:`~sensors.heart_rate_measurement.stand_in_rr_ms`): a left-out value's
+        place counts as the packet's median kept interval. Its placeholder keeps the strap's
+        beats in step with the ECG's for the alignment, and the ECG beat it pairs with gets no
+        decision (the strap's value is unknown, not different).
         """
-        left_out = set(m.left_out_rr_at)
-        n = len(m.rr_ms) + len(left_out)
-        if not n:
+        # all left out: the heart rate's interval dates them
+        none_kept_ms = 60000.0 / m.heart_rate_bpm if m.heart_rate_bpm > 0 else 1000.0
+        places_ms = dating_rr_ms(m, none_kept_ms=none_kept_ms)
+        if not places_ms:
             return []
-        if m.rr_ms:
-            stand_in_ms = statistics.median(m.rr_ms)
-        else:  # all left out: the heart rate's interval dates them
-            stand_in_ms = 60000.0 / m.heart_rate_bpm if m.heart_rate_bpm > 0 else 1000.0
         assert self._session_start is not None
-        kept = iter(m.rr_ms)
-        values = [math.nan if i in left_out else next(kept) for i in range(n)]
-        dating = HeartRateMeasurement(
-            m.heart_rate_bpm,
-            rr_ms=tuple(stand_in_ms if math.isnan(v) else v for v in values),
-        )
+        left_out = set(m.left_out_rr_at)
+        values = [math.nan if i in left_out else v for i, v in enumerate(places_ms)]
+        dating = HeartRateMeasurement(m.heart_rate_bpm, rr_ms=places_ms)
         timed = beats_from_packet(
             dating, arrived_at=item.arrived_at, session_start=self._session_start
         )

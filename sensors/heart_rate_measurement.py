@@ -47,11 +47,13 @@ __all__ = [
     "HeartRateMeasurement",
     "beats_from_packet",
     "dated_span_ms",
+    "dating_rr_ms",
     "decode_heart_rate_measurement",
     "encode_heart_rate_measurement",
     "is_heart_rr_ms",
     "rr_ms_from_raw",
     "rr_raw_from_ms",
+    "stand_in_rr_ms",
 ]
 
 #: 128-bit form of the Heart Rate service (0x180D).
@@ -76,7 +78,8 @@ MIN_HEART_RR_MS = 200.0
 #: the field) is left out as corrupt: back-dating the packet's beats by it would move the whole
 #: beat timeline. The range holds ``hrv.clean``'s default gate (300..2000 ms) with room, so that
 #: gate still sees, and corrects, a missed beat's double interval; recording files keep any
-#: value up to 64 s (``sensors.formats``), a file is not back-dated from arrival times.
+#: value up to 64 s (``sensors.formats``), a file is not back-dated from arrival times, except
+#: a PPI file (``polar_sensor_logger_ppi``), read with the live PPI source's rule.
 MAX_HEART_RR_MS = 3000.0
 
 
@@ -397,8 +400,9 @@ def beats_from_packet(
     is marked ``gap_before``: the beat ending that interval is lost, no successive difference may
     span it. A left-out value never dates a beat (a corrupt 64-s value cannot move the
     timeline), but its beat was there: for dating only, its place counts as the median of the
-    packet's kept intervals (:func:`dated_span_ms`), so the kept beats before it are not dated
-    one beat too late (which would also look like a lost beat before the packet).
+    packet's kept intervals (:func:`stand_in_rr_ms`, :func:`dated_span_ms`), so the kept beats
+    before it are not dated one beat too late (which would also look like a lost beat before the
+    packet).
 
     Parameters
     ----------
@@ -453,18 +457,53 @@ def beats_from_packet(
     )
 
 
+def stand_in_rr_ms(
+    measurement: HeartRateMeasurement, *, none_kept_ms: float | None = None
+) -> float | None:
+    """What a left-out RR value's place counts as for dating: the one rule (ms).
+
+    The median of the packet's kept intervals: the beat that ended the left-out value was
+    there, its length unknown, and a corrupt 64-s value must not move the beat timeline. Every
+    user dates with it: :func:`beats_from_packet` (a strap's RR, an optical sensor's PPI), the
+    PPI stream file (:class:`sensors.formats.pmd_streams.PpiStreamWriter`) and the ECG
+    cross-check's strap places (:class:`sensors.ble_pmd.BleEcgSource`).
+
+    Parameters
+    ----------
+    measurement
+        The decoded packet (``rr_ms`` its kept values).
+    none_kept_ms
+        What to count when the packet kept none (each user's own choice: the previous frame's
+        stand-in, the heart rate's interval); ``None`` then by default.
+    """
+    if measurement.rr_ms:
+        return float(statistics.median(measurement.rr_ms))
+    return none_kept_ms
+
+
+def dating_rr_ms(
+    measurement: HeartRateMeasurement, *, none_kept_ms: float | None = None
+) -> tuple[float, ...]:
+    """Every RR place of the packet as sent, in order: a left-out one as :func:`stand_in_rr_ms`.
+
+    Empty for a packet without RR places, and for one that kept none when ``none_kept_ms`` is
+    ``None``.
+    """
+    stand_in = stand_in_rr_ms(measurement, none_kept_ms=none_kept_ms)
+    if stand_in is None:
+        return ()
+    left_out = set(measurement.left_out_rr_at)
+    kept = iter(measurement.rr_ms)
+    return tuple(
+        stand_in if i in left_out else next(kept)
+        for i in range(len(measurement.rr_ms) + len(left_out))
+    )
+
+
 def _dating_ms(measurement: HeartRateMeasurement) -> list[tuple[float, bool]]:
     """The packet's intervals as sent, each ``(ms, kept)``: a left-out one as the stand-in."""
-    rr = measurement.rr_ms
-    if not rr:
-        return []
-    stand_in_ms = statistics.median(rr)
     left_out = set(measurement.left_out_rr_at)
-    kept = iter(rr)
-    return [
-        (stand_in_ms, False) if i in left_out else (next(kept), True)
-        for i in range(len(rr) + len(left_out))
-    ]
+    return [(ms, i not in left_out) for i, ms in enumerate(dating_rr_ms(measurement))]
 
 
 def dated_span_ms(measurement: HeartRateMeasurement) -> float:

@@ -62,6 +62,10 @@ from api.commands._paced import (
 )
 from api.commands._text import counted
 
+# a connected strap sending nothing: the one rule, which a service session follows too
+# (record.SILENT_AFTER_S is read when a recording starts: tests shorten it)
+from sensors.silence import SILENT_AFTER_S, SilenceWatch
+
 if TYPE_CHECKING:
     from sensors.ble import BleStrapSource
     from sensors.pmd import PmdFrame
@@ -299,57 +303,6 @@ def _break_file_problem(stale: Path) -> str | None:
     return None
 
 
-#: How long (s) a connected strap may send nothing before ``record`` says so.
-SILENT_AFTER_S = 10.0
-#: The source states in which the strap is connected (its link up, data expected).
-_CONNECTED = ("streaming", "hr_only", "no_contact")
-
-
-class SilenceWatch:
-    """Says once that a connected strap sends nothing, and once that data comes again.
-
-    Nothing for :data:`SILENT_AFTER_S` (or ``silent_after_s``) is silence. The link may stay
-    up while a strap sends nothing (its firmware stuck, a subscription BlueZ lost): no state
-    line says it, the beats just stop. Data is any
-    notification (``last_data_monotonic``: heart rate, a PMD stream), so a strap sending heart rate
-    without RR, or packets saying no skin contact, is not silent (their state lines say
-    those). Silence counts from the latest data, or from when the strap (re)connected; while
-    it is not connected (reconnecting, ended) nothing is said, and a reconnect starts afresh.
-    Every time given is on one monotonic clock (``time.monotonic()``): a step of the wall
-    clock (NTP just after boot) neither makes a silence nor hides one.
-    """
-
-    def __init__(self, silent_after_s: float | None = None) -> None:
-        self.silent_after_s = SILENT_AFTER_S if silent_after_s is None else silent_after_s
-        self._connected_at: float | None = None
-        self._said_from: float | None = None  # the silence said: where it began
-
-    def on_status(self, state: str, now: float) -> None:
-        """Follow the strap's state: a (re)connection starts the count afresh."""
-        if state not in _CONNECTED:
-            self._connected_at = self._said_from = None
-        elif self._connected_at is None:
-            self._connected_at = now
-
-    def check(self, now: float, last_data: float | None, label: str) -> str | None:
-        """The line to show now, else ``None``: at most one per silence, one when it ends."""
-        if self._connected_at is None:
-            return None
-        since = max(self._connected_at, last_data if last_data is not None else -math.inf)
-        if self._said_from is not None:
-            if since > self._said_from:  # data came after the silence said
-                quiet_s, self._said_from = since - self._said_from, None
-                return f"[data] data from {label} again (none for {quiet_s:.0f} s)"
-            return None
-        if now - since >= self.silent_after_s:
-            self._said_from = since
-            return (
-                f"[no data] no data from {label} for {now - since:.0f} s (still connected); "
-                "the recording goes on and keeps what comes"
-            )
-        return None
-
-
 async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch) -> None:
     """Print :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end)."""
     while True:
@@ -358,7 +311,7 @@ async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch) -> None:
         label = status.device_name or status.device_address or "the strap"
         line = watch.check(time.monotonic(), strap.last_data_monotonic, label)
         if line is not None:
-            typer.echo(line, err=True)
+            typer.echo(f"[{'no data' if watch.silent else 'data'}] {line}", err=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -611,7 +564,8 @@ async def _record_until_stopped(
     contact_changes = ContactChanges()
 
     battery = LowBatteryWatch(ending="the recording")  # each threshold said once
-    silence = SilenceWatch()  # a connected strap sending nothing: said once, and its end
+    # a connected strap sending nothing: said once, and its end
+    silence = SilenceWatch(SILENT_AFTER_S, ending="the recording")
 
     def show(status: SourceStatus) -> None:
         silence.on_status(status.state, time.monotonic())

@@ -65,6 +65,7 @@ from api.payloads.sources import (
     SessionOptionsOut,
     SessionSource,
     SimulatorSourceOut,
+    StrapStatus,
 )
 
 __all__ = [
@@ -114,6 +115,7 @@ __all__ = [
     "StoredAssessmentComplete",
     "StoredAssessmentStep",
     "StoredAssessmentStopped",
+    "StrapStatus",
     "Suggestion",
     "WindowMetrics",
     "WindowSignal",

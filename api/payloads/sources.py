@@ -15,12 +15,16 @@ from pydantic import Field, WithJsonSchema
 from api.payloads._base import OptFloat, Payload
 
 __all__ = [
+    "BATTERY_PCT_DESCRIPTION",
+    "BATTERY_WARNING_DESCRIPTION",
+    "SILENCE_WARNING_DESCRIPTION",
     "BleSourceOut",
     "ReplaySegment",
     "ReplaySourceOut",
     "SessionOptionsOut",
     "SessionSource",
     "SimulatorSourceOut",
+    "StrapStatus",
 ]
 
 
@@ -110,6 +114,36 @@ class BleSourceOut(Payload):
         default=False,
         description="The PMD accelerometer was started for the movement level of each window.",
     )
+
+
+#: What the strap fields say (the live ``status`` message's and :class:`StrapStatus`'s).
+BATTERY_PCT_DESCRIPTION = "The strap's battery level, %, as it last said (null: none)"
+BATTERY_WARNING_DESCRIPTION = (
+    "Set once the strap's battery fell to 20 % (said again at 10 %, 5 %), "
+    "naming the level now, e.g. \"Polar H10's battery is at 9%: replace or charge it soon "
+    '(the session ends if the strap goes off)"; null before that, while the level is '
+    "unknown, and again once it has risen above 25 % (a new battery; each threshold is "
+    "then said again at a later fall, once the level was more than 5 % above it)"
+)
+SILENCE_WARNING_DESCRIPTION = (
+    "Set while the strap is connected but has sent nothing (no heart rate, no stream data) for "
+    "10 s or more (its link up, its firmware stuck or a subscription lost: no state says it), "
+    'e.g. "no data from Polar H10 for 12 s (still connected); the session goes on and keeps '
+    'what comes" (the seconds as of the answer or message); null once data comes again, while '
+    "the strap is not connected (its state says that), and for a simulator or a replay. "
+    "hrvpace record's rule (timed on a monotonic clock: a step of the wall clock is no silence)"
+)
+
+
+class StrapStatus(Payload):
+    """A running strap session's strap: its battery, and whether it sends anything.
+
+    The same values as the live ``status`` message's fields of these names, as of the answer.
+    """
+
+    battery_pct: int | None = Field(default=None, description=BATTERY_PCT_DESCRIPTION)
+    battery_warning: str | None = Field(default=None, description=BATTERY_WARNING_DESCRIPTION)
+    silence_warning: str | None = Field(default=None, description=SILENCE_WARNING_DESCRIPTION)
 
 
 #: A session's source, told apart by ``kind``.

@@ -51,6 +51,7 @@ from sensors.battery import LowBatteryWatch
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import SystemClock
 from sensors.contact import ContactChanges
+from sensors.silence import SilenceWatch
 from sensors.source import BeatSource
 
 __all__ = [
@@ -187,6 +188,12 @@ class Pipeline:
         self._contact_changes = ContactChanges()
         # a strap's battery falling low: said in the status (battery_warning), as record says it
         self._battery = LowBatteryWatch(ending="the session")
+        # a connected strap sending nothing: said in the status (silence_warning), as record
+        # says it (one rule: sensors.silence); a strap's source only (it has the last data's
+        # monotonic time), never a simulator or a replay
+        self._silence = (
+            SilenceWatch(ending="the session") if hasattr(source, "last_data_monotonic") else None
+        )
         # the paced runs last written to the store (None: none written yet)
         self._stored_runs: tuple[tuple[float, float], ...] | None = None
         source.add_status_listener(self._on_source_status)
@@ -212,12 +219,53 @@ class Pipeline:
             device_name=src.device_name,
             battery_pct=src.battery_pct,
             battery_warning=self._battery.warning,
+            silence_warning=self.silence_warning(),
             heart_rate_bpm=src.heart_rate_bpm,
             malformed_packets=src.malformed_packets + self.n_skipped,
             n_beats=self.n_beats,
         )
 
+    @property
+    def is_strap(self) -> bool:
+        """Whether the source is a strap's (Bluetooth): its battery and silence are followed."""
+        return self._silence is not None
+
+    @property
+    def battery_warning(self) -> str | None:
+        """The strap's low-battery line while a threshold is said (:class:`LowBatteryWatch`)."""
+        return self._battery.warning
+
+    def silence_warning(self) -> str | None:
+        """While the connected strap sends nothing (10 s or more): how long, else ``None``."""
+        if self._silence is None:
+            return None
+        return self._silence.warning(time.monotonic())
+
+    def _check_silence(self) -> None:
+        """Publish the status when the strap fell silent or sends again (one rule with record)."""
+        if self._silence is None:
+            return
+        status = self.source.status
+        label = status.device_name or status.device_address or "the strap"
+        last_data = getattr(self.source, "last_data_monotonic", None)
+        line = self._silence.check(time.monotonic(), last_data, label)
+        if line is not None:
+            log.warning("session %s: %s", self.session_id, line)
+            self.hub.publish_status(self.status_message())
+
+    async def _watch_silence(self) -> None:
+        """Check the strap's silence while the session runs (cancelled at its end)."""
+        assert self._silence is not None
+        while True:
+            await asyncio.sleep(min(1.0, self._silence.silent_after_s / 4))
+            try:
+                self._check_silence()
+            except Exception as exc:  # the session goes on without the warning
+                _warn_without_data("checking the strap's silence failed", self.session_id, exc)
+
     def _on_source_status(self, status: SourceStatus) -> None:
+        if self._silence is not None:
+            self._silence.on_status(status.state, time.monotonic())
         # the beats cannot say where a stretch without skin contact began and ended: its
         # changes are stored. Storage failing (closed, full disk) must not keep the status
         # from the clients: they are told the strap has no contact all the same.
@@ -264,6 +312,7 @@ class Pipeline:
 
     async def _run(self) -> PipelineResult:
         self.set_state("running")
+        silence = None if self._silence is None else asyncio.ensure_future(self._watch_silence())
         try:
             async with self.source:
                 async for beat in self.source:
@@ -298,6 +347,9 @@ class Pipeline:
             )
             log.debug("session %s: source failure: %s", self.session_id, reason)
             return PipelineResult("failed", reason)
+        finally:
+            if silence is not None:
+                silence.cancel()
         return PipelineResult("ended", self.source.status.message or "the source ended")
 
     def _end_at(self, t_s: float) -> None:

@@ -122,6 +122,7 @@ from sensors import SIGNAL_FORMATS, Recording, read_recording
 from sensors.formats.hrvpace import CUT_OFF_NOTE
 from sensors.formats.signal_peaks import leave_out_low_quality
 from sensors.formats.text import SHORT_ROWS_NOTE
+from sensors.heart_rate_measurement import MAX_HEART_RR_MS, MIN_HEART_RR_MS
 
 __all__ = [
     "EXCLUDED_BY",
@@ -824,8 +825,8 @@ def read_notes(
     WFDB record's reference annotations), then its reader's notes (``meta["signal_notes"]``:
     an ECG detected on the inverted signal, stretches of low detector quality left out or
     kept). A Polar PPI export (``polar_sensor_logger_ppi``) says the pulses flagged (blocker
-    or no skin contact) it left out, its gaps and the median error estimate of the pulses
-    kept.
+    or no skin contact) it left out, the pulse intervals outside 200..3000 ms it left out (when
+    any), its gaps and the median error estimate of the pulses kept.
     """
     if recording.meta.get("truncated_last_line"):  # an hrvpace recording cut off mid-line
         how += f"; {CUT_OFF_NOTE}"
@@ -857,10 +858,15 @@ def read_notes(
         how += f"; channel {channel!r}{at}; beats: {beats_from}"
     if recording.source_format == "polar_sensor_logger_ppi":
         rejected = int(recording.meta.get("rejected_pulses") or 0)
+        implausible = int(recording.meta.get("implausible_pulses") or 0)
         n_gaps = int(recording.meta.get("n_gaps") or 0)
-        how += (
-            f"; {rejected} pulse(s) flagged (blocker or no skin contact) left out, {n_gaps} gap(s)"
-        )
+        how += f"; {rejected - implausible} pulse(s) flagged (blocker or no skin contact) left out"
+        if implausible:
+            how += (
+                f", {implausible} pulse interval(s) outside {MIN_HEART_RR_MS:.0f}.."
+                f"{MAX_HEART_RR_MS:.0f} ms (no heart beats so) left out"
+            )
+        how += f", {n_gaps} gap(s)"
         error = recording.meta.get("median_error_ms")
         if isinstance(error, int | float):
             how += f", median error estimate {float(error):g} ms"

@@ -118,6 +118,12 @@ class SessionOut(BaseModel):
     last_micro_break: payloads.MicroBreakDue | None = Field(
         default=None, description="The latest micro-break flag (while running)"
     )
+    strap: payloads.StrapStatus | None = Field(
+        default=None,
+        description="While a strap's session runs (source kind ble): the strap's last battery "
+        "level and its warnings, as the live status says them; null for a simulator or a "
+        "replay, and once the session is not running (not stored)",
+    )
     summary: SessionSummary | None = None
     storage_behind: StorageBehind | None = Field(
         default=None,
@@ -243,6 +249,12 @@ def _row_to_out(
         out.last_guidance = p.last_guidance
         out.last_signal = p.last_signal
         out.last_micro_break = p.last_micro_break
+        if p.is_strap:
+            out.strap = payloads.StrapStatus(
+                battery_pct=p.source.status.battery_pct,
+                battery_warning=p.battery_warning,
+                silence_warning=p.silence_warning(),
+            )
         out.storage_behind = storage_behind(p.storage.behind)
     return out
 

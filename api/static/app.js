@@ -754,14 +754,19 @@ function renderMetrics() {
 
 function onStatus(msg) {
   if (state.session) state.session.state = msg.state;
-  setText($("st-state"), msg.source_state ? `${msg.state} (${msg.source_state})` : msg.state);
+  // a connected strap that sent nothing for 10 s: the service's silence_warning says so (the
+  // beats just stop; no state does), in the State tile until data comes again
+  const silent = msg.silence_warning ? ", no data" : "";
+  setText($("st-state"), msg.source_state ? `${msg.state} (${msg.source_state}${silent})` : msg.state);
   setText($("st-device"), msg.device_name || describeSource(state.session?.source));
   // the strap's battery at 20 %, 10 %, 5 %: the service's warning (battery_warning) says so
   const low = msg.battery_warning ? " (low)" : "";
   setText($("st-battery"), msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`);
   if ($("st-battery").title !== (msg.battery_warning || "")) $("st-battery").title = msg.battery_warning || "";
   setText($("st-beats"), msg.n_beats);
-  if (msg.message && $("st-state").title !== msg.message) $("st-state").title = msg.message;
+  const said = msg.silence_warning || msg.message;
+  if (said && $("st-state").title !== said) $("st-state").title = said;
+  else if (!said && $("st-state").title.startsWith("no data from ")) $("st-state").title = "";
   // lost skin contact: no beats come, so the status is what says it (the note and the tile)
   const noContact = msg.source_state === "no_contact";
   if (noContact) $("st-contact").textContent = "NO CONTACT";

@@ -9,7 +9,8 @@ Each stream goes to a file that hrvpace's readers take back:
       2026-12-05T13:01:02.345+01:00;968;12;0;1;1;62
 
   read back as format ``polar_sensor_logger_ppi`` (detected from the header; blocked and
-  contactless pulses are left out there with a gap, as live). A PPI frame has no sample
+  contactless pulses, and intervals outside 200..3000 ms, are left out there with a gap, as
+  live). A PPI frame has no sample
   times, so each pulse's timestamp is when it ended as the live sources time beats: the last
   pulse of a frame at the frame's arrival (local time with its UTC offset), earlier ones
   back-dated by the later intervals, never before the previous pulse plus its interval
@@ -45,7 +46,6 @@ import contextlib
 import datetime as dt
 import os
 import re
-import statistics
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
@@ -59,7 +59,9 @@ from sensors.heart_rate_measurement import (
     HeartRateMeasurement,
     beats_from_packet,
     dated_span_ms,
+    dating_rr_ms,
     is_heart_rr_ms,
+    stand_in_rr_ms,
 )
 from sensors.pmd import PmdFrame
 
@@ -254,12 +256,11 @@ class PpiStreamWriter(_StreamWriter):
         measurement = HeartRateMeasurement(hr, rr_ms=kept, implausible_rr_at=dropped)
         if self._start is None:
             self._start = arrived_at - dated_span_ms(measurement) / 1000.0
-        if kept:
-            self._stand_in_ms = statistics.median(kept)
-        # every place dated as beats_from_packet dates the kept ones (a dropped one as the
-        # stand-in; a frame with none kept, the previous frame's): the kept pulses get the
-        # times BlePpiSource gives them, the dropped ones the time their stand-in ends
-        dating = tuple(self._stand_in_ms if i in dropped else v for i, v in enumerate(ppi_ms))
+        # every place dated as beats_from_packet dates the kept ones (one rule, stand_in_rr_ms;
+        # a frame with none kept, the previous frame's stand-in): the kept pulses get the times
+        # BlePpiSource gives them, the dropped ones the time their stand-in ends
+        self._stand_in_ms = stand_in_rr_ms(measurement) or self._stand_in_ms
+        dating = dating_rr_ms(measurement, none_kept_ms=self._stand_in_ms)
         timed = beats_from_packet(
             HeartRateMeasurement(hr, rr_ms=dating),
             arrived_at=arrived_at,

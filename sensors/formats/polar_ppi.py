@@ -21,9 +21,16 @@ published in users' tools; the first is one line in the file)::
 Polar's rule for PPI quality: a pulse with the blocker bit (movement) or without skin contact
 (when contact is supported) is not valid. Such pulses are left out; their time is kept on the
 timeline and the next pulse kept is marked as a gap, as :class:`sensors.BlePpiSource` does live.
-The timestamps become ``arrived_at`` and further gaps are inferred from them
-(:mod:`sensors.formats.gaps`). ``meta`` reports ``rejected_pulses`` and the median error
-estimate.
+An interval no heart beats (outside 200..3000 ms, 0 too:
+:func:`sensors.heart_rate_measurement.is_heart_rr_ms`, the live bound) is left out with a gap
+too, one rule with the live source; as live, it never dates a pulse: its place on the timeline
+counts as the median kept interval (:func:`sensors.heart_rate_measurement.stand_in_rr_ms`) of
+the pulses within :data:`STAND_IN_ROWS` rows either side (a file has no frames; a PPI frame
+holds a few pulses), or of the whole file when none is there, so a corrupt 60-s value cannot
+move the timeline. The timestamps become ``arrived_at`` and further gaps are inferred from them
+(:mod:`sensors.formats.gaps`). ``meta`` reports ``rejected_pulses`` (every pulse left out),
+``implausible_pulses`` (of them, the unflagged ones left out for their interval, as the live
+source's malformed count) and the median error estimate.
 
 References
 ----------
@@ -51,10 +58,21 @@ from sensors.formats._common import (
 )
 from sensors.formats.apps import PSL_TIME_NAMES
 from sensors.formats.gaps import infer_gaps, timeline_with_gaps
+from sensors.heart_rate_measurement import (
+    MAX_HEART_RR_MS,
+    MIN_HEART_RR_MS,
+    HeartRateMeasurement,
+    is_heart_rr_ms,
+    stand_in_rr_ms,
+)
 
 __all__ = ["looks_like_polar_sensor_logger_ppi", "read_polar_sensor_logger_ppi"]
 
 _PPI = "pp-interval [ms]"
+
+#: A left-out interval's place on the timeline counts as the median kept interval of the
+#: pulses this many rows either side of it (about a PPI frame's pulses).
+STAND_IN_ROWS = 4
 
 
 def _fields(line: str) -> list[str]:
@@ -160,13 +178,23 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
             f"all {n} pulses are flagged (blocker or no skin contact): no valid interval",
             path=path,
         )
+    # one rule with the live PPI source: an interval no heart beats is left out, a gap
+    plausible = np.fromiter((is_heart_rr_ms(float(v)) for v in ppi_ms), dtype=bool, count=n)
+    if not (valid & plausible).any():
+        raise RecordingFormatError(
+            f"no valid interval: every pulse is flagged (blocker or no skin contact) or its "
+            f"interval is outside {MIN_HEART_RR_MS:.0f}..{MAX_HEART_RR_MS:.0f} ms (no heart "
+            f"beats so; {int((valid & ~plausible).sum())} of {n})",
+            path=path,
+        )
+    timing_ms = _timing_ms(ppi_ms, plausible)
     # naive phone local time steps with daylight saving: that is no loss of beats
-    inferred, missing_s = infer_gaps(ppi_ms, arrived_at, local_clock=not aware)
-    t_all = timeline_with_gaps(ppi_ms, missing_s)
-    keep = np.flatnonzero(valid)
+    inferred, missing_s = infer_gaps(timing_ms, arrived_at, local_clock=not aware)
+    t_all = timeline_with_gaps(timing_ms, missing_s)
+    keep = np.flatnonzero(valid & plausible)
     # a kept pulse follows a gap when a pulse before it (since the previous kept one) was left
     # out or the timestamps say pulses were lost there
-    rejected_or_lost = ~valid | inferred
+    rejected_or_lost = ~(valid & plausible) | inferred
     cum = np.cumsum(rejected_or_lost)
     gaps = np.zeros(keep.size, dtype=bool)
     gaps[1:] = (cum[keep[1:] - 1] - cum[keep[:-1]]) > 0
@@ -194,6 +222,7 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
         "timezone": "from the file" if aware else "none in the file (phone local time, as UTC)",
         "start_time": (start if aware else start.replace(tzinfo=None)).isoformat(),
         "rejected_pulses": int(n - keep.size),
+        "implausible_pulses": int((valid & ~plausible).sum()),
         "n_gaps": int(gaps.sum()),
     }
     if errors is not None:
@@ -206,6 +235,27 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
         source_format="polar_sensor_logger_ppi",
         arrived_at=arrived_at[keep],
         heart_rate_bpm=heart_rate,
-        start_s=float(t_all[first] - ppi_ms[first] / 1000.0),
+        start_s=float(t_all[first] - timing_ms[first] / 1000.0),
         meta=meta,
     )
+
+
+def _timing_ms(ppi_ms: np.ndarray, plausible: np.ndarray) -> np.ndarray:
+    """The intervals that date the pulses: a left-out one's place as its stand-in.
+
+    The stand-in of an interval no heart beats is the median plausible interval within
+    :data:`STAND_IN_ROWS` rows either side (:func:`~sensors.heart_rate_measurement.stand_in_rr_ms`,
+    the live rule), else of the whole file (module docstring).
+    """
+    timing = ppi_ms.astype(np.float64, copy=True)
+    bad = np.flatnonzero(~plausible)
+    if not bad.size:
+        return timing
+    whole = stand_in_rr_ms(HeartRateMeasurement(0, rr_ms=tuple(ppi_ms[plausible].tolist())))
+    for i in bad:
+        lo, hi = max(0, int(i) - STAND_IN_ROWS), int(i) + STAND_IN_ROWS + 1
+        near = ppi_ms[lo:hi][plausible[lo:hi]]
+        timing[i] = stand_in_rr_ms(
+            HeartRateMeasurement(0, rr_ms=tuple(near.tolist())), none_kept_ms=whole
+        )
+    return timing

@@ -1,12 +1,15 @@
-"""A session's live status says the strap's battery falling low, as ``hrvpace record`` does.
+"""A session's live status says the strap's battery falling low, and a connected strap sending
+nothing, as ``hrvpace record`` does.
 
 Unit level: the pipeline's status messages from its source's statuses (no server, no strap);
-tests/sensors/test_ble.py has record's lines against the emulated BlueZ.
+tests/sensors/test_ble.py has record's lines against the emulated BlueZ,
+tests/api/test_devices_ble.py a strap session's GET and status through a server.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -104,3 +107,72 @@ def test_the_warning_clears_when_the_battery_rises_back_and_a_later_fall_is_said
         assert warning(battery_pct=26) is None  # more than 5 % above 20 %: cleared
     said = [r.getMessage().split(": replace")[0] for r in caplog.records]
     assert said == [f"session s: {low.format(n).split(': replace')[0]}" for n in (15, 9, 9, 20)]
+
+
+class _SilentStrap(_Strap):
+    """A strap's source as the pipeline sees it: its latest data's monotonic time."""
+
+    last_data_monotonic: float | None = None
+
+
+def test_the_status_says_a_connected_strap_sends_nothing_and_clears_when_data_comes(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Strap review (item 4): only `hrvpace record` said a connected strap was silent for 10 s;
+    # a service session said nothing. One rule (sensors.silence), on the monotonic clock (the
+    # loop's, set here: the wall clock is left alone and never read for it).
+    from types import SimpleNamespace
+
+    import api.pipeline.loop as loop
+
+    now = [100.0]
+    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time))
+    source = _SilentStrap()
+    hub = LiveHub("s")
+    pipeline = Pipeline(
+        session_id="s", source=source, storage=NoStore(), hub=hub, analyser=None, pacer=None
+    )
+    assert pipeline.is_strap
+
+    def check_at(t: float) -> str | None:
+        now[0] = t
+        pipeline._check_silence()  # what the session's watch does every second
+        assert hub.last_status is not None
+        return parse_live_message(hub.last_status.model_dump_json()).silence_warning
+
+    source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar H10 1A"))
+    assert check_at(109.9) is None  # connected at 100, no data yet: 9.9 s
+    quiet = "no data from Polar H10 1A for {} s (still connected); the session goes on and keeps "
+    with caplog.at_level(logging.WARNING, logger="api.pipeline.loop"):
+        assert check_at(110.0) == quiet.format(10) + "what comes"
+        seq = hub.last_status.seq if hub.last_status else None
+        assert check_at(115.0) == quiet.format(10) + "what comes"  # said once: no new status,
+        assert hub.last_status is not None and hub.last_status.seq == seq
+        assert pipeline.silence_warning() == quiet.format(15) + "what comes"  # GET's: as of now
+        source.last_data_monotonic = 116.0  # data again
+        assert check_at(116.5) is None and pipeline.silence_warning() is None
+        assert check_at(125.0) is None  # 9 s since the data
+        assert check_at(126.0) == quiet.format(10) + "what comes"
+        # reconnecting: not connected, so not silent (its state says it); counted afresh after
+        source._set_status(SourceStatus(SourceState.RECONNECTING, device_name="Polar H10 1A"))
+        assert hub.last_status is not None and hub.last_status.silence_warning is None
+        source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar H10 1A"))
+        assert check_at(135.0) is None
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"session s: {quiet.format(10)}what comes",
+        "session s: data from Polar H10 1A again (none for 16 s)",
+        f"session s: {quiet.format(10)}what comes",
+    ]
+
+
+def test_a_source_that_is_no_strap_is_never_silent() -> None:
+    source = _Strap()  # no last_data_monotonic: a simulator or a replay
+    hub = LiveHub("s")
+    pipeline = Pipeline(
+        session_id="s", source=source, storage=NoStore(), hub=hub, analyser=None, pacer=None
+    )
+    source._set_status(SourceStatus(SourceState.STREAMING))
+    pipeline._check_silence()
+    assert not pipeline.is_strap and pipeline.silence_warning() is None
+    assert hub.last_status is not None and hub.last_status.silence_warning is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -92,8 +93,12 @@ def _packet(*raws: int, hr: int = 70, contact: bool = True) -> bytes:
 @pytest.mark.e2e
 @pytest.mark.timeout(60)
 async def test_strap_found_by_scan_streams_through_a_session(
-    serve: Callable[..., Server], bluez: FakeBluez
+    serve: Callable[..., Server], bluez: FakeBluez, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sensors.silence
+
+    # silence after 0.4 s here (10 s in use): the session's GET says it, and its end
+    monkeypatch.setattr(sensors.silence, "SILENT_AFTER_S", 0.4)
     bluez.add_strap(FakeStrap(STRAP, name="Polar H10 API", battery_pct=77))
     server = await asyncio.to_thread(serve)
     raws = [880, 900, 920, 940, 960, 980]
@@ -125,10 +130,32 @@ async def test_strap_found_by_scan_streams_through_a_session(
         assert statuses[-1]["battery_pct"] == 77
         assert statuses[-1]["device_name"] == "Polar H10 API"
         assert got == [rr_ms_from_raw(x) for x in raws]
+        # strap review (items 3, 4): the session's GET has the strap's battery and silence
+        # (the live status's fields); a strap connected and sending nothing is said, until data
+        strap_said: list[dict[str, object]] = []
+        for data in (False, True):
+            if data:
+                bluez.notify(STRAP, _packet(900))
+            for _ in range(100):
+                strap_said.append((await c.get(f"/api/v1/sessions/{sid}")).json()["strap"])
+                if (strap_said[-1]["silence_warning"] is None) == data:
+                    break
+                await asyncio.sleep(0.05)
+        quiet = [s for s in strap_said if s["silence_warning"] is not None]
+        assert quiet and re.fullmatch(
+            r"no data from Polar H10 API for \d+ s \(still connected\); the session goes on "
+            "and keeps what comes",
+            str(quiet[0]["silence_warning"]),
+        )
+        assert strap_said[-1] == {
+            "battery_pct": 77,
+            "battery_warning": None,
+            "silence_warning": None,
+        }
         stopped = (await c.post(f"/api/v1/sessions/{sid}/stop")).json()
-        assert stopped["state"] == "stopped" and stopped["n_beats"] == len(raws)
+        assert stopped["state"] == "stopped" and stopped["n_beats"] == len(raws) + 1
         beats = (await c.get(f"/api/v1/sessions/{sid}/beats")).json()["beats"]
-        assert [b["rr_ms"] for b in beats] == got
+        assert [b["rr_ms"] for b in beats] == [*got, rr_ms_from_raw(900)]
 
 
 async def _keep_sending(bluez: FakeBluez, address: str, payload: bytes) -> None:
@@ -238,6 +265,7 @@ async def test_a_second_session_on_a_strap_in_use_is_refused_naming_the_running_
         # another kind of source is not held by a strap session
         sim = await c.post("/api/v1/sessions", json={"source": {"kind": "simulator"}})
         assert sim.status_code == 201, sim.text
+        assert (await c.get(f"/api/v1/sessions/{sim.json()['id']}")).json()["strap"] is None
         await c.post(f"/api/v1/sessions/{sim.json()['id']}/stop")
         # stopped, the strap is free for the next session
         await c.post(f"/api/v1/sessions/{sid}/stop")

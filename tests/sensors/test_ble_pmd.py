@@ -613,3 +613,42 @@ async def test_no_accelerometer_means_motion_unknown_and_says_why(
             "Polar Sense B5F1A12C did not start its accelerometer (not supported): standing up "
             "or walking cannot be told from stress by HR and RMSSD alone"
         )
+
+
+def test_every_user_dates_a_left_out_place_by_the_one_stand_in(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Strap review: the stand-in of a left-out RR/PPI value (the packet's median kept
+    interval) was worked out in three places (beats_from_packet, the ECG cross-check's strap
+    places, the PPI stream file); now one function. A stand-in of 500 ms put in its place
+    dates a left-out place by 500 ms in every user (the live RR and PPI, the ECG cross-check,
+    the PPI file)."""
+    import datetime as dt
+
+    import sensors.heart_rate_measurement as hrm
+    from sensors import BleEcgSource
+    from sensors.formats.pmd_streams import PpiStreamWriter
+    from sensors.pmd import decode_frame
+
+    monkeypatch.setattr(hrm, "stand_in_rr_ms", lambda m, *, none_kept_ms=None: 500.0)
+    # live RR: 800, left out, 800 arriving at 10 s: the first beat 0.8 + 0.5 s before the last
+    m = HeartRateMeasurement(75, rr_ms=(800.0, 800.0), implausible_rr_at=(1,))
+    rr_beats = hrm.beats_from_packet(m, arrived_at=10.0, session_start=0.0)
+    assert [b.t_s for b in rr_beats] == pytest.approx([8.7, 10.0])
+    # live PPI
+    ppi_beats = source()._beats_of_packet(
+        _Packet(ppi_frame(pulse(800), pulse(60000), pulse(800)), 10.0, 1, "pmd")
+    )
+    assert ppi_beats[1].t_s - ppi_beats[0].t_s == pytest.approx(1.3)
+    # the ECG cross-check's strap places (RR in 1/1024 s)
+    ecg = BleEcgSource(H10_LIKE)
+    ecg._beats_of_packet(_Packet(encode_heart_rate_measurement(m), 10.0, 1, "hr"))
+    assert [t for t, _ in ecg._strap_rr] == pytest.approx([0.8, 1.3, 2.1], abs=2e-3)
+    # the PPI stream file: the dropped pulse's row where its stand-in ends
+    path = tmp_path / "r.ppi.txt"
+    t0 = 1_800_000_000.0
+    with PpiStreamWriter(path) as writer:
+        writer.write(decode_frame(ppi_frame(pulse(800), pulse(60000), pulse(800))), t0)
+    rows = [line.split(";") for line in path.read_text().splitlines()[1:]]
+    times = [dt.datetime.fromisoformat(row[0]).timestamp() - t0 for row in rows]
+    assert times == pytest.approx([-1.3, -0.8, 0.0], abs=1e-3)

@@ -120,6 +120,12 @@ def test_a_dropped_ppi_value_moves_no_row_of_the_file(tmp_path: Path, bad: int) 
     times = [dt.datetime.fromisoformat(row[0]).timestamp() - t0 for row in rows]
     # each pulse at its true end, the dropped one at its stand-in's (800 ms, the frame's median)
     assert times == pytest.approx([-2.4 + 0.8 * i for i in range(16)], abs=1e-3)
+    # read back, the dropped pulse is left out with a gap, as live (strap review: the file kept
+    # it as a beat), and the kept pulses keep their times
+    rec = read_recording(path)
+    assert rec.rr_ms.tolist() == [800.0] * 15 and np.flatnonzero(rec.gaps).tolist() == [5]
+    assert rec.meta["implausible_pulses"] == 1
+    assert np.diff(rec.t_s) == pytest.approx([0.8] * 4 + [1.6] + [0.8] * 9)
 
 
 def test_ecg_starts_a_new_file_where_the_samples_break(tmp_path: Path) -> None:

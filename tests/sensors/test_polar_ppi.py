@@ -284,3 +284,40 @@ def test_a_clock_going_forward_an_hour_and_back_every_few_rows_reads_in_bounded_
     lines = crafted.read_text().splitlines()
     crafted.write_text("\n".join(lines[: 100 * 2 * every + 1]) + "\n")
     assert int(read_recording(crafted).gaps.sum()) == 100
+
+
+def test_intervals_no_heart_beats_are_left_out_with_a_gap_as_live(tmp_path: Path) -> None:
+    """Strap review: the live PPI source leaves out an interval outside 200..3000 ms with a gap
+    (its place dated by the stand-in, never by the value); an imported PPI file kept it as a
+    beat, and a corrupt 60-s value moved the file's timeline by a minute. One rule now."""
+    from api.research.analysis import read_notes
+
+    rows = [(1000, 8, 0, 1, 1, 60)] * 30
+    rows[10] = (60000, 8, 0, 1, 1, 60)  # corrupt
+    rows[20] = (150, 8, 0, 1, 1, 60)
+    rows[25] = (0, 8, 1, 1, 1, 60)  # flagged too: counted as flagged, not as implausible
+    lines = [HEADER]
+    for k, (ppi, err, blocker, contact, supported, hr) in enumerate(rows):
+        # the phone stamps a pulse when it arrives: each here 1 s after the one before
+        stamp = (T0 + dt.timedelta(seconds=k + 1)).isoformat(timespec="milliseconds")
+        lines.append(f"{stamp};{ppi};{err};{blocker};{contact};{supported};{hr}")
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    rec = read_recording(path)
+    assert len(rec) == 27 and set(rec.rr_ms.tolist()) == {1000.0}
+    assert np.flatnonzero(rec.gaps).tolist() == [10, 19, 23]
+    # the left-out places count as their neighbours' median (1000 ms): nothing moved
+    np.testing.assert_allclose(
+        np.diff(rec.t_s), [1.0] * 9 + [2.0] + [1.0] * 8 + [2.0] + [1.0] * 3 + [2.0] + [1.0] * 3
+    )
+    assert rec.meta["rejected_pulses"] == 3 and rec.meta["implausible_pulses"] == 2
+    assert read_notes("PPI", rec, drop_zero=False) == (
+        "PPI; 1 pulse(s) flagged (blocker or no skin contact) left out, 2 pulse interval(s) "
+        "outside 200..3000 ms (no heart beats so) left out, 3 gap(s), median error estimate 8 ms"
+    )
+
+
+def test_a_file_of_intervals_no_heart_beats_is_refused(tmp_path: Path) -> None:
+    path = export(tmp_path, [(100, 8, 0, 1, 1, 60)] * 5 + [(900, 8, 1, 1, 1, 60)])
+    with pytest.raises(RecordingFormatError, match=r"outside 200\.\.3000 ms .*5 of 6"):
+        read_recording(path)

@@ -128,9 +128,14 @@ def test_lost_skin_contact_shows_the_note_and_the_tile_from_the_status(
     new_page: Callable[..., Any],  # noqa: F811
     page_errors: list[str],  # noqa: F811
     bluez: ThreadedBluez,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Review finding 3 (s12): a strap without skin contact sends "no contact" and no RR: no
     # beat, no signal message; only the source's status can bring the README's note.
+    import sensors.silence
+
+    # the strap silent after 1 s here (10 s in use; read when the session starts): the end
+    monkeypatch.setattr(sensors.silence, "SILENT_AFTER_S", 1.0)
     bluez.call(lambda: bluez.fake.add_strap(polar_h10()))
     page = new_page(LAPTOP)
     page.goto(f"{web_server.url}/#token={web_server.token}")
@@ -173,5 +178,21 @@ def test_lost_skin_contact_shows_the_note_and_the_tile_from_the_status(
             what="the note to clear",
         )
         assert api.get(f"/api/v1/sessions/{sid}").json()["source_state"] == "streaming"
+        # strap review (item 4): a connected strap sending nothing is said in the State tile
+        # (the service's silence_warning), until data comes again
+        state = page.locator("#st-state")
+        wait_until(
+            lambda: state.inner_text() == "running (streaming, no data)",
+            timeout_s=10,
+            what="the strap's silence on the page",
+        )
+        assert (state.get_attribute("title") or "").startswith("no data from Polar H10")
+        bluez.call(lambda: bluez.fake.notify(H10, packet(1024, hr=60)))
+        wait_until(
+            lambda: state.inner_text() == "running (streaming)",
+            timeout_s=10,
+            what="the silence to clear",
+        )
+        assert not (state.get_attribute("title") or "").startswith("no data from")
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert page_errors == []

@@ -1,0 +1,95 @@
+"""A connected strap that sends nothing: said once, and its end, by every user of a live strap.
+
+The link may stay up while a strap sends nothing (its firmware stuck, a subscription BlueZ
+lost): no state says it, the beats just stop. :class:`SilenceWatch` follows the strap's states
+and its latest data (``last_data_monotonic`` of :class:`sensors.BleStrapSource`: any
+notification with data, heart rate or a PMD stream) and says when nothing came for
+:data:`SILENT_AFTER_S`. ``hrvpace record`` prints its lines (``[no data] ...``, ``[data]
+...``); a service session says it in its live ``status`` and its ``GET`` (``silence_warning``).
+
+Every time given is on one monotonic clock (``time.monotonic()``): a step of the wall clock
+(NTP just after boot) neither makes a silence nor hides one.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sensors.beat import SourceState
+
+__all__ = ["SILENT_AFTER_S", "SilenceWatch"]
+
+#: How long (s) a connected strap may send nothing before it is said to be silent.
+SILENT_AFTER_S = 10.0
+#: The source states in which the strap is connected (its link up, data expected).
+_CONNECTED = (SourceState.STREAMING, SourceState.HR_ONLY, SourceState.NO_CONTACT)
+
+
+class SilenceWatch:
+    """Says once that a connected strap sends nothing, and once that data comes again.
+
+    Nothing for :data:`SILENT_AFTER_S` (or ``silent_after_s``) is silence. Data is any
+    notification, so a strap sending heart rate without RR, or packets saying no skin contact,
+    is not silent (their states say those). Silence counts from the latest data, or from when
+    the strap (re)connected; while it is not connected (connecting, reconnecting, ended)
+    nothing is said and a silence said is over, and a reconnect starts afresh.
+
+    Parameters
+    ----------
+    silent_after_s
+        How long without data is silence (default :data:`SILENT_AFTER_S`).
+    ending
+        What goes on while the strap is silent, for the line: ``"the recording"``, ``"the
+        session"``.
+    """
+
+    def __init__(self, silent_after_s: float | None = None, *, ending: str = "the recording"):
+        self.silent_after_s = SILENT_AFTER_S if silent_after_s is None else silent_after_s
+        self._ending = ending
+        self._connected_at: float | None = None
+        self._said_from: float | None = None  # the silence said: where it began
+        self._label = "the strap"
+
+    def on_status(self, state: str, now: float) -> None:
+        """Follow the strap's state: a (re)connection starts the count afresh."""
+        if state not in _CONNECTED:
+            self._connected_at = self._said_from = None
+        elif self._connected_at is None:
+            self._connected_at = now
+
+    @property
+    def silent(self) -> bool:
+        """Whether a silence was said and no data came since."""
+        return self._said_from is not None
+
+    def check(self, now: float, last_data: float | None, label: str) -> str | None:
+        """The line to say now, else ``None``: at most one per silence, one when it ends.
+
+        The silence's line is :meth:`warning`'s; the end's is ``data from LABEL again (none
+        for N s)``. After the call :attr:`silent` says which was said last.
+        """
+        if self._connected_at is None:
+            return None
+        since = max(self._connected_at, last_data if last_data is not None else -math.inf)
+        if self._said_from is not None:
+            if since > self._said_from:  # data came after the silence said
+                quiet_s, self._said_from = since - self._said_from, None
+                return f"data from {label} again (none for {quiet_s:.0f} s)"
+            return None
+        if now - since >= self.silent_after_s:
+            self._said_from, self._label = since, label
+            return self.warning(now)
+        return None
+
+    def warning(self, now: float) -> str | None:
+        """While silent (:attr:`silent`), what to show now: how long nothing came; else ``None``.
+
+        ``now`` is on the monotonic clock of :meth:`check`; the line names the strap as the
+        latest :meth:`check` did.
+        """
+        if self._said_from is None:
+            return None
+        return (
+            f"no data from {self._label} for {now - self._said_from:.0f} s (still connected); "
+            f"{self._ending} goes on and keeps what comes"
+        )
