@@ -32,9 +32,25 @@ function setData(el, key, value) {
   if (el.dataset[key] !== text) el.dataset[key] = text;
 }
 
+// Inline styles are compared with what was last written, not with what el.style reads back:
+// the browser gives a value back in its own serialisation ("scale(0.8000)" reads "scale(0.8)",
+// "50.0%" reads "50%"), so a comparison with the read never matched and the pacer's circle and
+// still bar were written every frame (under reduced motion the circle's constant scale(0.8)
+// too: code review). Only these helpers write these properties.
+const stylesWritten = new WeakMap(); // element -> {property: value last written}
+
+/** Set an inline style property only when it changes. */
+function setStyle(el, property, value) {
+  let written = stylesWritten.get(el);
+  if (!written) stylesWritten.set(el, (written = {}));
+  if (written[property] === value) return;
+  written[property] = value;
+  el.style[property] = value;
+}
+
 /** Set an inline transform only when it changes. */
 function setTransform(el, value) {
-  if (el.style.transform !== value) el.style.transform = value;
+  setStyle(el, "transform", value);
 }
 
 const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session time
@@ -1263,12 +1279,11 @@ function renderStillPacer(breath, pattern) {
   const fill = $("pacer-bar-fill");
   const seconds = $("pacer-seconds");
   if (!breath) {
-    if (fill.style.width !== "0px") fill.style.width = "0px";
+    setStyle(fill, "width", "0px");
     if (seconds.textContent !== "") seconds.textContent = "";
     return;
   }
-  const width = `${(breath.volume * 100).toFixed(1)}%`;
-  if (fill.style.width !== width) fill.style.width = width;
+  setStyle(fill, "width", `${(breath.volume * 100).toFixed(1)}%`);
   const stageS = (fractions(pattern)[STAGE_INDEX[breath.stage]] * 60) / pattern.rate_bpm;
   const text = `${Math.max(1, Math.ceil(stageS * (1 - breath.progress)))} s`;
   if (seconds.textContent !== text) seconds.textContent = text;
