@@ -243,6 +243,7 @@ async function attachSteps(sessionId, current) {
   if (!current()) return;
   renderQuality();
   renderMetrics(); // the backfilled beats say whether the last window is old
+  renderEnded(); // a session picked after its end (or stopped by a restart) says so
   openSocket(sessionId);
 }
 
@@ -277,16 +278,50 @@ function closeSocket() {
   }
 }
 
+// What the Live card, the status and the pacer show belongs to the session attached. Leaving
+// one (picking another, or "No running session") clears them at once: the beats, numbers and
+// assessment of the session left are not shown under another's name, nor as current with none
+// (they were: the tachogram of the session left stayed drawn under "No running session"). A
+// session that ends while attached stays attached on purpose (the list keeps it, marked
+// "(stopped)", so the page still says what it shows): its last numbers and beats stay as its
+// record, dimmed, with a line saying it ended and they are not live (renderEnded).
 function detach() {
   closeSocket();
   state.session = null;
   state.fill = null; // a read still under way belongs to the session left
   state.guidance = null;
+  state.beats = [];
+  state.lastMetrics = null;
   state.signal = null;
+  state.signalSeq = -Infinity;
+  state.signalT = null;
   state.noContact = false;
+  state.lastSeq = null;
+  state.missed = 0;
+  resetAssessment();
   microBreaks.detach();
   $("session-stop").disabled = true;
-  wakeFrames(); // the pacer says "No pacing"
+  setText($("heart-rate"), "-");
+  for (const id of ["st-state", "st-device", "st-battery", "st-contact"]) {
+    setText($(id), "-");
+    if ($(id).title) $(id).title = "";
+  }
+  setText($("st-beats"), "0");
+  setText($("st-missed"), "0");
+  renderQuality();
+  renderMetrics();
+  renderEnded();
+  renderGuidanceInfo(); // the pacer says "No pacing", Stop pacing goes; the charts redraw
+}
+
+/** The Live card of an attached session that is over: dimmed, and a line says so. */
+function renderEnded() {
+  const s = state.session;
+  const ended = Boolean(s) && s.state !== "running";
+  const line = $("live-ended");
+  setData($("live"), "ended", ended ? "true" : "false");
+  if (line.hidden === ended) line.hidden = !ended;
+  if (ended) setText(line, `Session ${s.state}: the numbers and beats below are its last ones, not live.`);
 }
 
 function openSocket(sessionId) {
@@ -811,6 +846,7 @@ function markEnded(how) {
   if (!s) return;
   const opt = [...$("session-select").options].find((o) => o.value === s.id);
   if (opt) opt.textContent = `${describeSource(s.source)}, ${s.mode} (${how})`;
+  renderEnded();
 }
 
 // ------------------------------------------------------------------------------ breathing
@@ -2089,7 +2125,13 @@ function frameLoop(now) {
     lineChart(
       $("tachogram"),
       beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before, flag: b.contact === false })),
-      { yLabel: "RR (ms)", xLabel: "session time (m:ss)", xFormat: clockLabel, xTicks: timeTicks, empty: "waiting for beats" },
+      {
+        yLabel: "RR (ms)",
+        xLabel: "session time (m:ss)",
+        xFormat: clockLabel,
+        xTicks: timeTicks,
+        empty: state.session || attaching ? "waiting for beats" : "no session: start one or pick a running one above",
+      },
     );
     if (!$("assessment").hidden) {
       drawAssessment();
