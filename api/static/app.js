@@ -321,7 +321,9 @@ function renderEnded() {
   const line = $("live-ended");
   setData($("live"), "ended", ended ? "true" : "false");
   if (line.hidden === ended) line.hidden = !ended;
-  if (ended) setText(line, `Session ${s.state}: the numbers and beats below are its last ones, not live.`);
+  // (not "Session stopped", the top bar's words: one status line says it, this one explains)
+  const how = s?.state === "interrupted" ? "was interrupted" : s?.state;
+  if (ended) setText(line, `This session ${how}: the numbers and beats below are its last ones, not live.`);
 }
 
 function openSocket(sessionId) {

@@ -274,7 +274,7 @@ def test_live_session_from_the_page(
         # -- the stopped session stays shown, marked as over; "No running session" clears ----
         ended = page.get_by_test_id("live-ended")
         ended.wait_for(state="visible", timeout=10_000)
-        assert ended.inner_text().startswith("Session stopped"), ended.inner_text()
+        assert ended.inner_text().startswith("This session stopped:"), ended.inner_text()
         assert page.locator("#live").get_attribute("data-ended") == "true"
         assert int(page.locator("#tachogram").get_attribute("data-n-points") or "0") > 1
         page.locator("#live").scroll_into_view_if_needed()
