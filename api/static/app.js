@@ -32,9 +32,25 @@ function setData(el, key, value) {
   if (el.dataset[key] !== text) el.dataset[key] = text;
 }
 
+// Inline styles are compared with what was last written, not with what el.style reads back:
+// the browser gives a value back in its own serialisation ("scale(0.8000)" reads "scale(0.8)",
+// "50.0%" reads "50%"), so a comparison with the read never matched and the pacer's circle and
+// still bar were written every frame (under reduced motion the circle's constant scale(0.8)
+// too: code review). Only these helpers write these properties.
+const stylesWritten = new WeakMap(); // element -> {property: value last written}
+
+/** Set an inline style property only when it changes. */
+function setStyle(el, property, value) {
+  let written = stylesWritten.get(el);
+  if (!written) stylesWritten.set(el, (written = {}));
+  if (written[property] === value) return;
+  written[property] = value;
+  el.style[property] = value;
+}
+
 /** Set an inline transform only when it changes. */
 function setTransform(el, value) {
-  if (el.style.transform !== value) el.style.transform = value;
+  setStyle(el, "transform", value);
 }
 
 const TACHOGRAM_S = 300; // the tachogram shows the last 5 minutes of session time
@@ -227,6 +243,7 @@ async function attachSteps(sessionId, current) {
   if (!current()) return;
   renderQuality();
   renderMetrics(); // the backfilled beats say whether the last window is old
+  renderEnded(); // a session picked after its end (or stopped by a restart) says so
   openSocket(sessionId);
 }
 
@@ -261,16 +278,52 @@ function closeSocket() {
   }
 }
 
+// What the Live card, the status and the pacer show belongs to the session attached. Leaving
+// one (picking another, or "No running session") clears them at once: the beats, numbers and
+// assessment of the session left are not shown under another's name, nor as current with none
+// (they were: the tachogram of the session left stayed drawn under "No running session"). A
+// session that ends while attached stays attached on purpose (the list keeps it, marked
+// "(stopped)", so the page still says what it shows): its last numbers and beats stay as its
+// record, dimmed, with a line saying it ended and they are not live (renderEnded).
 function detach() {
   closeSocket();
   state.session = null;
   state.fill = null; // a read still under way belongs to the session left
   state.guidance = null;
+  state.beats = [];
+  state.lastMetrics = null;
   state.signal = null;
+  state.signalSeq = -Infinity;
+  state.signalT = null;
   state.noContact = false;
+  state.lastSeq = null;
+  state.missed = 0;
+  resetAssessment();
   microBreaks.detach();
   $("session-stop").disabled = true;
-  wakeFrames(); // the pacer says "No pacing"
+  setText($("heart-rate"), "-");
+  for (const id of ["st-state", "st-device", "st-battery", "st-contact"]) {
+    setText($(id), "-");
+    if ($(id).title) $(id).title = "";
+  }
+  setText($("st-beats"), "0");
+  setText($("st-missed"), "0");
+  renderQuality();
+  renderMetrics();
+  renderEnded();
+  renderGuidanceInfo(); // the pacer says "No pacing", Stop pacing goes; the charts redraw
+}
+
+/** The Live card of an attached session that is over: dimmed, and a line says so. */
+function renderEnded() {
+  const s = state.session;
+  const ended = Boolean(s) && s.state !== "running";
+  const line = $("live-ended");
+  setData($("live"), "ended", ended ? "true" : "false");
+  if (line.hidden === ended) line.hidden = !ended;
+  // (not "Session stopped", the top bar's words: one status line says it, this one explains)
+  const how = s?.state === "interrupted" ? "was interrupted" : s?.state;
+  if (ended) setText(line, `This session ${how}: the numbers and beats below are its last ones, not live.`);
 }
 
 function openSocket(sessionId) {
@@ -800,6 +853,7 @@ function markEnded(how) {
   if (!s) return;
   const opt = [...$("session-select").options].find((o) => o.value === s.id);
   if (opt) opt.textContent = `${describeSource(s.source)}, ${s.mode} (${how})`;
+  renderEnded();
 }
 
 // ------------------------------------------------------------------------------ breathing
@@ -1268,12 +1322,11 @@ function renderStillPacer(breath, pattern) {
   const fill = $("pacer-bar-fill");
   const seconds = $("pacer-seconds");
   if (!breath) {
-    if (fill.style.width !== "0px") fill.style.width = "0px";
+    setStyle(fill, "width", "0px");
     if (seconds.textContent !== "") seconds.textContent = "";
     return;
   }
-  const width = `${(breath.volume * 100).toFixed(1)}%`;
-  if (fill.style.width !== width) fill.style.width = width;
+  setStyle(fill, "width", `${(breath.volume * 100).toFixed(1)}%`);
   const stageS = (fractions(pattern)[STAGE_INDEX[breath.stage]] * 60) / pattern.rate_bpm;
   const text = `${Math.max(1, Math.ceil(stageS * (1 - breath.progress)))} s`;
   if (seconds.textContent !== text) seconds.textContent = text;
@@ -2079,7 +2132,13 @@ function frameLoop(now) {
     lineChart(
       $("tachogram"),
       beats.map((b) => ({ x: b.t_s, y: b.rr_ms, breakBefore: b.gap_before, flag: b.contact === false })),
-      { yLabel: "RR (ms)", xLabel: "session time (m:ss)", xFormat: clockLabel, xTicks: timeTicks, empty: "waiting for beats" },
+      {
+        yLabel: "RR (ms)",
+        xLabel: "session time (m:ss)",
+        xFormat: clockLabel,
+        xTicks: timeTicks,
+        empty: state.session || attaching ? "waiting for beats" : "no session: start one or pick a running one above",
+      },
     );
     if (!$("assessment").hidden) {
       drawAssessment();

@@ -11,7 +11,9 @@ Things reviewers found in the page's socket handling:
   socket is ever open (here the first load's ``GET /sessions/{id}`` is held until the page has
   attached again);
 * a hidden tab's socket reconnected every 10 s all night, and a tab shown again waited for the
-  next turn: showing it reconnects at once (the page's clock paused by Playwright).
+  next turn: showing it reconnects at once (the page's clock paused by Playwright); a hidden
+  tab's reconnects back off to 60 s, a shown one's to 10 s, and the prompts are read every
+  15 s in a hidden tab (3 s shown) and at once when it is shown (the same page and clock).
 """
 
 from __future__ import annotations
@@ -272,6 +274,50 @@ _HIDDEN_TAB = """
 """
 
 
+#: When each live socket was made and closed, on the page's (Playwright's) clock, and how often
+#: the open prompts were read. Run on the loaded page: Playwright's WebSocket route puts its
+#: own WebSocket in front of the browser's (a refused socket never makes a real one).
+_SOCKET_TIMES = """
+(() => {
+  window.__wsMade = [];
+  window.__wsClosed = [];
+  window.__promptReads = 0;
+  const Real = window.WebSocket;
+  window.WebSocket = class extends Real {
+    constructor(...args) {
+      super(...args);
+      window.__wsMade.push(Date.now());
+      this.addEventListener("close", () => window.__wsClosed.push(Date.now()));
+    }
+  };
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    if (String(input?.url ?? input).includes("/prompts?state=sent")) window.__promptReads += 1;
+    return realFetch(input, init);
+  };
+})();
+"""
+
+
+def _reconnect_delays(page: Any, first: int, n: int, *, step_ms: int) -> list[int]:
+    """The page's reconnect delays (ms, its clock) of sockets ``first`` to ``first + n - 1``
+    (counted from ``_SOCKET_TIMES``'s install), every socket refused: socket ``i`` is made that
+    long after socket ``i - 1`` closed (``__wsClosed[i]``: the socket open at the install has
+    its close pushed by the test). The clock is run ``step_ms`` at a time, each time once the
+    page has seen the last socket close and waits for its reconnect; a run may bring more than
+    one (Playwright refuses a socket while the clock runs), which the times still tell apart.
+    """
+    while True:
+        made = page.evaluate("window.__wsMade.length")
+        page.wait_for_function(f"window.__wsClosed.length === {made + 1}", timeout=5000)
+        if made >= first + n:
+            break
+        page.clock.run_for(step_ms)
+        assert page.evaluate("window.__wsMade.length") > made, f"no reconnect in {step_ms} ms"
+    made_at, closed_at = page.evaluate("[window.__wsMade, window.__wsClosed]")
+    return [made_at[i] - closed_at[i] for i in range(first, first + n)]
+
+
 def test_a_tab_shown_again_reconnects_its_socket_at_once(
     web_server: WebServer, open_page: Callable[[], tuple[Any, list[str]]]
 ) -> None:
@@ -280,7 +326,13 @@ def test_a_tab_shown_again_reconnects_its_socket_at_once(
     every 10 s in a hidden tab and showing the tab waited for its next turn. A hidden tab's
     reconnects now back off to 60 s, and showing the tab reconnects at once. The page's clock
     is Playwright's, paused once the page is live: the reconnect's timer never comes due, so
-    only the tab being shown can bring the socket back."""
+    only the tab being shown can bring the socket back.
+
+    Then every socket is refused, and the page's clock is run one reconnect at a time: hidden,
+    the delays double up to 60 s; shown, it reconnects at once and they double up to 10 s (no
+    test told the two caps apart: code review). Meanwhile the open prompts are read every 15 s
+    while hidden, not every 3 s (they were read every 3 s in a hidden tab), and at once when
+    the tab is shown (the clock still: only the tab being shown can bring that read)."""
     page, errors = open_page()
     page.add_init_script(_HIDDEN_TAB)
     page.clock.install()
@@ -298,4 +350,34 @@ def test_a_tab_shown_again_reconnects_its_socket_at_once(
         page.evaluate("window.__setVisible(true)")  # back to the page: no clock time passes
         page.locator("#conn-status", has_text="Live").wait_for(timeout=5000)
         assert len(cut.open) == 2
+
+        # hidden again, and the service's socket refused from now on
+        page.evaluate(_SOCKET_TIMES)
+        page.evaluate("window.__setVisible(false)")
+        hidden_from = page.evaluate("Date.now()")
+        cut.mode = "refuse"
+        cut.open[-1].close(code=4000, reason="cut by the test")
+        page.locator("#conn-status", has_text="retrying").wait_for(timeout=5000)
+        page.evaluate("window.__wsClosed.push(Date.now())")  # that close: the clock is still
+        hidden = _reconnect_delays(page, 0, 8, step_ms=61_000)
+        assert hidden == [500, 1000, 2000, 4000, 8000, 16_000, 32_000, 60_000], hidden
+        hidden_ms = page.evaluate("Date.now()") - hidden_from
+        hidden_reads = page.evaluate("window.__promptReads")
+        assert hidden_ms >= sum(hidden)
+        # every 15 s, not every 3 s (which would be over 60 reads in these minutes)
+        assert hidden_reads <= hidden_ms // 15_000 + 1, (hidden_reads, hidden_ms)
+        assert hidden_reads >= hidden_ms // 15_000 - 1, (hidden_reads, hidden_ms)
+
+        reads = page.evaluate("window.__promptReads")
+        made = page.evaluate("window.__wsMade.length")
+        page.evaluate("window.__setVisible(true)")  # shown: a read and a socket at once
+        poll(
+            page,
+            lambda: page.evaluate("window.__promptReads") > reads,
+            timeout_s=5,
+            what="the prompts read as the tab is shown",
+        )
+        assert page.evaluate("window.__wsMade.length") == made + 1
+        shown = _reconnect_delays(page, made + 1, 6, step_ms=11_000)
+        assert shown == [500, 1000, 2000, 4000, 8000, 10_000], shown
     assert errors == []

@@ -86,7 +86,9 @@ def _as_the_page(value: float) -> str:
 def test_live_session_from_the_page(
     web_server: WebServer, new_page: Callable[..., Any], page_errors: list[str], artifacts: Path
 ) -> None:
-    """Start a session from the page, watch it live, check in, get and take a micro-break."""
+    """Start a session from the page, watch it live, check in, get and take a micro-break,
+    stop it (its last numbers stay, marked as over), then pick no session: nothing of it stays
+    drawn (the tachogram of the session left stayed under "No running session": code review)."""
     page = new_page(LAPTOP)
     page.goto(f"{web_server.url}/#token={web_server.token}")
     # The token moved from the address bar into sessionStorage.
@@ -268,7 +270,46 @@ def test_live_session_from_the_page(
         assert cells[4] == f"{sum(rmssd) / len(rmssd):.0f} ms"  # mean of the 60 s windows
         assert cells[6:8] == ["1", "1"]  # one break taken (from the banner), one check-in
         page.locator("#history").screenshot(path=str(artifacts / "history-laptop.png"))
+
+        # -- the stopped session stays shown, marked as over; "No running session" clears ----
+        ended = page.get_by_test_id("live-ended")
+        ended.wait_for(state="visible", timeout=10_000)
+        assert ended.inner_text().startswith("This session stopped:"), ended.inner_text()
+        assert page.locator("#live").get_attribute("data-ended") == "true"
+        assert int(page.locator("#tachogram").get_attribute("data-n-points") or "0") > 1
+        page.locator("#live").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "live-ended-laptop.png"))
+        _phone_shot(page, artifacts / "live-ended-phone.png")
+        page.locator("#session-select").select_option("")  # the person picks no session
+        page.wait_for_function(
+            "document.getElementById('tachogram').dataset.nPoints === '0'", timeout=5000
+        )
+        assert page.locator("#conn-status").inner_text() == "No running session"
+        for testid in ("heart-rate", "rmssd", "signal-quality", "coherence"):
+            assert page.get_by_test_id(testid).inner_text() == "-", testid
+        assert page.locator("#st-beats").inner_text() == "0"
+        assert page.locator("#st-state").inner_text() == "-"
+        assert ended.is_hidden()
+        assert page.locator("#live").get_attribute("data-ended") == "false"
+        assert page.locator("#coherence-gauge").get_attribute("data-zone") == "none"
+        page.locator("#live").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "live-no-session-laptop.png"))
+        _phone_shot(page, artifacts / "live-no-session-phone.png")
     assert page_errors == []
+
+
+def _phone_shot(page: Any, path: Path) -> None:
+    """A screenshot of the Live card at phone size, once the tachogram is drawn for it (the
+    resize redraws it within half a second); the page is laptop-sized again after."""
+    page.set_viewport_size(PHONE)
+    page.wait_for_function(
+        "(() => { const c = document.getElementById('tachogram');"
+        " return c.width === Math.round(c.clientWidth * devicePixelRatio); })()",
+        timeout=5000,
+    )
+    page.locator("#live").scroll_into_view_if_needed()
+    page.screenshot(path=str(path))
+    page.set_viewport_size(LAPTOP)
 
 
 def test_phone_width_pacer_is_smooth_at_real_time(

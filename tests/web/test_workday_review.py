@@ -657,7 +657,11 @@ def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
     """Review item: under prefers-reduced-motion the pacer's circle kept growing and shrinking.
     It stands still; a bar and the seconds left show the breath; the stage label ("Breathe
     in", "Breathe out") changes once per stage, and is a polite live region only with the
-    breathing cues on (code review: ~60 announcements in 5 minutes for everyone)."""
+    breathing cues on (code review: ~60 announcements in 5 minutes for everyone). Nothing is
+    written that is already there (code review: the circle's style and the bar's width were
+    compared with what the browser reads back, "scale(0.8)" for "scale(0.8000)" and "50%" for
+    "50.0%", so both were written every frame): a spy on the circle's and the bar's style
+    counts the writes that left it as it was, over half a breath."""
     ctx = browser.new_context(viewport=PHONE, reduced_motion="reduce")
     try:
         with web_server.client() as api:
@@ -677,6 +681,31 @@ def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
                     bar: document.getElementById('pacer-bar-fill').style.width,
                 })"""
             )
+            page.evaluate(
+                """() => {
+                    // every write to the circle's and the bar's inline style, with the value
+                    // it left (as the browser reads it back) and the value it found: Chromium
+                    // queues no mutation record for a write of the value already there, so a
+                    // MutationObserver cannot see these; a Proxy in front of el.style can
+                    window.__styleWrites = {circle: [], bar: []};
+                    const spy = (id, key) => {
+                        const el = document.getElementById(id);
+                        const real = el.style;
+                        const proxy = new Proxy(real, {
+                            get: (t, p) => (typeof t[p] === 'function' ? t[p].bind(t) : t[p]),
+                            set: (t, p, v) => {
+                                const before = t[p];
+                                t[p] = v;
+                                window.__styleWrites[key].push({p, before, after: t[p]});
+                                return true;
+                            },
+                        });
+                        Object.defineProperty(el, 'style', {get: () => proxy});
+                    };
+                    spy('pacer-circle', 'circle');
+                    spy('pacer-bar-fill', 'bar');
+                }"""
+            )
             # the other stage: the breath went on, the circle did not move
             page.wait_for_function(
                 f"""() => {{
@@ -693,6 +722,16 @@ def test_under_reduced_motion_the_pacer_stands_still_and_a_bar_shows_the_breath(
                 })"""
             )
             assert later["transform"] == first["transform"], (first, later)
+            idle_writes = page.evaluate(
+                """() => Object.fromEntries(Object.entries(window.__styleWrites).map(
+                    ([key, writes]) => [key, {
+                        writes: writes.length,
+                        unchanged: writes.filter((w) => w.before === w.after).length,
+                    }]))"""
+            )
+            assert idle_writes["circle"]["writes"] == 0, idle_writes  # it stands still
+            assert idle_writes["bar"]["writes"] > 0, idle_writes  # the breath went on
+            assert idle_writes["bar"]["unchanged"] == 0, idle_writes
             assert later["bar"] != first["bar"], (first, later)
             assert later["seconds"].endswith(" s"), later
             assert page.locator("#pacer-still").is_visible()

@@ -3,7 +3,8 @@
 // buttons (a breathing reset: Start, which starts the 2-minute breathing break, and Done; a
 // screen break: Done), both recording the prompt done; and a system notification
 // through nudges.nudge() when the page is hidden. Prompts arrive as `prompt` messages on the
-// live socket and, without a live session, by polling GET /api/v1/prompts?state=sent.
+// live socket and, without a live session, by polling GET /api/v1/prompts?state=sent (every
+// 3 s; every 15 s while the tab is hidden, and at once when it is shown again).
 //
 // A card the person has written in (or picked a value on) is never taken away under them: a
 // newer prompt waits behind it, and if the prompt closes before it is saved (its time ran out:
@@ -19,6 +20,13 @@ import { formatPlanTime } from "./workday.js";
 const $ = (id) => document.getElementById(id);
 
 const POLL_MS = 3000;
+// While the tab is hidden the prompts are read every 15 s, not every 3 s, and showing the tab
+// reads them at once: a prompt due meanwhile is on the card as the person looks. The read is
+// slowed, not paused: without a live session it is what brings a hidden tab its prompts, and
+// with them the system notification (notify -> nudges.nudge, for a hidden tab), which may
+// then come up to 15 s after the prompt's time. (The live socket's reconnect backs off to
+// 60 s while hidden, app.js; a prompt is the person's to act on, so it waits less.)
+const POLL_HIDDEN_MS = 15000;
 const TITLES = {
   morning_prompt: "Good morning",
   breathing_reset: "Breathing reset",
@@ -506,8 +514,24 @@ export function init(options = {}) {
       if (current && !stale) dirty = Boolean($("prompt-answer").value.trim() || $("prompt-note").value.trim() || Object.keys(values).length);
     });
   }
-  setInterval(() => {
-    poll();
-  }, POLL_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) poll(); // shown again: what came due while hidden shows at once
+    schedulePoll();
+  });
   poll();
+  schedulePoll();
+}
+
+let pollTimer = null;
+
+/** The next read of the prompts: in 3 s, or in 15 s while the tab is hidden. */
+function schedulePoll() {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(
+    () => {
+      poll();
+      schedulePoll();
+    },
+    document.hidden ? POLL_HIDDEN_MS : POLL_MS,
+  );
 }
