@@ -5,6 +5,7 @@ Every SQL statement of the personal service lives in this package, one module pe
 - :mod:`~api.storage.connection`: opening the file (private modes, pragmas, read-only view);
 - :mod:`~api.storage.schema`: the migrations and the beat columns;
 - :mod:`~api.storage.writer`: the writer thread, commit tickets, per-thread readers;
+- :mod:`~api.storage.owners`: which process runs a session (only a gone one's are interrupted);
 - :mod:`~api.storage.sessions`, :mod:`~api.storage.series`, :mod:`~api.storage.personal`,
   :mod:`~api.storage.prompts`, :mod:`~api.storage.webhooks`: the tables' reads and writes;
 - :mod:`~api.storage.queries`: reads shared with the read-only view (dashboard, trends,

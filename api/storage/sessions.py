@@ -28,6 +28,9 @@ class SessionTables(StorageCore):
     ) -> Future[Any]:
         """Store a new session, ``running`` (the future completes once committed).
 
+        Its owner is this opening's (:attr:`StorageCore.owner`): another process's opening
+        leaves it running while this one has the database open.
+
         ``live_settings``: how its live metric windows are made (``hrv.live_settings`` of the
         analyser it runs), kept so that an export states them; ``None``: not known. Its paced
         runs start as ``[]`` (never paced, :meth:`set_paced_runs` replaces them), so a session
@@ -36,7 +39,8 @@ class SessionTables(StorageCore):
         """
         future = self._submit(
             "INSERT INTO sessions (id, created_at, state, mode, source_json, options_json, "
-            "live_settings_json, paced_runs_json) VALUES (?, ?, 'running', ?, ?, ?, ?, '[]')",
+            "live_settings_json, paced_runs_json, owner) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, '[]', ?)",
             (
                 session_id,
                 created_at,
@@ -44,6 +48,7 @@ class SessionTables(StorageCore):
                 json.dumps(source),
                 json.dumps(options),
                 None if live_settings is None else json.dumps(live_settings, allow_nan=False),
+                self.owner.id,
             ),
             wait=True,
         )

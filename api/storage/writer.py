@@ -7,7 +7,11 @@ returns at once), so the event loop never waits on the disk. The writer commits 
 batch). Reads use a connection per thread and are meant to be called through
 :func:`asyncio.to_thread` from async code.
 
-On open, sessions left ``running`` (the process died) are marked ``interrupted``; their data stays.
+On open, sessions left ``running`` by a process that is gone (it died, or closed the database
+with them unfinished) are marked ``interrupted``; their data stays. Those of another process
+that has the database open (``hrvpace serve`` while ``hrvpace replay --store`` opens it, or the
+other way round) are left alone: each opening holds an owner lock, recorded in the sessions it
+makes (:mod:`api.storage.owners`).
 
 Every queued write gets a *ticket* (1, 2, ... in queue order; :attr:`Storage.last_ticket`); the
 writer commits in that order and then tells its commit listeners the highest ticket committed
@@ -50,6 +54,7 @@ from typing import Any
 
 from api.storage import retry
 from api.storage.connection import StorageError, connect, make_private
+from api.storage.owners import Owner, owner_alive, sweep_owners
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
@@ -241,8 +246,19 @@ class StorageCore:
             conn = connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"{path}: cannot open the database ({exc})") from exc
-        self.schema_version = migrate(conn)
-        self.interrupted_on_open = self._mark_interrupted(conn)
+        try:
+            #: This opening's owner: the sessions it makes are its own (:mod:`.owners`).
+            self.owner = Owner(path)
+        except OSError as exc:
+            conn.close()
+            raise StorageError(f"{path}: cannot open the database ({exc})") from exc
+        try:
+            self.schema_version = migrate(conn)
+            self.interrupted_on_open = self._mark_interrupted(conn)
+        except BaseException:
+            conn.close()
+            self.owner.release()
+            raise
         self._writer_conn = conn
         self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
         self._local = threading.local()
@@ -270,12 +286,13 @@ class StorageCore:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _mark_interrupted(conn: sqlite3.Connection) -> list[str]:
+    def _mark_interrupted(self, conn: sqlite3.Connection) -> list[str]:
+        """Mark ``interrupted`` the sessions left running by a gone owner; their ids."""
         rows = conn.execute(
-            "SELECT id FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
+            "SELECT id, owner FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
         ).fetchall()
-        ids = [r[0] for r in rows]
+        ids = [r[0] for r in rows if not owner_alive(self.path, r[1])]
+        sweep_owners(self.path)
         now = time.time()
         for session_id in ids:
             last = conn.execute(
@@ -317,6 +334,7 @@ class StorageCore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+        self.owner.release()  # a session it left running is now a gone owner's
 
     # -- the writer thread ---------------------------------------------------------------------
 
