@@ -47,6 +47,7 @@ from api.pipeline.analysis import Analyser
 from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, SessionStore
+from api.storage.writer import Queued
 from sensors.battery import LowBatteryWatch
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import SystemClock
@@ -157,6 +158,7 @@ class Pipeline:
         self.source = source
         self.storage = storage
         self.hub = hub
+        hub.write_failed = storage.write_failed  # a message about a failed write: not sent
         self.analyser = analyser
         self.pacer = pacer
         self.microbreaks = microbreaks
@@ -352,13 +354,14 @@ class Pipeline:
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
 
-    def _dropped(self) -> bool:
-        """Whether the storage dropped the write just queued (past its bound).
+    def _dropped(self, queued: Queued) -> bool:
+        """Whether the storage dropped ``queued`` when it was queued (past its bound).
 
-        What it holds is never stored, so it is not published (published means stored).
+        What it holds is never stored, so it is not published (published means stored). Told
+        by the write's own :class:`~api.storage.writer.Queued`, not by the storage's latest
+        ticket (another thread may have queued a write since).
         """
-        ticket = self.storage.last_ticket
-        if ticket and ticket == self.storage.dropped_ticket:
+        if queued.dropped:
             self.n_unstored += 1
             return True
         return False
@@ -384,7 +387,7 @@ class Pipeline:
         arrived_at = time.time() if self._wall_clock_arrivals else beat.arrived_at
         hub = self.hub
         seq = hub.take_seq()  # stored with the beat: a client resuming by seq gets it back
-        self.storage.add_beats(
+        queued = self.storage.add_beats(
             self.session_id,
             [
                 (
@@ -399,7 +402,7 @@ class Pipeline:
             ],
             seqs=[seq],
         )
-        if self._dropped():
+        if self._dropped(queued):
             self.n_unstored_beats += 1
         elif hub.n_subscribers:
             hub.publish_text(
@@ -413,7 +416,8 @@ class Pipeline:
                     gap_before=beat.gap_before,
                     hr_bpm=beat.heart_rate_bpm,
                 ).model_dump_json(),
-                after=self.storage.last_ticket,
+                after=queued.ticket,
+                stored=True,
             )
         for listener in self.listeners:
             listener.on_beat(beat)
@@ -466,14 +470,15 @@ class Pipeline:
         t_s = metrics.t_s
         self.last_metrics = metrics
         seq = self.hub.take_seq()
-        self.storage.add_snapshot(
+        queued = self.storage.add_snapshot(
             "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data, seq=seq
         )
-        if self._dropped():
+        if self._dropped(queued):
             return
         self.hub.publish_text(
             MetricsMessage(**self.hub.header(seq), t_s=t_s, metrics=metrics).model_dump_json(),
-            after=self.storage.last_ticket,
+            after=queued.ticket,
+            stored=True,
         )
         for listener in self.listeners:
             listener.on_metrics(data)
@@ -517,7 +522,7 @@ class Pipeline:
             if isinstance(typed, payloads.MicroBreakDue):
                 self.last_micro_break = typed
             seq = self.hub.take_seq()
-            self.storage.add_micro_break(
+            queued = self.storage.add_micro_break(
                 session_id=self.session_id,
                 t_s=t_s,
                 recorded_at=now,
@@ -525,13 +530,14 @@ class Pipeline:
                 data=data,
                 seq=seq,
             )
-            if self._dropped():
+            if self._dropped(queued):
                 continue
             self.hub.publish_text(
                 MicroBreakMessage(
                     **self.hub.header(seq), t_s=t_s, event=kind, micro_break=typed
                 ).model_dump_json(),
-                after=self.storage.last_ticket,
+                after=queued.ticket,
+                stored=True,
             )
             for listener in self.listeners:
                 listener.on_micro_break(data)

@@ -33,7 +33,7 @@ from api.storage.schema import BEAT_COLUMNS, MIGRATIONS, BeatRow
 from api.storage.series import SeriesTables, StoredMessage
 from api.storage.sessions import SessionTables
 from api.storage.webhooks import WebhookTables
-from api.storage.writer import BATCH_MAX, Behind, _Op
+from api.storage.writer import BATCH_MAX, Behind, Queued, _Op
 
 __all__ = [
     "BATCH_MAX",
@@ -44,6 +44,7 @@ __all__ = [
     "WAL_SIZE_LIMIT_BYTES",
     "BeatRow",
     "Behind",
+    "Queued",
     "ReadOnlyDatabase",
     "Row",
     "Storage",

@@ -32,10 +32,14 @@ behind it, in order, and are written with it. Meanwhile the writer is *behind*
 (:attr:`StorageCore.behind`: what waits, what was dropped), and its tickets are not committed
 (nothing is published as stored). What is queued is bounded when it is queued: past
 :data:`BACKLOG_MAX_ROWS` rows not yet written, a new write nobody waits for is dropped
-(:attr:`StorageCore.dropped_ticket`: its producer publishes nothing about it). At
+(its :class:`Queued` says so at once, to its producer only: the live pipeline publishes nothing
+about it). A few writes nobody waits for are never dropped (:meth:`StorageCore._queue_write`
+``kept``: guidance with the pacer's events, assessments, paced runs, values). At
 :meth:`StorageCore.close` it tries once more, then logs how many rows and beats could not be
 stored (counts only). A write that fails on its own (bad data, or any other error of that one
-write) fails alone, logged, and its batch's other writes are stored.
+write) fails alone, logged, and its batch's other writes are stored; its ticket is kept for
+:meth:`StorageCore.write_failed` before the commit is told, so a live message about it is not
+sent (:mod:`api.live`).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from api.storage.owners import Owner, owner_alive, sweep_owners
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
-__all__ = ["BACKLOG_MAX_ROWS", "BATCH_MAX", "Behind", "StorageCore", "Transaction"]
+__all__ = ["BACKLOG_MAX_ROWS", "BATCH_MAX", "Behind", "Queued", "StorageCore", "Transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,28 @@ class _Op:
     many: bool = False
     future: Future[Any] | None = None
     ticket: int = 0
+    #: Never dropped past :data:`BACKLOG_MAX_ROWS`, though nobody waits for it
+    #: (:meth:`StorageCore._queue_write`).
+    kept: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A write queued with nobody waiting for it: what its producer may publish about it.
+
+    Attributes
+    ----------
+    ticket
+        Its ticket (:attr:`StorageCore.last_ticket` as it was queued, read under the same lock:
+        another thread's write queued meanwhile does not change it). A live message about it
+        is published once this ticket is committed.
+    dropped
+        Dropped when queued (past :data:`BACKLOG_MAX_ROWS`): never stored, so nothing about
+        it is published.
+    """
+
+    ticket: int
+    dropped: bool = False
 
 
 _STOP = object()
@@ -91,6 +117,10 @@ BACKLOG_MAX_ROWS = 100_000
 #: A try of the writer that has lasted this long (s) counts as the database taking no writes
 #: for :data:`BACKLOG_MAX_ROWS` before it fails (SQLite's busy wait is 30 s).
 STUCK_S = 1.0
+
+#: Tickets of writes that failed alone kept for :meth:`StorageCore.write_failed` (a failure
+#: is rare: one bad write; one never asked about is forgotten after this many more).
+FAILED_KEPT = 1000
 
 #: SQLite's busy timeout of the last try at a shutdown while the database takes no writes
 #: (milliseconds; the service's is 30 s): a shutdown waits at most this after the try under way.
@@ -148,8 +178,8 @@ class _UnavailableError(Exception):
 
 
 def _rows(op: _Op) -> int:
-    """Rows a queued write counts against :data:`BACKLOG_MAX_ROWS` (0: someone waits for it)."""
-    if op.future is not None:
+    """Rows a queued write counts against :data:`BACKLOG_MAX_ROWS` (0: waited for, or kept)."""
+    if op.future is not None or op.kept:
         return 0
     return len(op.params) if op.many else 1
 
@@ -276,6 +306,9 @@ class StorageCore:
         self.dropped_ticket = 0
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
+        #: Tickets of writes nobody waited for that failed alone (:meth:`write_failed`),
+        #: oldest first, the latest :data:`FAILED_KEPT` of them.
+        self._failed: dict[int, None] = {}
         self._behind: Behind | None = None
         #: When the writer began the try it is in (monotonic), ``None`` between tries: the
         #: bound applies only while a try has been stuck for STUCK_S or the writer is behind.
@@ -568,6 +601,18 @@ class StorageCore:
             except Exception:  # a listener's bug must not stop the writer
                 log.exception("database writer: a commit listener failed")
 
+    def write_failed(self, ticket: int) -> bool:
+        """Whether the write of ``ticket`` (nobody waited for it) failed alone: not stored.
+
+        Told once (then forgotten), for writes committed by now: a live message about it is
+        not sent (published means stored). Only the latest :data:`FAILED_KEPT` are known.
+        """
+        with self._submit_lock:
+            if ticket in self._failed:
+                del self._failed[ticket]
+                return True
+            return False
+
     def add_commit_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(ticket)`` (in the writer thread) after each committed batch."""
         self._commit_listeners.append(listener)
@@ -602,6 +647,12 @@ class StorageCore:
             )
             results = StorageCore._write_all(conn, batch, each=True)
         self._written(batch)
+        failed = [op.ticket for op, _, error in results if error is not None and op.future is None]
+        if failed:  # known before the commit is told: a message about one is never sent
+            with self._submit_lock:
+                self._failed.update(dict.fromkeys(failed))
+                while len(self._failed) > FAILED_KEPT:
+                    del self._failed[next(iter(self._failed))]
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
         for op, result, error in results:
@@ -688,23 +739,38 @@ class StorageCore:
         queued it (the live pipeline) does not publish what it holds. Only writes nobody
         waits for are dropped.
         """
+        future: Future[Any] | None = Future() if wait else None
+        self._enqueue(_Op(sql, params, many, future))
+        return future
+
+    def _queue_write(
+        self, sql: str, params: Sequence[Any], *, many: bool = False, kept: bool = False
+    ) -> Queued:
+        """Queue a write nobody waits for; its ticket and whether it was dropped, at once.
+
+        ``kept``: never dropped (nor counted against :data:`BACKLOG_MAX_ROWS`): a write of a
+        state few writes change, which no later write brings back (an assessment's verdict,
+        the pacer's events, a session's paced runs, the learned baseline).
+        """
+        return self._enqueue(_Op(sql, params, many, kept=kept))
+
+    def _enqueue(self, op: _Op) -> Queued:
+        """Number ``op`` and queue it, or drop it past the bound (:meth:`_submit`)."""
         if self._closed:
             raise StorageError("storage is closed")
-        future: Future[Any] | None = Future() if wait else None
-        op = _Op(sql, params, many, future)
         rows = _rows(op)
         with self._submit_lock:  # tickets follow queue order
             self.last_ticket += 1
+            ticket = self.last_ticket
             if rows and self._pending_rows + rows > BACKLOG_MAX_ROWS and self._stuck():
-                self.dropped_ticket = self.last_ticket
+                self.dropped_ticket = ticket
                 first = self._dropped_rows == 0
                 self._dropped_rows += rows
                 self._dropped_beats += _beats(op, rows)
             else:
-                first = False
                 self._pending_rows += rows
-                self._queue.put(_Op(sql, params, many, future, self.last_ticket))
-                return future
+                self._queue.put(replace(op, ticket=ticket))
+                return Queued(ticket)
         if first:
             behind = self._behind
             log.error(
@@ -715,7 +781,7 @@ class StorageCore:
                 if behind is not None
                 else "",
             )
-        return future
+        return Queued(ticket, dropped=True)
 
     def _written(self, ops: Sequence[_Op]) -> None:
         """``ops`` left the queue (written, or failed): their rows no longer count."""

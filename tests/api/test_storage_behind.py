@@ -408,3 +408,113 @@ def test_the_last_try_at_a_close_waits_a_short_busy_timeout(
         st.close()
         took_s = time.monotonic() - t0
     assert took_s < 0.6, f"close took {took_s:.2f} s"
+
+
+def _live(st: Storage) -> tuple[Pipeline, LiveHub, Any]:
+    """A pipeline on ``st`` whose hub has one client (its queue: ``client._queue``)."""
+    hub = LiveHub("s1", queue_size=1000)
+    source = ScriptedSource([], clock=SystemClock())
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+    hub.commit_reached(st.committed_ticket)
+    return pipeline, hub, hub.subscribe()
+
+
+def test_a_live_client_gets_no_beat_whose_write_failed_alone(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Code review: a write that fails alone (one bad value: logged, its batch's others
+    stored) was still published once its batch committed: the client got a beat never
+    stored. Now the writer tells which tickets failed, and the hub does not send it."""
+    st = _open(tmp_path)
+    pipeline, hub, client = _live(st)
+    try:
+        for i in range(5):  # heart rate 2**70: an OverflowError of that write alone
+            hr = 2**70 if i == 2 else None
+            beat = Beat(t_s=i * 0.8, rr_ms=800.0, arrived_at=100.0 + i, heart_rate_bpm=hr)
+            pipeline._on_beat(beat)
+        st.flush().result(timeout=10)
+        hub.commit_reached(st.committed_ticket)
+        got = [m.idx for m in map(parse_live_message, client._queue) if m.type == "beat"]
+        stored = [b[0] for b in st.beats("s1")]
+        assert stored == [0, 1, 3, 4]
+        assert got == stored, f"sent but never stored: {sorted(set(got) - set(stored))}"
+        assert hub.unstored_total == 1
+    finally:
+        st.close()
+
+
+def test_a_dropped_beat_is_told_by_its_own_write_not_the_latest_ticket(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: the pipeline asked whether the *latest* ticket was dropped, after the
+    submit: a write of another thread queued in between (an answer, a setting: never
+    dropped) made a dropped beat look stored, and it was published. Now the write's own
+    :class:`api.storage.Queued` says it."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 3)
+    st = _open(tmp_path)
+    pipeline, hub, client = _live(st)
+    add_beats = st.add_beats
+
+    def another_thread_writes_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        queued = add_beats(*args, **kwargs)
+        other = threading.Thread(
+            target=st.put_value, args=("settings", "x", 1), kwargs={"updated_at": 1.0}
+        )
+        other.start()
+        other.join()
+        return queued
+
+    monkeypatch.setattr(st, "add_beats", another_thread_writes_meanwhile)
+    try:
+        with locked(st.path):
+            for i in range(6):
+                pipeline._on_beat(Beat(t_s=i * 0.8, rr_ms=800.0, arrived_at=100.0 + i))
+                if i == 0:
+                    _until(lambda: st.behind is not None, "the writer never said it is behind")
+            _until(
+                lambda: st.behind is not None and st.behind.beats_dropped == 3,
+                f"not 3 beats dropped: {st.behind}",
+            )
+        st.flush().result(timeout=10)
+        hub.commit_reached(st.committed_ticket)
+        got = [m.idx for m in map(parse_live_message, client._queue) if m.type == "beat"]
+        stored = [b[0] for b in st.beats("s1")]
+        assert stored == [0, 1, 2]
+        assert got == stored, f"sent but never stored: {sorted(set(got) - set(stored))}"
+        assert pipeline.n_unstored_beats == 3
+    finally:
+        st.close()
+
+
+def test_past_the_bound_pacing_runs_and_baseline_writes_are_kept_contact_changes_dropped(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: guidance, assessment, paced-run and baseline writes were dropped past the
+    bound like beats, but published (guidance) or relied on (an export's paced runs) all the
+    same. They are few and no later write brings them back: never dropped. A contact change
+    follows the beats' rule (its ``status`` is sent whether stored or not)."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 2)
+    st = _open(tmp_path)
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0), _beat(1)])
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            st.add_beats("s1", [_beat(2)])
+            st.add_contact_change("s1", t_s=2.0, contact=False, recorded_at=1.0)
+            st.add_snapshot("guidance", "s1", t_s=2.0, recorded_at=1.0, data={"x": 1})
+            st.add_assessment("s1", recorded_at=1.0, data={"type": "assessment_step"})
+            st.set_paced_runs("s1", [(1.0, None)])
+            st.put_value("baseline", "personal", {"rmssd": 40.0}, updated_at=1.0, wait=False)
+        st.flush().result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == [0, 1]
+        assert st.contact_changes("s1") == []  # dropped: as a beat
+        assert st.behind is None
+        assert len(st.snapshots("guidance", "s1")) == 1
+        assert len(st.assessments("s1")) == 1
+        assert (st.get_value("baseline", "personal") or ({},))[0] == {"rmssd": 40.0}
+        (paced,) = st.query("SELECT paced_runs_json FROM sessions WHERE id = 's1'")
+        assert paced[0] == "[[1.0, null]]"
+    finally:
+        st.close()
