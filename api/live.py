@@ -107,6 +107,8 @@ class LiveHub:
         self.write_failed: Callable[[int], bool] | None = None
         #: Messages not sent because the write they are about failed alone.
         self.unstored_total = 0
+        #: The highest ``seq`` handed to the subscribers (a notice repeats it).
+        self.sent_seq = 0
 
     @property
     def n_subscribers(self) -> int:
@@ -154,8 +156,24 @@ class LiveHub:
             return
         if self._unstored(about):
             return
+        self._sent(_seq_of(text))
         for sub in self._subscribers:
             sub.put(text)
+
+    def _sent(self, seq: int) -> None:
+        if seq < 2**63:
+            self.sent_seq = max(self.sent_seq, seq)
+
+    def publish_notice(self, make: Callable[[int], str]) -> None:
+        """Send ``make(seq)`` to every subscriber at once, ahead of the held messages.
+
+        A notice about the session's delivery itself (``storage``: the held messages wait for
+        a database that takes no writes), not a new message: its ``seq`` repeats the last one
+        the subscriber was handed (the hub's :attr:`sent_seq`, or its welcome's), so ``seq``
+        never goes back for it and a resume by it misses nothing.
+        """
+        for sub in self._subscribers:
+            sub.put(make(max(self.sent_seq, sub.min_seq, 1)))
 
     def _unstored(self, ticket: int | None) -> bool:
         """Whether the write of ``ticket`` failed (counted): a message about it is not sent."""
@@ -173,6 +191,7 @@ class LiveHub:
             _, seq, text, about = held.popleft()
             if self._unstored(about):
                 continue
+            self._sent(seq)
             for sub in self._subscribers:
                 if seq > sub.min_seq:  # not older than its welcome
                     sub.put(text)

@@ -42,6 +42,7 @@ from api.messages import (
     SessionState,
     SignalMessage,
     StatusMessage,
+    StorageMessage,
 )
 from api.pipeline.analysis import Analyser
 from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
@@ -257,12 +258,18 @@ class Pipeline:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send to
                 loop.call_soon_threadsafe(hub.commit_reached, ticket)
 
+        def on_behind(behind: bool) -> None:  # in the writer thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.publish_storage, behind)
+
         hub.commit_reached(self.storage.committed_ticket)
         self.storage.add_commit_listener(on_commit)
+        self.storage.add_behind_listener(on_behind)
         try:
             return await self._run()
         finally:
             self.storage.remove_commit_listener(on_commit)
+            self.storage.remove_behind_listener(on_behind)
 
     async def _run(self) -> PipelineResult:
         self.set_state("running")
@@ -353,6 +360,34 @@ class Pipeline:
             while not flushed.done() and (self._wall_clock_arrivals or self.storage.behind is None):
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
+
+    def storage_message(self, behind: bool, seq: int) -> StorageMessage:
+        """The ``storage`` notice: the database takes no writes (``behind``), or takes them."""
+        state = self.storage.behind
+        since = getattr(state, "since", None) if behind else None
+        if behind:
+            error = getattr(state, "error", "") or "unknown error"
+            message = (
+                f"storage is behind: the database takes no writes ({error}); what this session "
+                "receives waits in memory, and its live messages with it, until it does"
+            )
+        else:
+            message = "storage caught up: the database takes writes again; what waited follows"
+        return StorageMessage(
+            session_id=self.session_id,
+            seq=seq,
+            timestamp=time.time(),
+            behind=behind,
+            since=since,
+            message=message,
+        )
+
+    def publish_storage(self, behind: bool) -> None:
+        """Tell the clients at once that storage fell behind or caught up.
+
+        A ``storage`` notice: the messages held for their writes wait, this one does not.
+        """
+        self.hub.publish_notice(lambda seq: self.storage_message(behind, seq).model_dump_json())
 
     def _dropped(self, queued: Queued) -> bool:
         """Whether the storage dropped ``queued`` when it was queued (past its bound).
@@ -613,8 +648,9 @@ class Pipeline:
 
         The status; the guidance while pacing; the last ``signal`` once there is one (else a
         client waits up to :data:`SIGNAL_EVERY_S` of session time to learn the signal
-        quality). Each repeats the latest ``seq`` (a summary, not a new message); the signal
-        keeps the ``t_s`` of the beat it was made at.
+        quality); a ``storage`` notice while the database takes no writes. Each repeats the
+        latest ``seq`` (a summary, not a new message); the signal keeps the ``t_s`` of the beat
+        it was made at.
         """
         seq = max(self.hub.seq, 1)
         out = [self.status_message(consume_seq=False).model_dump_json()]
@@ -639,6 +675,8 @@ class Pipeline:
                     signal=self.last_signal,
                 ).model_dump_json()
             )
+        if self.storage.behind is not None:
+            out.append(self.storage_message(True, seq).model_dump_json())
         return out
 
     @property

@@ -109,6 +109,14 @@ class SessionStore(Protocol):
         """Stop calling ``listener``."""
         ...
 
+    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener`` with whether the database takes no writes, as that changes."""
+        ...
+
+    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Stop calling ``listener``."""
+        ...
+
 
 class NoStore:
     """A store that keeps nothing: no database, no file; every write is committed at once.
@@ -187,6 +195,12 @@ class NoStore:
         """Nothing is ever committed later: nobody to call."""
 
     def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Nothing to remove."""
+
+    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Never behind: nobody to call."""
+
+    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
         """Nothing to remove."""
 
 

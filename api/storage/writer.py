@@ -301,6 +301,7 @@ class StorageCore:
         #: Highest ticket whose write is committed (every lower one is too: FIFO).
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
+        self._behind_listeners: list[Callable[[bool], None]] = []
         #: Ticket of the latest write dropped when queued (past :data:`BACKLOG_MAX_ROWS`; 0:
         #: none): it is never stored, so nothing about it may be published as stored.
         self.dropped_ticket = 0
@@ -458,6 +459,7 @@ class StorageCore:
         for op in batch:
             backlog.keep(op)
         self._set_behind(backlog, failure, since=time.time())
+        self._tell_behind(True)
         stored = False
         for backoff_s in retry_delays():
             # a write someone waits for (a stopped session's final state): tried at least
@@ -485,6 +487,7 @@ class StorageCore:
             break
         behind = self._behind
         self._behind = None
+        self._tell_behind(False)
         dropped_rows, dropped_beats = self._take_dropped()
         if behind is not None and stored:
             log.warning(
@@ -612,6 +615,25 @@ class StorageCore:
                 del self._failed[ticket]
                 return True
             return False
+
+    def _tell_behind(self, behind: bool) -> None:
+        for listener in list(self._behind_listeners):
+            try:
+                listener(behind)
+            except Exception:  # a listener's bug must not stop the writer
+                log.exception("database writer: a behind listener failed")
+
+    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener(True)`` (in the writer thread) as the database stops taking writes.
+
+        That is, as :attr:`behind` is set; ``listener(False)`` as it takes them again.
+        """
+        self._behind_listeners.append(listener)
+
+    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Stop calling ``listener`` (nothing when it was not added)."""
+        with suppress(ValueError):
+            self._behind_listeners.remove(listener)
 
     def add_commit_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(ticket)`` (in the writer thread) after each committed batch."""

@@ -518,3 +518,57 @@ def test_past_the_bound_pacing_runs_and_baseline_writes_are_kept_contact_changes
         assert paced[0] == "[[1.0, null]]"
     finally:
         st.close()
+
+
+def test_live_clients_are_told_at_once_when_storage_falls_behind_and_catches_up(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: no live message said storage is behind (only GET session and /health
+    did), and every live message waits for its write meanwhile: a page just went quiet. A
+    ``storage`` notice now goes out at once, ahead of the held messages, when the database
+    stops taking writes and when it takes them again, repeating the last seq sent."""
+    monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 10)  # the replay waits
+    st = _open(tmp_path)
+    source = ScriptedSource([800.0] * 40, clock=VirtualClock(start=1000.0))
+    hub = LiveHub("s1", queue_size=1000)
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+    hub.commit_reached(st.committed_ticket)
+    client = hub.subscribe()
+
+    def got() -> list[Any]:
+        return [parse_live_message(text) for text in client._queue]
+
+    async def until(cond: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not cond():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.005)
+
+    async def run() -> None:
+        other = sqlite3.connect(st.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program's write lock
+        try:
+            task = asyncio.create_task(pipeline.run())
+            await until(lambda: any(m.type == "storage" for m in got()), "no storage notice")
+            (notice,) = [m for m in got() if m.type == "storage"]
+            assert notice.behind and "database is locked" in notice.message, notice
+            assert notice.since is not None
+            assert pipeline.n_beats > 0 and hub.n_held > 0  # sent ahead of the held beats
+            assert notice.seq == max(m.seq for m in got() if m.type != "storage")
+            welcome = parse_live_message(pipeline.welcome_messages()[-1])  # a client now
+            assert (welcome.type, welcome.behind, welcome.seq) == ("storage", True, hub.seq)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await until(lambda: [m.behind for m in got() if m.type == "storage"] == [True, False], "")
+        result = await asyncio.wait_for(task, 10)
+        assert result.state == "ended", result
+
+    try:
+        asyncio.run(run())
+        beats = [m.idx for m in got() if m.type == "beat"]
+        assert beats == list(range(40))  # what waited followed
+    finally:
+        st.close()
