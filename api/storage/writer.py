@@ -302,9 +302,6 @@ class StorageCore:
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
         self._behind_listeners: list[Callable[[bool], None]] = []
-        #: Ticket of the latest write dropped when queued (past :data:`BACKLOG_MAX_ROWS`; 0:
-        #: none): it is never stored, so nothing about it may be published as stored.
-        self.dropped_ticket = 0
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
         #: Tickets of writes nobody waited for that failed alone (:meth:`write_failed`),
@@ -757,9 +754,9 @@ class StorageCore:
         :data:`STUCK_S`): a healthy database that is merely slower than a bulk producer (a
         benchmark's fill) keeps every row (code review).
 
-        A dropped write still takes its ticket, kept as :attr:`dropped_ticket`: whoever
-        queued it (the live pipeline) does not publish what it holds. Only writes nobody
-        waits for are dropped.
+        A dropped write still takes its ticket; its :class:`Queued` (:meth:`_queue_write`)
+        tells whoever queued it (the live pipeline), which does not publish what it holds.
+        Only writes nobody waits for are dropped: a write queued here and waited for never is.
         """
         future: Future[Any] | None = Future() if wait else None
         self._enqueue(_Op(sql, params, many, future))
@@ -785,7 +782,6 @@ class StorageCore:
             self.last_ticket += 1
             ticket = self.last_ticket
             if rows and self._pending_rows + rows > BACKLOG_MAX_ROWS and self._stuck():
-                self.dropped_ticket = ticket
                 first = self._dropped_rows == 0
                 self._dropped_rows += rows
                 self._dropped_beats += _beats(op, rows)
