@@ -230,9 +230,10 @@ class Pipeline:
         if change is not None:
             t_s, contact = change
             try:
-                self.storage.add_contact_change(
+                queued = self.storage.add_contact_change(
                     self.session_id, t_s=t_s, contact=contact, recorded_at=time.time()
                 )
+                self._dropped(queued)  # counted in the session's message; the status goes on
             except Exception as exc:
                 _warn_without_data("storing a change of skin contact failed", self.session_id, exc)
         self.hub.publish_status(self.status_message())

@@ -31,7 +31,7 @@ from api.messages import parse_live_message
 from api.pipeline.loop import Pipeline
 from api.storage import BeatRow, Storage, StorageError
 from api.storage.connection import connect
-from sensors import Beat, SystemClock, VirtualClock
+from sensors import Beat, SourceState, SourceStatus, SystemClock, VirtualClock
 from tests.api.conftest import ScriptedSource
 
 
@@ -516,6 +516,29 @@ def test_past_the_bound_pacing_runs_and_baseline_writes_are_kept_contact_changes
         assert (st.get_value("baseline", "personal") or ({},))[0] == {"rmssd": 40.0}
         (paced,) = st.query("SELECT paced_runs_json FROM sessions WHERE id = 's1'")
         assert paced[0] == "[[1.0, null]]"
+    finally:
+        st.close()
+
+
+def test_a_dropped_contact_change_is_counted_and_its_status_still_sent(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of skin contact dropped past the bound is counted with the session's unstored
+    events (its stored message says so); the ``status`` telling it is sent all the same."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 1)
+    st = _open(tmp_path)
+    pipeline, _, client = _live(st)
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0)])
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            lost = SourceStatus(SourceState.NO_CONTACT, contact_t_s=5.0)
+            pipeline._on_source_status(lost)
+            assert pipeline.n_unstored == 1
+            sent = [m.type for m in map(parse_live_message, client._queue)]
+            assert sent == ["status"]  # published whether stored or not
+        st.flush().result(timeout=10)
+        assert st.contact_changes("s1") == []
     finally:
         st.close()
 
