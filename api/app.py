@@ -162,7 +162,10 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await hub_push
             await manager.shutdown()
-            storage.close()
+            # it waits for the writer: while the database takes no writes, the try under way
+            # (SQLite's 30-s busy wait) and one more try; the loop goes on meanwhile (uvicorn
+            # closes its connections, a Ctrl-C is heard)
+            await asyncio.to_thread(storage.close)
 
     app = FastAPI(
         title="hrvpace",

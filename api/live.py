@@ -7,17 +7,20 @@ so a client that never reads only loses its own messages; the sensor and the oth
 Published means stored: a message about stored data (a beat, a metrics window, a micro-break
 event) is published with ``after=ticket``, the storage ticket of its write
 (:attr:`api.storage.Storage.last_ticket`), and held until :meth:`LiveHub.commit_reached` says
-that ticket is committed. Messages leave in the order they were made (a status waits behind
-held beats), so ``seq`` still only rises. The held messages are bounded (:data:`HELD_MAX`;
-beyond, the oldest is dropped, never sent); a source faster than real time does not get there:
-the pipeline waits for a commit once a quarter of a client queue is held
-(:attr:`LiveHub.hold_limit`), so a client that keeps up loses nothing at any replay speed,
+that ticket is committed. A message about one stored item (``stored=True``: a beat, a metrics
+window, a micro-break event) whose write failed alone (bad data: the writer logs it and stores
+the rest of its batch) is never sent (:attr:`LiveHub.write_failed`, counted in
+:attr:`LiveHub.unstored_total`): what a client got is stored. Messages leave in the order they
+were made (a status waits behind held beats), so ``seq`` still only rises. The held messages are
+bounded (:data:`HELD_MAX`; beyond, the oldest is dropped, never sent); a source faster than real
+time does not get there: the pipeline waits for a commit once a quarter of a client queue is
+held (:attr:`LiveHub.hold_limit`), so a client that keeps up loses nothing at any replay speed,
 while a real-time strap (a beat or two a second, commits every 0.1 s) never waits. With no
 client subscribed nothing is held (what was held is dropped): a client that subscribes later
 starts from its welcome, the state now, which an older message must not follow. For the same
-reason a client subscribing while others are there and messages are held does not get the
-held messages numbered up to the hub's ``seq`` when it subscribed (:attr:`Subscriber.min_seq`,
-as the resume route's cutoff, ``api.routes.live``); the other clients get them.
+reason a client subscribing while others are there and messages are held does not get the held
+messages numbered up to the hub's ``seq`` when it subscribed (:attr:`Subscriber.min_seq`, as the
+resume route's cutoff, ``api.routes.live``); the other clients get them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from api.messages import StatusMessage
@@ -95,9 +99,16 @@ class LiveHub:
         self.closed = False
         self.dropped_total = 0  # messages dropped for slow clients, all clients together
         #: Highest storage ticket known committed, and the messages waiting for theirs
-        #: (``(ticket, seq, text)``).
+        #: (``(ticket, seq, text, stored)``; ``stored``: the ticket of the write it is about).
         self.committed_ticket = 0
-        self._held: deque[tuple[int, int, str]] = deque()
+        self._held: deque[tuple[int, int, str, int | None]] = deque()
+        #: Whether a committed write failed alone (``api.storage.Storage.write_failed``; set
+        #: by the pipeline): a message about it is not sent.
+        self.write_failed: Callable[[int], bool] | None = None
+        #: Messages not sent because the write they are about failed alone.
+        self.unstored_total = 0
+        #: The highest ``seq`` handed to the subscribers (a notice repeats it).
+        self.sent_seq = 0
 
     @property
     def n_subscribers(self) -> int:
@@ -121,11 +132,12 @@ class LiveHub:
         """The common fields of the message numbered ``seq`` (from :meth:`take_seq`)."""
         return {"session_id": self.session_id, "seq": seq, "timestamp": time.time()}
 
-    def publish_text(self, text: str, *, after: int | None = None) -> None:
+    def publish_text(self, text: str, *, after: int | None = None, stored: bool = False) -> None:
         """Send ``text`` to every subscriber once storage ticket ``after`` is committed.
 
         ``after=None``: nothing to wait for, but it still leaves after the messages held
-        before it.
+        before it. ``stored``: ``text`` is about the write of ticket ``after`` alone, and is
+        not sent if that write failed (:attr:`write_failed`).
 
         With no subscriber the message goes nowhere, and neither do those held before it
         (:meth:`_forget_held`): a client that subscribes later starts from the welcome
@@ -134,15 +146,41 @@ class LiveHub:
         if not self._subscribers:
             self._forget_held()
             return
+        about = after if stored and after else None
         if self._held or (after is not None and after > self.committed_ticket):
             ticket = max(after or 0, self._held[-1][0] if self._held else 0)
-            self._held.append((ticket, _seq_of(text), text))
+            self._held.append((ticket, _seq_of(text), text, about))
             if len(self._held) > HELD_MAX:
                 self._held.popleft()
                 self.dropped_total += 1
             return
+        if self._unstored(about):
+            return
+        self._sent(_seq_of(text))
         for sub in self._subscribers:
             sub.put(text)
+
+    def _sent(self, seq: int) -> None:
+        if seq < 2**63:
+            self.sent_seq = max(self.sent_seq, seq)
+
+    def publish_notice(self, make: Callable[[int], str]) -> None:
+        """Send ``make(seq)`` to every subscriber at once, ahead of the held messages.
+
+        A notice about the session's delivery itself (``storage``: the held messages wait for
+        a database that takes no writes), not a new message: its ``seq`` repeats the last one
+        the subscriber was handed (the hub's :attr:`sent_seq`, or its welcome's), so ``seq``
+        never goes back for it and a resume by it misses nothing.
+        """
+        for sub in self._subscribers:
+            sub.put(make(max(self.sent_seq, sub.min_seq, 1)))
+
+    def _unstored(self, ticket: int | None) -> bool:
+        """Whether the write of ``ticket`` failed (counted): a message about it is not sent."""
+        if ticket is None or self.write_failed is None or not self.write_failed(ticket):
+            return False
+        self.unstored_total += 1
+        return True
 
     def commit_reached(self, ticket: int) -> None:
         """Storage committed every write up to ``ticket``: send what waited for it."""
@@ -150,7 +188,10 @@ class LiveHub:
             self.committed_ticket = ticket
         held = self._held
         while held and held[0][0] <= self.committed_ticket:
-            _, seq, text = held.popleft()
+            _, seq, text, about = held.popleft()
+            if self._unstored(about):
+                continue
+            self._sent(seq)
             for sub in self._subscribers:
                 if seq > sub.min_seq:  # not older than its welcome
                     sub.put(text)

@@ -8,7 +8,9 @@ WebSockets, so :func:`live_schema` is served as JSON Schema at ``GET /api/v1/sch
 The types: ``beat`` (every beat, as the source gave it), ``metrics`` (a 60 s window of NN
 intervals, every 5 s of NN time), ``signal`` (signal quality and rhythm of the last 60 s of
 beats, about every 5 s of session time, also while no window comes), ``guidance`` (the pacer),
-``micro_break`` (flags, breaks and their effects), ``prompt`` (the day plan) and ``status``.
+``micro_break`` (flags, breaks and their effects), ``prompt`` (the day plan), ``status`` and
+``storage`` (the database stopped taking writes, or takes them again: sent at once, ahead of
+the messages held for their writes, repeating the last ``seq`` the client got).
 ``beat``, ``metrics`` and ``micro_break`` are stored and resent to a client that resumes with
 ``since_seq``; the others are not (``signal`` is derived from the stored beats).
 """
@@ -39,6 +41,7 @@ __all__ = [
     "SessionState",
     "SignalMessage",
     "StatusMessage",
+    "StorageMessage",
     "live_schema",
 ]
 
@@ -179,6 +182,28 @@ class StatusMessage(_Message):
     n_beats: int = 0
 
 
+class StorageMessage(_Message):
+    """Storage is behind (the database takes no writes), or has caught up.
+
+    Sent when the database stops taking writes and when it takes them again, and on connect
+    while it takes none. Published means stored: meanwhile every live message waits for its
+    write (a page shows nothing new, its pacer included), so this one is sent at once, ahead
+    of them; it is a notice, not a new message: its ``seq`` repeats the last one the client
+    got (never resent on a resume).
+    """
+
+    type: Literal["storage"] = "storage"
+    behind: bool = Field(
+        description="true: the database takes no writes (locked by another program, a full "
+        "or stalled disk); what the session receives waits in memory, and its live messages "
+        "with it, until it does; false: it takes writes again, what waited follows"
+    )
+    since: float | None = Field(
+        default=None, description="Unix seconds when the writes began to fail (null: caught up)"
+    )
+    message: str = Field(description="What it means, in words")
+
+
 LiveMessage = Annotated[
     BeatMessage
     | MetricsMessage
@@ -186,7 +211,8 @@ LiveMessage = Annotated[
     | SignalMessage
     | MicroBreakMessage
     | PromptMessage
-    | StatusMessage,
+    | StatusMessage
+    | StorageMessage,
     Field(discriminator="type"),
 ]
 
@@ -204,7 +230,8 @@ RESUME_DESCRIPTION = (
     "since_seq=0 resends the whole session, read and sent 500 items at a time before the "
     "live stream starts; a client that wants only recent data "
     "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
-    "since and limit. status, guidance, signal and prompt messages are not resent (the latest "
+    "since and limit. status, guidance, signal, prompt and storage messages are not resent "
+    "(a storage notice repeats the last seq sent; the latest "
     "status, guidance and signal come on connect; prompts: GET /api/v1/prompts): one sent "
     "meanwhile, or before the resend caught up, stays a seq gap. since_seq must be a whole "
     "number from 0 to 2**62, else the socket closes with 1008 and a reason naming since_seq. "

@@ -104,7 +104,7 @@ def _database_problem(path: Path) -> str | None:
     """Why the database at ``path`` cannot be opened (``None``: it can, or is not there yet).
 
     Opened read-only and read: nothing is changed (the app opens it for writing, marking
-    sessions left running interrupted, once it starts).
+    sessions left running by a gone process interrupted, once it starts).
     """
     import sqlite3
 

@@ -42,11 +42,13 @@ from api.messages import (
     SessionState,
     SignalMessage,
     StatusMessage,
+    StorageMessage,
 )
 from api.pipeline.analysis import Analyser
 from api.pipeline.microbreaks import BASELINE_KEY, MicroBreaks
 from api.pipeline.pacing import Pacing
 from api.pipeline.sinks import Listener, SessionStore
+from api.storage.writer import Queued
 from sensors.battery import LowBatteryWatch
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import SystemClock
@@ -158,6 +160,7 @@ class Pipeline:
         self.source = source
         self.storage = storage
         self.hub = hub
+        hub.write_failed = storage.write_failed  # a message about a failed write: not sent
         self.analyser = analyser
         self.pacer = pacer
         self.microbreaks = microbreaks
@@ -275,9 +278,10 @@ class Pipeline:
         if change is not None:
             t_s, contact = change
             try:
-                self.storage.add_contact_change(
+                queued = self.storage.add_contact_change(
                     self.session_id, t_s=t_s, contact=contact, recorded_at=time.time()
                 )
+                self._dropped(queued)  # counted in the session's message; the status goes on
             except Exception as exc:
                 _warn_without_data("storing a change of skin contact failed", self.session_id, exc)
         self.hub.publish_status(self.status_message())
@@ -303,12 +307,18 @@ class Pipeline:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send to
                 loop.call_soon_threadsafe(hub.commit_reached, ticket)
 
+        def on_behind(behind: bool) -> None:  # in the writer thread
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.publish_storage, behind)
+
         hub.commit_reached(self.storage.committed_ticket)
         self.storage.add_commit_listener(on_commit)
+        self.storage.add_behind_listener(on_behind)
         try:
             return await self._run()
         finally:
             self.storage.remove_commit_listener(on_commit)
+            self.storage.remove_behind_listener(on_behind)
 
     async def _run(self) -> PipelineResult:
         self.set_state("running")
@@ -404,13 +414,42 @@ class Pipeline:
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
 
-    def _dropped(self) -> bool:
-        """Whether the storage dropped the write just queued (past its bound).
+    def storage_message(self, behind: bool, seq: int) -> StorageMessage:
+        """The ``storage`` notice: the database takes no writes (``behind``), or takes them."""
+        state = self.storage.behind
+        since = getattr(state, "since", None) if behind else None
+        if behind:
+            error = getattr(state, "error", "") or "unknown error"
+            message = (
+                f"storage is behind: the database takes no writes ({error}); what this session "
+                "receives waits in memory, and its live messages with it, until it does"
+            )
+        else:
+            message = "storage caught up: the database takes writes again; what waited follows"
+        return StorageMessage(
+            session_id=self.session_id,
+            seq=seq,
+            timestamp=time.time(),
+            behind=behind,
+            since=since,
+            message=message,
+        )
 
-        What it holds is never stored, so it is not published (published means stored).
+    def publish_storage(self, behind: bool) -> None:
+        """Tell the clients at once that storage fell behind or caught up.
+
+        A ``storage`` notice: the messages held for their writes wait, this one does not.
         """
-        ticket = self.storage.last_ticket
-        if ticket and ticket == self.storage.dropped_ticket:
+        self.hub.publish_notice(lambda seq: self.storage_message(behind, seq).model_dump_json())
+
+    def _dropped(self, queued: Queued) -> bool:
+        """Whether the storage dropped ``queued`` when it was queued (past its bound).
+
+        What it holds is never stored, so it is not published (published means stored). Told
+        by the write's own :class:`~api.storage.writer.Queued`, not by the storage's latest
+        ticket (another thread may have queued a write since).
+        """
+        if queued.dropped:
             self.n_unstored += 1
             return True
         return False
@@ -436,7 +475,7 @@ class Pipeline:
         arrived_at = time.time() if self._wall_clock_arrivals else beat.arrived_at
         hub = self.hub
         seq = hub.take_seq()  # stored with the beat: a client resuming by seq gets it back
-        self.storage.add_beats(
+        queued = self.storage.add_beats(
             self.session_id,
             [
                 (
@@ -451,7 +490,7 @@ class Pipeline:
             ],
             seqs=[seq],
         )
-        if self._dropped():
+        if self._dropped(queued):
             self.n_unstored_beats += 1
         elif hub.n_subscribers:
             hub.publish_text(
@@ -465,7 +504,8 @@ class Pipeline:
                     gap_before=beat.gap_before,
                     hr_bpm=beat.heart_rate_bpm,
                 ).model_dump_json(),
-                after=self.storage.last_ticket,
+                after=queued.ticket,
+                stored=True,
             )
         for listener in self.listeners:
             listener.on_beat(beat)
@@ -518,14 +558,15 @@ class Pipeline:
         t_s = metrics.t_s
         self.last_metrics = metrics
         seq = self.hub.take_seq()
-        self.storage.add_snapshot(
+        queued = self.storage.add_snapshot(
             "metrics", self.session_id, t_s=t_s, recorded_at=time.time(), data=data, seq=seq
         )
-        if self._dropped():
+        if self._dropped(queued):
             return
         self.hub.publish_text(
             MetricsMessage(**self.hub.header(seq), t_s=t_s, metrics=metrics).model_dump_json(),
-            after=self.storage.last_ticket,
+            after=queued.ticket,
+            stored=True,
         )
         for listener in self.listeners:
             listener.on_metrics(data)
@@ -569,7 +610,7 @@ class Pipeline:
             if isinstance(typed, payloads.MicroBreakDue):
                 self.last_micro_break = typed
             seq = self.hub.take_seq()
-            self.storage.add_micro_break(
+            queued = self.storage.add_micro_break(
                 session_id=self.session_id,
                 t_s=t_s,
                 recorded_at=now,
@@ -577,13 +618,14 @@ class Pipeline:
                 data=data,
                 seq=seq,
             )
-            if self._dropped():
+            if self._dropped(queued):
                 continue
             self.hub.publish_text(
                 MicroBreakMessage(
                     **self.hub.header(seq), t_s=t_s, event=kind, micro_break=typed
                 ).model_dump_json(),
-                after=self.storage.last_ticket,
+                after=queued.ticket,
+                stored=True,
             )
             for listener in self.listeners:
                 listener.on_micro_break(data)
@@ -659,8 +701,9 @@ class Pipeline:
 
         The status; the guidance while pacing; the last ``signal`` once there is one (else a
         client waits up to :data:`SIGNAL_EVERY_S` of session time to learn the signal
-        quality). Each repeats the latest ``seq`` (a summary, not a new message); the signal
-        keeps the ``t_s`` of the beat it was made at.
+        quality); a ``storage`` notice while the database takes no writes. Each repeats the
+        latest ``seq`` (a summary, not a new message); the signal keeps the ``t_s`` of the beat
+        it was made at.
         """
         seq = max(self.hub.seq, 1)
         out = [self.status_message(consume_seq=False).model_dump_json()]
@@ -685,6 +728,8 @@ class Pipeline:
                     signal=self.last_signal,
                 ).model_dump_json()
             )
+        if self.storage.behind is not None:
+            out.append(self.storage_message(True, seq).model_dump_json())
         return out
 
     @property

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from api.storage.writer import Queued
 from sensors.beat import Beat
 
 __all__ = ["BeatRow", "Listener", "NoStore", "SessionStore"]
@@ -24,14 +25,18 @@ BeatRow = tuple[int, float, float, float, bool | None, bool, float | None]
 class SessionStore(Protocol):
     """What the pipeline writes to: the queued writes of :class:`api.storage.Storage`.
 
-    Every write is queued and gets a ticket (:attr:`last_ticket`); a live message about stored
-    data leaves once its ticket is committed (:attr:`committed_ticket`, commit listeners).
+    Every write is queued and gets a ticket (:attr:`last_ticket`; the one of a write is in the
+    :class:`~api.storage.writer.Queued` it returns, with whether it was dropped); a live
+    message about stored data leaves once its ticket is committed (:attr:`committed_ticket`,
+    commit listeners), and not at all if it was dropped or failed (:meth:`write_failed`).
     """
 
     last_ticket: int
     committed_ticket: int
-    #: Ticket of the latest write dropped when queued (never stored; 0: none).
-    dropped_ticket: int
+
+    def write_failed(self, ticket: int) -> bool:
+        """Whether the committed write of ``ticket`` failed alone (told once)."""
+        ...
 
     @property
     def behind(self) -> object | None:
@@ -40,13 +45,13 @@ class SessionStore(Protocol):
 
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
-    ) -> None:
+    ) -> Queued:
         """Queue beats of a session (with their live message numbers when given)."""
         ...
 
     def add_contact_change(
         self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
-    ) -> None:
+    ) -> Queued:
         """Queue a change of skin contact of a session (:mod:`sensors.contact`)."""
         ...
 
@@ -59,11 +64,13 @@ class SessionStore(Protocol):
         recorded_at: float,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None:
+    ) -> Queued:
         """Queue a metrics or guidance snapshot (``table``) of a session."""
         ...
 
-    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
+    def add_assessment(
+        self, session_id: str, *, recorded_at: float, data: dict[str, Any]
+    ) -> Queued:
         """Queue an assessment event of a session."""
         ...
 
@@ -76,7 +83,7 @@ class SessionStore(Protocol):
         kind: str,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None:
+    ) -> Queued:
         """Queue a micro-break event (of a session, or of none)."""
         ...
 
@@ -86,7 +93,7 @@ class SessionStore(Protocol):
         """Store ``value`` under ``key`` in the key-value ``table``."""
         ...
 
-    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> None:
+    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> Queued:
         """Queue when a session's pacer ran (``(start, stop)``, stop ``None``: going on)."""
         ...
 
@@ -102,6 +109,14 @@ class SessionStore(Protocol):
         """Stop calling ``listener``."""
         ...
 
+    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener`` with whether the database takes no writes, as that changes."""
+        ...
+
+    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Stop calling ``listener``."""
+        ...
+
 
 class NoStore:
     """A store that keeps nothing: no database, no file; every write is committed at once.
@@ -112,18 +127,23 @@ class NoStore:
 
     last_ticket = 0
     committed_ticket = 0
-    dropped_ticket = 0
     behind = None
+
+    def write_failed(self, ticket: int) -> bool:
+        """Nothing is written: nothing fails."""
+        return False
 
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
-    ) -> None:
+    ) -> Queued:
         """Keep nothing."""
+        return _NOTHING
 
     def add_contact_change(
         self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
-    ) -> None:
+    ) -> Queued:
         """Keep nothing."""
+        return _NOTHING
 
     def add_snapshot(
         self,
@@ -134,11 +154,15 @@ class NoStore:
         recorded_at: float,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None:
+    ) -> Queued:
         """Keep nothing."""
+        return _NOTHING
 
-    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
+    def add_assessment(
+        self, session_id: str, *, recorded_at: float, data: dict[str, Any]
+    ) -> Queued:
         """Keep nothing."""
+        return _NOTHING
 
     def add_micro_break(
         self,
@@ -149,8 +173,9 @@ class NoStore:
         kind: str,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None:
+    ) -> Queued:
         """Keep nothing."""
+        return _NOTHING
 
     def put_value(
         self, table: str, key: str, value: Any, *, updated_at: float, wait: bool = True
@@ -158,8 +183,9 @@ class NoStore:
         """Keep nothing (a completed future when ``wait``)."""
         return _done() if wait else None
 
-    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> None:
+    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> Queued:
         """Keep nothing."""
+        return _NOTHING
 
     def flush(self) -> Future[Any]:
         """Nothing is queued: a completed future."""
@@ -170,6 +196,16 @@ class NoStore:
 
     def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
         """Nothing to remove."""
+
+    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Never behind: nobody to call."""
+
+    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Nothing to remove."""
+
+
+#: What :class:`NoStore` returns of a write: ticket 0, committed at once, never dropped.
+_NOTHING = Queued(0)
 
 
 def _done() -> Future[Any]:

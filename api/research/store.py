@@ -1,9 +1,10 @@
 """Read-only access to a stored session, for reports and exports.
 
 The service's database is opened read-only (:class:`api.storage.ReadOnlyDatabase`, SQLite
-``mode=ro``) rather than through :class:`api.storage.Storage`: opening a ``Storage`` marks every
-``running`` session as ``interrupted`` and starts a writer thread, which must not happen while
-``hrvpace serve`` may be recording. The queries live in :mod:`api.storage.readonly`.
+``mode=ro``) rather than through :class:`api.storage.Storage`: opening a ``Storage`` starts a
+writer thread and marks the ``running`` sessions of a gone process ``interrupted``
+(:mod:`api.storage.owners`), which a read needs not. The queries live in
+:mod:`api.storage.readonly`.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Every SQL statement of the personal service lives in this package, one module pe
 - :mod:`~api.storage.connection`: opening the file (private modes, pragmas, read-only view);
 - :mod:`~api.storage.schema`: the migrations and the beat columns;
 - :mod:`~api.storage.writer`: the writer thread, commit tickets, per-thread readers;
+- :mod:`~api.storage.owners`: which process runs a session (only a gone one's are interrupted);
 - :mod:`~api.storage.sessions`, :mod:`~api.storage.series`, :mod:`~api.storage.personal`,
   :mod:`~api.storage.prompts`, :mod:`~api.storage.webhooks`: the tables' reads and writes;
 - :mod:`~api.storage.queries`: reads shared with the read-only view (dashboard, trends,
@@ -32,7 +33,7 @@ from api.storage.schema import BEAT_COLUMNS, MIGRATIONS, BeatRow
 from api.storage.series import SeriesTables, StoredMessage
 from api.storage.sessions import SessionTables
 from api.storage.webhooks import WebhookTables
-from api.storage.writer import BATCH_MAX, Behind, _Op
+from api.storage.writer import BATCH_MAX, Behind, Queued, _Op
 
 __all__ = [
     "BATCH_MAX",
@@ -43,6 +44,7 @@ __all__ = [
     "WAL_SIZE_LIMIT_BYTES",
     "BeatRow",
     "Behind",
+    "Queued",
     "ReadOnlyDatabase",
     "Row",
     "Storage",

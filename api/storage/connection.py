@@ -58,7 +58,8 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     """The database opened read-only (SQLite ``mode=ro``), rows by name.
 
     Used where a :class:`api.storage.Storage` must not be opened because ``hrvpace serve`` may
-    be recording meanwhile (opening one marks running sessions interrupted).
+    be recording meanwhile (opening one starts a writer and marks a gone process's running
+    sessions interrupted).
 
     Raises
     ------

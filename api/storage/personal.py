@@ -22,17 +22,23 @@ class PersonalTables(StorageCore):
     def put_value(
         self, table: str, key: str, value: Any, *, updated_at: float, wait: bool = True
     ) -> Future[Any] | None:
-        """Store ``value`` under ``key`` (replacing); ``wait``: return a future of the commit."""
+        """Store ``value`` under ``key`` (replacing); ``wait``: return a future of the commit.
+
+        Never dropped past the bound, waited for or not (one row; the learned baseline is
+        saved so at most once a minute).
+        """
         if table not in ("settings", "baseline"):
             raise ValueError(f"table: expected 'settings' or 'baseline', got {table!r}")
-        future = self._submit(
+        sql = (
             f"INSERT INTO {table} (key, value_json, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json, "
-            "updated_at = excluded.updated_at",
-            (key, json.dumps(value), updated_at),
-            wait=wait,
+            "updated_at = excluded.updated_at"
         )
-        return future
+        params = (key, json.dumps(value), updated_at)
+        if not wait:
+            self._queue_write(sql, params, kept=True)
+            return None
+        return self._submit(sql, params, wait=True)
 
     def add_value_if_absent(self, table: str, key: str, value: Any, *, updated_at: float) -> None:
         """Store ``value`` under ``key`` unless a value is there already.

@@ -2,8 +2,8 @@
 
 Reports, exports, ``hrvpace sessions`` and ``hrvpace share`` read the database through
 :class:`ReadOnlyDatabase` (SQLite ``mode=ro``) rather than :class:`api.storage.Storage`:
-opening a ``Storage`` marks every ``running`` session ``interrupted`` and starts a writer
-thread, which must not happen while a server records.
+opening a ``Storage`` starts a writer thread and marks the ``running`` sessions of a gone
+process ``interrupted``, which a read needs not.
 """
 
 from __future__ import annotations

@@ -171,6 +171,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN paced_runs_json TEXT;
     """,
+    # 8: the owner that runs the session (api.storage.owners: the id of the opened database
+    # whose process runs it), so that opening the database marks interrupted only the
+    # sessions of a process that is gone, never another live process's (NULL: a session
+    # stored before; left running, it counts as a gone process's)
+    """
+    ALTER TABLE sessions ADD COLUMN owner TEXT;
+    """,
 )
 
 #: Columns of a stored beat, in export order (units in the names; times in Unix seconds).

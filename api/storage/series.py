@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.storage.schema import BeatRow
-from api.storage.writer import StorageCore
+from api.storage.writer import Queued, StorageCore
 
 __all__ = ["SNAPSHOT_TABLES", "SeriesTables", "StoredMessage"]
 
@@ -73,12 +73,12 @@ class SeriesTables(StorageCore):
 
     def add_beats(
         self, session_id: str, rows: Sequence[BeatRow], *, seqs: Sequence[int] | None = None
-    ) -> None:
+    ) -> Queued:
         """Queue beats for writing (returns at once); ``seqs``: their live message numbers."""
         numbers: Sequence[int | None] = [None] * len(rows) if seqs is None else seqs
         if len(numbers) != len(rows):
             raise ValueError(f"seqs: expected {len(rows)} numbers, got {len(numbers)}")
-        self._submit(
+        return self._queue_write(
             "INSERT OR REPLACE INTO beats (session_id, idx, t_s, rr_ms, arrived_at, contact, "
             "gap_before, hr_bpm, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(session_id, *row, seq) for row, seq in zip(rows, numbers, strict=True)],
@@ -129,9 +129,14 @@ class SeriesTables(StorageCore):
 
     def add_contact_change(
         self, session_id: str, *, t_s: float, contact: bool, recorded_at: float
-    ) -> None:
-        """Queue a change of skin contact (:class:`sensors.contact.ContactChanges`)."""
-        self._submit(
+    ) -> Queued:
+        """Queue a change of skin contact (:class:`sensors.contact.ContactChanges`).
+
+        Dropped past the bound as beats are (one a status change of the strap, as frequent
+        as its beats at worst); nothing is published about it as stored (the ``status`` says
+        the strap's contact whether stored or not).
+        """
+        return self._queue_write(
             "INSERT INTO contact_changes (session_id, t_s, contact, recorded_at) "
             "VALUES (?, ?, ?, ?)",
             (session_id, t_s, int(bool(contact)), recorded_at),
@@ -208,23 +213,25 @@ class SeriesTables(StorageCore):
         recorded_at: float,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None:
+    ) -> Queued:
         """Queue a metrics or guidance snapshot.
 
         ``table`` is ``"metrics"`` or ``"guidance"``; ``seq`` is a metrics window's live
-        message number.
+        message number. A guidance snapshot (stored with the pacer's events that made it: a
+        few a minute at most) is never dropped past the bound: the pacer's change it tells is
+        published whatever the database does (the person breathes by it).
         """
         _check_table(table)
         if table == "metrics":
-            self._submit(
+            return self._queue_write(
                 "INSERT INTO metrics (session_id, t_s, recorded_at, data_json, seq) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (session_id, t_s, recorded_at, json.dumps(data), seq),
             )
-            return
-        self._submit(
+        return self._queue_write(
             f"INSERT INTO {table} (session_id, t_s, recorded_at, data_json) VALUES (?, ?, ?, ?)",
             (session_id, t_s, recorded_at, json.dumps(data)),
+            kept=True,
         )
 
     def snapshots(
@@ -268,11 +275,14 @@ class SeriesTables(StorageCore):
 
     # -- assessments ----------------------------------------------------------------------------
 
-    def add_assessment(self, session_id: str, *, recorded_at: float, data: dict[str, Any]) -> None:
-        """Queue an assessment step or verdict."""
-        self._submit(
+    def add_assessment(
+        self, session_id: str, *, recorded_at: float, data: dict[str, Any]
+    ) -> Queued:
+        """Queue an assessment step or verdict (never dropped: a few a session)."""
+        return self._queue_write(
             "INSERT INTO assessments (session_id, recorded_at, data_json) VALUES (?, ?, ?)",
             (session_id, recorded_at, json.dumps(data)),
+            kept=True,
         )
 
     def assessments(self, session_id: str) -> list[dict[str, Any]]:
@@ -294,9 +304,9 @@ class SeriesTables(StorageCore):
         kind: str,
         data: dict[str, Any],
         seq: int | None = None,
-    ) -> None:
+    ) -> Queued:
         """Queue a micro-break event (``seq``: its live message number)."""
-        self._submit(
+        return self._queue_write(
             "INSERT INTO micro_breaks (session_id, t_s, recorded_at, kind, data_json, seq) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (session_id, t_s, recorded_at, kind, json.dumps(data), seq),

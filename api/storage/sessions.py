@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from api.storage.writer import StorageCore
+from api.storage.writer import Queued, StorageCore
 
 __all__ = ["SessionTables"]
 
@@ -28,6 +28,9 @@ class SessionTables(StorageCore):
     ) -> Future[Any]:
         """Store a new session, ``running`` (the future completes once committed).
 
+        Its owner is this opening's (:attr:`StorageCore.owner`): another process's opening
+        leaves it running while this one has the database open.
+
         ``live_settings``: how its live metric windows are made (``hrv.live_settings`` of the
         analyser it runs), kept so that an export states them; ``None``: not known. Its paced
         runs start as ``[]`` (never paced, :meth:`set_paced_runs` replaces them), so a session
@@ -36,7 +39,8 @@ class SessionTables(StorageCore):
         """
         future = self._submit(
             "INSERT INTO sessions (id, created_at, state, mode, source_json, options_json, "
-            "live_settings_json, paced_runs_json) VALUES (?, ?, 'running', ?, ?, ?, ?, '[]')",
+            "live_settings_json, paced_runs_json, owner) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, '[]', ?)",
             (
                 session_id,
                 created_at,
@@ -44,6 +48,7 @@ class SessionTables(StorageCore):
                 json.dumps(source),
                 json.dumps(options),
                 None if live_settings is None else json.dumps(live_settings, allow_nan=False),
+                self.owner.id,
             ),
             wait=True,
         )
@@ -73,14 +78,17 @@ class SessionTables(StorageCore):
         assert future is not None
         return future
 
-    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> None:
+    def set_paced_runs(self, session_id: str, runs: Sequence[tuple[float, float | None]]) -> Queued:
         """Queue when a session's pacer ran: ``(start, stop)`` session times, oldest first.
 
         ``stop`` ``None``: the run goes on (the session ended, or the service stopped, while it
-        ran: an export ends it at the session's last beat). Replaces what was stored.
+        ran: an export ends it at the session's last beat). Replaces what was stored. Never
+        dropped past the bound (one row, written as a run starts and ends).
         """
         text = json.dumps([[float(a), None if b is None else float(b)] for a, b in runs])
-        self._submit("UPDATE sessions SET paced_runs_json = ? WHERE id = ?", (text, session_id))
+        return self._queue_write(
+            "UPDATE sessions SET paced_runs_json = ? WHERE id = ?", (text, session_id), kept=True
+        )
 
     def last_beat_t_s(self, session_id: str) -> float | None:
         """Session time of a session's last stored beat (``None`` without beats)."""

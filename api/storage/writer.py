@@ -7,7 +7,11 @@ returns at once), so the event loop never waits on the disk. The writer commits 
 batch). Reads use a connection per thread and are meant to be called through
 :func:`asyncio.to_thread` from async code.
 
-On open, sessions left ``running`` (the process died) are marked ``interrupted``; their data stays.
+On open, sessions left ``running`` by a process that is gone (it died, or closed the database
+with them unfinished) are marked ``interrupted``; their data stays. Those of another process
+that has the database open (``hrvpace serve`` while ``hrvpace replay --store`` opens it, or the
+other way round) are left alone: each opening holds an owner lock, recorded in the sessions it
+makes (:mod:`api.storage.owners`).
 
 Every queued write gets a *ticket* (1, 2, ... in queue order; :attr:`Storage.last_ticket`); the
 writer commits in that order and then tells its commit listeners the highest ticket committed
@@ -28,10 +32,14 @@ behind it, in order, and are written with it. Meanwhile the writer is *behind*
 (:attr:`StorageCore.behind`: what waits, what was dropped), and its tickets are not committed
 (nothing is published as stored). What is queued is bounded when it is queued: past
 :data:`BACKLOG_MAX_ROWS` rows not yet written, a new write nobody waits for is dropped
-(:attr:`StorageCore.dropped_ticket`: its producer publishes nothing about it). At
+(its :class:`Queued` says so at once, to its producer only: the live pipeline publishes nothing
+about it). A few writes nobody waits for are never dropped (:meth:`StorageCore._queue_write`
+``kept``: guidance with the pacer's events, assessments, paced runs, values). At
 :meth:`StorageCore.close` it tries once more, then logs how many rows and beats could not be
 stored (counts only). A write that fails on its own (bad data, or any other error of that one
-write) fails alone, logged, and its batch's other writes are stored.
+write) fails alone, logged, and its batch's other writes are stored; its ticket is kept for
+:meth:`StorageCore.write_failed` before the commit is told, so a live message about it is not
+sent (:mod:`api.live`).
 """
 
 from __future__ import annotations
@@ -50,10 +58,11 @@ from typing import Any
 
 from api.storage import retry
 from api.storage.connection import StorageError, connect, make_private
+from api.storage.owners import Owner, owner_alive, sweep_owners
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
-__all__ = ["BACKLOG_MAX_ROWS", "BATCH_MAX", "Behind", "StorageCore", "Transaction"]
+__all__ = ["BACKLOG_MAX_ROWS", "BATCH_MAX", "Behind", "Queued", "StorageCore", "Transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,28 @@ class _Op:
     many: bool = False
     future: Future[Any] | None = None
     ticket: int = 0
+    #: Never dropped past :data:`BACKLOG_MAX_ROWS`, though nobody waits for it
+    #: (:meth:`StorageCore._queue_write`).
+    kept: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A write queued with nobody waiting for it: what its producer may publish about it.
+
+    Attributes
+    ----------
+    ticket
+        Its ticket (:attr:`StorageCore.last_ticket` as it was queued, read under the same lock:
+        another thread's write queued meanwhile does not change it). A live message about it
+        is published once this ticket is committed.
+    dropped
+        Dropped when queued (past :data:`BACKLOG_MAX_ROWS`): never stored, so nothing about
+        it is published.
+    """
+
+    ticket: int
+    dropped: bool = False
 
 
 _STOP = object()
@@ -86,6 +117,10 @@ BACKLOG_MAX_ROWS = 100_000
 #: A try of the writer that has lasted this long (s) counts as the database taking no writes
 #: for :data:`BACKLOG_MAX_ROWS` before it fails (SQLite's busy wait is 30 s).
 STUCK_S = 1.0
+
+#: Tickets of writes that failed alone kept for :meth:`StorageCore.write_failed` (a failure
+#: is rare: one bad write; one never asked about is forgotten after this many more).
+FAILED_KEPT = 1000
 
 #: SQLite's busy timeout of the last try at a shutdown while the database takes no writes
 #: (milliseconds; the service's is 30 s): a shutdown waits at most this after the try under way.
@@ -143,8 +178,8 @@ class _UnavailableError(Exception):
 
 
 def _rows(op: _Op) -> int:
-    """Rows a queued write counts against :data:`BACKLOG_MAX_ROWS` (0: someone waits for it)."""
-    if op.future is not None:
+    """Rows a queued write counts against :data:`BACKLOG_MAX_ROWS` (0: waited for, or kept)."""
+    if op.future is not None or op.kept:
         return 0
     return len(op.params) if op.many else 1
 
@@ -241,8 +276,19 @@ class StorageCore:
             conn = connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"{path}: cannot open the database ({exc})") from exc
-        self.schema_version = migrate(conn)
-        self.interrupted_on_open = self._mark_interrupted(conn)
+        try:
+            #: This opening's owner: the sessions it makes are its own (:mod:`.owners`).
+            self.owner = Owner(path)
+        except OSError as exc:
+            conn.close()
+            raise StorageError(f"{path}: cannot open the database ({exc})") from exc
+        try:
+            self.schema_version = migrate(conn)
+            self.interrupted_on_open = self._mark_interrupted(conn)
+        except BaseException:
+            conn.close()
+            self.owner.release()
+            raise
         self._writer_conn = conn
         self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
         self._local = threading.local()
@@ -255,11 +301,12 @@ class StorageCore:
         #: Highest ticket whose write is committed (every lower one is too: FIFO).
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
-        #: Ticket of the latest write dropped when queued (past :data:`BACKLOG_MAX_ROWS`; 0:
-        #: none): it is never stored, so nothing about it may be published as stored.
-        self.dropped_ticket = 0
+        self._behind_listeners: list[Callable[[bool], None]] = []
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
+        #: Tickets of writes nobody waited for that failed alone (:meth:`write_failed`),
+        #: oldest first, the latest :data:`FAILED_KEPT` of them.
+        self._failed: dict[int, None] = {}
         self._behind: Behind | None = None
         #: When the writer began the try it is in (monotonic), ``None`` between tries: the
         #: bound applies only while a try has been stuck for STUCK_S or the writer is behind.
@@ -270,12 +317,13 @@ class StorageCore:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _mark_interrupted(conn: sqlite3.Connection) -> list[str]:
+    def _mark_interrupted(self, conn: sqlite3.Connection) -> list[str]:
+        """Mark ``interrupted`` the sessions left running by a gone owner; their ids."""
         rows = conn.execute(
-            "SELECT id FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
+            "SELECT id, owner FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
         ).fetchall()
-        ids = [r[0] for r in rows]
+        ids = [r[0] for r in rows if not owner_alive(self.path, r[1])]
+        sweep_owners(self.path)
         now = time.time()
         for session_id in ids:
             last = conn.execute(
@@ -317,6 +365,7 @@ class StorageCore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+        self.owner.release()  # a session it left running is now a gone owner's
 
     # -- the writer thread ---------------------------------------------------------------------
 
@@ -407,6 +456,7 @@ class StorageCore:
         for op in batch:
             backlog.keep(op)
         self._set_behind(backlog, failure, since=time.time())
+        self._tell_behind(True)
         stored = False
         for backoff_s in retry_delays():
             # a write someone waits for (a stopped session's final state): tried at least
@@ -434,6 +484,7 @@ class StorageCore:
             break
         behind = self._behind
         self._behind = None
+        self._tell_behind(False)
         dropped_rows, dropped_beats = self._take_dropped()
         if behind is not None and stored:
             log.warning(
@@ -550,6 +601,37 @@ class StorageCore:
             except Exception:  # a listener's bug must not stop the writer
                 log.exception("database writer: a commit listener failed")
 
+    def write_failed(self, ticket: int) -> bool:
+        """Whether the write of ``ticket`` (nobody waited for it) failed alone: not stored.
+
+        Told once (then forgotten), for writes committed by now: a live message about it is
+        not sent (published means stored). Only the latest :data:`FAILED_KEPT` are known.
+        """
+        with self._submit_lock:
+            if ticket in self._failed:
+                del self._failed[ticket]
+                return True
+            return False
+
+    def _tell_behind(self, behind: bool) -> None:
+        for listener in list(self._behind_listeners):
+            try:
+                listener(behind)
+            except Exception:  # a listener's bug must not stop the writer
+                log.exception("database writer: a behind listener failed")
+
+    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener(True)`` (in the writer thread) as the database stops taking writes.
+
+        That is, as :attr:`behind` is set; ``listener(False)`` as it takes them again.
+        """
+        self._behind_listeners.append(listener)
+
+    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+        """Stop calling ``listener`` (nothing when it was not added)."""
+        with suppress(ValueError):
+            self._behind_listeners.remove(listener)
+
     def add_commit_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(ticket)`` (in the writer thread) after each committed batch."""
         self._commit_listeners.append(listener)
@@ -584,6 +666,12 @@ class StorageCore:
             )
             results = StorageCore._write_all(conn, batch, each=True)
         self._written(batch)
+        failed = [op.ticket for op, _, error in results if error is not None and op.future is None]
+        if failed:  # known before the commit is told: a message about one is never sent
+            with self._submit_lock:
+                self._failed.update(dict.fromkeys(failed))
+                while len(self._failed) > FAILED_KEPT:
+                    del self._failed[next(iter(self._failed))]
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
         for op, result, error in results:
@@ -666,27 +754,41 @@ class StorageCore:
         :data:`STUCK_S`): a healthy database that is merely slower than a bulk producer (a
         benchmark's fill) keeps every row (code review).
 
-        A dropped write still takes its ticket, kept as :attr:`dropped_ticket`: whoever
-        queued it (the live pipeline) does not publish what it holds. Only writes nobody
-        waits for are dropped.
+        A dropped write still takes its ticket; its :class:`Queued` (:meth:`_queue_write`)
+        tells whoever queued it (the live pipeline), which does not publish what it holds.
+        Only writes nobody waits for are dropped: a write queued here and waited for never is.
         """
+        future: Future[Any] | None = Future() if wait else None
+        self._enqueue(_Op(sql, params, many, future))
+        return future
+
+    def _queue_write(
+        self, sql: str, params: Sequence[Any], *, many: bool = False, kept: bool = False
+    ) -> Queued:
+        """Queue a write nobody waits for; its ticket and whether it was dropped, at once.
+
+        ``kept``: never dropped (nor counted against :data:`BACKLOG_MAX_ROWS`): a write of a
+        state few writes change, which no later write brings back (an assessment's verdict,
+        the pacer's events, a session's paced runs, the learned baseline).
+        """
+        return self._enqueue(_Op(sql, params, many, kept=kept))
+
+    def _enqueue(self, op: _Op) -> Queued:
+        """Number ``op`` and queue it, or drop it past the bound (:meth:`_submit`)."""
         if self._closed:
             raise StorageError("storage is closed")
-        future: Future[Any] | None = Future() if wait else None
-        op = _Op(sql, params, many, future)
         rows = _rows(op)
         with self._submit_lock:  # tickets follow queue order
             self.last_ticket += 1
+            ticket = self.last_ticket
             if rows and self._pending_rows + rows > BACKLOG_MAX_ROWS and self._stuck():
-                self.dropped_ticket = self.last_ticket
                 first = self._dropped_rows == 0
                 self._dropped_rows += rows
                 self._dropped_beats += _beats(op, rows)
             else:
-                first = False
                 self._pending_rows += rows
-                self._queue.put(_Op(sql, params, many, future, self.last_ticket))
-                return future
+                self._queue.put(replace(op, ticket=ticket))
+                return Queued(ticket)
         if first:
             behind = self._behind
             log.error(
@@ -697,7 +799,7 @@ class StorageCore:
                 if behind is not None
                 else "",
             )
-        return future
+        return Queued(ticket, dropped=True)
 
     def _written(self, ops: Sequence[_Op]) -> None:
         """``ops`` left the queue (written, or failed): their rows no longer count."""

@@ -14,6 +14,7 @@ import json
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from tests.api.conftest import asgi_service
 from tests.api.test_commands import _read_line
 from tests.api.test_datadir_lock import _serve
 
@@ -72,3 +74,22 @@ def test_ctrl_c_with_a_socket_on_a_quiet_session_exits_and_stores_stopped(
         for stream in (proc.stdout, proc.stderr):
             assert stream is not None
             stream.close()
+
+
+async def test_the_shutdown_closes_the_storage_off_the_event_loop(tmp_path: Path) -> None:
+    """Code review: the lifespan's shutdown called ``storage.close()`` on the event loop; it
+    waits for the writer thread, up to SQLite's 30-s busy wait and one more try while the
+    database takes no writes, and the loop stood still meanwhile. It runs in a thread."""
+    loop_thread = threading.current_thread()
+    closed_in: list[threading.Thread] = []
+    async with asgi_service(tmp_path / "data") as (app, _):
+        storage = app.state.storage
+        close = storage.close
+
+        def recorded_close() -> None:
+            closed_in.append(threading.current_thread())
+            close()
+
+        storage.close = recorded_close
+    assert len(closed_in) == 1 and closed_in[0] is not loop_thread
+    assert storage.closed

@@ -80,6 +80,36 @@ def test_sessions_left_running_become_interrupted_with_their_data(tmp_path: Path
     st.close()
 
 
+def test_an_opening_beside_a_live_one_leaves_its_running_sessions_alone(tmp_path: Path) -> None:
+    """Opening the database while another opening has it (``replay --store`` beside ``serve``)
+    marked the other's live sessions interrupted; only a gone owner's are (code review)."""
+    service = _open(tmp_path)
+    service.create_session("live", created_at=1.0, mode="monitor", source={}, options={}).result()
+    other = _open(tmp_path)  # its own owner lock, as another process's
+    try:
+        assert other.interrupted_on_open == []
+        assert (service.get_session("live") or {})["state"] == "running"
+        other.create_session("mine", created_at=2.0, mode="monitor", source={}, options={})
+        other.flush().result(timeout=10)
+    finally:
+        other.close()  # gone with "mine" running: its owner is gone
+    third = _open(tmp_path)
+    try:
+        assert third.interrupted_on_open == ["mine"]
+        assert (third.get_session("live") or {})["state"] == "running"
+    finally:
+        third.close()
+    service.close()
+    last = _open(tmp_path)
+    try:
+        assert last.interrupted_on_open == ["live"]
+        assert sorted(p.name for p in (tmp_path / "db.sqlite3-owners").iterdir()) == [
+            f"{last.owner.id}.lock"
+        ]  # the gone owners' lock files are removed
+    finally:
+        last.close()
+
+
 def test_an_interrupted_session_never_ends_in_the_future(tmp_path: Path) -> None:
     """A simulator at 20x stamps its beats on its own clock, ahead of the wall clock."""
     st = _open(tmp_path)
@@ -201,7 +231,7 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     conn.commit()
     conn.close()
     st = Storage(path, flush_s=0.02)
-    assert st.schema_version == len(MIGRATIONS) == 7
+    assert st.schema_version == len(MIGRATIONS) == 8
     assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
     old = st.get_session("old")
     assert old is not None and old["last_seq"] is None  # migration 4: ended before it

@@ -31,7 +31,7 @@ from api.messages import parse_live_message
 from api.pipeline.loop import Pipeline
 from api.storage import BeatRow, Storage, StorageError
 from api.storage.connection import connect
-from sensors import Beat, SystemClock, VirtualClock
+from sensors import Beat, SourceState, SourceStatus, SystemClock, VirtualClock
 from tests.api.conftest import ScriptedSource
 
 
@@ -408,3 +408,190 @@ def test_the_last_try_at_a_close_waits_a_short_busy_timeout(
         st.close()
         took_s = time.monotonic() - t0
     assert took_s < 0.6, f"close took {took_s:.2f} s"
+
+
+def _live(st: Storage) -> tuple[Pipeline, LiveHub, Any]:
+    """A pipeline on ``st`` whose hub has one client (its queue: ``client._queue``)."""
+    hub = LiveHub("s1", queue_size=1000)
+    source = ScriptedSource([], clock=SystemClock())
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+    hub.commit_reached(st.committed_ticket)
+    return pipeline, hub, hub.subscribe()
+
+
+def test_a_live_client_gets_no_beat_whose_write_failed_alone(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Code review: a write that fails alone (one bad value: logged, its batch's others
+    stored) was still published once its batch committed: the client got a beat never
+    stored. Now the writer tells which tickets failed, and the hub does not send it."""
+    st = _open(tmp_path)
+    pipeline, hub, client = _live(st)
+    try:
+        for i in range(5):  # heart rate 2**70: an OverflowError of that write alone
+            hr = 2**70 if i == 2 else None
+            beat = Beat(t_s=i * 0.8, rr_ms=800.0, arrived_at=100.0 + i, heart_rate_bpm=hr)
+            pipeline._on_beat(beat)
+        st.flush().result(timeout=10)
+        hub.commit_reached(st.committed_ticket)
+        got = [m.idx for m in map(parse_live_message, client._queue) if m.type == "beat"]
+        stored = [b[0] for b in st.beats("s1")]
+        assert stored == [0, 1, 3, 4]
+        assert got == stored, f"sent but never stored: {sorted(set(got) - set(stored))}"
+        assert hub.unstored_total == 1
+    finally:
+        st.close()
+
+
+def test_a_dropped_beat_is_told_by_its_own_write_not_the_latest_ticket(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: the pipeline asked whether the *latest* ticket was dropped, after the
+    submit: a write of another thread queued in between (an answer, a setting: never
+    dropped) made a dropped beat look stored, and it was published. Now the write's own
+    :class:`api.storage.Queued` says it."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 3)
+    st = _open(tmp_path)
+    pipeline, hub, client = _live(st)
+    add_beats = st.add_beats
+
+    def another_thread_writes_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        queued = add_beats(*args, **kwargs)
+        other = threading.Thread(
+            target=st.put_value, args=("settings", "x", 1), kwargs={"updated_at": 1.0}
+        )
+        other.start()
+        other.join()
+        return queued
+
+    monkeypatch.setattr(st, "add_beats", another_thread_writes_meanwhile)
+    try:
+        with locked(st.path):
+            for i in range(6):
+                pipeline._on_beat(Beat(t_s=i * 0.8, rr_ms=800.0, arrived_at=100.0 + i))
+                if i == 0:
+                    _until(lambda: st.behind is not None, "the writer never said it is behind")
+            _until(
+                lambda: st.behind is not None and st.behind.beats_dropped == 3,
+                f"not 3 beats dropped: {st.behind}",
+            )
+        st.flush().result(timeout=10)
+        hub.commit_reached(st.committed_ticket)
+        got = [m.idx for m in map(parse_live_message, client._queue) if m.type == "beat"]
+        stored = [b[0] for b in st.beats("s1")]
+        assert stored == [0, 1, 2]
+        assert got == stored, f"sent but never stored: {sorted(set(got) - set(stored))}"
+        assert pipeline.n_unstored_beats == 3
+    finally:
+        st.close()
+
+
+def test_past_the_bound_pacing_runs_and_baseline_writes_are_kept_contact_changes_dropped(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: guidance, assessment, paced-run and baseline writes were dropped past the
+    bound like beats, but published (guidance) or relied on (an export's paced runs) all the
+    same. They are few and no later write brings them back: never dropped. A contact change
+    follows the beats' rule (its ``status`` is sent whether stored or not)."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 2)
+    st = _open(tmp_path)
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0), _beat(1)])
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            st.add_beats("s1", [_beat(2)])
+            st.add_contact_change("s1", t_s=2.0, contact=False, recorded_at=1.0)
+            st.add_snapshot("guidance", "s1", t_s=2.0, recorded_at=1.0, data={"x": 1})
+            st.add_assessment("s1", recorded_at=1.0, data={"type": "assessment_step"})
+            st.set_paced_runs("s1", [(1.0, None)])
+            st.put_value("baseline", "personal", {"rmssd": 40.0}, updated_at=1.0, wait=False)
+        st.flush().result(timeout=10)
+        assert [b[0] for b in st.beats("s1")] == [0, 1]
+        assert st.contact_changes("s1") == []  # dropped: as a beat
+        assert st.behind is None
+        assert len(st.snapshots("guidance", "s1")) == 1
+        assert len(st.assessments("s1")) == 1
+        assert (st.get_value("baseline", "personal") or ({},))[0] == {"rmssd": 40.0}
+        (paced,) = st.query("SELECT paced_runs_json FROM sessions WHERE id = 's1'")
+        assert paced[0] == "[[1.0, null]]"
+    finally:
+        st.close()
+
+
+def test_a_dropped_contact_change_is_counted_and_its_status_still_sent(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of skin contact dropped past the bound is counted with the session's unstored
+    events (its stored message says so); the ``status`` telling it is sent all the same."""
+    monkeypatch.setattr(api.storage.writer, "BACKLOG_MAX_ROWS", 1)
+    st = _open(tmp_path)
+    pipeline, _, client = _live(st)
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0)])
+            _until(lambda: st.behind is not None, "the writer never said it is behind")
+            lost = SourceStatus(SourceState.NO_CONTACT, contact_t_s=5.0)
+            pipeline._on_source_status(lost)
+            assert pipeline.n_unstored == 1
+            sent = [m.type for m in map(parse_live_message, client._queue)]
+            assert sent == ["status"]  # published whether stored or not
+        st.flush().result(timeout=10)
+        assert st.contact_changes("s1") == []
+    finally:
+        st.close()
+
+
+def test_live_clients_are_told_at_once_when_storage_falls_behind_and_catches_up(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code review: no live message said storage is behind (only GET session and /health
+    did), and every live message waits for its write meanwhile: a page just went quiet. A
+    ``storage`` notice now goes out at once, ahead of the held messages, when the database
+    stops taking writes and when it takes them again, repeating the last seq sent."""
+    monkeypatch.setattr(api.pipeline.loop, "WRITE_BACKLOG_MAX", 10)  # the replay waits
+    st = _open(tmp_path)
+    source = ScriptedSource([800.0] * 40, clock=VirtualClock(start=1000.0))
+    hub = LiveHub("s1", queue_size=1000)
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=st, hub=hub, analyser=None, pacer=None
+    )
+    hub.commit_reached(st.committed_ticket)
+    client = hub.subscribe()
+
+    def got() -> list[Any]:
+        return [parse_live_message(text) for text in client._queue]
+
+    async def until(cond: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not cond():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.005)
+
+    async def run() -> None:
+        other = sqlite3.connect(st.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program's write lock
+        try:
+            task = asyncio.create_task(pipeline.run())
+            await until(lambda: any(m.type == "storage" for m in got()), "no storage notice")
+            (notice,) = [m for m in got() if m.type == "storage"]
+            assert notice.behind and "database is locked" in notice.message, notice
+            assert notice.since is not None
+            assert pipeline.n_beats > 0 and hub.n_held > 0  # sent ahead of the held beats
+            assert notice.seq == max(m.seq for m in got() if m.type != "storage")
+            welcome = parse_live_message(pipeline.welcome_messages()[-1])  # a client now
+            assert (welcome.type, welcome.behind, welcome.seq) == ("storage", True, hub.seq)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await until(lambda: [m.behind for m in got() if m.type == "storage"] == [True, False], "")
+        result = await asyncio.wait_for(task, 10)
+        assert result.state == "ended", result
+
+    try:
+        asyncio.run(run())
+        beats = [m.idx for m in got() if m.type == "beat"]
+        assert beats == list(range(40))  # what waited followed
+    finally:
+        st.close()
