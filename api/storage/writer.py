@@ -285,9 +285,13 @@ class StorageCore:
         try:
             self.schema_version = migrate(conn)
             self.interrupted_on_open = self._mark_interrupted(conn)
-        except BaseException:
+        except BaseException as exc:
             conn.close()
             self.owner.release()
+            if isinstance(exc, (OSError, sqlite3.Error)):  # one error hierarchy (code review)
+                raise StorageError(
+                    f"{path}: cannot open the database ({type(exc).__name__}: {exc})"
+                ) from exc
             raise
         self._writer_conn = conn
         self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
