@@ -39,7 +39,7 @@ about it). A few writes nobody waits for are never dropped (:meth:`StorageCore._
 stored (counts only). A write that fails on its own (bad data, or any other error of that one
 write) fails alone, logged, and its batch's other writes are stored; its ticket is kept for
 :meth:`StorageCore.write_failed` before the commit is told, so a live message about it is not
-sent (:mod:`api.live`).
+sent (:mod:`api.live`). So are the tickets of a batch lost to an unexpected error (a bug).
 """
 
 from __future__ import annotations
@@ -506,7 +506,8 @@ class StorageCore:
         """An unexpected error: ``ops`` are not stored; logged, their waiters told.
 
         Their tickets count as done once a later write is committed (the writer goes on in
-        order).
+        order); those nobody waited for are kept for :meth:`write_failed`, as a write that
+        failed alone, so a live message about one is never sent (code review).
         """
         log.error(
             "database writer: unexpected error (%s) in a batch of %d writes: not stored",
@@ -517,6 +518,7 @@ class StorageCore:
         if not ops:
             return
         self._written(ops)
+        self._record_failed([op.ticket for op in ops if op.future is None])
         self._fail_waiters(ops, exc)
 
     def _wait_gathering(self, backlog: _Backlog, delay_s: float) -> bool:
@@ -605,8 +607,19 @@ class StorageCore:
             except Exception:  # a listener's bug must not stop the writer
                 log.exception("database writer: a commit listener failed")
 
+    def _record_failed(self, tickets: list[int]) -> None:
+        """Keep ``tickets`` (writes nobody waited for, not stored) for :meth:`write_failed`."""
+        if not tickets:
+            return
+        with self._submit_lock:
+            self._failed.update(dict.fromkeys(tickets))
+            while len(self._failed) > FAILED_KEPT:
+                del self._failed[next(iter(self._failed))]
+
     def write_failed(self, ticket: int) -> bool:
-        """Whether the write of ``ticket`` (nobody waited for it) failed alone: not stored.
+        """Whether the write of ``ticket`` (nobody waited for it) failed: not stored.
+
+        It failed alone, or its batch was lost to an unexpected error.
 
         Told once (then forgotten), for writes committed by now: a live message about it is
         not sent (published means stored). Only the latest :data:`FAILED_KEPT` are known.
@@ -670,12 +683,10 @@ class StorageCore:
             )
             results = StorageCore._write_all(conn, batch, each=True)
         self._written(batch)
-        failed = [op.ticket for op, _, error in results if error is not None and op.future is None]
-        if failed:  # known before the commit is told: a message about one is never sent
-            with self._submit_lock:
-                self._failed.update(dict.fromkeys(failed))
-                while len(self._failed) > FAILED_KEPT:
-                    del self._failed[next(iter(self._failed))]
+        # known before the commit is told: a message about one is never sent
+        self._record_failed(
+            [op.ticket for op, _, error in results if error is not None and op.future is None]
+        )
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
         for op, result, error in results:

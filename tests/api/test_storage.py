@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from concurrent.futures import Future
@@ -632,3 +633,37 @@ def test_two_openings_migrating_at_once_apply_each_step_once(tmp_path: Path) -> 
         assert late.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     finally:
         late.close()
+
+
+def test_writes_lost_to_an_unexpected_error_are_told_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch lost to an unexpected error (a bug) counted as done once a later write
+    committed, and a live message held for it was sent: published but never stored (code
+    review). Its tickets are told failed, as a write that failed alone."""
+    from api.storage import writer
+
+    st = _open(tmp_path)
+    try:
+        st.create_session("s1", created_at=1.0, mode="monitor", source={}, options={}).result()
+        commit = writer.StorageCore._commit
+        calls = {"n": 0}
+
+        def broken_once(self: Any, conn: Any, batch: list[Any]) -> None:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("a bug in a batch")
+            commit(self, conn, batch)
+
+        monkeypatch.setattr(writer.StorageCore, "_commit", broken_once)
+        lost = st.add_beats("s1", [(0, 0.8, 800.0, 1.0, None, False, None)])
+        with contextlib.suppress(StorageError):  # the flush may be in the lost batch
+            st.flush().result(timeout=10)
+        assert calls["n"] >= 1
+        st.put_value("settings", "x", 1, updated_at=1.0)
+        st.flush().result(timeout=10)  # a later write is committed
+        assert st.beats("s1") == []
+        assert st.committed_ticket > lost.ticket
+        assert st.write_failed(lost.ticket)
+    finally:
+        st.close()
