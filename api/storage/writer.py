@@ -305,7 +305,7 @@ class StorageCore:
         #: Highest ticket whose write is committed (every lower one is too: FIFO).
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
-        self._behind_listeners: list[Callable[[bool], None]] = []
+        self._behind_listeners: list[Callable[[Behind | None], None]] = []
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
         #: Tickets of writes nobody waited for that failed alone (:meth:`write_failed`),
@@ -460,7 +460,7 @@ class StorageCore:
         for op in batch:
             backlog.keep(op)
         self._set_behind(backlog, failure, since=time.time())
-        self._tell_behind(True)
+        self._tell_behind()
         stored = False
         for backoff_s in retry_delays():
             # a write someone waits for (a stopped session's final state): tried at least
@@ -488,7 +488,7 @@ class StorageCore:
             break
         behind = self._behind
         self._behind = None
-        self._tell_behind(False)
+        self._tell_behind()
         dropped_rows, dropped_beats = self._take_dropped()
         if behind is not None and stored:
             log.warning(
@@ -630,21 +630,24 @@ class StorageCore:
                 return True
             return False
 
-    def _tell_behind(self, behind: bool) -> None:
+    def _tell_behind(self) -> None:
+        state = self.behind  # as it is now: the listener may read it later, on another thread
         for listener in list(self._behind_listeners):
             try:
-                listener(behind)
+                listener(state)
             except Exception:  # a listener's bug must not stop the writer
                 log.exception("database writer: a behind listener failed")
 
-    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
-        """Call ``listener(True)`` (in the writer thread) as the database stops taking writes.
+    def add_behind_listener(self, listener: Callable[[Behind | None], None]) -> None:
+        """Call ``listener(behind)`` (in the writer thread) as the database stops taking writes.
 
-        That is, as :attr:`behind` is set; ``listener(False)`` as it takes them again.
+        That is, as :attr:`behind` is set, with its value then (``since``, ``error``: a
+        listener that reads :attr:`behind` later may find it caught up already);
+        ``listener(None)`` as it takes them again.
         """
         self._behind_listeners.append(listener)
 
-    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+    def remove_behind_listener(self, listener: Callable[[Behind | None], None]) -> None:
         """Stop calling ``listener`` (nothing when it was not added)."""
         with suppress(ValueError):
             self._behind_listeners.remove(listener)
