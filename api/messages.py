@@ -196,10 +196,13 @@ class StorageMessage(_Message):
     behind: bool = Field(
         description="true: the database takes no writes (locked by another program, a full "
         "or stalled disk); what the session receives waits in memory, and its live messages "
-        "with it, until it does; false: it takes writes again, what waited follows"
+        "with it, until it does; false: it takes writes again, and what waited for its writes "
+        "has been sent before this notice"
     )
     since: float | None = Field(
-        default=None, description="Unix seconds when the writes began to fail (null: caught up)"
+        default=None,
+        description="Unix seconds when the writes began to fail (null: caught up; never null "
+        "while behind)",
     )
     message: str = Field(description="What it means, in words")
 
@@ -220,20 +223,22 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveMessage)
 
 #: How a client resumes after a disconnect (the live schema's ``description``).
 RESUME_DESCRIPTION = (
-    "One message of WS /api/v1/sessions/{id}/live. seq rises by one per message published. "
+    "One message of WS /api/v1/sessions/{id}/live. seq rises by one per message published "
+    "(a storage notice is no new message: it repeats the last seq sent). "
     "A client that reconnects with ?since_seq=N (the last seq it received) first gets, from "
     "storage and in seq order, every beat, metrics and micro_break message numbered above N "
     "(timestamp: when the item was recorded), then the current status (and guidance while "
     "pacing, and the last signal) repeating the last resent seq, then the live messages after "
     "it: no item twice, none missing. A client connecting without since_seq gets the same "
-    "status, guidance and last signal first, repeating the latest seq. There is no maximum: "
+    "status, guidance and last signal first, repeating the latest seq. Either welcome ends "
+    "with a storage notice while storage is behind. There is no maximum: "
     "since_seq=0 resends the whole session, read and sent 500 items at a time before the "
     "live stream starts; a client that wants only recent data "
     "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
-    "since and limit. status, guidance, signal, prompt and storage messages are not resent "
-    "(a storage notice repeats the last seq sent; the latest "
+    "since and limit. status, guidance, signal and prompt messages are not resent (the latest "
     "status, guidance and signal come on connect; prompts: GET /api/v1/prompts): one sent "
-    "meanwhile, or before the resend caught up, stays a seq gap. since_seq must be a whole "
+    "meanwhile, or before the resend caught up, stays a seq gap. Nor are storage notices, "
+    "which take no seq of their own and leave no gap. since_seq must be a whole "
     "number from 0 to 2**62, else the socket closes with 1008 and a reason naming since_seq. "
     "The first status's seq is never above the session's own (an ended session's: its last "
     "stored item's): a since_seq above it is not echoed back, and a client whose since_seq is "

@@ -307,9 +307,9 @@ class Pipeline:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send to
                 loop.call_soon_threadsafe(hub.commit_reached, ticket)
 
-        def on_behind(behind: bool) -> None:  # in the writer thread
+        def on_behind(state: object | None) -> None:  # in the writer thread
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.publish_storage, behind)
+                loop.call_soon_threadsafe(self.publish_storage, state)
 
         hub.commit_reached(self.storage.committed_ticket)
         self.storage.add_commit_listener(on_commit)
@@ -414,10 +414,15 @@ class Pipeline:
                 await asyncio.wait({flushed}, timeout=BEHIND_POLL_S)
         self.hub.commit_reached(self.storage.committed_ticket)
 
-    def storage_message(self, behind: bool, seq: int) -> StorageMessage:
-        """The ``storage`` notice: the database takes no writes (``behind``), or takes them."""
-        state = self.storage.behind
-        since = getattr(state, "since", None) if behind else None
+    def storage_message(self, state: object | None, seq: int) -> StorageMessage:
+        """The ``storage`` notice of ``state``: the storage's :attr:`behind` (``None``: caught up).
+
+        The value the writer had when it told the change, not the storage's current one (by
+        the time the loop runs this, a short episode may be over: behind ``true`` then came
+        with ``since`` null, code review).
+        """
+        since: float | None = getattr(state, "since", None)
+        behind = state is not None
         if behind:
             error = getattr(state, "error", "") or "unknown error"
             message = (
@@ -425,7 +430,10 @@ class Pipeline:
                 "receives waits in memory, and its live messages with it, until it does"
             )
         else:
-            message = "storage caught up: the database takes writes again; what waited follows"
+            message = (
+                "storage caught up: the database takes writes again; what waited for its "
+                "writes has been sent"
+            )
         return StorageMessage(
             session_id=self.session_id,
             seq=seq,
@@ -435,12 +443,12 @@ class Pipeline:
             message=message,
         )
 
-    def publish_storage(self, behind: bool) -> None:
-        """Tell the clients at once that storage fell behind or caught up.
+    def publish_storage(self, state: object | None) -> None:
+        """Tell the clients at once that storage fell behind (``state``) or caught up (``None``).
 
         A ``storage`` notice: the messages held for their writes wait, this one does not.
         """
-        self.hub.publish_notice(lambda seq: self.storage_message(behind, seq).model_dump_json())
+        self.hub.publish_notice(lambda seq: self.storage_message(state, seq).model_dump_json())
 
     def _dropped(self, queued: Queued) -> bool:
         """Whether the storage dropped ``queued`` when it was queued (past its bound).
@@ -728,8 +736,8 @@ class Pipeline:
                     signal=self.last_signal,
                 ).model_dump_json()
             )
-        if self.storage.behind is not None:
-            out.append(self.storage_message(True, seq).model_dump_json())
+        if (behind := self.storage.behind) is not None:
+            out.append(self.storage_message(behind, seq).model_dump_json())
         return out
 
     @property

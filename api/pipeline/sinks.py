@@ -109,11 +109,14 @@ class SessionStore(Protocol):
         """Stop calling ``listener``."""
         ...
 
-    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
-        """Call ``listener`` with whether the database takes no writes, as that changes."""
+    def add_behind_listener(self, listener: Callable[[Any], None]) -> None:
+        """Call ``listener`` as the database stops taking writes or takes them again.
+
+        With :attr:`behind` as it was then (``None``: it takes writes again).
+        """
         ...
 
-    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+    def remove_behind_listener(self, listener: Callable[[Any], None]) -> None:
         """Stop calling ``listener``."""
         ...
 
@@ -197,10 +200,10 @@ class NoStore:
     def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
         """Nothing to remove."""
 
-    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
+    def add_behind_listener(self, listener: Callable[[Any], None]) -> None:
         """Never behind: nobody to call."""
 
-    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+    def remove_behind_listener(self, listener: Callable[[Any], None]) -> None:
         """Nothing to remove."""
 
 

@@ -37,19 +37,22 @@ refused before that, at the handshake (HTTP 403).
 A session that is not running sends one ``status`` message, numbered with the session's last
 stored ``seq``, and closes normally. Otherwise the client first gets the
 last state (the welcome messages, each repeating the latest ``seq``): the current ``status``,
-the ``guidance`` while pacing and the last ``signal`` once there is one; then every message the
-session publishes, in ``seq`` order, until the session ends (normal close 1000).
+the ``guidance`` while pacing, the last ``signal`` once there is one, and a ``storage`` notice
+while storage is behind; then every message the session publishes, in ``seq`` order, until the
+session ends (normal close 1000). A ``storage`` notice (storage fell behind or caught up) is
+sent at once, ahead of the messages held for their writes; it repeats the last ``seq`` sent.
 
 Resuming: a client that reconnects with ``?since_seq=N`` (the last ``seq`` it received) first
 gets, from storage, every beat, metrics window and micro-break event of the session numbered
 above ``N``, in ``seq`` order; then the welcome messages (the current ``status``, the guidance
-while pacing, the last signal), whose ``seq`` repeats the last one resent (a summary, not a new
-message); then the live messages after it: nothing twice and no stored item missing. There
-is no maximum: ``since_seq=0`` on a day-long session resends all of it (about 100,000 beats),
-read and sent :data:`RESUME_PAGE_SIZE` items at a time, so the server holds one page, never
-the backlog. Status, guidance, signal and prompt messages are not resent (the latest status,
-guidance and signal come with the welcome; prompts are at ``GET /api/v1/prompts``), so the
-``seq`` of one sent while the client was away, or before the resend caught up, stays a gap.
+while pacing, the last signal, the storage notice while behind), whose ``seq`` repeats the last
+one resent (a summary, not a new message); then the live messages after it: nothing twice and
+no stored item missing. There is no maximum: ``since_seq=0`` on a day-long session resends all
+of it (about 100,000 beats), read and sent :data:`RESUME_PAGE_SIZE` items at a time, so the
+server holds one page, never the backlog. Status, guidance, signal and prompt messages are not
+resent (the latest status, guidance and signal come with the welcome; prompts are at ``GET
+/api/v1/prompts``), so the ``seq`` of one sent while the client was away, or before the resend
+caught up, stays a gap.
 Of a session that has ended, the missed items are sent, then its final ``status``.
 The first status's ``seq`` is never above the session's: a ``since_seq`` above what the session
 reached is not echoed, the status carries the session's current ``seq`` (of an ended session,

@@ -270,6 +270,7 @@ async function backfillBeats(sessionId, current) {
 }
 
 function closeSocket() {
+  renderStorage(null); // a new socket's welcome says it again while storage is behind
   if (state.ws) {
     state.ws.onclose = null;
     state.ws.onmessage = null; // what is still in flight belongs to the session left
@@ -356,6 +357,7 @@ function openSocket(sessionId) {
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
     state.ws = null;
+    renderStorage(null);
     if (ev.code === 1008) {
       api.clearToken();
       askToken("The live connection refused the token.");
@@ -574,9 +576,28 @@ function onMessage(msg) {
     case "status":
       onStatus(msg);
       break;
+    case "storage":
+      renderStorage(msg);
+      break;
     default:
       break; // a newer server may add types; ignore what we do not know
   }
+}
+
+/**
+ * The service's `storage` notice: while its database takes no writes, every live message waits
+ * for its write, so the page would just go quiet; a line says why. Cleared when storage catches
+ * up, and whenever the socket goes (a new one's welcome brings the notice again while behind).
+ */
+function renderStorage(msg) {
+  const line = $("live-storage");
+  const behind = Boolean(msg?.behind);
+  if (line.hidden === behind) line.hidden = !behind;
+  if (!behind) return;
+  const since = typeof msg.since === "number"
+    ? ` since ${new Date(msg.since * 1000).toLocaleTimeString([], { timeStyle: "short" })}`
+    : "";
+  setText(line, `Storage is behind${since}: the service cannot save data for now, so the live view is paused; what it receives waits in memory.`);
 }
 
 /** A beat as the tachogram keeps it (a live `beat` message or a stored beat of GET /beats). */

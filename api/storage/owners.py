@@ -12,14 +12,23 @@ The owner lock is ``fcntl.flock`` on a file ``<owner id>.lock`` in the folder
 it when the process ends in any way, ``kill -9`` too, and a reused pid fools nothing). An owner
 is alive while its file is locked; a file that can be locked, or is missing, is a gone owner's,
 and is removed. A session without an owner (stored before schema 8) counts as a gone owner's.
+
+This process's own live owners (:data:`_OWN`) are never probed: where ``flock`` is emulated by
+POSIX record locks (NFS), those belong to the process, so probing its own file would take the
+lock, remove the file, and on closing the probe's descriptor drop the lock it held (code
+review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs anyway). A lock
+file that cannot be opened or locked for another reason than being missing (made by another
+user, ``ENOLCK``, ...) counts as alive: logged, never marked, and never a crash.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -27,7 +36,13 @@ from api.storage.connection import DATA_DIR_MODE, DB_FILE_MODE
 
 __all__ = ["Owner", "owner_alive", "owners_dir", "sweep_owners"]
 
+log = logging.getLogger(__name__)
+
 _ID = re.compile(r"[0-9a-f]{32}")
+
+#: The ids of this process's owners not yet released: alive, never probed.
+_OWN: set[str] = set()
+_OWN_LOCK = threading.Lock()
 
 
 def owners_dir(database: Path) -> Path:
@@ -58,6 +73,8 @@ class Owner:
                 os.unlink(new)
             raise
         self._fd: int | None = fd
+        with _OWN_LOCK:
+            _OWN.add(self.id)
 
     def release(self) -> None:
         """Remove the lock file and release the lock (its sessions count as gone)."""
@@ -67,27 +84,43 @@ class Owner:
             os.unlink(self.path)
         os.close(self._fd)
         self._fd = None
+        with _OWN_LOCK:
+            _OWN.discard(self.id)
 
 
 def owner_alive(database: Path, owner_id: str | None) -> bool:
     """Whether ``owner_id``'s process still has the database open (its lock is held).
 
-    A gone owner's lock file is removed. ``None`` or a malformed id: gone.
+    A gone owner's lock file is removed. ``None`` or a malformed id: gone. This process's
+    own owners are alive, never probed (:data:`_OWN`).
     """
     if owner_id is None or _ID.fullmatch(owner_id) is None:
         return False
     return _held(owners_dir(database) / f"{owner_id}.lock")
 
 
+def _own(path: Path) -> bool:
+    with _OWN_LOCK:
+        return path.stem in _OWN
+
+
 def _held(path: Path) -> bool:
+    if _own(path):
+        return True
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
         return False
+    except OSError as exc:  # another user's file, a folder, ...: never marked, never a crash
+        log.warning("owner lock %s cannot be opened (%s): its owner counts as alive", path, exc)
+        return True
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            return True
+        except OSError as exc:  # ENOLCK, ...
+            log.warning("owner lock %s cannot be tested (%s): its owner counts as alive", path, exc)
             return True
         with contextlib.suppress(OSError):  # gone: its file goes too
             os.unlink(path)

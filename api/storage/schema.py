@@ -211,6 +211,11 @@ def migrate(conn: sqlite3.Connection) -> int:
     for number in range(version, len(MIGRATIONS)):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # another opening (serve and replay --store started together) may have applied it
+            # while this one waited for the write lock: read again under the lock (code review)
+            if int(conn.execute("PRAGMA user_version").fetchone()[0]) > number:
+                conn.execute("COMMIT")
+                continue
             for statement in MIGRATIONS[number].split(";"):
                 if statement.strip():
                     conn.execute(statement)

@@ -39,7 +39,7 @@ about it). A few writes nobody waits for are never dropped (:meth:`StorageCore._
 stored (counts only). A write that fails on its own (bad data, or any other error of that one
 write) fails alone, logged, and its batch's other writes are stored; its ticket is kept for
 :meth:`StorageCore.write_failed` before the commit is told, so a live message about it is not
-sent (:mod:`api.live`).
+sent (:mod:`api.live`). So are the tickets of a batch lost to an unexpected error (a bug).
 """
 
 from __future__ import annotations
@@ -285,9 +285,13 @@ class StorageCore:
         try:
             self.schema_version = migrate(conn)
             self.interrupted_on_open = self._mark_interrupted(conn)
-        except BaseException:
+        except BaseException as exc:
             conn.close()
             self.owner.release()
+            if isinstance(exc, (OSError, sqlite3.Error)):  # one error hierarchy (code review)
+                raise StorageError(
+                    f"{path}: cannot open the database ({type(exc).__name__}: {exc})"
+                ) from exc
             raise
         self._writer_conn = conn
         self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
@@ -301,7 +305,7 @@ class StorageCore:
         #: Highest ticket whose write is committed (every lower one is too: FIFO).
         self.committed_ticket = 0
         self._commit_listeners: list[Callable[[int], None]] = []
-        self._behind_listeners: list[Callable[[bool], None]] = []
+        self._behind_listeners: list[Callable[[Behind | None], None]] = []
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
         #: Tickets of writes nobody waited for that failed alone (:meth:`write_failed`),
@@ -456,7 +460,7 @@ class StorageCore:
         for op in batch:
             backlog.keep(op)
         self._set_behind(backlog, failure, since=time.time())
-        self._tell_behind(True)
+        self._tell_behind()
         stored = False
         for backoff_s in retry_delays():
             # a write someone waits for (a stopped session's final state): tried at least
@@ -484,7 +488,7 @@ class StorageCore:
             break
         behind = self._behind
         self._behind = None
-        self._tell_behind(False)
+        self._tell_behind()
         dropped_rows, dropped_beats = self._take_dropped()
         if behind is not None and stored:
             log.warning(
@@ -502,7 +506,8 @@ class StorageCore:
         """An unexpected error: ``ops`` are not stored; logged, their waiters told.
 
         Their tickets count as done once a later write is committed (the writer goes on in
-        order).
+        order); those nobody waited for are kept for :meth:`write_failed`, as a write that
+        failed alone, so a live message about one is never sent (code review).
         """
         log.error(
             "database writer: unexpected error (%s) in a batch of %d writes: not stored",
@@ -513,6 +518,7 @@ class StorageCore:
         if not ops:
             return
         self._written(ops)
+        self._record_failed([op.ticket for op in ops if op.future is None])
         self._fail_waiters(ops, exc)
 
     def _wait_gathering(self, backlog: _Backlog, delay_s: float) -> bool:
@@ -601,8 +607,19 @@ class StorageCore:
             except Exception:  # a listener's bug must not stop the writer
                 log.exception("database writer: a commit listener failed")
 
+    def _record_failed(self, tickets: list[int]) -> None:
+        """Keep ``tickets`` (writes nobody waited for, not stored) for :meth:`write_failed`."""
+        if not tickets:
+            return
+        with self._submit_lock:
+            self._failed.update(dict.fromkeys(tickets))
+            while len(self._failed) > FAILED_KEPT:
+                del self._failed[next(iter(self._failed))]
+
     def write_failed(self, ticket: int) -> bool:
-        """Whether the write of ``ticket`` (nobody waited for it) failed alone: not stored.
+        """Whether the write of ``ticket`` (nobody waited for it) failed: not stored.
+
+        It failed alone, or its batch was lost to an unexpected error.
 
         Told once (then forgotten), for writes committed by now: a live message about it is
         not sent (published means stored). Only the latest :data:`FAILED_KEPT` are known.
@@ -613,21 +630,24 @@ class StorageCore:
                 return True
             return False
 
-    def _tell_behind(self, behind: bool) -> None:
+    def _tell_behind(self) -> None:
+        state = self.behind  # as it is now: the listener may read it later, on another thread
         for listener in list(self._behind_listeners):
             try:
-                listener(behind)
+                listener(state)
             except Exception:  # a listener's bug must not stop the writer
                 log.exception("database writer: a behind listener failed")
 
-    def add_behind_listener(self, listener: Callable[[bool], None]) -> None:
-        """Call ``listener(True)`` (in the writer thread) as the database stops taking writes.
+    def add_behind_listener(self, listener: Callable[[Behind | None], None]) -> None:
+        """Call ``listener(behind)`` (in the writer thread) as the database stops taking writes.
 
-        That is, as :attr:`behind` is set; ``listener(False)`` as it takes them again.
+        That is, as :attr:`behind` is set, with its value then (``since``, ``error``: a
+        listener that reads :attr:`behind` later may find it caught up already);
+        ``listener(None)`` as it takes them again.
         """
         self._behind_listeners.append(listener)
 
-    def remove_behind_listener(self, listener: Callable[[bool], None]) -> None:
+    def remove_behind_listener(self, listener: Callable[[Behind | None], None]) -> None:
         """Stop calling ``listener`` (nothing when it was not added)."""
         with suppress(ValueError):
             self._behind_listeners.remove(listener)
@@ -666,12 +686,10 @@ class StorageCore:
             )
             results = StorageCore._write_all(conn, batch, each=True)
         self._written(batch)
-        failed = [op.ticket for op, _, error in results if error is not None and op.future is None]
-        if failed:  # known before the commit is told: a message about one is never sent
-            with self._submit_lock:
-                self._failed.update(dict.fromkeys(failed))
-                while len(self._failed) > FAILED_KEPT:
-                    del self._failed[next(iter(self._failed))]
+        # known before the commit is told: a message about one is never sent
+        self._record_failed(
+            [op.ticket for op, _, error in results if error is not None and op.future is None]
+        )
         # the commit is known before any waiter wakes up (a waiter may read committed_ticket)
         self._committed(batch[-1].ticket)
         for op, result, error in results:

@@ -595,3 +595,31 @@ def test_live_clients_are_told_at_once_when_storage_falls_behind_and_catches_up(
         assert beats == list(range(40))  # what waited followed
     finally:
         st.close()
+
+
+def test_a_storage_notice_carries_what_the_writer_had_when_it_told(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Code review: the notice read the storage's ``behind`` when the loop ran it, not when
+    the writer told it: after a short episode a ``behind`` true notice came with ``since``
+    null and "(unknown error)". The writer now passes its values along."""
+    st = _open(tmp_path)
+    told: list[Any] = []
+    st.add_behind_listener(told.append)
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0)])
+            _until(lambda: len(told) >= 1, "never told behind")
+        st.flush().result(timeout=10)
+        _until(lambda: len(told) >= 2, "never told caught up")
+        assert st.behind is None  # the episode is over when the loop gets to the notice
+        pipeline = Pipeline(
+            session_id="s1", source=ScriptedSource([], clock=VirtualClock()), storage=st,
+            hub=LiveHub("s1"),
+            analyser=None, pacer=None,
+        )  # fmt: skip
+        fell, caught = (pipeline.storage_message(state, 7) for state in told[:2])
+        assert fell.behind and fell.since is not None and "database is locked" in fell.message
+        assert not caught.behind and caught.since is None
+    finally:
+        st.close()

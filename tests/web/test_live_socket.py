@@ -2,6 +2,9 @@
 
 Things reviewers found in the page's socket handling:
 
+* the page shows a line while the service's ``storage`` notice says storage is behind (its
+  live messages wait meanwhile: the page went quiet with no word), gone once it catches up and
+  on a new socket (the route sends the notices);
 * a page that reconnects its socket (without reloading) must show the session's last signal
   quality at once, from the messages a new socket gets first (the welcome), not after up to
   5 s of session time: the socket is cut by a Playwright WebSocket route standing between the
@@ -102,6 +105,20 @@ def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
             False,
         ), "the bigeminy began before the cut: the test proves nothing"
 
+        # -- the service's storage notice: a line while behind, gone once it catches up ------
+        # (the page ignored it and just went quiet, code review; sent by the route, as the
+        # service would: a notice repeats the last seq)
+        storage = page.get_by_test_id("live-storage")
+        for behind in (True, False, True):
+            since = 1_700_000_000.0 if behind else None
+            notice = {"type": "storage", "session_id": sid, "seq": 0, "timestamp": 0.0,
+                      "behind": behind, "since": since, "message": "a notice"}  # fmt: skip
+            cut.open[-1].send(json.dumps(notice))
+            if behind:
+                storage.filter(has_text="Storage is behind since").wait_for(timeout=5000)
+            else:
+                storage.wait_for(state="hidden", timeout=5000)
+
         # -- cut the socket; the page retries and is refused while the rhythm changes ---------
         cut.mode = "refuse"
         cut.open[-1].close(code=4000, reason="cut by the test")
@@ -128,6 +145,7 @@ def test_a_reconnected_socket_shows_the_last_signal_before_any_new_beat(
         signal = cut.welcome[1]
         assert signal["seq"] == cut.welcome[0]["seq"] and signal["signal"]["irregular_rhythm"]
         assert page.locator("#conn-status").inner_text() == "Live"
+        assert storage.is_hidden()  # a new socket: no notice in its welcome, storage is fine
     assert errors == []
 
 
