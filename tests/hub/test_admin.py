@@ -739,6 +739,25 @@ def test_an_admin_renames_a_group_and_its_id_and_figures_stay(hub: Hub) -> None:
     assert names[gid] == "SALES emea" and names[other] == "Support" and len(names) == 3
 
 
+def test_a_group_keeps_a_name_stored_before_a_rule_refused_it_when_renamed_to_it(hub: Hub) -> None:
+    """Review rev12: a name stored before a rule that now refuses it (``"\ufe0fSales"``,
+    ``"Sales\u3164"``) was 422 when sent again as the group's own name, which an idempotent
+    script does; it is a no-op now. Any other name is checked as before, naming the field,
+    and the group can leave the old name for a valid one."""
+    gid, second = hub.group("placeholder", k=3), hub.group("other", k=3)
+    with hub.engine.begin() as conn:  # as a database made before the rule holds them
+        conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name="\ufe0fSales"))
+        conn.execute(db.groups.update().where(db.groups.c.id == second).values(name="Sales\u3164"))
+    for group, own in ((gid, "\ufe0fSales"), (second, " Sales\u3164 ")):
+        r = hub.admin.patch(f"/hub/v1/groups/{group}", json={"name": own})
+        assert r.status_code == 200 and r.json()["name"] == own.strip(), r.text
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": "\ufe0fSales north"})
+    _problem(r, 422, "validation_error")
+    assert "name" in r.json()["detail"] and "variation selector" in r.json()["detail"], r.text
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": "Sales"})
+    assert r.status_code == 200 and r.json()["name"] == "Sales", r.text
+
+
 def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_url: str) -> None:
     """Names were compared exactly before: a database may hold "Sales" and "sales". It opens
     as before (no unique index that it would fail) and lists both; a third group can have
