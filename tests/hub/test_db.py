@@ -707,6 +707,17 @@ def test_a_folder_that_cannot_be_opened_to_sync_leaves_the_backup_a_success(
     monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(HubConfigError, match="its folder could not be synced"):
         db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", backups / "second.sqlite3")
+    monkeypatch.undo()
+
+    def never(*args: Any) -> int:
+        raise AssertionError("a folder opened on Windows")
+
+    monkeypatch.setattr(os, "open", never)
+    monkeypatch.setattr(os, "name", "nt")  # not opened at all there: NTFS keeps names itself
+    try:
+        db._sync_folder(backups)
+    finally:
+        monkeypatch.undo()  # before pytest reports anything (it reads os.name)
 
 
 def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
