@@ -550,9 +550,12 @@ def backup_sqlite(url: str | URL, out: Path) -> None:
     absent (it was left half-written: review); a killed process (``kill -9``, a power cut)
     may leave the temporary file (and SQLite's ``-journal`` of it), never a partial ``out``.
     The folder is synced once ``out`` has its name (:func:`_sync_folder`), so a backup
-    reported done survives a power cut (review: it could lose its name). A name longer than
-    the file system allows (``PC_NAME_MAX`` bytes, 255 on most) is refused before copying,
-    saying so in bytes.
+    reported done survives a power cut (review: it could lose its name; a folder that cannot
+    be opened to sync, on Windows or write-only, is left as it is). A name longer than the
+    file system allows (``PC_NAME_MAX`` bytes, 255 on most) is refused before copying,
+    saying so in bytes; where ``PC_NAME_MAX`` is not the real limit (vfat reports 1530 bytes
+    and takes 255 UTF-16 units) a longer name is refused only once copied, when it is given
+    its name, the temporary file removed (review rev12).
 
     Raises
     ------
@@ -654,24 +657,42 @@ def _sync_folder(folder: Path) -> None:
     A file's own ``fsync`` keeps its data, not its name: that is in the folder (fsync(2),
     "Calling fsync() does not necessarily ensure that the entry in the directory containing
     the file has also reached disk"). A file system that cannot sync a folder (``EINVAL``:
-    some network and FUSE ones) is left as it is; another error is raised.
+    some network and FUSE ones) is left as it is; another error of ``fsync`` is raised.
+
+    A folder that cannot be opened to sync is left as it is (review rev12): on Windows a
+    folder cannot be opened so at all (``os.open`` gives ``EACCES``; NTFS journals the names
+    itself), and a write-only drop folder (mode ``0333``) gives ``EACCES`` too. Either made a
+    finished backup a reported failure, every time.
 
     Raises
     ------
     HubConfigError
-        The folder could not be opened or synced: the backup is there, but a power cut now
-        may lose its name.
+        ``fsync`` of the folder failed: the backup is there, but a power cut now may lose
+        its name.
     """
+    if os.name == "nt":
+        return
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
     except OSError as exc:
-        if exc.errno in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+        if exc.errno in (errno.EACCES, errno.EPERM, *_CANNOT_SYNC):
+            return
+        raise HubConfigError(
+            f"{folder}: the backup is there but its folder could not be opened to sync "
+            f"({exc}); run sync before relying on it surviving a power cut"
+        ) from None
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno in _CANNOT_SYNC:
             return
         raise HubConfigError(
             f"{folder}: the backup is there but its folder could not be synced ({exc}); "
             "run sync before relying on it surviving a power cut"
         ) from None
+    finally:
+        os.close(fd)
+
+
+#: ``fsync`` errors of a file system that cannot sync a folder (some network and FUSE ones).
+_CANNOT_SYNC = (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF)

@@ -17,13 +17,16 @@ from pydantic import (
     Field,
     StrictFloat,
     StrictInt,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
 
 __all__ = [
+    "DEFAULT_IGNORABLE",
     "IGNORED_IN_NAMES",
     "INVISIBLE_LETTERS",
+    "TAG_FLAGS",
     "VARIATION_SELECTORS",
     "ArmEffect",
     "Contribution",
@@ -45,6 +48,7 @@ __all__ = [
     "MeasureStat",
     "PeriodCell",
     "Summary",
+    "valid_name",
 ]
 
 #: Unknown fields refused; numbers must be JSON numbers (``StrictInt``/``StrictFloat``: no
@@ -101,6 +105,66 @@ INVISIBLE_LETTERS = {
     "\u17b5": "Khmer inherent vowel",
 }
 
+#: Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, a list Unicode
+#: keeps stable: a code point once in it stays): characters a renderer draws as nothing,
+#: unassigned ones too. Refused in a name (review rev12: unassigned U+2065, U+FFF0-FFF8 and
+#: U+E0000-E0FFF are of category ``Cn``, not ``Cf``, passed, and each made a look-alike of
+#: another group's name), but for the joiners where they join, the variation selectors
+#: where they select (:func:`_no_control_characters`) and the tag characters of the three
+#: subdivision flags (:data:`TAG_FLAGS`). Other unassigned code points (``Cn`` in this
+#: Python's Unicode) are not refused: a newer emoji is unassigned in an older Python's
+#: tables, and a character no font has is drawn as a visible box, not as nothing.
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+#: The emoji tag sequences a name may have: the flags of England, Scotland and Wales, a
+#: black flag (U+1F3F4) followed by the tag characters (U+E0020-E007E) spelling ``gbeng``,
+#: ``gbsct`` or ``gbwls`` and the cancel tag (U+E007F). They are the only tag sequences
+#: Unicode recommends for general interchange (UTS #51, RGI); any other tag, or these tags
+#: anywhere else, is refused: a renderer shows another tag sequence as the plain black flag,
+#: or nothing for the tags, so it would be a look-alike (review rev12: the three flags were
+#: refused as invisible format characters).
+TAG_FLAGS = frozenset(
+    "🏴" + "".join(chr(0xE0000 + ord(c)) for c in spec) + "󠁿" for spec in ("gbeng", "gbsct", "gbwls")
+)
+
+
+def _default_ignorable(c: str) -> bool:
+    """Whether ``c`` is a Default_Ignorable_Code_Point (:data:`DEFAULT_IGNORABLE`)."""
+    code = ord(c)
+    return any(low <= code <= high for low, high in DEFAULT_IGNORABLE)
+
+
+def _in_tag_flags(name: str) -> set[int]:
+    """The positions in ``name`` of the tag characters of a flag of :data:`TAG_FLAGS`."""
+    inside: set[int] = set()
+    at = name.find("🏴")
+    while at >= 0:
+        for flag in TAG_FLAGS:
+            if name.startswith(flag, at):
+                inside.update(range(at + 1, at + len(flag)))
+                break
+        at = name.find("🏴", at + 1)
+    return inside
+
+
 #: What group names are compared without (:func:`hub.store.groups.group_name_key`): the
 #: joiners and the variation selectors, where a name may have them.
 IGNORED_IN_NAMES = JOINERS | VARIATION_SELECTORS
@@ -118,10 +182,15 @@ def _no_control_characters(name: str) -> str:
     U+2028/U+2029 made names that look like another group's, or display reversed, and were
     accepted as different groups (review). So did the letters and marks that show nothing
     (:data:`INVISIBLE_LETTERS`, refused) and variation selectors where they select nothing
-    (:data:`VARIATION_SELECTORS`, refused there; after a character they are allowed).
+    (:data:`VARIATION_SELECTORS`, refused there; after a character they are allowed), and
+    the default-ignorable code points unassigned yet (:data:`DEFAULT_IGNORABLE`, refused; the
+    tags of England's, Scotland's and Wales's flags allowed there, :data:`TAG_FLAGS`).
     """
+    flags = _in_tag_flags(name) if "🏴" in name else set()
     for at, c in enumerate(name):
         if c in JOINERS and _joins(name, at):
+            continue
+        if at in flags:
             continue
         if c in VARIATION_SELECTORS:
             if _selects(name, at):
@@ -135,9 +204,18 @@ def _no_control_characters(name: str) -> str:
                 f"no invisible characters in a name ({INVISIBLE_LETTERS[c]}, U+{ord(c):04X}, "
                 f"at {at})"
             )
+        if 0xE0020 <= ord(c) <= 0xE007F:
+            raise ValueError(
+                f"a tag character (U+{ord(c):04X}, at {at}) is only in the flags of England, "
+                "Scotland and Wales (U+1F3F4, the tags gbeng, gbsct or gbwls, U+E007F)"
+            )
         kind = _REFUSED_CATEGORIES.get(unicodedata.category(c))
         if kind is not None:
             raise ValueError(f"no {kind} characters in a name ({c!r}, U+{ord(c):04X}, at {at})")
+        if _default_ignorable(c):
+            raise ValueError(
+                f"no invisible characters in a name (default ignorable, U+{ord(c):04X}, at {at})"
+            )
     return name
 
 
@@ -216,11 +294,26 @@ class GroupCreate(BaseModel):
     )
 
 
+_NAME = TypeAdapter(Name)
+
+
+def valid_name(name: str) -> str:
+    """``name`` by the rules of :data:`Name`, as stored (trimmed); ``ValidationError`` if not."""
+    checked: str = _NAME.validate_python(name)
+    return checked
+
+
 class GroupRename(BaseModel):
-    """A group's new name (its id, k, members and released figures stay)."""
+    """A group's new name (its id, k, members and released figures stay).
+
+    Checked by the rules of a new name (:func:`valid_name`) where the route renames: a group
+    renamed to its own name as stored is a no-op that succeeds, also for a name stored
+    before a rule that now refuses it (review rev12: it was 422, and an idempotent script
+    sends it; :meth:`hub.store.groups.GroupStore.rename_group`).
+    """
 
     model_config = _STRICT
-    name: Name = Field(
+    name: str = Field(
         min_length=1,
         description="Shown to admins only; 1-100 characters once trimmed, inner spaces "
         "collapsed to one (so stored); no control or invisible characters; unique "

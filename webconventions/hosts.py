@@ -50,6 +50,32 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return None
 
 
+def _ipv6_text(ip: ipaddress.IPv6Address) -> str:
+    """An IPv6 address as a browser writes it in a URL (WHATWG URL Standard, "IPv6 serializer").
+
+    Eight hex pieces in lower case without leading zeros, the first longest run of two or more
+    zero pieces written ``::``, never a dotted IPv4 tail (``::ffff:7f00:1``), no zone id.
+    ``ip.compressed`` writes an IPv4-mapped address dotted from Python 3.13 (``::ffff:127.0.0.1``,
+    gh-87799), which no browser's ``Origin`` or ``Host`` matches (review rev12).
+    """
+    packed = ip.packed
+    pieces = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    start, length = -1, 1
+    at = 0
+    while at < 8:
+        end = at
+        while end < 8 and pieces[end] == 0:
+            end += 1
+        if end - at > length:
+            start, length = at, end - at
+        at = end + 1
+    if start < 0:
+        return ":".join(f"{p:x}" for p in pieces)
+    head = ":".join(f"{p:x}" for p in pieces[:start])
+    tail = ":".join(f"{p:x}" for p in pieces[start + length :])
+    return f"{head}::{tail}"
+
+
 def is_wildcard_address(value: str) -> bool:
     """Whether a bind address names every address (``0.0.0.0``, ``::``, ``::0``, ``0``, ``""``)."""
     value = value.strip().lower()
@@ -93,9 +119,10 @@ def accepted_hosts(first: Sequence[str], bound: str, then: Sequence[str] = ()) -
 def host_pattern(value: str) -> str:
     """An allowed-host entry in the form :func:`host_of` gives, or ``ValueError`` saying why.
 
-    Lower case; an IPv6 address in brackets, compressed (``fe80::2`` -> ``[fe80::2]``); ``*``
-    and ``*.example.org`` kept. A port (``192.168.1.20:8765``) is refused, not dropped: the
-    Host check takes no ports, and a port listed would look as if it were checked.
+    Lower case; an IPv6 address in brackets, compressed as a browser writes it (``fe80::2``
+    -> ``[fe80::2]``; :func:`_ipv6_text`); ``*`` and ``*.example.org`` kept. A port
+    (``192.168.1.20:8765``) is refused, not dropped: the Host check takes no ports, and a
+    port listed would look as if it were checked.
     """
     name = value.strip().lower()
     if name == "*" or (name.startswith("*.") and ":" not in name and len(name) > 2):
@@ -111,11 +138,11 @@ def host_pattern(value: str) -> str:
         ip = _ip(address)
         if not isinstance(ip, ipaddress.IPv6Address):
             raise ValueError(f"{value!r} is not an IPv6 address in brackets")
-        return f"[{ip.compressed}]"
+        return f"[{_ipv6_text(ip)}]"
     if ":" in name:
         ip = _ip(name)
         if isinstance(ip, ipaddress.IPv6Address):
-            return f"[{ip.compressed}]"
+            return f"[{_ipv6_text(ip)}]"
         host, _, port = name.rpartition(":")
         if port.isdigit() and ":" not in host:
             raise ValueError(
@@ -187,9 +214,9 @@ def origin_pattern(value: str) -> str:
         if ip.scope_id is not None:
             raise ValueError(
                 f"{value!r} is not an origin a browser sends: a browser takes no zone id "
-                f"(%{ip.scope_id}) in an IPv6 address; list '[{ip.compressed.split('%')[0]}]'"
+                f"(%{ip.scope_id}) in an IPv6 address; list '[{_ipv6_text(ip)}]'"
             )
-        host, port = f"[{ip.compressed}]", after[1:]
+        host, port = f"[{_ipv6_text(ip)}]", after[1:]
         if after and not port:
             raise ValueError(f"{value!r} is not an origin: an empty port")
     elif ":" in rest:
@@ -244,13 +271,7 @@ def _origin_host(value: str, host: str) -> str:
             "(percent-encoding included: write the host as it reads)"
         )
     if not host.isascii():
-        try:
-            host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
-        except idna.IDNAError as exc:
-            raise ValueError(
-                f"{value!r} is not an origin a browser sends: its host has no IDNA 2008 "
-                f"form ({exc}); list the host's punycode (xn--...) form"
-            ) from None
+        host = _punycode_host(value, host)
     host = host.lower()
     labels = host.split(".")
     if len(labels) > 1 and labels[-1] == "":
@@ -274,6 +295,62 @@ def _origin_host(value: str, host: str) -> str:
     return host
 
 
+def _punycode_host(value: str, host: str) -> str:
+    """A Unicode host as a browser sends it: each non-ASCII label to punycode, or ``ValueError``.
+
+    UTS #46 mapping (non-transitional, no STD3 rules), then label by label, as browsers do
+    (WHATWG URL: UTS #46 with CheckHyphens, UseSTD3ASCIIRules and VerifyDnsLength false): a
+    non-ASCII label by IDNA 2008 (RFC 5891), an ``xn--`` label checked to decode, any other
+    ASCII label kept as it is. IDNA 2008 on the whole host refused what browsers send when
+    another label was ASCII with ``_``, an edge hyphen, ``--`` at 3-4, over 63 characters or
+    empty (``http://bücher.my_host.example``; review rev12). A label IDNA 2008 refuses (an
+    emoji, a symbol) is refused, the message giving the host's punycode for a disallowed
+    code point (``☃.net`` -> ``xn--n3h.net``, what Chromium sends).
+    """
+    try:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    except idna.IDNAError as exc:
+        raise ValueError(
+            f"{value!r} is not an origin a browser sends: its host {host!r} has a character "
+            f"no host name has ({exc})"
+        ) from None
+    labels = []
+    for label in mapped.split("."):
+        try:
+            if label.isascii():
+                if label.startswith("xn--"):
+                    idna.ulabel(label)  # a browser checks an xn-- label of a Unicode host
+                labels.append(label)
+            else:
+                labels.append(idna.alabel(label).decode("ascii"))
+        except idna.IDNAError as exc:
+            disallowed = isinstance(exc, idna.InvalidCodepoint) and not label.isascii()
+            hint = _punycode_hint(mapped) if disallowed else ""
+            raise ValueError(
+                f"{value!r} is not an origin a browser sends: its label {label!r} has no IDNA "
+                f"2008 form ({exc}); list the host's punycode (xn--...) form{hint}"
+            ) from None
+    return ".".join(labels)
+
+
+def _punycode_hint(mapped: str) -> str:
+    """``", 'xn--...'"``: the UTS #46-mapped host with each non-ASCII label in punycode.
+
+    Given for a label refused for a code point IDNA 2008 disallows (an emoji, a symbol),
+    where it is what a browser that takes the host sends (Chromium: ``☃.net`` ->
+    ``xn--n3h.net``); not for a joiner or bidi refusal, which browsers refuse too. ``""``
+    when a label has no punycode.
+    """
+    try:
+        text = ".".join(
+            label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+            for label in mapped.split(".")
+        )
+    except UnicodeError:
+        return ""
+    return f", {text!r}"
+
+
 def host_of(host_header: str) -> str:
     """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
 
@@ -290,7 +367,9 @@ def host_of(host_header: str) -> str:
         if not _is_port_part(host_header[end + 1 :]):
             return ""
         ip = _ip(host_header[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
-        return f"[{ip.compressed}]" if ip is not None else host_header[: end + 1]
+        if isinstance(ip, ipaddress.IPv6Address):
+            return f"[{_ipv6_text(ip)}]"
+        return host_header[: end + 1]
     host, colon, port = host_header.partition(":")
     return host if _is_port_part(colon + port) else ""
 

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from hub.errors import conflict_responses
 from hub.models import (
@@ -17,6 +19,7 @@ from hub.models import (
     InviteInfo,
     InviteWithdrawn,
     Summary,
+    valid_name,
 )
 from hub.routes._paging import (
     DEFAULT_LIMIT,
@@ -81,9 +84,25 @@ def rename_group(group_id: str, body: GroupRename, request: Request) -> dict[str
 
     Only its name changes: its id, k, invites, members, released weeks and interventions stay
     (all follow the id). 404 ``group_not_found``; 409 ``group_exists`` when another group has
-    the name, ignoring case and spaces (its own name in another case is a rename).
+    the name, ignoring case and spaces (its own name in another case is a rename). Its own
+    name as stored is a no-op, also one a rule made since refuses (422 only for a name it
+    would change to: :func:`_checked_name`).
     """
-    return _store(request).rename_group(group_id, body.name)
+    return _store(request).rename_group(group_id, body.name, check=_checked_name)
+
+
+def _checked_name(name: str) -> str:
+    """A new name by the rules of :data:`hub.models.Name`, as stored, or a 422 naming ``name``.
+
+    Checked only when it is not the group's own name as stored (the store calls it), so a
+    name stored before a rule that now refuses it can be sent again as a no-op.
+    """
+    try:
+        return valid_name(name)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", "name", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
 
 
 @router.post("/{group_id}/invites", status_code=201, response_model=Invite)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -132,7 +132,9 @@ class GroupStore(StoreBase):
             conn.execute(db.groups.insert().values(**row))
         return self._group_out(row, 0)
 
-    def rename_group(self, gid: str, name: str) -> dict[str, Any]:
+    def rename_group(
+        self, gid: str, name: str, check: Callable[[str], str] | None = None
+    ) -> dict[str, Any]:
         """Give group ``gid`` the name ``name`` (as given, trimmed); returns it as get_group.
 
         Only the name changes: its id, k, members, invites, released weeks and the
@@ -141,12 +143,17 @@ class GroupStore(StoreBase):
         own name in another case or spacing is a rename). Its own name unchanged (as stored)
         is a no-op that succeeds, also on a database holding another group with that name in
         another case (made before names were compared so): it was 409 naming that group,
-        though nothing changed (review; an idempotent script sends it).
+        though nothing changed (review; an idempotent script sends it). ``check`` (the
+        route's: :func:`hub.models.valid_name`) checks the name as given, and gives it as
+        stored, only when it is not the group's own: a name stored before a rule that now
+        refuses it is still a no-op (review rev12: it was 422).
         """
-        name = normal_name(name)
+        given, name = name, normal_name(name)
         with self.engine.begin() as conn:
             self._lock_names(conn)
             if self._group(conn, gid)["name"] != name:  # its own name exactly: nothing to do
+                if check is not None:
+                    name = check(given)
                 taken = self._name_holder(conn, name, but=gid)
                 if taken is not None:
                     raise self._name_taken(name, taken)

@@ -51,6 +51,36 @@ def test_invisible_letters_are_refused_and_variation_selectors_only_select() -> 
     assert group_name_key("\u845b\U000e0100") == group_name_key("\u845b")
 
 
+def test_unassigned_invisible_code_points_are_refused_and_the_three_tag_flags_allowed() -> None:
+    """Review rev12: unassigned Default_Ignorable_Code_Points (category ``Cn``, not ``Cf``)
+    passed and each made a group that shows as "Sales"; the flags of England, Scotland and
+    Wales (U+1F3F4, tag characters, U+E007F) were refused as invisible format characters.
+    Only those three tag sequences pass; a tag anywhere else is refused."""
+    from pydantic import ValidationError
+
+    from hub.models import GroupCreate
+    from hub.store.groups import group_name_key
+
+    def tags(spec: str) -> str:
+        return "".join(chr(0xE0000 + ord(c)) for c in spec) + "\U000e007f"
+
+    for c in ["\u2065", "\ufff0", "\ufff8", "\U000e0002", "\U000e0080", "\U000e0fff"]:
+        with pytest.raises(ValidationError, match=f"invisible .*U\\+{ord(c):04X}, at 5"):
+            GroupCreate(name=f"Sales{c}")
+    england, scotland = "\U0001f3f4" + tags("gbeng"), "\U0001f3f4" + tags("gbsct")
+    for name in (f"{england} Team", f"Team {scotland}\ufe0f", "\U0001f3f4" + tags("gbwls")):
+        assert GroupCreate(name=name).name == name
+    assert group_name_key(f"{england} Team") != group_name_key("\U0001f3f4 Team")
+    for name in (
+        "\U0001f3f4" + tags("usca") + " Team",  # well-formed, not one Unicode recommends
+        england[:-1] + " Team",  # no cancel tag
+        "Team" + tags("gbeng"),  # no black flag
+        england + tags("gbeng"),  # a second run of tags
+    ):
+        with pytest.raises(ValidationError, match="a tag character"):
+            GroupCreate(name=name)
+
+
 def test_invites_are_listed_without_their_code_and_revoked(hub: Hub) -> None:
     gid = hub.group(k=3)
     other = hub.group("other", k=3)
@@ -707,6 +737,25 @@ def test_an_admin_renames_a_group_and_its_id_and_figures_stay(hub: Hub) -> None:
     assert hub.admin.post("/hub/v1/groups", json={"name": "sales", "k": 3}).status_code == 201
     names = {g["id"]: g["name"] for g in hub.admin.get("/hub/v1/groups").json()}
     assert names[gid] == "SALES emea" and names[other] == "Support" and len(names) == 3
+
+
+def test_a_group_keeps_a_name_stored_before_a_rule_refused_it_when_renamed_to_it(hub: Hub) -> None:
+    """Review rev12: a name stored before a rule that now refuses it (``"\ufe0fSales"``,
+    ``"Sales\u3164"``) was 422 when sent again as the group's own name, which an idempotent
+    script does; it is a no-op now. Any other name is checked as before, naming the field,
+    and the group can leave the old name for a valid one."""
+    gid, second = hub.group("placeholder", k=3), hub.group("other", k=3)
+    with hub.engine.begin() as conn:  # as a database made before the rule holds them
+        conn.execute(db.groups.update().where(db.groups.c.id == gid).values(name="\ufe0fSales"))
+        conn.execute(db.groups.update().where(db.groups.c.id == second).values(name="Sales\u3164"))
+    for group, own in ((gid, "\ufe0fSales"), (second, " Sales\u3164 ")):
+        r = hub.admin.patch(f"/hub/v1/groups/{group}", json={"name": own})
+        assert r.status_code == 200 and r.json()["name"] == own.strip(), r.text
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": "\ufe0fSales north"})
+    _problem(r, 422, "validation_error")
+    assert "name" in r.json()["detail"] and "variation selector" in r.json()["detail"], r.text
+    r = hub.admin.patch(f"/hub/v1/groups/{gid}", json={"name": "Sales"})
+    assert r.status_code == 200 and r.json()["name"] == "Sales", r.text
 
 
 def test_a_database_with_names_differing_in_case_opens_and_keeps_them(database_url: str) -> None:

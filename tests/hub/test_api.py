@@ -82,8 +82,10 @@ def _conflicts_raised() -> dict[str, set[str]]:
                 if isinstance(sub, ast.Name | ast.Attribute):  # called or handed on (a thread)
                     ref = sub.id if isinstance(sub, ast.Name) else sub.attr
                     names.setdefault(node.name, set()).add(ref)
-                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
-                    cls = conflict.get(sub.func.id)
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name | ast.Attribute):
+                    # GroupExistsError(...) and errors.GroupExistsError(...) (review rev12)
+                    func = sub.func
+                    cls = conflict.get(func.id if isinstance(func, ast.Name) else func.attr)
                     if cls is not None:
                         given = {k.arg: k.value for k in sub.keywords}
                         code = given.get("code")
@@ -103,15 +105,30 @@ def _conflicts_raised() -> dict[str, set[str]]:
     return reached
 
 
+def _called(route: Any) -> list[Any]:
+    """A route's endpoint and every dependency FastAPI calls for it, sub-dependencies too."""
+    found = [route.endpoint]
+    todo = list(route.dependant.dependencies)
+    while todo:
+        dep = todo.pop()
+        if dep.call is not None:
+            found.append(dep.call)
+        todo += dep.dependencies
+    return found
+
+
 def test_each_route_documents_the_409_codes_it_can_answer(tmp_path: Path) -> None:
     """Review (2026-12-06): only ``group_exists`` was in the OpenAPI document; the
     contributions' ``before_membership`` and ``period_closed``, ``DELETE /me``'s
     ``already_stopped`` and the effect's ``period_open`` were missing, so a generated client
     knew no 409 there. Each route's 409 lists exactly the codes its code (followed through
     the functions it names, the ingest thread too) can raise; a route that can raise none
-    declares no 409."""
+    declares no 409. Review rev12: the walk starts from the route's dependencies too
+    (``Depends`` in a parameter or an annotation alias, the router's ``dependencies=``), as a
+    409 raised there is the route's answer."""
     import re
 
+    from fastapi import routing
     from fastapi.routing import APIRoute
     from pydantic import SecretStr
 
@@ -128,14 +145,18 @@ def test_each_route_documents_the_409_codes_it_can_answer(tmp_path: Path) -> Non
     finally:
         engine.dispose()
     reached = _conflicts_raised()
-    from hub.routes import groups, interventions, members
-
-    routers = (groups.router, interventions.router, members.router)
+    # each route as the app serves it, with its router's dependencies= (FastAPI 0.165 keeps
+    # an included router whole in app.routes; older ones copy its routes in)
+    each = getattr(routing, "iter_route_contexts", None)
     checked: set[str] = set()
-    for route in [r for router in routers for r in router.routes] + app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in each(app.routes) if each is not None else app.routes:
+        if not isinstance(getattr(route, "original_route", route), APIRoute):
             continue
-        raised = reached.get(route.endpoint.__name__, set())
+        if not route.include_in_schema:
+            continue
+        raised: set[str] = set()
+        for call in _called(route):
+            raised |= reached.get(getattr(call, "__name__", type(call).__name__), set())
         for method in route.methods:
             op = doc["paths"][route.path][method.lower()]
             said = op["responses"].get("409", {}).get("description", "")

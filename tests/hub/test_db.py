@@ -672,6 +672,54 @@ def test_a_backup_syncs_its_folder_once_it_has_its_name(
     assert synced[-1] == (True, ["hub.sqlite3"]), synced  # the name there, the temporary gone
 
 
+def test_a_folder_that_cannot_be_opened_to_sync_leaves_the_backup_a_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review rev12: on Windows ``os.open`` of a folder is ``EACCES`` (so for a write-only
+    drop folder, mode 0333, on Linux), and a finished backup was reported as failed, every
+    time. Opening the folder stands in for that here; an error of ``fsync`` itself is still
+    raised, naming the folder."""
+    import errno
+
+    data = tmp_path / "hub"
+    db.connect(f"sqlite:///{data / 'hub.sqlite3'}").dispose()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    real_open = os.open
+
+    def no_folder(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(path) == backups:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_folder)
+    out = backups / "hub.sqlite3"
+    db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", out)
+    assert list(backups.iterdir()) == [out] and out.stat().st_size > 0
+    monkeypatch.undo()
+    real_fsync = os.fsync
+
+    def failing_fsync(fd: int) -> None:
+        if os.fstat(fd).st_ino == backups.stat().st_ino:
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(HubConfigError, match="its folder could not be synced"):
+        db.backup_sqlite(f"sqlite:///{data / 'hub.sqlite3'}", backups / "second.sqlite3")
+    monkeypatch.undo()
+
+    def never(*args: Any) -> int:
+        raise AssertionError("a folder opened on Windows")
+
+    monkeypatch.setattr(os, "open", never)
+    monkeypatch.setattr(os, "name", "nt")  # not opened at all there: NTFS keeps names itself
+    try:
+        db._sync_folder(backups)
+    finally:
+        monkeypatch.undo()  # before pytest reports anything (it reads os.name)
+
+
 def test_a_short_admin_token_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
     with pytest.raises(HubConfigError, match=r"HRVPACE_HUB_ADMIN_TOKEN: .* 1 characters"):
         load_or_create_admin_token(HubSettings(data_dir=tmp_path, admin_token=SecretStr("x")))

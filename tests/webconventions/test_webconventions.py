@@ -7,6 +7,7 @@ and the edge cases a real HTTP client never sends (a malformed ``Content-Length`
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import threading
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webconventions.docs import install_docs
 from webconventions.errors import ServiceError
-from webconventions.hosts import host_of
+from webconventions.hosts import host_of, host_pattern, origin_pattern
 from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
 from webconventions.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -282,3 +283,47 @@ async def test_the_docs_page_puts_a_proxys_root_path_before_every_url() -> None:
     assert "https://" not in proxied
     js = await _request(app, "GET", "/v1/docs/static/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
+    """Review rev12: IDNA 2008 on the whole host refused ASCII labels Chromium sends as they
+    are (``_``, edge hyphens, ``--`` at 3-4, long or empty labels) beside a Unicode one, and
+    said the host had no IDNA 2008 form; an emoji host's message never gave its ``xn--`` form."""
+    for listed, sent in [  # what Chromium 156's new URL(x).origin gives
+        ("http://Bücher.my_host.example", "http://xn--bcher-kva.my_host.example"),
+        ("http://bücher.ab--cd.example", "http://xn--bcher-kva.ab--cd.example"),
+        ("http://ü.x-.example:8080", "http://xn--tda.x-.example:8080"),
+        ("http://ü.example..", "http://xn--tda.example.."),
+    ]:
+        assert origin_pattern(listed) == sent
+    with pytest.raises(ValueError, match=r"label '☃' has no IDNA 2008.*'xn--n3h\.net'"):
+        origin_pattern("http://☃.net")
+    for invalid in ["http://ü.xn--a.example", "http://\u200dü.example", "http://ü.אa.example"]:
+        with pytest.raises(ValueError, match="has no IDNA 2008 form") as info:
+            origin_pattern(invalid)  # Chromium refuses these too: no xn-- form offered
+        assert "form, '" not in str(info.value)
+
+
+def test_an_ipv6_host_is_written_as_browsers_write_it_whatever_python_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review rev12: ``ip.compressed`` writes an IPv4-mapped address dotted from Python 3.13
+    (gh-87799), while a browser's Origin and Host say ``[::ffff:7f00:1]``. Python 3.13's
+    form is stood in for here, so the test guards it on any version."""
+    compressed = ipaddress.IPv6Address.compressed
+
+    def py313(ip: ipaddress.IPv6Address) -> str:
+        v4 = ip.ipv4_mapped
+        return f"::ffff:{v4}" if v4 is not None else compressed.fget(ip)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ipaddress.IPv6Address, "compressed", property(py313))
+    assert origin_pattern("http://[::FFFF:127.0.0.1]:8000") == "http://[::ffff:7f00:1]:8000"
+    assert host_pattern("[::ffff:127.0.0.1]") == host_of("[::FFFF:7F00:1]:80") == "[::ffff:7f00:1]"
+    for written, browser in [  # WHATWG: the first longest run of 2+ zero pieces is "::"
+        ("0:0:1:0:0:0:1:0", "[0:0:1::1:0]"),
+        ("1:0:0:2:0:0:3:4", "[1::2:0:0:3:4]"),
+        ("1:0:2:3:4:5:6:7", "[1:0:2:3:4:5:6:7]"),
+        ("::", "[::]"),
+        ("fe80:0::02", "[fe80::2]"),
+    ]:
+        assert host_pattern(f"[{written}]") == browser
