@@ -273,7 +273,8 @@ class _PmdStreamSource(BleStrapSource):
     def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self.last_data_at = now = self._clock.now()
         self.last_data_monotonic = time.monotonic()
-        if data and data[0] & 0x3F == MEASUREMENT_TYPES[self._KIND]:  # the beats' stream
+        beats_here = not self._BEATS_FROM_HEART_RATE and data
+        if beats_here and data[0] & 0x3F == MEASUREMENT_TYPES.get(self._KIND):  # the beats'
             self.beat_data_monotonic = self.last_data_monotonic
         self._queue.put_nowait(_Packet(bytes(data), now, connection, "pmd"))
 
