@@ -129,6 +129,13 @@ class BleConnection(BeatSource):
     no beats of its own (:meth:`~sensors.source.BeatSource._beats` is the subclass's).
     """
 
+    #: Whether the Heart Rate Measurement notifications carry this source's beats (a PMD
+    #: source's come from its own stream, :mod:`sensors.ble_pmd`).
+    _BEATS_FROM_HEART_RATE = True
+    #: The stream the beats come from when it is not the heart rate's (``"PPI"``, ``"ECG"``),
+    #: for the lines that name it; ``None`` for the Heart Rate Measurement.
+    beat_stream: str | None = None
+
     def __init__(
         self,
         address_or_name: str,
@@ -197,6 +204,11 @@ class BleConnection(BeatSource):
         #: The same on a monotonic clock (``time.monotonic()``): how long a strap has sent
         #: nothing is measured on it, so a step of the wall clock (NTP at boot) is no silence.
         self.last_data_monotonic: float | None = None
+        #: The same for the notifications that carry this source's beats only (heart rate
+        #: here; a PMD source's own stream, :mod:`sensors.ble_pmd`), since the latest
+        #: connection's first (None before it): a session whose beats stop while other data
+        #: goes on (heart rate of a PPI sensor) is silent all the same (rev12 review).
+        self.beat_data_monotonic: float | None = None
 
     @property
     def closing(self) -> bool:
@@ -247,6 +259,8 @@ class BleConnection(BeatSource):
     def _on_notify(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self.last_data_at = now = self._clock.now()
         self.last_data_monotonic = time.monotonic()
+        if self._BEATS_FROM_HEART_RATE:
+            self.beat_data_monotonic = self.last_data_monotonic
         self._queue.put_nowait(_Packet(bytes(data), now, connection))
 
     def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
@@ -367,6 +381,7 @@ class BleConnection(BeatSource):
             self._hr_char = char
             await self._read_battery_and_info(client)
             self._connection += 1
+            self.beat_data_monotonic = None  # a stream starting anew (PPI takes a while)
             await client.start_notify(char, functools.partial(self._on_notify, self._connection))
             await self._after_subscribe(client, device)
             if not client.is_connected:  # dropped while subscribing: its callback was ignored

@@ -105,6 +105,7 @@ class _PmdStreamSource(BleStrapSource):
 
     _KIND = "ppi"
     _NEEDS = "a Polar device"
+    _BEATS_FROM_HEART_RATE = False  # from the stream (its frames stamp beat_data_monotonic)
 
     def __init__(
         self,
@@ -272,6 +273,9 @@ class _PmdStreamSource(BleStrapSource):
     def _on_pmd(self, connection: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self.last_data_at = now = self._clock.now()
         self.last_data_monotonic = time.monotonic()
+        beats_here = not self._BEATS_FROM_HEART_RATE and data
+        if beats_here and data[0] & 0x3F == MEASUREMENT_TYPES.get(self._KIND):  # the beats'
+            self.beat_data_monotonic = self.last_data_monotonic
         self._queue.put_nowait(_Packet(bytes(data), now, connection, "pmd"))
 
 
@@ -311,6 +315,7 @@ class BlePpiSource(_PmdStreamSource):
 
     _KIND = "ppi"
     _NEEDS = "a Polar optical sensor (OH1, Verity Sense) or a Polar watch"
+    beat_stream = "PPI"
 
     def __init__(
         self,
@@ -482,6 +487,7 @@ class BleEcgSource(_PmdStreamSource):
 
     _KIND = "ecg"
     _NEEDS = "a Polar chest strap with ECG (H10)"
+    beat_stream = "ECG"
     _AGREE_MS = 20.0
     _WINDOW = 30
     _ALIGN = 5

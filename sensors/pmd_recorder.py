@@ -98,6 +98,7 @@ class BlePmdStreams(_PmdStreamSource):
 
     _KIND = "pmd"
     _NEEDS = "a Polar device (H10: ecg, acc; OH1, Verity Sense: ppi, acc)"
+    _BEATS_FROM_HEART_RATE = True  # its beats are the strap's; the streams go to files
 
     def __init__(
         self,

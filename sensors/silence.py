@@ -3,7 +3,9 @@
 The link may stay up while a strap sends nothing (its firmware stuck, a subscription BlueZ
 lost): no state says it, the beats just stop. :class:`SilenceWatch` follows the strap's states
 and its latest data (``last_data_monotonic`` of :class:`sensors.BleStrapSource`: any
-notification with data, heart rate or a PMD stream) and says when nothing came for
+notification with data; a service session from a PPI or ECG source watches that stream's own
+once it sent on the connection, :func:`latest_beat_data`: its heart rate going on while the
+stream stopped is no data for the session) and says when nothing came for
 :data:`SILENT_AFTER_S`. ``hrvpace record`` prints its lines (``[no data] ...``, ``[data]
 ...``); a service session says it in its live ``status`` and its ``GET`` (``silence_warning``).
 
@@ -17,7 +19,7 @@ import math
 
 from sensors.beat import SourceState
 
-__all__ = ["SILENT_AFTER_S", "SilenceWatch"]
+__all__ = ["SILENT_AFTER_S", "SilenceWatch", "latest_beat_data"]
 
 #: How long (s) a connected strap may send nothing before it is said to be silent.
 SILENT_AFTER_S = 10.0
@@ -93,3 +95,20 @@ class SilenceWatch:
             f"no data from {self._label} for {now - self._said_from:.0f} s (still connected); "
             f"{self._ending} goes on and keeps what comes"
         )
+
+
+def latest_beat_data(source: object, label: str) -> tuple[float | None, str]:
+    """``(last data's monotonic time, label)`` for :meth:`SilenceWatch.check` of a strap source.
+
+    The source's ``beat_data_monotonic`` (the notifications that carry its beats, since the
+    connection's first) once set, else ``last_data_monotonic`` (any data: a PPI stream starts
+    some seconds after the link, and its heart rate meanwhile says the strap is there). A
+    source whose beats come from a stream of their own (``beat_stream``, ``"PPI"``) is named
+    by it then: ``the PPI stream of LABEL`` (rev12 review: a stopped PPI or ECG stream was never
+    said while the heart rate went on).
+    """
+    beat_data = getattr(source, "beat_data_monotonic", None)
+    if beat_data is None:
+        return getattr(source, "last_data_monotonic", None), label
+    stream = getattr(source, "beat_stream", None)
+    return beat_data, (f"the {stream} stream of {label}" if stream else label)

@@ -53,7 +53,7 @@ from sensors.battery import LowBatteryWatch
 from sensors.beat import Beat, SourceStatus
 from sensors.clock import SystemClock
 from sensors.contact import ContactChanges
-from sensors.silence import SilenceWatch
+from sensors.silence import SilenceWatch, latest_beat_data
 from sensors.source import BeatSource
 
 __all__ = [
@@ -250,7 +250,8 @@ class Pipeline:
             return
         status = self.source.status
         label = status.device_name or status.device_address or "the strap"
-        last_data = getattr(self.source, "last_data_monotonic", None)
+        # the beats' own stream once it sent (PPI, ECG: heart rate going on is no beat)
+        last_data, label = latest_beat_data(self.source, label)
         line = self._silence.check(time.monotonic(), last_data, label)
         if line is not None:
             log.warning("session %s: %s", self.session_id, line)

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import payloads
 from api.errors import SessionNotFoundError, SessionStartFailedError
@@ -31,6 +32,8 @@ from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode
 from api.storage import Behind, Row, Storage
 from sensors import SourceState
 from sensors.contact import NoContactStretch, no_contact_stretches, open_stretch_starts
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -102,7 +105,9 @@ class SessionOut(BaseModel):
         default=None, description="Where the source is in its life (while running)"
     )
     last_metrics: payloads.WindowMetrics | None = Field(
-        default=None, description="The latest window's metrics (while running)"
+        default=None,
+        description="The latest window's metrics (while running; once ended, its last stored "
+        "window; null without one)",
     )
     last_guidance: payloads.Guidance | None = Field(
         default=None,
@@ -453,7 +458,23 @@ async def get_session(session_id: str, manager: ManagerDep, storage: StorageDep)
     out = _row_to_out(settled_row, live, summaries[session_id])
     if out.t_s is None:  # an ended session: its last stored beat (the page backfills from it)
         out.t_s = await asyncio.to_thread(storage.last_beat_t_s, session_id)
+    if not out.live and out.last_metrics is None:
+        # an ended session: its last stored window (rev12 review: a page attaching an ended
+        # session again said "its last numbers" and showed none)
+        out.last_metrics = await asyncio.to_thread(_last_stored_metrics, storage, session_id)
     return out
+
+
+def _last_stored_metrics(storage: Storage, session_id: str) -> payloads.WindowMetrics | None:
+    """The session's last stored metrics window; ``None`` without one (or one not readable)."""
+    data = storage.last_snapshot("metrics", session_id)
+    if data is None:
+        return None
+    try:
+        return payloads.WindowMetrics.model_validate(data)
+    except ValidationError:  # stored by another version: left out, never a failed answer
+        log.warning("session %s: its last metrics window is not readable", session_id)
+        return None
 
 
 class SessionPatch(BaseModel):

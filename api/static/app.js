@@ -243,6 +243,9 @@ async function attachSteps(sessionId, current) {
   if (!current()) return;
   renderQuality();
   renderMetrics(); // the backfilled beats say whether the last window is old
+  // the stored beats' heart rate: an ended session attached again shows its last one (rev12
+  // review: "-" under "its last numbers"), a reload of a live one before its next beat
+  renderHeartRate();
   renderEnded(); // a session picked after its end (or stopped by a restart) says so
   openSocket(sessionId);
 }
@@ -678,11 +681,17 @@ function pushBeat(b) {
   if (drop) beats.splice(0, drop);
 }
 
-/** The tiles of the newest beat `msg` (a live one): heart rate, contact, count, quality. */
-function showBeat(msg) {
+/** Heart rate: the mean of the last HR_BEATS intervals the tachogram holds ("-" without). */
+function renderHeartRate() {
   const recent = state.beats.slice(-HR_BEATS);
+  if (!recent.length) return;
   const meanRr = recent.reduce((a, b) => a + b.rr_ms, 0) / recent.length;
   setText($("heart-rate"), Math.round(60000 / meanRr));
+}
+
+/** The tiles of the newest beat `msg` (a live one): heart rate, contact, count, quality. */
+function showBeat(msg) {
+  renderHeartRate();
   setText($("st-contact"), msg.contact === null ? "not reported" : msg.contact ? "yes" : "NO CONTACT");
   setText($("st-beats"), msg.idx + 1);
   renderQuality();
@@ -826,6 +835,16 @@ function renderMetrics() {
   setData($("rmssd"), "stale", stale ? "true" : "false");
 }
 
+const SILENT_CONN = "Live, but no data";
+
+/** The status's silence_warning with "for N s" as "since HH:MM:SS" (the silence's start). */
+function silenceSince(msg) {
+  const found = /for (\d+) s/.exec(msg.silence_warning);
+  if (!found || typeof msg.timestamp !== "number") return msg.silence_warning;
+  const since = new Date((msg.timestamp - Number(found[1])) * 1000).toLocaleTimeString();
+  return msg.silence_warning.replace(found[0], `since ${since}`);
+}
+
 function onStatus(msg) {
   if (state.session) state.session.state = msg.state;
   // a connected strap that sent nothing for 10 s: the service's silence_warning says so (the
@@ -838,9 +857,18 @@ function onStatus(msg) {
   setText($("st-battery"), msg.battery_pct === null ? "-" : `${msg.battery_pct} %${low}`);
   if ($("st-battery").title !== (msg.battery_warning || "")) $("st-battery").title = msg.battery_warning || "";
   setText($("st-beats"), msg.n_beats);
-  const said = msg.silence_warning || msg.message;
+  // the silence's line says since when (the message's "for 10 s" is as of its start: it is
+  // sent at the silence's start and end only), in the tooltip and, visible on a touch screen
+  // and said once by a screen reader, in the top bar (a polite live region: rev12 review)
+  const silence = msg.silence_warning ? silenceSince(msg) : null;
+  const said = silence || msg.message;
   if (said && $("st-state").title !== said) $("st-state").title = said;
   else if (!said && $("st-state").title.startsWith("no data from ")) $("st-state").title = "";
+  const conn = $("conn-status").textContent;
+  if (msg.state === "running" && (conn === "Live" || conn.startsWith(SILENT_CONN))) {
+    const line = silence ? `${SILENT_CONN}${silence.split(";")[0].slice("no data".length)}` : "Live";
+    if (conn !== line) setConn(line);
+  }
   // lost skin contact: no beats come, so the status is what says it (the note and the tile)
   const noContact = msg.source_state === "no_contact";
   if (noContact) $("st-contact").textContent = "NO CONTACT";

@@ -263,6 +263,19 @@ class SeriesTables(StorageCore):
             out.append(item)
         return out
 
+    def last_snapshot(self, table: str, session_id: str) -> dict[str, Any] | None:
+        """A session's latest snapshot as stored (its fields, no ``recorded_at``), or ``None``.
+
+        One row through the ``(session_id, t_s)`` index: cheap whatever the session's length.
+        """
+        _check_table(table)
+        rows = self.query(
+            f"SELECT data_json FROM {table} WHERE session_id = ? ORDER BY t_s DESC, rowid DESC "
+            "LIMIT 1",
+            (session_id,),
+        )
+        return dict(json.loads(rows[0][0])) if rows else None
+
     def count_snapshots(self, table: str, session_id: str, *, since: float | None = None) -> int:
         """How many snapshots :meth:`snapshots` selects (before ``limit``)."""
         _check_table(table)

@@ -23,14 +23,27 @@ Polar's rule for PPI quality: a pulse with the blocker bit (movement) or without
 timeline and the next pulse kept is marked as a gap, as :class:`sensors.BlePpiSource` does live.
 An interval no heart beats (outside 200..3000 ms, 0 too:
 :func:`sensors.heart_rate_measurement.is_heart_rr_ms`, the live bound) is left out with a gap
-too, one rule with the live source; as live, it never dates a pulse: its place on the timeline
-counts as the median kept interval (:func:`sensors.heart_rate_measurement.stand_in_rr_ms`) of
-the pulses within :data:`STAND_IN_ROWS` rows either side (a file has no frames; a PPI frame
-holds a few pulses), or of the whole file when none is there, so a corrupt 60-s value cannot
-move the timeline. The timestamps become ``arrived_at`` and further gaps are inferred from them
-(:mod:`sensors.formats.gaps`). ``meta`` reports ``rejected_pulses`` (every pulse left out),
-``implausible_pulses`` (of them, the unflagged ones left out for their interval, as the live
-source's malformed count) and the median error estimate.
+too, one rule with the live source. Its place on the timeline (flagged or not; rev12 review: a
+stand-in for every such place moved the kept pulses by its error, +20 s or -74 s by the end of
+a 600-pulse file) is dated by the file's own clock:
+
+- a value below 200 ms (0 included, as a double detection's ``150`` then ``850``) counts as
+  itself: it is time that passed, and it errs by under 200 ms at most, never added up;
+- a value above 3000 ms (pulses missed while moving) counts as itself as far as the timestamps
+  allow: its stamp group (the rows sharing its phone stamp, a PPI frame in the app's files; one
+  row in hrvpace's) may take no more than its stamps' advance over the row before the group,
+  less the group's other intervals. Beyond that the clock contradicts the value (a corrupt 60-s
+  value between rows 1 s apart) and it counts as the larger of what the clock allows and the
+  stand-in, the median kept interval (:func:`sensors.heart_rate_measurement.stand_in_rr_ms`) of
+  the pulses within :data:`STAND_IN_ROWS` rows either side (of the whole file when none is
+  there); in the file's first stamp group, with no clock before it, as the stand-in.
+
+So a left-out pulse moves the kept pulses' times by no more than the timestamps' own jitter.
+The timestamps become ``arrived_at`` and further gaps are inferred from them
+(:mod:`sensors.formats.gaps`: time the clock shows passed and the intervals do not, e.g. after a
+value counted short, is added there). ``meta`` reports ``rejected_pulses`` (every pulse left
+out), ``implausible_pulses`` (of them, the unflagged ones left out for their interval, as the
+live source's malformed count) and the median error estimate.
 
 References
 ----------
@@ -187,7 +200,7 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
             f"beats so; {int((valid & ~plausible).sum())} of {n})",
             path=path,
         )
-    timing_ms = _timing_ms(ppi_ms, plausible)
+    timing_ms = _timing_ms(ppi_ms, plausible, arrived_at)
     # naive phone local time steps with daylight saving: that is no loss of beats
     inferred, missing_s = infer_gaps(timing_ms, arrived_at, local_clock=not aware)
     t_all = timeline_with_gaps(timing_ms, missing_s)
@@ -240,22 +253,39 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
     )
 
 
-def _timing_ms(ppi_ms: np.ndarray, plausible: np.ndarray) -> np.ndarray:
-    """The intervals that date the pulses: a left-out one's place as its stand-in.
+def _timing_ms(ppi_ms: np.ndarray, plausible: np.ndarray, clock_s: np.ndarray) -> np.ndarray:
+    """The intervals that date the pulses: a left-out one's place as the module docstring says.
 
-    The stand-in of an interval no heart beats is the median plausible interval within
-    :data:`STAND_IN_ROWS` rows either side (:func:`~sensors.heart_rate_measurement.stand_in_rr_ms`,
-    the live rule), else of the whole file (module docstring).
+    A value under 200 ms counts as itself; one over 3000 ms as itself up to what its stamp group
+    may take by the clock (``clock_s``, the rows' stamps), never less than the stand-in
+    (:func:`~sensors.heart_rate_measurement.stand_in_rr_ms` of the plausible intervals within
+    :data:`STAND_IN_ROWS` rows either side, else of the whole file).
     """
     timing = ppi_ms.astype(np.float64, copy=True)
-    bad = np.flatnonzero(~plausible)
-    if not bad.size:
-        return timing
+    long = np.flatnonzero(~plausible & (ppi_ms > MAX_HEART_RR_MS))
+    if not long.size:
+        return timing  # plausible and short values count as themselves
     whole = stand_in_rr_ms(HeartRateMeasurement(0, rr_ms=tuple(ppi_ms[plausible].tolist())))
-    for i in bad:
+    stand_in = np.empty(long.size)
+    for k, i in enumerate(long):
         lo, hi = max(0, int(i) - STAND_IN_ROWS), int(i) + STAND_IN_ROWS + 1
         near = ppi_ms[lo:hi][plausible[lo:hi]]
-        timing[i] = stand_in_rr_ms(
+        stand_in[k] = stand_in_rr_ms(
             HeartRateMeasurement(0, rr_ms=tuple(near.tolist())), none_kept_ms=whole
         )
+    # every long value as its stand-in first: the other intervals of a group are then known
+    timing[long] = stand_in
+    n = ppi_ms.size
+    # stamp groups: runs of rows sharing one stamp (a frame in the app's files)
+    starts = np.flatnonzero(np.r_[True, clock_s[1:] != clock_s[:-1]])
+    ends = np.r_[starts[1:], n]
+    group = np.repeat(np.arange(starts.size), ends - starts)
+    for k, i in enumerate(long):
+        g = int(group[i])
+        a, b = int(starts[g]), int(ends[g])
+        if a == 0:
+            continue  # the first group: no clock before it, the stand-in
+        others_ms = float(timing[a:b].sum() - timing[i])
+        allowed_ms = (float(clock_s[b - 1]) - float(clock_s[a - 1])) * 1000.0 - others_ms
+        timing[i] = min(float(ppi_ms[i]), max(float(stand_in[k]), allowed_ms))
     return timing

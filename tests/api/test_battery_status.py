@@ -166,6 +166,47 @@ def test_the_status_says_a_connected_strap_sends_nothing_and_clears_when_data_co
     ]
 
 
+class _SilentPpi(_SilentStrap):
+    """A PPI sensor's source: heart rate is data, its beats come from the PPI stream only."""
+
+    beat_data_monotonic: float | None = None
+    beat_stream = "PPI"
+
+
+def test_a_ppi_stream_stopping_is_silence_while_heart_rate_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # rev12 review finding 2: every notification was data, so a PPI (or ECG) session whose
+    # stream stopped while the 1-Hz heart rate went on never said "no data"
+    from types import SimpleNamespace
+
+    import api.pipeline.loop as loop
+
+    now = [100.0]
+    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time))
+    source = _SilentPpi()
+    hub = LiveHub("s")
+    pipeline = Pipeline(
+        session_id="s", source=source, storage=NoStore(), hub=hub, analyser=None, pacer=None
+    )
+    source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar Sense B5"))
+
+    def check_at(t: float) -> str | None:
+        now[0] = source.last_data_monotonic = t  # heart rate every time
+        pipeline._check_silence()
+        return pipeline.silence_warning()
+
+    assert check_at(115.0) is None  # no PPI frame yet on this link: heart rate counts (start-up)
+    source.beat_data_monotonic = 116.0
+    assert check_at(125.0) is None
+    assert check_at(126.0) == (
+        "no data from the PPI stream of Polar Sense B5 for 10 s (still connected); the session "
+        "goes on and keeps what comes"
+    )
+    source.beat_data_monotonic = 127.0
+    assert check_at(127.5) is None
+
+
 def test_a_source_that_is_no_strap_is_never_silent() -> None:
     source = _Strap()  # no last_data_monotonic: a simulator or a replay
     hub = LiveHub("s")

@@ -266,6 +266,12 @@ def test_the_generated_client_parses_a_running_session(
         t_windows = [w.t_s for w in snapshots.metrics]
         assert t_windows[0] >= 60.0
         assert all(b - a >= 5.0 - 1e-9 for a, b in itertools.pairwise(t_windows))
+        # rev12 review finding 4: the ended session's GET has its last stored window (it had
+        # none, and a page attaching it again showed "-" under "its last numbers")
+        ended = m.SessionOut.from_dict(c.get(base).json())
+        assert not ended.live and isinstance(ended.last_metrics, m.WindowMetrics)
+        last = c.get(f"{base}/metrics").json()["metrics"][-1]
+        assert ended.last_metrics.to_dict() == {k: v for k, v in last.items() if k != "recorded_at"}
 
 
 def test_real_live_messages_fit_the_served_live_schema(server: Server) -> None:

@@ -172,7 +172,7 @@ def test_a_running_session_streams_signals_and_serves_the_last_one(
             timeout_s=10,
             what="the stop",
         )
-        assert ended["last_signal"] is None  # like last_metrics: while running only
+        assert ended["last_signal"] is None  # while running only (not stored; last_metrics is)
         doc = c.get("/api/v1/openapi.json").json()
     ref = doc["components"]["schemas"]["SessionOut"]["properties"]["last_signal"]
     assert "WindowSignal" in json.dumps(ref)

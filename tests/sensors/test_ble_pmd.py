@@ -78,8 +78,12 @@ async def test_ppi_stream_starts_gives_beats_with_error_and_stops_on_close(
         bluez.notify(SENSE, encode_heart_rate_measurement(HeartRateMeasurement(61)))
         await asyncio.sleep(0.1)
         assert not pending.done() and sensor.status.heart_rate_bpm == 61.0
+        # rev12 review: heart rate is data, but no beat data (the session's silence watches it)
+        assert sensor.last_data_monotonic is not None and sensor.beat_data_monotonic is None
+        assert sensor.beat_stream == "PPI"
         bluez.notify_pmd(SENSE, ppi_frame(pulse(1000, error=12), pulse(950, error=8, hr=63)))
         first = await asyncio.wait_for(pending, STEP)
+        assert sensor.beat_data_monotonic == sensor.last_data_monotonic
         second = await next_beat(it)
         assert (first.rr_ms, first.error_ms, first.heart_rate_bpm) == (1000.0, 12.0, 60.0)
         assert (second.rr_ms, second.error_ms, second.heart_rate_bpm) == (950.0, 8.0, 63.0)
@@ -249,8 +253,11 @@ async def test_reconnect_restarts_ppi_and_marks_the_gap(bluez: FakeBluez) -> Non
         bluez.notify_pmd(SENSE, ppi_frame(pulse(1000), pulse(1010)))
         assert [(await next_beat(it)).gap_before for _ in range(2)] == [False, False]
         pending = asyncio.ensure_future(anext(it))
+        assert sensor.beat_data_monotonic is not None
         bluez.drop(SENSE)
         await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=10.0)
+        # the stream counted afresh on the new link, from its first frame (PPI starts late)
+        assert sensor.beat_data_monotonic is None
         bluez.notify_pmd(SENSE, ppi_frame(pulse(1020)))
         beat = await asyncio.wait_for(pending, STEP)
         assert beat.rr_ms == 1020.0 and beat.gap_before

@@ -128,6 +128,36 @@ def test_a_dropped_ppi_value_moves_no_row_of_the_file(tmp_path: Path, bad: int) 
     assert np.diff(rec.t_s) == pytest.approx([0.8] * 4 + [1.6] + [0.8] * 9)
 
 
+def test_double_detections_move_no_kept_pulse_of_a_read_file(tmp_path: Path) -> None:
+    """rev12 finding 1: the reader counted every left-out place as its stand-in (1000 ms) and
+    ran 150 ms x 23 = 19.6 s ahead of the file's clock by the end: a double detection (150 ms,
+    then the rest of the beat) is time that passed and counts as itself."""
+    ivs: list[int] = []
+    for k in range(200):
+        ivs += [150, 850] if k and k % 25 == 0 else [1000]
+    ends = 1_800_000_000.0 + np.cumsum(ivs) / 1000.0
+    path = tmp_path / "r.ppi.txt"
+    with PpiStreamWriter(path) as writer:
+        for i in range(0, len(ivs), 5):
+            chunk = ivs[i : i + 5]
+            pulses = [PpiSample(v, 9, 60, False, True) for v in chunk]
+            writer.write(decode_frame(encode_frame("ppi", pulses)), float(ends[i + len(chunk) - 1]))
+    rows = [line.split(";") for line in path.read_text().splitlines()[1:]]
+    stamps = np.array([dt.datetime.fromisoformat(row[0]).timestamp() for row in rows])
+    rec = read_recording(path)
+    kept = np.array([v >= 200 for v in ivs])
+    assert len(rec) == 200 and rec.meta["implausible_pulses"] == 7
+    # the kept pulses at their true ends (the rows of a frame's last pulse: its arrival) ...
+    np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[0], atol=2e-3)
+    last = np.zeros(len(ivs), dtype=bool)
+    last[4::5] = last[-1] = True
+    on_arrival = last[kept]
+    assert on_arrival.sum() > 30
+    np.testing.assert_allclose(
+        (rec.t_s - rec.t_s[0])[on_arrival], (stamps - stamps[0])[kept & last], atol=2e-3
+    )
+
+
 def test_ecg_starts_a_new_file_where_the_samples_break(tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
     fs = 130.0

@@ -317,6 +317,39 @@ def test_intervals_no_heart_beats_are_left_out_with_a_gap_as_live(tmp_path: Path
     )
 
 
+@pytest.mark.parametrize(("value", "blocker"), [(4200, 1), (3400, 0), (150, 1)])
+def test_left_out_pulses_keep_the_timeline_length_of_a_frame_stamped_file(
+    tmp_path: Path, value: int, blocker: int
+) -> None:
+    """rev12 finding 1: the app stamps every pulse of a frame with the frame's arrival, so the
+    stamps could not correct a stand-in's error: missed pulses (4.2 s, blocker set) counted as
+    1 s put the end of a 600-pulse file 74 s early. Now a long value counts as itself as far as
+    the stamps allow, a short one as itself; the module docstring's flagged pulses keep their
+    time."""
+    ivs, flags = [], []
+    for k in range(150):
+        if k and k % 25 == 0:
+            ivs += [value] if value > 3000 else [value, 1000 - value]
+            flags += [blocker] if value > 3000 else [blocker, 0]
+        else:
+            ivs.append(1000)
+            flags.append(0)
+    ends = np.cumsum(ivs) / 1000.0
+    lines = [HEADER]
+    for i in range(0, len(ivs), 5):
+        last = min(i + 4, len(ivs) - 1)
+        stamp = (T0 + dt.timedelta(seconds=float(ends[last]) + 0.05)).isoformat(
+            timespec="milliseconds"
+        )
+        lines += [f"{stamp};{ivs[j]};10;{flags[j]};1;1;60" for j in range(i, last + 1)]
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    rec = read_recording(path)
+    kept = np.array([not f and 200 <= v <= 3000 for v, f in zip(ivs, flags, strict=True)])
+    assert len(rec) == kept.sum() and rec.gaps.sum() == 5
+    np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[kept][0], atol=1e-6)
+
+
 def test_a_file_of_intervals_no_heart_beats_is_refused(tmp_path: Path) -> None:
     path = export(tmp_path, [(100, 8, 0, 1, 1, 60)] * 5 + [(900, 8, 1, 1, 1, 60)])
     with pytest.raises(RecordingFormatError, match=r"outside 200\.\.3000 ms .*5 of 6"):

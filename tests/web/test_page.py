@@ -277,9 +277,28 @@ def test_live_session_from_the_page(
         assert ended.inner_text().startswith("This session stopped:"), ended.inner_text()
         assert page.locator("#live").get_attribute("data-ended") == "true"
         assert int(page.locator("#tachogram").get_attribute("data-n-points") or "0") > 1
+        # dimmed as over, and a stale value dimmer still (rev12 review: the ended rule hid it)
+        opacity = "([id, stale]) => { const el = document.getElementById(id);"
+        opacity += " el.classList.toggle('stale', stale); return getComputedStyle(el).opacity; }"
+        stale_rmssd = page.evaluate(opacity, ["rmssd", True])
+        fresh_rmssd = page.evaluate(opacity, ["rmssd", False])
+        assert (float(stale_rmssd), float(fresh_rmssd)) == (0.4, 0.55)
         page.locator("#live").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "live-ended-laptop.png"))
         _phone_shot(page, artifacts / "live-ended-phone.png")
+        # attached again (as the page does when the service comes back after a lost answer):
+        # its last numbers from storage, not "-" (rev12 review finding 4)
+        shown = {t: page.get_by_test_id(t).inner_text() for t in ("heart-rate", "rmssd")}
+        assert "-" not in shown.values(), shown
+        page.locator("#session-select").dispatch_event("change")  # attach(the ended session)
+        page.wait_for_function(
+            "([hr, rmssd]) => document.getElementById('heart-rate').textContent === hr"
+            " && document.getElementById('rmssd').textContent === rmssd"
+            " && document.getElementById('live').dataset.ended === 'true'"
+            " && document.getElementById('live-ended').hidden === false",
+            arg=[shown["heart-rate"], shown["rmssd"]],
+            timeout=10_000,
+        )
         page.locator("#session-select").select_option("")  # the person picks no session
         page.wait_for_function(
             "document.getElementById('tachogram').dataset.nPoints === '0'", timeout=5000

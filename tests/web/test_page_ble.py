@@ -6,6 +6,7 @@ synchronous)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -186,7 +187,13 @@ def test_lost_skin_contact_shows_the_note_and_the_tile_from_the_status(
             timeout_s=10,
             what="the strap's silence on the page",
         )
-        assert (state.get_attribute("title") or "").startswith("no data from Polar H10")
+        title = state.get_attribute("title") or ""
+        # rev12 review finding 5: since when (the message's "for 10 s" was shown for minutes),
+        # and said in the top bar (a polite live region, visible on a touch screen)
+        said = r"no data from Polar H10 \S+ since .+ \(still connected\); the session goes on"
+        assert re.fullmatch(said + " and keeps what comes", title), title
+        conn = page.locator("#conn-status")
+        assert conn.inner_text() == "Live, but " + title.split(";")[0], conn.inner_text()
         bluez.call(lambda: bluez.fake.notify(H10, packet(1024, hr=60)))
         wait_until(
             lambda: state.inner_text() == "running (streaming)",
@@ -194,5 +201,6 @@ def test_lost_skin_contact_shows_the_note_and_the_tile_from_the_status(
             what="the silence to clear",
         )
         assert not (state.get_attribute("title") or "").startswith("no data from")
+        assert conn.inner_text() == "Live"
         api.post(f"/api/v1/sessions/{sid}/stop")
     assert page_errors == []

@@ -24,7 +24,9 @@ const POLL_MS = 3000;
 // reads them at once: a prompt due meanwhile is on the card as the person looks. The read is
 // slowed, not paused: without a live session it is what brings a hidden tab its prompts, and
 // with them the system notification (notify -> nudges.nudge, for a hidden tab), which may
-// then come up to 15 s after the prompt's time. (The live socket's reconnect backs off to
+// then come up to 15 s after the prompt's time, or about a minute: Chrome runs chained timers
+// of a tab hidden for over 5 minutes at most once a minute (intensive wake-up throttling,
+// Chrome 88; an open WebSocket is no exemption). (The live socket's reconnect backs off to
 // 60 s while hidden, app.js; a prompt is the person's to act on, so it waits less.)
 const POLL_HIDDEN_MS = 15000;
 const TITLES = {
