@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from concurrent.futures import Future
@@ -537,6 +538,42 @@ def test_an_opening_never_probes_its_own_lock_where_flock_is_per_process(
         assert service.owner.path.exists()
     finally:
         service.close()
+
+
+def test_a_forked_child_probes_its_parents_owners_as_another_process(tmp_path: Path) -> None:
+    """rev13 review: a forked child inherited the parent's own-owner ids (``_OWN``) and counted
+    the parent's owner alive for good, after the parent released it too. The child says by
+    its exit status: 0 right, 1 the live parent's owner not alive, 2 the released one alive."""
+    from api.storage import owners
+
+    database = tmp_path / "db.sqlite3"
+    owner = owners.Owner(database)
+    checked_r, checked_w = os.pipe()
+    released_r, released_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never back into pytest
+        status = 3
+        try:
+            if not owners.owner_alive(database, owner.id):  # the parent holds it
+                status = 1
+            else:
+                os.write(checked_w, b"x")
+                os.read(released_r, 1)  # the parent released it
+                status = 2 if owners.owner_alive(database, owner.id) else 0
+        finally:
+            os._exit(status)
+    os.close(checked_w)  # the child's copy only: EOF when it ended at its first check
+    os.close(released_r)
+    try:
+        os.read(checked_r, 1)
+        owner.release()
+    finally:
+        with contextlib.suppress(BrokenPipeError):  # a child ended at its first check
+            os.write(released_w, b"x")
+        os.close(checked_r)
+        os.close(released_w)
+        _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0
 
 
 @pytest.mark.parametrize("failing", ["open", "flock"])
