@@ -672,6 +672,43 @@ def test_two_openings_migrating_at_once_apply_each_step_once(tmp_path: Path) -> 
         late.close()
 
 
+def test_a_newer_hrvpace_migrating_while_this_one_waits_is_refused(tmp_path: Path) -> None:
+    """rev13 review: the re-read under the write lock skipped every step a newer hrvpace had
+    applied meanwhile, past this one's last too, and said the schema was this one's: it ran
+    on a schema it does not know. Now it is the same refusal as at the first read."""
+    from api.storage.connection import connect
+    from api.storage.schema import migrate
+
+    db = tmp_path / "db.sqlite3"
+    conn = connect(db)
+    for number in range(7):
+        conn.executescript(MIGRATIONS[number])
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+
+    class Late:  # read version 7, then a newer hrvpace migrates while it waits for the lock
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn, self.waited = conn, False
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "BEGIN IMMEDIATE" and not self.waited:
+                self.waited = True
+                newer = connect(db)
+                newer.executescript(MIGRATIONS[7])
+                newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+                newer.close()
+            return self.conn.execute(sql, *args)
+
+    late = connect(db)
+    try:
+        known = len(MIGRATIONS)
+        with pytest.raises(StorageError, match=rf"version {known + 1} is newer .* \({known}\)"):
+            migrate(Late(late))  # type: ignore[arg-type]
+        assert not late.in_transaction  # rolled back: the write lock is not kept
+    finally:
+        late.close()
+
+
 def test_writes_lost_to_an_unexpected_error_are_told_as_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
