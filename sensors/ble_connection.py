@@ -209,6 +209,10 @@ class BleConnection(BeatSource):
         #: connection's first (None before it): a session whose beats stop while other data
         #: goes on (heart rate of a PPI sensor) is silent all the same (rev12 review).
         self.beat_data_monotonic: float | None = None
+        #: When (``time.monotonic()``) the latest connection subscribed (None before the
+        #: first): a stream that sent no frame since is watched from here once its start-up
+        #: grace passed (:func:`sensors.silence.latest_beat_data`).
+        self.connected_monotonic: float | None = None
 
     @property
     def closing(self) -> bool:
@@ -382,6 +386,7 @@ class BleConnection(BeatSource):
             await self._read_battery_and_info(client)
             self._connection += 1
             self.beat_data_monotonic = None  # a stream starting anew (PPI takes a while)
+            self.connected_monotonic = time.monotonic()
             await client.start_notify(char, functools.partial(self._on_notify, self._connection))
             await self._after_subscribe(client, device)
             if not client.is_connected:  # dropped while subscribing: its callback was ignored

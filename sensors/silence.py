@@ -4,8 +4,9 @@ The link may stay up while a strap sends nothing (its firmware stuck, a subscrip
 lost): no state says it, the beats just stop. :class:`SilenceWatch` follows the strap's states
 and its latest data (``last_data_monotonic`` of :class:`sensors.BleStrapSource`: any
 notification with data; a service session from a PPI or ECG source watches that stream's own
-once it sent on the connection, :func:`latest_beat_data`: its heart rate going on while the
-stream stopped is no data for the session) and says when nothing came for
+once it sent on the connection, or once :data:`STREAM_START_GRACE_S` passed on it without a
+frame, :func:`latest_beat_data`: its heart rate going on while the stream stopped, or never
+started, is no data for the session) and says when nothing came for
 :data:`SILENT_AFTER_S`. ``hrvpace record`` prints its lines (``[no data] ...``, ``[data]
 ...``); a service session says it in its live ``status`` and its ``GET`` (``silence_warning``).
 
@@ -19,10 +20,14 @@ import math
 
 from sensors.beat import SourceState
 
-__all__ = ["SILENT_AFTER_S", "SilenceWatch", "latest_beat_data"]
+__all__ = ["SILENT_AFTER_S", "STREAM_START_GRACE_S", "SilenceWatch", "latest_beat_data"]
 
 #: How long (s) a connected strap may send nothing before it is said to be silent.
 SILENT_AFTER_S = 10.0
+#: How long (s) after a connection a source whose beats come from a stream of their own (PPI,
+#: ECG) may have sent no frame of it before the stream is watched from the connection's time:
+#: a PPI stream takes about 25 s to start (its warm-up), and meanwhile the heart rate counts.
+STREAM_START_GRACE_S = 30.0
 #: The source states in which the strap is connected (its link up, data expected).
 _CONNECTED = (SourceState.STREAMING, SourceState.HR_ONLY, SourceState.NO_CONTACT)
 
@@ -97,7 +102,7 @@ class SilenceWatch:
         )
 
 
-def latest_beat_data(source: object, label: str) -> tuple[float | None, str]:
+def latest_beat_data(source: object, label: str, *, now: float) -> tuple[float | None, str]:
     """``(last data's monotonic time, label)`` for :meth:`SilenceWatch.check` of a strap source.
 
     The source's ``beat_data_monotonic`` (the notifications that carry its beats, since the
@@ -105,10 +110,16 @@ def latest_beat_data(source: object, label: str) -> tuple[float | None, str]:
     some seconds after the link, and its heart rate meanwhile says the strap is there). A
     source whose beats come from a stream of their own (``beat_stream``, ``"PPI"``) is named
     by it then: ``the PPI stream of LABEL`` (rev12 review: a stopped PPI or ECG stream was never
-    said while the heart rate went on).
+    said while the heart rate went on). Such a source with no frame of its stream for
+    :data:`STREAM_START_GRACE_S` after its connection (``connected_monotonic``; ``now`` on the
+    same monotonic clock) is watched from the connection's time, so a stream that never starts
+    on a connection (at first, or after a reconnect) is said too (rev13 review).
     """
     beat_data = getattr(source, "beat_data_monotonic", None)
-    if beat_data is None:
-        return getattr(source, "last_data_monotonic", None), label
     stream = getattr(source, "beat_stream", None)
+    if beat_data is None:
+        connected = getattr(source, "connected_monotonic", None)
+        if stream and connected is not None and now - connected >= STREAM_START_GRACE_S:
+            return connected, f"the {stream} stream of {label}"
+        return getattr(source, "last_data_monotonic", None), label
     return beat_data, (f"the {stream} stream of {label}" if stream else label)

@@ -303,9 +303,14 @@ def _punycode_host(value: str, host: str) -> str:
     non-ASCII label by IDNA 2008 (RFC 5891), an ``xn--`` label checked to decode, any other
     ASCII label kept as it is. IDNA 2008 on the whole host refused what browsers send when
     another label was ASCII with ``_``, an edge hyphen, ``--`` at 3-4, over 63 characters or
-    empty (``http://bücher.my_host.example``; review rev12). A label IDNA 2008 refuses (an
-    emoji, a symbol) is refused, the message giving the host's punycode for a disallowed
-    code point (``☃.net`` -> ``xn--n3h.net``, what Chromium sends).
+    empty (``http://bücher.my_host.example``; review rev12). A non-ASCII label keeps IDNA
+    2008's rules, its hyphen and length rules too, stricter than WHATWG's: ``bücher-``,
+    ``-bücher``, ``ab--ü`` and a label whose punycode is over 63 characters are refused,
+    though a browser may send their ``xn--`` form. A label IDNA 2008 refuses (an emoji, a
+    symbol, those hyphens and lengths) is refused, the message giving the host's punycode for a
+    disallowed code point or one of those hyphen and length rules where it can be written
+    (``☃.net`` -> ``xn--n3h.net``, what Chromium sends; ``bücher-.example`` ->
+    ``xn--bcher--3ya.example``), to be listed instead (rev13 review).
     """
     try:
         mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
@@ -324,8 +329,8 @@ def _punycode_host(value: str, host: str) -> str:
             else:
                 labels.append(idna.alabel(label).decode("ascii"))
         except idna.IDNAError as exc:
-            disallowed = isinstance(exc, idna.InvalidCodepoint) and not label.isascii()
-            hint = _punycode_hint(mapped) if disallowed else ""
+            browser_form = isinstance(exc, idna.InvalidCodepoint) or _whatwg_skips(label)
+            hint = _punycode_hint(mapped) if browser_form and not label.isascii() else ""
             raise ValueError(
                 f"{value!r} is not an origin a browser sends: its label {label!r} has no IDNA "
                 f"2008 form ({exc}); list the host's punycode (xn--...) form{hint}"
@@ -333,13 +338,28 @@ def _punycode_host(value: str, host: str) -> str:
     return ".".join(labels)
 
 
+def _whatwg_skips(label: str) -> bool:
+    """Whether ``label`` breaks an IDNA 2008 rule WHATWG URL skips for it.
+
+    Those rules (CheckHyphens and VerifyDnsLength false): a hyphen at its start or end, ``--``
+    at 3-4, an A-label over 63 characters. Read from the label, not from the error's text or
+    attributes, which differ between ``idna`` versions.
+    """
+    if label[:1] == "-" or label[-1:] == "-" or label[2:4] == "--":
+        return True
+    try:
+        return len("xn--" + label.encode("punycode").decode("ascii")) > 63
+    except UnicodeError:
+        return False
+
+
 def _punycode_hint(mapped: str) -> str:
     """``", 'xn--...'"``: the UTS #46-mapped host with each non-ASCII label in punycode.
 
-    Given for a label refused for a code point IDNA 2008 disallows (an emoji, a symbol),
-    where it is what a browser that takes the host sends (Chromium: ``☃.net`` ->
-    ``xn--n3h.net``); not for a joiner or bidi refusal, which browsers refuse too. ``""``
-    when a label has no punycode.
+    Given for a label refused for a code point IDNA 2008 disallows (an emoji, a symbol), or
+    for IDNA 2008's hyphen and length rules (:func:`_whatwg_skips`), where it is what a
+    browser that takes the host sends (Chromium: ``☃.net`` -> ``xn--n3h.net``); not for a
+    joiner or bidi refusal, which browsers refuse too. ``""`` when a label has no punycode.
     """
     try:
         text = ".".join(

@@ -251,8 +251,9 @@ class Pipeline:
         status = self.source.status
         label = status.device_name or status.device_address or "the strap"
         # the beats' own stream once it sent (PPI, ECG: heart rate going on is no beat)
-        last_data, label = latest_beat_data(self.source, label)
-        line = self._silence.check(time.monotonic(), last_data, label)
+        now = time.monotonic()
+        last_data, label = latest_beat_data(self.source, label, now=now)
+        line = self._silence.check(now, last_data, label)
         if line is not None:
             log.warning("session %s: %s", self.session_id, line)
             self.hub.publish_status(self.status_message())

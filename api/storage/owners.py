@@ -13,7 +13,8 @@ it when the process ends in any way, ``kill -9`` too, and a reused pid fools not
 is alive while its file is locked; a file that can be locked, or is missing, is a gone owner's,
 and is removed. A session without an owner (stored before schema 8) counts as a gone owner's.
 
-This process's own live owners (:data:`_OWN`) are never probed: where ``flock`` is emulated by
+This process's own live owners (:data:`_OWN`, emptied in a forked child: its parent's are
+another process's) are never probed: where ``flock`` is emulated by
 POSIX record locks (NFS), those belong to the process, so probing its own file would take the
 lock, remove the file, and on closing the probe's descriptor drop the lock it held (code
 review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs anyway). A lock
@@ -43,6 +44,21 @@ _ID = re.compile(r"[0-9a-f]{32}")
 #: The ids of this process's owners not yet released: alive, never probed.
 _OWN: set[str] = set()
 _OWN_LOCK = threading.Lock()
+
+
+def _forget_in_child() -> None:
+    """A forked child owns none of its parent's owners: it probes them as any other process.
+
+    Its copy of :data:`_OWN` would count the parent's owners alive for good, after the parent
+    released them too (rev13 review); the lock is made anew, as another thread of the parent
+    may have held it at the fork.
+    """
+    global _OWN_LOCK
+    _OWN_LOCK = threading.Lock()
+    _OWN.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def owners_dir(database: Path) -> Path:

@@ -200,20 +200,20 @@ def migrate(conn: sqlite3.Connection) -> int:
     Raises
     ------
     StorageError
-        The database is newer than this hrvpace.
+        The database is newer than this hrvpace (also when a newer hrvpace migrated it past
+        this one's steps while this one waited for the write lock).
     """
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise StorageError(
-            f"database schema version {version} is newer than this hrvpace knows "
-            f"({len(MIGRATIONS)}); upgrade hrvpace"
-        )
+    _refuse_newer(version)
     for number in range(version, len(MIGRATIONS)):
         conn.execute("BEGIN IMMEDIATE")
         try:
             # another opening (serve and replay --store started together) may have applied it
-            # while this one waited for the write lock: read again under the lock (code review)
-            if int(conn.execute("PRAGMA user_version").fetchone()[0]) > number:
+            # while this one waited for the write lock: read again under the lock (code review);
+            # a newer hrvpace may have gone past this one's last step (rev13 review)
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            _refuse_newer(version)  # rolled back below
+            if version > number:
                 conn.execute("COMMIT")
                 continue
             for statement in MIGRATIONS[number].split(";"):
@@ -221,7 +221,16 @@ def migrate(conn: sqlite3.Connection) -> int:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
             conn.execute("COMMIT")
+            version = number + 1
         except Exception:
             conn.execute("ROLLBACK")
             raise
-    return len(MIGRATIONS)
+    return version
+
+
+def _refuse_newer(version: int) -> None:
+    if version > len(MIGRATIONS):
+        raise StorageError(
+            f"database schema version {version} is newer than this hrvpace knows "
+            f"({len(MIGRATIONS)}); upgrade hrvpace"
+        )

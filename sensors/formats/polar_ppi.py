@@ -29,16 +29,22 @@ a 600-pulse file) is dated by the file's own clock:
 
 - a value below 200 ms (0 included, as a double detection's ``150`` then ``850``) counts as
   itself: it is time that passed, and it errs by under 200 ms at most, never added up;
-- a value above 3000 ms (pulses missed while moving) counts as itself as far as the timestamps
-  allow: its stamp group (the rows sharing its phone stamp, a PPI frame in the app's files; one
-  row in hrvpace's) may take no more than its stamps' advance over the row before the group,
-  less the group's other intervals. Beyond that the clock contradicts the value (a corrupt 60-s
-  value between rows 1 s apart) and it counts as the larger of what the clock allows and the
-  stand-in, the median kept interval (:func:`sensors.heart_rate_measurement.stand_in_rr_ms`) of
-  the pulses within :data:`STAND_IN_ROWS` rows either side (of the whole file when none is
-  there); in the file's first stamp group, with no clock before it, as the stand-in.
+- a value above 3000 ms (pulses missed while moving) counts as itself unless the timestamps
+  clearly contradict it: its stamp group (the rows sharing its phone stamp, a PPI frame in the
+  app's files; one row in hrvpace's) may take its stamps' advance over the row before the group,
+  less the group's other intervals, plus :data:`CLOCK_SLACK_MS` (about the band arrival stamps
+  wander in: the advance of two arrival stamps carries the difference of their latencies, and
+  a cap at the bare advance lowered true values by it, losing time with every such pulse, e.g.
+  -2.4 s over 23 of them with 0.3-s jitter; rev13 review). Beyond that the clock contradicts the
+  value (a corrupt 60-s value between rows 1 s apart) and it counts as the larger of what the
+  clock allows (the bare advance) and the stand-in, the median kept interval
+  (:func:`sensors.heart_rate_measurement.stand_in_rr_ms`) of the pulses within
+  :data:`STAND_IN_ROWS` rows either side (of the whole file when none is there); in the file's
+  first stamp group, with no clock before it, as the stand-in.
 
-So a left-out pulse moves the kept pulses' times by no more than the timestamps' own jitter.
+So a left-out long value the clock does not contradict keeps the kept pulses' times exact; a
+short value moves them by under 200 ms, and a value the clock contradicts by the latency
+difference of two stamps (for each such value; such values are corrupt and rare).
 The timestamps become ``arrived_at`` and further gaps are inferred from them
 (:mod:`sensors.formats.gaps`: time the clock shows passed and the intervals do not, e.g. after a
 value counted short, is added there). ``meta`` reports ``rejected_pulses`` (every pulse left
@@ -86,6 +92,11 @@ _PPI = "pp-interval [ms]"
 #: A left-out interval's place on the timeline counts as the median kept interval of the
 #: pulses this many rows either side of it (about a PPI frame's pulses).
 STAND_IN_ROWS = 4
+
+#: How far (ms) a left-out long value may exceed what its stamps allow and still count as
+#: itself: about one notification band, the spread of phone arrival latencies (see
+#: :mod:`sensors.formats.gaps`). Only a value the clock contradicts by more is capped.
+CLOCK_SLACK_MS = 1000.0
 
 
 def _fields(line: str) -> list[str]:
@@ -256,8 +267,9 @@ def read_polar_sensor_logger_ppi(path: str) -> Recording:
 def _timing_ms(ppi_ms: np.ndarray, plausible: np.ndarray, clock_s: np.ndarray) -> np.ndarray:
     """The intervals that date the pulses: a left-out one's place as the module docstring says.
 
-    A value under 200 ms counts as itself; one over 3000 ms as itself up to what its stamp group
-    may take by the clock (``clock_s``, the rows' stamps), never less than the stand-in
+    A value under 200 ms counts as itself; one over 3000 ms as itself unless it exceeds what its
+    stamp group may take by the clock (``clock_s``, the rows' stamps) by more than
+    :data:`CLOCK_SLACK_MS`; then as what the clock allows, never less than the stand-in
     (:func:`~sensors.heart_rate_measurement.stand_in_rr_ms` of the plausible intervals within
     :data:`STAND_IN_ROWS` rows either side, else of the whole file).
     """
@@ -287,5 +299,8 @@ def _timing_ms(ppi_ms: np.ndarray, plausible: np.ndarray, clock_s: np.ndarray) -
             continue  # the first group: no clock before it, the stand-in
         others_ms = float(timing[a:b].sum() - timing[i])
         allowed_ms = (float(clock_s[b - 1]) - float(clock_s[a - 1])) * 1000.0 - others_ms
-        timing[i] = min(float(ppi_ms[i]), max(float(stand_in[k]), allowed_ms))
+        if float(ppi_ms[i]) > allowed_ms + CLOCK_SLACK_MS:  # the clock contradicts it
+            timing[i] = max(float(stand_in[k]), allowed_ms)
+        else:
+            timing[i] = float(ppi_ms[i])
     return timing

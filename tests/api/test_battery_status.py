@@ -170,6 +170,7 @@ class _SilentPpi(_SilentStrap):
     """A PPI sensor's source: heart rate is data, its beats come from the PPI stream only."""
 
     beat_data_monotonic: float | None = None
+    connected_monotonic: float | None = None
     beat_stream = "PPI"
 
 
@@ -205,6 +206,50 @@ def test_a_ppi_stream_stopping_is_silence_while_heart_rate_goes_on(
     )
     source.beat_data_monotonic = 127.0
     assert check_at(127.5) is None
+
+
+def test_a_ppi_stream_that_never_starts_on_a_connection_is_silence_after_its_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # rev13 review finding 3: with no PPI frame on a connection the heart rate stood in for the
+    # stream for good, so a stream that never started (at first, or after a reconnect) was
+    # never said while the heart rate came; now only for its start-up grace
+    from types import SimpleNamespace
+
+    import api.pipeline.loop as loop
+    from sensors.silence import STREAM_START_GRACE_S
+
+    now = [100.0]
+    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time))
+    source = _SilentPpi()
+    hub = LiveHub("s")
+    pipeline = Pipeline(
+        session_id="s", source=source, storage=NoStore(), hub=hub, analyser=None, pacer=None
+    )
+    source.connected_monotonic = 100.0
+    source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar Sense B5"))
+
+    def check_at(t: float) -> str | None:
+        now[0] = source.last_data_monotonic = t  # heart rate every time
+        pipeline._check_silence()
+        return pipeline.silence_warning()
+
+    quiet = (
+        "no data from the PPI stream of Polar Sense B5 for {:.0f} s (still connected); the "
+        "session goes on and keeps what comes"
+    )
+    assert check_at(100.0 + STREAM_START_GRACE_S - 0.5) is None  # warming up: heart rate counts
+    assert check_at(100.0 + STREAM_START_GRACE_S) == quiet.format(STREAM_START_GRACE_S)
+    source.beat_data_monotonic = 131.0  # the stream starts after all
+    assert check_at(131.5) is None
+    assert check_at(141.0) == quiet.format(10)  # ... and stops
+    # a reconnect whose stream never comes back: said again once the grace passed
+    source._set_status(SourceStatus(SourceState.RECONNECTING, device_name="Polar Sense B5"))
+    source.beat_data_monotonic, source.connected_monotonic = None, 150.0
+    now[0] = 150.0
+    source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar Sense B5"))
+    assert check_at(150.0 + STREAM_START_GRACE_S - 0.5) is None
+    assert check_at(150.0 + STREAM_START_GRACE_S) == quiet.format(STREAM_START_GRACE_S)
 
 
 def test_a_source_that_is_no_strap_is_never_silent() -> None:

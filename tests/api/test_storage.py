@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from concurrent.futures import Future
@@ -539,6 +540,42 @@ def test_an_opening_never_probes_its_own_lock_where_flock_is_per_process(
         service.close()
 
 
+def test_a_forked_child_probes_its_parents_owners_as_another_process(tmp_path: Path) -> None:
+    """rev13 review: a forked child inherited the parent's own-owner ids (``_OWN``) and counted
+    the parent's owner alive for good, after the parent released it too. The child says by
+    its exit status: 0 right, 1 the live parent's owner not alive, 2 the released one alive."""
+    from api.storage import owners
+
+    database = tmp_path / "db.sqlite3"
+    owner = owners.Owner(database)
+    checked_r, checked_w = os.pipe()
+    released_r, released_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never back into pytest
+        status = 3
+        try:
+            if not owners.owner_alive(database, owner.id):  # the parent holds it
+                status = 1
+            else:
+                os.write(checked_w, b"x")
+                os.read(released_r, 1)  # the parent released it
+                status = 2 if owners.owner_alive(database, owner.id) else 0
+        finally:
+            os._exit(status)
+    os.close(checked_w)  # the child's copy only: EOF when it ended at its first check
+    os.close(released_r)
+    try:
+        os.read(checked_r, 1)
+        owner.release()
+    finally:
+        with contextlib.suppress(BrokenPipeError):  # a child ended at its first check
+            os.write(released_w, b"x")
+        os.close(checked_r)
+        os.close(released_w)
+        _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0
+
+
 @pytest.mark.parametrize("failing", ["open", "flock"])
 def test_a_lock_file_that_cannot_be_tested_counts_as_alive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, failing: str
@@ -631,6 +668,43 @@ def test_two_openings_migrating_at_once_apply_each_step_once(tmp_path: Path) -> 
     try:
         assert migrate(Late(late)) == len(MIGRATIONS)  # type: ignore[arg-type]
         assert late.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    finally:
+        late.close()
+
+
+def test_a_newer_hrvpace_migrating_while_this_one_waits_is_refused(tmp_path: Path) -> None:
+    """rev13 review: the re-read under the write lock skipped every step a newer hrvpace had
+    applied meanwhile, past this one's last too, and said the schema was this one's: it ran
+    on a schema it does not know. Now it is the same refusal as at the first read."""
+    from api.storage.connection import connect
+    from api.storage.schema import migrate
+
+    db = tmp_path / "db.sqlite3"
+    conn = connect(db)
+    for number in range(7):
+        conn.executescript(MIGRATIONS[number])
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+
+    class Late:  # read version 7, then a newer hrvpace migrates while it waits for the lock
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn, self.waited = conn, False
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "BEGIN IMMEDIATE" and not self.waited:
+                self.waited = True
+                newer = connect(db)
+                newer.executescript(MIGRATIONS[7])
+                newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+                newer.close()
+            return self.conn.execute(sql, *args)
+
+    late = connect(db)
+    try:
+        known = len(MIGRATIONS)
+        with pytest.raises(StorageError, match=rf"version {known + 1} is newer .* \({known}\)"):
+            migrate(Late(late))  # type: ignore[arg-type]
+        assert not late.in_transaction  # rolled back: the write lock is not kept
     finally:
         late.close()
 

@@ -254,10 +254,14 @@ async def test_reconnect_restarts_ppi_and_marks_the_gap(bluez: FakeBluez) -> Non
         assert [(await next_beat(it)).gap_before for _ in range(2)] == [False, False]
         pending = asyncio.ensure_future(anext(it))
         assert sensor.beat_data_monotonic is not None
+        first_link = sensor.connected_monotonic
+        assert first_link is not None
         bluez.drop(SENSE)
         await bluez.wait_pmd_streaming(SENSE, "ppi", timeout_s=10.0)
-        # the stream counted afresh on the new link, from its first frame (PPI starts late)
+        # the stream counted afresh on the new link, from its first frame (PPI starts late),
+        # its start-up grace from the new link's time (rev13 review)
         assert sensor.beat_data_monotonic is None
+        assert sensor.connected_monotonic is not None and sensor.connected_monotonic > first_link
         bluez.notify_pmd(SENSE, ppi_frame(pulse(1020)))
         beat = await asyncio.wait_for(pending, STEP)
         assert beat.rr_ms == 1020.0 and beat.gap_before

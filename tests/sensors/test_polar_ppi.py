@@ -350,6 +350,55 @@ def test_left_out_pulses_keep_the_timeline_length_of_a_frame_stamped_file(
     np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[kept][0], atol=1e-6)
 
 
+@pytest.mark.parametrize(("value", "blocker"), [(4200, 1), (3400, 0)])
+def test_left_out_long_values_keep_their_time_with_jittery_arrival_stamps(
+    tmp_path: Path, value: int, blocker: int
+) -> None:
+    """rev13 finding 1: the cap on a long value was the bare advance of two arrival stamps,
+    which carries the difference of their latencies; it lowered true values and never raised
+    them, so each one lost time (-2.4 s over 23 of them with 0.3-s jitter). Now only a value the
+    clock contradicts by more than a notification band is capped."""
+    rng = np.random.default_rng(7)
+    ivs, flags = [], []
+    for k in range(300):
+        if k and k % 25 == 0:
+            ivs.append(value)
+            flags.append(blocker)
+        else:
+            ivs.append(1000)
+            flags.append(0)
+    ends = np.cumsum(ivs) / 1000.0
+    lines = [HEADER]
+    for i in range(0, len(ivs), 5):
+        last = min(i + 4, len(ivs) - 1)
+        latency_s = 0.05 + abs(rng.normal(0.0, 0.3))
+        stamp = (T0 + dt.timedelta(seconds=float(ends[last]) + latency_s)).isoformat(
+            timespec="milliseconds"
+        )
+        lines += [f"{stamp};{ivs[j]};10;{flags[j]};1;1;60" for j in range(i, last + 1)]
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    rec = read_recording(path)
+    kept = np.array([not f and 200 <= v <= 3000 for v, f in zip(ivs, flags, strict=True)])
+    assert len(rec) == kept.sum() and rec.gaps.sum() == 11
+    np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[kept][0], atol=1e-6)
+
+
+def test_a_long_value_the_clock_contradicts_is_still_capped(tmp_path: Path) -> None:
+    """The slack of a notification band still catches a corrupt value: 60 s between rows whose
+    stamps are 1 s apart counts as the second the clock allows, not as a minute."""
+    rows = [(1000, 8, 0, 1, 1, 60)] * 10 + [(60000, 8, 0, 1, 1, 60)] + [(1000, 8, 0, 1, 1, 60)] * 10
+    lines = [HEADER]
+    for k, (ppi, err, blocker, contact, supported, hr) in enumerate(rows, start=1):
+        stamp = (T0 + dt.timedelta(seconds=k)).isoformat(timespec="milliseconds")
+        lines.append(f"{stamp};{ppi};{err};{blocker};{contact};{supported};{hr}")
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    rec = read_recording(path)
+    assert len(rec) == 20 and rec.gaps.sum() == 1
+    assert rec.t_s[-1] - rec.t_s[0] == pytest.approx(20.0, abs=1e-6)
+
+
 def test_a_file_of_intervals_no_heart_beats_is_refused(tmp_path: Path) -> None:
     path = export(tmp_path, [(100, 8, 0, 1, 1, 60)] * 5 + [(900, 8, 1, 1, 1, 60)])
     with pytest.raises(RecordingFormatError, match=r"outside 200\.\.3000 ms .*5 of 6"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import tempfile
 from pathlib import Path
@@ -794,6 +795,21 @@ def test_gap_rule_ignores_batched_and_late_notifications() -> None:
     assert np.flatnonzero(gaps).tolist() == [first_after]
     lost_s = rr[~keep].sum() / 1000
     assert missing[first_after] == pytest.approx(lost_s, abs=1.0)  # within the latency spread
+
+
+@pytest.mark.parametrize("beats_from_step", [-4, 4])
+def test_a_gap_close_to_a_daylight_saving_step_is_its_own_length(beats_from_step: int) -> None:
+    """rev13 review (finding 2, a side effect of the rev12 fix): a 2-s loss 4 beats before or
+    after the local clock's spring-forward step was read as 3602 or 3604 s missing (the hour
+    counted with it); it is the 2 s alone, and the step no gap."""
+    rr = np.full(240, 1000.0)
+    t0 = dt.datetime(2026, 3, 29, 1, 58, tzinfo=dt.UTC).timestamp()  # naive local, as UTC
+    clock = t0 + np.cumsum(rr) / 1000.0
+    clock[120:] += 3600.0  # 01:59:59 -> 03:00:00 (Europe)
+    clock[120 + beats_from_step :] += 2.0  # 2 s of beats lost
+    gaps, missing = infer_gaps(rr, clock, local_clock=True)
+    assert np.flatnonzero(gaps).tolist() == [120 + beats_from_step]
+    assert missing.sum() == pytest.approx(2.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(5))

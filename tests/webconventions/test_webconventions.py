@@ -304,6 +304,23 @@ def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
         assert "form, '" not in str(info.value)
 
 
+def test_a_unicode_label_idna_2008_refuses_for_hyphens_or_length_gets_its_punycode() -> None:
+    """rev13 review: a non-ASCII label keeps IDNA 2008's hyphen and length rules (WHATWG's
+    CheckHyphens and VerifyDnsLength are false, so a browser may send its ``xn--`` form); the
+    refusal gave no punycode, and the operator had to work the ``xn--`` form out alone."""
+    long_label = "ü" * 64
+    for listed, form in [
+        ("http://bücher-.example", "xn--bcher--3ya.example"),
+        ("http://-bücher.example", "xn---bcher-4ya.example"),
+        ("http://ab--ü.example", "xn--ab---3ra.example"),
+        (f"http://{long_label}.example", f"xn--{long_label.encode('punycode').decode()}.example"),
+    ]:
+        with pytest.raises(ValueError, match="has no IDNA 2008 form") as info:
+            origin_pattern(listed)
+        assert str(info.value).endswith(f"form, {form!r}")
+        assert origin_pattern(f"http://{form}") == f"http://{form}"  # the hint is listable
+
+
 def test_an_ipv6_host_is_written_as_browsers_write_it_whatever_python_prints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
