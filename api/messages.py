@@ -47,7 +47,10 @@ __all__ = [
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # every field is always sent: required in the schema (``type``, the discriminator, too)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
+    )
 
     session_id: str
     seq: int = Field(ge=1, description="Per-session sequence number; a gap means dropped messages.")

@@ -85,6 +85,10 @@ class StorageBehind(BaseModel):
 class SessionOut(BaseModel):
     """A session as stored, with its live state while it runs."""
 
+    # every field is in every answer: required in the document (a generated client's
+    # attributes are then not Unset; review rev12_appdev 5)
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: str
     state: SessionState = Field(description=SESSION_STATE_DESCRIPTION)
     message: str
