@@ -28,7 +28,8 @@ a page offers ``hrvpace.v1`` with it, as the service's own page does.
 
 Close codes: the socket is accepted, then closed at once with 1008 (policy violation) on a
 missing or wrong token, or on a ``since_seq`` that is not a whole number from 0 to
-:data:`MAX_SEQ` (the reason names ``since_seq``); 4406 on an unsupported version (checked after
+:data:`MAX_SEQ` written without leading zeros, or is given more than once (the reason names
+``since_seq``); 4406 on an unsupported version (checked after
 the token); 4404 when the session is unknown; 1000 (normal) when the session has ended and
 everything was sent; 1012 (service restart, sent by uvicorn) when the server shuts down, the
 session then stopped by the shutdown with no final ``status`` sent (it is stored: ``GET
@@ -196,15 +197,17 @@ def parse_since_seq(value: str | None) -> int | str | None:
     """``?since_seq`` as a number, ``None`` when not given, or why it is refused (a close reason).
 
     A whole number written in ASCII digits, 0 to :data:`MAX_SEQ` (``abc``, ``-5``, ``1e23`` and
-    ``5.0`` are refused).
+    ``5.0`` are refused), without leading zeros (``05`` is refused: a number a client wrote
+    itself differently from the ``seq`` it got is a bug to show, not to guess at).
     """
     if value is None:
         return None
-    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_SEQ)):
+    canonical = value == "0" or not value.startswith("0")
+    if value.isascii() and value.isdigit() and canonical and len(value) <= len(str(MAX_SEQ)):
         number = int(value)
         if number <= MAX_SEQ:
             return number
-    return f"since_seq must be a whole number from 0 to {MAX_SEQ}"
+    return f"since_seq must be a whole number from 0 to {MAX_SEQ}, without leading zeros"
 
 
 def _with_seq(text: str, seq: int) -> str:
@@ -348,6 +351,9 @@ async def live(
         await websocket.close(code=CLOSE_UNSUPPORTED_VERSION, reason=reason)
         return
     after = parse_since_seq(since_seq)
+    if len(websocket.query_params.getlist("since_seq")) > 1:
+        # which one the client meant is not known: not the last one silently
+        after = "since_seq given more than once: give it once"
     if isinstance(after, str):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=after)
         return

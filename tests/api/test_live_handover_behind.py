@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from starlette.datastructures import QueryParams
 
 import api.routes.live
 import api.sessions
@@ -58,9 +59,10 @@ def impatient(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 class Socket:
     """Stands in for Starlette's WebSocket: records what the route sends."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, query: str = "") -> None:
         self.app = app
         self.headers = {"authorization": "Bearer tok"}
+        self.query_params = QueryParams(query)
         self.scope: dict[str, Any] = {}
         self.sent: list[Any] = []
         self.closed: tuple[int, str | None] | None = None
@@ -127,7 +129,7 @@ def _run(tmp_path: Path, since_seq: str | None) -> tuple[list[Any], list[int]]:
         for _ in range(3):
             beat()
         await asyncio.wrap_future(st.flush())
-        socket = Socket(app)
+        socket = Socket(app, "" if since_seq is None else f"since_seq={since_seq}")
         other = sqlite3.connect(st.path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
         try:
@@ -177,3 +179,20 @@ def test_a_client_connecting_while_storage_is_behind_gets_every_item_stored_afte
     assert [m.behind for _, m in notices] == [True, False]
     for i, m in notices:  # a notice repeats the last seq this client got
         assert m.seq == max([s.seq for s in sent[:i] if s.type != "storage"], default=3)
+
+
+@pytest.mark.parametrize(
+    ("query", "value"), [("since_seq=5&since_seq=6", "6"), ("since_seq=05", "05")]
+)
+def test_a_repeated_or_zero_padded_since_seq_is_refused_naming_it(query: str, value: str) -> None:
+    """Review (rev12_appdev 8): ``?since_seq=05`` was read as 5 and a repeated since_seq
+    silently as its last value. Both are closed with 1008 naming since_seq, as any other
+    malformed value is (README)."""
+    app = SimpleNamespace(state=SimpleNamespace(token="tok"))
+    socket = Socket(app, query)
+    asyncio.run(api.routes.live.live(socket, "s1", token=None, since_seq=value))  # type: ignore[arg-type]
+    assert socket.closed is not None and socket.closed[0] == 1008
+    assert socket.closed[1] is not None and "since_seq" in socket.closed[1]
+    assert socket.sent == []
+    assert api.routes.live.parse_since_seq("0") == 0  # 0 itself is written "0"
+    assert api.routes.live.parse_since_seq("50") == 50
