@@ -126,6 +126,36 @@ def test_every_route_that_waits_for_a_write_declares_503_store_busy(module_serve
     assert len(waiting) >= 12, waiting
 
 
+def test_a_body_that_is_not_json_is_the_validation_error_readme_says(
+    module_server: Server,
+) -> None:
+    """Review (rev12_appdev 3): README's ``bad_request`` row said "a body that is not JSON
+    text", which is a 422 ``validation_error`` (``loc`` ["body", <character>]); and a
+    ``Content-Length`` that is not a number never reaches the API behind uvicorn."""
+    from tests.api.test_problem_codes import readme_rows
+
+    for body in (b"{", b"\xff\xfe"):
+        r = httpx.post(
+            f"{module_server.url}/api/v1/sessions",
+            content=body,
+            headers={**module_server.auth, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        problem = _assert_problem(r, 422, "validation_error")
+        assert problem["errors"][0]["loc"][0] == "body", problem
+    rows = readme_rows()
+    assert "not valid JSON" in rows["validation_error"][1]
+    assert "JSON text" not in rows["bad_request"][1]
+    assert "uvicorn" in rows["bad_request"][1]
+    raw = b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n"
+    port = httpx.URL(module_server.url).port
+    assert port is not None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw)
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400") and b"text/plain" in answer, answer
+
+
 def test_every_integer_query_parameter_is_bounded(module_server: Server) -> None:
     doc = httpx.get(f"{module_server.url}/api/v1/openapi.json", timeout=10).json()
     found = 0
