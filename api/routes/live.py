@@ -217,10 +217,6 @@ def _with_seq(text: str, seq: int) -> str:
     return json.dumps(data)
 
 
-def _seq_of(text: str) -> int:
-    return int(json.loads(text)["seq"])
-
-
 def origin_allowed(websocket: WebSocket) -> bool:
     """Whether the handshake's ``Origin`` may open a live socket.
 
