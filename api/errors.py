@@ -25,6 +25,8 @@ Each is also a :class:`webconventions.errors.ServiceError`, which
 
 from __future__ import annotations
 
+from typing import Any
+
 from hrv.errors import HrvpaceError
 from webconventions.errors import ServiceError
 
@@ -158,3 +160,20 @@ class DataDirUnusableError(ApiError):
 
     code = "data_dir_unusable"
     title = "Data dir unusable"
+
+
+#: The OpenAPI declaration of 503 ``store_busy`` (:class:`StoreBusyError`), for every route that
+#: waits for a write (``api.sessions.stored_within_cap``): a generated client gets it typed.
+STORE_BUSY_RESPONSE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "store_busy: the write was accepted but not stored within 10 s (the "
+        "database locked by another program, a stalled disk); it stays queued and is stored "
+        "once the database takes writes",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds after which to ask again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}

@@ -17,10 +17,14 @@ time does not get there: the pipeline waits for a commit once a quarter of a cli
 held (:attr:`LiveHub.hold_limit`), so a client that keeps up loses nothing at any replay speed,
 while a real-time strap (a beat or two a second, commits every 0.1 s) never waits. With no
 client subscribed nothing is held (what was held is dropped): a client that subscribes later
-starts from its welcome, the state now, which an older message must not follow. For the same
-reason a client subscribing while others are there and messages are held does not get the held
-messages numbered up to the hub's ``seq`` when it subscribed (:attr:`Subscriber.min_seq`, as the
-resume route's cutoff, ``api.routes.live``); the other clients get them.
+starts from its welcome, the state now, which an older message must not follow; what it
+missed of the stored items it reads from storage (the hand-over of ``api.routes.live``). For the
+same reason a client subscribing while messages are held does not get the held status,
+guidance, signal and prompt messages numbered up to the hub's ``seq`` when it subscribed
+(:attr:`Subscriber.min_seq`); it does get the held stored items (beats, metrics windows,
+micro-break events) numbered above what it already has (:attr:`Subscriber.after_seq`, the
+route's cutoff: what it read from storage), once they are committed: a client connecting or
+resuming while storage is behind loses none of them.
 """
 
 from __future__ import annotations
@@ -43,26 +47,63 @@ HELD_MAX = 10_000
 class Subscriber:
     """One client's bounded queue of serialised messages.
 
-    ``min_seq``: the hub's ``seq`` when it subscribed; held messages numbered up to it are
-    not queued for it (its welcome, the state then, comes first and is newer).
+    ``min_seq``: the hub's ``seq`` when it subscribed; held messages not about a stored item
+    numbered up to it are not queued for it (its welcome, the state then, is newer).
+    ``after_seq``: no message numbered up to it is queued for it (it has those items, or reads
+    them from storage). ``last_seq``: the highest ``seq`` handed to it (its welcome's at
+    first); a notice repeats it.
     """
 
-    def __init__(self, maxlen: int, hub: LiveHub | None = None, *, min_seq: int = 0) -> None:
+    def __init__(
+        self,
+        maxlen: int,
+        hub: LiveHub | None = None,
+        *,
+        min_seq: int = 0,
+        after_seq: int | None = None,
+    ) -> None:
         self._queue: deque[str] = deque(maxlen=maxlen)
         self._hub = hub
+        self.session_id = "" if hub is None else hub.session_id
         self.min_seq = min_seq
+        self.after_seq = min_seq if after_seq is None else after_seq
+        self.last_seq = self.after_seq
         self._ready = asyncio.Event()
         self.dropped = 0
         self.closed = False
 
-    def put(self, text: str) -> None:
-        """Queue a message; a full queue drops its oldest one (counted in ``dropped``)."""
+    def put(self, text: str, seq: int | None = None) -> None:
+        """Queue a message; a full queue drops its oldest one (counted in ``dropped``).
+
+        ``seq``: its number, when it is a message the hub numbered (kept as ``last_seq``).
+        """
+        if seq is not None and seq < 2**63:
+            self.last_seq = max(self.last_seq, seq)
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
             if self._hub is not None:
                 self._hub.dropped_total += 1
         self._queue.append(text)
         self._ready.set()
+
+    def skip_through(self, seq: int) -> None:
+        """The client has every item numbered up to ``seq`` (read from storage): skip those.
+
+        Queued messages numbered up to it are dropped, but a ``storage`` notice, which is no
+        item, stays, numbered ``seq`` (``seq`` never goes back); later ones are not queued.
+        """
+        kept: list[str] = []
+        for text in self._queue:
+            if _seq_of(text) > seq:
+                kept.append(text)
+            elif _type_of(text) == "storage":
+                data = json.loads(text)
+                data["seq"] = max(seq, 1)
+                kept.append(json.dumps(data))
+        self._queue.clear()
+        self._queue.extend(kept)
+        self.after_seq = max(self.after_seq, seq)
+        self.last_seq = max(self.last_seq, seq)
 
     async def get_batch(self) -> list[str]:
         """Wait for at least one message (or close) and return everything queued."""
@@ -99,15 +140,16 @@ class LiveHub:
         self.closed = False
         self.dropped_total = 0  # messages dropped for slow clients, all clients together
         #: Highest storage ticket known committed, and the messages waiting for theirs
-        #: (``(ticket, seq, text, stored)``; ``stored``: the ticket of the write it is about).
+        #: (``(ticket, seq, text, about, stored)``; ``about``: the ticket of the write it is
+        #: about, ``stored``: whether it is a stored item).
         self.committed_ticket = 0
-        self._held: deque[tuple[int, int, str, int | None]] = deque()
+        self._held: deque[tuple[int, int, str, int | None, bool]] = deque()
         #: Whether a committed write failed alone (``api.storage.Storage.write_failed``; set
         #: by the pipeline): a message about it is not sent.
         self.write_failed: Callable[[int], bool] | None = None
         #: Messages not sent because the write they are about failed alone.
         self.unstored_total = 0
-        #: The highest ``seq`` handed to the subscribers (a notice repeats it).
+        #: The highest ``seq`` handed to the subscribers.
         self.sent_seq = 0
 
     @property
@@ -149,16 +191,18 @@ class LiveHub:
         about = after if stored and after else None
         if self._held or (after is not None and after > self.committed_ticket):
             ticket = max(after or 0, self._held[-1][0] if self._held else 0)
-            self._held.append((ticket, _seq_of(text), text, about))
+            self._held.append((ticket, _seq_of(text), text, about, stored))
             if len(self._held) > HELD_MAX:
                 self._held.popleft()
                 self.dropped_total += 1
             return
         if self._unstored(about):
             return
-        self._sent(_seq_of(text))
+        seq = _seq_of(text)
+        self._sent(seq)
         for sub in self._subscribers:
-            sub.put(text)
+            if seq > sub.after_seq:  # not one it read from storage
+                sub.put(text, seq)
 
     def _sent(self, seq: int) -> None:
         if seq < 2**63:
@@ -169,11 +213,11 @@ class LiveHub:
 
         A notice about the session's delivery itself (``storage``: the held messages wait for
         a database that takes no writes), not a new message: its ``seq`` repeats the last one
-        the subscriber was handed (the hub's :attr:`sent_seq`, or its welcome's), so ``seq``
-        never goes back for it and a resume by it misses nothing.
+        that subscriber was handed (:attr:`Subscriber.last_seq`, its welcome's at first), so
+        ``seq`` never goes back for it and a resume by it misses nothing.
         """
         for sub in self._subscribers:
-            sub.put(make(max(self.sent_seq, sub.min_seq, 1)))
+            sub.put(make(max(sub.last_seq, 1)))
 
     def _unstored(self, ticket: int | None) -> bool:
         """Whether the write of ``ticket`` failed (counted): a message about it is not sent."""
@@ -188,13 +232,15 @@ class LiveHub:
             self.committed_ticket = ticket
         held = self._held
         while held and held[0][0] <= self.committed_ticket:
-            _, seq, text, about = held.popleft()
+            _, seq, text, about, stored = held.popleft()
             if self._unstored(about):
                 continue
             self._sent(seq)
             for sub in self._subscribers:
-                if seq > sub.min_seq:  # not older than its welcome
-                    sub.put(text)
+                if seq <= sub.after_seq:
+                    continue  # it has this one (read from storage)
+                if stored or seq > sub.min_seq:  # a state older than its welcome is not sent
+                    sub.put(text, seq)
 
     @property
     def n_held(self) -> int:
@@ -211,13 +257,16 @@ class LiveHub:
         self.last_status = message
         self.publish_text(message.model_dump_json())
 
-    def subscribe(self) -> Subscriber:
+    def subscribe(self, *, after_seq: int | None = None) -> Subscriber:
         """A new client's queue (closed at once when the session has ended).
 
-        Held messages numbered up to the current ``seq`` are not sent to it: the welcome it
-        gets first (``api.routes.live``) is the state now, and they are older.
+        Held messages numbered up to the current ``seq`` that are not stored items are not
+        sent to it: its welcome (``api.routes.live``) is the state now, and they are older.
+        ``after_seq``: the last item it has (default: the current ``seq``); held stored items
+        numbered above it are sent to it once committed.
         """
-        sub = Subscriber(self.queue_size, self, min_seq=self.seq)
+        after = self.seq if after_seq is None else min(after_seq, self.seq)
+        sub = Subscriber(self.queue_size, self, min_seq=self.seq, after_seq=after)
         if self.closed:
             sub.close()
         self._subscribers.add(sub)
@@ -246,6 +295,13 @@ class LiveHub:
         self.closed = True
         for sub in list(self._subscribers):
             sub.close()
+
+
+def _type_of(text: str) -> object:
+    try:
+        return json.loads(text).get("type")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _seq_of(text: str) -> int:

@@ -47,7 +47,10 @@ __all__ = [
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # every field is always sent: required in the schema (``type``, the discriminator, too)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
+    )
 
     session_id: str
     seq: int = Field(ge=1, description="Per-session sequence number; a gap means dropped messages.")
@@ -231,7 +234,9 @@ RESUME_DESCRIPTION = (
     "pacing, and the last signal) repeating the last resent seq, then the live messages after "
     "it: no item twice, none missing. A client connecting without since_seq gets the same "
     "status, guidance and last signal first, repeating the latest seq. Either welcome ends "
-    "with a storage notice while storage is behind. There is no maximum: "
+    "with a storage notice while storage is behind; then it comes at once, its seq the last "
+    "item the client has (without since_seq: the last one stored), and every item stored "
+    "after that follows it once the database takes writes. There is no maximum: "
     "since_seq=0 resends the whole session, read and sent 500 items at a time before the "
     "live stream starts; a client that wants only recent data "
     "connects without since_seq and pages GET /api/v1/sessions/{id}/beats and .../metrics with "
@@ -239,7 +244,8 @@ RESUME_DESCRIPTION = (
     "status, guidance and signal come on connect; prompts: GET /api/v1/prompts): one sent "
     "meanwhile, or before the resend caught up, stays a seq gap. Nor are storage notices, "
     "which take no seq of their own and leave no gap. since_seq must be a whole "
-    "number from 0 to 2**62, else the socket closes with 1008 and a reason naming since_seq. "
+    "number from 0 to 2**62 without leading zeros, given once, else the socket closes with "
+    "1008 and a reason naming since_seq. "
     "The first status's seq is never above the session's own (an ended session's: its last "
     "stored item's): a since_seq above it is not echoed back, and a client whose since_seq is "
     "higher has nothing more to get; if that number was not from this session, it drops what "

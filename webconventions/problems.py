@@ -520,8 +520,10 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
                     given = (responses.get(c) or {}).get("description")
                     if not given or given == "Additional Response":
                         given = _DESCRIPTIONS.get(c, status_title(int(c)))
+                    headers = (responses.get(c) or {}).get("headers")
                     responses[c] = {
                         "description": given,
+                        **({"headers": headers} if headers else {}),
                         "content": _problem_content(),
                     }
                 op["responses"] = dict(sorted(responses.items()))

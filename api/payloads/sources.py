@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from api.payloads._base import OptFloat, Payload
 
@@ -140,6 +140,9 @@ class StrapStatus(Payload):
 
     The same values as the live ``status`` message's fields of these names, as of the answer.
     """
+
+    # every field is in every answer: required in the document
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     battery_pct: int | None = Field(default=None, description=BATTERY_PCT_DESCRIPTION)
     battery_warning: str | None = Field(default=None, description=BATTERY_WARNING_DESCRIPTION)

@@ -217,7 +217,9 @@ class Pipeline:
         return StatusMessage(
             **header,
             state=self.state,
-            source_state=src.state,
+            # null once the session has its final state, as the same seq replayed from storage
+            # (a resume, GET) says: "ended" live and null on a reconnect differed (rev12_appdev 4)
+            source_state=src.state if self.state == "running" else None,
             message=self.message or src.message,
             device_name=src.device_name,
             battery_pct=src.battery_pct,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from api.pipeline.speed import Speed, parse_speed
+from api.pipeline.speed import MAX_SPEED, Speed, parse_speed
 from api.recordings import NAME_PATTERN
 from sensors.recording import RECORDING_FORMATS
 from sensors.simulator import SIMULATED_RESONANCE_BPM
@@ -19,6 +19,17 @@ from sensors.simulator import SIMULATED_RESONANCE_BPM
 __all__ = ["BleSpec", "ReplaySpec", "SimulatorSpec", "SourceSpec"]
 
 _SPEED_HELP = "Time scale: > 1 runs faster than real time (at most 10000), or 'max'."
+
+
+#: A speed as the API documents it: the bounds :func:`parse_speed` holds, (0, 10000], in the
+#: schema (the value is read by :func:`parse_speed` all the same; review rev12_appdev 5).
+ApiSpeed = (
+    Annotated[
+        float,
+        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED}),
+    ]
+    | Literal["max"]
+)
 
 
 class _SpecBase(BaseModel):
@@ -38,7 +49,7 @@ class SimulatorSpec(_SpecBase):
         le=10.0,
         description="The person's resonance breathing rate, breaths/min.",
     )
-    speed: Speed = Field(default=1.0, description=_SPEED_HELP)
+    speed: ApiSpeed = Field(default=1.0, description=_SPEED_HELP)
     duration_s: float | None = Field(
         default=None, gt=0, le=7 * 86400, description="End after this much simulated time, s."
     )
@@ -84,7 +95,7 @@ class ReplaySpec(_SpecBase):
     units: Literal["ms", "s"] | None = Field(
         default=None, description="Units of a plain one-value-per-line file (default ms)."
     )
-    speed: Speed = Field(default=1.0, description=_SPEED_HELP)
+    speed: ApiSpeed = Field(default=1.0, description=_SPEED_HELP)
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.baseline import BaselineOut, compute_baseline
+from api.errors import STORE_BUSY_RESPONSE
 from api.pipeline import BASELINE_KEY
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import stored_within_cap
@@ -39,7 +40,7 @@ async def get_baseline(storage: StorageDep, days: Days = 14.0) -> BaselineOut:
     return await asyncio.to_thread(compute_baseline, storage, days=days, now=time.time())
 
 
-@router.post("/reset", response_model=BaselineOut)
+@router.post("/reset", response_model=BaselineOut, responses=STORE_BUSY_RESPONSE)
 async def reset_baseline(
     storage: StorageDep, manager: ManagerDep, days: Days = 14.0
 ) -> BaselineOut:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.errors import STORE_BUSY_RESPONSE
 from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
 from api.sessions import stored_within_cap
@@ -60,7 +61,12 @@ class CheckinList(BaseModel):
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckinOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CheckinOut,
+    responses=STORE_BUSY_RESPONSE,
+)
 async def post_checkin(
     body: CheckinCreate, storage: StorageDep, scheduler: SchedulerDep
 ) -> CheckinOut:

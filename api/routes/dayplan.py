@@ -26,6 +26,7 @@ from api.dayplan import (
     plan_to_model,
     plan_with_quiet_hours,
 )
+from api.errors import STORE_BUSY_RESPONSE
 from api.routes._deps import StorageDep
 from api.scheduler import PromptScheduler
 from api.sessions import stored_within_cap
@@ -98,7 +99,7 @@ async def get_dayplan(request: Request, storage: StorageDep, scheduler: Schedule
     return await _out(scheduler.plan, request, storage)
 
 
-@router.put("", response_model=DayPlanOut, responses={422: {}})
+@router.put("", response_model=DayPlanOut, responses={422: {}, **STORE_BUSY_RESPONSE})
 async def put_dayplan(
     body: DayPlanIn, request: Request, storage: StorageDep, scheduler: SchedulerDep
 ) -> DayPlanOut:

@@ -28,7 +28,8 @@ a page offers ``hrvpace.v1`` with it, as the service's own page does.
 
 Close codes: the socket is accepted, then closed at once with 1008 (policy violation) on a
 missing or wrong token, or on a ``since_seq`` that is not a whole number from 0 to
-:data:`MAX_SEQ` (the reason names ``since_seq``); 4406 on an unsupported version (checked after
+:data:`MAX_SEQ` written without leading zeros, or is given more than once (the reason names
+``since_seq``); 4406 on an unsupported version (checked after
 the token); 4404 when the session is unknown; 1000 (normal) when the session has ended and
 everything was sent; 1012 (service restart, sent by uvicorn) when the server shuts down, the
 session then stopped by the shutdown with no final ``status`` sent (it is stored: ``GET
@@ -73,7 +74,19 @@ a page comes back short, the hand-over: the server subscribes, waits until every
 before then is committed, and pages on from the last item sent until a page is short again
 (normally one read: what was stored since the previous page). An item stored after that read
 was queued after the subscription, so it is published to the new subscriber (held until
-committed); a live message whose ``seq`` is not above the last one resent is dropped there.
+committed); a live message whose ``seq`` is not above the last one resent is dropped there
+(:meth:`api.live.Subscriber.skip_through`). The wait has no cap: while the database takes no
+writes (a lock held by another program) the client gets its welcome after
+:data:`HANDOVER_WAIT_S` (with the ``storage`` notice, numbered the last item it has), and the
+items once they are stored (this client's task waits; the session and other clients go on).
+Before, the wait gave up after 10 s and read what was there: the items stored later reached
+only the clients subscribed when they were queued (review rev12_appdev 1).
+
+A new client (no ``since_seq``) is handed over the same way from the last item stored when it
+connects: when everything queued before it subscribed is stored within
+:data:`HANDOVER_WAIT_S` (the usual case) it starts at the hub's ``seq`` then, with the welcome
+made then; otherwise its welcome is numbered the last stored item, which is what ``GET
+.../beats`` has, and the items stored after it follow once the database takes them.
 """
 
 from __future__ import annotations
@@ -87,8 +100,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect, status
 
 from api.auth import require_token, token_matches
+from api.live import Subscriber
 from api.messages import BeatMessage, MetricsMessage, MicroBreakMessage, StatusMessage, live_schema
-from api.sessions import SessionManager, stored_within_cap
+from api.sessions import SessionManager
 from api.settings import ORIGINS_FIX
 from api.storage import Storage
 from webconventions.hosts import normal_origin
@@ -111,6 +125,10 @@ _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 #: Largest ``since_seq`` accepted (SQLite integers end at 2**63 - 1).
 MAX_SEQ = 2**62
 
+
+#: How long a resuming client's hand-over waits for the writes queued before it, before it
+#: gets the welcome (with the ``storage`` notice) ahead of the items stored meanwhile.
+HANDOVER_WAIT_S = 1.0
 
 #: Stored items read and sent per page when a client resumes (at most this many rows in memory).
 RESUME_PAGE_SIZE = 500
@@ -179,15 +197,17 @@ def parse_since_seq(value: str | None) -> int | str | None:
     """``?since_seq`` as a number, ``None`` when not given, or why it is refused (a close reason).
 
     A whole number written in ASCII digits, 0 to :data:`MAX_SEQ` (``abc``, ``-5``, ``1e23`` and
-    ``5.0`` are refused).
+    ``5.0`` are refused), without leading zeros (``05`` is refused: a number a client wrote
+    itself differently from the ``seq`` it got is a bug to show, not to guess at).
     """
     if value is None:
         return None
-    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_SEQ)):
+    canonical = value == "0" or not value.startswith("0")
+    if value.isascii() and value.isdigit() and canonical and len(value) <= len(str(MAX_SEQ)):
         number = int(value)
         if number <= MAX_SEQ:
             return number
-    return f"since_seq must be a whole number from 0 to {MAX_SEQ}"
+    return f"since_seq must be a whole number from 0 to {MAX_SEQ}, without leading zeros"
 
 
 def _with_seq(text: str, seq: int) -> str:
@@ -195,10 +215,6 @@ def _with_seq(text: str, seq: int) -> str:
     data = json.loads(text)
     data["seq"] = max(seq, 1)
     return json.dumps(data)
-
-
-def _seq_of(text: str) -> int:
-    return int(json.loads(text)["seq"])
 
 
 def origin_allowed(websocket: WebSocket) -> bool:
@@ -331,6 +347,9 @@ async def live(
         await websocket.close(code=CLOSE_UNSUPPORTED_VERSION, reason=reason)
         return
     after = parse_since_seq(since_seq)
+    if len(websocket.query_params.getlist("since_seq")) > 1:
+        # which one the client meant is not known: not the last one silently
+        after = "since_seq given more than once: give it once"
     if isinstance(after, str):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=after)
         return
@@ -360,46 +379,26 @@ async def live(
         return
 
     hub = live_session.hub
-    #: live messages numbered up to this were resent from storage (or seen by the client)
-    cutoff: int | None = None
     if after is None:
-        sub = hub.subscribe()
-        for text in live_session.pipeline.welcome_messages():
-            sub.put(text)
+        # a new client starts from what is stored now (what GET .../beats reads); what is
+        # stored after that reaches it live or from storage, in the hand-over below
+        start = await asyncio.to_thread(storage.last_seq, session_id) or 0
     else:
         try:  # the bulk, before subscribing: the bounded live queue does not fill meanwhile
             resent = await resend_missed(websocket, storage, session_id, after)
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
-        sub = hub.subscribe()
-        seq_at_subscribe = hub.seq
-        try:  # the hand-over: every write queued before subscribing is committed, then read
-            with contextlib.suppress(Exception):  # storage closed or failing: read what is there
-                await stored_within_cap(storage.flush())
-            tail = await resend_missed(
-                websocket, storage, session_id, after if resent is None else resent
-            )
-            last = tail if tail is not None else resent
-            # never above the session's seq: a since_seq beyond it is not echoed back
-            cutoff = last if last is not None else min(after, seq_at_subscribe)
-            for text in live_session.pipeline.welcome_messages():
-                await websocket.send_text(_with_seq(text, cutoff))
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            hub.unsubscribe(sub)
-            return
-
-    async def drain_incoming() -> None:
-        # Clients send nothing we need; reading notices a disconnect promptly. Frames of any
-        # kind are read and dropped: receive_text() raised KeyError on a binary frame, which
-        # ended this reader and closed the socket 1000 ("the session ended") mid-session.
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-
-    reader = asyncio.create_task(drain_incoming())
+        start = after if resent is None else resent
+    # never above the session's seq: a since_seq beyond it is not echoed back
+    sub = hub.subscribe(after_seq=start)
+    # a new client's welcome: the state when it subscribed (what it gets live follows that)
+    welcome = live_session.pipeline.welcome_messages() if after is None else None
+    reader = asyncio.create_task(_drain_incoming(websocket))
     next_batch: asyncio.Task[list[str]] | None = None
     try:
+        pipeline = live_session.pipeline
+        if not await _hand_over(websocket, pipeline, storage, sub, reader, start, welcome):
+            return  # the client went away while it waited
         while True:
             # the batch and the client together: a session that sends nothing (slow, a strap
             # scanning) must not hold a socket the client (or a server shutting down) closed
@@ -410,11 +409,6 @@ async def live(
             batch = next_batch.result()
             if not batch:
                 break  # the session ended and everything was sent
-            if cutoff is not None:  # resumed: skip what was resent (seq only rises)
-                while batch and _seq_of(batch[0]) <= cutoff:
-                    batch.pop(0)
-                if batch:
-                    cutoff = None
             for text in batch:
                 await websocket.send_text(text)
             if reader.done():
@@ -430,3 +424,78 @@ async def live(
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
+
+
+async def _drain_incoming(websocket: WebSocket) -> None:
+    """Read until the client goes away.
+
+    Clients send nothing we need; reading notices a disconnect promptly. Frames of any kind
+    are read and dropped: receive_text() raised KeyError on a binary frame, which ended this
+    reader and closed the socket 1000 ("the session ended") mid-session.
+    """
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _send_welcome(websocket: WebSocket, texts: list[str], seq: int) -> None:
+    """The welcome messages (the state), numbered ``seq``: the last item the client has."""
+    for text in texts:
+        await websocket.send_text(_with_seq(text, seq))
+
+
+async def _hand_over(
+    websocket: WebSocket,
+    pipeline: Any,
+    storage: Storage,
+    sub: Subscriber,
+    reader: asyncio.Task[None],
+    start: int,
+    welcome: list[str] | None,
+) -> bool:
+    """From storage to the live stream: what was stored above ``start``, and the welcome.
+
+    ``sub`` is subscribed: what is queued for storage from now on reaches it (held until
+    committed). Every write queued before is waited for, however long the database takes no
+    writes (this client's task waits; the session and the other clients go on), then what
+    was stored above ``start`` is read and sent, and ``sub`` skips it. The welcome follows,
+    numbered with the last item sent. ``welcome``: a new client's, made when it subscribed:
+    when everything queued before is stored within :data:`HANDOVER_WAIT_S` it starts there
+    (numbered the hub's ``seq`` then, nothing read). When the database does not take the
+    writes within :data:`HANDOVER_WAIT_S`, the welcome (with its ``storage`` notice) comes
+    at once, numbered the last item the client has, and the items follow once stored.
+    False when the client went away meanwhile.
+    """
+    try:
+        flushed: asyncio.Future[Any] | None = asyncio.wrap_future(storage.flush())
+    except Exception:  # storage closed: read what is there
+        flushed = None
+    in_time = True
+    if flushed is not None:
+        flushed.add_done_callback(_consume)
+        await asyncio.wait(
+            {flushed, reader}, timeout=HANDOVER_WAIT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not flushed.done() and not reader.done():
+            in_time = False  # storage is behind: the welcome now, the items once stored
+            texts = welcome if welcome is not None else pipeline.welcome_messages()
+            await _send_welcome(websocket, texts, sub.after_seq)
+            await asyncio.wait({flushed, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done():
+            return False
+    if welcome is not None and in_time:  # everything up to its subscription is stored
+        sub.skip_through(sub.min_seq)
+        await _send_welcome(websocket, welcome, sub.min_seq)
+        return True
+    tail = await resend_missed(websocket, storage, sub.session_id, start)
+    sub.skip_through(sub.after_seq if tail is None else tail)
+    if in_time:
+        await _send_welcome(websocket, pipeline.welcome_messages(), sub.after_seq)
+    return True
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a future's outcome (a failed flush: storage closed; read what is there)."""
+    if not future.cancelled():
+        future.exception()

@@ -32,6 +32,7 @@ from pydantic import (
 
 from api import payloads
 from api.dayplan import MAX_QUIET_HOURS
+from api.errors import STORE_BUSY_RESPONSE
 from api.pipeline import (
     MICROBREAK_SETTINGS_KEY,
     MicroBreaks,
@@ -424,7 +425,12 @@ async def get_settings(storage: StorageDep, scheduler: SchedulerDep) -> MicroBre
     return _effective(await _stored_overrides(storage), scheduler.plan)
 
 
-@router.put("/settings", response_model=MicroBreakSettingsOut, response_model_exclude_unset=True)
+@router.put(
+    "/settings",
+    response_model=MicroBreakSettingsOut,
+    response_model_exclude_unset=True,
+    responses=STORE_BUSY_RESPONSE,
+)
 async def put_settings(
     body: MicroBreakSettingsIn,  # type: ignore[valid-type]
     request: Request,

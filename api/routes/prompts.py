@@ -26,6 +26,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dayplan import PromptOut, prompt_out
+from api.errors import STORE_BUSY_RESPONSE
 from api.problems import ProblemError
 from api.routes._deps import AfterId, StorageDep, after_id_not_found
 from api.routes.dayplan import SchedulerDep
@@ -237,7 +238,7 @@ _INVALID_ANSWER: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/{prompt_id}/answer",
     response_model=AnswerOut,
-    responses={**_NOT_FOUND, **_CLOSED, **_INVALID_ANSWER},
+    responses={**_NOT_FOUND, **_CLOSED, **_INVALID_ANSWER, **STORE_BUSY_RESPONSE},
 )
 async def answer_prompt(
     prompt_id: PromptId, body: AnswerIn, storage: StorageDep, scheduler: SchedulerDep
@@ -307,7 +308,11 @@ def _running_session_id(scheduler: SchedulerDep) -> str | None:
     return running[-1].id if running else None
 
 
-@router.post("/{prompt_id}/done", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
+@router.post(
+    "/{prompt_id}/done",
+    response_model=PromptOut,
+    responses={**_NOT_FOUND, **_CLOSED, **STORE_BUSY_RESPONSE},
+)
 async def prompt_done(
     prompt_id: PromptId, storage: StorageDep, scheduler: SchedulerDep
 ) -> PromptOut:
@@ -335,7 +340,11 @@ async def prompt_done(
     return out
 
 
-@router.post("/{prompt_id}/dismiss", response_model=PromptOut, responses={**_NOT_FOUND, **_CLOSED})
+@router.post(
+    "/{prompt_id}/dismiss",
+    response_model=PromptOut,
+    responses={**_NOT_FOUND, **_CLOSED, **STORE_BUSY_RESPONSE},
+)
 async def dismiss_prompt(
     prompt_id: PromptId, storage: StorageDep, scheduler: SchedulerDep
 ) -> PromptOut:

@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
-from api.errors import SessionNotFoundError
+from api.errors import STORE_BUSY_RESPONSE, SessionNotFoundError
 from api.research import MissingExtraError
 from api.routes._deps import StorageDep
 from api.sessions import stored_within_cap
@@ -47,6 +47,7 @@ def _build(database: Path, session_id: str) -> str:
         404: {},
         409: {"description": "The session has no beats yet"},
         501: {"description": "Reports need the research extra (matplotlib)"},
+        **STORE_BUSY_RESPONSE,
     },
 )
 async def session_report(session_id: str, request: Request, storage: StorageDep) -> HTMLResponse:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import payloads
-from api.errors import SessionNotFoundError, SessionStartFailedError
+from api.errors import STORE_BUSY_RESPONSE, SessionNotFoundError, SessionStartFailedError
 from api.messages import SESSION_STATE_DESCRIPTION
 from api.pipeline import SessionState, SimulatorSpec
 from api.problems import ProblemError
@@ -84,6 +84,10 @@ class StorageBehind(BaseModel):
 
 class SessionOut(BaseModel):
     """A session as stored, with its live state while it runs."""
+
+    # every field is in every answer: required in the document (a generated client's
+    # attributes are then not Unset; review rev12_appdev 5)
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: str
     state: SessionState = Field(description=SESSION_STATE_DESCRIPTION)
@@ -302,7 +306,9 @@ async def _get_row(storage: Storage, session_id: str) -> Row:
         501: {"description": "That kind of source is not available on this server"},
         503: {
             "description": "The server's settings for that source are unusable "
-            "(source_misconfigured, e.g. HRVPACE_BLE_CLOSE_TIMEOUT_S)"
+            "(source_misconfigured, e.g. HRVPACE_BLE_CLOSE_TIMEOUT_S), or the database takes "
+            "no writes (store_busy, with Retry-After)",
+            "headers": STORE_BUSY_RESPONSE[503]["headers"],
         },
     },
 )
@@ -485,7 +491,9 @@ class SessionPatch(BaseModel):
     label: str = Field(max_length=200, description="Free text shown in the history")
 
 
-@router.patch("/{session_id}", response_model=SessionOut, responses={404: {}})
+@router.patch(
+    "/{session_id}", response_model=SessionOut, responses={404: {}, **STORE_BUSY_RESPONSE}
+)
 async def update_session(
     session_id: str, body: SessionPatch, manager: ManagerDep, storage: StorageDep
 ) -> SessionOut:
@@ -503,7 +511,8 @@ async def update_session(
         503: {
             "description": "store_busy: the session is stopped (no beat taken after the stop) "
             "but its final state was not stored within 10 s (the database locked by another "
-            "program, a stalled disk); it is stored once the database takes writes"
+            "program, a stalled disk); it is stored once the database takes writes",
+            "headers": STORE_BUSY_RESPONSE[503]["headers"],
         },
     },
 )

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from api.errors import STORE_BUSY_RESPONSE
 from api.routes._deps import StorageDep
 from api.sessions import stored_within_cap
 from api.webhooks import WEBHOOKS_KEY, WebhookIn, WebhookKind, WebhookNotifier
@@ -109,7 +110,7 @@ async def get_webhooks(storage: StorageDep, notifier: NotifierDep) -> WebhooksOu
     return await _state(storage, notifier)
 
 
-@router.put("", response_model=WebhooksOut)
+@router.put("", response_model=WebhooksOut, responses=STORE_BUSY_RESPONSE)
 async def put_webhooks(body: WebhooksIn, storage: StorageDep, notifier: NotifierDep) -> WebhooksOut:
     """Replace the list of webhooks a sent prompt is posted to."""
     future = storage.put_value(

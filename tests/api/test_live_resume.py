@@ -397,3 +397,27 @@ def test_the_page_size_is_the_documented_one() -> None:
     size = f"{live_routes.RESUME_PAGE_SIZE:,}"
     assert f"{size} items" in RESUME_DESCRIPTION
     assert f"{size} items" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_final_status_is_the_same_live_and_replayed() -> None:
+    """Review (rev12_appdev 4): live clients got the final status with ``source_state``
+    "ended", a reconnect the same seq with null (the schema: null for a session that is not
+    running). Both are null now."""
+    from api.live import LiveHub
+    from api.pipeline.loop import Pipeline
+    from api.pipeline.sinks import NoStore
+    from sensors import SourceState, VirtualClock
+    from tests.api.conftest import ScriptedSource
+
+    source = ScriptedSource([], clock=VirtualClock())
+    pipeline = Pipeline(
+        session_id="s1", source=source, storage=NoStore(), hub=LiveHub("s1"), analyser=None,
+        pacer=None,
+    )  # fmt: skip
+    source._set_status(type(source.status)(SourceState.STREAMING))
+    assert pipeline.status_message().source_state == SourceState.STREAMING
+    source._set_status(type(source.status)(SourceState.ENDED))
+    pipeline.set_state("stopped", "stopped on request")
+    final = pipeline.hub.last_status
+    assert final is not None and final.state == "stopped"
+    assert final.source_state is None

@@ -118,3 +118,30 @@ def test_upload_format_and_prompt_state_are_enums(document: dict[str, Any]) -> N
     state = next(p for p in params if p["name"] == "state")["schema"]
     enums = [k["enum"] for k in state["anyOf"] if "enum" in k]
     assert enums == [["sent", "answered", "done", "dismissed", "expired", "skipped"]]
+
+
+def test_fields_always_sent_are_required_and_speed_is_bounded(document: dict[str, Any]) -> None:
+    """Review (rev12_appdev 5): ``SessionOut``'s always-sent fields were optional (a generated
+    client typed them ``None | X | Unset``), and the simulator's speed had no bounds while
+    the server refuses anything outside (0, 10000]."""
+    schemas = document["components"]["schemas"]
+    session = schemas["SessionOut"]
+    assert set(session["required"]) == set(session["properties"])
+    strap = schemas["StrapStatus"]
+    assert set(strap["required"]) == set(strap["properties"])
+    for spec in ("SimulatorSpec", "ReplaySpec"):
+        speed = schemas[spec]["properties"]["speed"]
+        (number,) = [n for n in speed["anyOf"] if n.get("type") == "number"]
+        assert (number["exclusiveMinimum"], number["maximum"]) == (0, 10000), spec
+
+
+def test_every_live_message_requires_its_type() -> None:
+    """Review (rev12_appdev 5): no live message listed ``type`` (the discriminator) in
+    ``required``, so a beat without it validated and generators made it optional."""
+    from api.messages import live_schema
+
+    schema = live_schema()
+    messages = [schema["$defs"][ref["$ref"].rsplit("/", 1)[-1]] for ref in schema["oneOf"]]
+    assert len(messages) >= 8
+    for message in messages:
+        assert set(message["required"]) == set(message["properties"]), message["title"]

@@ -3,9 +3,12 @@ on a real uvicorn."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from fastapi.routing import APIRoute
 
 from api.settings import load_settings
 from tests.api.conftest import Server
+from tests.api.test_security import _all_routes
 from webconventions.problems import MAX_INPUT_CHARS
 
 PROBLEM = "application/problem+json"
@@ -65,6 +69,91 @@ def test_openapi_declares_the_problem_schema_on_every_error_of_every_operation(
             }, (method, path, code)
         n += 1
     assert n >= 30
+
+
+def _waits_for_a_write(func: Callable[..., Any], seen: set[str] | None = None) -> bool:
+    """Whether ``func`` waits for a write that may answer 503 ``store_busy``: it calls
+    ``stored_within_cap`` (or raises ``StoreBusyError``), itself, through a function of its own
+    module, or through a ``SessionManager`` method that does."""
+    import api.sessions
+
+    seen = set() if seen is None else seen
+    if func.__qualname__ in seen:
+        return False
+    seen.add(func.__qualname__)
+    source = inspect.getsource(func)
+    if "stored_within_cap(" in source or "StoreBusyError(" in source:
+        return True
+    manager = api.sessions.SessionManager
+    for name, member in vars(manager).items():
+        if (
+            inspect.isfunction(member)
+            and f"manager.{name}(" in source
+            and _waits_for_a_write(member, seen)
+        ):
+            return True
+    module = sys.modules[func.__module__]
+    for name in re.findall(r"\b([a-z_][a-z0-9_]*)\(", source):
+        called = getattr(module, name, None)
+        if (
+            inspect.isfunction(called)
+            and called.__module__ == func.__module__
+            and _waits_for_a_write(called, seen)
+        ):
+            return True
+    return False
+
+
+def test_every_route_that_waits_for_a_write_declares_503_store_busy(module_server: Server) -> None:
+    """Review (rev12_appdev 2): only the start and stop of a session declared 503, so a
+    generated client's answer to a label, a check-in, an answer... during a database lock
+    was ``parsed=None`` (or ``UnexpectedStatus``)."""
+    doc = httpx.get(f"{module_server.url}/api/v1/openapi.json", timeout=10).json()
+    waiting = [
+        (route.path, method.lower())
+        for route in _all_routes(module_server.app.routes)
+        if isinstance(route, APIRoute) and _waits_for_a_write(route.endpoint)
+        for method in route.methods
+    ]
+    for path, method in waiting:
+        busy = doc["paths"][path][method]["responses"].get("503")
+        assert busy is not None, (method, path)
+        assert busy["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        assert busy["headers"]["Retry-After"]["schema"] == {"type": "integer"}, (method, path)
+        assert "store_busy" in busy["description"], (method, path)
+    # the label, check-ins, prompts (3), the day plan, baseline, webhooks, micro-break
+    # settings, a report, a session's start and stop
+    assert len(waiting) >= 12, waiting
+
+
+def test_a_body_that_is_not_json_is_the_validation_error_readme_says(
+    module_server: Server,
+) -> None:
+    """Review (rev12_appdev 3): README's ``bad_request`` row said "a body that is not JSON
+    text", which is a 422 ``validation_error`` (``loc`` ["body", <character>]); and a
+    ``Content-Length`` that is not a number never reaches the API behind uvicorn."""
+    from tests.api.test_problem_codes import readme_rows
+
+    for body in (b"{", b"\xff\xfe"):
+        r = httpx.post(
+            f"{module_server.url}/api/v1/sessions",
+            content=body,
+            headers={**module_server.auth, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        problem = _assert_problem(r, 422, "validation_error")
+        assert problem["errors"][0]["loc"][0] == "body", problem
+    rows = readme_rows()
+    assert "not valid JSON" in rows["validation_error"][1]
+    assert "JSON text" not in rows["bad_request"][1]
+    assert "uvicorn" in rows["bad_request"][1]
+    raw = b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n"
+    port = httpx.URL(module_server.url).port
+    assert port is not None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw)
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400") and b"text/plain" in answer, answer
 
 
 def test_every_integer_query_parameter_is_bounded(module_server: Server) -> None:
