@@ -126,9 +126,10 @@ _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 MAX_SEQ = 2**62
 
 
-#: How long a resuming client's hand-over waits for the writes queued before it, before it
-#: gets the welcome (with the ``storage`` notice) ahead of the items stored meanwhile.
-HANDOVER_WAIT_S = 1.0
+#: How long a client's hand-over waits for the writes queued before it, before it gets the
+#: welcome ahead of the items stored meanwhile (the database takes no writes). Long enough
+#: that a slow flush (a loaded machine, a busy disk: seconds) is not taken for an outage.
+HANDOVER_WAIT_S = 10.0
 
 #: Stored items read and sent per page when a client resumes (at most this many rows in memory).
 RESUME_PAGE_SIZE = 500
