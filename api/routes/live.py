@@ -480,8 +480,12 @@ async def _hand_over(
         )
         if not flushed.done() and not reader.done():
             in_time = False  # storage is behind: the welcome now, the items once stored
-            texts = welcome if welcome is not None else pipeline.welcome_messages()
-            await _send_welcome(websocket, texts, sub.after_seq)
+            if welcome is None:  # a resume's welcome: the state now
+                welcome = pipeline.welcome_messages()
+                sub.welcomed_early(pipeline.hub.seq)
+            else:  # a new client's: the state when it subscribed
+                sub.welcomed_early(sub.min_seq)
+            await _send_welcome(websocket, welcome, sub.after_seq)
             await asyncio.wait({flushed, reader}, return_when=asyncio.FIRST_COMPLETED)
         if reader.done():
             return False

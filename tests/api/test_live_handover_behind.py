@@ -33,6 +33,7 @@ import api.storage.writer
 from api.live import LiveHub
 from api.messages import parse_live_message
 from api.pipeline.loop import Pipeline
+from api.pipeline.pacing import make_pacer
 from api.storage import Storage
 from api.storage.connection import connect
 from sensors import Beat, SystemClock
@@ -92,8 +93,8 @@ async def _until(cond: Callable[[], bool], what: str | Callable[[], object]) -> 
 
 def _run(tmp_path: Path, since_seq: str | None) -> tuple[list[Any], list[int]]:
     """Beats 1-3 stored, 4-8 made with no client there while the database is locked, a
-    client connects (``since_seq``), beats 9-10 made, the lock let go: what the client got,
-    and the seqs stored."""
+    client connects (``since_seq``), beat 9, a pacing stop, a status change and beat 10 made,
+    the lock let go: what the client got, and the seqs stored."""
     st = Storage(tmp_path / "db.sqlite3", flush_s=0.005)
     st.create_session("s1", created_at=1.0, mode="monitor", source={"kind": "x"}, options={})
     st.flush().result(timeout=10)
@@ -104,7 +105,7 @@ def _run(tmp_path: Path, since_seq: str | None) -> tuple[list[Any], list[int]]:
         storage=st,
         hub=hub,
         analyser=None,
-        pacer=None,
+        pacer=make_pacer("practice", {"practice_rate_bpm": 6.0}),
     )
     app = SimpleNamespace(
         state=SimpleNamespace(
@@ -141,8 +142,13 @@ def _run(tmp_path: Path, since_seq: str | None) -> tuple[list[Any], list[int]]:
             )
             await _until(lambda: any(m.type == "status" for m in socket.sent), "no welcome")
             await asyncio.sleep(0.3)  # past the cap the old hand-over waited (0.2 s here)
-            for _ in range(2):
-                beat()  # a client is there: held until stored
+            beat()  # a client is there: held until stored
+            # the person stops the practice and the state changes meanwhile (rev14 1)
+            pacer = pipeline.pacer
+            assert pacer is not None
+            pipeline.publish_guidance(pacer.stop(t_s=pipeline.t_s), t_s=pipeline.t_s)
+            pipeline.set_state("running", "changed while the database took no writes")
+            beat()
         finally:
             other.execute("ROLLBACK")
             other.close()
@@ -168,17 +174,22 @@ def test_a_client_connecting_while_storage_is_behind_gets_every_item_stored_afte
     tmp_path: Path, impatient: None, since_seq: str | None
 ) -> None:
     sent, stored = _run(tmp_path, since_seq)
-    assert stored == list(range(1, 11))
+    assert len(stored) == 10 and stored == sorted(stored)  # the pacer's guidance takes seqs
+    has = int(since_seq) if since_seq is not None else stored[2]  # 3 beats stored
     beats = [m.seq for m in sent if m.type == "beat"]
-    assert beats == list(range(4, 11)), [(m.type, m.seq) for m in sent]
+    assert beats == [s for s in stored if s > has], [(m.type, m.seq) for m in sent]
     seqs = [m.seq for m in sent]
     assert seqs == sorted(seqs), seqs  # seq never goes back
-    (welcome,) = [m for m in sent if m.type == "status"]
-    assert welcome.seq == 3  # the last item it has: 1-3 were stored, nothing else sent
+    statuses = [m for m in sent if m.type == "status"]
+    assert statuses[0].seq == stored[2]  # the welcome: the last item it has (3 beats stored)
+    # a status and a pacing stop made while it waited reach it (they were dropped: rev14 1)
+    assert statuses[-1].message == "changed while the database took no writes"
+    guidance = [m.guidance.mode for m in sent if m.type == "guidance"]
+    assert guidance[-1] == "stopped", guidance
     notices = [(i, m) for i, m in enumerate(sent) if m.type == "storage"]
     assert [m.behind for _, m in notices] == [True, False]
     for i, m in notices:  # a notice repeats the last seq this client got
-        assert m.seq == max([s.seq for s in sent[:i] if s.type != "storage"], default=3)
+        assert m.seq == max(s.seq for s in sent[:i] if s.type != "storage")
 
 
 def test_only_a_real_outage_takes_the_late_hand_over() -> None:
