@@ -78,6 +78,7 @@ class Subscriber:
         #: took no writes: :meth:`welcomed_early`).
         self.early = False
         self._ready = asyncio.Event()
+        self._notice = asyncio.Event()
         self.dropped = 0
         self.closed = False
 
@@ -94,6 +95,30 @@ class Subscriber:
                 self._hub.dropped_total += 1
         self._queue.append(text)
         self._ready.set()
+
+    def put_notice(self, text: str) -> None:
+        """Queue a ``storage`` notice (:meth:`LiveHub.publish_notice`)."""
+        self.put(text)
+        self._notice.set()
+
+    async def wait_notice(self) -> None:
+        """Wait until a ``storage`` notice is queued since the last :meth:`take_notices`."""
+        await self._notice.wait()
+
+    def take_notices(self, seq: int) -> list[str]:
+        """Take the queued ``storage`` notices out of the queue, numbered ``seq``.
+
+        For a client waiting for its items (the hand-over of ``api.routes.live``): a notice is
+        no item, and it learns at once that the database takes no writes.
+        """
+        self._notice.clear()
+        notices = [text for text in self._queue if _type_of(text) == "storage"]
+        if not notices:
+            return []
+        rest = [text for text in self._queue if _type_of(text) != "storage"]
+        self._queue.clear()
+        self._queue.extend(rest)
+        return [_with_seq(text, seq) for text in notices]
 
     def welcomed_early(self, state_seq: int) -> None:
         """Its welcome, the state at the hub's ``seq`` ``state_seq``, went out before the items.
@@ -263,7 +288,7 @@ class LiveHub:
         ``seq`` never goes back for it and a resume by it misses nothing.
         """
         for sub in self._subscribers:
-            sub.put(make(max(sub.last_seq, 1)))
+            sub.put_notice(make(max(sub.last_seq, 1)))
 
     def _unstored(self, ticket: int | None) -> bool:
         """Whether the write of ``ticket`` failed (counted): a message about it is not sent."""

@@ -77,8 +77,10 @@ was queued after the subscription, so it is published to the new subscriber (hel
 committed); a live message whose ``seq`` is not above the last one resent is dropped there
 (:meth:`api.live.Subscriber.skip_through`). The wait has no cap: while the database takes no
 writes (a lock held by another program) the client gets its welcome after
-:data:`HANDOVER_WAIT_S` (with the ``storage`` notice, numbered the last item it has), and the
-items once they are stored (this client's task waits; the session and other clients go on).
+:data:`HANDOVER_WAIT_S` (with the ``storage`` notice, numbered the last item it has, or the
+notice as soon as the writer reports the outage), and the items once they are stored (this
+client's task waits; the session and other clients go on), with the status, guidance, signal
+and prompt messages made meanwhile (then only stored items are dropped by the cutoff).
 Before, the wait gave up after 10 s and read what was there: the items stored later reached
 only the clients subscribed when they were queued (review rev12_appdev 1).
 
@@ -465,7 +467,9 @@ async def _hand_over(
     when everything queued before is stored within :data:`HANDOVER_WAIT_S` it starts there
     (numbered the hub's ``seq`` then, nothing read). When the database does not take the
     writes within :data:`HANDOVER_WAIT_S`, the welcome (with its ``storage`` notice) comes
-    at once, numbered the last item the client has, and the items follow once stored.
+    then, numbered the last item the client has, and the items follow once stored; while it
+    waits for them, the ``storage`` notices reach it as they are published (the writer reports
+    an outage after SQLite's busy wait, often after this welcome).
     False when the client went away meanwhile.
     """
     try:
@@ -486,7 +490,15 @@ async def _hand_over(
             else:  # a new client's: the state when it subscribed
                 sub.welcomed_early(sub.min_seq)
             await _send_welcome(websocket, welcome, sub.after_seq)
-            await asyncio.wait({flushed, reader}, return_when=asyncio.FIRST_COMPLETED)
+            while not flushed.done() and not reader.done():
+                # meanwhile the storage notices (the writer reports the outage after SQLite's
+                # busy wait, 30 s, often after this welcome): the items wait, the notice not
+                noticed = asyncio.ensure_future(sub.wait_notice())
+                await asyncio.wait({flushed, reader, noticed}, return_when=asyncio.FIRST_COMPLETED)
+                noticed.cancel()
+                if noticed.done() and not noticed.cancelled():
+                    for text in sub.take_notices(sub.after_seq):
+                        await websocket.send_text(text)
         if reader.done():
             return False
     if welcome is not None and in_time:  # everything up to its subscription is stored

@@ -214,3 +214,74 @@ def test_a_repeated_or_zero_padded_since_seq_is_refused_naming_it(query: str, va
     assert socket.sent == []
     assert api.routes.live.parse_since_seq("0") == 0  # 0 itself is written "0"
     assert api.routes.live.parse_since_seq("50") == 50
+
+
+def test_a_client_waiting_for_its_items_gets_the_behind_notice_when_the_writer_reports_it(
+    tmp_path: Path, impatient: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (rev14 2): a client connecting before the writer reported the outage (SQLite's
+    30-s busy wait) got its welcome without the ``behind`` notice, and the notice published
+    later waited in its queue until the database took writes (it got behind and caught up
+    together): meanwhile its page said "Live" and got nothing. The notice comes at once.
+    Busy wait 0.5 s here, the hand-over's 0.05 s: the welcome goes out before the notice."""
+
+    def connect_busy(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 500")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", connect_busy)
+    st = Storage(tmp_path / "db.sqlite3", flush_s=0.005)
+    st.create_session("s1", created_at=1.0, mode="monitor", source={"kind": "x"}, options={})
+    st.flush().result(timeout=10)
+    hub = LiveHub("s1", queue_size=1000)
+    pipeline = Pipeline(
+        session_id="s1",
+        source=ScriptedSource([], clock=SystemClock()),
+        storage=st,
+        hub=hub,
+        analyser=None,
+        pacer=None,
+    )
+    live = SimpleNamespace(hub=hub, pipeline=pipeline)
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            token="tok", storage=st, sessions=SimpleNamespace(get_live=lambda sid: live)
+        )
+    )
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        loop = asyncio.get_running_loop()
+        st.add_commit_listener(lambda t: loop.call_soon_threadsafe(hub.commit_reached, t))
+        st.add_behind_listener(lambda s: loop.call_soon_threadsafe(pipeline.publish_storage, s))
+        socket = Socket(app)
+        other = sqlite3.connect(st.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:
+            pipeline._on_beat(Beat(t_s=0.8, rr_ms=800.0, arrived_at=100.0, contact=True))
+            task = asyncio.create_task(
+                api.routes.live.live(socket, "s1", token=None, since_seq=None)  # type: ignore[arg-type]
+            )
+            await _until(lambda: any(m.type == "status" for m in socket.sent), "no welcome")
+            welcome = list(socket.sent)
+            await _until(
+                lambda: any(m.type == "storage" for m in socket.sent),
+                lambda: f"no notice while locked: {[(m.type, m.seq) for m in socket.sent]}",
+            )
+            locked = list(socket.sent)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.wrap_future(st.flush())
+        hub.close()
+        await asyncio.wait_for(task, 5)
+        return welcome, locked
+
+    try:
+        welcome, locked = asyncio.run(scenario())
+    finally:
+        st.close()
+    assert not any(m.type == "storage" for m in welcome)  # the case: not reported yet
+    (notice,) = [m for m in locked if m.type == "storage"]
+    assert notice.behind is True
+    assert notice.seq == welcome[0].seq  # the last seq it got
