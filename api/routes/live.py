@@ -394,11 +394,12 @@ async def live(
         start = after if resent is None else resent
     # never above the session's seq: a since_seq beyond it is not echoed back
     sub = hub.subscribe(after_seq=start)
-    # a new client's welcome: the state when it subscribed (what it gets live follows that)
-    welcome = live_session.pipeline.welcome_messages() if after is None else None
-    reader = asyncio.create_task(_drain_incoming(websocket))
+    reader: asyncio.Task[None] | None = None
     next_batch: asyncio.Task[list[str]] | None = None
-    try:
+    try:  # from here on, whatever fails unsubscribes (the hub holds nothing for a client gone)
+        # a new client's welcome: the state when it subscribed (what it gets live follows that)
+        welcome = live_session.pipeline.welcome_messages() if after is None else None
+        reader = asyncio.create_task(_drain_incoming(websocket))
         pipeline = live_session.pipeline
         if not await _hand_over(websocket, pipeline, storage, sub, reader, start, welcome):
             return  # the client went away while it waited
@@ -424,9 +425,10 @@ async def live(
         hub.unsubscribe(sub)
         if next_batch is not None:
             next_batch.cancel()
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
 
 
 async def _drain_incoming(websocket: WebSocket) -> None:

@@ -285,3 +285,28 @@ def test_a_client_waiting_for_its_items_gets_the_behind_notice_when_the_writer_r
     (notice,) = [m for m in locked if m.type == "storage"]
     assert notice.behind is True
     assert notice.seq == welcome[0].seq  # the last seq it got
+
+
+def test_a_failure_building_the_welcome_unsubscribes_the_client(tmp_path: Path) -> None:
+    """Review (rev14 5): the route subscribed before its try/finally, so a welcome that failed
+    to build left the subscriber in the hub for the rest of the session (held messages and a
+    full queue for a client that is gone)."""
+    st = Storage(tmp_path / "db.sqlite3", flush_s=0.005)
+    hub = LiveHub("s1", queue_size=16)
+
+    def welcome_messages() -> list[str]:
+        raise ValueError("a status that fails validation")
+
+    pipeline = SimpleNamespace(welcome_messages=welcome_messages)
+    live = SimpleNamespace(hub=hub, pipeline=pipeline)
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            token="tok", storage=st, sessions=SimpleNamespace(get_live=lambda sid: live)
+        )
+    )
+    try:
+        with pytest.raises(ValueError, match="fails validation"):
+            asyncio.run(api.routes.live.live(Socket(app), "s1", token=None, since_seq=None))  # type: ignore[arg-type]
+    finally:
+        st.close()
+    assert hub.n_subscribers == 0
