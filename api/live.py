@@ -106,19 +106,28 @@ class Subscriber:
         await self._notice.wait()
 
     def take_notices(self, seq: int) -> list[str]:
-        """Take the queued ``storage`` notices out of the queue, numbered ``seq``.
+        """Take the queued ``behind`` notices out of the queue, numbered ``seq``.
 
         For a client waiting for its items (the hand-over of ``api.routes.live``): a notice is
-        no item, and it learns at once that the database takes no writes.
+        no item, and it learns at once that the database takes no writes. A ``caught up``
+        notice, and every notice after it, stays queued: it follows what waited for the writes
+        (:meth:`skip_through` keeps it after the items read from storage).
         """
         self._notice.clear()
-        notices = [text for text in self._queue if _type_of(text) == "storage"]
-        if not notices:
-            return []
-        rest = [text for text in self._queue if _type_of(text) != "storage"]
-        self._queue.clear()
-        self._queue.extend(rest)
-        return [_with_seq(text, seq) for text in notices]
+        taken: list[str] = []
+        rest: list[str] = []
+        caught_up = False
+        for text in self._queue:
+            if not caught_up and _type_of(text) == "storage":
+                if json.loads(text).get("behind"):
+                    taken.append(text)
+                    continue
+                caught_up = True  # from here on everything stays, in order
+            rest.append(text)
+        if taken:
+            self._queue.clear()
+            self._queue.extend(rest)
+        return [_with_seq(text, seq) for text in taken]
 
     def welcomed_early(self, state_seq: int) -> None:
         """Its welcome, the state at the hub's ``seq`` ``state_seq``, went out before the items.

@@ -188,6 +188,8 @@ def test_a_client_connecting_while_storage_is_behind_gets_every_item_stored_afte
     assert guidance[-1] == "stopped", guidance
     notices = [(i, m) for i, m in enumerate(sent) if m.type == "storage"]
     assert [m.behind for _, m in notices] == [True, False]
+    # "caught up" follows what waited for the writes (README), for a waiting client too
+    assert notices[-1][0] > max(i for i, m in enumerate(sent) if m.type == "beat")
     for i, m in notices:  # a notice repeats the last seq this client got
         assert m.seq == max(s.seq for s in sent[:i] if s.type != "storage")
 
