@@ -24,7 +24,10 @@ guidance, signal and prompt messages numbered up to the hub's ``seq`` when it su
 (:attr:`Subscriber.min_seq`); it does get the held stored items (beats, metrics windows,
 micro-break events) numbered above what it already has (:attr:`Subscriber.after_seq`, the
 route's cutoff: what it read from storage), once they are committed: a client connecting or
-resuming while storage is behind loses none of them.
+resuming while storage is behind loses none of them. Such a client gets its welcome before the
+items (:meth:`Subscriber.welcomed_early`): the cutoff then drops only stored items, and the
+status, guidance, signal and prompt messages newer than its welcome reach it, renumbered so that
+``seq`` never goes back (a pacing stop made during the outage is not lost).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ __all__ = ["HELD_MAX", "LiveHub", "Subscriber"]
 
 #: Most messages a hub holds while their data is being committed (about 3 MB of JSON).
 HELD_MAX = 10_000
+
+#: The types of the messages about a stored item (what a client reads from storage).
+STORED_TYPES = frozenset({"beat", "metrics", "micro_break"})
 
 
 class Subscriber:
@@ -68,7 +74,11 @@ class Subscriber:
         self.min_seq = min_seq
         self.after_seq = min_seq if after_seq is None else after_seq
         self.last_seq = self.after_seq
+        #: Whether its welcome went out before the items it reads from storage (the database
+        #: took no writes: :meth:`welcomed_early`).
+        self.early = False
         self._ready = asyncio.Event()
+        self._notice = asyncio.Event()
         self.dropped = 0
         self.closed = False
 
@@ -86,20 +96,90 @@ class Subscriber:
         self._queue.append(text)
         self._ready.set()
 
+    def put_notice(self, text: str) -> None:
+        """Queue a ``storage`` notice (:meth:`LiveHub.publish_notice`)."""
+        self.put(text)
+        self._notice.set()
+
+    async def wait_notice(self) -> None:
+        """Wait until a ``storage`` notice is queued since the last :meth:`take_notices`."""
+        await self._notice.wait()
+
+    def take_notices(self, seq: int) -> list[str]:
+        """Take the queued ``behind`` notices out of the queue, numbered ``seq``.
+
+        For a client waiting for its items (the hand-over of ``api.routes.live``): a notice is
+        no item, and it learns at once that the database takes no writes. A ``caught up``
+        notice, and every notice after it, stays queued: it follows what waited for the writes
+        (:meth:`skip_through` keeps it after the items read from storage).
+        """
+        self._notice.clear()
+        taken: list[str] = []
+        rest: list[str] = []
+        caught_up = False
+        for text in self._queue:
+            if not caught_up and _type_of(text) == "storage":
+                if json.loads(text).get("behind"):
+                    taken.append(text)
+                    continue
+                caught_up = True  # from here on everything stays, in order
+            rest.append(text)
+        if taken:
+            self._queue.clear()
+            self._queue.extend(rest)
+        return [_with_seq(text, seq) for text in taken]
+
+    def welcomed_early(self, state_seq: int) -> None:
+        """Its welcome, the state at the hub's ``seq`` ``state_seq``, went out before the items.
+
+        The cutoff (:meth:`skip_through`, ``after_seq``) then applies to stored items only:
+        a newer ``status``, ``guidance``, ``signal`` or ``prompt`` message numbered up to it
+        (made while the database took no writes, e.g. a pacing stop) is still sent, numbered
+        the last ``seq`` handed to it, as a ``storage`` notice is (``seq`` never goes back).
+        """
+        self.early = True
+        self.min_seq = max(self.min_seq, state_seq)
+
+    def wanted(self, seq: int, stored: bool) -> bool:
+        """Whether a message numbered ``seq`` (``stored``: a stored item) is queued for it.
+
+        Not one it has or reads from storage (``after_seq``), nor a state older than its
+        welcome (``min_seq``); after an early welcome (:meth:`welcomed_early`) a newer message
+        that is no stored item is queued whatever its number (:meth:`put_renumbered`).
+        """
+        if seq <= self.after_seq:
+            return not stored and self.early and seq > self.min_seq
+        return stored or seq > self.min_seq
+
+    def put_renumbered(self, text: str, seq: int, stored: bool) -> None:
+        """Queue ``text``, numbered ``last_seq`` when ``seq`` is not above it.
+
+        A stored item keeps its number (it is the item's).
+        """
+        if not stored and seq <= self.last_seq:
+            self.put(_with_seq(text, self.last_seq), self.last_seq)
+        else:
+            self.put(text, seq)
+
     def skip_through(self, seq: int) -> None:
         """The client has every item numbered up to ``seq`` (read from storage): skip those.
 
         Queued messages numbered up to it are dropped, but a ``storage`` notice, which is no
         item, stays, numbered ``seq`` (``seq`` never goes back); later ones are not queued.
+        After an early welcome (:meth:`welcomed_early`) so do the messages that are no stored
+        item and newer than the welcome: a pacing stop or a status change made while the
+        database took no writes is not lost.
         """
         kept: list[str] = []
         for text in self._queue:
-            if _seq_of(text) > seq:
+            text_seq = _seq_of(text)
+            kind = _type_of(text)
+            if text_seq > seq:
                 kept.append(text)
-            elif _type_of(text) == "storage":
-                data = json.loads(text)
-                data["seq"] = max(seq, 1)
-                kept.append(json.dumps(data))
+            elif kind == "storage" or (
+                self.early and kind not in STORED_TYPES and text_seq > self.min_seq
+            ):
+                kept.append(_with_seq(text, seq))
         self._queue.clear()
         self._queue.extend(kept)
         self.after_seq = max(self.after_seq, seq)
@@ -201,8 +281,8 @@ class LiveHub:
         seq = _seq_of(text)
         self._sent(seq)
         for sub in self._subscribers:
-            if seq > sub.after_seq:  # not one it read from storage
-                sub.put(text, seq)
+            if sub.wanted(seq, stored):  # not one it read from storage
+                sub.put_renumbered(text, seq, stored)
 
     def _sent(self, seq: int) -> None:
         if seq < 2**63:
@@ -217,7 +297,7 @@ class LiveHub:
         ``seq`` never goes back for it and a resume by it misses nothing.
         """
         for sub in self._subscribers:
-            sub.put(make(max(sub.last_seq, 1)))
+            sub.put_notice(make(max(sub.last_seq, 1)))
 
     def _unstored(self, ticket: int | None) -> bool:
         """Whether the write of ``ticket`` failed (counted): a message about it is not sent."""
@@ -237,10 +317,9 @@ class LiveHub:
                 continue
             self._sent(seq)
             for sub in self._subscribers:
-                if seq <= sub.after_seq:
-                    continue  # it has this one (read from storage)
-                if stored or seq > sub.min_seq:  # a state older than its welcome is not sent
-                    sub.put(text, seq)
+                # not one it read from storage, nor a state older than its welcome
+                if sub.wanted(seq, stored):
+                    sub.put_renumbered(text, seq, stored)
 
     @property
     def n_held(self) -> int:
@@ -295,6 +374,13 @@ class LiveHub:
         self.closed = True
         for sub in list(self._subscribers):
             sub.close()
+
+
+def _with_seq(text: str, seq: int) -> str:
+    """``text`` numbered ``seq`` (at least 1)."""
+    data = json.loads(text)
+    data["seq"] = max(seq, 1)
+    return json.dumps(data)
 
 
 def _type_of(text: str) -> object:

@@ -77,8 +77,10 @@ was queued after the subscription, so it is published to the new subscriber (hel
 committed); a live message whose ``seq`` is not above the last one resent is dropped there
 (:meth:`api.live.Subscriber.skip_through`). The wait has no cap: while the database takes no
 writes (a lock held by another program) the client gets its welcome after
-:data:`HANDOVER_WAIT_S` (with the ``storage`` notice, numbered the last item it has), and the
-items once they are stored (this client's task waits; the session and other clients go on).
+:data:`HANDOVER_WAIT_S` (with the ``storage`` notice, numbered the last item it has, or the
+notice as soon as the writer reports the outage), and the items once they are stored (this
+client's task waits; the session and other clients go on), with the status, guidance, signal
+and prompt messages made meanwhile (then only stored items are dropped by the cutoff).
 Before, the wait gave up after 10 s and read what was there: the items stored later reached
 only the clients subscribed when they were queued (review rev12_appdev 1).
 
@@ -126,9 +128,10 @@ _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 MAX_SEQ = 2**62
 
 
-#: How long a resuming client's hand-over waits for the writes queued before it, before it
-#: gets the welcome (with the ``storage`` notice) ahead of the items stored meanwhile.
-HANDOVER_WAIT_S = 1.0
+#: How long a client's hand-over waits for the writes queued before it, before it gets the
+#: welcome ahead of the items stored meanwhile (the database takes no writes). Long enough
+#: that a slow flush (a loaded machine, a busy disk: seconds) is not taken for an outage.
+HANDOVER_WAIT_S = 10.0
 
 #: Stored items read and sent per page when a client resumes (at most this many rows in memory).
 RESUME_PAGE_SIZE = 500
@@ -391,11 +394,12 @@ async def live(
         start = after if resent is None else resent
     # never above the session's seq: a since_seq beyond it is not echoed back
     sub = hub.subscribe(after_seq=start)
-    # a new client's welcome: the state when it subscribed (what it gets live follows that)
-    welcome = live_session.pipeline.welcome_messages() if after is None else None
-    reader = asyncio.create_task(_drain_incoming(websocket))
+    reader: asyncio.Task[None] | None = None
     next_batch: asyncio.Task[list[str]] | None = None
-    try:
+    try:  # from here on, whatever fails unsubscribes (the hub holds nothing for a client gone)
+        # a new client's welcome: the state when it subscribed (what it gets live follows that)
+        welcome = live_session.pipeline.welcome_messages() if after is None else None
+        reader = asyncio.create_task(_drain_incoming(websocket))
         pipeline = live_session.pipeline
         if not await _hand_over(websocket, pipeline, storage, sub, reader, start, welcome):
             return  # the client went away while it waited
@@ -421,9 +425,10 @@ async def live(
         hub.unsubscribe(sub)
         if next_batch is not None:
             next_batch.cancel()
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
 
 
 async def _drain_incoming(websocket: WebSocket) -> None:
@@ -464,7 +469,9 @@ async def _hand_over(
     when everything queued before is stored within :data:`HANDOVER_WAIT_S` it starts there
     (numbered the hub's ``seq`` then, nothing read). When the database does not take the
     writes within :data:`HANDOVER_WAIT_S`, the welcome (with its ``storage`` notice) comes
-    at once, numbered the last item the client has, and the items follow once stored.
+    then, numbered the last item the client has, and the items follow once stored; while it
+    waits for them, the ``storage`` notices reach it as they are published (the writer reports
+    an outage after SQLite's busy wait, often after this welcome).
     False when the client went away meanwhile.
     """
     try:
@@ -479,9 +486,21 @@ async def _hand_over(
         )
         if not flushed.done() and not reader.done():
             in_time = False  # storage is behind: the welcome now, the items once stored
-            texts = welcome if welcome is not None else pipeline.welcome_messages()
-            await _send_welcome(websocket, texts, sub.after_seq)
-            await asyncio.wait({flushed, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if welcome is None:  # a resume's welcome: the state now
+                welcome = pipeline.welcome_messages()
+                sub.welcomed_early(pipeline.hub.seq)
+            else:  # a new client's: the state when it subscribed
+                sub.welcomed_early(sub.min_seq)
+            await _send_welcome(websocket, welcome, sub.after_seq)
+            while not flushed.done() and not reader.done():
+                # meanwhile the storage notices (the writer reports the outage after SQLite's
+                # busy wait, 30 s, often after this welcome): the items wait, the notice not
+                noticed = asyncio.ensure_future(sub.wait_notice())
+                await asyncio.wait({flushed, reader, noticed}, return_when=asyncio.FIRST_COMPLETED)
+                noticed.cancel()
+                if noticed.done() and not noticed.cancelled():
+                    for text in sub.take_notices(sub.after_seq):
+                        await websocket.send_text(text)
         if reader.done():
             return False
     if welcome is not None and in_time:  # everything up to its subscription is stored

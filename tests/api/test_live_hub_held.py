@@ -11,6 +11,7 @@ it takes as they come). Real SQLite that commits only when asked; real message p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from api import payloads
@@ -123,3 +124,32 @@ def test_a_client_joining_others_gets_no_held_message_older_than_its_welcome(
         assert parse_live_message(first._queue[-1]).seq == 4
     finally:
         st.close()
+
+
+def test_after_an_early_welcome_a_state_held_behind_items_read_from_storage_is_still_sent() -> None:
+    """Review (rev14 1): a client welcomed before the items it reads from storage (the
+    database took no writes) lost every status, guidance and signal message numbered up to the
+    last item it read: the cutoff applied to all messages, not only to the stored items, so a
+    pacing stop during an outage never reached it. It gets them, numbered the last seq it has.
+    """
+    hub = LiveHub("s1", queue_size=64)
+    sub = hub.subscribe(after_seq=0)
+    sub.welcomed_early(hub.seq)  # its welcome went out first, the state at seq 0
+
+    def beat(ticket: int) -> None:
+        hub.publish_text(
+            json.dumps({"type": "beat", "seq": hub.take_seq()}), after=ticket, stored=True
+        )
+
+    beat(1)
+    hub.publish_text(json.dumps({"type": "guidance", "seq": hub.take_seq()}))  # a pacing stop
+    beat(2)
+    hub.publish_text(json.dumps({"type": "status", "seq": hub.take_seq()}))  # held behind 3
+    beat(3)
+    hub.commit_reached(1)  # beat 1, then the stop, reach its queue
+    sub.skip_through(5)  # it read beats 1, 3 and 5 from storage
+    hub.commit_reached(3)  # beat 3, the status and beat 5 are released only after that
+    got = [(m["type"], m["seq"]) for m in map(json.loads, sub._queue)]
+    assert got == [("guidance", 5), ("status", 5)], got
+    hub.publish_text(json.dumps({"type": "status", "seq": hub.take_seq()}))
+    assert json.loads(sub._queue[-1])["seq"] == 6
