@@ -1388,7 +1388,11 @@ function renderCountdown(g, tS) {
     if (!box.hidden) box.hidden = true;
     return;
   }
-  const left = Math.max(0, Math.ceil(g.ends_at_s - tS));
+  // the page's clock never counts as earlier than the guidance it holds (it follows the beats
+  // and can lag them under load: a 2-minute practice showed 2:01 left), and a float's rounding
+  // error above a whole second is not a second more
+  const now = typeof g.t_s === "number" ? Math.max(tS, g.t_s) : tS;
+  const left = Math.max(0, Math.ceil(g.ends_at_s - now - 1e-6));
   const text = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
   if (box.textContent !== text) box.textContent = text;
   setData(box, "remainingS", String(left));
