@@ -1402,14 +1402,16 @@ function renderCountdown(g, tS) {
 
 /**
  * The pacer from the reference and the session clock: every animation frame while it moves
- * (pacerMoves), once when that changes. Nothing is written that is already there.
+ * (pacerMoves), once when that changes. Nothing is written that is already there. The clock is
+ * read at the frame's time (`frameMs`, requestAnimationFrame's timestamp), not when this code
+ * happens to run: every frame then shows the breath at the moment it is painted for.
  */
-function animatePacer() {
+function animatePacer(frameMs) {
   const g = state.guidance;
   const pacer = $("pacer");
   const circle = $("pacer-circle");
   const label = $("pacer-label");
-  const tS = state.clock.at();
+  const tS = state.clock.at(frameMs);
   renderCountdown(g, tS);
   if (!g || !g.reference || tS === null) {
     lastStage = null;
@@ -1434,6 +1436,8 @@ function animatePacer() {
   pacer.dataset.volume = breath.volume.toFixed(4);
   pacer.dataset.phase = phase.toFixed(4); // cycles since the pacer started; 0 = inhale onset
   pacer.dataset.sessionT = tS.toFixed(3); // the page's estimate of the session time, s
+  pacer.dataset.clockSamples = String(state.clock.samples); // the beats' times it has taken
+  pacer.dataset.frameMs = frameMs.toFixed(3); // the frame drawn (requestAnimationFrame's time)
   if (label.textContent !== STAGE_LABELS[breath.stage]) label.textContent = STAGE_LABELS[breath.stage];
 }
 
@@ -2176,7 +2180,7 @@ function observeClock(tS) {
 
 function frameLoop(now) {
   frameAsked = false;
-  animatePacer();
+  animatePacer(now);
   if (state.chartsDirty && now - state.lastChartDraw > CHART_MIN_MS) {
     state.chartsDirty = false;
     state.lastChartDraw = now;

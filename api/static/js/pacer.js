@@ -55,18 +55,23 @@ export const STAGE_LABELS = {
  * Each beat or guidance message says "the session is at t_s"; between them the clock runs at
  * `speed` session seconds per wall second (the source's speed: 1 for a strap, higher for a
  * fast replay or simulator). Small disagreements are slewed in (a tenth per sample) so the
- * pacer never jumps; a large one (a reconnect, a new session) resets the clock.
+ * pacer never jumps; a large one (a reconnect, a new session) resets the clock. Only a sample
+ * newer than the last one counts: a beat and its guidance carry the same t_s and would slew
+ * twice, and an older message (a stored beat read late) says nothing about now. `samples`
+ * counts the samples taken (the page shows it on the pacer, for tests and tools).
  */
 export class SessionClock {
   constructor({ speed = 1, now = () => performance.now() } = {}) {
     this.speed = speed;
     this.now = now;
-    this.anchorT = null;
-    this.anchorWall = 0;
+    this.reset();
   }
 
   reset() {
     this.anchorT = null;
+    this.anchorWall = 0;
+    this.lastSampleT = null;
+    this.samples = 0;
   }
 
   /** Session time (s) at wall time `wallMs` (default now), or null before any sample. */
@@ -75,8 +80,11 @@ export class SessionClock {
     return this.anchorT + ((wallMs - this.anchorWall) / 1000) * this.speed;
   }
 
-  /** A message said the session is at `tS` now. */
+  /** A message said the session is at `tS` now; returns whether the clock took it. */
   observe(tS) {
+    if (this.lastSampleT !== null && tS <= this.lastSampleT) return false;
+    this.lastSampleT = tS;
+    this.samples += 1;
     const wall = this.now();
     const est = this.at(wall);
     const tolerance = Math.max(2, 2 * this.speed);
@@ -86,5 +94,6 @@ export class SessionClock {
       this.anchorT = est + 0.1 * (tS - est);
     }
     this.anchorWall = wall;
+    return true;
   }
 }
