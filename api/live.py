@@ -229,8 +229,6 @@ class LiveHub:
         self.write_failed: Callable[[int], bool] | None = None
         #: Messages not sent because the write they are about failed alone.
         self.unstored_total = 0
-        #: The highest ``seq`` handed to the subscribers.
-        self.sent_seq = 0
 
     @property
     def n_subscribers(self) -> int:
@@ -279,14 +277,9 @@ class LiveHub:
         if self._unstored(about):
             return
         seq = _seq_of(text)
-        self._sent(seq)
         for sub in self._subscribers:
             if sub.wanted(seq, stored):  # not one it read from storage
                 sub.put_renumbered(text, seq, stored)
-
-    def _sent(self, seq: int) -> None:
-        if seq < 2**63:
-            self.sent_seq = max(self.sent_seq, seq)
 
     def publish_notice(self, make: Callable[[int], str]) -> None:
         """Send ``make(seq)`` to every subscriber at once, ahead of the held messages.
@@ -315,7 +308,6 @@ class LiveHub:
             _, seq, text, about, stored = held.popleft()
             if self._unstored(about):
                 continue
-            self._sent(seq)
             for sub in self._subscribers:
                 # not one it read from storage, nor a state older than its welcome
                 if sub.wanted(seq, stored):
