@@ -27,6 +27,7 @@ from api.research.units import (
     csv_text,
     units_of,
 )
+from api.routes._cursor import MAX_CURSOR_CHARS, CursorError, decode_cursor, encode_cursor
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode, stored_within_cap
 from api.storage import Behind, Row, Storage
@@ -133,7 +134,15 @@ class SessionOut(BaseModel):
         "level and its warnings, as the live status says them; null for a simulator or a "
         "replay, and once the session is not running (not stored)",
     )
-    summary: SessionSummary | None = None
+    summary: SessionSummary | None = Field(
+        default=None,
+        description="What the history shows of the session: its length, windows, means, "
+        "flags, breaks and check-ins as stored when answered (while it runs, so far). In "
+        "GET /sessions, GET /sessions/{id} and the answers of PATCH and POST .../stop; null "
+        "only in the answer of POST /sessions (a session that has just started, or failed "
+        "at once: nothing stored to summarise). Its numbers are null where the session has "
+        "none: duration_s without beats, a mean without a window that has it",
+    )
     storage_behind: StorageBehind | None = Field(
         default=None,
         description="While running and the database takes no writes (locked by another "
@@ -143,10 +152,16 @@ class SessionOut(BaseModel):
 
 
 class SessionList(BaseModel):
-    """A page of sessions, with how many are stored in all."""
+    """A page of sessions, newest first, with how many are stored in all and the next page."""
 
     sessions: list[SessionOut]
-    total: int = Field(description="Sessions stored (whatever limit and offset)")
+    total: int = Field(description="Sessions stored (whatever limit, offset and cursor)")
+    next_cursor: str | None = Field(
+        description="More sessions follow this page: pass this as cursor for the next one "
+        "(an opaque text: pass it as it is); null on the last page. Sessions started "
+        "meanwhile are newer than the first page and not on later ones; a session deleted "
+        "meanwhile, the cursor's own one included, moves no other"
+    )
 
 
 class BeatOut(BaseModel):
@@ -416,14 +431,63 @@ async def _settled(
     return live, row
 
 
+def _query_issue(field: str, msg: str, given: object) -> HTTPException:
+    """The 422 for a query parameter of the list (``loc`` ``["query", field]``)."""
+    return HTTPException(
+        422, detail=[{"loc": ["query", field], "msg": msg, "type": "value_error", "input": given}]
+    )
+
+
 @router.get("", response_model=SessionList)
 async def list_sessions(
     manager: ManagerDep,
     storage: StorageDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description="Skip this many sessions, counted from the newest when asked. A "
+            "session started or deleted between two pages shifts the next one: a session "
+            "comes twice or is skipped. To page through the list, follow next_cursor "
+            "(cursor) instead; not with a cursor (a 422)",
+        ),
+    ] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_CHARS,
+            description="The next page: pass the previous page's next_cursor as it is. The "
+            "sessions after that page's last one in the list's order, whether sessions "
+            "started or were deleted meanwhile (that one too). Not a cursor this list "
+            "gave (not its base64, another version): a 422 naming cursor",
+        ),
+    ] = None,
 ) -> SessionList:
-    """Sessions, newest first."""
+    """Sessions, newest first (then by id), a page at a time.
+
+    The first page without ``cursor``; each page's ``next_cursor`` (``null`` on the last)
+    names the next, as the place after its last session (its ``created_at`` and id,
+    :mod:`api.routes._cursor`), so every session stored when the first page was read comes
+    once, in order (but one deleted before its page), however sessions start or are deleted
+    meanwhile. ``offset`` pages as before, and can repeat or skip one then; ``cursor`` with
+    an ``offset`` other than 0 is a 422.
+    """
+    after: tuple[float, str] | None = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except CursorError as exc:
+            raise _query_issue("cursor", str(exc), cursor) from None
+        if offset:
+            raise _query_issue(
+                "offset",
+                "offset with a cursor: the cursor says where the page begins, and an offset "
+                "from it would skip sessions and shift again when sessions start or are "
+                "deleted; leave offset out",
+                offset,
+            )
     # live sessions before the rows: one that ends in between is shown live with its final
     # row, never not-live with a stale 'running' row; one that began in between (its row
     # read 'running', not in the look-up) or that is storing its final state: read again
@@ -431,7 +495,11 @@ async def list_sessions(
     reread: set[str] = set()
     while True:
         live = {s.id: s for s in manager.live_sessions}
-        rows = await asyncio.to_thread(storage.list_sessions, limit=limit, offset=offset)
+        rows = await asyncio.to_thread(
+            storage.list_sessions, limit=limit + 1, offset=offset, after=after
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
         summaries = await asyncio.to_thread(storage.session_summaries, [r["id"] for r in rows])
         total = await asyncio.to_thread(storage.count_sessions)
         unsettled = [r for r in rows if _unsettled(manager, live.get(r["id"]), r, reread)]
@@ -449,6 +517,7 @@ async def list_sessions(
     return SessionList(
         sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows],
         total=total,
+        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
     )
 
 

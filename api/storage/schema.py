@@ -178,6 +178,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN owner TEXT;
     """,
+    # 9: the session list's order (newest first, then id: GET /api/v1/sessions and its
+    # keyset cursor), so a page reads its rows from the index and counts the beats of those
+    # rows only; without it every list (the page's reachability probe's limit=1 too) sorted
+    # the whole table and counted every session's beats first (about 190 ms for 2,000
+    # sessions of 1,000 beats, against 11 ms)
+    """
+    CREATE INDEX sessions_newest ON sessions(created_at DESC, id);
+    """,
 )
 
 #: Columns of a stored beat, in export order (units in the names; times in Unix seconds).

@@ -120,12 +120,28 @@ class SessionTables(StorageCore):
         """How many sessions are stored."""
         return int(self.query("SELECT COUNT(*) FROM sessions")[0][0])
 
-    def list_sessions(self, *, limit: int = 100, offset: int = 0) -> list[sqlite3.Row]:
-        """Sessions, newest first, with their beat count (``n_beats``)."""
+    def list_sessions(
+        self, *, limit: int = 100, offset: int = 0, after: tuple[float, str] | None = None
+    ) -> list[sqlite3.Row]:
+        """Sessions, newest first (then by id), with their beat count (``n_beats``).
+
+        ``after``: ``(created_at, id)`` of a position in that order (a keyset cursor): only
+        the sessions after it, whether a session is stored there or not (it may have been
+        deleted). Both this and the order read the index ``sessions_newest`` (schema 9): a
+        page counts the beats of its own rows only.
+        """
+        where = ""
+        params: tuple[float | str, ...] = ()
+        if after is not None:
+            created_at, session_id = after
+            # the order is mixed (created_at DESC, id ASC): no row-value comparison; the
+            # first term is the index's range, the second the ties at its end
+            where = "WHERE s.created_at <= ? AND (s.created_at < ? OR s.id > ?) "
+            params = (created_at, created_at, session_id)
         return self.query(
             "SELECT s.*, (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id) AS n_beats "
-            "FROM sessions s ORDER BY s.created_at DESC, s.id LIMIT ? OFFSET ?",
-            (limit, offset),
+            f"FROM sessions s {where}ORDER BY s.created_at DESC, s.id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
 
     def session_summaries(self, session_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -341,3 +341,42 @@ def test_a_generated_client_put_of_some_fields_keeps_the_plan_zone_and_seed(
         out = put.sync(client=client, body=client_models.DayPlanIn(timezone=None, seed=None))
         assert isinstance(out, client_models.DayPlanOut), out
         assert (out.timezone, out.seed) == ("Asia/Tokyo", 1828310651)
+
+
+def test_a_generated_client_pages_the_sessions_with_the_cursor(
+    client_models: ModuleType, server: Server
+) -> None:
+    """Review (app developer): the session list paged by ``offset`` alone. A generated client
+    follows ``next_cursor`` (typed ``None | str``) back as ``cursor`` to the last page, and
+    gets every session once, in the list's order; a text that is no cursor is a typed
+    Problem naming ``cursor``."""
+    storage = server.app.state.storage
+    for n, at in enumerate((10.0, 20.0, 20.0, 30.0, 40.0)):  # the oldest of this module
+        sid = f"paging{n}"
+        source = {"kind": "simulator"}
+        storage.create_session(
+            sid, created_at=at, mode="monitor", source=source, options={}
+        ).result(timeout=10)
+        storage.set_session_state(sid, "ended", ended_at=at + 1).result(timeout=10)
+    listing = importlib.import_module("hrvpace_client.api.sessions.sessions_list_sessions")
+    authenticated = importlib.import_module("hrvpace_client").AuthenticatedClient
+    with server.client() as c:
+        whole = [
+            s["id"] for s in c.get("/api/v1/sessions", params={"limit": 1000}).json()["sessions"]
+        ]
+    assert whole[-5:] == ["paging4", "paging3", "paging1", "paging2", "paging0"]
+    walked: list[str] = []
+    with authenticated(base_url=server.url, token=server.token) as client:
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = listing.sync(client=client, limit=2, **kwargs)
+            assert isinstance(page, client_models.SessionList), page
+            walked += [s.id for s in page.sessions]
+            if page.next_cursor is None:
+                break
+            assert isinstance(page.next_cursor, str) and len(walked) < 1000
+            kwargs = {"cursor": page.next_cursor}
+        assert walked == whole
+        bad = listing.sync(client=client, cursor="not a cursor")
+        assert isinstance(bad, client_models.Problem), bad
+        assert bad.errors and bad.errors[0].loc == ["query", "cursor"]

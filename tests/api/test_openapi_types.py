@@ -145,3 +145,27 @@ def test_every_live_message_requires_its_type() -> None:
     assert len(messages) >= 8
     for message in messages:
         assert set(message["required"]) == set(message["properties"]), message["title"]
+
+
+def test_the_session_list_declares_its_cursor_and_when_a_summary_is_null(
+    document: dict[str, Any],
+) -> None:
+    """Review (app developer): the session list paged by ``offset`` alone, which repeats or
+    skips a session started or deleted between pages, and ``summary`` did not say when it is
+    null. The list names its next page (``next_cursor``, always sent, null on the last page),
+    taken back as ``cursor``; ``offset`` points to it."""
+    schemas = document["components"]["schemas"]
+    page = schemas["SessionList"]
+    assert set(page["required"]) == {"sessions", "total", "next_cursor"}
+    next_cursor = page["properties"]["next_cursor"]
+    assert sorted(t["type"] for t in next_cursor["anyOf"]) == ["null", "string"]
+    assert "cursor" in next_cursor["description"] and "null" in next_cursor["description"]
+    params = {p["name"]: p for p in document["paths"]["/api/v1/sessions"]["get"]["parameters"]}
+    assert set(params) == {"limit", "offset", "cursor"}
+    (text,) = [t for t in params["cursor"]["schema"]["anyOf"] if t.get("type") == "string"]
+    assert text["maxLength"] > 0 and not params["cursor"].get("required", False)
+    assert "next_cursor" in params["cursor"]["description"]
+    assert "twice or is skipped" in params["offset"]["description"]
+    assert "cursor" in params["offset"]["description"]
+    summary = schemas["SessionOut"]["properties"]["summary"]
+    assert "null only in the answer of POST /sessions" in summary["description"]

@@ -233,7 +233,7 @@ def test_a_version_2_database_gains_the_seq_columns_and_keeps_its_rows(tmp_path:
     conn.commit()
     conn.close()
     st = Storage(path, flush_s=0.02)
-    assert st.schema_version == len(MIGRATIONS) == 8
+    assert st.schema_version == len(MIGRATIONS) == 9
     assert st.beats("old") == [(0, 0.8, 800.0, 1.8, None, False, None)]
     old = st.get_session("old")
     assert old is not None and old["last_seq"] is None  # migration 4: ended before it
@@ -476,6 +476,49 @@ def test_the_next_beat_with_contact_is_found_without_walking_the_beats(tmp_path:
             # a bisection is ~15 lookups of a few dozen instructions each; walking half the
             # beats is ~10,000 rows of several instructions each (~1,000 hundreds)
             assert steps[0] < 60, steps[0]
+    finally:
+        with st._read() as conn:
+            conn.set_progress_handler(None, 0)
+        st.close()
+
+
+def test_a_page_of_the_session_list_reads_its_own_rows_only(tmp_path: Path) -> None:
+    # GET /api/v1/sessions (the page's reachability probe asks it for one session) sorted
+    # the whole table and counted every session's beats before it kept a page: its work grew
+    # with all beats stored. On the index of its order (schema 9, created_at DESC, id) a
+    # page, the first or one after a cursor's place, reads its own rows. Bounded by SQLite's
+    # count of VM instructions, not by a clock.
+    st = _open(tmp_path)
+    n_sessions, n_beats = 300, 40
+    for k in range(n_sessions):
+        sid = f"s{(k * 7919) % 1000:03d}"  # ids not in created_at's order
+        st.create_session(sid, created_at=float(k // 3), mode="monitor", source={}, options={})
+        st.add_beats(sid, [(i, i + 1.0, 800.0, i + 1.0, True, False, None) for i in range(n_beats)])
+    st.flush().result(timeout=30)
+    listed = st.list_sessions(limit=n_sessions)
+    everything = [r["id"] for r in listed]
+    assert everything == [
+        r["id"] for r in sorted(listed, key=lambda r: (-r["created_at"], r["id"]))
+    ]
+    place = (listed[150]["created_at"], listed[150]["id"])  # among ties: 3 sessions a time
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    with st._read() as conn:  # this thread's reading connection, which the list uses
+        conn.set_progress_handler(count, 100)
+    try:
+        for after in (None, (50.0, "s000"), place):
+            steps[0] = 0
+            rows = st.list_sessions(limit=3, after=after)
+            # three rows and their 40 beats each: a few hundred instructions; the whole table
+            # sorted with every session's beats counted: ~12,000 beats, ~1,000 hundreds
+            assert steps[0] < 40, (after, steps[0])
+            if after == place:
+                assert [r["id"] for r in rows] == everything[151:154]
+            assert all(r["n_beats"] == n_beats for r in rows)
     finally:
         with st._read() as conn:
             conn.set_progress_handler(None, 0)

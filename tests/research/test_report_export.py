@@ -582,7 +582,7 @@ def test_export_of_a_session_of_an_older_database_says_its_live_settings_are_ass
         assert c.execute("PRAGMA user_version").fetchone()[0] == 5
     st = Storage(path)
     try:
-        assert st.schema_version == len(MIGRATIONS) == 8
+        assert st.schema_version == len(MIGRATIONS) == 9
         st.create_session(
             "new",
             created_at=20.0,
