@@ -71,6 +71,7 @@ __all__ = [
     "errors_of",
     "fit_hr",
     "peak_rate",
+    "peak_rates",
     "print_table",
     "response_at",
     "true_resonance_bpm",
@@ -196,19 +197,38 @@ def response_at(
     return fit_hr(np.array(t), np.array(rr), f, settle_s=settle_s)
 
 
+def peak_rates(
+    amplitudes: Callable[[list[np.ndarray]], list[np.ndarray]],
+    names: Sequence[str],
+    *,
+    lo: float,
+    hi: float,
+) -> list[float]:
+    """:func:`peak_rate` of several people at once: ``amplitudes(grids)`` gives each person's HR
+    amplitudes at that person's grid of rates (so that a model can integrate them together)."""
+    coarse = np.arange(lo, hi + 1e-9, 0.1)
+    fines = []
+    for name, amps in zip(names, amplitudes([coarse] * len(names)), strict=True):
+        k = int(np.argmax(amps))
+        if k in (0, coarse.size - 1):
+            raise ValueError(f"{name}: HR amplitude peaks at the edge of {lo}-{hi}/min")
+        fines.append(np.arange(coarse[k - 1], coarse[k + 1] + 1e-9, 0.01))
+    return [
+        round(float(fine[int(np.argmax(amps))]), 2)
+        for fine, amps in zip(fines, amplitudes(fines), strict=True)
+    ]
+
+
 def peak_rate(
     amplitudes: Callable[[np.ndarray], np.ndarray], name: str, *, lo: float, hi: float
 ) -> float:
     """Rate (breaths/min) of the largest of ``amplitudes(rates)``: coarse sweep 0.1/min over
     ``lo``-``hi``, then 0.01/min around the coarse peak."""
-    coarse = np.arange(lo, hi + 1e-9, 0.1)
-    amps = np.asarray(amplitudes(coarse))
-    k = int(np.argmax(amps))
-    if k in (0, coarse.size - 1):
-        raise ValueError(f"{name}: HR amplitude peaks at the edge of {lo}-{hi}/min")
-    fine = np.arange(coarse[k - 1], coarse[k + 1] + 1e-9, 0.01)
-    amps_f = np.asarray(amplitudes(fine))
-    return round(float(fine[int(np.argmax(amps_f))]), 2)
+
+    def each(grids: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(amplitudes(grid)) for grid in grids]
+
+    return peak_rates(each, [name], lo=lo, hi=hi)[0]
 
 
 @functools.cache

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from breathing import AssessmentProtocol
-from tests.breathing.deboer import Errors
+from tests.breathing.deboer import Errors, fit_hr
 from tests.breathing.ursino import (
     PARAMETER_SETS,
     SEEDS,
@@ -23,8 +23,9 @@ from tests.breathing.ursino import (
     errors,
     noise_free_choice,
     response_at,
-    responses,
+    responses_of,
     true_resonance_bpm,
+    true_resonances,
 )
 
 #: The one person for whom the assessment may give no rate: without the mechanical coupling the
@@ -78,12 +79,36 @@ def test_noise_gives_resting_variability_of_a_healthy_adult() -> None:
         assert abs(rr.mean() - params.mean_rr_ms) < 15.0, params.name
 
 
+def test_the_person_and_the_sweep_integrate_the_same_equations() -> None:
+    """``UrsinoPerson`` (floats, one person, ``math``) and the sweep of :func:`responses_of`
+    (arrays of many people and rates at once, ``numpy``) write the model out separately: noise-free
+    at a constant rate they give the same HR response (to rounding), here for two people with
+    different delays integrated together."""
+    rate = 6.0
+    people = (PARAMETER_SETS[3], PARAMETER_SETS[4])  # sympathetic delays 2.5 s / 2.5 s and 4 s
+    swept = responses_of([(p, np.array([rate])) for p in people])
+    for params, rows in zip(people, swept, strict=True):
+        person = UrsinoPerson(params, breathing=lambda t: rate / 60.0 * t, noise=False)
+        beats = []
+        while (beat := person.next_beat())[0] <= 120.0 + 10 * 60.0 / rate:
+            beats.append(beat)
+        t_s, rr_ms = np.array(beats).T
+        amp, lead = fit_hr(t_s, rr_ms, rate / 60.0, settle_s=120.0)
+        assert amp == pytest.approx(rows[0, 0], rel=1e-9), params.name
+        assert lead == pytest.approx(rows[0, 1], abs=1e-6), params.name
+
+
 @pytest.mark.slow
 def test_true_resonance_is_the_peak_of_the_swept_hr_amplitude() -> None:
-    for params in PARAMETER_SETS:
-        true = true_resonance_bpm(params)
+    trues = [true_resonance_bpm(params) for params in PARAMETER_SETS]
+    offsets = np.array([-0.3, -0.1, 0.0, 0.1, 0.3])
+    # every person's five rates in one integration
+    swept = responses_of(
+        [(p, true + offsets) for p, true in zip(PARAMETER_SETS, trues, strict=True)]
+    )
+    for params, true, rows in zip(PARAMETER_SETS, trues, swept, strict=True):
         assert 4.5 <= true <= 6.5, (params.name, true)
-        amps = responses(params, true + np.array([-0.3, -0.1, 0.0, 0.1, 0.3]))[:, 0]
+        amps = rows[:, 0]
         assert np.argmax(amps) == 2, (params.name, amps)
 
 
@@ -95,9 +120,9 @@ def test_resonance_emerges_from_the_baroreflex_delay_not_a_parameter() -> None:
     base = UrsinoParams("base")
     slower = dataclasses.replace(base, symp_heart_delay_s=3.0, symp_resistance_delay_s=3.0)
     slow_heart = dataclasses.replace(base, mean_rr_ms=1100.0)
-    f0 = true_resonance_bpm(base)
-    assert true_resonance_bpm(slower) < f0 - 0.5
-    assert abs(true_resonance_bpm(slow_heart) - f0) < 0.3
+    f0, f_slower, f_slow_heart = true_resonances((base, slower, slow_heart))  # swept together
+    assert f_slower < f0 - 0.5
+    assert abs(f_slow_heart - f0) < 0.3
 
 
 @pytest.mark.slow

@@ -53,9 +53,9 @@ There is no resonance parameter. The ~0.1 Hz resonance comes from the delayed ne
 (HR -> pressure -> baroreceptors -> delayed sympathetic and vagal outflow -> HR and resistance)
 as Vaschillo et al. (2002) explain it. The *true* resonance is found independently of
 ``breathing.assessment`` and ``hrv.resonance``: :func:`true_resonance_bpm` sweeps the noise-free
-model over paced rates 3-9/min (all rates integrated at once) and takes the rate of the largest
-HR amplitude at the breathing frequency (Lehrer, Vaschillo & Vaschillo 2000), with the least
-squares fit of ``tests.breathing.deboer``.
+model over paced rates 3-9/min (all rates, and all the people of ``PARAMETER_SETS``, integrated
+at once) and takes the rate of the largest HR amplitude at the breathing frequency (Lehrer,
+Vaschillo & Vaschillo 2000), with the least squares fit of ``tests.breathing.deboer``.
 
 ``python -m tests.breathing.ursino`` prints the table README "Metrics" quotes.
 
@@ -74,10 +74,11 @@ Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Applied Psychophysiology a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,9 @@ __all__ = [
     "noise_free_choice",
     "response_at",
     "responses",
+    "responses_of",
     "true_resonance_bpm",
+    "true_resonances",
 ]
 
 #: Integration step (s): exact exponential updates of the lags, delays in whole steps.
@@ -154,94 +157,97 @@ def _symp_drive(f_es: Any, log: Callable[[Any], Any], maximum: Callable[[Any, An
     return log(maximum(f_es - F_ES_MIN, 0.0) + 1.0)
 
 
-class _Delay:
-    """A pure delay of ``n`` steps (ring buffer); works on floats and on arrays alike."""
+@dataclass(frozen=True, slots=True)
+class _Rest:
+    """A person's resting state (``P = P_n``, lungs half full, no noise) and step constants.
 
-    def __init__(self, n: int, value: Any) -> None:
-        self.buf = [value] * max(n, 1)
-        self.k = 0
+    The gains are the products the equations use (``g_ts`` is ``heart_gain_scale G_Ts``, ...);
+    ``k_*`` the exact exponential updates of the first-order lags over ``DT_S``; ``n_*`` the
+    delays in whole steps (at least one); the rest is copied from :class:`UrsinoParams`.
+    """
 
-    def push(self, value: Any) -> Any:
-        """Store ``value``; return the one stored ``n`` steps ago."""
-        out = self.buf[self.k]
-        self.buf[self.k] = value
-        self.k = (self.k + 1) % len(self.buf)
-        return out
+    period_s: float
+    t0_s: float
+    sv0_ml: float
+    f_es: float
+    f_ev: float
+    drive: float
+    d_ts: float
+    d_tv: float
+    g_ts: float
+    g_tv: float
+    g_rsp: float
+    g_rep: float
+    k_ts: float
+    k_tv: float
+    k_r: float
+    n_ts: int
+    n_r: int
+    n_tv: int
+    stroke_exponent: float
+    compliance: float
+    resp_stroke: float
+    resp_vagal: float
+
+
+def _resistance(r_drive: Any, g_rsp: Any, g_rep: Any) -> Any:
+    """Splanchnic and extrasplanchnic beds in parallel (mmHg s/ml)."""
+    r_sp = R_SP0 + g_rsp * r_drive
+    r_ep = R_EP0 + g_rep * r_drive
+    return r_sp * r_ep / (r_sp + r_ep)
+
+
+@functools.cache
+def _rest(p: UrsinoParams) -> _Rest:
+    """The person's :class:`_Rest` (``T0`` and ``SV0`` put the resting state at ``P_n``)."""
+    f_as = _afferent(P_N_MMHG, math.exp)
+    f_es = _sympathetic(f_as, math.exp)
+    f_ev = _vagal(f_as, math.exp)
+    drive = _symp_drive(f_es, math.log, max)
+    g_ts = p.heart_gain_scale * G_TS_S
+    g_tv = p.heart_gain_scale * G_TV_S
+    g_rsp = p.resistance_gain_scale * G_RSP
+    g_rep = p.resistance_gain_scale * G_REP
+    d_ts, d_tv = g_ts * drive, g_tv * f_ev
+    period = p.mean_rr_ms / 1000.0
+    return _Rest(
+        period_s=period,
+        t0_s=period - d_ts - d_tv,
+        sv0_ml=P_N_MMHG * period / _resistance(drive, g_rsp, g_rep),  # Q = P / R at rest
+        f_es=f_es,
+        f_ev=f_ev,
+        drive=drive,
+        d_ts=d_ts,
+        d_tv=d_tv,
+        g_ts=g_ts,
+        g_tv=g_tv,
+        g_rsp=g_rsp,
+        g_rep=g_rep,
+        k_ts=1.0 - math.exp(-DT_S / p.tau_symp_heart_s),
+        k_tv=1.0 - math.exp(-DT_S / p.tau_vagal_s),
+        k_r=1.0 - math.exp(-DT_S / p.tau_resistance_s),
+        n_ts=max(round(p.symp_heart_delay_s / DT_S), 1),
+        n_r=max(round(p.symp_resistance_delay_s / DT_S), 1),
+        n_tv=max(round(p.vagal_delay_s / DT_S), 1),
+        stroke_exponent=p.stroke_filling_exponent,
+        compliance=p.compliance_ml_per_mmhg,
+        resp_stroke=p.resp_stroke_fraction,
+        resp_vagal=p.resp_vagal_hz,
+    )
 
 
 class _Loop:
-    """The model's state and one integration step, for a float or an array of people."""
+    """One person's state: pressure, the baroreceptor filter (``w = tau_p P~ - tau_z P``), the
+    effector lags and the delay lines (the last ``n`` efferent firing rates, oldest first)."""
 
-    def __init__(self, p: UrsinoParams, shape: tuple[int, ...] | None) -> None:
-        self.p = p
-
-        def full(x: float) -> Any:
-            return x if shape is None else np.full(shape, x)
-
-        f_as = _afferent(P_N_MMHG, math.exp)
-        f_es = _sympathetic(f_as, math.exp)
-        f_ev = _vagal(f_as, math.exp)
-        drive = _symp_drive(f_es, math.log, max)
-        self.ts0 = p.heart_gain_scale * G_TS_S * drive
-        self.tv0 = p.heart_gain_scale * G_TV_S * f_ev
-        self.r_drive0 = drive
-        period = p.mean_rr_ms / 1000.0
-        self.period_rest = period
-        self.t0 = period - self.ts0 - self.tv0
-        r = self._resistance(drive)
-        self.sv0 = P_N_MMHG * period / r  # ml: Q = P / R at rest
-        self.k_ts = 1.0 - math.exp(-DT_S / p.tau_symp_heart_s)
-        self.k_tv = 1.0 - math.exp(-DT_S / p.tau_vagal_s)
-        self.k_r = 1.0 - math.exp(-DT_S / p.tau_resistance_s)
-        self.f_es_rest, self.f_ev_rest = f_es, f_ev
-        self.pressure = full(P_N_MMHG)
-        self.w = full((TAU_P_S - TAU_Z_S) * P_N_MMHG)  # w = tau_p P~ - tau_z P
-        self.d_ts, self.d_tv, self.r_drive = full(self.ts0), full(self.tv0), full(drive)
-        self.delay_ts = _Delay(round(p.symp_heart_delay_s / DT_S), full(f_es))
-        self.delay_r = _Delay(round(p.symp_resistance_delay_s / DT_S), full(f_es))
-        self.delay_tv = _Delay(round(p.vagal_delay_s / DT_S), full(f_ev))
-
-    def _resistance(self, drive: Any) -> Any:
-        s = self.p.resistance_gain_scale
-        r_sp = R_SP0 + s * G_RSP * drive
-        r_ep = R_EP0 + s * G_REP * drive
-        return r_sp * r_ep / (r_sp + r_ep)
-
-    def period(self) -> Any:
-        """Heart period now (s)."""
-        return self.t0 + self.d_ts + self.d_tv
-
-    def step(
-        self,
-        volume: Any,
-        n_s: Any,
-        n_v: Any,
-        exp: Callable[[Any], Any],
-        log: Callable[[Any], Any],
-        maximum: Callable[[Any, Any], Any],
-    ) -> None:
-        """Advance ``DT_S`` with lung volume ``volume`` and noise ``n_s``, ``n_v`` (spikes/s)."""
-        p = self.p
-        period = self.period()
-        stroke = self.sv0 * (period / self.period_rest) ** p.stroke_filling_exponent
-        flow = stroke * (1.0 - p.resp_stroke_fraction * (volume - 0.5)) / period
-        r = self._resistance(self.r_drive)
-        dp = (flow - self.pressure / r) / p.compliance_ml_per_mmhg
-        p_tilde = (self.w + TAU_Z_S * self.pressure) / TAU_P_S
-        self.w = self.w + DT_S * (self.pressure - p_tilde)
-        self.pressure = self.pressure + DT_S * dp
-        f_as = _afferent(p_tilde, exp)
-        f_es = _sympathetic(f_as, exp) + n_s
-        f_ev = maximum(_vagal(f_as, exp) - p.resp_vagal_hz * (volume - 0.5) + n_v, 0.0)
-        es_heart = self.delay_ts.push(f_es)
-        es_r = self.delay_r.push(f_es)
-        ev = self.delay_tv.push(f_ev)
-        g = p.heart_gain_scale
-        self.d_ts = self.d_ts + self.k_ts * (
-            g * G_TS_S * _symp_drive(es_heart, log, maximum) - self.d_ts
-        )
-        self.d_tv = self.d_tv + self.k_tv * (g * G_TV_S * ev - self.d_tv)
-        self.r_drive = self.r_drive + self.k_r * (_symp_drive(es_r, log, maximum) - self.r_drive)
+    def __init__(self, p: UrsinoParams) -> None:
+        rest = _rest(p)
+        self.pressure = P_N_MMHG
+        self.w = (TAU_P_S - TAU_Z_S) * P_N_MMHG
+        self.d_ts, self.d_tv, self.r_drive = rest.d_ts, rest.d_tv, rest.drive
+        self.delay_ts = deque([rest.f_es] * rest.n_ts, maxlen=rest.n_ts)
+        self.delay_r = deque([rest.f_es] * rest.n_r, maxlen=rest.n_r)
+        self.delay_tv = deque([rest.f_ev] * rest.n_tv, maxlen=rest.n_tv)
 
 
 class UrsinoPerson:
@@ -250,7 +256,10 @@ class UrsinoPerson:
     ``next_beat()`` returns ``(t_s, rr_ms)``: the beat at ``t_s`` ends the interval ``rr_ms``.
     Lung volume is ``(1 - cos(2 pi phase)) / 2`` (the pacer's 1:1 half-cosine breath). The
     noise is an Ornstein-Uhlenbeck process (time constant ``noise_tau_s``) on each efferent
-    firing rate.
+    firing rate. The steps are the module docstring's equations on floats (``math``), written
+    out in :meth:`next_beat` with everything in local variables (the noisy assessments take
+    about a million steps per protocol); :func:`responses` integrates the same equations on
+    arrays.
     """
 
     def __init__(
@@ -262,7 +271,7 @@ class UrsinoPerson:
         noise: bool = True,
     ) -> None:
         self.p = params
-        self.loop = _Loop(params, None)
+        self.loop = _Loop(params)
         self.breathing = breathing
         self.rng = np.random.default_rng(seed)
         self.noise = noise
@@ -272,53 +281,147 @@ class UrsinoPerson:
         self.n_s = self.n_v = 0.0
         self._a = math.exp(-DT_S / params.noise_tau_s)
         self._b = math.sqrt(1.0 - self._a * self._a)
+        #: standard normal draws, taken from the end, 4096 at a time
         self._z: list[float] = []
 
-    def _normal(self) -> float:
-        if not self._z:
-            self._z = self.rng.standard_normal(4096).tolist()
-        return self._z.pop()
-
     def next_beat(self) -> tuple[float, float]:
-        loop, p = self.loop, self.p
+        rest, loop = _rest(self.p), self.loop
+        exp, log, cos, two_pi = math.exp, math.log, math.cos, 2.0 * math.pi
+        breathing, noise, z = self.breathing, self.noise, self._z
+        a = self._a
+        b_s, b_v = self._b * self.p.noise_symp_hz, self._b * self.p.noise_vagal_hz
+        t0, period_rest, sv0, expo = rest.t0_s, rest.period_s, rest.sv0_ml, rest.stroke_exponent
+        g_rsp, g_rep, compliance = rest.g_rsp, rest.g_rep, rest.compliance
+        resp_stroke, resp_vagal = rest.resp_stroke, rest.resp_vagal
+        g_ts, g_tv, k_ts, k_tv, k_r = rest.g_ts, rest.g_tv, rest.k_ts, rest.k_tv, rest.k_r
+        delay_ts, delay_r, delay_tv = loop.delay_ts, loop.delay_r, loop.delay_tv
+        pressure, w, d_ts, d_tv, r_drive = loop.pressure, loop.w, loop.d_ts, loop.d_tv, loop.r_drive
+        n_s, n_v, t_s, ipfm = self.n_s, self.n_v, self.t_s, self.ipfm
         while True:
-            v = 0.5 * (1.0 - math.cos(2.0 * math.pi * self.breathing(self.t_s)))
-            if self.noise:
-                self.n_s = self._a * self.n_s + self._b * p.noise_symp_hz * self._normal()
-                self.n_v = self._a * self.n_v + self._b * p.noise_vagal_hz * self._normal()
-            rate = 1.0 / loop.period()
-            loop.step(v, self.n_s, self.n_v, math.exp, math.log, max)
-            before = self.ipfm
-            self.ipfm += DT_S * rate
-            self.t_s += DT_S
-            if self.ipfm >= 1.0:
-                t_beat = self.t_s - DT_S + DT_S * (1.0 - before) / (self.ipfm - before)
-                self.ipfm -= 1.0
-                rr = t_beat - self.beat_s
-                self.beat_s = t_beat
-                return t_beat, 1000.0 * rr
+            v = 0.5 * (1.0 - cos(two_pi * breathing(t_s)))
+            if noise:
+                if not z:
+                    z = self.rng.standard_normal(4096).tolist()
+                n_s = a * n_s + b_s * z.pop()
+                if not z:
+                    z = self.rng.standard_normal(4096).tolist()
+                n_v = a * n_v + b_v * z.pop()
+            period = t0 + d_ts + d_tv
+            rate = 1.0 / period
+            # circulation: the Windkessel fed by the mean cardiac output
+            stroke = sv0 * (period / period_rest) ** expo
+            flow = stroke * (1.0 - resp_stroke * (v - 0.5)) / period
+            r_sp = R_SP0 + g_rsp * r_drive
+            r_ep = R_EP0 + g_rep * r_drive
+            dp = (flow - pressure / (r_sp * r_ep / (r_sp + r_ep))) / compliance
+            # baroreceptors, then the efferent sympathetic and vagal firing
+            p_tilde = (w + TAU_Z_S * pressure) / TAU_P_S
+            w = w + DT_S * (pressure - p_tilde)
+            pressure = pressure + DT_S * dp
+            e = exp((p_tilde - P_N_MMHG) / K_A_MMHG)
+            f_as = (F_MIN + F_MAX * e) / (1.0 + e)
+            f_es = F_ES_INF + (F_ES0 - F_ES_INF) * exp(-K_ES * f_as) + n_s
+            e = exp((f_as - F_AB0) / K_EV)
+            f_ev = (F_EV0 + F_EV_INF * e) / (1.0 + e) - resp_vagal * (v - 0.5) + n_v
+            f_ev = 0.0 if f_ev < 0.0 else f_ev  # max(f_ev, 0.0), inlined (and below)
+            # effectors: pure delays, then first-order lags
+            es_heart, es_r, ev = delay_ts[0], delay_r[0], delay_tv[0]
+            delay_ts.append(f_es)
+            delay_r.append(f_es)
+            delay_tv.append(f_ev)
+            above_ts, above_r = es_heart - F_ES_MIN, es_r - F_ES_MIN
+            above_ts = 0.0 if above_ts < 0.0 else above_ts
+            above_r = 0.0 if above_r < 0.0 else above_r
+            d_ts = d_ts + k_ts * (g_ts * log(above_ts + 1.0) - d_ts)
+            d_tv = d_tv + k_tv * (g_tv * ev - d_tv)
+            r_drive = r_drive + k_r * (log(above_r + 1.0) - r_drive)
+            # integral pulse frequency modulation
+            before = ipfm
+            ipfm += DT_S * rate
+            t_s += DT_S
+            if ipfm >= 1.0:
+                break
+        loop.pressure, loop.w, loop.d_ts, loop.d_tv, loop.r_drive = pressure, w, d_ts, d_tv, r_drive
+        self.n_s, self.n_v, self.t_s, self._z = n_s, n_v, t_s, z
+        t_beat = t_s - DT_S + DT_S * (1.0 - before) / (ipfm - before)
+        self.ipfm = ipfm - 1.0
+        rr = t_beat - self.beat_s
+        self.beat_s = t_beat
+        return t_beat, 1000.0 * rr
 
 
-def _sweep(params: UrsinoParams, rates_bpm: np.ndarray, settle_s: float, cycles: int) -> np.ndarray:
-    """HR amplitude and phase (columns) of the noise-free model at each constant paced rate."""
-    rates = np.asarray(rates_bpm, dtype=float)
-    f = rates / 60.0
-    loop = _Loop(params, rates.shape)
-    end = settle_s + cycles / float(f.min())
-    n = math.ceil(end / DT_S) + 1
-    ipfm = np.zeros((n, rates.size))
-    acc = np.zeros(rates.size)
-    zero = np.zeros(rates.size)
-    for k in range(1, n):
-        t = (k - 1) * DT_S
-        v = 0.5 * (1.0 - np.cos(2.0 * np.pi * f * t))
-        rate = 1.0 / loop.period()
-        loop.step(v, zero, zero, np.exp, np.log, np.maximum)
-        acc = acc + DT_S * rate
-        ipfm[k] = acc
+def _sweep(
+    columns: Sequence[tuple[UrsinoParams, float]], settle_s: float, cycles: int
+) -> np.ndarray:
+    """HR amplitude and phase (columns of the result) of the noise-free model, one row per
+    ``(person, constant paced rate)`` column, all integrated at once on arrays (numpy): the
+    equations of :meth:`UrsinoPerson.next_beat` with the noise left out, element by element."""
+    rests = [_rest(p) for p, _ in columns]
+
+    def stacked(*names: str) -> list[np.ndarray]:
+        return [np.array([getattr(r, name) for r in rests]) for name in names]
+
+    t0, period_rest, sv0, expo, compliance = stacked(
+        "t0_s", "period_s", "sv0_ml", "stroke_exponent", "compliance"
+    )
+    g_rsp, g_rep, g_ts, g_tv, k_ts, k_tv, k_r = stacked(
+        "g_rsp", "g_rep", "g_ts", "g_tv", "k_ts", "k_tv", "k_r"
+    )
+    resp_stroke, resp_vagal = stacked("resp_stroke", "resp_vagal")
+    d_ts, d_tv, r_drive = stacked("d_ts", "d_tv", "drive")
+    f = np.array([rate for _, rate in columns], dtype=float) / 60.0
+    pressure = np.full(f.size, P_N_MMHG)
+    w = np.full(f.size, (TAU_P_S - TAU_Z_S) * P_N_MMHG)
+    # delay lines: ring buffers, a row per step; each step reads the row its delay back, then
+    # writes over the oldest row (``take`` of flat indices: a different delay in each column)
+    f_es_rest, f_ev_rest = stacked("f_es", "f_ev")
+    es_ring = np.tile(f_es_rest, (max(max(r.n_ts, r.n_r) for r in rests), 1))
+    ev_ring = np.tile(f_ev_rest, (max(r.n_tv for r in rests), 1))
+
+    def reads(ring: np.ndarray, delay: str) -> np.ndarray:
+        """Flat indices of the rows ``n`` steps back, for each row about to be written."""
+        (n,) = stacked(delay)
+        rows = (np.arange(len(ring))[:, None] - n[None, :]) % len(ring)
+        return rows * f.size + np.arange(f.size)
+
+    at_ts, at_r, at_tv = reads(es_ring, "n_ts"), reads(es_ring, "n_r"), reads(ev_ring, "n_tv")
+
+    n = math.ceil((settle_s + cycles / float(f.min())) / DT_S) + 1
+    ipfm = np.zeros((n, f.size))
+    acc = np.zeros(f.size)
+    w_breath = 2.0 * np.pi * f
+    block = 500
+    for start in range(0, n - 1, block):
+        # the lung volume terms of the next ``block`` steps (each at the step's start)
+        t = np.arange(start, min(start + block, n - 1)) * DT_S
+        half = 0.5 * (1.0 - np.cos(w_breath * t[:, None])) - 0.5  # v - 1/2
+        stroke_breath = 1.0 - resp_stroke * half
+        vagal_breath = resp_vagal * half
+        for i in range(t.size):
+            step = start + i  # from t = step DT_S to (step + 1) DT_S
+            es_row, ev_row = step % len(es_ring), step % len(ev_ring)
+            period = t0 + d_ts + d_tv
+            rate = 1.0 / period
+            stroke = sv0 * (period / period_rest) ** expo
+            flow = stroke * stroke_breath[i] / period
+            dp = (flow - pressure / _resistance(r_drive, g_rsp, g_rep)) / compliance
+            p_tilde = (w + TAU_Z_S * pressure) / TAU_P_S
+            w = w + DT_S * (pressure - p_tilde)
+            pressure = pressure + DT_S * dp
+            f_as = _afferent(p_tilde, np.exp)
+            f_es = _sympathetic(f_as, np.exp)
+            f_ev = np.maximum(_vagal(f_as, np.exp) - vagal_breath[i], 0.0)
+            es_heart, es_r = es_ring.take(at_ts[es_row]), es_ring.take(at_r[es_row])
+            ev = ev_ring.take(at_tv[ev_row])
+            es_ring[es_row], ev_ring[ev_row] = f_es, f_ev
+            d_ts = d_ts + k_ts * (g_ts * _symp_drive(es_heart, np.log, np.maximum) - d_ts)
+            d_tv = d_tv + k_tv * (g_tv * ev - d_tv)
+            r_drive = r_drive + k_r * (_symp_drive(es_r, np.log, np.maximum) - r_drive)
+            acc = acc + DT_S * rate
+            ipfm[step + 1] = acc
     grid = np.arange(n) * DT_S
-    out = np.empty((rates.size, 2))
-    for j in range(rates.size):
+    out = np.empty((f.size, 2))
+    for j in range(f.size):
         beats = np.arange(1, math.floor(ipfm[-1, j]) + 1)
         t_beat = np.interp(beats, ipfm[:, j], grid)
         rr = np.diff(t_beat) * 1000.0
@@ -328,13 +431,42 @@ def _sweep(params: UrsinoParams, rates_bpm: np.ndarray, settle_s: float, cycles:
     return out
 
 
+#: Noise-free responses already integrated: ``(params without its name, rate_bpm, settle_s,
+#: cycles)`` -> ``(amplitude, phase)``. A column's response does not depend on the others
+#: integrated with it, and the tests ask for some more than once.
+_RESPONSES: dict[tuple[UrsinoParams, float, float, int], tuple[float, float]] = {}
+
+
+def responses_of(
+    people_rates: Sequence[tuple[UrsinoParams, np.ndarray]],
+    *,
+    settle_s: float = 120.0,
+    cycles: int = 10,
+) -> list[np.ndarray]:
+    """:func:`responses` of several people, each at its own rates, all integrated together (an
+    integration of many columns costs little more than one of a few; those already integrated
+    are not integrated again)."""
+    grids = [(p, np.asarray(rates, dtype=float)) for p, rates in people_rates]
+    keys = [
+        (dataclasses.replace(p, name=""), float(r), settle_s, cycles)
+        for p, rates in grids
+        for r in rates
+    ]
+    missing = list(dict.fromkeys(k for k in keys if k not in _RESPONSES))
+    if missing:
+        rows = _sweep([(p, r) for p, r, _, _ in missing], settle_s, cycles)
+        _RESPONSES.update(zip(missing, [(float(a), float(ph)) for a, ph in rows], strict=True))
+    out = np.array([_RESPONSES[k] for k in keys], dtype=float).reshape(len(keys), 2)
+    return np.split(out, np.cumsum([rates.size for _, rates in grids])[:-1]) if grids else []
+
+
 def responses(
     params: UrsinoParams, rates_bpm: np.ndarray, *, settle_s: float = 120.0, cycles: int = 10
 ) -> np.ndarray:
     """HR amplitude (bpm) and phase (deg, + when HR leads lung volume), one row per rate, of
     the noise-free model paced at each constant rate (all integrated at once); fitted by
     :func:`tests.breathing.deboer.fit_hr` after ``settle_s`` over ``cycles`` breaths."""
-    return _sweep(params, np.asarray(rates_bpm, dtype=float), settle_s, cycles)
+    return responses_of([(params, rates_bpm)], settle_s=settle_s, cycles=cycles)[0]
 
 
 def response_at(
@@ -345,20 +477,43 @@ def response_at(
     return float(amp), float(lead)
 
 
-@functools.cache
+def _together(params: UrsinoParams) -> tuple[UrsinoParams, ...]:
+    """The people to integrate along with ``params``: all of :data:`PARAMETER_SETS` if it is one
+    of them (the tests, the README table and the bench ask for each in turn), else ``params``
+    alone."""
+    return PARAMETER_SETS if params in PARAMETER_SETS else (params,)
+
+
 def true_resonance_bpm(params: UrsinoParams, *, lo: float = 3.0, hi: float = 9.0) -> float:
-    """Rate (breaths/min) of the largest HR amplitude: coarse sweep 0.1/min, fine 0.01/min."""
+    """Rate (breaths/min) of the largest HR amplitude: coarse sweep 0.1/min, fine 0.01/min.
 
-    def amplitudes(rates: np.ndarray) -> np.ndarray:
-        return responses(params, rates)[:, 0]
+    Asked for one of :data:`PARAMETER_SETS`, it sweeps them all at once (:func:`_together`).
+    """
+    people = _together(params)
+    return true_resonances(people, lo=lo, hi=hi)[people.index(params)]
 
-    return deboer.peak_rate(amplitudes, params.name, lo=lo, hi=hi)
+
+def true_resonances(
+    people: Sequence[UrsinoParams], *, lo: float = 3.0, hi: float = 9.0
+) -> list[float]:
+    """:func:`true_resonance_bpm` of several people, swept together."""
+    return list(_true_resonances(tuple(people), lo, hi))
 
 
+@functools.cache
+def _true_resonances(people: tuple[UrsinoParams, ...], lo: float, hi: float) -> list[float]:
+    def amplitudes(grids: list[np.ndarray]) -> list[np.ndarray]:
+        return [rows[:, 0] for rows in responses_of(list(zip(people, grids, strict=True)))]
+
+    return deboer.peak_rates(amplitudes, [p.name for p in people], lo=lo, hi=hi)
+
+
+@functools.cache
 def assess(
     params: UrsinoParams, *, seed: int, protocol: AssessmentProtocol | None = None
 ) -> AssessmentResult:
-    """The whole assessment (the engine, as the service runs it) on a person of this model."""
+    """The whole assessment (the engine, as the service runs it) on a person of this model
+    (kept: :func:`main` asks for each run three times)."""
     return deboer.assess_person(
         lambda breathing: UrsinoPerson(params, breathing=breathing, seed=seed), protocol
     )
@@ -438,8 +593,10 @@ def errors(protocol: AssessmentProtocol | None = None) -> dict[str, dict[str, li
 
 def noise_free_choice(params: UrsinoParams) -> AssessmentResult:
     """``breathing.choose_resonance`` on the model's own noise-free response at the protocol's
-    five rates (peak-to-trough = twice the amplitude)."""
+    five rates (peak-to-trough = twice the amplitude); those of all :data:`PARAMETER_SETS` are
+    integrated at once when it is one of them."""
     rates = np.array(AssessmentProtocol().rates_bpm, dtype=float)
+    responses_of([(p, rates) for p in _together(params)])
     table = [
         row(float(r), float(ph), 2.0 * float(a))
         for r, (a, ph) in zip(rates, responses(params, rates), strict=True)
@@ -450,6 +607,8 @@ def noise_free_choice(params: UrsinoParams) -> AssessmentResult:
 def main() -> None:
     """Print the README table (true resonance, errors of the chosen rate), which method chose,
     and the choice on the noise-free five-rate tables."""
+    # the HR phase at each true resonance, all people in one integration
+    responses_of([(p, np.array([true_resonance_bpm(p)])) for p in PARAMETER_SETS])
     deboer.print_table(PARAMETER_SETS, SEEDS, true_resonance_bpm, response_at, errors)
     for label, protocol in (("2-min", None), ("1-min", AssessmentProtocol.screening())):
         methods = Counter(
