@@ -27,7 +27,14 @@ from api.research.units import (
     csv_text,
     units_of,
 )
-from api.routes._cursor import MAX_CURSOR_CHARS, CursorError, decode_cursor, encode_cursor
+from api.routes._cursor import (
+    MAX_CURSOR_CHARS,
+    CursorError,
+    Position,
+    decode_cursor,
+    encode_cursor,
+    following,
+)
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode, stored_within_cap
 from api.storage import Behind, Row, Storage
@@ -474,10 +481,10 @@ async def list_sessions(
     meanwhile. ``offset`` pages as before, and can repeat or skip one then; ``cursor`` with
     an ``offset`` other than 0 is a 422.
     """
-    after: tuple[float, str] | None = None
+    position = Position(skip=offset)
     if cursor is not None:
         try:
-            after = decode_cursor(cursor)
+            position = decode_cursor(cursor)
         except CursorError as exc:
             raise _query_issue("cursor", str(exc), cursor) from None
         if offset:
@@ -496,7 +503,7 @@ async def list_sessions(
     while True:
         live = {s.id: s for s in manager.live_sessions}
         rows = await asyncio.to_thread(
-            storage.list_sessions, limit=limit + 1, offset=offset, after=after
+            storage.list_sessions, limit=limit + 1, offset=position.skip, after=position.place
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -517,7 +524,11 @@ async def list_sessions(
     return SessionList(
         sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows],
         total=total,
-        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
+        next_cursor=(
+            encode_cursor(following(position, [(r["created_at"], r["id"]) for r in rows]))
+            if more
+            else None
+        ),
     )
 
 
