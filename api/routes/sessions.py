@@ -27,7 +27,14 @@ from api.research.units import (
     csv_text,
     units_of,
 )
-from api.routes._cursor import MAX_CURSOR_CHARS, CursorError, decode_cursor, encode_cursor
+from api.routes._cursor import (
+    MAX_CURSOR_CHARS,
+    CursorError,
+    Position,
+    decode_cursor,
+    encode_cursor,
+    following,
+)
 from api.routes._deps import ManagerDep, StorageDep
 from api.sessions import LiveSession, SessionCreate, SessionManager, SessionMode, stored_within_cap
 from api.storage import Behind, Row, Storage
@@ -157,10 +164,14 @@ class SessionList(BaseModel):
     sessions: list[SessionOut]
     total: int = Field(description="Sessions stored (whatever limit, offset and cursor)")
     next_cursor: str | None = Field(
-        description="More sessions follow this page: pass this as cursor for the next one "
-        "(an opaque text: pass it as it is); null on the last page. Sessions started "
-        "meanwhile are newer than the first page and not on later ones; a session deleted "
-        "meanwhile, the cursor's own one included, moves no other"
+        description="The next page: pass this as cursor (an opaque text: as it is); null "
+        "on the last page. No session stored when the first page was read is skipped or "
+        "repeated, however sessions start or are deleted meanwhile (the cursor's own one "
+        "too; one deleted before its page is not shown). A session started meanwhile is "
+        "normally newer than the first page, not on later ones, but can be on one: the "
+        "order is by created_at, so a clock set back or another program storing its session "
+        "late puts it after the cursor. Not null when sessions followed this page as it was "
+        "read: the next page can be empty (with null) if they are deleted meanwhile"
     )
 
 
@@ -460,24 +471,25 @@ async def list_sessions(
             max_length=MAX_CURSOR_CHARS,
             description="The next page: pass the previous page's next_cursor as it is. The "
             "sessions after that page's last one in the list's order, whether sessions "
-            "started or were deleted meanwhile (that one too). Not a cursor this list "
-            "gave (not its base64, another version): a 422 naming cursor",
+            "started or were deleted meanwhile (that one too). Not of a cursor's shape "
+            "(empty: leave cursor out for the first page; not its base64, another shape or "
+            "version): a 422 naming cursor",
         ),
     ] = None,
 ) -> SessionList:
     """Sessions, newest first (then by id), a page at a time.
 
     The first page without ``cursor``; each page's ``next_cursor`` (``null`` on the last)
-    names the next, as the place after its last session (its ``created_at`` and id,
-    :mod:`api.routes._cursor`), so every session stored when the first page was read comes
-    once, in order (but one deleted before its page), however sessions start or are deleted
-    meanwhile. ``offset`` pages as before, and can repeat or skip one then; ``cursor`` with
-    an ``offset`` other than 0 is a 422.
+    names the next, as the place after its last session (its ``created_at`` and id), so no
+    session stored when the first page was read is skipped or repeated (one deleted before
+    its page is not shown), however sessions start or are deleted meanwhile. ``offset``
+    pages as before, and can repeat or skip one then; ``cursor`` with an ``offset`` other
+    than 0 is a 422.
     """
-    after: tuple[float, str] | None = None
+    position = Position(skip=offset)
     if cursor is not None:
         try:
-            after = decode_cursor(cursor)
+            position = decode_cursor(cursor)
         except CursorError as exc:
             raise _query_issue("cursor", str(exc), cursor) from None
         if offset:
@@ -496,7 +508,7 @@ async def list_sessions(
     while True:
         live = {s.id: s for s in manager.live_sessions}
         rows = await asyncio.to_thread(
-            storage.list_sessions, limit=limit + 1, offset=offset, after=after
+            storage.list_sessions, limit=limit + 1, offset=position.skip, after=position.place
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -517,7 +529,11 @@ async def list_sessions(
     return SessionList(
         sessions=[_row_to_out(r, live.get(r["id"]), summaries[r["id"]]) for r in rows],
         total=total,
-        next_cursor=encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None,
+        next_cursor=(
+            encode_cursor(following(position, [(r["created_at"], r["id"]) for r in rows]))
+            if more
+            else None
+        ),
     )
 
 

@@ -4,6 +4,7 @@ code produces), not strings whose values only a description lists."""
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any
 
@@ -167,5 +168,9 @@ def test_the_session_list_declares_its_cursor_and_when_a_summary_is_null(
     assert "next_cursor" in params["cursor"]["description"]
     assert "twice or is skipped" in params["offset"]["description"]
     assert "cursor" in params["offset"]["description"]
+    # review of the cursor: the operation's description, which generated clients copy into
+    # their docstrings, named a Python module with a Sphinx role
+    description = document["paths"]["/api/v1/sessions"]["get"]["description"]
+    assert "next_cursor" in description and not re.search(r":[a-z]+:`", description)
     summary = schemas["SessionOut"]["properties"]["summary"]
     assert "null only in the answer of POST /sessions" in summary["description"]

@@ -482,12 +482,16 @@ def test_the_next_beat_with_contact_is_found_without_walking_the_beats(tmp_path:
         st.close()
 
 
-def test_a_page_of_the_session_list_reads_its_own_rows_only(tmp_path: Path) -> None:
+def test_a_page_of_the_session_list_reads_its_own_rows_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GET /api/v1/sessions (the page's reachability probe asks it for one session) sorted
     # the whole table and counted every session's beats before it kept a page: its work grew
     # with all beats stored. On the index of its order (schema 9, created_at DESC, id) a
-    # page, the first or one after a cursor's place, reads its own rows. Bounded by SQLite's
-    # count of VM instructions, not by a clock.
+    # page, the first or one after a cursor's place, reads its own rows: the plan seeks to
+    # the place (not a scan of the index from the top, which grows with the place's
+    # position, nor a sort), and SQLite's count of VM instructions, not a clock, stays that
+    # of a few rows with the place near the end.
     st = _open(tmp_path)
     n_sessions, n_beats = 300, 40
     for k in range(n_sessions):
@@ -500,7 +504,17 @@ def test_a_page_of_the_session_list_reads_its_own_rows_only(tmp_path: Path) -> N
     assert everything == [
         r["id"] for r in sorted(listed, key=lambda r: (-r["created_at"], r["id"]))
     ]
-    place = (listed[150]["created_at"], listed[150]["id"])  # among ties: 3 sessions a time
+    # among ties (3 sessions a time): in the middle, and near the end, where a scan of the
+    # index from the top would read ~290 entries before the page
+    middle, near_end = ((listed[k]["created_at"], listed[k]["id"]) for k in (150, 290))
+    asked: list[tuple[str, tuple[Any, ...]]] = []
+    query = st.query
+
+    def spy(sql: str, params: Any = ()) -> Any:
+        asked.append((sql, tuple(params)))
+        return query(sql, params)
+
+    monkeypatch.setattr(st, "query", spy)
     steps = [0]
 
     def count() -> int:
@@ -510,15 +524,30 @@ def test_a_page_of_the_session_list_reads_its_own_rows_only(tmp_path: Path) -> N
     with st._read() as conn:  # this thread's reading connection, which the list uses
         conn.set_progress_handler(count, 100)
     try:
-        for after in (None, (50.0, "s000"), place):
+        for after, place in ((None, -1), ((50.0, "s000"), None), (middle, 150), (near_end, 290)):
             steps[0] = 0
             rows = st.list_sessions(limit=3, after=after)
-            # three rows and their 40 beats each: a few hundred instructions; the whole table
-            # sorted with every session's beats counted: ~12,000 beats, ~1,000 hundreds
-            assert steps[0] < 40, (after, steps[0])
-            if after == place:
-                assert [r["id"] for r in rows] == everything[151:154]
+            # three rows and their 40 beats each: ~5 hundreds of instructions; the index
+            # scanned from the top to the place near the end: ~28; the whole table sorted
+            # with every session's beats counted: ~12,000 beats, ~1,000 hundreds
+            assert steps[0] < 12, (after, steps[0])
+            if place is not None:
+                assert [r["id"] for r in rows] == everything[place + 1 : place + 4]
             assert all(r["n_beats"] == n_beats for r in rows)
+            with st._read() as conn:
+                conn.set_progress_handler(None, 0)
+                sql, params = asked[-1]
+                plan = [r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+                conn.set_progress_handler(count, 100)
+            # the first page reads the index from the top; a cursor's page seeks to its place
+            expected = "SCAN s USING INDEX" if after is None else "SEARCH s USING INDEX"
+            assert any(
+                line.startswith(expected)
+                and "sessions_newest" in line
+                and (after is None or line.endswith("(created_at<?)"))
+                for line in plan
+            ), plan
+            assert not any("TEMP B-TREE" in line for line in plan), plan
     finally:
         with st._read() as conn:
             conn.set_progress_handler(None, 0)
