@@ -191,11 +191,11 @@ def _fewer_malloc_arenas() -> None:
 def main() -> None:
     """Entry point of the ``hrvpace`` console script.
 
-    Unusable settings (:class:`api.settings.ConfigError`: a config file with a key no setting
+    Unusable settings (:class:`api.errors.ConfigError`: a config file with a key no setting
     has, not TOML, a value out of range) end any command with the reason and exit code 2, as a
     bad flag does, whichever command read them.
     """
-    from api.settings import ConfigError
+    from api.errors import ConfigError
 
     _fewer_malloc_arenas()
     try:
