@@ -5,15 +5,93 @@ Each subcommand lives in its own module under :mod:`api.commands` and is registe
 
 from __future__ import annotations
 
+import importlib
 import logging
-from typing import Annotated
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 from api._version import __version__
 
+#: The subcommands in :mod:`api.commands`, each a module holding a function of its name, in the
+#: order ``hrvpace --help`` lists them (``hub`` is :func:`_hub` below).
+_SUBCOMMANDS = (
+    "analyze",
+    "assess",
+    "demo",
+    "export",
+    "practice",
+    "record",
+    "replay",
+    "report",
+    "scan",
+    "serve",
+    "share",
+    "hub",
+    "sessions",
+)
+
+_C = TypeVar("_C")
+
+
+class _Subcommands(MutableMapping[str, _C]):
+    """The root group's commands by name: one in :data:`_SUBCOMMANDS` is made on first lookup.
+
+    Importing every command's module cost each ``hrvpace`` run about 0.4 CPU-s (the pipeline,
+    pydantic models, numpy, research code) before it parsed a flag; now a run imports the module
+    of the command it runs (``hrvpace --help`` and a mistyped name, which lists the close ones,
+    still look at them all).
+    """
+
+    def __init__(self, made: MutableMapping[str, _C], make: Callable[[str], _C]) -> None:
+        self._made = made
+        self._make = make
+
+    def __getitem__(self, name: str) -> _C:
+        if name not in self._made and name in _SUBCOMMANDS:
+            self._made[name] = self._make(name)
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: _C) -> None:
+        self._made[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._made[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in _SUBCOMMANDS or name in self._made
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _SUBCOMMANDS
+        yield from (name for name in self._made if name not in _SUBCOMMANDS)
+
+    def __len__(self) -> int:
+        return len(set(_SUBCOMMANDS) | set(self._made))
+
+
+class _LazyGroup(TyperGroup):
+    """``hrvpace`` itself: a subcommand's module is imported when the command is looked up."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Subcommands(self.commands, lambda name: typer.main.get_command(_one(name)))
+
+
+def _one(name: str) -> typer.Typer:
+    """A Typer app of the one command ``name`` from :mod:`api.commands`, set up as :data:`app`."""
+    one = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="markdown"
+    )
+    one.command(name)(getattr(importlib.import_module(f"api.commands.{name}"), name))
+    return one
+
+
 app = typer.Typer(
     name="hrvpace",
+    cls=_LazyGroup,
     help=(
         "hrvpace: real-time HRV biofeedback from a Bluetooth heart-rate strap, resonance "
         "breathing and micro-break guidance."
@@ -75,20 +153,6 @@ def _root(
         ctx.call_on_close(lambda: pipeline_log.removeFilter(quiet))
 
 
-# Subcommands: one line each, keep alphabetical.
-app.command("analyze")(__import__("api.commands.analyze", fromlist=["analyze"]).analyze)
-app.command("assess")(__import__("api.commands.assess", fromlist=["assess"]).assess)
-app.command("demo")(__import__("api.commands.demo", fromlist=["demo"]).demo)
-app.command("export")(__import__("api.commands.export", fromlist=["export"]).export)
-app.command("practice")(__import__("api.commands.practice", fromlist=["practice"]).practice)
-app.command("record")(__import__("api.commands.record", fromlist=["record"]).record)
-app.command("replay")(__import__("api.commands.replay", fromlist=["replay"]).replay)
-app.command("report")(__import__("api.commands.report", fromlist=["report"]).report)
-app.command("scan")(__import__("api.commands.scan", fromlist=["scan"]).scan)
-app.command("serve")(__import__("api.commands.serve", fromlist=["serve"]).serve)
-app.command("share")(__import__("api.commands.share", fromlist=["share"]).share)
-
-
 @app.command(
     "hub",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -99,9 +163,6 @@ def _hub(ctx: typer.Context) -> None:
     from hub.cli import main as hub_main  # lazily: the personal service never imports the hub
 
     hub_main(list(ctx.args) or ["--help"])
-
-
-app.command("sessions")(__import__("api.commands.sessions", fromlist=["sessions"]).sessions)
 
 
 def _fewer_malloc_arenas() -> None:
@@ -130,11 +191,11 @@ def _fewer_malloc_arenas() -> None:
 def main() -> None:
     """Entry point of the ``hrvpace`` console script.
 
-    Unusable settings (:class:`api.settings.ConfigError`: a config file with a key no setting
+    Unusable settings (:class:`api.errors.ConfigError`: a config file with a key no setting
     has, not TOML, a value out of range) end any command with the reason and exit code 2, as a
     bad flag does, whichever command read them.
     """
-    from api.settings import ConfigError
+    from api.errors import ConfigError
 
     _fewer_malloc_arenas()
     try:

@@ -33,6 +33,7 @@ from webconventions.errors import ServiceError
 __all__ = [
     "ApiError",
     "BodyTooLargeError",
+    "ConfigError",
     "DataDirInUseError",
     "DataDirUnusableError",
     "RecordingNotFoundError",
@@ -43,6 +44,16 @@ __all__ = [
     "StoreBusyError",
     "StrapInUseError",
 ]
+
+
+class ConfigError(HrvpaceError, ValueError):
+    """The settings cannot be used (:mod:`api.settings`; not an :class:`ApiError`).
+
+    A config file that is not TOML, a key no setting has, or a value out of range; the message
+    names the file, the key and what is wrong. Defined here, not in :mod:`api.settings` (which
+    re-exports it), so that the command line's entry point can catch it without importing
+    pydantic and pydantic-settings on every run.
+    """
 
 
 class ApiError(HrvpaceError, ServiceError):

@@ -26,8 +26,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from api.errors import ConfigError
 from api.timezones import zone_problem
-from hrv.errors import HrvpaceError
 from webconventions.hosts import LOOPBACK_HOSTS, accepted_hosts, host_pattern, origin_pattern
 from webconventions.limits import (
     head_timeout_field,
@@ -58,14 +58,6 @@ ORIGINS_FIX = (
 )
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("hrvpace_config_file", default=None)
-
-
-class ConfigError(HrvpaceError, ValueError):
-    """The settings cannot be used.
-
-    A config file that is not TOML, a key no setting has, or a value out of range; the message
-    names the file, the key and what is wrong.
-    """
 
 
 def default_data_dir() -> Path:

@@ -13,7 +13,7 @@ without breaking the import direction (``api`` -> ``sensors`` | ``breathing`` ->
     │   ├── MalformedPacketError      a Heart Rate Measurement payload that breaks the spec
     │   ├── RecordingFormatError      a recording file unreadable at a given line
     │   └── BleError ...              adapter off, device not found, connection lost
-    ├── ConfigError(ValueError)       unusable service settings (api/settings.py)
+    ├── ConfigError(ValueError)       unusable service settings (api/errors.py, api/settings.py)
     └── ApiError                      service-level errors (api/errors.py)
 
 Every message names the problem and where it was found, so a UI can show it as is.

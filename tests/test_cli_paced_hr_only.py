@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 import typer
 
-from api.commands import _paced
+from api.commands import _bpm_only, _paced, _stop
 from breathing import PacingEngine, PacingMode
 from sensors import BleStrapSource, SourceState, ble
 from sensors.beat import Beat
@@ -91,7 +91,7 @@ def test_a_device_whose_rr_values_are_all_left_out_is_said_to_be_faulty() -> Non
     bad = decode_heart_rate_measurement(bytes([0x10, 80, 0xFF, 0xFF]))
     _, src = _states([bad] * 5)
     assert src.status.state is SourceState.HR_ONLY and src.rr_unusable
-    said = _paced.BpmOnly(None, probed=False).message(src, "record RR intervals")
+    said = _bpm_only.BpmOnly(None, probed=False).message(src, "record RR intervals")
     assert said.startswith(
         "the device sends heart rate (80 bpm) and RR values that are all unusable (each "
         "left out as one no heart has: 0, or outside 200..3000 ms): the device or its firmware "
@@ -102,7 +102,7 @@ def test_a_device_whose_rr_values_are_all_left_out_is_said_to_be_faulty() -> Non
     bpm = HeartRateMeasurement(80, (), None, True)
     _, plain = _states([bpm] * 5)
     assert not plain.rr_unusable
-    assert "sends heart rate only (80 bpm), no RR intervals" in _paced.BpmOnly(None).message(
+    assert "sends heart rate only (80 bpm), no RR intervals" in _bpm_only.BpmOnly(None).message(
         plain, "assess"
     )
     # nor is one that sent usable RR before its left-out values
@@ -115,13 +115,13 @@ def test_the_bpm_only_watch_judges_the_state_the_source_is_in_at_start(
 ) -> None:
     # Code review (rev6, G4): judging started only at the next status; a BLE source publishes
     # on a change only, so one already hr_only at a constant bpm was never judged
-    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.0)
+    monkeypatch.setattr(_bpm_only, "_BPM_ONLY_AFTER_S", 0.0)
     bpm = HeartRateMeasurement(80, (), None, True)
     _, src = _states([bpm] * 5)
     assert src.status.state is SourceState.HR_ONLY
 
     async def judged() -> bool:
-        watch = _paced.BpmOnlyWatch(src)
+        watch = _bpm_only.BpmOnlyWatch(src)
         watch.start()
         for _ in range(3):  # a few loop turns (call_later(0) runs on the next)
             await asyncio.sleep(0)
@@ -195,7 +195,7 @@ def test_first_packets_without_rr_then_rr_does_not_end_the_run(
 ) -> None:
     # Review finding 5 (s09): a strap whose first 3 packets carry no RR (just put on), then RR
     # each second, ended practice as "heart rate only": the run ended at the first hr_only.
-    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.01)
+    monkeypatch.setattr(_bpm_only, "_BPM_ONLY_AFTER_S", 0.01)
     engine = PacingEngine(mode=PacingMode.ADAPTIVE)
     source = _blipping_source(engine, rr_received=False, rr_after=True)
     events: list[object] = []
@@ -206,7 +206,7 @@ def test_first_packets_without_rr_then_rr_does_not_end_the_run(
 def test_hr_only_before_any_rr_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # hr_only, no RR since connecting, for _BPM_ONLY_AFTER_S (shortened: the simulated person
     # runs at full speed, its 400 s take less than a real second)
-    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.0)
+    monkeypatch.setattr(_bpm_only, "_BPM_ONLY_AFTER_S", 0.0)
     engine = PacingEngine(mode=PacingMode.ADAPTIVE)
     source = _blipping_source(engine, rr_received=False, back=False)
     with pytest.raises(typer.Exit) as info:
@@ -219,7 +219,7 @@ def test_a_signal_during_the_device_probe_stops_the_run(monkeypatch: pytest.Monk
     # an HR-only device offers: a Ctrl-C during it did nothing, and the run ended as bpm-only
     # (exit 1) once the probe was done. The probe is now cancelled (its link closes) and the
     # run ends stopped (130). The probe is a stand-in: what matters is its cancel.
-    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.0)
+    monkeypatch.setattr(_bpm_only, "_BPM_ONLY_AFTER_S", 0.0)
     probing: list[str] = []
 
     async def probe(address: str, *, listen_s: float) -> RrProbe:
@@ -235,8 +235,8 @@ def test_a_signal_during_the_device_probe_stops_the_run(monkeypatch: pytest.Monk
     monkeypatch.setattr(ble, "probe_rr_intervals", probe)
     engine = PacingEngine(mode=PacingMode.ADAPTIVE)
     source = _blipping_source(engine, rr_received=False, back=False, address="AA:BB:CC:DD:EE:FF")
-    stop = _paced.Stop()
-    with _paced.held_signals(stop) as held:
+    stop = _stop.Stop()
+    with _stop.held_signals(stop) as held:
         stopped = _paced.run_paced(
             engine,
             source,  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from api.commands._paced import Stop, held_signals
+from api.commands._stop import Stop, held_signals
 from tests.api.conftest import REPO_ROOT
 
 SPEED = "50"  # 50 times real time: the first 2-min step ends after ~2.5 s

@@ -399,9 +399,9 @@ async def test_a_device_sending_bpm_only_is_refused_with_the_reason_and_what_wou
     bluez: FakeBluez,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from api.commands import _paced
+    from api.commands import _bpm_only
 
-    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 1.0)  # 10 s in use: the same judgement
+    monkeypatch.setattr(_bpm_only, "_BPM_ONLY_AFTER_S", 1.0)  # 10 s in use: the same judgement
     # a Verity Sense in its plain heart-rate mode: bpm without RR on 0x2A37, PPI through PMD
     sense = bluez.add_strap(verity_sense())
     # a watch broadcasting heart rate: bpm without RR, no PMD service

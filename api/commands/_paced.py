@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from api.commands._bpm_only import BpmOnly, BpmOnlyWatch
 from api.commands._options import check_within, read_speed
+from api.commands._stop import Held, Stop, held_signals
 from api.pipeline import (
     BleSpec,
     Listener,
@@ -55,32 +55,23 @@ from sensors import (
     SourceStatus,
 )
 from sensors.ble_sources import BLE_STREAMS
-from sensors.heart_rate_measurement import MAX_HEART_RR_MS, MIN_HEART_RR_MS
 
 __all__ = [
     "LIVE_HINT",
-    "STOPPED_EXIT_CODE",
     "CueOpt",
     "DeviceOpt",
-    "Held",
     "JsonOpt",
     "LagOpt",
     "ResonanceOpt",
     "SeedOpt",
     "SimulateOpt",
     "SpeedOpt",
-    "Stop",
     "StreamOpt",
     "choose_source",
-    "exit_stopped",
-    "handle_signal",
-    "handle_sigterm",
-    "held_signals",
     "live_source",
     "run_paced",
     "simulated_source",
     "simulator_options_given",
-    "stoppable",
     "want_cue",
 ]
 
@@ -90,161 +81,6 @@ LIVE_HINT = (
     "live strap session runs through the service: `hrvpace serve`, then start an assessment "
     "or a practice session there (API docs at /api/v1/docs)."
 )
-
-#: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
-STOPPED_EXIT_CODE = 130
-
-
-@dataclasses.dataclass
-class Stop:
-    """Which signal stopped a command: ``None`` while none has, else SIGINT (Ctrl-C) or SIGTERM."""
-
-    signal: signal.Signals | None = None
-
-    @property
-    def stopped(self) -> bool:
-        """Whether Ctrl-C or SIGTERM stopped the command."""
-        return self.signal is not None
-
-    @property
-    def exit_code(self) -> int:
-        """128 + the signal's number, as a shell reports it: 130 Ctrl-C, 143 SIGTERM."""
-        return 128 + int(self.signal or signal.SIGINT)
-
-    @property
-    def label(self) -> str:
-        """``Ctrl-C`` or ``SIGTERM``."""
-        return "SIGTERM" if self.signal is signal.SIGTERM else "Ctrl-C"
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM outside the run's event loop: unwinds the command body as Ctrl-C would."""
-
-
-def handle_sigterm(handler: Callable[[int, FrameType | None], None]) -> Callable[[], None]:
-    """Set SIGTERM's handler; returns what puts the previous one back (:func:`handle_signal`)."""
-    return handle_signal(signal.SIGTERM, handler)
-
-
-def handle_signal(
-    signum: signal.Signals, handler: Callable[[int, FrameType | None], None]
-) -> Callable[[], None]:
-    """Set ``signum``'s handler; returns what puts the previous one back.
-
-    Only the main thread may set a handler: elsewhere (a command run from another thread)
-    the signal keeps its handler and the returned function does nothing.
-    """
-    try:
-        previous = signal.signal(signum, handler)
-    except ValueError:  # not the main thread
-        return lambda: None
-    # None: the previous handler was not set from Python (the default's)
-    back = signal.SIG_DFL if previous is None else previous
-
-    def restore() -> None:
-        signal.signal(signum, back)
-
-    return restore
-
-
-@contextlib.contextmanager
-def stoppable() -> Iterator[Stop]:
-    """The part of a command that Ctrl-C or SIGTERM stops, with what was done kept.
-
-    Within it a Ctrl-C (SIGINT) or a SIGTERM, before the run (choosing the source, assembling the
-    session) or during it (:func:`run_paced`, which stops the session and closes the device's
-    link), ends the block: the :class:`Stop` it yields says which, and the command prints what
-    was done, marked stopped, then :func:`exit_stopped` (exit code 130 or 143).
-    """
-    stop = Stop()
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if stop.signal is not None:  # a second signal: the first is being handled, ignored
-            return
-        stop.signal = signal.SIGTERM
-        raise _Terminated
-
-    restore = handle_sigterm(on_sigterm)
-    try:
-        yield stop
-    except KeyboardInterrupt:
-        if stop.signal is None:
-            stop.signal = signal.SIGINT
-    finally:
-        restore()
-
-
-class Held:
-    """What a signal does within :func:`held_signals` (each ``None`` while nothing is to do).
-
-    ``cancel(signum)``: the first Ctrl-C or SIGTERM (told to the :class:`Stop` first), e.g.
-    what cancels the command's task. It is called once: when the signal comes, or, for one
-    that came while no ``cancel`` was set (before the command's event loop ran, between two
-    of its parts), at once when the next ``cancel`` is set, so no caller can miss a signal by
-    setting it after looking at ``stop``. ``again(signum)``: each later one, e.g. a note on
-    stderr. Both are called from the signal handler (or the setter): the event loop's
-    ``call_soon_threadsafe`` is their way into a running loop (printing from the handler
-    itself could meet a half-done print).
-    """
-
-    def __init__(self, stop: Stop | None = None) -> None:
-        self.stop = stop if stop is not None else Stop()
-        self.again: Callable[[signal.Signals], None] | None = None
-        self._cancel: Callable[[signal.Signals], None] | None = None
-        self._fired = False  # the first signal has called a cancel
-
-    @property
-    def cancel(self) -> Callable[[signal.Signals], None] | None:
-        """What the first signal calls; set while one is recorded but not yet acted on: at once."""
-        return self._cancel
-
-    @cancel.setter
-    def cancel(self, cancel: Callable[[signal.Signals], None] | None) -> None:
-        # set first, then look: a signal between the two finds it set (and fires it itself)
-        self._cancel = cancel
-        sig = self.stop.signal
-        if cancel is not None and sig is not None and not self._fired:
-            self._fired = True
-            cancel(sig)
-
-    def signalled(self, sig: signal.Signals) -> None:
-        """A Ctrl-C or SIGTERM (from :func:`held_signals`'s handler): the first cancels."""
-        if self.stop.signal is not None:  # a later one: the first is being handled
-            if self.again is not None:
-                self.again(sig)
-            return
-        self.stop.signal = sig
-        cancel = self._cancel
-        if cancel is not None:
-            self._fired = True
-            cancel(sig)
-
-
-@contextlib.contextmanager
-def held_signals(stop: Stop) -> Iterator[Held]:
-    """Within it Ctrl-C and SIGTERM are noted, never raised: only the first one counts.
-
-    The first is told to ``stop`` and calls :attr:`Held.cancel`: the one set then, or (one
-    before any is set, e.g. before the command's event loop runs) the next one set; any later
-    one only calls :attr:`Held.again` if set. None raises: a second Ctrl-C through Python's
-    default handler interrupted whatever ran (a strap's link half-closed, a session's final
-    state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
-    end within it. Both handlers are put back on leaving.
-    """
-    held = Held(stop)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        held.signalled(signal.Signals(signum))
-
-    # asyncio.run sets its own SIGINT handler only over Python's default one: not over this
-    restore_int = handle_signal(signal.SIGINT, on_signal)
-    restore_term = handle_signal(signal.SIGTERM, on_signal)
-    try:
-        yield held
-    finally:
-        restore_term()
-        restore_int()
-
 
 SimulateOpt = Annotated[
     bool, typer.Option("--simulate", help="Run against a simulated person (no strap needed).")
@@ -615,142 +451,9 @@ def run_paced(
     return result.state == "stopped"
 
 
-def exit_stopped(what: str, stop: Stop | None = None) -> NoReturn:
-    """Say on stderr that Ctrl-C (or SIGTERM) stopped the run and what is incomplete; exit.
-
-    Exit code 130 after Ctrl-C, 143 after SIGTERM (128 + the signal, as a shell reports it).
-    """
-    stop = stop if stop is not None and stop.stopped else Stop(signal.SIGINT)
-    typer.echo(f"stopped ({stop.label}): {what}", err=True)
-    raise typer.Exit(stop.exit_code)
-
-
-#: How long a source must stay ``hr_only``, with no RR since it connected, before the run ends
-#: as bpm-only (s, the event loop's real time). The source says ``hr_only`` after 3 packets
-#: without RR (quick, for the page's label); a strap just put on sends its first seconds of
-#: packets without RR, then RR: the run waits this long for the first RR before it gives up.
-_BPM_ONLY_AFTER_S = 10.0
-
 #: How long the device probe after an HR-only run may listen (it reads the device's PMD
 #: features on connecting, before it listens).
 _PROBE_S = 2.0
-
-
-@dataclasses.dataclass(frozen=True)
-class BpmOnly:
-    """A device that sent heart rate without RR intervals, and the PMD streams it offers.
-
-    ``pmd_streams``: as the device probe read them; ``()`` without a PMD service, ``None`` when
-    unknown (the probe could not connect or read them, or, ``probed`` false, was not run:
-    ``record`` does not probe).
-    """
-
-    pmd_streams: tuple[str, ...] | None
-    probed: bool = True
-
-    def message(self, source: BeatSource, doing: str) -> str:
-        """Why nothing can be measured from the device ``source``, and what would do.
-
-        A device that sends RR values, all of them left out as no heart's (``rr_unusable``, a
-        faulty device or firmware), is said to be so, not to send heart rate only.
-        """
-        status = source.status
-        label = status.device_name or status.device_address or "the device"
-        hr = "" if status.heart_rate_bpm is None else f" ({status.heart_rate_bpm:g} bpm)"
-        why = (
-            "(heart-rate variability needs beat-to-beat intervals; it is never derived from "
-            "bpm values)."
-        )
-        if getattr(source, "rr_unusable", False):
-            head = (
-                f"{label} sends heart rate{hr} and RR values that are all unusable (each left "
-                f"out as one no heart has: 0, or outside {MIN_HEART_RR_MS:.0f}.."
-                f"{MAX_HEART_RR_MS:.0f} ms): the device or its firmware is faulty; cannot "
-                f"{doing} from bpm {why}"
-            )
-        else:
-            head = (
-                f"{label} sends heart rate only{hr}, no RR intervals: cannot {doing} from bpm {why}"
-            )
-        streams = self.pmd_streams
-        if not self.probed:
-            return (
-                f"{head} Whether it offers pulse-to-pulse intervals (PPI) through Polar "
-                "Measurement Data was not checked: `hrvpace scan --probe 5` shows it; with PPI, "
-                "use --stream ppi."
-            )
-        if streams is None:
-            return (
-                f"{head} Whether it offers pulse-to-pulse intervals (PPI) through Polar "
-                "Measurement Data is unknown: `hrvpace scan --probe 5` shows it; with PPI, "
-                "use --stream ppi."
-            )
-        if "ppi" in streams:
-            return (
-                f"{head} It offers pulse-to-pulse intervals (PPI) through Polar Measurement "
-                "Data: use --stream ppi."
-            )
-        if "ecg" in streams:
-            return f"{head} It offers ECG through Polar Measurement Data: use --stream ecg."
-        return (
-            f"{head} It offers no PPI or ECG through Polar Measurement Data either: use a "
-            "strap or sensor that sends RR intervals (`hrvpace scan --probe 5` shows which do)."
-        )
-
-
-class BpmOnlyWatch:
-    """The bpm-only rule of ``assess``, ``practice`` and ``record``, for one source.
-
-    ``event`` is set once the source has stayed ``hr_only`` for :data:`_BPM_ONLY_AFTER_S`
-    (read when the wait starts) with no RR interval since it connected. Only before any RR
-    interval has arrived: a device that sent RR and then stops (lost contact for a few packets,
-    a strap slipping) is not bpm-only; the run goes on with a gap. And only after the wait: a
-    strap whose first packets carry no RR (just put on) and then sends RR goes on.
-
-    :meth:`start` (in the event loop) listens to the source's statuses; :meth:`cancel` stops
-    the pending judgement (a status after it starts none).
-    """
-
-    def __init__(self, source: BeatSource) -> None:
-        self._source = source
-        self.event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._judging: asyncio.TimerHandle | None = None
-        self._cancelled = False
-
-    def start(self) -> None:
-        """Listen to the source's statuses, from its current one (in the running event loop)."""
-        self._loop = asyncio.get_running_loop()
-        self._source.add_status_listener(self._watch)
-        # judged in the state it is in now too: a source publishes on a change only, so one
-        # already hr_only at a constant bpm would never be judged
-        self._watch(self._source.status)
-
-    def cancel(self) -> None:
-        """Stop judging: the pending judgement is dropped and no new one starts."""
-        self._cancelled = True
-        if self._judging is not None:
-            self._judging.cancel()
-            self._judging = None
-
-    def _bpm_only_now(self) -> bool:
-        # Only a device that has sent no RR since it connected is bpm-only; RR that stop for a
-        # while later (a strap slipping) is a gap the run rides out, as a live session does.
-        source = self._source
-        return source.status.state is SourceState.HR_ONLY and not getattr(
-            source, "rr_received", False
-        )
-
-    def _judge(self) -> None:
-        self._judging = None
-        if not self._cancelled and self._bpm_only_now():
-            self.event.set()
-
-    def _watch(self, _status: SourceStatus) -> None:
-        if self._cancelled or self._judging is not None or self.event.is_set():
-            return
-        if self._loop is not None and self._bpm_only_now():
-            self._judging = self._loop.call_later(_BPM_ONLY_AFTER_S, self._judge)
 
 
 async def _play_unless_bpm_only(

@@ -27,15 +27,13 @@ from api.commands._paced import (
     SeedOpt,
     SimulateOpt,
     SpeedOpt,
-    Stop,
     StreamOpt,
     choose_source,
-    exit_stopped,
-    held_signals,
     run_paced,
     simulator_options_given,
     want_cue,
 )
+from api.commands._stop import Stop, exit_stopped, held_signals
 from breathing import (
     AssessmentDone,
     AssessmentProtocol,

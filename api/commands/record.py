@@ -28,7 +28,7 @@ look whole.
 Ctrl-C or SIGTERM ends a recording as ``--minutes`` does (the files closed, the strap's link
 closed, the summary printed), then says so on stderr with exit code 130 or 143 as ``assess`` and
 ``practice`` do. Only the first signal counts, from the start to the exit
-(:func:`api.commands._paced.held_signals`, as ``replay``): none is raised through Python's
+(:func:`api.commands._stop.held_signals`, as ``replay``): none is raised through Python's
 default handler, and one that comes once the recording has ended (a second Ctrl-C or SIGTERM,
 or one while the strap's link closes after ``--minutes`` ran out) is noted on stderr and lets
 the close finish, since cancelling it would leave the strap connected; the exit code is that of
@@ -51,15 +51,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api.commands._bpm_only import BpmOnly, BpmOnlyWatch
 from api.commands._options import output_problem
-from api.commands._paced import (
-    BpmOnly,
-    BpmOnlyWatch,
-    Held,
-    Stop,
-    exit_stopped,
-    held_signals,
-)
+from api.commands._stop import Held, Stop, exit_stopped, held_signals
 from api.commands._text import counted
 
 # a connected strap sending nothing: the one rule, which a service session follows too
@@ -255,9 +249,9 @@ async def _write_beats(
     """Write the strap's beats until it ends; end it as ``assess`` does a bpm-only device.
 
     With ``bpm_only_ends`` (no ``--stream``: the beats are all there is to record), a strap
-    that :class:`~api.commands._paced.BpmOnlyWatch` finds bpm-only (``hr_only`` with no RR since
+    that :class:`~api.commands._bpm_only.BpmOnlyWatch` finds bpm-only (``hr_only`` with no RR since
     it connected for 10 s: the rule ``assess`` and ``practice`` use) ends the recording with a
-    :class:`BleError` saying so (:class:`~api.commands._paced.BpmOnly`'s message, which says
+    :class:`BleError` saying so (:class:`~api.commands._bpm_only.BpmOnly`'s message, which says
     whether the device offers PPI was not checked: ``record`` does not probe it): it would run
     forever writing nothing. With a stream the streams are recorded whatever the beats do.
     """
@@ -422,7 +416,7 @@ async def _record(
 ) -> None:
     """Record until ``minutes`` run out or a signal stops it.
 
-    Within :func:`~api.commands._paced.held_signals` (``held``): the first Ctrl-C or SIGTERM
+    Within :func:`~api.commands._stop.held_signals` (``held``): the first Ctrl-C or SIGTERM
     while it records ends it (``cut.short``): the recording task is cancelled, so the files and
     the strap's link close as they would at the end. One that came before this started ends it
     before it looks for the strap. The task is cancelled once, and not once the recording has

@@ -51,9 +51,9 @@ they were live.
 Ctrl-C or SIGTERM stops a replay as a live session stops (:func:`_until_stopped`): the
 ``replay_end`` (state ``stopped``) is printed, a ``--store`` session is ``stopped``,
 ``--baseline`` is not written (a partial replay's), exit 130 or 143
-(:func:`api.commands._paced.exit_stopped`, as ``record``, ``assess`` and ``practice``).
+(:func:`api.commands._stop.exit_stopped`, as ``record``, ``assess`` and ``practice``).
 Only the first counts: later ones, until the end is printed, are ignored
-(:func:`api.commands._paced.held_signals`).
+(:func:`api.commands._stop.held_signals`).
 One before the replay started: "nothing replayed" (a ``--store`` session made meanwhile is
 ``stopped``). One that came after the recording had played (while the event loop or the
 database closed) leaves the replay as it went, said on stderr: its end and ``--baseline``
@@ -92,7 +92,7 @@ from api.commands._options import (
     segments_from_options,
     signal_options,
 )
-from api.commands._paced import Held, Stop, exit_stopped, held_signals, stoppable
+from api.commands._stop import Held, Stop, exit_stopped, held_signals, stoppable
 from api.commands._text import counted
 from api.pipeline import (
     Listener,
@@ -272,7 +272,7 @@ async def _until_stopped(
 ) -> dict[str, Any] | None:
     """Run ``replay`` (:func:`run_replay`); Ctrl-C or SIGTERM stops it as a live session stops.
 
-    Within :func:`api.commands._paced.held_signals`: a signal cancels the replay's task, whose
+    Within :func:`api.commands._stop.held_signals`: a signal cancels the replay's task, whose
     pipeline ends ``stopped`` and still returns its ``replay_end``. ``None``: a signal came
     before the replay started (it is not started).
     """
@@ -599,7 +599,7 @@ def _stored(
 
     A data dir or database that cannot be made or opened is a :class:`_StoreUnusableError`
     (naming it and why) before the replay. ``None``: Ctrl-C or SIGTERM came before the replay
-    started (noted, :func:`api.commands._paced.held_signals`): not started, its session (if
+    started (noted, :func:`api.commands._stop.held_signals`): not started, its session (if
     made, e.g. while a busy database kept its insert waiting) ``stopped``.
     """
     from api.datadir import make_data_dir

@@ -16,47 +16,89 @@ Each part is plugged in at one place, one module per job:
                                   one assembly the service and the commands share.
 """
 
-from api.pipeline.analysis import (
-    LIVE_STEP_S,
-    LIVE_WINDOW_S,
-    Analyser,
-    analyser_settings,
-    make_analyser,
-)
-from api.pipeline.assembly import (
-    Stages,
-    assemble,
-    finish_logged,
-    follow_pacer,
-    play,
-    session_stages,
-)
-from api.pipeline.loop import (
-    SOURCE_FAILURE,
-    Pipeline,
-    PipelineResult,
-    SessionState,
-    WithoutSourceFailure,
-)
-from api.pipeline.microbreaks import (
-    BASELINE_KEY,
-    MICROBREAK_SETTINGS_KEY,
-    MicroBreaks,
-    PlanDay,
-    make_microbreaks,
-    microbreak_settings,
-    usable_overrides,
-)
-from api.pipeline.pacing import Pacing, make_pacer
-from api.pipeline.sinks import Listener, NoStore, SessionStore
-from api.pipeline.sources import (
-    SourceControl,
-    SourceMisconfiguredError,
-    SourceUnavailableError,
-    make_source,
-)
-from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec, SourceSpec
-from api.pipeline.speed import MAX_SPEED, SPEED_RULE, Speed, make_clock, parse_speed
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api.pipeline.analysis import (
+        LIVE_STEP_S,
+        LIVE_WINDOW_S,
+        Analyser,
+        analyser_settings,
+        make_analyser,
+    )
+    from api.pipeline.assembly import (
+        Stages,
+        assemble,
+        finish_logged,
+        follow_pacer,
+        play,
+        session_stages,
+    )
+    from api.pipeline.loop import (
+        SOURCE_FAILURE,
+        Pipeline,
+        PipelineResult,
+        SessionState,
+        WithoutSourceFailure,
+    )
+    from api.pipeline.microbreaks import (
+        BASELINE_KEY,
+        MICROBREAK_SETTINGS_KEY,
+        MicroBreaks,
+        PlanDay,
+        make_microbreaks,
+        microbreak_settings,
+        usable_overrides,
+    )
+    from api.pipeline.pacing import Pacing, make_pacer
+    from api.pipeline.sinks import Listener, NoStore, SessionStore
+    from api.pipeline.sources import (
+        SourceControl,
+        SourceMisconfiguredError,
+        SourceUnavailableError,
+        make_source,
+    )
+    from api.pipeline.specs import BleSpec, ReplaySpec, SimulatorSpec, SourceSpec
+    from api.pipeline.speed import MAX_SPEED, SPEED_RULE, Speed, make_clock, parse_speed
+
+#: The submodule each public name comes from. The names load on first use (PEP 562): importing
+#: one submodule (the command line's options import :mod:`api.pipeline.speed`) does not load the
+#: whole pipeline (its pydantic messages, the HRV analyser, numpy), which cost every ``hrvpace``
+#: start-up, ``--help`` included, about 0.3 CPU-s.
+_HOMES = {
+    "analysis": ("LIVE_STEP_S", "LIVE_WINDOW_S", "Analyser", "analyser_settings", "make_analyser"),
+    "assembly": ("Stages", "assemble", "finish_logged", "follow_pacer", "play", "session_stages"),
+    "loop": (
+        "SOURCE_FAILURE",
+        "Pipeline",
+        "PipelineResult",
+        "SessionState",
+        "WithoutSourceFailure",
+    ),
+    "microbreaks": (
+        "BASELINE_KEY",
+        "MICROBREAK_SETTINGS_KEY",
+        "MicroBreaks",
+        "PlanDay",
+        "make_microbreaks",
+        "microbreak_settings",
+        "usable_overrides",
+    ),
+    "pacing": ("Pacing", "make_pacer"),
+    "sinks": ("Listener", "NoStore", "SessionStore"),
+    "sources": (
+        "SourceControl",
+        "SourceMisconfiguredError",
+        "SourceUnavailableError",
+        "make_source",
+    ),
+    "specs": ("BleSpec", "ReplaySpec", "SimulatorSpec", "SourceSpec"),
+    "speed": ("MAX_SPEED", "SPEED_RULE", "Speed", "make_clock", "parse_speed"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "BASELINE_KEY",
@@ -101,3 +143,15 @@ __all__ = [
     "session_stages",
     "usable_overrides",
 ]
+
+
+if not TYPE_CHECKING:  # mypy reads the imports above; a misspelt name stays an error there
+
+    def __getattr__(name: str) -> Any:
+        """The public name ``name``, imported from its submodule on first use (PEP 562)."""
+        module = _HOME_OF.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value

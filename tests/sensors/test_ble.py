@@ -1477,7 +1477,7 @@ async def test_cli_a_second_ctrl_c_while_the_link_closes_lets_it_close(
     # SIGINT handling (KeyboardInterrupt raised on the second): the close was cut half-way
     # (the notifications' stop in flight, bleak's last-resort Disconnect before it) and the
     # process ended at once (checked on the code before: Disconnect came before StopNotify).
-    # Now only the first counts (api.commands._paced.held_signals, as replay): the second is
+    # Now only the first counts (api.commands._stop.held_signals, as replay): the second is
     # noted and the close finishes. The close is held in flight (the emulated BlueZ answers no
     # StopNotify) while the second Ctrl-C comes, then answered once the process noted it.
     bluez.add_strap(polar_h10())
@@ -1776,9 +1776,9 @@ async def test_cli_record_from_a_device_without_rr_ends_as_assess_does(
 ) -> None:
     # Review (BLE, finding 4): a watch broadcasting heart rate only was recorded forever, 0 beats.
     # rev5 F2: record's rule is assess's own (one watcher): shortening assess's wait shortens it
-    from api.commands import _paced
+    from api.commands import _bpm_only
 
-    monkeypatch.setattr(_paced, "_BPM_ONLY_AFTER_S", 0.3)
+    monkeypatch.setattr(_bpm_only, "_BPM_ONLY_AFTER_S", 0.3)
     bluez.add_strap(FakeStrap(WATCH, name="Forerunner 265"))
     out = tmp_path / "watch.csv"
     # --minutes: a backstop, so that without the rule the test fails instead of hanging
