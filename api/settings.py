@@ -89,7 +89,10 @@ class Settings(BaseSettings):
             "and the --host address; e.g. this machine's LAN address for a phone app. Only "
             "listed names are let in: protection against DNS rebinding. Names without a port "
             "(a port is refused: the check takes none); an IPv6 address with or without "
-            "brackets."
+            "brackets. Each as a browser sends it in Host, by the rule of allowed_origins' "
+            "hosts: a Unicode name becomes its punycode (xn--) form; an IPv4 address not "
+            "dotted-quad (127.1), an IPv6 zone id (fe80::2%eth0) or a name IDNA 2008 refuses "
+            "stops the start, naming the entry and the form to list."
         ),
     )
     cors_origins: list[str] = Field(
@@ -137,7 +140,10 @@ class Settings(BaseSettings):
     @field_validator("allowed_hosts")
     @classmethod
     def _host_patterns(cls, value: list[str]) -> list[str]:
-        return [host_pattern(h) for h in value]
+        # one form (a browser's Host) by the rule of the origins' hosts: 'Bücher.Example'
+        # lets in the 'xn--bcher-kva.example' a client sends; '127.1' is refused, naming
+        # '127.0.0.1' (webconventions.hosts.host_pattern)
+        return list(dict.fromkeys(host_pattern(h) for h in value))
 
     @field_validator("allowed_origins", "cors_origins")
     @classmethod

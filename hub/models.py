@@ -306,11 +306,12 @@ def valid_name(name: str) -> str:
 class GroupRename(BaseModel):
     """A group's new name (its id, k, members and released figures stay).
 
-    Checked by the rules of a new name (:func:`valid_name`) where the route renames: a group
-    renamed to its own name as stored is a no-op that succeeds, also for a name stored
-    before a rule that now refuses it (review rev12: it was 422, and an idempotent script
-    sends it; :meth:`hub.store.groups.GroupStore.rename_group`).
+    Checked by the rules of a new name where the route renames: a group renamed to its own
+    name as stored is a no-op that succeeds, also for a name stored before a rule that now
+    refuses it (review rev12: it was 422, and an idempotent script sends it).
     """
+
+    # the rules: valid_name; the no-op: hub.store.groups.GroupStore.rename_group
 
     model_config = _STRICT
     name: str = Field(
@@ -371,7 +372,7 @@ class InviteWithdrawn(BaseModel):
 
     No count of them: it would depend on what they did (of a one-person invite, whether that
     person had stopped sharing or deleted their days); README, "A leaked code: withdraw it".
-    Nor does the group's member count change (:class:`Group`): it counts only members who
+    Nor does the group's member count (``members``) change: it counts only members who
     counted in a closed week, whom no withdrawal removes.
     """
 

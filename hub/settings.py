@@ -55,7 +55,9 @@ class HubSettings(BaseSettings):
         description="Host headers accepted besides the --host address (add the public name "
         "behind the TLS proxy; the list replaces this default, keep the loopback names you "
         "use). Names without a port (a port is refused: the check takes none); an IPv6 "
-        "address with or without brackets.",
+        "address with or without brackets. A Unicode name becomes its punycode (xn--) form; "
+        "an IPv4 address not dotted-quad (127.1) or an IPv6 zone id is refused naming the "
+        "form to list (as the service's allowed_hosts).",
     )
     seal_every_s: float = Field(
         default=600.0,
@@ -87,8 +89,10 @@ class HubSettings(BaseSettings):
     def _host_patterns(cls, value: list[str]) -> list[str]:
         """Each entry as the Host check compares it (``webconventions.hosts.host_pattern``).
 
-        ``fe80::2`` becomes ``[fe80::2]``, the form a ``Host`` header has; ``hub.example:443``
-        is refused naming the entry (the check takes no port, so it would never match).
+        ``fe80::2`` becomes ``[fe80::2]`` and ``bücher.example`` ``xn--bcher-kva.example``,
+        the forms a ``Host`` header has; ``hub.example:443``, ``127.1`` and ``fe80::2%eth0``
+        are refused naming the entry (the check takes no port, and a browser sends an IPv4
+        address dotted-quad and no zone id, so they would never match).
         """
         return [host_pattern(h) for h in value]
 

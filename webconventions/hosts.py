@@ -1,13 +1,13 @@
 """Host names as the Host check compares them; no web framework imported (commands use it).
 
 :func:`host_of` takes the host out of a ``Host`` header, :func:`host_pattern` checks and
-normalises an allowed-host entry to the same form, :func:`is_wildcard_address` tells a bind
-address that names every address, :func:`is_loopback_address` one only this machine reaches,
-:func:`origin_pattern` checks and normalises an allowed browser origin to the form a
-browser sends (:func:`normal_origin`, which compares one), and :func:`accepted_hosts` is the
-list the Host check takes for a server bound to an address
-(the person's service and the hub both: the address a server was told to bind is a name
-its clients use).
+normalises an allowed-host entry to the same form (a host as a browser sends it, by the rule
+an allowed origin's host takes: :func:`_browser_host`), :func:`is_wildcard_address` tells a
+bind address that names every address, :func:`is_loopback_address` one only this machine
+reaches, :func:`origin_pattern` checks and normalises an allowed browser origin to the form
+a browser sends (:func:`normal_origin`, which compares one), and :func:`accepted_hosts` is
+the list the Host check takes for a server bound to an address (the person's service and
+the hub both: the address a server was told to bind is a name its clients use).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
-from contextlib import suppress
 
 import idna
 
@@ -101,33 +100,72 @@ def is_loopback_address(value: str) -> bool:
 def accepted_hosts(first: Sequence[str], bound: str, then: Sequence[str] = ()) -> list[str]:
     """The ``Host`` names a server bound to ``bound`` answers: ``first``, ``bound``, ``then``.
 
-    ``bound`` (the ``--host`` address) counts when it names one address, in the form
-    :func:`host_pattern` gives (``FE80::2`` -> ``[fe80::2]``): not a wildcard (``0.0.0.0``,
-    ``::``, ``0``: :func:`is_wildcard_address`), and not a value no ``Host`` header has. An IP
-    address in a ``Host`` header cannot be a DNS-rebinding name (the attacker's page would
-    send its own name), and a name it was told to bind is one its admin chose. Each name
-    once, in that order.
+    ``bound`` (the ``--host`` address) counts when it names one address, in the form a
+    browser's ``Host`` has it (:func:`_bound_host`: ``FE80::2`` -> ``[fe80::2]``, ``10.1``
+    -> ``10.0.0.1``): not a wildcard (``0.0.0.0``, ``::``, ``0``:
+    :func:`is_wildcard_address`), and not a value no ``Host`` header has. An IP address in a
+    ``Host`` header cannot be a DNS-rebinding name (the attacker's page would send its own
+    name), and a name it was told to bind is one its admin chose. Each name once, in that
+    order.
     """
     names = list(first)
     if not is_wildcard_address(bound):
-        with suppress(ValueError):  # not a name a Host header has: nothing to add
-            names.append(host_pattern(bound))
+        name = _bound_host(bound)
+        if name is not None:
+            names.append(name)
     names += then
     return list(dict.fromkeys(names))
+
+
+def _bound_host(bound: str) -> str | None:
+    """A bind address as a browser's ``Host`` names it; ``None`` when no ``Host`` does.
+
+    An IP address in any spelling a socket binds is written as a browser writes it
+    (``10.1`` -> ``10.0.0.1``, ``fe80::2%eth0`` -> ``[fe80::2]``: a browser sends no zone
+    id, which a link-local bind needs, and :func:`host_of` drops one); a name as
+    :func:`host_pattern` lists it (a Unicode name in punycode). :func:`host_pattern` refuses
+    those IP spellings in a setting, where they are a mistake; a bind address is not one.
+    """
+    text = bound.strip()
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    ip = _ip(inner)
+    if isinstance(ip, ipaddress.IPv6Address):
+        return f"[{_ipv6_text(ip)}]"
+    if ip is not None:
+        return str(ip)
+    try:
+        return host_pattern(text)
+    except ValueError:  # not a name a Host header has: nothing to add
+        return None
+
+
+#: What an allowed-host entry is called in the messages of :func:`_browser_host`.
+_HOST = "a host name"
 
 
 def host_pattern(value: str) -> str:
     """An allowed-host entry in the form :func:`host_of` gives, or ``ValueError`` saying why.
 
-    Lower case; an IPv6 address in brackets, compressed as a browser writes it (``fe80::2``
-    -> ``[fe80::2]``; :func:`_ipv6_text`); ``*`` and ``*.example.org`` kept. A port
+    A host as a browser sends it in ``Host``, by the rule of an allowed origin's host
+    (:func:`_browser_host`, one rule for both): lower case, a Unicode name in punycode
+    (``bücher.example`` -> ``xn--bcher-kva.example``: clients send the A-label), a name
+    IDNA 2008 refuses (an emoji) refused with its ``xn--`` form to list, an IPv4 address only
+    dotted-quad (``127.1``, ``0x7f.1``, ``2130706433`` refused, the message giving
+    ``127.0.0.1``), ``%`` and the other code points no host has refused. An IPv6 address in
+    brackets, compressed as a browser writes it (``fe80::2`` -> ``[fe80::2]``;
+    :func:`_ipv6_text`), a zone id refused (``fe80::2%eth0``: no browser sends one, and the
+    check compares without). ``*`` and ``*.example.org`` kept (the suffix by the same rule;
+    ``*.`` before an IP address refused: an address has no subdomains). A port
     (``192.168.1.20:8765``) is refused, not dropped: the Host check takes no ports, and a
     port listed would look as if it were checked.
     """
-    name = value.strip().lower()
-    if name == "*" or (name.startswith("*.") and ":" not in name and len(name) > 2):
+    name = value.strip()
+    lower = name.lower()
+    if name == "*":
         return name
-    inner = name[1:].partition("]") if name.startswith("[") else None
+    if name.startswith("*.") and ":" not in name:
+        return f"*.{_host_suffix(value, name[2:])}"
+    inner = lower[1:].partition("]") if lower.startswith("[") else None
     if inner is not None:
         address, _, rest = inner
         if rest:
@@ -138,12 +176,12 @@ def host_pattern(value: str) -> str:
         ip = _ip(address)
         if not isinstance(ip, ipaddress.IPv6Address):
             raise ValueError(f"{value!r} is not an IPv6 address in brackets")
-        return f"[{_ipv6_text(ip)}]"
-    if ":" in name:
-        ip = _ip(name)
+        return _ipv6_host(value, ip, _HOST)
+    if ":" in lower:
+        ip = _ip(lower)
         if isinstance(ip, ipaddress.IPv6Address):
-            return f"[{_ipv6_text(ip)}]"
-        host, _, port = name.rpartition(":")
+            return _ipv6_host(value, ip, _HOST)
+        host, _, port = lower.rpartition(":")
         if port.isdigit() and ":" not in host:
             raise ValueError(
                 f"{value!r} has a port; list the host alone, {host!r} (the Host check takes "
@@ -152,6 +190,23 @@ def host_pattern(value: str) -> str:
         raise ValueError(f"{value!r} is not a host name or an IP address")
     if not name or any(c.isspace() or c in "/@?#*" for c in name):
         raise ValueError(f"{value!r} is not a host name or an IP address")
+    return _browser_host(value, name, _HOST)
+
+
+def _host_suffix(value: str, suffix: str) -> str:
+    """The name after ``*.`` in an allowed-host pattern, as :func:`_browser_host` writes it.
+
+    ``ValueError`` for no name, another ``*``, or an IP address (``*.10.0.0.1``: a browser
+    reads a host ending in a number as an address, which has no subdomains).
+    """
+    if not suffix or any(c.isspace() or c in "/@?#*[]" for c in suffix):
+        raise ValueError(f"{value!r} is not a host name or a '*.name' pattern")
+    name = _browser_host(value, suffix, _HOST)
+    if _ip(name) is not None:
+        raise ValueError(
+            f"{value!r} matches no host a browser sends: {name!r} is an IP address, which "
+            "has no subdomains; list the addresses"
+        )
     return name
 
 
@@ -186,8 +241,10 @@ def origin_pattern(value: str) -> str:
     default port dropped, an IPv6 host in brackets compressed); ``*`` (any origin, CORS
     only) and ``null`` (an opaque origin) kept. A path, query, fragment, user name or a port
     that is not a number 1-65535 is refused: an origin has none of them. A host is written
-    as a browser sends it or refused (:func:`_origin_host`: a Unicode name to punycode; a
-    short IPv4 form, an IPv6 zone id, ``*`` in a host refused).
+    as a browser sends it or refused (:func:`_browser_host`: a Unicode name to punycode; a
+    short IPv4 form refused; :func:`_ipv6_host`: an IPv6 zone id refused), as is ``*`` in a
+    host (``http://*.example``: an origin is compared whole, a browser sends one host and
+    never a pattern; ``*`` alone, any origin, is kept).
 
     Examples
     --------
@@ -211,12 +268,7 @@ def origin_pattern(value: str) -> str:
         ip = _ip(address)
         if not isinstance(ip, ipaddress.IPv6Address) or (after and not after.startswith(":")):
             raise ValueError(f"{value!r} is not an origin: a bad IPv6 address in brackets")
-        if ip.scope_id is not None:
-            raise ValueError(
-                f"{value!r} is not an origin a browser sends: a browser takes no zone id "
-                f"(%{ip.scope_id}) in an IPv6 address; list '[{_ipv6_text(ip)}]'"
-            )
-        host, port = f"[{_ipv6_text(ip)}]", after[1:]
+        host, port = _ipv6_host(value, ip, _ORIGIN), after[1:]
         if after and not port:
             raise ValueError(f"{value!r} is not an origin: an empty port")
     elif ":" in rest:
@@ -227,20 +279,49 @@ def origin_pattern(value: str) -> str:
         raise ValueError(f"{value!r} is not an origin: the port must be a number 1-65535")
     if not host:
         raise ValueError(f"{value!r} is not an origin: no host")
+    if "*" in host:
+        raise ValueError(
+            f"{value!r} is not an origin: '*' in a host matches nothing (an origin is "
+            "compared whole, and a browser sends one host, never a pattern); list each "
+            "origin, or '*' alone for any origin"
+        )
     if not host.startswith("["):
-        host = _origin_host(value, host)
+        host = _browser_host(value, host, _ORIGIN)
     return normal_origin(f"{scheme}://{host.lower()}" + (f":{int(port)}" if port else ""))
 
 
 #: Code points a browser never lets into a URL's host (WHATWG URL Standard, "forbidden host
-#: code point" and "forbidden domain code point"), besides those :func:`origin_pattern`
-#: refuses before (``/?#@``, white space) and ``*``, refused with its own message.
+#: code point" and "forbidden domain code point"), besides those :func:`origin_pattern` and
+#: :func:`host_pattern` refuse before (``/?#@``, white space) and ``*``, refused with their
+#: own messages.
 _FORBIDDEN_HOST = set("%<>[]\\^|") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
 
+#: What an allowed origin is called in the messages of :func:`_browser_host`.
+_ORIGIN = "an origin"
 
-def _origin_host(value: str, host: str) -> str:
-    """A listed origin's host (not an IPv6 address) as a browser sends it, or ``ValueError``.
 
+def _ipv6_host(value: str, ip: ipaddress.IPv6Address, what: str) -> str:
+    """An IPv6 host in brackets as a browser writes it, or ``ValueError`` for a zone id.
+
+    ``what`` names the entry ``value`` in the message (:data:`_ORIGIN`, :data:`_HOST`). A
+    browser takes no zone id (``fe80::1%eth0``, ``%25eth0`` in a URL) in a host: an entry
+    with one would never match its ``Origin`` (and the Host check compares an address
+    without one, :func:`host_of`); the message gives the address to list.
+    """
+    if ip.scope_id is not None:
+        raise ValueError(
+            f"{value!r} is not {what} a browser sends: a browser takes no zone id "
+            f"(%{ip.scope_id}) in an IPv6 address; list '[{_ipv6_text(ip)}]'"
+        )
+    return f"[{_ipv6_text(ip)}]"
+
+
+def _browser_host(value: str, host: str, what: str) -> str:
+    """A listed host (not an IPv6 address) as a browser sends it, or ``ValueError``.
+
+    One rule for an allowed origin's host (``Origin``) and an allowed host (``Host``): a
+    browser writes both from the URL's host. ``what`` names the entry ``value`` in the
+    messages (:data:`_ORIGIN`, :data:`_HOST`); ``*`` is the caller's to refuse or keep.
     A browser sends a name in ASCII and an IPv4 address dotted-quad (WHATWG URL Standard,
     "host parsing"), so an entry in another spelling would never match one:
 
@@ -252,26 +333,19 @@ def _origin_host(value: str, host: str) -> str:
     - a host whose last label is a number (``127.1``, ``2130706433``, ``0x7f.1``,
       ``0177.0.0.1``) is an IPv4 address to a browser: refused unless written dotted-quad,
       the message giving that form (``127.0.0.1``);
-    - ``*`` (``http://*.example``) is refused: an origin is compared whole, a browser sends
-      one host and never a pattern (``*`` alone, any origin, :func:`origin_pattern` keeps);
     - ``%`` and the other code points no host has (``<>[]^|``, a backslash, controls) are refused.
 
-    An IPv6 zone id (``http://[fe80::1%25eth0]``) is refused where the brackets are read.
+    An IPv6 zone id (``http://[fe80::1%25eth0]``) is refused where the brackets are read
+    (:func:`_ipv6_host`).
     """
-    if "*" in host:
-        raise ValueError(
-            f"{value!r} is not an origin: '*' in a host matches nothing (an origin is "
-            "compared whole, and a browser sends one host, never a pattern); list each "
-            "origin, or '*' alone for any origin"
-        )
     bad = sorted(set(host) & _FORBIDDEN_HOST)
     if bad:
         raise ValueError(
-            f"{value!r} is not an origin: {bad[0]!r} is never in a browser's host "
+            f"{value!r} is not {what}: {bad[0]!r} is never in a browser's host "
             "(percent-encoding included: write the host as it reads)"
         )
     if not host.isascii():
-        host = _punycode_host(value, host)
+        host = _punycode_host(value, host, what)
     host = host.lower()
     labels = host.split(".")
     if len(labels) > 1 and labels[-1] == "":
@@ -284,18 +358,18 @@ def _origin_host(value: str, host: str) -> str:
         ip = _ip(".".join(labels))
         if ip is None:
             raise ValueError(
-                f"{value!r} is not an origin: {host!r} ends in a number, so a browser reads "
+                f"{value!r} is not {what}: {host!r} ends in a number, so a browser reads "
                 "it as an IPv4 address, and it is not one"
             )
         if str(ip) != host:
             raise ValueError(
-                f"{value!r} is not an origin a browser sends: a browser writes that IPv4 "
+                f"{value!r} is not {what} a browser sends: a browser writes that IPv4 "
                 f"address {str(ip)!r}; list it so"
             )
     return host
 
 
-def _punycode_host(value: str, host: str) -> str:
+def _punycode_host(value: str, host: str, what: str) -> str:
     """A Unicode host as a browser sends it: each non-ASCII label to punycode, or ``ValueError``.
 
     UTS #46 mapping (non-transitional, no STD3 rules), then label by label, as browsers do
@@ -310,13 +384,14 @@ def _punycode_host(value: str, host: str) -> str:
     symbol, those hyphens and lengths) is refused, the message giving the host's punycode for a
     disallowed code point or one of those hyphen and length rules where it can be written
     (``☃.net`` -> ``xn--n3h.net``, what Chromium sends; ``bücher-.example`` ->
-    ``xn--bcher--3ya.example``), to be listed instead (rev13 review).
+    ``xn--bcher--3ya.example``), to be listed instead (rev13 review). ``what`` names the
+    entry ``value`` in the messages, as for :func:`_browser_host`.
     """
     try:
         mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
     except idna.IDNAError as exc:
         raise ValueError(
-            f"{value!r} is not an origin a browser sends: its host {host!r} has a character "
+            f"{value!r} is not {what} a browser sends: its host {host!r} has a character "
             f"no host name has ({exc})"
         ) from None
     labels = []
@@ -332,7 +407,7 @@ def _punycode_host(value: str, host: str) -> str:
             browser_form = isinstance(exc, idna.InvalidCodepoint) or _whatwg_skips(label)
             hint = _punycode_hint(mapped) if browser_form and not label.isascii() else ""
             raise ValueError(
-                f"{value!r} is not an origin a browser sends: its label {label!r} has no IDNA "
+                f"{value!r} is not {what} a browser sends: its label {label!r} has no IDNA "
                 f"2008 form ({exc}); list the host's punycode (xn--...) form{hint}"
             ) from None
     return ".".join(labels)
@@ -403,10 +478,15 @@ def url_for(host: str, port: int) -> str:
     """The URL to print for a server bound to ``host``.
 
     A wildcard bind (``0.0.0.0``, ``::``, ``0``, ...) listens on every address, loopback one of
-    them, so loopback is shown; an IPv6 address is bracketed.
+    them, so loopback is shown; an IPv6 address is bracketed; an IPv4 address is shown
+    dotted-quad (``127.1`` -> ``127.0.0.1``: the form the Host check takes for it,
+    :func:`accepted_hosts`, which browsers and curl send; httpx sends a URL's host as written).
     """
     shown = host.strip().strip("[]")
+    ip = _ip(shown)
     if is_wildcard_address(shown):
         shown = "::1" if ":" in shown else "127.0.0.1"
+    elif isinstance(ip, ipaddress.IPv4Address):
+        shown = str(ip)
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}"

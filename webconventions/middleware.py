@@ -178,6 +178,9 @@ class HostCheckMiddleware:
 
         Only a well-formed name not listed gets ``fix`` (how to allow it; code review rev7,
         finding 6: an empty or malformed Host was called missing, with "add it to ...").
+        Well-formed: a name the setting would list as it is (:func:`host_pattern`), so not
+        a pattern, and not a spelling the setting refuses or rewrites (``127.1``, raw
+        non-ASCII bytes): listing those would not let the header in.
         """
         send_one = "send 'Host: <name>[:port]'"
         if header is None:
@@ -185,7 +188,7 @@ class HostCheckMiddleware:
         if not header.strip():
             return f"Host header empty: {send_one}"
         try:
-            well_formed = "*" not in host_pattern(host)  # a pattern is no name to send
+            well_formed = "*" not in host and host_pattern(host) == host
         except ValueError:
             well_formed = False
         if not well_formed:

@@ -73,13 +73,14 @@ class SessionSummary(BaseModel):
 class StorageBehind(BaseModel):
     """While the database takes no writes: what the service keeps in memory to write, and lost.
 
-    The service keeps up to :data:`api.storage.writer.BACKLOG_MAX_ROWS` rows (beats, metrics
-    windows, events) and writes them, in order, once the database takes writes again (tried
-    again after 1 s, doubling up to 60 s); newer rows past that are dropped and counted here.
+    The service keeps up to 100,000 rows (beats, metrics windows, events) and writes them, in
+    order, once the database takes writes again (tried again after 1 s, doubling up to 60 s);
+    newer rows past that are dropped and counted here.
     The counts are the service's, every session's together; what of this session was dropped
     is said in its stored ``message`` once it ends.
     """
 
+    # 100,000: api.storage.writer.BACKLOG_MAX_ROWS (tests/api/test_openapi_types.py holds both)
     since: float = Field(description="When the database stopped taking writes, Unix seconds")
     beats_waiting: int = Field(
         description="Beats received (all sessions), kept in memory, not stored yet"
@@ -203,7 +204,9 @@ class BeatsOut(BaseModel):
 
 
 class NoContactOut(BaseModel):
-    """A stretch without skin contact (:class:`sensors.contact.NoContactStretch`)."""
+    """A stretch without skin contact, on the session's beat timeline (seconds)."""
+
+    # the stretches of sensors.contact.NoContactStretch
 
     start_t_s: float = Field(description=DESCRIPTIONS["start_t_s"])
     end_t_s: float | None = Field(description=DESCRIPTIONS["end_t_s"])
@@ -605,9 +608,10 @@ async def stop_session(session_id: str, manager: ManagerDep, storage: StorageDep
     """Stop a running session (a session that already ended is returned as is).
 
     The answer is the ended session as ``GET /api/v1/sessions/{id}`` gives it: its summary and
-    the ``t_s`` of its last beat included. The wait for its final state's write is capped
-    (:data:`api.sessions.STOP_STORE_TIMEOUT_S`): after it, 503 ``store_busy``.
+    the ``t_s`` of its last beat included. The wait for its final state's write is capped at
+    10 s: after it, 503 ``store_busy``.
     """
+    # 10 s: api.sessions.STOP_STORE_TIMEOUT_S (tests/api/test_openapi_types.py holds the two)
     await manager.stop(session_id)  # 404 when no such session (its read capped too)
     return await get_session(session_id, manager, storage)
 

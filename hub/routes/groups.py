@@ -86,8 +86,9 @@ def rename_group(group_id: str, body: GroupRename, request: Request) -> dict[str
     (all follow the id). 404 ``group_not_found``; 409 ``group_exists`` when another group has
     the name, ignoring case and spaces (its own name in another case is a rename). Its own
     name as stored is a no-op, also one a rule made since refuses (422 only for a name it
-    would change to: :func:`_checked_name`).
+    would change to).
     """
+    # the 422: _checked_name, which the store calls only for a name that is not the group's own
     return _store(request).rename_group(group_id, body.name, check=_checked_name)
 
 

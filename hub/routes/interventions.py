@@ -43,8 +43,9 @@ def list_interventions(
     """The interventions, oldest first, as created.
 
     A page of ``limit``; the next one's address is in ``Link: <...>; rel="next"`` (none on
-    the last page), as the group list's (:mod:`hub.routes._paging`).
+    the last page), as the group list's.
     """
+    # both lists page with hub.routes._paging
     key = None if after is None else id_cursor(after, is_intervention_id)
     items = _store(request).list_interventions(limit=limit + 1, after=key)
     if len(items) > limit:

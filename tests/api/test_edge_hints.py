@@ -77,6 +77,12 @@ def test_a_disallowed_host_names_the_host_and_the_setting(client: _Client) -> No
         ),
         (b"a b", "Host header 'a b' malformed: send 'Host: <name>[:port]'"),
         (b"*.example", "Host header '*.example' malformed: send 'Host: <name>[:port]'"),
+        # spellings allowed_hosts refuses or rewrites: listing them would not let them in
+        (b"127.1:8765", "Host header '127.1:8765' malformed: send 'Host: <name>[:port]'"),
+        (
+            "bücher.example".encode(),
+            "Host header 'bÃ¼cher.example' malformed: send 'Host: <name>[:port]'",
+        ),
         (b"evil.example:80", "Host 'evil.example' not allowed: add it to X_HOSTS"),
     ],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import typing
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,8 @@ import pytest
 
 import breathing
 from api.payloads import BreakKindName
+from api.sessions import STOP_STORE_TIMEOUT_S
+from api.storage.writer import BACKLOG_MAX_ROWS
 from sensors import SourceState
 from tests.api.conftest import Server
 
@@ -168,9 +171,60 @@ def test_the_session_list_declares_its_cursor_and_when_a_summary_is_null(
     assert "next_cursor" in params["cursor"]["description"]
     assert "twice or is skipped" in params["offset"]["description"]
     assert "cursor" in params["offset"]["description"]
-    # review of the cursor: the operation's description, which generated clients copy into
-    # their docstrings, named a Python module with a Sphinx role
     description = document["paths"]["/api/v1/sessions"]["get"]["description"]
-    assert "next_cursor" in description and not re.search(r":[a-z]+:`", description)
+    assert "next_cursor" in description  # and no Sphinx role: test_no_description_has_a_sphinx_role
     summary = schemas["SessionOut"]["properties"]["summary"]
     assert "null only in the answer of POST /sessions" in summary["description"]
+
+
+#: A Sphinx role as a docstring writes one: ``:class:`x` ``, ``:py:func:`y` ``, ``:data:`~z` ``.
+_SPHINX_ROLE = re.compile(r":(?:[a-z]+:)?[a-z][a-z0-9_-]*:`")
+
+
+def _sphinx_roles(node: object, at: str = "") -> list[tuple[str, str]]:
+    """Each string in an OpenAPI document (keys too) with a Sphinx role: (where, the text)."""
+    if isinstance(node, dict):
+        return [
+            hit
+            for k, v in node.items()
+            for hit in _sphinx_roles(k, at) + _sphinx_roles(v, f"{at}/{k}")
+        ]
+    if isinstance(node, list):
+        return [hit for i, v in enumerate(node) for hit in _sphinx_roles(v, f"{at}/{i}")]
+    if isinstance(node, str) and _SPHINX_ROLE.search(node):
+        return [(at, node)]
+    return []
+
+
+def test_no_description_has_a_sphinx_role(document: dict[str, Any], tmp_path: Path) -> None:
+    """Review: descriptions taken from docstrings named Python objects with Sphinx roles
+    (``:data:`api.sessions.STOP_STORE_TIMEOUT_S` ``, ``:class:`Group` ``), which generated
+    clients copy into their own docs, where they mean nothing. The whole served document is
+    walked, and the hub's (a separate app, its own document); the two numbers that replaced
+    a role are held to the constants they came from."""
+    from pydantic import SecretStr
+
+    from hub import db
+    from hub.app import create_app as create_hub
+    from hub.settings import HubSettings
+
+    assert _sphinx_roles({"a": [":py:func:`x`", "``x``"], ":data:`~y`": 1}) == [
+        ("/a/0", ":py:func:`x`"),
+        ("", ":data:`~y`"),
+    ]
+    engine = db.connect(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    try:
+        hub = create_hub(
+            HubSettings(data_dir=tmp_path, admin_token=SecretStr("a" * 32)), engine=engine
+        ).openapi()
+    finally:
+        engine.dispose()
+    assert hub["paths"] and document["paths"]
+    assert _sphinx_roles(document) == []
+    assert _sphinx_roles(hub) == []
+    stop = " ".join(
+        document["paths"]["/api/v1/sessions/{session_id}/stop"]["post"]["description"].split()
+    )
+    assert f"capped at {STOP_STORE_TIMEOUT_S:g} s" in stop
+    behind = " ".join(document["components"]["schemas"]["StorageBehind"]["description"].split())
+    assert f"up to {BACKLOG_MAX_ROWS:,} rows" in behind

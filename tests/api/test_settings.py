@@ -148,19 +148,55 @@ def test_hostile_input_settings_from_the_environment(
         load_settings(data_dir=tmp_path / "d")
 
 
-def test_allowed_hosts_are_normalised_and_a_port_is_refused_by_name(
+def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
     tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
     """Code review: ``"fe80::2"`` never matched (the Host check sees ``[fe80::2]``) and
-    ``"192.168.1.20:8765"`` never matched (the check takes no ports)."""
+    ``"192.168.1.20:8765"`` never matched (the check takes no ports). A later review: a
+    Unicode name, a short IPv4 form and an IPv6 zone id were taken as written and never
+    matched a client's ``Host`` either (the A-label, dotted-quad, no zone id), while
+    ``allowed_origins`` wrote or refused the same hosts. One rule now
+    (``webconventions.hosts._browser_host``): a Unicode name becomes its punycode, which a
+    real server then lets in; a form no browser sends stops the start naming the setting,
+    the entry and the form to list."""
     settings = load_settings(
         data_dir=tmp_path / "d",
         token="t",
-        allowed_hosts=["fe80::2", "[FE80:0:0::3]", "Phone.Example", "*.lan"],
+        allowed_hosts=[
+            "fe80::2",
+            "[FE80:0:0::3]",
+            "Phone.Example",
+            "*.lan",
+            "Bücher.Example",
+            "straße.de",  # UTS #46 non-transitional: ß is kept, not 'ss'
+            "例え.テスト",
+            "*.Bücher.Lan",
+            "xn--bcher-kva.example",  # listed twice: once
+            "a_b.example",
+        ],
     )
-    assert settings.accepted_hosts[3:] == ["[fe80::2]", "[fe80::3]", "phone.example", "*.lan"]
+    assert settings.accepted_hosts[3:] == [
+        "[fe80::2]",
+        "[fe80::3]",
+        "phone.example",
+        "*.lan",
+        "xn--bcher-kva.example",
+        "xn--strae-oqa.de",
+        "xn--r8jz45g.xn--zckzah",
+        "*.xn--bcher-kva.lan",
+        "a_b.example",
+    ]
     server = serve(settings=settings)
-    for host in ["[fe80::2]:8765", "[fe80:0::2]", "[fe80::3]", "phone.example:1", "a.lan"]:
+    for host in [
+        "[fe80::2]:8765",
+        "[fe80:0::2]",
+        "[fe80::3]",
+        "phone.example:1",
+        "a.lan",
+        "xn--bcher-kva.example",
+        "XN--BCHER-KVA.example:8765",
+        "phone.xn--bcher-kva.lan",
+    ]:
         r = httpx.get(f"{server.url}/api/v1/health", headers={"Host": host}, timeout=10)
         assert r.status_code == 200, (host, r.text)
     r = httpx.get(f"{server.url}/api/v1/health", headers={"Host": "[fe80::4]"}, timeout=10)
@@ -174,6 +210,20 @@ def test_allowed_hosts_are_normalised_and_a_port_is_refused_by_name(
         ("phone.example:80", "list the host alone, 'phone.example'"),
         ("", "is not a host name"),
         ("http://x", "is not a host name"),
+        ("127.1", "'127.1' is not a host name a browser sends: a browser writes that IPv4 "),
+        ("127.1", "address '127.0.0.1'; list it so"),
+        ("0x7f.1", "a browser writes that IPv4 address '127.0.0.1'"),
+        ("2130706433", "a browser writes that IPv4 address '127.0.0.1'"),
+        ("192.168.001.020", "a browser writes that IPv4 address '192.168.1.16'"),
+        ("1.2.3.999", "ends in a number, so a browser reads it as an IPv4 address"),
+        ("fe80::2%eth0", "a browser takes no zone id (%eth0) in an IPv6 address; list '[fe80::2]'"),
+        ("[fe80::2%25eth0]", "no zone id (%25eth0) in an IPv6 address; list '[fe80::2]'"),
+        ("a%41.example", "'a%41.example' is not a host name: '%' is never in a browser's host"),
+        ("☃.net", "'☃.net' is not a host name a browser sends: its label '☃' has no IDNA 2008"),
+        ("☃.net", "list the host's punycode (xn--...) form, 'xn--n3h.net'"),
+        ("bücher-.example", "form, 'xn--bcher--3ya.example'"),
+        ("*.10.0.0.1", "'10.0.0.1' is an IP address, which has no subdomains"),
+        ("*.a*.example", "'*.a*.example' is not a host name or a '*.name' pattern"),
     ]:
         with pytest.raises(ConfigError, match=re.escape(says)) as info:
             load_settings(data_dir=tmp_path, token="t", allowed_hosts=[bad])
@@ -191,6 +241,25 @@ def test_a_wildcard_bind_in_any_spelling_names_no_host(tmp_path: Path, wildcard:
     assert url_for(wildcard, 8765) in ("http://127.0.0.1:8765", "http://[::1]:8765")
     one = load_settings(data_dir=tmp_path, token="t", host="2001:db8::0")
     assert one.accepted_hosts[-1] == "[2001:db8::]"
+
+
+def test_a_bind_address_in_another_spelling_names_the_host_browsers_send(tmp_path: Path) -> None:
+    """``allowed_hosts`` now refuses ``10.1`` and ``fe80::2%eth0``; the ``--host`` address,
+    which binds in those spellings (a link-local bind needs its zone id), was added to the
+    accepted names by that rule and so added nothing. It is added as browsers write it, and
+    the printed URL names it so."""
+    from api.commands._server import url_for
+
+    for bound, name in [
+        ("10.1", "10.0.0.1"),
+        ("fe80::2%eth0", "[fe80::2]"),
+        ("[FE80::2%eth0]", "[fe80::2]"),
+        ("Bücher.Lan", "xn--bcher-kva.lan"),
+    ]:
+        settings = load_settings(data_dir=tmp_path, token="t", host=bound)
+        assert settings.accepted_hosts == ["127.0.0.1", "localhost", "[::1]", name], bound
+    assert url_for("10.1", 8765) == "http://10.0.0.1:8765"
+    assert url_for("127.1", 8765) == "http://127.0.0.1:8765"
 
 
 def test_allowed_origins_are_normalised_and_a_bad_one_is_refused_by_name(

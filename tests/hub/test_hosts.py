@@ -27,12 +27,24 @@ def test_an_ipv6_allowed_host_matches_the_host_header_a_client_sends(tmp_path: P
     settings = HubSettings(
         data_dir=tmp_path,
         admin_token=SecretStr("ha_hosts-test-token"),
-        allowed_hosts=["127.0.0.1", "fe80::2", "FE80:0:0::3"],
+        allowed_hosts=["127.0.0.1", "fe80::2", "FE80:0:0::3", "Bücher.Example"],
     )
-    assert settings.allowed_hosts == ["127.0.0.1", "[fe80::2]", "[fe80::3]"]
+    # a Unicode name as its punycode, the A-label a client sends (the service's rule)
+    assert settings.allowed_hosts == [
+        "127.0.0.1",
+        "[fe80::2]",
+        "[fe80::3]",
+        "xn--bcher-kva.example",
+    ]
     server = start_uvicorn(create_app(settings))
     try:
-        for host in ("[fe80::2]:8766", "[fe80::2]", "[fe80:0::2]", "[fe80::3]:443"):
+        for host in (
+            "[fe80::2]:8766",
+            "[fe80::2]",
+            "[fe80:0::2]",
+            "[fe80::3]:443",
+            "xn--bcher-kva.example:443",
+        ):
             r = httpx.get(f"{server.url}/hub/v1/health", headers={"Host": host}, timeout=30)
             assert r.status_code == 200, (host, r.text)
         r = httpx.get(f"{server.url}/hub/v1/health", headers={"Host": "[fe80::4]"}, timeout=30)
@@ -47,6 +59,12 @@ def test_an_ipv6_allowed_host_matches_the_host_header_a_client_sends(tmp_path: P
         ("hub.example:443", "'hub.example:443' has a port; list the host alone, 'hub.example'"),
         ("[::1]:8766", "list the host alone, '[::1]'"),
         ("https://hub.example", "is not a host name"),
+        # never what a browser sends (the service's rule, webconventions.hosts)
+        (
+            "127.1",
+            "'127.1' is not a host name a browser sends: a browser writes that IPv4 "
+            "address '127.0.0.1'; list it so",
+        ),
     ],
 )
 def test_an_allowed_host_with_a_port_is_refused_by_name(
