@@ -17,7 +17,9 @@ This process's own live owners (:data:`_OWN`, emptied in a forked child: its par
 another process's) are never probed: where ``flock`` is emulated by
 POSIX record locks (NFS), those belong to the process, so probing its own file would take the
 lock, remove the file, and on closing the probe's descriptor drop the lock it held (code
-review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs anyway). A lock
+review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs anyway). A
+forked child that releases an inherited :class:`Owner` closes its copy of the descriptor and
+leaves the file, its parent's (the lock is its parent's too: the child never unlocks it). A lock
 file that cannot be opened or locked for another reason than being missing (made by another
 user, ``ENOLCK``, ...) counts as alive: logged, never marked, and never a crash.
 """
@@ -89,15 +91,22 @@ class Owner:
                 os.unlink(new)
             raise
         self._fd: int | None = fd
+        #: The process that made it: only it removes the file (not a forked child).
+        self._pid = os.getpid()
         with _OWN_LOCK:
             _OWN.add(self.id)
 
     def release(self) -> None:
-        """Remove the lock file and release the lock (its sessions count as gone)."""
+        """Remove the lock file and release the lock (its sessions count as gone).
+
+        In a forked child only its copy of the descriptor is closed: the file and the lock
+        are its parent's, whose sessions must not count as gone.
+        """
         if self._fd is None:
             return
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        if os.getpid() == self._pid:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
         os.close(self._fd)
         self._fd = None
         with _OWN_LOCK:
