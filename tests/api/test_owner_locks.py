@@ -1,18 +1,25 @@
-"""Owner lock files left behind or removed wrongly (:mod:`api.storage.owners`), on real files
-with real ``flock``.
+"""Owner lock files left behind (:mod:`api.storage.owners`), on real files with real ``flock``.
 
-A forked child closing an inherited storage removed its parent's lock file (review of the owner
-locks, 2026-12).
+A killed maker's ``.<id>.new`` file was never removed; a forked child closing an inherited
+storage removed its parent's lock file (review of the owner locks, 2026-12).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 import warnings
 from pathlib import Path
 
-from api.storage import Storage
+import pytest
+
+from api.storage import Storage, owners
+from api.storage.owners import NEW_STALE_S, OwnerProbe, owners_dir
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
 
 
 def _locked_elsewhere(path: Path) -> bool:
@@ -26,6 +33,77 @@ def _locked_elsewhere(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def _touch(path: Path, *, age_s: float) -> Path:
+    path.touch()
+    then = time.time() - age_s
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_killed_makers_temporary_file_is_swept_a_fresh_or_locked_one_kept(
+    tmp_path: Path,
+) -> None:
+    """A process killed between making ``.<id>.new`` and renaming it left the file for good.
+    An opening removes one at least NEW_STALE_S old that nobody locks; it keeps one just made
+    (its maker locks it in a moment), one locked (its maker renames it in a moment), and
+    files not named as the owners' are."""
+    db = tmp_path / "db.sqlite3"
+    Storage(db).close()
+    folder = owners_dir(db)
+    stale = _touch(folder / f".{'a' * 32}.new", age_s=NEW_STALE_S + 5)
+    fresh = _touch(folder / f".{'b' * 32}.new", age_s=0)
+    held = _touch(folder / f".{'c' * 32}.new", age_s=NEW_STALE_S + 5)
+    other = _touch(folder / ".notes.new", age_s=NEW_STALE_S + 5)
+    fd = os.open(held, os.O_RDWR)  # a maker between locking and renaming it
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        st = Storage(db)
+        st.close()
+        assert st.owner_warnings == ()
+        assert not stale.exists()
+        assert _names(folder) == sorted([fresh.name, held.name, other.name])
+    finally:
+        os.close(fd)
+    Storage(db).close()
+    assert _names(folder) == sorted([fresh.name, other.name])  # its maker died
+
+
+def test_a_maker_whose_temporary_file_a_sweep_took_makes_its_lock_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A maker stalled past NEW_STALE_S between making its file and locking it, and another
+    opening's sweep took the file meanwhile: the maker's rename found it gone. It makes its
+    lock again under a new id, and holds it."""
+    db = tmp_path / "db.sqlite3"
+    real_flock = fcntl.flock
+    made: list[str] = []  # the maker's temporary files, as it locks them
+    sweeping = False
+
+    def stalled_flock(fd: int, op: int) -> None:
+        nonlocal sweeping
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.endswith(".new") and not sweeping:
+            made.append(name)
+            if len(made) == 1:
+                os.utime(name, (time.time() - NEW_STALE_S - 1,) * 2)  # the stall
+                sweeping = True
+                OwnerProbe(db).sweep()  # another opening's: its flock is another open file's
+                sweeping = False
+                assert not Path(name).exists()
+        real_flock(fd, op)
+
+    monkeypatch.setattr(owners.fcntl, "flock", stalled_flock)
+    owner = owners.Owner(db)
+    monkeypatch.undo()
+    try:
+        assert len(made) == 2 and made[0] != made[1]  # made again, under a new id
+        assert made[1] == str(owners_dir(db) / f".{owner.id}.new")
+        assert _names(owners_dir(db)) == [f"{owner.id}.lock"]
+        assert _locked_elsewhere(owner.path)
+    finally:
+        owner.release()
 
 
 def test_a_forked_child_closing_an_inherited_storage_leaves_its_parents_lock(
