@@ -1,21 +1,27 @@
 """Owner lock files left behind (:mod:`api.storage.owners`), on real files with real ``flock``.
 
 A killed maker's ``.<id>.new`` file was never removed; a forked child closing an inherited
-storage removed its parent's lock file (review of the owner locks, 2026-12).
+storage removed its parent's lock file; a lock file that cannot be tested kept its sessions
+``running`` with only a log line to say so (review of the owner locks, 2026-12).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import sqlite3
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from api.settings import load_settings
 from api.storage import Storage, owners
 from api.storage.owners import NEW_STALE_S, OwnerProbe, owners_dir
+from tests.api.conftest import asgi_service
 
 
 def _names(folder: Path) -> list[str]:
@@ -137,3 +143,50 @@ def test_a_forked_child_closing_an_inherited_storage_leaves_its_parents_lock(
     finally:
         st.close()
     assert not st.owner.path.exists()  # the parent's close removes it
+
+
+def _foreign_lock(db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A session left running by an owner whose lock file this user cannot open."""
+    st = Storage(db)
+    st.create_session("s", created_at=1.0, mode="monitor", source={}, options={})
+    st.close()
+    stale = owners_dir(db) / f"{'a' * 32}.lock"
+    stale.write_text("")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sessions SET owner = ?", ("a" * 32,))
+    conn.close()
+    real_open = os.open
+
+    def denied(path: Any, flags: int, *args: Any) -> int:  # root opens any file: as a user
+        if Path(path) == stale:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(owners.os, "open", denied)
+    return stale
+
+
+async def test_health_names_an_owner_lock_it_cannot_test_and_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An owner lock file of another user kept its sessions running with a log line only:
+    ``GET /health`` says so too, naming the file within the data dir (not the home folder:
+    health needs no token) and what to do. Deleted, the next start marks them."""
+    data = tmp_path / "data"
+    db = load_settings(data_dir=data, token="t").database_path
+    stale = _foreign_lock(db, monkeypatch)
+    async with asgi_service(data) as (_, client):
+        body = (await client.get("/api/v1/health")).json()
+    assert body["storage"] == "ok"
+    [warning] = body["storage_warnings"]
+    assert warning.startswith(
+        f"owner lock {db.name}-owners/{stale.name} cannot be opened (Permission denied): "
+        "its process counts as alive and the sessions it started stay 'running'"
+    )
+    assert "delete the file" in warning and str(tmp_path) not in warning
+    monkeypatch.undo()
+    stale.unlink()  # what the warning says to do
+    async with asgi_service(data) as (app, client):
+        body = (await client.get("/api/v1/health")).json()
+        assert body["storage_warnings"] == []
+        assert app.state.storage.interrupted_on_open == ["s"]
