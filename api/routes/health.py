@@ -13,7 +13,10 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
 class Health(BaseModel):
-    """The service's state (``ok``), its version and whether its database takes writes."""
+    """The service's state: up (``ok``), its version, and its database's.
+
+    Whether the database takes writes, and what the service found wrong there at its start.
+    """
 
     status: str
     version: str
@@ -23,6 +26,12 @@ class Health(BaseModel):
         "or stalled disk); what is received waits in memory (a running session's "
         "storage_behind says how much)",
     )
+    storage_warnings: list[str] = Field(  # always sent: required (rev12_appdev 5)
+        description="what the service found wrong with its database when it started, each with "
+        "what to do: an owner lock file it cannot test (another user's, left by a killed "
+        "`sudo hrvpace replay --store`), whose sessions stay running until the file is deleted "
+        "and the service restarted",
+    )
 
 
 @router.get("/health", response_model=Health)
@@ -30,7 +39,13 @@ async def health(request: Request) -> Health:
     """Whether the service is up (no token needed; reveals nothing about the user)."""
     storage = getattr(request.app.state, "storage", None)
     behind = storage is not None and storage.behind is not None
-    return Health(status="ok", version=__version__, storage="behind" if behind else "ok")
+    warnings = list(storage.owner_warnings) if storage is not None else []
+    return Health(
+        status="ok",
+        version=__version__,
+        storage="behind" if behind else "ok",
+        storage_warnings=warnings,
+    )
 
 
 @router.head("/health")

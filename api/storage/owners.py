@@ -12,34 +12,64 @@ The owner lock is ``fcntl.flock`` on a file ``<owner id>.lock`` in the folder
 it when the process ends in any way, ``kill -9`` too, and a reused pid fools nothing). An owner
 is alive while its file is locked; a file that can be locked, or is missing, is a gone owner's,
 and is removed. A session without an owner (stored before schema 8) counts as a gone owner's.
+An opening probes each lock file once (:class:`OwnerProbe`).
+
+The lock file is made as ``.<owner id>.new``, locked, then renamed (:class:`Owner`): a sweep
+never sees an unlocked ``.lock`` file of a live owner. A process killed between making and
+renaming it leaves its ``.new`` file; an opening removes one that is at least
+:data:`NEW_STALE_S` old and not locked. The age keeps a sweep off a file its maker has just made
+and not yet locked (microseconds: a sweep taking it then would make the maker fail); the lock
+keeps it off one a stalled maker has locked and is about to rename. A ``.new`` file that cannot
+be opened (another user's) is removed at that age all the same: no session names it. Should a
+sweep take a maker's file all the same (a maker stalled over :data:`NEW_STALE_S` between making
+and locking it), the maker finds its file locked or gone and starts again under a new id.
 
 This process's own live owners (:data:`_OWN`, emptied in a forked child: its parent's are
 another process's) are never probed: where ``flock`` is emulated by
 POSIX record locks (NFS), those belong to the process, so probing its own file would take the
 lock, remove the file, and on closing the probe's descriptor drop the lock it held (code
-review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs anyway). A lock
-file that cannot be opened or locked for another reason than being missing (made by another
-user, ``ENOLCK``, ...) counts as alive: logged, never marked, and never a crash.
+review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs anyway). A
+forked child that releases an inherited :class:`Owner` closes its copy of the descriptor and
+leaves the file, its parent's (the lock is its parent's too: the child never unlocks it).
+
+A lock file that cannot be opened or locked for another reason than being missing (another
+user's, left by a killed ``sudo hrvpace replay --store``; ``ENOLCK``, ...) cannot be probed: its
+owner counts as alive, so the sessions it started stay ``running``; never marked (it may be
+alive), never a crash. The opening lists it (:attr:`OwnerProbe.unprobed`), and the service
+says so in its log at WARNING and in ``GET /api/v1/health`` (``storage_warnings``), with what to
+do: if no process of that user has the database open, delete the file; the next opening
+marks its sessions ``interrupted``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
 import re
 import threading
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.storage.connection import DATA_DIR_MODE, DB_FILE_MODE
 
-__all__ = ["Owner", "owner_alive", "owners_dir", "sweep_owners"]
+__all__ = ["NEW_STALE_S", "Owner", "OwnerProbe", "Unprobed", "owner_alive", "owners_dir"]
 
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[0-9a-f]{32}")
+_NEW = re.compile(r"\.([0-9a-f]{32})\.new")
+
+#: Age (s, by its modification time) from which a ``.<id>.new`` file that is not locked is a
+#: killed maker's and is removed. Its maker holds it unlocked for microseconds.
+NEW_STALE_S = 60.0
+
+#: Tries of an :class:`Owner` whose temporary file a sweep took (each under a new id).
+_MAKE_TRIES = 3
 
 #: The ids of this process's owners not yet released: alive, never probed.
 _OWN: set[str] = set()
@@ -70,49 +100,171 @@ class Owner:
     """An opening's owner id, its lock held from creation to :meth:`release`.
 
     The lock file is made under a temporary name, locked, then renamed: a sweep
-    (:func:`sweep_owners`) never sees an unlocked ``.lock`` file of a live owner.
+    (:meth:`OwnerProbe.sweep`) never sees an unlocked ``.lock`` file of a live owner.
     """
 
     def __init__(self, database: Path) -> None:
         folder = owners_dir(database)
         folder.mkdir(mode=DATA_DIR_MODE, exist_ok=True)
-        self.id = uuid.uuid4().hex
-        self.path = folder / f"{self.id}.lock"
-        new = folder / f".{self.id}.new"
-        fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL, DB_FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it
-            os.rename(new, self.path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(new)
-            raise
+        for _ in range(_MAKE_TRIES):
+            self.id = uuid.uuid4().hex
+            self.path = folder / f"{self.id}.lock"
+            fd = _make_locked(folder / f".{self.id}.new", self.path)
+            if fd is not None:
+                break
+        else:
+            raise OSError(
+                errno.EAGAIN,
+                f"other processes' sweeps took its new owner lock file {_MAKE_TRIES} times",
+                str(folder),
+            )
         self._fd: int | None = fd
+        #: The process that made it: only it removes the file (not a forked child).
+        self._pid = os.getpid()
         with _OWN_LOCK:
             _OWN.add(self.id)
 
     def release(self) -> None:
-        """Remove the lock file and release the lock (its sessions count as gone)."""
+        """Remove the lock file and release the lock (its sessions count as gone).
+
+        In a forked child only its copy of the descriptor is closed: the file and the lock
+        are its parent's, whose sessions must not count as gone.
+        """
         if self._fd is None:
             return
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        if os.getpid() == self._pid:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
         os.close(self._fd)
         self._fd = None
         with _OWN_LOCK:
             _OWN.discard(self.id)
 
 
-def owner_alive(database: Path, owner_id: str | None) -> bool:
-    """Whether ``owner_id``'s process still has the database open (its lock is held).
+def _make_locked(new: Path, path: Path) -> int | None:
+    """``path`` made and locked through ``new``: its descriptor.
 
-    A gone owner's lock file is removed. ``None`` or a malformed id: gone. This process's
-    own owners are alive, never probed (:data:`_OWN`).
+    ``None`` if another process's sweep took ``new`` before it was locked (holds its lock, or
+    removed it).
     """
-    if owner_id is None or _ID.fullmatch(owner_id) is None:
-        return False
-    return _held(owners_dir(database) / f"{owner_id}.lock")
+    fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL, DB_FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: only a sweep has it
+        os.rename(new, path)
+    except BaseException as exc:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(new)
+        if isinstance(exc, (BlockingIOError, FileNotFoundError)):
+            log.info("owner lock %s was taken by a sweep (%s): made again", new, exc)
+            return None
+        raise
+    return fd
+
+
+@dataclass(frozen=True, slots=True)
+class Unprobed:
+    """A lock file whose lock could not be tested: its owner counts as alive."""
+
+    path: Path
+    #: Why, e.g. ``cannot be opened (Permission denied)``.
+    reason: str
+
+    @property
+    def owner_id(self) -> str:
+        """The owner the file is named after."""
+        return self.path.stem
+
+    def warning(self, *, running: int | None = None, name: str | None = None) -> str:
+        """What it means and what to do.
+
+        The file is named ``name`` (default: its path); ``running``: how many sessions it keeps
+        ``running`` (``None``: not said).
+        """
+        sessions = (
+            "the sessions it started stay 'running'"
+            if running is None
+            else f"the {running} session(s) it started stay 'running'"
+            if running
+            else "it runs no session"
+        )
+        return (
+            f"owner lock {name or self.path} {self.reason}: its process counts as alive and "
+            f"{sessions}; if no hrvpace process of the file's user (one run with sudo, say) has "
+            "this database open any more, delete the file (as that user if need be): the next "
+            "start marks its sessions interrupted"
+        )
+
+
+class OwnerProbe:
+    """The owner lock files of ``database`` as one opening sees them: each probed once.
+
+    A gone owner's lock file is removed when probed. :attr:`unprobed` lists the files that
+    could not be probed (see the module).
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.folder = owners_dir(database)
+        self._alive: dict[str, bool] = {}
+        #: Lock files whose lock could not be tested (their owners count as alive).
+        self.unprobed: list[Unprobed] = []
+
+    def alive(self, owner_id: str | None) -> bool:
+        """Whether ``owner_id``'s process still has the database open (its lock is held).
+
+        ``None`` or a malformed id: gone. This process's own owners are alive, never probed
+        (:data:`_OWN`).
+        """
+        if owner_id is None or _ID.fullmatch(owner_id) is None:
+            return False
+        return self._probe(self.folder / f"{owner_id}.lock")
+
+    def sweep(self) -> None:
+        """Remove the lock files of gone owners, and the temporary files of killed makers.
+
+        A gone owner: a process killed with no session running. A killed maker's ``.<id>.new``
+        file: at least :data:`NEW_STALE_S` old and not locked (see the module).
+        """
+        now = time.time()
+        with contextlib.suppress(FileNotFoundError):
+            for path in sorted(self.folder.glob("*.lock")):
+                self._probe(path)
+            for path in sorted(self.folder.glob(".*.new")):
+                _sweep_new(path, now)
+
+    def _probe(self, path: Path) -> bool:
+        if path.name not in self._alive:
+            self._alive[path.name] = self._held(path)
+        return self._alive[path.name]
+
+    def _held(self, path: Path) -> bool:
+        if _own(path):
+            return True
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:  # another user's file, a folder, ...: never marked, never a crash
+            self.unprobed.append(Unprobed(path, f"cannot be opened ({exc.strerror or exc})"))
+            return True
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            except OSError as exc:  # ENOLCK, ...
+                self.unprobed.append(Unprobed(path, f"cannot be locked ({exc.strerror or exc})"))
+                return True
+            with contextlib.suppress(OSError):  # gone: its file goes too
+                os.unlink(path)
+            return False
+        finally:
+            os.close(fd)
+
+
+def owner_alive(database: Path, owner_id: str | None) -> bool:
+    """:meth:`OwnerProbe.alive` of a probe of its own (a gone owner's lock file is removed)."""
+    return OwnerProbe(database).alive(owner_id)
 
 
 def _own(path: Path) -> bool:
@@ -120,33 +272,31 @@ def _own(path: Path) -> bool:
         return path.stem in _OWN
 
 
-def _held(path: Path) -> bool:
-    if _own(path):
-        return True
+def _sweep_new(path: Path, now: float) -> None:
+    """Remove ``path``, a ``.<id>.new`` file, if a killed maker left it (see the module)."""
+    if _NEW.fullmatch(path.name) is None:
+        return
     try:
-        fd = os.open(path, os.O_RDWR)
+        if now - path.stat().st_mtime < NEW_STALE_S:
+            return  # perhaps just made: its maker locks and renames it in a moment
+    except OSError:
+        return  # renamed or removed meanwhile
+    try:
+        fd: int | None = os.open(path, os.O_RDWR)
     except FileNotFoundError:
-        return False
-    except OSError as exc:  # another user's file, a folder, ...: never marked, never a crash
-        log.warning("owner lock %s cannot be opened (%s): its owner counts as alive", path, exc)
-        return True
+        return
+    except OSError:
+        fd = None  # another user's: no session names it
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError as exc:  # ENOLCK, ...
-            log.warning("owner lock %s cannot be tested (%s): its owner counts as alive", path, exc)
-            return True
-        with contextlib.suppress(OSError):  # gone: its file goes too
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # its maker holds it: about to rename it
+            except OSError:
+                pass  # ENOLCK, ...: as one that cannot be opened
+        with contextlib.suppress(OSError):
             os.unlink(path)
-        return False
     finally:
-        os.close(fd)
-
-
-def sweep_owners(database: Path) -> None:
-    """Remove the lock files of gone owners (processes killed with no session running)."""
-    with contextlib.suppress(FileNotFoundError):
-        for path in owners_dir(database).glob("*.lock"):
-            _held(path)
+        if fd is not None:
+            os.close(fd)

@@ -11,7 +11,9 @@ On open, sessions left ``running`` by a process that is gone (it died, or closed
 with them unfinished) are marked ``interrupted``; their data stays. Those of another process
 that has the database open (``hrvpace serve`` while ``hrvpace replay --store`` opens it, or the
 other way round) are left alone: each opening holds an owner lock, recorded in the sessions it
-makes (:mod:`api.storage.owners`).
+makes (:mod:`api.storage.owners`). A lock file the opening cannot test (another user's) keeps
+its sessions ``running``: logged at WARNING, and kept as :attr:`StorageCore.owner_warnings` for
+``GET /health``.
 
 Every queued write gets a *ticket* (1, 2, ... in queue order; :attr:`Storage.last_ticket`); the
 writer commits in that order and then tells its commit listeners the highest ticket committed
@@ -58,7 +60,7 @@ from typing import Any
 
 from api.storage import retry
 from api.storage.connection import StorageError, connect, make_private
-from api.storage.owners import Owner, owner_alive, sweep_owners
+from api.storage.owners import Owner, OwnerProbe
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
@@ -284,7 +286,10 @@ class StorageCore:
             raise StorageError(f"{path}: cannot open the database ({exc})") from exc
         try:
             self.schema_version = migrate(conn)
-            self.interrupted_on_open = self._mark_interrupted(conn)
+            self.interrupted_on_open, warnings = self._mark_interrupted(conn)
+            #: What this opening found wrong with the owner locks (:mod:`.owners`), for
+            #: ``GET /health``: each names its file within the data dir and what to do.
+            self.owner_warnings: tuple[str, ...] = warnings
         except BaseException as exc:
             conn.close()
             self.owner.release()
@@ -321,13 +326,25 @@ class StorageCore:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def _mark_interrupted(self, conn: sqlite3.Connection) -> list[str]:
-        """Mark ``interrupted`` the sessions left running by a gone owner; their ids."""
+    def _mark_interrupted(self, conn: sqlite3.Connection) -> tuple[list[str], tuple[str, ...]]:
+        """Mark ``interrupted`` the sessions left running by a gone owner.
+
+        Returns their ids, and the warnings about lock files that could not be probed (logged
+        too, with their full paths).
+        """
         rows = conn.execute(
             "SELECT id, owner FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
         ).fetchall()
-        ids = [r[0] for r in rows if not owner_alive(self.path, r[1])]
-        sweep_owners(self.path)
+        probe = OwnerProbe(self.path)
+        ids = [r[0] for r in rows if not probe.alive(r[1])]
+        probe.sweep()
+        warnings: list[str] = []
+        for unprobed in probe.unprobed:
+            running = sum(r[1] == unprobed.owner_id for r in rows)
+            log.warning("%s", unprobed.warning(running=running))
+            # for GET /health, public: no home folder, no count of the user's sessions
+            where = f"{unprobed.path.parent.name}/{unprobed.path.name}"
+            warnings.append(unprobed.warning(name=where))
         now = time.time()
         for session_id in ids:
             last = conn.execute(
@@ -344,7 +361,7 @@ class StorageCore:
             )
         if ids:
             log.warning("%d session(s) left running by a previous run marked interrupted", len(ids))
-        return ids
+        return ids, tuple(warnings)
 
     @property
     def closed(self) -> bool:

@@ -653,7 +653,8 @@ def test_a_lock_file_that_cannot_be_tested_counts_as_alive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, failing: str
 ) -> None:
     """Another user's lock file (a killed ``sudo replay --store``) or ENOLCK raised raw out of
-    every later opening; its owner counts as alive, logged (code review)."""
+    every later opening; its owner counts as alive, logged once per opening, naming the file
+    and what to do (code review)."""
     import errno
     import fcntl
     import os
@@ -662,6 +663,7 @@ def test_a_lock_file_that_cannot_be_tested_counts_as_alive(
 
     st = _open(tmp_path)
     st.create_session("s", created_at=1.0, mode="monitor", source={}, options={})
+    st.create_session("t", created_at=2.0, mode="monitor", source={}, options={})
     st.close()
     stale = tmp_path / "db.sqlite3-owners" / f"{'a' * 32}.lock"
     stale.write_text("")
@@ -682,13 +684,24 @@ def test_a_lock_file_that_cannot_be_tested_counts_as_alive(
 
     monkeypatch.setattr(owners.os, "open", fake_open)
     monkeypatch.setattr(owners.fcntl, "flock", fake_flock)
-    with caplog.at_level("WARNING", logger="api.storage.owners"):
+    with caplog.at_level("WARNING", logger="api.storage.writer"):
         st = _open(tmp_path)
     try:
         assert st.interrupted_on_open == []
-        assert (st.get_session("s") or {})["state"] == "running"
+        assert [(st.get_session(s) or {})["state"] for s in "st"] == ["running", "running"]
         assert stale.exists()
-        assert any(str(stale) in r.getMessage() for r in caplog.records)
+        [warning] = [r for r in caplog.records if str(stale) in r.getMessage()]
+        reason = (
+            "opened (Permission denied)" if failing == "open" else "locked (No locks available)"
+        )
+        assert f"owner lock {stale} cannot be {reason}" in warning.getMessage()
+        assert "the 2 session(s) it started stay 'running'" in warning.getMessage()
+        assert "delete the file" in warning.getMessage()
+        assert st.owner_warnings == (
+            warning.getMessage()
+            .replace(str(stale), f"db.sqlite3-owners/{stale.name}")
+            .replace("the 2 session(s)", "the sessions"),
+        )
     finally:
         st.close()
 
