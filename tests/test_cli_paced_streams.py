@@ -390,6 +390,21 @@ def test_practice_from_ecg_without_neurokit2_says_so_before_connecting(
     assert live_source(H10, "ppi") is not None
 
 
+def test_a_live_ecg_source_is_built_without_importing_neurokit2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """NeuroKit2 is found when an ECG source is built, not imported: the import (~1.6 s of
+    CPU) held the service's event loop when a session asked for a strap's ECG, also for a
+    strap that never streamed (most of the schemathesis run's POST /sessions CPU). The live
+    detector imports it at its first ECG block (``test_practice_from_ppi_and_from_ecg``)."""
+    from api.pipeline import BleSpec, SourceControl, make_source
+
+    monkeypatch.delitem(sys.modules, "neurokit2", raising=False)  # put back afterwards
+    spec = BleSpec.model_validate({"kind": "ble", "address": H10, "stream": "ecg"})
+    assert make_source(spec, SourceControl()) is not None
+    assert "neurokit2" not in sys.modules
+
+
 # -- a device that sends bpm only ------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import ssl
 import stat
 import time
 from collections.abc import Iterator
@@ -215,3 +216,20 @@ def test_the_readme_names_the_body_fields_the_api_takes(module_server: Server) -
         properties = schemas[ref.rsplit("/", 1)[-1]]["properties"]
         named = set(re.findall(r'"(\w+)"', fields))
         assert named and named <= set(properties), (method, path, named, sorted(properties))
+
+
+def test_hub_requests_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hub request built a TLS context of its own (loading the CA bundle, ~20 ms of CPU;
+    the schemathesis run's hub joins spent ~0.5 s on it); they share one now."""
+    built: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+        built.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return built[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    clients = [hubshare._client("https://hub.example", token) for token in (None, "t", "u")]
+    for client in clients:
+        client.close()
+    assert len(built) <= 1  # none when an earlier request of this process built it
