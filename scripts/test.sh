@@ -98,6 +98,12 @@ floor=()
 if [ $# -eq 0 ]; then floor=(--cov-fail-under="$COV_FLOOR"); fi
 workers="${PYTEST_WORKERS:-4}"
 stage "pytest ($workers workers, branch coverage${floor:+, floor $COV_FLOOR % overall and $CORE_COV_FLOOR % in hrv/ and breathing/})"
+# For the suite's processes only: numpy's OpenBLAS keeps a second thread that spins after
+# each call it shared (1.2-3.4 CPU-s in the schemathesis file alone) on two cores that four
+# workers already fill; and pytest caches the modules it rewrites for assertions (hypothesis,
+# schemathesis, anyio: ~2 CPU-s a process) only where bytecode may be written
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+unset PYTHONDONTWRITEBYTECODE
 set +e
 python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder --cov --cov-report=term:skip-covered "${floor[@]}" "$@"
 rc=$?
