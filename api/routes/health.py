@@ -20,8 +20,7 @@ class Health(BaseModel):
 
     status: str
     version: str
-    storage: Literal["ok", "behind"] = Field(
-        default="ok",
+    storage: Literal["ok", "behind"] = Field(  # always sent: required (rev12_appdev 5)
         description="behind: the database takes no writes (locked by another program, a full "
         "or stalled disk); what is received waits in memory (a running session's "
         "storage_behind says how much)",
