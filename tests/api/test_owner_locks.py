@@ -275,6 +275,149 @@ async def test_health_names_an_owner_lock_it_cannot_test_and_what_to_do(
         assert app.state.storage.interrupted_on_open == ["s"]
 
 
+def test_without_locks_the_database_cannot_be_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``flock`` fails on every file (a file system without locks) an opening cannot
+    take its own owner lock: it fails, saying so (the README said it warned and went on)."""
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(owners.fcntl, "flock", no_locks)
+    db = tmp_path / "db.sqlite3"
+    with pytest.raises(StorageError) as raised:
+        Storage(db)
+    assert str(raised.value) == f"{db}: cannot open the database ([Errno 37] No locks available)"
+    assert _names(owners_dir(db)) == []
+
+
+def test_a_killed_processs_lock_file_is_removed_with_no_session_naming_it(
+    tmp_path: Path,
+) -> None:
+    """A process killed with no session running left its lock file, which no row names: only
+    the sweep's probe of every lock file removes it, or such files pile up for good."""
+    db = tmp_path / "db.sqlite3"
+    Storage(db).close()
+    left = Path(_forked(lambda: str(owners.Owner(db).path)))  # ends without releasing it
+    assert _names(owners_dir(db)) == [left.name]
+    assert not _locked_elsewhere(left)  # its lock went with its process
+    st = Storage(db)
+    st.close()
+    assert st.interrupted_on_open == [] and st.owner_warnings == ()
+    assert _names(owners_dir(db)) == []
+
+
+def test_a_maker_whose_temporary_file_a_sweep_holds_makes_its_lock_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another opening's sweep took a maker's stale-looking ``.new`` file and holds its lock
+    when the maker locks it: the maker must not fail the opening. It removes that file (the
+    sweep has not yet) and makes its lock again under a new id."""
+    db = tmp_path / "db.sqlite3"
+    real_flock = fcntl.flock
+    made: list[str] = []
+    swept: list[int] = []  # the sweep's descriptor, its lock held
+
+    def flock_while_swept(fd: int, op: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.endswith(".new"):
+            made.append(name)
+            if len(made) == 1:
+                swept.append(os.open(name, os.O_RDWR))
+                real_flock(swept[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        real_flock(fd, op)
+
+    monkeypatch.setattr(owners.fcntl, "flock", flock_while_swept)
+    try:
+        owner = owners.Owner(db)
+    finally:
+        monkeypatch.undo()
+        for fd in swept:
+            os.close(fd)  # after the checks below would be too late for a raising maker
+    try:
+        assert len(made) == 2 and made[0] != made[1]
+        assert not Path(made[0]).exists()  # the maker removed it
+        assert _names(owners_dir(db)) == [f"{owner.id}.lock"]
+        assert _locked_elsewhere(owner.path)
+    finally:
+        owner.release()
+
+
+def test_a_maker_that_fails_leaves_no_file_and_no_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error while making the lock (here its rename) raises, and leaves neither the
+    temporary file (for the sweep to find a minute later) nor its descriptor open."""
+    db = tmp_path / "db.sqlite3"
+    real_open = os.open
+    opened: list[int] = []
+
+    def recording_open(path: Any, flags: int, *args: Any) -> int:
+        fd = real_open(path, flags, *args)
+        if str(path).endswith(".new"):
+            opened.append(fd)
+        return fd
+
+    def broken_rename(src: Any, dst: Any) -> None:
+        raise OSError(errno.EIO, "Input/output error", str(src))
+
+    monkeypatch.setattr(owners.os, "open", recording_open)
+    monkeypatch.setattr(owners.os, "rename", broken_rename)
+    with pytest.raises(OSError, match="Input/output error"):
+        owners.Owner(db)
+    monkeypatch.undo()
+    assert _names(owners_dir(db)) == []
+    [fd] = opened
+    with pytest.raises(OSError) as closed:
+        os.fstat(fd)
+    assert closed.value.errno == errno.EBADF
+
+
+def test_release_removes_the_lock_file_and_drops_the_lock(tmp_path: Path) -> None:
+    """:meth:`Owner.release` closes its descriptor: the lock is not held until the process
+    ends (the removed file's inode, still open here, can be locked again)."""
+    owner = owners.Owner(tmp_path / "db.sqlite3")
+    fd = os.open(owner.path, os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        owner.release()
+        assert not owner.path.exists()
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free
+    finally:
+        os.close(fd)
+
+
+def test_another_users_temporary_file_is_removed_once_old_a_fresh_one_kept(
+    shared_tmp: Path,
+) -> None:
+    """A ``.new`` file the opening cannot open (root's, left by a ``sudo`` run killed between
+    making and renaming it) cannot be locked to test: its age alone says its maker died, so
+    an old one is removed (no session names it) and one just made is kept (its maker locks
+    and renames it in a moment). As root, the sweep runs as another user."""
+    db = _users_database(shared_tmp)
+    folder = owners_dir(db)
+    folder.mkdir(mode=0o700)
+    if _root():
+        os.chown(folder, OTHER_UID, OTHER_UID)  # the user's folder, root's files in it
+    old = _touch(folder / f".{'a' * 32}.new", age_s=NEW_STALE_S + 5)
+    fresh = _touch(folder / f".{'b' * 32}.new", age_s=0)
+    for path in (old, fresh):
+        path.chmod(0o600 if _root() else 0)
+
+    def sweep() -> str:
+        OwnerProbe(db).sweep()
+        try:
+            os.close(os.open(fresh, os.O_RDWR))
+        except OSError as exc:
+            return exc.strerror or ""
+        return "opened"
+
+    assert _forked(sweep, as_other_user=_root()) == "Permission denied"
+    assert _names(folder) == [fresh.name]
+
+
 def test_a_root_process_gives_its_owner_files_to_the_databases_owner(shared_tmp: Path) -> None:
     """A root-made owners folder stopped the user's service from opening the database, and a
     lock file of a killed ``sudo hrvpace replay --store`` could not be tested by it (its
