@@ -67,8 +67,8 @@ class DataDirLock:
             Another process (or another lock in this one) holds it; the message names the data
             dir and the holder's pid.
         DataDirUnusableError
-            The data dir cannot be created, or the lock file not written in it
-            (:func:`make_data_dir`).
+            The data dir cannot be created, or the lock file not written or locked in it
+            (:func:`make_data_dir`; a file system without locks: "No locks available").
         """
         make_data_dir(self.data_dir)
         try:
@@ -77,7 +77,7 @@ class DataDirLock:
             raise DataDirUnusableError(_unusable(self.data_dir, exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             holder = ""
             with contextlib.suppress(OSError, ValueError):
                 pid = int(os.pread(fd, 32, 0).decode().strip() or "0")
@@ -87,6 +87,9 @@ class DataDirLock:
                 f"another hrvpace server{holder} is already using the data dir {self.data_dir}; "
                 "stop it first, or give this one its own --data-dir"
             ) from None
+        except OSError as exc:  # no locks there (ENOLCK): not "another server" (review, 2026-12)
+            os.close(fd)
+            raise DataDirUnusableError(_unusable(self.data_dir, exc)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd

@@ -104,12 +104,18 @@ def _database_problem(path: Path) -> str | None:
     """Why the database at ``path`` cannot be opened (``None``: it can, or is not there yet).
 
     Opened read-only and read: nothing is changed (the app opens it for writing, marking
-    sessions left running by a gone process interrupted, once it starts).
+    sessions left running by a gone process interrupted, once it starts). Its owner lock
+    folder must be writable too: one root made (a ``sudo`` run of an older hrvpace) failed
+    the app's start with "Permission denied" (:func:`api.storage.owners.folder_problem`).
     """
     import sqlite3
 
     from api.storage.connection import connect_read_only
+    from api.storage.owners import folder_problem
 
+    owners_problem = folder_problem(path)
+    if owners_problem is not None:
+        return f"{path}: cannot open the database: {owners_problem}"
     if not os.path.lexists(path):
         return None  # made by the app
     if os.path.isdir(path):  # SQLite says "disk I/O error" of it

@@ -20,8 +20,7 @@ class Health(BaseModel):
 
     status: str
     version: str
-    storage: Literal["ok", "behind"] = Field(
-        default="ok",
+    storage: Literal["ok", "behind"] = Field(  # always sent: required (rev12_appdev 5)
         description="behind: the database takes no writes (locked by another program, a full "
         "or stalled disk); what is received waits in memory (a running session's "
         "storage_behind says how much)",
@@ -30,13 +29,18 @@ class Health(BaseModel):
         description="what the service found wrong with its database when it started, each with "
         "what to do: an owner lock file it cannot test (another user's, left by a killed "
         "`sudo hrvpace replay --store`), whose sessions stay running until the file is deleted "
-        "and the service restarted",
+        "and the service restarted; looked at again at each request: a file gone since says so",
     )
 
 
 @router.get("/health", response_model=Health)
 async def health(request: Request) -> Health:
-    """Whether the service is up (no token needed; reveals nothing about the user)."""
+    """Whether the service is up (no token needed, so nothing private in it).
+
+    No paths beyond the data dir's fixed names, no user names, no session ids or counts; it
+    does tell that owner lock files of another user are there (their random names), that is,
+    that hrvpace ran with sudo and was killed, or runs now.
+    """
     storage = getattr(request.app.state, "storage", None)
     behind = storage is not None and storage.behind is not None
     warnings = list(storage.owner_warnings) if storage is not None else []

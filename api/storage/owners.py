@@ -32,13 +32,23 @@ review, 2026-12-06; the data dir must be on a local disk, as SQLite's WAL needs 
 forked child that releases an inherited :class:`Owner` closes its copy of the descriptor and
 leaves the file, its parent's (the lock is its parent's too: the child never unlocks it).
 
+A process run as root (``sudo hrvpace replay --store``) gives the owners folder it makes and each
+lock file it makes to the database file's owner, as SQLite does its ``-wal`` and ``-shm`` files
+(:func:`_files_owner`): the user's own service can then probe and remove them. A root-owned
+folder made otherwise (by an older hrvpace) stops every opening of that user; ``serve``'s check
+before it starts, and an opening, say so naming the folder and the fix
+(:func:`folder_problem`).
+
 A lock file that cannot be opened or locked for another reason than being missing (another
-user's, left by a killed ``sudo hrvpace replay --store``; ``ENOLCK``, ...) cannot be probed: its
-owner counts as alive, so the sessions it started stay ``running``; never marked (it may be
-alive), never a crash. The opening lists it (:attr:`OwnerProbe.unprobed`), and the service
-says so in its log at WARNING and in ``GET /api/v1/health`` (``storage_warnings``), with what to
-do: if no process of that user has the database open, delete the file; the next opening
-marks its sessions ``interrupted``.
+user's, left by a killed ``sudo hrvpace replay --store`` of an older hrvpace, or made when the
+database file was root's; an ``ENOLCK`` on that one file) cannot be probed: its owner counts as
+alive, so any sessions it started stay ``running``; never marked (it may be alive), never a
+crash. The opening lists it (:attr:`OwnerProbe.unprobed`), and the service says so in its log at
+WARNING and in ``GET /api/v1/health`` (``storage_warnings``, re-checked at each request:
+:meth:`Unprobed.public_warning`), with what to do: if no process of that user has the database
+open, delete the file; the next opening marks its sessions ``interrupted``. Where ``flock`` does
+not work at all (a file system without locks), no opening gets this far: its own owner lock
+cannot be taken, and the database cannot be opened ("No locks available").
 """
 
 from __future__ import annotations
@@ -48,7 +58,9 @@ import errno
 import fcntl
 import logging
 import os
+import pwd
 import re
+import stat
 import threading
 import time
 import uuid
@@ -57,7 +69,15 @@ from pathlib import Path
 
 from api.storage.connection import DATA_DIR_MODE, DB_FILE_MODE
 
-__all__ = ["NEW_STALE_S", "Owner", "OwnerProbe", "Unprobed", "owner_alive", "owners_dir"]
+__all__ = [
+    "NEW_STALE_S",
+    "Owner",
+    "OwnerProbe",
+    "Unprobed",
+    "folder_problem",
+    "owner_alive",
+    "owners_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +116,66 @@ def owners_dir(database: Path) -> Path:
     return database.with_name(database.name + "-owners")
 
 
+def _files_owner(database: Path) -> tuple[int, int] | None:
+    """Whom to give the owner files this process makes: ``(uid, gid)``, ``None``: nobody else.
+
+    A process run as root gives them to the database file's owner, as SQLite gives its
+    ``-wal`` and ``-shm`` files (``robustFchown``): a root-owned folder stopped the user's
+    service from opening the database at all, and a root-owned lock file left by a killed
+    ``sudo hrvpace replay --store`` could not be probed, keeping its sessions ``running``
+    (review of the owner locks, 2026-12).
+    """
+    if os.geteuid() != 0:
+        return None
+    try:
+        st = os.stat(database)
+    except OSError:
+        return None
+    return st.st_uid, st.st_gid
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def folder_problem(database: Path) -> str | None:
+    """Why this process cannot make its owner lock next to ``database``, and the fix.
+
+    ``None``: it can, or the folder is not there yet (the opening makes it). An owners folder
+    root made (a ``sudo`` run of an older hrvpace, the first opening after an upgrade or after
+    the folder was deleted) failed the user's opening with "Permission denied" on a file in
+    it, and ``serve`` passed its check before starting (review of the owner locks, 2026-12).
+    """
+    folder = owners_dir(database)
+    try:
+        st = folder.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot use the owner lock folder {folder} ({exc.strerror or exc})"
+    if not stat.S_ISDIR(st.st_mode):
+        return (
+            f"the owner lock folder {folder} is a file, not a folder: if no hrvpace process "
+            "has this database open, remove it"
+        )
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    me = os.geteuid()
+    if st.st_uid == me:
+        fix = f"chmod u+rwx {folder}"
+        whose = f"its mode is {stat.filemode(st.st_mode)}"
+    else:
+        fix = f"sudo chown -R {_user(me)} {folder}"
+        whose = f"it belongs to {_user(st.st_uid)}, made by a run with sudo?"
+    return (
+        f"no permission to write the owner lock folder {folder} ({whose}); "
+        f"give it to this user: {fix}"
+    )
+
+
 class Owner:
     """An opening's owner id, its lock held from creation to :meth:`release`.
 
@@ -105,11 +185,20 @@ class Owner:
 
     def __init__(self, database: Path) -> None:
         folder = owners_dir(database)
-        folder.mkdir(mode=DATA_DIR_MODE, exist_ok=True)
+        give_to = _files_owner(database)
+        try:
+            folder.mkdir(mode=DATA_DIR_MODE)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+        else:
+            if give_to is not None:  # not through a link put there meanwhile
+                with contextlib.suppress(OSError):
+                    os.chown(folder, *give_to, follow_symlinks=False)
         for _ in range(_MAKE_TRIES):
             self.id = uuid.uuid4().hex
             self.path = folder / f"{self.id}.lock"
-            fd = _make_locked(folder / f".{self.id}.new", self.path)
+            fd = _make_locked(folder / f".{self.id}.new", self.path, give_to)
             if fd is not None:
                 break
         else:
@@ -141,15 +230,18 @@ class Owner:
             _OWN.discard(self.id)
 
 
-def _make_locked(new: Path, path: Path) -> int | None:
+def _make_locked(new: Path, path: Path, give_to: tuple[int, int] | None) -> int | None:
     """``path`` made and locked through ``new``: its descriptor.
 
     ``None`` if another process's sweep took ``new`` before it was locked (holds its lock, or
-    removed it).
+    removed it). ``give_to``: the file's owner (:func:`_files_owner`).
     """
     fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL, DB_FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: only a sweep has it
+        if give_to is not None:
+            with contextlib.suppress(OSError):  # as SQLite: not given, it is warned of
+                os.fchown(fd, *give_to)
         os.rename(new, path)
     except BaseException as exc:
         os.close(fd)
@@ -182,7 +274,7 @@ class Unprobed:
         ``running`` (``None``: not said).
         """
         sessions = (
-            "the sessions it started stay 'running'"
+            "any sessions it started stay 'running'"
             if running is None
             else f"the {running} session(s) it started stay 'running'"
             if running
@@ -194,6 +286,26 @@ class Unprobed:
             "this database open any more, delete the file (as that user if need be): the next "
             "start marks its sessions interrupted"
         )
+
+    def public_warning(self) -> str:
+        """:meth:`warning` for ``GET /health`` (no token), re-checked at each call.
+
+        The file is named within the data dir (not the home folder), with no count of the
+        user's sessions. A file gone since the start (its process ended, or the user deleted
+        it) says so, instead of asking to delete a file that is not there.
+        """
+        name = f"{self.path.parent.name}/{self.path.name}"
+        try:
+            os.lstat(self.path)
+        except FileNotFoundError:
+            return (
+                f"owner lock {name} ({self.reason} at start) is gone now: its process ended "
+                "or the file was deleted; the next start marks any sessions it left 'running' "
+                "interrupted"
+            )
+        except OSError:
+            pass  # cannot tell: still there, as far as anyone knows
+        return self.warning(name=name)
 
 
 class OwnerProbe:

@@ -12,7 +12,7 @@ with them unfinished) are marked ``interrupted``; their data stays. Those of ano
 that has the database open (``hrvpace serve`` while ``hrvpace replay --store`` opens it, or the
 other way round) are left alone: each opening holds an owner lock, recorded in the sessions it
 makes (:mod:`api.storage.owners`). A lock file the opening cannot test (another user's) keeps
-its sessions ``running``: logged at WARNING, and kept as :attr:`StorageCore.owner_warnings` for
+its sessions ``running``: logged at WARNING, and said by :attr:`StorageCore.owner_warnings` for
 ``GET /health``.
 
 Every queued write gets a *ticket* (1, 2, ... in queue order; :attr:`Storage.last_ticket`); the
@@ -60,7 +60,7 @@ from typing import Any
 
 from api.storage import retry
 from api.storage.connection import StorageError, connect, make_private
-from api.storage.owners import Owner, OwnerProbe
+from api.storage.owners import Owner, OwnerProbe, Unprobed, folder_problem
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
@@ -283,13 +283,13 @@ class StorageCore:
             self.owner = Owner(path)
         except OSError as exc:
             conn.close()
+            problem = folder_problem(path)  # a root-made owners folder: which, and the fix
+            if problem is not None:
+                raise StorageError(f"{path}: cannot open the database: {problem}") from exc
             raise StorageError(f"{path}: cannot open the database ({exc})") from exc
         try:
             self.schema_version = migrate(conn)
-            self.interrupted_on_open, warnings = self._mark_interrupted(conn)
-            #: What this opening found wrong with the owner locks (:mod:`.owners`), for
-            #: ``GET /health``: each names its file within the data dir and what to do.
-            self.owner_warnings: tuple[str, ...] = warnings
+            self.interrupted_on_open, self._unprobed = self._mark_interrupted(conn)
         except BaseException as exc:
             conn.close()
             self.owner.release()
@@ -326,11 +326,20 @@ class StorageCore:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def _mark_interrupted(self, conn: sqlite3.Connection) -> tuple[list[str], tuple[str, ...]]:
+    @property
+    def owner_warnings(self) -> tuple[str, ...]:
+        """What this opening found wrong with the owner locks (:mod:`.owners`), for ``GET /health``.
+
+        Each names its file within the data dir and what to do; re-checked at each read (a
+        file gone since says so: :meth:`~api.storage.owners.Unprobed.public_warning`).
+        """
+        return tuple(unprobed.public_warning() for unprobed in self._unprobed)
+
+    def _mark_interrupted(self, conn: sqlite3.Connection) -> tuple[list[str], tuple[Unprobed, ...]]:
         """Mark ``interrupted`` the sessions left running by a gone owner.
 
-        Returns their ids, and the warnings about lock files that could not be probed (logged
-        too, with their full paths).
+        Returns their ids, and the lock files that could not be probed (logged, with their
+        full paths and how many sessions each keeps running).
         """
         rows = conn.execute(
             "SELECT id, owner FROM sessions WHERE state IN (?, ?)", _ACTIVE_STATES
@@ -338,13 +347,9 @@ class StorageCore:
         probe = OwnerProbe(self.path)
         ids = [r[0] for r in rows if not probe.alive(r[1])]
         probe.sweep()
-        warnings: list[str] = []
         for unprobed in probe.unprobed:
             running = sum(r[1] == unprobed.owner_id for r in rows)
             log.warning("%s", unprobed.warning(running=running))
-            # for GET /health, public: no home folder, no count of the user's sessions
-            where = f"{unprobed.path.parent.name}/{unprobed.path.name}"
-            warnings.append(unprobed.warning(name=where))
         now = time.time()
         for session_id in ids:
             last = conn.execute(
@@ -361,7 +366,7 @@ class StorageCore:
             )
         if ids:
             log.warning("%d session(s) left running by a previous run marked interrupted", len(ids))
-        return ids, tuple(warnings)
+        return ids, tuple(probe.unprobed)
 
     @property
     def closed(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from websockets.typing import Subprotocol
 
 from api.commands.serve import WS_MAX_MESSAGE_BYTES as SERVE_WS_MAX
 from api.datadir import DataDirLock
-from api.errors import DataDirInUseError
+from api.errors import DataDirInUseError, DataDirUnusableError
 from tests.api.conftest import REPO_ROOT
 from tests.api.test_commands import _read_line
 
@@ -31,6 +32,23 @@ def test_the_lock_is_exclusive_and_released(tmp_path: Path) -> None:
     with DataDirLock(tmp_path / "d"):  # free again
         pass
     assert stat_mode(tmp_path / "d" / "hrvpace.lock") == 0o600
+
+
+def test_a_file_system_without_locks_is_an_unusable_data_dir_not_one_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any error of ``flock`` said "another hrvpace server is already using the data dir";
+    where locks do not work at all (ENOLCK, a file system without them) it is unusable, and
+    says why (review of the owner locks, 2026-12)."""
+    from api import datadir
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(datadir.fcntl, "flock", no_locks)
+    with pytest.raises(DataDirUnusableError) as raised:
+        DataDirLock(tmp_path / "d").acquire()
+    assert str(raised.value) == f"cannot use the data dir {tmp_path / 'd'}: No locks available"
 
 
 def stat_mode(path: Path) -> int:

@@ -133,6 +133,8 @@ def test_fields_always_sent_are_required_and_speed_is_bounded(document: dict[str
     assert set(session["required"]) == set(session["properties"])
     strap = schemas["StrapStatus"]
     assert set(strap["required"]) == set(strap["properties"])
+    health = schemas["Health"]  # storage and storage_warnings too (review of the owner locks)
+    assert set(health["required"]) == set(health["properties"])
     for spec in ("SimulatorSpec", "ReplaySpec"):
         speed = schemas[spec]["properties"]["speed"]
         (number,) = [n for n in speed["anyOf"] if n.get("type") == "number"]

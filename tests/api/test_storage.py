@@ -700,7 +700,7 @@ def test_a_lock_file_that_cannot_be_tested_counts_as_alive(
         assert st.owner_warnings == (
             warning.getMessage()
             .replace(str(stale), f"db.sqlite3-owners/{stale.name}")
-            .replace("the 2 session(s)", "the sessions"),
+            .replace("the 2 session(s)", "any sessions"),
         )
     finally:
         st.close()
