@@ -42,8 +42,8 @@ class _Subcommands(MutableMapping[str, _C]):
 
     Importing every command's module cost each ``hrvpace`` run about 0.4 CPU-s (the pipeline,
     pydantic models, numpy, research code) before it parsed a flag; now a run imports the module
-    of the command it runs (``hrvpace --help`` and a mistyped name, which lists the close ones,
-    still look at them all).
+    of the command it runs (``hrvpace --help``, which shows each command's summary, imports
+    them all; a mistyped name is matched against the names alone and imports none).
     """
 
     def __init__(self, made: MutableMapping[str, _C], make: Callable[[str], _C]) -> None:
@@ -54,6 +54,16 @@ class _Subcommands(MutableMapping[str, _C]):
         if name not in self._made and name in _SUBCOMMANDS:
             self._made[name] = self._make(name)
         return self._made[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The command ``name`` (its module imported now), else ``default``.
+
+        Click's ``get_command`` is ``self.commands.get(name)``, and ``Mapping.get`` takes a
+        ``KeyError`` for "no such name": one raised while the command's module loads (a
+        module-level lookup in a dict or ``os.environ``) became "No such command 'scan'. Did
+        you mean 'scan'?". It propagates, as any other error in an import does.
+        """
+        return self[name] if name in self else default  # noqa: SIM401 (that .get is this one)
 
     def __setitem__(self, name: str, command: _C) -> None:
         self._made[name] = command

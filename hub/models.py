@@ -308,10 +308,11 @@ class GroupRename(BaseModel):
 
     Checked by the rules of a new name where the route renames: a group renamed to its own
     name as stored is a no-op that succeeds, also for a name stored before a rule that now
-    refuses it (review rev12: it was 422, and an idempotent script sends it).
+    refuses it, so a script that sets the name it wants can run again.
     """
 
-    # the rules: valid_name; the no-op: hub.store.groups.GroupStore.rename_group
+    # the rules: valid_name; the no-op: hub.store.groups.GroupStore.rename_group (review
+    # rev12: renaming a group to its own name, stored before a rule, was a 422)
 
     model_config = _STRICT
     name: str = Field(

@@ -41,9 +41,10 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.ip_address(value)
     except ValueError:
         pass
-    if value and all(c in "0123456789abcdefx." for c in value):  # inet_aton's short forms
+    short = value.lower()  # inet_aton takes 0X7F.1 as 0x7f.1
+    if short and all(c in "0123456789abcdefx." for c in short):  # inet_aton's short forms
         try:
-            return ipaddress.IPv4Address(socket.inet_aton(value))
+            return ipaddress.IPv4Address(socket.inet_aton(short))
         except OSError:
             return None
     return None
@@ -151,7 +152,12 @@ def host_pattern(value: str) -> str:
     (``bücher.example`` -> ``xn--bcher-kva.example``: clients send the A-label), a name
     IDNA 2008 refuses (an emoji) refused with its ``xn--`` form to list, an IPv4 address only
     dotted-quad (``127.1``, ``0x7f.1``, ``2130706433`` refused, the message giving
-    ``127.0.0.1``), ``%`` and the other code points no host has refused. An IPv6 address in
+    ``127.0.0.1``; ``192.168.001.020`` is octal to a browser, 192.168.1.16, and the message
+    says so), ``%`` and the other code points no host has refused, in the entry as written
+    and as the UTS #46 mapping writes it (``＊`` is ``*``, a soft hyphen alone is ``""``:
+    refused, not listed); an empty label refused (``a..b``, ``.example``). A name ending in
+    a number that is no IPv4 address (``web.1``) is kept: no browser sends it, a client
+    that is not a browser may (RFC 9110 allows it in ``Host``). An IPv6 address in
     brackets, compressed as a browser writes it (``fe80::2`` -> ``[fe80::2]``;
     :func:`_ipv6_text`), a zone id refused (``fe80::2%eth0``: no browser sends one, and the
     check compares without). ``*`` and ``*.example.org`` kept (the suffix by the same rule;
@@ -196,18 +202,29 @@ def host_pattern(value: str) -> str:
 def _host_suffix(value: str, suffix: str) -> str:
     """The name after ``*.`` in an allowed-host pattern, as :func:`_browser_host` writes it.
 
-    ``ValueError`` for no name, another ``*``, or an IP address (``*.10.0.0.1``: a browser
-    reads a host ending in a number as an address, which has no subdomains).
+    ``ValueError`` for no name, another ``*``, or an IP address in any spelling a browser or
+    a socket reads (``*.10.0.0.1``, ``*.1``: a host ending in a number is an address to a
+    browser, and an address has no subdomains), told before the suffix is read as a host, so
+    the message does not offer an address's dotted-quad form to list.
     """
     if not suffix or any(c.isspace() or c in "/@?#*[]" for c in suffix):
         raise ValueError(f"{value!r} is not a host name or a '*.name' pattern")
-    name = _browser_host(value, suffix, _HOST)
-    if _ip(name) is not None:
-        raise ValueError(
-            f"{value!r} matches no host a browser sends: {name!r} is an IP address, which "
-            "has no subdomains; list the addresses"
-        )
+    if _ip(suffix.rstrip(".")) is not None:
+        raise _no_subdomains(value, suffix.lower())
+    name = _mapped_host(value, suffix, _HOST)
+    if _ip(name.rstrip(".")) is not None:  # one in full-width digits: '*.１０.0.0.1'
+        raise _no_subdomains(value, name)
+    _check_number(value, name, _HOST)
     return name
+
+
+def _no_subdomains(value: str, suffix: str) -> ValueError:
+    """The refusal of ``*.`` before an IP address (``suffix``, as written, lower case)."""
+    return ValueError(
+        f"{value!r} matches no host: {suffix!r} is an IP address (a browser reads a host "
+        "ending in a number as one), which has no subdomains; list each name or address "
+        "to allow"
+    )
 
 
 #: The default port of each web scheme: an origin with it is written without (RFC 6454).
@@ -242,7 +259,9 @@ def origin_pattern(value: str) -> str:
     only) and ``null`` (an opaque origin) kept. A path, query, fragment, user name or a port
     that is not a number 1-65535 is refused: an origin has none of them. A host is written
     as a browser sends it or refused (:func:`_browser_host`: a Unicode name to punycode; a
-    short IPv4 form refused; :func:`_ipv6_host`: an IPv6 zone id refused), as is ``*`` in a
+    short IPv4 form refused, a name ending in a number such as ``web.1`` too, as no browser
+    opens a page there; a host the UTS #46 mapping turns empty or into ``*`` or ``:`` refused;
+    :func:`_ipv6_host`: an IPv6 zone id refused), as is ``*`` in a
     host (``http://*.example``: an origin is compared whole, a browser sends one host and
     never a pattern; ``*`` alone, any origin, is kept).
 
@@ -330,43 +349,152 @@ def _browser_host(value: str, host: str, what: str) -> str:
       non-transitional, as browsers do (``ß`` stays ``ß``: ``xn--zca``); a name IDNA 2008
       refuses (an emoji, a symbol: some browsers still take them) is refused, naming the
       problem: list its ``xn--`` form;
-    - a host whose last label is a number (``127.1``, ``2130706433``, ``0x7f.1``,
-      ``0177.0.0.1``) is an IPv4 address to a browser: refused unless written dotted-quad,
-      the message giving that form (``127.0.0.1``);
+    - the name so mapped is checked again (:func:`_check_shape`): the mapping removes some
+      characters (a soft hyphen, a zero-width space) and turns full-width forms into ASCII
+      (``＊`` -> ``*``, ``：`` -> ``:``), so an entry that passed its caller's checks as
+      written could become ``""``, ``*`` or a host with a port;
+    - a host whose last label is a number (:func:`_check_number`: ``127.1``,
+      ``2130706433``, ``0x7f.1``, ``0177.0.0.1``) is an IPv4 address to a browser: refused
+      unless written dotted-quad, the message giving that form (``127.0.0.1``); a name
+      ending in a number that is no address (``web.1``) is an allowed host, not an origin;
     - ``%`` and the other code points no host has (``<>[]^|``, a backslash, controls) are refused.
 
     An IPv6 zone id (``http://[fe80::1%25eth0]``) is refused where the brackets are read
     (:func:`_ipv6_host`).
     """
+    name = _mapped_host(value, host, what)
+    _check_number(value, name, what)
+    return name
+
+
+#: What no host has once mapped (:func:`_check_shape`): the code points of
+#: :data:`_FORBIDDEN_HOST`, and those the callers refuse in an entry as written (``:/?#@``,
+#: ``*``), which UTS #46 makes of full-width forms (``：``, ``＊``).
+_NOT_IN_HOST = _FORBIDDEN_HOST | set(":/?#@*")
+
+
+def _mapped_host(value: str, host: str, what: str) -> str:
+    """``host`` in lower case, a Unicode name in punycode, checked (:func:`_browser_host`)."""
     bad = sorted(set(host) & _FORBIDDEN_HOST)
     if bad:
         raise ValueError(
             f"{value!r} is not {what}: {bad[0]!r} is never in a browser's host "
             "(percent-encoding included: write the host as it reads)"
         )
-    if not host.isascii():
-        host = _punycode_host(value, host, what)
-    host = host.lower()
+    mapped = (host if host.isascii() else _punycode_host(value, host, what)).lower()
+    _check_shape(value, host, mapped, what)
+    return mapped
+
+
+def _check_shape(value: str, written: str, host: str, what: str) -> None:
+    """``ValueError`` unless ``host``, the entry's host ``written`` as mapped, is a host's shape.
+
+    Refused: an empty host, an empty label (``a..b``, ``.example``; one trailing ``.`` is
+    kept, as browsers send it: no resolver reaches a name with an empty label, DNS has
+    none), white space, a control and the characters of :data:`_NOT_IN_HOST`. The callers
+    refuse those characters in the entry as written; UTS #46 makes them of characters they
+    let pass (a soft hyphen or a zero-width space becomes nothing, ``＊`` ``*``), which
+    would list ``""`` (a request with no ``Host``), ``*`` (every host) or ``*.`` (every
+    name with a trailing dot). The message names the entry and, when the mapping made the
+    problem, what the entry became.
+    """
+    fault = _shape_fault(host, what)
+    if fault is None:
+        return
+    if host == written.lower() or _shape_fault(written.lower(), what) == fault:
+        raise ValueError(f"{value!r} is not {what}: {written.lower()!r} {fault}")
+    raise ValueError(
+        f"{value!r} is not {what}: a browser maps its host to {host!r} (full-width forms to "
+        f"ASCII, invisible characters to nothing), which {fault}; write the entry in plain ASCII"
+    )
+
+
+def _shape_fault(host: str, what: str) -> str | None:
+    """Why ``host`` is not a host's shape, said after it (:func:`_check_shape`); else ``None``.
+
+    An allowed host (``what`` is :data:`_HOST`) with a leading ``.`` (``.example.org``, the
+    name and its subdomains elsewhere) is told the two entries that mean that here.
+    """
     labels = host.split(".")
     if len(labels) > 1 and labels[-1] == "":
         labels.pop()
-    last = labels[-1]
-    is_number = last.isdigit() or (
-        last[:2] == "0x" and all(c in "0123456789abcdef" for c in last[2:])
-    )
-    if is_number:  # WHATWG URL: "ends in a number" -> the host is an IPv4 address
-        ip = _ip(".".join(labels))
-        if ip is None:
-            raise ValueError(
-                f"{value!r} is not {what}: {host!r} ends in a number, so a browser reads "
-                "it as an IPv4 address, and it is not one"
-            )
-        if str(ip) != host:
-            raise ValueError(
-                f"{value!r} is not {what} a browser sends: a browser writes that IPv4 "
-                f"address {str(ip)!r}; list it so"
-            )
-    return host
+    bad = sorted(c for c in set(host) if c in _NOT_IN_HOST or c.isspace() or not c.isprintable())
+    if not host:
+        return "is empty"
+    if bad:
+        return f"has {bad[0]!r}, never in a host name"
+    if "" not in labels:
+        return None
+    fault = "has an empty label (a leading '.' or two dots in a row)"
+    rest = ".".join(labels[1:])
+    if what == _HOST and labels[0] == "" and rest and "" not in labels[1:]:
+        fault += f"; for a name and its subdomains list {rest!r} and {'*.' + rest!r}"
+    return fault
+
+
+def _is_number(label: str) -> bool:
+    """Whether a label is a number to a browser's IPv4 parser (WHATWG: "ends in a number")."""
+    hex_digits = "0123456789abcdef"
+    return label.isdigit() or (label[:2] == "0x" and all(c in hex_digits for c in label[2:]))
+
+
+def _check_number(value: str, host: str, what: str) -> None:
+    """``ValueError`` for a host ending in a number that a browser does not send as it is.
+
+    WHATWG URL reads a host whose last label is a number (``127.1``, ``0x7f.1``) as an IPv4
+    address: refused unless it is one written dotted-quad, the message giving that form, and
+    for a number with a leading zero (octal to a browser: ``192.168.001.020`` is
+    192.168.1.16) the form without zeros as well. A name that is not all numbers
+    (``web.1``, ``server.123``) fails a browser's parse, so no browser makes that origin
+    (refused in an origin); a client that is not a browser (a phone app, a container's
+    health check) sends it in ``Host`` as RFC 9110 allows, so it is an allowed host.
+    """
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()
+    if not _is_number(labels[-1]):
+        return
+    ip = _ip(".".join(labels))
+    decimal = _without_leading_zeros(labels)
+    if ip is not None and str(ip) == host:
+        return
+    if ip is not None and decimal is not None and decimal != str(ip):
+        raise ValueError(
+            f"{value!r} is not {what} a browser sends: browsers read a number with a leading "
+            f"zero as octal, so the entry means {ip}; if you meant {decimal}, write it without "
+            f"leading zeros, {decimal!r} (list {str(ip)!r} if you meant that one)"
+        )
+    if ip is not None:
+        raise ValueError(
+            f"{value!r} is not {what} a browser sends: a browser writes that IPv4 "
+            f"address {str(ip)!r}; list it so"
+        )
+    if all(_is_number(label) for label in labels):
+        octal = f" (a number with a leading zero is octal to a browser: write {decimal!r})"
+        raise ValueError(
+            f"{value!r} is not {what}: {host!r} ends in a number, so a browser reads it as an "
+            f"IPv4 address, and it is not one{octal if decimal else ''}"
+        )
+    if what == _ORIGIN:
+        raise ValueError(
+            f"{value!r} is not {what} a browser makes: its host {host!r} ends in a number, so "
+            "a browser reads it as an IPv4 address, which it is not, and opens no page there "
+            "(a client that is not a browser may use the name: list it in allowed_hosts)"
+        )
+
+
+def _without_leading_zeros(labels: list[str]) -> str | None:
+    """Four decimal labels, one with a leading zero, as a dotted quad without; else ``None``.
+
+    ``["192", "168", "001", "020"]`` -> ``"192.168.1.20"``: what the person most likely
+    meant, where a browser reads ``001`` and ``020`` as octal.
+    """
+    if len(labels) != 4 or not all(label.isascii() and label.isdigit() for label in labels):
+        return None
+    if not any(len(label) > 1 and label[0] == "0" for label in labels):
+        return None
+    numbers = [int(label) for label in labels]
+    return ".".join(map(str, numbers)) if all(n <= 255 for n in numbers) else None
 
 
 def _punycode_host(value: str, host: str, what: str) -> str:

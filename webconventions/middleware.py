@@ -148,12 +148,20 @@ class HostCheckMiddleware:
         self.fix = fix
 
     def allows(self, host: str) -> bool:
-        """Whether ``host`` (no port, lower case) matches an allowed pattern."""
+        """Whether ``host`` (no port, lower case) matches an allowed pattern.
+
+        ``""`` (no ``Host``, or a malformed one: :func:`host_of`) only by ``*``, any request:
+        never by an empty entry or the ``.`` of ``*.``, which :func:`host_pattern` refuses
+        and this does not rely on (review of hostsdoc: a soft hyphen was listed as ``""``).
+        """
+        if not host:
+            return "*" in self.allowed
         for pattern in self.allowed:
             if pattern == "*" or host == pattern:
                 return True
-            if pattern.startswith("*.") and host.endswith(pattern[1:]):
-                return True
+            suffix = pattern[1:]  # ".example.org" of "*.example.org"
+            if pattern[:2] == "*." and len(host) > len(suffix) > 1 and host.endswith(suffix):
+                return True  # a subdomain: a label before the suffix (".example.org" is none)
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

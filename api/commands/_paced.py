@@ -406,8 +406,8 @@ def run_paced(
     Every pacing event goes to ``on_event`` (in order) until it returns ``True``, or until
     session time ``until_s``; ``listeners`` get the session's other results (its windows).
     Returns ``True`` when Ctrl-C or SIGTERM stopped the run (the engine keeps what it had done:
-    the caller prints it, marked stopped, then :func:`exit_stopped`), ``False`` when it ended
-    otherwise; ``stop`` (the command's) is told which signal it was. A
+    the caller prints it, marked stopped, then :func:`api.commands._stop.exit_stopped`),
+    ``False`` when it ended otherwise; ``stop`` (the command's) is told which signal it was. A
     SIGTERM is handled as Ctrl-C is: the session is stopped and the device's link closed.
     Only the first counts (:func:`held_signals`; ``held``: the command's, held until its
     summary is printed, else one held while the run runs): a later one while the session
@@ -416,8 +416,9 @@ def run_paced(
     A failing source exits with its reason (exit code 1). A device that
     sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none
     since it connected ends the run with exit code 1 once it has stayed so for
-    :data:`_BPM_ONLY_AFTER_S`: the message says it cannot ``doing`` from bpm, and whether the
-    device offers PPI (``--stream ppi``), by :func:`sensors.probe_rr_intervals`.
+    :data:`api.commands._bpm_only._BPM_ONLY_AFTER_S`: the message says it cannot ``doing``
+    from bpm, and whether the device offers PPI (``--stream ppi``), by
+    :func:`sensors.probe_rr_intervals`.
 
     ``show_status``: print the source's state changes on stderr (a device: connecting,
     connected, reconnecting, no skin contact; JSON lines with ``as_json``). ``cue``: a breathing

@@ -90,9 +90,10 @@ def stoppable() -> Iterator[Stop]:
     """The part of a command that Ctrl-C or SIGTERM stops, with what was done kept.
 
     Within it a Ctrl-C (SIGINT) or a SIGTERM, before the run (choosing the source, assembling the
-    session) or during it (:func:`run_paced`, which stops the session and closes the device's
-    link), ends the block: the :class:`Stop` it yields says which, and the command prints what
-    was done, marked stopped, then :func:`exit_stopped` (exit code 130 or 143).
+    session) or during it (:func:`api.commands._paced.run_paced`, which stops the session and
+    closes the device's link), ends the block: the :class:`Stop` it yields says which, and the
+    command prints what was done, marked stopped, then :func:`exit_stopped` (exit code 130 or
+    143).
     """
     stop = Stop()
 

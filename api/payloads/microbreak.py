@@ -74,7 +74,7 @@ class Reason(Payload):
     details: str = Field(
         default="",
         description="The same reason with the numbers (RMSSD, HR, distance from baseline); "
-        "'' in flags stored before issue 15.",
+        "'' in flags stored by an older version, which kept one sentence only.",
     )
 
 

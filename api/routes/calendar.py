@@ -136,8 +136,9 @@ async def calendar_feed(
 
     Opened by the feed token in ``?token=`` (the subscription URL) or by the API token in the
     ``Authorization`` header; the API token in the URL is refused (401): a subscription URL
-    ends up in calendar apps' sync logs and browser history (attacker review 2026-12-06).
+    ends up in calendar apps' sync logs and browser history.
     """
+    # the API token in ?token= refused: attacker review 2026-12-06
     api_token: str = request.app.state.token
     auth = request.headers.get("authorization", "")
     scheme, _, bearer = auth.partition(" ")

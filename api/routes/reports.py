@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse
 
 from api.errors import STORE_BUSY_RESPONSE, SessionNotFoundError
 from api.research import MissingExtraError
+from api.research.report import build_report, from_session  # here, not in the worker thread
+from api.research.store import load_session
 from api.routes._deps import StorageDep
 from api.sessions import stored_within_cap
 from hrv.errors import HrvpaceError
@@ -28,9 +30,12 @@ _BUILD_LOCK = threading.Lock()
 
 
 def _build(database: Path, session_id: str) -> str:
-    from api.research.report import build_report, from_session
-    from api.research.store import load_session
+    """The report's HTML, built in a worker thread, one at a time.
 
+    matplotlib, imported by the first plot, is so imported by one thread, and its pyplot is not
+    thread-safe. hrvpace's own modules are imported above, on the main thread
+    (tests/api/test_thread_imports.py).
+    """
     with _BUILD_LOCK:
         session = load_session(database, session_id)
         if session.n_beats == 0:

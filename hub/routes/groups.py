@@ -170,7 +170,8 @@ def withdraw_invite(group_id: str, invite_id: str, request: Request) -> dict[str
     closed, with their contributions. The answer counts and names no one, and the group's
     member count (only members who counted) stays as it was. Members who already counted in
     a closed week stay (a released cell was computed over them), and so do members who
-    joined before the hub kept which invite a member joined with (schema 3): they have no link.
+    joined before the hub kept which invite a member joined with (an older hub version): they
+    have no link to an invite.
     404 ``invite_not_found`` when the group has neither the invite nor members who joined
     with it still removable.
     """

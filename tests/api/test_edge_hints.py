@@ -84,6 +84,9 @@ def test_a_disallowed_host_names_the_host_and_the_setting(client: _Client) -> No
             "Host header 'bÃ¼cher.example' malformed: send 'Host: <name>[:port]'",
         ),
         (b"evil.example:80", "Host 'evil.example' not allowed: add it to X_HOSTS"),
+        # a name RFC 9110 allows, which allowed_hosts takes, though no browser sends it
+        (b"web.1:8765", "Host 'web.1' not allowed: add it to X_HOSTS"),
+        (b".example", "Host header '.example' malformed: send 'Host: <name>[:port]'"),
     ],
 )
 def test_the_host_refusal_says_missing_malformed_or_not_allowed(

@@ -183,17 +183,25 @@ def test_the_session_list_declares_its_cursor_and_when_a_summary_is_null(
 _SPHINX_ROLE = re.compile(r":(?:[a-z]+:)?[a-z][a-z0-9_-]*:`")
 
 
-def _sphinx_roles(node: object, at: str = "") -> list[tuple[str, str]]:
-    """Each string in an OpenAPI document (keys too) with a Sphinx role: (where, the text)."""
+#: The project's own bookkeeping, which means nothing to a client's developer: a review
+#: ("review rev12", "attacker review 2026-12-06"), an issue or a schema version by number.
+_BOOKKEEPING = re.compile(r"\brev\d+\b|\breview\b|\bissue \d+|\bschema \d+", re.IGNORECASE)
+
+
+def _sphinx_roles(
+    node: object, at: str = "", pattern: re.Pattern[str] = _SPHINX_ROLE
+) -> list[tuple[str, str]]:
+    """Each string in an OpenAPI document (keys too) with a Sphinx role (or what ``pattern``
+    finds): (where, the text)."""
     if isinstance(node, dict):
         return [
             hit
             for k, v in node.items()
-            for hit in _sphinx_roles(k, at) + _sphinx_roles(v, f"{at}/{k}")
+            for hit in _sphinx_roles(k, at, pattern) + _sphinx_roles(v, f"{at}/{k}", pattern)
         ]
     if isinstance(node, list):
-        return [hit for i, v in enumerate(node) for hit in _sphinx_roles(v, f"{at}/{i}")]
-    if isinstance(node, str) and _SPHINX_ROLE.search(node):
+        return [hit for i, v in enumerate(node) for hit in _sphinx_roles(v, f"{at}/{i}", pattern)]
+    if isinstance(node, str) and pattern.search(node):
         return [(at, node)]
     return []
 
@@ -201,7 +209,8 @@ def _sphinx_roles(node: object, at: str = "") -> list[tuple[str, str]]:
 def test_no_description_has_a_sphinx_role(document: dict[str, Any], tmp_path: Path) -> None:
     """Review: descriptions taken from docstrings named Python objects with Sphinx roles
     (``:data:`api.sessions.STOP_STORE_TIMEOUT_S` ``, ``:class:`Group` ``), which generated
-    clients copy into their own docs, where they mean nothing. The whole served document is
+    clients copy into their own docs, where they mean nothing, nor the project's review and
+    issue numbers. The whole served document is
     walked, and the hub's (a separate app, its own document); the two numbers that replaced
     a role are held to the constants they came from."""
     from pydantic import SecretStr
@@ -224,6 +233,11 @@ def test_no_description_has_a_sphinx_role(document: dict[str, Any], tmp_path: Pa
     assert hub["paths"] and document["paths"]
     assert _sphinx_roles(document) == []
     assert _sphinx_roles(hub) == []
+    # nor the project's bookkeeping (review of hostsdoc: "review rev12" in the hub's
+    # GroupRename, "(schema 3)" in an invite's withdrawal; "attacker review 2026-12-06" in
+    # the calendar feed's, "before issue 15" in a break's reason)
+    assert _sphinx_roles(document, pattern=_BOOKKEEPING) == []
+    assert _sphinx_roles(hub, pattern=_BOOKKEEPING) == []
     stop = " ".join(
         document["paths"]["/api/v1/sessions/{session_id}/stop"]["post"]["description"].split()
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -173,6 +175,8 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
             "*.Bücher.Lan",
             "xn--bcher-kva.example",  # listed twice: once
             "a_b.example",
+            "Web.1",  # no browser sends it (it ends in a number), another client may
+            "*.Swarm.0x1f",
         ],
     )
     assert settings.accepted_hosts[3:] == [
@@ -185,6 +189,8 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         "xn--r8jz45g.xn--zckzah",
         "*.xn--bcher-kva.lan",
         "a_b.example",
+        "web.1",
+        "*.swarm.0x1f",
     ]
     server = serve(settings=settings)
     for host in [
@@ -196,11 +202,23 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         "xn--bcher-kva.example",
         "XN--BCHER-KVA.example:8765",
         "phone.xn--bcher-kva.lan",
+        "web.1:8765",
+        "task.swarm.0x1f",
     ]:
         r = httpx.get(f"{server.url}/api/v1/health", headers={"Host": host}, timeout=10)
         assert r.status_code == 200, (host, r.text)
     r = httpx.get(f"{server.url}/api/v1/health", headers={"Host": "[fe80::4]"}, timeout=10)
     assert r.status_code == 400 and r.json()["code"] == "invalid_host"
+    # review of hostsdoc: "\u200b" was listed as "" and let in a request with no Host or a
+    # malformed one, "*.\u00ad" as "*." every name with a trailing dot. No entry does now.
+    for request in [
+        b"GET /api/v1/health HTTP/1.0\r\n\r\n",  # no Host (HTTP/1.0 may leave it out)
+        b"GET /api/v1/health HTTP/1.1\r\nHost:\r\n\r\n",
+        b"GET /api/v1/health HTTP/1.1\r\nHost: evil.example:1@x\r\n\r\n",
+        b"GET /api/v1/health HTTP/1.1\r\nHost: evil.example.\r\n\r\n",
+        b"GET /api/v1/health HTTP/1.1\r\nHost: .lan\r\n\r\n",
+    ]:
+        assert _raw_status(server, request) == 400, request
     for bad, says in [
         (
             "192.168.1.20:8765",
@@ -214,7 +232,14 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         ("127.1", "address '127.0.0.1'; list it so"),
         ("0x7f.1", "a browser writes that IPv4 address '127.0.0.1'"),
         ("2130706433", "a browser writes that IPv4 address '127.0.0.1'"),
-        ("192.168.001.020", "a browser writes that IPv4 address '192.168.1.16'"),
+        (
+            "192.168.001.020",
+            "browsers read a number with a leading zero as octal, so the entry means "
+            "192.168.1.16; if you meant 192.168.1.20, write it without leading zeros, "
+            "'192.168.1.20'",
+        ),
+        ("192.168.08.1", "a leading zero is octal to a browser: write '192.168.8.1'"),
+        ("0X7F.1", "a browser writes that IPv4 address '127.0.0.1'"),
         ("1.2.3.999", "ends in a number, so a browser reads it as an IPv4 address"),
         ("fe80::2%eth0", "a browser takes no zone id (%eth0) in an IPv6 address; list '[fe80::2]'"),
         ("[fe80::2%25eth0]", "no zone id (%25eth0) in an IPv6 address; list '[fe80::2]'"),
@@ -222,12 +247,48 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         ("☃.net", "'☃.net' is not a host name a browser sends: its label '☃' has no IDNA 2008"),
         ("☃.net", "list the host's punycode (xn--...) form, 'xn--n3h.net'"),
         ("bücher-.example", "form, 'xn--bcher--3ya.example'"),
-        ("*.10.0.0.1", "'10.0.0.1' is an IP address, which has no subdomains"),
+        ("*.10.0.0.1", "'10.0.0.1' is an IP address (a browser reads a host ending"),
+        ("*.10.0.0.1", "which has no subdomains; list each name or address to allow"),
+        # not "list '0.0.0.1'", the address a browser reads '1' as (review of hostsdoc)
+        ("*.1", "'*.1' matches no host: '1' is an IP address"),
+        ("*.10.1", "'*.10.1' matches no host: '10.1' is an IP address"),
+        ("*.1.2.3.999", "'1.2.3.999' ends in a number, so a browser reads it as an IPv4"),
+        ("a..b", "'a..b' is not a host name: 'a..b' has an empty label"),
+        (".example", "for a name and its subdomains list 'example' and '*.example'"),
+        # the UTS #46 mapping removes these or makes them ASCII: the result is checked too
+        ("\u200b", "'\\u200b' is not a host name: a browser maps its host to '' "),
+        ("\u00ad", "maps its host to '' (full-width forms to ASCII, invisible characters"),
+        ("*.\u00ad", "'*.\\xad' is not a host name: a browser maps its host to ''"),
+        ("\u00ad.", "maps its host to '.'"),
+        ("a.\u200b.b", "maps its host to 'a..b'"),
+        ("＊", "maps its host to '*' (full-width"),
+        ("＊", "which has '*', never in a host name; write the entry in plain ASCII"),
+        ("*.＊.example", "maps its host to '*.example'"),
+        ("localhost：8765", "maps its host to 'localhost:8765'"),
+        ("ａ％ｂ.example", "maps its host to 'a%b.example'"),
+        ("a／b", "which has '/', never in a host name"),
+        ("a＠b", "which has '@', never in a host name"),
         ("*.a*.example", "'*.a*.example' is not a host name or a '*.name' pattern"),
     ]:
         with pytest.raises(ConfigError, match=re.escape(says)) as info:
             load_settings(data_dir=tmp_path, token="t", allowed_hosts=[bad])
-        assert "allowed_hosts" in str(info.value)
+        assert "allowed_hosts: " in str(info.value) and repr(bad) in str(info.value), bad
+        assert "'0.0.0.1'" not in str(info.value) and "'10.0.0.1';" not in str(info.value)
+
+
+def _raw_status(server: Server, request: bytes) -> int:
+    """The status of ``request`` sent as it is (httpx always sends a ``Host``)."""
+    u = urlsplit(server.url)
+    assert u.hostname is not None and u.port is not None
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(request)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
 
 
 @pytest.mark.parametrize("wildcard", ["0.0.0.0", "", "::", "[::]", "::0", "0:0:0:0:0:0:0:0", "0"])
@@ -252,6 +313,7 @@ def test_a_bind_address_in_another_spelling_names_the_host_browsers_send(tmp_pat
 
     for bound, name in [
         ("10.1", "10.0.0.1"),
+        ("0X0A.1", "10.0.0.1"),  # inet_aton binds upper-case hex too
         ("fe80::2%eth0", "[fe80::2]"),
         ("[FE80::2%eth0]", "[fe80::2]"),
         ("Bücher.Lan", "xn--bcher-kva.lan"),
@@ -260,6 +322,7 @@ def test_a_bind_address_in_another_spelling_names_the_host_browsers_send(tmp_pat
         assert settings.accepted_hosts == ["127.0.0.1", "localhost", "[::1]", name], bound
     assert url_for("10.1", 8765) == "http://10.0.0.1:8765"
     assert url_for("127.1", 8765) == "http://127.0.0.1:8765"
+    assert url_for("0X7F.1", 8765) == "http://127.0.0.1:8765"
 
 
 def test_allowed_origins_are_normalised_and_a_bad_one_is_refused_by_name(
@@ -321,6 +384,16 @@ def test_allowed_origins_are_written_as_a_browser_sends_them_or_refused_by_name(
         ("http://*.example", "'*' in a host matches nothing"),
         ("http://a%41.example", "'%' is never in a browser's host"),
         ("http://☃.example", "no IDNA 2008 form"),
+        # no browser makes it: a host ending in a number is an IPv4 address to one
+        ("http://web.1:8080", "its host 'web.1' ends in a number, so a browser reads it as"),
+        ("http://192.168.001.020", "a leading zero as octal, so the entry means 192.168.1.16"),
+        ("http://a..b", "'a..b' has an empty label"),
+        # the UTS #46 mapping removes these or makes them ASCII: the result is checked too
+        ("http://\u00ad", "a browser maps its host to '' "),
+        ("http://\u200b:8080", "a browser maps its host to '' "),
+        ("http://＊", "maps its host to '*' (full-width"),
+        ("http://a：80", "maps its host to 'a:80'"),
+        ("http://ａ％ｂ.example", "maps its host to 'a%b.example'"),
     ]:
         with pytest.raises(ConfigError, match=re.escape(says)) as info:
             load_settings(data_dir=tmp_path, token="t", allowed_origins=[bad])

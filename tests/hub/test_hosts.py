@@ -65,9 +65,19 @@ def test_an_ipv6_allowed_host_matches_the_host_header_a_client_sends(tmp_path: P
             "'127.1' is not a host name a browser sends: a browser writes that IPv4 "
             "address '127.0.0.1'; list it so",
         ),
+        # the UTS #46 mapping makes these "", "*." and "*": refused, not listed (review of
+        # hostsdoc: an entry of "" let in requests with no Host, "*" every one)
+        ("\u00ad", "'\\xad' is not a host name: a browser maps its host to '' "),
+        ("\u200b", "'\\u200b' is not a host name: a browser maps its host to '' "),
+        ("*.\u00ad", "'*.\\xad' is not a host name: a browser maps its host to ''"),
+        ("＊", "'＊' is not a host name: a browser maps its host to '*'"),
+        ("hub.example：443", "maps its host to 'hub.example:443'"),
+        ("ａ％ｂ.example", "maps its host to 'a%b.example'"),
+        ("*.1", "'*.1' matches no host: '1' is an IP address"),
+        ("192.168.001.020", "the entry means 192.168.1.16; if you meant 192.168.1.20, write"),
     ],
 )
-def test_an_allowed_host_with_a_port_is_refused_by_name(
+def test_an_allowed_host_no_client_sends_is_refused_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str, says: str
 ) -> None:
     """The check takes no port, so ``hub.example:443`` never matched and every request through

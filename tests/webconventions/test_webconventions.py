@@ -232,6 +232,14 @@ async def test_an_unknown_host_is_a_400_and_subdomain_patterns_match() -> None:
         assert answered == status, host
         assert (problem or {}).get("code") == (None if status == 204 else "invalid_host"), host
     assert host_of("[::1]:8765") == "[::1]" and host_of("[::1]") == "[::1]"
+    # entries host_pattern refuses, given to the check as they are: a missing or malformed
+    # Host ("") and a name with a trailing dot or no label before the suffix stay out
+    unchecked = HostCheckMiddleware(_ok, allowed_hosts=["", "*.", "*.lan"])
+    for headers in [[], [(b"host", b"")], [(b"host", b"a:1@x")], [(b"host", b"evil.")]]:
+        assert (await _call(unchecked, headers))[0] == 400, headers
+    assert (await _call(unchecked, [(b"host", b".lan")]))[0] == 400
+    assert (await _call(unchecked, [(b"host", b"a.lan")]))[0] == 204
+    assert (await _call(HostCheckMiddleware(_ok, allowed_hosts=["*"]), []))[0] == 204  # any
     assert host_of("[::1]x") == host_of("[::1]:1@evil") == host_of("a:\u0661") == ""
 
 
@@ -293,9 +301,13 @@ def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
         ("http://Bücher.my_host.example", "http://xn--bcher-kva.my_host.example"),
         ("http://bücher.ab--cd.example", "http://xn--bcher-kva.ab--cd.example"),
         ("http://ü.x-.example:8080", "http://xn--tda.x-.example:8080"),
-        ("http://ü.example..", "http://xn--tda.example.."),
     ]:
         assert origin_pattern(listed) == sent
+    # Chromium writes an empty label too ("http://xn--tda.example.."), but no resolver reaches
+    # such a name (DNS has no empty label), so no page has that origin; and the UTS #46
+    # mapping makes empty labels of invisible characters (review of hostsdoc): refused
+    with pytest.raises(ValueError, match=r"'ü\.example\.\.' has an empty label"):
+        origin_pattern("http://ü.example..")
     with pytest.raises(ValueError, match=r"label '☃' has no IDNA 2008.*'xn--n3h\.net'"):
         origin_pattern("http://☃.net")
     for invalid in ["http://ü.xn--a.example", "http://\u200dü.example", "http://ü.אa.example"]:
