@@ -42,89 +42,92 @@ def pytest_make_collect_report(
     return report
 
 
-#: The test files that take longest, longest first (seconds from a file's first test to the next
-#: file's first on its worker, in one run of the whole suite as scripts/test.sh runs it:
-#: ``-n 3 --dist loadfile --no-loadscope-reorder``, nothing else on the two cores, 2026-12-06).
+#: The test files that take longest, longest first (seconds from a file's first test to its
+#: last test's end on its worker, in one fresh-clone run of .ci/run as scripts/test.sh runs it:
+#: ``-n 4 --dist loadfile --no-loadscope-reorder``, four workers sharing the two cores, nothing
+#: else running, 2026-12-07; a file's seconds are about twice what it takes alone).
 #: ``scripts/test.sh`` hands files to its workers in collection order: these go first, so that
-#: no long file starts last and keeps one worker busy while the others have nothing left (the
-#: order measured before this one had gone stale: a 86-s file started last and ended the run
-#: 85 s after the other two workers; longest-first ends them within seconds of each other).
-#: Every file of 7 s or more in that run is listed; a file not listed runs after them in the
+#: no long file starts last and keeps one worker busy while the others have nothing left (an
+#: order gone stale once had a 86-s file start last and end the run 85 s after the other
+#: workers; longest-first ends them within seconds of each other: 822-829 s in that run).
+#: Every file of 13 s or more in that run is listed; a file not listed runs after them in the
 #: usual order; a listed file that is gone is ignored. Remeasure with a plugin that writes each
-#: test's start time and worker (``pytest_runtest_logstart``), e.g. after a file grows.
+#: test's start and end time and worker, e.g. after a file grows.
 LONGEST_FIRST = (
-    "web/test_nudges.py",  # 112
-    "sensors/test_ble.py",  # 93
-    "web/test_workday_review.py",  # 86
-    "web/test_prompt_late.py",  # 76
-    "api/test_schemathesis.py",  # 72
-    "web/test_page.py",  # 69
-    "breathing/test_assessment_ursino.py",  # 65
-    "api/test_long_days.py",  # 64
-    "web/test_assessment_card.py",  # 57
-    "test_faults.py",  # 52
-    "api/test_microbreaks.py",  # 49
-    "test_cli_replay.py",  # 47
-    "web/test_break_after_pacing.py",  # 45
-    "hub/test_db.py",  # 38
-    "test_cli_paced_stopped.py",  # 37
-    "sensors/test_record_cli_files.py",  # 32
-    "api/test_live_resume.py",  # 32
-    "web/test_signal_tile.py",  # 30
-    "api/test_replay_paced_export.py",  # 28
-    "hrv/test_rolling_paths.py",  # 28
-    "web/test_prompt_actions.py",  # 28
-    "api/test_commands.py",  # 28
-    "hub/test_api.py",  # 26
-    "hub/test_admin.py",  # 25
-    "test_cli_data_dir.py",  # 24
-    "api/test_dayplan.py",  # 24
-    "web/test_live_socket.py",  # 24
-    "api/test_own_numbers.py",  # 24
-    "sensors/test_templatematch.py",  # 23
-    "web/test_page_ble.py",  # 23
-    "api/test_signal.py",  # 22
-    "api/test_microbreak_plan_quiet.py",  # 21
-    "research/test_report_export.py",  # 21
-    "api/test_recordings.py",  # 18
-    "web/test_beat_backfill.py",  # 18
-    "api/test_devices_ble.py",  # 17
-    "web/test_hub_admin.py",  # 16
-    "web/test_layout_review.py",  # 16
-    "web/test_dayplan_page.py",  # 15
-    "api/test_dayplan_zone.py",  # 15
-    "hub/test_differencing.py",  # 15
-    "research/test_analyze.py",  # 14
-    "api/test_assessment_end.py",  # 14
-    "api/test_assembly.py",  # 13
+    "api/test_schemathesis.py",  # 205
+    "web/test_nudges.py",  # 147
+    "test_faults.py",  # 145
+    "api/test_long_days.py",  # 129
+    "sensors/test_ble.py",  # 118
+    "web/test_prompt_late.py",  # 90
+    "web/test_workday_review.py",  # 89
+    "web/test_page.py",  # 86
+    "web/test_assessment_card.py",  # 79
+    "test_cli_replay.py",  # 78
+    "test_cli_paced_stopped.py",  # 69
+    "api/test_microbreaks.py",  # 69
+    "research/test_report_export.py",  # 59
+    "web/test_break_after_pacing.py",  # 55
+    "hub/test_db.py",  # 47
+    "api/test_replay_paced_export.py",  # 47
+    "api/test_commands.py",  # 46
+    "breathing/test_assessment_ursino.py",  # 46
+    "api/test_live_resume.py",  # 44
+    "hub/test_admin.py",  # 42
+    "hub/test_api.py",  # 41
+    "api/test_dayplan.py",  # 40
+    "research/test_segments.py",  # 40
+    "hub/test_differencing.py",  # 39
+    "test_cli_data_dir.py",  # 38
+    "api/test_own_numbers.py",  # 35
+    "web/test_signal_tile.py",  # 34
+    "api/test_dayplan_zone.py",  # 32
+    "web/test_live_socket.py",  # 31
+    "hub/test_privacy.py",  # 31
+    "api/test_microbreak_plan_quiet.py",  # 31
+    "hrv/test_rolling_paths.py",  # 30
+    "api/test_recordings.py",  # 28
+    "api/test_sessions.py",  # 28
+    "web/test_prompt_actions.py",  # 26
+    "sensors/test_plain_not_rr.py",  # 26
+    "api/test_devices_ble.py",  # 25
+    "web/test_page_ble.py",  # 25
+    "api/test_signal.py",  # 24
+    "test_cli_paced_streams.py",  # 23
+    "research/test_neurokit_names.py",  # 23
+    "test_cli_signals.py",  # 23
+    "breathing/test_microbreak.py",  # 23
+    "sensors/test_templatematch.py",  # 22
+    "web/test_hub_admin.py",  # 22
+    "hrv/test_clean_mitdb.py",  # 22
+    "sensors/test_record_cli_files.py",  # 22
+    "research/test_analyze.py",  # 21
+    "research/test_ectopy_warning.py",  # 20
+    "web/test_beat_backfill.py",  # 20
+    "api/test_breathing.py",  # 20
+    "test_cli_breathing.py",  # 20
+    "api/test_generated_client.py",  # 19
+    "web/test_share_settings.py",  # 19
+    "api/test_assembly.py",  # 19
+    "web/test_dayplan_page.py",  # 19
+    "hrv/test_clean_injected.py",  # 19
+    "hub/test_interventions.py",  # 18
+    "web/test_layout_review.py",  # 18
+    "web/test_break_banner.py",  # 18
+    "api/test_assessment_end.py",  # 17
+    "sensors/test_signal_polarity.py",  # 17
+    "api/test_datadir_lock.py",  # 17
+    "web/test_workday_card.py",  # 16
+    "api/test_dayplan_review.py",  # 16
+    "sensors/test_signal_not_ecg.py",  # 16
+    "sensors/test_signal_low_quality.py",  # 16
+    "api/test_prompt_answers.py",  # 15
+    "test_cli_cut_off.py",  # 15
+    "research/test_dask_cluster.py",  # 14
+    "api/test_ws_origin.py",  # 14
+    "research/test_folder.py",  # 14
     "webconventions/test_serving_limits.py",  # 13
-    "hub/test_privacy.py",  # 13
-    "api/test_breathing.py",  # 12
-    "research/test_segments.py",  # 12
-    "web/test_share_settings.py",  # 12
-    "test_cli_paced_streams.py",  # 11
-    "sensors/test_plain_not_rr.py",  # 11
-    "sensors/test_signal_not_ecg.py",  # 11
-    "web/test_break_banner.py",  # 11
-    "api/test_sessions.py",  # 11
-    "web/test_workday_card.py",  # 11
-    "research/test_neurokit_names.py",  # 10
-    "api/test_prompt_answers.py",  # 10
-    "test_cli_signals.py",  # 10
-    "api/test_dayplan_review.py",  # 10
-    "sensors/test_signal_polarity.py",  # 10
-    "api/test_ws_origin.py",  # 10
-    "test_cli_breathing.py",  # 9
-    "web/test_chart_labels.py",  # 9
-    "test_cli_cut_off.py",  # 9
-    "research/test_ectopy_warning.py",  # 9
-    "api/test_generated_client.py",  # 8
-    "hrv/test_clean_mitdb.py",  # 8
-    "sensors/test_record_streams.py",  # 8
-    "hrv/test_clean_injected.py",  # 8
-    "breathing/test_microbreak.py",  # 7
-    "research/test_folder.py",  # 7
-    "hub/test_interventions.py",  # 7
+    "hub/test_hosts.py",  # 13
 )
 
 
