@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import string
 from collections.abc import Sequence
 
 import idna
@@ -575,26 +576,41 @@ def _punycode_hint(mapped: str) -> str:
 
 
 def host_of(host_header: str) -> str:
-    """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
+    r"""The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
 
-    An IPv6 address comes compressed, as :func:`host_pattern` writes allowed ones. A header
-    whose port part is not digits (``127.0.0.1:1@evil``, ``[::1]x``) gives ``""``, which no
-    allowed host matches (RFC 9110 7.2: ``host [ ":" port ]``, ``port = *DIGIT``; attacker
-    review 2026-12-06: ``127.0.0.1:1@evil`` passed as ``127.0.0.1``).
+    RFC 9110 7.2 ``host [ ":" port ]``, ``port = *DIGIT``, the host either a bracketed IPv6
+    address (compressed here, as :func:`host_pattern` writes allowed ones; a zone id
+    dropped) or a name of ASCII letters, digits, ``-``, ``.`` and ``_`` with no empty label
+    (one trailing ``.`` kept, as ``localhost.`` is sent and listed), in lower case. Anything
+    else gives ``""``, a malformed ``Host`` that only ``*`` lets in: a port part that is not
+    digits (``127.0.0.1:1@evil``, ``[::1]x``; attacker review 2026-12-06: it passed as
+    ``127.0.0.1``), and what came before the first ``:`` unchecked until review
+    rev_hostsfix: ``evil.com@a.example.org``, ``evil.com/a.example.org``,
+    ``evil.com a.example.org``, ``[a.example.org`` (no ``]``) and ``..example.org`` all
+    ended in ``.example.org`` and matched ``*.example.org``. Only ASCII spaces and tabs
+    around the header are dropped (RFC 9110 5.5 ``OWS``): ``str.strip`` also dropped
+    ``\x85`` and ``\xa0``, so ``localhost\x85`` passed as ``localhost``.
     """
-    host_header = host_header.strip().lower()
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        if end <= 0:
-            return host_header
-        if not _is_port_part(host_header[end + 1 :]):
+    text = host_header.strip(" \t")
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or not _is_port_part(text[end + 1 :]):
             return ""
-        ip = _ip(host_header[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
-        if isinstance(ip, ipaddress.IPv6Address):
-            return f"[{_ipv6_text(ip)}]"
-        return host_header[: end + 1]
-    host, colon, port = host_header.partition(":")
-    return host if _is_port_part(colon + port) else ""
+        ip = _ip(text[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
+        return f"[{_ipv6_text(ip)}]" if isinstance(ip, ipaddress.IPv6Address) else ""
+    host, colon, port = text.partition(":")
+    if not _is_port_part(colon + port) or not host or not set(host) <= _NAME_CHARACTERS:
+        return ""
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()
+    return "" if "" in labels else host.lower()
+
+
+#: What a name in a ``Host`` header is made of (:func:`host_of`): RFC 3986's unreserved
+#: characters a host name has, ``_`` too (``my_service``, a container's name), no ``~``;
+#: letters in either case, checked before lower-casing (``"\u212a".lower()`` is ``"k"``).
+_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._")
 
 
 def _is_port_part(rest: str) -> bool:

@@ -219,6 +219,22 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         b"GET /api/v1/health HTTP/1.1\r\nHost: .lan\r\n\r\n",
     ]:
         assert _raw_status(server, request) == 400, request
+    # review rev_hostsfix: the part before the first ":" was not checked, so these ended in
+    # ".lan" and matched "*.lan" (200); str.strip dropped "\x85": "localhost\x85" passed
+    for host in [
+        b"evil.com@a.lan",
+        b"evil.com/a.lan",
+        b"evil.com a.lan",
+        b"[a.lan",
+        b"..lan",
+        b"localhost\x85",
+        b"localhost\xa0",
+    ]:
+        request = b"GET /api/v1/health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+        assert _raw_status(server, request) == 400, host
+    for host in [b"a.lan", b"localhost", b"localhost \t"]:  # the same request, well formed
+        request = b"GET /api/v1/health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+        assert _raw_status(server, request) == 200, host
     for bad, says in [
         (
             "192.168.1.20:8765",

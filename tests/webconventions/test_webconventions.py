@@ -237,10 +237,23 @@ async def test_an_unknown_host_is_a_400_and_subdomain_patterns_match() -> None:
     unchecked = HostCheckMiddleware(_ok, allowed_hosts=["", "*.", "*.lan"])
     for headers in [[], [(b"host", b"")], [(b"host", b"a:1@x")], [(b"host", b"evil.")]]:
         assert (await _call(unchecked, headers))[0] == 400, headers
+    # review rev_hostsfix: what came before the first ":" was not checked, so these ended
+    # in ".lan" and matched "*.lan"; str.strip dropped "\x85", "localhost\x85" passed
+    for host in [b"evil.com@a.lan", b"evil.com/a.lan", b"evil.com a.lan", b"[a.lan", b"..lan"]:
+        answered, problem = await _call(unchecked, [(b"host", host)])
+        assert answered == 400 and problem is not None, host
+        assert "malformed" in problem["detail"], (host, problem)
+    local = HostCheckMiddleware(_ok, allowed_hosts=["localhost", "my_service", "*.lan"])
+    for host in [b"localhost\x85", b"localhost\xa0", b"\x85localhost", b"localhost\x1c"]:
+        assert (await _call(local, [(b"host", host)]))[0] == 400, host
+    for host in [b" localhost\t", b"LocalHost:80", b"my_service:1", b"a.B.lan"]:
+        assert (await _call(local, [(b"host", host)]))[0] == 204, host
     assert (await _call(unchecked, [(b"host", b".lan")]))[0] == 400
     assert (await _call(unchecked, [(b"host", b"a.lan")]))[0] == 204
     assert (await _call(HostCheckMiddleware(_ok, allowed_hosts=["*"]), []))[0] == 204  # any
     assert host_of("[::1]x") == host_of("[::1]:1@evil") == host_of("a:\u0661") == ""
+    assert host_of("[a.lan") == host_of("[v1.x]") == host_of("\u212a.lan") == ""
+    assert host_of("[FE80:0::2%25eth0]:80") == "[fe80::2]"  # no zone id, as in host_pattern
 
 
 def test_the_announcing_server_calls_back_once_it_answers_on_its_socket() -> None:
