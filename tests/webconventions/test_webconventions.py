@@ -329,6 +329,20 @@ def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
         assert "form, '" not in str(info.value)
 
 
+def test_an_ascii_xn_label_is_taken_only_if_a_browser_decodes_it() -> None:
+    """Review rev_hostsfix: an ASCII ``xn--`` label was never decoded, so ``xn--a`` and
+    ``http://xn--a`` were listed though no browser sends them; the ``xn--`` forms a
+    refusal tells the person to list (``xn--n3h.net``, ``xn--bcher--3ya``) stay taken."""
+    for entry in ["xn--a", "xn--", "xn--zz.example", "*.xn--a", "xn--abc-", "xn--ab-a"]:
+        with pytest.raises(ValueError, match="is not the punycode of a name a browser takes"):
+            host_pattern(entry)
+    with pytest.raises(ValueError, match="'http://xn--a' is not an origin a browser sends"):
+        origin_pattern("http://xn--a")
+    for entry in ["xn--bcher-kva.example", "xn--n3h.net", "xn--bcher--3ya.example", "xn--zca"]:
+        assert host_pattern(entry.upper()) == entry
+        assert origin_pattern(f"http://{entry}") == f"http://{entry}"
+
+
 def test_a_unicode_label_idna_2008_refuses_for_hyphens_or_length_gets_its_punycode() -> None:
     """rev13 review: a non-ASCII label keeps IDNA 2008's hyphen and length rules (WHATWG's
     CheckHyphens and VerifyDnsLength are false, so a browser may send its ``xn--`` form); the
