@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import string
 from collections.abc import Sequence
 
 import idna
@@ -155,7 +156,8 @@ def host_pattern(value: str) -> str:
     ``127.0.0.1``; ``192.168.001.020`` is octal to a browser, 192.168.1.16, and the message
     says so), ``%`` and the other code points no host has refused, in the entry as written
     and as the UTS #46 mapping writes it (``＊`` is ``*``, a soft hyphen alone is ``""``:
-    refused, not listed); an empty label refused (``a..b``, ``.example``). A name ending in
+    refused, not listed); an empty label refused (``a..b``, ``.example``); an ``xn--`` label
+    a browser does not decode refused (``xn--a``: :func:`_check_a_label`). A name ending in
     a number that is no IPv4 address (``web.1``) is kept: no browser sends it, a client
     that is not a browser may (RFC 9110 allows it in ``Host``). An IPv6 address in
     brackets, compressed as a browser writes it (``fe80::2`` -> ``[fe80::2]``;
@@ -383,7 +385,45 @@ def _mapped_host(value: str, host: str, what: str) -> str:
         )
     mapped = (host if host.isascii() else _punycode_host(value, host, what)).lower()
     _check_shape(value, host, mapped, what)
+    if host.isascii():  # a Unicode host's xn-- labels are checked as it is converted
+        for label in mapped.split("."):
+            _check_a_label(value, label, what)
     return mapped
+
+
+def _check_a_label(value: str, label: str, what: str) -> None:
+    """``ValueError`` for an ASCII ``xn--`` label no browser sends (review rev_hostsfix).
+
+    A browser's UTS #46 ToASCII decodes an ``xn--`` label and fails the host unless the
+    punycode decodes to a non-empty, non-ASCII label that UTS #46 leaves as it is (no upper
+    case, nothing disallowed) and that encodes back to the same label; so ``xn--a``,
+    ``xn--`` and ``xn--abc-`` never match a client. Not IDNA 2008's stricter rules: a label
+    it refuses for a code point (``xn--n3h``, the snowman) or for a hyphen or length rule
+    WHATWG skips is what :func:`_punycode_host` tells the person to list, and browsers send
+    it.
+    """
+    if not label.startswith("xn--"):
+        return
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+        ok = bool(decoded) and not decoded.isascii()
+        ok = ok and "xn--" + decoded.encode("punycode").decode("ascii") == label
+        ok = ok and idna.uts46_remap(decoded, std3_rules=False, transitional=False) == decoded
+    except (UnicodeError, idna.IDNAError):
+        ok = False
+    if ok:
+        try:
+            idna.ulabel(label)
+        except idna.InvalidCodepoint:
+            pass
+        except idna.IDNAError:
+            ok = _whatwg_skips(decoded)
+    if not ok:
+        raise ValueError(
+            f"{value!r} is not {what} a browser sends: its label {label!r} is not the punycode "
+            "of a name a browser takes (a browser decodes an xn-- label and refuses the host "
+            "when that fails): write the name in Unicode, or its xn-- form as a browser writes it"
+        )
 
 
 def _check_shape(value: str, written: str, host: str, what: str) -> None:
@@ -401,8 +441,11 @@ def _check_shape(value: str, written: str, host: str, what: str) -> None:
     fault = _shape_fault(host, what)
     if fault is None:
         return
-    if host == written.lower() or _shape_fault(written.lower(), what) == fault:
-        raise ValueError(f"{value!r} is not {what}: {written.lower()!r} {fault}")
+    as_written = fault if host == written.lower() else _shape_fault(written.lower(), what)
+    if as_written is not None and as_written.split(";")[0] == fault.split(";")[0]:
+        # the entry as written has the fault (".Bücher.example": the leading '.', not the
+        # mapping; review rev_hostsfix), its advice in the entry's own spelling
+        raise ValueError(f"{value!r} is not {what}: {written.lower()!r} {as_written}")
     raise ValueError(
         f"{value!r} is not {what}: a browser maps its host to {host!r} (full-width forms to "
         f"ASCII, invisible characters to nothing), which {fault}; write the entry in plain ASCII"
@@ -428,8 +471,29 @@ def _shape_fault(host: str, what: str) -> str | None:
     fault = "has an empty label (a leading '.' or two dots in a row)"
     rest = ".".join(labels[1:])
     if what == _HOST and labels[0] == "" and rest and "" not in labels[1:]:
-        fault += f"; for a name and its subdomains list {rest!r} and {'*.' + rest!r}"
+        fault += _leading_dot_advice(rest)
     return fault
+
+
+def _leading_dot_advice(rest: str) -> str:
+    """What to list for ``.rest`` (:func:`_shape_fault`): ``rest`` and ``*.rest``, those taken.
+
+    Each is offered only if :func:`host_pattern` takes it (review rev_hostsfix: ``.1``,
+    ``.10.0.0.1`` were told to list ``*.1``, ``*.10.0.0.1``, refused: an address has no
+    subdomains); ``""`` when it takes neither (``.1``: ``1`` is ``0.0.0.1`` to a browser).
+    """
+    taken = []
+    for entry in (rest, f"*.{rest}"):
+        try:
+            host_pattern(entry)
+        except ValueError:
+            continue
+        taken.append(entry)
+    if len(taken) == 2:
+        return f"; for a name and its subdomains list {taken[0]!r} and {taken[1]!r}"
+    if taken and _ip(rest.rstrip(".")) is not None:
+        return f"; list {taken[0]!r} (an IP address has no subdomains)"
+    return f"; list {taken[0]!r}" if taken else ""
 
 
 def _is_number(label: str) -> bool:
@@ -444,7 +508,9 @@ def _check_number(value: str, host: str, what: str) -> None:
     WHATWG URL reads a host whose last label is a number (``127.1``, ``0x7f.1``) as an IPv4
     address: refused unless it is one written dotted-quad, the message giving that form, and
     for a number with a leading zero (octal to a browser: ``192.168.001.020`` is
-    192.168.1.16) the form without zeros as well. A name that is not all numbers
+    192.168.1.16) the form without zeros as well; a dotted quad with a trailing ``.``
+    (``127.0.0.1.``) is told that the dot is the problem (a browser drops it), not to list
+    an address that may be listed already. A name that is not all numbers
     (``web.1``, ``server.123``) fails a browser's parse, so no browser makes that origin
     (refused in an origin); a client that is not a browser (a phone app, a container's
     health check) sends it in ``Host`` as RFC 9110 allows, so it is an allowed host.
@@ -463,6 +529,12 @@ def _check_number(value: str, host: str, what: str) -> None:
             f"{value!r} is not {what} a browser sends: browsers read a number with a leading "
             f"zero as octal, so the entry means {ip}; if you meant {decimal}, write it without "
             f"leading zeros, {decimal!r} (list {str(ip)!r} if you meant that one)"
+        )
+    if ip is not None and host.endswith(".") and str(ip) == host[:-1]:
+        raise ValueError(
+            f"{value!r} is not {what} a browser sends: the trailing '.' is the problem; a "
+            f"browser drops it after an IPv4 address and sends {host[:-1]!r}, the entry "
+            "without the dot"
         )
     if ip is not None:
         raise ValueError(
@@ -575,26 +647,41 @@ def _punycode_hint(mapped: str) -> str:
 
 
 def host_of(host_header: str) -> str:
-    """The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
+    r"""The host part of a ``Host`` header: ``[::1]:8765`` -> ``[::1]``, ``a:80`` -> ``a``.
 
-    An IPv6 address comes compressed, as :func:`host_pattern` writes allowed ones. A header
-    whose port part is not digits (``127.0.0.1:1@evil``, ``[::1]x``) gives ``""``, which no
-    allowed host matches (RFC 9110 7.2: ``host [ ":" port ]``, ``port = *DIGIT``; attacker
-    review 2026-12-06: ``127.0.0.1:1@evil`` passed as ``127.0.0.1``).
+    RFC 9110 7.2 ``host [ ":" port ]``, ``port = *DIGIT``, the host either a bracketed IPv6
+    address (compressed here, as :func:`host_pattern` writes allowed ones; a zone id
+    dropped) or a name of ASCII letters, digits, ``-``, ``.`` and ``_`` with no empty label
+    (one trailing ``.`` kept, as ``localhost.`` is sent and listed), in lower case. Anything
+    else gives ``""``, a malformed ``Host`` that only ``*`` lets in: a port part that is not
+    digits (``127.0.0.1:1@evil``, ``[::1]x``; attacker review 2026-12-06: it passed as
+    ``127.0.0.1``), and what came before the first ``:`` unchecked until review
+    rev_hostsfix: ``evil.com@a.example.org``, ``evil.com/a.example.org``,
+    ``evil.com a.example.org``, ``[a.example.org`` (no ``]``) and ``..example.org`` all
+    ended in ``.example.org`` and matched ``*.example.org``. Only ASCII spaces and tabs
+    around the header are dropped (RFC 9110 5.5 ``OWS``): ``str.strip`` also dropped
+    ``\x85`` and ``\xa0``, so ``localhost\x85`` passed as ``localhost``.
     """
-    host_header = host_header.strip().lower()
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        if end <= 0:
-            return host_header
-        if not _is_port_part(host_header[end + 1 :]):
+    text = host_header.strip(" \t")
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or not _is_port_part(text[end + 1 :]):
             return ""
-        ip = _ip(host_header[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
-        if isinstance(ip, ipaddress.IPv6Address):
-            return f"[{_ipv6_text(ip)}]"
-        return host_header[: end + 1]
-    host, colon, port = host_header.partition(":")
-    return host if _is_port_part(colon + port) else ""
+        ip = _ip(text[1:end])  # one spelling of an IPv6 address: [fe80:0::2] = [fe80::2]
+        return f"[{_ipv6_text(ip)}]" if isinstance(ip, ipaddress.IPv6Address) else ""
+    host, colon, port = text.partition(":")
+    if not _is_port_part(colon + port) or not host or not set(host) <= _NAME_CHARACTERS:
+        return ""
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()
+    return "" if "" in labels else host.lower()
+
+
+#: What a name in a ``Host`` header is made of (:func:`host_of`): RFC 3986's unreserved
+#: characters a host name has, ``_`` too (``my_service``, a container's name), no ``~``;
+#: letters in either case, checked before lower-casing (``"\u212a".lower()`` is ``"k"``).
+_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._")
 
 
 def _is_port_part(rest: str) -> bool:

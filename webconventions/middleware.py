@@ -193,7 +193,7 @@ class HostCheckMiddleware:
         send_one = "send 'Host: <name>[:port]'"
         if header is None:
             return f"Host header missing: {send_one}"
-        if not header.strip():
+        if not header.strip(" \t"):  # as host_of strips it
             return f"Host header empty: {send_one}"
         try:
             well_formed = "*" not in host and host_pattern(host) == host

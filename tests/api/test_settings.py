@@ -219,6 +219,22 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         b"GET /api/v1/health HTTP/1.1\r\nHost: .lan\r\n\r\n",
     ]:
         assert _raw_status(server, request) == 400, request
+    # review rev_hostsfix: the part before the first ":" was not checked, so these ended in
+    # ".lan" and matched "*.lan" (200); str.strip dropped "\x85": "localhost\x85" passed
+    for host in [
+        b"evil.com@a.lan",
+        b"evil.com/a.lan",
+        b"evil.com a.lan",
+        b"[a.lan",
+        b"..lan",
+        b"localhost\x85",
+        b"localhost\xa0",
+    ]:
+        request = b"GET /api/v1/health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+        assert _raw_status(server, request) == 400, host
+    for host in [b"a.lan", b"localhost", b"localhost \t"]:  # the same request, well formed
+        request = b"GET /api/v1/health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+        assert _raw_status(server, request) == 200, host
     for bad, says in [
         (
             "192.168.1.20:8765",
@@ -269,11 +285,33 @@ def test_allowed_hosts_are_written_as_a_browser_sends_them_or_refused_by_name(
         ("a／b", "which has '/', never in a host name"),
         ("a＠b", "which has '@', never in a host name"),
         ("*.a*.example", "'*.a*.example' is not a host name or a '*.name' pattern"),
+        # review rev_hostsfix: an ASCII xn-- label was never decoded; no browser sends these
+        ("xn--a", "'xn--a' is not a host name a browser sends: its label 'xn--a' is not the"),
+        ("xn--", "its label 'xn--' is not the punycode of a name a browser takes"),
+        ("xn--a.example", "its label 'xn--a' is not the punycode"),
+        ("*.xn--a", "'*.xn--a' is not a host name a browser sends: its label 'xn--a'"),
+        ("XN--ZZ.example", "its label 'xn--zz' is not the punycode"),
+        # and the advice given is advice the setting takes
+        (".1", "'.1' is not a host name: '.1' has an empty label"),
+        (".127.1", "'.127.1' has an empty label"),
+        (".10.0.0.1", "has an empty label (a leading '.' or two dots in a row); list '10.0.0.1'"),
+        (".Bücher.example", "'.bücher.example' has an empty label (a leading '.'"),
+        (".Bücher.example", "list 'bücher.example' and '*.bücher.example'"),
+        ("127.0.0.1.", "the trailing '.' is the problem; a browser drops it after an IPv4"),
+        ("10.0.0.1.", "address and sends '10.0.0.1', the entry without the dot"),
     ]:
         with pytest.raises(ConfigError, match=re.escape(says)) as info:
             load_settings(data_dir=tmp_path, token="t", allowed_hosts=[bad])
         assert "allowed_hosts: " in str(info.value) and repr(bad) in str(info.value), bad
         assert "'0.0.0.1'" not in str(info.value) and "'10.0.0.1';" not in str(info.value)
+        if bad.startswith("."):  # not '*.1', '*.10.0.0.1': refused (review rev_hostsfix)
+            assert "'*.1" not in str(info.value) and "'*.10" not in str(info.value), bad
+        if bad == ".Bücher.example":  # the leading dot is the fault, not the mapping
+            assert "maps its host" not in str(info.value)
+        if bad.endswith(".") and bad[:1].isdigit():  # '127.0.0.1' may be listed already
+            assert "list it so" not in str(info.value)
+    for advice in ["10.0.0.1", "bücher.example", "*.bücher.example", "xn--n3h.net"]:
+        load_settings(data_dir=tmp_path, token="t", allowed_hosts=[advice])  # taken
 
 
 def _raw_status(server: Server, request: bytes) -> int:

@@ -75,6 +75,8 @@ def test_an_ipv6_allowed_host_matches_the_host_header_a_client_sends(tmp_path: P
         ("ａ％ｂ.example", "maps its host to 'a%b.example'"),
         ("*.1", "'*.1' matches no host: '1' is an IP address"),
         ("192.168.001.020", "the entry means 192.168.1.16; if you meant 192.168.1.20, write"),
+        ("*.xn--a", "its label 'xn--a' is not the punycode of a name a browser takes"),
+        (".10.0.0.1", "has an empty label (a leading '.' or two dots in a row); list '10.0.0.1'"),
     ],
 )
 def test_an_allowed_host_no_client_sends_is_refused_by_name(

@@ -237,10 +237,23 @@ async def test_an_unknown_host_is_a_400_and_subdomain_patterns_match() -> None:
     unchecked = HostCheckMiddleware(_ok, allowed_hosts=["", "*.", "*.lan"])
     for headers in [[], [(b"host", b"")], [(b"host", b"a:1@x")], [(b"host", b"evil.")]]:
         assert (await _call(unchecked, headers))[0] == 400, headers
+    # review rev_hostsfix: what came before the first ":" was not checked, so these ended
+    # in ".lan" and matched "*.lan"; str.strip dropped "\x85", "localhost\x85" passed
+    for host in [b"evil.com@a.lan", b"evil.com/a.lan", b"evil.com a.lan", b"[a.lan", b"..lan"]:
+        answered, problem = await _call(unchecked, [(b"host", host)])
+        assert answered == 400 and problem is not None, host
+        assert "malformed" in problem["detail"], (host, problem)
+    local = HostCheckMiddleware(_ok, allowed_hosts=["localhost", "my_service", "*.lan"])
+    for host in [b"localhost\x85", b"localhost\xa0", b"\x85localhost", b"localhost\x1c"]:
+        assert (await _call(local, [(b"host", host)]))[0] == 400, host
+    for host in [b" localhost\t", b"LocalHost:80", b"my_service:1", b"a.B.lan"]:
+        assert (await _call(local, [(b"host", host)]))[0] == 204, host
     assert (await _call(unchecked, [(b"host", b".lan")]))[0] == 400
     assert (await _call(unchecked, [(b"host", b"a.lan")]))[0] == 204
     assert (await _call(HostCheckMiddleware(_ok, allowed_hosts=["*"]), []))[0] == 204  # any
     assert host_of("[::1]x") == host_of("[::1]:1@evil") == host_of("a:\u0661") == ""
+    assert host_of("[a.lan") == host_of("[v1.x]") == host_of("\u212a.lan") == ""
+    assert host_of("[FE80:0::2%25eth0]:80") == "[fe80::2]"  # no zone id, as in host_pattern
 
 
 def test_the_announcing_server_calls_back_once_it_answers_on_its_socket() -> None:
@@ -314,6 +327,20 @@ def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
         with pytest.raises(ValueError, match="has no IDNA 2008 form") as info:
             origin_pattern(invalid)  # Chromium refuses these too: no xn-- form offered
         assert "form, '" not in str(info.value)
+
+
+def test_an_ascii_xn_label_is_taken_only_if_a_browser_decodes_it() -> None:
+    """Review rev_hostsfix: an ASCII ``xn--`` label was never decoded, so ``xn--a`` and
+    ``http://xn--a`` were listed though no browser sends them; the ``xn--`` forms a
+    refusal tells the person to list (``xn--n3h.net``, ``xn--bcher--3ya``) stay taken."""
+    for entry in ["xn--a", "xn--", "xn--zz.example", "*.xn--a", "xn--abc-", "xn--ab-a"]:
+        with pytest.raises(ValueError, match="is not the punycode of a name a browser takes"):
+            host_pattern(entry)
+    with pytest.raises(ValueError, match="'http://xn--a' is not an origin a browser sends"):
+        origin_pattern("http://xn--a")
+    for entry in ["xn--bcher-kva.example", "xn--n3h.net", "xn--bcher--3ya.example", "xn--zca"]:
+        assert host_pattern(entry.upper()) == entry
+        assert origin_pattern(f"http://{entry}") == f"http://{entry}"
 
 
 def test_a_unicode_label_idna_2008_refuses_for_hyphens_or_length_gets_its_punycode() -> None:
