@@ -881,8 +881,19 @@ def test_a_signal_while_a_busy_database_keeps_the_session_waiting(tmp_path: Path
         # the database opened (a file of the process's), then its first write, the session,
         # waits: it is made at once after the opening's few reads
         fds = Path(f"/proc/{proc.pid}/fd")
+        want = os.path.realpath(database)
+
+        def has_it_open() -> bool:
+            for fd in fds.iterdir():
+                try:  # a descriptor listed can close before it is read (module imports)
+                    if os.readlink(fd) == want:
+                        return True
+                except FileNotFoundError:
+                    continue
+            return False
+
         deadline = time.monotonic() + 60
-        while not any(os.path.realpath(fd) == os.path.realpath(database) for fd in fds.iterdir()):
+        while not has_it_open():
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.01)
         time.sleep(1.0)
