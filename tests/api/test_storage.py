@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -723,6 +724,31 @@ def test_an_error_while_opening_is_a_storage_error_naming_the_file(
     _open(tmp_path).close()  # the failed opening released its owner
 
 
+def _late_opening(db: Path, meanwhile: Callable[[], None]) -> Any:
+    """A connection to ``db`` (left at schema 7) whose migration reads version 7, then, when it
+    asks for the write lock (``BEGIN IMMEDIATE``), finds ``meanwhile()`` done: another
+    opening's work while it waited. Its ``conn`` is the real connection."""
+    from api.storage.connection import connect
+
+    conn = connect(db)
+    for number in range(7):
+        conn.executescript(MIGRATIONS[number])
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+
+    class Late:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn, self.waited = conn, False
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "BEGIN IMMEDIATE" and not self.waited:
+                self.waited = True
+                meanwhile()
+            return self.conn.execute(sql, *args)
+
+    return Late(connect(db))
+
+
 def test_two_openings_migrating_at_once_apply_each_step_once(tmp_path: Path) -> None:
     """The second of two openings (``serve`` started with ``replay --store`` after an upgrade)
     read the version before waiting for the write lock, and ran migration 8 again: "duplicate
@@ -731,30 +757,18 @@ def test_two_openings_migrating_at_once_apply_each_step_once(tmp_path: Path) -> 
     from api.storage.schema import migrate
 
     db = tmp_path / "db.sqlite3"
-    conn = connect(db)
-    for number in range(7):
-        conn.executescript(MIGRATIONS[number])
-    conn.execute("PRAGMA user_version = 7")
-    conn.close()
 
-    class Late:  # read version 7, then the other opening migrates while it waits for the lock
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn, self.waited = conn, False
+    def other_opening() -> None:
+        other = connect(db)
+        migrate(other)
+        other.close()
 
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-            if sql == "BEGIN IMMEDIATE" and not self.waited:
-                self.waited = True
-                other = connect(db)
-                migrate(other)
-                other.close()
-            return self.conn.execute(sql, *args)
-
-    late = connect(db)
+    late = _late_opening(db, other_opening)
     try:
-        assert migrate(Late(late)) == len(MIGRATIONS)  # type: ignore[arg-type]
-        assert late.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert migrate(late) == len(MIGRATIONS)
+        assert late.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     finally:
-        late.close()
+        late.conn.close()
 
 
 def test_a_newer_hrvpace_migrating_while_this_one_waits_is_refused(tmp_path: Path) -> None:
@@ -765,33 +779,21 @@ def test_a_newer_hrvpace_migrating_while_this_one_waits_is_refused(tmp_path: Pat
     from api.storage.schema import migrate
 
     db = tmp_path / "db.sqlite3"
-    conn = connect(db)
-    for number in range(7):
-        conn.executescript(MIGRATIONS[number])
-    conn.execute("PRAGMA user_version = 7")
-    conn.close()
 
-    class Late:  # read version 7, then a newer hrvpace migrates while it waits for the lock
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn, self.waited = conn, False
+    def newer_opening() -> None:
+        newer = connect(db)
+        newer.executescript(MIGRATIONS[7])
+        newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        newer.close()
 
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-            if sql == "BEGIN IMMEDIATE" and not self.waited:
-                self.waited = True
-                newer = connect(db)
-                newer.executescript(MIGRATIONS[7])
-                newer.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-                newer.close()
-            return self.conn.execute(sql, *args)
-
-    late = connect(db)
+    late = _late_opening(db, newer_opening)
     try:
         known = len(MIGRATIONS)
         with pytest.raises(StorageError, match=rf"version {known + 1} is newer .* \({known}\)"):
-            migrate(Late(late))  # type: ignore[arg-type]
-        assert not late.in_transaction  # rolled back: the write lock is not kept
+            migrate(late)
+        assert not late.conn.in_transaction  # rolled back: the write lock is not kept
     finally:
-        late.close()
+        late.conn.close()
 
 
 def test_writes_lost_to_an_unexpected_error_are_told_as_failed(
