@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -174,11 +174,12 @@ class _SilentPpi(_SilentStrap):
     beat_stream = "PPI"
 
 
-def test_a_ppi_stream_stopping_is_silence_while_heart_rate_goes_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # rev12 review finding 2: every notification was data, so a PPI (or ECG) session whose
-    # stream stopped while the 1-Hz heart rate went on never said "no data"
+def _ppi_session_on_a_test_clock(
+    monkeypatch: pytest.MonkeyPatch, *, connected_at: float | None = None
+) -> tuple[_SilentPpi, Callable[[float], str | None], list[float]]:
+    """A streaming PPI strap's pipeline on a monotonic clock the test sets (``now[0]``, from
+    100 s); ``check_at(t)``: heart rate arrives at ``t`` (always), the silence check runs, and
+    the session's silence warning (or None) comes back."""
     from types import SimpleNamespace
 
     import api.pipeline.loop as loop
@@ -186,10 +187,16 @@ def test_a_ppi_stream_stopping_is_silence_while_heart_rate_goes_on(
     now = [100.0]
     monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time))
     source = _SilentPpi()
-    hub = LiveHub("s")
     pipeline = Pipeline(
-        session_id="s", source=source, storage=NoStore(), hub=hub, analyser=None, pacer=None
+        session_id="s",
+        source=source,
+        storage=NoStore(),
+        hub=LiveHub("s"),
+        analyser=None,
+        pacer=None,
     )
+    if connected_at is not None:
+        source.connected_monotonic = connected_at
     source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar Sense B5"))
 
     def check_at(t: float) -> str | None:
@@ -197,6 +204,15 @@ def test_a_ppi_stream_stopping_is_silence_while_heart_rate_goes_on(
         pipeline._check_silence()
         return pipeline.silence_warning()
 
+    return source, check_at, now
+
+
+def test_a_ppi_stream_stopping_is_silence_while_heart_rate_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # rev12 review finding 2: every notification was data, so a PPI (or ECG) session whose
+    # stream stopped while the 1-Hz heart rate went on never said "no data"
+    source, check_at, _ = _ppi_session_on_a_test_clock(monkeypatch)
     assert check_at(115.0) is None  # no PPI frame yet on this link: heart rate counts (start-up)
     source.beat_data_monotonic = 116.0
     assert check_at(125.0) is None
@@ -214,26 +230,9 @@ def test_a_ppi_stream_that_never_starts_on_a_connection_is_silence_after_its_gra
     # rev13 review finding 3: with no PPI frame on a connection the heart rate stood in for the
     # stream for good, so a stream that never started (at first, or after a reconnect) was
     # never said while the heart rate came; now only for its start-up grace
-    from types import SimpleNamespace
-
-    import api.pipeline.loop as loop
     from sensors.silence import STREAM_START_GRACE_S
 
-    now = [100.0]
-    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time))
-    source = _SilentPpi()
-    hub = LiveHub("s")
-    pipeline = Pipeline(
-        session_id="s", source=source, storage=NoStore(), hub=hub, analyser=None, pacer=None
-    )
-    source.connected_monotonic = 100.0
-    source._set_status(SourceStatus(SourceState.STREAMING, device_name="Polar Sense B5"))
-
-    def check_at(t: float) -> str | None:
-        now[0] = source.last_data_monotonic = t  # heart rate every time
-        pipeline._check_silence()
-        return pipeline.silence_warning()
-
+    source, check_at, now = _ppi_session_on_a_test_clock(monkeypatch, connected_at=100.0)
     quiet = (
         "no data from the PPI stream of Polar Sense B5 for {:.0f} s (still connected); the "
         "session goes on and keeps what comes"

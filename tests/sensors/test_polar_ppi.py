@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -317,6 +318,33 @@ def test_intervals_no_heart_beats_are_left_out_with_a_gap_as_live(tmp_path: Path
     )
 
 
+def _assert_framed_file_keeps_its_timeline(
+    tmp_path: Path,
+    ivs: list[int],
+    flags: list[int],
+    *,
+    n_gaps: int,
+    latency_s: Callable[[], float],
+) -> None:
+    """Write ``ivs`` as the app does, five pulses a frame, every pulse stamped with its frame's
+    arrival (the frame's last pulse plus ``latency_s()``); read it back: the pulses kept
+    (not flagged, 200-3000 ms) sit at their true times, with ``n_gaps`` gaps."""
+    ends = np.cumsum(ivs) / 1000.0
+    lines = [HEADER]
+    for i in range(0, len(ivs), 5):
+        last = min(i + 4, len(ivs) - 1)
+        stamp = (T0 + dt.timedelta(seconds=float(ends[last]) + latency_s())).isoformat(
+            timespec="milliseconds"
+        )
+        lines += [f"{stamp};{ivs[j]};10;{flags[j]};1;1;60" for j in range(i, last + 1)]
+    path = tmp_path / "Polar_Sense_PPI.txt"
+    path.write_text("\n".join(lines) + "\n")
+    rec = read_recording(path)
+    kept = np.array([not f and 200 <= v <= 3000 for v, f in zip(ivs, flags, strict=True)])
+    assert len(rec) == kept.sum() and rec.gaps.sum() == n_gaps
+    np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[kept][0], atol=1e-6)
+
+
 @pytest.mark.parametrize(("value", "blocker"), [(4200, 1), (3400, 0), (150, 1)])
 def test_left_out_pulses_keep_the_timeline_length_of_a_frame_stamped_file(
     tmp_path: Path, value: int, blocker: int
@@ -334,20 +362,7 @@ def test_left_out_pulses_keep_the_timeline_length_of_a_frame_stamped_file(
         else:
             ivs.append(1000)
             flags.append(0)
-    ends = np.cumsum(ivs) / 1000.0
-    lines = [HEADER]
-    for i in range(0, len(ivs), 5):
-        last = min(i + 4, len(ivs) - 1)
-        stamp = (T0 + dt.timedelta(seconds=float(ends[last]) + 0.05)).isoformat(
-            timespec="milliseconds"
-        )
-        lines += [f"{stamp};{ivs[j]};10;{flags[j]};1;1;60" for j in range(i, last + 1)]
-    path = tmp_path / "Polar_Sense_PPI.txt"
-    path.write_text("\n".join(lines) + "\n")
-    rec = read_recording(path)
-    kept = np.array([not f and 200 <= v <= 3000 for v, f in zip(ivs, flags, strict=True)])
-    assert len(rec) == kept.sum() and rec.gaps.sum() == 5
-    np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[kept][0], atol=1e-6)
+    _assert_framed_file_keeps_its_timeline(tmp_path, ivs, flags, n_gaps=5, latency_s=lambda: 0.05)
 
 
 @pytest.mark.parametrize(("value", "blocker"), [(4200, 1), (3400, 0)])
@@ -367,21 +382,9 @@ def test_left_out_long_values_keep_their_time_with_jittery_arrival_stamps(
         else:
             ivs.append(1000)
             flags.append(0)
-    ends = np.cumsum(ivs) / 1000.0
-    lines = [HEADER]
-    for i in range(0, len(ivs), 5):
-        last = min(i + 4, len(ivs) - 1)
-        latency_s = 0.05 + abs(rng.normal(0.0, 0.3))
-        stamp = (T0 + dt.timedelta(seconds=float(ends[last]) + latency_s)).isoformat(
-            timespec="milliseconds"
-        )
-        lines += [f"{stamp};{ivs[j]};10;{flags[j]};1;1;60" for j in range(i, last + 1)]
-    path = tmp_path / "Polar_Sense_PPI.txt"
-    path.write_text("\n".join(lines) + "\n")
-    rec = read_recording(path)
-    kept = np.array([not f and 200 <= v <= 3000 for v, f in zip(ivs, flags, strict=True)])
-    assert len(rec) == kept.sum() and rec.gaps.sum() == 11
-    np.testing.assert_allclose(rec.t_s - rec.t_s[0], ends[kept] - ends[kept][0], atol=1e-6)
+    _assert_framed_file_keeps_its_timeline(
+        tmp_path, ivs, flags, n_gaps=11, latency_s=lambda: 0.05 + abs(rng.normal(0.0, 0.3))
+    )
 
 
 def test_a_long_value_the_clock_contradicts_is_still_capped(tmp_path: Path) -> None:
