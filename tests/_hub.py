@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from hub import db as hubdb
 from hub.app import create_app
 from hub.settings import HubSettings
+from tests._http import CLIENT_TLS
 from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 
 __all__ = ["ADMIN", "RunningHub", "running_hub_in"]
@@ -55,7 +56,9 @@ def running_hub_in(folder: Path, *, days_ago: float = 16) -> Iterator[RunningHub
         engine=engine,
     )
     server = start_uvicorn(app)
-    admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"})
+    admin = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, verify=CLIENT_TLS
+    )
     try:
         yield RunningHub(server, engine, clock, admin)
     finally:

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.pipeline import BleSpec, ReplaySpec, SimulatorSpec, SourceControl, make_source
 from api.settings import Settings, load_settings
 from sensors import Beat, BeatSource, Clock, SensorError, SourceState, SourceStatus
+from tests._http import CLIENT_TLS
 from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,7 @@ class Server:
         return self.url.replace("http://", "ws://", 1)
 
     def client(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("verify", CLIENT_TLS)
         return httpx.Client(base_url=self.url, headers=self.auth, timeout=30.0, **kwargs)
 
 

@@ -27,6 +27,7 @@ from hub import db
 from hub.app import create_app
 from hub.db import connect, metadata
 from hub.settings import HubSettings
+from tests._http import CLIENT_TLS
 from tests._uvicorn import ThreadedUvicorn, start_uvicorn
 
 ADMIN = "ha_test-admin-token"
@@ -115,7 +116,9 @@ class Hub:
         """A client sending ``token`` (one kept-alive connection per token)."""
         if token not in self._clients:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            self._clients[token] = httpx.Client(base_url=self.url, headers=headers, timeout=30)
+            self._clients[token] = httpx.Client(
+                base_url=self.url, headers=headers, timeout=30, verify=CLIENT_TLS
+            )
         return self._clients[token]
 
     def group(self, name: str = "team", k: int = 5) -> str:
@@ -192,7 +195,10 @@ def hub(database_url: str, tmp_path: Path) -> Iterator[Hub]:
     app = create_app(settings, clock=clock, engine=engine)
     server = start_uvicorn(app)
     admin = httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=30,
+        verify=CLIENT_TLS,
     )
     h = Hub(server=server, clock=clock, url=server.url, admin=admin, engine=engine)
     try:

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import load_settings
+from tests._http import CLIENT_TLS
 from tests._uvicorn import serving
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,10 @@ class WebServer:
 
     def client(self) -> httpx.Client:
         return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30.0
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30.0,
+            verify=CLIENT_TLS,
         )
 
 

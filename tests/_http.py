@@ -1,0 +1,17 @@
+"""One TLS context for the suite's HTTP clients.
+
+httpx gives every ``Client`` a new :class:`ssl.SSLContext` loaded with certifi's CA bundle,
+about 30 ms of CPU, even a client that only speaks plain HTTP to a test server on 127.0.0.1.
+The suite's helpers create thousands of clients (one per check in many tests), so a CI run
+spent about 120 CPU-seconds building identical contexts (py-spy over a whole run,
+2026-12-07). The helpers pass ``verify=CLIENT_TLS`` instead: the same checks as httpx's
+default (certifi's CAs, the host name verified), built once per process.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import certifi
+
+CLIENT_TLS = ssl.create_default_context(cafile=certifi.where())
