@@ -4,7 +4,16 @@
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hrvpace-hub-token";
-let token = localStorage.getItem(TOKEN_KEY) || "";
+// The admin token opens every group's figures and invites: it is kept in sessionStorage (this
+// tab, gone when it closes), as the personal page keeps its token, not in localStorage, which
+// any later user of the browser could read. A token an earlier version left in localStorage is
+// taken into this tab once and erased there.
+const storedBefore = localStorage.getItem(TOKEN_KEY);
+if (storedBefore !== null) {
+  if (!sessionStorage.getItem(TOKEN_KEY)) sessionStorage.setItem(TOKEN_KEY, storedBefore);
+  localStorage.removeItem(TOKEN_KEY);
+}
+let token = sessionStorage.getItem(TOKEN_KEY) || "";
 let selected = null;
 
 class ApiError extends Error {
@@ -72,7 +81,7 @@ $("token-form").addEventListener("submit", async (ev) => {
     $("token-error").textContent = err.status === 401 ? "That token was not accepted." : err.message;
     return;
   }
-  localStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(TOKEN_KEY, token);
   $("token-dialog").close();
   await reporting("group-out", "Could not load", loadAll);  // the dialog is closed: said on the page
 });

@@ -69,7 +69,8 @@ def hub_url(tmp_path: Path) -> Iterator[str]:
 def test_dashboard_shows_groups_trends_suppression_and_effects(
     browser: Any, hub_url: str, artifacts: Path
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
     try:
         page.goto(hub_url + "/")
         page.locator("#token-input").fill("wrong")
@@ -102,5 +103,22 @@ def test_dashboard_shows_groups_trends_suppression_and_effects(
         page.reload()
         page.locator('#trends tr[data-period="2026-W02"]').wait_for()
         assert not page.locator("#token-dialog").is_visible()
+        # ... in this tab only: the admin token is not left in the browser's lasting storage
+        # (code review: it was in localStorage, readable by any later user of the browser)
+        assert page.evaluate("localStorage.getItem('hrvpace-hub-token')") is None
+        other = context.new_page()  # another tab of the same browser profile
+        try:
+            other.goto(hub_url + "/")
+            other.locator("#token-dialog").wait_for()
+            assert other.locator("#token-dialog").is_visible()
+            # a token an earlier version left in localStorage is taken into the tab, and erased
+            other.evaluate(f"localStorage.setItem('hrvpace-hub-token', {ADMIN!r})")
+            other.reload()
+            other.locator("#groups tbody tr").first.wait_for()
+            assert not other.locator("#token-dialog").is_visible()
+            assert other.evaluate("localStorage.getItem('hrvpace-hub-token')") is None
+            assert other.evaluate("sessionStorage.getItem('hrvpace-hub-token')") == ADMIN
+        finally:
+            other.close()
     finally:
-        page.close()
+        context.close()
