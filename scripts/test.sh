@@ -15,7 +15,7 @@
 #   bash scripts/test.sh -m "not slow and not e2e and not ble"
 #
 # pytest measures line coverage ([tool.coverage] in pyproject.toml; HRVPACE_COV_BRANCH=1 adds
-# branches, for ~30 % more CPU, see there). A run of the whole suite (no arguments, as .ci/run
+# branches, for ~30 % more CPU in the test processes, see there). A run of the whole suite (no arguments, as .ci/run
 # calls it) must reach COV_FLOOR percent overall and CORE_COV_FLOOR percent in the pure core
 # (hrv/, breathing/); a selection of tests only reports its coverage.
 #
@@ -92,14 +92,25 @@ python -m compileall -q -j 0 hrv breathing sensors api hub hrvpace webconvention
 stage "ruff check";          python -m ruff check .
 stage "ruff format --check"; python -m ruff format --check .
 stage "mypy (strict)";      python -m mypy
-stage "import contract";     lint-imports  # reads .importlinter (no setup.cfg here; --config is deprecated)
-COV_FLOOR=90       # percent of statements (and branches with HRVPACE_COV_BRANCH=1), every package
-CORE_COV_FLOOR=95  # percent in hrv/ and breathing/
-floor=()
-if [ $# -eq 0 ]; then floor=(--cov-fail-under="$COV_FLOOR"); fi
+stage "import contract";     lint-imports .importlinter
+# The floors: about a point under what the whole suite reaches, lines 96.1 % overall and
+# 98.3 % in the core (2026-12-07); with branches 94.9 % and 97.3 % (the last CI that measured
+# them), so lower floors then
 covopts=(--cov --cov-report=term:skip-covered)
 measured="line coverage"
-if [ "${HRVPACE_COV_BRANCH:-0}" = 1 ]; then covopts+=(--cov-branch); measured="branch coverage"; fi
+COV_FLOOR=95       # percent of statements, every package
+CORE_COV_FLOOR=97  # percent in hrv/ and breathing/
+case "${HRVPACE_COV_BRANCH:-0}" in
+  0 | "" | false | no) ;;
+  *)
+    covopts+=(--cov-branch)
+    measured="branch coverage"
+    COV_FLOOR=90       # percent of statements and branches
+    CORE_COV_FLOOR=95
+    ;;
+esac
+floor=()
+if [ $# -eq 0 ]; then floor=(--cov-fail-under="$COV_FLOOR"); fi
 workers="${PYTEST_WORKERS:-4}"
 stage "pytest ($workers workers, $measured${floor:+, floor $COV_FLOOR % overall and $CORE_COV_FLOOR % in hrv/ and breathing/})"
 # For the suite's processes only: numpy's OpenBLAS keeps a second thread that spins after

@@ -5,13 +5,11 @@ about 30 ms of CPU, even a client that only speaks plain HTTP to a test server o
 The suite's helpers create thousands of clients (one per check in many tests), so a CI run
 spent about 120 CPU-seconds building identical contexts (py-spy over a whole run,
 2026-12-07). The helpers pass ``verify=CLIENT_TLS`` instead: the same checks as httpx's
-default (certifi's CAs, the host name verified), built once per process.
+default, built by httpx's own function once per process.
 """
 
 from __future__ import annotations
 
-import ssl
+import httpx
 
-import certifi
-
-CLIENT_TLS = ssl.create_default_context(cafile=certifi.where())
+CLIENT_TLS = httpx.create_ssl_context()

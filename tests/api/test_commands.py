@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from api.storage import Storage
+from tests._http import CLIENT_TLS
 from tests.api.conftest import REPO_ROOT, wait_for
 
 
@@ -187,7 +188,9 @@ def test_demo_is_ready_within_seconds_with_a_simulated_person(tmp_path: Path) ->
         auth = {"Authorization": f"Bearer {token}"}
 
         def streaming() -> dict[str, object] | None:
-            sessions = httpx.get(f"{base}/api/v1/sessions", headers=auth, timeout=10).json()
+            sessions = httpx.get(
+                f"{base}/api/v1/sessions", headers=auth, timeout=10, verify=CLIENT_TLS
+            ).json()
             live = [s for s in sessions["sessions"] if s["live"] and s["n_beats"] >= 2]
             return live[0] if live else None
 

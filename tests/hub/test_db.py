@@ -25,6 +25,7 @@ from hub.auth import MAKE_TOKEN_COMMAND, load_or_create_admin_token
 from hub.cli import app as hub_cli
 from hub.errors import HubConfigError
 from hub.settings import HubSettings
+from tests._http import CLIENT_TLS
 from tests.hub.conftest import database_of_its_own
 
 
@@ -352,7 +353,10 @@ def test_workers_get_the_admin_token_from_a_private_file_not_their_environment(
         while time.monotonic() < deadline:  # the workers answer once up
             with (
                 httpx.Client(
-                    base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=30
+                    base_url=url,
+                    headers={"Authorization": f"Bearer {secret}"},
+                    timeout=30,
+                    verify=CLIENT_TLS,
                 ) as c,
                 contextlib.suppress(httpx.HTTPError),  # slow to start on a loaded machine
             ):

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from hub.app import create_app
 from hub.cli import app as hub_cli
 from hub.settings import HubSettings
+from tests._http import CLIENT_TLS
 from tests._uvicorn import start_uvicorn
 from tests.hub.test_db import _serve_until_up
 
@@ -107,7 +108,9 @@ def test_a_wildcard_bind_prints_a_loopback_url_that_answers(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                answers.append(httpx.get(f"{url}/hub/v1/health", timeout=30).status_code)
+                answers.append(
+                    httpx.get(f"{url}/hub/v1/health", timeout=30, verify=CLIENT_TLS).status_code
+                )
                 return
             except httpx.HTTPError:
                 time.sleep(0.2)
