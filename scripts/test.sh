@@ -101,7 +101,7 @@ measured="line coverage"
 COV_FLOOR=95       # percent of statements, every package
 CORE_COV_FLOOR=97  # percent in hrv/ and breathing/
 case "${HRVPACE_COV_BRANCH:-0}" in
-  0 | "" | false | no) ;;
+  0 | [Ff]alse | FALSE | [Nn]o | NO | [Oo]ff | OFF) ;;
   *)
     covopts+=(--cov-branch)
     measured="branch coverage"

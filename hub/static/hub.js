@@ -4,16 +4,16 @@
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hrvpace-hub-token";
-// The admin token opens every group's figures and invites: it is kept in sessionStorage (this
-// tab, gone when it closes), as the personal page keeps its token, not in localStorage, which
-// any later user of the browser could read. A token an earlier version left in localStorage is
-// taken into this tab once and erased there.
-const storedBefore = localStorage.getItem(TOKEN_KEY);
-if (storedBefore !== null) {
-  if (!sessionStorage.getItem(TOKEN_KEY)) sessionStorage.setItem(TOKEN_KEY, storedBefore);
-  localStorage.removeItem(TOKEN_KEY);
-}
+// The admin token opens every group's figures and invites: it is kept for this tab in
+// sessionStorage, as the personal page keeps its token, not in localStorage, which any later
+// user of the browser could read. A token an earlier version left in localStorage is erased,
+// not used (whoever opens the page next may not be the admin): the admin is asked once more.
+localStorage.removeItem(TOKEN_KEY);
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
+
+function forgetToken(refused) {
+  if (sessionStorage.getItem(TOKEN_KEY) === refused) sessionStorage.removeItem(TOKEN_KEY);
+}
 let selected = null;
 
 class ApiError extends Error {
@@ -25,7 +25,11 @@ async function request(path, options = {}) {
     ...options,
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
   });
-  if (res.status === 401) { askToken("That token was not accepted."); throw new ApiError(401, "unauthorized"); }
+  if (res.status === 401) {
+    forgetToken(token);  // not sent again at the next reload
+    askToken("That token was not accepted.");
+    throw new ApiError(401, "unauthorized");
+  }
   if (!res.ok) {
     let detail = `HTTP ${res.status}`;
     try { detail = (await res.json()).detail || detail; } catch (e) { /* not JSON */ }
@@ -74,10 +78,13 @@ function askToken(message = "") {
 
 $("token-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
+  const before = token;
   token = $("token-input").value.trim();
   try {
     await api("/hub/v1/groups");
   } catch (err) {
+    // a refused token does not replace the one in use (Esc keeps the page working with it)
+    if (err.status === 401) token = before === token ? "" : before;
     $("token-error").textContent = err.status === 401 ? "That token was not accepted." : err.message;
     return;
   }

@@ -111,14 +111,35 @@ def test_dashboard_shows_groups_trends_suppression_and_effects(
             other.goto(hub_url + "/")
             other.locator("#token-dialog").wait_for()
             assert other.locator("#token-dialog").is_visible()
-            # a token an earlier version left in localStorage is taken into the tab, and erased
-            other.evaluate(f"localStorage.setItem('hrvpace-hub-token', {ADMIN!r})")
+            # a token an earlier version left in localStorage is erased, not used (the next
+            # user of a shared browser may not be the admin; review)
+            other.evaluate("t => localStorage.setItem('hrvpace-hub-token', t)", ADMIN)
             other.reload()
-            other.locator("#groups tbody tr").first.wait_for()
-            assert not other.locator("#token-dialog").is_visible()
+            other.locator("#token-dialog").wait_for()
             assert other.evaluate("localStorage.getItem('hrvpace-hub-token')") is None
-            assert other.evaluate("sessionStorage.getItem('hrvpace-hub-token')") == ADMIN
+            assert other.evaluate("sessionStorage.getItem('hrvpace-hub-token')") is None
         finally:
             other.close()
+        # a refused token is not kept for the next reload (a rotated admin token, say)
+        page.evaluate("sessionStorage.setItem('hrvpace-hub-token', 'rotated-away')")
+        page.reload()
+        page.locator("#token-dialog").wait_for()
+        page.wait_for_function("sessionStorage.getItem('hrvpace-hub-token') === null")
+        # a wrong token typed in does not replace the one in use
+        page.locator("#token-input").fill(ADMIN)
+        page.locator("#token-form button").click()
+        page.locator("#token-dialog").wait_for(state="hidden")
+        page.locator("#token-change").click()
+        page.locator("#token-input").fill("wrong-again")
+        page.locator("#token-form button").click()
+        page.wait_for_function(
+            "document.querySelector('#token-error')?.innerText.includes('not accepted')"
+        )
+        page.keyboard.press("Escape")
+        page.locator("#token-dialog").wait_for(state="hidden")
+        assert page.evaluate("sessionStorage.getItem('hrvpace-hub-token')") == ADMIN
+        page.get_by_role("button", name="Effect").click()  # still answered with the good one
+        page.locator('#effect-table tr[data-measure="resting_rmssd_ms"]').wait_for()
+        assert not page.locator("#token-dialog").is_visible()
     finally:
         context.close()
