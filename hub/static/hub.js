@@ -14,6 +14,7 @@ let token = sessionStorage.getItem(TOKEN_KEY) || "";
 function forgetToken(refused) {
   if (sessionStorage.getItem(TOKEN_KEY) === refused) sessionStorage.removeItem(TOKEN_KEY);
 }
+
 let selected = null;
 
 class ApiError extends Error {
