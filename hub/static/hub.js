@@ -94,6 +94,14 @@ $("token-form").addEventListener("submit", async (ev) => {
   await reporting("group-out", "Could not load", loadAll);  // the dialog is closed: said on the page
 });
 $("token-change").addEventListener("click", () => askToken());
+// Sign out: the token leaves the tab's storage and the page. The page starts anew (a reload),
+// so nothing it showed stays in it either (an invite code, figures, a request under way), and
+// asks for a token.
+$("token-forget").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  token = "";
+  location.reload();
+});
 
 function td(text, cls = "") {
   const cell = document.createElement("td");

@@ -141,5 +141,18 @@ def test_dashboard_shows_groups_trends_suppression_and_effects(
         page.get_by_role("button", name="Effect").click()  # still answered with the good one
         page.locator('#effect-table tr[data-measure="resting_rmssd_ms"]').wait_for()
         assert not page.locator("#token-dialog").is_visible()
+        # Forget token (review: there was no way to sign out): the token leaves the tab's
+        # storage and the page, and nothing the page showed stays in it
+        page.locator("#token-forget").click()
+        page.locator("#token-dialog").wait_for()
+        assert page.evaluate("sessionStorage.getItem('hrvpace-hub-token')") is None
+        assert page.evaluate("token") == ""
+        assert page.locator("#groups tbody tr, #trends tbody tr, #effect-table").count() == 0
+        page.keyboard.press("Escape")  # the page without a token: nothing comes back
+        page.locator("#token-dialog").wait_for(state="hidden")
+        assert page.locator("#groups tbody tr").count() == 0
+        page.reload()  # nor at a reload: the token is asked for again
+        page.locator("#token-dialog").wait_for()
+        assert page.locator("#groups tbody tr").count() == 0
     finally:
         context.close()
