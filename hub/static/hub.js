@@ -165,20 +165,69 @@ function button(text, onClick) {
 }
 
 const groupsById = new Map();
+let groupList = [];  // as the hub lists them: oldest first
+
+// A name as the Find box compares it: case, accents and runs of spaces ignored.
+function folded(text) {
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/\s+/g, " ").trim();
+}
+
+// "Ward 9" before "Ward 10"; case and accents ignored
+const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" }).compare;
+const SORTS = {
+  created: () => 0,  // the hub's order, kept by a stable sort
+  name: (a, b) => byName(a.name, b.name),
+  "members-desc": (a, b) => b.members - a.members || byName(a.name, b.name),
+  "members-asc": (a, b) => a.members - b.members || byName(a.name, b.name),
+};
 
 async function loadGroups() {
   const groups = await apiAll("/hub/v1/groups");
+  groupsById.clear();
+  for (const g of groups) groupsById.set(g.id, g);
+  groupList = groups;
+  renderGroups();
+  if (selected) selected = groupsById.get(selected.id) || null;
+  if (!selected && groups.length) await selectGroup(groups[0]);
+  else if (selected) await selectGroup(selected);  // its member count may have changed (a week closed)
+}
+
+// The groups the Find box lets through, in the order chosen: one row each (all that the hub
+// lists of a group: its name, k, member count, creation day; never a person).
+function renderGroups() {
+  const find = $("group-filter").value;
+  const needle = folded(find);
+  const shown = groupList.filter((g) => folded(g.name).includes(needle))
+    .sort(SORTS[$("group-sort").value] || SORTS.created);
+  const total = `${groupList.length} group${groupList.length === 1 ? "" : "s"}`;
+  $("groups-shown").textContent = needle ? `${shown.length} of ${total} shown` : total;
   const body = $("groups").querySelector("tbody");
   body.replaceChildren();
-  for (const g of groups) {
-    groupsById.set(g.id, g);
+  if (!shown.length && groupList.length) {
+    const c = td(`No group's name contains “${find.trim()}”.`, "suppressed");
+    c.colSpan = 5;
+    const row = document.createElement("tr");
+    row.append(c);
+    body.append(row);
+  }
+  for (const g of shown) {
     const row = document.createElement("tr");
     row.dataset.group = g.id;
-    row.append(td(g.name), td(String(g.k), "num"), td(String(g.members), "num"), td(fmtDay(g.created)));
+    const members = td(String(g.members), "num");
+    if (g.members < g.k) {  // too few for a week's figures until more members count
+      const note = document.createElement("span");
+      note.className = "below-k";
+      note.textContent = " (below k)";
+      members.append(note);
+    }
+    row.append(td(g.name), td(String(g.k), "num"), members, td(fmtDay(g.created)));
     const actions = document.createElement("td");
     actions.className = "actions";
     actions.append(
-      button("Trends", () => reporting("group-out", "Could not load", () => selectGroup(g))),
+      button("Trends", () => reporting("group-out", "Could not load", async () => {
+        await selectGroup(g);
+        $("trends-section").scrollIntoView();
+      })),
       " ",
       button("Invites", () => reporting("group-out", "Could not load", async () => {
         await selectGroup(g);
@@ -190,10 +239,20 @@ async function loadGroups() {
     row.append(actions);
     body.append(row);
   }
-  if (selected) selected = groupsById.get(selected.id) || null;
-  if (!selected && groups.length) await selectGroup(groups[0]);
-  else if (selected) await selectGroup(selected);  // its member count may have changed (a week closed)
+  markSelected();
 }
+
+// The row of the group whose trends and invites are shown is marked (and said: aria-current).
+function markSelected() {
+  for (const row of $("groups").querySelectorAll("tbody tr[data-group]")) {
+    const on = row.dataset.group === selected?.id;
+    row.classList.toggle("selected", on);
+    if (on) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+  }
+}
+
+$("group-filter").addEventListener("input", renderGroups);
+$("group-sort").addEventListener("change", renderGroups);
 
 // A group's invites (id, expiry, uses left; never a code). The hub lists no members: a roster
 // an admin could watch or shrink would single people out (README, "Invites and members").
@@ -274,6 +333,7 @@ function measureCell(cell, name, digits = 1) {
 
 async function selectGroup(group) {
   selected = group;
+  markSelected();
   $("trends-group").textContent = `– ${group.name} (k = ${group.k})`;
   const [summary] = await Promise.all([
     api(`/hub/v1/groups/${group.id}/summary?by=week`),

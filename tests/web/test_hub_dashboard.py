@@ -156,3 +156,122 @@ def test_dashboard_shows_groups_trends_suppression_and_effects(
         assert page.locator("#groups tbody tr").count() == 0
     finally:
         context.close()
+
+
+# An organisation's 150 groups: 15 departments of 10 teams each ("Ward 1" .. "Ward 10").
+DEPARTMENTS = [
+    "Ward", "Sales", "Finance", "Support", "Logistics", "Research", "Legal", "Kitchen",
+    "Facilities", "Marketing", "Pharmacy", "Radiology", "Security", "Training", "Transport",
+]  # fmt: skip
+MEMBERS = {"Ward 10": 6, "Finance 2": 5, "Ward 9": 3}  # the others have none yet
+
+
+@pytest.fixture
+def many_groups_url(tmp_path: Path) -> Iterator[str]:
+    """150 groups, k = 5, made in a shuffled order; three have members who counted."""
+    clock = [_at(dt.date(2026, 1, 1))]
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    engine = connect(url)
+    app = create_app(
+        HubSettings(data_dir=tmp_path, database_url=url, admin_token=ADMIN),
+        clock=lambda: clock[0],
+        engine=engine,
+    )
+    store = app.state.store
+    names = [f"{d} {i}" for i in range(1, 11) for d in DEPARTMENTS]  # not in name order
+    ids = {name: store.create_group(name, 5)["id"] for name in names}
+    for name, n in MEMBERS.items():
+        code = store.create_invite(ids[name], days=14, uses=n)["code"]
+        for _ in range(n):
+            store.join(code)
+    clock[0] = _at(dt.date(2026, 1, 21))  # their first week (W02) has closed: they count
+    with serving(app) as running:
+        yield running.url
+    engine.dispose()
+
+
+def _group_names(page: Any) -> list[str]:
+    names: list[str] = page.eval_on_selector_all(
+        "#groups tbody tr[data-group]", "rows => rows.map(r => r.cells[0].textContent)"
+    )
+    return names
+
+
+def _log_in_many(page: Any, url: str) -> None:
+    page.goto(url + "/")
+    page.locator("#token-input").fill(ADMIN)
+    page.locator("#token-form button").click()
+    page.wait_for_function(
+        "document.querySelectorAll('#groups tbody tr[data-group]').length === 150"
+    )
+    page.locator("#trends tbody tr").first.wait_for()
+
+
+def test_an_admin_with_150_groups_finds_and_sorts_them(
+    browser: Any, many_groups_url: str, artifacts: Path
+) -> None:
+    """Review: 150 groups made a ~7,600 px page (the trends below them all) with no way to
+    find or order a group."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    try:
+        _log_in_many(page, many_groups_url)
+        assert page.locator("#groups-shown").inner_text() == "150 groups"
+        # the list scrolls in its own box: the trends are on the second screen, not 6,700 px down
+        trends_top = page.evaluate(
+            "document.querySelector('#trends-section').getBoundingClientRect().top"
+        )
+        assert trends_top < 2 * 768, trends_top
+        page.screenshot(path=str(artifacts / "hub-many-groups-laptop.png"))
+
+        # Find: case, accents and spaces ignored; the count says how many are shown
+        page.locator("#group-filter").fill("  wárd   1")
+        page.wait_for_function(
+            "document.querySelector('#groups-shown').textContent.startsWith('2 ')"
+        )
+        assert sorted(_group_names(page)) == ["Ward 1", "Ward 10"]
+        assert page.locator("#groups-shown").inner_text() == "2 of 150 groups shown"
+        page.locator("#group-filter").fill("ward")
+        page.wait_for_function(
+            "document.querySelector('#groups-shown').textContent.startsWith('10 ')"
+        )
+        # Sort by name: numbers in names as numbers (Ward 9 before Ward 10)
+        page.locator("#group-sort").select_option("name")
+        assert _group_names(page) == [f"Ward {i}" for i in range(1, 11)]
+        page.locator("#group-filter").fill("nobody's team")
+        page.wait_for_function(
+            "document.querySelector('#groups-shown').textContent.startsWith('0 ')"
+        )
+        assert "No group's name contains" in page.locator("#groups tbody").inner_text()
+        # Sort by members (an aggregate the list already shows, over the group): most first
+        page.locator("#group-filter").fill("")
+        page.locator("#group-sort").select_option("members-desc")
+        assert _group_names(page)[:3] == ["Ward 10", "Finance 2", "Ward 9"]
+        first = page.locator("#groups tbody tr").first
+        assert "(below k)" not in first.inner_text()  # 6 members, k = 5
+        assert "(below k)" in page.locator("#groups tbody tr").nth(2).inner_text()  # 3 < 5
+        page.screenshot(path=str(artifacts / "hub-many-groups-laptop-by-members.png"))
+        page.locator("#group-sort").select_option("members-asc")
+        assert _group_names(page)[-1] == "Ward 10"
+
+        # the group whose trends are shown is marked in the list
+        page.locator("#group-filter").fill("finance 2")
+        page.locator("#groups tr", has_text="Finance 2").get_by_role(
+            "button", name="Trends"
+        ).click()
+        page.wait_for_function(
+            "document.querySelector('#trends-status').textContent.startsWith('Finance 2')"
+        )
+        marked = page.locator('#groups tr[aria-current="true"]')
+        assert marked.count() == 1 and "Finance 2" in marked.inner_text()
+
+        # a phone: the same list in its box, nothing wider than the screen
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#group-filter").fill("")
+        page.locator("#group-sort").select_option("name")
+        page.evaluate("window.scrollTo(0, 0)")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate("document.documentElement.scrollHeight") < 4 * 844
+        page.screenshot(path=str(artifacts / "hub-many-groups-phone.png"))
+    finally:
+        context.close()
