@@ -462,22 +462,51 @@ _DESCRIPTIONS: dict[str, str] = {
     "400": "Bad request (e.g. a Host header that is not allowed)",
     "401": "Missing or wrong token",
     "404": "Not found",
+    "405": (
+        "Method not allowed: a server older than this document, without this operation yet, "
+        "takes only other methods at this path; 'Allow' names them"
+    ),
     "409": "Conflict with the current state",
     "413": "Request body too large",
+    "415": (
+        "Unsupported media type: the body was sent with another Content-Type than this "
+        "operation reads, or with none"
+    ),
     "422": "Validation error (the issues are in 'errors')",
     "500": "Internal error",
     "501": "Not available in this build",
     "503": "Service unavailable",
 }
 
+#: Headers the document declares on an error status unless the route declared its own.
+_HEADERS: dict[str, dict[str, Any]] = {
+    "405": {
+        "Allow": {
+            "description": "The methods this path takes, e.g. 'GET, POST'",
+            "schema": {"type": "string"},
+        }
+    },
+}
 
-def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -> None:
+
+def install_problem_openapi(
+    app: FastAPI, *, public_paths: Iterable[str] = (), media_type_checked: bool = False
+) -> None:
     """Declare :class:`Problem` for every error response of every operation.
 
-    Each operation gets 400 and 500; 401 unless its path is in ``public_paths``; 404 when its
-    path has parameters; 422 when it takes parameters or a body; 413 when it takes a body; and
-    whatever error statuses the route declared itself. All of them are
-    ``application/problem+json`` with the ``Problem`` schema.
+    Each operation gets 400, 405 (with ``Allow``) and 500; 401 unless its path is in
+    ``public_paths``; 404 when its path has parameters; 422 when it takes parameters or a body;
+    413, and 415 when ``media_type_checked``, when it takes a body; and whatever error statuses
+    the route declared itself. All of them are ``application/problem+json`` with the
+    ``Problem`` schema.
+
+    A 405 is declared on every operation although this server takes each method its document
+    names: a client generated from this document may meet a server older than it, which
+    answers an operation added since at a path it knows with 405 (Starlette's router, or
+    :mod:`webconventions.page`), as it answers the others with 404; the client then gets a
+    typed problem, not an undeclared status. A 415 is where a client sends a body; the
+    middleware answers it on any path, but an operation without a body gets none from a
+    client that follows the document (as 413).
 
     Parameters
     ----------
@@ -485,6 +514,9 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
         The service; its ``openapi`` method is replaced by one that post-processes FastAPI's.
     public_paths
         Paths that need no token (no 401).
+    media_type_checked
+        The service answers a body of a media type its route does not read with 415
+        (:class:`webconventions.middleware.MediaTypeMiddleware`).
     """
     public = set(public_paths)
 
@@ -506,7 +538,7 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
                 if not isinstance(op, dict) or "responses" not in op:
                     continue
                 responses: dict[str, Any] = op["responses"]
-                codes = {"400", "500"}
+                codes = {"400", "405", "500"}
                 if path not in public:
                     codes.add("401")
                 if "{" in path:
@@ -515,12 +547,14 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
                     codes.add("422")
                 if op.get("requestBody"):
                     codes.add("413")
+                    if media_type_checked:
+                        codes.add("415")
                 codes |= {c for c in responses if c[:1] in ("4", "5")}
                 for c in sorted(codes):
                     given = (responses.get(c) or {}).get("description")
                     if not given or given == "Additional Response":
                         given = _DESCRIPTIONS.get(c, status_title(int(c)))
-                    headers = (responses.get(c) or {}).get("headers")
+                    headers = (responses.get(c) or {}).get("headers") or _HEADERS.get(c)
                     responses[c] = {
                         "description": given,
                         **({"headers": headers} if headers else {}),

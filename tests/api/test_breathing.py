@@ -67,7 +67,7 @@ def test_practice_session_sends_guidance_and_follows_a_rate_change(
         history = c.get(f"/api/v1/sessions/{s['id']}/breathing/history").json()["changes"]
         assert history[-1]["rate_bpm"] == 5.5
         r = c.post(f"/api/v1/sessions/{s['id']}/breathing/practice", json={"rate_bpm": 5.0})
-        assert r.status_code == 409  # no longer running
+        assert (r.status_code, r.json()["code"]) == (409, "session_not_running"), r.text
 
 
 def test_monitor_session_has_no_pacer_until_asked(serve: Callable[..., Server]) -> None:

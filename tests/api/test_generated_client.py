@@ -380,3 +380,40 @@ def test_a_generated_client_pages_the_sessions_with_the_cursor(
         bad = listing.sync(client=client, cursor="not a cursor")
         assert isinstance(bad, client_models.Problem), bad
         assert bad.errors and bad.errors[0].loc == ["query", "cursor"]
+
+
+def test_a_generated_client_gets_a_typed_problem_for_405_and_415(
+    client_models: ModuleType, server: Server
+) -> None:
+    """Review (app developer): the service answers 405 ``method_not_allowed`` and 415
+    ``unsupported_media_type`` as problems, but the document declared neither, so a generated
+    client's answer was ``parsed=None`` (or ``UnexpectedStatus``). A 405 is what a client
+    generated from this document gets from a server older than one of its operations (a server
+    from before labels takes no ``PATCH`` at ``/sessions/{id}``): here the label's ``PATCH`` is
+    sent (a request hook) to ``/sessions``, which this server takes no ``PATCH`` at either. A
+    415 is a body relabelled on its way (a hook too) as ``text/plain``."""
+    update = importlib.import_module("hrvpace_client.api.sessions.sessions_update_session")
+    authenticated = importlib.import_module("hrvpace_client").AuthenticatedClient
+    body = client_models.SessionPatch(label="x")
+
+    def to_the_list(request: httpx.Request) -> None:
+        request.url = request.url.copy_with(path="/api/v1/sessions")
+
+    hooks = {"event_hooks": {"request": [to_the_list]}}
+    with authenticated(base_url=server.url, token=server.token, httpx_args=hooks) as client:
+        answer = update.sync_detailed(client=client, session_id="nosuch", body=body)
+    assert answer.status_code == 405, answer.content
+    assert isinstance(answer.parsed, client_models.Problem), answer.parsed
+    assert answer.parsed.code == "method_not_allowed"
+    assert answer.headers["allow"] == "GET, POST", answer.headers
+
+    def as_text(request: httpx.Request) -> None:
+        request.headers["Content-Type"] = "text/plain"
+
+    hooks = {"event_hooks": {"request": [as_text]}}
+    with authenticated(base_url=server.url, token=server.token, httpx_args=hooks) as client:
+        answer = update.sync_detailed(client=client, session_id="nosuch", body=body)
+    assert answer.status_code == 415, answer.content
+    assert isinstance(answer.parsed, client_models.Problem), answer.parsed
+    assert answer.parsed.code == "unsupported_media_type"
+    assert "text/plain" in answer.parsed.detail

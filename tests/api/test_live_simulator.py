@@ -72,7 +72,8 @@ def test_simulator_stress_can_be_changed_while_running(serve: Callable[..., Serv
         )
         c.post(f"/api/v1/sessions/{s['id']}/stop")
         r = c.post(f"/api/v1/sessions/{s['id']}/simulator", json={"stress": 0.1})
-        assert r.status_code == 409
+        # stopped: no longer a running simulation (README: not_a_simulation)
+        assert (r.status_code, r.json()["code"]) == (409, "not_a_simulation"), r.text
 
 
 def test_a_simulated_session_keeps_its_stretches_without_contact(

@@ -59,7 +59,8 @@ def test_stress_raises_a_flag_that_the_user_can_act_on(serve: Callable[..., Serv
         state = c.get(f"/api/v1/sessions/{sid}/microbreaks").json()["status"]
         assert state["in_break"] and state["break_kind"] == "breathing"
         again = c.post(f"/api/v1/sessions/{sid}/microbreaks/start", json={"kind": "walk"})
-        assert again.status_code == 409 and "already running" in again.json()["detail"]
+        assert (again.status_code, again.json()["code"]) == (409, "break_already_running")
+        assert "already running" in again.json()["detail"]
         assert c.post(f"/api/v1/sessions/{sid}/microbreaks/end").status_code == 200
         c.post(f"/api/v1/sessions/{sid}/stop")
         history = c.get("/api/v1/microbreaks/history", params={"session_id": sid}).json()

@@ -251,8 +251,10 @@ def test_action_prompts_are_done_once_and_count_as_complied(
         assert "a checkin prompt is answered" in r.json()["detail"]
         # a done prompt is closed to answers and dismissals
         r = c.post(f"/api/v1/prompts/{reset['id']}/answer", json={"text": "did it"})
-        assert r.status_code == 409 and "is done, no longer open" in r.json()["detail"]
-        assert c.post(f"/api/v1/prompts/{reset['id']}/dismiss").status_code == 409
+        assert (r.status_code, r.json()["code"]) == (409, "prompt_closed"), r.text
+        assert "is done, no longer open" in r.json()["detail"]
+        r = c.post(f"/api/v1/prompts/{reset['id']}/dismiss")
+        assert (r.status_code, r.json()["code"]) == (409, "prompt_closed"), r.text
         assert c.post("/api/v1/prompts/99999/done").status_code == 404
         # the screen break: done and dismiss racing, one of them wins
         clock.set(berlin(2026, 12, 7, 9, 21))
