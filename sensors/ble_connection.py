@@ -46,7 +46,7 @@ from sensors.ble_gatt import (
     _quiet_disconnect,
     _translate,
     choose_by_name,
-    is_name_prefix,
+    name_matches,
 )
 from sensors.clock import Clock, SystemClock
 from sensors.errors import (
@@ -322,7 +322,7 @@ class BleConnection(BeatSource):
 
         def on_advertisement(device: BLEDevice, adv: Any) -> None:
             name = adv.local_name or device.name or ""
-            if name.casefold() == self._target.casefold() or is_name_prefix(self._target, name):
+            if name_matches(self._target, name):
                 seen[device.address] = (device, name, adv.rssi)
                 first_seen.set()
 

@@ -36,6 +36,7 @@ __all__ = [
     "DeviceInformation",
     "choose_by_name",
     "is_name_prefix",
+    "name_matches",
     "strongest_first",
 ]
 
@@ -98,6 +99,15 @@ def is_name_prefix(target: str, name: str) -> bool:
     )
 
 
+def name_matches(target: str, name: str) -> bool:
+    """Whether the advertised ``name`` is one the name ``target`` may pick.
+
+    The name itself (without case, ``target`` stripped) or one that starts with it and then a
+    separator (:func:`is_name_prefix`); :func:`choose_by_name` chooses among such devices.
+    """
+    return name.casefold() == target.strip().casefold() or is_name_prefix(target, name)
+
+
 _T = TypeVar("_T")
 
 
@@ -124,8 +134,9 @@ def choose_by_name(target: str, seen: Mapping[str, tuple[str, int | None]]) -> s
         (and names) listed strongest signal first (:func:`strongest_first`), as ``matches``.
     """
     want = target.strip().casefold()
-    exact = [(a, n, r) for a, (n, r) in seen.items() if n.casefold() == want]
-    prefixed = [(a, n, r) for a, (n, r) in seen.items() if is_name_prefix(target, n)]
+    matching = [(a, n, r) for a, (n, r) in seen.items() if name_matches(target, n)]
+    exact = [m for m in matching if m[1].casefold() == want]
+    prefixed = [m for m in matching if m[1].casefold() != want]
     matches = strongest_first(exact or prefixed, lambda m: m[2])
     if len(matches) == 1:
         return matches[0][0]

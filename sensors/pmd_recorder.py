@@ -35,6 +35,7 @@ from sensors.ble_connection import _Packet
 from sensors.ble_pmd import _ALREADY_STARTED, _not_offered, _PmdStreamSource
 from sensors.errors import BleError
 from sensors.pmd import (
+    MEASUREMENT_TYPES,
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
     ControlPointResponse,
@@ -48,6 +49,7 @@ from sensors.pmd import (
 
 if TYPE_CHECKING:
     from bleak import BleakClient
+    from bleak.backends.characteristic import BleakGATTCharacteristic
     from bleak.backends.device import BLEDevice
 
 __all__ = ["RECORDABLE_STREAMS", "STREAM_SETTINGS", "BlePmdStreams", "FrameSink"]
@@ -61,6 +63,9 @@ STREAM_SETTINGS: dict[str, dict[SettingType, int]] = {
     "acc": {SettingType.SAMPLE_RATE: 50, SettingType.RESOLUTION: 16, SettingType.RANGE: 8},
 }
 RECORDABLE_STREAMS: tuple[str, ...] = tuple(STREAM_SETTINGS)
+
+#: The kind of each PMD measurement type code (a data frame's first byte, low 6 bits).
+_KIND_OF_CODE = {code: kind for kind, code in MEASUREMENT_TYPES.items()}
 
 #: ``on_frame(frame, arrived_at_unix_s, connection)``.
 FrameSink = Callable[[PmdFrame, float, int], None]
@@ -121,6 +126,10 @@ class BlePmdStreams(_PmdStreamSource):
         self._started: list[str] = []
         #: Frames handed on, per kind.
         self.frames: dict[str, int] = dict.fromkeys(wanted, 0)
+        #: When (``time.monotonic()``) the latest notification of each stream came, since the
+        #: latest connection's first (a kind absent before it): a stream stopping while the
+        #: heart rate goes on is said (``hrvpace record``, :func:`sensors.silence.stream_data`).
+        self.stream_data_monotonic: dict[str, float] = {}
 
     async def _after_subscribe(self, client: BleakClient, device: BLEDevice) -> None:
         label = device.name or device.address
@@ -136,6 +145,7 @@ class BlePmdStreams(_PmdStreamSource):
         if missing:
             raise _not_offered(label, missing, offered)
         self._responses = asyncio.Queue()
+        self.stream_data_monotonic = {}  # the streams start anew (PPI takes a while)
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
         self._cp_char, self._data_char = cp, data
@@ -151,6 +161,12 @@ class BlePmdStreams(_PmdStreamSource):
             if not response.ok and response.status != _ALREADY_STARTED:
                 raise BleError(f"{label} refused to start {kind.upper()}: {response.status_text}")
             self._started.append(kind)
+
+    def _on_pmd(self, connection: int, char: BleakGATTCharacteristic, data: bytearray) -> None:
+        super()._on_pmd(connection, char, data)
+        kind = _KIND_OF_CODE.get(data[0] & 0x3F) if data else None
+        if kind in self.frames and self.last_data_monotonic is not None:
+            self.stream_data_monotonic[kind] = self.last_data_monotonic
 
     async def _before_disconnect(self, client: BleakClient) -> None:
         from bleak.exc import BleakError

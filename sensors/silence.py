@@ -8,7 +8,9 @@ once it sent on the connection, or once :data:`STREAM_START_GRACE_S` passed on i
 frame, :func:`latest_beat_data`: its heart rate going on while the stream stopped, or never
 started, is no data for the session) and says when nothing came for
 :data:`SILENT_AFTER_S`. ``hrvpace record`` prints its lines (``[no data] ...``, ``[data]
-...``); a service session says it in its live ``status`` and its ``GET`` (``silence_warning``).
+...``; with ``--stream`` one watch per file, each stream on its own frames,
+:func:`stream_data`), as ``assess`` and ``practice`` do; a service session says it in its
+live ``status`` and its ``GET`` (``silence_warning``).
 
 Every time given is on one monotonic clock (``time.monotonic()``): a step of the wall clock
 (NTP just after boot) neither makes a silence nor hides one.
@@ -20,7 +22,13 @@ import math
 
 from sensors.beat import SourceState
 
-__all__ = ["SILENT_AFTER_S", "STREAM_START_GRACE_S", "SilenceWatch", "latest_beat_data"]
+__all__ = [
+    "SILENT_AFTER_S",
+    "STREAM_START_GRACE_S",
+    "SilenceWatch",
+    "latest_beat_data",
+    "stream_data",
+]
 
 #: How long (s) a connected strap may send nothing before it is said to be silent.
 SILENT_AFTER_S = 10.0
@@ -117,9 +125,27 @@ def latest_beat_data(source: object, label: str, *, now: float) -> tuple[float |
     """
     beat_data = getattr(source, "beat_data_monotonic", None)
     stream = getattr(source, "beat_stream", None)
-    if beat_data is None:
-        connected = getattr(source, "connected_monotonic", None)
-        if stream and connected is not None and now - connected >= STREAM_START_GRACE_S:
-            return connected, f"the {stream} stream of {label}"
-        return getattr(source, "last_data_monotonic", None), label
-    return beat_data, (f"the {stream} stream of {label}" if stream else label)
+    last_data = getattr(source, "last_data_monotonic", None)
+    if not stream:
+        return (last_data if beat_data is None else beat_data), label
+    own = stream_data(beat_data, getattr(source, "connected_monotonic", None), now=now)
+    if own is None:  # no frame yet, within the grace: any data counts, named by the strap
+        return last_data, label
+    return own, f"the {stream} stream of {label}"
+
+
+def stream_data(last_frame: float | None, connected: float | None, *, now: float) -> float | None:
+    """The last data of a stream of its own (PPI, ECG) for :meth:`SilenceWatch.check`.
+
+    Its latest frame on the connection (``last_frame``) once it sent one; with none yet,
+    ``None`` for :data:`STREAM_START_GRACE_S` after the connection (``connected``: a PPI stream
+    starts some seconds after the link; the caller watches other data or nothing meanwhile),
+    then the connection's time: a stream that never starts on a connection is said too. Every
+    time is on the monotonic clock of ``now``. :func:`latest_beat_data` (a session's beat
+    stream) and ``hrvpace record --stream`` (each stream recorded) use it.
+    """
+    if last_frame is not None:
+        return last_frame
+    if connected is not None and now - connected >= STREAM_START_GRACE_S:
+        return connected
+    return None

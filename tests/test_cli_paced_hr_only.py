@@ -145,6 +145,25 @@ def test_assess_and_practice_print_a_failure_once(capsys: pytest.CaptureFixture[
     assert '"state": "failed"' in capsys.readouterr().err
 
 
+def test_assess_and_practice_print_the_strap_notes_as_text_or_json_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # straplive items 1-2: a low battery and a silent strap, as record prints them; with
+    # --json one event a line (the BLE run: tests/sensors/test_ble.py, practice with a device)
+    import json
+
+    _paced._StrapNotes(as_json=False).on_strap_note("battery", "X's battery is at 9%")
+    assert capsys.readouterr().err == "[battery] X's battery is at 9%\n"
+    as_json = _paced._StrapNotes(as_json=True)
+    as_json.on_strap_note("no data", "no data from X for 10 s")
+    as_json.on_strap_note("data", "data from X again (none for 12 s)")
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert events == [
+        {"event": "no_data", "message": "no data from X for 10 s"},
+        {"event": "data", "message": "data from X again (none for 12 s)"},
+    ]
+
+
 def _blipping_source(
     engine: PacingEngine,
     *,

@@ -377,6 +377,27 @@ def _status_printer(as_json: bool) -> Callable[[SourceStatus], None]:
     return show
 
 
+class _StrapNotes(Listener):
+    """Print what the session says about the strap, as ``record`` prints it, on stderr.
+
+    A battery falling to 20, 10 or 5 % (``[battery] ...``), a connected strap sending nothing
+    for 10 s (``[no data] ...``) and its data coming again (``[data] ...``): the session's own
+    watches (:meth:`api.pipeline.sinks.Listener.on_strap_note`), one rule with ``record`` and
+    the service. JSON lines with ``as_json``: ``{"event": "battery"|"no_data"|"data",
+    "message": ...}``.
+    """
+
+    def __init__(self, *, as_json: bool) -> None:
+        self._as_json = as_json
+
+    def on_strap_note(self, kind: str, line: str) -> None:
+        if self._as_json:
+            event = {"event": kind.replace(" ", "_"), "message": line}
+            typer.echo(json.dumps(event), err=True)
+        else:
+            typer.echo(f"[{kind}] {line}", err=True)
+
+
 class _PacingOutput(Listener):
     """Hands each pacing event to the command; its ``True`` ends the run."""
 
@@ -421,11 +442,13 @@ def run_paced(
     :func:`sensors.probe_rr_intervals`.
 
     ``show_status``: print the source's state changes on stderr (a device: connecting,
-    connected, reconnecting, no skin contact; JSON lines with ``as_json``). ``cue``: a breathing
-    cue line at each change of the breath (:class:`_BreathingCue`).
+    connected, reconnecting, no skin contact; JSON lines with ``as_json``), and what the session
+    says about the strap (:class:`_StrapNotes`: a low battery, no data for 10 s). ``cue``: a
+    breathing cue line at each change of the breath (:class:`_BreathingCue`).
     """
     if show_status:
         source.add_status_listener(_status_printer(as_json))
+        listeners = (*listeners, _StrapNotes(as_json=as_json))
     if cue:
         listeners = (*listeners, _BreathingCue(engine, as_json=as_json))
     pacer = Pacing(engine, PacingMode, active=True, default_rate_bpm=engine.rate_bpm)

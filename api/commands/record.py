@@ -58,7 +58,7 @@ from api.commands._text import counted
 
 # a connected strap sending nothing: the one rule, which a service session follows too
 # (record.SILENT_AFTER_S is read when a recording starts: tests shorten it)
-from sensors.silence import SILENT_AFTER_S, SilenceWatch
+from sensors.silence import SILENT_AFTER_S, SilenceWatch, stream_data
 
 if TYPE_CHECKING:
     from sensors.ble import BleStrapSource
@@ -297,15 +297,34 @@ def _break_file_problem(stale: Path) -> str | None:
     return None
 
 
-async def _watch_silence(strap: BleStrapSource, watch: SilenceWatch) -> None:
-    """Print :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end)."""
+async def _watch_silence(strap: BleStrapSource, watches: dict[str, SilenceWatch]) -> None:
+    """Print each :class:`SilenceWatch`'s lines while the recording runs (cancelled at its end).
+
+    One watch per file: ``"hr"``, the beats (the strap's heart rate; named ``the heart rate of
+    NAME`` beside streams) and one per stream recorded, on its own frames
+    (:func:`sensors.silence.stream_data`: an ECG stream stopping while the heart rate goes on
+    is said; a stream not started yet is not watched for its start-up grace).
+    """
+    every = min(1.0, min(w.silent_after_s for w in watches.values()) / 4)
+    streams: dict[str, float] = getattr(strap, "stream_data_monotonic", {})
     while True:
-        await asyncio.sleep(min(1.0, watch.silent_after_s / 4))
+        await asyncio.sleep(every)
         status = strap.status
-        label = status.device_name or status.device_address or "the strap"
-        line = watch.check(time.monotonic(), strap.last_data_monotonic, label)
-        if line is not None:
-            typer.echo(f"[{'no data' if watch.silent else 'data'}] {line}", err=True)
+        name = status.device_name or status.device_address or "the strap"
+        now = time.monotonic()
+        for kind, watch in watches.items():
+            if kind == "hr" and len(watches) == 1:
+                last, label = strap.last_data_monotonic, name
+            elif kind == "hr":
+                last, label = strap.beat_data_monotonic, f"the heart rate of {name}"
+            else:
+                last = stream_data(streams.get(kind), strap.connected_monotonic, now=now)
+                if last is None:  # no frame yet on this connection, within its start-up grace
+                    continue
+                label = f"the {kind.upper()} stream of {name}"
+            line = watch.check(now, last, label)
+            if line is not None:
+                typer.echo(f"[{'no data' if watch.silent else 'data'}] {line}", err=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -559,10 +578,12 @@ async def _record_until_stopped(
 
     battery = LowBatteryWatch(ending="the recording")  # each threshold said once
     # a connected strap sending nothing: said once, and its end
-    silence = SilenceWatch(SILENT_AFTER_S, ending="the recording")
+    # (the beats' heart rate, and each stream recorded: one per file)
+    silences = {k: SilenceWatch(SILENT_AFTER_S, ending="the recording") for k in ("hr", *streams)}
 
     def show(status: SourceStatus) -> None:
-        silence.on_status(status.state, time.monotonic())
+        for silence in silences.values():
+            silence.on_status(status.state, time.monotonic())
         if open_writer:
             change = contact_changes.on_status(status)
             if change is not None:
@@ -611,7 +632,7 @@ async def _record_until_stopped(
             meta["streams"] = {
                 k: {"file": stream_path(out, k).name, "sampling_rate_hz": rates[k]} for k in streams
             }
-        silent = asyncio.ensure_future(_watch_silence(strap, silence))
+        silent = asyncio.ensure_future(_watch_silence(strap, silences))
         try:
             with RecordingWriter(out, meta=meta, overwrite=overwrite) as writer:
                 open_writer.append(writer)

@@ -259,6 +259,12 @@ class Pipeline:
         if line is not None:
             log.warning("session %s: %s", self.session_id, line)
             self.hub.publish_status(self.status_message())
+            self._tell_listeners("no data" if self._silence.silent else "data", line)
+
+    def _tell_listeners(self, kind: str, line: str) -> None:
+        """Hand a line about the strap to the listeners (:meth:`Listener.on_strap_note`)."""
+        for listener in self.listeners:
+            listener.on_strap_note(kind, line)
 
     async def _watch_silence(self) -> None:
         """Check the strap's silence while the session runs (cancelled at its end)."""
@@ -276,8 +282,9 @@ class Pipeline:
         # the beats cannot say where a stretch without skin contact began and ended: its
         # changes are stored. Storage failing (closed, full disk) must not keep the status
         # from the clients: they are told the strap has no contact all the same.
-        if self._battery.on_status(status) is not None:
-            log.warning("session %s: %s", self.session_id, self._battery.warning)
+        battery = self._battery.on_status(status)
+        if battery is not None:
+            log.warning("session %s: %s", self.session_id, battery)
         change = self._contact_changes.on_status(status)
         if change is not None:
             t_s, contact = change
@@ -289,6 +296,8 @@ class Pipeline:
             except Exception as exc:
                 _warn_without_data("storing a change of skin contact failed", self.session_id, exc)
         self.hub.publish_status(self.status_message())
+        if battery is not None:  # after the status: a command says it after the state's line
+            self._tell_listeners("battery", battery)
 
     def set_state(self, state: SessionState, message: str = "") -> None:
         """Set the session's state (and its message) and publish the new ``status``."""

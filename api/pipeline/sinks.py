@@ -240,6 +240,16 @@ class Listener:
     def on_micro_break(self, data: dict[str, Any]) -> None:
         """A micro-break event (``data["type"]``: ``micro_break``, ``break_started``, ...)."""
 
+    def on_strap_note(self, kind: str, line: str) -> None:
+        """A line about a strap source, once each time it is said (never for a simulator).
+
+        ``kind``: ``"battery"`` (its level fell to a threshold,
+        :class:`sensors.battery.LowBatteryWatch`), ``"no data"`` (connected and sending nothing,
+        :class:`sensors.silence.SilenceWatch`) or ``"data"`` (sending again after it). The
+        service's clients read the same in the live ``status`` (``battery_warning``,
+        ``silence_warning``); a command prints it.
+        """
+
     def on_pacing(self, events: list[Any]) -> bool:
         """The pacing engine's events (``breathing.PacingEvent``) with the guidance they made.
 

@@ -1422,15 +1422,21 @@ async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_r
 
 
 @pytest.mark.timeout(60)
-async def test_cli_practice_with_a_device_shows_connection_states_and_cues(
-    bluez: FakeBluez,
+async def test_cli_practice_with_a_device_shows_connection_states_strap_notes_and_cues(
+    bluez: FakeBluez, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Review finding 4 (s05): practice/assess --device printed nothing about the connection
-    # (not even a drop and reconnect) and no pacer at all.
-    bluez.add_strap(polar_h10())
+    # (not even a drop and reconnect) and no pacer at all. Strap review (straplive items 1-2):
+    # nor a low battery, nor a connected strap sending nothing (record said both). Silence
+    # here is 2 s (10 s in use): the 3 s before the first packet is said once, and its end.
+    import sensors.silence
+
+    monkeypatch.setattr(sensors.silence, "SILENT_AFTER_S", 2.0)
+    bluez.add_strap(polar_h10(battery_pct=15))
     args = ("practice", "--device", H10, "--fixed", "--minutes", "0.15", "--cue")
     running = asyncio.ensure_future(run_cli(*args))
     await bluez.wait_notifying(H10, timeout_s=10.0)
+    await asyncio.sleep(3.0)  # connected, nothing sent (a wait for no data: nothing to await)
     for k in range(14):
         if k == 5:
             bluez.drop(H10)
@@ -1445,6 +1451,17 @@ async def test_cli_practice_with_a_device_shows_connection_states_and_cues(
     assert "[streaming] connected to Polar H10 A1B2C3D4" in result.stderr
     assert "[reconnecting] the connection to Polar H10 A1B2C3D4 was lost" in result.stderr
     assert "[streaming] reconnected" in result.stderr
+    lines = result.stderr.splitlines()
+    connected = lines.index(next(x for x in lines if x.startswith("[streaming] connected")))
+    assert lines[connected + 1] == (
+        "[battery] Polar H10 A1B2C3D4's battery is at 15%: replace or charge it soon (the "
+        "session ends if the strap goes off)"
+    )
+    notes = [x for x in lines if x.startswith(("[no data]", "[data]"))]
+    assert len(notes) == 2, result.stderr  # the drop and reconnect are no silence
+    assert notes[0].startswith("[no data] no data from Polar H10 A1B2C3D4 for ")
+    assert notes[0].endswith(" s (still connected); the session goes on and keeps what comes")
+    assert notes[1].startswith("[data] data from Polar H10 A1B2C3D4 again (none for ")
     cues = [line for line in result.stdout.splitlines() if "breathe" in line]
     assert any("breathe in" in c for c in cues) and any("breathe out" in c for c in cues)
 

@@ -313,3 +313,39 @@ async def test_a_full_disk_under_a_stream_names_its_file_and_what_each_file_keep
         "the 36 ACC samples"
     ], err
     assert not strap.connected and strap.pmd_streaming == set()  # the link closed as it ends
+
+
+async def test_record_says_a_stream_that_stops_while_the_heart_rate_goes_on(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Strap review (straplive item 1): record --stream watched any data for silence, so a PPI
+    # (or ECG) stream that stopped while the heart rate went on was never said. Silence here is
+    # 0.6 s (10 s in use): heart rate every 0.1 s throughout, PPI stopped for 1.5 s of it.
+    from api.commands import record
+
+    monkeypatch.setattr(record, "SILENT_AFTER_S", 0.6)
+    sense = "A0:9E:1A:00:00:25"
+    bluez.add_strap(verity_sense(address=sense))
+    out = tmp_path / "sense.csv"
+    args = ("record", "--device", sense, "--out", str(out), "--minutes", "0.07")
+    running = asyncio.ensure_future(run_cli(*args, "--stream", "ppi"))
+    await bluez.wait_pmd_streaming(sense, "ppi", timeout_s=15.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not running.done():
+        strap = bluez.strap(sense)
+        if strap.connected and strap.notifying:  # record's end disconnects before it is done
+            bluez.notify(sense, packet(1024, hr=60))
+            if not 0.5 <= loop.time() - started < 2.0:
+                bluez.notify_pmd(sense, ppi_frame(pulse(1000)))
+        await asyncio.sleep(0.1)
+    result = await running
+    assert result.exit_code == 0, result.stderr
+    notes = [x for x in result.stderr.splitlines() if x.startswith(("[no data]", "[data]"))]
+    assert len(notes) == 2, result.stderr  # the heart rate went on: not said
+    name = "the PPI stream of Polar Sense B5F1A12C"
+    assert notes[0].startswith(f"[no data] no data from {name} for ")
+    assert notes[0].endswith(" s (still connected); the recording goes on and keeps what comes")
+    assert notes[1].startswith(f"[data] data from {name} again (none for ")
