@@ -544,6 +544,33 @@ def test_an_export_sidecar_named_on_its_own_says_what_it_is(tmp_path: Path) -> N
         assert "neither a number" not in res.stderr
 
 
+def test_replay_and_report_say_what_an_export_s_sidecar_or_table_is(tmp_path: Path) -> None:
+    """Review: ``replay`` and ``report`` of an export's ``ID.json`` failed as "'{' is neither a
+    number nor a header ...", of its metrics or contact table as "a table without an RR
+    column", where analyze says what the file is. They say it too, naming the beats file to
+    replay or report on; ``replay --json`` still ends with its ``replay_end``."""
+    out, sid = _export_with_contact(tmp_path)
+    beats = out / f"{sid}-beats.csv"
+    for name, what in (
+        (f"{sid}.json", "hrvpace export's sidecar (the session's settings and events)"),
+        (f"{sid}-metrics.csv", "hrvpace export's metrics table"),
+        (f"{sid}-contact.csv", "hrvpace export's contact table"),
+    ):
+        path = out / name
+        res = runner.invoke(app, ["replay", str(path), "--json", "--speed", "max"])
+        assert res.exit_code == 1, res.output
+        said = f"{path}: {what}, not beats: replay the export's beats file {beats} instead"
+        (end,) = lines(res.stdout)
+        assert end["type"] == "replay_end" and end["state"] == "failed"
+        assert end["message"] == said and end["n_beats"] == 0
+        assert f"hrvpace replay: {said}" in res.stderr
+        res = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / "r.html"), "-q"])
+        assert res.exit_code == 1, res.output
+        said = f"{path}: {what}, not beats: report on the export's beats file {beats} instead"
+        assert f"hrvpace report: {said}" in res.stderr
+        assert not (tmp_path / "r.html").exists()
+
+
 def test_a_json_file_over_1_mib_is_not_parsed_for_a_sidecar(tmp_path: Path) -> None:
     """Code review: a named ``.json`` up to 64 MiB was parsed whole to tell a sidecar (a 57-MB
     Fitbit export: 35 s of CPU, about 1 GB). An export's sidecar is a few kB: one over 1 MiB

@@ -18,6 +18,8 @@ from typing import NoReturn
 
 import typer
 
+from api._process import PROCESS
+
 __all__ = [
     "STOPPED_EXIT_CODE",
     "Held",
@@ -53,6 +55,26 @@ class Stop:
     def label(self) -> str:
         """``Ctrl-C`` or ``SIGTERM``."""
         return "SIGTERM" if self.signal is signal.SIGTERM else "Ctrl-C"
+
+
+def _give_back(*restores: Callable[[], None]) -> None:
+    """Leaving a block: its handlers are put back (``restores``), or ignored to the exit.
+
+    A block is left only on the way to the command's exit (its output printed, its exit code
+    chosen). In the ``hrvpace`` process (:func:`api._process.ends_with_its_command`) Ctrl-C and
+    SIGTERM are then ignored to the exit, not given to Python's default handlers: through them
+    a second Ctrl-C in the second or so the interpreter took to finish after ``stopped
+    (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or with a
+    ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). Elsewhere (a test's
+    ``CliRunner`` in a longer-lived process) the handlers are put back.
+    """
+    if not PROCESS.ends_with_its_command:
+        for restore in restores:
+            restore()
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: its handler stays
+            signal.signal(signum, signal.SIG_IGN)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -110,7 +132,7 @@ def stoppable() -> Iterator[Stop]:
         if stop.signal is None:
             stop.signal = signal.SIGINT
     finally:
-        restore()
+        _give_back(restore)
 
 
 class Held:
@@ -168,7 +190,8 @@ def held_signals(stop: Stop) -> Iterator[Held]:
     one only calls :attr:`Held.again` if set. None raises: a second Ctrl-C through Python's
     default handler interrupted whatever ran (a strap's link half-closed, a session's final
     state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
-    end within it. Both handlers are put back on leaving.
+    end within it. Both handlers are put back on leaving, or, in the ``hrvpace`` process, both
+    signals are ignored from then to the exit (:func:`_give_back`).
     """
     held = Held(stop)
 
@@ -181,8 +204,7 @@ def held_signals(stop: Stop) -> Iterator[Held]:
     try:
         yield held
     finally:
-        restore_term()
-        restore_int()
+        _give_back(restore_term, restore_int)
 
 
 def exit_stopped(what: str, stop: Stop | None = None) -> NoReturn:

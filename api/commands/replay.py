@@ -407,8 +407,17 @@ def replay(
         baseline = _load_baseline(baseline_file)
         segments = segments_from_options(start_at, end_at)
         # the format and units as analyze chooses them (the file's header, name and content)
-        from api.research.discover import choose_reading
+        from api.research.discover import choose_reading, export_table_problem
 
+        # hrvpace export's sidecar or metrics or contact table named on its own: what it is
+        # and which file to replay instead, as analyze says it (not "a table without an RR
+        # column", "'{' is neither a number ...")
+        not_beats = export_table_problem(file, doing="replay") if fmt is None else None
+        if not_beats is not None:
+            if as_json:  # the stream still ends with its replay_end, as a replay that fails
+                typer.echo(json.dumps(_failed_before_start(not_beats, baseline)))
+            typer.echo(f"hrvpace replay: {not_beats}", err=True)
+            raise typer.Exit(1)
         reading = choose_reading(file, format=fmt, units=units)
         fmt, units = reading.format, reading.units
         read_as = reading.how

@@ -99,10 +99,16 @@ def report(
             raw: Recording | None = None
             if Path(target).is_file():
                 from api.research.analysis import NO_BEATS_LEFT, NO_BEATS_LEFT_SEGMENT, read_notes
-                from api.research.discover import choose_reading
+                from api.research.discover import choose_reading, export_table_problem
                 from sensors import read_recording
                 from sensors.formats.signal_peaks import leave_out_low_quality
 
+                # hrvpace export's sidecar or metrics or contact table named on its own: what
+                # it is and which file to report on instead, as analyze says it
+                not_beats = export_table_problem(target, doing="report on") if fmt is None else None
+                if not_beats is not None:
+                    typer.echo(f"hrvpace report: {not_beats}", err=True)
+                    raise typer.Exit(1)
                 reading = choose_reading(target, format=fmt, units=units)
                 rec = read_recording(
                     target,

@@ -231,7 +231,18 @@ def _beats_file(p: Path, name: str | None, what: str) -> str:
     return f"the {what} {beats or 'ID-beats.csv'} of its export"
 
 
-def _parquet_problem(p: Path, kind: str, name: str | None, upload: bool) -> str:
+def _instead(doing: str, beats: str, this: str) -> str:
+    """What to name instead of an export's table or sidecar ``this``: its ``beats`` file.
+
+    ``analyse BEATS (or the export folder, where this THIS is skipped)``; a command that takes
+    one file (``doing``: ``replay``, ``report on``) ``DOING BEATS instead``.
+    """
+    if doing == "analyse":
+        return f"analyse {beats} (or the export folder, where this {this} is skipped)"
+    return f"{doing} {beats} instead"
+
+
+def _parquet_problem(p: Path, kind: str, name: str | None, upload: bool, doing: str) -> str:
     """:func:`export_table_problem` of a Parquet file (:func:`parquet_kind` ``kind``)."""
     shown = str(p) if name is None else name
     if kind == "parquet":
@@ -253,19 +264,21 @@ def _parquet_problem(p: Path, kind: str, name: str | None, upload: bool) -> str:
     if kind == "beats":
         return (
             f"{shown}: hrvpace export's beats table in Parquet, which is not read as a "
-            f"recording: analyse {_beats_file(p, name, 'CSV')} instead (the same beats)"
+            f"recording: {doing} {_beats_file(p, name, 'CSV')} instead (the same beats)"
         )
-    return (
-        f"{shown}: hrvpace export's {kind} table (Parquet), not beats: analyse "
-        f"{_beats_file(p, name, 'beats file')} (or the export folder, where this table is "
-        "skipped)"
+    return f"{shown}: hrvpace export's {kind} table (Parquet), not beats: " + _instead(
+        doing, _beats_file(p, name, "beats file"), "table"
     )
 
 
 def export_table_problem(
-    path: str | os.PathLike[str], *, name: str | None = None, upload: bool = False
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    upload: bool = False,
+    doing: str = "analyse",
 ) -> str | None:
-    """Why a file named on its own is not analysed (an export's table), else ``None``.
+    """Why a file named on its own is not a recording (an export's table), else ``None``.
 
     ``hrvpace export``'s metrics or contact table is told by its header
     (:func:`export_table_kind`, as :func:`skip_reason` tells it in a folder). Read as a
@@ -283,13 +296,15 @@ def export_table_problem(
 
     ``name``: the file's name as its owner gave it (an upload is on disk under a temporary
     name), shown instead of ``path`` and read for the session id; ``upload``: the problem of
-    ``POST /api/v1/recordings``, which says which file to upload instead.
+    ``POST /api/v1/recordings``, which says which file to upload instead; ``doing``: what the
+    command does with the file named instead (``analyse``, which also takes the export's
+    folder; ``replay``; ``report on``).
     """
     p = Path(path)
     parquet = parquet_kind(p, name=name, schema=not upload)
     if parquet is not None:
-        return _parquet_problem(p, parquet, name, upload)
-    sidecar = _sidecar_problem(p, name, upload)
+        return _parquet_problem(p, parquet, name, upload, doing)
+    sidecar = _sidecar_problem(p, name, upload, doing)
     if sidecar is not None:
         return sidecar
     try:
@@ -308,10 +323,8 @@ def export_table_problem(
             f"{shown}: hrvpace export's {kind} table, not beats: upload the export's beats "
             f"file {named or 'ID-beats.csv'} instead"
         )
-    return (
-        f"{shown}: hrvpace export's {kind} table, not beats: analyse "
-        f"{_beats_file(p, name, 'beats file')} (or the export folder, where this table is "
-        "skipped)"
+    return f"{shown}: hrvpace export's {kind} table, not beats: " + _instead(
+        doing, _beats_file(p, name, "beats file"), "table"
     )
 
 
@@ -393,7 +406,7 @@ def _json_sidecar_reason(p: Path) -> str | None:
     return f"hrvpace analyze's settings sidecar of {sidecar.of}, not a recording"
 
 
-def _sidecar_problem(p: Path, name: str | None, upload: bool) -> str | None:
+def _sidecar_problem(p: Path, name: str | None, upload: bool, doing: str) -> str | None:
     """:func:`export_table_problem` of an hrvpace sidecar named on its own or uploaded."""
     sidecar = _json_sidecar(p, name)
     if sidecar is None:
@@ -403,7 +416,7 @@ def _sidecar_problem(p: Path, name: str | None, upload: bool) -> str | None:
         return (
             f"{shown}: hrvpace analyze's settings sidecar of {sidecar.of} (how its table was "
             "made), not a recording: "
-            + ("upload" if upload else "analyse")
+            + ("upload" if upload else doing)
             + " the recordings themselves"
         )
     beats = sidecar.beats or "ID-beats.csv"
@@ -417,10 +430,7 @@ def _sidecar_problem(p: Path, name: str | None, upload: bool) -> str | None:
         if sidecar.beats is not None and beside.is_file()
         else f"the beats file {beats} of its export"
     )
-    return (
-        f"{shown}: {_EXPORT_SIDECAR}, not beats: analyse {where} (or the export folder, where "
-        "this file is skipped)"
-    )
+    return f"{shown}: {_EXPORT_SIDECAR}, not beats: " + _instead(doing, where, "file")
 
 
 def skip_reason(path: str | os.PathLike[str]) -> str | None:
