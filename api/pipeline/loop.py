@@ -320,7 +320,7 @@ class Pipeline:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send to
                 loop.call_soon_threadsafe(hub.commit_reached, ticket)
 
-        def on_behind(state: object | None) -> None:  # in the writer thread
+        def on_behind(state: object | None) -> None:  # in the writer thread or its watchdog
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self.publish_storage, state)
 

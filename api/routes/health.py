@@ -22,8 +22,8 @@ class Health(BaseModel):
     version: str
     storage: Literal["ok", "behind"] = Field(  # always sent: required (rev12_appdev 5)
         description="behind: the database takes no writes (locked by another program, a full "
-        "or stalled disk); what is received waits in memory (a running session's "
-        "storage_behind says how much)",
+        "or stalled disk), said once a write has waited 3 s; what is received waits in memory "
+        "(a running session's storage_behind says how much)",
     )
     storage_warnings: list[str] = Field(  # always sent: required (rev12_appdev 5)
         description="what the service found wrong with its database when it started, each with "

@@ -32,7 +32,10 @@ full disk, an I/O error, read-only, ...: :data:`_UNAVAILABLE_CODES`) is not drop
 keeps it and writes it again, with the back-off of :mod:`api.storage.retry`; later writes wait
 behind it, in order, and are written with it. Meanwhile the writer is *behind*
 (:attr:`StorageCore.behind`: what waits, what was dropped), and its tickets are not committed
-(nothing is published as stored). What is queued is bounded when it is queued: past
+(nothing is published as stored). It is behind as well while a try has lasted
+:data:`BEHIND_AFTER_S` (a watchdog thread says so: the writer itself waits in SQLite, up to
+its 30-s busy timeout for another program's write lock, or for ever on a stalled disk), and
+catches up when that try is taken. What is queued is bounded when it is queued: past
 :data:`BACKLOG_MAX_ROWS` rows not yet written, a new write nobody waits for is dropped
 (its :class:`Queued` says so at once, to its producer only: the live pipeline publishes nothing
 about it). A few writes nobody waits for are never dropped (:meth:`StorageCore._queue_write`
@@ -64,7 +67,15 @@ from api.storage.owners import Owner, OwnerProbe, Unprobed, folder_problem
 from api.storage.retry import retry_delays
 from api.storage.schema import migrate
 
-__all__ = ["BACKLOG_MAX_ROWS", "BATCH_MAX", "Behind", "Queued", "StorageCore", "Transaction"]
+__all__ = [
+    "BACKLOG_MAX_ROWS",
+    "BATCH_MAX",
+    "BEHIND_AFTER_S",
+    "Behind",
+    "Queued",
+    "StorageCore",
+    "Transaction",
+]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +130,15 @@ BACKLOG_MAX_ROWS = 100_000
 #: A try of the writer that has lasted this long (s) counts as the database taking no writes
 #: for :data:`BACKLOG_MAX_ROWS` before it fails (SQLite's busy wait is 30 s).
 STUCK_S = 1.0
+#: A try of the writer that has lasted this long (s) makes it *behind* (:attr:`StorageCore.behind`:
+#: ``GET /health``, a session's ``storage_behind``, the live ``storage`` notice) while it still
+#: waits: users learn within seconds that what they record is not stored yet, not after SQLite's
+#: 30-s busy wait for another program's write lock (a stalled disk has no timeout at all).
+#: Chosen over a shorter busy timeout: the try goes on waiting, so a lock let go is taken at once
+#: (a try that had failed would wait out the back-off, up to a minute), and it covers a stalled
+#: disk too. Over any healthy commit (a checkpoint on a slow SD card: about 1 s), so a slow
+#: moment does not say "behind".
+BEHIND_AFTER_S = 3.0
 
 #: Tickets of writes that failed alone kept for :meth:`StorageCore.write_failed` (a failure
 #: is rare: one bad write; one never asked about is forgotten after this many more).
@@ -183,6 +203,11 @@ def _rows(op: _Op) -> int:
     """Rows a queued write counts against :data:`BACKLOG_MAX_ROWS` (0: waited for, or kept)."""
     if op.future is not None or op.kept:
         return 0
+    return _all_rows(op)
+
+
+def _all_rows(op: _Op) -> int:
+    """Rows a queued write holds (1 for a transaction function)."""
     return len(op.params) if op.many else 1
 
 
@@ -193,9 +218,10 @@ class Behind:
     Attributes
     ----------
     since
-        When its first write failed, Unix seconds.
+        When the first try the database did not take began (it failed, or has lasted
+        :data:`BEHIND_AFTER_S`), Unix seconds.
     rows_waiting, beats_waiting
-        Rows kept in memory to write (beats among them).
+        Rows queued or kept in memory, not written yet (beats among them).
     rows_dropped, beats_dropped
         Rows dropped past :data:`BACKLOG_MAX_ROWS` (beats among them): lost.
     error
@@ -229,7 +255,7 @@ class _Backlog:
 
     def keep(self, op: _Op) -> None:
         self.waited += op.future is not None
-        rows = len(op.params) if op.many else 1
+        rows = _all_rows(op)
         self.ops.append(op)
         self.rows += rows
         self.beats += _beats(op, rows)
@@ -312,17 +338,33 @@ class StorageCore:
         self._commit_listeners: list[Callable[[int], None]] = []
         self._behind_listeners: list[Callable[[Behind | None], None]] = []
         self._pending_rows = 0  # rows queued and not yet written or failed (not waited ones)
+        #: Rows (beats among them) of every write queued and not yet written or failed,
+        #: waited or kept ones too: what :attr:`behind` says waits, also those still queued
+        #: behind a try that waits in SQLite.
+        self._unwritten_rows = self._unwritten_beats = 0
         self._dropped_rows = self._dropped_beats = 0  # since the last log of drops
         #: Tickets of writes nobody waited for that failed alone (:meth:`write_failed`),
         #: oldest first, the latest :data:`FAILED_KEPT` of them.
         self._failed: dict[int, None] = {}
+        #: Guards what the writer and its watchdog (:meth:`_watch`) both set: :attr:`_behind`
+        #: and the try under way; the behind listeners are called holding it, so they are
+        #: told in order (reentrant: a listener may read :attr:`behind`).
+        self._behind_cond = threading.Condition(threading.RLock())
         self._behind: Behind | None = None
         #: When the writer began the try it is in (monotonic), ``None`` between tries: the
-        #: bound applies only while a try has been stuck for STUCK_S or the writer is behind.
+        #: bound applies only while a try has been stuck for STUCK_S or the writer is behind,
+        #: and the watchdog says behind once it has lasted BEHIND_AFTER_S.
         self._trying_since: float | None = None
+        self._trying_wall = 0.0  # the same, Unix seconds (Behind.since)
+        self._watch_idle = False  # the watchdog waits for a try to begin (told by _trying)
+        self._watch_stop = False
         self._backlog: _Backlog | None = None  # what the last try at close did not store
         self._thread = threading.Thread(target=self._run, name="hrvpace-db-writer", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(
+            target=self._watch, name="hrvpace-db-watchdog", daemon=True
+        )
+        self._watchdog.start()
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -386,6 +428,10 @@ class StorageCore:
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
+        with self._behind_cond:
+            self._watch_stop = True
+            self._behind_cond.notify_all()
+        self._watchdog.join()
         self._writer_conn.close()
         with self._readers_lock:
             for conn in self._readers:
@@ -433,12 +479,10 @@ class StorageCore:
         return batch, False
 
     def _write(self, batch: list[_Op], *, stop: bool) -> bool:
-        """:meth:`_write_batch`, timed for the bound (:meth:`_stuck`)."""
-        self._trying_since = time.monotonic()
+        """:meth:`_write_batch`, then what was dropped meanwhile is logged."""
         try:
             return self._write_batch(batch, stop=stop)
         finally:
-            self._trying_since = None
             # a slow try that was taken (never behind): its drops are said all the same; while
             # behind (a close whose last try failed) _give_up says them
             dropped_rows, dropped_beats = (0, 0) if self._behind else self._take_dropped()
@@ -458,6 +502,63 @@ class StorageCore:
             since is not None and time.monotonic() - since > STUCK_S
         )
 
+    @contextmanager
+    def _trying(self) -> Iterator[None]:
+        """A try (one :meth:`_commit`), timed for :meth:`_stuck` and :meth:`_watch`."""
+        with self._behind_cond:
+            self._trying_since = time.monotonic()
+            self._trying_wall = time.time()
+            if self._watch_idle:
+                self._behind_cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._behind_cond:
+                self._trying_since = None
+
+    def _watch(self) -> None:
+        """The watchdog thread: a try lasting :data:`BEHIND_AFTER_S` makes the writer behind.
+
+        The writer itself cannot say so: it waits in SQLite (its busy timeout for another
+        program's write lock, 30 s; a stalled disk's I/O, with no timeout). The try goes on;
+        once it is taken, the writer catches up (:meth:`_caught_up`), and once it fails, the
+        writer keeps what it holds (:meth:`_write_batch`), behind since the try began.
+        Wakes once a try begins after an idle spell, then at most every BEHIND_AFTER_S.
+        """
+        cond = self._behind_cond
+        with cond:
+            while not self._watch_stop:
+                since = self._trying_since
+                if since is None or self._behind is not None:  # nothing to time
+                    self._watch_idle = True
+                    cond.wait()
+                    self._watch_idle = False
+                    continue
+                after_s = BEHIND_AFTER_S  # read at each try (tests lower it)
+                left_s = since + after_s - time.monotonic()
+                if left_s > 0:
+                    cond.wait(left_s)
+                    continue
+                self._behind = Behind(
+                    since=self._trying_wall,
+                    rows_waiting=0,  # counted when queued: see behind
+                    beats_waiting=0,
+                    rows_dropped=0,
+                    beats_dropped=0,
+                    error=f"a write has waited over {after_s:g} s: another program holds its "
+                    "write lock, or the disk stalls",
+                )
+                behind = self.behind
+                assert behind is not None
+                log.warning(
+                    "a database write has waited over %g s (another program holds its write "
+                    "lock, or the disk stalls): storage is behind, %d rows (%d beats) wait",
+                    after_s,
+                    behind.rows_waiting,
+                    behind.beats_waiting,
+                )
+                self._tell_behind()
+
     def _write_batch(self, batch: list[_Op], *, stop: bool) -> bool:
         """Commit ``batch``; one the database does not take is kept and tried again.
 
@@ -471,18 +572,25 @@ class StorageCore:
         Returns whether a stop came.
         """
         try:
-            self._commit(self._writer_conn, batch)
-            return stop
+            with self._trying():
+                self._commit(self._writer_conn, batch)
         except _UnavailableError as exc:
             failure = exc
         except Exception as exc:  # the writer must never die: every later write would hang
             self._lost(batch, exc)
+            self._caught_up(stored=False)
+            return stop
+        else:
+            self._caught_up(stored=True)  # a try the watchdog said behind was taken at last
             return stop
         backlog = _Backlog()
         for op in batch:
             backlog.keep(op)
-        self._set_behind(backlog, failure, since=time.time())
-        self._tell_behind()
+        with self._behind_cond:  # behind since the try began (the watchdog may have said so)
+            told = self._behind is not None
+            self._set_behind(failure, since=self._trying_wall)
+            if not told:
+                self._tell_behind()
         stored = False
         for backoff_s in retry_delays():
             # a write someone waits for (a stopped session's final state): tried at least
@@ -495,10 +603,11 @@ class StorageCore:
                 with suppress(sqlite3.Error):
                     self._writer_conn.execute(f"PRAGMA busy_timeout = {LAST_TRY_BUSY_MS:d}")
             try:
-                self._commit(self._writer_conn, backlog.ops)
+                with self._trying():
+                    self._commit(self._writer_conn, backlog.ops)
             except _UnavailableError as exc:
                 failure = exc
-                self._set_behind(backlog, failure)
+                self._set_behind(failure)
                 if stop:  # shutting down: that was the last try
                     self._backlog = backlog
                     return True
@@ -508,9 +617,10 @@ class StorageCore:
             else:
                 stored = True
             break
-        behind = self._behind
-        self._behind = None
-        self._tell_behind()
+        with self._behind_cond:
+            behind = self._behind
+            self._behind = None
+            self._tell_behind()
         dropped_rows, dropped_beats = self._take_dropped()
         if behind is not None and stored:
             log.warning(
@@ -557,21 +667,38 @@ class StorageCore:
             if item.future is not None:  # type: ignore[attr-defined]
                 # someone waits for it (a final state): tried within RETRY_WAITED_MAX_S
                 deadline = min(deadline, time.monotonic() + retry.RETRY_WAITED_MAX_S)
-            self._set_behind(backlog, None)
         return False
 
-    def _set_behind(
-        self, backlog: _Backlog, failure: Exception | None, *, since: float = 0
-    ) -> None:
-        old = self._behind
-        self._behind = Behind(
-            since=since or (old.since if old else time.time()),
-            rows_waiting=backlog.rows,
-            beats_waiting=backlog.beats,
-            rows_dropped=0,  # counted when queued: see behind
-            beats_dropped=0,
-            error=str(failure) if failure is not None else (old.error if old else ""),
-        )
+    def _set_behind(self, failure: Exception, *, since: float = 0) -> None:
+        """Behind since ``since`` (kept if behind already), ``failure`` its last error."""
+        with self._behind_cond:
+            old = self._behind
+            self._behind = Behind(
+                since=old.since if old else since or time.time(),
+                rows_waiting=0,  # counted when queued and written: see behind
+                beats_waiting=0,
+                rows_dropped=0,  # counted when queued: see behind
+                beats_dropped=0,
+                error=str(failure),
+            )
+
+    def _caught_up(self, *, stored: bool) -> None:
+        """A try the watchdog said behind (:meth:`_watch`) is over: no longer behind.
+
+        ``stored``: it was taken (else lost to an unexpected error, logged by :meth:`_lost`:
+        the database took its lock all the same). Nothing when it was not said behind.
+        """
+        with self._behind_cond:
+            behind = self._behind
+            if behind is None:
+                return
+            self._behind = None
+            self._tell_behind()
+        if stored:
+            log.warning(
+                "the database takes writes again: a write that waited %.0f s is stored",
+                time.time() - behind.since,
+            )
 
     def _log_behind(self, backlog: _Backlog, failure: Exception, delay_s: float) -> None:
         log.warning(
@@ -605,11 +732,21 @@ class StorageCore:
 
     @property
     def behind(self) -> Behind | None:
-        """The writes the database has not taken yet, while it takes none (``None``: none)."""
+        """The writes the database has not taken yet, while it takes none (``None``: none).
+
+        Also while a try of the writer has lasted :data:`BEHIND_AFTER_S` (:meth:`_watch`).
+        """
         behind = self._behind
         if behind is None:
             return None
-        return replace(behind, rows_dropped=self._dropped_rows, beats_dropped=self._dropped_beats)
+        with self._submit_lock:
+            return replace(
+                behind,
+                rows_waiting=self._unwritten_rows,
+                beats_waiting=self._unwritten_beats,
+                rows_dropped=self._dropped_rows,
+                beats_dropped=self._dropped_beats,
+            )
 
     @staticmethod
     def _fail_waiters(batch: list[_Op], exc: Exception) -> None:
@@ -653,6 +790,7 @@ class StorageCore:
             return False
 
     def _tell_behind(self) -> None:
+        """Tell the behind listeners :attr:`behind` as it is now; holding :attr:`_behind_cond`."""
         state = self.behind  # as it is now: the listener may read it later, on another thread
         for listener in list(self._behind_listeners):
             try:
@@ -661,11 +799,14 @@ class StorageCore:
                 log.exception("database writer: a behind listener failed")
 
     def add_behind_listener(self, listener: Callable[[Behind | None], None]) -> None:
-        """Call ``listener(behind)`` (in the writer thread) as the database stops taking writes.
+        """Call ``listener(behind)`` as the database stops taking writes.
 
         That is, as :attr:`behind` is set, with its value then (``since``, ``error``: a
         listener that reads :attr:`behind` later may find it caught up already);
-        ``listener(None)`` as it takes them again.
+        ``listener(None)`` as it takes them again. Called in the writer thread, or in its
+        watchdog's (a try that has lasted :data:`BEHIND_AFTER_S`), one call at a time and in
+        order (behind, caught up, behind, ...): keep it short, and never wait in it for
+        another thread that writes.
         """
         self._behind_listeners.append(listener)
 
@@ -827,6 +968,9 @@ class StorageCore:
                 self._dropped_beats += _beats(op, rows)
             else:
                 self._pending_rows += rows
+                all_rows = _all_rows(op)
+                self._unwritten_rows += all_rows
+                self._unwritten_beats += _beats(op, all_rows)
                 self._queue.put(replace(op, ticket=ticket))
                 return Queued(ticket)
         if first:
@@ -844,8 +988,12 @@ class StorageCore:
     def _written(self, ops: Sequence[_Op]) -> None:
         """``ops`` left the queue (written, or failed): their rows no longer count."""
         rows = sum(_rows(op) for op in ops)
+        all_rows = [_all_rows(op) for op in ops]
+        beats = sum(_beats(op, n) for op, n in zip(ops, all_rows, strict=True))
         with self._submit_lock:
             self._pending_rows -= rows
+            self._unwritten_rows -= sum(all_rows)
+            self._unwritten_beats -= beats
 
     def _take_dropped(self) -> tuple[int, int]:
         """Rows and beats dropped since the last call, and the count starts again."""
@@ -866,6 +1014,7 @@ class StorageCore:
         future: Future[Any] = Future()
         with self._submit_lock:
             self.last_ticket += 1
+            self._unwritten_rows += 1
             self._queue.put(_Op(fn, (), False, future, self.last_ticket))
         return future
 

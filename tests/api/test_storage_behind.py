@@ -6,12 +6,15 @@ back-off of :mod:`api.storage.retry`, later writes waiting behind it in order, i
 :data:`api.storage.writer.BACKLOG_MAX_ROWS` rows, and says so (:attr:`Storage.behind`).
 
 A real SQLite file, its write lock held by a second connection (another program); the busy
-timeout lowered to 50 ms and the back-off to a few ms so that nothing waits long.
+timeout lowered to 50 ms and the back-off to a few ms so that nothing waits long. The last
+tests keep the service's 30-s busy timeout and lower the watchdog's
+:data:`api.storage.writer.BEHIND_AFTER_S` instead: behind is said while a try still waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import connect as ws_connect
 
 import api.pipeline.loop
 import api.storage.retry
@@ -32,7 +37,7 @@ from api.pipeline.loop import Pipeline
 from api.storage import BeatRow, Storage, StorageError
 from api.storage.connection import connect
 from sensors import Beat, SourceState, SourceStatus, SystemClock, VirtualClock
-from tests.api.conftest import ScriptedSource
+from tests.api.conftest import ScriptedSource, Server, scripted_factory
 
 
 @pytest.fixture
@@ -623,3 +628,148 @@ def test_a_storage_notice_carries_what_the_writer_had_when_it_told(
         assert not caught.behind and caught.since is None
     finally:
         st.close()
+
+
+#: How soon the writer says behind in the tests below (the service's: BEHIND_AFTER_S, 3 s).
+BEHIND_AFTER_S = 0.2
+
+
+def test_a_try_waiting_on_a_lock_says_behind_before_sqlite_gives_up_and_stores_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (apicontract 3): the writer said behind only once a try had failed, after
+    SQLite's 30-s busy wait: meanwhile nothing told anyone that nothing was stored. A try that
+    has lasted BEHIND_AFTER_S now makes it behind (its watchdog says so) while the try goes
+    on waiting; the lock let go, the same try is taken at once and it catches up. SQLite's
+    busy timeout is the service's (30 s) here: the lock is held 1 s, no try fails."""
+    assert api.storage.writer.BEHIND_AFTER_S == 3.0  # what README says
+    monkeypatch.setattr(api.storage.writer, "BEHIND_AFTER_S", BEHIND_AFTER_S)
+    st = _open(tmp_path)
+    told: list[tuple[float, Any]] = []
+    st.add_behind_listener(lambda state: told.append((time.monotonic(), state)))
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0)])
+            queued = time.monotonic()
+            _until(lambda: bool(told), "never told behind")
+            # within the bound, not after SQLite's busy wait (flush_s 5 ms, a loaded machine)
+            assert told[0][0] - queued < BEHIND_AFTER_S + 1.0, told[0][0] - queued
+            behind = told[0][1]
+            assert behind is not None and "waited over 0.2 s" in behind.error, behind
+            assert behind.since <= time.time() - BEHIND_AFTER_S and behind.beats_waiting == 1
+            for i in range(1, 5):  # queued behind the try that waits: counted as waiting
+                st.add_beats("s1", [_beat(i)])
+            assert st.behind is not None and st.behind.beats_waiting == 5, st.behind
+            assert st.committed_ticket < st.last_ticket and st.beats("s1") == []
+            time.sleep(1.0 - (time.monotonic() - queued))  # a lock of 1 s
+            released = time.monotonic()
+        _until(lambda: len(told) >= 2, "never told caught up")
+        assert told[1][1] is None and told[1][0] - released < 1.0  # no back-off: at once
+        st.flush().result(timeout=10)
+        assert len(told) == 2 and st.behind is None
+        assert [b[0] for b in st.beats("s1")] == list(range(5))
+    finally:
+        st.close()
+
+
+def test_a_try_said_behind_that_then_fails_is_told_once_and_keeps_its_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watchdog says behind, then the try fails (a busy timeout of 0.5 s here): the writer
+    keeps the writes as ever, without a second ``behind`` notice, ``since`` still when the
+    first try began, the error now SQLite's; then one caught-up notice, every beat stored."""
+    monkeypatch.setattr(api.storage.writer, "BEHIND_AFTER_S", BEHIND_AFTER_S)
+    monkeypatch.setattr(api.storage.retry, "RETRY_FIRST_S", 0.05)
+    monkeypatch.setattr(api.storage.retry, "RETRY_MAX_S", 0.05)
+
+    def connect_half_second(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 500")
+        return conn
+
+    monkeypatch.setattr(api.storage.writer, "connect", connect_half_second)
+    st = _open(tmp_path)
+    told: list[Any] = []
+    st.add_behind_listener(told.append)
+    try:
+        with locked(st.path):
+            st.add_beats("s1", [_beat(0)])
+            _until(lambda: bool(told), "never told behind")
+            said = told[0]
+            assert said is not None and "waited over" in said.error, said
+            _until(
+                lambda: st.behind is not None and "locked" in st.behind.error,
+                f"the try never failed: {st.behind}",
+            )
+            st.add_beats("s1", [_beat(1)])
+            time.sleep(0.2)  # tries fail meanwhile
+            behind = st.behind
+            assert behind is not None and behind.since == said.since, (behind, said)
+            assert behind.beats_waiting == 2 and len(told) == 1, told
+        st.flush().result(timeout=10)
+        assert len(told) == 2 and told[1] is None, told
+        assert [b[0] for b in st.beats("s1")] == [0, 1]
+    finally:
+        st.close()
+
+
+def test_health_the_session_and_live_clients_learn_within_seconds_of_a_lock(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (apicontract 3): while another program held the write lock, ``GET /health``
+    said ``storage: ok``, the session's ``storage_behind`` was null and live clients got no
+    ``storage`` notice for SQLite's 30-s busy wait. Real uvicorn, a real WebSocket, a session
+    whose beats keep coming (speed 1, a strap's pace), a second connection holding the write
+    lock 1.5 s (the busy timeout is the service's 30 s): all three say behind within the
+    bound, then caught up once the lock goes, and every beat taken meanwhile is stored."""
+    monkeypatch.setattr(api.storage.writer, "BEHIND_AFTER_S", BEHIND_AFTER_S)
+    server = serve(source_factory=scripted_factory([500.0], repeat=True))
+    with server.client() as c:
+        posted = c.post("/api/v1/sessions", json={"source": {"kind": "simulator", "speed": 1}})
+        assert posted.status_code == 201, posted.text
+        sid = posted.json()["id"]
+        live = server.app.state.sessions.get_live(sid)
+        assert live is not None
+        url = f"{server.ws_url}/api/v1/sessions/{sid}/live?token={server.token}"
+        got: list[Any] = []
+
+        def receive_until(cond: Callable[[Any], bool], timeout_s: float) -> Any:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                left_s = deadline - time.monotonic()
+                assert left_s > 0, [m.type for m in got[-5:]]
+                got.append(message := parse_live_message(ws.recv(timeout=left_s)))
+                if cond(message):
+                    return message
+
+        with ws_connect(url, open_timeout=10) as ws:
+            receive_until(lambda m: m.type == "beat", 10)
+            with locked(server.app.state.storage.path):
+                locked_at = time.monotonic()
+                taken_before = live.pipeline.n_beats
+                # the next beat's try waits on the lock: within a beat, a flush and the bound
+                bound_s = 0.5 + 0.1 + BEHIND_AFTER_S + 1.0  # + a loaded machine's slack
+                notice = receive_until(lambda m: m.type == "storage", bound_s)
+                assert notice.behind and "waited over" in notice.message, notice
+                assert time.monotonic() - locked_at < bound_s
+                assert c.get("/api/v1/health").json()["storage"] == "behind"
+                behind = c.get(f"/api/v1/sessions/{sid}").json()["storage_behind"]
+                assert behind is not None and "storage is behind" in behind["message"], behind
+                time.sleep(1.5 - (time.monotonic() - locked_at))
+                taken_during = live.pipeline.n_beats - taken_before
+                assert taken_during >= 2  # a strap's beats come anyway: kept, not stored yet
+            caught_up = receive_until(lambda m: m.type == "storage", 2.0)  # no back-off
+            assert not caught_up.behind and caught_up.since is None, caught_up
+            assert c.get("/api/v1/health").json()["storage"] == "ok"
+            assert c.get(f"/api/v1/sessions/{sid}").json()["storage_behind"] is None
+            stopped = c.post(f"/api/v1/sessions/{sid}/stop")
+            assert stopped.status_code == 200, stopped.text
+            with contextlib.suppress(ConnectionClosedOK):
+                receive_until(lambda m: False, 10)
+        n_beats = live.pipeline.n_beats
+        assert n_beats >= taken_before + taken_during
+        assert stopped.json()["n_beats"] == n_beats
+        stored = c.get(f"/api/v1/sessions/{sid}/beats").json()
+        assert stored["total"] == len(stored["beats"]) == n_beats
+        sent = [m.idx for m in got if m.type == "beat"]
+        assert sent == list(range(n_beats)), sent  # every beat, stored, then sent, in order
