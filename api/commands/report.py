@@ -67,8 +67,10 @@ def report(
 
     With --start/--end the report is of that stretch only; with --segments one report per
     named segment, OUT's name followed by the label (report-rest.html, report-task.html);
-    a segment with no beats left (all below the detector quality floor) is named on stderr
-    and gets no report, the others are written, and the exit code is 1 (as analyze).
+    a segment without beats is named on stderr and gets no report, the others are written,
+    and a last line counts them. As analyze, one starting beyond the recording's end is
+    skipped; one holding no RR interval or no beats left (all below the detector quality
+    floor) fails: exit code 1, as when no report at all was written.
     An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
@@ -82,7 +84,7 @@ def report(
         segment_data,
         write_report,
     )
-    from api.research.segments import SegmentError, cut, file_label
+    from api.research.segments import SegmentBeyondEndError, SegmentError, cut, file_label
 
     segments = segments_from_options(start, end, segments_file)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -94,6 +96,7 @@ def report(
     signal = signal_options(fmt, sampling_rate, channel, [target])
     n_steps = 1 + (1 if segments is None else len(segments))
     empty: list[str] = []  # segments with no beats left: not reported, exit code 1
+    skipped: list[str] = []  # segments beyond the recording's end: not reported, not failed
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
             raw: Recording | None = None
@@ -153,9 +156,28 @@ def report(
             else:
                 files = []
                 for k, seg in enumerate(segments, start=2):
-                    part = segment_data(data, seg)
-                    if raw is not None:
-                        read = as_analyze_reads(cut(raw, seg))
+                    try:
+                        part = segment_data(data, seg)
+                        piece = None if raw is None else cut(raw, seg)
+                    except SegmentError as exc:
+                        if segments_file is None:  # --start/--end: the one report asked for
+                            raise
+                        # as analyze: beyond the recording's end skipped, another segment
+                        # without an interval failed; either way the others go on
+                        if isinstance(exc, SegmentBeyondEndError):
+                            reason = f"segment {seg.label}: skipped: {exc.reason}"
+                            skipped.append(seg.label)
+                        else:
+                            reason = str(exc)
+                            empty.append(seg.label)
+                        typer.echo(
+                            f"hrvpace report: {target}: {reason} (no report written for it)",
+                            err=True,
+                        )
+                        step(k)
+                        continue
+                    if piece is not None:
+                        read = as_analyze_reads(piece)
                         if read is None:  # as analyze: this segment fails, the others go on
                             typer.echo(
                                 f"hrvpace report: {target}: segment {seg.label}: "
@@ -200,7 +222,14 @@ def report(
         raise typer.Exit(1) from None
     for f in files:
         typer.echo(str(f))
-    if empty:
+    if segments is not None and (empty or skipped):
+        n_skipped = f", {len(skipped)} skipped beyond the recording's end" if skipped else ""
+        typer.echo(
+            f"hrvpace report: {len(segments) - len(empty) - len(skipped)} of {len(segments)} "
+            f"segment(s) reported, {len(empty)} failed{n_skipped}",
+            err=True,
+        )
+    if empty or not files:
         raise typer.Exit(1)
 
 
