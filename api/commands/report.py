@@ -37,6 +37,7 @@ from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
 
 if TYPE_CHECKING:
+    from api.research.report import ReportData
     from sensors import Recording
 
 __all__ = ["report"]
@@ -74,15 +75,14 @@ def report(
     An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
-    signal. The report's read_as says the channel and where the beats came from.
+    signal. The report's read_as says the channel and where the beats came from. A report's
+    files are written whole or not at all (an earlier report stays as it was if they cannot).
     """
     from api.research import MissingExtraError
     from api.research.report import (
-        ReportData,
         from_recording,
         from_session,
         segment_data,
-        write_report,
     )
     from api.research.segments import SegmentBeyondEndError, SegmentError, cut, file_label
 
@@ -151,7 +151,7 @@ def report(
                 data = from_session(session, database=db)
             step(1)
             if segments is None:
-                files = write_report(data, out, png_dir=png_dir, step=step.describe)
+                files = _written(data, out, png_dir, step.describe)
                 step(2)
             else:
                 files = []
@@ -201,12 +201,8 @@ def report(
                         name = file_label(seg.label)
                         target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
                         target_png = None if png_dir is None else png_dir / name
-                    files += write_report(
-                        part,
-                        target_out,
-                        png_dir=target_png,
-                        step=_labelled(step.describe, f"segment {seg.label}: "),
-                    )
+                    say = _labelled(step.describe, f"segment {seg.label}: ")
+                    files += _written(part, target_out, target_png, say)
                     step(k)
     except SegmentError as exc:
         typer.echo(f"hrvpace report: {target}: {exc}", err=True)
@@ -231,6 +227,26 @@ def report(
         )
     if empty or not files:
         raise typer.Exit(1)
+
+
+def _written(
+    data: ReportData,
+    out: Path,
+    png_dir: Path | None,
+    step: Callable[[str], None],
+) -> list[Path]:
+    """The files :func:`api.research.report.write_report` wrote, or exit 1 naming one it could not.
+
+    None of that report is then half-written: it writes whole or not at all.
+    """
+    from api.research.report import write_report
+
+    try:
+        return write_report(data, out, png_dir=png_dir, step=step)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        typer.echo(f"hrvpace report: cannot write {exc.filename or out}: {why}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:
