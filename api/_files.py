@@ -2,7 +2,8 @@
 
 Shared by ``hrvpace analyze``'s tables (:func:`api.research.cohort.write_table`),
 ``hrvpace export`` (:func:`api.research.export.export_session`) and its ``--prompts``
-(:func:`api.dayplan.export_prompts`). A failed write leaves the
+(:func:`api.dayplan.export_prompts`), ``hrvpace report``'s HTML, PDF and PNGs
+(:func:`api.research.report.write_report`). A failed write leaves the
 old file as it was (or none), never half a new one; a link at the name stays a link (the
 file it names is replaced); a replaced file keeps its mode, a new one gets ``0666`` less the
 umask, as :func:`open` would give it.

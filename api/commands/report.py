@@ -37,6 +37,7 @@ from api.errors import SessionNotFoundError
 from hrv.errors import HrvpaceError
 
 if TYPE_CHECKING:
+    from api.research.report import ReportData
     from sensors import Recording
 
 __all__ = ["report"]
@@ -67,22 +68,23 @@ def report(
 
     With --start/--end the report is of that stretch only; with --segments one report per
     named segment, OUT's name followed by the label (report-rest.html, report-task.html);
-    a segment with no beats left (all below the detector quality floor) is named on stderr
-    and gets no report, the others are written, and the exit code is 1 (as analyze).
+    a segment without beats is named on stderr and gets no report, the others are written,
+    and a last line counts them. As analyze, one starting beyond the recording's end is
+    skipped; one holding no RR interval or no beats left (all below the detector quality
+    floor) fails: exit code 1, as when no report at all was written.
     An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
-    signal. The report's read_as says the channel and where the beats came from.
+    signal. The report's read_as says the channel and where the beats came from. A report's
+    files are written whole or not at all (an earlier report stays as it was if they cannot).
     """
     from api.research import MissingExtraError
     from api.research.report import (
-        ReportData,
         from_recording,
         from_session,
         segment_data,
-        write_report,
     )
-    from api.research.segments import SegmentError, cut, file_label
+    from api.research.segments import SegmentBeyondEndError, SegmentError, cut, file_label
 
     segments = segments_from_options(start, end, segments_file)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -94,6 +96,7 @@ def report(
     signal = signal_options(fmt, sampling_rate, channel, [target])
     n_steps = 1 + (1 if segments is None else len(segments))
     empty: list[str] = []  # segments with no beats left: not reported, exit code 1
+    skipped: list[str] = []  # segments beyond the recording's end: not reported, not failed
     try:
         with progress(f"reading {target}", n_steps, quiet=quiet) as step:
             raw: Recording | None = None
@@ -154,14 +157,33 @@ def report(
                 data = from_session(session, database=db)
             step(1)
             if segments is None:
-                files = write_report(data, out, png_dir=png_dir, step=step.describe)
+                files = _written(data, out, png_dir, step.describe)
                 step(2)
             else:
                 files = []
                 for k, seg in enumerate(segments, start=2):
-                    part = segment_data(data, seg)
-                    if raw is not None:
-                        read = as_analyze_reads(cut(raw, seg))
+                    try:
+                        part = segment_data(data, seg)
+                        piece = None if raw is None else cut(raw, seg)
+                    except SegmentError as exc:
+                        if segments_file is None:  # --start/--end: the one report asked for
+                            raise
+                        # as analyze: beyond the recording's end skipped, another segment
+                        # without an interval failed; either way the others go on
+                        if isinstance(exc, SegmentBeyondEndError):
+                            reason = f"segment {seg.label}: skipped: {exc.reason}"
+                            skipped.append(seg.label)
+                        else:
+                            reason = str(exc)
+                            empty.append(seg.label)
+                        typer.echo(
+                            f"hrvpace report: {target}: {reason} (no report written for it)",
+                            err=True,
+                        )
+                        step(k)
+                        continue
+                    if piece is not None:
+                        read = as_analyze_reads(piece)
                         if read is None:  # as analyze: this segment fails, the others go on
                             typer.echo(
                                 f"hrvpace report: {target}: segment {seg.label}: "
@@ -185,12 +207,8 @@ def report(
                         name = file_label(seg.label)
                         target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
                         target_png = None if png_dir is None else png_dir / name
-                    files += write_report(
-                        part,
-                        target_out,
-                        png_dir=target_png,
-                        step=_labelled(step.describe, f"segment {seg.label}: "),
-                    )
+                    say = _labelled(step.describe, f"segment {seg.label}: ")
+                    files += _written(part, target_out, target_png, say)
                     step(k)
     except SegmentError as exc:
         typer.echo(f"hrvpace report: {target}: {exc}", err=True)
@@ -206,8 +224,35 @@ def report(
         raise typer.Exit(1) from None
     for f in files:
         typer.echo(str(f))
-    if empty:
+    if segments is not None and (empty or skipped):
+        n_skipped = f", {len(skipped)} skipped beyond the recording's end" if skipped else ""
+        typer.echo(
+            f"hrvpace report: {len(segments) - len(empty) - len(skipped)} of {len(segments)} "
+            f"segment(s) reported, {len(empty)} failed{n_skipped}",
+            err=True,
+        )
+    if empty or not files:
         raise typer.Exit(1)
+
+
+def _written(
+    data: ReportData,
+    out: Path,
+    png_dir: Path | None,
+    step: Callable[[str], None],
+) -> list[Path]:
+    """The files :func:`api.research.report.write_report` wrote, or exit 1 naming one it could not.
+
+    None of that report is then half-written: it writes whole or not at all.
+    """
+    from api.research.report import write_report
+
+    try:
+        return write_report(data, out, png_dir=png_dir, step=step)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        typer.echo(f"hrvpace report: cannot write {exc.filename or out}: {why}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:

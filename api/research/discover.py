@@ -59,7 +59,14 @@ from api.research.units import BEAT_UNITS, NO_CONTACT_UNITS, csv_header, unit_of
 from sensors import detect_recording_format
 from sensors.errors import RecordingFormatError
 from sensors.formats._common import split_lines
-from sensors.formats.text import PlainLayout, plain_layout
+from sensors.formats.text import (
+    HEART_RATE_NOT_RR,
+    PlainLayout,
+    header_separator,
+    heart_rate_column,
+    plain_layout,
+    split_fields,
+)
 
 __all__ = [
     "HEAD_BYTES",
@@ -484,6 +491,13 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
         return None
     first = body[0].strip()
     shown = first if len(first) <= 60 else first[:57] + "..."
+    sep = header_separator(first)
+    rates = [n for n in (split_fields(first, sep) if sep else [first]) if heart_rate_column(n)]
+    if rates:  # a watch's heart-rate export with clock times (2024-05-01T10:00:00,72)
+        return (
+            f"not a recording: {shown!r}: {rates[0]!r} names a heart-rate column (bpm), not RR "
+            f"intervals; {HEART_RATE_NOT_RR}"
+        )
     return (
         f"not a recording: {shown!r} is neither a number nor a header naming an RR column, "
         f"and {numeric} of the {len(body)} lines looked at are numbers"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import errno
 import html
 import io
 import math
@@ -43,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import hrv
+from api._files import move_into, real_path, replace_with
 from api._version import build_label, library_versions
 from api.research import report_plots, require
 from api.research.analysis import recording_windows, summarize
@@ -610,36 +612,57 @@ def write_report(
 
     The HTML goes to ``out``, the PDF next to it (``out`` with ``.pdf``: the build
     (:func:`software_rows`) and the grouped numbers, then every plot) and the PNGs into
-    ``png_dir``.
+    ``png_dir``. Each is written under a temporary name beside it and all are moved in once
+    every one is written (:mod:`api._files`): a failed or interrupted write (a full disk, a
+    folder at a file's name) leaves no half-written file and an earlier report as it was,
+    and the ``OSError`` names the file.
     """
     generated = _now()
     doc, plots = build_report(data, step=step, generated=generated)
     out_p = Path(out)
-    out_p.write_text(doc, encoding="utf-8")
-    files = [out_p]
-    if pdf:
-        if step is not None:
-            step("PDF")
-        pdf_p = out_p.with_suffix(".pdf")
-        summary, rr, gaps = summarize(
-            np.asarray(data.rr_ms, dtype=np.float64),
-            gaps=data.gaps,
-            duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
-            span_s=data.span_s,
-        )
-        pdf_p.write_bytes(
-            report_plots.pdf_bytes(
-                f"hrvpace report: {data.title}",
-                report_plots.number_rows(summary, rr, gaps),
-                [p.png for p in plots],
-                provenance=software_rows(generated),  # the build, as the HTML says it
+    staged: list[tuple[Path, Path]] = []  # (temporary, real final)
+
+    def stage(path: Path, content: bytes) -> None:
+        real = real_path(path)
+        if real.is_dir():  # checked before any file is moved in: os.replace would refuse it
+            raise IsADirectoryError(errno.EISDIR, "a folder is at the file's name", str(path))
+        staged.append((replace_with(real, lambda f: f.write(content), binary=True), real))
+
+    try:
+        stage(out_p, doc.encode("utf-8"))
+        files = [out_p]
+        if pdf:
+            if step is not None:
+                step("PDF")
+            pdf_p = out_p.with_suffix(".pdf")
+            summary, rr, gaps = summarize(
+                np.asarray(data.rr_ms, dtype=np.float64),
+                gaps=data.gaps,
+                duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
+                span_s=data.span_s,
             )
-        )
-        files.append(pdf_p)
-    if png_dir is not None:
-        d = Path(png_dir)
-        d.mkdir(parents=True, exist_ok=True)
-        for p in plots:
-            (d / p.name).write_bytes(p.png)
-            files.append(d / p.name)
+            stage(
+                pdf_p,
+                report_plots.pdf_bytes(
+                    f"hrvpace report: {data.title}",
+                    report_plots.number_rows(summary, rr, gaps),
+                    [p.png for p in plots],
+                    provenance=software_rows(generated),  # the build, as the HTML says it
+                ),
+            )
+            files.append(pdf_p)
+        if png_dir is not None:
+            d = Path(png_dir)
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(d)) from None
+            for p in plots:
+                stage(d / p.name, p.png)
+                files.append(d / p.name)
+        for tmp, final in staged:
+            move_into(tmp, final)
+    finally:
+        for tmp, _ in staged:  # those not moved in (none once all were)
+            tmp.unlink(missing_ok=True)
     return files

@@ -43,6 +43,7 @@ __all__ = [
     "PlainLayout",
     "burst_spacing",
     "header_separator",
+    "heart_rate_column",
     "heart_rate_like",
     "known_rr_headers",
     "plain_layout",
@@ -444,7 +445,7 @@ def heart_rate_like(values: NDArray[np.float64]) -> str | None:
     )
 
 
-def _heart_rate_column(field: str) -> bool:
+def heart_rate_column(field: str) -> bool:
     """Whether a header field names a heart-rate column (``hr``, ``Heart Rate (bpm)``)."""
     name = _unquoted(field).lower()
     bracket = ""
@@ -654,7 +655,7 @@ def _no_rr_column(path: str, first: str, written: str, number: int) -> Recording
             line=number,
             summary=f"{what} signal, not RR intervals: {_signal_hint(kind)}",
         )
-    rates = [n for n in (names or [first]) if _heart_rate_column(n)]
+    rates = [n for n in (names or [first]) if heart_rate_column(n)]
     if rates and not any(_is_number(n) for n in names):
         others = [n for n in names if n not in rates]
         named = f"{quote(_unquoted(rates[0]))} names a heart-rate column (bpm), not RR intervals"

@@ -19,6 +19,7 @@ from api.cli import app
 from api.research.analysis import AnalysisOptions, analyze_file
 from api.research.discover import choose_reading, skip_reason
 from sensors import RecordingFormatError, read_recording
+from sensors.formats.text import HEART_RATE_NOT_RR
 from tests.research._tables import read_csv_with_units
 
 runner = CliRunner()
@@ -590,3 +591,21 @@ def test_exclude_is_in_the_help() -> None:
     assert "--exclude GLOB Leave out files (or folders) matching GLOB, e.g. '*acc*'" in words
     assert "* also matches /" in words  # not taken for markdown emphasis
     assert "listed as skipped ('excluded by --exclude GLOB'), never read" in words
+
+
+def test_a_watchs_heart_rate_table_in_a_folder_is_skipped_as_heart_rate(tmp_path: Path) -> None:
+    """Review: a watch's 1-Hz heart-rate export with clock times (``timestamp,heart rate``,
+    ``2024-05-01T10:00:00,72``) in a study folder was skipped as "'timestamp,heart rate' is
+    neither a number nor a header naming an RR column, and 0 of the N lines looked at are
+    numbers": it did not say the file holds heart rates in bpm (named on its own it does)."""
+    rows = "".join(f"2024-05-01T10:{i // 60:02d}:{i % 60:02d},{70 + i % 9}\n" for i in range(300))
+    (tmp_path / "watch_hr.csv").write_text("timestamp,heart rate\n" + rows)
+    (tmp_path / "rr.txt").write_text("\n".join(_rr_lines()) + "\n")
+    reason = skip_reason(tmp_path / "watch_hr.csv")
+    assert reason == (
+        "not a recording: 'timestamp,heart rate': 'heart rate' names a heart-rate column (bpm), "
+        f"not RR intervals; {HEART_RATE_NOT_RR}"
+    )
+    res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert f"{tmp_path / 'watch_hr.csv'}: {reason} (skipped)" in res.stderr

@@ -15,6 +15,8 @@ import itertools
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -387,6 +389,47 @@ def test_report_of_a_file_names_it_and_has_no_assessment(shared_data: Path, tmp_
     # artefacts are marked: the noisy file has labelled beats, shown in the caption
     n_art = int(np.count_nonzero(hrv.clean(read_recording(path).rr_ms).labels))
     assert n_art > 0 and f"{n_art} labelled as artefacts" in text
+
+
+_FULL_DISK_REPORT = """
+import resource, signal, sys
+from api.cli import app
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+app(["report", sys.argv[1], "--out", sys.argv[2], "--quiet"])
+"""
+
+
+def test_a_failed_report_write_leaves_no_half_written_file(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review: report wrote its HTML, PDF and PNGs in place, so a full disk (made real here by
+    a file size limit in a child process) left a truncated HTML where an earlier report was,
+    and a folder at the PDF's name left a new HTML beside no PDF, each with a traceback. All
+    are written under temporary names and moved in once all are written: the earlier report
+    stays byte for byte, no temporary file is left, exit 1 names the file."""
+    pytest.importorskip("matplotlib")
+    path = shared_data / "hrvanalysis_test_nn_intervals_ms.txt"
+    out = tmp_path / "r.html"
+    out.write_text("an earlier report\n")
+    out.with_suffix(".pdf").write_bytes(b"an earlier PDF\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_REPORT, str(path), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == f"hrvpace report: cannot write {out}: File too large"
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # a folder at the PDF's name: refused before any file is moved in
+    d = tmp_path / "d"
+    (d / "r.pdf").mkdir(parents=True)
+    res = runner.invoke(app, ["report", str(path), "--out", str(d / "r.html"), "--quiet"])
+    assert res.exit_code == 1, res.output
+    assert f"cannot write {d / 'r.pdf'}: a folder is at the file's name" in res.stderr
+    assert [p.name for p in d.iterdir()] == ["r.pdf"] and not any((d / "r.pdf").iterdir())
 
 
 def test_report_of_an_unknown_session_fails_clearly(tmp_path: Path) -> None:

@@ -210,6 +210,41 @@ def test_a_segment_past_the_end_is_analysed_shorter_with_a_warning(
     assert "runs past the recording" not in (tmp_path / "r-early.html").read_text()
 
 
+def test_report_goes_on_past_a_segment_holding_no_interval(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review: report --segments stopped at the first segment holding no RR interval (one
+    beyond the recording's end, one shorter than a beat): the later segments got no report.
+    As analyze, report now names each on stderr, writes the others, skips the one beyond the
+    end (exit 0) and fails the other (exit 1)."""
+    pytest.importorskip("matplotlib")
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"  # 963 s
+    segs = tmp_path / "s.csv"
+    segs.write_text("label,start,end\nlate,2000,2300\nblink,100,100.2\nafter,120,180\n")
+    out = tmp_path / "r.html"
+    args = ["report", str(path), "--segments", str(segs), "--out", str(out), "--quiet"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1, res.output
+    assert (
+        f"{path}: segment late: skipped: beyond the recording's end (963.434 s) "
+        "(no report written for it)"
+    ) in res.stderr
+    assert f"{path}: segment 'blink' (100 s - 100.2 s) holds no RR interval" in res.stderr
+    assert "1 of 3 segment(s) reported, 1 failed, 1 skipped beyond" in res.stderr
+    assert res.stdout.split() == [str(tmp_path / "r-after.html"), str(tmp_path / "r-after.pdf")]
+    assert not (tmp_path / "r-late.html").exists() and not (tmp_path / "r-blink.html").exists()
+    # only skipped beyond the end: not a failure, as analyze
+    segs.write_text("label,start,end\nlate,2000,2300\nafter,120,180\n")
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "1 of 2 segment(s) reported, 0 failed, 1 skipped beyond" in res.stderr
+    # every segment beyond the end: nothing written, exit 1; --start alone fails as before
+    segs.write_text("label,start,end\nlate,2000,2300\n")
+    assert runner.invoke(app, args).exit_code == 1
+    res = runner.invoke(app, [*args[:2], "--start", "2000", "--out", str(out), "--quiet"])
+    assert res.exit_code == 1 and "holds no RR interval: the recording lasts" in res.stderr
+
+
 def test_a_failed_segment_keeps_its_label_in_the_summary_and_the_json(
     shared_data: Path, tmp_path: Path
 ) -> None:
