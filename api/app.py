@@ -202,8 +202,8 @@ def create_app(
     app.include_router(calendar.router)  # the feed takes its token in the URL, see the route
     app.include_router(live.router)  # the WebSocket checks its token itself; schema has its own
     install_problem_handlers(app)
-    # 415: MediaTypeMiddleware, below
-    install_problem_openapi(app, public_paths={"/api/v1/health"}, media_type_checked=True)
+    # 415 is declared where MediaTypeMiddleware (added below) checks the body's type
+    install_problem_openapi(app, public_paths={"/api/v1/health"})
     install_docs(app, "/api/v1/docs")
 
     if STATIC_DIR.is_dir():  # last: the page takes what no route took, but not the API's paths

@@ -40,6 +40,7 @@ Nottingham M, Wilde E, Dalal S (2023) RFC 9457: Problem Details for HTTP APIs. I
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -461,7 +462,10 @@ def _problem_content() -> dict[str, object]:
 _DESCRIPTIONS: dict[str, str] = {
     "400": "Bad request (e.g. a Host header that is not allowed)",
     "401": "Missing or wrong token",
-    "404": "Not found",
+    "404": (
+        "Not found: what the path names is not there, or the server is older than this "
+        "document and has no such path yet"
+    ),
     "405": (
         "Method not allowed: a server older than this document, without this operation yet, "
         "takes only other methods at this path; 'Allow' names them"
@@ -478,35 +482,57 @@ _DESCRIPTIONS: dict[str, str] = {
     "503": "Service unavailable",
 }
 
-#: Headers the document declares on an error status unless the route declared its own.
+#: Headers the document declares on an error status unless the route declared its own (each
+#: response gets a copy: a document changed in place changes no other operation's, nor this).
 _HEADERS: dict[str, dict[str, Any]] = {
     "405": {
         "Allow": {
             "description": "The methods this path takes, e.g. 'GET, POST'",
+            # RFC 9110 section 15.5.6: a 405 MUST say them
+            "required": True,
             "schema": {"type": "string"},
         }
     },
 }
 
 
-def install_problem_openapi(
-    app: FastAPI, *, public_paths: Iterable[str] = (), media_type_checked: bool = False
-) -> None:
+def _media_type_prefixes(app: FastAPI) -> list[str]:
+    """The ``prefix`` of each :class:`~webconventions.middleware.MediaTypeMiddleware` of ``app``.
+
+    A body under one of them of a type its route does not read is answered 415.
+    """
+    # imported here: webconventions.middleware imports this module (problem_response)
+    from webconventions.middleware import MediaTypeMiddleware
+
+    prefixes = []
+    for added in app.user_middleware:
+        factory: object = added.cls  # Starlette types it as any middleware factory
+        if factory is MediaTypeMiddleware:
+            prefixes.append(str(added.kwargs["prefix"]))
+    return prefixes
+
+
+def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -> None:
     """Declare :class:`Problem` for every error response of every operation.
 
-    Each operation gets 400, 405 (with ``Allow``) and 500; 401 unless its path is in
-    ``public_paths``; 404 when its path has parameters; 422 when it takes parameters or a body;
-    413, and 415 when ``media_type_checked``, when it takes a body; and whatever error statuses
-    the route declared itself. All of them are ``application/problem+json`` with the
-    ``Problem`` schema.
+    Each operation gets 400, 404, 405 (with ``Allow``, required) and 500; 401 unless its path
+    is in ``public_paths``; 422 when it takes parameters or a body; 413 when it takes a body,
+    and 415 too when its path is under the ``prefix`` of a
+    :class:`webconventions.middleware.MediaTypeMiddleware` of ``app`` (looked up when the
+    document is first built, so a middleware added after this call counts, and one removed
+    takes its 415 along); and whatever error statuses the route declared itself. All of them
+    are ``application/problem+json`` with the ``Problem`` schema, but those of a ``HEAD``
+    operation, which declare no body at all (a HEAD answer has none, RFC 9110 section 9.3.2,
+    and a generated client would read an empty one as JSON).
 
-    A 405 is declared on every operation although this server takes each method its document
-    names: a client generated from this document may meet a server older than it, which
-    answers an operation added since at a path it knows with 405 (Starlette's router, or
-    :mod:`webconventions.page`), as it answers the others with 404; the client then gets a
-    typed problem, not an undeclared status. A 415 is where a client sends a body; the
-    middleware answers it on any path, but an operation without a body gets none from a
-    client that follows the document (as 413).
+    404 and 405 are declared on every operation although this server has each path and takes
+    each method its document names: a client generated from this document may meet a server
+    older than it. Such a server answers an operation on a path added since with 404 (the
+    commoner case), and an operation added since at a path it knows with 405 (Starlette's
+    router, or :mod:`webconventions.page`); the client then gets a typed problem, not an
+    undeclared status. A 415 is where a client sends a body; the middleware answers it on
+    any path, but an operation without a body gets none from a client that follows the
+    document (as 413).
 
     Parameters
     ----------
@@ -514,9 +540,6 @@ def install_problem_openapi(
         The service; its ``openapi`` method is replaced by one that post-processes FastAPI's.
     public_paths
         Paths that need no token (no 401).
-    media_type_checked
-        The service answers a body of a media type its route does not read with 415
-        (:class:`webconventions.middleware.MediaTypeMiddleware`).
     """
     public = set(public_paths)
 
@@ -526,6 +549,7 @@ def install_problem_openapi(
         if app.openapi_schema:
             return app.openapi_schema
         doc = original()
+        checked = _media_type_prefixes(app)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
@@ -534,32 +558,35 @@ def install_problem_openapi(
             schema.pop("$defs", None)
             schemas[model.__name__] = schema
         for path, ops in doc.get("paths", {}).items():
-            for op in ops.values():
+            for method, op in ops.items():
                 if not isinstance(op, dict) or "responses" not in op:
                     continue
                 responses: dict[str, Any] = op["responses"]
-                codes = {"400", "405", "500"}
+                codes = {"400", "404", "405", "500"}
                 if path not in public:
                     codes.add("401")
-                if "{" in path:
-                    codes.add("404")
                 if op.get("parameters") or op.get("requestBody"):
                     codes.add("422")
                 if op.get("requestBody"):
                     codes.add("413")
-                    if media_type_checked:
+                    if any(path.startswith(prefix) for prefix in checked):
                         codes.add("415")
                 codes |= {c for c in responses if c[:1] in ("4", "5")}
                 for c in sorted(codes):
                     given = (responses.get(c) or {}).get("description")
                     if not given or given == "Additional Response":
                         given = _DESCRIPTIONS.get(c, status_title(int(c)))
-                    headers = (responses.get(c) or {}).get("headers") or _HEADERS.get(c)
+                    headers = (responses.get(c) or {}).get("headers") or copy.deepcopy(
+                        _HEADERS.get(c)
+                    )
                     responses[c] = {
                         "description": given,
                         **({"headers": headers} if headers else {}),
                         "content": _problem_content(),
                     }
+                if method == "head":
+                    for response in responses.values():
+                        response.pop("content", None)
                 op["responses"] = dict(sorted(responses.items()))
         app.openapi_schema = doc
         return doc

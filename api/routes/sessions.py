@@ -166,8 +166,9 @@ class SessionList(BaseModel):
     total: int = Field(description="Sessions stored (whatever limit, offset and cursor)")
     # required (no default), as every field the service always sends: a generated client types
     # it ``str | None``, not ``str | None | Unset``, and refuses a list without it (a build from
-    # before the cursor) rather than read a first page as the last, or loop on it (an unset
-    # cursor is left out of the next request, which asks for the first page again)
+    # before the cursor; refuses: its ``from_dict`` raises ``KeyError``) rather than read a first
+    # page as the last, or loop on it (an unset cursor is left out of the next request, which
+    # asks for the first page again)
     next_cursor: str | None = Field(
         description="The next page: pass this as cursor (an opaque text: as it is); null "
         "on the last page. No session stored when the first page was read is skipped or "

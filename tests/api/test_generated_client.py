@@ -417,3 +417,29 @@ def test_a_generated_client_gets_a_typed_problem_for_405_and_415(
     assert isinstance(answer.parsed, client_models.Problem), answer.parsed
     assert answer.parsed.code == "unsupported_media_type"
     assert "text/plain" in answer.parsed.detail
+
+
+def test_a_generated_client_calls_head_health_and_reads_no_body(
+    client_models: ModuleType, server: Server
+) -> None:
+    """Review (apicontract 2): the document declared a JSON body on ``HEAD /health``'s 200
+    and a problem on its errors, so the generated client read the empty answer as JSON and
+    raised. Its 200, and a 405 (a server older than ``HEAD /health`` took only ``GET``
+    there; here the request goes, by a hook, to ``/sessions``, which takes no ``HEAD``),
+    come back with no body and nothing parsed."""
+    head = importlib.import_module("hrvpace_client.api.health.health_health_head")
+    plain = importlib.import_module("hrvpace_client").Client
+    with plain(base_url=server.url) as client:
+        answer = head.sync_detailed(client=client)
+    assert (answer.status_code, answer.content, answer.parsed) == (200, b"", None)
+
+    def to_the_list(request: httpx.Request) -> None:
+        request.url = request.url.copy_with(path="/api/v1/sessions")
+
+    hooks = {"event_hooks": {"request": [to_the_list]}}
+    with plain(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, httpx_args=hooks
+    ) as client:
+        answer = head.sync_detailed(client=client)
+    assert (answer.status_code, answer.content, answer.parsed) == (405, b"", None)
+    assert answer.headers["allow"] == "GET, POST", answer.headers

@@ -23,13 +23,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from webconventions.docs import install_docs
 from webconventions.errors import ServiceError
 from webconventions.hosts import host_of, host_pattern, origin_pattern
-from webconventions.middleware import BodyLimitMiddleware, HostCheckMiddleware
+from webconventions.middleware import (
+    BodyLimitMiddleware,
+    HostCheckMiddleware,
+    MediaTypeMiddleware,
+)
 from webconventions.problems import (
     PROBLEM_MEDIA_TYPE,
     Summary,
     fields_summary,
     first_issue_summary,
     install_problem_handlers,
+    install_problem_openapi,
 )
 from webconventions.serving import AnnouncingServer
 
@@ -383,3 +388,52 @@ def test_an_ipv6_host_is_written_as_browsers_write_it_whatever_python_prints(
         ("fe80:0::02", "[fe80::2]"),
     ]:
         assert host_pattern(f"[{written}]") == browser
+
+
+class _Thing(BaseModel):
+    n: int
+
+
+def _two_body_routes(*, checked: bool) -> FastAPI:
+    """An app with a body route under ``/api/`` and one outside it, its document post-processed
+    before a :class:`MediaTypeMiddleware` for ``/api/`` is added (``checked``), as services do."""
+    app = FastAPI()
+
+    @app.post("/api/thing")
+    async def thing(body: _Thing) -> None:
+        del body
+
+    @app.post("/other")
+    async def other(body: _Thing) -> None:
+        del body
+
+    install_problem_openapi(app)
+    if checked:
+        app.add_middleware(MediaTypeMiddleware, prefix="/api/")
+    return app
+
+
+def test_415_is_declared_where_the_apps_media_type_middleware_checks_bodies() -> None:
+    """Review (apicontract 4): a ``media_type_checked`` flag said 415 apart from the middleware
+    that answers it; adding the middleware (or removing it) left the document wrong."""
+
+    def declares_415(app: FastAPI, path: str) -> bool:
+        return "415" in app.openapi()["paths"][path]["post"]["responses"]
+
+    checked = _two_body_routes(checked=True)
+    assert declares_415(checked, "/api/thing")
+    assert not declares_415(checked, "/other")  # outside the middleware's prefix
+    assert not declares_415(_two_body_routes(checked=False), "/api/thing")
+
+
+def test_each_405_of_the_document_has_its_own_allow_header_object() -> None:
+    """Review (apicontract 6): every 405 of every document held one module-level headers
+    dict: a document changed in place changed every other operation's, and app's, too."""
+    doc = _two_body_routes(checked=False).openapi()
+    allow = doc["paths"]["/api/thing"]["post"]["responses"]["405"]["headers"]["Allow"]
+    allow["description"] = "changed"
+    assert allow["required"] is True
+    other = doc["paths"]["/other"]["post"]["responses"]["405"]["headers"]["Allow"]
+    later = _two_body_routes(checked=False).openapi()["paths"]["/api/thing"]["post"]
+    assert other["description"] != "changed"
+    assert later["responses"]["405"]["headers"]["Allow"]["description"] != "changed"
