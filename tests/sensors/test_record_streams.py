@@ -349,3 +349,43 @@ async def test_record_says_a_stream_that_stops_while_the_heart_rate_goes_on(
     assert notes[0].startswith(f"[no data] no data from {name} for ")
     assert notes[0].endswith(" s (still connected); the recording goes on and keeps what comes")
     assert notes[1].startswith(f"[data] data from {name} again (none for ")
+
+
+async def test_record_watches_each_stream_on_its_new_link_after_a_reconnect(
+    bluez: FakeBluez,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Code review (review_straplive, 1): the watch read the stream's times from a dict the
+    # strap replaced on every connection, so after a reconnect each stream was said to have
+    # stopped (its times frozen at the drop) while its frames came, and never to be back.
+    # Silence here is 1 s (10 s in use): heart rate and PPI every 0.1 s on both links.
+    from api.commands import record
+
+    monkeypatch.setattr(record, "SILENT_AFTER_S", 1.0)
+    sense = "A0:9E:1A:00:00:26"
+    strap = bluez.add_strap(verity_sense(address=sense))
+    out = tmp_path / "sense.csv"
+    args = ("record", "--device", sense, "--out", str(out), "--minutes", "0.1")
+    running = asyncio.ensure_future(run_cli(*args, "--stream", "ppi"))
+    await bluez.wait_pmd_streaming(sense, "ppi", timeout_s=15.0)
+    loop = asyncio.get_running_loop()
+    started, dropped, back = loop.time(), False, None
+    while not running.done():
+        if strap.connected and strap.notifying and "ppi" in strap.pmd_streaming:
+            if dropped and back is None:
+                back = loop.time()
+            bluez.notify(sense, packet(1024, hr=60))
+            bluez.notify_pmd(sense, ppi_frame(pulse(1000)))
+        if not dropped and loop.time() - started >= 0.5:
+            bluez.drop(sense)
+            dropped = True
+        await asyncio.sleep(0.1)
+    end = loop.time()
+    result = await running
+    assert result.exit_code == 0, result.stderr
+    states = [x for x in result.stderr.splitlines() if x.startswith("[")]
+    assert "[reconnecting]" in " ".join(states), result.stderr
+    # frames flowed on the new link for longer than a silence (and the watch's tick)
+    assert back is not None and end - back >= 2.0, result.stderr
+    assert not [x for x in states if x.startswith(("[no data]", "[data]"))], result.stderr
