@@ -280,9 +280,16 @@ class Pipeline:
             self._tell_listeners("no data" if self._silence.silent else "data", line)
 
     def _tell_listeners(self, kind: str, line: str) -> None:
-        """Hand a line about the strap to the listeners (:meth:`Listener.on_strap_note`)."""
+        """Hand a line about the strap to the listeners (:meth:`Listener.on_strap_note`).
+
+        Each on its own: one failing is logged and the others still get the line (it is said
+        once: the battery's threshold, the silence's state, have moved on already).
+        """
         for listener in self.listeners:
-            listener.on_strap_note(kind, line)
+            try:
+                listener.on_strap_note(kind, line)
+            except Exception as exc:
+                _warn_without_data("a listener's strap note failed", self.session_id, exc)
 
     async def _watch_silence(self) -> None:
         """Check the strap's silence while the session runs (cancelled at its end)."""
