@@ -5,6 +5,7 @@ Each subcommand lives in its own module under :mod:`api.commands` and is registe
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Iterator, MutableMapping
@@ -113,9 +114,11 @@ app = typer.Typer(
 )
 
 
-#: Commands that run a session in this process and print why its source failed themselves:
-#: the pipeline's WARNING line of it (no reason, a session id the user never saw) is left out
-#: of their terminal. ``replay`` filters it itself; a server (``serve``, ``demo``) logs it.
+#: Commands that run a session in this process and print why its source failed themselves,
+#: and the strap's notes (``[battery]``, ``[no data]``, ``[data]``, or ``--json`` events): the
+#: pipeline's WARNING lines of them (a session id the user never saw; with ``--json`` a line
+#: that is no JSON) are left out of their terminal. ``replay`` filters the failure itself; a
+#: server (``serve``, ``demo``) logs them.
 _REPORT_SOURCE_FAILURE = frozenset({"assess", "practice"})
 
 
@@ -155,12 +158,12 @@ def _root(
 ) -> None:
     _configure_logging(verbose)
     if ctx.invoked_subcommand in _REPORT_SOURCE_FAILURE:
-        from api.pipeline import WithoutSourceFailure
+        from api.pipeline import WithoutSourceFailure, WithoutStrapNotes
 
-        quiet = WithoutSourceFailure()
         pipeline_log = logging.getLogger("api.pipeline.loop")
-        pipeline_log.addFilter(quiet)
-        ctx.call_on_close(lambda: pipeline_log.removeFilter(quiet))
+        for quiet in (WithoutSourceFailure(), WithoutStrapNotes()):
+            pipeline_log.addFilter(quiet)
+            ctx.call_on_close(functools.partial(pipeline_log.removeFilter, quiet))
 
 
 @app.command(

@@ -103,9 +103,11 @@ def name_matches(target: str, name: str) -> bool:
     """Whether the advertised ``name`` is one the name ``target`` may pick.
 
     The name itself (without case, ``target`` stripped) or one that starts with it and then a
-    separator (:func:`is_name_prefix`); :func:`choose_by_name` chooses among such devices.
+    separator (:func:`is_name_prefix`); :func:`choose_by_name` chooses among such devices. An
+    empty (or blank) ``target`` picks none, an unnamed device (``""``) included.
     """
-    return name.casefold() == target.strip().casefold() or is_name_prefix(target, name)
+    want = target.strip().casefold()
+    return bool(want) and (name.casefold() == want or is_name_prefix(target, name))
 
 
 _T = TypeVar("_T")

@@ -145,7 +145,9 @@ class BlePmdStreams(_PmdStreamSource):
         if missing:
             raise _not_offered(label, missing, offered)
         self._responses = asyncio.Queue()
-        self.stream_data_monotonic = {}  # the streams start anew (PPI takes a while)
+        # the streams start anew (PPI takes a while): cleared in place, as a watcher
+        # (hrvpace record) holds the dict from the first connection on
+        self.stream_data_monotonic.clear()
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, functools.partial(self._on_pmd, self._connection))
         self._cp_char, self._data_char = cp, data

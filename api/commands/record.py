@@ -306,9 +306,10 @@ async def _watch_silence(strap: BleStrapSource, watches: dict[str, SilenceWatch]
     is said; a stream not started yet is not watched for its start-up grace).
     """
     every = min(1.0, min(w.silent_after_s for w in watches.values()) / 4)
-    streams: dict[str, float] = getattr(strap, "stream_data_monotonic", {})
     while True:
         await asyncio.sleep(every)
+        # read on every tick: each connection's frames (the strap's dict, never an old one)
+        streams: dict[str, float] = getattr(strap, "stream_data_monotonic", {})
         status = strap.status
         name = status.device_name or status.device_address or "the strap"
         now = time.monotonic()

@@ -39,10 +39,12 @@ if TYPE_CHECKING:
     )
     from api.pipeline.loop import (
         SOURCE_FAILURE,
+        STRAP_NOTE,
         Pipeline,
         PipelineResult,
         SessionState,
         WithoutSourceFailure,
+        WithoutStrapNotes,
     )
     from api.pipeline.microbreaks import (
         BASELINE_KEY,
@@ -73,10 +75,12 @@ _HOMES = {
     "assembly": ("Stages", "assemble", "finish_logged", "follow_pacer", "play", "session_stages"),
     "loop": (
         "SOURCE_FAILURE",
+        "STRAP_NOTE",
         "Pipeline",
         "PipelineResult",
         "SessionState",
         "WithoutSourceFailure",
+        "WithoutStrapNotes",
     ),
     "microbreaks": (
         "BASELINE_KEY",
@@ -108,6 +112,7 @@ __all__ = [
     "MICROBREAK_SETTINGS_KEY",
     "SOURCE_FAILURE",
     "SPEED_RULE",
+    "STRAP_NOTE",
     "Analyser",
     "BleSpec",
     "Listener",
@@ -128,6 +133,7 @@ __all__ = [
     "Speed",
     "Stages",
     "WithoutSourceFailure",
+    "WithoutStrapNotes",
     "analyser_settings",
     "assemble",
     "finish_logged",

@@ -59,10 +59,12 @@ from sensors.source import BeatSource
 __all__ = [
     "SIGNAL_EVERY_S",
     "SOURCE_FAILURE",
+    "STRAP_NOTE",
     "Pipeline",
     "PipelineResult",
     "SessionState",
     "WithoutSourceFailure",
+    "WithoutStrapNotes",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,22 @@ class WithoutSourceFailure(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Whether ``record`` is kept: any but a failed source's line."""
         return not getattr(record, SOURCE_FAILURE, False)
+
+
+#: Attribute set on the log record of a line about the strap (``logging`` ``extra``: its
+#: battery low, no data from it, data again): the listeners are handed the line
+#: (:meth:`~api.pipeline.sinks.Listener.on_strap_note`), so a command that prints it
+#: (``assess``, ``practice``: ``[battery] ...``, or a JSON event with ``--json``) filters the
+#: log line with :class:`WithoutStrapNotes`; a server's log keeps it.
+STRAP_NOTE = "hrvpace_strap_note"
+
+
+class WithoutStrapNotes(logging.Filter):
+    """Leaves out the pipeline's log lines about the strap (:data:`STRAP_NOTE`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` is kept: any but a line about the strap."""
+        return not getattr(record, STRAP_NOTE, False)
 
 
 #: Session time (s) between two ``signal`` messages: one at the first beat at least this long
@@ -257,14 +275,21 @@ class Pipeline:
         last_data, label = latest_beat_data(self.source, label, now=now)
         line = self._silence.check(now, last_data, label)
         if line is not None:
-            log.warning("session %s: %s", self.session_id, line)
+            log.warning("session %s: %s", self.session_id, line, extra={STRAP_NOTE: True})
             self.hub.publish_status(self.status_message())
             self._tell_listeners("no data" if self._silence.silent else "data", line)
 
     def _tell_listeners(self, kind: str, line: str) -> None:
-        """Hand a line about the strap to the listeners (:meth:`Listener.on_strap_note`)."""
+        """Hand a line about the strap to the listeners (:meth:`Listener.on_strap_note`).
+
+        Each on its own: one failing is logged and the others still get the line (it is said
+        once: the battery's threshold, the silence's state, have moved on already).
+        """
         for listener in self.listeners:
-            listener.on_strap_note(kind, line)
+            try:
+                listener.on_strap_note(kind, line)
+            except Exception as exc:
+                _warn_without_data("a listener's strap note failed", self.session_id, exc)
 
     async def _watch_silence(self) -> None:
         """Check the strap's silence while the session runs (cancelled at its end)."""
@@ -284,7 +309,7 @@ class Pipeline:
         # from the clients: they are told the strap has no contact all the same.
         battery = self._battery.on_status(status)
         if battery is not None:
-            log.warning("session %s: %s", self.session_id, battery)
+            log.warning("session %s: %s", self.session_id, battery, extra={STRAP_NOTE: True})
         change = self._contact_changes.on_status(status)
         if change is not None:
             t_s, contact = change

@@ -18,8 +18,8 @@ import pytest
 
 from api.live import LiveHub
 from api.messages import parse_live_message
-from api.pipeline.loop import Pipeline
-from api.pipeline.sinks import NoStore
+from api.pipeline.loop import Pipeline, WithoutStrapNotes
+from api.pipeline.sinks import Listener, NoStore
 from sensors import Beat, BeatSource, SourceState, SourceStatus
 
 
@@ -62,6 +62,10 @@ def test_the_status_says_each_threshold_of_a_falling_battery_once(
     assert sent[1:] == [low.format(15), low.format(12), low.format(4)]
     said = [r.getMessage() for r in caplog.records]
     assert said == [f"session s: {low.format(15)}", f"session s: {low.format(4)}"]
+    # marked: assess/practice print the note themselves, so leave the log line out
+    # (review_straplive, 2); any other line of the pipeline's is kept
+    assert not any(WithoutStrapNotes().filter(r) for r in caplog.records)
+    assert WithoutStrapNotes().filter(logging.makeLogRecord({"msg": "session s: other"}))
 
 
 def test_no_warning_above_20_percent_or_without_a_level() -> None:
@@ -164,6 +168,48 @@ def test_the_status_says_a_connected_strap_sends_nothing_and_clears_when_data_co
         "session s: data from Polar H10 1A again (none for 16 s)",
         f"session s: {quiet.format(10)}what comes",
     ]
+    assert not any(WithoutStrapNotes().filter(r) for r in caplog.records)  # marked, as above
+
+
+class _Notes(Listener):
+    """Keeps the strap notes it is handed; ``fails`` makes it raise on each instead."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        self.fails, self.notes = fails, list[tuple[str, str]]()
+
+    def on_strap_note(self, kind: str, line: str) -> None:
+        if self.fails:
+            raise RuntimeError("a listener's own bug")
+        self.notes.append((kind, line))
+
+
+def test_a_listener_failing_on_a_strap_note_leaves_the_others_theirs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Code review (review_straplive, 4): one listener raising skipped the rest, and the note
+    # (the battery's threshold, the silence's state already moved on) was lost to them for good
+    source = _Strap()
+    failing, kept = _Notes(fails=True), _Notes()
+    Pipeline(
+        session_id="s",
+        source=source,
+        storage=NoStore(),
+        hub=LiveHub("s"),
+        analyser=None,
+        pacer=None,
+        listeners=(failing, kept),
+    )
+    with caplog.at_level(logging.WARNING, logger="api.pipeline.loop"):
+        source._set_status(SourceStatus(SourceState.STREAMING, device_name="H10", battery_pct=9))
+    assert kept.notes == [
+        (
+            "battery",
+            "H10's battery is at 9%: replace or charge it soon (the session ends if the "
+            "strap goes off)",
+        )
+    ]
+    said = [r.getMessage() for r in caplog.records]
+    assert "session s: a listener's strap note failed (RuntimeError)" in said, said
 
 
 class _SilentPpi(_SilentStrap):

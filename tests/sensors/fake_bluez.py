@@ -627,6 +627,10 @@ class FakeBluez:
         strap = self._strap_at(msg.path or "")
         if strap is None or not strap.connected:
             raise DBusError("org.bluez.Error.Failed", "Not connected")
+        if msg.path == strap.pmd_cp_path and strap.pmd is not None:
+            # a read of the control point answers its features, as a Polar device's does (its
+            # Value holds the latest indication: a recorder reconnecting reads the features again)
+            return Message.new_method_return(msg, "ay", [pmd.encode_features(list(strap.pmd))])
         value = self._objects[msg.path or ""][CHARACTERISTIC]["Value"].value
         return Message.new_method_return(msg, "ay", [bytes(value)])
 

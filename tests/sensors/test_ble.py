@@ -1423,7 +1423,7 @@ async def test_cli_record_stopped_while_looking_for_the_strap_says_nothing_was_r
 
 @pytest.mark.timeout(60)
 async def test_cli_practice_with_a_device_shows_connection_states_strap_notes_and_cues(
-    bluez: FakeBluez, monkeypatch: pytest.MonkeyPatch
+    bluez: FakeBluez, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Review finding 4 (s05): practice/assess --device printed nothing about the connection
     # (not even a drop and reconnect) and no pacer at all. Strap review (straplive items 1-2):
@@ -1432,6 +1432,7 @@ async def test_cli_practice_with_a_device_shows_connection_states_strap_notes_an
     import sensors.silence
 
     monkeypatch.setattr(sensors.silence, "SILENT_AFTER_S", 2.0)
+    caplog.set_level(logging.WARNING)
     bluez.add_strap(polar_h10(battery_pct=15))
     args = ("practice", "--device", H10, "--fixed", "--minutes", "0.15", "--cue")
     running = asyncio.ensure_future(run_cli(*args))
@@ -1464,6 +1465,11 @@ async def test_cli_practice_with_a_device_shows_connection_states_strap_notes_an
     assert notes[1].startswith("[data] data from Polar H10 A1B2C3D4 again (none for ")
     cues = [line for line in result.stdout.splitlines() if "breathe" in line]
     assert any("breathe in" in c for c in cues) and any("breathe out" in c for c in cues)
+    # each note said once (review_straplive, 2): the pipeline's log line of it (a session id
+    # the user never saw; a non-JSON line beside --json's events) is left out of the terminal,
+    # by the command's own filter (a server in this process still logs them)
+    assert [r.getMessage() for r in caplog.records if r.name == "api.pipeline.loop"] == []
+    assert logging.getLogger("api.pipeline.loop").filters == []
 
 
 async def _stderr_until(

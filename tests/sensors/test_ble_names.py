@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from sensors.ble_gatt import choose_by_name, strongest_first
+from sensors.ble_gatt import choose_by_name, name_matches, strongest_first
 from sensors.errors import AmbiguousDeviceError
 
 A, B, C = "A0:00:00:00:00:01", "A0:00:00:00:00:02", "A0:00:00:00:00:03"
@@ -48,4 +48,14 @@ def test_several_starting_with_the_name_are_refused_with_their_names() -> None:
     assert info.value.reason == (
         f"2 devices have names starting with Polar H10: Polar H10 9988 ({B}, -50 dBm), "
         f"Polar H10 1A2B ({A}); give the whole name or the address of the one to use"
+    )
+
+
+def test_a_blank_name_picks_no_device_not_even_an_unnamed_one() -> None:
+    # Code review (review_straplive, 6): name_matches("", "") was True (an empty name matched
+    # unnamed devices); BleConnection refuses an empty target, but the function is public
+    assert not name_matches("", "") and not name_matches("  ", "")
+    assert not name_matches("", "Polar H10 A1B2C3D4")
+    assert name_matches(" polar h10 ", "Polar H10 A1B2C3D4") and name_matches(
+        "Polar H10", "polar h10"
     )
