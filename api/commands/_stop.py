@@ -57,18 +57,19 @@ class Stop:
         return "SIGTERM" if self.signal is signal.SIGTERM else "Ctrl-C"
 
 
-def _give_back(*restores: Callable[[], None]) -> None:
-    """Leaving a block: its handlers are put back (``restores``), or ignored to the exit.
+def _give_back(final: bool, *restores: Callable[[], None]) -> None:
+    """Leaving a block: its handlers are put back (``restores``), or, if ``final``, held to exit.
 
-    A block is left only on the way to the command's exit (its output printed, its exit code
-    chosen). In the ``hrvpace`` process (:func:`api._process.ends_with_its_command`) Ctrl-C and
-    SIGTERM are then ignored to the exit, not given to Python's default handlers: through them
-    a second Ctrl-C in the second or so the interpreter took to finish after ``stopped
-    (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or with a
-    ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). Elsewhere (a test's
-    ``CliRunner`` in a longer-lived process) the handlers are put back.
+    ``final``: the block is left only on the way to the command's exit (its output printed,
+    its exit code chosen). In the ``hrvpace`` process (:func:`api._process.ends_with_its_command`)
+    Ctrl-C and SIGTERM are then ignored to the exit, not given to Python's default handlers:
+    through them a second Ctrl-C in the second or so the interpreter took to finish after
+    ``stopped (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or with a
+    ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). A block that is not
+    ``final`` (one a command may outlive), or any block in a longer-lived process (a test's
+    ``CliRunner``), puts its handlers back.
     """
-    if not PROCESS.ends_with_its_command:
+    if not (final and PROCESS.ends_with_its_command):
         for restore in restores:
             restore()
         return
@@ -108,14 +109,16 @@ def handle_signal(
 
 
 @contextlib.contextmanager
-def stoppable() -> Iterator[Stop]:
+def stoppable(*, final: bool = False) -> Iterator[Stop]:
     """The part of a command that Ctrl-C or SIGTERM stops, with what was done kept.
 
     Within it a Ctrl-C (SIGINT) or a SIGTERM, before the run (choosing the source, assembling the
     session) or during it (:func:`api.commands._paced.run_paced`, which stops the session and
     closes the device's link), ends the block: the :class:`Stop` it yields says which, and the
     command prints what was done, marked stopped, then :func:`exit_stopped` (exit code 130 or
-    143).
+    143). ``final``: the command leaves it only on its way to the exit; in the ``hrvpace``
+    process signals are then ignored to the exit (:func:`_give_back`). Otherwise SIGTERM's
+    handler is put back.
     """
     stop = Stop()
 
@@ -132,7 +135,7 @@ def stoppable() -> Iterator[Stop]:
         if stop.signal is None:
             stop.signal = signal.SIGINT
     finally:
-        _give_back(restore)
+        _give_back(final, restore)
 
 
 class Held:
@@ -182,7 +185,7 @@ class Held:
 
 
 @contextlib.contextmanager
-def held_signals(stop: Stop) -> Iterator[Held]:
+def held_signals(stop: Stop, *, final: bool = False) -> Iterator[Held]:
     """Within it Ctrl-C and SIGTERM are noted, never raised: only the first one counts.
 
     The first is told to ``stop`` and calls :attr:`Held.cancel`: the one set then, or (one
@@ -190,8 +193,10 @@ def held_signals(stop: Stop) -> Iterator[Held]:
     one only calls :attr:`Held.again` if set. None raises: a second Ctrl-C through Python's
     default handler interrupted whatever ran (a strap's link half-closed, a session's final
     state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
-    end within it. Both handlers are put back on leaving, or, in the ``hrvpace`` process, both
-    signals are ignored from then to the exit (:func:`_give_back`).
+    end within it. ``final``: the command leaves it only on its way to the exit (as those four
+    do); in the ``hrvpace`` process both signals are then ignored to the exit
+    (:func:`_give_back`). Otherwise (``run_paced``'s own, a test's ``CliRunner``) both
+    handlers are put back.
     """
     held = Held(stop)
 
@@ -204,7 +209,7 @@ def held_signals(stop: Stop) -> Iterator[Held]:
     try:
         yield held
     finally:
-        _give_back(restore_term, restore_int)
+        _give_back(final, restore_term, restore_int)
 
 
 def exit_stopped(what: str, stop: Stop | None = None) -> NoReturn:
