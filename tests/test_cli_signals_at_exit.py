@@ -1,14 +1,19 @@
 """Ctrl-C and SIGTERM once a command's block is left (review of clilife).
 
-In the ``hrvpace`` process a command's last block (``final``) leaves the signals ignored while
-the process exits. Any other block, and every block in a longer-lived process (a test's
+In the ``hrvpace`` process a command's last block (``final``) leaves a handler that ignores a
+signal while the process exits, within :data:`api.commands._stop.EXIT_GRACE_S`, and ends an
+exit that hangs past it. Any other block, and every block in a longer-lived process (a test's
 ``CliRunner``), puts the handlers back. ``tests/test_cli_paced_stopped.py`` has the signals
-in a real exit.
+within the grace of a real exit.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +21,12 @@ from typing import Any
 import pytest
 
 from api._process import PROCESS
+from api.commands import _stop
 from api.commands._paced import run_paced
 from api.commands._stop import Stop, held_signals, stoppable
 from breathing import PacingEngine, PacingMode
 from sensors import ReplaySource
+from tests.api.conftest import REPO_ROOT
 
 
 def _defaults_in_place() -> bool:
@@ -49,6 +56,87 @@ def hrvpace_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+# --- 1. a hung exit: a signal after the grace ends it ---
+
+#: Runs the command line with a non-daemon thread that never ends, so the interpreter's exit
+#: waits for it forever. Once the exit has begun (the main thread's join returns: the
+#: command's blocks are left) the thread sends a Ctrl-C, within the grace (1 s here), and says
+#: the exit hangs.
+_HUNG_EXIT = """
+import os, runpy, signal, sys, threading
+import api.commands._stop as stop
+stop.EXIT_GRACE_S = 1.0
+def hang():
+    threading.main_thread().join()  # returns as the interpreter's exit begins
+    os.kill(os.getpid(), signal.SIGINT)
+    print("the exit hangs", file=sys.stderr, flush=True)
+    threading.Event().wait()
+threading.Thread(target=hang, daemon=False).start()
+sys.argv = ["hrvpace", *sys.argv[1:]]
+runpy.run_module("api", run_name="__main__")
+"""
+
+
+def test_a_hung_exit_is_ended_by_a_signal_after_the_grace(rr_file: Path) -> None:
+    # Review (clilife, 1): the signals were SIG_IGN from the end of the command to the exit,
+    # so an exit that hung (a thread that never ends) could be ended by SIGKILL alone. Now a
+    # signal within the grace is still ignored (the Ctrl-C: the exit code is not 130), a later
+    # one ends the process with 128 + the signal.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HUNG_EXIT, "replay", str(rr_file), "--speed", "max", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stderr is not None
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if line == "the exit hangs\n":
+                break
+        else:
+            raise AssertionError(f"ended ({proc.wait()}) before its exit hung: {seen}")
+        for _ in range(60):  # one SIGTERM each 0.25 s: the grace ends within about 1 s
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, "".join(seen) + err
+    assert "still exiting" in err and "SIGTERM ends it" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert json.loads(out.splitlines()[-1])["state"] == "ended"  # its output whole
+
+
+def test_the_final_handler_ignores_a_signal_in_the_grace_and_ends_the_process_after(
+    hrvpace_process: None, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # the same handler in this process, its os._exit noted instead of done
+    with held_signals(Stop(), final=True):
+        pass
+    handler = signal.getsignal(signal.SIGTERM)
+    assert callable(handler) and handler is signal.getsignal(signal.SIGINT)
+    exits: list[int] = []
+    monkeypatch.setattr(_stop.os, "_exit", exits.append)
+    os.kill(os.getpid(), signal.SIGTERM)  # handled here, in the main thread
+    os.kill(os.getpid(), signal.SIGINT)
+    assert exits == [] and capfd.readouterr().err == ""  # within the grace: nothing
+    monkeypatch.setattr(_stop, "EXIT_GRACE_S", 0.0)
+    os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert exits == [130, 143]
+    said = capfd.readouterr().err
+    assert "hrvpace: still exiting 0 s after the command ended; Ctrl-C ends it" in said
+
+
 # --- 2. only a final block holds the signals to the exit ---
 
 
@@ -70,7 +158,7 @@ def test_a_block_not_final_puts_the_handlers_back_in_the_hrvpace_process(
     with enter(True):
         pass
     assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
 
 
 def test_run_paced_with_a_block_of_its_own_puts_the_handlers_back(
