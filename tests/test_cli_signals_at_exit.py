@@ -172,3 +172,33 @@ def test_run_paced_with_a_block_of_its_own_puts_the_handlers_back(
     )
     assert not stopped and events
     assert _defaults_in_place()  # the caller goes on: Ctrl-C and SIGTERM as ever
+
+
+# --- 6. a SIGTERM while stoppable is left ---
+
+
+@pytest.mark.parametrize("final", [True, False])
+def test_a_sigterm_while_stoppable_is_left_raises_nothing(
+    hrvpace_process: None, monkeypatch: pytest.MonkeyPatch, final: bool
+) -> None:
+    # Review (clilife, nit 6): between the handlers' changes as stoppable was left, a SIGTERM
+    # still reached its handler, which raised _Terminated out of the block's `finally`. The
+    # SIGTERM is sent as the first handler is changed.
+    set_handler = signal.signal
+    armed = False
+
+    def signal_then_set(signum: int, handler: Any) -> Any:
+        nonlocal armed
+        if armed:
+            armed = False
+            os.kill(os.getpid(), signal.SIGTERM)  # handled here, in the main thread
+        return set_handler(signum, handler)
+
+    monkeypatch.setattr(_stop.signal, "signal", signal_then_set)
+    try:
+        with stoppable(final=final) as stop:
+            armed = True
+    except KeyboardInterrupt as exc:  # _Terminated: not to stop the test session
+        pytest.fail(f"raised {exc!r} as the block was left")
+    assert not armed  # the signal was sent
+    assert stop.signal is None

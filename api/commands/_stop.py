@@ -83,7 +83,7 @@ def _give_back(final: bool, *restores: Callable[[], None]) -> None:
             restore()
         return
     on_signal = _exiting(time.monotonic())
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGTERM first: see stoppable's on_sigterm
         with contextlib.suppress(ValueError):  # not the main thread: its handler stays
             signal.signal(signum, on_signal)
 
@@ -160,9 +160,12 @@ def stoppable(*, final: bool = False) -> Iterator[Stop]:
     Otherwise SIGTERM's handler is put back.
     """
     stop = Stop()
+    leaving = False  # the block is being left: a SIGTERM no longer unwinds it
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if stop.signal is not None:  # a second signal: the first is being handled, ignored
+        # a second signal: the first is being handled, ignored; one while the block is left
+        # would raise out of its `finally` (between its handlers' changes)
+        if stop.signal is not None or leaving:
             return
         stop.signal = signal.SIGTERM
         raise _Terminated
@@ -174,6 +177,7 @@ def stoppable(*, final: bool = False) -> Iterator[Stop]:
         if stop.signal is None:
             stop.signal = signal.SIGINT
     finally:
+        leaving = True
         _give_back(final, restore)
 
 
