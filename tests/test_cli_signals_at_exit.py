@@ -14,19 +14,25 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+import api.commands.practice as practice_command
+import api.commands.replay as replay_command
 from api._process import PROCESS
+from api.cli import app
 from api.commands import _stop
 from api.commands._paced import run_paced
 from api.commands._stop import Stop, held_signals, stoppable
 from breathing import PacingEngine, PacingMode
 from sensors import ReplaySource
 from tests.api.conftest import REPO_ROOT
+
+runner = CliRunner()
 
 
 def _defaults_in_place() -> bool:
@@ -172,6 +178,54 @@ def test_run_paced_with_a_block_of_its_own_puts_the_handlers_back(
     )
     assert not stopped and events
     assert _defaults_in_place()  # the caller goes on: Ctrl-C and SIGTERM as ever
+
+
+# --- 3. in-process runs (CliRunner) put the handlers back ---
+
+
+def _sends(signum: signal.Signals, target: Callable[..., Any]) -> Callable[..., Any]:
+    """``target``, called through after ``signum`` was sent to this process."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signum)  # handled here, in the main thread
+        return target(*args, **kwargs)
+
+    return wrapped
+
+
+def test_cli_runner_runs_put_the_handlers_back(
+    rr_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (clilife, 3): PROCESS.ends_with_its_command is process-wide; set in a test
+    # process, every later CliRunner run would leave Ctrl-C and SIGTERM ignored there.
+    assert _defaults_in_place()
+    whole = runner.invoke(app, ["replay", str(rr_file), "--speed", "max", "--json"])
+    assert whole.exit_code == 0, whole.output
+    assert _defaults_in_place()
+
+    # stopped before the replay (stoppable's SIGTERM handler)
+    with monkeypatch.context() as m:
+        m.setattr(
+            replay_command,
+            "_load_baseline",
+            _sends(signal.SIGTERM, replay_command._load_baseline),
+        )
+        term = runner.invoke(app, ["replay", str(rr_file), "--speed", "max"])
+    assert term.exit_code == 143, term.output
+    assert "stopped (SIGTERM): nothing replayed" in term.stderr
+    assert _defaults_in_place()
+
+    # stopped as the run starts (held_signals' handlers)
+    with monkeypatch.context() as m:
+        m.setattr(
+            practice_command,
+            "choose_source",
+            _sends(signal.SIGINT, practice_command.choose_source),
+        )
+        ctrl_c = runner.invoke(app, ["practice", "--simulate", "--speed", "max", "--json"])
+    assert ctrl_c.exit_code == 130, ctrl_c.output
+    assert json.loads(ctrl_c.stdout)["stopped"] is True
+    assert _defaults_in_place()
 
 
 # --- 6. a SIGTERM while stoppable is left ---
