@@ -207,8 +207,9 @@ def main() -> None:
     Unusable settings (:class:`api.errors.ConfigError`: a config file with a key no setting
     has, not TOML, a value out of range) end any command with the reason and exit code 2, as a
     bad flag does, whichever command read them. ``replay``, ``record``, ``assess`` and
-    ``practice`` ignore Ctrl-C and SIGTERM once their output is printed, to the exit
-    (:func:`api._process.ends_with_its_command`).
+    ``practice`` ignore Ctrl-C and SIGTERM once the command's block is left (its output or
+    error printed, its exit code chosen), to the exit, save one that ends an exit hung for
+    more than a few seconds (:func:`api._process.ends_with_its_command`).
     """
     from api._process import ends_with_its_command
     from api.errors import ConfigError

@@ -167,6 +167,21 @@ def _machine_zone() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _not_the_hrvpace_process() -> Iterator[None]:
+    """No test leaves this process marked as the ``hrvpace`` entry point's (``api.cli.main``).
+
+    Marked, every later in-process run of ``replay``, ``record``, ``assess`` or ``practice``
+    (a ``CliRunner``'s) would leave Ctrl-C and SIGTERM held to the exit here
+    (``api.commands._stop._give_back``): the suite's Ctrl-C swallowed, tests that expect a
+    ``KeyboardInterrupt`` broken. Only a subprocess may call ``main``.
+    """
+    from api._process import PROCESS
+
+    yield
+    assert not PROCESS.ends_with_its_command, "a test left this process marked as hrvpace's"
+
+
 def shared_data_dir() -> Path:
     """The real recordings: ``$HRVPACE_SHARED_DATA``, else ``../shared/data`` beside the repo."""
     env = os.environ.get("HRVPACE_SHARED_DATA")

@@ -431,8 +431,9 @@ def run_paced(
     ``False`` when it ended otherwise; ``stop`` (the command's) is told which signal it was. A
     SIGTERM is handled as Ctrl-C is: the session is stopped and the device's link closed.
     Only the first counts (:func:`held_signals`; ``held``: the command's, held until its
-    summary is printed, else one held while the run runs): a later one while the session
-    closes is noted on stderr and lets it close. One before the run (``stop`` told already):
+    summary is printed, else one held while the run runs, whose handlers are put back after
+    it: not ``final``, the caller may go on): a later one while the session closes is noted
+    on stderr and lets it close. One before the run (``stop`` told already):
     the run stops as it starts.
     A failing source exits with its reason (exit code 1). A device that
     sends heart rate without RR intervals (the source's state ``hr_only``) and has sent none

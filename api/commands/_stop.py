@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import NoReturn
@@ -21,6 +23,7 @@ import typer
 from api._process import PROCESS
 
 __all__ = [
+    "EXIT_GRACE_S",
     "STOPPED_EXIT_CODE",
     "Held",
     "Stop",
@@ -57,24 +60,61 @@ class Stop:
         return "SIGTERM" if self.signal is signal.SIGTERM else "Ctrl-C"
 
 
-def _give_back(*restores: Callable[[], None]) -> None:
-    """Leaving a block: its handlers are put back (``restores``), or ignored to the exit.
+#: Seconds after a command's last block is left in which a Ctrl-C or SIGTERM is ignored
+#: (:func:`_give_back`): the exit normally takes well under a second; a signal later than this
+#: means the exit hangs, and ends the process.
+EXIT_GRACE_S = 5.0
 
-    A block is left only on the way to the command's exit (its output printed, its exit code
-    chosen). In the ``hrvpace`` process (:func:`api._process.ends_with_its_command`) Ctrl-C and
-    SIGTERM are then ignored to the exit, not given to Python's default handlers: through them
-    a second Ctrl-C in the second or so the interpreter took to finish after ``stopped
-    (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or with a
-    ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). Elsewhere (a test's
-    ``CliRunner`` in a longer-lived process) the handlers are put back.
+
+def _give_back(final: bool, *restores: Callable[[], None]) -> None:
+    """Leaving a block: its handlers are put back (``restores``), or, if ``final``, held to exit.
+
+    ``final``: the block is left only on the way to the command's exit (its output printed,
+    its exit code chosen). In the ``hrvpace`` process (:func:`api._process.ends_with_its_command`)
+    Ctrl-C and SIGTERM then get :func:`_exiting`'s handler to the exit, not Python's default
+    ones: through those a second Ctrl-C in the second or so the interpreter took to finish
+    after ``stopped (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or with a
+    ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). A block that is not
+    ``final`` (one a command may outlive), or any block in a longer-lived process (a test's
+    ``CliRunner``), puts its handlers back.
     """
-    if not PROCESS.ends_with_its_command:
+    if not (final and PROCESS.ends_with_its_command):
         for restore in restores:
             restore()
         return
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    on_signal = _exiting(time.monotonic())
+    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGTERM first: see stoppable's on_sigterm
         with contextlib.suppress(ValueError):  # not the main thread: its handler stays
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, on_signal)
+
+
+def _exiting(left_at: float) -> Callable[[int, FrameType | None], None]:
+    """The handler of Ctrl-C and SIGTERM from ``left_at`` (the command's block left) to the exit.
+
+    It never raises. Within :data:`EXIT_GRACE_S` of ``left_at`` a signal is ignored: the exit
+    code stays the command's own (130, 143, 0 or 1) and no traceback is printed. A later one
+    means the exit hangs (a thread that does not end, an exit hook that waits): it says so on
+    stderr and ends the process at once, exit code 128 + the signal (130 Ctrl-C, 143 SIGTERM).
+    Not ``SIG_IGN``, which would leave a hung exit to SIGKILL alone. Chosen over "the second
+    signal forces it": a Ctrl-C pressed twice (or a supervisor's SIGTERM sent twice) while a
+    stopped command exits is common, and would otherwise cut its exit short (unflushed output,
+    exit hooks skipped) for nothing.
+    """
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        late_s = time.monotonic() - left_at
+        if late_s < EXIT_GRACE_S:
+            return
+        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+        with contextlib.suppress(OSError):  # os.write, not print: this may run within a print
+            os.write(
+                2,
+                f"hrvpace: still exiting {late_s:.0f} s after the command ended; "
+                f"{name} ends it\n".encode(),
+            )
+        os._exit(128 + signum)
+
+    return on_signal
 
 
 class _Terminated(KeyboardInterrupt):
@@ -108,19 +148,24 @@ def handle_signal(
 
 
 @contextlib.contextmanager
-def stoppable() -> Iterator[Stop]:
+def stoppable(*, final: bool = False) -> Iterator[Stop]:
     """The part of a command that Ctrl-C or SIGTERM stops, with what was done kept.
 
     Within it a Ctrl-C (SIGINT) or a SIGTERM, before the run (choosing the source, assembling the
     session) or during it (:func:`api.commands._paced.run_paced`, which stops the session and
     closes the device's link), ends the block: the :class:`Stop` it yields says which, and the
     command prints what was done, marked stopped, then :func:`exit_stopped` (exit code 130 or
-    143).
+    143). ``final``: the command leaves it only on its way to the exit; in the ``hrvpace``
+    process a signal from then on is ignored, or ends a hung exit (:func:`_give_back`).
+    Otherwise SIGTERM's handler is put back.
     """
     stop = Stop()
+    leaving = False  # the block is being left: a SIGTERM no longer unwinds it
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if stop.signal is not None:  # a second signal: the first is being handled, ignored
+        # a second signal: the first is being handled, ignored; one while the block is left
+        # would raise out of its `finally` (between its handlers' changes)
+        if stop.signal is not None or leaving:
             return
         stop.signal = signal.SIGTERM
         raise _Terminated
@@ -132,7 +177,8 @@ def stoppable() -> Iterator[Stop]:
         if stop.signal is None:
             stop.signal = signal.SIGINT
     finally:
-        _give_back(restore)
+        leaving = True
+        _give_back(final, restore)
 
 
 class Held:
@@ -182,7 +228,7 @@ class Held:
 
 
 @contextlib.contextmanager
-def held_signals(stop: Stop) -> Iterator[Held]:
+def held_signals(stop: Stop, *, final: bool = False) -> Iterator[Held]:
     """Within it Ctrl-C and SIGTERM are noted, never raised: only the first one counts.
 
     The first is told to ``stop`` and calls :attr:`Held.cancel`: the one set then, or (one
@@ -190,8 +236,10 @@ def held_signals(stop: Stop) -> Iterator[Held]:
     one only calls :attr:`Held.again` if set. None raises: a second Ctrl-C through Python's
     default handler interrupted whatever ran (a strap's link half-closed, a session's final
     state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
-    end within it. Both handlers are put back on leaving, or, in the ``hrvpace`` process, both
-    signals are ignored from then to the exit (:func:`_give_back`).
+    end within it. ``final``: the command leaves it only on its way to the exit (as those four
+    do); in the ``hrvpace`` process a signal from then on is ignored, or ends a hung exit
+    (:func:`_give_back`). Otherwise (``run_paced``'s own, a test's ``CliRunner``) both
+    handlers are put back.
     """
     held = Held(stop)
 
@@ -204,7 +252,7 @@ def held_signals(stop: Stop) -> Iterator[Held]:
     try:
         yield held
     finally:
-        _give_back(restore_term, restore_int)
+        _give_back(final, restore_term, restore_int)
 
 
 def exit_stopped(what: str, stop: Stop | None = None) -> NoReturn:

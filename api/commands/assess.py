@@ -152,7 +152,7 @@ def assess(
 
     # Ctrl-C or SIGTERM from here on: the steps done so far; only the first counts, to the exit
     stop = Stop()
-    with held_signals(stop) as held:
+    with held_signals(stop, final=True) as held:
         source = choose_source(
             engine,
             simulate=simulate,

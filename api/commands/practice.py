@@ -225,7 +225,7 @@ def practice(
     clock = _SessionClock(None if as_json else opening)
     # Ctrl-C or SIGTERM from here on: the summary so far; only the first counts, to the exit
     stop = Stop()
-    with held_signals(stop) as held:
+    with held_signals(stop, final=True) as held:
         source = choose_source(
             engine,
             simulate=simulate,

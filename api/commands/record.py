@@ -195,7 +195,7 @@ def record(
     stop, cut = Stop(), _Cut()
     # from here to the exit a signal is noted, never raised (held_signals): only the first
     # counts, and only while the recording runs does it end it (_record)
-    with held_signals(stop) as held:
+    with held_signals(stop, final=True) as held:
         try:
             asyncio.run(
                 _record(

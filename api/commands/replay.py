@@ -403,7 +403,7 @@ def replay(
     ended: dict[str, Any] | None = None  # the replay_end, once the replay has run
     # Ctrl-C or SIGTERM from here on stops the replay as a live session stops (state
     # 'stopped', the summary printed, --baseline not written), exit 130 or 143
-    with stoppable() as stop:
+    with stoppable(final=True) as stop:
         baseline = _load_baseline(baseline_file)
         segments = segments_from_options(start_at, end_at)
         # the format and units as analyze chooses them (the file's header, name and content)
@@ -513,7 +513,7 @@ def replay(
         quiet = WithoutSourceFailure()
         logging.getLogger("api.pipeline.loop").addFilter(quiet)
         # from here to its end printed a signal is noted, never raised (held_signals)
-        with held_signals(stop) as held:
+        with held_signals(stop, final=True) as held:
             try:
                 if store:
                     source_desc: dict[str, Any] = {
