@@ -661,7 +661,8 @@ def test_a_try_waiting_on_a_lock_says_behind_before_sqlite_gives_up_and_stores_a
                 st.add_beats("s1", [_beat(i)])
             assert st.behind is not None and st.behind.beats_waiting == 5, st.behind
             assert st.committed_ticket < st.last_ticket and st.beats("s1") == []
-            time.sleep(1.0 - (time.monotonic() - queued))  # a lock of 1 s
+            # a lock of 1 s; a notice late on a loaded machine (within the bound) may come after it
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - queued)))
             released = time.monotonic()
         _until(lambda: len(told) >= 2, "never told caught up")
         assert told[1][1] is None and told[1][0] - released < 1.0  # no back-off: at once
@@ -755,7 +756,8 @@ def test_health_the_session_and_live_clients_learn_within_seconds_of_a_lock(
                 assert c.get("/api/v1/health").json()["storage"] == "behind"
                 behind = c.get(f"/api/v1/sessions/{sid}").json()["storage_behind"]
                 assert behind is not None and "storage is behind" in behind["message"], behind
-                time.sleep(1.5 - (time.monotonic() - locked_at))
+                # a lock of 1.5 s; a notice late on a loaded machine may come after it
+                time.sleep(max(0.0, 1.5 - (time.monotonic() - locked_at)))
                 taken_during = live.pipeline.n_beats - taken_before
                 assert taken_during >= 2  # a strap's beats come anyway: kept, not stored yet
             caught_up = receive_until(lambda m: m.type == "storage", 2.0)  # no back-off
