@@ -136,8 +136,9 @@ STUCK_S = 1.0
 #: 30-s busy wait for another program's write lock (a stalled disk has no timeout at all).
 #: Chosen over a shorter busy timeout: the try goes on waiting, so a lock let go is taken at once
 #: (a try that had failed would wait out the back-off, up to a minute), and it covers a stalled
-#: disk too. Over any healthy commit (a checkpoint on a slow SD card: about 1 s), so a slow
-#: moment does not say "behind".
+#: disk too. Over a healthy commit (a checkpoint on a slow SD card: about 1 s, not enforced),
+#: so a slow moment rarely says "behind"; one that does refuses no new session at once
+#: (:attr:`Behind.failed` false: its row waits under the cap, :mod:`api.sessions`).
 BEHIND_AFTER_S = 3.0
 
 #: Tickets of writes that failed alone kept for :meth:`StorageCore.write_failed` (a failure
@@ -225,7 +226,12 @@ class Behind:
     rows_dropped, beats_dropped
         Rows dropped past :data:`BACKLOG_MAX_ROWS` (beats among them): lost.
     error
-        SQLite's last error.
+        SQLite's last error, or that a try has waited over :data:`BEHIND_AFTER_S` (the
+        watchdog's: :attr:`failed` false).
+    failed
+        A try has failed (the database took no writes: it is kept and tried again after a
+        back-off). False while the only sign is a try that has lasted :data:`BEHIND_AFTER_S`
+        and still waits: it may yet be taken (a slow disk, a lock let go) or fail.
     """
 
     since: float
@@ -234,6 +240,7 @@ class Behind:
     rows_dropped: int
     beats_dropped: int
     error: str
+    failed: bool
 
 
 def _beats(op: _Op, rows: int) -> int:
@@ -545,14 +552,16 @@ class StorageCore:
                     beats_waiting=0,
                     rows_dropped=0,
                     beats_dropped=0,
-                    error=f"a write has waited over {after_s:g} s: another program holds its "
-                    "write lock, or the disk stalls",
+                    error=f"a write has waited over {after_s:g} s: the database is locked by "
+                    "another program, or the disk is slow or stalled",
+                    failed=False,  # it may still be taken
                 )
                 behind = self.behind
                 assert behind is not None
                 log.warning(
-                    "a database write has waited over %g s (another program holds its write "
-                    "lock, or the disk stalls): storage is behind, %d rows (%d beats) wait",
+                    "a database write has waited over %g s (the database is locked by another "
+                    "program, or the disk is slow or stalled): storage is behind, %d rows "
+                    "(%d beats) wait",
                     after_s,
                     behind.rows_waiting,
                     behind.beats_waiting,
@@ -680,6 +689,7 @@ class StorageCore:
                 rows_dropped=0,  # counted when queued: see behind
                 beats_dropped=0,
                 error=str(failure),
+                failed=True,
             )
 
     def _caught_up(self, *, stored: bool) -> None:

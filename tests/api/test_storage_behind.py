@@ -29,15 +29,16 @@ from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect as ws_connect
 
 import api.pipeline.loop
+import api.sessions
 import api.storage.retry
 import api.storage.writer
 from api.live import LiveHub
 from api.messages import parse_live_message
 from api.pipeline.loop import Pipeline
-from api.storage import BeatRow, Storage, StorageError
+from api.storage import BeatRow, Behind, Storage, StorageError
 from api.storage.connection import connect
 from sensors import Beat, SourceState, SourceStatus, SystemClock, VirtualClock
-from tests.api.conftest import ScriptedSource, Server, scripted_factory
+from tests.api.conftest import ScriptedSource, Server, asgi_service, scripted_factory
 
 
 @pytest.fixture
@@ -775,3 +776,53 @@ def test_health_the_session_and_live_clients_learn_within_seconds_of_a_lock(
         assert stored["total"] == len(stored["beats"]) == n_beats
         sent = [m.idx for m in got if m.type == "beat"]
         assert sent == list(range(n_beats)), sent  # every beat, stored, then sent, in order
+
+
+async def test_a_slow_write_delays_a_new_session_a_long_stall_refuses_it_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (storebehind 1): once the watchdog said behind at BEHIND_AFTER_S, a new session
+    was refused at once (503 ``store_busy``) while a write was merely slow (a slow disk's
+    checkpoint, a lock let go a moment later), though its row would have been stored within
+    the cap. Now a start is refused at once only after a failed try (``test_session_end``) or
+    a try held up past the cap; else its row waits under the cap as any waited write. The
+    service's 30-s busy timeout: no try fails here, behind is the watchdog's only."""
+    monkeypatch.setattr(api.storage.writer, "BEHIND_AFTER_S", BEHIND_AFTER_S)
+    body = {"source": {"kind": "simulator"}}
+    async with asgi_service(tmp_path / "data", source_factory=scripted_factory([800.0])) as (
+        app,
+        c,
+    ):
+        storage = app.state.storage
+
+        async def until_behind(held_s: float) -> Behind:
+            deadline = time.monotonic() + 10
+            while (b := storage.behind) is None or time.time() - b.since <= held_s:
+                assert time.monotonic() < deadline, "never told behind"
+                await asyncio.sleep(0.005)
+            return b
+
+        # a slow write (the cap 5 s here): the start waits for its row, then 201
+        monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", 5.0)
+        with locked(storage.path):
+            storage.flush()  # a try that waits on the lock
+            behind = await until_behind(0.0)
+            assert not behind.failed and "disk is slow or stalled" in behind.error, behind
+            post = asyncio.create_task(c.post("/api/v1/sessions", json=body))
+            await asyncio.sleep(0.3)
+            assert not post.done(), post.result().text  # not refused at once
+        started = await asyncio.wait_for(post, 10)
+        assert started.status_code == 201, started.text
+        stopped = await c.post(f"/api/v1/sessions/{started.json()['id']}/stop")
+        assert stopped.status_code == 200, stopped.text
+        # a try held up past the cap (0.3 s here): refused at once, no row queued
+        monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", 0.3)
+        with locked(storage.path):
+            storage.flush()
+            behind = await until_behind(0.3)
+            assert not behind.failed, behind
+            refused = await c.post("/api/v1/sessions", json=body)
+            assert (refused.status_code, refused.json()["code"]) == (503, "store_busy")
+        await asyncio.wrap_future(storage.flush())
+        # refused at once: no row (one that waited out the cap is stored 'failed')
+        assert len(storage.query("SELECT id FROM sessions")) == 1
