@@ -531,42 +531,54 @@ class StorageCore:
         once it is taken, the writer catches up (:meth:`_caught_up`), and once it fails, the
         writer keeps what it holds (:meth:`_write_batch`), behind since the try began.
         Wakes once a try begins after an idle spell, then at most every BEHIND_AFTER_S.
+        Never dies (as the writer): an unexpected error is logged, and the next round comes
+        BEHIND_AFTER_S later (no spin on an error that repeats).
         """
         cond = self._behind_cond
         with cond:
             while not self._watch_stop:
-                since = self._trying_since
-                if since is None or self._behind is not None:  # nothing to time
-                    self._watch_idle = True
-                    cond.wait()
+                try:
+                    self._watch_round()
+                except Exception:
+                    log.exception("database watchdog: unexpected error")
                     self._watch_idle = False
-                    continue
-                after_s = BEHIND_AFTER_S  # read at each try (tests lower it)
-                left_s = since + after_s - time.monotonic()
-                if left_s > 0:
-                    cond.wait(left_s)
-                    continue
-                self._behind = Behind(
-                    since=self._trying_wall,
-                    rows_waiting=0,  # counted when queued: see behind
-                    beats_waiting=0,
-                    rows_dropped=0,
-                    beats_dropped=0,
-                    error=f"a write has waited over {after_s:g} s: the database is locked by "
-                    "another program, or the disk is slow or stalled",
-                    failed=False,  # it may still be taken
-                )
-                behind = self.behind
-                assert behind is not None
-                log.warning(
-                    "a database write has waited over %g s (the database is locked by another "
-                    "program, or the disk is slow or stalled): storage is behind, %d rows "
-                    "(%d beats) wait",
-                    after_s,
-                    behind.rows_waiting,
-                    behind.beats_waiting,
-                )
-                self._tell_behind()
+                    cond.wait(BEHIND_AFTER_S)
+
+    def _watch_round(self) -> None:
+        """One round of :meth:`_watch`, holding :attr:`_behind_cond`: wait, or say behind."""
+        cond = self._behind_cond
+        since = self._trying_since
+        if since is None or self._behind is not None:  # nothing to time
+            self._watch_idle = True
+            cond.wait()
+            self._watch_idle = False
+            return
+        after_s = BEHIND_AFTER_S  # read at each try (tests lower it)
+        left_s = since + after_s - time.monotonic()
+        if left_s > 0:
+            cond.wait(left_s)
+            return
+        self._behind = Behind(
+            since=self._trying_wall,
+            rows_waiting=0,  # counted when queued: see behind
+            beats_waiting=0,
+            rows_dropped=0,
+            beats_dropped=0,
+            error=f"a write has waited over {after_s:g} s: the database is locked by "
+            "another program, or the disk is slow or stalled",
+            failed=False,  # it may still be taken
+        )
+        self._tell_behind()  # first: an error after it leaves nobody untold
+        behind = self.behind
+        assert behind is not None
+        log.warning(
+            "a database write has waited over %g s (the database is locked by another "
+            "program, or the disk is slow or stalled): storage is behind, %d rows "
+            "(%d beats) wait",
+            after_s,
+            behind.rows_waiting,
+            behind.beats_waiting,
+        )
 
     def _write_batch(self, batch: list[_Op], *, stop: bool) -> bool:
         """Commit ``batch``; one the database does not take is kept and tried again.

@@ -826,3 +826,40 @@ async def test_a_slow_write_delays_a_new_session_a_long_stall_refuses_it_at_once
         await asyncio.wrap_future(storage.flush())
         # refused at once: no row (one that waited out the cap is stored 'failed')
         assert len(storage.query("SELECT id FROM sessions")) == 1
+
+
+def test_the_watchdog_survives_an_unexpected_error_and_says_behind_a_round_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review (storebehind 4): the watchdog thread had no ``try``: one unexpected error ended
+    it, and behind was then said only once a try failed (30 s) for the rest of the process.
+    Now it is logged and the watchdog tries again BEHIND_AFTER_S later. Its first ``Behind``
+    raises here; it says behind the round after, and again in a later episode."""
+    monkeypatch.setattr(api.storage.writer, "BEHIND_AFTER_S", BEHIND_AFTER_S)
+    calls: list[float] = []
+
+    def behind_failing_first(**kwargs: Any) -> Behind:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return Behind(**kwargs)
+
+    monkeypatch.setattr(api.storage.writer, "Behind", behind_failing_first)
+    st = _open(tmp_path)
+    told: list[Any] = []
+    st.add_behind_listener(told.append)
+    try:
+        with caplog.at_level(logging.ERROR, logger="api.storage.writer"):
+            for n_told in (1, 3):
+                with locked(st.path):
+                    st.add_beats("s1", [_beat(n_told)])
+                    _until(lambda n=n_told: len(told) == n, "never told behind")
+                assert told[-1] is not None and not told[-1].failed, told
+                _until(lambda n=n_told: len(told) == n + 1, "never told caught up")
+        assert calls[1] - calls[0] >= BEHIND_AFTER_S - 0.01  # no spin after the error
+        said = [r.getMessage() for r in caplog.records]
+        assert said == ["database watchdog: unexpected error"], said
+        assert told[1] is None and told[3] is None, told
+    finally:
+        st.close()
+    assert not st._watchdog.is_alive()
