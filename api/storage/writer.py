@@ -219,8 +219,8 @@ class Behind:
     Attributes
     ----------
     since
-        When the first try the database did not take began (it failed, or has lasted
-        :data:`BEHIND_AFTER_S`), Unix seconds.
+        When the first try held up began (it failed, or has lasted :data:`BEHIND_AFTER_S`:
+        it may yet be taken), Unix seconds.
     rows_waiting, beats_waiting
         Rows queued or kept in memory, not written yet (beats among them).
     rows_dropped, beats_dropped
