@@ -511,7 +511,14 @@ class StorageCore:
 
     @contextmanager
     def _trying(self) -> Iterator[None]:
-        """A try (one :meth:`_commit`), timed for :meth:`_stuck` and :meth:`_watch`."""
+        """A try (one :meth:`_commit`), timed for :meth:`_stuck` and :meth:`_watch`.
+
+        The time after COMMIT counts too: the commit listeners and the waiters' done-callbacks
+        run in this thread before the try ends. They only hand over to an event loop
+        (``call_soon_threadsafe``) and are fast; a slow one would make a spurious behind and
+        caught-up pair, nothing lost (code review: timing to COMMIT alone was not worth a
+        second path).
+        """
         with self._behind_cond:
             self._trying_since = time.monotonic()
             self._trying_wall = time.time()
