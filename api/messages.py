@@ -206,8 +206,8 @@ class StorageMessage(_Message):
     )
     since: float | None = Field(
         default=None,
-        description="Unix seconds when the writes began to fail (null: caught up; never null "
-        "while behind)",
+        description="Unix seconds when the first write try held up began (it failed, or waited "
+        "3 s; null: caught up; never null while behind)",
     )
     message: str = Field(description="What it means, in words")
 

@@ -52,7 +52,7 @@ from api.pipeline import (
     play,
     session_stages,
 )
-from api.storage import Storage, StorageError, retry
+from api.storage import Behind, Storage, StorageError, retry
 from api.storage.queries import PERSON_KIND
 from api.storage.retry import retry_delays
 from sensors.ble_gatt import is_name_prefix
@@ -101,6 +101,21 @@ def _start_busy() -> StoreBusyError:
         session_id=None,
         retry_after_s=math.ceil(retry.RETRY_WAITED_MAX_S),
     )
+
+
+def _refuse_at_once(behind: Behind | None) -> bool:
+    """Whether storage is so far behind that a new session is refused without trying.
+
+    After a failed try (its writes wait out a back-off), or a try held up longer than
+    :data:`STOP_STORE_TIMEOUT_S` (the row would wait out the cap: a 503 all the same). A try
+    only slow, said behind by the writer's watchdog at
+    :data:`~api.storage.writer.BEHIND_AFTER_S` (a slow disk's checkpoint, a lock let go in a
+    moment), may still be taken: the row waits under the cap, as any waited write does
+    (code review). ``since`` is wall time: a clock step only moves when the refusal comes.
+    """
+    if behind is None:
+        return False
+    return behind.failed or time.time() - behind.since > STOP_STORE_TIMEOUT_S
 
 
 async def stored_within_cap(
@@ -303,14 +318,15 @@ class SessionManager:
             Cancelled as the row is written: its end, ``failed`` (``start cancelled``), is
             queued behind it before the cancel goes on.
         StoreBusyError
-            The database takes no writes (:attr:`api.storage.Storage.behind`: refused at
-            once), or the row was not stored within :data:`STOP_STORE_TIMEOUT_S` (its end,
+            The database takes no writes (:attr:`api.storage.Storage.behind` after a failed
+            try, or a try held up longer than :data:`STOP_STORE_TIMEOUT_S`: refused at once),
+            or the row was not stored within :data:`STOP_STORE_TIMEOUT_S` (its end,
             ``failed``, is queued behind it, as for a cancel): no session started.
         """
         session_id = uuid.uuid4().hex
         if isinstance(request.source, BleSpec):
             self._refuse_strap_in_use(request.source.address)
-        if self.storage.behind is not None:  # its row would wait, and the strap with it
+        if _refuse_at_once(self.storage.behind):  # its row would wait, and the strap with it
             # a flush someone waits for makes the writer try again within 5 s (not up to 60 s
             # of back-off): the Retry-After: 5 of the refusal holds (code review); one at a time
             if self._prompt_flush is None or self._prompt_flush.done():

@@ -471,7 +471,8 @@ async def _hand_over(
     writes within :data:`HANDOVER_WAIT_S`, the welcome (with its ``storage`` notice) comes
     then, numbered the last item the client has, and the items follow once stored; while it
     waits for them, the ``storage`` notices reach it as they are published (the writer reports
-    an outage after SQLite's busy wait, often after this welcome).
+    an outage 3 s into a try the database does not take,
+    :data:`api.storage.writer.BEHIND_AFTER_S`: usually before this welcome, which carries it).
     False when the client went away meanwhile.
     """
     try:
@@ -493,8 +494,9 @@ async def _hand_over(
                 sub.welcomed_early(sub.min_seq)
             await _send_welcome(websocket, welcome, sub.after_seq)
             while not flushed.done() and not reader.done():
-                # meanwhile the storage notices (the writer reports the outage after SQLite's
-                # busy wait, 30 s, often after this welcome): the items wait, the notice not
+                # meanwhile the storage notices (the writer reports the outage 3 s into a try
+                # the database does not take, BEHIND_AFTER_S, usually before this welcome; a
+                # caught-up notice comes later): the items wait, the notice not
                 noticed = asyncio.ensure_future(sub.wait_notice())
                 await asyncio.wait({flushed, reader, noticed}, return_when=asyncio.FIRST_COMPLETED)
                 noticed.cancel()

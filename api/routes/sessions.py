@@ -81,7 +81,10 @@ class StorageBehind(BaseModel):
     """
 
     # 100,000: api.storage.writer.BACKLOG_MAX_ROWS (tests/api/test_openapi_types.py holds both)
-    since: float = Field(description="When the database stopped taking writes, Unix seconds")
+    since: float = Field(
+        description="When the first write try held up began (it failed, or waited 3 s), "
+        "Unix seconds"
+    )
     beats_waiting: int = Field(
         description="Beats received (all sessions), kept in memory, not stored yet"
     )

@@ -136,8 +136,9 @@ STUCK_S = 1.0
 #: 30-s busy wait for another program's write lock (a stalled disk has no timeout at all).
 #: Chosen over a shorter busy timeout: the try goes on waiting, so a lock let go is taken at once
 #: (a try that had failed would wait out the back-off, up to a minute), and it covers a stalled
-#: disk too. Over any healthy commit (a checkpoint on a slow SD card: about 1 s), so a slow
-#: moment does not say "behind".
+#: disk too. Over a healthy commit (a checkpoint on a slow SD card: about 1 s, not enforced),
+#: so a slow moment rarely says "behind"; one that does refuses no new session at once
+#: (:attr:`Behind.failed` false: its row waits under the cap, :mod:`api.sessions`).
 BEHIND_AFTER_S = 3.0
 
 #: Tickets of writes that failed alone kept for :meth:`StorageCore.write_failed` (a failure
@@ -218,14 +219,19 @@ class Behind:
     Attributes
     ----------
     since
-        When the first try the database did not take began (it failed, or has lasted
-        :data:`BEHIND_AFTER_S`), Unix seconds.
+        When the first try held up began (it failed, or has lasted :data:`BEHIND_AFTER_S`:
+        it may yet be taken), Unix seconds.
     rows_waiting, beats_waiting
         Rows queued or kept in memory, not written yet (beats among them).
     rows_dropped, beats_dropped
         Rows dropped past :data:`BACKLOG_MAX_ROWS` (beats among them): lost.
     error
-        SQLite's last error.
+        SQLite's last error, or that a try has waited over :data:`BEHIND_AFTER_S` (the
+        watchdog's: :attr:`failed` false).
+    failed
+        A try has failed (the database took no writes: it is kept and tried again after a
+        back-off). False while the only sign is a try that has lasted :data:`BEHIND_AFTER_S`
+        and still waits: it may yet be taken (a slow disk, a lock let go) or fail.
     """
 
     since: float
@@ -234,6 +240,7 @@ class Behind:
     rows_dropped: int
     beats_dropped: int
     error: str
+    failed: bool
 
 
 def _beats(op: _Op, rows: int) -> int:
@@ -504,7 +511,14 @@ class StorageCore:
 
     @contextmanager
     def _trying(self) -> Iterator[None]:
-        """A try (one :meth:`_commit`), timed for :meth:`_stuck` and :meth:`_watch`."""
+        """A try (one :meth:`_commit`), timed for :meth:`_stuck` and :meth:`_watch`.
+
+        The time after COMMIT counts too: the commit listeners and the waiters' done-callbacks
+        run in this thread before the try ends. They only hand over to an event loop
+        (``call_soon_threadsafe``) and are fast; a slow one would make a spurious behind and
+        caught-up pair, nothing lost (code review: timing to COMMIT alone was not worth a
+        second path).
+        """
         with self._behind_cond:
             self._trying_since = time.monotonic()
             self._trying_wall = time.time()
@@ -524,40 +538,54 @@ class StorageCore:
         once it is taken, the writer catches up (:meth:`_caught_up`), and once it fails, the
         writer keeps what it holds (:meth:`_write_batch`), behind since the try began.
         Wakes once a try begins after an idle spell, then at most every BEHIND_AFTER_S.
+        Never dies (as the writer): an unexpected error is logged, and the next round comes
+        BEHIND_AFTER_S later (no spin on an error that repeats).
         """
         cond = self._behind_cond
         with cond:
             while not self._watch_stop:
-                since = self._trying_since
-                if since is None or self._behind is not None:  # nothing to time
-                    self._watch_idle = True
-                    cond.wait()
+                try:
+                    self._watch_round()
+                except Exception:
+                    log.exception("database watchdog: unexpected error")
                     self._watch_idle = False
-                    continue
-                after_s = BEHIND_AFTER_S  # read at each try (tests lower it)
-                left_s = since + after_s - time.monotonic()
-                if left_s > 0:
-                    cond.wait(left_s)
-                    continue
-                self._behind = Behind(
-                    since=self._trying_wall,
-                    rows_waiting=0,  # counted when queued: see behind
-                    beats_waiting=0,
-                    rows_dropped=0,
-                    beats_dropped=0,
-                    error=f"a write has waited over {after_s:g} s: another program holds its "
-                    "write lock, or the disk stalls",
-                )
-                behind = self.behind
-                assert behind is not None
-                log.warning(
-                    "a database write has waited over %g s (another program holds its write "
-                    "lock, or the disk stalls): storage is behind, %d rows (%d beats) wait",
-                    after_s,
-                    behind.rows_waiting,
-                    behind.beats_waiting,
-                )
-                self._tell_behind()
+                    cond.wait(BEHIND_AFTER_S)
+
+    def _watch_round(self) -> None:
+        """One round of :meth:`_watch`, holding :attr:`_behind_cond`: wait, or say behind."""
+        cond = self._behind_cond
+        since = self._trying_since
+        if since is None or self._behind is not None:  # nothing to time
+            self._watch_idle = True
+            cond.wait()
+            self._watch_idle = False
+            return
+        after_s = BEHIND_AFTER_S  # read at each try (tests lower it)
+        left_s = since + after_s - time.monotonic()
+        if left_s > 0:
+            cond.wait(left_s)
+            return
+        self._behind = Behind(
+            since=self._trying_wall,
+            rows_waiting=0,  # counted when queued: see behind
+            beats_waiting=0,
+            rows_dropped=0,
+            beats_dropped=0,
+            error=f"a write has waited over {after_s:g} s: the database is locked by "
+            "another program, or the disk is slow or stalled",
+            failed=False,  # it may still be taken
+        )
+        self._tell_behind()  # first: an error after it leaves nobody untold
+        behind = self.behind
+        assert behind is not None
+        log.warning(
+            "a database write has waited over %g s (the database is locked by another "
+            "program, or the disk is slow or stalled): storage is behind, %d rows "
+            "(%d beats) wait",
+            after_s,
+            behind.rows_waiting,
+            behind.beats_waiting,
+        )
 
     def _write_batch(self, batch: list[_Op], *, stop: bool) -> bool:
         """Commit ``batch``; one the database does not take is kept and tried again.
@@ -680,6 +708,7 @@ class StorageCore:
                 rows_dropped=0,  # counted when queued: see behind
                 beats_dropped=0,
                 error=str(failure),
+                failed=True,
             )
 
     def _caught_up(self, *, stored: bool) -> None:

@@ -591,7 +591,8 @@ async def test_routes_that_wait_for_a_write_answer_store_busy_at_the_cap(
     """Review (rev10_api2b 6): since the writer keeps what the database does not take, a route
     awaiting its write (a label, a check-in, a report's flush) got no answer until the
     database took writes, hours maybe. Now 503 store_busy at the stop's cap (the write stays
-    queued and is stored later); a new session is refused at once while storage is behind."""
+    queued and is stored later); a new session is refused at once while storage is behind
+    after a failed try."""
     monkeypatch.setattr(api.sessions, "STOP_STORE_TIMEOUT_S", STOP_CAP_S)
     _impatient(monkeypatch, busy_ms=50, first_s=0.02, max_s=0.05)
     async with asgi_service(tmp_path / "data", source_factory=scripted_factory(RR)) as (app, c):
