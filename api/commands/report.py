@@ -71,7 +71,8 @@ def report(
     a segment without beats is named on stderr and gets no report, the others are written,
     and a last line counts them. As analyze, one starting beyond the recording's end is
     skipped; one holding no RR interval or no beats left (all below the detector quality
-    floor) fails: exit code 1, as when no report at all was written.
+    floor) fails: exit code 1, as when no report at all was written; so does one whose report
+    cannot be written (a full disk, a folder at its name), the others are still written.
     An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
@@ -157,7 +158,11 @@ def report(
                 data = from_session(session, database=db)
             step(1)
             if segments is None:
-                files = _written(data, out, png_dir, step.describe)
+                written = _write(data, out, png_dir, step.describe)
+                if isinstance(written, str):
+                    typer.echo(f"hrvpace report: {written}", err=True)
+                    raise typer.Exit(1)
+                files = written
                 step(2)
             else:
                 files = []
@@ -208,7 +213,21 @@ def report(
                         target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
                         target_png = None if png_dir is None else png_dir / name
                     say = _labelled(step.describe, f"segment {seg.label}: ")
-                    files += _written(part, target_out, target_png, say)
+                    written = _write(part, target_out, target_png, say)
+                    if isinstance(written, str):
+                        if segments_file is None:  # --start/--end: the one report asked for
+                            typer.echo(f"hrvpace report: {written}", err=True)
+                            raise typer.Exit(1)
+                        # this segment's report failed (none of it written); the others go on
+                        typer.echo(
+                            f"hrvpace report: {target}: segment {seg.label}: {written} "
+                            "(no report written for it)",
+                            err=True,
+                        )
+                        empty.append(seg.label)
+                        step(k)
+                        continue
+                    files += written
                     step(k)
     except SegmentError as exc:
         typer.echo(f"hrvpace report: {target}: {exc}", err=True)
@@ -235,15 +254,17 @@ def report(
         raise typer.Exit(1)
 
 
-def _written(
+def _write(
     data: ReportData,
     out: Path,
     png_dir: Path | None,
     step: Callable[[str], None],
-) -> list[Path]:
-    """The files :func:`api.research.report.write_report` wrote, or exit 1 naming one it could not.
+) -> list[Path] | str:
+    """The files :func:`api.research.report.write_report` wrote, or ``cannot write FILE: why``.
 
-    None of that report is then half-written: it writes whole or not at all.
+    None of that report is then half-written: it writes whole or not at all. The caller says
+    it: with ``--segments`` the other segments go on (code review: one failed write ended the
+    run, and the reports already written were not listed).
     """
     from api.research.report import write_report
 
@@ -251,8 +272,7 @@ def _written(
         return write_report(data, out, png_dir=png_dir, step=step)
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
-        typer.echo(f"hrvpace report: cannot write {exc.filename or out}: {why}", err=True)
-        raise typer.Exit(1) from None
+        return f"cannot write {exc.filename or out}: {why}"
 
 
 def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:
