@@ -77,7 +77,8 @@ def report(
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
     signal. The report's read_as says the channel and where the beats came from. A report's
-    files are written whole or not at all (an earlier report stays as it was if they cannot).
+    files are written whole or not at all, the HTML moved in last (an earlier report stays as
+    it was if they cannot be written).
     """
     from api.research import MissingExtraError
     from api.research.report import (
@@ -260,18 +261,21 @@ def _write(
     png_dir: Path | None,
     step: Callable[[str], None],
 ) -> list[Path] | str:
-    """The files :func:`api.research.report.write_report` wrote, or ``cannot write FILE: why``.
+    """The files of ``data``'s report, written, or ``cannot write FILE: why``.
 
-    None of that report is then half-written: it writes whole or not at all. The caller says
-    it: with ``--segments`` the other segments go on (code review: one failed write ended the
-    run, and the reports already written were not listed).
+    Every byte is built first (:func:`api.research.report.report_files`), then the files are
+    written whole or not at all (:func:`api.research.report.write_files`); only an ``OSError``
+    of that writing is a write failure (code review: one while building, a font read, was said
+    as "cannot write"). The caller says it: with ``--segments`` the other segments go on (code
+    review: one failed write ended the run, and the reports already written were not listed).
     """
-    from api.research.report import write_report
+    from api.research.report import report_files, write_files
 
+    files = report_files(data, out, png_dir=png_dir, step=step)
     try:
-        return write_report(data, out, png_dir=png_dir, step=step)
+        return write_files(files)
     except OSError as exc:
-        why = exc.strerror or type(exc).__name__
+        why = exc.strerror or str(exc) or type(exc).__name__
         return f"cannot write {exc.filename or out}: {why}"
 
 
