@@ -5,7 +5,10 @@
 ``analyze``), else the id (or a
 unique prefix of it) of a session in the service's database (``--data-dir``, env
 ``HRVPACE_DATA_DIR``), opened read-only.
-Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or missing extra.
+Exit codes: 0 written (also when the only segments not reported were skipped beyond the
+recording's end); 1 the data cannot be read or analysed, a report cannot be written, a segment
+failed, or no report was written; 2 bad usage (``--out`` in no folder or naming a ``.pdf``) or
+a missing extra.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ __all__ = ["report"]
 
 def report(
     target: Annotated[str, typer.Argument(help="A recording file, or a stored session's id.")],
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="The HTML file to write (the PDF goes beside it, .pdf).")
+    ],
     png_dir: Annotated[
         Path | None, typer.Option("--png-dir", help="Also write each plot as a PNG here.")
     ] = None,
@@ -89,6 +94,13 @@ def report(
     from api.research.segments import SegmentBeyondEndError, SegmentError, cut, file_label
 
     segments = segments_from_options(start, end, segments_file)
+    if out.suffix.lower() == ".pdf":  # the PDF goes to OUT with .pdf: both would be one file
+        typer.echo(
+            f"hrvpace report: --out {out} names the HTML file, and the PDF is written beside it "
+            f"with .pdf: give the HTML's name ({out.with_suffix('.html')})",
+            err=True,
+        )
+        raise typer.Exit(2)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         typer.echo(f"hrvpace report: cannot write --out {out}: no such folder", err=True)
         raise typer.Exit(2)

@@ -506,6 +506,21 @@ def test_an_oserror_while_a_report_is_built_is_not_called_a_write_failure(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rr.txt"]
 
 
+@pytest.mark.parametrize("name", ["r.pdf", "R.PDF"])
+def test_an_out_naming_a_pdf_is_refused(shared_data: Path, tmp_path: Path, name: str) -> None:
+    """Review nit: ``--out r.pdf`` wrote the HTML and the PDF to one name (the PDF goes to OUT
+    with .pdf): one file silently replaced the other and stdout listed r.pdf twice. Refused as
+    bad usage before anything is read."""
+    path = shared_data / "hrvanalysis_test_nn_intervals_ms.txt"
+    res = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / name), "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == (
+        f"hrvpace report: --out {tmp_path / name} names the HTML file, and the PDF is written "
+        f"beside it with .pdf: give the HTML's name ({(tmp_path / name).with_suffix('.html')})\n"
+    )
+    assert not any(tmp_path.iterdir()) and res.stdout == ""
+
+
 def test_report_of_an_unknown_session_fails_clearly(tmp_path: Path) -> None:
     Storage(tmp_path / "hrvpace.sqlite3").close()
     res = runner.invoke(
