@@ -5,7 +5,10 @@
 ``analyze``), else the id (or a
 unique prefix of it) of a session in the service's database (``--data-dir``, env
 ``HRVPACE_DATA_DIR``), opened read-only.
-Exit codes: 0 written; 1 the data cannot be read or analysed; 2 bad usage or missing extra.
+Exit codes: 0 written (also when the only segments not reported were skipped beyond the
+recording's end); 1 the data cannot be read or analysed, a report cannot be written, a segment
+failed, or no report was written; 2 bad usage (``--out`` in no folder or naming a ``.pdf``) or
+a missing extra.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ __all__ = ["report"]
 
 def report(
     target: Annotated[str, typer.Argument(help="A recording file, or a stored session's id.")],
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="The HTML file to write (the PDF goes beside it, .pdf).")
+    ],
     png_dir: Annotated[
         Path | None, typer.Option("--png-dir", help="Also write each plot as a PNG here.")
     ] = None,
@@ -71,12 +76,14 @@ def report(
     a segment without beats is named on stderr and gets no report, the others are written,
     and a last line counts them. As analyze, one starting beyond the recording's end is
     skipped; one holding no RR interval or no beats left (all below the detector quality
-    floor) fails: exit code 1, as when no report at all was written.
+    floor) fails: exit code 1, as when no report at all was written; so does one whose report
+    cannot be written (a full disk, a folder at its name), the others are still written.
     An ECG/PPG signal file (--format wfdb, edf, ecg_csv, ppg_csv) is reported from its beats:
     detected R/pulse peaks, or a WFDB record's reference annotations (NAME.atr) when it has
     them (--beats-from chooses); ecg_csv and ppg_csv need --sampling-rate; --channel picks the
     signal. The report's read_as says the channel and where the beats came from. A report's
-    files are written whole or not at all (an earlier report stays as it was if they cannot).
+    files are written whole or not at all, the HTML moved in last (an earlier report stays as
+    it was if they cannot be written).
     """
     from api.research import MissingExtraError
     from api.research.report import (
@@ -87,6 +94,13 @@ def report(
     from api.research.segments import SegmentBeyondEndError, SegmentError, cut, file_label
 
     segments = segments_from_options(start, end, segments_file)
+    if out.suffix.lower() == ".pdf":  # the PDF goes to OUT with .pdf: both would be one file
+        typer.echo(
+            f"hrvpace report: --out {out} names the HTML file, and the PDF is written beside it "
+            f"with .pdf: give the HTML's name ({out.with_suffix('.html')})",
+            err=True,
+        )
+        raise typer.Exit(2)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         typer.echo(f"hrvpace report: cannot write --out {out}: no such folder", err=True)
         raise typer.Exit(2)
@@ -157,7 +171,11 @@ def report(
                 data = from_session(session, database=db)
             step(1)
             if segments is None:
-                files = _written(data, out, png_dir, step.describe)
+                written = _write(data, out, png_dir, step.describe)
+                if isinstance(written, str):
+                    typer.echo(f"hrvpace report: {written}", err=True)
+                    raise typer.Exit(1)
+                files = written
                 step(2)
             else:
                 files = []
@@ -208,7 +226,21 @@ def report(
                         target_out = out.with_name(f"{out.stem}-{name}{out.suffix}")
                         target_png = None if png_dir is None else png_dir / name
                     say = _labelled(step.describe, f"segment {seg.label}: ")
-                    files += _written(part, target_out, target_png, say)
+                    written = _write(part, target_out, target_png, say)
+                    if isinstance(written, str):
+                        if segments_file is None:  # --start/--end: the one report asked for
+                            typer.echo(f"hrvpace report: {written}", err=True)
+                            raise typer.Exit(1)
+                        # this segment's report failed (none of it written); the others go on
+                        typer.echo(
+                            f"hrvpace report: {target}: segment {seg.label}: {written} "
+                            "(no report written for it)",
+                            err=True,
+                        )
+                        empty.append(seg.label)
+                        step(k)
+                        continue
+                    files += written
                     step(k)
     except SegmentError as exc:
         typer.echo(f"hrvpace report: {target}: {exc}", err=True)
@@ -235,24 +267,28 @@ def report(
         raise typer.Exit(1)
 
 
-def _written(
+def _write(
     data: ReportData,
     out: Path,
     png_dir: Path | None,
     step: Callable[[str], None],
-) -> list[Path]:
-    """The files :func:`api.research.report.write_report` wrote, or exit 1 naming one it could not.
+) -> list[Path] | str:
+    """The files of ``data``'s report, written, or ``cannot write FILE: why``.
 
-    None of that report is then half-written: it writes whole or not at all.
+    Every byte is built first (:func:`api.research.report.report_files`), then the files are
+    written whole or not at all (:func:`api.research.report.write_files`); only an ``OSError``
+    of that writing is a write failure (code review: one while building, a font read, was said
+    as "cannot write"). The caller says it: with ``--segments`` the other segments go on (code
+    review: one failed write ended the run, and the reports already written were not listed).
     """
-    from api.research.report import write_report
+    from api.research.report import report_files, write_files
 
+    files = report_files(data, out, png_dir=png_dir, step=step)
     try:
-        return write_report(data, out, png_dir=png_dir, step=step)
+        return write_files(files)
     except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        typer.echo(f"hrvpace report: cannot write {exc.filename or out}: {why}", err=True)
-        raise typer.Exit(1) from None
+        why = exc.strerror or str(exc) or type(exc).__name__
+        return f"cannot write {exc.filename or out}: {why}"
 
 
 def _labelled(describe: Callable[[str], None], prefix: str) -> Callable[[str], None]:

@@ -64,8 +64,10 @@ from sensors.formats.text import (
     PlainLayout,
     header_separator,
     heart_rate_column,
+    no_rr_column_problem,
     plain_layout,
     split_fields,
+    time_column,
 )
 
 __all__ = [
@@ -492,12 +494,16 @@ def skip_reason(path: str | os.PathLike[str]) -> str | None:
     first = body[0].strip()
     shown = first if len(first) <= 60 else first[:57] + "..."
     sep = header_separator(first)
-    rates = [n for n in (split_fields(first, sep) if sep else [first]) if heart_rate_column(n)]
-    if rates:  # a watch's heart-rate export with clock times (2024-05-01T10:00:00,72)
+    fields = split_fields(first, sep) if sep else [first]
+    rates = [n for n in fields if heart_rate_column(n)]
+    if rates and all(heart_rate_column(n) or time_column(n) for n in fields):
+        # a watch's heart-rate export with clock times (2024-05-01T10:00:00,72)
         return (
             f"not a recording: {shown!r}: {rates[0]!r} names a heart-rate column (bpm), not RR "
             f"intervals; {HEART_RATE_NOT_RR}"
         )
+    if rates:  # another column may hold RR intervals under a name not read: as the reader
+        return f"not a recording: {no_rr_column_problem(first)}"
     return (
         f"not a recording: {shown!r} is neither a number nor a header naming an RR column, "
         f"and {numeric} of the {len(body)} lines looked at are numbers"

@@ -58,11 +58,14 @@ __all__ = [
     "PULSE_INTERVALS",
     "Plot",
     "ReportData",
+    "ReportFiles",
     "build_report",
     "from_recording",
     "from_session",
     "is_pulse_recording",
+    "report_files",
     "software_rows",
+    "write_files",
     "write_report",
 ]
 
@@ -600,6 +603,120 @@ def build_report(
     return doc, plots
 
 
+@dataclass(frozen=True)
+class ReportFiles:
+    """A report's files as bytes, all built before any is written (:func:`report_files`).
+
+    ``html``, ``pdf`` (``None`` without one) and ``pngs`` are (path, content); ``png_dir`` is
+    the folder the PNGs go into (made when they are written).
+    """
+
+    html: tuple[Path, bytes]
+    pdf: tuple[Path, bytes] | None = None
+    pngs: tuple[tuple[Path, bytes], ...] = ()
+    png_dir: Path | None = None
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files, as they are listed: the HTML, the PDF, the PNGs."""
+        listed = [self.html, *([] if self.pdf is None else [self.pdf]), *self.pngs]
+        return [p for p, _ in listed]
+
+    def in_moving_order(self) -> list[tuple[Path, bytes]]:
+        """The PDF and the PNGs first, the HTML (the file people open) last.
+
+        Code review: a failure while they are moved in (rare: a file another user owns in a
+        sticky folder, an immutable file) left a new HTML beside the earlier PDF and PNGs; now
+        at worst a new PDF or PNG beside the earlier HTML.
+        """
+        return [*([] if self.pdf is None else [self.pdf]), *self.pngs, self.html]
+
+
+def report_files(
+    data: ReportData,
+    out: str | os.PathLike[str],
+    *,
+    png_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+    step: Callable[[str], None] | None = None,
+) -> ReportFiles:
+    """The HTML, a PDF and each plot as a PNG, in memory: nothing is written.
+
+    The HTML goes to ``out``, the PDF next to it (``out`` with ``.pdf``: the build
+    (:func:`software_rows`) and the grouped numbers, then every plot) and the PNGs into
+    ``png_dir``. Code review: the HTML was staged before the PDF was rendered (seconds), so a
+    report killed then left a hidden temporary copy of the whole report (health data); every
+    byte is now built first and temporary files exist only while :func:`write_files` writes.
+    """
+    generated = _now()
+    doc, plots = build_report(data, step=step, generated=generated)
+    out_p = Path(out)
+    pdf_file: tuple[Path, bytes] | None = None
+    if pdf:
+        if step is not None:
+            step("PDF")
+        summary, rr, gaps = summarize(
+            np.asarray(data.rr_ms, dtype=np.float64),
+            gaps=data.gaps,
+            duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
+            span_s=data.span_s,
+        )
+        pdf_file = (
+            out_p.with_suffix(".pdf"),
+            report_plots.pdf_bytes(
+                f"hrvpace report: {data.title}",
+                report_plots.number_rows(summary, rr, gaps),
+                [p.png for p in plots],
+                provenance=software_rows(generated),  # the build, as the HTML says it
+            ),
+        )
+    d = None if png_dir is None else Path(png_dir)
+    return ReportFiles(
+        html=(out_p, doc.encode("utf-8")),
+        pdf=pdf_file,
+        pngs=() if d is None else tuple((d / p.name, p.png) for p in plots),
+        png_dir=d,
+    )
+
+
+def write_files(files: ReportFiles) -> list[Path]:
+    """Write a report's files whole or not at all; return them (:attr:`ReportFiles.paths`).
+
+    Each is written under a temporary name beside it and all are moved in once every one is
+    written (:mod:`api._files`), the HTML last (:meth:`ReportFiles.in_moving_order`): a failed
+    write (a full disk, a folder at a file's name) leaves no half-written file and an earlier
+    report as it was, and the ``OSError`` names the file.
+    """
+    for path, _ in files.in_moving_order():
+        if real_path(path).is_dir():  # before any file is written: os.replace would refuse it
+            raise IsADirectoryError(errno.EISDIR, "a folder is at the file's name", str(path))
+    if files.png_dir is not None and files.pngs:
+        try:
+            files.png_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(files.png_dir)) from None
+    staged: list[tuple[Path, Path]] = []  # (temporary, real final)
+    try:
+        for path, content in files.in_moving_order():
+            real = real_path(path)
+            staged.append((replace_with(real, _writer(content), binary=True), real))
+        for tmp, final in staged:
+            move_into(tmp, final)
+    finally:
+        for tmp, _ in staged:  # those not moved in (none once all were)
+            tmp.unlink(missing_ok=True)
+    return files.paths
+
+
+def _writer(content: bytes) -> Callable[[Any], None]:
+    """A function writing ``content`` to the file it is given."""
+
+    def write(f: Any) -> None:
+        f.write(content)
+
+    return write
+
+
 def write_report(
     data: ReportData,
     out: str | os.PathLike[str],
@@ -610,59 +727,7 @@ def write_report(
 ) -> list[Path]:
     """Write the HTML, a PDF and each plot as a PNG; return the files written.
 
-    The HTML goes to ``out``, the PDF next to it (``out`` with ``.pdf``: the build
-    (:func:`software_rows`) and the grouped numbers, then every plot) and the PNGs into
-    ``png_dir``. Each is written under a temporary name beside it and all are moved in once
-    every one is written (:mod:`api._files`): a failed or interrupted write (a full disk, a
-    folder at a file's name) leaves no half-written file and an earlier report as it was,
-    and the ``OSError`` names the file.
+    :func:`report_files` then :func:`write_files`: every byte is built before any file is
+    written, and they are written whole or not at all.
     """
-    generated = _now()
-    doc, plots = build_report(data, step=step, generated=generated)
-    out_p = Path(out)
-    staged: list[tuple[Path, Path]] = []  # (temporary, real final)
-
-    def stage(path: Path, content: bytes) -> None:
-        real = real_path(path)
-        if real.is_dir():  # checked before any file is moved in: os.replace would refuse it
-            raise IsADirectoryError(errno.EISDIR, "a folder is at the file's name", str(path))
-        staged.append((replace_with(real, lambda f: f.write(content), binary=True), real))
-
-    try:
-        stage(out_p, doc.encode("utf-8"))
-        files = [out_p]
-        if pdf:
-            if step is not None:
-                step("PDF")
-            pdf_p = out_p.with_suffix(".pdf")
-            summary, rr, gaps = summarize(
-                np.asarray(data.rr_ms, dtype=np.float64),
-                gaps=data.gaps,
-                duration_s=float(data.t_s[-1]) if data.t_s.size else 0.0,
-                span_s=data.span_s,
-            )
-            stage(
-                pdf_p,
-                report_plots.pdf_bytes(
-                    f"hrvpace report: {data.title}",
-                    report_plots.number_rows(summary, rr, gaps),
-                    [p.png for p in plots],
-                    provenance=software_rows(generated),  # the build, as the HTML says it
-                ),
-            )
-            files.append(pdf_p)
-        if png_dir is not None:
-            d = Path(png_dir)
-            try:
-                d.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OSError(exc.errno, exc.strerror, str(d)) from None
-            for p in plots:
-                stage(d / p.name, p.png)
-                files.append(d / p.name)
-        for tmp, final in staged:
-            move_into(tmp, final)
-    finally:
-        for tmp, _ in staged:  # those not moved in (none once all were)
-            tmp.unlink(missing_ok=True)
-    return files
+    return write_files(report_files(data, out, png_dir=png_dir, pdf=pdf, step=step))

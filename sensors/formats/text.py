@@ -46,6 +46,7 @@ __all__ = [
     "heart_rate_column",
     "heart_rate_like",
     "known_rr_headers",
+    "no_rr_column_problem",
     "plain_layout",
     "plausible_rr",
     "read_elite_hrv",
@@ -56,6 +57,7 @@ __all__ = [
     "s_to_ms",
     "signal_like",
     "split_fields",
+    "time_column",
     "waveform_steps",
 ]
 
@@ -112,6 +114,12 @@ _HR_PLAUSIBLE_BPM = (30.0, 230.0)
 #: Names of a heart-rate column (compared as RR names are: lower case, ' ' and '-' as '_'),
 #: or any name with the unit bpm in brackets (``Heart Rate (bpm)``, ``HR [bpm]``).
 _HR_COLUMN = re.compile(r"^(?:hr|heart_?rate|pulse(?:_?rate)?|bpm)(?:_bpm)?$")
+#: Names of a clock or date column (compared as :data:`_HR_COLUMN`, a bracketed unit dropped):
+#: ``time``, ``Timestamp``, ``Date``, ``Phone timestamp``, ``sensor timestamp [ns]``,
+#: ``local_time``, ``DateTime``, ``timestamp_ms``.
+_TIME_COLUMN = re.compile(
+    r"^(?:[a-z]+_)?(?:time_?stamp|date_?time|date|time|clock)(?:_(?:ms|s|us|ns|utc|local|iso))?$"
+)
 #: What reads instead of a heart rate: said by every error that refuses one.
 HEART_RATE_NOT_RR = (
     "HRV needs beat-to-beat (RR/NN) intervals, which a heart rate does not keep: export the RR "
@@ -447,13 +455,37 @@ def heart_rate_like(values: NDArray[np.float64]) -> str | None:
 
 def heart_rate_column(field: str) -> bool:
     """Whether a header field names a heart-rate column (``hr``, ``Heart Rate (bpm)``)."""
+    name, bracket = _field_name(field)
+    return bracket == "bpm" or _HR_COLUMN.match(name) is not None
+
+
+def time_column(field: str) -> bool:
+    """Whether a header field names a clock or date column (``time``, ``Phone timestamp``)."""
+    return _TIME_COLUMN.match(_field_name(field)[0]) is not None
+
+
+def _field_name(field: str) -> tuple[str, str]:
+    """A header field's name as compared (lower case, ' ' and '-' as '_'), its bracketed unit.
+
+    The unit is ``""`` without one.
+    """
     name = _unquoted(field).lower()
     bracket = ""
     m = _BRACKETED_UNIT.match(name)
     if m:
         name, bracket = m.group(1), m.group(2)
-    name = re.sub(r"[\s-]+", "_", name).strip("_")
-    return bracket == "bpm" or _HR_COLUMN.match(name) is not None
+    return re.sub(r"[\s-]+", "_", name).strip("_"), bracket
+
+
+def no_rr_column_problem(line: str) -> str:
+    """The reader's error for a first line that is no number and names no RR column.
+
+    :func:`read_plain`'s words, without path and line. ``hrvpace analyze`` of a folder skips
+    such a file with these words, so a file skipped there and the same file named on its own
+    are refused alike (code review: the folder said a table with a heart-rate column and an RR
+    column under a name not read held heart rates only).
+    """
+    return _no_rr_column("", line.strip(), line, 1).problem
 
 
 def signal_like(values: NDArray[np.float64]) -> str | None:

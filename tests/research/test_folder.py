@@ -609,3 +609,38 @@ def test_a_watchs_heart_rate_table_in_a_folder_is_skipped_as_heart_rate(tmp_path
     res = runner.invoke(app, ["analyze", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     assert f"{tmp_path / 'watch_hr.csv'}: {reason} (skipped)" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "header", ["Date,Time,HR", "Phone timestamp;HR [bpm]", "sensor timestamp [ns];heart_rate"]
+)
+def test_heart_rate_with_clock_columns_only_is_skipped_as_heart_rate(
+    tmp_path: Path, header: str
+) -> None:
+    sep = ";" if ";" in header else ","
+    row = sep.join(["2024-05-01", "10:00:00", "72"][-len(header.split(sep)) :])
+    (tmp_path / "hr.csv").write_text(header + "\n" + (row + "\n") * 50)
+    reason = skip_reason(tmp_path / "hr.csv")
+    assert reason is not None and "names a heart-rate column (bpm), not RR intervals; " in reason
+
+
+def test_a_heart_rate_column_beside_an_unread_rr_column_is_not_called_heart_rate_only(
+    tmp_path: Path,
+) -> None:
+    """Review: in a folder, ``Timestamp,HeartRate,RRInterval`` with clock-time rows was skipped
+    as "'HeartRate' names a heart-rate column (bpm), not RR intervals ... export the RR
+    intervals", though the file holds them under a name the reader does not know. The
+    heart-rate wording is kept for a table of clock or date columns and heart rates only;
+    otherwise the folder says what the reader says of the same file named on its own."""
+    rows = "".join(f"2024-05-01T10:{i // 60:02d}:{i % 60:02d},{72},{833}\n" for i in range(300))
+    path = tmp_path / "rr.csv"
+    path.write_text("Timestamp,HeartRate,RRInterval\n" + rows)
+    reason = skip_reason(path)
+    with pytest.raises(RecordingFormatError) as info:
+        read_recording(path)
+    assert reason == f"not a recording: {info.value.problem}"
+    assert "(columns: Timestamp, HeartRate, RRInterval)" in reason
+    assert "a column holding RR intervals reads when named one of" in reason
+    # a timestamped table whose RR column is read: never skipped
+    path.write_text("Timestamp,RR (ms)\n" + rows.replace(",72,", ","))
+    assert skip_reason(path) is None

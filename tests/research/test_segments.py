@@ -309,6 +309,35 @@ def _five_minute_segments(tmp_path: Path) -> Path:
     return seg
 
 
+def test_report_goes_on_past_a_segment_whose_report_cannot_be_written(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Review: with --segments a write failure on one segment's report ended the run: the later
+    segments were never tried, and the reports already written (on disk) were not listed on
+    stdout, nor the count line printed. Now that segment is named on stderr and counted failed,
+    the others are written and listed, exit 1."""
+    pytest.importorskip("matplotlib")
+    path = shared_data / "hrvpkg_rest_rri_ms.txt"
+    segs = tmp_path / "s.csv"
+    segs.write_text("label,start,end\na,0,60\nb,60,120\nc,120,180\n")
+    (tmp_path / "r-b.pdf").mkdir()
+    out = tmp_path / "r.html"
+    res = runner.invoke(
+        app, ["report", str(path), "--segments", str(segs), "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 1, res.output
+    assert res.stdout.split() == [
+        str(tmp_path / f"r-{x}") for x in ("a.html", "a.pdf", "c.html", "c.pdf")
+    ]
+    assert res.stderr.splitlines() == [
+        f"hrvpace report: {path}: segment b: cannot write {tmp_path / 'r-b.pdf'}: "
+        "a folder is at the file's name (no report written for it)",
+        "hrvpace report: 2 of 3 segment(s) reported, 1 failed",
+    ]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["r-a.html", "r-a.pdf", "r-b.pdf", "r-c.html", "r-c.pdf", "s.csv"]
+
+
 def test_a_five_minute_segment_reports_vlf_as_its_300_s_window_does(tmp_path: Path) -> None:
     """Review finding: a 5-min segment keeps only whole intervals (~299.5 s), so the 300-s VLF
     rule left ``vlf_ms2`` empty for THE standard short-term protocol (Task Force 1996). Its
