@@ -111,11 +111,13 @@ def _refuse_at_once(behind: Behind | None) -> bool:
     only slow, said behind by the writer's watchdog at
     :data:`~api.storage.writer.BEHIND_AFTER_S` (a slow disk's checkpoint, a lock let go in a
     moment), may still be taken: the row waits under the cap, as any waited write does
-    (code review). ``since`` is wall time: a clock step only moves when the refusal comes.
+    (code review). The stall is measured on the monotonic clock (``held_since``): a step of
+    the wall clock (a Pi without a clock syncing NTP after boot) neither refuses a start during
+    a slow moment nor lets one wait on a long stall (code review).
     """
     if behind is None:
         return False
-    return behind.failed or time.time() - behind.since > STOP_STORE_TIMEOUT_S
+    return behind.failed or time.monotonic() - behind.held_since > STOP_STORE_TIMEOUT_S
 
 
 async def stored_within_cap(
@@ -327,8 +329,10 @@ class SessionManager:
         if isinstance(request.source, BleSpec):
             self._refuse_strap_in_use(request.source.address)
         if _refuse_at_once(self.storage.behind):  # its row would wait, and the strap with it
-            # a flush someone waits for makes the writer try again within 5 s (not up to 60 s
-            # of back-off): the Retry-After: 5 of the refusal holds (code review); one at a time
+            # after a failed try, a flush someone waits for makes the writer try again within
+            # 5 s (not up to 60 s of back-off): the Retry-After: 5 of the refusal holds (code
+            # review); while a try is still held up, the next comes once it ends (the flush
+            # queues behind it). One at a time
             if self._prompt_flush is None or self._prompt_flush.done():
                 self._prompt_flush = self.storage.flush()
             raise _start_busy()

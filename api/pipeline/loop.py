@@ -464,7 +464,7 @@ class Pipeline:
         if behind:
             error = getattr(state, "error", "") or "unknown error"
             message = (
-                f"storage is behind: the database takes no writes ({error}); what this session "
+                f"storage is behind: the database takes no writes yet ({error}); what this session "
                 "receives waits in memory, and its live messages with it, until it does"
             )
         else:

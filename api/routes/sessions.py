@@ -321,7 +321,7 @@ def storage_behind(behind: object | None) -> StorageBehind | None:
         rows_waiting=behind.rows_waiting,
         beats_dropped=behind.beats_dropped,
         rows_dropped=behind.rows_dropped,
-        message=f"storage is behind: the database takes no writes ({behind.error}); "
+        message=f"storage is behind: the database takes no writes yet ({behind.error}); "
         f"{behind.beats_waiting} beats wait in memory and are stored once it does{dropped}",
     )
 

@@ -137,8 +137,9 @@ STUCK_S = 1.0
 #: Chosen over a shorter busy timeout: the try goes on waiting, so a lock let go is taken at once
 #: (a try that had failed would wait out the back-off, up to a minute), and it covers a stalled
 #: disk too. Over a healthy commit (a checkpoint on a slow SD card: about 1 s, not enforced),
-#: so a slow moment rarely says "behind"; one that does refuses no new session at once
-#: (:attr:`Behind.failed` false: its row waits under the cap, :mod:`api.sessions`).
+#: so a slow moment rarely says "behind"; one that does refuses no new session at once for
+#: its first 10 s (:attr:`Behind.failed` false: its row waits under the cap,
+#: :data:`api.sessions.STOP_STORE_TIMEOUT_S`).
 BEHIND_AFTER_S = 3.0
 
 #: Tickets of writes that failed alone kept for :meth:`StorageCore.write_failed` (a failure
@@ -220,7 +221,10 @@ class Behind:
     ----------
     since
         When the first try held up began (it failed, or has lasted :data:`BEHIND_AFTER_S`:
-        it may yet be taken), Unix seconds.
+        it may yet be taken), Unix seconds: for display.
+    held_since
+        The same moment on :func:`time.monotonic` (a step of the wall clock does not move
+        it): what a stall is measured from (:mod:`api.sessions`).
     rows_waiting, beats_waiting
         Rows queued or kept in memory, not written yet (beats among them).
     rows_dropped, beats_dropped
@@ -235,6 +239,7 @@ class Behind:
     """
 
     since: float
+    held_since: float
     rows_waiting: int
     beats_waiting: int
     rows_dropped: int
@@ -363,6 +368,7 @@ class StorageCore:
         #: and the watchdog says behind once it has lasted BEHIND_AFTER_S.
         self._trying_since: float | None = None
         self._trying_wall = 0.0  # the same, Unix seconds (Behind.since)
+        self._trying_began = 0.0  # the last try's start, kept after it (Behind.held_since)
         self._watch_idle = False  # the watchdog waits for a try to begin (told by _trying)
         self._watch_stop = False
         self._backlog: _Backlog | None = None  # what the last try at close did not store
@@ -520,7 +526,7 @@ class StorageCore:
         second path).
         """
         with self._behind_cond:
-            self._trying_since = time.monotonic()
+            self._trying_since = self._trying_began = time.monotonic()
             self._trying_wall = time.time()
             if self._watch_idle:
                 self._behind_cond.notify_all()
@@ -539,15 +545,22 @@ class StorageCore:
         writer keeps what it holds (:meth:`_write_batch`), behind since the try began.
         Wakes once a try begins after an idle spell, then at most every BEHIND_AFTER_S.
         Never dies (as the writer): an unexpected error is logged, and the next round comes
-        BEHIND_AFTER_S later (no spin on an error that repeats).
+        BEHIND_AFTER_S later (no spin on an error that repeats). Its traceback is logged once
+        per try: the same error again in the same try (a stalled disk's has no end) only at
+        DEBUG (code review).
         """
         cond = self._behind_cond
+        logged_try: float | None = None  # the try whose error was logged (its _trying_since)
         with cond:
             while not self._watch_stop:
                 try:
                     self._watch_round()
                 except Exception:
-                    log.exception("database watchdog: unexpected error")
+                    if logged_try is None or logged_try != self._trying_since:
+                        log.exception("database watchdog: unexpected error")
+                        logged_try = self._trying_since
+                    else:
+                        log.debug("database watchdog: unexpected error again", exc_info=True)
                     self._watch_idle = False
                     cond.wait(BEHIND_AFTER_S)
 
@@ -567,6 +580,7 @@ class StorageCore:
             return
         self._behind = Behind(
             since=self._trying_wall,
+            held_since=since,
             rows_waiting=0,  # counted when queued: see behind
             beats_waiting=0,
             rows_dropped=0,
@@ -616,7 +630,7 @@ class StorageCore:
             backlog.keep(op)
         with self._behind_cond:  # behind since the try began (the watchdog may have said so)
             told = self._behind is not None
-            self._set_behind(failure, since=self._trying_wall)
+            self._set_behind(failure, since=(self._trying_wall, self._trying_began))
             if not told:
                 self._tell_behind()
         stored = False
@@ -697,12 +711,18 @@ class StorageCore:
                 deadline = min(deadline, time.monotonic() + retry.RETRY_WAITED_MAX_S)
         return False
 
-    def _set_behind(self, failure: Exception, *, since: float = 0) -> None:
-        """Behind since ``since`` (kept if behind already), ``failure`` its last error."""
+    def _set_behind(self, failure: Exception, *, since: tuple[float, float] | None = None) -> None:
+        """Behind since ``since``, ``failure`` its last error.
+
+        ``since`` is the held-up try's start (Unix seconds, monotonic), kept if behind already;
+        ``None``: now.
+        """
         with self._behind_cond:
             old = self._behind
+            wall, held = since or (time.time(), time.monotonic())
             self._behind = Behind(
-                since=old.since if old else since or time.time(),
+                since=old.since if old else wall,
+                held_since=old.held_since if old else held,
                 rows_waiting=0,  # counted when queued and written: see behind
                 beats_waiting=0,
                 rows_dropped=0,  # counted when queued: see behind

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -707,6 +708,7 @@ def test_a_try_said_behind_that_then_fails_is_told_once_and_keeps_its_since(
             time.sleep(0.2)  # tries fail meanwhile
             behind = st.behind
             assert behind is not None and behind.since == said.since, (behind, said)
+            assert behind.held_since == said.held_since, (behind, said)
             assert behind.beats_waiting == 2 and len(told) == 1, told
         st.flush().result(timeout=10)
         assert len(told) == 2 and told[1] is None, told
@@ -908,3 +910,73 @@ def test_a_stalled_disk_says_behind_then_caught_up_and_a_close_waits_for_the_try
     assert events[1][1] == ticket and events[2][1][1] is None, events
     assert st.behind is None
     assert not st._watchdog.is_alive() and not st._thread.is_alive()
+
+
+def test_a_stall_is_measured_on_the_monotonic_clock_not_the_wall_clock(
+    tmp_path: Path, impatient: None
+) -> None:
+    """Review (storebehind2 2): a new session's refusal measured the stall on the wall clock
+    (``since``): a step forward (a Pi without a clock syncing NTP after boot) during a slow
+    moment refused a start at once, one backward let a long stall through. Now it reads
+    ``held_since``, the held-up try's start on the monotonic clock (for a failed try too),
+    and ``since`` is for display."""
+    st = _open(tmp_path)
+    told: list[tuple[float, Any]] = []
+    st.add_behind_listener(lambda state: told.append((time.monotonic(), state)))
+    try:
+        with locked(st.path):
+            queued = time.monotonic()
+            st.add_beats("s1", [_beat(0)])
+            _until(lambda: bool(told), "never told behind")
+        told_at, behind = told[0]
+        assert behind is not None and behind.failed, behind
+        assert queued <= behind.held_since <= told_at, (queued, behind, told_at)
+    finally:
+        st.close()
+    wall, now = time.time(), time.monotonic()
+    cap_s = api.sessions.STOP_STORE_TIMEOUT_S
+    slow = replace(behind, since=wall - 3600, held_since=now - 1, failed=False)  # stepped on
+    assert not api.sessions._refuse_at_once(slow)
+    stalled = replace(slow, since=wall + 3600, held_since=now - cap_s - 1)  # stepped back
+    assert api.sessions._refuse_at_once(stalled)
+
+
+def test_a_watchdog_error_repeating_through_one_try_is_logged_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review (storebehind2 6): a watchdog error that repeats (a bug) logged its traceback
+    every BEHIND_AFTER_S for as long as a try was held up (a stalled disk: without end). Now
+    once per try, the repeats at DEBUG: a try held up through three rounds, then another
+    through one, log two errors."""
+    monkeypatch.setattr(api.storage.writer, "BEHIND_AFTER_S", BEHIND_AFTER_S)
+    calls: list[float] = []
+
+    def behind_failing(**kwargs: Any) -> Behind:
+        calls.append(time.monotonic())
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api.storage.writer, "Behind", behind_failing)
+    st = _open(tmp_path)
+
+    def held_until(n_calls: int) -> Callable[[sqlite3.Connection], None]:
+        def held(conn: sqlite3.Connection) -> None:  # a stalled disk: until the watchdog erred
+            _until(lambda: len(calls) >= n_calls, f"the watchdog never erred {n_calls} times")
+
+        return held
+
+    try:
+        with caplog.at_level(logging.DEBUG, logger="api.storage.writer"):
+            st._submit_transaction(held_until(3)).result(timeout=10)
+            st._submit_transaction(held_until(4)).result(timeout=10)
+        said = [
+            (r.levelno, r.getMessage())
+            for r in caplog.records
+            if r.getMessage().startswith("database watchdog")
+        ]
+        errors = [m for level, m in said if level == logging.ERROR]
+        assert errors == ["database watchdog: unexpected error"] * 2, said
+        assert len(said) == len(calls) == 4, said  # the repeats at DEBUG
+        assert all(r.exc_info for r in caplog.records if r.getMessage() in errors)
+    finally:
+        st.close()
+    assert not st._watchdog.is_alive()
