@@ -17,6 +17,11 @@ function forgetToken(refused) {
 
 let selected = null;
 
+// Forget token abandons every request under way (each is sent with this signal).
+const inFlight = new AbortController();
+// A request Forget token abandoned: nothing is said of it (the page is blank, starting anew).
+const abandoned = (err) => err?.name === "AbortError";
+
 class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
@@ -24,6 +29,7 @@ class ApiError extends Error {
 async function request(path, options = {}) {
   const res = await fetch(path, {
     ...options,
+    signal: inFlight.signal,
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
   });
   if (res.status === 401) {
@@ -66,6 +72,7 @@ async function reporting(out, what, action) {
   try {
     await action();
   } catch (err) {
+    if (abandoned(err)) return;
     if (err.status !== 401) $(out).textContent = `${what}: ${err.message}`;
   }
 }
@@ -84,6 +91,7 @@ $("token-form").addEventListener("submit", async (ev) => {
   try {
     await api("/hub/v1/groups");
   } catch (err) {
+    if (abandoned(err)) return;
     // a refused token does not replace the one in use (Esc keeps the page working with it)
     if (err.status === 401) token = before === token ? "" : before;
     $("token-error").textContent = err.status === 401 ? "That token was not accepted." : err.message;
@@ -94,12 +102,16 @@ $("token-form").addEventListener("submit", async (ev) => {
   await reporting("group-out", "Could not load", loadAll);  // the dialog is closed: said on the page
 });
 $("token-change").addEventListener("click", () => askToken());
-// Sign out: the token leaves the tab's storage and the page. The page starts anew (a reload),
-// so nothing it showed stays in it either (an invite code, figures, a request under way), and
-// asks for a token.
+// Sign out: the token leaves the tab's storage and the page. What the page shows (figures, an
+// invite code) is removed at once, not when the reload's answer comes (a slow hub, or Stop,
+// would leave it on the screen); the requests under way are abandoned, their answers never
+// shown (one the hub already received still takes effect there: an invite made is listed, its
+// code not shown). The reload starts the page anew and asks for a token.
 $("token-forget").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   token = "";
+  inFlight.abort();
+  document.querySelector("main").replaceChildren();
   location.reload();
 });
 
@@ -317,7 +329,7 @@ $("invite-form").addEventListener("submit", async (ev) => {
       `${inv.uses === 1 ? "person" : "people"}; listed below as ${inv.id}.`);
     await loadAccess(group);
   } catch (err) {
-    $("invite-out").textContent = err.message;
+    if (!abandoned(err)) $("invite-out").textContent = err.message;
   }
 });
 
@@ -497,7 +509,7 @@ $("group-form").addEventListener("submit", async (ev) => {
     $("group-name").value = "";
     await loadGroups();
   } catch (err) {
-    $("group-out").textContent = err.message;
+    if (!abandoned(err)) $("group-out").textContent = err.message;
   }
 });
 
