@@ -8,7 +8,8 @@ without the admin token is answered 401 before its body is read
 parsed, the member calls' at ``max_member_body_bytes``, the admin's at ``max_body_bytes`` (4 KiB,
 about twice the largest valid admin body). Errors are ``application/problem+json``.
 The dashboard page at ``/`` is public (it holds no data and asks for the admin token). Every
-answer forbids framing and sniffing (:class:`webconventions.middleware.SecurityHeadersMiddleware`).
+answer forbids framing and sniffing (:class:`webconventions.middleware.SecurityHeadersMiddleware`),
+and every ``/hub/v1`` answer says ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -173,8 +174,9 @@ def create_app(
         fix="add it to HRVPACE_HUB_ALLOWED_HOSTS (README, 'The hub')",
     )
     # outermost: every answer (the Host check's 400 too) forbids framing and sniffing; the
-    # dashboard holds the admin token and creates groups and invites at a click
-    app.add_middleware(SecurityHeadersMiddleware)
+    # dashboard holds the admin token and creates groups and invites at a click. The API's
+    # answers are not cached: after Forget token, the browser holds no group list or figures
+    app.add_middleware(SecurityHeadersMiddleware, no_store_under="/hub/v1/")
     return app
 
 

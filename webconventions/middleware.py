@@ -28,7 +28,8 @@ run before any route reads the request.
   (no other site shows the page or the docs in a frame to trick clicks on them). Only
   ``frame-ancestors``: a script policy is left to each page. A 500, answered by Starlette's
   error middleware outside this one, gets them from the problem handler
-  (:mod:`webconventions.securityheaders`).
+  (:mod:`webconventions.securityheaders`). Answers under a prefix it is given (an API's)
+  also say ``Cache-Control: no-store``: a browser keeps no copy of what a token opened.
 """
 
 from __future__ import annotations
@@ -573,10 +574,16 @@ class SecurityHeadersMiddleware:
     ----------
     app
         The application inside.
+    no_store_under
+        A path prefix (``"/hub/v1/"``) whose answers also say ``Cache-Control: no-store``
+        (unless a route set its own): the browser's cache keeps no copy of the data a token
+        opened, for a later user of the browser to find after the token is forgotten. Empty:
+        none is added.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, no_store_under: str = "") -> None:
         self.app = app
+        self.no_store_under = no_store_under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; add the headers the answer's start does not have."""
@@ -584,11 +591,15 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        add = SECURITY_HEADERS
+        if self.no_store_under and scope["path"].startswith(self.no_store_under):
+            add = (*add, (b"cache-control", b"no-store"))
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {bytes(k).lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                headers += [(k, v) for k, v in add if k not in present]
                 message = {**message, "headers": headers}
             await send(message)
 

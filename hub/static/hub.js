@@ -17,6 +17,11 @@ function forgetToken(refused) {
 
 let selected = null;
 
+// Forget token abandons every request under way (each is sent with this signal).
+const inFlight = new AbortController();
+// A request Forget token abandoned: nothing is said of it (the page is blank, starting anew).
+const abandoned = (err) => err?.name === "AbortError";
+
 class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
@@ -24,6 +29,7 @@ class ApiError extends Error {
 async function request(path, options = {}) {
   const res = await fetch(path, {
     ...options,
+    signal: inFlight.signal,
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
   });
   if (res.status === 401) {
@@ -66,6 +72,7 @@ async function reporting(out, what, action) {
   try {
     await action();
   } catch (err) {
+    if (abandoned(err)) return;
     if (err.status !== 401) $(out).textContent = `${what}: ${err.message}`;
   }
 }
@@ -84,6 +91,7 @@ $("token-form").addEventListener("submit", async (ev) => {
   try {
     await api("/hub/v1/groups");
   } catch (err) {
+    if (abandoned(err)) return;
     // a refused token does not replace the one in use (Esc keeps the page working with it)
     if (err.status === 401) token = before === token ? "" : before;
     $("token-error").textContent = err.status === 401 ? "That token was not accepted." : err.message;
@@ -94,12 +102,16 @@ $("token-form").addEventListener("submit", async (ev) => {
   await reporting("group-out", "Could not load", loadAll);  // the dialog is closed: said on the page
 });
 $("token-change").addEventListener("click", () => askToken());
-// Sign out: the token leaves the tab's storage and the page. The page starts anew (a reload),
-// so nothing it showed stays in it either (an invite code, figures, a request under way), and
-// asks for a token.
+// Sign out: the token leaves the tab's storage and the page. What the page shows (figures, an
+// invite code) is removed at once, not when the reload's answer comes (a slow hub, or Stop,
+// would leave it on the screen); the requests under way are abandoned, their answers never
+// shown (one the hub already received still takes effect there: an invite made is listed, its
+// code not shown). The reload starts the page anew and asks for a token.
 $("token-forget").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   token = "";
+  inFlight.abort();
+  document.querySelector("main").replaceChildren();
   location.reload();
 });
 
@@ -167,9 +179,19 @@ function button(text, onClick) {
 const groupsById = new Map();
 let groupList = [];  // as the hub lists them: oldest first
 
-// A name as the Find box compares it: case, accents and runs of spaces ignored.
+// Letters that Unicode does not take apart into a letter and an accent, folded as a reader
+// types them ("lodz" finds "Łódź", "strasse" finds "Straße", as the hub's names compare).
+const FOLDS = { "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i" };
+
+// A name as the Find box compares it: case, accents (and FOLDS) ignored, a run of spaces as one.
 function folded(text) {
-  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/\s+/g, " ").trim();
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
+    .replace(/[ßæœøłđı]/g, (c) => FOLDS[c]).replace(/\s+/g, " ").trim();
+}
+
+// Whether the Find box lets a name through.
+function found(name) {
+  return folded(name).includes(folded($("group-filter").value));
 }
 
 // "Ward 9" before "Ward 10"; case and accents ignored
@@ -181,26 +203,50 @@ const SORTS = {
   "members-asc": (a, b) => a.members - b.members || byName(a.name, b.name),
 };
 
-async function loadGroups() {
+let loadSeq = 0;  // the latest loadGroups: an earlier one answered later is dropped
+
+// The groups anew; `reveal`: the id of a group whose row to scroll into view (one just made).
+async function loadGroups(reveal = "") {
+  const seq = ++loadSeq;
   const groups = await apiAll("/hub/v1/groups");
+  if (seq !== loadSeq) return;  // a later refresh started meanwhile: its list is the newer
   groupsById.clear();
   for (const g of groups) groupsById.set(g.id, g);
   groupList = groups;
-  renderGroups();
+  const shown = renderGroups();
+  const row = reveal && $("groups").querySelector(`tr[data-group="${CSS.escape(reveal)}"]`);
+  if (row) revealRow(row);
   if (selected) selected = groupsById.get(selected.id) || null;
-  if (!selected && groups.length) await selectGroup(groups[0]);
+  // at first, the first row shown (the sort may be one the browser restored at a reload)
+  if (!selected && groups.length) await selectGroup(shown[0] || groups[0]);
   else if (selected) await selectGroup(selected);  // its member count may have changed (a week closed)
 }
 
+let shownIds = new Set();  // the groups renderGroups listed
+let shownCount = "";  // and how many of how many
+
+// The count of groups shown, and whether the group whose trends and invites are shown is
+// hidden by Find (its row cannot be marked). Written only when it changes: a status region
+// is read out at each write.
+function sayShown() {
+  const hidden = selected && !shownIds.has(selected.id)
+    ? ` (${selected.name}, shown below, is hidden by Find)` : "";
+  const text = shownCount + hidden;
+  if ($("groups-shown").textContent !== text) $("groups-shown").textContent = text;
+}
+
 // The groups the Find box lets through, in the order chosen: one row each (all that the hub
-// lists of a group: its name, k, member count, creation day; never a person).
-function renderGroups() {
+// lists of a group: its name, k, member count, creation day; never a person). Returns them;
+// `say` false leaves their count unsaid (while the admin types, it is said after a pause).
+function renderGroups(say = true) {
   const find = $("group-filter").value;
   const needle = folded(find);
   const shown = groupList.filter((g) => folded(g.name).includes(needle))
     .sort(SORTS[$("group-sort").value] || SORTS.created);
   const total = `${groupList.length} group${groupList.length === 1 ? "" : "s"}`;
-  $("groups-shown").textContent = needle ? `${shown.length} of ${total} shown` : total;
+  shownCount = needle ? `${shown.length} of ${total} shown` : total;
+  shownIds = new Set(shown.map((g) => g.id));
+  if (say) sayShown();
   const body = $("groups").querySelector("tbody");
   body.replaceChildren();
   if (!shown.length && groupList.length) {
@@ -240,6 +286,7 @@ function renderGroups() {
     body.append(row);
   }
   markSelected();
+  return shown;
 }
 
 // The row of the group whose trends and invites are shown is marked (and said: aria-current).
@@ -251,8 +298,25 @@ function markSelected() {
   }
 }
 
-$("group-filter").addEventListener("input", renderGroups);
-$("group-sort").addEventListener("change", renderGroups);
+// The rows follow each keystroke; the count is said once typing pauses, not at every letter.
+let sayTimer = 0;
+$("group-filter").addEventListener("input", () => {
+  renderGroups(false);
+  clearTimeout(sayTimer);
+  sayTimer = setTimeout(sayShown, 350);
+});
+$("group-sort").addEventListener("change", () => renderGroups());
+
+// Scroll the list's box, and only it, so that `row` is in view below the box's sticky header.
+function revealRow(row) {
+  const box = row.closest(".groups-box");
+  const r = row.getBoundingClientRect();
+  const inside = box.getBoundingClientRect().top + box.clientTop;  // below its border
+  const top = inside + box.querySelector("thead").getBoundingClientRect().height;
+  const bottom = inside + box.clientHeight;
+  if (r.bottom > bottom) box.scrollTop += Math.ceil(r.bottom - bottom);
+  else if (r.top < top) box.scrollTop -= Math.ceil(top - r.top);
+}
 
 // A group's invites (id, expiry, uses left; never a code). The hub lists no members: a roster
 // an admin could watch or shrink would single people out (README, "Invites and members").
@@ -317,7 +381,7 @@ $("invite-form").addEventListener("submit", async (ev) => {
       `${inv.uses === 1 ? "person" : "people"}; listed below as ${inv.id}.`);
     await loadAccess(group);
   } catch (err) {
-    $("invite-out").textContent = err.message;
+    if (!abandoned(err)) $("invite-out").textContent = err.message;
   }
 });
 
@@ -332,13 +396,26 @@ function measureCell(cell, name, digits = 1) {
 }
 
 async function selectGroup(group) {
+  if (selected?.id !== group.id) {  // not the last group's figures under this one's name
+    $("trends").querySelector("tbody").replaceChildren();
+    $("trends-status").textContent = `Loading the figures of ${group.name}…`;
+  }
   selected = group;
   markSelected();
+  sayShown();
   $("trends-group").textContent = `– ${group.name} (k = ${group.k})`;
-  const [summary] = await Promise.all([
-    api(`/hub/v1/groups/${group.id}/summary?by=week`),
-    loadAccess(group),
-  ]);
+  let summary;
+  try {
+    [summary] = await Promise.all([
+      api(`/hub/v1/groups/${group.id}/summary?by=week`),
+      loadAccess(group),
+    ]);
+  } catch (err) {  // said in group-out by the caller; not "Loading" for ever
+    if (selected === group && !abandoned(err)) {
+      $("trends-status").textContent = `Could not load the figures of ${group.name}.`;
+    }
+    throw err;
+  }
   if (selected !== group) return;  // another group was chosen meanwhile
   const firstWeek = mondayOf(group.created);
   const body = $("trends").querySelector("tbody");
@@ -492,12 +569,23 @@ async function renameGroup(group) {
 $("group-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const body = JSON.stringify({ name: $("group-name").value, k: Number($("group-k").value) });
+  let created;
   try {
-    await api("/hub/v1/groups", { method: "POST", body });
-    $("group-name").value = "";
-    await loadGroups();
+    created = await api("/hub/v1/groups", { method: "POST", body });
   } catch (err) {
-    $("group-out").textContent = err.message;
+    if (!abandoned(err)) $("group-out").textContent = err.message;
+    return;
+  }
+  $("group-name").value = "";
+  // said at once (an earlier error goes): its row may be far down the list, or hidden by Find
+  const done = `Created group ${created.name}` + (found(created.name) ? "" : " (hidden by Find)");
+  $("group-out").textContent = `${done}.`;
+  try {
+    await loadGroups(created.id);
+  } catch (err) {  // the group stands: not an error about creating it
+    if (!abandoned(err) && err.status !== 401) {
+      $("group-out").textContent = `${done}; could not reload: ${err.message}`;
+    }
   }
 });
 

@@ -259,6 +259,13 @@ def test_the_dashboard_the_docs_and_the_api_forbid_framing_and_sniffing(hub: Hub
         )
     assert answers["page"].headers["content-type"].startswith("text/html")
     assert answers["docs"].headers["content-type"].startswith("text/html")
+    # the API's answers are kept in no browser cache: after Forget token on a shared browser,
+    # no group list or figures stay in it (review); the page itself holds no data
+    for what in ("health", "401", "400 host", "groups", "openapi"):
+        assert answers[what].headers.get("cache-control") == "no-store", (what, answers[what])
+    summary = hub.admin.get(f"/hub/v1/groups/{hub.group()}/summary")
+    assert summary.headers.get("cache-control") == "no-store", summary.headers
+    assert "no-store" not in answers["page"].headers.get("cache-control", "")
 
 
 def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:

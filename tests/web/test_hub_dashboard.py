@@ -4,6 +4,7 @@ suppressed cells shown as such, an intervention's effect (hub on SQLite, real uv
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hub.app import create_app
 from hub.db import connect
 from hub.settings import HubSettings
 from tests._uvicorn import serving
+from tests.web.conftest import record_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -142,8 +144,16 @@ def test_dashboard_shows_groups_trends_suppression_and_effects(
         page.locator('#effect-table tr[data-measure="resting_rmssd_ms"]').wait_for()
         assert not page.locator("#token-dialog").is_visible()
         # Forget token (review: there was no way to sign out): the token leaves the tab's
-        # storage and the page, and nothing the page showed stays in it
-        page.locator("#token-forget").click()
+        # storage and the page, and nothing the page showed stays in it: gone at once, not
+        # when the reload's answer comes (a slow hub, or Stop, left it all on the screen), and
+        # a request under way is abandoned, its answer never shown (review)
+        # (read in the same task as the click: before the reload's answer can come)
+        left, request = page.evaluate("""async () => {
+          const request = loadInterventions().then(() => 'answered', (err) => err.name);
+          document.querySelector('#token-forget').click();
+          return [document.querySelector('main').textContent.trim(), await request];
+        }""")
+        assert (left, request) == ("", "AbortError")
         page.locator("#token-dialog").wait_for()
         assert page.evaluate("sessionStorage.getItem('hrvpace-hub-token')") is None
         assert page.evaluate("token") == ""
@@ -164,11 +174,19 @@ DEPARTMENTS = [
     "Facilities", "Marketing", "Pharmacy", "Radiology", "Security", "Training", "Transport",
 ]  # fmt: skip
 MEMBERS = {"Ward 10": 6, "Finance 2": 5, "Ward 9": 3}  # the others have none yet
+# made in a shuffled order (review: made department by department, "Ward 1" .. "Ward 10"
+# came in name order already, so sorting by name could not be told from not sorting)
+CREATED = [f"{d} {i}" for i in range(1, 11) for d in DEPARTMENTS]
+random.Random(7).shuffle(CREATED)
+BY_NAME = sorted(CREATED, key=lambda n: (n.split()[0], int(n.split()[1])))  # Ward 9, Ward 10
+WARD_CREATED = [n for n in CREATED if n.startswith("Ward ")]
+WARD_BY_NAME = [f"Ward {i}" for i in range(1, 11)]
+XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
 def many_groups_url(tmp_path: Path) -> Iterator[str]:
-    """150 groups, k = 5, made in a shuffled order; three have members who counted."""
+    """150 groups, k = 5, made one a second in the order CREATED; three have members who counted."""
     clock = [_at(dt.date(2026, 1, 1))]
     url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     engine = connect(url)
@@ -178,8 +196,10 @@ def many_groups_url(tmp_path: Path) -> Iterator[str]:
         engine=engine,
     )
     store = app.state.store
-    names = [f"{d} {i}" for i in range(1, 11) for d in DEPARTMENTS]  # not in name order
-    ids = {name: store.create_group(name, 5)["id"] for name in names}
+    ids = {}
+    for name in CREATED:
+        clock[0] += 1  # the hub lists groups by their second, then id: in this order
+        ids[name] = store.create_group(name, 5)["id"]
     for name, n in MEMBERS.items():
         code = store.create_invite(ids[name], days=14, uses=n)["code"]
         for _ in range(n):
@@ -197,14 +217,29 @@ def _group_names(page: Any) -> list[str]:
     return names
 
 
-def _log_in_many(page: Any, url: str) -> None:
-    page.goto(url + "/")
-    page.locator("#token-input").fill(ADMIN)
-    page.locator("#token-form button").click()
-    page.wait_for_function(
-        "document.querySelectorAll('#groups tbody tr[data-group]').length === 150"
+def _marked(page: Any) -> list[str]:
+    """The names of the rows marked as the group whose trends and invites are shown."""
+    names: list[str] = page.eval_on_selector_all(
+        '#groups tr[aria-current="true"]', "rows => rows.map(r => r.cells[0].textContent)"
     )
-    page.locator("#trends tbody tr").first.wait_for()
+    return names
+
+
+def _wait_text(page: Any, selector: str, text: str) -> None:
+    page.wait_for_function(
+        "([s, t]) => document.querySelector(s)?.textContent === t", arg=[selector, text]
+    )
+
+
+# Counts the writes to the "N groups shown" status region (each is read out by a screen reader).
+COUNT_WRITES = """() => {
+  window.shownWrites = 0;
+  window.shownObserver?.disconnect();
+  window.shownObserver = new MutationObserver((records) => {
+    window.shownWrites += records.length;
+  });
+  window.shownObserver.observe(document.querySelector('#groups-shown'), { childList: true });
+}"""
 
 
 def test_an_admin_with_150_groups_finds_and_sorts_them(
@@ -212,11 +247,44 @@ def test_an_admin_with_150_groups_finds_and_sorts_them(
 ) -> None:
     """Review: 150 groups made a ~7,600 px page (the trends below them all) with no way to
     find or order a group."""
+    assert CREATED[0] != BY_NAME[0] and WARD_CREATED != WARD_BY_NAME
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
+    errors = record_errors(page)
+    prompts: list[str] = []  # the answers to give to Rename's prompt
+    alerts: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        if dialog.type == "prompt":
+            dialog.accept(prompts.pop(0))
+        else:
+            alerts.append(dialog.message)
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     try:
-        _log_in_many(page, many_groups_url)
+        page.goto(many_groups_url + "/")
+        # a sort the browser restored at a reload (Firefox does): the first load shows the
+        # first row in that order and marks it, not the hub's first group (review)
+        page.evaluate("document.querySelector('#group-sort').value = 'name'")
+        page.locator("#token-input").fill(ADMIN)
+        page.locator("#token-form button").click()
+        page.wait_for_function(
+            "document.querySelectorAll('#groups tbody tr[data-group]').length === 150"
+        )
+        page.wait_for_function(
+            "document.querySelector('#trends-status').textContent.includes('was created')"
+        )
+        assert _group_names(page) == BY_NAME
+        assert _marked(page) == [BY_NAME[0]]
+        assert page.locator("#trends-status").inner_text().startswith(f"{BY_NAME[0]} was")
         assert page.locator("#groups-shown").inner_text() == "150 groups"
+        # the list's box is a region of its own name, not a second "Groups" (review)
+        assert page.get_by_role("region", name="Group list").count() == 1
+        assert page.get_by_role("region", name="Groups", exact=True).count() == 1
+        # the hub's order, which is not the names' order (review)
+        page.locator("#group-sort").select_option("created")
+        assert _group_names(page) == CREATED
         # the list scrolls in its own box: the trends are on the second screen, not 6,700 px down
         trends_top = page.evaluate(
             "document.querySelector('#trends-section').getBoundingClientRect().top"
@@ -224,24 +292,33 @@ def test_an_admin_with_150_groups_finds_and_sorts_them(
         assert trends_top < 2 * 768, trends_top
         page.screenshot(path=str(artifacts / "hub-many-groups-laptop.png"))
 
-        # Find: case, accents and spaces ignored; the count says how many are shown
+        # Find: case, accents and runs of spaces ignored; the rows follow each keystroke
         page.locator("#group-filter").fill("  wárd   1")
-        page.wait_for_function(
-            "document.querySelector('#groups-shown').textContent.startsWith('2 ')"
-        )
         assert sorted(_group_names(page)) == ["Ward 1", "Ward 10"]
-        assert page.locator("#groups-shown").inner_text() == "2 of 150 groups shown"
-        page.locator("#group-filter").fill("ward")
-        page.wait_for_function(
-            "document.querySelector('#groups-shown').textContent.startsWith('10 ')"
+        # letters Unicode does not take apart are folded too (review: "lodz" missed "Łódź")
+        assert page.evaluate("folded('Łódź STRAẞE Ørsted Æble Đakovo')") == (
+            "lodz strasse orsted aeble dakovo"
         )
-        # Sort by name: numbers in names as numbers (Ward 9 before Ward 10)
+        # the count is said once typing pauses, not at each letter (each write is read out),
+        # and it says that the group whose trends are shown is not among the rows (review)
+        page.locator("#group-filter").fill("")
+        _wait_text(page, "#groups-shown", "150 groups")
+        page.evaluate(COUNT_WRITES)
+        page.locator("#group-filter").press_sequentially("wardx")  # 10, then 0 shown
+        page.locator("#group-filter").press("Backspace")  # 10 again
+        _wait_text(
+            page,
+            "#groups-shown",
+            f"10 of 150 groups shown ({BY_NAME[0]}, shown below, is hidden by Find)",
+        )
+        assert page.evaluate("window.shownWrites") == 1
+        # Sort by name: numbers in names as numbers (Ward 9 before Ward 10), and back
+        assert _group_names(page) == WARD_CREATED
         page.locator("#group-sort").select_option("name")
-        assert _group_names(page) == [f"Ward {i}" for i in range(1, 11)]
+        assert _group_names(page) == WARD_BY_NAME
+        page.locator("#group-sort").select_option("created")
+        assert _group_names(page) == WARD_CREATED
         page.locator("#group-filter").fill("nobody's team")
-        page.wait_for_function(
-            "document.querySelector('#groups-shown').textContent.startsWith('0 ')"
-        )
         assert "No group's name contains" in page.locator("#groups tbody").inner_text()
         # Sort by members (an aggregate the list already shows, over the group): most first
         page.locator("#group-filter").fill("")
@@ -254,7 +331,8 @@ def test_an_admin_with_150_groups_finds_and_sorts_them(
         page.locator("#group-sort").select_option("members-asc")
         assert _group_names(page)[-1] == "Ward 10"
 
-        # the group whose trends are shown is marked in the list
+        # the group whose trends are shown is marked in the list, the only one marked, also
+        # once the list is drawn anew in another order (review)
         page.locator("#group-filter").fill("finance 2")
         page.locator("#groups tr", has_text="Finance 2").get_by_role(
             "button", name="Trends"
@@ -262,16 +340,116 @@ def test_an_admin_with_150_groups_finds_and_sorts_them(
         page.wait_for_function(
             "document.querySelector('#trends-status').textContent.startsWith('Finance 2')"
         )
-        marked = page.locator('#groups tr[aria-current="true"]')
-        assert marked.count() == 1 and "Finance 2" in marked.inner_text()
+        assert _marked(page) == ["Finance 2"]
+        page.locator("#group-filter").fill("")
+        page.locator("#group-sort").select_option("members-desc")
+        assert _group_names(page)[:2] == ["Ward 10", "Finance 2"]
+        assert _marked(page) == ["Finance 2"]
+        # another group chosen: Finance 2's figures are not left under its name while its own
+        # load (review)
+        during = page.evaluate("""async () => {
+          const loading = selectGroup(groupsById.get(
+            document.querySelector('#groups tbody tr[data-group]').dataset.group));
+          const during = [document.querySelectorAll('#trends tbody tr').length,
+            document.querySelector('#trends-status').textContent];
+          await loading;
+          return during;
+        }""")
+        assert during == [0, "Loading the figures of Ward 10…"]
+        assert page.locator("#trends-status").inner_text().startswith("Ward 10 was created")
+        assert page.locator("#trends tbody tr").count() > 0
+
+        # Find and sort stay through a create and a rename (review), a new group is said
+        # (it was not: its row far down the box, or hidden by Find), an earlier error goes
+        page.locator("#group-filter").fill("ward")
+        page.locator("#group-sort").select_option("name")
+        page.locator("#groups tr", has_text="Ward 9").get_by_role("button", name="Trends").click()
+        page.wait_for_function(
+            "document.querySelector('#trends-status').textContent.startsWith('Ward 9 ')"
+        )
+        _wait_text(page, "#groups-shown", "10 of 150 groups shown")
+        page.locator("#group-name").fill("ward 9")
+        page.locator("#group-form button").click()
+        page.wait_for_function(
+            "document.querySelector('#group-out').textContent.includes('exists already')"
+        )
+        page.locator("#group-name").fill("Sales 11")
+        page.locator("#group-form button").click()
+        _wait_text(page, "#group-out", "Created group Sales 11 (hidden by Find).")
+        _wait_text(page, "#groups-shown", "10 of 151 groups shown")
+        assert page.locator("#group-filter").input_value() == "ward"
+        assert page.locator("#group-sort").input_value() == "name"
+        assert _group_names(page) == WARD_BY_NAME
+        assert _marked(page) == ["Ward 9"]
+        page.evaluate(COUNT_WRITES)
+        prompts.append("Ward 99")
+        page.locator("#groups tr", has_text="Ward 9").get_by_role("button", name="Rename").click()
+        page.wait_for_function(
+            "[...document.querySelectorAll('#groups tbody tr')]"
+            ".some(r => r.cells[0].textContent === 'Ward 99')"
+        )
+        assert page.locator("#group-filter").input_value() == "ward"
+        assert page.locator("#group-sort").input_value() == "name"
+        assert _group_names(page) == [*WARD_BY_NAME[:8], "Ward 10", "Ward 99"]
+        assert _marked(page) == ["Ward 99"]
+        # a refresh that changes no count says nothing again (review: each was read out)
+        assert page.evaluate("window.shownWrites") == 0
+        # a name that looks like markup is shown as it is written, as text; the new row, at
+        # the foot of the hub's order (made in the second Sales 11 was), is scrolled into
+        # view in the list's box
+        page.locator("#group-filter").fill("")
+        page.locator("#group-sort").select_option("created")
+        page.locator("#group-name").fill(XSS)
+        page.locator("#group-form button").click()
+        _wait_text(page, "#group-out", f"Created group {XSS}.")
+        page.wait_for_function("document.querySelectorAll('#groups tbody tr').length === 152")
+        assert XSS in _group_names(page)[-2:]
+        assert page.locator("img").count() == 0 and alerts == []
+        in_view = page.evaluate(
+            """(name) => {
+          const box = document.querySelector('.groups-box').getBoundingClientRect();
+          const row = [...document.querySelectorAll('#groups tbody tr')]
+            .find((r) => r.cells[0].textContent === name).getBoundingClientRect();
+          return [row.top >= box.top && row.bottom <= box.bottom, row.bottom, box.bottom];
+        }""",
+            XSS,
+        )
+        assert in_view[0], in_view
+        # two refreshes under way: the older, answered last, does not overwrite the newer
+        # (review); its first page is held until the newer has drawn the list, the hub's
+        # first group renamed between the two
+        newer = page.evaluate(
+            """async (token) => {
+          const send = window.fetch;
+          let release;
+          const gate = new Promise((r) => { release = r; });
+          let hold = true;
+          window.fetch = (url, options) => {
+            const held = hold && url === '/hub/v1/groups';
+            if (held) hold = false;
+            return send(url, options).then(async (res) => { if (held) await gate; return res; });
+          };
+          const older = loadGroups();
+          await send(`/hub/v1/groups/${groupList[0].id}`, { method: 'PATCH',
+            body: '{"name": "Ward 12"}',
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
+          await loadGroups();
+          release();
+          await older;
+          window.fetch = send;
+          return groupList.map((g) => g.name);
+        }""",
+            ADMIN,
+        )
+        assert newer[0] == "Ward 12" and CREATED[0] not in newer and len(newer) == 152
 
         # a phone: the same list in its box, nothing wider than the screen
         page.set_viewport_size({"width": 390, "height": 844})
-        page.locator("#group-filter").fill("")
         page.locator("#group-sort").select_option("name")
         page.evaluate("window.scrollTo(0, 0)")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert page.evaluate("document.documentElement.scrollHeight") < 4 * 844
         page.screenshot(path=str(artifacts / "hub-many-groups-phone.png"))
+        assert [e for e in errors if e.startswith("pageerror")] == []  # the 409 is said
     finally:
         context.close()
