@@ -262,6 +262,8 @@ def create_app(
     )
     # outermost of ours: every answer (the Host check's 400 too) carries the headers; a 500,
     # which Starlette's error middleware outside all of these answers, gets them from
-    # webconventions.problems' handler
-    app.add_middleware(SecurityHeadersMiddleware)
+    # webconventions.problems' handler. The API's answers say Cache-Control: no-store (unless
+    # a route set its own, as the calendar feed does): they carry health data (RR intervals,
+    # sessions), which a browser's cache would keep on disk for a later user of the browser
+    app.add_middleware(SecurityHeadersMiddleware, no_store_under="/api/v1/")
     return app

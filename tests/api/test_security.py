@@ -197,3 +197,17 @@ def test_the_page_the_docs_and_the_api_forbid_framing_and_sniffing(
         )
     assert "text/html" in answers["page"].headers["content-type"]
     assert "text/html" in answers["docs"].headers["content-type"]
+    # what the API answers (health data) is kept in no browser cache; the page itself may be
+    for what in ("docs", "openapi", "health", "401", "sessions"):
+        assert answers[what].headers.get("cache-control") == "no-store", (what, answers[what])
+    assert "no-store" not in answers["page"].headers.get("cache-control", "")
+
+
+def test_the_calendar_feed_keeps_its_own_cache_rule(serve: Callable[..., Server]) -> None:
+    """A route that sets its own Cache-Control keeps it: the calendar feed, fetched by calendar
+    apps every few minutes, may be kept 5 minutes in a private cache."""
+    server = serve()
+    with server.client() as c:
+        feed = c.get("/api/v1/calendar.ics")
+    assert feed.status_code == 200, feed.text
+    assert feed.headers.get("cache-control") == "private, max-age=300", feed.headers
