@@ -3,7 +3,8 @@
 :func:`api.cli.main` (the console script, ``python -m api``) calls :func:`ends_with_its_command`:
 the process then exits once its command returns, so what a command leaves set for its exit
 (:func:`api.commands._stop.held_signals` and :func:`api.commands._stop.stoppable`, their
-``final`` blocks: Ctrl-C and SIGTERM ignored, save to end a hung exit) may stay set. A command
+``final`` blocks: Ctrl-C and SIGTERM ignored to the end, save to end an exit hung on a
+thread) may stay set. A command
 run within a longer-lived process (a test's ``CliRunner``) finds it unset and puts back what
 it changed. A module of its own, so that ``hrvpace --version`` imports no command's code.
 """

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
+import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -174,12 +177,29 @@ def _not_the_hrvpace_process() -> Iterator[None]:
     Marked, every later in-process run of ``replay``, ``record``, ``assess`` or ``practice``
     (a ``CliRunner``'s) would leave Ctrl-C and SIGTERM held to the exit here
     (``api.commands._stop._give_back``): the suite's Ctrl-C swallowed, tests that expect a
-    ``KeyboardInterrupt`` broken. Only a subprocess may call ``main``.
+    ``KeyboardInterrupt`` broken. Only a subprocess may call ``main``. The handlers of Ctrl-C
+    and SIGTERM are compared too (a test that marks the process by hand and leaves a final
+    block), and the mark is taken off before the assertion, so one test's leak fails that test
+    alone.
     """
     from api._process import PROCESS
 
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     yield
-    assert not PROCESS.ends_with_its_command, "a test left this process marked as hrvpace's"
+    marked = PROCESS.ends_with_its_command
+    PROCESS.ends_with_its_command = False
+    after = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    for signum, handler in zip((signal.SIGINT, signal.SIGTERM), handlers, strict=True):
+        if handler is not None:  # None: not set from Python, cannot be set back from it
+            signal.signal(signum, handler)
+    stop = sys.modules.get("api.commands._stop")  # loaded: its exit hook not left registered
+    hooked = stop is not None and stop._ignoring_at_exit
+    if stop is not None and hooked:
+        atexit.unregister(stop._ignored_to_the_end)
+        stop._ignoring_at_exit = False
+    assert not marked, "a test left this process marked as hrvpace's"
+    assert after == handlers, f"a test left Ctrl-C's and SIGTERM's handlers changed: {after}"
+    assert not hooked, "a test left SIG_IGN registered for this process's exit"
 
 
 def shared_data_dir() -> Path:

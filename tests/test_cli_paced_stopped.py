@@ -333,7 +333,8 @@ def test_signals_while_the_process_exits_are_ignored(command: str, tmp_path: Pat
     # Review: `held_signals` gave Python's default handlers back as the command left it, in
     # the second or so the interpreter took to finish: a second Ctrl-C after `stopped
     # (Ctrl-C): ...` ended the process by SIGINT (exit -2, not 130) or with a KeyboardInterrupt
-    # traceback, a SIGTERM killed it (-15). Now the `hrvpace` process ignores them to its exit.
+    # traceback, a SIGTERM killed it (-15). Now the `hrvpace` process ignores them to its exit
+    # (these from an exit hook; test_cli_signals_at_exit has them in the module teardown).
     if command == "practice":  # stopped by its first Ctrl-C
         args = ["practice", "--simulate", "--speed", "max", "--json"]
         code = 130

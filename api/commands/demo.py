@@ -8,6 +8,7 @@ import signal
 import sys
 import tempfile
 import webbrowser
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from api.commands._server import (
     settings_from_flags,
     url_for,
 )
+from api.commands._stop import handle_signal
 from sensors.simulator import SIMULATED_RESONANCE_BPM
 
 __all__ = ["DEMO_SUBDIR", "demo"]
@@ -114,12 +116,13 @@ def demo(
     start_at = start
     fake_clock = start_at is not None or clock_speed != 1.0
     data_dir, temporary = demo_data_dir(data_dir, fake_clock=fake_clock)
+    restores: list[Callable[[], None]] = []
     if temporary:
         # the server re-raises a SIGTERM/SIGHUP it caught once it has stopped: as an exit (not
         # the default handler's sudden death) the temporary data dir is still removed
         for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
             if sig is not None:
-                signal.signal(sig, _exit_on_signal)
+                restores.append(handle_signal(sig, _exit_on_signal))
     try:
         _run_demo(
             host,
@@ -136,6 +139,8 @@ def demo(
     finally:
         if temporary and data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
+        for restore in restores:  # removed: a process that goes on (a test's) has its own back
+            restore()
 
 
 def _run_demo(
