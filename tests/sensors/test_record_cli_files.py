@@ -307,7 +307,7 @@ async def test_the_silence_note_is_timed_on_a_monotonic_clock(
     watch.on_status("streaming", time.monotonic())
     wall = time.time
     monkeypatch.setattr(time, "time", lambda: wall() + 3600.0)
-    task = asyncio.ensure_future(record._watch_silence(Strap(), watch))  # type: ignore[arg-type]
+    task = asyncio.ensure_future(record._watch_silence(Strap(), {"hr": watch}))  # type: ignore[arg-type]
     await asyncio.sleep(0.7)
     assert not task.done()
     task.cancel()
