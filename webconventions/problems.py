@@ -59,6 +59,7 @@ from webconventions.securityheaders import security_headers
 __all__ = [
     "MAX_ERRORS",
     "MAX_INPUT_CHARS",
+    "OLDER_SERVER_ONLY",
     "PROBLEM_MEDIA_TYPE",
     "STATUS_CODES",
     "Problem",
@@ -496,6 +497,12 @@ _HEADERS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The field (an OpenAPI specification extension, allowed on a Response Object) that marks a
+#: response this server never gives for its operation: declared only for a server older than
+#: the document (see :func:`install_problem_openapi`). A test can fail any answer it marks.
+OLDER_SERVER_ONLY = "x-older-server-only"
+
+
 def _media_type_prefixes(app: FastAPI) -> list[str]:
     """The ``prefix`` of each :class:`~webconventions.middleware.MediaTypeMiddleware` of ``app``.
 
@@ -534,6 +541,15 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
     any path, but an operation without a body gets none from a client that follows the
     document (as 413).
 
+    Those 404s and 405s that only an older server gives are marked ``"x-older-server-only":
+    true`` (:data:`OLDER_SERVER_ONLY`): a 405 the route did not declare itself, and a 404 the
+    route did not declare on a path without parameters. This server gives one of those for a
+    request to the operation's path only if a route is broken (e.g. a static path shadowed by
+    a parameterised one, or a handler's not-found for valid input), so a fuzzer can fail any
+    answer whose status maps to a marked response. A path with parameters is left unmarked
+    for 404: its parameters name things that may not exist, and one holding a ``/`` makes a
+    request to another path, which no route may take.
+
     Parameters
     ----------
     app
@@ -571,7 +587,10 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
                     codes.add("413")
                     if any(path.startswith(prefix) for prefix in checked):
                         codes.add("415")
-                codes |= {c for c in responses if c[:1] in ("4", "5")}
+                declared = {c for c in responses if c[:1] in ("4", "5")}
+                codes |= declared
+                older = {"405"} if "{" in path else {"404", "405"}
+                older -= declared
                 for c in sorted(codes):
                     given = (responses.get(c) or {}).get("description")
                     if not given or given == "Additional Response":
@@ -583,6 +602,7 @@ def install_problem_openapi(app: FastAPI, *, public_paths: Iterable[str] = ()) -
                         "description": given,
                         **({"headers": headers} if headers else {}),
                         "content": _problem_content(),
+                        **({OLDER_SERVER_ONLY: True} if c in older else {}),
                     }
                 if method == "head":
                     for response in responses.values():

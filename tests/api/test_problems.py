@@ -23,7 +23,7 @@ from api.settings import load_settings
 from tests.api.conftest import Server
 from tests.api.test_security import _all_routes
 from webconventions.middleware import MediaTypeMiddleware
-from webconventions.problems import MAX_INPUT_CHARS
+from webconventions.problems import MAX_INPUT_CHARS, OLDER_SERVER_ONLY
 
 PROBLEM = "application/problem+json"
 
@@ -82,6 +82,14 @@ def test_openapi_declares_the_problem_schema_on_every_error_of_every_operation(
             }, (method, path, code)
         n += 1
     assert n >= 30 and heads >= 1
+    # review (round 2a, 1): the 404s and 405s only an older server answers are marked (the
+    # schemathesis run fails them); the route's own 404 (recording_not_found) is not
+    paths = doc["paths"]
+    assert paths["/api/v1/sessions"]["get"]["responses"]["404"][OLDER_SERVER_ONLY] is True
+    assert paths["/api/v1/sessions"]["get"]["responses"]["405"][OLDER_SERVER_ONLY] is True
+    assert OLDER_SERVER_ONLY not in paths["/api/v1/sessions"]["post"]["responses"]["404"]
+    by_id = paths["/api/v1/sessions/{session_id}"]["get"]["responses"]
+    assert OLDER_SERVER_ONLY not in by_id["404"] and by_id["405"][OLDER_SERVER_ONLY] is True
 
 
 def test_every_operation_that_takes_a_body_answers_the_declared_415(

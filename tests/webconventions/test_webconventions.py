@@ -29,6 +29,7 @@ from webconventions.middleware import (
     MediaTypeMiddleware,
 )
 from webconventions.problems import (
+    OLDER_SERVER_ONLY,
     PROBLEM_MEDIA_TYPE,
     Summary,
     fields_summary,
@@ -437,3 +438,41 @@ def test_each_405_of_the_document_has_its_own_allow_header_object() -> None:
     later = _two_body_routes(checked=False).openapi()["paths"]["/api/thing"]["post"]
     assert other["description"] != "changed"
     assert later["responses"]["405"]["headers"]["Allow"]["description"] != "changed"
+
+
+def test_only_the_404s_and_405s_a_route_never_answers_are_marked_for_an_older_server() -> None:
+    """Review (round 2a, 1): with 404 declared on every operation, schemathesis passed a wrong
+    404 on a path without parameters. The ones only an older server answers are marked, so a
+    fuzzer can fail them: each undeclared 405, and an undeclared 404 on a path without
+    parameters; not a route's own, nor a 404 on a path with parameters."""
+    app = FastAPI()
+
+    @app.get("/api/things")
+    async def things() -> None: ...
+
+    @app.post("/api/things", responses={404: {"description": "no such template"}})
+    async def add(body: _Thing) -> None:
+        del body
+
+    @app.get("/api/things/{thing_id}")
+    async def thing(thing_id: int) -> None:
+        del thing_id
+
+    @app.head("/api/health")
+    async def health() -> None: ...
+
+    install_problem_openapi(app)
+    paths = app.openapi()["paths"]
+
+    def marked(path: str, method: str) -> set[str]:
+        responses = paths[path][method]["responses"]
+        return {c for c, r in responses.items() if r.get(OLDER_SERVER_ONLY) is True}
+
+    assert marked("/api/things", "get") == {"404", "405"}
+    assert marked("/api/things", "post") == {"405"}
+    assert paths["/api/things"]["post"]["responses"]["404"]["description"] == "no such template"
+    assert marked("/api/things/{thing_id}", "get") == {"405"}
+    assert marked("/api/health", "head") == {"404", "405"}
+    # a marked response is declared as the others: a problem, for a generated client
+    not_found = paths["/api/things"]["get"]["responses"]["404"]
+    assert not_found["content"][PROBLEM_MEDIA_TYPE]["schema"]["$ref"].endswith("/Problem")
