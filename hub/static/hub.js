@@ -106,12 +106,18 @@ $("token-change").addEventListener("click", () => askToken());
 // invite code) is removed at once, not when the reload's answer comes (a slow hub, or Stop,
 // would leave it on the screen); the requests under way are abandoned, their answers never
 // shown (one the hub already received still takes effect there: an invite made is listed, its
-// code not shown). The reload starts the page anew and asks for a token.
+// code not shown). The reload starts the page anew and asks for a token. If it is stopped, the
+// page says so, with no token buttons: their requests would go out with the aborted signal and
+// fail unsaid (review).
 $("token-forget").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   token = "";
   inFlight.abort();
-  document.querySelector("main").replaceChildren();
+  clearTimeout(sayTimer);  // the count of groups shown is gone with the page
+  const note = document.createElement("p");
+  note.textContent = "Token forgotten. Reload the page to sign in again.";
+  document.querySelector("main").replaceChildren(note);
+  document.querySelector(".token-buttons").remove();
   location.reload();
 });
 
@@ -562,7 +568,7 @@ async function renameGroup(group) {
   try {
     await loadAll();  // the interventions show the group's name too
   } catch (err) {  // the rename stands: not "Could not rename" (review)
-    if (err.status !== 401) $("group-out").textContent = `${done}; could not reload: ${err.message}`;
+    if (!abandoned(err) && err.status !== 401) $("group-out").textContent = `${done}; could not reload: ${err.message}`;
   }
 }
 
