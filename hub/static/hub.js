@@ -19,7 +19,7 @@ let selected = null;
 
 // Forget token abandons every request under way (each is sent with this signal).
 const inFlight = new AbortController();
-// A request Forget token abandoned: nothing is said of it (the page is blank, starting anew).
+// A request Forget token abandoned: nothing is said of it (the page only says the token is gone).
 const abandoned = (err) => err?.name === "AbortError";
 
 class ApiError extends Error {
@@ -481,7 +481,8 @@ async function loadInterventions() {
     if (iv.ready) {
       const b = document.createElement("button");
       b.textContent = "Effect";
-      b.addEventListener("click", () => showEffect(iv));
+      b.addEventListener("click", () => reporting("effect-out",
+        `Could not show the effect of ${iv.name}`, () => showEffect(iv)));
       li.append(b);
     } else {
       li.append("– effect once T1 has closed");
@@ -499,6 +500,7 @@ const WITHHELD = {
 // released or withheld on its own, with the reason), the difference in differences beside.
 async function showEffect(iv) {
   const effect = await api(`/hub/v1/interventions/${iv.id}/effect`);
+  $("effect-out").textContent = "";  // an earlier error is over
   const table = document.createElement("table");
   table.id = "effect-table";
   const head = document.createElement("tr");
@@ -542,13 +544,15 @@ async function showEffect(iv) {
       table.append(row);
     });
   }
-  const csv = button("Download CSV", async () => {
-    const text = await api(`/hub/v1/interventions/${iv.id}/effect.csv`);
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-    a.download = `effect-${iv.id}.csv`;
-    a.click();
-  });
+  const csv = button("Download CSV", () => reporting("effect-out",
+    `Could not download the effect of ${iv.name}`, async () => {
+      const text = await api(`/hub/v1/interventions/${iv.id}/effect.csv`);
+      $("effect-out").textContent = "";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+      a.download = `effect-${iv.id}.csv`;
+      a.click();
+    }));
   const title = document.createElement("h3");
   title.textContent = `Effect of ${iv.name}`;
   $("effect").replaceChildren(title, table, csv);
