@@ -17,6 +17,7 @@ from websockets.sync.client import connect
 from api.auth import TokenFileError, load_or_create_token
 from api.settings import load_settings
 from tests.api.conftest import Server
+from webconventions.docs import STATIC_CACHE_CONTROL
 
 
 def _all_routes(routes: list[Any]) -> list[Any]:
@@ -186,6 +187,7 @@ def test_the_page_the_docs_and_the_api_forbid_framing_and_sniffing(
             "401": anon.get("/api/v1/sessions"),
             "400 host": anon.get("/api/v1/health", headers={"Host": "evil.example"}),
             "sessions": c.get("/api/v1/sessions"),
+            "docs file": anon.get("/api/v1/docs/static/swagger-ui.css"),
         }
     for what, r in answers.items():
         assert r.status_code in (200, 400, 401), (what, r.status_code)
@@ -201,6 +203,8 @@ def test_the_page_the_docs_and_the_api_forbid_framing_and_sniffing(
     for what in ("docs", "openapi", "health", "401", "sessions"):
         assert answers[what].headers.get("cache-control") == "no-store", (what, answers[what])
     assert "no-store" not in answers["page"].headers.get("cache-control", "")
+    # Swagger UI's files hold no data: kept a day, not fetched anew at each docs visit (review)
+    assert answers["docs file"].headers.get("cache-control") == STATIC_CACHE_CONTROL
 
 
 def test_the_calendar_feed_keeps_its_own_cache_rule(serve: Callable[..., Server]) -> None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from hub import db
 from tests.hub.conftest import CLOSES, JOIN_DAY, WEEK, WEEK_DAYS, Hub
+from webconventions.docs import STATIC_CACHE_CONTROL
 
 
 def _problem(r: object, status: int, code: str) -> dict[str, object]:
@@ -266,6 +267,13 @@ def test_the_dashboard_the_docs_and_the_api_forbid_framing_and_sniffing(hub: Hub
     summary = hub.admin.get(f"/hub/v1/groups/{hub.group()}/summary")
     assert summary.headers.get("cache-control") == "no-store", summary.headers
     assert "no-store" not in answers["page"].headers.get("cache-control", "")
+    # Swagger UI's files hold no data: kept a day, not fetched anew at each docs visit (review)
+    css = hub.client().get("/hub/v1/docs/static/swagger-ui.css")
+    assert css.status_code == 200 and css.headers.get("cache-control") == STATIC_CACHE_CONTROL
+    again = hub.client().get(
+        "/hub/v1/docs/static/swagger-ui.css", headers={"If-None-Match": css.headers["etag"]}
+    )  # after the day: asked again, not sent again
+    assert again.status_code == 304 and again.headers["cache-control"] == STATIC_CACHE_CONTROL
 
 
 def test_invites_join_pseudonymously_and_run_out(hub: Hub) -> None:
