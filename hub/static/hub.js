@@ -219,10 +219,11 @@ async function loadGroups(reveal = "") {
   groupsById.clear();
   for (const g of groups) groupsById.set(g.id, g);
   groupList = groups;
+  // as the hub now has it (renamed?) before the rows are drawn: the count says its name (review)
+  if (selected) selected = groupsById.get(selected.id) || null;
   const shown = renderGroups();
   const row = reveal && $("groups").querySelector(`tr[data-group="${CSS.escape(reveal)}"]`);
   if (row) revealRow(row);
-  if (selected) selected = groupsById.get(selected.id) || null;
   // at first, the first row shown (the sort may be one the browser restored at a reload)
   if (!selected && groups.length) await selectGroup(shown[0] || groups[0]);
   else if (selected) await selectGroup(selected);  // its member count may have changed (a week closed)

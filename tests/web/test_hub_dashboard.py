@@ -465,6 +465,16 @@ def test_an_admin_with_150_groups_finds_and_sorts_them(
         assert _marked(page) == ["Ward 99"]
         # a refresh that changes no count says nothing again (review: each was read out)
         assert page.evaluate("window.shownWrites") == 0
+        # renamed out of Find: said once, by its new name (review: first by the old one)
+        prompts.append("Sales 99")
+        page.locator("#groups tr", has_text="Ward 99").get_by_role("button", name="Rename").click()
+        _wait_text(page, "#group-out", "Renamed Ward 99 to Sales 99.")
+        _wait_text(
+            page,
+            "#groups-shown",
+            "9 of 151 groups shown (Sales 99, shown below, is hidden by Find)",
+        )
+        assert page.evaluate("window.shownWrites") == 1
         # a name that looks like markup is shown as it is written, as text; the new row, at
         # the foot of the hub's order (made in the second Sales 11 was), is scrolled into
         # view in the list's box
