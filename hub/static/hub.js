@@ -327,20 +327,37 @@ function revealRow(row) {
 
 // A group's invites (id, expiry, uses left; never a code). The hub lists no members: a roster
 // an admin could watch or shrink would single people out (README, "Invites and members").
+let accessShown = "";  // the id of the group whose invites the table lists (or loads)
+
+// A row across the invites table saying `text`.
+function inviteNote(text) {
+  const c = td(text, "suppressed");
+  c.colSpan = 6;
+  const row = document.createElement("tr");
+  row.append(c);
+  return row;
+}
+
 async function loadAccess(group) {
   $("access-section").hidden = false;
   $("access-group").textContent = `– ${group.name}`;
-  const invites = await apiAll(`/hub/v1/groups/${group.id}/invites`);
-  if (selected?.id !== group.id) return;  // another group was chosen meanwhile
   const ibody = $("invites").querySelector("tbody");
-  ibody.replaceChildren();
-  if (!invites.length) {
-    const c = td("No invites (or all revoked).", "suppressed");
-    c.colSpan = 6;
-    const row = document.createElement("tr");
-    row.append(c);
-    ibody.append(row);
+  if (accessShown !== group.id) {  // not the last group's invites (and buttons) under this name
+    accessShown = group.id;
+    ibody.replaceChildren(inviteNote(`Loading the invites of ${group.name}…`));
   }
+  let invites;
+  try {
+    invites = await apiAll(`/hub/v1/groups/${group.id}/invites`);
+  } catch (err) {  // said by the caller; not "Loading" for ever
+    if (selected?.id === group.id && !abandoned(err)) {
+      ibody.replaceChildren(inviteNote(`Could not load the invites of ${group.name}.`));
+    }
+    throw err;
+  }
+  if (selected?.id !== group.id) return;  // another group was chosen meanwhile
+  ibody.replaceChildren();
+  if (!invites.length) ibody.append(inviteNote("No invites (or all revoked)."));
   const status = { active: "active", expired: "expired", used_up: "used up", revoked: "revoked" };
   for (const inv of invites) {
     const row = document.createElement("tr");

@@ -416,17 +416,26 @@ def test_an_admin_with_150_groups_finds_and_sorts_them(
         page.locator("#group-sort").select_option("members-desc")
         assert _group_names(page)[:2] == ["Ward 10", "Finance 2"]
         assert _marked(page) == ["Finance 2"]
-        # another group chosen: Finance 2's figures are not left under its name while its own
-        # load (review)
+        # another group chosen: Finance 2's figures and invites are not left under its name
+        # while its own load (review)
+        assert page.locator("#invites tbody tr[data-invite]").count() == 1
         during = page.evaluate("""async () => {
           const loading = selectGroup(groupsById.get(
             document.querySelector('#groups tbody tr[data-group]').dataset.group));
           const during = [document.querySelectorAll('#trends tbody tr').length,
-            document.querySelector('#trends-status').textContent];
+            document.querySelector('#trends-status').textContent,
+            document.querySelector('#access-group').textContent,
+            document.querySelector('#invites tbody').textContent];
           await loading;
           return during;
         }""")
-        assert during == [0, "Loading the figures of Ward 10…"]
+        assert during == [
+            0,
+            "Loading the figures of Ward 10…",
+            "– Ward 10",
+            "Loading the invites of Ward 10…",
+        ]
+        assert page.locator("#invites tbody tr[data-invite]").count() == 1  # Ward 10's own
         assert page.locator("#trends-status").inner_text().startswith("Ward 10 was created")
         assert page.locator("#trends tbody tr").count() > 0
 
