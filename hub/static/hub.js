@@ -186,7 +186,8 @@ const groupsById = new Map();
 let groupList = [];  // as the hub lists them: oldest first
 
 // Letters that Unicode does not take apart into a letter and an accent, folded as a reader
-// types them ("lodz" finds "Łódź", "strasse" finds "Straße", as the hub's names compare).
+// types them ("lodz" finds "Łódź"; "strasse" finds "Straße", as ß compares in the hub's names;
+// the hub tells "Łódź" from "Lodz").
 const FOLDS = { "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i" };
 
 // A name as the Find box compares it: case, accents (and FOLDS) ignored, a run of spaces as one.
