@@ -575,10 +575,10 @@ class SecurityHeadersMiddleware:
     app
         The application inside.
     no_store_under
-        A path prefix (``"/hub/v1/"``) whose answers also say ``Cache-Control: no-store``
-        (unless a route set its own): the browser's cache keeps no copy of the data a token
-        opened, for a later user of the browser to find after the token is forgotten. Empty:
-        none is added.
+        A path prefix (``"/hub/v1/"``, below any root path) whose answers also say
+        ``Cache-Control: no-store`` (unless a route set its own): the browser's cache keeps no
+        copy of the data a token opened, for a later user of the browser to find after the
+        token is forgotten. Empty: none is added.
     """
 
     def __init__(self, app: ASGIApp, *, no_store_under: str = "") -> None:
@@ -592,7 +592,11 @@ class SecurityHeadersMiddleware:
             return
 
         add = SECURITY_HEADERS
-        if self.no_store_under and scope["path"].startswith(self.no_store_under):
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a proxy's prefix (uvicorn --root-path)
+            path = path[len(root) :]
+        if self.no_store_under and path.startswith(self.no_store_under):
             add = (*add, (b"cache-control", b"no-store"))
 
         async def send_with_headers(message: Message) -> None:

@@ -27,6 +27,7 @@ from webconventions.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
     MediaTypeMiddleware,
+    SecurityHeadersMiddleware,
 )
 from webconventions.problems import (
     OLDER_SERVER_ONLY,
@@ -310,6 +311,20 @@ async def test_the_docs_page_puts_a_proxys_root_path_before_every_url() -> None:
     assert "https://" not in proxied
     js = await _request(app, "GET", "/v1/docs/static/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+async def test_no_store_holds_behind_a_proxys_root_path() -> None:
+    """The API prefix is matched in the path below the root path (review: behind
+    ``--root-path /hrv`` the path is ``/hrv/v1/...``, and no answer said ``no-store``)."""
+    app = FastAPI()
+    app.add_api_route("/v1/data", lambda: {"rr": []})
+    app.add_api_route("/page", lambda: {"page": True})
+    app.add_middleware(SecurityHeadersMiddleware, no_store_under="/v1/")
+    transport = httpx.ASGITransport(app=app, root_path="/hrv")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        data, page = await client.get("/hrv/v1/data"), await client.get("/hrv/page")
+    assert data.status_code == 200 and data.headers.get("cache-control") == "no-store"
+    assert page.status_code == 200 and "cache-control" not in page.headers
 
 
 def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
