@@ -397,8 +397,12 @@ _FULL_DISK_REPORT = """
 import resource, signal, sys
 from api.cli import app
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-app(["report", sys.argv[1], "--out", sys.argv[2], "--quiet"])
+limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, limit[1]))
+try:
+    app(["report", sys.argv[1], "--out", sys.argv[2], "--quiet"])
+finally:  # the disk "frees" once the command is done: coverage's save at exit (CI) is not cut
+    resource.setrlimit(resource.RLIMIT_FSIZE, limit)
 """
 
 
