@@ -3,10 +3,9 @@
 :func:`api.cli.main` (the console script, ``python -m api``) calls :func:`ends_with_its_command`:
 the process then exits once its command returns, so what a command leaves set for its exit
 (:func:`api.commands._stop.held_signals` and :func:`api.commands._stop.stoppable`, their
-``final`` blocks: Ctrl-C and SIGTERM ignored to the end, save to end an exit hung on a
-thread) may stay set. A command
-run within a longer-lived process (a test's ``CliRunner``) finds it unset and puts back what
-it changed. A module of its own, so that ``hrvpace --version`` imports no command's code.
+``final`` blocks: Ctrl-C and SIGTERM ignored to the end) may stay set. A command run within a
+longer-lived process (a test's ``CliRunner``) finds it unset and puts back what it changed. A
+module of its own, so that ``hrvpace --version`` imports no command's code.
 """
 
 from __future__ import annotations

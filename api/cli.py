@@ -208,8 +208,7 @@ def main() -> None:
     has, not TOML, a value out of range) end any command with the reason and exit code 2, as a
     bad flag does, whichever command read them. ``replay``, ``record``, ``assess`` and
     ``practice`` ignore Ctrl-C and SIGTERM once the command's block is left (its output or
-    error printed, its exit code chosen), to the exit, save one that ends an exit hung on a
-    thread for more than a few seconds (:func:`api._process.ends_with_its_command`).
+    error printed, its exit code chosen), to the exit (:func:`api._process.ends_with_its_command`).
     """
     from api._process import ends_with_its_command
     from api.errors import ConfigError

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
-import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -192,14 +190,8 @@ def _not_the_hrvpace_process() -> Iterator[None]:
     for signum, handler in zip((signal.SIGINT, signal.SIGTERM), handlers, strict=True):
         if handler is not None:  # None: not set from Python, cannot be set back from it
             signal.signal(signum, handler)
-    stop = sys.modules.get("api.commands._stop")  # loaded: its exit hook not left registered
-    hooked = stop is not None and stop._ignoring_at_exit
-    if stop is not None and hooked:
-        atexit.unregister(stop._ignored_to_the_end)
-        stop._ignoring_at_exit = False
     assert not marked, "a test left this process marked as hrvpace's"
     assert after == handlers, f"a test left Ctrl-C's and SIGTERM's handlers changed: {after}"
-    assert not hooked, "a test left SIG_IGN registered for this process's exit"
 
 
 def shared_data_dir() -> Path:

@@ -9,12 +9,9 @@ which ends the way it ends on its own (what was done printed and kept), then
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
-import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import NoReturn
@@ -24,7 +21,6 @@ import typer
 from api._process import PROCESS
 
 __all__ = [
-    "EXIT_GRACE_S",
     "STOPPED_EXIT_CODE",
     "Held",
     "Stop",
@@ -61,101 +57,32 @@ class Stop:
         return "SIGTERM" if self.signal is signal.SIGTERM else "Ctrl-C"
 
 
-#: Seconds after a command's last block is left in which a Ctrl-C or SIGTERM is ignored
-#: (:func:`_give_back`): the exit normally takes well under a second; a signal later than this,
-#: while the exit still waits for a thread, means the exit hangs, and ends the process.
-EXIT_GRACE_S = 5.0
-
-#: Whether :func:`_ignored_to_the_end` is registered with :mod:`atexit` (once a process: replay
-#: leaves two final blocks).
-_ignoring_at_exit = False
-
-
 def _give_back(final: bool, *restores: Callable[[], None]) -> None:
     """Leaving a block: its handlers are put back (``restores``), or, if ``final``, held to exit.
 
     ``final``: the block is left only on the way to the command's exit (its output printed,
     its exit code chosen). In the ``hrvpace`` process (:func:`api._process.ends_with_its_command`)
-    Ctrl-C and SIGTERM then get :func:`_exiting`'s handler, up to the exit hooks, which
-    :func:`_ignored_to_the_end` (registered here) sets to ``SIG_IGN`` to the end; not Python's
-    default ones: through those a second Ctrl-C in the second or so the interpreter took to
-    finish after ``stopped (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or
-    with a ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). A block that is not
-    ``final`` (one a command may outlive), or any block in a longer-lived process (a test's
-    ``CliRunner``), puts its handlers back.
+    Ctrl-C and SIGTERM are then ``SIG_IGN`` to the end; not Python's default ones: through
+    those a second Ctrl-C in the second or so the interpreter took to finish after
+    ``stopped (Ctrl-C): ...`` ended the process by SIGINT (exit -2, not 130) or with a
+    ``KeyboardInterrupt`` traceback, and a SIGTERM killed it (-15). ``SIG_IGN``, not a Python
+    handler: CPython sets every Python-handled signal back to ``SIG_DFL`` before it tears its
+    modules down (~200 ms, most of a normal exit), and a Python handler runs only when the main
+    thread gets to it, which an exit waiting on a thread may never do (the kernel may hand the
+    signal to that thread). Tried and dropped (review of this session): a handler that ended an
+    exit hung past a grace; its end-to-end test hung in 2 of 6 runs for exactly that reason.
+    Given up: an exit that hangs (none is known: every line is flushed as it is printed, the
+    storage writer's threads are daemons and joined first) is ended by SIGKILL or SIGQUIT
+    (Ctrl-backslash) alone. A block that is not ``final`` (one a command may outlive), or any
+    block in a longer-lived process (a test's ``CliRunner``), puts its handlers back.
     """
-    global _ignoring_at_exit
     if not (final and PROCESS.ends_with_its_command):
         for restore in restores:
             restore()
         return
-    on_signal = _exiting(time.monotonic())
-    try:  # SIGTERM first: see stoppable's on_sigterm
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, on_signal)
-    except ValueError:  # not the main thread: the handlers stay
-        return
-    if not _ignoring_at_exit:
-        _ignoring_at_exit = True
-        atexit.register(_ignored_to_the_end)
-
-
-def _ignored_to_the_end() -> None:
-    """At exit, once the threads are joined: Ctrl-C and SIGTERM ``SIG_IGN`` to the end.
-
-    Registered by the final block's :func:`_give_back`, so it is the first exit hook to run:
-    the interpreter calls them after it has waited for the threads (``threading._shutdown``,
-    where a non-daemon thread or a pool's join hangs an exit), and there :func:`_exiting`'s
-    handler still ends a hung exit. Then ``SIG_IGN``, which, unlike a Python handler, outlives
-    the signal module's finalization: CPython sets every Python-handled signal back to
-    ``SIG_DFL`` before it tears its modules down (~200 ms, most of a normal exit), where a
-    second Ctrl-C would again end the process by SIGINT. Given up: a hang in an exit hook
-    registered earlier (``logging.shutdown``) or in the last flush of stdout can be ended by
-    SIGKILL or SIGQUIT alone; none has anything left to write (every line is flushed as it
-    is printed).
-    """
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(ValueError):  # not the main thread: its handler stays
+    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGTERM first: see stoppable's on_sigterm
+        with contextlib.suppress(ValueError):  # not the main thread: the handlers stay
             signal.signal(signum, signal.SIG_IGN)
-
-
-def _exiting(left_at: float) -> Callable[[int, FrameType | None], None]:
-    """The handler of Ctrl-C and SIGTERM from ``left_at`` (the command's block left) to the exit.
-
-    It never raises. Within :data:`EXIT_GRACE_S` of ``left_at`` a signal is ignored: the exit
-    code stays the command's own and no traceback is printed; the first one says on stderr
-    that the process is exiting and what ends it if it hangs. A later one means the exit hangs
-    (a thread that does not end): it says so on stderr and ends the process at once, exit code
-    128 + the signal (130 Ctrl-C, 143 SIGTERM). Not ``SIG_IGN`` (until the exit hooks:
-    :func:`_ignored_to_the_end`), which would leave a hung exit to SIGKILL alone. Chosen over
-    "the second signal forces it": a Ctrl-C pressed twice (or a supervisor's SIGTERM sent
-    twice) while a stopped command exits is common, and would otherwise cut its exit short
-    (unflushed output, exit hooks skipped) for nothing. A hang in C code that never returns to
-    the interpreter (a C extension's join) never runs this handler: SIGKILL or SIGQUIT alone
-    end it.
-    """
-    noted = False
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal noted
-        late_s = time.monotonic() - left_at
-        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
-        if late_s < EXIT_GRACE_S:
-            if not noted:
-                noted = True
-                grace = f"{EXIT_GRACE_S:.0f} s"
-                _say(f"hrvpace: exiting; should it hang, {name} again after {grace} ends it\n")
-            return
-        _say(f"hrvpace: still exiting {late_s:.0f} s after the command ended; {name} ends it\n")
-        os._exit(128 + signum)
-
-    return on_signal
-
-
-def _say(line: str) -> None:
-    """``line`` on stderr from a signal handler: ``os.write``, not print (it may run in one)."""
-    with contextlib.suppress(OSError):
-        os.write(2, line.encode())
 
 
 class _Terminated(KeyboardInterrupt):
@@ -197,8 +124,8 @@ def stoppable(*, final: bool = False) -> Iterator[Stop]:
     closes the device's link), ends the block: the :class:`Stop` it yields says which, and the
     command prints what was done, marked stopped, then :func:`exit_stopped` (exit code 130 or
     143). ``final``: the command leaves it only on its way to the exit; in the ``hrvpace``
-    process a signal from then on is ignored, or ends an exit hung on a thread
-    (:func:`_give_back`). Otherwise SIGTERM's handler is put back.
+    process a signal from then on is ignored (:func:`_give_back`). Otherwise SIGTERM's
+    handler is put back.
     """
     stop = Stop()
     leaving = False  # the block is being left: a SIGTERM no longer unwinds it
@@ -278,9 +205,8 @@ def held_signals(stop: Stop, *, final: bool = False) -> Iterator[Held]:
     default handler interrupted whatever ran (a strap's link half-closed, a session's final
     state unwritten, a traceback). ``replay``, ``record``, ``assess`` and ``practice`` run and
     end within it. ``final``: the command leaves it only on its way to the exit (as those four
-    do); in the ``hrvpace`` process a signal from then on is ignored, or ends an exit hung on
-    a thread (:func:`_give_back`). Otherwise (``run_paced``'s own, a test's ``CliRunner``)
-    both handlers are put back.
+    do); in the ``hrvpace`` process a signal from then on is ignored (:func:`_give_back`).
+    Otherwise (``run_paced``'s own, a test's ``CliRunner``) both handlers are put back.
     """
     held = Held(stop)
 
