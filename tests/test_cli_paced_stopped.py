@@ -311,6 +311,7 @@ def test_a_signal_once_the_run_has_ended_is_noted_and_the_result_is_whole(comman
 #: first Ctrl-C stops the run as it starts (the source being chosen).
 _SIGNALS_AT_EXIT = """
 import atexit, os, runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's process (CI: ignored)
 if sys.argv[1] == "practice":
     import api.commands.practice as command
     chosen = command.choose_source

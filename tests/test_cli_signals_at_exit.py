@@ -50,18 +50,26 @@ def rr_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def hrvpace_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This process as the ``hrvpace`` entry point makes it, with Python's own handlers to start
-    from; the handlers found put back after."""
+def python_handlers() -> Iterator[None]:
+    """Python's own Ctrl-C and SIGTERM handlers to start from, whatever this process inherited
+    (a CI job's background shell starts its workers with Ctrl-C ignored); those found put back
+    after."""
     found = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    monkeypatch.setattr(PROCESS, "ends_with_its_command", True)
     try:
         yield
     finally:
         for signum, handler in zip((signal.SIGINT, signal.SIGTERM), found, strict=True):
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            if handler is not None:  # None: not set from Python, cannot be set back from it
+                signal.signal(signum, handler)
+
+
+@pytest.fixture
+def hrvpace_process(python_handlers: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process as the ``hrvpace`` entry point makes it, from Python's own handlers."""
+    monkeypatch.setattr(PROCESS, "ends_with_its_command", True)
+    yield
 
 
 def _ignored() -> bool:
@@ -80,6 +88,7 @@ def _ignored() -> bool:
 #: ``SIG_DFL``, in the ~200 ms of module teardown that are most of a normal exit.
 _SIGNALS_IN_TEARDOWN = """
 import os, runpy, signal, sys, types
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's process (CI: ignored)
 class Late:
     def __del__(self):  # as the modules are cleared: after the signal module's finalization
         os.write(2, b"signalled in the teardown\\n")
@@ -159,12 +168,10 @@ def _sends(signum: signal.Signals, target: Callable[..., Any]) -> Callable[..., 
 
 
 def test_cli_runner_runs_put_the_handlers_back(
-    rr_file: Path, monkeypatch: pytest.MonkeyPatch
+    python_handlers: None, rr_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Review (clilife, 3): PROCESS.ends_with_its_command is process-wide; set in a test
     # process, every later CliRunner run would leave Ctrl-C and SIGTERM ignored there.
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # as the autouse fixture restores
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     assert _defaults_in_place()
     whole = runner.invoke(app, ["replay", str(rr_file), "--speed", "max", "--json"])
     assert whole.exit_code == 0, whole.output
@@ -195,7 +202,7 @@ def test_cli_runner_runs_put_the_handlers_back(
     assert _defaults_in_place()
 
 
-# --- 6. a SIGTERM while stoppable is left ---
+# --- 4. a SIGTERM while stoppable is left ---
 
 
 @pytest.mark.parametrize("final", [True, False])

@@ -69,12 +69,12 @@ def _give_back(final: bool, *restores: Callable[[], None]) -> None:
     handler: CPython sets every Python-handled signal back to ``SIG_DFL`` before it tears its
     modules down (~200 ms, most of a normal exit), and a Python handler runs only when the main
     thread gets to it, which an exit waiting on a thread may never do (the kernel may hand the
-    signal to that thread). Tried and dropped (review of this session): a handler that ended an
-    exit hung past a grace; its end-to-end test hung in 2 of 6 runs for exactly that reason.
-    Given up: an exit that hangs (none is known: every line is flushed as it is printed, the
-    storage writer's threads are daemons and joined first) is ended by SIGKILL or SIGQUIT
-    (Ctrl-backslash) alone. A block that is not ``final`` (one a command may outlive), or any
-    block in a longer-lived process (a test's ``CliRunner``), puts its handlers back.
+    signal to that thread), so a handler meant to end a hung exit cannot be relied on. A child
+    process started after it would inherit ``SIG_IGN`` (none is). Given up: an exit that hangs
+    (none is known: every line is flushed as it is printed, the storage writer's threads are
+    daemons and joined first) is ended by SIGKILL or SIGQUIT (Ctrl-backslash) alone. A block
+    that is not ``final`` (one a command may outlive), or any block in a longer-lived process
+    (a test's ``CliRunner``), puts its handlers back.
     """
     if not (final and PROCESS.ends_with_its_command):
         for restore in restores:
