@@ -63,6 +63,7 @@ __all__ = [
     "is_preflight",
     "is_wildcard_address",
     "origin_refusal",
+    "route_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -262,12 +263,12 @@ class MediaTypeMiddleware:
 
     def types_for(self, scope: Scope) -> tuple[str, ...] | None:
         """The media types the request's route reads instead of JSON (``None``: JSON)."""
-        key = (str(scope.get("method", "")).upper(), str(scope.get("path", "")).rstrip("/"))
+        key = (str(scope.get("method", "")).upper(), route_path(scope).rstrip("/"))
         return self.route_types.get(key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 415 for a body of another media type or of none; pass everything else on."""
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http" or not route_path(scope).startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         content_type = (_header(scope, b"content-type") or "").strip()
@@ -348,7 +349,7 @@ class TokenGateMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass a request on if it is public or carries the token; answer any other 401."""
-        path = str(scope.get("path", ""))
+        path = route_path(scope)
         if scope["type"] == "http" and path.startswith(self.prefix) and is_preflight(scope):
             # public paths too: a preflight here is from an origin nothing let in (a 405
             # from the route would not say so)
@@ -504,7 +505,7 @@ class BodyLimitMiddleware:
 
     def limit_for(self, scope: Scope) -> tuple[int, str]:
         """The body limit of a request and the name of its setting."""
-        key = (str(scope.get("method", "")).upper(), str(scope.get("path", "")).rstrip("/"))
+        key = (str(scope.get("method", "")).upper(), route_path(scope).rstrip("/"))
         return self.route_limits.get(key, (self.max_body_bytes, self.setting))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -567,6 +568,21 @@ class BodyLimitMiddleware:
             log.info("413: request body over %d bytes on %s", limit, scope.get("path"))
 
 
+def route_path(scope: Scope) -> str:
+    """The request's path below the app's mount point: ``scope["path"]`` without ``root_path``.
+
+    Behind a proxy's prefix (``uvicorn --root-path /x``) uvicorn gives ``path`` as
+    ``/x/api/v1/...``; the routes, and every rule here that matches a path, see
+    ``/api/v1/...``. The prefix counts only as whole segments (``/x`` is not stripped from
+    ``/xyz/...``), as Starlette's routing takes it.
+    """
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path
+
+
 class SecurityHeadersMiddleware:
     """Add :data:`SECURITY_HEADERS` to every HTTP answer (pages, documents, errors alike).
 
@@ -592,11 +608,7 @@ class SecurityHeadersMiddleware:
             return
 
         add = SECURITY_HEADERS
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):  # behind a proxy's prefix (uvicorn --root-path)
-            path = path[len(root) :]
-        if self.no_store_under and path.startswith(self.no_store_under):
+        if self.no_store_under and route_path(scope).startswith(self.no_store_under):
             add = (*add, (b"cache-control", b"no-store"))
 
         async def send_with_headers(message: Message) -> None:

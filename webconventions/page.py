@@ -32,6 +32,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
+from webconventions.middleware import route_path
+
 __all__ = ["METHODS", "PageApp", "mount_page"]
 
 #: The methods probed for ``Allow``, in the order the header lists them.
@@ -59,14 +61,9 @@ class PageApp:
         self.api_prefix = api_prefix.rstrip("/")
         self.static = StaticFiles(directory=directory, html=True)
 
-    def _route_path(self, scope: Scope) -> str:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        return path[len(root) :] if root and path.startswith(root) else path
-
     def is_api_path(self, scope: Scope) -> bool:
         """Whether the request's path is the API's (not the page's)."""
-        path = self._route_path(scope)
+        path = route_path(scope)
         return path == self.api_prefix or path.startswith(self.api_prefix + "/")
 
     def _answers(self, scope: Scope) -> bool:

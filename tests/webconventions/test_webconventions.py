@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +28,8 @@ from webconventions.middleware import (
     HostCheckMiddleware,
     MediaTypeMiddleware,
     SecurityHeadersMiddleware,
+    TokenGateMiddleware,
+    route_path,
 )
 from webconventions.problems import (
     OLDER_SERVER_ONLY,
@@ -325,6 +327,54 @@ async def test_no_store_holds_behind_a_proxys_root_path() -> None:
         data, page = await client.get("/hrv/v1/data"), await client.get("/hrv/page")
     assert data.status_code == 200 and data.headers.get("cache-control") == "no-store"
     assert page.status_code == 200 and "cache-control" not in page.headers
+
+
+async def test_every_path_rule_holds_behind_a_proxys_root_path() -> None:
+    """Final review: the token gate, the media-type check and the per-route body limit matched
+    the raw path, ``/hrv/v1/...`` behind ``--root-path /hrv``: none applied (the token was
+    checked only by the routes, after the body was read; an upload got the JSON limit)."""
+    app = FastAPI()
+
+    async def upload(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    app.add_api_route("/v1/data", lambda: {"rr": []})
+    app.add_api_route("/v1/upload", upload, methods=["POST"])
+    app.add_api_route("/v1/json", upload, methods=["POST"])
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=10,
+        setting="HRVPACE_X_MAX_BODY_BYTES",
+        route_limits={("POST", "/v1/upload"): (1000, "HRVPACE_X_MAX_UPLOAD_BYTES")},
+    )
+    app.add_middleware(
+        MediaTypeMiddleware, prefix="/v1/", route_types={("POST", "/v1/upload"): ["text/csv"]}
+    )
+    app.add_middleware(TokenGateMiddleware, token="t0ken", prefix="/v1/")
+    transport = httpx.ASGITransport(app=app, root_path="/hrv")
+    auth = {"Authorization": "Bearer t0ken"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        no_token = await client.get("/hrv/v1/data")
+        with_token = await client.get("/hrv/v1/data", headers=auth)
+        as_text = await client.post(
+            "/hrv/v1/json", content=b"{}", headers={**auth, "Content-Type": "text/plain"}
+        )
+        csv = b"rr_ms\n" + b"800\n" * 50  # over the JSON limit, within the upload's
+        upload_ok = await client.post(
+            "/hrv/v1/upload", content=csv, headers={**auth, "Content-Type": "text/csv"}
+        )
+    assert no_token.status_code == 401, no_token.text
+    assert with_token.status_code == 200, with_token.text
+    assert as_text.status_code == 415, as_text.text
+    assert upload_ok.status_code == 200 and upload_ok.json() == {"bytes": len(csv)}
+
+
+def test_route_path_strips_the_root_path_by_whole_segments() -> None:
+    assert route_path({"path": "/hrv/v1/x", "root_path": "/hrv"}) == "/v1/x"
+    assert route_path({"path": "/hrv", "root_path": "/hrv"}) == "/"
+    assert route_path({"path": "/hrvx/v1/x", "root_path": "/hrv"}) == "/hrvx/v1/x"
+    assert route_path({"path": "/v1/x", "root_path": ""}) == "/v1/x"
+    assert route_path({"type": "lifespan"}) == ""
 
 
 def test_a_unicode_origin_is_converted_label_by_label_as_browsers_do() -> None:
