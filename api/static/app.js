@@ -83,6 +83,7 @@ const state = {
   beats: [], // {idx, t_s, rr_ms, contact, gap_before}, in idx order, each once
   // the read of beats the socket did not bring, while it is under way (see takeBeat)
   fill: null, // {pending: [live beats that came meanwhile, the first of them the one ahead]}
+  beatsSince: 0, // session time the attach's read of stored beats started at
   lastMetrics: null,
   // the server's signal quality of the last 60 s of beats (live `signal`, or the session's
   // `last_signal`): it sees the NN filter's rejections; null until the first one arrives
@@ -259,6 +260,7 @@ async function attachSteps(sessionId, current) {
 async function backfillBeats(sessionId, current) {
   const last = state.session?.t_s;
   const since = typeof last === "number" ? Math.max(0, last - TACHOGRAM_S) : 0;
+  state.beatsSince = since; // where a later read of beats the socket missed starts, at most
   try {
     const data = await withAuth(() => api.get(`/sessions/${sessionId}/beats?since_t_s=${since}`));
     if (!current()) return;
@@ -348,12 +350,14 @@ function openSocket(sessionId) {
   };
   let first = true;
   ws.onmessage = (ev) => {
-    onMessage(JSON.parse(ev.data));
+    const msg = JSON.parse(ev.data);
+    onMessage(msg);
     // The first message (the status) comes once the socket is subscribed: from here on it
     // brings every micro-break event, so the break state is read once more for those of the
     // time since attach read it (accept comes before subscribing: not at onopen).
     if (first) {
       first = false;
+      fillFromWelcome(msg);
       microBreaks.catchUp();
     }
   };
@@ -648,17 +652,18 @@ function takeBeat(msg) {
  * on, inclusive (beats may share a `t_s`); what was shown already is told by `idx`.
  */
 async function fillGap(first) {
-  const fill = { pending: [first] };
+  const fill = { pending: first ? [first] : [] };
   state.fill = fill;
   const sessionId = state.session?.id;
   const last = state.beats[state.beats.length - 1];
   const known = last ? last.idx : -1;
-  const from = Math.max(last ? last.t_s : -Infinity, first.t_s - TACHOGRAM_S);
+  const floor = first ? first.t_s - TACHOGRAM_S : state.beatsSince;
+  const from = Math.max(last ? last.t_s : -Infinity, floor);
   let between = [];
   if (sessionId) {
     try {
       const data = await withAuth(() => api.get(`/sessions/${sessionId}/beats?since_t_s=${from}`));
-      between = data.beats.filter((b) => b.idx > known && b.idx < first.idx && b.t_s >= from);
+      between = data.beats.filter((b) => b.idx > known && (!first || b.idx < first.idx) && b.t_s >= from);
     } catch {
       // not read: the line goes across the hole, as it did before this read existed
     }
@@ -666,9 +671,24 @@ async function fillGap(first) {
   if (state.fill !== fill) return; // the page attached anew (or left) meanwhile
   state.fill = null;
   for (const b of between) pushBeat(b);
-  pushBeat(first); // the hole it showed is filled (or cannot be): not read again
-  showBeat(first);
-  for (const msg of fill.pending.slice(1)) takeBeat(msg); // they may show a hole of their own
+  if (first) pushBeat(first); // the hole it showed is filled (or cannot be): not read again
+  const newest = first ?? between[between.length - 1];
+  if (newest) showBeat(newest);
+  for (const msg of fill.pending.slice(first ? 1 : 0)) takeBeat(msg); // they may show a hole of their own
+}
+
+/**
+ * The socket's welcome `status` counts more beats than the page shows: those stored after the
+ * backfill read and published before the socket subscribed (the browser's `open` comes before
+ * the server subscribes). A live beat shows such a hole too (takeBeat), but a strap that sends
+ * nothing more, or a session that ends, sends none: the count said 8 and the tachogram and
+ * heart rate stayed empty (CI, stop 29). Read from storage at once, as a hole is.
+ */
+function fillFromWelcome(msg) {
+  if (msg.type !== "status" || typeof msg.n_beats !== "number" || state.fill) return;
+  const last = state.beats[state.beats.length - 1];
+  if (last && typeof last.idx !== "number") return; // an older service without idx
+  if (msg.n_beats > (last ? last.idx + 1 : 0)) fillGap(null);
 }
 
 /** Append a beat (the next in idx order) and drop those older than the tachogram's 5 minutes. */
