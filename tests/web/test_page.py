@@ -701,7 +701,10 @@ def test_hrvpace_demo_opens_a_live_page(
         page = new_page(PHONE)
         page.goto(url)
         wait_until(lambda: number(page, "heart-rate"), timeout_s=10, what="a heart rate")
-        assert page.get_by_role("dialog").is_hidden()  # the token came with the URL
+        # the token came with the URL: its dialog is there, closed. Not "no dialog": the demo's
+        # day plan runs on the real clock, and at its prompt times (09:00-10:00 on a working
+        # day...) the prompt card, a dialog too, is open (CI at such a time failed on that)
+        assert not page.locator("#token-dialog").evaluate("d => d.open")
         assert "token" not in page.url
     finally:
         proc.terminate()
