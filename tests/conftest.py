@@ -152,7 +152,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 #: The machine zone the tests run in, whatever the machine's own (see the fixture below).
-TEST_MACHINE_ZONE = "Europe/Berlin"
+TEST_MACHINE_ZONE = os.environ.get("HRVPACE_TEST_ZONE", "Europe/Berlin")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -162,6 +162,11 @@ def _machine_zone() -> Iterator[None]:
     ``HRVPACE_TIMEZONE`` is read by that resolver only (not ``TZ``, which would move the clocks
     of Python and of the browsers the web tests start), so the tests' plans are in Berlin on a
     UTC or a Tokyo machine alike; a test of the resolver passes its own environment.
+
+    ``HRVPACE_TEST_ZONE`` moves that pin, to run the tests that keep the real plan clock at
+    another local time of day: in a zone where it is now 09:xx the morning prompt is due, in
+    one where it is 23:xx the quiet hours hold (``Etc/GMT-14`` is UTC+14). The tests that set
+    the plan clock by hand (``tests._clock``) give Berlin times and expect the Berlin pin.
     """
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HRVPACE_TIMEZONE", TEST_MACHINE_ZONE)
