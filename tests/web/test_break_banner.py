@@ -104,7 +104,7 @@ def test_the_pages_words_fit_the_case(web_server: WebServer, context: Any) -> No
             if not page.locator("#start-new").evaluate("d => d.open"):
                 page.locator("#start-new summary").click()
             page.get_by_label("Simulated person").check()
-            page.get_by_role("button", name="Start", exact=True).click()
+            page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
             warning = page.locator("#start-warning")
             warning.wait_for(state="visible")
             text = warning.inner_text()

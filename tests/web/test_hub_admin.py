@@ -364,6 +364,11 @@ def test_an_invite_on_two_pages_shows_once_as_the_later_page_has_it(
         assert page.locator("#invites tbody tr[data-invite]").count() == 3
         assert errors == []
     finally:
+        # a later read of the list (the dashboard reloads it) may be in later_page as the
+        # context closes: its response.json() then raised "Response has been disposed" at the
+        # next test's first Playwright call (seen once, 3 workers on 2 cores)
+        for p in ctx.pages:
+            p.unroute_all(behavior="ignoreErrors")
         ctx.close()
 
 

@@ -247,7 +247,7 @@ def test_a_session_list_read_before_a_start_does_not_select_another_session(
         if not page.locator("#start-new").evaluate("d => d.open"):
             page.locator("#start-new summary").click()
         page.get_by_label("Simulated person").check()
-        page.get_by_role("button", name="Start", exact=True).click()
+        page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
         page.get_by_role("button", name="Start anyway").click()
         poll(page, lambda: attaches, timeout_s=10, what="the new session's read")
         second = attaches[0][1].json()["id"]

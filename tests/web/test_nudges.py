@@ -710,7 +710,7 @@ def test_the_small_things_a_person_notices(
         if not page.locator("#start-new").evaluate("d => d.open"):
             page.locator("#start-new summary").click()
         page.get_by_label("Simulated person").check()
-        page.get_by_role("button", name="Start", exact=True).click()
+        page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
         warning = page.locator("#start-warning")
         warning.wait_for(state="visible")
         assert "already running" in warning.inner_text()

@@ -100,7 +100,7 @@ def test_live_session_from_the_page(
     page.get_by_label("Simulated person").check()
     page.get_by_label("Speed (x real time)").first.fill(str(FAST))
     page.get_by_label("Mode").select_option("practice")
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
     with web_server.client() as api:
         sessions = wait_until(
             lambda: [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]],
@@ -517,7 +517,7 @@ def test_replay_of_a_real_recording_from_the_page(
     # 300x: about 3 s, so the page is attached before the end (an ended session's page shows
     # no last window; at 1000x the upload-then-start flow lost that race on a loaded machine)
     page.get_by_label("Speed (x real time)").nth(1).fill("300")
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
     # The page follows the replay to its end: every beat counted, the session ended.
     page.get_by_text(re.compile(r"^Session ended")).wait_for(timeout=20_000)
     assert page.locator("#st-beats").inner_text() == str(n_rr)

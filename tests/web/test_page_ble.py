@@ -80,7 +80,7 @@ def test_page_starts_a_ppi_session_with_motion_and_refuses_motion_with_hr(
     assert page.locator("#strap-select").input_value() == SENSE
     # motion with the heart-rate service: the service's reason, nothing started
     page.get_by_label("Motion from the accelerometer").check()
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
     error = page.locator("#start-error")
     wait_until(lambda: "no accelerometer" in error.inner_text(), timeout_s=10, what="the 422")
     assert "'motion' needs a Polar Measurement Data stream" in error.inner_text()
@@ -88,7 +88,7 @@ def test_page_starts_a_ppi_session_with_motion_and_refuses_motion_with_hr(
         assert not [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]]
         # PPI with motion: started with what was chosen
         page.locator("select[name=ble_stream]").select_option("ppi")
-        page.get_by_role("button", name="Start", exact=True).click()
+        page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
         live = wait_until(
             lambda: [s for s in api.get("/api/v1/sessions").json()["sessions"] if s["live"]],
             timeout_s=10,
@@ -149,7 +149,7 @@ def test_lost_skin_contact_shows_the_note_and_the_tile_from_the_status(
     page.get_by_label("Heart-rate strap").check()
     page.get_by_role("button", name="Scan for straps (5 s)").click()
     page.get_by_text("1 strap(s) found").wait_for(timeout=20_000)
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
     bluez.run(bluez.fake.wait_notifying(H10, timeout_s=20))
     wait_until(
         lambda: page.locator("#conn-status").inner_text() == "Live",

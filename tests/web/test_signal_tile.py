@@ -120,7 +120,7 @@ def test_the_tile_names_an_irregular_heartbeat_then_says_good_for_a_calm_session
             page.locator("#start-new summary").click()  # folded while a session runs
         page.get_by_label("Simulated person").check()
         page.get_by_label("Speed (x real time)").first.fill(str(SPEED))
-        page.get_by_role("button", name="Start", exact=True).click()
+        page.locator("#start-form").get_by_role("button", name="Start", exact=True).click()
         page.get_by_role("button", name="Start anyway").click()  # the replay runs on
         calm_sid = wait_for(
             lambda: [

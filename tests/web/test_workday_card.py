@@ -213,6 +213,7 @@ def test_a_plan_zone_the_browser_does_not_know_never_makes_a_saved_checkin_look_
             assert p.locator("#checkin-note").input_value() == ""
             assert api.get("/api/v1/checkins").json()["total"] == before + 1
     finally:
+        p.unroute_all(behavior="ignoreErrors")  # a read of the plan in flight as it closes
         ctx.close()
     assert errors == []
 
