@@ -36,7 +36,7 @@ from tests.sensors.test_ble import (  # noqa: F401 - fixtures
     system_bus,
 )
 from tests.sensors.test_ble_pmd import ACC_OFFER, h10_data, ppi_frame, pulse, verity_sense
-from tests.sensors.test_record_cli_files import _file_size_limit
+from tests.sensors.test_record_cli_files import hrvpace_on_a_full_disk
 
 pytestmark = [pytest.mark.ble, pytest.mark.timeout(90)]
 
@@ -264,11 +264,11 @@ async def test_a_full_disk_under_a_stream_names_its_file_and_what_each_file_keep
     ecg_file, acc_file = tmp_path / "h10.ecg.csv", tmp_path / "h10.acc.csv"
     args = ("record", "--device", H10, "--out", str(out), "--stream", "ecg,acc")
     proc = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "api", *args),
+        *hrvpace_on_a_full_disk(4000),  # the ECG's ~11th frame; the rest far below
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO_ROOT,
-        preexec_fn=lambda: _file_size_limit(4000),  # the ECG's ~11th frame; the rest far below
     )
     ecg_uv, _ = h10_data()
     try:
