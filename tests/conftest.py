@@ -166,7 +166,8 @@ def _machine_zone() -> Iterator[None]:
     ``HRVPACE_TEST_ZONE`` moves that pin, to run the tests that keep the real plan clock at
     another local time of day: in a zone where it is now 09:xx the morning prompt is due, in
     one where it is 23:xx the quiet hours hold (``Etc/GMT-14`` is UTC+14). The tests that set
-    the plan clock by hand (``tests._clock``) give Berlin times and expect the Berlin pin.
+    the plan clock by hand (``tests._clock``) give Berlin times, and those that check the
+    zone's name expect Berlin: they may fail in another zone.
     """
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HRVPACE_TIMEZONE", TEST_MACHINE_ZONE)

@@ -292,11 +292,9 @@ async def test_a_full_disk_under_a_stream_names_its_file_and_what_each_file_keep
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    # CI measures child processes: coverage's own save at exit meets the same limit after
-    # hrvpace has ended (tests/sensors/test_record_cli_files.py)
-    err = stderr.decode().split("Exception ignored in atexit callback")[0]
+    err = stderr.decode()
     assert proc.returncode == 1, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err  # nor coverage's at exit (CI): the limit is given back first
     assert stdout.decode() == ""
     n_beats = len(read_recording(out).rr_ms)
     assert n_beats == 2, err
