@@ -29,7 +29,7 @@ from hub.app import create_app
 from hub.db import connect
 from hub.settings import HubSettings
 from tests._uvicorn import serving
-from tests.web.conftest import LAPTOP, PHONE, record_errors
+from tests.web.conftest import LAPTOP, PHONE, close_context, record_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -364,12 +364,7 @@ def test_an_invite_on_two_pages_shows_once_as_the_later_page_has_it(
         assert page.locator("#invites tbody tr[data-invite]").count() == 3
         assert errors == []
     finally:
-        # a later read of the list (the dashboard reloads it) may be in later_page as the
-        # context closes: its response.json() then raised "Response has been disposed" at the
-        # next test's first Playwright call (seen once, 3 workers on 2 cores)
-        for p in ctx.pages:
-            p.unroute_all(behavior="ignoreErrors")
-        ctx.close()
+        close_context(ctx)  # a later read of the list may be in later_page as it closes
 
 
 def test_a_later_page_that_fails_is_said_on_the_page(browser: Any, hub: AdminHub) -> None:

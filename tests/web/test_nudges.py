@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import LAPTOP, PHONE, WebServer, record_errors
+from tests.web.conftest import LAPTOP, PHONE, WebServer, close_context, record_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +96,7 @@ def open_page(
 
     yield make
     for ctx in contexts:
-        ctx.close()
+        close_context(ctx)
 
 
 def _start_simulator(api: Any, *, seed: int, speed: float = FAST) -> str:

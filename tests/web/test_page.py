@@ -24,7 +24,7 @@ import pytest
 
 from breathing.pacer import BreathingPattern
 from hrv.resonance import lung_volume_at
-from tests.web.conftest import LAPTOP, PHONE, WebServer
+from tests.web.conftest import LAPTOP, PHONE, WebServer, close_context
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def new_page(browser: Any, page_errors: list[str]) -> Iterator[Callable[..., Any
 
     yield make
     for ctx in contexts:
-        ctx.close()
+        close_context(ctx)
 
 
 def _as_the_page(value: float) -> str:

@@ -23,7 +23,7 @@ from api.app import create_app
 from api.settings import load_settings
 from tests._clock import BERLIN, SetClock, berlin
 from tests._uvicorn import serving
-from tests.web.conftest import ARTIFACTS, LAPTOP, poll, record_errors
+from tests.web.conftest import ARTIFACTS, LAPTOP, close_context, poll, record_errors
 
 pytestmark = [pytest.mark.e2e]
 
@@ -124,7 +124,7 @@ def test_a_card_being_written_in_stays_queues_the_next_and_keeps_its_words(
         # nothing was posted to the expired prompt
         assert _state(api, ":morning") == "expired"
     finally:
-        ctx.close()
+        close_context(ctx)
     assert errors == []
 
 
@@ -182,7 +182,7 @@ def test_words_too_long_for_a_check_in_note_stay_on_the_card_whole(
         note = page.locator("#checkin-note").input_value()
         assert note == f"earlier note about my morning\n{question} Shorter: the report is done."
     finally:
-        ctx.close()
+        close_context(ctx)
     assert errors == []
 
 
@@ -240,7 +240,7 @@ def test_a_poll_answered_before_the_save_does_not_bring_the_card_back(
         for route, response in held:
             route.fulfill(response=response)
     finally:
-        ctx.close()
+        close_context(ctx)
     assert errors == []
 
 
@@ -297,7 +297,7 @@ def test_a_poll_sent_before_a_prompt_existed_does_not_close_its_card(
         assert card.is_visible()
         assert _state(api, ":reflection") == "sent"
     finally:
-        ctx.close()
+        close_context(ctx)
     assert errors == []
 
 
@@ -346,7 +346,7 @@ def test_a_poll_sent_before_a_socket_prompt_does_not_close_its_card(
         assert page.evaluate("window.__cardHidden") is False
         assert card.is_visible()
     finally:
-        ctx.close()
+        close_context(ctx)
     assert errors == []
 
 
@@ -399,7 +399,7 @@ def test_a_dismiss_that_failed_keeps_the_card_to_dismiss_again(
         _polls_read(page, 1)
         assert card.is_hidden()
     finally:
-        ctx.close()
+        close_context(ctx)
     # the browser's own lines for the failed requests, nothing else
     assert [e for e in errors if "Failed to load resource" not in e] == []
 
@@ -463,5 +463,5 @@ def test_a_cards_confirmation_goes_when_the_next_card_shows_or_hides(
         card.wait_for(state="hidden", timeout=15_000)
         assert done.inner_text() == ""
     finally:
-        ctx.close()
+        close_context(ctx)
     assert errors == []

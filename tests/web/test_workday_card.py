@@ -14,7 +14,7 @@ import icalendar
 import pytest
 
 from api.timezones import zone_names
-from tests.web.conftest import ARTIFACTS, LAPTOP, WebServer, poll, record_errors
+from tests.web.conftest import ARTIFACTS, LAPTOP, WebServer, close_context, poll, record_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -213,8 +213,7 @@ def test_a_plan_zone_the_browser_does_not_know_never_makes_a_saved_checkin_look_
             assert p.locator("#checkin-note").input_value() == ""
             assert api.get("/api/v1/checkins").json()["total"] == before + 1
     finally:
-        p.unroute_all(behavior="ignoreErrors")  # a read of the plan in flight as it closes
-        ctx.close()
+        close_context(ctx)  # a read of the plan may be in unknown_zone as it closes
     assert errors == []
 
 
